@@ -1,0 +1,54 @@
+"""TOML reading and writing that works on Python 3.10 (tomli) and 3.11+ (tomllib)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from mnistlab.errors import SpecError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+
+def loads_toml(text: str, *, source: str = "<string>") -> dict[str, Any]:
+    """Parse TOML text; a syntax error becomes a one-line SpecError naming the source and line."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SpecError(f"{source}: invalid TOML: {exc}") from None
+
+
+def load_toml(path: str | os.PathLike) -> dict[str, Any]:
+    """Read a TOML file; a missing, unreadable or malformed file raises SpecError."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise SpecError(f"{p}: is a folder, not a file") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{p}: not a text file (invalid UTF-8)") from None
+    except OSError as exc:
+        raise SpecError(f"{p}: cannot read: {exc.strerror}") from None
+    return loads_toml(text, source=str(p))
+
+
+def dumps_toml(data: dict[str, Any]) -> str:
+    """Serialise plain data to TOML (None values are dropped, as TOML has no null)."""
+    return tomli_w.dumps(_drop_none(data))
+
+
+def _drop_none(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_drop_none(v) for v in value]
+    return value

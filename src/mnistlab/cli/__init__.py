@@ -1,0 +1,59 @@
+"""The `mnistlab` command: argument parsing only; every command calls the library.
+
+Commands live in one small module per area (data, models, training, experiments, inspection) so
+that each stays a screen long. `main` turns user errors into one line and a non-zero exit.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from mnistlab.errors import MnistlabError
+
+from . import data_cmds, experiment_cmds, inspect_cmds, model_cmds, train_cmds
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="mnistlab")
+def cli() -> None:
+    """Train, compare and inspect small image classifiers on the MNIST family."""
+
+
+for _module in (data_cmds, model_cmds, train_cmds, experiment_cmds, inspect_cmds):
+    for _command in _module.COMMANDS:
+        cli.add_command(_command)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    debug = bool(os.environ.get("MNISTLAB_DEBUG"))
+    try:
+        cli.main(args=argv, prog_name="mnistlab", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        return 130
+    except click.ClickException as exc:  # bad flags: click's own one-line message
+        click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        return exc.exit_code
+    except MnistlabError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        return 130
+    except (OSError, ValueError) as exc:
+        # Input problems that slipped past validation still get one line, not a traceback.
+        if debug:
+            raise
+        click.echo(f"error: {type(exc).__name__}: {' '.join(str(exc).split())}", err=True)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

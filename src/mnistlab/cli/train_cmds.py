@@ -1,0 +1,7 @@
+"""`mnistlab` commands for train."""
+
+from __future__ import annotations
+
+import click
+
+COMMANDS: list[click.Command] = []

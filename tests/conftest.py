@@ -1,0 +1,31 @@
+"""Shared fixtures: the real dataset folder and an isolated environment for every test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """The folder holding the canonical `mnist/` and `fashion-mnist/` IDX files.
+
+    MNISTLAB_DATA_DIR wins (CI sets it); otherwise the `../shared/datasets` beside the checkout.
+    """
+    path = Path(os.environ.get("MNISTLAB_DATA_DIR") or SHARED_DATASETS)
+    if not (path / "mnist").is_dir():
+        pytest.fail(f"real datasets not found at {path}: set MNISTLAB_DATA_DIR")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep tests away from the user's cache and run store."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
+    monkeypatch.setenv("MNISTLAB_STORE", str(home / "runs"))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
