@@ -22,10 +22,15 @@ def data_dir() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # One decoded-dataset cache for the whole session: tests stay fast and never touch ~/.cache.
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep tests away from the user's cache and run store."""
-    home = tmp_path_factory.mktemp("home")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
-    monkeypatch.setenv("MNISTLAB_STORE", str(home / "runs"))
+def _isolated_home(_session_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep tests away from the user's cache and run store (each test gets its own store)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache))
+    monkeypatch.setenv("MNISTLAB_STORE", str(tmp_path / "mnistlab-runs"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
