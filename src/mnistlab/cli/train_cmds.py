@@ -1,7 +1,159 @@
-"""`mnistlab` commands for train."""
+"""`mnistlab train` and `mnistlab show-augment`: flags -> a validated config -> the library."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import click
 
-COMMANDS: list[click.Command] = []
+from mnistlab.errors import MnistlabError, SpecError
+
+PROGRESS = click.Choice(["auto", "bar", "lines", "none"])
+
+
+def _validation(value: str | None) -> Any:
+    """``test``, an int count (``10000``) or a fraction (``0.1``)."""
+    if value is None:
+        return None
+    if value.strip().lower() == "test":
+        return "test"
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        return float(value)
+    except ValueError:
+        raise SpecError(f'--validation: expected a fraction (0.1), a count (10000) or "test", got {value!r}') from None
+
+
+@click.command("train")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Run config TOML (dataset, model, [data], [train], [augment], [[callbacks]]); flags override it.")
+@click.option("--dataset", help="mnist or fashion-mnist (default fashion-mnist).")
+@click.option("--model", help="A preset name (mnistlab models) or a spec file (.toml/.json). Default seed000-cnn.")
+@click.option("--epochs", type=int)
+@click.option("--batch-size", type=int)
+@click.option("--lr", type=float, help="Learning rate (default: the optimizer's Keras default).")
+@click.option("--optimizer", help="adam adamw nadam adagrad rmsprop sgd")
+@click.option("--seed", type=int)
+@click.option("--validation", help='Fraction of train (0.1), a count (10000), "test", or 0 for none.')
+@click.option("--subset", type=int, help="Train on the first N images (and N//6 test images).")
+@click.option("--device", help="auto cpu cuda cuda:N mps")
+@click.option("--threads", type=int, help="CPU threads (0 = from the machine).")
+@click.option("--precision", type=click.Choice(["float32", "bf16"]))
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--checkpoint-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Save a checkpoint after every epoch here (resume with --resume).")
+@click.option("--resume", is_flag=True, help="Continue from the checkpoint in --checkpoint-dir.")
+@click.option("--save-weights", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the trained weights here (.safetensors).")
+@click.option("--progress", type=PROGRESS, default="auto", show_default=True)
+def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path | None, resume: bool,
+              save_weights: Path | None, progress: str, validation: str | None, **flags: Any) -> None:
+    """Train one model and print its summary, one line per epoch and the test metrics.
+
+    \b
+    mnistlab train --dataset fashion-mnist --model seed000-cnn --epochs 5
+    mnistlab train --config run.toml --epochs 2 --checkpoint-dir ckpt --resume
+    """
+    from mnistlab._toml import load_toml
+    from mnistlab.config import apply_overrides, parse_run_config
+    from mnistlab.models import format_summary, summarize
+    from mnistlab.train import run_config
+
+    if resume and checkpoint_dir is None:
+        raise SpecError("--resume needs --checkpoint-dir (where the checkpoint is)")
+    base: dict[str, Any] = {"dataset": "fashion-mnist", "model": "seed000-cnn"}
+    source = "command line"
+    if config_file is not None:
+        base.update(load_toml(config_file))
+        source = str(config_file)
+    overrides = {k: v for k, v in flags.items() if v is not None}
+    if validation is not None:
+        overrides["validation"] = _validation(validation)
+    cfg = parse_run_config(apply_overrides(base, overrides, source=source), source=source)
+    click.echo(format_summary(summarize(cfg.model_spec())))
+    t = cfg.train
+    click.echo(f"Training on {cfg.dataset}: {t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {cfg.lr:g}, seed {t.seed}")
+    result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume)
+    m = result.metrics
+    if m["test_accuracy"] is not None:
+        loss = "n/a" if m["test_loss"] is None else f"{m['test_loss']:.4f}"
+        click.echo(f"test_accuracy: {m['test_accuracy']:.4f} - test_loss: {loss} - "
+                   f"train: {m['train_seconds']:.1f}s ({m['epochs_run']} epochs) - params: {m['params']:,} - {result.status}")
+    if save_weights is not None:
+        _save(result.model, save_weights)
+        click.echo(f"weights saved to {save_weights}")
+    if result.status != "finished":
+        err = RunNotFinished(f"run {result.status}: {result.message}")
+        err.exit_code = 130 if result.status == "interrupted" else 1
+        raise err
+
+
+class RunNotFinished(MnistlabError):
+    """The run ended as diverged/interrupted/failed: its metrics are printed, the exit code says so."""
+
+    exit_code = 1
+
+
+def _save(model: Any, path: Path) -> None:
+    from safetensors.torch import save_file
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+    except OSError as exc:
+        raise MnistlabError(f"{path}: cannot write weights: {exc.strerror}") from None
+
+
+@click.command("show-augment")
+@click.option("--dataset", default="fashion-mnist", show_default=True)
+@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Take [augment] from this run or experiment file ([augment] or [base.augment]).")
+@click.option("--rotation-range", type=float)
+@click.option("--zoom-range", type=float)
+@click.option("--width-shift-range", type=float)
+@click.option("--height-shift-range", type=float)
+@click.option("--horizontal-flip/--no-horizontal-flip", default=None)
+@click.option("--random-erasing", type=float)
+@click.option("--fill-mode", type=click.Choice(["nearest", "constant"]))
+@click.option("--images", "count", type=click.IntRange(1, 50), default=6, show_default=True, help="Rows: test images.")
+@click.option("--copies", type=click.IntRange(1, 20), default=7, show_default=True, help="Augmented copies per image.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("augment.png"), show_default=True)
+def show_augment_cmd(dataset: str, config_file: Path | None, count: int, copies: int, seed: int,
+                     data_dir: Path | None, out: Path, **flags: Any) -> None:
+    """Save a grid of training images next to augmented copies (one row per image)."""
+    from pydantic import ValidationError
+
+    from mnistlab._toml import load_toml
+    from mnistlab.augment import preview_figure
+    from mnistlab.config import AugmentConfig, _describe
+    from mnistlab.datasets import load_dataset
+
+    settings: dict[str, Any] = {}
+    if config_file is not None:
+        doc = load_toml(config_file)
+        section = doc.get("augment", (doc.get("base") or {}).get("augment") if isinstance(doc.get("base"), dict) else None)
+        if not isinstance(section, dict):
+            raise SpecError(f"{config_file}: no [augment] (or [base.augment]) table")
+        settings.update(section)
+    settings.update({k: v for k, v in flags.items() if v is not None})
+    try:
+        cfg = AugmentConfig.model_validate(settings)
+    except ValidationError as exc:
+        raise SpecError(_describe(exc, str(config_file or "command line"), AugmentConfig, prefix="augment")) from None
+    ds = load_dataset(dataset, data_dir)
+    fig = preview_figure(ds.train_images[:count], cfg, seed=seed, copies=copies)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=100)
+    except OSError as exc:
+        raise MnistlabError(f"{out}: cannot write the image: {exc.strerror}") from None
+    click.echo(f"saved {out}")
+
+
+COMMANDS: list[click.Command] = [train_cmd, show_augment_cmd]

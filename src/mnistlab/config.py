@@ -1,0 +1,411 @@
+"""Run configuration: what one training run is, as plain, validated data.
+
+A run config is exactly what an experiment file's ``[base]`` table holds (and what
+``mnistlab train --config FILE.toml`` reads)::
+
+    dataset = "fashion-mnist"
+    model = "seed000-cnn"              # a preset, a spec file, or an inline {layers = [...]}
+    [data]
+    validation = 0.1                   # fraction of train, an int count, "test", or 0 (none)
+    [train]
+    epochs = 5
+    batch_size = 32
+    optimizer = "adam"                 # lr defaults to the optimizer's Keras default
+    schedule = { type = "cosine" }
+    [augment]
+    rotation_range = 10.0
+    [[callbacks]]
+    type = "ReduceLROnPlateau"
+    monitor = "val_accuracy"
+
+Use :func:`parse_run_config` on a dict (from TOML/JSON); it raises a one-line
+:class:`~mnistlab.errors.SpecError` naming the source and key path of the first problem, with a
+"did you mean" hint for misspelt keys and type names. :meth:`RunConfig.resolved` gives the fully
+resolved plain dict (model expanded to its layer spec, every default filled in) that runs are
+recorded and hashed by.
+"""
+
+from __future__ import annotations
+
+import typing
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from mnistlab.errors import MnistlabError, SpecError, did_you_mean
+from mnistlab.optim import OPTIMIZERS, optimizer_defaults
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+
+# --------------------------------------------------------------------------------------- sections
+class DataConfig(BaseModel):
+    """Which images a run trains and validates on."""
+
+    model_config = _FROZEN
+    #: 0 / 0.0 = no validation; a float in (0, 1) = that fraction of train held out (seeded by
+    #: train.seed); an int = that many train images held out; "test" = validate on the test set
+    #: (allowed, as seed 003 does it, and recorded as ``validation_is_test``).
+    validation: Union[float, int, Literal["test"]] = 0.0
+    #: keep each class's share equal in the held-out part.
+    stratify: bool = False
+    #: seed of the validation split; None = train.seed. Fix it to keep one split across seeds
+    #: (seed 002's committee members all see the same held-out sixth).
+    split_seed: int | None = Field(None, ge=0, lt=2**63)
+    #: 0 = everything; N = the first N train images and N // 6 test images (quick runs, tests).
+    subset: int = Field(0, ge=0)
+
+    @field_validator("validation")
+    @classmethod
+    def _check_validation(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            raise ValueError('must be a fraction in (0, 1), a count, 0 or "test"')
+        if isinstance(v, float) and not (v == 0.0 or 0.0 < v < 1.0):
+            raise ValueError(f"a fraction must be in (0, 1) (or 0 for none), got {v}")
+        if isinstance(v, int) and v < 0:
+            raise ValueError(f"a count must be >= 0, got {v}")
+        return v
+
+
+class StepSchedule(BaseModel):
+    """lr = base * gamma ** floor(epoch / step_size): drop by ``gamma`` every ``step_size`` epochs."""
+
+    model_config = _FROZEN
+    type: Literal["step"] = "step"
+    step_size: float = Field(10.0, gt=0)  # epochs between drops
+    gamma: float = Field(0.1, gt=0, le=1)  # factor per drop
+
+
+class CosineSchedule(BaseModel):
+    """Linear warm-up for ``warmup_epochs``, then cosine decay from base lr to ``min_lr``."""
+
+    model_config = _FROZEN
+    type: Literal["cosine"] = "cosine"
+    warmup_epochs: float = Field(0.0, ge=0)
+    min_lr: float = Field(0.0, ge=0)
+
+
+class OneCycleSchedule(BaseModel):
+    """One-cycle (Smith): warm up from lr/div_factor to lr (the peak) over ``pct_start`` of the
+    run, then cosine down to lr/(div_factor*final_div_factor). Same shape as torch's OneCycleLR."""
+
+    model_config = _FROZEN
+    type: Literal["onecycle"] = "onecycle"
+    pct_start: float = Field(0.3, gt=0, lt=1)
+    div_factor: float = Field(25.0, ge=1)
+    final_div_factor: float = Field(1e4, ge=1)
+
+
+Schedule = Annotated[Union[StepSchedule, CosineSchedule, OneCycleSchedule], Field(discriminator="type")]
+SCHEDULES: dict[str, type[BaseModel]] = {"step": StepSchedule, "cosine": CosineSchedule, "onecycle": OneCycleSchedule}
+
+
+class TrainConfig(BaseModel):
+    """How a run trains. Defaults are Keras's (batch 32, Adam with lr 1e-3, eps 1e-7)."""
+
+    model_config = _FROZEN
+    epochs: int = Field(5, ge=1, le=100_000)
+    batch_size: int = Field(32, ge=1, le=1_000_000)
+    optimizer: str = "adam"  # adam adamw nadam adagrad rmsprop sgd
+    lr: float | None = Field(None, gt=0, le=100)  # None = the optimizer's Keras default
+    momentum: float = Field(0.0, ge=0, lt=1)  # sgd (and rmsprop) momentum
+    nesterov: bool = False  # sgd only
+    weight_decay: float | None = Field(None, ge=0, lt=1)  # None = optimizer default (adamw 0.004, else 0)
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    seed: int = Field(0, ge=0, lt=2**63)
+    schedule: Schedule | None = None
+    device: str = "auto"  # auto cpu cuda cuda:N mps
+    threads: int = Field(0, ge=0, le=1024)  # CPU threads; 0 = from the machine
+    precision: Literal["float32", "bf16"] = "float32"  # bf16 = autocast matmuls/convs to bfloat16
+
+    @field_validator("optimizer")
+    @classmethod
+    def _check_optimizer(cls, v: str) -> str:
+        name = v.lower()
+        if name not in OPTIMIZERS:
+            raise ValueError(f'unknown optimizer "{v}"{did_you_mean(v, OPTIMIZERS)}; choose from {", ".join(OPTIMIZERS)}')
+        return name
+
+    @field_validator("device")
+    @classmethod
+    def _check_device(cls, v: str) -> str:
+        d = v.lower()
+        ok = d in ("auto", "cpu", "cuda", "mps") or (d.startswith("cuda:") and d[5:].isdigit())
+        if not ok:
+            raise ValueError(f'unknown device "{v}"; use auto, cpu, cuda, cuda:N or mps')
+        return d
+
+    @model_validator(mode="after")
+    def _check_nesterov(self) -> TrainConfig:
+        if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
+            raise ValueError("nesterov needs optimizer sgd with momentum > 0")
+        return self
+
+
+class AugmentConfig(BaseModel):
+    """Random per-image transforms, named as in Keras's ImageDataGenerator."""
+
+    model_config = _FROZEN
+    rotation_range: float = Field(0.0, ge=0, le=180)  # degrees, uniform in [-r, r]
+    zoom_range: float = Field(0.0, ge=0, lt=1)  # scale x and y each uniform in [1-z, 1+z]
+    width_shift_range: float = Field(0.0, ge=0, lt=1)  # fraction of the width, uniform in [-r, r]
+    height_shift_range: float = Field(0.0, ge=0, lt=1)  # fraction of the height
+    horizontal_flip: bool = False  # flip half the images left-right
+    random_erasing: float = Field(0.0, ge=0, le=1)  # probability of blanking one random rectangle
+    fill_mode: Literal["nearest", "constant"] = "nearest"  # what shifts in at the edges (Keras default)
+
+    def is_identity(self) -> bool:
+        return self == AugmentConfig(fill_mode=self.fill_mode)
+
+
+# -------------------------------------------------------------------------------------- callbacks
+Mode = Literal["auto", "min", "max"]
+
+
+class StopAtLossConfig(BaseModel):
+    """Stop once the monitored value (training loss) falls below ``threshold`` (seed 001)."""
+
+    model_config = _FROZEN
+    type: Literal["StopAtLoss"] = "StopAtLoss"
+    threshold: float
+    monitor: str = "loss"
+
+
+class EarlyStoppingConfig(BaseModel):
+    """Keras EarlyStopping: stop after ``patience`` epochs without improvement."""
+
+    model_config = _FROZEN
+    type: Literal["EarlyStopping"] = "EarlyStopping"
+    monitor: str = "val_loss"
+    min_delta: float = Field(0.0, ge=0)
+    patience: int = Field(0, ge=0)
+    mode: Mode = "auto"
+    baseline: float | None = None
+    restore_best_weights: bool = False
+    start_from_epoch: int = Field(0, ge=0)
+
+
+class ReduceLROnPlateauConfig(BaseModel):
+    """Keras ReduceLROnPlateau: multiply the lr by ``factor`` after ``patience`` flat epochs."""
+
+    model_config = _FROZEN
+    type: Literal["ReduceLROnPlateau"] = "ReduceLROnPlateau"
+    monitor: str = "val_loss"
+    factor: float = Field(0.1, gt=0, lt=1)
+    patience: int = Field(10, ge=0)
+    mode: Mode = "auto"
+    min_delta: float = Field(1e-4, ge=0)
+    cooldown: int = Field(0, ge=0)
+    min_lr: float = Field(0.0, ge=0)
+
+
+class ModelCheckpointConfig(BaseModel):
+    """Keras ModelCheckpoint: save the weights (safetensors) after each epoch.
+
+    ``filepath`` may hold ``{epoch}`` and any logs key, e.g. ``"ckpt/e{epoch:02d}-{val_accuracy:.4f}.safetensors"``.
+    """
+
+    model_config = _FROZEN
+    type: Literal["ModelCheckpoint"] = "ModelCheckpoint"
+    filepath: str = "checkpoints/epoch{epoch:03d}.safetensors"
+    monitor: str = "val_loss"
+    save_best_only: bool = False
+    mode: Mode = "auto"
+
+
+CallbackConfig = Annotated[
+    Union[StopAtLossConfig, EarlyStoppingConfig, ReduceLROnPlateauConfig, ModelCheckpointConfig],
+    Field(discriminator="type"),
+]
+CALLBACKS: dict[str, type[BaseModel]] = {
+    "StopAtLoss": StopAtLossConfig,
+    "EarlyStopping": EarlyStoppingConfig,
+    "ReduceLROnPlateau": ReduceLROnPlateauConfig,
+    "ModelCheckpoint": ModelCheckpointConfig,
+}
+
+
+# ------------------------------------------------------------------------------------- run config
+class RunConfig(BaseModel):
+    """One training run. Build it with :func:`parse_run_config`; it is frozen."""
+
+    model_config = _FROZEN
+    dataset: str
+    model: Union[str, dict[str, Any], list[Any]]  # preset name / spec file path / inline spec
+    data: DataConfig = DataConfig()
+    train: TrainConfig = TrainConfig()
+    augment: AugmentConfig | None = None
+    callbacks: list[CallbackConfig] = []
+
+    def model_spec(self) -> Any:
+        """The model's :class:`~mnistlab.specs.ModelSpec` (presets and files resolved)."""
+        from mnistlab.presets import resolve_model
+
+        return resolve_model(self.model)
+
+    def resolved(self) -> dict[str, Any]:
+        """Fully resolved plain dict: the model expanded to its layer spec dict, the lr and weight
+        decay filled with the optimizer's defaults, every section present. JSON/TOML safe and
+        hashable with ``json.dumps(sort_keys=True)``; ``parse_run_config(cfg.resolved())`` round-trips.
+        """
+        d = self.model_dump(mode="json")
+        d["model"] = self.model_spec().to_dict()
+        defaults = optimizer_defaults(self.train.optimizer)
+        if d["train"]["lr"] is None:
+            d["train"]["lr"] = defaults["lr"]
+        if d["data"]["split_seed"] is None:
+            d["data"]["split_seed"] = self.train.seed
+        if d["train"]["weight_decay"] is None:
+            d["train"]["weight_decay"] = defaults.get("weight_decay", 0.0)
+        return d
+
+    @property
+    def lr(self) -> float:
+        """The learning rate this run starts from (explicit or the optimizer's Keras default)."""
+        return self.train.lr if self.train.lr is not None else optimizer_defaults(self.train.optimizer)["lr"]
+
+    @property
+    def weight_decay(self) -> float:
+        if self.train.weight_decay is not None:
+            return self.train.weight_decay
+        return optimizer_defaults(self.train.optimizer).get("weight_decay", 0.0)
+
+
+# ------------------------------------------------------------------------------------ the boundary
+def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_model: bool = True) -> RunConfig:
+    """Validate a plain dict (from TOML, JSON or Python) into a :class:`RunConfig`.
+
+    Raises :class:`SpecError` ``"<source>: <key.path>: <what is wrong>"`` for the first problem.
+    With ``check_model`` the model is resolved now (unknown presets and bad specs fail here, not
+    minutes into an experiment).
+
+    >>> cfg = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"epochs": 2}})
+    >>> cfg.train.batch_size
+    32
+    """
+    if not isinstance(d, Mapping):
+        raise SpecError(f"{source}: a run config must be a table, got {type(d).__name__}")
+    d = dict(d)
+    train = d.get("train")
+    if isinstance(train, Mapping) and isinstance(train.get("schedule"), Mapping):
+        train = dict(train)
+        train["schedule"] = _typed(train["schedule"], SCHEDULES, source, "train.schedule", lower=True)
+        d["train"] = train
+    if "callbacks" in d:
+        cbs = d["callbacks"]
+        if not isinstance(cbs, (list, tuple)):
+            raise SpecError(f"{source}: callbacks: must be a list of tables ([[callbacks]]), got {type(cbs).__name__}")
+        d["callbacks"] = [_typed(cb, CALLBACKS, source, f"callbacks[{i}]") for i, cb in enumerate(cbs)]
+    try:
+        cfg = RunConfig.model_validate(d)
+    except ValidationError as exc:
+        raise SpecError(_describe(exc, source, RunConfig)) from None
+    _check_dataset(cfg, source)
+    if check_model:
+        try:
+            cfg.model_spec()
+        except MnistlabError as exc:
+            raise SpecError(f"{source}: model: {exc}") from None
+    return cfg
+
+
+def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where: str, *, lower: bool = False) -> BaseModel:
+    """Validate one ``{type = ..., ...}`` table against the class its type names."""
+    if not isinstance(obj, Mapping):
+        raise SpecError(f"{source}: {where}: must be a table with a type, got {type(obj).__name__}")
+    name = obj.get("type")
+    if not isinstance(name, str):
+        raise SpecError(f"{source}: {where}: missing type; choose from {', '.join(registry)}")
+    by_lower = {k.lower(): k for k in registry}
+    key = by_lower.get(name.lower())
+    if key is None:
+        raise SpecError(
+            f'{source}: {where}: unknown type "{name}"{did_you_mean(name, registry)}; choose from {", ".join(registry)}'
+        )
+    cls = registry[key]
+    try:
+        return cls.model_validate({**obj, "type": key})
+    except ValidationError as exc:
+        raise SpecError(_describe(exc, source, cls, prefix=where)) from None
+
+
+def _describe(exc: ValidationError, source: str, cls: type[BaseModel], prefix: str = "") -> str:
+    """One line for the first pydantic error: source, dotted key path, problem, did-you-mean."""
+    err = exc.errors()[0]
+    loc = [p for p in err["loc"] if not (isinstance(p, str) and _is_union_tag(p))]
+    path = ".".join([prefix] * bool(prefix) + [f"[{p}]" if isinstance(p, int) else str(p) for p in loc]).replace(".[", "[")
+    if err["type"] == "extra_forbidden":
+        known = _fields_at(cls, [p for p in loc[:-1]])
+        where = path.rsplit(".", 1)[0] if "." in path else "top level"
+        return f'{source}: {where}: unknown key "{loc[-1]}"{did_you_mean(str(loc[-1]), known)}; known keys: {", ".join(known)}'
+    if err["type"] == "missing":
+        return f"{source}: {path}: required key is missing"
+    msg = err["msg"].removeprefix("Value error, ")
+    got = err.get("input")
+    shown = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
+    return f"{source}: {path or 'top level'}: {msg}{shown}"
+
+
+def _is_union_tag(p: str) -> bool:
+    # pydantic puts the union member's name into the location (e.g. "float", "literal['test']")
+    return p in {"float", "int", "str", "dict[str,any]", "list[any]"} or p.startswith(("literal[", "function-"))
+
+
+def _fields_at(cls: type[BaseModel], loc: list[Any]) -> list[str]:
+    """The keys a nested section accepts, found by walking the field annotations along ``loc``."""
+    current: Any = cls
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return []
+        ann = current.model_fields[part].annotation
+        models = [a for a in typing.get_args(ann) or (ann,) if isinstance(a, type) and issubclass(a, BaseModel)]
+        current = models[0] if len(models) == 1 else None
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _check_dataset(cfg: RunConfig, source: str) -> None:
+    from mnistlab.datasets import get_info
+
+    try:
+        get_info(cfg.dataset)
+    except MnistlabError as exc:
+        raise SpecError(f"{source}: dataset: {exc}") from None
+
+
+# Keys of the flat Python/CLI form (``lr=0.01``) and the section each belongs to.
+_FLAT_SECTIONS = {
+    **{k: "train" for k in TrainConfig.model_fields},
+    **{k: "data" for k in DataConfig.model_fields},
+}
+
+
+def apply_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any], *, source: str = "<overrides>") -> dict[str, Any]:
+    """Merge flat or dotted overrides into a raw config dict (not validated; parse afterwards).
+
+    ``{"lr": 0.01, "validation": 0.1, "train.seed": 3, "augment": {...}}``: train/data field names
+    go to their section; ``dataset``, ``model``, ``augment``, ``callbacks`` replace the top level;
+    a whole ``train``/``data`` dict is merged key by key. Unknown names raise SpecError.
+    """
+    out: dict[str, Any] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in base.items()}
+    top = set(RunConfig.model_fields)
+    for key, value in overrides.items():
+        if "." in key:
+            section, _, name = key.partition(".")
+            if section not in ("train", "data", "augment"):
+                raise SpecError(f'{source}: unknown section "{section}" in "{key}"; use train., data. or augment.')
+            out.setdefault(section, {})
+            out[section] = {**(out[section] or {}), name: value}
+        elif key in ("train", "data") and isinstance(value, Mapping):
+            out[key] = {**(out.get(key) or {}), **value}
+        elif key in top:
+            out[key] = value
+        elif key in _FLAT_SECTIONS:
+            section = _FLAT_SECTIONS[key]
+            out[section] = {**(out.get(section) or {}), key: value}
+        else:
+            choices = list(top) + list(_FLAT_SECTIONS)
+            raise SpecError(f'{source}: unknown setting "{key}"{did_you_mean(key, choices)}')
+    return out

@@ -1,0 +1,126 @@
+"""Metrics: evaluating a model on uint8 images, accuracy, confusion matrix, mistakes, committees.
+
+The numpy functions are pure (probabilities and labels in, numbers out) so figures, reports and
+experiment summaries can use them on stored predictions without torch::
+
+    probs = store.load_predictions(run_id)             # (N, classes) float
+    accuracy(probs, labels); confusion_matrix(labels, probs.argmax(1), 10)
+    committee_probs([p1, p2, p3])                      # seed 002's averaged softmax outputs
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+
+def to_input(images: torch.Tensor, *, channels_last: bool = False) -> torch.Tensor:
+    """uint8 (N, H, W) -> float32 (N, 1, H, W) in [0, 1] (pixels / 255, as every seed does)."""
+    x = images.unsqueeze(1).to(torch.float32).div_(255.0)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+@torch.inference_mode()
+def evaluate_model(
+    model: torch.nn.Module,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    batch_size: int = 1000,
+    label_smoothing: float = 0.0,
+    channels_last: bool = False,
+    autocast_dtype: torch.dtype | None = None,
+    return_probs: bool = False,
+) -> tuple[float, float, np.ndarray | None]:
+    """Mean cross-entropy and accuracy of ``model`` (logits out) on uint8 images.
+
+    Returns ``(loss, accuracy, probs)``; ``probs`` is the float32 softmax (N, classes) when
+    ``return_probs`` else None. The model is put in eval mode and left there.
+    """
+    model.eval()
+    device = next(model.parameters()).device
+    n = len(images)
+    total_loss, correct = 0.0, 0
+    probs = []
+    for start in range(0, n, batch_size):
+        xb = to_input(images[start : start + batch_size].to(device), channels_last=channels_last)
+        yb = labels[start : start + batch_size].to(device)
+        with torch.autocast(device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+            logits = model(xb)
+        logits = logits.float()
+        total_loss += F.cross_entropy(logits, yb, reduction="sum", label_smoothing=label_smoothing).item()
+        correct += int((logits.argmax(1) == yb).sum())
+        if return_probs:
+            probs.append(torch.softmax(logits, 1).cpu())
+    out = torch.cat(probs).numpy() if return_probs and probs else None
+    return total_loss / max(n, 1), correct / max(n, 1), out
+
+
+def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
+    """Fraction of rows whose argmax equals the label."""
+    probs, labels = np.asarray(probs), np.asarray(labels)
+    if len(probs) != len(labels):
+        raise ValueError(f"{len(probs)} predictions for {len(labels)} labels")
+    return float((probs.argmax(1) == labels).mean()) if len(labels) else 0.0
+
+
+def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
+    """(classes, classes) int64 counts: row = true class, column = predicted class."""
+    labels = np.asarray(labels, dtype=np.int64)
+    predictions = np.asarray(predictions, dtype=np.int64)
+    return np.bincount(labels * num_classes + predictions, minlength=num_classes * num_classes).reshape(
+        num_classes, num_classes
+    )
+
+
+def per_class_accuracy(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
+    """Recall of each class (NaN for a class absent from ``labels``)."""
+    cm = confusion_matrix(labels, predictions, num_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.diag(cm) / cm.sum(1)
+
+
+def misclassified(probs: np.ndarray, labels: np.ndarray, *, limit: int | None = None) -> np.ndarray:
+    """Indices of wrong predictions, most confident mistakes first."""
+    probs, labels = np.asarray(probs), np.asarray(labels)
+    pred = probs.argmax(1)
+    wrong = np.flatnonzero(pred != labels)
+    order = np.argsort(-probs[wrong, pred[wrong]], kind="stable")
+    return wrong[order][:limit]
+
+
+def committee_probs(members: Sequence[np.ndarray]) -> np.ndarray:
+    """Average the members' softmax outputs (seed 002's committee)."""
+    if not members:
+        raise ValueError("a committee needs at least one member")
+    shapes = {np.shape(m) for m in members}
+    if len(shapes) != 1:
+        raise ValueError(f"committee members disagree on shape: {sorted(shapes)}")
+    return np.mean(np.stack([np.asarray(m, dtype=np.float64) for m in members]), 0).astype(np.float32)
+
+
+def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 1000) -> np.ndarray:
+    """Softmax probabilities for images given as uint8 (0-255) or float (already in [0, 1]).
+
+    Accepts (N, H, W), (H, W) or (N, 1, H, W). Returns float32 (N, classes).
+    """
+    x = torch.as_tensor(np.asarray(images))
+    if x.ndim == 2:
+        x = x.unsqueeze(0)
+    if x.ndim == 4 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 3:
+        raise ValueError(f"expected images shaped (N, H, W), got {tuple(x.shape)}")
+    model.eval()
+    device = next(model.parameters()).device
+    out = []
+    with torch.inference_mode():
+        for start in range(0, len(x), batch_size):
+            xb = x[start : start + batch_size]
+            xb = xb.to(torch.float32).div(255.0) if xb.dtype == torch.uint8 else xb.to(torch.float32)
+            out.append(torch.softmax(model(xb.unsqueeze(1).to(device)).float(), 1).cpu())
+    return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)

@@ -1,0 +1,389 @@
+"""Model spec -> `torch.nn.Module`, and the Keras-style summary.
+
+    from mnistlab.presets import resolve_model
+    from mnistlab.models import build_model, summarize, format_summary
+    spec = resolve_model("seed000-cnn")
+    model = build_model(spec, seed=0)        # same seed, same weights (a local generator)
+    logits = model(images)                   # images: float32 (N, 1, 28, 28) in [0, 1] -> (N, 10)
+    print(format_summary(summarize(spec)))   # Layer (type) / Output Shape / Param #, as Keras prints
+
+What the built model does:
+- One child module per spec layer, named as Keras names them (`conv2d`, `max_pooling2d`,
+  `conv2d_1`, ...), so `model[i](x)` or iterating over `model` gives each layer's output as Keras
+  computes it (activation included): feature-map figures rely on that.
+- A softmax on the output layer is dropped: the model returns LOGITS and the trainer's
+  cross-entropy applies the softmax (numerically safer; same maths as Keras's softmax +
+  sparse_categorical_crossentropy). `model.folded_softmax` says whether this happened. Other
+  output activations (e.g. sigmoid) are kept, and `spec_warnings` explains why that is a problem.
+- Weights are initialised as Keras does (glorot_uniform kernels, zero biases unless the spec says
+  otherwise), from a local `torch.Generator`: the global RNG is never touched.
+- Inputs are (N, C, H, W); (N, H, W) is accepted for single-channel models. Channels-last inputs
+  (`x.to(memory_format=torch.channels_last)`) work unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mnistlab import specs as S
+from mnistlab.specs import ModelSpec, Shape, SpecWarning, output_activation, spec_warnings
+
+__all__ = ["ACTIVATION_MODULES", "INITIALIZER_FUNCTIONS", "ModelSummary", "SequentialModel", "SummaryRow",
+           "build_model", "count_parameters", "format_summary", "keras_names", "layer_outputs", "num_classes",
+           "summarize"]
+
+# ---------------------------------------------------------------------------------------------
+# Registries: activation and initializer names -> objects, in one place.
+# ---------------------------------------------------------------------------------------------
+ACTIVATION_MODULES: dict[str, Callable[[], nn.Module]] = {
+    "linear": nn.Identity,
+    "relu": nn.ReLU,
+    # Keras 3's leaky_relu default slope (tf.nn.leaky_relu agrees); Keras 2's LeakyReLU layer used 0.3.
+    "leaky_relu": lambda: nn.LeakyReLU(0.2),
+    "elu": nn.ELU,
+    "selu": nn.SELU,
+    "gelu": nn.GELU,          # exact erf form, Keras's default (approximate=False)
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "softmax": lambda: nn.Softmax(dim=1),   # dim 1 = features, or channels of an NCHW map: Keras's last axis
+    "swish": nn.SiLU,
+}
+
+_TRUNC = 0.87962566103423978  # std of a unit normal truncated at +-2: Keras divides by it
+
+
+def _fans(shape: tuple[int, ...]) -> tuple[int, int]:
+    """Keras's fan computation on a kernel in Keras layout: (in, out) or (kh, kw, in, out)."""
+    receptive = math.prod(shape[:-2]) if len(shape) > 2 else 1
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def _variance_scaling(scale: float, mode: str, dist: str) -> Callable[[torch.Tensor, torch.Generator], None]:
+    def init(t: torch.Tensor, g: torch.Generator) -> None:
+        fan_in, fan_out = _fans(tuple(t.shape))
+        n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2}[mode]
+        if dist == "uniform":
+            limit = math.sqrt(3.0 * scale / n)
+            nn.init.uniform_(t, -limit, limit, generator=g)
+        else:
+            std = math.sqrt(scale / n) / _TRUNC
+            nn.init.trunc_normal_(t, 0.0, std, -2 * std, 2 * std, generator=g)
+    return init
+
+
+def _orthogonal(t: torch.Tensor, g: torch.Generator) -> None:
+    # Keras: flatten to (prod(shape[:-1]), shape[-1]), QR of a normal matrix, fix the signs.
+    rows, cols = math.prod(t.shape[:-1]), t.shape[-1]
+    a = torch.randn(max(rows, cols), min(rows, cols), generator=g, dtype=torch.float64)
+    q, r = torch.linalg.qr(a)
+    q = q * torch.sign(torch.diagonal(r))
+    if rows < cols:
+        q = q.T
+    t.copy_(q.reshape(t.shape))
+
+
+INITIALIZER_FUNCTIONS: dict[str, Callable[[torch.Tensor, torch.Generator], None]] = {
+    # Each fills a kernel given in KERAS layout, so fans and orthogonality match Keras exactly.
+    "glorot_uniform": _variance_scaling(1.0, "fan_avg", "uniform"),
+    "glorot_normal": _variance_scaling(1.0, "fan_avg", "truncated_normal"),
+    "he_normal": _variance_scaling(2.0, "fan_in", "truncated_normal"),
+    "he_uniform": _variance_scaling(2.0, "fan_in", "uniform"),
+    "lecun_normal": _variance_scaling(1.0, "fan_in", "truncated_normal"),
+    "random_normal": lambda t, g: nn.init.normal_(t, 0.0, 0.05, generator=g),   # Keras RandomNormal
+    "random_uniform": lambda t, g: nn.init.uniform_(t, -0.05, 0.05, generator=g),  # Keras RandomUniform
+    "zeros": lambda t, g: nn.init.zeros_(t),
+    "ones": lambda t, g: nn.init.ones_(t),
+    "orthogonal": _orthogonal,
+}
+
+
+def _init_kernel(weight: torch.Tensor, name: str, g: torch.Generator) -> None:
+    """Initialise a torch weight (out, in[, kh, kw]) through its Keras layout (in, out) / (kh, kw, in, out)."""
+    if weight.dim() == 2:
+        keras = torch.empty(weight.shape[1], weight.shape[0])
+        INITIALIZER_FUNCTIONS[name](keras, g)
+        weight.copy_(keras.T)
+    else:
+        o, i, kh, kw = weight.shape
+        keras = torch.empty(kh, kw, i, o)
+        INITIALIZER_FUNCTIONS[name](keras, g)
+        weight.copy_(keras.permute(3, 2, 0, 1))
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer modules: each computes exactly what the Keras layer outputs.
+# ---------------------------------------------------------------------------------------------
+def _same_pads(shape: Shape, size: tuple[int, int], strides: tuple[int, int]) -> tuple[int, int, int, int]:
+    """TF "same" padding (left, right, top, bottom): the extra pixel goes right/bottom."""
+    pads = []
+    for side, k, s in zip(shape[:2], size, strides):
+        total = max((-(-side // s) - 1) * s + k - side, 0)
+        pads.append((total // 2, total - total // 2))
+    (top, bottom), (left, right) = pads
+    return (left, right, top, bottom)
+
+
+class Dense(nn.Linear):
+    """nn.Linear followed by the layer's activation."""
+
+    def __init__(self, in_features: int, spec: S.Dense) -> None:
+        super().__init__(in_features, spec.units, bias=spec.use_bias)
+        self.activation = ACTIVATION_MODULES[spec.activation]()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(super().forward(x))
+
+
+class Conv2D(nn.Conv2d):
+    """nn.Conv2d with TF "same" padding (asymmetric when needed) and the layer's activation."""
+
+    def __init__(self, in_shape: Shape, spec: S.Conv2D) -> None:
+        pads = _same_pads(in_shape, spec.kernel_size, spec.strides) if spec.padding == "same" else (0, 0, 0, 0)
+        symmetric = pads[0] == pads[1] and pads[2] == pads[3]
+        super().__init__(in_shape[2], spec.filters, spec.kernel_size, spec.strides,
+                         padding=(pads[2], pads[0]) if symmetric else 0, bias=spec.use_bias)
+        self.extra_pad = None if symmetric else pads
+        self.activation = ACTIVATION_MODULES[spec.activation]()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.extra_pad is not None:
+            x = F.pad(x, self.extra_pad)
+        return self.activation(super().forward(x))
+
+
+class Pool2D(nn.Module):
+    """Max or average pooling with Keras semantics for "same" padding (padding never counts)."""
+
+    def __init__(self, in_shape: Shape, spec: S.Pooling2D) -> None:
+        super().__init__()
+        self.kind = "max" if isinstance(spec, S.MaxPooling2D) else "avg"
+        self.kernel_size, self.stride = spec.pool_size, spec.effective_strides
+        self.pads = _same_pads(in_shape, self.kernel_size, self.stride) if spec.padding == "same" else None
+        if self.pads == (0, 0, 0, 0):
+            self.pads = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kind == "max":
+            if self.pads is not None:
+                x = F.pad(x, self.pads, value=float("-inf"))
+            return F.max_pool2d(x, self.kernel_size, self.stride)
+        if self.pads is None:
+            return F.avg_pool2d(x, self.kernel_size, self.stride)
+        ones = F.pad(torch.ones_like(x[:1, :1]), self.pads)
+        total = F.avg_pool2d(F.pad(x, self.pads), self.kernel_size, self.stride)
+        return total / F.avg_pool2d(ones, self.kernel_size, self.stride)
+
+    def extra_repr(self) -> str:
+        return f"{self.kind}, kernel_size={self.kernel_size}, stride={self.stride}, pads={self.pads}"
+
+
+class GlobalAveragePooling2D(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.mean(dim=(2, 3))
+
+
+def _make_layer(layer: S.LayerSpec, in_shape: Shape) -> nn.Module:
+    if isinstance(layer, S.Dense):
+        return Dense(in_shape[0], layer)
+    if isinstance(layer, S.Conv2D):
+        return Conv2D(in_shape, layer)
+    if isinstance(layer, S.Pooling2D):
+        return Pool2D(in_shape, layer)
+    if isinstance(layer, S.Flatten):
+        return nn.Flatten()
+    if isinstance(layer, S.GlobalAveragePooling2D):
+        return GlobalAveragePooling2D()
+    if isinstance(layer, S.Dropout):
+        return nn.Dropout(layer.rate)
+    if isinstance(layer, S.BatchNormalization):
+        # Keras updates moving = m * moving + (1 - m) * batch; torch's momentum is that (1 - m).
+        bn = nn.BatchNorm2d if len(in_shape) == 3 else nn.BatchNorm1d
+        return bn(in_shape[-1], eps=layer.epsilon, momentum=1.0 - layer.momentum)
+    if isinstance(layer, S.Activation):
+        return ACTIVATION_MODULES[layer.activation]()
+    raise TypeError(f"no module for layer type {type(layer).__name__}")  # a new LayerSpec without a builder
+
+
+class SequentialModel(nn.Sequential):
+    """The built model: children named like Keras layers; `spec` and `folded_softmax` attached."""
+
+    def __init__(self, modules: OrderedDict[str, nn.Module], spec: ModelSpec, folded_softmax: bool) -> None:
+        super().__init__(modules)
+        self.spec = spec
+        self.folded_softmax = folded_softmax
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 3:
+            x = x.unsqueeze(1)
+        return super().forward(x)
+
+
+def keras_names(spec: ModelSpec) -> list[str]:
+    """Per-layer names as Keras assigns them in a fresh session: dense, dense_1, conv2d, ..."""
+    seen: dict[str, int] = {}
+    names = []
+    for layer in spec.layers:
+        n = seen.get(layer.keras_name, 0)
+        seen[layer.keras_name] = n + 1
+        names.append(layer.keras_name if n == 0 else f"{layer.keras_name}_{n}")
+    return names
+
+
+def build_model(spec: ModelSpec, *, seed: int | None = None) -> SequentialModel:
+    """Build the PyTorch model for `spec`, initialised as Keras would from `seed`.
+
+    `seed=None` draws a seed from torch's global RNG (so `torch.manual_seed` still makes it
+    reproducible). Issues `SpecWarning`s for incoherent specs (see `spec_warnings`).
+    """
+    if not isinstance(spec, ModelSpec):
+        spec = _resolve(spec)
+    for message in spec_warnings(spec):
+        warnings.warn(message, SpecWarning, stacklevel=2)
+    if seed is None:
+        seed = int(torch.randint(0, 2**62, (1,)).item())
+    out_idx, out_act = output_activation(spec)
+    in_shapes = [spec.input_shape, *spec.shapes()[:-1]]
+    modules: OrderedDict[str, nn.Module] = OrderedDict()
+    # torch's own default init draws from the global RNG; fork it so building leaves it untouched.
+    with torch.random.fork_rng(devices=[]):
+        for name, layer, shape in zip(keras_names(spec), spec.layers, in_shapes):
+            modules[name] = _make_layer(layer, shape)
+    folded = out_act == "softmax"
+    if folded:
+        module = list(modules.values())[out_idx]
+        if isinstance(module, (Dense, Conv2D)):
+            module.activation = nn.Identity()
+        else:
+            modules[list(modules)[out_idx]] = nn.Identity()
+    model = SequentialModel(modules, spec, folded)
+    _initialise(model, torch.Generator().manual_seed(seed))
+    return model
+
+
+@torch.no_grad()
+def _initialise(model: SequentialModel, g: torch.Generator) -> None:
+    for layer, module in zip(model.spec.layers, model):
+        if isinstance(module, (Dense, Conv2D)):
+            _init_kernel(module.weight, layer.kernel_initializer, g)  # type: ignore[attr-defined]
+            if module.bias is not None:
+                module.bias.zero_()
+        elif isinstance(module, nn.modules.batchnorm._BatchNorm):
+            module.reset_parameters()  # gamma 1, beta 0, moving mean 0, variance 1: Keras's defaults
+
+
+@torch.no_grad()
+def layer_outputs(model: SequentialModel, x: torch.Tensor, *, upto: int | None = None) -> list[torch.Tensor]:
+    """Each layer's output for input `x` (what Keras's per-layer feature-map models return).
+
+    `upto` limits it to the first layers, e.g. `layer_outputs(model, images, upto=4)` for seed 001's
+    conv / pool / conv / pool grid. Maps come back as (N, C, H, W). Runs in the model's current mode.
+    """
+    if x.dim() == 3:
+        x = x.unsqueeze(1)
+    outputs = []
+    for module in list(model)[:upto]:
+        x = module(x)
+        outputs.append(x)
+    return outputs
+
+
+def num_classes(spec: ModelSpec | Any) -> int:
+    """Number of outputs of the model (width of its last layer)."""
+    return (spec if isinstance(spec, ModelSpec) else _resolve(spec)).num_classes
+
+
+def count_parameters(model: nn.Module) -> tuple[int, int]:
+    """(trainable, non-trainable) as Keras counts: BatchNorm moving statistics are non-trainable weights."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    stats = sum(b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var")))
+    return trainable, frozen + stats
+
+
+def _resolve(obj: Any) -> ModelSpec:
+    from mnistlab.presets import resolve_model  # presets imports models' callers, not models: no cycle
+
+    return resolve_model(obj)
+
+
+# ---------------------------------------------------------------------------------------------
+# Summary.
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SummaryRow:
+    name: str                       # Keras layer name, e.g. "conv2d_1"
+    type: str                       # e.g. "Conv2D"
+    output_shape: tuple[Any, ...]   # with the batch axis as None, e.g. (None, 26, 26, 64)
+    params: int                     # trainable + non-trainable
+    trainable: int
+    flops: int                      # multiply-adds per image
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """What `model.summary()` shows, plus forward multiply-adds (`flops`) per image."""
+
+    name: str
+    input_shape: tuple[int, int, int]
+    rows: tuple[SummaryRow, ...]
+    total: int
+    trainable: int
+    non_trainable: int
+    flops: int                      # multiply-adds per image in Dense and Conv2D layers
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "input_shape": list(self.input_shape), "total": self.total,
+                "trainable": self.trainable, "non_trainable": self.non_trainable, "flops": self.flops,
+                "rows": [{"name": r.name, "type": r.type, "output_shape": list(r.output_shape),
+                          "params": r.params, "flops": r.flops} for r in self.rows]}
+
+
+def summarize(spec: ModelSpec | Any) -> ModelSummary:
+    """Keras's layer table for `spec` (shapes, parameter counts) without building any weights."""
+    if not isinstance(spec, ModelSpec):
+        spec = _resolve(spec)
+    rows = []
+    shape: Shape = spec.input_shape
+    for name, layer, out in zip(keras_names(spec), spec.layers, spec.shapes()):
+        trainable, frozen = layer.params(shape)
+        rows.append(SummaryRow(name, layer.type, (None, *out), trainable + frozen, trainable, layer.macs(shape)))
+        shape = out
+    trainable = sum(r.trainable for r in rows)
+    total = sum(r.params for r in rows)
+    return ModelSummary(spec.name or "sequential", spec.input_shape, tuple(rows), total, trainable,
+                        total - trainable, sum(r.flops for r in rows))
+
+
+def format_summary(summary: ModelSummary) -> str:
+    """The Keras 2 table: Layer (type) / Output Shape / Param #, then the totals and the MACs."""
+    widths = (34, 26, 12)
+    line = "_" * sum(widths)
+
+    def row(*cols: str) -> str:
+        return "".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip()
+
+    out = [f'Model: "{summary.name}"', line, row(" Layer (type)", "Output Shape", "Param #"), "=" * sum(widths)]
+    for i, r in enumerate(summary.rows):
+        shape = "(" + ", ".join("None" if d is None else str(d) for d in r.output_shape) + ")"
+        out.append(row(f" {r.name} ({r.type})", shape, str(r.params)))
+        out.append("" if i < len(summary.rows) - 1 else "=" * sum(widths))
+    out += [f"Total params: {summary.total:,}", f"Trainable params: {summary.trainable:,}",
+            f"Non-trainable params: {summary.non_trainable:,}", line,
+            f"Forward multiply-adds per image: {summary.flops:,} ({_human(summary.flops)})"]
+    return "\n".join(out)
+
+
+def _human(n: int) -> str:
+    for unit, size in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if n >= size:
+            return f"{n / size:.2f} {unit}MACs"
+    return f"{n} MACs"

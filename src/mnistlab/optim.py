@@ -1,0 +1,127 @@
+"""Optimisers by their Keras names, with Keras's defaults, and learning-rate schedules.
+
+``make_optimizer("adam", model.parameters())`` gives ``torch.optim.Adam(lr=1e-3, eps=1e-7)``,
+i.e. what ``model.compile(optimizer="adam")`` gives a Keras user. Differences from Keras that
+remain (documented here, because they can move results in the third decimal):
+
+- ``nadam``: torch's NAdam uses Dozat's momentum schedule with ``momentum_decay=0.004``; Keras's
+  Nadam uses the same idea but a slightly different bias correction, so runs are close, not equal.
+- ``weight_decay``: torch semantics. For ``adamw`` it is decoupled (Keras default 0.004, used
+  when unset); for the others it is an L2 term added to the gradient (Keras 3 decouples it).
+- ``rmsprop``: ``rho`` is torch's ``alpha``; Keras's default 0.9 is used (torch's is 0.99).
+- ``sgd``: torch's momentum form (v = m v + g; w -= lr v) equals Keras's for a constant lr.
+
+Schedules are pure functions of the step: :func:`schedule_lr` (tested without training, like
+nanoGPT's ``get_lr``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+
+# name -> (torch class, Keras defaults as torch keyword arguments)
+_REGISTRY: dict[str, tuple[Callable[..., torch.optim.Optimizer], dict[str, Any]]] = {
+    "adam": (torch.optim.Adam, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7}),
+    "adamw": (torch.optim.AdamW, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7, "weight_decay": 0.004}),
+    "nadam": (torch.optim.NAdam, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7}),
+    "adagrad": (torch.optim.Adagrad, {"lr": 1e-3, "initial_accumulator_value": 0.1, "eps": 1e-7}),
+    "rmsprop": (torch.optim.RMSprop, {"lr": 1e-3, "alpha": 0.9, "eps": 1e-7}),
+    "sgd": (torch.optim.SGD, {"lr": 0.01}),
+}
+OPTIMIZERS: tuple[str, ...] = tuple(_REGISTRY)
+_MOMENTUM = {"sgd", "rmsprop"}
+
+
+def optimizer_defaults(name: str) -> dict[str, Any]:
+    """Keras's defaults for an optimizer, as torch keyword arguments (``lr`` always present)."""
+    return dict(_REGISTRY[name.lower()][1])
+
+
+def make_optimizer(
+    name: str,
+    params: Iterable[torch.nn.Parameter],
+    *,
+    lr: float | None = None,
+    momentum: float = 0.0,
+    nesterov: bool = False,
+    weight_decay: float | None = None,
+) -> torch.optim.Optimizer:
+    """Build a torch optimizer from a Keras name; unset values take Keras's defaults.
+
+    >>> opt = make_optimizer("adam", torch.nn.Linear(2, 2).parameters())
+    >>> opt.defaults["eps"]
+    1e-07
+    """
+    cls, kwargs = _REGISTRY[name.lower()]
+    kwargs = dict(kwargs)
+    if lr is not None:
+        kwargs["lr"] = float(lr)
+    if weight_decay is not None:
+        kwargs["weight_decay"] = float(weight_decay)
+    if name in _MOMENTUM and momentum:
+        kwargs["momentum"] = float(momentum)
+    if name == "sgd" and nesterov:
+        kwargs["nesterov"] = True
+    return cls(params, **kwargs)
+
+
+def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
+    """Set the learning rate of every parameter group."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+
+
+# ---------------------------------------------------------------------------------- schedules
+def step_lr(epoch: float, base_lr: float, *, step_size: float, gamma: float) -> float:
+    """Step decay (torch StepLR): ``base_lr * gamma ** floor(epoch / step_size)``; ``epoch`` counts from 0 and may be fractional."""
+    return base_lr * gamma ** math.floor(epoch / step_size + 1e-9)
+
+
+def cosine_lr(epoch: float, base_lr: float, *, total_epochs: float, warmup_epochs: float = 0.0, min_lr: float = 0.0) -> float:
+    """Linear warm-up from ~0 to ``base_lr`` over ``warmup_epochs``, then half a cosine down to ``min_lr``."""
+    if warmup_epochs > 0 and epoch < warmup_epochs:
+        return base_lr * max(epoch / warmup_epochs, 1e-3)  # never exactly 0: step one must move
+    span = max(total_epochs - warmup_epochs, 1e-12)
+    progress = min(max((epoch - warmup_epochs) / span, 0.0), 1.0)
+    return min_lr + 0.5 * (base_lr - min_lr) * (1.0 + math.cos(math.pi * progress))
+
+
+def onecycle_lr(
+    epoch: float, max_lr: float, *, total_epochs: float, pct_start: float = 0.3, div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+) -> float:
+    """One-cycle: cosine up from ``max_lr/div_factor`` to ``max_lr`` over ``pct_start`` of the run,
+    then cosine down to ``max_lr/(div_factor*final_div_factor)`` (torch's OneCycleLR shape)."""
+    start = max_lr / div_factor
+    end = start / final_div_factor
+    peak_at = pct_start * total_epochs
+    progress = min(max(epoch, 0.0), total_epochs)
+    if progress <= peak_at:
+        t = progress / peak_at
+        return start + (max_lr - start) * 0.5 * (1 - math.cos(math.pi * t))
+    t = (progress - peak_at) / max(total_epochs - peak_at, 1e-12)
+    return end + (max_lr - end) * 0.5 * (1 + math.cos(math.pi * t))
+
+
+def schedule_lr(schedule: Any, base_lr: float, epoch: float, total_epochs: float) -> float:
+    """The lr at (fractional) ``epoch`` for a schedule config (``None``: constant ``base_lr``).
+
+    The trainer calls this before every batch with ``epoch = e + batch / batches_per_epoch``.
+    """
+    if schedule is None:
+        return base_lr
+    kind = schedule.type
+    if kind == "step":
+        return step_lr(epoch, base_lr, step_size=schedule.step_size, gamma=schedule.gamma)
+    if kind == "cosine":
+        return cosine_lr(epoch, base_lr, total_epochs=total_epochs, warmup_epochs=schedule.warmup_epochs, min_lr=schedule.min_lr)
+    if kind == "onecycle":
+        return onecycle_lr(
+            epoch, base_lr, total_epochs=total_epochs, pct_start=schedule.pct_start,
+            div_factor=schedule.div_factor, final_div_factor=schedule.final_div_factor,
+        )
+    raise ValueError(f"unknown schedule type {kind!r}")

@@ -1,0 +1,325 @@
+"""Named models: every model of the seed notebooks, registered under a name a user can guess.
+
+    from mnistlab.presets import resolve_model, list_presets, seed001_builder
+    spec = resolve_model("seed000-cnn")                 # a preset name,
+    spec = resolve_model("my_model.toml")               # a spec file (.toml / .json),
+    spec = resolve_model({"conv": [32], "dense": [128]})  # any written form, or a ModelSpec
+    spec = seed001_builder(filters=16, additional_convolutions=0)
+
+Names are `seed<NNN>-<model>` after the notebook they come from. Each preset records the parameter
+count Keras prints for it (`expected_params`); where the notebook did not print one, the count is
+worked out by hand in the comment beside it, and the tests check every count against `summarize`.
+Add a preset with the `register_preset` decorator; the tests pick it up automatically.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mnistlab.errors import SpecError, did_you_mean
+from mnistlab.specs import (
+    Conv2D, Dense, Dropout, Flatten, LayerSpec, MaxPooling2D, ModelSpec, builder_spec, compact_spec,
+    load_model_spec, parse_model_spec,
+)
+
+__all__ = ["Preset", "get_preset", "list_presets", "preset_names", "register_preset", "resolve_model",
+           "seed001_builder"]
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    spec: ModelSpec
+    description: str
+    source: str            # where it comes from, e.g. "seed 000"
+    expected_params: int   # Keras's "Total params" for this stack
+
+
+@dataclass(frozen=True)
+class _Entry:
+    make: Callable[[], ModelSpec]
+    description: str
+    source: str
+    expected_params: int
+
+
+_REGISTRY: dict[str, _Entry] = {}
+
+
+def register_preset(name: str, *, description: str, source: str, expected_params: int
+                    ) -> Callable[[Callable[[], ModelSpec]], Callable[[], ModelSpec]]:
+    """Decorator: register a function returning a ModelSpec under `name`."""
+    def decorate(make: Callable[[], ModelSpec]) -> Callable[[], ModelSpec]:
+        if name in _REGISTRY:
+            raise ValueError(f"preset {name!r} registered twice")
+        _REGISTRY[name] = _Entry(make, description, source, expected_params)
+        return make
+    return decorate
+
+
+def preset_names() -> list[str]:
+    return list(_REGISTRY)
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called `name`; SpecError with a did-you-mean otherwise."""
+    entry = _REGISTRY.get(name)
+    if entry is None:
+        raise SpecError(f'unknown model "{_clip(name)}"{did_you_mean(name, _REGISTRY)}; run `mnistlab models` '
+                        "for the presets, or give a .toml / .json spec file")
+    spec = entry.make()
+    if spec.name != name:
+        spec = ModelSpec(layers=spec.layers, input_shape=spec.input_shape, name=name)
+    return Preset(name, spec, entry.description, entry.source, entry.expected_params)
+
+
+def list_presets() -> list[Preset]:
+    """Every registered preset, in registration order (by notebook)."""
+    return [get_preset(name) for name in _REGISTRY]
+
+
+def resolve_model(obj: str | os.PathLike | Mapping[str, Any] | Sequence[Any] | ModelSpec) -> ModelSpec:
+    """A preset name, a .toml/.json spec file, a written spec (dict or layer list) or a ModelSpec -> ModelSpec."""
+    if isinstance(obj, ModelSpec):
+        return obj
+    if isinstance(obj, (Mapping, list, tuple)):
+        return parse_model_spec(obj)
+    if isinstance(obj, (str, os.PathLike)):
+        text = os.fspath(obj)
+        if isinstance(text, bytes):
+            raise SpecError("model: give a preset name or a file path as text")
+        if not text.strip():
+            raise SpecError("unknown model \"\": give a preset name (see `mnistlab models`) or a spec file")
+        if isinstance(obj, str) and text in _REGISTRY:
+            return get_preset(text).spec
+        path = Path(text)
+        if path.suffix.lower() in (".toml", ".json") or _exists(path) or os.sep in text:
+            if path.stem in _REGISTRY and not _exists(path):
+                raise SpecError(f'{_clip(text)}: no such file (the preset is called "{path.stem}")')
+            return load_model_spec(path)
+        return get_preset(text).spec  # raises the unknown-model error with a suggestion
+    raise SpecError(f"model must be a preset name, a spec file or a spec table, got {type(obj).__name__}")
+
+
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except (OSError, ValueError):  # name too long, NUL byte: not a file we could read anyway
+        return False
+
+
+def _clip(text: str, n: int = 60) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+# ---------------------------------------------------------------------------------------------
+# Shorthands for the stacks below.
+# ---------------------------------------------------------------------------------------------
+def _dense_net(hidden: Sequence[int], *, activation: str = "relu", output: str = "softmax",
+               init: str = "glorot_uniform", dropout: float = 0.0) -> ModelSpec:
+    layers: list[LayerSpec] = [Flatten()]
+    for units in hidden:
+        layers.append(Dense(units, activation=activation, kernel_initializer=init))
+        if dropout:
+            layers.append(Dropout(dropout))
+    layers.append(Dense(10, activation=output, kernel_initializer=init))
+    return ModelSpec(layers=tuple(layers))
+
+
+def _conv(filters: int, size: int = 3, padding: str = "valid") -> Conv2D:
+    return Conv2D(filters, (size, size), padding=padding, activation="relu")
+
+
+def seed001_builder(filters: int = 32, additional_convolutions: int = 1) -> ModelSpec:
+    """Seed 001's ModelBuilder stack: Conv+MaxPool, `additional_convolutions` more, Dense 128, Dense 10."""
+    return builder_spec(filters, additional_convolutions)
+
+
+# ---------------------------------------------------------------------------------------------
+# Seed 000: Fashion-MNIST, dense vs CNN and the conv-layer exercises (its helper = compact_spec).
+# ---------------------------------------------------------------------------------------------
+@register_preset("seed000-dense", source="seed 000", expected_params=101_770,
+                 description="Flatten, Dense 128 relu, Dense 10 softmax")
+def _seed000_dense() -> ModelSpec:
+    return _dense_net([128])
+
+
+@register_preset("seed000-cnn", source="seed 000", expected_params=243_786,
+                 description="2x (Conv 64 3x3 relu, MaxPool 2), Dense 128 relu, Dense 10")
+def _seed000_cnn() -> ModelSpec:
+    return ModelSpec(layers=(_conv(64), MaxPooling2D(2), _conv(64), MaxPooling2D(2), Flatten(),
+                             Dense(128, activation="relu"), Dense(10, activation="softmax")))
+
+
+@register_preset("seed000-ex1", source="seed 000", expected_params=55_098,
+                 description="as seed000-cnn with 16 filters in both convs")
+def _seed000_ex1() -> ModelSpec:
+    return compact_spec([16, 16], [True, True], [128])
+
+
+@register_preset("seed000-ex2", source="seed 000", expected_params=347_690,
+                 description="Conv 16, MaxPool, Dense 128, Dense 10")
+def _seed000_ex2() -> ModelSpec:
+    return compact_spec([16], [True], [128])
+
+
+@register_preset("seed000-ex3a", source="seed 000", expected_params=43_578,
+                 description="Conv 64, Pool, Conv 32, Pool, Conv 16, Dense 128, Dense 10")
+def _seed000_ex3a() -> ModelSpec:
+    return compact_spec([64, 32, 16], [True, True, False], [128])
+
+
+# Keras count by hand: conv 64 (3*3*1*64+64 = 640) -> 26x26, pool -> 13x13; conv 32 (9*64*32+32 = 18,464)
+# -> 11x11; conv 16 (9*32*16+16 = 4,624) -> 9x9x16 = 1,296; Dense 128 (1,296*128+128 = 166,016);
+# Dense 10 (1,290). Total 191,034.
+@register_preset("seed000-ex3b", source="seed 000", expected_params=191_034,
+                 description="Conv 64, Pool, Conv 32, Conv 16 (pool after the first only), Dense 128, Dense 10")
+def _seed000_ex3b() -> ModelSpec:
+    return compact_spec([64, 32, 16], [True, False, False], [128])
+
+
+@register_preset("seed000-ex4a", source="seed 000", expected_params=693_962,
+                 description="Conv 32, MaxPool, Dense 128, Dense 10")
+def _seed000_ex4a() -> ModelSpec:
+    return compact_spec([32], [True], [128])
+
+
+# By hand: conv 32 (320) -> 26x26x32 = 21,632; Dense 50 (21,632*50+50 = 1,081,650); Dense 10 (510).
+# Total 1,082,480 ("over 1 million" in the notebook).
+@register_preset("seed000-ex4b", source="seed 000", expected_params=1_082_480,
+                 description="Conv 32 (no pool), Dense 50, Dense 10")
+def _seed000_ex4b() -> ModelSpec:
+    return compact_spec([32], [False], [50])
+
+
+# By hand: conv 64 (640) -> 26, pool 13; conv 128 (9*64*128+128 = 73,856) -> 11, pool 5x5x128 = 3,200;
+# Dense 128 (409,728); Dense 128 (16,512); Dense 10 (1,290). Total 502,026 ("about half a million").
+@register_preset("seed000-last", source="seed 000", expected_params=502_026,
+                 description="Conv 64, Pool, Conv 128, Pool, Dense 128, Dropout 0.5, Dense 128, Dense 10")
+def _seed000_last() -> ModelSpec:
+    return ModelSpec(layers=(_conv(64), MaxPooling2D(2), _conv(128), MaxPooling2D(2), Flatten(),
+                             Dense(128, activation="relu"), Dropout(0.5), Dense(128, activation="relu"),
+                             Dense(10, activation="softmax")))
+
+
+# ---------------------------------------------------------------------------------------------
+# Seed 001: the baseline and the ModelBuilder (filters, additional_convolutions).
+# ---------------------------------------------------------------------------------------------
+@register_preset("seed001-dense", source="seed 001", expected_params=101_770,
+                 description="baseline: Dense 128 relu, Dense 10 softmax")
+def _seed001_dense() -> ModelSpec:
+    return _dense_net([128])
+
+
+@register_preset("seed001-builder", source="seed 001", expected_params=113_386,
+                 description="builder(filters=32, additional_convolutions=1): 2x (Conv 32, Pool), Dense 128, Dense 10")
+def _seed001_builder() -> ModelSpec:
+    return seed001_builder()
+
+
+# The notebook's variations; by hand they equal seed000-ex1, seed000-cnn and seed000-ex4a's stacks.
+@register_preset("seed001-builder-f16", source="seed 001", expected_params=55_098,
+                 description="builder(filters=16)")
+def _seed001_f16() -> ModelSpec:
+    return seed001_builder(filters=16)
+
+
+@register_preset("seed001-builder-f64", source="seed 001", expected_params=243_786,
+                 description="builder(filters=64)")
+def _seed001_f64() -> ModelSpec:
+    return seed001_builder(filters=64)
+
+
+@register_preset("seed001-builder-a0", source="seed 001", expected_params=693_962,
+                 description="builder(additional_convolutions=0): one Conv 32 + Pool")
+def _seed001_a0() -> ModelSpec:
+    return seed001_builder(additional_convolutions=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Seed 002: MNIST toward the state of the art.
+# ---------------------------------------------------------------------------------------------
+@register_preset("seed002-simple-conv", source="seed 002", expected_params=128_924,
+                 description="2x Conv 10 5x5 same, MaxPool, Dense 64, Dropout 0.2, Dense 10")
+def _seed002_simple_conv() -> ModelSpec:
+    return ModelSpec(layers=(_conv(10, 5, "same"), _conv(10, 5, "same"), MaxPooling2D(2), Flatten(),
+                             Dense(64, activation="relu"), Dropout(0.2), Dense(10, activation="softmax")))
+
+
+@register_preset("seed002-dense", source="seed 002", expected_params=535_818,
+                 description="Dense 512, Dropout 0.2, Dense 256, Dropout 0.2, Dense 10")
+def _seed002_dense() -> ModelSpec:
+    return _dense_net([512, 256], dropout=0.2)
+
+
+# By hand: conv 32 5x5 (25*32+32 = 832), conv 32 5x5 (25*32*32+32 = 25,632), pool -> 14; conv 64 3x3
+# (9*32*64+64 = 18,496), conv 64 (9*64*64+64 = 36,928), pool -> 7x7x64 = 3,136; Dense 256
+# (3,136*256+256 = 803,072); Dense 10 (2,570). Total 887,530.
+@register_preset("seed002-deep-conv", source="seed 002", expected_params=887_530,
+                 description="2x Conv 32 5x5, Pool, Dropout .25, 2x Conv 64 3x3, Pool, Dense 256, Dropout .2, Dense 10")
+def _seed002_deep_conv() -> ModelSpec:
+    return ModelSpec(layers=(_conv(32, 5, "same"), _conv(32, 5, "same"), MaxPooling2D(2), Dropout(0.25),
+                             _conv(64, 3, "same"), _conv(64, 3, "same"), MaxPooling2D(2, strides=2), Flatten(),
+                             Dense(256, activation="relu"), Dropout(0.2), Dense(10, activation="softmax")))
+
+
+# ---------------------------------------------------------------------------------------------
+# Seed 003: a dense net's knobs. Kept as written, sigmoid output included: mnistlab warns about it.
+# ---------------------------------------------------------------------------------------------
+# By hand: 784*64+64 = 50,240; 64*64+64 = 4,160; 64*10+10 = 650. Total 55,050.
+@register_preset("seed003-dense", source="seed 003", expected_params=55_050,
+                 description="Dense 64 relu, Dense 64 relu, Dense 10 sigmoid (as written; warns)")
+def _seed003_dense() -> ModelSpec:
+    return _dense_net([64, 64], output="sigmoid")
+
+
+# By hand: 784*128+128 = 100,480; 128*128+128 = 16,512; 1,290. Total 118,282.
+@register_preset("seed003-wide", source="seed 003", expected_params=118_282,
+                 description="seed003-dense with the hidden layers doubled to 128 units")
+def _seed003_wide() -> ModelSpec:
+    return _dense_net([128, 128], output="sigmoid")
+
+
+# By hand: 50,240 + 6 * 4,160 + 650 = 75,850.
+@register_preset("seed003-deep", source="seed 003", expected_params=75_850,
+                 description="seed003-dense with five more Dense 64 relu layers")
+def _seed003_deep() -> ModelSpec:
+    return _dense_net([64] * 7, output="sigmoid")
+
+
+# ---------------------------------------------------------------------------------------------
+# Seed 004: initialisation and dropout (all 784-128-10: 100,480 + 1,290 = 101,770).
+# ---------------------------------------------------------------------------------------------
+@register_preset("seed004-dense", source="seed 004", expected_params=101_770,
+                 description="Dense 128 relu, Dense 10 softmax")
+def _seed004_dense() -> ModelSpec:
+    return _dense_net([128])
+
+
+@register_preset("seed004-glorot-normal", source="seed 004", expected_params=101_770,
+                 description="seed004-dense with glorot_normal initialisation")
+def _seed004_glorot_normal() -> ModelSpec:
+    return _dense_net([128], init="glorot_normal")
+
+
+@register_preset("seed004-dropout", source="seed 004", expected_params=101_770,
+                 description="seed004-glorot-normal plus Dropout 0.5")
+def _seed004_dropout() -> ModelSpec:
+    return _dense_net([128], init="glorot_normal", dropout=0.5)
+
+
+@register_preset("seed004-random-normal", source="seed 004", expected_params=101_770,
+                 description="seed004-dense with random_normal initialisation (std 0.05)")
+def _seed004_random_normal() -> ModelSpec:
+    return _dense_net([128], init="random_normal")
+
+
+@register_preset("seed004-zeros", source="seed 004", expected_params=101_770,
+                 description="seed004-dense with all-zero weights (warns: units cannot differ)")
+def _seed004_zeros() -> ModelSpec:
+    return _dense_net([128], init="zeros")

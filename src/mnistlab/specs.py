@@ -1,0 +1,758 @@
+"""Declarative model specs in Keras words: plain, frozen, round-trippable data.
+
+A model is an input shape plus a list of layers, written the way a Keras user writes them::
+
+    from mnistlab.specs import ModelSpec, Conv2D, MaxPooling2D, Flatten, Dense
+    spec = ModelSpec(layers=(Conv2D(64, 3, activation="relu"), MaxPooling2D(2), Flatten(),
+                             Dense(128, activation="relu"), Dense(10, activation="softmax")))
+    spec == ModelSpec.from_dict(spec.to_dict())          # True: specs round-trip unchanged
+
+The same spec in TOML (`load_model_spec` / `save_model_spec` also read and write JSON)::
+
+    input_shape = [28, 28, 1]
+    [[layers]]
+    type = "Conv2D"
+    filters = 64
+    kernel_size = [3, 3]
+    activation = "relu"
+
+`parse_model_spec` also accepts the compact forms users reach for first: seed 000's helper
+(`{"conv": [64, 64], "pool": [true, true], "dense": [128]}`) and seed 001's builder
+(`{"filters": 32, "additional_convolutions": 1}`).
+
+Shapes follow Keras: `input_shape` is (height, width, channels) and feature maps are (H, W, C);
+the PyTorch model built from a spec takes (N, C, H, W) tensors (see `mnistlab.models`).
+Every check lives here, so a spec that exists is a spec that builds: an impossible spec raises a
+one-line `SpecError` naming the layer as `layers[i] (Type)`; incoherent but legal choices are
+reported by `spec_warnings`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from mnistlab._toml import dumps_toml, loads_toml
+from mnistlab.errors import SpecError, did_you_mean
+
+__all__ = [
+    "ACTIVATIONS", "INITIALIZERS", "LAYER_TYPES", "PADDINGS", "Activation", "AveragePooling2D",
+    "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D",
+    "LayerSpec", "MaxPooling2D", "ModelSpec", "Pooling2D", "Shape", "SpecWarning", "builder_spec",
+    "compact_spec", "layer_from_dict", "load_model_spec", "output_activation", "parse_model_spec",
+    "save_model_spec", "spec_warnings",
+]
+
+# Names users may write; the objects they map to live in mnistlab.models (one registry each).
+ACTIVATIONS: tuple[str, ...] = (
+    "linear", "relu", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tanh", "softmax", "swish",
+)
+# Spellings Keras also accepts (seed 003 writes activation='ReLU'); stored under the canonical name.
+ACTIVATION_ALIASES: dict[str, str] = {"leakyrelu": "leaky_relu", "silu": "swish", "none": "linear"}
+INITIALIZERS: tuple[str, ...] = (
+    "glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "lecun_normal",
+    "random_normal", "random_uniform", "zeros", "ones", "orthogonal",
+)
+INITIALIZER_ALIASES: dict[str, str] = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal",
+                                       "zero": "zeros", "one": "ones"}
+PADDINGS: tuple[str, ...] = ("valid", "same")
+
+# Sanity limits against hostile or mistyped specs (a 10**30-unit layer must fail here, not in torch).
+MAX_SIZE = 1 << 20           # units, filters, kernel and pool sizes, strides
+MAX_INPUT_SIDE = 8192        # input height / width
+MAX_LAYERS = 1000
+MAX_PARAMS = 500_000_000     # far beyond any MNIST model; keeps a typo from exhausting memory
+
+Shape = tuple[int, ...]      # (H, W, C) for feature maps, (F,) for vectors, as Keras prints them
+
+
+# ---------------------------------------------------------------------------------------------
+# Field validators: each takes the raw value and returns the canonical one or raises SpecError.
+# ---------------------------------------------------------------------------------------------
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _pos_int(name: str, v: Any) -> int:
+    if not _is_int(v):
+        raise SpecError(f"{name} must be an integer, got {_show(v)}")
+    if v < 1:
+        raise SpecError(f"{name} must be at least 1, got {v}")
+    if v > MAX_SIZE:
+        raise SpecError(f"{name} = {_clip(str(v), 24)} is too large (at most {MAX_SIZE:,})")
+    return v
+
+
+def _pair(name: str, v: Any) -> tuple[int, int]:
+    """Keras accepts 3 or (3, 3) for kernel sizes, pool sizes and strides."""
+    if _is_int(v):
+        v = (v, v)
+    if not isinstance(v, (list, tuple)) or len(v) != 2:
+        raise SpecError(f"{name} must be an integer or a pair of integers, got {_show(v)}")
+    return (_pos_int(name, v[0]), _pos_int(name, v[1]))
+
+
+def _opt_pair(name: str, v: Any) -> tuple[int, int] | None:
+    return None if v is None else _pair(name, v)
+
+
+def _choice(name: str, v: Any, choices: Sequence[str], aliases: Mapping[str, str] | None = None) -> str:
+    if not isinstance(v, str):
+        raise SpecError(f"{name} must be a string, got {_show(v)}")
+    key = v.strip().lower()
+    key = (aliases or {}).get(key, key)
+    if key not in choices:
+        raise SpecError(f'unknown {name} "{_clip(v)}"{did_you_mean(key, choices)}; choose from {", ".join(choices)}')
+    return key
+
+
+def _activation(v: Any) -> str:
+    return _choice("activation", v, ACTIVATIONS, ACTIVATION_ALIASES)
+
+
+def _initializer(v: Any) -> str:
+    return _choice("kernel_initializer", v, INITIALIZERS, INITIALIZER_ALIASES)
+
+
+def _bool(name: str, v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise SpecError(f"{name} must be true or false, got {_show(v)}")
+    return v
+
+
+def _float(name: str, v: Any, lo: float, hi: float, *, hi_open: bool = True, lo_open: bool = False) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise SpecError(f"{name} must be a number, got {_show(v)}")
+    v = float(v)
+    ok = math.isfinite(v) and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
+    if not ok:
+        interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
+        raise SpecError(f"{name} must be in {interval}, got {v:g}")
+    return v
+
+
+def _show(v: Any) -> str:
+    text = repr(v)
+    return f"{type(v).__name__} {_clip(text)}"
+
+
+def _clip(text: str, n: int = 40) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _set(obj: Any, name: str, value: Any) -> None:
+    # Frozen dataclasses normalise their own fields once, at construction.
+    object.__setattr__(obj, name, value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Layers. Each is frozen data with Keras's argument names and defaults, plus the pure maths the
+# summary needs (output shape, parameter count, multiply-adds).
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LayerSpec:
+    """Base of all layer specs. `type` is the Keras class name written in files."""
+
+    type: ClassVar[str] = ""
+    keras_name: ClassVar[str] = ""   # the name Keras gives the first such layer (dense, conv2d, ...)
+    wants_map: ClassVar[bool] = False  # True: needs an (H, W, C) input, not a flat vector
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return shape
+
+    def params(self, shape: Shape) -> tuple[int, int]:
+        """(trainable, non-trainable) parameter counts for this input shape, as Keras counts them."""
+        return (0, 0)
+
+    def macs(self, shape: Shape) -> int:
+        """Multiply-adds per image (Dense and Conv2D only; the rest is negligible here)."""
+        return 0
+
+
+@dataclass(frozen=True)
+class Flatten(LayerSpec):
+    """Flattens a feature map to a vector (Keras order H, W, C; order matters only for weight import)."""
+
+    type: ClassVar[str] = "Flatten"
+    keras_name: ClassVar[str] = "flatten"
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return (math.prod(shape),)
+
+
+@dataclass(frozen=True)
+class Dense(LayerSpec):
+    """Fully connected layer: `units` outputs, `activation` applied to them (default linear)."""
+
+    units: int
+    activation: str = "linear"
+    kernel_initializer: str = "glorot_uniform"
+    use_bias: bool = True
+    type: ClassVar[str] = "Dense"
+    keras_name: ClassVar[str] = "dense"
+
+    def __post_init__(self) -> None:
+        _set(self, "units", _pos_int("units", self.units))
+        _set(self, "activation", _activation(self.activation))
+        _set(self, "kernel_initializer", _initializer(self.kernel_initializer))
+        _set(self, "use_bias", _bool("use_bias", self.use_bias))
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if len(shape) != 1:
+            # Keras would apply Dense to the channel axis only; for a classifier that is a bug.
+            raise SpecError(f"Dense on a {_fmt_shape(shape)} feature map: add a Flatten "
+                            "(or GlobalAveragePooling2D) before it")
+        return (self.units,)
+
+    def params(self, shape: Shape) -> tuple[int, int]:
+        return (shape[0] * self.units + (self.units if self.use_bias else 0), 0)
+
+    def macs(self, shape: Shape) -> int:
+        return shape[0] * self.units
+
+
+@dataclass(frozen=True)
+class Conv2D(LayerSpec):
+    """2-D convolution. Keras defaults: strides 1, padding "valid", linear activation, bias on."""
+
+    filters: int
+    kernel_size: tuple[int, int]
+    strides: tuple[int, int] = (1, 1)
+    padding: str = "valid"
+    activation: str = "linear"
+    kernel_initializer: str = "glorot_uniform"
+    use_bias: bool = True
+    type: ClassVar[str] = "Conv2D"
+    keras_name: ClassVar[str] = "conv2d"
+    wants_map: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _set(self, "filters", _pos_int("filters", self.filters))
+        _set(self, "kernel_size", _pair("kernel_size", self.kernel_size))
+        _set(self, "strides", _pair("strides", self.strides))
+        _set(self, "padding", _choice("padding", self.padding, PADDINGS))
+        _set(self, "activation", _activation(self.activation))
+        _set(self, "kernel_initializer", _initializer(self.kernel_initializer))
+        _set(self, "use_bias", _bool("use_bias", self.use_bias))
+
+    def output_shape(self, shape: Shape) -> Shape:
+        h, w = _window_out(shape, self.kernel_size, self.strides, self.padding, "convolution")
+        return (h, w, self.filters)
+
+    def params(self, shape: Shape) -> tuple[int, int]:
+        kh, kw = self.kernel_size
+        return (kh * kw * shape[2] * self.filters + (self.filters if self.use_bias else 0), 0)
+
+    def macs(self, shape: Shape) -> int:
+        h, w, c = self.output_shape(shape)
+        return h * w * c * self.kernel_size[0] * self.kernel_size[1] * shape[2]
+
+
+@dataclass(frozen=True)
+class Pooling2D(LayerSpec):
+    """Shared fields of the 2-D poolings; `strides` defaults to `pool_size` as in Keras."""
+
+    pool_size: tuple[int, int] = (2, 2)
+    strides: tuple[int, int] | None = None
+    padding: str = "valid"
+    wants_map: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _set(self, "pool_size", _pair("pool_size", self.pool_size))
+        _set(self, "strides", _opt_pair("strides", self.strides))
+        _set(self, "padding", _choice("padding", self.padding, PADDINGS))
+
+    @property
+    def effective_strides(self) -> tuple[int, int]:
+        return self.strides or self.pool_size
+
+    def output_shape(self, shape: Shape) -> Shape:
+        h, w = _window_out(shape, self.pool_size, self.effective_strides, self.padding, "pooling")
+        return (h, w, shape[2])
+
+
+@dataclass(frozen=True)
+class MaxPooling2D(Pooling2D):
+    """Max pooling ("same" padding ignores the padded border, as Keras does)."""
+
+    type: ClassVar[str] = "MaxPooling2D"
+    keras_name: ClassVar[str] = "max_pooling2d"
+
+
+@dataclass(frozen=True)
+class AveragePooling2D(Pooling2D):
+    """Average pooling; "same" padding averages over the real pixels only, as Keras does."""
+
+    type: ClassVar[str] = "AveragePooling2D"
+    keras_name: ClassVar[str] = "average_pooling2d"
+
+
+@dataclass(frozen=True)
+class GlobalAveragePooling2D(LayerSpec):
+    """Mean over height and width: (H, W, C) -> (C,)."""
+
+    type: ClassVar[str] = "GlobalAveragePooling2D"
+    keras_name: ClassVar[str] = "global_average_pooling2d"
+    wants_map: ClassVar[bool] = True
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return (shape[2],)
+
+
+@dataclass(frozen=True)
+class Dropout(LayerSpec):
+    """Zeroes a fraction `rate` (in [0, 1)) of activations during training only."""
+
+    rate: float
+    type: ClassVar[str] = "Dropout"
+    keras_name: ClassVar[str] = "dropout"
+
+    def __post_init__(self) -> None:
+        _set(self, "rate", _float("rate", self.rate, 0.0, 1.0))
+
+
+@dataclass(frozen=True)
+class BatchNormalization(LayerSpec):
+    """Batch norm over the channel (or feature) axis; Keras defaults momentum 0.99, epsilon 1e-3.
+
+    Keras counts 4 weights per channel: gamma and beta (trainable), the moving mean and variance
+    (non-trainable); so does the summary.
+    """
+
+    momentum: float = 0.99
+    epsilon: float = 0.001
+    type: ClassVar[str] = "BatchNormalization"
+    keras_name: ClassVar[str] = "batch_normalization"
+
+    def __post_init__(self) -> None:
+        _set(self, "momentum", _float("momentum", self.momentum, 0.0, 1.0))
+        _set(self, "epsilon", _float("epsilon", self.epsilon, 0.0, 1.0, lo_open=True, hi_open=False))
+
+    def params(self, shape: Shape) -> tuple[int, int]:
+        c = shape[-1]
+        return (2 * c, 2 * c)
+
+
+@dataclass(frozen=True)
+class Activation(LayerSpec):
+    """A stand-alone activation, e.g. after a BatchNormalization."""
+
+    activation: str
+    type: ClassVar[str] = "Activation"
+    keras_name: ClassVar[str] = "activation"
+
+    def __post_init__(self) -> None:
+        _set(self, "activation", _activation(self.activation))
+
+
+def _window_out(shape: Shape, size: tuple[int, int], strides: tuple[int, int], padding: str,
+                what: str) -> tuple[int, int]:
+    """Keras/TF output size of a sliding window; refuses maps that would shrink below 1x1."""
+    if len(shape) != 3:
+        raise SpecError(f"needs an (H, W, C) feature map but gets a flat vector of {shape[0]}: "
+                        f"a {what} cannot follow Flatten, Dense or global pooling")
+    out = []
+    for side, k, s in zip(shape[:2], size, strides):
+        if padding == "same":
+            out.append(-(-side // s))
+        else:
+            if side < k:
+                raise SpecError(f"{what} window {size[0]}x{size[1]} is larger than the "
+                                f"{shape[0]}x{shape[1]} input map (it would shrink it below 1x1); "
+                                'remove it or use padding="same"')
+            out.append((side - k) // s + 1)
+    return out[0], out[1]
+
+
+def _fmt_shape(shape: Shape) -> str:
+    return "x".join(str(s) for s in shape)
+
+
+# One registry maps every type name users may write to its class.
+LAYER_TYPES: dict[str, type[LayerSpec]] = {
+    cls.type: cls for cls in (Flatten, Dense, Conv2D, MaxPooling2D, AveragePooling2D,
+                              GlobalAveragePooling2D, Dropout, BatchNormalization, Activation)
+}
+LAYER_ALIASES: dict[str, str] = {
+    "maxpool2d": "MaxPooling2D", "avgpool2d": "AveragePooling2D", "averagepool2d": "AveragePooling2D",
+    "globalavgpool2d": "GlobalAveragePooling2D", "convolution2d": "Conv2D", "batchnorm": "BatchNormalization",
+}
+_LAYER_LOOKUP = {name.lower(): name for name in LAYER_TYPES} | LAYER_ALIASES
+
+
+def layer_from_dict(d: Any, *, where: str = "layer") -> LayerSpec:
+    """Build one layer from `{"type": "Dense", "units": 128, ...}` (or a bare name like "Flatten")."""
+    if isinstance(d, str):
+        d = {"type": d}
+    if not isinstance(d, Mapping):
+        raise SpecError(f"{where}: a layer must be a table like {{type = \"Dense\", units = 10}}, got {_show(d)}")
+    kind = d.get("type")
+    if not isinstance(kind, str):
+        raise SpecError(f"{where}: missing 'type' (one of {', '.join(LAYER_TYPES)})" if kind is None
+                        else f"{where}: 'type' must be a string, got {_show(kind)}")
+    name = _LAYER_LOOKUP.get(kind.strip().lower())
+    if name is None:
+        raise SpecError(f'{where}: unknown layer type "{_clip(kind)}"{did_you_mean(kind, LAYER_TYPES)}; '
+                        f"choose from {', '.join(LAYER_TYPES)}")
+    cls = LAYER_TYPES[name]
+    where = f"{where} ({name})"
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    args = {}
+    for key, value in d.items():
+        if key == "type":
+            continue
+        if key not in fields:
+            allowed = ", ".join(fields) or "no other keys"
+            raise SpecError(f"{where}: unknown key '{_clip(str(key))}'{did_you_mean(str(key), fields)}; "
+                            f"allowed: {allowed}")
+        args[key] = value
+    missing = [n for n, f in fields.items() if n not in args and f.default is dataclasses.MISSING]
+    if missing:
+        raise SpecError(f"{where}: missing {', '.join(repr(m) for m in missing)}")
+    try:
+        return cls(**args)
+    except SpecError as exc:
+        raise SpecError(f"{where}: {exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# The model spec.
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ModelSpec:
+    """A sequential model: `input_shape` (H, W, C like Keras; (28, 28) means one channel) and layers.
+
+    Construction validates everything, including the shapes flowing through the stack, so any
+    `ModelSpec` that exists can be built. Use `shapes()` for each layer's output shape.
+    """
+
+    layers: tuple[LayerSpec, ...]
+    input_shape: tuple[int, int, int] = (28, 28, 1)
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        _set(self, "input_shape", _input_shape(self.input_shape))
+        if self.name is not None and not isinstance(self.name, str):
+            raise SpecError(f"name must be a string, got {_show(self.name)}")
+        if not isinstance(self.layers, (list, tuple)):
+            raise SpecError(f"layers must be a list, got {_show(self.layers)}")
+        layers = tuple(self.layers)
+        if not layers:
+            raise SpecError("a model needs at least one layer (e.g. Flatten, then Dense with softmax)")
+        if len(layers) > MAX_LAYERS:
+            raise SpecError(f"too many layers ({len(layers)}; at most {MAX_LAYERS})")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, LayerSpec):
+                raise SpecError(f"layers[{i}] must be a layer spec, got {_show(layer)}")
+        _set(self, "layers", layers)
+        self.shapes()  # raises on any impossible shape; cheap enough to do once here
+        total = sum(sum(layer.params(s)) for layer, s in zip(self.layers, self._input_shapes()))
+        if total > MAX_PARAMS:
+            raise SpecError(f"model has {total:,} parameters, more than the limit of {MAX_PARAMS:,}")
+
+    def shapes(self) -> list[Shape]:
+        """Output shape of every layer (Keras order, no batch axis)."""
+        shape: Shape = self.input_shape
+        out = []
+        for i, layer in enumerate(self.layers):
+            try:
+                shape = layer.output_shape(shape)
+            except SpecError as exc:
+                raise SpecError(f"layers[{i}] ({layer.type}): {exc}") from None
+            out.append(shape)
+        if len(shape) != 1:
+            raise SpecError(f"the model ends with a {_fmt_shape(shape)} feature map; a classifier must end "
+                            "with a vector: add Flatten and a Dense output layer")
+        return out
+
+    def _input_shapes(self) -> list[Shape]:
+        return [self.input_shape, *self.shapes()[:-1]]
+
+    @property
+    def num_classes(self) -> int:
+        """Width of the output vector (the number of classes the model predicts)."""
+        return self.shapes()[-1][0]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON/TOML-safe data; `ModelSpec.from_dict(spec.to_dict()) == spec`."""
+        out: dict[str, Any] = {}
+        if self.name is not None:
+            out["name"] = self.name
+        out["input_shape"] = list(self.input_shape)
+        out["layers"] = [layer.to_dict() for layer in self.layers]
+        return out
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ModelSpec:
+        """The full form: `{"input_shape": [28, 28, 1], "layers": [{"type": ..., ...}, ...]}`."""
+        if not isinstance(d, Mapping):
+            raise SpecError(f"a model spec must be a table, got {_show(d)}")
+        _reject_unknown(d, ("name", "input_shape", "layers"), "model spec")
+        layers = d.get("layers")
+        if not isinstance(layers, (list, tuple)):
+            raise SpecError("model spec: 'layers' must be a list of layer tables" if layers is not None
+                            else "model spec: missing 'layers'")
+        if len(layers) > MAX_LAYERS:
+            raise SpecError(f"too many layers ({len(layers)}; at most {MAX_LAYERS})")
+        built = tuple(layer_from_dict(x, where=f"layers[{i}]") for i, x in enumerate(layers))
+        kwargs = {k: d[k] for k in ("name", "input_shape") if k in d}
+        return cls(layers=built, **kwargs)
+
+
+def _input_shape(v: Any) -> tuple[int, int, int]:
+    if not isinstance(v, (list, tuple)) or len(v) not in (2, 3) or not all(_is_int(x) for x in v):
+        raise SpecError(f"input_shape must be [height, width] or [height, width, channels], got {_show(v)}")
+    h, w, c = (*v, 1) if len(v) == 2 else v
+    if min(h, w, c) < 1 or max(h, w) > MAX_INPUT_SIDE or c > 4096:
+        raise SpecError(f"input_shape {list(v)} is out of range (sides 1..{MAX_INPUT_SIDE}, channels 1..4096)")
+    return (h, w, c)
+
+
+def _reject_unknown(d: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
+    for key in d:
+        if key not in allowed:
+            raise SpecError(f"{where}: unknown key '{_clip(str(key))}'{did_you_mean(str(key), allowed)}; "
+                            f"allowed: {', '.join(allowed)}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Compact forms.
+# ---------------------------------------------------------------------------------------------
+def compact_spec(conv: Sequence[int] = (), pool: Sequence[bool] | None = None, dense: Sequence[int] = (128,),
+                 *, kernel_size: int | Sequence[int] = 3, padding: str = "valid", activation: str = "relu",
+                 dropout: float = 0.0, outputs: int = 10, output_activation: str = "softmax",
+                 kernel_initializer: str = "glorot_uniform", input_shape: Sequence[int] = (28, 28, 1),
+                 name: str | None = None) -> ModelSpec:
+    """Seed 000's helper: conv filter counts, "pool after this conv" flags, hidden dense widths.
+
+    `dense` lists the HIDDEN widths; the output layer (`outputs` units, softmax) is added for you.
+    `pool` defaults to pooling after every conv. `dropout` > 0 adds Dropout after each hidden Dense.
+
+    >>> compact_spec([64, 64], [True, True], [128]).num_classes
+    10
+    """
+    conv = _int_list("conv", conv)
+    dense = _int_list("dense", dense)
+    if dense and dense[-1] == outputs:
+        # seed 000's own helper listed the output width too; here it would add a second output layer
+        warnings.warn(f"compact spec: 'dense' lists the HIDDEN widths only and the {outputs}-unit output layer "
+                      f"is added for you, so dense = {dense} ends with two {outputs}-unit layers; "
+                      f"drop the last {outputs} if that is not what you meant", SpecWarning, stacklevel=2)
+    pool = [True] * len(conv) if pool is None else list(pool) if isinstance(pool, (list, tuple)) else pool
+    if not isinstance(pool, list) or not all(isinstance(p, bool) for p in pool):
+        raise SpecError(f"compact spec: 'pool' must be a list of true/false, got {_show(pool)}")
+    if len(pool) != len(conv):
+        raise SpecError(f"compact spec: 'pool' has {len(pool)} flags but 'conv' has {len(conv)} layers")
+    layers: list[LayerSpec] = []
+    for i, (filters, pooled) in enumerate(zip(conv, pool)):
+        layers.append(_in_compact(f"conv[{i}]", Conv2D, filters=filters, kernel_size=kernel_size, padding=padding,
+                                  activation=activation, kernel_initializer=kernel_initializer))
+        if pooled:
+            layers.append(MaxPooling2D((2, 2)))
+    layers.append(Flatten())
+    for i, units in enumerate(dense):
+        layers.append(_in_compact(f"dense[{i}]", Dense, units=units, activation=activation,
+                                  kernel_initializer=kernel_initializer))
+        if dropout:
+            layers.append(_in_compact("dropout", Dropout, rate=dropout))
+    layers.append(_in_compact("outputs", Dense, units=outputs, activation=output_activation,
+                              kernel_initializer=kernel_initializer))
+    return ModelSpec(layers=tuple(layers), input_shape=input_shape, name=name)  # type: ignore[arg-type]
+
+
+def builder_spec(filters: int = 32, additional_convolutions: int = 1, *, dense: int = 128, outputs: int = 10,
+                 input_shape: Sequence[int] = (28, 28, 1), name: str | None = None) -> ModelSpec:
+    """Seed 001's builder: Conv(filters, 3x3, relu) + MaxPool, then `additional_convolutions` more
+    of the same, Flatten, Dense(dense, relu), Dense(outputs, softmax). Defaults: 113,386 params."""
+    if not _is_int(additional_convolutions) or additional_convolutions < 0:
+        raise SpecError(f"additional_convolutions must be an integer >= 0, got {_show(additional_convolutions)}")
+    if additional_convolutions > 16:
+        raise SpecError(f"additional_convolutions = {additional_convolutions} is too many (at most 16)")
+    return compact_spec([filters] * (1 + additional_convolutions), None, [dense], outputs=outputs,
+                        input_shape=input_shape, name=name)
+
+
+def _int_list(name: str, v: Any) -> list[int]:
+    if not isinstance(v, (list, tuple)):
+        raise SpecError(f"compact spec: '{name}' must be a list of integers, got {_show(v)}")
+    if len(v) > MAX_LAYERS:
+        raise SpecError(f"compact spec: '{name}' has too many entries ({len(v)})")
+    return [_pos_or_error(f"{name}[{i}]", x) for i, x in enumerate(v)]
+
+
+def _pos_or_error(where: str, x: Any) -> int:
+    try:
+        return _pos_int("size", x)
+    except SpecError as exc:
+        raise SpecError(f"compact spec: {where}: {exc}") from None
+
+
+def _in_compact(where: str, cls: type[LayerSpec], **kwargs: Any) -> LayerSpec:
+    try:
+        return cls(**kwargs)
+    except SpecError as exc:
+        raise SpecError(f"compact spec: {where}: {exc}") from None
+
+
+_COMPACT_KEYS = ("conv", "pool", "dense", "kernel_size", "padding", "activation", "dropout", "outputs",
+                 "output_activation", "kernel_initializer", "input_shape", "name")
+_BUILDER_KEYS = ("filters", "additional_convolutions", "dense", "outputs", "input_shape", "name")
+
+
+def parse_model_spec(obj: Mapping[str, Any] | Sequence[Any] | ModelSpec) -> ModelSpec:
+    """Any accepted written form -> ModelSpec.
+
+    - full form: `{"input_shape": [28, 28, 1], "layers": [{"type": "Dense", "units": 10}, ...]}`
+    - a bare list of layer tables (input 28x28x1)
+    - compact form (seed 000): `{"conv": [64, 64], "pool": [true, true], "dense": [128]}`
+      with optional kernel_size, padding, activation, dropout, outputs, output_activation,
+      kernel_initializer (see `compact_spec`)
+    - builder form (seed 001): `{"filters": 32, "additional_convolutions": 1}` (see `builder_spec`)
+    """
+    if isinstance(obj, ModelSpec):
+        return obj
+    if isinstance(obj, (list, tuple)):
+        return ModelSpec.from_dict({"layers": obj})
+    if not isinstance(obj, Mapping):
+        raise SpecError(f"a model spec must be a table or a list of layers, got {_show(obj)}")
+    if "layers" in obj:
+        return ModelSpec.from_dict(obj)
+    if "conv" in obj or ("dense" in obj and "filters" not in obj and "additional_convolutions" not in obj):
+        _reject_unknown(obj, _COMPACT_KEYS, "compact model spec")
+        return compact_spec(**{k: obj[k] for k in obj})
+    if "filters" in obj or "additional_convolutions" in obj:
+        _reject_unknown(obj, _BUILDER_KEYS, "builder model spec")
+        return builder_spec(**{k: obj[k] for k in obj})
+    keys = ", ".join(repr(str(k)) for k in list(obj)[:5]) or "nothing"
+    raise SpecError(f"model spec has {keys}: expected 'layers' (full form), 'conv'/'dense' (compact form) "
+                    "or 'filters'/'additional_convolutions' (seed 001 builder form)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Files.
+# ---------------------------------------------------------------------------------------------
+MAX_SPEC_FILE_BYTES = 4 << 20
+
+
+def load_model_spec(path: str | os.PathLike) -> ModelSpec:
+    """Read a spec from a .toml or .json file (any form `parse_model_spec` accepts)."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".toml", ".json"):
+        raise SpecError(f"{p}: a model spec file must end in .toml or .json")
+    try:
+        if p.exists() and not p.is_dir() and not p.is_file():
+            # a FIFO or device named *.toml would block or never end
+            raise SpecError(f"{p}: not a regular file")
+        if p.stat().st_size > MAX_SPEC_FILE_BYTES:
+            raise SpecError(f"{p}: too large for a model spec ({p.stat().st_size:,} bytes)")
+        text = p.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise SpecError(f"{p}: is a folder, not a file") from None
+    except UnicodeDecodeError:
+        raise SpecError(f"{p}: not a text file (invalid UTF-8)") from None
+    except OSError as exc:
+        raise SpecError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    except ValueError:  # e.g. an embedded NUL byte in the path
+        raise SpecError(f"{_clip(repr(str(p)))}: not a valid file path") from None
+    if suffix == ".toml":
+        try:
+            data: Any = loads_toml(text, source=str(p))
+        except RecursionError:  # tomllib recurses per nesting level: "a = [[[[..." would crash it
+            raise SpecError(f"{p}: invalid TOML: nested too deeply") from None
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError(f"{p}: invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        except (ValueError, RecursionError) as exc:  # e.g. an integer with thousands of digits
+            raise SpecError(f"{p}: invalid JSON: {_clip(str(exc), 80)}") from None
+    try:
+        return parse_model_spec(data)
+    except SpecError as exc:
+        raise SpecError(f"{p}: {exc}") from None
+    except RecursionError:
+        raise SpecError(f"{p}: nested too deeply to be a model spec") from None
+
+
+def save_model_spec(spec: ModelSpec, path: str | os.PathLike) -> None:
+    """Write the full form to .toml or .json; `load_model_spec(path) == spec`."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix == ".toml":
+        text = dumps_toml(spec.to_dict())
+    elif suffix == ".json":
+        text = json.dumps(spec.to_dict(), indent=2) + "\n"
+    else:
+        raise SpecError(f"{p}: a model spec file must end in .toml or .json")
+    try:
+        p.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise SpecError(f"{p}: cannot write: {exc.strerror or exc}") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Coherence warnings: legal specs that are probably not what the user meant.
+# ---------------------------------------------------------------------------------------------
+def output_activation(spec: ModelSpec) -> tuple[int, str]:
+    """(index, name) of the activation that produces the model's output, ignoring trailing Dropout.
+
+    Returns (-1, "linear") when the output is not produced by an activation-bearing layer.
+    """
+    for i in range(len(spec.layers) - 1, -1, -1):
+        layer = spec.layers[i]
+        if isinstance(layer, Dropout):
+            continue
+        if isinstance(layer, (Dense, Conv2D, Activation)):
+            return i, layer.activation
+        return -1, "linear"
+    return -1, "linear"
+
+
+def spec_warnings(spec: ModelSpec) -> list[str]:
+    """One line per incoherent choice, each saying how to fix it (the CLI prints them).
+
+    `build_model` also issues them with `warnings.warn` (category `SpecWarning`).
+    """
+    out = []
+    idx, act = output_activation(spec)
+    where = f"layers[{idx}] ({spec.layers[idx].type})" if idx >= 0 else "output"
+    if act not in ("softmax", "linear"):
+        out.append(f"{where}: output activation '{act}' is fed to a cross-entropy loss that expects logits "
+                   f"(the from_logits=True pairing of seed 003); use activation 'softmax' "
+                   f"(mnistlab trains it on logits) or 'linear'")
+    if isinstance(spec.layers[-1], Dropout):
+        out.append(f"layers[{len(spec.layers) - 1}] (Dropout): dropout after the output layer drops logits; "
+                   "move it before the last Dense")
+    for i, layer in enumerate(spec.layers):
+        if i != idx and getattr(layer, "activation", None) == "softmax":
+            out.append(f"layers[{i}] ({layer.type}): softmax on a hidden layer squashes its features; "
+                       "use 'relu' there and keep softmax for the output")
+        if getattr(layer, "kernel_initializer", None) in ("zeros", "ones"):
+            out.append(f"layers[{i}] ({layer.type}): kernel_initializer '{layer.kernel_initializer}' gives every "
+                       "unit the same weights, so they all learn the same thing; use 'glorot_uniform'")
+    if spec.num_classes < 2:
+        out.append(f"the model outputs {spec.num_classes} value; a classifier needs one output per class")
+    return out
+
+
+class SpecWarning(UserWarning):
+    """A legal but probably unintended model spec (see `spec_warnings`)."""
+

@@ -1,0 +1,80 @@
+"""`mnistlab datasets` and `mnistlab show-data`, through the real CLI entry point."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from mnistlab.cli import main
+
+
+def test_datasets_lists_both_verified(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["datasets", "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "mnist" in out and "fashion-mnist" in out
+    assert out.count("verified") == 2
+
+
+def test_datasets_reports_a_corrupted_file(tmp_path: Path, data_dir: Path, capsys) -> None:
+    shutil.copytree(data_dir / "mnist", tmp_path / "mnist")
+    labels = tmp_path / "mnist" / "train-labels-idx1-ubyte.gz"
+    labels.chmod(0o644)
+    labels.write_bytes(labels.read_bytes()[:-50])
+    assert main(["datasets", "--data-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "truncated" in out
+
+
+def test_show_data_saves_grid_and_raw_image(tmp_path: Path, data_dir: Path, capsys) -> None:
+    out = tmp_path / "grid.png"
+    code = main(["show-data", "fashion-mnist", "--data-dir", str(data_dir), "-o", str(out), "--index", "3"])
+    assert code == 0, capsys.readouterr().err
+    single = tmp_path / "grid-image-3.png"
+    assert Image.open(out).size[0] > 300 and Image.open(single).size[0] > 200
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["show-data", "fashon-mnist"], 'did you mean "fashion-mnist"'),
+        (["show-data", "mnist", "-o", "grid.txt"], ".png"),
+        (["show-data", "mnist", "--index", "60000"], "past the last image"),
+        (["show-data", "mnist", "--index", "-1"], "--index"),
+        (["show-data", "mnist", "--rows", "0"], "--rows"),
+        (["show-data", "mnist", "--split", "validation"], "--split"),
+        (["show-data"], "DATASET"),
+        (["datasets", "--frobnicate"], "No such option"),
+    ],
+)
+def test_bad_input_is_one_line(args, message, data_dir: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = main([*args, "--data-dir", str(data_dir)] if args[0] == "show-data" and len(args) > 1 else args)
+    err = capsys.readouterr().err.strip()
+    assert code != 0
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_show_data_into_missing_folder_is_one_line(data_dir: Path, tmp_path: Path, capsys) -> None:
+    code = main(["show-data", "mnist", "--data-dir", str(data_dir), "-o", str(tmp_path / "no" / "such" / "g.png")])
+    err = capsys.readouterr().err.strip()
+    assert code != 0 and "cannot write" in err and len(err.splitlines()) == 1
+
+
+def test_console_script_runs_as_a_process(data_dir: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    (broken / "mnist").mkdir(parents=True)
+    for f in (data_dir / "mnist").iterdir():
+        (broken / "mnist" / f.name).write_bytes(b"\x1f\x8b garbage")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mnistlab", "show-data", "mnist", "--data-dir", str(broken), "-o", str(tmp_path / "g.png")],
+        capture_output=True, text=True, timeout=120, env={"MNISTLAB_MIRRORS": "http://127.0.0.1:9/", "PATH": "/usr/bin:/bin",
+                                                          "XDG_CACHE_HOME": str(tmp_path / "c")},
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: ") and len(proc.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in proc.stderr

@@ -1,0 +1,268 @@
+"""Building models from specs: Keras semantics (shapes, activations, initialisers, counts), seeding, summary."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mnistlab.datasets import load_dataset
+from mnistlab.models import (
+    ACTIVATION_MODULES, INITIALIZER_FUNCTIONS, build_model, count_parameters, format_summary, layer_outputs,
+    num_classes, summarize,
+)
+from mnistlab.specs import (
+    ACTIVATIONS, INITIALIZERS, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
+    GlobalAveragePooling2D, MaxPooling2D, ModelSpec, SpecWarning, compact_spec,
+)
+
+torch.set_num_threads(1)
+
+CNN = compact_spec([8, 8], [True, True], [16])
+
+
+def _quiet_build(spec, **kw):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpecWarning)
+        return build_model(spec, **kw)
+
+
+def test_registries_cover_every_name():
+    assert set(ACTIVATION_MODULES) == set(ACTIVATIONS)
+    assert set(INITIALIZER_FUNCTIONS) == set(INITIALIZERS)
+
+
+def test_softmax_output_is_folded_into_logits():
+    model = build_model(CNN, seed=0).eval()
+    assert model.folded_softmax
+    out = model(torch.rand(4, 1, 28, 28))
+    assert out.shape == (4, 10)
+    assert not torch.allclose(out.sum(1), torch.ones(4))  # logits, not probabilities
+    # a softmax written as a separate final Activation layer is folded the same way
+    spec = ModelSpec(layers=(Flatten(), Dense(10), Activation("softmax")))
+    assert build_model(spec, seed=0).folded_softmax
+
+
+def test_other_output_activations_are_kept_and_warned_about():
+    spec = ModelSpec(layers=(Flatten(), Dense(10, activation="sigmoid")))
+    with pytest.warns(SpecWarning, match="sigmoid"):
+        model = build_model(spec, seed=0)
+    assert not model.folded_softmax
+    out = model(torch.rand(3, 1, 28, 28))
+    assert bool(((out > 0) & (out < 1)).all())
+
+
+def test_same_seed_same_weights_and_global_rng_untouched():
+    state = torch.get_rng_state()
+    a, b = build_model(CNN, seed=7), build_model(CNN, seed=7)
+    assert torch.equal(torch.get_rng_state(), state)
+    c = build_model(CNN, seed=8)
+    for (name, pa), pb, pc in zip(a.state_dict().items(), b.state_dict().values(), c.state_dict().values()):
+        assert torch.equal(pa, pb), name
+        if name.endswith("weight"):
+            assert not torch.equal(pa, pc), name
+
+
+def test_seed_none_follows_torch_manual_seed():
+    torch.manual_seed(3)
+    a = build_model(CNN)
+    torch.manual_seed(3)
+    b = build_model(CNN)
+    assert all(torch.equal(x, y) for x, y in zip(a.parameters(), b.parameters()))
+
+
+def _kernel(init: str, conv: bool) -> tuple[torch.Tensor, int, int]:
+    """A built kernel in Keras layout with its Keras fans."""
+    if conv:
+        spec = ModelSpec(layers=(Conv2D(64, 3, kernel_initializer=init), Flatten(), Dense(10)),
+                         input_shape=(8, 8, 32))
+        w = build_model(spec, seed=1)[0].weight.detach().permute(2, 3, 1, 0)  # (kh, kw, in, out)
+        return w, 9 * 32, 9 * 64
+    spec = ModelSpec(layers=(Flatten(), Dense(300, kernel_initializer=init), Dense(10)))
+    w = build_model(spec, seed=1)[1].weight.detach().T  # (in, out)
+    return w, 784, 300
+
+
+@pytest.mark.parametrize("conv", [False, True], ids=["dense", "conv"])
+@pytest.mark.parametrize("init", INITIALIZERS)
+def test_initializers_follow_keras(init, conv):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpecWarning)
+        w, fan_in, fan_out = _kernel(init, conv)
+    std, peak = w.std().item(), w.abs().max().item()
+    if init in ("glorot_uniform", "he_uniform"):
+        limit = math.sqrt(6 / (fan_in + fan_out)) if init == "glorot_uniform" else math.sqrt(6 / fan_in)
+        assert peak <= limit and peak > 0.98 * limit
+        assert std == pytest.approx(limit / math.sqrt(3), rel=0.05)
+    elif init in ("glorot_normal", "he_normal", "lecun_normal"):
+        n = {"glorot_normal": (fan_in + fan_out) / 2, "he_normal": fan_in / 2, "lecun_normal": fan_in}[init]
+        target = math.sqrt(1 / n)  # Keras rescales the truncated normal so the final std is exactly this
+        assert std == pytest.approx(target, rel=0.05)
+        assert peak <= 2 * target / 0.87962566103423978 + 1e-6
+    elif init == "random_normal":
+        assert std == pytest.approx(0.05, rel=0.05)
+    elif init == "random_uniform":
+        assert peak <= 0.05 and std == pytest.approx(0.05 / math.sqrt(3), rel=0.05)
+    elif init in ("zeros", "ones"):
+        assert torch.equal(w, torch.full_like(w, 0.0 if init == "zeros" else 1.0))
+    elif init == "orthogonal":
+        flat = w.reshape(-1, w.shape[-1]).double()  # Keras flattens all but the last (output) axis
+        gram = flat.T @ flat if flat.shape[0] >= flat.shape[1] else flat @ flat.T
+        assert torch.allclose(gram, torch.eye(gram.shape[0], dtype=torch.float64), atol=1e-5)
+    else:  # a new initializer must get a check here
+        pytest.fail(f"no check for {init}")
+
+
+def test_biases_start_at_zero_and_batchnorm_at_identity():
+    spec = ModelSpec(layers=(Conv2D(4, 3), BatchNormalization(), Flatten(), Dense(10, kernel_initializer="ones")))
+    model = _quiet_build(spec, seed=0)
+    assert torch.equal(model[0].bias, torch.zeros(4)) and torch.equal(model[3].bias, torch.zeros(10))
+    bn = model[1]
+    assert torch.equal(bn.weight, torch.ones(4)) and torch.equal(bn.bias, torch.zeros(4))
+    assert bn.momentum == pytest.approx(0.01) and bn.eps == pytest.approx(1e-3)  # Keras 0.99 / 1e-3
+
+
+REFERENCE = {  # each activation written out independently of the registry
+    "linear": lambda x: x,
+    "relu": lambda x: x.clamp(min=0),
+    "leaky_relu": lambda x: torch.where(x > 0, x, 0.2 * x),
+    "elu": lambda x: torch.where(x > 0, x, torch.exp(x) - 1),
+    "selu": lambda x: 1.0507009873554805 * torch.where(x > 0, x, 1.6732632423543772 * (torch.exp(x) - 1)),
+    "gelu": lambda x: 0.5 * x * (1 + torch.erf(x / math.sqrt(2))),
+    "sigmoid": lambda x: 1 / (1 + torch.exp(-x)),
+    "tanh": lambda x: (torch.exp(2 * x) - 1) / (torch.exp(2 * x) + 1),
+    "softmax": lambda x: torch.exp(x) / torch.exp(x).sum(1, keepdim=True),
+    "swish": lambda x: x / (1 + torch.exp(-x)),
+}
+
+
+@pytest.mark.parametrize("name", ACTIVATIONS)
+def test_activations(name):
+    spec = ModelSpec(layers=(Flatten(), Activation(name), Dense(10)), input_shape=(2, 3, 1))
+    model = _quiet_build(spec, seed=0)
+    x = torch.linspace(-3, 3, 12).reshape(2, 6)
+    torch.testing.assert_close(model[1](x), REFERENCE[name](x), atol=1e-5, rtol=1e-5)
+
+
+CONFIGS = [  # (layers, input_shape): every padding/stride path incl. asymmetric TF "same" padding
+    ((Conv2D(3, 3, padding="same"),), (7, 7, 2)),
+    ((Conv2D(3, 2, padding="same"),), (7, 7, 2)),
+    ((Conv2D(3, (3, 2), strides=2, padding="same"),), (7, 6, 2)),
+    ((Conv2D(3, 5, strides=(2, 3)),), (11, 13, 1)),
+    ((MaxPooling2D(2, padding="same"),), (7, 7, 2)),
+    ((MaxPooling2D(3, strides=2, padding="same"),), (8, 8, 2)),
+    ((MaxPooling2D(3, strides=1),), (6, 6, 2)),
+    ((AveragePooling2D(2, padding="same"),), (5, 5, 2)),
+    ((AveragePooling2D((3, 2), strides=(1, 2)),), (6, 6, 2)),
+    ((BatchNormalization(), GlobalAveragePooling2D()), (6, 6, 3)),
+]
+
+
+@pytest.mark.parametrize("layers, input_shape", CONFIGS, ids=[str(i) for i in range(len(CONFIGS))])
+def test_module_shapes_match_shape_inference(layers, input_shape):
+    head = () if isinstance(layers[-1], GlobalAveragePooling2D) else (Flatten(),)
+    spec = ModelSpec(layers=(*layers, *head, Dense(4)), input_shape=input_shape)
+    model = build_model(spec, seed=0).eval()
+    x = torch.rand(2, input_shape[2], *input_shape[:2])
+    for module, shape in zip(model, spec.shapes()):
+        x = module(x)
+        expected = (shape[2], shape[0], shape[1]) if len(shape) == 3 else shape
+        assert tuple(x.shape[1:]) == expected, module
+
+
+def test_same_pooling_never_counts_the_padding():
+    x = -torch.rand(1, 1, 5, 5) - 1  # all values in [-2, -1): a zero from padding would show up
+    spec = ModelSpec(layers=(MaxPooling2D(2, padding="same"), Flatten(), Dense(2)), input_shape=(5, 5, 1))
+    assert float(build_model(spec, seed=0)[0](x).max()) < -1
+    spec = ModelSpec(layers=(AveragePooling2D(2, padding="same"), Flatten(), Dense(2)), input_shape=(5, 5, 1))
+    out = build_model(spec, seed=0)[0](torch.full((1, 1, 5, 5), 3.0))
+    assert torch.allclose(out, torch.full_like(out, 3.0))  # Keras averages over real pixels only
+
+
+def test_asymmetric_same_padding_puts_the_extra_pixel_bottom_right():
+    # kernel 2, stride 1 on 3x3: TF pads 0 on top/left, 1 on bottom/right.
+    spec = ModelSpec(layers=(Conv2D(1, 2, padding="same", kernel_initializer="ones"), Flatten(), Dense(2)),
+                     input_shape=(3, 3, 1))
+    x = torch.arange(9.0).reshape(1, 1, 3, 3)
+    out = _quiet_build(spec, seed=0)[0](x)[0, 0]
+    assert out[0, 0].item() == 0 + 1 + 3 + 4 and out[2, 2].item() == 8
+
+
+def test_channels_last_input_gives_the_same_output():
+    spec = ModelSpec(layers=(Conv2D(8, 3, activation="relu"), BatchNormalization(), MaxPooling2D(), Flatten(),
+                             Dense(10, activation="softmax")))
+    model = build_model(spec, seed=0).eval()
+    x = torch.rand(4, 1, 28, 28)
+    expected = model(x)
+    model_cl = model.to(memory_format=torch.channels_last)
+    torch.testing.assert_close(model_cl(x.to(memory_format=torch.channels_last)), expected)
+    assert model(x[:, 0]).shape == (4, 10)  # (N, H, W) accepted for one channel
+
+
+def test_summary_counts_match_the_built_model_and_keras_batchnorm():
+    spec = ModelSpec(layers=(Conv2D(8, 3), BatchNormalization(), Activation("relu"), Flatten(), Dense(16),
+                             BatchNormalization(), Dropout(0.1), Dense(10, activation="softmax")))
+    summary = summarize(spec)
+    trainable, frozen = count_parameters(build_model(spec, seed=0))
+    assert (summary.trainable, summary.non_trainable) == (trainable, frozen)
+    assert summary.rows[1].params == 4 * 8 and summary.rows[5].params == 4 * 16  # Keras: 4 weights per channel
+    assert summary.non_trainable == 2 * 8 + 2 * 16
+    assert summary.total == 80 + 32 + 26 * 26 * 8 * 16 + 16 + 64 + 170
+
+
+def test_summary_flops_are_multiply_adds():
+    s = summarize(ModelSpec(layers=(Conv2D(64, 3), MaxPooling2D(), Conv2D(64, 3), MaxPooling2D(), Flatten(),
+                                    Dense(128), Dense(10))))
+    assert s.flops == 26 * 26 * 64 * 9 + 11 * 11 * 64 * 9 * 64 + 1600 * 128 + 128 * 10
+
+
+def test_format_summary_reads_like_keras():
+    text = format_summary(summarize(CNN))
+    lines = text.splitlines()
+    assert lines[0] == 'Model: "sequential"'
+    assert "Layer (type)" in text and "Output Shape" in text and "Param #" in text
+    conv1 = next(line for line in lines if "conv2d_1 (Conv2D)" in line)
+    assert "(None, 11, 11, 8)" in conv1 and conv1.split()[-1] == str(9 * 8 * 8 + 8)
+    assert "max_pooling2d_1 (MaxPooling2D)" in text and "flatten (Flatten)" in text
+    assert f"Total params: {summarize(CNN).total:,}" in text
+    assert "Non-trainable params: 0" in text and "multiply-adds per image" in text
+
+
+def test_num_classes():
+    assert num_classes(CNN) == 10
+    assert num_classes(ModelSpec(layers=(Flatten(), Dense(3)))) == 3
+
+
+def test_built_model_learns_on_real_data(data_dir):
+    """A few Adam steps on 512 real Fashion-MNIST images lower the loss: logits + cross-entropy work."""
+    ds = load_dataset("fashion-mnist", data_dir, download=False)
+    x = torch.from_numpy(np.asarray(ds.train_images[:512], dtype=np.float32) / 255.0).unsqueeze(1)
+    y = torch.from_numpy(np.asarray(ds.train_labels[:512], dtype=np.int64))
+    model = build_model(compact_spec([8], [True], [32]), seed=0)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    with torch.no_grad():
+        before = F.cross_entropy(model(x), y).item()
+    for _ in range(3):
+        for i in range(0, 512, 64):
+            opt.zero_grad()
+            F.cross_entropy(model(x[i:i + 64]), y[i:i + 64]).backward()
+            opt.step()
+    with torch.no_grad():
+        after = F.cross_entropy(model.eval()(x), y).item()
+    assert before == pytest.approx(math.log(10), abs=0.5)  # Keras-style init starts near chance
+    assert after < 0.8 * before
+
+
+def test_layer_outputs_give_each_keras_layer_output():
+    model = build_model(CNN, seed=0).eval()
+    x = torch.rand(3, 1, 28, 28)
+    outs = layer_outputs(model, x, upto=4)
+    assert [tuple(o.shape) for o in outs] == [(3, 8, 26, 26), (3, 8, 13, 13), (3, 8, 11, 11), (3, 8, 5, 5)]
+    assert bool((outs[0] >= 0).all())  # the conv output includes its relu, as in Keras
+    torch.testing.assert_close(layer_outputs(model, x)[-1], model(x))
+    assert [name for name, _ in model.named_children()][:4] == ["conv2d", "max_pooling2d", "conv2d_1",
+                                                                "max_pooling2d_1"]

@@ -1,0 +1,184 @@
+"""Presets: every seed model builds, runs and has Keras's parameter count; resolve_model; the CLI commands."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+
+import pytest
+import torch
+
+from mnistlab.cli import main
+from mnistlab.errors import SpecError
+from mnistlab.models import build_model, count_parameters, summarize
+from mnistlab.presets import get_preset, list_presets, preset_names, resolve_model, seed001_builder
+from mnistlab.specs import Dense, Flatten, ModelSpec, SpecWarning, compact_spec, save_model_spec
+
+torch.set_num_threads(1)
+
+# Names other modules and recipes rely on (CONTRACTS.md).
+CONTRACT_NAMES = ["seed000-dense", "seed000-cnn", "seed000-ex1", "seed000-ex2", "seed000-ex3a", "seed000-ex3b",
+                  "seed000-ex4a", "seed000-ex4b", "seed000-last", "seed001-dense", "seed001-builder",
+                  "seed002-simple-conv", "seed002-dense", "seed002-deep-conv", "seed003-dense", "seed004-dense",
+                  "seed004-glorot-normal", "seed004-dropout"]
+
+# What Keras printed in the notebooks (SEEDS.md) for these stacks: the reference the summary must reproduce.
+KERAS_PRINTED = {"seed000-dense": 101_770, "seed000-cnn": 243_786, "seed000-ex1": 55_098, "seed000-ex2": 347_690,
+                 "seed000-ex3a": 43_578, "seed000-ex4a": 693_962, "seed001-builder": 113_386,
+                 "seed002-simple-conv": 128_924, "seed002-dense": 535_818, "seed004-dense": 101_770}
+
+
+def test_contract_names_are_registered():
+    assert set(CONTRACT_NAMES) <= set(preset_names())
+
+
+@pytest.mark.parametrize("name, count", KERAS_PRINTED.items())
+def test_counts_printed_by_keras_in_the_notebooks(name, count):
+    assert summarize(get_preset(name).spec).total == count
+
+
+def test_counts_the_notebooks_describe_in_words():
+    assert summarize(get_preset("seed000-ex4b").spec).total > 1_000_000            # "over 1 million"
+    assert abs(summarize(get_preset("seed000-last").spec).total - 500_000) < 10_000  # "about half a million"
+
+
+@pytest.mark.parametrize("preset", list_presets(), ids=lambda p: p.name)
+def test_every_preset_builds_runs_and_matches_its_count(preset):
+    assert preset.spec.name == preset.name and preset.source.startswith("seed ") and preset.description
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SpecWarning)  # seed003's sigmoid, seed004's zeros: warned on purpose
+        model = build_model(preset.spec, seed=0).eval()
+    with torch.no_grad():
+        out = model(torch.rand(2, 1, 28, 28))
+    assert out.shape == (2, 10) and bool(torch.isfinite(out).all())
+    summary = summarize(preset.spec)
+    assert summary.total == preset.expected_params == sum(count_parameters(model))
+    assert summary.flops > 0
+
+
+@pytest.mark.parametrize("filters, extra", [(32, 1), (16, 1), (64, 1), (32, 0), (8, 2)])
+def test_seed001_builder_arguments(filters, extra):
+    spec = seed001_builder(filters=filters, additional_convolutions=extra)
+    side = 13
+    convs = 9 * filters + filters
+    for _ in range(extra):
+        convs += 9 * filters * filters + filters
+        side = (side - 2) // 2
+    expected = convs + (side * side * filters * 128 + 128) + 1290
+    assert summarize(spec).total == expected
+
+
+def test_compact_forms_reproduce_presets():
+    cnn = get_preset("seed000-cnn").spec
+    assert resolve_model({"conv": [64, 64], "pool": [True, True], "dense": [128]}).layers == cnn.layers
+    assert resolve_model({"filters": 32, "additional_convolutions": 1}).layers == get_preset("seed001-builder").spec.layers
+
+
+def test_resolve_model_accepts_every_form(tmp_path):
+    spec = compact_spec([4], [True], [8], name="mine")
+    for suffix in (".toml", ".json"):
+        save_model_spec(spec, tmp_path / f"m{suffix}")
+        assert resolve_model(tmp_path / f"m{suffix}") == spec
+        assert resolve_model(str(tmp_path / f"m{suffix}")) == spec
+    assert resolve_model(spec) is spec
+    assert resolve_model(spec.to_dict()) == spec
+    assert resolve_model([{"type": "Flatten"}, {"type": "Dense", "units": 10}]) == ModelSpec(
+        layers=(Flatten(), Dense(10)))
+    assert resolve_model("seed000-cnn") == get_preset("seed000-cnn").spec
+
+
+@pytest.mark.parametrize("bad, fragment", [
+    ("seed000-cnnn", 'did you mean "seed000-cnn"'),
+    ("resnet50", "unknown model"),
+    ("", "unknown model"),
+    ("no/such/file.toml", "no such file"),
+    (42, "model must be a preset name"),
+    (None, "model must be a preset name"),
+])
+def test_resolve_model_errors(bad, fragment):
+    with pytest.raises(SpecError, match=None) as info:
+        resolve_model(bad)
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+# ----- CLI ----------------------------------------------------------------------------------------------------
+def test_cli_models_lists_every_preset_with_its_count(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for preset in list_presets():
+        assert preset.name in out and f"{preset.expected_params:,}" in out
+
+
+@pytest.mark.parametrize("name", ["seed000-cnn", "seed000-ex3b", "seed002-deep-conv", "seed003-dense"])
+def test_cli_summary_prints_the_keras_table(capsys, name):
+    assert main(["summary", name]) == 0
+    captured = capsys.readouterr()
+    assert f"Total params: {get_preset(name).expected_params:,}" in captured.out
+    assert "Layer (type)" in captured.out and "multiply-adds per image" in captured.out
+    if name == "seed003-dense":
+        assert "warning: layers[3] (Dense): output activation 'sigmoid'" in captured.err
+    else:
+        assert captured.err == ""
+
+
+def test_cli_summary_of_spec_files_json_and_save(capsys, tmp_path):
+    path = tmp_path / "model.toml"
+    path.write_text('[[layers]]\ntype = "Conv2D"\nfilters = 16\nkernel_size = 3\nactivation = "relu"\n'
+                    '[[layers]]\ntype = "GlobalAveragePooling2D"\n[[layers]]\ntype = "Dense"\nunits = 10\n')
+    assert main(["summary", str(path)]) == 0
+    assert "Total params: 330" in capsys.readouterr().out  # 160 + 170
+    saved = tmp_path / "cnn.json"
+    assert main(["summary", "seed000-cnn", "--json", "--save", str(saved)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["total"] == 243_786 and data["rows"][0]["output_shape"] == [None, 26, 26, 64]
+    assert resolve_model(saved).layers == get_preset("seed000-cnn").spec.layers
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (None, "no such file"),
+    ('[[layers]]\ntype = "Flatten"\n[[layers]]\ntype = "Dense"\nunits =', "invalid TOML"),
+    (b"\x7fELF\x02\x01\x01\x00\x00\xff\xfe\x00garbage", "not a text file"),
+    ('[[layers]]\ntype = "Flatten"\n[[layers]]\ntype = "Dense"\nunits = 9223372036854775807\n', "too large"),
+    ('[[layers]]\ntype = "Flatten"\n[[layers]]\ntype = "Dense"\nunits = 1e308\n', "must be an integer"),
+    ('[[layers]]\ntype = "Flaten"\n', 'did you mean "Flatten"'),
+    ('[[layers]]\ntype = "Conv2D"\nfilters = 8\nkernel_size = 3\n[[layers]]\ntype = "Dense"\nunits = 10\n',
+     "layers[1] (Dense)"),
+])
+def test_cli_summary_bad_files_give_one_line(capsys, tmp_path, content, fragment):
+    path = tmp_path / "bad.toml"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    assert main(["summary", str(path)]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], captured.err
+    assert "Traceback" not in captured.err and captured.out == ""
+
+
+def test_cli_summary_unknown_preset_suggests(capsys):
+    assert main(["summary", "seed002-deepconv"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and 'did you mean "seed002-deep-conv"' in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("arg, fragment", [
+    ("a" * 5000, "unknown model"),
+    ("a" * 5000 + ".toml", "cannot read"),
+    ("x\x00y.toml", "not a valid file path"),
+    ("seed000-cnn.toml", 'the preset is called "seed000-cnn"'),
+    ("--layers", "No such option"),
+])
+def test_cli_summary_hostile_arguments(capsys, arg, fragment):
+    assert main(["summary", arg]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and fragment in err and err.count("\n") == 1, err
+
+
+def test_cli_summary_refuses_special_files(capsys, tmp_path):
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)  # reading it would block forever
+    assert main(["summary", str(fifo)]) == 2
+    assert "not a regular file" in capsys.readouterr().err

@@ -1,0 +1,281 @@
+"""Model specs: round trips for every layer type, the compact forms, and one-line errors for bad specs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mnistlab.errors import SpecError
+from mnistlab.specs import (
+    ACTIVATIONS, INITIALIZERS, LAYER_TYPES, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense,
+    Dropout, Flatten, GlobalAveragePooling2D, LayerSpec, MaxPooling2D, ModelSpec, builder_spec, compact_spec,
+    SpecWarning, load_model_spec, parse_model_spec, save_model_spec, spec_warnings,
+)
+
+# One non-default example per layer type, placed where it is legal (map layers before Flatten).
+EXAMPLES: dict[str, LayerSpec] = {
+    "Conv2D": Conv2D(8, (3, 5), strides=(2, 1), padding="same", activation="elu", kernel_initializer="he_normal",
+                     use_bias=False),
+    "MaxPooling2D": MaxPooling2D((3, 3), strides=(2, 2), padding="same"),
+    "AveragePooling2D": AveragePooling2D((2, 2), padding="valid"),
+    "BatchNormalization": BatchNormalization(momentum=0.9, epsilon=1e-5),
+    "Activation": Activation("gelu"),
+    "Dropout": Dropout(0.25),
+    "GlobalAveragePooling2D": GlobalAveragePooling2D(),
+    "Flatten": Flatten(),
+    "Dense": Dense(7, activation="tanh", kernel_initializer="orthogonal", use_bias=False),
+}
+
+
+def _spec_with(layer: LayerSpec) -> ModelSpec:
+    """A small legal model containing `layer`."""
+    head = (Flatten(), Dense(10, activation="softmax"))
+    if layer.wants_map or isinstance(layer, (BatchNormalization, Activation, Dropout)):
+        if isinstance(layer, GlobalAveragePooling2D):
+            return ModelSpec(layers=(Conv2D(4, 3), layer, Dense(10, activation="softmax")), name="gap")
+        return ModelSpec(layers=(Conv2D(4, 3), layer, *head), input_shape=(12, 12, 1))
+    if isinstance(layer, Flatten):
+        return ModelSpec(layers=head)
+    return ModelSpec(layers=(Flatten(), layer, Dense(3)), input_shape=(5, 5, 2), name="dense")
+
+
+def test_examples_cover_the_layer_registry():
+    assert set(EXAMPLES) == set(LAYER_TYPES)
+    for name, layer in EXAMPLES.items():
+        assert type(layer) is LAYER_TYPES[name]
+
+
+@pytest.mark.parametrize("type_name", list(LAYER_TYPES))
+def test_round_trip_dict_json_toml(type_name, tmp_path):
+    spec = _spec_with(EXAMPLES[type_name])
+    assert ModelSpec.from_dict(spec.to_dict()) == spec
+    assert parse_model_spec(json.loads(json.dumps(spec.to_dict()))) == spec
+    for suffix in (".toml", ".json"):
+        path = tmp_path / f"model{suffix}"
+        save_model_spec(spec, path)
+        loaded = load_model_spec(path)
+        assert loaded == spec
+        assert loaded.to_dict() == spec.to_dict()
+    assert hash(spec) == hash(load_model_spec(tmp_path / "model.toml"))
+
+
+def test_to_dict_is_plain_data_with_every_field():
+    d = _spec_with(EXAMPLES["Conv2D"]).to_dict()
+    conv = d["layers"][0]
+    assert conv == {"type": "Conv2D", "filters": 4, "kernel_size": [3, 3], "strides": [1, 1], "padding": "valid",
+                    "activation": "linear", "kernel_initializer": "glorot_uniform", "use_bias": True}
+    assert d["input_shape"] == [12, 12, 1]
+
+
+def test_toml_written_by_hand(tmp_path):
+    path = tmp_path / "m.toml"
+    path.write_text('input_shape = [28, 28]\n[[layers]]\ntype = "Conv2D"\nfilters = 8\nkernel_size = 3\n'
+                    'activation = "ReLU"\n[[layers]]\ntype = "MaxPool2D"\n[[layers]]\ntype = "Flatten"\n'
+                    '[[layers]]\ntype = "dense"\nunits = 10\nactivation = "softmax"\n')
+    spec = load_model_spec(path)
+    assert spec.input_shape == (28, 28, 1)
+    assert spec.layers[0] == Conv2D(8, (3, 3), activation="relu")
+    assert type(spec.layers[1]) is MaxPooling2D and spec.layers[1].pool_size == (2, 2)
+    assert spec.shapes() == [(26, 26, 8), (13, 13, 8), (1352,), (10,)]
+
+
+def test_bare_layer_list_and_bare_names():
+    spec = parse_model_spec(["Flatten", {"type": "Dense", "units": 10}])
+    assert spec.layers == (Flatten(), Dense(10)) and spec.input_shape == (28, 28, 1)
+
+
+def test_compact_form_matches_the_explicit_stack():
+    compact = parse_model_spec({"conv": [64, 64], "pool": [True, True], "dense": [128]})
+    explicit = ModelSpec(layers=(Conv2D(64, 3, activation="relu"), MaxPooling2D(), Conv2D(64, 3, activation="relu"),
+                                 MaxPooling2D(), Flatten(), Dense(128, activation="relu"),
+                                 Dense(10, activation="softmax")))
+    assert compact == explicit
+    # pool defaults to pooling after every conv; options reach every layer
+    opts = parse_model_spec({"conv": [8], "dense": [16, 12], "kernel_size": 5, "activation": "tanh", "dropout": 0.5,
+                             "padding": "same", "outputs": 4, "output_activation": "linear"})
+    assert opts.layers[0] == Conv2D(8, 5, padding="same", activation="tanh")
+    assert [type(x).__name__ for x in opts.layers] == ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dropout",
+                                                      "Dense", "Dropout", "Dense"]
+    assert opts.num_classes == 4
+    assert parse_model_spec({"dense": [128]}) == ModelSpec(layers=(Flatten(), Dense(128, activation="relu"),
+                                                                   Dense(10, activation="softmax")))
+
+
+def test_compact_form_warns_about_seed000_output_habit():
+    with pytest.warns(SpecWarning, match="HIDDEN widths only"):
+        spec = parse_model_spec({"conv": [8], "dense": [128, 10]})
+    assert [getattr(x, "units", None) for x in spec.layers][-2:] == [10, 10]
+
+
+def test_builder_form():
+    spec = parse_model_spec({"filters": 16, "additional_convolutions": 2})
+    assert [getattr(x, "filters", None) for x in spec.layers if isinstance(x, Conv2D)] == [16, 16, 16]
+    assert spec == builder_spec(16, 2)
+    assert parse_model_spec({"additional_convolutions": 0}) == compact_spec([32], [True], [128])
+
+
+def test_keras_spellings_are_normalised():
+    assert Dense(3, activation="ReLU").activation == "relu"
+    assert Dense(3, activation="LeakyReLU").activation == "leaky_relu"
+    assert Dense(3, kernel_initializer="Xavier_Uniform").kernel_initializer == "glorot_uniform"
+    assert Conv2D(3, 3, padding="Same").padding == "same"
+    assert set(ACTIVATIONS) >= {"linear", "relu", "leaky_relu", "elu", "selu", "gelu", "sigmoid", "tanh",
+                                "softmax", "swish"}
+    assert len(INITIALIZERS) == 10
+
+
+def test_shapes_follow_keras():
+    spec = ModelSpec(layers=(Conv2D(4, 3, strides=2, padding="same"), MaxPooling2D(3, strides=2, padding="same"),
+                             AveragePooling2D(2), GlobalAveragePooling2D(), Dense(10)))
+    assert spec.shapes() == [(14, 14, 4), (7, 7, 4), (3, 3, 4), (4,), (10,)]
+    assert spec.num_classes == 10
+
+
+# ----- impossible specs: one line, the layer named, the fix or a suggestion ---------------------------------
+def _layers(*layers):
+    return {"layers": list(layers)}
+
+
+FLAT = {"type": "Flatten"}
+OUT = {"type": "Dense", "units": 10}
+BAD_SPECS = [
+    # (spec, fragments the message must contain)
+    (_layers({"type": "Conv2D", "filters": 8, "kernel_size": 3}, *[{"type": "MaxPooling2D"}] * 5, FLAT, OUT),
+     ["layers[5] (MaxPooling2D)", "below 1x1"]),
+    (_layers({"type": "Conv2D", "filters": 8, "kernel_size": 29}, FLAT, OUT), ["layers[0] (Conv2D)", "below 1x1"]),
+    (_layers(FLAT, {"type": "Conv2D", "filters": 8, "kernel_size": 3}, OUT), ["layers[1] (Conv2D)", "Flatten"]),
+    (_layers(FLAT, {"type": "MaxPooling2D"}, OUT), ["layers[1] (MaxPooling2D)", "Flatten"]),
+    (_layers(FLAT, {"type": "Dense", "units": 0}), ["layers[1] (Dense)", "units", "at least 1"]),
+    (_layers({"type": "Conv2D", "filters": -3, "kernel_size": 3}), ["layers[0] (Conv2D)", "filters"]),
+    (_layers({"type": "Conv2D", "filters": 3, "kernel_size": [0, 3]}), ["layers[0] (Conv2D)", "kernel_size"]),
+    (_layers(FLAT, {"type": "Dropout", "rate": 1.0}, OUT), ["layers[1] (Dropout)", "rate", "[0, 1)"]),
+    (_layers(FLAT, {"type": "Dropout", "rate": -0.1}, OUT), ["layers[1] (Dropout)", "rate"]),
+    (_layers(FLAT, {"type": "Dropout", "rate": float("nan")}, OUT), ["layers[1] (Dropout)", "rate"]),
+    (_layers(FLAT, {"type": "Dense2", "units": 10}), ["layers[1]", 'did you mean "Dense"']),
+    (_layers(FLAT, {"type": "Dense", "units": 10, "activation": "reul"}), ["layers[1] (Dense)", '"relu"']),
+    (_layers(FLAT, {"type": "Dense", "units": 10, "kernel_initializer": "he_normall"}), ['"he_normal"']),
+    (_layers(FLAT, {"type": "Dense", "unit": 10}), ["layers[1] (Dense)", "unknown key 'unit'", '"units"']),
+    (_layers(FLAT, {"type": "Dense", "units": "128"}), ["layers[1] (Dense)", "units must be an integer"]),
+    (_layers(FLAT, {"type": "Dense", "units": 1.5}), ["units must be an integer"]),
+    (_layers(FLAT, {"type": "Dense", "units": True}), ["units must be an integer"]),
+    (_layers(FLAT, {"type": "Dense", "units": 10, "use_bias": "yes"}), ["use_bias must be true or false"]),
+    (_layers({"type": "Conv2D", "filters": 3, "kernel_size": [3, 3, 3]}), ["kernel_size", "pair"]),
+    (_layers({"type": "Conv2D", "filters": 3, "kernel_size": 3, "padding": "full"}), ['unknown padding "full"']),
+    (_layers(FLAT, {"type": "Dense"}), ["layers[1] (Dense)", "missing 'units'"]),
+    (_layers(FLAT, {"units": 10}), ["layers[1]", "missing 'type'"]),
+    (_layers(FLAT, 42), ["layers[1]", "must be a table"]),
+    (_layers(FLAT, {"type": 7}), ["'type' must be a string"]),
+    (_layers({"type": "Dense", "units": 10}), ["layers[0] (Dense)", "add a Flatten"]),
+    (_layers({"type": "Conv2D", "filters": 3, "kernel_size": 3}), ["ends with a 26x26x3 feature map"]),
+    (_layers(), ["at least one layer"]),
+    ({"layers": "Dense"}, ["'layers' must be a list"]),
+    ({"layers": [FLAT, OUT], "input_shap": [28, 28]}, ["unknown key 'input_shap'", '"input_shape"']),
+    ({"layers": [FLAT, OUT], "input_shape": [28, -28]}, ["input_shape"]),
+    ({"layers": [FLAT, OUT], "input_shape": "28x28"}, ["input_shape"]),
+    ({"layers": [FLAT, OUT], "name": 5}, ["name must be a string"]),
+    # huge numbers: refused at the boundary, before anything is allocated
+    (_layers(FLAT, {"type": "Dense", "units": 10**30}), ["layers[1] (Dense)", "too large"]),
+    (_layers(FLAT, {"type": "Dense", "units": 1_000_000}, {"type": "Dense", "units": 1_000_000}),
+     ["parameters, more than the limit"]),
+    ({"layers": [FLAT, OUT], "input_shape": [10**9, 10**9, 1]}, ["input_shape", "out of range"]),
+    ({"layers": [FLAT] * 5000}, ["too many layers"]),
+    # compact and builder forms
+    ({"conv": [64, 64], "pool": [True], "dense": [128]}, ["'pool' has 1 flags but 'conv' has 2"]),
+    ({"conv": [64, "64"], "dense": [128]}, ["conv[1]", "integer"]),
+    ({"conv": [64], "dense": [0]}, ["dense[0]", "at least 1"]),
+    ({"conv": [8] * 4, "dense": [128]}, ["layers[6] (Conv2D)", "below 1x1"]),
+    ({"conv": [8] * 3, "pool": [False, False, False], "kernel_size": 11, "dense": [128]}, ["layers[2] (Conv2D)"]),
+    ({"conv": [8], "dense": [128], "activaton": "relu"}, ["unknown key 'activaton'", '"activation"']),
+    ({"conv": [8], "dense": [128], "activation": "rellu"}, ['"relu"']),
+    ({"conv": 8, "dense": [128]}, ["'conv' must be a list"]),
+    ({"filters": 32, "additional_convolutions": -1}, ["additional_convolutions"]),
+    ({"filters": 32, "additional_convolutions": 4}, ["below 1x1"]),
+    ({"filters": 32, "extra": 1}, ["unknown key 'extra'"]),
+    ({"model": "x"}, ["expected 'layers'"]),
+    ("Dense", ["must be a table or a list"]),
+]
+
+
+@pytest.mark.parametrize("bad, fragments", BAD_SPECS, ids=[str(i) for i in range(len(BAD_SPECS))])
+def test_bad_specs_give_one_line_errors(bad, fragments):
+    with pytest.raises(SpecError) as info:
+        parse_model_spec(bad)
+    message = str(info.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, message
+
+
+def test_python_construction_validates_too():
+    with pytest.raises(SpecError, match="units"):
+        Dense(0)
+    with pytest.raises(SpecError, match=r"layers\[1\] \(Conv2D\)"):
+        ModelSpec(layers=(Flatten(), Conv2D(3, 3), Dense(10)))
+    with pytest.raises(SpecError, match="must be a layer spec"):
+        ModelSpec(layers=(Flatten(), {"type": "Dense", "units": 10}))  # type: ignore[arg-type]
+    with pytest.raises(Exception):
+        Dense(10).units = 5  # frozen
+
+
+# ----- files: wrong, truncated and hostile ------------------------------------------------------------------
+@pytest.mark.parametrize("name, content, fragment", [
+    ("m.toml", '[[layers]]\ntype = "Flatten"\n[[layers]]\ntype = "Dense"\nunits = ', "invalid TOML"),
+    ("m.toml", "", "missing 'layers'"[:0] + "expected 'layers'"),
+    ("m.toml", b"\x00\xff\xfe garbage \x89PNG", "not a text file"),
+    ("m.json", '{"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 1', "invalid JSON"),
+    ("m.json", "[" * 100_000, "invalid JSON"),
+    ("m.toml", "layers = " + "[" * 100_000, "invalid TOML"),
+    ("m.json", '{"layers": [{"type": "Flatten"}, {"type": "Dense", "units": ' + "9" * 5000 + "}]}", "invalid JSON"),
+    ("m.json", '{"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 1e400}]}', "units must be an integer"),
+    ("m.json", "null", "must be a table"),
+    ("m.json", '"seed000-cnn"', "must be a table"),
+    ("m.yaml", "layers: []", "must end in .toml or .json"),
+])
+def test_bad_files(tmp_path, name, content, fragment):
+    path = tmp_path / name
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content)
+    with pytest.raises(SpecError) as info:
+        load_model_spec(path)
+    message = str(info.value)
+    assert fragment in message and str(path) in message and "\n" not in message
+
+
+def test_missing_folder_and_oversized_files(tmp_path):
+    with pytest.raises(SpecError, match="no such file"):
+        load_model_spec(tmp_path / "absent.toml")
+    (tmp_path / "dir.toml").mkdir()
+    with pytest.raises(SpecError, match="is a folder"):
+        load_model_spec(tmp_path / "dir.toml")
+    big = tmp_path / "big.json"
+    big.write_text(" " * (5 << 20))
+    with pytest.raises(SpecError, match="too large"):
+        load_model_spec(big)
+    with pytest.raises(SpecError, match="cannot write"):
+        save_model_spec(ModelSpec(layers=(Flatten(), Dense(10))), tmp_path / "no" / "such" / "dir.toml")
+
+
+# ----- warnings for incoherent specs ---------------------------------------------------------------------------
+def test_clean_spec_has_no_warnings():
+    assert spec_warnings(compact_spec([8], [True], [16])) == []
+
+
+def test_sigmoid_output_warns_with_the_fix():
+    spec = ModelSpec(layers=(Flatten(), Dense(64, activation="relu"), Dense(10, activation="sigmoid")))
+    (message,) = spec_warnings(spec)
+    assert "layers[2] (Dense)" in message and "sigmoid" in message and "softmax" in message
+
+
+@pytest.mark.parametrize("layers, fragment", [
+    ((Flatten(), Dense(10, activation="softmax"), Dense(10, activation="softmax")), "hidden layer"),
+    ((Flatten(), Dense(10, kernel_initializer="zeros")), "same weights"),
+    ((Flatten(), Dense(10), Dropout(0.5)), "after the output"),
+    ((Flatten(), Dense(10), Activation("relu")), "output activation 'relu'"),
+    ((Flatten(), Dense(1)), "one output per class"),
+])
+def test_other_incoherent_specs_warn(layers, fragment):
+    messages = spec_warnings(ModelSpec(layers=layers))
+    assert any(fragment in m for m in messages), messages
