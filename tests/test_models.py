@@ -266,3 +266,26 @@ def test_layer_outputs_give_each_keras_layer_output():
     torch.testing.assert_close(layer_outputs(model, x)[-1], model(x))
     assert [name for name, _ in model.named_children()][:4] == ["conv2d", "max_pooling2d", "conv2d_1",
                                                                 "max_pooling2d_1"]
+
+
+def test_weights_reload_into_a_model_rebuilt_from_the_saved_spec(tmp_path):
+    """The store's path: spec dict + safetensors weights -> the same model, bit for bit."""
+    import copy
+    import pickle
+
+    from safetensors.torch import load_file, save_file
+
+    from mnistlab.specs import parse_model_spec
+
+    spec = ModelSpec(layers=(Conv2D(4, 3, padding="same"), BatchNormalization(), MaxPooling2D(), Flatten(),
+                             Dense(10, activation="softmax")))
+    model = build_model(spec, seed=1)
+    model.train()(torch.rand(8, 1, 28, 28))  # move the BatchNorm statistics away from their start
+    save_file(model.state_dict(), tmp_path / "w.safetensors")
+    rebuilt = build_model(parse_model_spec(spec.to_dict()), seed=2)
+    rebuilt.load_state_dict(load_file(tmp_path / "w.safetensors"))
+    x = torch.rand(3, 1, 28, 28)
+    torch.testing.assert_close(rebuilt.eval()(x), model.eval()(x), rtol=0, atol=0)
+    for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert clone.spec == spec and clone.folded_softmax
+        torch.testing.assert_close(clone(x), model(x), rtol=0, atol=0)

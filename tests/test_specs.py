@@ -221,7 +221,7 @@ def test_python_construction_validates_too():
 # ----- files: wrong, truncated and hostile ------------------------------------------------------------------
 @pytest.mark.parametrize("name, content, fragment", [
     ("m.toml", '[[layers]]\ntype = "Flatten"\n[[layers]]\ntype = "Dense"\nunits = ', "invalid TOML"),
-    ("m.toml", "", "missing 'layers'"[:0] + "expected 'layers'"),
+    ("m.toml", "", "expected 'layers'"),
     ("m.toml", b"\x00\xff\xfe garbage \x89PNG", "not a text file"),
     ("m.json", '{"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 1', "invalid JSON"),
     ("m.json", "[" * 100_000, "invalid JSON"),

@@ -23,6 +23,8 @@ def loads_toml(text: str, *, source: str = "<string>") -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SpecError(f"{source}: invalid TOML: {exc}") from None
+    except RecursionError:  # hostile nesting such as a = [[[[...: tomllib recurses per level
+        raise SpecError(f"{source}: invalid TOML: nested too deeply") from None
 
 
 def load_toml(path: str | os.PathLike) -> dict[str, Any]:

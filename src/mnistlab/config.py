@@ -117,14 +117,16 @@ class TrainConfig(BaseModel):
     schedule: Schedule | None = None
     device: str = "auto"  # auto cpu cuda cuda:N mps
     threads: int = Field(0, ge=0, le=1024)  # CPU threads; 0 = from the machine
-    precision: Literal["float32", "bf16"] = "float32"  # bf16 = autocast matmuls/convs to bfloat16
+    #: bf16 = autocast matmuls/convs to bfloat16; auto = bf16 where measured to pay (conv models on
+    #: CPUs with native bf16, CUDA GPUs with bf16), else float32. See BENCHMARKS.md.
+    precision: Literal["float32", "bf16", "auto"] = "float32"
 
     @field_validator("optimizer")
     @classmethod
     def _check_optimizer(cls, v: str) -> str:
         name = v.lower()
         if name not in OPTIMIZERS:
-            raise ValueError(f'unknown optimizer "{v}"{did_you_mean(v, OPTIMIZERS)}; choose from {", ".join(OPTIMIZERS)}')
+            raise ValueError(f'got "{v}"{did_you_mean(v, OPTIMIZERS)}; choose from {", ".join(OPTIMIZERS)}')
         return name
 
     @field_validator("device")
@@ -343,7 +345,7 @@ def _describe(exc: ValidationError, source: str, cls: type[BaseModel], prefix: s
         return f"{source}: {path}: required key is missing"
     msg = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
-    shown = "" if isinstance(got, (dict, list)) else f" (got {got!r})"
+    shown = "" if isinstance(got, (dict, list)) or "got " in msg else f" (got {got!r})"
     return f"{source}: {path or 'top level'}: {msg}{shown}"
 
 

@@ -108,7 +108,7 @@ def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 1000
 
     Accepts (N, H, W), (H, W) or (N, 1, H, W). Returns float32 (N, classes).
     """
-    x = torch.as_tensor(np.asarray(images))
+    x = torch.from_numpy(np.array(images))  # a copy: the input may be a read-only memmap
     if x.ndim == 2:
         x = x.unsqueeze(0)
     if x.ndim == 4 and x.shape[1] == 1:

@@ -73,6 +73,10 @@ MAX_PARAMS = 500_000_000     # far beyond any MNIST model; keeps a typo from exh
 Shape = tuple[int, ...]      # (H, W, C) for feature maps, (F,) for vectors, as Keras prints them
 
 
+class SpecWarning(UserWarning):
+    """A legal but probably unintended model spec (see `spec_warnings`)."""
+
+
 # ---------------------------------------------------------------------------------------------
 # Field validators: each takes the raw value and returns the canonical one or raises SpecError.
 # ---------------------------------------------------------------------------------------------
@@ -751,8 +755,3 @@ def spec_warnings(spec: ModelSpec) -> list[str]:
     if spec.num_classes < 2:
         out.append(f"the model outputs {spec.num_classes} value; a classifier needs one output per class")
     return out
-
-
-class SpecWarning(UserWarning):
-    """A legal but probably unintended model spec (see `spec_warnings`)."""
-

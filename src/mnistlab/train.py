@@ -118,7 +118,8 @@ class Trainer:
             cb.set_trainer(self)
         self.seed = seed
         self.shuffle_gen = torch.Generator().manual_seed(seed)
-        self.autocast_dtype = torch.bfloat16 if precision == "bf16" else None
+        self.precision = resolve_precision(precision, model)
+        self.autocast_dtype = torch.bfloat16 if self.precision == "bf16" else None
         self.progress = progress
         self.on_epoch = on_epoch
         self.stop_training = False
@@ -252,7 +253,7 @@ class Trainer:
             "base_lr": self.base_lr,
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
-            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "callbacks": [{"class": type(cb).__name__, "state": cb.state_dict()} for cb in self.callbacks],
             "rng": {
                 "torch": torch.get_rng_state(),
                 "shuffle": self.shuffle_gen.get_state(),
@@ -265,10 +266,10 @@ class Trainer:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        if len(state["callbacks"]) != len(self.callbacks):
-            raise CheckpointError("checkpoint has a different number of callbacks than this run")
-        for cb, cb_state in zip(self.callbacks, state["callbacks"]):
-            cb.load_state_dict(cb_state)
+        # The config key already pins the configured callbacks; Python-only extras resume when they match.
+        for cb, saved in zip(self.callbacks, state["callbacks"]):
+            if saved.get("class") == type(cb).__name__:
+                cb.load_state_dict(saved["state"])
         rng = state["rng"]
         torch.set_rng_state(rng["torch"])
         self.shuffle_gen.set_state(rng["shuffle"])
@@ -354,6 +355,27 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
                  t(test_x, torch.uint8), t(test_y, torch.int64), validation == "test", ds.info.num_classes)
 
 
+def resolve_precision(precision: str, model: torch.nn.Module) -> str:
+    """``auto`` -> ``bf16`` where bf16 autocast was measured to pay, else ``float32``.
+
+    Measured (BENCHMARKS.md): on a CPU with native bf16 (AVX512_BF16/AMX) it speeds up
+    convolutions ~1.5-2x but slows small dense models (the casts cost more than the matmuls save).
+    """
+    if precision != "auto":
+        return precision
+    device = next(model.parameters()).device
+    has_conv = any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
+    if device.type == "cuda":
+        return "bf16" if has_conv and torch.cuda.is_bf16_supported() else "float32"
+    if device.type == "cpu" and has_conv:
+        try:
+            native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+        except (AttributeError, RuntimeError):
+            native = False
+        return "bf16" if native else "float32"
+    return "float32"
+
+
 def pick_device(name: str) -> torch.device:
     """``auto`` = CUDA when available, else Apple MPS, else CPU. Unavailable devices raise SpecError."""
     if name == "auto":
@@ -423,6 +445,8 @@ def run_config(
         trainable, frozen = count_parameters(model)
         env = environment(device)
         env["deterministic"] = device.type == "cpu"
+        env["precision"] = trainer.precision
+        env["channels_last"] = trainer.channels_last
         metrics = _metrics(outcome, test_loss, test_acc, trainable + frozen, summarize(spec).flops, data)
         model.eval()
         model = model.to("cpu", memory_format=torch.contiguous_format)

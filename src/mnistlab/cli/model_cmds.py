@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from mnistlab.errors import SpecError
 from mnistlab.models import format_summary, summarize
 from mnistlab.presets import list_presets, resolve_model
 from mnistlab.specs import save_model_spec, spec_warnings
@@ -34,9 +35,10 @@ def models_command() -> None:
 def summary_command(model: str, as_json: bool, save: str | None) -> None:
     """Print MODEL's layer table, parameter counts and multiply-adds, as Keras's model.summary().
 
-    MODEL is a preset name (see `mnistlab models`) or a .toml / .json spec file.
+    MODEL is a preset name (see `mnistlab models`), a .toml / .json spec file, or an inline JSON
+    spec such as '{"conv": [32, 32], "dense": [128]}'.
     """
-    spec = resolve_model(model)
+    spec = resolve_model(_inline_json(model) if model.lstrip().startswith(("{", "[")) else model)
     summary = summarize(spec)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
@@ -47,6 +49,13 @@ def summary_command(model: str, as_json: bool, save: str | None) -> None:
     if save:
         save_model_spec(spec, save)
         click.echo(f"wrote {save}", err=True)
+
+
+def _inline_json(text: str) -> object:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise SpecError(f"MODEL looks like inline JSON but is not valid: {' '.join(str(exc).split())[:80]}") from None
 
 
 COMMANDS: list[click.Command] = [models_command, summary_command]

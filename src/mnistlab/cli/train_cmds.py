@@ -42,7 +42,8 @@ def _validation(value: str | None) -> Any:
 @click.option("--subset", type=int, help="Train on the first N images (and N//6 test images).")
 @click.option("--device", help="auto cpu cuda cuda:N mps")
 @click.option("--threads", type=int, help="CPU threads (0 = from the machine).")
-@click.option("--precision", type=click.Choice(["float32", "bf16"]))
+@click.option("--precision", type=click.Choice(["float32", "bf16", "auto"]),
+              help="bf16 autocast; auto = where it pays (conv models on CPUs with native bf16).")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Save a checkpoint after every epoch here (resume with --resume).")

@@ -1,0 +1,198 @@
+"""Side by side: Keras/TensorFlow vs a plain PyTorch loop vs mnistlab, on seed 000's settings.
+
+Trains seed 000's dense model and CNN on Fashion-MNIST (batch 32, Adam lr 1e-3 eps 1e-7,
+``--epochs``, default 5) with each framework in its own subprocess (so peak memory is measured per
+framework), and prints training seconds, test accuracy, the speed ratio to Keras (or to plain
+PyTorch when TensorFlow is not importable) and peak RSS::
+
+    python bench/bench_keras.py --epochs 1
+    python bench/bench_keras.py --epochs 5 --keras-python /path/to/venv-with-tensorflow/bin/python
+
+The Keras worker reads the IDX files itself (numpy + gzip only), so it runs under any Python that
+has TensorFlow, e.g. a separate venv made with ``pip install tensorflow-cpu``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = Path(os.environ.get("MNISTLAB_DATA_DIR") or ROOT.parent / "shared" / "datasets")
+FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
+         "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
+
+
+# ------------------------------------------------------------------------------------ helpers
+def read_idx(path: Path) -> np.ndarray:
+    """Minimal IDX reader (uint8 payloads only): the bench must not depend on mnistlab for Keras."""
+    for candidate in (path, path.with_name(path.name + ".gz")):
+        if candidate.exists():
+            raw = gzip.decompress(candidate.read_bytes()) if candidate.suffix == ".gz" else candidate.read_bytes()
+            ndim = raw[3]
+            dims = [int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)]
+            return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+    raise FileNotFoundError(path)
+
+
+def load(data_dir: Path) -> dict[str, np.ndarray]:
+    folder = data_dir / "fashion-mnist"
+    return {k: read_idx(folder / name) for k, name in FILES.items()}
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+# ------------------------------------------------------------------------------------ workers
+def run_keras(model_name: str, epochs: int, data_dir: Path, seed: int) -> dict:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    tf.random.set_seed(seed)
+    d = load(data_dir)
+    x_train, x_test = d["x_train"] / 255.0, d["x_test"] / 255.0
+    layers = tf.keras.layers
+    if model_name == "dense":
+        stack = [layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax")]
+    else:
+        x_train, x_test = x_train.reshape(-1, 28, 28, 1), x_test.reshape(-1, 28, 28, 1)
+        stack = [layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D(2, 2),
+                 layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D(2, 2),
+                 layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax")]
+    model = tf.keras.models.Sequential([tf.keras.Input(x_train.shape[1:]), *stack])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    start = time.perf_counter()
+    model.fit(x_train, d["y_train"], epochs=epochs, batch_size=32, verbose=0)
+    seconds = time.perf_counter() - start
+    _, acc = model.evaluate(x_test, d["y_test"], verbose=0)
+    return {"seconds": seconds, "test_accuracy": float(acc), "version": f"tensorflow {tf.__version__}"}
+
+
+def run_torch(model_name: str, epochs: int, data_dir: Path, seed: int) -> dict:
+    """The loop a PyTorch tutorial writes: float tensors, TensorDataset + DataLoader, NCHW."""
+    import torch
+    from torch import nn
+    from torch.utils.data import DataLoader, TensorDataset
+
+    torch.manual_seed(seed)
+    d = load(data_dir)
+    x_train = torch.tensor(d["x_train"], dtype=torch.float32).unsqueeze(1) / 255
+    x_test = torch.tensor(d["x_test"], dtype=torch.float32).unsqueeze(1) / 255
+    y_train, y_test = torch.tensor(d["y_train"], dtype=torch.long), torch.tensor(d["y_test"], dtype=torch.long)
+    if model_name == "dense":
+        model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    else:
+        model = nn.Sequential(nn.Conv2d(1, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(64, 64, 3), nn.ReLU(),
+                              nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3, eps=1e-7)
+    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=32, shuffle=True)
+    start = time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        for xb, yb in loader:
+            opt.zero_grad()
+            nn.functional.cross_entropy(model(xb), yb).backward()
+            opt.step()
+    seconds = time.perf_counter() - start
+    model.eval()
+    with torch.no_grad():
+        acc = (model(x_test).argmax(1) == y_test).float().mean().item()
+    return {"seconds": seconds, "test_accuracy": acc, "version": f"torch {torch.__version__}"}
+
+
+def run_mnistlab(model_name: str, epochs: int, data_dir: Path, seed: int, precision: str = "float32") -> dict:
+    import torch
+
+    from mnistlab.config import parse_run_config
+    from mnistlab.train import run_config
+
+    cfg = parse_run_config({"dataset": "fashion-mnist", "model": f"seed000-{model_name}",
+                            "train": {"epochs": epochs, "seed": seed, "precision": precision}})
+    result = run_config(cfg, data_dir=data_dir, progress="none")
+    return {"seconds": result.metrics["train_seconds"], "test_accuracy": result.metrics["test_accuracy"],
+            "version": f"mnistlab {result.env['precision']} (torch {torch.__version__})"}
+
+
+def run_mnistlab_auto(model_name: str, epochs: int, data_dir: Path, seed: int) -> dict:
+    """mnistlab with ``precision = "auto"`` (bf16 autocast where it pays on this machine)."""
+    return run_mnistlab(model_name, epochs, data_dir, seed, precision="auto")
+
+
+WORKERS = {"keras": run_keras, "torch": run_torch, "mnistlab": run_mnistlab, "mnistlab-auto": run_mnistlab_auto}
+
+
+# ------------------------------------------------------------------------------------- driver
+def worker_main(framework: str, model: str, epochs: int, data_dir: Path, seed: int) -> None:
+    out = WORKERS[framework](model, epochs, data_dir, seed)
+    out["peak_rss_mb"] = peak_rss_mb()
+    print("RESULT " + json.dumps(out))
+
+
+def run_one(python: str, framework: str, model: str, args: argparse.Namespace) -> dict | None:
+    cmd = [python, __file__, "--worker", framework, model, "--epochs", str(args.epochs),
+           "--data-dir", str(args.data_dir), "--seed", str(args.seed)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    for line in proc.stdout.splitlines():
+        if line.startswith("RESULT "):
+            return json.loads(line[7:])
+    tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+    print(f"  {framework}/{model}: failed ({tail})", file=sys.stderr)
+    return None
+
+
+def keras_available(python: str) -> bool:
+    probe = subprocess.run([python, "-c", "import tensorflow"], capture_output=True)
+    return probe.returncode == 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--epochs", type=int, default=5)
+    p.add_argument("--models", default="dense,cnn")
+    p.add_argument("--frameworks", default="keras,torch,mnistlab,mnistlab-auto")
+    p.add_argument("--keras-python", default=sys.executable, help="a Python with tensorflow (default: this one)")
+    p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--worker", nargs=2, metavar=("FRAMEWORK", "MODEL"), help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.worker:
+        worker_main(args.worker[0], args.worker[1], args.epochs, args.data_dir, args.seed)
+        return
+    frameworks = args.frameworks.split(",")
+    if "keras" in frameworks and not keras_available(args.keras_python):
+        print(f"tensorflow is not importable by {args.keras_python}: skipping Keras (ratios are to plain PyTorch)")
+        frameworks.remove("keras")
+    print(f"Fashion-MNIST, batch 32, Adam 1e-3, {args.epochs} epoch(s), {os.cpu_count()} CPUs "
+          f"({os.environ.get('OMP_NUM_THREADS', 'default')} OMP threads)")
+    header = f"{'model':6} {'framework':13} {'train s':>8} {'test acc':>9} {'speed-up':>9} {'peak RSS':>9}  version"
+    print(header)
+    print("-" * len(header))
+    for model in args.models.split(","):
+        results = {}
+        for fw in frameworks:
+            python = args.keras_python if fw == "keras" else sys.executable
+            results[fw] = run_one(python, fw, model, args)
+        ref_name = "keras" if results.get("keras") else "torch"
+        ref = results.get(ref_name)
+        for fw, r in results.items():
+            if r is None:
+                continue
+            ratio = f"{ref['seconds'] / r['seconds']:.2f}x" if ref else "n/a"
+            print(f"{model:6} {fw:13} {r['seconds']:8.1f} {100 * r['test_accuracy']:8.2f}% {ratio:>9} "
+                  f"{r['peak_rss_mb']:7.0f}MB  {r['version']}")
+        print(f"{'':6} (speed-up = {ref_name} seconds / seconds)")
+
+
+if __name__ == "__main__":
+    main()

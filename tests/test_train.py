@@ -1,0 +1,233 @@
+"""The training engine on tiny real runs: records, repeatability, resume, failure as a result."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import mnistlab.train as T
+from mnistlab.callbacks import Callback
+from mnistlab.config import parse_run_config
+from mnistlab.datasets import load_dataset
+from mnistlab.errors import MnistlabError, SpecError
+
+TIMING = ("epoch_seconds", "images_per_second")
+
+
+def cfg(**sections):
+    base = {"dataset": "fashion-mnist", "model": "seed000-dense", "data": {"subset": 300}, "train": {"epochs": 2}}
+    for key, value in sections.items():
+        base[key] = {**base[key], **value} if isinstance(base.get(key), dict) and key != "model" else value
+    return parse_run_config(base)
+
+
+def numbers(history):
+    return [{k: v for k, v in h.items() if k not in TIMING} for h in history]
+
+
+class InterruptAt(Callback):
+    def __init__(self, epoch: int, batch: int) -> None:
+        self.at = (epoch, batch)
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            raise KeyboardInterrupt
+
+
+def test_tiny_run_records_everything(data_dir, capsys):
+    r = T.run_config(cfg(data={"validation": 0.2}), data_dir=data_dir, progress="lines")
+    assert r.status == "finished" and r.message == ""
+    assert [h["epoch"] for h in r.history] == [1, 2]
+    for h in r.history:
+        assert set(h) == {"epoch", "loss", "accuracy", "val_loss", "val_accuracy", "lr", *TIMING}
+        assert 0 <= h["accuracy"] <= 1 and h["loss"] > 0 and h["lr"] == 1e-3 and h["images_per_second"] > 0
+    assert r.history[1]["loss"] < r.history[0]["loss"]
+    m = r.metrics
+    assert m["params"] == 101_770 and m["epochs_run"] == 2 and m["train_size"] == 240 and m["val_size"] == 60
+    assert m["test_size"] == 50 and m["validation_is_test"] is False and 0 <= m["test_accuracy"] <= 1
+    assert r.test_probs.shape == (50, 10) and r.test_probs.dtype == np.float32
+    np.testing.assert_allclose(r.test_probs.sum(1), 1, rtol=1e-5)
+    labels = load_dataset("fashion-mnist", data_dir).test_labels[:50]
+    assert m["test_accuracy"] == pytest.approx(float((r.test_probs.argmax(1) == labels).mean()))
+    for key in ("python", "torch", "numpy", "mnistlab", "device", "threads", "deterministic", "git_commit"):
+        assert key in r.env
+    assert r.env["device"] == "cpu" and r.env["deterministic"] is True
+    assert r.config["model"]["layers"][0]["type"] == "Flatten" and r.config["train"]["lr"] == 1e-3
+    assert not r.model.training and next(r.model.parameters()).device.type == "cpu"
+    out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2 and out[0].startswith("Epoch 1/2 - ") and "val_accuracy: " in out[0]
+
+
+def test_same_seed_same_metrics_other_seed_differs(data_dir):
+    a = T.run_config(cfg(), data_dir=data_dir, progress="none")
+    b = T.run_config(cfg(), data_dir=data_dir, progress="none")
+    c = T.run_config(cfg(train={"seed": 1}), data_dir=data_dir, progress="none")
+    assert numbers(a.history) == numbers(b.history)
+    assert a.metrics["test_loss"] == b.metrics["test_loss"]
+    np.testing.assert_array_equal(a.test_probs, b.test_probs)
+    assert numbers(a.history) != numbers(c.history)
+    assert "val_loss" not in a.history[0]  # no validation data: no val_ keys, as in Keras
+
+
+def test_resumed_run_ends_exactly_like_an_uninterrupted_one(data_dir, tmp_path):
+    extra = dict(augment={"rotation_range": 10.0, "random_erasing": 0.5},
+                 model="seed000-last",  # conv + dropout: global RNG, augment RNG and shuffle RNG all matter
+                 callbacks=[{"type": "ReduceLROnPlateau", "monitor": "loss", "patience": 0, "factor": 0.5,
+                             "min_delta": 100.0}],
+                 data={"subset": 120, "validation": 24})
+    full = T.run_config(cfg(**extra, train={"epochs": 3}), data_dir=data_dir, progress="none")
+    first = T.run_config(cfg(**extra, train={"epochs": 1}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
+    assert (tmp_path / "last.pt").exists() and len(first.history) == 1
+    resumed = T.run_config(cfg(**extra, train={"epochs": 3}), data_dir=data_dir, progress="none",
+                           checkpoint_dir=tmp_path, resume=True)
+    assert resumed.metrics["resumed_from_epoch"] == 1
+    assert numbers(resumed.history) == numbers(full.history)
+    # the plateau callback's "best" came through the checkpoint, so epoch 2 reduced the lr
+    assert [h["lr"] for h in full.history] == [1e-3, 1e-3, 5e-4]
+    assert resumed.metrics["test_loss"] == full.metrics["test_loss"]
+    for p, q in zip(resumed.model.parameters(), full.model.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_interrupted_scheduled_run_resumes_exactly(data_dir, tmp_path):
+    extra = dict(train={"epochs": 3, "schedule": {"type": "onecycle"}}, augment={"width_shift_range": 0.1})
+    full = T.run_config(cfg(**extra), data_dir=data_dir, progress="none")
+    cut = T.run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path,
+                       extra_callbacks=[InterruptAt(1, 3)])
+    assert cut.status == "interrupted" and len(cut.history) == 1
+    resumed = T.run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    assert resumed.status == "finished" and numbers(resumed.history) == numbers(full.history)
+    again = T.run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    assert numbers(again.history) == numbers(full.history) and again.metrics["resumed_from_epoch"] == 3
+
+
+def test_resume_rejects_other_configs_and_bad_checkpoints(data_dir, tmp_path):
+    T.run_config(cfg(train={"epochs": 1}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
+    with pytest.raises(T.CheckpointError, match="different run config"):
+        T.run_config(cfg(train={"lr": 0.01}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    ckpt = tmp_path / "last.pt"
+    ckpt.write_bytes(ckpt.read_bytes()[:100])  # truncated
+    with pytest.raises(T.CheckpointError, match="not a readable"):
+        T.run_config(cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"format": 1, "x": Evil()}, ckpt)  # a pickle that would run code: refused by weights_only
+    with pytest.raises(T.CheckpointError, match="not a readable"):
+        T.run_config(cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    torch.save({"format": 99}, ckpt)
+    with pytest.raises(T.CheckpointError, match="not a mnistlab checkpoint"):
+        T.run_config(cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    # resume without a checkpoint yet starts fresh
+    fresh = T.run_config(cfg(train={"epochs": 1}), data_dir=data_dir, progress="none",
+                         checkpoint_dir=tmp_path / "new", resume=True)
+    assert fresh.status == "finished" and fresh.metrics["resumed_from_epoch"] == 0
+
+
+def test_divergence_is_a_result_with_a_hint():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (96, 8, 8), dtype=torch.uint8, generator=g)
+    y = torch.randint(0, 3, (96,), generator=g)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3))
+    with torch.no_grad():
+        model[1].weight.fill_(3e37)  # logits overflow to inf within the first batches: the loss turns NaN
+    out = T.fit(model, x, y, epochs=2, batch_size=32, optimizer="sgd", lr=0.1)
+    assert out.status == "diverged" and out.history == []
+    assert "epoch 1, batch 1" in out.message and "too high" in out.message and "--lr 0.01" in out.message
+
+
+def test_ctrl_c_is_interrupted_with_history_kept(data_dir):
+    r = T.run_config(cfg(train={"epochs": 3}), data_dir=data_dir, progress="none", extra_callbacks=[InterruptAt(1, 2)])
+    assert r.status == "interrupted" and len(r.history) == 1 and "1 complete epoch" in r.message
+    assert r.metrics["test_accuracy"] is not None and r.metrics["epochs_run"] == 1
+
+
+def test_a_failing_callback_is_recorded_not_raised(data_dir):
+    class Broken(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise RuntimeError("disk full")
+
+    r = T.run_config(cfg(train={"epochs": 3}), data_dir=data_dir, progress="none", extra_callbacks=[Broken()])
+    assert r.status == "failed" and "disk full" in r.message and len(r.history) == 1
+
+
+def test_validation_on_test_set_is_recorded(data_dir):
+    r = T.run_config(cfg(data={"validation": "test"}, train={"epochs": 1}), data_dir=data_dir, progress="none")
+    assert r.metrics["validation_is_test"] is True
+    assert r.history[-1]["val_accuracy"] == pytest.approx(r.metrics["test_accuracy"])
+
+
+def test_callbacks_from_config_act_on_the_run(data_dir):
+    r = T.run_config(cfg(train={"epochs": 30}, callbacks=[{"type": "StopAtLoss", "threshold": 10.0}]),
+                     data_dir=data_dir, progress="none")
+    assert r.metrics["epochs_run"] == 1 and r.status == "finished"
+    r = T.run_config(cfg(train={"epochs": 4}, data={"validation": 50},
+                         callbacks=[{"type": "ReduceLROnPlateau", "monitor": "val_loss", "min_delta": 100.0,
+                                     "patience": 1, "factor": 0.5}]), data_dir=data_dir, progress="none")
+    assert [h["lr"] for h in r.history] == [1e-3, 1e-3, 5e-4, 2.5e-4]  # Keras: applies from the next epoch
+
+
+def test_schedule_sets_the_lr_per_batch(data_dir):
+    r = T.run_config(cfg(train={"epochs": 2, "schedule": {"type": "step", "step_size": 1, "gamma": 0.5}}),
+                     data_dir=data_dir, progress="none")
+    assert [h["lr"] for h in r.history] == [1e-3, 5e-4]
+
+
+def test_cnn_with_augmentation_and_label_smoothing_trains(data_dir):
+    r = T.run_config(cfg(model="seed000-ex1", train={"epochs": 1, "label_smoothing": 0.1, "optimizer": "rmsprop"},
+                         augment={"rotation_range": 10, "zoom_range": 0.1, "horizontal_flip": True}),
+                     data_dir=data_dir, progress="none")
+    assert r.status == "finished" and r.metrics["params"] == 55_098
+    assert r.metrics["test_accuracy"] > 0.2  # 300 images, one epoch: well above chance (0.1)
+
+
+def test_model_with_wrong_number_of_outputs_is_refused(data_dir):
+    spec = {"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 5, "activation": "softmax"}]}
+    with pytest.raises(SpecError, match="5 outputs but fashion-mnist has 10 classes"):
+        T.run_config(cfg(model=spec), data_dir=data_dir, progress="none")
+
+
+def test_fit_trains_any_module_on_uint8_tensors():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (64, 8, 8), dtype=torch.uint8, generator=g)
+    y = (x.float().mean((1, 2)) > 127.5).long()  # a learnable rule
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 2))
+    out = T.fit(model, x, y, epochs=3, batch_size=16, lr=0.01, val=(x, y))
+    assert out.status == "finished" and len(out.history) == 3
+    assert out.history[-1]["val_accuracy"] >= out.history[0]["val_accuracy"]
+
+
+def test_notebook_api(data_dir):
+    run = T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=300, lr=2e-3,
+                  validation=0.1, callbacks=[{"type": "EarlyStopping", "patience": 2}])
+    assert run.status == "finished" and len(run.history) == 1 and run.config["train"]["lr"] == 2e-3
+    assert run.test_accuracy == run.metrics["test_accuracy"] and run.test_loss > 0
+    assert repr(run).startswith("Run(mnist, seed000-dense, finished, epochs=1, test_accuracy=")
+    ds = load_dataset("mnist", data_dir)
+    p_uint8 = run.predict(ds.test_images[:5])
+    p_float = run.predict(ds.test_images[:5].astype(np.float32) / 255)
+    assert p_uint8.shape == (5, 10)
+    np.testing.assert_allclose(p_uint8, p_float, atol=1e-6)
+    np.testing.assert_allclose(run.predict(ds.test_images[0]), p_uint8[:1], atol=1e-6)
+    with pytest.raises(SpecError, match="predict"):
+        run.predict(np.zeros((2, 3, 28, 28)))
+    with pytest.raises(MnistlabError, match="unknown setting"):
+        T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", learning_rate=0.1)
+
+
+@pytest.mark.slow
+def test_accuracy_gate_seed000_cnn_one_epoch(data_dir):
+    """Seed 000's CNN reaches >= 88% on Fashion-MNIST after one epoch (Keras: ~88-89%)."""
+    r = T.run_config(parse_run_config({"dataset": "fashion-mnist", "model": "seed000-cnn", "train": {"epochs": 1}}),
+                     data_dir=data_dir, progress="lines")
+    assert r.metrics["test_accuracy"] >= 0.88, r.metrics

@@ -1,0 +1,83 @@
+"""`mnistlab train` end to end through the CLI entry point."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from safetensors.torch import load_file
+
+from mnistlab.cli import main
+
+QUICK = ["--dataset", "mnist", "--model", "seed000-dense", "--subset", "300", "--progress", "lines"]
+
+
+def test_train_prints_summary_epochs_and_metrics(data_dir, tmp_path, capsys):
+    weights = tmp_path / "w.safetensors"
+    code = main(["train", *QUICK, "--epochs", "2", "--validation", "0.1", "--data-dir", str(data_dir),
+                 "--save-weights", str(weights)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Total params: 101,770" in out and "Epoch 1/2 - " in out and "Epoch 2/2 - " in out
+    assert "val_accuracy" in out and "test_accuracy: " in out and "finished" in out
+    assert {k: tuple(v.shape) for k, v in load_file(weights).items()} == {
+        "dense.weight": (128, 784), "dense.bias": (128,), "dense_1.weight": (10, 128), "dense_1.bias": (10,)}
+
+
+def test_train_from_config_file_with_flag_overrides_and_resume(data_dir, tmp_path, capsys):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('dataset = "mnist"\nmodel = "seed000-dense"\n[data]\nsubset = 300\n[train]\nepochs = 1\n'
+                   'optimizer = "sgd"\n[[callbacks]]\ntype = "EarlyStopping"\nmonitor = "loss"\n')
+    ckpt = tmp_path / "ckpt"
+    base = ["train", "--config", str(cfg), "--data-dir", str(data_dir), "--checkpoint-dir", str(ckpt), "--progress", "lines"]
+    assert main(base) == 0
+    assert "sgd lr 0.01" in capsys.readouterr().out
+    assert main([*base, "--epochs", "2", "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert "Epoch 2/2" in out and "Epoch 1/2" not in out  # epoch 1 came from the checkpoint
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--model", "seed000-dence"], "model:"),
+    (["--dataset", "mnsit"], 'did you mean "mnist"'),
+    (["--epochs", "0"], "train.epochs"),
+    (["--optimizer", "adamm"], 'did you mean "adam"'),
+    (["--validation", "lots"], "--validation"),
+    (["--validation", "2.5"], "data.validation"),
+    (["--resume"], "--resume needs --checkpoint-dir"),
+    (["--config", "nope.toml"], "no such file"),
+    (["--progress", "fancy"], "fancy"),
+    (["--batch-size", "x"], "batch-size"),
+])
+def test_train_bad_input_is_one_line(args, needle, data_dir, capsys):
+    code = main(["train", "--data-dir", str(data_dir), "--subset", "60", "--epochs", "1", *args])
+    err = capsys.readouterr().err
+    assert code == 2 and needle in err and "Traceback" not in err and err.count("\n") == 1
+
+
+def test_train_hostile_config_files(tmp_path, data_dir, capsys):
+    bad = tmp_path / "bad.toml"
+    for text, needle in [
+        ('dataset = "mnist"\n[train\n', "invalid TOML"),
+        ('dataset = "mnist"\nmodel = "seed000-dense"\n[train]\nepocs = 2\n', 'did you mean "epochs"'),
+        ('dataset = "mnist"\nmodel = "seed000-dense"\n[[callbacks]]\ntype = "Nope"\n', 'unknown type "Nope"'),
+    ]:
+        bad.write_text(text)
+        assert main(["train", "--config", str(bad), "--data-dir", str(data_dir)]) == 2
+        assert needle in capsys.readouterr().err
+    bad.write_bytes(b"\xff\xfe\x00garbage")
+    assert main(["train", "--config", str(bad)]) == 2
+    corrupt = tmp_path / "ckpt"
+    corrupt.mkdir()
+    (corrupt / "last.pt").write_bytes(b"PK\x03\x04 not really")
+    assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--checkpoint-dir", str(corrupt),
+                 "--resume"]) == 2
+    assert "not a readable mnistlab checkpoint" in capsys.readouterr().err
+
+
+def test_train_in_a_subprocess_non_tty_prints_lines(data_dir, tmp_path):
+    proc = subprocess.run([sys.executable, "-m", "mnistlab", "train", *QUICK[:-2], "--epochs", "1",
+                           "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("Epoch 1/1 - ") == 1 and "\r" not in proc.stdout
