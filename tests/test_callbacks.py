@@ -212,3 +212,19 @@ def test_bar_reporter_draws_and_ends_with_the_summary_line():
     rep.epoch_end({"epoch": 1, "loss": 0.3, "accuracy": 0.9, "lr": 0.01, "epoch_seconds": 1.0,
                    "images_per_second": 100.0})
     assert "Epoch 1/1 - 1.0s - loss: 0.3000" in buf.getvalue()
+
+
+def test_fused_optimizer_matches_the_plain_one():
+    torch.manual_seed(0)
+    a, b = torch.nn.Linear(4, 3), torch.nn.Linear(4, 3)
+    b.load_state_dict(a.state_dict())
+    fused = make_optimizer("Adam", a.parameters())
+    plain = make_optimizer("adam", b.parameters(), fused=False)
+    assert fused.defaults.get("fused") is True and not plain.defaults.get("fused")
+    x = torch.randn(8, 4)
+    for opt, model in ((fused, a), (plain, b)):
+        for _ in range(5):
+            opt.zero_grad()
+            model(x).square().mean().backward()
+            opt.step()
+    torch.testing.assert_close(a.weight, b.weight)

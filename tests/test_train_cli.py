@@ -81,3 +81,14 @@ def test_train_in_a_subprocess_non_tty_prints_lines(data_dir, tmp_path):
                            "--data-dir", str(data_dir)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("Epoch 1/1 - ") == 1 and "\r" not in proc.stdout
+
+
+def test_spec_file_named_in_a_config_is_found_beside_it(data_dir, tmp_path, capsys, monkeypatch):
+    folder = tmp_path / "exp"
+    folder.mkdir()
+    (folder / "tiny.json").write_text('{"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 10, '
+                                      '"activation": "softmax"}]}')
+    (folder / "run.toml").write_text('dataset = "mnist"\nmodel = "tiny.json"\n[data]\nsubset = 120\n[train]\nepochs = 1\n')
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--config", str(folder / "run.toml"), "--data-dir", str(data_dir), "--progress", "none"]) == 0
+    assert "Total params: 7,850" in capsys.readouterr().out

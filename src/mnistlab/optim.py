@@ -34,6 +34,7 @@ _REGISTRY: dict[str, tuple[Callable[..., torch.optim.Optimizer], dict[str, Any]]
 }
 OPTIMIZERS: tuple[str, ...] = tuple(_REGISTRY)
 _MOMENTUM = {"sgd", "rmsprop"}
+_FUSABLE = {"adam", "adamw", "sgd", "adagrad"}
 
 
 def optimizer_defaults(name: str) -> dict[str, Any]:
@@ -49,14 +50,21 @@ def make_optimizer(
     momentum: float = 0.0,
     nesterov: bool = False,
     weight_decay: float | None = None,
+    fused: bool | None = None,
 ) -> torch.optim.Optimizer:
     """Build a torch optimizer from a Keras name; unset values take Keras's defaults.
+
+    ``fused=None`` uses torch's fused kernel where this torch and device have one (adam, adamw,
+    sgd, adagrad): one kernel per step instead of ~8 small ops per parameter, measured 17% faster
+    per epoch for seed 000's dense model on CPU (BENCHMARKS.md). Same maths, same results to
+    float rounding.
 
     >>> opt = make_optimizer("adam", torch.nn.Linear(2, 2).parameters())
     >>> opt.defaults["eps"]
     1e-07
     """
-    cls, kwargs = _REGISTRY[name.lower()]
+    name = name.lower()
+    cls, kwargs = _REGISTRY[name]
     kwargs = dict(kwargs)
     if lr is not None:
         kwargs["lr"] = float(lr)
@@ -66,6 +74,13 @@ def make_optimizer(
         kwargs["momentum"] = float(momentum)
     if name == "sgd" and nesterov:
         kwargs["nesterov"] = True
+    params = list(params)
+    if fused is not False and name in _FUSABLE:
+        try:
+            return cls(params, **kwargs, fused=True)
+        except (RuntimeError, TypeError, ValueError):  # older torch, or no fused kernel for the device
+            if fused:
+                raise
     return cls(params, **kwargs)
 
 

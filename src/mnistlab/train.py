@@ -291,7 +291,7 @@ class Trainer:
 
     def load_checkpoint(self, path: Path, config_key: str = "") -> None:
         try:
-            state = torch.load(path, map_location=self.device, weights_only=True)
+            state = torch.load(path, map_location="cpu", weights_only=True)  # RNG states must stay on CPU
         except Exception as exc:  # truncated, garbage or hostile (non-weights) pickle
             raise CheckpointError(f"{path}: not a readable mnistlab checkpoint ({type(exc).__name__})") from None
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
@@ -596,6 +596,8 @@ def train(
         overrides["callbacks"] = [c for c in overrides["callbacks"] if not isinstance(c, Callback)]
     if hasattr(model, "to_dict"):
         model = model.to_dict()
+    elif isinstance(model, os.PathLike):
+        model = os.fspath(model)
     raw = apply_overrides({"dataset": dataset, "model": model, "train": {"epochs": epochs}}, overrides, source="train()")
     cfg = parse_run_config(raw, source="train()")
     return Run(run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,

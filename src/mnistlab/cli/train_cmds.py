@@ -33,11 +33,11 @@ def _validation(value: str | None) -> Any:
               help="Run config TOML (dataset, model, [data], [train], [augment], [[callbacks]]); flags override it.")
 @click.option("--dataset", help="mnist or fashion-mnist (default fashion-mnist).")
 @click.option("--model", help="A preset name (mnistlab models) or a spec file (.toml/.json). Default seed000-cnn.")
-@click.option("--epochs", type=int)
-@click.option("--batch-size", type=int)
+@click.option("--epochs", type=int, help="Epochs (default 5).")
+@click.option("--batch-size", type=int, help="Images per step (default 32, as Keras).")
 @click.option("--lr", type=float, help="Learning rate (default: the optimizer's Keras default).")
 @click.option("--optimizer", help="adam adamw nadam adagrad rmsprop sgd")
-@click.option("--seed", type=int)
+@click.option("--seed", type=int, help="Seed of weights, shuffling, augmentation, dropout (default 0).")
 @click.option("--validation", help='Fraction of train (0.1), a count (10000), "test", or 0 for none.')
 @click.option("--subset", type=int, help="Train on the first N images (and N//6 test images).")
 @click.option("--device", help="auto cpu cuda cuda:N mps")
@@ -71,6 +71,11 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     if config_file is not None:
         base.update(load_toml(config_file))
         source = str(config_file)
+        model = base.get("model")
+        if isinstance(model, str) and model.endswith((".toml", ".json")) and not Path(model).is_absolute():
+            beside = config_file.parent / model  # a spec file named in a config is relative to that config
+            if beside.exists():
+                base["model"] = str(beside)
     overrides = {k: v for k, v in flags.items() if v is not None}
     if validation is not None:
         overrides["validation"] = _validation(validation)
