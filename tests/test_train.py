@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import math
 
 import numpy as np
 import pytest
@@ -238,3 +237,39 @@ def test_accuracy_gate_seed000_cnn_one_epoch(data_dir):
     r = T.run_config(cfg, data_dir=data_dir, progress="lines")
     assert r.status == "finished"
     assert r.metrics["test_accuracy"] >= 0.88, r.metrics
+
+
+def test_on_epoch_hook_sees_each_entry_and_bf16_runs(data_dir):
+    seen = []
+    r = T.run_config(cfg(model="seed000-ex1", train={"epochs": 2, "precision": "bf16"}), data_dir=data_dir,
+                     progress="none", on_epoch=seen.append)
+    assert seen == r.history and r.status == "finished"
+    assert r.env["precision"] == "bf16" and r.env["channels_last"] is True
+    assert r.test_probs.dtype == np.float32 and np.isfinite(r.test_probs).all()
+
+
+def test_precision_auto_keeps_dense_models_in_float32():
+    dense = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    conv = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3))
+    assert T.resolve_precision("auto", dense) == "float32"
+    assert T.resolve_precision("auto", conv) in ("float32", "bf16")
+    assert T.resolve_precision("bf16", dense) == "bf16"
+
+
+def test_impossible_validation_split_is_a_clear_error(data_dir):
+    from mnistlab.errors import DataError
+
+    with pytest.raises(DataError, match="validation count must be between 1 and 299"):
+        T.run_config(cfg(data={"validation": 5000}), data_dir=data_dir, progress="none")
+
+
+def test_threads_setting_is_recorded_and_restored(data_dir):
+    before = torch.get_num_threads()
+    r = T.run_config(cfg(train={"epochs": 1, "threads": 1}), data_dir=data_dir, progress="none")
+    assert r.env["threads"] == 1 and torch.get_num_threads() == before
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on machines without CUDA")
+def test_unavailable_device_is_a_clear_error(data_dir):
+    with pytest.raises(SpecError, match="CUDA is not available"):
+        T.run_config(cfg(train={"device": "cuda"}), data_dir=data_dir, progress="none")

@@ -92,3 +92,25 @@ def test_spec_file_named_in_a_config_is_found_beside_it(data_dir, tmp_path, caps
     monkeypatch.chdir(tmp_path)
     assert main(["train", "--config", str(folder / "run.toml"), "--data-dir", str(data_dir), "--progress", "none"]) == 0
     assert "Total params: 7,850" in capsys.readouterr().out
+
+
+def test_ctrl_c_in_a_real_process_keeps_the_epochs_and_exits_130(data_dir, tmp_path):
+    import os
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mnistlab", "train", *QUICK[:-2], "--subset", "2000", "--epochs", "200",
+         "--progress", "lines", "--data-dir", str(data_dir), "--checkpoint-dir", str(tmp_path / "ck")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("Epoch 2/200"):
+            break
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "run interrupted" in err and "Traceback" not in err
+    assert "test_accuracy: " in out  # the partly trained model was still evaluated and reported
+    assert (tmp_path / "ck" / "last.pt").exists()

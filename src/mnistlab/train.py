@@ -203,11 +203,13 @@ class Trainer:
                 lr = schedule_lr(self.schedule, self.base_lr, epoch + step / steps, epochs)
                 set_lr(self.optimizer, lr)
             idx = order[step * self.batch_size : (step + 1) * self.batch_size]
+            if self.callbacks:
+                self._call("on_batch_begin", step, {"batch": step, "size": len(idx)})
             loss, hits = self.train_step(images[idx], labels[idx])
             if not math.isfinite(loss):
                 self._divergence_hint = (
                     f"loss became {loss} at epoch {epoch + 1}, batch {step + 1}: the learning rate "
-                    f"({lr:g}) is probably too high; try --lr {lr / 10:g}"
+                    f"({lr:g}) is probably too high; try lr = {lr / 10:g} (--lr {lr / 10:g})"
                 )
                 return None
             loss_sum += loss * len(idx)
@@ -231,6 +233,8 @@ class Trainer:
         x = to_input(xb, channels_last=self.channels_last)
         if self.augmenter is not None:
             x = self.augmenter(x)
+            if self.channels_last:  # grid_sample returns NCHW; mixed layouts are slow
+                x = x.contiguous(memory_format=torch.channels_last)
         with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
             logits = self.model(x)
         loss = F.cross_entropy(logits.float(), yb, label_smoothing=self.label_smoothing)

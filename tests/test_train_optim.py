@@ -1,0 +1,69 @@
+"""Optimisers by Keras name with Keras defaults, and learning-rate schedules as pure functions."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from mnistlab.config import CosineSchedule, OneCycleSchedule, StepSchedule
+from mnistlab.optim import cosine_lr, make_optimizer, onecycle_lr, schedule_lr, step_lr
+
+
+def test_step_schedule():
+    assert [step_lr(e, 1.0, step_size=2, gamma=0.5) for e in (0, 1.9, 2, 3.5, 4)] == [1, 1, 0.5, 0.5, 0.25]
+
+
+def test_cosine_schedule():
+    assert cosine_lr(0, 1.0, total_epochs=10) == 1.0
+    assert cosine_lr(5, 1.0, total_epochs=10) == pytest.approx(0.5)
+    assert cosine_lr(10, 1.0, total_epochs=10, min_lr=0.1) == pytest.approx(0.1)
+    assert cosine_lr(0.5, 1.0, total_epochs=10, warmup_epochs=1) == pytest.approx(0.5)
+    assert 0 < cosine_lr(0, 1.0, total_epochs=10, warmup_epochs=1) < 0.01
+    assert cosine_lr(1, 1.0, total_epochs=11, warmup_epochs=1) == pytest.approx(1.0)
+
+
+def test_onecycle_schedule():
+    lrs = [onecycle_lr(e / 10, 0.1, total_epochs=10) for e in range(101)]
+    assert lrs[0] == pytest.approx(0.1 / 25)
+    assert max(lrs) == pytest.approx(0.1) and lrs.index(max(lrs)) == 30
+    assert lrs[-1] == pytest.approx(0.1 / 25 / 1e4)
+    assert all(a <= b for a, b in zip(lrs[:30], lrs[1:31])) and all(a >= b for a, b in zip(lrs[30:], lrs[31:]))
+
+
+def test_schedule_lr_dispatch():
+    assert schedule_lr(None, 0.3, 5, 10) == 0.3
+    assert schedule_lr(StepSchedule(step_size=1, gamma=0.1), 1.0, 2, 10) == pytest.approx(0.01)
+    assert schedule_lr(CosineSchedule(), 1.0, 10, 10) == pytest.approx(0.0)
+    assert schedule_lr(OneCycleSchedule(), 1.0, 3, 10) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("name, lr, eps", [("adam", 1e-3, 1e-7), ("nadam", 1e-3, 1e-7), ("adagrad", 1e-3, 1e-7),
+                                           ("rmsprop", 1e-3, 1e-7), ("adamw", 1e-3, 1e-7), ("sgd", 0.01, None)])
+def test_optimizers_have_keras_defaults(name, lr, eps):
+    opt = make_optimizer(name, torch.nn.Linear(2, 2).parameters())
+    assert opt.defaults["lr"] == lr and opt.defaults.get("eps") == eps
+    if name == "rmsprop":
+        assert opt.defaults["alpha"] == 0.9
+    if name == "adagrad":
+        assert opt.defaults["initial_accumulator_value"] == 0.1
+    if name == "adamw":
+        assert opt.defaults["weight_decay"] == 0.004
+    sgd = make_optimizer("sgd", torch.nn.Linear(2, 2).parameters(), momentum=0.9, nesterov=True)
+    assert sgd.defaults["momentum"] == 0.9 and sgd.defaults["nesterov"] is True
+
+
+
+def test_fused_optimizer_matches_the_plain_one():
+    torch.manual_seed(0)
+    a, b = torch.nn.Linear(4, 3), torch.nn.Linear(4, 3)
+    b.load_state_dict(a.state_dict())
+    fused = make_optimizer("Adam", a.parameters())
+    plain = make_optimizer("adam", b.parameters(), fused=False)
+    assert fused.defaults.get("fused") is True and not plain.defaults.get("fused")
+    x = torch.randn(8, 4)
+    for opt, model in ((fused, a), (plain, b)):
+        for _ in range(5):
+            opt.zero_grad()
+            model(x).square().mean().backward()
+            opt.step()
+    torch.testing.assert_close(a.weight, b.weight)
