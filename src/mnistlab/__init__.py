@@ -1,5 +1,32 @@
-"""mnistlab: train, compare and inspect small image classifiers on the MNIST family."""
+"""mnistlab: train, compare and inspect small image classifiers on the MNIST family.
+
+The public API, for notebooks and scripts::
+
+    import mnistlab
+    run = mnistlab.train(dataset="fashion-mnist", model="seed000-cnn", epochs=5)
+    run.test_accuracy, run.history[-1]
+
+Submodules stay importable by name (``from mnistlab.train import run_config``); note that
+``mnistlab.train`` as an attribute is the function, not the module.
+"""
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+from mnistlab.config import RunConfig, parse_run_config
+from mnistlab.datasets import Dataset, list_datasets, load_dataset, validation_split
+from mnistlab.errors import DataError, MnistlabError, SpecError, StoreError
+from mnistlab.models import build_model, format_summary, summarize
+from mnistlab.presets import list_presets, resolve_model
+from mnistlab.specs import ModelSpec, load_model_spec, parse_model_spec, save_model_spec
+from mnistlab.train import Run, RunResult, run_config, train
+
+__all__ = [
+    "__version__",
+    "Dataset", "list_datasets", "load_dataset", "validation_split",
+    "ModelSpec", "parse_model_spec", "load_model_spec", "save_model_spec",
+    "build_model", "summarize", "format_summary", "resolve_model", "list_presets",
+    "RunConfig", "parse_run_config", "run_config", "train", "Run", "RunResult",
+    "MnistlabError", "DataError", "SpecError", "StoreError",
+]
