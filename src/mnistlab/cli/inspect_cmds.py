@@ -1,7 +1,90 @@
-"""`mnistlab` commands for inspect."""
+"""`mnistlab plot` and `mnistlab report`: figures and the HTML report from recorded runs."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
-COMMANDS: list[click.Command] = []
+from mnistlab.errors import MnistlabError
+
+FIGURE_FORMATS = (".png", ".svg", ".pdf")
+
+
+class OutputError(MnistlabError):
+    """An output path the command cannot write (wrong extension, missing folder)."""
+
+
+def _check_output(path: str, allowed: tuple[str, ...]) -> Path:
+    out = Path(path)
+    if out.suffix.lower() not in allowed:
+        raise OutputError(f"cannot write {path!r}: the file name must end in {', '.join(allowed)}")
+    if not out.parent.is_dir():
+        raise OutputError(f"cannot write {path!r}: folder {str(out.parent)!r} does not exist")
+    return out
+
+
+def _parse_indices(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise OutputError(f"--images must be comma-separated image indices like 0,23,28, got {text!r}") from None
+    if not values:
+        raise OutputError("--images needs at least one image index")
+    return values
+
+
+def _store(path: str | None):  # noqa: ANN202 - RunStore is imported lazily (keeps `--help` fast)
+    from mnistlab.store import RunStore
+
+    return RunStore(path)
+
+
+@click.command("plot")
+@click.argument("kind")
+@click.argument("target", metavar="RUN_OR_EXPERIMENT")
+@click.option("-o", "--output", required=True, help="Output file: .png, .svg or .pdf.")
+@click.option("--store", "store_path", default=None, help="Run store folder (default: $MNISTLAB_STORE or ./mnistlab-runs).")
+@click.option("--data-dir", default=None, help="Dataset folder (for images, labels and predictions).")
+@click.option("--variant", default=None, help="Pick one variant of an experiment.")
+@click.option("--images", "images", default="0,23,28", show_default=True, help="feature-maps: test image indices.")
+@click.option("--filter", "filter_index", type=int, default=0, show_default=True, help="feature-maps: filter index.")
+@click.option("--layers", type=click.IntRange(0, 64), default=4, show_default=True, help="feature-maps: how many conv/pool layers (0 = all).")
+@click.option("--index", type=int, default=0, show_default=True, help="image: which image.")
+@click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True, help="samples/image: which set.")
+@click.option("--max-images", type=click.IntRange(1, 200), default=25, show_default=True, help="misclassified: how many.")
+@click.option("--dpi", type=click.IntRange(20, 600), default=100, show_default=True)
+def plot_cmd(kind: str, target: str, output: str, store_path: str | None, data_dir: str | None, variant: str | None,
+             images: str, filter_index: int, layers: int, index: int, split: str, max_images: int, dpi: int) -> None:
+    """Draw one figure KIND for a recorded run or experiment and save it.
+
+    KIND: history, compare, params, time, samples, image, misclassified, confusion, per-class,
+    feature-maps, filters. Example: mnistlab plot confusion seed000 --variant cnn -o cm.png
+    """
+    from mnistlab import plots
+
+    plots.check_kind(kind)  # before opening the store: a typo fails fast
+    out = _check_output(output, FIGURE_FORMATS)
+    indices = _parse_indices(images)
+    fig = plots.figure_for(kind, _store(store_path), target, variant=variant, data_dir=data_dir,
+                           images=indices, filter_index=filter_index, layers=layers or None,
+                           index=index, split=split, max_images=max_images)
+    fig.savefig(out, dpi=dpi)
+    click.echo(f"wrote {out}")
+
+
+@click.command("report")
+@click.argument("experiment")
+@click.option("-o", "--output", default="report.html", show_default=True, help="Output HTML file.")
+@click.option("--store", "store_path", default=None, help="Run store folder (default: $MNISTLAB_STORE or ./mnistlab-runs).")
+@click.option("--data-dir", default=None, help="Dataset folder (for the misclassified images).")
+def report_cmd(experiment: str, output: str, store_path: str | None, data_dir: str | None) -> None:
+    """Write one self-contained HTML report for EXPERIMENT (opens offline in any browser)."""
+    from mnistlab.report import write_report
+
+    out = _check_output(output, (".html", ".htm"))
+    write_report(_store(store_path), experiment, out, data_dir=data_dir)
+    click.echo(f"wrote {out}")
+
+
+COMMANDS: list[click.Command] = [plot_cmd, report_cmd]

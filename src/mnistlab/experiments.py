@@ -1,0 +1,672 @@
+"""Experiments: one TOML file declares a sweep; every cell is trained and recorded in the store.
+
+An experiment file::
+
+    name = "lr-sweep"            # optional; default: the file name without .toml
+    repeats = 3                  # seeds per variant (train.seed, +1, +2, ...); table shows mean +- std, n
+    [base]                       # a run config, exactly as `mnistlab train --config` reads it
+    dataset = "fashion-mnist"
+    model = { conv = [64, 64], pool = [true, true], dense = [128] }
+    [train]                      # (inside [base]: write it [base.train])
+    epochs = 5
+
+    [[variants]]                 # each overrides keys of the base; dotted keys reach inside
+    name = "narrow"              # optional: derived from the overrides ("conv=16/16")
+    model.conv = [16, 16]
+    [[variants]]
+    "train.lr" = 0.01
+    committee = 5                # 5 members; their averaged softmax outputs are evaluated too
+
+    [grid]                       # Cartesian product (with each variant, or alone)
+    "train.lr" = [0.01, 0.001]
+    "model.activation" = ["relu", "tanh"]     # names like "lr=0.01,act=tanh"
+
+A variant may also hold its own ``grid`` table. Everything is validated by :func:`load_experiment`
+before anything trains; mistakes are one-line :class:`SpecError` naming the file and key.
+
+A *cell* is one training run (variant x repeat x committee member). It is a pure function of its
+resolved config, keyed by a hash of that config and the mnistlab version: :func:`run_experiment`
+skips cells already finished in the store (unless ``force``) and runs the rest through a
+:class:`Runner` (in this process, or ``jobs`` spawned processes).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import io
+import itertools
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+
+from mnistlab._toml import loads_toml
+from mnistlab.errors import MnistlabError, SpecError, StoreError, did_you_mean
+from mnistlab.store import CommitteeRecord, RunRecord, RunStore
+
+EXPERIMENT_KEYS = ("name", "description", "repeats", "committee", "base", "variants", "grid")
+VARIANT_META_KEYS = ("name", "description", "repeats", "committee", "grid")
+MAX_REPEATS = 1000
+MAX_COMMITTEE = 100
+MAX_CELLS = 10_000
+MAX_FILE_BYTES = 1 << 20
+QUICK_SUBSET = 300  # --quick: train images (test images: a sixth of it)
+QUICK_COMMITTEE = 2
+# Short names for derived variant names ("act=tanh" rather than "activation=tanh").
+ABBREVIATIONS = {"activation": "act", "kernel_initializer": "init", "optimizer": "opt", "batch_size": "batch",
+                 "additional_convolutions": "extra_conv", "validation": "val", "label_smoothing": "smooth"}
+_COMPACT_KEYS = ("conv", "pool", "dense", "kernel_size", "padding", "activation", "dropout", "outputs",
+                 "output_activation", "kernel_initializer", "input_shape", "name")
+_BUILDER_KEYS = ("filters", "additional_convolutions", "dense", "outputs", "input_shape", "name")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
+
+
+# ------------------------------------------------------------------------------------ data
+@dataclass(frozen=True)
+class Cell:
+    """One training run of an experiment: a pure function of ``config`` (the resolved run config)."""
+
+    experiment: str
+    variant: str
+    repeat: int
+    member: int
+    seed: int
+    config: dict[str, Any]  # resolved run config (threads/device as in the file)
+    key: str  # hash of the config (minus execution details) and the mnistlab version
+
+
+@dataclass
+class Variant:
+    """A named set of overrides of the base config, trained ``repeats`` times x ``committee`` members."""
+
+    name: str
+    overrides: dict[str, Any]  # dotted key -> value
+    config: dict[str, Any]  # the raw (validated) run config dict
+    repeats: int = 1
+    committee: int = 1
+
+
+@dataclass
+class Experiment:
+    """A parsed, validated experiment file. ``cells()`` lists every training run it asks for."""
+
+    name: str
+    source: str
+    base: dict[str, Any]
+    variants: list[Variant]
+    description: str = ""
+
+    def cells(self, *, quick: bool = False) -> list[Cell]:
+        """Every cell: variant x repeat x member, in file order. ``quick`` shrinks each one."""
+        from mnistlab.config import parse_run_config
+
+        out: list[Cell] = []
+        for v in self.variants:
+            repeats = 1 if quick else v.repeats
+            members = min(v.committee, QUICK_COMMITTEE) if quick else v.committee
+            raw = quick_config(v.config) if quick else v.config
+            base_seed = int((raw.get("train") or {}).get("seed", 0))
+            for r in range(repeats):
+                for m in range(members):
+                    seed = base_seed + r * members + m
+                    d = copy.deepcopy(raw)
+                    d.setdefault("train", {})["seed"] = seed
+                    src = f'{self.source}: variant "{v.name}"'
+                    resolved = parse_run_config(d, source=src, check_model=False).resolved()
+                    out.append(Cell(self.name, v.name, r, m, seed, resolved, cell_key(resolved)))
+        return out
+
+
+def cell_key(resolved: Mapping[str, Any]) -> str:
+    """Identity of a cell: its resolved config (minus where and how fast it runs) + code version."""
+    import mnistlab
+
+    train = {k: v for k, v in resolved.get("train", {}).items() if k not in ("threads", "device")}
+    payload = json.dumps({"config": {**resolved, "train": train}, "version": mnistlab.__version__}, sort_keys=True)
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def quick_config(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The same run, shrunk for smoke tests: a small data subset and one epoch."""
+    d = copy.deepcopy(dict(raw))
+    data = d.setdefault("data", {})
+    data["subset"] = min(int(data.get("subset") or QUICK_SUBSET), QUICK_SUBSET)
+    val = data.get("validation")
+    if isinstance(val, int) and not isinstance(val, bool) and val > 0:
+        data["validation"] = max(1, data["subset"] // 6)
+    d.setdefault("train", {})["epochs"] = 1
+    return d
+
+
+# ------------------------------------------------------------------------------- loading
+def load_experiment(path: str | os.PathLike) -> Experiment:
+    """Read and validate an experiment file; every problem is a one-line SpecError."""
+    p = Path(path)
+    try:
+        if not p.is_file():
+            raise SpecError(f"{p}: no such file" if not p.exists() else f"{p}: not a regular file")
+        if p.stat().st_size > MAX_FILE_BYTES:
+            raise SpecError(f"{p}: too large for an experiment file ({p.stat().st_size:,} bytes)")
+        text = p.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError(f"{p}: not a text file (invalid UTF-8)") from None
+    except (OSError, ValueError) as exc:
+        raise SpecError(f"{p}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    if "\x00" in text:
+        raise SpecError(f"{p}: not a text file (contains NUL bytes)")
+    data = loads_toml(text, source=str(p))
+    return parse_experiment(data, source=str(p), default_name=p.stem)
+
+
+def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", default_name: str = "experiment") -> Experiment:
+    """Validate an experiment given as plain data (what the TOML file holds)."""
+    from mnistlab.config import parse_run_config
+
+    _reject_unknown(d, EXPERIMENT_KEYS, source, "top level")
+    name = d.get("name", default_name)
+    if not isinstance(name, str) or not _NAME_RE.match(name):
+        raise SpecError(f"{source}: name: must be letters, digits, '_', '-' or '.', at most 80 (got {_show(name)})")
+    if "base" not in d:
+        raise SpecError(f"{source}: [base] is missing: it holds the run config the variants change")
+    base = d["base"]
+    if not isinstance(base, Mapping):
+        raise SpecError(f"{source}: base: must be a table ([base]), got {_show(base)}")
+    base_cfg = parse_run_config(base, source=f"{source}: [base]")
+    known = _known_view(base, base_cfg)
+    repeats = _count(d, "repeats", 1, MAX_REPEATS, source)
+    committee = _count(d, "committee", 1, MAX_COMMITTEE, source)
+    top_grid = _grid(d.get("grid", {}), known, source, "grid")
+    raw_variants = d.get("variants", [{}])
+    if not isinstance(raw_variants, list) or not all(isinstance(v, Mapping) for v in raw_variants):
+        raise SpecError(f"{source}: variants: must be a list of tables ([[variants]]), got {_show(raw_variants)}")
+    if not raw_variants:
+        raw_variants = [{}]
+    variants: list[Variant] = []
+    total = 0
+    for i, rv in enumerate(raw_variants):
+        where = f"variants[{i}]" + (f' ("{rv["name"]}")' if isinstance(rv.get("name"), str) else "")
+        for v in _expand_variant(rv, base, known, top_grid, source, where, repeats, committee):
+            variants.append(v)
+            total += v.repeats * v.committee
+            if total > MAX_CELLS:
+                raise SpecError(f"{source}: {total:,}+ runs requested; at most {MAX_CELLS:,} per experiment")
+    seen: set[str] = set()
+    for v in variants:
+        if v.name in seen:
+            raise SpecError(f'{source}: two variants are named "{v.name}"; give them distinct names')
+        seen.add(v.name)
+    return Experiment(name, source, dict(base), variants, str(d.get("description", "")))
+
+
+def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[str, Any],
+                    top_grid: list[tuple[str, list[Any]]], source: str, where: str,
+                    repeats: int, committee: int) -> list[Variant]:
+    from mnistlab.config import parse_run_config
+
+    name = rv.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 120):
+        raise SpecError(f"{source}: {where}: name: must be a non-empty string, got {_show(name)}")
+    reps = _count(rv, "repeats", repeats, MAX_REPEATS, f"{source}: {where}")
+    members = _count(rv, "committee", committee, MAX_COMMITTEE, f"{source}: {where}")
+    overrides: dict[str, Any] = {}
+    for key, value in rv.items():
+        if key in VARIANT_META_KEYS:
+            continue
+        if not isinstance(key, str):
+            raise SpecError(f"{source}: {where}: keys must be strings")
+        for path, v in _flatten(tuple(key.split(".")), value, known, source, where):
+            overrides[".".join(path)] = v
+    grid = top_grid + _grid(rv.get("grid", {}), known, source, f"{where}.grid")
+    out = []
+    axes = [vals for _, vals in grid]
+    for combo in itertools.product(*axes) if grid else [()]:
+        ov = dict(overrides)
+        grid_part = {k: val for (k, _), val in zip(grid, combo)}
+        ov.update(grid_part)
+        derived = derive_name(grid_part if name else ov)
+        vname = (f"{name},{derived}" if grid_part else name) if name else (derived or "base")
+        raw = apply_dotted(base, ov)
+        parse_run_config(raw, source=f'{source}: variant "{vname}"')
+        out.append(Variant(vname, ov, raw, reps, members))
+    return out
+
+
+def _known_view(base: Mapping[str, Any], cfg: Any) -> dict[str, Any]:
+    """What a variant may override: every config key with defaults filled in, the model's form keys."""
+    from mnistlab.config import AugmentConfig
+
+    known = cfg.model_dump(mode="json")
+    if known.get("augment") is None:
+        known["augment"] = AugmentConfig().model_dump(mode="json")
+    model = base.get("model")
+    if isinstance(model, Mapping) and "layers" not in model:
+        keys = _COMPACT_KEYS if ("conv" in model or "dense" in model and "filters" not in model) else _BUILDER_KEYS
+        known["model"] = {**{k: None for k in keys}, **dict(model)}
+    elif isinstance(model, Mapping):
+        known["model"] = {"layers": model["layers"], "input_shape": None, "name": None}
+    return known
+
+
+def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: str,
+             where: str) -> list[tuple[tuple[str, ...], Any]]:
+    """Split a (possibly nested) override into dotted paths the base has; error otherwise."""
+    at = _lookup(known, path, source, where)
+    whole_model = path == ("model",) and isinstance(value, Mapping) and (
+        "layers" in value or set(value) - set(at if isinstance(at, Mapping) else {}))
+    if isinstance(value, Mapping) and isinstance(at, Mapping) and not whole_model:
+        out = []
+        for k, v in value.items():
+            out += _flatten(path + tuple(str(k).split(".")), v, known, source, where)
+        return out
+    return [(path, value)]
+
+
+def _lookup(known: Any, path: tuple[str, ...], source: str, where: str) -> Any:
+    cur = known
+    for i, part in enumerate(path):
+        dotted = ".".join(path)
+        if not isinstance(cur, Mapping):
+            shown = _show(cur)
+            raise SpecError(f'{source}: {where}: "{dotted}": {".".join(path[:i])} is {shown} in the base, not a table; '
+                            f"replace it whole instead")
+        if part not in cur:
+            choices = [str(k) for k in cur]
+            raise SpecError(f'{source}: {where}: "{dotted}": the base has no key "{part}"{did_you_mean(part, choices)}; '
+                            f"known here: {', '.join(choices[:20])}")
+        cur = cur[part]
+    return cur
+
+
+def _grid(g: Any, known: dict[str, Any], source: str, where: str) -> list[tuple[str, list[Any]]]:
+    if not isinstance(g, Mapping):
+        raise SpecError(f"{source}: {where}: must be a table of lists, got {_show(g)}")
+    out: list[tuple[str, list[Any]]] = []
+    for key, values in _flat_items(g):
+        if not isinstance(values, list) or not values:
+            raise SpecError(f'{source}: {where}: "{key}": must be a non-empty list of values, got {_show(values)}')
+        _lookup(known, tuple(key.split(".")), source, where)
+        out.append((key, values))
+    return out
+
+
+def _flat_items(g: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    # `[grid] train.lr = [...]` parses as nested tables; lists are the leaves.
+    for k, v in g.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, Mapping):
+            yield from _flat_items(v, key + ".")
+        else:
+            yield key, v
+
+
+def apply_dotted(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``base`` with each dotted-key override set (missing tables are created)."""
+    out = copy.deepcopy(dict(base))
+    for dotted, value in overrides.items():
+        parts = dotted.split(".")
+        cur = out
+        for part in parts[:-1]:
+            if not isinstance(cur.get(part), dict):
+                cur[part] = {}
+            cur = cur[part]
+        cur[parts[-1]] = copy.deepcopy(value)
+    return out
+
+
+def derive_name(overrides: Mapping[str, Any]) -> str:
+    """A readable name from what a variant changes: ``{"train.lr": 0.01} -> "lr=0.01"``."""
+    shorts = [ABBREVIATIONS.get(k.split(".")[-1], k.split(".")[-1]) for k in overrides]
+    parts = []
+    for (key, value), short in zip(overrides.items(), shorts):
+        label = short if shorts.count(short) == 1 else key
+        parts.append(f"{label}={_fmt_value(value)}")
+    return ",".join(parts)
+
+
+def _fmt_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, list):
+        return "/".join(_fmt_value(x) for x in v) if all(not isinstance(x, (dict, list)) for x in v) else f"{len(v)}items"
+    if isinstance(v, Mapping):
+        return str(v.get("type") or v.get("name") or "custom")
+    return str(v)
+
+
+def _count(d: Mapping[str, Any], key: str, default: int, most: int, source: str) -> int:
+    v = d.get(key, default)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise SpecError(f"{source}: {key}: must be a whole number, got {_show(v)}")
+    if not 1 <= v <= most:
+        raise SpecError(f"{source}: {key}: must be between 1 and {most}, got {v}")
+    return v
+
+
+def _reject_unknown(d: Any, allowed: Sequence[str], source: str, where: str) -> None:
+    if not isinstance(d, Mapping):
+        raise SpecError(f"{source}: {where}: must be a table, got {_show(d)}")
+    for k in d:
+        if k not in allowed:
+            raise SpecError(f'{source}: {where}: unknown key "{k}"{did_you_mean(str(k), allowed)}; '
+                            f"known keys: {', '.join(allowed)}")
+
+
+def _show(v: Any) -> str:
+    s = repr(v)
+    return f"{type(v).__name__} {s if len(s) <= 40 else s[:37] + '...'}"
+
+
+# ---------------------------------------------------------------------------------- running
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Runner(Protocol):
+    """Where cells run. ``map`` calls ``fn`` on every item and yields ``(item, result)`` as each
+    finishes (any order). The local runners are below; a Ray runner only needs this method."""
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]: ...
+
+
+class InlineRunner:
+    """Runs cells one by one in this process (Ctrl-C reaches the training loop directly)."""
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
+        for item in items:
+            yield item, fn(item)
+
+
+class ProcessRunner:
+    """Runs cells in ``jobs`` spawned processes (spawn: safe with torch's threads)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
+        import multiprocessing
+
+        pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            pending = {pool.submit(fn, item): item for item in items}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield pending.pop(fut), fut.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass(frozen=True)
+class CellTask:
+    """What a worker needs to train one cell and record it (picklable)."""
+
+    cell: Cell
+    store_root: str
+    data_dir: str | None = None
+    threads: int = 0
+
+
+def execute_cell(task: CellTask) -> tuple[str, str]:
+    """Train one cell and record it in the store; returns (run_id, status). Safe in any process."""
+    from mnistlab.config import parse_run_config
+    from mnistlab.train import run_config
+
+    cell = task.cell
+    raw = copy.deepcopy(cell.config)
+    if task.threads:
+        raw["train"]["threads"] = task.threads
+    cfg = parse_run_config(raw, source=f'{cell.experiment}: variant "{cell.variant}"', check_model=False)
+    with RunStore(task.store_root) as store:
+        run_id = store.start_run(experiment=cell.experiment, variant=cell.variant, seed=cell.seed, member=cell.member,
+                                 config=cell.config, config_hash=cell.key, repeat=cell.repeat)
+        try:
+            res = run_config(cfg, data_dir=task.data_dir, progress="none")
+        except MnistlabError as exc:
+            store.finish_run(run_id, status="failed", history=[], metrics={}, env={}, message=str(exc))
+            return run_id, "failed"
+        except KeyboardInterrupt:
+            store.finish_run(run_id, status="interrupted", history=[], metrics={}, env={}, message="interrupted")
+            raise
+        store.finish_run(run_id, status=res.status, history=res.history, metrics=res.metrics, env=res.env,
+                         message=res.message, weights=res.model.state_dict(), predictions=res.test_probs)
+        return run_id, res.status
+
+
+@dataclass
+class CellOutcome:
+    """What happened to one cell in :func:`run_experiment`."""
+
+    cell: Cell
+    record: RunRecord
+    skipped: bool  # True: an earlier finished run was reused
+
+
+@dataclass
+class ExperimentResult:
+    experiment: Experiment
+    outcomes: list[CellOutcome] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | os.PathLike | None = None, *,
+                   jobs: int = 1, force: bool = False, quick: bool = False, data_dir: str | os.PathLike | None = None,
+                   runner: Runner | None = None,
+                   on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None = None) -> ExperimentResult:
+    """Train every cell of an experiment that is not already finished in the store.
+
+    ``on_cell(outcome, rows)`` is called after each cell with the comparison rows so far.
+    Ctrl-C stops after recording the interrupted run (KeyboardInterrupt is re-raised); finished
+    runs stay recorded and the next call picks up from there.
+
+    >>> result = run_experiment("recipes/fast.toml", quick=True)   # doctest: +SKIP
+    >>> result.rows[0]["test_acc"]                                 # doctest: +SKIP
+    """
+    if not isinstance(exp, Experiment):
+        exp = load_experiment(exp)
+    if jobs < 1:
+        raise SpecError(f"--jobs must be at least 1, got {jobs}")
+    cells = exp.cells(quick=quick)  # every config validated before anything trains
+    st = store if isinstance(store, RunStore) else RunStore(store)
+    st.mark_stale()
+    keys = {c.key for c in cells}
+    result = ExperimentResult(exp)
+    todo = []
+    for c in cells:
+        prev = None if force else st.find_finished(exp.name, c.variant, c.key)
+        if prev is None:
+            todo.append(c)
+        else:
+            result.outcomes.append(CellOutcome(c, prev, True))
+    if on_cell:
+        for o in result.outcomes:
+            on_cell(o, compare(st, exp.name, keys=keys))
+    if runner is None:
+        runner = InlineRunner() if jobs == 1 or len(todo) <= 1 else ProcessRunner(min(jobs, len(todo)))
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0
+    tasks = [CellTask(c, str(st.root), None if data_dir is None else str(data_dir), threads) for c in todo]
+    interrupted = False
+    for task, (run_id, status) in runner.map(execute_cell, tasks):
+        outcome = CellOutcome(task.cell, st.get(run_id), False)
+        result.outcomes.append(outcome)
+        if on_cell:
+            on_cell(outcome, compare(st, exp.name, keys=keys))
+        if status == "interrupted":
+            interrupted = True
+            break
+    evaluate_committees(st, exp, cells, data_dir=data_dir)
+    result.rows = compare(st, exp.name, keys=keys)
+    if interrupted:
+        raise KeyboardInterrupt
+    return result
+
+
+def evaluate_committees(store: RunStore, exp: Experiment, cells: Sequence[Cell], *,
+                        data_dir: str | os.PathLike | None = None) -> list[CommitteeRecord]:
+    """For each complete committee (all members finished), average the members' test softmax
+    outputs, score it, and record it in the store."""
+    import time
+
+    groups: dict[tuple[str, int], list[Cell]] = {}
+    sizes = {v.name: v.committee for v in exp.variants}
+    for c in cells:
+        if sizes.get(c.variant, 1) > 1:
+            groups.setdefault((c.variant, c.repeat), []).append(c)
+    out = []
+    for (variant, repeat), members in groups.items():
+        if len(members) < 2:
+            continue
+        recs = [store.find_finished(exp.name, variant, c.key) for c in members]
+        if any(r is None for r in recs):
+            continue
+        probs = [store.load_predictions(r.run_id) for r in recs]  # type: ignore[union-attr]
+        labels = scored_labels(members[0].config, len(probs[0]), data_dir)
+        rec = CommitteeRecord(exp.name, variant, repeat, committee_accuracy(probs, labels),
+                              [r.run_id for r in recs],  # type: ignore[union-attr]
+                              [float(r.metrics.get("test_accuracy") or 0.0) for r in recs],  # type: ignore[union-attr]
+                              time.time())
+        store.save_committee(rec)
+        out.append(rec)
+    return out
+
+
+def committee_accuracy(member_probs: Sequence[np.ndarray], labels: np.ndarray) -> float:
+    """Accuracy of the averaged softmax outputs of a committee's members."""
+    from mnistlab.evaluate import committee_probs
+
+    avg = committee_probs(member_probs)
+    return float((avg.argmax(1) == np.asarray(labels)).mean())
+
+
+def scored_labels(resolved: Mapping[str, Any], n: int, data_dir: str | os.PathLike | None = None) -> np.ndarray:
+    """The test labels a run was scored on (``data.subset`` keeps the first images)."""
+    from mnistlab.datasets import load_dataset
+
+    return np.asarray(load_dataset(resolved["dataset"], data_dir).test_labels[:n])
+
+
+# -------------------------------------------------------------------------------- comparing
+COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "test_loss",
+           "train_seconds", "seconds_per_epoch", "member_acc_min", "member_acc_max", "committee_acc", "failed")
+
+
+def compare(store: RunStore, experiment: str, *, keys: set[str] | None = None) -> list[dict[str, Any]]:
+    """One row per variant: means over its finished runs (repeats and members), std and n.
+
+    ``keys`` limits the rows to runs of those cell keys (the current experiment file); the latest
+    run of each cell counts. Committee variants also get the members' accuracy range and the
+    committee accuracy (mean over repeats).
+    """
+    runs = store.runs(experiment=experiment)
+    if not runs and experiment not in store.experiments():
+        raise StoreError(f'no runs of experiment "{experiment}"{did_you_mean(experiment, store.experiments())}')
+    latest: dict[tuple[str, str], RunRecord] = {}
+    for r in runs:
+        if (keys is None or r.config_hash in keys) and r.status != "running":
+            latest[(r.variant, r.config_hash)] = r  # runs are in start order: the last one wins
+    by_variant: dict[str, list[RunRecord]] = {}
+    for (variant, _), r in latest.items():
+        by_variant.setdefault(variant, []).append(r)
+    committees: dict[str, list[CommitteeRecord]] = {}
+    for c in store.committees(experiment):
+        if keys is None or all(m in {r.run_id for r in by_variant.get(c.variant, [])} for m in c.member_ids):
+            committees.setdefault(c.variant, []).append(c)
+    return [_row(v, rs, committees.get(v, [])) for v, rs in by_variant.items()]
+
+
+def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> dict[str, Any]:
+    ok = [r for r in recs if r.status in ("finished", "diverged")]
+    accs = [a for a in (_num(r.metrics.get("test_accuracy")) for r in ok) if a is not None]
+
+    def mean(key: str) -> float | None:
+        vals = [x for x in (_num(r.metrics.get(key)) for r in ok) if x is not None]
+        return float(np.mean(vals)) if vals else None
+
+    is_committee = any(r.member > 0 for r in recs)
+    return {
+        "variant": variant,
+        "n": len(accs),
+        "params": int(ok[0].metrics["params"]) if ok and "params" in ok[0].metrics else None,
+        "epochs": mean("epochs_run"),
+        "train_acc": mean("train_accuracy"),
+        "val_acc": mean("val_accuracy"),
+        "test_acc": float(np.mean(accs)) if accs else None,
+        "test_acc_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else None,
+        "test_loss": mean("test_loss"),
+        "train_seconds": mean("train_seconds"),
+        "seconds_per_epoch": mean("seconds_per_epoch"),
+        "member_acc_min": min(accs) if is_committee and accs else None,
+        "member_acc_max": max(accs) if is_committee and accs else None,
+        "committee_acc": float(np.mean([c.accuracy for c in comms])) if comms else None,
+        "failed": len(recs) - len(ok),
+    }
+
+
+def _num(x: Any) -> float | None:
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
+
+
+def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
+    """The comparison rows as ``csv``, ``markdown`` or ``json`` text (``table``: see rich_table)."""
+    if fmt == "json":
+        return json.dumps(list(rows), indent=1)
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: "" if r.get(k) is None else r.get(k) for k in COLUMNS})
+        return buf.getvalue()
+    if fmt == "markdown":
+        heads, cells = _display(rows)
+        lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+        lines += ["| " + " | ".join(c) + " |" for c in cells]
+        return "\n".join(lines) + "\n"
+    raise SpecError(f'unknown format "{fmt}"{did_you_mean(fmt, ["table", "csv", "markdown", "json"])}')
+
+
+def _display(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Human columns: accuracies in %, mean +- std (n), committee columns only when relevant."""
+    committee = any(r.get("committee_acc") is not None or r.get("member_acc_min") is not None for r in rows)
+    val = any(r.get("val_acc") is not None for r in rows)
+    heads = ["variant", "params", "epochs", "train acc"] + ["val acc"] * val + ["test acc",
+             "test loss", "train time", "s/epoch"] + ["members", "committee"] * committee
+    out = []
+    for r in rows:
+        pct = (lambda x: "-" if x is None else f"{100 * x:.2f}%")
+        std = r.get("test_acc_std")
+        test = pct(r.get("test_acc")) + (f" +- {100 * std:.2f}" if std is not None else "") + f" (n={r.get('n', 0)})"
+        cells = [str(r["variant"]), "-" if r.get("params") is None else f"{r['params']:,}",
+                 "-" if r.get("epochs") is None else f"{r['epochs']:g}", pct(r.get("train_acc"))]
+        cells += [pct(r.get("val_acc"))] * val
+        cells += [test, "-" if r.get("test_loss") is None else f"{r['test_loss']:.4f}",
+                  "-" if r.get("train_seconds") is None else f"{r['train_seconds']:.3g} s",
+                  "-" if r.get("seconds_per_epoch") is None else f"{r['seconds_per_epoch']:.2f}"]
+        if committee:
+            lo, hi = r.get("member_acc_min"), r.get("member_acc_max")
+            cells += ["-" if lo is None else f"{pct(lo)}-{pct(hi)}", pct(r.get("committee_acc"))]
+        out.append(cells)
+    return heads, out
+
+
+def rich_table(rows: Sequence[Mapping[str, Any]], title: str | None = None) -> Any:
+    """The comparison rows as a rich Table (what `mnistlab run` and `mnistlab compare` print)."""
+    from rich.table import Table
+
+    heads, cells = _display(rows)
+    table = Table(title=title)
+    for i, h in enumerate(heads):
+        table.add_column(h, justify="left" if i == 0 else "right")
+    for c in cells:
+        table.add_row(*c)
+    return table

@@ -1,0 +1,551 @@
+"""Figures: every picture the seed notebooks draw, as functions returning a matplotlib Figure.
+
+Each function takes plain data (arrays, history dicts, comparison rows) and returns a
+`matplotlib.figure.Figure` built without pyplot, so nothing ever opens a window and figures are
+garbage-collected like any object. Save one with `fig.savefig("out.png")`.
+
+>>> from mnistlab.datasets import load_dataset
+>>> ds = load_dataset("fashion-mnist")
+>>> plot_sample_grid(ds.train_images, ds.train_labels, ds.info.class_names).savefig("grid.png")
+
+The functions that fetch data from a run store (`figure_for`) live at the bottom.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from mnistlab.errors import MnistlabError, did_you_mean
+
+TRUE_COLOR = "blue"  # seed 002: the true label in blue ...
+PRED_COLOR = "red"  # ... and the prediction in red
+FEATURE_CMAP = "inferno"  # seed 001's feature-map colormap
+
+
+class PlotError(MnistlabError):
+    """A figure cannot be drawn from the given data (empty history, bad filter index, ...)."""
+
+
+# --------------------------------------------------------------------------- pure maths
+
+
+def confusion_matrix(true: Sequence[int] | np.ndarray, pred: Sequence[int] | np.ndarray, num_classes: int) -> np.ndarray:
+    """(classes, classes) int64 counts; row = true class, column = predicted class.
+
+    >>> confusion_matrix([0, 1, 1], [0, 0, 1], 2).tolist()
+    [[1, 0], [1, 1]]
+    """
+    true = np.asarray(true, dtype=np.int64).ravel()
+    pred = np.asarray(pred, dtype=np.int64).ravel()
+    if true.shape != pred.shape:
+        raise PlotError(f"{len(pred)} predictions for {len(true)} labels")
+    for name, arr in (("label", true), ("prediction", pred)):
+        if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+            raise PlotError(f"{name} out of range 0..{num_classes - 1}")
+    return np.bincount(true * num_classes + pred, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+def most_confused_pairs(cm: np.ndarray, k: int = 5) -> list[tuple[int, int, int]]:
+    """The k largest off-diagonal cells of a confusion matrix as (true, pred, count), largest first.
+
+    Ties break by (true, pred) so the answer is deterministic; zero cells are never returned.
+    """
+    cm = np.asarray(cm)
+    pairs = [(int(t), int(p), int(cm[t, p])) for t in range(cm.shape[0]) for p in range(cm.shape[1])
+             if t != p and cm[t, p] > 0]
+    pairs.sort(key=lambda x: (-x[2], x[0], x[1]))
+    return pairs[: max(int(k), 0)]
+
+
+def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
+    """Recall per class from a confusion matrix (NaN for a class with no test images)."""
+    cm = np.asarray(cm, dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.diag(cm) / cm.sum(1)
+
+
+def _as_images(images: Any) -> np.ndarray:
+    """(N, H, W) float array from (N, H, W), (N, 1, H, W) or (N, H, W, 1) input."""
+    arr = np.asarray(images)
+    if arr.ndim == 4 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    elif arr.ndim == 4 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.ndim != 3:
+        raise PlotError(f"expected images shaped (N, H, W), got {arr.shape}")
+    return arr
+
+
+def _class_name(class_names: Sequence[str] | None, i: int) -> str:
+    return str(class_names[i]) if class_names is not None and 0 <= i < len(class_names) else str(i)
+
+
+# --------------------------------------------------------------------------- data
+
+
+def plot_sample_grid(images: Any, labels: Sequence[int] | np.ndarray, class_names: Sequence[str] | None,
+                     rows: int = 5, cols: int = 5) -> Figure:
+    """A rows x cols grid of the first images, each titled with its class name (seed 004)."""
+    imgs = _as_images(images)
+    if rows < 1 or cols < 1:
+        raise PlotError(f"grid must be at least 1x1, got {rows}x{cols}")
+    n = min(rows * cols, len(imgs))
+    if n == 0:
+        raise PlotError("no images to show")
+    fig = Figure(figsize=(1.6 * cols, 1.7 * rows), layout="constrained")
+    for i in range(n):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.imshow(imgs[i], cmap="binary")
+        ax.set_title(_class_name(class_names, int(labels[i])), fontsize=9)
+        ax.set_xticks([]), ax.set_yticks([])
+    return fig
+
+
+def plot_image(image: Any, title: str | None = None) -> Figure:
+    """One raw image in its own pixel values with a colour bar (seed 004)."""
+    img = np.asarray(image)
+    if img.ndim == 3 and 1 in (img.shape[0], img.shape[-1]):
+        img = img.reshape(img.shape[1:] if img.shape[0] == 1 else img.shape[:-1])
+    if img.ndim != 2:
+        raise PlotError(f"expected one image shaped (H, W), got {img.shape}")
+    fig = Figure(figsize=(5, 4), layout="constrained")
+    ax = fig.add_subplot()
+    shown = ax.imshow(img, cmap="gray")
+    fig.colorbar(shown, ax=ax)
+    if title:
+        ax.set_title(str(title))
+    return fig
+
+
+# --------------------------------------------------------------------------- curves
+
+HistoryRun = tuple[str, Sequence[Mapping[str, Any]], "float | None"]
+
+
+def _series(history: Sequence[Mapping[str, Any]], key: str) -> tuple[list[int], list[float]]:
+    xs, ys = [], []
+    for i, row in enumerate(history):
+        v = row.get(key)
+        if v is not None and not (isinstance(v, float) and math.isnan(v)):
+            xs.append(int(row.get("epoch", i + 1)))
+            ys.append(float(v))
+    return xs, ys
+
+
+def plot_history(runs: Sequence[HistoryRun]) -> Figure:
+    """Accuracy and loss per epoch: train solid, validation dashed, test accuracy as a horizontal line.
+
+    `runs` is a list of (label, history, test_accuracy or None); each history is the per-epoch list
+    of dicts a run records (epoch, loss, accuracy, val_loss, val_accuracy). Several runs overlay in
+    the same two panels, one colour each (seeds 002 and 003).
+    """
+    if not runs:
+        raise PlotError("no runs to plot")
+    fig = Figure(figsize=(11, 4.2), layout="constrained")
+    ax_acc, ax_loss = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    drawn = False
+    for i, (label, history, test_acc) in enumerate(runs):
+        color = f"C{i % 10}"
+        for ax, key in ((ax_acc, "accuracy"), (ax_loss, "loss")):
+            x, y = _series(history, key)
+            if x:
+                ax.plot(x, y, color=color, linestyle="-", marker="o", markersize=3, label=f"{label} train")
+                drawn = True
+            x, y = _series(history, f"val_{key}")
+            if x:
+                ax.plot(x, y, color=color, linestyle="--", marker="o", markersize=3, label=f"{label} val")
+        if test_acc is not None:
+            ax_acc.axhline(float(test_acc), color=color, linestyle=":", label=f"{label} test {float(test_acc):.2%}")
+    if not drawn:
+        raise PlotError("the runs have no recorded epochs")
+    ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
+    ax_loss.set(title="Loss", xlabel="epoch", ylabel="loss")
+    for ax in (ax_acc, ax_loss):
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    return fig
+
+
+# --------------------------------------------------------------------------- comparisons
+
+
+def _mean_acc(row: Mapping[str, Any]) -> Any:
+    # experiments.compare calls the mean "test_acc"; "test_acc_mean" is accepted as well.
+    return row.get("test_acc_mean", row.get("test_acc"))
+
+
+def _rows_with(rows: Sequence[Mapping[str, Any]], *keys: str) -> list[Mapping[str, Any]]:
+    """The rows that have a mean test accuracy and every one of `keys`, with "acc" filled in."""
+    usable = [{**r, "acc": _mean_acc(r)} for r in rows]
+    usable = [r for r in usable if r["acc"] is not None and all(r.get(k) is not None for k in keys)]
+    if not usable:
+        raise PlotError(f"no comparison rows with a test accuracy and {', '.join(keys)} "
+                        "(has the experiment finished any runs?)")
+    return usable
+
+
+def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
+    """Test accuracy per variant: mean as a bar, std as an error bar, n written on each bar."""
+    rows = _rows_with(rows, "variant")
+    names = [str(r["variant"]) for r in rows]
+    means = np.array([float(r["acc"]) for r in rows])
+    stds = np.array([float(r.get("test_acc_std") or 0.0) for r in rows])
+    fig = Figure(figsize=(max(5.0, 0.9 * len(rows) + 2), 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    bars = ax.bar(range(len(rows)), means, yerr=stds, capsize=4, color="C0")
+    for bar, r, std in zip(bars, rows, stds):
+        ax.annotate(f"n={r.get('n', '?')}", (bar.get_x() + bar.get_width() / 2, bar.get_height() + std),
+                    ha="center", va="bottom", fontsize=7, xytext=(0, 6), textcoords="offset points")
+    ax.set_xticks(range(len(rows)), names, rotation=30, ha="right")
+    low = float(np.nanmin(means - stds))
+    ax.set_ylim(max(0.0, low - 0.05), min(1.0, float(np.nanmax(means + stds)) + 0.02))
+    ax.set(title="Test accuracy per variant (mean ± std)", xlabel="variant", ylabel="test accuracy")
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, title: str, log: bool) -> Figure:
+    rows = _rows_with(rows, "variant", xkey)
+    fig = Figure(figsize=(6.5, 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    for i, r in enumerate(rows):
+        ax.errorbar(float(r[xkey]), float(r["acc"]), yerr=float(r.get("test_acc_std") or 0.0),
+                    fmt="o", color=f"C{i % 10}", capsize=3, label=str(r["variant"]))
+        ax.annotate(str(r["variant"]), (float(r[xkey]), float(r["acc"])), fontsize=7,
+                    xytext=(4, 4), textcoords="offset points")
+    if log and all(float(r[xkey]) > 0 for r in rows):
+        ax.set_xscale("log")
+    ax.set(title=title, xlabel=xlabel, ylabel="test accuracy")
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_accuracy_vs_params(rows: Sequence[Mapping[str, Any]]) -> Figure:
+    """Test accuracy against parameter count, one point per variant (log x)."""
+    return _scatter_rows(rows, "params", "parameters", "Test accuracy vs parameters", log=True)
+
+
+def plot_accuracy_vs_time(rows: Sequence[Mapping[str, Any]]) -> Figure:
+    """Test accuracy against training seconds, one point per variant (seed 003's trade-off)."""
+    return _scatter_rows(rows, "train_seconds", "training time (s)", "Test accuracy vs training time", log=False)
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def plot_misclassified(images: Any, true: Sequence[int] | np.ndarray, pred: Sequence[int] | np.ndarray,
+                       class_names: Sequence[str] | None, max_images: int = 25) -> Figure:
+    """Grid of (already selected) misclassified images: true label in blue, prediction in red (seed 002).
+
+    Pass only the wrong ones, e.g. `idx = evaluate.misclassified(probs, labels)`, then
+    `plot_misclassified(images[idx], labels[idx], probs.argmax(1)[idx], names)`.
+    """
+    imgs = _as_images(images)[:max_images]
+    n = len(imgs)
+    fig = Figure(figsize=(8, 2), layout="constrained")
+    if n == 0:
+        ax = fig.add_subplot()
+        ax.set_axis_off()
+        ax.set_title("No misclassified images")
+        return fig
+    cols = min(n, 5 if n <= 25 else 8)
+    rows = math.ceil(n / cols)
+    fig.set_size_inches(1.9 * cols, 2.1 * rows)
+    for i in range(n):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.imshow(imgs[i], cmap="binary")
+        ax.set_xticks([]), ax.set_yticks([])
+        # Two coloured texts instead of one title: matplotlib titles have one colour.
+        ax.text(0.0, 1.02, _class_name(class_names, int(true[i])), color=TRUE_COLOR, fontsize=8,
+                transform=ax.transAxes, ha="left", va="bottom", gid="true")
+        ax.text(1.0, 1.02, _class_name(class_names, int(pred[i])), color=PRED_COLOR, fontsize=8,
+                transform=ax.transAxes, ha="right", va="bottom", gid="pred")
+    fig.suptitle(f"Misclassified: true ({TRUE_COLOR}) vs predicted ({PRED_COLOR})", fontsize=10)
+    return fig
+
+
+def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str] | None = None) -> Figure:
+    """Heatmap of a confusion matrix (rows true, columns predicted) with the count in each cell."""
+    cm = np.asarray(cm)
+    k = cm.shape[0]
+    names = [_class_name(class_names, i) for i in range(k)]
+    fig = Figure(figsize=(1.0 + 0.6 * k, 0.6 + 0.55 * k), layout="constrained")
+    ax = fig.add_subplot()
+    shown = ax.imshow(cm, cmap="Blues")
+    fig.colorbar(shown, ax=ax, shrink=0.8)
+    threshold = cm.max() / 2 if cm.size else 0
+    for t in range(k):
+        for p in range(k):
+            ax.text(p, t, str(int(cm[t, p])), ha="center", va="center", fontsize=7,
+                    color="white" if cm[t, p] > threshold else "black")
+    ax.set_xticks(range(k), names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(k), names, fontsize=8)
+    ax.set(title="Confusion matrix", xlabel="predicted", ylabel="true")
+    return fig
+
+
+def plot_per_class_accuracy(cm: np.ndarray, class_names: Sequence[str] | None = None) -> Figure:
+    """Horizontal bars: the fraction of each class's test images classified correctly."""
+    acc = per_class_accuracy(cm)
+    names = [_class_name(class_names, i) for i in range(len(acc))]
+    fig = Figure(figsize=(6, 0.8 + 0.35 * len(acc)), layout="constrained")
+    ax = fig.add_subplot()
+    ax.barh(range(len(acc)), np.nan_to_num(acc), color="C0")
+    for i, a in enumerate(acc):
+        ax.text(min(np.nan_to_num(a), 1.0), i, " n/a" if np.isnan(a) else f" {a:.1%}", va="center", fontsize=7)
+    ax.set_yticks(range(len(acc)), names)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1.12)
+    ax.set(title="Per-class accuracy", xlabel="accuracy", ylabel="class")
+    return fig
+
+
+# --------------------------------------------------------------------------- inside the network
+
+
+def _is_conv(module: Any) -> bool:
+    import torch.nn as nn
+
+    return isinstance(module, nn.Conv2d)
+
+
+def _is_pool(module: Any) -> bool:
+    import torch.nn as nn
+
+    if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
+        return True
+    # Custom pooling modules (mnistlab's Keras-padding Pool2D): judged by name, never "Global...".
+    name = type(module).__name__.lower()
+    return "pool" in name and "global" not in name and "adaptive" not in name and not list(module.children())
+
+
+def _to_input(images: Any, device: Any) -> Any:
+    import torch
+
+    arr = np.asarray(images)
+    arr = arr.astype(np.float32) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float32)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim == 3:
+        arr = arr[:, None]
+    return torch.from_numpy(np.ascontiguousarray(arr)).to(device)
+
+
+def feature_maps(model: Any, images: Any, layers: int | None = None) -> list[tuple[str, np.ndarray]]:
+    """(layer name, maps (N, C, H, W)) for each conv / pooling layer, in the order the model runs them.
+
+    Uses forward hooks, so it works for any torch model whatever its layers are called. `layers`
+    keeps only the first that many (seed 001 shows four: conv, pool, conv, pool).
+    """
+    import torch
+
+    names = {m: n for n, m in model.named_modules()}
+    captured: list[tuple[str, np.ndarray]] = []
+    handles = [m.register_forward_hook(lambda mod, _i, out: captured.append((names.get(mod, "?"), out.detach().cpu().numpy())))
+               for m in model.modules() if (_is_conv(m) or _is_pool(m))]
+    if not handles:
+        raise PlotError("the model has no convolution or pooling layers to show feature maps of")
+    try:
+        param = next(model.parameters(), None)
+        x = _to_input(images, param.device if param is not None else "cpu")
+        was_training = model.training
+        model.eval()
+        with torch.no_grad():
+            model(x)
+        model.train(was_training)
+    finally:
+        for h in handles:
+            h.remove()
+    return captured[:layers] if layers else captured
+
+
+def plot_feature_maps(model: Any, images: Any, filter_index: int = 0, layers: int | None = 4) -> Figure:
+    """Seed 001's grid: rows = images, columns = conv/pool layers, showing one filter, "inferno".
+
+    >>> plot_feature_maps(model, ds.test_images[[0, 23, 28]], filter_index=1)  # the 3x4 grid
+    """
+    maps = feature_maps(model, images, layers)
+    n = maps[0][1].shape[0]
+    for name, m in maps:
+        if not 0 <= filter_index < m.shape[1]:
+            raise PlotError(f"filter {filter_index} out of range: layer {name} has {m.shape[1]} filters (0..{m.shape[1] - 1})")
+    fig = Figure(figsize=(2.2 * len(maps), 2.1 * n), layout="constrained")
+    for r in range(n):
+        for c, (name, m) in enumerate(maps):
+            ax = fig.add_subplot(n, len(maps), r * len(maps) + c + 1)
+            ax.imshow(m[r, filter_index], cmap=FEATURE_CMAP)
+            ax.set_xticks([]), ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"{name} {tuple(m.shape[2:])}", fontsize=8)
+            if c == 0:
+                ax.set_ylabel(f"image {r}", fontsize=8)
+    fig.suptitle(f"Feature maps, filter {filter_index}", fontsize=10)
+    return fig
+
+
+def plot_filters(model: Any, max_filters: int = 64) -> Figure:
+    """The first convolution layer's learned kernels (input channel 0), one small panel each."""
+    conv = next((m for m in model.modules() if _is_conv(m)), None)
+    if conv is None:
+        raise PlotError("the model has no convolution layer, so it has no filters to show")
+    w = conv.weight.detach().cpu().numpy()[:max_filters, 0]
+    n = len(w)
+    cols = min(n, 8)
+    rows = math.ceil(n / cols)
+    fig = Figure(figsize=(1.3 * cols, 1.4 * rows + 0.4), layout="constrained")
+    lim = float(np.abs(w).max()) or 1.0  # one shared, symmetric scale so filters compare
+    for i in range(n):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.imshow(w[i], cmap="RdBu_r", vmin=-lim, vmax=lim)
+        ax.set_xticks([]), ax.set_yticks([])
+        ax.set_title(str(i), fontsize=7)
+    fig.suptitle(f"First-layer filters ({conv.weight.shape[0]} x {w.shape[1]}x{w.shape[2]})", fontsize=10)
+    return fig
+
+
+# --------------------------------------------------------------------------- from a run store
+# Thin helpers: fetch recorded runs, stored predictions and weights, then call the pure functions
+# above. Nothing here trains anything.
+
+FIGURE_KINDS = ("history", "compare", "params", "time", "samples", "image", "misclassified", "confusion",
+                "per-class", "feature-maps", "filters")
+
+
+def resolve_runs(store: Any, target: str, variant: str | None = None) -> list[Any]:
+    """The finished runs `target` names: a run id (or unique prefix) or an experiment name.
+
+    An experiment's runs can be narrowed to one `variant`. Raises StoreError when nothing matches.
+    """
+    from mnistlab.errors import StoreError
+
+    everything = store.runs(experiment=target)
+    runs = [r for r in everything if r.status == "finished"]
+    if everything and not runs:
+        statuses = ", ".join(sorted({r.status for r in everything}))
+        raise StoreError(f"experiment {target!r} has no finished runs yet (its runs are: {statuses})")
+    if not runs:
+        try:
+            runs = [store.get(target)]
+        except StoreError as exc:
+            # A hex target was meant as a run id (say why it failed); otherwise suggest experiments.
+            hint = f": {exc}" if re.fullmatch(r"[0-9a-fA-F]+", target) else did_you_mean(target, store.experiments())
+            raise StoreError(f"no experiment or run named {target!r}{hint}") from None
+    if variant is not None:
+        names = sorted({str(r.variant) for r in runs})
+        runs = [r for r in runs if str(r.variant) == variant]
+        if not runs:
+            raise StoreError(f"experiment {target!r} has no finished run of variant {variant!r}"
+                             f"{did_you_mean(variant, names)}; variants: {', '.join(names)}")
+    return sorted(runs, key=lambda r: (str(r.variant), r.seed if r.seed is not None else 0, r.run_id))
+
+
+def _dataset_of(record: Any, data_dir: Any = None) -> Any:
+    from mnistlab.datasets import load_dataset
+
+    name = (record.config or {}).get("dataset")
+    if not name:
+        raise PlotError(f"run {record.run_id} records no dataset")
+    return load_dataset(name, data_dir)
+
+
+def run_predictions(store: Any, record: Any, data_dir: Any = None) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
+    """(dataset, test images, true labels, predicted labels) for a recorded run's stored predictions.
+
+    Runs trained on a subset predicted only the first test images; the labels are cut to match.
+    """
+    ds = _dataset_of(record, data_dir)
+    probs = np.asarray(store.load_predictions(record.run_id))
+    n = len(probs)
+    if probs.ndim != 2 or n > len(ds.test_labels):
+        raise PlotError(f"run {record.run_id}: stored predictions {probs.shape} do not fit the "
+                        f"{len(ds.test_labels)} test images of {ds.info.name}")
+    return ds, np.asarray(ds.test_images[:n]), np.asarray(ds.test_labels[:n]), probs.argmax(1)
+
+
+def history_runs(records: Sequence[Any]) -> list[tuple[str, list[dict], float | None]]:
+    """(label, history, test accuracy) for each record, as `plot_history` takes them.
+
+    Labels name the variant when records span several, and the seed (or the run id) otherwise.
+    """
+    many_variants = len({r.variant for r in records}) > 1
+    out = []
+    for r in records:
+        who = f"seed {r.seed}" if r.seed is not None else str(r.run_id)[:8]
+        out.append((f"{r.variant} {who}" if many_variants else who, list(r.history or []),
+                    (r.metrics or {}).get("test_accuracy")))
+    return out
+
+
+def _one_per_variant(records: Sequence[Any]) -> list[Any]:
+    seen: dict[str, Any] = {}
+    for r in records:
+        seen.setdefault(str(r.variant), r)
+    return list(seen.values())
+
+
+def check_kind(kind: str) -> None:
+    """Raise PlotError (with a did-you-mean hint) unless `kind` is one of FIGURE_KINDS."""
+    if kind not in FIGURE_KINDS:
+        raise PlotError(f"unknown figure kind {kind!r}{did_you_mean(kind, FIGURE_KINDS)}; "
+                        f"kinds: {', '.join(FIGURE_KINDS)}")
+
+
+def figure_for(kind: str, store: Any, target: str, *, variant: str | None = None, data_dir: Any = None,
+               index: int = 0, images: Sequence[int] = (0, 23, 28), filter_index: int = 0, layers: int | None = 4,
+               max_images: int = 25, rows: int = 5, cols: int = 5, split: str = "train") -> Figure:
+    """Draw figure `kind` (one of FIGURE_KINDS) for a run id or experiment name in `store`.
+
+    >>> figure_for("history", RunStore(), "seed000").savefig("history.png")
+    >>> figure_for("feature-maps", RunStore(), "3f2a", images=[0, 23, 28], filter_index=1)
+    """
+    check_kind(kind)
+    if kind in ("compare", "params", "time"):
+        from mnistlab.experiments import compare
+
+        experiment = target
+        if not store.runs(experiment=target):
+            experiment = resolve_runs(store, target)[0].experiment  # a run id: its experiment
+        rows = compare(store, experiment)
+        return {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}[kind](rows)
+    records = resolve_runs(store, target, variant)
+    if kind == "history":
+        # Past ten curves a plot is unreadable: then one run (the lowest seed) per variant.
+        return plot_history(history_runs(records if len(records) <= 10 else _one_per_variant(records)))
+    record = records[0]
+    if kind in ("samples", "image"):
+        ds = _dataset_of(record, data_dir)
+        if split not in ("train", "test"):
+            raise PlotError(f"split must be train or test, got {split!r}")
+        imgs, labels = (ds.train_images, ds.train_labels) if split == "train" else (ds.test_images, ds.test_labels)
+        if kind == "samples":
+            return plot_sample_grid(imgs, labels, ds.info.class_names, rows, cols)
+        _check_index(index, len(imgs), split)
+        return plot_image(imgs[index], f"{split} image {index}: {ds.info.class_names[int(labels[index])]}")
+    if kind in ("misclassified", "confusion", "per-class"):
+        ds, test_images, true, pred = run_predictions(store, record, data_dir)
+        names = ds.info.class_names
+        if kind == "misclassified":
+            wrong = np.flatnonzero(true != pred)
+            return plot_misclassified(test_images[wrong], true[wrong], pred[wrong], names, max_images)
+        cm = confusion_matrix(true, pred, len(names))
+        return plot_confusion_matrix(cm, names) if kind == "confusion" else plot_per_class_accuracy(cm, names)
+    model = store.load_model(record.run_id)
+    if kind == "filters":
+        return plot_filters(model)
+    ds = _dataset_of(record, data_dir)
+    for i in images:
+        _check_index(i, len(ds.test_images), "test")
+    return plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers)
+
+
+def _check_index(i: int, n: int, split: str) -> None:
+    if not 0 <= int(i) < n:
+        raise PlotError(f"image index {i} out of range: the {split} set has {n} images (0..{n - 1})")

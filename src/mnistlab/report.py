@@ -1,0 +1,237 @@
+"""The HTML report: one self-contained file per experiment, readable offline in any browser.
+
+Everything is inside the file: figures as base64 PNG `data:` URIs, the CSS, and a few lines of JS
+that make the comparison table sortable. Every user-controlled string (experiment, variant and
+run names, config values, messages) goes through `html.escape`, so a variant called
+`<script>alert(1)</script>` shows as text.
+
+>>> from mnistlab.store import RunStore
+>>> write_report(RunStore(), "seed000", "report.html")
+
+`render_report` is the pure half (plain data in, HTML out); `build_report` fetches from a store.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from mnistlab import plots
+from mnistlab.errors import MnistlabError, StoreError, did_you_mean
+
+# Comparison columns in reading order, with how to show them; unknown keys follow, shown as-is.
+COLUMNS: dict[str, tuple[str, str]] = {
+    "variant": ("variant", "text"), "n": ("n", "int"), "params": ("params", "int"), "epochs": ("epochs", "num"),
+    "train_acc": ("train acc", "pct"), "val_acc": ("val acc", "pct"), "test_acc_mean": ("test acc", "pct"),
+    "test_acc": ("test acc", "pct"), "test_acc_std": ("± std", "pct"), "test_loss": ("test loss", "num"),
+    "train_seconds": ("train s", "num"), "seconds_per_epoch": ("s / epoch", "num"),
+    "member_acc_min": ("member acc min", "pct"), "member_acc_max": ("member acc max", "pct"),
+    "committee_acc": ("committee acc", "pct"), "failed": ("failed", "int"),
+}
+
+
+@dataclass
+class VariantSection:
+    """One variant's part of the report: its config, figures (caption, PNG data URI) and notes."""
+
+    name: str
+    config: Mapping[str, Any] | None
+    figures: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def figure_data_uri(fig: Figure, dpi: int = 80) -> str:
+    """A figure as a `data:image/png;base64,...` URI (embedded, so the report needs no other file)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _cell(value: Any, how: str) -> tuple[str, str]:
+    """(sort key, shown text) for one table cell."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "", "–"
+    if how == "text" or not isinstance(value, (int, float, np.number)):
+        return str(value), str(value)
+    v = float(value)
+    shown = {"pct": f"{v:.2%}", "int": f"{int(v):,}", "num": f"{v:.4g}"}.get(how, str(value))
+    return repr(v), shown
+
+
+def render_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The comparison rows as a sortable HTML table (click a header; numbers sort as numbers)."""
+    keys = [k for k in COLUMNS if any(k in r for r in rows)]
+    keys += [k for r in rows for k in r if k not in keys and k not in COLUMNS]
+    # Columns empty in every row (no committees, say) only add noise.
+    keys = [k for k in dict.fromkeys(keys) if k == "variant" or any(r.get(k) is not None for r in rows)]
+    head = "".join(f'<th data-col="{i}" title="sort">{_esc(COLUMNS.get(k, (k,))[0])}</th>' for i, k in enumerate(keys))
+    body = []
+    for r in rows:
+        cells = []
+        for k in keys:
+            sort, shown = _cell(r.get(k), COLUMNS.get(k, (k, "auto"))[1])
+            cells.append(f'<td data-sort="{_esc(sort)}">{_esc(shown)}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<table id="comparison" class="sortable"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table>')
+
+
+def _figure_html(caption: str, uri: str) -> str:
+    return f'<figure><img src="{_esc(uri)}" alt="{_esc(caption)}"><figcaption>{_esc(caption)}</figcaption></figure>'
+
+
+def render_report(experiment: str, rows: Sequence[Mapping[str, Any]], comparison_figures: Sequence[tuple[str, str]],
+                  sections: Sequence[VariantSection], notes: Sequence[str] = ()) -> str:
+    """The whole report as one HTML string, from plain data (figures already as data URIs)."""
+    parts = [f"<h1>Experiment {_esc(experiment)}</h1>"]
+    parts += [f'<p class="note">{_esc(n)}</p>' for n in notes]
+    parts.append("<h2>Comparison</h2>")
+    parts.append(render_table(rows) if rows else '<p class="note">No finished runs to compare.</p>')
+    parts.append('<div class="figures">' + "".join(_figure_html(c, u) for c, u in comparison_figures) + "</div>")
+    toc = "".join(f'<li><a href="#variant-{i}">{_esc(s.name)}</a></li>' for i, s in enumerate(sections))
+    parts.append(f"<h2>Variants</h2><ul>{toc}</ul>")
+    for i, s in enumerate(sections):
+        # ids are positional: a variant name never ends up inside an attribute it could break out of.
+        parts.append(f'<section class="variant" id="variant-{i}"><h3>{_esc(s.name)}</h3>')
+        parts += [f'<p class="note">{_esc(n)}</p>' for n in s.notes]
+        if s.config is not None:
+            config = json.dumps(s.config, indent=2, sort_keys=True, default=str)
+            parts.append(f"<details><summary>config</summary><pre>{_esc(config)}</pre></details>")
+        parts.append('<div class="figures">' + "".join(_figure_html(c, u) for c, u in s.figures) + "</div></section>")
+    return _PAGE.format(title=_esc(f"mnistlab report: {experiment}"), css=_CSS, body="\n".join(parts), js=_JS)
+
+
+def _variant_section(store: Any, name: str, records: Sequence[Any], data_dir: Any) -> VariantSection:
+    section = VariantSection(name=name, config=records[0].config)
+    section.figures.append(("training history", figure_data_uri(plots.plot_history(plots.history_runs(records)))))
+    first = records[0]
+    try:
+        ds, images, true, pred = plots.run_predictions(store, first, data_dir)
+    except (MnistlabError, OSError) as exc:
+        section.notes.append(f"no confusion matrix or misclassified images for run {first.run_id}: {exc}")
+        return section
+    cm = plots.confusion_matrix(true, pred, ds.info.num_classes)
+    section.notes.append(f"errors of run {first.run_id} (seed {first.seed}): {int((true != pred).sum())} of {len(true)} "
+                         "test images misclassified; most confused: " + ", ".join(
+                             f"{ds.info.class_names[t]} as {ds.info.class_names[p]} ({c})"
+                             for t, p, c in plots.most_confused_pairs(cm, 3)))
+    section.figures.append(("confusion matrix", figure_data_uri(plots.plot_confusion_matrix(cm, ds.info.class_names))))
+    wrong = np.flatnonzero(true != pred)
+    section.figures.append(("misclassified test images (true blue, predicted red)", figure_data_uri(
+        plots.plot_misclassified(images[wrong], true[wrong], pred[wrong], ds.info.class_names, 25))))
+    return section
+
+
+def build_report(store: Any, experiment: str, *, data_dir: str | os.PathLike | None = None) -> str:
+    """Collect an experiment's runs from `store` and render the report (no training happens)."""
+    from mnistlab.experiments import compare
+
+    records = store.runs(experiment=experiment)
+    if not records:
+        known = sorted({str(r.experiment) for r in store.runs() if r.experiment})
+        raise StoreError(f"no runs recorded for experiment {experiment!r}{did_you_mean(experiment, known)}"
+                         + (f"; experiments: {', '.join(known)}" if known else "; the store is empty"))
+    finished = [r for r in records if r.status == "finished"]
+    notes = [f"run {r.run_id} ({r.variant}, seed {r.seed}) {r.status}" + (f": {r.message}" if r.message else "")
+             for r in records if r.status != "finished"]
+    rows = compare(store, experiment)
+    figures = []
+    for caption, draw in (("test accuracy per variant", plots.plot_comparison),
+                          ("accuracy vs parameters", plots.plot_accuracy_vs_params),
+                          ("accuracy vs training time", plots.plot_accuracy_vs_time)):
+        try:
+            figures.append((caption, figure_data_uri(draw(rows))))
+        except plots.PlotError as exc:
+            notes.append(f"{caption}: {exc}")
+    # Sections follow the comparison table's order (the experiment file's), runs by seed within.
+    by_variant: dict[str, list[Any]] = {str(row["variant"]): [] for row in rows if "variant" in row}
+    for r in sorted(finished, key=lambda r: (r.seed if r.seed is not None else 0, r.created_at)):
+        by_variant.setdefault(str(r.variant), []).append(r)
+    by_variant = {name: runs for name, runs in by_variant.items() if runs}
+    sections = [_variant_section(store, name, runs, data_dir) for name, runs in by_variant.items()]
+    return render_report(experiment, rows, figures, sections, notes)
+
+
+def write_report(store: Any, experiment: str, path: str | os.PathLike, *, data_dir: str | os.PathLike | None = None) -> Path:
+    """Build the report and write it to `path` (written whole at the end: no half-written file)."""
+    text = build_report(store, experiment, data_dir=data_dir)
+    out = Path(path)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title><style>{css}</style></head>
+<body>
+{body}
+<script>{js}</script>
+</body></html>
+"""
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }
+th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f0f0f0; cursor: pointer; user-select: none; }
+th.asc::after { content: " \\25B2"; } th.desc::after { content: " \\25BC"; }
+.figures { display: flex; flex-wrap: wrap; gap: 1em; }
+figure { margin: 0; } figure img { max-width: 100%; border: 1px solid #eee; }
+figcaption { font-size: 13px; color: #555; }
+pre { background: #f7f7f7; padding: 0.5em; overflow-x: auto; font-size: 12px; }
+section.variant { border-top: 2px solid #ddd; margin-top: 2em; }
+.note { color: #8a5a00; font-size: 14px; }
+"""
+
+# Sorting plus a self-check the browser test reads back: data-images = "<decoded>/<total>" and
+# data-errors counts uncaught script errors. No user data is ever placed inside this script.
+_JS = """
+(function () {
+  var errors = 0;
+  window.addEventListener('error', function () { errors += 1; document.body.dataset.errors = String(errors); });
+  document.body.dataset.errors = '0';
+  document.querySelectorAll('table.sortable th').forEach(function (th) {
+    th.addEventListener('click', function () {
+      var table = th.closest('table'), body = table.tBodies[0], col = Number(th.dataset.col);
+      var asc = !th.classList.contains('asc');
+      table.querySelectorAll('th').forEach(function (h) { h.classList.remove('asc', 'desc'); });
+      th.classList.add(asc ? 'asc' : 'desc');
+      var rows = Array.prototype.slice.call(body.rows);
+      var key = function (r) { return r.cells[col].dataset.sort; };
+      var numeric = rows.every(function (r) { return key(r) === '' || !isNaN(parseFloat(key(r))); });
+      rows.sort(function (a, b) {
+        var x = key(a), y = key(b);
+        var c = numeric ? (parseFloat(x || '-Infinity') - parseFloat(y || '-Infinity')) : x.localeCompare(y);
+        return asc ? c : -c;
+      });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+  window.addEventListener('load', function () {
+    var imgs = Array.prototype.slice.call(document.images);
+    var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+    var table = document.getElementById('comparison');
+    document.body.dataset.images = ok + '/' + imgs.length;
+    document.body.dataset.tableRows = String(table ? table.tBodies[0].rows.length : 0);
+    document.body.dataset.ready = '1';
+  });
+})();
+"""

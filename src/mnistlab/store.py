@@ -1,0 +1,448 @@
+"""The run store: one SQLite database (WAL mode) plus one artifact folder per run.
+
+Layout of a store folder (default ``./mnistlab-runs``; ``MNISTLAB_STORE`` or ``--store`` move it)::
+
+    mnistlab-runs/
+      runs.sqlite                 # tables: schema_version, runs, committees
+      runs/<run_id>/config.json   # the resolved run config
+                   history.json   # per-epoch logs
+                   metrics.json   # final metrics
+                   weights.safetensors
+                   predictions.npy  # test_probs, float32 (N_test, num_classes)
+
+Use it from Python::
+
+    store = RunStore()                      # or RunStore("path/to/store")
+    for rec in store.runs(experiment="seed000", status="finished"):
+        print(rec.run_id, rec.variant, rec.metrics["test_accuracy"])
+    model = store.load_model("3fa9")         # any unique prefix of a run id
+
+A run's row is written when it starts (status ``running``) and updated once when it ends
+(``finished`` / ``diverged`` / ``interrupted`` / ``failed``); its artifacts are written (atomically)
+before that final update, so a finished row always has its files. Several processes may write at
+once (WAL, ``BEGIN IMMEDIATE`` and a busy timeout).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mnistlab.errors import StoreError
+
+SCHEMA_VERSION = 2
+DB_FILE = "runs.sqlite"
+STATUSES = ("running", "finished", "diverged", "interrupted", "failed")
+FINAL_STATUSES = STATUSES[1:]
+_JSON_COLUMNS = ("config", "history", "metrics", "env")
+
+
+@dataclass
+class RunRecord:
+    """One recorded run (a row of the store). ``config`` is the resolved run config."""
+
+    run_id: str
+    experiment: str
+    variant: str
+    seed: int
+    member: int
+    config: dict[str, Any]
+    config_hash: str
+    status: str
+    history: list[dict[str, Any]] = field(default_factory=list)
+    metrics: dict[str, Any] = field(default_factory=dict)
+    env: dict[str, Any] = field(default_factory=dict)
+    created_at: float = 0.0  # unix seconds
+    finished_at: float | None = None
+    message: str = ""
+    repeat: int = 0  # which repeat (seed index) of the variant this run belongs to
+    pid: int = 0
+    host: str = ""
+
+
+@dataclass
+class CommitteeRecord:
+    """The evaluation of one committee: the average of its members' test softmax outputs."""
+
+    experiment: str
+    variant: str
+    repeat: int
+    accuracy: float
+    member_ids: list[str]
+    member_accuracies: list[float]
+    created_at: float
+
+
+# --------------------------------------------------------------------------------- schema
+# Version 1 had no committees table and no pid/host/repeat columns; each migration moves one step.
+_SCHEMA_V1 = """
+CREATE TABLE runs (
+    run_id TEXT PRIMARY KEY, experiment TEXT NOT NULL, variant TEXT NOT NULL,
+    seed INTEGER NOT NULL, member INTEGER NOT NULL, config TEXT NOT NULL, config_hash TEXT NOT NULL,
+    status TEXT NOT NULL, history TEXT NOT NULL, metrics TEXT NOT NULL, env TEXT NOT NULL,
+    created_at REAL NOT NULL, finished_at REAL, message TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX runs_experiment ON runs (experiment, variant);
+CREATE INDEX runs_hash ON runs (config_hash);
+"""
+
+
+def _migrate_1_to_2(con: sqlite3.Connection) -> None:
+    con.execute("ALTER TABLE runs ADD COLUMN repeat INTEGER NOT NULL DEFAULT 0")
+    con.execute("ALTER TABLE runs ADD COLUMN pid INTEGER NOT NULL DEFAULT 0")
+    con.execute("ALTER TABLE runs ADD COLUMN host TEXT NOT NULL DEFAULT ''")
+    con.execute(
+        "CREATE TABLE committees (experiment TEXT NOT NULL, variant TEXT NOT NULL, repeat INTEGER NOT NULL,"
+        " accuracy REAL NOT NULL, member_ids TEXT NOT NULL, member_accuracies TEXT NOT NULL,"
+        " created_at REAL NOT NULL, PRIMARY KEY (experiment, variant, repeat))"
+    )
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
+
+
+def default_root() -> Path:
+    """The store folder: env ``MNISTLAB_STORE`` or ``./mnistlab-runs``."""
+    return Path(os.environ.get("MNISTLAB_STORE") or "mnistlab-runs")
+
+
+def new_run_id() -> str:
+    """A short random id (10 hex digits); listings sort by ``created_at``, not by id."""
+    return uuid.uuid4().hex[:10]
+
+
+# ---------------------------------------------------------------------------------- the store
+class RunStore:
+    """The run store at ``root`` (created on first use). See the module docstring."""
+
+    def __init__(self, root: str | os.PathLike | None = None) -> None:
+        self.root = Path(root) if root is not None else default_root()
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"{self.root}: the run store must be a folder, but this is a file")
+        try:
+            (self.root / "runs").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"{self.root}: cannot create the run store: {exc.strerror or exc}") from None
+        self.db_path = self.root / DB_FILE
+        self._con: sqlite3.Connection | None = None
+        with self._errors("open"):
+            self._open()
+
+    # -- connection ------------------------------------------------------------------------
+    def _open(self) -> None:
+        if self.db_path.exists() and not self.db_path.is_file():
+            raise StoreError(f"{self.db_path}: not a file")
+        con = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
+        self._con = con
+        con.execute("PRAGMA busy_timeout = 60000")
+        mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if str(mode).lower() != "wal":  # e.g. a network file system: still correct, just slower
+            con.execute("PRAGMA journal_mode = DELETE")
+        con.execute("PRAGMA synchronous = NORMAL")
+        with self._write() as c:
+            self._ensure_schema(c)
+
+    def _ensure_schema(self, con: sqlite3.Connection) -> None:
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "schema_version" not in tables:
+            if tables:
+                raise StoreError(f"{self.db_path}: an SQLite file, but not a mnistlab run store")
+            con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+            for stmt in _SCHEMA_V1.strip().split(";"):
+                if stmt.strip():
+                    con.execute(stmt)
+            con.execute("INSERT INTO schema_version VALUES (1)")
+        version = self._version(con)
+        if version > SCHEMA_VERSION:
+            raise StoreError(f"{self.db_path}: written by a newer mnistlab (schema {version} > {SCHEMA_VERSION}); upgrade mnistlab")
+        while version < SCHEMA_VERSION:
+            MIGRATIONS[version](con)
+            version += 1
+            con.execute("UPDATE schema_version SET version = ?", (version,))
+
+    def _version(self, con: sqlite3.Connection) -> int:
+        row = con.execute("SELECT version FROM schema_version").fetchone()
+        if row is None or not isinstance(row[0], int):
+            raise StoreError(f"{self.db_path}: the schema version is missing or damaged")
+        return row[0]
+
+    @property
+    def schema_version(self) -> int:
+        with self._errors("read"):
+            return self._version(self._conn)
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        if self._con is None:
+            raise StoreError(f"{self.db_path}: the store is closed")
+        return self._con
+
+    def close(self) -> None:
+        """Close the database connection (also done when the object is collected)."""
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> RunStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        # BEGIN IMMEDIATE takes the write lock up front, so two writers wait instead of failing.
+        con = self._conn
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            yield con
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
+
+    @contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.DatabaseError as exc:
+            msg = str(exc)
+            if "not a database" in msg or "malformed" in msg or "disk image" in msg:
+                msg = "not a mnistlab run store (the file is damaged or not SQLite); move it away or use --store"
+            raise StoreError(f"{self.db_path}: cannot {what}: {msg}") from None
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.db_path}: cannot {what}: {exc}") from None
+
+    # -- writing -----------------------------------------------------------------------------
+    def start_run(self, *, experiment: str, variant: str, seed: int, member: int, config: dict[str, Any],
+                  config_hash: str, repeat: int = 0, env: dict[str, Any] | None = None) -> str:
+        """Record a run as ``running`` and return its new id (its artifact folder exists)."""
+        run_id = new_run_id()
+        self.artifact_dir(run_id, must_exist=False).mkdir(parents=True, exist_ok=True)
+        _write_json(self.artifact_dir(run_id, must_exist=False) / "config.json", config)
+        with self._errors("record the run"), self._write() as con:
+            con.execute(
+                "INSERT INTO runs (run_id, experiment, variant, seed, member, config, config_hash, status, history,"
+                " metrics, env, created_at, finished_at, message, repeat, pid, host)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, 'running', '[]', '{}', ?, ?, NULL, '', ?, ?, ?)",
+                (run_id, experiment, variant, int(seed), int(member), json.dumps(config), config_hash,
+                 json.dumps(env or {}), time.time(), int(repeat), os.getpid(), socket.gethostname()),
+            )
+        return run_id
+
+    def finish_run(self, run_id: str, *, status: str, history: list[dict[str, Any]], metrics: dict[str, Any],
+                   env: dict[str, Any], message: str = "", weights: dict[str, Any] | None = None,
+                   predictions: np.ndarray | None = None) -> None:
+        """Write a run's artifacts, then mark it ``status`` (one of the final statuses)."""
+        if status not in FINAL_STATUSES:
+            raise StoreError(f'unknown final status "{status}"; expected one of {", ".join(FINAL_STATUSES)}')
+        folder = self.artifact_dir(run_id, must_exist=False)
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_json(folder / "history.json", history)
+        _write_json(folder / "metrics.json", metrics)
+        if predictions is not None:
+            _atomic(folder / "predictions.npy", lambda p: np.save(p, np.asarray(predictions, np.float32)))
+        if weights is not None:
+            from safetensors.torch import save_file
+
+            tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
+            _atomic(folder / "weights.safetensors", lambda p: save_file(tensors, str(p)))
+        with self._errors("record the run"), self._write() as con:
+            cur = con.execute(
+                "UPDATE runs SET status = ?, history = ?, metrics = ?, env = ?, message = ?, finished_at = ?"
+                " WHERE run_id = ?",
+                (status, _dumps(history), _dumps(metrics), _dumps(env), message, time.time(), run_id),
+            )
+            if cur.rowcount != 1:
+                raise StoreError(f'no run "{run_id}" in {self.root}')
+
+    def mark_stale(self) -> int:
+        """Mark ``running`` rows of dead processes on this host as ``interrupted``; returns how many."""
+        host = socket.gethostname()
+        with self._errors("read"):
+            rows = self._conn.execute("SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ?",
+                                      (host,)).fetchall()
+        dead = [r[0] for r in rows if not _alive(r[1])]
+        if dead:
+            with self._errors("update"), self._write() as con:
+                con.executemany("UPDATE runs SET status = 'interrupted', message = 'the process running it ended',"
+                                " finished_at = ? WHERE run_id = ? AND status = 'running'",
+                                [(time.time(), r) for r in dead])
+        return len(dead)
+
+    def save_committee(self, rec: CommitteeRecord) -> None:
+        """Record (or replace) the evaluation of one committee."""
+        with self._errors("record the committee"), self._write() as con:
+            con.execute("INSERT OR REPLACE INTO committees VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (rec.experiment, rec.variant, rec.repeat, rec.accuracy, json.dumps(rec.member_ids),
+                         json.dumps(rec.member_accuracies), rec.created_at))
+
+    def committees(self, experiment: str) -> list[CommitteeRecord]:
+        """The committees recorded for ``experiment``."""
+        with self._errors("read"):
+            rows = self._conn.execute("SELECT * FROM committees WHERE experiment = ? ORDER BY variant, repeat",
+                                      (experiment,)).fetchall()
+        return [CommitteeRecord(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), r[6]) for r in rows]
+
+    def rm(self, run_ids: list[str] | None = None, *, experiment: str | None = None) -> list[str]:
+        """Delete runs (by id or unique prefix, or every run of ``experiment``) and their artifacts."""
+        if run_ids:
+            ids = [self.get(r).run_id for r in run_ids]  # resolve all first: one typo deletes nothing
+        elif experiment is not None:
+            ids = [r.run_id for r in self.runs(experiment=experiment)]
+        else:
+            raise StoreError("rm: give run ids or an experiment")
+        with self._errors("delete"), self._write() as con:
+            con.executemany("DELETE FROM runs WHERE run_id = ?", [(i,) for i in ids])
+            if experiment is not None and not run_ids:
+                con.execute("DELETE FROM committees WHERE experiment = ?", (experiment,))
+        for i in ids:
+            shutil.rmtree(self.root / "runs" / i, ignore_errors=True)
+        return ids
+
+    # -- reading -----------------------------------------------------------------------------
+    def get(self, run_id: str) -> RunRecord:
+        """The run whose id is ``run_id`` or starts with it; StoreError if none or several match."""
+        rid = str(run_id).strip()
+        if not rid or not all(c in "0123456789abcdef" for c in rid.lower()) or len(rid) > 64:
+            raise StoreError(f'"{rid[:40]}" is not a run id (run ids are hex digits, e.g. "3fa9c01b2e")')
+        with self._errors("read"):
+            rows = self._conn.execute("SELECT * FROM runs WHERE run_id LIKE ? ORDER BY created_at LIMIT 6",
+                                      (rid.lower() + "%",)).fetchall()
+            cols = self._columns()
+        if not rows:
+            raise StoreError(f'no run "{rid}" in {self.root} (see `mnistlab runs`)')
+        if len(rows) > 1:
+            shown = ", ".join(r[0] for r in rows[:5])
+            raise StoreError(f'run id "{rid}" is ambiguous: it matches {shown}{"..." if len(rows) > 5 else ""}; type more of it')
+        return _record(cols, rows[0])
+
+    def runs(self, experiment: str | None = None, status: str | None = None) -> list[RunRecord]:
+        """Runs in the order they started, optionally only one experiment's and/or one status."""
+        if status is not None and status not in STATUSES:
+            from mnistlab.errors import did_you_mean
+
+            raise StoreError(f'unknown status "{status}"{did_you_mean(status, STATUSES)}; choose from {", ".join(STATUSES)}')
+        sql, args = "SELECT * FROM runs WHERE 1", []
+        if experiment is not None:
+            sql, args = sql + " AND experiment = ?", [*args, experiment]
+        if status is not None:
+            sql, args = sql + " AND status = ?", [*args, status]
+        with self._errors("read"):
+            rows = self._conn.execute(sql + " ORDER BY created_at, rowid", args).fetchall()
+            cols = self._columns()
+        return [_record(cols, r) for r in rows]
+
+    def find_finished(self, experiment: str, variant: str, config_hash: str) -> RunRecord | None:
+        """The latest finished run of this experiment/variant with this config hash, if any."""
+        with self._errors("read"):
+            row = self._conn.execute(
+                "SELECT * FROM runs WHERE experiment = ? AND variant = ? AND config_hash = ? AND status = 'finished'"
+                " ORDER BY created_at DESC LIMIT 1", (experiment, variant, config_hash)).fetchone()
+            cols = self._columns()
+        return _record(cols, row) if row else None
+
+    def experiments(self) -> list[str]:
+        """Names of the experiments with at least one run."""
+        with self._errors("read"):
+            return [r[0] for r in self._conn.execute("SELECT DISTINCT experiment FROM runs ORDER BY experiment")]
+
+    def _columns(self) -> list[str]:
+        return [r[1] for r in self._conn.execute("PRAGMA table_info(runs)")]
+
+    def artifact_dir(self, run_id: str, *, must_exist: bool = True) -> Path:
+        """The folder holding a run's files (resolves unique prefixes)."""
+        if not must_exist:
+            return self.root / "runs" / run_id
+        return self.root / "runs" / self.get(run_id).run_id
+
+    def load_predictions(self, run_id: str) -> np.ndarray:
+        """The run's test-set softmax outputs, float32 (N_test, num_classes)."""
+        path = self.artifact_dir(run_id) / "predictions.npy"
+        try:
+            return np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise StoreError(f"run {run_id}: no predictions stored (did the run finish?)") from None
+        except (OSError, ValueError) as exc:
+            raise StoreError(f"{path}: cannot read the predictions: {exc}") from None
+
+    def load_model(self, run_id: str) -> Any:
+        """The trained model (torch.nn.Module, eval mode) rebuilt from the stored spec and weights."""
+        from safetensors import SafetensorError
+        from safetensors.torch import load_file
+
+        from mnistlab.models import build_model
+        from mnistlab.specs import ModelSpec
+
+        rec = self.get(run_id)
+        path = self.artifact_dir(rec.run_id) / "weights.safetensors"
+        if not path.is_file():
+            raise StoreError(f"run {rec.run_id}: no weights stored (status {rec.status})")
+        model = build_model(ModelSpec.from_dict(rec.config["model"]))
+        try:
+            state = load_file(str(path))
+            model.load_state_dict(state)
+        except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
+            raise StoreError(f"{path}: cannot load the weights: {' '.join(str(exc).split())[:200]}") from None
+        return model.eval()
+
+
+# ---------------------------------------------------------------------------------- helpers
+def _record(cols: list[str], row: tuple[Any, ...]) -> RunRecord:
+    d = dict(zip(cols, row))
+    for c in _JSON_COLUMNS:
+        d[c] = json.loads(d[c])
+    known = set(RunRecord.__dataclass_fields__)
+    return RunRecord(**{k: v for k, v in d.items() if k in known})
+
+
+def _dumps(obj: Any) -> str:
+    # NaN/inf (a diverged run) are legal in Python's JSON dialect and read back as floats.
+    return json.dumps(obj, default=_json_default)
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"cannot store {type(o).__name__} as JSON")
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write via a temporary file in the same folder, then rename: readers never see half a file."""
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def _write_json(path: Path, obj: Any) -> None:
+    _atomic(path, lambda p: p.write_text(json.dumps(obj, indent=1, default=_json_default), encoding="utf-8"))
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,0 +1,225 @@
+"""Experiment files: expansion, derived names, validation, hostile input, running, skipping, committees."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnistlab.errors import SpecError
+from mnistlab.experiments import (
+    committee_accuracy, compare, derive_name, format_rows, load_experiment, run_experiment, scored_labels,
+)
+from mnistlab.store import RunStore
+
+TINY = """
+[base]
+dataset = "mnist"
+model = { dense = [8] }
+[base.data]
+subset = 120
+[base.train]
+epochs = 1
+batch_size = 60
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "exp.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+# ------------------------------------------------------------------------------- expansion
+def test_variants_grid_repeats_committee_expand(tmp_path: Path) -> None:
+    p = write(tmp_path, "repeats = 2\n" + TINY + """
+[[variants]]
+name = "wide"
+model.dense = [16]
+[[variants]]
+"train.lr" = 0.01
+committee = 3
+[grid]
+"model.activation" = ["relu", "tanh"]
+""")
+    exp = load_experiment(p)
+    assert exp.name == "exp"
+    assert [v.name for v in exp.variants] == ["wide,act=relu", "wide,act=tanh", "lr=0.01,act=relu", "lr=0.01,act=tanh"]
+    cells = exp.cells()
+    assert len(cells) == 2 * 2 * 1 + 2 * 2 * 3
+    wide = [c for c in cells if c.variant == "wide,act=tanh"]
+    assert [c.seed for c in wide] == [0, 1]
+    assert all(layer["units"] == 16 for layer in wide[0].config["model"]["layers"][1:2])
+    assert wide[0].config["model"]["layers"][1]["activation"] == "tanh"
+    comm = [c for c in cells if c.variant == "lr=0.01,act=relu"]
+    assert sorted(c.seed for c in comm) == list(range(6)) and {c.member for c in comm} == {0, 1, 2}
+    assert len({c.key for c in cells}) == len(cells)  # every cell is distinct
+    assert all(c.config["train"]["lr"] == 0.01 for c in comm)
+    quick = exp.cells(quick=True)
+    assert len(quick) == 2 + 2 * 2  # 1 repeat, at most 2 members
+    assert all(c.config["train"]["epochs"] == 1 and c.config["data"]["subset"] <= 300 for c in quick)
+
+
+def test_derived_names() -> None:
+    assert derive_name({"train.lr": 0.01, "model.activation": "tanh"}) == "lr=0.01,act=tanh"
+    assert derive_name({"model.conv": [16, 16], "train.nesterov": True}) == "conv=16/16,nesterov=true"
+    # the same last component twice: the full dotted keys keep them apart
+    assert derive_name({"train.seed": 1, "data.seed": 2}) == "train.seed=1,data.seed=2"
+
+
+def test_keys_follow_the_resolved_config(tmp_path: Path) -> None:
+    a = load_experiment(write(tmp_path, TINY, "a.toml")).cells()[0]
+    # the same run written differently (explicit default) is the same cell
+    b = load_experiment(write(tmp_path, TINY.replace("batch_size = 60", "batch_size = 60\noptimizer = \"adam\""),
+                              "b.toml")).cells()[0]
+    c = load_experiment(write(tmp_path, TINY.replace("batch_size = 60", "batch_size = 30"), "c.toml")).cells()[0]
+    assert a.key == b.key != c.key
+
+
+# ------------------------------------------------------------------------------- validation
+@pytest.mark.parametrize("extra, match", [
+    ("repeat = 2\n", 'unknown key "repeat" (did you mean "repeats"?)'),
+    ('[[variants]]\n"train.lrr" = 0.1\n', 'no key "lrr" (did you mean "lr"?)'),
+    ('[[variants]]\n"trian.lr" = 0.1\n', 'no key "trian" (did you mean "train"?)'),
+    ('[[variants]]\n"train.lr" = "fast"\n', "train.lr"),
+    ('[[variants]]\n"train.epochs" = 0\n', "train.epochs"),
+    ('[[variants]]\n"train.optimizer" = "adamm"\n', "adam"),
+    ("repeats = \"3\"\n", "repeats: must be a whole number"),
+    ("committee = 0\n", "committee: must be between 1"),
+    ("repeats = 1000000000\n", "repeats: must be between 1 and 1000"),
+    ("variants = 3\n", "variants: must be a list of tables"),
+    ("[grid]\n\"train.lr\" = 0.1\n", "must be a non-empty list"),
+    ("[grid]\n\"train.lr\" = []\n", "must be a non-empty list"),
+    ("[grid]\n\"train.lx\" = [0.1]\n", 'no key "lx"'),
+    ('[[variants]]\nname = "a"\n[[variants]]\nname = "a"\n', 'two variants are named "a"'),
+    ('[[variants]]\nname = 5\n', "name: must be a non-empty string"),
+    ('name = "bad name!"\n', "name: must be letters"),
+])
+def test_validation_errors_name_file_and_key(tmp_path: Path, extra: str, match: str) -> None:
+    text = extra + TINY if not extra.startswith(("[[", "[grid")) else TINY + extra
+    p = write(tmp_path, text)
+    with pytest.raises(SpecError) as err:
+        load_experiment(p)
+    msg = str(err.value)
+    assert match in msg and str(p) in msg and "\n" not in msg
+
+
+def test_override_of_a_key_the_base_lacks(tmp_path: Path) -> None:
+    text = TINY.replace("model = { dense = [8] }", 'model = "seed004-dense"') + "[[variants]]\nmodel.conv = [16]\n"
+    with pytest.raises(SpecError, match="not a table; replace it whole"):
+        load_experiment(write(tmp_path, text))
+    with pytest.raises(SpecError, match='no key "conv_layers"'):
+        load_experiment(write(tmp_path, TINY + "[[variants]]\nmodel.conv_layers = [16]\n"))
+
+
+def test_missing_base_and_bad_base(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match=r"\[base\] is missing"):
+        load_experiment(write(tmp_path, 'name = "x"\n'))
+    with pytest.raises(SpecError, match=r"\[base\]: dataset"):
+        load_experiment(write(tmp_path, TINY.replace('"mnist"', '"mnsit"')))
+
+
+def test_nothing_trains_when_a_later_variant_is_bad(tmp_path: Path, data_dir: Path) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "ok"\n[[variants]]\n"train.batch_size" = -1\n')
+    with pytest.raises(SpecError, match="batch_size"):
+        run_experiment(p, tmp_path / "store", data_dir=data_dir)
+    assert RunStore(tmp_path / "store").runs() == []
+
+
+@pytest.mark.parametrize("content", [
+    bytes(range(256)) * 4,                       # binary garbage
+    TINY.encode()[: len(TINY) // 2],              # truncated mid-table
+    b'[base]\ndataset = "mnist"\nmodel = { dense = [8',
+    b"a = " + b"[" * 5000,                        # nesting bomb
+    b"\x00" * 64,
+    "[base]\ndataset = \"mnist\"\nmodel = \"seed004-dense\"\n[[variants]]\nname = \"\u202e\"\n\"x\u0000\" = 1\n".encode(),
+])
+def test_hostile_files(tmp_path: Path, content: bytes) -> None:
+    p = tmp_path / "h.toml"
+    p.write_bytes(content)
+    with pytest.raises(SpecError) as err:
+        load_experiment(p)
+    assert "\n" not in str(err.value)
+
+
+def test_hostile_paths_and_sizes(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="no such file"):
+        load_experiment(tmp_path / "missing.toml")
+    with pytest.raises(SpecError, match="not a regular file"):
+        load_experiment(tmp_path)
+    big = tmp_path / "big.toml"
+    big.write_text("# " + "x" * (2 << 20))
+    with pytest.raises(SpecError, match="too large"):
+        load_experiment(big)
+    grid = "repeats = 1000\n" + TINY + f'[grid]\n"train.epochs" = {list(range(1, 30))}\n'
+    with pytest.raises(SpecError, match="runs requested"):
+        load_experiment(write(tmp_path, grid))
+
+
+# ---------------------------------------------------------------------------------- running
+def test_skip_finished_force_and_changed_cells(tmp_path: Path, data_dir: Path) -> None:
+    text = TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n'
+    p = write(tmp_path, text)
+    store = RunStore(tmp_path / "s")
+    first = run_experiment(p, store, data_dir=data_dir)
+    assert [o.skipped for o in first.outcomes] == [False, False]
+    assert all(o.record.status == "finished" for o in first.outcomes)
+    again = run_experiment(p, store, data_dir=data_dir)
+    assert [o.skipped for o in again.outcomes] == [True, True] and len(store.runs()) == 2
+    forced = run_experiment(p, store, data_dir=data_dir, force=True)
+    assert [o.skipped for o in forced.outcomes] == [False, False] and len(store.runs()) == 4
+    write(tmp_path, text.replace("0.01", "0.02"))
+    changed = run_experiment(p, store, data_dir=data_dir)
+    assert {o.cell.variant: o.skipped for o in changed.outcomes} == {"a": True, "b": False}
+    rows = {r["variant"]: r for r in changed.rows}
+    assert rows["a"]["n"] == 1 and rows["b"]["n"] == 1  # only the current cells' latest runs count
+
+
+def test_committee_and_repeats_in_compare(tmp_path: Path, data_dir: Path) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "solo"\nrepeats = 3\n'
+              '[[variants]]\nname = "team"\ncommittee = 3\n')
+    store = RunStore(tmp_path / "s")
+    res = run_experiment(p, store, data_dir=data_dir)
+    rows = {r["variant"]: r for r in res.rows}
+    solo = [r.metrics["test_accuracy"] for r in store.runs() if r.variant == "solo"]
+    assert rows["solo"]["n"] == 3
+    assert math.isclose(rows["solo"]["test_acc"], statistics.mean(solo))
+    assert math.isclose(rows["solo"]["test_acc_std"], statistics.stdev(solo))
+    assert rows["solo"]["committee_acc"] is None
+    team = [r for r in store.runs() if r.variant == "team"]
+    probs = [store.load_predictions(r.run_id) for r in team]
+    labels = scored_labels(team[0].config, len(probs[0]), data_dir)
+    manual = float((np.mean(probs, axis=0).argmax(1) == labels).mean())
+    assert math.isclose(rows["team"]["committee_acc"], manual)
+    accs = [r.metrics["test_accuracy"] for r in team]
+    assert (rows["team"]["member_acc_min"], rows["team"]["member_acc_max"]) == (min(accs), max(accs))
+    assert store.committees("exp")[0].member_ids == [r.run_id for r in team]
+    csv_text = format_rows(res.rows, "csv")
+    assert csv_text.splitlines()[0].startswith("variant,n,params") and len(csv_text.splitlines()) == 3
+    assert "| team |" in format_rows(res.rows, "markdown")
+    assert compare(store, "exp") == res.rows
+
+
+def test_committee_accuracy_math() -> None:
+    rng = np.random.default_rng(3)
+    members = [rng.dirichlet(np.ones(10), size=50).astype(np.float32) for _ in range(4)]
+    labels = rng.integers(0, 10, size=50)
+    manual = sum(m.astype(np.float64) for m in members) / 4
+    assert committee_accuracy(members, labels) == float((manual.argmax(1) == labels).mean())
+    # a committee can beat every member: two members, each right on a different half
+    a = np.array([[0.9, 0.1], [0.4, 0.6]], np.float32)
+    b = np.array([[0.4, 0.6], [0.1, 0.9]], np.float32)
+    assert committee_accuracy([a, b], np.array([0, 1])) == 1.0
+    assert committee_accuracy([a], np.array([0, 0])) == 0.5
+
+
+def test_parallel_jobs_record_the_same_results(tmp_path: Path, data_dir: Path) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\nrepeats = 3\n')
+    one = run_experiment(p, tmp_path / "one", data_dir=data_dir)
+    two = run_experiment(p, tmp_path / "two", data_dir=data_dir, jobs=2)
+    acc = lambda res: sorted((o.cell.seed, o.record.metrics["test_accuracy"]) for o in res.outcomes)  # noqa: E731
+    assert acc(one) == acc(two)
+    assert all(o.record.status == "finished" for o in two.outcomes)

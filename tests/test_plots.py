@@ -1,0 +1,273 @@
+"""plots.py: figure content (axes, titles, labels, colours, panel counts) from real data."""
+
+from __future__ import annotations
+
+import matplotlib.colors as mcolors
+import numpy as np
+import pytest
+import torch
+from matplotlib.container import BarContainer
+
+from mnistlab import plots
+from mnistlab.datasets import load_dataset
+from mnistlab.models import build_model
+from mnistlab.presets import resolve_model
+
+
+@pytest.fixture(scope="module")
+def fashion(data_dir):
+    return load_dataset("fashion-mnist", data_dir)
+
+
+@pytest.fixture(scope="module")
+def cnn():
+    return build_model(resolve_model("seed000-cnn"), seed=0).eval()
+
+
+def _history(n, acc0=0.7):
+    return [dict(epoch=i + 1, loss=1.0 / (i + 1), accuracy=acc0 + 0.05 * i, val_loss=1.2 / (i + 1),
+                 val_accuracy=acc0 - 0.02 + 0.04 * i) for i in range(n)]
+
+
+ROWS = [
+    dict(variant="dense", params=101_770, test_acc_mean=0.875, test_acc_std=0.004, n=3, train_seconds=14.0),
+    dict(variant="cnn", params=243_786, test_acc_mean=0.903, test_acc_std=0.002, n=3, train_seconds=68.6),
+    dict(variant="ex1", params=55_098, test_acc_mean=0.891, test_acc_std=0.0, n=1, train_seconds=30.0),
+]
+
+
+# ----------------------------------------------------------------------------- pure maths
+
+def test_confusion_matrix_counts_rows_true_columns_pred():
+    cm = plots.confusion_matrix([0, 0, 1, 2, 2, 2], [0, 1, 1, 2, 0, 0], 3)
+    assert cm.tolist() == [[1, 1, 0], [0, 1, 0], [2, 0, 1]]
+    assert cm.dtype == np.int64
+
+
+@pytest.mark.parametrize("true, pred", [([0, 1], [0]), ([0, 3], [0, 1]), ([-1, 0], [0, 0])])
+def test_confusion_matrix_rejects_bad_input(true, pred):
+    with pytest.raises(plots.PlotError):
+        plots.confusion_matrix(true, pred, 3)
+
+
+def test_most_confused_pairs_sorted_off_diagonal_only():
+    cm = np.array([[50, 3, 7], [0, 40, 3], [9, 0, 99]])
+    assert plots.most_confused_pairs(cm, 3) == [(2, 0, 9), (0, 2, 7), (0, 1, 3)]
+    assert plots.most_confused_pairs(cm, 10) == [(2, 0, 9), (0, 2, 7), (0, 1, 3), (1, 2, 3)]
+    assert plots.most_confused_pairs(np.diag([5, 5]), 3) == []
+    assert plots.most_confused_pairs(cm, 0) == []
+
+
+def test_per_class_accuracy_nan_for_absent_class():
+    acc = plots.per_class_accuracy(np.array([[3, 1, 0], [0, 0, 0], [1, 1, 2]]))
+    assert acc[0] == pytest.approx(0.75) and np.isnan(acc[1]) and acc[2] == pytest.approx(0.5)
+
+
+# ----------------------------------------------------------------------------- data figures
+
+def test_sample_grid_is_5x5_titled_with_class_names(fashion):
+    fig = plots.plot_sample_grid(fashion.train_images, fashion.train_labels, fashion.info.class_names)
+    assert len(fig.axes) == 25
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == [fashion.info.class_names[int(label)] for label in fashion.train_labels[:25]]
+    assert np.array_equal(fig.axes[3].images[0].get_array(), fashion.train_images[3])
+
+
+def test_sample_grid_other_shape_and_few_images(fashion):
+    fig = plots.plot_sample_grid(fashion.test_images[:4], fashion.test_labels[:4], None, rows=2, cols=3)
+    assert len(fig.axes) == 4
+    assert fig.axes[0].get_title() == str(int(fashion.test_labels[0]))  # no names: the label number
+
+
+@pytest.mark.parametrize("images", [np.zeros((0, 28, 28)), np.zeros((28, 28)), np.zeros((2, 3, 28, 28))])
+def test_sample_grid_rejects_bad_images(images):
+    with pytest.raises(plots.PlotError):
+        plots.plot_sample_grid(images, [0, 0], ["a"])
+
+
+def test_plot_image_has_colour_bar_and_raw_values(fashion):
+    fig = plots.plot_image(fashion.train_images[0], title="first")
+    assert len(fig.axes) == 2  # the image and its colour bar
+    image_ax = fig.axes[0]
+    assert image_ax.get_title() == "first"
+    assert np.array_equal(image_ax.images[0].get_array(), fashion.train_images[0])
+    lo, hi = fig.axes[1].get_ylim()
+    assert lo == pytest.approx(0) and hi == pytest.approx(fashion.train_images[0].max())
+
+
+def test_plot_image_rejects_batch():
+    with pytest.raises(plots.PlotError):
+        plots.plot_image(np.zeros((3, 28, 28)))
+
+
+# ----------------------------------------------------------------------------- history and comparison
+
+def test_history_two_panels_train_solid_val_dashed_test_line():
+    fig = plots.plot_history([("cnn", _history(5), 0.91), ("dense", _history(3, 0.6), None)])
+    acc, loss = fig.axes
+    assert (acc.get_title(), loss.get_title()) == ("Accuracy", "Loss")
+    assert acc.get_xlabel() == "epoch" and loss.get_ylabel() == "loss"
+    styles = {line.get_label(): line.get_linestyle() for line in acc.get_lines()}
+    assert styles["cnn train"] == "-" and styles["cnn val"] == "--"
+    assert styles["dense train"] == "-" and styles["dense val"] == "--"
+    test_lines = [line for line in acc.get_lines() if line.get_label().startswith("cnn test")]
+    assert len(test_lines) == 1 and list(test_lines[0].get_ydata()) == [0.91, 0.91]
+    assert not any(line.get_label().startswith("dense test") for line in acc.get_lines())
+    assert list(acc.get_lines()[0].get_xdata()) == [1, 2, 3, 4, 5]
+    assert len(loss.get_lines()) == 4  # no test line on the loss panel
+    # one colour per run, shared by its train and val curves
+    colour = {line.get_label(): line.get_color() for line in acc.get_lines()}
+    assert colour["cnn train"] == colour["cnn val"] != colour["dense train"]
+
+
+def test_history_without_validation_has_train_only():
+    history = [dict(epoch=1, loss=0.5, accuracy=0.8), dict(epoch=2, loss=0.4, accuracy=0.85, val_accuracy=None)]
+    fig = plots.plot_history([("a", history, None)])
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["a train"]
+
+
+@pytest.mark.parametrize("runs", [[], [("a", [], 0.9)], [("a", [{"epoch": 1}], None)]])
+def test_history_rejects_empty(runs):
+    with pytest.raises(plots.PlotError):
+        plots.plot_history(runs)
+
+
+def test_comparison_bars_with_error_bars_per_variant():
+    fig = plots.plot_comparison(ROWS)
+    (ax,) = fig.axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["dense", "cnn", "ex1"]
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == pytest.approx([0.875, 0.903, 0.891])
+    errorbar = next(c for c in ax.containers if isinstance(c, BarContainer)).errorbar
+    segments = errorbar.lines[2][0].get_segments()
+    assert [s[1][1] - s[0][1] for s in segments] == pytest.approx([0.008, 0.004, 0.0])
+    assert ax.get_ylabel() == "test accuracy"
+    assert [t.get_text() for t in ax.texts] == ["n=3", "n=3", "n=1"]
+
+
+def test_accuracy_vs_params_and_time_one_point_per_variant():
+    fig = plots.plot_accuracy_vs_params(ROWS)
+    (ax,) = fig.axes
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "parameters"
+    points = [c for c in ax.containers]
+    assert len(points) == 3
+    assert [t.get_text() for t in ax.texts] == ["dense", "cnn", "ex1"]
+    xs = [c.lines[0].get_xdata()[0] for c in points]
+    assert xs == [101_770, 243_786, 55_098]
+    fig = plots.plot_accuracy_vs_time(ROWS)
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "training time (s)"
+    assert [c.lines[0].get_xdata()[0] for c in ax.containers] == [14.0, 68.6, 30.0]
+
+
+def test_comparison_rejects_rows_without_results():
+    with pytest.raises(plots.PlotError, match="test accuracy"):
+        plots.plot_comparison([dict(variant="a", test_acc_mean=None)])
+    with pytest.raises(plots.PlotError):
+        plots.plot_accuracy_vs_time([dict(variant="a", test_acc_mean=0.9)])
+
+
+# ----------------------------------------------------------------------------- errors
+
+def test_misclassified_true_blue_pred_red(fashion):
+    true = fashion.test_labels[:40]
+    pred = (true + 1) % 10
+    fig = plots.plot_misclassified(fashion.test_images[:40], true, pred, fashion.info.class_names, max_images=12)
+    assert len(fig.axes) == 12
+    names = fashion.info.class_names
+    for i, ax in enumerate(fig.axes):
+        texts = {t.get_gid(): t for t in ax.texts}
+        assert texts["true"].get_text() == names[int(true[i])]
+        assert texts["pred"].get_text() == names[int(pred[i])]
+        assert mcolors.to_hex(texts["true"].get_color()) == "#0000ff"
+        assert mcolors.to_hex(texts["pred"].get_color()) == "#ff0000"
+    assert np.array_equal(fig.axes[5].images[0].get_array(), fashion.test_images[5])
+
+
+def test_misclassified_empty_says_so():
+    fig = plots.plot_misclassified(np.zeros((0, 28, 28)), [], [], None)
+    assert fig.axes[0].get_title() == "No misclassified images"
+
+
+def test_confusion_matrix_heatmap_has_counts_and_names(fashion):
+    true = fashion.test_labels[:300]
+    pred = np.where(np.arange(300) % 5 == 0, (true + 3) % 10, true)
+    cm = plots.confusion_matrix(true, pred, 10)
+    fig = plots.plot_confusion_matrix(cm, fashion.info.class_names)
+    ax = fig.axes[0]
+    assert len(fig.axes) == 2  # heatmap + colour bar
+    assert np.array_equal(ax.images[0].get_array(), cm)
+    cells = {(round(t.get_position()[1]), round(t.get_position()[0])): int(t.get_text()) for t in ax.texts}
+    assert len(cells) == 100 and all(cells[(t, p)] == cm[t, p] for t in range(10) for p in range(10))
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(fashion.info.class_names)
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("predicted", "true")
+
+
+def test_per_class_accuracy_bars(fashion):
+    cm = np.array([[8, 2], [1, 9]])
+    fig = plots.plot_per_class_accuracy(cm, ["zero", "one"])
+    ax = fig.axes[0]
+    assert [p.get_width() for p in ax.patches] == pytest.approx([0.8, 0.9])
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["zero", "one"]
+    assert ax.get_title() == "Per-class accuracy"
+
+
+# ----------------------------------------------------------------------------- inside the network
+
+def test_feature_maps_seed001_grid(fashion, cnn):
+    images = fashion.test_images[[0, 23, 28]]
+    fig = plots.plot_feature_maps(cnn, images, filter_index=1, layers=4)
+    assert len(fig.axes) == 12  # 3 images x (conv, pool, conv, pool)
+    assert all(ax.images[0].get_cmap().name == "inferno" for ax in fig.axes)
+    shapes = [ax.images[0].get_array().shape for ax in fig.axes[:4]]
+    assert shapes == [(26, 26), (13, 13), (11, 11), (5, 5)]
+    # the shown map is the model's own activation for that image and filter
+    x = torch.from_numpy(images[1:2].astype(np.float32) / 255)[:, None]
+    with torch.no_grad():
+        first = list(cnn.children())[0](x)
+    assert np.allclose(fig.axes[4].images[0].get_array(), first[0, 1].numpy(), atol=1e-5)
+    assert fig.axes[0].get_ylabel() == "image 0" and fig.axes[8].get_ylabel() == "image 2"
+
+
+def test_feature_maps_work_for_any_named_torch_model(fashion):
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.ReLU(), torch.nn.AvgPool2d(2),
+                                torch.nn.Conv2d(4, 2, 3), torch.nn.MaxPool2d(2), torch.nn.Flatten())
+    maps = plots.feature_maps(model, fashion.test_images[:2])
+    assert [(name, m.shape) for name, m in maps] == [("0", (2, 4, 26, 26)), ("2", (2, 4, 13, 13)),
+                                                     ("3", (2, 2, 11, 11)), ("4", (2, 2, 5, 5))]
+    fig = plots.plot_feature_maps(model, fashion.test_images[:2], filter_index=1, layers=None)
+    assert len(fig.axes) == 8
+    with pytest.raises(plots.PlotError, match="filter 3 out of range"):
+        plots.plot_feature_maps(model, fashion.test_images[:2], filter_index=3, layers=None)
+
+
+def test_feature_maps_and_filters_need_conv_layers(fashion):
+    dense = build_model(resolve_model("seed000-dense"), seed=0)
+    with pytest.raises(plots.PlotError, match="no convolution"):
+        plots.plot_feature_maps(dense, fashion.test_images[:1])
+    with pytest.raises(plots.PlotError, match="no convolution"):
+        plots.plot_filters(dense)
+
+
+def test_filters_one_panel_per_first_layer_kernel(cnn):
+    fig = plots.plot_filters(cnn)
+    assert len(fig.axes) == 64
+    first = next(m for m in cnn.modules() if isinstance(m, torch.nn.Conv2d))
+    assert np.allclose(fig.axes[7].images[0].get_array(), first.weight[7, 0].detach().numpy())
+    assert "64 x 3x3" in fig._suptitle.get_text()
+
+
+def test_figures_save_as_svg_and_png(tmp_path):
+    fig = plots.plot_history([("a", _history(2), 0.9)])
+    fig.savefig(tmp_path / "h.svg")
+    fig.savefig(tmp_path / "h.png")
+    assert "<svg" in (tmp_path / "h.svg").read_text()[:500] and "Accuracy" in (tmp_path / "h.svg").read_text()
+    assert (tmp_path / "h.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_unknown_kind_did_you_mean():
+    with pytest.raises(plots.PlotError, match='did you mean "confusion"'):
+        plots.check_kind("confussion")
+    for kind in plots.FIGURE_KINDS:
+        plots.check_kind(kind)

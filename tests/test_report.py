@@ -1,0 +1,197 @@
+"""report.py: the self-contained HTML report, its escaping, and how it renders in headless Chromium."""
+
+from __future__ import annotations
+
+import base64
+import html.parser
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mnistlab import plots, report
+from mnistlab.cli import main
+
+HOSTILE = "<script>alert(1)</script>"
+
+ROWS = [
+    dict(variant=HOSTILE, n=2, params=101_770, test_acc_mean=0.875, test_acc_std=0.004, train_seconds=14.0),
+    dict(variant="cnn", n=2, params=243_786, test_acc_mean=0.903, test_acc_std=0.002, train_seconds=68.6),
+    dict(variant="ex1", n=1, params=55_098, test_acc_mean=0.891, test_acc_std=None, train_seconds=30.0),
+]
+
+
+class _Collect(html.parser.HTMLParser):
+    """Tags, attributes and script bodies of a page (stdlib parser: no extra dependency)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict]] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+
+    def handle_endtag(self, tag):
+        self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts.append(data)
+
+
+def _parse(text: str) -> _Collect:
+    p = _Collect()
+    p.feed(text)
+    return p
+
+
+def _hostile_report() -> str:
+    history = [dict(epoch=1, loss=0.6, accuracy=0.8, val_loss=0.5, val_accuracy=0.82),
+               dict(epoch=2, loss=0.4, accuracy=0.86, val_loss=0.45, val_accuracy=0.85)]
+    comparison = [("test accuracy per variant", report.figure_data_uri(plots.plot_comparison(ROWS)))]
+    section = report.VariantSection(
+        name=HOSTILE,
+        config={"model": HOSTILE, "note": '"><img src=x onerror=alert(2)>'},
+        figures=[("training history", report.figure_data_uri(plots.plot_history([(HOSTILE, history, 0.87)])))],
+        notes=[f"run {HOSTILE} failed"],
+    )
+    return report.render_report(f"exp {HOSTILE}", ROWS, comparison, [section], notes=[HOSTILE])
+
+
+def test_user_strings_are_escaped_everywhere():
+    text = _hostile_report()
+    page = _parse(text)
+    assert len(page.scripts) == 1 and "alert" not in page.scripts[0]  # only our own script
+    assert [t for t, _ in page.tags].count("script") == 1
+    assert not any("onerror" in attrs for _, attrs in page.tags)
+    assert sum(1 for t, _ in page.tags if t == "img") == 2  # the injected <img> is text, not a tag
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "&lt;img src=x onerror=alert(2)&gt;" in text
+
+
+def test_report_is_self_contained():
+    text = _hostile_report()
+    page = _parse(text)
+    for tag, attrs in page.tags:
+        for name in ("src", "href"):
+            value = attrs.get(name)
+            if value is not None:
+                assert value.startswith(("data:image/png;base64,", "#")), (tag, name, value[:40])
+    outside_figures = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", text)
+    assert not re.search(r"https?:|ftp:|url\(|@import|src=\"//", outside_figures)
+    # every embedded figure is a real PNG
+    for _, attrs in page.tags:
+        if "src" in attrs:
+            data = base64.b64decode(attrs["src"].split(",", 1)[1])
+            assert data[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_table_has_every_row_with_sort_keys():
+    page = _parse(report.render_table(ROWS))
+    headers = [a for t, a in page.tags if t == "th"]
+    assert len(headers) == 6
+    cells = [a["data-sort"] for t, a in page.tags if t == "td"]
+    assert len(cells) == 3 * 6
+    assert cells[:6] == [HOSTILE, "2.0", "101770.0", "0.875", "0.004", "14.0"]
+    assert cells[-2] == ""  # a missing std sorts first and shows a dash
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if not path:
+        pytest.fail("headless Chromium is required for this test: apt-get install -y chromium")
+    return path
+
+
+def _browse(page: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProcess:
+    """Open `page` in headless Chromium with the network off; returns its stdout and log."""
+    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+           "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           f"--user-data-dir={tmp_path / 'chromium-profile'}", "--enable-logging=stderr", "--v=0",
+           "--virtual-time-budget=5000", *extra, page.resolve().as_uri()]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+
+
+def check_in_browser(page: Path, tmp_path: Path, *, rows: int, images: int) -> Path:
+    """Assert the page renders: table rows, every image decoded, no console errors; returns a screenshot."""
+    result = _browse(page, tmp_path, "--dump-dom")
+    assert result.returncode == 0, result.stderr[-2000:]
+    body = re.search(r"<body([^>]*)>", result.stdout)
+    assert body, result.stdout[:500]
+    attrs = dict(re.findall(r'data-([a-z-]+)="([^"]*)"', body.group(1)))
+    assert attrs.get("ready") == "1", body.group(0)
+    assert attrs["images"] == f"{images}/{images}"
+    assert attrs["table-rows"] == str(rows)
+    assert attrs["errors"] == "0"
+    console = [line for line in result.stderr.splitlines() if ":CONSOLE" in line or "Uncaught" in line]
+    assert not console, console
+    shot = tmp_path / "report.png"
+    result = _browse(page, tmp_path, f"--screenshot={shot}", "--window-size=1200,1600")
+    assert result.returncode == 0 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    from PIL import Image
+
+    with Image.open(shot) as im:  # not blank: the page drew something
+        assert im.size == (1200, 1600) and len(np.unique(np.asarray(im.convert("L")))) > 10
+    return shot
+
+
+@pytest.mark.browser
+def test_hostile_report_renders_in_chromium_without_running_script(tmp_path):
+    page = tmp_path / "report.html"
+    page.write_text(_hostile_report(), encoding="utf-8")
+    check_in_browser(page, tmp_path, rows=3, images=2)
+
+
+@pytest.mark.browser
+def test_browser_check_catches_a_broken_image_and_a_script_error(tmp_path):
+    # The check itself can fail: a page with an undecodable image and a throwing script.
+    text = _hostile_report().replace("</body>", '<img src="data:image/png;base64,AAAA"><script>null.x</script></body>')
+    page = tmp_path / "bad.html"
+    page.write_text(text, encoding="utf-8")
+    with pytest.raises(AssertionError):
+        check_in_browser(page, tmp_path, rows=3, images=3)
+    result = _browse(page, tmp_path, "--dump-dom")
+    assert 'data-images="2/3"' in result.stdout
+    assert any("Uncaught" in line for line in result.stderr.splitlines())
+
+
+def test_report_cli_rejects_bad_output(tmp_path, capsys):
+    assert main(["report", "seed000", "-o", str(tmp_path / "r.pdf")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: ") and ".html" in err and "\n" not in err
+    assert main(["report", "seed000", "-o", str(tmp_path / "missing" / "r.html")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_plot_cli_bad_kind_and_extension(tmp_path, capsys):
+    assert main(["plot", "confussion", "abc", "-o", str(tmp_path / "x.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and 'did you mean "confusion"' in err
+    assert main(["plot", "confusion", "abc", "-o", str(tmp_path / "x.jpg")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ".png" in err and ".svg" in err
+    assert main(["plot", "feature-maps", "abc", "--images", "1,x", "-o", str(tmp_path / "x.png")]) == 2
+    assert "--images" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.browser
+def test_table_sorts_when_a_header_is_clicked(tmp_path):
+    # A test-only script clicks "test acc" twice and records the first variant after each click.
+    probe = """<script>window.addEventListener('load', function () {
+      var th = Array.prototype.find.call(document.querySelectorAll('th'), function (h) { return h.textContent === 'test acc'; });
+      var first = function () { return document.querySelector('#comparison tbody tr').cells[0].textContent; };
+      th.click(); document.body.dataset.asc = first();
+      th.click(); document.body.dataset.desc = first();
+    });</script></body>"""
+    page = tmp_path / "sort.html"
+    page.write_text(_hostile_report().replace("</body>", probe), encoding="utf-8")
+    dom = _browse(page, tmp_path, "--dump-dom").stdout
+    assert 'data-asc="&lt;script&gt;alert(1)&lt;/script&gt;"' in dom  # 87.5% is the lowest
+    assert 'data-desc="cnn"' in dom  # 90.3% the highest

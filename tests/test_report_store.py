@@ -1,0 +1,251 @@
+"""Figures, `mnistlab plot` and `mnistlab report` from a real run store holding tiny real runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import matplotlib.colors as mcolors
+import numpy as np
+import pytest
+
+from mnistlab import plots
+from mnistlab.cli import main
+from mnistlab.config import parse_run_config
+from mnistlab.datasets import load_dataset
+from mnistlab.errors import StoreError
+from mnistlab.store import RunStore
+from mnistlab.train import config_key, run_config
+
+HOSTILE = "<script>alert(1)</script>"
+EXPERIMENT = "tiny"
+
+
+def _record(store: RunStore, variant: str, model: str, seed: int, data_dir: Path) -> str:
+    cfg = parse_run_config({"dataset": "fashion-mnist", "model": model,
+                            "data": {"subset": 600, "validation": 0.2}, "train": {"epochs": 2, "seed": seed}})
+    result = run_config(cfg, data_dir=data_dir, progress="none")
+    assert result.status == "finished", result.message
+    run_id = store.start_run(experiment=EXPERIMENT, variant=variant, seed=seed, member=0, config=result.config,
+                             config_hash=config_key(result.config), repeat=seed)
+    store.finish_run(run_id, status=result.status, history=result.history, metrics=result.metrics, env=result.env,
+                     weights=result.model.state_dict(), predictions=result.test_probs)
+    return run_id
+
+
+@pytest.fixture(scope="module")
+def recorded(tmp_path_factory, data_dir):
+    """A store with experiment "tiny": cnn x2 seeds, a dense variant with a hostile name, one failed run."""
+    root = tmp_path_factory.mktemp("store")
+    store = RunStore(root)
+    ids = {"cnn0": _record(store, "cnn", "seed000-cnn", 0, data_dir),
+           "cnn1": _record(store, "cnn", "seed000-cnn", 1, data_dir),
+           "dense": _record(store, HOSTILE, "seed000-dense", 0, data_dir)}
+    failed = store.start_run(experiment=EXPERIMENT, variant="broken", seed=0, member=0, config={"dataset": "mnist"},
+                             config_hash="x")
+    store.finish_run(failed, status="failed", history=[], metrics={}, env={}, message="<b>boom</b>")
+    ids["failed"] = failed
+    return root, ids
+
+
+def test_resolve_runs_by_experiment_variant_and_id(recorded):
+    root, ids = recorded
+    store = RunStore(root)
+    runs = plots.resolve_runs(store, EXPERIMENT)
+    assert {r.run_id for r in runs} == {ids["cnn0"], ids["cnn1"], ids["dense"]}  # finished only
+    assert [r.seed for r in plots.resolve_runs(store, EXPERIMENT, "cnn")] == [0, 1]
+    assert [r.run_id for r in plots.resolve_runs(store, ids["cnn1"][:8])] == [ids["cnn1"]]
+    with pytest.raises(StoreError, match='did you mean "cnn"'):
+        plots.resolve_runs(store, EXPERIMENT, "cnnn")
+    with pytest.raises(StoreError, match="no experiment or run"):
+        plots.resolve_runs(store, "nothing-here")
+
+
+def test_history_of_a_variant_overlays_its_seeds(recorded):
+    root, _ = recorded
+    fig = plots.figure_for("history", RunStore(root), EXPERIMENT, variant="cnn")
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert labels[:2] == ["seed 0 train", "seed 0 val"] and "seed 1 train" in labels
+    assert sum(lab.startswith("seed") and "test" in lab for lab in labels) == 2
+
+
+def test_error_figures_match_stored_predictions(recorded, data_dir):
+    root, ids = recorded
+    store = RunStore(root)
+    probs = store.load_predictions(ids["cnn0"])
+    ds = load_dataset("fashion-mnist", data_dir)
+    true, pred = ds.test_labels[: len(probs)], probs.argmax(1)
+    fig = plots.figure_for("confusion", store, ids["cnn0"], data_dir=data_dir)
+    assert np.array_equal(fig.axes[0].images[0].get_array(), plots.confusion_matrix(true, pred, 10))
+    fig = plots.figure_for("misclassified", store, ids["cnn0"], data_dir=data_dir, max_images=6)
+    wrong = np.flatnonzero(true != pred)[:6]
+    assert len(fig.axes) == len(wrong) > 0
+    first = {t.get_gid(): t for t in fig.axes[0].texts}
+    assert first["true"].get_text() == ds.info.class_names[int(true[wrong[0]])]
+    assert mcolors.to_hex(first["pred"].get_color()) == "#ff0000"
+    fig = plots.figure_for("per-class", store, ids["cnn0"], data_dir=data_dir)
+    assert len(fig.axes[0].patches) == 10
+
+
+def test_network_figures_use_stored_weights(recorded, data_dir):
+    root, ids = recorded
+    store = RunStore(root)
+    fig = plots.figure_for("feature-maps", store, ids["cnn1"], data_dir=data_dir, images=[0, 23, 28], filter_index=2)
+    assert len(fig.axes) == 12 and fig.axes[0].images[0].get_cmap().name == "inferno"
+    fig = plots.figure_for("filters", store, ids["cnn1"])
+    weights = store.load_model(ids["cnn1"]).state_dict()
+    first = next(v for k, v in weights.items() if k.endswith("weight") and v.dim() == 4)
+    assert np.allclose(fig.axes[0].images[0].get_array(), first[0, 0].numpy())
+    with pytest.raises(plots.PlotError, match="no convolution"):
+        plots.figure_for("filters", store, ids["dense"])
+    with pytest.raises(plots.PlotError, match="out of range"):
+        plots.figure_for("feature-maps", store, ids["cnn1"], data_dir=data_dir, images=[10_000])
+
+
+def test_data_figures_from_a_run(recorded, data_dir):
+    root, ids = recorded
+    fig = plots.figure_for("samples", RunStore(root), ids["cnn0"], data_dir=data_dir, rows=2, cols=3)
+    assert len(fig.axes) == 6
+    fig = plots.figure_for("image", RunStore(root), ids["cnn0"], data_dir=data_dir, index=5, split="test")
+    assert len(fig.axes) == 2 and fig.axes[0].get_title().startswith("test image 5: ")
+
+
+@pytest.mark.parametrize("kind, opts", [("history", []), ("confusion", ["--variant", "cnn"]),
+                                        ("feature-maps", ["--variant", "cnn", "--filter", "1"]),
+                                        ("filters", ["--variant", "cnn"]), ("samples", [])])
+def test_plot_cli_writes_figures(recorded, data_dir, tmp_path, capsys, kind, opts):
+    root, _ = recorded
+    out = tmp_path / f"{kind}.svg"
+    code = main(["plot", kind, EXPERIMENT, "--store", str(root), "--data-dir", str(data_dir), *opts, "-o", str(out)])
+    assert code == 0, capsys.readouterr().err
+    assert out.read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+def test_plot_cli_user_errors_are_one_line(recorded, data_dir, tmp_path, capsys):
+    root, ids = recorded
+    out = str(tmp_path / "x.png")
+    cases = [(["plot", "history", "nope"], "no experiment or run"),
+             (["plot", "history", EXPERIMENT, "--variant", "cnm"], 'did you mean "cnn"'),
+             (["plot", "filters", ids["dense"]], "no convolution"),
+             (["plot", "feature-maps", ids["cnn0"], "--filter", "999"], "filter 999 out of range"),
+             (["plot", "image", ids["cnn0"], "--index", "-1"], "out of range")]
+    for argv, message in cases:
+        assert main([*argv, "--store", str(root), "--data-dir", str(data_dir), "-o", out]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
+    assert not Path(out).exists()
+
+
+def test_resolve_runs_hints(recorded):
+    root, _ = recorded
+    store = RunStore(root)
+    with pytest.raises(StoreError, match='did you mean "tiny"'):
+        plots.resolve_runs(store, "tiyn")
+    with pytest.raises(StoreError, match="abcdef"):
+        plots.resolve_runs(store, "abcdef")
+    other = RunStore(root.parent / "other-store")
+    failed = other.start_run(experiment="half", variant="a", seed=0, member=0, config={}, config_hash="x")
+    other.finish_run(failed, status="diverged", history=[], metrics={}, env={})
+    with pytest.raises(StoreError, match="no finished runs yet.*diverged"):
+        plots.resolve_runs(other, "half")
+
+
+def test_comparison_figures_from_compare_rows(recorded):
+    root, _ = recorded
+    store = RunStore(root)
+    fig = plots.figure_for("compare", store, EXPERIMENT)
+    (ax,) = fig.axes
+    assert sorted(t.get_text() for t in ax.get_xticklabels()) == sorted(["cnn", HOSTILE])  # the failed variant has no bar
+    assert sorted(round(p.get_height(), 6) for p in ax.patches) == sorted(
+        round(float(np.mean([r.metrics["test_accuracy"] for r in store.runs(EXPERIMENT) if r.variant == v])), 6)
+        for v in ("cnn", HOSTILE))
+    fig = plots.figure_for("params", store, EXPERIMENT)
+    assert sorted(c.lines[0].get_xdata()[0] for c in fig.axes[0].containers) == [101_770, 243_786]
+    fig = plots.figure_for("time", store, EXPERIMENT)
+    assert len(fig.axes[0].containers) == 2 and fig.axes[0].get_xlabel() == "training time (s)"
+
+
+def _report(recorded, data_dir, tmp_path, capsys) -> tuple[Path, str]:
+    root, _ = recorded
+    out = tmp_path / "report.html"
+    assert main(["report", EXPERIMENT, "--store", str(root), "--data-dir", str(data_dir), "-o", str(out)]) == 0, \
+        capsys.readouterr().err
+    return out, out.read_text(encoding="utf-8")
+
+
+def test_report_has_every_part_and_escapes_names(recorded, data_dir, tmp_path, capsys):
+    out, text = _report(recorded, data_dir, tmp_path, capsys)
+    assert text.count("<section") == 2  # cnn and the hostile variant; the failed one only in a note
+    assert text.count("<img") == 3 + 2 * 3  # 3 comparison figures; history, confusion, misclassified each
+    assert "<script>alert(1)</script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "&lt;b&gt;boom&lt;/b&gt;" in text and "<b>boom" not in text  # the failed run's message, escaped
+    assert text.count("<script>") == 1
+    table = re.search(r'<table id="comparison".*?</table>', text, re.S).group(0)
+    assert table.count("<tr>") == 1 + 3  # header + cnn, hostile, broken
+    assert '"dataset": "fashion-mnist"' in text.replace("&quot;", '"')  # the config is shown
+
+
+@pytest.mark.browser
+def test_report_renders_in_chromium(recorded, data_dir, tmp_path, capsys):
+    from test_report import check_in_browser
+
+    out, _ = _report(recorded, data_dir, tmp_path, capsys)
+    shot = check_in_browser(out, tmp_path, rows=3, images=9)
+    assert shot.stat().st_size > 10_000
+
+
+def test_report_unknown_experiment_is_one_line(recorded, tmp_path, capsys):
+    root, _ = recorded
+    out = tmp_path / "r.html"
+    assert main(["report", "tiyn", "--store", str(root), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and 'did you mean "tiny"' in err
+    assert not out.exists()
+
+
+@pytest.mark.browser
+def test_seed000_recipe_report_shows_all_parts_in_chromium(data_dir, tmp_path, capsys):
+    """Done-when of issue 6: the seed 000 recipe (quick) -> report -> Chromium shows every part."""
+    from test_report import check_in_browser
+
+    from mnistlab.experiments import run_experiment
+
+    recipe = Path(__file__).resolve().parents[1] / "recipes" / "seed000.toml"
+    store = RunStore(tmp_path / "store")
+    run_experiment(recipe, store, quick=True, data_dir=data_dir)
+    variants = {r.variant for r in store.runs("seed000", status="finished")}
+    assert len(variants) == 9
+    out = tmp_path / "seed000.html"
+    assert main(["report", "seed000", "--store", str(store.root), "--data-dir", str(data_dir), "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.count("<section") == 9 and all(f">{v}</h3>" in text for v in variants)
+    assert text.count("<summary>config</summary>") == 9
+    # 3 comparison figures + per variant: history, confusion matrix, misclassified grid
+    shot = check_in_browser(out, tmp_path, rows=9, images=3 + 9 * 3)
+    (tmp_path / "keep").mkdir()
+    shot.replace(tmp_path / "keep" / "seed000-report.png")
+
+
+def test_damaged_artifacts_give_one_line_errors(recorded, data_dir, tmp_path, capsys):
+    root, ids = recorded
+    store = RunStore(tmp_path / "damaged")
+    src = RunStore(root).get(ids["cnn0"])
+    run_id = store.start_run(experiment="dmg", variant="cnn", seed=0, member=0, config=src.config, config_hash="h")
+    store.finish_run(run_id, status="finished", history=src.history, metrics=src.metrics, env={},
+                     predictions=np.zeros((20_000, 10), np.float32))  # more rows than the test set
+    out = str(tmp_path / "x.png")
+    argv = ["--store", str(store.root), "--data-dir", str(data_dir), "-o", out]
+    assert main(["plot", "confusion", run_id, *argv]) == 2
+    assert "do not fit" in capsys.readouterr().err
+    folder = store.artifact_dir(run_id)
+    (folder / "predictions.npy").write_bytes(b"\x93NUMPY garbage")
+    (folder / "weights.safetensors").write_bytes(b"\x00\x01truncated")
+    for kind in ("misclassified", "feature-maps", "filters"):
+        assert main(["plot", kind, run_id, *argv]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert not Path(out).exists()
+    # the report still renders, saying what is missing instead of failing
+    assert main(["report", "dmg", "--store", str(store.root), "--data-dir", str(data_dir),
+                 "-o", str(tmp_path / "r.html")]) == 0
+    assert "cannot read the predictions" in (tmp_path / "r.html").read_text()

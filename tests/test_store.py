@@ -1,0 +1,195 @@
+"""The run store: SQLite in WAL mode, schema versions and migration, concurrent writers, ids, rm."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mnistlab.errors import StoreError
+from mnistlab.store import _SCHEMA_V1, SCHEMA_VERSION, RunStore
+
+
+def _add(store: RunStore, variant: str = "v", status: str = "finished", acc: float = 0.5) -> str:
+    rid = store.start_run(experiment="exp", variant=variant, seed=0, member=0, config={"dataset": "mnist"},
+                          config_hash="h-" + variant)
+    if status != "running":
+        store.finish_run(rid, status=status, history=[{"epoch": 1, "loss": 0.3}], metrics={"test_accuracy": acc},
+                         env={"torch": torch.__version__}, predictions=np.full((4, 10), 0.1, np.float32))
+    return rid
+
+
+def test_wal_mode_and_schema_version(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "s")
+    assert store.schema_version == SCHEMA_VERSION
+    con = sqlite3.connect(tmp_path / "s" / "runs.sqlite")
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_default_root_comes_from_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNISTLAB_STORE", str(tmp_path / "elsewhere"))
+    assert RunStore().root == tmp_path / "elsewhere"
+    assert (tmp_path / "elsewhere" / "runs.sqlite").is_file()
+
+
+def test_record_round_trip_and_status(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    rid = _add(store, status="running")
+    assert store.get(rid).status == "running"
+    assert (store.artifact_dir(rid) / "config.json").is_file()
+    store.finish_run(rid, status="diverged", history=[{"loss": float("nan")}], metrics={"params": 3}, env={},
+                     message="loss is nan")
+    rec = store.get(rid)
+    assert (rec.status, rec.message, rec.metrics, rec.finished_at is not None) == ("diverged", "loss is nan", {"params": 3}, True)
+    assert np.isnan(rec.history[0]["loss"])
+    with pytest.raises(StoreError, match="unknown final status"):
+        store.finish_run(rid, status="done", history=[], metrics={}, env={})
+    with pytest.raises(StoreError, match='did you mean "finished"'):
+        store.runs(status="finshed")
+
+
+def test_migrates_a_version_1_store(tmp_path: Path) -> None:
+    con = sqlite3.connect(tmp_path / "runs.sqlite")
+    con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    for stmt in _SCHEMA_V1.split(";"):
+        if stmt.strip():
+            con.execute(stmt)
+    con.execute("INSERT INTO schema_version VALUES (1)")
+    con.execute("INSERT INTO runs VALUES ('abcdef0123', 'old', 'v', 3, 0, '{}', 'h', 'finished', '[]',"
+                " '{\"test_accuracy\": 0.9}', '{}', 1.0, 2.0, '')")
+    con.commit()
+    con.close()
+    store = RunStore(tmp_path)
+    assert store.schema_version == SCHEMA_VERSION
+    rec = store.get("abcdef")
+    assert (rec.experiment, rec.seed, rec.repeat, rec.metrics["test_accuracy"]) == ("old", 3, 0, 0.9)
+    assert store.committees("old") == []  # the table added by the migration exists
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    RunStore(tmp_path).close()
+    con = sqlite3.connect(tmp_path / "runs.sqlite")
+    con.execute("UPDATE schema_version SET version = 99")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="newer mnistlab"):
+        RunStore(tmp_path)
+
+
+@pytest.mark.parametrize("content", [b"garbage" * 200, b"SQLite format 3\x00" + b"\xff" * 500, bytes(range(256)) * 8])
+def test_corrupted_database_file(tmp_path: Path, content: bytes) -> None:
+    (tmp_path / "runs.sqlite").write_bytes(content)
+    with pytest.raises(StoreError) as err:
+        RunStore(tmp_path)
+    assert "\n" not in str(err.value) and "runs.sqlite" in str(err.value)
+
+
+def test_truncated_database_file(tmp_path: Path) -> None:
+    good = RunStore(tmp_path / "a")
+    for _ in range(30):
+        _add(good)
+    good.close()
+    data = (tmp_path / "a" / "runs.sqlite").read_bytes()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "runs.sqlite").write_bytes(data[: len(data) // 3])
+    # A truncated file either fails to open or fails when read: both as StoreError.
+    with pytest.raises(StoreError):
+        RunStore(tmp_path / "b").runs()
+
+
+def test_foreign_sqlite_file_and_file_as_store(tmp_path: Path) -> None:
+    con = sqlite3.connect(tmp_path / "runs.sqlite")
+    con.execute("CREATE TABLE other (x)")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="not a mnistlab run store"):
+        RunStore(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(StoreError, match="must be a folder"):
+        RunStore(tmp_path / "afile")
+
+
+def test_unknown_bad_and_ambiguous_ids(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    ids = [_add(store) for _ in range(17)]  # 17 ids over 16 hex digits: two share a first digit
+    assert store.get(ids[0][:8]).run_id == ids[0]
+    first, count = Counter(i[0] for i in ids).most_common(1)[0]
+    assert count >= 2
+    with pytest.raises(StoreError, match="ambiguous"):
+        store.get(first)
+    with pytest.raises(StoreError, match="no run"):
+        store.get("0" * 10 if not any(i.startswith("0" * 10) for i in ids) else "f" * 10)
+    for bad in ["", "zz", "../etc", "a" * 100, "1%", "a'; DROP TABLE runs; --"]:
+        with pytest.raises(StoreError):
+            store.get(bad)
+    assert len(store.runs()) == 17
+
+
+def test_rm_deletes_rows_and_artifacts(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    a, b = _add(store, "a"), _add(store, "b")
+    folder = store.artifact_dir(a)
+    assert (folder / "predictions.npy").is_file()
+    with pytest.raises(StoreError):
+        store.rm([a, "nothex"])  # one bad id: nothing is deleted
+    assert len(store.runs()) == 2
+    assert store.rm([a[:6]]) == [a]
+    assert not folder.exists() and [r.run_id for r in store.runs()] == [b]
+    assert store.rm(experiment="exp") == [b] and store.runs() == []
+
+
+def test_predictions_and_model_round_trip(tmp_path: Path) -> None:
+    from mnistlab.models import build_model
+    from mnistlab.specs import compact_spec
+
+    store = RunStore(tmp_path)
+    spec = compact_spec([], None, [8])
+    model = build_model(spec, seed=1).eval()
+    probs = np.random.default_rng(0).random((5, 10)).astype(np.float32)
+    rid = store.start_run(experiment="e", variant="v", seed=1, member=0, config={"model": spec.to_dict()}, config_hash="h")
+    store.finish_run(rid, status="finished", history=[], metrics={}, env={}, weights=model.state_dict(), predictions=probs)
+    np.testing.assert_array_equal(store.load_predictions(rid), probs)
+    x = torch.rand(3, 1, 28, 28)
+    with torch.no_grad():
+        torch.testing.assert_close(store.load_model(rid)(x), model(x))
+    (store.artifact_dir(rid) / "weights.safetensors").write_bytes(b"\x00" * 50)
+    with pytest.raises(StoreError, match="cannot load the weights"):
+        store.load_model(rid)
+
+
+def _writer(root: str, tag: str) -> None:
+    store = RunStore(root)
+    for _ in range(15):
+        _add(store, tag)
+
+
+def test_two_processes_write_at_once(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=_writer, args=(str(tmp_path), t)) for t in ("p1", "p2")]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    runs = RunStore(tmp_path).runs(status="finished")
+    assert Counter(r.variant for r in runs) == {"p1": 15, "p2": 15}
+
+
+def _start_and_die(root: str) -> None:
+    _add(RunStore(root), "dead", status="running")
+
+
+def test_runs_of_dead_processes_become_interrupted(tmp_path: Path) -> None:
+    p = multiprocessing.get_context("spawn").Process(target=_start_and_die, args=(str(tmp_path),))
+    p.start()
+    p.join(60)
+    store = RunStore(tmp_path)
+    mine = _add(store, "alive", status="running")
+    assert store.mark_stale() == 1
+    assert {r.variant: r.status for r in store.runs()} == {"dead": "interrupted", "alive": "running"}
+    assert store.get(mine).status == "running"
