@@ -83,7 +83,8 @@ def test_keys_follow_the_resolved_config(tmp_path: Path) -> None:
 @pytest.mark.parametrize("extra, match", [
     ("repeat = 2\n", 'unknown key "repeat" (did you mean "repeats"?)'),
     ('[[variants]]\n"train.lrr" = 0.1\n', 'no key "lrr" (did you mean "lr"?)'),
-    ('[[variants]]\n"trian.lr" = 0.1\n', 'no key "trian" (did you mean "train"?)'),
+    ('[[variants]]\n"trian.lr" = 0.1\n', 'unknown key "trian.lr" (did you mean "train"?)'),
+    ('[[variants]]\ncomittee = 5\n', 'unknown key "comittee" (did you mean "committee"?)'),
     ('[[variants]]\n"train.lr" = "fast"\n', "train.lr"),
     ('[[variants]]\n"train.epochs" = 0\n', "train.epochs"),
     ('[[variants]]\n"train.optimizer" = "adamm"\n', "adam"),
@@ -108,9 +109,14 @@ def test_validation_errors_name_file_and_key(tmp_path: Path, extra: str, match: 
 
 
 def test_override_of_a_key_the_base_lacks(tmp_path: Path) -> None:
-    text = TINY.replace("model = { dense = [8] }", 'model = "seed004-dense"') + "[[variants]]\nmodel.conv = [16]\n"
+    text = TINY.replace("model = { dense = [8] }", 'model = "seed004-dense"') + '[[variants]]\n"model.conv" = [16]\n'
     with pytest.raises(SpecError, match="not a table; replace it whole"):
         load_experiment(write(tmp_path, text))
+    # (unquoted `model.conv = [16]` is TOML for `model = { conv = [16] }`: a whole new model, legal)
+    replaced = load_experiment(write(tmp_path, text.replace('"model.conv"', "model.conv")))
+    assert replaced.variants[0].config["model"] == {"conv": [16]}
+    with pytest.raises(SpecError, match='"data.sbset": the base has no key "sbset" \\(did you mean "subset"\\?\\)'):
+        load_experiment(write(tmp_path, TINY + '[[variants]]\n"data.sbset" = 5\n'))
     with pytest.raises(SpecError, match='no key "conv_layers"'):
         load_experiment(write(tmp_path, TINY + "[[variants]]\nmodel.conv_layers = [16]\n"))
 
@@ -157,6 +163,10 @@ def test_hostile_paths_and_sizes(tmp_path: Path) -> None:
     grid = "repeats = 1000\n" + TINY + f'[grid]\n"train.epochs" = {list(range(1, 30))}\n'
     with pytest.raises(SpecError, match="runs requested"):
         load_experiment(write(tmp_path, grid))
+    bomb = TINY + "[grid]\n" + "".join(f'"model.{k}" = {list(range(1, 11))}\n' for k in ("conv", "dense", "pool"))
+    bomb += "".join(f'"train.{k}" = {list(range(1, 11))}\n' for k in ("epochs", "batch_size", "seed", "threads"))
+    with pytest.raises(SpecError, match="10,000,000 runs requested"):  # refused before expanding 10^7 combos
+        load_experiment(write(tmp_path, bomb))
 
 
 # ---------------------------------------------------------------------------------- running
@@ -217,9 +227,22 @@ def test_committee_accuracy_math() -> None:
 
 
 def test_parallel_jobs_record_the_same_results(tmp_path: Path, data_dir: Path) -> None:
-    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\nrepeats = 3\n')
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\nrepeats = 2\n')
     one = run_experiment(p, tmp_path / "one", data_dir=data_dir)
     two = run_experiment(p, tmp_path / "two", data_dir=data_dir, jobs=2)
     acc = lambda res: sorted((o.cell.seed, o.record.metrics["test_accuracy"]) for o in res.outcomes)  # noqa: E731
     assert acc(one) == acc(two)
     assert all(o.record.status == "finished" for o in two.outcomes)
+
+
+@pytest.mark.parametrize("status, skipped", [("diverged", True), ("failed", False), ("interrupted", False)])
+def test_which_earlier_outcomes_are_reused(tmp_path: Path, data_dir: Path, status: str, skipped: bool) -> None:
+    exp = load_experiment(write(tmp_path, TINY))
+    cell = exp.cells()[0]
+    store = RunStore(tmp_path / "s")
+    rid = store.start_run(experiment=exp.name, variant=cell.variant, seed=cell.seed, member=0, config=cell.config,
+                          config_hash=cell.key)
+    store.finish_run(rid, status=status, history=[], metrics={}, env={})
+    res = run_experiment(exp, store, data_dir=data_dir)
+    assert res.outcomes[0].skipped is skipped
+    assert len(store.runs()) == (1 if skipped else 2)

@@ -271,3 +271,29 @@ def test_unknown_kind_did_you_mean():
         plots.check_kind("confussion")
     for kind in plots.FIGURE_KINDS:
         plots.check_kind(kind)
+
+
+def test_feature_maps_wrong_image_size_is_a_plot_error(cnn):
+    with pytest.raises(plots.PlotError, match="cannot take images shaped"):
+        plots.feature_maps(cnn, np.zeros((1, 8, 8), np.uint8))
+    assert not cnn.training
+
+
+def test_history_many_runs_share_one_legend_and_tick_each_epoch():
+    runs = [(f"v{i}", _history(3, 0.5 + 0.05 * i), 0.8) for i in range(5)]
+    fig = plots.plot_history(runs)
+    assert len(fig.axes) == 2 and len(fig.legends) == 1
+    assert all(ax.get_legend() is None for ax in fig.axes)
+    assert list(fig.axes[0].get_xticks()) == [1, 2, 3]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels[:3] == ["v0 train", "v0 val", "v0 test 80.00%"] and len(labels) == 15
+
+
+def test_feature_maps_pick_layers_by_name(fashion, cnn):
+    names = [name for name, _ in plots.feature_maps(cnn, fashion.test_images[:1])]
+    assert len(names) == 4  # seed000-cnn: conv, pool, conv, pool
+    fig = plots.plot_feature_maps(cnn, fashion.test_images[:2], 0, layers=[names[0], names[2]])
+    assert len(fig.axes) == 4
+    assert [ax.images[0].get_array().shape for ax in fig.axes[:2]] == [(26, 26), (11, 11)]
+    with pytest.raises(plots.PlotError, match="did you mean"):
+        plots.feature_maps(cnn, fashion.test_images[:1], layers=[names[0] + "x"])

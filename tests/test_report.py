@@ -113,6 +113,7 @@ def _browse(page: Path, tmp_path: Path, *extra: str) -> subprocess.CompletedProc
     """Open `page` in headless Chromium with the network off; returns its stdout and log."""
     cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+           "--disable-dev-shm-usage",
            f"--user-data-dir={tmp_path / 'chromium-profile'}", "--enable-logging=stderr", "--v=0",
            "--virtual-time-budget=5000", *extra, page.resolve().as_uri()]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)

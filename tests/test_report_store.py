@@ -183,6 +183,8 @@ def test_report_has_every_part_and_escapes_names(recorded, data_dir, tmp_path, c
     table = re.search(r'<table id="comparison".*?</table>', text, re.S).group(0)
     assert table.count("<tr>") == 1 + 3  # header + cnn, hostile, broken
     assert '"dataset": "fashion-mnist"' in text.replace("&quot;", '"')  # the config is shown
+    assert "2 runs (seeds 0, 1) · dataset fashion-mnist · epochs 2" in text.replace("&#x27;", "'")
+    assert "243,786 parameters" in text
 
 
 @pytest.mark.browser
@@ -214,7 +216,7 @@ def test_seed000_recipe_report_shows_all_parts_in_chromium(data_dir, tmp_path, c
     store = RunStore(tmp_path / "store")
     run_experiment(recipe, store, quick=True, data_dir=data_dir)
     variants = {r.variant for r in store.runs("seed000", status="finished")}
-    assert len(variants) == 9
+    assert len(variants) == 9, [(r.variant, r.status, r.message) for r in store.runs()]
     out = tmp_path / "seed000.html"
     assert main(["report", "seed000", "--store", str(store.root), "--data-dir", str(data_dir), "-o", str(out)]) == 0
     text = out.read_text(encoding="utf-8")

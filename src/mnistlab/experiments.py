@@ -26,7 +26,7 @@ before anything trains; mistakes are one-line :class:`SpecError` naming the file
 
 A *cell* is one training run (variant x repeat x committee member). It is a pure function of its
 resolved config, keyed by a hash of that config and the mnistlab version: :func:`run_experiment`
-skips cells already finished in the store (unless ``force``) and runs the rest through a
+skips cells already finished (or diverged) in the store (unless ``force``) and runs the rest through a
 :class:`Runner` (in this process, or ``jobs`` spawned processes).
 """
 
@@ -61,6 +61,7 @@ MAX_CELLS = 10_000
 MAX_FILE_BYTES = 1 << 20
 QUICK_SUBSET = 300  # --quick: train images (test images: a sixth of it)
 QUICK_COMMITTEE = 2
+DONE_STATUSES = ("finished", "diverged")  # cells with such a run are skipped unless force
 # Short names for derived variant names ("act=tanh" rather than "activation=tanh").
 ABBREVIATIONS = {"activation": "act", "kernel_initializer": "init", "optimizer": "opt", "batch_size": "batch",
                  "additional_convolutions": "extra_conv", "validation": "val", "label_smoothing": "smooth"}
@@ -223,11 +224,18 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             continue
         if not isinstance(key, str):
             raise SpecError(f"{source}: {where}: keys must be strings")
+        if key.split(".")[0] not in known:  # a typo of a variant setting or of a config section
+            choices = [*VARIANT_META_KEYS, *known]
+            raise SpecError(f'{source}: {where}: unknown key "{key}"{did_you_mean(key.split(".")[0], choices)}; '
+                            f"known keys: {', '.join(choices)}")
         for path, v in _flatten(tuple(key.split(".")), value, known, source, where):
             overrides[".".join(path)] = v
     grid = top_grid + _grid(rv.get("grid", {}), known, source, f"{where}.grid")
     out = []
     axes = [vals for _, vals in grid]
+    size = math.prod(len(a) for a in axes) * reps * members  # checked before expanding: grids explode
+    if size > MAX_CELLS:
+        raise SpecError(f"{source}: {where}: {size:,} runs requested; at most {MAX_CELLS:,} per experiment")
     for combo in itertools.product(*axes) if grid else [()]:
         ov = dict(overrides)
         grid_part = {k: val for (k, _), val in zip(grid, combo)}
@@ -260,8 +268,10 @@ def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: s
              where: str) -> list[tuple[tuple[str, ...], Any]]:
     """Split a (possibly nested) override into dotted paths the base has; error otherwise."""
     at = _lookup(known, path, source, where)
-    whole_model = path == ("model",) and isinstance(value, Mapping) and (
-        "layers" in value or set(value) - set(at if isinstance(at, Mapping) else {}))
+    # `model = {...}` in another written form (full layers, or builder vs compact) replaces the
+    # model whole; otherwise its keys are overrides of the base model's keys.
+    whole_model = path == ("model",) and isinstance(value, Mapping) and isinstance(at, Mapping) and (
+        "layers" in value or (bool(set(value) - set(at)) and set(value) <= {*_COMPACT_KEYS, *_BUILDER_KEYS}))
     if isinstance(value, Mapping) and isinstance(at, Mapping) and not whole_model:
         out = []
         for k, v in value.items():
@@ -483,7 +493,9 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     result = ExperimentResult(exp)
     todo = []
     for c in cells:
-        prev = None if force else st.find_finished(exp.name, c.variant, c.key)
+        # A diverged run is as final as a finished one (same config, same seed: same outcome);
+        # failed and interrupted cells run again.
+        prev = None if force else st.find_finished(exp.name, c.variant, c.key, DONE_STATUSES)
         if prev is None:
             todo.append(c)
         else:
@@ -527,7 +539,7 @@ def evaluate_committees(store: RunStore, exp: Experiment, cells: Sequence[Cell],
         if len(members) < 2:
             continue
         recs = [store.find_finished(exp.name, variant, c.key) for c in members]
-        if any(r is None for r in recs):
+        if any(r is None for r in recs):  # incomplete (a member failed, or the sweep was stopped)
             continue
         probs = [store.load_predictions(r.run_id) for r in recs]  # type: ignore[union-attr]
         labels = scored_labels(members[0].config, len(probs[0]), data_dir)

@@ -155,9 +155,13 @@ class Conv2D(nn.Conv2d):
         self.activation = ACTIVATION_MODULES[spec.activation]()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.conv_forward(x))
+
+    def conv_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """The convolution without the activation (the model's forward may apply it after pooling)."""
         if self.extra_pad is not None:
             x = F.pad(x, self.extra_pad)
-        return self.activation(super().forward(x))
+        return super().forward(x)
 
 
 class Pool2D(nn.Module):
@@ -224,7 +228,28 @@ class SequentialModel(nn.Sequential):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 3:
             x = x.unsqueeze(1)
-        return super().forward(x)
+        modules = list(self._modules.values())
+        i, n = 0, len(modules)
+        while i < n:
+            module = modules[i]
+            if i + 1 < n and _pool_commutes(module, modules[i + 1]):
+                # Conv -> ReLU -> MaxPool computed as Conv -> MaxPool -> ReLU: the same values and
+                # the same gradients (max and relu are both monotone; relu(max(x)) == max(relu(x)),
+                # and the gradient is zero either way where the window max is <= 0), with 4x fewer
+                # elements through ReLU and its backward (measured ~25% of a seed-000 CNN step).
+                # layer_outputs() still calls each layer on its own, so feature maps are unchanged.
+                x = torch.relu(modules[i + 1](module.conv_forward(x)))
+                i += 2
+            else:
+                x = module(x)
+                i += 1
+        return x
+
+
+def _pool_commutes(module: nn.Module, nxt: nn.Module) -> bool:
+    """A Conv2D with ReLU followed by an unpadded max pool (the pair the forward pass reorders)."""
+    return (type(module) is Conv2D and type(module.activation) is nn.ReLU
+            and type(nxt) is Pool2D and nxt.kind == "max" and nxt.pads is None)
 
 
 def keras_names(spec: ModelSpec) -> list[str]:

@@ -167,10 +167,21 @@ def plot_history(runs: Sequence[HistoryRun]) -> Figure:
         raise PlotError("the runs have no recorded epochs")
     ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
     ax_loss.set(title="Loss", xlabel="epoch", ylabel="loss")
+    epochs = sorted({x for ax in (ax_acc, ax_loss) for line in ax.get_lines() for x in line.get_xdata()
+                     if line.get_linestyle() != ":"})
     for ax in (ax_acc, ax_loss):
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
+        if len(epochs) <= 20:  # epochs are whole numbers: tick each one
+            ax.set_xticks(epochs)
+            ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+    if len(runs) <= 3:
+        for ax in (ax_acc, ax_loss):
+            ax.legend(fontsize=7)
+    else:  # many runs: one legend beside the panels instead of two covering the curves
+        fig.set_size_inches(14, 4.8)
+        fig.legend(*ax_acc.get_legend_handles_labels(), loc="outside right upper", fontsize=7)
     return fig
 
 
@@ -339,38 +350,52 @@ def _to_input(images: Any, device: Any) -> Any:
     return torch.from_numpy(np.ascontiguousarray(arr)).to(device)
 
 
-def feature_maps(model: Any, images: Any, layers: int | None = None) -> list[tuple[str, np.ndarray]]:
+def feature_maps(model: Any, images: Any, layers: int | Sequence[str] | None = None) -> list[tuple[str, np.ndarray]]:
     """(layer name, maps (N, C, H, W)) for each conv / pooling layer, in the order the model runs them.
 
-    Uses forward hooks, so it works for any torch model whatever its layers are called. `layers`
-    keeps only the first that many (seed 001 shows four: conv, pool, conv, pool).
+    Uses forward hooks, so it works for any torch model whatever its layers are called. `layers`:
+    None for all of them, an int for the first that many (seed 001 shows four: conv, pool, conv,
+    pool), or a list of layer names (as `model.named_modules()` calls them).
     """
     import torch
 
+    param = next(model.parameters(), None)
+    x = _to_input(images, param.device if param is not None else "cpu")
     names = {m: n for n, m in model.named_modules()}
     captured: list[tuple[str, np.ndarray]] = []
-    handles = [m.register_forward_hook(lambda mod, _i, out: captured.append((names.get(mod, "?"), out.detach().cpu().numpy())))
-               for m in model.modules() if (_is_conv(m) or _is_pool(m))]
+
+    def keep(module: Any, _inputs: Any, out: Any) -> None:
+        captured.append((names.get(module, "?"), out.detach().cpu().numpy()))
+
+    handles = [m.register_forward_hook(keep) for m in model.modules() if _is_conv(m) or _is_pool(m)]
     if not handles:
         raise PlotError("the model has no convolution or pooling layers to show feature maps of")
+    was_training = model.training
     try:
-        param = next(model.parameters(), None)
-        x = _to_input(images, param.device if param is not None else "cpu")
-        was_training = model.training
-        model.eval()
+        model.eval()  # dropout off: show what the trained model computes
         with torch.no_grad():
             model(x)
-        model.train(was_training)
+    except RuntimeError as exc:  # e.g. images of another size than the model was built for
+        raise PlotError(f"the model cannot take images shaped {tuple(x.shape[1:])}: {str(exc)[:160]}") from None
     finally:
+        model.train(was_training)
         for h in handles:
             h.remove()
-    return captured[:layers] if layers else captured
+    if layers is None or isinstance(layers, int):
+        return captured[:layers] if layers else captured
+    found = [name for name, _ in captured]
+    for name in layers:
+        if name not in found:
+            raise PlotError(f"no conv or pooling layer named {name!r}{did_you_mean(name, found)}; "
+                            f"layers: {', '.join(found)}")
+    return [(name, m) for name, m in captured if name in set(layers)]
 
 
-def plot_feature_maps(model: Any, images: Any, filter_index: int = 0, layers: int | None = 4) -> Figure:
+def plot_feature_maps(model: Any, images: Any, filter_index: int = 0,
+                      layers: int | Sequence[str] | None = None) -> Figure:
     """Seed 001's grid: rows = images, columns = conv/pool layers, showing one filter, "inferno".
 
-    >>> plot_feature_maps(model, ds.test_images[[0, 23, 28]], filter_index=1)  # the 3x4 grid
+    >>> plot_feature_maps(model, ds.test_images[[0, 23, 28]], filter_index=1, layers=4)  # the 3x4 grid
     """
     maps = feature_maps(model, images, layers)
     n = maps[0][1].shape[0]
@@ -444,7 +469,11 @@ def resolve_runs(store: Any, target: str, variant: str | None = None) -> list[An
         if not runs:
             raise StoreError(f"experiment {target!r} has no finished run of variant {variant!r}"
                              f"{did_you_mean(variant, names)}; variants: {', '.join(names)}")
-    return sorted(runs, key=lambda r: (str(r.variant), r.seed if r.seed is not None else 0, r.run_id))
+    # Variants in the order they first ran (the experiment file's order), then by seed.
+    first: dict[str, int] = {}
+    for i, r in enumerate(runs):
+        first.setdefault(str(r.variant), i)
+    return sorted(runs, key=lambda r: (first[str(r.variant)], r.seed if r.seed is not None else 0, r.created_at))
 
 
 def _dataset_of(record: Any, data_dir: Any = None) -> Any:
@@ -476,10 +505,12 @@ def history_runs(records: Sequence[Any]) -> list[tuple[str, list[dict], float | 
     Labels name the variant when records span several, and the seed (or the run id) otherwise.
     """
     many_variants = len({r.variant for r in records}) > 1
+    one_run_each = len({r.variant for r in records}) == len(records)
     out = []
     for r in records:
         who = f"seed {r.seed}" if r.seed is not None else str(r.run_id)[:8]
-        out.append((f"{r.variant} {who}" if many_variants else who, list(r.history or []),
+        label = str(r.variant) if many_variants and one_run_each else f"{r.variant} {who}" if many_variants else who
+        out.append((label, list(r.history or []),
                     (r.metrics or {}).get("test_accuracy")))
     return out
 

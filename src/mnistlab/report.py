@@ -48,6 +48,7 @@ class VariantSection:
     config: Mapping[str, Any] | None
     figures: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    facts: list[str] = field(default_factory=list)
 
 
 def figure_data_uri(fig: Figure, dpi: int = 80) -> str:
@@ -107,6 +108,8 @@ def render_report(experiment: str, rows: Sequence[Mapping[str, Any]], comparison
     for i, s in enumerate(sections):
         # ids are positional: a variant name never ends up inside an attribute it could break out of.
         parts.append(f'<section class="variant" id="variant-{i}"><h3>{_esc(s.name)}</h3>')
+        if s.facts:
+            parts.append('<p class="facts">' + " · ".join(_esc(f) for f in s.facts) + "</p>")
         parts += [f'<p class="note">{_esc(n)}</p>' for n in s.notes]
         if s.config is not None:
             config = json.dumps(s.config, indent=2, sort_keys=True, default=str)
@@ -115,8 +118,24 @@ def render_report(experiment: str, rows: Sequence[Mapping[str, Any]], comparison
     return _PAGE.format(title=_esc(f"mnistlab report: {experiment}"), css=_CSS, body="\n".join(parts), js=_JS)
 
 
+def _facts(records: Sequence[Any]) -> list[str]:
+    """The few settings and results a reader looks for first, from the recorded config and metrics."""
+    cfg, train = records[0].config or {}, (records[0].config or {}).get("train") or {}
+    facts = [f"{len(records)} run{'s' if len(records) != 1 else ''} (seeds {', '.join(str(r.seed) for r in records)})"]
+    facts += [f"{k} {v}" for k, v in (("dataset", cfg.get("dataset")), ("epochs", train.get("epochs")),
+                                      ("batch", train.get("batch_size")), ("optimizer", train.get("optimizer")),
+                                      ("lr", train.get("lr"))) if v is not None]
+    params = (records[0].metrics or {}).get("params")
+    if params is not None:
+        facts.append(f"{int(params):,} parameters")
+    accs = [r.metrics.get("test_accuracy") for r in records if (r.metrics or {}).get("test_accuracy") is not None]
+    if accs:
+        facts.append("test accuracy " + ", ".join(f"{a:.2%}" for a in accs))
+    return facts
+
+
 def _variant_section(store: Any, name: str, records: Sequence[Any], data_dir: Any) -> VariantSection:
-    section = VariantSection(name=name, config=records[0].config)
+    section = VariantSection(name=name, config=records[0].config, facts=_facts(records))
     section.figures.append(("training history", figure_data_uri(plots.plot_history(plots.history_runs(records)))))
     first = records[0]
     try:
@@ -199,6 +218,7 @@ figcaption { font-size: 13px; color: #555; }
 pre { background: #f7f7f7; padding: 0.5em; overflow-x: auto; font-size: 12px; }
 section.variant { border-top: 2px solid #ddd; margin-top: 2em; }
 .note { color: #8a5a00; font-size: 14px; }
+.facts { font-size: 14px; }
 """
 
 # Sorting plus a self-check the browser test reads back: data-images = "<decoded>/<total>" and

@@ -345,12 +345,14 @@ class RunStore:
             cols = self._columns()
         return [_record(cols, r) for r in rows]
 
-    def find_finished(self, experiment: str, variant: str, config_hash: str) -> RunRecord | None:
-        """The latest finished run of this experiment/variant with this config hash, if any."""
+    def find_finished(self, experiment: str, variant: str, config_hash: str,
+                      statuses: tuple[str, ...] = ("finished",)) -> RunRecord | None:
+        """The latest run of this experiment/variant with this config hash and one of ``statuses``."""
+        marks = ", ".join("?" * len(statuses))
         with self._errors("read"):
             row = self._conn.execute(
-                "SELECT * FROM runs WHERE experiment = ? AND variant = ? AND config_hash = ? AND status = 'finished'"
-                " ORDER BY created_at DESC LIMIT 1", (experiment, variant, config_hash)).fetchone()
+                f"SELECT * FROM runs WHERE experiment = ? AND variant = ? AND config_hash = ? AND status IN ({marks})"
+                " ORDER BY created_at DESC LIMIT 1", (experiment, variant, config_hash, *statuses)).fetchone()
             cols = self._columns()
         return _record(cols, row) if row else None
 

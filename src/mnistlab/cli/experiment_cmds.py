@@ -13,6 +13,15 @@ _STORE = click.option("--store", "store", type=click.Path(file_okay=False), defa
                       help="Run store folder (default: $MNISTLAB_STORE or ./mnistlab-runs).")
 
 
+def _console():  # noqa: ANN202
+    import sys
+
+    from rich.console import Console
+
+    # Piped output (files, CI logs, tests) gets wide tables instead of 80-column truncation.
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
 def _open(store: str | None):  # noqa: ANN202 - the RunStore import stays lazy (fast --help)
     from mnistlab.store import RunStore
 
@@ -29,7 +38,6 @@ def _open(store: str | None):  # noqa: ANN202 - the RunStore import stays lazy (
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder holding the datasets.")
 def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: bool, data_dir: str | None) -> None:
     """Train every cell of an EXPERIMENT file not already finished, printing the comparison."""
-    from rich.console import Console
     from rich.live import Live
 
     from mnistlab.experiments import load_experiment, rich_table, run_experiment
@@ -37,7 +45,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     exp = load_experiment(experiment)
     st = _open(store)
     n = len(exp.cells(quick=quick))
-    console = Console()
+    console = _console()
     console.print(f"experiment [bold]{exp.name}[/]: {n} runs, store {st.root}")
     with Live(rich_table([], title=exp.name), console=console, auto_refresh=False) as live:
         def on_cell(outcome, rows) -> None:  # noqa: ANN001
@@ -59,7 +67,6 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
 @click.option("--status", "-s", default=None, help="Only runs with this status (running, finished, ...).")
 def runs_cmd(store: str | None, experiment: str | None, status: str | None) -> None:
     """List recorded runs, oldest first."""
-    from rich.console import Console
     from rich.table import Table
 
     recs = _open(store).runs(experiment=experiment, status=status)
@@ -71,7 +78,7 @@ def runs_cmd(store: str | None, experiment: str | None, status: str | None) -> N
         table.add_row(r.run_id, r.experiment, r.variant, str(r.seed), r.status,
                       f"{100 * acc:.2f}%" if isinstance(acc, float) else "-", str(r.metrics.get("epochs_run", "-")),
                       time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)))
-    Console().print(table if recs else "no runs")
+    _console().print(table if recs else "no runs")
 
 
 @click.command("show")
@@ -109,9 +116,7 @@ def compare_cmd(experiment: str, store: str | None, fmt: str) -> None:
         keys = None
     rows = compare(_open(store), experiment, keys=keys)
     if fmt == "table":
-        from rich.console import Console
-
-        Console().print(rich_table(rows, title=experiment))
+        _console().print(rich_table(rows, title=experiment))
     else:
         click.echo(format_rows(rows, fmt), nl=False)
 

@@ -1,0 +1,61 @@
+"""Every recipe in recipes/ loads, validates and runs end to end with --quick."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mnistlab.cli import main
+from mnistlab.experiments import load_experiment, run_experiment
+from mnistlab.store import RunStore
+
+RECIPES = sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.toml"))
+
+
+def test_every_seed_notebook_has_a_recipe() -> None:
+    names = {p.stem for p in RECIPES}
+    assert {"seed000", "seed001", "seed002", "seed003", "seed004", "fast", "best"} <= names
+
+
+@pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
+def test_recipe_runs_quick(path: Path, tmp_path: Path, data_dir: Path) -> None:
+    exp = load_experiment(path)
+    assert exp.name == path.stem
+    full = exp.cells()
+    assert all(c.config["data"]["subset"] == 0 for c in full)  # the recipe itself is full size
+    result = run_experiment(exp, tmp_path / "store", quick=True, data_dir=data_dir)
+    quick = exp.cells(quick=True)
+    assert len(result.outcomes) == len(quick)
+    assert all(o.record.status == "finished" for o in result.outcomes), [o.record.message for o in result.outcomes]
+    rows = {r["variant"]: r for r in result.rows}
+    assert set(rows) == {v.name for v in exp.variants}
+    for v in exp.variants:
+        assert rows[v.name]["test_acc"] is not None
+        assert (rows[v.name]["committee_acc"] is not None) == (v.committee > 1)
+
+
+def test_recipe_expectations() -> None:
+    """The recipes hold what the notebooks ran (see SEEDS.md)."""
+    by = {p.stem: load_experiment(p) for p in RECIPES}
+    s0 = by["seed000"].cells()
+    assert len(s0) == 9 and {c.config["train"]["epochs"] for c in s0} == {5}
+    assert {c.config["dataset"] for c in s0} == {"fashion-mnist"}
+    s1 = {c.variant: c for c in by["seed001"].cells()}
+    assert {c.config["train"]["epochs"] for c in s1.values()} == {5, 10, 15, 20, 100}
+    assert s1["stop-at-loss-0.19"].config["callbacks"][0]["threshold"] == 0.19
+    s2 = by["seed002"]
+    assert {v.name: v.committee for v in s2.variants}["committee-deep-conv"] == 5
+    assert all(c.config["train"]["batch_size"] == 86 and c.config["data"]["validation"] == 10000 for c in s2.cells())
+    s3 = by["seed003"].cells()
+    assert all(c.config["data"]["validation"] == "test" for c in s3)
+    assert {c.config["train"]["lr"] for c in s3} >= {1e-5, 1e-3, 0.1}
+    s4 = {c.config["train"]["optimizer"] for c in by["seed004"].cells()}
+    assert s4 == {"adam", "nadam", "adagrad", "rmsprop", "sgd"}
+
+
+def test_cli_runs_a_recipe_quick(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    fast = next(p for p in RECIPES if p.stem == "fast")
+    assert main(["run", str(fast), "--quick", "--data-dir", str(data_dir)]) == 0
+    assert "fast" in capsys.readouterr().out
+    assert len(RunStore().runs(experiment="fast", status="finished")) == 1
