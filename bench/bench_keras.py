@@ -54,10 +54,13 @@ def peak_rss_mb() -> float:
 
 
 # ------------------------------------------------------------------------------------ workers
-def run_keras(model_name: str, epochs: int, data_dir: Path, seed: int) -> dict:
+def run_keras(model_name: str, epochs: int, data_dir: Path, seed: int, threads: int = 0) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
+    if threads:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
     tf.random.set_seed(seed)
     d = load(data_dir)
     x_train, x_test = d["x_train"] / 255.0, d["x_test"] / 255.0
@@ -78,12 +81,14 @@ def run_keras(model_name: str, epochs: int, data_dir: Path, seed: int) -> dict:
     return {"seconds": seconds, "test_accuracy": float(acc), "version": f"tensorflow {tf.__version__}"}
 
 
-def run_torch(model_name: str, epochs: int, data_dir: Path, seed: int) -> dict:
+def run_torch(model_name: str, epochs: int, data_dir: Path, seed: int, threads: int = 0) -> dict:
     """The loop a PyTorch tutorial writes: float tensors, TensorDataset + DataLoader, NCHW."""
     import torch
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
 
+    if threads:
+        torch.set_num_threads(threads)
     torch.manual_seed(seed)
     d = load(data_dir)
     x_train = torch.tensor(d["x_train"], dtype=torch.float32).unsqueeze(1) / 255
@@ -110,37 +115,38 @@ def run_torch(model_name: str, epochs: int, data_dir: Path, seed: int) -> dict:
     return {"seconds": seconds, "test_accuracy": acc, "version": f"torch {torch.__version__}"}
 
 
-def run_mnistlab(model_name: str, epochs: int, data_dir: Path, seed: int, precision: str = "float32") -> dict:
+def run_mnistlab(model_name: str, epochs: int, data_dir: Path, seed: int, threads: int = 0,
+                 precision: str = "float32") -> dict:
     import torch
 
     from mnistlab.config import parse_run_config
     from mnistlab.train import run_config
 
     cfg = parse_run_config({"dataset": "fashion-mnist", "model": f"seed000-{model_name}",
-                            "train": {"epochs": epochs, "seed": seed, "precision": precision}})
+                            "train": {"epochs": epochs, "seed": seed, "precision": precision, "threads": threads}})
     result = run_config(cfg, data_dir=data_dir, progress="none")
     return {"seconds": result.metrics["train_seconds"], "test_accuracy": result.metrics["test_accuracy"],
-            "version": f"mnistlab {result.env['precision']} (torch {torch.__version__})"}
+            "version": f"mnistlab {result.env['precision']}, {result.env['threads']} threads (torch {torch.__version__})"}
 
 
-def run_mnistlab_auto(model_name: str, epochs: int, data_dir: Path, seed: int) -> dict:
+def run_mnistlab_auto(model_name: str, epochs: int, data_dir: Path, seed: int, threads: int = 0) -> dict:
     """mnistlab with ``precision = "auto"`` (bf16 autocast where it pays on this machine)."""
-    return run_mnistlab(model_name, epochs, data_dir, seed, precision="auto")
+    return run_mnistlab(model_name, epochs, data_dir, seed, threads, precision="auto")
 
 
 WORKERS = {"keras": run_keras, "torch": run_torch, "mnistlab": run_mnistlab, "mnistlab-auto": run_mnistlab_auto}
 
 
 # ------------------------------------------------------------------------------------- driver
-def worker_main(framework: str, model: str, epochs: int, data_dir: Path, seed: int) -> None:
-    out = WORKERS[framework](model, epochs, data_dir, seed)
+def worker_main(framework: str, model: str, epochs: int, data_dir: Path, seed: int, threads: int) -> None:
+    out = WORKERS[framework](model, epochs, data_dir, seed, threads)
     out["peak_rss_mb"] = peak_rss_mb()
     print("RESULT " + json.dumps(out))
 
 
 def run_one(python: str, framework: str, model: str, args: argparse.Namespace) -> dict | None:
     cmd = [python, __file__, "--worker", framework, model, "--epochs", str(args.epochs),
-           "--data-dir", str(args.data_dir), "--seed", str(args.seed)]
+           "--data-dir", str(args.data_dir), "--seed", str(args.seed), "--threads", str(args.threads)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     for line in proc.stdout.splitlines():
@@ -164,17 +170,20 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--keras-python", default=sys.executable, help="a Python with tensorflow (default: this one)")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--threads", type=int, default=0,
+                   help="CPU threads for every framework (0 = each framework's default: all cores)")
     p.add_argument("--worker", nargs=2, metavar=("FRAMEWORK", "MODEL"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
-        worker_main(args.worker[0], args.worker[1], args.epochs, args.data_dir, args.seed)
+        worker_main(args.worker[0], args.worker[1], args.epochs, args.data_dir, args.seed, args.threads)
         return
     frameworks = args.frameworks.split(",")
     if "keras" in frameworks and not keras_available(args.keras_python):
         print(f"tensorflow is not importable by {args.keras_python}: skipping Keras (ratios are to plain PyTorch)")
         frameworks.remove("keras")
     print(f"Fashion-MNIST, batch 32, Adam 1e-3, {args.epochs} epoch(s), {os.cpu_count()} CPUs "
-          f"({os.environ.get('OMP_NUM_THREADS', 'default')} OMP threads)")
+          f"({args.threads or 'default'} threads per framework, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+          f"load average {os.getloadavg()[0]:.1f})")
     header = f"{'model':6} {'framework':13} {'train s':>8} {'test acc':>9} {'speed-up':>9} {'peak RSS':>9}  version"
     print(header)
     print("-" * len(header))

@@ -17,9 +17,11 @@ __version__ = "0.1.0"
 from mnistlab.config import RunConfig, parse_run_config
 from mnistlab.datasets import Dataset, list_datasets, load_dataset, validation_split
 from mnistlab.errors import DataError, MnistlabError, SpecError, StoreError
+from mnistlab.experiments import compare, load_experiment, run_experiment
 from mnistlab.models import build_model, format_summary, summarize
 from mnistlab.presets import list_presets, resolve_model
 from mnistlab.specs import ModelSpec, load_model_spec, parse_model_spec, save_model_spec
+from mnistlab.store import RunRecord, RunStore
 from mnistlab.train import Run, RunResult, run_config, train
 
 __all__ = [
@@ -28,5 +30,6 @@ __all__ = [
     "ModelSpec", "parse_model_spec", "load_model_spec", "save_model_spec",
     "build_model", "summarize", "format_summary", "resolve_model", "list_presets",
     "RunConfig", "parse_run_config", "run_config", "train", "Run", "RunResult",
+    "load_experiment", "run_experiment", "compare", "RunStore", "RunRecord",
     "MnistlabError", "DataError", "SpecError", "StoreError",
 ]

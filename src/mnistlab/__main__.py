@@ -1,5 +1,8 @@
+"""`python -m mnistlab`: the same as the `mnistlab` command."""
+
 import sys
 
-from mnistlab.cli import main
+if __name__ == "__main__":  # spawned worker processes import this module: never run the CLI there
+    from mnistlab.cli import main
 
-sys.exit(main())
+    sys.exit(main())

@@ -374,7 +374,13 @@ def feature_maps(model: Any, images: Any, layers: int | Sequence[str] | None = N
     try:
         model.eval()  # dropout off: show what the trained model computes
         with torch.no_grad():
-            model(x)
+            if isinstance(model, torch.nn.Sequential):
+                # Layer by layer: mnistlab's forward pass fuses conv + relu + pool for speed, which
+                # would skip the conv layer's hook; called one at a time every layer shows.
+                for layer in model:
+                    x = layer(x)
+            else:
+                model(x)
     except RuntimeError as exc:  # e.g. images of another size than the model was built for
         raise PlotError(f"the model cannot take images shaped {tuple(x.shape[1:])}: {str(exc)[:160]}") from None
     finally:
