@@ -154,7 +154,7 @@ def test_hostile_files(tmp_path: Path, content: bytes) -> None:
 def test_hostile_paths_and_sizes(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="no such file"):
         load_experiment(tmp_path / "missing.toml")
-    with pytest.raises(SpecError, match="not a regular file"):
+    with pytest.raises(SpecError, match="is a folder, not a file"):
         load_experiment(tmp_path)
     big = tmp_path / "big.toml"
     big.write_text("# " + "x" * (2 << 20))

@@ -27,11 +27,20 @@ def loads_toml(text: str, *, source: str = "<string>") -> dict[str, Any]:
         raise SpecError(f"{source}: invalid TOML: nested too deeply") from None
 
 
-def load_toml(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a TOML file; a missing, unreadable or malformed file raises SpecError."""
+def read_text_file(path: str | os.PathLike, *, what: str = "a config file", max_bytes: int = 4 << 20) -> str:
+    """The text of a user's file, or a one-line SpecError saying what is wrong with it.
+
+    Refuses what would hang or flood a reader: FIFOs and devices, files over ``max_bytes``,
+    binary content (invalid UTF-8 or NUL bytes).
+    """
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        if p.exists() and not p.is_dir() and not p.is_file():
+            raise SpecError(f"{p}: not a regular file")  # a FIFO named *.toml would block forever
+        size = p.stat().st_size
+        if size > max_bytes:
+            raise SpecError(f"{p}: too large for {what} ({size:,} bytes)")
+        text = p.read_bytes().decode("utf-8")
     except FileNotFoundError:
         raise SpecError(f"{p}: no such file") from None
     except IsADirectoryError:
@@ -39,8 +48,17 @@ def load_toml(path: str | os.PathLike) -> dict[str, Any]:
     except UnicodeDecodeError:
         raise SpecError(f"{p}: not a text file (invalid UTF-8)") from None
     except OSError as exc:
-        raise SpecError(f"{p}: cannot read: {exc.strerror}") from None
-    return loads_toml(text, source=str(p))
+        raise SpecError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    except ValueError:  # e.g. an embedded NUL byte in the path itself
+        raise SpecError(f"{ascii(str(p))[:80]}: not a valid file path") from None
+    if "\x00" in text:
+        raise SpecError(f"{p}: not a text file (contains NUL bytes)")
+    return text
+
+
+def load_toml(path: str | os.PathLike, *, what: str = "a config file") -> dict[str, Any]:
+    """Read a TOML file; a missing, unreadable or malformed file raises SpecError."""
+    return loads_toml(read_text_file(path, what=what), source=str(path))
 
 
 def dumps_toml(data: dict[str, Any]) -> str:

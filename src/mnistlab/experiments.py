@@ -49,7 +49,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from mnistlab._toml import loads_toml
+from mnistlab._toml import loads_toml, read_text_file
 from mnistlab.errors import MnistlabError, SpecError, StoreError, did_you_mean
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 
@@ -152,19 +152,7 @@ def quick_config(raw: Mapping[str, Any]) -> dict[str, Any]:
 def load_experiment(path: str | os.PathLike) -> Experiment:
     """Read and validate an experiment file; every problem is a one-line SpecError."""
     p = Path(path)
-    try:
-        if not p.is_file():
-            raise SpecError(f"{p}: no such file" if not p.exists() else f"{p}: not a regular file")
-        if p.stat().st_size > MAX_FILE_BYTES:
-            raise SpecError(f"{p}: too large for an experiment file ({p.stat().st_size:,} bytes)")
-        text = p.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise SpecError(f"{p}: not a text file (invalid UTF-8)") from None
-    except (OSError, ValueError) as exc:
-        raise SpecError(f"{p}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
-    if "\x00" in text:
-        raise SpecError(f"{p}: not a text file (contains NUL bytes)")
-    data = loads_toml(text, source=str(p))
+    data = loads_toml(read_text_file(p, what="an experiment file", max_bytes=MAX_FILE_BYTES), source=str(p))
     return parse_experiment(data, source=str(p), default_name=p.stem)
 
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mnistlab._toml import dumps_toml, loads_toml
+from mnistlab._toml import dumps_toml, loads_toml, read_text_file
 from mnistlab.errors import SpecError, did_you_mean
 
 __all__ = [
@@ -659,28 +659,9 @@ def load_model_spec(path: str | os.PathLike) -> ModelSpec:
     suffix = p.suffix.lower()
     if suffix not in (".toml", ".json"):
         raise SpecError(f"{p}: a model spec file must end in .toml or .json")
-    try:
-        if p.exists() and not p.is_dir() and not p.is_file():
-            # a FIFO or device named *.toml would block or never end
-            raise SpecError(f"{p}: not a regular file")
-        if p.stat().st_size > MAX_SPEC_FILE_BYTES:
-            raise SpecError(f"{p}: too large for a model spec ({p.stat().st_size:,} bytes)")
-        text = p.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise SpecError(f"{p}: is a folder, not a file") from None
-    except UnicodeDecodeError:
-        raise SpecError(f"{p}: not a text file (invalid UTF-8)") from None
-    except OSError as exc:
-        raise SpecError(f"{p}: cannot read: {exc.strerror or exc}") from None
-    except ValueError:  # e.g. an embedded NUL byte in the path
-        raise SpecError(f"{_clip(repr(str(p)))}: not a valid file path") from None
+    text = read_text_file(p, what="a model spec", max_bytes=MAX_SPEC_FILE_BYTES)
     if suffix == ".toml":
-        try:
-            data: Any = loads_toml(text, source=str(p))
-        except RecursionError:  # tomllib recurses per nesting level: "a = [[[[..." would crash it
-            raise SpecError(f"{p}: invalid TOML: nested too deeply") from None
+        data: Any = loads_toml(text, source=str(p))
     else:
         try:
             data = json.loads(text)
