@@ -246,3 +246,21 @@ def test_which_earlier_outcomes_are_reused(tmp_path: Path, data_dir: Path, statu
     res = run_experiment(exp, store, data_dir=data_dir)
     assert res.outcomes[0].skipped is skipped
     assert len(store.runs()) == (1 if skipped else 2)
+
+
+def test_model_spec_files_are_relative_to_the_experiment_file(tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "study"
+    folder.mkdir()
+    (folder / "tiny.json").write_text('{"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 10}]}')
+    (folder / "wide.toml").write_text('[[layers]]\ntype = "Flatten"\n[[layers]]\ntype = "Dense"\nunits = 32\n'
+                                      '[[layers]]\ntype = "Dense"\nunits = 10\n')
+    exp = folder / "exp.toml"
+    exp.write_text('[base]\ndataset = "mnist"\nmodel = "tiny.json"\n\n[[variants]]\nname = "tiny"\n\n'
+                   '[[variants]]\nname = "wide"\nmodel = "wide.toml"\n')
+    monkeypatch.chdir(tmp_path)  # not the experiment's folder: the names must still resolve beside it
+    cells = {c.variant: c for c in load_experiment(exp).cells()}
+    assert [layer["type"] for layer in cells["tiny"].config["model"]["layers"]] == ["Flatten", "Dense"]
+    assert [layer.get("units") for layer in cells["wide"].config["model"]["layers"]] == [None, 32, 10]
+    exp.write_text('[base]\ndataset = "mnist"\nmodel = "missing.toml"\n')
+    with pytest.raises(SpecError, match="missing.toml"):
+        load_experiment(exp)

@@ -27,8 +27,10 @@ recorded and hashed by.
 
 from __future__ import annotations
 
+import os
 import typing
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -382,6 +384,19 @@ _FLAT_SECTIONS = {
     **{k: "train" for k in TrainConfig.model_fields},
     **{k: "data" for k in DataConfig.model_fields},
 }
+
+
+def model_beside(model: Any, folder: str | os.PathLike) -> Any:
+    """A spec file named in a config or experiment file is read relative to that file's folder.
+
+    Other values (preset names, inline tables, absolute paths, files that are not there) pass
+    through unchanged, so a path relative to the current folder still works.
+    """
+    if isinstance(model, str) and model.lower().endswith((".toml", ".json")) and not os.path.isabs(model):
+        beside = Path(folder) / model
+        if beside.is_file():
+            return str(beside)
+    return model
 
 
 def apply_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any], *, source: str = "<overrides>") -> dict[str, Any]:

@@ -153,7 +153,18 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     """Read and validate an experiment file; every problem is a one-line SpecError."""
     p = Path(path)
     data = loads_toml(read_text_file(p, what="an experiment file", max_bytes=MAX_FILE_BYTES), source=str(p))
+    _models_beside(data, p.parent)
     return parse_experiment(data, source=str(p), default_name=p.stem)
+
+
+def _models_beside(data: dict[str, Any], folder: Path) -> None:
+    """Spec files named by `model` in [base] or a variant are relative to the experiment file."""
+    from mnistlab.config import model_beside
+
+    tables = [data.get("base"), *(data.get("variants") or [])]
+    for table in tables:
+        if isinstance(table, dict) and "model" in table:
+            table["model"] = model_beside(table["model"], folder)
 
 
 def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", default_name: str = "experiment") -> Experiment:

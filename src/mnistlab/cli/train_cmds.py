@@ -60,7 +60,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     mnistlab train --config run.toml --epochs 2 --checkpoint-dir ckpt --resume
     """
     from mnistlab._toml import load_toml
-    from mnistlab.config import apply_overrides, parse_run_config
+    from mnistlab.config import apply_overrides, model_beside, parse_run_config
     from mnistlab.models import format_summary, summarize
     from mnistlab.train import run_config
 
@@ -71,11 +71,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     if config_file is not None:
         base.update(load_toml(config_file))
         source = str(config_file)
-        model = base.get("model")
-        if isinstance(model, str) and model.endswith((".toml", ".json")) and not Path(model).is_absolute():
-            beside = config_file.parent / model  # a spec file named in a config is relative to that config
-            if beside.exists():
-                base["model"] = str(beside)
+        if "model" in base:
+            base["model"] = model_beside(base["model"], config_file.parent)
     overrides = {k: v for k, v in flags.items() if v is not None}
     if validation is not None:
         overrides["validation"] = _validation(validation)
