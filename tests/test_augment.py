@@ -122,7 +122,7 @@ def test_preview_figure_and_cli(data_dir, tmp_path, capsys):
     assert len(fig.axes) == 3 * 5
     out = tmp_path / "aug.png"
     code = main(["show-augment", "--dataset", "mnist", "--data-dir", str(data_dir), "--rotation-range", "10",
-                 "--random-erasing", "0.3", "--images", "2", "--copies", "3", "--out", str(out)])
+                 "--random-erasing", "0.3", "--images", "2", "--copies", "3", "-o", str(out)])
     assert code == 0 and out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     toml = tmp_path / "exp.toml"
     toml.write_text('[base]\ndataset = "mnist"\n[base.augment]\nzoom_range = 0.1\n')

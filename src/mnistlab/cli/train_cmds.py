@@ -126,7 +126,7 @@ def _save(model: Any, path: Path) -> None:
 @click.option("--copies", type=click.IntRange(1, 20), default=7, show_default=True, help="Augmented copies per image.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=Path("augment.png"), show_default=True)
+@click.option("-o", "--output", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("augment.png"), show_default=True)
 def show_augment_cmd(dataset: str, config_file: Path | None, count: int, copies: int, seed: int,
                      data_dir: Path | None, out: Path, **flags: Any) -> None:
     """Save a grid of training images next to augmented copies (one row per image)."""
