@@ -240,8 +240,11 @@ class Trainer:
             x = self.augmenter(x)
             if self.channels_last:  # grid_sample returns NCHW; mixed layouts are slow
                 x = x.contiguous(memory_format=torch.channels_last)
-        with torch.autocast(self.device.type, dtype=self.autocast_dtype, enabled=self.autocast_dtype is not None):
+        if self.autocast_dtype is None:  # even a disabled autocast context costs ~5 us a step
             logits = self.model(x)
+        else:
+            with torch.autocast(self.device.type, dtype=self.autocast_dtype):
+                logits = self.model(x)
         loss = F.cross_entropy(logits.float(), yb, label_smoothing=self.label_smoothing)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -385,6 +388,24 @@ def resolve_precision(precision: str, model: torch.nn.Module) -> str:
     return "float32"
 
 
+# Below this many forward multiply-adds per batch, a CPU step is a few dozen tiny kernels: a second
+# thread saves ~5% on an idle machine but costs 2-5x when the cores are shared (each parallel region
+# waits for a descheduled thread; BENCHMARKS.md). ~16.8 M: seed 000's dense model (3.3 M per batch of
+# 32) stays below, its CNN (162 M) above.
+SMALL_STEP_MACS = 1 << 24
+
+
+def default_threads(macs_per_image: int, batch_size: int, device: torch.device) -> int:
+    """CPU threads for ``train.threads = 0``: all of torch's threads, or 1 for small models.
+
+    Depends only on the model, the batch size and the machine (never on the current load), so the
+    same config on the same machine always uses the same thread count and gives the same numbers.
+    """
+    if device.type != "cpu" or macs_per_image * batch_size >= SMALL_STEP_MACS:
+        return torch.get_num_threads()
+    return 1
+
+
 def pick_device(name: str) -> torch.device:
     """``auto`` = CUDA when available, else Apple MPS, else CPU. Unavailable devices raise SpecError."""
     if name == "auto":
@@ -425,8 +446,7 @@ def run_config(
     if spec.num_classes != data.num_classes:
         raise SpecError(f"the model has {spec.num_classes} outputs but {cfg.dataset} has {data.num_classes} classes")
     old_threads = torch.get_num_threads()
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
+    torch.set_num_threads(cfg.train.threads or default_threads(summarize(spec).flops, cfg.train.batch_size, device))
     try:
         model = build_model(spec, seed=cfg.train.seed).to(device)
         callbacks = [make_callback(c) for c in cfg.callbacks] + list(extra_callbacks)
@@ -614,4 +634,4 @@ def train(
 
 
 __all__ = ["RunResult", "Run", "Trainer", "FitOutcome", "fit", "run_config", "train", "prepare_data",
-           "pick_device", "environment", "CheckpointError"]
+           "pick_device", "default_threads", "environment", "CheckpointError"]
