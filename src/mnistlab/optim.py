@@ -62,9 +62,17 @@ class _LeanFusedStep:
         with torch.no_grad():
             steps = [st["step"] for st in states]
             torch._foreach_add_(steps, 1)
-            kernel(params, grads, [st["exp_avg"] for st in states], [st["exp_avg_sq"] for st in states], [], steps,
-                   amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"],
-                   eps=group["eps"], maximize=False, grad_scale=None, found_inf=None)
+            try:
+                kernel(params, grads, [st["exp_avg"] for st in states], [st["exp_avg_sq"] for st in states], [],
+                       steps, amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2,
+                       weight_decay=group["weight_decay"], eps=group["eps"], maximize=False, grad_scale=None,
+                       found_inf=None)
+            except (TypeError, RuntimeError):
+                # A torch whose private kernel takes other arguments: the argument check fails before
+                # anything is written, so undo the step count and use torch's own step from now on.
+                torch._foreach_sub_(steps, 1)
+                self._lean_disabled = True
+                return self._torch_step(closure)
         return None
 
     # torch wraps every optimizer class's step() in its profiler/hook wrapper unless it is marked
@@ -78,6 +86,8 @@ class _LeanFusedStep:
         return torch.optim.Optimizer.profile_hook_step(base.__func__)(self, closure)
 
     def _lean_ok(self, group: dict[str, Any]) -> bool:
+        if getattr(self, "_lean_disabled", False) or not hasattr(torch, "_fused_adam_"):
+            return False
         if (not group.get("fused") or group["amsgrad"] or group["maximize"] or group.get("capturable")
                 or group.get("differentiable") or isinstance(group["lr"], torch.Tensor)
                 or any(isinstance(b, torch.Tensor) for b in group["betas"])):
