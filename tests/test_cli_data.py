@@ -78,3 +78,11 @@ def test_console_script_runs_as_a_process(data_dir: Path, tmp_path: Path) -> Non
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: ") and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr
+
+
+def test_spec_warnings_are_one_warning_line(tmp_path: Path, capsys) -> None:
+    spec = tmp_path / "sig.toml"
+    spec.write_text('[[layers]]\ntype = "Flatten"\n[[layers]]\ntype = "Dense"\nunits = 10\nactivation = "sigmoid"\n')
+    assert main(["summary", str(spec)]) == 0
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and err[0].startswith("warning: layers[1] (Dense)") and "pre-sigmoid logits" in err[0]

@@ -13,8 +13,11 @@ What the built model does:
   computes it (activation included): feature-map figures rely on that.
 - A softmax on the output layer is dropped: the model returns LOGITS and the trainer's
   cross-entropy applies the softmax (numerically safer; same maths as Keras's softmax +
-  sparse_categorical_crossentropy). `model.folded_softmax` says whether this happened. Other
-  output activations (e.g. sigmoid) are kept, and `spec_warnings` explains why that is a problem.
+  sparse_categorical_crossentropy). A sigmoid output is dropped the same way, because that is
+  what Keras trains: its cross-entropy reads the pre-sigmoid logits of a sigmoid output, even
+  with from_logits=True (seed 003 depends on it). `model.folded_activation` names what was
+  dropped ("softmax", "sigmoid" or None). Other output activations (tanh, relu...) are kept, and
+  `spec_warnings` explains why that is a problem.
 - Weights are initialised as Keras does (glorot_uniform kernels, zero biases unless the spec says
   otherwise), from a local `torch.Generator`: the global RNG is never touched.
 - Inputs are (N, C, H, W); (N, H, W) is accepted for single-channel models. Channels-last inputs
@@ -218,12 +221,13 @@ def _make_layer(layer: S.LayerSpec, in_shape: Shape) -> nn.Module:
 
 
 class SequentialModel(nn.Sequential):
-    """The built model: children named like Keras layers; `spec` and `folded_softmax` attached."""
+    """The built model: children named like Keras layers; `spec` and `folded_activation` attached."""
 
-    def __init__(self, modules: OrderedDict[str, nn.Module], spec: ModelSpec, folded_softmax: bool) -> None:
+    def __init__(self, modules: OrderedDict[str, nn.Module], spec: ModelSpec, folded_activation: str | None) -> None:
         super().__init__(modules)
         self.spec = spec
-        self.folded_softmax = folded_softmax
+        self.folded_activation = folded_activation
+        self.folded_softmax = folded_activation == "softmax"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() == 3:
@@ -263,6 +267,11 @@ def keras_names(spec: ModelSpec) -> list[str]:
     return names
 
 
+# Output activations the loss absorbs: the model returns the logits before them, as Keras's
+# cross-entropy does (it reads the logits behind a softmax or sigmoid output).
+FOLDED_OUTPUTS = ("softmax", "sigmoid")
+
+
 def build_model(spec: ModelSpec, *, seed: int | None = None) -> SequentialModel:
     """Build the PyTorch model for `spec`, initialised as Keras would from `seed`.
 
@@ -282,7 +291,7 @@ def build_model(spec: ModelSpec, *, seed: int | None = None) -> SequentialModel:
     with torch.random.fork_rng(devices=[]):
         for name, layer, shape in zip(keras_names(spec), spec.layers, in_shapes):
             modules[name] = _make_layer(layer, shape)
-    folded = out_act == "softmax"
+    folded = out_act if out_act in FOLDED_OUTPUTS else None
     if folded:
         module = list(modules.values())[out_idx]
         if isinstance(module, (Dense, Conv2D)):

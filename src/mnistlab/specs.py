@@ -719,10 +719,13 @@ def spec_warnings(spec: ModelSpec) -> list[str]:
     out = []
     idx, act = output_activation(spec)
     where = f"layers[{idx}] ({spec.layers[idx].type})" if idx >= 0 else "output"
-    if act not in ("softmax", "linear"):
-        out.append(f"{where}: output activation '{act}' is fed to a cross-entropy loss that expects logits "
-                   f"(the from_logits=True pairing of seed 003); use activation 'softmax' "
-                   f"(mnistlab trains it on logits) or 'linear'")
+    if act == "sigmoid":
+        out.append(f"{where}: output activation 'sigmoid' with a softmax cross-entropy (seed 003's pairing with "
+                   f"from_logits=True): Keras computes that loss on the pre-sigmoid logits, and mnistlab trains "
+                   f"on them too; write activation 'softmax' (or 'linear') to say what is meant")
+    elif act not in ("softmax", "linear"):
+        out.append(f"{where}: output activation '{act}' is fed to a cross-entropy loss that expects logits; "
+                   f"use activation 'softmax' (mnistlab trains it on logits) or 'linear'")
     if isinstance(spec.layers[-1], Dropout):
         out.append(f"layers[{len(spec.layers) - 1}] (Dropout): dropout after the output layer drops logits; "
                    "move it before the last Dense")
