@@ -161,7 +161,8 @@ def _models_beside(data: dict[str, Any], folder: Path) -> None:
     """Spec files named by `model` in [base] or a variant are relative to the experiment file."""
     from mnistlab.config import model_beside
 
-    tables = [data.get("base"), *(data.get("variants") or [])]
+    variants = data.get("variants")
+    tables = [data.get("base"), *(variants if isinstance(variants, list) else [])]  # wrong types: parse_experiment says so
     for table in tables:
         if isinstance(table, dict) and "model" in table:
             table["model"] = model_beside(table["model"], folder)
