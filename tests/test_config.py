@@ -132,3 +132,11 @@ def test_apply_overrides_routes_flat_and_dotted_keys():
 
 def test_runconfig_has_exactly_the_contract_sections():
     assert list(RunConfig.model_fields) == ["dataset", "model", "data", "train", "augment", "callbacks"]
+
+
+@pytest.mark.parametrize("section", ["train", "data", "augment"])
+def test_overrides_on_a_section_that_is_not_a_table(section: str) -> None:
+    from mnistlab.config import apply_overrides
+
+    with pytest.raises(SpecError, match=f"{section}: must be a table"):
+        apply_overrides({"dataset": "mnist", section: [1]}, {"epochs": 2}, source="run.toml")

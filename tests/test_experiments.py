@@ -264,3 +264,20 @@ def test_model_spec_files_are_relative_to_the_experiment_file(tmp_path: Path, mo
     exp.write_text('[base]\ndataset = "mnist"\nmodel = "missing.toml"\n')
     with pytest.raises(SpecError, match="missing.toml"):
         load_experiment(exp)
+
+
+def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_dir: Path) -> None:
+    text = TINY.replace("epochs = 1", "epochs = 2") + '[[variants]]\nname = "a"\nrepeats = 2\n'
+    p = write(tmp_path, text)
+    store = RunStore(tmp_path / "s")
+    full = run_experiment(p, store, data_dir=data_dir)
+    run_experiment(p, store, data_dir=data_dir, quick=True)  # a smoke run of the same variant
+    exp = load_experiment(p)
+    by_file = compare(store, exp.name, keys={c.key for c in exp.cells()})
+    assert by_file[0]["n"] == 2 and by_file[0]["test_acc"] == pytest.approx(full.rows[0]["test_acc"])
+    by_name = compare(store, exp.name)  # by name: the variant as it was last run, the smoke run
+    assert by_name[0]["n"] == 1 and by_name[0]["epochs"] == 1
+    write(tmp_path, text.replace('"a"\nrepeats = 2', '"a"\nrepeats = 2\n"train.lr" = 0.01'))
+    edited = run_experiment(p, store, data_dir=data_dir)
+    by_name = compare(store, exp.name)
+    assert by_name[0]["n"] == 2 and by_name[0]["test_acc"] == pytest.approx(edited.rows[0]["test_acc"])

@@ -193,3 +193,14 @@ def test_runs_of_dead_processes_become_interrupted(tmp_path: Path) -> None:
     assert store.mark_stale() == 1
     assert {r.variant: r.status for r in store.runs()} == {"dead": "interrupted", "alive": "running"}
     assert store.get(mine).status == "running"
+
+
+def test_metrics_survive_when_the_run_files_cannot_be_written(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    rid = _add(store, status="running")
+    (store.artifact_dir(rid) / "predictions.npy").mkdir()  # the file cannot replace a folder
+    store.finish_run(rid, status="finished", history=[{"epoch": 1}], metrics={"test_accuracy": 0.9}, env={},
+                     predictions=np.zeros((2, 10), np.float32))
+    rec = store.get(rid)
+    assert rec.status == "failed" and "could not be written" in rec.message
+    assert rec.metrics == {"test_accuracy": 0.9} and rec.history == [{"epoch": 1}]

@@ -114,3 +114,18 @@ def test_ctrl_c_in_a_real_process_keeps_the_epochs_and_exits_130(data_dir, tmp_p
     assert "run interrupted" in err and "Traceback" not in err
     assert "test_accuracy: " in out  # the partly trained model was still evaluated and reported
     assert (tmp_path / "ck" / "last.pt").exists()
+
+
+@pytest.mark.parametrize("flag, target, needle", [
+    ("--save-weights", "afile/w.safetensors", "is a file"),
+    ("--save-weights", "folder", "is a directory"),
+    ("--checkpoint-dir", "afile/ck", "is a file"),
+])
+def test_unusable_output_paths_are_refused_before_training(flag, target, needle, data_dir, tmp_path, capsys):
+    (tmp_path / "afile").write_text("x")
+    (tmp_path / "folder").mkdir()
+    code = main(["train", "--data-dir", str(data_dir), "--subset", "60", "--epochs", "1", "--progress", "none",
+                 flag, str(tmp_path / target)])
+    captured = capsys.readouterr()
+    assert code == 2 and needle in captured.err and captured.err.count("\n") == 1
+    assert "Epoch" not in captured.out  # nothing was trained only to be lost

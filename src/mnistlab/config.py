@@ -407,6 +407,9 @@ def apply_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any], *, so
     a whole ``train``/``data`` dict is merged key by key. Unknown names raise SpecError.
     """
     out: dict[str, Any] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in base.items()}
+    for section in ("train", "data", "augment"):
+        if out.get(section) is not None and not isinstance(out[section], Mapping):
+            raise SpecError(f"{source}: {section}: must be a table ([{section}]), got {type(out[section]).__name__}")
     top = set(RunConfig.model_fields)
     for key, value in overrides.items():
         if "." in key:

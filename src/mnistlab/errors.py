@@ -39,6 +39,7 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     >>> did_you_mean("reul", ["relu", "tanh"])
     ' (did you mean "relu"?)'
     """
+    choices = [str(c) for c in choices]  # may be a generator: it is read twice below
     matches = difflib.get_close_matches(str(word).lower(), [c.lower() for c in choices], n=1, cutoff=0.6)
     if not matches:
         return ""

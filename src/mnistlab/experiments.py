@@ -136,6 +136,20 @@ def cell_key(resolved: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
 
 
+def variant_setting(resolved: Mapping[str, Any]) -> str:
+    """What the runs of one variant share: the resolved config less its seeds.
+
+    Repeats and committee members differ only in ``train.seed`` (and the validation split that
+    follows it), so runs with the same setting are samples of the same variant.
+    """
+    train = dict(resolved.get("train") or {})
+    seed = train.pop("seed", None)
+    data = dict(resolved.get("data") or {})
+    if data.get("split_seed") == seed:
+        data.pop("split_seed", None)
+    return cell_key({**resolved, "train": train, "data": data})
+
+
 def quick_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The same run, shrunk for smoke tests: a small data subset and one epoch."""
     d = copy.deepcopy(dict(raw))
@@ -442,15 +456,16 @@ def execute_cell(task: CellTask) -> tuple[str, str]:
                                  config=cell.config, config_hash=cell.key, repeat=cell.repeat)
         try:
             res = run_config(cfg, data_dir=task.data_dir, progress="none")
-        except MnistlabError as exc:
-            store.finish_run(run_id, status="failed", history=[], metrics={}, env={}, message=str(exc))
-            return run_id, "failed"
         except KeyboardInterrupt:
             store.finish_run(run_id, status="interrupted", history=[], metrics={}, env={}, message="interrupted")
             raise
+        except Exception as exc:  # a bad input or a bug in one cell must not end the sweep unrecorded
+            message = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+            store.finish_run(run_id, status="failed", history=[], metrics={}, env={}, message=message)
+            return run_id, "failed"
         store.finish_run(run_id, status=res.status, history=res.history, metrics=res.metrics, env=res.env,
                          message=res.message, weights=res.model.state_dict(), predictions=res.test_probs)
-        return run_id, res.status
+        return run_id, store.get(run_id).status  # "failed" if its files could not be written
 
 
 @dataclass
@@ -503,9 +518,10 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     if on_cell:
         for o in result.outcomes:
             on_cell(o, compare(st, exp.name, keys=keys))
+    workers = min(jobs, len(todo))
     if runner is None:
-        runner = InlineRunner() if jobs == 1 or len(todo) <= 1 else ProcessRunner(min(jobs, len(todo)))
-    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0
+        runner = InlineRunner() if workers <= 1 else ProcessRunner(workers)
+    threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0  # the cores split between workers
     tasks = [CellTask(c, str(st.root), None if data_dir is None else str(data_dir), threads) for c in todo]
     interrupted = False
     for task, (run_id, status) in runner.map(execute_cell, tasks):
@@ -582,16 +598,22 @@ def compare(store: RunStore, experiment: str, *, keys: set[str] | None = None) -
     runs = store.runs(experiment=experiment)
     if not runs and experiment not in store.experiments():
         raise StoreError(f'no runs of experiment "{experiment}"{did_you_mean(experiment, store.experiments())}')
+    runs = [r for r in runs if r.status != "running"]
+    if keys is None:
+        # By name: each variant as it was last run. Runs of an older version of the file, or
+        # --quick smoke runs, have another setting and must not be averaged in.
+        newest = {r.variant: variant_setting(r.config) for r in runs}  # runs are in start order
+        runs = [r for r in runs if variant_setting(r.config) == newest[r.variant]]
     latest: dict[tuple[str, str], RunRecord] = {}
     for r in runs:
-        if (keys is None or r.config_hash in keys) and r.status != "running":
+        if keys is None or r.config_hash in keys:
             latest[(r.variant, r.config_hash)] = r  # runs are in start order: the last one wins
     by_variant: dict[str, list[RunRecord]] = {}
     for (variant, _), r in latest.items():
         by_variant.setdefault(variant, []).append(r)
     committees: dict[str, list[CommitteeRecord]] = {}
     for c in store.committees(experiment):
-        if keys is None or all(m in {r.run_id for r in by_variant.get(c.variant, [])} for m in c.member_ids):
+        if all(m in {r.run_id for r in by_variant.get(c.variant, [])} for m in c.member_ids):
             committees.setdefault(c.variant, []).append(c)
     return [_row(v, rs, committees.get(v, [])) for v, rs in by_variant.items()]
 

@@ -249,16 +249,22 @@ class RunStore:
         if status not in FINAL_STATUSES:
             raise StoreError(f'unknown final status "{status}"; expected one of {", ".join(FINAL_STATUSES)}')
         folder = self.artifact_dir(run_id, must_exist=False)
-        folder.mkdir(parents=True, exist_ok=True)
-        _write_json(folder / "history.json", history)
-        _write_json(folder / "metrics.json", metrics)
-        if predictions is not None:
-            _atomic(folder / "predictions.npy", lambda p: np.save(p, np.asarray(predictions, np.float32)))
-        if weights is not None:
-            from safetensors.torch import save_file
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            _write_json(folder / "history.json", history)
+            _write_json(folder / "metrics.json", metrics)
+            if predictions is not None:
+                _atomic(folder / "predictions.npy", lambda p: np.save(p, np.asarray(predictions, np.float32)))
+            if weights is not None:
+                from safetensors.torch import save_file
 
-            tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
-            _atomic(folder / "weights.safetensors", lambda p: save_file(tensors, str(p)))
+                tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
+                _atomic(folder / "weights.safetensors", lambda p: save_file(tensors, str(p)))
+        except OSError as exc:
+            # A full disk, say: the numbers still go into the database row below; only the files
+            # are missing, and the status says so (figures that need weights will not work).
+            status = "failed"
+            message = f"metrics recorded, but the run's files could not be written: {exc.strerror or exc}"
         with self._errors("record the run"), self._write() as con:
             cur = con.execute(
                 "UPDATE runs SET status = ?, history = ?, metrics = ?, env = ?, message = ?, finished_at = ?"

@@ -105,13 +105,17 @@ def show_cmd(run_id: str, store: str | None) -> None:
 @_STORE
 @click.option("--format", "fmt", type=click.Choice(["table", "csv", "markdown", "json"]), default="table",
               show_default=True)
-def compare_cmd(experiment: str, store: str | None, fmt: str) -> None:
-    """Compare the variants of an EXPERIMENT (its name, or its .toml file) side by side."""
+@click.option("--quick", is_flag=True, help="With a .toml file: compare its --quick smoke runs instead.")
+def compare_cmd(experiment: str, store: str | None, fmt: str, quick: bool) -> None:
+    """Compare the variants of an EXPERIMENT side by side.
+
+    By name: each variant as it was last run. By .toml file: exactly the runs of its current cells.
+    """
     from mnistlab.experiments import compare, format_rows, load_experiment, rich_table
 
     if experiment.endswith(".toml"):  # a file: compare the runs of its current cells only
         exp = load_experiment(experiment)
-        experiment, keys = exp.name, {c.key for c in exp.cells()} | {c.key for c in exp.cells(quick=True)}
+        experiment, keys = exp.name, {c.key for c in exp.cells(quick=quick)}
     else:
         keys = None
     rows = compare(_open(store), experiment, keys=keys)

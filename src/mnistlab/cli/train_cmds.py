@@ -66,6 +66,11 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
 
     if resume and checkpoint_dir is None:
         raise SpecError("--resume needs --checkpoint-dir (where the checkpoint is)")
+    # Refuse unusable output paths now, not after the training they would have lost.
+    if checkpoint_dir is not None:
+        _check_writable_folder(checkpoint_dir, "--checkpoint-dir")
+    if save_weights is not None:  # (click already refuses a folder here)
+        _check_writable_folder(save_weights.parent, "--save-weights")
     base: dict[str, Any] = {"dataset": "fashion-mnist", "model": "seed000-cnn"}
     source = "command line"
     if config_file is not None:
@@ -93,6 +98,15 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         err = RunNotFinished(f"run {result.status}: {result.message}")
         err.exit_code = 130 if result.status == "interrupted" else 1
         raise err
+
+
+def _check_writable_folder(folder: Path, flag: str) -> None:
+    """The folder exists or can be made; a file in the way is a one-line error."""
+    for part in (folder, *folder.parents):
+        if part.exists():
+            if not part.is_dir():
+                raise SpecError(f"{flag}: {part} is a file, so {folder} cannot be a folder")
+            return
 
 
 class RunNotFinished(MnistlabError):
