@@ -7,10 +7,10 @@ import time
 
 import click
 
+from mnistlab.cli._common import open_store, store_option
 from mnistlab.errors import MnistlabError
 
-_STORE = click.option("--store", "store", type=click.Path(file_okay=False), default=None,
-                      help="Run store folder (default: $MNISTLAB_STORE or ./mnistlab-runs).")
+_STORE = store_option()
 
 
 def _console():  # noqa: ANN202
@@ -20,12 +20,6 @@ def _console():  # noqa: ANN202
 
     # Piped output (files, CI logs, tests) gets wide tables instead of 80-column truncation.
     return Console(width=None if sys.stdout.isatty() else 200)
-
-
-def _open(store: str | None):  # noqa: ANN202 - the RunStore import stays lazy (fast --help)
-    from mnistlab.store import RunStore
-
-    return RunStore(store)
 
 
 @click.command("run")
@@ -43,7 +37,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     from mnistlab.experiments import load_experiment, rich_table, run_experiment
 
     exp = load_experiment(experiment)
-    st = _open(store)
+    st = open_store(store)
     n = len(exp.cells(quick=quick))
     console = _console()
     console.print(f"experiment [bold]{exp.name}[/]: {n} runs, store {st.root}")
@@ -69,7 +63,7 @@ def runs_cmd(store: str | None, experiment: str | None, status: str | None) -> N
     """List recorded runs, oldest first."""
     from rich.table import Table
 
-    recs = _open(store).runs(experiment=experiment, status=status)
+    recs = open_store(store).runs(experiment=experiment, status=status)
     table = Table()
     for h in ("run", "experiment", "variant", "seed", "status", "test acc", "epochs", "started"):
         table.add_column(h)
@@ -86,7 +80,7 @@ def runs_cmd(store: str | None, experiment: str | None, status: str | None) -> N
 @_STORE
 def show_cmd(run_id: str, store: str | None) -> None:
     """Show one run: status, metrics, environment, history and config (any unique id prefix)."""
-    st = _open(store)
+    st = open_store(store)
     r = st.get(run_id)
     click.echo(f"run {r.run_id}  experiment {r.experiment}  variant {r.variant}  seed {r.seed}  member {r.member}")
     click.echo(f"status {r.status}" + (f": {r.message}" if r.message else ""))
@@ -118,7 +112,7 @@ def compare_cmd(experiment: str, store: str | None, fmt: str, quick: bool) -> No
         experiment, keys = exp.name, {c.key for c in exp.cells(quick=quick)}
     else:
         keys = None
-    rows = compare(_open(store), experiment, keys=keys)
+    rows = compare(open_store(store), experiment, keys=keys)
     if fmt == "table":
         _console().print(rich_table(rows, title=experiment))
     else:
@@ -133,7 +127,7 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) 
     """Delete runs (ids or unique prefixes) or a whole experiment, with their artifacts."""
     if bool(run_ids) == bool(experiment):
         raise MnistlabError("rm: give run ids or --experiment NAME (not both)")
-    st = _open(store)
+    st = open_store(store)
     if experiment and experiment not in st.experiments():
         from mnistlab.errors import StoreError, did_you_mean
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from mnistlab.cli._common import open_store, store_option
 from mnistlab.errors import MnistlabError
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
@@ -34,17 +35,11 @@ def _parse_indices(text: str) -> list[int]:
     return values
 
 
-def _store(path: str | None):  # noqa: ANN202 - RunStore is imported lazily (keeps `--help` fast)
-    from mnistlab.store import RunStore
-
-    return RunStore(path)
-
-
 @click.command("plot")
 @click.argument("kind")
 @click.argument("target", metavar="RUN_OR_EXPERIMENT")
 @click.option("-o", "--output", required=True, help="Output file: .png, .svg or .pdf.")
-@click.option("--store", "store_path", default=None, help="Run store folder (default: $MNISTLAB_STORE or ./mnistlab-runs).")
+@store_option("store_path")
 @click.option("--data-dir", default=None, help="Dataset folder (for images, labels and predictions).")
 @click.option("--variant", default=None, help="Pick one variant of an experiment.")
 @click.option("--images", "images", default="0,23,28", show_default=True, help="feature-maps: test image indices.")
@@ -66,7 +61,7 @@ def plot_cmd(kind: str, target: str, output: str, store_path: str | None, data_d
     plots.check_kind(kind)  # before opening the store: a typo fails fast
     out = _check_output(output, FIGURE_FORMATS)
     indices = _parse_indices(images)
-    fig = plots.figure_for(kind, _store(store_path), target, variant=variant, data_dir=data_dir,
+    fig = plots.figure_for(kind, open_store(store_path), target, variant=variant, data_dir=data_dir,
                            images=indices, filter_index=filter_index, layers=layers or None,
                            index=index, split=split, max_images=max_images)
     fig.savefig(out, dpi=dpi)
@@ -76,14 +71,14 @@ def plot_cmd(kind: str, target: str, output: str, store_path: str | None, data_d
 @click.command("report")
 @click.argument("experiment")
 @click.option("-o", "--output", default="report.html", show_default=True, help="Output HTML file.")
-@click.option("--store", "store_path", default=None, help="Run store folder (default: $MNISTLAB_STORE or ./mnistlab-runs).")
+@store_option("store_path")
 @click.option("--data-dir", default=None, help="Dataset folder (for the misclassified images).")
 def report_cmd(experiment: str, output: str, store_path: str | None, data_dir: str | None) -> None:
     """Write one self-contained HTML report for EXPERIMENT (opens offline in any browser)."""
     from mnistlab.report import write_report
 
     out = _check_output(output, (".html", ".htm"))
-    write_report(_store(store_path), experiment, out, data_dir=data_dir)
+    write_report(open_store(store_path), experiment, out, data_dir=data_dir)
     click.echo(f"wrote {out}")
 
 

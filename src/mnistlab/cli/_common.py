@@ -1,0 +1,20 @@
+"""Options and helpers shared by the command modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+
+def store_option(name: str = "store") -> Any:
+    """The `--store` option every store-reading command takes (passed on as ``name``)."""
+    return click.option("--store", name, type=click.Path(file_okay=False), default=None,
+                        help="Run store folder (default: $MNISTLAB_STORE or ./mnistlab-runs).")
+
+
+def open_store(path: str | None) -> Any:
+    """The RunStore at ``path`` (imported here, late, so that `--help` stays fast)."""
+    from mnistlab.store import RunStore
+
+    return RunStore(path)
