@@ -160,3 +160,13 @@ def test_killed_sweep_loses_nothing_and_resumes(tmp_path: Path, data_dir: Path, 
     assert before <= {r.run_id for r in finished}  # the old runs were kept, not redone
     assert out.decode().count("skipped (already finished)") == len(before)
     assert store.runs(status="running") == []  # the killed run is marked interrupted, not left running
+
+
+@pytest.mark.parametrize("args", [["runs"], ["show", "abc"], ["compare", "x"], ["rm", "abc"],
+                                  ["plot", "history", "x", "-o", "h.png"], ["report", "x", "-o", "r.html"]])
+def test_reading_commands_never_create_a_store(args, tmp_path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    code = main([*args, "--store", str(tmp_path / "typo")])
+    err = capsys.readouterr().err
+    assert code == 2 and "no run store at" in err and err.count("\n") == 1
+    assert not (tmp_path / "typo").exists()

@@ -127,10 +127,15 @@ def new_run_id() -> str:
 class RunStore:
     """The run store at ``root`` (created on first use). See the module docstring."""
 
-    def __init__(self, root: str | os.PathLike | None = None) -> None:
+    def __init__(self, root: str | os.PathLike | None = None, *, create: bool = True) -> None:
+        """Open the store at ``root``; ``create=False`` (for commands that only read) refuses to
+        make a new, empty store where a mistyped path points."""
         self.root = Path(root) if root is not None else default_root()
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root}: the run store must be a folder, but this is a file")
+        if not create and not (self.root / DB_FILE).is_file():
+            raise StoreError(f"no run store at {self.root} (runs are recorded by `mnistlab run`; --store or "
+                             "MNISTLAB_STORE point elsewhere)")
         try:
             (self.root / "runs").mkdir(parents=True, exist_ok=True)
         except OSError as exc:

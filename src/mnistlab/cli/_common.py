@@ -13,8 +13,11 @@ def store_option(name: str = "store") -> Any:
                         help="Run store folder (default: $MNISTLAB_STORE or ./mnistlab-runs).")
 
 
-def open_store(path: str | None) -> Any:
-    """The RunStore at ``path`` (imported here, late, so that `--help` stays fast)."""
+def open_store(path: str | None, *, create: bool = False) -> Any:
+    """The RunStore at ``path`` (imported here, late, so that `--help` stays fast).
+
+    Only `mnistlab run` creates a store: a reading command pointed at a wrong path says so.
+    """
     from mnistlab.store import RunStore
 
-    return RunStore(path)
+    return RunStore(path, create=create)

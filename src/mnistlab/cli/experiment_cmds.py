@@ -37,7 +37,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     from mnistlab.experiments import load_experiment, rich_table, run_experiment
 
     exp = load_experiment(experiment)
-    st = open_store(store)
+    st = open_store(store, create=True)
     n = len(exp.cells(quick=quick))
     console = _console()
     console.print(f"experiment [bold]{exp.name}[/]: {n} runs, store {st.root}")
