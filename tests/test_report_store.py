@@ -78,10 +78,12 @@ def test_error_figures_match_stored_predictions(recorded, data_dir):
     fig = plots.figure_for("confusion", store, ids["cnn0"], data_dir=data_dir)
     assert np.array_equal(fig.axes[0].images[0].get_array(), plots.confusion_matrix(true, pred, 10))
     fig = plots.figure_for("misclassified", store, ids["cnn0"], data_dir=data_dir, max_images=6)
-    wrong = np.flatnonzero(true != pred)[:6]
-    assert len(fig.axes) == len(wrong) > 0
+    wrong = np.flatnonzero(true != pred)
+    assert len(fig.axes) == min(6, len(wrong)) > 0
+    most_confident = wrong[np.argmax(probs[wrong, pred[wrong]])]  # the grid opens with the surest mistake
     first = {t.get_gid(): t for t in fig.axes[0].texts}
-    assert first["true"].get_text() == ds.info.class_names[int(true[wrong[0]])]
+    assert first["true"].get_text() == ds.info.class_names[int(true[most_confident])]
+    assert first["pred"].get_text() == ds.info.class_names[int(pred[most_confident])]
     assert mcolors.to_hex(first["pred"].get_color()) == "#ff0000"
     fig = plots.figure_for("per-class", store, ids["cnn0"], data_dir=data_dir)
     assert len(fig.axes[0].patches) == 10

@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from mnistlab.errors import MnistlabError, did_you_mean
+from mnistlab.evaluate import misclassified
 
 TRUE_COLOR = "blue"  # seed 002: the true label in blue ...
 PRED_COLOR = "red"  # ... and the prediction in red
@@ -492,7 +493,7 @@ def _dataset_of(record: Any, data_dir: Any = None) -> Any:
 
 
 def run_predictions(store: Any, record: Any, data_dir: Any = None) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
-    """(dataset, test images, true labels, predicted labels) for a recorded run's stored predictions.
+    """(dataset, test images, true labels, softmax outputs) for a recorded run's stored predictions.
 
     Runs trained on a subset predicted only the first test images; the labels are cut to match.
     """
@@ -502,7 +503,7 @@ def run_predictions(store: Any, record: Any, data_dir: Any = None) -> tuple[Any,
     if probs.ndim != 2 or n > len(ds.test_labels):
         raise PlotError(f"run {record.run_id}: stored predictions {probs.shape} do not fit the "
                         f"{len(ds.test_labels)} test images of {ds.info.name}")
-    return ds, np.asarray(ds.test_images[:n]), np.asarray(ds.test_labels[:n]), probs.argmax(1)
+    return ds, np.asarray(ds.test_images[:n]), np.asarray(ds.test_labels[:n]), probs
 
 
 def history_runs(records: Sequence[Any]) -> list[tuple[str, list[dict], float | None]]:
@@ -567,10 +568,11 @@ def figure_for(kind: str, store: Any, target: str, *, variant: str | None = None
         _check_index(index, len(imgs), split)
         return plot_image(imgs[index], f"{split} image {index}: {ds.info.class_names[int(labels[index])]}")
     if kind in ("misclassified", "confusion", "per-class"):
-        ds, test_images, true, pred = run_predictions(store, record, data_dir)
+        ds, test_images, true, probs = run_predictions(store, record, data_dir)
         names = ds.info.class_names
+        pred = probs.argmax(1)
         if kind == "misclassified":
-            wrong = np.flatnonzero(true != pred)
+            wrong = misclassified(probs, true)  # the most confident mistakes first
             return plot_misclassified(test_images[wrong], true[wrong], pred[wrong], names, max_images)
         cm = confusion_matrix(true, pred, len(names))
         return plot_confusion_matrix(cm, names) if kind == "confusion" else plot_per_class_accuracy(cm, names)

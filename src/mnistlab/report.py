@@ -28,6 +28,7 @@ from matplotlib.figure import Figure
 
 from mnistlab import plots
 from mnistlab.errors import MnistlabError, StoreError, did_you_mean
+from mnistlab.evaluate import misclassified
 
 # Comparison columns in reading order, with how to show them; unknown keys follow, shown as-is.
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -139,17 +140,18 @@ def _variant_section(store: Any, name: str, records: Sequence[Any], data_dir: An
     section.figures.append(("training history", figure_data_uri(plots.plot_history(plots.history_runs(records)))))
     first = records[0]
     try:
-        ds, images, true, pred = plots.run_predictions(store, first, data_dir)
+        ds, images, true, probs = plots.run_predictions(store, first, data_dir)
     except (MnistlabError, OSError) as exc:
         section.notes.append(f"no confusion matrix or misclassified images for run {first.run_id}: {exc}")
         return section
+    pred = probs.argmax(1)
     cm = plots.confusion_matrix(true, pred, ds.info.num_classes)
     section.notes.append(f"errors of run {first.run_id} (seed {first.seed}): {int((true != pred).sum())} of {len(true)} "
                          "test images misclassified; most confused: " + ", ".join(
                              f"{ds.info.class_names[t]} as {ds.info.class_names[p]} ({c})"
                              for t, p, c in plots.most_confused_pairs(cm, 3)))
     section.figures.append(("confusion matrix", figure_data_uri(plots.plot_confusion_matrix(cm, ds.info.class_names))))
-    wrong = np.flatnonzero(true != pred)
+    wrong = misclassified(probs, true)  # the most confident mistakes first
     section.figures.append(("misclassified test images (true blue, predicted red)", figure_data_uri(
         plots.plot_misclassified(images[wrong], true[wrong], pred[wrong], ds.info.class_names, 25))))
     return section
