@@ -386,6 +386,22 @@ _FLAT_SECTIONS = {
 }
 
 
+def config_hash(resolved: Mapping[str, Any], *, ignore: tuple[str, ...] = (), **extra: Any) -> str:
+    """16 hex digits identifying a resolved config, leaving out the ``train`` fields in ``ignore``.
+
+    ``extra`` (e.g. ``version=...``) is hashed beside the config. Used for checkpoint identity and
+    for experiment cells, which ignore different fields.
+    """
+    import hashlib
+    import json
+
+    payload: dict[str, Any] = {**resolved, "train": {k: v for k, v in (resolved.get("train") or {}).items()
+                                                      if k not in ignore}}
+    if extra:
+        payload = {"config": payload, **extra}
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def model_beside(model: Any, folder: str | os.PathLike) -> Any:
     """A spec file named in a config or experiment file is read relative to that file's folder.
 

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import hashlib
 import io
 import itertools
 import json
@@ -130,10 +129,9 @@ class Experiment:
 def cell_key(resolved: Mapping[str, Any]) -> str:
     """Identity of a cell: its resolved config (minus where and how fast it runs) + code version."""
     import mnistlab
+    from mnistlab.config import config_hash
 
-    train = {k: v for k, v in resolved.get("train", {}).items() if k not in ("threads", "device")}
-    payload = json.dumps({"config": {**resolved, "train": train}, "version": mnistlab.__version__}, sort_keys=True)
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+    return config_hash(resolved, ignore=("threads", "device"), version=mnistlab.__version__)
 
 
 def variant_setting(resolved: Mapping[str, Any]) -> str:

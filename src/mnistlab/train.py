@@ -34,7 +34,7 @@ import torch.nn.functional as F
 
 from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, make_callback, make_reporter
-from mnistlab.config import AugmentConfig, RunConfig, apply_overrides, parse_run_config
+from mnistlab.config import AugmentConfig, RunConfig, apply_overrides, config_hash, parse_run_config
 from mnistlab.errors import MnistlabError, SpecError
 from mnistlab.evaluate import evaluate_model, predict_probs, to_input
 from mnistlab.optim import make_optimizer, schedule_lr, set_lr
@@ -524,11 +524,7 @@ def _metrics(outcome: FitOutcome, test_loss: float | None, test_acc: float | Non
 
 def config_key(resolved: dict[str, Any]) -> str:
     """A checkpoint's identity: the resolved config without the epoch count (so a run can be extended)."""
-    import hashlib
-    import json
-
-    d = {**resolved, "train": {k: v for k, v in resolved["train"].items() if k not in ("epochs", "threads")}}
-    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+    return config_hash(resolved, ignore=("epochs", "threads"))
 
 
 def environment(device: torch.device) -> dict[str, Any]:
