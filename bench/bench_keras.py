@@ -116,7 +116,8 @@ def run_torch(model_name: str, epochs: int, data_dir: Path, seed: int, threads: 
 
 
 def run_mnistlab(model_name: str, epochs: int, data_dir: Path, seed: int, threads: int = 0,
-                 precision: str = "float32") -> dict:
+                 precision: str = "auto") -> dict:
+    """mnistlab as configured by default (``precision = "auto"``: bf16 autocast where it pays)."""
     import torch
 
     from mnistlab.config import parse_run_config
@@ -129,12 +130,12 @@ def run_mnistlab(model_name: str, epochs: int, data_dir: Path, seed: int, thread
             "version": f"mnistlab {result.env['precision']}, {result.env['threads']} threads (torch {torch.__version__})"}
 
 
-def run_mnistlab_auto(model_name: str, epochs: int, data_dir: Path, seed: int, threads: int = 0) -> dict:
-    """mnistlab with ``precision = "auto"`` (bf16 autocast where it pays on this machine)."""
-    return run_mnistlab(model_name, epochs, data_dir, seed, threads, precision="auto")
+def run_mnistlab_float32(model_name: str, epochs: int, data_dir: Path, seed: int, threads: int = 0) -> dict:
+    """mnistlab with ``precision = "float32"`` everywhere (results independent of the CPU's bf16 support)."""
+    return run_mnistlab(model_name, epochs, data_dir, seed, threads, precision="float32")
 
 
-WORKERS = {"keras": run_keras, "torch": run_torch, "mnistlab": run_mnistlab, "mnistlab-auto": run_mnistlab_auto}
+WORKERS = {"keras": run_keras, "torch": run_torch, "mnistlab": run_mnistlab, "mnistlab-float32": run_mnistlab_float32}
 
 
 # ------------------------------------------------------------------------------------- driver
@@ -144,9 +145,9 @@ def worker_main(framework: str, model: str, epochs: int, data_dir: Path, seed: i
     print("RESULT " + json.dumps(out))
 
 
-def run_one(python: str, framework: str, model: str, args: argparse.Namespace) -> dict | None:
+def run_one(python: str, framework: str, model: str, args: argparse.Namespace, seed: int) -> dict | None:
     cmd = [python, __file__, "--worker", framework, model, "--epochs", str(args.epochs),
-           "--data-dir", str(args.data_dir), "--seed", str(args.seed), "--threads", str(args.threads)]
+           "--data-dir", str(args.data_dir), "--seed", str(seed), "--threads", str(args.threads)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     for line in proc.stdout.splitlines():
@@ -166,10 +167,12 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--models", default="dense,cnn")
-    p.add_argument("--frameworks", default="keras,torch,mnistlab,mnistlab-auto")
+    p.add_argument("--frameworks", default="keras,torch,mnistlab,mnistlab-float32")
     p.add_argument("--keras-python", default=sys.executable, help="a Python with tensorflow (default: this one)")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     p.add_argument("--seed", type=int, default=1234)
+    p.add_argument("--repeats", type=int, default=1,
+                   help="runs per framework with seeds seed, seed+1, ...: median seconds, mean +- sd accuracy")
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads for every framework (0 = each framework's default: all cores)")
     p.add_argument("--worker", nargs=2, metavar=("FRAMEWORK", "MODEL"), help=argparse.SUPPRESS)
@@ -184,23 +187,35 @@ def main(argv: list[str] | None = None) -> None:
     print(f"Fashion-MNIST, batch 32, Adam 1e-3, {args.epochs} epoch(s), {os.cpu_count()} CPUs "
           f"({args.threads or 'default'} threads per framework, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
           f"load average {os.getloadavg()[0]:.1f})")
-    header = f"{'model':6} {'framework':13} {'train s':>8} {'test acc':>9} {'speed-up':>9} {'peak RSS':>9}  version"
+    header = (f"{'model':6} {'framework':16} {'train s':>8} {'test acc':>15} {'speed-up':>9} {'peak RSS':>9}  "
+              f"version")
     print(header)
     print("-" * len(header))
     for model in args.models.split(","):
-        results = {}
-        for fw in frameworks:
-            python = args.keras_python if fw == "keras" else sys.executable
-            results[fw] = run_one(python, fw, model, args)
-        ref_name = "keras" if results.get("keras") else "torch"
+        runs: dict[str, list[dict]] = {fw: [] for fw in frameworks}
+        # Repeats are interleaved (all frameworks with one seed, then the next seed), so a burst of
+        # load on a shared machine hits every framework alike.
+        for seed in range(args.seed, args.seed + args.repeats):
+            for fw in frameworks:
+                python = args.keras_python if fw == "keras" else sys.executable
+                if (r := run_one(python, fw, model, args, seed)) is not None:
+                    runs[fw].append(r)
+        results = {fw: summarize_runs(rs) for fw, rs in runs.items() if rs}
+        ref_name = "keras" if "keras" in results else "torch"
         ref = results.get(ref_name)
         for fw, r in results.items():
-            if r is None:
-                continue
             ratio = f"{ref['seconds'] / r['seconds']:.2f}x" if ref else "n/a"
-            print(f"{model:6} {fw:13} {r['seconds']:8.1f} {100 * r['test_accuracy']:8.2f}% {ratio:>9} "
+            print(f"{model:6} {fw:16} {r['seconds']:8.1f} {r['accuracy']:>15} {ratio:>9} "
                   f"{r['peak_rss_mb']:7.0f}MB  {r['version']}")
-        print(f"{'':6} (speed-up = {ref_name} seconds / seconds)")
+        print(f"{'':6} (speed-up = {ref_name} seconds / seconds; {args.repeats} run(s) each: median seconds, "
+              f"mean test accuracy +- sd, largest peak RSS)")
+
+
+def summarize_runs(runs: list[dict]) -> dict:
+    accs = np.array([100 * r["test_accuracy"] for r in runs])
+    accuracy = f"{accs.mean():.2f}%" + (f" +-{accs.std(ddof=1):.2f}" if len(accs) > 1 else "")
+    return {"seconds": float(np.median([r["seconds"] for r in runs])), "accuracy": accuracy,
+            "peak_rss_mb": max(r["peak_rss_mb"] for r in runs), "version": runs[0]["version"]}
 
 
 if __name__ == "__main__":

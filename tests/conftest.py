@@ -16,7 +16,7 @@ def data_dir() -> Path:
 
     MNISTLAB_DATA_DIR wins (CI sets it); otherwise the `../shared/datasets` beside the checkout.
     """
-    path = Path(os.environ.get("MNISTLAB_DATA_DIR") or SHARED_DATASETS)
+    path = Path(os.environ.get("MNISTLAB_DATA_DIR") or SHARED_DATASETS).resolve()  # tests chdir
     if not (path / "mnist").is_dir():
         pytest.fail(f"real datasets not found at {path}: set MNISTLAB_DATA_DIR")
     return path

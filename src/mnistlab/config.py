@@ -120,8 +120,10 @@ class TrainConfig(BaseModel):
     device: str = "auto"  # auto cpu cuda cuda:N mps
     threads: int = Field(0, ge=0, le=1024)  # CPU threads; 0 = from the machine
     #: bf16 = autocast matmuls/convs to bfloat16; auto = bf16 where measured to pay (conv models on
-    #: CPUs with native bf16, CUDA GPUs with bf16), else float32. See BENCHMARKS.md.
-    precision: Literal["float32", "bf16", "auto"] = "float32"
+    #: CPUs with native bf16, CUDA GPUs with bf16), else float32; the run records which one it used.
+    #: auto is the default because it is what makes a CNN 2x faster than Keras on such CPUs, within
+    #: Keras's accuracy (BENCHMARKS.md); float32 gives results that do not depend on the CPU's ISA.
+    precision: Literal["float32", "bf16", "auto"] = "auto"
 
     @field_validator("optimizer")
     @classmethod

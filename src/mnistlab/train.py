@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, make_callback, make_reporter
 from mnistlab.config import AugmentConfig, RunConfig, apply_overrides, config_hash, parse_run_config
+from mnistlab.cpu import default_threads, retain_freed_memory
 from mnistlab.errors import MnistlabError, SpecError
 from mnistlab.evaluate import evaluate_model, predict_probs, to_input
 from mnistlab.optim import make_optimizer, schedule_lr, set_lr
@@ -96,12 +97,14 @@ class Trainer:
         augment: AugmentConfig | None = None,
         callbacks: Sequence[Callback] = (),
         seed: int = 0,
-        precision: str = "float32",
+        precision: str = "auto",
         channels_last: bool | None = None,
         progress: str = "none",
         on_epoch: Callable[[dict[str, Any]], None] | None = None,
     ) -> None:
         self.device = next(model.parameters()).device
+        if self.device.type == "cpu":
+            retain_freed_memory()  # a third of a CNN step was page faults without it (mnistlab.cpu)
         # Channels-last lets oneDNN/cuDNN pick their fastest convolution kernels (measured in bench/).
         has_conv = any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
         self.channels_last = has_conv if channels_last is None else channels_last
@@ -386,24 +389,6 @@ def resolve_precision(precision: str, model: torch.nn.Module) -> str:
             native = False
         return "bf16" if native else "float32"
     return "float32"
-
-
-# Below this many forward multiply-adds per batch, a CPU step is a few dozen tiny kernels: a second
-# thread saves ~5% on an idle machine but costs 2-5x when the cores are shared (each parallel region
-# waits for a descheduled thread; BENCHMARKS.md). ~16.8 M: seed 000's dense model (3.3 M per batch of
-# 32) stays below, its CNN (162 M) above.
-SMALL_STEP_MACS = 1 << 24
-
-
-def default_threads(macs_per_image: int, batch_size: int, device: torch.device) -> int:
-    """CPU threads for ``train.threads = 0``: all of torch's threads, or 1 for small models.
-
-    Depends only on the model, the batch size and the machine (never on the current load), so the
-    same config on the same machine always uses the same thread count and gives the same numbers.
-    """
-    if device.type != "cpu" or macs_per_image * batch_size >= SMALL_STEP_MACS:
-        return torch.get_num_threads()
-    return 1
 
 
 def pick_device(name: str) -> torch.device:

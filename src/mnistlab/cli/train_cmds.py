@@ -43,7 +43,7 @@ def _validation(value: str | None) -> Any:
 @click.option("--device", help="auto cpu cuda cuda:N mps")
 @click.option("--threads", type=int, help="CPU threads (0 = from the machine).")
 @click.option("--precision", type=click.Choice(["float32", "bf16", "auto"]),
-              help="bf16 autocast; auto = where it pays (conv models on CPUs with native bf16).")
+              help="auto (default) = bf16 autocast where it pays (conv models on CPUs with native bf16), else float32.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Save a checkpoint after every epoch here (resume with --resume).")
@@ -90,7 +90,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     if m["test_accuracy"] is not None:
         loss = "n/a" if m["test_loss"] is None else f"{m['test_loss']:.4f}"
         click.echo(f"test_accuracy: {m['test_accuracy']:.4f} - test_loss: {loss} - "
-                   f"train: {m['train_seconds']:.1f}s ({m['epochs_run']} epochs) - params: {m['params']:,} - {result.status}")
+                   f"train: {m['train_seconds']:.1f}s ({m['epochs_run']} epochs) - params: {m['params']:,} - "
+                   f"{result.env['device']} {result.env['precision']} - {result.status}")
     if save_weights is not None:
         _save(result.model, save_weights)
         click.echo(f"weights saved to {save_weights}")

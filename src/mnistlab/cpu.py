@@ -1,0 +1,62 @@
+"""CPU runtime tuning: how many threads a run uses, and keeping the allocator from thrashing.
+
+Both were measured on the seed-000 models (BENCHMARKS.md), and both depend only on the model and
+the machine, never on the current load, so the same config on the same machine repeats exactly.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import platform
+
+import torch
+
+# Below this many forward multiply-adds per batch, a CPU step is a few dozen tiny kernels: a second
+# thread saves ~5% on an idle machine but costs 2-5x when the cores are shared (each parallel region
+# waits for a descheduled thread; BENCHMARKS.md). ~16.8 M: seed 000's dense model (3.3 M per batch of
+# 32) stays below, its CNN (162 M) above.
+SMALL_STEP_MACS = 1 << 24
+
+
+def default_threads(macs_per_image: int, batch_size: int, device: torch.device) -> int:
+    """CPU threads for ``train.threads = 0``: all of torch's threads, or 1 for small models.
+
+    Depends only on the model, the batch size and the machine (never on the current load), so the
+    same config on the same machine always uses the same thread count and gives the same numbers.
+    """
+    if device.type != "cpu" or macs_per_image * batch_size >= SMALL_STEP_MACS:
+        return torch.get_num_threads()
+    return 1
+
+
+# glibc's mallopt() parameter numbers (malloc.h).
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_GIB, _MMAP_CAP = 1 << 30, 32 << 20  # glibc before 2.35 refuses mmap thresholds above 32 MiB
+_retaining = False
+
+
+def retain_freed_memory() -> bool:
+    """Make glibc keep freed memory for reuse instead of handing it back to the OS; True if it does.
+
+    Every CPU training step frees and reallocates the same few-MB activation and gradient buffers.
+    With glibc's defaults those buffers are mmapped and unmapped (or trimmed off the heap top)
+    each step, so each step page-faults them in again: 1,200-2,500 minor faults per step of seed
+    000's CNN, a third of its step time in a VM where faults are dear (BENCHMARKS.md). With both
+    thresholds raised, a step reuses the previous step's pages (0 faults per step). The cost: the
+    process keeps its peak memory until it exits. Process-wide and idempotent; a no-op off glibc.
+    """
+    global _retaining
+    if _retaining:
+        return True
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    # Both are needed (measured): a high mmap threshold alone still trims the heap top every step,
+    # a high trim threshold alone still mmaps the big buffers.
+    mmap_ok = mallopt(_M_MMAP_THRESHOLD, _GIB) == 1 or mallopt(_M_MMAP_THRESHOLD, _MMAP_CAP) == 1
+    _retaining = mmap_ok and mallopt(_M_TRIM_THRESHOLD, _GIB) == 1
+    return _retaining
