@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from mnistlab.errors import StoreError
-from mnistlab.store import _SCHEMA_V1, SCHEMA_VERSION, RunStore
+from mnistlab.store import _SCHEMA_V1, SCHEMA_VERSION, CommitteeRecord, RunStore
 
 
 def _add(store: RunStore, variant: str = "v", status: str = "finished", acc: float = 0.5) -> str:
@@ -141,6 +141,16 @@ def test_rm_deletes_rows_and_artifacts(tmp_path: Path) -> None:
     assert store.rm([a[:6]]) == [a]
     assert not folder.exists() and [r.run_id for r in store.runs()] == [b]
     assert store.rm(experiment="exp") == [b] and store.runs() == []
+
+
+def test_rm_of_a_member_deletes_its_committee_only(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    a1, a2, b1, b2 = _add(store, "a"), _add(store, "a"), _add(store, "b"), _add(store, "b")
+    for variant, members in (("a", [a1, a2]), ("b", [b1, b2])):
+        store.save_committee(CommitteeRecord("exp", variant, 0, 0.9, members, [0.8, 0.85], 0.0))
+    store.rm([a2])
+    assert [(c.variant, c.member_ids) for c in store.committees("exp")] == [("b", [b1, b2])]
+    assert {r.run_id for r in store.runs()} == {a1, b1, b2}
 
 
 def test_predictions_and_model_round_trip(tmp_path: Path) -> None:

@@ -17,6 +17,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mnistlab.errors import DataError
+
 
 def to_input(images: torch.Tensor, *, channels_last: bool = False) -> torch.Tensor:
     """uint8 (N, H, W) -> float32 (N, 1, H, W) in [0, 1] (pixels / 255, as every seed does)."""
@@ -68,20 +70,35 @@ def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:
     return float((probs.argmax(1) == labels).mean()) if len(labels) else 0.0
 
 
-def confusion_matrix(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
-    """(classes, classes) int64 counts: row = true class, column = predicted class."""
-    labels = np.asarray(labels, dtype=np.int64)
-    predictions = np.asarray(predictions, dtype=np.int64)
+def confusion_matrix(labels: Sequence[int] | np.ndarray, predictions: Sequence[int] | np.ndarray,
+                     num_classes: int) -> np.ndarray:
+    """(classes, classes) int64 counts: row = true class, column = predicted class.
+
+    >>> confusion_matrix([0, 1, 1], [0, 0, 1], 2).tolist()
+    [[1, 0], [1, 1]]
+    """
+    labels = np.asarray(labels, dtype=np.int64).ravel()
+    predictions = np.asarray(predictions, dtype=np.int64).ravel()
+    if labels.shape != predictions.shape:
+        raise DataError(f"{len(predictions)} predictions for {len(labels)} labels")
+    for name, arr in (("label", labels), ("prediction", predictions)):
+        if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
+            raise DataError(f"{name} out of range 0..{num_classes - 1}")
     return np.bincount(labels * num_classes + predictions, minlength=num_classes * num_classes).reshape(
         num_classes, num_classes
     )
 
 
-def per_class_accuracy(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
-    """Recall of each class (NaN for a class absent from ``labels``)."""
-    cm = confusion_matrix(labels, predictions, num_classes)
+def class_recall(cm: np.ndarray) -> np.ndarray:
+    """Recall of each class from a confusion matrix (NaN for a class with no images)."""
+    cm = np.asarray(cm, dtype=np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.diag(cm) / cm.sum(1)
+
+
+def per_class_accuracy(labels: np.ndarray, predictions: np.ndarray, num_classes: int) -> np.ndarray:
+    """Recall of each class (NaN for a class absent from ``labels``)."""
+    return class_recall(confusion_matrix(labels, predictions, num_classes))
 
 
 def misclassified(probs: np.ndarray, labels: np.ndarray, *, limit: int | None = None) -> np.ndarray:

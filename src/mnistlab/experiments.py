@@ -477,6 +477,8 @@ class CellOutcome:
 
 @dataclass
 class ExperimentResult:
+    """What :func:`run_experiment` did: one outcome per cell (trained, skipped or failed) and the comparison rows."""
+
     experiment: Experiment
     outcomes: list[CellOutcome] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)

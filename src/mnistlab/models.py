@@ -194,6 +194,8 @@ class Pool2D(nn.Module):
 
 
 class GlobalAveragePooling2D(nn.Module):
+    """The mean over height and width: (N, C, H, W) -> (N, C), as Keras's GlobalAveragePooling2D."""
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x.mean(dim=(2, 3))
 
@@ -354,6 +356,8 @@ def _resolve(obj: Any) -> ModelSpec:
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class SummaryRow:
+    """One line of the Keras-style summary table."""
+
     name: str                       # Keras layer name, e.g. "conv2d_1"
     type: str                       # e.g. "Conv2D"
     output_shape: tuple[Any, ...]   # with the batch axis as None, e.g. (None, 26, 26, 64)

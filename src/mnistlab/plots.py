@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from mnistlab.errors import MnistlabError, did_you_mean
-from mnistlab.evaluate import misclassified
+from mnistlab.evaluate import class_recall, confusion_matrix, misclassified
 
 TRUE_COLOR = "blue"  # seed 002: the true label in blue ...
 PRED_COLOR = "red"  # ... and the prediction in red
@@ -37,22 +37,6 @@ class PlotError(MnistlabError):
 # --------------------------------------------------------------------------- pure maths
 
 
-def confusion_matrix(true: Sequence[int] | np.ndarray, pred: Sequence[int] | np.ndarray, num_classes: int) -> np.ndarray:
-    """(classes, classes) int64 counts; row = true class, column = predicted class.
-
-    >>> confusion_matrix([0, 1, 1], [0, 0, 1], 2).tolist()
-    [[1, 0], [1, 1]]
-    """
-    true = np.asarray(true, dtype=np.int64).ravel()
-    pred = np.asarray(pred, dtype=np.int64).ravel()
-    if true.shape != pred.shape:
-        raise PlotError(f"{len(pred)} predictions for {len(true)} labels")
-    for name, arr in (("label", true), ("prediction", pred)):
-        if arr.size and (arr.min() < 0 or arr.max() >= num_classes):
-            raise PlotError(f"{name} out of range 0..{num_classes - 1}")
-    return np.bincount(true * num_classes + pred, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-
-
 def most_confused_pairs(cm: np.ndarray, k: int = 5) -> list[tuple[int, int, int]]:
     """The k largest off-diagonal cells of a confusion matrix as (true, pred, count), largest first.
 
@@ -63,13 +47,6 @@ def most_confused_pairs(cm: np.ndarray, k: int = 5) -> list[tuple[int, int, int]
              if t != p and cm[t, p] > 0]
     pairs.sort(key=lambda x: (-x[2], x[0], x[1]))
     return pairs[: max(int(k), 0)]
-
-
-def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
-    """Recall per class from a confusion matrix (NaN for a class with no test images)."""
-    cm = np.asarray(cm, dtype=np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.diag(cm) / cm.sum(1)
 
 
 def _as_images(images: Any) -> np.ndarray:
@@ -306,7 +283,7 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str] | None = No
 
 def plot_per_class_accuracy(cm: np.ndarray, class_names: Sequence[str] | None = None) -> Figure:
     """Horizontal bars: the fraction of each class's test images classified correctly."""
-    acc = per_class_accuracy(cm)
+    acc = class_recall(cm)
     names = [_class_name(class_names, i) for i in range(len(acc))]
     fig = Figure(figsize=(6, 0.8 + 0.35 * len(acc)), layout="constrained")
     ax = fig.add_subplot()

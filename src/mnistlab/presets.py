@@ -32,6 +32,8 @@ __all__ = ["Preset", "get_preset", "list_presets", "preset_names", "register_pre
 
 @dataclass(frozen=True)
 class Preset:
+    """A named model from the seed notebooks, with the parameter count Keras reports for it."""
+
     name: str
     spec: ModelSpec
     description: str

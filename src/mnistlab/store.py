@@ -308,7 +308,10 @@ class RunStore:
         return [CommitteeRecord(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), r[6]) for r in rows]
 
     def rm(self, run_ids: list[str] | None = None, *, experiment: str | None = None) -> list[str]:
-        """Delete runs (by id or unique prefix, or every run of ``experiment``) and their artifacts."""
+        """Delete runs (by id or unique prefix, or every run of ``experiment``) and their artifacts.
+
+        A committee is derived from its members, so deleting any member deletes its committee row too.
+        """
         if run_ids:
             ids = [self.get(r).run_id for r in run_ids]  # resolve all first: one typo deletes nothing
         elif experiment is not None:
@@ -319,6 +322,12 @@ class RunStore:
             con.executemany("DELETE FROM runs WHERE run_id = ?", [(i,) for i in ids])
             if experiment is not None and not run_ids:
                 con.execute("DELETE FROM committees WHERE experiment = ?", (experiment,))
+            else:
+                gone = set(ids)
+                derived = [(e, v, r) for e, v, r, members in
+                           con.execute("SELECT experiment, variant, repeat, member_ids FROM committees")
+                           if gone & set(json.loads(members))]
+                con.executemany("DELETE FROM committees WHERE experiment = ? AND variant = ? AND repeat = ?", derived)
         for i in ids:
             shutil.rmtree(self.root / "runs" / i, ignore_errors=True)
         return ids

@@ -65,6 +65,8 @@ class RunResult:
 
 @dataclass
 class FitOutcome:
+    """How a fit ended: ``finished``, ``diverged``, ``interrupted`` or ``failed``, with the history so far."""
+
     status: str = "finished"
     message: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)
