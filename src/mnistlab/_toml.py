@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -72,3 +74,85 @@ def _drop_none(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_drop_none(v) for v in value]
     return value
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r'^\s*((?:"[^"\n]*"|\'[^\'\n]*\'|[A-Za-z0-9_\-]+)(?:\s*\.\s*(?:"[^"\n]*"|\'[^\'\n]*\'|[A-Za-z0-9_\-]+))*)\s*=')
+
+
+def _key_parts(dotted: str) -> list[str]:
+    """``a."b.c".d`` -> ["a", "b", "c", "d"]: quoted dotted keys count as paths too (experiment overrides)."""
+    parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([A-Za-z0-9_\-]+)', dotted)
+    return [p for quoted, literal, bare in parts for p in (quoted or literal or bare).split(".")]
+
+
+def key_line(text: str, path: list[str | int], *, exact: bool = False) -> int | None:
+    """The 1-based line where the key at ``path`` is set (``["variants", 2, "train", "lr"]``).
+
+    A light line scanner, not a parser: it follows ``[table]`` and ``[[array]]`` headers and
+    ``key = value`` lines (multi-line strings and inline tables are not looked into). When the key
+    itself is not written in the file, the line of the closest enclosing table is returned (None
+    with ``exact``); None when not even that is found. Used to point error messages at a line.
+    """
+    counts: dict[tuple[str, ...], int] = {}
+    table: list[str | int] = []
+    best: tuple[int, int] | None = None  # (matched length, line)
+    for number, line in enumerate(text.splitlines(), start=1):
+        if m := _HEADER.match(line):
+            names: list[str | int] = list(_key_parts(m.group(2)))
+            if m.group(1) == "[[":
+                index = counts.get(tuple(map(str, names)), 0)
+                counts[tuple(map(str, names))] = index + 1
+                names.append(index)
+            elif names and tuple(map(str, names[:1])) in counts:  # [variants.train] inside the latest [[variants]]
+                names.insert(1, counts[tuple(map(str, names[:1]))] - 1)
+            table, full = names, names
+        elif m := _KEY.match(line):
+            full = [*table, *_key_parts(m.group(1))]
+        else:
+            continue
+        n = len(full)
+        if full == path[:n] and (best is None or n > best[0]):
+            best = (n, number)
+    if best is None or (exact and best[0] < len(path)):
+        return None
+    return best[1]
+
+
+def with_line(message: str, source: str, text: str, variant_names: Sequence[str | None] = ()) -> str:
+    """Put the line number into a config/experiment error: ``"f.toml: x: ..."`` -> ``"f.toml:9: x: ..."``.
+
+    Reads the key path from mnistlab's own message shapes (``[base]: train.lr: ...``,
+    ``variants[2] ("x"): "train.lr": ...``, ``top level: unknown key "repeat"``, ``variant "x":
+    ...``); returns the message unchanged when it cannot tell where the problem is.
+    """
+    prefix = f"{source}: "
+    if not message.startswith(prefix):
+        return message
+    rest = message[len(prefix):]
+    head, _, tail = rest.partition(": ")
+    path: list[str | int] = []
+    if head in ("[base]", "base"):
+        path = ["base"]
+    elif head == "grid":
+        path = ["grid"]
+    elif m := re.fullmatch(r'variants\[(\d+)\](?: \(".*"\))?(\.grid)?', head):
+        path = ["variants", int(m[1]), *(["grid"] if m[2] else [])]
+    elif m := re.fullmatch(r'variant "(.*)"', head):
+        base_name = m[1].split(",")[0]  # grid variants are named "name,lr=0.01,..."
+        if base_name not in variant_names:
+            return message
+        path = ["variants", list(variant_names).index(base_name)]
+    elif head != "top level":
+        tail = rest
+    key: list[str | int] = []
+    if m := re.match(r'(?:unknown key )?"([^"]+)"|([A-Za-z_][\w.\[\]]*): ', tail):
+        key = [int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", m[1] or m[2]) if p]
+    # A variant's merged config may take the bad value from the variant, its grid or the top grid.
+    candidates = [[*path, *key]]
+    if head.startswith("variant ") and key:
+        candidates += [[*path, "grid", *key], ["grid", *key]]
+    line = next((n for c in candidates if (n := key_line(text, c, exact=True))), None)
+    if line is None and (path or key):
+        line = key_line(text, candidates[0])
+    return f"{source}:{line}: {rest}" if line else message

@@ -417,6 +417,11 @@ def model_beside(model: Any, folder: str | os.PathLike) -> Any:
     return model
 
 
+def setting_path(key: str) -> str:
+    """Where an override key lands in a run config: ``"lr"`` -> ``"train.lr"``, ``"model"`` -> ``"model"``."""
+    return f"{_FLAT_SECTIONS[key]}.{key}" if key in _FLAT_SECTIONS and "." not in key else key
+
+
 def apply_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any], *, source: str = "<overrides>") -> dict[str, Any]:
     """Merge flat or dotted overrides into a raw config dict (not validated; parse afterwards).
 

@@ -48,7 +48,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from mnistlab._toml import loads_toml, read_text_file
+from mnistlab._toml import loads_toml, read_text_file, with_line
 from mnistlab.errors import MnistlabError, SpecError, StoreError, did_you_mean
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 
@@ -164,9 +164,15 @@ def quick_config(raw: Mapping[str, Any]) -> dict[str, Any]:
 def load_experiment(path: str | os.PathLike) -> Experiment:
     """Read and validate an experiment file; every problem is a one-line SpecError."""
     p = Path(path)
-    data = loads_toml(read_text_file(p, what="an experiment file", max_bytes=MAX_FILE_BYTES), source=str(p))
+    text = read_text_file(p, what="an experiment file", max_bytes=MAX_FILE_BYTES)
+    data = loads_toml(text, source=str(p))
     _models_beside(data, p.parent)
-    return parse_experiment(data, source=str(p), default_name=p.stem)
+    try:
+        return parse_experiment(data, source=str(p), default_name=p.stem)
+    except SpecError as exc:
+        variants = data.get("variants")
+        names = [v.get("name") if isinstance(v, dict) else None for v in variants] if isinstance(variants, list) else []
+        raise SpecError(with_line(str(exc), str(p), text, names)) from None
 
 
 def _models_beside(data: dict[str, Any], folder: Path) -> None:

@@ -59,8 +59,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     mnistlab train --dataset fashion-mnist --model seed000-cnn --epochs 5
     mnistlab train --config run.toml --epochs 2 --checkpoint-dir ckpt --resume
     """
-    from mnistlab._toml import load_toml
-    from mnistlab.config import apply_overrides, model_beside, parse_run_config
+    from mnistlab._toml import loads_toml, read_text_file, with_line
+    from mnistlab.config import apply_overrides, model_beside, parse_run_config, setting_path
     from mnistlab.models import format_summary, summarize
     from mnistlab.train import run_config
 
@@ -72,16 +72,21 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     if save_weights is not None:  # (click already refuses a folder here)
         _check_writable_folder(save_weights.parent, "--save-weights")
     base: dict[str, Any] = {"dataset": "fashion-mnist", "model": "seed000-cnn"}
-    source = "command line"
+    source, text = "command line", ""
     if config_file is not None:
-        base.update(load_toml(config_file))
-        source = str(config_file)
+        source, text = str(config_file), read_text_file(config_file)
+        base.update(loads_toml(text, source=source))
         if "model" in base:
             base["model"] = model_beside(base["model"], config_file.parent)
     overrides = {k: v for k, v in flags.items() if v is not None}
     if validation is not None:
         overrides["validation"] = _validation(validation)
-    cfg = parse_run_config(apply_overrides(base, overrides, source=source), source=source)
+    try:
+        cfg = parse_run_config(apply_overrides(base, overrides, source=source), source=source)
+    except SpecError as exc:  # point at the line of the config file ("run.toml:7: train.lr: ..."),
+        message = str(exc)    # unless the bad value came from a flag
+        flagged = any(message.startswith(f"{source}: {setting_path(k)}") for k in overrides)
+        raise SpecError(message if flagged else with_line(message, source, text)) from None
     click.echo(format_summary(summarize(cfg.model_spec())))
     t = cfg.train
     click.echo(f"Training on {cfg.dataset}: {t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {cfg.lr:g}, seed {t.seed}")

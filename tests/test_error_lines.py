@@ -1,0 +1,105 @@
+"""Errors in experiment and run-config files point at the line to fix ("exp.toml:12: ...")."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mnistlab._toml import key_line, with_line
+from mnistlab.cli import main
+from mnistlab.errors import SpecError
+from mnistlab.experiments import load_experiment
+
+EXPERIMENT = """\
+name = "lines"          # 1
+repeats = 1
+
+[base]
+dataset = "fashion-mnist"
+model = "seed000-dense"  # 6
+
+[base.train]
+epochs = 2
+"lr" = 0.01             # 10
+
+[[variants]]
+name = "a"              # 13
+
+[[variants]]            # 15
+name = "b"
+"train.seed" = 3        # 17
+[variants.train]
+optimizer = "sgd"       # 19
+
+[grid]                  # 21
+"train.batch_size" = [32, 64]
+"""
+
+
+@pytest.mark.parametrize(("path", "line"), [
+    (["name"], 1),
+    (["base", "model"], 6),
+    (["base", "train", "lr"], 10),
+    (["base", "train", "epochs"], 9),
+    (["base", "train", "momentum"], 8),      # not written: the enclosing [base.train]
+    (["variants", 0, "name"], 13),
+    (["variants", 1], 15),
+    (["variants", 1, "train", "seed"], 17),  # a quoted dotted override key
+    (["variants", 1, "train", "optimizer"], 19),  # [variants.train] belongs to the latest variant
+    (["grid", "train", "batch_size"], 22),
+    (["variants", 2, "name"], None),         # no third variant, no enclosing table written
+    (["nothing"], None),
+])
+def test_key_line_follows_tables_arrays_and_dotted_keys(path, line) -> None:
+    assert key_line(EXPERIMENT, path) == line
+
+
+def test_unparseable_messages_are_left_alone() -> None:
+    assert with_line("other.toml: x: bad", "exp.toml", EXPERIMENT) == "other.toml: x: bad"
+    assert with_line("exp.toml: [base] is missing: ...", "exp.toml", EXPERIMENT) == "exp.toml: [base] is missing: ..."
+    assert with_line('exp.toml: variant "zzz": model: bad', "exp.toml", EXPERIMENT, ["a", "b"]).startswith("exp.toml: ")
+
+
+def _experiment(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "exp.toml"
+    path.write_text('[base]\ndataset = "fashion-mnist"\nmodel = "seed000-dense"\n' + text)
+    return path
+
+
+@pytest.mark.parametrize(("text", "line", "words"), [
+    ('[base.train]\nlr = -1\n', 5, "train.lr"),
+    ('[[variants]]\nname = "a"\n\n[[variants]]\nname = "b"\n"train.lrr" = 0.1\n', 9, 'did you mean "lr"'),
+    ('[[variants]]\nname = "a"\n[variants.train]\noptimizer = "adamm"\n', 7, 'did you mean "adam"'),
+    ('[[variants]]\nname = "a"\nmodel = "seed000-cnnn"\n', 6, "seed000-cnnn"),
+    ('[grid]\n"train.lr" = []\n', 5, "non-empty list"),
+    ('[[variants]]\nname = "a"\n[variants.grid]\n"train.lr" = [0.1, -2]\n', 7, "lr"),
+])
+def test_experiment_errors_name_the_line(tmp_path: Path, text: str, line: int, words: str) -> None:
+    path = _experiment(tmp_path, text)
+    with pytest.raises(SpecError) as info:
+        load_experiment(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:{line}: ") and words in message, message
+
+
+def test_unknown_top_level_key_names_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "exp.toml"
+    path.write_text('name = "x"\nrepeat = 3\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n')
+    with pytest.raises(SpecError, match=rf'^{path}:2: top level: unknown key "repeat"'):
+        load_experiment(path)
+
+
+def test_run_config_errors_name_the_line_unless_a_flag_set_the_value(tmp_path: Path, monkeypatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("run.toml").write_text('dataset = "fashion-mnist"\nmodel = "seed000-dense"\n\n[train]\nepochs = 0\n')
+    assert main(["train", "--config", "run.toml"]) == 2
+    assert capsys.readouterr().err.strip().startswith("error: run.toml:5: train.epochs:")
+    assert main(["train", "--config", "run.toml", "--epochs", "-3"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: run.toml: train.epochs:") and "-3" in err  # the flag's value, not line 5
+
+
+def test_exact_lookup_does_not_fall_back_to_the_table() -> None:
+    assert key_line(EXPERIMENT, ["base", "train", "momentum"], exact=True) is None
+    assert key_line(EXPERIMENT, ["base", "train", "lr"], exact=True) == 10
