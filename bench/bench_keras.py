@@ -212,6 +212,7 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def summarize_runs(runs: list[dict]) -> dict:
+    """One table row from repeated runs: median seconds, mean +- sd accuracy, the largest peak RSS."""
     accs = np.array([100 * r["test_accuracy"] for r in runs])
     accuracy = f"{accs.mean():.2f}%" + (f" +-{accs.std(ddof=1):.2f}" if len(accs) > 1 else "")
     return {"seconds": float(np.median([r["seconds"] for r in runs])), "accuracy": accuracy,

@@ -103,3 +103,33 @@ def test_run_config_errors_name_the_line_unless_a_flag_set_the_value(tmp_path: P
 def test_exact_lookup_does_not_fall_back_to_the_table() -> None:
     assert key_line(EXPERIMENT, ["base", "train", "momentum"], exact=True) is None
     assert key_line(EXPERIMENT, ["base", "train", "lr"], exact=True) == 10
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ('[base.train]\nepochs = 2\nlrr = 0.1\n', 6),                       # unknown key inside a table
+    ('[[base.callbacks]]\ntype = "EarlyStopping"\npatiense = 1\n', 6),   # ... inside an array of tables
+    ('description = """\n[variants]\nlr = 1\n"""\n[base.train]\nlr = -1\n', 9),  # a header-like line in a string
+])
+def test_lines_of_typos_in_tables_and_past_multiline_strings(tmp_path: Path, text: str, line: int) -> None:
+    path = _experiment(tmp_path, text)
+    with pytest.raises(SpecError) as info:
+        load_experiment(path)
+    assert str(info.value).startswith(f"{path}:{line}: "), str(info.value)
+
+
+def test_a_variant_named_with_a_comma_is_found_by_its_whole_name(tmp_path: Path) -> None:
+    path = _experiment(tmp_path, '[[variants]]\nname = "a"\n\n[[variants]]\nname = "a,b"\n"train.lr" = -1\n')
+    with pytest.raises(SpecError, match=rf"^{path}:9: "):
+        load_experiment(path)
+
+
+def test_odd_keys_and_hostile_lines_never_break_the_error(tmp_path: Path) -> None:
+    path = tmp_path / "exp.toml"
+    path.write_text('"\u00b2" = 1\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n')  # a non-ASCII digit
+    with pytest.raises(SpecError, match=rf"^{path}:1: top level: unknown key"):
+        load_experiment(path)
+    hostile = "[" + " " * 200_000 + "x\n" + "a." * 50_000 + "\n" + "a " * 100_000 + "\n"
+    assert key_line(hostile, ["x"]) is None  # returns (in linear time), finds nothing
+    for message in ("exp.toml: ", 'exp.toml: variant "', "exp.toml: variants[99999999999999999999]: x: y",
+                    'exp.toml: [base]: \u00b2.\u00b2: bad', "exp.toml: : : :"):
+        assert with_line(message, "exp.toml", hostile + EXPERIMENT, ["a"]).endswith(message[len("exp.toml"):])

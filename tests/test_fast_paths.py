@@ -5,18 +5,13 @@ Each fast path is compared bit for bit with the plain PyTorch computation it rep
 
 from __future__ import annotations
 
-import platform
-import subprocess
-import sys
-
 import pytest
 import torch
 import torch.nn.functional as F
 
-from mnistlab.models import build_model, summarize
+from mnistlab.models import build_model
 from mnistlab.optim import make_optimizer, set_lr
 from mnistlab.presets import resolve_model
-from mnistlab.cpu import SMALL_STEP_MACS, default_threads
 
 
 @pytest.mark.parametrize("preset", ["seed000-cnn", "seed001-builder", "seed002-deep-conv"])
@@ -75,41 +70,3 @@ def test_lean_adam_still_runs_step_hooks() -> None:
     opt.register_step_post_hook(lambda *_: calls.append(1))
     _train(opt, model, steps=5)
     assert len(calls) == 5
-
-
-def test_thread_default_depends_on_model_size_only() -> None:
-    cpu = torch.device("cpu")
-    dense = summarize(resolve_model("seed000-dense")).flops
-    cnn = summarize(resolve_model("seed000-cnn")).flops
-    assert dense * 32 < SMALL_STEP_MACS <= cnn * 32
-    assert default_threads(dense, 32, cpu) == 1
-    assert default_threads(cnn, 32, cpu) == torch.get_num_threads()
-    assert default_threads(dense, 4096, cpu) == torch.get_num_threads()  # big batches amortise threads
-
-
-_FAULTS_SCRIPT = """
-import resource, torch
-from mnistlab.cpu import retain_freed_memory
-
-def faults_per_step():
-    # What a training step does: free and reallocate the same big buffers (here 40 MB, above
-    # glibc's largest dynamic mmap threshold, so by default each one is a fresh mmap).
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
-    for _ in range(20):
-        torch.empty(10 << 20, dtype=torch.float32).fill_(1.0)
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20
-
-default = faults_per_step()
-retained = retain_freed_memory()
-faults_per_step()  # the first round after the switch maps the pages once
-print(default, retained, retain_freed_memory(), faults_per_step())
-"""
-
-
-@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc only")
-def test_retained_memory_stops_per_step_page_faults() -> None:
-    out = subprocess.run([sys.executable, "-c", _FAULTS_SCRIPT], capture_output=True, text=True, check=True).stdout
-    default, retained, again, after = out.split()
-    assert float(default) > 5000  # 40 MB = 10,240 pages faulted in on every step
-    assert retained == again == "True"  # idempotent
-    assert float(after) < 100

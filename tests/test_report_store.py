@@ -14,6 +14,7 @@ from mnistlab.cli import main
 from mnistlab.config import parse_run_config
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import StoreError
+from mnistlab.evaluate import confusion_matrix
 from mnistlab.store import RunStore
 from mnistlab.train import config_key, run_config
 
@@ -76,7 +77,7 @@ def test_error_figures_match_stored_predictions(recorded, data_dir):
     ds = load_dataset("fashion-mnist", data_dir)
     true, pred = ds.test_labels[: len(probs)], probs.argmax(1)
     fig = plots.figure_for("confusion", store, ids["cnn0"], data_dir=data_dir)
-    assert np.array_equal(fig.axes[0].images[0].get_array(), plots.confusion_matrix(true, pred, 10))
+    assert np.array_equal(fig.axes[0].images[0].get_array(), confusion_matrix(true, pred, 10))
     fig = plots.figure_for("misclassified", store, ids["cnn0"], data_dir=data_dir, max_images=6)
     wrong = np.flatnonzero(true != pred)
     assert len(fig.axes) == min(6, len(wrong)) > 0

@@ -76,7 +76,8 @@ def _drop_none(value: Any) -> Any:
     return value
 
 
-_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+# Both patterns are anchored and have no overlapping quantifiers: a hostile 1 MB line stays linear.
+_HEADER = re.compile(r"^\s*(\[\[?)([^\]\n]*)\]\]?\s*(#.*)?$")
 _KEY = re.compile(r'^\s*((?:"[^"\n]*"|\'[^\'\n]*\'|[A-Za-z0-9_\-]+)(?:\s*\.\s*(?:"[^"\n]*"|\'[^\'\n]*\'|[A-Za-z0-9_\-]+))*)\s*=')
 
 
@@ -90,14 +91,19 @@ def key_line(text: str, path: list[str | int], *, exact: bool = False) -> int | 
     """The 1-based line where the key at ``path`` is set (``["variants", 2, "train", "lr"]``).
 
     A light line scanner, not a parser: it follows ``[table]`` and ``[[array]]`` headers and
-    ``key = value`` lines (multi-line strings and inline tables are not looked into). When the key
-    itself is not written in the file, the line of the closest enclosing table is returned (None
-    with ``exact``); None when not even that is found. Used to point error messages at a line.
+    ``key = value`` lines, and skips the inside of multi-line strings. When the key itself is not
+    written in the file, the line of the closest enclosing table is returned (None with
+    ``exact``); None when not even that is found. Used to point error messages at a line.
     """
     counts: dict[tuple[str, ...], int] = {}
     table: list[str | int] = []
     best: tuple[int, int] | None = None  # (matched length, line)
+    in_string = False
     for number, line in enumerate(text.splitlines(), start=1):
+        quotes = line.count('"""') + line.count("'''")
+        starts_inside, in_string = in_string, in_string != (quotes % 2 == 1)
+        if starts_inside:
+            continue
         if m := _HEADER.match(line):
             names: list[str | int] = list(_key_parts(m.group(2)))
             if m.group(1) == "[[":
@@ -124,12 +130,17 @@ def with_line(message: str, source: str, text: str, variant_names: Sequence[str 
 
     Reads the key path from mnistlab's own message shapes (``[base]: train.lr: ...``,
     ``variants[2] ("x"): "train.lr": ...``, ``top level: unknown key "repeat"``, ``variant "x":
-    ...``); returns the message unchanged when it cannot tell where the problem is.
+    ...``); returns the message unchanged when it cannot tell where the problem is. Never raises:
+    it only decorates an error that is already being reported.
     """
-    prefix = f"{source}: "
-    if not message.startswith(prefix):
-        return message
-    rest = message[len(prefix):]
+    try:
+        line = _error_line(message[len(source) + 2:], text, variant_names) if message.startswith(f"{source}: ") else None
+    except Exception:  # noqa: BLE001 - a line number is a nicety; the error itself must get out
+        line = None
+    return f"{source}:{line}: {message[len(source) + 2:]}" if line else message
+
+
+def _error_line(rest: str, text: str, variant_names: Sequence[str | None]) -> int | None:
     head, _, tail = rest.partition(": ")
     path: list[str | int] = []
     if head in ("[base]", "base"):
@@ -139,15 +150,17 @@ def with_line(message: str, source: str, text: str, variant_names: Sequence[str 
     elif m := re.fullmatch(r'variants\[(\d+)\](?: \(".*"\))?(\.grid)?', head):
         path = ["variants", int(m[1]), *(["grid"] if m[2] else [])]
     elif m := re.fullmatch(r'variant "(.*)"', head):
-        base_name = m[1].split(",")[0]  # grid variants are named "name,lr=0.01,..."
-        if base_name not in variant_names:
-            return message
-        path = ["variants", list(variant_names).index(base_name)]
+        # Grid variants are named "name,lr=0.01,...": the name as written first, then its stem.
+        name = m[1] if m[1] in variant_names else m[1].split(",")[0]
+        if name not in variant_names or list(variant_names).count(name) > 1:
+            return None
+        path = ["variants", list(variant_names).index(name)]
     elif head != "top level":
         tail = rest
     key: list[str | int] = []
-    if m := re.match(r'(?:unknown key )?"([^"]+)"|([A-Za-z_][\w.\[\]]*): ', tail):
-        key = [int(p) if p.isdigit() else p for p in re.split(r"[.\[\]]+", m[1] or m[2]) if p]
+    if m := re.match(r'(?:unknown key )?"([^"]+)"|([A-Za-z_][\w.\[\]]*): (?:unknown key "([^"]+)")?', tail):
+        dotted = m[1] or (f"{m[2]}.{m[3]}" if m[3] else m[2])  # 'train: unknown key "lrr"' -> train.lrr
+        key = [int(p) if p.isascii() and p.isdigit() else p for p in re.split(r"[.\[\]]+", dotted) if p]
     # A variant's merged config may take the bad value from the variant, its grid or the top grid.
     candidates = [[*path, *key]]
     if head.startswith("variant ") and key:
@@ -155,4 +168,4 @@ def with_line(message: str, source: str, text: str, variant_names: Sequence[str 
     line = next((n for c in candidates if (n := key_line(text, c, exact=True))), None)
     if line is None and (path or key):
         line = key_line(text, candidates[0])
-    return f"{source}:{line}: {rest}" if line else message
+    return line

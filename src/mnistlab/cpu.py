@@ -7,6 +7,7 @@ the machine, never on the current load, so the same config on the same machine r
 from __future__ import annotations
 
 import ctypes
+import os
 import platform
 
 import torch
@@ -29,6 +30,26 @@ def default_threads(macs_per_image: int, batch_size: int, device: torch.device) 
     return 1
 
 
+def cpu_has_native_bf16() -> bool:
+    """True on CPUs with bf16 instructions (AVX512_BF16 or AMX), where bf16 autocast pays.
+
+    Not ``torch.ops.mkldnn._is_mkldnn_bf16_supported()``: that is true on any AVX-512 CPU
+    (Skylake, Cascade Lake), where oneDNN emulates bf16 and convolutions get slower, not faster.
+    """
+    try:
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except (AttributeError, RuntimeError):  # a torch without these probes: assume none
+        return False
+
+
+def cuda_has_native_bf16() -> bool:
+    """True on GPUs that compute in bf16 natively (Ampere and later), not by emulation."""
+    try:
+        return bool(torch.cuda.is_bf16_supported(including_emulation=False))
+    except TypeError:  # torch before 2.4 had no emulation and no such argument
+        return bool(torch.cuda.is_bf16_supported())
+
+
 # glibc's mallopt() parameter numbers (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 _GIB, _MMAP_CAP = 1 << 30, 32 << 20  # glibc before 2.35 refuses mmap thresholds above 32 MiB
@@ -43,16 +64,19 @@ def retain_freed_memory() -> bool:
     each step, so each step page-faults them in again: 1,200-2,500 minor faults per step of seed
     000's CNN, a third of its step time in a VM where faults are dear (BENCHMARKS.md). With both
     thresholds raised, a step reuses the previous step's pages (0 faults per step). The cost: the
-    process keeps its peak memory until it exits. Process-wide and idempotent; a no-op off glibc.
+    process keeps its peak memory until it exits (``MNISTLAB_RETAIN_MEMORY=0`` opts out).
+    Process-wide and idempotent; a no-op off glibc.
     """
     global _retaining
     if _retaining:
         return True
-    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+    if os.environ.get("MNISTLAB_RETAIN_MEMORY", "1") == "0":  # opt out: give memory back, fault it in again
         return False
     try:
+        if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+            return False
         mallopt = ctypes.CDLL(None).mallopt
-    except (OSError, AttributeError):
+    except (OSError, AttributeError):  # libc_ver() may read sys.executable; CDLL may find no libc
         return False
     mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
     # Both are needed (measured): a high mmap threshold alone still trims the heap top every step,

@@ -28,7 +28,7 @@ from matplotlib.figure import Figure
 
 from mnistlab import plots
 from mnistlab.errors import MnistlabError, StoreError, did_you_mean
-from mnistlab.evaluate import misclassified
+from mnistlab.evaluate import confusion_matrix, misclassified
 
 # Comparison columns in reading order, with how to show them; unknown keys follow, shown as-is.
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -145,7 +145,7 @@ def _variant_section(store: Any, name: str, records: Sequence[Any], data_dir: An
         section.notes.append(f"no confusion matrix or misclassified images for run {first.run_id}: {exc}")
         return section
     pred = probs.argmax(1)
-    cm = plots.confusion_matrix(true, pred, ds.info.num_classes)
+    cm = confusion_matrix(true, pred, ds.info.num_classes)
     section.notes.append(f"errors of run {first.run_id} (seed {first.seed}): {int((true != pred).sum())} of {len(true)} "
                          "test images misclassified; most confused: " + ", ".join(
                              f"{ds.info.class_names[t]} as {ds.info.class_names[p]} ({c})"

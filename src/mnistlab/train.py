@@ -35,7 +35,7 @@ import torch.nn.functional as F
 from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, make_callback, make_reporter
 from mnistlab.config import AugmentConfig, RunConfig, apply_overrides, config_hash, parse_run_config
-from mnistlab.cpu import default_threads, retain_freed_memory
+from mnistlab.cpu import cpu_has_native_bf16, cuda_has_native_bf16, default_threads, retain_freed_memory
 from mnistlab.errors import MnistlabError, SpecError
 from mnistlab.evaluate import evaluate_model, predict_probs, to_input
 from mnistlab.optim import make_optimizer, schedule_lr, set_lr
@@ -383,13 +383,9 @@ def resolve_precision(precision: str, model: torch.nn.Module) -> str:
     device = next(model.parameters()).device
     has_conv = any(isinstance(m, torch.nn.Conv2d) for m in model.modules())
     if device.type == "cuda":
-        return "bf16" if has_conv and torch.cuda.is_bf16_supported() else "float32"
+        return "bf16" if has_conv and cuda_has_native_bf16() else "float32"
     if device.type == "cpu" and has_conv:
-        try:
-            native = bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-        except (AttributeError, RuntimeError):
-            native = False
-        return "bf16" if native else "float32"
+        return "bf16" if cpu_has_native_bf16() else "float32"
     return "float32"
 
 

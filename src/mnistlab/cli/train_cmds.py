@@ -85,7 +85,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         cfg = parse_run_config(apply_overrides(base, overrides, source=source), source=source)
     except SpecError as exc:  # point at the line of the config file ("run.toml:7: train.lr: ..."),
         message = str(exc)    # unless the bad value came from a flag
-        flagged = any(message.startswith(f"{source}: {setting_path(k)}") for k in overrides)
+        flagged = any(message.startswith((f"{source}: {setting_path(k)}:", f"{source}: {setting_path(k)}."))
+                      for k in overrides)
         raise SpecError(message if flagged else with_line(message, source, text)) from None
     click.echo(format_summary(summarize(cfg.model_spec())))
     t = cfg.train

@@ -1,0 +1,83 @@
+"""CPU runtime tuning: the thread default, bf16 detection, and the allocator keeping its memory."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from mnistlab.cpu import SMALL_STEP_MACS, cpu_has_native_bf16, default_threads
+from mnistlab.models import summarize
+from mnistlab.presets import resolve_model
+
+GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
+
+
+def test_thread_default_depends_on_model_size_only() -> None:
+    cpu = torch.device("cpu")
+    dense = summarize(resolve_model("seed000-dense")).flops
+    cnn = summarize(resolve_model("seed000-cnn")).flops
+    assert dense * 32 < SMALL_STEP_MACS <= cnn * 32
+    assert default_threads(dense, 32, cpu) == 1
+    assert default_threads(cnn, 32, cpu) == torch.get_num_threads()
+    assert default_threads(dense, 4096, cpu) == torch.get_num_threads()  # big batches amortise threads
+
+
+@pytest.mark.skipif(not Path("/proc/cpuinfo").exists(), reason="reads the CPU flags from /proc/cpuinfo")
+def test_native_bf16_means_the_cpu_has_bf16_instructions() -> None:
+    # Not merely AVX-512: on Skylake/Cascade Lake oneDNN emulates bf16 and convolutions slow down.
+    flags = set()
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("flags"):
+            flags.update(line.split(":", 1)[1].split())
+    assert cpu_has_native_bf16() == bool({"avx512_bf16", "amx_bf16", "amx_tile"} & flags)
+
+
+_FAULTS_SCRIPT = """
+import resource, torch
+from mnistlab.cpu import retain_freed_memory
+
+def faults_per_step():
+    # What a training step does: free and reallocate the same big buffers (here 40 MB, above
+    # glibc's largest dynamic mmap threshold, so by default each one is a fresh mmap).
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(20):
+        torch.empty(10 << 20, dtype=torch.float32).fill_(1.0)
+    return (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20
+
+default = faults_per_step()
+retained = retain_freed_memory()
+faults_per_step()  # the first round after the switch maps the pages once
+print(default, retained, retain_freed_memory(), faults_per_step())
+"""
+
+
+def _run_faults_script(**env: str) -> list[str]:
+    # Variables that change how the allocator or the kernel hands out pages would change the
+    # baseline this test compares with: run with glibc's and torch's defaults.
+    clean = {k: v for k, v in os.environ.items()
+             if not k.startswith(("MALLOC_", "GLIBC_TUNABLES", "THP_MEM_ALLOC", "LD_PRELOAD"))}
+    out = subprocess.run([sys.executable, "-c", _FAULTS_SCRIPT], capture_output=True, text=True, check=True,
+                         env={**clean, **env}).stdout
+    return out.split()
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc only")
+def test_retained_memory_stops_per_step_page_faults() -> None:
+    default, retained, again, after = _run_faults_script()
+    # 40 MB is 10,240 small pages (or 20 huge ones where transparent huge pages are "always").
+    assert float(default) >= 10
+    assert retained == again == "True"  # idempotent
+    assert float(after) * 10 <= float(default)
+
+
+@pytest.mark.skipif(not GLIBC, reason="glibc only")
+def test_retaining_memory_can_be_turned_off() -> None:
+    default, retained, again, after = _run_faults_script(MNISTLAB_RETAIN_MEMORY="0")
+    assert retained == again == "False"
+    assert float(after) >= float(default) / 2 >= 5
