@@ -67,6 +67,10 @@ def run_keras(model_name: str, epochs: int, data_dir: Path, seed: int, threads: 
     layers = tf.keras.layers
     if model_name == "dense":
         stack = [layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax")]
+    elif model_name == "ex2":  # seed 000's second exercise: one 16-filter conv, a wide dense layer
+        x_train, x_test = x_train.reshape(-1, 28, 28, 1), x_test.reshape(-1, 28, 28, 1)
+        stack = [layers.Conv2D(16, (3, 3), activation="relu"), layers.MaxPooling2D(2, 2), layers.Flatten(),
+                 layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax")]
     else:
         x_train, x_test = x_train.reshape(-1, 28, 28, 1), x_test.reshape(-1, 28, 28, 1)
         stack = [layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D(2, 2),
@@ -96,6 +100,9 @@ def run_torch(model_name: str, epochs: int, data_dir: Path, seed: int, threads: 
     y_train, y_test = torch.tensor(d["y_train"], dtype=torch.long), torch.tensor(d["y_test"], dtype=torch.long)
     if model_name == "dense":
         model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
+    elif model_name == "ex2":
+        model = nn.Sequential(nn.Conv2d(1, 16, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                              nn.Linear(2704, 128), nn.ReLU(), nn.Linear(128, 10))
     else:
         model = nn.Sequential(nn.Conv2d(1, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(64, 64, 3), nn.ReLU(),
                               nn.MaxPool2d(2), nn.Flatten(), nn.Linear(1600, 128), nn.ReLU(), nn.Linear(128, 10))
@@ -166,7 +173,7 @@ def keras_available(python: str) -> bool:
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--epochs", type=int, default=5)
-    p.add_argument("--models", default="dense,cnn")
+    p.add_argument("--models", default="dense,cnn", help="dense, cnn, ex2 (seed 000's models), comma-separated")
     p.add_argument("--frameworks", default="keras,torch,mnistlab,mnistlab-float32")
     p.add_argument("--keras-python", default=sys.executable, help="a Python with tensorflow (default: this one)")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
