@@ -107,11 +107,11 @@ def key_line(text: str, path: list[str | int], *, exact: bool = False) -> int | 
         if m := _HEADER.match(line):
             names: list[str | int] = list(_key_parts(m.group(2)))
             if m.group(1) == "[[":
-                index = counts.get(tuple(map(str, names)), 0)
-                counts[tuple(map(str, names))] = index + 1
-                names.append(index)
-            elif names and tuple(map(str, names[:1])) in counts:  # [variants.train] inside the latest [[variants]]
-                names.insert(1, counts[tuple(map(str, names[:1]))] - 1)
+                array = tuple(map(str, names))
+                counts[array] = counts.get(array, 0) + 1
+                names.append(counts[array] - 1)
+            elif names and (str(names[0]),) in counts:  # [variants.train] inside the latest [[variants]]
+                names.insert(1, counts[(str(names[0]),)] - 1)
             table, full = names, names
         elif m := _KEY.match(line):
             full = [*table, *_key_parts(m.group(1))]
@@ -133,11 +133,14 @@ def with_line(message: str, source: str, text: str, variant_names: Sequence[str 
     ...``); returns the message unchanged when it cannot tell where the problem is. Never raises:
     it only decorates an error that is already being reported.
     """
+    if not message.startswith(f"{source}: "):
+        return message
+    rest = message[len(source) + 2:]
     try:
-        line = _error_line(message[len(source) + 2:], text, variant_names) if message.startswith(f"{source}: ") else None
+        line = _error_line(rest, text, variant_names)
     except Exception:  # noqa: BLE001 - a line number is a nicety; the error itself must get out
         line = None
-    return f"{source}:{line}: {message[len(source) + 2:]}" if line else message
+    return f"{source}:{line}: {rest}" if line else message
 
 
 def _error_line(rest: str, text: str, variant_names: Sequence[str | None]) -> int | None:

@@ -419,7 +419,7 @@ def model_beside(model: Any, folder: str | os.PathLike) -> Any:
 
 def setting_path(key: str) -> str:
     """Where an override key lands in a run config: ``"lr"`` -> ``"train.lr"``, ``"model"`` -> ``"model"``."""
-    return f"{_FLAT_SECTIONS[key]}.{key}" if key in _FLAT_SECTIONS and "." not in key else key
+    return f"{_FLAT_SECTIONS[key]}.{key}" if key in _FLAT_SECTIONS else key
 
 
 def apply_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any], *, source: str = "<overrides>") -> dict[str, Any]:
