@@ -1,4 +1,4 @@
-"""CPU runtime tuning: the thread default, bf16 detection, and the allocator keeping its memory."""
+"""CPU runtime tuning: the thread default, bf16 detection, denormal flushing, and the allocator."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from mnistlab.cpu import SMALL_STEP_MACS, cpu_has_native_bf16, default_threads
+from mnistlab.cpu import SMALL_STEP_MACS, cpu_has_native_bf16, default_threads, flush_denormals
 from mnistlab.models import summarize
 from mnistlab.presets import resolve_model
 
@@ -81,3 +81,42 @@ def test_retaining_memory_can_be_turned_off() -> None:
     default, retained, again, after = _run_faults_script(MNISTLAB_RETAIN_MEMORY="0")
     assert retained == again == "False"
     assert float(after) >= float(default) / 2 >= 5
+
+
+def _flushing() -> bool:
+    """True when arithmetic on this thread turns a denormal float into zero."""
+    return bool((torch.full((4,), 1e-40) * 1.0 == 0).all())
+
+
+FTZ = torch.set_flush_denormal(False)  # True where the CPU has the flags (x86 with SSE3, arm64)
+
+
+@pytest.mark.skipif(not FTZ, reason="this CPU cannot flush denormals")
+def test_flush_denormals_is_scoped_and_restores_the_previous_mode(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert not _flushing()
+    with flush_denormals() as on:
+        assert on and _flushing()
+    assert not _flushing()
+    torch.set_flush_denormal(True)  # a caller who flushes already keeps flushing afterwards
+    try:
+        with flush_denormals():
+            assert _flushing()
+        assert _flushing()
+    finally:
+        torch.set_flush_denormal(False)
+    monkeypatch.setenv("MNISTLAB_FLUSH_DENORMALS", "0")
+    with flush_denormals() as on:
+        assert not on and not _flushing()
+
+
+@pytest.mark.skipif(not FTZ, reason="this CPU cannot flush denormals")
+def test_training_flushes_denormals_and_records_it(data_dir) -> None:
+    from mnistlab.config import parse_run_config
+    from mnistlab.train import run_config
+
+    seen = []
+    cfg = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-dense", "data": {"subset": 100},
+                            "train": {"epochs": 1}})
+    result = run_config(cfg, data_dir=data_dir, progress="none", on_epoch=lambda _: seen.append(_flushing()))
+    assert seen == [True] and result.env["flush_denormals"] is True
+    assert not _flushing()  # the caller's thread is as it was

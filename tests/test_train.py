@@ -292,3 +292,28 @@ def test_default_precision_is_auto_recorded_and_repeatable(data_dir):
     assert exact.env["precision"] == "float32"
     if a.env["precision"] == "bf16":
         assert numbers(a.history) != numbers(exact.history)
+
+
+def test_dense_models_skip_autograd_and_train_as_autograd_does(data_dir):
+    """The dense fast path (mnistlab.dense_fastpath) is used where it applies and changes only rounding."""
+    from mnistlab.models import build_model
+    from mnistlab.presets import resolve_model
+
+    data = T.prepare_data(cfg(), data_dir=data_dir)
+    histories = {}
+    for hand in (True, False):
+        model = build_model(resolve_model("seed000-dense"), seed=4)
+        trainer = T.Trainer(model, seed=4, hand_gradients=hand)
+        assert (trainer.fast_path is not None) is hand
+        histories[hand] = trainer.fit(data.train_x, data.train_y, epochs=2).history
+    for fast, auto in zip(histories[True], histories[False]):
+        assert fast["loss"] == pytest.approx(auto["loss"], rel=1e-4)
+        assert fast["accuracy"] == pytest.approx(auto["accuracy"], abs=1 / 300 + 1e-9)  # one image at most
+
+    r = T.run_config(cfg(train={"epochs": 1}), data_dir=data_dir, progress="none")
+    assert r.env["gradients"].startswith("hand-written")
+    conv = T.run_config(cfg(model="seed000-ex1", train={"epochs": 1, "precision": "float32"}), data_dir=data_dir,
+                        progress="none")
+    assert conv.env["gradients"] == "autograd"
+    bf16 = build_model(resolve_model("seed000-dense"), seed=4)
+    assert T.Trainer(bf16, precision="bf16").fast_path is None  # autocast runs through autograd

@@ -1,6 +1,6 @@
-"""CPU runtime tuning: how many threads a run uses, and keeping the allocator from thrashing.
+"""CPU runtime tuning: threads, denormal flushing, and keeping the allocator from thrashing.
 
-Both were measured on the seed-000 models (BENCHMARKS.md), and both depend only on the model and
+All were measured on the seed-000 models (BENCHMARKS.md), and both depend only on the model and
 the machine, never on the current load, so the same config on the same machine repeats exactly.
 """
 
@@ -9,6 +9,10 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from typing import Any
 
 import torch
 
@@ -84,3 +88,42 @@ def retain_freed_memory() -> bool:
     mmap_ok = mallopt(_M_MMAP_THRESHOLD, _GIB) == 1 or mallopt(_M_MMAP_THRESHOLD, _MMAP_CAP) == 1
     _retaining = mmap_ok and mallopt(_M_TRIM_THRESHOLD, _GIB) == 1
     return _retaining
+
+
+def _libc_fenv() -> tuple[Any, Any] | None:
+    """glibc's (fegetenv, fesetenv), or None off glibc."""
+    try:
+        if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+            return None
+        libc = ctypes.CDLL(None)
+        return libc.fegetenv, libc.fesetenv
+    except (OSError, AttributeError):
+        return None
+
+
+@contextmanager
+def flush_denormals() -> Iterator[bool]:
+    """Flush denormal floats to zero on this thread for the block (as TensorFlow's CPU threads do).
+
+    Adam's first moment decays by 0.9 a step wherever a gradient is zero (pixels that are blank in
+    a whole batch), so after a few hundred steps part of it is denormal, and arithmetic on
+    denormals is many times slower: seed 000's dense model spent 98 instead of 65 us per Adam step
+    (bench/bench_step.py). TensorFlow sets flush-to-zero on all its CPU threads, so Keras trains
+    this way too. The thread's floating-point environment is restored on exit. Threads of torch's
+    pool inherit the mode only if they start inside the block (the CLI sets it process-wide
+    first). ``MNISTLAB_FLUSH_DENORMALS=0`` opts out. Yields whether flushing is on.
+    """
+    if os.environ.get("MNISTLAB_FLUSH_DENORMALS", "1") == "0":
+        yield False
+        return
+    fenv = _libc_fenv()
+    saved = ctypes.create_string_buffer(64)  # fenv_t is 32 bytes on x86-64 glibc, 8 on aarch64
+    restorable = fenv is not None and fenv[0](saved) == 0
+    on = torch.set_flush_denormal(True)  # False on CPUs without the flags: nothing changed
+    try:
+        yield on
+    finally:
+        if restorable:
+            fenv[1](saved)  # type: ignore[index]
+        elif on:
+            torch.set_flush_denormal(False)

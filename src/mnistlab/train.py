@@ -18,6 +18,7 @@ as ``"interrupted"``, with the history so far kept. With a checkpoint folder eve
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import platform
@@ -35,7 +36,9 @@ import torch.nn.functional as F
 from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, make_callback, make_reporter
 from mnistlab.config import AugmentConfig, RunConfig, apply_overrides, config_hash, parse_run_config
-from mnistlab.cpu import cpu_has_native_bf16, cuda_has_native_bf16, default_threads, retain_freed_memory
+from mnistlab.cpu import (cpu_has_native_bf16, cuda_has_native_bf16, default_threads, flush_denormals,
+                          retain_freed_memory)
+from mnistlab.dense_fastpath import DenseFastPath
 from mnistlab.errors import MnistlabError, SpecError
 from mnistlab.evaluate import evaluate_model, predict_probs, to_input
 from mnistlab.optim import make_optimizer, schedule_lr, set_lr
@@ -82,6 +85,10 @@ class Trainer:
 
         trainer = Trainer(model, optimizer="adam", batch_size=32, seed=0)
         outcome = trainer.fit(train_x, train_y, epochs=2, val=(val_x, val_y))
+
+    Models made only of Flatten/Dense/activation/Dropout layers train on CPU with hand-written
+    gradients (``trainer.fast_path``, see mnistlab.dense_fastpath); ``hand_gradients=False``
+    forces autograd. The choice is made here, so freeze layers or add hooks before constructing.
     """
 
     def __init__(
@@ -103,6 +110,7 @@ class Trainer:
         channels_last: bool | None = None,
         progress: str = "none",
         on_epoch: Callable[[dict[str, Any]], None] | None = None,
+        hand_gradients: bool = True,
     ) -> None:
         self.device = next(model.parameters()).device
         if self.device.type == "cpu":
@@ -125,9 +133,13 @@ class Trainer:
         self.shuffle_gen = torch.Generator().manual_seed(seed)
         self.precision = resolve_precision(precision, model)
         self.autocast_dtype = torch.bfloat16 if self.precision == "bf16" else None
+        # Dense-only models on CPU skip autograd's bookkeeping (28% of a step; mnistlab.dense_fastpath).
+        self.fast_path = (DenseFastPath.for_model(self.model)
+                          if hand_gradients and self.autocast_dtype is None and self.device.type == "cpu" else None)
         self.progress = progress
         self.on_epoch = on_epoch
         self.stop_training = False
+        self.flushes_denormals = False  # set by fit()
         self.epochs_done = 0
         self.history: list[dict[str, Any]] = []
 
@@ -167,26 +179,29 @@ class Trainer:
         logs: dict[str, Any] = {}
         if outcome.resumed_from == 0:  # a resumed run's callbacks carry their state on
             self._call("on_train_begin", logs)
-        try:
-            while self.epochs_done < epochs and not self.stop_training:
-                epoch = self.epochs_done
-                entry = self.run_epoch(epoch, epochs, images, labels, val, reporter)
-                if entry is None:  # diverged
-                    outcome.status = "diverged"
-                    outcome.message = self._divergence_hint
-                    break
-                self.history.append(entry)
-                self.epochs_done += 1
-                if ckpt is not None:
-                    self.save_checkpoint(ckpt, config_key)
-                reporter.epoch_end(entry)
-                if self.on_epoch is not None:
-                    self.on_epoch(entry)
-        except KeyboardInterrupt:
-            outcome.status = "interrupted"
-            outcome.message = f"interrupted by the user after {self.epochs_done} complete epoch(s)"
-        finally:
-            reporter.close()
+        # Keras's arithmetic (TensorFlow flushes denormals on CPU), and 1.5x faster Adam steps on CPU.
+        flush = flush_denormals() if self.device.type == "cpu" else contextlib.nullcontext(False)
+        with flush as self.flushes_denormals:
+            try:
+                while self.epochs_done < epochs and not self.stop_training:
+                    epoch = self.epochs_done
+                    entry = self.run_epoch(epoch, epochs, images, labels, val, reporter)
+                    if entry is None:  # diverged
+                        outcome.status = "diverged"
+                        outcome.message = self._divergence_hint
+                        break
+                    self.history.append(entry)
+                    self.epochs_done += 1
+                    if ckpt is not None:
+                        self.save_checkpoint(ckpt, config_key)
+                    reporter.epoch_end(entry)
+                    if self.on_epoch is not None:
+                        self.on_epoch(entry)
+            except KeyboardInterrupt:
+                outcome.status = "interrupted"
+                outcome.message = f"interrupted by the user after {self.epochs_done} complete epoch(s)"
+            finally:
+                reporter.close()
         if outcome.status == "finished":
             self._call("on_train_end", logs)
         return outcome
@@ -245,14 +260,17 @@ class Trainer:
             x = self.augmenter(x)
             if self.channels_last:  # grid_sample returns NCHW; mixed layouts are slow
                 x = x.contiguous(memory_format=torch.channels_last)
-        if self.autocast_dtype is None:  # even a disabled autocast context costs ~5 us a step
-            logits = self.model(x)
+        if self.fast_path is not None:
+            loss, logits = self.fast_path.step(x, yb, self.label_smoothing)
         else:
-            with torch.autocast(self.device.type, dtype=self.autocast_dtype):
+            if self.autocast_dtype is None:  # even a disabled autocast context costs ~5 us a step
                 logits = self.model(x)
-        loss = F.cross_entropy(logits.float(), yb, label_smoothing=self.label_smoothing)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+            else:
+                with torch.autocast(self.device.type, dtype=self.autocast_dtype):
+                    logits = self.model(x)
+            loss = F.cross_entropy(logits.float(), yb, label_smoothing=self.label_smoothing)
+            self.optimizer.zero_grad(set_to_none=True)
+            loss.backward()
         self.optimizer.step()
         return loss.item(), int((logits.detach().argmax(1) == yb).sum())
 
@@ -459,6 +477,8 @@ def run_config(
         env["deterministic"] = device.type == "cpu"
         env["precision"] = trainer.precision
         env["channels_last"] = trainer.channels_last
+        env["flush_denormals"] = trainer.flushes_denormals
+        env["gradients"] = "hand-written (dense fast path)" if trainer.fast_path is not None else "autograd"
         metrics = _metrics(outcome, test_loss, test_acc, trainable + frozen, summarize(spec).flops, data)
         model.eval()
         model = model.to("cpu", memory_format=torch.contiguous_format)

@@ -12,6 +12,7 @@ import warnings
 
 import click
 
+from mnistlab.cpu import flush_denormals
 from mnistlab.errors import MnistlabError
 from mnistlab.specs import SpecWarning
 
@@ -44,7 +45,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     debug = bool(os.environ.get("MNISTLAB_DEBUG"))
     try:
-        with warnings.catch_warnings():
+        # Before torch starts its thread pool, so its threads inherit the mode (mnistlab.cpu).
+        with warnings.catch_warnings(), flush_denormals():
             warnings.showwarning = _show_warning
             cli.main(args=argv, prog_name="mnistlab", standalone_mode=False)
     except click.exceptions.Abort:
