@@ -25,6 +25,8 @@ def test_thread_default_depends_on_model_size_only() -> None:
     assert dense * 32 < SMALL_STEP_MACS <= cnn * 32
     assert default_threads(dense, 32, cpu) == 1
     assert default_threads(cnn, 32, cpu) == torch.get_num_threads()
+    ex2 = summarize(resolve_model("seed000-ex2")).flops  # one small conv: a second thread pays
+    assert default_threads(ex2, 32, cpu) == torch.get_num_threads()
     assert default_threads(dense, 4096, cpu) == torch.get_num_threads()  # big batches amortise threads
 
 

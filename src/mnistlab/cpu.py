@@ -1,6 +1,6 @@
 """CPU runtime tuning: threads, denormal flushing, and keeping the allocator from thrashing.
 
-All were measured on the seed-000 models (BENCHMARKS.md), and both depend only on the model and
+All were measured on the seed-000 models (BENCHMARKS.md), and all depend only on the model and
 the machine, never on the current load, so the same config on the same machine repeats exactly.
 """
 
@@ -11,16 +11,16 @@ import os
 import platform
 from collections.abc import Iterator
 from contextlib import contextmanager
-
 from typing import Any
 
 import torch
 
 # Below this many forward multiply-adds per batch, a CPU step is a few dozen tiny kernels: a second
 # thread saves ~5% on an idle machine but costs 2-5x when the cores are shared (each parallel region
-# waits for a descheduled thread; BENCHMARKS.md). ~16.8 M: seed 000's dense model (3.3 M per batch of
-# 32) stays below, its CNN (162 M) above.
-SMALL_STEP_MACS = 1 << 24
+# waits for a descheduled thread; BENCHMARKS.md). ~8.4 M: seed 000's dense model (3.3 M per batch of
+# 32) stays below; its one-conv exercises ex1/ex2 (14 M, 15-30% faster on 2 threads) and its CNN
+# (162 M) are above.
+SMALL_STEP_MACS = 1 << 23
 
 
 def default_threads(macs_per_image: int, batch_size: int, device: torch.device) -> int:
@@ -105,10 +105,10 @@ def _libc_fenv() -> tuple[Any, Any] | None:
 def flush_denormals() -> Iterator[bool]:
     """Flush denormal floats to zero on this thread for the block (as TensorFlow's CPU threads do).
 
-    Adam's first moment decays by 0.9 a step wherever a gradient is zero (pixels that are blank in
-    a whole batch), so parts of it become denormal, and arithmetic on denormals is many times
-    slower: over seed 000's dense model's first 3,000 steps a step took 413 us instead of 380 us
-    and its Adam update 98 instead of 65 us; a 5-epoch run is ~3% faster (BENCHMARKS.md).
+    Where a gradient stays zero (pixels blank in every recent image), Adam's moments decay
+    geometrically into the denormal range, and arithmetic on denormals is many times slower:
+    over seed 000's dense model's first 3,000 steps a step took 413 us instead of 380 us and its
+    Adam update 98 instead of 65 us; a 5-epoch run is ~3% faster (BENCHMARKS.md).
     TensorFlow sets flush-to-zero on all its CPU threads, so Keras trains this way too. The
     thread's floating-point environment is restored on exit. Threads of torch's pool inherit the
     mode only if they start inside the block (the CLI enters it before torch starts them).
