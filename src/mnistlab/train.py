@@ -179,7 +179,7 @@ class Trainer:
         logs: dict[str, Any] = {}
         if outcome.resumed_from == 0:  # a resumed run's callbacks carry their state on
             self._call("on_train_begin", logs)
-        # Keras's arithmetic (TensorFlow flushes denormals on CPU), and 1.5x faster Adam steps on CPU.
+        # Keras's arithmetic (TensorFlow flushes denormals on CPU), and faster Adam steps on CPU.
         flush = flush_denormals() if self.device.type == "cpu" else contextlib.nullcontext(False)
         with flush as self.flushes_denormals:
             try:
