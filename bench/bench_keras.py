@@ -128,13 +128,11 @@ def run_mnistlab(model_name: str, epochs: int, data_dir: Path, seed: int, thread
     import torch
 
     from mnistlab.config import parse_run_config
-    from mnistlab.cpu import flush_denormals
     from mnistlab.train import run_config
 
     cfg = parse_run_config({"dataset": "fashion-mnist", "model": f"seed000-{model_name}",
                             "train": {"epochs": epochs, "seed": seed, "precision": precision, "threads": threads}})
-    with flush_denormals():  # process-wide, before torch starts its threads: what the `mnistlab` CLI does
-        result = run_config(cfg, data_dir=data_dir, progress="none")
+    result = run_config(cfg, data_dir=data_dir, progress="none")
     return {"seconds": result.metrics["train_seconds"], "test_accuracy": result.metrics["test_accuracy"],
             "version": f"mnistlab {result.env['precision']}, {result.env['threads']} threads (torch {torch.__version__})"}
 

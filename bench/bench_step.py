@@ -1,7 +1,7 @@
 """One training step, autograd vs the dense fast path (hand-written gradients), side by side.
 
-Times ``Trainer.train_step`` on real Fashion-MNIST batches (batch 32, Adam, one thread, float32)
-for dense models, alternating the two ways in rounds so load on a shared machine hits both alike,
+Times ``Trainer.train_step`` on real Fashion-MNIST batches (batch 32, Adam, float32, the thread
+count mnistlab picks for the model) for dense models, alternating the two ways in rounds so load on a shared machine hits both alike,
 and prints the median milliseconds per step and the ratio::
 
     python bench/bench_step.py --data-dir ../shared/datasets [--models seed000-dense,seed002-dense]
@@ -17,7 +17,8 @@ import warnings
 import torch
 
 from mnistlab.config import parse_run_config
-from mnistlab.models import build_model
+from mnistlab.cpu import default_threads
+from mnistlab.models import build_model, summarize
 from mnistlab.specs import SpecWarning
 from mnistlab.train import Trainer, prepare_data
 
@@ -39,11 +40,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     warnings.simplefilter("ignore", SpecWarning)  # seed 003's sigmoid output is the point, not news
-    torch.set_num_threads(1)  # what mnistlab picks for these models (mnistlab.cpu.default_threads)
-    print(f"{'model':16} {'autograd ms':>12} {'fast path ms':>13} {'speed-up':>9}")
+    all_threads = torch.get_num_threads()
+    print(f"{'model':16} {'threads':>7} {'autograd ms':>12} {'fast path ms':>13} {'speed-up':>9}")
     for name in args.models.split(","):
         cfg = parse_run_config({"dataset": "fashion-mnist", "model": name})
         data = prepare_data(cfg, args.data_dir)
+        torch.set_num_threads(all_threads)  # default_threads picks from torch's full count
+        threads = default_threads(summarize(cfg.model_spec()).flops, 32, torch.device("cpu"))
+        torch.set_num_threads(threads)
         trainers = {hand: Trainer(build_model(cfg.model_spec(), seed=0), seed=0, precision="float32",
                                   hand_gradients=hand) for hand in (False, True)}
         assert trainers[True].fast_path is not None, f"{name} is not covered by the dense fast path"
@@ -55,7 +59,7 @@ def main() -> None:
             for hand, trainer in trainers.items():
                 times[hand].append(time_steps(trainer, data.train_x, data.train_y, args.steps))
         auto, fast = statistics.median(times[False]), statistics.median(times[True])
-        print(f"{name:16} {auto:12.3f} {fast:13.3f} {auto / fast:8.2f}x")
+        print(f"{name:16} {threads:7} {auto:12.3f} {fast:13.3f} {auto / fast:8.2f}x")
 
 
 if __name__ == "__main__":

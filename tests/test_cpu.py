@@ -120,5 +120,11 @@ def test_training_flushes_denormals_and_records_it(data_dir) -> None:
     cfg = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-dense", "data": {"subset": 100},
                             "train": {"epochs": 1}})
     result = run_config(cfg, data_dir=data_dir, progress="none", on_epoch=lambda _: seen.append(_flushing()))
-    assert seen == [True] and result.env["flush_denormals"] is True
+    assert seen == [True] and result.env["flush_denormals"] is True and result.env["threads"] == 1
     assert not _flushing()  # the caller's thread is as it was
+    # With more threads, torch's pool threads would not flush: then nothing does, and it says so.
+    two = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-dense", "data": {"subset": 100},
+                            "train": {"epochs": 1, "threads": 2}})
+    seen.clear()
+    result = run_config(two, data_dir=data_dir, progress="none", on_epoch=lambda _: seen.append(_flushing()))
+    assert seen == [False] and result.env["flush_denormals"] is False

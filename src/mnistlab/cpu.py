@@ -11,7 +11,6 @@ import os
 import platform
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import torch
 
@@ -90,15 +89,9 @@ def retain_freed_memory() -> bool:
     return _retaining
 
 
-def _libc_fenv() -> tuple[Any, Any] | None:
-    """glibc's (fegetenv, fesetenv), or None off glibc."""
-    try:
-        if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
-            return None
-        libc = ctypes.CDLL(None)
-        return libc.fegetenv, libc.fesetenv
-    except (OSError, AttributeError):
-        return None
+def _flushing() -> bool:
+    """Whether this thread flushes denormals now (torch can set the mode but not read it)."""
+    return bool((torch.tensor([1e-40]) * 1.0).item() == 0.0)
 
 
 @contextmanager
@@ -108,23 +101,20 @@ def flush_denormals() -> Iterator[bool]:
     Where a gradient stays zero (pixels blank in every recent image), Adam's moments decay
     geometrically into the denormal range, and arithmetic on denormals is many times slower:
     over seed 000's dense model's first 3,000 steps a step took 413 us instead of 380 us and its
-    Adam update 98 instead of 65 us; a 5-epoch run is ~3% faster (BENCHMARKS.md).
-    TensorFlow sets flush-to-zero on all its CPU threads, so Keras trains this way too. The
-    thread's floating-point environment is restored on exit. Threads of torch's pool inherit the
-    mode only if they start inside the block (the CLI enters it before torch starts them).
-    ``MNISTLAB_FLUSH_DENORMALS=0`` opts out. Yields whether flushing is on.
+    Adam update 98 instead of 65 us; a 5-epoch run is ~3% faster (BENCHMARKS.md). TensorFlow sets
+    flush-to-zero on all its CPU threads, so Keras trains this way too.
+
+    Only this thread changes mode (torch's pool threads keep theirs; the Trainer therefore flushes
+    only single-threaded runs, where this thread does all the arithmetic), and it gets its previous
+    mode back on exit. ``MNISTLAB_FLUSH_DENORMALS=0`` opts out. Yields whether flushing is on.
     """
     if os.environ.get("MNISTLAB_FLUSH_DENORMALS", "1") == "0":
         yield False
         return
-    fenv = _libc_fenv()
-    saved = ctypes.create_string_buffer(64)  # fenv_t is 32 bytes on x86-64 glibc, 8 on aarch64
-    restorable = fenv is not None and fenv[0](saved) == 0
+    before = _flushing()
     on = torch.set_flush_denormal(True)  # False on CPUs without the flags: nothing changed
     try:
         yield on
     finally:
-        if restorable:
-            fenv[1](saved)  # type: ignore[index]
-        elif on:
+        if on and not before:
             torch.set_flush_denormal(False)

@@ -1,57 +1,87 @@
 """A training step with hand-written gradients for models made only of dense layers.
 
 Why: seed 000's dense model does ~6.4 M multiply-adds per batch of 32, which one core does in
-~0.16 ms, yet an eager PyTorch step (autograd forward, ``backward()``, optimizer) took ~0.53 ms:
-most of it is autograd's per-op bookkeeping (recording the graph, the backward engine, grad
+~0.16 ms, yet an eager PyTorch step (autograd forward, ``backward()``, optimizer) took ~0.55 ms:
+most of the rest is autograd's per-op bookkeeping (recording the graph, the backward engine, grad
 accumulation). For a stack of Flatten / Dense / activation / Dropout layers the backward pass is
-a handful of matrix products, so this module runs the forward without autograd, keeps the few
-tensors the backward needs and writes each parameter's ``.grad`` directly (0.55 -> 0.41 ms a step,
-1.35x, measured with ``bench/bench_step.py``). The optimizer then steps as usual.
+two matrix products and a bias sum per layer, so this module runs the forward without autograd,
+keeps the few tensors the backward needs and writes each parameter's ``.grad`` directly (0.55 ->
+0.41 ms a step, 1.35x, measured with ``bench/bench_step.py``). The optimizer then steps as usual.
 
 It computes the same gradients as autograd up to float rounding (tested against
 ``loss.backward()`` layer type by layer type), draws dropout masks from the same RNG stream as
 ``nn.Dropout`` and is used only where every piece is covered: :meth:`DenseFastPath.for_model`
 returns None for anything else (convolutions, batch norm, other activations, frozen parameters,
-bf16, non-CPU devices, module hooks) and the Trainer then uses autograd.
+non-float32 or non-CPU parameters, hooks, Sequential subclasses with their own forward) and the
+Trainer then uses autograd.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.modules import module as _module_hooks
 
-from .models import Dense
+from .models import Dense, SequentialModel
 
 __all__ = ["DenseFastPath"]
 
 _aten = torch.ops.aten
+Tensor = torch.Tensor
 
-# (forward in place, backward(grad, output)): every backward here needs only the output, so the
-# forward may overwrite the pre-activation (which nothing else keeps).
-Activation = tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[torch.Tensor, torch.Tensor], torch.Tensor]]
+
+class Activation(NamedTuple):
+    """An activation's forward (in place and not) and its backward from the output alone."""
+
+    forward_: Callable[[Tensor], Tensor]      # overwrites its input
+    forward: Callable[[Tensor], Tensor]
+    backward: Callable[[Tensor, Tensor], Tensor]  # (grad of output, output) -> grad of input
+
 
 _ACTIVATIONS: dict[type, Activation] = {
-    nn.ReLU: (torch.relu_, lambda g, y: _aten.threshold_backward(g, y, 0)),
-    nn.Tanh: (torch.tanh_, lambda g, y: _aten.tanh_backward(g, y)),
-    nn.Sigmoid: (torch.sigmoid_, lambda g, y: _aten.sigmoid_backward(g, y)),
+    nn.ReLU: Activation(torch.relu_, torch.relu, lambda g, y: _aten.threshold_backward(g, y, 0)),
+    nn.Tanh: Activation(torch.tanh_, torch.tanh, _aten.tanh_backward),
+    nn.Sigmoid: Activation(torch.sigmoid_, torch.sigmoid, _aten.sigmoid_backward),
 }
 
 
 def _leaky(slope: float) -> Activation:
     # With a non-negative slope the output has the input's sign, so the output suffices.
-    return (lambda x: F.leaky_relu_(x, slope), lambda g, y: _aten.leaky_relu_backward(g, y, slope, True))
+    return Activation(lambda x: F.leaky_relu_(x, slope), lambda x: F.leaky_relu(x, slope),
+                      lambda g, y: _aten.leaky_relu_backward(g, y, slope, True))
 
 
 def _activation(module: nn.Module) -> Activation | None | bool:
-    """(forward, backward) for a covered activation, None for identity, False if not covered."""
+    """The Activation for a covered module, None for identity, False if not covered."""
     if type(module) is nn.Identity:
         return None
     if type(module) is nn.LeakyReLU and module.negative_slope >= 0:
         return _leaky(module.negative_slope)
     return _ACTIVATIONS.get(type(module), False)
+
+
+class Step(NamedTuple):
+    """One entry of the plan: ``kind`` is flatten, dense, activation or dropout."""
+
+    kind: str
+    module: Any = None                 # the Dense or nn.Dropout module
+    activation: Activation | None = None
+    in_place: bool = False             # the activation may overwrite its input (nothing keeps it)
+
+
+def _has_hooks(model: nn.Module, params: list[nn.Parameter]) -> bool:
+    """Any module, global or parameter hook: the fast path would silently skip it."""
+    if any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
+           for m in model.modules()):
+        return True
+    if (_module_hooks._global_forward_hooks or _module_hooks._global_forward_pre_hooks
+            or _module_hooks._global_backward_hooks or _module_hooks._global_backward_pre_hooks):
+        return True
+    return any(p._backward_hooks or getattr(p, "_post_accumulate_grad_hooks", None) for p in params)
 
 
 class DenseFastPath:
@@ -62,51 +92,61 @@ class DenseFastPath:
         optimizer.step()
     """
 
-    def __init__(self, plan: list[tuple[str, object]], params: list[nn.Parameter]) -> None:
+    def __init__(self, plan: list[Step], params: list[nn.Parameter]) -> None:
         self.plan = plan
         self.params = params
         # The backward stops at the first dense layer: nothing before it has parameters.
-        self.first_dense = next(i for i, (kind, _) in enumerate(plan) if kind == "dense")
-        self._minus_one: dict[tuple[int, float], torch.Tensor] = {}
+        self.first_dense = next(i for i, s in enumerate(plan) if s.kind == "dense")
+        self._label_weights: dict[tuple[int, float], Tensor] = {}
 
     @classmethod
     def for_model(cls, model: nn.Module) -> DenseFastPath | None:
         """The fast path for `model`, or None where autograd must run."""
-        if not isinstance(model, nn.Sequential):
+        if type(model) not in (nn.Sequential, SequentialModel):  # a subclass may have its own forward
             return None
         params = list(model.parameters())
         if not params or any(not p.requires_grad or p.dtype != torch.float32 or not p.is_cpu for p in params):
             return None
-        if any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks for m in model.modules()):
+        if _has_hooks(model, params):
             return None
-        plan: list[tuple[str, object]] = []
-        flat = False
+        plan: list[Step] = []
+        flat = fresh = False  # fresh: the current tensor is a new one that nothing else keeps
         for module in model:
             kind = type(module)
             if kind is nn.Flatten and module.start_dim == 1 and module.end_dim == -1:
-                plan.append(("flatten", None))
-                flat = True
+                plan.append(Step("flatten"))
+                flat, fresh = True, False  # a view of the caller's batch
             elif kind is Dense and flat:
-                plan.append(("dense", module))
+                plan.append(Step("dense", module))
                 act = _activation(module.activation)
                 if act is False:
                     return None
                 if act is not None:
-                    plan.append(("activation", act))
+                    plan.append(Step("activation", activation=act, in_place=True))  # on addmm's output
+                fresh = act is None
             elif kind is nn.Dropout:
-                plan.append(("dropout", module))
+                if module.p >= 1:
+                    return None
+                plan.append(Step("dropout", module))
+                fresh = False  # in eval mode it hands its input through
             elif kind is not nn.Identity:
                 act = _activation(module)  # a standalone Activation layer
                 if act is False:
                     return None  # another layer type, or a dense layer before any Flatten
                 if act is not None:
-                    plan.append(("activation", act))
-        if not any(kind == "dense" for kind, _ in plan):
-            return None
+                    plan.append(Step("activation", activation=act, in_place=fresh))
+                    fresh = False  # its output is saved for the backward
+        planned = [id(p) for s in plan if s.kind == "dense" for p in s.module.parameters(recurse=False)]
+        if not planned or len(set(planned)) != len(planned) or set(planned) != {id(p) for p in params}:
+            return None  # no dense layer, a layer used twice, or parameters the plan would not write
         return cls(plan, params)
 
+    def usable(self) -> bool:
+        """False once a parameter was frozen after construction (autograd must skip it then)."""
+        return all(p.requires_grad for p in self.params)
+
     @torch.no_grad()
-    def step(self, x: torch.Tensor, y: torch.Tensor, label_smoothing: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    def step(self, x: Tensor, y: Tensor, label_smoothing: float = 0.0) -> tuple[Tensor, Tensor]:
         """Mean cross-entropy of the model on (x, y) and the logits; sets every parameter's grad.
 
         The grads are overwritten, as ``zero_grad()`` followed by ``backward()`` would leave them.
@@ -114,22 +154,22 @@ class DenseFastPath:
         for p in self.params:
             if p.grad is None:
                 p.grad = torch.empty_like(p)
-        saved: list[torch.Tensor] = []  # what each layer's backward needs, in forward order
-        for kind, arg in self.plan:
-            if kind == "flatten":
+        saved: list[Tensor | None] = []  # what each layer's backward needs, in forward order
+        for s in self.plan:
+            if s.kind == "flatten":
                 x = x.flatten(1)
-            elif kind == "dense":
+            elif s.kind == "dense":
                 saved.append(x)
-                w, b = arg.weight, arg.bias  # type: ignore[attr-defined]
+                w, b = s.module.weight, s.module.bias
                 x = torch.addmm(b, x, w.t()) if b is not None else x @ w.t()
-            elif kind == "activation":
-                x = arg[0](x)  # type: ignore[index]
+            elif s.kind == "activation":
+                x = s.activation.forward_(x) if s.in_place else s.activation.forward(x)
                 saved.append(x)
-            elif arg.training and arg.p > 0:  # type: ignore[attr-defined]  # dropout: nn.Dropout's RNG draws
-                x, mask = torch.native_dropout(x, arg.p, True)  # type: ignore[attr-defined]
+            elif s.module.training and s.module.p > 0:  # dropout, with nn.Dropout's RNG draws
+                x, mask = torch.native_dropout(x, s.module.p, True)
                 saved.append(mask)
             else:
-                saved.append(None)  # type: ignore[arg-type]  # dropout in eval mode: identity
+                saved.append(None)  # dropout in eval mode: identity
         logits = x
         log_probs = torch.log_softmax(logits, 1)
         if label_smoothing:
@@ -144,16 +184,16 @@ class DenseFastPath:
             grad.sub_(label_smoothing / logits.shape[1])
         grad.mul_(1.0 / len(y))
         for i in range(len(self.plan) - 1, self.first_dense - 1, -1):
-            kind, arg = self.plan[i]
-            if kind == "activation":
-                grad = arg[1](grad, saved.pop())  # type: ignore[index]
-            elif kind == "dropout":
+            s = self.plan[i]
+            if s.kind == "activation":
+                grad = s.activation.backward(grad, saved.pop())
+            elif s.kind == "dropout":
                 mask = saved.pop()
                 if mask is not None:
-                    grad = _aten.native_dropout_backward(grad, mask, 1.0 / (1.0 - arg.p))  # type: ignore[attr-defined]
-            elif kind == "dense":
+                    grad = _aten.native_dropout_backward(grad, mask, 1.0 / (1.0 - s.module.p))
+            elif s.kind == "dense":
                 inputs = saved.pop()
-                w, b = arg.weight, arg.bias  # type: ignore[attr-defined]
+                w, b = s.module.weight, s.module.bias
                 torch.mm(grad.t(), inputs, out=w.grad)
                 if b is not None:
                     torch.sum(grad, 0, out=b.grad)
@@ -161,9 +201,9 @@ class DenseFastPath:
                     grad = grad @ w
         return loss, logits
 
-    def _label_weight(self, n: int, label_smoothing: float) -> torch.Tensor:
+    def _label_weight(self, n: int, label_smoothing: float) -> Tensor:
         """An (n, 1) column of (smoothing - 1): the label's share taken off the softmax."""
         key = (n, label_smoothing)
-        if key not in self._minus_one:
-            self._minus_one[key] = torch.full((n, 1), label_smoothing - 1.0)
-        return self._minus_one[key]
+        if key not in self._label_weights:
+            self._label_weights[key] = torch.full((n, 1), label_smoothing - 1.0)
+        return self._label_weights[key]

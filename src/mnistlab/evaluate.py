@@ -22,7 +22,7 @@ from mnistlab.errors import DataError
 
 def to_input(images: torch.Tensor, *, channels_last: bool = False) -> torch.Tensor:
     """uint8 (N, H, W) -> float32 (N, 1, H, W) in [0, 1] (pixels / 255, as every seed does)."""
-    x = torch.div(images.unsqueeze(1), 255.0)  # one kernel; the same floats as .float().div_(255)
+    x = images.unsqueeze(1).to(torch.float32).div_(255.0)
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
 
 

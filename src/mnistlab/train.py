@@ -88,7 +88,7 @@ class Trainer:
 
     Models made only of Flatten/Dense/activation/Dropout layers train on CPU with hand-written
     gradients (``trainer.fast_path``, see mnistlab.dense_fastpath); ``hand_gradients=False``
-    forces autograd. The choice is made here, so freeze layers or add hooks before constructing.
+    forces autograd, and so does freezing a layer. Hooks are looked for here: add them before.
     """
 
     def __init__(
@@ -179,8 +179,10 @@ class Trainer:
         logs: dict[str, Any] = {}
         if outcome.resumed_from == 0:  # a resumed run's callbacks carry their state on
             self._call("on_train_begin", logs)
-        # Keras's arithmetic (TensorFlow flushes denormals on CPU), and faster Adam steps on CPU.
-        flush = flush_denormals() if self.device.type == "cpu" else contextlib.nullcontext(False)
+        # Keras's arithmetic (TensorFlow flushes denormals on CPU) and faster Adam steps, where this
+        # thread does all the arithmetic: torch's pool threads cannot be switched (mnistlab.cpu).
+        single = self.device.type == "cpu" and torch.get_num_threads() == 1
+        flush = flush_denormals() if single else contextlib.nullcontext(False)
         with flush as self.flushes_denormals:
             try:
                 while self.epochs_done < epochs and not self.stop_training:
@@ -260,7 +262,7 @@ class Trainer:
             x = self.augmenter(x)
             if self.channels_last:  # grid_sample returns NCHW; mixed layouts are slow
                 x = x.contiguous(memory_format=torch.channels_last)
-        if self.fast_path is not None:
+        if self.fast_path is not None and self.fast_path.usable():
             loss, logits = self.fast_path.step(x, yb, self.label_smoothing)
         else:
             if self.autocast_dtype is None:  # even a disabled autocast context costs ~5 us a step

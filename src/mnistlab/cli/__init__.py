@@ -12,7 +12,6 @@ import warnings
 
 import click
 
-from mnistlab.cpu import flush_denormals
 from mnistlab.errors import MnistlabError
 from mnistlab.specs import SpecWarning
 
@@ -45,8 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     debug = bool(os.environ.get("MNISTLAB_DEBUG"))
     try:
-        # Before torch starts its thread pool, so its threads inherit the mode (mnistlab.cpu).
-        with warnings.catch_warnings(), flush_denormals():
+        with warnings.catch_warnings():
             warnings.showwarning = _show_warning
             cli.main(args=argv, prog_name="mnistlab", standalone_mode=False)
     except click.exceptions.Abort:
