@@ -133,7 +133,7 @@ class Trainer:
         self.shuffle_gen = torch.Generator().manual_seed(seed)
         self.precision = resolve_precision(precision, model)
         self.autocast_dtype = torch.bfloat16 if self.precision == "bf16" else None
-        # Dense-only models on CPU skip autograd's bookkeeping (28% of a step; mnistlab.dense_fastpath).
+        # Dense-only models on CPU skip autograd's bookkeeping (a quarter of a step; mnistlab.dense_fastpath).
         self.fast_path = (DenseFastPath.for_model(self.model)
                           if hand_gradients and self.autocast_dtype is None and self.device.type == "cpu" else None)
         self.progress = progress
