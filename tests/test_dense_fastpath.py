@@ -13,6 +13,8 @@ import torch.nn.functional as F
 from mnistlab.dense_fastpath import DenseFastPath
 from mnistlab.models import build_model
 from mnistlab.specs import parse_model_spec
+
+
 def _dense_spec(*layers: dict) -> list:
     return [{"type": "Flatten"}, *layers]
 
