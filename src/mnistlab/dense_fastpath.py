@@ -73,15 +73,19 @@ class Step(NamedTuple):
     in_place: bool = False             # the activation may overwrite its input (nothing keeps it)
 
 
+_GLOBAL_HOOKS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
+                 "_global_backward_pre_hooks")
+
+
 def _has_hooks(model: nn.Module, params: list[nn.Parameter]) -> bool:
     """Any module, global or parameter hook: the fast path would silently skip it."""
     if any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
            for m in model.modules()):
         return True
-    if (_module_hooks._global_forward_hooks or _module_hooks._global_forward_pre_hooks
-            or _module_hooks._global_backward_hooks or _module_hooks._global_backward_pre_hooks):
+    # torch's private registries; a torch without one simply has no such hooks to skip.
+    if any(getattr(_module_hooks, name, None) for name in _GLOBAL_HOOKS):
         return True
-    return any(p._backward_hooks or getattr(p, "_post_accumulate_grad_hooks", None) for p in params)
+    return any(getattr(p, "_backward_hooks", None) or getattr(p, "_post_accumulate_grad_hooks", None) for p in params)
 
 
 class DenseFastPath:
