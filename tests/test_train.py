@@ -79,9 +79,12 @@ def test_same_seed_same_metrics_other_seed_differs(data_dir):
     assert "val_loss" not in a.history[0]  # no validation data: no val_ keys, as in Keras
 
 
-def test_resumed_run_ends_exactly_like_an_uninterrupted_one(data_dir, tmp_path):
+# conv + dropout through autograd, and dense + dropout through the dense fast path: the global RNG
+# (dropout), the augment RNG and the shuffle RNG all matter.
+@pytest.mark.parametrize("model", ["seed000-last", "seed004-dropout"])
+def test_resumed_run_ends_exactly_like_an_uninterrupted_one(data_dir, tmp_path, model):
     extra = dict(augment={"rotation_range": 10.0, "random_erasing": 0.5},
-                 model="seed000-last",  # conv + dropout: global RNG, augment RNG and shuffle RNG all matter
+                 model=model,
                  callbacks=[{"type": "ReduceLROnPlateau", "monitor": "loss", "patience": 0, "factor": 0.5,
                              "min_delta": 100.0}],
                  data={"subset": 120, "validation": 24})
@@ -91,6 +94,7 @@ def test_resumed_run_ends_exactly_like_an_uninterrupted_one(data_dir, tmp_path):
     resumed = T.run_config(cfg(**extra, train={"epochs": 3}), data_dir=data_dir, progress="none",
                            checkpoint_dir=tmp_path, resume=True)
     assert resumed.metrics["resumed_from_epoch"] == 1
+    assert resumed.env["gradients"].startswith("hand-written" if model == "seed004-dropout" else "autograd")
     assert numbers(resumed.history) == numbers(full.history)
     # the plateau callback's "best" came through the checkpoint, so epoch 2 reduced the lr
     assert [h["lr"] for h in full.history] == [1e-3, 1e-3, 5e-4]
