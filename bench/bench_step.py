@@ -1,8 +1,9 @@
 """One training step, autograd vs the dense fast path (hand-written gradients), side by side.
 
 Times ``Trainer.train_step`` on real Fashion-MNIST batches (batch 32, Adam, float32, the thread
-count mnistlab picks for the model) for dense models, alternating the two ways in rounds so load on a shared machine hits both alike,
-and prints the median milliseconds per step and the ratio::
+count mnistlab picks for the model) for dense models, alternating the two ways in rounds so that
+load on a shared machine hits both alike, and prints the median milliseconds per step and the
+ratio::
 
     python bench/bench_step.py --data-dir ../shared/datasets [--models seed000-dense,seed002-dense]
 """
