@@ -128,7 +128,7 @@ def test_model_checkpoint_each_epoch_and_best_only(tmp_path):
 
 
 def test_make_callback_from_config():
-    cfg = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "callbacks": [
+    cfg = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "data": {"validation": 0.1}, "callbacks": [
         {"type": "earlystopping", "patience": 3, "restore_best_weights": True},
         {"type": "StopAtLoss", "threshold": 0.19},
     ]})

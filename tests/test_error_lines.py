@@ -97,7 +97,7 @@ def test_run_config_errors_name_the_line_unless_a_flag_set_the_value(tmp_path: P
     assert capsys.readouterr().err.strip().startswith("error: run.toml:5: train.epochs:")
     assert main(["train", "--config", "run.toml", "--epochs", "-3"]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: run.toml: train.epochs:") and "-3" in err  # the flag's value, not line 5
+    assert err.startswith("error: command line: train.epochs:") and "-3" in err  # the flag's value, not run.toml
 
 
 def test_exact_lookup_does_not_fall_back_to_the_table() -> None:

@@ -271,6 +271,8 @@ def test_impossible_validation_split_is_a_clear_error(data_dir):
 
     with pytest.raises(DataError, match="validation count must be between 1 and 299"):
         T.run_config(cfg(data={"validation": 5000}), data_dir=data_dir, progress="none")
+    with pytest.raises(DataError, match="fraction 0.001 of 300 training images holds out 0"):
+        T.run_config(cfg(data={"validation": 0.001}), data_dir=data_dir, progress="none")
 
 
 def test_threads_setting_is_recorded_and_restored(data_dir):
@@ -321,3 +323,80 @@ def test_dense_models_skip_autograd_and_train_as_autograd_does(data_dir):
     assert conv.env["gradients"] == "autograd"
     bf16 = build_model(resolve_model("seed000-dense"), seed=4)
     assert T.Trainer(bf16, precision="bf16").fast_path is None  # autocast runs through autograd
+
+
+class BlowUpAt(Callback):
+    """Sets an absurd learning rate at the start of one epoch: the next steps overflow to NaN."""
+
+    def __init__(self, epoch: int) -> None:
+        self.at = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.at:
+            for group in self.trainer.optimizer.param_groups:
+                group["lr"] = 1e38
+
+
+def test_a_diverged_model_is_not_scored_and_restore_best_weights_still_applies(data_dir):
+    r = T.run_config(cfg(train={"epochs": 4}), data_dir=data_dir, progress="none", extra_callbacks=[BlowUpAt(2)])
+    assert r.status == "diverged" and len(r.history) == 2 and "too high" in r.message
+    assert not T.weights_finite(r.model)
+    assert r.metrics["test_accuracy"] is None and r.metrics["test_loss"] is None and "not tested" in r.message
+    # With EarlyStopping(restore_best_weights), the run ends as Keras's TerminateOnNaN ends fit:
+    # on_train_end runs and hands back the best epoch's weights, which are then scored.
+    early = [{"type": "EarlyStopping", "monitor": "loss", "patience": 10, "restore_best_weights": True}]
+    r = T.run_config(cfg(train={"epochs": 4}, callbacks=early), data_dir=data_dir, progress="none",
+                     extra_callbacks=[BlowUpAt(2)])
+    assert r.status == "diverged" and T.weights_finite(r.model)
+    assert r.metrics["test_accuracy"] > 0.3 and "not tested" not in r.message
+
+
+def test_stop_training_in_a_batch_ends_the_epoch_there(data_dir):
+    class StopAtBatch(Callback):
+        def __init__(self) -> None:
+            self.batches = 0
+
+        def on_batch_end(self, batch, logs=None):
+            self.batches += 1
+            if batch == 2:
+                self.trainer.stop_training = True
+
+    stop = StopAtBatch()
+    r = T.run_config(cfg(train={"epochs": 3}), data_dir=data_dir, progress="none", extra_callbacks=[stop])
+    assert r.status == "finished" and stop.batches == 3 and r.metrics["epochs_run"] == 1
+    assert 0 < r.history[0]["loss"] < 10 and 0 <= r.history[0]["accuracy"] <= 1  # over the 96 images seen
+
+
+def test_bad_progress_mode_fails_before_any_data_is_read(tmp_path):
+    with pytest.raises(SpecError, match='did you mean "bar"'):
+        T.train("mnist", "seed000-dense", epochs=1, data_dir=tmp_path / "no-data-here", progress="bars")
+
+
+def test_predict_checks_what_it_is_given(data_dir):
+    run = T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120)
+    images = load_dataset("mnist", data_dir).test_images[:3]
+    np.testing.assert_allclose(run.predict(images.astype(np.int64)), run.predict(images), atol=1e-6)
+    for bad, needle in [(np.zeros((2, 10, 10), np.uint8), "28x28 images, got 10x10"),
+                        (np.full((1, 28, 28), 300), "0-255"), (np.zeros((1, 28, 28), bool), "pixels"),
+                        (np.full((1, 28, 28), -1, np.int8), "0-255")]:
+        with pytest.raises(SpecError, match=needle):
+            run.predict(bad)
+
+
+@pytest.mark.parametrize(("settings", "needle"), [
+    ({"train": {"lr": float("nan")}}, "finite"),
+    ({"train": {"optimizer": "adam", "momentum": 0.9}}, "momentum applies to sgd and rmsprop, not adam"),
+    ({"callbacks": [{"type": "EarlyStopping"}]}, 'callbacks[0].monitor: "val_loss" needs validation data'),
+    ({"callbacks": [{"type": "ReduceLROnPlateau", "monitor": "val_accuracy"}]}, '"val_accuracy" needs validation'),
+    ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "e{val_accuracy:.2f}.safetensors"}]},
+     "callbacks[0].filepath"),
+])
+def test_settings_a_run_could_not_honour_are_refused_up_front(settings, needle):
+    with pytest.raises(SpecError) as info:
+        cfg(**settings)
+    assert needle in str(info.value)
+
+
+def test_val_callbacks_are_fine_with_validation_and_checkpoints_without_val_keys():
+    cfg(data={"validation": 0.1}, callbacks=[{"type": "EarlyStopping"}])
+    cfg(callbacks=[{"type": "ModelCheckpoint", "filepath": "e{epoch}.safetensors"}])  # default monitor unused

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from safetensors.torch import load_file
@@ -49,6 +51,16 @@ def test_train_from_config_file_with_flag_overrides_and_resume(data_dir, tmp_pat
     (["--config", "nope.toml"], "no such file"),
     (["--progress", "fancy"], "fancy"),
     (["--batch-size", "x"], "batch-size"),
+    (["--optimizer", "adam", "--momentum", "0.9"], "momentum applies to sgd and rmsprop"),
+    (["--nesterov"], "nesterov needs optimizer sgd"),
+    (["--lr", "nan"], "finite"),
+    (["--set", "noequals"], "expected KEY=VALUE"),
+    (["--set", "=3"], "expected KEY=VALUE"),
+    (["--set", "train..lr=3"], "expected KEY=VALUE"),
+    (["--set", "train.lr=fast"], "train.lr"),
+    (["--set", "train.bogus=1"], 'unknown key "bogus"'),
+    (["--set", "model.x=1"], "model is not a table"),
+    (["--set", "callbacks=[{type = \"EarlyStopping\"}]"], "needs validation data"),
 ])
 def test_train_bad_input_is_one_line(args, needle, data_dir, capsys):
     code = main(["train", "--data-dir", str(data_dir), "--subset", "60", "--epochs", "1", *args])
@@ -129,3 +141,40 @@ def test_unusable_output_paths_are_refused_before_training(flag, target, needle,
     captured = capsys.readouterr()
     assert code == 2 and needle in captured.err and captured.err.count("\n") == 1
     assert "Epoch" not in captured.out  # nothing was trained only to be lost
+
+
+def test_optimizer_flags_and_set_reach_the_run(data_dir, capsys):
+    code = main(["train", *QUICK, "--epochs", "2", "--data-dir", str(data_dir), "--optimizer", "sgd",
+                 "--momentum", "0.9", "--nesterov", "--weight-decay", "0.001", "--label-smoothing", "0.1",
+                 "--set", "train.schedule.type=cosine", "--set", "augment.rotation_range=10"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    last = [line for line in out.splitlines() if line.startswith("Epoch 2/2")][0]
+    assert float(re.search(r"lr: (\S+) ", last).group(1)) < 1e-3  # cosine decays from sgd's 0.01 towards 0
+
+
+def test_a_bad_flag_value_is_blamed_on_the_command_line_not_the_file(data_dir, tmp_path, capsys):
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('dataset = "mnist"\nmodel = "seed000-dense"\n[train]\nepochs = 1\n')
+    for args, needle in [(["--model", "nope"], "error: command line: model:"),
+                         (["--set", "train.bogus=1"], "error: command line: train:")]:
+        assert main(["train", "--config", str(cfg), "--data-dir", str(data_dir), *args]) == 2
+        assert capsys.readouterr().err.startswith(needle)
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where nothing can be created")
+@pytest.mark.parametrize("flag, target", [("--save-weights", "/proc/w.safetensors"), ("--checkpoint-dir", "/proc/ck")])
+def test_unwritable_output_folders_are_refused_before_training(flag, target, data_dir, capsys):
+    code = main(["train", "--data-dir", str(data_dir), "--subset", "60", "--epochs", "1", "--progress", "none",
+                 flag, target])
+    captured = capsys.readouterr()
+    assert code == 2 and "cannot write in /proc" in captured.err and captured.err.count("\n") == 1
+    assert "Epoch" not in captured.out
+
+
+def test_resume_says_where_it_starts(data_dir, tmp_path, capsys):
+    base = ["train", *QUICK, "--data-dir", str(data_dir), "--checkpoint-dir", str(tmp_path / "ck"), "--resume"]
+    assert main([*base, "--epochs", "1"]) == 0
+    assert "No checkpoint in" in capsys.readouterr().out
+    assert main([*base, "--epochs", "2"]) == 0
+    assert "Resuming from" in capsys.readouterr().out

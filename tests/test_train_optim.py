@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mnistlab.config import CosineSchedule, OneCycleSchedule, StepSchedule
-from mnistlab.optim import cosine_lr, make_optimizer, onecycle_lr, schedule_lr, step_lr
+from mnistlab.optim import cosine_lr, make_optimizer, onecycle_lr, schedule_lr, set_lr, step_lr
 
 
 def test_step_schedule():
@@ -67,3 +67,41 @@ def test_fused_optimizer_matches_the_plain_one():
             model(x).square().mean().backward()
             opt.step()
     torch.testing.assert_close(a.weight, b.weight)
+
+
+def _one_step_from(name: str, weight_decay: float | None, grad: torch.Tensor, start: torch.Tensor, **kw):
+    w = torch.nn.Parameter(start.clone())
+    opt = make_optimizer(name, [w], lr=0.1, weight_decay=weight_decay, **kw)
+    for _ in range(3):  # past the first step, where the fused optimizers create their state
+        w.grad = grad.clone()
+        opt.step()
+    return w.detach()
+
+
+@pytest.mark.parametrize("name", ["adam", "nadam", "adagrad", "rmsprop", "sgd"])
+def test_weight_decay_is_decoupled_as_in_keras(name):
+    """Keras 3: w -= lr * wd * w before each update, whatever the optimizer (not an L2 gradient term)."""
+    torch.manual_seed(0)
+    start, grad = torch.randn(6), torch.randn(6)
+    # Zero gradients: the update is the decay alone, 3 steps of w *= 1 - lr * wd.
+    decayed = _one_step_from(name, 0.05, torch.zeros(6), start)
+    torch.testing.assert_close(decayed, start * (1 - 0.1 * 0.05) ** 3)
+    # With gradients, the decay is not folded into them: adam's decoupled step is AdamW's.
+    if name == "adam":
+        w = torch.nn.Parameter(start.clone())
+        ref = torch.optim.AdamW([w], lr=0.1, eps=1e-7, weight_decay=0.05)
+        for _ in range(3):
+            w.grad = grad.clone()
+            ref.step()
+        torch.testing.assert_close(_one_step_from(name, 0.05, grad, start), w.detach())
+    assert not torch.equal(_one_step_from(name, 0.05, grad, start), _one_step_from(name, None, grad, start))
+
+
+def test_decoupled_decay_follows_the_current_learning_rate():
+    """As in Keras, the decay uses the lr of the step, so schedules and ReduceLROnPlateau scale it."""
+    w = torch.nn.Parameter(torch.ones(3))
+    opt = make_optimizer("sgd", [w], lr=0.1, weight_decay=0.5)
+    set_lr(opt, 0.01)
+    w.grad = torch.zeros(3)
+    opt.step()
+    torch.testing.assert_close(w.detach(), torch.full((3,), 1 - 0.01 * 0.5))

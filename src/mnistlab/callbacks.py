@@ -32,6 +32,7 @@ from typing import Any
 import torch
 
 from mnistlab.errors import SpecError, did_you_mean
+from mnistlab.specs import SpecWarning
 
 Logs = dict[str, Any]
 
@@ -71,7 +72,8 @@ def _monitored(logs: Logs | None, monitor: str, who: str) -> float | None:
     value = (logs or {}).get(monitor)
     if value is None:
         available = ", ".join(sorted(k for k, v in (logs or {}).items() if isinstance(v, (int, float))))
-        warnings.warn(f"{who}: metric {monitor!r} is not available (available: {available}); skipping", stacklevel=3)
+        warnings.warn(f"{who}: metric {monitor!r} is not available (available: {available}); skipping",
+                      SpecWarning, stacklevel=3)
         return None
     return float(value)
 
@@ -342,10 +344,14 @@ class BarReporter(Reporter):
 PROGRESS_MODES = ("auto", "bar", "lines", "none")
 
 
-def make_reporter(mode: str, epochs: int, steps: int, stream: Any = None) -> Reporter:
-    """``"auto"``: a bar when stdout is a terminal, else one line per epoch."""
+def check_progress_mode(mode: str) -> None:
     if mode not in PROGRESS_MODES:
         raise SpecError(f'unknown progress mode "{mode}"{did_you_mean(mode, PROGRESS_MODES)}; use auto, bar, lines or none')
+
+
+def make_reporter(mode: str, epochs: int, steps: int, stream: Any = None) -> Reporter:
+    """``"auto"``: a bar when stdout is a terminal, else one line per epoch."""
+    check_progress_mode(mode)
     if mode == "auto":
         out = stream or sys.stdout
         mode = "bar" if getattr(out, "isatty", lambda: False)() else "lines"

@@ -28,6 +28,7 @@ recorded and hashed by.
 from __future__ import annotations
 
 import os
+import re
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,7 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from mnistlab.errors import MnistlabError, SpecError, did_you_mean
 from mnistlab.optim import OPTIMIZERS, optimizer_defaults
 
-_FROZEN = ConfigDict(frozen=True, extra="forbid", strict=True)
+_FROZEN = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------------------- sections
@@ -143,7 +144,11 @@ class TrainConfig(BaseModel):
         return d
 
     @model_validator(mode="after")
-    def _check_nesterov(self) -> TrainConfig:
+    def _check_momentum(self) -> TrainConfig:
+        # Keras refuses these too (Adam(momentum=0.9) is a TypeError); silently dropping them
+        # would record a setting the run never used.
+        if self.momentum and self.optimizer not in ("sgd", "rmsprop"):
+            raise ValueError(f"momentum applies to sgd and rmsprop, not {self.optimizer}")
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ValueError("nesterov needs optimizer sgd with momentum > 0")
         return self
@@ -308,6 +313,7 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
     except ValidationError as exc:
         raise SpecError(_describe(exc, source, RunConfig)) from None
     _check_dataset(cfg, source)
+    _check_callbacks(cfg, source)
     if check_model:
         try:
             cfg.model_spec()
@@ -379,6 +385,23 @@ def _check_dataset(cfg: RunConfig, source: str) -> None:
         get_info(cfg.dataset)
     except MnistlabError as exc:
         raise SpecError(f"{source}: dataset: {exc}") from None
+
+
+def _check_callbacks(cfg: RunConfig, source: str) -> None:
+    """A callback that watches a ``val_*`` value needs validation data: say so now, not after an epoch."""
+    if cfg.data.validation:
+        return
+    for i, cb in enumerate(cfg.callbacks):
+        fields = [("monitor", cb.monitor)]
+        if isinstance(cb, ModelCheckpointConfig):
+            fields.append(("filepath", cb.filepath))
+            if not cb.save_best_only:
+                fields = fields[1:]  # the monitor of a save-every-epoch checkpoint is never read
+        for name, text in fields:
+            match = re.search(r"\bval_\w+", text)
+            if match:
+                raise SpecError(f'{source}: callbacks[{i}].{name}: "{match.group()}" needs validation data, '
+                                f'and data.validation is 0; set it (0.1, a count, or "test") or use "{match.group()[4:]}"')
 
 
 # Keys of the flat Python/CLI form (``lr=0.01``) and the section each belongs to.

@@ -529,8 +529,13 @@ def validation_split(
         if not 0.0 < float(fraction) < 1.0:
             raise DataError(f"validation fraction must be between 0 and 1 (exclusive), got {fraction}")
         count = int(round(n * float(fraction)))
+        if not 1 <= count <= n - 1:
+            raise DataError(f"validation fraction {fraction} of {n} training images holds out {count}; "
+                            f"a split needs at least 1 image on each side")
     assert count is not None
     if isinstance(count, bool) or not 1 <= int(count) <= n - 1:
+        if n < 2:
+            raise DataError(f"cannot hold out validation images from {n} training image(s)")
         raise DataError(f"validation count must be between 1 and {n - 1}, got {count}")
     count = int(count)
     rng = np.random.default_rng(seed)

@@ -123,7 +123,7 @@ def committee_probs(members: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250) -> np.ndarray:
-    """Softmax probabilities for images given as uint8 (0-255) or float (already in [0, 1]).
+    """Softmax probabilities for images given as integers (0-255) or floats (already in [0, 1]).
 
     Accepts (N, H, W), (H, W) or (N, 1, H, W). Returns float32 (N, classes).
     """
@@ -134,6 +134,16 @@ def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250)
         x = x[:, 0]
     if x.ndim != 3:
         raise ValueError(f"expected images shaped (N, H, W), got {tuple(x.shape)}")
+    spec = getattr(model, "spec", None)
+    if spec is not None and tuple(x.shape[1:]) != tuple(spec.input_shape[:2]):
+        h, w = spec.input_shape[:2]
+        raise ValueError(f"the model takes {h}x{w} images, got {x.shape[1]}x{x.shape[2]}")
+    if x.dtype == torch.bool or x.is_complex():
+        raise ValueError(f"expected integer (0-255) or float ([0, 1]) pixels, got {x.dtype}")
+    if not x.is_floating_point() and x.dtype != torch.uint8:  # int arrays of 0-255 pixel values
+        if x.numel() and (int(x.min()) < 0 or int(x.max()) > 255):
+            raise ValueError(f"integer pixels must be 0-255, got {int(x.min())}..{int(x.max())}")
+        x = x.to(torch.uint8)
     model.eval()
     device = next(model.parameters()).device
     out = []

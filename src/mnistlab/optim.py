@@ -6,8 +6,9 @@ remain (documented here, because they can move results in the third decimal):
 
 - ``nadam``: torch's NAdam uses Dozat's momentum schedule with ``momentum_decay=0.004``; Keras's
   Nadam uses the same idea but a slightly different bias correction, so runs are close, not equal.
-- ``weight_decay``: torch semantics. For ``adamw`` it is decoupled (Keras default 0.004, used
-  when unset); for the others it is an L2 term added to the gradient (Keras 3 decouples it).
+- ``weight_decay`` is decoupled for every optimizer, as in Keras 3: ``w -= lr * wd * w`` before
+  each update, not an L2 term in the gradient (torch's meaning for its non-W optimizers). ``adam``
+  with a weight decay therefore steps as torch's AdamW; ``adamw`` defaults to Keras's 0.004.
 - ``rmsprop``: ``rho`` is torch's ``alpha``; Keras's default 0.9 is used (torch's is 0.99).
 - ``sgd``: torch's momentum form (v = m v + g; w -= lr v) equals Keras's for a constant lr.
 
@@ -108,7 +109,34 @@ class _LeanAdamW(_LeanFusedStep, torch.optim.AdamW):
     pass
 
 
+class _DecoupledDecay:
+    """Keras 3's weight decay for optimizers whose torch form only knows the L2 kind: before each
+    update, ``w -= lr * wd * w`` with ``wd = group["decoupled_decay"]`` (kept in the state dict)."""
+
+    def step(self, closure: Any = None) -> Any:
+        with torch.no_grad():
+            for group in self.param_groups:  # type: ignore[attr-defined]
+                wd = group.get("decoupled_decay", 0.0)
+                params = [p for p in group["params"] if p.grad is not None]
+                if wd and params:
+                    torch._foreach_mul_(params, 1.0 - group["lr"] * wd)
+        return super().step(closure)  # type: ignore[misc]
+
+
+class _DecoupledSGD(_DecoupledDecay, torch.optim.SGD):
+    pass
+
+
+class _DecoupledRMSprop(_DecoupledDecay, torch.optim.RMSprop):
+    pass
+
+
+class _DecoupledAdagrad(_DecoupledDecay, torch.optim.Adagrad):
+    pass
+
+
 _LEAN = {"adam": _LeanAdam, "adamw": _LeanAdamW}
+_DECOUPLED = {"sgd": _DecoupledSGD, "rmsprop": _DecoupledRMSprop, "adagrad": _DecoupledAdagrad}
 _MOMENTUM = {"sgd", "rmsprop"}
 _FUSABLE = {"adam", "adamw", "sgd", "adagrad"}
 
@@ -142,22 +170,38 @@ def make_optimizer(
     name = name.lower()
     cls, kwargs = _REGISTRY[name]
     kwargs = dict(kwargs)
+    lean = _LEAN.get(name, cls)
     if lr is not None:
         kwargs["lr"] = float(lr)
     if weight_decay is not None:
         kwargs["weight_decay"] = float(weight_decay)
+    decay = kwargs.pop("weight_decay", 0.0)
+    if decay and name == "adam":  # Adam with decoupled decay is exactly AdamW
+        cls, lean, kwargs["weight_decay"] = torch.optim.AdamW, _LeanAdamW, decay
+    elif decay and name == "nadam":
+        kwargs.update(weight_decay=decay, decoupled_weight_decay=True)
+    elif name == "adamw":
+        kwargs["weight_decay"] = decay
+    elif decay:
+        cls = lean = _DECOUPLED[name]
     if name in _MOMENTUM and momentum:
         kwargs["momentum"] = float(momentum)
     if name == "sgd" and nesterov:
         kwargs["nesterov"] = True
     params = list(params)
+    optimizer = None
     if fused is not False and name in _FUSABLE:
         try:
-            return _LEAN.get(name, cls)(params, **kwargs, fused=True)
+            optimizer = lean(params, **kwargs, fused=True)
         except (RuntimeError, TypeError, ValueError):  # older torch, or no fused kernel for the device
             if fused:
                 raise
-    return cls(params, **kwargs)
+    if optimizer is None:
+        optimizer = cls(params, **kwargs)
+    if decay and isinstance(optimizer, _DecoupledDecay):
+        for group in optimizer.param_groups:
+            group["decoupled_decay"] = decay
+    return optimizer
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:

@@ -74,7 +74,8 @@ Shape = tuple[int, ...]      # (H, W, C) for feature maps, (F,) for vectors, as 
 
 
 class SpecWarning(UserWarning):
-    """A legal but probably unintended model spec (see `spec_warnings`)."""
+    """A legal but probably unintended model spec (see `spec_warnings`) or setting (a callback
+    watching a metric the run does not log); the CLI shows it as one ``warning:`` line."""
 
 
 # ---------------------------------------------------------------------------------------------

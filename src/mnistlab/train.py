@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from mnistlab.augment import Augmenter
-from mnistlab.callbacks import Callback, make_callback, make_reporter
+from mnistlab.callbacks import Callback, check_progress_mode, make_callback, make_reporter
 from mnistlab.config import AugmentConfig, RunConfig, apply_overrides, config_hash, parse_run_config
 from mnistlab.cpu import (cpu_has_native_bf16, cuda_has_native_bf16, default_threads, flush_denormals,
                           retain_freed_memory)
@@ -204,7 +204,9 @@ class Trainer:
                 outcome.message = f"interrupted by the user after {self.epochs_done} complete epoch(s)"
             finally:
                 reporter.close()
-        if outcome.status == "finished":
+        if outcome.status in ("finished", "diverged"):
+            # A diverged run ends the way Keras's TerminateOnNaN ends fit, with on_train_end:
+            # EarlyStopping(restore_best_weights) hands back its best epoch instead of NaNs.
             self._call("on_train_end", logs)
         return outcome
 
@@ -221,7 +223,7 @@ class Trainer:
         # One gather per epoch, then each batch is a contiguous slice: the same batches as indexing
         # with order[i:j] every step, minus two small index ops per step (the dataset stays uint8).
         shuffled_x, shuffled_y = images[order], labels[order]
-        loss_sum, correct = 0.0, 0
+        loss_sum, correct, seen = 0.0, 0, 0
         lr = self.base_lr
         bs, callbacks, schedule = self.batch_size, self.callbacks, self.schedule
         for step in range(steps):
@@ -240,12 +242,15 @@ class Trainer:
                 return None
             loss_sum += loss * len(yb)
             correct += hits
-            reporter.batch_end(step, loss_sum / min((step + 1) * bs, n))
+            seen += len(yb)
+            reporter.batch_end(step, loss_sum / seen)
             if callbacks:
                 self._call("on_batch_end", step, {"loss": loss, "batch": step})
+                if self.stop_training:  # Keras stops right after the batch; the epoch ends early
+                    break
         del shuffled_x, shuffled_y
         train_seconds = time.perf_counter() - start
-        logs: dict[str, Any] = {"loss": loss_sum / n, "accuracy": correct / n}
+        logs: dict[str, Any] = {"loss": loss_sum / seen, "accuracy": correct / seen}
         if val is not None and len(val[0]):
             vl, va, _ = evaluate_model(self.model, val[0], val[1], label_smoothing=self.label_smoothing,
                                        channels_last=self.channels_last, autocast_dtype=self.autocast_dtype)
@@ -253,7 +258,7 @@ class Trainer:
         logs["lr"] = lr
         self._call("on_epoch_end", epoch, logs)
         seconds = time.perf_counter() - start
-        return {"epoch": epoch + 1, **logs, "epoch_seconds": seconds, "images_per_second": n / train_seconds}
+        return {"epoch": epoch + 1, **logs, "epoch_seconds": seconds, "images_per_second": seen / train_seconds}
 
     def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, int]:
         """One optimisation step on a uint8 batch; returns (mean loss, correct predictions)."""
@@ -418,7 +423,7 @@ def pick_device(name: str) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
-        raise SpecError(f"device {name!r} requested but CUDA is not available (use device = \"cpu\" or \"auto\")")
+        raise SpecError(f'device "{name}" was asked for, but CUDA is not available here; use cpu or auto')
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise SpecError("device 'mps' requested but it is not available")
     return torch.device(name)
@@ -442,6 +447,7 @@ def run_config(
     """
     from mnistlab.models import build_model, count_parameters, summarize
 
+    check_progress_mode(progress)  # a config error: say so before any data is loaded
     resolved = cfg.resolved()
     spec = cfg.model_spec()
     device = pick_device(cfg.train.device)
@@ -474,6 +480,8 @@ def run_config(
                 raise
             outcome = FitOutcome("failed", f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}", trainer.history)
         test_loss, test_acc, probs = _safe_test(trainer, data)
+        if test_acc is None and not weights_finite(model):
+            outcome.message = "; ".join(filter(None, [outcome.message, "its weights are not finite, so it was not tested"]))
         trainable, frozen = count_parameters(model)
         env = environment(device)
         env["deterministic"] = device.type == "cpu"
@@ -490,13 +498,21 @@ def run_config(
 
 
 def _safe_test(trainer: Trainer, data: Split) -> tuple[float | None, float | None, np.ndarray]:
+    skipped = None, None, np.full((len(data.test_y), data.num_classes), np.nan, np.float32)
+    if not weights_finite(trainer.model):  # a diverged model's "accuracy" would be one class's share
+        return skipped
     try:
         loss, acc, probs = evaluate_model(trainer.model, data.test_x, data.test_y, return_probs=True,
                                           label_smoothing=trainer.label_smoothing, channels_last=trainer.channels_last,
                                           autocast_dtype=trainer.autocast_dtype)
     except KeyboardInterrupt:  # a second Ctrl-C: skip the test pass, keep the run
-        return None, None, np.full((len(data.test_y), data.num_classes), np.nan, np.float32)
+        return skipped
     return (loss if math.isfinite(loss) else None), acc, probs  # type: ignore[return-value]
+
+
+def weights_finite(model: torch.nn.Module) -> bool:
+    """No NaN or infinity in any parameter or buffer (a diverged run's last step usually leaves some)."""
+    return all(bool(torch.isfinite(t).all()) for t in model.state_dict().values() if t.is_floating_point())
 
 
 def _metrics(outcome: FitOutcome, test_loss: float | None, test_acc: float | None, params: int, flops: int,

@@ -37,6 +37,10 @@ def _validation(value: str | None) -> Any:
 @click.option("--batch-size", type=int, help="Images per step (default 32, as Keras).")
 @click.option("--lr", type=float, help="Learning rate (default: the optimizer's Keras default).")
 @click.option("--optimizer", help="adam adamw nadam adagrad rmsprop sgd")
+@click.option("--momentum", type=float, help="sgd / rmsprop momentum (default 0).")
+@click.option("--nesterov/--no-nesterov", default=None, help="Nesterov momentum (sgd with --momentum).")
+@click.option("--weight-decay", type=float, help="Decoupled weight decay, as Keras 3 (default: adamw 0.004, else 0).")
+@click.option("--label-smoothing", type=float, help="Label smoothing of the cross-entropy (default 0).")
 @click.option("--seed", type=int, help="Seed of weights, shuffling, augmentation, dropout (default 0).")
 @click.option("--validation", help='Fraction of train (0.1), a count (10000), "test", or 0 for none.')
 @click.option("--subset", type=int, help="Train on the first N images (and N//6 test images).")
@@ -50,9 +54,12 @@ def _validation(value: str | None) -> Any:
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --checkpoint-dir.")
 @click.option("--save-weights", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the trained weights here (.safetensors).")
+@click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
+              help='Any other setting, repeatable: --set augment.rotation_range=10 --set train.schedule.type=cosine.')
 @click.option("--progress", type=PROGRESS, default="auto", show_default=True)
 def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path | None, resume: bool,
-              save_weights: Path | None, progress: str, validation: str | None, **flags: Any) -> None:
+              save_weights: Path | None, progress: str, validation: str | None, settings: tuple[str, ...],
+              **flags: Any) -> None:
     """Train one model and print its summary, one line per epoch and the test metrics.
 
     \b
@@ -62,7 +69,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     from mnistlab._toml import loads_toml, read_text_file, with_line
     from mnistlab.config import apply_overrides, model_beside, parse_run_config, setting_path
     from mnistlab.models import format_summary, summarize
-    from mnistlab.train import run_config
+    from mnistlab.train import CHECKPOINT_FILE, pick_device, run_config
 
     if resume and checkpoint_dir is None:
         raise SpecError("--resume needs --checkpoint-dir (where the checkpoint is)")
@@ -81,16 +88,28 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     overrides = {k: v for k, v in flags.items() if v is not None}
     if validation is not None:
         overrides["validation"] = _validation(validation)
+    for setting in settings:
+        base = _apply_setting(base, setting)
     try:
         cfg = parse_run_config(apply_overrides(base, overrides, source=source), source=source)
     except SpecError as exc:  # point at the line of the config file ("run.toml:7: train.lr: ..."),
         message = str(exc)    # unless the bad value came from a flag
-        flagged = any(message.startswith((f"{source}: {setting_path(k)}:", f"{source}: {setting_path(k)}."))
-                      for k in overrides)
-        raise SpecError(message if flagged else with_line(message, source, text)) from None
+        paths = [setting_path(k) for k in overrides] + [s.partition("=")[0].strip() for s in settings]
+        flagged = any(message.startswith((f"{source}: {p}:", f"{source}: {p}.", f"{source}: {p}[")) for p in paths) or any(
+            "." in p and message.startswith(f"{source}: {p.rpartition('.')[0]}:") and f'"{p.rpartition(".")[2]}"' in message
+            for p in paths)
+        if flagged:
+            raise SpecError("command line: " + message.removeprefix(f"{source}: ")) from None
+        raise SpecError(with_line(message, source, text)) from None
+    pick_device(cfg.train.device)  # an unavailable device fails before the summary, not after
     click.echo(format_summary(summarize(cfg.model_spec())))
     t = cfg.train
     click.echo(f"Training on {cfg.dataset}: {t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {cfg.lr:g}, seed {t.seed}")
+    if resume:
+        assert checkpoint_dir is not None
+        found = (checkpoint_dir / CHECKPOINT_FILE).exists()
+        click.echo(f"Resuming from {checkpoint_dir / CHECKPOINT_FILE}" if found
+                   else f"No checkpoint in {checkpoint_dir} yet: starting from epoch 1")
     result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume)
     m = result.metrics
     if m["test_accuracy"] is not None:
@@ -107,12 +126,46 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         raise err
 
 
+def _apply_setting(base: dict[str, Any], setting: str) -> dict[str, Any]:
+    """``--set train.schedule.type=cosine``: a dotted key and a TOML value (bare words are strings)."""
+    from mnistlab._toml import tomllib
+
+    key, eq, raw = setting.partition("=")
+    key = key.strip()
+    if not eq or not key or not all(part.strip() for part in key.split(".")):
+        raise SpecError(f"--set: expected KEY=VALUE (e.g. train.momentum=0.9), got {setting!r}")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()  # cosine, val_accuracy, a path: a plain word is a string
+    parts = key.split(".")
+    out = dict(base)
+    table = out
+    for i, part in enumerate(parts[:-1]):
+        inner = table.get(part)
+        if inner is None:
+            inner = {}
+        elif not isinstance(inner, dict):
+            raise SpecError(f"--set {key}: {'.'.join(parts[:i + 1])} is not a table")
+        table[part] = inner = dict(inner)
+        table = inner
+    table[parts[-1]] = value
+    return out
+
+
 def _check_writable_folder(folder: Path, flag: str) -> None:
-    """The folder exists or can be made; a file in the way is a one-line error."""
+    """The folder exists or can be made, and a file can be written there; else a one-line error."""
+    import tempfile
+
     for part in (folder, *folder.parents):
         if part.exists():
             if not part.is_dir():
                 raise SpecError(f"{flag}: {part} is a file, so {folder} cannot be a folder")
+            try:  # the only honest test of writability (root passes os.access checks it then fails)
+                with tempfile.TemporaryFile(dir=part):
+                    pass
+            except OSError as exc:
+                raise SpecError(f"{flag}: cannot write in {part}: {exc.strerror or exc}") from None
             return
 
 
@@ -128,8 +181,9 @@ def _save(model: Any, path: Path) -> None:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
-    except OSError as exc:
-        raise MnistlabError(f"{path}: cannot write weights: {exc.strerror}") from None
+    except Exception as exc:  # OSError, or safetensors' own error type for the same I/O failures
+        detail = getattr(exc, "strerror", None) or " ".join(str(exc).split())
+        raise MnistlabError(f"{path}: cannot write weights: {detail}") from None
 
 
 @click.command("show-augment")
@@ -143,9 +197,9 @@ def _save(model: Any, path: Path) -> None:
 @click.option("--horizontal-flip/--no-horizontal-flip", default=None)
 @click.option("--random-erasing", type=float)
 @click.option("--fill-mode", type=click.Choice(["nearest", "constant"]))
-@click.option("--images", "count", type=click.IntRange(1, 50), default=6, show_default=True, help="Rows: test images.")
+@click.option("--images", "count", type=click.IntRange(1, 50), default=6, show_default=True, help="Rows: the first N training images.")
 @click.option("--copies", type=click.IntRange(1, 20), default=7, show_default=True, help="Augmented copies per image.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("-o", "--output", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("augment.png"), show_default=True)
 def show_augment_cmd(dataset: str, config_file: Path | None, count: int, copies: int, seed: int,
