@@ -11,6 +11,7 @@ import pytest
 from safetensors.torch import load_file
 
 from mnistlab.cli import main
+from mnistlab.store import RunStore
 
 QUICK = ["--dataset", "mnist", "--model", "seed000-dense", "--subset", "300", "--progress", "lines"]
 
@@ -126,6 +127,8 @@ def test_ctrl_c_in_a_real_process_keeps_the_epochs_and_exits_130(data_dir, tmp_p
     assert "run interrupted" in err and "Traceback" not in err
     assert "test_accuracy: " in out  # the partly trained model was still evaluated and reported
     assert (tmp_path / "ck" / "last.pt").exists()
+    [rec] = RunStore(os.environ["MNISTLAB_STORE"], create=False).runs()  # and recorded as such
+    assert rec.status == "interrupted" and len(rec.history) >= 1 and rec.metrics["test_accuracy"] is not None
 
 
 @pytest.mark.parametrize("flag, target, needle", [
@@ -178,3 +181,46 @@ def test_resume_says_where_it_starts(data_dir, tmp_path, capsys):
     assert "No checkpoint in" in capsys.readouterr().out
     assert main([*base, "--epochs", "2"]) == 0
     assert "Resuming from" in capsys.readouterr().out
+
+
+def test_train_records_the_run_in_the_store(data_dir, tmp_path, capsys):
+    store = tmp_path / "runs"
+    assert main(["train", *QUICK, "--epochs", "2", "--data-dir", str(data_dir), "--store", str(store),
+                 "--experiment", "lab"]) == 0
+    out = capsys.readouterr().out
+    [rec] = RunStore(store, create=False).runs()
+    assert f"recorded as run {rec.run_id}" in out
+    assert (rec.experiment, rec.variant, rec.status, len(rec.history)) == ("lab", "seed000-dense", "finished", 2)
+    assert f"test_accuracy: {rec.metrics['test_accuracy']:.4f}" in out
+    assert RunStore(store, create=False).load_predictions(rec.run_id).shape == (50, 10)
+    assert main(["show", rec.run_id[:6], "--store", str(store)]) == 0
+
+
+def test_a_diverged_run_is_recorded_as_diverged(data_dir, tmp_path):
+    from mnistlab.callbacks import Callback
+    from mnistlab.cli.train_cmds import _Recorder
+    from mnistlab.config import parse_run_config
+    from mnistlab.train import run_config
+
+    class BlowUp(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                self.trainer.optimizer.param_groups[0]["lr"] = 1e38
+
+    cfg = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "data": {"subset": 300}, "train": {"epochs": 3}})
+    recorder = _Recorder(str(tmp_path / "runs"), "lab", cfg)
+    assert RunStore(tmp_path / "runs", create=False).get(recorder.run_id).status == "running"
+    recorder.finish(run_config(cfg, data_dir=data_dir, progress="none", extra_callbacks=[BlowUp()]))
+    rec = RunStore(tmp_path / "runs", create=False).get(recorder.run_id)
+    assert rec.status == "diverged" and len(rec.history) == 1 and "not tested" in rec.message
+
+
+def test_bad_input_found_late_leaves_no_record_and_no_record_means_none(data_dir, tmp_path, capsys):
+    store = tmp_path / "runs"
+    assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--store", str(store),
+                 "--validation", "0.001"]) == 2  # found while preparing the data: the run never started
+    assert "holds out 0" in capsys.readouterr().err
+    assert RunStore(store, create=False).runs() == []
+    assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--no-record",
+                 "--store", str(tmp_path / "unused")]) == 0
+    assert not (tmp_path / "unused").exists()

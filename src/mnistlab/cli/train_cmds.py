@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from mnistlab.cli._common import open_store, store_option
 from mnistlab.errors import MnistlabError, SpecError
 
 PROGRESS = click.Choice(["auto", "bar", "lines", "none"])
@@ -57,9 +58,13 @@ def _validation(value: str | None) -> Any:
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help='Any other setting, repeatable: --set augment.rotation_range=10 --set train.schedule.type=cosine.')
 @click.option("--progress", type=PROGRESS, default="auto", show_default=True)
+@click.option("--record/--no-record", default=True, show_default=True,
+              help="Record the run (config, history, metrics, weights, test predictions) in the run store.")
+@click.option("--experiment", default="train", show_default=True, help="The experiment name it is recorded under.")
+@store_option()
 def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path | None, resume: bool,
               save_weights: Path | None, progress: str, validation: str | None, settings: tuple[str, ...],
-              **flags: Any) -> None:
+              record: bool, experiment: str, store: str | None, **flags: Any) -> None:
     """Train one model and print its summary, one line per epoch and the test metrics.
 
     \b
@@ -110,13 +115,21 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         found = (checkpoint_dir / CHECKPOINT_FILE).exists()
         click.echo(f"Resuming from {checkpoint_dir / CHECKPOINT_FILE}" if found
                    else f"No checkpoint in {checkpoint_dir} yet: starting from epoch 1")
-    result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume)
+    recorder = _Recorder(store, experiment, cfg) if record else None
+    try:
+        result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume)
+    except BaseException as exc:
+        if recorder is not None:
+            recorder.abandon(exc)
+        raise
     m = result.metrics
     if m["test_accuracy"] is not None:
         loss = "n/a" if m["test_loss"] is None else f"{m['test_loss']:.4f}"
         click.echo(f"test_accuracy: {m['test_accuracy']:.4f} - test_loss: {loss} - "
                    f"train: {m['train_seconds']:.1f}s ({m['epochs_run']} epochs) - params: {m['params']:,} - "
                    f"{result.env['device']} {result.env['precision']} - {result.status}")
+    if recorder is not None:
+        click.echo(recorder.finish(result))
     if save_weights is not None:
         _save(result.model, save_weights)
         click.echo(f"weights saved to {save_weights}")
@@ -167,6 +180,34 @@ def _check_writable_folder(folder: Path, flag: str) -> None:
             except OSError as exc:
                 raise SpecError(f"{flag}: cannot write in {part}: {exc.strerror or exc}") from None
             return
+
+
+class _Recorder:
+    """A `mnistlab train` run in the store: ``running`` from the start, so even a crash leaves a trace."""
+
+    def __init__(self, store: str | None, experiment: str, cfg: Any) -> None:
+        from mnistlab.train import config_key
+
+        resolved = cfg.resolved()
+        variant = resolved["model"].get("name") or Path(str(cfg.model)).stem
+        self.store = open_store(store, create=True)  # an unusable store fails now, before training
+        self.run_id = self.store.start_run(experiment=experiment, variant=variant, seed=cfg.train.seed, member=0,
+                                           config=resolved, config_hash=config_key(resolved))
+
+    def abandon(self, exc: BaseException) -> None:
+        """The run raised: bad data or config leave no record; anything else is recorded as such."""
+        if isinstance(exc, MnistlabError):
+            self.store.rm([self.run_id])
+            return
+        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        self.store.finish_run(self.run_id, status=status, history=[], metrics={}, env={},
+                              message=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+
+    def finish(self, result: Any) -> str:
+        self.store.finish_run(self.run_id, status=result.status, history=result.history, metrics=result.metrics,
+                              env=result.env, message=result.message, weights=result.model.state_dict(),
+                              predictions=result.test_probs)
+        return f"recorded as run {self.run_id} in {self.store.root} (mnistlab show {self.run_id})"
 
 
 class RunNotFinished(MnistlabError):
