@@ -115,6 +115,24 @@ def test_interrupted_scheduled_run_resumes_exactly(data_dir, tmp_path):
     assert numbers(again.history) == numbers(full.history) and again.metrics["resumed_from_epoch"] == 3
 
 
+def test_resume_warns_when_threads_or_a_scheduled_run_length_changed(data_dir, tmp_path):
+    import warnings
+
+    from mnistlab.specs import SpecWarning
+
+    sched = {"epochs": 2, "threads": 1, "schedule": {"type": "cosine"}}
+    T.run_config(cfg(train=sched), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpecWarning)  # the same settings: silent
+        T.run_config(cfg(train=sched), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    with pytest.warns(SpecWarning) as caught:
+        T.run_config(cfg(train={**sched, "threads": 2, "epochs": 3}), data_dir=data_dir, progress="none",
+                     checkpoint_dir=tmp_path, resume=True)
+    text = " | ".join(str(w.message) for w in caught)
+    assert "written with 1 CPU thread(s) and this run uses 2" in text
+    assert "resuming with 3 instead of 2 reshapes it from epoch 3" in text
+
+
 def test_resume_rejects_other_configs_and_bad_checkpoints(data_dir, tmp_path):
     T.run_config(cfg(train={"epochs": 1}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
     with pytest.raises(T.CheckpointError, match="different run config"):
@@ -400,3 +418,16 @@ def test_settings_a_run_could_not_honour_are_refused_up_front(settings, needle):
 def test_val_callbacks_are_fine_with_validation_and_checkpoints_without_val_keys():
     cfg(data={"validation": 0.1}, callbacks=[{"type": "EarlyStopping"}])
     cfg(callbacks=[{"type": "ModelCheckpoint", "filepath": "e{epoch}.safetensors"}])  # default monitor unused
+
+
+def test_keras_style_split_holds_out_the_last_images(data_dir):
+    last = T.prepare_data(cfg(data={"validation": 0.1, "split": "last"}), data_dir)
+    everything = T.prepare_data(cfg(), data_dir)
+    assert torch.equal(last.val_x, everything.train_x[270:]) and torch.equal(last.train_x, everything.train_x[:270])
+    assert torch.equal(last.val_y, everything.train_y[270:])
+    rand = T.prepare_data(cfg(data={"validation": 0.1}), data_dir)
+    assert len(rand.val_x) == 30 and not torch.equal(rand.val_x, last.val_x)
+    with pytest.raises(SpecError, match='stratify needs split = "random"'):
+        cfg(data={"validation": 0.1, "split": "last", "stratify": True})
+    with pytest.raises(SpecError, match="data.split"):
+        cfg(data={"validation": 0.1, "split": "first"})

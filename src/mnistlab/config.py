@@ -51,7 +51,10 @@ class DataConfig(BaseModel):
     #: train.seed); an int = that many train images held out; "test" = validate on the test set
     #: (allowed, as seed 003 does it, and recorded as ``validation_is_test``).
     validation: Union[float, int, Literal["test"]] = 0.0
-    #: keep each class's share equal in the held-out part.
+    #: which images are held out: "random" (seeded, below) or "last", the end of the training set
+    #: as Keras's ``fit(validation_split=...)`` takes it.
+    split: Literal["random", "last"] = "random"
+    #: keep each class's share equal in the held-out part (random splits only).
     stratify: bool = False
     #: seed of the validation split; None = train.seed. Fix it to keep one split across seeds
     #: (seed 002's committee members all see the same held-out sixth).
@@ -69,6 +72,12 @@ class DataConfig(BaseModel):
         if isinstance(v, int) and v < 0:
             raise ValueError(f"a count must be >= 0, got {v}")
         return v
+
+    @model_validator(mode="after")
+    def _check_split(self) -> DataConfig:
+        if self.split == "last" and self.stratify:
+            raise ValueError('stratify needs split = "random" (the last images are whatever classes they are)')
+        return self
 
 
 class StepSchedule(BaseModel):

@@ -516,11 +516,13 @@ def validation_split(
     count: int | None = None,
     seed: int = 0,
     stratify: bool = False,
+    last: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Hold out part of a training set: returns sorted (train_idx, val_idx) int64 arrays.
 
     Give ``fraction`` (0 < f < 1; seed 002 holds out 1/6) or ``count``. The same labels and seed
-    always give the same split. ``stratify`` keeps each class's share equal in both parts.
+    always give the same split. ``stratify`` keeps each class's share equal in both parts;
+    ``last`` holds out the final images instead, as Keras's ``validation_split`` does.
     """
     n = len(labels)
     if (fraction is None) == (count is None):
@@ -538,6 +540,8 @@ def validation_split(
             raise DataError(f"cannot hold out validation images from {n} training image(s)")
         raise DataError(f"validation count must be between 1 and {n - 1}, got {count}")
     count = int(count)
+    if last:
+        return np.arange(n - count, dtype=np.int64), np.arange(n - count, n, dtype=np.int64)
     rng = np.random.default_rng(seed)
     if stratify:
         val_idx = _stratified_pick(np.asarray(labels), count, rng)

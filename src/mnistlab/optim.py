@@ -11,6 +11,10 @@ remain (documented here, because they can move results in the third decimal):
   with a weight decay therefore steps as torch's AdamW; ``adamw`` defaults to Keras's 0.004.
 - ``rmsprop``: ``rho`` is torch's ``alpha``; Keras's default 0.9 is used (torch's is 0.99).
 - ``sgd``: torch's momentum form (v = m v + g; w -= lr v) equals Keras's for a constant lr.
+- ``epsilon`` sits in slightly different places: Keras's Adam adds it to sqrt(v) before the
+  bias correction (torch after it), and Keras's Adagrad takes sqrt(accumulator + eps) where torch
+  takes sqrt(accumulator) + eps. With eps = 1e-7 both differ from Keras by far less than a run's
+  seed-to-seed spread.
 
 Schedules are pure functions of the step: :func:`schedule_lr` (tested without training, like
 nanoGPT's ``get_lr``).

@@ -24,6 +24,7 @@ import os
 import platform
 import subprocess
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,7 @@ from mnistlab.dense_fastpath import DenseFastPath
 from mnistlab.errors import MnistlabError, SpecError
 from mnistlab.evaluate import evaluate_model, predict_probs, to_input
 from mnistlab.optim import make_optimizer, schedule_lr, set_lr
+from mnistlab.specs import SpecWarning
 
 CHECKPOINT_FILE = "last.pt"
 CHECKPOINT_FORMAT = 1
@@ -139,6 +141,8 @@ class Trainer:
         self.progress = progress
         self.on_epoch = on_epoch
         self.stop_training = False
+        self._target_epochs: int | None = None  # set by fit(); saved in checkpoints
+        self._resumed_from: dict[str, Any] = {}
         self.flushes_denormals = False  # set by fit()
         self.epochs_done = 0
         self.history: list[dict[str, Any]] = []
@@ -169,9 +173,11 @@ class Trainer:
         """Train for ``epochs`` (counting epochs already done when resuming from a checkpoint)."""
         outcome = FitOutcome(history=self.history)
         ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
+        self._target_epochs = epochs
         if resume and ckpt is not None and ckpt.exists():
             self.load_checkpoint(ckpt, config_key)
             outcome.resumed_from = self.epochs_done
+            self._warn_if_resume_differs(epochs)
         else:
             torch.manual_seed(self.seed)  # dropout draws from the global generator
         steps = math.ceil(len(images) / self.batch_size)
@@ -209,6 +215,20 @@ class Trainer:
             # EarlyStopping(restore_best_weights) hands back its best epoch instead of NaNs.
             self._call("on_train_end", logs)
         return outcome
+
+    def _warn_if_resume_differs(self, epochs: int) -> None:
+        """Settings outside the config key that make a resumed run differ from an uninterrupted one."""
+        saved = self._resumed_from
+        threads = torch.get_num_threads()
+        if self.device.type == "cpu" and saved.get("threads") not in (None, threads):
+            warnings.warn(f"the checkpoint was written with {saved['threads']} CPU thread(s) and this run uses "
+                          f"{threads}: it continues, but its numbers will differ from an uninterrupted run "
+                          f"in the last digits (set train.threads = {saved['threads']} to match)", SpecWarning,
+                          stacklevel=3)
+        if self.schedule is not None and saved.get("epochs") not in (None, epochs):
+            warnings.warn(f"the learning-rate schedule spans the run's epochs: resuming with {epochs} instead of "
+                          f"{saved['epochs']} reshapes it from epoch {self.epochs_done + 1} on", SpecWarning,
+                          stacklevel=3)
 
     def run_epoch(self, epoch: int, epochs: int, images: torch.Tensor, labels: torch.Tensor,
                   val: tuple[torch.Tensor, torch.Tensor] | None, reporter: Any) -> dict[str, Any] | None:
@@ -303,6 +323,9 @@ class Trainer:
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             },
             "history": self.history,
+            # What a resume must match to end exactly like an uninterrupted run (checked in fit).
+            "threads": torch.get_num_threads(),
+            "epochs": self._target_epochs,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -323,6 +346,7 @@ class Trainer:
         self.epochs_done = int(state["epochs_done"])
         self.stop_training = bool(state["stop_training"])
         self.history[:] = list(state["history"])
+        self._resumed_from = {"threads": state.get("threads"), "epochs": state.get("epochs")}
 
     def save_checkpoint(self, path: Path, config_key: str = "") -> None:
         """Write atomically (temp file + rename), so a crash never leaves half a checkpoint."""
@@ -386,7 +410,8 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
     elif validation:
         kind = {"fraction": validation} if isinstance(validation, float) else {"count": validation}
         split_seed = cfg.data.split_seed if cfg.data.split_seed is not None else cfg.train.seed
-        train_idx, val_idx = validation_split(train_y, seed=split_seed, stratify=cfg.data.stratify, **kind)
+        train_idx, val_idx = validation_split(train_y, seed=split_seed, stratify=cfg.data.stratify,
+                                              last=cfg.data.split == "last", **kind)
         val_x, val_y = train_x[val_idx], train_y[val_idx]
         train_x, train_y = train_x[train_idx], train_y[train_idx]
 
