@@ -431,3 +431,35 @@ def test_keras_style_split_holds_out_the_last_images(data_dir):
         cfg(data={"validation": 0.1, "split": "last", "stratify": True})
     with pytest.raises(SpecError, match="data.split"):
         cfg(data={"validation": 0.1, "split": "first"})
+
+
+def test_notebook_validation_data_is_used_and_recorded(data_dir):
+    ds = load_dataset("mnist", data_dir)
+    images, labels = ds.test_images[100:140], ds.test_labels[100:140]
+    early = [{"type": "EarlyStopping", "monitor": "val_accuracy", "patience": 5}]  # fine: validation comes with the run
+    run = T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
+                  validation_data=(images.astype(np.float32) / 255, labels), callbacks=early)
+    assert run.metrics["validation"] == "given" and run.metrics["val_size"] == 40
+    expected = float((run.predict(images).argmax(1) == labels).mean())
+    assert run.history[-1]["val_accuracy"] == pytest.approx(expected)
+    plain = T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120, validation=0.1)
+    assert plain.metrics["validation"] == "random"
+
+
+@pytest.mark.parametrize(("given", "needle"), [
+    ("nope", "expected (images, labels)"),
+    ((np.zeros((3, 10, 10), np.uint8), np.zeros(3, np.int64)), "(N, 28, 28)"),
+    ((np.zeros((3, 28, 28), np.uint8), np.zeros(2, np.int64)), "3 images need 3 labels"),
+    ((np.zeros((3, 28, 28), np.uint8), np.full(3, 10)), "labels must be integers 0-9"),
+    ((np.full((3, 28, 28), 2.0), np.zeros(3, np.int64)), "[0, 1]"),
+    ((np.full((3, 28, 28), 256), np.zeros(3, np.int64)), "0-255"),
+    ((np.zeros((0, 28, 28), np.uint8), np.zeros(0, np.int64)), "0 images"),
+])
+def test_bad_validation_data_is_refused(given, needle, data_dir):
+    with pytest.raises(SpecError) as info:
+        T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60,
+                validation_data=given)
+    assert needle in str(info.value)
+    with pytest.raises(SpecError, match="choose one"):
+        T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60, validation=0.1,
+                validation_data=(np.zeros((3, 28, 28), np.uint8), np.zeros(3, np.int64)))

@@ -293,12 +293,14 @@ class RunConfig(BaseModel):
 
 
 # ------------------------------------------------------------------------------------ the boundary
-def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_model: bool = True) -> RunConfig:
+def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_model: bool = True,
+                     validation_given: bool = False) -> RunConfig:
     """Validate a plain dict (from TOML, JSON or Python) into a :class:`RunConfig`.
 
     Raises :class:`SpecError` ``"<source>: <key.path>: <what is wrong>"`` for the first problem.
     With ``check_model`` the model is resolved now (unknown presets and bad specs fail here, not
-    minutes into an experiment).
+    minutes into an experiment). ``validation_given``: validation arrays come with the run (not
+    from ``data.validation``), so callbacks may watch ``val_*`` values.
 
     >>> cfg = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"epochs": 2}})
     >>> cfg.train.batch_size
@@ -322,7 +324,8 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
     except ValidationError as exc:
         raise SpecError(_describe(exc, source, RunConfig)) from None
     _check_dataset(cfg, source)
-    _check_callbacks(cfg, source)
+    if not validation_given:
+        _check_callbacks(cfg, source)
     if check_model:
         try:
             cfg.model_spec()

@@ -392,6 +392,36 @@ class Split:
     num_classes: int
 
 
+def given_validation(validation_data: Any, shape: Sequence[int], num_classes: int,
+                     device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """``(images, labels)`` from a notebook as the uint8/int64 tensors a run holds; bad arrays raise SpecError.
+
+    Images are (N, H, W) or (N, 1, H, W), integers 0-255 or floats in [0, 1] (as ``x / 255``).
+    """
+    try:
+        images, labels = validation_data
+        x, y = np.asarray(images), np.asarray(labels)
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"validation_data: expected (images, labels), got {type(validation_data).__name__} ({exc})") from None
+    if x.ndim == 4 and x.shape[1] == 1:
+        x = x[:, 0]
+    if x.ndim != 3 or tuple(x.shape[1:]) != tuple(shape):
+        raise SpecError(f"validation_data: images must be (N, {shape[0]}, {shape[1]}), got {x.shape}")
+    if len(x) == 0:
+        raise SpecError("validation_data: 0 images; give at least one, or leave validation_data out")
+    if y.shape != (len(x),):
+        raise SpecError(f"validation_data: {len(x)} images need {len(x)} labels (N,), got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= num_classes:
+        raise SpecError(f"validation_data: labels must be integers 0-{num_classes - 1}")
+    if np.issubdtype(x.dtype, np.floating):
+        if not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+            raise SpecError("validation_data: float images must be in [0, 1] (divide 0-255 pixels by 255)")
+        x = np.rint(x * 255)
+    elif not np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_ or x.min() < 0 or x.max() > 255:
+        raise SpecError(f"validation_data: images must be integers 0-255 or floats in [0, 1], got {x.dtype}")
+    return (torch.from_numpy(x.astype(np.uint8)).to(device), torch.from_numpy(y.astype(np.int64)).to(device))
+
+
 def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> Split:
     """Load the dataset, apply ``data.subset`` and the validation split; tensors on ``device``."""
     from mnistlab.datasets import load_dataset, validation_split
@@ -463,8 +493,12 @@ def run_config(
     resume: bool = False,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     extra_callbacks: Sequence[Callback] = (),
+    validation_data: tuple[Any, Any] | None = None,
 ) -> RunResult:
     """Train one run described by ``cfg`` and evaluate it on the test set.
+
+    ``validation_data=(images, labels)`` validates on those arrays (Keras's ``fit(validation_data=)``)
+    instead of what ``data.validation`` says; which one was used is recorded in ``metrics["validation"]``.
 
     Never raises for what happens during training (divergence, Ctrl-C, a failing callback): the
     status and message say what happened and the history so far is kept. Bad configs, missing
@@ -479,6 +513,10 @@ def run_config(
     data = prepare_data(cfg, data_dir, device)
     if spec.num_classes != data.num_classes:
         raise SpecError(f"the model has {spec.num_classes} outputs but {cfg.dataset} has {data.num_classes} classes")
+    if validation_data is not None:
+        if cfg.data.validation:
+            raise SpecError("validation_data was given, and data.validation is set too: choose one")
+        data.val_x, data.val_y = given_validation(validation_data, spec.input_shape[:2], data.num_classes, device)
     old_threads = torch.get_num_threads()
     torch.set_num_threads(cfg.train.threads or default_threads(summarize(spec).flops, cfg.train.batch_size, device))
     try:
@@ -515,6 +553,8 @@ def run_config(
         env["flush_denormals"] = trainer.flushes_denormals
         env["gradients"] = "hand-written (dense fast path)" if trainer.fast_path is not None else "autograd"
         metrics = _metrics(outcome, test_loss, test_acc, trainable + frozen, summarize(spec).flops, data)
+        metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test
+                                 else "none" if data.val_y is None else cfg.data.split)
         model.eval()
         model = model.to("cpu", memory_format=torch.contiguous_format)
         return RunResult(resolved, outcome.status, list(outcome.history), metrics, env, probs, model, outcome.message)
@@ -651,6 +691,7 @@ def train(
     progress: str = "auto",
     checkpoint_dir: str | os.PathLike | None = None,
     resume: bool = False,
+    validation_data: tuple[Any, Any] | None = None,
     **overrides: Any,
 ) -> Run:
     """Train a model the way a notebook does; returns a :class:`Run`.
@@ -658,6 +699,7 @@ def train(
     ``overrides`` are config settings by name: ``batch_size``, ``lr``, ``optimizer``, ``seed``,
     ``validation``, ``augment={...}``, ``callbacks=[{"type": "EarlyStopping", ...}]`` (or
     :class:`~mnistlab.callbacks.Callback` objects), ``schedule={"type": "cosine"}`` ...
+    ``validation_data=(images, labels)`` validates on your own arrays, as Keras's ``fit`` does.
 
         >>> run = train("fashion-mnist", "seed000-dense", epochs=1, subset=600)   # doctest: +SKIP
         >>> run.test_accuracy                                                     # doctest: +SKIP
@@ -670,9 +712,9 @@ def train(
     elif isinstance(model, os.PathLike):
         model = os.fspath(model)
     raw = apply_overrides({"dataset": dataset, "model": model, "train": {"epochs": epochs}}, overrides, source="train()")
-    cfg = parse_run_config(raw, source="train()")
+    cfg = parse_run_config(raw, source="train()", validation_given=validation_data is not None)
     return Run(run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
-                          resume=resume, extra_callbacks=cb_objects))
+                          resume=resume, extra_callbacks=cb_objects, validation_data=validation_data))
 
 
 __all__ = ["RunResult", "Run", "Trainer", "FitOutcome", "fit", "run_config", "train", "prepare_data",
