@@ -281,3 +281,21 @@ def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_d
     edited = run_experiment(p, store, data_dir=data_dir)
     by_name = compare(store, exp.name)
     assert by_name[0]["n"] == 2 and by_name[0]["test_acc"] == pytest.approx(edited.rows[0]["test_acc"])
+
+
+def test_variants_may_supply_the_validation_a_base_callback_needs(tmp_path: Path) -> None:
+    base = TINY + '[[base.callbacks]]\ntype = "EarlyStopping"\n'
+    exp = load_experiment(write(tmp_path, base + '[[variants]]\n"data.validation" = 0.1\n'
+                                                 '[[variants]]\n"data.validation" = "test"\n'))
+    assert [c.config["data"]["validation"] for c in exp.cells()] == [0.1, "test"]
+    with pytest.raises(SpecError, match='"val_loss" needs validation data'):  # one variant without it: refused
+        load_experiment(write(tmp_path, base + '[[variants]]\n"data.validation" = 0.1\n[[variants]]\nname = "none"\n'))
+
+
+def test_an_optimizer_grid_over_a_base_with_momentum_loads_with_a_warning(tmp_path: Path) -> None:
+    from mnistlab.specs import SpecWarning
+
+    text = TINY + 'momentum = 0.9\n[grid]\n"train.optimizer" = ["sgd", "adam"]\n'
+    with pytest.warns(SpecWarning, match="adam ignores it"):
+        exp = load_experiment(write(tmp_path, text))
+    assert len(exp.variants) == 2

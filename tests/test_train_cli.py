@@ -52,7 +52,10 @@ def test_train_from_config_file_with_flag_overrides_and_resume(data_dir, tmp_pat
     (["--config", "nope.toml"], "no such file"),
     (["--progress", "fancy"], "fancy"),
     (["--batch-size", "x"], "batch-size"),
-    (["--optimizer", "adam", "--momentum", "0.9"], "momentum applies to sgd and rmsprop"),
+    (["--set", "train.lr=0.1", "--lr", "0.5"], "--set train.lr contradicts --lr"),
+    (["--set", "data.validation=0.1", "--validation", "0.2"], "contradicts --validation"),
+    (["--set", "train.optimizer=nan"], 'train.optimizer: got "nan"'),
+    (["--experiment", " "], "--experiment"),
     (["--nesterov"], "nesterov needs optimizer sgd"),
     (["--lr", "nan"], "finite"),
     (["--set", "noequals"], "expected KEY=VALUE"),
@@ -146,12 +149,19 @@ def test_unusable_output_paths_are_refused_before_training(flag, target, needle,
     assert "Epoch" not in captured.out  # nothing was trained only to be lost
 
 
-def test_optimizer_flags_and_set_reach_the_run(data_dir, capsys):
+def test_optimizer_flags_and_set_reach_the_run(data_dir, tmp_path, capsys):
     code = main(["train", *QUICK, "--epochs", "2", "--data-dir", str(data_dir), "--optimizer", "sgd",
                  "--momentum", "0.9", "--nesterov", "--weight-decay", "0.001", "--label-smoothing", "0.1",
-                 "--set", "train.schedule.type=cosine", "--set", "augment.rotation_range=10"])
+                 "--set", "train.schedule.type=cosine", "--set", "augment.rotation_range=10",
+                 "--set", "batch_size=16", "--set", '"data".stratify=true', "--set", "data.validation=0.1",
+                 "--store", str(tmp_path / "runs")])
     out = capsys.readouterr().out
     assert code == 0, out
+    [rec] = RunStore(tmp_path / "runs", create=False).runs()
+    train = rec.config["train"]
+    assert (train["momentum"], train["nesterov"], train["weight_decay"], train["label_smoothing"]) == (0.9, True, 0.001, 0.1)
+    assert train["batch_size"] == 16 and rec.config["augment"]["rotation_range"] == 10  # flat key -> train.
+    assert rec.config["data"]["stratify"] is True and rec.metrics["val_size"] == 30
     last = [line for line in out.splitlines() if line.startswith("Epoch 2/2")][0]
     assert float(re.search(r"lr: (\S+) ", last).group(1)) < 1e-3  # cosine decays from sgd's 0.01 towards 0
 
@@ -210,7 +220,7 @@ def test_a_diverged_run_is_recorded_as_diverged(data_dir, tmp_path):
     cfg = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "data": {"subset": 300}, "train": {"epochs": 3}})
     recorder = _Recorder(str(tmp_path / "runs"), "lab", cfg)
     assert RunStore(tmp_path / "runs", create=False).get(recorder.run_id).status == "running"
-    recorder.finish(run_config(cfg, data_dir=data_dir, progress="none", extra_callbacks=[BlowUp()]))
+    assert recorder.finish(run_config(cfg, data_dir=data_dir, progress="none", extra_callbacks=[BlowUp()]))[1]
     rec = RunStore(tmp_path / "runs", create=False).get(recorder.run_id)
     assert rec.status == "diverged" and len(rec.history) == 1 and "not tested" in rec.message
 
@@ -224,3 +234,31 @@ def test_bad_input_found_late_leaves_no_record_and_no_record_means_none(data_dir
     assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--no-record",
                  "--store", str(tmp_path / "unused")]) == 0
     assert not (tmp_path / "unused").exists()
+
+
+def test_a_run_deleted_from_the_store_while_training_is_a_warning_not_a_crash(data_dir, tmp_path):
+    from mnistlab.cli.train_cmds import _Recorder
+    from mnistlab.config import parse_run_config
+    from mnistlab.train import run_config
+
+    cfg = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "data": {"subset": 120}, "train": {"epochs": 1}})
+    recorder = _Recorder(str(tmp_path / "runs"), "lab", cfg)
+    RunStore(tmp_path / "runs").rm([recorder.run_id])  # `mnistlab rm` from another terminal, mid-run
+    line, recorded = recorder.finish(run_config(cfg, data_dir=data_dir, progress="none"))
+    assert not recorded and line.startswith("warning: the run was not recorded:") and recorder.run_id in line
+
+
+def test_store_file_errors_other_than_oserror_are_recorded_as_failed(tmp_path, monkeypatch):
+    import safetensors.torch
+    import torch
+
+    def broken(*args, **kwargs):
+        raise safetensors.SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    store = RunStore(tmp_path / "runs")
+    run_id = store.start_run(experiment="e", variant="v", seed=0, member=0, config={}, config_hash="k")
+    monkeypatch.setattr(safetensors.torch, "save_file", broken)
+    store.finish_run(run_id, status="finished", history=[], metrics={"test_accuracy": 0.5}, env={},
+                     weights={"w": torch.zeros(2)})
+    rec = store.get(run_id)
+    assert rec.status == "failed" and "No space left on device" in rec.message and rec.metrics["test_accuracy"] == 0.5

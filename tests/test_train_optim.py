@@ -84,7 +84,8 @@ def test_weight_decay_is_decoupled_as_in_keras(name):
     torch.manual_seed(0)
     start, grad = torch.randn(6), torch.randn(6)
     # Zero gradients: the update is the decay alone, 3 steps of w *= 1 - lr * wd.
-    decayed = _one_step_from(name, 0.05, torch.zeros(6), start)
+    kw = {"momentum": 0.9} if name in ("sgd", "rmsprop") else {}  # plain SGD: decoupled == L2, so use momentum
+    decayed = _one_step_from(name, 0.05, torch.zeros(6), start, **kw)
     torch.testing.assert_close(decayed, start * (1 - 0.1 * 0.05) ** 3)
     # With gradients, the decay is not folded into them: adam's decoupled step is AdamW's.
     if name == "adam":
@@ -94,13 +95,21 @@ def test_weight_decay_is_decoupled_as_in_keras(name):
             w.grad = grad.clone()
             ref.step()
         torch.testing.assert_close(_one_step_from(name, 0.05, grad, start), w.detach())
-    assert not torch.equal(_one_step_from(name, 0.05, grad, start), _one_step_from(name, None, grad, start))
+    assert not torch.equal(_one_step_from(name, 0.05, grad, start, **kw), _one_step_from(name, None, grad, start, **kw))
+    if kw:  # torch's own (L2) decay would fold w into the momentum: a different trajectory
+        w = torch.nn.Parameter(start.clone())
+        same = {"alpha": 0.9, "eps": 1e-7} if name == "rmsprop" else {}  # mnistlab's Keras defaults
+        l2 = {"sgd": torch.optim.SGD, "rmsprop": torch.optim.RMSprop}[name]([w], lr=0.1, weight_decay=0.05, **kw, **same)
+        for _ in range(3):
+            w.grad = grad.clone()
+            l2.step()
+        assert not torch.allclose(_one_step_from(name, 0.05, grad, start, **kw), w.detach(), atol=1e-3)
 
 
 def test_decoupled_decay_follows_the_current_learning_rate():
     """As in Keras, the decay uses the lr of the step, so schedules and ReduceLROnPlateau scale it."""
     w = torch.nn.Parameter(torch.ones(3))
-    opt = make_optimizer("sgd", [w], lr=0.1, weight_decay=0.5)
+    opt = make_optimizer("sgd", [w], lr=0.1, weight_decay=0.5, momentum=0.9)
     set_lr(opt, 0.01)
     w.grad = torch.zeros(3)
     opt.step()

@@ -1,7 +1,8 @@
 """Callbacks with the Keras protocol: hooks that see a ``logs`` dict and can stop training.
 
 A callback gets ``self.trainer`` (set by :meth:`Callback.set_trainer`) with ``.model``, ``.lr``
-(the base learning rate, settable), ``.stop_training`` (set it to True to stop after this epoch)
+(the base learning rate, settable), ``.stop_training`` (set it to True to stop: in ``on_epoch_end``
+after this epoch, in ``on_batch_end`` right after this batch, as in Keras)
 and ``.history``. Hooks, called by the trainer in this order::
 
     on_train_begin(logs) -> [on_epoch_begin(epoch, logs) -> on_batch_begin(batch, logs)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 import re
+import warnings
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -38,6 +39,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from mnistlab.errors import MnistlabError, SpecError, did_you_mean
 from mnistlab.optim import OPTIMIZERS, optimizer_defaults
+from mnistlab.specs import SpecWarning
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
@@ -154,10 +156,10 @@ class TrainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _check_momentum(self) -> TrainConfig:
-        # Keras refuses these too (Adam(momentum=0.9) is a TypeError); silently dropping them
-        # would record a setting the run never used.
         if self.momentum and self.optimizer not in ("sgd", "rmsprop"):
-            raise ValueError(f"momentum applies to sgd and rmsprop, not {self.optimizer}")
+            # A warning, not an error: an experiment may sweep optimizers over a base with momentum.
+            warnings.warn(f"train.momentum = {self.momentum:g} applies to sgd and rmsprop; "
+                          f"{self.optimizer} ignores it", SpecWarning, stacklevel=2)
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ValueError("nesterov needs optimizer sgd with momentum > 0")
         return self
@@ -294,13 +296,14 @@ class RunConfig(BaseModel):
 
 # ------------------------------------------------------------------------------------ the boundary
 def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_model: bool = True,
-                     validation_given: bool = False) -> RunConfig:
+                     check_callbacks: bool = True) -> RunConfig:
     """Validate a plain dict (from TOML, JSON or Python) into a :class:`RunConfig`.
 
     Raises :class:`SpecError` ``"<source>: <key.path>: <what is wrong>"`` for the first problem.
     With ``check_model`` the model is resolved now (unknown presets and bad specs fail here, not
-    minutes into an experiment). ``validation_given``: validation arrays come with the run (not
-    from ``data.validation``), so callbacks may watch ``val_*`` values.
+    minutes into an experiment). ``check_callbacks=False`` skips the check that callbacks watching
+    ``val_*`` values have validation data (for an experiment's ``[base]``, whose variants may add
+    it, and for runs given validation arrays).
 
     >>> cfg = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"epochs": 2}})
     >>> cfg.train.batch_size
@@ -324,7 +327,7 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
     except ValidationError as exc:
         raise SpecError(_describe(exc, source, RunConfig)) from None
     _check_dataset(cfg, source)
-    if not validation_given:
+    if check_callbacks:
         _check_callbacks(cfg, source)
     if check_model:
         try:
@@ -404,16 +407,16 @@ def _check_callbacks(cfg: RunConfig, source: str) -> None:
     if cfg.data.validation:
         return
     for i, cb in enumerate(cfg.callbacks):
-        fields = [("monitor", cb.monitor)]
+        watched = [("monitor", cb.monitor)]
         if isinstance(cb, ModelCheckpointConfig):
-            fields.append(("filepath", cb.filepath))
+            # format fields only: "val_models/e{epoch}.safetensors" is just a folder name
+            watched += [("filepath", f) for f in re.findall(r"\{(\w+)", cb.filepath)]
             if not cb.save_best_only:
-                fields = fields[1:]  # the monitor of a save-every-epoch checkpoint is never read
-        for name, text in fields:
-            match = re.search(r"\bval_\w+", text)
-            if match:
-                raise SpecError(f'{source}: callbacks[{i}].{name}: "{match.group()}" needs validation data, '
-                                f'and data.validation is 0; set it (0.1, a count, or "test") or use "{match.group()[4:]}"')
+                watched = watched[1:]  # the monitor of a save-every-epoch checkpoint is never read
+        for name, key in watched:
+            if key.startswith("val_"):
+                raise SpecError(f'{source}: callbacks[{i}].{name}: "{key}" needs validation data, '
+                                f'and data.validation is 0; set it (0.1, a count, or "test") or use "{key[4:]}"')
 
 
 # Keys of the flat Python/CLI form (``lr=0.01``) and the section each belongs to.

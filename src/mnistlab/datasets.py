@@ -24,6 +24,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import math
 import os
 import struct
 import sys
@@ -530,7 +531,8 @@ def validation_split(
     if fraction is not None:
         if not 0.0 < float(fraction) < 1.0:
             raise DataError(f"validation fraction must be between 0 and 1 (exclusive), got {fraction}")
-        count = int(round(n * float(fraction)))
+        # Keras's validation_split keeps floor(n * (1 - f)) for training and holds out the rest.
+        count = n - math.floor(n * (1.0 - float(fraction))) if last else int(round(n * float(fraction)))
         if not 1 <= count <= n - 1:
             raise DataError(f"validation fraction {fraction} of {n} training images holds out {count}; "
                             f"a split needs at least 1 image on each side")

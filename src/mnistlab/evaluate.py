@@ -127,23 +127,18 @@ def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250)
 
     Accepts (N, H, W), (H, W) or (N, 1, H, W). Returns float32 (N, classes).
     """
-    x = torch.from_numpy(np.array(images))  # a copy: the input may be a read-only memmap
-    if x.ndim == 2:
-        x = x.unsqueeze(0)
-    if x.ndim == 4 and x.shape[1] == 1:
-        x = x[:, 0]
-    if x.ndim != 3:
-        raise ValueError(f"expected images shaped (N, H, W), got {tuple(x.shape)}")
+    a = np.array(images)  # a copy: the input may be a read-only memmap
+    if a.ndim == 2:
+        a = a[None]
+    if a.ndim == 4 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 3:
+        raise ValueError(f"expected images shaped (N, H, W), got {a.shape}")
     spec = getattr(model, "spec", None)
-    if spec is not None and tuple(x.shape[1:]) != tuple(spec.input_shape[:2]):
+    if spec is not None and tuple(a.shape[1:]) != tuple(spec.input_shape[:2]):
         h, w = spec.input_shape[:2]
-        raise ValueError(f"the model takes {h}x{w} images, got {x.shape[1]}x{x.shape[2]}")
-    if x.dtype == torch.bool or x.is_complex():
-        raise ValueError(f"expected integer (0-255) or float ([0, 1]) pixels, got {x.dtype}")
-    if not x.is_floating_point() and x.dtype != torch.uint8:  # int arrays of 0-255 pixel values
-        if x.numel() and (int(x.min()) < 0 or int(x.max()) > 255):
-            raise ValueError(f"integer pixels must be 0-255, got {int(x.min())}..{int(x.max())}")
-        x = x.to(torch.uint8)
+        raise ValueError(f"the model takes {h}x{w} images, got {a.shape[1]}x{a.shape[2]}")
+    x = torch.from_numpy(check_pixels(a))
     model.eval()
     device = next(model.parameters()).device
     out = []
@@ -152,4 +147,24 @@ def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250)
             xb = x[start : start + batch_size]
             xb = xb.to(torch.float32).div(255.0) if xb.dtype == torch.uint8 else xb.to(torch.float32)
             out.append(torch.softmax(model(xb.unsqueeze(1).to(device)).float(), 1).cpu())
-    return torch.cat(out).numpy() if out else np.zeros((0, 0), np.float32)
+    if not out:  # no images: no rows, but the right number of columns
+        return np.zeros((0, spec.num_classes if spec is not None else 0), np.float32)
+    return torch.cat(out).numpy()
+
+
+def check_pixels(a: np.ndarray) -> np.ndarray:
+    """Images as uint8 (integers 0-255) or float32 (floats in [0, 1], as ``x / 255``); else ValueError.
+
+    Floats of 0-255 are refused rather than saturating the model: that is the usual slip.
+    """
+    if a.dtype.kind in "ui":
+        if a.size and (a.min() < 0 or a.max() > 255):
+            raise ValueError(f"integer pixels must be 0-255, got {a.min()}..{a.max()}")
+        return a.astype(np.uint8)
+    if a.dtype.kind == "f":
+        if a.size and not np.isfinite(a).all():
+            raise ValueError("the images hold NaN or infinite pixels")
+        if a.size and (a.min() < 0 or a.max() > 1):
+            raise ValueError(f"float pixels must be in [0, 1] (divide 0-255 pixels by 255), got {a.min():g}..{a.max():g}")
+        return a.astype(np.float32)
+    raise ValueError(f"expected integer (0-255) or float ([0, 1]) pixels, got {a.dtype}")

@@ -199,7 +199,7 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
     base = d["base"]
     if not isinstance(base, Mapping):
         raise SpecError(f"{source}: base: must be a table ([base]), got {_show(base)}")
-    base_cfg = parse_run_config(base, source=f"{source}: [base]")
+    base_cfg = parse_run_config(base, source=f"{source}: [base]", check_callbacks=False)  # variants may add validation
     known = _known_view(base, base_cfg)
     repeats = _count(d, "repeats", 1, MAX_REPEATS, source)
     committee = _count(d, "committee", 1, MAX_COMMITTEE, source)

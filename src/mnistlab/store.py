@@ -265,11 +265,12 @@ class RunStore:
 
                 tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
                 _atomic(folder / "weights.safetensors", lambda p: save_file(tensors, str(p)))
-        except OSError as exc:
+        except Exception as exc:  # OSError, or safetensors' own error type for the same I/O failures
             # A full disk, say: the numbers still go into the database row below; only the files
             # are missing, and the status says so (figures that need weights will not work).
             status = "failed"
-            message = f"metrics recorded, but the run's files could not be written: {exc.strerror or exc}"
+            detail = getattr(exc, "strerror", None) or " ".join(str(exc).split())
+            message = f"metrics recorded, but the run's files could not be written: {detail}"
         with self._errors("record the run"), self._write() as con:
             cur = con.execute(
                 "UPDATE runs SET status = ?, history = ?, metrics = ?, env = ?, message = ?, finished_at = ?"

@@ -41,7 +41,7 @@ from mnistlab.cpu import (cpu_has_native_bf16, cuda_has_native_bf16, default_thr
                           retain_freed_memory)
 from mnistlab.dense_fastpath import DenseFastPath
 from mnistlab.errors import MnistlabError, SpecError
-from mnistlab.evaluate import evaluate_model, predict_probs, to_input
+from mnistlab.evaluate import check_pixels, evaluate_model, predict_probs, to_input
 from mnistlab.optim import make_optimizer, schedule_lr, set_lr
 from mnistlab.specs import SpecWarning
 
@@ -199,6 +199,7 @@ class Trainer:
                         outcome.message = self._divergence_hint
                         break
                     self.history.append(entry)
+                    logs = {k: v for k, v in entry.items() if k != "epoch"}  # what on_train_end sees, as in Keras
                     self.epochs_done += 1
                     if ckpt is not None:
                         self.save_checkpoint(ckpt, config_key)
@@ -225,7 +226,7 @@ class Trainer:
                           f"{threads}: it continues, but its numbers will differ from an uninterrupted run "
                           f"in the last digits (set train.threads = {saved['threads']} to match)", SpecWarning,
                           stacklevel=3)
-        if self.schedule is not None and saved.get("epochs") not in (None, epochs):
+        if getattr(self.schedule, "type", None) in ("cosine", "onecycle") and saved.get("epochs") not in (None, epochs):
             warnings.warn(f"the learning-rate schedule spans the run's epochs: resuming with {epochs} instead of "
                           f"{saved['epochs']} reshapes it from epoch {self.epochs_done + 1} on", SpecWarning,
                           stacklevel=3)
@@ -352,7 +353,7 @@ class Trainer:
         """Write atomically (temp file + rename), so a crash never leaves half a checkpoint."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        torch.save({**self.state_dict(), "config_key": config_key}, tmp)
+        torch.save({**self.state_dict(), "config_key": config_key, "mnistlab": _version()}, tmp)
         os.replace(tmp, path)
 
     def load_checkpoint(self, path: Path, config_key: str = "") -> None:
@@ -363,6 +364,11 @@ class Trainer:
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
             raise CheckpointError(f"{path}: not a mnistlab checkpoint (format {CHECKPOINT_FORMAT})")
         if config_key and state.get("config_key") != config_key:
+            writer = state.get("mnistlab")
+            if writer != _version():  # settings may have changed meaning between versions
+                raise CheckpointError(f"{path}: the checkpoint was written by mnistlab {writer or '0.2.0 or older'}, "
+                                      f"which this version ({_version()}) cannot continue; "
+                                      "use another --checkpoint-dir or drop --resume")
             raise CheckpointError(f"{path}: the checkpoint was written by a different run config; "
                                   "use another --checkpoint-dir or drop --resume")
         try:
@@ -413,13 +419,13 @@ def given_validation(validation_data: Any, shape: Sequence[int], num_classes: in
         raise SpecError(f"validation_data: {len(x)} images need {len(x)} labels (N,), got shape {y.shape}")
     if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= num_classes:
         raise SpecError(f"validation_data: labels must be integers 0-{num_classes - 1}")
-    if np.issubdtype(x.dtype, np.floating):
-        if not np.isfinite(x).all() or x.min() < 0 or x.max() > 1:
-            raise SpecError("validation_data: float images must be in [0, 1] (divide 0-255 pixels by 255)")
-        x = np.rint(x * 255)
-    elif not np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_ or x.min() < 0 or x.max() > 255:
-        raise SpecError(f"validation_data: images must be integers 0-255 or floats in [0, 1], got {x.dtype}")
-    return (torch.from_numpy(x.astype(np.uint8)).to(device), torch.from_numpy(y.astype(np.int64)).to(device))
+    try:
+        x = check_pixels(x)
+    except ValueError as exc:
+        raise SpecError(f"validation_data: {exc}") from None
+    if x.dtype != np.uint8:
+        x = np.rint(x * 255).astype(np.uint8)  # the run holds uint8; x / 255 comes back exactly
+    return torch.from_numpy(x).to(device), torch.from_numpy(y.astype(np.int64)).to(device)
 
 
 def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> Split:
@@ -479,6 +485,9 @@ def pick_device(name: str) -> torch.device:
         return torch.device("cpu")
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise SpecError(f'device "{name}" was asked for, but CUDA is not available here; use cpu or auto')
+    if name.startswith("cuda:") and int(name[5:]) >= torch.cuda.device_count():
+        raise SpecError(f'device "{name}" was asked for, but this machine has {torch.cuda.device_count()} GPU(s): '
+                        f'use cuda:0 to cuda:{torch.cuda.device_count() - 1}')
     if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
         raise SpecError("device 'mps' requested but it is not available")
     return torch.device(name)
@@ -613,6 +622,12 @@ def config_key(resolved: dict[str, Any]) -> str:
     return config_hash(resolved, ignore=("epochs", "threads"))
 
 
+def _version() -> str:
+    import mnistlab
+
+    return mnistlab.__version__
+
+
 def environment(device: torch.device) -> dict[str, Any]:
     """Provenance of a run: versions, device, threads, git commit of the working folder (if any)."""
     import mnistlab
@@ -671,7 +686,7 @@ class Run:
         """Class probabilities (N, classes) for uint8 (0-255) or float ([0, 1]) images (N, 28, 28)."""
         try:
             return predict_probs(self.result.model, images)
-        except (ValueError, TypeError) as exc:
+        except (ValueError, TypeError) as exc:  # check_pixels / numpy on something that is not images
             raise SpecError(f"predict: {exc}") from None
 
     def __repr__(self) -> str:
@@ -712,7 +727,7 @@ def train(
     elif isinstance(model, os.PathLike):
         model = os.fspath(model)
     raw = apply_overrides({"dataset": dataset, "model": model, "train": {"epochs": epochs}}, overrides, source="train()")
-    cfg = parse_run_config(raw, source="train()", validation_given=validation_data is not None)
+    cfg = parse_run_config(raw, source="train()", check_callbacks=validation_data is None)
     return Run(run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
                           resume=resume, extra_callbacks=cb_objects, validation_data=validation_data))
 

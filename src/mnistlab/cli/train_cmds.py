@@ -60,7 +60,8 @@ def _validation(value: str | None) -> Any:
 @click.option("--progress", type=PROGRESS, default="auto", show_default=True)
 @click.option("--record/--no-record", default=True, show_default=True,
               help="Record the run (config, history, metrics, weights, test predictions) in the run store.")
-@click.option("--experiment", default="train", show_default=True, help="The experiment name it is recorded under.")
+@click.option("--experiment", default="train", show_default=True, callback=lambda _c, _p, v: _nonempty(v, "--experiment"),
+              help="The experiment name it is recorded under.")
 @store_option()
 def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path | None, resume: bool,
               save_weights: Path | None, progress: str, validation: str | None, settings: tuple[str, ...],
@@ -94,7 +95,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     if validation is not None:
         overrides["validation"] = _validation(validation)
     for setting in settings:
-        base = _apply_setting(base, setting)
+        base = _apply_setting(base, setting, {setting_path(k): k for k in overrides})
     try:
         cfg = parse_run_config(apply_overrides(base, overrides, source=source), source=source)
     except SpecError as exc:  # point at the line of the config file ("run.toml:7: train.lr: ..."),
@@ -128,30 +129,52 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         click.echo(f"test_accuracy: {m['test_accuracy']:.4f} - test_loss: {loss} - "
                    f"train: {m['train_seconds']:.1f}s ({m['epochs_run']} epochs) - params: {m['params']:,} - "
                    f"{result.env['device']} {result.env['precision']} - {result.status}")
-    if recorder is not None:
-        click.echo(recorder.finish(result))
-    if save_weights is not None:
+    if save_weights is not None:  # before the store: a store problem must not cost the weights
         _save(result.model, save_weights)
         click.echo(f"weights saved to {save_weights}")
+    if recorder is not None:
+        line, recorded = recorder.finish(result)
+        click.echo(line, err=not recorded)
     if result.status != "finished":
         err = RunNotFinished(f"run {result.status}: {result.message}")
         err.exit_code = 130 if result.status == "interrupted" else 1
         raise err
 
 
-def _apply_setting(base: dict[str, Any], setting: str) -> dict[str, Any]:
-    """``--set train.schedule.type=cosine``: a dotted key and a TOML value (bare words are strings)."""
+def _nonempty(value: str, flag: str) -> str:
+    if not value.strip():
+        raise click.BadParameter("must not be empty", param_hint=flag)
+    return value
+
+
+def _apply_setting(base: dict[str, Any], setting: str, flagged: dict[str, str]) -> dict[str, Any]:
+    """``--set train.schedule.type=cosine``: a dotted TOML key and a TOML value (bare words are strings).
+
+    ``flagged`` maps the setting paths given by flags (``train.lr``) to their flag, which a
+    ``--set`` of the same path would contradict.
+    """
     from mnistlab._toml import tomllib
+    from mnistlab.config import setting_path
 
     key, eq, raw = setting.partition("=")
-    key = key.strip()
-    if not eq or not key or not all(part.strip() for part in key.split(".")):
+    try:  # parse the key as TOML does: dotted, with "quoted" parts allowed
+        parts = _key_parts(tomllib.loads(f"{key.strip()} = 0"))
+    except (tomllib.TOMLDecodeError, ValueError):
+        parts = []
+    if not eq or not parts:
         raise SpecError(f"--set: expected KEY=VALUE (e.g. train.momentum=0.9), got {setting!r}")
-    try:
-        value = tomllib.loads(f"v = {raw.strip()}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw.strip()  # cosine, val_accuracy, a path: a plain word is a string
-    parts = key.split(".")
+    if len(parts) == 1:
+        parts = setting_path(parts[0]).split(".")  # --set lr=0.01 means train.lr, as the flags do
+    path = ".".join(parts)
+    if path in flagged:
+        raise SpecError(f"--set {path} contradicts --{flagged[path].replace('_', '-')}: give one of them")
+    if raw.strip().lower() in ("nan", "inf", "+inf", "-inf"):
+        value: Any = raw.strip()  # a word here (train.optimizer=nan), never TOML's special floats
+    else:
+        try:
+            value = tomllib.loads(f"v = {raw.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw.strip()  # cosine, val_accuracy, a path: a plain word is a string
     out = dict(base)
     table = out
     for i, part in enumerate(parts[:-1]):
@@ -159,11 +182,22 @@ def _apply_setting(base: dict[str, Any], setting: str) -> dict[str, Any]:
         if inner is None:
             inner = {}
         elif not isinstance(inner, dict):
-            raise SpecError(f"--set {key}: {'.'.join(parts[:i + 1])} is not a table")
+            raise SpecError(f"--set {path}: {'.'.join(parts[:i + 1])} is not a table")
         table[part] = inner = dict(inner)
         table = inner
     table[parts[-1]] = value
     return out
+
+
+def _key_parts(doc: dict[str, Any]) -> list[str]:
+    """The one dotted key of ``{"a": {"b": 0}}`` as ``["a", "b"]``."""
+    parts: list[str] = []
+    while isinstance(doc, dict):
+        if len(doc) != 1:
+            raise ValueError("one key")
+        (name, doc), = doc.items()
+        parts.append(name)
+    return parts
 
 
 def _check_writable_folder(folder: Path, flag: str) -> None:
@@ -189,8 +223,11 @@ class _Recorder:
         from mnistlab.train import config_key
 
         resolved = cfg.resolved()
-        variant = resolved["model"].get("name") or Path(str(cfg.model)).stem
-        self.store = open_store(store, create=True)  # an unusable store fails now, before training
+        variant = resolved["model"].get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str) else "model")
+        try:  # an unusable store fails now, before training
+            self.store = open_store(store, create=True)
+        except MnistlabError as exc:
+            raise type(exc)(f"{exc} (or train with --no-record)") from None
         self.run_id = self.store.start_run(experiment=experiment, variant=variant, seed=cfg.train.seed, member=0,
                                            config=resolved, config_hash=config_key(resolved))
 
@@ -199,15 +236,21 @@ class _Recorder:
         if isinstance(exc, MnistlabError):
             self.store.rm([self.run_id])
             return
-        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        self.store.finish_run(self.run_id, status=status, history=[], metrics={}, env={},
-                              message=f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}")
+        if isinstance(exc, KeyboardInterrupt):
+            status, message = "interrupted", "interrupted before training started"
+        else:
+            status, message = "failed", f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        self.store.finish_run(self.run_id, status=status, history=[], metrics={}, env={}, message=message)
 
-    def finish(self, result: Any) -> str:
-        self.store.finish_run(self.run_id, status=result.status, history=result.history, metrics=result.metrics,
-                              env=result.env, message=result.message, weights=result.model.state_dict(),
-                              predictions=result.test_probs)
-        return f"recorded as run {self.run_id} in {self.store.root} (mnistlab show {self.run_id})"
+    def finish(self, result: Any) -> tuple[str, bool]:
+        """Record the result; returns the line to print and whether it was recorded."""
+        try:
+            self.store.finish_run(self.run_id, status=result.status, history=result.history, metrics=result.metrics,
+                                  env=result.env, message=result.message, weights=result.model.state_dict(),
+                                  predictions=result.test_probs)
+        except MnistlabError as exc:  # the run's metrics are printed anyway; say what was not kept
+            return f"warning: the run was not recorded: {exc}", False
+        return f"recorded as run {self.run_id} in {self.store.root} (mnistlab show {self.run_id})", True
 
 
 class RunNotFinished(MnistlabError):
