@@ -630,13 +630,11 @@ def _version() -> str:
 
 def environment(device: torch.device) -> dict[str, Any]:
     """Provenance of a run: versions, device, threads, git commit of the working folder (if any)."""
-    import mnistlab
-
     env = {
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,
-        "mnistlab": mnistlab.__version__,
+        "mnistlab": _version(),
         "platform": platform.platform(),
         "device": str(device),
         "device_name": _device_name(device),

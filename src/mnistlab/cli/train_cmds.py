@@ -72,8 +72,6 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     mnistlab train --dataset fashion-mnist --model seed000-cnn --epochs 5
     mnistlab train --config run.toml --epochs 2 --checkpoint-dir ckpt --resume
     """
-    from mnistlab._toml import loads_toml, read_text_file, with_line
-    from mnistlab.config import apply_overrides, model_beside, parse_run_config, setting_path
     from mnistlab.models import format_summary, summarize
     from mnistlab.train import CHECKPOINT_FILE, pick_device, run_config
 
@@ -84,29 +82,10 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         _check_writable_folder(checkpoint_dir, "--checkpoint-dir")
     if save_weights is not None:  # (click already refuses a folder here)
         _check_writable_folder(save_weights.parent, "--save-weights")
-    base: dict[str, Any] = {"dataset": "fashion-mnist", "model": "seed000-cnn"}
-    source, text = "command line", ""
-    if config_file is not None:
-        source, text = str(config_file), read_text_file(config_file)
-        base.update(loads_toml(text, source=source))
-        if "model" in base:
-            base["model"] = model_beside(base["model"], config_file.parent)
     overrides = {k: v for k, v in flags.items() if v is not None}
     if validation is not None:
         overrides["validation"] = _validation(validation)
-    for setting in settings:
-        base = _apply_setting(base, setting, {setting_path(k): k for k in overrides})
-    try:
-        cfg = parse_run_config(apply_overrides(base, overrides, source=source), source=source)
-    except SpecError as exc:  # point at the line of the config file ("run.toml:7: train.lr: ..."),
-        message = str(exc)    # unless the bad value came from a flag
-        paths = [setting_path(k) for k in overrides] + [s.partition("=")[0].strip() for s in settings]
-        flagged = any(message.startswith((f"{source}: {p}:", f"{source}: {p}.", f"{source}: {p}[")) for p in paths) or any(
-            "." in p and message.startswith(f"{source}: {p.rpartition('.')[0]}:") and f'"{p.rpartition(".")[2]}"' in message
-            for p in paths)
-        if flagged:
-            raise SpecError("command line: " + message.removeprefix(f"{source}: ")) from None
-        raise SpecError(with_line(message, source, text)) from None
+    cfg = _run_config_from(config_file, overrides, settings)
     pick_device(cfg.train.device)  # an unavailable device fails before the summary, not after
     click.echo(format_summary(summarize(cfg.model_spec())))
     t = cfg.train
@@ -147,11 +126,11 @@ def _nonempty(value: str, flag: str) -> str:
     return value
 
 
-def _apply_setting(base: dict[str, Any], setting: str, flagged: dict[str, str]) -> dict[str, Any]:
+def _apply_setting(base: dict[str, Any], setting: str, flagged: dict[str, str]) -> tuple[dict[str, Any], str]:
     """``--set train.schedule.type=cosine``: a dotted TOML key and a TOML value (bare words are strings).
 
     ``flagged`` maps the setting paths given by flags (``train.lr``) to their flag, which a
-    ``--set`` of the same path would contradict.
+    ``--set`` of the same path would contradict. Returns the new config and the dotted path set.
     """
     from mnistlab._toml import tomllib
     from mnistlab.config import setting_path
@@ -186,7 +165,7 @@ def _apply_setting(base: dict[str, Any], setting: str, flagged: dict[str, str]) 
         table[part] = inner = dict(inner)
         table = inner
     table[parts[-1]] = value
-    return out
+    return out, path
 
 
 def _key_parts(doc: dict[str, Any]) -> list[str]:
@@ -198,6 +177,38 @@ def _key_parts(doc: dict[str, Any]) -> list[str]:
         (name, doc), = doc.items()
         parts.append(name)
     return parts
+
+
+def _run_config_from(config_file: Path | None, overrides: dict[str, Any], settings: tuple[str, ...]) -> Any:
+    """The validated RunConfig: defaults, then the config file, then ``--set``s, then flags.
+
+    An error names the file and line when the file holds the bad value, "command line" when a
+    flag or ``--set`` does.
+    """
+    from mnistlab._toml import loads_toml, read_text_file, with_line
+    from mnistlab.config import apply_overrides, model_beside, parse_run_config, setting_path
+
+    base: dict[str, Any] = {"dataset": "fashion-mnist", "model": "seed000-cnn"}
+    source, text = "command line", ""
+    if config_file is not None:
+        source, text = str(config_file), read_text_file(config_file)
+        base.update(loads_toml(text, source=source))
+        if "model" in base:
+            base["model"] = model_beside(base["model"], config_file.parent)
+    paths = [setting_path(k) for k in overrides]
+    for setting in settings:
+        base, path = _apply_setting(base, setting, {setting_path(k): k for k in overrides})
+        paths.append(path)
+    try:
+        return parse_run_config(apply_overrides(base, overrides, source=source), source=source)
+    except SpecError as exc:
+        message = str(exc)
+        flagged = any(message.startswith((f"{source}: {p}:", f"{source}: {p}.", f"{source}: {p}[")) for p in paths) or any(
+            "." in p and message.startswith(f"{source}: {p.rpartition('.')[0]}:") and f'"{p.rpartition(".")[2]}"' in message
+            for p in paths)
+        if flagged:
+            raise SpecError("command line: " + message.removeprefix(f"{source}: ")) from None
+        raise SpecError(with_line(message, source, text)) from None
 
 
 def _check_writable_folder(folder: Path, flag: str) -> None:
