@@ -551,8 +551,9 @@ def run_config(
             if os.environ.get("MNISTLAB_DEBUG"):
                 raise
             outcome = FitOutcome("failed", f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}", trainer.history)
-        test_loss, test_acc, probs = _safe_test(trainer, data)
-        if test_acc is None and not weights_finite(model):
+        finite = weights_finite(model)  # a diverged model's "accuracy" would be one class's share
+        test_loss, test_acc, probs = _safe_test(trainer, data) if finite else _untested(data)
+        if not finite:
             outcome.message = "; ".join(filter(None, [outcome.message, "its weights are not finite, so it was not tested"]))
         trainable, frozen = count_parameters(model)
         env = environment(device)
@@ -571,16 +572,17 @@ def run_config(
         torch.set_num_threads(old_threads)
 
 
+def _untested(data: Split) -> tuple[None, None, np.ndarray]:
+    return None, None, np.full((len(data.test_y), data.num_classes), np.nan, np.float32)
+
+
 def _safe_test(trainer: Trainer, data: Split) -> tuple[float | None, float | None, np.ndarray]:
-    skipped = None, None, np.full((len(data.test_y), data.num_classes), np.nan, np.float32)
-    if not weights_finite(trainer.model):  # a diverged model's "accuracy" would be one class's share
-        return skipped
     try:
         loss, acc, probs = evaluate_model(trainer.model, data.test_x, data.test_y, return_probs=True,
                                           label_smoothing=trainer.label_smoothing, channels_last=trainer.channels_last,
                                           autocast_dtype=trainer.autocast_dtype)
     except KeyboardInterrupt:  # a second Ctrl-C: skip the test pass, keep the run
-        return skipped
+        return _untested(data)
     return (loss if math.isfinite(loss) else None), acc, probs  # type: ignore[return-value]
 
 
