@@ -491,3 +491,32 @@ def test_bad_validation_data_is_refused(given, needle, data_dir):
     with pytest.raises(SpecError, match="choose one"):
         T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60, validation=0.1,
                 validation_data=(np.zeros((3, 28, 28), np.uint8), np.zeros(3, np.int64)))
+
+
+def test_notebook_runs_can_be_recorded_even_when_they_diverge(data_dir, tmp_path):
+    from mnistlab.store import RunStore
+
+    ok = T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
+                 store=tmp_path / "runs", experiment="lab")
+    rec = RunStore(tmp_path / "runs", create=False).get(ok.run_id)
+    assert (rec.experiment, rec.variant, rec.status) == ("lab", "seed000-dense", "finished")
+    assert rec.metrics["test_accuracy"] == ok.test_accuracy
+    bad = T.train("mnist", "seed000-dense", epochs=3, data_dir=data_dir, progress="none", subset=120,
+                  store=tmp_path / "runs", callbacks=[BlowUpAt(1)])
+    rec = RunStore(tmp_path / "runs", create=False).get(bad.run_id)
+    assert rec.status == "diverged" and len(rec.history) == 1 and "not tested" in rec.message
+    assert T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120).run_id is None
+
+
+def test_a_run_deleted_from_the_store_while_training_is_a_warning_not_a_crash(data_dir, tmp_path):
+    from mnistlab.store import RunStore
+
+    class DeleteMyRecord(Callback):  # `mnistlab rm` from another terminal, mid-run
+        def on_epoch_end(self, epoch, logs=None):
+            store = RunStore(tmp_path / "runs", create=False)
+            store.rm([r.run_id for r in store.runs(status="running")])
+
+    with pytest.warns(UserWarning, match="the run was not recorded: .*no run"):
+        run = T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
+                      store=tmp_path / "runs", callbacks=[DeleteMyRecord()])
+    assert run.status == "finished" and run.run_id is None and run.test_accuracy is not None

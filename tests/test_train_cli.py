@@ -206,25 +206,6 @@ def test_train_records_the_run_in_the_store(data_dir, tmp_path, capsys):
     assert main(["show", rec.run_id[:6], "--store", str(store)]) == 0
 
 
-def test_a_diverged_run_is_recorded_as_diverged(data_dir, tmp_path):
-    from mnistlab.callbacks import Callback
-    from mnistlab.cli.train_cmds import _Recorder
-    from mnistlab.config import parse_run_config
-    from mnistlab.train import run_config
-
-    class BlowUp(Callback):
-        def on_epoch_begin(self, epoch, logs=None):
-            if epoch == 1:
-                self.trainer.optimizer.param_groups[0]["lr"] = 1e38
-
-    cfg = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "data": {"subset": 300}, "train": {"epochs": 3}})
-    recorder = _Recorder(str(tmp_path / "runs"), "lab", cfg)
-    assert RunStore(tmp_path / "runs", create=False).get(recorder.run_id).status == "running"
-    assert recorder.finish(run_config(cfg, data_dir=data_dir, progress="none", extra_callbacks=[BlowUp()]))[1]
-    rec = RunStore(tmp_path / "runs", create=False).get(recorder.run_id)
-    assert rec.status == "diverged" and len(rec.history) == 1 and "not tested" in rec.message
-
-
 def test_bad_input_found_late_leaves_no_record_and_no_record_means_none(data_dir, tmp_path, capsys):
     store = tmp_path / "runs"
     assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--store", str(store),
@@ -234,18 +215,6 @@ def test_bad_input_found_late_leaves_no_record_and_no_record_means_none(data_dir
     assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--no-record",
                  "--store", str(tmp_path / "unused")]) == 0
     assert not (tmp_path / "unused").exists()
-
-
-def test_a_run_deleted_from_the_store_while_training_is_a_warning_not_a_crash(data_dir, tmp_path):
-    from mnistlab.cli.train_cmds import _Recorder
-    from mnistlab.config import parse_run_config
-    from mnistlab.train import run_config
-
-    cfg = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "data": {"subset": 120}, "train": {"epochs": 1}})
-    recorder = _Recorder(str(tmp_path / "runs"), "lab", cfg)
-    RunStore(tmp_path / "runs").rm([recorder.run_id])  # `mnistlab rm` from another terminal, mid-run
-    line, recorded = recorder.finish(run_config(cfg, data_dir=data_dir, progress="none"))
-    assert not recorded and line.startswith("warning: the run was not recorded:") and recorder.run_id in line
 
 
 def test_store_file_errors_other_than_oserror_are_recorded_as_failed(tmp_path, monkeypatch):

@@ -667,11 +667,46 @@ def _git_commit() -> str | None:
 
 
 # ------------------------------------------------------------------------------ notebook API
+class Recorder:
+    """One run in a :class:`~mnistlab.store.RunStore`, marked ``running`` before it trains, so that
+    even a crash leaves a trace; :meth:`finish` writes its result (``mnistlab train`` and
+    ``train(store=...)`` record this way)."""
+
+    def __init__(self, store: Any, experiment: str, cfg: RunConfig) -> None:
+        resolved = cfg.resolved()
+        variant = resolved["model"].get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str) else "model")
+        self.store = store
+        self.run_id = store.start_run(experiment=experiment, variant=variant, seed=cfg.train.seed, member=0,
+                                      config=resolved, config_hash=config_key(resolved))
+
+    def abandon(self, exc: BaseException) -> None:
+        """The run raised: bad data or config leave no record; anything else is recorded as such."""
+        if isinstance(exc, MnistlabError):
+            self.store.rm([self.run_id])
+            return
+        if isinstance(exc, KeyboardInterrupt):
+            status, message = "interrupted", "interrupted before training started"
+        else:
+            status, message = "failed", f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+        self.store.finish_run(self.run_id, status=status, history=[], metrics={}, env={}, message=message)
+
+    def finish(self, result: RunResult) -> str | None:
+        """Record the result; returns why it could not be (the run row deleted meanwhile...) or None."""
+        try:
+            self.store.finish_run(self.run_id, status=result.status, history=result.history, metrics=result.metrics,
+                                  env=result.env, message=result.message, weights=result.model.state_dict(),
+                                  predictions=result.test_probs)
+        except MnistlabError as exc:
+            return str(exc)
+        return None
+
+
 class Run:
     """A finished run for notebooks: ``.history``, ``.test_accuracy``, ``.model``, ``.predict()``."""
 
-    def __init__(self, result: RunResult) -> None:
+    def __init__(self, result: RunResult, run_id: str | None = None) -> None:
         self.result = result
+        self.run_id = run_id  # its id in the run store, when train(store=...) recorded it
 
     status = property(lambda self: self.result.status)
     history = property(lambda self: self.result.history)
@@ -707,6 +742,8 @@ def train(
     checkpoint_dir: str | os.PathLike | None = None,
     resume: bool = False,
     validation_data: tuple[Any, Any] | None = None,
+    store: Any = None,
+    experiment: str = "train",
     **overrides: Any,
 ) -> Run:
     """Train a model the way a notebook does; returns a :class:`Run`.
@@ -715,6 +752,8 @@ def train(
     ``validation``, ``augment={...}``, ``callbacks=[{"type": "EarlyStopping", ...}]`` (or
     :class:`~mnistlab.callbacks.Callback` objects), ``schedule={"type": "cosine"}`` ...
     ``validation_data=(images, labels)`` validates on your own arrays, as Keras's ``fit`` does.
+    ``store`` (a folder, a :class:`~mnistlab.store.RunStore`, or True for the default one)
+    records the run there under ``experiment``, as ``mnistlab train`` does; ``run.run_id`` is its id.
 
         >>> run = train("fashion-mnist", "seed000-dense", epochs=1, subset=600)   # doctest: +SKIP
         >>> run.test_accuracy                                                     # doctest: +SKIP
@@ -728,9 +767,27 @@ def train(
         model = os.fspath(model)
     raw = apply_overrides({"dataset": dataset, "model": model, "train": {"epochs": epochs}}, overrides, source="train()")
     cfg = parse_run_config(raw, source="train()", check_callbacks=validation_data is None)
-    return Run(run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
-                          resume=resume, extra_callbacks=cb_objects, validation_data=validation_data))
+    recorder = None
+    if store is not None and store is not False:
+        from mnistlab.store import RunStore
+
+        recorder = Recorder(store if isinstance(store, RunStore) else RunStore(None if store is True else store),
+                            experiment, cfg)
+    try:
+        result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
+                            resume=resume, extra_callbacks=cb_objects, validation_data=validation_data)
+    except BaseException as exc:
+        if recorder is not None:
+            recorder.abandon(exc)
+        raise
+    if recorder is None:
+        return Run(result)
+    problem = recorder.finish(result)
+    if problem:  # the run itself is fine and returned; only its record is missing
+        warnings.warn(f"the run was not recorded: {problem}", stacklevel=2)
+        return Run(result)
+    return Run(result, recorder.run_id)
 
 
-__all__ = ["RunResult", "Run", "Trainer", "FitOutcome", "fit", "run_config", "train", "prepare_data",
+__all__ = ["RunResult", "Run", "Recorder", "Trainer", "FitOutcome", "fit", "run_config", "train", "prepare_data",
            "pick_device", "default_threads", "environment", "CheckpointError"]

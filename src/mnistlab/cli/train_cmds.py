@@ -73,7 +73,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     mnistlab train --config run.toml --epochs 2 --checkpoint-dir ckpt --resume
     """
     from mnistlab.models import format_summary, summarize
-    from mnistlab.train import CHECKPOINT_FILE, pick_device, run_config
+    from mnistlab.train import CHECKPOINT_FILE, Recorder, pick_device, run_config
 
     if resume and checkpoint_dir is None:
         raise SpecError("--resume needs --checkpoint-dir (where the checkpoint is)")
@@ -95,7 +95,12 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         found = (checkpoint_dir / CHECKPOINT_FILE).exists()
         click.echo(f"Resuming from {checkpoint_dir / CHECKPOINT_FILE}" if found
                    else f"No checkpoint in {checkpoint_dir} yet: starting from epoch 1")
-    recorder = _Recorder(store, experiment, cfg) if record else None
+    recorder = None
+    if record:
+        try:  # an unusable store fails now, before training
+            recorder = Recorder(open_store(store, create=True), experiment, cfg)
+        except MnistlabError as exc:
+            raise type(exc)(f"{exc} (or train with --no-record)") from None
     try:
         result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume)
     except BaseException as exc:
@@ -112,8 +117,10 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         _save(result.model, save_weights)
         click.echo(f"weights saved to {save_weights}")
     if recorder is not None:
-        line, recorded = recorder.finish(result)
-        click.echo(line, err=not recorded)
+        problem = recorder.finish(result)
+        click.echo(f"warning: the run was not recorded: {problem}" if problem else
+                   f"recorded as run {recorder.run_id} in {recorder.store.root} (mnistlab show {recorder.run_id})",
+                   err=bool(problem))
     if result.status != "finished":
         err = RunNotFinished(f"run {result.status}: {result.message}")
         err.exit_code = 130 if result.status == "interrupted" else 1
@@ -225,43 +232,6 @@ def _check_writable_folder(folder: Path, flag: str) -> None:
             except OSError as exc:
                 raise SpecError(f"{flag}: cannot write in {part}: {exc.strerror or exc}") from None
             return
-
-
-class _Recorder:
-    """A `mnistlab train` run in the store: ``running`` from the start, so even a crash leaves a trace."""
-
-    def __init__(self, store: str | None, experiment: str, cfg: Any) -> None:
-        from mnistlab.train import config_key
-
-        resolved = cfg.resolved()
-        variant = resolved["model"].get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str) else "model")
-        try:  # an unusable store fails now, before training
-            self.store = open_store(store, create=True)
-        except MnistlabError as exc:
-            raise type(exc)(f"{exc} (or train with --no-record)") from None
-        self.run_id = self.store.start_run(experiment=experiment, variant=variant, seed=cfg.train.seed, member=0,
-                                           config=resolved, config_hash=config_key(resolved))
-
-    def abandon(self, exc: BaseException) -> None:
-        """The run raised: bad data or config leave no record; anything else is recorded as such."""
-        if isinstance(exc, MnistlabError):
-            self.store.rm([self.run_id])
-            return
-        if isinstance(exc, KeyboardInterrupt):
-            status, message = "interrupted", "interrupted before training started"
-        else:
-            status, message = "failed", f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
-        self.store.finish_run(self.run_id, status=status, history=[], metrics={}, env={}, message=message)
-
-    def finish(self, result: Any) -> tuple[str, bool]:
-        """Record the result; returns the line to print and whether it was recorded."""
-        try:
-            self.store.finish_run(self.run_id, status=result.status, history=result.history, metrics=result.metrics,
-                                  env=result.env, message=result.message, weights=result.model.state_dict(),
-                                  predictions=result.test_probs)
-        except MnistlabError as exc:  # the run's metrics are printed anyway; say what was not kept
-            return f"warning: the run was not recorded: {exc}", False
-        return f"recorded as run {self.run_id} in {self.store.root} (mnistlab show {self.run_id})", True
 
 
 class RunNotFinished(MnistlabError):
