@@ -147,7 +147,7 @@ def test_resume_rejects_other_configs_and_bad_checkpoints(data_dir, tmp_path):
     (tmp_path / "old").mkdir()  # a checkpoint of an older version, whose config keys were computed differently
     torch.save({**torch.load(ckpt, weights_only=True), "mnistlab": "0.1.0", "config_key": "0" * 16},
                tmp_path / "old" / "last.pt")
-    with pytest.raises(T.CheckpointError, match="written by mnistlab 0.1.0, which this version"):
+    with pytest.raises(T.CheckpointError, match=r"different run config \(and by mnistlab 0.1.0, not "):
         T.run_config(cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path / "old", resume=True)
     ckpt.write_bytes(ckpt.read_bytes()[:100])  # truncated
     with pytest.raises(T.CheckpointError, match="not a readable"):
@@ -447,8 +447,9 @@ def test_momentum_an_optimizer_ignores_is_a_warning():
 def test_keras_style_split_holds_out_the_last_images(data_dir):
     from mnistlab.datasets import validation_split
 
-    for n, f in [(1001, 0.1), (50000, 1 / 6), (60000, 0.33), (2, 0.1)]:  # Keras holds out n - floor(n (1 - f))
-        assert len(validation_split(np.zeros(n), fraction=f, last=True)[1]) == n - int(n * (1 - f))
+    # What Keras's validation_split holds out for these (n - floor(n * (1 - f))), worked out by hand.
+    for n, f, keras in [(1001, 0.1, 101), (50000, 1 / 6, 8334), (60000, 0.33, 19801), (2, 0.1, 1)]:
+        assert len(validation_split(np.zeros(n), fraction=f, last=True)[1]) == keras
     last = T.prepare_data(cfg(data={"validation": 0.1, "split": "last"}), data_dir)
     everything = T.prepare_data(cfg(), data_dir)
     assert torch.equal(last.val_x, everything.train_x[270:]) and torch.equal(last.train_x, everything.train_x[:270])
@@ -520,3 +521,18 @@ def test_a_run_deleted_from_the_store_while_training_is_a_warning_not_a_crash(da
         run = T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
                       store=tmp_path / "runs", callbacks=[DeleteMyRecord()])
     assert run.status == "finished" and run.run_id is None and run.test_accuracy is not None
+
+
+def test_a_callbacks_tensor_in_the_logs_is_recorded_and_bad_store_arguments_are_refused(data_dir, tmp_path):
+    from mnistlab.store import RunStore
+
+    class PutTensor(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["scale"] = torch.tensor(0.5)  # JSON has no tensors: stored as its value
+
+    run = T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
+                  store=tmp_path / "runs", callbacks=[PutTensor()])
+    assert RunStore(tmp_path / "runs", create=False).get(run.run_id).history[0]["scale"] == 0.5
+    for kwargs, needle in [({"store": 0}, "store: expected a folder"), ({"store": True, "experiment": " "}, "experiment")]:
+        with pytest.raises(SpecError, match=needle):
+            T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60, **kwargs)

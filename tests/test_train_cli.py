@@ -55,6 +55,8 @@ def test_train_from_config_file_with_flag_overrides_and_resume(data_dir, tmp_pat
     (["--set", "train.lr=0.1", "--lr", "0.5"], "--set train.lr contradicts --lr"),
     (["--set", "data.validation=0.1", "--validation", "0.2"], "contradicts --validation"),
     (["--set", "train.optimizer=nan"], 'train.optimizer: got "nan"'),
+    (["--set", "train.optimizer=-nan"], 'train.optimizer: got "-nan"'),
+    (["--set", "train.lr=0.1\nx=1"], "one KEY=VALUE per --set"),
     (["--experiment", " "], "--experiment"),
     (["--nesterov"], "nesterov needs optimizer sgd"),
     (["--lr", "nan"], "finite"),
@@ -231,3 +233,23 @@ def test_store_file_errors_other_than_oserror_are_recorded_as_failed(tmp_path, m
                      weights={"w": torch.zeros(2)})
     rec = store.get(run_id)
     assert rec.status == "failed" and "No space left on device" in rec.message and rec.metrics["test_accuracy"] == 0.5
+
+
+def test_a_weights_file_that_cannot_be_written_still_leaves_the_run_recorded(data_dir, tmp_path, capsys, monkeypatch):
+    import safetensors.torch
+
+    weights = tmp_path / "w.safetensors"
+    real = safetensors.torch.save_file
+
+    def disk_full_for_the_weights_file(tensors, filename, *args, **kwargs):  # the store's own writes still work
+        if str(filename) == str(weights):
+            raise OSError(28, "No space left on device")
+        return real(tensors, filename, *args, **kwargs)
+
+    monkeypatch.setattr(safetensors.torch, "save_file", disk_full_for_the_weights_file)
+    code = main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--save-weights", str(weights),
+                 "--store", str(tmp_path / "runs")])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot write weights: No space left on device" in err and "Traceback" not in err
+    [rec] = RunStore(tmp_path / "runs", create=False).runs()
+    assert rec.status == "finished" and len(rec.history) == 1

@@ -149,7 +149,7 @@ class TrainConfig(BaseModel):
     @classmethod
     def _check_device(cls, v: str) -> str:
         d = v.lower()
-        ok = d in ("auto", "cpu", "cuda", "mps") or (d.startswith("cuda:") and d[5:].isdigit())
+        ok = d in ("auto", "cpu", "cuda", "mps") or (d.startswith("cuda:") and d[5:].isascii() and d[5:].isdigit())
         if not ok:
             raise ValueError(f'unknown device "{v}"; use auto, cpu, cuda, cuda:N or mps')
         return d

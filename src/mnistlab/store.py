@@ -441,6 +441,8 @@ def _json_default(o: Any) -> Any:
         return o.item()
     if isinstance(o, Path):
         return str(o)
+    if hasattr(o, "tolist") and callable(o.tolist):  # a tensor or array a callback put into the logs
+        return o.tolist()
     raise TypeError(f"cannot store {type(o).__name__} as JSON")
 
 

@@ -365,11 +365,8 @@ class Trainer:
             raise CheckpointError(f"{path}: not a mnistlab checkpoint (format {CHECKPOINT_FORMAT})")
         if config_key and state.get("config_key") != config_key:
             writer = state.get("mnistlab")
-            if writer != _version():  # settings may have changed meaning between versions
-                raise CheckpointError(f"{path}: the checkpoint was written by mnistlab {writer or '0.2.0 or older'}, "
-                                      f"which this version ({_version()}) cannot continue; "
-                                      "use another --checkpoint-dir or drop --resume")
-            raise CheckpointError(f"{path}: the checkpoint was written by a different run config; "
+            by = "" if writer == _version() else f" (and by mnistlab {writer or 'of an older version'}, not {_version()})"
+            raise CheckpointError(f"{path}: the checkpoint was written by a different run config{by}; "
                                   "use another --checkpoint-dir or drop --resume")
         try:
             self.load_state_dict(state)
@@ -680,15 +677,19 @@ class Recorder:
                                       config=resolved, config_hash=config_key(resolved))
 
     def abandon(self, exc: BaseException) -> None:
-        """The run raised: bad data or config leave no record; anything else is recorded as such."""
-        if isinstance(exc, MnistlabError):
-            self.store.rm([self.run_id])
-            return
-        if isinstance(exc, KeyboardInterrupt):
-            status, message = "interrupted", "interrupted before training started"
-        else:
-            status, message = "failed", f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
-        self.store.finish_run(self.run_id, status=status, history=[], metrics={}, env={}, message=message)
+        """The run raised: bad data or config leave no record; anything else is recorded as such.
+        A store problem here must not hide the run's own error, which the caller re-raises."""
+        try:
+            if isinstance(exc, MnistlabError):
+                self.store.rm([self.run_id])
+                return
+            if isinstance(exc, KeyboardInterrupt):
+                status, message = "interrupted", "interrupted before it finished"
+            else:
+                status, message = "failed", f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+            self.store.finish_run(self.run_id, status=status, history=[], metrics={}, env={}, message=message)
+        except MnistlabError:
+            pass
 
     def finish(self, result: RunResult) -> str | None:
         """Record the result; returns why it could not be (the run row deleted meanwhile...) or None."""
@@ -696,8 +697,14 @@ class Recorder:
             self.store.finish_run(self.run_id, status=result.status, history=result.history, metrics=result.metrics,
                                   env=result.env, message=result.message, weights=result.model.state_dict(),
                                   predictions=result.test_probs)
-        except MnistlabError as exc:
-            return str(exc)
+        except Exception as exc:  # a store error, or a callback's value JSON cannot hold: never "running"
+            problem = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {exc}"
+            try:
+                self.store.finish_run(self.run_id, status="failed", history=[], metrics={}, env={},
+                                      message=f"could not record the result: {problem}"[:400])
+            except MnistlabError:
+                pass  # the row is gone (deleted meanwhile): nothing left to mark
+            return problem
         return None
 
 
@@ -770,6 +777,11 @@ def train(
     recorder = None
     if store is not None and store is not False:
         from mnistlab.store import RunStore
+
+        if not isinstance(store, (RunStore, str, os.PathLike, bool)):
+            raise SpecError(f"store: expected a folder, a RunStore or True, got {type(store).__name__}")
+        if not experiment.strip():
+            raise SpecError("experiment: must not be empty")
 
         recorder = Recorder(store if isinstance(store, RunStore) else RunStore(None if store is True else store),
                             experiment, cfg)

@@ -113,14 +113,20 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         click.echo(f"test_accuracy: {m['test_accuracy']:.4f} - test_loss: {loss} - "
                    f"train: {m['train_seconds']:.1f}s ({m['epochs_run']} epochs) - params: {m['params']:,} - "
                    f"{result.env['device']} {result.env['precision']} - {result.status}")
+    save_error = None
     if save_weights is not None:  # before the store: a store problem must not cost the weights
-        _save(result.model, save_weights)
-        click.echo(f"weights saved to {save_weights}")
+        try:
+            _save(result.model, save_weights)
+            click.echo(f"weights saved to {save_weights}")
+        except MnistlabError as exc:  # ... nor a weights problem the record: report it after recording
+            save_error = exc
     if recorder is not None:
         problem = recorder.finish(result)
         click.echo(f"warning: the run was not recorded: {problem}" if problem else
                    f"recorded as run {recorder.run_id} in {recorder.store.root} (mnistlab show {recorder.run_id})",
                    err=bool(problem))
+    if save_error is not None:
+        raise save_error
     if result.status != "finished":
         err = RunNotFinished(f"run {result.status}: {result.message}")
         err.exit_code = 130 if result.status == "interrupted" else 1
@@ -143,6 +149,8 @@ def _apply_setting(base: dict[str, Any], setting: str, flagged: dict[str, str]) 
     from mnistlab.config import setting_path
 
     key, eq, raw = setting.partition("=")
+    if "\n" in setting or "\r" in setting:  # one setting per --set; TOML would read the rest as more
+        raise SpecError(f"--set: one KEY=VALUE per --set, on one line; got {setting!r}")
     try:  # parse the key as TOML does: dotted, with "quoted" parts allowed
         parts = _key_parts(tomllib.loads(f"{key.strip()} = 0"))
     except (tomllib.TOMLDecodeError, ValueError):
@@ -154,7 +162,7 @@ def _apply_setting(base: dict[str, Any], setting: str, flagged: dict[str, str]) 
     path = ".".join(parts)
     if path in flagged:
         raise SpecError(f"--set {path} contradicts --{flagged[path].replace('_', '-')}: give one of them")
-    if raw.strip().lower() in ("nan", "inf", "+inf", "-inf"):
+    if raw.strip().lower().lstrip("+-") in ("nan", "inf"):
         value: Any = raw.strip()  # a word here (train.optimizer=nan), never TOML's special floats
     else:
         try:
