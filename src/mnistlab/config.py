@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 import typing
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union

@@ -160,11 +160,11 @@ def check_pixels(a: np.ndarray) -> np.ndarray:
     if a.dtype.kind in "ui":
         if a.size and (a.min() < 0 or a.max() > 255):
             raise ValueError(f"integer pixels must be 0-255, got {a.min()}..{a.max()}")
-        return a.astype(np.uint8)
+        return a.astype(np.uint8, copy=False)
     if a.dtype.kind == "f":
         if a.size and not np.isfinite(a).all():
             raise ValueError("the images hold NaN or infinite pixels")
         if a.size and (a.min() < 0 or a.max() > 1):
             raise ValueError(f"float pixels must be in [0, 1] (divide 0-255 pixels by 255), got {a.min():g}..{a.max():g}")
-        return a.astype(np.float32)
+        return a.astype(np.float32, copy=False)
     raise ValueError(f"expected integer (0-255) or float ([0, 1]) pixels, got {a.dtype}")

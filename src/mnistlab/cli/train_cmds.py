@@ -210,9 +210,10 @@ def _run_config_from(config_file: Path | None, overrides: dict[str, Any], settin
         base.update(loads_toml(text, source=source))
         if "model" in base:
             base["model"] = model_beside(base["model"], config_file.parent)
-    paths = [setting_path(k) for k in overrides]
+    flagged_paths = {setting_path(k): k for k in overrides}
+    paths = list(flagged_paths)
     for setting in settings:
-        base, path = _apply_setting(base, setting, {setting_path(k): k for k in overrides})
+        base, path = _apply_setting(base, setting, flagged_paths)
         paths.append(path)
     try:
         return parse_run_config(apply_overrides(base, overrides, source=source), source=source)
