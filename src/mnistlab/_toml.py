@@ -87,6 +87,12 @@ def _key_parts(dotted: str) -> list[str]:
     return [p for quoted, literal, bare in parts for p in (quoted or literal or bare).split(".")]
 
 
+def dotted_key(key: str) -> list[str] | None:
+    """The parts of one TOML key (``train.lr``, ``"data".stratify``), None if ``key`` is not one."""
+    m = _KEY.match(f"{key} =")
+    return _key_parts(m.group(1)) if m else None
+
+
 def key_line(text: str, path: list[str | int], *, exact: bool = False) -> int | None:
     """The 1-based line where the key at ``path`` is set (``["variants", 2, "train", "lr"]``).
 

@@ -128,17 +128,8 @@ def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250)
     Accepts (N, H, W), (H, W) or (N, 1, H, W). Returns float32 (N, classes).
     """
     a = np.array(images)  # a copy: the input may be a read-only memmap
-    if a.ndim == 2:
-        a = a[None]
-    if a.ndim == 4 and a.shape[1] == 1:
-        a = a[:, 0]
-    if a.ndim != 3:
-        raise ValueError(f"expected images shaped (N, H, W), got {a.shape}")
     spec = getattr(model, "spec", None)
-    if spec is not None and tuple(a.shape[1:]) != tuple(spec.input_shape[:2]):
-        h, w = spec.input_shape[:2]
-        raise ValueError(f"the model takes {h}x{w} images, got {a.shape[1]}x{a.shape[2]}")
-    x = torch.from_numpy(check_pixels(a))
+    x = torch.from_numpy(check_images(a[None] if a.ndim == 2 else a, spec.input_shape[:2] if spec is not None else None))
     model.eval()
     device = next(model.parameters()).device
     out = []
@@ -150,6 +141,19 @@ def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250)
     if not out:  # no images: no rows, but the right number of columns
         return np.zeros((0, spec.num_classes if spec is not None else 0), np.float32)
     return torch.cat(out).numpy()
+
+
+def check_images(a: np.ndarray, shape: Sequence[int] | None = None) -> np.ndarray:
+    """(N, H, W) or (N, 1, H, W) images, of ``shape`` (H, W) if given, as :func:`check_pixels` returns
+    them; ValueError otherwise."""
+    if a.ndim == 4 and a.shape[1] == 1:
+        a = a[:, 0]
+    if a.ndim != 3:
+        raise ValueError(f"expected images shaped (N, H, W), got {a.shape}")
+    if shape is not None and tuple(a.shape[1:]) != tuple(shape):
+        h, w = shape
+        raise ValueError(f"the model takes {h}x{w} images, got {a.shape[1]}x{a.shape[2]} (shaped (N, {h}, {w}))")
+    return check_pixels(a)
 
 
 def check_pixels(a: np.ndarray) -> np.ndarray:

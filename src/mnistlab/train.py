@@ -41,7 +41,7 @@ from mnistlab.cpu import (cpu_has_native_bf16, cuda_has_native_bf16, default_thr
                           retain_freed_memory)
 from mnistlab.dense_fastpath import DenseFastPath
 from mnistlab.errors import MnistlabError, SpecError
-from mnistlab.evaluate import check_pixels, evaluate_model, predict_probs, to_input
+from mnistlab.evaluate import check_images, evaluate_model, predict_probs, to_input
 from mnistlab.optim import make_optimizer, schedule_lr, set_lr
 from mnistlab.specs import SpecWarning
 
@@ -406,20 +406,16 @@ def given_validation(validation_data: Any, shape: Sequence[int], num_classes: in
         x, y = np.asarray(images), np.asarray(labels)
     except (TypeError, ValueError) as exc:
         raise SpecError(f"validation_data: expected (images, labels), got {type(validation_data).__name__} ({exc})") from None
-    if x.ndim == 4 and x.shape[1] == 1:
-        x = x[:, 0]
-    if x.ndim != 3 or tuple(x.shape[1:]) != tuple(shape):
-        raise SpecError(f"validation_data: images must be (N, {shape[0]}, {shape[1]}), got {x.shape}")
+    try:
+        x = check_images(x, shape)
+    except ValueError as exc:
+        raise SpecError(f"validation_data: {exc}") from None
     if len(x) == 0:
         raise SpecError("validation_data: 0 images; give at least one, or leave validation_data out")
     if y.shape != (len(x),):
         raise SpecError(f"validation_data: {len(x)} images need {len(x)} labels (N,), got shape {y.shape}")
     if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= num_classes:
         raise SpecError(f"validation_data: labels must be integers 0-{num_classes - 1}")
-    try:
-        x = check_pixels(x)
-    except ValueError as exc:
-        raise SpecError(f"validation_data: {exc}") from None
     if x.dtype != np.uint8:
         x = np.rint(x * 255).astype(np.uint8)  # the run holds uint8; x / 255 comes back exactly
     return torch.from_numpy(x).to(device), torch.from_numpy(y.astype(np.int64)).to(device)

@@ -145,16 +145,14 @@ def _apply_setting(base: dict[str, Any], setting: str, flagged: dict[str, str]) 
     ``flagged`` maps the setting paths given by flags (``train.lr``) to their flag, which a
     ``--set`` of the same path would contradict. Returns the new config and the dotted path set.
     """
-    from mnistlab._toml import tomllib
+    from mnistlab._toml import dotted_key, tomllib
     from mnistlab.config import setting_path
+    from mnistlab.experiments import apply_dotted
 
     key, eq, raw = setting.partition("=")
     if "\n" in setting or "\r" in setting:  # one setting per --set; TOML would read the rest as more
         raise SpecError(f"--set: one KEY=VALUE per --set, on one line; got {setting!r}")
-    try:  # parse the key as TOML does: dotted, with "quoted" parts allowed
-        parts = _key_parts(tomllib.loads(f"{key.strip()} = 0"))
-    except (tomllib.TOMLDecodeError, ValueError):
-        parts = []
+    parts = dotted_key(key.strip())  # dotted, with "quoted" parts allowed, as TOML writes keys
     if not eq or not parts:
         raise SpecError(f"--set: expected KEY=VALUE (e.g. train.momentum=0.9), got {setting!r}")
     if len(parts) == 1:
@@ -169,29 +167,12 @@ def _apply_setting(base: dict[str, Any], setting: str, flagged: dict[str, str]) 
             value = tomllib.loads(f"v = {raw.strip()}")["v"]
         except tomllib.TOMLDecodeError:
             value = raw.strip()  # cosine, val_accuracy, a path: a plain word is a string
-    out = dict(base)
-    table = out
-    for i, part in enumerate(parts[:-1]):
-        inner = table.get(part)
-        if inner is None:
-            inner = {}
-        elif not isinstance(inner, dict):
+    node: Any = base
+    for i, part in enumerate(parts[:-1]):  # a table may be created, but never replace a value
+        node = node.get(part) if isinstance(node, dict) else None
+        if node is not None and not isinstance(node, dict):
             raise SpecError(f"--set {path}: {'.'.join(parts[:i + 1])} is not a table")
-        table[part] = inner = dict(inner)
-        table = inner
-    table[parts[-1]] = value
-    return out, path
-
-
-def _key_parts(doc: dict[str, Any]) -> list[str]:
-    """The one dotted key of ``{"a": {"b": 0}}`` as ``["a", "b"]``."""
-    parts: list[str] = []
-    while isinstance(doc, dict):
-        if len(doc) != 1:
-            raise ValueError("one key")
-        (name, doc), = doc.items()
-        parts.append(name)
-    return parts
+    return apply_dotted(base, {path: value}), path
 
 
 def _run_config_from(config_file: Path | None, overrides: dict[str, Any], settings: tuple[str, ...]) -> Any:
