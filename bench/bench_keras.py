@@ -134,7 +134,8 @@ def run_mnistlab(model_name: str, epochs: int, data_dir: Path, seed: int, thread
                             "train": {"epochs": epochs, "seed": seed, "precision": precision, "threads": threads}})
     result = run_config(cfg, data_dir=data_dir, progress="none")
     return {"seconds": result.metrics["train_seconds"], "test_accuracy": result.metrics["test_accuracy"],
-            "version": f"mnistlab {result.env['precision']}, {result.env['threads']} threads (torch {torch.__version__})"}
+            "version": f"mnistlab {result.env['precision']}, {result.env['threads']} threads, native kernel "
+                       f"{result.env['native_kernel']} (torch {torch.__version__})"}
 
 
 def run_mnistlab_float32(model_name: str, epochs: int, data_dir: Path, seed: int, threads: int = 0) -> dict:

@@ -33,6 +33,14 @@ def time_steps(trainer: Trainer, x: torch.Tensor, y: torch.Tensor, steps: int, b
     return (time.perf_counter() - start) / steps * 1e3
 
 
+def pick_threads(cfg, all_threads: int) -> int:
+    """Set and return the thread count mnistlab picks for the model (from torch's full count)."""
+    torch.set_num_threads(all_threads)
+    threads = default_threads(summarize(cfg.model_spec()).flops, 32, torch.device("cpu"))
+    torch.set_num_threads(threads)
+    return threads
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", default=None)
@@ -46,9 +54,7 @@ def main() -> None:
     for name in args.models.split(","):
         cfg = parse_run_config({"dataset": "fashion-mnist", "model": name})
         data = prepare_data(cfg, args.data_dir)
-        torch.set_num_threads(all_threads)  # default_threads picks from torch's full count
-        threads = default_threads(summarize(cfg.model_spec()).flops, 32, torch.device("cpu"))
-        torch.set_num_threads(threads)
+        threads = pick_threads(cfg, all_threads)
         trainers = {hand: Trainer(build_model(cfg.model_spec(), seed=0), seed=0, precision="float32",
                                   hand_gradients=hand) for hand in (False, True)}
         assert trainers[True].fast_path is not None, f"{name} is not covered by the dense fast path"

@@ -9,6 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from mnistlab import native
 from mnistlab.models import build_model
 from mnistlab.optim import make_optimizer, set_lr
 from mnistlab.presets import resolve_model
@@ -22,7 +23,8 @@ def test_pool_before_relu_gives_identical_logits_and_gradients(preset: str) -> N
     results = []
     for forward in ("fast", "layer by layer"):
         model = build_model(resolve_model(preset), seed=3).eval()  # eval: dropout off, same maths both ways
-        logits = model(x) if forward == "fast" else torch.nn.Sequential.forward(model, x)
+        with native.disabled():  # the fused kernel rounds differently; tests/test_native.py checks it
+            logits = model(x) if forward == "fast" else torch.nn.Sequential.forward(model, x)
         F.cross_entropy(logits, y).backward()
         results.append((logits.detach(), [p.grad.clone() for p in model.parameters()]))
     (fast_logits, fast_grads), (slow_logits, slow_grads) = results

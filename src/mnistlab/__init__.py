@@ -12,7 +12,7 @@ Submodules stay importable by name (``from mnistlab.train import run_config``); 
 
 from __future__ import annotations
 
-__version__ = "0.2.2"
+__version__ = "0.3.0"
 
 from mnistlab.config import RunConfig, parse_run_config
 from mnistlab.datasets import Dataset, list_datasets, load_dataset, validation_split

@@ -37,6 +37,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mnistlab import native
 from mnistlab import specs as S
 from mnistlab.specs import ModelSpec, Shape, SpecWarning, output_activation, spec_warnings
 
@@ -160,6 +161,13 @@ class Conv2D(nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.activation(self.conv_forward(x))
 
+    def zero_pads(self) -> tuple[int, int, int, int]:
+        """The whole zero padding (left, right, top, bottom), symmetric or not."""
+        if self.extra_pad is not None:
+            return self.extra_pad
+        ph, pw = self.padding
+        return (pw, pw, ph, ph)
+
     def conv_forward(self, x: torch.Tensor) -> torch.Tensor:
         """The convolution without the activation (the model's forward may apply it after pooling)."""
         if self.extra_pad is not None:
@@ -244,7 +252,10 @@ class SequentialModel(nn.Sequential):
                 # and the gradient is zero either way where the window max is <= 0), with 4x fewer
                 # elements through ReLU and its backward (measured ~25% of a seed-000 CNN step).
                 # layer_outputs() still calls each layer on its own, so feature maps are unchanged.
-                x = torch.relu(modules[i + 1](module.conv_forward(x)))
+                if native.applies(module, modules[i + 1], x):  # the fused kernel (mnistlab.native)
+                    x = native.conv_pool_relu(module, x, module.zero_pads())
+                else:
+                    x = torch.relu(modules[i + 1](module.conv_forward(x)))
                 i += 2
             else:
                 x = module(x)

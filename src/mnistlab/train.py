@@ -34,6 +34,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mnistlab import native
 from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, check_progress_mode, make_callback, make_reporter
 from mnistlab.config import AugmentConfig, RunConfig, apply_overrides, config_hash, parse_run_config
@@ -533,6 +534,7 @@ def run_config(
         )
         val = (data.val_x, data.val_y) if data.val_x is not None else None
         key = config_key(resolved)
+        native_before = native.counts()
         try:
             outcome = trainer.fit(data.train_x, data.train_y, epochs=t.epochs, val=val,
                                   checkpoint_dir=checkpoint_dir, resume=resume, config_key=key)
@@ -555,6 +557,7 @@ def run_config(
         env["channels_last"] = trainer.channels_last
         env["flush_denormals"] = trainer.flushes_denormals
         env["gradients"] = "hand-written (dense fast path)" if trainer.fast_path is not None else "autograd"
+        env["native_kernel"] = native.describe(native_before)
         metrics = _metrics(outcome, test_loss, test_acc, trainable + frozen, summarize(spec).flops, data)
         metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test
                                  else "none" if data.val_y is None else cfg.data.split)

@@ -1,0 +1,282 @@
+"""Optional native kernel for a CNN's first block: Conv2D(1 -> C channels, relu) + MaxPooling2D(2).
+
+torch runs that block as conv, max-pool and ReLU over a tensor four times the size of the block's
+output, and max-pooling's backward fills and scatters into it element by element: ~30% of a
+seed-000 CNN training step on a 2-core CPU. ``_native/conv_pool.c`` computes each pooled output
+straight from its input window instead (BENCHMARKS.md has the figures).
+
+There is no build step at install time. The first time a model needs the kernel, mnistlab compiles
+the C file with the machine's C compiler (``$CC``, else ``cc``; about half a second) for this very
+CPU (``-march=native``) into the user cache, and later processes load it from there. Where that
+cannot happen (no compiler, not Linux, torch not on GNU OpenMP, ``MNISTLAB_NATIVE=0``), models
+run torch's ops as before: the kernel changes speed, not results beyond float rounding. ``status()``
+says which, and every run records it (``env.native_kernel``).
+
+    from mnistlab import native
+    native.status()          # "on" or "off: <why>"
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+SOURCE = Path(__file__).with_name("_native") / "conv_pool.c"
+# Compiled with OpenMP but linked without an OpenMP library: the kernel's GOMP_* calls bind, when it is
+# loaded, to the runtime torch loaded (globally), so both share one pool of threads.
+COMPILE = ("-O3", "-march=native", "-fopenmp", "-fPIC", "-Wno-psabi", "-c")
+LINK = ("-shared",)
+BLOCK = 16  # the kernel works on 16 channels at a time
+
+_lib: ctypes.CDLL | None = None
+_status: str | None = None  # None until the first attempt; then "on" or "off: <reason>"
+_counts = {"wanted": 0, "ran": 0}  # blocks the kernel applied to / ran on: what a run records
+_turned_off = 0  # depth of `disabled()` blocks
+
+
+def status() -> str:
+    """``"on"`` when the kernel is in use, else ``"off: <reason>"``; builds or loads it on first call."""
+    _load()
+    return _status or "off"
+
+
+def enabled() -> bool:
+    """Whether the kernel is available in this process (builds or loads it on first call)."""
+    return _load() is not None
+
+
+@contextmanager
+def disabled() -> Iterator[None]:
+    """Run torch's ops instead of the kernel inside the block (comparisons, benchmarks)."""
+    global _turned_off
+    _turned_off += 1
+    try:
+        yield
+    finally:
+        _turned_off -= 1
+
+
+def counts() -> tuple[int, int]:
+    """(blocks the kernel applied to, blocks it ran on) so far in this process; see ``describe``."""
+    return _counts["wanted"], _counts["ran"]
+
+
+def describe(since: tuple[int, int]) -> str:
+    """What a run records in ``env.native_kernel``, given ``counts()`` from before it: ``"on"`` if the
+    kernel ran, ``"off: <why>"`` if the model could have used it, else ``"not applicable"``."""
+    wanted, ran = (now - then for now, then in zip(counts(), since))
+    if ran:
+        return "on"
+    if not wanted:
+        return "not applicable"
+    return "off: turned off by mnistlab.native.disabled()" if status() == "on" else status()
+
+
+def _load() -> ctypes.CDLL | None:
+    global _lib, _status
+    if _status is None:
+        try:
+            _lib, _status = _build_and_load(), "on"
+        except _Unavailable as why:
+            _lib, _status = None, f"off: {why}"
+    return _lib
+
+
+class _Unavailable(Exception):
+    """Why the kernel cannot be used here (a one-line reason for ``status()``)."""
+
+
+def _build_and_load() -> ctypes.CDLL:
+    if os.environ.get("MNISTLAB_NATIVE", "1") == "0":
+        raise _Unavailable("MNISTLAB_NATIVE=0")
+    if platform.system() != "Linux":
+        raise _Unavailable(f"only built on Linux, not {platform.system()}")
+    if not torch.backends.openmp.is_available():
+        raise _Unavailable("this torch build has no OpenMP")
+    path = _cached_library_path()
+    if not _intact(path):
+        _compile(path)
+    before = _openmp_libraries()
+    try:
+        lib = ctypes.CDLL(str(path))
+    except OSError as exc:
+        raise _Unavailable(f"cannot load {path}: {exc}") from None
+    if _openmp_libraries() - before:
+        # The kernel's threads must be torch's: a second OpenMP runtime would fight it for the cores.
+        raise _Unavailable("torch does not use the compiler's OpenMP runtime (libgomp)")
+    _declare(lib)
+    return lib
+
+
+def _cpu_identity() -> str:
+    """What -march=native compiles for: the CPU's model and feature flags."""
+    try:
+        lines = Path("/proc/cpuinfo").read_text(errors="replace").splitlines()
+    except OSError:
+        lines = []
+    wanted = [line for line in lines if line.startswith(("model name", "flags", "Features"))]
+    return "\n".join(dict.fromkeys(wanted)) + platform.machine()
+
+
+def _cached_library_path() -> Path:
+    from mnistlab.datasets import cache_dir  # the user cache the datasets use
+
+    key = hashlib.sha256(SOURCE.read_bytes() + " ".join(COMPILE + LINK).encode() + _cpu_identity().encode()).hexdigest()[:16]
+    return cache_dir() / "native" / key / "conv_pool.so"
+
+
+def _digest_path(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _intact(path: Path) -> bool:
+    """Whether the cached library is the one that was built. Loading a truncated library does not
+    raise but crashes the process (SIGBUS), so its bytes are checked against the digest written
+    beside it at build time before it is ever loaded."""
+    try:
+        return _digest_path(path).read_text().strip() == hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return False
+
+
+def _compile(path: Path) -> None:
+    cc = os.environ.get("CC") or "cc"
+    if shutil.which(cc) is None:
+        raise _Unavailable(f"no C compiler ({cc!r} not found; set CC)")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=path.parent))
+    except OSError as exc:
+        raise _Unavailable(f"cannot write to {path.parent}: {exc.strerror or exc}") from None
+    try:
+        obj, lib = tmp / "conv_pool.o", tmp / "conv_pool.so"
+        for args in ([*COMPILE, "-o", obj, SOURCE], [*LINK, "-o", lib, obj]):
+            proc = subprocess.run([cc, *map(str, args)], capture_output=True, text=True, timeout=120)
+            if proc.returncode != 0:
+                first = (proc.stderr.strip().splitlines() or ["no message"])[0]
+                raise _Unavailable(f"the C compiler failed: {first[:200]}")
+        digest = tmp / "digest"
+        digest.write_text(hashlib.sha256(lib.read_bytes()).hexdigest())
+        # Each replace is atomic; a process that reads between the two sees a mismatch and rebuilds.
+        os.replace(lib, path)
+        os.replace(digest, _digest_path(path))
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise _Unavailable(f"the C compiler could not run: {exc}") from None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _openmp_libraries() -> set[str]:
+    try:
+        maps = Path("/proc/self/maps").read_text()
+    except OSError:
+        return set()
+    return {line.split()[-1] for line in maps.splitlines() if "omp" in line.rsplit("/", 1)[-1] and "/" in line}
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    p, i = ctypes.c_void_p, ctypes.c_int
+    lib.conv_pool_relu_forward.argtypes = [p, p, p, p, p, i, i, i, i, i, i, i, i]
+    lib.conv_pool_relu_forward.restype = None
+    lib.conv_pool_relu_backward.argtypes = [p, p, p, p, p, p, i, i, i, i, i, i, i, i]
+    lib.conv_pool_relu_backward.restype = None
+
+
+# ---------------------------------------------------------------------------------------------
+# When the kernel applies, and the autograd function around it
+# ---------------------------------------------------------------------------------------------
+def _autocast_dtype() -> torch.dtype | None:
+    """The CPU autocast dtype in effect, or None without autocast."""
+    try:
+        on, dtype = torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")
+    except (TypeError, AttributeError):  # torch before 2.4 had CPU-specific functions
+        on, dtype = torch.is_autocast_cpu_enabled(), torch.get_autocast_cpu_dtype()
+    return dtype if on else None
+
+
+def _has_hooks(*modules: nn.Module) -> bool:
+    from torch.nn.modules import module as m
+
+    global_hooks = (m._global_forward_hooks, m._global_forward_pre_hooks, m._global_backward_hooks)
+    return any(global_hooks) or any(mod._forward_hooks or mod._forward_pre_hooks or mod._backward_hooks
+                                    or mod._backward_pre_hooks for mod in modules)
+
+
+def applies(conv: nn.Conv2d, pool: nn.Module, x: torch.Tensor) -> bool:
+    """Whether ``relu(pool(conv(x)))`` can run on the kernel: a stride-1 conv of a 1-channel float32
+    CPU image batch that needs no gradient, a multiple of 16 filters, float32 or bf16 autocast, no hooks.
+    The caller has already checked that ``pool`` is an unpadded 2x2 max pool with stride 2."""
+    if (x.device.type != "cpu" or x.dtype != torch.float32 or x.dim() != 4 or x.shape[1] != 1
+            or x.requires_grad or conv.weight.dtype != torch.float32):
+        return False
+    if (conv.in_channels != 1 or conv.out_channels % BLOCK or conv.stride != (1, 1) or conv.dilation != (1, 1)
+            or conv.groups != 1 or conv.padding_mode != "zeros" or isinstance(conv.padding, str)):
+        return False
+    if _autocast_dtype() not in (None, torch.bfloat16) or _has_hooks(conv, pool):
+        return False
+    _counts["wanted"] += 1
+    return not _turned_off and enabled()
+
+
+def conv_pool_relu(conv: nn.Conv2d, x: torch.Tensor, pads: tuple[int, int, int, int]) -> torch.Tensor:
+    """``relu(maxpool2x2(conv(F.pad(x, pads))))`` on the kernel; check ``applies`` first.
+
+    ``pads`` (left, right, top, bottom) is the conv's whole zero padding. Returns (N, C, Ho, Wo)
+    channels-last, bf16 under bf16 autocast (as torch's conv would be) and float32 otherwise.
+    """
+    if _load() is None:
+        raise RuntimeError(f"the native kernel is {status()}")
+    _counts["ran"] += 1
+    return _ConvPoolReLU.apply(x, conv.weight, conv.bias, pads, _autocast_dtype() == torch.bfloat16)
+
+
+class _ConvPoolReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None,
+                pads: tuple[int, int, int, int], bf16: bool) -> torch.Tensor:
+        if any(pads):
+            x = F.pad(x, pads)
+        n, _, h, w = x.shape
+        c, _, kh, kw = weight.shape
+        # Inputs rounded to bf16 as autocast would round them; the sums stay float32, as in oneDNN.
+        cast = (lambda t: t.to(torch.bfloat16).float()) if bf16 else (lambda t: t)
+        xs = cast(x.reshape(n, h, w)).contiguous()
+        ws = cast(weight.detach().reshape(c, kh * kw)).t().contiguous()
+        bs = cast(bias.detach()).contiguous() if bias is not None else torch.zeros(c)
+        ho, wo = (h - kh + 1) // 2, (w - kw + 1) // 2
+        out = torch.empty((n, c, ho, wo), dtype=torch.bfloat16 if bf16 else torch.float32,
+                          memory_format=torch.channels_last)
+        win = torch.empty((n, ho, wo, c), dtype=torch.uint8)
+        if out.numel():
+            _lib.conv_pool_relu_forward(xs.data_ptr(), ws.data_ptr(), bs.data_ptr(), out.data_ptr(), win.data_ptr(),
+                                        n, h, w, kh, kw, c, int(bf16), torch.get_num_threads())
+        ctx.save_for_backward(xs, win)
+        ctx.shape, ctx.bf16, ctx.has_bias = (n, h, w, kh, kw, c), bf16, bias is not None
+        return out
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
+        xs, win = ctx.saved_tensors
+        n, h, w, kh, kw, c = ctx.shape
+        grad = grad.to(torch.bfloat16 if ctx.bf16 else torch.float32).contiguous(memory_format=torch.channels_last)
+        threads = torch.get_num_threads()
+        gw, gb = torch.empty(kh * kw, c), torch.empty(c)
+        scratch = torch.empty(threads, kh * kw * c + c)
+        _lib.conv_pool_relu_backward(xs.data_ptr(), grad.data_ptr(), win.data_ptr(), gw.data_ptr(), gb.data_ptr(),
+                                     scratch.data_ptr(), n, h, w, kh, kw, c, int(ctx.bf16), threads)
+        return None, gw.t().reshape(c, 1, kh, kw), gb if ctx.has_bias else None, None, None
+
