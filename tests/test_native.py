@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ import torch.nn.functional as F
 from mnistlab import native
 from mnistlab.datasets import cache_dir
 from mnistlab.models import build_model
-from mnistlab.specs import Conv2D, Dense, Flatten, MaxPooling2D, ModelSpec
+from mnistlab.specs import Conv2D, Dense, Flatten, GlobalAveragePooling2D, MaxPooling2D, ModelSpec
 
 
 @pytest.fixture
@@ -124,18 +125,21 @@ def test_kernel_in_bf16_gives_torch_outputs_and_exact_weight_gradients() -> None
 
 
 @pytest.mark.usefixtures("kernel")
-def test_tied_windows_send_the_gradient_to_the_first_maximum_as_torch_does() -> None:
-    # Only the centre tap is non-zero, and the centre pixels of window positions 0 and 1 are equal
-    # and largest, so both positions give the same output. The other taps' gradients depend on which
-    # one receives the gradient: they match torch only if the kernel picks the first, as torch does.
+@pytest.mark.parametrize(("first", "second"), [(0, 1), (0, 2), (0, 3), (1, 2), (1, 3), (2, 3)])
+def test_tied_windows_send_the_gradient_to_the_first_maximum_as_torch_does(first: int, second: int) -> None:
+    # Only the centre tap is non-zero, and in every pooling window the centre pixels under two window
+    # positions (0-3, row by row) are equal and largest, so both give the window's output. The other
+    # taps' gradients depend on which position receives the gradient: they match torch only if the
+    # kernel picks the first of the two, as torch does.
     model = _model(16)
     with torch.no_grad():
         model[0].weight.zero_()
         model[0].weight[:, :, 1, 1] = torch.linspace(0.5, 1.5, 16)[:, None]
         model[0].bias.zero_()
-    x = _images(8) * 0.5
-    x[:, :, 1:-1:2, 1:-2:2] = 0.9  # centre pixel of position 0 of every window (output 26x26 -> 13x13)
-    x[:, :, 1:-1:2, 2:-1:2] = 0.9  # ... and of position 1
+    x = torch.rand(8, 1, 28, 28, generator=torch.Generator().manual_seed(3)) * 0.5
+    for p in (first, second):  # position p = (a, b) of the window at (i, j) sees pixel (2i + a + 1, 2j + b + 1)
+        a, b = divmod(p, 2)
+        x[:, :, 1 + a : 27 + a : 2, 1 + b : 27 + b : 2] = 0.9
     x = x.contiguous(memory_format=torch.channels_last)
     fast, fast_grads, ran = _logits_and_grads(model, x)
     slow, slow_grads, _ = _logits_and_grads(model, x, use_kernel=False)
@@ -145,13 +149,17 @@ def test_tied_windows_send_the_gradient_to_the_first_maximum_as_torch_does() -> 
 
 @pytest.mark.usefixtures("kernel")
 @pytest.mark.parametrize("bad", [float("nan"), float("inf")])
-def test_a_non_finite_weight_makes_the_output_nan_so_divergence_is_seen(bad: float) -> None:
+def test_a_non_finite_weight_makes_the_output_non_finite_so_divergence_is_seen(bad: float) -> None:
     model = _model(16)
     with torch.no_grad():
         model[0].weight[3, 0, 0, 0] = bad
+    x = _images(4) * 0.5 + 0.25  # no zero pixels: inf * 0 would make NaN by itself
     for bf16 in (False, True):
+        before = native.counts()[1]
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            assert torch.isnan(model(_images(4))).any()
+            out = model(x)
+        assert native.counts()[1] == before + 1
+        assert torch.isnan(out).any() if bad != bad else not torch.isfinite(out).all()
 
 
 @pytest.mark.usefixtures("kernel")
@@ -175,8 +183,22 @@ def test_the_kernel_applies_only_to_the_block_it_was_written_for() -> None:
     hooked = _model(16)
     hooked[0].register_forward_hook(lambda *_: None)
     assert not applies(hooked, x)
+    on_meta = _model(16)
+    on_meta[0].to("meta")  # parameters elsewhere than the CPU: torch's ops say what is wrong
+    assert not applies(on_meta, x)
     with native.disabled():
         assert not applies(_model(16), x)
+
+
+@pytest.mark.usefixtures("kernel")
+@pytest.mark.parametrize("pool", [MaxPooling2D(3), MaxPooling2D(2, strides=1), MaxPooling2D((2, 3))])
+def test_other_max_pools_run_on_torch_and_give_torch_numbers(pool: MaxPooling2D) -> None:
+    # GlobalAveragePooling2D takes any size, so a wrongly fused pool would give numbers, not an error.
+    spec = ModelSpec(layers=(Conv2D(16, 3, activation="relu"), pool, GlobalAveragePooling2D(), Dense(10)))
+    model, x = build_model(spec, seed=2).to(memory_format=torch.channels_last), _images(4)
+    fast, _, ran = _logits_and_grads(model, x)
+    slow, _, _ = _logits_and_grads(model, x, use_kernel=False)
+    assert ran == 0 and torch.equal(fast, slow)
 
 
 @pytest.mark.usefixtures("kernel")
@@ -209,6 +231,7 @@ def test_training_on_the_kernel_repeats_exactly_and_is_recorded(data_dir) -> Non
         off = run("seed000-ex1", "float32")
     on = run("seed000-ex1", "float32")
     assert off.env["native_kernel"] == "off: turned off by mnistlab.native.disabled()"
+    assert on.env["native_kernel"] == "on"
     # float32: the same training to float rounding, with or without the kernel
     assert abs(on.history[0]["loss"] - off.history[0]["loss"]) < 1e-4 * off.history[0]["loss"]
 
@@ -247,6 +270,8 @@ def test_a_damaged_cached_library_is_rebuilt(fresh_native, kernel, damage: str, 
     ({"MNISTLAB_NATIVE": "0"}, "off: MNISTLAB_NATIVE=0"),
     ({"CC": "/nonexistent/cc"}, "off: no C compiler ('/nonexistent/cc' not found; set CC)"),
     ({"CC": "false"}, "off: the C compiler failed"),
+    ({"CC": "   "}, "off: no C compiler"),
+    ({"CC": "sh -c 'printf \"\\377\\376 bad bytes\\n\" >&2; exit 1' cc"}, "off: the C compiler failed: \ufffd\ufffd bad bytes"),
 ])
 def test_without_a_working_compiler_models_run_on_torch(fresh_native, monkeypatch: pytest.MonkeyPatch,
                                                        env: dict[str, str], reason: str) -> None:
@@ -260,6 +285,20 @@ def test_without_a_working_compiler_models_run_on_torch(fresh_native, monkeypatc
         assert torch.equal(logits, model(x).detach())
 
 
+def test_a_compiler_given_with_arguments_is_used(fresh_native, monkeypatch: pytest.MonkeyPatch) -> None:
+    if shutil.which("cc") is None:
+        pytest.skip("no C compiler on this machine")
+    monkeypatch.setenv("CC", "cc -std=gnu11")  # as "ccache gcc" would be: a command line, not a path
+    assert not fresh_native._cached_library_path().exists()
+    assert fresh_native.status() == "on" and fresh_native._cached_library_path().is_file()
+
+
+def test_a_missing_kernel_source_leaves_the_kernel_off(fresh_native, monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(fresh_native, "SOURCE", tmp_path / "gone.c")  # e.g. an install that left the .c out
+    assert fresh_native.status() == f"off: the kernel's source is not installed ({tmp_path / 'gone.c'})"
+    assert _model(16)(_images(2)).shape == (2, 10)
+
+
 def test_an_unwritable_cache_leaves_the_kernel_off_with_the_reason(fresh_native, monkeypatch, tmp_path) -> None:
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder should be")
@@ -267,3 +306,26 @@ def test_an_unwritable_cache_leaves_the_kernel_off_with_the_reason(fresh_native,
     assert fresh_native.status().startswith("off: cannot write to ")
     model = _model(16)
     assert model(_images(2)).shape == (2, 10)  # torch's ops, as before
+
+
+@pytest.mark.usefixtures("kernel")
+def test_resuming_with_the_kernel_switched_warns_that_numbers_will_differ(data_dir, tmp_path) -> None:
+    from mnistlab.config import parse_run_config
+    from mnistlab.specs import SpecWarning
+    from mnistlab.train import run_config
+
+    def run(epochs: int, **kw):
+        cfg = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-ex1", "data": {"subset": 96},
+                                "train": {"epochs": epochs, "threads": 1}})
+        return run_config(cfg, data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, **kw)
+
+    run(1)  # the kernel on
+    with native.disabled(), pytest.warns(SpecWarning, match="trained with mnistlab's native kernel and this run "
+                                                            "does not use it"):
+        resumed = run(2, resume=True)
+    assert resumed.metrics["resumed_from_epoch"] == 1 and resumed.env["native_kernel"].startswith("off")
+    with pytest.warns(SpecWarning, match="trained without mnistlab's native kernel and this run uses it"):
+        run(3, resume=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpecWarning)  # on, as the last checkpoint was: silent
+        run(4, resume=True)

@@ -22,6 +22,7 @@ import ctypes
 import hashlib
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -92,6 +93,9 @@ def _load() -> ctypes.CDLL | None:
             _lib, _status = _build_and_load(), "on"
         except _Unavailable as why:
             _lib, _status = None, f"off: {why}"
+        except Exception as exc:  # anything else on the way (a home-less user, a zipped install...): torch's ops
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            _lib, _status = None, f"off: {type(exc).__name__}: {first}"
     return _lib
 
 
@@ -106,6 +110,8 @@ def _build_and_load() -> ctypes.CDLL:
         raise _Unavailable(f"only built on Linux, not {platform.system()}")
     if not torch.backends.openmp.is_available():
         raise _Unavailable("this torch build has no OpenMP")
+    if not SOURCE.is_file():
+        raise _Unavailable(f"the kernel's source is not installed ({SOURCE})")
     path = _cached_library_path()
     if not _intact(path):
         _compile(path)
@@ -153,9 +159,9 @@ def _intact(path: Path) -> bool:
 
 
 def _compile(path: Path) -> None:
-    cc = os.environ.get("CC") or "cc"
-    if shutil.which(cc) is None:
-        raise _Unavailable(f"no C compiler ({cc!r} not found; set CC)")
+    cc = shlex.split(os.environ.get("CC") or "cc")  # CC may carry a wrapper or flags: "ccache gcc"
+    if not cc or shutil.which(cc[0]) is None:
+        raise _Unavailable(f"no C compiler ({' '.join(cc)!r} not found; set CC)")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(dir=path.parent))
@@ -164,9 +170,9 @@ def _compile(path: Path) -> None:
     try:
         obj, lib = tmp / "conv_pool.o", tmp / "conv_pool.so"
         for args in ([*COMPILE, "-o", obj, SOURCE], [*LINK, "-o", lib, obj]):
-            proc = subprocess.run([cc, *map(str, args)], capture_output=True, text=True, timeout=120)
+            proc = subprocess.run([*cc, *map(str, args)], capture_output=True, timeout=120)
             if proc.returncode != 0:
-                first = (proc.stderr.strip().splitlines() or ["no message"])[0]
+                first = (proc.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[0]
                 raise _Unavailable(f"the C compiler failed: {first[:200]}")
         digest = tmp / "digest"
         digest.write_text(hashlib.sha256(lib.read_bytes()).hexdigest())
@@ -216,11 +222,17 @@ def _has_hooks(*modules: nn.Module) -> bool:
 
 
 def applies(conv: nn.Conv2d, pool: nn.Module, x: torch.Tensor) -> bool:
-    """Whether ``relu(pool(conv(x)))`` can run on the kernel: a stride-1 conv of a 1-channel float32
-    CPU image batch that needs no gradient, a multiple of 16 filters, float32 or bf16 autocast, no hooks.
-    The caller has already checked that ``pool`` is an unpadded 2x2 max pool with stride 2."""
+    """Whether ``relu(pool(conv(x)))`` can run on the kernel: a stride-1 conv with a multiple of 16
+    filters of a 1-channel float32 CPU image batch that needs no gradient, then a 2x2 max pool with
+    stride 2; float32 or bf16 autocast; no hooks. The caller has checked that ``pool`` is an unpadded
+    max pool (``models._pool_commutes``)."""
     if (x.device.type != "cpu" or x.dtype != torch.float32 or x.dim() != 4 or x.shape[1] != 1
-            or x.requires_grad or conv.weight.dtype != torch.float32):
+            or x.requires_grad):
+        return False
+    params = [conv.weight] if conv.bias is None else [conv.weight, conv.bias]
+    if any(p.device.type != "cpu" or p.dtype != torch.float32 for p in params):
+        return False  # torch's ops then raise their own clear error for mixed devices
+    if tuple(getattr(pool, "kernel_size", ())) != (2, 2) or tuple(getattr(pool, "stride", ())) != (2, 2):
         return False
     if (conv.in_channels != 1 or conv.out_channels % BLOCK or conv.stride != (1, 1) or conv.dilation != (1, 1)
             or conv.groups != 1 or conv.padding_mode != "zeros" or isinstance(conv.padding, str)):

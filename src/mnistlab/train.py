@@ -143,6 +143,7 @@ class Trainer:
         self.on_epoch = on_epoch
         self.stop_training = False
         self._target_epochs: int | None = None  # set by fit(); saved in checkpoints
+        self._native_since: tuple[int, int] | None = None  # native.counts() when fit() began
         self._resumed_from: dict[str, Any] = {}
         self.flushes_denormals = False  # set by fit()
         self.epochs_done = 0
@@ -175,6 +176,7 @@ class Trainer:
         outcome = FitOutcome(history=self.history)
         ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
         self._target_epochs = epochs
+        self._native_since = native.counts()
         if resume and ckpt is not None and ckpt.exists():
             self.load_checkpoint(ckpt, config_key)
             outcome.resumed_from = self.epochs_done
@@ -200,6 +202,8 @@ class Trainer:
                         outcome.message = self._divergence_hint
                         break
                     self.history.append(entry)
+                    if outcome.resumed_from and self.epochs_done == outcome.resumed_from:
+                        self._warn_if_native_differs()  # known only once the model has run
                     logs = {k: v for k, v in entry.items() if k != "epoch"}  # what on_train_end sees, as in Keras
                     self.epochs_done += 1
                     if ckpt is not None:
@@ -231,6 +235,17 @@ class Trainer:
             warnings.warn(f"the learning-rate schedule spans the run's epochs: resuming with {epochs} instead of "
                           f"{saved['epochs']} reshapes it from epoch {self.epochs_done + 1} on", SpecWarning,
                           stacklevel=3)
+
+    def _native_ran(self) -> bool | None:
+        """Whether the fused first-block kernel (mnistlab.native) ran in this fit; None outside one."""
+        return None if self._native_since is None else native.describe(self._native_since) == "on"
+
+    def _warn_if_native_differs(self) -> None:
+        saved, now = self._resumed_from.get("native_kernel"), self._native_ran()
+        if saved is not None and saved != now:
+            warnings.warn(f"the checkpoint was trained {'with' if saved else 'without'} mnistlab's native kernel and "
+                          f"this run {'uses' if now else 'does not use'} it ({native.status()}): it continues, but "
+                          f"its numbers will differ from an uninterrupted run", SpecWarning, stacklevel=4)
 
     def run_epoch(self, epoch: int, epochs: int, images: torch.Tensor, labels: torch.Tensor,
                   val: tuple[torch.Tensor, torch.Tensor] | None, reporter: Any) -> dict[str, Any] | None:
@@ -328,6 +343,7 @@ class Trainer:
             # What a resume must match to end exactly like an uninterrupted run (checked in fit).
             "threads": torch.get_num_threads(),
             "epochs": self._target_epochs,
+            "native_kernel": self._native_ran(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -348,7 +364,8 @@ class Trainer:
         self.epochs_done = int(state["epochs_done"])
         self.stop_training = bool(state["stop_training"])
         self.history[:] = list(state["history"])
-        self._resumed_from = {"threads": state.get("threads"), "epochs": state.get("epochs")}
+        self._resumed_from = {"threads": state.get("threads"), "epochs": state.get("epochs"),
+                              "native_kernel": state.get("native_kernel")}
 
     def save_checkpoint(self, path: Path, config_key: str = "") -> None:
         """Write atomically (temp file + rename), so a crash never leaves half a checkpoint."""
