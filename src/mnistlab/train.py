@@ -236,16 +236,17 @@ class Trainer:
                           f"{saved['epochs']} reshapes it from epoch {self.epochs_done + 1} on", SpecWarning,
                           stacklevel=3)
 
-    def _native_ran(self) -> bool | None:
-        """Whether the fused first-block kernel (mnistlab.native) ran in this fit; None outside one."""
-        return None if self._native_since is None else native.describe(self._native_since) == "on"
+    def native_kernel(self) -> str | None:
+        """What the fused first-block kernel (mnistlab.native) did in the last fit: "on", "off: <why>"
+        or "not applicable"; None before any fit."""
+        return None if self._native_since is None else native.describe(self._native_since)
 
     def _warn_if_native_differs(self) -> None:
-        saved, now = self._resumed_from.get("native_kernel"), self._native_ran()
-        if saved is not None and saved != now:
-            warnings.warn(f"the checkpoint was trained {'with' if saved else 'without'} mnistlab's native kernel and "
-                          f"this run {'uses' if now else 'does not use'} it ({native.status()}): it continues, but "
-                          f"its numbers will differ from an uninterrupted run", SpecWarning, stacklevel=4)
+        saved, now = self._resumed_from.get("native_kernel"), self.native_kernel()
+        if saved is not None and (saved == "on") != (now == "on"):
+            warnings.warn(f"the checkpoint was trained {'with' if saved == 'on' else 'without'} mnistlab's native "
+                          f"kernel and this run {'uses' if now == 'on' else 'does not use'} it ({now}): it continues, "
+                          f"but its numbers will differ from an uninterrupted run", SpecWarning, stacklevel=4)
 
     def run_epoch(self, epoch: int, epochs: int, images: torch.Tensor, labels: torch.Tensor,
                   val: tuple[torch.Tensor, torch.Tensor] | None, reporter: Any) -> dict[str, Any] | None:
@@ -343,7 +344,7 @@ class Trainer:
             # What a resume must match to end exactly like an uninterrupted run (checked in fit).
             "threads": torch.get_num_threads(),
             "epochs": self._target_epochs,
-            "native_kernel": self._native_ran(),
+            "native_kernel": self.native_kernel(),
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -551,7 +552,6 @@ def run_config(
         )
         val = (data.val_x, data.val_y) if data.val_x is not None else None
         key = config_key(resolved)
-        native_before = native.counts()
         try:
             outcome = trainer.fit(data.train_x, data.train_y, epochs=t.epochs, val=val,
                                   checkpoint_dir=checkpoint_dir, resume=resume, config_key=key)
@@ -574,7 +574,7 @@ def run_config(
         env["channels_last"] = trainer.channels_last
         env["flush_denormals"] = trainer.flushes_denormals
         env["gradients"] = "hand-written (dense fast path)" if trainer.fast_path is not None else "autograd"
-        env["native_kernel"] = native.describe(native_before)
+        env["native_kernel"] = trainer.native_kernel()
         metrics = _metrics(outcome, test_loss, test_acc, trainable + frozen, summarize(spec).flops, data)
         metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test
                                  else "none" if data.val_y is None else cfg.data.split)
