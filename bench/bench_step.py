@@ -17,7 +17,7 @@ import warnings
 
 import torch
 
-from mnistlab.config import parse_run_config
+from mnistlab.config import RunConfig, parse_run_config
 from mnistlab.cpu import default_threads
 from mnistlab.models import build_model, summarize
 from mnistlab.specs import SpecWarning
@@ -33,7 +33,7 @@ def time_steps(trainer: Trainer, x: torch.Tensor, y: torch.Tensor, steps: int, b
     return (time.perf_counter() - start) / steps * 1e3
 
 
-def pick_threads(cfg, all_threads: int) -> int:
+def pick_threads(cfg: RunConfig, all_threads: int) -> int:
     """Set and return the thread count mnistlab picks for the model (from torch's full count)."""
     torch.set_num_threads(all_threads)
     threads = default_threads(summarize(cfg.model_spec()).flops, 32, torch.device("cpu"))

@@ -29,6 +29,8 @@ def kernel() -> None:
     """The kernel must be on (or, on a machine with no C compiler at all, the test is skipped)."""
     if native.enabled():
         return
+    if os.environ.get("MNISTLAB_NATIVE") == "0":
+        pytest.skip("MNISTLAB_NATIVE=0 turns the kernel off")
     if shutil.which("cc") is None:
         pytest.skip(f"no C compiler on this machine: {native.status()}")
     pytest.fail(f"a C compiler is here but the kernel is {native.status()}")
@@ -75,7 +77,16 @@ def _rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a.double() - b.double()).abs().max() / b.double().abs().max())
 
 
-@pytest.mark.usefixtures("kernel")
+@pytest.fixture
+def two_threads():
+    """The backward sums per-thread shares of the batch: make sure there are two, even on one core."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.mark.usefixtures("kernel", "two_threads")
 @pytest.mark.parametrize(("filters", "kernel_size", "padding"),
                          [(16, 3, "valid"), (64, 3, "valid"), (32, 3, "same"), (16, 4, "same"), (32, 5, "valid")])
 def test_kernel_matches_torch_in_float32(filters: int, kernel_size: int, padding: str) -> None:
@@ -105,6 +116,16 @@ def test_kernel_in_bf16_gives_torch_outputs_and_exact_weight_gradients() -> None
     torch rounds the conv's weight gradient to bf16 (a few % off); the kernel sums in float32."""
     model, x = _model(64), _images(32)
     conv = model[0]
+    with torch.no_grad():
+        conv.bias.copy_(torch.randn(64, generator=torch.Generator().manual_seed(4)) * 0.1)  # not bf16-exact
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            ours = native.conv_pool_relu(conv, x, conv.zero_pads())
+            theirs = torch.relu(F.max_pool2d(conv.conv_forward(x), 2, 2))
+    # The block's own output: torch's, but where a window's two largest values round to one bf16
+    # (the kernel compares them before rounding): about one element in 700,000, one rounding step.
+    assert ours.dtype == theirs.dtype == torch.bfloat16
+    assert (ours != theirs).float().mean() < 1e-4
+    assert torch.allclose(ours.float(), theirs.float(), rtol=2 ** -7, atol=0)
     fast, fast_grads, ran = _logits_and_grads(model, x, bf16=True)
     slow, slow_grads, _ = _logits_and_grads(model, x, bf16=True, use_kernel=False)
     assert ran == 1
@@ -191,7 +212,8 @@ def test_the_kernel_applies_only_to_the_block_it_was_written_for() -> None:
 
 
 @pytest.mark.usefixtures("kernel")
-@pytest.mark.parametrize("pool", [MaxPooling2D(3), MaxPooling2D(2, strides=1), MaxPooling2D((2, 3))])
+@pytest.mark.parametrize("pool", [MaxPooling2D(3), MaxPooling2D(3, strides=2), MaxPooling2D(2, strides=1),
+                                  MaxPooling2D((2, 3))])
 def test_other_max_pools_run_on_torch_and_give_torch_numbers(pool: MaxPooling2D) -> None:
     # GlobalAveragePooling2D takes any size, so a wrongly fused pool would give numbers, not an error.
     spec = ModelSpec(layers=(Conv2D(16, 3, activation="relu"), pool, GlobalAveragePooling2D(), Dense(10)))
@@ -329,3 +351,20 @@ def test_resuming_with_the_kernel_switched_warns_that_numbers_will_differ(data_d
     with warnings.catch_warnings():
         warnings.simplefilter("error", SpecWarning)  # on, as the last checkpoint was: silent
         run(4, resume=True)
+
+
+@pytest.mark.usefixtures("kernel")
+def test_resuming_a_checkpoint_from_before_the_kernel_warns(data_dir, tmp_path) -> None:
+    from mnistlab.config import parse_run_config
+    from mnistlab.specs import SpecWarning
+    from mnistlab.train import run_config
+
+    cfg = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-ex1", "data": {"subset": 96},
+                            "train": {"epochs": 1, "threads": 1}})
+    run_config(cfg, data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
+    state = torch.load(tmp_path / "last.pt", weights_only=True)
+    del state["native_kernel"]  # what mnistlab 0.2 wrote: it had no kernel
+    torch.save(state, tmp_path / "last.pt")
+    with pytest.warns(SpecWarning, match="trained without mnistlab's native kernel and this run uses it"):
+        run_config(cfg.model_copy(update={"train": cfg.train.model_copy(update={"epochs": 2})}), data_dir=data_dir,
+                   progress="none", checkpoint_dir=tmp_path, resume=True)

@@ -225,7 +225,8 @@ def applies(conv: nn.Conv2d, pool: nn.Module, x: torch.Tensor) -> bool:
     """Whether ``relu(pool(conv(x)))`` can run on the kernel: a stride-1 conv with a multiple of 16
     filters of a 1-channel float32 CPU image batch that needs no gradient, then a 2x2 max pool with
     stride 2; float32 or bf16 autocast; no hooks. The caller has checked that ``pool`` is an unpadded
-    max pool (``models._pool_commutes``)."""
+    max pool (``models._pool_commutes``). A block that qualifies is counted (``counts()``), whether
+    the kernel is available or not, so that a run can record why it did not use it."""
     if (x.device.type != "cpu" or x.dtype != torch.float32 or x.dim() != 4 or x.shape[1] != 1
             or x.requires_grad):
         return False

@@ -197,13 +197,13 @@ class Trainer:
                 while self.epochs_done < epochs and not self.stop_training:
                     epoch = self.epochs_done
                     entry = self.run_epoch(epoch, epochs, images, labels, val, reporter)
+                    if outcome.resumed_from and epoch == outcome.resumed_from:
+                        self._warn_if_native_differs()  # known only once the model has run
                     if entry is None:  # diverged
                         outcome.status = "diverged"
                         outcome.message = self._divergence_hint
                         break
                     self.history.append(entry)
-                    if outcome.resumed_from and self.epochs_done == outcome.resumed_from:
-                        self._warn_if_native_differs()  # known only once the model has run
                     logs = {k: v for k, v in entry.items() if k != "epoch"}  # what on_train_end sees, as in Keras
                     self.epochs_done += 1
                     if ckpt is not None:
@@ -246,7 +246,7 @@ class Trainer:
         if saved is not None and (saved == "on") != (now == "on"):
             warnings.warn(f"the checkpoint was trained {'with' if saved == 'on' else 'without'} mnistlab's native "
                           f"kernel and this run {'uses' if now == 'on' else 'does not use'} it ({now}): it continues, "
-                          f"but its numbers will differ from an uninterrupted run", SpecWarning, stacklevel=4)
+                          f"but its numbers will differ from an uninterrupted run", SpecWarning, stacklevel=3)
 
     def run_epoch(self, epoch: int, epochs: int, images: torch.Tensor, labels: torch.Tensor,
                   val: tuple[torch.Tensor, torch.Tensor] | None, reporter: Any) -> dict[str, Any] | None:
@@ -366,7 +366,8 @@ class Trainer:
         self.stop_training = bool(state["stop_training"])
         self.history[:] = list(state["history"])
         self._resumed_from = {"threads": state.get("threads"), "epochs": state.get("epochs"),
-                              "native_kernel": state.get("native_kernel")}
+                              # mnistlab before 0.3.0 had no native kernel and wrote no such key
+                              "native_kernel": state.get("native_kernel", "off: mnistlab before 0.3.0")}
 
     def save_checkpoint(self, path: Path, config_key: str = "") -> None:
         """Write atomically (temp file + rename), so a crash never leaves half a checkpoint."""
