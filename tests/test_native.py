@@ -330,41 +330,39 @@ def test_an_unwritable_cache_leaves_the_kernel_off_with_the_reason(fresh_native,
     assert model(_images(2)).shape == (2, 10)  # torch's ops, as before
 
 
-@pytest.mark.usefixtures("kernel")
-def test_resuming_with_the_kernel_switched_warns_that_numbers_will_differ(data_dir, tmp_path) -> None:
+def _ex1_run(data_dir: Path, checkpoint_dir: Path, epochs: int, **kw):
+    """seed000-ex1 (its first block fits the kernel) on 96 images, checkpointed each epoch."""
     from mnistlab.config import parse_run_config
-    from mnistlab.specs import SpecWarning
     from mnistlab.train import run_config
 
-    def run(epochs: int, **kw):
-        cfg = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-ex1", "data": {"subset": 96},
-                                "train": {"epochs": epochs, "threads": 1}})
-        return run_config(cfg, data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, **kw)
+    cfg = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-ex1", "data": {"subset": 96},
+                            "train": {"epochs": epochs, "threads": 1}})
+    return run_config(cfg, data_dir=data_dir, progress="none", checkpoint_dir=checkpoint_dir, **kw)
 
-    run(1)  # the kernel on
+
+@pytest.mark.usefixtures("kernel")
+def test_resuming_with_the_kernel_switched_warns_that_numbers_will_differ(data_dir, tmp_path) -> None:
+    from mnistlab.specs import SpecWarning
+
+    _ex1_run(data_dir, tmp_path, 1)  # the kernel on
     with native.disabled(), pytest.warns(SpecWarning, match="trained with mnistlab's native kernel and this run "
                                                             "does not use it"):
-        resumed = run(2, resume=True)
+        resumed = _ex1_run(data_dir, tmp_path, 2, resume=True)
     assert resumed.metrics["resumed_from_epoch"] == 1 and resumed.env["native_kernel"].startswith("off")
     with pytest.warns(SpecWarning, match="trained without mnistlab's native kernel and this run uses it"):
-        run(3, resume=True)
+        _ex1_run(data_dir, tmp_path, 3, resume=True)
     with warnings.catch_warnings():
         warnings.simplefilter("error", SpecWarning)  # on, as the last checkpoint was: silent
-        run(4, resume=True)
+        _ex1_run(data_dir, tmp_path, 4, resume=True)
 
 
 @pytest.mark.usefixtures("kernel")
 def test_resuming_a_checkpoint_from_before_the_kernel_warns(data_dir, tmp_path) -> None:
-    from mnistlab.config import parse_run_config
     from mnistlab.specs import SpecWarning
-    from mnistlab.train import run_config
 
-    cfg = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-ex1", "data": {"subset": 96},
-                            "train": {"epochs": 1, "threads": 1}})
-    run_config(cfg, data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
+    _ex1_run(data_dir, tmp_path, 1)
     state = torch.load(tmp_path / "last.pt", weights_only=True)
     del state["native_kernel"]  # what mnistlab 0.2 wrote: it had no kernel
     torch.save(state, tmp_path / "last.pt")
     with pytest.warns(SpecWarning, match="trained without mnistlab's native kernel and this run uses it"):
-        run_config(cfg.model_copy(update={"train": cfg.train.model_copy(update={"epochs": 2})}), data_dir=data_dir,
-                   progress="none", checkpoint_dir=tmp_path, resume=True)
+        _ex1_run(data_dir, tmp_path, 2, resume=True)

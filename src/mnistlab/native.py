@@ -214,8 +214,7 @@ def _autocast_dtype() -> torch.dtype | None:
 
 
 def _has_hooks(*modules: nn.Module) -> bool:
-    from torch.nn.modules import module as m
-
+    m = torch.nn.modules.module  # where torch keeps the hooks registered for every module
     global_hooks = (m._global_forward_hooks, m._global_forward_pre_hooks, m._global_backward_hooks)
     return any(global_hooks) or any(mod._forward_hooks or mod._forward_pre_hooks or mod._backward_hooks
                                     or mod._backward_pre_hooks for mod in modules)
