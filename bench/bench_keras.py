@@ -128,7 +128,7 @@ def run_mnistlab(model_name: str, epochs: int, data_dir: Path, seed: int, thread
     import torch
 
     from mnistlab.config import parse_run_config
-    from mnistlab.train import run_config
+    from mnistlab.run import run_config
 
     cfg = parse_run_config({"dataset": "fashion-mnist", "model": f"seed000-{model_name}",
                             "train": {"epochs": epochs, "seed": seed, "precision": precision, "threads": threads}})

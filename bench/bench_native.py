@@ -1,4 +1,4 @@
-"""One CNN training step with the fused first-block kernel (mnistlab.native) vs torch's ops, side by side.
+"""One CNN training step with the fused first-block kernel (mnistlab.accel.conv_pool) vs torch's ops, side by side.
 
 Times ``Trainer.train_step`` on real Fashion-MNIST batches (batch 32, Adam, the thread count mnistlab
 picks for the model) in each precision, alternating the two ways in rounds so that load on a shared
@@ -16,10 +16,11 @@ import statistics
 import torch
 from bench_step import pick_threads, time_steps  # this folder is on sys.path when run as a script
 
-from mnistlab import native
+from mnistlab.accel import conv_pool
 from mnistlab.config import parse_run_config
 from mnistlab.models import build_model
-from mnistlab.train import Trainer, prepare_data
+from mnistlab.run import prepare_data
+from mnistlab.trainer import Trainer
 
 
 def main() -> None:
@@ -30,7 +31,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    print(f"kernel: {native.status()}")
+    print(f"kernel: {conv_pool.status()}")
     all_threads = torch.get_num_threads()
     print(f"{'model':14} {'precision':>9} {'threads':>7} {'torch ms':>9} {'kernel ms':>10} {'speed-up':>9}")
     for name in args.models.split(","):
@@ -38,12 +39,13 @@ def main() -> None:
         data = prepare_data(cfg, args.data_dir)
         threads = pick_threads(cfg, all_threads)
         for precision in args.precisions.split(","):
-            trainers = {use: Trainer(build_model(cfg.model_spec(), seed=0), seed=0, precision=precision)
-                        for use in (False, True)}
+            trainers = {}
+            for use in (False, True):  # the plan chooses the kernel, or not, when the trainer is built
+                with contextlib.nullcontext() if use else conv_pool.disabled():
+                    trainers[use] = Trainer(build_model(cfg.model_spec(), seed=0), seed=0, precision=precision)
 
             def run(use: bool, steps: int) -> float:
-                with contextlib.nullcontext() if use else native.disabled():
-                    return time_steps(trainers[use], data.train_x, data.train_y, steps)
+                return time_steps(trainers[use], data.train_x, data.train_y, steps)
 
             for use, trainer in trainers.items():
                 trainer.model.train()

@@ -17,11 +17,12 @@ import warnings
 
 import torch
 
+from mnistlab.accel.cpu import default_threads
 from mnistlab.config import RunConfig, parse_run_config
-from mnistlab.cpu import default_threads
 from mnistlab.models import build_model, summarize
 from mnistlab.specs import SpecWarning
-from mnistlab.train import Trainer, prepare_data
+from mnistlab.run import prepare_data
+from mnistlab.trainer import Trainer
 
 
 def time_steps(trainer: Trainer, x: torch.Tensor, y: torch.Tensor, steps: int, batch: int = 32) -> float:
@@ -57,7 +58,7 @@ def main() -> None:
         threads = pick_threads(cfg, all_threads)
         trainers = {hand: Trainer(build_model(cfg.model_spec(), seed=0), seed=0, precision="float32",
                                   hand_gradients=hand) for hand in (False, True)}
-        assert trainers[True].fast_path is not None, f"{name} is not covered by the dense fast path"
+        assert trainers[True].plan.dense_step is not None, f"{name} is not covered by the dense fast path"
         for trainer in trainers.values():
             trainer.model.train()
             time_steps(trainer, data.train_x, data.train_y, 100)  # warm-up: allocator, optimizer state

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from mnistlab.cpu import SMALL_STEP_MACS, cpu_has_native_bf16, default_threads, flush_denormals
+from mnistlab.callbacks import Callback
+from mnistlab.accel.cpu import SMALL_STEP_MACS, cpu_has_native_bf16, default_threads, flush_denormals
 from mnistlab.models import summarize
 from mnistlab.presets import resolve_model
 
@@ -42,7 +43,7 @@ def test_native_bf16_means_the_cpu_has_bf16_instructions() -> None:
 
 _FAULTS_SCRIPT = """
 import resource, torch
-from mnistlab.cpu import retain_freed_memory
+from mnistlab.accel.cpu import retain_freed_memory
 
 def faults_per_step():
     # What a training step does: free and reallocate the same big buffers (here 40 MB, above
@@ -111,20 +112,30 @@ def test_flush_denormals_is_scoped_and_restores_the_previous_mode(monkeypatch: p
         assert not on and not _flushing()
 
 
+class _FlushSeen(Callback):
+    """Notes at each epoch's end whether the training thread flushes denormals."""
+
+    def __init__(self, seen: list[bool]) -> None:
+        self.seen = seen
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        self.seen.append(_flushing())
+
+
 @pytest.mark.skipif(not FTZ, reason="this CPU cannot flush denormals")
 def test_training_flushes_denormals_and_records_it(data_dir) -> None:
     from mnistlab.config import parse_run_config
-    from mnistlab.train import run_config
+    from mnistlab.run import run_config
 
     seen = []
     cfg = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-dense", "data": {"subset": 100},
                             "train": {"epochs": 1}})
-    result = run_config(cfg, data_dir=data_dir, progress="none", on_epoch=lambda _: seen.append(_flushing()))
+    result = run_config(cfg, data_dir=data_dir, progress="none", extra_callbacks=[_FlushSeen(seen)])
     assert seen == [True] and result.env["flush_denormals"] is True and result.env["threads"] == 1
     assert not _flushing()  # the caller's thread is as it was
     # With more threads, torch's pool threads would not flush: then nothing does, and it says so.
     two = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-dense", "data": {"subset": 100},
                             "train": {"epochs": 1, "threads": 2}})
     seen.clear()
-    result = run_config(two, data_dir=data_dir, progress="none", on_epoch=lambda _: seen.append(_flushing()))
+    result = run_config(two, data_dir=data_dir, progress="none", extra_callbacks=[_FlushSeen(seen)])
     assert seen == [False] and result.env["flush_denormals"] is False

@@ -16,7 +16,7 @@ from mnistlab.datasets import load_dataset
 from mnistlab.errors import StoreError
 from mnistlab.evaluate import confusion_matrix
 from mnistlab.store import RunStore
-from mnistlab.train import config_key, run_config
+from mnistlab.run import checkpoint_key as config_key, run_config
 
 HOSTILE = "<script>alert(1)</script>"
 EXPERIMENT = "tiny"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
-
 import numpy as np
 import pytest
 import torch
@@ -11,11 +9,11 @@ import torch
 from mnistlab.callbacks import Callback
 from mnistlab.config import parse_run_config
 from mnistlab.datasets import load_dataset
-from mnistlab.errors import MnistlabError, SpecError
+from mnistlab.accel import resolve_precision
+from mnistlab.errors import CheckpointError, MnistlabError, SpecError
+from mnistlab.run import prepare_data, run_config, train, weights_finite
+from mnistlab.trainer import Trainer, fit
 
-# importlib, not `import mnistlab.train as T`: the package exports the function `mnistlab.train`,
-# which shadows the module attribute of the same name.
-T = importlib.import_module("mnistlab.train")
 
 TIMING = ("epoch_seconds", "images_per_second")
 
@@ -45,7 +43,7 @@ class InterruptAt(Callback):
 
 
 def test_tiny_run_records_everything(data_dir, capsys):
-    r = T.run_config(cfg(data={"validation": 0.2}), data_dir=data_dir, progress="lines")
+    r = run_config(cfg(data={"validation": 0.2}), data_dir=data_dir, progress="lines")
     assert r.status == "finished" and r.message == ""
     assert [h["epoch"] for h in r.history] == [1, 2]
     for h in r.history:
@@ -69,9 +67,9 @@ def test_tiny_run_records_everything(data_dir, capsys):
 
 
 def test_same_seed_same_metrics_other_seed_differs(data_dir):
-    a = T.run_config(cfg(), data_dir=data_dir, progress="none")
-    b = T.run_config(cfg(), data_dir=data_dir, progress="none")
-    c = T.run_config(cfg(train={"seed": 1}), data_dir=data_dir, progress="none")
+    a = run_config(cfg(), data_dir=data_dir, progress="none")
+    b = run_config(cfg(), data_dir=data_dir, progress="none")
+    c = run_config(cfg(train={"seed": 1}), data_dir=data_dir, progress="none")
     assert numbers(a.history) == numbers(b.history)
     assert a.metrics["test_loss"] == b.metrics["test_loss"]
     np.testing.assert_array_equal(a.test_probs, b.test_probs)
@@ -88,10 +86,10 @@ def test_resumed_run_ends_exactly_like_an_uninterrupted_one(data_dir, tmp_path, 
                  callbacks=[{"type": "ReduceLROnPlateau", "monitor": "loss", "patience": 0, "factor": 0.5,
                              "min_delta": 100.0}],
                  data={"subset": 120, "validation": 24})
-    full = T.run_config(cfg(**extra, train={"epochs": 3}), data_dir=data_dir, progress="none")
-    first = T.run_config(cfg(**extra, train={"epochs": 1}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
+    full = run_config(cfg(**extra, train={"epochs": 3}), data_dir=data_dir, progress="none")
+    first = run_config(cfg(**extra, train={"epochs": 1}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
     assert (tmp_path / "last.pt").exists() and len(first.history) == 1
-    resumed = T.run_config(cfg(**extra, train={"epochs": 3}), data_dir=data_dir, progress="none",
+    resumed = run_config(cfg(**extra, train={"epochs": 3}), data_dir=data_dir, progress="none",
                            checkpoint_dir=tmp_path, resume=True)
     assert resumed.metrics["resumed_from_epoch"] == 1
     assert resumed.env["gradients"].startswith("hand-written" if model == "seed004-dropout" else "autograd")
@@ -105,13 +103,13 @@ def test_resumed_run_ends_exactly_like_an_uninterrupted_one(data_dir, tmp_path, 
 
 def test_interrupted_scheduled_run_resumes_exactly(data_dir, tmp_path):
     extra = dict(train={"epochs": 3, "schedule": {"type": "onecycle"}}, augment={"width_shift_range": 0.1})
-    full = T.run_config(cfg(**extra), data_dir=data_dir, progress="none")
-    cut = T.run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path,
+    full = run_config(cfg(**extra), data_dir=data_dir, progress="none")
+    cut = run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path,
                        extra_callbacks=[InterruptAt(1, 3)])
     assert cut.status == "interrupted" and len(cut.history) == 1
-    resumed = T.run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    resumed = run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
     assert resumed.status == "finished" and numbers(resumed.history) == numbers(full.history)
-    again = T.run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    again = run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
     assert numbers(again.history) == numbers(full.history) and again.metrics["resumed_from_epoch"] == 3
 
 
@@ -121,18 +119,18 @@ def test_resume_warns_when_threads_or_a_scheduled_run_length_changed(data_dir, t
     from mnistlab.specs import SpecWarning
 
     step = {"epochs": 1, "threads": 1, "schedule": {"type": "step"}}  # a step schedule does not span the run
-    T.run_config(cfg(train=step), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path / "step")
+    run_config(cfg(train=step), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path / "step")
     with warnings.catch_warnings():
         warnings.simplefilter("error", SpecWarning)
-        T.run_config(cfg(train={**step, "epochs": 2}), data_dir=data_dir, progress="none",
+        run_config(cfg(train={**step, "epochs": 2}), data_dir=data_dir, progress="none",
                      checkpoint_dir=tmp_path / "step", resume=True)
     sched = {"epochs": 2, "threads": 1, "schedule": {"type": "cosine"}}
-    T.run_config(cfg(train=sched), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
+    run_config(cfg(train=sched), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
     with warnings.catch_warnings():
         warnings.simplefilter("error", SpecWarning)  # the same settings: silent
-        T.run_config(cfg(train=sched), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+        run_config(cfg(train=sched), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
     with pytest.warns(SpecWarning) as caught:
-        T.run_config(cfg(train={**sched, "threads": 2, "epochs": 3}), data_dir=data_dir, progress="none",
+        run_config(cfg(train={**sched, "threads": 2, "epochs": 3}), data_dir=data_dir, progress="none",
                      checkpoint_dir=tmp_path, resume=True)
     text = " | ".join(str(w.message) for w in caught)
     assert "written with 1 CPU thread(s) and this run uses 2" in text
@@ -140,31 +138,31 @@ def test_resume_warns_when_threads_or_a_scheduled_run_length_changed(data_dir, t
 
 
 def test_resume_rejects_other_configs_and_bad_checkpoints(data_dir, tmp_path):
-    T.run_config(cfg(train={"epochs": 1}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
-    with pytest.raises(T.CheckpointError, match="different run config"):
-        T.run_config(cfg(train={"lr": 0.01}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    run_config(cfg(train={"epochs": 1}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
+    with pytest.raises(CheckpointError, match="different run config"):
+        run_config(cfg(train={"lr": 0.01}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
     ckpt = tmp_path / "last.pt"
     (tmp_path / "old").mkdir()  # a checkpoint of an older version, whose config keys were computed differently
     torch.save({**torch.load(ckpt, weights_only=True), "mnistlab": "0.1.0", "config_key": "0" * 16},
                tmp_path / "old" / "last.pt")
-    with pytest.raises(T.CheckpointError, match=r"different run config \(and by mnistlab 0.1.0, not "):
-        T.run_config(cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path / "old", resume=True)
+    with pytest.raises(CheckpointError, match=r"different run config \(and by mnistlab 0.1.0, not "):
+        run_config(cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path / "old", resume=True)
     ckpt.write_bytes(ckpt.read_bytes()[:100])  # truncated
-    with pytest.raises(T.CheckpointError, match="not a readable"):
-        T.run_config(cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(CheckpointError, match="not a readable"):
+        run_config(cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
 
     class Evil:
         def __reduce__(self):
             return (print, ("pwned",))
 
     torch.save({"format": 1, "x": Evil()}, ckpt)  # a pickle that would run code: refused by weights_only
-    with pytest.raises(T.CheckpointError, match="not a readable"):
-        T.run_config(cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(CheckpointError, match="not a readable"):
+        run_config(cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
     torch.save({"format": 99}, ckpt)
-    with pytest.raises(T.CheckpointError, match="not a mnistlab checkpoint"):
-        T.run_config(cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    with pytest.raises(CheckpointError, match="not a mnistlab checkpoint"):
+        run_config(cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
     # resume without a checkpoint yet starts fresh
-    fresh = T.run_config(cfg(train={"epochs": 1}), data_dir=data_dir, progress="none",
+    fresh = run_config(cfg(train={"epochs": 1}), data_dir=data_dir, progress="none",
                          checkpoint_dir=tmp_path / "new", resume=True)
     assert fresh.status == "finished" and fresh.metrics["resumed_from_epoch"] == 0
 
@@ -176,13 +174,13 @@ def test_divergence_is_a_result_with_a_hint():
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3))
     with torch.no_grad():
         model[1].weight.fill_(3e37)  # logits overflow to inf within the first batches: the loss turns NaN
-    out = T.fit(model, x, y, epochs=2, batch_size=32, optimizer="sgd", lr=0.1)
+    out = fit(model, x, y, epochs=2, batch_size=32, optimizer="sgd", lr=0.1)
     assert out.status == "diverged" and out.history == []
     assert "epoch 1, batch 1" in out.message and "too high" in out.message and "--lr 0.01" in out.message
 
 
 def test_ctrl_c_is_interrupted_with_history_kept(data_dir):
-    r = T.run_config(cfg(train={"epochs": 3}), data_dir=data_dir, progress="none", extra_callbacks=[InterruptAt(1, 2)])
+    r = run_config(cfg(train={"epochs": 3}), data_dir=data_dir, progress="none", extra_callbacks=[InterruptAt(1, 2)])
     assert r.status == "interrupted" and len(r.history) == 1 and "1 complete epoch" in r.message
     assert r.metrics["test_accuracy"] is not None and r.metrics["epochs_run"] == 1
 
@@ -193,34 +191,34 @@ def test_a_failing_callback_is_recorded_not_raised(data_dir):
             if epoch == 1:
                 raise RuntimeError("disk full")
 
-    r = T.run_config(cfg(train={"epochs": 3}), data_dir=data_dir, progress="none", extra_callbacks=[Broken()])
+    r = run_config(cfg(train={"epochs": 3}), data_dir=data_dir, progress="none", extra_callbacks=[Broken()])
     assert r.status == "failed" and "disk full" in r.message and len(r.history) == 1
 
 
 def test_validation_on_test_set_is_recorded(data_dir):
-    r = T.run_config(cfg(data={"validation": "test"}, train={"epochs": 1}), data_dir=data_dir, progress="none")
+    r = run_config(cfg(data={"validation": "test"}, train={"epochs": 1}), data_dir=data_dir, progress="none")
     assert r.metrics["validation_is_test"] is True
     assert r.history[-1]["val_accuracy"] == pytest.approx(r.metrics["test_accuracy"])
 
 
 def test_callbacks_from_config_act_on_the_run(data_dir):
-    r = T.run_config(cfg(train={"epochs": 30}, callbacks=[{"type": "StopAtLoss", "threshold": 10.0}]),
+    r = run_config(cfg(train={"epochs": 30}, callbacks=[{"type": "StopAtLoss", "threshold": 10.0}]),
                      data_dir=data_dir, progress="none")
     assert r.metrics["epochs_run"] == 1 and r.status == "finished"
-    r = T.run_config(cfg(train={"epochs": 4}, data={"validation": 50},
+    r = run_config(cfg(train={"epochs": 4}, data={"validation": 50},
                          callbacks=[{"type": "ReduceLROnPlateau", "monitor": "val_loss", "min_delta": 100.0,
                                      "patience": 1, "factor": 0.5}]), data_dir=data_dir, progress="none")
     assert [h["lr"] for h in r.history] == [1e-3, 1e-3, 5e-4, 2.5e-4]  # Keras: applies from the next epoch
 
 
 def test_schedule_sets_the_lr_per_batch(data_dir):
-    r = T.run_config(cfg(train={"epochs": 2, "schedule": {"type": "step", "step_size": 1, "gamma": 0.5}}),
+    r = run_config(cfg(train={"epochs": 2, "schedule": {"type": "step", "step_size": 1, "gamma": 0.5}}),
                      data_dir=data_dir, progress="none")
     assert [h["lr"] for h in r.history] == [1e-3, 5e-4]
 
 
 def test_cnn_with_augmentation_and_label_smoothing_trains(data_dir):
-    r = T.run_config(cfg(model="seed000-ex1", train={"epochs": 1, "label_smoothing": 0.1, "optimizer": "rmsprop"},
+    r = run_config(cfg(model="seed000-ex1", train={"epochs": 1, "label_smoothing": 0.1, "optimizer": "rmsprop"},
                          augment={"rotation_range": 10, "zoom_range": 0.1, "horizontal_flip": True}),
                      data_dir=data_dir, progress="none")
     assert r.status == "finished" and r.metrics["params"] == 55_098
@@ -230,7 +228,7 @@ def test_cnn_with_augmentation_and_label_smoothing_trains(data_dir):
 def test_model_with_wrong_number_of_outputs_is_refused(data_dir):
     spec = {"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 5, "activation": "softmax"}]}
     with pytest.raises(SpecError, match="5 outputs but fashion-mnist has 10 classes"):
-        T.run_config(cfg(model=spec), data_dir=data_dir, progress="none")
+        run_config(cfg(model=spec), data_dir=data_dir, progress="none")
 
 
 def test_fit_trains_any_module_on_uint8_tensors():
@@ -238,13 +236,13 @@ def test_fit_trains_any_module_on_uint8_tensors():
     x = torch.randint(0, 256, (64, 8, 8), dtype=torch.uint8, generator=g)
     y = (x.float().mean((1, 2)) > 127.5).long()  # a learnable rule
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 2))
-    out = T.fit(model, x, y, epochs=3, batch_size=16, lr=0.01, val=(x, y))
+    out = fit(model, x, y, epochs=3, batch_size=16, lr=0.01, val=(x, y))
     assert out.status == "finished" and len(out.history) == 3
     assert out.history[-1]["val_accuracy"] >= out.history[0]["val_accuracy"]
 
 
 def test_notebook_api(data_dir):
-    run = T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=300, lr=2e-3,
+    run = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=300, lr=2e-3,
                   validation=0.1, callbacks=[{"type": "EarlyStopping", "patience": 2}])
     assert run.status == "finished" and len(run.history) == 1 and run.config["train"]["lr"] == 2e-3
     assert run.test_accuracy == run.metrics["test_accuracy"] and run.test_loss > 0
@@ -258,7 +256,7 @@ def test_notebook_api(data_dir):
     with pytest.raises(SpecError, match="predict"):
         run.predict(np.zeros((2, 3, 28, 28)))
     with pytest.raises(MnistlabError, match="unknown setting"):
-        T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", learning_rate=0.1)
+        train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", learning_rate=0.1)
 
 
 @pytest.mark.slow
@@ -272,17 +270,21 @@ def test_accuracy_gate_seed000_cnn(data_dir):
     accuracies = []
     for seed in (1234, 1235, 1236):
         cfg = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-cnn", "train": {"epochs": 2, "seed": seed}})
-        r = T.run_config(cfg, data_dir=data_dir, progress="lines")
+        r = run_config(cfg, data_dir=data_dir, progress="lines")
         assert r.status == "finished"
         accuracies.append(r.metrics["test_accuracy"])
     assert min(accuracies) >= 0.87 and sum(accuracies) / 3 >= 0.88, accuracies
 
 
-def test_on_epoch_hook_sees_each_entry_and_bf16_runs(data_dir):
+def test_a_callback_sees_each_entry_and_bf16_runs(data_dir):
+    class Seen(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append({"epoch": epoch + 1, **logs})
+
     seen = []
-    r = T.run_config(cfg(model="seed000-ex1", train={"epochs": 2, "precision": "bf16"}), data_dir=data_dir,
-                     progress="none", on_epoch=seen.append)
-    assert seen == r.history and r.status == "finished"
+    r = run_config(cfg(model="seed000-ex1", train={"epochs": 2, "precision": "bf16"}), data_dir=data_dir,
+                   progress="none", extra_callbacks=[Seen()])
+    assert seen == numbers(r.history) and r.status == "finished"
     assert r.env["precision"] == "bf16" and r.env["channels_last"] is True
     assert r.test_probs.dtype == np.float32 and np.isfinite(r.test_probs).all()
 
@@ -290,39 +292,39 @@ def test_on_epoch_hook_sees_each_entry_and_bf16_runs(data_dir):
 def test_precision_auto_keeps_dense_models_in_float32():
     dense = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
     conv = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3))
-    assert T.resolve_precision("auto", dense) == "float32"
-    assert T.resolve_precision("auto", conv) in ("float32", "bf16")
-    assert T.resolve_precision("bf16", dense) == "bf16"
+    assert resolve_precision("auto", torch.device("cpu"), has_conv=False) == "float32"
+    assert resolve_precision("auto", torch.device("cpu"), has_conv=True) in ("float32", "bf16")
+    assert resolve_precision("bf16", torch.device("cpu"), has_conv=False) == "bf16"
 
 
 def test_impossible_validation_split_is_a_clear_error(data_dir):
     from mnistlab.errors import DataError
 
     with pytest.raises(DataError, match="validation count must be between 1 and 299"):
-        T.run_config(cfg(data={"validation": 5000}), data_dir=data_dir, progress="none")
+        run_config(cfg(data={"validation": 5000}), data_dir=data_dir, progress="none")
     with pytest.raises(DataError, match="fraction 0.001 of 300 training images holds out 0"):
-        T.run_config(cfg(data={"validation": 0.001}), data_dir=data_dir, progress="none")
+        run_config(cfg(data={"validation": 0.001}), data_dir=data_dir, progress="none")
 
 
 def test_threads_setting_is_recorded_and_restored(data_dir):
     before = torch.get_num_threads()
-    r = T.run_config(cfg(train={"epochs": 1, "threads": 1}), data_dir=data_dir, progress="none")
+    r = run_config(cfg(train={"epochs": 1, "threads": 1}), data_dir=data_dir, progress="none")
     assert r.env["threads"] == 1 and torch.get_num_threads() == before
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the message on machines without CUDA")
 def test_unavailable_device_is_a_clear_error(data_dir):
     with pytest.raises(SpecError, match="CUDA is not available"):
-        T.run_config(cfg(train={"device": "cuda"}), data_dir=data_dir, progress="none")
+        run_config(cfg(train={"device": "cuda"}), data_dir=data_dir, progress="none")
 
 
 def test_default_precision_is_auto_recorded_and_repeatable(data_dir):
     conv = cfg(model="seed000-ex1")
     assert conv.train.precision == "auto"
-    a = T.run_config(conv, data_dir=data_dir, progress="none")
-    b = T.run_config(conv, data_dir=data_dir, progress="none")
-    exact = T.run_config(cfg(model="seed000-ex1", train={"precision": "float32"}), data_dir=data_dir, progress="none")
-    assert a.env["precision"] == T.resolve_precision("auto", a.model)  # what auto became on this machine
+    a = run_config(conv, data_dir=data_dir, progress="none")
+    b = run_config(conv, data_dir=data_dir, progress="none")
+    exact = run_config(cfg(model="seed000-ex1", train={"precision": "float32"}), data_dir=data_dir, progress="none")
+    assert a.env["precision"] == resolve_precision("auto", torch.device("cpu"), has_conv=True)  # what auto became on this machine
     assert numbers(a.history) == numbers(b.history)  # bf16 or not, a CPU run repeats exactly
     assert exact.env["precision"] == "float32"
     if a.env["precision"] == "bf16":
@@ -330,28 +332,28 @@ def test_default_precision_is_auto_recorded_and_repeatable(data_dir):
 
 
 def test_dense_models_skip_autograd_and_train_as_autograd_does(data_dir):
-    """The dense fast path (mnistlab.dense_fastpath) is used where it applies and changes only rounding."""
+    """The dense fast path (mnistlab.accel.dense_step) is used where it applies and changes only rounding."""
     from mnistlab.models import build_model
     from mnistlab.presets import resolve_model
 
-    data = T.prepare_data(cfg(), data_dir=data_dir)
+    data = prepare_data(cfg(), data_dir=data_dir)
     histories = {}
     for hand in (True, False):
         model = build_model(resolve_model("seed000-dense"), seed=4)
-        trainer = T.Trainer(model, seed=4, hand_gradients=hand)
-        assert (trainer.fast_path is not None) is hand
+        trainer = Trainer(model, seed=4, hand_gradients=hand)
+        assert (trainer.plan.dense_step is not None) is hand
         histories[hand] = trainer.fit(data.train_x, data.train_y, epochs=2).history
     for fast, auto in zip(histories[True], histories[False]):
         assert fast["loss"] == pytest.approx(auto["loss"], rel=1e-4)
         assert fast["accuracy"] == pytest.approx(auto["accuracy"], abs=1 / 300 + 1e-9)  # one image at most
 
-    r = T.run_config(cfg(train={"epochs": 1}), data_dir=data_dir, progress="none")
+    r = run_config(cfg(train={"epochs": 1}), data_dir=data_dir, progress="none")
     assert r.env["gradients"].startswith("hand-written")
-    conv = T.run_config(cfg(model="seed000-ex1", train={"epochs": 1, "precision": "float32"}), data_dir=data_dir,
+    conv = run_config(cfg(model="seed000-ex1", train={"epochs": 1, "precision": "float32"}), data_dir=data_dir,
                         progress="none")
     assert conv.env["gradients"] == "autograd"
     bf16 = build_model(resolve_model("seed000-dense"), seed=4)
-    assert T.Trainer(bf16, precision="bf16").fast_path is None  # autocast runs through autograd
+    assert Trainer(bf16, precision="bf16").plan.dense_step is None  # autocast runs through autograd
 
 
 class BlowUpAt(Callback):
@@ -367,16 +369,16 @@ class BlowUpAt(Callback):
 
 
 def test_a_diverged_model_is_not_scored_and_restore_best_weights_still_applies(data_dir):
-    r = T.run_config(cfg(train={"epochs": 4}), data_dir=data_dir, progress="none", extra_callbacks=[BlowUpAt(2)])
+    r = run_config(cfg(train={"epochs": 4}), data_dir=data_dir, progress="none", extra_callbacks=[BlowUpAt(2)])
     assert r.status == "diverged" and len(r.history) == 2 and "too high" in r.message
-    assert not T.weights_finite(r.model)
+    assert not weights_finite(r.model)
     assert r.metrics["test_accuracy"] is None and r.metrics["test_loss"] is None and "not tested" in r.message
     # With EarlyStopping(restore_best_weights), the run ends as Keras's TerminateOnNaN ends fit:
     # on_train_end runs and hands back the best epoch's weights, which are then scored.
     early = [{"type": "EarlyStopping", "monitor": "loss", "patience": 10, "restore_best_weights": True}]
-    r = T.run_config(cfg(train={"epochs": 4}, callbacks=early), data_dir=data_dir, progress="none",
+    r = run_config(cfg(train={"epochs": 4}, callbacks=early), data_dir=data_dir, progress="none",
                      extra_callbacks=[BlowUpAt(2)])
-    assert r.status == "diverged" and T.weights_finite(r.model)
+    assert r.status == "diverged" and weights_finite(r.model)
     assert r.metrics["test_accuracy"] > 0.3 and "not tested" not in r.message
 
 
@@ -393,7 +395,7 @@ def test_stop_training_in_a_batch_ends_the_epoch_there(data_dir):
                 self.trainer.stop_training = True
 
     stop = StopAtBatch()
-    r = T.run_config(cfg(train={"epochs": 3}), data_dir=data_dir, progress="none", extra_callbacks=[stop])
+    r = run_config(cfg(train={"epochs": 3}), data_dir=data_dir, progress="none", extra_callbacks=[stop])
     assert r.status == "finished" and stop.batches == 3 and r.metrics["epochs_run"] == 1
     # The epoch's loss is the mean over the 96 images seen, not the 300 of a whole epoch.
     assert r.history[0]["loss"] == pytest.approx(sum(stop.losses) / 3)
@@ -401,11 +403,11 @@ def test_stop_training_in_a_batch_ends_the_epoch_there(data_dir):
 
 def test_bad_progress_mode_fails_before_any_data_is_read(tmp_path):
     with pytest.raises(SpecError, match='did you mean "bar"'):
-        T.train("mnist", "seed000-dense", epochs=1, data_dir=tmp_path / "no-data-here", progress="bars")
+        train("mnist", "seed000-dense", epochs=1, data_dir=tmp_path / "no-data-here", progress="bars")
 
 
 def test_predict_checks_what_it_is_given(data_dir):
-    run = T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120)
+    run = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120)
     images = load_dataset("mnist", data_dir).test_images[:3]
     np.testing.assert_allclose(run.predict(images.astype(np.int64)), run.predict(images), atol=1e-6)
     assert run.predict(images[:0]).shape == (0, 10)
@@ -450,11 +452,11 @@ def test_keras_style_split_holds_out_the_last_images(data_dir):
     # What Keras's validation_split holds out for these (n - floor(n * (1 - f))), worked out by hand.
     for n, f, keras in [(1001, 0.1, 101), (50000, 1 / 6, 8334), (60000, 0.33, 19801), (2, 0.1, 1)]:
         assert len(validation_split(np.zeros(n), fraction=f, last=True)[1]) == keras
-    last = T.prepare_data(cfg(data={"validation": 0.1, "split": "last"}), data_dir)
-    everything = T.prepare_data(cfg(), data_dir)
+    last = prepare_data(cfg(data={"validation": 0.1, "split": "last"}), data_dir)
+    everything = prepare_data(cfg(), data_dir)
     assert torch.equal(last.val_x, everything.train_x[270:]) and torch.equal(last.train_x, everything.train_x[:270])
     assert torch.equal(last.val_y, everything.train_y[270:])
-    rand = T.prepare_data(cfg(data={"validation": 0.1}), data_dir)
+    rand = prepare_data(cfg(data={"validation": 0.1}), data_dir)
     assert len(rand.val_x) == 30 and not torch.equal(rand.val_x, last.val_x)
     with pytest.raises(SpecError, match='stratify needs split = "random"'):
         cfg(data={"validation": 0.1, "split": "last", "stratify": True})
@@ -466,12 +468,12 @@ def test_notebook_validation_data_is_used_and_recorded(data_dir):
     ds = load_dataset("mnist", data_dir)
     images, labels = ds.test_images[100:140], ds.test_labels[100:140]
     early = [{"type": "EarlyStopping", "monitor": "val_accuracy", "patience": 5}]  # fine: validation comes with the run
-    run = T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
+    run = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
                   validation_data=(images.astype(np.float32) / 255, labels), callbacks=early)
     assert run.metrics["validation"] == "given" and run.metrics["val_size"] == 40
     expected = float((run.predict(images).argmax(1) == labels).mean())
     assert run.history[-1]["val_accuracy"] == pytest.approx(expected)
-    plain = T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120, validation=0.1)
+    plain = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120, validation=0.1)
     assert plain.metrics["validation"] == "random"
 
 
@@ -486,27 +488,27 @@ def test_notebook_validation_data_is_used_and_recorded(data_dir):
 ])
 def test_bad_validation_data_is_refused(given, needle, data_dir):
     with pytest.raises(SpecError) as info:
-        T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60,
+        train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60,
                 validation_data=given)
     assert needle in str(info.value)
     with pytest.raises(SpecError, match="choose one"):
-        T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60, validation=0.1,
+        train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60, validation=0.1,
                 validation_data=(np.zeros((3, 28, 28), np.uint8), np.zeros(3, np.int64)))
 
 
 def test_notebook_runs_can_be_recorded_even_when_they_diverge(data_dir, tmp_path):
     from mnistlab.store import RunStore
 
-    ok = T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
+    ok = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
                  store=tmp_path / "runs", experiment="lab")
     rec = RunStore(tmp_path / "runs", create=False).get(ok.run_id)
     assert (rec.experiment, rec.variant, rec.status) == ("lab", "seed000-dense", "finished")
     assert rec.metrics["test_accuracy"] == ok.test_accuracy
-    bad = T.train("mnist", "seed000-dense", epochs=3, data_dir=data_dir, progress="none", subset=120,
+    bad = train("mnist", "seed000-dense", epochs=3, data_dir=data_dir, progress="none", subset=120,
                   store=tmp_path / "runs", callbacks=[BlowUpAt(1)])
     rec = RunStore(tmp_path / "runs", create=False).get(bad.run_id)
     assert rec.status == "diverged" and len(rec.history) == 1 and "not tested" in rec.message
-    assert T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120).run_id is None
+    assert train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120).run_id is None
 
 
 def test_a_run_deleted_from_the_store_while_training_is_a_warning_not_a_crash(data_dir, tmp_path):
@@ -518,7 +520,7 @@ def test_a_run_deleted_from_the_store_while_training_is_a_warning_not_a_crash(da
             store.rm([r.run_id for r in store.runs(status="running")])
 
     with pytest.warns(UserWarning, match="the run was not recorded: .*no run"):
-        run = T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
+        run = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
                       store=tmp_path / "runs", callbacks=[DeleteMyRecord()])
     assert run.status == "finished" and run.run_id is None and run.test_accuracy is not None
 
@@ -530,9 +532,9 @@ def test_a_callbacks_tensor_in_the_logs_is_recorded_and_bad_store_arguments_are_
         def on_epoch_end(self, epoch, logs=None):
             logs["scale"] = torch.tensor(0.5)  # JSON has no tensors: stored as its value
 
-    run = T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
+    run = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
                   store=tmp_path / "runs", callbacks=[PutTensor()])
     assert RunStore(tmp_path / "runs", create=False).get(run.run_id).history[0]["scale"] == 0.5
     for kwargs, needle in [({"store": 0}, "store: expected a folder"), ({"store": True, "experiment": " "}, "experiment")]:
         with pytest.raises(SpecError, match=needle):
-            T.train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60, **kwargs)
+            train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60, **kwargs)

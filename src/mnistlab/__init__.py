@@ -6,13 +6,14 @@ The public API, for notebooks and scripts::
     run = mnistlab.train(dataset="fashion-mnist", model="seed000-cnn", epochs=5)
     run.test_accuracy, run.history[-1]
 
-Submodules stay importable by name (``from mnistlab.train import run_config``); note that
-``mnistlab.train`` as an attribute is the function, not the module.
+The modules follow the data flow: ``datasets`` -> ``specs``/``presets`` -> ``models`` ->
+``trainer`` (the loop) -> ``run`` (one run end to end, recorded) -> ``store`` -> ``plots``/``report``;
+the speed work sits beside them in ``accel``.
 """
 
 from __future__ import annotations
 
-__version__ = "0.3.0"
+from mnistlab._version import __version__
 
 from mnistlab.config import RunConfig, parse_run_config
 from mnistlab.datasets import Dataset, list_datasets, load_dataset, validation_split
@@ -22,7 +23,7 @@ from mnistlab.models import build_model, format_summary, summarize
 from mnistlab.presets import list_presets, resolve_model
 from mnistlab.specs import ModelSpec, load_model_spec, parse_model_spec, save_model_spec
 from mnistlab.store import RunRecord, RunStore
-from mnistlab.train import Run, RunResult, run_config, train
+from mnistlab.run import Run, RunResult, run_config, train
 
 __all__ = [
     "__version__",

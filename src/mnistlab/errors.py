@@ -25,6 +25,10 @@ class DataError(MnistlabError):
     """A dataset file is missing, truncated, corrupted or fails its checksum."""
 
 
+class CheckpointError(MnistlabError):
+    """A checkpoint cannot be read or belongs to a different run config."""
+
+
 class SpecError(MnistlabError):
     """A model, training or experiment spec is invalid."""
 

@@ -448,7 +448,7 @@ class CellTask:
 def execute_cell(task: CellTask) -> tuple[str, str]:
     """Train one cell and record it in the store; returns (run_id, status). Safe in any process."""
     from mnistlab.config import parse_run_config
-    from mnistlab.train import run_config
+    from mnistlab.run import run_config
 
     cell = task.cell
     raw = copy.deepcopy(cell.config)

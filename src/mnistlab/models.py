@@ -37,7 +37,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mnistlab import native
 from mnistlab import specs as S
 from mnistlab.specs import ModelSpec, Shape, SpecWarning, output_activation, spec_warnings
 
@@ -240,33 +239,8 @@ class SequentialModel(nn.Sequential):
         self.folded_softmax = folded_activation == "softmax"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() == 3:
-            x = x.unsqueeze(1)
-        modules = list(self._modules.values())
-        i, n = 0, len(modules)
-        while i < n:
-            module = modules[i]
-            if i + 1 < n and _pool_commutes(module, modules[i + 1]):
-                # Conv -> ReLU -> MaxPool computed as Conv -> MaxPool -> ReLU: the same values and
-                # the same gradients (max and relu are both monotone; relu(max(x)) == max(relu(x)),
-                # and the gradient is zero either way where the window max is <= 0), with 4x fewer
-                # elements through ReLU and its backward (measured ~25% of a seed-000 CNN step).
-                # layer_outputs() still calls each layer on its own, so feature maps are unchanged.
-                if native.applies(module, modules[i + 1], x):  # the fused kernel (mnistlab.native)
-                    x = native.conv_pool_relu(module, x, module.zero_pads())
-                else:
-                    x = torch.relu(modules[i + 1](module.conv_forward(x)))
-                i += 2
-            else:
-                x = module(x)
-                i += 1
-        return x
-
-
-def _pool_commutes(module: nn.Module, nxt: nn.Module) -> bool:
-    """A Conv2D with ReLU followed by an unpadded max pool (the pair the forward pass reorders)."""
-    return (type(module) is Conv2D and type(module.activation) is nn.ReLU
-            and type(nxt) is Pool2D and nxt.kind == "max" and nxt.pads is None)
+        """Logits (N, classes) of float32 images (N, C, H, W) or, single-channel, (N, H, W)."""
+        return super().forward(x.unsqueeze(1) if x.dim() == 3 else x)
 
 
 def keras_names(spec: ModelSpec) -> list[str]:
@@ -323,7 +297,7 @@ def _initialise(model: SequentialModel, g: torch.Generator) -> None:
             _init_kernel(module.weight, layer.kernel_initializer, g)  # type: ignore[attr-defined]
             if module.bias is not None:
                 module.bias.zero_()
-        elif isinstance(module, nn.modules.batchnorm._BatchNorm):
+        elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
             module.reset_parameters()  # gamma 1, beta 0, moving mean 0, variance 1: Keras's defaults
 
 

@@ -27,7 +27,6 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
-from torch.optim import optimizer as _torch_optimizer
 
 # name -> (torch class, Keras defaults as torch keyword arguments)
 _REGISTRY: dict[str, tuple[Callable[..., torch.optim.Optimizer], dict[str, Any]]] = {
@@ -41,78 +40,6 @@ _REGISTRY: dict[str, tuple[Callable[..., torch.optim.Optimizer], dict[str, Any]]
 OPTIMIZERS: tuple[str, ...] = tuple(_REGISTRY)
 
 
-class _LeanFusedStep:
-    """``step()`` for fused Adam/AdamW on CPU that calls torch's fused kernel directly.
-
-    torch's ``Adam.step`` spends ~35-40 us per call in Python bookkeeping (the profiler/hook
-    wrapper, grouping tensors by device and dtype, grad-mode switching) around a ~50 us kernel for
-    seed 000's dense model: ~6% of its ~0.6 ms step. This calls the same kernel with the same
-    arguments (bit-identical results, same ``state_dict``), and falls back to torch's hooked
-    ``step`` whenever anything is unusual (a closure, several groups, step hooks, amsgrad, a tensor
-    lr, a non-CPU parameter, a parameter without grad or state).
-    """
-
-    def step(self, closure: Any = None) -> Any:  # type: ignore[override]
-        groups = self.param_groups  # type: ignore[attr-defined]
-        if closure is not None or len(groups) != 1 or not self._lean_ok(groups[0]):
-            return self._torch_step(closure)
-        group = groups[0]
-        params = group["params"]
-        grads = [p.grad for p in params]
-        states = [self.state[p] for p in params]  # type: ignore[attr-defined]
-        if any(g is None for g in grads) or any("exp_avg" not in st for st in states):
-            return self._torch_step(closure)  # the first step creates the state
-        kernel = torch._fused_adamw_ if group.get("decoupled_weight_decay") else torch._fused_adam_
-        beta1, beta2 = group["betas"]
-        with torch.no_grad():
-            steps = [st["step"] for st in states]
-            torch._foreach_add_(steps, 1)
-            try:
-                kernel(params, grads, [st["exp_avg"] for st in states], [st["exp_avg_sq"] for st in states], [],
-                       steps, amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2,
-                       weight_decay=group["weight_decay"], eps=group["eps"], maximize=False, grad_scale=None,
-                       found_inf=None)
-            except (TypeError, RuntimeError):
-                # A torch whose private kernel takes other arguments: the argument check fails before
-                # anything is written, so undo the step count and use torch's own step from now on.
-                torch._foreach_sub_(steps, 1)
-                self._lean_disabled = True
-                return self._torch_step(closure)
-        return None
-
-    # torch wraps every optimizer class's step() in its profiler/hook wrapper unless it is marked
-    # as already hooked; the fast path skips that wrapper (it only runs when no hooks exist).
-    step.hooked = True  # type: ignore[attr-defined]
-
-    def _torch_step(self, closure: Any) -> Any:
-        base = super().step  # type: ignore[misc]  # Adam.step / AdamW.step, hooked or not yet
-        if getattr(base, "hooked", False):
-            return base(closure)
-        return torch.optim.Optimizer.profile_hook_step(base.__func__)(self, closure)
-
-    def _lean_ok(self, group: dict[str, Any]) -> bool:
-        if getattr(self, "_lean_disabled", False) or not hasattr(torch, "_fused_adam_"):
-            return False
-        if (not group.get("fused") or group["amsgrad"] or group["maximize"] or group.get("capturable")
-                or group.get("differentiable") or isinstance(group["lr"], torch.Tensor)
-                or any(isinstance(b, torch.Tensor) for b in group["betas"])):
-            return False
-        if (self._optimizer_step_pre_hooks or self._optimizer_step_post_hooks  # type: ignore[attr-defined]
-                or _torch_optimizer._global_optimizer_pre_hooks or _torch_optimizer._global_optimizer_post_hooks):
-            return False
-        params = group["params"]
-        dtype = params[0].dtype if params else None
-        return bool(params) and all(p.is_cpu and p.dtype == dtype and not p.is_sparse for p in params)
-
-
-class _LeanAdam(_LeanFusedStep, torch.optim.Adam):
-    pass
-
-
-class _LeanAdamW(_LeanFusedStep, torch.optim.AdamW):
-    pass
-
-
 class _DecoupledDecay:
     """Keras 3's weight decay for optimizers whose torch form only knows the L2 kind: before each
     update, ``w -= lr * wd * w`` with ``wd = group["decoupled_decay"]`` (kept in the state dict)."""
@@ -122,8 +49,8 @@ class _DecoupledDecay:
             for group in self.param_groups:  # type: ignore[attr-defined]
                 wd = group.get("decoupled_decay", 0.0)
                 params = [p for p in group["params"] if p.grad is not None]
-                if wd and params:
-                    torch._foreach_mul_(params, 1.0 - group["lr"] * wd)
+                for p in params if wd else ():
+                    p.mul_(1.0 - group["lr"] * wd)
         return super().step(closure)  # type: ignore[misc]
 
 
@@ -139,7 +66,6 @@ class _DecoupledAdagrad(_DecoupledDecay, torch.optim.Adagrad):
     pass
 
 
-_LEAN = {"adam": _LeanAdam, "adamw": _LeanAdamW}
 _DECOUPLED = {"sgd": _DecoupledSGD, "rmsprop": _DecoupledRMSprop, "adagrad": _DecoupledAdagrad}
 _MOMENTUM = {"sgd", "rmsprop"}
 _FUSABLE = {"adam", "adamw", "sgd", "adagrad"}
@@ -174,20 +100,19 @@ def make_optimizer(
     name = name.lower()
     cls, kwargs = _REGISTRY[name]
     kwargs = dict(kwargs)
-    lean = _LEAN.get(name, cls)
     if lr is not None:
         kwargs["lr"] = float(lr)
     if weight_decay is not None:
         kwargs["weight_decay"] = float(weight_decay)
     decay = kwargs.pop("weight_decay", 0.0)
     if decay and name == "adam":  # Adam with decoupled decay is exactly AdamW
-        cls, lean, kwargs["weight_decay"] = torch.optim.AdamW, _LeanAdamW, decay
+        cls, kwargs["weight_decay"] = torch.optim.AdamW, decay
     elif decay and name == "nadam":
         kwargs.update(weight_decay=decay, decoupled_weight_decay=True)
     elif name == "adamw":
         kwargs["weight_decay"] = decay
     elif decay:
-        cls = lean = _DECOUPLED[name]
+        cls = _DECOUPLED[name]
     if name in _MOMENTUM and momentum:
         kwargs["momentum"] = float(momentum)
     if name == "sgd" and nesterov:
@@ -196,7 +121,7 @@ def make_optimizer(
     optimizer = None
     if fused is not False and name in _FUSABLE:
         try:
-            optimizer = lean(params, **kwargs, fused=True)
+            optimizer = cls(params, **kwargs, fused=True)
         except (RuntimeError, TypeError, ValueError):  # older torch, or no fused kernel for the device
             if fused:
                 raise

@@ -73,7 +73,9 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     mnistlab train --config run.toml --epochs 2 --checkpoint-dir ckpt --resume
     """
     from mnistlab.models import format_summary, summarize
-    from mnistlab.train import CHECKPOINT_FILE, Recorder, pick_device, run_config
+    from mnistlab.accel import pick_device
+    from mnistlab.run import Recorder, run_config
+    from mnistlab.trainer import CHECKPOINT_FILE
 
     if resume and checkpoint_dir is None:
         raise SpecError("--resume needs --checkpoint-dir (where the checkpoint is)")

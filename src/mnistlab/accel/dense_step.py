@@ -10,7 +10,7 @@ keeps the few tensors the backward needs and writes each parameter's ``.grad`` d
 
 It computes the same gradients as autograd up to float rounding (tested against
 ``loss.backward()`` layer type by layer type), draws dropout masks from the same RNG stream as
-``nn.Dropout`` and is used only where every piece is covered: :meth:`DenseFastPath.for_model`
+``nn.Dropout`` and is used only where every piece is covered: :meth:`DenseStep.for_model`
 returns None for anything else (convolutions, batch norm, other activations, frozen parameters,
 non-float32 or non-CPU parameters, hooks, Sequential subclasses with their own forward) and the
 Trainer then uses autograd.
@@ -24,17 +24,16 @@ from typing import Any, NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.nn.modules import module as _module_hooks
+from mnistlab.accel.hooks import has_hooks
+from mnistlab.models import Dense, SequentialModel
 
-from .models import Dense, SequentialModel
-
-__all__ = ["DenseFastPath"]
+__all__ = ["DenseStep"]
 
 _aten = torch.ops.aten
 Tensor = torch.Tensor
 
 
-class Activation(NamedTuple):
+class ActivationGrad(NamedTuple):
     """An activation's forward (in place and not) and its backward from the output alone."""
 
     forward_: Callable[[Tensor], Tensor]      # overwrites its input
@@ -42,20 +41,20 @@ class Activation(NamedTuple):
     backward: Callable[[Tensor, Tensor], Tensor]  # (grad of output, output) -> grad of input
 
 
-_ACTIVATIONS: dict[type, Activation] = {
-    nn.ReLU: Activation(torch.relu_, torch.relu, lambda g, y: _aten.threshold_backward(g, y, 0)),
-    nn.Tanh: Activation(torch.tanh_, torch.tanh, _aten.tanh_backward),
-    nn.Sigmoid: Activation(torch.sigmoid_, torch.sigmoid, _aten.sigmoid_backward),
+_ACTIVATIONS: dict[type, ActivationGrad] = {
+    nn.ReLU: ActivationGrad(torch.relu_, torch.relu, lambda g, y: _aten.threshold_backward(g, y, 0)),
+    nn.Tanh: ActivationGrad(torch.tanh_, torch.tanh, _aten.tanh_backward),
+    nn.Sigmoid: ActivationGrad(torch.sigmoid_, torch.sigmoid, _aten.sigmoid_backward),
 }
 
 
-def _leaky(slope: float) -> Activation:
+def _leaky(slope: float) -> ActivationGrad:
     # With a non-negative slope the output has the input's sign, so the output suffices.
-    return Activation(lambda x: F.leaky_relu_(x, slope), lambda x: F.leaky_relu(x, slope),
+    return ActivationGrad(lambda x: F.leaky_relu_(x, slope), lambda x: F.leaky_relu(x, slope),
                       lambda g, y: _aten.leaky_relu_backward(g, y, slope, True))
 
 
-def _activation(module: nn.Module) -> Activation | None | bool:
+def _activation(module: nn.Module) -> ActivationGrad | None | bool:
     """The Activation for a covered module, None for identity, False if not covered."""
     if type(module) is nn.Identity:
         return None
@@ -69,29 +68,14 @@ class Step(NamedTuple):
 
     kind: str
     module: Any = None                 # the Dense or nn.Dropout module
-    activation: Activation | None = None
+    activation: ActivationGrad | None = None
     in_place: bool = False             # the activation may overwrite its input (nothing keeps it)
 
 
-_GLOBAL_HOOKS = ("_global_forward_hooks", "_global_forward_pre_hooks", "_global_backward_hooks",
-                 "_global_backward_pre_hooks")
-
-
-def _has_hooks(model: nn.Module, params: list[nn.Parameter]) -> bool:
-    """Any module, global or parameter hook: the fast path would silently skip it."""
-    if any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
-           for m in model.modules()):
-        return True
-    # torch's private registries; a torch without one simply has no such hooks to skip.
-    if any(getattr(_module_hooks, name, None) for name in _GLOBAL_HOOKS):
-        return True
-    return any(getattr(p, "_backward_hooks", None) or getattr(p, "_post_accumulate_grad_hooks", None) for p in params)
-
-
-class DenseFastPath:
+class DenseStep:
     """Forward and backward of a Flatten/Dense/activation/Dropout stack without autograd.
 
-        fast = DenseFastPath.for_model(model)      # None when the model is not covered
+        fast = DenseStep.for_model(model)      # None when the model is not covered
         loss, logits = fast.step(x, y)             # sets p.grad for every parameter
         optimizer.step()
     """
@@ -104,14 +88,14 @@ class DenseFastPath:
         self._label_weights: dict[tuple[int, float], Tensor] = {}
 
     @classmethod
-    def for_model(cls, model: nn.Module) -> DenseFastPath | None:
+    def for_model(cls, model: nn.Module) -> DenseStep | None:
         """The fast path for `model`, or None where autograd must run."""
         if type(model) not in (nn.Sequential, SequentialModel):  # a subclass may have its own forward
             return None
         params = list(model.parameters())
         if not params or any(not p.requires_grad or p.dtype != torch.float32 or not p.is_cpu for p in params):
             return None
-        if _has_hooks(model, params):
+        if has_hooks(*model.modules(), parameters=params):
             return None
         plan: list[Step] = []
         flat = fresh = False  # fresh: the current tensor is a new one that nothing else keeps

@@ -6,14 +6,14 @@
  * computed from its input window directly, the big tensor never exists, and the backward only needs
  * the gradient of the weights and bias (the input is an image, which needs none).
  *
- * Semantics are torch's (mnistlab.native checks them against it): the first maximum of a window wins
+ * Semantics are torch's (mnistlab.accel.conv_pool checks them against it): the first maximum of a window wins
  * ties and receives the gradient; ReLU's gradient is zero where the output is zero; a NaN or inf in a
  * window makes the output NaN. Windows are compared before rounding to bf16, which can only change
  * the winner between values that round alike.
  *
  * Layouts: x (N, H, W) float; w (K, C) float, K = kh * kw; b (C) float; out and g (N, Ho, Wo, C), i.e.
  * channels-last, float or bf16 (uint16); win (N, Ho, Wo, C) uint8: the winning window position 0-3,
- * or 255 where the output is zero. C must be a multiple of 16. Built by mnistlab.native with
+ * or 255 where the output is zero. C must be a multiple of 16. Built by mnistlab.accel.conv_pool with
  * -O3 -march=native -fopenmp; torch's own OpenMP runtime runs the threads.
  */
 #include <omp.h>

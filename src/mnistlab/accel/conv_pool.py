@@ -1,19 +1,30 @@
-"""Optional native kernel for a CNN's first block: Conv2D(1 -> C channels, relu) + MaxPooling2D(2).
+"""The conv -> ReLU -> max-pool blocks of a CNN, computed faster: a forward the Plan swaps in.
 
-torch runs that block as conv, max-pool and ReLU over a tensor four times the size of the block's
-output, and max-pooling's backward fills and scatters into it element by element: ~30% of a
-seed-000 CNN training step on a 2-core CPU. ``_native/conv_pool.c`` computes each pooled output
-straight from its input window instead (BENCHMARKS.md has the figures).
+Two substitutions, both chosen once per fit by :func:`mnistlab.accel.plan` and recorded in the
+run's ``env.native_kernel``; the model itself stays a plain ``nn.Sequential`` whose ``model(x)``
+and hooks keep torch's semantics:
+
+1. **Pool before ReLU.** ``Conv2D(relu) -> MaxPooling2D`` (unpadded) is computed as conv -> max-pool
+   -> ReLU: the same values and gradients (max and relu are both monotone; relu(max(x)) ==
+   max(relu(x)), and the gradient is zero either way where the window max is <= 0), with 4x fewer
+   elements through ReLU and its backward (measured ~25% of a seed-000 CNN step).
+2. **A native kernel for a CNN's first block**: Conv2D(1 -> C channels, relu) + MaxPooling2D(2).
+   torch runs that block as conv, max-pool and ReLU over a tensor four times the size of the
+   block's output, and max-pooling's backward fills and scatters into it element by element: ~30%
+   of a seed-000 CNN training step on a 2-core CPU. ``_native/conv_pool.c`` computes each pooled
+   output straight from its input window instead (BENCHMARKS.md has the figures).
 
 There is no build step at install time. The first time a model needs the kernel, mnistlab compiles
 the C file with the machine's C compiler (``$CC``, else ``cc``; about half a second) for this very
 CPU (``-march=native``) into the user cache, and later processes load it from there. Where that
 cannot happen (no compiler, not Linux, torch not on GNU OpenMP, ``MNISTLAB_NATIVE=0``), models
 run torch's ops as before: the kernel changes speed, not results beyond float rounding. ``status()``
-says which, and every run records it (``env.native_kernel``).
+says which.
 
-    from mnistlab import native
-    native.status()          # "on" or "off: <why>"
+    from mnistlab.accel import conv_pool
+    conv_pool.status()                           # "on" or "off: <why>"
+    forward = conv_pool.FusedForward(model, autocast_dtype=None)
+    logits = forward(x)                          # model(x), to float rounding
 """
 
 from __future__ import annotations
@@ -35,6 +46,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from mnistlab.accel.hooks import has_hooks
+from mnistlab.datasets import cache_dir
+from mnistlab.models import Conv2D, Pool2D
+
 SOURCE = Path(__file__).with_name("_native") / "conv_pool.c"
 # Compiled with OpenMP but linked without an OpenMP library: the kernel's GOMP_* calls bind, when it is
 # loaded, to the runtime torch loaded (globally), so both share one pool of threads.
@@ -44,8 +59,8 @@ BLOCK = 16  # the kernel works on 16 channels at a time
 
 _lib: ctypes.CDLL | None = None
 _status: str | None = None  # None until the first attempt; then "on" or "off: <reason>"
-_counts = {"wanted": 0, "ran": 0}  # blocks the kernel applied to / ran on: what a run records
 _turned_off = 0  # depth of `disabled()` blocks
+DISABLED = "off: turned off by mnistlab.accel.conv_pool.disabled()"
 
 
 def status() -> str:
@@ -61,7 +76,7 @@ def enabled() -> bool:
 
 @contextmanager
 def disabled() -> Iterator[None]:
-    """Run torch's ops instead of the kernel inside the block (comparisons, benchmarks)."""
+    """Plans made inside the block use torch's ops instead of the kernel (comparisons, benchmarks)."""
     global _turned_off
     _turned_off += 1
     try:
@@ -70,20 +85,9 @@ def disabled() -> Iterator[None]:
         _turned_off -= 1
 
 
-def counts() -> tuple[int, int]:
-    """(blocks the kernel applied to, blocks it ran on) so far in this process; see ``describe``."""
-    return _counts["wanted"], _counts["ran"]
-
-
-def describe(since: tuple[int, int]) -> str:
-    """What a run records in ``env.native_kernel``, given ``counts()`` from before it: ``"on"`` if the
-    kernel ran, ``"off: <why>"`` if the model could have used it, else ``"not applicable"``."""
-    wanted, ran = (now - then for now, then in zip(counts(), since))
-    if ran:
-        return "on"
-    if not wanted:
-        return "not applicable"
-    return "off: turned off by mnistlab.native.disabled()" if status() == "on" else status()
+def kernel_status() -> str:
+    """What a plan made now gets: ``"on"``, ``DISABLED`` inside :func:`disabled`, else ``status()``."""
+    return DISABLED if _turned_off else status()
 
 
 def _load() -> ctypes.CDLL | None:
@@ -138,8 +142,6 @@ def _cpu_identity() -> str:
 
 
 def _cached_library_path() -> Path:
-    from mnistlab.datasets import cache_dir  # the user cache the datasets use
-
     key = hashlib.sha256(SOURCE.read_bytes() + " ".join(COMPILE + LINK).encode() + _cpu_identity().encode()).hexdigest()[:16]
     return cache_dir() / "native" / key / "conv_pool.so"
 
@@ -202,32 +204,22 @@ def _declare(lib: ctypes.CDLL) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# When the kernel applies, and the autograd function around it
+# Which blocks qualify, the forward that uses them, and the autograd function around the kernel
 # ---------------------------------------------------------------------------------------------
-def _autocast_dtype() -> torch.dtype | None:
-    """The CPU autocast dtype in effect, or None without autocast."""
-    try:
-        on, dtype = torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")
-    except (TypeError, AttributeError):  # torch before 2.4 had CPU-specific functions
-        on, dtype = torch.is_autocast_cpu_enabled(), torch.get_autocast_cpu_dtype()
-    return dtype if on else None
+def pool_commutes(module: nn.Module, nxt: nn.Module) -> bool:
+    """A Conv2D with ReLU followed by an unpadded max pool: the pair whose ReLU can follow the pool."""
+    return (isinstance(module, Conv2D) and type(module.activation) is nn.ReLU
+            and isinstance(nxt, Pool2D) and nxt.kind == "max" and nxt.pads is None)
 
 
-def _has_hooks(*modules: nn.Module) -> bool:
-    m = torch.nn.modules.module  # where torch keeps the hooks registered for every module
-    global_hooks = (m._global_forward_hooks, m._global_forward_pre_hooks, m._global_backward_hooks)
-    return any(global_hooks) or any(mod._forward_hooks or mod._forward_pre_hooks or mod._backward_hooks
-                                    or mod._backward_pre_hooks for mod in modules)
-
-
-def applies(conv: nn.Conv2d, pool: nn.Module, x: torch.Tensor) -> bool:
+def applies(conv: nn.Conv2d, pool: nn.Module, x: torch.Tensor | None = None,
+            autocast_dtype: torch.dtype | None = None) -> bool:
     """Whether ``relu(pool(conv(x)))`` can run on the kernel: a stride-1 conv with a multiple of 16
     filters of a 1-channel float32 CPU image batch that needs no gradient, then a 2x2 max pool with
-    stride 2; float32 or bf16 autocast; no hooks. The caller has checked that ``pool`` is an unpadded
-    max pool (``models._pool_commutes``). A block that qualifies is counted (``counts()``), whether
-    the kernel is available or not, so that a run can record why it did not use it."""
-    if (x.device.type != "cpu" or x.dtype != torch.float32 or x.dim() != 4 or x.shape[1] != 1
-            or x.requires_grad):
+    stride 2; float32 or bf16 autocast (``autocast_dtype``); no hooks on either module. ``x`` None
+    checks the block alone (what a plan knows before any batch). Says nothing of whether the kernel
+    is built here: see :func:`kernel_status`."""
+    if x is not None and not _input_fits(x):
         return False
     params = [conv.weight] if conv.bias is None else [conv.weight, conv.bias]
     if any(p.device.type != "cpu" or p.dtype != torch.float32 for p in params):
@@ -237,22 +229,76 @@ def applies(conv: nn.Conv2d, pool: nn.Module, x: torch.Tensor) -> bool:
     if (conv.in_channels != 1 or conv.out_channels % BLOCK or conv.stride != (1, 1) or conv.dilation != (1, 1)
             or conv.groups != 1 or conv.padding_mode != "zeros" or isinstance(conv.padding, str)):
         return False
-    if _autocast_dtype() not in (None, torch.bfloat16) or _has_hooks(conv, pool):
-        return False
-    _counts["wanted"] += 1
-    return not _turned_off and enabled()
+    return autocast_dtype in (None, torch.bfloat16) and not has_hooks(conv, pool)
 
 
-def conv_pool_relu(conv: nn.Conv2d, x: torch.Tensor, pads: tuple[int, int, int, int]) -> torch.Tensor:
-    """``relu(maxpool2x2(conv(F.pad(x, pads))))`` on the kernel; check ``applies`` first.
+def _input_fits(x: torch.Tensor) -> bool:
+    return (x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() == 4 and x.shape[1] == 1
+            and not x.requires_grad)
+
+
+class FusedForward:
+    """``model(x)`` with each qualifying conv -> ReLU -> max-pool block computed faster.
+
+    Built once per fit (by the Plan) from a plain model: blocks where :func:`pool_commutes` holds
+    run pool-before-ReLU on torch's ops, or on the native kernel where :func:`applies` holds, the
+    kernel is built and ``use_kernel``. ``autocast_dtype`` is the autocast the caller runs it
+    under (the kernel rounds its inputs as bf16 autocast would). A batch the kernel cannot take
+    (one that requires grad, say) runs that block on torch's ops. ``kernel_calls`` counts the
+    blocks that ran on the kernel. Inputs (N, C, H, W) or (N, H, W), as the model takes them.
+    """
+
+    def __init__(self, model: nn.Module, *, autocast_dtype: torch.dtype | None = None, use_kernel: bool = True) -> None:
+        self.model = model
+        self.bf16 = autocast_dtype == torch.bfloat16
+        self.kernel_calls = 0
+        modules = list(model.children())
+        self.stages: list[tuple[str, nn.Module, nn.Module | None]] = []
+        self.qualifying = 0  # blocks the kernel could take, whether it is used or not
+        i = 0
+        while i < len(modules):
+            module = modules[i]
+            if i + 1 < len(modules) and pool_commutes(module, modules[i + 1]):
+                fits = applies(module, modules[i + 1], autocast_dtype=autocast_dtype)
+                self.qualifying += fits
+                kind = "kernel" if fits and use_kernel and kernel_status() == "on" else "pool_relu"
+                self.stages.append((kind, module, modules[i + 1]))
+                i += 2
+            else:
+                self.stages.append(("module", module, None))
+                i += 1
+        self.uses_kernel = any(kind == "kernel" for kind, _, _ in self.stages)
+
+    @property
+    def fuses(self) -> bool:
+        """Whether any block runs differently from ``model(x)``."""
+        return any(kind != "module" for kind, _, _ in self.stages)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == 3:
+            x = x.unsqueeze(1)
+        for kind, module, pool in self.stages:
+            if kind == "module":
+                x = module(x)
+            elif kind == "kernel" and _input_fits(x):
+                self.kernel_calls += 1
+                x = _ConvPoolReLU.apply(x, module.weight, module.bias, module.zero_pads(), self.bf16)
+            else:
+                x = torch.relu(pool(module.conv_forward(x)))
+        return x
+
+
+def conv_pool_relu(conv: nn.Conv2d, x: torch.Tensor, pads: tuple[int, int, int, int],
+                   autocast_dtype: torch.dtype | None = None) -> torch.Tensor:
+    """``relu(maxpool2x2(conv(F.pad(x, pads))))`` on the kernel; check :func:`applies` first.
 
     ``pads`` (left, right, top, bottom) is the conv's whole zero padding. Returns (N, C, Ho, Wo)
-    channels-last, bf16 under bf16 autocast (as torch's conv would be) and float32 otherwise.
+    channels-last, bf16 with ``autocast_dtype=torch.bfloat16`` (as torch's conv under bf16
+    autocast would be) and float32 otherwise. RuntimeError where the kernel is not built.
     """
     if _load() is None:
         raise RuntimeError(f"the native kernel is {status()}")
-    _counts["ran"] += 1
-    return _ConvPoolReLU.apply(x, conv.weight, conv.bias, pads, _autocast_dtype() == torch.bfloat16)
+    return _ConvPoolReLU.apply(x, conv.weight, conv.bias, pads, autocast_dtype == torch.bfloat16)
 
 
 class _ConvPoolReLU(torch.autograd.Function):

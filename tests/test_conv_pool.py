@@ -1,4 +1,4 @@
-"""The fused kernel for a CNN's first block (mnistlab.native): torch's numbers, and a safe fallback.
+"""The fused kernel for a CNN's first block (mnistlab.accel.conv_pool): torch's numbers, and a safe fallback.
 
 The kernel is compiled on first use into the test session's cache. Where the machine has a C
 compiler it must build: a kernel that silently falls back there would make these tests pass while
@@ -18,7 +18,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mnistlab import native
+from mnistlab.accel import conv_pool
 from mnistlab.datasets import cache_dir
 from mnistlab.models import build_model
 from mnistlab.specs import Conv2D, Dense, Flatten, GlobalAveragePooling2D, MaxPooling2D, ModelSpec
@@ -27,22 +27,22 @@ from mnistlab.specs import Conv2D, Dense, Flatten, GlobalAveragePooling2D, MaxPo
 @pytest.fixture
 def kernel() -> None:
     """The kernel must be on (or, on a machine with no C compiler at all, the test is skipped)."""
-    if native.enabled():
+    if conv_pool.enabled():
         return
     if os.environ.get("MNISTLAB_NATIVE") == "0":
         pytest.skip("MNISTLAB_NATIVE=0 turns the kernel off")
     if shutil.which("cc") is None:
-        pytest.skip(f"no C compiler on this machine: {native.status()}")
-    pytest.fail(f"a C compiler is here but the kernel is {native.status()}")
+        pytest.skip(f"no C compiler on this machine: {conv_pool.status()}")
+    pytest.fail(f"a C compiler is here but the kernel is {conv_pool.status()}")
 
 
 @pytest.fixture
 def fresh_native(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
     """A first use of the kernel in an empty cache; the process's loaded kernel is put back after."""
-    monkeypatch.setattr(native, "_lib", None)
-    monkeypatch.setattr(native, "_status", None)
+    monkeypatch.setattr(conv_pool, "_lib", None)
+    monkeypatch.setattr(conv_pool, "_status", None)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    return native
+    return conv_pool
 
 
 def _model(filters: int = 32, kernel_size: int = 3, padding: str = "valid", seed: int = 0) -> torch.nn.Module:
@@ -61,14 +61,10 @@ def _images(n: int = 16, seed: int = 0) -> torch.Tensor:
 def _logits_and_grads(model: torch.nn.Module, x: torch.Tensor, bf16: bool = False, use_kernel: bool = True):
     model.zero_grad()
     y = torch.arange(len(x)) % 10
-    before = native.counts()
+    forward = conv_pool.FusedForward(model, autocast_dtype=torch.bfloat16 if bf16 else None, use_kernel=use_kernel)
     with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-        if use_kernel:
-            logits = model(x)
-        else:
-            with native.disabled():
-                logits = model(x)
-    ran = native.counts()[1] - before[1]
+        logits = forward(x)
+    ran = forward.kernel_calls
     F.cross_entropy(logits.float(), y).backward()
     return logits.detach().float(), [p.grad.clone() for p in model.parameters()], ran
 
@@ -119,7 +115,7 @@ def test_kernel_in_bf16_gives_torch_outputs_and_exact_weight_gradients() -> None
     with torch.no_grad():
         conv.bias.copy_(torch.randn(64, generator=torch.Generator().manual_seed(4)) * 0.1)  # not bf16-exact
         with torch.autocast("cpu", dtype=torch.bfloat16):
-            ours = native.conv_pool_relu(conv, x, conv.zero_pads())
+            ours = conv_pool.conv_pool_relu(conv, x, conv.zero_pads(), torch.bfloat16)
             theirs = torch.relu(F.max_pool2d(conv.conv_forward(x), 2, 2))
     # The block's own output: torch's, but where a window's two largest values round to one bf16
     # (the kernel compares them before rounding): about one element in 700,000, one rounding step.
@@ -176,18 +172,17 @@ def test_a_non_finite_weight_makes_the_output_non_finite_so_divergence_is_seen(b
         model[0].weight[3, 0, 0, 0] = bad
     x = _images(4) * 0.5 + 0.25  # no zero pixels: inf * 0 would make NaN by itself
     for bf16 in (False, True):
-        before = native.counts()[1]
+        forward = conv_pool.FusedForward(model, autocast_dtype=torch.bfloat16 if bf16 else None)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = model(x)
-        assert native.counts()[1] == before + 1
+            out = forward(x)
+        assert forward.kernel_calls == 1
         assert torch.isnan(out).any() if bad != bad else not torch.isfinite(out).all()
 
 
 @pytest.mark.usefixtures("kernel")
 def test_the_kernel_applies_only_to_the_block_it_was_written_for() -> None:
     def applies(model: torch.nn.Module, x: torch.Tensor, dtype: torch.dtype | None = None) -> bool:
-        with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
-            return native.applies(model[0], model[1], x)
+        return conv_pool.applies(model[0], model[1], x, autocast_dtype=dtype)
 
     x = _images(4)
     assert applies(_model(16), x) and applies(_model(16), x, torch.bfloat16)
@@ -207,8 +202,8 @@ def test_the_kernel_applies_only_to_the_block_it_was_written_for() -> None:
     on_meta = _model(16)
     on_meta[0].to("meta")  # parameters elsewhere than the CPU: torch's ops say what is wrong
     assert not applies(on_meta, x)
-    with native.disabled():
-        assert not applies(_model(16), x)
+    with conv_pool.disabled():  # the block still qualifies, but a forward made now runs torch's ops
+        assert applies(_model(16), x) and not conv_pool.FusedForward(_model(16)).uses_kernel
 
 
 @pytest.mark.usefixtures("kernel")
@@ -228,14 +223,14 @@ def test_feature_maps_still_show_each_layer_as_keras_computes_it() -> None:
     model, x = _model(16), _images(2)
     with torch.no_grad():
         pooled = model[1](model[0](x))  # layer by layer, as the feature-map figures call them
-        fused = native.conv_pool_relu(model[0], x, model[0].zero_pads())
+        fused = conv_pool.conv_pool_relu(model[0], x, model[0].zero_pads())
     assert torch.allclose(pooled, fused, atol=1e-6)
 
 
 @pytest.mark.usefixtures("kernel")
 def test_training_on_the_kernel_repeats_exactly_and_is_recorded(data_dir) -> None:
     from mnistlab.config import parse_run_config
-    from mnistlab.train import run_config
+    from mnistlab.run import run_config
 
     def run(model: str, precision: str = "auto"):
         cfg = parse_run_config({"dataset": "fashion-mnist", "model": model, "data": {"subset": 256},
@@ -249,10 +244,10 @@ def test_training_on_the_kernel_repeats_exactly_and_is_recorded(data_dir) -> Non
     assert first.env["native_kernel"] == "on"
     assert numbers(first.history) == numbers(second.history) and first.metrics["test_accuracy"] == second.metrics["test_accuracy"]
     assert run("seed000-dense").env["native_kernel"] == "not applicable"
-    with native.disabled():
+    with conv_pool.disabled():
         off = run("seed000-ex1", "float32")
     on = run("seed000-ex1", "float32")
-    assert off.env["native_kernel"] == "off: turned off by mnistlab.native.disabled()"
+    assert off.env["native_kernel"] == "off: turned off by mnistlab.accel.conv_pool.disabled()"
     assert on.env["native_kernel"] == "on"
     # float32: the same training to float rounding, with or without the kernel
     assert abs(on.history[0]["loss"] - off.history[0]["loss"]) < 1e-4 * off.history[0]["loss"]
@@ -281,7 +276,7 @@ def test_a_damaged_cached_library_is_rebuilt(fresh_native, kernel, damage: str, 
         bad.write_bytes({"garbage": b"\x7fELF not really" * 50, "truncated": good[: len(good) // 3], "empty": b""}[damage])
         bad.replace(path)
     # A new process (this one would reuse the library it has loaded from that path).
-    script = "from mnistlab import native; print(native.status())"
+    script = "from mnistlab.accel import conv_pool; print(conv_pool.status())"
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120,
                          env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert out.stdout.strip() == "on", out.stderr
@@ -303,7 +298,7 @@ def test_without_a_working_compiler_models_run_on_torch(fresh_native, monkeypatc
     logits, _, ran = _logits_and_grads(model, x)
     assert ran == 0 and fresh_native.status().startswith(reason)
     assert "\n" not in fresh_native.status()
-    with native.disabled():
+    with conv_pool.disabled():
         assert torch.equal(logits, model(x).detach())
 
 
@@ -333,7 +328,7 @@ def test_an_unwritable_cache_leaves_the_kernel_off_with_the_reason(fresh_native,
 def _ex1_run(data_dir: Path, checkpoint_dir: Path, epochs: int, **kw):
     """seed000-ex1 (its first block fits the kernel) on 96 images, checkpointed each epoch."""
     from mnistlab.config import parse_run_config
-    from mnistlab.train import run_config
+    from mnistlab.run import run_config
 
     cfg = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-ex1", "data": {"subset": 96},
                             "train": {"epochs": epochs, "threads": 1}})
@@ -345,7 +340,7 @@ def test_resuming_with_the_kernel_switched_warns_that_numbers_will_differ(data_d
     from mnistlab.specs import SpecWarning
 
     _ex1_run(data_dir, tmp_path, 1)  # the kernel on
-    with native.disabled(), pytest.warns(SpecWarning, match="trained with mnistlab's native kernel and this run "
+    with conv_pool.disabled(), pytest.warns(SpecWarning, match="trained with mnistlab's native kernel and this run "
                                                             "does not use it"):
         resumed = _ex1_run(data_dir, tmp_path, 2, resume=True)
     assert resumed.metrics["resumed_from_epoch"] == 1 and resumed.env["native_kernel"].startswith("off")

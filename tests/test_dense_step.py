@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mnistlab.dense_fastpath import DenseFastPath
+from mnistlab.accel.dense_step import DenseStep
 from mnistlab.models import build_model
 from mnistlab.specs import parse_model_spec
 
@@ -69,7 +69,7 @@ def test_dense_fast_path_matches_autograd(stack: str, batch: int, smoothing: flo
     auto_loss = F.cross_entropy(auto_logits, y, label_smoothing=smoothing)
     auto_loss.backward()
 
-    fast = DenseFastPath.for_model(fast_model)
+    fast = DenseStep.for_model(fast_model)
     assert fast is not None
     for p in fast_model.parameters():
         p.grad = torch.full_like(p, 7.0)  # stale grads must be overwritten, not accumulated
@@ -88,7 +88,7 @@ def test_dense_fast_path_matches_autograd(stack: str, batch: int, smoothing: flo
 def test_dense_fast_path_respects_eval_mode_dropout() -> None:
     model = build_model(parse_model_spec(DENSE_STACKS["dropout (seed 002's dense)"]), seed=1).eval()
     x, y = torch.rand(8, 1, 28, 28), torch.randint(0, 10, (8,))
-    _, logits = DenseFastPath.for_model(model).step(x, y)
+    _, logits = DenseStep.for_model(model).step(x, y)
     torch.testing.assert_close(logits, model(x).detach())
 
 
@@ -100,7 +100,7 @@ def test_dense_fast_path_respects_eval_mode_dropout() -> None:
     _dense_spec({"type": "Dense", "units": 16, "activation": "softmax"}, {"type": "Dense", "units": 10}),
 ])
 def test_dense_fast_path_declines_what_it_does_not_cover(layers: list) -> None:
-    assert DenseFastPath.for_model(build_model(parse_model_spec(layers), seed=0)) is None
+    assert DenseStep.for_model(build_model(parse_model_spec(layers), seed=0)) is None
 
 
 def _seed000(seed: int = 0) -> torch.nn.Module:
@@ -116,7 +116,7 @@ def test_dense_fast_path_declines_what_it_would_silently_skip(change: str) -> No
 
     from mnistlab.models import SequentialModel
 
-    assert DenseFastPath.for_model(_seed000()) is not None
+    assert DenseStep.for_model(_seed000()) is not None
     model = _seed000()
     handle = None
     if change == "frozen weight":
@@ -143,18 +143,18 @@ def test_dense_fast_path_declines_what_it_would_silently_skip(change: str) -> No
     else:
         model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 10))
     try:
-        assert DenseFastPath.for_model(model) is None
+        assert DenseStep.for_model(model) is None
     finally:
         if handle is not None:
             handle.remove()
 
 
 def test_freezing_after_the_trainer_is_built_falls_back_to_autograd() -> None:
-    from mnistlab.train import Trainer
+    from mnistlab.trainer import Trainer
 
     model = _seed000(seed=2)
     trainer = Trainer(model, seed=0)
-    assert trainer.fast_path is not None
+    assert trainer.plan.dense_step is not None
     x, y = torch.randint(0, 256, (32, 28, 28), dtype=torch.uint8), torch.randint(0, 10, (32,))
     trainer.train_step(x, y)
     first = model[1].weight.detach().clone()

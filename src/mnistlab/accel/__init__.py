@@ -1,0 +1,218 @@
+"""Speed work, beside the engine: one :class:`Plan` per fit says how a plain model trains fast here.
+
+The engine (``models``, ``trainer``, ``optim``) knows nothing of what is in this package. A plan
+is chosen once, from the model and the machine, and applied as substitutions, never as branches
+inside a model's ``forward`` or inside the training loop:
+
+- ``device``, ``threads`` and ``precision`` (bf16 autocast where it was measured to pay);
+- ``channels_last``: the memory layout oneDNN/cuDNN convolve fastest;
+- ``forward``: the model's forward with conv -> ReLU -> max-pool blocks computed faster
+  (:mod:`mnistlab.accel.conv_pool`), or the model itself, inside the plan's autocast;
+- ``dense_step``: hand-written gradients for models made only of dense layers
+  (:mod:`mnistlab.accel.dense_step`), or None for autograd;
+- ``optimizer()``: torch's fused Adam/AdamW with a leaner step (:mod:`mnistlab.accel.fused_adam`);
+- ``activate()``: the thread count, glibc's allocator kept from thrashing and denormals flushed
+  in single-threaded runs (:mod:`mnistlab.accel.cpu`).
+
+Each fast path gives the plain path's numbers to float rounding (``tests/test_accel.py``), and
+each has a switch: ``plan(..., hand_gradients=False, conv_pool=False, lean_optimizer=False)``, or
+``MNISTLAB_NATIVE=0`` / ``MNISTLAB_RETAIN_MEMORY=0`` / ``MNISTLAB_FLUSH_DENORMALS=0``. What the
+plan chose is recorded in every run's ``env`` (:meth:`Plan.describe`). Every private torch call
+of mnistlab lives in this package.
+
+    plan = accel.plan(model, precision="auto", threads=None)
+    optimizer = plan.optimizer(make_optimizer("adam", model.parameters()))
+    with plan.activate():
+        logits = plan.forward(plan.inputs(uint8_batch))
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from mnistlab.accel import conv_pool
+from mnistlab.accel.cpu import (cpu_has_native_bf16, cuda_has_native_bf16, default_threads, flush_denormals,
+                                retain_freed_memory)
+from mnistlab.accel.dense_step import DenseStep
+from mnistlab.accel.fused_adam import lean
+from mnistlab.errors import SpecError
+from mnistlab.evaluate import to_input
+
+__all__ = ["Plan", "default_threads", "pick_device", "plan", "resolve_precision"]
+
+Precision = Literal["float32", "bf16"]
+Step = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
+
+
+@dataclass
+class Plan:
+    """How one fit runs; built by :func:`plan`, read by the trainer, recorded in the run's env.
+
+    ``forward(x)``: float32 (N, 1, H, W) in [0, 1] -> logits (N, classes), under the plan's
+    autocast. ``threads`` None leaves torch's thread count as it is.
+    """
+
+    device: torch.device
+    precision: Precision
+    channels_last: bool
+    threads: int | None
+    forward: Callable[[torch.Tensor], torch.Tensor]
+    dense_step: DenseStep | None = None
+    lean_optimizer: bool = True
+    native_kernel: str = "not applicable"  # "on", "off: <why>" or "not applicable"
+    fused: conv_pool.FusedForward | None = field(default=None, repr=False)
+    label_smoothing: float = 0.0  # what the dense step's loss uses (the trainer's setting)
+
+    @property
+    def autocast_dtype(self) -> torch.dtype | None:
+        """The autocast dtype of ``forward`` (None: float32 throughout)."""
+        return torch.bfloat16 if self.precision == "bf16" else None
+
+    def inputs(self, images: torch.Tensor) -> torch.Tensor:
+        """uint8 (N, H, W) -> float32 (N, 1, H, W) in [0, 1], in the plan's memory layout."""
+        return to_input(images, channels_last=self.channels_last)
+
+    def gradients(self, autograd_step: Step) -> Step:
+        """The step that computes ``(loss, logits)`` and sets every parameter's ``.grad``: the
+        hand-written dense step where it applies (``autograd_step`` once a parameter is frozen),
+        else ``autograd_step``."""
+        dense = self.dense_step
+        if dense is None:
+            return autograd_step
+
+        def step(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            return dense.step(x, y, self.label_smoothing) if dense.usable() else autograd_step(x, y)
+
+        return step
+
+    def optimizer(self, optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
+        """``optimizer`` with the lean fused Adam step where it applies (the same object)."""
+        return lean(optimizer) if self.lean_optimizer else optimizer
+
+    @contextlib.contextmanager
+    def use_threads(self) -> Iterator[None]:
+        """torch's thread count set to ``threads`` for the block (unchanged when None), then restored."""
+        before = torch.get_num_threads()
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
+
+    @contextlib.contextmanager
+    def activate(self) -> Iterator[bool]:
+        """The runtime settings of a fit: threads, the allocator kept from returning memory each
+        step, and denormals flushed to zero where this thread does all the arithmetic (single-
+        threaded CPU runs: torch's pool threads cannot be switched). Yields whether it flushes."""
+        with self.use_threads():
+            cpu = self.device.type == "cpu"
+            if cpu:
+                retain_freed_memory()  # a third of a CNN step was page faults without it (accel.cpu)
+            single = cpu and torch.get_num_threads() == 1
+            with flush_denormals() if single else contextlib.nullcontext(False) as flushing:
+                yield flushing
+
+    def describe(self) -> dict[str, Any]:
+        """What a run records in ``env``: precision, channels_last, gradients, native_kernel."""
+        return {
+            "precision": self.precision,
+            "channels_last": self.channels_last,
+            "gradients": "hand-written (dense fast path)" if self.dense_step is not None else "autograd",
+            "native_kernel": self.native_kernel,
+        }
+
+
+def plan(
+    model: nn.Module,
+    *,
+    precision: str = "auto",
+    channels_last: bool | None = None,
+    threads: int | None = None,
+    hand_gradients: bool = True,
+    conv_pool_forward: bool = True,
+    lean_optimizer: bool = True,
+) -> Plan:
+    """Choose how ``model`` trains fast on the device its parameters are on; converts the model to
+    channels-last in place where the plan says so (oneDNN/cuDNN's fastest convolutions, measured in
+    ``bench/``). Call it after any hooks are registered: a fast path is never chosen where a hook
+    would be skipped. ``precision``: auto | bf16 | float32 (see :func:`resolve_precision`)."""
+    device = next(model.parameters()).device
+    has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
+    resolved = resolve_precision(precision, device, has_conv)
+    layout = has_conv if channels_last is None else channels_last
+    if layout:
+        model.to(memory_format=torch.channels_last)
+    autocast = torch.bfloat16 if resolved == "bf16" else None
+    fused, native = _fused_forward(model, autocast, conv_pool_forward)
+    forward: Callable[[torch.Tensor], torch.Tensor] = fused if fused is not None else model
+    if autocast is not None:
+        forward = _autocast(forward, device.type, autocast)
+    # Dense-only models on CPU skip autograd's bookkeeping (a quarter of a step; accel.dense_step).
+    dense = DenseStep.for_model(model) if hand_gradients and autocast is None and device.type == "cpu" else None
+    return Plan(device, resolved, layout, threads, forward, dense, lean_optimizer, native, fused)
+
+
+def _fused_forward(model: nn.Module, autocast: torch.dtype | None,
+                   enabled: bool) -> tuple[conv_pool.FusedForward | None, str]:
+    """The conv-pool forward where it changes anything, and what ``env.native_kernel`` says. A
+    model with hooks keeps its own forward: the hooks must see every layer run."""
+    hooked = conv_pool.has_hooks(*model.modules())
+    fused = conv_pool.FusedForward(model, autocast_dtype=autocast, use_kernel=enabled and not hooked)
+    native = "not applicable"
+    if fused.qualifying:
+        native = ("on" if fused.uses_kernel else "off: conv_pool_forward=False" if not enabled
+                  else "off: the model has hooks" if hooked else conv_pool.kernel_status())
+    return (fused if enabled and not hooked and fused.fuses else None), native
+
+
+def _autocast(forward: Callable[[torch.Tensor], torch.Tensor], device_type: str,
+              dtype: torch.dtype) -> Callable[[torch.Tensor], torch.Tensor]:
+    def autocast_forward(x: torch.Tensor) -> torch.Tensor:
+        with torch.autocast(device_type, dtype=dtype):
+            return forward(x)
+    return autocast_forward
+
+
+def resolve_precision(precision: str, device: torch.device, has_conv: bool) -> Precision:
+    """``auto`` -> ``bf16`` where bf16 autocast was measured to pay, else ``float32``.
+
+    Measured (BENCHMARKS.md): on a CPU with native bf16 (AVX512_BF16/AMX) it speeds up
+    convolutions ~1.5-2x but slows small dense models (the casts cost more than the matmuls save);
+    on GPUs with native bf16 (Ampere and later) for conv models too.
+    """
+    if precision in ("bf16", "float32"):
+        return precision  # type: ignore[return-value]
+    if device.type == "cuda":
+        return "bf16" if has_conv and cuda_has_native_bf16() else "float32"
+    if device.type == "cpu" and has_conv:
+        return "bf16" if cpu_has_native_bf16() else "float32"
+    return "float32"
+
+
+def pick_device(name: str) -> torch.device:
+    """``auto`` = CUDA when available, else Apple MPS, else CPU. Unavailable devices raise SpecError."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SpecError(f'device "{name}" was asked for, but CUDA is not available here; use cpu or auto')
+    if name.startswith("cuda:") and int(name[5:]) >= torch.cuda.device_count():
+        raise SpecError(f'device "{name}" was asked for, but this machine has {torch.cuda.device_count()} GPU(s): '
+                        f'use cuda:0 to cuda:{torch.cuda.device_count() - 1}')
+    if name == "mps" and not _mps_available():
+        raise SpecError("device 'mps' requested but it is not available")
+    return torch.device(name)
+
+
+def _mps_available() -> bool:
+    return bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())

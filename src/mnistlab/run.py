@@ -1,0 +1,425 @@
+"""One run, end to end: data -> model -> trainer -> test -> a :class:`RunResult`; the notebook API.
+
+Two levels, use the one you need:
+
+- :func:`train` for notebooks: ``run = mnistlab.train(dataset="fashion-mnist", model="seed000-cnn",
+  epochs=5, lr=1e-3)`` returns a :class:`Run` (``.history``, ``.test_accuracy``, ``.predict(images)``).
+- :func:`run_config` for a validated :class:`~mnistlab.config.RunConfig`: loads the data, builds the
+  model, trains (:class:`~mnistlab.trainer.Trainer`), evaluates on the test set and returns a
+  :class:`RunResult` (what the run store keeps), with the run's provenance in ``env``.
+
+:class:`Recorder` is the one way a run gets into a :class:`~mnistlab.store.RunStore`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import subprocess
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from mnistlab import accel
+from mnistlab._version import __version__
+from mnistlab.callbacks import Callback, check_progress_mode, make_callback
+from mnistlab.config import RunConfig, apply_overrides, config_hash, parse_run_config
+from mnistlab.datasets import load_dataset, validation_split
+from mnistlab.errors import CheckpointError, MnistlabError, SpecError
+from mnistlab.evaluate import check_images, evaluate_model, predict_probs
+from mnistlab.models import build_model, count_parameters, summarize
+from mnistlab.store import RunStore
+from mnistlab.trainer import FitOutcome, Trainer
+
+__all__ = ["Recorder", "Run", "RunResult", "Split", "environment", "prepare_data", "run_config", "train"]
+
+
+@dataclass
+class RunResult:
+    """Everything one run produced. ``status``: finished | diverged | interrupted | failed."""
+
+    config: dict[str, Any]
+    status: str
+    history: list[dict[str, Any]]
+    metrics: dict[str, Any]
+    env: dict[str, Any]
+    test_probs: np.ndarray
+    model: torch.nn.Module
+    message: str = ""
+
+
+
+# ------------------------------------------------------------------------------------ the run
+@dataclass
+class Split:
+    """A run's data as uint8/int64 tensors (on the training device)."""
+
+    train_x: torch.Tensor
+    train_y: torch.Tensor
+    val_x: torch.Tensor | None
+    val_y: torch.Tensor | None
+    test_x: torch.Tensor
+    test_y: torch.Tensor
+    validation_is_test: bool
+    num_classes: int
+
+
+def given_validation(validation_data: Any, shape: Sequence[int], num_classes: int,
+                     device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
+    """``(images, labels)`` from a notebook as the uint8/int64 tensors a run holds; bad arrays raise SpecError.
+
+    Images are (N, H, W) or (N, 1, H, W), integers 0-255 or floats in [0, 1] (as ``x / 255``).
+    """
+    try:
+        images, labels = validation_data
+        x, y = np.asarray(images), np.asarray(labels)
+    except (TypeError, ValueError) as exc:
+        raise SpecError(f"validation_data: expected (images, labels), got {type(validation_data).__name__} ({exc})") from None
+    try:
+        x = check_images(x, shape)
+    except ValueError as exc:
+        raise SpecError(f"validation_data: {exc}") from None
+    if len(x) == 0:
+        raise SpecError("validation_data: 0 images; give at least one, or leave validation_data out")
+    if y.shape != (len(x),):
+        raise SpecError(f"validation_data: {len(x)} images need {len(x)} labels (N,), got shape {y.shape}")
+    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= num_classes:
+        raise SpecError(f"validation_data: labels must be integers 0-{num_classes - 1}")
+    if x.dtype != np.uint8:
+        x = np.rint(x * 255).astype(np.uint8)  # the run holds uint8; x / 255 comes back exactly
+    return torch.from_numpy(x).to(device), torch.from_numpy(y.astype(np.int64)).to(device)
+
+
+def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> Split:
+    """Load the dataset, apply ``data.subset`` and the validation split; tensors on ``device``."""
+    ds = load_dataset(cfg.dataset, data_dir)
+    train_x, train_y = np.asarray(ds.train_images), np.asarray(ds.train_labels)
+    test_x, test_y = np.asarray(ds.test_images), np.asarray(ds.test_labels)
+    if cfg.data.subset:
+        train_x, train_y = train_x[: cfg.data.subset], train_y[: cfg.data.subset]
+        keep = max(cfg.data.subset // 6, 1)
+        test_x, test_y = test_x[:keep], test_y[:keep]
+    validation = cfg.data.validation
+    val_x = val_y = None
+    if validation == "test":
+        val_x, val_y = test_x, test_y
+    elif validation:
+        kind = {"fraction": validation} if isinstance(validation, float) else {"count": validation}
+        split_seed = cfg.data.split_seed if cfg.data.split_seed is not None else cfg.train.seed
+        train_idx, val_idx = validation_split(train_y, seed=split_seed, stratify=cfg.data.stratify,
+                                              last=cfg.data.split == "last", **kind)
+        val_x, val_y = train_x[val_idx], train_y[val_idx]
+        train_x, train_y = train_x[train_idx], train_y[train_idx]
+
+    def t(a: np.ndarray | None, dtype: torch.dtype) -> torch.Tensor | None:
+        return None if a is None else torch.from_numpy(np.array(a)).to(device=device, dtype=dtype)  # copy: the arrays may be read-only memmaps
+
+    return Split(t(train_x, torch.uint8), t(train_y, torch.int64), t(val_x, torch.uint8), t(val_y, torch.int64),
+                 t(test_x, torch.uint8), t(test_y, torch.int64), validation == "test", ds.info.num_classes)
+
+
+def run_config(
+    cfg: RunConfig,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    progress: str = "auto",
+    checkpoint_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    extra_callbacks: Sequence[Callback] = (),
+    validation_data: tuple[Any, Any] | None = None,
+) -> RunResult:
+    """Train one run described by ``cfg`` and evaluate it on the test set.
+
+    ``validation_data=(images, labels)`` validates on those arrays (Keras's ``fit(validation_data=)``)
+    instead of what ``data.validation`` says; which one was used is recorded in ``metrics["validation"]``.
+
+    Never raises for what happens during training (divergence, Ctrl-C, a failing callback): the
+    status and message say what happened and the history so far is kept. Bad configs, missing
+    data and unreadable checkpoints raise :class:`MnistlabError` before training starts.
+    """
+    check_progress_mode(progress)  # a config error: say so before any data is loaded
+    resolved, spec, t = cfg.resolved(), cfg.model_spec(), cfg.train
+    device = accel.pick_device(t.device)
+    data = prepare_data(cfg, data_dir, device)
+    if spec.num_classes != data.num_classes:
+        raise SpecError(f"the model has {spec.num_classes} outputs but {cfg.dataset} has {data.num_classes} classes")
+    if validation_data is not None:
+        if cfg.data.validation:
+            raise SpecError("validation_data was given, and data.validation is set too: choose one")
+        data.val_x, data.val_y = given_validation(validation_data, spec.input_shape[:2], data.num_classes, device)
+    flops = summarize(spec).flops
+    model = build_model(spec, seed=t.seed).to(device)
+    plan = accel.plan(model, precision=t.precision, threads=t.threads or accel.default_threads(flops, t.batch_size, device))
+    with plan.use_threads():
+        trainer = Trainer(
+            model, optimizer=t.optimizer, lr=cfg.lr, momentum=t.momentum, nesterov=t.nesterov,
+            weight_decay=cfg.weight_decay, batch_size=t.batch_size, label_smoothing=t.label_smoothing,
+            schedule=t.schedule, augment=cfg.augment, callbacks=[make_callback(c) for c in cfg.callbacks] + list(extra_callbacks),
+            seed=t.seed, progress=progress, plan=plan,
+        )
+        outcome = _fit(trainer, data, t.epochs, checkpoint_dir, resume, checkpoint_key(resolved))
+        finite = weights_finite(model)  # a diverged model's "accuracy" would be one class's share
+        test_loss, test_acc, probs = _safe_test(trainer, data) if finite else _untested(data)
+        if not finite:
+            outcome.message = "; ".join(filter(None, [outcome.message, "its weights are not finite, so it was not tested"]))
+        env = {**environment(device), "deterministic": device.type == "cpu", **plan.describe(),
+               "flush_denormals": trainer.flushes_denormals}
+    trainable, frozen = count_parameters(model)
+    metrics = _metrics(outcome, test_loss, test_acc, trainable + frozen, flops, data)
+    metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test
+                             else "none" if data.val_y is None else cfg.data.split)
+    model.eval()
+    model = model.to("cpu", memory_format=torch.contiguous_format)
+    return RunResult(resolved, outcome.status, list(outcome.history), metrics, env, probs, model, outcome.message)
+
+
+def _fit(trainer: Trainer, data: Split, epochs: int, checkpoint_dir: str | os.PathLike | None, resume: bool,
+         key: str) -> FitOutcome:
+    """``trainer.fit`` where anything but a checkpoint problem becomes a ``failed`` outcome with its history."""
+    val = (data.val_x, data.val_y) if data.val_x is not None and data.val_y is not None else None
+    try:
+        return trainer.fit(data.train_x, data.train_y, epochs=epochs, val=val, checkpoint_dir=checkpoint_dir,
+                           resume=resume, config_key=key)
+    except CheckpointError:
+        raise
+    except MnistlabError as exc:
+        return FitOutcome("failed", str(exc), trainer.history)
+    except Exception as exc:  # a bug or a resource problem mid-run: record it, keep the history
+        if os.environ.get("MNISTLAB_DEBUG"):
+            raise
+        return FitOutcome("failed", failure_message(exc), trainer.history)
+
+
+def failure_message(exc: BaseException) -> str:
+    """How a run records an unexpected exception: its type and first 300 characters, on one line."""
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+
+
+def _untested(data: Split) -> tuple[None, None, np.ndarray]:
+    return None, None, np.full((len(data.test_y), data.num_classes), np.nan, np.float32)
+
+
+def _safe_test(trainer: Trainer, data: Split) -> tuple[float | None, float | None, np.ndarray]:
+    try:
+        loss, acc, probs = evaluate_model(trainer.model, data.test_x, data.test_y, return_probs=True,
+                                          label_smoothing=trainer.label_smoothing,
+                                          channels_last=trainer.plan.channels_last, forward=trainer.plan.forward)
+    except KeyboardInterrupt:  # a second Ctrl-C: skip the test pass, keep the run
+        return _untested(data)
+    return (loss if math.isfinite(loss) else None), acc, probs  # type: ignore[return-value]
+
+
+def weights_finite(model: torch.nn.Module) -> bool:
+    """No NaN or infinity in any parameter or buffer (a diverged run's last step usually leaves some)."""
+    return all(bool(torch.isfinite(t).all()) for t in model.state_dict().values() if t.is_floating_point())
+
+
+def _metrics(outcome: FitOutcome, test_loss: float | None, test_acc: float | None, params: int, flops: int,
+             data: Split) -> dict[str, Any]:
+    hist = outcome.history
+    last = hist[-1] if hist else {}
+    seconds = sum(h["epoch_seconds"] for h in hist)
+    m: dict[str, Any] = {
+        "test_loss": test_loss,
+        "test_accuracy": test_acc,
+        "train_loss": last.get("loss"),
+        "train_accuracy": last.get("accuracy"),
+        "train_seconds": seconds,
+        "seconds_per_epoch": seconds / len(hist) if hist else None,
+        "epochs_run": len(hist),
+        "params": params,
+        "flops": flops,
+        "train_size": len(data.train_y),
+        "val_size": 0 if data.val_y is None else len(data.val_y),
+        "test_size": len(data.test_y),
+        "validation_is_test": data.validation_is_test,
+        "resumed_from_epoch": outcome.resumed_from,
+    }
+    if "val_accuracy" in last:
+        m["val_loss"] = last["val_loss"]
+        m["val_accuracy"] = last["val_accuracy"]
+        m["best_val_accuracy"] = max(h["val_accuracy"] for h in hist)
+    return m
+
+
+def checkpoint_key(resolved: dict[str, Any]) -> str:
+    """A checkpoint's identity: the resolved config without the epoch count (so a run can be extended)."""
+    return config_hash(resolved, ignore=("epochs", "threads"))
+
+
+def environment(device: torch.device) -> dict[str, Any]:
+    """Provenance of a run: versions, device, threads, git commit of the working folder (if any)."""
+    env = {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "mnistlab": __version__,
+        "platform": platform.platform(),
+        "device": str(device),
+        "device_name": _device_name(device),
+        "threads": torch.get_num_threads(),
+        "git_commit": _git_commit(),
+    }
+    return env
+
+
+def _device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _git_commit() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=3, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None
+
+
+# ------------------------------------------------------------------------------ notebook API
+class Recorder:
+    """One run in a :class:`~mnistlab.store.RunStore`, marked ``running`` before it trains, so that
+    even a crash leaves a trace; :meth:`finish` writes its result (``mnistlab train`` and
+    ``train(store=...)`` record this way)."""
+
+    def __init__(self, store: Any, experiment: str, cfg: RunConfig) -> None:
+        resolved = cfg.resolved()
+        variant = resolved["model"].get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str) else "model")
+        self.store = store
+        self.run_id = store.start_run(experiment=experiment, variant=variant, seed=cfg.train.seed, member=0,
+                                      config=resolved, config_hash=checkpoint_key(resolved))
+
+    def abandon(self, exc: BaseException) -> None:
+        """The run raised: bad data or config leave no record; anything else is recorded as such.
+        A store problem here must not hide the run's own error, which the caller re-raises."""
+        try:
+            if isinstance(exc, MnistlabError):
+                self.store.rm([self.run_id])
+                return
+            if isinstance(exc, KeyboardInterrupt):
+                status, message = "interrupted", "interrupted before it finished"
+            else:
+                status, message = "failed", failure_message(exc)
+            self.store.finish_run(self.run_id, status=status, history=[], metrics={}, env={}, message=message)
+        except MnistlabError:
+            pass
+
+    def finish(self, result: RunResult) -> str | None:
+        """Record the result; returns why it could not be (the run row deleted meanwhile...) or None."""
+        try:
+            self.store.finish_run(self.run_id, status=result.status, history=result.history, metrics=result.metrics,
+                                  env=result.env, message=result.message, weights=result.model.state_dict(),
+                                  predictions=result.test_probs)
+        except Exception as exc:  # a store error, or a callback's value JSON cannot hold: never "running"
+            problem = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {exc}"
+            try:
+                self.store.finish_run(self.run_id, status="failed", history=[], metrics={}, env={},
+                                      message=f"could not record the result: {problem}"[:400])
+            except MnistlabError:
+                pass  # the row is gone (deleted meanwhile): nothing left to mark
+            return problem
+        return None
+
+
+class Run:
+    """A finished run for notebooks: ``.history``, ``.test_accuracy``, ``.model``, ``.predict()``."""
+
+    def __init__(self, result: RunResult, run_id: str | None = None) -> None:
+        self.result = result
+        self.run_id = run_id  # its id in the run store, when train(store=...) recorded it
+
+    status = property(lambda self: self.result.status)
+    history = property(lambda self: self.result.history)
+    metrics = property(lambda self: self.result.metrics)
+    config = property(lambda self: self.result.config)
+    model = property(lambda self: self.result.model)
+    message = property(lambda self: self.result.message)
+    test_accuracy = property(lambda self: self.result.metrics.get("test_accuracy"))
+    test_loss = property(lambda self: self.result.metrics.get("test_loss"))
+
+    def predict(self, images: Any) -> np.ndarray:
+        """Class probabilities (N, classes) for uint8 (0-255) or float ([0, 1]) images (N, 28, 28)."""
+        try:
+            return predict_probs(self.result.model, images)
+        except (ValueError, TypeError) as exc:  # check_pixels / numpy on something that is not images
+            raise SpecError(f"predict: {exc}") from None
+
+    def __repr__(self) -> str:
+        m = self.result.metrics
+        name = self.result.config["model"].get("name") or "model"
+        acc = f"{m['test_accuracy']:.4f}" if m.get("test_accuracy") is not None else "n/a"
+        return (f"Run({self.result.config['dataset']}, {name}, {self.status}, epochs={m['epochs_run']}, "
+                f"test_accuracy={acc}, train_seconds={m['train_seconds']:.1f})")
+
+
+def train(
+    dataset: str = "fashion-mnist",
+    model: Any = "seed000-cnn",
+    epochs: int = 5,
+    *,
+    data_dir: str | os.PathLike | None = None,
+    progress: str = "auto",
+    checkpoint_dir: str | os.PathLike | None = None,
+    resume: bool = False,
+    validation_data: tuple[Any, Any] | None = None,
+    store: Any = None,
+    experiment: str = "train",
+    **overrides: Any,
+) -> Run:
+    """Train a model the way a notebook does; returns a :class:`Run`.
+
+    ``overrides`` are config settings by name: ``batch_size``, ``lr``, ``optimizer``, ``seed``,
+    ``validation``, ``augment={...}``, ``callbacks=[{"type": "EarlyStopping", ...}]`` (or
+    :class:`~mnistlab.callbacks.Callback` objects), ``schedule={"type": "cosine"}`` ...
+    ``validation_data=(images, labels)`` validates on your own arrays, as Keras's ``fit`` does.
+    ``store`` (a folder, a :class:`~mnistlab.store.RunStore`, or True for the default one)
+    records the run there under ``experiment``, as ``mnistlab train`` does; ``run.run_id`` is its id.
+
+        >>> run = train("fashion-mnist", "seed000-dense", epochs=1, subset=600)   # doctest: +SKIP
+        >>> run.test_accuracy                                                     # doctest: +SKIP
+    """
+    cb_objects = [c for c in overrides.get("callbacks", []) if isinstance(c, Callback)]
+    if "callbacks" in overrides:
+        overrides["callbacks"] = [c for c in overrides["callbacks"] if not isinstance(c, Callback)]
+    if hasattr(model, "to_dict"):
+        model = model.to_dict()
+    elif isinstance(model, os.PathLike):
+        model = os.fspath(model)
+    raw = apply_overrides({"dataset": dataset, "model": model, "train": {"epochs": epochs}}, overrides, source="train()")
+    cfg = parse_run_config(raw, source="train()", check_callbacks=validation_data is None)
+    recorder = None
+    if store is not None and store is not False:
+        if not isinstance(store, (RunStore, str, os.PathLike, bool)):
+            raise SpecError(f"store: expected a folder, a RunStore or True, got {type(store).__name__}")
+        if not experiment.strip():
+            raise SpecError("experiment: must not be empty")
+
+        recorder = Recorder(store if isinstance(store, RunStore) else RunStore(None if store is True else store),
+                            experiment, cfg)
+    try:
+        result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
+                            resume=resume, extra_callbacks=cb_objects, validation_data=validation_data)
+    except BaseException as exc:
+        if recorder is not None:
+            recorder.abandon(exc)
+        raise
+    if recorder is None:
+        return Run(result)
+    problem = recorder.finish(result)
+    if problem:  # the run itself is fine and returned; only its record is missing
+        warnings.warn(f"the run was not recorded: {problem}", stacklevel=2)
+        return Run(result)
+    return Run(result, recorder.run_id)

@@ -1,0 +1,338 @@
+"""The training loop: ``fit`` -> ``run_epoch`` -> ``train_step``, with Keras-style callbacks.
+
+:class:`Trainer` trains any ``torch.nn.Module`` that returns logits on uint8 image tensors:
+
+    trainer = Trainer(model, optimizer="adam", batch_size=32, seed=0)
+    outcome = trainer.fit(train_x, train_y, epochs=2, val=(val_x, val_y))
+
+The loop holds the whole dataset as one uint8 tensor and indexes shuffled batches from it (no
+DataLoader), normalises each batch (/255), and records per epoch ``loss``, ``accuracy``,
+``val_loss``, ``val_accuracy`` (when there is validation data), ``lr``, ``epoch_seconds`` and
+``images_per_second``. Failure is a result: a NaN/inf loss ends the fit as ``"diverged"``, Ctrl-C
+as ``"interrupted"``, with the history so far kept. With a checkpoint folder every epoch is saved
+(model, optimizer, callbacks, RNG states, history) and ``resume=True`` continues bit-exactly on CPU.
+
+How the model runs fast (device, threads, layout, precision, fused blocks, hand-written dense
+gradients) is decided once, by an :class:`mnistlab.accel.Plan`; the loop only calls it. For
+loading data, provenance and recording, see :mod:`mnistlab.run`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from mnistlab import accel
+from mnistlab._version import __version__
+from mnistlab.augment import Augmenter
+from mnistlab.callbacks import Callback, make_reporter
+from mnistlab.config import AugmentConfig
+from mnistlab.errors import CheckpointError
+from mnistlab.specs import SpecWarning  # moves to errors.py
+from mnistlab.evaluate import evaluate_model
+from mnistlab.optim import make_optimizer, optimizer_defaults, schedule_lr, set_lr
+
+__all__ = ["CHECKPOINT_FILE", "FitOutcome", "Trainer", "fit"]
+
+CHECKPOINT_FILE = "last.pt"
+CHECKPOINT_FORMAT = 1
+
+
+@dataclass
+class FitOutcome:
+    """How a fit ended: ``finished``, ``diverged``, ``interrupted`` or ``failed``, with the history so far."""
+
+    status: str = "finished"
+    message: str = ""
+    history: list[dict[str, Any]] = field(default_factory=list)
+    resumed_from: int = 0  # epochs already done when this fit started (0 = fresh)
+
+
+class Trainer:
+    """Trains a model (logits out) on uint8 (N, H, W) images with int64 labels.
+
+    Callbacks see ``trainer.model``, ``trainer.lr`` (base learning rate, settable),
+    ``trainer.stop_training`` and ``trainer.history``. ``plan`` (default: ``accel.plan(model,
+    precision=, channels_last=, hand_gradients=)``) says how the model runs fast; it looks for
+    hooks when it is made, so register hooks before building the Trainer.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        *,
+        optimizer: str = "adam",
+        lr: float | None = None,
+        momentum: float = 0.0,
+        nesterov: bool = False,
+        weight_decay: float | None = None,
+        batch_size: int = 32,
+        label_smoothing: float = 0.0,
+        schedule: Any = None,
+        augment: AugmentConfig | None = None,
+        callbacks: Sequence[Callback] = (),
+        seed: int = 0,
+        precision: str = "auto",
+        channels_last: bool | None = None,
+        progress: str = "none",
+        hand_gradients: bool = True,
+        plan: accel.Plan | None = None,
+    ) -> None:
+        self.plan = plan or accel.plan(model, precision=precision, channels_last=channels_last,
+                                       hand_gradients=hand_gradients)
+        self.plan.label_smoothing = label_smoothing
+        self.model = model
+        self.base_lr = float(lr if lr is not None else optimizer_defaults(optimizer)["lr"])
+        self.optimizer = self.plan.optimizer(make_optimizer(optimizer, model.parameters(), lr=self.base_lr,
+                                                            momentum=momentum, nesterov=nesterov,
+                                                            weight_decay=weight_decay))
+        self.compute_gradients = self.plan.gradients(self.autograd_step)
+        self.batch_size, self.label_smoothing, self.schedule, self.seed = batch_size, label_smoothing, schedule, seed
+        self.augmenter = Augmenter(augment, seed=seed + 1) if augment is not None and not augment.is_identity() else None
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            cb.set_trainer(self)
+        self.shuffle_gen = torch.Generator().manual_seed(seed)
+        self.progress = progress
+        self.stop_training = False
+        self.flushes_denormals = False  # set by fit()
+        self.epochs_done = 0
+        self.history: list[dict[str, Any]] = []
+        self._target_epochs: int | None = None  # set by fit(); saved in checkpoints
+        self._resumed_from: dict[str, Any] = {}
+
+    # The base lr: schedules scale it per batch; ReduceLROnPlateau changes it between epochs.
+    @property
+    def lr(self) -> float:
+        """The base learning rate (settable: callbacks such as ReduceLROnPlateau lower it)."""
+        return self.base_lr
+
+    @lr.setter
+    def lr(self, value: float) -> None:
+        self.base_lr = float(value)
+        if self.schedule is None:
+            set_lr(self.optimizer, self.base_lr)
+
+    # -------------------------------------------------------------------------------- the loop
+    def fit(self, images: torch.Tensor, labels: torch.Tensor, *, epochs: int,
+            val: tuple[torch.Tensor, torch.Tensor] | None = None, checkpoint_dir: str | os.PathLike | None = None,
+            resume: bool = False, config_key: str = "") -> FitOutcome:
+        """Train until ``epochs`` epochs are done (counting those a resumed checkpoint had done).
+
+        ``images``: uint8 (N, H, W); ``labels``: int64 (N,), both on the plan's device. Raises
+        CheckpointError for an unreadable checkpoint or one of another config (``config_key``).
+        """
+        outcome = FitOutcome(history=self.history)
+        ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
+        self._target_epochs = epochs
+        if resume and ckpt is not None and ckpt.exists():
+            self.load_checkpoint(ckpt, config_key)
+            outcome.resumed_from = self.epochs_done
+            self._warn_if_resume_differs(epochs)
+        else:
+            torch.manual_seed(self.seed)  # dropout draws from the global generator
+        reporter = make_reporter(self.progress, epochs, math.ceil(len(images) / self.batch_size))
+        logs: dict[str, Any] = {}
+        if outcome.resumed_from == 0:  # a resumed run's callbacks carry their state on
+            self._call("on_train_begin", logs)
+        with self.plan.activate() as self.flushes_denormals:
+            try:
+                while self.epochs_done < epochs and not self.stop_training:
+                    entry = self.run_epoch(self.epochs_done, epochs, images, labels, val, reporter)
+                    if entry is None:
+                        outcome.status, outcome.message = "diverged", self._divergence_hint
+                        break
+                    self.history.append(entry)
+                    logs = {k: v for k, v in entry.items() if k != "epoch"}  # what on_train_end sees, as in Keras
+                    self.epochs_done += 1
+                    if ckpt is not None:
+                        self.save_checkpoint(ckpt, config_key)
+                    reporter.epoch_end(entry)
+            except KeyboardInterrupt:
+                outcome.status = "interrupted"
+                outcome.message = f"interrupted by the user after {self.epochs_done} complete epoch(s)"
+            finally:
+                reporter.close()
+        if outcome.status in ("finished", "diverged"):
+            # A diverged run ends the way Keras's TerminateOnNaN ends fit, with on_train_end:
+            # EarlyStopping(restore_best_weights) hands back its best epoch instead of NaNs.
+            self._call("on_train_end", logs)
+        return outcome
+
+    def run_epoch(self, epoch: int, epochs: int, images: torch.Tensor, labels: torch.Tensor,
+                  val: tuple[torch.Tensor, torch.Tensor] | None, reporter: Any) -> dict[str, Any] | None:
+        """One epoch: shuffled batches, then validation and the epoch-end callbacks. None = diverged."""
+        n, bs = len(images), self.batch_size
+        steps = math.ceil(n / bs)
+        self._call("on_epoch_begin", epoch, {})
+        reporter.epoch_begin(epoch)
+        self.model.train()
+        start = time.perf_counter()
+        # One gather per epoch, then each batch is a contiguous slice: the same batches as indexing
+        # with order[i:j] every step, minus two small index ops per step (the dataset stays uint8).
+        order = torch.randperm(n, generator=self.shuffle_gen).to(images.device)
+        shuffled_x, shuffled_y = images[order], labels[order]
+        loss_sum, correct, seen, lr = 0.0, 0, 0, self.base_lr
+        for step in range(steps):
+            if self.schedule is not None:
+                lr = schedule_lr(self.schedule, self.base_lr, epoch + step / steps, epochs)
+                set_lr(self.optimizer, lr)
+            xb, yb = shuffled_x[step * bs : (step + 1) * bs], shuffled_y[step * bs : (step + 1) * bs]
+            if self.callbacks:
+                self._call("on_batch_begin", step, {"batch": step, "size": len(yb)})
+            loss, hits = self.train_step(xb, yb)
+            if not math.isfinite(loss):
+                self._divergence_hint = (f"loss became {loss} at epoch {epoch + 1}, batch {step + 1}: the learning "
+                                         f"rate ({lr:g}) is probably too high; try lr = {lr / 10:g} (--lr {lr / 10:g})")
+                return None
+            loss_sum, correct, seen = loss_sum + loss * len(yb), correct + hits, seen + len(yb)
+            reporter.batch_end(step, loss_sum / seen)
+            if self.callbacks:
+                self._call("on_batch_end", step, {"loss": loss, "batch": step})
+                if self.stop_training:  # Keras stops right after the batch; the epoch ends early
+                    break
+        del shuffled_x, shuffled_y
+        train_seconds = time.perf_counter() - start
+        logs: dict[str, Any] = {"loss": loss_sum / seen, "accuracy": correct / seen}
+        if val is not None and len(val[0]):
+            logs["val_loss"], logs["val_accuracy"] = self.evaluate(*val)
+        logs["lr"] = lr
+        self._call("on_epoch_end", epoch, logs)
+        seconds = time.perf_counter() - start
+        return {"epoch": epoch + 1, **logs, "epoch_seconds": seconds, "images_per_second": seen / train_seconds}
+
+    def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, int]:
+        """One optimisation step on a uint8 batch (B, H, W); returns (mean loss, correct predictions)."""
+        x = self.plan.inputs(xb)
+        if self.augmenter is not None:
+            x = self.augmenter(x)
+            if self.plan.channels_last:  # grid_sample returns NCHW; mixed layouts are slow
+                x = x.contiguous(memory_format=torch.channels_last)
+        loss, logits = self.compute_gradients(x, yb)
+        self.optimizer.step()
+        return loss.item(), int((logits.detach().argmax(1) == yb).sum())
+
+    def autograd_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean cross-entropy and logits of a float batch; sets every parameter's ``.grad`` (autograd)."""
+        logits = self.plan.forward(x)
+        loss = F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        return loss, logits
+
+    def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+        """Mean loss and accuracy on uint8 images, with the plan's forward; the model is left in eval mode."""
+        loss, acc, _ = evaluate_model(self.model, images, labels, label_smoothing=self.label_smoothing,
+                                      channels_last=self.plan.channels_last, forward=self.plan.forward)
+        return loss, acc
+
+    def _call(self, hook: str, *args: Any) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(*args)
+
+    # --------------------------------------------------------------------------- checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: plain types and tensors only (weights_only-safe)."""
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "epochs_done": self.epochs_done,
+            "stop_training": self.stop_training,
+            "base_lr": self.base_lr,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "callbacks": [{"class": type(cb).__name__, "state": cb.state_dict()} for cb in self.callbacks],
+            "rng": {
+                "torch": torch.get_rng_state(),
+                "shuffle": self.shuffle_gen.get_state(),
+                "augment": self.augmenter.state_dict()["generator"] if self.augmenter else None,
+                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            },
+            "history": self.history,
+            # What a resume must match to end exactly like an uninterrupted run (checked in fit).
+            "threads": torch.get_num_threads(),
+            "epochs": self._target_epochs,
+            "native_kernel": self.plan.native_kernel,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict`'s output: weights, optimizer, callbacks, RNGs, history."""
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        # The config key already pins the configured callbacks; Python-only extras resume when they match.
+        for cb, saved in zip(self.callbacks, state["callbacks"]):
+            if saved.get("class") == type(cb).__name__:
+                cb.load_state_dict(saved["state"])
+        rng = state["rng"]
+        torch.set_rng_state(rng["torch"])
+        self.shuffle_gen.set_state(rng["shuffle"])
+        if self.augmenter is not None and rng["augment"] is not None:
+            self.augmenter.load_state_dict({"generator": rng["augment"]})
+        if rng["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
+        self.base_lr = float(state["base_lr"])
+        self.epochs_done = int(state["epochs_done"])
+        self.stop_training = bool(state["stop_training"])
+        self.history[:] = list(state["history"])
+        self._resumed_from = {"threads": state.get("threads"), "epochs": state.get("epochs"),
+                              # mnistlab before 0.3.0 had no native kernel and wrote no such key
+                              "native_kernel": state.get("native_kernel", "off: mnistlab before 0.3.0")}
+
+    def save_checkpoint(self, path: Path, config_key: str = "") -> None:
+        """Write atomically (temp file + rename), so a crash never leaves half a checkpoint."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        torch.save({**self.state_dict(), "config_key": config_key, "mnistlab": __version__}, tmp)
+        os.replace(tmp, path)
+
+    def load_checkpoint(self, path: Path, config_key: str = "") -> None:
+        """Load a checkpoint written by :meth:`save_checkpoint`; CheckpointError if it is unreadable,
+        not mnistlab's, of another run config (``config_key``) or of another model."""
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)  # RNG states must stay on CPU
+        except Exception as exc:  # truncated, garbage or hostile (non-weights) pickle
+            raise CheckpointError(f"{path}: not a readable mnistlab checkpoint ({type(exc).__name__})") from None
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            raise CheckpointError(f"{path}: not a mnistlab checkpoint (format {CHECKPOINT_FORMAT})")
+        if config_key and state.get("config_key") != config_key:
+            writer = state.get("mnistlab")
+            by = "" if writer == __version__ else f" (and by mnistlab {writer or 'of an older version'}, not {__version__})"
+            raise CheckpointError(f"{path}: the checkpoint was written by a different run config{by}; "
+                                  "use another --checkpoint-dir or drop --resume")
+        try:
+            self.load_state_dict(state)
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise CheckpointError(f"{path}: checkpoint does not match this model: {' '.join(str(exc).split())[:200]}") from None
+
+    def _warn_if_resume_differs(self, epochs: int) -> None:
+        """Settings outside the config key that make a resumed run differ from an uninterrupted one."""
+        saved = self._resumed_from
+        threads = self.plan.threads or torch.get_num_threads()
+        if self.plan.device.type == "cpu" and saved.get("threads") not in (None, threads):
+            warnings.warn(f"the checkpoint was written with {saved['threads']} CPU thread(s) and this run uses "
+                          f"{threads}: it continues, but its numbers will differ from an uninterrupted run "
+                          f"in the last digits (set train.threads = {saved['threads']} to match)", SpecWarning,
+                          stacklevel=3)
+        if getattr(self.schedule, "type", None) in ("cosine", "onecycle") and saved.get("epochs") not in (None, epochs):
+            warnings.warn(f"the learning-rate schedule spans the run's epochs: resuming with {epochs} instead of "
+                          f"{saved['epochs']} reshapes it from epoch {self.epochs_done + 1} on", SpecWarning,
+                          stacklevel=3)
+        was, now = saved.get("native_kernel"), self.plan.native_kernel
+        if was is not None and now != "not applicable" and (was == "on") != (now == "on"):
+            warnings.warn(f"the checkpoint was trained {'with' if was == 'on' else 'without'} mnistlab's native "
+                          f"kernel and this run {'uses' if now == 'on' else 'does not use'} it ({now}): it continues, "
+                          f"but its numbers will differ from an uninterrupted run", SpecWarning, stacklevel=3)
+
+
+def fit(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epochs: int = 1,
+        val: tuple[torch.Tensor, torch.Tensor] | None = None, **kwargs: Any) -> FitOutcome:
+    """Train ``model`` in place on uint8 images; ``kwargs`` are :class:`Trainer` options."""
+    return Trainer(model, **kwargs).fit(images, labels, epochs=epochs, val=val)
