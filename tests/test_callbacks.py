@@ -8,11 +8,12 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from mnistlab import callbacks as C
 from mnistlab.callbacks import (
-    EarlyStopping, ModelCheckpoint, ReduceLROnPlateau, StopAtLoss, format_epoch, make_callback, make_reporter,
-    resolve_mode,
+    PROGRESS_MODES, Callback, CallbackList, EarlyStopping, ModelCheckpoint, MonitorCallback, ReduceLROnPlateau,
+    StopAtLoss, format_epoch, make_callback, make_progress, make_reporter, resolve_mode,
 )
-from mnistlab.config import parse_run_config
+from mnistlab.config import CALLBACKS, parse_run_config
 from mnistlab.errors import SpecError
 
 
@@ -137,32 +138,251 @@ def test_make_callback_from_config():
     assert isinstance(stop, StopAtLoss) and stop.threshold == 0.19
 
 
+def test_config_callbacks_are_the_registered_callbacks():
+    """config.CALLBACKS (the schemas) and callbacks.CALLBACK_TYPES (the classes) cannot drift apart."""
+    import inspect
+
+    assert list(CALLBACKS) == list(C.CALLBACK_TYPES)
+    for name, schema in CALLBACKS.items():
+        assert schema.model_fields["type"].default == name
+        params = inspect.signature(C.CALLBACK_TYPES[name]).parameters
+        for field, info in schema.model_fields.items():
+            if field == "type":
+                continue
+            assert field in params, f"{name}.{field} has no constructor argument"
+            if params[field].default is not inspect.Parameter.empty:
+                assert info.default == params[field].default, f"{name}.{field}: config and class defaults differ"
+
+
+@pytest.mark.parametrize("name", list(CALLBACKS))
+def test_every_callback_type_builds_from_its_config(name, tmp_path):
+    extra = {"threshold": 0.1} if name == "StopAtLoss" else {}
+    cfg = CALLBACKS[name].model_validate(extra)
+    cb = make_callback(cfg)
+    assert type(cb) is C.CALLBACK_TYPES[name]
+    cb.load_state_dict(cb.state_dict())  # round trip of a fresh state
+
+
+# ----------------------------------------------------------------------------- CallbackList
+class Recorder(Callback):
+    def __init__(self, name, calls):
+        self.name, self.calls = name, calls
+
+    def on_train_begin(self, logs=None):
+        self.calls.append((self.name, "train_begin", self.params["epochs"]))
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.calls.append((self.name, "epoch_begin", epoch))
+
+    def on_batch_begin(self, batch, logs=None):
+        self.calls.append((self.name, "batch_begin", batch))
+
+    def on_batch_end(self, batch, logs=None):
+        self.calls.append((self.name, "batch_end", batch, logs["loss"]))
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs.setdefault("seen_by", []).append(self.name)  # the same logs dict travels down the list
+        self.calls.append((self.name, "epoch_end", epoch))
+
+    def on_train_end(self, logs=None):
+        self.calls.append((self.name, "train_end"))
+
+    def close(self):
+        self.calls.append((self.name, "close"))
+
+
+def test_callback_list_calls_every_hook_in_order():
+    calls = []
+    trainer = SimpleNamespace(model=None, lr=1e-3, stop_training=False, history=[])
+    cbs = CallbackList([Recorder("a", calls), Recorder("b", calls)], trainer)
+    cbs.set_params({"epochs": 1, "steps": 1})
+    assert len(cbs) == 2 and all(cb.trainer is trainer and cb.params["steps"] == 1 for cb in cbs)
+    logs = {"loss": 0.5}
+    cbs.on_train_begin()
+    cbs.on_epoch_begin(0)
+    cbs.on_batch_begin(0, {"batch": 0, "size": 32})
+    cbs.on_batch_end(0, {"loss": 0.7, "batch": 0, "size": 32})
+    cbs.on_epoch_end(0, logs)
+    cbs.on_train_end(logs)
+    cbs.close()
+    assert calls == [
+        ("a", "train_begin", 1), ("b", "train_begin", 1), ("a", "epoch_begin", 0), ("b", "epoch_begin", 0),
+        ("a", "batch_begin", 0), ("b", "batch_begin", 0), ("a", "batch_end", 0, 0.7), ("b", "batch_end", 0, 0.7),
+        ("a", "epoch_end", 0), ("b", "epoch_end", 0), ("a", "train_end"), ("b", "train_end"), ("a", "close"),
+        ("b", "close"),
+    ]
+    assert logs["seen_by"] == ["a", "b"]
+
+
+def test_callback_list_knows_once_whether_anyone_wants_batch_hooks():
+    class EpochOnly(Callback):
+        def on_epoch_end(self, epoch, logs=None): ...
+
+    class BatchBegin(Callback):
+        def on_batch_begin(self, batch, logs=None): ...
+
+    assert not CallbackList([]).wants_batch_hooks
+    assert not CallbackList([EpochOnly(), StopAtLoss(0.1), EarlyStopping(), make_progress("none")]).wants_batch_hooks
+    assert CallbackList([EpochOnly(), BatchBegin()]).wants_batch_hooks
+    assert CallbackList([make_progress("lines")]).wants_batch_hooks  # it counts the images for img/s
+    on_instance = EpochOnly()
+    on_instance.on_batch_end = lambda batch, logs=None: None
+    assert CallbackList([on_instance]).wants_batch_hooks
+    # Batch hooks reach only the callbacks that want them.
+    calls = []
+    quiet = Recorder("quiet", calls)
+    quiet_cls = type("Quiet", (Recorder,), {"wants_batch_hooks": property(lambda self: False)})
+    cbs = CallbackList([quiet_cls("q", calls), quiet])
+    cbs.on_batch_end(3, {"loss": 1.0})
+    assert calls == [("quiet", "batch_end", 3, 1.0)]
+
+
+def test_a_callback_without_a_trainer_says_so():
+    with pytest.raises(RuntimeError, match="call set_trainer"):
+        StopAtLoss(0.1).on_epoch_end(0, {"loss": 0.0})
+
+
+# --------------------------------------------------------------------------- MonitorCallback
+def test_one_improvement_test_with_keras_semantics():
+    low = MonitorCallback("val_loss", min_delta=0.1)
+    high = MonitorCallback("val_accuracy", min_delta=-0.1)  # abs(), as Keras
+    assert low.mode == "min" and high.mode == "max" and high.min_delta == 0.1
+    assert low._is_improvement(5.0, None) and high._is_improvement(-5.0, None)
+    assert low._is_improvement(0.75, 1.0) and not low._is_improvement(0.95, 1.0)
+    assert high._is_improvement(0.95, 0.8) and not high._is_improvement(0.85, 0.8)
+    assert not MonitorCallback("loss")._is_improvement(1.0, 1.0)  # equal is not better
+
+
+def test_each_monitor_keeps_its_own_arithmetic():
+    # ReduceLROnPlateau keeps tf.keras 2's form: the delta moves the reference, and is taken as given.
+    plateau = ReduceLROnPlateau(monitor="val_accuracy", min_delta=0.1)
+    early = EarlyStopping(monitor="val_accuracy", min_delta=0.1)
+    assert plateau._is_improvement(0.4, 0.2) and early._is_improvement(0.4, 0.2)
+    assert not plateau._is_improvement(0.25, 0.2) and not early._is_improvement(0.25, 0.2)
+    # 0.14 vs 0.04 is a tie in exact arithmetic; floats round the two forms apart.
+    assert early._is_improvement(0.14, 0.04) and not plateau._is_improvement(0.14, 0.04)
+    assert ReduceLROnPlateau(min_delta=-0.5).min_delta == -0.5 and EarlyStopping(min_delta=-0.5).min_delta == 0.5
+    # ModelCheckpoint has no min_delta; any improvement saves.
+    assert ModelCheckpoint("x.safetensors").min_delta == 0.0
+
+
+def test_model_checkpoint_best_only_without_the_monitor_warns_and_skips(tmp_path):
+    cb = ModelCheckpoint(tmp_path / "e{epoch}.safetensors", save_best_only=True)
+    host(cb)
+    with pytest.warns(UserWarning, match="ModelCheckpoint: metric 'val_loss' is not available"):
+        cb.on_epoch_end(0, {"loss": 1.0})
+    assert cb.saved == [] and not any(tmp_path.iterdir())
+
+
+def test_state_dict_keys_are_stable():
+    """Checkpoints of earlier runs hold these keys: a resumed run needs them unchanged."""
+    assert set(EarlyStopping().state_dict()) == {"wait", "best", "best_epoch", "best_weights", "stopped_epoch"}
+    assert set(ReduceLROnPlateau().state_dict()) == {"wait", "cooldown_counter", "best", "reductions"}
+    assert set(ModelCheckpoint("x").state_dict()) == {"best", "saved"}
+    assert StopAtLoss(0.1).state_dict() == {} and make_progress("none").state_dict() == {}
+
+
 # -------------------------------------------------------------------------------- progress
+def clock(*times):
+    """A fake timer: each call returns the next time (seconds)."""
+    return iter(times).__next__
+
+
+def drive(logger, epochs, steps, epoch, batch_losses, logs, size=32):
+    """Call the hooks the way the trainer does, through a CallbackList."""
+    cbs = CallbackList([logger])
+    cbs.set_params({"epochs": epochs, "steps": steps})
+    cbs.on_train_begin({})
+    cbs.on_epoch_begin(epoch, {})
+    for step, loss in enumerate(batch_losses):
+        cbs.on_batch_begin(step, {"batch": step, "size": size})
+        cbs.on_batch_end(step, {"loss": loss, "batch": step, "size": size})
+    cbs.on_epoch_end(epoch, logs)
+    cbs.on_train_end(logs)
+    cbs.close()
+
+
 def test_progress_lines_and_modes(capsys):
     entry = {"epoch": 2, "loss": 0.41234, "accuracy": 0.85, "val_loss": 0.5, "val_accuracy": 0.8, "lr": 1e-3,
              "epoch_seconds": 3.14, "images_per_second": 18750.2}
     line = format_epoch(entry, 5)
     assert line == ("Epoch 2/5 - 3.1s - loss: 0.4123 - accuracy: 0.8500 - val_loss: 0.5000 - val_accuracy: 0.8000"
                     " - lr: 0.001 - 18,750 img/s")
-    rep = make_reporter("auto", 5, 10)  # pytest's stdout is not a terminal: lines
-    rep.epoch_begin(1)
-    rep.batch_end(0, 0.5)
-    rep.epoch_end(entry)
+    logs = {k: v for k, v in entry.items() if k not in ("epoch", "epoch_seconds", "images_per_second")}
+    rep = make_progress("auto")  # pytest's stdout is not a terminal: lines
+    assert rep.mode == "lines"
+    # The epoch begins at t=10, its one batch of 18,750 images ends at t=11, validation ends at 13.14.
+    rep.clock = clock(10.0, 11.0, 13.14)
+    drive(rep, 5, 10, 1, [0.5], logs, size=18750)
     assert capsys.readouterr().out == line + "\n"
-    make_reporter("none", 5, 10).epoch_end(entry)
+    drive(make_progress("none"), 5, 10, 1, [0.5], logs)
     assert capsys.readouterr().out == ""
     with pytest.raises(SpecError, match='did you mean "lines"'):
-        make_reporter("line", 5, 10)
+        make_progress("line")
+    assert set(PROGRESS_MODES) == {"auto", "bar", "lines", "none"}
 
 
 def test_bar_reporter_draws_and_ends_with_the_summary_line():
     import io
 
     buf = io.StringIO()
-    rep = make_reporter("bar", 1, 3, stream=buf)
-    rep.epoch_begin(0)
-    for step in range(3):
-        rep.batch_end(step, 1.0 / (step + 1))
-    rep.epoch_end({"epoch": 1, "loss": 0.3, "accuracy": 0.9, "lr": 0.01, "epoch_seconds": 1.0,
-                   "images_per_second": 100.0})
+    rep = make_progress("bar", stream=buf)
+    rep.clock = clock(0.0, 0.1, 0.2, 0.3, 1.0)
+    drive(rep, 1, 3, 0, [1.0, 0.5, 0.2], {"loss": 0.3, "accuracy": 0.9, "lr": 0.01})
     assert "Epoch 1/1 - 1.0s - loss: 0.3000" in buf.getvalue()
+
+
+def test_bar_shows_the_running_mean_of_the_batch_losses():
+    import io
+
+    rep = make_progress("bar", stream=io.StringIO())
+    cbs = CallbackList([rep])
+    cbs.set_params({"epochs": 2, "steps": 3})
+    cbs.on_epoch_begin(0)
+    cbs.on_batch_end(0, {"loss": 1.0, "batch": 0, "size": 2})
+    cbs.on_batch_end(1, {"loss": 0.25, "batch": 1, "size": 2})
+    cbs.on_batch_end(2, {"loss": 0.1, "batch": 2, "size": 1})  # the last, smaller batch weighs less
+    task = rep._bar.bar.tasks[0]
+    assert task.description == "Epoch 1/2" and task.completed == 3 and task.total == 3
+    assert task.fields["loss"] == f"{(2 * 1.0 + 2 * 0.25 + 0.1) / 5:.4f}"
+
+
+def test_close_ends_the_bar_mid_epoch_and_twice():
+    import io
+
+    rep = make_progress("bar", stream=io.StringIO())
+    cbs = CallbackList([rep])
+    cbs.set_params({"epochs": 2, "steps": 100})
+    cbs.on_epoch_begin(0)
+    cbs.on_batch_end(0, {"loss": 1.0, "batch": 0, "size": 2})
+    cbs.close()  # Ctrl-C mid-epoch: the trainer's finally
+    assert rep._bar.task is None and not rep._bar.bar.live.is_started
+    cbs.close()
+
+
+def test_progress_needs_params():
+    with pytest.raises(RuntimeError, match="set_params"):
+        CallbackList([make_progress("lines")]).on_epoch_begin(0)
+
+
+def test_make_reporter_adapter_serves_train_py(capsys):
+    """Until trainer.py replaces train.py's loop: the old reporter calls still print the same line."""
+    entry = {"epoch": 1, "loss": 0.3, "accuracy": 0.9, "lr": 0.01, "epoch_seconds": 1.0, "images_per_second": 100.0}
+    rep = make_reporter("lines", 1, 3)
+    rep.epoch_begin(0)
+    rep.batch_end(0, 1.0)
+    rep.epoch_end(entry)
+    rep.close()
+    assert capsys.readouterr().out == format_epoch(entry, 1) + "\n"
+
+
+def test_close_reaches_every_callback_even_when_one_fails():
+    calls = []
+
+    class Failing(Callback):
+        def close(self):
+            raise OSError("stream gone")
+
+    with pytest.raises(OSError, match="stream gone"):
+        CallbackList([Failing(), Recorder("after", calls)]).close()
+    assert calls == [("after", "close")]

@@ -1,16 +1,22 @@
-"""Callbacks with the Keras protocol: hooks that see a ``logs`` dict and can stop training.
+"""Callbacks with Keras's protocol: objects whose hooks see a ``logs`` dict and can stop training.
 
-A callback gets ``self.trainer`` (set by :meth:`Callback.set_trainer`) with ``.model``, ``.lr``
-(the base learning rate, settable), ``.stop_training`` (set it to True to stop: in ``on_epoch_end``
-after this epoch, in ``on_batch_end`` right after this batch, as in Keras)
-and ``.history``. Hooks, called by the trainer in this order::
+The trainer holds its callbacks in a :class:`CallbackList` and calls its hooks in this order::
 
-    on_train_begin(logs) -> [on_epoch_begin(epoch, logs) -> on_batch_begin(batch, logs)
-    -> on_batch_end(batch, logs) ... -> on_epoch_end(epoch, logs)] ... -> on_train_end(logs)
+    set_trainer(trainer); set_params({"epochs": E, "steps": S})
+    on_train_begin(logs)
+      on_epoch_begin(epoch, logs)
+        on_batch_begin(batch, logs) -> on_batch_end(batch, logs)     (each batch)
+      on_epoch_end(epoch, logs)                                       (each epoch)
+    on_train_end(logs)
+    close()                                                           (always, last)
 
-``epoch`` counts from 0 as in Keras (the history's ``epoch`` field counts from 1, as Keras prints
-it). Epoch logs hold ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` (with validation) and
-``lr``. A custom callback in Python::
+``epoch`` and ``batch`` count from 0 as in Keras (the history's ``epoch`` field counts from 1, as
+Keras prints it). Batch logs hold ``loss`` (this batch's mean loss), ``batch`` and ``size`` (the
+number of images in the batch); epoch logs hold ``loss``, ``accuracy``, ``val_loss`` and
+``val_accuracy`` (with validation) and ``lr``. A callback reaches the trainer as ``self.trainer``
+(see :class:`TrainerLike`: ``.model``, the settable base learning rate ``.lr``, ``.history`` and
+``.stop_training``; set it to True to stop: after this epoch in ``on_epoch_end``, right after this
+batch in ``on_batch_end``), and the run's ``self.params``. A custom callback in Python::
 
     class Stop(Callback):
         def on_epoch_end(self, epoch, logs):
@@ -18,33 +24,83 @@ it). Epoch logs hold ``loss``, ``accuracy``, ``val_loss``, ``val_accuracy`` (wit
                 self.trainer.stop_training = True
 
 Callbacks that carry state across epochs implement ``state_dict``/``load_state_dict`` so that a
-resumed run continues exactly where it stopped. :func:`make_callback` builds one from its config.
+resumed run continues exactly where it stopped. :func:`make_callback` builds one from its config;
+:func:`make_progress` builds the progress output, itself a callback (:class:`ProgressLogger`).
+
+Where mnistlab deliberately differs from Keras:
+
+- Callbacks see ``self.trainer`` (the model is ``self.trainer.model``), not ``self.model``.
+- Only the training hooks exist; ``on_batch_*`` are Keras's ``on_train_batch_*``. Batch logs hold the
+  batch's own loss and size (Keras 3 passes the epoch's running averages instead).
+- A run resumed from a checkpoint does not call ``on_train_begin`` again: the callbacks' saved state
+  carries on. ``on_train_end`` comes when a run finishes or diverges, not when it is interrupted;
+  :meth:`Callback.close` (mnistlab's own hook) comes whatever happened.
+- A callback may decline batch hooks (:attr:`Callback.wants_batch_hooks`, tf.keras 2's
+  ``_implements_train_batch_hooks``), so that a trainer whose callbacks all decline pays nothing
+  per batch.
+- ``mode="auto"`` follows tf.keras 2's name rule (:func:`resolve_mode`); Keras 3 asks the metric.
+- Each callback keeps the arithmetic of the Keras it was checked against; the differences are in its
+  docstring (:class:`ReduceLROnPlateau`, :class:`ModelCheckpoint`, :class:`EarlyStopping`).
 """
 
 from __future__ import annotations
 
-import math
 import sys
 import time
 import warnings
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import torch
 
 from mnistlab.errors import SpecError, did_you_mean
 from mnistlab.specs import SpecWarning
 
+if TYPE_CHECKING:
+    from mnistlab.config import CallbackConfig
+
 Logs = dict[str, Any]
 
 
+class TrainerLike(Protocol):
+    """What a callback may use of its trainer (:class:`mnistlab.trainer.Trainer` provides it)."""
+
+    model: torch.nn.Module
+    lr: float  # the base learning rate; settable (schedules scale it per batch)
+    stop_training: bool
+    history: list[dict[str, Any]]
+
+
 class Callback:
-    """Base class: every hook does nothing."""
+    """Base class: every hook does nothing. Override the hooks you need."""
 
-    trainer: Any = None
+    _trainer: TrainerLike | None = None
+    # The run's parameters, at least {"epochs": int, "steps": int} (steps per epoch); set_params
+    # replaces this empty, read-only default.
+    params: Mapping[str, Any] = MappingProxyType({})
 
-    def set_trainer(self, trainer: Any) -> None:
-        self.trainer = trainer
+    @property
+    def trainer(self) -> TrainerLike:
+        """The trainer this callback serves (set by :meth:`set_trainer`)."""
+        if self._trainer is None:
+            raise RuntimeError(f"{type(self).__name__} has no trainer: call set_trainer() (CallbackList does) first")
+        return self._trainer
+
+    def set_trainer(self, trainer: TrainerLike) -> None:
+        self._trainer = trainer
+
+    def set_params(self, params: Mapping[str, Any]) -> None:
+        self.params = params
+
+    @property
+    def wants_batch_hooks(self) -> bool:
+        """Whether the batch hooks must be called: by default, whether this callback overrides one.
+
+        Override it to decline batch hooks a callback overrides but sometimes does not need (as
+        :class:`ProgressLogger` does with ``mode="none"``)."""
+        return _overrides(self, "on_batch_begin") or _overrides(self, "on_batch_end")
 
     def on_train_begin(self, logs: Logs | None = None) -> None: ...
     def on_train_end(self, logs: Logs | None = None) -> None: ...
@@ -53,15 +109,113 @@ class Callback:
     def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None: ...
     def on_batch_end(self, batch: int, logs: Logs | None = None) -> None: ...
 
+    def close(self) -> None:
+        """Called once the fit is over, whatever happened (also on Ctrl-C or an error); must be
+        safe to call twice. mnistlab's own hook: the progress output finishes here."""
+
     def state_dict(self) -> dict[str, Any]:
         """Plain data (numbers, strings, tensors) needed to resume; empty for stateless callbacks."""
         return {}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (each key becomes an attribute)."""
         for key, value in state.items():
             setattr(self, key, value)
 
 
+def _overrides(callback: Callback, hook: str) -> bool:
+    """Whether ``callback.<hook>`` is something other than :class:`Callback`'s no-op (a subclass's
+    method or a function set on the instance)."""
+    method = getattr(callback, hook)
+    return getattr(method, "__func__", method) is not getattr(Callback, hook)
+
+
+class CallbackList:
+    """The trainer's one hook channel: calls each hook on every callback, in list order.
+
+    Whether any callback wants batch hooks is worked out once, here (:attr:`wants_batch_hooks`), and
+    the batch hooks reach only those callbacks. A trainer checks it once per fit and skips building
+    batch logs when it is False::
+
+        callbacks = CallbackList([*configured, make_progress("lines")], trainer)
+        callbacks.set_params({"epochs": 5, "steps": 1875})
+        batch_hooks = callbacks.wants_batch_hooks
+    """
+
+    def __init__(self, callbacks: Iterable[Callback] = (), trainer: TrainerLike | None = None) -> None:
+        self.callbacks = list(callbacks)
+        self._batch_callbacks = tuple(cb for cb in self.callbacks if cb.wants_batch_hooks)
+        self.params: Mapping[str, Any] = MappingProxyType({})
+        if trainer is not None:
+            self.set_trainer(trainer)
+
+    @property
+    def wants_batch_hooks(self) -> bool:
+        """True when some callback wants ``on_batch_begin``/``on_batch_end``."""
+        return bool(self._batch_callbacks)
+
+    def __iter__(self) -> Iterator[Callback]:
+        return iter(self.callbacks)
+
+    def __len__(self) -> int:
+        return len(self.callbacks)
+
+    def set_trainer(self, trainer: TrainerLike) -> None:
+        for cb in self.callbacks:
+            cb.set_trainer(trainer)
+
+    def set_params(self, params: Mapping[str, Any]) -> None:
+        """Hand every callback the run's parameters: at least ``{"epochs": int, "steps": int}``."""
+        self.params = params
+        for cb in self.callbacks:
+            cb.set_params(params)
+
+    # Every callback sees the same logs dict, as in Keras: a callback may add keys for those after it.
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        logs = {} if logs is None else logs
+        for cb in self.callbacks:
+            cb.on_train_begin(logs)
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        logs = {} if logs is None else logs
+        for cb in self.callbacks:
+            cb.on_train_end(logs)
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        logs = {} if logs is None else logs
+        for cb in self.callbacks:
+            cb.on_epoch_begin(epoch, logs)
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        logs = {} if logs is None else logs
+        for cb in self.callbacks:
+            cb.on_epoch_end(epoch, logs)
+
+    def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
+        logs = {} if logs is None else logs
+        for cb in self._batch_callbacks:
+            cb.on_batch_begin(batch, logs)
+
+    def on_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        logs = {} if logs is None else logs
+        for cb in self._batch_callbacks:
+            cb.on_batch_end(batch, logs)
+
+    def close(self) -> None:
+        """End of fit, whatever happened: call it in a ``finally``. Safe to call twice.
+
+        Every callback's ``close`` runs even when one raises; the first error is raised after."""
+        error: BaseException | None = None
+        for cb in self.callbacks:
+            try:
+                cb.close()
+            except BaseException as exc:  # a second Ctrl-C too: the other callbacks still finish
+                error = error or exc
+        if error is not None:
+            raise error
+
+
+# ------------------------------------------------------------------------------ monitored values
 def resolve_mode(mode: str, monitor: str) -> str:
     """Keras's "auto": maximise accuracies (and anything named like one), minimise the rest."""
     if mode in ("min", "max"):
@@ -69,14 +223,48 @@ def resolve_mode(mode: str, monitor: str) -> str:
     return "max" if ("acc" in monitor or monitor.startswith("fmeasure") or "auc" in monitor) else "min"
 
 
-def _monitored(logs: Logs | None, monitor: str, who: str) -> float | None:
+def _monitored(logs: Logs | None, monitor: str, who: str, stacklevel: int = 4) -> float | None:
+    """``logs[monitor]`` as a float, or None with the one "not available" warning.
+
+    ``stacklevel`` 4 points the warning past this function and the hook at the hook's caller."""
     value = (logs or {}).get(monitor)
     if value is None:
         available = ", ".join(sorted(k for k, v in (logs or {}).items() if isinstance(v, (int, float))))
         warnings.warn(f"{who}: metric {monitor!r} is not available (available: {available}); skipping",
-                      SpecWarning, stacklevel=3)
+                      SpecWarning, stacklevel=stacklevel)
         return None
     return float(value)
+
+
+class MonitorCallback(Callback):
+    """Base for callbacks that watch ``logs[monitor]`` and ask "did it improve?" (Keras's
+    MonitorCallback). ``mode`` is "min", "max" or "auto" (:func:`resolve_mode`); an improvement must
+    beat the reference by more than ``min_delta``."""
+
+    # tf.keras 2's ReduceLROnPlateau arithmetic: min_delta signed, added to the reference.
+    _delta_on_reference = False
+
+    def __init__(self, monitor: str = "val_loss", mode: str = "auto", min_delta: float = 0.0) -> None:
+        self.monitor = monitor
+        self.mode = resolve_mode(mode, monitor)
+        self.min_delta = float(min_delta) if self._delta_on_reference else abs(float(min_delta))
+
+    def _is_improvement(self, value: float, reference: float | None) -> bool:
+        """Keras's test: max mode ``value - min_delta > reference``, min mode ``value + min_delta <
+        reference``; no reference yet is an improvement."""
+        if reference is None:
+            return True
+        if self._delta_on_reference:  # the same test in exact arithmetic; floats round differently
+            if self.mode == "max":
+                return value > reference + self.min_delta
+            return value < reference - self.min_delta
+        if self.mode == "max":
+            return value - self.min_delta > reference
+        return value + self.min_delta < reference
+
+    def _monitored(self, logs: Logs | None) -> float | None:
+        """The monitored value, or None (with a warning) when the logs lack it."""
+        return _monitored(logs, self.monitor, type(self).__name__, stacklevel=5)
 
 
 class StopAtLoss(Callback):
@@ -92,32 +280,24 @@ class StopAtLoss(Callback):
             self.trainer.stop_training = True
 
 
-class EarlyStopping(Callback):
+class EarlyStopping(MonitorCallback):
     """Keras's EarlyStopping: stop after ``patience`` epochs without an improvement > ``min_delta``.
 
     With ``restore_best_weights`` the model ends with the weights of its best epoch, also when the
-    run reaches its last epoch without stopping early.
+    run reaches its last epoch without stopping early. Unlike Keras, ``best_epoch`` and
+    ``stopped_epoch`` are -1 (not 0) until set.
     """
 
     def __init__(
         self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0, mode: str = "auto",
         baseline: float | None = None, restore_best_weights: bool = False, start_from_epoch: int = 0,
     ) -> None:
-        self.monitor = monitor
-        self.min_delta = abs(float(min_delta))
+        super().__init__(monitor, mode, min_delta)
         self.patience = int(patience)
-        self.mode = resolve_mode(mode, monitor)
         self.baseline = baseline
         self.restore_best_weights = restore_best_weights
         self.start_from_epoch = int(start_from_epoch)
         self.on_train_begin()
-
-    def _improved(self, value: float, reference: float | None) -> bool:
-        if reference is None:
-            return True
-        if self.mode == "max":
-            return value - self.min_delta > reference
-        return value + self.min_delta < reference
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self.wait = 0
@@ -127,15 +307,15 @@ class EarlyStopping(Callback):
         self.stopped_epoch = -1
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
-        value = _monitored(logs, self.monitor, "EarlyStopping")
+        value = self._monitored(logs)
         if value is None or epoch < self.start_from_epoch:
             return
         self.wait += 1
-        if self._improved(value, self.best):
+        if self._is_improvement(value, self.best):
             self.best, self.best_epoch = value, epoch
             if self.restore_best_weights:
                 self.best_weights = {k: v.detach().clone() for k, v in self.trainer.model.state_dict().items()}
-            if self.baseline is None or self._improved(value, self.baseline):
+            if self.baseline is None or self._is_improvement(value, self.baseline):
                 self.wait = 0
             return
         if self.wait >= self.patience and epoch > 0:
@@ -151,9 +331,16 @@ class EarlyStopping(Callback):
                 "best_weights": self.best_weights, "stopped_epoch": self.stopped_epoch}
 
 
-class ReduceLROnPlateau(Callback):
+class ReduceLROnPlateau(MonitorCallback):
     """Keras's ReduceLROnPlateau: ``lr = max(lr * factor, min_lr)`` after ``patience`` epochs without
-    an improvement > ``min_delta``, then wait ``cooldown`` epochs before counting again."""
+    an improvement > ``min_delta``, then wait ``cooldown`` epochs before counting again.
+
+    The improvement test is tf.keras 2's (``value > best + min_delta`` in max mode, ``value < best -
+    min_delta`` in min mode, ``min_delta`` taken as given); Keras 3 takes ``abs(min_delta)`` and
+    shifts the value instead, which can round differently at a tie.
+    """
+
+    _delta_on_reference = True
 
     def __init__(
         self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, mode: str = "auto",
@@ -161,22 +348,13 @@ class ReduceLROnPlateau(Callback):
     ) -> None:
         if not 0 < factor < 1:
             raise SpecError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor}")
-        self.monitor = monitor
+        super().__init__(monitor, mode, min_delta)
         self.factor = float(factor)
         self.patience = int(patience)
-        self.mode = resolve_mode(mode, monitor)
-        self.min_delta = float(min_delta)
         self.cooldown = int(cooldown)
         self.min_lr = float(min_lr)
         self.verbose = verbose
         self.on_train_begin()
-
-    def _improved(self, value: float) -> bool:
-        if self.best is None:
-            return True
-        if self.mode == "max":
-            return value > self.best + self.min_delta
-        return value < self.best - self.min_delta
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
         self.wait = 0
@@ -185,28 +363,31 @@ class ReduceLROnPlateau(Callback):
         self.reductions: list[tuple[int, float]] = []  # (epoch, new lr), for the record
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
-        value = _monitored(logs, self.monitor, "ReduceLROnPlateau")
+        value = self._monitored(logs)
         if value is None:
             return
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0
-        if self._improved(value):
+        if self._is_improvement(value, self.best):
             self.best = value
             self.wait = 0
         elif self.cooldown_counter <= 0:
             self.wait += 1
             if self.wait >= self.patience:
-                old = self.trainer.lr
-                # float32 comparison as Keras does, so lr == min_lr stops reducing exactly there
-                if old > float(torch.tensor(self.min_lr, dtype=torch.float32)):
-                    new = max(old * self.factor, self.min_lr)
-                    self.trainer.lr = new
-                    self.reductions.append((epoch, new))
-                    if self.verbose:
-                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new:g}.")
-                    self.cooldown_counter = self.cooldown
-                    self.wait = 0
+                self._reduce(epoch)
+
+    def _reduce(self, epoch: int) -> None:
+        old = self.trainer.lr
+        # float32 comparison as Keras does, so lr == min_lr stops reducing exactly there
+        if old > float(torch.tensor(self.min_lr, dtype=torch.float32)):
+            new = max(old * self.factor, self.min_lr)
+            self.trainer.lr = new
+            self.reductions.append((epoch, new))
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new:g}.")
+            self.cooldown_counter = self.cooldown
+            self.wait = 0
 
     def state_dict(self) -> dict[str, Any]:
         return {"wait": self.wait, "cooldown_counter": self.cooldown_counter, "best": self.best,
@@ -217,17 +398,19 @@ class ReduceLROnPlateau(Callback):
         self.reductions = [(int(e), float(lr)) for e, lr in self.reductions]
 
 
-class ModelCheckpoint(Callback):
+class ModelCheckpoint(MonitorCallback):
     """Save the model's weights (safetensors) after each epoch, or only when ``monitor`` improves.
 
     ``filepath`` is formatted with ``epoch`` (from 1) and the logs, e.g. ``"e{epoch:02d}.safetensors"``.
+    With ``save_best_only`` and ``monitor`` missing from the logs it warns and skips the save (Keras
+    warns and saves). There is no ``min_delta``: any improvement saves.
     """
 
-    def __init__(self, filepath: str | Path, monitor: str = "val_loss", save_best_only: bool = False, mode: str = "auto") -> None:
+    def __init__(self, filepath: str | Path, monitor: str = "val_loss", save_best_only: bool = False,
+                 mode: str = "auto") -> None:
+        super().__init__(monitor, mode, min_delta=0.0)
         self.filepath = str(filepath)
-        self.monitor = monitor
         self.save_best_only = save_best_only
-        self.mode = resolve_mode(mode, monitor)
         self.best: float | None = None
         self.saved: list[str] = []
 
@@ -236,11 +419,8 @@ class ModelCheckpoint(Callback):
 
         logs = logs or {}
         if self.save_best_only:
-            value = _monitored(logs, self.monitor, "ModelCheckpoint")
-            if value is None:
-                return
-            better = self.best is None or (value > self.best if self.mode == "max" else value < self.best)
-            if not better:
+            value = self._monitored(logs)
+            if value is None or not self._is_improvement(value, self.best):
                 return
             self.best = value
         try:
@@ -256,7 +436,8 @@ class ModelCheckpoint(Callback):
         return {"best": self.best, "saved": list(self.saved)}
 
 
-_CLASSES: dict[str, type[Callback]] = {
+# The config's callback types (mnistlab.config.CALLBACKS holds their schemas; a test pins the two).
+CALLBACK_TYPES: dict[str, type[Callback]] = {
     "StopAtLoss": StopAtLoss,
     "EarlyStopping": EarlyStopping,
     "ReduceLROnPlateau": ReduceLROnPlateau,
@@ -264,20 +445,28 @@ _CLASSES: dict[str, type[Callback]] = {
 }
 
 
-def make_callback(cfg: Any) -> Callback:
+def make_callback(cfg: CallbackConfig) -> Callback:
     """Build a callback from its validated config (see :mod:`mnistlab.config`)."""
     kwargs = cfg.model_dump()
     kind = kwargs.pop("type")
-    return _CLASSES[kind](**kwargs)
-
-
-def is_finite(value: float) -> bool:
-    return not (math.isnan(value) or math.isinf(value))
+    return CALLBACK_TYPES[kind](**kwargs)
 
 
 # ------------------------------------------------------------------------------------ progress
+PROGRESS_MODES = ("auto", "bar", "lines", "none")
+
+
+def check_progress_mode(mode: str) -> None:
+    """Raise :class:`SpecError` (with a did-you-mean hint) unless ``mode`` is in :data:`PROGRESS_MODES`."""
+    if mode not in PROGRESS_MODES:
+        raise SpecError(f'unknown progress mode "{mode}"{did_you_mean(mode, PROGRESS_MODES)}; use auto, bar, lines or none')
+
+
 def format_epoch(entry: dict[str, Any], epochs: int) -> str:
-    """Keras's one-line epoch summary: ``Epoch 2/5 - 3.1s - loss: 0.4123 - accuracy: 0.8512 ...``."""
+    """Keras's one-line epoch summary: ``Epoch 2/5 - 3.1s - loss: 0.4123 - accuracy: 0.8512 ...``.
+
+    ``entry`` is a history entry: ``epoch`` (from 1), the epoch logs, ``epoch_seconds`` and
+    ``images_per_second``."""
     parts = [f"Epoch {entry['epoch']}/{epochs}", f"{entry['epoch_seconds']:.1f}s"]
     for key in ("loss", "accuracy", "val_loss", "val_accuracy"):
         if entry.get(key) is not None:
@@ -287,29 +476,10 @@ def format_epoch(entry: dict[str, Any], epochs: int) -> str:
     return " - ".join(parts)
 
 
-class Reporter:
-    """Progress output. ``"lines"``: one summary line per epoch (log files, notebooks, tests);
-    ``"none"``: silent. :class:`BarReporter` adds a live bar in a terminal."""
+class _LiveBar:
+    """A rich progress bar for the running epoch, removed (transient) when the epoch ends."""
 
-    def __init__(self, mode: str, epochs: int, steps: int, stream: Any = None) -> None:
-        self.mode, self.epochs, self.steps = mode, epochs, steps
-        self.stream = stream
-
-    def epoch_begin(self, epoch: int) -> None: ...
-    def batch_end(self, step: int, loss: float) -> None: ...
-    def close(self) -> None: ...
-
-    def epoch_end(self, entry: dict[str, Any]) -> None:
-        if self.mode != "none":
-            print(format_epoch(entry, self.epochs), file=self.stream or sys.stdout, flush=True)
-
-
-class BarReporter(Reporter):
-    """A rich progress bar for the running epoch (redrawn at most 10 times a second), replaced
-    by the epoch's summary line when it ends, like Keras's progbar."""
-
-    def __init__(self, mode: str, epochs: int, steps: int, stream: Any = None) -> None:
-        super().__init__(mode, epochs, steps, stream)
+    def __init__(self, stream: TextIO | None) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -320,20 +490,16 @@ class BarReporter(Reporter):
         self.task: Any = None
         self.next_draw = 0.0
 
-    def epoch_begin(self, epoch: int) -> None:
+    def start(self, description: str, total: int) -> None:
         self.bar.start()
-        self.task = self.bar.add_task(f"Epoch {epoch + 1}/{self.epochs}", total=self.steps, loss="-")
+        self.task = self.bar.add_task(description, total=total, loss="-")
 
-    def batch_end(self, step: int, loss: float) -> None:
-        now = time.monotonic()
-        if now >= self.next_draw or step + 1 == self.steps:
+    def update(self, step: int, total: int, loss: float, now: float) -> None:
+        # Redrawn at most 10 times a second: a redraw costs more than a small model's step.
+        if now >= self.next_draw or step + 1 == total:
             self.next_draw = now + 0.1
             self.bar.update(self.task, completed=step + 1, loss=f"{loss:.4f}")
             self.bar.refresh()
-
-    def epoch_end(self, entry: dict[str, Any]) -> None:
-        self.close()
-        self.console.print(format_epoch(entry, self.epochs), highlight=False)
 
     def close(self) -> None:
         if self.task is not None:
@@ -342,18 +508,119 @@ class BarReporter(Reporter):
         self.bar.stop()
 
 
-PROGRESS_MODES = ("auto", "bar", "lines", "none")
+class ProgressLogger(Callback):
+    """Progress output as a callback (Keras's ProgbarLogger). Modes:
+
+    - ``"lines"``: one summary line per epoch (log files, notebooks, tests), see :func:`format_epoch`;
+    - ``"bar"``: a live bar for the running epoch with the running mean loss, replaced by the
+      epoch's summary line when the epoch ends;
+    - ``"none"``: silent, and declines batch hooks;
+    - ``"auto"``: "bar" when the stream (default stdout) is a terminal, else "lines".
+
+    It reads ``epochs`` and ``steps`` from ``self.params`` when an epoch begins (a resumed run skips
+    ``on_train_begin``) and needs ``loss`` and ``size`` in the batch logs. It measures the epoch
+    itself: seconds from ``on_epoch_begin`` to ``on_epoch_end`` (put it last in the list, as Keras
+    does, so that they include the other callbacks), and images per second over the batches only
+    (from ``on_epoch_begin`` to the last ``on_batch_end``, so without validation). ``clock`` is its
+    timer (seconds); tests replace it.
+    """
+
+    def __init__(self, mode: str = "auto", stream: TextIO | None = None) -> None:
+        check_progress_mode(mode)
+        if mode == "auto":
+            out = stream or sys.stdout
+            mode = "bar" if getattr(out, "isatty", lambda: False)() else "lines"
+        self.mode, self.stream = mode, stream
+        self.clock = time.perf_counter
+        self._bar = _LiveBar(stream) if mode == "bar" else None
+        self._epochs = self._steps = 0  # from params, when an epoch begins
+        self._epoch_start = self._train_end = 0.0
+        self._loss_sum, self._seen = 0.0, 0
+
+    @property
+    def wants_batch_hooks(self) -> bool:
+        return self.mode != "none"
+
+    def _param(self, key: str) -> int:
+        if key not in self.params:
+            raise RuntimeError(f"ProgressLogger needs params[{key!r}]: call set_params() (CallbackList does) first")
+        return int(self.params[key])
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._epochs, self._steps = self._param("epochs"), self._param("steps")
+        self._loss_sum, self._seen = 0.0, 0
+        if self._bar is not None:
+            self._bar.start(f"Epoch {epoch + 1}/{self._epochs}", total=self._steps)
+        self._epoch_start = self._train_end = self.clock()
+
+    def on_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        # Every step of a lines or bar run passes here: keep it to a few additions.
+        size = logs["size"]  # type: ignore[index]  # the trainer's batch logs: loss, batch, size
+        self._loss_sum += logs["loss"] * size  # type: ignore[index]
+        self._seen += size
+        self._train_end = self.clock()
+        if self._bar is not None:
+            self._show_step(batch, self._loss_sum / self._seen)
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        now = self.clock()
+        train_seconds = self._train_end - self._epoch_start
+        self._show_epoch({"epoch": epoch + 1, **(logs or {}), "epoch_seconds": now - self._epoch_start,
+                          "images_per_second": self._seen / train_seconds if train_seconds > 0 else 0.0})
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+    def _show_step(self, step: int, mean_loss: float) -> None:
+        if self._bar is not None:
+            self._bar.update(step, self._steps, mean_loss, self._train_end)
+
+    def _show_epoch(self, entry: dict[str, Any]) -> None:
+        if self.mode == "none":
+            return
+        line = format_epoch(entry, self._epochs)
+        if self._bar is not None:
+            self._bar.close()
+            self._bar.console.print(line, highlight=False)
+        else:
+            print(line, file=self.stream or sys.stdout, flush=True)
 
 
-def check_progress_mode(mode: str) -> None:
-    if mode not in PROGRESS_MODES:
-        raise SpecError(f'unknown progress mode "{mode}"{did_you_mean(mode, PROGRESS_MODES)}; use auto, bar, lines or none')
+def make_progress(mode: str, stream: TextIO | None = None) -> ProgressLogger:
+    """The progress callback for a :data:`PROGRESS_MODES` mode (:class:`ProgressLogger`); the trainer
+    puts it last in its :class:`CallbackList`."""
+    return ProgressLogger(mode, stream)
 
 
-def make_reporter(mode: str, epochs: int, steps: int, stream: Any = None) -> Reporter:
-    """``"auto"``: a bar when stdout is a terminal, else one line per epoch."""
-    check_progress_mode(mode)
-    if mode == "auto":
-        out = stream or sys.stdout
-        mode = "bar" if getattr(out, "isatty", lambda: False)() else "lines"
-    return BarReporter(mode, epochs, steps, stream) if mode == "bar" else Reporter(mode, epochs, steps, stream)
+class _ReporterAdapter:
+    """Today's ``train.py`` progress calls, served by a :class:`ProgressLogger`.
+
+    Delete it (and :func:`make_reporter`) when ``trainer.py`` replaces ``train.py``'s loop: that
+    trainer puts ``make_progress(mode)`` in its CallbackList instead. Here the trainer still hands
+    over the running mean loss and the history entry with its own timings, so the adapter skips the
+    logger's own accounting.
+    """
+
+    def __init__(self, logger: ProgressLogger, epochs: int, steps: int) -> None:
+        self.logger = logger
+        logger.set_params({"epochs": epochs, "steps": steps})
+
+    def epoch_begin(self, epoch: int) -> None:
+        self.logger.on_epoch_begin(epoch)
+
+    def batch_end(self, step: int, loss: float) -> None:
+        if self.logger._bar is not None:  # lines and none: nothing per step, as before
+            self.logger._train_end = self.logger.clock()
+            self.logger._show_step(step, loss)
+
+    def epoch_end(self, entry: dict[str, Any]) -> None:
+        self.logger._show_epoch(entry)
+
+    def close(self) -> None:
+        self.logger.close()
+
+
+def make_reporter(mode: str, epochs: int, steps: int, stream: TextIO | None = None) -> _ReporterAdapter:
+    """Deprecated: :func:`make_progress` replaces it; kept only until ``train.py``'s loop is replaced."""
+    return _ReporterAdapter(make_progress(mode, stream), epochs, steps)

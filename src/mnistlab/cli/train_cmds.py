@@ -7,10 +7,11 @@ from typing import Any
 
 import click
 
+from mnistlab.callbacks import PROGRESS_MODES
 from mnistlab.cli._common import open_store, store_option
 from mnistlab.errors import MnistlabError, SpecError
 
-PROGRESS = click.Choice(["auto", "bar", "lines", "none"])
+PROGRESS = click.Choice(PROGRESS_MODES)
 
 
 def _validation(value: str | None) -> Any:
