@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from mnistlab import callbacks as C
 from mnistlab.callbacks import (
     PROGRESS_MODES, Callback, CallbackList, EarlyStopping, ModelCheckpoint, MonitorCallback, ReduceLROnPlateau,
-    StopAtLoss, format_epoch, make_callback, make_progress, make_reporter, resolve_mode,
+    StopAtLoss, format_epoch, make_callback, make_progress, resolve_mode,
 )
 from mnistlab.config import CALLBACKS, parse_run_config
 from mnistlab.errors import SpecError
@@ -363,17 +363,6 @@ def test_close_ends_the_bar_mid_epoch_and_twice():
 def test_progress_needs_params():
     with pytest.raises(RuntimeError, match="set_params"):
         CallbackList([make_progress("lines")]).on_epoch_begin(0)
-
-
-def test_make_reporter_adapter_serves_train_py(capsys):
-    """Until trainer.py replaces train.py's loop: the old reporter calls still print the same line."""
-    entry = {"epoch": 1, "loss": 0.3, "accuracy": 0.9, "lr": 0.01, "epoch_seconds": 1.0, "images_per_second": 100.0}
-    rep = make_reporter("lines", 1, 3)
-    rep.epoch_begin(0)
-    rep.batch_end(0, 1.0)
-    rep.epoch_end(entry)
-    rep.close()
-    assert capsys.readouterr().out == format_epoch(entry, 1) + "\n"
 
 
 def test_close_reaches_every_callback_even_when_one_fails():

@@ -591,36 +591,3 @@ def make_progress(mode: str, stream: TextIO | None = None) -> ProgressLogger:
     """The progress callback for a :data:`PROGRESS_MODES` mode (:class:`ProgressLogger`); the trainer
     puts it last in its :class:`CallbackList`."""
     return ProgressLogger(mode, stream)
-
-
-class _ReporterAdapter:
-    """Today's ``train.py`` progress calls, served by a :class:`ProgressLogger`.
-
-    Delete it (and :func:`make_reporter`) when ``trainer.py`` replaces ``train.py``'s loop: that
-    trainer puts ``make_progress(mode)`` in its CallbackList instead. Here the trainer still hands
-    over the running mean loss and the history entry with its own timings, so the adapter skips the
-    logger's own accounting.
-    """
-
-    def __init__(self, logger: ProgressLogger, epochs: int, steps: int) -> None:
-        self.logger = logger
-        logger.set_params({"epochs": epochs, "steps": steps})
-
-    def epoch_begin(self, epoch: int) -> None:
-        self.logger.on_epoch_begin(epoch)
-
-    def batch_end(self, step: int, loss: float) -> None:
-        if self.logger._bar is not None:  # lines and none: nothing per step, as before
-            self.logger._train_end = self.logger.clock()
-            self.logger._show_step(step, loss)
-
-    def epoch_end(self, entry: dict[str, Any]) -> None:
-        self.logger._show_epoch(entry)
-
-    def close(self) -> None:
-        self.logger.close()
-
-
-def make_reporter(mode: str, epochs: int, steps: int, stream: TextIO | None = None) -> _ReporterAdapter:
-    """Deprecated: :func:`make_progress` replaces it; kept only until ``train.py``'s loop is replaced."""
-    return _ReporterAdapter(make_progress(mode, stream), epochs, steps)

@@ -34,7 +34,7 @@ import torch.nn.functional as F
 from mnistlab import accel
 from mnistlab._version import __version__
 from mnistlab.augment import Augmenter
-from mnistlab.callbacks import Callback, make_reporter
+from mnistlab.callbacks import Callback, CallbackList, make_progress
 from mnistlab.config import AugmentConfig
 from mnistlab.errors import CheckpointError
 from mnistlab.specs import SpecWarning  # moves to errors.py
@@ -98,11 +98,9 @@ class Trainer:
         self.compute_gradients = self.plan.gradients(self.autograd_step)
         self.batch_size, self.label_smoothing, self.schedule, self.seed = batch_size, label_smoothing, schedule, seed
         self.augmenter = Augmenter(augment, seed=seed + 1) if augment is not None and not augment.is_identity() else None
-        self.callbacks = list(callbacks)
-        for cb in self.callbacks:
-            cb.set_trainer(self)
+        self.callbacks = list(callbacks)  # what checkpoints save; the progress logger goes last, as in Keras
+        self.hooks = CallbackList([*self.callbacks, make_progress(progress)], trainer=self)
         self.shuffle_gen = torch.Generator().manual_seed(seed)
-        self.progress = progress
         self.stop_training = False
         self.flushes_denormals = False  # set by fit()
         self.epochs_done = 0
@@ -140,41 +138,48 @@ class Trainer:
             self._warn_if_resume_differs(epochs)
         else:
             torch.manual_seed(self.seed)  # dropout draws from the global generator
-        reporter = make_reporter(self.progress, epochs, math.ceil(len(images) / self.batch_size))
+        self.hooks.set_params({"epochs": epochs, "steps": math.ceil(len(images) / self.batch_size)})
         logs: dict[str, Any] = {}
-        if outcome.resumed_from == 0:  # a resumed run's callbacks carry their state on
-            self._call("on_train_begin", logs)
-        with self.plan.activate() as self.flushes_denormals:
-            try:
-                while self.epochs_done < epochs and not self.stop_training:
-                    entry = self.run_epoch(self.epochs_done, epochs, images, labels, val, reporter)
-                    if entry is None:
-                        outcome.status, outcome.message = "diverged", self._divergence_hint
-                        break
-                    self.history.append(entry)
-                    logs = {k: v for k, v in entry.items() if k != "epoch"}  # what on_train_end sees, as in Keras
-                    self.epochs_done += 1
-                    if ckpt is not None:
-                        self.save_checkpoint(ckpt, config_key)
-                    reporter.epoch_end(entry)
-            except KeyboardInterrupt:
-                outcome.status = "interrupted"
-                outcome.message = f"interrupted by the user after {self.epochs_done} complete epoch(s)"
-            finally:
-                reporter.close()
-        if outcome.status in ("finished", "diverged"):
-            # A diverged run ends the way Keras's TerminateOnNaN ends fit, with on_train_end:
-            # EarlyStopping(restore_best_weights) hands back its best epoch instead of NaNs.
-            self._call("on_train_end", logs)
+        try:
+            if outcome.resumed_from == 0:  # a resumed run's callbacks carry their state on
+                self.hooks.on_train_begin(logs)
+            with self.plan.activate() as self.flushes_denormals:
+                logs = self._epochs(outcome, epochs, images, labels, val, ckpt, config_key)
+            if outcome.status in ("finished", "diverged"):
+                # A diverged run ends the way Keras's TerminateOnNaN ends fit, with on_train_end:
+                # EarlyStopping(restore_best_weights) hands back its best epoch instead of NaNs.
+                self.hooks.on_train_end(logs)
+        finally:
+            self.hooks.close()  # the progress bar ends, even on Ctrl-C or an error
         return outcome
 
+    def _epochs(self, outcome: FitOutcome, epochs: int, images: torch.Tensor, labels: torch.Tensor,
+                val: tuple[torch.Tensor, torch.Tensor] | None, ckpt: Path | None, config_key: str) -> dict[str, Any]:
+        """The epoch loop of :meth:`fit`; sets ``outcome``'s status; returns the last epoch's logs."""
+        logs: dict[str, Any] = {}
+        try:
+            while self.epochs_done < epochs and not self.stop_training:
+                entry = self.run_epoch(self.epochs_done, epochs, images, labels, val)
+                if entry is None:
+                    outcome.status, outcome.message = "diverged", self._divergence_hint
+                    break
+                self.history.append(entry)
+                logs = {k: v for k, v in entry.items() if k != "epoch"}  # what on_train_end sees, as in Keras
+                self.epochs_done += 1
+                if ckpt is not None:
+                    self.save_checkpoint(ckpt, config_key)
+        except KeyboardInterrupt:
+            outcome.status = "interrupted"
+            outcome.message = f"interrupted by the user after {self.epochs_done} complete epoch(s)"
+        return logs
+
     def run_epoch(self, epoch: int, epochs: int, images: torch.Tensor, labels: torch.Tensor,
-                  val: tuple[torch.Tensor, torch.Tensor] | None, reporter: Any) -> dict[str, Any] | None:
+                  val: tuple[torch.Tensor, torch.Tensor] | None) -> dict[str, Any] | None:
         """One epoch: shuffled batches, then validation and the epoch-end callbacks. None = diverged."""
         n, bs = len(images), self.batch_size
         steps = math.ceil(n / bs)
-        self._call("on_epoch_begin", epoch, {})
-        reporter.epoch_begin(epoch)
+        hooks, batch_hooks = self.hooks, self.hooks.wants_batch_hooks
+        hooks.on_epoch_begin(epoch, {})
         self.model.train()
         start = time.perf_counter()
         # One gather per epoch, then each batch is a contiguous slice: the same batches as indexing
@@ -187,17 +192,16 @@ class Trainer:
                 lr = schedule_lr(self.schedule, self.base_lr, epoch + step / steps, epochs)
                 set_lr(self.optimizer, lr)
             xb, yb = shuffled_x[step * bs : (step + 1) * bs], shuffled_y[step * bs : (step + 1) * bs]
-            if self.callbacks:
-                self._call("on_batch_begin", step, {"batch": step, "size": len(yb)})
+            if batch_hooks:
+                hooks.on_batch_begin(step, {"batch": step, "size": len(yb)})
             loss, hits = self.train_step(xb, yb)
             if not math.isfinite(loss):
                 self._divergence_hint = (f"loss became {loss} at epoch {epoch + 1}, batch {step + 1}: the learning "
                                          f"rate ({lr:g}) is probably too high; try lr = {lr / 10:g} (--lr {lr / 10:g})")
                 return None
             loss_sum, correct, seen = loss_sum + loss * len(yb), correct + hits, seen + len(yb)
-            reporter.batch_end(step, loss_sum / seen)
-            if self.callbacks:
-                self._call("on_batch_end", step, {"loss": loss, "batch": step})
+            if batch_hooks:
+                hooks.on_batch_end(step, {"loss": loss, "batch": step, "size": len(yb)})
                 if self.stop_training:  # Keras stops right after the batch; the epoch ends early
                     break
         del shuffled_x, shuffled_y
@@ -206,7 +210,7 @@ class Trainer:
         if val is not None and len(val[0]):
             logs["val_loss"], logs["val_accuracy"] = self.evaluate(*val)
         logs["lr"] = lr
-        self._call("on_epoch_end", epoch, logs)
+        hooks.on_epoch_end(epoch, logs)
         seconds = time.perf_counter() - start
         return {"epoch": epoch + 1, **logs, "epoch_seconds": seconds, "images_per_second": seen / train_seconds}
 
@@ -234,10 +238,6 @@ class Trainer:
         loss, acc, _ = evaluate_model(self.model, images, labels, label_smoothing=self.label_smoothing,
                                       channels_last=self.plan.channels_last, forward=self.plan.forward)
         return loss, acc
-
-    def _call(self, hook: str, *args: Any) -> None:
-        for cb in self.callbacks:
-            getattr(cb, hook)(*args)
 
     # --------------------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict[str, Any]:
