@@ -26,6 +26,7 @@ What the built model does:
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections import OrderedDict
@@ -371,9 +372,16 @@ class ModelSummary:
 
 
 def summarize(spec: ModelSpec | Any) -> ModelSummary:
-    """Keras's layer table for `spec` (shapes, parameter counts) without building any weights."""
-    if not isinstance(spec, ModelSpec):
-        spec = _resolve(spec)
+    """Keras's layer table for `spec` (shapes, parameter counts) without building any weights.
+
+    Computed once per spec (specs are frozen, the summary too): a run, its CLI and its record
+    all ask for it.
+    """
+    return _summarize(spec if isinstance(spec, ModelSpec) else _resolve(spec))
+
+
+@functools.lru_cache(maxsize=128)
+def _summarize(spec: ModelSpec) -> ModelSummary:
     rows = []
     shape: Shape = spec.input_shape
     for name, layer, out in zip(keras_names(spec), spec.layers, spec.shapes()):
