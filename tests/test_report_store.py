@@ -213,7 +213,7 @@ def test_seed000_recipe_report_shows_all_parts_in_chromium(data_dir, tmp_path, c
     """Done-when of issue 6: the seed 000 recipe (quick) -> report -> Chromium shows every part."""
     from test_report import check_in_browser
 
-    from mnistlab.experiments import run_experiment
+    from mnistlab.execute import run_experiment
 
     recipe = Path(__file__).resolve().parents[1] / "recipes" / "seed000.toml"
     store = RunStore(tmp_path / "store")

@@ -7,17 +7,19 @@ The public API, for notebooks and scripts::
     run.test_accuracy, run.history[-1]
 
 Submodules stay importable by name (``from mnistlab.train import run_config``); note that
-``mnistlab.train`` as an attribute is the function, not the module.
+``mnistlab.train`` and ``mnistlab.compare`` as attributes are the functions, not the modules.
 """
 
 from __future__ import annotations
 
 __version__ = "0.3.0"
 
+from mnistlab.compare import compare
 from mnistlab.config import RunConfig, parse_run_config
 from mnistlab.datasets import Dataset, list_datasets, load_dataset, validation_split
 from mnistlab.errors import DataError, MnistlabError, SpecError, StoreError
-from mnistlab.experiments import compare, load_experiment, run_experiment
+from mnistlab.execute import run_experiment
+from mnistlab.experiments import load_experiment
 from mnistlab.models import build_model, format_summary, summarize
 from mnistlab.presets import list_presets, resolve_model
 from mnistlab.specs import ModelSpec, load_model_spec, parse_model_spec, save_model_spec

@@ -523,7 +523,7 @@ def figure_for(kind: str, store: Any, target: str, *, variant: str | None = None
     """
     check_kind(kind)
     if kind in ("compare", "params", "time"):
-        from mnistlab.experiments import compare
+        from mnistlab.compare import compare
 
         experiment = target
         if not store.runs(experiment=target):

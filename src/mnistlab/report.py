@@ -159,7 +159,7 @@ def _variant_section(store: Any, name: str, records: Sequence[Any], data_dir: An
 
 def build_report(store: Any, experiment: str, *, data_dir: str | os.PathLike | None = None) -> str:
     """Collect an experiment's runs from `store` and render the report (no training happens)."""
-    from mnistlab.experiments import compare
+    from mnistlab.compare import compare
 
     records = store.runs(experiment=experiment)
     if not records:
