@@ -1,4 +1,4 @@
-"""Shared fixtures: the real dataset folder and an isolated environment for every test."""
+"""Shared fixtures: the real dataset folder, an isolated environment for every test, a recorded store."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+
+from mnistlab.config import parse_run_config
+from mnistlab.store import RunStore
+from mnistlab.run import checkpoint_key as config_key, run_config
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
@@ -34,3 +38,32 @@ def _isolated_home(_session_cache: Path, tmp_path: Path, monkeypatch: pytest.Mon
     monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache))
     monkeypatch.setenv("MNISTLAB_STORE", str(tmp_path / "mnistlab-runs"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
+
+
+def _record(store: RunStore, experiment: str, variant: str, model: str, seed: int, data_dir: Path) -> str:
+    cfg = parse_run_config({"dataset": "fashion-mnist", "model": model,
+                            "data": {"subset": 600, "validation": 0.2}, "train": {"epochs": 2, "seed": seed}})
+    result = run_config(cfg, data_dir=data_dir, progress="none")
+    assert result.status == "finished", result.message
+    run_id = store.start_run(experiment=experiment, variant=variant, seed=seed, member=0, config=result.config,
+                             config_hash=config_key(result.config), repeat=seed)
+    store.finish_run(run_id, status=result.status, history=result.history, metrics=result.metrics, env=result.env,
+                     weights=result.model.state_dict(), predictions=result.test_probs)
+    return run_id
+
+
+@pytest.fixture(scope="session")
+def recorded(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple[Path, dict[str, str]]:
+    """A store with experiment "tiny": cnn x2 seeds, a dense variant named "<script>alert(1)</script>",
+    one failed run. Returns (store root, run ids); test_views.py and test_report.py read it, never write."""
+    experiment, hostile = "tiny", "<script>alert(1)</script>"
+    root = tmp_path_factory.mktemp("store")
+    store = RunStore(root)
+    ids = {"cnn0": _record(store, experiment, "cnn", "seed000-cnn", 0, data_dir),
+           "cnn1": _record(store, experiment, "cnn", "seed000-cnn", 1, data_dir),
+           "dense": _record(store, experiment, hostile, "seed000-dense", 0, data_dir)}
+    failed = store.start_run(experiment=experiment, variant="broken", seed=0, member=0, config={"dataset": "mnist"},
+                             config_hash="x")
+    store.finish_run(failed, status="failed", history=[], metrics={}, env={}, message="<b>boom</b>")
+    ids["failed"] = failed
+    return root, ids

@@ -1,19 +1,13 @@
-"""Experiment files: expansion, derived names, validation, hostile input, running, skipping, committees."""
+"""Experiment files: expansion, derived names, validation, hostile input (running them: test_execute.py)."""
 
 from __future__ import annotations
 
-import math
-import statistics
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from mnistlab.errors import SpecError
-from mnistlab.experiments import (
-    committee_accuracy, compare, derive_name, format_rows, load_experiment, run_experiment, scored_labels,
-)
-from mnistlab.store import RunStore
+from mnistlab.experiments import derive_name, load_experiment
 
 TINY = """
 [base]
@@ -128,13 +122,6 @@ def test_missing_base_and_bad_base(tmp_path: Path) -> None:
         load_experiment(write(tmp_path, TINY.replace('"mnist"', '"mnsit"')))
 
 
-def test_nothing_trains_when_a_later_variant_is_bad(tmp_path: Path, data_dir: Path) -> None:
-    p = write(tmp_path, TINY + '[[variants]]\nname = "ok"\n[[variants]]\n"train.batch_size" = -1\n')
-    with pytest.raises(SpecError, match="batch_size"):
-        run_experiment(p, tmp_path / "store", data_dir=data_dir)
-    assert RunStore(tmp_path / "store").runs() == []
-
-
 @pytest.mark.parametrize("content", [
     bytes(range(256)) * 4,                       # binary garbage
     TINY.encode()[: len(TINY) // 2],              # truncated mid-table
@@ -168,86 +155,6 @@ def test_hostile_paths_and_sizes(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="10,000,000 runs requested"):  # refused before expanding 10^7 combos
         load_experiment(write(tmp_path, bomb))
 
-
-# ---------------------------------------------------------------------------------- running
-def test_skip_finished_force_and_changed_cells(tmp_path: Path, data_dir: Path) -> None:
-    text = TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n'
-    p = write(tmp_path, text)
-    store = RunStore(tmp_path / "s")
-    first = run_experiment(p, store, data_dir=data_dir)
-    assert [o.skipped for o in first.outcomes] == [False, False]
-    assert all(o.record.status == "finished" for o in first.outcomes)
-    again = run_experiment(p, store, data_dir=data_dir)
-    assert [o.skipped for o in again.outcomes] == [True, True] and len(store.runs()) == 2
-    forced = run_experiment(p, store, data_dir=data_dir, force=True)
-    assert [o.skipped for o in forced.outcomes] == [False, False] and len(store.runs()) == 4
-    write(tmp_path, text.replace("0.01", "0.02"))
-    changed = run_experiment(p, store, data_dir=data_dir)
-    assert {o.cell.variant: o.skipped for o in changed.outcomes} == {"a": True, "b": False}
-    rows = {r["variant"]: r for r in changed.rows}
-    assert rows["a"]["n"] == 1 and rows["b"]["n"] == 1  # only the current cells' latest runs count
-
-
-def test_committee_and_repeats_in_compare(tmp_path: Path, data_dir: Path) -> None:
-    p = write(tmp_path, TINY + '[[variants]]\nname = "solo"\nrepeats = 3\n'
-              '[[variants]]\nname = "team"\ncommittee = 3\n')
-    store = RunStore(tmp_path / "s")
-    res = run_experiment(p, store, data_dir=data_dir)
-    rows = {r["variant"]: r for r in res.rows}
-    solo = [r.metrics["test_accuracy"] for r in store.runs() if r.variant == "solo"]
-    assert rows["solo"]["n"] == 3
-    assert math.isclose(rows["solo"]["test_acc"], statistics.mean(solo))
-    assert math.isclose(rows["solo"]["test_acc_std"], statistics.stdev(solo))
-    assert rows["solo"]["committee_acc"] is None
-    team = [r for r in store.runs() if r.variant == "team"]
-    probs = [store.load_predictions(r.run_id) for r in team]
-    labels = scored_labels(team[0].config, len(probs[0]), data_dir)
-    manual = float((np.mean(probs, axis=0).argmax(1) == labels).mean())
-    assert math.isclose(rows["team"]["committee_acc"], manual)
-    accs = [r.metrics["test_accuracy"] for r in team]
-    assert (rows["team"]["member_acc_min"], rows["team"]["member_acc_max"]) == (min(accs), max(accs))
-    assert store.committees("exp")[0].member_ids == [r.run_id for r in team]
-    csv_text = format_rows(res.rows, "csv")
-    assert csv_text.splitlines()[0].startswith("variant,n,params") and len(csv_text.splitlines()) == 3
-    assert "| team |" in format_rows(res.rows, "markdown")
-    assert compare(store, "exp") == res.rows
-
-
-def test_committee_accuracy_math() -> None:
-    rng = np.random.default_rng(3)
-    members = [rng.dirichlet(np.ones(10), size=50).astype(np.float32) for _ in range(4)]
-    labels = rng.integers(0, 10, size=50)
-    manual = sum(m.astype(np.float64) for m in members) / 4
-    assert committee_accuracy(members, labels) == float((manual.argmax(1) == labels).mean())
-    # a committee can beat every member: two members, each right on a different half
-    a = np.array([[0.9, 0.1], [0.4, 0.6]], np.float32)
-    b = np.array([[0.4, 0.6], [0.1, 0.9]], np.float32)
-    assert committee_accuracy([a, b], np.array([0, 1])) == 1.0
-    assert committee_accuracy([a], np.array([0, 0])) == 0.5
-
-
-def test_parallel_jobs_record_the_same_results(tmp_path: Path, data_dir: Path) -> None:
-    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\nrepeats = 2\n')
-    one = run_experiment(p, tmp_path / "one", data_dir=data_dir)
-    two = run_experiment(p, tmp_path / "two", data_dir=data_dir, jobs=2)
-    acc = lambda res: sorted((o.cell.seed, o.record.metrics["test_accuracy"]) for o in res.outcomes)  # noqa: E731
-    assert acc(one) == acc(two)
-    assert all(o.record.status == "finished" for o in two.outcomes)
-
-
-@pytest.mark.parametrize("status, skipped", [("diverged", True), ("failed", False), ("interrupted", False)])
-def test_which_earlier_outcomes_are_reused(tmp_path: Path, data_dir: Path, status: str, skipped: bool) -> None:
-    exp = load_experiment(write(tmp_path, TINY))
-    cell = exp.cells()[0]
-    store = RunStore(tmp_path / "s")
-    rid = store.start_run(experiment=exp.name, variant=cell.variant, seed=cell.seed, member=0, config=cell.config,
-                          config_hash=cell.key)
-    store.finish_run(rid, status=status, history=[], metrics={}, env={})
-    res = run_experiment(exp, store, data_dir=data_dir)
-    assert res.outcomes[0].skipped is skipped
-    assert len(store.runs()) == (1 if skipped else 2)
-
-
 def test_model_spec_files_are_relative_to_the_experiment_file(tmp_path: Path, monkeypatch) -> None:
     folder = tmp_path / "study"
     folder.mkdir()
@@ -264,23 +171,6 @@ def test_model_spec_files_are_relative_to_the_experiment_file(tmp_path: Path, mo
     exp.write_text('[base]\ndataset = "mnist"\nmodel = "missing.toml"\n')
     with pytest.raises(SpecError, match="missing.toml"):
         load_experiment(exp)
-
-
-def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_dir: Path) -> None:
-    text = TINY.replace("epochs = 1", "epochs = 2") + '[[variants]]\nname = "a"\nrepeats = 2\n'
-    p = write(tmp_path, text)
-    store = RunStore(tmp_path / "s")
-    full = run_experiment(p, store, data_dir=data_dir)
-    run_experiment(p, store, data_dir=data_dir, quick=True)  # a smoke run of the same variant
-    exp = load_experiment(p)
-    by_file = compare(store, exp.name, keys={c.key for c in exp.cells()})
-    assert by_file[0]["n"] == 2 and by_file[0]["test_acc"] == pytest.approx(full.rows[0]["test_acc"])
-    by_name = compare(store, exp.name)  # by name: the variant as it was last run, the smoke run
-    assert by_name[0]["n"] == 1 and by_name[0]["epochs"] == 1
-    write(tmp_path, text.replace('"a"\nrepeats = 2', '"a"\nrepeats = 2\n"train.lr" = 0.01'))
-    edited = run_experiment(p, store, data_dir=data_dir)
-    by_name = compare(store, exp.name)
-    assert by_name[0]["n"] == 2 and by_name[0]["test_acc"] == pytest.approx(edited.rows[0]["test_acc"])
 
 
 def test_variants_may_supply_the_validation_a_base_callback_needs(tmp_path: Path) -> None:

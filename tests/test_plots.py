@@ -10,7 +10,7 @@ from matplotlib.container import BarContainer
 
 from mnistlab import plots
 from mnistlab.datasets import load_dataset
-from mnistlab.errors import DataError
+from mnistlab.errors import DataError, PlotError
 from mnistlab.evaluate import class_recall, confusion_matrix
 from mnistlab.models import build_model
 from mnistlab.presets import resolve_model
@@ -83,7 +83,7 @@ def test_sample_grid_other_shape_and_few_images(fashion):
 
 @pytest.mark.parametrize("images", [np.zeros((0, 28, 28)), np.zeros((28, 28)), np.zeros((2, 3, 28, 28))])
 def test_sample_grid_rejects_bad_images(images):
-    with pytest.raises(plots.PlotError):
+    with pytest.raises(PlotError):
         plots.plot_sample_grid(images, [0, 0], ["a"])
 
 
@@ -98,7 +98,7 @@ def test_plot_image_has_colour_bar_and_raw_values(fashion):
 
 
 def test_plot_image_rejects_batch():
-    with pytest.raises(plots.PlotError):
+    with pytest.raises(PlotError):
         plots.plot_image(np.zeros((3, 28, 28)))
 
 
@@ -130,7 +130,7 @@ def test_history_without_validation_has_train_only():
 
 @pytest.mark.parametrize("runs", [[], [("a", [], 0.9)], [("a", [{"epoch": 1}], None)]])
 def test_history_rejects_empty(runs):
-    with pytest.raises(plots.PlotError):
+    with pytest.raises(PlotError):
         plots.plot_history(runs)
 
 
@@ -163,9 +163,9 @@ def test_accuracy_vs_params_and_time_one_point_per_variant():
 
 
 def test_comparison_rejects_rows_without_results():
-    with pytest.raises(plots.PlotError, match="test accuracy"):
+    with pytest.raises(PlotError, match="test accuracy"):
         plots.plot_comparison([dict(variant="a", test_acc_mean=None)])
-    with pytest.raises(plots.PlotError):
+    with pytest.raises(PlotError):
         plots.plot_accuracy_vs_time([dict(variant="a", test_acc_mean=0.9)])
 
 
@@ -240,15 +240,15 @@ def test_feature_maps_work_for_any_named_torch_model(fashion):
                                                      ("3", (2, 2, 11, 11)), ("4", (2, 2, 5, 5))]
     fig = plots.plot_feature_maps(model, fashion.test_images[:2], filter_index=1, layers=None)
     assert len(fig.axes) == 8
-    with pytest.raises(plots.PlotError, match="filter 3 out of range"):
+    with pytest.raises(PlotError, match="filter 3 out of range"):
         plots.plot_feature_maps(model, fashion.test_images[:2], filter_index=3, layers=None)
 
 
 def test_feature_maps_and_filters_need_conv_layers(fashion):
     dense = build_model(resolve_model("seed000-dense"), seed=0)
-    with pytest.raises(plots.PlotError, match="no convolution"):
+    with pytest.raises(PlotError, match="no convolution"):
         plots.plot_feature_maps(dense, fashion.test_images[:1])
-    with pytest.raises(plots.PlotError, match="no convolution"):
+    with pytest.raises(PlotError, match="no convolution"):
         plots.plot_filters(dense)
 
 
@@ -268,15 +268,8 @@ def test_figures_save_as_svg_and_png(tmp_path):
     assert (tmp_path / "h.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_unknown_kind_did_you_mean():
-    with pytest.raises(plots.PlotError, match='did you mean "confusion"'):
-        plots.check_kind("confussion")
-    for kind in plots.FIGURE_KINDS:
-        plots.check_kind(kind)
-
-
 def test_feature_maps_wrong_image_size_is_a_plot_error(cnn):
-    with pytest.raises(plots.PlotError, match="cannot take images shaped"):
+    with pytest.raises(PlotError, match="cannot take images shaped"):
         plots.feature_maps(cnn, np.zeros((1, 8, 8), np.uint8))
     assert not cnn.training
 
@@ -297,5 +290,5 @@ def test_feature_maps_pick_layers_by_name(fashion, cnn):
     fig = plots.plot_feature_maps(cnn, fashion.test_images[:2], 0, layers=[names[0], names[2]])
     assert len(fig.axes) == 4
     assert [ax.images[0].get_array().shape for ax in fig.axes[:2]] == [(26, 26), (11, 11)]
-    with pytest.raises(plots.PlotError, match="did you mean"):
+    with pytest.raises(PlotError, match="did you mean"):
         plots.feature_maps(cnn, fashion.test_images[:1], layers=[names[0] + "x"])

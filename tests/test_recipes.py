@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from mnistlab.cli import main
-from mnistlab.experiments import load_experiment, run_experiment
+from mnistlab.execute import run_experiment
+from mnistlab.experiments import load_experiment
 from mnistlab.store import RunStore
 
 RECIPES = sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.toml"))

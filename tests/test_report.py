@@ -1,4 +1,4 @@
-"""report.py: the self-contained HTML report, its escaping, and how it renders in headless Chromium."""
+"""report.py: the self-contained HTML report, its escaping, how it renders in headless Chromium, `mnistlab report`."""
 
 from __future__ import annotations
 
@@ -14,8 +14,11 @@ import pytest
 
 from mnistlab import plots, report
 from mnistlab.cli import main
+from mnistlab.execute import run_experiment
+from mnistlab.store import RunStore
 
 HOSTILE = "<script>alert(1)</script>"
+EXPERIMENT = "tiny"  # the experiment of the `recorded` store (conftest.py)
 
 ROWS = [
     dict(variant=HOSTILE, n=2, params=101_770, test_acc_mean=0.875, test_acc_std=0.004, train_seconds=14.0),
@@ -170,18 +173,6 @@ def test_report_cli_rejects_bad_output(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_plot_cli_bad_kind_and_extension(tmp_path, capsys):
-    assert main(["plot", "confussion", "abc", "-o", str(tmp_path / "x.png")]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and 'did you mean "confusion"' in err
-    assert main(["plot", "confusion", "abc", "-o", str(tmp_path / "x.jpg")]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and ".png" in err and ".svg" in err
-    assert main(["plot", "feature-maps", "abc", "--images", "1,x", "-o", str(tmp_path / "x.png")]) == 2
-    assert "--images" in capsys.readouterr().err
-    assert not list(tmp_path.iterdir())
-
-
 @pytest.mark.browser
 def test_table_sorts_when_a_header_is_clicked(tmp_path):
     # A test-only script clicks "test acc" twice and records the first variant after each click.
@@ -196,3 +187,61 @@ def test_table_sorts_when_a_header_is_clicked(tmp_path):
     dom = _browse(page, tmp_path, "--dump-dom").stdout
     assert 'data-asc="&lt;script&gt;alert(1)&lt;/script&gt;"' in dom  # 87.5% is the lowest
     assert 'data-desc="cnn"' in dom  # 90.3% the highest
+
+
+# --------------------------------------------------------------- from a recorded store
+def _report(recorded, data_dir, tmp_path, capsys) -> tuple[Path, str]:
+    root, _ = recorded
+    out = tmp_path / "report.html"
+    assert main(["report", EXPERIMENT, "--store", str(root), "--data-dir", str(data_dir), "-o", str(out)]) == 0, \
+        capsys.readouterr().err
+    return out, out.read_text(encoding="utf-8")
+
+
+def test_report_has_every_part_and_escapes_names(recorded, data_dir, tmp_path, capsys):
+    out, text = _report(recorded, data_dir, tmp_path, capsys)
+    assert text.count("<section") == 2  # cnn and the hostile variant; the failed one only in a note
+    assert text.count("<img") == 3 + 2 * 3  # 3 comparison figures; history, confusion, misclassified each
+    assert "<script>alert(1)</script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "&lt;b&gt;boom&lt;/b&gt;" in text and "<b>boom" not in text  # the failed run's message, escaped
+    assert text.count("<script>") == 1
+    table = re.search(r'<table id="comparison".*?</table>', text, re.S).group(0)
+    assert table.count("<tr>") == 1 + 3  # header + cnn, hostile, broken
+    assert '"dataset": "fashion-mnist"' in text.replace("&quot;", '"')  # the config is shown
+    assert "2 runs (seeds 0, 1) · dataset fashion-mnist · epochs 2" in text.replace("&#x27;", "'")
+    assert "243,786 parameters" in text
+
+
+@pytest.mark.browser
+def test_report_renders_in_chromium(recorded, data_dir, tmp_path, capsys):
+    out, _ = _report(recorded, data_dir, tmp_path, capsys)
+    shot = check_in_browser(out, tmp_path, rows=3, images=9)
+    assert shot.stat().st_size > 10_000
+
+
+def test_report_unknown_experiment_is_one_line(recorded, tmp_path, capsys):
+    root, _ = recorded
+    out = tmp_path / "r.html"
+    assert main(["report", "tiyn", "--store", str(root), "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and 'did you mean "tiny"' in err
+    assert not out.exists()
+
+
+@pytest.mark.browser
+def test_seed000_recipe_report_shows_all_parts_in_chromium(data_dir, tmp_path, capsys):
+    """Done-when of issue 6: the seed 000 recipe (quick) -> report -> Chromium shows every part."""
+    recipe = Path(__file__).resolve().parents[1] / "recipes" / "seed000.toml"
+    store = RunStore(tmp_path / "store")
+    run_experiment(recipe, store, quick=True, data_dir=data_dir)
+    variants = {r.variant for r in store.runs("seed000", status="finished")}
+    assert len(variants) == 9, [(r.variant, r.status, r.message) for r in store.runs()]
+    out = tmp_path / "seed000.html"
+    assert main(["report", "seed000", "--store", str(store.root), "--data-dir", str(data_dir), "-o", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert text.count("<section") == 9 and all(f">{v}</h3>" in text for v in variants)
+    assert text.count("<summary>config</summary>") == 9
+    # 3 comparison figures + per variant: history, confusion matrix, misclassified grid
+    shot = check_in_browser(out, tmp_path, rows=9, images=3 + 9 * 3)
+    (tmp_path / "keep").mkdir()
+    shot.replace(tmp_path / "keep" / "seed000-report.png")

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from mnistlab._version import __version__
 
+from mnistlab.comparison import compare
 from mnistlab.config import RunConfig, parse_run_config
 from mnistlab.datasets import Dataset, list_datasets, load_dataset, validation_split
 from mnistlab.errors import DataError, MnistlabError, SpecError, StoreError
-from mnistlab.experiments import compare, load_experiment, run_experiment
+from mnistlab.execute import run_experiment
+from mnistlab.experiments import load_experiment
 from mnistlab.models import build_model, format_summary, summarize
 from mnistlab.presets import list_presets, resolve_model
 from mnistlab.specs import ModelSpec, load_model_spec, parse_model_spec, save_model_spec

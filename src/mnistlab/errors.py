@@ -49,3 +49,11 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
         return ""
     original = {c.lower(): c for c in choices}[matches[0]]
     return f' (did you mean "{original}"?)'
+
+
+class PlotError(MnistlabError):
+    """A figure cannot be drawn from the given data (empty history, bad filter index, ...)."""
+
+
+class OutputError(MnistlabError):
+    """An output path the command cannot write (wrong extension, missing folder)."""

@@ -25,32 +25,25 @@ A variant may also hold its own ``grid`` table. Everything is validated by :func
 before anything trains; mistakes are one-line :class:`SpecError` naming the file and key.
 
 A *cell* is one training run (variant x repeat x committee member). It is a pure function of its
-resolved config, keyed by a hash of that config and the mnistlab version: :func:`run_experiment`
-skips cells already finished (or diverged) in the store (unless ``force``) and runs the rest through a
-:class:`Runner` (in this process, or ``jobs`` spawned processes).
+resolved config, keyed by a hash of that config and the mnistlab version (:func:`cell_key`).
+Training the cells is :func:`mnistlab.execute.run_experiment`'s job; comparing the variants,
+:func:`mnistlab.comparison.compare`'s.
 """
 
 from __future__ import annotations
 
 import copy
-import csv
-import io
 import itertools
-import json
 import math
 import os
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
-
-import numpy as np
+from typing import Any
 
 from mnistlab._toml import loads_toml, read_text_file, with_line
-from mnistlab.errors import MnistlabError, SpecError, StoreError, did_you_mean
-from mnistlab.store import CommitteeRecord, RunRecord, RunStore
+from mnistlab.errors import SpecError, did_you_mean
 
 EXPERIMENT_KEYS = ("name", "description", "repeats", "committee", "base", "variants", "grid")
 VARIANT_META_KEYS = ("name", "description", "repeats", "committee", "grid")
@@ -60,7 +53,6 @@ MAX_CELLS = 10_000
 MAX_FILE_BYTES = 1 << 20
 QUICK_SUBSET = 300  # --quick: train images (test images: a sixth of it)
 QUICK_COMMITTEE = 2
-DONE_STATUSES = ("finished", "diverged")  # cells with such a run are skipped unless force
 # Short names for derived variant names ("act=tanh" rather than "activation=tanh").
 ABBREVIATIONS = {"activation": "act", "kernel_initializer": "init", "optimizer": "opt", "batch_size": "batch",
                  "additional_convolutions": "extra_conv", "validation": "val", "label_smoothing": "smooth"}
@@ -393,320 +385,3 @@ def _reject_unknown(d: Any, allowed: Sequence[str], source: str, where: str) -> 
 def _show(v: Any) -> str:
     s = repr(v)
     return f"{type(v).__name__} {s if len(s) <= 40 else s[:37] + '...'}"
-
-
-# ---------------------------------------------------------------------------------- running
-T = TypeVar("T")
-R = TypeVar("R")
-
-
-class Runner(Protocol):
-    """Where cells run. ``map`` calls ``fn`` on every item and yields ``(item, result)`` as each
-    finishes (any order). The local runners are below; a Ray runner only needs this method."""
-
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]: ...
-
-
-class InlineRunner:
-    """Runs cells one by one in this process (Ctrl-C reaches the training loop directly)."""
-
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
-        for item in items:
-            yield item, fn(item)
-
-
-class ProcessRunner:
-    """Runs cells in ``jobs`` spawned processes (spawn: safe with torch's threads)."""
-
-    def __init__(self, jobs: int) -> None:
-        self.jobs = jobs
-
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
-        import multiprocessing
-
-        pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"))
-        try:
-            pending = {pool.submit(fn, item): item for item in items}
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield pending.pop(fut), fut.result()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
-
-
-@dataclass(frozen=True)
-class CellTask:
-    """What a worker needs to train one cell and record it (picklable)."""
-
-    cell: Cell
-    store_root: str
-    data_dir: str | None = None
-    threads: int = 0
-
-
-def execute_cell(task: CellTask) -> tuple[str, str]:
-    """Train one cell and record it in the store; returns (run_id, status). Safe in any process."""
-    from mnistlab.config import parse_run_config
-    from mnistlab.run import run_config
-
-    cell = task.cell
-    raw = copy.deepcopy(cell.config)
-    if task.threads:
-        raw["train"]["threads"] = task.threads
-    cfg = parse_run_config(raw, source=f'{cell.experiment}: variant "{cell.variant}"', check_model=False)
-    with RunStore(task.store_root) as store:
-        run_id = store.start_run(experiment=cell.experiment, variant=cell.variant, seed=cell.seed, member=cell.member,
-                                 config=cell.config, config_hash=cell.key, repeat=cell.repeat)
-        try:
-            res = run_config(cfg, data_dir=task.data_dir, progress="none")
-        except KeyboardInterrupt:
-            store.finish_run(run_id, status="interrupted", history=[], metrics={}, env={}, message="interrupted")
-            raise
-        except Exception as exc:  # a bad input or a bug in one cell must not end the sweep unrecorded
-            message = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
-            store.finish_run(run_id, status="failed", history=[], metrics={}, env={}, message=message)
-            return run_id, "failed"
-        store.finish_run(run_id, status=res.status, history=res.history, metrics=res.metrics, env=res.env,
-                         message=res.message, weights=res.model.state_dict(), predictions=res.test_probs)
-        return run_id, store.get(run_id).status  # "failed" if its files could not be written
-
-
-@dataclass
-class CellOutcome:
-    """What happened to one cell in :func:`run_experiment`."""
-
-    cell: Cell
-    record: RunRecord
-    skipped: bool  # True: an earlier finished run was reused
-
-
-@dataclass
-class ExperimentResult:
-    """What :func:`run_experiment` did: one outcome per cell (trained, skipped or failed) and the comparison rows."""
-
-    experiment: Experiment
-    outcomes: list[CellOutcome] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)
-
-
-def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | os.PathLike | None = None, *,
-                   jobs: int = 1, force: bool = False, quick: bool = False, data_dir: str | os.PathLike | None = None,
-                   runner: Runner | None = None,
-                   on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None = None) -> ExperimentResult:
-    """Train every cell of an experiment that is not already finished in the store.
-
-    ``on_cell(outcome, rows)`` is called after each cell with the comparison rows so far.
-    Ctrl-C stops after recording the interrupted run (KeyboardInterrupt is re-raised); finished
-    runs stay recorded and the next call picks up from there.
-
-    >>> result = run_experiment("recipes/fast.toml", quick=True)   # doctest: +SKIP
-    >>> result.rows[0]["test_acc"]                                 # doctest: +SKIP
-    """
-    if not isinstance(exp, Experiment):
-        exp = load_experiment(exp)
-    if jobs < 1:
-        raise SpecError(f"--jobs must be at least 1, got {jobs}")
-    cells = exp.cells(quick=quick)  # every config validated before anything trains
-    st = store if isinstance(store, RunStore) else RunStore(store)
-    st.mark_stale()
-    keys = {c.key for c in cells}
-    result = ExperimentResult(exp)
-    todo = []
-    for c in cells:
-        # A diverged run is as final as a finished one (same config, same seed: same outcome);
-        # failed and interrupted cells run again.
-        prev = None if force else st.find_finished(exp.name, c.variant, c.key, DONE_STATUSES)
-        if prev is None:
-            todo.append(c)
-        else:
-            result.outcomes.append(CellOutcome(c, prev, True))
-    if on_cell:
-        for o in result.outcomes:
-            on_cell(o, compare(st, exp.name, keys=keys))
-    workers = min(jobs, len(todo))
-    if runner is None:
-        runner = InlineRunner() if workers <= 1 else ProcessRunner(workers)
-    threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0  # the cores split between workers
-    tasks = [CellTask(c, str(st.root), None if data_dir is None else str(data_dir), threads) for c in todo]
-    interrupted = False
-    for task, (run_id, status) in runner.map(execute_cell, tasks):
-        outcome = CellOutcome(task.cell, st.get(run_id), False)
-        result.outcomes.append(outcome)
-        if on_cell:
-            on_cell(outcome, compare(st, exp.name, keys=keys))
-        if status == "interrupted":
-            interrupted = True
-            break
-    evaluate_committees(st, exp, cells, data_dir=data_dir)
-    result.rows = compare(st, exp.name, keys=keys)
-    if interrupted:
-        raise KeyboardInterrupt
-    return result
-
-
-def evaluate_committees(store: RunStore, exp: Experiment, cells: Sequence[Cell], *,
-                        data_dir: str | os.PathLike | None = None) -> list[CommitteeRecord]:
-    """For each complete committee (all members finished), average the members' test softmax
-    outputs, score it, and record it in the store."""
-    import time
-
-    groups: dict[tuple[str, int], list[Cell]] = {}
-    sizes = {v.name: v.committee for v in exp.variants}
-    for c in cells:
-        if sizes.get(c.variant, 1) > 1:
-            groups.setdefault((c.variant, c.repeat), []).append(c)
-    out = []
-    for (variant, repeat), members in groups.items():
-        if len(members) < 2:
-            continue
-        recs = [store.find_finished(exp.name, variant, c.key) for c in members]
-        if any(r is None for r in recs):  # incomplete (a member failed, or the sweep was stopped)
-            continue
-        probs = [store.load_predictions(r.run_id) for r in recs]  # type: ignore[union-attr]
-        labels = scored_labels(members[0].config, len(probs[0]), data_dir)
-        rec = CommitteeRecord(exp.name, variant, repeat, committee_accuracy(probs, labels),
-                              [r.run_id for r in recs],  # type: ignore[union-attr]
-                              [float(r.metrics.get("test_accuracy") or 0.0) for r in recs],  # type: ignore[union-attr]
-                              time.time())
-        store.save_committee(rec)
-        out.append(rec)
-    return out
-
-
-def committee_accuracy(member_probs: Sequence[np.ndarray], labels: np.ndarray) -> float:
-    """Accuracy of the averaged softmax outputs of a committee's members."""
-    from mnistlab.evaluate import committee_probs
-
-    avg = committee_probs(member_probs)
-    return float((avg.argmax(1) == np.asarray(labels)).mean())
-
-
-def scored_labels(resolved: Mapping[str, Any], n: int, data_dir: str | os.PathLike | None = None) -> np.ndarray:
-    """The test labels a run was scored on (``data.subset`` keeps the first images)."""
-    from mnistlab.datasets import load_dataset
-
-    return np.asarray(load_dataset(resolved["dataset"], data_dir).test_labels[:n])
-
-
-# -------------------------------------------------------------------------------- comparing
-COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "test_loss",
-           "train_seconds", "seconds_per_epoch", "member_acc_min", "member_acc_max", "committee_acc", "failed")
-
-
-def compare(store: RunStore, experiment: str, *, keys: set[str] | None = None) -> list[dict[str, Any]]:
-    """One row per variant: means over its finished runs (repeats and members), std and n.
-
-    ``keys`` limits the rows to runs of those cell keys (the current experiment file); the latest
-    run of each cell counts. Committee variants also get the members' accuracy range and the
-    committee accuracy (mean over repeats).
-    """
-    runs = store.runs(experiment=experiment)
-    if not runs and experiment not in store.experiments():
-        raise StoreError(f'no runs of experiment "{experiment}"{did_you_mean(experiment, store.experiments())}')
-    runs = [r for r in runs if r.status != "running"]
-    if keys is None:
-        # By name: each variant as it was last run. Runs of an older version of the file, or
-        # --quick smoke runs, have another setting and must not be averaged in.
-        newest = {r.variant: variant_setting(r.config) for r in runs}  # runs are in start order
-        runs = [r for r in runs if variant_setting(r.config) == newest[r.variant]]
-    latest: dict[tuple[str, str], RunRecord] = {}
-    for r in runs:
-        if keys is None or r.config_hash in keys:
-            latest[(r.variant, r.config_hash)] = r  # runs are in start order: the last one wins
-    by_variant: dict[str, list[RunRecord]] = {}
-    for (variant, _), r in latest.items():
-        by_variant.setdefault(variant, []).append(r)
-    committees: dict[str, list[CommitteeRecord]] = {}
-    for c in store.committees(experiment):
-        if all(m in {r.run_id for r in by_variant.get(c.variant, [])} for m in c.member_ids):
-            committees.setdefault(c.variant, []).append(c)
-    return [_row(v, rs, committees.get(v, [])) for v, rs in by_variant.items()]
-
-
-def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> dict[str, Any]:
-    ok = [r for r in recs if r.status in ("finished", "diverged")]
-    accs = [a for a in (_num(r.metrics.get("test_accuracy")) for r in ok) if a is not None]
-
-    def mean(key: str) -> float | None:
-        vals = [x for x in (_num(r.metrics.get(key)) for r in ok) if x is not None]
-        return float(np.mean(vals)) if vals else None
-
-    is_committee = any(r.member > 0 for r in recs)
-    return {
-        "variant": variant,
-        "n": len(accs),
-        "params": int(ok[0].metrics["params"]) if ok and "params" in ok[0].metrics else None,
-        "epochs": mean("epochs_run"),
-        "train_acc": mean("train_accuracy"),
-        "val_acc": mean("val_accuracy"),
-        "test_acc": float(np.mean(accs)) if accs else None,
-        "test_acc_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else None,
-        "test_loss": mean("test_loss"),
-        "train_seconds": mean("train_seconds"),
-        "seconds_per_epoch": mean("seconds_per_epoch"),
-        "member_acc_min": min(accs) if is_committee and accs else None,
-        "member_acc_max": max(accs) if is_committee and accs else None,
-        "committee_acc": float(np.mean([c.accuracy for c in comms])) if comms else None,
-        "failed": len(recs) - len(ok),
-    }
-
-
-def _num(x: Any) -> float | None:
-    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
-
-
-def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
-    """The comparison rows as ``csv``, ``markdown`` or ``json`` text (``table``: see rich_table)."""
-    if fmt == "json":
-        return json.dumps(list(rows), indent=1)
-    if fmt == "csv":
-        buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
-        w.writeheader()
-        for r in rows:
-            w.writerow({k: "" if r.get(k) is None else r.get(k) for k in COLUMNS})
-        return buf.getvalue()
-    if fmt == "markdown":
-        heads, cells = _display(rows)
-        lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-        lines += ["| " + " | ".join(c) + " |" for c in cells]
-        return "\n".join(lines) + "\n"
-    raise SpecError(f'unknown format "{fmt}"{did_you_mean(fmt, ["table", "csv", "markdown", "json"])}')
-
-
-def _display(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    """Human columns: accuracies in %, mean +- std (n), committee columns only when relevant."""
-    committee = any(r.get("committee_acc") is not None or r.get("member_acc_min") is not None for r in rows)
-    val = any(r.get("val_acc") is not None for r in rows)
-    heads = ["variant", "params", "epochs", "train acc"] + ["val acc"] * val + ["test acc",
-             "test loss", "train time", "s/epoch"] + ["members", "committee"] * committee
-    out = []
-    for r in rows:
-        pct = (lambda x: "-" if x is None else f"{100 * x:.2f}%")
-        std = r.get("test_acc_std")
-        test = pct(r.get("test_acc")) + (f" +- {100 * std:.2f}" if std is not None else "") + f" (n={r.get('n', 0)})"
-        cells = [str(r["variant"]), "-" if r.get("params") is None else f"{r['params']:,}",
-                 "-" if r.get("epochs") is None else f"{r['epochs']:g}", pct(r.get("train_acc"))]
-        cells += [pct(r.get("val_acc"))] * val
-        cells += [test, "-" if r.get("test_loss") is None else f"{r['test_loss']:.4f}",
-                  "-" if r.get("train_seconds") is None else f"{r['train_seconds']:.3g} s",
-                  "-" if r.get("seconds_per_epoch") is None else f"{r['seconds_per_epoch']:.2f}"]
-        if committee:
-            lo, hi = r.get("member_acc_min"), r.get("member_acc_max")
-            cells += ["-" if lo is None else f"{pct(lo)}-{pct(hi)}", pct(r.get("committee_acc"))]
-        out.append(cells)
-    return heads, out
-
-
-def rich_table(rows: Sequence[Mapping[str, Any]], title: str | None = None) -> Any:
-    """The comparison rows as a rich Table (what `mnistlab run` and `mnistlab compare` print)."""
-    from rich.table import Table
-
-    heads, cells = _display(rows)
-    table = Table(title=title)
-    for i, h in enumerate(heads):
-        table.add_column(h, justify="left" if i == 0 else "right")
-    for c in cells:
-        table.add_row(*c)
-    return table

@@ -8,30 +8,28 @@ garbage-collected like any object. Save one with `fig.savefig("out.png")`.
 >>> ds = load_dataset("fashion-mnist")
 >>> plot_sample_grid(ds.train_images, ds.train_labels, ds.info.class_names).savefig("grid.png")
 
-The functions that fetch data from a run store (`figure_for`) live at the bottom.
+Figures of recorded runs, fetched from a run store (`figure_for`), are `mnistlab.views`.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
+import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from torch import nn
 
-from mnistlab.errors import MnistlabError, did_you_mean
-from mnistlab.evaluate import class_recall, confusion_matrix, misclassified
+from mnistlab.errors import PlotError, did_you_mean
+from mnistlab.evaluate import class_recall, to_input
+from mnistlab.models import layer_outputs
 
 TRUE_COLOR = "blue"  # seed 002: the true label in blue ...
 PRED_COLOR = "red"  # ... and the prediction in red
 FEATURE_CMAP = "inferno"  # seed 001's feature-map colormap
-
-
-class PlotError(MnistlabError):
-    """A figure cannot be drawn from the given data (empty history, bad filter index, ...)."""
 
 
 # --------------------------------------------------------------------------- pure maths
@@ -167,7 +165,7 @@ def plot_history(runs: Sequence[HistoryRun]) -> Figure:
 
 
 def _mean_acc(row: Mapping[str, Any]) -> Any:
-    # experiments.compare calls the mean "test_acc"; "test_acc_mean" is accepted as well.
+    # compare.compare calls the mean "test_acc"; "test_acc_mean" is accepted as well.
     return row.get("test_acc_mean", row.get("test_acc"))
 
 
@@ -301,14 +299,10 @@ def plot_per_class_accuracy(cm: np.ndarray, class_names: Sequence[str] | None = 
 
 
 def _is_conv(module: Any) -> bool:
-    import torch.nn as nn
-
     return isinstance(module, nn.Conv2d)
 
 
 def _is_pool(module: Any) -> bool:
-    import torch.nn as nn
-
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         return True
     # Custom pooling modules (mnistlab's Keras-padding Pool2D): judged by name, never "Global...".
@@ -316,16 +310,18 @@ def _is_pool(module: Any) -> bool:
     return "pool" in name and "global" not in name and "adaptive" not in name and not list(module.children())
 
 
-def _to_input(images: Any, device: Any) -> Any:
-    import torch
-
+def _model_input(images: Any, device: Any) -> torch.Tensor:
+    """(N, C, H, W) float32 from one image or a batch: uint8 pixels scaled as training scales them."""
     arr = np.asarray(images)
-    arr = arr.astype(np.float32) / 255.0 if arr.dtype == np.uint8 else arr.astype(np.float32)
     if arr.ndim == 2:
         arr = arr[None]
     if arr.ndim == 3:
         arr = arr[:, None]
-    return torch.from_numpy(np.ascontiguousarray(arr)).to(device)
+    x = torch.tensor(arr)  # a copy: dataset images are read-only memory maps
+    if x.dtype == torch.uint8 and x.dim() == 4:
+        # to_input takes (N, H, W) uint8: each channel goes through it as an image of its own.
+        return to_input(x.flatten(0, 1)).view(x.shape).to(device)
+    return x.to(device, torch.float32)  # floats are taken as already scaled
 
 
 def feature_maps(model: Any, images: Any, layers: int | Sequence[str] | None = None) -> list[tuple[str, np.ndarray]]:
@@ -335,10 +331,8 @@ def feature_maps(model: Any, images: Any, layers: int | Sequence[str] | None = N
     None for all of them, an int for the first that many (seed 001 shows four: conv, pool, conv,
     pool), or a list of layer names (as `model.named_modules()` calls them).
     """
-    import torch
-
     param = next(model.parameters(), None)
-    x = _to_input(images, param.device if param is not None else "cpu")
+    x = _model_input(images, param.device if param is not None else "cpu")
     names = {m: n for n, m in model.named_modules()}
     captured: list[tuple[str, np.ndarray]] = []
 
@@ -352,11 +346,10 @@ def feature_maps(model: Any, images: Any, layers: int | Sequence[str] | None = N
     try:
         model.eval()  # dropout off: show what the trained model computes
         with torch.no_grad():
-            if isinstance(model, torch.nn.Sequential):
+            if isinstance(model, nn.Sequential):
                 # Layer by layer: mnistlab's forward pass fuses conv + relu + pool for speed, which
-                # would skip the conv layer's hook; called one at a time every layer shows.
-                for layer in model:
-                    x = layer(x)
+                # would skip the conv layer's hook; layer_outputs calls each layer on its own.
+                layer_outputs(model, x)
             else:
                 model(x)
     except RuntimeError as exc:  # e.g. images of another size than the model was built for
@@ -418,150 +411,3 @@ def plot_filters(model: Any, max_filters: int = 64) -> Figure:
         ax.set_title(str(i), fontsize=7)
     fig.suptitle(f"First-layer filters ({conv.weight.shape[0]} x {w.shape[1]}x{w.shape[2]})", fontsize=10)
     return fig
-
-
-# --------------------------------------------------------------------------- from a run store
-# Thin helpers: fetch recorded runs, stored predictions and weights, then call the pure functions
-# above. Nothing here trains anything.
-
-FIGURE_KINDS = ("history", "compare", "params", "time", "samples", "image", "misclassified", "confusion",
-                "per-class", "feature-maps", "filters")
-
-
-def resolve_runs(store: Any, target: str, variant: str | None = None) -> list[Any]:
-    """The finished runs `target` names: a run id (or unique prefix) or an experiment name.
-
-    An experiment's runs can be narrowed to one `variant`. Raises StoreError when nothing matches.
-    """
-    from mnistlab.errors import StoreError
-
-    everything = store.runs(experiment=target)
-    runs = [r for r in everything if r.status == "finished"]
-    if everything and not runs:
-        statuses = ", ".join(sorted({r.status for r in everything}))
-        raise StoreError(f"experiment {target!r} has no finished runs yet (its runs are: {statuses})")
-    if not runs:
-        try:
-            runs = [store.get(target)]
-        except StoreError as exc:
-            # A hex target was meant as a run id (say why it failed); otherwise suggest experiments.
-            hint = f": {exc}" if re.fullmatch(r"[0-9a-fA-F]+", target) else did_you_mean(target, store.experiments())
-            raise StoreError(f"no experiment or run named {target!r}{hint}") from None
-    if variant is not None:
-        names = sorted({str(r.variant) for r in runs})
-        runs = [r for r in runs if str(r.variant) == variant]
-        if not runs:
-            raise StoreError(f"experiment {target!r} has no finished run of variant {variant!r}"
-                             f"{did_you_mean(variant, names)}; variants: {', '.join(names)}")
-    # Variants in the order they first ran (the experiment file's order), then by seed.
-    first: dict[str, int] = {}
-    for i, r in enumerate(runs):
-        first.setdefault(str(r.variant), i)
-    return sorted(runs, key=lambda r: (first[str(r.variant)], r.seed if r.seed is not None else 0, r.created_at))
-
-
-def _dataset_of(record: Any, data_dir: Any = None) -> Any:
-    from mnistlab.datasets import load_dataset
-
-    name = (record.config or {}).get("dataset")
-    if not name:
-        raise PlotError(f"run {record.run_id} records no dataset")
-    return load_dataset(name, data_dir)
-
-
-def run_predictions(store: Any, record: Any, data_dir: Any = None) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray]:
-    """(dataset, test images, true labels, softmax outputs) for a recorded run's stored predictions.
-
-    Runs trained on a subset predicted only the first test images; the labels are cut to match.
-    """
-    ds = _dataset_of(record, data_dir)
-    probs = np.asarray(store.load_predictions(record.run_id))
-    n = len(probs)
-    if probs.ndim != 2 or n > len(ds.test_labels):
-        raise PlotError(f"run {record.run_id}: stored predictions {probs.shape} do not fit the "
-                        f"{len(ds.test_labels)} test images of {ds.info.name}")
-    return ds, np.asarray(ds.test_images[:n]), np.asarray(ds.test_labels[:n]), probs
-
-
-def history_runs(records: Sequence[Any]) -> list[tuple[str, list[dict], float | None]]:
-    """(label, history, test accuracy) for each record, as `plot_history` takes them.
-
-    Labels name the variant when records span several, and the seed (or the run id) otherwise.
-    """
-    many_variants = len({r.variant for r in records}) > 1
-    one_run_each = len({r.variant for r in records}) == len(records)
-    out = []
-    for r in records:
-        who = f"seed {r.seed}" if r.seed is not None else str(r.run_id)[:8]
-        label = str(r.variant) if many_variants and one_run_each else f"{r.variant} {who}" if many_variants else who
-        out.append((label, list(r.history or []),
-                    (r.metrics or {}).get("test_accuracy")))
-    return out
-
-
-def _one_per_variant(records: Sequence[Any]) -> list[Any]:
-    seen: dict[str, Any] = {}
-    for r in records:
-        seen.setdefault(str(r.variant), r)
-    return list(seen.values())
-
-
-def check_kind(kind: str) -> None:
-    """Raise PlotError (with a did-you-mean hint) unless `kind` is one of FIGURE_KINDS."""
-    if kind not in FIGURE_KINDS:
-        raise PlotError(f"unknown figure kind {kind!r}{did_you_mean(kind, FIGURE_KINDS)}; "
-                        f"kinds: {', '.join(FIGURE_KINDS)}")
-
-
-def figure_for(kind: str, store: Any, target: str, *, variant: str | None = None, data_dir: Any = None,
-               index: int = 0, images: Sequence[int] = (0, 23, 28), filter_index: int = 0, layers: int | None = 4,
-               max_images: int = 25, rows: int = 5, cols: int = 5, split: str = "train") -> Figure:
-    """Draw figure `kind` (one of FIGURE_KINDS) for a run id or experiment name in `store`.
-
-    >>> figure_for("history", RunStore(), "seed000").savefig("history.png")
-    >>> figure_for("feature-maps", RunStore(), "3f2a", images=[0, 23, 28], filter_index=1)
-    """
-    check_kind(kind)
-    if kind in ("compare", "params", "time"):
-        from mnistlab.experiments import compare
-
-        experiment = target
-        if not store.runs(experiment=target):
-            experiment = resolve_runs(store, target)[0].experiment  # a run id: its experiment
-        rows = compare(store, experiment)
-        return {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}[kind](rows)
-    records = resolve_runs(store, target, variant)
-    if kind == "history":
-        # Past ten curves a plot is unreadable: then one run (the lowest seed) per variant.
-        return plot_history(history_runs(records if len(records) <= 10 else _one_per_variant(records)))
-    record = records[0]
-    if kind in ("samples", "image"):
-        ds = _dataset_of(record, data_dir)
-        if split not in ("train", "test"):
-            raise PlotError(f"split must be train or test, got {split!r}")
-        imgs, labels = (ds.train_images, ds.train_labels) if split == "train" else (ds.test_images, ds.test_labels)
-        if kind == "samples":
-            return plot_sample_grid(imgs, labels, ds.info.class_names, rows, cols)
-        _check_index(index, len(imgs), split)
-        return plot_image(imgs[index], f"{split} image {index}: {ds.info.class_names[int(labels[index])]}")
-    if kind in ("misclassified", "confusion", "per-class"):
-        ds, test_images, true, probs = run_predictions(store, record, data_dir)
-        names = ds.info.class_names
-        pred = probs.argmax(1)
-        if kind == "misclassified":
-            wrong = misclassified(probs, true)  # the most confident mistakes first
-            return plot_misclassified(test_images[wrong], true[wrong], pred[wrong], names, max_images)
-        cm = confusion_matrix(true, pred, len(names))
-        return plot_confusion_matrix(cm, names) if kind == "confusion" else plot_per_class_accuracy(cm, names)
-    model = store.load_model(record.run_id)
-    if kind == "filters":
-        return plot_filters(model)
-    ds = _dataset_of(record, data_dir)
-    for i in images:
-        _check_index(i, len(ds.test_images), "test")
-    return plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers)
-
-
-def _check_index(i: int, n: int, split: str) -> None:
-    if not 0 <= int(i) < n:
-        raise PlotError(f"image index {i} out of range: the {split} set has {n} images (0..{n - 1})")

@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from mnistlab import plots
-from mnistlab.errors import MnistlabError, StoreError, did_you_mean
+from mnistlab import plots, views
+from mnistlab.comparison import compare
+from mnistlab.errors import MnistlabError, PlotError, StoreError, did_you_mean
 from mnistlab.evaluate import confusion_matrix, misclassified
 
 # Comparison columns in reading order, with how to show them; unknown keys follow, shown as-is.
@@ -137,10 +138,10 @@ def _facts(records: Sequence[Any]) -> list[str]:
 
 def _variant_section(store: Any, name: str, records: Sequence[Any], data_dir: Any) -> VariantSection:
     section = VariantSection(name=name, config=records[0].config, facts=_facts(records))
-    section.figures.append(("training history", figure_data_uri(plots.plot_history(plots.history_runs(records)))))
+    section.figures.append(("training history", figure_data_uri(plots.plot_history(views.history_runs(records)))))
     first = records[0]
     try:
-        ds, images, true, probs = plots.run_predictions(store, first, data_dir)
+        ds, images, true, probs = views.run_predictions(store, first, data_dir)
     except (MnistlabError, OSError) as exc:
         section.notes.append(f"no confusion matrix or misclassified images for run {first.run_id}: {exc}")
         return section
@@ -159,8 +160,6 @@ def _variant_section(store: Any, name: str, records: Sequence[Any], data_dir: An
 
 def build_report(store: Any, experiment: str, *, data_dir: str | os.PathLike | None = None) -> str:
     """Collect an experiment's runs from `store` and render the report (no training happens)."""
-    from mnistlab.experiments import compare
-
     records = store.runs(experiment=experiment)
     if not records:
         known = sorted({str(r.experiment) for r in store.runs() if r.experiment})
@@ -176,7 +175,7 @@ def build_report(store: Any, experiment: str, *, data_dir: str | os.PathLike | N
                           ("accuracy vs training time", plots.plot_accuracy_vs_time)):
         try:
             figures.append((caption, figure_data_uri(draw(rows))))
-        except plots.PlotError as exc:
+        except PlotError as exc:
             notes.append(f"{caption}: {exc}")
     # Sections follow the comparison table's order (the experiment file's), runs by seed within.
     by_variant: dict[str, list[Any]] = {str(row["variant"]): [] for row in rows if "variant" in row}

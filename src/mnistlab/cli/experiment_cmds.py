@@ -34,7 +34,9 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     """Train every cell of an EXPERIMENT file not already finished, printing the comparison."""
     from rich.live import Live
 
-    from mnistlab.experiments import load_experiment, rich_table, run_experiment
+    from mnistlab.comparison import rich_table
+    from mnistlab.execute import run_experiment
+    from mnistlab.experiments import load_experiment
 
     exp = load_experiment(experiment)
     st = open_store(store, create=True)
@@ -105,7 +107,8 @@ def compare_cmd(experiment: str, store: str | None, fmt: str, quick: bool) -> No
 
     By name: each variant as it was last run. By .toml file: exactly the runs of its current cells.
     """
-    from mnistlab.experiments import compare, format_rows, load_experiment, rich_table
+    from mnistlab.comparison import compare, format_rows, rich_table
+    from mnistlab.experiments import load_experiment
 
     if experiment.endswith(".toml"):  # a file: compare the runs of its current cells only
         exp = load_experiment(experiment)

@@ -7,13 +7,9 @@ from pathlib import Path
 import click
 
 from mnistlab.cli._common import open_store, store_option
-from mnistlab.errors import MnistlabError
+from mnistlab.errors import OutputError
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
-
-
-class OutputError(MnistlabError):
-    """An output path the command cannot write (wrong extension, missing folder)."""
 
 
 def _check_output(path: str, allowed: tuple[str, ...]) -> Path:
@@ -56,12 +52,12 @@ def plot_cmd(kind: str, target: str, output: str, store_path: str | None, data_d
     KIND: history, compare, params, time, samples, image, misclassified, confusion, per-class,
     feature-maps, filters. Example: mnistlab plot confusion seed000 --variant cnn -o cm.png
     """
-    from mnistlab import plots
+    from mnistlab import views
 
-    plots.check_kind(kind)  # before opening the store: a typo fails fast
+    views.check_kind(kind)  # before opening the store: a typo fails fast
     out = _check_output(output, FIGURE_FORMATS)
     indices = _parse_indices(images)
-    fig = plots.figure_for(kind, open_store(store_path), target, variant=variant, data_dir=data_dir,
+    fig = views.figure_for(kind, open_store(store_path), target, variant=variant, data_dir=data_dir,
                            images=indices, filter_index=filter_index, layers=layers or None,
                            index=index, split=split, max_images=max_images)
     fig.savefig(out, dpi=dpi)

@@ -1,70 +1,40 @@
-"""Figures, `mnistlab plot` and `mnistlab report` from a real run store holding tiny real runs."""
+"""views.py: figures of recorded runs, and `mnistlab plot`, from a real run store holding tiny real runs."""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import matplotlib.colors as mcolors
 import numpy as np
 import pytest
 
-from mnistlab import plots
+from mnistlab import views
 from mnistlab.cli import main
-from mnistlab.config import parse_run_config
 from mnistlab.datasets import load_dataset
-from mnistlab.errors import StoreError
+from mnistlab.errors import PlotError, StoreError
 from mnistlab.evaluate import confusion_matrix
 from mnistlab.store import RunStore
-from mnistlab.run import checkpoint_key as config_key, run_config
 
 HOSTILE = "<script>alert(1)</script>"
-EXPERIMENT = "tiny"
-
-
-def _record(store: RunStore, variant: str, model: str, seed: int, data_dir: Path) -> str:
-    cfg = parse_run_config({"dataset": "fashion-mnist", "model": model,
-                            "data": {"subset": 600, "validation": 0.2}, "train": {"epochs": 2, "seed": seed}})
-    result = run_config(cfg, data_dir=data_dir, progress="none")
-    assert result.status == "finished", result.message
-    run_id = store.start_run(experiment=EXPERIMENT, variant=variant, seed=seed, member=0, config=result.config,
-                             config_hash=config_key(result.config), repeat=seed)
-    store.finish_run(run_id, status=result.status, history=result.history, metrics=result.metrics, env=result.env,
-                     weights=result.model.state_dict(), predictions=result.test_probs)
-    return run_id
-
-
-@pytest.fixture(scope="module")
-def recorded(tmp_path_factory, data_dir):
-    """A store with experiment "tiny": cnn x2 seeds, a dense variant with a hostile name, one failed run."""
-    root = tmp_path_factory.mktemp("store")
-    store = RunStore(root)
-    ids = {"cnn0": _record(store, "cnn", "seed000-cnn", 0, data_dir),
-           "cnn1": _record(store, "cnn", "seed000-cnn", 1, data_dir),
-           "dense": _record(store, HOSTILE, "seed000-dense", 0, data_dir)}
-    failed = store.start_run(experiment=EXPERIMENT, variant="broken", seed=0, member=0, config={"dataset": "mnist"},
-                             config_hash="x")
-    store.finish_run(failed, status="failed", history=[], metrics={}, env={}, message="<b>boom</b>")
-    ids["failed"] = failed
-    return root, ids
+EXPERIMENT = "tiny"  # the experiment of the `recorded` store (conftest.py)
 
 
 def test_resolve_runs_by_experiment_variant_and_id(recorded):
     root, ids = recorded
     store = RunStore(root)
-    runs = plots.resolve_runs(store, EXPERIMENT)
+    runs = views.resolve_runs(store, EXPERIMENT)
     assert {r.run_id for r in runs} == {ids["cnn0"], ids["cnn1"], ids["dense"]}  # finished only
-    assert [r.seed for r in plots.resolve_runs(store, EXPERIMENT, "cnn")] == [0, 1]
-    assert [r.run_id for r in plots.resolve_runs(store, ids["cnn1"][:8])] == [ids["cnn1"]]
+    assert [r.seed for r in views.resolve_runs(store, EXPERIMENT, "cnn")] == [0, 1]
+    assert [r.run_id for r in views.resolve_runs(store, ids["cnn1"][:8])] == [ids["cnn1"]]
     with pytest.raises(StoreError, match='did you mean "cnn"'):
-        plots.resolve_runs(store, EXPERIMENT, "cnnn")
+        views.resolve_runs(store, EXPERIMENT, "cnnn")
     with pytest.raises(StoreError, match="no experiment or run"):
-        plots.resolve_runs(store, "nothing-here")
+        views.resolve_runs(store, "nothing-here")
 
 
 def test_history_of_a_variant_overlays_its_seeds(recorded):
     root, _ = recorded
-    fig = plots.figure_for("history", RunStore(root), EXPERIMENT, variant="cnn")
+    fig = views.figure_for("history", RunStore(root), EXPERIMENT, variant="cnn")
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
     assert labels[:2] == ["seed 0 train", "seed 0 val"] and "seed 1 train" in labels
     assert sum(lab.startswith("seed") and "test" in lab for lab in labels) == 2
@@ -76,9 +46,9 @@ def test_error_figures_match_stored_predictions(recorded, data_dir):
     probs = store.load_predictions(ids["cnn0"])
     ds = load_dataset("fashion-mnist", data_dir)
     true, pred = ds.test_labels[: len(probs)], probs.argmax(1)
-    fig = plots.figure_for("confusion", store, ids["cnn0"], data_dir=data_dir)
+    fig = views.figure_for("confusion", store, ids["cnn0"], data_dir=data_dir)
     assert np.array_equal(fig.axes[0].images[0].get_array(), confusion_matrix(true, pred, 10))
-    fig = plots.figure_for("misclassified", store, ids["cnn0"], data_dir=data_dir, max_images=6)
+    fig = views.figure_for("misclassified", store, ids["cnn0"], data_dir=data_dir, max_images=6)
     wrong = np.flatnonzero(true != pred)
     assert len(fig.axes) == min(6, len(wrong)) > 0
     most_confident = wrong[np.argmax(probs[wrong, pred[wrong]])]  # the grid opens with the surest mistake
@@ -86,30 +56,30 @@ def test_error_figures_match_stored_predictions(recorded, data_dir):
     assert first["true"].get_text() == ds.info.class_names[int(true[most_confident])]
     assert first["pred"].get_text() == ds.info.class_names[int(pred[most_confident])]
     assert mcolors.to_hex(first["pred"].get_color()) == "#ff0000"
-    fig = plots.figure_for("per-class", store, ids["cnn0"], data_dir=data_dir)
+    fig = views.figure_for("per-class", store, ids["cnn0"], data_dir=data_dir)
     assert len(fig.axes[0].patches) == 10
 
 
 def test_network_figures_use_stored_weights(recorded, data_dir):
     root, ids = recorded
     store = RunStore(root)
-    fig = plots.figure_for("feature-maps", store, ids["cnn1"], data_dir=data_dir, images=[0, 23, 28], filter_index=2)
+    fig = views.figure_for("feature-maps", store, ids["cnn1"], data_dir=data_dir, images=[0, 23, 28], filter_index=2)
     assert len(fig.axes) == 12 and fig.axes[0].images[0].get_cmap().name == "inferno"
-    fig = plots.figure_for("filters", store, ids["cnn1"])
+    fig = views.figure_for("filters", store, ids["cnn1"])
     weights = store.load_model(ids["cnn1"]).state_dict()
     first = next(v for k, v in weights.items() if k.endswith("weight") and v.dim() == 4)
     assert np.allclose(fig.axes[0].images[0].get_array(), first[0, 0].numpy())
-    with pytest.raises(plots.PlotError, match="no convolution"):
-        plots.figure_for("filters", store, ids["dense"])
-    with pytest.raises(plots.PlotError, match="out of range"):
-        plots.figure_for("feature-maps", store, ids["cnn1"], data_dir=data_dir, images=[10_000])
+    with pytest.raises(PlotError, match="no convolution"):
+        views.figure_for("filters", store, ids["dense"])
+    with pytest.raises(PlotError, match="out of range"):
+        views.figure_for("feature-maps", store, ids["cnn1"], data_dir=data_dir, images=[10_000])
 
 
 def test_data_figures_from_a_run(recorded, data_dir):
     root, ids = recorded
-    fig = plots.figure_for("samples", RunStore(root), ids["cnn0"], data_dir=data_dir, rows=2, cols=3)
+    fig = views.figure_for("samples", RunStore(root), ids["cnn0"], data_dir=data_dir, rows=2, cols=3)
     assert len(fig.axes) == 6
-    fig = plots.figure_for("image", RunStore(root), ids["cnn0"], data_dir=data_dir, index=5, split="test")
+    fig = views.figure_for("image", RunStore(root), ids["cnn0"], data_dir=data_dir, index=5, split="test")
     assert len(fig.axes) == 2 and fig.axes[0].get_title().startswith("test image 5: ")
 
 
@@ -143,92 +113,48 @@ def test_resolve_runs_hints(recorded):
     root, _ = recorded
     store = RunStore(root)
     with pytest.raises(StoreError, match='did you mean "tiny"'):
-        plots.resolve_runs(store, "tiyn")
+        views.resolve_runs(store, "tiyn")
     with pytest.raises(StoreError, match="abcdef"):
-        plots.resolve_runs(store, "abcdef")
+        views.resolve_runs(store, "abcdef")
     other = RunStore(root.parent / "other-store")
     failed = other.start_run(experiment="half", variant="a", seed=0, member=0, config={}, config_hash="x")
     other.finish_run(failed, status="diverged", history=[], metrics={}, env={})
     with pytest.raises(StoreError, match="no finished runs yet.*diverged"):
-        plots.resolve_runs(other, "half")
+        views.resolve_runs(other, "half")
 
 
 def test_comparison_figures_from_compare_rows(recorded):
     root, _ = recorded
     store = RunStore(root)
-    fig = plots.figure_for("compare", store, EXPERIMENT)
+    fig = views.figure_for("compare", store, EXPERIMENT)
     (ax,) = fig.axes
     assert sorted(t.get_text() for t in ax.get_xticklabels()) == sorted(["cnn", HOSTILE])  # the failed variant has no bar
     assert sorted(round(p.get_height(), 6) for p in ax.patches) == sorted(
         round(float(np.mean([r.metrics["test_accuracy"] for r in store.runs(EXPERIMENT) if r.variant == v])), 6)
         for v in ("cnn", HOSTILE))
-    fig = plots.figure_for("params", store, EXPERIMENT)
+    fig = views.figure_for("params", store, EXPERIMENT)
     assert sorted(c.lines[0].get_xdata()[0] for c in fig.axes[0].containers) == [101_770, 243_786]
-    fig = plots.figure_for("time", store, EXPERIMENT)
+    fig = views.figure_for("time", store, EXPERIMENT)
     assert len(fig.axes[0].containers) == 2 and fig.axes[0].get_xlabel() == "training time (s)"
 
 
-def _report(recorded, data_dir, tmp_path, capsys) -> tuple[Path, str]:
-    root, _ = recorded
-    out = tmp_path / "report.html"
-    assert main(["report", EXPERIMENT, "--store", str(root), "--data-dir", str(data_dir), "-o", str(out)]) == 0, \
-        capsys.readouterr().err
-    return out, out.read_text(encoding="utf-8")
+def test_unknown_kind_did_you_mean():
+    with pytest.raises(PlotError, match='did you mean "confusion"'):
+        views.check_kind("confussion")
+    for kind in views.FIGURE_KINDS:
+        views.check_kind(kind)
 
 
-def test_report_has_every_part_and_escapes_names(recorded, data_dir, tmp_path, capsys):
-    out, text = _report(recorded, data_dir, tmp_path, capsys)
-    assert text.count("<section") == 2  # cnn and the hostile variant; the failed one only in a note
-    assert text.count("<img") == 3 + 2 * 3  # 3 comparison figures; history, confusion, misclassified each
-    assert "<script>alert(1)</script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
-    assert "&lt;b&gt;boom&lt;/b&gt;" in text and "<b>boom" not in text  # the failed run's message, escaped
-    assert text.count("<script>") == 1
-    table = re.search(r'<table id="comparison".*?</table>', text, re.S).group(0)
-    assert table.count("<tr>") == 1 + 3  # header + cnn, hostile, broken
-    assert '"dataset": "fashion-mnist"' in text.replace("&quot;", '"')  # the config is shown
-    assert "2 runs (seeds 0, 1) · dataset fashion-mnist · epochs 2" in text.replace("&#x27;", "'")
-    assert "243,786 parameters" in text
-
-
-@pytest.mark.browser
-def test_report_renders_in_chromium(recorded, data_dir, tmp_path, capsys):
-    from test_report import check_in_browser
-
-    out, _ = _report(recorded, data_dir, tmp_path, capsys)
-    shot = check_in_browser(out, tmp_path, rows=3, images=9)
-    assert shot.stat().st_size > 10_000
-
-
-def test_report_unknown_experiment_is_one_line(recorded, tmp_path, capsys):
-    root, _ = recorded
-    out = tmp_path / "r.html"
-    assert main(["report", "tiyn", "--store", str(root), "-o", str(out)]) == 2
+def test_plot_cli_bad_kind_and_extension(tmp_path, capsys):
+    assert main(["plot", "confussion", "abc", "-o", str(tmp_path / "x.png")]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and 'did you mean "tiny"' in err
-    assert not out.exists()
-
-
-@pytest.mark.browser
-def test_seed000_recipe_report_shows_all_parts_in_chromium(data_dir, tmp_path, capsys):
-    """Done-when of issue 6: the seed 000 recipe (quick) -> report -> Chromium shows every part."""
-    from test_report import check_in_browser
-
-    from mnistlab.experiments import run_experiment
-
-    recipe = Path(__file__).resolve().parents[1] / "recipes" / "seed000.toml"
-    store = RunStore(tmp_path / "store")
-    run_experiment(recipe, store, quick=True, data_dir=data_dir)
-    variants = {r.variant for r in store.runs("seed000", status="finished")}
-    assert len(variants) == 9, [(r.variant, r.status, r.message) for r in store.runs()]
-    out = tmp_path / "seed000.html"
-    assert main(["report", "seed000", "--store", str(store.root), "--data-dir", str(data_dir), "-o", str(out)]) == 0
-    text = out.read_text(encoding="utf-8")
-    assert text.count("<section") == 9 and all(f">{v}</h3>" in text for v in variants)
-    assert text.count("<summary>config</summary>") == 9
-    # 3 comparison figures + per variant: history, confusion matrix, misclassified grid
-    shot = check_in_browser(out, tmp_path, rows=9, images=3 + 9 * 3)
-    (tmp_path / "keep").mkdir()
-    shot.replace(tmp_path / "keep" / "seed000-report.png")
+    assert err.count("\n") == 1 and 'did you mean "confusion"' in err
+    assert main(["plot", "confusion", "abc", "-o", str(tmp_path / "x.jpg")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and ".png" in err and ".svg" in err
+    assert main(["plot", "feature-maps", "abc", "--images", "1,x", "-o", str(tmp_path / "x.png")]) == 2
+    assert "--images" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
 
 
 def test_damaged_artifacts_give_one_line_errors(recorded, data_dir, tmp_path, capsys):

@@ -1,0 +1,192 @@
+"""Comparing variants: one row per variant, the mean over its runs with std and n, as text or a table.
+
+The rows come from the run store: :func:`compare` reads an experiment's runs and committees, and
+:class:`Comparison` turns runs into rows (and takes more runs as a sweep records them)::
+
+    rows = compare(RunStore(), "seed001")             # every variant as it was last run
+    print(format_rows(rows, "markdown"))              # csv, markdown or json text
+    Console().print(rich_table(rows, title="seed001"))
+
+A row holds ``variant``, ``n`` (runs counted), ``test_acc`` (their mean) and ``test_acc_std``
+(sample std, None for one run), the means of the other metrics, and for committee variants the
+members' accuracy range and the committee accuracy; see :data:`COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from mnistlab.errors import SpecError, StoreError, did_you_mean
+from mnistlab.experiments import variant_setting
+from mnistlab.store import CommitteeRecord, RunRecord, RunStore
+
+COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "test_loss",
+           "train_seconds", "seconds_per_epoch", "member_acc_min", "member_acc_max", "committee_acc", "failed")
+
+
+def compare(store: RunStore, experiment: str, *, keys: set[str] | None = None) -> list[dict[str, Any]]:
+    """One row per variant: means over its finished runs (repeats and members), std and n.
+
+    ``keys`` limits the rows to runs of those cell keys (the current experiment file); the latest
+    run of each cell counts. Committee variants also get the members' accuracy range and the
+    committee accuracy (mean over repeats).
+    """
+    runs = store.runs(experiment=experiment)
+    if not runs and experiment not in store.experiments():
+        raise StoreError(f'no runs of experiment "{experiment}"{did_you_mean(experiment, store.experiments())}')
+    runs = [r for r in runs if r.status != "running"]
+    if keys is None:
+        # By name: each variant as it was last run. Runs of an older version of the file, or
+        # --quick smoke runs, have another setting and must not be averaged in.
+        newest = {r.variant: variant_setting(r.config) for r in runs}  # runs are in start order
+        runs = [r for r in runs if variant_setting(r.config) == newest[r.variant]]
+    return Comparison(runs, store.committees(experiment), keys=keys).rows()
+
+
+class Comparison:
+    """Comparison rows from runs given in start order; :meth:`add` counts one more run.
+
+    The latest run of each cell (variant and cell key) counts; with ``keys``, only runs of those
+    cell keys. :func:`~mnistlab.execute.run_experiment` builds one from a single read of the
+    store and adds each run as its cell finishes, so a sweep of N cells does not re-read every
+    run N times; an added run recomputes only its own variant's row.
+    """
+
+    def __init__(self, runs: Iterable[RunRecord], committees: Iterable[CommitteeRecord], *,
+                 keys: Collection[str] | None = None) -> None:
+        self.keys = None if keys is None else frozenset(keys)
+        # variant -> cell key -> (when the cell's first counted run started, its latest run). Rows,
+        # and the runs within a row, follow those first starts: the order the store lists runs in.
+        self._cells: dict[str, dict[str, tuple[tuple[float, int], RunRecord]]] = {}
+        self._first: dict[str, tuple[float, int]] = {}  # variant -> its first counted run's start
+        self._seen = 0  # breaks ties between equal start times: the order the runs came in
+        self._committees: dict[str, list[CommitteeRecord]] = {}
+        for c in committees:
+            self._committees.setdefault(c.variant, []).append(c)
+        for r in runs:
+            self._count(r)
+        self._rows = {v: self._row(v) for v in self._cells}
+
+    def add(self, record: RunRecord) -> list[dict[str, Any]]:
+        """Count a newly recorded run and return the rows (see :meth:`rows`)."""
+        if self._count(record):
+            self._rows[record.variant] = self._row(record.variant)
+        return self.rows()
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row (a fresh dict) per variant, in the order the variants' first counted runs started."""
+        return [dict(self._rows[v]) for v in sorted(self._rows, key=self._first.__getitem__)]
+
+    def _count(self, r: RunRecord) -> bool:
+        """Take ``r`` into its cell (the latest run counts); False if it does not count at all."""
+        if r.status == "running" or (self.keys is not None and r.config_hash not in self.keys):
+            return False
+        self._seen += 1
+        started = (r.created_at, self._seen)
+        cells = self._cells.setdefault(r.variant, {})
+        first, latest = cells.get(r.config_hash, (started, r))
+        # An older run added late (parallel jobs finish out of order) still places its cell.
+        cells[r.config_hash] = (min(first, started), r if r.created_at >= latest.created_at else latest)
+        self._first[r.variant] = min(self._first.get(r.variant, started), started)
+        return True
+
+    def _row(self, variant: str) -> dict[str, Any]:
+        recs = [r for _, r in sorted(self._cells[variant].values(), key=lambda cell: cell[0])]
+        ids = {r.run_id for r in recs}
+        comms = [c for c in self._committees.get(variant, []) if all(m in ids for m in c.member_ids)]
+        return _row(variant, recs, comms)
+
+
+def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> dict[str, Any]:
+    ok = [r for r in recs if r.status in ("finished", "diverged")]
+    accs = [a for a in (_num(r.metrics.get("test_accuracy")) for r in ok) if a is not None]
+
+    def mean(key: str) -> float | None:
+        vals = [x for x in (_num(r.metrics.get(key)) for r in ok) if x is not None]
+        return float(np.mean(vals)) if vals else None
+
+    is_committee = any(r.member > 0 for r in recs)
+    return {
+        "variant": variant,
+        "n": len(accs),
+        "params": int(ok[0].metrics["params"]) if ok and "params" in ok[0].metrics else None,
+        "epochs": mean("epochs_run"),
+        "train_acc": mean("train_accuracy"),
+        "val_acc": mean("val_accuracy"),
+        "test_acc": float(np.mean(accs)) if accs else None,
+        "test_acc_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else None,
+        "test_loss": mean("test_loss"),
+        "train_seconds": mean("train_seconds"),
+        "seconds_per_epoch": mean("seconds_per_epoch"),
+        "member_acc_min": min(accs) if is_committee and accs else None,
+        "member_acc_max": max(accs) if is_committee and accs else None,
+        "committee_acc": float(np.mean([c.accuracy for c in comms])) if comms else None,
+        "failed": len(recs) - len(ok),
+    }
+
+
+def _num(x: Any) -> float | None:
+    return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
+
+
+def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
+    """The comparison rows as ``csv``, ``markdown`` or ``json`` text (``table``: see rich_table)."""
+    if fmt == "json":
+        return json.dumps(list(rows), indent=1)
+    if fmt == "csv":
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: "" if r.get(k) is None else r.get(k) for k in COLUMNS})
+        return buf.getvalue()
+    if fmt == "markdown":
+        heads, cells = _display(rows)
+        lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+        lines += ["| " + " | ".join(c) + " |" for c in cells]
+        return "\n".join(lines) + "\n"
+    raise SpecError(f'unknown format "{fmt}"{did_you_mean(fmt, ["table", "csv", "markdown", "json"])}')
+
+
+def _display(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Human columns: accuracies in %, mean +- std (n), committee columns only when relevant."""
+    committee = any(r.get("committee_acc") is not None or r.get("member_acc_min") is not None for r in rows)
+    val = any(r.get("val_acc") is not None for r in rows)
+    heads = ["variant", "params", "epochs", "train acc"] + ["val acc"] * val + ["test acc",
+             "test loss", "train time", "s/epoch"] + ["members", "committee"] * committee
+    out = []
+    for r in rows:
+        pct = (lambda x: "-" if x is None else f"{100 * x:.2f}%")
+        std = r.get("test_acc_std")
+        test = pct(r.get("test_acc")) + (f" +- {100 * std:.2f}" if std is not None else "") + f" (n={r.get('n', 0)})"
+        cells = [str(r["variant"]), "-" if r.get("params") is None else f"{r['params']:,}",
+                 "-" if r.get("epochs") is None else f"{r['epochs']:g}", pct(r.get("train_acc"))]
+        cells += [pct(r.get("val_acc"))] * val
+        cells += [test, "-" if r.get("test_loss") is None else f"{r['test_loss']:.4f}",
+                  "-" if r.get("train_seconds") is None else f"{r['train_seconds']:.3g} s",
+                  "-" if r.get("seconds_per_epoch") is None else f"{r['seconds_per_epoch']:.2f}"]
+        if committee:
+            lo, hi = r.get("member_acc_min"), r.get("member_acc_max")
+            cells += ["-" if lo is None else f"{pct(lo)}-{pct(hi)}", pct(r.get("committee_acc"))]
+        out.append(cells)
+    return heads, out
+
+
+def rich_table(rows: Sequence[Mapping[str, Any]], title: str | None = None) -> Any:
+    """The comparison rows as a rich Table (what `mnistlab run` and `mnistlab compare` print)."""
+    from rich.table import Table
+
+    heads, cells = _display(rows)
+    table = Table(title=title)
+    for i, h in enumerate(heads):
+        table.add_column(h, justify="left" if i == 0 else "right")
+    for c in cells:
+        table.add_row(*c)
+    return table

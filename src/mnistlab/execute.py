@@ -1,0 +1,218 @@
+"""Running an experiment: every cell trained and recorded in the store, committees scored.
+
+A *cell* (:class:`~mnistlab.experiments.Cell`) is a pure function of its resolved config, keyed by a
+hash of that config and the mnistlab version. :func:`run_experiment` skips cells already finished
+(or diverged) in the store (unless ``force``) and runs the rest through a :class:`Runner` (in this
+process, or ``jobs`` spawned processes); a Ray runner only needs the same ``map`` method. Once the
+cells are done, every complete committee has its members' averaged softmax outputs scored
+(:func:`evaluate_committees`), and the comparison rows (:mod:`mnistlab.comparison`) are returned.
+"""
+
+from __future__ import annotations
+
+import copy
+import multiprocessing
+import os
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import numpy as np
+
+from mnistlab.comparison import Comparison, compare
+from mnistlab.config import parse_run_config
+from mnistlab.datasets import load_dataset
+from mnistlab.errors import MnistlabError, SpecError
+from mnistlab.evaluate import committee_probs
+from mnistlab.experiments import Cell, Experiment, load_experiment
+from mnistlab.store import CommitteeRecord, RunRecord, RunStore
+from mnistlab.run import run_config
+
+DONE_STATUSES = ("finished", "diverged")  # cells with such a run are skipped unless force
+
+# ---------------------------------------------------------------------------------- runners
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Runner(Protocol):
+    """Where cells run. ``map`` calls ``fn`` on every item and yields ``(item, result)`` as each
+    finishes (any order). The local runners are below; a Ray runner only needs this method."""
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]: ...
+
+
+class InlineRunner:
+    """Runs cells one by one in this process (Ctrl-C reaches the training loop directly)."""
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
+        for item in items:
+            yield item, fn(item)
+
+
+class ProcessRunner:
+    """Runs cells in ``jobs`` spawned processes (spawn: safe with torch's threads)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
+        """Yield ``(item, fn(item))`` as each worker finishes; a worker's exception is raised here."""
+        pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"))
+        try:
+            pending = {pool.submit(fn, item): item for item in items}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    yield pending.pop(fut), fut.result()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+@dataclass(frozen=True)
+class CellTask:
+    """What a worker needs to train one cell and record it (picklable)."""
+
+    cell: Cell
+    store_root: str
+    data_dir: str | None = None
+    threads: int = 0
+
+
+def execute_cell(task: CellTask) -> tuple[str, str]:
+    """Train one cell and record it in the store; returns (run_id, status). Safe in any process."""
+    cell = task.cell
+    raw = copy.deepcopy(cell.config)
+    if task.threads:
+        raw["train"]["threads"] = task.threads
+    cfg = parse_run_config(raw, source=f'{cell.experiment}: variant "{cell.variant}"', check_model=False)
+    with RunStore(task.store_root) as store:
+        run_id = store.start_run(experiment=cell.experiment, variant=cell.variant, seed=cell.seed, member=cell.member,
+                                 config=cell.config, config_hash=cell.key, repeat=cell.repeat)
+        try:
+            res = run_config(cfg, data_dir=task.data_dir, progress="none")
+        except KeyboardInterrupt:
+            store.finish_run(run_id, status="interrupted", history=[], metrics={}, env={}, message="interrupted")
+            raise
+        except Exception as exc:  # a bad input or a bug in one cell must not end the sweep unrecorded
+            message = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
+            store.finish_run(run_id, status="failed", history=[], metrics={}, env={}, message=message)
+            return run_id, "failed"
+        store.finish_run(run_id, status=res.status, history=res.history, metrics=res.metrics, env=res.env,
+                         message=res.message, weights=res.model.state_dict(), predictions=res.test_probs)
+        return run_id, store.get(run_id).status  # "failed" if its files could not be written
+
+
+@dataclass
+class CellOutcome:
+    """What happened to one cell in :func:`run_experiment`."""
+
+    cell: Cell
+    record: RunRecord
+    skipped: bool  # True: an earlier finished run was reused
+
+
+@dataclass
+class ExperimentResult:
+    """What :func:`run_experiment` did: one outcome per cell (trained, skipped or failed) and the comparison rows."""
+
+    experiment: Experiment
+    outcomes: list[CellOutcome] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | os.PathLike | None = None, *,
+                   jobs: int = 1, force: bool = False, quick: bool = False, data_dir: str | os.PathLike | None = None,
+                   runner: Runner | None = None,
+                   on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None = None) -> ExperimentResult:
+    """Train every cell of an experiment that is not already finished in the store.
+
+    ``on_cell(outcome, rows)`` is called after each cell with the comparison rows so far (the
+    store is read for them once, then each recorded run is added: see :class:`~mnistlab.comparison.Comparison`).
+    Ctrl-C stops after recording the interrupted run (KeyboardInterrupt is re-raised); finished
+    runs stay recorded and the next call picks up from there.
+
+    >>> result = run_experiment("recipes/fast.toml", quick=True)   # doctest: +SKIP
+    >>> result.rows[0]["test_acc"]                                 # doctest: +SKIP
+    """
+    if not isinstance(exp, Experiment):
+        exp = load_experiment(exp)
+    if jobs < 1:
+        raise SpecError(f"--jobs must be at least 1, got {jobs}")
+    cells = exp.cells(quick=quick)  # every config validated before anything trains
+    st = store if isinstance(store, RunStore) else RunStore(store)
+    st.mark_stale()
+    keys = {c.key for c in cells}
+    result = ExperimentResult(exp)
+    todo = []
+    for c in cells:
+        # A diverged run is as final as a finished one (same config, same seed: same outcome);
+        # failed and interrupted cells run again.
+        prev = None if force else st.find_finished(exp.name, c.variant, c.key, DONE_STATUSES)
+        if prev is None:
+            todo.append(c)
+        else:
+            result.outcomes.append(CellOutcome(c, prev, True))
+    live = Comparison(st.runs(experiment=exp.name), st.committees(exp.name), keys=keys) if on_cell else None
+    if on_cell and live is not None:
+        for o in result.outcomes:
+            on_cell(o, live.rows())
+    workers = min(jobs, len(todo))
+    if runner is None:
+        runner = InlineRunner() if workers <= 1 else ProcessRunner(workers)
+    threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0  # the cores split between workers
+    tasks = [CellTask(c, str(st.root), None if data_dir is None else str(data_dir), threads) for c in todo]
+    interrupted = False
+    for task, (run_id, status) in runner.map(execute_cell, tasks):
+        outcome = CellOutcome(task.cell, st.get(run_id), False)
+        result.outcomes.append(outcome)
+        if on_cell and live is not None:
+            on_cell(outcome, live.add(outcome.record))
+        if status == "interrupted":
+            interrupted = True
+            break
+    evaluate_committees(st, exp, cells, data_dir=data_dir)
+    result.rows = compare(st, exp.name, keys=keys)
+    if interrupted:
+        raise KeyboardInterrupt
+    return result
+
+
+def evaluate_committees(store: RunStore, exp: Experiment, cells: Sequence[Cell], *,
+                        data_dir: str | os.PathLike | None = None) -> list[CommitteeRecord]:
+    """For each complete committee (all members finished), average the members' test softmax
+    outputs, score it, and record it in the store."""
+    groups: dict[tuple[str, int], list[Cell]] = {}
+    sizes = {v.name: v.committee for v in exp.variants}
+    for c in cells:
+        if sizes.get(c.variant, 1) > 1:
+            groups.setdefault((c.variant, c.repeat), []).append(c)
+    out = []
+    for (variant, repeat), members in groups.items():
+        if len(members) < 2:
+            continue
+        recs = [store.find_finished(exp.name, variant, c.key) for c in members]
+        if any(r is None for r in recs):  # incomplete (a member failed, or the sweep was stopped)
+            continue
+        probs = [store.load_predictions(r.run_id) for r in recs]  # type: ignore[union-attr]
+        labels = scored_labels(members[0].config, len(probs[0]), data_dir)
+        rec = CommitteeRecord(exp.name, variant, repeat, committee_accuracy(probs, labels),
+                              [r.run_id for r in recs],  # type: ignore[union-attr]
+                              [float(r.metrics.get("test_accuracy") or 0.0) for r in recs],  # type: ignore[union-attr]
+                              time.time())
+        store.save_committee(rec)
+        out.append(rec)
+    return out
+
+
+def committee_accuracy(member_probs: Sequence[np.ndarray], labels: np.ndarray) -> float:
+    """Accuracy of the averaged softmax outputs of a committee's members."""
+    avg = committee_probs(member_probs)
+    return float((avg.argmax(1) == np.asarray(labels)).mean())
+
+
+def scored_labels(resolved: Mapping[str, Any], n: int, data_dir: str | os.PathLike | None = None) -> np.ndarray:
+    """The test labels a run was scored on (``data.subset`` keeps the first images)."""
+    return np.asarray(load_dataset(resolved["dataset"], data_dir).test_labels[:n])

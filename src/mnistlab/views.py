@@ -1,0 +1,166 @@
+"""Figures of recorded runs: fetch runs, stored predictions and weights from a run store, then draw.
+
+The drawing is :mod:`mnistlab.plots` (plain data in, a matplotlib Figure out); this module only
+finds what to draw. Nothing here trains anything::
+
+    store = RunStore()
+    figure_for("history", store, "seed000").savefig("history.png")          # every run of an experiment
+    figure_for("feature-maps", store, "3f2a", images=[0, 23, 28], filter_index=1)  # a run id prefix
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from mnistlab.comparison import compare
+from mnistlab.datasets import Dataset, load_dataset
+from mnistlab.errors import PlotError, StoreError, did_you_mean
+from mnistlab.evaluate import confusion_matrix, misclassified
+from mnistlab.plots import (
+    plot_accuracy_vs_params, plot_accuracy_vs_time, plot_comparison, plot_confusion_matrix, plot_feature_maps,
+    plot_filters, plot_history, plot_image, plot_misclassified, plot_per_class_accuracy, plot_sample_grid,
+)
+from mnistlab.store import RunRecord, RunStore
+
+FIGURE_KINDS = ("history", "compare", "params", "time", "samples", "image", "misclassified", "confusion",
+                "per-class", "feature-maps", "filters")
+
+
+def resolve_runs(store: RunStore, target: str, variant: str | None = None) -> list[RunRecord]:
+    """The finished runs `target` names: a run id (or unique prefix) or an experiment name.
+
+    An experiment's runs can be narrowed to one `variant`. Raises StoreError when nothing matches.
+    """
+    everything = store.runs(experiment=target)
+    runs = [r for r in everything if r.status == "finished"]
+    if everything and not runs:
+        statuses = ", ".join(sorted({r.status for r in everything}))
+        raise StoreError(f"experiment {target!r} has no finished runs yet (its runs are: {statuses})")
+    if not runs:
+        try:
+            runs = [store.get(target)]
+        except StoreError as exc:
+            # A hex target was meant as a run id (say why it failed); otherwise suggest experiments.
+            hint = f": {exc}" if re.fullmatch(r"[0-9a-fA-F]+", target) else did_you_mean(target, store.experiments())
+            raise StoreError(f"no experiment or run named {target!r}{hint}") from None
+    if variant is not None:
+        names = sorted({str(r.variant) for r in runs})
+        runs = [r for r in runs if str(r.variant) == variant]
+        if not runs:
+            raise StoreError(f"experiment {target!r} has no finished run of variant {variant!r}"
+                             f"{did_you_mean(variant, names)}; variants: {', '.join(names)}")
+    # Variants in the order they first ran (the experiment file's order), then by seed.
+    first: dict[str, int] = {}
+    for i, r in enumerate(runs):
+        first.setdefault(str(r.variant), i)
+    return sorted(runs, key=lambda r: (first[str(r.variant)], r.seed if r.seed is not None else 0, r.created_at))
+
+
+def _dataset_of(record: RunRecord, data_dir: str | os.PathLike | None = None) -> Dataset:
+    name = (record.config or {}).get("dataset")
+    if not name:
+        raise PlotError(f"run {record.run_id} records no dataset")
+    return load_dataset(name, data_dir)
+
+
+def run_predictions(store: RunStore, record: RunRecord, data_dir: str | os.PathLike | None = None
+                    ) -> tuple[Dataset, np.ndarray, np.ndarray, np.ndarray]:
+    """(dataset, test images, true labels, softmax outputs) for a recorded run's stored predictions.
+
+    Runs trained on a subset predicted only the first test images; the labels are cut to match.
+    """
+    ds = _dataset_of(record, data_dir)
+    probs = np.asarray(store.load_predictions(record.run_id))
+    n = len(probs)
+    if probs.ndim != 2 or n > len(ds.test_labels):
+        raise PlotError(f"run {record.run_id}: stored predictions {probs.shape} do not fit the "
+                        f"{len(ds.test_labels)} test images of {ds.info.name}")
+    return ds, np.asarray(ds.test_images[:n]), np.asarray(ds.test_labels[:n]), probs
+
+
+def history_runs(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], float | None]]:
+    """(label, history, test accuracy) for each record, as `plot_history` takes them.
+
+    Labels name the variant when records span several, and the seed (or the run id) otherwise.
+    """
+    many_variants = len({r.variant for r in records}) > 1
+    one_run_each = len({r.variant for r in records}) == len(records)
+    out = []
+    for r in records:
+        who = f"seed {r.seed}" if r.seed is not None else str(r.run_id)[:8]
+        label = str(r.variant) if many_variants and one_run_each else f"{r.variant} {who}" if many_variants else who
+        out.append((label, list(r.history or []),
+                    (r.metrics or {}).get("test_accuracy")))
+    return out
+
+
+def _one_per_variant(records: Sequence[RunRecord]) -> list[RunRecord]:
+    seen: dict[str, RunRecord] = {}
+    for r in records:
+        seen.setdefault(str(r.variant), r)
+    return list(seen.values())
+
+
+def check_kind(kind: str) -> None:
+    """Raise PlotError (with a did-you-mean hint) unless `kind` is one of FIGURE_KINDS."""
+    if kind not in FIGURE_KINDS:
+        raise PlotError(f"unknown figure kind {kind!r}{did_you_mean(kind, FIGURE_KINDS)}; "
+                        f"kinds: {', '.join(FIGURE_KINDS)}")
+
+
+def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None = None,
+               data_dir: str | os.PathLike | None = None, index: int = 0, images: Sequence[int] = (0, 23, 28),
+               filter_index: int = 0, layers: int | None = 4, max_images: int = 25, rows: int = 5, cols: int = 5,
+               split: str = "train") -> Figure:
+    """Draw figure `kind` (one of FIGURE_KINDS) for a run id or experiment name in `store`.
+
+    >>> figure_for("history", RunStore(), "seed000").savefig("history.png")
+    >>> figure_for("feature-maps", RunStore(), "3f2a", images=[0, 23, 28], filter_index=1)
+    """
+    check_kind(kind)
+    if kind in ("compare", "params", "time"):
+        experiment = target
+        if not store.runs(experiment=target):
+            experiment = resolve_runs(store, target)[0].experiment  # a run id: its experiment
+        rows = compare(store, experiment)
+        return {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}[kind](rows)
+    records = resolve_runs(store, target, variant)
+    if kind == "history":
+        # Past ten curves a plot is unreadable: then one run (the lowest seed) per variant.
+        return plot_history(history_runs(records if len(records) <= 10 else _one_per_variant(records)))
+    record = records[0]
+    if kind in ("samples", "image"):
+        ds = _dataset_of(record, data_dir)
+        if split not in ("train", "test"):
+            raise PlotError(f"split must be train or test, got {split!r}")
+        imgs, labels = (ds.train_images, ds.train_labels) if split == "train" else (ds.test_images, ds.test_labels)
+        if kind == "samples":
+            return plot_sample_grid(imgs, labels, ds.info.class_names, rows, cols)
+        _check_index(index, len(imgs), split)
+        return plot_image(imgs[index], f"{split} image {index}: {ds.info.class_names[int(labels[index])]}")
+    if kind in ("misclassified", "confusion", "per-class"):
+        ds, test_images, true, probs = run_predictions(store, record, data_dir)
+        names = ds.info.class_names
+        pred = probs.argmax(1)
+        if kind == "misclassified":
+            wrong = misclassified(probs, true)  # the most confident mistakes first
+            return plot_misclassified(test_images[wrong], true[wrong], pred[wrong], names, max_images)
+        cm = confusion_matrix(true, pred, len(names))
+        return plot_confusion_matrix(cm, names) if kind == "confusion" else plot_per_class_accuracy(cm, names)
+    model = store.load_model(record.run_id)
+    if kind == "filters":
+        return plot_filters(model)
+    ds = _dataset_of(record, data_dir)
+    for i in images:
+        _check_index(i, len(ds.test_images), "test")
+    return plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers)
+
+
+def _check_index(i: int, n: int, split: str) -> None:
+    if not 0 <= int(i) < n:
+        raise PlotError(f"image index {i} out of range: the {split} set has {n} images (0..{n - 1})")

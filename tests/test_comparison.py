@@ -1,0 +1,102 @@
+"""Comparison rows: mean +- std and n over repeats, committees, which runs count, csv and markdown."""
+
+from __future__ import annotations
+
+import math
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_experiments import TINY, write
+
+from mnistlab.comparison import Comparison, compare, format_rows
+from mnistlab.execute import run_experiment, scored_labels
+from mnistlab.experiments import load_experiment
+from mnistlab.store import RunRecord, RunStore
+
+
+def test_committee_and_repeats_in_compare(tmp_path: Path, data_dir: Path) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "solo"\nrepeats = 3\n'
+              '[[variants]]\nname = "team"\ncommittee = 3\n')
+    store = RunStore(tmp_path / "s")
+    res = run_experiment(p, store, data_dir=data_dir)
+    rows = {r["variant"]: r for r in res.rows}
+    solo = [r.metrics["test_accuracy"] for r in store.runs() if r.variant == "solo"]
+    assert rows["solo"]["n"] == 3
+    assert math.isclose(rows["solo"]["test_acc"], statistics.mean(solo))
+    assert math.isclose(rows["solo"]["test_acc_std"], statistics.stdev(solo))
+    assert rows["solo"]["committee_acc"] is None
+    team = [r for r in store.runs() if r.variant == "team"]
+    probs = [store.load_predictions(r.run_id) for r in team]
+    labels = scored_labels(team[0].config, len(probs[0]), data_dir)
+    manual = float((np.mean(probs, axis=0).argmax(1) == labels).mean())
+    assert math.isclose(rows["team"]["committee_acc"], manual)
+    accs = [r.metrics["test_accuracy"] for r in team]
+    assert (rows["team"]["member_acc_min"], rows["team"]["member_acc_max"]) == (min(accs), max(accs))
+    assert store.committees("exp")[0].member_ids == [r.run_id for r in team]
+    csv_text = format_rows(res.rows, "csv")
+    assert csv_text.splitlines()[0].startswith("variant,n,params") and len(csv_text.splitlines()) == 3
+    assert "| team |" in format_rows(res.rows, "markdown")
+    assert compare(store, "exp") == res.rows
+
+
+def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_dir: Path) -> None:
+    text = TINY.replace("epochs = 1", "epochs = 2") + '[[variants]]\nname = "a"\nrepeats = 2\n'
+    p = write(tmp_path, text)
+    store = RunStore(tmp_path / "s")
+    full = run_experiment(p, store, data_dir=data_dir)
+    run_experiment(p, store, data_dir=data_dir, quick=True)  # a smoke run of the same variant
+    exp = load_experiment(p)
+    by_file = compare(store, exp.name, keys={c.key for c in exp.cells()})
+    assert by_file[0]["n"] == 2 and by_file[0]["test_acc"] == pytest.approx(full.rows[0]["test_acc"])
+    by_name = compare(store, exp.name)  # by name: the variant as it was last run, the smoke run
+    assert by_name[0]["n"] == 1 and by_name[0]["epochs"] == 1
+    write(tmp_path, text.replace('"a"\nrepeats = 2', '"a"\nrepeats = 2\n"train.lr" = 0.01'))
+    edited = run_experiment(p, store, data_dir=data_dir)
+    by_name = compare(store, exp.name)
+    assert by_name[0]["n"] == 2 and by_name[0]["test_acc"] == pytest.approx(edited.rows[0]["test_acc"])
+
+
+def _run(run_id: str, variant: str, key: str, started: float, acc: float, status: str = "finished") -> RunRecord:
+    return RunRecord(run_id, "e", variant, 0, 0, {}, key, status, metrics={"test_accuracy": acc, "params": 10},
+                     created_at=started)
+
+
+def test_runs_added_in_any_order_give_the_rows_of_the_store_order() -> None:
+    runs = [_run("r1", "a", "k1", 1.0, 0.5), _run("r2", "b", "k2", 2.0, 0.6), _run("r3", "a", "k3", 3.0, 0.7),
+            _run("r4", "a", "k1", 4.0, 0.9), _run("r5", "b", "k4", 5.0, 0.1, status="running")]
+    keys = {"k1", "k2", "k3", "k4"}
+    whole = Comparison(runs, [], keys=keys).rows()
+    assert [r["variant"] for r in whole] == ["a", "b"] and [r["n"] for r in whole] == [2, 1]
+    assert whole[0]["test_acc"] == pytest.approx(0.8)  # k1's latest run (r4) and k3's
+    live = Comparison([], [], keys=keys)
+    for r in (runs[2], runs[1], runs[3], runs[0], runs[4]):  # as parallel jobs might finish
+        rows = live.add(r)
+    assert rows == whole
+    assert Comparison(runs, [], keys={"k2"}).rows() == [whole[1]]
+
+
+def test_live_rows_are_the_compare_rows_without_rereading_the_store(tmp_path: Path, data_dir: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    text = TINY + '[[variants]]\nname = "a"\nrepeats = 2\n'
+    p = write(tmp_path, text)
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+    write(tmp_path, text + '[[variants]]\nname = "b"\nrepeats = 2\n"train.lr" = 0.01\n')
+    exp = load_experiment(p)
+    keys = {c.key for c in exp.cells()}
+    reads: list[tuple] = []
+    runs = store.runs
+    monkeypatch.setattr(store, "runs", lambda *a, **k: reads.append(a) or runs(*a, **k))
+    seen = []
+
+    def on_cell(outcome, rows) -> None:  # noqa: ANN001
+        with RunStore(store.root) as other:  # another handle: its reads are not counted
+            assert rows == compare(other, exp.name, keys=keys)
+        seen.append((outcome.skipped, len(rows)))
+
+    res = run_experiment(exp, store, data_dir=data_dir, on_cell=on_cell)
+    assert seen == [(True, 1), (True, 1), (False, 2), (False, 2)]
+    assert len(reads) == 2  # once before the first cell and once for the final rows, not once per cell
+    assert [r["n"] for r in res.rows] == [2, 2]
