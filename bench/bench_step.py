@@ -19,8 +19,8 @@ import torch
 
 from mnistlab.config import RunConfig, parse_run_config
 from mnistlab.cpu import default_threads
+from mnistlab.errors import SpecWarning
 from mnistlab.models import build_model, summarize
-from mnistlab.specs import SpecWarning
 from mnistlab.train import Trainer, prepare_data
 
 

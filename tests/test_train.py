@@ -118,7 +118,7 @@ def test_interrupted_scheduled_run_resumes_exactly(data_dir, tmp_path):
 def test_resume_warns_when_threads_or_a_scheduled_run_length_changed(data_dir, tmp_path):
     import warnings
 
-    from mnistlab.specs import SpecWarning
+    from mnistlab.errors import SpecWarning
 
     step = {"epochs": 1, "threads": 1, "schedule": {"type": "step"}}  # a step schedule does not span the run
     T.run_config(cfg(train=step), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path / "step")
@@ -438,7 +438,7 @@ def test_val_callbacks_are_fine_with_validation_and_checkpoints_without_val_keys
 
 
 def test_momentum_an_optimizer_ignores_is_a_warning():
-    from mnistlab.specs import SpecWarning
+    from mnistlab.errors import SpecWarning
 
     with pytest.warns(SpecWarning, match="train.momentum = 0.9 applies to sgd and rmsprop; adam ignores it"):
         cfg(train={"optimizer": "adam", "momentum": 0.9})

@@ -32,8 +32,7 @@ from typing import Any
 
 import torch
 
-from mnistlab.errors import SpecError, did_you_mean
-from mnistlab.specs import SpecWarning
+from mnistlab.errors import SpecError, SpecWarning, did_you_mean
 
 Logs = dict[str, Any]
 

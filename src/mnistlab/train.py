@@ -37,14 +37,13 @@ import torch.nn.functional as F
 from mnistlab import native
 from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, check_progress_mode, make_callback, make_reporter
-from mnistlab.config import AugmentConfig, RunConfig, apply_overrides, config_hash, parse_run_config
+from mnistlab.config import AugmentConfig, RunConfig, apply_overrides, config_hash, parse_run_config, setting_default
 from mnistlab.cpu import (cpu_has_native_bf16, cuda_has_native_bf16, default_threads, flush_denormals,
                           retain_freed_memory)
 from mnistlab.dense_fastpath import DenseFastPath
-from mnistlab.errors import MnistlabError, SpecError
+from mnistlab.errors import MnistlabError, SpecError, SpecWarning
 from mnistlab.evaluate import check_images, evaluate_model, predict_probs, to_input
 from mnistlab.optim import make_optimizer, schedule_lr, set_lr
-from mnistlab.specs import SpecWarning
 
 CHECKPOINT_FILE = "last.pt"
 CHECKPOINT_FORMAT = 1
@@ -757,9 +756,9 @@ class Run:
 
 
 def train(
-    dataset: str = "fashion-mnist",
-    model: Any = "seed000-cnn",
-    epochs: int = 5,
+    dataset: str = setting_default("dataset"),
+    model: Any = setting_default("model"),
+    epochs: int = setting_default("epochs"),
     *,
     data_dir: str | os.PathLike | None = None,
     progress: str = "auto",
