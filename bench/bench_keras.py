@@ -7,6 +7,11 @@ PyTorch when TensorFlow is not importable) and peak RSS::
 
     python bench/bench_keras.py --epochs 1
     python bench/bench_keras.py --epochs 5 --keras-python /path/to/venv-with-tensorflow/bin/python
+    python bench/bench_keras.py --epochs 1 --load 1     # with one competing busy process, pinned to the last core
+
+``--load N`` starts N processes that spin on the CPU (each pinned to one core, counting down from the
+last) before the first run and stops them after the last: the machine of a user who has something
+else running.
 
 The Keras worker reads the IDX files itself (numpy + gzip only), so it runs under any Python that
 has TensorFlow, e.g. a separate venv made with ``pip install tensorflow-cpu``.
@@ -15,6 +20,7 @@ has TensorFlow, e.g. a separate venv made with ``pip install tensorflow-cpu``.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gzip
 import json
 import os
@@ -166,6 +172,21 @@ def run_one(python: str, framework: str, model: str, args: argparse.Namespace, s
     return None
 
 
+@contextlib.contextmanager
+def busy_load(count: int):
+    """``count`` busy processes, each pinned to one core (the last cores first), for the block."""
+    cpus = sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else list(range(os.cpu_count() or 1))
+    spin = "import os, sys\nif hasattr(os, 'sched_setaffinity'): os.sched_setaffinity(0, {int(sys.argv[1])})\nwhile True: pass"
+    procs = [subprocess.Popen([sys.executable, "-c", spin, str(cpus[-1 - i % len(cpus)])]) for i in range(count)]
+    try:
+        time.sleep(0.5 if procs else 0)  # let them start spinning
+        yield
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+
+
 def keras_available(python: str) -> bool:
     probe = subprocess.run([python, "-c", "import tensorflow"], capture_output=True)
     return probe.returncode == 0
@@ -183,6 +204,8 @@ def main(argv: list[str] | None = None) -> None:
                    help="runs per framework with seeds seed, seed+1, ...: median seconds, mean +- sd accuracy")
     p.add_argument("--threads", type=int, default=0,
                    help="CPU threads for every framework (0 = each framework's default: all cores)")
+    p.add_argument("--load", type=int, default=0,
+                   help="competing busy processes during the runs, each pinned to one core (default 0: idle)")
     p.add_argument("--worker", nargs=2, metavar=("FRAMEWORK", "MODEL"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
@@ -194,29 +217,35 @@ def main(argv: list[str] | None = None) -> None:
         frameworks.remove("keras")
     print(f"Fashion-MNIST, batch 32, Adam 1e-3, {args.epochs} epoch(s), {os.cpu_count()} CPUs "
           f"({args.threads or 'default'} threads per framework, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
-          f"load average {os.getloadavg()[0]:.1f})")
+          f"load average {os.getloadavg()[0]:.1f}, {args.load} competing busy process(es))")
     header = (f"{'model':6} {'framework':16} {'train s':>8} {'test acc':>15} {'speed-up':>9} {'peak RSS':>9}  "
               f"version")
     print(header)
     print("-" * len(header))
-    for model in args.models.split(","):
-        runs: dict[str, list[dict]] = {fw: [] for fw in frameworks}
-        # Repeats are interleaved (all frameworks with one seed, then the next seed), so a burst of
-        # load on a shared machine hits every framework alike.
-        for seed in range(args.seed, args.seed + args.repeats):
-            for fw in frameworks:
-                python = args.keras_python if fw == "keras" else sys.executable
-                if (r := run_one(python, fw, model, args, seed)) is not None:
-                    runs[fw].append(r)
-        results = {fw: summarize_runs(rs) for fw, rs in runs.items() if rs}
-        ref_name = "keras" if "keras" in results else "torch"
-        ref = results.get(ref_name)
-        for fw, r in results.items():
-            ratio = f"{ref['seconds'] / r['seconds']:.2f}x" if ref else "n/a"
-            print(f"{model:6} {fw:16} {r['seconds']:8.1f} {r['accuracy']:>15} {ratio:>9} "
-                  f"{r['peak_rss_mb']:7.0f}MB  {r['version']}")
-        print(f"{'':6} (speed-up = {ref_name} seconds / seconds; {args.repeats} run(s) each: median seconds, "
-              f"mean test accuracy +- sd, largest peak RSS)")
+    with busy_load(args.load):
+        for model in args.models.split(","):
+            compare_model(model, frameworks, args)
+
+
+def compare_model(model: str, frameworks: list[str], args: argparse.Namespace) -> None:
+    """Run every framework on one model (repeats interleaved) and print its rows."""
+    runs: dict[str, list[dict]] = {fw: [] for fw in frameworks}
+    # Repeats are interleaved (all frameworks with one seed, then the next seed), so a burst of
+    # load on a shared machine hits every framework alike.
+    for seed in range(args.seed, args.seed + args.repeats):
+        for fw in frameworks:
+            python = args.keras_python if fw == "keras" else sys.executable
+            if (r := run_one(python, fw, model, args, seed)) is not None:
+                runs[fw].append(r)
+    results = {fw: summarize_runs(rs) for fw, rs in runs.items() if rs}
+    ref_name = "keras" if "keras" in results else "torch"
+    ref = results.get(ref_name)
+    for fw, r in results.items():
+        ratio = f"{ref['seconds'] / r['seconds']:.2f}x" if ref else "n/a"
+        print(f"{model:6} {fw:16} {r['seconds']:8.1f} {r['accuracy']:>15} {ratio:>9} "
+              f"{r['peak_rss_mb']:7.0f}MB  {r['version']}")
+    print(f"{'':6} (speed-up = {ref_name} seconds / seconds; {args.repeats} run(s) each: median seconds, "
+          f"mean test accuracy +- sd, largest peak RSS)")
 
 
 def summarize_runs(runs: list[dict]) -> dict:

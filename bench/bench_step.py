@@ -19,8 +19,8 @@ import torch
 
 from mnistlab.accel.cpu import default_threads
 from mnistlab.config import RunConfig, parse_run_config
+from mnistlab.errors import SpecWarning
 from mnistlab.models import build_model, summarize
-from mnistlab.specs import SpecWarning
 from mnistlab.run import prepare_data
 from mnistlab.trainer import Trainer
 

@@ -9,7 +9,8 @@ import pytest
 
 from mnistlab.config import parse_run_config
 from mnistlab.store import RunStore
-from mnistlab.run import checkpoint_key as config_key, run_config
+from mnistlab.config import run_key
+from mnistlab.run import run_config
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 
@@ -46,7 +47,7 @@ def _record(store: RunStore, experiment: str, variant: str, model: str, seed: in
     result = run_config(cfg, data_dir=data_dir, progress="none")
     assert result.status == "finished", result.message
     run_id = store.start_run(experiment=experiment, variant=variant, seed=seed, member=0, config=result.config,
-                             config_hash=config_key(result.config), repeat=seed)
+                             config_hash=run_key(result.config), repeat=seed)
     store.finish_run(run_id, status=result.status, history=result.history, metrics=result.metrics, env=result.env,
                      weights=result.model.state_dict(), predictions=result.test_probs)
     return run_id

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+from pathlib import Path
 
 import pytest
 
 from mnistlab._toml import dumps_toml, loads_toml
-from mnistlab.config import AugmentConfig, RunConfig, apply_overrides, parse_run_config
+from mnistlab.config import (
+    RUN_DEFAULTS, AugmentConfig, RunConfig, TrainConfig, apply_overrides, build_run_config, checkpoint_key,
+    parse_augment, parse_run_config, run_key, setting_default,
+)
 from mnistlab.errors import SpecError
+from mnistlab.optim import optimizer_defaults
 
 BASE = {"dataset": "fashion-mnist", "model": "seed000-dense"}
 
@@ -140,3 +146,118 @@ def test_overrides_on_a_section_that_is_not_a_table(section: str) -> None:
 
     with pytest.raises(SpecError, match=f"{section}: must be a table"):
         apply_overrides({"dataset": "mnist", section: [1]}, {"epochs": 2}, source="run.toml")
+
+
+# ------------------------------------------------------------------------------- key paths
+@pytest.mark.parametrize(("extra", "path"), [
+    ({"train": {"lrr": 0.1}}, ("train", "lrr")),
+    ({"trian": {}}, ("trian",)),
+    ({"train": {"epochs": 0}}, ("train", "epochs")),
+    ({"train": {"nesterov": True}}, ("train",)),  # a check across fields: the section
+    ({"train": {"schedule": {"type": "cosin"}}}, ("train", "schedule")),
+    ({"train": {"schedule": {"type": "step", "gama": 0.5}}}, ("train", "schedule", "gama")),
+    ({"data": {"validation": 1.5}}, ("data", "validation")),
+    ({"callbacks": [{"type": "EarlyStopping", "patiense": 2}]}, ("callbacks", 0, "patiense")),
+    ({"callbacks": [{"type": "StopAtLoss"}]}, ("callbacks", 0, "threshold")),
+    ({"callbacks": [{"type": "EarlyStopping"}]}, ("callbacks", 0, "monitor")),  # val_loss without validation
+    ({"model": "seed000-dence"}, ("model",)),
+    ({"model": {"conv": [0]}}, ("model",)),  # a model's own paths stay in the spec error's message
+    ({"dataset": "mnsit"}, ("dataset",)),
+])
+def test_errors_carry_the_key_path_and_source(extra, path):
+    with pytest.raises(SpecError) as err:
+        parse(**extra)
+    assert (err.value.path, err.value.source) == (path, "run.toml")
+
+
+def test_augment_alone_is_validated_with_its_path():
+    assert parse_augment({"zoom_range": 0.1}).zoom_range == 0.1
+    with pytest.raises(SpecError, match="^aug.toml: augment.zoom_range: ") as err:
+        parse_augment({"zoom_range": 1.5}, source="aug.toml")
+    assert err.value.path == ("augment", "zoom_range")
+
+
+# ------------------------------------------------------------------------------- derived values
+def test_lr_and_weight_decay_defaults_come_from_the_optimizer_registry():
+    for name in ("adam", "adamw", "sgd", "rmsprop"):
+        cfg = parse(train={"optimizer": name})
+        keras = optimizer_defaults(name)
+        assert cfg.lr == cfg.resolved()["train"]["lr"] == keras["lr"]
+        assert cfg.weight_decay == cfg.resolved()["train"]["weight_decay"] == keras.get("weight_decay", 0.0)
+    explicit = parse(train={"optimizer": "adamw", "lr": 0.5, "weight_decay": 0.1}).resolved()["train"]
+    assert (explicit["lr"], explicit["weight_decay"]) == (0.5, 0.1)
+
+
+def test_model_spec_is_resolved_once_and_kept(tmp_path: Path):
+    spec_file = tmp_path / "tiny.json"
+    spec_file.write_text('{"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 10, "activation": "softmax"}]}')
+    cfg = parse_run_config({**BASE, "model": str(spec_file)})
+    spec = cfg.model_spec()
+    spec_file.unlink()  # not read again: the spec parse_run_config resolved is the one the run uses
+    assert cfg.model_spec() is spec and cfg.resolved()["model"] == spec.to_dict()
+    assert type(spec).__name__ == "ModelSpec"
+    assert cfg == parse_run_config({**BASE, "model": str(spec_file)}, check_model=False)  # the cache is no field
+    other = cfg.model_copy(update={"model": "seed000-dense"})
+    assert other.model_spec().name == "seed000-dense"  # a copy with another model resolves its own
+
+
+def test_checkpoint_key_and_run_key_ignore_different_things():
+    d = parse(train={"epochs": 3}).resolved()
+
+    def changed(**train):
+        return {**d, "train": {**d["train"], **train}}
+
+    assert run_key(d) == run_key(changed(threads=7, device="cpu")) != run_key(changed(epochs=4))
+    assert run_key(d) != run_key(d, version="0.0.1")
+    assert checkpoint_key(d) == checkpoint_key(changed(epochs=9, threads=7)) != checkpoint_key(changed(device="cpu"))
+    assert len(run_key(d)) == len(checkpoint_key(d)) == 16 and run_key(d) != checkpoint_key(d)
+
+
+# ------------------------------------------------------------------------------- layering
+def test_defaults_live_in_the_schema():
+    assert setting_default("epochs") == setting_default("train.epochs") == TrainConfig().epochs
+    assert setting_default("validation") == 0.0 and setting_default("augment.zoom_range") == 0.0
+    assert (setting_default("dataset"), setting_default("model")) == (RUN_DEFAULTS["dataset"], RUN_DEFAULTS["model"])
+    with pytest.raises(SpecError, match='unknown setting "epoch" \\(did you mean "epochs"\\?\\)'):
+        setting_default("epoch")
+    from mnistlab.run import train
+
+    defaults = {k: p.default for k, p in inspect.signature(train).parameters.items()}
+    assert (defaults["dataset"], defaults["model"], defaults["epochs"]) == (
+        RUN_DEFAULTS["dataset"], RUN_DEFAULTS["model"], TrainConfig().epochs)
+
+
+def test_build_run_config_layers_defaults_file_settings_flags(tmp_path: Path):
+    assert build_run_config() == parse_run_config(dict(RUN_DEFAULTS))
+    (tmp_path / "tiny.json").write_text('{"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 10}]}')
+    run = tmp_path / "run.toml"
+    run.write_text('dataset = "mnist"\nmodel = "tiny.json"\n[train]\nepochs = 3\nbatch_size = 8\nlr = 0.5\n')
+    cfg = build_run_config(run)
+    assert (cfg.dataset, cfg.train.epochs, cfg.train.batch_size, cfg.lr) == ("mnist", 3, 8, 0.5)
+    assert cfg.model == str(tmp_path / "tiny.json")  # a spec file named by the file is beside it
+    cfg = build_run_config(run, ["train.epochs=4", "lr=0.25", "train.schedule.type=cosine", 'augment.fill_mode="constant"'],
+                           {"batch_size": 16, "seed": None})
+    assert (cfg.train.epochs, cfg.train.batch_size, cfg.lr, cfg.train.seed) == (4, 16, 0.25, 0)  # over the file
+    assert cfg.train.schedule.type == "cosine" and cfg.augment.fill_mode == "constant"
+    with pytest.raises(SpecError, match="--set train.lr contradicts --lr") as err:
+        build_run_config(settings=["train.lr=0.2"], flags={"lr": 0.1})
+    assert err.value.path == ("train", "lr")
+
+
+def test_build_run_config_says_who_set_the_bad_value(tmp_path: Path):
+    run = tmp_path / "run.toml"
+    run.write_text('dataset = "mnist"\nmodel = "seed000-dense"\n\n[train]\nepochs = 0\nlrr = 1\n')
+    with pytest.raises(SpecError) as err:
+        build_run_config(run)
+    assert str(err.value).startswith(f"{run}:5: train.epochs:")
+    assert (err.value.path, err.value.source, err.value.line) == (("train", "epochs"), str(run), 5)
+    with pytest.raises(SpecError) as err:
+        build_run_config(run, flags={"epochs": 2})
+    assert str(err.value).startswith(f'{run}:6: train: unknown key "lrr"')
+    with pytest.raises(SpecError) as err:
+        build_run_config(run, ["train.lrr=2"], flags={"epochs": 2})  # the setting now gives the unknown key
+    assert str(err.value).startswith('command line: train: unknown key "lrr"') and err.value.source == "command line"
+    with pytest.raises(SpecError, match="^notebook: train.epochs: "):
+        build_run_config(flags={"epochs": -1}, label="notebook")
+    with pytest.raises(SpecError, match="model is not a table"):
+        build_run_config(settings=["model.units=3"])

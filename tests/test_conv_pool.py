@@ -337,7 +337,7 @@ def _ex1_run(data_dir: Path, checkpoint_dir: Path, epochs: int, **kw):
 
 @pytest.mark.usefixtures("kernel")
 def test_resuming_with_the_kernel_switched_warns_that_numbers_will_differ(data_dir, tmp_path) -> None:
-    from mnistlab.specs import SpecWarning
+    from mnistlab.errors import SpecWarning
 
     _ex1_run(data_dir, tmp_path, 1)  # the kernel on
     with conv_pool.disabled(), pytest.warns(SpecWarning, match="trained with mnistlab's native kernel and this run "
@@ -353,7 +353,7 @@ def test_resuming_with_the_kernel_switched_warns_that_numbers_will_differ(data_d
 
 @pytest.mark.usefixtures("kernel")
 def test_resuming_a_checkpoint_from_before_the_kernel_warns(data_dir, tmp_path) -> None:
-    from mnistlab.specs import SpecWarning
+    from mnistlab.errors import SpecWarning
 
     _ex1_run(data_dir, tmp_path, 1)
     state = torch.load(tmp_path / "last.pt", weights_only=True)

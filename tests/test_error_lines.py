@@ -55,10 +55,16 @@ def test_key_line_follows_tables_arrays_and_dotted_keys(path, line) -> None:
     assert key_line(EXPERIMENT, path) == line
 
 
+def _line_of(message: str, text: str, path: tuple = (), source: str = "exp.toml") -> str:
+    """The message with_line makes of an error with ``path`` (``source`` is the error's own)."""
+    return str(with_line(SpecError(message, path=path, source=source), "exp.toml", text))
+
+
 def test_unparseable_messages_are_left_alone() -> None:
-    assert with_line("other.toml: x: bad", "exp.toml", EXPERIMENT) == "other.toml: x: bad"
-    assert with_line("exp.toml: [base] is missing: ...", "exp.toml", EXPERIMENT) == "exp.toml: [base] is missing: ..."
-    assert with_line('exp.toml: variant "zzz": model: bad', "exp.toml", EXPERIMENT, ["a", "b"]).startswith("exp.toml: ")
+    # Another file's error, an error without a key path, a path the file does not hold: no line.
+    assert _line_of("other.toml: x: bad", EXPERIMENT, ("name",), source="other.toml") == "other.toml: x: bad"
+    assert _line_of("exp.toml: [base] is missing: ...", EXPERIMENT) == "exp.toml: [base] is missing: ..."
+    assert _line_of('exp.toml: variant "zzz": model: bad', EXPERIMENT, ("variants", 5, "model")).startswith("exp.toml: ")
 
 
 def _experiment(tmp_path: Path, text: str) -> Path:
@@ -81,6 +87,19 @@ def test_experiment_errors_name_the_line(tmp_path: Path, text: str, line: int, w
         load_experiment(path)
     message = str(info.value)
     assert message.startswith(f"{path}:{line}: ") and words in message, message
+
+
+@pytest.mark.parametrize(("text", "line"), [
+    ('[grid]\n"train.lr" = [0.1, -2]\n', 5),                                  # no [[variants]]: the grid's key
+    ('[[variants]]\n"train.lr" = 0.1\n[[variants]]\n"train.lr" = -1\n', 7),    # variants without names
+    ('[[variants]]\nname = "a"\n"train.lr" = 0.1\n[variants.grid]\n"train.lr" = [-1]\n', 8),  # the grid's -1
+    ('[[variants]]\nname = "a"\n[[variants]]\nname = "a"\n"train.lr" = -1\n', 8),  # two variants of one name
+])
+def test_a_variant_error_names_the_line_that_set_the_value(tmp_path: Path, text: str, line: int) -> None:
+    path = _experiment(tmp_path, text)
+    with pytest.raises(SpecError) as info:
+        load_experiment(path)
+    assert str(info.value).startswith(f"{path}:{line}: ") and info.value.line == line, str(info.value)
 
 
 def test_unknown_top_level_key_names_its_line(tmp_path: Path) -> None:
@@ -130,6 +149,9 @@ def test_odd_keys_and_hostile_lines_never_break_the_error(tmp_path: Path) -> Non
         load_experiment(path)
     hostile = "[" + " " * 200_000 + "x\n" + "a." * 50_000 + "\n" + "a " * 100_000 + "\n"
     assert key_line(hostile, ["x"]) is None  # returns (in linear time), finds nothing
-    for message in ("exp.toml: ", 'exp.toml: variant "', "exp.toml: variants[99999999999999999999]: x: y",
-                    'exp.toml: [base]: \u00b2.\u00b2: bad', "exp.toml: : : :"):
-        assert with_line(message, "exp.toml", hostile + EXPERIMENT, ["a"]).endswith(message[len("exp.toml"):])
+    for message, path in [("exp.toml: ", ("",)), ('exp.toml: variant "', ("variants", 0, "")),
+                          ("exp.toml: variants[99999999999999999999]: x: y", ("variants", 10**20, "x")),
+                          ('exp.toml: [base]: \u00b2.\u00b2: bad', ("base", "\u00b2", "\u00b2")),
+                          ("exp.toml: : : :", ("", "", ""))]:
+        shown = str(SpecError(message))  # the message as users see it: one line, no trailing space
+        assert _line_of(message, hostile + EXPERIMENT, path).endswith(shown[len("exp.toml"):])

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mnistlab.errors import SpecError
-from mnistlab.experiments import derive_name, load_experiment
+from mnistlab.experiments import cell_key, derive_name, load_experiment
 
 TINY = """
 [base]
@@ -102,6 +102,37 @@ def test_validation_errors_name_file_and_key(tmp_path: Path, extra: str, match: 
     assert match in msg and str(p) in msg and "\n" not in msg
 
 
+@pytest.mark.parametrize("extra, path", [
+    ("repeat = 2\n", ("repeat",)),
+    ('[[variants]]\nname = "a"\n[[variants]]\n"train.lrr" = 0.1\n', ("variants", 1, "train", "lrr")),
+    ('[[variants]]\n"trian.lr" = 0.1\n', ("variants", 0, "trian", "lr")),
+    ('[[variants]]\n"train.epochs" = 0\n', ("variants", 0, "train", "epochs")),
+    ('[[variants]]\n[variants.grid]\n"train.epochs" = [1, 0]\n', ("variants", 0, "grid", "train", "epochs")),
+    ('[[variants]]\n"train.epochs" = 2\n[grid]\n"train.epochs" = [0]\n', ("grid", "train", "epochs")),
+    ('[[variants]]\n"data.validation" = 0.5\n[variants.grid]\n"data" = [{validation = 2.0}]\n',
+     ("variants", 0, "grid", "data", "validation")),  # the last override that reaches the key set it
+    ('[[variants]]\nrepeats = 0\n', ("variants", 0, "repeats")),
+    ("[grid]\n\"train.lr\" = []\n", ("grid", "train", "lr")),
+    ("[base.augment]\nzoom_range = 3\n", ("base", "augment", "zoom_range")),
+    ('[[base.callbacks]]\ntype = "EarlyStopping"\n[[variants]]\n"train.epochs" = 2\n',
+     ("variants", 0, "callbacks", 0, "monitor")),  # the base's callback fails only in the variant
+    ('[[variants]]\nname = "a"\n[[variants]]\nname = "a"\n', ()),
+])
+def test_errors_carry_the_key_path_in_the_file(tmp_path: Path, extra: str, path: tuple) -> None:
+    text = extra + TINY if not extra.startswith(("[[", "[grid", "[base")) else TINY + extra
+    p = write(tmp_path, text)
+    with pytest.raises(SpecError) as err:
+        load_experiment(p)
+    assert (err.value.path, err.value.source) == (path, str(p))
+
+
+def test_a_cell_key_is_the_run_key(tmp_path: Path) -> None:
+    from mnistlab.config import run_key
+
+    cell = load_experiment(write(tmp_path, TINY)).cells()[0]
+    assert cell.key == cell_key(cell.config) == run_key(cell.config)
+
+
 def test_override_of_a_key_the_base_lacks(tmp_path: Path) -> None:
     text = TINY.replace("model = { dense = [8] }", 'model = "seed004-dense"') + '[[variants]]\n"model.conv" = [16]\n'
     with pytest.raises(SpecError, match="not a table; replace it whole"):
@@ -183,7 +214,7 @@ def test_variants_may_supply_the_validation_a_base_callback_needs(tmp_path: Path
 
 
 def test_an_optimizer_grid_over_a_base_with_momentum_loads_with_a_warning(tmp_path: Path) -> None:
-    from mnistlab.specs import SpecWarning
+    from mnistlab.errors import SpecWarning
 
     text = TINY + 'momentum = 0.9\n[grid]\n"train.optimizer" = ["sgd", "adam"]\n'
     with pytest.warns(SpecWarning, match="adam ignores it"):

@@ -11,13 +11,14 @@ import torch
 import torch.nn.functional as F
 
 from mnistlab.datasets import load_dataset
+from mnistlab.errors import SpecWarning
 from mnistlab.models import (
     ACTIVATION_MODULES, INITIALIZER_FUNCTIONS, build_model, count_parameters, format_summary, layer_outputs,
     num_classes, summarize,
 )
 from mnistlab.specs import (
     ACTIVATIONS, INITIALIZERS, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
-    GlobalAveragePooling2D, MaxPooling2D, ModelSpec, SpecWarning, compact_spec,
+    GlobalAveragePooling2D, MaxPooling2D, ModelSpec, compact_spec,
 )
 
 torch.set_num_threads(1)

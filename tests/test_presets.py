@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from mnistlab.cli import main
-from mnistlab.errors import SpecError
+from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.models import build_model, count_parameters, summarize
 from mnistlab.presets import get_preset, list_presets, preset_names, resolve_model, seed001_builder
-from mnistlab.specs import Dense, Flatten, ModelSpec, SpecWarning, compact_spec, save_model_spec
+from mnistlab.specs import Dense, Flatten, ModelSpec, compact_spec, save_model_spec
 
 torch.set_num_threads(1)
 

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from mnistlab.errors import SpecError
+from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.specs import (
     ACTIVATIONS, INITIALIZERS, LAYER_TYPES, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense,
     Dropout, Flatten, GlobalAveragePooling2D, LayerSpec, MaxPooling2D, ModelSpec, builder_spec, compact_spec,
-    SpecWarning, load_model_spec, parse_model_spec, save_model_spec, spec_warnings,
+    load_model_spec, parse_model_spec, save_model_spec, spec_warnings,
 )
 
 # One non-default example per layer type, placed where it is legal (map layers before Flatten).
@@ -205,6 +205,36 @@ def test_bad_specs_give_one_line_errors(bad, fragments):
     assert "\n" not in message
     for fragment in fragments:
         assert fragment in message, message
+
+
+@pytest.mark.parametrize("bad, path", [
+    (_layers(FLAT, {"type": "Dense", "unit": 10}), ("layers", 1, "unit")),
+    (_layers(FLAT, {"type": "Dense", "units": 10, "activation": "reul"}), ("layers", 1, "activation")),
+    (_layers({"type": "Conv2D", "filters": 3, "kernel_size": [0, 3]}), ("layers", 0, "kernel_size")),
+    (_layers(FLAT, {"type": "Dense2", "units": 10}), ("layers", 1, "type")),
+    (_layers({"type": "Dense", "units": 10}), ("layers", 0)),  # a shape problem: the layer
+    ({"layers": [FLAT, OUT], "input_shap": [28, 28]}, ("input_shap",)),
+    ({"layers": [FLAT, OUT], "input_shape": [28, -28]}, ("input_shape",)),
+    ({"conv": [64, "64"], "dense": [128]}, ("conv", 1)),
+    ({"conv": [8], "dense": [128], "activation": "rellu"}, ("activation",)),
+    ({"conv": [8], "dense": [128], "output_activation": "rellu"}, ("output_activation",)),
+    ({"conv": [8], "dense": [128], "dropout": 2.0}, ("dropout",)),
+    ({"conv": [8], "dense": [128], "activaton": "relu"}, ("activaton",)),
+    ({"filters": 0}, ("filters",)),
+    ({"filters": 32, "additional_convolutions": -1}, ("additional_convolutions",)),
+])
+def test_spec_errors_carry_the_key_path(bad, path):
+    with pytest.raises(SpecError) as info:
+        parse_model_spec(bad)
+    assert info.value.path == path, str(info.value)
+
+
+def test_spec_file_errors_name_their_file_as_source(tmp_path):
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(_layers(FLAT, {"type": "Dense", "units": 0})))
+    with pytest.raises(SpecError) as info:
+        load_model_spec(path)
+    assert (info.value.source, info.value.path) == (str(path), ("layers", 1, "units"))
 
 
 def test_python_construction_validates_too():

@@ -71,6 +71,55 @@ def test_migrates_a_version_1_store(tmp_path: Path) -> None:
     assert store.committees("old") == []  # the table added by the migration exists
 
 
+# The version 2 schema, written out here (not taken from store.py) so the test keeps a real old store.
+_SCHEMA_V2 = """
+CREATE TABLE schema_version (version INTEGER NOT NULL);
+CREATE TABLE runs (
+    run_id TEXT PRIMARY KEY, experiment TEXT NOT NULL, variant TEXT NOT NULL,
+    seed INTEGER NOT NULL, member INTEGER NOT NULL, config TEXT NOT NULL, config_hash TEXT NOT NULL,
+    status TEXT NOT NULL, history TEXT NOT NULL, metrics TEXT NOT NULL, env TEXT NOT NULL,
+    created_at REAL NOT NULL, finished_at REAL, message TEXT NOT NULL DEFAULT '',
+    repeat INTEGER NOT NULL DEFAULT 0, pid INTEGER NOT NULL DEFAULT 0, host TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX runs_experiment ON runs (experiment, variant);
+CREATE INDEX runs_hash ON runs (config_hash);
+CREATE TABLE committees (experiment TEXT NOT NULL, variant TEXT NOT NULL, repeat INTEGER NOT NULL,
+    accuracy REAL NOT NULL, member_ids TEXT NOT NULL, member_accuracies TEXT NOT NULL,
+    created_at REAL NOT NULL, PRIMARY KEY (experiment, variant, repeat));
+INSERT INTO schema_version VALUES (2);
+"""
+
+
+def test_migrates_a_version_2_store_to_one_meaning_of_config_hash(tmp_path: Path) -> None:
+    import json
+
+    from mnistlab.config import checkpoint_key, parse_run_config, run_key
+
+    config = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"epochs": 2}}).resolved()
+    sweep_hash = run_key(config, version="0.2.0")  # what an experiment cell wrote
+    train_hash = checkpoint_key(config)  # what `mnistlab train` wrote: another meaning in the same column
+    rows = [
+        ("aaaa000001", "train", "seed000-dense", train_hash, {"mnistlab": "0.1.0", "torch": "2.0"}, json.dumps(config)),
+        ("bbbb000002", "sweep", "base", sweep_hash, {"mnistlab": "0.2.0"}, json.dumps(config)),
+        ("cccc000003", "train", "seed000-dense", "failed-early", {}, json.dumps(config)),  # no env: no version
+        ("dddd000004", "train", "odd", "damaged", {"mnistlab": "0.2.0"}, "{not json"),
+    ]
+    con = sqlite3.connect(tmp_path / "runs.sqlite")
+    con.executescript(_SCHEMA_V2)
+    for run_id, experiment, variant, config_hash, env, config_text in rows:
+        con.execute("INSERT INTO runs VALUES (?, ?, ?, 0, 0, ?, ?, 'finished', '[]', '{}', ?, 1.0, 2.0, '', 0, 0, '')",
+                    (run_id, experiment, variant, config_text, config_hash, json.dumps(env)))
+    con.commit()
+    con.close()
+    store = RunStore(tmp_path)
+    assert store.schema_version == SCHEMA_VERSION == 3
+    hashes = dict(sqlite3.connect(tmp_path / "runs.sqlite").execute("SELECT run_id, config_hash FROM runs"))
+    assert hashes == {"aaaa000001": run_key(config, version="0.1.0"), "bbbb000002": sweep_hash,
+                      "cccc000003": "failed-early", "dddd000004": "damaged"}
+    assert store.find_finished("train", "seed000-dense", run_key(config, version="0.1.0")).run_id == "aaaa000001"
+    assert store.get("bbbb").config == config  # the rows themselves are untouched
+
+
 def test_newer_schema_is_refused(tmp_path: Path) -> None:
     RunStore(tmp_path).close()
     con = sqlite3.connect(tmp_path / "runs.sqlite")

@@ -116,7 +116,7 @@ def test_interrupted_scheduled_run_resumes_exactly(data_dir, tmp_path):
 def test_resume_warns_when_threads_or_a_scheduled_run_length_changed(data_dir, tmp_path):
     import warnings
 
-    from mnistlab.specs import SpecWarning
+    from mnistlab.errors import SpecWarning
 
     step = {"epochs": 1, "threads": 1, "schedule": {"type": "step"}}  # a step schedule does not span the run
     run_config(cfg(train=step), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path / "step")
@@ -290,8 +290,6 @@ def test_a_callback_sees_each_entry_and_bf16_runs(data_dir):
 
 
 def test_precision_auto_keeps_dense_models_in_float32():
-    dense = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
-    conv = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3))
     assert resolve_precision("auto", torch.device("cpu"), has_conv=False) == "float32"
     assert resolve_precision("auto", torch.device("cpu"), has_conv=True) in ("float32", "bf16")
     assert resolve_precision("bf16", torch.device("cpu"), has_conv=False) == "bf16"
@@ -440,7 +438,7 @@ def test_val_callbacks_are_fine_with_validation_and_checkpoints_without_val_keys
 
 
 def test_momentum_an_optimizer_ignores_is_a_warning():
-    from mnistlab.specs import SpecWarning
+    from mnistlab.errors import SpecWarning
 
     with pytest.warns(SpecWarning, match="train.momentum = 0.9 applies to sgd and rmsprop; adam ignores it"):
         cfg(train={"optimizer": "adam", "momentum": 0.9})

@@ -253,3 +253,14 @@ def test_a_weights_file_that_cannot_be_written_still_leaves_the_run_recorded(dat
     assert code == 2 and "cannot write weights: No space left on device" in err and "Traceback" not in err
     [rec] = RunStore(tmp_path / "runs", create=False).runs()
     assert rec.status == "finished" and len(rec.history) == 1
+
+
+def test_help_shows_the_defaults_of_the_config_schema(capsys):
+    from mnistlab.config import RUN_DEFAULTS, TrainConfig
+
+    assert main(["train", "--help"]) == 0
+    out = "".join(capsys.readouterr().out.split())  # click wraps lines (even inside "fashion-mnist")
+    t = TrainConfig()
+    for words in (f"Epochs (default {t.epochs})", f"(default {t.batch_size}, as Keras)", f"(default {t.optimizer})",
+                  f"Default {RUN_DEFAULTS['model']}", f"(default {RUN_DEFAULTS['dataset']})"):
+        assert "".join(words.split()) in out, words

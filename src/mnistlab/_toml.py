@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,9 +23,9 @@ def loads_toml(text: str, *, source: str = "<string>") -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{source}: invalid TOML: {exc}") from None
+        raise SpecError(f"{source}: invalid TOML: {exc}", source=source) from None
     except RecursionError:  # hostile nesting such as a = [[[[...: tomllib recurses per level
-        raise SpecError(f"{source}: invalid TOML: nested too deeply") from None
+        raise SpecError(f"{source}: invalid TOML: nested too deeply", source=source) from None
 
 
 def read_text_file(path: str | os.PathLike, *, what: str = "a config file", max_bytes: int = 4 << 20) -> str:
@@ -38,23 +37,23 @@ def read_text_file(path: str | os.PathLike, *, what: str = "a config file", max_
     p = Path(path)
     try:
         if p.exists() and not p.is_dir() and not p.is_file():
-            raise SpecError(f"{p}: not a regular file")  # a FIFO named *.toml would block forever
+            raise SpecError(f"{p}: not a regular file", source=str(p))  # a FIFO named *.toml would block forever
         size = p.stat().st_size
         if size > max_bytes:
-            raise SpecError(f"{p}: too large for {what} ({size:,} bytes)")
+            raise SpecError(f"{p}: too large for {what} ({size:,} bytes)", source=str(p))
         text = p.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise SpecError(f"{p}: no such file") from None
+        raise SpecError(f"{p}: no such file", source=str(p)) from None
     except IsADirectoryError:
-        raise SpecError(f"{p}: is a folder, not a file") from None
+        raise SpecError(f"{p}: is a folder, not a file", source=str(p)) from None
     except UnicodeDecodeError:
-        raise SpecError(f"{p}: not a text file (invalid UTF-8)") from None
+        raise SpecError(f"{p}: not a text file (invalid UTF-8)", source=str(p)) from None
     except OSError as exc:
-        raise SpecError(f"{p}: cannot read: {exc.strerror or exc}") from None
+        raise SpecError(f"{p}: cannot read: {exc.strerror or exc}", source=str(p)) from None
     except ValueError:  # e.g. an embedded NUL byte in the path itself
         raise SpecError(f"{ascii(str(p))[:80]}: not a valid file path") from None
     if "\x00" in text:
-        raise SpecError(f"{p}: not a text file (contains NUL bytes)")
+        raise SpecError(f"{p}: not a text file (contains NUL bytes)", source=str(p))
     return text
 
 
@@ -131,50 +130,22 @@ def key_line(text: str, path: list[str | int], *, exact: bool = False) -> int | 
     return best[1]
 
 
-def with_line(message: str, source: str, text: str, variant_names: Sequence[str | None] = ()) -> str:
-    """Put the line number into a config/experiment error: ``"f.toml: x: ..."`` -> ``"f.toml:9: x: ..."``.
+def with_line(exc: SpecError, source: str, text: str) -> SpecError:
+    """``exc`` with the line of its key path in ``text``, the file ``source`` holds:
+    ``"f.toml: x: ..."`` becomes ``"f.toml:9: x: ..."`` (and ``.line`` is 9).
 
-    Reads the key path from mnistlab's own message shapes (``[base]: train.lr: ...``,
-    ``variants[2] ("x"): "train.lr": ...``, ``top level: unknown key "repeat"``, ``variant "x":
-    ...``); returns the message unchanged when it cannot tell where the problem is. Never raises:
-    it only decorates an error that is already being reported.
+    The line is the one where ``exc.path`` is written, or else that of the closest enclosing table
+    (:func:`key_line`). ``exc`` comes back unchanged when it is about another source, has no path,
+    does not start with ``"source: "``, or its path is not found. Never raises: it only decorates
+    an error that is already being reported.
     """
-    if not message.startswith(f"{source}: "):
-        return message
-    rest = message[len(source) + 2:]
+    message = str(exc)
+    if exc.source != source or not exc.path or not message.startswith(f"{source}: "):
+        return exc
     try:
-        line = _error_line(rest, text, variant_names)
+        line = key_line(text, list(exc.path))
     except Exception:  # noqa: BLE001 - a line number is a nicety; the error itself must get out
         line = None
-    return f"{source}:{line}: {rest}" if line else message
-
-
-def _error_line(rest: str, text: str, variant_names: Sequence[str | None]) -> int | None:
-    head, _, tail = rest.partition(": ")
-    path: list[str | int] = []
-    if head in ("[base]", "base"):
-        path = ["base"]
-    elif head == "grid":
-        path = ["grid"]
-    elif m := re.fullmatch(r'variants\[(\d+)\](?: \(".*"\))?(\.grid)?', head):
-        path = ["variants", int(m[1]), *(["grid"] if m[2] else [])]
-    elif m := re.fullmatch(r'variant "(.*)"', head):
-        # Grid variants are named "name,lr=0.01,...": the name as written first, then its stem.
-        name = m[1] if m[1] in variant_names else m[1].split(",")[0]
-        if name not in variant_names or list(variant_names).count(name) > 1:
-            return None
-        path = ["variants", list(variant_names).index(name)]
-    elif head != "top level":
-        tail = rest
-    key: list[str | int] = []
-    if m := re.match(r'(?:unknown key )?"([^"]+)"|([A-Za-z_][\w.\[\]]*): (?:unknown key "([^"]+)")?', tail):
-        dotted = m[1] or (f"{m[2]}.{m[3]}" if m[3] else m[2])  # 'train: unknown key "lrr"' -> train.lrr
-        key = [int(p) if p.isascii() and p.isdigit() else p for p in re.split(r"[.\[\]]+", dotted) if p]
-    # A variant's merged config may take the bad value from the variant, its grid or the top grid.
-    candidates = [[*path, *key]]
-    if head.startswith("variant ") and key:
-        candidates += [[*path, "grid", *key], ["grid", *key]]
-    line = next((n for c in candidates if (n := key_line(text, c, exact=True))), None)
-    if line is None and (path or key):
-        line = key_line(text, candidates[0])
-    return line
+    if line is None:
+        return exc
+    return SpecError(f"{source}:{line}: {message[len(source) + 2:]}", path=exc.path, source=source, line=line)

@@ -55,8 +55,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import torch
 
-from mnistlab.errors import SpecError, did_you_mean
-from mnistlab.specs import SpecWarning
+from mnistlab.errors import SpecError, SpecWarning, did_you_mean
 
 if TYPE_CHECKING:
     from mnistlab.config import CallbackConfig

@@ -20,26 +20,34 @@ A run config is exactly what an experiment file's ``[base]`` table holds (and wh
 
 Use :func:`parse_run_config` on a dict (from TOML/JSON); it raises a one-line
 :class:`~mnistlab.errors.SpecError` naming the source and key path of the first problem, with a
-"did you mean" hint for misspelt keys and type names. :meth:`RunConfig.resolved` gives the fully
-resolved plain dict (model expanded to its layer spec, every default filled in) that runs are
-recorded and hashed by.
+"did you mean" hint for misspelt keys and type names (the error's ``path`` holds the key path).
+:func:`build_run_config` layers defaults, a config file, ``--set`` settings and flags into one
+validated config, as ``mnistlab train`` does. :meth:`RunConfig.resolved` gives the fully resolved
+plain dict (model expanded to its layer spec, every default filled in) that runs are recorded by;
+:func:`run_key` is a run's identity in the store, :func:`checkpoint_key` a checkpoint's.
 """
 
 from __future__ import annotations
 
+import copy
+import hashlib
+import json
 import os
 import re
 import typing
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from mnistlab.errors import MnistlabError, SpecError, did_you_mean
+from mnistlab._toml import dotted_key, loads_toml, read_text_file, tomllib, with_line
+from mnistlab.errors import MnistlabError, SpecError, SpecWarning, did_you_mean, unknown_key
 from mnistlab.optim import OPTIMIZERS, optimizer_defaults
-from mnistlab.specs import SpecWarning
+from mnistlab.presets import resolve_model
+from mnistlab.specs import ModelSpec
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
 
@@ -260,11 +268,20 @@ class RunConfig(BaseModel):
     augment: AugmentConfig | None = None
     callbacks: list[CallbackConfig] = []
 
-    def model_spec(self) -> Any:
-        """The model's :class:`~mnistlab.specs.ModelSpec` (presets and files resolved)."""
-        from mnistlab.presets import resolve_model
+    def model_spec(self) -> ModelSpec:
+        """The model's :class:`~mnistlab.specs.ModelSpec` (presets and files resolved).
 
-        return resolve_model(self.model)
+        Resolved once per config and kept: a run asks for it several times (summary, build,
+        record), and a spec file is read only once. Bad models raise SpecError.
+        """
+        # The config is frozen, so the cache goes straight into __dict__ (pydantic ignores keys
+        # that are not fields there); it remembers which `model` it resolved, so a model_copy
+        # with another model resolves afresh.
+        cached = self.__dict__.get("_model_spec")
+        if cached is None or cached[0] is not self.model:
+            cached = (self.model, resolve_model(self.model))
+            self.__dict__["_model_spec"] = cached
+        return cached[1]
 
     def resolved(self) -> dict[str, Any]:
         """Fully resolved plain dict: the model expanded to its layer spec dict, the lr and weight
@@ -273,25 +290,51 @@ class RunConfig(BaseModel):
         """
         d = self.model_dump(mode="json")
         d["model"] = self.model_spec().to_dict()
-        defaults = optimizer_defaults(self.train.optimizer)
-        if d["train"]["lr"] is None:
-            d["train"]["lr"] = defaults["lr"]
+        d["train"]["lr"] = self.lr
+        d["train"]["weight_decay"] = self.weight_decay
         if d["data"]["split_seed"] is None:
             d["data"]["split_seed"] = self.train.seed
-        if d["train"]["weight_decay"] is None:
-            d["train"]["weight_decay"] = defaults.get("weight_decay", 0.0)
         return d
 
     @property
     def lr(self) -> float:
-        """The learning rate this run starts from (explicit or the optimizer's Keras default)."""
+        """The learning rate this run starts from: ``train.lr``, else the optimizer's Keras default
+        (:func:`mnistlab.optim.optimizer_defaults`, the one registry of those defaults)."""
         return self.train.lr if self.train.lr is not None else optimizer_defaults(self.train.optimizer)["lr"]
 
     @property
     def weight_decay(self) -> float:
+        """The decoupled weight decay: ``train.weight_decay``, else the optimizer's Keras default
+        (0.0 for optimizers without one)."""
         if self.train.weight_decay is not None:
             return self.train.weight_decay
         return optimizer_defaults(self.train.optimizer).get("weight_decay", 0.0)
+
+
+#: What a run trains when nothing says otherwise: the dataset and model of a bare ``mnistlab train``
+#: and of ``mnistlab.train()``. A config file must name both (parse_run_config requires them);
+#: every other default is a field default of the sections above, so defaults live in this file only.
+RUN_DEFAULTS: Mapping[str, Any] = MappingProxyType({"dataset": "fashion-mnist", "model": "seed000-cnn"})
+_SECTIONS: dict[str, type[BaseModel]] = {"train": TrainConfig, "data": DataConfig, "augment": AugmentConfig}
+
+
+def setting_default(key: str) -> Any:
+    """The default of one setting, read from the schema: ``"dataset"`` and ``"model"`` (from
+    :data:`RUN_DEFAULTS`), a dotted field (``"train.epochs"``, ``"augment.zoom_range"``) or a flat
+    train/data field name (``"epochs"``, ``"validation"``). None means derived at run time (lr and
+    weight decay: the optimizer's Keras default). Unknown names raise SpecError.
+
+    >>> setting_default("epochs"), setting_default("dataset")
+    (5, 'fashion-mnist')
+    """
+    if key in RUN_DEFAULTS:
+        return RUN_DEFAULTS[key]
+    section, _, name = setting_path(key).rpartition(".")
+    cls = _SECTIONS.get(section)
+    if cls is None or name not in cls.model_fields:
+        choices = [*RUN_DEFAULTS, *_FLAT_SECTIONS]
+        raise SpecError(f'unknown setting "{key}"{did_you_mean(key, choices)}', path=tuple(key.split(".")))
+    return cls.model_fields[name].default
 
 
 # ------------------------------------------------------------------------------------ the boundary
@@ -299,8 +342,9 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
                      check_callbacks: bool = True) -> RunConfig:
     """Validate a plain dict (from TOML, JSON or Python) into a :class:`RunConfig`.
 
-    Raises :class:`SpecError` ``"<source>: <key.path>: <what is wrong>"`` for the first problem.
-    With ``check_model`` the model is resolved now (unknown presets and bad specs fail here, not
+    Raises :class:`SpecError` ``"<source>: <key.path>: <what is wrong>"`` for the first problem;
+    its ``path`` is the key path (``("train", "lr")``), its ``source`` is ``source``. With
+    ``check_model`` the model is resolved now (unknown presets and bad specs fail here, not
     minutes into an experiment). ``check_callbacks=False`` skips the check that callbacks watching
     ``val_*`` values have validation data (for an experiment's ``[base]``, whose variants may add
     it, and for runs given validation arrays).
@@ -310,22 +354,23 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
     32
     """
     if not isinstance(d, Mapping):
-        raise SpecError(f"{source}: a run config must be a table, got {type(d).__name__}")
+        raise SpecError(f"{source}: a run config must be a table, got {type(d).__name__}", source=source)
     d = dict(d)
     train = d.get("train")
     if isinstance(train, Mapping) and isinstance(train.get("schedule"), Mapping):
         train = dict(train)
-        train["schedule"] = _typed(train["schedule"], SCHEDULES, source, "train.schedule", lower=True)
+        train["schedule"] = _typed(train["schedule"], SCHEDULES, source, ("train", "schedule"), lower=True)
         d["train"] = train
     if "callbacks" in d:
         cbs = d["callbacks"]
         if not isinstance(cbs, (list, tuple)):
-            raise SpecError(f"{source}: callbacks: must be a list of tables ([[callbacks]]), got {type(cbs).__name__}")
-        d["callbacks"] = [_typed(cb, CALLBACKS, source, f"callbacks[{i}]") for i, cb in enumerate(cbs)]
+            raise SpecError(f"{source}: callbacks: must be a list of tables ([[callbacks]]), got {type(cbs).__name__}",
+                            path=("callbacks",), source=source)
+        d["callbacks"] = [_typed(cb, CALLBACKS, source, ("callbacks", i)) for i, cb in enumerate(cbs)]
     try:
         cfg = RunConfig.model_validate(d)
     except ValidationError as exc:
-        raise SpecError(_describe(exc, source, RunConfig)) from None
+        raise _validation_error(exc, source, RunConfig) from None
     _check_dataset(cfg, source)
     if check_callbacks:
         _check_callbacks(cfg, source)
@@ -333,45 +378,67 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
         try:
             cfg.model_spec()
         except MnistlabError as exc:
-            raise SpecError(f"{source}: model: {exc}") from None
+            # The path stops at `model`: a spec file's own paths are in another file, and the line
+            # of `model` (or of its table) is where the user starts looking.
+            raise SpecError(f"{source}: model: {exc}", path=("model",), source=source) from None
     return cfg
 
 
-def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where: str, *, lower: bool = False) -> BaseModel:
-    """Validate one ``{type = ..., ...}`` table against the class its type names."""
+def parse_augment(settings: Mapping[str, Any], *, source: str = "command line") -> AugmentConfig:
+    """Validate an ``[augment]`` table on its own (``mnistlab show-augment``); bad keys and values
+    raise a one-line SpecError ``"<source>: augment.<key>: ..."`` with path ``("augment", key)``."""
+    try:
+        return AugmentConfig.model_validate(settings)
+    except ValidationError as exc:
+        raise _validation_error(exc, source, AugmentConfig, prefix=("augment",)) from None
+
+
+def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where: tuple[str | int, ...], *,
+           lower: bool = False) -> BaseModel:
+    """Validate one ``{type = ..., ...}`` table (at path ``where``) against the class its type names."""
+    label = _dotted(where)
     if not isinstance(obj, Mapping):
-        raise SpecError(f"{source}: {where}: must be a table with a type, got {type(obj).__name__}")
+        raise SpecError(f"{source}: {label}: must be a table with a type, got {type(obj).__name__}",
+                        path=where, source=source)
     name = obj.get("type")
     if not isinstance(name, str):
-        raise SpecError(f"{source}: {where}: missing type; choose from {', '.join(registry)}")
+        raise SpecError(f"{source}: {label}: missing type; choose from {', '.join(registry)}", path=where, source=source)
     by_lower = {k.lower(): k for k in registry}
     key = by_lower.get(name.lower())
     if key is None:
         raise SpecError(
-            f'{source}: {where}: unknown type "{name}"{did_you_mean(name, registry)}; choose from {", ".join(registry)}'
-        )
+            f'{source}: {label}: unknown type "{name}"{did_you_mean(name, registry)}; choose from {", ".join(registry)}',
+            path=where, source=source)
     cls = registry[key]
     try:
         return cls.model_validate({**obj, "type": key})
     except ValidationError as exc:
-        raise SpecError(_describe(exc, source, cls, prefix=where)) from None
+        raise _validation_error(exc, source, cls, prefix=where) from None
 
 
-def _describe(exc: ValidationError, source: str, cls: type[BaseModel], prefix: str = "") -> str:
-    """One line for the first pydantic error: source, dotted key path, problem, did-you-mean."""
+def _dotted(path: Sequence[str | int]) -> str:
+    """``("callbacks", 0, "monitor")`` -> ``"callbacks[0].monitor"``: a key path as messages write it."""
+    return ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in path).replace(".[", "[")
+
+
+def _validation_error(exc: ValidationError, source: str, cls: type[BaseModel],
+                      prefix: tuple[str | int, ...] = ()) -> SpecError:
+    """One line for the first pydantic error: source, dotted key path, problem, did-you-mean;
+    the error's path is ``prefix`` plus pydantic's location (``cls`` is the model validated there)."""
     err = exc.errors()[0]
-    loc = [p for p in err["loc"] if not (isinstance(p, str) and _is_union_tag(p))]
-    path = ".".join([prefix] * bool(prefix) + [f"[{p}]" if isinstance(p, int) else str(p) for p in loc]).replace(".[", "[")
+    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and _is_union_tag(p)))
+    path = (*prefix, *loc)
+    dotted = _dotted(path)
     if err["type"] == "extra_forbidden":
-        known = _fields_at(cls, [p for p in loc[:-1]])
-        where = path.rsplit(".", 1)[0] if "." in path else "top level"
-        return f'{source}: {where}: unknown key "{loc[-1]}"{did_you_mean(str(loc[-1]), known)}; known keys: {", ".join(known)}'
+        known = _fields_at(cls, list(loc[:-1]))
+        where = dotted.rsplit(".", 1)[0] if "." in dotted else "top level"
+        return unknown_key(loc[-1], known, where=f"{source}: {where}", path=path[:-1], source=source)
     if err["type"] == "missing":
-        return f"{source}: {path}: required key is missing"
+        return SpecError(f"{source}: {dotted}: required key is missing", path=path, source=source)
     msg = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
     shown = "" if isinstance(got, (dict, list)) or "got " in msg else f" (got {got!r})"
-    return f"{source}: {path or 'top level'}: {msg}{shown}"
+    return SpecError(f"{source}: {dotted or 'top level'}: {msg}{shown}", path=path, source=source)
 
 
 def _is_union_tag(p: str) -> bool:
@@ -399,7 +466,7 @@ def _check_dataset(cfg: RunConfig, source: str) -> None:
     try:
         get_info(cfg.dataset)
     except MnistlabError as exc:
-        raise SpecError(f"{source}: dataset: {exc}") from None
+        raise SpecError(f"{source}: dataset: {exc}", path=("dataset",), source=source) from None
 
 
 def _check_callbacks(cfg: RunConfig, source: str) -> None:
@@ -416,7 +483,8 @@ def _check_callbacks(cfg: RunConfig, source: str) -> None:
         for name, key in watched:
             if key.startswith("val_"):
                 raise SpecError(f'{source}: callbacks[{i}].{name}: "{key}" needs validation data, '
-                                f'and data.validation is 0; set it (0.1, a count, or "test") or use "{key[4:]}"')
+                                f'and data.validation is 0; set it (0.1, a count, or "test") or use "{key[4:]}"',
+                                path=("callbacks", i, name), source=source)
 
 
 # Keys of the flat Python/CLI form (``lr=0.01``) and the section each belongs to.
@@ -429,17 +497,35 @@ _FLAT_SECTIONS = {
 def config_hash(resolved: Mapping[str, Any], *, ignore: tuple[str, ...] = (), **extra: Any) -> str:
     """16 hex digits identifying a resolved config, leaving out the ``train`` fields in ``ignore``.
 
-    ``extra`` (e.g. ``version=...``) is hashed beside the config. Used for checkpoint identity and
-    for experiment cells, which ignore different fields.
+    ``extra`` (e.g. ``version=...``) is hashed beside the config. The two identities built on it
+    are :func:`run_key` and :func:`checkpoint_key`.
     """
-    import hashlib
-    import json
-
     payload: dict[str, Any] = {**resolved, "train": {k: v for k, v in (resolved.get("train") or {}).items()
                                                       if k not in ignore}}
     if extra:
         payload = {"config": payload, **extra}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def run_key(resolved: Mapping[str, Any], *, version: str | None = None) -> str:
+    """The identity of a run, as the run store's ``config_hash`` column holds it (16 hex digits).
+
+    Two runs share it when they train the same thing with the same code: the resolved config
+    (:meth:`RunConfig.resolved`) less where and how fast it runs (``train.threads``,
+    ``train.device``), plus the mnistlab ``version`` (default: this one). An experiment skips a cell
+    whose key the store already holds as finished.
+    """
+    if version is None:
+        import mnistlab  # lazily: the package imports this module first
+
+        version = mnistlab.__version__
+    return config_hash(resolved, ignore=("threads", "device"), version=version)
+
+
+def checkpoint_key(resolved: Mapping[str, Any]) -> str:
+    """What a checkpoint must match for a run to resume from it (16 hex digits): the resolved
+    config less ``train.epochs`` (a run may be extended) and ``train.threads``; no version."""
+    return config_hash(resolved, ignore=("epochs", "threads"))
 
 
 def model_beside(model: Any, folder: str | os.PathLike) -> Any:
@@ -470,13 +556,15 @@ def apply_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any], *, so
     out: dict[str, Any] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in base.items()}
     for section in ("train", "data", "augment"):
         if out.get(section) is not None and not isinstance(out[section], Mapping):
-            raise SpecError(f"{source}: {section}: must be a table ([{section}]), got {type(out[section]).__name__}")
+            raise SpecError(f"{source}: {section}: must be a table ([{section}]), got {type(out[section]).__name__}",
+                            path=(section,), source=source)
     top = set(RunConfig.model_fields)
     for key, value in overrides.items():
         if "." in key:
             section, _, name = key.partition(".")
             if section not in ("train", "data", "augment"):
-                raise SpecError(f'{source}: unknown section "{section}" in "{key}"; use train., data. or augment.')
+                raise SpecError(f'{source}: unknown section "{section}" in "{key}"; use train., data. or augment.',
+                                path=(section,), source=source)
             out.setdefault(section, {})
             out[section] = {**(out[section] or {}), name: value}
         elif key in ("train", "data") and isinstance(value, Mapping):
@@ -488,5 +576,89 @@ def apply_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any], *, so
             out[section] = {**(out.get(section) or {}), key: value}
         else:
             choices = list(top) + list(_FLAT_SECTIONS)
-            raise SpecError(f'{source}: unknown setting "{key}"{did_you_mean(key, choices)}')
+            raise SpecError(f'{source}: unknown setting "{key}"{did_you_mean(key, choices)}', path=(key,), source=source)
     return out
+
+
+# ------------------------------------------------------------------------------------ layering
+def build_run_config(file: str | os.PathLike | None = None, settings: Sequence[str] = (),
+                     flags: Mapping[str, Any] | None = None, *, label: str = "command line") -> RunConfig:
+    """The validated config of one run, built in layers, each overriding the ones before it:
+
+    1. the defaults: :data:`RUN_DEFAULTS` (dataset, model) and each field's default in the schema;
+    2. ``file``, a run config TOML (what ``mnistlab train --config`` reads); a spec file it names
+       as its model is read relative to the file's folder;
+    3. ``settings``, ``"KEY=VALUE"`` strings as ``--set`` takes them: a dotted TOML key
+       (``train.schedule.type``; a bare train/data field name such as ``lr`` means ``train.lr``)
+       and a TOML value (a bare word is a string: ``train.optimizer=sgd``); tables are created as
+       needed, but a value is never replaced by a table;
+    4. ``flags``, settings by name as :func:`apply_overrides` takes them (``{"lr": 0.01,
+       "validation": 0.1, "model": "seed000-dense"}``); None values (a flag not given) are skipped.
+
+    Raises :class:`SpecError` (one line) for an unreadable file or invalid TOML, a malformed
+    setting, a setting that contradicts a flag (``--set train.lr`` with ``--lr``), and any invalid
+    value. An error about a value the file set names the file and line (``"run.toml:5:
+    train.epochs: ..."``); one about a value that a setting or flag set names ``label`` instead
+    (``"command line: train.epochs: ..."``). The error's ``path`` is the bad key's path in the
+    config and its ``source`` the file or ``label``.
+
+    >>> cfg = build_run_config(settings=["train.optimizer=sgd"], flags={"epochs": 2, "lr": None})
+    >>> cfg.dataset, cfg.train.epochs, cfg.lr
+    ('fashion-mnist', 2, 0.01)
+    """
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    raw: dict[str, Any] = dict(RUN_DEFAULTS)
+    source, text = label, ""
+    if file is not None:
+        source, text = str(file), read_text_file(file)
+        raw.update(loads_toml(text, source=source))
+        raw["model"] = model_beside(raw["model"], Path(file).parent)
+    flagged = {setting_path(k): k for k in flags}
+    given = [tuple(path.split(".")) for path in flagged]
+    for setting in settings:
+        raw, parts = _apply_setting(raw, setting, flagged, label)
+        given.append(parts)
+    try:
+        return parse_run_config(apply_overrides(raw, flags, source=source), source=source)
+    except SpecError as exc:
+        if any(exc.path[:len(p)] == p for p in given):  # a setting or a flag gave the bad value, not the file
+            raise SpecError(f"{label}: {str(exc).removeprefix(f'{source}: ')}", path=exc.path, source=label) from None
+        raise with_line(exc, source, text) from None
+
+
+def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str],
+                   label: str) -> tuple[dict[str, Any], tuple[str, ...]]:
+    """``train.schedule.type=cosine`` set in a copy of ``raw``: returns it and the key path set.
+
+    ``flagged`` maps the setting paths given by flags (``train.lr``) to their flag, which a setting
+    of the same path would contradict.
+    """
+    key, eq, text = setting.partition("=")
+    if "\n" in setting or "\r" in setting:  # one setting per --set; TOML would read the rest as more
+        raise SpecError(f"--set: one KEY=VALUE per --set, on one line; got {setting!r}", source=label)
+    parts = dotted_key(key.strip())  # dotted, with "quoted" parts allowed, as TOML writes keys
+    if not eq or not parts:
+        raise SpecError(f"--set: expected KEY=VALUE (e.g. train.momentum=0.9), got {setting!r}", source=label)
+    if len(parts) == 1:
+        parts = setting_path(parts[0]).split(".")  # lr=0.01 means train.lr, as the flags do
+    path = ".".join(parts)
+    if path in flagged:
+        raise SpecError(f"--set {path} contradicts --{flagged[path].replace('_', '-')}: give one of them",
+                        path=tuple(parts), source=label)
+    if text.strip().lower().lstrip("+-") in ("nan", "inf"):
+        value: Any = text.strip()  # a word here (train.optimizer=nan), never TOML's special floats
+    else:
+        try:
+            value = tomllib.loads(f"v = {text.strip()}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text.strip()  # cosine, val_accuracy, a path: a plain word is a string
+    out = copy.deepcopy(raw)
+    node = out
+    for i, part in enumerate(parts[:-1]):  # a table may be created, but never replace a value
+        if node.get(part) is None:
+            node[part] = {}
+        elif not isinstance(node[part], dict):
+            raise SpecError(f"--set {path}: {'.'.join(parts[:i + 1])} is not a table", path=tuple(parts), source=label)
+        node = node[part]
+    node[parts[-1]] = value
+    return out, tuple(parts)

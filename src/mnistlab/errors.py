@@ -1,14 +1,16 @@
-"""User-facing errors.
+"""User-facing errors and warnings, and the small helpers that word their messages.
 
 Everything a user can get wrong (a config file, a dataset file, a run id, a flag) raises a
 subclass of :class:`MnistlabError`. The CLI prints its message as one line and exits non-zero;
-anything else that escapes is a bug in mnistlab, not in the user's input.
+anything else that escapes is a bug in mnistlab, not in the user's input. A :class:`SpecError`
+also carries where the bad value is (``path`` inside ``source``), so that a caller can point at
+the file's line or tell a flag from a file without reading the message back.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 
 class MnistlabError(Exception):
@@ -30,11 +32,51 @@ class CheckpointError(MnistlabError):
 
 
 class SpecError(MnistlabError):
-    """A model, training or experiment spec is invalid."""
+    """A model, training or experiment spec is invalid.
+
+    ``str(exc)`` is the one line users see (``"exp.toml: [base]: train.lr: ..."``). ``path`` is
+    where the bad value sits inside the data of ``source``: the keys and list indices from its top,
+    as in ``("base", "train", "lr")`` or ``("variants", 1, "train", "lrr")``; ``()`` when the
+    problem is not about one key. ``source`` is what the message names as the value's origin (a
+    file, ``"command line"``, ``"train()"``), None when unknown. ``line`` is the 1-based line of
+    ``path`` in that file once a caller has found it (:func:`mnistlab._toml.with_line`).
+
+    >>> err = SpecError("run.toml: train.lr: must be > 0", path=("train", "lr"), source="run.toml")
+    >>> err.path, str(err)
+    (('train', 'lr'), 'run.toml: train.lr: must be > 0')
+    """
+
+    def __init__(self, message: str, *, path: Sequence[str | int] = (), source: str | None = None,
+                 line: int | None = None) -> None:
+        super().__init__(message)
+        self.path: tuple[str | int, ...] = tuple(path)
+        self.source = source
+        self.line = line
+
+    def within(self, *prefix: str | int, message: str | None = None, source: str | None = None) -> SpecError:
+        """This error as seen from an enclosing table: ``prefix`` put before its path.
+
+        ``message`` replaces the message (default: the same), ``source`` the source (default: the
+        same). Used where a caller validates a part of its data and re-raises:
+        ``raise exc.within("layers", 2, message=f"layers[2] (Dense): {exc}") from None``.
+        """
+        return SpecError(str(self) if message is None else message, path=(*prefix, *self.path),
+                         source=self.source if source is None else source)
 
 
 class StoreError(MnistlabError):
     """The run store cannot be opened, or a run id does not exist."""
+
+
+class SpecWarning(UserWarning):
+    """A legal but probably unintended model spec (see `specs.spec_warnings`) or setting (a callback
+    watching a metric the run does not log); the CLI shows it as one ``warning:`` line."""
+
+
+class RunNotFinished(MnistlabError):
+    """The run ended as diverged/interrupted/failed: its metrics are printed, the exit code says so."""
+
+    exit_code = 1
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
@@ -49,6 +91,46 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
         return ""
     original = {c.lower(): c for c in choices}[matches[0]]
     return f' (did you mean "{original}"?)'
+
+
+def clip(text: object, n: int = 40) -> str:
+    """``text`` on one line (runs of whitespace become one space), cut to ``n`` characters with "...".
+
+    >>> clip("a   very long name", 10)
+    'a very ...'
+    """
+    text = " ".join(str(text).split())
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def show(value: object, n: int = 40) -> str:
+    """A value as error messages quote it: its type and its clipped repr.
+
+    >>> show([1, 2])
+    'list [1, 2]'
+    """
+    return f"{type(value).__name__} {clip(repr(value), n)}"
+
+
+def unknown_key(key: object, known: Sequence[str], *, where: str, path: Sequence[str | int] = (),
+                source: str | None = None, near: str | None = None, quote: str = '"',
+                listing: str = "known keys", clip_at: int | None = None) -> SpecError:
+    """The error for a key that a table does not accept, with a "did you mean" hint and the keys it does.
+
+    Gives ``'<where>: unknown key "<key>" (did you mean "x"?); <listing>: a, b'`` with ``path``
+    (the table's path) extended by the key's dotted parts (a quoted ``"train.lr"`` key of an
+    experiment variant is the path train, lr, as the file's tables are). ``near`` is the word the
+    hint is matched on (default: the key itself); ``quote`` the quote around the key; ``clip_at``
+    shortens a long key in the message. The caller raises it.
+
+    >>> str(unknown_key("lrr", ["lr", "epochs"], where="run.toml: train"))
+    'run.toml: train: unknown key "lrr" (did you mean "lr"?); known keys: lr, epochs'
+    """
+    shown = str(key) if clip_at is None else clip(key, clip_at)
+    hint = did_you_mean(str(key) if near is None else near, known)
+    listed = ", ".join(known) or "no other keys"
+    return SpecError(f"{where}: unknown key {quote}{shown}{quote}{hint}; {listing}: {listed}",
+                     path=(*path, *str(key).split(".")), source=source)
 
 
 class PlotError(MnistlabError):

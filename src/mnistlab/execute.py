@@ -24,11 +24,11 @@ import numpy as np
 from mnistlab.comparison import Comparison, compare
 from mnistlab.config import parse_run_config
 from mnistlab.datasets import load_dataset
-from mnistlab.errors import MnistlabError, SpecError
+from mnistlab.errors import SpecError
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
-from mnistlab.run import run_config
+from mnistlab.run import Recorder, run_config
 
 DONE_STATUSES = ("finished", "diverged")  # cells with such a run are skipped unless force
 
@@ -89,19 +89,17 @@ def execute_cell(task: CellTask) -> tuple[str, str]:
         raw["train"]["threads"] = task.threads
     cfg = parse_run_config(raw, source=f'{cell.experiment}: variant "{cell.variant}"', check_model=False)
     with RunStore(task.store_root) as store:
-        run_id = store.start_run(experiment=cell.experiment, variant=cell.variant, seed=cell.seed, member=cell.member,
-                                 config=cell.config, config_hash=cell.key, repeat=cell.repeat)
+        recorder = Recorder(store, experiment=cell.experiment, variant=cell.variant, config=cell.config,
+                            seed=cell.seed, member=cell.member, repeat=cell.repeat)
+        run_id = recorder.run_id
         try:
             res = run_config(cfg, data_dir=task.data_dir, progress="none")
-        except KeyboardInterrupt:
-            store.finish_run(run_id, status="interrupted", history=[], metrics={}, env={}, message="interrupted")
+        except KeyboardInterrupt as exc:
+            recorder.fail(exc)
             raise
         except Exception as exc:  # a bad input or a bug in one cell must not end the sweep unrecorded
-            message = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}"
-            store.finish_run(run_id, status="failed", history=[], metrics={}, env={}, message=message)
-            return run_id, "failed"
-        store.finish_run(run_id, status=res.status, history=res.history, metrics=res.metrics, env=res.env,
-                         message=res.message, weights=res.model.state_dict(), predictions=res.test_probs)
+            return run_id, recorder.fail(exc)
+        recorder.finish(res)
         return run_id, store.get(run_id).status  # "failed" if its files could not be written
 
 

@@ -37,13 +37,13 @@ import itertools
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mnistlab._toml import loads_toml, read_text_file, with_line
-from mnistlab.errors import SpecError, did_you_mean
+from mnistlab.errors import SpecError, did_you_mean, show, unknown_key
 
 EXPERIMENT_KEYS = ("name", "description", "repeats", "committee", "base", "variants", "grid")
 VARIANT_META_KEYS = ("name", "description", "repeats", "committee", "grid")
@@ -119,11 +119,11 @@ class Experiment:
 
 
 def cell_key(resolved: Mapping[str, Any]) -> str:
-    """Identity of a cell: its resolved config (minus where and how fast it runs) + code version."""
-    import mnistlab
-    from mnistlab.config import config_hash
+    """Identity of a cell: the run's identity, :func:`mnistlab.config.run_key` (its resolved config
+    minus where and how fast it runs, plus the code version)."""
+    from mnistlab.config import run_key
 
-    return config_hash(resolved, ignore=("threads", "device"), version=mnistlab.__version__)
+    return run_key(resolved)
 
 
 def variant_setting(resolved: Mapping[str, Any]) -> str:
@@ -162,9 +162,7 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     try:
         return parse_experiment(data, source=str(p), default_name=p.stem)
     except SpecError as exc:
-        variants = data.get("variants")
-        names = [v.get("name") if isinstance(v, dict) else None for v in variants] if isinstance(variants, list) else []
-        raise SpecError(with_line(str(exc), str(p), text, names)) from None
+        raise with_line(exc, str(p), text) from None
 
 
 def _models_beside(data: dict[str, Any], folder: Path) -> None:
@@ -179,73 +177,99 @@ def _models_beside(data: dict[str, Any], folder: Path) -> None:
 
 
 def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", default_name: str = "experiment") -> Experiment:
-    """Validate an experiment given as plain data (what the TOML file holds)."""
+    """Validate an experiment given as plain data (what the TOML file holds).
+
+    Every problem is a one-line SpecError whose ``path`` is the bad key's path in ``d`` (``("base",
+    "train", "lr")``, ``("variants", 1, "train", "lrr")``, ``("grid", "train", "lr")``) and whose
+    ``source`` is ``source``, so :func:`load_experiment` can name the file's line.
+    """
     from mnistlab.config import parse_run_config
 
-    _reject_unknown(d, EXPERIMENT_KEYS, source, "top level")
+    if not isinstance(d, Mapping):
+        raise SpecError(f"{source}: top level: must be a table, got {show(d)}", source=source)
+    for key in d:
+        if key not in EXPERIMENT_KEYS:
+            raise unknown_key(key, EXPERIMENT_KEYS, where=f"{source}: top level", source=source)
     name = d.get("name", default_name)
     if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise SpecError(f"{source}: name: must be letters, digits, '_', '-' or '.', at most 80 (got {_show(name)})")
+        raise SpecError(f"{source}: name: must be letters, digits, '_', '-' or '.', at most 80 (got {show(name)})",
+                        path=("name",), source=source)
     if "base" not in d:
-        raise SpecError(f"{source}: [base] is missing: it holds the run config the variants change")
+        raise SpecError(f"{source}: [base] is missing: it holds the run config the variants change", source=source)
     base = d["base"]
     if not isinstance(base, Mapping):
-        raise SpecError(f"{source}: base: must be a table ([base]), got {_show(base)}")
-    base_cfg = parse_run_config(base, source=f"{source}: [base]", check_callbacks=False)  # variants may add validation
+        raise SpecError(f"{source}: base: must be a table ([base]), got {show(base)}", path=("base",), source=source)
+    try:
+        base_cfg = parse_run_config(base, source=f"{source}: [base]", check_callbacks=False)  # variants may add validation
+    except SpecError as exc:
+        raise exc.within("base", source=source) from None
     known = _known_view(base, base_cfg)
     repeats = _count(d, "repeats", 1, MAX_REPEATS, source)
     committee = _count(d, "committee", 1, MAX_COMMITTEE, source)
-    top_grid = _grid(d.get("grid", {}), known, source, "grid")
+    top_grid = _grid(d.get("grid", {}), known, source, "grid", ("grid",))
     raw_variants = d.get("variants", [{}])
     if not isinstance(raw_variants, list) or not all(isinstance(v, Mapping) for v in raw_variants):
-        raise SpecError(f"{source}: variants: must be a list of tables ([[variants]]), got {_show(raw_variants)}")
+        raise SpecError(f"{source}: variants: must be a list of tables ([[variants]]), got {show(raw_variants)}",
+                        path=("variants",), source=source)
     if not raw_variants:
         raw_variants = [{}]
     variants: list[Variant] = []
     total = 0
     for i, rv in enumerate(raw_variants):
         where = f"variants[{i}]" + (f' ("{rv["name"]}")' if isinstance(rv.get("name"), str) else "")
-        for v in _expand_variant(rv, base, known, top_grid, source, where, repeats, committee):
+        for v in _expand_variant(rv, base, known, top_grid, source, where, ("variants", i), repeats, committee):
             variants.append(v)
             total += v.repeats * v.committee
             if total > MAX_CELLS:
-                raise SpecError(f"{source}: {total:,}+ runs requested; at most {MAX_CELLS:,} per experiment")
+                raise SpecError(f"{source}: {total:,}+ runs requested; at most {MAX_CELLS:,} per experiment",
+                                source=source)
     seen: set[str] = set()
     for v in variants:
         if v.name in seen:
-            raise SpecError(f'{source}: two variants are named "{v.name}"; give them distinct names')
+            raise SpecError(f'{source}: two variants are named "{v.name}"; give them distinct names', source=source)
         seen.add(v.name)
     return Experiment(name, source, dict(base), variants, str(d.get("description", "")))
 
 
 def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[str, Any],
-                    top_grid: list[tuple[str, list[Any]]], source: str, where: str,
+                    top_grid: list[tuple[str, list[Any]]], source: str, where: str, at: tuple[str | int, ...],
                     repeats: int, committee: int) -> list[Variant]:
+    """The variants one ``[[variants]]`` table (at path ``at`` in the file) expands to with its grid.
+
+    A bad merged config is reported at the key that set the bad value: the variant's own key, its
+    grid's or the top grid's; the variant itself when the base's value only fails beside the
+    variant's (a cross-field check).
+    """
     from mnistlab.config import parse_run_config
 
     name = rv.get("name")
     if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 120):
-        raise SpecError(f"{source}: {where}: name: must be a non-empty string, got {_show(name)}")
-    reps = _count(rv, "repeats", repeats, MAX_REPEATS, f"{source}: {where}")
-    members = _count(rv, "committee", committee, MAX_COMMITTEE, f"{source}: {where}")
+        raise SpecError(f"{source}: {where}: name: must be a non-empty string, got {show(name)}",
+                        path=(*at, "name"), source=source)
+    reps = _count(rv, "repeats", repeats, MAX_REPEATS, source, where=where, at=at)
+    members = _count(rv, "committee", committee, MAX_COMMITTEE, source, where=where, at=at)
     overrides: dict[str, Any] = {}
     for key, value in rv.items():
         if key in VARIANT_META_KEYS:
             continue
         if not isinstance(key, str):
-            raise SpecError(f"{source}: {where}: keys must be strings")
+            raise SpecError(f"{source}: {where}: keys must be strings", path=at, source=source)
         if key.split(".")[0] not in known:  # a typo of a variant setting or of a config section
-            choices = [*VARIANT_META_KEYS, *known]
-            raise SpecError(f'{source}: {where}: unknown key "{key}"{did_you_mean(key.split(".")[0], choices)}; '
-                            f"known keys: {', '.join(choices)}")
-        for path, v in _flatten(tuple(key.split(".")), value, known, source, where):
+            raise unknown_key(key, [*VARIANT_META_KEYS, *known], where=f"{source}: {where}", path=at, source=source,
+                              near=key.split(".")[0])
+        for path, v in _flatten(tuple(key.split(".")), value, known, source, where, at):
             overrides[".".join(path)] = v
-    grid = top_grid + _grid(rv.get("grid", {}), known, source, f"{where}.grid")
+    own_grid = _grid(rv.get("grid", {}), known, source, f"{where}.grid", (*at, "grid"))
+    grid = top_grid + own_grid
+    # Where each override was written: the variant, or the grid (the top one, or the variant's own).
+    written_at: dict[str, tuple[str | int, ...]] = {k: at for k in overrides}
+    tables = [("grid",)] * len(top_grid) + [(*at, "grid")] * len(own_grid)
     out = []
     axes = [vals for _, vals in grid]
     size = math.prod(len(a) for a in axes) * reps * members  # checked before expanding: grids explode
     if size > MAX_CELLS:
-        raise SpecError(f"{source}: {where}: {size:,} runs requested; at most {MAX_CELLS:,} per experiment")
+        raise SpecError(f"{source}: {where}: {size:,} runs requested; at most {MAX_CELLS:,} per experiment",
+                        path=at, source=source)
     for combo in itertools.product(*axes) if grid else [()]:
         ov = dict(overrides)
         grid_part = {k: val for (k, _), val in zip(grid, combo)}
@@ -253,9 +277,25 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
         derived = derive_name(grid_part if name else ov)
         vname = (f"{name},{derived}" if grid_part else name) if name else (derived or "base")
         raw = apply_dotted(base, ov)
-        parse_run_config(raw, source=f'{source}: variant "{vname}"')
+        try:
+            parse_run_config(raw, source=f'{source}: variant "{vname}"')
+        except SpecError as exc:
+            origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
+            raise exc.within(*_written_in(exc.path, origin, at), source=source) from None
         out.append(Variant(vname, ov, raw, reps, members))
     return out
+
+
+def _written_in(path: tuple[str | int, ...], origin: Mapping[str, tuple[str | int, ...]],
+                default: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    """The table that set the value at config ``path``: that of the last override (in the order
+    they are applied) whose dotted key leads to it, or ``default`` when the value is the base's."""
+    found = default
+    for dotted, table in origin.items():
+        parts = tuple(dotted.split("."))
+        if path[:len(parts)] == parts:
+            found = table
+    return found
 
 
 def _known_view(base: Mapping[str, Any], cfg: Any) -> dict[str, Any]:
@@ -275,9 +315,9 @@ def _known_view(base: Mapping[str, Any], cfg: Any) -> dict[str, Any]:
 
 
 def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: str,
-             where: str) -> list[tuple[tuple[str, ...], Any]]:
+             where: str, table: tuple[str | int, ...]) -> list[tuple[tuple[str, ...], Any]]:
     """Split a (possibly nested) override into dotted paths the base has; error otherwise."""
-    at = _lookup(known, path, source, where)
+    at = _lookup(known, path, source, where, table)
     # `model = {...}` in another written form (full layers, or builder vs compact) replaces the
     # model whole; otherwise its keys are overrides of the base model's keys.
     whole_model = path == ("model",) and isinstance(value, Mapping) and isinstance(at, Mapping) and (
@@ -285,35 +325,38 @@ def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: s
     if isinstance(value, Mapping) and isinstance(at, Mapping) and not whole_model:
         out = []
         for k, v in value.items():
-            out += _flatten(path + tuple(str(k).split(".")), v, known, source, where)
+            out += _flatten(path + tuple(str(k).split(".")), v, known, source, where, table)
         return out
     return [(path, value)]
 
 
-def _lookup(known: Any, path: tuple[str, ...], source: str, where: str) -> Any:
+def _lookup(known: Any, path: tuple[str, ...], source: str, where: str, table: tuple[str | int, ...]) -> Any:
+    """The base's value at the override ``path`` (written in the file's ``table``); error when absent."""
     cur = known
     for i, part in enumerate(path):
         dotted = ".".join(path)
         if not isinstance(cur, Mapping):
-            shown = _show(cur)
-            raise SpecError(f'{source}: {where}: "{dotted}": {".".join(path[:i])} is {shown} in the base, not a table; '
-                            f"replace it whole instead")
+            raise SpecError(f'{source}: {where}: "{dotted}": {".".join(path[:i])} is {show(cur)} in the base, not a table; '
+                            f"replace it whole instead", path=(*table, *path), source=source)
         if part not in cur:
             choices = [str(k) for k in cur]
             raise SpecError(f'{source}: {where}: "{dotted}": the base has no key "{part}"{did_you_mean(part, choices)}; '
-                            f"known here: {', '.join(choices[:20])}")
+                            f"known here: {', '.join(choices[:20])}", path=(*table, *path), source=source)
         cur = cur[part]
     return cur
 
 
-def _grid(g: Any, known: dict[str, Any], source: str, where: str) -> list[tuple[str, list[Any]]]:
+def _grid(g: Any, known: dict[str, Any], source: str, where: str,
+          table: tuple[str | int, ...]) -> list[tuple[str, list[Any]]]:
+    """The axes of a grid table (at path ``table`` in the file): (dotted key, values) in file order."""
     if not isinstance(g, Mapping):
-        raise SpecError(f"{source}: {where}: must be a table of lists, got {_show(g)}")
+        raise SpecError(f"{source}: {where}: must be a table of lists, got {show(g)}", path=table, source=source)
     out: list[tuple[str, list[Any]]] = []
     for key, values in _flat_items(g):
         if not isinstance(values, list) or not values:
-            raise SpecError(f'{source}: {where}: "{key}": must be a non-empty list of values, got {_show(values)}')
-        _lookup(known, tuple(key.split(".")), source, where)
+            raise SpecError(f'{source}: {where}: "{key}": must be a non-empty list of values, got {show(values)}',
+                            path=(*table, *key.split(".")), source=source)
+        _lookup(known, tuple(key.split(".")), source, where, table)
         out.append((key, values))
     return out
 
@@ -364,24 +407,15 @@ def _fmt_value(v: Any) -> str:
     return str(v)
 
 
-def _count(d: Mapping[str, Any], key: str, default: int, most: int, source: str) -> int:
+def _count(d: Mapping[str, Any], key: str, default: int, most: int, source: str, *, where: str = "",
+           at: tuple[str | int, ...] = ()) -> int:
+    """``d[key]`` (or ``default``), a whole number in [1, most]; ``d`` is the table ``where`` at ``at``."""
     v = d.get(key, default)
+    label = f"{source}: {where}" if where else source
     if isinstance(v, bool) or not isinstance(v, int):
-        raise SpecError(f"{source}: {key}: must be a whole number, got {_show(v)}")
+        raise SpecError(f"{label}: {key}: must be a whole number, got {show(v)}", path=(*at, key), source=source)
     if not 1 <= v <= most:
-        raise SpecError(f"{source}: {key}: must be between 1 and {most}, got {v}")
+        raise SpecError(f"{label}: {key}: must be between 1 and {most}, got {v}", path=(*at, key), source=source)
     return v
 
 
-def _reject_unknown(d: Any, allowed: Sequence[str], source: str, where: str) -> None:
-    if not isinstance(d, Mapping):
-        raise SpecError(f"{source}: {where}: must be a table, got {_show(d)}")
-    for k in d:
-        if k not in allowed:
-            raise SpecError(f'{source}: {where}: unknown key "{k}"{did_you_mean(str(k), allowed)}; '
-                            f"known keys: {', '.join(allowed)}")
-
-
-def _show(v: Any) -> str:
-    s = repr(v)
-    return f"{type(v).__name__} {s if len(s) <= 40 else s[:37] + '...'}"

@@ -39,7 +39,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnistlab import specs as S
-from mnistlab.specs import ModelSpec, Shape, SpecWarning, output_activation, spec_warnings
+from mnistlab.errors import SpecWarning
+from mnistlab.specs import ModelSpec, Shape, output_activation, spec_warnings
 
 __all__ = ["ACTIVATION_MODULES", "INITIALIZER_FUNCTIONS", "ModelSummary", "SequentialModel", "SummaryRow",
            "build_model", "count_parameters", "format_summary", "keras_names", "layer_outputs", "num_classes",

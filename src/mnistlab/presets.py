@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnistlab.errors import SpecError, did_you_mean
+from mnistlab.errors import SpecError, clip, did_you_mean
 from mnistlab.specs import (
     Conv2D, Dense, Dropout, Flatten, LayerSpec, MaxPooling2D, ModelSpec, builder_spec, compact_spec,
     load_model_spec, parse_model_spec,
@@ -71,7 +71,7 @@ def get_preset(name: str) -> Preset:
     """The preset called `name`; SpecError with a did-you-mean otherwise."""
     entry = _REGISTRY.get(name)
     if entry is None:
-        raise SpecError(f'unknown model "{_clip(name)}"{did_you_mean(name, _REGISTRY)}; run `mnistlab models` '
+        raise SpecError(f'unknown model "{clip(name, 60)}"{did_you_mean(name, _REGISTRY)}; run `mnistlab models` '
                         "for the presets, or give a .toml / .json spec file")
     spec = entry.make()
     if spec.name != name:
@@ -101,7 +101,7 @@ def resolve_model(obj: str | os.PathLike | Mapping[str, Any] | Sequence[Any] | M
         path = Path(text)
         if path.suffix.lower() in (".toml", ".json") or _exists(path) or os.sep in text:
             if path.stem in _REGISTRY and not _exists(path):
-                raise SpecError(f'{_clip(text)}: no such file (the preset is called "{path.stem}")')
+                raise SpecError(f'{clip(text, 60)}: no such file (the preset is called "{path.stem}")')
             return load_model_spec(path)
         return get_preset(text).spec  # raises the unknown-model error with a suggestion
     raise SpecError(f"model must be a preset name, a spec file or a spec table, got {type(obj).__name__}")
@@ -112,11 +112,6 @@ def _exists(path: Path) -> bool:
         return path.exists()
     except (OSError, ValueError):  # name too long, NUL byte: not a file we could read anyway
         return False
-
-
-def _clip(text: str, n: int = 60) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 # ---------------------------------------------------------------------------------------------

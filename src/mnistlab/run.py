@@ -29,7 +29,7 @@ import torch
 from mnistlab import accel
 from mnistlab._version import __version__
 from mnistlab.callbacks import Callback, check_progress_mode, make_callback
-from mnistlab.config import RunConfig, apply_overrides, config_hash, parse_run_config
+from mnistlab.config import RunConfig, apply_overrides, checkpoint_key, parse_run_config, run_key, setting_default
 from mnistlab.datasets import load_dataset, validation_split
 from mnistlab.errors import CheckpointError, MnistlabError, SpecError
 from mnistlab.evaluate import check_images, evaluate_model, predict_probs
@@ -248,11 +248,6 @@ def _metrics(outcome: FitOutcome, test_loss: float | None, test_acc: float | Non
     return m
 
 
-def checkpoint_key(resolved: dict[str, Any]) -> str:
-    """A checkpoint's identity: the resolved config without the epoch count (so a run can be extended)."""
-    return config_hash(resolved, ignore=("epochs", "threads"))
-
-
 def environment(device: torch.device) -> dict[str, Any]:
     """Provenance of a run: versions, device, threads, git commit of the working folder (if any)."""
     env = {
@@ -291,29 +286,51 @@ def _git_commit() -> str | None:
 
 # ------------------------------------------------------------------------------ notebook API
 class Recorder:
-    """One run in a :class:`~mnistlab.store.RunStore`, marked ``running`` before it trains, so that
-    even a crash leaves a trace; :meth:`finish` writes its result (``mnistlab train`` and
-    ``train(store=...)`` record this way)."""
+    """The one way a run gets into a :class:`~mnistlab.store.RunStore` (``mnistlab train``,
+    ``train(store=...)`` and every cell of a sweep): marked ``running`` before it trains, so that
+    even a crash leaves a trace, then :meth:`finish` writes its result, or :meth:`fail` /
+    :meth:`abandon` say why there is none. Its ``config_hash`` is :func:`~mnistlab.config.run_key`
+    of the resolved config: the run's identity, whoever ran it.
 
-    def __init__(self, store: Any, experiment: str, cfg: RunConfig) -> None:
+        recorder = Recorder(store, experiment="train", variant="cnn", config=cfg.resolved(), seed=0)
+        recorder.finish(run_config(cfg))
+    """
+
+    def __init__(self, store: RunStore, *, experiment: str, variant: str, config: dict[str, Any], seed: int,
+                 member: int = 0, repeat: int = 0) -> None:
+        self.store = store
+        self.run_id = store.start_run(experiment=experiment, variant=variant, seed=seed, member=member,
+                                      config=config, config_hash=run_key(config), repeat=repeat)
+
+    @classmethod
+    def for_config(cls, store: RunStore, experiment: str, cfg: RunConfig) -> Recorder:
+        """A single run of ``cfg`` (not a sweep cell): its variant is the model's name, or its file's stem."""
         resolved = cfg.resolved()
         variant = resolved["model"].get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str) else "model")
-        self.store = store
-        self.run_id = store.start_run(experiment=experiment, variant=variant, seed=cfg.train.seed, member=0,
-                                      config=resolved, config_hash=checkpoint_key(resolved))
+        return cls(store, experiment=experiment, variant=variant, config=resolved, seed=cfg.train.seed)
+
+    def fail(self, exc: BaseException) -> str:
+        """Record that the run raised ``exc`` instead of finishing: ``interrupted`` (Ctrl-C) or ``failed``
+        with the error's message; returns that status. A store problem here is swallowed: it must not
+        hide the run's own error, which the caller re-raises or reports."""
+        if isinstance(exc, KeyboardInterrupt):
+            status, message = "interrupted", "interrupted before it finished"
+        else:
+            status, message = "failed", str(exc) if isinstance(exc, MnistlabError) else failure_message(exc)
+        try:
+            self.store.finish_run(self.run_id, status=status, history=[], metrics={}, env={}, message=message)
+        except MnistlabError:
+            pass  # the row is gone (deleted meanwhile): nothing left to mark
+        return status
 
     def abandon(self, exc: BaseException) -> None:
-        """The run raised: bad data or config leave no record; anything else is recorded as such.
-        A store problem here must not hide the run's own error, which the caller re-raises."""
+        """Like :meth:`fail`, except that bad input (a :class:`MnistlabError`: bad data, config or
+        checkpoint) leaves no record at all: nothing ran (``mnistlab train``, ``train(store=...)``)."""
+        if not isinstance(exc, MnistlabError):
+            self.fail(exc)
+            return
         try:
-            if isinstance(exc, MnistlabError):
-                self.store.rm([self.run_id])
-                return
-            if isinstance(exc, KeyboardInterrupt):
-                status, message = "interrupted", "interrupted before it finished"
-            else:
-                status, message = "failed", failure_message(exc)
-            self.store.finish_run(self.run_id, status=status, history=[], metrics={}, env={}, message=message)
+            self.store.rm([self.run_id])
         except MnistlabError:
             pass
 
@@ -366,9 +383,9 @@ class Run:
 
 
 def train(
-    dataset: str = "fashion-mnist",
-    model: Any = "seed000-cnn",
-    epochs: int = 5,
+    dataset: str = setting_default("dataset"),
+    model: Any = setting_default("model"),
+    epochs: int = setting_default("epochs"),
     *,
     data_dir: str | os.PathLike | None = None,
     progress: str = "auto",
@@ -407,8 +424,8 @@ def train(
         if not experiment.strip():
             raise SpecError("experiment: must not be empty")
 
-        recorder = Recorder(store if isinstance(store, RunStore) else RunStore(None if store is True else store),
-                            experiment, cfg)
+        recorder = Recorder.for_config(store if isinstance(store, RunStore) else RunStore(None if store is True else store),
+                                       experiment, cfg)
     try:
         result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
                             resume=resume, extra_callbacks=cb_objects, validation_data=validation_data)

@@ -40,12 +40,12 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mnistlab._toml import dumps_toml, loads_toml, read_text_file
-from mnistlab.errors import SpecError, did_you_mean
+from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, show, unknown_key
 
 __all__ = [
     "ACTIVATIONS", "INITIALIZERS", "LAYER_TYPES", "PADDINGS", "Activation", "AveragePooling2D",
     "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D",
-    "LayerSpec", "MaxPooling2D", "ModelSpec", "Pooling2D", "Shape", "SpecWarning", "builder_spec",
+    "LayerSpec", "MaxPooling2D", "ModelSpec", "Pooling2D", "Shape", "builder_spec",
     "compact_spec", "layer_from_dict", "load_model_spec", "output_activation", "parse_model_spec",
     "save_model_spec", "spec_warnings",
 ]
@@ -73,13 +73,9 @@ MAX_PARAMS = 500_000_000     # far beyond any MNIST model; keeps a typo from exh
 Shape = tuple[int, ...]      # (H, W, C) for feature maps, (F,) for vectors, as Keras prints them
 
 
-class SpecWarning(UserWarning):
-    """A legal but probably unintended model spec (see `spec_warnings`) or setting (a callback
-    watching a metric the run does not log); the CLI shows it as one ``warning:`` line."""
-
-
 # ---------------------------------------------------------------------------------------------
-# Field validators: each takes the raw value and returns the canonical one or raises SpecError.
+# Field validators: each takes the raw value and returns the canonical one or raises SpecError
+# (its path is the field's name; the callers put the layer's place in front of it).
 # ---------------------------------------------------------------------------------------------
 def _is_int(v: Any) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
@@ -87,11 +83,11 @@ def _is_int(v: Any) -> bool:
 
 def _pos_int(name: str, v: Any) -> int:
     if not _is_int(v):
-        raise SpecError(f"{name} must be an integer, got {_show(v)}")
+        raise SpecError(f"{name} must be an integer, got {show(v)}", path=(name,))
     if v < 1:
-        raise SpecError(f"{name} must be at least 1, got {v}")
+        raise SpecError(f"{name} must be at least 1, got {v}", path=(name,))
     if v > MAX_SIZE:
-        raise SpecError(f"{name} = {_clip(str(v), 24)} is too large (at most {MAX_SIZE:,})")
+        raise SpecError(f"{name} = {clip(v, 24)} is too large (at most {MAX_SIZE:,})", path=(name,))
     return v
 
 
@@ -100,7 +96,7 @@ def _pair(name: str, v: Any) -> tuple[int, int]:
     if _is_int(v):
         v = (v, v)
     if not isinstance(v, (list, tuple)) or len(v) != 2:
-        raise SpecError(f"{name} must be an integer or a pair of integers, got {_show(v)}")
+        raise SpecError(f"{name} must be an integer or a pair of integers, got {show(v)}", path=(name,))
     return (_pos_int(name, v[0]), _pos_int(name, v[1]))
 
 
@@ -110,11 +106,12 @@ def _opt_pair(name: str, v: Any) -> tuple[int, int] | None:
 
 def _choice(name: str, v: Any, choices: Sequence[str], aliases: Mapping[str, str] | None = None) -> str:
     if not isinstance(v, str):
-        raise SpecError(f"{name} must be a string, got {_show(v)}")
+        raise SpecError(f"{name} must be a string, got {show(v)}", path=(name,))
     key = v.strip().lower()
     key = (aliases or {}).get(key, key)
     if key not in choices:
-        raise SpecError(f'unknown {name} "{_clip(v)}"{did_you_mean(key, choices)}; choose from {", ".join(choices)}')
+        raise SpecError(f'unknown {name} "{clip(v)}"{did_you_mean(key, choices)}; choose from {", ".join(choices)}',
+                        path=(name,))
     return key
 
 
@@ -128,29 +125,19 @@ def _initializer(v: Any) -> str:
 
 def _bool(name: str, v: Any) -> bool:
     if not isinstance(v, bool):
-        raise SpecError(f"{name} must be true or false, got {_show(v)}")
+        raise SpecError(f"{name} must be true or false, got {show(v)}", path=(name,))
     return v
 
 
 def _float(name: str, v: Any, lo: float, hi: float, *, hi_open: bool = True, lo_open: bool = False) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise SpecError(f"{name} must be a number, got {_show(v)}")
+        raise SpecError(f"{name} must be a number, got {show(v)}", path=(name,))
     v = float(v)
     ok = math.isfinite(v) and (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
     if not ok:
         interval = f"{'(' if lo_open else '['}{lo:g}, {hi:g}{')' if hi_open else ']'}"
-        raise SpecError(f"{name} must be in {interval}, got {v:g}")
+        raise SpecError(f"{name} must be in {interval}, got {v:g}", path=(name,))
     return v
-
-
-def _show(v: Any) -> str:
-    text = repr(v)
-    return f"{type(v).__name__} {_clip(text)}"
-
-
-def _clip(text: str, n: int = 40) -> str:
-    text = " ".join(str(text).split())
-    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def _set(obj: Any, name: str, value: Any) -> None:
@@ -400,20 +387,26 @@ LAYER_ALIASES: dict[str, str] = {
 _LAYER_LOOKUP = {name.lower(): name for name in LAYER_TYPES} | LAYER_ALIASES
 
 
-def layer_from_dict(d: Any, *, where: str = "layer") -> LayerSpec:
-    """Build one layer from `{"type": "Dense", "units": 128, ...}` (or a bare name like "Flatten")."""
+def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] = ()) -> LayerSpec:
+    """Build one layer from `{"type": "Dense", "units": 128, ...}` (or a bare name like "Flatten").
+
+    A bad layer raises a one-line SpecError starting with ``where``; its path starts with ``path``
+    (the layer's place in the spec, e.g. ``("layers", 2)``).
+    """
+    path = tuple(path)
     if isinstance(d, str):
         d = {"type": d}
     if not isinstance(d, Mapping):
-        raise SpecError(f"{where}: a layer must be a table like {{type = \"Dense\", units = 10}}, got {_show(d)}")
+        raise SpecError(f"{where}: a layer must be a table like {{type = \"Dense\", units = 10}}, got {show(d)}",
+                        path=path)
     kind = d.get("type")
     if not isinstance(kind, str):
         raise SpecError(f"{where}: missing 'type' (one of {', '.join(LAYER_TYPES)})" if kind is None
-                        else f"{where}: 'type' must be a string, got {_show(kind)}")
+                        else f"{where}: 'type' must be a string, got {show(kind)}", path=(*path, "type"))
     name = _LAYER_LOOKUP.get(kind.strip().lower())
     if name is None:
-        raise SpecError(f'{where}: unknown layer type "{_clip(kind)}"{did_you_mean(kind, LAYER_TYPES)}; '
-                        f"choose from {', '.join(LAYER_TYPES)}")
+        raise SpecError(f'{where}: unknown layer type "{clip(kind)}"{did_you_mean(kind, LAYER_TYPES)}; '
+                        f"choose from {', '.join(LAYER_TYPES)}", path=(*path, "type"))
     cls = LAYER_TYPES[name]
     where = f"{where} ({name})"
     fields = {f.name: f for f in dataclasses.fields(cls)}
@@ -422,17 +415,15 @@ def layer_from_dict(d: Any, *, where: str = "layer") -> LayerSpec:
         if key == "type":
             continue
         if key not in fields:
-            allowed = ", ".join(fields) or "no other keys"
-            raise SpecError(f"{where}: unknown key '{_clip(str(key))}'{did_you_mean(str(key), fields)}; "
-                            f"allowed: {allowed}")
+            raise _unknown_spec_key(key, list(fields), where=where, path=path)
         args[key] = value
     missing = [n for n, f in fields.items() if n not in args and f.default is dataclasses.MISSING]
     if missing:
-        raise SpecError(f"{where}: missing {', '.join(repr(m) for m in missing)}")
+        raise SpecError(f"{where}: missing {', '.join(repr(m) for m in missing)}", path=path)
     try:
         return cls(**args)
     except SpecError as exc:
-        raise SpecError(f"{where}: {exc}") from None
+        raise exc.within(*path, message=f"{where}: {exc}") from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -453,17 +444,17 @@ class ModelSpec:
     def __post_init__(self) -> None:
         _set(self, "input_shape", _input_shape(self.input_shape))
         if self.name is not None and not isinstance(self.name, str):
-            raise SpecError(f"name must be a string, got {_show(self.name)}")
+            raise SpecError(f"name must be a string, got {show(self.name)}", path=("name",))
         if not isinstance(self.layers, (list, tuple)):
-            raise SpecError(f"layers must be a list, got {_show(self.layers)}")
+            raise SpecError(f"layers must be a list, got {show(self.layers)}", path=("layers",))
         layers = tuple(self.layers)
         if not layers:
-            raise SpecError("a model needs at least one layer (e.g. Flatten, then Dense with softmax)")
+            raise SpecError("a model needs at least one layer (e.g. Flatten, then Dense with softmax)", path=("layers",))
         if len(layers) > MAX_LAYERS:
-            raise SpecError(f"too many layers ({len(layers)}; at most {MAX_LAYERS})")
+            raise SpecError(f"too many layers ({len(layers)}; at most {MAX_LAYERS})", path=("layers",))
         for i, layer in enumerate(layers):
             if not isinstance(layer, LayerSpec):
-                raise SpecError(f"layers[{i}] must be a layer spec, got {_show(layer)}")
+                raise SpecError(f"layers[{i}] must be a layer spec, got {show(layer)}", path=("layers", i))
         _set(self, "layers", layers)
         self.shapes()  # raises on any impossible shape; cheap enough to do once here
         total = sum(sum(layer.params(s)) for layer, s in zip(self.layers, self._input_shapes()))
@@ -478,7 +469,7 @@ class ModelSpec:
             try:
                 shape = layer.output_shape(shape)
             except SpecError as exc:
-                raise SpecError(f"layers[{i}] ({layer.type}): {exc}") from None
+                raise SpecError(f"layers[{i}] ({layer.type}): {exc}", path=("layers", i)) from None
             out.append(shape)
         if len(shape) != 1:
             raise SpecError(f"the model ends with a {_fmt_shape(shape)} feature map; a classifier must end "
@@ -506,33 +497,39 @@ class ModelSpec:
     def from_dict(cls, d: Mapping[str, Any]) -> ModelSpec:
         """The full form: `{"input_shape": [28, 28, 1], "layers": [{"type": ..., ...}, ...]}`."""
         if not isinstance(d, Mapping):
-            raise SpecError(f"a model spec must be a table, got {_show(d)}")
+            raise SpecError(f"a model spec must be a table, got {show(d)}")
         _reject_unknown(d, ("name", "input_shape", "layers"), "model spec")
         layers = d.get("layers")
         if not isinstance(layers, (list, tuple)):
             raise SpecError("model spec: 'layers' must be a list of layer tables" if layers is not None
-                            else "model spec: missing 'layers'")
+                            else "model spec: missing 'layers'", path=("layers",))
         if len(layers) > MAX_LAYERS:
-            raise SpecError(f"too many layers ({len(layers)}; at most {MAX_LAYERS})")
-        built = tuple(layer_from_dict(x, where=f"layers[{i}]") for i, x in enumerate(layers))
+            raise SpecError(f"too many layers ({len(layers)}; at most {MAX_LAYERS})", path=("layers",))
+        built = tuple(layer_from_dict(x, where=f"layers[{i}]", path=("layers", i)) for i, x in enumerate(layers))
         kwargs = {k: d[k] for k in ("name", "input_shape") if k in d}
         return cls(layers=built, **kwargs)
 
 
 def _input_shape(v: Any) -> tuple[int, int, int]:
     if not isinstance(v, (list, tuple)) or len(v) not in (2, 3) or not all(_is_int(x) for x in v):
-        raise SpecError(f"input_shape must be [height, width] or [height, width, channels], got {_show(v)}")
+        raise SpecError(f"input_shape must be [height, width] or [height, width, channels], got {show(v)}",
+                        path=("input_shape",))
     h, w, c = (*v, 1) if len(v) == 2 else v
     if min(h, w, c) < 1 or max(h, w) > MAX_INPUT_SIDE or c > 4096:
-        raise SpecError(f"input_shape {list(v)} is out of range (sides 1..{MAX_INPUT_SIDE}, channels 1..4096)")
+        raise SpecError(f"input_shape {list(v)} is out of range (sides 1..{MAX_INPUT_SIDE}, channels 1..4096)",
+                        path=("input_shape",))
     return (h, w, c)
+
+
+def _unknown_spec_key(key: Any, allowed: Sequence[str], *, where: str, path: tuple[str | int, ...] = ()) -> SpecError:
+    # Spec errors quote keys as Python does ('unit'); config and experiment errors as TOML does.
+    return unknown_key(key, allowed, where=where, path=path, quote="'", listing="allowed", clip_at=40)
 
 
 def _reject_unknown(d: Mapping[str, Any], allowed: Sequence[str], where: str) -> None:
     for key in d:
         if key not in allowed:
-            raise SpecError(f"{where}: unknown key '{_clip(str(key))}'{did_you_mean(str(key), allowed)}; "
-                            f"allowed: {', '.join(allowed)}")
+            raise _unknown_spec_key(key, allowed, where=where)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -560,23 +557,24 @@ def compact_spec(conv: Sequence[int] = (), pool: Sequence[bool] | None = None, d
                       f"drop the last {outputs} if that is not what you meant", SpecWarning, stacklevel=2)
     pool = [True] * len(conv) if pool is None else list(pool) if isinstance(pool, (list, tuple)) else pool
     if not isinstance(pool, list) or not all(isinstance(p, bool) for p in pool):
-        raise SpecError(f"compact spec: 'pool' must be a list of true/false, got {_show(pool)}")
+        raise SpecError(f"compact spec: 'pool' must be a list of true/false, got {show(pool)}", path=("pool",))
     if len(pool) != len(conv):
-        raise SpecError(f"compact spec: 'pool' has {len(pool)} flags but 'conv' has {len(conv)} layers")
+        raise SpecError(f"compact spec: 'pool' has {len(pool)} flags but 'conv' has {len(conv)} layers", path=("pool",))
     layers: list[LayerSpec] = []
     for i, (filters, pooled) in enumerate(zip(conv, pool)):
-        layers.append(_in_compact(f"conv[{i}]", Conv2D, filters=filters, kernel_size=kernel_size, padding=padding,
-                                  activation=activation, kernel_initializer=kernel_initializer))
+        layers.append(_in_compact(f"conv[{i}]", Conv2D, {"filters": ("conv", i)}, filters=filters,
+                                  kernel_size=kernel_size, padding=padding, activation=activation,
+                                  kernel_initializer=kernel_initializer))
         if pooled:
             layers.append(MaxPooling2D((2, 2)))
     layers.append(Flatten())
     for i, units in enumerate(dense):
-        layers.append(_in_compact(f"dense[{i}]", Dense, units=units, activation=activation,
+        layers.append(_in_compact(f"dense[{i}]", Dense, {"units": ("dense", i)}, units=units, activation=activation,
                                   kernel_initializer=kernel_initializer))
         if dropout:
-            layers.append(_in_compact("dropout", Dropout, rate=dropout))
-    layers.append(_in_compact("outputs", Dense, units=outputs, activation=output_activation,
-                              kernel_initializer=kernel_initializer))
+            layers.append(_in_compact("dropout", Dropout, {"rate": ("dropout",)}, rate=dropout))
+    layers.append(_in_compact("outputs", Dense, {"units": ("outputs",), "activation": ("output_activation",)},
+                              units=outputs, activation=output_activation, kernel_initializer=kernel_initializer))
     return ModelSpec(layers=tuple(layers), input_shape=input_shape, name=name)  # type: ignore[arg-type]
 
 
@@ -585,33 +583,42 @@ def builder_spec(filters: int = 32, additional_convolutions: int = 1, *, dense: 
     """Seed 001's builder: Conv(filters, 3x3, relu) + MaxPool, then `additional_convolutions` more
     of the same, Flatten, Dense(dense, relu), Dense(outputs, softmax). Defaults: 113,386 params."""
     if not _is_int(additional_convolutions) or additional_convolutions < 0:
-        raise SpecError(f"additional_convolutions must be an integer >= 0, got {_show(additional_convolutions)}")
+        raise SpecError(f"additional_convolutions must be an integer >= 0, got {show(additional_convolutions)}",
+                        path=("additional_convolutions",))
     if additional_convolutions > 16:
-        raise SpecError(f"additional_convolutions = {additional_convolutions} is too many (at most 16)")
-    return compact_spec([filters] * (1 + additional_convolutions), None, [dense], outputs=outputs,
-                        input_shape=input_shape, name=name)
+        raise SpecError(f"additional_convolutions = {additional_convolutions} is too many (at most 16)",
+                        path=("additional_convolutions",))
+    try:
+        return compact_spec([filters] * (1 + additional_convolutions), None, [dense], outputs=outputs,
+                            input_shape=input_shape, name=name)
+    except SpecError as exc:  # the message speaks of the compact form it builds; the path names the builder's key
+        key = {"conv": "filters", "dense": "dense"}.get(str(exc.path[0])) if exc.path else None
+        raise SpecError(str(exc), path=(key,) if key else exc.path) from None
 
 
 def _int_list(name: str, v: Any) -> list[int]:
     if not isinstance(v, (list, tuple)):
-        raise SpecError(f"compact spec: '{name}' must be a list of integers, got {_show(v)}")
+        raise SpecError(f"compact spec: '{name}' must be a list of integers, got {show(v)}", path=(name,))
     if len(v) > MAX_LAYERS:
-        raise SpecError(f"compact spec: '{name}' has too many entries ({len(v)})")
-    return [_pos_or_error(f"{name}[{i}]", x) for i, x in enumerate(v)]
+        raise SpecError(f"compact spec: '{name}' has too many entries ({len(v)})", path=(name,))
+    return [_pos_or_error(name, i, x) for i, x in enumerate(v)]
 
 
-def _pos_or_error(where: str, x: Any) -> int:
+def _pos_or_error(name: str, i: int, x: Any) -> int:
     try:
         return _pos_int("size", x)
     except SpecError as exc:
-        raise SpecError(f"compact spec: {where}: {exc}") from None
+        raise SpecError(f"compact spec: {name}[{i}]: {exc}", path=(name, i)) from None
 
 
-def _in_compact(where: str, cls: type[LayerSpec], **kwargs: Any) -> LayerSpec:
+def _in_compact(where: str, cls: type[LayerSpec], keys: Mapping[str, tuple[str | int, ...]], **kwargs: Any) -> LayerSpec:
+    """``cls(**kwargs)``; an error names the compact layer (``where``), its path the compact form's key:
+    ``keys`` maps the layer's fields to it where they differ (Conv2D's filters come from ``conv[i]``)."""
     try:
         return cls(**kwargs)
     except SpecError as exc:
-        raise SpecError(f"compact spec: {where}: {exc}") from None
+        field = str(exc.path[0]) if exc.path else ""
+        raise SpecError(f"compact spec: {where}: {exc}", path=keys.get(field, exc.path)) from None
 
 
 _COMPACT_KEYS = ("conv", "pool", "dense", "kernel_size", "padding", "activation", "dropout", "outputs",
@@ -634,7 +641,7 @@ def parse_model_spec(obj: Mapping[str, Any] | Sequence[Any] | ModelSpec) -> Mode
     if isinstance(obj, (list, tuple)):
         return ModelSpec.from_dict({"layers": obj})
     if not isinstance(obj, Mapping):
-        raise SpecError(f"a model spec must be a table or a list of layers, got {_show(obj)}")
+        raise SpecError(f"a model spec must be a table or a list of layers, got {show(obj)}")
     if "layers" in obj:
         return ModelSpec.from_dict(obj)
     if "conv" in obj or ("dense" in obj and "filters" not in obj and "additional_convolutions" not in obj):
@@ -659,7 +666,7 @@ def load_model_spec(path: str | os.PathLike) -> ModelSpec:
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in (".toml", ".json"):
-        raise SpecError(f"{p}: a model spec file must end in .toml or .json")
+        raise SpecError(f"{p}: a model spec file must end in .toml or .json", source=str(p))
     text = read_text_file(p, what="a model spec", max_bytes=MAX_SPEC_FILE_BYTES)
     if suffix == ".toml":
         data: Any = loads_toml(text, source=str(p))
@@ -667,15 +674,16 @@ def load_model_spec(path: str | os.PathLike) -> ModelSpec:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SpecError(f"{p}: invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+            raise SpecError(f"{p}: invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
+                            source=str(p)) from None
         except (ValueError, RecursionError) as exc:  # e.g. an integer with thousands of digits
-            raise SpecError(f"{p}: invalid JSON: {_clip(str(exc), 80)}") from None
+            raise SpecError(f"{p}: invalid JSON: {clip(exc, 80)}", source=str(p)) from None
     try:
         return parse_model_spec(data)
     except SpecError as exc:
-        raise SpecError(f"{p}: {exc}") from None
+        raise exc.within(message=f"{p}: {exc}", source=str(p)) from None
     except RecursionError:
-        raise SpecError(f"{p}: nested too deeply to be a model spec") from None
+        raise SpecError(f"{p}: nested too deeply to be a model spec", source=str(p)) from None
 
 
 def save_model_spec(spec: ModelSpec, path: str | os.PathLike) -> None:
@@ -687,11 +695,11 @@ def save_model_spec(spec: ModelSpec, path: str | os.PathLike) -> None:
     elif suffix == ".json":
         text = json.dumps(spec.to_dict(), indent=2) + "\n"
     else:
-        raise SpecError(f"{p}: a model spec file must end in .toml or .json")
+        raise SpecError(f"{p}: a model spec file must end in .toml or .json", source=str(p))
     try:
         p.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise SpecError(f"{p}: cannot write: {exc.strerror or exc}") from None
+        raise SpecError(f"{p}: cannot write: {exc.strerror or exc}", source=str(p)) from None
 
 
 # ---------------------------------------------------------------------------------------------

@@ -40,9 +40,10 @@ from typing import Any
 
 import numpy as np
 
+from mnistlab.config import run_key
 from mnistlab.errors import StoreError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 DB_FILE = "runs.sqlite"
 STATUSES = ("running", "finished", "diverged", "interrupted", "failed")
 FINAL_STATUSES = STATUSES[1:]
@@ -86,7 +87,8 @@ class CommitteeRecord:
 
 
 # --------------------------------------------------------------------------------- schema
-# Version 1 had no committees table and no pid/host/repeat columns; each migration moves one step.
+# Version 1 had no committees table and no pid/host/repeat columns; version 2 wrote two meanings
+# into config_hash (see _migrate_2_to_3). Each migration moves one step.
 _SCHEMA_V1 = """
 CREATE TABLE runs (
     run_id TEXT PRIMARY KEY, experiment TEXT NOT NULL, variant TEXT NOT NULL,
@@ -110,7 +112,28 @@ def _migrate_1_to_2(con: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
+def _migrate_2_to_3(con: sqlite3.Connection) -> None:
+    """``config_hash`` becomes :func:`mnistlab.config.run_key` for every row.
+
+    Up to version 2, ``mnistlab train`` wrote the checkpoint's identity there (no epochs, threads or
+    version) and experiments the run's (no threads or device; the version). Each row's hash is
+    recomputed from its stored config with the mnistlab version it ran with (``env["mnistlab"]``), so
+    an experiment's rows keep their hash and a train row gets the one it would get today. A row
+    without a recorded version (it failed before it could write its env) keeps its hash.
+    """
+    rows = con.execute("SELECT run_id, config, env FROM runs").fetchall()
+    for run_id, config_text, env_text in rows:
+        try:
+            config, env = json.loads(config_text), json.loads(env_text)
+        except (TypeError, ValueError):  # damaged JSON: leave the row as it was
+            continue
+        version = env.get("mnistlab") if isinstance(env, dict) else None
+        if not (isinstance(config, dict) and isinstance(config.get("train", {}), dict) and isinstance(version, str)):
+            continue  # no version to hash with, or not a config run_key can read: keep the row's hash
+        con.execute("UPDATE runs SET config_hash = ? WHERE run_id = ?", (run_key(config, version=version), run_id))
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def default_root() -> Path:

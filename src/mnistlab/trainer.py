@@ -36,8 +36,7 @@ from mnistlab._version import __version__
 from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, CallbackList, make_progress
 from mnistlab.config import AugmentConfig
-from mnistlab.errors import CheckpointError
-from mnistlab.specs import SpecWarning  # moves to errors.py
+from mnistlab.errors import CheckpointError, SpecWarning
 from mnistlab.evaluate import evaluate_model
 from mnistlab.optim import make_optimizer, optimizer_defaults, schedule_lr, set_lr
 

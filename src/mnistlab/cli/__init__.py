@@ -12,8 +12,7 @@ import warnings
 
 import click
 
-from mnistlab.errors import MnistlabError
-from mnistlab.specs import SpecWarning
+from mnistlab.errors import MnistlabError, SpecWarning
 
 from . import data_cmds, experiment_cmds, inspect_cmds, model_cmds, train_cmds
 

@@ -9,7 +9,9 @@ import click
 
 from mnistlab.callbacks import PROGRESS_MODES
 from mnistlab.cli._common import open_store, store_option
-from mnistlab.errors import MnistlabError, SpecError
+from mnistlab.config import build_run_config, parse_augment, setting_default
+from mnistlab.errors import MnistlabError, RunNotFinished, SpecError
+from mnistlab.optim import OPTIMIZERS
 
 PROGRESS = click.Choice(PROGRESS_MODES)
 
@@ -33,23 +35,28 @@ def _validation(value: str | None) -> Any:
 @click.command("train")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Run config TOML (dataset, model, [data], [train], [augment], [[callbacks]]); flags override it.")
-@click.option("--dataset", help="mnist or fashion-mnist (default fashion-mnist).")
-@click.option("--model", help="A preset name (mnistlab models) or a spec file (.toml/.json). Default seed000-cnn.")
-@click.option("--epochs", type=int, help="Epochs (default 5).")
-@click.option("--batch-size", type=int, help="Images per step (default 32, as Keras).")
+@click.option("--dataset", help=f"mnist or fashion-mnist (default {setting_default('dataset')}).")
+@click.option("--model",
+              help=f"A preset name (mnistlab models) or a spec file (.toml/.json). Default {setting_default('model')}.")
+@click.option("--epochs", type=int, help=f"Epochs (default {setting_default('epochs')}).")
+@click.option("--batch-size", type=int, help=f"Images per step (default {setting_default('batch_size')}, as Keras).")
 @click.option("--lr", type=float, help="Learning rate (default: the optimizer's Keras default).")
-@click.option("--optimizer", help="adam adamw nadam adagrad rmsprop sgd")
-@click.option("--momentum", type=float, help="sgd / rmsprop momentum (default 0).")
+@click.option("--optimizer", help=f"{' '.join(OPTIMIZERS)} (default {setting_default('optimizer')})")
+@click.option("--momentum", type=float, help=f"sgd / rmsprop momentum (default {setting_default('momentum'):g}).")
 @click.option("--nesterov/--no-nesterov", default=None, help="Nesterov momentum (sgd with --momentum).")
-@click.option("--weight-decay", type=float, help="Decoupled weight decay, as Keras 3 (default: adamw 0.004, else 0).")
-@click.option("--label-smoothing", type=float, help="Label smoothing of the cross-entropy (default 0).")
-@click.option("--seed", type=int, help="Seed of weights, shuffling, augmentation, dropout (default 0).")
+@click.option("--weight-decay", type=float,
+              help="Decoupled weight decay, as Keras 3 (default: the optimizer's Keras default).")
+@click.option("--label-smoothing", type=float,
+              help=f"Label smoothing of the cross-entropy (default {setting_default('label_smoothing'):g}).")
+@click.option("--seed", type=int,
+              help=f"Seed of weights, shuffling, augmentation, dropout (default {setting_default('seed')}).")
 @click.option("--validation", help='Fraction of train (0.1), a count (10000), "test", or 0 for none.')
 @click.option("--subset", type=int, help="Train on the first N images (and N//6 test images).")
-@click.option("--device", help="auto cpu cuda cuda:N mps")
+@click.option("--device", help=f"auto cpu cuda cuda:N mps (default {setting_default('device')})")
 @click.option("--threads", type=int, help="CPU threads (0 = from the machine).")
 @click.option("--precision", type=click.Choice(["float32", "bf16", "auto"]),
-              help="auto (default) = bf16 autocast where it pays (conv models on CPUs with native bf16), else float32.")
+              help=f"Default {setting_default('precision')}: auto = bf16 autocast where it pays (conv models on CPUs "
+                   "with native bf16), else float32.")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Save a checkpoint after every epoch here (resume with --resume).")
@@ -73,8 +80,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     mnistlab train --dataset fashion-mnist --model seed000-cnn --epochs 5
     mnistlab train --config run.toml --epochs 2 --checkpoint-dir ckpt --resume
     """
-    from mnistlab.models import format_summary, summarize
     from mnistlab.accel import pick_device
+    from mnistlab.models import format_summary, summarize
     from mnistlab.run import Recorder, run_config
     from mnistlab.trainer import CHECKPOINT_FILE
 
@@ -85,10 +92,9 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         _check_writable_folder(checkpoint_dir, "--checkpoint-dir")
     if save_weights is not None:  # (click already refuses a folder here)
         _check_writable_folder(save_weights.parent, "--save-weights")
-    overrides = {k: v for k, v in flags.items() if v is not None}
     if validation is not None:
-        overrides["validation"] = _validation(validation)
-    cfg = _run_config_from(config_file, overrides, settings)
+        flags["validation"] = _validation(validation)
+    cfg = build_run_config(config_file, settings, flags)
     pick_device(cfg.train.device)  # an unavailable device fails before the summary, not after
     click.echo(format_summary(summarize(cfg.model_spec())))
     t = cfg.train
@@ -101,7 +107,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     recorder = None
     if record:
         try:  # an unusable store fails now, before training
-            recorder = Recorder(open_store(store, create=True), experiment, cfg)
+            recorder = Recorder.for_config(open_store(store, create=True), experiment, cfg)
         except MnistlabError as exc:
             raise type(exc)(f"{exc} (or train with --no-record)") from None
     try:
@@ -142,75 +148,6 @@ def _nonempty(value: str, flag: str) -> str:
     return value
 
 
-def _apply_setting(base: dict[str, Any], setting: str, flagged: dict[str, str]) -> tuple[dict[str, Any], str]:
-    """``--set train.schedule.type=cosine``: a dotted TOML key and a TOML value (bare words are strings).
-
-    ``flagged`` maps the setting paths given by flags (``train.lr``) to their flag, which a
-    ``--set`` of the same path would contradict. Returns the new config and the dotted path set.
-    """
-    from mnistlab._toml import dotted_key, tomllib
-    from mnistlab.config import setting_path
-    from mnistlab.experiments import apply_dotted
-
-    key, eq, raw = setting.partition("=")
-    if "\n" in setting or "\r" in setting:  # one setting per --set; TOML would read the rest as more
-        raise SpecError(f"--set: one KEY=VALUE per --set, on one line; got {setting!r}")
-    parts = dotted_key(key.strip())  # dotted, with "quoted" parts allowed, as TOML writes keys
-    if not eq or not parts:
-        raise SpecError(f"--set: expected KEY=VALUE (e.g. train.momentum=0.9), got {setting!r}")
-    if len(parts) == 1:
-        parts = setting_path(parts[0]).split(".")  # --set lr=0.01 means train.lr, as the flags do
-    path = ".".join(parts)
-    if path in flagged:
-        raise SpecError(f"--set {path} contradicts --{flagged[path].replace('_', '-')}: give one of them")
-    if raw.strip().lower().lstrip("+-") in ("nan", "inf"):
-        value: Any = raw.strip()  # a word here (train.optimizer=nan), never TOML's special floats
-    else:
-        try:
-            value = tomllib.loads(f"v = {raw.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
-            value = raw.strip()  # cosine, val_accuracy, a path: a plain word is a string
-    node: Any = base
-    for i, part in enumerate(parts[:-1]):  # a table may be created, but never replace a value
-        node = node.get(part) if isinstance(node, dict) else None
-        if node is not None and not isinstance(node, dict):
-            raise SpecError(f"--set {path}: {'.'.join(parts[:i + 1])} is not a table")
-    return apply_dotted(base, {path: value}), path
-
-
-def _run_config_from(config_file: Path | None, overrides: dict[str, Any], settings: tuple[str, ...]) -> Any:
-    """The validated RunConfig: defaults, then the config file, then ``--set``s, then flags.
-
-    An error names the file and line when the file holds the bad value, "command line" when a
-    flag or ``--set`` does.
-    """
-    from mnistlab._toml import loads_toml, read_text_file, with_line
-    from mnistlab.config import apply_overrides, model_beside, parse_run_config, setting_path
-
-    base: dict[str, Any] = {"dataset": "fashion-mnist", "model": "seed000-cnn"}
-    source, text = "command line", ""
-    if config_file is not None:
-        source, text = str(config_file), read_text_file(config_file)
-        base.update(loads_toml(text, source=source))
-        if "model" in base:
-            base["model"] = model_beside(base["model"], config_file.parent)
-    flagged_paths = {setting_path(k): k for k in overrides}
-    paths = list(flagged_paths)
-    for setting in settings:
-        base, path = _apply_setting(base, setting, flagged_paths)
-        paths.append(path)
-    try:
-        return parse_run_config(apply_overrides(base, overrides, source=source), source=source)
-    except SpecError as exc:
-        message = str(exc)
-        flagged = any(message.startswith((f"{source}: {p}:", f"{source}: {p}.", f"{source}: {p}[")) for p in paths) or any(
-            "." in p and message.startswith(f"{source}: {p.rpartition('.')[0]}:") and f'"{p.rpartition(".")[2]}"' in message
-            for p in paths)
-        if flagged:
-            raise SpecError("command line: " + message.removeprefix(f"{source}: ")) from None
-        raise SpecError(with_line(message, source, text)) from None
-
-
 def _check_writable_folder(folder: Path, flag: str) -> None:
     """The folder exists or can be made, and a file can be written there; else a one-line error."""
     import tempfile
@@ -227,12 +164,6 @@ def _check_writable_folder(folder: Path, flag: str) -> None:
             return
 
 
-class RunNotFinished(MnistlabError):
-    """The run ended as diverged/interrupted/failed: its metrics are printed, the exit code says so."""
-
-    exit_code = 1
-
-
 def _save(model: Any, path: Path) -> None:
     from safetensors.torch import save_file
 
@@ -245,7 +176,7 @@ def _save(model: Any, path: Path) -> None:
 
 
 @click.command("show-augment")
-@click.option("--dataset", default="fashion-mnist", show_default=True)
+@click.option("--dataset", default=setting_default("dataset"), show_default=True)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Take [augment] from this run or experiment file ([augment] or [base.augment]).")
 @click.option("--rotation-range", type=float)
@@ -263,11 +194,8 @@ def _save(model: Any, path: Path) -> None:
 def show_augment_cmd(dataset: str, config_file: Path | None, count: int, copies: int, seed: int,
                      data_dir: Path | None, out: Path, **flags: Any) -> None:
     """Save a grid of training images next to augmented copies (one row per image)."""
-    from pydantic import ValidationError
-
     from mnistlab._toml import load_toml
     from mnistlab.augment import preview_figure
-    from mnistlab.config import AugmentConfig, _describe
     from mnistlab.datasets import load_dataset
 
     settings: dict[str, Any] = {}
@@ -278,10 +206,7 @@ def show_augment_cmd(dataset: str, config_file: Path | None, count: int, copies:
             raise SpecError(f"{config_file}: no [augment] (or [base.augment]) table")
         settings.update(section)
     settings.update({k: v for k, v in flags.items() if v is not None})
-    try:
-        cfg = AugmentConfig.model_validate(settings)
-    except ValidationError as exc:
-        raise SpecError(_describe(exc, str(config_file or "command line"), AugmentConfig, prefix="augment")) from None
+    cfg = parse_augment(settings, source=str(config_file or "command line"))
     ds = load_dataset(dataset, data_dir)
     fig = preview_figure(ds.train_images[:count], cfg, seed=seed, copies=copies)
     try:

@@ -1,0 +1,61 @@
+"""errors.py: every error and warning type, their structured context, and the message helpers."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from mnistlab.errors import (MnistlabError, RunNotFinished, SpecError, SpecWarning, StoreError, clip, show,
+                             unknown_key)
+
+
+def test_spec_error_carries_its_key_path_and_source_and_stays_one_line() -> None:
+    err = SpecError("run.toml: train.lr:\n  must be > 0", path=["train", "lr"], source="run.toml")
+    assert (err.path, err.source, err.line) == (("train", "lr"), "run.toml", None)
+    assert str(err) == "run.toml: train.lr: must be > 0"
+    assert (SpecError("x").path, SpecError("x").source) == ((), None)
+
+
+def test_spec_error_keeps_its_context_across_processes() -> None:
+    # Experiment cells run in spawned processes: their errors come back pickled.
+    err = pickle.loads(pickle.dumps(SpecError("f.toml: x: bad", path=("variants", 1, "x"), source="f.toml", line=3)))
+    assert (str(err), err.path, err.source, err.line) == ("f.toml: x: bad", ("variants", 1, "x"), "f.toml", 3)
+
+
+def test_within_puts_the_enclosing_table_in_front() -> None:
+    inner = SpecError("train.lr: bad", path=("train", "lr"), source="<config>")
+    outer = inner.within("base", source="exp.toml")
+    assert (str(outer), outer.path, outer.source) == ("train.lr: bad", ("base", "train", "lr"), "exp.toml")
+    renamed = inner.within("layers", 2, message="layers[2]: train.lr: bad")
+    assert (str(renamed), renamed.path, renamed.source) == ("layers[2]: train.lr: bad", ("layers", 2, "train", "lr"),
+                                                            "<config>")
+
+
+def test_warning_and_exit_code_types_live_here() -> None:
+    assert issubclass(SpecWarning, UserWarning)
+    assert issubclass(RunNotFinished, MnistlabError) and RunNotFinished.exit_code == 1
+    assert StoreError.exit_code == SpecError.exit_code == 2
+
+
+def test_clip_and_show() -> None:
+    assert clip("a\n  b") == "a b"
+    assert clip("x" * 50) == "x" * 37 + "..." and len(clip("x" * 100, 60)) == 60
+    assert show("seed000") == "str 'seed000'"
+    assert show(list(range(30))).startswith("list [0, 1, 2") and show(list(range(30))).endswith("...")
+
+
+def test_unknown_key_words_the_two_styles_and_extends_the_path() -> None:
+    err = unknown_key("lrr", ["lr", "epochs"], where="run.toml: train", path=("train",), source="run.toml")
+    assert str(err) == 'run.toml: train: unknown key "lrr" (did you mean "lr"?); known keys: lr, epochs'
+    assert (err.path, err.source) == (("train", "lrr"), "run.toml")
+    dotted = unknown_key("trian.lr", ["train", "name"], where="variants[0]", path=("variants", 0), near="trian")
+    assert 'unknown key "trian.lr" (did you mean "train"?)' in str(dotted)
+    assert dotted.path == ("variants", 0, "trian", "lr")
+    spec = unknown_key("unit" + "s" * 60, [], where="layers[1] (Flatten)", quote="'", listing="allowed", clip_at=40)
+    assert str(spec) == f"layers[1] (Flatten): unknown key '{clip('unit' + 's' * 60)}'; allowed: no other keys"
+
+
+@pytest.mark.parametrize("cls", [SpecError, StoreError, RunNotFinished])
+def test_every_error_is_a_mnistlab_error(cls: type[Exception]) -> None:
+    assert issubclass(cls, MnistlabError)
