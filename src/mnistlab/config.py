@@ -39,7 +39,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -60,7 +60,7 @@ class DataConfig(BaseModel):
     #: 0 / 0.0 = no validation; a float in (0, 1) = that fraction of train held out (seeded by
     #: train.seed); an int = that many train images held out; "test" = validate on the test set
     #: (allowed, as seed 003 does it, and recorded as ``validation_is_test``).
-    validation: Union[float, int, Literal["test"]] = 0.0
+    validation: float | int | Literal["test"] = 0.0
     #: which images are held out: "random" (seeded, below) or "last", the end of the training set
     #: as Keras's ``fit(validation_split=...)`` takes it.
     split: Literal["random", "last"] = "random"
@@ -119,7 +119,7 @@ class OneCycleSchedule(BaseModel):
     final_div_factor: float = Field(1e4, ge=1)
 
 
-Schedule = Annotated[Union[StepSchedule, CosineSchedule, OneCycleSchedule], Field(discriminator="type")]
+Schedule = Annotated[StepSchedule | CosineSchedule | OneCycleSchedule, Field(discriminator="type")]
 SCHEDULES: dict[str, type[BaseModel]] = {"step": StepSchedule, "cosine": CosineSchedule, "onecycle": OneCycleSchedule}
 
 
@@ -245,7 +245,7 @@ class ModelCheckpointConfig(BaseModel):
 
 
 CallbackConfig = Annotated[
-    Union[StopAtLossConfig, EarlyStoppingConfig, ReduceLROnPlateauConfig, ModelCheckpointConfig],
+    StopAtLossConfig | EarlyStoppingConfig | ReduceLROnPlateauConfig | ModelCheckpointConfig,
     Field(discriminator="type"),
 ]
 CALLBACKS: dict[str, type[BaseModel]] = {
@@ -262,7 +262,7 @@ class RunConfig(BaseModel):
 
     model_config = _FROZEN
     dataset: str
-    model: Union[str, dict[str, Any], list[Any]]  # preset name / spec file path / inline spec
+    model: str | dict[str, Any] | list[Any]  # preset name / spec file path / inline spec
     data: DataConfig = DataConfig()
     train: TrainConfig = TrainConfig()
     augment: AugmentConfig | None = None
