@@ -155,7 +155,8 @@ def run_config(
         data.val_x, data.val_y = given_validation(validation_data, spec.input_shape[:2], data.num_classes, device)
     flops = summarize(spec).flops
     model = build_model(spec, seed=t.seed).to(device)
-    plan = accel.plan(model, precision=t.precision, threads=t.threads or accel.default_threads(flops, t.batch_size, device))
+    plan = accel.plan(model, precision=t.precision, threads=t.threads or None, macs_per_image=flops,
+                      batch_size=t.batch_size)
     with plan.use_threads():
         trainer = Trainer(
             model, optimizer=t.optimizer, lr=cfg.lr, momentum=t.momentum, nesterov=t.nesterov,
@@ -168,8 +169,10 @@ def run_config(
         test_loss, test_acc, probs = _safe_test(trainer, data) if finite else _untested(data)
         if not finite:
             outcome.message = "; ".join(filter(None, [outcome.message, "its weights are not finite, so it was not tested"]))
-        env = {**environment(device), "deterministic": device.type == "cpu", **plan.describe(),
+        env = {**environment(device), **plan.describe(),
                "flush_denormals": trainer.flushes_denormals}
+        # A CPU run repeats exactly, unless the load made it change its thread count midway.
+        env["deterministic"] = device.type == "cpu" and not env["thread_changes"]
     trainable, frozen = count_parameters(model)
     metrics = _metrics(outcome, test_loss, test_acc, trainable + frozen, flops, data)
     metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test

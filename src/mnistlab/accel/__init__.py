@@ -12,11 +12,14 @@ inside a model's ``forward`` or inside the training loop:
   (:mod:`mnistlab.accel.dense_step`), or None for autograd;
 - ``optimizer()``: torch's fused Adam/AdamW with a leaner step (:mod:`mnistlab.accel.fused_adam`);
 - ``activate()``: the thread count, glibc's allocator kept from thrashing and denormals flushed
-  in single-threaded runs (:mod:`mnistlab.accel.cpu`).
+  in single-threaded runs (:mod:`mnistlab.accel.cpu`);
+- ``callbacks()``: the :class:`~mnistlab.accel.threads.ThreadGovernor`, which gives cores back to
+  other processes while they are busy and takes them again after (:mod:`mnistlab.accel.threads`).
 
 Each fast path gives the plain path's numbers to float rounding (``tests/test_accel.py``), and
-each has a switch: ``plan(..., hand_gradients=False, conv_pool=False, lean_optimizer=False)``, or
-``MNISTLAB_NATIVE=0`` / ``MNISTLAB_RETAIN_MEMORY=0`` / ``MNISTLAB_FLUSH_DENORMALS=0``. What the
+each has a switch: ``plan(..., hand_gradients=False, conv_pool_forward=False, lean_optimizer=False,
+adaptive_threads=False)``, or ``MNISTLAB_NATIVE=0`` / ``MNISTLAB_RETAIN_MEMORY=0`` /
+``MNISTLAB_FLUSH_DENORMALS=0`` / ``MNISTLAB_ADAPTIVE_THREADS=0``. What the
 plan chose is recorded in every run's ``env`` (:meth:`Plan.describe`). Every private torch call
 of mnistlab lives in this package.
 
@@ -41,6 +44,8 @@ from mnistlab.accel.cpu import (cpu_has_native_bf16, cuda_has_native_bf16, defau
                                 retain_freed_memory)
 from mnistlab.accel.dense_step import DenseStep
 from mnistlab.accel.fused_adam import lean
+from mnistlab.accel.threads import ThreadGovernor, adaptive_threads_enabled
+from mnistlab.callbacks import Callback
 from mnistlab.errors import SpecError
 from mnistlab.evaluate import to_input
 
@@ -55,7 +60,8 @@ class Plan:
     """How one fit runs; built by :func:`plan`, read by the trainer, recorded in the run's env.
 
     ``forward(x)``: float32 (N, 1, H, W) in [0, 1] -> logits (N, classes), under the plan's
-    autocast. ``threads`` None leaves torch's thread count as it is.
+    autocast. ``threads`` None leaves torch's thread count as it is; ``adaptive_threads``: a
+    :class:`~mnistlab.accel.threads.ThreadGovernor` may lower it while other processes are busy.
     """
 
     device: torch.device
@@ -68,6 +74,9 @@ class Plan:
     native_kernel: str = "not applicable"  # "on", "off: <why>" or "not applicable"
     fused: conv_pool.FusedForward | None = field(default=None, repr=False)
     label_smoothing: float = 0.0  # what the dense step's loss uses (the trainer's setting)
+    adaptive_threads: bool = False
+    threads_policy: str = "torch's"  # how ``threads`` was chosen: "fixed", "model size" or "torch's"
+    governor: ThreadGovernor | None = field(default=None, repr=False)
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
@@ -90,6 +99,12 @@ class Plan:
             return dense.step(x, y, self.label_smoothing) if dense.usable() else autograd_step(x, y)
 
         return step
+
+    def callbacks(self) -> list[Callback]:
+        """Callbacks the trainer adds for this plan: the thread governor of an adaptive plan."""
+        if self.adaptive_threads and self.threads and self.governor is None:
+            self.governor = ThreadGovernor(self.threads)
+        return [self.governor] if self.governor is not None else []
 
     def optimizer(self, optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
         """``optimizer`` with the lean fused Adam step where it applies (the same object)."""
@@ -120,8 +135,12 @@ class Plan:
                 yield flushing
 
     def describe(self) -> dict[str, Any]:
-        """What a run records in ``env``: precision, channels_last, gradients, native_kernel."""
+        """What a run records in ``env``: precision, channels_last, gradients, native_kernel, and how
+        its threads were chosen (``threads_policy``) and changed under load (``thread_changes``)."""
         return {
+            "threads_policy": self.threads_policy + (", adapts to load" if self.adaptive_threads else ""),
+            "thread_changes": list(self.governor.changes) if self.governor is not None else [],
+            **({"threads": self.threads} if self.threads else {}),
             "precision": self.precision,
             "channels_last": self.channels_last,
             "gradients": "hand-written (dense fast path)" if self.dense_step is not None else "autograd",
@@ -135,14 +154,22 @@ def plan(
     precision: str = "auto",
     channels_last: bool | None = None,
     threads: int | None = None,
+    macs_per_image: int | None = None,
+    batch_size: int = 32,
     hand_gradients: bool = True,
     conv_pool_forward: bool = True,
     lean_optimizer: bool = True,
+    adaptive_threads: bool = True,
 ) -> Plan:
     """Choose how ``model`` trains fast on the device its parameters are on; converts the model to
     channels-last in place where the plan says so (oneDNN/cuDNN's fastest convolutions, measured in
     ``bench/``). Call it after any hooks are registered: a fast path is never chosen where a hook
-    would be skipped. ``precision``: auto | bf16 | float32 (see :func:`resolve_precision`)."""
+    would be skipped. ``precision``: auto | bf16 | float32 (see :func:`resolve_precision`).
+
+    Threads: ``threads`` fixes the count; else with ``macs_per_image`` (forward multiply-adds per
+    image) and ``batch_size`` the plan picks it from the model's size (:func:`default_threads`) and,
+    on a CPU with more than one thread, follows the machine's load (``adaptive_threads``;
+    :mod:`mnistlab.accel.threads`); with neither, torch's current count is left alone."""
     device = next(model.parameters()).device
     has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
     resolved = resolve_precision(precision, device, has_conv)
@@ -156,7 +183,13 @@ def plan(
         forward = _autocast(forward, device.type, autocast)
     # Dense-only models on CPU skip autograd's bookkeeping (a quarter of a step; accel.dense_step).
     dense = DenseStep.for_model(model) if hand_gradients and autocast is None and device.type == "cpu" else None
-    return Plan(device, resolved, layout, threads, forward, dense, lean_optimizer, native, fused)
+    policy = "fixed" if threads else "torch's"
+    if not threads and macs_per_image is not None:
+        threads, policy = default_threads(macs_per_image, batch_size, device), "model size"
+    adaptive = (policy == "model size" and adaptive_threads and device.type == "cpu" and threads > 1
+                and adaptive_threads_enabled())
+    return Plan(device, resolved, layout, threads, forward, dense, lean_optimizer, native, fused,
+                adaptive_threads=adaptive, threads_policy=policy)
 
 
 def _fused_forward(model: nn.Module, autocast: torch.dtype | None,
