@@ -1,3 +1,3 @@
 """The version of mnistlab, in one place (lower modules import it from here, not from the package)."""
 
-__version__ = "0.3.0"
+__version__ = "0.4.0"
