@@ -141,7 +141,9 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
 
 # ---------------------------------------------------------------------------------- schedules
 def step_lr(epoch: float, base_lr: float, *, step_size: float, gamma: float) -> float:
-    """Step decay (torch StepLR): ``base_lr * gamma ** floor(epoch / step_size)``; ``epoch`` counts from 0 and may be fractional."""
+    """Step decay (torch StepLR): ``base_lr * gamma ** floor(epoch / step_size)``.
+
+    ``epoch`` counts from 0 and may be fractional."""
     return base_lr * gamma ** math.floor(epoch / step_size + 1e-9)
 
 

@@ -118,7 +118,8 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
         train_x, train_y = train_x[train_idx], train_y[train_idx]
 
     def t(a: np.ndarray | None, dtype: torch.dtype) -> torch.Tensor | None:
-        return None if a is None else torch.from_numpy(np.array(a)).to(device=device, dtype=dtype)  # copy: the arrays may be read-only memmaps
+        # np.array copies: the arrays may be read-only memmaps
+        return None if a is None else torch.from_numpy(np.array(a)).to(device=device, dtype=dtype)
 
     return Split(t(train_x, torch.uint8), t(train_y, torch.int64), t(val_x, torch.uint8), t(val_y, torch.int64),
                  t(test_x, torch.uint8), t(test_y, torch.int64), validation == "test", ds.info.num_classes)
@@ -382,10 +383,16 @@ class Run:
                 f"test_accuracy={acc}, train_seconds={m['train_seconds']:.1f})")
 
 
+# train()'s defaults, read once from the schema so that they live in one place (config.py).
+_DEFAULT_DATASET: str = setting_default("dataset")
+_DEFAULT_MODEL: str = setting_default("model")
+_DEFAULT_EPOCHS: int = setting_default("epochs")
+
+
 def train(
-    dataset: str = setting_default("dataset"),
-    model: Any = setting_default("model"),
-    epochs: int = setting_default("epochs"),
+    dataset: str = _DEFAULT_DATASET,
+    model: Any = _DEFAULT_MODEL,
+    epochs: int = _DEFAULT_EPOCHS,
     *,
     data_dir: str | os.PathLike | None = None,
     progress: str = "auto",

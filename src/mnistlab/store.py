@@ -194,7 +194,8 @@ class RunStore:
             con.execute("INSERT INTO schema_version VALUES (1)")
         version = self._version(con)
         if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.db_path}: written by a newer mnistlab (schema {version} > {SCHEMA_VERSION}); upgrade mnistlab")
+            raise StoreError(f"{self.db_path}: written by a newer mnistlab (schema {version} > {SCHEMA_VERSION}); "
+                             "upgrade mnistlab")
         while version < SCHEMA_VERSION:
             MIGRATIONS[version](con)
             version += 1

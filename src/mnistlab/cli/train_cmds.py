@@ -186,11 +186,13 @@ def _save(model: Any, path: Path) -> None:
 @click.option("--horizontal-flip/--no-horizontal-flip", default=None)
 @click.option("--random-erasing", type=float)
 @click.option("--fill-mode", type=click.Choice(["nearest", "constant"]))
-@click.option("--images", "count", type=click.IntRange(1, 50), default=6, show_default=True, help="Rows: the first N training images.")
+@click.option("--images", "count", type=click.IntRange(1, 50), default=6, show_default=True,
+              help="Rows: the first N training images.")
 @click.option("--copies", type=click.IntRange(1, 20), default=7, show_default=True, help="Augmented copies per image.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("-o", "--output", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("augment.png"), show_default=True)
+@click.option("-o", "--output", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("augment.png"),
+              show_default=True)
 def show_augment_cmd(dataset: str, config_file: Path | None, count: int, copies: int, seed: int,
                      data_dir: Path | None, out: Path, **flags: Any) -> None:
     """Save a grid of training images next to augmented copies (one row per image)."""
