@@ -117,11 +117,11 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
         val_x, val_y = train_x[val_idx], train_y[val_idx]
         train_x, train_y = train_x[train_idx], train_y[train_idx]
 
-    def t(a: np.ndarray | None, dtype: torch.dtype) -> torch.Tensor | None:
-        # np.array copies: the arrays may be read-only memmaps
-        return None if a is None else torch.from_numpy(np.array(a)).to(device=device, dtype=dtype)
+    def t(a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+        return torch.from_numpy(np.array(a)).to(device=device, dtype=dtype)  # a copy: the arrays may be read-only memmaps
 
-    return Split(t(train_x, torch.uint8), t(train_y, torch.int64), t(val_x, torch.uint8), t(val_y, torch.int64),
+    return Split(t(train_x, torch.uint8), t(train_y, torch.int64),
+                 None if val_x is None else t(val_x, torch.uint8), None if val_y is None else t(val_y, torch.int64),
                  t(test_x, torch.uint8), t(test_y, torch.int64), validation == "test", ds.info.num_classes)
 
 
@@ -176,7 +176,7 @@ def run_config(
     metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test
                              else "none" if data.val_y is None else cfg.data.split)
     model.eval()
-    model = model.to("cpu", memory_format=torch.contiguous_format)
+    model = model.to("cpu", memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # torch's stubs lack memory_format
     return RunResult(resolved, outcome.status, list(outcome.history), metrics, env, probs, model, outcome.message)
 
 
@@ -399,7 +399,7 @@ def train(
     checkpoint_dir: str | os.PathLike | None = None,
     resume: bool = False,
     validation_data: tuple[Any, Any] | None = None,
-    store: Any = None,
+    store: RunStore | str | os.PathLike | bool | None = None,
     experiment: str = "train",
     **overrides: Any,
 ) -> Run:

@@ -127,8 +127,8 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
         experiment = target
         if not store.runs(experiment=target):
             experiment = resolve_runs(store, target)[0].experiment  # a run id: its experiment
-        rows = compare(store, experiment)
-        return {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}[kind](rows)
+        table = compare(store, experiment)
+        return {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}[kind](table)
     records = resolve_runs(store, target, variant)
     if kind == "history":
         # Past ten curves a plot is unreadable: then one run (the lowest seed) per variant.
