@@ -5,8 +5,8 @@ Each function takes plain data (arrays, history dicts, comparison rows) and retu
 garbage-collected like any object. Save one with `fig.savefig("out.png")`.
 
 >>> from mnistlab.datasets import load_dataset
->>> ds = load_dataset("fashion-mnist")
->>> plot_sample_grid(ds.train_images, ds.train_labels, ds.info.class_names).savefig("grid.png")
+>>> ds = load_dataset("fashion-mnist")                                                          # doctest: +SKIP
+>>> plot_sample_grid(ds.train_images, ds.train_labels, ds.info.class_names).savefig("grid.png")  # doctest: +SKIP
 
 Figures of recorded runs, fetched from a run store (`figure_for`), are `mnistlab.views`.
 """
@@ -374,7 +374,9 @@ def plot_feature_maps(model: nn.Module, images: Any, filter_index: int = 0,
                       layers: int | Sequence[str] | None = None) -> Figure:
     """Seed 001's grid: rows = images, columns = conv/pool layers, showing one filter, "inferno".
 
-    >>> plot_feature_maps(model, ds.test_images[[0, 23, 28]], filter_index=1, layers=4)  # the 3x4 grid
+    Three test images over the first four layers of a trained ``model`` (the 3x4 grid):
+
+    >>> plot_feature_maps(model, ds.test_images[[0, 23, 28]], filter_index=1, layers=4)  # doctest: +SKIP
     """
     maps = feature_maps(model, images, layers)
     n = maps[0][1].shape[0]

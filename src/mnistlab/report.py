@@ -6,7 +6,7 @@ run names, config values, messages) goes through `html.escape`, so a variant cal
 `<script>alert(1)</script>` shows as text.
 
 >>> from mnistlab.store import RunStore
->>> write_report(RunStore(), "seed000", "report.html")
+>>> write_report(RunStore(), "seed000", "report.html")  # doctest: +SKIP
 
 `render_report` is the pure half (plain data in, HTML out); `build_report` fetches from a store.
 """

@@ -119,8 +119,8 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
                split: str = "train") -> Figure:
     """Draw figure `kind` (one of FIGURE_KINDS) for a run id or experiment name in `store`.
 
-    >>> figure_for("history", RunStore(), "seed000").savefig("history.png")
-    >>> figure_for("feature-maps", RunStore(), "3f2a", images=[0, 23, 28], filter_index=1)
+    >>> figure_for("history", RunStore(), "seed000").savefig("history.png")                   # doctest: +SKIP
+    >>> figure_for("feature-maps", RunStore(), "3f2a", images=[0, 23, 28], filter_index=1)  # doctest: +SKIP
     """
     check_kind(kind)
     if kind in ("compare", "params", "time"):
