@@ -65,6 +65,8 @@ class Trainer:
     hooks when it is made, so register hooks before building the Trainer.
     """
 
+    _divergence_hint: str  # why the run diverged: set by run_epoch when the loss stops being finite
+
     def __init__(
         self,
         model: torch.nn.Module,
