@@ -34,9 +34,9 @@ def main() -> None:
         for _ in range(args.repeats):
             with tempfile.TemporaryDirectory() as cache:
                 os.environ["XDG_CACHE_HOME"] = cache  # an empty cache: the first load decodes and verifies
-                first.append(_timed(lambda: load_dataset(name, args.data_dir)))
+                first.append(_timed(lambda name=name: load_dataset(name, args.data_dir)))
                 # A later load, touching every pixel so the memory map is really read.
-                cached.append(_timed(lambda: int(np.asarray(load_dataset(name, args.data_dir).train_images).sum())))
+                cached.append(_timed(lambda name=name: int(np.asarray(load_dataset(name, args.data_dir).train_images).sum())))
         a, b = statistics.median(first), statistics.median(cached)
         print(f"{name:<14} {a:>13.3f} {b:>14.4f} {a / b:>6.0f}x")
 

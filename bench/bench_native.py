@@ -19,7 +19,7 @@ from bench_step import pick_threads, time_steps  # this folder is on sys.path wh
 from mnistlab.accel import conv_pool
 from mnistlab.config import parse_run_config
 from mnistlab.models import build_model
-from mnistlab.run import prepare_data
+from mnistlab.run import Split, prepare_data
 from mnistlab.trainer import Trainer
 
 
@@ -44,7 +44,7 @@ def main() -> None:
                 with contextlib.nullcontext() if use else conv_pool.disabled():
                     trainers[use] = Trainer(build_model(cfg.model_spec(), seed=0), seed=0, precision=precision)
 
-            def run(use: bool, steps: int) -> float:
+            def run(use: bool, steps: int, trainers: dict[bool, Trainer] = trainers, data: Split = data) -> float:
                 return time_steps(trainers[use], data.train_x, data.train_y, steps)
 
             for use, trainer in trainers.items():

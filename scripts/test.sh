@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs mnistlab with its test extras into .venv and runs the default test suite.
+# Installs mnistlab with its test extras into .venv, runs the linters (ruff, mypy; either failing
+# fails the script) and then the default test suite (tests/ and the package's doctests).
 # Usage (from the repository root): bash scripts/test.sh [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +12,12 @@ fi
 # would pull gigabytes of CUDA packages.
 .venv/bin/python -m pip install -q --disable-pip-version-check torch==2.13.0
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+
+# Lint first: it takes seconds, and a type error is cheaper to read than the test it would break.
+echo "ruff check src tests bench" >&2
+.venv/bin/ruff check src tests bench
+echo "mypy src/mnistlab" >&2
+.venv/bin/mypy src/mnistlab
 
 # The report test opens the HTML report in a real headless Chromium.
 if ! command -v chromium >/dev/null 2>&1; then

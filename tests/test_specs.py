@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -244,7 +245,7 @@ def test_python_construction_validates_too():
         ModelSpec(layers=(Flatten(), Conv2D(3, 3), Dense(10)))
     with pytest.raises(SpecError, match="must be a layer spec"):
         ModelSpec(layers=(Flatten(), {"type": "Dense", "units": 10}))  # type: ignore[arg-type]
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         Dense(10).units = 5  # frozen
 
 

@@ -119,7 +119,9 @@ class OneCycleSchedule(BaseModel):
     final_div_factor: float = Field(1e4, ge=1)
 
 
-Schedule = Annotated[StepSchedule | CosineSchedule | OneCycleSchedule, Field(discriminator="type")]
+#: Any one schedule (the type of ``train.schedule``, and what :func:`mnistlab.optim.schedule_lr` takes).
+ScheduleConfig = StepSchedule | CosineSchedule | OneCycleSchedule
+Schedule = Annotated[ScheduleConfig, Field(discriminator="type")]
 SCHEDULES: dict[str, type[BaseModel]] = {"step": StepSchedule, "cosine": CosineSchedule, "onecycle": OneCycleSchedule}
 
 

@@ -46,7 +46,7 @@ SPLIT_FILES = ("train_images", "train_labels", "test_images", "test_labels")
 # claiming gigabytes. The biggest canonical file is 47 MB.
 MAX_IDX_BYTES = 512 * 1024 * 1024
 
-_IDX_DTYPES = {
+_IDX_DTYPES: dict[int, np.dtype] = {
     0x08: np.dtype(np.uint8),
     0x09: np.dtype(np.int8),
     0x0B: np.dtype(">i2"),
@@ -382,11 +382,11 @@ def _fetch(url: str, out, timeout: float, report: Callable[[int, int], object]) 
 def _rich_progress() -> tuple[Progress, Callable[[], None]]:
     """A download progress callback drawing rich bars on stderr, and a function to close them."""
     from rich.console import Console
-    from rich.progress import BarColumn, DownloadColumn, Progress as Bars, TextColumn, TransferSpeedColumn
+    from rich.progress import BarColumn, DownloadColumn, Progress as Bars, TaskID, TextColumn, TransferSpeedColumn
 
     bars = Bars(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                 console=Console(stderr=True), transient=True)
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
     bars.start()
 
     def update(name: str, done: int, total: int) -> None:

@@ -191,14 +191,15 @@ def evaluate_committees(store: RunStore, exp: Experiment, cells: Sequence[Cell],
     for (variant, repeat), members in groups.items():
         if len(members) < 2:
             continue
-        recs = [store.find_finished(exp.name, variant, c.key) for c in members]
-        if any(r is None for r in recs):  # incomplete (a member failed, or the sweep was stopped)
+        found = [store.find_finished(exp.name, variant, c.key) for c in members]
+        recs = [r for r in found if r is not None]
+        if len(recs) < len(found):  # incomplete (a member failed, or the sweep was stopped)
             continue
-        probs = [store.load_predictions(r.run_id) for r in recs]  # type: ignore[union-attr]
+        probs = [store.load_predictions(r.run_id) for r in recs]
         labels = scored_labels(members[0].config, len(probs[0]), data_dir)
         rec = CommitteeRecord(exp.name, variant, repeat, committee_accuracy(probs, labels),
-                              [r.run_id for r in recs],  # type: ignore[union-attr]
-                              [float(r.metrics.get("test_accuracy") or 0.0) for r in recs],  # type: ignore[union-attr]
+                              [r.run_id for r in recs],
+                              [float(r.metrics.get("test_accuracy") or 0.0) for r in recs],
                               time.time())
         store.save_committee(rec)
         out.append(rec)

@@ -96,7 +96,8 @@ def _orthogonal(t: torch.Tensor, g: torch.Generator) -> None:
     t.copy_(q.reshape(t.shape))
 
 
-INITIALIZER_FUNCTIONS: dict[str, Callable[[torch.Tensor, torch.Generator], None]] = {
+# Each fills its tensor in place; what it returns (torch's init_ functions return the tensor) is ignored.
+INITIALIZER_FUNCTIONS: dict[str, Callable[[torch.Tensor, torch.Generator], object]] = {
     # Each fills a kernel given in KERAS layout, so fans and orthogonality match Keras exactly.
     "glorot_uniform": _variance_scaling(1.0, "fan_avg", "uniform"),
     "glorot_normal": _variance_scaling(1.0, "fan_avg", "truncated_normal"),
@@ -166,6 +167,7 @@ class Conv2D(nn.Conv2d):
         """The whole zero padding (left, right, top, bottom), symmetric or not."""
         if self.extra_pad is not None:
             return self.extra_pad
+        assert not isinstance(self.padding, str)  # narrowing: __init__ always passes a pair of ints
         ph, pw = self.padding
         return (pw, pw, ph, ph)
 
@@ -296,7 +298,7 @@ def build_model(spec: ModelSpec, *, seed: int | None = None) -> SequentialModel:
 def _initialise(model: SequentialModel, g: torch.Generator) -> None:
     for layer, module in zip(model.spec.layers, model):
         if isinstance(module, (Dense, Conv2D)):
-            _init_kernel(module.weight, layer.kernel_initializer, g)  # type: ignore[attr-defined]
+            _init_kernel(module.weight, layer.kernel_initializer, g)  # type: ignore[attr-defined]  # a Dense or Conv2D spec
             if module.bias is not None:
                 module.bias.zero_()
         elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -304,7 +306,7 @@ def _initialise(model: SequentialModel, g: torch.Generator) -> None:
 
 
 @torch.no_grad()
-def layer_outputs(model: SequentialModel, x: torch.Tensor, *, upto: int | None = None) -> list[torch.Tensor]:
+def layer_outputs(model: nn.Sequential, x: torch.Tensor, *, upto: int | None = None) -> list[torch.Tensor]:
     """Each layer's output for input `x` (what Keras's per-layer feature-map models return).
 
     `upto` limits it to the first layers, e.g. `layer_outputs(model, images, upto=4)` for seed 001's

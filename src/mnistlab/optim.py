@@ -24,9 +24,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+
+if TYPE_CHECKING:  # config imports this module (the optimizer names), so only the type checker imports it back
+    from mnistlab.config import ScheduleConfig
 
 # name -> (torch class, Keras defaults as torch keyword arguments)
 _REGISTRY: dict[str, tuple[Callable[..., torch.optim.Optimizer], dict[str, Any]]] = {
@@ -141,7 +144,9 @@ def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:
 
 # ---------------------------------------------------------------------------------- schedules
 def step_lr(epoch: float, base_lr: float, *, step_size: float, gamma: float) -> float:
-    """Step decay (torch StepLR): ``base_lr * gamma ** floor(epoch / step_size)``; ``epoch`` counts from 0 and may be fractional."""
+    """Step decay (torch StepLR): ``base_lr * gamma ** floor(epoch / step_size)``.
+
+    ``epoch`` counts from 0 and may be fractional."""
     return base_lr * gamma ** math.floor(epoch / step_size + 1e-9)
 
 
@@ -171,21 +176,20 @@ def onecycle_lr(
     return end + (max_lr - end) * 0.5 * (1 + math.cos(math.pi * t))
 
 
-def schedule_lr(schedule: Any, base_lr: float, epoch: float, total_epochs: float) -> float:
+def schedule_lr(schedule: ScheduleConfig | None, base_lr: float, epoch: float, total_epochs: float) -> float:
     """The lr at (fractional) ``epoch`` for a schedule config (``None``: constant ``base_lr``).
 
     The trainer calls this before every batch with ``epoch = e + batch / batches_per_epoch``.
     """
     if schedule is None:
         return base_lr
-    kind = schedule.type
-    if kind == "step":
+    if schedule.type == "step":  # comparing schedule.type itself lets the type checker narrow the union
         return step_lr(epoch, base_lr, step_size=schedule.step_size, gamma=schedule.gamma)
-    if kind == "cosine":
+    if schedule.type == "cosine":
         return cosine_lr(epoch, base_lr, total_epochs=total_epochs, warmup_epochs=schedule.warmup_epochs, min_lr=schedule.min_lr)
-    if kind == "onecycle":
+    if schedule.type == "onecycle":
         return onecycle_lr(
             epoch, base_lr, total_epochs=total_epochs, pct_start=schedule.pct_start,
             div_factor=schedule.div_factor, final_div_factor=schedule.final_div_factor,
         )
-    raise ValueError(f"unknown schedule type {kind!r}")
+    raise ValueError(f"unknown schedule type {schedule.type!r}")

@@ -5,8 +5,8 @@ Each function takes plain data (arrays, history dicts, comparison rows) and retu
 garbage-collected like any object. Save one with `fig.savefig("out.png")`.
 
 >>> from mnistlab.datasets import load_dataset
->>> ds = load_dataset("fashion-mnist")
->>> plot_sample_grid(ds.train_images, ds.train_labels, ds.info.class_names).savefig("grid.png")
+>>> ds = load_dataset("fashion-mnist")                                                          # doctest: +SKIP
+>>> plot_sample_grid(ds.train_images, ds.train_labels, ds.info.class_names).savefig("grid.png")  # doctest: +SKIP
 
 Figures of recorded runs, fetched from a run store (`figure_for`), are `mnistlab.views`.
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import torch
@@ -127,6 +127,7 @@ def plot_history(runs: Sequence[HistoryRun]) -> Figure:
     fig = Figure(figsize=(11, 4.2), layout="constrained")
     ax_acc, ax_loss = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     drawn = False
+    plotted: set[int] = set()  # the epochs of every curve
     for i, (label, history, test_acc) in enumerate(runs):
         color = f"C{i % 10}"
         for ax, key in ((ax_acc, "accuracy"), (ax_loss, "loss")):
@@ -134,17 +135,18 @@ def plot_history(runs: Sequence[HistoryRun]) -> Figure:
             if x:
                 ax.plot(x, y, color=color, linestyle="-", marker="o", markersize=3, label=f"{label} train")
                 drawn = True
+                plotted.update(x)
             x, y = _series(history, f"val_{key}")
             if x:
                 ax.plot(x, y, color=color, linestyle="--", marker="o", markersize=3, label=f"{label} val")
+                plotted.update(x)
         if test_acc is not None:
             ax_acc.axhline(float(test_acc), color=color, linestyle=":", label=f"{label} test {float(test_acc):.2%}")
     if not drawn:
         raise PlotError("the runs have no recorded epochs")
     ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
     ax_loss.set(title="Loss", xlabel="epoch", ylabel="loss")
-    epochs = sorted({x for ax in (ax_acc, ax_loss) for line in ax.get_lines() for x in line.get_xdata()
-                     if line.get_linestyle() != ":"})
+    epochs = sorted(plotted)
     for ax in (ax_acc, ax_loss):
         if len(epochs) <= 20:  # epochs are whole numbers: tick each one
             ax.set_xticks(epochs)
@@ -171,7 +173,7 @@ def _mean_acc(row: Mapping[str, Any]) -> Any:
 
 def _rows_with(rows: Sequence[Mapping[str, Any]], *keys: str) -> list[Mapping[str, Any]]:
     """The rows that have a mean test accuracy and every one of `keys`, with "acc" filled in."""
-    usable = [{**r, "acc": _mean_acc(r)} for r in rows]
+    usable: list[Mapping[str, Any]] = [{**r, "acc": _mean_acc(r)} for r in rows]
     usable = [r for r in usable if r["acc"] is not None and all(r.get(k) is not None for k in keys)]
     if not usable:
         raise PlotError(f"no comparison rows with a test accuracy and {', '.join(keys)} "
@@ -298,7 +300,7 @@ def plot_per_class_accuracy(cm: np.ndarray, class_names: Sequence[str] | None = 
 # --------------------------------------------------------------------------- inside the network
 
 
-def _is_conv(module: Any) -> bool:
+def _is_conv(module: nn.Module) -> TypeGuard[nn.Conv2d]:
     return isinstance(module, nn.Conv2d)
 
 
@@ -324,7 +326,7 @@ def _model_input(images: Any, device: Any) -> torch.Tensor:
     return x.to(device, torch.float32)  # floats are taken as already scaled
 
 
-def feature_maps(model: Any, images: Any, layers: int | Sequence[str] | None = None) -> list[tuple[str, np.ndarray]]:
+def feature_maps(model: nn.Module, images: Any, layers: int | Sequence[str] | None = None) -> list[tuple[str, np.ndarray]]:
     """(layer name, maps (N, C, H, W)) for each conv / pooling layer, in the order the model runs them.
 
     Uses forward hooks, so it works for any torch model whatever its layers are called. `layers`:
@@ -368,11 +370,13 @@ def feature_maps(model: Any, images: Any, layers: int | Sequence[str] | None = N
     return [(name, m) for name, m in captured if name in set(layers)]
 
 
-def plot_feature_maps(model: Any, images: Any, filter_index: int = 0,
+def plot_feature_maps(model: nn.Module, images: Any, filter_index: int = 0,
                       layers: int | Sequence[str] | None = None) -> Figure:
     """Seed 001's grid: rows = images, columns = conv/pool layers, showing one filter, "inferno".
 
-    >>> plot_feature_maps(model, ds.test_images[[0, 23, 28]], filter_index=1, layers=4)  # the 3x4 grid
+    Three test images over the first four layers of a trained ``model`` (the 3x4 grid):
+
+    >>> plot_feature_maps(model, ds.test_images[[0, 23, 28]], filter_index=1, layers=4)  # doctest: +SKIP
     """
     maps = feature_maps(model, images, layers)
     n = maps[0][1].shape[0]
@@ -393,7 +397,7 @@ def plot_feature_maps(model: Any, images: Any, filter_index: int = 0,
     return fig
 
 
-def plot_filters(model: Any, max_filters: int = 64) -> Figure:
+def plot_filters(model: nn.Module, max_filters: int = 64) -> Figure:
     """The first convolution layer's learned kernels (input channel 0), one small panel each."""
     conv = next((m for m in model.modules() if _is_conv(m)), None)
     if conv is None:

@@ -149,7 +149,7 @@ def _seed000_dense() -> ModelSpec:
 @register_preset("seed000-cnn", source="seed 000", expected_params=243_786,
                  description="2x (Conv 64 3x3 relu, MaxPool 2), Dense 128 relu, Dense 10")
 def _seed000_cnn() -> ModelSpec:
-    return ModelSpec(layers=(_conv(64), MaxPooling2D(2), _conv(64), MaxPooling2D(2), Flatten(),
+    return ModelSpec(layers=(_conv(64), MaxPooling2D((2, 2)), _conv(64), MaxPooling2D((2, 2)), Flatten(),
                              Dense(128, activation="relu"), Dense(10, activation="softmax")))
 
 
@@ -199,7 +199,7 @@ def _seed000_ex4b() -> ModelSpec:
 @register_preset("seed000-last", source="seed 000", expected_params=502_026,
                  description="Conv 64, Pool, Conv 128, Pool, Dense 128, Dropout 0.5, Dense 128, Dense 10")
 def _seed000_last() -> ModelSpec:
-    return ModelSpec(layers=(_conv(64), MaxPooling2D(2), _conv(128), MaxPooling2D(2), Flatten(),
+    return ModelSpec(layers=(_conv(64), MaxPooling2D((2, 2)), _conv(128), MaxPooling2D((2, 2)), Flatten(),
                              Dense(128, activation="relu"), Dropout(0.5), Dense(128, activation="relu"),
                              Dense(10, activation="softmax")))
 
@@ -244,7 +244,7 @@ def _seed001_a0() -> ModelSpec:
 @register_preset("seed002-simple-conv", source="seed 002", expected_params=128_924,
                  description="2x Conv 10 5x5 same, MaxPool, Dense 64, Dropout 0.2, Dense 10")
 def _seed002_simple_conv() -> ModelSpec:
-    return ModelSpec(layers=(_conv(10, 5, "same"), _conv(10, 5, "same"), MaxPooling2D(2), Flatten(),
+    return ModelSpec(layers=(_conv(10, 5, "same"), _conv(10, 5, "same"), MaxPooling2D((2, 2)), Flatten(),
                              Dense(64, activation="relu"), Dropout(0.2), Dense(10, activation="softmax")))
 
 
@@ -260,8 +260,8 @@ def _seed002_dense() -> ModelSpec:
 @register_preset("seed002-deep-conv", source="seed 002", expected_params=887_530,
                  description="2x Conv 32 5x5, Pool, Dropout .25, 2x Conv 64 3x3, Pool, Dense 256, Dropout .2, Dense 10")
 def _seed002_deep_conv() -> ModelSpec:
-    return ModelSpec(layers=(_conv(32, 5, "same"), _conv(32, 5, "same"), MaxPooling2D(2), Dropout(0.25),
-                             _conv(64, 3, "same"), _conv(64, 3, "same"), MaxPooling2D(2, strides=2), Flatten(),
+    return ModelSpec(layers=(_conv(32, 5, "same"), _conv(32, 5, "same"), MaxPooling2D((2, 2)), Dropout(0.25),
+                             _conv(64, 3, "same"), _conv(64, 3, "same"), MaxPooling2D((2, 2), strides=(2, 2)), Flatten(),
                              Dense(256, activation="relu"), Dropout(0.2), Dense(10, activation="softmax")))
 
 

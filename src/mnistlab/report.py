@@ -6,7 +6,7 @@ run names, config values, messages) goes through `html.escape`, so a variant cal
 `<script>alert(1)</script>` shows as text.
 
 >>> from mnistlab.store import RunStore
->>> write_report(RunStore(), "seed000", "report.html")
+>>> write_report(RunStore(), "seed000", "report.html")  # doctest: +SKIP
 
 `render_report` is the pure half (plain data in, HTML out); `build_report` fetches from a store.
 """
@@ -30,6 +30,7 @@ from mnistlab import plots, views
 from mnistlab.comparison import compare
 from mnistlab.errors import MnistlabError, PlotError, StoreError, did_you_mean
 from mnistlab.evaluate import confusion_matrix, misclassified
+from mnistlab.store import RunRecord, RunStore
 
 # Comparison columns in reading order, with how to show them; unknown keys follow, shown as-is.
 COLUMNS: dict[str, tuple[str, str]] = {
@@ -120,7 +121,7 @@ def render_report(experiment: str, rows: Sequence[Mapping[str, Any]], comparison
     return _PAGE.format(title=_esc(f"mnistlab report: {experiment}"), css=_CSS, body="\n".join(parts), js=_JS)
 
 
-def _facts(records: Sequence[Any]) -> list[str]:
+def _facts(records: Sequence[RunRecord]) -> list[str]:
     """The few settings and results a reader looks for first, from the recorded config and metrics."""
     cfg, train = records[0].config or {}, (records[0].config or {}).get("train") or {}
     facts = [f"{len(records)} run{'s' if len(records) != 1 else ''} (seeds {', '.join(str(r.seed) for r in records)})"]
@@ -136,7 +137,8 @@ def _facts(records: Sequence[Any]) -> list[str]:
     return facts
 
 
-def _variant_section(store: Any, name: str, records: Sequence[Any], data_dir: Any) -> VariantSection:
+def _variant_section(store: RunStore, name: str, records: Sequence[RunRecord],
+                     data_dir: str | os.PathLike | None) -> VariantSection:
     section = VariantSection(name=name, config=records[0].config, facts=_facts(records))
     section.figures.append(("training history", figure_data_uri(plots.plot_history(views.history_runs(records)))))
     first = records[0]
@@ -158,7 +160,7 @@ def _variant_section(store: Any, name: str, records: Sequence[Any], data_dir: An
     return section
 
 
-def build_report(store: Any, experiment: str, *, data_dir: str | os.PathLike | None = None) -> str:
+def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLike | None = None) -> str:
     """Collect an experiment's runs from `store` and render the report (no training happens)."""
     records = store.runs(experiment=experiment)
     if not records:
@@ -178,7 +180,7 @@ def build_report(store: Any, experiment: str, *, data_dir: str | os.PathLike | N
         except PlotError as exc:
             notes.append(f"{caption}: {exc}")
     # Sections follow the comparison table's order (the experiment file's), runs by seed within.
-    by_variant: dict[str, list[Any]] = {str(row["variant"]): [] for row in rows if "variant" in row}
+    by_variant: dict[str, list[RunRecord]] = {str(row["variant"]): [] for row in rows if "variant" in row}
     for r in sorted(finished, key=lambda r: (r.seed if r.seed is not None else 0, r.created_at)):
         by_variant.setdefault(str(r.variant), []).append(r)
     by_variant = {name: runs for name, runs in by_variant.items() if runs}
@@ -186,7 +188,8 @@ def build_report(store: Any, experiment: str, *, data_dir: str | os.PathLike | N
     return render_report(experiment, rows, figures, sections, notes)
 
 
-def write_report(store: Any, experiment: str, path: str | os.PathLike, *, data_dir: str | os.PathLike | None = None) -> Path:
+def write_report(store: RunStore, experiment: str, path: str | os.PathLike, *,
+                 data_dir: str | os.PathLike | None = None) -> Path:
     """Build the report and write it to `path` (written whole at the end: no half-written file)."""
     text = build_report(store, experiment, data_dir=data_dir)
     out = Path(path)

@@ -117,10 +117,11 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
         val_x, val_y = train_x[val_idx], train_y[val_idx]
         train_x, train_y = train_x[train_idx], train_y[train_idx]
 
-    def t(a: np.ndarray | None, dtype: torch.dtype) -> torch.Tensor | None:
-        return None if a is None else torch.from_numpy(np.array(a)).to(device=device, dtype=dtype)  # copy: the arrays may be read-only memmaps
+    def t(a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
+        return torch.from_numpy(np.array(a)).to(device=device, dtype=dtype)  # a copy: the arrays may be read-only memmaps
 
-    return Split(t(train_x, torch.uint8), t(train_y, torch.int64), t(val_x, torch.uint8), t(val_y, torch.int64),
+    return Split(t(train_x, torch.uint8), t(train_y, torch.int64),
+                 None if val_x is None else t(val_x, torch.uint8), None if val_y is None else t(val_y, torch.int64),
                  t(test_x, torch.uint8), t(test_y, torch.int64), validation == "test", ds.info.num_classes)
 
 
@@ -178,7 +179,7 @@ def run_config(
     metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test
                              else "none" if data.val_y is None else cfg.data.split)
     model.eval()
-    model = model.to("cpu", memory_format=torch.contiguous_format)
+    model = model.to("cpu", memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # torch's stubs lack memory_format
     return RunResult(resolved, outcome.status, list(outcome.history), metrics, env, probs, model, outcome.message)
 
 
@@ -385,17 +386,23 @@ class Run:
                 f"test_accuracy={acc}, train_seconds={m['train_seconds']:.1f})")
 
 
+# train()'s defaults, read once from the schema so that they live in one place (config.py).
+_DEFAULT_DATASET: str = setting_default("dataset")
+_DEFAULT_MODEL: str = setting_default("model")
+_DEFAULT_EPOCHS: int = setting_default("epochs")
+
+
 def train(
-    dataset: str = setting_default("dataset"),
-    model: Any = setting_default("model"),
-    epochs: int = setting_default("epochs"),
+    dataset: str = _DEFAULT_DATASET,
+    model: Any = _DEFAULT_MODEL,
+    epochs: int = _DEFAULT_EPOCHS,
     *,
     data_dir: str | os.PathLike | None = None,
     progress: str = "auto",
     checkpoint_dir: str | os.PathLike | None = None,
     resume: bool = False,
     validation_data: tuple[Any, Any] | None = None,
-    store: Any = None,
+    store: RunStore | str | os.PathLike | bool | None = None,
     experiment: str = "train",
     **overrides: Any,
 ) -> Run:

@@ -575,7 +575,7 @@ def compact_spec(conv: Sequence[int] = (), pool: Sequence[bool] | None = None, d
             layers.append(_in_compact("dropout", Dropout, {"rate": ("dropout",)}, rate=dropout))
     layers.append(_in_compact("outputs", Dense, {"units": ("outputs",), "activation": ("output_activation",)},
                               units=outputs, activation=output_activation, kernel_initializer=kernel_initializer))
-    return ModelSpec(layers=tuple(layers), input_shape=input_shape, name=name)  # type: ignore[arg-type]
+    return ModelSpec(layers=tuple(layers), input_shape=input_shape, name=name)  # type: ignore[arg-type]  # ModelSpec normalises input_shape
 
 
 def builder_spec(filters: int = 32, additional_convolutions: int = 1, *, dense: int = 128, outputs: int = 10,
@@ -742,8 +742,9 @@ def spec_warnings(spec: ModelSpec) -> list[str]:
         if i != idx and getattr(layer, "activation", None) == "softmax":
             out.append(f"layers[{i}] ({layer.type}): softmax on a hidden layer squashes its features; "
                        "use 'relu' there and keep softmax for the output")
-        if getattr(layer, "kernel_initializer", None) in ("zeros", "ones"):
-            out.append(f"layers[{i}] ({layer.type}): kernel_initializer '{layer.kernel_initializer}' gives every "
+        init = getattr(layer, "kernel_initializer", None)
+        if init in ("zeros", "ones"):
+            out.append(f"layers[{i}] ({layer.type}): kernel_initializer '{init}' gives every "
                        "unit the same weights, so they all learn the same thing; use 'glorot_uniform'")
     if spec.num_classes < 2:
         out.append(f"the model outputs {spec.num_classes} value; a classifier needs one output per class")

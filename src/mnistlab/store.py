@@ -36,12 +36,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from mnistlab.config import run_key
 from mnistlab.errors import StoreError
+
+if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
+    from mnistlab.models import SequentialModel
 
 SCHEMA_VERSION = 3
 DB_FILE = "runs.sqlite"
@@ -194,7 +197,8 @@ class RunStore:
             con.execute("INSERT INTO schema_version VALUES (1)")
         version = self._version(con)
         if version > SCHEMA_VERSION:
-            raise StoreError(f"{self.db_path}: written by a newer mnistlab (schema {version} > {SCHEMA_VERSION}); upgrade mnistlab")
+            raise StoreError(f"{self.db_path}: written by a newer mnistlab (schema {version} > {SCHEMA_VERSION}); "
+                             "upgrade mnistlab")
         while version < SCHEMA_VERSION:
             MIGRATIONS[version](con)
             version += 1
@@ -379,7 +383,7 @@ class RunStore:
             from mnistlab.errors import did_you_mean
 
             raise StoreError(f'unknown status "{status}"{did_you_mean(status, STATUSES)}; choose from {", ".join(STATUSES)}')
-        sql, args = "SELECT * FROM runs WHERE 1", []
+        sql, args = "SELECT * FROM runs WHERE 1", list[str]()
         if experiment is not None:
             sql, args = sql + " AND experiment = ?", [*args, experiment]
         if status is not None:
@@ -424,7 +428,7 @@ class RunStore:
         except (OSError, ValueError) as exc:
             raise StoreError(f"{path}: cannot read the predictions: {exc}") from None
 
-    def load_model(self, run_id: str) -> Any:
+    def load_model(self, run_id: str) -> SequentialModel:
         """The trained model (torch.nn.Module, eval mode) rebuilt from the stored spec and weights."""
         from safetensors import SafetensorError
         from safetensors.torch import load_file
@@ -469,7 +473,7 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"cannot store {type(o).__name__} as JSON")
 
 
-def _atomic(path: Path, write: Callable[[Path], None]) -> None:
+def _atomic(path: Path, write: Callable[[Path], object]) -> None:
     """Write via a temporary file in the same folder, then rename: readers never see half a file."""
     tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
     try:

@@ -35,7 +35,7 @@ from mnistlab import accel
 from mnistlab._version import __version__
 from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, CallbackList, make_progress
-from mnistlab.config import AugmentConfig
+from mnistlab.config import AugmentConfig, ScheduleConfig
 from mnistlab.errors import CheckpointError, SpecWarning
 from mnistlab.evaluate import evaluate_model
 from mnistlab.optim import make_optimizer, optimizer_defaults, schedule_lr, set_lr
@@ -65,6 +65,8 @@ class Trainer:
     hooks when it is made, so register hooks before building the Trainer.
     """
 
+    _divergence_hint: str  # why the run diverged: set by run_epoch when the loss stops being finite
+
     def __init__(
         self,
         model: torch.nn.Module,
@@ -76,7 +78,7 @@ class Trainer:
         weight_decay: float | None = None,
         batch_size: int = 32,
         label_smoothing: float = 0.0,
-        schedule: Any = None,
+        schedule: ScheduleConfig | None = None,
         augment: AugmentConfig | None = None,
         callbacks: Sequence[Callback] = (),
         seed: int = 0,

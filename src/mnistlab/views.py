@@ -119,16 +119,16 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
                split: str = "train") -> Figure:
     """Draw figure `kind` (one of FIGURE_KINDS) for a run id or experiment name in `store`.
 
-    >>> figure_for("history", RunStore(), "seed000").savefig("history.png")
-    >>> figure_for("feature-maps", RunStore(), "3f2a", images=[0, 23, 28], filter_index=1)
+    >>> figure_for("history", RunStore(), "seed000").savefig("history.png")                   # doctest: +SKIP
+    >>> figure_for("feature-maps", RunStore(), "3f2a", images=[0, 23, 28], filter_index=1)  # doctest: +SKIP
     """
     check_kind(kind)
     if kind in ("compare", "params", "time"):
         experiment = target
         if not store.runs(experiment=target):
             experiment = resolve_runs(store, target)[0].experiment  # a run id: its experiment
-        rows = compare(store, experiment)
-        return {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}[kind](rows)
+        table = compare(store, experiment)
+        return {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}[kind](table)
     records = resolve_runs(store, target, variant)
     if kind == "history":
         # Past ten curves a plot is unreadable: then one run (the lowest seed) per variant.

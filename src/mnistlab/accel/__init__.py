@@ -175,7 +175,7 @@ def plan(
     resolved = resolve_precision(precision, device, has_conv)
     layout = has_conv if channels_last is None else channels_last
     if layout:
-        model.to(memory_format=torch.channels_last)
+        model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]  # torch's stubs lack memory_format
     autocast = torch.bfloat16 if resolved == "bf16" else None
     fused, native = _fused_forward(model, autocast, conv_pool_forward)
     forward: Callable[[torch.Tensor], torch.Tensor] = fused if fused is not None else model

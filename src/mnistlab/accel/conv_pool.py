@@ -40,7 +40,7 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard, cast
 
 import torch
 import torch.nn.functional as F
@@ -206,7 +206,7 @@ def _declare(lib: ctypes.CDLL) -> None:
 # ---------------------------------------------------------------------------------------------
 # Which blocks qualify, the forward that uses them, and the autograd function around the kernel
 # ---------------------------------------------------------------------------------------------
-def pool_commutes(module: nn.Module, nxt: nn.Module) -> bool:
+def pool_commutes(module: nn.Module, nxt: nn.Module) -> TypeGuard[Conv2D]:
     """A Conv2D with ReLU followed by an unpadded max pool: the pair whose ReLU can follow the pool."""
     return (isinstance(module, Conv2D) and type(module.activation) is nn.ReLU
             and isinstance(nxt, Pool2D) and nxt.kind == "max" and nxt.pads is None)
@@ -282,9 +282,10 @@ class FusedForward:
                 x = module(x)
             elif kind == "kernel" and _input_fits(x):
                 self.kernel_calls += 1
-                x = _ConvPoolReLU.apply(x, module.weight, module.bias, module.zero_pads(), self.bf16)
+                conv = cast(Conv2D, module)  # a fused stage: a Conv2D and its max pool (pool_commutes)
+                x = _ConvPoolReLU.apply(x, conv.weight, conv.bias, conv.zero_pads(), self.bf16)
             else:
-                x = torch.relu(pool(module.conv_forward(x)))
+                x = torch.relu(cast(Pool2D, pool)(cast(Conv2D, module).conv_forward(x)))  # as above
         return x
 
 
@@ -318,6 +319,7 @@ class _ConvPoolReLU(torch.autograd.Function):
         out = torch.empty((n, c, ho, wo), dtype=torch.bfloat16 if bf16 else torch.float32,
                           memory_format=torch.channels_last)
         win = torch.empty((n, ho, wo, c), dtype=torch.uint8)
+        assert _lib is not None  # narrowing: callers use the kernel only once it has loaded
         if out.numel():
             _lib.conv_pool_relu_forward(xs.data_ptr(), ws.data_ptr(), bs.data_ptr(), out.data_ptr(), win.data_ptr(),
                                         n, h, w, kh, kw, c, int(bf16), torch.get_num_threads())
@@ -334,6 +336,7 @@ class _ConvPoolReLU(torch.autograd.Function):
         threads = torch.get_num_threads()
         gw, gb = torch.empty(kh * kw, c), torch.empty(c)
         scratch = torch.empty(threads, kh * kw * c + c)
+        assert _lib is not None  # narrowing: the forward ran on it
         _lib.conv_pool_relu_backward(xs.data_ptr(), grad.data_ptr(), win.data_ptr(), gw.data_ptr(), gb.data_ptr(),
                                      scratch.data_ptr(), n, h, w, kh, kw, c, int(ctx.bf16), threads)
         return None, gw.t().reshape(c, 1, kh, kw), gb if ctx.has_bias else None, None, None

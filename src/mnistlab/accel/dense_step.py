@@ -19,7 +19,7 @@ Trainer then uses autograd.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -54,7 +54,7 @@ def _leaky(slope: float) -> ActivationGrad:
                       lambda g, y: _aten.leaky_relu_backward(g, y, slope, True))
 
 
-def _activation(module: nn.Module) -> ActivationGrad | None | bool:
+def _activation(module: nn.Module) -> ActivationGrad | None | Literal[False]:
     """The Activation for a covered module, None for identity, False if not covered."""
     if type(module) is nn.Identity:
         return None
@@ -90,7 +90,8 @@ class DenseStep:
     @classmethod
     def for_model(cls, model: nn.Module) -> DenseStep | None:
         """The fast path for `model`, or None where autograd must run."""
-        if type(model) not in (nn.Sequential, SequentialModel):  # a subclass may have its own forward
+        # Exactly these types: a subclass may have its own forward (isinstance only narrows the type for mypy).
+        if not isinstance(model, nn.Sequential) or type(model) not in (nn.Sequential, SequentialModel):
             return None
         params = list(model.parameters())
         if not params or any(not p.requires_grad or p.dtype != torch.float32 or not p.is_cpu for p in params):
@@ -99,12 +100,11 @@ class DenseStep:
             return None
         plan: list[Step] = []
         flat = fresh = False  # fresh: the current tensor is a new one that nothing else keeps
-        for module in model:
-            kind = type(module)
-            if kind is nn.Flatten and module.start_dim == 1 and module.end_dim == -1:
+        for module in model:  # type(module) is X, not isinstance: a subclass may compute something else
+            if type(module) is nn.Flatten and module.start_dim == 1 and module.end_dim == -1:
                 plan.append(Step("flatten"))
                 flat, fresh = True, False  # a view of the caller's batch
-            elif kind is Dense and flat:
+            elif type(module) is Dense and flat:
                 plan.append(Step("dense", module))
                 act = _activation(module.activation)
                 if act is False:
@@ -112,12 +112,12 @@ class DenseStep:
                 if act is not None:
                     plan.append(Step("activation", activation=act, in_place=True))  # on addmm's output
                 fresh = act is None
-            elif kind is nn.Dropout:
+            elif type(module) is nn.Dropout:
                 if module.p >= 1:
                     return None
                 plan.append(Step("dropout", module))
                 fresh = False  # in eval mode it hands its input through
-            elif kind is not nn.Identity:
+            elif type(module) is not nn.Identity:
                 act = _activation(module)  # a standalone Activation layer
                 if act is False:
                     return None  # another layer type, or a dense layer before any Flatten
@@ -151,6 +151,7 @@ class DenseStep:
                 w, b = s.module.weight, s.module.bias
                 x = torch.addmm(b, x, w.t()) if b is not None else x @ w.t()
             elif s.kind == "activation":
+                assert s.activation is not None  # narrowing: every activation step carries one
                 x = s.activation.forward_(x) if s.in_place else s.activation.forward(x)
                 saved.append(x)
             elif s.module.training and s.module.p > 0:  # dropout, with nn.Dropout's RNG draws
@@ -174,13 +175,16 @@ class DenseStep:
         for i in range(len(self.plan) - 1, self.first_dense - 1, -1):
             s = self.plan[i]
             if s.kind == "activation":
-                grad = s.activation.backward(grad, saved.pop())
+                out = saved.pop()
+                assert s.activation is not None and out is not None  # narrowing: saved by the forward above
+                grad = s.activation.backward(grad, out)
             elif s.kind == "dropout":
-                mask = saved.pop()
-                if mask is not None:
-                    grad = _aten.native_dropout_backward(grad, mask, 1.0 / (1.0 - s.module.p))
+                kept = saved.pop()  # the dropout mask, None in eval mode
+                if kept is not None:
+                    grad = _aten.native_dropout_backward(grad, kept, 1.0 / (1.0 - s.module.p))
             elif s.kind == "dense":
                 inputs = saved.pop()
+                assert inputs is not None  # narrowing: the forward saved this layer's input
                 w, b = s.module.weight, s.module.bias
                 torch.mm(grad.t(), inputs, out=w.grad)
                 if b is not None:

@@ -25,7 +25,7 @@ __all__ = ["LeanAdam", "LeanAdamW", "lean"]
 class _LeanFusedStep:
     """The lean ``step``, mixed into torch's Adam and AdamW classes below."""
 
-    def step(self, closure: Any = None) -> Any:  # type: ignore[override]
+    def step(self, closure: Any = None) -> Any:
         groups = self.param_groups  # type: ignore[attr-defined]
         if closure is not None or len(groups) != 1 or not self._lean_ok(groups[0]):
             return self._torch_step(closure)

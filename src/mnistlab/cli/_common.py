@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 
+if TYPE_CHECKING:  # RunStore is imported late at run time (see open_store)
+    from mnistlab.store import RunStore
 
-def store_option(name: str = "store") -> Any:
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def store_option(name: str = "store") -> Callable[[F], F]:
     """The `--store` option every store-reading command takes (passed on as ``name``)."""
     return click.option("--store", name, type=click.Path(file_okay=False), default=None,
                         help="Run store folder (default: $MNISTLAB_STORE or ./mnistlab-runs).")
 
 
-def open_store(path: str | None, *, create: bool = False) -> Any:
+def open_store(path: str | None, *, create: bool = False) -> RunStore:
     """The RunStore at ``path`` (imported here, late, so that `--help` stays fast).
 
     Only `mnistlab run` creates a store: a reading command pointed at a wrong path says so.

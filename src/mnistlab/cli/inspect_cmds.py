@@ -40,9 +40,11 @@ def _parse_indices(text: str) -> list[int]:
 @click.option("--variant", default=None, help="Pick one variant of an experiment.")
 @click.option("--images", "images", default="0,23,28", show_default=True, help="feature-maps: test image indices.")
 @click.option("--filter", "filter_index", type=int, default=0, show_default=True, help="feature-maps: filter index.")
-@click.option("--layers", type=click.IntRange(0, 64), default=4, show_default=True, help="feature-maps: how many conv/pool layers (0 = all).")
+@click.option("--layers", type=click.IntRange(0, 64), default=4, show_default=True,
+              help="feature-maps: how many conv/pool layers (0 = all).")
 @click.option("--index", type=int, default=0, show_default=True, help="image: which image.")
-@click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True, help="samples/image: which set.")
+@click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True,
+              help="samples/image: which set.")
 @click.option("--max-images", type=click.IntRange(1, 200), default=25, show_default=True, help="misclassified: how many.")
 @click.option("--dpi", type=click.IntRange(20, 600), default=100, show_default=True)
 def plot_cmd(kind: str, target: str, output: str, store_path: str | None, data_dir: str | None, variant: str | None,

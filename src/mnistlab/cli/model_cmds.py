@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 from rich.console import Console
@@ -51,7 +52,8 @@ def summary_command(model: str, as_json: bool, save: str | None) -> None:
         click.echo(f"wrote {save}", err=True)
 
 
-def _inline_json(text: str) -> object:
+def _inline_json(text: str) -> dict[str, Any] | list[Any]:
+    """MODEL given as JSON; it starts with { or [, so it parses to a dict or a list, or raises."""
     try:
         return json.loads(text)
     except (ValueError, RecursionError) as exc:

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mnistlab.callbacks import PROGRESS_MODES
 from mnistlab.cli._common import open_store, store_option
-from mnistlab.config import build_run_config, parse_augment, setting_default
+from mnistlab.config import RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import MnistlabError, RunNotFinished, SpecError
 from mnistlab.optim import OPTIMIZERS
+
+if TYPE_CHECKING:  # the commands import mnistlab.run late, when they run
+    from mnistlab.run import RunResult
 
 PROGRESS = click.Choice(PROGRESS_MODES)
 
@@ -81,29 +84,14 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     mnistlab train --config run.toml --epochs 2 --checkpoint-dir ckpt --resume
     """
     from mnistlab.accel import pick_device
-    from mnistlab.models import format_summary, summarize
     from mnistlab.run import Recorder, run_config
-    from mnistlab.trainer import CHECKPOINT_FILE
 
-    if resume and checkpoint_dir is None:
-        raise SpecError("--resume needs --checkpoint-dir (where the checkpoint is)")
-    # Refuse unusable output paths now, not after the training they would have lost.
-    if checkpoint_dir is not None:
-        _check_writable_folder(checkpoint_dir, "--checkpoint-dir")
-    if save_weights is not None:  # (click already refuses a folder here)
-        _check_writable_folder(save_weights.parent, "--save-weights")
+    _check_outputs(resume, checkpoint_dir, save_weights)
     if validation is not None:
         flags["validation"] = _validation(validation)
     cfg = build_run_config(config_file, settings, flags)
     pick_device(cfg.train.device)  # an unavailable device fails before the summary, not after
-    click.echo(format_summary(summarize(cfg.model_spec())))
-    t = cfg.train
-    click.echo(f"Training on {cfg.dataset}: {t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {cfg.lr:g}, seed {t.seed}")
-    if resume:
-        assert checkpoint_dir is not None
-        found = (checkpoint_dir / CHECKPOINT_FILE).exists()
-        click.echo(f"Resuming from {checkpoint_dir / CHECKPOINT_FILE}" if found
-                   else f"No checkpoint in {checkpoint_dir} yet: starting from epoch 1")
+    _announce(cfg, checkpoint_dir if resume else None)
     recorder = None
     if record:
         try:  # an unusable store fails now, before training
@@ -116,12 +104,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         if recorder is not None:
             recorder.abandon(exc)
         raise
-    m = result.metrics
-    if m["test_accuracy"] is not None:
-        loss = "n/a" if m["test_loss"] is None else f"{m['test_loss']:.4f}"
-        click.echo(f"test_accuracy: {m['test_accuracy']:.4f} - test_loss: {loss} - "
-                   f"train: {m['train_seconds']:.1f}s ({m['epochs_run']} epochs) - params: {m['params']:,} - "
-                   f"{result.env['device']} {result.env['precision']} - {result.status}")
+    _echo_test_metrics(result)
     save_error = None
     if save_weights is not None:  # before the store: a store problem must not cost the weights
         try:
@@ -140,6 +123,39 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         err = RunNotFinished(f"run {result.status}: {result.message}")
         err.exit_code = 130 if result.status == "interrupted" else 1
         raise err
+
+
+def _check_outputs(resume: bool, checkpoint_dir: Path | None, save_weights: Path | None) -> None:
+    """Refuse unusable output paths now, not after the training they would have lost."""
+    if resume and checkpoint_dir is None:
+        raise SpecError("--resume needs --checkpoint-dir (where the checkpoint is)")
+    if checkpoint_dir is not None:
+        _check_writable_folder(checkpoint_dir, "--checkpoint-dir")
+    if save_weights is not None:  # (click already refuses a folder here)
+        _check_writable_folder(save_weights.parent, "--save-weights")
+
+
+def _announce(cfg: RunConfig, resume_from: Path | None) -> None:
+    """The model's summary, what the run will do, and whether it resumes (``resume_from``: --checkpoint-dir)."""
+    from mnistlab.models import format_summary, summarize
+    from mnistlab.trainer import CHECKPOINT_FILE
+
+    click.echo(format_summary(summarize(cfg.model_spec())))
+    t = cfg.train
+    click.echo(f"Training on {cfg.dataset}: {t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {cfg.lr:g}, seed {t.seed}")
+    if resume_from is not None:
+        found = (resume_from / CHECKPOINT_FILE).exists()
+        click.echo(f"Resuming from {resume_from / CHECKPOINT_FILE}" if found
+                   else f"No checkpoint in {resume_from} yet: starting from epoch 1")
+
+
+def _echo_test_metrics(result: RunResult) -> None:
+    m = result.metrics
+    if m["test_accuracy"] is not None:
+        loss = "n/a" if m["test_loss"] is None else f"{m['test_loss']:.4f}"
+        click.echo(f"test_accuracy: {m['test_accuracy']:.4f} - test_loss: {loss} - "
+                   f"train: {m['train_seconds']:.1f}s ({m['epochs_run']} epochs) - params: {m['params']:,} - "
+                   f"{result.env['device']} {result.env['precision']} - {result.status}")
 
 
 def _nonempty(value: str, flag: str) -> str:
@@ -186,11 +202,13 @@ def _save(model: Any, path: Path) -> None:
 @click.option("--horizontal-flip/--no-horizontal-flip", default=None)
 @click.option("--random-erasing", type=float)
 @click.option("--fill-mode", type=click.Choice(["nearest", "constant"]))
-@click.option("--images", "count", type=click.IntRange(1, 50), default=6, show_default=True, help="Rows: the first N training images.")
+@click.option("--images", "count", type=click.IntRange(1, 50), default=6, show_default=True,
+              help="Rows: the first N training images.")
 @click.option("--copies", type=click.IntRange(1, 20), default=7, show_default=True, help="Augmented copies per image.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
-@click.option("-o", "--output", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("augment.png"), show_default=True)
+@click.option("-o", "--output", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("augment.png"),
+              show_default=True)
 def show_augment_cmd(dataset: str, config_file: Path | None, count: int, copies: int, seed: int,
                      data_dir: Path | None, out: Path, **flags: Any) -> None:
     """Save a grid of training images next to augmented copies (one row per image)."""

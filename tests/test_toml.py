@@ -1,4 +1,9 @@
-"""Errors in experiment and run-config files point at the line to fix ("exp.toml:12: ...")."""
+"""mnistlab._toml's line finding: errors in experiment and run-config files point at the line to fix
+("exp.toml:12: ...").
+
+``key_line`` and ``with_line`` directly, then end to end through ``load_experiment`` and, in one
+test, ``mnistlab train`` (it stays here: it checks the same line finding, and that an error names
+the flag, not the file, when a flag set the value)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,101 @@
+"""`mnistlab models` and `mnistlab summary` (mnistlab.cli.model_cmds): every preset listed with its
+count, Keras's summary table for presets, spec files and inline JSON, one-line errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+from mnistlab.cli import main
+from mnistlab.presets import get_preset, list_presets, resolve_model
+
+
+def test_cli_models_lists_every_preset_with_its_count(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    for preset in list_presets():
+        assert preset.name in out and f"{preset.expected_params:,}" in out
+
+
+@pytest.mark.parametrize("name", ["seed000-cnn", "seed000-ex3b", "seed002-deep-conv", "seed003-dense"])
+def test_cli_summary_prints_the_keras_table(capsys, name):
+    assert main(["summary", name]) == 0
+    captured = capsys.readouterr()
+    assert f"Total params: {get_preset(name).expected_params:,}" in captured.out
+    assert "Layer (type)" in captured.out and "multiply-adds per image" in captured.out
+    if name == "seed003-dense":
+        assert "warning: layers[3] (Dense): output activation 'sigmoid'" in captured.err
+    else:
+        assert captured.err == ""
+
+
+def test_cli_summary_of_spec_files_json_and_save(capsys, tmp_path):
+    path = tmp_path / "model.toml"
+    path.write_text('[[layers]]\ntype = "Conv2D"\nfilters = 16\nkernel_size = 3\nactivation = "relu"\n'
+                    '[[layers]]\ntype = "GlobalAveragePooling2D"\n[[layers]]\ntype = "Dense"\nunits = 10\n')
+    assert main(["summary", str(path)]) == 0
+    assert "Total params: 330" in capsys.readouterr().out  # 160 + 170
+    saved = tmp_path / "cnn.json"
+    assert main(["summary", "seed000-cnn", "--json", "--save", str(saved)]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["total"] == 243_786 and data["rows"][0]["output_shape"] == [None, 26, 26, 64]
+    assert resolve_model(saved).layers == get_preset("seed000-cnn").spec.layers
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (None, "no such file"),
+    ('[[layers]]\ntype = "Flatten"\n[[layers]]\ntype = "Dense"\nunits =', "invalid TOML"),
+    (b"\x7fELF\x02\x01\x01\x00\x00\xff\xfe\x00garbage", "not a text file"),
+    ('[[layers]]\ntype = "Flatten"\n[[layers]]\ntype = "Dense"\nunits = 9223372036854775807\n', "too large"),
+    ('[[layers]]\ntype = "Flatten"\n[[layers]]\ntype = "Dense"\nunits = 1e308\n', "must be an integer"),
+    ('[[layers]]\ntype = "Flaten"\n', 'did you mean "Flatten"'),
+    ('[[layers]]\ntype = "Conv2D"\nfilters = 8\nkernel_size = 3\n[[layers]]\ntype = "Dense"\nunits = 10\n',
+     "layers[1] (Dense)"),
+])
+def test_cli_summary_bad_files_give_one_line(capsys, tmp_path, content, fragment):
+    path = tmp_path / "bad.toml"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    assert main(["summary", str(path)]) == 2
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and fragment in lines[0], captured.err
+    assert "Traceback" not in captured.err and captured.out == ""
+
+
+def test_cli_summary_unknown_preset_suggests(capsys):
+    assert main(["summary", "seed002-deepconv"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and 'did you mean "seed002-deep-conv"' in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("arg, fragment", [
+    ("a" * 5000, "unknown model"),
+    ("a" * 5000 + ".toml", "cannot read"),
+    ("x\x00y.toml", "not a valid file path"),
+    ("seed000-cnn.toml", 'the preset is called "seed000-cnn"'),
+    ("--layers", "No such option"),
+    ('{"conv": [32], "dense": [128]', "not valid"),
+    ("[" * 50_000, "not valid"),
+    ('{"conv": [32], "dense": [-128]}', "dense[0]"),
+])
+def test_cli_summary_hostile_arguments(capsys, arg, fragment):
+    assert main(["summary", arg]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and fragment in err and err.count("\n") == 1, err
+
+
+def test_cli_summary_refuses_special_files(capsys, tmp_path):
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)  # reading it would block forever
+    assert main(["summary", str(fifo)]) == 2
+    assert "not a regular file" in capsys.readouterr().err
+
+
+def test_cli_summary_of_an_inline_json_spec(capsys):
+    assert main(["summary", '{"conv": [32], "pool": [true], "dense": [128]}']) == 0
+    assert "Total params: 693,962" in capsys.readouterr().out  # = seed000-ex4a

@@ -1,0 +1,265 @@
+"""The training loop (mnistlab.trainer) on tiny real runs: repeatability, checkpoints and resume,
+divergence and Ctrl-C as results, callbacks and schedules in the loop, the dense fast path.
+
+Most tests go through ``run_config`` (the way every run reaches the Trainer); ``cfg``, ``numbers``
+and ``InterruptAt`` are shared with test_run.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from mnistlab.callbacks import Callback
+from mnistlab.config import parse_run_config
+from mnistlab.errors import CheckpointError
+from mnistlab.run import prepare_data, run_config
+from mnistlab.trainer import Trainer, fit
+
+
+TIMING = ("epoch_seconds", "images_per_second")
+
+
+def cfg(**sections):
+    base = {"dataset": "fashion-mnist", "model": "seed000-dense", "data": {"subset": 300}, "train": {"epochs": 2}}
+    for key, value in sections.items():
+        base[key] = {**base[key], **value} if isinstance(base.get(key), dict) and key != "model" else value
+    return parse_run_config(base)
+
+
+def numbers(history):
+    return [{k: v for k, v in h.items() if k not in TIMING} for h in history]
+
+
+class InterruptAt(Callback):
+    def __init__(self, epoch: int, batch: int) -> None:
+        self.at = (epoch, batch)
+        self.epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            raise KeyboardInterrupt
+
+
+def test_same_seed_same_metrics_other_seed_differs(data_dir):
+    a = run_config(cfg(), data_dir=data_dir, progress="none")
+    b = run_config(cfg(), data_dir=data_dir, progress="none")
+    c = run_config(cfg(train={"seed": 1}), data_dir=data_dir, progress="none")
+    assert numbers(a.history) == numbers(b.history)
+    assert a.metrics["test_loss"] == b.metrics["test_loss"]
+    np.testing.assert_array_equal(a.test_probs, b.test_probs)
+    assert numbers(a.history) != numbers(c.history)
+    assert "val_loss" not in a.history[0]  # no validation data: no val_ keys, as in Keras
+
+
+# conv + dropout through autograd, and dense + dropout through the dense fast path: the global RNG
+# (dropout), the augment RNG and the shuffle RNG all matter.
+@pytest.mark.parametrize("model", ["seed000-last", "seed004-dropout"])
+def test_resumed_run_ends_exactly_like_an_uninterrupted_one(data_dir, tmp_path, model):
+    extra = dict(augment={"rotation_range": 10.0, "random_erasing": 0.5},
+                 model=model,
+                 callbacks=[{"type": "ReduceLROnPlateau", "monitor": "loss", "patience": 0, "factor": 0.5,
+                             "min_delta": 100.0}],
+                 data={"subset": 120, "validation": 24})
+    full = run_config(cfg(**extra, train={"epochs": 3}), data_dir=data_dir, progress="none")
+    first = run_config(cfg(**extra, train={"epochs": 1}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
+    assert (tmp_path / "last.pt").exists() and len(first.history) == 1
+    resumed = run_config(cfg(**extra, train={"epochs": 3}), data_dir=data_dir, progress="none",
+                           checkpoint_dir=tmp_path, resume=True)
+    assert resumed.metrics["resumed_from_epoch"] == 1
+    assert resumed.env["gradients"].startswith("hand-written" if model == "seed004-dropout" else "autograd")
+    assert numbers(resumed.history) == numbers(full.history)
+    # the plateau callback's "best" came through the checkpoint, so epoch 2 reduced the lr
+    assert [h["lr"] for h in full.history] == [1e-3, 1e-3, 5e-4]
+    assert resumed.metrics["test_loss"] == full.metrics["test_loss"]
+    for p, q in zip(resumed.model.parameters(), full.model.parameters()):
+        assert torch.equal(p, q)
+
+
+def test_interrupted_scheduled_run_resumes_exactly(data_dir, tmp_path):
+    extra = dict(train={"epochs": 3, "schedule": {"type": "onecycle"}}, augment={"width_shift_range": 0.1})
+    full = run_config(cfg(**extra), data_dir=data_dir, progress="none")
+    cut = run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path,
+                       extra_callbacks=[InterruptAt(1, 3)])
+    assert cut.status == "interrupted" and len(cut.history) == 1
+    resumed = run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    assert resumed.status == "finished" and numbers(resumed.history) == numbers(full.history)
+    again = run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    assert numbers(again.history) == numbers(full.history) and again.metrics["resumed_from_epoch"] == 3
+
+
+def test_resume_warns_when_threads_or_a_scheduled_run_length_changed(data_dir, tmp_path):
+    import warnings
+
+    from mnistlab.errors import SpecWarning
+
+    step = {"epochs": 1, "threads": 1, "schedule": {"type": "step"}}  # a step schedule does not span the run
+    run_config(cfg(train=step), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path / "step")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpecWarning)
+        run_config(cfg(train={**step, "epochs": 2}), data_dir=data_dir, progress="none",
+                     checkpoint_dir=tmp_path / "step", resume=True)
+    sched = {"epochs": 2, "threads": 1, "schedule": {"type": "cosine"}}
+    run_config(cfg(train=sched), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpecWarning)  # the same settings: silent
+        run_config(cfg(train=sched), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    with pytest.warns(SpecWarning) as caught:
+        run_config(cfg(train={**sched, "threads": 2, "epochs": 3}), data_dir=data_dir, progress="none",
+                     checkpoint_dir=tmp_path, resume=True)
+    text = " | ".join(str(w.message) for w in caught)
+    assert "written with 1 CPU thread(s) and this run uses 2" in text
+    assert "resuming with 3 instead of 2 reshapes it from epoch 3" in text
+
+
+def test_resume_rejects_other_configs_and_bad_checkpoints(data_dir, tmp_path):
+    run_config(cfg(train={"epochs": 1}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
+    with pytest.raises(CheckpointError, match="different run config"):
+        run_config(cfg(train={"lr": 0.01}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    ckpt = tmp_path / "last.pt"
+    (tmp_path / "old").mkdir()  # a checkpoint of an older version, whose config keys were computed differently
+    torch.save({**torch.load(ckpt, weights_only=True), "mnistlab": "0.1.0", "config_key": "0" * 16},
+               tmp_path / "old" / "last.pt")
+    with pytest.raises(CheckpointError, match=r"different run config \(and by mnistlab 0.1.0, not "):
+        run_config(cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path / "old", resume=True)
+    ckpt.write_bytes(ckpt.read_bytes()[:100])  # truncated
+    with pytest.raises(CheckpointError, match="not a readable"):
+        run_config(cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+
+    class Evil:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    torch.save({"format": 1, "x": Evil()}, ckpt)  # a pickle that would run code: refused by weights_only
+    with pytest.raises(CheckpointError, match="not a readable"):
+        run_config(cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    torch.save({"format": 99}, ckpt)
+    with pytest.raises(CheckpointError, match="not a mnistlab checkpoint"):
+        run_config(cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    # resume without a checkpoint yet starts fresh
+    fresh = run_config(cfg(train={"epochs": 1}), data_dir=data_dir, progress="none",
+                         checkpoint_dir=tmp_path / "new", resume=True)
+    assert fresh.status == "finished" and fresh.metrics["resumed_from_epoch"] == 0
+
+
+def test_divergence_is_a_result_with_a_hint():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (96, 8, 8), dtype=torch.uint8, generator=g)
+    y = torch.randint(0, 3, (96,), generator=g)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3))
+    with torch.no_grad():
+        model[1].weight.fill_(3e37)  # logits overflow to inf within the first batches: the loss turns NaN
+    out = fit(model, x, y, epochs=2, batch_size=32, optimizer="sgd", lr=0.1)
+    assert out.status == "diverged" and out.history == []
+    assert "epoch 1, batch 1" in out.message and "too high" in out.message and "--lr 0.01" in out.message
+
+
+def test_ctrl_c_is_interrupted_with_history_kept(data_dir):
+    r = run_config(cfg(train={"epochs": 3}), data_dir=data_dir, progress="none", extra_callbacks=[InterruptAt(1, 2)])
+    assert r.status == "interrupted" and len(r.history) == 1 and "1 complete epoch" in r.message
+    assert r.metrics["test_accuracy"] is not None and r.metrics["epochs_run"] == 1
+
+
+def test_a_failing_callback_is_recorded_not_raised(data_dir):
+    class Broken(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise RuntimeError("disk full")
+
+    r = run_config(cfg(train={"epochs": 3}), data_dir=data_dir, progress="none", extra_callbacks=[Broken()])
+    assert r.status == "failed" and "disk full" in r.message and len(r.history) == 1
+
+
+def test_callbacks_from_config_act_on_the_run(data_dir):
+    r = run_config(cfg(train={"epochs": 30}, callbacks=[{"type": "StopAtLoss", "threshold": 10.0}]),
+                     data_dir=data_dir, progress="none")
+    assert r.metrics["epochs_run"] == 1 and r.status == "finished"
+    r = run_config(cfg(train={"epochs": 4}, data={"validation": 50},
+                         callbacks=[{"type": "ReduceLROnPlateau", "monitor": "val_loss", "min_delta": 100.0,
+                                     "patience": 1, "factor": 0.5}]), data_dir=data_dir, progress="none")
+    assert [h["lr"] for h in r.history] == [1e-3, 1e-3, 5e-4, 2.5e-4]  # Keras: applies from the next epoch
+
+
+def test_schedule_sets_the_lr_per_batch(data_dir):
+    r = run_config(cfg(train={"epochs": 2, "schedule": {"type": "step", "step_size": 1, "gamma": 0.5}}),
+                     data_dir=data_dir, progress="none")
+    assert [h["lr"] for h in r.history] == [1e-3, 5e-4]
+
+
+def test_cnn_with_augmentation_and_label_smoothing_trains(data_dir):
+    r = run_config(cfg(model="seed000-ex1", train={"epochs": 1, "label_smoothing": 0.1, "optimizer": "rmsprop"},
+                         augment={"rotation_range": 10, "zoom_range": 0.1, "horizontal_flip": True}),
+                     data_dir=data_dir, progress="none")
+    assert r.status == "finished" and r.metrics["params"] == 55_098
+    assert r.metrics["test_accuracy"] > 0.2  # 300 images, one epoch: well above chance (0.1)
+
+
+def test_fit_trains_any_module_on_uint8_tensors():
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (64, 8, 8), dtype=torch.uint8, generator=g)
+    y = (x.float().mean((1, 2)) > 127.5).long()  # a learnable rule
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 2))
+    out = fit(model, x, y, epochs=3, batch_size=16, lr=0.01, val=(x, y))
+    assert out.status == "finished" and len(out.history) == 3
+    assert out.history[-1]["val_accuracy"] >= out.history[0]["val_accuracy"]
+
+
+def test_a_callback_sees_each_entry_and_bf16_runs(data_dir):
+    class Seen(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append({"epoch": epoch + 1, **logs})
+
+    seen = []
+    r = run_config(cfg(model="seed000-ex1", train={"epochs": 2, "precision": "bf16"}), data_dir=data_dir,
+                   progress="none", extra_callbacks=[Seen()])
+    assert seen == numbers(r.history) and r.status == "finished"
+    assert r.env["precision"] == "bf16" and r.env["channels_last"] is True
+    assert r.test_probs.dtype == np.float32 and np.isfinite(r.test_probs).all()
+
+
+def test_dense_models_skip_autograd_and_train_as_autograd_does(data_dir):
+    """The dense fast path (mnistlab.accel.dense_step) is used where it applies and changes only rounding."""
+    from mnistlab.models import build_model
+    from mnistlab.presets import resolve_model
+
+    data = prepare_data(cfg(), data_dir=data_dir)
+    histories = {}
+    for hand in (True, False):
+        model = build_model(resolve_model("seed000-dense"), seed=4)
+        trainer = Trainer(model, seed=4, hand_gradients=hand)
+        assert (trainer.plan.dense_step is not None) is hand
+        histories[hand] = trainer.fit(data.train_x, data.train_y, epochs=2).history
+    for fast, auto in zip(histories[True], histories[False]):
+        assert fast["loss"] == pytest.approx(auto["loss"], rel=1e-4)
+        assert fast["accuracy"] == pytest.approx(auto["accuracy"], abs=1 / 300 + 1e-9)  # one image at most
+
+    r = run_config(cfg(train={"epochs": 1}), data_dir=data_dir, progress="none")
+    assert r.env["gradients"].startswith("hand-written")
+    conv = run_config(cfg(model="seed000-ex1", train={"epochs": 1, "precision": "float32"}), data_dir=data_dir,
+                        progress="none")
+    assert conv.env["gradients"] == "autograd"
+    bf16 = build_model(resolve_model("seed000-dense"), seed=4)
+    assert Trainer(bf16, precision="bf16").plan.dense_step is None  # autocast runs through autograd
+
+
+def test_stop_training_in_a_batch_ends_the_epoch_there(data_dir):
+    class StopAtBatch(Callback):
+        def __init__(self) -> None:
+            self.batches = 0
+            self.losses = []
+
+        def on_batch_end(self, batch, logs=None):
+            self.batches += 1
+            self.losses.append(logs["loss"])
+            if batch == 2:
+                self.trainer.stop_training = True
+
+    stop = StopAtBatch()
+    r = run_config(cfg(train={"epochs": 3}), data_dir=data_dir, progress="none", extra_callbacks=[stop])
+    assert r.status == "finished" and stop.batches == 3 and r.metrics["epochs_run"] == 1
+    # The epoch's loss is the mean over the 96 images seen, not the 300 of a whole epoch.
+    assert r.history[0]["loss"] == pytest.approx(sum(stop.losses) / 3)
