@@ -186,7 +186,7 @@ def plan(
     policy = "fixed" if threads else "torch's"
     if not threads and macs_per_image is not None:
         threads, policy = default_threads(macs_per_image, batch_size, device), "model size"
-    adaptive = (policy == "model size" and adaptive_threads and device.type == "cpu" and threads > 1
+    adaptive = (policy == "model size" and adaptive_threads and device.type == "cpu" and (threads or 0) > 1
                 and adaptive_threads_enabled())
     return Plan(device, resolved, layout, threads, forward, dense, lean_optimizer, native, fused,
                 adaptive_threads=adaptive, threads_policy=policy)
