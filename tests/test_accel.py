@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from mnistlab import accel
 from mnistlab.accel import conv_pool
+from mnistlab.accel import resolve_precision
 from mnistlab.accel.fused_adam import is_lean, lean
 from mnistlab.models import build_model
 from mnistlab.optim import make_optimizer, set_lr
@@ -163,3 +164,9 @@ def test_the_speed_work_stays_in_accel() -> None:
     offenders = [f"{path.relative_to(root)}: {m.group(0)}" for path in root.rglob("*.py") if "accel" not in path.parts
                  for m in private.finditer(path.read_text())]
     assert offenders == []
+
+
+def test_precision_auto_keeps_dense_models_in_float32():
+    assert resolve_precision("auto", torch.device("cpu"), has_conv=False) == "float32"
+    assert resolve_precision("auto", torch.device("cpu"), has_conv=True) in ("float32", "bf16")
+    assert resolve_precision("bf16", torch.device("cpu"), has_conv=False) == "bf16"

@@ -88,12 +88,6 @@ def test_accuracy_gate_seed000_cnn(data_dir):
     assert min(accuracies) >= 0.87 and sum(accuracies) / 3 >= 0.88, accuracies
 
 
-def test_precision_auto_keeps_dense_models_in_float32():
-    assert resolve_precision("auto", torch.device("cpu"), has_conv=False) == "float32"
-    assert resolve_precision("auto", torch.device("cpu"), has_conv=True) in ("float32", "bf16")
-    assert resolve_precision("bf16", torch.device("cpu"), has_conv=False) == "bf16"
-
-
 def test_impossible_validation_split_is_a_clear_error(data_dir):
     from mnistlab.errors import DataError
 
