@@ -144,7 +144,30 @@ def test_a_forward_hook_on_a_conv2d_fires_during_training(data_dir) -> None:
     trainer = Trainer(model, batch_size=32)
     outcome = trainer.fit(data.train_x, data.train_y, epochs=1)
     assert outcome.status == "finished" and len(shapes) == 2 and shapes[0][1:] == (64, 26, 26)
-    assert trainer.plan.native_kernel in ("off: the model has hooks", "not applicable")
+    assert trainer.plan.native_kernel == "off: the model has hooks"
+
+
+@pytest.mark.parametrize(("preset", "layer"), [("seed000-cnn", 0), ("seed000-dense", 1)])
+def test_a_hook_a_callback_registers_when_training_begins_fires_too(data_dir, preset: str, layer: int) -> None:
+    """The plan is made before the callbacks run: it gives up its fast paths when they hook the model."""
+    from mnistlab.callbacks import Callback
+    from mnistlab.config import parse_run_config
+    from mnistlab.run import prepare_data
+    from mnistlab.trainer import Trainer
+
+    calls = []
+
+    class Hook(Callback):
+        def on_train_begin(self, logs=None):
+            self.trainer.model[layer].register_forward_hook(lambda *_: calls.append(1))
+
+    data = prepare_data(parse_run_config({"dataset": "fashion-mnist", "model": preset, "data": {"subset": 64}}), data_dir)
+    trainer = Trainer(build_model(resolve_model(preset), seed=0), batch_size=32, callbacks=[Hook()])
+    fast = trainer.plan.fused is not None or trainer.plan.dense_step is not None
+    assert fast  # without the hook, a fast path would have run
+    assert trainer.fit(data.train_x, data.train_y, epochs=1).status == "finished" and len(calls) == 2
+    assert trainer.plan.fused is None and trainer.plan.dense_step is None
+    assert trainer.plan.describe()["gradients"] == "autograd"
 
 
 def test_the_speed_work_stays_in_accel() -> None:

@@ -263,3 +263,11 @@ def test_build_run_config_says_who_set_the_bad_value(tmp_path: Path):
         build_run_config(flags={"epochs": -1}, label="notebook")
     with pytest.raises(SpecError, match="model is not a table"):
         build_run_config(settings=["model.units=3"])
+
+
+@pytest.mark.parametrize("text", ["", "# only a comment: the rest was cut off\n", "\n\n"])
+def test_an_empty_config_file_is_an_error_not_a_default_run(tmp_path: Path, text: str):
+    f = tmp_path / "run.toml"
+    f.write_text(text)
+    with pytest.raises(SpecError, match=r"run.toml: the file sets nothing \(empty, or cut short\?\)"):
+        build_run_config(f)

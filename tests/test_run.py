@@ -285,3 +285,36 @@ def test_a_callbacks_tensor_in_the_logs_is_recorded_and_bad_store_arguments_are_
     for kwargs, needle in [({"store": 0}, "store: expected a folder"), ({"store": True, "experiment": " "}, "experiment")]:
         with pytest.raises(SpecError, match=needle):
             train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60, **kwargs)
+
+
+def test_predict_agrees_with_the_test_pass_in_the_runs_precision(data_dir):
+    run = train("fashion-mnist", "seed000-ex1", epochs=1, data_dir=data_dir, progress="none", subset=600,
+                precision="bf16")
+    test = load_dataset("fashion-mnist", data_dir)
+    n = run.metrics["test_size"]
+    probs = run.predict(test.test_images[:n])
+    assert run.result.env["precision"] == "bf16"
+    assert (probs.argmax(1) == run.result.test_probs.argmax(1)).mean() >= 0.99
+    assert float((probs.argmax(1) == np.asarray(test.test_labels[:n])).mean()) == pytest.approx(run.test_accuracy, abs=0.01)
+
+
+def test_validation_data_from_a_memory_mapped_dataset_is_copied_quietly(data_dir):
+    import warnings
+
+    ds = load_dataset("mnist", data_dir)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # torch warns about tensors over read-only arrays
+        run = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
+                    validation_data=(ds.test_images[:50], ds.test_labels[:50]))
+    assert run.metrics["validation"] == "given" and run.metrics["val_size"] == 50
+
+
+def test_a_checkpoint_records_the_chosen_thread_count_not_the_loads(data_dir, tmp_path):
+    class LoadTookACore(Callback):  # what the thread governor does when another process takes a core
+        def on_epoch_begin(self, epoch, logs=None):
+            torch.set_num_threads(1)
+
+    cnn = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-ex1", "data": {"subset": 64},
+                            "train": {"epochs": 1, "threads": 2}})
+    run_config(cnn, data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, extra_callbacks=[LoadTookACore()])
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["threads"] == 2

@@ -314,8 +314,9 @@ class RunConfig(BaseModel):
 
 
 #: What a run trains when nothing says otherwise: the dataset and model of a bare ``mnistlab train``
-#: and of ``mnistlab.train()``. A config file must name both (parse_run_config requires them);
-#: every other default is a field default of the sections above, so defaults live in this file only.
+#: and of ``mnistlab.train()``, also under a config file that names neither (an empty file is an
+#: error: build_run_config); every other default is a field default of the sections above, so
+#: defaults live in this file only.
 RUN_DEFAULTS: Mapping[str, Any] = MappingProxyType({"dataset": "fashion-mnist", "model": "seed000-cnn"})
 _SECTIONS: dict[str, type[BaseModel]] = {"train": TrainConfig, "data": DataConfig, "augment": AugmentConfig}
 
@@ -613,7 +614,11 @@ def build_run_config(file: str | os.PathLike | None = None, settings: Sequence[s
     source, text = label, ""
     if file is not None:
         source, text = str(file), read_text_file(file)
-        raw.update(loads_toml(text, source=source))
+        table = loads_toml(text, source=source)
+        if not table:  # an empty or truncated file would silently train the defaults
+            raise SpecError(f"{source}: the file sets nothing (empty, or cut short?); a run config names at least "
+                            "its dataset or model", source=source)
+        raw.update(table)
         raw["model"] = model_beside(raw["model"], Path(file).parent)
     flagged = {setting_path(k): k for k in flags}
     given = [tuple(path.split(".")) for path in flagged]

@@ -122,10 +122,12 @@ def committee_probs(members: Sequence[np.ndarray]) -> np.ndarray:
     return np.mean(np.stack([np.asarray(m, dtype=np.float64) for m in members]), 0).astype(np.float32)
 
 
-def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250) -> np.ndarray:
+def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250,
+                  autocast_dtype: torch.dtype | None = None) -> np.ndarray:
     """Softmax probabilities for images given as integers (0-255) or floats (already in [0, 1]).
 
-    Accepts (N, H, W), (H, W) or (N, 1, H, W). Returns float32 (N, classes).
+    Accepts (N, H, W), (H, W) or (N, 1, H, W). Returns float32 (N, classes). ``autocast_dtype``
+    (``torch.bfloat16``) computes them as a run that trained in bf16 was tested.
     """
     a = np.array(images)  # a copy: the input may be a read-only memmap
     spec = getattr(model, "spec", None)
@@ -137,7 +139,9 @@ def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250)
         for start in range(0, len(x), batch_size):
             xb = x[start : start + batch_size]
             xb = xb.to(torch.float32).div(255.0) if xb.dtype == torch.uint8 else xb.to(torch.float32)
-            out.append(torch.softmax(model(xb.unsqueeze(1).to(device)).float(), 1).cpu())
+            with torch.autocast(device.type, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None):
+                logits = model(xb.unsqueeze(1).to(device))
+            out.append(torch.softmax(logits.float(), 1).cpu())
     if not out:  # no images: no rows, but the right number of columns
         return np.zeros((0, spec.num_classes if spec is not None else 0), np.float32)
     return torch.cat(out).numpy()

@@ -172,7 +172,7 @@ class Conv2D(nn.Conv2d):
         return (pw, pw, ph, ph)
 
     def conv_forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The convolution without the activation (the model's forward may apply it after pooling)."""
+        """The convolution without the activation (accel.conv_pool applies the ReLU after the pool)."""
         if self.extra_pad is not None:
             x = F.pad(x, self.extra_pad)
         return super().forward(x)

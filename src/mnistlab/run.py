@@ -78,7 +78,7 @@ def given_validation(validation_data: Any, shape: Sequence[int], num_classes: in
     """
     try:
         images, labels = validation_data
-        x, y = np.asarray(images), np.asarray(labels)
+        x, y = np.array(images), np.array(labels)  # copies: the arrays may be read-only memmaps
     except (TypeError, ValueError) as exc:
         raise SpecError(f"validation_data: expected (images, labels), got {type(validation_data).__name__} ({exc})") from None
     try:
@@ -372,9 +372,11 @@ class Run:
     test_loss = property(lambda self: self.result.metrics.get("test_loss"))
 
     def predict(self, images: Any) -> np.ndarray:
-        """Class probabilities (N, classes) for uint8 (0-255) or float ([0, 1]) images (N, 28, 28)."""
+        """Class probabilities (N, classes) for uint8 (0-255) or float ([0, 1]) images (N, 28, 28),
+        computed in the precision the run was tested in (so they agree with ``test_accuracy``)."""
+        bf16 = self.result.env.get("precision") == "bf16"
         try:
-            return predict_probs(self.result.model, images)
+            return predict_probs(self.result.model, images, autocast_dtype=torch.bfloat16 if bf16 else None)
         except (ValueError, TypeError) as exc:  # check_pixels / numpy on something that is not images
             raise SpecError(f"predict: {exc}") from None
 

@@ -90,13 +90,12 @@ class Trainer:
     ) -> None:
         self.plan = plan or accel.plan(model, precision=precision, channels_last=channels_last,
                                        hand_gradients=hand_gradients)
-        self.plan.label_smoothing = label_smoothing
         self.model = model
         self.base_lr = float(lr if lr is not None else optimizer_defaults(optimizer)["lr"])
         self.optimizer = self.plan.optimizer(make_optimizer(optimizer, model.parameters(), lr=self.base_lr,
                                                             momentum=momentum, nesterov=nesterov,
                                                             weight_decay=weight_decay))
-        self.compute_gradients = self.plan.gradients(self.autograd_step)
+        self.compute_gradients = self.plan.gradients(self.autograd_step, label_smoothing)
         self.batch_size, self.label_smoothing, self.schedule, self.seed = batch_size, label_smoothing, schedule, seed
         self.augmenter = Augmenter(augment, seed=seed + 1) if augment is not None and not augment.is_identity() else None
         self.callbacks = list(callbacks)  # what checkpoints save; the progress logger goes last, as in Keras
@@ -160,6 +159,8 @@ class Trainer:
         logs: dict[str, Any] = {}
         try:
             while self.epochs_done < epochs and not self.stop_training:
+                if self.plan.follow_hooks(self.model):  # a callback hooked the model: no fast path may skip it
+                    self.compute_gradients = self.plan.gradients(self.autograd_step, self.label_smoothing)
                 entry = self.run_epoch(self.epochs_done, epochs, images, labels, val)
                 if entry is None:
                     outcome.status, outcome.message = "diverged", self._divergence_hint
@@ -259,7 +260,7 @@ class Trainer:
             },
             "history": self.history,
             # What a resume must match to end exactly like an uninterrupted run (checked in fit).
-            "threads": torch.get_num_threads(),
+            "threads": self.plan.threads or torch.get_num_threads(),  # the chosen count, not the load's
             "epochs": self._target_epochs,
             "native_kernel": self.plan.native_kernel,
         }

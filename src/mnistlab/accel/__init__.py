@@ -44,6 +44,7 @@ from mnistlab.accel.cpu import (cpu_has_native_bf16, cuda_has_native_bf16, defau
                                 retain_freed_memory)
 from mnistlab.accel.dense_step import DenseStep
 from mnistlab.accel.fused_adam import lean
+from mnistlab.accel.hooks import has_hooks
 from mnistlab.accel.threads import ThreadGovernor, adaptive_threads_enabled
 from mnistlab.callbacks import Callback
 from mnistlab.errors import SpecError
@@ -73,7 +74,6 @@ class Plan:
     lean_optimizer: bool = True
     native_kernel: str = "not applicable"  # "on", "off: <why>" or "not applicable"
     fused: conv_pool.FusedForward | None = field(default=None, repr=False)
-    label_smoothing: float = 0.0  # what the dense step's loss uses (the trainer's setting)
     adaptive_threads: bool = False
     threads_policy: str = "torch's"  # how ``threads`` was chosen: "fixed", "model size" or "torch's"
     governor: ThreadGovernor | None = field(default=None, repr=False)
@@ -87,18 +87,32 @@ class Plan:
         """uint8 (N, H, W) -> float32 (N, 1, H, W) in [0, 1], in the plan's memory layout."""
         return to_input(images, channels_last=self.channels_last)
 
-    def gradients(self, autograd_step: Step) -> Step:
+    def gradients(self, autograd_step: Step, label_smoothing: float = 0.0) -> Step:
         """The step that computes ``(loss, logits)`` and sets every parameter's ``.grad``: the
         hand-written dense step where it applies (``autograd_step`` once a parameter is frozen),
-        else ``autograd_step``."""
+        else ``autograd_step``. ``label_smoothing`` is the dense step's loss's (the trainer's)."""
         dense = self.dense_step
         if dense is None:
             return autograd_step
 
         def step(x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-            return dense.step(x, y, self.label_smoothing) if dense.usable() else autograd_step(x, y)
+            return dense.step(x, y, label_smoothing) if dense.usable() else autograd_step(x, y)
 
         return step
+
+    def follow_hooks(self, model: nn.Module) -> bool:
+        """Give up the fused forward and the dense step once ``model`` has hooks they would skip
+        (a callback may register them after the plan was made); True if the plan changed. The
+        trainer asks before every epoch: hooks registered during an epoch count from the next one."""
+        if (self.fused is None and self.dense_step is None) or not has_hooks(
+                *model.modules(), parameters=model.parameters()):
+            return False
+        autocast = self.autocast_dtype
+        self.forward = _autocast(model, self.device.type, autocast) if autocast is not None else model
+        self.fused, self.dense_step = None, None
+        if self.native_kernel == "on":
+            self.native_kernel = "off: the model has hooks"
+        return True
 
     def callbacks(self) -> list[Callback]:
         """Callbacks the trainer adds for this plan: the thread governor of an adaptive plan."""
@@ -196,7 +210,7 @@ def _fused_forward(model: nn.Module, autocast: torch.dtype | None,
                    enabled: bool) -> tuple[conv_pool.FusedForward | None, str]:
     """The conv-pool forward where it changes anything, and what ``env.native_kernel`` says. A
     model with hooks keeps its own forward: the hooks must see every layer run."""
-    hooked = conv_pool.has_hooks(*model.modules())
+    hooked = has_hooks(*model.modules())
     fused = conv_pool.FusedForward(model, autocast_dtype=autocast, use_kernel=enabled and not hooked)
     native = "not applicable"
     if fused.qualifying:

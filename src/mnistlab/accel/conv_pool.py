@@ -213,12 +213,13 @@ def pool_commutes(module: nn.Module, nxt: nn.Module) -> TypeGuard[Conv2D]:
 
 
 def applies(conv: nn.Conv2d, pool: nn.Module, x: torch.Tensor | None = None,
-            autocast_dtype: torch.dtype | None = None) -> bool:
+            autocast_dtype: torch.dtype | None = None, *, ignore_hooks: bool = False) -> bool:
     """Whether ``relu(pool(conv(x)))`` can run on the kernel: a stride-1 conv with a multiple of 16
     filters of a 1-channel float32 CPU image batch that needs no gradient, then a 2x2 max pool with
     stride 2; float32 or bf16 autocast (``autocast_dtype``); no hooks on either module. ``x`` None
-    checks the block alone (what a plan knows before any batch). Says nothing of whether the kernel
-    is built here: see :func:`kernel_status`."""
+    checks the block alone (what a plan knows before any batch); ``ignore_hooks`` leaves the hooks
+    out (whether the block would qualify without them). Says nothing of whether the kernel is built
+    here: see :func:`kernel_status`."""
     if x is not None and not _input_fits(x):
         return False
     params = [conv.weight] if conv.bias is None else [conv.weight, conv.bias]
@@ -229,7 +230,7 @@ def applies(conv: nn.Conv2d, pool: nn.Module, x: torch.Tensor | None = None,
     if (conv.in_channels != 1 or conv.out_channels % BLOCK or conv.stride != (1, 1) or conv.dilation != (1, 1)
             or conv.groups != 1 or conv.padding_mode != "zeros" or isinstance(conv.padding, str)):
         return False
-    return autocast_dtype in (None, torch.bfloat16) and not has_hooks(conv, pool)
+    return autocast_dtype in (None, torch.bfloat16) and (ignore_hooks or not has_hooks(conv, pool))
 
 
 def _input_fits(x: torch.Tensor) -> bool:
@@ -259,9 +260,10 @@ class FusedForward:
         while i < len(modules):
             module = modules[i]
             if i + 1 < len(modules) and pool_commutes(module, modules[i + 1]):
-                fits = applies(module, modules[i + 1], autocast_dtype=autocast_dtype)
+                fits = applies(module, modules[i + 1], autocast_dtype=autocast_dtype, ignore_hooks=True)
                 self.qualifying += fits
-                kind = "kernel" if fits and use_kernel and kernel_status() == "on" else "pool_relu"
+                usable = fits and use_kernel and not has_hooks(module, modules[i + 1])
+                kind = "kernel" if usable and kernel_status() == "on" else "pool_relu"
                 self.stages.append((kind, module, modules[i + 1]))
                 i += 2
             else:

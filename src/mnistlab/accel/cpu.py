@@ -2,6 +2,7 @@
 
 All were measured on the seed-000 models (BENCHMARKS.md), and all depend only on the model and
 the machine, never on the current load, so the same config on the same machine repeats exactly.
+(What the load changes, the thread count during a run, is :mod:`mnistlab.accel.threads`'s.)
 """
 
 from __future__ import annotations
