@@ -536,3 +536,32 @@ def test_a_callbacks_tensor_in_the_logs_is_recorded_and_bad_store_arguments_are_
     for kwargs, needle in [({"store": 0}, "store: expected a folder"), ({"store": True, "experiment": " "}, "experiment")]:
         with pytest.raises(SpecError, match=needle):
             train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60, **kwargs)
+
+
+def test_a_normalization_is_adapted_from_the_training_images_and_recorded(data_dir, tmp_path):
+    from mnistlab.config import run_key
+    from mnistlab.models import adapt_normalization
+    from mnistlab.specs import parse_model_spec
+    from mnistlab.store import RunStore
+
+    model = {"layers": ["Normalization", {"type": "Conv2D", "filters": 16, "kernel_size": 5, "activation": "relu"},
+                        "MaxPooling2D", "Flatten", {"type": "Dense", "units": 10, "activation": "softmax"}]}
+    written = parse_run_config({"dataset": "mnist", "model": model, "data": {"subset": 300, "validation": 0.2},
+                                "train": {"epochs": 1}})
+    run = train("mnist", model, epochs=1, data_dir=data_dir, progress="none", subset=300, validation=0.2,
+                store=tmp_path / "runs")
+    layer = run.config["model"]["layers"][0]
+    split = prepare_data(written, data_dir)  # the 240 images it trains on, not the 60 held out
+    expected = adapt_normalization(written.model_spec(), split.train_x).layers[0]
+    assert (layer["mean"], layer["variance"]) == (expected.mean, expected.variance)
+    assert 0.1 < layer["mean"] < 0.15 and 0.08 < layer["variance"] < 0.11
+    assert run.metrics["params"] == 23_466  # the values are constants once given (Keras counts 0 for them)
+    store = RunStore(tmp_path / "runs", create=False)
+    rec = store.get(run.run_id)
+    assert rec.config["model"]["layers"][0] == layer  # recorded, so the record rebuilds without the data
+    assert rec.config_hash == run_key(written.resolved())  # still the key of the config as written
+    images = load_dataset("mnist", data_dir).test_images[:20]
+    np.testing.assert_allclose(store.load_model(run.run_id)(torch.from_numpy(np.array(images)).float().div(255)).softmax(1)
+                               .detach().numpy(), run.predict(images), atol=1e-5)
+    again = parse_run_config({**written.resolved(), "model": rec.config["model"]})
+    assert again.model_spec() == parse_model_spec(rec.config["model"]) and not again.model_spec().layers[0].needs_adapt

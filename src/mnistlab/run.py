@@ -33,7 +33,7 @@ from mnistlab.config import RunConfig, apply_overrides, checkpoint_key, parse_ru
 from mnistlab.datasets import load_dataset, validation_split
 from mnistlab.errors import CheckpointError, MnistlabError, SpecError
 from mnistlab.evaluate import check_images, evaluate_model, predict_probs
-from mnistlab.models import build_model, count_parameters, summarize
+from mnistlab.models import adapt_normalization, build_model, count_parameters, summarize
 from mnistlab.store import RunStore
 from mnistlab.trainer import FitOutcome, Trainer
 
@@ -145,8 +145,13 @@ def run_config(
     """
     check_progress_mode(progress)  # a config error: say so before any data is loaded
     resolved, spec, t = cfg.resolved(), cfg.model_spec(), cfg.train
+    ckpt_key = checkpoint_key(resolved)
     device = accel.pick_device(t.device)
     data = prepare_data(cfg, data_dir, device)
+    # A Normalization without values learns them from the training images (Keras's adapt()); the
+    # resolved config records them, so the run's record rebuilds and predicts without the data.
+    spec = adapt_normalization(spec, data.train_x)
+    resolved["model"] = spec.to_dict()
     if spec.num_classes != data.num_classes:
         raise SpecError(f"the model has {spec.num_classes} outputs but {cfg.dataset} has {data.num_classes} classes")
     if validation_data is not None:
@@ -164,7 +169,7 @@ def run_config(
             schedule=t.schedule, augment=cfg.augment, callbacks=[make_callback(c) for c in cfg.callbacks] + list(extra_callbacks),
             seed=t.seed, progress=progress, plan=plan,
         )
-        outcome = _fit(trainer, data, t.epochs, checkpoint_dir, resume, checkpoint_key(resolved))
+        outcome = _fit(trainer, data, t.epochs, checkpoint_dir, resume, ckpt_key)
         finite = weights_finite(model)  # a diverged model's "accuracy" would be one class's share
         test_loss, test_acc, probs = _safe_test(trainer, data) if finite else _untested(data)
         if not finite:
@@ -342,7 +347,7 @@ class Recorder:
         try:
             self.store.finish_run(self.run_id, status=result.status, history=result.history, metrics=result.metrics,
                                   env=result.env, message=result.message, weights=result.model.state_dict(),
-                                  predictions=result.test_probs)
+                                  predictions=result.test_probs, config=result.config)
         except Exception as exc:  # a store error, or a callback's value JSON cannot hold: never "running"
             problem = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {exc}"
             try:
