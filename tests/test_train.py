@@ -565,3 +565,14 @@ def test_a_normalization_is_adapted_from_the_training_images_and_recorded(data_d
                                .detach().numpy(), run.predict(images), atol=1e-5)
     again = parse_run_config({**written.resolved(), "model": rec.config["model"]})
     assert again.model_spec() == parse_model_spec(rec.config["model"]) and not again.model_spec().layers[0].needs_adapt
+
+
+def test_a_run_passes_its_betas_and_epsilon_to_the_optimizer(data_dir):
+    class Look(Callback):
+        def on_train_begin(self, logs=None):
+            self.group = dict(self.trainer.optimizer.param_groups[0])
+
+    look = Look()
+    run_config(cfg(train={"epochs": 1, "beta_1": 0.7, "beta_2": 0.9, "epsilon": 1e-8}), data_dir=data_dir,
+               progress="none", extra_callbacks=[look])
+    assert look.group["betas"] == (0.7, 0.9) and look.group["eps"] == 1e-8

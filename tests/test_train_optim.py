@@ -114,3 +114,28 @@ def test_decoupled_decay_follows_the_current_learning_rate():
     w.grad = torch.zeros(3)
     opt.step()
     torch.testing.assert_close(w.detach(), torch.full((3,), 1 - 0.01 * 0.5))
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "nadam"])
+def test_keras_betas_and_epsilon_reach_the_optimizer(name):
+    opt = make_optimizer(name, torch.nn.Linear(2, 2).parameters(), beta_1=0.7, beta_2=0.9, epsilon=1e-8)
+    assert opt.defaults["betas"] == (0.7, 0.9) and opt.defaults["eps"] == 1e-8
+    opt = make_optimizer(name, torch.nn.Linear(2, 2).parameters(), beta_2=0.95)
+    assert opt.defaults["betas"] == (0.9, 0.95) and opt.defaults["eps"] == 1e-7  # Keras's defaults for the rest
+
+
+def test_epsilon_reaches_every_optimizer_that_has_one_and_betas_only_the_adam_family():
+    for name in ("adagrad", "rmsprop"):
+        opt = make_optimizer(name, torch.nn.Linear(2, 2).parameters(), beta_1=0.5, epsilon=1e-4)
+        assert opt.defaults["eps"] == 1e-4 and "betas" not in opt.defaults
+    sgd = make_optimizer("sgd", torch.nn.Linear(2, 2).parameters(), beta_1=0.5, epsilon=1e-4)
+    assert "eps" not in sgd.defaults and "betas" not in sgd.defaults  # ignored: the config warns
+
+
+def test_a_run_trains_with_its_betas_and_epsilon():
+    from mnistlab.trainer import Trainer
+
+    trainer = Trainer(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2)), beta_1=0.7, beta_2=0.9,
+                      epsilon=1e-8)
+    group = trainer.optimizer.param_groups[0]
+    assert group["betas"] == (0.7, 0.9) and group["eps"] == 1e-8

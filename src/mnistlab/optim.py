@@ -85,8 +85,15 @@ def make_optimizer(
     nesterov: bool = False,
     weight_decay: float | None = None,
     fused: bool | None = None,
+    beta_1: float | None = None,
+    beta_2: float | None = None,
+    epsilon: float | None = None,
 ) -> torch.optim.Optimizer:
     """Build a torch optimizer from a Keras name; unset values take Keras's defaults.
+
+    ``beta_1`` / ``beta_2`` (Keras's names for torch's ``betas``; adam, adamw, nadam; defaults 0.9
+    and 0.999) and ``epsilon`` (torch's ``eps``; every optimizer but sgd; default 1e-7) are
+    ignored by optimizers that have no such setting (the run config warns about them).
 
     ``fused=None`` uses torch's fused kernel where this torch and device have one (adam, adamw,
     sgd, adagrad): one kernel per step instead of ~8 small ops per parameter, measured 17% faster
@@ -104,6 +111,11 @@ def make_optimizer(
         kwargs["lr"] = float(lr)
     if weight_decay is not None:
         kwargs["weight_decay"] = float(weight_decay)
+    if "betas" in kwargs:
+        b1, b2 = kwargs["betas"]
+        kwargs["betas"] = (b1 if beta_1 is None else float(beta_1), b2 if beta_2 is None else float(beta_2))
+    if "eps" in kwargs and epsilon is not None:
+        kwargs["eps"] = float(epsilon)
     decay = kwargs.pop("weight_decay", 0.0)
     if decay and name == "adam":  # Adam with decoupled decay is exactly AdamW
         cls, kwargs["weight_decay"] = torch.optim.AdamW, decay

@@ -74,6 +74,9 @@ class Trainer:
         momentum: float = 0.0,
         nesterov: bool = False,
         weight_decay: float | None = None,
+        beta_1: float | None = None,
+        beta_2: float | None = None,
+        epsilon: float | None = None,
         batch_size: int = 32,
         label_smoothing: float = 0.0,
         schedule: Any = None,
@@ -93,7 +96,8 @@ class Trainer:
         self.base_lr = float(lr if lr is not None else optimizer_defaults(optimizer)["lr"])
         self.optimizer = self.plan.optimizer(make_optimizer(optimizer, model.parameters(), lr=self.base_lr,
                                                             momentum=momentum, nesterov=nesterov,
-                                                            weight_decay=weight_decay))
+                                                            weight_decay=weight_decay, beta_1=beta_1,
+                                                            beta_2=beta_2, epsilon=epsilon))
         self.compute_gradients = self.plan.gradients(self.autograd_step)
         self.batch_size, self.label_smoothing, self.schedule, self.seed = batch_size, label_smoothing, schedule, seed
         self.augmenter = Augmenter(augment, seed=seed + 1) if augment is not None and not augment.is_identity() else None
