@@ -110,7 +110,8 @@ class CosineSchedule(BaseModel):
 
 class OneCycleSchedule(BaseModel):
     """One-cycle (Smith): warm up from lr/div_factor to lr (the peak) over ``pct_start`` of the
-    run, then cosine down to lr/(div_factor*final_div_factor). Same shape as torch's OneCycleLR."""
+    run, then cosine down to lr/(div_factor*final_div_factor). The lr of every step is torch's
+    OneCycleLR's (cosine, two phases, no momentum cycling) over the run's steps."""
 
     model_config = _FROZEN
     type: Literal["onecycle"] = "onecycle"

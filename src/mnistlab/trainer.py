@@ -192,7 +192,7 @@ class Trainer:
         loss_sum, correct, seen, lr = 0.0, 0, 0, self.base_lr
         for step in range(steps):
             if self.schedule is not None:
-                lr = schedule_lr(self.schedule, self.base_lr, epoch + step / steps, epochs)
+                lr = schedule_lr(self.schedule, self.base_lr, epoch + step / steps, epochs, steps)
                 set_lr(self.optimizer, lr)
             xb, yb = shuffled_x[step * bs : (step + 1) * bs], shuffled_y[step * bs : (step + 1) * bs]
             if batch_hooks:
