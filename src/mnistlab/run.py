@@ -33,7 +33,7 @@ from mnistlab.config import RunConfig, apply_overrides, checkpoint_key, parse_ru
 from mnistlab.datasets import load_dataset, validation_split
 from mnistlab.errors import CheckpointError, MnistlabError, SpecError
 from mnistlab.evaluate import check_images, evaluate_model, predict_probs
-from mnistlab.models import adapt_normalization, build_model, count_parameters, summarize
+from mnistlab.models import adapt_normalization, build_model, summarize
 from mnistlab.store import RunStore
 from mnistlab.trainer import FitOutcome, Trainer
 
@@ -148,6 +148,9 @@ def run_config(
     ckpt_key = checkpoint_key(resolved)
     device = accel.pick_device(t.device)
     data = prepare_data(cfg, data_dir, device)
+    # Keras's count of the model as written: a Normalization to adapt holds 2C+1 weights there, even
+    # though the adapted values below become constants of the recorded spec.
+    summary = summarize(spec)
     # A Normalization without values learns them from the training images (Keras's adapt()); the
     # resolved config records them, so the run's record rebuilds and predicts without the data.
     spec = adapt_normalization(spec, data.train_x)
@@ -158,7 +161,7 @@ def run_config(
         if cfg.data.validation:
             raise SpecError("validation_data was given, and data.validation is set too: choose one")
         data.val_x, data.val_y = given_validation(validation_data, spec.input_shape[:2], data.num_classes, device)
-    flops = summarize(spec).flops
+    flops = summary.flops
     model = build_model(spec, seed=t.seed).to(device)
     plan = accel.plan(model, precision=t.precision, threads=t.threads or None, macs_per_image=flops,
                       batch_size=t.batch_size)
@@ -179,8 +182,7 @@ def run_config(
                "flush_denormals": trainer.flushes_denormals}
         # A CPU run repeats exactly, unless the load made it change its thread count midway.
         env["deterministic"] = device.type == "cpu" and not env["thread_changes"]
-    trainable, frozen = count_parameters(model)
-    metrics = _metrics(outcome, test_loss, test_acc, trainable + frozen, flops, data)
+    metrics = _metrics(outcome, test_loss, test_acc, summary.total, flops, data)
     metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test
                              else "none" if data.val_y is None else cfg.data.split)
     model.eval()
