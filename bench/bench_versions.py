@@ -7,6 +7,7 @@ ratio (under 1.00 = faster) and test accuracy::
 
     git worktree add /tmp/before 8742bcc
     python bench/bench_versions.py --before /tmp/before --after . --models seed000-dense,seed000-cnn --rounds 3
+    MNISTLAB_ADAPTIVE_THREADS=0 python bench/bench_versions.py ...   # the new version without load-following threads
 
 Each worker imports mnistlab from ``<tree>/src`` (``PYTHONPATH``) and runs ``mnistlab.run_config``
 on seed 000's settings (Fashion-MNIST, batch 32, Adam 1e-3), so both versions train the same
@@ -30,9 +31,9 @@ WORKER = """
 import json, sys, warnings
 import mnistlab
 warnings.simplefilter("ignore")
-model, epochs, seed, data_dir = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+model, epochs, seed, data_dir, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 cfg = mnistlab.parse_run_config({"dataset": "fashion-mnist", "model": model,
-                                 "train": {"epochs": epochs, "seed": seed, "batch_size": 32}})
+                                 "train": {"epochs": epochs, "seed": seed, "batch_size": 32, "threads": threads}})
 r = mnistlab.run_config(cfg, data_dir=data_dir, progress="none")
 print(json.dumps({"train_seconds": r.metrics["train_seconds"], "test_accuracy": r.metrics["test_accuracy"],
                   "version": mnistlab.__version__, "native_kernel": r.env.get("native_kernel"),
@@ -40,10 +41,10 @@ print(json.dumps({"train_seconds": r.metrics["train_seconds"], "test_accuracy": 
 """
 
 
-def run_one(tree: Path, model: str, epochs: int, seed: int, data_dir: Path) -> dict:
+def run_one(tree: Path, model: str, epochs: int, seed: int, data_dir: Path, threads: int = 0) -> dict:
     """One training run with the mnistlab found in ``tree/src``; its metrics as a dict."""
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
-    out = subprocess.run([sys.executable, "-c", WORKER, model, str(epochs), str(seed), str(data_dir)],
+    out = subprocess.run([sys.executable, "-c", WORKER, model, str(epochs), str(seed), str(data_dir), str(threads)],
                          capture_output=True, text=True, env=env, check=False, cwd=tree)
     if out.returncode != 0:
         raise SystemExit(f"{tree} {model}: {out.stderr.strip().splitlines()[-1] if out.stderr.strip() else 'failed'}")
@@ -59,6 +60,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--threads", type=int, default=0, help="train.threads for every run (0: mnistlab's choice)")
     args = parser.parse_args()
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
     results: dict[tuple[str, str], list[dict]] = {}
@@ -66,7 +68,7 @@ def main() -> None:
         for model in args.models.split(","):
             order = ("before", "after") if r % 2 == 0 else ("after", "before")  # neither always goes first
             for which in order:
-                res = run_one(trees[which], model, args.epochs, args.seed + r, args.data_dir)
+                res = run_one(trees[which], model, args.epochs, args.seed + r, args.data_dir, args.threads)
                 results.setdefault((model, which), []).append(res)
                 print(f"round {r + 1} {model:14} {which:6} {res['train_seconds']:7.2f} s  "
                       f"acc {res['test_accuracy']:.4f}  ({res['version']}, {res['precision']}, "

@@ -14,7 +14,7 @@ from mnistlab.config import (
     RUN_DEFAULTS, AugmentConfig, RunConfig, TrainConfig, apply_overrides, build_run_config, checkpoint_key,
     parse_augment, parse_run_config, run_key, setting_default,
 )
-from mnistlab.errors import SpecError
+from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.optim import optimizer_defaults
 
 BASE = {"dataset": "fashion-mnist", "model": "seed000-dense"}
@@ -271,3 +271,38 @@ def test_an_empty_config_file_is_an_error_not_a_default_run(tmp_path: Path, text
     f.write_text(text)
     with pytest.raises(SpecError, match=r"run.toml: the file sets nothing \(empty, or cut short\?\)"):
         build_run_config(f)
+
+
+@pytest.mark.parametrize("train, needle", [
+    ({"beta_1": 1.0}, "train.beta_1: Input should be less than 1"),
+    ({"beta_1": -0.1}, "train.beta_1: Input should be greater than or equal to 0"),
+    ({"beta_2": "0.9"}, "train.beta_2: Input should be a valid number"),
+    ({"beta_2": True}, "train.beta_2: Input should be a valid number"),
+    ({"beta_1": float("nan")}, "train.beta_1"),
+    ({"beta_1": [0.9]}, "train.beta_1"),
+    ({"epsilon": 0}, "train.epsilon: Input should be greater than 0"),
+    ({"epsilon": float("inf")}, "train.epsilon"),
+    ({"epsilon": 2}, "train.epsilon: Input should be less than or equal to 1"),
+    ({"beta1": 0.9}, 'train: unknown key "beta1" (did you mean "beta_1"?)'),
+    ({"betas": [0.9, 0.99]}, 'train: unknown key "betas"'),
+])
+def test_bad_optimizer_knobs_are_one_line_errors(train, needle):
+    with pytest.raises(SpecError) as err:
+        parse(train=train)
+    assert needle in str(err.value) and "\n" not in str(err.value), str(err.value)
+
+
+def test_optimizer_knobs_default_to_keras_and_are_resolved():
+    t = parse(train={"optimizer": "nadam"}).resolved()["train"]
+    assert (t["beta_1"], t["beta_2"], t["epsilon"]) == (0.9, 0.999, 1e-7)  # Keras's defaults, recorded
+    t = parse(train={"beta_1": 0.7, "beta_2": 0.9, "epsilon": 1e-8}).resolved()["train"]
+    assert (t["beta_1"], t["beta_2"], t["epsilon"]) == (0.7, 0.9, 1e-8)
+    t = parse(train={"optimizer": "rmsprop"}).resolved()["train"]
+    assert (t["beta_1"], t["beta_2"], t["epsilon"]) == (None, None, 1e-7)
+    assert parse(train={"optimizer": "sgd"}).resolved()["train"]["epsilon"] is None
+    same = parse(train={"beta_1": 0.9}).resolved()
+    assert run_key(same) == run_key(parse().resolved())  # the default written out is the same run
+    with pytest.warns(SpecWarning, match=r"train.beta_1 = 0.7 applies to adam, adamw, nadam; sgd ignores it"):
+        parse(train={"optimizer": "sgd", "beta_1": 0.7})
+    with pytest.warns(SpecWarning, match=r"train.epsilon = 0.001 applies to adam, adamw, nadam, adagrad, rmsprop"):
+        parse(train={"optimizer": "sgd", "epsilon": 1e-3})

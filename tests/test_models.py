@@ -11,14 +11,14 @@ import torch
 import torch.nn.functional as F
 
 from mnistlab.datasets import load_dataset
-from mnistlab.errors import SpecWarning
+from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.models import (
-    ACTIVATION_MODULES, INITIALIZER_FUNCTIONS, build_model, count_parameters, format_summary, layer_outputs,
-    num_classes, summarize,
+    ACTIVATION_MODULES, INITIALIZER_FUNCTIONS, adapt_normalization, build_model, count_parameters, format_summary,
+    layer_outputs, num_classes, summarize,
 )
 from mnistlab.specs import (
     ACTIVATIONS, INITIALIZERS, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
-    GlobalAveragePooling2D, MaxPooling2D, ModelSpec, compact_spec,
+    GlobalAveragePooling2D, MaxPooling2D, ModelSpec, Normalization, compact_spec,
 )
 
 torch.set_num_threads(1)
@@ -302,3 +302,61 @@ def test_weights_reload_into_a_model_rebuilt_from_the_saved_spec(tmp_path):
     for clone in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
         assert clone.spec == spec and clone.folded_softmax
         torch.testing.assert_close(clone(x), model(x), rtol=0, atol=0)
+
+
+# ---------------------------------------------------------------------------------- Normalization
+def test_normalization_computes_what_keras_computes():
+    # Keras: (x - mean) / max(sqrt(variance), epsilon()), epsilon 1e-7, per channel (axis=-1)
+    spec = ModelSpec(layers=(Conv2D(3, 3), Normalization(mean=[0.5, -1.0, 2.0], variance=[4.0, 0.25, 0.0]),
+                             Flatten(), Dense(2)), input_shape=(6, 6, 1))
+    norm = build_model(spec, seed=0)[1]
+    x = torch.randn(2, 3, 4, 4)
+    expected = torch.stack([(x[:, 0] - 0.5) / 2.0, (x[:, 1] + 1.0) / 0.5, (x[:, 2] - 2.0) / 1e-7], 1)
+    torch.testing.assert_close(norm(x), expected)
+    torch.testing.assert_close(norm(x.to(memory_format=torch.channels_last)), expected)
+    flat = build_model(ModelSpec(layers=(Flatten(), Normalization(mean=0.25, variance=0.0625), Dense(2)),
+                                 input_shape=(2, 2, 1)), seed=0)[1]
+    torch.testing.assert_close(flat(torch.ones(3, 4)), torch.full((3, 4), 3.0))
+
+
+def test_normalization_weights_are_counted_as_keras_counts_them():
+    to_adapt = ModelSpec(layers=(Normalization(), Conv2D(4, 3), Flatten(), Dense(10, activation="softmax")))
+    model = build_model(to_adapt, seed=0)
+    assert count_parameters(model) == (summarize(to_adapt).trainable, 3) and summarize(to_adapt).non_trainable == 3
+    assert sorted(model[0].state_dict()) == ["count", "mean", "variance"]  # Keras's weights: zeros, ones, 0
+    x = torch.rand(2, 1, 28, 28)
+    torch.testing.assert_close(model[0](x), x)  # the identity until adapted, as a Keras layer before adapt()
+    given = adapt_normalization(to_adapt, torch.randint(0, 256, (5, 28, 28), dtype=torch.uint8))
+    assert count_parameters(build_model(given, seed=0)) == (summarize(given).trainable, 0)
+    assert build_model(given, seed=0)[0].state_dict() == {}  # the spec holds the values, not the weights
+    row = summarize(to_adapt).rows[0]
+    assert (row.name, row.type, row.output_shape, row.params) == ("normalization", "Normalization", (None, 28, 28, 1), 3)
+    assert " normalization (Normalization)" in format_summary(summarize(to_adapt))
+
+
+def test_adapt_gives_the_population_statistics_of_the_pixels_as_the_model_sees_them():
+    images = torch.randint(0, 256, (50, 28, 28), dtype=torch.uint8)
+    images[0] = 255
+    spec = ModelSpec(layers=(Normalization(), Flatten(), Dense(10)))
+    layer = adapt_normalization(spec, images).layers[0]
+    pixels = images.numpy().astype(np.float64) / 255
+    assert layer.mean == pytest.approx(pixels.mean(), rel=1e-12) and layer.variance == pytest.approx(pixels.var(), rel=1e-12)
+    keras_float32 = (images.numpy().astype(np.float32) / 255)  # what Keras's adapt() reads
+    assert layer.variance == pytest.approx(float(np.var(keras_float32)), rel=1e-5)
+    adapted = adapt_normalization(spec, images)
+    assert adapt_normalization(adapted, images) is adapted  # nothing left to adapt
+    assert adapt_normalization(CNN, images) is CNN
+    out = build_model(adapted, seed=0)[0](images.unsqueeze(1).float() / 255)
+    assert abs(float(out.mean())) < 1e-5 and float(out.std(unbiased=False)) == pytest.approx(1.0, rel=1e-4)
+
+
+@pytest.mark.parametrize("images, needle", [
+    (torch.rand(4, 28, 28), "uint8 images, got torch.float32"),
+    (torch.zeros(0, 28, 28, dtype=torch.uint8), "with 0 pixels"),
+])
+def test_adapt_refuses_what_it_cannot_read(images, needle):
+    with pytest.raises(SpecError, match=needle):
+        adapt_normalization(ModelSpec(layers=(Normalization(), Flatten(), Dense(10))), images)
+    with pytest.raises(SpecError, match="one-channel input"):
+        adapt_normalization(ModelSpec(layers=(Normalization(), Flatten(), Dense(10)), input_shape=(28, 28, 3)),
+                            torch.zeros(2, 28, 28, dtype=torch.uint8))

@@ -114,3 +114,77 @@ def test_decoupled_decay_follows_the_current_learning_rate():
     w.grad = torch.zeros(3)
     opt.step()
     torch.testing.assert_close(w.detach(), torch.full((3,), 1 - 0.01 * 0.5))
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "nadam"])
+def test_keras_betas_and_epsilon_reach_the_optimizer(name):
+    opt = make_optimizer(name, torch.nn.Linear(2, 2).parameters(), beta_1=0.7, beta_2=0.9, epsilon=1e-8)
+    assert opt.defaults["betas"] == (0.7, 0.9) and opt.defaults["eps"] == 1e-8
+    opt = make_optimizer(name, torch.nn.Linear(2, 2).parameters(), beta_2=0.95)
+    assert opt.defaults["betas"] == (0.9, 0.95) and opt.defaults["eps"] == 1e-7  # Keras's defaults for the rest
+
+
+def test_epsilon_reaches_every_optimizer_that_has_one_and_betas_only_the_adam_family():
+    for name in ("adagrad", "rmsprop"):
+        opt = make_optimizer(name, torch.nn.Linear(2, 2).parameters(), beta_1=0.5, epsilon=1e-4)
+        assert opt.defaults["eps"] == 1e-4 and "betas" not in opt.defaults
+    sgd = make_optimizer("sgd", torch.nn.Linear(2, 2).parameters(), beta_1=0.5, epsilon=1e-4)
+    assert "eps" not in sgd.defaults and "betas" not in sgd.defaults  # ignored: the config warns
+
+
+def test_a_run_trains_with_its_betas_and_epsilon():
+    from mnistlab.trainer import Trainer
+
+    trainer = Trainer(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2)), beta_1=0.7, beta_2=0.9,
+                      epsilon=1e-8)
+    group = trainer.optimizer.param_groups[0]
+    assert group["betas"] == (0.7, 0.9) and group["eps"] == 1e-8
+
+
+@pytest.mark.parametrize("steps_per_epoch, epochs, kw", [
+    (235, 1, {}),                                              # the speedrun: one epoch of batch 256 on MNIST
+    (7, 3, {"pct_start": 0.25, "div_factor": 10.0, "final_div_factor": 100.0}),
+    (4, 1, {}),                                                # few steps: the peak falls between two steps
+    (1, 2, {}),
+])
+def test_onecycle_gives_torchs_lr_at_every_step(steps_per_epoch, epochs, kw):
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([w], lr=0.01)
+    total = steps_per_epoch * epochs
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.01, total_steps=total, cycle_momentum=False,
+                                                anneal_strategy="cos", three_phase=False, **kw)
+    expected = []
+    for _ in range(total):
+        expected.append(opt.param_groups[0]["lr"])  # the lr this step trains with
+        opt.step()
+        sched.step()
+    ours = [schedule_lr(OneCycleSchedule(**kw), 0.01, e + s / steps_per_epoch, epochs, steps_per_epoch)
+            for e in range(epochs) for s in range(steps_per_epoch)]
+    assert ours == expected
+
+
+def test_the_trainer_steps_onecycle_as_torch_does():
+    from mnistlab.callbacks import Callback
+    from mnistlab.trainer import Trainer
+
+    class Lrs(Callback):
+        def __init__(self) -> None:
+            self.seen: list[float] = []
+
+        def on_batch_begin(self, batch, logs=None):
+            self.seen.append(self.trainer.optimizer.param_groups[0]["lr"])
+
+    lrs = Lrs()
+    images, labels = torch.randint(0, 256, (50, 4, 4), dtype=torch.uint8), torch.randint(0, 2, (50,))
+    trainer = Trainer(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2)), lr=0.01, batch_size=16,
+                      schedule=OneCycleSchedule(), callbacks=[lrs])
+    trainer.fit(images, labels, epochs=2)
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([w], lr=0.01)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.01, total_steps=8, cycle_momentum=False)
+    expected = []
+    for _ in range(8):
+        expected.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs.seen == expected

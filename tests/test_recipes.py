@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 
 from mnistlab.cli import main
+from mnistlab.config import parse_run_config
 from mnistlab.execute import run_experiment
 from mnistlab.experiments import load_experiment
+from mnistlab.run import run_config
 from mnistlab.store import RunStore
 
 RECIPES = sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.toml"))
@@ -17,6 +19,7 @@ RECIPES = sorted((Path(__file__).resolve().parents[1] / "recipes").glob("*.toml"
 def test_every_seed_notebook_has_a_recipe() -> None:
     names = {p.stem for p in RECIPES}
     assert {"seed000", "seed001", "seed002", "seed003", "seed004", "fast", "best"} <= names
+    assert {"speedrun-mnist", "speedrun-fashion"} <= names
 
 
 @pytest.mark.parametrize("path", RECIPES, ids=lambda p: p.stem)
@@ -60,3 +63,27 @@ def test_cli_runs_a_recipe_quick(data_dir: Path, capsys: pytest.CaptureFixture[s
     assert main(["run", str(fast), "--quick", "--data-dir", str(data_dir)]) == 0
     assert "fast" in capsys.readouterr().out
     assert len(RunStore().runs(experiment="fast", status="finished")) == 1
+
+
+def test_speedrun_recipes_hold_the_speedrun() -> None:
+    """Both speedruns: five seeds of the speedrun model, the plain script's Adam and one-cycle."""
+    for name, dataset, epochs in (("speedrun-mnist", "mnist", 1), ("speedrun-fashion", "fashion-mnist", 4)):
+        cells = load_experiment(next(p for p in RECIPES if p.stem == name)).cells()
+        assert [c.config["train"]["seed"] for c in cells] == [0, 1, 2, 3, 4]
+        config = cells[0].config
+        assert config["dataset"] == dataset and config["model"]["name"] == "speedrun"
+        assert config["model"]["layers"][0] == {"type": "Normalization", "mean": None, "variance": None}
+        t = config["train"]
+        assert (t["epochs"], t["batch_size"], t["lr"], t["beta_1"], t["beta_2"]) == (epochs, 256, 0.01, 0.7, 0.9)
+        assert t["schedule"]["type"] == "onecycle" and t["label_smoothing"] == 0.1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, gate", [("speedrun-mnist", 0.99), ("speedrun-fashion", 0.91)])
+def test_speedrun_recipe_reaches_its_gate(name: str, gate: float, data_dir: Path) -> None:
+    """Full size, two of the recipe's five seeds (five take too long even here): mean test accuracy."""
+    cells = load_experiment(next(p for p in RECIPES if p.stem == name)).cells()[:2]
+    results = [run_config(parse_run_config(c.config), data_dir=data_dir, progress="none") for c in cells]
+    accuracies = [r.metrics["test_accuracy"] for r in results]
+    assert all(r.status == "finished" for r in results)
+    assert sum(accuracies) / len(accuracies) >= gate, accuracies

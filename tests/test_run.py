@@ -318,3 +318,46 @@ def test_a_checkpoint_records_the_chosen_thread_count_not_the_loads(data_dir, tm
                             "train": {"epochs": 1, "threads": 2}})
     run_config(cnn, data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, extra_callbacks=[LoadTookACore()])
     assert torch.load(tmp_path / "last.pt", weights_only=True)["threads"] == 2
+
+
+def test_a_normalization_is_adapted_from_the_training_images_and_recorded(data_dir, tmp_path):
+    from mnistlab.config import run_key
+    from mnistlab.models import adapt_normalization
+    from mnistlab.specs import parse_model_spec
+    from mnistlab.store import RunStore
+
+    model = {"layers": ["Normalization", {"type": "Conv2D", "filters": 16, "kernel_size": 5, "activation": "relu"},
+                        "MaxPooling2D", "Flatten", {"type": "Dense", "units": 10, "activation": "softmax"}]}
+    written = parse_run_config({"dataset": "mnist", "model": model, "data": {"subset": 300, "validation": 0.2},
+                                "train": {"epochs": 1}})
+    run = train("mnist", model, epochs=1, data_dir=data_dir, progress="none", subset=300, validation=0.2,
+                store=tmp_path / "runs")
+    layer = run.config["model"]["layers"][0]
+    split = prepare_data(written, data_dir)  # the 240 images it trains on, not the 60 held out
+    expected = adapt_normalization(written.model_spec(), split.train_x).layers[0]
+    assert (layer["mean"], layer["variance"]) == (expected.mean, expected.variance)
+    assert 0.1 < layer["mean"] < 0.15 and 0.08 < layer["variance"] < 0.11
+    assert run.metrics["params"] == 23_466 + 3  # Keras's count of the model as written: mean, variance, count
+    store = RunStore(tmp_path / "runs", create=False)
+    rec = store.get(run.run_id)
+    assert rec.config["model"]["layers"][0] == layer  # recorded, so the record rebuilds without the data
+    assert rec.config_hash == run_key(written.resolved())  # still the key of the config as written
+    images = load_dataset("mnist", data_dir).test_images[:20]
+    from mnistlab.evaluate import predict_probs
+
+    bf16 = torch.bfloat16 if run.result.env["precision"] == "bf16" else None  # predict() computes as the run tested
+    np.testing.assert_allclose(predict_probs(store.load_model(run.run_id), images, autocast_dtype=bf16),
+                               run.predict(images), atol=1e-5)
+    again = parse_run_config({**written.resolved(), "model": rec.config["model"]})
+    assert again.model_spec() == parse_model_spec(rec.config["model"]) and not again.model_spec().layers[0].needs_adapt
+
+
+def test_a_run_passes_its_betas_and_epsilon_to_the_optimizer(data_dir):
+    class Look(Callback):
+        def on_train_begin(self, logs=None):
+            self.group = dict(self.trainer.optimizer.param_groups[0])
+
+    look = Look()
+    run_config(cfg(train={"epochs": 1, "beta_1": 0.7, "beta_2": 0.9, "epsilon": 1e-8}), data_dir=data_dir,
+               progress="none", extra_callbacks=[look])
+    assert look.group["betas"] == (0.7, 0.9) and look.group["eps"] == 1e-8

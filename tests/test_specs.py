@@ -10,8 +10,8 @@ import pytest
 from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.specs import (
     ACTIVATIONS, INITIALIZERS, LAYER_TYPES, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense,
-    Dropout, Flatten, GlobalAveragePooling2D, LayerSpec, MaxPooling2D, ModelSpec, builder_spec, compact_spec,
-    load_model_spec, parse_model_spec, save_model_spec, spec_warnings,
+    Dropout, Flatten, GlobalAveragePooling2D, LayerSpec, MaxPooling2D, ModelSpec, Normalization, builder_spec,
+    compact_spec, layer_from_dict, load_model_spec, parse_model_spec, save_model_spec, spec_warnings,
 )
 
 # One non-default example per layer type, placed where it is legal (map layers before Flatten).
@@ -26,6 +26,7 @@ EXAMPLES: dict[str, LayerSpec] = {
     "GlobalAveragePooling2D": GlobalAveragePooling2D(),
     "Flatten": Flatten(),
     "Dense": Dense(7, activation="tanh", kernel_initializer="orthogonal", use_bias=False),
+    "Normalization": Normalization(mean=[0.25], variance=[0.5]),
 }
 
 
@@ -310,3 +311,60 @@ def test_sigmoid_output_warns_with_the_fix():
 def test_other_incoherent_specs_warn(layers, fragment):
     messages = spec_warnings(ModelSpec(layers=layers))
     assert any(fragment in m for m in messages), messages
+
+
+# ---------------------------------------------------------------------------------- Normalization
+def test_normalization_to_adapt_round_trips_and_counts_keras_weights(tmp_path):
+    spec = ModelSpec(layers=(Normalization(), Conv2D(8, 3), Flatten(), Dense(10, activation="softmax")))
+    assert spec.layers[0].needs_adapt and spec.to_dict()["layers"][0] == {"type": "Normalization", "mean": None,
+                                                                          "variance": None}
+    save_model_spec(spec, tmp_path / "m.toml")  # TOML has no null: the keys are left out, and read back as None
+    assert load_model_spec(tmp_path / "m.toml") == spec == parse_model_spec(["Normalization", *spec.to_dict()["layers"][1:]])
+    # Keras: an adapted Normalization holds mean (1,), variance (1,) and count () as non-trainable weights ...
+    assert spec.layers[0].params((28, 28, 1)) == (0, 3)
+    # ... one per channel (axis=-1) for mean and variance; a layer given its values holds constants only.
+    assert spec.layers[0].params((26, 26, 8)) == (0, 17)
+    assert Normalization(mean=0.1, variance=0.2).params((28, 28, 1)) == (0, 0)
+    assert Normalization(mean=0, variance=1) == Normalization(mean=0.0, variance=1.0)  # canonical floats
+
+
+def test_normalization_values_per_channel_anywhere():
+    spec = ModelSpec(layers=(Conv2D(3, 3), Normalization(mean=[0, 1, 2], variance=[1, 1, 0]), Flatten(), Dense(2)))
+    assert spec.layers[1].mean == (0.0, 1.0, 2.0) and spec.shapes()[1] == (26, 26, 3)
+    assert ModelSpec.from_dict(spec.to_dict()) == spec
+
+
+@pytest.mark.parametrize("kwargs, needle, path", [
+    ({"mean": 0.1}, "mean is given but variance is not", ("variance",)),
+    ({"variance": 0.1}, "variance is given but mean is not", ("mean",)),
+    ({"mean": "0.1", "variance": 1}, "mean must be a number, got str", ("mean",)),
+    ({"mean": True, "variance": 1}, "mean must be a number, got bool", ("mean",)),
+    ({"mean": {"a": 1}, "variance": 1}, "mean must be a number, got dict", ("mean",)),
+    ({"mean": 0, "variance": -1}, "variance must be a finite number >= 0, got -1", ("variance",)),
+    ({"mean": float("nan"), "variance": 1}, "mean must be a finite number, got nan", ("mean",)),
+    ({"mean": 0, "variance": float("inf")}, "variance must be a finite number >= 0, got inf", ("variance",)),
+    ({"mean": 10**400, "variance": 1}, "mean must be a finite number", ("mean",)),
+    ({"mean": [], "variance": []}, "mean must be a number or a list of 1 to", ("mean",)),
+    ({"mean": [0, [1]], "variance": [1, 1]}, "mean[1] must be a number, got list", ("mean", 1)),
+    ({"mean": [0, 1], "variance": [1, None]}, "variance[1] must be a number, got NoneType", ("variance", 1)),
+    ({"mean": [0, 1], "variance": 1}, "same shape (Keras), got 2 values and one number", ("variance",)),
+    ({"mean": [0, 1], "variance": [1, 1, 1]}, "got 2 values and 3 values", ("variance",)),
+])
+def test_bad_normalization_values_are_one_line_errors(kwargs, needle, path):
+    with pytest.raises(SpecError) as info:
+        layer_from_dict({"type": "Normalization", **kwargs}, where="layers[0]", path=("layers", 0))
+    assert needle in str(info.value) and "\n" not in str(info.value)
+    assert info.value.path == ("layers", 0, *path)
+
+
+def test_normalization_shape_and_place_are_checked():
+    with pytest.raises(SpecError, match=r"layers\[0\] \(Normalization\): mean and variance have 2 values but the "
+                                        r"input has 1 channel \(give one value, or one per channel\)"):
+        ModelSpec(layers=(Normalization(mean=[0, 1], variance=[1, 1]), Flatten(), Dense(2)))
+    with pytest.raises(SpecError, match=r"layers\[1\] \(Normalization\): without mean and variance it must be "
+                                        r"the first layer") as info:
+        parse_model_spec([{"type": "Conv2D", "filters": 2, "kernel_size": 3}, "Normalization", "Flatten",
+                          {"type": "Dense", "units": 2}])
+    assert info.value.path == ("layers", 1)
+    with pytest.raises(SpecError, match="unknown key 'axis'|'axis'"):
+        parse_model_spec([{"type": "Normalization", "axis": -1}, "Flatten", {"type": "Dense", "units": 2}])

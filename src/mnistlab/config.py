@@ -110,7 +110,8 @@ class CosineSchedule(BaseModel):
 
 class OneCycleSchedule(BaseModel):
     """One-cycle (Smith): warm up from lr/div_factor to lr (the peak) over ``pct_start`` of the
-    run, then cosine down to lr/(div_factor*final_div_factor). Same shape as torch's OneCycleLR."""
+    run, then cosine down to lr/(div_factor*final_div_factor). The lr of every step is torch's
+    OneCycleLR's (cosine, two phases, no momentum cycling) over the run's steps."""
 
     model_config = _FROZEN
     type: Literal["onecycle"] = "onecycle"
@@ -136,6 +137,11 @@ class TrainConfig(BaseModel):
     momentum: float = Field(0.0, ge=0, lt=1)  # sgd (and rmsprop) momentum
     nesterov: bool = False  # sgd only
     weight_decay: float | None = Field(None, ge=0, lt=1)  # None = optimizer default (adamw 0.004, else 0)
+    #: decay rates of the first and second moment estimates (adam, adamw, nadam); None = Keras's 0.9 / 0.999
+    beta_1: float | None = Field(None, ge=0, lt=1)
+    beta_2: float | None = Field(None, ge=0, lt=1)
+    #: the small constant in the update's denominator (every optimizer but sgd); None = Keras's 1e-7
+    epsilon: float | None = Field(None, gt=0, le=1)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     seed: int = Field(0, ge=0, lt=2**63)
     schedule: Schedule | None = None
@@ -172,6 +178,12 @@ class TrainConfig(BaseModel):
                           f"{self.optimizer} ignores it", SpecWarning, stacklevel=2)
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ValueError("nesterov needs optimizer sgd with momentum > 0")
+        defaults = optimizer_defaults(self.optimizer)
+        for key, known in (("beta_1", "betas"), ("beta_2", "betas"), ("epsilon", "eps")):
+            if getattr(self, key) is not None and known not in defaults:
+                users = [name for name in OPTIMIZERS if known in optimizer_defaults(name)]
+                warnings.warn(f"train.{key} = {getattr(self, key):g} applies to {', '.join(users)}; "
+                              f"{self.optimizer} ignores it", SpecWarning, stacklevel=2)
         return self
 
 
@@ -286,14 +298,19 @@ class RunConfig(BaseModel):
         return cached[1]
 
     def resolved(self) -> dict[str, Any]:
-        """Fully resolved plain dict: the model expanded to its layer spec dict, the lr and weight
-        decay filled with the optimizer's defaults, every section present. JSON/TOML safe and
+        """Fully resolved plain dict: the model expanded to its layer spec dict, the lr, weight decay,
+        beta_1, beta_2 and epsilon filled with the optimizer's defaults, every section present. JSON/TOML safe and
         hashable with ``json.dumps(sort_keys=True)``; ``parse_run_config(cfg.resolved())`` round-trips.
         """
         d = self.model_dump(mode="json")
         d["model"] = self.model_spec().to_dict()
         d["train"]["lr"] = self.lr
         d["train"]["weight_decay"] = self.weight_decay
+        defaults = optimizer_defaults(self.train.optimizer)
+        betas = defaults.get("betas", (None, None))
+        for key, value in (("beta_1", betas[0]), ("beta_2", betas[1]), ("epsilon", defaults.get("eps"))):
+            if d["train"][key] is None:
+                d["train"][key] = value  # Keras's default for this optimizer (None where it has no such setting)
         if d["data"]["split_seed"] is None:
             d["data"]["split_seed"] = self.train.seed
         return d

@@ -26,6 +26,7 @@ What the built model does:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import warnings
@@ -34,17 +35,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from mnistlab import specs as S
-from mnistlab.errors import SpecWarning
+from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.specs import ModelSpec, Shape, output_activation, spec_warnings
 
-__all__ = ["ACTIVATION_MODULES", "INITIALIZER_FUNCTIONS", "ModelSummary", "SequentialModel", "SummaryRow",
-           "build_model", "count_parameters", "format_summary", "keras_names", "layer_outputs", "num_classes",
-           "summarize"]
+__all__ = ["ACTIVATION_MODULES", "INITIALIZER_FUNCTIONS", "ModelSummary", "SequentialModel",
+           "SummaryRow", "adapt_normalization", "build_model", "count_parameters", "format_summary", "keras_names",
+           "layer_outputs", "num_classes", "summarize"]
 
 # ---------------------------------------------------------------------------------------------
 # Registries: activation and initializer names -> objects, in one place.
@@ -211,6 +213,37 @@ class GlobalAveragePooling2D(nn.Module):
         return x.mean(dim=(2, 3))
 
 
+class Normalization(nn.Module):
+    """Keras's Normalization: ``(x - mean) / max(sqrt(variance), 1e-7)`` over the channel axis (dim 1).
+
+    Given values are constants (non-persistent buffers: the spec holds them, as Keras's config
+    does). A layer to be adapted holds Keras's weights instead, persistent buffers ``mean`` (zeros),
+    ``variance`` (ones) and ``count`` (0): the identity until :func:`adapt_normalization` gives the
+    spec its values.
+    """
+
+    EPSILON = 1e-7  # Keras's backend.epsilon(): the floor of sqrt(variance)
+    mean: torch.Tensor  # buffers, (C, 1, 1) or (C,)
+    variance: torch.Tensor
+
+    def __init__(self, in_shape: Shape, spec: S.Normalization) -> None:
+        super().__init__()
+        channels = in_shape[-1]
+        persistent = spec.needs_adapt
+        mean = torch.zeros(channels) if spec.mean is None else torch.tensor(spec.mean, dtype=torch.float32)
+        variance = torch.ones(channels) if spec.variance is None else torch.tensor(spec.variance, dtype=torch.float32)
+        # (C,) or one value, broadcast over (N, C, H, W) or (N, C) as Keras broadcasts over its last axis
+        view = (-1, 1, 1) if len(in_shape) == 3 else (-1,)
+        self.register_buffer("mean", mean.reshape(view).expand(channels, *view[1:]).clone(), persistent=persistent)
+        self.register_buffer("variance", variance.reshape(view).expand(channels, *view[1:]).clone(),
+                             persistent=persistent)
+        if persistent:
+            self.register_buffer("count", torch.zeros((), dtype=torch.int64))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / torch.clamp(torch.sqrt(self.variance), min=self.EPSILON)
+
+
 def _make_layer(layer: S.LayerSpec, in_shape: Shape) -> nn.Module:
     if isinstance(layer, S.Dense):
         return Dense(in_shape[0], layer)
@@ -230,6 +263,8 @@ def _make_layer(layer: S.LayerSpec, in_shape: Shape) -> nn.Module:
         return bn(in_shape[-1], eps=layer.epsilon, momentum=1.0 - layer.momentum)
     if isinstance(layer, S.Activation):
         return ACTIVATION_MODULES[layer.activation]()
+    if isinstance(layer, S.Normalization):
+        return Normalization(in_shape, layer)
     raise TypeError(f"no module for layer type {type(layer).__name__}")  # a new LayerSpec without a builder
 
 
@@ -327,11 +362,43 @@ def num_classes(spec: ModelSpec | Any) -> int:
 
 
 def count_parameters(model: nn.Module) -> tuple[int, int]:
-    """(trainable, non-trainable) as Keras counts: BatchNorm moving statistics are non-trainable weights."""
+    """(trainable, non-trainable) as Keras counts: BatchNorm moving statistics and the weights of a
+    Normalization still to be adapted (mean, variance, count) are non-trainable weights."""
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
     stats = sum(b.numel() for n, b in model.named_buffers() if n.endswith(("running_mean", "running_var")))
+    stats += sum(t.numel() for m in model.modules() if isinstance(m, Normalization) for t in m.state_dict().values())
     return trainable, frozen + stats
+
+
+def adapt_normalization(spec: ModelSpec, images: torch.Tensor | np.ndarray) -> ModelSpec:
+    """``spec`` with its first layer's Normalization given the mean and variance of ``images``,
+    as Keras's ``layer.adapt(images / 255)`` computes them; ``spec`` itself when it has none to adapt.
+
+    ``images``: uint8 (N, H, W), 0-255, one channel. Population statistics (numpy's ``var``, as
+    Keras) of every pixel as the model sees it (``/ 255``), computed exactly from the 256-bin
+    histogram in float64 (Keras sums in float32; the two agree to ~1e-7).
+
+    >>> spec = adapt_normalization(spec, run_data.train_x)   # doctest: +SKIP
+    >>> spec.layers[0].mean, spec.layers[0].variance         # doctest: +SKIP
+    (0.1306604762738429, 0.09493...)
+    """
+    first = spec.layers[0]
+    if not (isinstance(first, S.Normalization) and first.needs_adapt):
+        return spec
+    if spec.input_shape[2] != 1:
+        raise SpecError(f"Normalization: adapting from images needs a one-channel input, not {spec.input_shape[2]} "
+                        "channels; give mean and variance")
+    pixels = torch.as_tensor(images)
+    if pixels.dtype != torch.uint8 or pixels.numel() == 0:
+        raise SpecError(f"Normalization: adapting needs uint8 images, got {pixels.dtype} with {pixels.numel()} pixels")
+    counts = torch.bincount(pixels.reshape(-1), minlength=256).cpu().to(torch.float64)  # 0.15 s for MNIST's 47M
+    values = torch.arange(256, dtype=torch.float64) / 255.0
+    n = counts.sum()
+    mean = float((counts * values).sum() / n)
+    variance = float((counts * (values - mean) ** 2).sum() / n)
+    layer = dataclasses.replace(first, mean=mean, variance=variance)
+    return dataclasses.replace(spec, layers=(layer, *spec.layers[1:]))
 
 
 def _resolve(obj: Any) -> ModelSpec:

@@ -22,7 +22,7 @@ from typing import Any
 
 from mnistlab.errors import SpecError, clip, did_you_mean
 from mnistlab.specs import (
-    Conv2D, Dense, Dropout, Flatten, LayerSpec, MaxPooling2D, ModelSpec, builder_spec, compact_spec,
+    Conv2D, Dense, Dropout, Flatten, LayerSpec, MaxPooling2D, ModelSpec, Normalization, builder_spec, compact_spec,
     load_model_spec, parse_model_spec,
 )
 
@@ -263,6 +263,21 @@ def _seed002_deep_conv() -> ModelSpec:
     return ModelSpec(layers=(_conv(32, 5, "same"), _conv(32, 5, "same"), MaxPooling2D((2, 2)), Dropout(0.25),
                              _conv(64, 3, "same"), _conv(64, 3, "same"), MaxPooling2D((2, 2), strides=(2, 2)), Flatten(),
                              Dense(256, activation="relu"), Dropout(0.2), Dense(10, activation="softmax")))
+
+
+# The speedrun model (recipes/speedrun-*.toml): seed 002's goal on a clock, after the plain PyTorch
+# script in ../shared/bench (tuomaso/train_mnist_fast's Conv 24 5x5, Pool, ReLU, Conv 32 3x3, Pool, ReLU,
+# Dense 256, Dense 10 on standardised inputs). Here the first conv has 16 filters, so that it runs on
+# mnistlab's fused conv-pool kernel, and each ReLU conv comes before its pool (the same values).
+# By hand: Normalization to adapt 3 (mean, variance, count: non-trainable); conv 16 5x5 (25*16+16 = 416)
+# -> 24x24, pool 12x12; conv 32 3x3 (9*16*32+32 = 4,640) -> 10x10, pool 5x5x32 = 800; Dense 256
+# (800*256+256 = 205,056); Dense 10 (2,570). Total 212,685.
+@register_preset("speedrun", source="seed 002 speedrun",
+                 expected_params=212_685,
+                 description="Normalization, Conv 16 5x5, Pool, Conv 32 3x3, Pool, Dense 256, Dense 10")
+def _speedrun() -> ModelSpec:
+    return ModelSpec(layers=(Normalization(), _conv(16, 5), MaxPooling2D((2, 2)), _conv(32, 3), MaxPooling2D((2, 2)), Flatten(),
+                             Dense(256, activation="relu"), Dense(10, activation="softmax")))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,7 +33,8 @@ from mnistlab.config import RunConfig, apply_overrides, checkpoint_key, parse_ru
 from mnistlab.datasets import load_dataset, validation_split
 from mnistlab.errors import CheckpointError, MnistlabError, SpecError
 from mnistlab.evaluate import check_images, evaluate_model, predict_probs
-from mnistlab.models import build_model, count_parameters, summarize
+from mnistlab.models import adapt_normalization, build_model, summarize
+from mnistlab.specs import ModelSpec
 from mnistlab.store import RunStore
 from mnistlab.trainer import FitOutcome, Trainer
 
@@ -146,26 +147,30 @@ def run_config(
     """
     check_progress_mode(progress)  # a config error: say so before any data is loaded
     resolved, spec, t = cfg.resolved(), cfg.model_spec(), cfg.train
+    ckpt_key = checkpoint_key(resolved)
     device = accel.pick_device(t.device)
     data = prepare_data(cfg, data_dir, device)
-    if spec.num_classes != data.num_classes:
-        raise SpecError(f"the model has {spec.num_classes} outputs but {cfg.dataset} has {data.num_classes} classes")
-    if validation_data is not None:
-        if cfg.data.validation:
-            raise SpecError("validation_data was given, and data.validation is set too: choose one")
-        data.val_x, data.val_y = given_validation(validation_data, spec.input_shape[:2], data.num_classes, device)
-    flops = summarize(spec).flops
+    # Keras's count of the model as written: a Normalization to adapt holds 2C+1 weights there, even
+    # though the adapted values below become constants of the recorded spec.
+    summary = summarize(spec)
+    # A Normalization without values learns them from the training images (Keras's adapt()); the
+    # resolved config records them, so the run's record rebuilds and predicts without the data.
+    spec = adapt_normalization(spec, data.train_x)
+    resolved["model"] = spec.to_dict()
+    _fit_data_to_model(cfg, spec, data, validation_data, device)
+    flops = summary.flops
     model = build_model(spec, seed=t.seed).to(device)
     plan = accel.plan(model, precision=t.precision, threads=t.threads or None, macs_per_image=flops,
                       batch_size=t.batch_size)
     with plan.use_threads():
         trainer = Trainer(
             model, optimizer=t.optimizer, lr=cfg.lr, momentum=t.momentum, nesterov=t.nesterov,
-            weight_decay=cfg.weight_decay, batch_size=t.batch_size, label_smoothing=t.label_smoothing,
+            weight_decay=cfg.weight_decay, beta_1=t.beta_1, beta_2=t.beta_2, epsilon=t.epsilon,
+            batch_size=t.batch_size, label_smoothing=t.label_smoothing,
             schedule=t.schedule, augment=cfg.augment, callbacks=[make_callback(c) for c in cfg.callbacks] + list(extra_callbacks),
             seed=t.seed, progress=progress, plan=plan,
         )
-        outcome = _fit(trainer, data, t.epochs, checkpoint_dir, resume, checkpoint_key(resolved))
+        outcome = _fit(trainer, data, t.epochs, checkpoint_dir, resume, ckpt_key)
         finite = weights_finite(model)  # a diverged model's "accuracy" would be one class's share
         test_loss, test_acc, probs = _safe_test(trainer, data) if finite else _untested(data)
         if not finite:
@@ -174,13 +179,23 @@ def run_config(
                "flush_denormals": trainer.flushes_denormals}
         # A CPU run repeats exactly, unless the load made it change its thread count midway.
         env["deterministic"] = device.type == "cpu" and not env["thread_changes"]
-    trainable, frozen = count_parameters(model)
-    metrics = _metrics(outcome, test_loss, test_acc, trainable + frozen, flops, data)
+    metrics = _metrics(outcome, test_loss, test_acc, summary.total, flops, data)
     metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test
                              else "none" if data.val_y is None else cfg.data.split)
     model.eval()
     model = model.to("cpu", memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # torch's stubs lack memory_format
     return RunResult(resolved, outcome.status, list(outcome.history), metrics, env, probs, model, outcome.message)
+
+
+def _fit_data_to_model(cfg: RunConfig, spec: ModelSpec, data: Split, validation_data: tuple[Any, Any] | None,
+                       device: torch.device) -> None:
+    """SpecError unless the model's outputs match the dataset's classes; ``validation_data`` into ``data``."""
+    if spec.num_classes != data.num_classes:
+        raise SpecError(f"the model has {spec.num_classes} outputs but {cfg.dataset} has {data.num_classes} classes")
+    if validation_data is not None:
+        if cfg.data.validation:
+            raise SpecError("validation_data was given, and data.validation is set too: choose one")
+        data.val_x, data.val_y = given_validation(validation_data, spec.input_shape[:2], data.num_classes, device)
 
 
 def _fit(trainer: Trainer, data: Split, epochs: int, checkpoint_dir: str | os.PathLike | None, resume: bool,
@@ -343,7 +358,7 @@ class Recorder:
         try:
             self.store.finish_run(self.run_id, status=result.status, history=result.history, metrics=result.metrics,
                                   env=result.env, message=result.message, weights=result.model.state_dict(),
-                                  predictions=result.test_probs)
+                                  predictions=result.test_probs, config=result.config)
         except Exception as exc:  # a store error, or a callback's value JSON cannot hold: never "running"
             problem = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {exc}"
             try:

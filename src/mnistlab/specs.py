@@ -45,7 +45,7 @@ from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, show, un
 __all__ = [
     "ACTIVATIONS", "INITIALIZERS", "LAYER_TYPES", "PADDINGS", "Activation", "AveragePooling2D",
     "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D",
-    "LayerSpec", "MaxPooling2D", "ModelSpec", "Pooling2D", "Shape", "builder_spec",
+    "LayerSpec", "MaxPooling2D", "ModelSpec", "Normalization", "Pooling2D", "Shape", "builder_spec",
     "compact_spec", "layer_from_dict", "load_model_spec", "output_activation", "parse_model_spec",
     "save_model_spec", "spec_warnings",
 ]
@@ -352,6 +352,81 @@ class Activation(LayerSpec):
         _set(self, "activation", _activation(self.activation))
 
 
+@dataclass(frozen=True)
+class Normalization(LayerSpec):
+    """Keras's Normalization layer: ``(x - mean) / max(sqrt(variance), 1e-7)``, per channel.
+
+    ``mean`` and ``variance`` are numbers, or lists with one value per channel (Keras's default
+    ``axis=-1``: the last axis of the input, channels for a feature map, features for a vector).
+    Give both or neither: without them the layer must come first, and a run adapts them from its
+    training images as Keras's ``adapt()`` does (population mean and variance over every pixel, as
+    the model sees it: uint8 / 255) and records them in its resolved config. The ``1e-7`` floor is
+    Keras's ``backend.epsilon()``. Parameters, as Keras counts them: a layer to be adapted holds
+    ``mean``, ``variance`` and ``count`` as non-trainable weights (``2 * channels + 1``); one given
+    its values holds them as constants (0 parameters).
+    """
+
+    mean: float | tuple[float, ...] | None = None
+    variance: float | tuple[float, ...] | None = None
+    type: ClassVar[str] = "Normalization"
+    keras_name: ClassVar[str] = "normalization"
+
+    def __post_init__(self) -> None:
+        if (self.mean is None) != (self.variance is None):
+            given, missing = ("mean", "variance") if self.variance is None else ("variance", "mean")
+            raise SpecError(f"{given} is given but {missing} is not: give both, or neither to adapt them from "
+                            "the training images", path=(missing,))
+        if self.mean is None:
+            return
+        _set(self, "mean", _statistic("mean", self.mean, lo=-math.inf))
+        _set(self, "variance", _statistic("variance", self.variance, lo=0.0))
+        if isinstance(self.mean, tuple) != isinstance(self.variance, tuple) or (
+                isinstance(self.mean, tuple) and len(self.mean) != len(self.variance)):  # type: ignore[arg-type]
+            raise SpecError(f"mean and variance must have the same shape (Keras), got {_stat_shape(self.mean)} "
+                            f"and {_stat_shape(self.variance)}", path=("variance",))
+
+    @property
+    def needs_adapt(self) -> bool:
+        """True when mean and variance are not given: a run adapts them from its training images."""
+        return self.mean is None
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if isinstance(self.mean, tuple) and len(self.mean) not in (1, shape[-1]):
+            what = "channel" if len(shape) == 3 else "feature"
+            raise SpecError(f"mean and variance have {len(self.mean)} values but the input has {shape[-1]} {what}"
+                            f"{'s' if shape[-1] > 1 else ''} (give one value, or one per {what})")
+        return shape
+
+    def params(self, shape: Shape) -> tuple[int, int]:
+        return (0, 2 * shape[-1] + 1) if self.needs_adapt else (0, 0)
+
+
+def _statistic(name: str, v: Any, *, lo: float) -> float | tuple[float, ...]:
+    """A Normalization statistic: a finite number (>= ``lo``) or a non-empty list of them."""
+    if isinstance(v, (list, tuple)):
+        if not v or len(v) > MAX_SIZE:
+            raise SpecError(f"{name} must be a number or a list of 1 to {MAX_SIZE:,} numbers, got {show(v)}",
+                            path=(name,))
+        return tuple(_number(f"{name}[{i}]", x, lo, (name, i)) for i, x in enumerate(v))
+    return _number(name, v, lo, (name,))
+
+
+def _number(label: str, v: Any, lo: float, path: tuple[str | int, ...]) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise SpecError(f"{label} must be a number, got {show(v)}", path=path)
+    try:
+        v = float(v)
+    except OverflowError:  # an integer with hundreds of digits
+        v = math.inf
+    if not math.isfinite(v) or v < lo:
+        raise SpecError(f"{label} must be a finite number{' >= 0' if lo == 0 else ''}, got {v:g}", path=path)
+    return v
+
+
+def _stat_shape(v: Any) -> str:
+    return f"{len(v)} values" if isinstance(v, tuple) else "one number"
+
+
 def _window_out(shape: Shape, size: tuple[int, int], strides: tuple[int, int], padding: str,
                 what: str) -> tuple[int, int]:
     """Keras/TF output size of a sliding window; refuses maps that would shrink below 1x1."""
@@ -378,7 +453,7 @@ def _fmt_shape(shape: Shape) -> str:
 # One registry maps every type name users may write to its class.
 LAYER_TYPES: dict[str, type[LayerSpec]] = {
     cls.type: cls for cls in (Flatten, Dense, Conv2D, MaxPooling2D, AveragePooling2D,
-                              GlobalAveragePooling2D, Dropout, BatchNormalization, Activation)
+                              GlobalAveragePooling2D, Dropout, BatchNormalization, Activation, Normalization)
 }
 LAYER_ALIASES: dict[str, str] = {
     "maxpool2d": "MaxPooling2D", "avgpool2d": "AveragePooling2D", "averagepool2d": "AveragePooling2D",
@@ -455,6 +530,10 @@ class ModelSpec:
         for i, layer in enumerate(layers):
             if not isinstance(layer, LayerSpec):
                 raise SpecError(f"layers[{i}] must be a layer spec, got {show(layer)}", path=("layers", i))
+            if i and isinstance(layer, Normalization) and layer.needs_adapt:
+                raise SpecError(f"layers[{i}] (Normalization): without mean and variance it must be the first layer "
+                                "(a run adapts it from the training images); give mean and variance to use it here",
+                                path=("layers", i))
         _set(self, "layers", layers)
         self.shapes()  # raises on any impossible shape; cheap enough to do once here
         total = sum(sum(layer.params(s)) for layer, s in zip(self.layers, self._input_shapes()))

@@ -276,13 +276,20 @@ class RunStore:
 
     def finish_run(self, run_id: str, *, status: str, history: list[dict[str, Any]], metrics: dict[str, Any],
                    env: dict[str, Any], message: str = "", weights: dict[str, Any] | None = None,
-                   predictions: np.ndarray | None = None) -> None:
-        """Write a run's artifacts, then mark it ``status`` (one of the final statuses)."""
+                   predictions: np.ndarray | None = None, config: dict[str, Any] | None = None) -> None:
+        """Write a run's artifacts, then mark it ``status`` (one of the final statuses).
+
+        ``config`` replaces the recorded config with what the run resolved from its data (a
+        Normalization's adapted mean and variance); the run keeps its ``config_hash``, the key of
+        the config as it was written, so an experiment still finds it.
+        """
         if status not in FINAL_STATUSES:
             raise StoreError(f'unknown final status "{status}"; expected one of {", ".join(FINAL_STATUSES)}')
         folder = self.artifact_dir(run_id, must_exist=False)
         try:
             folder.mkdir(parents=True, exist_ok=True)
+            if config is not None:
+                _write_json(folder / "config.json", config)
             _write_json(folder / "history.json", history)
             _write_json(folder / "metrics.json", metrics)
             if predictions is not None:
@@ -300,9 +307,10 @@ class RunStore:
             message = f"metrics recorded, but the run's files could not be written: {detail}"
         with self._errors("record the run"), self._write() as con:
             cur = con.execute(
-                "UPDATE runs SET status = ?, history = ?, metrics = ?, env = ?, message = ?, finished_at = ?"
-                " WHERE run_id = ?",
-                (status, _dumps(history), _dumps(metrics), _dumps(env), message, time.time(), run_id),
+                "UPDATE runs SET status = ?, history = ?, metrics = ?, env = ?, message = ?, finished_at = ?,"
+                " config = COALESCE(?, config) WHERE run_id = ?",
+                (status, _dumps(history), _dumps(metrics), _dumps(env), message, time.time(),
+                 None if config is None else _dumps(config), run_id),
             )
             if cur.rowcount != 1:
                 raise StoreError(f'no run "{run_id}" in {self.root}')

@@ -76,6 +76,9 @@ class Trainer:
         momentum: float = 0.0,
         nesterov: bool = False,
         weight_decay: float | None = None,
+        beta_1: float | None = None,
+        beta_2: float | None = None,
+        epsilon: float | None = None,
         batch_size: int = 32,
         label_smoothing: float = 0.0,
         schedule: ScheduleConfig | None = None,
@@ -94,7 +97,8 @@ class Trainer:
         self.base_lr = float(lr if lr is not None else optimizer_defaults(optimizer)["lr"])
         self.optimizer = self.plan.optimizer(make_optimizer(optimizer, model.parameters(), lr=self.base_lr,
                                                             momentum=momentum, nesterov=nesterov,
-                                                            weight_decay=weight_decay))
+                                                            weight_decay=weight_decay, beta_1=beta_1,
+                                                            beta_2=beta_2, epsilon=epsilon))
         self.compute_gradients = self.plan.gradients(self.autograd_step, label_smoothing)
         self.batch_size, self.label_smoothing, self.schedule, self.seed = batch_size, label_smoothing, schedule, seed
         self.augmenter = Augmenter(augment, seed=seed + 1) if augment is not None and not augment.is_identity() else None
@@ -191,7 +195,7 @@ class Trainer:
         loss_sum, correct, seen, lr = 0.0, 0, 0, self.base_lr
         for step in range(steps):
             if self.schedule is not None:
-                lr = schedule_lr(self.schedule, self.base_lr, epoch + step / steps, epochs)
+                lr = schedule_lr(self.schedule, self.base_lr, epoch + step / steps, epochs, steps)
                 set_lr(self.optimizer, lr)
             xb, yb = shuffled_x[step * bs : (step + 1) * bs], shuffled_y[step * bs : (step + 1) * bs]
             if batch_hooks:
