@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import sqlite3
 from collections import Counter
@@ -263,3 +264,18 @@ def test_metrics_survive_when_the_run_files_cannot_be_written(tmp_path: Path) ->
     rec = store.get(rid)
     assert rec.status == "failed" and "could not be written" in rec.message
     assert rec.metrics == {"test_accuracy": 0.9} and rec.history == [{"epoch": 1}]
+
+
+def test_finishing_a_run_can_record_what_it_resolved_from_its_data(tmp_path: Path) -> None:
+    """A Normalization adapted during the run: its values replace the written config; the key stays."""
+    store = RunStore(tmp_path)
+    kept = _add(store)
+    written = {"dataset": "mnist", "model": {"layers": [{"type": "Normalization"}]}}
+    rid = store.start_run(experiment="exp", variant="n", seed=0, member=0, config=written, config_hash="key")
+    adapted = {"dataset": "mnist", "model": {"layers": [{"type": "Normalization", "mean": 0.13, "variance": 0.09}]}}
+    store.finish_run(rid, status="finished", history=[], metrics={}, env={}, config=adapted)
+    rec = store.get(rid)
+    assert rec.config == adapted and rec.config_hash == "key"
+    assert json.loads((store.artifact_dir(rid) / "config.json").read_text()) == adapted
+    assert store.find_finished("exp", "n", "key").run_id == rid
+    assert store.get(kept).config == {"dataset": "mnist"}  # without config=, the written one stays

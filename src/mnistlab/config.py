@@ -299,8 +299,8 @@ class RunConfig(BaseModel):
 
     def resolved(self) -> dict[str, Any]:
         """Fully resolved plain dict: the model expanded to its layer spec dict, the lr, weight decay,
-        beta_1, beta_2 and epsilon filled with the optimizer's defaults, every section present. JSON/TOML safe and
-        hashable with ``json.dumps(sort_keys=True)``; ``parse_run_config(cfg.resolved())`` round-trips.
+        beta_1, beta_2 and epsilon filled with the optimizer's defaults, every section present. JSON/TOML
+        safe and hashable with ``json.dumps(sort_keys=True)``; ``parse_run_config(cfg.resolved())`` round-trips.
         """
         d = self.model_dump(mode="json")
         d["model"] = self.model_spec().to_dict()

@@ -44,9 +44,9 @@ from mnistlab import specs as S
 from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.specs import ModelSpec, Shape, output_activation, spec_warnings
 
-__all__ = ["ACTIVATION_MODULES", "INITIALIZER_FUNCTIONS", "ModelSummary", "SequentialModel",
-           "SummaryRow", "adapt_normalization", "build_model", "count_parameters", "format_summary", "keras_names",
-           "layer_outputs", "num_classes", "summarize"]
+__all__ = ["ACTIVATION_MODULES", "INITIALIZER_FUNCTIONS", "ModelSummary", "SequentialModel", "SummaryRow",
+           "adapt_normalization", "build_model", "count_parameters", "format_summary", "keras_names", "layer_outputs",
+           "num_classes", "summarize"]
 
 # ---------------------------------------------------------------------------------------------
 # Registries: activation and initializer names -> objects, in one place.
