@@ -6,10 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+import torch
 
-from mnistlab.config import parse_run_config
+from mnistlab.config import parse_run_config, run_key
 from mnistlab.store import RunStore
-from mnistlab.config import run_key
 from mnistlab.run import run_config
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
@@ -68,3 +68,12 @@ def recorded(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple[
     store.finish_run(failed, status="failed", history=[], metrics={}, env={}, message="<b>boom</b>")
     ids["failed"] = failed
     return root, ids
+
+
+@pytest.fixture
+def two_threads():
+    """torch on two threads for the test (per-thread work splits need two, even on one core), then as before."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    yield
+    torch.set_num_threads(before)

@@ -73,15 +73,6 @@ def _rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a.double() - b.double()).abs().max() / b.double().abs().max())
 
 
-@pytest.fixture
-def two_threads():
-    """The backward sums per-thread shares of the batch: make sure there are two, even on one core."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.usefixtures("kernel", "two_threads")
 @pytest.mark.parametrize(("filters", "kernel_size", "padding"),
                          [(16, 3, "valid"), (64, 3, "valid"), (32, 3, "same"), (16, 4, "same"), (32, 5, "valid")])

@@ -35,14 +35,6 @@ def _busy() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", "while True: pass"])
 
 
-@pytest.fixture
-def two_threads():
-    before = torch.get_num_threads()
-    torch.set_num_threads(2)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_threads_for_counts_a_core_taken_once_others_use_most_of_it() -> None:
     assert [threads_for(x, 2, 2) for x in (0.0, 0.3, 0.6, 0.7, 1.0, 1.9, 2.0)] == [2, 2, 2, 1, 1, 1, 1]
     assert threads_for(1.0, 8, 4) == 4 and threads_for(5.0, 8, 8) == 3 and threads_for(0.0, 8, 1) == 1
