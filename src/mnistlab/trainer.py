@@ -61,8 +61,9 @@ class Trainer:
 
     Callbacks see ``trainer.model``, ``trainer.lr`` (base learning rate, settable),
     ``trainer.stop_training`` and ``trainer.history``. ``plan`` (default: ``accel.plan(model,
-    precision=, channels_last=, hand_gradients=)``) says how the model runs fast; it looks for
-    hooks when it is made, so register hooks before building the Trainer.
+    precision=, channels_last=, hand_gradients=)``) says how the model runs fast; hooks on the
+    model turn its fast paths off (checked when it is made and before every epoch, so a hook that a
+    callback registers in ``on_train_begin`` fires too).
     """
 
     _divergence_hint: str  # why the run diverged: set by run_epoch when the loss stops being finite

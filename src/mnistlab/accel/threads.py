@@ -51,7 +51,7 @@ def threads_for(others: float, cores: int, most: int) -> int:
     >>> threads_for(0.1, 2, 2), threads_for(1.0, 2, 2), threads_for(0.5, 2, 2), threads_for(3.0, 2, 2)
     (2, 1, 2, 1)
     """
-    taken = max(0, math.ceil(others - TAKEN_SHARE)) if others > TAKEN_SHARE else 0
+    taken = math.ceil(others - TAKEN_SHARE) if others > TAKEN_SHARE else 0
     return max(1, min(most, cores - taken))
 
 
