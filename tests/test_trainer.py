@@ -146,13 +146,19 @@ def test_resume_rejects_other_configs_and_bad_checkpoints(data_dir, tmp_path):
     assert fresh.status == "finished" and fresh.metrics["resumed_from_epoch"] == 0
 
 
-def test_divergence_is_a_result_with_a_hint():
+def overflowing():
+    """Random 8x8 images, 3 classes, and a linear model whose logits overflow to inf in the first batch."""
     g = torch.Generator().manual_seed(0)
     x = torch.randint(0, 256, (96, 8, 8), dtype=torch.uint8, generator=g)
     y = torch.randint(0, 3, (96,), generator=g)
     model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 3))
     with torch.no_grad():
-        model[1].weight.fill_(3e37)  # logits overflow to inf within the first batches: the loss turns NaN
+        model[1].weight.fill_(3e37)  # the loss turns NaN
+    return model, x, y
+
+
+def test_divergence_is_a_result_with_a_hint():
+    model, x, y = overflowing()
     out = fit(model, x, y, epochs=2, batch_size=32, optimizer="sgd", lr=0.1)
     assert out.status == "diverged" and out.history == []
     assert "epoch 1, batch 1" in out.message and "too high" in out.message and "--lr 0.01" in out.message
@@ -263,3 +269,33 @@ def test_stop_training_in_a_batch_ends_the_epoch_there(data_dir):
     assert r.status == "finished" and stop.batches == 3 and r.metrics["epochs_run"] == 1
     # The epoch's loss is the mean over the 96 images seen, not the 300 of a whole epoch.
     assert r.history[0]["loss"] == pytest.approx(sum(stop.losses) / 3)
+
+
+def _plain_trainer(model, sync: bool, **kwargs):
+    from mnistlab import accel
+
+    return Trainer(model, plan=accel.plan(model, precision="float32", sync_each_step=sync), **kwargs)
+
+
+def test_metrics_kept_on_the_device_give_the_synced_numbers(data_dir):
+    """The GPU's way (sums left on the device, read once per epoch) run on the CPU: same history."""
+    from mnistlab.models import build_model
+    from mnistlab.presets import resolve_model
+
+    data = prepare_data(cfg(data={"subset": 400, "validation": 100}), data_dir)
+    histories = []
+    for sync in (True, False):
+        model = build_model(resolve_model("seed000-ex1"), seed=0)
+        trainer = _plain_trainer(model, sync, batch_size=32, seed=0)
+        out = trainer.fit(data.train_x, data.train_y, epochs=2, val=(data.val_x, data.val_y))
+        assert out.status == "finished"
+        assert trainer.plan.describe()["host_sync"] == ("each step" if sync else "once per epoch")
+        histories.append(numbers(out.history))
+    assert histories[0] == histories[1]
+
+
+def test_a_nan_left_on_the_device_ends_the_run_at_the_epoch():
+    model, x, y = overflowing()
+    out = _plain_trainer(model, False, optimizer="sgd", lr=0.1, batch_size=32).fit(x, y, epochs=2)
+    assert out.status == "diverged" and out.history == []
+    assert "during epoch 1" in out.message and "too high" in out.message

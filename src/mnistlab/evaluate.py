@@ -50,18 +50,20 @@ def evaluate_model(
     model.eval()
     device = next(model.parameters()).device
     n = len(images)
-    total_loss, correct = 0.0, 0
+    # Sums on the device (float64: the same numbers as adding Python floats), read once at the end.
+    total_loss = torch.zeros((), dtype=torch.float64, device=device)
+    correct = torch.zeros((), dtype=torch.int64, device=device)
     probs = []
     for start in range(0, n, batch_size):
         xb = to_input(images[start : start + batch_size].to(device), channels_last=channels_last)
         yb = labels[start : start + batch_size].to(device)
         logits = (forward or model)(xb).float()
-        total_loss += F.cross_entropy(logits, yb, reduction="sum", label_smoothing=label_smoothing).item()
-        correct += int((logits.argmax(1) == yb).sum())
+        total_loss += F.cross_entropy(logits, yb, reduction="sum", label_smoothing=label_smoothing).double()
+        correct += (logits.argmax(1) == yb).sum()
         if return_probs:
             probs.append(torch.softmax(logits, 1).cpu())
     out = torch.cat(probs).numpy() if return_probs and probs else None
-    return total_loss / max(n, 1), correct / max(n, 1), out
+    return float(total_loss) / max(n, 1), int(correct) / max(n, 1), out
 
 
 def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:

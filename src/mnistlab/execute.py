@@ -21,14 +21,16 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
+from mnistlab import accel
+from mnistlab.accel.members import batch_refusal
 from mnistlab.comparison import Comparison, compare
-from mnistlab.config import parse_run_config
+from mnistlab.config import RunConfig, parse_run_config
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import SpecError
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
-from mnistlab.run import Recorder, run_config
+from mnistlab.run import Recorder, run_config, run_members
 
 DONE_STATUSES = ("finished", "diverged")  # cells with such a run are skipped unless force
 
@@ -73,34 +75,64 @@ class ProcessRunner:
 
 @dataclass(frozen=True)
 class CellTask:
-    """What a worker needs to train one cell and record it (picklable)."""
+    """What a worker needs to train cells and record them (picklable): one cell, or a committee's
+    members trained together as one stacked model (:func:`member_groups`)."""
 
-    cell: Cell
+    cells: tuple[Cell, ...]
     store_root: str
     data_dir: str | None = None
     threads: int = 0
 
 
-def execute_cell(task: CellTask) -> tuple[str, str]:
-    """Train one cell and record it in the store; returns (run_id, status). Safe in any process."""
-    cell = task.cell
+def _cell_config(cell: Cell, threads: int = 0) -> RunConfig:
     raw = copy.deepcopy(cell.config)
-    if task.threads:
-        raw["train"]["threads"] = task.threads
-    cfg = parse_run_config(raw, source=f'{cell.experiment}: variant "{cell.variant}"', check_model=False)
+    if threads:
+        raw["train"]["threads"] = threads
+    return parse_run_config(raw, source=f'{cell.experiment}: variant "{cell.variant}"', check_model=False)
+
+
+def execute_cell(task: CellTask) -> list[tuple[str, str]]:
+    """Train the task's cells and record each in the store; returns ``(run_id, status)`` per cell,
+    in order. Safe in any process."""
+    cfgs = [_cell_config(c, task.threads) for c in task.cells]
     with RunStore(task.store_root) as store:
-        recorder = Recorder(store, experiment=cell.experiment, variant=cell.variant, config=cell.config,
-                            seed=cell.seed, member=cell.member, repeat=cell.repeat)
-        run_id = recorder.run_id
+        recorders = [Recorder(store, experiment=c.experiment, variant=c.variant, config=c.config, seed=c.seed,
+                              member=c.member, repeat=c.repeat) for c in task.cells]
         try:
-            res = run_config(cfg, data_dir=task.data_dir, progress="none")
+            results = (run_members(cfgs, data_dir=task.data_dir) if len(cfgs) > 1
+                       else [run_config(cfgs[0], data_dir=task.data_dir, progress="none")])
         except KeyboardInterrupt as exc:
-            recorder.fail(exc)
+            for recorder in recorders:
+                recorder.fail(exc)
             raise
         except Exception as exc:  # a bad input or a bug in one cell must not end the sweep unrecorded
-            return run_id, recorder.fail(exc)
-        recorder.finish(res)
-        return run_id, store.get(run_id).status  # "failed" if its files could not be written
+            return [(recorder.run_id, recorder.fail(exc)) for recorder in recorders]
+        for recorder, res in zip(recorders, results):
+            recorder.finish(res)
+        return [(r.run_id, store.get(r.run_id).status) for r in recorders]  # "failed" if its files could not be written
+
+
+def member_groups(cells: Sequence[Cell], batch_members: bool | None = None) -> list[tuple[Cell, ...]]:
+    """The cells as tasks, in order: each committee's members together where ``batch_members``
+    (None: where they train on CUDA, :mod:`mnistlab.accel.members`) and
+    :func:`~mnistlab.accel.members.batch_refusal` allow it, else one cell per task."""
+    if batch_members is False:
+        return [(c,) for c in cells]
+    committees: dict[tuple[str, int], list[Cell]] = {}
+    for c in cells:
+        committees.setdefault((c.variant, c.repeat), []).append(c)
+    groups: list[tuple[Cell, ...]] = []
+    for members in committees.values():
+        cfgs = [_cell_config(c) for c in members]
+        try:
+            wanted = batch_members or accel.pick_device(cfgs[0].train.device).type == "cuda"
+        except SpecError:  # no such device here: each cell records the error itself
+            wanted = False
+        if wanted and batch_refusal(cfgs) is None:
+            groups.append(tuple(members))
+        else:
+            groups.extend((c,) for c in members)
+    return groups
 
 
 @dataclass
@@ -123,14 +155,15 @@ class ExperimentResult:
 
 def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | os.PathLike | None = None, *,
                    jobs: int = 1, force: bool = False, quick: bool = False, data_dir: str | os.PathLike | None = None,
-                   runner: Runner | None = None,
+                   runner: Runner | None = None, batch_members: bool | None = None,
                    on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None = None) -> ExperimentResult:
     """Train every cell of an experiment that is not already finished in the store.
 
     ``on_cell(outcome, rows)`` is called after each cell with the comparison rows so far (the
     store is read for them once, then each recorded run is added: see :class:`~mnistlab.comparison.Comparison`).
     Ctrl-C stops after recording the interrupted run (KeyboardInterrupt is re-raised); finished
-    runs stay recorded and the next call picks up from there.
+    runs stay recorded and the next call picks up from there. ``batch_members``: train each
+    committee's members as one stacked model (None: on CUDA only; see :func:`member_groups`).
 
     >>> result = run_experiment("recipes/fast.toml", quick=True)   # doctest: +SKIP
     >>> result.rows[0]["test_acc"]                                 # doctest: +SKIP
@@ -157,19 +190,21 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     if on_cell and live is not None:
         for o in result.outcomes:
             on_cell(o, live.rows())
-    workers = min(jobs, len(todo))
+    groups = member_groups(todo, batch_members)
+    workers = min(jobs, len(groups))
     if runner is None:
         runner = InlineRunner() if workers <= 1 else ProcessRunner(workers)
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0  # the cores split between workers
-    tasks = [CellTask(c, str(st.root), None if data_dir is None else str(data_dir), threads) for c in todo]
+    tasks = [CellTask(g, str(st.root), None if data_dir is None else str(data_dir), threads) for g in groups]
     interrupted = False
-    for task, (run_id, status) in runner.map(execute_cell, tasks):
-        outcome = CellOutcome(task.cell, st.get(run_id), False)
-        result.outcomes.append(outcome)
-        if on_cell and live is not None:
-            on_cell(outcome, live.add(outcome.record))
-        if status == "interrupted":
-            interrupted = True
+    for task, statuses in runner.map(execute_cell, tasks):
+        for cell, (run_id, status) in zip(task.cells, statuses):
+            outcome = CellOutcome(cell, st.get(run_id), False)
+            result.outcomes.append(outcome)
+            if on_cell and live is not None:
+                on_cell(outcome, live.add(outcome.record))
+            interrupted = interrupted or status == "interrupted"
+        if interrupted:
             break
     evaluate_committees(st, exp, cells, data_dir=data_dir)
     result.rows = compare(st, exp.name, keys=keys)

@@ -187,6 +187,62 @@ def run_config(
     return RunResult(resolved, outcome.status, list(outcome.history), metrics, env, probs, model, outcome.message)
 
 
+# long: run_config's steps for M members at once, in the same order; split, they would scatter
+def run_members(cfgs: Sequence[RunConfig], *, data_dir: str | os.PathLike | None = None) -> list[RunResult]:
+    """Train a committee's members as one stacked model (:mod:`mnistlab.accel.members`) and return
+    one :class:`RunResult` per member, as :func:`run_config` would for each (its ``env`` says
+    ``batched_members``: M). The configs must pass
+    :func:`~mnistlab.accel.members.batch_refusal` (SpecError otherwise). Like :func:`run_config`,
+    never raises for what happens during training: a failure is every member's ``failed`` result.
+    """
+    from mnistlab.accel.members import StackedMembers, batch_refusal, evaluate_members, fit_members
+    from mnistlab.optim import make_optimizer
+
+    if (why := batch_refusal(cfgs)) is not None:
+        raise SpecError(f"these members cannot train as one stack: {why}")
+    first, t = cfgs[0], cfgs[0].train
+    spec, device = first.model_spec(), accel.pick_device(t.device)
+    data = prepare_data(first, data_dir, device)
+    summary = summarize(spec)
+    spec = adapt_normalization(spec, data.train_x)
+    _fit_data_to_model(first, spec, data, None, device)
+    models = [build_model(spec, seed=c.train.seed).to(device) for c in cfgs]
+    plan = accel.plan(models[0], precision=t.precision, threads=t.threads or None, channels_last=False,
+                      macs_per_image=summary.flops, batch_size=t.batch_size, conv_pool_forward=False)
+    stack = StackedMembers(models)
+    optimizer = make_optimizer(t.optimizer, stack.parameters(), lr=first.lr, momentum=t.momentum, nesterov=t.nesterov,
+                               weight_decay=first.weight_decay, beta_1=t.beta_1, beta_2=t.beta_2, epsilon=t.epsilon)
+    val = (data.val_x, data.val_y) if data.val_x is not None and data.val_y is not None else None
+    with plan.use_threads():
+        try:
+            outcomes = fit_members(stack, data.train_x, data.train_y, seeds=[c.train.seed for c in cfgs],
+                                   epochs=t.epochs, batch_size=t.batch_size, optimizer=optimizer,
+                                   base_lr=float(optimizer.param_groups[0]["lr"]),
+                                   schedule=t.schedule, label_smoothing=t.label_smoothing, augment=first.augment, val=val,
+                                   autocast_dtype=plan.autocast_dtype)
+        except Exception as exc:  # a bug or a resource problem mid-run: every member records it
+            if os.environ.get("MNISTLAB_DEBUG"):
+                raise
+            outcomes = [FitOutcome("failed", failure_message(exc)) for _ in cfgs]
+        losses, accs, probs = evaluate_members(stack, data.test_x, data.test_y, label_smoothing=t.label_smoothing,
+                                               autocast_dtype=plan.autocast_dtype, return_probs=True)
+        stack.write_back()
+    env = {**environment(device), **plan.describe(), "batched_members": len(cfgs), "deterministic": device.type == "cpu"}
+    results = []
+    for i, (cfg, outcome, model) in enumerate(zip(cfgs, outcomes, models)):
+        tested = outcome.status != "failed" and weights_finite(model)
+        metrics = _metrics(outcome, losses[i] if tested and math.isfinite(losses[i]) else None,
+                           accs[i] if tested else None, summary.total, summary.flops, data)
+        metrics["validation"] = "test" if data.validation_is_test else "none" if data.val_y is None else cfg.data.split
+        resolved = cfg.resolved()
+        resolved["model"] = spec.to_dict()
+        member_probs = probs[i] if tested and probs is not None else _untested(data)[2]
+        model = model.eval().to("cpu")
+        results.append(RunResult(resolved, outcome.status, list(outcome.history), metrics, env, member_probs, model,
+                                 outcome.message))
+    return results
+
+
 def _fit_data_to_model(cfg: RunConfig, spec: ModelSpec, data: Split, validation_data: tuple[Any, Any] | None,
                        device: torch.device) -> None:
     """SpecError unless the model's outputs match the dataset's classes; ``validation_data`` into ``data``."""

@@ -40,7 +40,7 @@ from mnistlab.errors import CheckpointError, SpecWarning
 from mnistlab.evaluate import evaluate_model
 from mnistlab.optim import make_optimizer, optimizer_defaults, schedule_lr, set_lr
 
-__all__ = ["CHECKPOINT_FILE", "FitOutcome", "Trainer", "fit"]
+__all__ = ["CHECKPOINT_FILE", "EpochMeter", "FitOutcome", "Trainer", "fit"]
 
 CHECKPOINT_FILE = "last.pt"
 CHECKPOINT_FORMAT = 1
@@ -54,6 +54,36 @@ class FitOutcome:
     message: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)
     resumed_from: int = 0  # epochs already done when this fit started (0 = fresh)
+
+
+class EpochMeter:
+    """An epoch's running loss and accuracy.
+
+    With ``sync`` (the CPU: reading a value costs nothing) each step's loss is read at once, so a
+    NaN stops training at its batch. Without it (a GPU) the sums stay on the device and the host
+    reads them once, in :meth:`totals`: the GPU never waits for Python between steps. The sums are
+    float64 either way, so both give the same numbers.
+    """
+
+    def __init__(self, device: torch.device, sync: bool) -> None:
+        self.sync, self.seen = sync, 0
+        self.loss_sum: float | torch.Tensor = 0.0 if sync else torch.zeros((), dtype=torch.float64, device=device)
+        self.correct: int | torch.Tensor = 0 if sync else torch.zeros((), dtype=torch.int64, device=device)
+
+    def add(self, loss: torch.Tensor, hits: torch.Tensor, n: int, *, read: bool = False) -> float | None:
+        """Count a batch of ``n`` images (0-d mean ``loss``, 0-d ``hits``); its loss as a float
+        when synced or ``read`` (batch callbacks want it), else None."""
+        self.seen += n
+        if self.sync:
+            value = loss.item()
+            self.loss_sum, self.correct = self.loss_sum + value * n, self.correct + int(hits)
+            return value
+        self.loss_sum, self.correct = self.loss_sum + loss.double() * n, self.correct + hits
+        return loss.item() if read else None
+
+    def totals(self) -> tuple[float, float]:
+        """(mean loss, accuracy) over the images counted so far (NaN loss if any step's was)."""
+        return float(self.loss_sum) / max(self.seen, 1), int(self.correct) / max(self.seen, 1)
 
 
 class Trainer:
@@ -193,7 +223,7 @@ class Trainer:
         # with order[i:j] every step, minus two small index ops per step (the dataset stays uint8).
         order = torch.randperm(n, generator=self.shuffle_gen).to(images.device)
         shuffled_x, shuffled_y = images[order], labels[order]
-        loss_sum, correct, seen, lr = 0.0, 0, 0, self.base_lr
+        meter, lr = EpochMeter(images.device, self.plan.sync_each_step), self.base_lr
         for step in range(steps):
             if self.schedule is not None:
                 lr = schedule_lr(self.schedule, self.base_lr, epoch + step / steps, epochs, steps)
@@ -202,27 +232,37 @@ class Trainer:
             if batch_hooks:
                 hooks.on_batch_begin(step, {"batch": step, "size": len(yb)})
             loss, hits = self.train_step(xb, yb)
-            if not math.isfinite(loss):
-                self._divergence_hint = (f"loss became {loss} at epoch {epoch + 1}, batch {step + 1}: the learning "
-                                         f"rate ({lr:g}) is probably too high; try lr = {lr / 10:g} (--lr {lr / 10:g})")
+            value = meter.add(loss, hits, len(yb), read=batch_hooks)  # None: left on the device (GPU)
+            if value is not None and not math.isfinite(value):
+                self._diverged(value, f"at epoch {epoch + 1}, batch {step + 1}", lr)
                 return None
-            loss_sum, correct, seen = loss_sum + loss * len(yb), correct + hits, seen + len(yb)
             if batch_hooks:
-                hooks.on_batch_end(step, {"loss": loss, "batch": step, "size": len(yb)})
+                hooks.on_batch_end(step, {"loss": value, "batch": step, "size": len(yb)})
                 if self.stop_training:  # Keras stops right after the batch; the epoch ends early
                     break
         del shuffled_x, shuffled_y
+        epoch_loss, accuracy = meter.totals()  # on a GPU, the epoch's one wait for the device
+        if not math.isfinite(epoch_loss):
+            self._diverged(epoch_loss, f"during epoch {epoch + 1}", lr)
+            return None
         train_seconds = time.perf_counter() - start
-        logs: dict[str, Any] = {"loss": loss_sum / seen, "accuracy": correct / seen}
+        logs: dict[str, Any] = {"loss": epoch_loss, "accuracy": accuracy}
         if val is not None and len(val[0]):
             logs["val_loss"], logs["val_accuracy"] = self.evaluate(*val)
         logs["lr"] = lr
         hooks.on_epoch_end(epoch, logs)
         seconds = time.perf_counter() - start
-        return {"epoch": epoch + 1, **logs, "epoch_seconds": seconds, "images_per_second": seen / train_seconds}
+        return {"epoch": epoch + 1, **logs, "epoch_seconds": seconds, "images_per_second": meter.seen / train_seconds}
 
-    def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[float, int]:
-        """One optimisation step on a uint8 batch (B, H, W); returns (mean loss, correct predictions)."""
+    def _diverged(self, loss: float, where: str, lr: float) -> None:
+        """Note why the run diverged (a non-finite ``loss`` ``where``); run_epoch then returns None."""
+        self._divergence_hint = (f"loss became {loss} {where}: the learning rate ({lr:g}) is probably too high; "
+                                 f"try lr = {lr / 10:g} (--lr {lr / 10:g})")
+
+    def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimisation step on a uint8 batch (B, H, W). Returns the mean loss (float32) and the
+        number of correct predictions (int64) as 0-d tensors on the device: reading them waits for
+        the step, which on a GPU is the caller's choice (:class:`EpochMeter`)."""
         x = self.plan.inputs(xb)
         if self.augmenter is not None:
             x = self.augmenter(x)
@@ -230,7 +270,7 @@ class Trainer:
                 x = x.contiguous(memory_format=torch.channels_last)
         loss, logits = self.compute_gradients(x, yb)
         self.optimizer.step()
-        return loss.item(), int((logits.detach().argmax(1) == yb).sum())
+        return loss.detach(), (logits.detach().argmax(1) == yb).sum()
 
     def autograd_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean cross-entropy and logits of a float batch; sets every parameter's ``.grad`` (autograd)."""

@@ -13,6 +13,8 @@ inside a model's ``forward`` or inside the training loop:
 - ``optimizer()``: torch's fused Adam/AdamW with a leaner step (:mod:`mnistlab.accel.fused_adam`);
 - ``activate()``: the thread count, glibc's allocator kept from thrashing and denormals flushed
   in single-threaded runs (:mod:`mnistlab.accel.cpu`);
+- ``sync_each_step``: whether the trainer reads each step's loss on the host (CPU: free, and a
+  NaN stops at its batch) or leaves the epoch's sums on the device (GPU: no wait per step);
 - ``callbacks()``: the :class:`~mnistlab.accel.threads.ThreadGovernor`, which gives cores back to
   other processes while they are busy and takes them again after (:mod:`mnistlab.accel.threads`).
 
@@ -77,6 +79,7 @@ class Plan:
     adaptive_threads: bool = False
     threads_policy: str = "torch's"  # how ``threads`` was chosen: "fixed", "model size" or "torch's"
     governor: ThreadGovernor | None = field(default=None, repr=False)
+    sync_each_step: bool = True  # read each step's loss on the host; False keeps a GPU's metrics on the device
 
     @property
     def autocast_dtype(self) -> torch.dtype | None:
@@ -159,6 +162,7 @@ class Plan:
             "channels_last": self.channels_last,
             "gradients": "hand-written (dense fast path)" if self.dense_step is not None else "autograd",
             "native_kernel": self.native_kernel,
+            "host_sync": "each step" if self.sync_each_step else "once per epoch",
         }
 
 
@@ -174,6 +178,7 @@ def plan(
     conv_pool_forward: bool = True,
     lean_optimizer: bool = True,
     adaptive_threads: bool = True,
+    sync_each_step: bool | None = None,
 ) -> Plan:
     """Choose how ``model`` trains fast on the device its parameters are on; converts the model to
     channels-last in place where the plan says so (oneDNN/cuDNN's fastest convolutions, measured in
@@ -183,7 +188,9 @@ def plan(
     Threads: ``threads`` fixes the count; else with ``macs_per_image`` (forward multiply-adds per
     image) and ``batch_size`` the plan picks it from the model's size (:func:`default_threads`) and,
     on a CPU with more than one thread, follows the machine's load (``adaptive_threads``;
-    :mod:`mnistlab.accel.threads`); with neither, torch's current count is left alone."""
+    :mod:`mnistlab.accel.threads`); with neither, torch's current count is left alone.
+    ``sync_each_step`` (default: on the CPU only) reads each step's loss on the host; off, the
+    trainer keeps an epoch's loss and accuracy sums on the device and reads them once."""
     device = next(model.parameters()).device
     has_conv = any(isinstance(m, nn.Conv2d) for m in model.modules())
     resolved = resolve_precision(precision, device, has_conv)
@@ -202,8 +209,9 @@ def plan(
         threads, policy = default_threads(macs_per_image, batch_size, device), "model size"
     adaptive = (policy == "model size" and adaptive_threads and device.type == "cpu" and (threads or 0) > 1
                 and adaptive_threads_enabled())
+    sync = device.type == "cpu" if sync_each_step is None else sync_each_step
     return Plan(device, resolved, layout, threads, forward, dense, lean_optimizer, native, fused,
-                adaptive_threads=adaptive, threads_policy=policy)
+                adaptive_threads=adaptive, threads_policy=policy, sync_each_step=sync)
 
 
 def _fused_forward(model: nn.Module, autocast: torch.dtype | None,
