@@ -100,3 +100,26 @@ def test_live_rows_are_the_compare_rows_without_rereading_the_store(tmp_path: Pa
     assert seen == [(True, 1), (True, 1), (False, 2), (False, 2)]
     assert len(reads) == 2  # once before the first cell and once for the final rows, not once per cell
     assert [r["n"] for r in res.rows] == [2, 2]
+
+
+def test_resolve_experiment_reads_names_then_run_ids_and_files(recorded, tmp_path: Path, monkeypatch) -> None:
+    from mnistlab.comparison import resolve_experiment
+    from mnistlab.errors import StoreError
+
+    root, ids = recorded
+    store = RunStore(root)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "tiny").write_text("not an experiment file")  # a recorded name wins over a stray file
+    ref = resolve_experiment(store, "tiny")
+    assert (ref.name, ref.file, ref.run, ref.keys()) == ("tiny", None, None, None)
+    ref = resolve_experiment(store, ids["dense"][:6])
+    assert ref.name == "tiny" and ref.run is not None and ref.run.run_id == ids["dense"]
+    with pytest.raises(StoreError, match="no experiment file or experiment named"):
+        resolve_experiment(store, ids["dense"], run_ids=False)
+    exp = write(tmp_path, 'name = "tiny"\n' + TINY + '[[variants]]\nname = "cnn"\n', name="mine.toml")
+    ref = resolve_experiment(store, str(exp))  # a file stands for the name it records under
+    assert ref.name == "tiny" and ref.file is not None
+    assert ref.keys() == {c.key for c in load_experiment(exp).cells()}
+    untried = write(tmp_path, TINY + '[[variants]]\nname = "a"\n', name="untried.toml")
+    with pytest.raises(StoreError, match=r"no runs recorded for experiment 'untried' .*experiments: tiny \(4 runs\)"):
+        resolve_experiment(store, str(untried))

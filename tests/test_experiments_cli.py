@@ -170,3 +170,125 @@ def test_reading_commands_never_create_a_store(args, tmp_path, monkeypatch, caps
     err = capsys.readouterr().err
     assert code == 2 and "no run store at" in err and err.count("\n") == 1
     assert not (tmp_path / "typo").exists()
+
+
+# ------------------------------------------------ issue 14: exit status, one way to name an experiment
+FAILING = EXP.replace('[[variants]]\nname = "b"', '[[variants]]\nname = "gpu"\n"train.device" = "cuda:99"')
+
+
+def test_run_exits_nonzero_after_recording_when_a_cell_failed(tmp_path: Path, data_dir: Path, capsys) -> None:
+    exp = tmp_path / "fails.toml"
+    exp.write_text(FAILING)
+    assert main(["run", str(exp), "--data-dir", str(data_dir)]) == 1
+    out, err = capsys.readouterr()
+    # Everything recorded and the table printed first, then one line saying how many and why.
+    assert sorted(r.status for r in RunStore().runs()) == ["failed", "failed", "finished"]  # gpu: a committee of 2
+    assert "variant" in out and "gpu" in out and "(n=0)" in out
+    assert err.startswith("error: 2 of 3 runs of cli did not finish (2 failed)") and err.count("\n") == 1, err
+
+
+def test_run_exits_nonzero_when_a_cell_diverged(exp_file: Path, data_dir: Path, capsys) -> None:
+    from mnistlab.experiments import load_experiment
+
+    cell = load_experiment(exp_file).cells()[0]  # variant "a": a diverged run of it is final, so it is reused
+    store = RunStore()
+    rid = store.start_run(experiment="cli", variant=cell.variant, seed=cell.seed, member=0, config=cell.config,
+                          config_hash=cell.key)
+    store.finish_run(rid, status="diverged", history=[], metrics={}, env={}, message="loss became nan")
+    assert main(["run", str(exp_file), "--data-dir", str(data_dir)]) == 1
+    out, err = capsys.readouterr()
+    assert f"{rid}  a  seed 0: skipped" in out and "committee" in out
+    assert "1 of 3 runs of cli did not finish (1 diverged)" in err and err.count("\n") == 1, err
+    assert main(["run", str(exp_file), "--data-dir", str(data_dir), "--format", "json"]) == 1  # still diverged
+    out, err = capsys.readouterr()
+    assert [r["variant"] for r in json.loads(out)] == ["a", "b"] and "1 diverged" in err
+
+
+@pytest.fixture(scope="module")
+def ran(tmp_path_factory: pytest.TempPathFactory, data_dir: Path, _session_cache: Path) -> tuple[Path, Path, str]:
+    """`mnistlab run cli.toml` done once: (experiment file, store, the first run's id)."""
+    folder = tmp_path_factory.mktemp("ran")
+    exp, store = folder / "cli.toml", folder / "store"
+    exp.write_text(EXP)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("XDG_CACHE_HOME", str(_session_cache))
+        assert main(["run", str(exp), "--store", str(store), "--data-dir", str(data_dir)]) == 0
+    return exp, store, RunStore(store).runs()[0].run_id
+
+
+def _experiment_commands(target: str, out: Path) -> dict[str, list[str]]:
+    return {"report": ["report", target, "-o", str(out / "r.html")],
+            "plot history": ["plot", "history", target, "-o", str(out / "h.png")],
+            "plot compare": ["plot", "compare", target, "-o", str(out / "c.png")],
+            "plot confusion": ["plot", "confusion", target, "--variant", "a", "-o", str(out / "m.png")],
+            "compare": ["compare", target],
+            "runs": ["runs", "--experiment", target]}
+
+
+@pytest.mark.parametrize("form", ["file", "name", "run id"])
+@pytest.mark.parametrize("command", list(_experiment_commands("x", Path())))
+def test_every_command_takes_the_file_its_name_or_a_run_id(ran, tmp_path: Path, data_dir: Path, capsys,
+                                                           command: str, form: str) -> None:
+    exp, store, run_id = ran
+    target = {"file": str(exp), "name": "cli", "run id": run_id[:7]}[form]
+    argv = _experiment_commands(target, tmp_path)[command]
+    code = main([*argv, "--store", str(store)] + (["--data-dir", str(data_dir)] if argv[0] == "plot" else []))
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    if command == "runs":
+        assert all(r.run_id in out for r in RunStore(store).runs())
+    if command == "compare":
+        assert "a " in out and "b " in out and "(n=2)" in out
+
+
+@pytest.mark.parametrize("command", list(_experiment_commands("x", Path())) + ["rm"])
+def test_naming_nothing_is_one_line_listing_what_exists(ran, tmp_path: Path, capsys, command: str) -> None:
+    _, store, _ = ran
+    argv = _experiment_commands("cil", tmp_path).get(command, ["rm", "--experiment", "cil"])
+    assert main([*argv, "--store", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no experiment file" in err and "'cil'" in err, err
+    assert 'did you mean "cli"' in err and "experiments: cli (3 runs)" in err, err
+    missing = tmp_path / "missing.toml"
+    assert main([*_experiment_commands(str(missing), tmp_path).get(command, ["rm", "-e", str(missing)]),
+                 "--store", str(store)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "missing.toml" in err, err
+
+
+def test_a_file_never_run_says_how_to_run_it(ran, tmp_path: Path, capsys) -> None:
+    _, store, _ = ran
+    other = tmp_path / "other.toml"
+    other.write_text(EXP.replace('name = "cli"', 'name = "other"'))
+    assert main(["report", str(other), "--store", str(store), "-o", str(tmp_path / "r.html")]) == 2
+    err = capsys.readouterr().err
+    assert f"no runs recorded for experiment 'other' (from {other}): run `mnistlab run {other}` first" in err
+    assert "experiments: cli (3 runs)" in err and err.count("\n") == 1
+
+
+def test_rm_never_reads_a_run_id_as_its_whole_experiment(ran, capsys) -> None:
+    _, store, run_id = ran
+    assert main(["rm", "--experiment", run_id, "--store", str(store)]) == 2
+    assert "no experiment file or experiment named" in capsys.readouterr().err
+    assert len(RunStore(store).runs()) == 3
+
+
+BIG = EXP.replace("subset = 120", "subset = 600")  # --quick shrinks it (to 300), so its cells differ
+
+
+def test_compare_after_only_quick_runs_says_what_exists(tmp_path: Path, data_dir: Path, capsys) -> None:
+    exp = tmp_path / "cli.toml"
+    exp.write_text(BIG)
+    assert main(["run", str(exp), "--quick", "--data-dir", str(data_dir)]) == 0
+    capsys.readouterr()
+    for argv in (["compare", str(exp)], ["plot", "compare", str(exp), "-o", str(tmp_path / "c.png")]):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1, err
+        assert f"no full-size runs of {exp} (experiment 'cli') are recorded yet" in err, err
+        assert f"it has 3 --quick runs: see them with `mnistlab compare {exp} --quick`" in err, err
+        assert f"record them with `mnistlab run {exp}`" in err, err
+    assert main(["compare", str(exp), "--quick", "--format", "json"]) == 0
+    assert [r["n"] for r in json.loads(capsys.readouterr().out)] == [1, 2]
+    assert main(["compare", "cli", "--quick"]) == 2  # --quick needs the file: it names the quick cells
+    assert "give the .toml file" in capsys.readouterr().err

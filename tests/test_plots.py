@@ -252,6 +252,15 @@ def test_feature_maps_and_filters_need_conv_layers(fashion):
         plots.plot_filters(dense)
 
 
+def test_feature_map_rows_carry_the_given_labels(fashion, cnn):
+    labels = ["test #23: a", "test #2: b"]
+    fig = plots.plot_feature_maps(cnn, fashion.test_images[[23, 2]], filter_index=0, layers=2, labels=labels)
+    assert [fig.axes[0].get_ylabel(), fig.axes[2].get_ylabel()] == labels
+    assert fig.axes[1].get_ylabel() == ""  # only the first column is labelled
+    with pytest.raises(PlotError, match="1 row labels for 2 images"):
+        plots.plot_feature_maps(cnn, fashion.test_images[[23, 2]], layers=2, labels=["only one"])
+
+
 def test_filters_one_panel_per_first_layer_kernel(cnn):
     fig = plots.plot_filters(cnn)
     assert len(fig.axes) == 64

@@ -28,7 +28,8 @@ def test_resolve_runs_by_experiment_variant_and_id(recorded):
     assert [r.run_id for r in views.resolve_runs(store, ids["cnn1"][:8])] == [ids["cnn1"]]
     with pytest.raises(StoreError, match='did you mean "cnn"'):
         views.resolve_runs(store, EXPERIMENT, "cnnn")
-    with pytest.raises(StoreError, match="no experiment or run"):
+    with pytest.raises(StoreError, match=r"no experiment file, experiment or run named 'nothing-here'.*"
+                                         r"experiments: tiny \(4 runs\)"):
         views.resolve_runs(store, "nothing-here")
 
 
@@ -75,6 +76,22 @@ def test_network_figures_use_stored_weights(recorded, data_dir):
         views.figure_for("feature-maps", store, ids["cnn1"], data_dir=data_dir, images=[10_000])
 
 
+def test_feature_map_rows_name_the_test_index_and_class_asked_for(recorded, data_dir, tmp_path, capsys):
+    root, ids = recorded
+    names = load_dataset("fashion-mnist", data_dir).info.class_names
+    labels = load_dataset("fashion-mnist", data_dir).test_labels
+    fig = views.figure_for("feature-maps", RunStore(root), ids["cnn0"], data_dir=data_dir, images=[0, 2, 23], layers=2)
+    rows = [fig.axes[i].get_ylabel() for i in (0, 2, 4)]
+    assert rows == [f"test #{i}: {names[int(labels[i])]}" for i in (0, 2, 23)]
+    assert rows[1] == "test #2: Trouser"  # (fashion-mnist's test image 2 is a pair of trousers)
+    # Through the CLI: the SVG keeps each label's text (as a comment beside its glyphs).
+    out = tmp_path / "maps.svg"
+    assert main(["plot", "feature-maps", ids["cnn0"], "--images", "0,2,23", "--store", str(root),
+                 "--data-dir", str(data_dir), "-o", str(out)]) == 0, capsys.readouterr().err
+    svg = out.read_text()
+    assert all(label in svg for label in rows) and "image 1" not in svg
+
+
 def test_data_figures_from_a_run(recorded, data_dir):
     root, ids = recorded
     fig = views.figure_for("samples", RunStore(root), ids["cnn0"], data_dir=data_dir, rows=2, cols=3)
@@ -97,7 +114,7 @@ def test_plot_cli_writes_figures(recorded, data_dir, tmp_path, capsys, kind, opt
 def test_plot_cli_user_errors_are_one_line(recorded, data_dir, tmp_path, capsys):
     root, ids = recorded
     out = str(tmp_path / "x.png")
-    cases = [(["plot", "history", "nope"], "no experiment or run"),
+    cases = [(["plot", "history", "nope"], "no experiment file, experiment or run named 'nope'"),
              (["plot", "history", EXPERIMENT, "--variant", "cnm"], 'did you mean "cnn"'),
              (["plot", "filters", ids["dense"]], "no convolution"),
              (["plot", "feature-maps", ids["cnn0"], "--filter", "999"], "filter 999 out of range"),

@@ -7,6 +7,13 @@ The rows come from the run store: :func:`compare` reads an experiment's runs and
     print(format_rows(rows, "markdown"))              # csv, markdown or json text
     Console().print(rich_table(rows, title="seed001"))
 
+A command's EXPERIMENT argument (a file, a recorded name or a run id) is read in one place,
+:func:`resolve_experiment`, and :func:`compare_experiment` compares what it names, saying what
+the store holds instead when there is nothing to compare::
+
+    ref = resolve_experiment(store, "recipes/seed001.toml")   # or "seed001", or a run id
+    rows = compare_experiment(store, ref, quick=True)         # the file's --quick cells
+
 A row holds ``variant``, ``n`` (runs counted), ``test_acc`` (their mean) and ``test_acc_std``
 (sample std, None for one run), the means of the other metrics, and for committee variants the
 members' accuracy range and the committee accuracy; see :data:`COLUMNS`.
@@ -18,17 +25,121 @@ import csv
 import io
 import json
 import math
+import os
+import re
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mnistlab.errors import SpecError, StoreError, did_you_mean
-from mnistlab.experiments import variant_setting
+from mnistlab.experiments import Experiment, load_experiment, variant_setting
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 
 COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "test_loss",
            "train_seconds", "seconds_per_epoch", "member_acc_min", "member_acc_max", "committee_acc", "failed")
+
+
+@dataclass(frozen=True)
+class ExperimentRef:
+    """What an EXPERIMENT argument named: see :func:`resolve_experiment`."""
+
+    name: str  # the experiment's recorded name (what the store files its runs under)
+    given: str  # the argument as the user typed it
+    file: Experiment | None = None  # the parsed experiment file, when a file was given
+    run: RunRecord | None = None  # the run, when a run id (or unique prefix) was given
+
+    def keys(self, *, quick: bool = False) -> set[str] | None:
+        """The cell keys of the file's current cells (its ``--quick`` cells with ``quick``); None without a file."""
+        return None if self.file is None else {c.key for c in self.file.cells(quick=quick)}
+
+
+def _looks_like_file(target: str) -> bool:
+    return target.endswith(".toml") or "/" in target or os.sep in target
+
+
+def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True) -> ExperimentRef:
+    """The one way every command reads its EXPERIMENT argument: a file, a recorded name, or a run id.
+
+    In order: an experiment file (a path ending in .toml or holding a folder separator, or an
+    existing file that is not a recorded name) stands for the name it records under; a recorded
+    experiment name stands for itself; a run id or unique prefix (unless ``run_ids`` is False)
+    stands for its run and that run's experiment.
+
+    Raises SpecError for an unreadable or invalid file, and StoreError naming the experiments
+    the store holds (with their run counts) when nothing matches or a file's experiment has no runs.
+
+    >>> resolve_experiment(RunStore(), "recipes/fast.toml").name   # doctest: +SKIP
+    'fast'
+    """
+    known = store.experiments()
+    if _looks_like_file(target) or (target not in known and Path(target).is_file()):
+        exp = load_experiment(target)
+        if exp.name not in known:
+            raise StoreError(f"no runs recorded for experiment {exp.name!r} (from {target}): "
+                             f"run `mnistlab run {target}` first; {_what_exists(store)}")
+        return ExperimentRef(exp.name, target, file=exp)
+    if target in known:
+        return ExperimentRef(target, target)
+    if run_ids and re.fullmatch(r"[0-9a-fA-F]{1,64}", target):
+        try:
+            rec = store.get(target)
+        except StoreError as exc:
+            if "ambiguous" in str(exc):
+                raise
+        else:
+            return ExperimentRef(rec.experiment, target, run=rec)
+    what = "experiment file, experiment or run" if run_ids else "experiment file or experiment"
+    raise StoreError(f"no {what} named {target!r} in {store.root}{did_you_mean(target, known)}; {_what_exists(store)}")
+
+
+def _what_exists(store: RunStore) -> str:
+    """'experiments: a (3 runs), b (1 run)', or that the store is empty."""
+    counts = Counter(r.experiment for r in store.runs())
+    if not counts:
+        return "the store is empty"
+    return "experiments: " + ", ".join(f"{e} ({n} run{'s' * (n != 1)})" for e, n in sorted(counts.items()))
+
+
+def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> list[dict[str, Any]]:
+    """:func:`compare` for a resolved argument: a file's current cells (its ``--quick`` cells with
+    ``quick``), else each variant of the experiment as it was last run.
+
+    Raises StoreError saying what the store does hold, and the command that shows it, when
+    there is nothing to compare (say, a file with only ``--quick`` runs recorded).
+    """
+    if quick and ref.file is None:
+        raise SpecError(f"--quick compares an experiment file's smoke runs: give the .toml file, not {ref.given!r}")
+    rows = compare(store, ref.name, keys=ref.keys(quick=quick))
+    if not rows:
+        raise StoreError(_nothing_to_compare(store, ref, quick))
+    return rows
+
+
+def _nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
+    runs = store.runs(experiment=ref.name)
+    running = sum(r.status == "running" for r in runs)
+    if ref.file is None:
+        return f"nothing to compare for experiment {ref.name!r}: its {running} run(s) are still running"
+    kind, other_kind = ("--quick", "full-size") if quick else ("full-size", "--quick")
+    other_keys = ref.keys(quick=not quick) or set()
+    other = sum(r.config_hash in other_keys and r.status != "running" for r in runs)
+    rest = sum(r.config_hash not in other_keys and r.status != "running" for r in runs)
+    parts = [f"no {kind} runs of {ref.given} (experiment {ref.name!r}) are recorded yet"]
+    if other:
+        flag = "" if quick else " --quick"
+        parts.append(f"it has {other} {other_kind} run{'s' * (other != 1)}: see them with "
+                     f"`mnistlab compare {ref.given}{flag}`")
+    if rest:
+        parts.append(f"{rest} run{'s' * (rest != 1)} of other settings (an older version of the file): "
+                     f"see them with `mnistlab compare {ref.name}`")
+    if running:
+        parts.append(f"{running} still running")
+    parts.append(f"record them with `mnistlab run {ref.given}{' --quick' if quick else ''}`")
+    return "; ".join(parts)
 
 
 def compare(store: RunStore, experiment: str, *, keys: set[str] | None = None) -> list[dict[str, Any]]:
@@ -148,15 +259,16 @@ def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
             w.writerow({k: "" if r.get(k) is None else r.get(k) for k in COLUMNS})
         return buf.getvalue()
     if fmt == "markdown":
-        heads, cells = _display(rows)
+        heads, cells = display_cells(rows)
         lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
         lines += ["| " + " | ".join(c) + " |" for c in cells]
         return "\n".join(lines) + "\n"
     raise SpecError(f'unknown format "{fmt}"{did_you_mean(fmt, ["table", "csv", "markdown", "json"])}')
 
 
-def _display(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[str]]]:
-    """Human columns: accuracies in %, mean +- std (n), committee columns only when relevant."""
+def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """(headers, rows of display strings): accuracies in %, mean +- std (n), committee columns only
+    when relevant. The first column (variant) reads left-aligned, the others right-aligned."""
     committee = any(r.get("committee_acc") is not None or r.get("member_acc_min") is not None for r in rows)
     val = any(r.get("val_acc") is not None for r in rows)
     heads = ["variant", "params", "epochs", "train acc"] + ["val acc"] * val + ["test acc",
@@ -180,13 +292,14 @@ def _display(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[st
 
 
 def rich_table(rows: Sequence[Mapping[str, Any]], title: str | None = None) -> Any:
-    """The comparison rows as a rich Table (what `mnistlab run` and `mnistlab compare` print)."""
+    """The comparison rows as a rich Table (what `mnistlab run` and `mnistlab compare` print on a terminal)."""
     from rich.table import Table
+    from rich.text import Text
 
-    heads, cells = _display(rows)
-    table = Table(title=title)
+    heads, cells = display_cells(rows)
+    table = Table(title=None if title is None else Text(title))  # Text: a "[" in a name is not markup
     for i, h in enumerate(heads):
         table.add_column(h, justify="left" if i == 0 else "right")
     for c in cells:
-        table.add_row(*c)
+        table.add_row(*(Text(x) for x in c))
     return table

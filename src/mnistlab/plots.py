@@ -371,15 +371,21 @@ def feature_maps(model: nn.Module, images: Any, layers: int | Sequence[str] | No
 
 
 def plot_feature_maps(model: nn.Module, images: Any, filter_index: int = 0,
-                      layers: int | Sequence[str] | None = None) -> Figure:
+                      layers: int | Sequence[str] | None = None, *, labels: Sequence[str] | None = None) -> Figure:
     """Seed 001's grid: rows = images, columns = conv/pool layers, showing one filter, "inferno".
 
+    ``labels`` names each row (one per image, e.g. "test #23: Trouser"); without them the rows
+    read "image 0", "image 1", ... (positions in ``images``). Raises PlotError for a filter index
+    out of range or a label count that differs from the image count.
     Three test images over the first four layers of a trained ``model`` (the 3x4 grid):
 
-    >>> plot_feature_maps(model, ds.test_images[[0, 23, 28]], filter_index=1, layers=4)  # doctest: +SKIP
+    >>> plot_feature_maps(model, ds.test_images[[0, 23, 28]], filter_index=1, layers=4,
+    ...                   labels=["test #0: Ankle boot", "test #23: Trouser", "test #28: Dress"])  # doctest: +SKIP
     """
     maps = feature_maps(model, images, layers)
     n = maps[0][1].shape[0]
+    if labels is not None and len(labels) != n:
+        raise PlotError(f"{len(labels)} row labels for {n} images: give one label per image")
     for name, m in maps:
         if not 0 <= filter_index < m.shape[1]:
             raise PlotError(f"filter {filter_index} out of range: layer {name} has {m.shape[1]} filters (0..{m.shape[1] - 1})")
@@ -392,7 +398,7 @@ def plot_feature_maps(model: nn.Module, images: Any, filter_index: int = 0,
             if r == 0:
                 ax.set_title(f"{name} {tuple(m.shape[2:])}", fontsize=8)
             if c == 0:
-                ax.set_ylabel(f"image {r}", fontsize=8)
+                ax.set_ylabel(labels[r] if labels is not None else f"image {r}", fontsize=8)
     fig.suptitle(f"Feature maps, filter {filter_index}", fontsize=10)
     return fig
 

@@ -11,13 +11,12 @@ finds what to draw. Nothing here trains anything::
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
 
-from mnistlab.comparison import compare
+from mnistlab.comparison import compare_experiment, resolve_experiment
 from mnistlab.datasets import Dataset, load_dataset
 from mnistlab.errors import PlotError, StoreError, did_you_mean
 from mnistlab.evaluate import confusion_matrix, misclassified
@@ -32,27 +31,25 @@ FIGURE_KINDS = ("history", "compare", "params", "time", "samples", "image", "mis
 
 
 def resolve_runs(store: RunStore, target: str, variant: str | None = None) -> list[RunRecord]:
-    """The finished runs `target` names: a run id (or unique prefix) or an experiment name.
+    """The finished runs ``target`` names: an experiment file, an experiment name or a run id (or
+    unique prefix), read as every command reads it (:func:`~mnistlab.comparison.resolve_experiment`).
 
-    An experiment's runs can be narrowed to one `variant`. Raises StoreError when nothing matches.
+    An experiment's runs can be narrowed to one ``variant``. Raises StoreError when nothing matches.
     """
-    everything = store.runs(experiment=target)
-    runs = [r for r in everything if r.status == "finished"]
-    if everything and not runs:
-        statuses = ", ".join(sorted({r.status for r in everything}))
-        raise StoreError(f"experiment {target!r} has no finished runs yet (its runs are: {statuses})")
-    if not runs:
-        try:
-            runs = [store.get(target)]
-        except StoreError as exc:
-            # A hex target was meant as a run id (say why it failed); otherwise suggest experiments.
-            hint = f": {exc}" if re.fullmatch(r"[0-9a-fA-F]+", target) else did_you_mean(target, store.experiments())
-            raise StoreError(f"no experiment or run named {target!r}{hint}") from None
+    ref = resolve_experiment(store, target)
+    if ref.run is not None:
+        runs = [ref.run]
+    else:
+        everything = store.runs(experiment=ref.name)
+        runs = [r for r in everything if r.status == "finished"]
+        if not runs:
+            statuses = ", ".join(sorted({r.status for r in everything}))
+            raise StoreError(f"experiment {ref.name!r} has no finished runs yet (its runs are: {statuses})")
     if variant is not None:
         names = sorted({str(r.variant) for r in runs})
         runs = [r for r in runs if str(r.variant) == variant]
         if not runs:
-            raise StoreError(f"experiment {target!r} has no finished run of variant {variant!r}"
+            raise StoreError(f"experiment {ref.name!r} has no finished run of variant {variant!r}"
                              f"{did_you_mean(variant, names)}; variants: {', '.join(names)}")
     # Variants in the order they first ran (the experiment file's order), then by seed.
     first: dict[str, int] = {}
@@ -124,10 +121,7 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
     """
     check_kind(kind)
     if kind in ("compare", "params", "time"):
-        experiment = target
-        if not store.runs(experiment=target):
-            experiment = resolve_runs(store, target)[0].experiment  # a run id: its experiment
-        table = compare(store, experiment)
+        table = compare_experiment(store, resolve_experiment(store, target))  # a run id: its experiment
         return {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}[kind](table)
     records = resolve_runs(store, target, variant)
     if kind == "history":
@@ -158,7 +152,9 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
     ds = _dataset_of(record, data_dir)
     for i in images:
         _check_index(i, len(ds.test_images), "test")
-    return plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers)
+    # Each row says which test image it is and its class, as asked: "test #23: Trouser".
+    row_labels = [f"test #{int(i)}: {ds.info.class_names[int(ds.test_labels[int(i)])]}" for i in images]
+    return plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers, labels=row_labels)
 
 
 def _check_index(i: int, n: int, split: str) -> None:

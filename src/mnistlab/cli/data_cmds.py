@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from mnistlab import datasets
+from mnistlab.cli._output import Column, emit, format_option
 
 data_dir_option = click.option(
     "--data-dir",
@@ -16,22 +17,22 @@ data_dir_option = click.option(
 )
 
 
+DATASET_COLUMNS = (Column("name", "name"), Column("classes", "classes", right=True),
+                   Column("train", "train", "{:,}".format, right=True), Column("test", "test", "{:,}".format, right=True),
+                   Column("location", "location"), Column("status", "status"))
+
+
 @click.command("datasets")
 @data_dir_option
-def datasets_cmd(data_dir: Path | None) -> None:
+@format_option()
+def datasets_cmd(data_dir: Path | None, fmt: str) -> None:
     """List the datasets, where their files were found, and whether they verified."""
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title="datasets")
-    for column in ("name", "classes", "train", "test", "location", "status"):
-        table.add_column(column)
+    rows = []
     for info in datasets.list_datasets():
         status = datasets.dataset_status(info.name, data_dir)
-        verdict = "[green]verified[/]" if status.verified else f"[red]{status.problem}[/]"
-        table.add_row(info.name, str(info.num_classes), f"{info.train_size:,}", f"{info.test_size:,}",
-                      status.location or "-", verdict)
-    Console().print(table)
+        rows.append({"name": info.name, "classes": info.num_classes, "train": info.train_size, "test": info.test_size,
+                     "location": status.location, "status": "verified" if status.verified else status.problem})
+    emit(rows, DATASET_COLUMNS, fmt, title="datasets")
 
 
 def _image_format(path: Path) -> None:

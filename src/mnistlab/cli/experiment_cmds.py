@@ -4,22 +4,80 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 
 import click
 
 from mnistlab.cli._common import open_store, store_option
-from mnistlab.errors import MnistlabError
+from mnistlab.cli._output import Column, emit, format_option, is_terminal, plain_table, rich_console
+from mnistlab.errors import MnistlabError, RunNotFinished
 
 _STORE = store_option()
+COMPARE_FORMATS = ("table", "csv", "json", "markdown")
 
 
-def _console():  # noqa: ANN202
-    import sys
+def _rows_out(rows: list[dict], title: str, fmt: str) -> None:
+    """The comparison rows: rich's table on a terminal, plain aligned text in a pipe, or csv/json/markdown."""
+    from mnistlab.comparison import display_cells, format_rows, rich_table
 
-    from rich.console import Console
+    if fmt != "table":
+        click.echo(format_rows(rows, fmt), nl=False)
+    elif is_terminal():
+        rich_console().print(rich_table(rows, title=title))
+    else:
+        heads, cells = display_cells(rows)
+        click.echo(f"{title}\n" + plain_table(heads, cells, [False] + [True] * (len(heads) - 1)), nl=False)
 
-    # Piped output (files, CI logs, tests) gets wide tables instead of 80-column truncation.
-    return Console(width=None if sys.stdout.isatty() else 200)
+
+class _Progress:
+    """One line per finished cell and, on a terminal, a live comparison table under them.
+
+    Use as a context manager; :meth:`on_cell` is run_experiment's callback and :meth:`finish`
+    prints the final rows (in a pipe, or with --format csv/json/markdown, after the lines).
+    """
+
+    def __init__(self, title: str, fmt: str) -> None:
+        from mnistlab.comparison import rich_table
+
+        self.title, self.fmt, self.live = title, fmt, None
+        if fmt == "table" and is_terminal():
+            from rich.live import Live
+
+            self.live = Live(rich_table([], title=title), console=rich_console(), auto_refresh=False)
+
+    def __enter__(self) -> _Progress:
+        if self.live is not None:
+            self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+    def on_cell(self, outcome, rows) -> None:  # noqa: ANN001
+        rec = outcome.record
+        acc = rec.metrics.get("test_accuracy")
+        how = "skipped (already finished)" if outcome.skipped else rec.status
+        line = (f"  {rec.run_id}  {outcome.cell.variant}  seed {outcome.cell.seed}: {how}"
+                + (f", test acc {100 * acc:.2f}%" if isinstance(acc, float) else "")
+                + (f" ({rec.message})" if rec.message and not outcome.skipped else ""))
+        if self.live is None:
+            click.echo(line, err=self.fmt != "table")  # csv/json/markdown: stdout holds only the rows
+        else:
+            self.live.console.print(line, markup=False, highlight=False)
+            self.update(rows)
+
+    def update(self, rows: list[dict]) -> None:
+        from mnistlab.comparison import rich_table
+
+        if self.live is not None:
+            self.live.update(rich_table(rows, title=self.title), refresh=True)
+
+    def finish(self, rows: list[dict]) -> None:
+        if self.live is not None:
+            self.update(rows)
+        else:
+            _rows_out(rows, self.title, self.fmt)
 
 
 @click.command("run")
@@ -30,51 +88,59 @@ def _console():  # noqa: ANN202
 @click.option("--force", is_flag=True, help="Rerun cells already finished in the store.")
 @click.option("--quick", is_flag=True, help="A small data subset, 1 epoch, 1 repeat, 2 committee members (smoke test).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder holding the datasets.")
-def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: bool, data_dir: str | None) -> None:
-    """Train every cell of an EXPERIMENT file not already finished, printing the comparison."""
-    from rich.live import Live
+@format_option(COMPARE_FORMATS)
+def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: bool, data_dir: str | None,
+            fmt: str) -> None:
+    """Train every cell of an EXPERIMENT file not already finished, printing the comparison.
 
-    from mnistlab.comparison import rich_table
+    Exits with status 1, after recording every run and printing the table, when any cell failed
+    or diverged. With --format csv/json/markdown the progress lines go to stderr.
+    """
     from mnistlab.execute import run_experiment
     from mnistlab.experiments import load_experiment
 
     exp = load_experiment(experiment)
     st = open_store(store, create=True)
-    n = len(exp.cells(quick=quick))
-    console = _console()
-    console.print(f"experiment [bold]{exp.name}[/]: {n} runs, store {st.root}")
-    with Live(rich_table([], title=exp.name), console=console, auto_refresh=False) as live:
-        def on_cell(outcome, rows) -> None:  # noqa: ANN001
-            rec = outcome.record
-            acc = rec.metrics.get("test_accuracy")
-            how = "skipped (already finished)" if outcome.skipped else rec.status
-            live.console.print(f"  {rec.run_id}  {outcome.cell.variant}  seed {outcome.cell.seed}: {how}"
-                               + (f", test acc {100 * acc:.2f}%" if isinstance(acc, float) else "")
-                               + (f" ({rec.message})" if rec.message and not outcome.skipped else ""))
-            live.update(rich_table(rows, title=exp.name), refresh=True)
+    click.echo(f"experiment {exp.name}: {len(exp.cells(quick=quick))} runs, store {st.root}", err=fmt != "table")
 
-        result = run_experiment(exp, st, jobs=jobs, force=force, quick=quick, data_dir=data_dir, on_cell=on_cell)
-        live.update(rich_table(result.rows, title=exp.name), refresh=True)
+    with _Progress(exp.name, fmt) as progress:
+        result = run_experiment(exp, st, jobs=jobs, force=force, quick=quick, data_dir=data_dir,
+                                on_cell=progress.on_cell)
+        progress.finish(result.rows)
+    bad = Counter(o.record.status for o in result.outcomes if o.record.status in ("failed", "diverged"))
+    if bad:
+        what = ", ".join(f"{n} {status}" for status, n in sorted(bad.items()))
+        raise RunNotFinished(f"{sum(bad.values())} of {len(result.outcomes)} runs of {exp.name} did not finish "
+                             f"({what}): see `mnistlab runs -e {exp.name}` and `mnistlab show RUN_ID`")
+
+
+RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experiment"), Column("variant", "variant"),
+               Column("seed", "seed", right=True), Column("member", "member", right=True),
+               Column("status", "status", whole=True),
+               Column("test_accuracy", "test acc", lambda a: f"{100 * a:.2f}%", right=True),
+               Column("epochs", "epochs", right=True), Column("started", "started", lambda t: t[:16].replace("T", " ")))
 
 
 @click.command("runs")
 @_STORE
-@click.option("--experiment", "-e", default=None, help="Only this experiment's runs.")
+@click.option("--experiment", "-e", default=None,
+              help="Only this experiment's runs: an experiment file, its name, or one of its run ids.")
 @click.option("--status", "-s", default=None, help="Only runs with this status (running, finished, ...).")
-def runs_cmd(store: str | None, experiment: str | None, status: str | None) -> None:
+@format_option()
+def runs_cmd(store: str | None, experiment: str | None, status: str | None, fmt: str) -> None:
     """List recorded runs, oldest first."""
-    from rich.table import Table
+    from mnistlab.comparison import resolve_experiment
 
-    recs = open_store(store).runs(experiment=experiment, status=status)
-    table = Table()
-    for h in ("run", "experiment", "variant", "seed", "status", "test acc", "epochs", "started"):
-        table.add_column(h)
-    for r in recs:
+    st = open_store(store)
+    name = None if experiment is None else resolve_experiment(st, experiment).name
+    rows = []
+    for r in st.runs(experiment=name, status=status):
         acc = r.metrics.get("test_accuracy")
-        table.add_row(r.run_id, r.experiment, r.variant, str(r.seed), r.status,
-                      f"{100 * acc:.2f}%" if isinstance(acc, float) else "-", str(r.metrics.get("epochs_run", "-")),
-                      time.strftime("%Y-%m-%d %H:%M", time.localtime(r.created_at)))
-    _console().print(table if recs else "no runs")
+        rows.append({"run_id": r.run_id, "experiment": r.experiment, "variant": r.variant, "seed": r.seed,
+                     "member": r.member, "status": r.status, "test_accuracy": acc if isinstance(acc, float) else None,
+                     "epochs": r.metrics.get("epochs_run"),
+                     "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(r.created_at))})
+    emit(rows, RUN_COLUMNS, fmt, empty="no runs")
 
 
 @click.command("show")
@@ -99,42 +165,36 @@ def show_cmd(run_id: str, store: str | None) -> None:
 @click.command("compare")
 @click.argument("experiment")
 @_STORE
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "markdown", "json"]), default="table",
-              show_default=True)
+@format_option(COMPARE_FORMATS)
 @click.option("--quick", is_flag=True, help="With a .toml file: compare its --quick smoke runs instead.")
 def compare_cmd(experiment: str, store: str | None, fmt: str, quick: bool) -> None:
-    """Compare the variants of an EXPERIMENT side by side.
+    """Compare the variants of an EXPERIMENT side by side (a .toml file, its name, or a run id).
 
-    By name: each variant as it was last run. By .toml file: exactly the runs of its current cells.
+    By name (or a run id): each variant as it was last run. By .toml file: exactly the runs of
+    its current cells.
     """
-    from mnistlab.comparison import compare, format_rows, rich_table
-    from mnistlab.experiments import load_experiment
+    from mnistlab.comparison import compare_experiment, resolve_experiment
 
-    if experiment.endswith(".toml"):  # a file: compare the runs of its current cells only
-        exp = load_experiment(experiment)
-        experiment, keys = exp.name, {c.key for c in exp.cells(quick=quick)}
-    else:
-        keys = None
-    rows = compare(open_store(store), experiment, keys=keys)
-    if fmt == "table":
-        _console().print(rich_table(rows, title=experiment))
-    else:
-        click.echo(format_rows(rows, fmt), nl=False)
+    st = open_store(store)
+    ref = resolve_experiment(st, experiment)
+    _rows_out(compare_experiment(st, ref, quick=quick), ref.name, fmt)
 
 
 @click.command("rm")
 @click.argument("run_ids", nargs=-1)
 @_STORE
-@click.option("--experiment", "-e", default=None, help="Delete every run of this experiment.")
+@click.option("--experiment", "-e", default=None,
+              help="Delete every run of this experiment (an experiment file or its name).")
 def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) -> None:
     """Delete runs (ids or unique prefixes) or a whole experiment, with their artifacts."""
     if bool(run_ids) == bool(experiment):
         raise MnistlabError("rm: give run ids or --experiment NAME (not both)")
     st = open_store(store)
-    if experiment and experiment not in st.experiments():
-        from mnistlab.errors import StoreError, did_you_mean
+    if experiment:
+        from mnistlab.comparison import resolve_experiment
 
-        raise StoreError(f'no runs of experiment "{experiment}"{did_you_mean(experiment, st.experiments())}')
+        # A run id never stands for its whole experiment here: deleting is not the place to guess.
+        experiment = resolve_experiment(st, experiment, run_ids=False).name
     gone = st.rm(list(run_ids) or None, experiment=experiment)
     click.echo(f"deleted {len(gone)} run{'s' * (len(gone) != 1)}")
 

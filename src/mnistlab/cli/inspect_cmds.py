@@ -33,7 +33,7 @@ def _parse_indices(text: str) -> list[int]:
 
 @click.command("plot")
 @click.argument("kind")
-@click.argument("target", metavar="RUN_OR_EXPERIMENT")
+@click.argument("target", metavar="EXPERIMENT_OR_RUN")
 @click.option("-o", "--output", required=True, help="Output file: .png, .svg or .pdf.")
 @store_option("store_path")
 @click.option("--data-dir", default=None, help="Dataset folder (for images, labels and predictions).")
@@ -50,6 +50,8 @@ def _parse_indices(text: str) -> list[int]:
 def plot_cmd(kind: str, target: str, output: str, store_path: str | None, data_dir: str | None, variant: str | None,
              images: str, filter_index: int, layers: int, index: int, split: str, max_images: int, dpi: int) -> None:
     """Draw one figure KIND for a recorded run or experiment and save it.
+
+    EXPERIMENT_OR_RUN: an experiment file, its recorded name, or a run id (or unique prefix).
 
     KIND: history, compare, params, time, samples, image, misclassified, confusion, per-class,
     feature-maps, filters. Example: mnistlab plot confusion seed000 --variant cnn -o cm.png
@@ -72,11 +74,16 @@ def plot_cmd(kind: str, target: str, output: str, store_path: str | None, data_d
 @store_option("store_path")
 @click.option("--data-dir", default=None, help="Dataset folder (for the misclassified images).")
 def report_cmd(experiment: str, output: str, store_path: str | None, data_dir: str | None) -> None:
-    """Write one self-contained HTML report for EXPERIMENT (opens offline in any browser)."""
+    """Write one self-contained HTML report for EXPERIMENT (opens offline in any browser).
+
+    EXPERIMENT: an experiment file, its recorded name, or one of its run ids.
+    """
+    from mnistlab.comparison import resolve_experiment
     from mnistlab.report import write_report
 
     out = _check_output(output, (".html", ".htm"))
-    write_report(open_store(store_path), experiment, out, data_dir=data_dir)
+    st = open_store(store_path)
+    write_report(st, resolve_experiment(st, experiment).name, out, data_dir=data_dir)
     click.echo(f"wrote {out}")
 
 

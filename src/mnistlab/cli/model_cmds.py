@@ -6,26 +6,25 @@ import json
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.table import Table
 
+from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import SpecError
 from mnistlab.models import format_summary, summarize
 from mnistlab.presets import list_presets, resolve_model
 from mnistlab.specs import save_model_spec, spec_warnings
 
 
+MODEL_COLUMNS = (Column("name", "name", whole=True), Column("params", "params", "{:,}".format, right=True, whole=True),
+                 Column("source", "source"), Column("description", "description"))
+
+
 @click.command("models")
-def models_command() -> None:
+@format_option()
+def models_command(fmt: str) -> None:
     """List the preset models with their parameter counts."""
-    table = Table(title="mnistlab presets (use the name wherever a model is asked for)")
-    table.add_column("name", no_wrap=True)
-    table.add_column("params", justify="right", no_wrap=True)
-    table.add_column("source", no_wrap=True)
-    table.add_column("description")
-    for preset in list_presets():
-        table.add_row(preset.name, f"{summarize(preset.spec).total:,}", preset.source, preset.description)
-    Console().print(table)
+    rows = [{"name": p.name, "params": summarize(p.spec).total, "source": p.source, "description": p.description}
+            for p in list_presets()]
+    emit(rows, MODEL_COLUMNS, fmt, title="mnistlab presets (use the name wherever a model is asked for)")
 
 
 @click.command("summary")

@@ -1,0 +1,115 @@
+"""How every listing command prints its rows: a table, CSV or JSON (`--format`).
+
+A listing is a list of rows, each a dict with the same keys in the same order. ``--format json``
+prints that list as JSON objects (the keys are the column names and never change) and
+``--format csv`` the same through the csv module; both carry the raw values (numbers stay
+numbers, a missing value is null / empty). ``--format table`` (the default) is for reading:
+display strings, a rich table with box drawing on a terminal, and plain space-aligned text (no
+box drawing, no colour) when stdout is a pipe or a file, so `mnistlab models | awk ...` works.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import click
+
+FORMATS = ("table", "csv", "json")
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def format_option(choices: Sequence[str] = FORMATS) -> Callable[[F], F]:
+    """The `--format` option of a listing command (``table`` by default)."""
+    others = " / ".join(c for c in choices if c != "table")
+    return click.option("--format", "fmt", type=click.Choice(list(choices)), default="table", show_default=True,
+                        help=f"table: aligned text for reading (box drawing only on a terminal); "
+                             f"{others}: for scripts, one row (object) per line of the table.")
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: its key in the rows (and the CSV/JSON name), its table header, how a value shows."""
+
+    key: str
+    header: str
+    show: Callable[[Any], str] = str
+    right: bool = False  # right-aligned in the table (numbers)
+    whole: bool = False  # never wrapped or cut short on a narrow terminal (ids and names people copy)
+
+
+def to_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str) -> str:
+    """``rows`` as ``csv`` or ``json`` text (raw values), or ``table`` as plain aligned text."""
+    keys = [c.key for c in columns]
+    if fmt == "json":
+        return json.dumps([{k: r.get(k) for k in keys} for r in rows], indent=1) + "\n"
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(keys)
+        writer.writerows([["" if r.get(k) is None else r.get(k) for k in keys] for r in rows])
+        return buf.getvalue()
+    cells = [[_shown(c, r.get(c.key)) for c in columns] for r in rows]
+    return plain_table([c.header for c in columns], cells, [c.right for c in columns])
+
+
+def _shown(column: Column, value: Any) -> str:
+    return "-" if value is None else column.show(value)
+
+
+def plain_table(heads: Sequence[str], cells: Sequence[Sequence[str]], right: Sequence[bool] | None = None) -> str:
+    """Columns padded with spaces and separated by two: no box drawing, no colour, one row a line."""
+    right = list(right) if right is not None else [False] * len(heads)
+    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(heads)]
+
+    def line(values: Sequence[str]) -> str:
+        parts = [v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right)]
+        return "  ".join(parts).rstrip()
+
+    return "\n".join([line(heads), *(line(row) for row in cells)]) + "\n"
+
+
+def is_terminal() -> bool:
+    """Whether stdout is an interactive terminal (then tables get rich's box drawing)."""
+    try:
+        return sys.stdout.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stdout
+        return False
+
+
+def rich_console() -> Any:
+    """A rich Console on stdout (only used on a terminal, see :func:`is_terminal`)."""
+    from rich.console import Console
+
+    return Console()
+
+
+def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str, *, title: str | None = None,
+         empty: str | None = None) -> None:
+    """Print a listing in format ``fmt``; ``title`` heads the table, ``empty`` replaces an empty table."""
+    if fmt != "table":
+        click.echo(to_text(rows, columns, fmt), nl=False)
+        return
+    if not rows and empty is not None:
+        click.echo(empty)
+        return
+    if not is_terminal():
+        click.echo((f"{title}\n" if title else "") + to_text(rows, columns, "table"), nl=False)
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    # Text, not str: a "[" in a name or message is shown as typed, never read as rich markup.
+    table = Table(title=None if title is None else Text(title))
+    for c in columns:
+        widest = max([len(c.header), *(len(_shown(c, r.get(c.key))) for r in rows)])
+        table.add_column(c.header, justify="right" if c.right else "left", no_wrap=c.whole,
+                         min_width=widest if c.whole else None)
+    for r in rows:
+        table.add_row(*(Text(_shown(c, r.get(c.key))) for c in columns))
+    rich_console().print(table)

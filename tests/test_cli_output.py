@@ -1,0 +1,140 @@
+"""Every listing command (`models`, `datasets`, `runs`, `compare`, and `run`'s final table) prints
+plain aligned text when stdout is not a terminal, rich's box table on a terminal, and takes
+`--format csv|json` with stable keys: all through the real CLI entry point, output captured."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import pty
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mnistlab.cli import main
+from mnistlab.comparison import COLUMNS
+from mnistlab.presets import list_presets
+from mnistlab.store import RunStore
+
+BOX = re.compile("[\u2500-\u257f]")  # box drawing: rich's table borders
+ANSI = "\x1b["
+
+# command (without --format) -> the stable keys of its CSV header and JSON objects
+LISTINGS = {
+    "models": ["name", "params", "source", "description"],
+    "datasets": ["name", "classes", "train", "test", "location", "status"],
+    "runs": ["run_id", "experiment", "variant", "seed", "member", "status", "test_accuracy", "epochs", "started"],
+    "compare": list(COLUMNS),
+}
+
+
+def _argv(command: str, store: Path, data_dir: Path) -> list[str]:
+    return {"models": ["models"], "datasets": ["datasets", "--data-dir", str(data_dir)],
+            "runs": ["runs", "--store", str(store)], "compare": ["compare", "tiny", "--store", str(store)]}[command]
+
+
+def _expected_rows(command: str, ids: dict[str, str]) -> int:
+    # tiny: runs cnn0, cnn1, dense, failed; variants cnn, <script>, broken
+    return {"models": len(list_presets()), "datasets": 2, "runs": len(ids), "compare": 3}[command]
+
+
+def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    code = main(argv)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    return captured.out
+
+
+def _gutters(lines: list[str]) -> int:
+    """How many runs of two or more character positions are blank on every line (the column gaps)."""
+    width = max(map(len, lines))
+    padded = [line.ljust(width) for line in lines]
+    blank = "".join(" " if all(p[i] == " " for p in padded) else "x" for i in range(width))
+    return len(re.findall(r" {2,}", blank.rstrip()))
+
+
+@pytest.mark.parametrize("command", list(LISTINGS))
+def test_piped_table_is_plain_aligned_text(command: str, recorded, data_dir: Path, capsys) -> None:
+    store, ids = recorded
+    out = _run(_argv(command, store, data_dir), capsys)
+    assert not BOX.search(out) and ANSI not in out, out
+    lines = out.splitlines()
+    header_at = next(i for i, line in enumerate(lines) if line.split()[0] in ("name", "run", "variant"))
+    header, rows = lines[header_at], lines[header_at + 1:]
+    assert len(rows) == _expected_rows(command, ids), out
+    columns = re.split(r" {2,}", header.strip())
+    assert len(columns) >= 4, header
+    # Aligned: the gaps between the columns line up on every line (left- or right-aligned cells).
+    assert _gutters([header, *rows]) == len(columns) - 1, out
+
+
+@pytest.mark.parametrize("command", list(LISTINGS))
+def test_csv_has_stable_header_and_one_line_per_row(command: str, recorded, data_dir: Path, capsys) -> None:
+    store, ids = recorded
+    out = _run([*_argv(command, store, data_dir), "--format", "csv"], capsys)
+    reader = csv.DictReader(io.StringIO(out))
+    rows = list(reader)
+    assert reader.fieldnames == LISTINGS[command]
+    assert len(rows) == _expected_rows(command, ids)
+    assert not BOX.search(out) and ANSI not in out
+
+
+@pytest.mark.parametrize("command", list(LISTINGS))
+def test_json_is_a_list_of_objects_with_stable_keys(command: str, recorded, data_dir: Path, capsys) -> None:
+    store, ids = recorded
+    rows = json.loads(_run([*_argv(command, store, data_dir), "--format", "json"], capsys))
+    assert isinstance(rows, list) and len(rows) == _expected_rows(command, ids)
+    assert all(list(r) == LISTINGS[command] for r in rows)
+
+
+def test_json_and_csv_carry_raw_values(recorded, data_dir: Path, capsys) -> None:
+    store, ids = recorded
+    models = json.loads(_run(["models", "--format", "json"], capsys))
+    assert {m["name"]: m["params"] for m in models} == {p.name: p.expected_params for p in list_presets()}
+    runs = {r["run_id"]: r for r in json.loads(_run(["runs", "--store", str(store), "--format", "json"], capsys))}
+    assert set(runs) == set(ids.values())
+    assert isinstance(runs[ids["cnn0"]]["test_accuracy"], float) and runs[ids["failed"]]["test_accuracy"] is None
+    assert runs[ids["failed"]]["status"] == "failed"
+    data = json.loads(_run(["datasets", "--data-dir", str(data_dir), "--format", "json"], capsys))
+    assert [(d["name"], d["train"], d["status"]) for d in data] == [("mnist", 60000, "verified"),
+                                                                   ("fashion-mnist", 60000, "verified")]
+
+
+def test_a_real_pipe_gets_plain_text_and_a_terminal_gets_the_box_table() -> None:
+    env = {**os.environ, "COLUMNS": "200"}
+    piped = subprocess.run([sys.executable, "-m", "mnistlab", "models"], capture_output=True, text=True, env=env)
+    assert piped.returncode == 0 and "seed000-cnn" in piped.stdout and not BOX.search(piped.stdout)
+    # The fields of a piped line split on runs of two spaces: what `awk -F '  +'` would read.
+    line = next(x for x in piped.stdout.splitlines() if x.startswith("seed000-cnn "))
+    assert re.split(r" {2,}", line)[:3] == ["seed000-cnn", "243,786", "seed 000"]
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "models"], stdout=follower, stderr=subprocess.PIPE,
+                            env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+    on_terminal = b"".join(chunks).decode("utf-8", "replace")
+    assert BOX.search(on_terminal) and "seed000-cnn" in on_terminal
+
+
+def test_empty_listing_says_so_in_every_format(tmp_path: Path, capsys) -> None:
+    store = tmp_path / "store"
+    RunStore(store)  # an empty store
+    assert _run(["runs", "--store", str(store)], capsys) == "no runs\n"
+    assert json.loads(_run(["runs", "--store", str(store), "--format", "json"], capsys)) == []
+    assert _run(["runs", "--store", str(store), "--format", "csv"], capsys) == ",".join(LISTINGS["runs"]) + "\n"
