@@ -292,3 +292,15 @@ def test_compare_after_only_quick_runs_says_what_exists(tmp_path: Path, data_dir
     assert [r["n"] for r in json.loads(capsys.readouterr().out)] == [1, 2]
     assert main(["compare", "cli", "--quick"]) == 2  # --quick needs the file: it names the quick cells
     assert "give the .toml file" in capsys.readouterr().err
+
+
+def test_run_stacks_committee_members_when_asked(tmp_path: Path, data_dir: Path, capsys) -> None:
+    exp = tmp_path / "stacked.toml"
+    exp.write_text(EXP.replace("validation = 0.2", "validation = 0.2\nsplit_seed = 5"))
+    assert main(["run", str(exp), "--data-dir", str(data_dir), "--batch-members"]) == 0
+    runs = RunStore().runs(experiment="cli")
+    assert sorted((r.variant, r.env.get("batched_members")) for r in runs) == [("a", None), ("b", 2), ("b", 2)]
+    assert main(["run", str(exp), "--data-dir", str(data_dir), "--one-by-one", "--force"]) == 0
+    latest = RunStore().runs(experiment="cli")[3:]
+    assert [r.env.get("batched_members") for r in latest] == [None, None, None]
+    capsys.readouterr()

@@ -88,9 +88,12 @@ class _Progress:
 @click.option("--force", is_flag=True, help="Rerun cells already finished in the store.")
 @click.option("--quick", is_flag=True, help="A small data subset, 1 epoch, 1 repeat, 2 committee members (smoke test).")
 @click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder holding the datasets.")
+@click.option("--batch-members/--one-by-one", "batch_members", default=None,
+              help="Train each committee's members together as one stacked model, or one by one "
+                   "[default: stacked on a GPU, one by one on a CPU].")
 @format_option(COMPARE_FORMATS)
 def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: bool, data_dir: str | None,
-            fmt: str) -> None:
+            batch_members: bool | None, fmt: str) -> None:
     """Train every cell of an EXPERIMENT file not already finished, printing the comparison.
 
     Exits with status 1, after recording every run and printing the table, when any cell failed
@@ -105,7 +108,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
 
     with _Progress(exp.name, fmt) as progress:
         result = run_experiment(exp, st, jobs=jobs, force=force, quick=quick, data_dir=data_dir,
-                                on_cell=progress.on_cell)
+                                batch_members=batch_members, on_cell=progress.on_cell)
         progress.finish(result.rows)
     bad = Counter(o.record.status for o in result.outcomes if o.record.status in ("failed", "diverged"))
     if bad:
