@@ -314,6 +314,7 @@ def test_optimizer_knobs_default_to_keras_and_are_resolved():
     ({"type": "ReduceLROnPlateau", "monitor": "acc"}, "monitor", 'did you mean "accuracy"?'),
     ({"type": "ReduceLROnPlateau", "monitor": "val_los"}, "monitor", 'did you mean "val_loss"?'),
     ({"type": "StopAtLoss", "threshold": 0.1, "monitor": "los"}, "monitor", 'did you mean "loss"?'),
+    ({"type": "EarlyStopping", "monitor": "learning_rate"}, "monitor", 'did you mean "lr"?'),  # Keras 3's key
     ({"type": "ModelCheckpoint", "save_best_only": True, "monitor": "val_acc"}, "monitor", '"val_accuracy"'),
     ({"type": "ModelCheckpoint", "monitor": "val_acc"}, "monitor", '"val_accuracy"'),  # unread, still wrong
     ({"type": "ModelCheckpoint", "filepath": "e{epoch}-{val_acc:.2f}.safetensors"}, "filepath", '"val_accuracy"'),

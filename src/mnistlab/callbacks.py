@@ -234,8 +234,9 @@ def logged_keys(validation: bool = True) -> tuple[str, ...]:
 
 def _not_logged(key: str) -> str:
     """``'"val_acc" is not a value a run logs (did you mean "val_accuracy"?); a run logs ...'``."""
-    # Keras 2 wrote acc and val_acc; difflib alone finds "accuracy" too far from "acc"
-    near = key.removesuffix("_acc") + "_accuracy" if key.endswith("_acc") else "accuracy" if key == "acc" else key
+    # Keras 2 wrote acc and val_acc, Keras 3 logs learning_rate: difflib alone finds neither
+    near = {"acc": "accuracy", "learning_rate": "lr"}.get(key, key)
+    near = near.removesuffix("_acc") + "_accuracy" if near.endswith("_acc") else near
     return (f'"{key}" is not a value a run logs{did_you_mean(near, EPOCH_LOG_KEYS)}; '
             f"a run logs {', '.join(EPOCH_LOG_KEYS)} (val_* with validation data)")
 
