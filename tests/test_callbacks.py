@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import math
+import warnings
+from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file
@@ -92,8 +97,8 @@ def test_reduce_lr_on_plateau_matches_keras():
         cb.on_epoch_end(epoch, {"val_accuracy": acc})
         lrs.append(t.lr)
     # epoch 5's +0.0005 is below min_delta 1e-4? no: 0.9605 > 0.96 + 1e-4, so it resets the wait
-    assert lrs == [1e-3] * 9 + [5e-4]
-    assert cb.reductions == [(9, 5e-4)]
+    assert lrs[:9] == [1e-3] * 9 and lrs[9] == float(np.float32(np.float32(1e-3) * 0.5))  # float32, as Keras
+    assert cb.reductions == [(9, lrs[9])]
 
 
 def test_reduce_lr_min_lr_and_cooldown():
@@ -102,10 +107,10 @@ def test_reduce_lr_min_lr_and_cooldown():
     lrs = []
     for epoch in range(7):
         cb.on_epoch_end(epoch, {"loss": 1.0})
-        lrs.append(round(t.lr, 12))
+        lrs.append(t.lr)
     # epoch 0 sets best; 1 reduces; 2 is cooldown (Keras counts the cooldown down at the start of
     # each epoch end, so cooldown=2 skips one epoch); 3 reduces to the floor; then stays at min_lr
-    assert lrs == [1e-3, 1e-4, 1e-4, 2e-5, 2e-5, 2e-5, 2e-5]
+    assert lrs == pytest.approx([1e-3, 1e-4, 1e-4, 2e-5, 2e-5, 2e-5, 2e-5], rel=1e-6)  # float32 values
     with pytest.raises(SpecError):
         ReduceLROnPlateau(factor=1.5)
 
@@ -122,6 +127,11 @@ def test_model_checkpoint_each_epoch_and_best_only(tmp_path):
     for epoch, v in enumerate([0.5, 0.7, 0.4]):
         best.on_epoch_end(epoch, {"val_loss": v})
     assert sorted(p.name for p in (tmp_path / "best").iterdir()) == ["e1.safetensors", "e3.safetensors"]
+    threshold = ModelCheckpoint(tmp_path / "t" / "e{epoch}.safetensors", save_best_only=True, initial_value_threshold=0.45)
+    host(threshold)
+    for epoch, v in enumerate([0.5, 0.7, 0.4]):
+        threshold.on_epoch_end(epoch, {"val_loss": v})
+    assert [Path(p).name for p in threshold.saved] == ["e3.safetensors"]
     bad = ModelCheckpoint(tmp_path / "{nonsense}.safetensors")
     host(bad)
     with pytest.raises(SpecError, match="cannot format filepath"):
@@ -253,25 +263,50 @@ def test_one_improvement_test_with_keras_semantics():
     assert not MonitorCallback("loss")._is_improvement(1.0, 1.0)  # equal is not better
 
 
-def test_each_monitor_keeps_its_own_arithmetic():
-    # ReduceLROnPlateau keeps tf.keras 2's form: the delta moves the reference, and is taken as given.
+def test_every_monitoring_callback_shares_one_improvement_test():
+    # issue 14: ReduceLROnPlateau tested value < best - min_delta (tf.keras 2); Keras 3 and every
+    # mnistlab monitor now shift the value: 0.14 vs 0.04 with min_delta 0.1 is a tie either way.
     plateau = ReduceLROnPlateau(monitor="val_accuracy", min_delta=0.1)
     early = EarlyStopping(monitor="val_accuracy", min_delta=0.1)
-    assert plateau._is_improvement(0.4, 0.2) and early._is_improvement(0.4, 0.2)
-    assert not plateau._is_improvement(0.25, 0.2) and not early._is_improvement(0.25, 0.2)
-    # 0.14 vs 0.04 is a tie in exact arithmetic; floats round the two forms apart.
-    assert early._is_improvement(0.14, 0.04) and not plateau._is_improvement(0.14, 0.04)
-    assert ReduceLROnPlateau(min_delta=-0.5).min_delta == -0.5 and EarlyStopping(min_delta=-0.5).min_delta == 0.5
-    # ModelCheckpoint has no min_delta; any improvement saves.
-    assert ModelCheckpoint("x.safetensors").min_delta == 0.0
+    for a, b in [(0.4, 0.2), (0.25, 0.2), (0.14, 0.04), (0.3000001, 0.2), (0.2, None)]:
+        assert plateau._is_improvement(a, b) == early._is_improvement(a, b) == C.is_improvement(a, b, "max", 0.1)
+    assert ReduceLROnPlateau(min_delta=-0.5).min_delta == 0.5 and EarlyStopping(min_delta=-0.5).min_delta == 0.5
+    assert ModelCheckpoint("x.safetensors").min_delta == 0.0  # no min_delta: any improvement saves
+    low = ReduceLROnPlateau(monitor="val_loss", min_delta=0.1)
+    assert not low._is_improvement(0.3, 0.4)  # 0.3 + 0.1 < 0.4 is False in float32 (and float64)
 
 
-def test_model_checkpoint_best_only_without_the_monitor_warns_and_skips(tmp_path):
+def test_is_improvement_compares_in_float32():
+    # One image of 10,000 is exactly min_delta=1e-4: Keras sees no improvement; float64 would.
+    assert 0.9008 - 1e-4 > 0.9007 and not C.is_improvement(0.9008, 0.9007, "max", 1e-4)
+    gains = sum(C.is_improvement((9001 + k) / 10000, (9000 + k) / 10000, "max", 1e-4) for k in range(1000))
+    assert gains == 0
+    assert C.is_improvement(0.9010, 0.9008, "max", 1e-4)  # two images are
+    assert not C.is_improvement(1.0 + 1e-9, 1.0, "max")  # below float32's resolution: equal
+    assert not C.is_improvement(0.5, 0.5 + 1e-9, "min")
+    assert not C.is_improvement(float("nan"), 1.0, "min") and C.is_improvement(float("nan"), None, "min")
+    with pytest.raises(SpecError, match='unknown mode "mix" \\(did you mean "min"\\?\\)'):
+        EarlyStopping(mode="mix")
+
+
+def test_reduce_lr_stops_at_min_lr_without_counting():
+    # issue 14: min_lr=1e-4, factor 0.1, patience 1, a constant loss. float32(1e-3) * 0.1 stores one
+    # float32 step above float32(1e-4), so Keras reduces twice from 1e-3 and then never again; wait
+    # goes on counting (nothing resets it) and no reduction is recorded.
+    cb = ReduceLROnPlateau(monitor="val_loss", min_lr=1e-4, factor=0.1, patience=1)
+    t = host(cb, lr=1e-3)
+    for epoch in range(10):
+        cb.on_epoch_end(epoch, {"val_loss": 0.5})
+    assert [e for e, _ in cb.reductions] == [1, 2]
+    assert t.lr == float(np.float32(1e-4)) and cb.wait == 7
+
+
+def test_model_checkpoint_best_only_without_the_monitor_warns_and_saves(tmp_path):
     cb = ModelCheckpoint(tmp_path / "e{epoch}.safetensors", save_best_only=True)
     host(cb)
-    with pytest.warns(UserWarning, match="ModelCheckpoint: metric 'val_loss' is not available"):
+    with pytest.warns(UserWarning, match="ModelCheckpoint: metric 'val_loss' is not available .*saving anyway"):
         cb.on_epoch_end(0, {"loss": 1.0})
-    assert cb.saved == [] and not any(tmp_path.iterdir())
+    assert [Path(p).name for p in cb.saved] == ["e1.safetensors"] and cb.best is None  # as Keras 3
 
 
 def test_state_dict_keys_are_stable():
@@ -375,3 +410,98 @@ def test_close_reaches_every_callback_even_when_one_fails():
     with pytest.raises(OSError, match="stream gone"):
         CallbackList([Failing(), Recorder("after", calls)]).close()
     assert calls == [("after", "close")]
+
+
+# ----------------------------------------------------------------- Keras's recorded decisions
+# bench/keras_callbacks.py fed Keras 3's own callbacks these epoch logs inside model.fit and
+# recorded every decision; mnistlab's callbacks, fed the same logs, must take the same ones.
+KERAS_CASES = json.loads((Path(__file__).parent / "data" / "keras_callbacks.json").read_text(encoding="utf-8"))
+
+
+def replay(case, folder):
+    """Feed a case's logs to mnistlab's callback as the trainer would; the decisions, as recorded."""
+    args = dict(case["args"])
+    if case["callback"] == "ModelCheckpoint":
+        args["filepath"] = str(folder / "e{epoch:04d}.safetensors")
+    cb = C.CALLBACK_TYPES[case["callback"]](**args)
+    trainer = SimpleNamespace(model=torch.nn.Linear(1, 1, bias=False), lr=case["lr"], stop_training=False)
+    cb.set_trainer(trainer)
+    cb.on_train_begin({})
+    trace = {"lr": [], "best": [], "wait": []}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the missing-monitor cases warn, as Keras does
+        for epoch, logs in enumerate(case["logs"]):
+            with torch.no_grad():
+                trainer.model.weight.fill_(epoch)  # the restored weights tell their epoch
+            cb.on_epoch_end(epoch, dict(logs))
+            trace["lr"].append(trainer.lr)
+            trace["best"].append(getattr(cb, "best", None))
+            trace["wait"].append(getattr(cb, "wait", None))
+            if trainer.stop_training:
+                break
+        cb.on_train_end({})
+    saved = sorted(int(Path(p).name[1:5]) - 1 for p in getattr(cb, "saved", []))
+    return {"epochs_run": len(trace["lr"]), **trace, "saved": saved,
+            "weights_of_epoch": int(trainer.model.weight.item())}
+
+
+def same_floats(ours, keras):
+    """Equal as float32 values (Keras keeps the lr and compares values in float32); None and NaN too."""
+    if ours is None or keras is None:
+        return ours is keras
+    if math.isnan(keras):
+        return math.isnan(ours)
+    return np.float32(ours) == np.float32(keras)
+
+
+def test_the_record_holds_the_issue_cases_and_random_ones():
+    names = {c["name"] for c in KERAS_CASES["cases"]}
+    assert {"plateau_min_delta_on_value", "plateau_float32_one_image", "plateau_float32_1000_steps",
+            "plateau_min_lr_floor", "checkpoint_monitor_missing", "early_restores_without_stopping"} <= names
+    assert sum(n.startswith("random_") for n in names) >= 30
+    kinds = {c["callback"] for c in KERAS_CASES["cases"]}
+    assert kinds == {"EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint"}
+
+
+@pytest.mark.parametrize("case", KERAS_CASES["cases"], ids=lambda c: c["name"])
+def test_callbacks_take_keras_decisions(case, tmp_path):
+    ours, keras = replay(case, tmp_path), case["keras"]
+    assert ours["epochs_run"] == keras["epochs_run"], "stopped at another epoch"
+    assert ours["saved"] == keras["saved"], "checkpoints at other epochs"
+    assert ours["weights_of_epoch"] == keras["weights_of_epoch"], "ends with another epoch's weights"
+    assert ours["wait"] == keras["wait"]
+    for key in ("lr", "best"):
+        bad = [e for e, (a, b) in enumerate(zip(ours[key], keras[key])) if not same_floats(a, b)]
+        assert not bad, f"{key} differs first at epoch {bad[0]}: {ours[key][bad[0]]} vs Keras {keras[key][bad[0]]}"
+
+
+def test_issue_14_cases_as_keras_decides_them(tmp_path):
+    cases = {c["name"]: c for c in KERAS_CASES["cases"]}
+    # min_delta=0.1, val_loss 0.4 then 0.3, patience 1: no improvement, so the rate is halved
+    assert replay(cases["plateau_min_delta_on_value"], tmp_path)["lr"] == [1e-3, float(np.float32(5e-4))]
+    # 0.9007 then 0.9008 (one image of 10,000, min_delta 1e-4): no improvement, rate halved
+    assert replay(cases["plateau_float32_one_image"], tmp_path)["lr"][-1] == float(np.float32(5e-4))
+    # 1,000 epochs, each one image better than the last: no one-image gain counts, every two-image
+    # gain does (float64 arithmetic counted about one step in ten as an improvement)
+    steps = replay(cases["plateau_float32_1000_steps"], tmp_path)
+    bests = sorted(set(steps["best"]))
+    assert len(bests) == 500 and all(round((b - a) * 10000) == 2 for a, b in zip(bests, bests[1:]))
+    # min_lr=1e-4, factor 0.1, patience 1, constant loss from 1e-2: reductions at epochs 2 and 3 (from 1)
+    floor = replay(cases["plateau_min_lr_floor"], tmp_path)["lr"]
+    assert [e + 1 for e in range(1, len(floor)) if floor[e] != floor[e - 1]] == [2, 3]
+
+
+@pytest.mark.parametrize("validation", [0, 50])
+def test_the_logged_keys_are_what_the_trainer_logs(data_dir, validation):
+    """check_monitor validates configs against EPOCH_LOG_KEYS: a real run's epoch logs hold exactly those."""
+    from mnistlab.run import run_config
+
+    class Keys(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append(sorted(logs))
+
+    seen = []
+    cfg = parse_run_config({"dataset": "fashion-mnist", "model": "seed000-dense",
+                            "data": {"subset": 200, "validation": validation}, "train": {"epochs": 1}})
+    r = run_config(cfg, data_dir=data_dir, progress="none", extra_callbacks=[Keys()])
+    assert r.status == "finished" and seen == [sorted(C.logged_keys(validation=bool(validation)))]

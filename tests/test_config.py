@@ -306,3 +306,58 @@ def test_optimizer_knobs_default_to_keras_and_are_resolved():
         parse(train={"optimizer": "sgd", "beta_1": 0.7})
     with pytest.warns(SpecWarning, match=r"train.epsilon = 0.001 applies to adam, adamw, nadam, adagrad, rmsprop"):
         parse(train={"optimizer": "sgd", "epsilon": 1e-3})
+
+
+# ------------------------------------------------------------------------- callbacks' watched values
+@pytest.mark.parametrize(("callback", "field", "hint"), [
+    ({"type": "EarlyStopping", "monitor": "val_acc"}, "monitor", 'did you mean "val_accuracy"?'),  # Keras 2's name
+    ({"type": "ReduceLROnPlateau", "monitor": "acc"}, "monitor", 'did you mean "accuracy"?'),
+    ({"type": "ReduceLROnPlateau", "monitor": "val_los"}, "monitor", 'did you mean "val_loss"?'),
+    ({"type": "StopAtLoss", "threshold": 0.1, "monitor": "los"}, "monitor", 'did you mean "loss"?'),
+    ({"type": "EarlyStopping", "monitor": "learning_rate"}, "monitor", 'did you mean "lr"?'),  # Keras 3's key
+    ({"type": "ModelCheckpoint", "save_best_only": True, "monitor": "val_acc"}, "monitor", '"val_accuracy"'),
+    ({"type": "ModelCheckpoint", "monitor": "val_acc"}, "monitor", '"val_accuracy"'),  # unread, still wrong
+    ({"type": "ModelCheckpoint", "filepath": "e{epoch}-{val_acc:.2f}.safetensors"}, "filepath", '"val_accuracy"'),
+    ({"type": "ModelCheckpoint", "filepath": "e{epoch}-{acuracy}.safetensors"}, "filepath", '"accuracy"'),
+    ({"type": "ModelCheckpoint", "filepath": "e{epoch:03q}.safetensors"}, "filepath", "Unknown format code 'q'"),
+    ({"type": "ModelCheckpoint", "filepath": "e{loss:%Y}.safetensors"}, "filepath", "Invalid format specifier"),
+    ({"type": "ModelCheckpoint", "filepath": "e{epoch.safetensors"}, "filepath", "expected '}'"),
+    ({"type": "ModelCheckpoint", "filepath": "e{}.safetensors"}, "filepath", "positional {} field"),
+    ({"type": "ModelCheckpoint", "filepath": "e{lr[0]}.safetensors"}, "filepath", "not subscriptable"),
+])
+def test_callbacks_watch_only_what_a_run_logs(callback, field, hint):
+    # issue 14: Keras finds these after an epoch (and EarlyStopping goes quietly inert); here they
+    # are one-line errors before training, even with validation data.
+    with pytest.raises(SpecError) as err:
+        parse(data={"validation": 0.1}, callbacks=[{"type": "StopAtLoss", "threshold": 0.1}, callback])
+    msg = str(err.value)
+    assert msg.startswith(f"run.toml: callbacks[1].{field}: ") and hint in msg and "\n" not in msg
+    assert (err.value.path, err.value.source) == (("callbacks", 1, field), "run.toml")
+
+
+def test_callbacks_may_watch_every_value_a_run_logs():
+    from mnistlab.callbacks import EPOCH_LOG_KEYS
+
+    every = "-".join(f"{{{k}:.3f}}" for k in EPOCH_LOG_KEYS)
+    cfg = parse(data={"validation": 0.1}, callbacks=[
+        *({"type": "EarlyStopping", "monitor": k} for k in EPOCH_LOG_KEYS),
+        {"type": "ModelCheckpoint", "filepath": f"ckpt/{{epoch:03d}}-{every}.safetensors", "save_best_only": True,
+         "initial_value_threshold": 0.5},
+    ])
+    assert [cb.monitor for cb in cfg.callbacks[:-1]] == list(EPOCH_LOG_KEYS)
+    parse(callbacks=[{"type": "ModelCheckpoint", "filepath": "val_runs/{{literal}}/e{epoch}.safetensors"}])
+
+
+def test_a_bad_monitor_in_a_run_file_names_its_line(tmp_path: Path):
+    run = tmp_path / "run.toml"
+    run.write_text('dataset = "mnist"\nmodel = "seed000-dense"\n[data]\nvalidation = 0.1\n\n'
+                   '[[callbacks]]\ntype = "EarlyStopping"\npatience = 2\nmonitor = "val_acc"\n')
+    with pytest.raises(SpecError) as err:
+        build_run_config(run)
+    assert str(err.value).startswith(f'{run}:9: callbacks[0].monitor: "val_acc" is not a value a run logs '
+                                     '(did you mean "val_accuracy"?)')
+    assert err.value.line == 9
+    run.write_text('dataset = "mnist"\nmodel = "seed000-dense"\n[[callbacks]]\ntype = "ModelCheckpoint"\n'
+                   'filepath = "best-{val_acc:.2f}.safetensors"\n')
+    with pytest.raises(SpecError, match=f'^{run}:5: callbacks\\[0\\].filepath: .*did you mean "val_accuracy"'):
+        build_run_config(run)

@@ -116,6 +116,10 @@ def test_validation_errors_name_file_and_key(tmp_path: Path, extra: str, match: 
     ("[base.augment]\nzoom_range = 3\n", ("base", "augment", "zoom_range")),
     ('[[base.callbacks]]\ntype = "EarlyStopping"\n[[variants]]\n"train.epochs" = 2\n',
      ("variants", 0, "callbacks", 0, "monitor")),  # the base's callback fails only in the variant
+    ('[[base.callbacks]]\ntype = "EarlyStopping"\nmonitor = "val_acc"\n[[variants]]\n"data.validation" = 0.1\n',
+     ("base", "callbacks", 0, "monitor")),  # a name no run logs fails in the base, whatever the variants add
+    ('[[variants]]\n"callbacks" = [{type = "EarlyStopping", monitor = "acc"}]\n',
+     ("variants", 0, "callbacks", 0, "monitor")),
     ('[[variants]]\nname = "a"\n[[variants]]\nname = "a"\n', ()),
 ])
 def test_errors_carry_the_key_path_in_the_file(tmp_path: Path, extra: str, path: tuple) -> None:
@@ -124,6 +128,17 @@ def test_errors_carry_the_key_path_in_the_file(tmp_path: Path, extra: str, path:
     with pytest.raises(SpecError) as err:
         load_experiment(p)
     assert (err.value.path, err.value.source) == (path, str(p))
+
+
+def test_a_keras_2_monitor_name_fails_at_its_line_before_any_training(tmp_path: Path) -> None:
+    # issue 14: "val_acc" was found only after an epoch of training, in every cell
+    p = write(tmp_path, TINY + '[[base.callbacks]]\ntype = "EarlyStopping"\nrestore_best_weights = true\n'
+                              'monitor = "val_acc"\n[[variants]]\n"data.validation" = 0.1\n')
+    with pytest.raises(SpecError) as err:
+        load_experiment(p)
+    assert str(err.value).startswith(f'{p}:13: [base]: callbacks[0].monitor: "val_acc" is not a value a run logs '
+                                     '(did you mean "val_accuracy"?)')
+    assert err.value.line == 13  # TINY starts with an empty line
 
 
 def test_a_cell_key_is_the_run_key(tmp_path: Path) -> None:

@@ -39,8 +39,14 @@ Where mnistlab deliberately differs from Keras:
   ``_implements_train_batch_hooks``), so that a trainer whose callbacks all decline pays nothing
   per batch.
 - ``mode="auto"`` follows tf.keras 2's name rule (:func:`resolve_mode`); Keras 3 asks the metric.
-- Each callback keeps the arithmetic of the Keras it was checked against; the differences are in its
-  docstring (:class:`ReduceLROnPlateau`, :class:`ModelCheckpoint`, :class:`EarlyStopping`).
+  For the values a run logs (:data:`EPOCH_LOG_KEYS`) the two agree: losses fall, accuracies rise.
+- A config's callbacks may only watch what a run logs: :func:`check_monitor` and
+  :func:`check_filepath` reject ``val_acc`` (Keras 2's name) or a typo before training, where Keras
+  warns after the first epoch and then does nothing.
+
+Every monitoring callback decides "did it improve?" with one function, :func:`is_improvement`,
+Keras 3's arithmetic (float32 comparisons); tests/data/keras_callbacks.json holds the decisions of
+Keras's own callbacks fed the same logs (bench/keras_callbacks.py) and the tests replay them.
 """
 
 from __future__ import annotations
@@ -53,6 +59,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
+import numpy as np
 import torch
 
 from mnistlab.errors import SpecError, SpecWarning, did_you_mean
@@ -215,21 +222,113 @@ class CallbackList:
 
 
 # ------------------------------------------------------------------------------ monitored values
+# What the trainer puts in every epoch's logs; the val_* values only when the run has validation data.
+EPOCH_LOG_KEYS = ("loss", "accuracy", "val_loss", "val_accuracy", "lr")
+MODES = ("auto", "min", "max")
+
+
+def logged_keys(validation: bool = True) -> tuple[str, ...]:
+    """The keys of a run's epoch logs (:data:`EPOCH_LOG_KEYS`), without ``val_*`` when ``validation`` is False."""
+    return tuple(k for k in EPOCH_LOG_KEYS if validation or not k.startswith("val_"))
+
+
+def _not_logged(key: str) -> str:
+    """``'"val_acc" is not a value a run logs (did you mean "val_accuracy"?); a run logs ...'``."""
+    # Keras 2 wrote acc and val_acc, Keras 3 logs learning_rate: difflib alone finds neither
+    near = {"acc": "accuracy", "learning_rate": "lr"}.get(key, key)
+    near = near.removesuffix("_acc") + "_accuracy" if near.endswith("_acc") else near
+    return (f'"{key}" is not a value a run logs{did_you_mean(near, EPOCH_LOG_KEYS)}; '
+            f"a run logs {', '.join(EPOCH_LOG_KEYS)} (val_* with validation data)")
+
+
+def check_monitor(monitor: str, who: str = "monitor") -> None:
+    """Raise :class:`SpecError` unless ``monitor`` is a key a run logs (:data:`EPOCH_LOG_KEYS`).
+
+    Keras 2's names (``acc``, ``val_acc``) and typos get a did-you-mean hint (``"val_accuracy"``);
+    ``who`` starts the message. Whether a ``val_*`` key has validation data is the caller's check.
+    """
+    if monitor not in EPOCH_LOG_KEYS:
+        raise SpecError(f"{who}: {_not_logged(monitor)}")
+
+
+def filepath_keys(filepath: str, who: str = "filepath") -> list[str]:
+    """The keys a ModelCheckpoint ``filepath`` formats (``"e{epoch}-{val_loss:.2f}"`` -> epoch,
+    val_loss; ``""`` for a positional ``{}``). Raises :class:`SpecError` for a malformed pattern
+    (an unclosed ``{``); ``who`` starts the message."""
+    import string
+
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(filepath) if f is not None]
+    except ValueError as exc:
+        raise SpecError(f'{who}: "{filepath}": {exc} (write {{{{ and }}}} for literal braces)') from None
+    return [f.split(".")[0].split("[")[0] for f in fields]
+
+
+def check_filepath(filepath: str, who: str = "filepath") -> list[str]:
+    """Raise :class:`SpecError` unless every ``{key}`` of a ModelCheckpoint ``filepath`` is ``epoch``
+    or a key a run logs, and each format spec suits its value (``{epoch:03d}``, ``{val_loss:.4f}``).
+
+    Returns the logs keys the path uses (so that a caller can check ``val_*`` against validation);
+    ``who`` starts the messages. Keras finds these mistakes when it first saves, after an epoch.
+    """
+    keys = filepath_keys(filepath, who)
+    for key in keys:
+        if key == "":
+            raise SpecError(f'{who}: "{filepath}" has a positional {{}} field; name a key: epoch or '
+                            f"{', '.join(EPOCH_LOG_KEYS)}")
+        if key != "epoch" and key not in EPOCH_LOG_KEYS:
+            raise SpecError(f'{who}: "{filepath}": {_not_logged(key)}')
+    try:  # the types a save formats: epoch an int, every logs value a float
+        filepath.format(epoch=1, **{k: 0.5 for k in EPOCH_LOG_KEYS})
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+        raise SpecError(f'{who}: "{filepath}" cannot be formatted: {exc}') from None
+    return [k for k in keys if k != "epoch"]
+
+
 def resolve_mode(mode: str, monitor: str) -> str:
-    """Keras's "auto": maximise accuracies (and anything named like one), minimise the rest."""
+    """Keras's "auto": maximise accuracies (and anything named like one), minimise the rest.
+
+    Raises :class:`SpecError` for a mode other than "auto", "min" or "max" (Keras warns and uses "auto")."""
+    if mode not in MODES:
+        raise SpecError(f'unknown mode "{mode}"{did_you_mean(mode, MODES)}; use auto, min or max')
     if mode in ("min", "max"):
         return mode
     return "max" if ("acc" in monitor or monitor.startswith("fmeasure") or "auc" in monitor) else "min"
 
 
-def _monitored(logs: Logs | None, monitor: str, who: str, stacklevel: int = 4) -> float | None:
-    """``logs[monitor]`` as a float, or None with the one "not available" warning.
+def is_improvement(value: float, reference: float | None, mode: str, min_delta: float = 0.0) -> bool:
+    """Whether ``value`` improves on ``reference`` by more than ``min_delta``, as Keras decides it.
+
+    ``mode`` is "min" or "max" (resolved, see :func:`resolve_mode`); ``min_delta`` is taken as
+    ``abs(min_delta)``. No reference yet (None) is an improvement. The delta moves the value, not the
+    reference, and the comparison is made in float32, as Keras 3's ``MonitorCallback._is_improvement``
+    (``keras/src/callbacks/monitor_callback.py``) does with ``ops.less``/``ops.greater``::
+
+        min: float32(value + min_delta) < float32(reference)
+        max: float32(value - min_delta) > float32(reference)
+
+    So with accuracies on 10,000 images (steps of 1e-4) and the default ``min_delta=1e-4`` a
+    one-image gain is no improvement. NaN is never an improvement (except as the first value).
+
+    >>> is_improvement(0.3, 0.4, "min", 0.1), is_improvement(0.9008, 0.9007, "max", 1e-4)
+    (False, False)
+    """
+    if reference is None:
+        return True
+    delta = abs(float(min_delta))
+    if mode == "max":
+        return bool(np.float32(float(value) - delta) > np.float32(reference))
+    return bool(np.float32(float(value) + delta) < np.float32(reference))
+
+
+def _monitored(logs: Logs | None, monitor: str, who: str, stacklevel: int = 4, then: str = "skipping") -> float | None:
+    """``logs[monitor]`` as a float, or None with the one "not available" warning (ending in ``then``).
 
     ``stacklevel`` 4 points the warning past this function and the hook at the hook's caller."""
     value = (logs or {}).get(monitor)
     if value is None:
         available = ", ".join(sorted(k for k, v in (logs or {}).items() if isinstance(v, (int, float))))
-        warnings.warn(f"{who}: metric {monitor!r} is not available (available: {available}); skipping",
+        warnings.warn(f"{who}: metric {monitor!r} is not available (available: {available}); {then}",
                       SpecWarning, stacklevel=stacklevel)
         return None
     return float(value)
@@ -238,32 +337,20 @@ def _monitored(logs: Logs | None, monitor: str, who: str, stacklevel: int = 4) -
 class MonitorCallback(Callback):
     """Base for callbacks that watch ``logs[monitor]`` and ask "did it improve?" (Keras's
     MonitorCallback). ``mode`` is "min", "max" or "auto" (:func:`resolve_mode`); an improvement must
-    beat the reference by more than ``min_delta``."""
-
-    # tf.keras 2's ReduceLROnPlateau arithmetic: min_delta signed, added to the reference.
-    _delta_on_reference = False
+    beat the reference by more than ``abs(min_delta)``, in float32 (:func:`is_improvement`)."""
 
     def __init__(self, monitor: str = "val_loss", mode: str = "auto", min_delta: float = 0.0) -> None:
         self.monitor = monitor
         self.mode = resolve_mode(mode, monitor)
-        self.min_delta = float(min_delta) if self._delta_on_reference else abs(float(min_delta))
+        self.min_delta = abs(float(min_delta))
 
     def _is_improvement(self, value: float, reference: float | None) -> bool:
-        """Keras's test: max mode ``value - min_delta > reference``, min mode ``value + min_delta <
-        reference``; no reference yet is an improvement."""
-        if reference is None:
-            return True
-        if self._delta_on_reference:  # the same test in exact arithmetic; floats round differently
-            if self.mode == "max":
-                return value > reference + self.min_delta
-            return value < reference - self.min_delta
-        if self.mode == "max":
-            return value - self.min_delta > reference
-        return value + self.min_delta < reference
+        """:func:`is_improvement` with this callback's mode and ``min_delta``."""
+        return is_improvement(value, reference, self.mode, self.min_delta)
 
-    def _monitored(self, logs: Logs | None) -> float | None:
+    def _monitored(self, logs: Logs | None, then: str = "skipping") -> float | None:
         """The monitored value, or None (with a warning) when the logs lack it."""
-        return _monitored(logs, self.monitor, type(self).__name__, stacklevel=5)
+        return _monitored(logs, self.monitor, type(self).__name__, stacklevel=5, then=then)
 
 
 class StopAtLoss(Callback):
@@ -282,9 +369,12 @@ class StopAtLoss(Callback):
 class EarlyStopping(MonitorCallback):
     """Keras's EarlyStopping: stop after ``patience`` epochs without an improvement > ``min_delta``.
 
+    The improvement test is :func:`is_improvement` (float32, ``min_delta`` on the value). Epochs
+    before ``start_from_epoch`` and epochs whose logs lack ``monitor`` are not counted. An epoch that
+    improves on the best but not on ``baseline`` does not reset ``wait``. It never stops at epoch 0.
     With ``restore_best_weights`` the model ends with the weights of its best epoch, also when the
-    run reaches its last epoch without stopping early. Unlike Keras, ``best_epoch`` and
-    ``stopped_epoch`` are -1 (not 0) until set.
+    run reaches its last epoch without stopping early (Keras 3, ``keras/src/callbacks/early_stopping.py``).
+    Unlike Keras, ``best_epoch`` and ``stopped_epoch`` are -1 (not 0) until set.
     """
 
     def __init__(
@@ -332,14 +422,14 @@ class EarlyStopping(MonitorCallback):
 
 class ReduceLROnPlateau(MonitorCallback):
     """Keras's ReduceLROnPlateau: ``lr = max(lr * factor, min_lr)`` after ``patience`` epochs without
-    an improvement > ``min_delta``, then wait ``cooldown`` epochs before counting again.
+    an improvement > ``min_delta`` (:func:`is_improvement`), then wait ``cooldown`` epochs before
+    counting again.
 
-    The improvement test is tf.keras 2's (``value > best + min_delta`` in max mode, ``value < best -
-    min_delta`` in min mode, ``min_delta`` taken as given); Keras 3 takes ``abs(min_delta)`` and
-    shifts the value instead, which can round differently at a tie.
+    As in Keras 3 (``keras/src/callbacks/reduce_lr_on_plateau.py``) the learning rate is a float32
+    value: it is read and set rounded to float32, and it is only reduced while
+    ``float32(lr) > float32(min_lr)``. Once at ``min_lr`` nothing happens: no reduction is recorded
+    and ``wait`` and the cooldown are not reset.
     """
-
-    _delta_on_reference = True
 
     def __init__(
         self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, mode: str = "auto",
@@ -377,10 +467,12 @@ class ReduceLROnPlateau(MonitorCallback):
                 self._reduce(epoch)
 
     def _reduce(self, epoch: int) -> None:
-        old = self.trainer.lr
-        # float32 comparison as Keras does, so lr == min_lr stops reducing exactly there
-        if old > float(torch.tensor(self.min_lr, dtype=torch.float32)):
-            new = max(old * self.factor, self.min_lr)
+        # Keras's learning rate is a float32 variable: it reads float32(lr), multiplies in float64 and
+        # stores float32 again; so 1e-3 * 0.1 lands one float32 step above min_lr=1e-4, reduces once
+        # more, and then stops at float32(1e-4) (a float64 lr would stop one reduction early).
+        old = float(np.float32(self.trainer.lr))
+        if old > np.float32(self.min_lr):
+            new = float(np.float32(max(old * self.factor, self.min_lr)))
             self.trainer.lr = new
             self.reductions.append((epoch, new))
             if self.verbose:
@@ -400,32 +492,37 @@ class ReduceLROnPlateau(MonitorCallback):
 class ModelCheckpoint(MonitorCallback):
     """Save the model's weights (safetensors) after each epoch, or only when ``monitor`` improves.
 
-    ``filepath`` is formatted with ``epoch`` (from 1) and the logs, e.g. ``"e{epoch:02d}.safetensors"``.
-    With ``save_best_only`` and ``monitor`` missing from the logs it warns and skips the save (Keras
-    warns and saves). There is no ``min_delta``: any improvement saves.
+    ``filepath`` is formatted with ``epoch`` (from 1) and the logs, e.g. ``"e{epoch:02d}.safetensors"``;
+    the path is formatted every epoch, before deciding to save (a bad pattern fails at once, as in
+    Keras; configs are checked before training by :func:`check_filepath`). With ``save_best_only``
+    a save needs an improvement on the best so far (:func:`is_improvement`, no ``min_delta``), the
+    first best being ``initial_value_threshold`` (None: the first value saves); when ``monitor`` is
+    missing from the logs it warns and saves, as Keras 3 does
+    (``keras/src/callbacks/model_checkpoint.py``).
     """
 
     def __init__(self, filepath: str | Path, monitor: str = "val_loss", save_best_only: bool = False,
-                 mode: str = "auto") -> None:
+                 mode: str = "auto", initial_value_threshold: float | None = None) -> None:
         super().__init__(monitor, mode, min_delta=0.0)
         self.filepath = str(filepath)
         self.save_best_only = save_best_only
-        self.best: float | None = None
+        self.best: float | None = None if initial_value_threshold is None else float(initial_value_threshold)
         self.saved: list[str] = []
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         from safetensors.torch import save_file
 
         logs = logs or {}
-        if self.save_best_only:
-            value = self._monitored(logs)
-            if value is None or not self._is_improvement(value, self.best):
-                return
-            self.best = value
         try:
             path = Path(self.filepath.format(epoch=epoch + 1, **logs))
-        except (KeyError, ValueError, IndexError) as exc:
+        except (KeyError, ValueError, IndexError, TypeError, AttributeError) as exc:
             raise SpecError(f"ModelCheckpoint: cannot format filepath {self.filepath!r}: {exc}") from None
+        if self.save_best_only:
+            value = self._monitored(logs, then="saving anyway")
+            if value is not None:  # a missing monitor saves (Keras: "Can save best model only with ...")
+                if not self._is_improvement(value, self.best):
+                    return
+                self.best = value
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.trainer.model.state_dict().items()}
         save_file(state, str(path))

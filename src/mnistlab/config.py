@@ -33,7 +33,6 @@ import copy
 import hashlib
 import json
 import os
-import re
 import typing
 import warnings
 from collections.abc import Mapping, Sequence
@@ -256,6 +255,7 @@ class ModelCheckpointConfig(BaseModel):
     monitor: str = "val_loss"
     save_best_only: bool = False
     mode: Mode = "auto"
+    initial_value_threshold: float | None = None  # the best value to beat before the first save (save_best_only)
 
 
 CallbackConfig = Annotated[
@@ -365,9 +365,11 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
     Raises :class:`SpecError` ``"<source>: <key.path>: <what is wrong>"`` for the first problem;
     its ``path`` is the key path (``("train", "lr")``), its ``source`` is ``source``. With
     ``check_model`` the model is resolved now (unknown presets and bad specs fail here, not
-    minutes into an experiment). ``check_callbacks=False`` skips the check that callbacks watching
-    ``val_*`` values have validation data (for an experiment's ``[base]``, whose variants may add
-    it, and for runs given validation arrays).
+    minutes into an experiment). Callbacks may only watch values a run logs (a monitor or a
+    checkpoint filepath key such as Keras 2's ``val_acc`` fails here, with a did-you-mean);
+    ``check_callbacks=False`` skips only the check that those watching ``val_*`` values have
+    validation data (for an experiment's ``[base]``, whose variants may add it, and for runs given
+    validation arrays).
 
     >>> cfg = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"epochs": 2}})
     >>> cfg.train.batch_size
@@ -392,8 +394,7 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
     except ValidationError as exc:
         raise _validation_error(exc, source, RunConfig) from None
     _check_dataset(cfg, source)
-    if check_callbacks:
-        _check_callbacks(cfg, source)
+    _check_callbacks(cfg, source, validation=bool(cfg.data.validation) or not check_callbacks)
     if check_model:
         try:
             cfg.model_spec()
@@ -489,20 +490,28 @@ def _check_dataset(cfg: RunConfig, source: str) -> None:
         raise SpecError(f"{source}: dataset: {exc}", path=("dataset",), source=source) from None
 
 
-def _check_callbacks(cfg: RunConfig, source: str) -> None:
-    """A callback that watches a ``val_*`` value needs validation data: say so now, not after an epoch."""
-    if cfg.data.validation:
-        return
+def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
+    """Every value a callback watches (its monitor, the ``{keys}`` of a checkpoint's filepath) must be
+    one a run logs, and a ``val_*`` value needs validation data: say so now, not after an epoch."""
+    from mnistlab.callbacks import check_filepath, check_monitor
+
     for i, cb in enumerate(cfg.callbacks):
+        where = f"{source}: callbacks[{i}]"
+        try:
+            check_monitor(cb.monitor, f"{where}.monitor")
+        except SpecError as exc:
+            raise SpecError(str(exc), path=("callbacks", i, "monitor"), source=source) from None
         watched = [("monitor", cb.monitor)]
         if isinstance(cb, ModelCheckpointConfig):
-            # format fields only: "val_models/e{epoch}.safetensors" is just a folder name
-            watched += [("filepath", f) for f in re.findall(r"\{(\w+)", cb.filepath)]
-            if not cb.save_best_only:
-                watched = watched[1:]  # the monitor of a save-every-epoch checkpoint is never read
+            try:
+                keys = check_filepath(cb.filepath, f"{where}.filepath")
+            except SpecError as exc:
+                raise SpecError(str(exc), path=("callbacks", i, "filepath"), source=source) from None
+            # the monitor of a save-every-epoch checkpoint is never read
+            watched = watched[:cb.save_best_only] + [("filepath", k) for k in keys]
         for name, key in watched:
-            if key.startswith("val_"):
-                raise SpecError(f'{source}: callbacks[{i}].{name}: "{key}" needs validation data, '
+            if key.startswith("val_") and not validation:
+                raise SpecError(f'{where}.{name}: "{key}" needs validation data, '
                                 f'and data.validation is 0; set it (0.1, a count, or "test") or use "{key[4:]}"',
                                 path=("callbacks", i, name), source=source)
 
