@@ -341,3 +341,45 @@ def test_sgd_momentum_at_lr_zero_coasts_on_its_velocity(nesterov: bool, expected
     for fused in (None, False):
         ours = _one_weight("sgd", [1.0] * 3, [0.1, 0.0, 0.1], momentum=0.9, nesterov=nesterov, fused=fused)
         torch.testing.assert_close(torch.tensor(ours), torch.tensor(expected))
+
+
+def _config(train: dict):
+    from mnistlab.config import parse_run_config
+
+    return parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": train}, source="run.toml")
+
+
+def test_amsgrad_centered_and_rho_reach_the_optimizer_from_a_run_config() -> None:
+    from mnistlab.trainer import Trainer
+
+    adam = _config({"optimizer": "adam", "amsgrad": True}).train
+    rms = _config({"optimizer": "rmsprop", "centered": True, "rho": 0.8, "momentum": 0.5}).train
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    group = Trainer(net, optimizer=adam.optimizer, amsgrad=adam.amsgrad).optimizer.param_groups[0]
+    assert group["amsgrad"] is True
+    group = Trainer(net, optimizer=rms.optimizer, momentum=rms.momentum, centered=rms.centered,
+                    rho=rms.rho).optimizer.param_groups[0]
+    assert (group["centered"], group["rho"], group["momentum"]) == (True, 0.8, 0.5)
+    resolved = _config({"optimizer": "rmsprop"}).resolved()["train"]
+    assert resolved["rho"] == 0.9 and resolved["centered"] is False  # Keras's defaults, in the run record
+
+
+@pytest.mark.parametrize("setting, message", [
+    ({"optimizer": "sgd", "amsgrad": True}, "train.amsgrad applies to adam and adamw; sgd ignores it"),
+    ({"optimizer": "adam", "centered": True}, "train.centered applies to rmsprop; adam ignores it"),
+    ({"optimizer": "nadam", "rho": 0.5}, "train.rho = 0.5 applies to rmsprop; nadam ignores it"),
+])
+def test_a_keras_setting_the_optimizer_lacks_is_warned_about(setting, message) -> None:
+    from mnistlab.errors import SpecWarning
+
+    with pytest.warns(SpecWarning, match=message):
+        _config(setting)
+
+
+def test_bad_keras_settings_are_one_line_errors() -> None:
+    from mnistlab.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"train.rho"):
+        _config({"optimizer": "rmsprop", "rho": 1.5})
+    with pytest.raises(SpecError, match=r"train.amsgrad"):
+        _config({"amsgrad": "sometimes"})
