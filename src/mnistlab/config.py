@@ -185,9 +185,9 @@ class TrainConfig(BaseModel):
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ValueError("nesterov needs optimizer sgd with momentum > 0")
         defaults = optimizer_defaults(self.optimizer)
-        for flag, users in (("amsgrad", ("adam", "adamw")), ("centered", ("rmsprop",))):
-            if getattr(self, flag) and self.optimizer not in users:
-                warnings.warn(f"train.{flag} applies to {' and '.join(users)}; {self.optimizer} ignores it",
+        for flag, takers in (("amsgrad", ("adam", "adamw")), ("centered", ("rmsprop",))):
+            if getattr(self, flag) and self.optimizer not in takers:
+                warnings.warn(f"train.{flag} applies to {' and '.join(takers)}; {self.optimizer} ignores it",
                               SpecWarning, stacklevel=2)
         for key, known in (("beta_1", "betas"), ("beta_2", "betas"), ("epsilon", "eps"), ("rho", "rho")):
             if getattr(self, key) is not None and known not in defaults:
