@@ -383,3 +383,15 @@ def test_bad_keras_settings_are_one_line_errors() -> None:
         _config({"optimizer": "rmsprop", "rho": 1.5})
     with pytest.raises(SpecError, match=r"train.amsgrad"):
         _config({"amsgrad": "sometimes"})
+
+
+@pytest.mark.parametrize("name, torch_cls", [("rmsprop", torch.optim.RMSprop), ("nadam", torch.optim.NAdam),
+                                             ("adagrad", torch.optim.Adagrad)])
+def test_a_state_saved_by_torchs_optimizer_is_refused_not_misread(name: str, torch_cls) -> None:
+    """Before issue 14 these were torch's optimizers; their state dicts cannot continue Keras's rule."""
+    w = torch.nn.Parameter(torch.ones(2))
+    old = torch_cls([w], lr=1e-3)
+    w.grad = torch.ones(2)
+    old.step()
+    with pytest.raises(ValueError, match="saved by another optimizer"):
+        make_optimizer(name, [w]).load_state_dict(old.state_dict())

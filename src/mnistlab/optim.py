@@ -178,6 +178,16 @@ class _KerasRule(torch.optim.Optimizer):
     def _update(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor], t: int) -> None:
         raise NotImplementedError
 
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """torch's, after checking the state is of this rule: ValueError for one saved by another
+        optimizer (e.g. torch's RMSprop, which mnistlab used before it followed Keras)."""
+        for group in state_dict.get("param_groups", ()):
+            missing = [key for key in self.defaults if key not in group]
+            if missing:
+                raise ValueError(f"optimizer state without {', '.join(missing)}: saved by another optimizer than "
+                                 f"{type(self).__name__}; it cannot be continued exactly")
+        super().load_state_dict(state_dict)
+
     def _buffer(self, p: torch.Tensor, name: str, fill: float = 0.0) -> torch.Tensor:
         if name not in self.state[p]:
             self.state[p][name] = torch.full_like(p, fill, memory_format=torch.preserve_format)
