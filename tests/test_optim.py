@@ -395,3 +395,28 @@ def test_a_state_saved_by_torchs_optimizer_is_refused_not_misread(name: str, tor
     old.step()
     with pytest.raises(ValueError, match="saved by another optimizer"):
         make_optimizer(name, [w]).load_state_dict(old.state_dict())
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd", "rmsprop", "nadam", "adagrad"])
+def test_a_closure_step_equals_a_plain_step(name: str) -> None:
+    """torch's closure protocol: the closure makes the gradients the step then uses."""
+    kw = {"momentum": 0.9} if name in ("sgd", "rmsprop") else {}
+    paths = []
+    for use_closure in (False, True):
+        w = torch.nn.Parameter(torch.tensor([0.5, -1.0]))
+        opt = make_optimizer(name, [w], **kw)
+        for t in range(3):
+            set_lr(opt, 0.1 / (t + 1))
+
+            def closure(opt=opt, w=w):
+                opt.zero_grad()
+                loss = (w**2).sum()
+                loss.backward()
+                return loss
+            if use_closure:
+                assert float(opt.step(closure).detach()) > 0
+            else:
+                closure()
+                opt.step()
+        paths.append(w.detach().clone())
+    torch.testing.assert_close(paths[0], paths[1], rtol=0, atol=0)

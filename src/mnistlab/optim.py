@@ -49,6 +49,14 @@ def _plain_step(method: Any) -> Callable[..., Any]:
     return func.__wrapped__ if getattr(func, "hooked", False) else func
 
 
+def _gradients_from(closure: Callable[[], Any] | None) -> Any:
+    """torch's closure protocol: the loss of ``closure()`` run with gradients on (None without one)."""
+    if closure is None:
+        return None
+    with torch.enable_grad():
+        return closure()
+
+
 def _decay(group: dict[str, Any], params: list[torch.Tensor]) -> None:
     """Keras 3's decoupled weight decay (``base_optimizer._apply_weight_decay``): ``w -= w * wd * lr``."""
     wd = group.get("decoupled_decay", 0.0)
@@ -89,13 +97,14 @@ class KerasAdam(torch.optim.Adam):
             group.setdefault("iterations", 0)
 
     def step(self, closure: Any = None) -> Any:
+        loss = _gradients_from(closure)  # before the step count looks at which parameters have gradients
         keras_eps, stepping = [], []
         for group in self.param_groups:
             keras_eps.append(group["eps"])
             stepping.append(any(p.grad is not None for p in group["params"]))
             group["eps"] = keras_adam_eps(self, group)
         try:
-            loss = _plain_step(super().step)(self, closure)
+            _plain_step(super().step)(self, None)
         finally:
             for group, eps, stepped in zip(self.param_groups, keras_eps, stepping):
                 group["eps"] = eps
@@ -118,6 +127,7 @@ class KerasSGD(torch.optim.SGD):
     Keras's decoupled one (``group["decoupled_decay"]``)."""
 
     def step(self, closure: Any = None) -> Any:
+        loss = _gradients_from(closure)  # before the buffers are rescaled for the gradients it makes
         hidden: list[tuple[torch.Tensor, torch.Tensor | None]] = []
         with torch.no_grad():
             for group in self.param_groups:
@@ -126,7 +136,8 @@ class KerasSGD(torch.optim.SGD):
                 if group["momentum"] and params:
                     hidden += self._keep_velocity(group, params)
         try:
-            return _plain_step(super().step)(self, closure)
+            _plain_step(super().step)(self, None)
+            return loss
         finally:
             for p, grad in hidden:
                 p.grad = grad
@@ -159,10 +170,7 @@ class _KerasRule(torch.optim.Optimizer):
     ops, one parameter at a time (a model here has a handful of parameter tensors)."""
 
     def step(self, closure: Any = None) -> Any:
-        loss = None
-        if closure is not None:
-            with torch.enable_grad():
-                loss = closure()
+        loss = _gradients_from(closure)
         with torch.no_grad():
             for group in self.param_groups:
                 params = [p for p in group["params"] if p.grad is not None]
