@@ -1,12 +1,29 @@
-"""Optimisers by Keras name with Keras defaults, and learning-rate schedules as pure functions."""
+"""Optimisers by Keras name with Keras defaults and update rules, and learning-rate schedules as pure functions.
+
+Keras's numbers come from tests/data/keras_optimizers.json, written by bench/keras_optimizers.py
+(Keras 3.15, TensorFlow 2.21); Keras is not needed to run these tests.
+"""
 
 from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
 
 import pytest
 import torch
 
 from mnistlab.config import CosineSchedule, OneCycleSchedule, StepSchedule
-from mnistlab.optim import cosine_lr, make_optimizer, onecycle_lr, schedule_lr, set_lr, step_lr
+from mnistlab.accel.fused_adam import is_lean, lean
+from mnistlab.optim import (
+    cosine_lr,
+    make_optimizer,
+    onecycle_lr,
+    optimizer_defaults,
+    schedule_lr,
+    set_lr,
+    step_lr,
+)
 
 
 def test_step_schedule():
@@ -43,7 +60,9 @@ def test_optimizers_have_keras_defaults(name, lr, eps):
     opt = make_optimizer(name, torch.nn.Linear(2, 2).parameters())
     assert opt.defaults["lr"] == lr and opt.defaults.get("eps") == eps
     if name == "rmsprop":
-        assert opt.defaults["alpha"] == 0.9
+        assert opt.defaults["rho"] == 0.9 and opt.defaults["momentum"] == 0 and opt.defaults["centered"] is False
+    if name == "adam":
+        assert opt.defaults["amsgrad"] is False
     if name == "adagrad":
         assert opt.defaults["initial_accumulator_value"] == 0.1
     if name == "adamw":
@@ -87,14 +106,6 @@ def test_weight_decay_is_decoupled_as_in_keras(name):
     kw = {"momentum": 0.9} if name in ("sgd", "rmsprop") else {}  # plain SGD: decoupled == L2, so use momentum
     decayed = _one_step_from(name, 0.05, torch.zeros(6), start, **kw)
     torch.testing.assert_close(decayed, start * (1 - 0.1 * 0.05) ** 3)
-    # With gradients, the decay is not folded into them: adam's decoupled step is AdamW's.
-    if name == "adam":
-        w = torch.nn.Parameter(start.clone())
-        ref = torch.optim.AdamW([w], lr=0.1, eps=1e-7, weight_decay=0.05)
-        for _ in range(3):
-            w.grad = grad.clone()
-            ref.step()
-        torch.testing.assert_close(_one_step_from(name, 0.05, grad, start), w.detach())
     assert not torch.equal(_one_step_from(name, 0.05, grad, start, **kw), _one_step_from(name, None, grad, start, **kw))
     if kw:  # torch's own (L2) decay would fold w into the momentum: a different trajectory
         w = torch.nn.Parameter(start.clone())
@@ -188,3 +199,224 @@ def test_the_trainer_steps_onecycle_as_torch_does():
         opt.step()
         sched.step()
     assert lrs.seen == expected
+
+
+# ------------------------------------------------------------- Keras's update rules, recorded
+KERAS = json.loads((Path(__file__).parent / "data" / "keras_optimizers.json").read_text())
+_NAMES = {"SGD": "sgd", "RMSprop": "rmsprop", "Adam": "adam", "AdamW": "adamw", "Nadam": "nadam", "Adagrad": "adagrad"}
+_TENSORS = ("kernel1", "bias1", "kernel2", "bias2")
+
+
+@pytest.fixture
+def one_thread():
+    """Tensors of a few numbers: a second torch thread only spins (10x the CPU time on a busy machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _make(config: dict, params, variant: str) -> torch.optim.Optimizer:
+    kw = dict(config["kwargs"])
+    opt = make_optimizer(_NAMES[config["class"]], params, fused=False if variant == "plain" else None, **kw)
+    return lean(opt) if variant == "lean" else opt
+
+
+def _vector_problem():
+    w = torch.nn.Parameter(torch.tensor(KERAS["w0"], dtype=torch.float32))
+    grads = torch.tensor(KERAS["gradients"], dtype=torch.float32)
+
+    def set_grads(params, t):
+        params[0].grad = grads[t - 1].clone()
+    return [w], set_grads, lambda params: params[0].detach().tolist()
+
+
+def _dense_problem():
+    prob = KERAS["dense_problem"]
+    params = [torch.nn.Parameter(torch.tensor(prob[n], dtype=torch.float32)) for n in _TENSORS]
+    x, y = torch.tensor(prob["x"], dtype=torch.float32), torch.tensor(prob["y"])
+
+    def set_grads(params, t):
+        for p in params:
+            p.grad = None
+        k1, b1, k2, b2 = params
+        torch.nn.functional.cross_entropy(torch.relu(x @ k1 + b1) @ k2 + b2, y).backward()
+    return params, set_grads, lambda params: {n: p.detach().flatten().tolist() for n, p in zip(_TENSORS, params)}
+
+
+def _follow(config: dict, problem: str, variant: str) -> dict[str, object]:
+    """Train like bench/keras_optimizers.py; "resumed" restarts from a saved state dict at step 50."""
+    params, set_grads, read = (_vector_problem if problem == "vector" else _dense_problem)()
+    opt = _make(config, params, variant)
+    base = optimizer_defaults(_NAMES[config["class"]])["lr"]
+    seen = {}
+    for t in range(1, KERAS["steps"] + 1):
+        if variant == "resumed" and t == 51:
+            buffer = io.BytesIO()
+            torch.save({"params": [p.detach() for p in params], "opt": opt.state_dict()}, buffer)
+            buffer.seek(0)
+            saved = torch.load(buffer)
+            params = [torch.nn.Parameter(p.clone()) for p in saved["params"]]
+            opt = _make(config, params, variant)
+            opt.load_state_dict(saved["opt"])
+        set_grads(params, t)
+        set_lr(opt, base * KERAS["lr_factors"][t - 1])  # as schedules and ReduceLROnPlateau do
+        opt.step()
+        if str(t) in KERAS["configs"][next(iter(KERAS["configs"]))][problem]:
+            seen[str(t)] = read(params)
+    return seen
+
+
+@pytest.mark.parametrize("variant", ["fused", "plain", "lean", "resumed"])
+@pytest.mark.parametrize("problem", ["vector", "dense"])
+@pytest.mark.parametrize("label", sorted(KERAS["configs"]))
+def test_every_optimizer_follows_keras_trajectory(label: str, problem: str, variant: str, one_thread) -> None:
+    """Same start, same gradients, lr changed at steps 41 and 71: Keras's weights at every recorded step."""
+    config = KERAS["configs"][label]
+    ours = _follow(config, problem, variant)
+    for step, expected in config[problem].items():
+        got, want = (ours[step], expected) if problem == "vector" else (
+            sum((ours[step][n] for n in _TENSORS), []), sum((expected[n] for n in _TENSORS), []))
+        torch.testing.assert_close(torch.tensor(got), torch.tensor(want), rtol=1e-5, atol=1e-6,
+                                   msg=lambda m, s=step: f"{label} {problem} {variant} after step {s}: {m}")
+
+
+def test_the_lean_step_is_taken_for_keras_adam() -> None:
+    opt = lean(make_optimizer("adam", [torch.nn.Parameter(torch.zeros(3))]))
+    assert is_lean(opt)
+
+
+def _one_weight(name: str, grads: list[float], lrs: list[float] | None = None, **kw) -> list[float]:
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = make_optimizer(name, [w], **kw)
+    path = []
+    for i, g in enumerate(grads):
+        if lrs is not None:
+            set_lr(opt, lrs[i])
+        w.grad = torch.tensor([g])
+        opt.step()
+        path.append(float(w.detach()))
+    return path
+
+
+def _close(ours: list[float], keras: list[float], atol: float = 1e-9) -> None:
+    torch.testing.assert_close(torch.tensor(ours), torch.tensor(keras), rtol=1e-5, atol=atol)
+
+
+# The smallest cases of issue 14, each against Keras's recorded numbers.
+def test_rmsprop_divides_by_sqrt_of_v_plus_eps_at_gradient_1e_4() -> None:
+    keras = KERAS["cases"]["rmsprop_one_step_1.09e-4"]
+    assert keras[0] == pytest.approx(-3.43e-4, rel=1e-3)  # torch's RMSprop: -3.15e-3
+    _close(_one_weight("rmsprop", [1.09e-4]), keras)
+
+
+def test_rmsprop_divides_by_sqrt_of_v_plus_eps_at_gradient_1e_6() -> None:
+    _close(_one_weight("rmsprop", [1e-6]), KERAS["cases"]["rmsprop_one_step_1e-6"])
+
+
+def test_nadam_uses_keras_momentum_schedule_on_a_sign_flipping_gradient() -> None:
+    flip = [(-1.0) ** t + 0.2 for t in range(1, 101)]
+    ours, keras = _one_weight("nadam", flip), KERAS["cases"]["nadam_flip_100"]
+    _close(ours, keras, atol=1e-8)  # the weight swings about 0 in steps of ~1e-3: 1e-5 of a step
+    assert ours[-1] - ours[-2] == pytest.approx(keras[-1] - keras[-2], rel=1e-3)  # the step-100 update
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw"])
+def test_adam_adds_epsilon_before_the_bias_correction(name: str) -> None:
+    keras = KERAS["cases"][f"{name}_one_step_1.09e-6"]
+    assert keras[0] == pytest.approx(-2.563e-4, rel=1e-3)  # torch's rule: -9.16e-4
+    _close(_one_weight(name, [1.09e-6]), keras)
+    _close(_one_weight(name, [1.09e-6], fused=False), keras)
+
+
+def test_sgd_momentum_keeps_its_velocity_when_the_lr_drops() -> None:
+    keras = KERAS["cases"]["sgd_momentum_lr_drop_100"]
+    _close(_one_weight("sgd", [1.0] * 100, [0.01] * 50 + [0.001] * 50, momentum=0.9), keras)
+
+
+@pytest.mark.parametrize("nesterov, expected", [(False, [-0.1, -0.19, -0.371]), (True, [-0.19, -0.271, -0.5339])])
+def test_sgd_momentum_at_lr_zero_coasts_on_its_velocity(nesterov: bool, expected: list[float]) -> None:
+    """Keras's rule by hand (g = 1, momentum 0.9, lr 0.1, 0, 0.1): v = 0.9 v - lr g; w += v
+    (nesterov: w += 0.9 v - lr g). At lr 0 the velocity still moves the weight."""
+    for fused in (None, False):
+        ours = _one_weight("sgd", [1.0] * 3, [0.1, 0.0, 0.1], momentum=0.9, nesterov=nesterov, fused=fused)
+        torch.testing.assert_close(torch.tensor(ours), torch.tensor(expected))
+
+
+def _config(train: dict):
+    from mnistlab.config import parse_run_config
+
+    return parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": train}, source="run.toml")
+
+
+def test_amsgrad_centered_and_rho_reach_the_optimizer_from_a_run_config() -> None:
+    from mnistlab.trainer import Trainer
+
+    adam = _config({"optimizer": "adam", "amsgrad": True}).train
+    rms = _config({"optimizer": "rmsprop", "centered": True, "rho": 0.8, "momentum": 0.5}).train
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    group = Trainer(net, optimizer=adam.optimizer, amsgrad=adam.amsgrad).optimizer.param_groups[0]
+    assert group["amsgrad"] is True
+    group = Trainer(net, optimizer=rms.optimizer, momentum=rms.momentum, centered=rms.centered,
+                    rho=rms.rho).optimizer.param_groups[0]
+    assert (group["centered"], group["rho"], group["momentum"]) == (True, 0.8, 0.5)
+    resolved = _config({"optimizer": "rmsprop"}).resolved()["train"]
+    assert resolved["rho"] == 0.9 and resolved["centered"] is False  # Keras's defaults, in the run record
+
+
+@pytest.mark.parametrize("setting, message", [
+    ({"optimizer": "sgd", "amsgrad": True}, "train.amsgrad applies to adam and adamw; sgd ignores it"),
+    ({"optimizer": "adam", "centered": True}, "train.centered applies to rmsprop; adam ignores it"),
+    ({"optimizer": "nadam", "rho": 0.5}, "train.rho = 0.5 applies to rmsprop; nadam ignores it"),
+])
+def test_a_keras_setting_the_optimizer_lacks_is_warned_about(setting, message) -> None:
+    from mnistlab.errors import SpecWarning
+
+    with pytest.warns(SpecWarning, match=message):
+        _config(setting)
+
+
+def test_bad_keras_settings_are_one_line_errors() -> None:
+    from mnistlab.errors import SpecError
+
+    with pytest.raises(SpecError, match=r"train.rho"):
+        _config({"optimizer": "rmsprop", "rho": 1.5})
+    with pytest.raises(SpecError, match=r"train.amsgrad"):
+        _config({"amsgrad": "sometimes"})
+
+
+@pytest.mark.parametrize("name, torch_cls", [("rmsprop", torch.optim.RMSprop), ("nadam", torch.optim.NAdam),
+                                             ("adagrad", torch.optim.Adagrad)])
+def test_a_state_saved_by_torchs_optimizer_is_refused_not_misread(name: str, torch_cls) -> None:
+    """Before issue 14 these were torch's optimizers; their state dicts cannot continue Keras's rule."""
+    w = torch.nn.Parameter(torch.ones(2))
+    old = torch_cls([w], lr=1e-3)
+    w.grad = torch.ones(2)
+    old.step()
+    with pytest.raises(ValueError, match="saved by another optimizer"):
+        make_optimizer(name, [w]).load_state_dict(old.state_dict())
+
+
+@pytest.mark.parametrize("name", ["adam", "sgd", "rmsprop", "nadam", "adagrad"])
+def test_a_closure_step_equals_a_plain_step(name: str) -> None:
+    """torch's closure protocol: the closure makes the gradients the step then uses."""
+    kw = {"momentum": 0.9} if name in ("sgd", "rmsprop") else {}
+    paths = []
+    for use_closure in (False, True):
+        w = torch.nn.Parameter(torch.tensor([0.5, -1.0]))
+        opt = make_optimizer(name, [w], **kw)
+        for t in range(3):
+            set_lr(opt, 0.1 / (t + 1))
+
+            def closure(opt=opt, w=w):
+                opt.zero_grad()
+                loss = (w**2).sum()
+                loss.backward()
+                return loss
+            if use_closure:
+                assert float(opt.step(closure).detach()) > 0
+            else:
+                closure()
+                opt.step()
+        paths.append(w.detach().clone())
+    torch.testing.assert_close(paths[0], paths[1], rtol=0, atol=0)

@@ -141,6 +141,12 @@ class TrainConfig(BaseModel):
     beta_2: float | None = Field(None, ge=0, lt=1)
     #: the small constant in the update's denominator (every optimizer but sgd); None = Keras's 1e-7
     epsilon: float | None = Field(None, gt=0, le=1)
+    #: adam, adamw: divide by the running maximum of the second moment (Keras's ``amsgrad``)
+    amsgrad: bool = False
+    #: rmsprop: divide by the gradient's variance estimate, not its raw second moment (Keras's ``centered``)
+    centered: bool = False
+    #: rmsprop: decay rate of the squared-gradient average; None = Keras's 0.9
+    rho: float | None = Field(None, ge=0, lt=1)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     seed: int = Field(0, ge=0, lt=2**63)
     schedule: Schedule | None = None
@@ -178,7 +184,11 @@ class TrainConfig(BaseModel):
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ValueError("nesterov needs optimizer sgd with momentum > 0")
         defaults = optimizer_defaults(self.optimizer)
-        for key, known in (("beta_1", "betas"), ("beta_2", "betas"), ("epsilon", "eps")):
+        for flag, takers in (("amsgrad", ("adam", "adamw")), ("centered", ("rmsprop",))):
+            if getattr(self, flag) and self.optimizer not in takers:
+                warnings.warn(f"train.{flag} applies to {' and '.join(takers)}; {self.optimizer} ignores it",
+                              SpecWarning, stacklevel=2)
+        for key, known in (("beta_1", "betas"), ("beta_2", "betas"), ("epsilon", "eps"), ("rho", "rho")):
             if getattr(self, key) is not None and known not in defaults:
                 users = [name for name in OPTIMIZERS if known in optimizer_defaults(name)]
                 warnings.warn(f"train.{key} = {getattr(self, key):g} applies to {', '.join(users)}; "
@@ -299,7 +309,7 @@ class RunConfig(BaseModel):
 
     def resolved(self) -> dict[str, Any]:
         """Fully resolved plain dict: the model expanded to its layer spec dict, the lr, weight decay,
-        beta_1, beta_2 and epsilon filled with the optimizer's defaults, every section present. JSON/TOML
+        beta_1, beta_2, epsilon and rho filled with the optimizer's defaults, every section present. JSON/TOML
         safe and hashable with ``json.dumps(sort_keys=True)``; ``parse_run_config(cfg.resolved())`` round-trips.
         """
         d = self.model_dump(mode="json")
@@ -308,7 +318,8 @@ class RunConfig(BaseModel):
         d["train"]["weight_decay"] = self.weight_decay
         defaults = optimizer_defaults(self.train.optimizer)
         betas = defaults.get("betas", (None, None))
-        for key, value in (("beta_1", betas[0]), ("beta_2", betas[1]), ("epsilon", defaults.get("eps"))):
+        for key, value in (("beta_1", betas[0]), ("beta_2", betas[1]), ("epsilon", defaults.get("eps")),
+                           ("rho", defaults.get("rho"))):
             if d["train"][key] is None:
                 d["train"][key] = value  # Keras's default for this optimizer (None where it has no such setting)
         if d["data"]["split_seed"] is None:

@@ -1,20 +1,30 @@
-"""Optimisers by their Keras names, with Keras's defaults, and learning-rate schedules.
+"""Optimisers by their Keras names, with Keras 3's defaults and update rules, and learning-rate schedules.
 
-``make_optimizer("adam", model.parameters())`` gives ``torch.optim.Adam(lr=1e-3, eps=1e-7)``,
-i.e. what ``model.compile(optimizer="adam")`` gives a Keras user. Differences from Keras that
-remain (documented here, because they can move results in the third decimal):
+``make_optimizer("adam", model.parameters())`` gives what ``model.compile(optimizer="adam")`` gives
+a Keras user: the same defaults and the same update, step for step, to float32 rounding (tested
+against trajectories recorded from Keras 3.15 by ``bench/keras_optimizers.py``), including when
+the learning rate changes between steps (schedules, ReduceLROnPlateau: they write
+``group["lr"]``, and every optimizer here reads it at each step as Keras reads its learning rate).
 
-- ``nadam``: torch's NAdam uses Dozat's momentum schedule with ``momentum_decay=0.004``; Keras's
-  Nadam uses the same idea but a slightly different bias correction, so runs are close, not equal.
-- ``weight_decay`` is decoupled for every optimizer, as in Keras 3: ``w -= lr * wd * w`` before
-  each update, not an L2 term in the gradient (torch's meaning for its non-W optimizers). ``adam``
-  with a weight decay therefore steps as torch's AdamW; ``adamw`` defaults to Keras's 0.004.
-- ``rmsprop``: ``rho`` is torch's ``alpha``; Keras's default 0.9 is used (torch's is 0.99).
-- ``sgd``: torch's momentum form (v = m v + g; w -= lr v) equals Keras's for a constant lr.
-- ``epsilon`` sits in slightly different places: Keras's Adam adds it to sqrt(v) before the
-  bias correction (torch after it), and Keras's Adagrad takes sqrt(accumulator + eps) where torch
-  takes sqrt(accumulator) + eps. With eps = 1e-7 both differ from Keras by far less than a run's
-  seed-to-seed spread.
+How each follows Keras (sources: Keras 3 ``keras/src/optimizers/<name>.py``):
+
+- ``adam``, ``adamw`` (and ``amsgrad``): torch's Adam/AdamW kernels (fused where available), given
+  ``eps / sqrt(1 - beta_2**t)`` at step ``t`` in place of ``eps``: Keras adds epsilon to
+  ``sqrt(v)`` before the bias correction, torch after it, and this is the one substitution that
+  makes the two formulas equal (:class:`KerasAdam`).
+- ``sgd`` with momentum (and ``nesterov``): torch's kernel, whose buffer is Keras's velocity
+  divided by ``-lr``; when the lr changes the buffer is rescaled by ``old_lr / new_lr`` before the
+  step, so past gradients keep the lr they were taken with, as in Keras (:class:`KerasSGD`).
+- ``rmsprop`` (``momentum``, ``centered``), ``nadam`` (Keras's momentum schedule
+  ``beta_1 * (1 - 0.5 * 0.96**t)``) and ``adagrad`` (``sqrt(accumulator + eps)``): small
+  optimizers of their own, written from Keras's update rules (no torch kernel computes them).
+- ``weight_decay`` is decoupled for every optimizer, as in Keras 3: ``w -= lr * wd * w`` with the
+  step's lr, before the update; ``adamw`` defaults to Keras's 0.004.
+
+Differences from Keras that remain: the step count ``t`` is counted per parameter group (Keras
+counts optimizer steps); the two agree whenever every parameter gets a gradient at every step, as
+in every mnistlab run. Constants such as ``beta_2**t`` are computed in float64 (Keras: float32),
+which moves results by about one float32 rounding.
 
 Schedules are pure functions of the step: :func:`schedule_lr` (tested without training, like
 nanoGPT's ``get_lr``).
@@ -31,55 +41,255 @@ import torch
 if TYPE_CHECKING:  # config imports this module (the optimizer names), so only the type checker imports it back
     from mnistlab.config import ScheduleConfig
 
-# name -> (torch class, Keras defaults as torch keyword arguments)
-_REGISTRY: dict[str, tuple[Callable[..., torch.optim.Optimizer], dict[str, Any]]] = {
-    "adam": (torch.optim.Adam, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7}),
-    "adamw": (torch.optim.AdamW, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7, "weight_decay": 0.004}),
-    "nadam": (torch.optim.NAdam, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7}),
-    "adagrad": (torch.optim.Adagrad, {"lr": 1e-3, "initial_accumulator_value": 0.1, "eps": 1e-7}),
-    "rmsprop": (torch.optim.RMSprop, {"lr": 1e-3, "alpha": 0.9, "eps": 1e-7}),
-    "sgd": (torch.optim.SGD, {"lr": 0.01}),
-}
-OPTIMIZERS: tuple[str, ...] = tuple(_REGISTRY)
+# ------------------------------------------------------------------------------ update rules
+def _plain_step(method: Any) -> Callable[..., Any]:
+    """The function behind a bound torch ``step``, without torch's hook wrapper: our ``step`` is
+    itself wrapped (hooks run once), so the torch step it calls inside must not run them again."""
+    func = method.__func__
+    return func.__wrapped__ if getattr(func, "hooked", False) else func
 
 
-class _DecoupledDecay:
-    """Keras 3's weight decay for optimizers whose torch form only knows the L2 kind: before each
-    update, ``w -= lr * wd * w`` with ``wd = group["decoupled_decay"]`` (kept in the state dict)."""
+def _gradients_from(closure: Callable[[], Any] | None) -> Any:
+    """torch's closure protocol: the loss of ``closure()`` run with gradients on (None without one)."""
+    if closure is None:
+        return None
+    with torch.enable_grad():
+        return closure()
+
+
+def _decay(group: dict[str, Any], params: list[torch.Tensor]) -> None:
+    """Keras 3's decoupled weight decay (``base_optimizer._apply_weight_decay``): ``w -= w * wd * lr``."""
+    wd = group.get("decoupled_decay", 0.0)
+    for p in params if wd else ():
+        p.mul_(1.0 - group["lr"] * wd)
+
+
+def _iterations(optimizer: torch.optim.Optimizer, group: dict[str, Any]) -> int:
+    """Steps this group has taken (Keras's ``iterations``); read from torch's state in a state dict
+    saved before mnistlab counted them."""
+    if group.get("iterations") is None:
+        states = [optimizer.state.get(p, {}) for p in group["params"]]
+        group["iterations"] = max((int(st["step"]) for st in states if "step" in st), default=0)
+    return int(group["iterations"])
+
+
+def keras_adam_eps(optimizer: torch.optim.Optimizer, group: dict[str, Any]) -> float:
+    """The eps that makes torch's Adam step equal Keras's at the group's next step ``t``.
+
+    Keras 3 (``keras/src/optimizers/adam.py``): ``w -= lr * sqrt(1 - b2**t) / (1 - b1**t) * m /
+    (sqrt(v) + eps)``; torch: ``w -= lr / (1 - b1**t) * m / (sqrt(v) / sqrt(1 - b2**t) + eps')``.
+    They are equal for ``eps' = eps / sqrt(1 - b2**t)`` (31.6 eps at t = 1 for b2 = 0.999).
+    """
+    t = _iterations(optimizer, group) + 1
+    return float(group["eps"]) / math.sqrt(1.0 - float(group["betas"][1]) ** t)
+
+
+class KerasAdam(torch.optim.Adam):
+    """torch's Adam (fused where it can be) stepping as Keras 3's Adam: see :func:`keras_adam_eps`.
+
+    ``group["eps"]`` keeps Keras's epsilon; only the kernel sees the substituted one. ``amsgrad``
+    matches Keras's too (both take the running maximum of ``v`` and use it in place of ``v``)."""
+
+    def __init__(self, params: Iterable[Any], **kwargs: Any) -> None:
+        super().__init__(params, **kwargs)
+        self.defaults["iterations"] = 0  # add_param_group starts new groups at 0
+        for group in self.param_groups:
+            group.setdefault("iterations", 0)
 
     def step(self, closure: Any = None) -> Any:
+        loss = _gradients_from(closure)  # before the step count looks at which parameters have gradients
+        keras_eps, stepping = [], []
+        for group in self.param_groups:
+            keras_eps.append(group["eps"])
+            stepping.append(any(p.grad is not None for p in group["params"]))
+            group["eps"] = keras_adam_eps(self, group)
+        try:
+            _plain_step(super().step)(self, None)
+        finally:
+            for group, eps, stepped in zip(self.param_groups, keras_eps, stepping):
+                group["eps"] = eps
+                group["iterations"] += int(stepped)
+        return loss
+
+
+class KerasAdamW(KerasAdam, torch.optim.AdamW):
+    """torch's AdamW stepping as Keras 3's AdamW (Adam with decoupled weight decay, default 0.004)."""
+
+
+class KerasSGD(torch.optim.SGD):
+    """torch's SGD (fused where it can be) stepping as Keras 3's SGD, also when the lr changes.
+
+    Keras (``keras/src/optimizers/sgd.py``): ``v = momentum * v - lr * g; w += v`` (nesterov: ``w
+    += momentum * v - lr * g``). torch's buffer ``b`` is ``v / -lr`` while the lr is constant; when
+    it changes from ``s`` to ``lr`` the buffer is scaled by ``s / lr`` first, so the old velocity is
+    kept as Keras keeps it. ``group["velocity_lr"]`` holds ``s`` (saved in the state dict). A step
+    at ``lr == 0`` is taken in Keras's form directly (``v = momentum * v``). Weight decay is
+    Keras's decoupled one (``group["decoupled_decay"]``)."""
+
+    def step(self, closure: Any = None) -> Any:
+        loss = _gradients_from(closure)  # before the buffers are rescaled for the gradients it makes
+        hidden: list[tuple[torch.Tensor, torch.Tensor | None]] = []
         with torch.no_grad():
-            for group in self.param_groups:  # type: ignore[attr-defined]
-                wd = group.get("decoupled_decay", 0.0)
+            for group in self.param_groups:
                 params = [p for p in group["params"] if p.grad is not None]
-                for p in params if wd else ():
-                    p.mul_(1.0 - group["lr"] * wd)
-        return super().step(closure)  # type: ignore[misc]
+                _decay(group, params)
+                if group["momentum"] and params:
+                    hidden += self._keep_velocity(group, params)
+        try:
+            _plain_step(super().step)(self, None)
+            return loss
+        finally:
+            for p, grad in hidden:
+                p.grad = grad
+
+    def _keep_velocity(self, group: dict[str, Any], params: list[torch.Tensor]) -> list[Any]:
+        """Rescale the buffers to the new lr; at lr 0, step here and hide the gradients from torch."""
+        lr, s = group["lr"], group.get("velocity_lr")
+        bufs = [self.state[p].get("momentum_buffer") for p in params]
+        if any(b is None for b in bufs) or s is None:  # first step: torch sets b = g, i.e. v = -lr * g
+            group["velocity_lr"] = lr
+            return []
+        if lr != 0:
+            if lr != s:
+                for b in bufs:
+                    b.mul_(s / lr)
+                group["velocity_lr"] = lr
+            return []
+        for p, b in zip(params, bufs):  # v = momentum * v; w += v (nesterov: w += momentum * v)
+            b.mul_(group["momentum"])
+            p.add_(b, alpha=-s * (group["momentum"] if group["nesterov"] else 1.0))
+        hidden = [(p, p.grad) for p in params]
+        for p in params:
+            p.grad = None
+        return hidden
 
 
-class _DecoupledSGD(_DecoupledDecay, torch.optim.SGD):
-    pass
+class _KerasRule(torch.optim.Optimizer):
+    """Base of the optimizers written here: decoupled decay, then ``_update`` on the group's
+    parameters that have gradients (dense), under ``no_grad``; counts ``iterations``. Plain tensor
+    ops, one parameter at a time (a model here has a handful of parameter tensors)."""
+
+    def step(self, closure: Any = None) -> Any:
+        loss = _gradients_from(closure)
+        with torch.no_grad():
+            for group in self.param_groups:
+                params = [p for p in group["params"] if p.grad is not None]
+                if not params:
+                    continue
+                if any(p.grad.is_sparse for p in params):
+                    raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+                _decay(group, params)
+                self._update(group, params, [p.grad for p in params], _iterations(self, group) + 1)
+                group["iterations"] += 1
+        return loss
+
+    def _update(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor], t: int) -> None:
+        raise NotImplementedError
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """torch's, after checking the state is of this rule: ValueError for one saved by another
+        optimizer (e.g. torch's RMSprop, which mnistlab used before it followed Keras)."""
+        for group in state_dict.get("param_groups", ()):
+            missing = [key for key in self.defaults if key not in group]
+            if missing:
+                raise ValueError(f"optimizer state without {', '.join(missing)}: saved by another optimizer than "
+                                 f"{type(self).__name__}; it cannot be continued exactly")
+        super().load_state_dict(state_dict)
+
+    def _buffer(self, p: torch.Tensor, name: str, fill: float = 0.0) -> torch.Tensor:
+        if name not in self.state[p]:
+            self.state[p][name] = torch.full_like(p, fill, memory_format=torch.preserve_format)
+        return self.state[p][name]
 
 
-class _DecoupledRMSprop(_DecoupledDecay, torch.optim.RMSprop):
-    pass
+class KerasRMSprop(_KerasRule):
+    """Keras 3's RMSprop (``keras/src/optimizers/rmsprop.py``), defaults lr 1e-3, rho 0.9, eps 1e-7:
+
+    ``v = rho v + (1 - rho) g^2``; centered: ``a = rho a + (1 - rho) g`` and ``d = v - a^2 + eps``,
+    else ``d = v + eps``; ``inc = lr g / sqrt(d)``; with momentum ``mom = momentum mom + inc; w -=
+    mom``, else ``w -= inc``. (torch's RMSprop divides by ``sqrt(v) + eps`` and keeps the lr out of
+    its momentum buffer: 9x larger steps at gradient 1e-4.)"""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, rho: float = 0.9, momentum: float = 0.0,
+                 eps: float = 1e-7, centered: bool = False, decoupled_decay: float = 0.0) -> None:
+        super().__init__(params, {"lr": lr, "rho": rho, "momentum": momentum, "eps": eps, "centered": centered,
+                                  "decoupled_decay": decoupled_decay, "iterations": 0})
+
+    def _update(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor], t: int) -> None:
+        rho, eps, lr = group["rho"], group["eps"], group["lr"]
+        for p, g in zip(params, grads):
+            v = self._buffer(p, "velocity").mul_(rho).addcmul_(g, g, value=1.0 - rho)
+            if group["centered"]:
+                avg = self._buffer(p, "average_gradient").mul_(rho).add_(g, alpha=1.0 - rho)
+                denom = (v - avg * avg).add_(eps)  # Keras's order: v - a^2 cancels, so keep it
+            else:
+                denom = v + eps
+            denom.sqrt_()
+            if group["momentum"] > 0:
+                p.sub_(self._buffer(p, "momentum").mul_(group["momentum"]).addcdiv_(g, denom, value=lr))
+            else:
+                p.addcdiv_(g, denom, value=-lr)
 
 
-class _DecoupledAdagrad(_DecoupledDecay, torch.optim.Adagrad):
-    pass
+class KerasNadam(_KerasRule):
+    """Keras 3's Nadam (``keras/src/optimizers/nadam.py``), defaults lr 1e-3, betas (0.9, 0.999), eps 1e-7.
+
+    Momentum schedule ``u_t = beta_1 (1 - 0.5 * 0.96**t)``, ``P_t = u_1 ... u_t`` (``group["u_product"]``);
+    ``m_hat = u_{t+1} m / (1 - P_{t+1}) + (1 - u_t) g / (1 - P_t)``, ``v_hat = v / (1 - beta_2**t)``,
+    ``w -= lr m_hat / (sqrt(v_hat) + eps)``. (torch's NAdam schedule ``momentum_decay=0.004`` is another.)"""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-7, decoupled_decay: float = 0.0) -> None:
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "decoupled_decay": decoupled_decay,
+                                  "iterations": 0, "u_product": 1.0})
+
+    def _update(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor], t: int) -> None:
+        beta_1, beta_2 = group["betas"]
+        u_t, u_next = beta_1 * (1.0 - 0.5 * 0.96**t), beta_1 * (1.0 - 0.5 * 0.96 ** (t + 1))
+        product = group["u_product"] * u_t
+        group["u_product"] = product
+        c_m, c_g, c_v = u_next / (1.0 - product * u_next), (1.0 - u_t) / (1.0 - product), math.sqrt(1.0 - beta_2**t)
+        for p, g in zip(params, grads):
+            m = self._buffer(p, "momentum").lerp_(g, 1.0 - beta_1)
+            v = self._buffer(p, "velocity").mul_(beta_2).addcmul_(g, g, value=1.0 - beta_2)
+            m_hat = (m * c_m).add_(g, alpha=c_g)
+            p.addcdiv_(m_hat, v.sqrt().div_(c_v).add_(group["eps"]), value=-group["lr"])
 
 
-_DECOUPLED = {"sgd": _DecoupledSGD, "rmsprop": _DecoupledRMSprop, "adagrad": _DecoupledAdagrad}
-_MOMENTUM = {"sgd", "rmsprop"}
-_FUSABLE = {"adam", "adamw", "sgd", "adagrad"}
+class KerasAdagrad(_KerasRule):
+    """Keras 3's Adagrad (``keras/src/optimizers/adagrad.py``), defaults lr 1e-3, initial
+    accumulator 0.1, eps 1e-7: ``acc += g^2; w -= lr g / sqrt(acc + eps)`` (torch: ``sqrt(acc) + eps``)."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, initial_accumulator_value: float = 0.1,
+                 eps: float = 1e-7, decoupled_decay: float = 0.0) -> None:
+        super().__init__(params, {"lr": lr, "initial_accumulator_value": initial_accumulator_value, "eps": eps,
+                                  "decoupled_decay": decoupled_decay, "iterations": 0})
+
+    def _update(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor], t: int) -> None:
+        for p, g in zip(params, grads):
+            acc = self._buffer(p, "accumulator", group["initial_accumulator_value"]).addcmul_(g, g)
+            p.addcdiv_(g, (acc + group["eps"]).sqrt_(), value=-group["lr"])
+
+
+# name -> (class, Keras's defaults as its keyword arguments)
+_REGISTRY: dict[str, tuple[Callable[..., torch.optim.Optimizer], dict[str, Any]]] = {
+    "adam": (KerasAdam, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7}),
+    "adamw": (KerasAdamW, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7, "weight_decay": 0.004}),
+    "nadam": (KerasNadam, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7}),
+    "adagrad": (KerasAdagrad, {"lr": 1e-3, "initial_accumulator_value": 0.1, "eps": 1e-7}),
+    "rmsprop": (KerasRMSprop, {"lr": 1e-3, "rho": 0.9, "eps": 1e-7}),
+    "sgd": (KerasSGD, {"lr": 0.01}),
+}
+OPTIMIZERS: tuple[str, ...] = tuple(_REGISTRY)
+_FUSABLE = {"adam", "adamw", "sgd"}  # torch has fused kernels for these
 
 
 def optimizer_defaults(name: str) -> dict[str, Any]:
-    """Keras's defaults for an optimizer, as torch keyword arguments (``lr`` always present)."""
+    """Keras's defaults for an optimizer, as keyword arguments of its class (``lr`` always present)."""
     return dict(_REGISTRY[name.lower()][1])
 
 
-# long: one Keras-name-to-torch mapping per optimizer setting, read top to bottom; split, it would scatter them
+# long: one Keras-name-to-class mapping per optimizer setting, read top to bottom; split, it would scatter them
 def make_optimizer(
     name: str,
     params: Iterable[torch.nn.Parameter],
@@ -92,17 +302,22 @@ def make_optimizer(
     beta_1: float | None = None,
     beta_2: float | None = None,
     epsilon: float | None = None,
+    amsgrad: bool = False,
+    centered: bool = False,
+    rho: float | None = None,
 ) -> torch.optim.Optimizer:
-    """Build a torch optimizer from a Keras name; unset values take Keras's defaults.
+    """Build an optimizer that steps as Keras 3's of that name; unset values take Keras's defaults.
 
-    ``beta_1`` / ``beta_2`` (Keras's names for torch's ``betas``; adam, adamw, nadam; defaults 0.9
-    and 0.999) and ``epsilon`` (torch's ``eps``; every optimizer but sgd; default 1e-7) are
-    ignored by optimizers that have no such setting (the run config warns about them).
+    ``beta_1`` / ``beta_2`` (adam, adamw, nadam; defaults 0.9 and 0.999), ``epsilon`` (every
+    optimizer but sgd; default 1e-7), ``momentum`` (sgd, rmsprop), ``nesterov`` (sgd),
+    ``amsgrad`` (adam, adamw), ``centered`` and ``rho`` (rmsprop; default 0.9) are ignored by
+    optimizers that have no such setting (the run config warns about them). ``weight_decay`` is
+    Keras's decoupled one for every optimizer.
 
     ``fused=None`` uses torch's fused kernel where this torch and device have one (adam, adamw,
-    sgd, adagrad): one kernel per step instead of ~8 small ops per parameter, measured 17% faster
-    per epoch for seed 000's dense model on CPU (BENCHMARKS.md). Same maths, same results to
-    float rounding.
+    sgd): one kernel per step instead of ~8 small ops per parameter, measured 17% faster per epoch
+    for seed 000's dense model on CPU (BENCHMARKS.md). Same maths, same results to float rounding.
+    Raises KeyError for an unknown name (the config validates names before this).
 
     >>> opt = make_optimizer("adam", torch.nn.Linear(2, 2).parameters())
     >>> opt.defaults["eps"]
@@ -121,18 +336,18 @@ def make_optimizer(
     if "eps" in kwargs and epsilon is not None:
         kwargs["eps"] = float(epsilon)
     decay = kwargs.pop("weight_decay", 0.0)
-    if decay and name == "adam":  # Adam with decoupled decay is exactly AdamW
-        cls, kwargs["weight_decay"] = torch.optim.AdamW, decay
-    elif decay and name == "nadam":
-        kwargs.update(weight_decay=decay, decoupled_weight_decay=True)
-    elif name == "adamw":
-        kwargs["weight_decay"] = decay
-    elif decay:
-        cls = _DECOUPLED[name]
-    if name in _MOMENTUM and momentum:
-        kwargs["momentum"] = float(momentum)
-    if name == "sgd" and nesterov:
-        kwargs["nesterov"] = True
+    if name in ("adam", "adamw"):
+        if decay or name == "adamw":  # Adam with decoupled decay is AdamW, in Keras as in torch
+            cls, kwargs["weight_decay"] = KerasAdamW, decay
+        kwargs["amsgrad"] = bool(amsgrad)
+    elif name != "sgd":
+        kwargs["decoupled_decay"] = decay
+    if name == "rmsprop":
+        kwargs.update(momentum=float(momentum), centered=bool(centered))
+        if rho is not None:
+            kwargs["rho"] = float(rho)
+    if name == "sgd":
+        kwargs.update(momentum=float(momentum), nesterov=bool(nesterov and momentum))
     params = list(params)
     optimizer = None
     if fused is not False and name in _FUSABLE:
@@ -143,9 +358,10 @@ def make_optimizer(
                 raise
     if optimizer is None:
         optimizer = cls(params, **kwargs)
-    if decay and isinstance(optimizer, _DecoupledDecay):
+    if name == "sgd":
         for group in optimizer.param_groups:
             group["decoupled_decay"] = decay
+        optimizer.defaults["decoupled_decay"] = decay
     return optimizer
 
 

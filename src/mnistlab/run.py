@@ -166,6 +166,7 @@ def run_config(
         trainer = Trainer(
             model, optimizer=t.optimizer, lr=cfg.lr, momentum=t.momentum, nesterov=t.nesterov,
             weight_decay=cfg.weight_decay, beta_1=t.beta_1, beta_2=t.beta_2, epsilon=t.epsilon,
+            amsgrad=t.amsgrad, centered=t.centered, rho=t.rho,
             batch_size=t.batch_size, label_smoothing=t.label_smoothing,
             schedule=t.schedule, augment=cfg.augment, callbacks=[make_callback(c) for c in cfg.callbacks] + list(extra_callbacks),
             seed=t.seed, progress=progress, plan=plan,

@@ -110,6 +110,9 @@ class Trainer:
         beta_1: float | None = None,
         beta_2: float | None = None,
         epsilon: float | None = None,
+        amsgrad: bool = False,
+        centered: bool = False,
+        rho: float | None = None,
         batch_size: int = 32,
         label_smoothing: float = 0.0,
         schedule: ScheduleConfig | None = None,
@@ -129,7 +132,8 @@ class Trainer:
         self.optimizer = self.plan.optimizer(make_optimizer(optimizer, model.parameters(), lr=self.base_lr,
                                                             momentum=momentum, nesterov=nesterov,
                                                             weight_decay=weight_decay, beta_1=beta_1,
-                                                            beta_2=beta_2, epsilon=epsilon))
+                                                            beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad,
+                                                            centered=centered, rho=rho))
         self.compute_gradients = self.plan.gradients(self.autograd_step, label_smoothing)
         self.batch_size, self.label_smoothing, self.schedule, self.seed = batch_size, label_smoothing, schedule, seed
         self.augmenter = Augmenter(augment, seed=seed + 1) if augment is not None and not augment.is_identity() else None

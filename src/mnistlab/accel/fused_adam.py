@@ -1,14 +1,16 @@
-"""A leaner ``step()`` for torch's fused Adam/AdamW on CPU, swapped in by the Plan.
+"""A leaner ``step()`` for mnistlab's fused Adam/AdamW on CPU, swapped in by the Plan.
 
-torch's ``Adam.step`` spends ~35-40 us per call in Python bookkeeping (the profiler/hook wrapper,
-grouping tensors by device and dtype, grad-mode switching) around a ~50 us kernel for seed 000's
-dense model: ~6% of its ~0.6 ms step. :class:`LeanAdam` calls the same private kernel
-(``torch._fused_adam_``) with the same arguments: bit-identical results and the same
-``state_dict``. It falls back to torch's hooked ``step`` whenever anything is unusual (a closure,
-several groups, step hooks, amsgrad, a tensor lr, a non-CPU parameter, a parameter without grad or
-state, or a torch whose kernel takes other arguments).
+:class:`mnistlab.optim.KerasAdam` is torch's fused Adam given Keras's epsilon for the step
+(:func:`mnistlab.optim.keras_adam_eps`). torch's ``Adam.step`` spends ~35-40 us per call in Python
+bookkeeping (the profiler/hook wrapper, grouping tensors by device and dtype, grad-mode switching)
+around a ~50 us kernel for seed 000's dense model: ~6% of its ~0.6 ms step. :class:`LeanAdam`
+calls the same private kernel (``torch._fused_adam_``) with the same arguments, Keras's step
+epsilon included: bit-identical results and the same ``state_dict``. It falls back to the hooked
+``step`` whenever anything is unusual (a closure, several groups, step hooks, amsgrad, a tensor
+lr, a non-CPU parameter, a parameter without grad or state, or a torch whose kernel takes other
+arguments).
 
-    optimizer = make_optimizer("adam", model.parameters())   # torch.optim.Adam(fused=True)
+    optimizer = make_optimizer("adam", model.parameters())   # KerasAdam(fused=True)
     optimizer = lean(optimizer)                              # the same object, now a LeanAdam
 """
 
@@ -18,6 +20,8 @@ from typing import Any
 
 import torch
 from torch.optim import optimizer as _torch_optimizer
+
+from mnistlab.optim import KerasAdam, KerasAdamW, keras_adam_eps
 
 __all__ = ["LeanAdam", "LeanAdamW", "lean"]
 
@@ -37,13 +41,14 @@ class _LeanFusedStep:
             return self._torch_step(closure)  # the first step creates the state
         kernel = torch._fused_adamw_ if group.get("decoupled_weight_decay") else torch._fused_adam_
         beta1, beta2 = group["betas"]
+        eps = keras_adam_eps(self, group)  # type: ignore[arg-type]  # Keras's epsilon, as KerasAdam.step
         with torch.no_grad():
             steps = [st["step"] for st in states]
             torch._foreach_add_(steps, 1)
             try:
                 kernel(params, grads, [st["exp_avg"] for st in states], [st["exp_avg_sq"] for st in states], [],
                        steps, amsgrad=False, lr=group["lr"], beta1=beta1, beta2=beta2,
-                       weight_decay=group["weight_decay"], eps=group["eps"], maximize=False, grad_scale=None,
+                       weight_decay=group["weight_decay"], eps=eps, maximize=False, grad_scale=None,
                        found_inf=None)
             except (TypeError, RuntimeError):
                 # A torch whose private kernel takes other arguments: the argument check fails before
@@ -51,6 +56,7 @@ class _LeanFusedStep:
                 torch._foreach_sub_(steps, 1)
                 self._lean_disabled = True
                 return self._torch_step(closure)
+        group["iterations"] += 1
         return None
 
     # torch wraps every optimizer class's step() in its profiler/hook wrapper unless it is marked
@@ -58,7 +64,7 @@ class _LeanFusedStep:
     step.hooked = True  # type: ignore[attr-defined]
 
     def _torch_step(self, closure: Any) -> Any:
-        base = super().step  # type: ignore[misc]  # Adam.step / AdamW.step, hooked or not yet
+        base = super().step  # type: ignore[misc]  # KerasAdam.step, hooked or not yet
         if getattr(base, "hooked", False):
             return base(closure)
         return torch.optim.Optimizer.profile_hook_step(base.__func__)(self, closure)
@@ -78,19 +84,19 @@ class _LeanFusedStep:
         return bool(params) and all(p.is_cpu and p.dtype == dtype and not p.is_sparse for p in params)
 
 
-class LeanAdam(_LeanFusedStep, torch.optim.Adam):
-    """torch.optim.Adam with the lean fused step."""
+class LeanAdam(_LeanFusedStep, KerasAdam):
+    """mnistlab's Keras Adam with the lean fused step."""
 
 
-class LeanAdamW(_LeanFusedStep, torch.optim.AdamW):
-    """torch.optim.AdamW with the lean fused step."""
+class LeanAdamW(_LeanFusedStep, KerasAdamW):
+    """mnistlab's Keras AdamW with the lean fused step."""
 
 
-_LEAN: dict[type, type] = {torch.optim.Adam: LeanAdam, torch.optim.AdamW: LeanAdamW}
+_LEAN: dict[type, type] = {KerasAdam: LeanAdam, KerasAdamW: LeanAdamW}
 
 
 def lean(optimizer: torch.optim.Optimizer) -> torch.optim.Optimizer:
-    """``optimizer`` with the lean step where it applies (a fused torch Adam/AdamW; the object is
+    """``optimizer`` with the lean step where it applies (a fused :class:`KerasAdam` / ``KerasAdamW``; the object is
     kept, only its class changes: same state, same ``state_dict``); anything else unchanged."""
     cls = _LEAN.get(type(optimizer))
     if cls is not None and all(g.get("fused") for g in optimizer.param_groups):
