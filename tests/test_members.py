@@ -33,8 +33,11 @@ def member_cfg(seed: int, **overrides):
     return parse_run_config(raw)
 
 
-def test_stacked_members_train_as_each_would_alone(data_dir):
-    cfgs = [member_cfg(s) for s in (0, 1, 2)]
+@pytest.mark.parametrize("train", [{}, {"optimizer": "rmsprop", "momentum": 0.9, "centered": True,
+                                        "schedule": {"type": "step", "step_size": 1, "gamma": 0.1}}])
+def test_stacked_members_train_as_each_would_alone(data_dir, train):
+    """Adam, and an optimizer with its own state whose learning rate changes mid-run."""
+    cfgs = [member_cfg(s, train=train) for s in (0, 1, 2)]
     together = run_members(cfgs, data_dir=data_dir)
     for cfg, member in zip(cfgs, together):
         alone = run_config(cfg, data_dir=data_dir, progress="none")

@@ -212,7 +212,8 @@ def run_members(cfgs: Sequence[RunConfig], *, data_dir: str | os.PathLike | None
                       macs_per_image=summary.flops, batch_size=t.batch_size, conv_pool_forward=False)
     stack = StackedMembers(models)
     optimizer = make_optimizer(t.optimizer, stack.parameters(), lr=first.lr, momentum=t.momentum, nesterov=t.nesterov,
-                               weight_decay=first.weight_decay, beta_1=t.beta_1, beta_2=t.beta_2, epsilon=t.epsilon)
+                               weight_decay=first.weight_decay, beta_1=t.beta_1, beta_2=t.beta_2, epsilon=t.epsilon,
+                               amsgrad=t.amsgrad, centered=t.centered, rho=t.rho)
     val = (data.val_x, data.val_y) if data.val_x is not None and data.val_y is not None else None
     with plan.use_threads():
         try:
