@@ -80,30 +80,33 @@ def affine_matrix(params: dict[str, torch.Tensor], height: int, width: int) -> t
     return torch.stack([torch.stack([a11, a12, b1], 1), torch.stack([a21, a22, b2], 1)], 1)
 
 
-def source_coords(matrix: torch.Tensor, height: int, width: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
-    """(N, 2, H, W): where each output pixel (x, y) samples, ``matrix @ (x, y, 1)``.
+def source_coords(matrix: torch.Tensor, height: int, width: int,
+                  dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """(columns, rows), each (N, H, W): where each output pixel (x, y) samples, ``matrix @ (x, y, 1)``.
 
-    With `affine_matrix`'s matrix these are (column, row) pixel coordinates; float32 ones differ from
-    scipy's float64 ones by ~1e-5 pixel at most (exactly 0 for whole-pixel shifts and flips).
+    With `affine_matrix`'s matrix these are pixel coordinates; float32 ones differ from scipy's
+    float64 ones by ~1e-5 pixel at most (not at all for whole-pixel shifts and flips).
     """
-    cols = torch.arange(width, dtype=dtype).expand(height, width).reshape(-1)
-    rows = torch.arange(height, dtype=dtype).repeat_interleave(width)
-    base = torch.stack([cols, rows, torch.ones(height * width, dtype=dtype)])          # (3, H*W)
-    return torch.matmul(matrix.to(dtype), base).view(-1, 2, height, width)
+    m = matrix.to(dtype).view(-1, 2, 3, 1, 1)
+    cols = torch.arange(width, dtype=dtype).view(1, width)
+    rows = torch.arange(height, dtype=dtype).view(height, 1)
+    return (m[:, 0, 0] * cols + (m[:, 0, 1] * rows + m[:, 0, 2]),
+            m[:, 1, 0] * cols + (m[:, 1, 1] * rows + m[:, 1, 2]))
 
 
 def unit_grid(matrix: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """``F.grid_sample``'s (N, H, W, 2) float32 grid for a pixel-coordinate matrix (N, 2, 3).
 
-    Grid units: -1 and 1 are the outer pixel edges (align_corners=False); the change of units is
-    folded into the float64 matrix first, so this costs one small matrix product, as affine_grid.
+    Grid units: -1 and 1 are the outer pixel edges (align_corners=False). The change of units on
+    both sides is folded into the float64 matrix, then ``F.affine_grid`` makes the grid.
     """
-    unit = matrix * torch.tensor([2 / width, 2 / height], dtype=torch.float64).view(1, 2, 1)
-    unit[:, :, 2] += torch.tensor([1 / width - 1, 1 / height - 1], dtype=torch.float64)
-    cols = torch.arange(width, dtype=torch.float32).expand(height, width)
-    rows = torch.arange(height, dtype=torch.float32).view(height, 1).expand(height, width)
-    base = torch.stack([cols, rows, torch.ones(height, width)], -1).view(1, height * width, 3)
-    return torch.matmul(base, unit.float().transpose(1, 2)).view(-1, height, width, 2)
+    to_unit = torch.tensor([[2 / width, 0, 1 / width - 1], [0, 2 / height, 1 / height - 1], [0, 0, 1]],
+                           dtype=torch.float64)
+    to_pixel = torch.tensor([[width / 2, 0, (width - 1) / 2], [0, height / 2, (height - 1) / 2], [0, 0, 1]],
+                            dtype=torch.float64)
+    square = torch.cat([matrix, to_unit[2:].expand(len(matrix), 1, 3)], 1)          # (N, 3, 3)
+    theta = (to_unit @ square @ to_pixel)[:, :2]
+    return F.affine_grid(theta.float(), [len(matrix), 1, height, width], align_corners=False)
 
 
 def wrap_coords(c: torch.Tensor, size: int) -> torch.Tensor:
@@ -143,14 +146,14 @@ def transform_batch(x: torch.Tensor, params: dict[str, torch.Tensor], fill_mode:
     matrix = affine_matrix(params, height, width)
     inside = None
     if fill_mode == "wrap":  # fold the pixel coordinates, then sample inside the image
-        cx, cy = source_coords(matrix, height, width).unbind(1)
+        cx, cy = source_coords(matrix, height, width)
         grid = torch.empty(n, height, width, 2)
         grid[..., 0] = (2 * wrap_coords(cx, width) + 1) / width - 1
         grid[..., 1] = (2 * wrap_coords(cy, height) + 1) / height - 1
     else:
         grid = unit_grid(matrix, height, width)
     if fill_mode == "constant":  # cval jumps in at the edges: decide on exact pixel coordinates
-        cx, cy = source_coords(matrix, height, width).unbind(1)
+        cx, cy = source_coords(matrix, height, width)
         inside = (cx >= 0) & (cx <= width - 1) & (cy >= 0) & (cy <= height - 1)
     out = F.grid_sample(x, grid.to(device=x.device, dtype=x.dtype), mode="bilinear", padding_mode=_PADDING[fill_mode],
                         align_corners=False)
