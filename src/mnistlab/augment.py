@@ -106,7 +106,7 @@ def unit_grid(matrix: torch.Tensor, height: int, width: int) -> torch.Tensor:
                             dtype=torch.float64)
     square = torch.cat([matrix, to_unit[2:].expand(len(matrix), 1, 3)], 1)          # (N, 3, 3)
     theta = (to_unit @ square @ to_pixel)[:, :2]
-    return F.affine_grid(theta.float(), [len(matrix), 1, height, width], align_corners=False)
+    return F.affine_grid(theta.float().contiguous(), [len(matrix), 1, height, width], align_corners=False)
 
 
 def wrap_coords(c: torch.Tensor, size: int) -> torch.Tensor:
