@@ -1,17 +1,23 @@
-"""Augmentation: exact geometry on known images, seeding, vectorisation, and the preview command."""
+"""Augmentation: Keras's outputs for every fill mode, exact geometry, seeding, vectorisation, the preview command."""
 
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
-from mnistlab.augment import Augmenter, affine_theta, augment_batch, erase_mask, preview_figure, sample_params
+from mnistlab.augment import (
+    Augmenter, augment_batch, erase_mask, preview_figure, sample_params, transform_batch, wrap_coords,
+)
 from mnistlab.cli import main
-from mnistlab.config import AugmentConfig
+from mnistlab.config import AugmentConfig, parse_augment
+from mnistlab.datasets import load_dataset
+from mnistlab.errors import SpecError
+
+KERAS = np.load(Path(__file__).parent / "data" / "keras_augment.npz")  # bench/keras_augment.py
 
 
 def blob(n=4, size=28):
@@ -21,13 +27,28 @@ def blob(n=4, size=28):
     return x
 
 
-def warp(x, **params):
-    n = x.shape[0]
+def params_for(n, **given):
+    """The transform dict of `sample_params`, identity except for ``given`` (one value for all images)."""
     full = {"angle": torch.zeros(n), "zoom_x": torch.ones(n), "zoom_y": torch.ones(n), "shift_x": torch.zeros(n),
             "shift_y": torch.zeros(n), "flip": torch.zeros(n, dtype=torch.bool)}
-    full.update({k: torch.as_tensor(v).expand(n).clone() for k, v in params.items()})
-    grid = F.affine_grid(affine_theta(full, x.shape[2], x.shape[3]), list(x.shape), align_corners=False)
-    return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+    full.update({k: torch.as_tensor(v).expand(n).clone() for k, v in given.items()})
+    return full
+
+
+def warp(x, fill_mode="constant", **given):
+    return transform_batch(x, params_for(x.shape[0], **given), fill_mode)
+
+
+def keras_params(t, n):
+    """Keras's apply_transform keys of recorded transform ``t`` in mnistlab's units: Keras's ``tx``
+    moves the image along its columns (see the width-shift test), so it is shift_x."""
+    theta, tx, ty, zx, zy, flip = KERAS["transforms"][t]
+    return params_for(n, angle=torch.tensor(KERAS["angle_rad"][t], dtype=torch.float64), shift_x=tx / 28,
+                      shift_y=ty / 28, zoom_x=zx, zoom_y=zy, flip=bool(flip))
+
+
+def keras_images():
+    return torch.from_numpy(KERAS["images"]).float().div(255).unsqueeze(1)
 
 
 def test_identity_params_give_the_same_image():
@@ -82,18 +103,18 @@ def test_seeded_and_independent_of_other_randomness():
     torch.testing.assert_close(aug(x), first)
 
 
-def test_batch_equals_per_image_application():
+@pytest.mark.parametrize("fill_mode", ["nearest", "constant", "reflect", "wrap"])
+def test_batch_equals_per_image_application(fill_mode):
     cfg = AugmentConfig(rotation_range=30, zoom_range=0.2, width_shift_range=0.1, height_shift_range=0.1,
-                        horizontal_flip=True)
+                        horizontal_flip=True, fill_mode=fill_mode, cval=0.25)
     x = blob(6)
     x[3] = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(1))
     batch = augment_batch(x, cfg, torch.Generator().manual_seed(5))
     p = sample_params(6, cfg, torch.Generator().manual_seed(5))
+    assert p["flip"].any() and not p["flip"].all()
     for i in range(6):
         one = {k: v[i : i + 1] for k, v in p.items()}
-        grid = F.affine_grid(affine_theta(one, 28, 28), [1, 1, 28, 28], align_corners=False)
-        ref = F.grid_sample(x[i : i + 1], grid, mode="bilinear", padding_mode="border", align_corners=False)
-        torch.testing.assert_close(batch[i : i + 1], ref)
+        torch.testing.assert_close(batch[i : i + 1], transform_batch(x[i : i + 1], one, fill_mode, 0.25))
 
 
 def test_identity_config_and_input_untouched():
@@ -149,3 +170,75 @@ def test_show_augment_config_without_augment(tmp_path, data_dir, capsys):
     bad.write_text('[augment]\nrotaton_range = 3\n')
     assert main(["show-augment", "--config", str(bad), "--data-dir", str(data_dir)]) == 2
     assert 'did you mean "rotation_range"' in capsys.readouterr().err
+
+
+# ----- Keras's ImageDataGenerator, recorded by bench/keras_augment.py -------------------------------------------
+def test_recorded_images_are_the_real_mnist_test_images(data_dir):
+    test = load_dataset("mnist", data_dir).test_images
+    np.testing.assert_array_equal(KERAS["images"][:3], test[:3])
+    np.testing.assert_array_equal(KERAS["images"][3], 255 - test[0])
+
+
+@pytest.mark.parametrize("f", range(len(KERAS["fill_modes"])),
+                         ids=[f"{m}-{c:g}" for m, c in zip(KERAS["fill_modes"], KERAS["cvals"])])
+def test_every_fill_mode_matches_keras_pixel_for_pixel(f):
+    mode, cval = str(KERAS["fill_modes"][f]), float(KERAS["cvals"][f])
+    x = keras_images()
+    for t in range(len(KERAS["transforms"])):
+        out = transform_batch(x, keras_params(t, len(x)), mode, cval)
+        expected = torch.from_numpy(KERAS["outputs"][f, t]).unsqueeze(1)
+        # float32 rounding: Keras interpolates in float64 (scipy), mnistlab in float32
+        torch.testing.assert_close(out, expected, atol=1e-5, rtol=0, msg=lambda m, t=t: f"transform {t}: {m}")
+
+
+def test_augment_batch_uses_the_configured_fill():
+    x = keras_images()
+    cfg = AugmentConfig(rotation_range=40, zoom_range=0.3, width_shift_range=0.3, fill_mode="constant", cval=0.5)
+    out = augment_batch(x, cfg, torch.Generator().manual_seed(0))
+    expected = transform_batch(x, sample_params(len(x), cfg, torch.Generator().manual_seed(0)), "constant", 0.5)
+    torch.testing.assert_close(out, expected)
+    assert (out == 0.5).sum() > 50  # the fill came in
+
+
+def test_fill_modes_differ_where_keras_differs():
+    """Each mode brings in something else at the edges of a far transform (so each test above can fail)."""
+    x = keras_images()
+    outs = [transform_batch(x, keras_params(8, len(x)), m) for m in ("nearest", "constant", "reflect", "wrap")]
+    for i in range(4):
+        for j in range(i + 1, 4):
+            assert (outs[i] - outs[j]).abs().max() > 0.1
+
+
+def test_wrap_has_scipys_period_of_size_minus_one():
+    c = torch.tensor([0.0, 4.0, 4.5, 5.0, 8.0, -1.0, -4.0, -0.5])
+    # scipy "wrap" on 5 pixels: [0, 4] as is, beyond it period 4 (pixel 4 and pixel 0 overlap)
+    torch.testing.assert_close(wrap_coords(c, 5), torch.tensor([0.0, 4.0, 0.5, 1.0, 0.0, 3.0, 4.0, 3.5]))
+    assert torch.equal(wrap_coords(torch.tensor([-3.0, 7.0]), 1), torch.zeros(2))
+
+
+def test_config_offers_every_keras_fill_mode_and_cval():
+    for mode in KERAS["fill_modes"]:
+        assert parse_augment({"fill_mode": str(mode), "cval": 0.5}).fill_mode == mode
+    with pytest.raises(SpecError) as info:
+        parse_augment({"fill_mode": "mirror"})
+    assert "augment.fill_mode" in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(ValueError, match="unknown fill_mode 'mirror'"):
+        transform_batch(blob(1), params_for(1), "mirror")
+
+
+def test_width_shift_moves_horizontally_where_keras_moves_vertically(data_dir):
+    """keras-team/keras#17398: Keras's generator puts width_shift_range into ``ty``, a vertical move;
+    mnistlab's width_shift_range moves the image along its width."""
+    tx, ty = KERAS["width_shift_params"]
+    assert tx == 0 and ty != 0
+    x = keras_images()[:1]
+    keras_out = torch.from_numpy(KERAS["width_shifted"]).view(1, 1, 28, 28)
+    torch.testing.assert_close(transform_batch(x, params_for(1, shift_y=ty / 28), "constant"), keras_out,
+                               atol=1e-5, rtol=0)
+    p = sample_params(100, AugmentConfig(width_shift_range=0.1), torch.Generator().manual_seed(0))
+    assert p["shift_x"].abs().max() > 0.05 and not p["shift_y"].any()
+    shifted = augment_batch(x.expand(8, -1, -1, -1), AugmentConfig(width_shift_range=0.1, fill_mode="constant"),
+                            torch.Generator().manual_seed(0))
+    # a horizontal move keeps each row's ink (the digit stays inside its 4-pixel margins)
+    torch.testing.assert_close(shifted.sum(-1), x.sum(-1).expand(8, -1, -1), atol=1e-4, rtol=0)
+    assert not torch.allclose(shifted.sum(-2), x.sum(-2).expand(8, -1, -1), atol=1e-2)

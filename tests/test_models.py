@@ -18,7 +18,7 @@ from mnistlab.models import (
 )
 from mnistlab.specs import (
     ACTIVATIONS, INITIALIZERS, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
-    GlobalAveragePooling2D, MaxPooling2D, ModelSpec, Normalization, compact_spec,
+    LAYER_TYPES, GlobalAveragePooling2D, MaxPooling2D, ModelSpec, Normalization, compact_spec,
 )
 
 torch.set_num_threads(1)
@@ -360,3 +360,38 @@ def test_adapt_refuses_what_it_cannot_read(images, needle):
     with pytest.raises(SpecError, match="one-channel input"):
         adapt_normalization(ModelSpec(layers=(Normalization(), Flatten(), Dense(10)), input_shape=(28, 28, 3)),
                             torch.zeros(2, 28, 28, dtype=torch.uint8))
+
+
+
+# Each registered layer type, placed after a feature map and after each way to get a flat vector.
+PROBES = {"Flatten": Flatten(), "Dense": Dense(3), "Conv2D": Conv2D(2, 1), "MaxPooling2D": MaxPooling2D(1),
+          "AveragePooling2D": AveragePooling2D(1), "GlobalAveragePooling2D": GlobalAveragePooling2D(),
+          "Dropout": Dropout(0.5), "BatchNormalization": BatchNormalization(), "Activation": Activation("relu"),
+          "Normalization": Normalization(mean=0.5, variance=0.25)}
+BEFORE = {"map": (Conv2D(2, 3),), "Flatten": (Conv2D(2, 3), Flatten()), "Dense": (Flatten(), Dense(5)),
+          "GlobalAveragePooling2D": (Conv2D(2, 3), GlobalAveragePooling2D())}
+
+
+def test_probes_cover_the_layer_registry():
+    assert set(PROBES) == set(LAYER_TYPES)
+
+
+@pytest.mark.parametrize("before", list(BEFORE))
+@pytest.mark.parametrize("layer", list(PROBES))
+def test_every_accepted_layer_input_builds_and_runs(layer, before):
+    """Each (layer, input) pair the spec accepts builds modules that run on it with the spec's shapes
+    (test_specs checks which pairs are accepted, against Keras)."""
+    stack = (*BEFORE[before], PROBES[layer])
+    try:
+        spec = ModelSpec(layers=(*stack, Dense(3)), input_shape=(8, 8, 1))
+    except SpecError:
+        try:
+            spec = ModelSpec(layers=(*stack, Flatten(), Dense(3)), input_shape=(8, 8, 1))
+        except SpecError:
+            return  # refused at validation
+    model = _quiet_build(spec, seed=0)
+    model.train()
+    outputs = layer_outputs(model, torch.rand(4, 1, 8, 8))
+    assert outputs[-1].shape == (4, 3) and torch.isfinite(outputs[-1]).all()
+    keras_order = [tuple(o.shape[1:]) if o.dim() == 2 else (*o.shape[2:], o.shape[1]) for o in outputs]
+    assert keras_order == spec.shapes()

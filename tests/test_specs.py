@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
+from mnistlab.cli import main as cli_main
 from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.specs import (
     ACTIVATIONS, INITIALIZERS, LAYER_TYPES, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense,
@@ -368,3 +370,89 @@ def test_normalization_shape_and_place_are_checked():
     assert info.value.path == ("layers", 1)
     with pytest.raises(SpecError, match="unknown key 'axis'|'axis'"):
         parse_model_spec([{"type": "Normalization", "axis": -1}, "Flatten", {"type": "Dense", "units": 2}])
+
+
+# ----- every layer's input requirement, against what Keras 3 accepts (recorded by bench/keras_layer_inputs.py) -----
+KERAS_INPUTS = json.loads((Path(__file__).parent / "data" / "keras_layer_inputs.json").read_text())
+# The layer under test, small enough for an 8x8 input (one per registered type).
+PROBES: dict[str, LayerSpec] = {
+    "Flatten": Flatten(), "Dense": Dense(3), "Conv2D": Conv2D(2, 1), "MaxPooling2D": MaxPooling2D(1),
+    "AveragePooling2D": AveragePooling2D(1), "GlobalAveragePooling2D": GlobalAveragePooling2D(),
+    "Dropout": Dropout(0.5), "BatchNormalization": BatchNormalization(), "Activation": Activation("relu"),
+    "Normalization": Normalization(mean=0.0, variance=1.0),
+}
+# What comes before it: a feature map, or each of the three ways to make a flat vector.
+BEFORE: dict[str, tuple[LayerSpec, ...]] = {
+    "map": (Conv2D(2, 3),),
+    "Flatten": (Conv2D(2, 3), Flatten()),
+    "Dense": (Flatten(), Dense(5)),
+    "GlobalAveragePooling2D": (Conv2D(2, 3), GlobalAveragePooling2D()),
+}
+# Deliberate difference (README "Layers"): Keras applies Dense to the channel axis of a map; mnistlab
+# refuses it, since in a classifier it is a forgotten Flatten.
+DIFFERS_FROM_KERAS = {("Dense", "map")}
+
+
+def probe_spec(layer: str, before: str) -> ModelSpec:
+    """Input 8x8x1 -> BEFORE[before] -> PROBES[layer] -> a head that makes it a classifier."""
+    layers = (*BEFORE[before], PROBES[layer])
+    keeps_map = before == "map" and layer not in ("Flatten", "Dense", "GlobalAveragePooling2D")
+    head = (Flatten(), Dense(3)) if keeps_map else (Dense(3),)
+    return ModelSpec(layers=(*layers, *head), input_shape=(8, 8, 1))
+
+
+def test_probes_cover_the_layer_registry_and_the_recording():
+    assert set(PROBES) == set(LAYER_TYPES) == set(KERAS_INPUTS["inputs"])
+    assert all(set(row) == set(BEFORE) for row in KERAS_INPUTS["inputs"].values())
+
+
+@pytest.mark.parametrize("before", list(BEFORE))
+@pytest.mark.parametrize("layer", list(LAYER_TYPES))
+def test_every_layer_accepts_the_inputs_keras_accepts(layer, before):
+    keras = KERAS_INPUTS["inputs"][layer][before]
+    where = f"layers[{len(BEFORE[before])}] ({layer})"
+    if keras["accepted"] and (layer, before) not in DIFFERS_FROM_KERAS:
+        spec = probe_spec(layer, before)
+        assert len(spec.shapes()[len(BEFORE[before])]) == keras["output_rank"]
+        return
+    with pytest.raises(SpecError) as info:
+        probe_spec(layer, before)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(where), message
+    assert info.value.path == ("layers", len(BEFORE[before]))
+    assert ("feature map" if before != "map" else "Flatten") in message, message
+
+
+def test_map_layers_are_exactly_those_keras_refuses_on_vectors():
+    refused = {name for name, row in KERAS_INPUTS["inputs"].items() if not row["Flatten"]["accepted"]}
+    assert refused == {name for name, cls in LAYER_TYPES.items() if cls.wants_map}
+
+
+@pytest.mark.parametrize("layers, where", [
+    ([FLAT, {"type": "GlobalAveragePooling2D"}, OUT], "layers[1] (GlobalAveragePooling2D)"),   # issue 14
+    ([{"type": "Conv2D", "filters": 2, "kernel_size": 3}, {"type": "GlobalAveragePooling2D"},
+      {"type": "GlobalAveragePooling2D"}, OUT], "layers[2] (GlobalAveragePooling2D)"),
+    ([FLAT, OUT, {"type": "GlobalAveragePooling2D"}], "layers[2] (GlobalAveragePooling2D)"),
+    ([FLAT, {"type": "AveragePooling2D", "pool_size": 2}, OUT], "layers[1] (AveragePooling2D)"),
+])
+def test_global_pooling_of_a_vector_is_a_one_line_spec_error(layers, where, tmp_path, capsys):
+    with pytest.raises(SpecError) as info:
+        parse_model_spec(_layers(*layers))
+    assert str(info.value).startswith(f"{where}: needs an (H, W, C) feature map but gets a flat vector")
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(_layers(*layers)))
+    assert cli_main(["summary", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and where in err and "Traceback" not in err, err
+
+
+def test_average_pooling_needs_pool_size_as_in_keras3():
+    recorded = KERAS_INPUTS["pool_size"]
+    assert recorded["AveragePooling2D"]["required"] and not recorded["MaxPooling2D"]["required"]
+    with pytest.raises(SpecError, match=r"^layers\[1\] \(AveragePooling2D\): missing 'pool_size' \(Keras 3 requires"):
+        parse_model_spec(_layers({"type": "Conv2D", "filters": 2, "kernel_size": 3}, {"type": "AveragePooling2D"},
+                                 FLAT, OUT))
+    with pytest.raises(TypeError, match="pool_size"):
+        AveragePooling2D()  # type: ignore[call-arg]
+    assert MaxPooling2D().pool_size == tuple(recorded["MaxPooling2D"]["default"])
+    assert parse_model_spec(_layers({"type": "MaxPooling2D"}, FLAT, OUT)).shapes()[0] == (14, 14, 1)

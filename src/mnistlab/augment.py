@@ -1,17 +1,31 @@
 """Batched, seeded image augmentation on tensors, named as in Keras's ImageDataGenerator.
 
 Every image of a batch gets its own random rotation, zoom, shift and flip, applied together as
-ONE ``affine_grid`` + ``grid_sample`` call for the whole batch (bilinear, like Keras's order-1
-interpolation), then optional random erasing as one masked fill. The random numbers come from a
-``torch.Generator``, so a seed gives the same augmented batches every run (and a resumed run
-continues the same stream)::
+ONE ``grid_sample`` call for the whole batch (bilinear, Keras's ``interpolation_order=1``), then
+optional random erasing as one masked fill. The random numbers come from a ``torch.Generator``,
+so a seed gives the same augmented batches every run (and a resumed run continues the same
+stream)::
 
     aug = Augmenter(AugmentConfig(rotation_range=10, zoom_range=0.1), seed=0)
     x = aug(x)          # x: float (N, C, H, W) in [0, 1]
 
+The reference is Keras's ``ImageDataGenerator.apply_transform`` (``apply_affine_transform``:
+scipy.ndimage, order 1). For given transform parameters the output matches it pixel for pixel,
+to float32 rounding, with every fill mode (``transform_batch``; ``bench/keras_augment.py``
+records Keras's outputs, ``tests/test_augment.py`` compares):
+
+- ``"nearest"`` (Keras's default) repeats the edge pixels: ``aaaa|abcd|dddd``;
+- ``"constant"`` fills with ``cval`` (in the model's input scale: 0 black, 1 white), and, as
+  scipy's "constant" does, does not blend the edge pixels with it;
+- ``"reflect"`` mirrors about the image border: ``dcba|abcd|dcba``;
+- ``"wrap"`` repeats the image as scipy's "wrap" does, with period size - 1 (the first and the last
+  row or column overlap), which is what Keras computes although its docs draw ``abcd|abcd|abcd``.
+
 Keras's conventions are kept: ranges are symmetric (``[-r, r]`` degrees / fractions of the size),
-x and y zoom are drawn independently from ``[1 - z, 1 + z]``, and ``fill_mode="nearest"``
-repeats the edge pixels (``"constant"`` fills with 0).
+x and y zoom are drawn independently from ``[1 - z, 1 + z]``, the flip comes after the affine
+transform. One deliberate difference: ``width_shift_range`` moves the image horizontally (along
+its width) and ``height_shift_range`` vertically. Keras's own generator swaps the axes, so there
+``width_shift_range`` moves the image up and down (keras-team/keras#17398).
 """
 
 from __future__ import annotations
@@ -42,26 +56,110 @@ def sample_params(n: int, cfg: AugmentConfig, gen: torch.Generator) -> dict[str,
     }
 
 
-def affine_theta(params: dict[str, torch.Tensor], height: int, width: int) -> torch.Tensor:
-    """The (N, 2, 3) matrices for ``F.affine_grid`` mapping output to input coordinates.
+def affine_matrix(params: dict[str, torch.Tensor], height: int, width: int) -> torch.Tensor:
+    """Each image's float64 (N, 2, 3) matrix: input (column, row) = A @ (x, y, 1) of the output pixel.
 
-    Built in pixel units (so a rotation stays a rotation on non-square images) as Keras does:
-    ``input = R @ (Z @ output + shift)``, with the flip applied to the output, then converted to
-    affine_grid's [-1, 1] coordinates.
+    Keras's ImageDataGenerator maths (``apply_affine_transform`` + ``transform_matrix_offset_center``
+    in Keras 3 ``keras/src/legacy/preprocessing/image.py``), written for (x = column, y = row):
+    ``input = c + R (Z (output - c) + t)`` with ``c`` the image centre (``size / 2 - 0.5``), ``R``
+    the rotation by ``angle``, ``Z = diag(zoom_x, zoom_y)`` and ``t = (shift_x * W, shift_y * H)``
+    pixels; a flip mirrors the output afterwards (x -> W - 1 - x), as Keras flips the transformed
+    image. In pixel units, so whole-pixel shifts, flips and zoom 1 give exact integer coordinates.
     """
-    cos, sin = torch.cos(params["angle"]), torch.sin(params["angle"])
-    zx, zy = params["zoom_x"], params["zoom_y"]
-    fx = torch.where(params["flip"], -1.0, 1.0)
-    # A = D^-1 R Z D Fl, with D = diag(W/2, H/2) taking [-1, 1] coordinates to pixels
-    a11 = cos * zx * fx
-    a12 = -sin * zy * (height / width)
-    a21 = sin * zx * fx * (width / height)
-    a22 = cos * zy
-    # shift in pixels t = (sx * W, sy * H), rotated, back to [-1, 1] units: D^-1 R t
-    tx, ty = params["shift_x"] * width, params["shift_y"] * height
-    b1 = (cos * tx - sin * ty) * (2 / width)
-    b2 = (sin * tx + cos * ty) * (2 / height)
+    p = {k: v.to(torch.float64).cpu() for k, v in params.items() if k != "flip"}
+    cos, sin = torch.cos(p["angle"]), torch.sin(p["angle"])
+    cx, cy = width / 2 - 0.5, height / 2 - 0.5
+    tx, ty = p["shift_x"] * width, p["shift_y"] * height
+    a11, a12 = cos * p["zoom_x"], -sin * p["zoom_y"]
+    a21, a22 = sin * p["zoom_x"], cos * p["zoom_y"]
+    b1 = cx + cos * tx - sin * ty - a11 * cx - a12 * cy
+    b2 = cy + sin * tx + cos * ty - a21 * cx - a22 * cy
+    flip = params["flip"].cpu()
+    b1, b2 = torch.where(flip, b1 + a11 * (width - 1), b1), torch.where(flip, b2 + a21 * (width - 1), b2)
+    a11, a21 = torch.where(flip, -a11, a11), torch.where(flip, -a21, a21)
     return torch.stack([torch.stack([a11, a12, b1], 1), torch.stack([a21, a22, b2], 1)], 1)
+
+
+def source_coords(matrix: torch.Tensor, height: int, width: int,
+                  dtype: torch.dtype = torch.float32) -> tuple[torch.Tensor, torch.Tensor]:
+    """(columns, rows), each (N, H, W): where each output pixel (x, y) samples, ``matrix @ (x, y, 1)``.
+
+    With `affine_matrix`'s matrix these are pixel coordinates; float32 ones differ from scipy's
+    float64 ones by ~1e-5 pixel at most (not at all for whole-pixel shifts and flips).
+    """
+    m = matrix.to(dtype).view(-1, 2, 3, 1, 1)
+    cols = torch.arange(width, dtype=dtype).view(1, width)
+    rows = torch.arange(height, dtype=dtype).view(height, 1)
+    return (m[:, 0, 0] * cols + (m[:, 0, 1] * rows + m[:, 0, 2]),
+            m[:, 1, 0] * cols + (m[:, 1, 1] * rows + m[:, 1, 2]))
+
+
+def unit_grid(matrix: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """``F.grid_sample``'s (N, H, W, 2) float32 grid for a pixel-coordinate matrix (N, 2, 3).
+
+    Grid units: -1 and 1 are the outer pixel edges (align_corners=False). The change of units on
+    both sides is folded into the float64 matrix, then ``F.affine_grid`` makes the grid.
+    """
+    to_unit = torch.tensor([[2 / width, 0, 1 / width - 1], [0, 2 / height, 1 / height - 1], [0, 0, 1]],
+                           dtype=torch.float64)
+    to_pixel = torch.tensor([[width / 2, 0, (width - 1) / 2], [0, height / 2, (height - 1) / 2], [0, 0, 1]],
+                            dtype=torch.float64)
+    square = torch.cat([matrix, to_unit[2:].expand(len(matrix), 1, 3)], 1)          # (N, 3, 3)
+    theta = (to_unit @ square @ to_pixel)[:, :2]
+    return F.affine_grid(theta.float().contiguous(), [len(matrix), 1, height, width], align_corners=False)
+
+
+def wrap_coords(c: torch.Tensor, size: int) -> torch.Tensor:
+    """scipy.ndimage's "wrap" at order 1, on coordinates along one axis of ``size`` pixels.
+
+    [0, size - 1] stays; beyond it, coordinates repeat with period size - 1, so the first and the
+    last pixel overlap (scipy's "wrap", which Keras's fill_mode="wrap" is, not its "grid-wrap").
+    """
+    last = size - 1
+    if last == 0:
+        return torch.zeros_like(c)
+    ratio = c / last
+    turns = torch.where(c > last, torch.floor(ratio), torch.where(c < 0, torch.ceil(ratio) - 1, 0))
+    return c - turns * last
+
+
+# grid_sample's padding that computes each fill mode inside (at order 1, as scipy.ndimage does):
+# "nearest" clamps (border); "reflect" mirrors about the pixel edges -0.5 and size - 0.5 (reflection
+# with align_corners=False); "constant" and "wrap" sample folded or in-range coordinates (border).
+_PADDING = {"nearest": "border", "reflect": "reflection", "constant": "border", "wrap": "border"}
+
+
+def transform_batch(x: torch.Tensor, params: dict[str, torch.Tensor], fill_mode: str = "nearest",
+                    cval: float = 0.0) -> torch.Tensor:
+    """Apply each image's affine transform (`sample_params`' dict) to a float batch (N, C, H, W).
+
+    Bilinear resampling (Keras's ``interpolation_order=1``) with Keras's fill modes, ONE
+    ``grid_sample`` for the whole batch. "constant" puts ``cval`` wherever the sample falls outside
+    [0, size - 1] (scipy's "constant" does not blend the edge with cval); "wrap" folds the
+    coordinates first (`wrap_coords`). Matches Keras's ``ImageDataGenerator.apply_transform`` pixel
+    for pixel to float32 rounding (tests/test_augment.py holds it to outputs recorded by
+    ``bench/keras_augment.py``). Returns a new tensor; raises ValueError for an unknown fill_mode.
+    """
+    if fill_mode not in _PADDING:
+        raise ValueError(f"unknown fill_mode {fill_mode!r}; choose from {', '.join(_PADDING)}")
+    n, _, height, width = x.shape
+    matrix = affine_matrix(params, height, width)
+    inside = None
+    if fill_mode == "wrap":  # fold the pixel coordinates, then sample inside the image
+        cx, cy = source_coords(matrix, height, width)
+        grid = torch.empty(n, height, width, 2)
+        grid[..., 0] = (2 * wrap_coords(cx, width) + 1) / width - 1
+        grid[..., 1] = (2 * wrap_coords(cy, height) + 1) / height - 1
+    else:
+        grid = unit_grid(matrix, height, width)
+    if fill_mode == "constant":  # cval jumps in at the edges: decide on exact pixel coordinates
+        cx, cy = source_coords(matrix, height, width)
+        inside = (cx >= 0) & (cx <= width - 1) & (cy >= 0) & (cy <= height - 1)
+    out = F.grid_sample(x, grid.to(device=x.device, dtype=x.dtype), mode="bilinear", padding_mode=_PADDING[fill_mode],
+                        align_corners=False)
+    if inside is not None:
+        out = out.masked_fill(~inside.to(x.device).unsqueeze(1), cval)
+    return out
 
 
 def erase_mask(n: int, height: int, width: int, p: float, gen: torch.Generator) -> torch.Tensor:
@@ -90,10 +188,7 @@ def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> 
     params = sample_params(n, cfg, gen)
     geometric = cfg.rotation_range or cfg.zoom_range or cfg.width_shift_range or cfg.height_shift_range
     if geometric:
-        theta = affine_theta(params, height, width).to(device=x.device, dtype=x.dtype)
-        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
-        padding = "border" if cfg.fill_mode == "nearest" else "zeros"
-        x = F.grid_sample(x, grid, mode="bilinear", padding_mode=padding, align_corners=False)
+        x = transform_batch(x, params, cfg.fill_mode, cfg.cval)
     elif cfg.horizontal_flip:  # a flip alone is exact without resampling
         x = torch.where(params["flip"].to(x.device).view(-1, 1, 1, 1), x.flip(-1), x)
     if cfg.random_erasing > 0:

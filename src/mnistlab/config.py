@@ -206,10 +206,14 @@ class AugmentConfig(BaseModel):
     height_shift_range: float = Field(0.0, ge=0, lt=1)  # fraction of the height
     horizontal_flip: bool = False  # flip half the images left-right
     random_erasing: float = Field(0.0, ge=0, le=1)  # probability of blanking one random rectangle
-    fill_mode: Literal["nearest", "constant"] = "nearest"  # what shifts in at the edges (Keras default)
+    # what comes in at the edges, as Keras's ImageDataGenerator (scipy.ndimage order 1) computes it:
+    # nearest repeats the edge pixel (Keras default), constant fills with cval, reflect mirrors about
+    # the image's border (d c b a | a b c d), wrap repeats it with period size - 1 (scipy's "wrap")
+    fill_mode: Literal["nearest", "constant", "reflect", "wrap"] = "nearest"
+    cval: float = Field(0.0, ge=-1e6, le=1e6)  # fill value of "constant", in the model's input scale (pixel / 255)
 
     def is_identity(self) -> bool:
-        return self == AugmentConfig(fill_mode=self.fill_mode)
+        return self == AugmentConfig(fill_mode=self.fill_mode, cval=self.cval)
 
 
 # -------------------------------------------------------------------------------------- callbacks

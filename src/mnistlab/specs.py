@@ -155,7 +155,10 @@ class LayerSpec:
 
     type: ClassVar[str] = ""
     keras_name: ClassVar[str] = ""   # the name Keras gives the first such layer (dense, conv2d, ...)
-    wants_map: ClassVar[bool] = False  # True: needs an (H, W, C) input, not a flat vector
+    # True: needs an (H, W, C) feature map and refuses a flat vector (the output of Flatten, Dense or
+    # global pooling), as Keras 3 does (its InputSpec asks for ndim=4 with the batch axis).
+    # `ModelSpec.shapes` checks it for every layer type before calling `output_shape`.
+    wants_map: ClassVar[bool] = False
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
@@ -257,7 +260,10 @@ class Conv2D(LayerSpec):
 
 @dataclass(frozen=True)
 class Pooling2D(LayerSpec):
-    """Shared fields of the 2-D poolings; `strides` defaults to `pool_size` as in Keras."""
+    """Shared fields of the 2-D poolings; `strides` defaults to `pool_size` as in Keras.
+
+    The 2x2 default of `pool_size` is MaxPooling2D's; AveragePooling2D requires it (Keras 3).
+    """
 
     pool_size: tuple[int, int] = (2, 2)
     strides: tuple[int, int] | None = None
@@ -288,7 +294,13 @@ class MaxPooling2D(Pooling2D):
 
 @dataclass(frozen=True)
 class AveragePooling2D(Pooling2D):
-    """Average pooling; "same" padding averages over the real pixels only, as Keras does."""
+    """Average pooling; "same" padding averages over the real pixels only, as Keras does.
+
+    `pool_size` is required, as in Keras 3 (`keras/src/layers/pooling/average_pooling2d.py` has no
+    default for it, while MaxPooling2D defaults to 2x2): ``AveragePooling2D(2)``.
+    """
+
+    pool_size: tuple[int, int] = dataclasses.field()  # no default (an inherited one would apply)
 
     type: ClassVar[str] = "AveragePooling2D"
     keras_name: ClassVar[str] = "average_pooling2d"
@@ -303,6 +315,7 @@ class GlobalAveragePooling2D(LayerSpec):
     wants_map: ClassVar[bool] = True
 
     def output_shape(self, shape: Shape) -> Shape:
+        _need_map(shape, "global pooling")
         return (shape[2],)
 
 
@@ -430,9 +443,7 @@ def _stat_shape(v: Any) -> str:
 def _window_out(shape: Shape, size: tuple[int, int], strides: tuple[int, int], padding: str,
                 what: str) -> tuple[int, int]:
     """Keras/TF output size of a sliding window; refuses maps that would shrink below 1x1."""
-    if len(shape) != 3:
-        raise SpecError(f"needs an (H, W, C) feature map but gets a flat vector of {shape[0]}: "
-                        f"a {what} cannot follow Flatten, Dense or global pooling")
+    _need_map(shape, what)
     out = []
     for side, k, s in zip(shape[:2], size, strides):
         if padding == "same":
@@ -446,9 +457,20 @@ def _window_out(shape: Shape, size: tuple[int, int], strides: tuple[int, int], p
     return out[0], out[1]
 
 
+def _need_map(shape: Shape, what: str) -> None:
+    """Refuse a flat vector where a layer slides or pools over height and width (Keras: ndim=4)."""
+    if len(shape) != 3:
+        raise SpecError(f"needs an (H, W, C) feature map but gets a flat vector of {shape[0]}: "
+                        f"a {what} cannot follow Flatten, Dense or global pooling (Keras refuses it too)")
+
+
 def _fmt_shape(shape: Shape) -> str:
     return "x".join(str(s) for s in shape)
 
+
+# What each map-only layer is called in the refusal ("a convolution cannot follow Flatten ...").
+_MAP_WORDS = {"Conv2D": "convolution", "MaxPooling2D": "pooling", "AveragePooling2D": "pooling",
+              "GlobalAveragePooling2D": "global pooling"}
 
 # One registry maps every type name users may write to its class.
 LAYER_TYPES: dict[str, type[LayerSpec]] = {
@@ -460,6 +482,11 @@ LAYER_ALIASES: dict[str, str] = {
     "globalavgpool2d": "GlobalAveragePooling2D", "convolution2d": "Conv2D", "batchnorm": "BatchNormalization",
 }
 _LAYER_LOOKUP = {name.lower(): name for name in LAYER_TYPES} | LAYER_ALIASES
+# Required fields whose absence deserves a word more than "missing".
+_MISSING_HINTS: dict[tuple[str, str], str] = {
+    ("AveragePooling2D", "pool_size"): (" (Keras 3 requires it for AveragePooling2D, e.g. pool_size = 2; "
+                                        "only MaxPooling2D defaults to 2x2)"),
+}
 
 
 def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] = ()) -> LayerSpec:
@@ -494,7 +521,8 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
         args[key] = value
     missing = [n for n, f in fields.items() if n not in args and f.default is dataclasses.MISSING]
     if missing:
-        raise SpecError(f"{where}: missing {', '.join(repr(m) for m in missing)}", path=path)
+        hint = _MISSING_HINTS.get((name, missing[0]), "")
+        raise SpecError(f"{where}: missing {', '.join(repr(m) for m in missing)}{hint}", path=path)
     try:
         return cls(**args)
     except SpecError as exc:
@@ -546,6 +574,8 @@ class ModelSpec:
         out = []
         for i, layer in enumerate(self.layers):
             try:
+                if layer.wants_map:
+                    _need_map(shape, _MAP_WORDS.get(layer.type, layer.type))
                 shape = layer.output_shape(shape)
             except SpecError as exc:
                 raise SpecError(f"layers[{i}] ({layer.type}): {exc}", path=("layers", i)) from None

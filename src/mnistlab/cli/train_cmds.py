@@ -201,7 +201,8 @@ def _save(model: Any, path: Path) -> None:
 @click.option("--height-shift-range", type=float)
 @click.option("--horizontal-flip/--no-horizontal-flip", default=None)
 @click.option("--random-erasing", type=float)
-@click.option("--fill-mode", type=click.Choice(["nearest", "constant"]))
+@click.option("--fill-mode", type=click.Choice(["nearest", "constant", "reflect", "wrap"]))
+@click.option("--cval", type=float, help='Fill value of --fill-mode constant (0 black, 1 white).')
 @click.option("--images", "count", type=click.IntRange(1, 50), default=6, show_default=True,
               help="Rows: the first N training images.")
 @click.option("--copies", type=click.IntRange(1, 20), default=7, show_default=True, help="Augmented copies per image.")
