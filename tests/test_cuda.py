@@ -16,8 +16,9 @@ import pytest
 import torch
 
 from mnistlab import accel
-from mnistlab.config import parse_run_config
+from mnistlab.config import AugmentConfig, parse_run_config
 from mnistlab.models import build_model
+from mnistlab.optim import set_lr
 from mnistlab.presets import resolve_model
 from mnistlab.run import prepare_data, run_config
 from mnistlab.trainer import EpochMeter, Trainer
@@ -41,17 +42,25 @@ def no_host_sync() -> Iterator[None]:
         torch.cuda.set_sync_debug_mode("default")
 
 
-@pytest.mark.parametrize("model", ["seed000-dense", "seed000-cnn", "seed002-deep-conv"])
-def test_training_steps_never_wait_for_the_host(data_dir, model):
+@pytest.mark.parametrize("model, optimizer, augment", [
+    ("seed000-dense", "adam", None), ("seed000-cnn", "sgd", None), ("seed002-deep-conv", "rmsprop", None),
+    ("seed000-cnn", "adam", AugmentConfig(rotation_range=10, zoom_range=0.1, fill_mode="nearest", random_erasing=0.5)),
+    ("seed000-cnn", "nadam", AugmentConfig(width_shift_range=0.1, fill_mode="constant", horizontal_flip=True)),
+    ("seed000-cnn", "adam", AugmentConfig(height_shift_range=0.1, fill_mode="wrap")),
+])
+def test_training_steps_never_wait_for_the_host(data_dir, model, optimizer, augment):
+    """Every optimizer kind, augmentation with each way of filling, a learning rate set per step."""
     data = prepare_data(cfg(model), data_dir, "cuda")
     assert data.train_x.is_cuda and data.train_y.is_cuda
     net = build_model(resolve_model(model), seed=0).cuda()
-    trainer = Trainer(net, plan=accel.plan(net), batch_size=64, seed=0)
+    trainer = Trainer(net, plan=accel.plan(net), optimizer=optimizer, momentum=0.9 if optimizer == "sgd" else 0.0,
+                      batch_size=64, seed=0, augment=augment)
     assert not trainer.plan.sync_each_step
     trainer.train_step(data.train_x[:64], data.train_y[:64])  # warm-up: cuDNN's choices, lazy state
     meter = EpochMeter(data.train_x.device, trainer.plan.sync_each_step)
     with no_host_sync():
         for i in range(1, 20):
+            set_lr(trainer.optimizer, 1e-3 / i)
             xb, yb = data.train_x[64 * i : 64 * (i + 1)], data.train_y[64 * i : 64 * (i + 1)]
             loss, hits = trainer.train_step(xb, yb)
             assert meter.add(loss, hits, len(yb)) is None
@@ -62,6 +71,7 @@ def test_training_steps_never_wait_for_the_host(data_dir, model):
 def test_a_cuda_run_records_its_device_precision_and_sync(data_dir):
     r = run_config(cfg(), data_dir=data_dir, progress="none")
     assert r.status == "finished" and r.env["device"].startswith("cuda")
+    assert r.env["gradients"] == "autograd"  # the hand-written dense step is the CPU's
     assert r.env["host_sync"] == "once per epoch"
     assert r.env["precision"] == ("bf16" if torch.cuda.is_bf16_supported() else "float32")
     assert len(r.history) == 2 and r.metrics["test_accuracy"] > 0.6

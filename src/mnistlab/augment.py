@@ -44,7 +44,7 @@ def sample_params(n: int, cfg: AugmentConfig, gen: torch.Generator) -> dict[str,
     """Draw each image's transform: angle (radians), zoom x/y, shift x/y (fractions), flip (bool)."""
 
     def uniform(r: float) -> torch.Tensor:
-        return (torch.rand(n, generator=gen) * 2 - 1) * r
+        return (torch.rand(n, generator=gen, device=gen.device) * 2 - 1) * r
 
     return {
         "angle": uniform(math.radians(cfg.rotation_range)),
@@ -52,7 +52,8 @@ def sample_params(n: int, cfg: AugmentConfig, gen: torch.Generator) -> dict[str,
         "zoom_y": 1 + uniform(cfg.zoom_range),
         "shift_x": uniform(cfg.width_shift_range),
         "shift_y": uniform(cfg.height_shift_range),
-        "flip": (torch.rand(n, generator=gen) < 0.5) if cfg.horizontal_flip else torch.zeros(n, dtype=torch.bool),
+        "flip": (torch.rand(n, generator=gen, device=gen.device) < 0.5) if cfg.horizontal_flip
+        else torch.zeros(n, dtype=torch.bool, device=gen.device),
     }
 
 
@@ -66,7 +67,7 @@ def affine_matrix(params: dict[str, torch.Tensor], height: int, width: int) -> t
     pixels; a flip mirrors the output afterwards (x -> W - 1 - x), as Keras flips the transformed
     image. In pixel units, so whole-pixel shifts, flips and zoom 1 give exact integer coordinates.
     """
-    p = {k: v.to(torch.float64).cpu() for k, v in params.items() if k != "flip"}
+    p = {k: v.to(torch.float64) for k, v in params.items() if k != "flip"}  # on the device they were drawn on
     cos, sin = torch.cos(p["angle"]), torch.sin(p["angle"])
     cx, cy = width / 2 - 0.5, height / 2 - 0.5
     tx, ty = p["shift_x"] * width, p["shift_y"] * height
@@ -74,7 +75,7 @@ def affine_matrix(params: dict[str, torch.Tensor], height: int, width: int) -> t
     a21, a22 = sin * p["zoom_x"], cos * p["zoom_y"]
     b1 = cx + cos * tx - sin * ty - a11 * cx - a12 * cy
     b2 = cy + sin * tx + cos * ty - a21 * cx - a22 * cy
-    flip = params["flip"].cpu()
+    flip = params["flip"]
     b1, b2 = torch.where(flip, b1 + a11 * (width - 1), b1), torch.where(flip, b2 + a21 * (width - 1), b2)
     a11, a21 = torch.where(flip, -a11, a11), torch.where(flip, -a21, a21)
     return torch.stack([torch.stack([a11, a12, b1], 1), torch.stack([a21, a22, b2], 1)], 1)
@@ -88,8 +89,8 @@ def source_coords(matrix: torch.Tensor, height: int, width: int,
     float64 ones by ~1e-5 pixel at most (not at all for whole-pixel shifts and flips).
     """
     m = matrix.to(dtype).view(-1, 2, 3, 1, 1)
-    cols = torch.arange(width, dtype=dtype).view(1, width)
-    rows = torch.arange(height, dtype=dtype).view(height, 1)
+    cols = torch.arange(width, dtype=dtype, device=matrix.device).view(1, width)
+    rows = torch.arange(height, dtype=dtype, device=matrix.device).view(height, 1)
     return (m[:, 0, 0] * cols + (m[:, 0, 1] * rows + m[:, 0, 2]),
             m[:, 1, 0] * cols + (m[:, 1, 1] * rows + m[:, 1, 2]))
 
@@ -101,9 +102,9 @@ def unit_grid(matrix: torch.Tensor, height: int, width: int) -> torch.Tensor:
     both sides is folded into the float64 matrix, then ``F.affine_grid`` makes the grid.
     """
     to_unit = torch.tensor([[2 / width, 0, 1 / width - 1], [0, 2 / height, 1 / height - 1], [0, 0, 1]],
-                           dtype=torch.float64)
+                           dtype=torch.float64, device=matrix.device)
     to_pixel = torch.tensor([[width / 2, 0, (width - 1) / 2], [0, height / 2, (height - 1) / 2], [0, 0, 1]],
-                            dtype=torch.float64)
+                            dtype=torch.float64, device=matrix.device)
     square = torch.cat([matrix, to_unit[2:].expand(len(matrix), 1, 3)], 1)          # (N, 3, 3)
     theta = (to_unit @ square @ to_pixel)[:, :2]
     return F.affine_grid(theta.float().contiguous(), [len(matrix), 1, height, width], align_corners=False)
@@ -147,7 +148,7 @@ def transform_batch(x: torch.Tensor, params: dict[str, torch.Tensor], fill_mode:
     inside = None
     if fill_mode == "wrap":  # fold the pixel coordinates, then sample inside the image
         cx, cy = source_coords(matrix, height, width)
-        grid = torch.empty(n, height, width, 2)
+        grid = torch.empty(n, height, width, 2, device=matrix.device)
         grid[..., 0] = (2 * wrap_coords(cx, width) + 1) / width - 1
         grid[..., 1] = (2 * wrap_coords(cy, height) + 1) / height - 1
     else:
@@ -165,16 +166,19 @@ def transform_batch(x: torch.Tensor, params: dict[str, torch.Tensor], fill_mode:
 def erase_mask(n: int, height: int, width: int, p: float, gen: torch.Generator) -> torch.Tensor:
     """Random erasing (Zhong et al.): with probability ``p`` one rectangle per image of 2-33% of
     the area and aspect ratio 0.3-3.3. Returns a bool mask (N, 1, H, W), True = erase."""
-    apply = torch.rand(n, generator=gen) < p
-    area = (0.02 + torch.rand(n, generator=gen) * 0.31) * height * width
-    log_ratio = (torch.rand(n, generator=gen) * 2 - 1) * math.log(1 / 0.3)
+    def rand() -> torch.Tensor:
+        return torch.rand(n, generator=gen, device=gen.device)
+
+    apply = rand() < p
+    area = (0.02 + rand() * 0.31) * height * width
+    log_ratio = (rand() * 2 - 1) * math.log(1 / 0.3)
     ratio = torch.exp(log_ratio)
     h = torch.sqrt(area * ratio).round().clamp(1, height)
     w = torch.sqrt(area / ratio).round().clamp(1, width)
-    top = (torch.rand(n, generator=gen) * (height - h + 1)).floor()
-    left = (torch.rand(n, generator=gen) * (width - w + 1)).floor()
-    rows = torch.arange(height).view(1, height, 1)
-    cols = torch.arange(width).view(1, 1, width)
+    top = (rand() * (height - h + 1)).floor()
+    left = (rand() * (width - w + 1)).floor()
+    rows = torch.arange(height, device=gen.device).view(1, height, 1)
+    cols = torch.arange(width, device=gen.device).view(1, 1, width)
     inside = (
         (rows >= top.view(-1, 1, 1)) & (rows < (top + h).view(-1, 1, 1))
         & (cols >= left.view(-1, 1, 1)) & (cols < (left + w).view(-1, 1, 1))
@@ -198,11 +202,16 @@ def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> 
 
 
 class Augmenter:
-    """A seeded augmentation stream: call it on each training batch."""
+    """A seeded augmentation stream: call it on each training batch.
 
-    def __init__(self, cfg: AugmentConfig, seed: int = 0) -> None:
+    ``device``: where the random numbers are drawn and the sampling grids computed: the batches'
+    device, so that on a GPU augmenting never waits for the host (a CUDA generator's stream differs
+    from the CPU's: the same seed augments differently there).
+    """
+
+    def __init__(self, cfg: AugmentConfig, seed: int = 0, device: torch.device | str = "cpu") -> None:
         self.cfg = cfg
-        self.generator = torch.Generator().manual_seed(int(seed))
+        self.generator = torch.Generator(device=device).manual_seed(int(seed))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return augment_batch(x, self.cfg, self.generator)

@@ -136,7 +136,8 @@ class Trainer:
                                                             centered=centered, rho=rho))
         self.compute_gradients = self.plan.gradients(self.autograd_step, label_smoothing)
         self.batch_size, self.label_smoothing, self.schedule, self.seed = batch_size, label_smoothing, schedule, seed
-        self.augmenter = Augmenter(augment, seed=seed + 1) if augment is not None and not augment.is_identity() else None
+        self.augmenter = (Augmenter(augment, seed=seed + 1, device=self.plan.device)
+                          if augment is not None and not augment.is_identity() else None)
         self.callbacks = list(callbacks)  # what checkpoints save; the progress logger goes last, as in Keras
         self.hooks = CallbackList([*self.callbacks, *self.plan.callbacks(), make_progress(progress)], trainer=self)
         self.shuffle_gen = torch.Generator().manual_seed(seed)

@@ -135,7 +135,8 @@ def fit_members(stack: StackedMembers, images: torch.Tensor, labels: torch.Tenso
     count, n, device = stack.count, len(images), images.device
     steps = math.ceil(n / batch_size)
     gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
-    augmenter = Augmenter(augment, seed=int(seeds[0]) + 1) if augment is not None and not augment.is_identity() else None
+    augmenter = (Augmenter(augment, seed=int(seeds[0]) + 1, device=device)
+                 if augment is not None and not augment.is_identity() else None)
     torch.manual_seed(int(seeds[0]))  # dropout draws from the global generator
     outcomes = [FitOutcome() for _ in range(count)]
     for epoch in range(epochs):
