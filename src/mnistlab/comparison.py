@@ -280,7 +280,8 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
         pct = (lambda x: "-" if x is None else f"{100 * x:.2f}%")
         std = r.get("test_acc_std")
         test = pct(r.get("test_acc")) + (f" +- {100 * std:.2f}" if std is not None else "") + f" (n={r.get('n', 0)})"
-        cells = [str(r["variant"]) + (f" ({r['note']})" if r.get("note") else ""), "-" if r.get("params") is None else f"{r['params']:,}",
+        note = f" ({r['note']})" if r.get("note") else ""  # e.g. diverged: the learning rate is probably too high
+        cells = [str(r["variant"]) + note, "-" if r.get("params") is None else f"{r['params']:,}",
                  "-" if r.get("epochs") is None else f"{r['epochs']:g}", pct(r.get("train_acc"))]
         cells += [pct(r.get("val_acc"))] * val
         cells += [test, "-" if r.get("test_loss") is None else f"{r['test_loss']:.4f}",

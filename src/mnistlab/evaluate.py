@@ -230,7 +230,7 @@ def check_pixels(a: np.ndarray) -> np.ndarray:
 
 
 # The brightest outer ring of any image in a dataset (train and test, the mean of the 108 pixels
-# on the edge of a 28x28 image, 0-255), as bench/border_brightness.py measures it: mnist 8.6
+# on the edge of a 28x28 image, 0-255), as bench/bench_border.py measures it: mnist 8.6
 # (the digits are centred on black), fashion-mnist 107.5 (a few garments touch the edge). An image
 # whose ring is brighter than the limit below was never seen in training: most likely a dark
 # drawing on a light background. The limits leave a wide margin (7x for mnist, +50 for fashion).

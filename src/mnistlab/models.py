@@ -504,10 +504,12 @@ def _human(n: int) -> str:
 # Names not listed (an optimizer added later) count 2, the most any listed one keeps by default.
 _STATE_SLOTS = {"sgd": 0, "adam": 2, "adamw": 2, "nadam": 2, "adamax": 2, "adadelta": 2, "adagrad": 1,
                 "rmsprop": 1, "lion": 1, "ftrl": 2}
-# float32 maps kept for the backward pass per layer output, besides the output itself: the
-# pre-activation of an activated layer, max pooling's int64 indices (two float32s), dropout's
-# one-byte mask; Flatten is a view and keeps nothing.
+# float32 maps kept for the backward pass per layer output, besides the output itself: max
+# pooling's int64 indices (two float32s), dropout's one-byte mask; Flatten is a view and keeps
+# nothing; the pre-activation too, for activations whose gradient needs their input (relu,
+# sigmoid, tanh and softmax need only their output).
 _SAVED_EXTRA = {"MaxPooling2D": 2.0, "Dropout": 0.25, "Flatten": -1.0}
+_NEEDS_OUTPUT_ONLY = {"linear", "relu", "sigmoid", "tanh", "softmax"}
 
 
 @dataclass(frozen=True)
@@ -528,10 +530,10 @@ class MemoryEstimate:
         return self.weights + self.gradients + self.optimizer_state + self.activations
 
     def describe(self) -> str:
-        """One line: ``about 5.1 GB with adam at batch 32 (weights 1.3 GB, gradients ...)``."""
-        return (f"about {gigabytes(self.total)} GB with {self.optimizer} at batch {self.batch_size} (weights "
-                f"{gigabytes(self.weights)} GB, gradients {gigabytes(self.gradients)} GB, optimizer state "
-                f"{gigabytes(self.optimizer_state)} GB, activations {gigabytes(self.activations)} GB)")
+        """One line: ``about 5.2 GB with adam at batch 32 (weights 1.27 GB, gradients ...)``."""
+        return (f"about {_size(self.total)} with {self.optimizer} at batch {self.batch_size} (weights "
+                f"{_size(self.weights)}, gradients {_size(self.gradients)}, optimizer state "
+                f"{_size(self.optimizer_state)}, activations {_size(self.activations)})")
 
     def to_dict(self) -> dict[str, Any]:
         return {**dataclasses.asdict(self), "total": self.total}
@@ -543,6 +545,14 @@ def gigabytes(n: float) -> str:
     return f"{v:,.1f}" if v >= 0.95 else f"{v:.2g}"
 
 
+def _size(n: float) -> str:
+    """Bytes in the unit that reads best: ``1.2 TB``, ``5.2 GB``, ``1.75 MB``, ``407 KB``, ``0 B``."""
+    for unit, size in (("TB", 1e12), ("GB", 1e9), ("MB", 1e6), ("KB", 1e3)):
+        if n >= 0.95 * size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n:.0f} B"
+
+
 def training_memory(spec: ModelSpec | Any, optimizer: str = "adam", batch_size: int = 32, *, momentum: float = 0.0,
                     amsgrad: bool = False, centered: bool = False) -> MemoryEstimate:
     """Estimate the memory training ``spec`` takes: float32 weights, their gradients, the
@@ -550,7 +560,7 @@ def training_memory(spec: ModelSpec | Any, optimizer: str = "adam", batch_size: 
     batch keeps for the backward pass (each layer's output, plus what its backward needs).
 
     Checked against torch (tests/test_models.py): the weights and the state of every registered
-    optimizer exactly, the activations within a factor of two of what autograd saves. The data
+    optimizer exactly, the activations within 25% of what autograd saves for every preset. The data
     set, torch itself and the test pass are not counted. Names as :mod:`mnistlab.optim`'s.
     """
     spec = spec if isinstance(spec, ModelSpec) else _resolve(spec)
@@ -559,7 +569,7 @@ def training_memory(spec: ModelSpec | Any, optimizer: str = "adam", batch_size: 
     slots += bool(amsgrad) + bool(centered)
     per_image = float(math.prod(spec.input_shape))
     for layer, out in zip(spec.layers, spec.shapes()):
-        extra = _SAVED_EXTRA.get(layer.type, 0.0) + (getattr(layer, "activation", "linear") != "linear")
+        extra = _SAVED_EXTRA.get(layer.type, 0.0) + (getattr(layer, "activation", "linear") not in _NEEDS_OUTPUT_ONLY)
         per_image += math.prod(out) * (1.0 + extra)
     return MemoryEstimate(params, optimizer.lower(), batch_size, 4 * params, 4 * params, 4 * params * slots,
                           int(4 * per_image * batch_size))
