@@ -133,10 +133,13 @@ def test_predict_probs_warns_once_about_inverted_images(data_dir):
 @pytest.mark.parametrize("history, flagged", [
     ([{"loss": 1.04e5, "accuracy": 0.077, "lr": 50.0}], True),                  # sgd lr 50, dense, epoch 1
     ([{"loss": 4.1e13, "accuracy": 0.107, "lr": 100.0}], True),                 # adam lr 100, CNN
-    ([{"loss": 0.5, "accuracy": 0.85, "lr": 0.01}, {"loss": 6.0, "accuracy": 0.1, "lr": 0.01}], True),  # later
-    ([{"loss": 0.5, "accuracy": 0.85, "lr": 0.01}, {"loss": 4.0, "accuracy": 0.1, "lr": 0.01}], False),  # < 2 ln 10
+    ([{"loss": 0.5, "accuracy": 0.85, "lr": 0.01}, {"loss": 60.0, "accuracy": 0.1, "lr": 0.01}], True),  # later
+    ([{"loss": 0.5, "accuracy": 0.85, "lr": 0.01}, {"loss": 40.0, "accuracy": 0.1, "lr": 0.01}], False),  # < 100 x 0.5
+    ([{"loss": 0.1, "accuracy": 0.97, "lr": 0.01}, {"loss": 20.0, "accuracy": 0.1, "lr": 0.01}], False),  # < 10 ln 10
     ([{"loss": 2.31, "accuracy": 0.11, "lr": 0.01}], False),                    # a slow start: guessing
-    ([{"loss": 20.0, "accuracy": 0.11, "lr": 0.01}], False),                    # under 10 ln 10
+    ([{"loss": 29.9, "accuracy": 0.18, "lr": 0.01}], False),                    # seed003 width 2000, quick: recovers
+    ([{"loss": 200.0, "accuracy": 0.11, "lr": 0.01}], False),                   # under 100 ln 10
+    ([{"loss": 500.0, "accuracy": 0.16, "lr": 0.01}], False),                   # above 1.5x chance
     ([{"loss": 1e4, "accuracy": 0.6, "lr": 0.01}], False),                      # far better than chance
     ([{"loss": float("nan"), "accuracy": 0.1, "lr": 0.01}], False),             # NaN: the trainer's own check
     ([], False),
@@ -155,6 +158,6 @@ def test_blow_up_rule(history, flagged):
 def test_blow_up_uses_the_chance_level_of_the_class_count():
     from mnistlab.evaluate import blow_up
 
-    history = [{"loss": 10.0, "accuracy": 0.5}]  # two classes: chance 50%, ln 2 = 0.69
+    history = [{"loss": 100.0, "accuracy": 0.5}]  # two classes: chance 50%, ln 2 = 0.69
     assert blow_up(history, 2) is not None and "probably too high" in blow_up(history, 2)
     assert blow_up(history, 10) is None
