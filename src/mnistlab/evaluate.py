@@ -283,7 +283,7 @@ def blow_up(history: Sequence[Mapping[str, Any]], num_classes: int) -> str | Non
     whose loss is a hundred times that is confidently wrong, which a far too large step does and
     training does not undo (sgd lr 50 on seed000-dense: 1e5 after one epoch; adam lr 100 on
     seed000-cnn: 4e13). The margin matters: seed003's 2000-wide dense model at adam lr 0.01
-    starts at 29.9 and 18% on a 1,000-image subset, and recovers. A NaN loss is the trainer's
+    starts at 29.9 and 18% on a 300-image subset, and recovers. A NaN loss is the trainer's
     own check. ``history``: the trainer's entries (``loss``, ``accuracy``, ``lr``).
     """
     if not history or num_classes < 2:
