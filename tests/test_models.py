@@ -397,12 +397,12 @@ def test_every_accepted_layer_input_builds_and_runs(layer, before):
 
 
 # ------------------------------------------------------------------------ training memory (issue 14)
-def _optimizer_state_bytes(name, momentum=0.0):
+def _optimizer_state_bytes(name, momentum=0.0, **flags):
     """Bytes of the per-weight state torch's optimizer really keeps after one step (scalars excluded)."""
     from mnistlab.optim import make_optimizer
 
     model = build_model(CNN, seed=0)
-    opt = make_optimizer(name, model.parameters(), momentum=momentum)
+    opt = make_optimizer(name, model.parameters(), momentum=momentum, **flags)
     F.cross_entropy(model(torch.rand(4, 1, 28, 28)), torch.tensor([0, 1, 2, 3])).backward()
     opt.step()
     sizes = {p.numel() for p in model.parameters()}
@@ -413,17 +413,19 @@ def _optimizer_state_bytes(name, momentum=0.0):
 def _optimizer_cases():
     from mnistlab.optim import OPTIMIZERS
 
-    return [(name, 0.0) for name in OPTIMIZERS] + [("sgd", 0.9), ("rmsprop", 0.9)]
+    return [(name, 0.0, {}) for name in OPTIMIZERS] + [
+        ("sgd", 0.9, {}), ("rmsprop", 0.9, {}), ("rmsprop", 0.0, {"centered": True}),
+        ("rmsprop", 0.9, {"centered": True}), ("adam", 0.0, {"amsgrad": True}), ("adamw", 0.0, {"amsgrad": True})]
 
 
-@pytest.mark.parametrize("name, momentum", _optimizer_cases())
-def test_training_memory_counts_what_every_optimizer_keeps(name, momentum):
+@pytest.mark.parametrize("name, momentum, flags", _optimizer_cases())
+def test_training_memory_counts_what_every_optimizer_keeps(name, momentum, flags):
     from mnistlab.models import training_memory
 
-    est = training_memory(CNN, name, 32, momentum=momentum)
+    est = training_memory(CNN, name, 32, momentum=momentum, **flags)
     params = summarize(CNN).total
     assert est.params == params and est.weights == est.gradients == 4 * params
-    assert est.optimizer_state == _optimizer_state_bytes(name, momentum)
+    assert est.optimizer_state == _optimizer_state_bytes(name, momentum, **flags)
     assert est.total == est.weights + est.gradients + est.optimizer_state + est.activations
 
 
