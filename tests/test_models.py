@@ -362,7 +362,6 @@ def test_adapt_refuses_what_it_cannot_read(images, needle):
                             torch.zeros(2, 28, 28, dtype=torch.uint8))
 
 
-
 # Each registered layer type, placed after a feature map and after each way to get a flat vector.
 PROBES = {"Flatten": Flatten(), "Dense": Dense(3), "Conv2D": Conv2D(2, 1), "MaxPooling2D": MaxPooling2D(1),
           "AveragePooling2D": AveragePooling2D(1), "GlobalAveragePooling2D": GlobalAveragePooling2D(),
@@ -395,3 +394,84 @@ def test_every_accepted_layer_input_builds_and_runs(layer, before):
     assert outputs[-1].shape == (4, 3) and torch.isfinite(outputs[-1]).all()
     keras_order = [tuple(o.shape[1:]) if o.dim() == 2 else (*o.shape[2:], o.shape[1]) for o in outputs]
     assert keras_order == spec.shapes()
+
+
+# ------------------------------------------------------------------------ training memory (issue 14)
+def _optimizer_state_bytes(name, momentum=0.0, **flags):
+    """Bytes of the per-weight state torch's optimizer really keeps after one step (scalars excluded)."""
+    from mnistlab.optim import make_optimizer
+
+    model = build_model(CNN, seed=0)
+    opt = make_optimizer(name, model.parameters(), momentum=momentum, **flags)
+    F.cross_entropy(model(torch.rand(4, 1, 28, 28)), torch.tensor([0, 1, 2, 3])).backward()
+    opt.step()
+    sizes = {p.numel() for p in model.parameters()}
+    return sum(t.numel() * t.element_size() for state in opt.state.values() for t in state.values()
+               if isinstance(t, torch.Tensor) and t.numel() in sizes and t.numel() > 1)
+
+
+def _optimizer_cases():
+    from mnistlab.optim import OPTIMIZERS
+
+    return [(name, 0.0, {}) for name in OPTIMIZERS] + [
+        ("sgd", 0.9, {}), ("rmsprop", 0.9, {}), ("rmsprop", 0.0, {"centered": True}),
+        ("rmsprop", 0.9, {"centered": True}), ("adam", 0.0, {"amsgrad": True}), ("adamw", 0.0, {"amsgrad": True})]
+
+
+@pytest.mark.parametrize("name, momentum, flags", _optimizer_cases())
+def test_training_memory_counts_what_every_optimizer_keeps(name, momentum, flags):
+    from mnistlab.models import training_memory
+
+    est = training_memory(CNN, name, 32, momentum=momentum, **flags)
+    params = summarize(CNN).total
+    assert est.params == params and est.weights == est.gradients == 4 * params
+    assert est.optimizer_state == _optimizer_state_bytes(name, momentum, **flags)
+    assert est.total == est.weights + est.gradients + est.optimizer_state + est.activations
+
+
+def _saved_for_backward(model, batch):
+    """Bytes of the tensors autograd keeps for the backward pass of one batch (weights excluded)."""
+    weights = {p.untyped_storage().data_ptr() for p in model.parameters()}
+    seen = {}
+
+    def pack(t):
+        if t.untyped_storage().data_ptr() not in weights:
+            seen[t.untyped_storage().data_ptr()] = t.untyped_storage().nbytes()
+        return t
+
+    model.train()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        F.cross_entropy(model(torch.rand(batch, 1, 28, 28)), torch.zeros(batch, dtype=torch.long))
+    return sum(seen.values())
+
+
+def _memory_specs():
+    from mnistlab.presets import list_presets
+
+    odd = ModelSpec(layers=(Conv2D(8, 3, activation="gelu"), BatchNormalization(), AveragePooling2D(2),
+                            Conv2D(8, 3, activation="elu"), GlobalAveragePooling2D(), Dense(32, activation="swish"),
+                            Dense(10, activation="softmax")))
+    return [(p.name, p.spec) for p in list_presets()] + [("gelu-bn-avg-gap", odd)]
+
+
+@pytest.mark.parametrize("name, spec", _memory_specs(), ids=[n for n, _ in _memory_specs()])
+def test_training_memory_activations_match_what_autograd_saves(name, spec):
+    from mnistlab.models import training_memory
+
+    measured = _saved_for_backward(_quiet_build(spec, seed=0), 32)
+    assert 0.75 <= training_memory(spec, "adam", 32).activations / measured <= 1.25
+
+
+def test_the_summary_shows_the_training_memory():
+    from mnistlab.models import training_memory
+
+    summary = summarize("seed000-dense")
+    text = format_summary(summary)
+    assert ("Training memory: about 1.75 MB with adam at batch 32 (weights 407 KB, gradients 407 KB, "
+            "optimizer state 814 KB, activations 118 KB)") in text
+    assert summary.to_dict()["training_memory"]["total"] == summary.memory.total
+    sgd = training_memory("seed000-dense", "sgd", 128)
+    assert "with sgd at batch 128" in format_summary(summary, sgd) and sgd.optimizer_state == 0
+    big = ModelSpec(layers=(Flatten(), Dense(400_000, activation="relu"), Dense(10, activation="softmax")))
+    est = training_memory(big, "adam", 32)
+    assert est.params == 318_000_010 and 5.0e9 < est.total < 5.3e9  # the issue's model: about 5.2 GB with adam

@@ -361,3 +361,134 @@ def test_a_run_passes_its_betas_and_epsilon_to_the_optimizer(data_dir):
     run_config(cfg(train={"epochs": 1, "beta_1": 0.7, "beta_2": 0.9, "epsilon": 1e-8}), data_dir=data_dir,
                progress="none", extra_callbacks=[look])
     assert look.group["betas"] == (0.7, 0.9) and look.group["eps"] == 1e-8
+
+
+# ------------------------------------------------------------------------------------ issue 14
+def test_predict_takes_keras_and_torch_layouts_and_single_images(data_dir):
+    run = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120)
+    x = np.array(load_dataset("mnist", data_dir).test_images[:3])
+    ref = run.predict(x)
+    for given in (x[:, None], x[..., None], torch.from_numpy(x), torch.from_numpy(x).float() / 255, x / 255.0):
+        np.testing.assert_allclose(run.predict(given), ref, atol=1e-6)
+    for one in (x[0], x[0][..., None], torch.from_numpy(x[0])):  # one image: one row
+        np.testing.assert_allclose(run.predict(one), ref[:1], atol=1e-6)
+    colour = np.repeat(x[0][..., None], 3, axis=-1)  # the issue's (28, 28, 3): it read 28 images of 28x3
+    for bad, needle in [(colour, "got 3 channels"), (colour[None], "convert to grayscale"),
+                        (np.zeros((28, 28, 4), np.uint8), "convert to grayscale"),
+                        (np.zeros((1, 32, 32), np.uint8), "the model takes 28x28 images, got 32x32")]:
+        with pytest.raises(SpecError, match=needle) as info:
+            run.predict(bad)
+        assert "\n" not in str(info.value)
+
+
+def test_predict_warns_when_images_look_inverted(data_dir):
+    import warnings
+
+    from mnistlab.errors import InvertedImageWarning
+
+    run = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120)
+    x = np.array(load_dataset("mnist", data_dir).test_images[:3])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        run.predict(x)
+        run.predict(x / 255.0)
+    for inverted in (255 - x, 1 - x / 255.0, 255 - x[0]):  # a digit drawn black on white
+        with pytest.warns(InvertedImageWarning, match="look inverted.*every mnist image is dark") as record:
+            run.predict(inverted)
+        assert record[0].filename == __file__  # the warning points at the caller's line
+
+
+BIG = {"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 400_000, "activation": "relu"},
+                  {"type": "Dense", "units": 10, "activation": "softmax"}]}  # the issue's 318M-parameter model
+
+
+# Three 2048-filter convolutions on a batch of all 60,000 images: about 1.2 TB of activations, more
+# than any machine this runs on (the parameter limit keeps weights alone from getting there).
+HUGE = {"layers": [{"type": "Conv2D", "filters": 2048, "kernel_size": 3, "padding": "same", "activation": "relu"},
+                   {"type": "Conv2D", "filters": 2048, "kernel_size": 3, "padding": "same", "activation": "relu"},
+                   {"type": "Conv2D", "filters": 2048, "kernel_size": 3, "padding": "same", "activation": "relu"},
+                   {"type": "GlobalAveragePooling2D"}, {"type": "Dense", "units": 10, "activation": "softmax"}]}
+
+
+def test_a_model_that_cannot_fit_fails_before_training_and_is_recorded_failed(data_dir, tmp_path):
+    from mnistlab.errors import ResourceError
+    from mnistlab.store import RunStore
+
+    with pytest.raises(ResourceError) as info:
+        train("mnist", HUGE, epochs=1, data_dir=data_dir, progress="none", batch_size=60_000, store=tmp_path / "runs")
+    message = str(info.value)
+    assert message.startswith("not enough memory for a 75.5M-parameter model: about 1,157.9 GB needed with adam")
+    assert "batch 60000" in message and "GB available" in message
+    [rec] = RunStore(tmp_path / "runs", create=False).runs()
+    assert rec.status == "failed" and rec.message == message and rec.history == []
+
+
+def test_the_train_command_says_not_enough_memory_in_one_line(data_dir, tmp_path, capsys):
+    import json
+
+    from mnistlab.cli import main
+
+    spec = tmp_path / "huge.json"
+    spec.write_text(json.dumps(HUGE))
+    code = main(["train", "--dataset", "mnist", "--model", str(spec), "--batch-size", "60000", "--epochs", "1",
+                 "--data-dir", str(data_dir), "--progress", "none", "--store", str(tmp_path / "runs")])
+    out, err = capsys.readouterr()
+    assert code == 1 and "Training memory: about 1.16 TB with adam at batch 60000" in out
+    assert err.startswith("error: not enough memory for a 75.5M-parameter model") and err.count("\n") == 1
+
+
+def test_a_real_failed_allocation_while_building_is_one_line_and_recorded_failed(data_dir, tmp_path):
+    """The issue's traceback, reproduced: the estimate (5.1 GB) fits the machine, but the process may
+    not map more than 1 GB beyond what it holds (ulimit -v), so building the 1.27 GB model fails."""
+    import subprocess
+    import sys
+
+    script = (
+        "import re, resource, sys\n"
+        "from mnistlab.cli import main\n"
+        "held = int(re.search(r'VmSize:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) * 1024\n"
+        "resource.setrlimit(resource.RLIMIT_AS, (held + 10**9, held + 10**9))\n"
+        "sys.exit(main(sys.argv[1:]))\n")
+    spec = tmp_path / "big.json"
+    spec.write_text(__import__("json").dumps(BIG))
+    args = ["train", "--dataset", "mnist", "--model", str(spec), "--subset", "60", "--epochs", "1", "--device", "cpu",
+            "--threads", "1", "--data-dir", str(data_dir), "--progress", "none", "--store", str(tmp_path / "runs")]
+    p = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 1, p.stderr
+    assert p.stderr == ("error: not enough memory for a 318M-parameter model: about 5.1 GB needed with adam "
+                        "(batch 32; the allocation failed)\n")
+    from mnistlab.store import RunStore
+
+    [rec] = RunStore(tmp_path / "runs", create=False).runs()
+    assert rec.status == "failed" and rec.message in p.stderr
+
+
+def test_a_real_failed_allocation_while_training_ends_the_run_failed(data_dir):
+    class Hog(Callback):  # something in the run asks for far more memory than exists (a real allocation)
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                torch.empty(2**50, dtype=torch.uint8)
+
+    r = run_config(cfg(dataset="mnist", train={"epochs": 3}), data_dir=data_dir, progress="none", extra_callbacks=[Hog()])
+    assert r.status == "failed" and len(r.history) == 1
+    assert r.message.startswith("not enough memory for a 102K-parameter model: about ")
+    assert r.message.endswith("needed with adam (batch 32; an allocation failed while training)")
+
+
+def test_a_blown_up_run_says_so_in_the_record_the_table_and_the_train_command(data_dir, tmp_path, capsys):
+    from mnistlab.cli import main
+    from mnistlab.comparison import compare, format_rows
+    from mnistlab.store import RunStore
+
+    store = tmp_path / "runs"
+    args = ["train", "--dataset", "mnist", "--model", "seed000-dense", "--subset", "300", "--epochs", "2",
+            "--data-dir", str(data_dir), "--progress", "none", "--store", str(store)]
+    assert main([*args, "--optimizer", "sgd", "--lr", "50"]) == 1  # was: finished, exit 0, no hint
+    out, err = capsys.readouterr()
+    assert "- diverged" in out and "error: run diverged: the loss blew up" in err
+    assert "the learning rate (50) is probably too high; try lr = 5 (--lr 5)" in err
+    [rec] = RunStore(store, create=False).runs()
+    assert rec.status == "diverged" and "the learning rate (50) is probably too high" in rec.message
+    rows = compare(RunStore(store, create=False), "train")
+    assert rows[0]["note"] == "1 diverged: the learning rate is probably too high"
+    assert "seed000-dense (1 diverged: the learning rate is probably too high)" in format_rows(rows, "markdown")

@@ -300,3 +300,21 @@ def test_a_nan_left_on_the_device_ends_the_run_at_the_epoch():
     out = _plain_trainer(model, False, optimizer="sgd", lr=0.1, batch_size=32).fit(x, y, epochs=2)
     assert out.status == "diverged" and out.history == []
     assert "during epoch 1" in out.message and "too high" in out.message
+
+
+@pytest.mark.parametrize("model, optimizer, lr", [("seed000-dense", "sgd", 50.0), ("seed000-cnn", "adam", 100.0)])
+def test_a_loss_blown_up_at_chance_accuracy_ends_the_fit_as_diverged(data_dir, model, optimizer, lr):
+    """Issue 14: a far too high learning rate blows the loss up to 1e5-1e13 without a NaN; the fit
+    stops after that epoch, diverged, with the hint (the loss never comes back from there)."""
+    r = run_config(cfg(dataset="mnist", model=model, data={"subset": 300},
+                       train={"epochs": 3, "optimizer": optimizer, "lr": lr}), data_dir=data_dir, progress="none")
+    assert r.status == "diverged" and len(r.history) == 1, (r.status, r.history)
+    assert r.history[0]["loss"] > 1e3 and r.history[0]["accuracy"] < 0.2
+    assert f"the learning rate ({lr:g}) is probably too high; try lr = {lr / 10:g}" in r.message
+    assert r.metrics["test_accuracy"] is not None  # finite weights: still tested, and scored at about chance
+
+
+def test_a_slow_but_sane_start_is_not_called_a_blow_up(data_dir):
+    r = run_config(cfg(dataset="mnist", train={"epochs": 2, "optimizer": "sgd", "lr": 0.001}), data_dir=data_dir,
+                   progress="none")
+    assert r.status == "finished" and r.history[0]["accuracy"] < 0.5  # barely learning, and not diverged

@@ -40,7 +40,7 @@ from mnistlab.experiments import Experiment, load_experiment, variant_setting
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 
 COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "test_loss",
-           "train_seconds", "seconds_per_epoch", "member_acc_min", "member_acc_max", "committee_acc", "failed")
+           "train_seconds", "seconds_per_epoch", "member_acc_min", "member_acc_max", "committee_acc", "failed", "note")
 
 
 @dataclass(frozen=True)
@@ -224,6 +224,7 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         return float(np.mean(vals)) if vals else None
 
     is_committee = any(r.member > 0 for r in recs)
+    blown = sum(r.status == "diverged" and "too high" in r.message for r in recs)  # NaN or blow_up's loss
     return {
         "variant": variant,
         "n": len(accs),
@@ -240,6 +241,7 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "member_acc_max": max(accs) if is_committee and accs else None,
         "committee_acc": float(np.mean([c.accuracy for c in comms])) if comms else None,
         "failed": len(recs) - len(ok),
+        "note": f"{blown} diverged: the learning rate is probably too high" if blown else None,
     }
 
 
@@ -278,7 +280,8 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
         pct = (lambda x: "-" if x is None else f"{100 * x:.2f}%")
         std = r.get("test_acc_std")
         test = pct(r.get("test_acc")) + (f" +- {100 * std:.2f}" if std is not None else "") + f" (n={r.get('n', 0)})"
-        cells = [str(r["variant"]), "-" if r.get("params") is None else f"{r['params']:,}",
+        note = f" ({r['note']})" if r.get("note") else ""  # e.g. diverged: the learning rate is probably too high
+        cells = [str(r["variant"]) + note, "-" if r.get("params") is None else f"{r['params']:,}",
                  "-" if r.get("epochs") is None else f"{r['epochs']:g}", pct(r.get("train_acc"))]
         cells += [pct(r.get("val_acc"))] * val
         cells += [test, "-" if r.get("test_loss") is None else f"{r['test_loss']:.4f}",

@@ -73,6 +73,19 @@ class SpecWarning(UserWarning):
     watching a metric the run does not log); the CLI shows it as one ``warning:`` line."""
 
 
+class InvertedImageWarning(UserWarning):
+    """Images given to a model look inverted (a bright border, where every image of its dataset is
+    dark): the prediction is probably wrong. See :func:`mnistlab.evaluate.inverted_images`."""
+
+
+class ResourceError(MnistlabError):
+    """The machine lacks the memory a run needs: seen before training by the estimate
+    (:func:`mnistlab.models.training_memory`) or by a failed allocation while building or training.
+    Unlike bad input it leaves a record: the run is recorded as ``failed`` with this message."""
+
+    exit_code = 1
+
+
 class RunNotFinished(MnistlabError):
     """The run ended as diverged/interrupted/failed: its metrics are printed, the exit code says so."""
 

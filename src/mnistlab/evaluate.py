@@ -10,14 +10,16 @@ experiment summaries can use them on stored predictions without torch::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mnistlab.errors import DataError
+from mnistlab.errors import DataError, InvertedImageWarning
 
 
 def to_input(images: torch.Tensor, *, channels_last: bool = False) -> torch.Tensor:
@@ -125,21 +127,25 @@ def committee_probs(members: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250,
-                  autocast_dtype: torch.dtype | None = None) -> np.ndarray:
+                  autocast_dtype: torch.dtype | None = None, dataset: str | None = None) -> np.ndarray:
     """Softmax probabilities for images given as integers (0-255) or floats (already in [0, 1]).
 
-    Accepts (N, H, W), (H, W) or (N, 1, H, W). Returns float32 (N, classes). ``autocast_dtype``
+    ``images``: a numpy array, a torch tensor or nested lists, in any layout :func:`check_images`
+    takes ((N, H, W), (N, 1, H, W), (N, H, W, 1), or one image (H, W) / (H, W, 1)); anything else
+    raises ValueError with one line (colour images: "convert to grayscale"). Returns float32
+    (N, classes). Warns :class:`~mnistlab.errors.InvertedImageWarning` when some images look
+    inverted for ``dataset`` (see :func:`inverted_images`). ``autocast_dtype``
     (``torch.bfloat16``) computes them as a run that trained in bf16 was tested.
     """
-    a = np.array(images)  # a copy: the input may be a read-only memmap
     spec = getattr(model, "spec", None)
-    x = torch.from_numpy(check_images(a[None] if a.ndim == 2 else a, spec.input_shape[:2] if spec is not None else None))
+    x = check_images(as_array(images), spec.input_shape[:2] if spec is not None else None, single=True)
+    warn_if_inverted(x, dataset, stacklevel=3)
     model.eval()
     device = next(model.parameters()).device
     out = []
     with torch.inference_mode():
         for start in range(0, len(x), batch_size):
-            xb = x[start : start + batch_size]
+            xb = torch.from_numpy(x[start : start + batch_size])
             xb = xb.to(torch.float32).div(255.0) if xb.dtype == torch.uint8 else xb.to(torch.float32)
             with torch.autocast(device.type, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None):
                 logits = model(xb.unsqueeze(1).to(device))
@@ -149,19 +155,62 @@ def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250,
     return torch.cat(out).numpy()
 
 
-def check_images(a: np.ndarray, shape: Sequence[int] | None = None) -> np.ndarray:
-    """(N, H, W) or (N, 1, H, W) images, of ``shape`` (H, W) if given, as :func:`check_pixels` returns
-    them; ValueError otherwise."""
-    if a.ndim == 4 and a.shape[1] == 1:
-        a = a[:, 0]
-    if a.ndim != 3:
-        raise ValueError(f"expected images shaped (N, H, W), got {a.shape}")
-    if shape is not None and tuple(a.shape[1:]) != tuple(shape):
-        h, w = shape
-        raise ValueError(f"the model takes {h}x{w} images, got {a.shape[1]}x{a.shape[2]} (shaped (N, {h}, {w}))")
-    return check_pixels(a)
+def as_array(images: Any) -> np.ndarray:
+    """A numpy copy of ``images`` (a torch tensor on any device, with or without grad, an array, lists).
+
+    A copy, because the input may be a read-only memmap; bfloat16 tensors become float32 (numpy
+    has no bfloat16). Raises ValueError for ragged lists (numpy's own message).
+    """
+    if isinstance(images, torch.Tensor):
+        t = images.detach().cpu()
+        return (t.float() if t.dtype == torch.bfloat16 else t).numpy().copy()
+    return np.array(images)
 
 
+_CHANNELS = (1, 2, 3, 4)  # gray, gray + alpha, RGB, RGBA: the channel counts an image array can carry
+
+
+def _readings(a: np.ndarray, single: bool) -> list[np.ndarray]:
+    """The ways ``a`` can be read as channels-last images (N, H, W, C), most likely first."""
+    s = a.shape
+    if a.ndim == 2 and single:
+        return [a[None, :, :, None]]
+    if a.ndim == 3:
+        # (N, H, W) first; one (H, W, C) image when single, or when it has 2-4 channels (a colour image)
+        return [a[..., None]] + ([a[None]] if s[2] in _CHANNELS and (single or s[2] > 1) else [])
+    if a.ndim == 4:
+        return [x for ok, x in ((s[1] in _CHANNELS, np.moveaxis(a, 1, -1)), (s[3] in _CHANNELS, a)) if ok]
+    return []
+
+
+def check_images(a: np.ndarray, shape: Sequence[int] | None = None, *, single: bool = False) -> np.ndarray:
+    """Grayscale images in any layout a user holds, as (N, H, W) in :func:`check_pixels`'s dtype.
+
+    Accepted: (N, H, W); (N, 1, H, W) (torch's channels-first); (N, H, W, 1) (Keras's
+    channels-last); with ``single``, one image (H, W) or (H, W, 1) too. ``shape`` is the model's
+    (H, W). ValueError, one line, otherwise: 3 or 4 channels say "convert to grayscale", a wrong
+    size names the size the model takes.
+    """
+    readings = _readings(a, single)
+    if shape is not None:
+        fitting = [x for x in readings if tuple(x.shape[1:3]) == tuple(shape)]
+    else:  # no size to go by: a side of 1-4 pixels is a channel axis, not an image side
+        fitting = sorted(readings, key=lambda x: min(x.shape[1:3]) <= 4)
+    if fitting:
+        x = fitting[0]
+        if x.shape[3] != 1:
+            axis = -1 if a.shape[-1] == x.shape[3] else 1
+            raise ValueError(f"got {x.shape[3]} channels (shape {a.shape}): the model takes grayscale images; "
+                             f"convert to grayscale first (e.g. images.mean(axis={axis}))")
+        return check_pixels(x[..., 0])
+    h, w = shape if shape is not None else ("H", "W")
+    layouts = f"(N, {h}, {w}), (N, 1, {h}, {w}), (N, {h}, {w}, 1)" + (f", or one image ({h}, {w})" if single else "")
+    if not readings:
+        raise ValueError(f"expected images shaped {layouts}; got shape {a.shape}")
+    x = sorted(readings, key=lambda r: (min(r.shape[1:3]) <= 4, r.shape[3] == 1))[0]  # the likeliest reading
+    colour = f" with {x.shape[3]} channels (convert to grayscale too)" if x.shape[3] != 1 else ""
+    raise ValueError(f"the model takes {h}x{w} images, got {x.shape[1]}x{x.shape[2]}{colour} "
+                     f"(shape {a.shape}; it takes {layouts})")
 def check_pixels(a: np.ndarray) -> np.ndarray:
     """Images as uint8 (integers 0-255) or float32 (floats in [0, 1], as ``x / 255``); else ValueError.
 
@@ -178,3 +227,74 @@ def check_pixels(a: np.ndarray) -> np.ndarray:
             raise ValueError(f"float pixels must be in [0, 1] (divide 0-255 pixels by 255), got {a.min():g}..{a.max():g}")
         return a.astype(np.float32, copy=False)
     raise ValueError(f"expected integer (0-255) or float ([0, 1]) pixels, got {a.dtype}")
+
+
+# The brightest outer ring of any image in a dataset (train and test, the mean of the 108 pixels
+# on the edge of a 28x28 image, 0-255), as bench/bench_border.py measures it: mnist 8.6
+# (the digits are centred on black), fashion-mnist 107.5 (a few garments touch the edge). An image
+# whose ring is brighter than the limit below was never seen in training: most likely a dark
+# drawing on a light background. The limits leave a wide margin (7x for mnist, +50 for fashion).
+INVERTED_BORDER: dict[str, float] = {"mnist": 64.0, "fashion-mnist": 160.0}
+DEFAULT_INVERTED_BORDER = 160.0  # any other dataset (or none known): fashion-mnist's, the looser
+
+
+def border_brightness(images: np.ndarray) -> np.ndarray:
+    """Mean of each image's outermost ring of pixels on the 0-255 scale: float64 (N,).
+
+    ``images``: (N, H, W), uint8 (0-255) or float ([0, 1], scaled by 255 here).
+    """
+    x = np.asarray(images, dtype=np.float64) * (255.0 if np.asarray(images).dtype.kind == "f" else 1.0)
+    if x.shape[0] == 0:
+        return np.zeros(0)
+    ring = np.concatenate([x[:, 0, :], x[:, -1, :], x[:, 1:-1, 0], x[:, 1:-1, -1]], axis=1)
+    return ring.mean(1)
+
+
+def inverted_images(images: np.ndarray, dataset: str | None = None) -> np.ndarray:
+    """Which images look inverted for ``dataset``: a border brighter than any of its images has.
+
+    ``images``: (N, H, W) as :func:`border_brightness` takes them. Returns bool (N,). The rule and
+    its limits (:data:`INVERTED_BORDER`) come from measuring every image of each dataset.
+    """
+    return border_brightness(images) > INVERTED_BORDER.get(dataset or "", DEFAULT_INVERTED_BORDER)
+
+
+def warn_if_inverted(images: np.ndarray, dataset: str | None = None, *, stacklevel: int = 2) -> None:
+    """One :class:`~mnistlab.errors.InvertedImageWarning` when any of ``images`` looks inverted."""
+    bad = np.flatnonzero(inverted_images(images, dataset))
+    if len(bad):
+        limit = INVERTED_BORDER.get(dataset or "", DEFAULT_INVERTED_BORDER)
+        shown = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
+        warnings.warn(f"{len(bad)} of {len(images)} images look inverted (index {shown}): their border is bright "
+                      f"(mean above {limit:g} of 255) where every {dataset or 'training'} image is dark; the model "
+                      "expects a light drawing on a dark background, so invert them (255 - x, or 1 - x for floats)",
+                      InvertedImageWarning, stacklevel=stacklevel + 1)
+
+
+BLOW_UP_FACTOR = 100.0  # "far above": a hundred times the chance-level loss (or the first epoch's, if lower)
+
+
+def blow_up(history: Sequence[Mapping[str, Any]], num_classes: int) -> str | None:
+    """Why the last epoch of ``history`` looks blown up by a too-high learning rate, or None.
+
+    Blown up: accuracy at most 1.5 times chance (``1.5 / num_classes``) with a finite mean loss
+    above ``BLOW_UP_FACTOR * min(ln(num_classes), first epoch's loss)`` and above ``10 *
+    ln(num_classes)``. ``ln(num_classes)`` is the loss of guessing uniformly: a model at chance
+    whose loss is a hundred times that is confidently wrong, which a far too large step does and
+    training does not undo (sgd lr 50 on seed000-dense: 1e5 after one epoch; adam lr 100 on
+    seed000-cnn: 4e13). The margin matters: seed003's 2000-wide dense model at adam lr 0.01
+    starts at 29.9 and 18% on a 300-image subset, and recovers. A NaN loss is the trainer's
+    own check. ``history``: the trainer's entries (``loss``, ``accuracy``, ``lr``).
+    """
+    if not history or num_classes < 2:
+        return None
+    last, chance = history[-1], math.log(num_classes)
+    loss, acc = float(last["loss"]), float(last["accuracy"])
+    limit = max(10 * chance, BLOW_UP_FACTOR * min(chance, float(history[0]["loss"])))
+    if not (math.isfinite(loss) and loss > limit and acc <= 1.5 / num_classes):
+        return None
+    lr = last.get("lr")
+    try_lr = f"; try lr = {lr / 10:g} (--lr {lr / 10:g})" if isinstance(lr, (int, float)) else ""
+    return (f"the loss blew up to {loss:.3g} at epoch {len(history)} with chance accuracy ({acc:.1%}; guessing gives "
+            f"{1 / num_classes:.0%} at loss {chance:.2f}): the learning rate"
+            f"{f' ({lr:g})' if try_lr else ''} is probably too high{try_lr}")

@@ -31,9 +31,9 @@ from mnistlab._version import __version__
 from mnistlab.callbacks import Callback, check_progress_mode, make_callback
 from mnistlab.config import RunConfig, apply_overrides, checkpoint_key, parse_run_config, run_key, setting_default
 from mnistlab.datasets import load_dataset, validation_split
-from mnistlab.errors import CheckpointError, MnistlabError, SpecError
-from mnistlab.evaluate import check_images, evaluate_model, predict_probs
-from mnistlab.models import adapt_normalization, build_model, summarize
+from mnistlab.errors import CheckpointError, MnistlabError, ResourceError, SpecError
+from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs
+from mnistlab.models import MemoryEstimate, adapt_normalization, build_model, gigabytes, summarize, training_memory
 from mnistlab.specs import ModelSpec
 from mnistlab.store import RunStore
 from mnistlab.trainer import FitOutcome, Trainer
@@ -75,11 +75,12 @@ def given_validation(validation_data: Any, shape: Sequence[int], num_classes: in
                      device: torch.device | str = "cpu") -> tuple[torch.Tensor, torch.Tensor]:
     """``(images, labels)`` from a notebook as the uint8/int64 tensors a run holds; bad arrays raise SpecError.
 
-    Images are (N, H, W) or (N, 1, H, W), integers 0-255 or floats in [0, 1] (as ``x / 255``).
+    Images are numpy or torch, (N, H, W), (N, 1, H, W) or (N, H, W, 1), integers 0-255 or floats
+    in [0, 1] (as ``x / 255``).
     """
     try:
         images, labels = validation_data
-        x, y = np.array(images), np.array(labels)  # copies: the arrays may be read-only memmaps
+        x, y = as_array(images), as_array(labels)  # copies: the arrays may be read-only memmaps
     except (TypeError, ValueError) as exc:
         raise SpecError(f"validation_data: expected (images, labels), got {type(validation_data).__name__} ({exc})") from None
     try:
@@ -158,8 +159,8 @@ def run_config(
     spec = adapt_normalization(spec, data.train_x)
     resolved["model"] = spec.to_dict()
     _fit_data_to_model(cfg, spec, data, validation_data, device)
-    flops = summary.flops
-    model = build_model(spec, seed=t.seed).to(device)
+    flops, memory = summary.flops, run_memory(cfg, spec, len(data.train_y))
+    model = build_on(device, spec, t.seed, memory)
     plan = accel.plan(model, precision=t.precision, threads=t.threads or None, macs_per_image=flops,
                       batch_size=t.batch_size)
     with plan.use_threads():
@@ -171,7 +172,7 @@ def run_config(
             schedule=t.schedule, augment=cfg.augment, callbacks=[make_callback(c) for c in cfg.callbacks] + list(extra_callbacks),
             seed=t.seed, progress=progress, plan=plan,
         )
-        outcome = _fit(trainer, data, t.epochs, checkpoint_dir, resume, ckpt_key)
+        outcome = _fit(trainer, data, t.epochs, checkpoint_dir, resume, ckpt_key, memory)
         finite = weights_finite(model)  # a diverged model's "accuracy" would be one class's share
         test_loss, test_acc, probs = _safe_test(trainer, data) if finite else _untested(data)
         if not finite:
@@ -257,8 +258,9 @@ def _fit_data_to_model(cfg: RunConfig, spec: ModelSpec, data: Split, validation_
 
 
 def _fit(trainer: Trainer, data: Split, epochs: int, checkpoint_dir: str | os.PathLike | None, resume: bool,
-         key: str) -> FitOutcome:
-    """``trainer.fit`` where anything but a checkpoint problem becomes a ``failed`` outcome with its history."""
+         key: str, memory: MemoryEstimate) -> FitOutcome:
+    """``trainer.fit`` where anything but a checkpoint problem becomes a ``failed`` outcome with its history
+    (a failed allocation: :func:`memory_message` for ``memory``)."""
     val = (data.val_x, data.val_y) if data.val_x is not None and data.val_y is not None else None
     try:
         return trainer.fit(data.train_x, data.train_y, epochs=epochs, val=val, checkpoint_dir=checkpoint_dir,
@@ -270,7 +272,72 @@ def _fit(trainer: Trainer, data: Split, epochs: int, checkpoint_dir: str | os.Pa
     except Exception as exc:  # a bug or a resource problem mid-run: record it, keep the history
         if os.environ.get("MNISTLAB_DEBUG"):
             raise
-        return FitOutcome("failed", failure_message(exc), trainer.history)
+        message = memory_message(memory, "an allocation failed while training") if allocation_failed(exc) else None
+        return FitOutcome("failed", message or failure_message(exc), trainer.history)
+
+
+def run_memory(cfg: RunConfig, spec: ModelSpec, train_size: int) -> MemoryEstimate:
+    """:func:`~mnistlab.models.training_memory` of ``spec`` with the run's optimizer settings and batch
+    (at most ``train_size`` images: a batch larger than the data set holds the data set)."""
+    t = cfg.train
+    return training_memory(spec, t.optimizer, min(t.batch_size, max(train_size, 1)), momentum=t.momentum,
+                           amsgrad=getattr(t, "amsgrad", False), centered=getattr(t, "centered", False))
+
+
+def build_on(device: torch.device, spec: ModelSpec, seed: int, memory: MemoryEstimate) -> torch.nn.Module:
+    """``build_model(spec, seed=seed)`` on ``device``, or :class:`ResourceError` (one line) when
+    ``memory`` (the run's estimate) exceeds :func:`available_memory` or an allocation fails."""
+    free = available_memory(device)
+    if free is not None and memory.total > free:
+        raise ResourceError(memory_message(memory, f"{gigabytes(free)} GB available"))
+    try:
+        return build_model(spec, seed=seed).to(device)
+    except (RuntimeError, MemoryError) as exc:
+        if not allocation_failed(exc):
+            raise
+        raise ResourceError(memory_message(memory, "the allocation failed")) from None
+
+
+def memory_message(memory: MemoryEstimate, why: str) -> str:
+    """``not enough memory for a 318M-parameter model: about 5.1 GB needed with adam (batch 32; why)``."""
+    n = memory.params
+    count = next((f"{n / size:.3g}{unit}" for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)) if n >= size), str(n))
+    return (f"not enough memory for a {count}-parameter model: about {gigabytes(memory.total)} GB needed with "
+            f"{memory.optimizer} (batch {memory.batch_size}; {why})")
+
+
+def allocation_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` is a failed memory allocation: MemoryError, or torch's RuntimeError (CPU "can't
+    allocate memory", CUDA "out of memory", MPS "not enough memory")."""
+    text = str(exc).lower()
+    return isinstance(exc, MemoryError) or (isinstance(exc, RuntimeError) and any(
+        s in text for s in ("can't allocate", "cannot allocate", "out of memory", "not enough memory")))
+
+
+def available_memory(device: torch.device) -> int | None:
+    """Bytes a run may still allocate on ``device``, or None when unknown (mps, no /proc).
+
+    CUDA: the free device memory. CPU: the kernel's MemAvailable, capped by the cgroup's limit
+    (a container's) less what the cgroup uses. Address-space limits (``ulimit -v``) are not counted.
+    """
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    if device.type != "cpu":
+        return None
+    found = []
+    for limit, usage in (("memory.max", "memory.current"),  # cgroup v2, then v1
+                         ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes")):
+        try:
+            root = Path("/sys/fs/cgroup")
+            found.append(int((root / limit).read_text()) - int((root / usage).read_text()))
+        except (OSError, ValueError):  # no such cgroup, or "max" (no limit)
+            pass
+    try:
+        info = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines() if ":" in line)
+        found.append(int(info["MemAvailable"].split()[0]) * 1024)
+    except (OSError, KeyError, ValueError):
+        pass
+    return min(found) if found else None
 
 
 def failure_message(exc: BaseException) -> str:
@@ -402,8 +469,9 @@ class Recorder:
 
     def abandon(self, exc: BaseException) -> None:
         """Like :meth:`fail`, except that bad input (a :class:`MnistlabError`: bad data, config or
-        checkpoint) leaves no record at all: nothing ran (``mnistlab train``, ``train(store=...)``)."""
-        if not isinstance(exc, MnistlabError):
+        checkpoint) leaves no record at all: nothing ran (``mnistlab train``, ``train(store=...)``).
+        A :class:`ResourceError` (not enough memory) is no bad input: it is recorded as failed."""
+        if not isinstance(exc, MnistlabError) or isinstance(exc, ResourceError):  # it ran, or tried to
             self.fail(exc)
             return
         try:
@@ -445,11 +513,19 @@ class Run:
     test_loss = property(lambda self: self.result.metrics.get("test_loss"))
 
     def predict(self, images: Any) -> np.ndarray:
-        """Class probabilities (N, classes) for uint8 (0-255) or float ([0, 1]) images (N, 28, 28),
-        computed in the precision the run was tested in (so they agree with ``test_accuracy``)."""
+        """Class probabilities float32 (N, classes) for grayscale images, computed in the precision
+        the run was tested in (so they agree with ``test_accuracy``).
+
+        ``images``: numpy or torch, uint8 (0-255) or float ([0, 1]), shaped (N, 28, 28), (N, 1, 28,
+        28), (N, 28, 28, 1) (Keras's channels-last), or one image (28, 28) / (28, 28, 1) (giving
+        one row). Anything else raises :class:`SpecError` in one line ("convert to grayscale" for
+        colour images, the size the model takes for a wrong size). Images that look inverted
+        for the run's dataset (a bright border) warn :class:`~mnistlab.errors.InvertedImageWarning`.
+        """
         bf16 = self.result.env.get("precision") == "bf16"
         try:
-            return predict_probs(self.result.model, images, autocast_dtype=torch.bfloat16 if bf16 else None)
+            return predict_probs(self.result.model, images, autocast_dtype=torch.bfloat16 if bf16 else None,
+                                 dataset=self.result.config.get("dataset"))
         except (ValueError, TypeError) as exc:  # check_pixels / numpy on something that is not images
             raise SpecError(f"predict: {exc}") from None
 

@@ -8,7 +8,8 @@
 The loop holds the whole dataset as one uint8 tensor and indexes shuffled batches from it (no
 DataLoader), normalises each batch (/255), and records per epoch ``loss``, ``accuracy``,
 ``val_loss``, ``val_accuracy`` (when there is validation data), ``lr``, ``epoch_seconds`` and
-``images_per_second``. Failure is a result: a NaN/inf loss ends the fit as ``"diverged"``, Ctrl-C
+``images_per_second``. Failure is a result: a NaN/inf loss, or an epoch whose loss blew up at
+chance accuracy (:func:`mnistlab.evaluate.blow_up`), ends the fit as ``"diverged"``, Ctrl-C
 as ``"interrupted"``, with the history so far kept. With a checkpoint folder every epoch is saved
 (model, optimizer, callbacks, RNG states, history) and ``resume=True`` continues bit-exactly on CPU.
 
@@ -37,7 +38,7 @@ from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, CallbackList, make_progress
 from mnistlab.config import AugmentConfig, ScheduleConfig
 from mnistlab.errors import CheckpointError, SpecWarning
-from mnistlab.evaluate import evaluate_model
+from mnistlab.evaluate import blow_up, evaluate_model
 from mnistlab.optim import make_optimizer, optimizer_defaults, schedule_lr, set_lr
 
 __all__ = ["CHECKPOINT_FILE", "EpochMeter", "FitOutcome", "Trainer", "fit"]
@@ -172,6 +173,7 @@ class Trainer:
         outcome = FitOutcome(history=self.history)
         ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
         self._target_epochs = epochs
+        self._classes = max(int(labels.max()) + 1, 2) if len(labels) else 2  # for blow_up's chance level
         if resume and ckpt is not None and ckpt.exists():
             self.load_checkpoint(ckpt, config_key)
             outcome.resumed_from = self.epochs_done
@@ -210,6 +212,9 @@ class Trainer:
                 self.epochs_done += 1
                 if ckpt is not None:
                     self.save_checkpoint(ckpt, config_key)
+                if (why := blow_up(self.history, self._classes)) is not None:  # finite, but far past chance
+                    outcome.status, outcome.message = "diverged", why
+                    break
         except KeyboardInterrupt:
             outcome.status = "interrupted"
             outcome.message = f"interrupted by the user after {self.epochs_done} complete epoch(s)"

@@ -138,9 +138,11 @@ def _check_outputs(resume: bool, checkpoint_dir: Path | None, save_weights: Path
 def _announce(cfg: RunConfig, resume_from: Path | None) -> None:
     """The model's summary, what the run will do, and whether it resumes (``resume_from``: --checkpoint-dir)."""
     from mnistlab.models import format_summary, summarize
+    from mnistlab.run import run_memory
     from mnistlab.trainer import CHECKPOINT_FILE
 
-    click.echo(format_summary(summarize(cfg.model_spec())))
+    spec = cfg.model_spec()  # the memory line for this run's optimizer and batch, not the summary's default
+    click.echo(format_summary(summarize(spec), run_memory(cfg, spec, cfg.data.subset or cfg.train.batch_size)))
     t = cfg.train
     click.echo(f"Training on {cfg.dataset}: {t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {cfg.lr:g}, seed {t.seed}")
     if resume_from is not None:
