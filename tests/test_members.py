@@ -113,3 +113,12 @@ def test_an_experiment_records_stacked_members_as_separate_runs(data_dir, tmp_pa
         assert len(result.outcomes) == 3 and not any(o.skipped for o in result.outcomes)
         again = run_experiment(exp, store, batch_members=True, data_dir=data_dir)
         assert all(o.skipped for o in again.outcomes)
+
+
+def test_stacked_members_blown_up_by_the_learning_rate_say_so(data_dir):
+    dense = {"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 64, "activation": "relu"},
+                        {"type": "Dense", "units": 10}]}
+    results = run_members([member_cfg(s, model=dense, train={"optimizer": "sgd", "lr": 50.0, "epochs": 1})
+                           for s in (0, 1)], data_dir=data_dir)
+    assert [r.status for r in results] == ["diverged", "diverged"]
+    assert all("probably too high" in r.message for r in results)

@@ -40,7 +40,7 @@ from torch import nn
 from torch.func import functional_call, vmap
 
 from mnistlab.augment import Augmenter
-from mnistlab.evaluate import to_input
+from mnistlab.evaluate import blow_up, to_input
 from mnistlab.optim import schedule_lr, set_lr
 from mnistlab.trainer import FitOutcome
 
@@ -130,7 +130,8 @@ def fit_members(stack: StackedMembers, images: torch.Tensor, labels: torch.Tenso
     ``images`` uint8 (N, H, W) and ``labels`` int64 (N,) on the stack's device; ``optimizer`` over
     ``stack.parameters()``; ``schedule`` a ScheduleConfig (per batch, as the Trainer); ``augment``
     an AugmentConfig (one stream for all members, seeded ``seeds[0] + 1``). History entries have the
-    Trainer's keys. A member whose epoch loss is not finite ends ``diverged``; the others go on.
+    Trainer's keys. A member whose epoch loss is not finite, or blown up at chance accuracy
+    (:func:`~mnistlab.evaluate.blow_up`), ends ``diverged``; the others go on.
     """
     count, n, device = stack.count, len(images), images.device
     steps = math.ceil(n / batch_size)
@@ -139,6 +140,7 @@ def fit_members(stack: StackedMembers, images: torch.Tensor, labels: torch.Tenso
                  if augment is not None and not augment.is_identity() else None)
     torch.manual_seed(int(seeds[0]))  # dropout draws from the global generator
     outcomes = [FitOutcome() for _ in range(count)]
+    classes = max(int(labels.max()) + 1, 2) if n else 2
     for epoch in range(epochs):
         live = [o.status == "finished" for o in outcomes]
         if not any(live):
@@ -185,6 +187,8 @@ def fit_members(stack: StackedMembers, images: torch.Tensor, labels: torch.Tenso
                 entry["val_loss"], entry["val_accuracy"] = val_metrics[0][m], val_metrics[1][m]
             entry.update(lr=lr, epoch_seconds=seconds / count, images_per_second=n * count / train_seconds)
             outcome.history.append(entry)
+            if (why := blow_up(outcome.history, classes)) is not None:  # finite, but far past chance (as the Trainer)
+                outcome.status, outcome.message = "diverged", why
     return outcomes
 
 
