@@ -134,6 +134,22 @@ def _wait_for_first(proc: subprocess.Popen[bytes], db: Path) -> set[str]:
     raise AssertionError(f"no run finished in time: {proc.communicate()}")
 
 
+def test_two_drivers_on_one_store_split_the_cells(tmp_path: Path, data_dir: Path) -> None:
+    """Two `mnistlab run` of one experiment at once (two terminals): each cell trains once."""
+    exp = tmp_path / "sweep.toml"
+    exp.write_text(SWEEP)
+    store_dir = tmp_path / "store"
+    RunStore(store_dir).close()  # the database exists before both start
+    drivers = [_start(exp, store_dir, data_dir) for _ in range(2)]
+    outputs = [d.communicate(timeout=300) for d in drivers]
+    assert [d.returncode for d in drivers] == [0, 0], outputs
+    runs = RunStore(store_dir).runs()
+    assert len(runs) == 6 and {r.status for r in runs} == {"finished"}
+    assert sorted(r.variant for r in runs) == [f"seed={i}" for i in range(6)]
+    said = b"".join(out for out, _ in outputs)
+    assert said.count(b"being trained by another process") + said.count(b"skipped (already finished)") >= 1
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["SIGKILL", "SIGINT"])
 def test_killed_sweep_loses_nothing_and_resumes(tmp_path: Path, data_dir: Path, sig: signal.Signals) -> None:
     exp = tmp_path / "kill.toml"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import multiprocessing
 import sqlite3
 from collections import Counter
@@ -279,3 +280,37 @@ def test_finishing_a_run_can_record_what_it_resolved_from_its_data(tmp_path: Pat
     assert json.loads((store.artifact_dir(rid) / "config.json").read_text()) == adapted
     assert store.find_finished("exp", "n", "key").run_id == rid
     assert store.get(kept).config == {"dataset": "mnist"}  # without config=, the written one stays
+
+
+def _claim(store: RunStore, done: tuple[str, ...] = ("finished", "diverged")) -> tuple[str, bool]:
+    return store.claim_run(experiment="e", variant="v", seed=0, member=0, config={"a": 1}, config_hash="k", done=done)
+
+
+def _claim_and_die(root: str) -> None:
+    _claim(RunStore(root))
+
+
+def test_a_cell_is_claimed_once_while_its_process_lives(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    first, claimed = _claim(store)
+    assert claimed and store.get(first).status == "running" and store.get(first).pid == os.getpid()
+    assert _claim(store) == (first, False)  # running in a live process: held
+    store.finish_run(first, status="finished", history=[], metrics={}, env={})
+    assert _claim(store) == (first, False)  # finished: done
+    again, claimed = _claim(store, done=())  # --force: finished runs do not hold the cell
+    assert claimed and again != first and store.get(again).status == "running"
+
+
+def test_a_claim_ends_with_the_process_that_made_it(tmp_path: Path) -> None:
+    p = multiprocessing.get_context("spawn").Process(target=_claim_and_die, args=(str(tmp_path),))
+    p.start()
+    p.join(60)
+    store = RunStore(tmp_path)
+    [dead] = store.runs()
+    assert dead.status == "running" and dead.pid == p.pid
+    run_id, claimed = _claim(store)
+    assert claimed and run_id != dead.run_id
+    # A run on another host (a store on a shared disk) holds its cell: its process cannot be checked.
+    with sqlite3.connect(store.db_path) as con:
+        con.execute("UPDATE runs SET host = 'elsewhere', pid = 1 WHERE run_id = ?", (run_id,))
+    assert _claim(store) == (run_id, False)

@@ -30,7 +30,7 @@ from mnistlab.errors import SpecError
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
-from mnistlab.run import Recorder, run_config, run_members
+from mnistlab.run import Recorder, RunResult, run_config, run_members
 
 DONE_STATUSES = ("finished", "diverged")  # cells with such a run are skipped unless force
 
@@ -82,6 +82,7 @@ class CellTask:
     store_root: str
     data_dir: str | None = None
     threads: int = 0
+    done: tuple[str, ...] = DONE_STATUSES  # a cell with such a run is not trained again (() = --force)
 
 
 def _cell_config(cell: Cell, threads: int = 0) -> RunConfig:
@@ -92,24 +93,33 @@ def _cell_config(cell: Cell, threads: int = 0) -> RunConfig:
 
 
 def execute_cell(task: CellTask) -> list[tuple[str, str]]:
-    """Train the task's cells and record each in the store; returns ``(run_id, status)`` per cell,
-    in order. Safe in any process."""
-    cfgs = [_cell_config(c, task.threads) for c in task.cells]
+    """Claim the task's cells, train those claimed and record each in the store; returns ``(run_id,
+    status)`` per cell, in order. A cell another driver holds (running, or already in a status of
+    ``task.done``) is not trained: its status is ``"taken"`` and the run id is the holder's. Safe in
+    any process."""
     with RunStore(task.store_root) as store:
-        recorders = [Recorder(store, experiment=c.experiment, variant=c.variant, config=c.config, seed=c.seed,
-                              member=c.member, repeat=c.repeat) for c in task.cells]
+        claims = [Recorder.claim(store, experiment=c.experiment, variant=c.variant, config=c.config, seed=c.seed,
+                                 member=c.member, repeat=c.repeat, done=task.done) for c in task.cells]
+        out = {i: (run_id, "taken") for i, (recorder, run_id) in enumerate(claims) if recorder is None}
+        mine = [(i, recorder) for i, (recorder, _) in enumerate(claims) if recorder is not None]
+        cfgs = [_cell_config(task.cells[i], task.threads) for i, _ in mine]
+        results: list[RunResult | Exception]
         try:
-            results = (run_members(cfgs, data_dir=task.data_dir) if len(cfgs) > 1
-                       else [run_config(cfgs[0], data_dir=task.data_dir, progress="none")])
+            results = (list(run_members(cfgs, data_dir=task.data_dir)) if len(cfgs) > 1
+                       else [run_config(cfg, data_dir=task.data_dir, progress="none") for cfg in cfgs])
         except KeyboardInterrupt as exc:
-            for recorder in recorders:
+            for _, recorder in mine:
                 recorder.fail(exc)
             raise
         except Exception as exc:  # a bad input or a bug in one cell must not end the sweep unrecorded
-            return [(recorder.run_id, recorder.fail(exc)) for recorder in recorders]
-        for recorder, res in zip(recorders, results):
-            recorder.finish(res)
-        return [(r.run_id, store.get(r.run_id).status) for r in recorders]  # "failed" if its files could not be written
+            results = [exc] * len(cfgs)
+        for (i, recorder), res in zip(mine, results):
+            if isinstance(res, Exception):
+                out[i] = (recorder.run_id, recorder.fail(res))
+            else:
+                recorder.finish(res)
+                out[i] = (recorder.run_id, store.get(recorder.run_id).status)  # "failed" if its files were not written
+        return [out[i] for i in range(len(task.cells))]
 
 
 def member_groups(cells: Sequence[Cell], batch_members: bool | None = None) -> list[tuple[Cell, ...]]:
@@ -195,11 +205,12 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     if runner is None:
         runner = InlineRunner() if workers <= 1 else ProcessRunner(workers)
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0  # the cores split between workers
-    tasks = [CellTask(g, str(st.root), None if data_dir is None else str(data_dir), threads) for g in groups]
+    tasks = [CellTask(g, str(st.root), None if data_dir is None else str(data_dir), threads, () if force else DONE_STATUSES)
+             for g in groups]
     interrupted = False
     for task, statuses in runner.map(execute_cell, tasks):
         for cell, (run_id, status) in zip(task.cells, statuses):
-            outcome = CellOutcome(cell, st.get(run_id), False)
+            outcome = CellOutcome(cell, st.get(run_id), status == "taken")  # taken: another driver's run
             result.outcomes.append(outcome)
             if on_cell and live is not None:
                 on_cell(outcome, live.add(outcome.record))

@@ -447,6 +447,20 @@ class Recorder:
                                       config=config, config_hash=run_key(config), repeat=repeat)
 
     @classmethod
+    def claim(cls, store: RunStore, *, experiment: str, variant: str, config: dict[str, Any], seed: int,
+              member: int = 0, repeat: int = 0, done: tuple[str, ...] = ()) -> tuple[Recorder | None, str]:
+        """A recorder for a run of a sweep's cell that this process claims, and its run id; or None and
+        the id of the run that holds the cell: running in a live process (another driver of the same
+        experiment on this store) or already in a status of ``done`` (:meth:`RunStore.claim_run`)."""
+        run_id, claimed = store.claim_run(experiment=experiment, variant=variant, seed=seed, member=member,
+                                          config=config, config_hash=run_key(config), repeat=repeat, done=done)
+        if not claimed:
+            return None, run_id
+        recorder = cls.__new__(cls)
+        recorder.store, recorder.run_id = store, run_id
+        return recorder, run_id
+
+    @classmethod
     def for_config(cls, store: RunStore, experiment: str, cfg: RunConfig) -> Recorder:
         """A single run of ``cfg`` (not a sweep cell): its variant is the model's name, or its file's stem."""
         resolved = cfg.resolved()

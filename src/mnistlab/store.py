@@ -262,17 +262,39 @@ class RunStore:
                   config_hash: str, repeat: int = 0, env: dict[str, Any] | None = None) -> str:
         """Record a run as ``running`` and return its new id (its artifact folder exists)."""
         run_id = new_run_id()
-        self.artifact_dir(run_id, must_exist=False).mkdir(parents=True, exist_ok=True)
-        _write_json(self.artifact_dir(run_id, must_exist=False) / "config.json", config)
+        self._new_folder(run_id, config)
         with self._errors("record the run"), self._write() as con:
-            con.execute(
-                "INSERT INTO runs (run_id, experiment, variant, seed, member, config, config_hash, status, history,"
-                " metrics, env, created_at, finished_at, message, repeat, pid, host)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, 'running', '[]', '{}', ?, ?, NULL, '', ?, ?, ?)",
-                (run_id, experiment, variant, int(seed), int(member), json.dumps(config), config_hash,
-                 json.dumps(env or {}), time.time(), int(repeat), os.getpid(), socket.gethostname()),
-            )
+            _insert_running(con, run_id, experiment, variant, seed, member, config, config_hash, repeat, env)
         return run_id
+
+    def _new_folder(self, run_id: str, config: dict[str, Any]) -> None:
+        folder = self.artifact_dir(run_id, must_exist=False)
+        folder.mkdir(parents=True, exist_ok=True)
+        _write_json(folder / "config.json", config)
+
+    def claim_run(self, *, experiment: str, variant: str, seed: int, member: int, config: dict[str, Any],
+                  config_hash: str, repeat: int = 0, done: tuple[str, ...] = ()) -> tuple[str, bool]:
+        """Start a run unless another holds its cell; returns ``(run_id, claimed)``.
+
+        In one write transaction (so two drivers on one store never both start a cell): if a run of
+        this experiment, variant and config hash is ``running`` in a live process (this host: its
+        pid exists; another host: assumed alive) or has a status in ``done``, that run's id and
+        False; else a new ``running`` run, as :meth:`start_run`, and True. A claim lasts as long as
+        the process that made it: a killed driver's cells are free again.
+        """
+        host = socket.gethostname()
+        with self._errors("record the run"), self._write() as con:
+            rows = con.execute("SELECT run_id, status, pid, host FROM runs WHERE experiment = ? AND variant = ?"
+                               " AND config_hash = ? AND (status = 'running' OR status IN"
+                               f" ({', '.join('?' * len(done)) or 'NULL'})) ORDER BY created_at DESC",
+                               (experiment, variant, config_hash, *done)).fetchall()
+            for run_id, status, pid, run_host in rows:
+                if status != "running" or run_host != host or _alive(pid):
+                    return run_id, False
+            run_id = new_run_id()
+            _insert_running(con, run_id, experiment, variant, seed, member, config, config_hash, repeat, None)
+        self._new_folder(run_id, config)
+        return run_id, True
 
     def finish_run(self, run_id: str, *, status: str, history: list[dict[str, Any]], metrics: dict[str, Any],
                    env: dict[str, Any], message: str = "", weights: dict[str, Any] | None = None,
@@ -494,6 +516,18 @@ def _atomic(path: Path, write: Callable[[Path], object]) -> None:
 
 def _write_json(path: Path, obj: Any) -> None:
     _atomic(path, lambda p: p.write_text(json.dumps(obj, indent=1, default=_json_default), encoding="utf-8"))
+
+
+def _insert_running(con: sqlite3.Connection, run_id: str, experiment: str, variant: str, seed: int, member: int,
+                    config: dict[str, Any], config_hash: str, repeat: int, env: dict[str, Any] | None) -> None:
+    """The row of a run that starts now, in this process on this host."""
+    con.execute(
+        "INSERT INTO runs (run_id, experiment, variant, seed, member, config, config_hash, status, history,"
+        " metrics, env, created_at, finished_at, message, repeat, pid, host)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, 'running', '[]', '{}', ?, ?, NULL, '', ?, ?, ?)",
+        (run_id, experiment, variant, int(seed), int(member), json.dumps(config), config_hash,
+         json.dumps(env or {}), time.time(), int(repeat), os.getpid(), socket.gethostname()),
+    )
 
 
 def _alive(pid: int) -> bool:
