@@ -16,7 +16,10 @@ the store holds instead when there is nothing to compare::
 
 A row holds ``variant``, ``n`` (runs counted), ``test_acc`` (their mean) and ``test_acc_std``
 (sample std, None for one run), the means of the other metrics, and for committee variants the
-members' accuracy range and the committee accuracy; see :data:`COLUMNS`.
+members' accuracy range and the committee accuracy; see :data:`COLUMNS`. ``vs_best`` says whether
+the variant's mean can be told apart from the best variant's by Welch's t-test (``"best"``,
+``"within noise"``, ``"below"``; :func:`mark_vs_best`): a table marks the best ``best`` and the
+variants within its noise ``~best``, so that a ranking of seed noise is not read as a result.
 """
 
 from __future__ import annotations
@@ -37,10 +40,13 @@ import numpy as np
 
 from mnistlab.errors import SpecError, StoreError, did_you_mean
 from mnistlab.experiments import Experiment, load_experiment, variant_setting
+from mnistlab.stats import welch_test
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 
-COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "test_loss",
-           "train_seconds", "seconds_per_epoch", "member_acc_min", "member_acc_max", "committee_acc", "failed", "note")
+COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "vs_best", "vs_best_p",
+           "test_loss", "train_seconds", "seconds_per_epoch", "member_acc_min", "member_acc_max", "committee_acc",
+           "failed", "note")
+NOISE_P = 0.05  # Welch's p at or above which two variants' mean test accuracies are not told apart
 
 
 @dataclass(frozen=True)
@@ -192,8 +198,9 @@ class Comparison:
         return self.rows()
 
     def rows(self) -> list[dict[str, Any]]:
-        """One row (a fresh dict) per variant, in the order the variants' first counted runs started."""
-        return [dict(self._rows[v]) for v in sorted(self._rows, key=self._first.__getitem__)]
+        """One row (a fresh dict) per variant, in the order the variants' first counted runs started,
+        each marked against the best variant (:func:`mark_vs_best`)."""
+        return mark_vs_best([dict(self._rows[v]) for v in sorted(self._rows, key=self._first.__getitem__)])
 
     def _count(self, r: RunRecord) -> bool:
         """Take ``r`` into its cell (the latest run counts); False if it does not count at all."""
@@ -234,6 +241,8 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "val_acc": mean("val_accuracy"),
         "test_acc": float(np.mean(accs)) if accs else None,
         "test_acc_std": float(np.std(accs, ddof=1)) if len(accs) > 1 else None,
+        "vs_best": None,  # set across rows by mark_vs_best
+        "vs_best_p": None,
         "test_loss": mean("test_loss"),
         "train_seconds": mean("train_seconds"),
         "seconds_per_epoch": mean("seconds_per_epoch"),
@@ -243,6 +252,26 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "failed": len(recs) - len(ok),
         "note": f"{blown} diverged: the learning rate is probably too high" if blown else None,
     }
+
+
+def mark_vs_best(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Set each row's ``vs_best`` and ``vs_best_p``: can its mean test accuracy be told apart from
+    the best variant's? Welch's t-test on the rows' means, sds and n (:func:`mnistlab.stats.welch_test`):
+    ``"best"`` for the variant with the highest mean, ``"within noise"`` where p >= :data:`NOISE_P`,
+    ``"below"`` where p < NOISE_P, None where either has fewer than 2 runs (no sd). Returns ``rows``.
+    """
+    scored = [r for r in rows if r.get("test_acc") is not None and r.get("test_acc_std") is not None]
+    for r in rows:
+        r.update(vs_best=None, vs_best_p=None)
+    if len(scored) < 2:
+        return rows
+    best = max(scored, key=lambda r: r["test_acc"])
+    best["vs_best"] = "best"
+    for r in scored:
+        if r is not best:
+            p = welch_test(best["test_acc"], best["test_acc_std"], best["n"], r["test_acc"], r["test_acc_std"], r["n"]).p
+            r["vs_best"], r["vs_best_p"] = ("within noise" if p >= NOISE_P else "below"), p
+    return rows
 
 
 def _num(x: Any) -> float | None:
@@ -280,6 +309,7 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
         pct = (lambda x: "-" if x is None else f"{100 * x:.2f}%")
         std = r.get("test_acc_std")
         test = pct(r.get("test_acc")) + (f" +- {100 * std:.2f}" if std is not None else "") + f" (n={r.get('n', 0)})"
+        test += {"best": " best", "within noise": " ~best", "below": ""}.get(r.get("vs_best") or "", "")
         note = f" ({r['note']})" if r.get("note") else ""  # e.g. diverged: the learning rate is probably too high
         cells = [str(r["variant"]) + note, "-" if r.get("params") is None else f"{r['params']:,}",
                  "-" if r.get("epochs") is None else f"{r['epochs']:g}", pct(r.get("train_acc"))]

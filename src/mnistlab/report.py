@@ -36,7 +36,8 @@ from mnistlab.store import RunRecord, RunStore
 COLUMNS: dict[str, tuple[str, str]] = {
     "variant": ("variant", "text"), "n": ("n", "int"), "params": ("params", "int"), "epochs": ("epochs", "num"),
     "train_acc": ("train acc", "pct"), "val_acc": ("val acc", "pct"), "test_acc_mean": ("test acc", "pct"),
-    "test_acc": ("test acc", "pct"), "test_acc_std": ("± std", "pct"), "test_loss": ("test loss", "num"),
+    "test_acc": ("test acc", "pct"), "test_acc_std": ("± std", "pct"),
+    "vs_best": ("vs best (Welch)", "text"), "vs_best_p": ("p", "num"), "test_loss": ("test loss", "num"),
     "train_seconds": ("train s", "num"), "seconds_per_epoch": ("s / epoch", "num"),
     "member_acc_min": ("member acc min", "pct"), "member_acc_max": ("member acc max", "pct"),
     "committee_acc": ("committee acc", "pct"), "failed": ("failed", "int"),

@@ -1,0 +1,64 @@
+"""Welch's t-test (mnistlab.stats) and the comparison table's "within noise of the best" marks.
+
+The reference values were computed with SciPy 1.17 (not a test dependency):
+``scipy.stats.ttest_ind_from_stats(m1, s1, n1, m2, s2, n2, equal_var=False)`` and
+``scipy.special.betainc(a, b, x)``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mnistlab.comparison import display_cells, mark_vs_best
+from mnistlab.stats import betainc, welch_test
+
+SCIPY_WELCH = [  # (m1, s1, n1, m2, s2, n2) -> (t, two-sided p)
+    ((0.9123, 0.0031, 5, 0.9101, 0.0042, 5), (0.9423764611318538, 0.3758940448634778)),
+    ((0.8714, 0.0075, 3, 0.8476, 0.0093, 3), (3.450362604382813, 0.027928585927801695)),
+    ((0.99, 0.001, 8, 0.9885, 0.0012, 8), (2.716072381275458, 0.01710970453030948)),
+    ((0.5, 0.1, 2, 0.52, 0.05, 3), (-0.26186146828319107, 0.8278853746118682)),
+    ((0.87, 0.0064, 8, 0.8742, 0.0069, 8), (-1.262266224386177, 0.22758971997141358)),
+]
+SCIPY_BETAINC = [((2.5, 0.5, 0.3), 0.018927124071945658), ((0.5, 7, 0.9), 0.9999999780702157),
+                 ((10, 0.5, 0.99), 0.6579281751567845)]
+
+
+@pytest.mark.parametrize("stats, expected", SCIPY_WELCH)
+def test_welch_test_matches_scipy(stats, expected):
+    result = welch_test(*stats)
+    assert result.t == pytest.approx(expected[0], rel=1e-12)
+    assert result.p == pytest.approx(expected[1], rel=1e-9)
+
+
+@pytest.mark.parametrize("args, expected", SCIPY_BETAINC)
+def test_betainc_matches_scipy(args, expected):
+    assert betainc(*args) == pytest.approx(expected, rel=1e-12)
+
+
+def test_welch_edge_cases_and_bad_input():
+    assert welch_test(0.9, 0.0, 3, 0.9, 0.0, 3).p == 1.0
+    assert welch_test(0.91, 0.0, 3, 0.9, 0.0, 3).p == 0.0
+    assert welch_test(0.9, 0.01, 4, 0.8, 0.01, 4).p == welch_test(0.8, 0.01, 4, 0.9, 0.01, 4).p
+    with pytest.raises(ValueError, match="at least 2"):
+        welch_test(0.9, 0.01, 1, 0.8, 0.01, 4)
+    with pytest.raises(ValueError, match="betainc"):
+        betainc(-1, 1, 0.5)
+
+
+def row(variant, acc, sd, n):
+    return {"variant": variant, "n": n, "test_acc": acc, "test_acc_std": sd}
+
+
+def test_the_table_marks_variants_within_the_best_ones_noise():
+    rows = mark_vs_best([row("a", 0.9101, 0.0042, 5), row("b", 0.9123, 0.0031, 5), row("c", 0.8476, 0.0093, 5),
+                         row("single", 0.95, None, 1)])
+    marks = {r["variant"]: (r["vs_best"], r["vs_best_p"]) for r in rows}
+    assert marks["b"] == ("best", None)  # one run cannot be ranked: "single" is not the best despite its mean
+    assert marks["a"][0] == "within noise" and marks["a"][1] == pytest.approx(0.3758940448634778, rel=1e-9)
+    assert marks["c"][0] == "below" and marks["c"][1] < 0.05
+    assert marks["single"] == (None, None)
+    _, cells = display_cells(rows)
+    shown = {c[0]: c for c in cells}
+    assert any(x.endswith(" best") for x in shown["b"]) and any(x.endswith(" ~best") for x in shown["a"])
+    assert not any("best" in x for x in shown["c"][1:])
+    assert mark_vs_best([row("only", 0.9, 0.01, 3)])[0]["vs_best"] is None  # nothing to compare with
