@@ -205,8 +205,7 @@ def run_config(
                "flush_denormals": trainer.flushes_denormals, "data": data.provenance}
         # A CPU run repeats exactly, unless the load made it change its thread count midway.
         env["deterministic"] = device.type == "cpu" and not env["thread_changes"]
-    metrics = _metrics(outcome, test_loss, test_acc, summary.total, flops, data)
-    metrics.update(dataset_metrics(data, probs))
+    metrics = {**_metrics(outcome, test_loss, test_acc, summary.total, flops, data), **dataset_metrics(data, probs)}
     metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test
                              else "none" if data.val_y is None else cfg.data.split)
     model.eval()
