@@ -14,7 +14,6 @@ from PIL import Image
 
 from mnistlab.cli import main
 from mnistlab.config import build_run_config, parse_run_config
-from mnistlab.data.userdata import parse_user_dataset
 from mnistlab.datasets import load_any, load_dataset
 from mnistlab.errors import DataError, SpecError
 from mnistlab.run import run_config
