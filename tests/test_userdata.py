@@ -14,6 +14,7 @@ from PIL import Image
 
 from mnistlab.cli import main
 from mnistlab.config import build_run_config, parse_run_config
+from mnistlab.data.userdata import path_digest
 from mnistlab.datasets import load_any, load_dataset
 from mnistlab.errors import DataError, SpecError
 from mnistlab.run import run_config
@@ -252,9 +253,28 @@ def test_cli_trains_and_shows_a_folder_dataset(tmp_path: Path, monkeypatch: pyte
     captured = capsys.readouterr()
     assert code == 0, captured.err
     assert "Training on digits" in captured.out
+    # The recorded run names its data, and its predictions line up with the data rebuilt from the record.
+    from mnistlab import views
+    from mnistlab.store import RunStore
+
+    store = RunStore(tmp_path / "mnistlab-runs")
+    record = store.runs()[-1]
+    assert record.env["data"]["checksums"][str(Path("digits"))] == path_digest(Path("digits"))
+    ds, _, true, probs = views.run_predictions(store, record)
+    assert ds.info.num_classes == 10 and len(true) == len(probs) == 6
     # A preset's 10 outputs against 2 classes: one line, before any training.
     _folder(tmp_path / "two", {"zero": 3, "one": 3})
     assert main(["train", "--dataset", "two", "--model", "seed000-dense", "--epochs", "1", "--progress", "none"]) != 0
     assert "the model has 10 outputs but two has 2 classes" in capsys.readouterr().err
     code = main(["show-data", "digits", "--rows", "2", "--cols", "2", "-o", "grid.png"])
     assert code == 0 and (tmp_path / "grid.png").is_file()
+
+
+def test_a_notebook_run_on_user_data_predicts(tmp_path: Path) -> None:
+    import mnistlab
+
+    images = np.stack([np.roll(glyph_l(), d, axis=1) for d in range(10)] * 2)
+    train = write_csv(tmp_path / "t.csv", images, list(range(10)) * 2)
+    run = mnistlab.train(dataset={"csv": str(train), "test_fraction": 0.5}, model="seed000-dense", epochs=1,
+                         progress="none")
+    assert run.predict(images[:3]).shape == (3, 10)

@@ -18,7 +18,7 @@ import os
 import platform
 import subprocess
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -549,9 +549,10 @@ class Run:
         for the run's dataset (a bright border) warn :class:`~mnistlab.errors.InvertedImageWarning`.
         """
         bf16 = self.result.env.get("precision") == "bf16"
+        dataset = self.result.config.get("dataset")  # a registered name, or the user's data (a table): no known border
         try:
             return predict_probs(self.result.model, images, autocast_dtype=torch.bfloat16 if bf16 else None,
-                                 dataset=self.result.config.get("dataset"))
+                                 dataset=dataset if isinstance(dataset, str) else None)
         except (ValueError, TypeError) as exc:  # check_pixels / numpy on something that is not images
             raise SpecError(f"predict: {exc}") from None
 
@@ -570,7 +571,7 @@ _DEFAULT_EPOCHS: int = setting_default("epochs")
 
 
 def train(
-    dataset: str = _DEFAULT_DATASET,
+    dataset: str | Mapping[str, Any] = _DEFAULT_DATASET,
     model: Any = _DEFAULT_MODEL,
     epochs: int = _DEFAULT_EPOCHS,
     *,
@@ -585,6 +586,8 @@ def train(
 ) -> Run:
     """Train a model the way a notebook does; returns a :class:`Run`.
 
+    ``dataset``: a registered name, or your own data: a path (``.csv``, ``.npz``, a folder of
+    class folders) or a table such as ``{"csv": "train.csv", "test": "test.csv"}``.
     ``overrides`` are config settings by name: ``batch_size``, ``lr``, ``optimizer``, ``seed``,
     ``validation``, ``augment={...}``, ``callbacks=[{"type": "EarlyStopping", ...}]`` (or
     :class:`~mnistlab.callbacks.Callback` objects), ``schedule={"type": "cosine"}`` ...
