@@ -24,7 +24,7 @@ def _size(n: int) -> str:
 DATASET_COLUMNS = (Column("name", "name", whole=True), Column("classes", "classes", right=True),
                    Column("train", "train", "{:,}".format, right=True), Column("test", "test", "{:,}".format, right=True),
                    Column("location", "location"), Column("size", "size", _size, right=True),
-                   Column("status", "status"))
+                   Column("status", "status"), Column("check", "checked by"))
 
 
 @click.command("datasets")
@@ -33,17 +33,18 @@ DATASET_COLUMNS = (Column("name", "name", whole=True), Column("classes", "classe
 def datasets_cmd(data_dir: Path | None, fmt: str) -> None:
     """List every dataset, where its files are, their size on disk, and whether they verified.
 
-    "verified (sha256)" checked the decompressed payload, "verified (md5)" the files as published;
-    "checked (no checksum known)" checked their format, shapes and labels only.
+    Checked by "sha256": the decompressed payload's checksum; "md5": the files as published;
+    "structure": no checksum is known, so only their format, shapes and labels (status "checked").
     """
     rows = []
     for info in datasets.list_datasets():
         status = datasets.dataset_status(info.name, data_dir)
         shown = status.problem
         if status.verified:
-            shown = f"verified ({status.check})" if status.check != "structure" else "checked (no checksum known)"
+            shown = "verified" if status.check in ("sha256", "md5") else "checked"
         rows.append({"name": info.name, "classes": info.num_classes, "train": info.train_size, "test": info.test_size,
-                     "location": status.location, "size": status.size, "status": shown})
+                     "location": status.location, "size": status.size or None, "status": shown,
+                     "check": status.check or None})
     emit(rows, DATASET_COLUMNS, fmt, title="datasets")
 
 
