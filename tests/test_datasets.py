@@ -602,3 +602,22 @@ def test_kmnist_idx_checked_against_the_published_md5(tmp_path: Path, registered
     write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.array([3, 5], np.uint8))  # same structure, one label changed
     with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz: MD5 .* differs"):
         load_dataset("tiny-kmnist-idx", tmp_path / "data")
+
+
+def test_show_data_on_a_kuzushiji_style_dataset(tmp_path: Path, registered: list[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnistlab.cli import main
+
+    info0 = datasets.get_info("kmnist")
+    folder = tmp_path / "data" / "tiny-kmnist-show"
+    folder.mkdir(parents=True)
+    x = np.stack([_glyph_l()] * 4)
+    for key, array in {"train_images": x, "train_labels": np.array([0, 3, 9, 9], np.uint8),
+                       "test_images": x[:1], "test_labels": np.array([9], np.uint8)}.items():
+        np.savez(folder / info0.alt_files[key], arr_0=array)
+    _register(registered, "kmnist", "tiny-kmnist-show", train_size=4, test_size=1)
+    monkeypatch.chdir(tmp_path)
+    assert main(["show-data", "tiny-kmnist-show", "--data-dir", str(tmp_path / "data"), "--rows", "2", "--cols", "2",
+                 "--index", "2"]) == 0
+    assert (tmp_path / "tiny-kmnist-show-samples.png").is_file()
+    assert (tmp_path / "tiny-kmnist-show-samples-image-2.png").is_file()

@@ -278,3 +278,16 @@ def test_a_notebook_run_on_user_data_predicts(tmp_path: Path) -> None:
     run = mnistlab.train(dataset={"csv": str(train), "test_fraction": 0.5}, model="seed000-dense", epochs=1,
                          progress="none")
     assert run.predict(images[:3]).shape == (3, 10)
+
+
+def test_an_unlabelled_competition_csv_reads_and_a_submission_writes(tmp_path: Path) -> None:
+    from mnistlab.data.userdata import read_csv, write_submission
+
+    images, labels = read_csv(write_csv(tmp_path / "test.csv", four_images(), None))
+    assert labels is None and images.shape == (4, 28, 28) and is_l(images[0])
+    write_submission(tmp_path / "submission.csv", np.array([7, 2, 1, 0]))
+    assert (tmp_path / "submission.csv").read_text().splitlines() == ["ImageId,Label", "1,7", "2,2", "3,1", "4,0"]
+    write_submission(tmp_path / "named.csv", np.array([1, 0]), ("cat", "dog"))
+    assert (tmp_path / "named.csv").read_text().splitlines()[1:] == ["1,dog", "2,cat"]
+    with pytest.raises(DataError, match="one class index per image"):
+        write_submission(tmp_path / "x.csv", np.zeros((2, 10)))

@@ -350,3 +350,22 @@ def _npz_labels(path: Path, key: str, y: np.ndarray, n: int) -> np.ndarray:
     if y.dtype.kind == "f" and np.all(y == np.rint(y)):
         return y.astype(np.int64)
     raise DataError(f"{path}: {key} has dtype {y.dtype}; expected integer labels or class names")
+
+
+# ----------------------------------------------------------------------------------- submission
+def write_submission(path: Path, predictions: np.ndarray, class_names: tuple[str, ...] | None = None) -> None:
+    """A competition submission: ``ImageId,Label`` with ImageId from 1 (the digit-recognizer's
+    format), one row per prediction (int class indices, (N,)); ``class_names`` writes names
+    instead of indices (for data whose labels were strings). DataError when it cannot be written.
+    For the predict command on an unlabelled CSV (:func:`read_csv` gives its images, labels None)."""
+    predictions = np.asarray(predictions)
+    if predictions.ndim != 1:
+        raise DataError(f"{path}: predictions must be one class index per image (N,), got shape {predictions.shape}")
+    try:
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["ImageId", "Label"])
+            for i, p in enumerate(predictions.tolist(), start=1):
+                writer.writerow([i, class_names[p] if class_names is not None else p])
+    except OSError as exc:
+        raise DataError(f"{path}: cannot write: {exc.strerror or exc}") from None
