@@ -18,6 +18,7 @@ import pytest
 
 from mnistlab.cli import main
 from mnistlab.comparison import COLUMNS
+from mnistlab.datasets import list_datasets
 from mnistlab.presets import list_presets
 from mnistlab.store import RunStore
 
@@ -27,7 +28,7 @@ ANSI = "\x1b["
 # command (without --format) -> the stable keys of its CSV header and JSON objects
 LISTINGS = {
     "models": ["name", "params", "source", "description"],
-    "datasets": ["name", "classes", "train", "test", "location", "status"],
+    "datasets": ["name", "classes", "train", "test", "location", "size", "status", "check"],
     "runs": ["run_id", "experiment", "variant", "seed", "member", "status", "test_accuracy", "epochs", "started"],
     "compare": list(COLUMNS),
 }
@@ -40,7 +41,7 @@ def _argv(command: str, store: Path, data_dir: Path) -> list[str]:
 
 def _expected_rows(command: str, ids: dict[str, str]) -> int:
     # tiny: runs cnn0, cnn1, dense, failed; variants cnn, <script>, broken
-    return {"models": len(list_presets()), "datasets": 2, "runs": len(ids), "compare": 3}[command]
+    return {"models": len(list_presets()), "datasets": len(list_datasets()), "runs": len(ids), "compare": 3}[command]
 
 
 def _run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> str:
@@ -101,8 +102,9 @@ def test_json_and_csv_carry_raw_values(recorded, data_dir: Path, capsys) -> None
     assert isinstance(runs[ids["cnn0"]]["test_accuracy"], float) and runs[ids["failed"]]["test_accuracy"] is None
     assert runs[ids["failed"]]["status"] == "failed"
     data = json.loads(_run(["datasets", "--data-dir", str(data_dir), "--format", "json"], capsys))
-    assert [(d["name"], d["train"], d["status"]) for d in data] == [("mnist", 60000, "verified"),
-                                                                   ("fashion-mnist", 60000, "verified")]
+    assert [(d["name"], d["train"], d["status"], d["check"]) for d in data[:2]] == [
+        ("mnist", 60000, "verified", "sha256"), ("fashion-mnist", 60000, "verified", "sha256")]
+    assert data[2]["name"] == "kmnist" and data[2]["location"] is None and data[2]["size"] is None
 
 
 def test_a_real_pipe_gets_plain_text_and_a_terminal_gets_the_box_table() -> None:

@@ -6,6 +6,7 @@ import dataclasses
 import gzip
 import hashlib
 import http.server
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -225,6 +226,8 @@ class _Mirrors(http.server.BaseHTTPRequestHandler):
             self.send_error(404)
             return
         body = path.read_bytes()
+        if kind == "html":  # what a moved file's old address answers with: 200 and a web page
+            body = b"<!DOCTYPE html>\n<html><head><title>Moved</title></head><body>The page moved.</body></html>\n"
         if kind == "corrupt":
             body = bytes(b ^ 0x5A for b in body)
         self.send_response(200)
@@ -244,6 +247,11 @@ class _Mirrors(http.server.BaseHTTPRequestHandler):
 @pytest.fixture()
 def server(tiny) -> Iterator[str]:
     _, src = tiny
+    yield from _serve(src)
+
+
+def _serve(src: Path) -> Iterator[str]:
+    """A local HTTP server for the files in ``src`` (see :class:`_Mirrors`); yields its base URL."""
     handler = type("Handler", (_Mirrors,), {"src": src})
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -324,3 +332,292 @@ def test_dataset_info_is_frozen() -> None:
     info = datasets.get_info("mnist")
     with pytest.raises(dataclasses.FrozenInstanceError):
         info.name = "x"  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------------------------
+# Every IDX type code, and files that are something else
+
+
+def _glyph_l(h: int = 28, w: int = 28) -> np.ndarray:
+    """An asymmetric glyph, an "L": a bar down the left side and one along the bottom."""
+    img = np.zeros((h, w), np.uint8)
+    img[3:24, 5:8] = 255
+    img[21:24, 5:20] = 255
+    return img
+
+
+def _is_l(img: np.ndarray) -> bool:
+    img = np.asarray(img)
+    return bool(img[10, 6] > 128 and img[22, 15] > 128 and img[6, 15] < 64 and img[10, 22] < 64)
+
+
+@pytest.mark.parametrize(("dtype", "code"), [(np.uint8, 0x08), (np.int8, 0x09), (np.int16, 0x0B), (np.int32, 0x0C),
+                                             (np.float32, 0x0D), (np.float64, 0x0E)])
+def test_every_idx_type_code_round_trips_big_endian(tmp_path: Path, dtype, code: int) -> None:
+    array = (np.arange(24).reshape(2, 3, 4) * (3 if np.dtype(dtype).kind in "iuf" else 1) - 5).astype(dtype)
+    if np.dtype(dtype).kind == "u":
+        array = np.arange(24, dtype=dtype).reshape(2, 3, 4)
+    write_idx(tmp_path / "a.idx", array)
+    raw = (tmp_path / "a.idx").read_bytes()
+    assert raw[:4] == bytes([0, 0, code, 3]) and raw[4:16] == bytes([0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4])
+    # The values are big-endian: the second value's bytes as the file stores them.
+    assert raw[16 + np.dtype(dtype).itemsize: 16 + 2 * np.dtype(dtype).itemsize] == \
+        array.reshape(-1)[1:2].astype(np.dtype(dtype).newbyteorder(">")).tobytes()
+    back = read_idx(tmp_path / "a.idx")
+    assert back.dtype == np.dtype(dtype) and back.dtype.isnative
+    np.testing.assert_array_equal(back, array)
+
+
+def test_qmnist_style_int32_labels_with_eight_columns(tmp_path: Path) -> None:
+    labels = np.array([[7, 4, 2301, 0, 7, 123456, 0, 0], [2, 4, 2301, 1, 2, 123457, 0, 0]], dtype=np.int32)
+    write_idx(tmp_path / "qmnist-test-labels-idx2-int.gz", labels)
+    raw = gzip.decompress((tmp_path / "qmnist-test-labels-idx2-int.gz").read_bytes())
+    assert raw[:4] == b"\x00\x00\x0c\x02"
+    np.testing.assert_array_equal(read_idx(tmp_path / "qmnist-test-labels-idx2-int.gz"), labels)
+
+
+@pytest.mark.parametrize(("name", "payload", "message"), [
+    ("labels-idx1-ubyte", gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x01\x07"), "is gzip data but its name lacks .gz"),
+    ("labels-idx1-ubyte.gz", b"\x00\x00\x08\x01\x00\x00\x00\x01\x07", "uncompressed IDX file, not gzip data: rename"),
+    ("labels-idx1-ubyte.gz", b"<!DOCTYPE html><html><body>Moved</body></html>", "is an HTML page, not gzip data"),
+    ("labels-idx1-ubyte", b"\n  <html><head></head><body>404</body></html>", "it is an HTML page"),
+    ("labels-idx1-ubyte", b"\x01\x08\x00\x00\x01\x00\x00\x00\x07", "byte-swapped (little-endian) header"),
+    ("labels-idx1-ubyte", b"PK\x03\x04" + b"\x00" * 30, "it is a zip archive"),
+])
+def test_a_file_that_is_something_else_says_what_it_is(tmp_path: Path, name: str, payload: bytes, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(payload)
+    with pytest.raises(DataError, match=re.escape(message)) as exc:
+        read_idx(path)
+    assert str(path) in str(exc.value) and "\n" not in str(exc.value)
+
+
+# --------------------------------------------------------------------------------------------
+# The family in the registry
+
+
+def test_the_family_is_registered_with_sizes_classes_and_sourced_checksums() -> None:
+    expect = {"mnist": (10, 60_000, 10_000), "fashion-mnist": (10, 60_000, 10_000), "kmnist": (10, 60_000, 10_000),
+              "emnist-balanced": (47, 112_800, 18_800), "emnist-byclass": (62, 697_932, 116_323),
+              "emnist-bymerge": (47, 697_932, 116_323), "emnist-digits": (10, 240_000, 40_000),
+              "emnist-letters": (26, 124_800, 20_800), "emnist-mnist": (10, 60_000, 10_000),
+              "qmnist": (10, 60_000, 60_000), "qmnist-test50k": (10, 60_000, 50_000),
+              "kuzushiji-49": (49, 232_365, 38_547)}
+    for name, (classes, train, test) in expect.items():
+        info = datasets.get_info(name)
+        assert (info.num_classes, info.train_size, info.test_size) == (classes, train, test), name
+        assert info.mirrors and info.checksum_source, name
+        assert info.sha256 or info.md5, name  # some checksum, and its source named
+        assert all(len(v) == 64 for v in info.sha256.values()) and all(len(v) == 32 for v in info.md5.values())
+        assert len(set(info.class_names)) == info.num_classes
+        if info.romanized:
+            assert len(info.romanized) == info.num_classes
+    assert datasets.get_info("emnist-letters").label_offset == 1
+    assert all(datasets.get_info(f"emnist-{s}").transpose for s in ("balanced", "letters", "digits"))
+    assert datasets.get_info("qmnist-test50k").test_range == (10_000, 60_000)
+    assert datasets.get_info("kuzushiji-49").metric == "balanced_accuracy"
+    assert datasets.get_info("emnist-balanced").class_names[36:] == tuple("abdefghnqrt")
+
+
+def test_kuzushiji_labels_fall_back_to_romanised_names() -> None:
+    info = datasets.get_info("kuzushiji-49")
+    assert datasets.display_names(info, has_glyph=lambda c: True)[0] == "あ"
+    assert datasets.display_names(info, has_glyph=lambda c: c.isascii())[:3] == ("a", "i", "u")
+    assert datasets.display_names(datasets.get_info("mnist")) == tuple("0123456789")
+
+
+@pytest.fixture()
+def registered() -> Iterator[list[str]]:
+    """Names registered by a test, removed afterwards."""
+    names: list[str] = []
+    yield names
+    for name in names:
+        datasets._registry.pop(name, None)
+
+
+def _register(registered: list[str], base: str, name: str, **changes) -> DatasetInfo:
+    info = dataclasses.replace(datasets.get_info(base), name=name, **{"folder": "", **changes})
+    registered.append(name)
+    return datasets.register_dataset(info)
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def _emnist_zip(path: Path, split: str, train: tuple[np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray]) -> None:
+    """EMNIST's layout: gzip/emnist-<split>-<train|test>-<images|labels>-idx?-ubyte.gz, images transposed."""
+    import io
+    import zipfile
+
+    def gz(array: np.ndarray) -> bytes:
+        buf = io.BytesIO()
+        with gzip.GzipFile(fileobj=buf, mode="wb") as g:
+            g.write(datasets.data_idx_bytes(array))
+        return buf.getvalue()
+
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("gzip/emnist-balanced-mapping.txt", "0 48\n")
+        for part, (x, y) in (("train", train), ("test", test)):
+            z.writestr(f"gzip/emnist-{split}-{part}-images-idx3-ubyte.gz", gz(np.ascontiguousarray(x.transpose(0, 2, 1))))
+            z.writestr(f"gzip/emnist-{split}-{part}-labels-idx1-ubyte.gz", gz(y))
+
+
+def test_emnist_zip_downloads_loads_the_right_way_round_with_letters_from_zero(
+        tmp_path: Path, registered: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MNISTLAB_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    src = tmp_path / "src"
+    src.mkdir()
+    x = np.stack([_glyph_l()] * 6)
+    labels = np.array([1, 2, 3, 24, 25, 26], np.uint8)  # letters run 1-26 in the files
+    _emnist_zip(src / "gzip.zip", "letters", (x, labels), (x[:3], labels[:3]))
+    info = _register(registered, "emnist-letters", "tiny-emnist", train_size=6, test_size=3,
+                     md5={"gzip.zip": _md5(src / "gzip.zip")})
+    (serve := _serve(src))
+    base = next(serve)
+    try:
+        # The old address answers 200 with a web page: caught, named, never parsed; the next mirror works.
+        monkeypatch.setenv("MNISTLAB_MIRRORS", f"{base}/html/,{base}/good/")
+        ds = load_dataset("tiny-emnist")
+    finally:
+        next(serve, None)
+    assert "(downloaded)" in ds.source and ds.verified == "md5"
+    assert ds.train_labels.tolist() == [0, 1, 2, 23, 24, 25] and ds.info.class_names[0] == "Aa"
+    assert all(_is_l(img) for img in ds.train_images) and ds.test_images.shape == (3, 28, 28)
+    with pytest.raises(DataError, match="is an HTML page, not a zip archive"):
+        gen = _serve(src)
+        url = next(gen)
+        try:
+            datasets.download_dataset(info, tmp_path / "again", mirrors=[f"{url}/html/"], timeout=5)
+        finally:
+            next(gen, None)
+
+
+def test_emnist_zip_with_a_wrong_md5_or_member_is_refused(tmp_path: Path, registered: list[str]) -> None:
+    folder = tmp_path / "data" / "tiny-emnist2"
+    folder.mkdir(parents=True)
+    x, y = np.stack([_glyph_l()] * 2), np.array([1, 2], np.uint8)
+    _emnist_zip(folder / "gzip.zip", "digits", (x, y), (x, y))  # the wrong split's members
+    _register(registered, "emnist-letters", "tiny-emnist2", train_size=2, test_size=2, md5={})
+    with pytest.raises(DataError, match="no gzip/emnist-letters-train-images-idx3-ubyte.gz in this zip"):
+        load_dataset("tiny-emnist2", tmp_path / "data", download=False)
+    _register(registered, "emnist-digits", "tiny-emnist3", train_size=2, test_size=2, md5={"gzip.zip": "0" * 32})
+    (tmp_path / "data" / "tiny-emnist3").mkdir()
+    shutil.copy(folder / "gzip.zip", tmp_path / "data" / "tiny-emnist3" / "gzip.zip")
+    with pytest.raises(DataError, match="MD5 .* differs from the published file"):
+        load_dataset("tiny-emnist3", tmp_path / "data", download=False)
+
+
+def test_qmnist_labels_take_the_class_column_and_test50k_skips_mnists_ten_thousand(
+        tmp_path: Path, registered: list[str]) -> None:
+    folder = tmp_path / "data" / "qm"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    names = datasets.get_info("qmnist").files
+    full = np.zeros((6, 8), np.int32)
+    full[:, 0] = [3, 1, 4, 1, 5, 9]
+    full[:, 2] = rng.integers(0, 4000, 6)  # writer ids: not labels
+    images = rng.integers(0, 256, (6, 28, 28), dtype=np.uint8)
+    for part in ("train", "test"):
+        write_idx(folder / (names[f"{part}_images"] + ".gz"), images)
+        write_idx(folder / (names[f"{part}_labels"] + ".gz"), full)
+    _register(registered, "qmnist", "tiny-qmnist", train_size=6, test_size=6, md5={}, folder="qm")
+    _register(registered, "qmnist-test50k", "tiny-qmnist-rest", train_size=6, test_size=4, md5={}, test_range=(2, 6),
+              folder="qm")
+    ds = load_dataset("tiny-qmnist", tmp_path / "data")
+    assert ds.train_labels.tolist() == [3, 1, 4, 1, 5, 9] and ds.verified == "structure"
+    rest = load_dataset("tiny-qmnist-rest", tmp_path / "data")
+    assert rest.test_labels.tolist() == [4, 1, 5, 9]
+    np.testing.assert_array_equal(rest.test_images, images[2:])
+
+
+def test_kuzushiji49_npz_download_and_balanced_accuracy(tmp_path: Path, registered: list[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    src = tmp_path / "src"
+    src.mkdir()
+    info0 = datasets.get_info("kuzushiji-49")
+    x = np.stack([_glyph_l()] * 5)
+    arrays = {"train_images": x, "train_labels": np.array([0, 0, 0, 48, 7], np.uint8),
+              "test_images": x[:2], "test_labels": np.array([48, 0], np.uint8)}
+    for key, array in arrays.items():
+        np.savez_compressed(src / info0.files[key], arr_0=array)
+    md5 = {info0.files[k]: _md5(src / info0.files[k]) for k in arrays}
+    info = _register(registered, "kuzushiji-49", "tiny-k49", train_size=5, test_size=2, md5=md5)
+    gen = _serve(src)
+    url = next(gen)
+    try:
+        datasets.download_dataset(info, tmp_path / "data" / "tiny-k49", mirrors=[f"{url}/good/"], timeout=5)
+    finally:
+        next(gen, None)
+    ds = load_dataset("tiny-k49", tmp_path / "data")
+    assert ds.verified == "md5" and ds.train_labels.tolist() == [0, 0, 0, 48, 7] and _is_l(ds.test_images[0])
+    assert ds.info.metric == "balanced_accuracy"
+    np.savez_compressed(tmp_path / "data" / "tiny-k49" / info0.files["test_labels"], labels=arrays["test_labels"])
+    info2 = _register(registered, "kuzushiji-49", "tiny-k49b", train_size=5, test_size=2, md5={}, folder="tiny-k49")
+    with pytest.raises(DataError, match="no array 'arr_0' in this .npz .it has: labels"):
+        load_dataset(info2.name, tmp_path / "data")
+
+
+def test_balanced_accuracy_is_the_mean_class_recall() -> None:
+    import torch
+
+    from mnistlab.run import Split, dataset_metrics
+
+    y = torch.tensor([0, 0, 0, 0, 1, 2])
+    data = Split(y.to(torch.uint8), y, None, None, y.to(torch.uint8), y, False, 3, metric="balanced_accuracy")
+    probs = np.eye(3, dtype=np.float32)[[0, 0, 0, 0, 0, 2]]  # class 1 missed: plain accuracy 5/6
+    assert dataset_metrics(data, probs) == {"metric": "balanced_accuracy", "test_balanced_accuracy": pytest.approx(2 / 3)}
+    data.metric = "accuracy"
+    assert dataset_metrics(data, probs) == {}
+
+
+def test_kmnist_loads_from_its_npz_files_too(tmp_path: Path, registered: list[str]) -> None:
+    info0 = datasets.get_info("kmnist")
+    folder = tmp_path / "data" / "tiny-kmnist"
+    folder.mkdir(parents=True)
+    x = np.stack([_glyph_l()] * 3)
+    for key, array in {"train_images": x, "train_labels": np.array([0, 5, 9], np.uint8),
+                       "test_images": x[:1], "test_labels": np.array([9], np.uint8)}.items():
+        np.savez(folder / info0.alt_files[key], arr_0=array)
+    _register(registered, "kmnist", "tiny-kmnist", train_size=3, test_size=1)
+    ds = load_dataset("tiny-kmnist", tmp_path / "data")
+    assert ds.train_labels.tolist() == [0, 5, 9] and _is_l(ds.train_images[1])
+    assert ds.info.romanized[9] == "wo" and ds.info.class_names[9] == "を"
+
+
+def test_kmnist_idx_checked_against_the_published_md5(tmp_path: Path, registered: list[str]) -> None:
+    folder = tmp_path / "data" / "tiny-kmnist-idx"
+    folder.mkdir(parents=True)
+    x = np.stack([_glyph_l()] * 2)
+    for key, array in {"train_images": x, "train_labels": np.array([1, 2], np.uint8),
+                       "test_images": x, "test_labels": np.array([3, 4], np.uint8)}.items():
+        write_idx(folder / (datasets.CANONICAL_FILES[key] + ".gz"), array)
+    md5 = {p.name: _md5(p) for p in folder.iterdir()}
+    _register(registered, "kmnist", "tiny-kmnist-idx", train_size=2, test_size=2, md5=md5)
+    assert load_dataset("tiny-kmnist-idx", tmp_path / "data").verified == "md5"
+    status = datasets.dataset_status("tiny-kmnist-idx", tmp_path / "data")
+    assert status.verified and status.check == "md5" and status.size == sum(p.stat().st_size for p in folder.iterdir())
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.array([3, 5], np.uint8))  # same structure, one label changed
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.gz: MD5 .* differs"):
+        load_dataset("tiny-kmnist-idx", tmp_path / "data")
+
+
+def test_show_data_on_a_kuzushiji_style_dataset(tmp_path: Path, registered: list[str],
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnistlab.cli import main
+
+    info0 = datasets.get_info("kmnist")
+    folder = tmp_path / "data" / "tiny-kmnist-show"
+    folder.mkdir(parents=True)
+    x = np.stack([_glyph_l()] * 4)
+    for key, array in {"train_images": x, "train_labels": np.array([0, 3, 9, 9], np.uint8),
+                       "test_images": x[:1], "test_labels": np.array([9], np.uint8)}.items():
+        np.savez(folder / info0.alt_files[key], arr_0=array)
+    _register(registered, "kmnist", "tiny-kmnist-show", train_size=4, test_size=1)
+    monkeypatch.chdir(tmp_path)
+    assert main(["show-data", "tiny-kmnist-show", "--data-dir", str(tmp_path / "data"), "--rows", "2", "--cols", "2",
+                 "--index", "2"]) == 0
+    assert (tmp_path / "tiny-kmnist-show-samples.png").is_file()
+    assert (tmp_path / "tiny-kmnist-show-samples-image-2.png").is_file()

@@ -289,7 +289,7 @@ class RunConfig(BaseModel):
     """One training run. Build it with :func:`parse_run_config`; it is frozen."""
 
     model_config = _FROZEN
-    dataset: str
+    dataset: str | dict[str, Any]  # a registered name, a path, or {csv|folder|npz = ..., test = ...}
     model: str | dict[str, Any] | list[Any]  # preset name / spec file path / inline spec
     data: DataConfig = DataConfig()
     train: TrainConfig = TrainConfig()
@@ -497,12 +497,18 @@ def _fields_at(cls: type[BaseModel], loc: list[Any]) -> list[str]:
 
 
 def _check_dataset(cfg: RunConfig, source: str) -> None:
-    from mnistlab.datasets import get_info
+    """A registered name, or the user's data (:func:`mnistlab.data.userdata.parse_user_dataset`):
+    a path or a ``{csv|folder|npz = ..., test = ...}`` table whose files exist."""
+    from mnistlab.data.registry import _REGISTRY
+    from mnistlab.data.userdata import UserDataError, parse_user_dataset
 
+    if isinstance(cfg.dataset, str) and cfg.dataset in _REGISTRY:
+        return
     try:
-        get_info(cfg.dataset)
-    except MnistlabError as exc:
-        raise SpecError(f"{source}: dataset: {exc}", path=("dataset",), source=source) from None
+        parse_user_dataset(cfg.dataset)
+    except UserDataError as exc:
+        path: tuple[str, ...] = ("dataset",) if exc.key is None else ("dataset", exc.key)
+        raise SpecError(f"{source}: dataset: {exc}", path=path, source=source) from None
 
 
 def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:

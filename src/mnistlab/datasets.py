@@ -1,18 +1,23 @@
-"""Datasets: the registry, IDX files, finding / downloading / verifying them, and splits.
+"""Datasets: the registry, finding / downloading / verifying files, loading them, and splits.
 
-A dataset is four canonical IDX files (train/test images and labels). They are looked for in
-this order, and the first folder holding all four wins:
+A registered dataset (:mod:`mnistlab.data.registry`: the MNIST family) is four files (train/test
+images and labels: IDX, gzipped or not, or ``.npz``), or a zip holding them (EMNIST). They are
+looked for in this order, and the first folder holding them all wins:
 
 1. an explicit ``data_dir`` (or ``--data-dir``), else the ``MNISTLAB_DATA_DIR`` variable: a folder
-   holding ``<dataset>/`` subfolders (or the four files themselves);
+   holding ``<dataset>/`` subfolders (or the files themselves);
 2. the user cache, ``$XDG_CACHE_HOME/mnistlab/<dataset>`` (default ``~/.cache/mnistlab``);
 3. system folders, e.g. ``/usr/share/datasets/fashion-mnist`` from Debian's
    ``dataset-fashion-mnist`` package;
 4. the dataset's mirrors, tried in turn; the download lands in the cache atomically.
 
-Every file is checked before use (IDX magic, dimensions, length, SHA-256 of the uncompressed
-bytes). The decoded arrays are then cached as ``.npy`` files and memory-mapped on later loads,
-which take milliseconds instead of the second or so that decompressing and hashing takes.
+Every file is checked before use: its structure (IDX magic, dimensions, length; npz keys), and a
+checksum where one is known: the SHA-256 of the decompressed payload, else the MD5 of the file as
+published (:attr:`Dataset.verified` says which). The decoded arrays are then cached as ``.npy``
+files and memory-mapped on later loads (milliseconds instead of a second or more).
+
+The user's own data (a CSV, a folder per class, an ``.npz``) loads through :func:`load_any`,
+which takes a registered name, a path, or a table (:mod:`mnistlab.data.userdata`).
 
     >>> ds = load_dataset("mnist")                          # doctest: +SKIP
     >>> ds.train_images.shape, ds.train_labels[:5].tolist()  # doctest: +SKIP
@@ -21,66 +26,55 @@ which take milliseconds instead of the second or so that decompressing and hashi
 
 from __future__ import annotations
 
-import gzip
 import hashlib
+import io
 import json
 import math
 import os
-import struct
 import sys
 import tempfile
 import urllib.error
 import urllib.request
-import zlib
-from collections.abc import Callable, Sequence
+import zipfile
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from mnistlab.errors import DataError, did_you_mean
+from mnistlab.data.idx import MAX_IDX_BYTES, describe_bytes, idx_bytes, parse_idx, read_bytes, read_idx, write_idx
+from mnistlab.data.registry import (
+    CANONICAL_FILES,
+    SPLIT_FILES,
+    DatasetInfo,
+    _REGISTRY,
+    get_info,
+    list_datasets,
+    register_dataset,
+)
+from mnistlab.errors import DataError
 
-SPLIT_FILES = ("train_images", "train_labels", "test_images", "test_labels")
+__all__ = [
+    "MAX_IDX_BYTES", "SPLIT_FILES", "Dataset", "DatasetInfo", "DatasetStatus", "cache_dir", "candidate_dirs",
+    "dataset_status", "display_names", "download_dataset", "find_files", "get_info", "list_datasets", "load_any", "load_dataset",
+    "parse_idx", "read_idx", "register_dataset", "validation_split", "verify_file", "write_idx",
+]
 
-# The largest uncompressed IDX file we accept: guards against a hostile file (or gzip bomb)
-# claiming gigabytes. The biggest canonical file is 47 MB.
-MAX_IDX_BYTES = 512 * 1024 * 1024
-
-_IDX_DTYPES: dict[int, np.dtype] = {
-    0x08: np.dtype(np.uint8),
-    0x09: np.dtype(np.int8),
-    0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"),
-    0x0D: np.dtype(">f4"),
-    0x0E: np.dtype(">f8"),
-}
-
-
-@dataclass(frozen=True)
-class DatasetInfo:
-    """What mnistlab knows about a dataset before reading any file."""
-
-    name: str
-    class_names: tuple[str, ...]
-    train_size: int
-    test_size: int
-    files: dict[str, str]  # split-file key -> canonical file name (without .gz)
-    sha256: dict[str, str]  # split-file key -> SHA-256 of the uncompressed file
-    mirrors: tuple[str, ...] = ()  # base URLs; the file name + ".gz" is appended
-    image_shape: tuple[int, int] = (28, 28)
-    description: str = ""
-    system_dirs: tuple[str, ...] = ()
-
-    @property
-    def num_classes(self) -> int:
-        return len(self.class_names)
+_CANONICAL_FILES = CANONICAL_FILES  # the MNIST file names (tests build tiny datasets with them)
+_read_bytes = read_bytes
+data_idx_bytes = idx_bytes  # the uncompressed IDX bytes of an array (tests write archives with it)
+_registry = _REGISTRY  # the one registry dict (tests register and remove tiny datasets)
 
 
 @dataclass(frozen=True)
 class Dataset:
-    """Decoded arrays of one dataset. Images are uint8 (N, H, W); labels int64 (N,).
+    """Decoded arrays of one dataset. Images are uint8 (N, H, W); labels int64 (N,) in 0..classes-1.
 
-    The arrays may be read-only memory maps: copy before writing into them.
+    The arrays may be read-only memory maps: copy before writing into them. ``verified`` says what
+    was checked: ``"sha256"`` (the decompressed payload), ``"md5"`` (the files as published),
+    ``"structure"`` (no checksum known: format, shapes and labels only). ``checksums`` names the
+    exact data: file -> SHA-256 for the user's own files, the registry's payload checksums otherwise.
     """
 
     info: DatasetInfo
@@ -89,170 +83,43 @@ class Dataset:
     test_images: np.ndarray
     test_labels: np.ndarray
     source: str = field(default="", compare=False)  # the folder the files came from
+    verified: str = field(default="", compare=False)
+    checksums: Mapping[str, str] = field(default_factory=dict, compare=False)
 
 
-_CANONICAL_FILES = {
-    "train_images": "train-images-idx3-ubyte",
-    "train_labels": "train-labels-idx1-ubyte",
-    "test_images": "t10k-images-idx3-ubyte",
-    "test_labels": "t10k-labels-idx1-ubyte",
-}
-
-_REGISTRY: dict[str, DatasetInfo] = {}
-
-
-def register_dataset(info: DatasetInfo) -> DatasetInfo:
-    """Add a dataset to the registry (name is the key users type)."""
-    _REGISTRY[info.name] = info
-    return info
+def verify_file(path: Path, expected_sha256: str | None) -> np.ndarray:
+    """Read, parse and (when ``expected_sha256`` is given) checksum one IDX file; its array or DataError."""
+    data = read_bytes(path)
+    array = parse_idx(data, name=str(path))
+    if expected_sha256:
+        digest = hashlib.sha256(data).hexdigest()
+        if digest != expected_sha256:
+            raise DataError(f"{path}: checksum mismatch (SHA-256 {digest[:12]}..., expected {expected_sha256[:12]}...)")
+    return array
 
 
-register_dataset(
-    DatasetInfo(
-        name="mnist",
-        description="handwritten digits 0-9 (LeCun et al.)",
-        class_names=tuple(str(d) for d in range(10)),
-        train_size=60_000,
-        test_size=10_000,
-        files=dict(_CANONICAL_FILES),
-        sha256={
-            "train_images": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-            "train_labels": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
-            "test_images": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
-            "test_labels": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
-        },
-        mirrors=(
-            "https://ossci-datasets.s3.amazonaws.com/mnist/",
-            "https://storage.googleapis.com/cvdf-datasets/mnist/",
-        ),
-        system_dirs=("/usr/share/datasets/mnist",),
-    )
-)
-
-register_dataset(
-    DatasetInfo(
-        name="fashion-mnist",
-        description="Zalando clothing images in 10 classes (Xiao et al.)",
-        class_names=(
-            "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-            "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-        ),
-        train_size=60_000,
-        test_size=10_000,
-        files=dict(_CANONICAL_FILES),
-        sha256={
-            "train_images": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
-            "train_labels": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
-            "test_images": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
-            "test_labels": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
-        },
-        mirrors=(
-            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-            "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
-        ),
-        system_dirs=("/usr/share/datasets/fashion-mnist",),
-    )
-)
-
-
-def list_datasets() -> list[DatasetInfo]:
-    """Every registered dataset, in registration order."""
-    return list(_REGISTRY.values())
-
-
-def get_info(name: str) -> DatasetInfo:
-    """The registry entry for ``name``; an unknown name raises DataError with a hint."""
+def file_digest(path: Path, algorithm: str = "sha256") -> str:
+    """The hex digest of a file's bytes, read in 1 MiB chunks; DataError when unreadable."""
+    h = hashlib.new(algorithm)
     try:
-        return _REGISTRY[name]
-    except (KeyError, TypeError):
-        known = ", ".join(_REGISTRY)
-        raise DataError(f"unknown dataset {name!r}{did_you_mean(str(name), _REGISTRY)}; known: {known}") from None
-
-
-# --------------------------------------------------------------------------------------------
-# IDX files
-
-
-def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read an IDX file (gzipped when the name ends in .gz) into a NumPy array.
-
-    Raises DataError naming the file for anything wrong: missing, truncated gzip, bad magic,
-    wrong length. The result is native-endian.
-    """
-    return parse_idx(_read_bytes(Path(path)), name=str(path))
-
-
-def parse_idx(data: bytes, *, name: str = "<bytes>") -> np.ndarray:
-    """Parse the bytes of an uncompressed IDX file; see :func:`read_idx`."""
-    if len(data) < 4:
-        raise DataError(f"{name}: truncated: {len(data)} bytes, too short for an IDX header")
-    zero, type_code, ndim = struct.unpack(">HBB", data[:4])
-    if zero != 0 or type_code not in _IDX_DTYPES or not 1 <= ndim <= 4:
-        raise DataError(f"{name}: not an IDX file (bad magic number 0x{data[:4].hex()})")
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DataError(f"{name}: truncated: header needs {header} bytes, file has {len(data)}")
-    dims = struct.unpack(f">{ndim}I", data[4:header])
-    dtype = _IDX_DTYPES[type_code]
-    expected = int(np.prod(dims, dtype=np.float64)) * dtype.itemsize
-    actual = len(data) - header
-    if expected > MAX_IDX_BYTES:
-        raise DataError(f"{name}: IDX header claims {expected} bytes of data (dimensions {dims}): refusing")
-    if actual < expected:
-        raise DataError(f"{name}: truncated: dimensions {dims} need {expected} data bytes, found {actual}")
-    if actual > expected:
-        raise DataError(f"{name}: {actual - expected} unexpected bytes after the data (dimensions {dims})")
-    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
-    return array.astype(dtype.newbyteorder("="))  # a writable, native-endian copy
-
-
-def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
-    """Write ``array`` as an IDX file (gzipped when the name ends in .gz). Used by tests and tools."""
-    array = np.asarray(array)
-    codes = {np.dtype(v).newbyteorder("="): k for k, v in _IDX_DTYPES.items()}
-    native = array.dtype.newbyteorder("=")
-    if native not in codes:
-        raise DataError(f"{path}: IDX cannot hold dtype {array.dtype}")
-    code = codes[native]
-    header = struct.pack(">HBB", 0, code, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
-    payload = header + array.astype(_IDX_DTYPES[code], copy=False).tobytes()
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "wb") as f:
-        f.write(payload)
-
-
-def _read_bytes(path: Path) -> bytes:
-    """The uncompressed bytes of ``path``; gzip problems become DataError naming the file."""
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                data = f.read(MAX_IDX_BYTES + 1)
-        else:
-            with open(path, "rb") as f:
-                data = f.read(MAX_IDX_BYTES + 1)
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise DataError(f"{path}: is a folder, not a file") from None
-    except EOFError:
-        raise DataError(f"{path}: truncated gzip file (compressed stream ends early)") from None
-    except (gzip.BadGzipFile, zlib.error) as exc:
-        raise DataError(f"{path}: corrupted gzip file ({exc})") from None
+        with open(path, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > MAX_IDX_BYTES:
-        raise DataError(f"{path}: larger than {MAX_IDX_BYTES} bytes uncompressed: refusing")
-    return data
+    return h.hexdigest()
 
 
-def verify_file(path: Path, expected_sha256: str) -> np.ndarray:
-    """Read, parse and checksum one dataset file; return its array or raise DataError."""
-    data = _read_bytes(path)
-    array = parse_idx(data, name=str(path))
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != expected_sha256:
-        raise DataError(f"{path}: checksum mismatch (SHA-256 {digest[:12]}..., expected {expected_sha256[:12]}...)")
-    return array
+def _check_md5(info: DatasetInfo, path: Path, published_name: str) -> bool:
+    """Whether the published MD5 of ``published_name`` is known and ``path`` matches it (DataError if not)."""
+    expected = info.md5.get(published_name)
+    if not expected:
+        return False
+    digest = file_digest(path, "md5")
+    if digest != expected:
+        raise DataError(f"{path}: MD5 {digest[:12]}... differs from the published file's ({expected[:12]}...; "
+                        f"{info.checksum_source or 'registry'})")
+    return True
 
 
 # --------------------------------------------------------------------------------------------
@@ -269,28 +136,55 @@ def candidate_dirs(info: DatasetInfo, data_dir: str | os.PathLike | None = None)
     """The folders searched for ``info``'s files, in order, each with where it came from."""
     out: list[tuple[Path, str]] = []
     explicit = data_dir if data_dir is not None else os.environ.get("MNISTLAB_DATA_DIR") or None
+    names = dict.fromkeys((info.dir_name, info.name))  # EMNIST's splits share emnist/, QMNIST's qmnist/
     if explicit:
         origin = "--data-dir" if data_dir is not None else "MNISTLAB_DATA_DIR"
         root = Path(explicit).expanduser()
-        out += [(root / info.name, origin), (root, origin)]
-    out.append((cache_dir() / info.name, "cache"))
+        out += [(root / n, origin) for n in names] + [(root, origin)]
+    out += [(cache_dir() / n, "cache") for n in names]
     out += [(Path(d), "system") for d in info.system_dirs]
     return out
 
 
-def _file_in(folder: Path, filename: str) -> Path | None:
-    for candidate in (folder / (filename + ".gz"), folder / filename):
-        if candidate.is_file():
-            return candidate
+@dataclass(frozen=True)
+class Located:
+    """Where a dataset's files are: ``paths`` by split-file key (or ``{"archive": zip}``),
+    ``origin`` (``--data-dir``, ``cache``, ...) and ``layout`` (``files``, ``alt_files``, ``archive``)."""
+
+    paths: dict[str, Path]
+    origin: str
+    layout: str
+
+    @property
+    def folder(self) -> Path:
+        return next(iter(self.paths.values())).parent
+
+
+def _file_in(folder: Path, filename: str, fmt: str) -> Path | None:
+    names = (filename + ".gz", filename) if fmt == "idx" else (filename,)
+    return next((folder / n for n in names if (folder / n).is_file()), None)
+
+
+def _locate_in(info: DatasetInfo, folder: Path, origin: str) -> Located | None:
+    """The dataset's files in ``folder``: the main layout, else the other format, else the archive."""
+    layouts = [("files", info.files, info.format)]
+    if info.alt_files:
+        layouts.append(("alt_files", info.alt_files, "npz" if info.format == "idx" else "idx"))
+    for layout, files, fmt in layouts:
+        found = {key: _file_in(folder, files[key], fmt) for key in SPLIT_FILES}
+        if all(found.values()):
+            return Located({k: v for k, v in found.items() if v is not None}, origin, layout)
+    if info.archive and (folder / info.archive).is_file():
+        return Located({"archive": folder / info.archive}, origin, "archive")
     return None
 
 
-def find_files(info: DatasetInfo, data_dir: str | os.PathLike | None = None) -> tuple[dict[str, Path], str] | None:
-    """The first folder holding all four files: ({key: path}, origin), or None."""
+def find_files(info: DatasetInfo, data_dir: str | os.PathLike | None = None) -> Located | None:
+    """The first folder holding all of ``info``'s files (see the module docstring), or None."""
     for folder, origin in candidate_dirs(info, data_dir):
-        found = {key: _file_in(folder, info.files[key]) for key in SPLIT_FILES}
-        if all(found.values()):
-            return {k: v for k, v in found.items() if v is not None}, origin
+        located = _locate_in(info, folder, origin)
+        if located is not None:
+            return located
     return None
 
 
@@ -308,14 +202,16 @@ def download_dataset(
     timeout: float = 30.0,
     progress: Progress | None = None,
 ) -> dict[str, Path]:
-    """Download the four files into ``dest`` (default: the cache), trying mirrors in turn.
+    """Download ``info``'s files (:meth:`DatasetInfo.download_names`) into ``dest`` (default: the
+    cache), trying mirrors in turn; returns {file name: path}.
 
-    Each file is written to a temporary name, verified, then renamed: a failed or interrupted
+    Each file is written to a temporary name, checked (not an HTML page, the published MD5 when
+    known, a parseable payload with its SHA-256 when known), then renamed: a failed or interrupted
     download never leaves a file that looks complete. Raises DataError listing every mirror's
     failure when none works. ``MNISTLAB_MIRRORS`` (comma-separated base URLs) overrides the
     registry's mirrors.
     """
-    dest = dest or cache_dir() / info.name
+    dest = dest or cache_dir() / info.dir_name
     if mirrors is None:
         env = os.environ.get("MNISTLAB_MIRRORS")
         mirrors = [m.strip() for m in env.split(",") if m.strip()] if env else list(info.mirrors)
@@ -326,32 +222,53 @@ def download_dataset(
     except OSError as exc:
         raise DataError(f"cannot create {dest}: {exc.strerror or exc}") from None
     paths = {}
-    for key in SPLIT_FILES:
-        filename = info.files[key] + ".gz"
+    for filename in info.download_names():
         final = dest / filename
         if final.is_file():
             try:
-                verify_file(final, info.sha256[key])
-                paths[key] = final
+                check_download(info, final, filename)
+                paths[filename] = final
                 continue
             except DataError:
                 pass  # a stale or damaged file in the cache: fetch it again
-        paths[key] = _download_one(filename, info.sha256[key], dest, mirrors, timeout, progress)
+        paths[filename] = _download_one(info, filename, dest, mirrors, timeout, progress)
     return paths
 
 
-def _download_one(
-    filename: str, sha256: str, dest: Path, mirrors: Sequence[str], timeout: float, progress: Progress | None
-) -> Path:
+def check_download(info: DatasetInfo, path: Path, filename: str) -> None:
+    """DataError unless ``path`` (downloaded as ``filename``) is what ``info`` publishes under that name:
+    never an HTML page, the published MD5 when known, then a payload that parses (and its SHA-256)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(512)
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    what = describe_bytes(head)
+    expected = "a zip archive" if filename.endswith((".zip", ".npz")) else "gzip data" if filename.endswith(".gz") else None
+    if expected and what != expected:
+        raise DataError(f"{path}: is {what or 'unrecognised data (0x' + head[:4].hex() + ')'}, not {expected}")
+    _check_md5(info, path, filename)
+    if filename == info.archive:
+        _read_archive(info, path)
+        return
+    key = next(k for k in SPLIT_FILES if filename in (info.files[k], info.files[k] + ".gz"))
+    if filename.endswith(".npz"):
+        _read_npz(path)
+    else:
+        verify_file(path, info.sha256.get(key))
+
+
+def _download_one(info: DatasetInfo, filename: str, dest: Path, mirrors: Sequence[str], timeout: float,
+                  progress: Progress | None) -> Path:
     failures = []
     for base in mirrors:
         url = base if base.endswith(filename) else base.rstrip("/") + "/" + filename
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part.gz", dir=dest)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{filename}.", suffix=".part" + Path(filename).suffix, dir=dest)
         tmp = Path(tmp_name)
         try:
             with os.fdopen(fd, "wb") as out:
                 _fetch(url, out, timeout, lambda done, total: progress and progress(filename, done, total))
-            verify_file(tmp, sha256)
+            check_download(info, tmp, filename)
             final = dest / filename
             os.replace(tmp, final)
             return final
@@ -367,7 +284,7 @@ def _download_one(
     raise DataError(f"could not download {filename}: " + "; ".join(failures))
 
 
-def _fetch(url: str, out, timeout: float, report: Callable[[int, int], object]) -> None:
+def _fetch(url: str, out: Any, timeout: float, report: Callable[[int, int], object]) -> None:
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - URLs from the registry
         total = int(response.headers.get("Content-Length") or 0)
         done = 0
@@ -398,14 +315,123 @@ def _rich_progress() -> tuple[Progress, Callable[[], None]]:
 
 
 # --------------------------------------------------------------------------------------------
+# Reading the formats
+
+
+def _read_npz(path: Path, key: str = "arr_0") -> np.ndarray:
+    """The array under ``key`` of an ``.npz`` (Kuzushiji's files hold one, ``arr_0``); DataError otherwise."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if key not in npz.files:
+                raise DataError(f"{path}: no array {key!r} in this .npz (it has: {', '.join(npz.files) or 'nothing'})")
+            return np.asarray(npz[key])
+    except DataError:
+        raise
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        what = describe_bytes(_head(path))
+        raise DataError(f"{path}: not a readable .npz" + (f": it is {what}" if what else f" ({exc})")) from None
+
+
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            return f.read(512)
+    except OSError:
+        return b""
+
+
+def _read_archive(info: DatasetInfo, path: Path) -> dict[str, np.ndarray]:
+    """The four arrays of ``info`` from a zip of gzipped IDX files (EMNIST's ``gzip.zip``)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            out = {}
+            for key in SPLIT_FILES:
+                member = info.archive_dir + info.files[key] + ".gz"
+                if member not in names:
+                    raise DataError(f"{path}: no {member} in this zip ({len(names)} members)")
+                data = archive.read(member)
+                out[key] = parse_idx(_gunzip(data, f"{path}:{member}"), name=f"{path}:{member}")
+            return out
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        what = describe_bytes(_head(path))
+        raise DataError(f"{path}: not a readable zip" + (f": it is {what}" if what else f" ({exc})")) from None
+
+
+def _gunzip(data: bytes, name: str) -> bytes:
+    import gzip
+    import zlib
+
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as g:
+            out = g.read(MAX_IDX_BYTES + 1)
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise DataError(f"{name}: corrupted gzip member ({exc})") from None
+    if len(out) > MAX_IDX_BYTES:
+        raise DataError(f"{name}: larger than {MAX_IDX_BYTES} bytes uncompressed: refusing")
+    return out
+
+
+def _read_raw(info: DatasetInfo, located: Located) -> tuple[dict[str, np.ndarray], str]:
+    """The four arrays as stored, and what was verified: ``sha256``, ``md5`` or ``structure``."""
+    if located.layout == "archive":
+        path = located.paths["archive"]
+        md5 = _check_md5(info, path, info.archive)
+        return _read_archive(info, path), "md5" if md5 else "structure"
+    files = info.files if located.layout == "files" else info.alt_files
+    arrays, checks = {}, set()
+    for key in SPLIT_FILES:
+        path = located.paths[key]
+        if path.suffix == ".npz":
+            checks.add("md5" if _check_md5(info, path, path.name) else "structure")
+            arrays[key] = _read_npz(path)
+            continue
+        sha = info.sha256.get(key) if files is info.files else None
+        if not sha and _check_md5(info, path, path.name):
+            checks.add("md5")
+        else:
+            checks.add("sha256" if sha else "structure")
+        arrays[key] = verify_file(path, sha)
+    weakest = next(c for c in ("structure", "md5", "sha256") if c in checks)
+    return arrays, weakest
+
+
+def _finish(info: DatasetInfo, raw: dict[str, np.ndarray], where: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Stored arrays -> uint8 (N, H, W) images and int64 labels 0..classes-1, as ``info`` describes."""
+    out = {}
+    for key, array in raw.items():
+        if key.endswith("labels"):
+            if array.ndim == 2 and info.label_column is not None:
+                array = array[:, info.label_column]
+            if array.ndim != 1:
+                raise DataError(f"{where[key]}: labels of shape {array.shape}, expected one label per image")
+            array = array.astype(np.int64) - info.label_offset
+        else:
+            if array.dtype != np.uint8:
+                raise DataError(f"{where[key]}: images of dtype {array.dtype}, expected uint8")
+            if info.transpose and array.ndim == 3:
+                array = np.ascontiguousarray(array.transpose(0, 2, 1))  # stored column by column
+        out[key] = array
+    if info.test_range is not None:
+        start, stop = info.test_range
+        out["test_images"], out["test_labels"] = out["test_images"][start:stop], out["test_labels"][start:stop]
+    return out
+
+
+# --------------------------------------------------------------------------------------------
 # Loading
 
 
 def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, download: bool = True) -> Dataset:
-    """Find, verify and decode a dataset; see the module docstring for where files are looked for.
+    """Find, verify and decode a registered dataset; see the module docstring for where files are looked for.
 
-    The first load decodes and verifies (about a second); later loads memory-map a decoded copy
-    in the cache (milliseconds). Raises DataError for a missing, truncated or corrupted file.
+    The first load decodes and verifies (a second or more); later loads memory-map a decoded copy
+    in the cache (milliseconds). Raises DataError for an unknown name, missing, truncated,
+    corrupted or mislabelled file, or a failed download.
     """
     info = get_info(name)
     located = find_files(info, data_dir)
@@ -415,39 +441,44 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, downlo
             raise DataError(f"{name}: files not found (looked in {where})")
         update, close = _rich_progress() if sys.stderr.isatty() else (None, lambda: None)
         try:
-            paths = download_dataset(info, progress=update)
+            dest = cache_dir() / info.dir_name
+            download_dataset(info, dest, progress=update)
         finally:
             close()
-        origin = "downloaded"
-    else:
-        paths, origin = located
-    arrays = _load_decoded(info, paths)
-    _check_shapes(info, arrays, paths)
-    return Dataset(info=info, source=f"{paths['train_images'].parent} ({origin})", **arrays)
+        located = _locate_in(info, dest, "downloaded")
+        if located is None:  # pragma: no cover - download_dataset wrote every file
+            raise DataError(f"{name}: downloaded files not found in {dest}")
+    arrays, verified = _load_decoded(info, located)
+    return Dataset(info=info, source=f"{located.folder} ({located.origin})", verified=verified,
+                   checksums=dict(info.sha256), **arrays)
 
 
-def _stamp(paths: dict[str, Path]) -> dict[str, list]:
+def _stamp(located: Located) -> dict[str, Any]:
     """What identifies the source files: a change of path, size or mtime invalidates the cache."""
-    out = {}
-    for key, p in paths.items():
+    out: dict[str, Any] = {"layout": located.layout}
+    for key, p in located.paths.items():
         st = p.stat()
         out[key] = [str(p.resolve()), st.st_size, st.st_mtime_ns]
     return out
 
 
-def _load_decoded(info: DatasetInfo, paths: dict[str, Path]) -> dict[str, np.ndarray]:
+def _load_decoded(info: DatasetInfo, located: Located) -> tuple[dict[str, np.ndarray], str]:
     folder = cache_dir() / "decoded" / info.name
     stamp_file = folder / "stamp.json"
-    stamp = _stamp(paths)
+    stamp = _stamp(located)
     try:
-        if json.loads(stamp_file.read_text()) == stamp:
-            return {key: np.load(folder / f"{key}.npy", mmap_mode="r", allow_pickle=False) for key in SPLIT_FILES}
-    except (OSError, ValueError):
+        saved = json.loads(stamp_file.read_text())
+        if saved.get("stamp") == stamp:
+            arrays = {key: np.load(folder / f"{key}.npy", mmap_mode="r", allow_pickle=False) for key in SPLIT_FILES}
+            return arrays, str(saved.get("verified", "structure"))
+    except (OSError, ValueError, AttributeError):
         pass  # no cache, or a damaged one: decode from the source files again
-    arrays = {key: verify_file(paths[key], info.sha256[key]) for key in SPLIT_FILES}
-    arrays = {k: (v.astype(np.int64) if k.endswith("labels") else v) for k, v in arrays.items()}
-    _write_cache(folder, stamp_file, stamp, arrays)
-    return arrays
+    raw, verified = _read_raw(info, located)
+    where = {k: located.paths.get(k, located.paths.get("archive")) for k in SPLIT_FILES}
+    arrays = _finish(info, raw, where)
+    _check_shapes(info, arrays, where)
+    _write_cache(folder, stamp_file, {"stamp": stamp, "verified": verified}, arrays)
+    return arrays, verified
 
 
 def _write_cache(folder: Path, stamp_file: Path, stamp: dict, arrays: dict[str, np.ndarray]) -> None:
@@ -466,7 +497,7 @@ def _write_cache(folder: Path, stamp_file: Path, stamp: dict, arrays: dict[str, 
         pass  # a read-only cache only costs speed
 
 
-def _check_shapes(info: DatasetInfo, arrays: dict[str, np.ndarray], paths: dict[str, Path]) -> None:
+def _check_shapes(info: DatasetInfo, arrays: dict[str, np.ndarray], where: Mapping[str, Any]) -> None:
     h, w = info.image_shape
     expect = {
         "train_images": (info.train_size, h, w), "train_labels": (info.train_size,),
@@ -474,21 +505,25 @@ def _check_shapes(info: DatasetInfo, arrays: dict[str, np.ndarray], paths: dict[
     }
     for key, shape in expect.items():
         if arrays[key].shape != shape:
-            raise DataError(f"{paths[key]}: shape {arrays[key].shape}, expected {shape}")
+            raise DataError(f"{where[key]}: shape {arrays[key].shape}, expected {shape}")
     for key in ("train_labels", "test_labels"):
         labels = arrays[key]
         if labels.size and (labels.min() < 0 or labels.max() >= info.num_classes):
-            raise DataError(f"{paths[key]}: labels outside 0..{info.num_classes - 1}")
+            low, high = int(labels.min()) + info.label_offset, int(labels.max()) + info.label_offset
+            raise DataError(f"{where[key]}: labels {low}..{high} outside "
+                            f"{info.label_offset}..{info.num_classes - 1 + info.label_offset}")
 
 
 @dataclass(frozen=True)
 class DatasetStatus:
-    """Where a dataset's files are and whether they verified (for `mnistlab datasets`)."""
+    """Where a dataset's files are, their total size, and whether they verified (for `mnistlab datasets`)."""
 
     info: DatasetInfo
     location: str | None
     verified: bool
     problem: str = ""
+    size: int = 0  # bytes on disk of the files found
+    check: str = ""  # sha256 | md5 | structure: what the verification could check
 
 
 def dataset_status(name: str, data_dir: str | os.PathLike | None = None) -> DatasetStatus:
@@ -497,13 +532,43 @@ def dataset_status(name: str, data_dir: str | os.PathLike | None = None) -> Data
     located = find_files(info, data_dir)
     if located is None:
         return DatasetStatus(info, None, False, "not found (downloads on first use)")
-    paths, origin = located
-    where = f"{paths['train_images'].parent} ({origin})"
+    where = f"{located.folder} ({located.origin})"
+    size = sum(p.stat().st_size for p in located.paths.values())
     try:
-        _check_shapes(info, _load_decoded(info, paths), paths)
+        _, check = _load_decoded(info, located)
     except DataError as exc:
-        return DatasetStatus(info, where, False, str(exc))
-    return DatasetStatus(info, where, True)
+        return DatasetStatus(info, where, False, str(exc), size)
+    return DatasetStatus(info, where, True, size=size, check=check)
+
+
+def display_names(info: DatasetInfo, has_glyph: Callable[[str], bool] | None = None) -> tuple[str, ...]:
+    """Class names for figures: the dataset's own script when the font draws every character
+    (``has_glyph``, default: matplotlib's default font), else the romanised names."""
+    if not info.romanized:
+        return info.class_names
+    check = has_glyph or _default_font_has
+    return info.class_names if all(check(c) for name in info.class_names for c in name) else info.romanized
+
+
+def _default_font_has(char: str) -> bool:
+    from matplotlib import font_manager, ft2font
+
+    font = ft2font.FT2Font(font_manager.findfont(font_manager.FontProperties()))
+    return font.get_char_index(ord(char)) != 0
+
+
+def load_any(dataset: str | Mapping[str, Any], data_dir: str | os.PathLike | None = None, *,
+             image_shape: tuple[int, int] = (28, 28), seed: int = 0) -> Dataset:
+    """A registered dataset by name, or the user's own data: a path (``.csv``, ``.npz``, a folder)
+    or a table (``{"csv": ..., "test": ...}``, ``{"folder": ...}``, ``{"npz": ...}``; see
+    :func:`mnistlab.data.userdata.load_user_data`). User images come resized to ``image_shape``
+    (H, W); a test split is carved with ``seed`` when none is given. DataError for anything wrong.
+    """
+    from mnistlab.data import userdata
+
+    if isinstance(dataset, str) and dataset in _REGISTRY:
+        return load_dataset(dataset, data_dir)
+    return userdata.load_user_data(userdata.parse_user_dataset(dataset), image_shape=image_shape, seed=seed)
 
 
 # --------------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from mnistlab import accel
 from mnistlab.accel.members import batch_refusal
 from mnistlab.comparison import Comparison, compare
 from mnistlab.config import RunConfig, parse_run_config
-from mnistlab.datasets import load_dataset
+from mnistlab.datasets import load_any
 from mnistlab.errors import SpecError
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment
@@ -260,4 +260,5 @@ def committee_accuracy(member_probs: Sequence[np.ndarray], labels: np.ndarray) -
 
 def scored_labels(resolved: Mapping[str, Any], n: int, data_dir: str | os.PathLike | None = None) -> np.ndarray:
     """The test labels a run was scored on (``data.subset`` keeps the first images)."""
-    return np.asarray(load_dataset(resolved["dataset"], data_dir).test_labels[:n])
+    seed = int((resolved.get("data") or {}).get("split_seed") or 0)  # user data without a test file: its carved split
+    return np.asarray(load_any(resolved["dataset"], data_dir, seed=seed).test_labels[:n])

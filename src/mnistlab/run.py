@@ -18,8 +18,8 @@ import os
 import platform
 import subprocess
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from mnistlab import accel
 from mnistlab._version import __version__
 from mnistlab.callbacks import Callback, check_progress_mode, make_callback
 from mnistlab.config import RunConfig, apply_overrides, checkpoint_key, parse_run_config, run_key, setting_default
-from mnistlab.datasets import load_dataset, validation_split
+from mnistlab.datasets import load_any, validation_split
 from mnistlab.errors import CheckpointError, MnistlabError, ResourceError, SpecError
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs
 from mnistlab.models import MemoryEstimate, adapt_normalization, build_model, gigabytes, summarize, training_memory
@@ -69,6 +69,8 @@ class Split:
     test_y: torch.Tensor
     validation_is_test: bool
     num_classes: int
+    provenance: dict[str, Any] = field(default_factory=dict)  # the exact data: name, source, checks, checksums
+    metric: str = "accuracy"  # what the dataset is judged by: accuracy | balanced_accuracy
 
 
 def given_validation(validation_data: Any, shape: Sequence[int], num_classes: int,
@@ -99,8 +101,14 @@ def given_validation(validation_data: Any, shape: Sequence[int], num_classes: in
 
 
 def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> Split:
-    """Load the dataset, apply ``data.subset`` and the validation split; tensors on ``device``."""
-    ds = load_dataset(cfg.dataset, data_dir)
+    """Load the dataset, apply ``data.subset`` and the validation split; tensors on ``device``.
+
+    The user's own data (a path or table in ``dataset``) is resized to the model's input and, when
+    it has no test file, split with the run's split seed; its files' SHA-256 go in ``provenance``.
+    """
+    split_seed = cfg.data.split_seed if cfg.data.split_seed is not None else cfg.train.seed
+    height, width = cfg.model_spec().input_shape[:2]
+    ds = load_any(cfg.dataset, data_dir, image_shape=(height, width), seed=split_seed)
     train_x, train_y = np.asarray(ds.train_images), np.asarray(ds.train_labels)
     test_x, test_y = np.asarray(ds.test_images), np.asarray(ds.test_labels)
     if cfg.data.subset:
@@ -113,7 +121,6 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
         val_x, val_y = test_x, test_y
     elif validation:
         kind = {"fraction": validation} if isinstance(validation, float) else {"count": validation}
-        split_seed = cfg.data.split_seed if cfg.data.split_seed is not None else cfg.train.seed
         train_idx, val_idx = validation_split(train_y, seed=split_seed, stratify=cfg.data.stratify,
                                               last=cfg.data.split == "last", **kind)
         val_x, val_y = train_x[val_idx], train_y[val_idx]
@@ -124,7 +131,24 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
 
     return Split(t(train_x, torch.uint8), t(train_y, torch.int64),
                  None if val_x is None else t(val_x, torch.uint8), None if val_y is None else t(val_y, torch.int64),
-                 t(test_x, torch.uint8), t(test_y, torch.int64), validation == "test", ds.info.num_classes)
+                 t(test_x, torch.uint8), t(test_y, torch.int64), validation == "test", ds.info.num_classes,
+                 provenance={"name": ds.info.name, "source": ds.source, "verified": ds.verified,
+                             "checksums": dict(ds.checksums)},
+                 metric=ds.info.metric)
+
+
+def dataset_metrics(data: Split, probs: np.ndarray) -> dict[str, Any]:
+    """The metric the dataset is judged by, when it is not plain accuracy: ``test_balanced_accuracy``
+    (the mean of per-class recalls over the classes present, sklearn's ``balanced_accuracy_score``)
+    for Kuzushiji-49. Empty for other datasets or an untested run."""
+    probs = np.asarray(probs)
+    if data.metric != "balanced_accuracy" or len(probs) != len(data.test_y) or not np.isfinite(probs).all():
+        return {"metric": data.metric} if data.metric != "accuracy" else {}
+    from mnistlab.evaluate import class_recall, confusion_matrix
+
+    cm = confusion_matrix(data.test_y.cpu().numpy(), probs.argmax(1), data.num_classes)
+    recall = class_recall(cm)
+    return {"metric": data.metric, "test_balanced_accuracy": float(np.nanmean(recall))}
 
 
 def run_config(
@@ -178,10 +202,10 @@ def run_config(
         if not finite:
             outcome.message = "; ".join(filter(None, [outcome.message, "its weights are not finite, so it was not tested"]))
         env = {**environment(device), **plan.describe(),
-               "flush_denormals": trainer.flushes_denormals}
+               "flush_denormals": trainer.flushes_denormals, "data": data.provenance}
         # A CPU run repeats exactly, unless the load made it change its thread count midway.
         env["deterministic"] = device.type == "cpu" and not env["thread_changes"]
-    metrics = _metrics(outcome, test_loss, test_acc, summary.total, flops, data)
+    metrics = {**_metrics(outcome, test_loss, test_acc, summary.total, flops, data), **dataset_metrics(data, probs)}
     metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test
                              else "none" if data.val_y is None else cfg.data.split)
     model.eval()
@@ -230,7 +254,8 @@ def run_members(cfgs: Sequence[RunConfig], *, data_dir: str | os.PathLike | None
         losses, accs, probs = evaluate_members(stack, data.test_x, data.test_y, label_smoothing=t.label_smoothing,
                                                autocast_dtype=plan.autocast_dtype, return_probs=True)
         stack.write_back()
-    env = {**environment(device), **plan.describe(), "batched_members": len(cfgs), "deterministic": device.type == "cpu"}
+    env = {**environment(device), **plan.describe(), "batched_members": len(cfgs), "deterministic": device.type == "cpu",
+           "data": data.provenance}
     results = []
     for i, (cfg, outcome, model) in enumerate(zip(cfgs, outcomes, models)):
         tested = outcome.status != "failed" and weights_finite(model)
@@ -240,6 +265,7 @@ def run_members(cfgs: Sequence[RunConfig], *, data_dir: str | os.PathLike | None
         resolved = cfg.resolved()
         resolved["model"] = spec.to_dict()
         member_probs = probs[i] if tested and probs is not None else _untested(data)[2]
+        metrics.update(dataset_metrics(data, member_probs))
         model = model.eval().to("cpu")
         results.append(RunResult(resolved, outcome.status, list(outcome.history), metrics, env, member_probs, model,
                                  outcome.message))
@@ -537,9 +563,10 @@ class Run:
         for the run's dataset (a bright border) warn :class:`~mnistlab.errors.InvertedImageWarning`.
         """
         bf16 = self.result.env.get("precision") == "bf16"
+        dataset = self.result.config.get("dataset")  # a registered name, or the user's data (a table): no known border
         try:
             return predict_probs(self.result.model, images, autocast_dtype=torch.bfloat16 if bf16 else None,
-                                 dataset=self.result.config.get("dataset"))
+                                 dataset=dataset if isinstance(dataset, str) else None)
         except (ValueError, TypeError) as exc:  # check_pixels / numpy on something that is not images
             raise SpecError(f"predict: {exc}") from None
 
@@ -558,7 +585,7 @@ _DEFAULT_EPOCHS: int = setting_default("epochs")
 
 
 def train(
-    dataset: str = _DEFAULT_DATASET,
+    dataset: str | Mapping[str, Any] = _DEFAULT_DATASET,
     model: Any = _DEFAULT_MODEL,
     epochs: int = _DEFAULT_EPOCHS,
     *,
@@ -573,6 +600,8 @@ def train(
 ) -> Run:
     """Train a model the way a notebook does; returns a :class:`Run`.
 
+    ``dataset``: a registered name, or your own data: a path (``.csv``, ``.npz``, a folder of
+    class folders) or a table such as ``{"csv": "train.csv", "test": "test.csv"}``.
     ``overrides`` are config settings by name: ``batch_size``, ``lr``, ``optimizer``, ``seed``,
     ``validation``, ``augment={...}``, ``callbacks=[{"type": "EarlyStopping", ...}]`` (or
     :class:`~mnistlab.callbacks.Callback` objects), ``schedule={"type": "cosine"}`` ...

@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnistlab.comparison import compare_experiment, resolve_experiment
-from mnistlab.datasets import Dataset, load_dataset
+from mnistlab.datasets import Dataset, load_any
 from mnistlab.errors import PlotError, StoreError, did_you_mean
 from mnistlab.evaluate import confusion_matrix, misclassified
 from mnistlab.plots import (
@@ -59,10 +59,14 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None) -> li
 
 
 def _dataset_of(record: RunRecord, data_dir: str | os.PathLike | None = None) -> Dataset:
-    name = (record.config or {}).get("dataset")
+    config = record.config or {}
+    name = config.get("dataset")
     if not name:
         raise PlotError(f"run {record.run_id} records no dataset")
-    return load_dataset(name, data_dir)
+    # The user's own data is resized and split as the run did: its model's input size, its split seed.
+    shape = (config.get("model") or {}).get("input_shape") or (28, 28)
+    seed = int((config.get("data") or {}).get("split_seed") or 0)
+    return load_any(name, data_dir, image_shape=(int(shape[0]), int(shape[1])), seed=seed)
 
 
 def run_predictions(store: RunStore, record: RunRecord, data_dir: str | os.PathLike | None = None

@@ -17,21 +17,34 @@ data_dir_option = click.option(
 )
 
 
-DATASET_COLUMNS = (Column("name", "name"), Column("classes", "classes", right=True),
+def _size(n: int) -> str:
+    return "" if not n else f"{n / 2**20:,.1f} MiB"
+
+
+DATASET_COLUMNS = (Column("name", "name", whole=True), Column("classes", "classes", right=True),
                    Column("train", "train", "{:,}".format, right=True), Column("test", "test", "{:,}".format, right=True),
-                   Column("location", "location"), Column("status", "status"))
+                   Column("location", "location"), Column("size", "size", _size, right=True),
+                   Column("status", "status"), Column("check", "checked by"))
 
 
 @click.command("datasets")
 @data_dir_option
 @format_option()
 def datasets_cmd(data_dir: Path | None, fmt: str) -> None:
-    """List the datasets, where their files were found, and whether they verified."""
+    """List every dataset, where its files are, their size on disk, and whether they verified.
+
+    Checked by "sha256": the decompressed payload's checksum; "md5": the files as published;
+    "structure": no checksum is known, so only their format, shapes and labels (status "checked").
+    """
     rows = []
     for info in datasets.list_datasets():
         status = datasets.dataset_status(info.name, data_dir)
+        shown = status.problem
+        if status.verified:
+            shown = "verified" if status.check in ("sha256", "md5") else "checked"
         rows.append({"name": info.name, "classes": info.num_classes, "train": info.train_size, "test": info.test_size,
-                     "location": status.location, "status": "verified" if status.verified else status.problem})
+                     "location": status.location, "size": status.size or None, "status": shown,
+                     "check": status.check or None})
     emit(rows, DATASET_COLUMNS, fmt, title="datasets")
 
 
@@ -41,7 +54,7 @@ def _image_format(path: Path) -> None:
 
 
 @click.command("show-data")
-@click.argument("dataset")
+@click.argument("dataset", metavar="DATASET")
 @click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True)
 @click.option("--rows", type=click.IntRange(1, 20), default=5, show_default=True)
 @click.option("--cols", type=click.IntRange(1, 20), default=5, show_default=True)
@@ -52,20 +65,26 @@ def _image_format(path: Path) -> None:
 @data_dir_option
 def show_data_cmd(dataset: str, split: str, rows: int, cols: int, index: int, output: Path | None,
                   data_dir: Path | None) -> None:
-    """Save a labelled grid of samples and one raw image with a colour bar."""
+    """Save a labelled grid of samples and one raw image with a colour bar.
+
+    DATASET is a registered name (`mnistlab datasets`), or your own data: a .csv, an .npz or a
+    folder of class folders. Labels show in the dataset's own script where the font has it
+    (hiragana for the Kuzushiji sets), romanised otherwise.
+    """
     from mnistlab import plots
 
-    output = output or Path(f"{dataset}-samples.png")
+    output = output or Path(f"{Path(dataset).stem or 'data'}-samples.png")
     _image_format(output)
-    ds = datasets.load_dataset(dataset, data_dir)
+    ds = datasets.load_any(dataset, data_dir)
+    names = datasets.display_names(ds.info)
     images = ds.train_images if split == "train" else ds.test_images
     labels = ds.train_labels if split == "train" else ds.test_labels
     if index >= len(images):
         raise click.BadParameter(f"{index} is past the last image ({len(images) - 1})", param_hint="--index")
     n = rows * cols
-    grid = plots.plot_sample_grid(images[:n], labels[:n], ds.info.class_names, rows=rows, cols=cols)
+    grid = plots.plot_sample_grid(images[:n], labels[:n], names, rows=rows, cols=cols)
     single_path = output.with_name(f"{output.stem}-image-{index}{output.suffix}")
-    label = ds.info.class_names[int(labels[index])]
+    label = names[int(labels[index])]
     single = plots.plot_image(images[index], title=f"{dataset} {split}[{index}]: {label}")
     for fig, path in ((grid, output), (single, single_path)):
         try:

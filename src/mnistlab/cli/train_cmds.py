@@ -38,7 +38,8 @@ def _validation(value: str | None) -> Any:
 @click.command("train")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Run config TOML (dataset, model, [data], [train], [augment], [[callbacks]]); flags override it.")
-@click.option("--dataset", help=f"mnist or fashion-mnist (default {setting_default('dataset')}).")
+@click.option("--dataset", help=f"A dataset name (mnistlab datasets), or your own .csv, .npz or class-folder path "
+                                f"(default {setting_default('dataset')}).")
 @click.option("--model",
               help=f"A preset name (mnistlab models) or a spec file (.toml/.json). Default {setting_default('model')}.")
 @click.option("--epochs", type=int, help=f"Epochs (default {setting_default('epochs')}).")

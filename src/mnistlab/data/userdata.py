@@ -1,0 +1,371 @@
+"""The user's own data as a dataset: a Kaggle-style CSV, a folder per class, or NumPy arrays.
+
+Wherever a dataset name is accepted, these are too (relative paths are from the current folder)::
+
+    dataset = { csv = "train.csv", test = "test.csv" }   # a `label` column, then pixel0 ... pixel783
+    dataset = { folder = "digits/" }                     # digits/<class name>/<image files>
+    dataset = { npz = "data.npz" }                       # x_train, y_train[, x_test, y_test] (Keras's mnist.npz)
+    dataset = "train.csv"                                 # a path alone: the same without options
+
+Options: ``test`` (a second file or folder of the same kind), ``label`` (the CSV's label column,
+default ``"label"``), ``test_fraction`` (carved from the training data, stratified by class, with
+the run's split seed, when no ``test`` is given; default 0.2).
+
+Class names come from the folder names, or from the labels (strings sorted; numbers 0..max kept as
+they are). Images become uint8 (N, H, W) at the model's input size: colour converted to grayscale
+and resized with Pillow's bilinear filter (a simple resize: the predict command's preprocessing
+could later be applied here). Every file's SHA-256 is recorded, so a run names the exact data it
+came from. Bad input raises a one-line DataError naming the file (and row and column for a CSV).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mnistlab.errors import DataError, did_you_mean
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
+KINDS = ("csv", "folder", "npz")
+OPTIONS = ("test", "label", "test_fraction")
+
+
+class UserDataError(DataError):
+    """A bad user-data table; ``key`` is the key of ``dataset`` it is about (for the file's line)."""
+
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class UserData:
+    """The user's data, validated: ``kind`` (csv | folder | npz), ``path``, optional ``test``."""
+
+    kind: str
+    path: Path
+    test: Path | None = None
+    label: str = "label"
+    test_fraction: float = 0.2
+
+    @property
+    def name(self) -> str:
+        return self.path.name or str(self.path)
+
+
+def parse_user_dataset(value: str | Mapping[str, Any]) -> UserData:
+    """Validate a dataset given as a path or a ``{csv|folder|npz = ..., test = ..., ...}`` table.
+
+    Raises UserDataError (one line; ``.key`` names the offending key) for unknown keys, not
+    exactly one of csv/folder/npz, wrong types, or files that do not exist.
+    """
+    if isinstance(value, str):
+        return _from_path(value)
+    if not isinstance(value, Mapping):
+        raise UserDataError(f"a dataset is a name or a table such as {{ csv = \"train.csv\" }}, got {type(value).__name__}")
+    for key in value:
+        if key not in (*KINDS, *OPTIONS):
+            raise UserDataError(f"unknown key {key!r}{did_you_mean(str(key), (*KINDS, *OPTIONS))}; "
+                                f"known: {', '.join((*KINDS, *OPTIONS))}", key=str(key))
+    kinds = [k for k in KINDS if k in value]
+    if len(kinds) != 1:
+        raise UserDataError("give exactly one of csv, folder or npz" + (f" (got {', '.join(kinds)})" if kinds else ""))
+    kind = kinds[0]
+    for key in (kind, "test", "label"):
+        if key in value and not isinstance(value[key], str):
+            raise UserDataError(f"{key}: must be a string, got {type(value[key]).__name__}", key=key)
+    fraction = value.get("test_fraction", 0.2)
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
+        raise UserDataError(f"test_fraction: must be a number between 0 and 1 (exclusive), got {fraction!r}",
+                            key="test_fraction")
+    path = _existing(value[kind], kind, kind)
+    test = _existing(value["test"], kind, "test") if "test" in value else None
+    return UserData(kind, path, test, value.get("label", "label"), float(fraction))
+
+
+def _from_path(text: str) -> UserData:
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return UserData("folder", path)
+    if path.suffix.lower() in (".csv", ".npz"):
+        return UserData(path.suffix.lower()[1:], _existing(text, path.suffix.lower()[1:], None))
+    from mnistlab.data.registry import _REGISTRY
+
+    raise UserDataError(f"unknown dataset {text!r}{did_you_mean(text, _REGISTRY)}; known: {', '.join(_REGISTRY)}, "
+                        f"or a .csv file, an .npz file or a folder of class folders")
+
+
+def _existing(text: str, kind: str, key: str | None) -> Path:
+    path = Path(text).expanduser()
+    if kind == "folder":
+        if not path.is_dir():
+            raise UserDataError(f"{key}: no such folder: {text}", key=key)
+    elif not path.is_file():
+        raise UserDataError(f"{key or kind}: no such file: {text}" if key else f"no such file: {text}", key=key)
+    return path
+
+
+# ------------------------------------------------------------------------------------- loading
+def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), seed: int = 0) -> Any:
+    """The :class:`~mnistlab.datasets.Dataset` of ``spec``: images uint8 (N, H, W) resized to
+    ``image_shape``, labels int64 0..classes-1, ``checksums`` {file: SHA-256}. Without ``test``,
+    a stratified ``test_fraction`` of the data (at least one image) is held out with ``seed``.
+    Raises DataError for any bad file (see the module docstring)."""
+    from mnistlab.data.registry import DatasetInfo
+    from mnistlab.datasets import Dataset, validation_split
+
+    reader = {"csv": lambda p: read_csv(p, spec.label), "folder": read_folder, "npz": read_npz}[spec.kind]
+    train_x, train_raw = reader(spec.path)
+    test_x, test_raw = reader(spec.test) if spec.test is not None else (None, None)
+    if spec.kind == "npz" and spec.test is None and npz_has_test(spec.path):
+        test_x, test_raw = read_npz(spec.path, "test")
+    names, train_y, test_y = _class_indices(spec, train_raw, test_raw)
+    if test_x is None:
+        if len(train_y) < 2:
+            raise DataError(f"{spec.path}: {len(train_y)} image(s): too few to hold out a test split")
+        count = min(max(1, round(len(train_y) * spec.test_fraction)), len(train_y) - 1)
+        keep, held = validation_split(train_y, count=count, seed=seed, stratify=True)
+        train_x, test_x, train_y, test_y = train_x[keep], train_x[held], train_y[keep], train_y[held]
+    assert test_y is not None
+    train_x, test_x = resize_images(train_x, image_shape), resize_images(test_x, image_shape)
+    checksums = {str(p): path_digest(p) for p in (spec.path, spec.test) if p is not None}
+    info = DatasetInfo(name=spec.name, class_names=tuple(names), train_size=len(train_y), test_size=len(test_y),
+                       files={}, sha256={}, image_shape=image_shape, description=f"the user's {spec.kind} {spec.path}")
+    return Dataset(info=info, train_images=train_x, train_labels=train_y, test_images=test_x, test_labels=test_y,
+                   source=f"{spec.path} (user data)", verified="sha256 recorded", checksums=checksums)
+
+
+def _class_indices(spec: UserData, train: np.ndarray | None, test: np.ndarray | None
+                   ) -> tuple[list[str], np.ndarray, np.ndarray | None]:
+    """Raw labels (numbers or strings) of both files -> class names and int64 indices."""
+    if train is None:
+        raise DataError(f"{spec.path}: no labels (no {spec.label!r} column): a file without labels can only be predicted")
+    if test is None and spec.test is not None:
+        raise DataError(f"{spec.test}: no labels (no {spec.label!r} column): a test file needs them")
+    numeric = [a.dtype.kind in "iu" for a in (train, test) if a is not None]
+    if len(set(numeric)) > 1:
+        strings, numbers = (spec.path, spec.test) if not numeric[0] else (spec.test, spec.path)
+        raise DataError(f"labels are strings in {strings} but numbers in {numbers}: use the same kind in both")
+    both = train if test is None else np.concatenate([train, test])
+    if numeric[0]:
+        if both.size and both.min() < 0:
+            raise DataError(f"{spec.path}: negative label {int(both.min())}: labels are 0, 1, 2, ... or class names")
+        names = [str(i) for i in range(int(both.max()) + 1 if both.size else 0)]
+        return names, train.astype(np.int64), None if test is None else test.astype(np.int64)
+    names = sorted(set(both.tolist()))
+    index = {n: i for i, n in enumerate(names)}
+    as_idx = lambda a: np.array([index[v] for v in a.tolist()], dtype=np.int64)  # noqa: E731
+    return names, as_idx(train), None if test is None else as_idx(test)
+
+
+def path_digest(path: Path) -> str:
+    """SHA-256 of a file, or of a folder (each image file's relative path and SHA-256, in order)."""
+    from mnistlab.datasets import file_digest
+
+    if not path.is_dir():
+        return file_digest(path)
+    h = hashlib.sha256()
+    for p in sorted(q for q in path.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES):
+        h.update(f"{p.relative_to(path).as_posix()}\0{file_digest(p)}\n".encode())
+    return h.hexdigest()
+
+
+def resize_images(images: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """uint8 (N, H, W) images resized to ``shape`` (H, W) with Pillow's bilinear filter; as is when equal."""
+    if images.shape[1:] == tuple(shape):
+        return images
+    from PIL import Image
+
+    h, w = shape
+    out = np.empty((len(images), h, w), dtype=np.uint8)
+    for i, img in enumerate(images):
+        out[i] = np.asarray(Image.fromarray(img).resize((w, h), Image.Resampling.BILINEAR))
+    return out
+
+
+# ------------------------------------------------------------------------------------------ CSV
+def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray | None]:
+    """A Kaggle-style CSV: a header, a ``label`` column (optional: a competition's test file has
+    none), then one column per pixel of a square image, row by row. Returns uint8 (N, S, S) images
+    and the labels (int64 when every label is an integer, else strings), or None without a label
+    column. DataError: a pixel count that is not a square, a non-numeric cell or a pixel outside
+    0-255 (with its line and column), a row with the wrong number of cells."""
+    header = _csv_header(path)
+    label_at = header.index(label) if label in header else None
+    pixel_cols = [i for i in range(len(header)) if i != label_at]
+    n = len(pixel_cols)
+    side = math.isqrt(n)
+    if n == 0 or side * side != n:
+        near = max(1, round(math.sqrt(n)))
+        raise DataError(f"{path}: {n} pixel columns is not a square image ({near}x{near} needs {near * near})")
+    pixels = _csv_numbers(path, header, pixel_cols)
+    bad = np.argwhere(~((pixels >= 0) & (pixels <= 255)))
+    if len(bad):
+        r, c = bad[0]
+        raise DataError(f"{path} line {r + 2}, column {header[pixel_cols[c]]}: pixel value {pixels[r, c]:g} outside 0-255")
+    images = np.rint(pixels).astype(np.uint8).reshape(-1, side, side)
+    labels = None if label_at is None else _csv_labels(path, label_at)
+    return images, labels
+
+
+def _csv_header(path: Path) -> list[str]:
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            header = next(csv.reader(f), None)
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    if not header:
+        raise DataError(f"{path}: empty file: expected a header (label, pixel0, pixel1, ...) and rows")
+    return [h.strip() for h in header]
+
+
+def _csv_numbers(path: Path, header: list[str], cols: list[int]) -> np.ndarray:
+    """The pixel columns as float32 (N, len(cols)): numpy's fast reader, and on failure a scan
+    that finds the first bad cell to name it."""
+    try:
+        return np.loadtxt(path, delimiter=",", skiprows=1, usecols=cols, dtype=np.float32, ndmin=2, encoding="utf-8")
+    except (ValueError, IndexError):
+        pass
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = csv.reader(f)
+        next(rows)
+        for line, row in enumerate(rows, start=2):
+            if len(row) != len(header):
+                raise DataError(f"{path} line {line}: {len(row)} cells, the header has {len(header)}")
+            for c in cols:
+                try:
+                    float(row[c])
+                except ValueError:
+                    raise DataError(f"{path} line {line}, column {header[c]}: {row[c]!r} is not a number") from None
+    raise DataError(f"{path}: cannot read the pixel columns")  # pragma: no cover - the scan names the cell
+
+
+def _csv_labels(path: Path, at: int) -> np.ndarray:
+    with open(path, newline="", encoding="utf-8") as f:
+        rows = csv.reader(f)
+        next(rows)
+        values = [row[at].strip() for row in rows]
+    try:
+        return np.array([int(v) for v in values], dtype=np.int64)
+    except ValueError:
+        if any(v == "" for v in values):
+            raise DataError(f"{path} line {values.index('') + 2}: empty label") from None
+        return np.array(values, dtype=str)
+
+
+# --------------------------------------------------------------------------------------- folder
+def read_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """``path/<class>/<image>``: every image, grayscale, uint8 (N, H, W), and its class folder's
+    name. Images of another size are resized to the first image's size (the model's size comes
+    later). DataError: no class folders, a class folder with no images, an unreadable image (named)."""
+    classes = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not classes:
+        raise DataError(f"{path}: no class folders (expected {path}/<class name>/<images>)")
+    images, labels = [], []
+    shape: tuple[int, int] | None = None
+    for folder in classes:
+        files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not files:
+            raise DataError(f"{folder}: class folder with no images ({', '.join(IMAGE_SUFFIXES)})")
+        for file in files:
+            img = _read_image(file, shape)
+            shape = shape or img.shape
+            images.append(img)
+            labels.append(folder.name)
+    return np.stack(images), np.array(labels, dtype=str)
+
+
+def _read_image(file: Path, shape: tuple[int, int] | None) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(file) as img:
+            gray = img.convert("L")
+            if shape is not None and gray.size != (shape[1], shape[0]):
+                gray = gray.resize((shape[1], shape[0]), Image.Resampling.BILINEAR)
+            return np.asarray(gray, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise DataError(f"{file}: unreadable image ({exc})") from None
+
+
+# ------------------------------------------------------------------------------------------ npz
+def npz_has_test(path: Path) -> bool:
+    """Whether an ``.npz`` holds a test split too (``x_test`` and ``y_test``)."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            return "x_test" in npz.files and "y_test" in npz.files
+    except (OSError, ValueError, EOFError):
+        return False
+
+
+def read_npz(path: Path, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """An ``.npz`` with ``x_<split>`` and ``y_<split>`` (Keras's mnist.npz: ``x_train``, ``y_train``,
+    ``x_test``, ``y_test``) or ``images`` and ``labels``. Images (N, H, W) or (N, H, W, 1):
+    integers 0-255, or floats in [0, 1] (x / 255).
+    DataError: missing keys (the keys it has are listed), pixels outside 0-255, mismatched lengths."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            keys = list(npz.files)
+            pairs = ((f"x_{split}", f"y_{split}"), ("images", "labels"))
+            pair = next(((x, y) for x, y in pairs if x in keys and y in keys), None)
+            if pair is None:
+                raise DataError(f"{path}: has keys {', '.join(keys) or 'none'}; expected x_{split} and y_{split} "
+                                f"(Keras's mnist.npz) or images and labels")
+            x, y = np.asarray(npz[pair[0]]), np.asarray(npz[pair[1]])
+    except DataError:
+        raise
+    except (OSError, ValueError, EOFError) as exc:
+        raise DataError(f"{path}: not a readable .npz ({exc})") from None
+    return _npz_images(path, pair[0], x), _npz_labels(path, pair[1], y, len(x))
+
+
+def _npz_images(path: Path, key: str, x: np.ndarray) -> np.ndarray:
+    if x.ndim == 4 and x.shape[-1] == 1:
+        x = x[..., 0]
+    if x.ndim != 3:
+        raise DataError(f"{path}: {key} has shape {x.shape}; expected (N, H, W) or (N, H, W, 1) grayscale images")
+    if x.dtype.kind not in "iuf":
+        raise DataError(f"{path}: {key} has dtype {x.dtype}; expected numbers")
+    if x.size and (not np.isfinite(x).all() or x.min() < 0 or x.max() > 255):
+        raise DataError(f"{path}: {key} has pixels outside 0-255 (min {x.min():g}, max {x.max():g})")
+    if x.dtype.kind == "f" and x.size and x.max() <= 1.0:
+        x = x * 255.0  # floats in [0, 1] are x / 255
+    return np.rint(x).astype(np.uint8) if x.dtype != np.uint8 else x
+
+
+def _npz_labels(path: Path, key: str, y: np.ndarray, n: int) -> np.ndarray:
+    if y.shape != (n,):
+        raise DataError(f"{path}: {key} has shape {y.shape}; expected ({n},), one label per image")
+    if y.dtype.kind in "iu":
+        return y.astype(np.int64)
+    if y.dtype.kind in "US":
+        return y.astype(str)
+    if y.dtype.kind == "f" and np.all(y == np.rint(y)):
+        return y.astype(np.int64)
+    raise DataError(f"{path}: {key} has dtype {y.dtype}; expected integer labels or class names")
+
+
+# ----------------------------------------------------------------------------------- submission
+def write_submission(path: Path, predictions: np.ndarray, class_names: tuple[str, ...] | None = None) -> None:
+    """A competition submission: ``ImageId,Label`` with ImageId from 1 (the digit-recognizer's
+    format), one row per prediction (int class indices, (N,)); ``class_names`` writes names
+    instead of indices (for data whose labels were strings). DataError when it cannot be written.
+    For the predict command on an unlabelled CSV (:func:`read_csv` gives its images, labels None)."""
+    predictions = np.asarray(predictions)
+    if predictions.ndim != 1:
+        raise DataError(f"{path}: predictions must be one class index per image (N,), got shape {predictions.shape}")
+    try:
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            writer = csv.writer(f)
+            writer.writerow(["ImageId", "Label"])
+            for i, p in enumerate(predictions.tolist(), start=1):
+                writer.writerow([i, class_names[p] if class_names is not None else p])
+    except OSError as exc:
+        raise DataError(f"{path}: cannot write: {exc.strerror or exc}") from None

@@ -1,0 +1,293 @@
+"""The user's own data as a dataset: CSV, class folders and .npz files written here, every bad
+input as one line, the config table, checksums in the run, and the Fashion-MNIST CSV equivalence."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mnistlab.cli import main
+from mnistlab.config import build_run_config, parse_run_config
+from mnistlab.data.userdata import path_digest
+from mnistlab.datasets import load_any, load_dataset
+from mnistlab.errors import DataError, SpecError
+from mnistlab.run import run_config
+
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+
+
+def glyph_l(h: int = 28, w: int = 28) -> np.ndarray:
+    """An asymmetric glyph, an "L": a bar down the left side and one along the bottom."""
+    img = np.zeros((h, w), np.uint8)
+    img[round(h * 0.1):round(h * 0.86), round(w * 0.18):round(w * 0.29)] = 255
+    img[round(h * 0.75):round(h * 0.86), round(w * 0.18):round(w * 0.71)] = 255
+    return img
+
+
+def is_l(img: np.ndarray) -> bool:
+    img = np.asarray(img)
+    return bool(img[10, 6] > 128 and img[22, 15] > 128 and img[6, 15] < 64 and img[10, 22] < 64)
+
+
+def write_csv(path: Path, images: np.ndarray, labels: list | None, *, label: str = "label") -> Path:
+    """A Kaggle digit-recognizer CSV: `label`, then pixel0 ... pixelN-1, one row per image."""
+    flat = np.asarray(images).reshape(len(images), -1)
+    header = ([label] if labels is not None else []) + [f"pixel{i}" for i in range(flat.shape[1])]
+    lines = [",".join(header)]
+    for i, row in enumerate(flat):
+        cells = ([str(labels[i])] if labels is not None else []) + [str(int(v)) for v in row]
+        lines.append(",".join(cells))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def four_images() -> np.ndarray:
+    return np.stack([glyph_l(), 255 - glyph_l(), glyph_l(), np.zeros((28, 28), np.uint8)])
+
+
+# --------------------------------------------------------------------------------------------- CSV
+def test_csv_with_numeric_labels_and_a_test_file(tmp_path: Path) -> None:
+    train = write_csv(tmp_path / "train.csv", four_images(), [3, 1, 3, 0])
+    test = write_csv(tmp_path / "test.csv", four_images()[:2], [0, 3])
+    ds = load_any({"csv": str(train), "test": str(test)})
+    assert ds.train_images.shape == (4, 28, 28) and ds.train_images.dtype == np.uint8
+    assert ds.train_labels.tolist() == [3, 1, 3, 0] and ds.test_labels.tolist() == [0, 3]
+    assert ds.info.class_names == ("0", "1", "2", "3")
+    assert is_l(ds.train_images[0]) and is_l(255 - ds.train_images[1])  # row-major pixels: the right way round
+    assert ds.checksums == {str(train): hashlib.sha256(train.read_bytes()).hexdigest(),
+                            str(test): hashlib.sha256(test.read_bytes()).hexdigest()}
+
+
+def test_csv_string_labels_become_sorted_classes_and_a_seeded_test_split(tmp_path: Path) -> None:
+    images = np.stack([glyph_l()] * 20)
+    labels = ["cat", "dog"] * 10
+    train = write_csv(tmp_path / "pets.csv", images, labels)
+    a, b = load_any(str(train), seed=1), load_any(str(train), seed=1)
+    c = load_any({"csv": str(train), "test_fraction": 0.5}, seed=2)
+    assert a.info.class_names == ("cat", "dog") and (len(a.train_labels), len(a.test_labels)) == (16, 4)
+    assert np.bincount(a.test_labels).tolist() == [2, 2]  # stratified
+    np.testing.assert_array_equal(a.test_labels, b.test_labels)
+    assert len(c.test_labels) == 10
+
+
+def test_csv_resized_to_the_models_input(tmp_path: Path) -> None:
+    train = write_csv(tmp_path / "small.csv", np.stack([glyph_l(14, 14)] * 3), [0, 1, 0])
+    ds = load_any({"csv": str(train), "test": str(train)}, image_shape=(28, 28))
+    assert ds.train_images.shape == (3, 28, 28) and is_l(ds.train_images[0])
+
+
+def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
+    good = np.stack([glyph_l()] * 2)
+    write_csv(tmp / "good.csv", good, [0, 1])
+    write_csv(tmp / "strings.csv", good, ["a", "b"])
+    write_csv(tmp / "783.csv", good.reshape(2, -1)[:, :783], [0, 1])
+    text = (tmp / "good.csv").read_text().splitlines()
+    cells = text[2].split(",")
+    cells[101] = "x7"
+    (tmp / "nan.csv").write_text("\n".join([*text[:2], ",".join(cells)]) + "\n")
+    cells[101] = "256"
+    (tmp / "big.csv").write_text("\n".join([*text[:2], ",".join(cells)]) + "\n")
+    cells[101] = "-1"
+    (tmp / "neg.csv").write_text("\n".join([*text[:2], ",".join(cells)]) + "\n")
+    write_csv(tmp / "unlabelled.csv", good, None)
+    return {
+        "783 columns": ({"csv": "783.csv"}, "783.csv: 783 pixel columns is not a square image (28x28 needs 784)"),
+        "non-numeric": ({"csv": "nan.csv"}, "nan.csv line 3, column pixel100: 'x7' is not a number"),
+        "above 255": ({"csv": "big.csv"}, "big.csv line 3, column pixel100: pixel value 256 outside 0-255"),
+        "below 0": ({"csv": "neg.csv"}, "neg.csv line 3, column pixel100: pixel value -1 outside 0-255"),
+        "mixed kinds": ({"csv": "strings.csv", "test": "good.csv"},
+                        "labels are strings in strings.csv but numbers in good.csv"),
+        "no labels": ({"csv": "unlabelled.csv"}, "unlabelled.csv: no labels"),
+    }
+
+
+@pytest.mark.parametrize("case", ["783 columns", "non-numeric", "above 255", "below 0", "mixed kinds", "no labels"])
+def test_bad_csv_is_one_line_and_never_trains(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    table, message = _bad_csvs(tmp_path)[case]
+    with pytest.raises(DataError, match=re.escape(message)) as exc:
+        load_any(table)
+    assert "\n" not in str(exc.value)
+    toml = "model = \"seed000-dense\"\n[dataset]\n" + "".join(f'{k} = "{v}"\n' for k, v in table.items())
+    (tmp_path / "run.toml").write_text(toml + "[train]\nepochs = 1\n")
+    assert main(["train", "--config", "run.toml", "--progress", "none"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "mnistlab-runs").exists() or "finished" not in err
+
+
+# ------------------------------------------------------------------------------------- folders
+def _folder(root: Path, classes: dict[str, int], size: tuple[int, int] = (32, 32), mode: str = "RGB") -> Path:
+    for name, n in classes.items():
+        (root / name).mkdir(parents=True)
+        for i in range(n):
+            img = Image.fromarray(glyph_l(size[1], size[0])).convert(mode)
+            img.save(root / name / f"{i:03d}.png")
+    return root
+
+
+def test_folder_per_class_any_size_and_colour(tmp_path: Path) -> None:
+    root = _folder(tmp_path / "shapes", {"ell": 6, "also-ell": 4})
+    (root / "ell" / "notes.txt").write_text("not an image: skipped")
+    ds = load_any({"folder": str(root), "test_fraction": 0.2}, image_shape=(28, 28), seed=0)
+    assert ds.info.class_names == ("also-ell", "ell")
+    assert ds.train_images.shape[1:] == (28, 28) and len(ds.train_labels) + len(ds.test_labels) == 10
+    assert all(is_l(img) for img in ds.train_images)
+    assert len(ds.checksums[str(root)]) == 64
+
+
+def test_empty_class_folder_and_an_unreadable_image_are_named(tmp_path: Path) -> None:
+    root = _folder(tmp_path / "d", {"a": 3, "b": 2}, size=(28, 28), mode="L")
+    (root / "c").mkdir()
+    with pytest.raises(DataError, match=re.escape(f"{root / 'c'}: class folder with no images")):
+        load_any({"folder": str(root)})
+    (root / "c" / "ok.png").write_bytes((root / "a" / "000.png").read_bytes())
+    (root / "b" / "001.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    with pytest.raises(DataError, match=re.escape(f"{root / 'b' / '001.png'}: unreadable image")) as exc:
+        load_any(str(root))
+    assert "\n" not in str(exc.value)
+    with pytest.raises(DataError, match="no class folders"):
+        load_any(str(root / "a"))
+
+
+# ----------------------------------------------------------------------------------------- npz
+def test_npz_in_keras_layout_and_images_labels(tmp_path: Path) -> None:
+    x = np.stack([glyph_l()] * 4)
+    np.savez(tmp_path / "mnist.npz", x_train=x, y_train=np.array([0, 1, 2, 1]), x_test=x[:2], y_test=np.array([2, 0]))
+    ds = load_any(str(tmp_path / "mnist.npz"))
+    assert ds.test_labels.tolist() == [2, 0] and is_l(ds.train_images[3])
+    np.savez(tmp_path / "floats.npz", images=(x[..., None] / 255.0).astype(np.float32), labels=np.array(["x", "y"] * 2))
+    ds = load_any({"npz": str(tmp_path / "floats.npz"), "test_fraction": 0.5})
+    assert ds.info.class_names == ("x", "y") and ds.train_images.max() == 255 and is_l(ds.train_images[0])
+
+
+@pytest.mark.parametrize(("arrays", "message"), [
+    ({"X": np.zeros((2, 28, 28)), "Y": np.zeros(2)}, "has keys X, Y; expected x_train and y_train"),
+    ({"x_train": np.full((2, 28, 28), 300), "y_train": np.zeros(2, int)}, "x_train has pixels outside 0-255"),
+    ({"x_train": np.zeros((2, 28, 28), np.uint8), "y_train": np.zeros(3, int)}, "y_train has shape (3,); expected (2,)"),
+])
+def test_bad_npz(tmp_path: Path, arrays: dict, message: str) -> None:
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(DataError, match=re.escape(message)):
+        load_any(str(tmp_path / "bad.npz"))
+
+
+# -------------------------------------------------------------------------------------- config
+@pytest.mark.parametrize(("dataset", "path", "message"), [
+    ({"csv": "train.csv", "tset": "x.csv"}, ("dataset", "tset"), 'unknown key \'tset\' (did you mean "test"?)'),
+    ({"csv": "train.csv", "folder": "d"}, ("dataset",), "give exactly one of csv, folder or npz (got csv, folder)"),
+    ({"csv": "missing.csv"}, ("dataset", "csv"), "csv: no such file: missing.csv"),
+    ({"csv": "train.csv", "test_fraction": 1.5}, ("dataset", "test_fraction"), "between 0 and 1"),
+    ({"npz": 3}, ("dataset", "npz"), "npz: must be a string"),
+    ("fashion-mnst", ("dataset",), 'did you mean "fashion-mnist"'),
+])
+def test_dataset_table_is_validated_where_it_enters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dataset,
+                                                    path: tuple, message: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "train.csv", np.stack([glyph_l()] * 2), [0, 1])
+    with pytest.raises(SpecError, match=re.escape(message)) as exc:
+        parse_run_config({"dataset": dataset, "model": "seed000-dense"})
+    assert exc.value.path == path and "\n" not in str(exc.value)
+
+
+def test_a_bad_dataset_table_in_a_file_names_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "train.csv", np.stack([glyph_l()] * 2), [0, 1])
+    (tmp_path / "run.toml").write_text('model = "seed000-dense"\n\n[dataset]\ncsv = "train.csv"\ntest = "nope.csv"\n')
+    with pytest.raises(SpecError) as exc:
+        build_run_config(tmp_path / "run.toml")
+    assert exc.value.line == 5 and "test: no such file: nope.csv" in str(exc.value)
+    ok = build_run_config(None, flags={"dataset": "train.csv", "model": "seed000-dense"})
+    assert ok.dataset == "train.csv"
+
+
+# ------------------------------------------------------------------------------ runs on user data
+def _fashion_csvs(tmp_path: Path, data_dir: Path, n_train: int, n_test: int) -> tuple[Path, Path]:
+    ds = load_dataset("fashion-mnist", data_dir)
+    train = write_csv(tmp_path / "fashion_train.csv", ds.train_images[:n_train], ds.train_labels[:n_train].tolist())
+    test = write_csv(tmp_path / "fashion_test.csv", ds.test_images[:n_test], ds.test_labels[:n_test].tolist())
+    return train, test
+
+
+def _recipe_base(dataset, subset: int) -> dict:
+    """Seed 000's recipe (its [base]: the dense model, seed 1234), one epoch on ``subset`` images."""
+    base = tomllib.loads((RECIPES / "seed000.toml").read_text())["base"]
+    return {**base, "dataset": dataset, "data": {"subset": subset}, "train": {**base["train"], "epochs": 1}}
+
+
+def test_seed_recipe_on_a_fashion_csv_scores_as_on_the_idx_files(tmp_path: Path, data_dir: Path) -> None:
+    train, test = _fashion_csvs(tmp_path, data_dir, 2400, 400)
+    on_csv = run_config(parse_run_config(_recipe_base({"csv": str(train), "test": str(test)}, 2400)),
+                        data_dir=data_dir, progress="none")
+    on_idx = run_config(parse_run_config(_recipe_base("fashion-mnist", 2400)), data_dir=data_dir, progress="none")
+    assert on_csv.status == on_idx.status == "finished"
+    assert on_csv.metrics["test_size"] == on_idx.metrics["test_size"] == 400
+    assert on_csv.metrics["test_accuracy"] == on_idx.metrics["test_accuracy"] > 0.5
+    assert on_csv.metrics["test_loss"] == on_idx.metrics["test_loss"]
+    # The run names the exact data it came from.
+    assert on_csv.env["data"]["checksums"][str(train)] == hashlib.sha256(train.read_bytes()).hexdigest()
+    assert on_idx.env["data"]["name"] == "fashion-mnist" and on_idx.env["data"]["verified"] == "sha256"
+
+
+@pytest.mark.slow
+def test_seed_recipe_on_the_whole_fashion_csv_scores_as_on_the_idx_files(tmp_path: Path, data_dir: Path) -> None:
+    train, test = _fashion_csvs(tmp_path, data_dir, 60_000, 10_000)
+    on_csv = run_config(parse_run_config(_recipe_base({"csv": str(train), "test": str(test)}, 0)),
+                        data_dir=data_dir, progress="none")
+    on_idx = run_config(parse_run_config(_recipe_base("fashion-mnist", 0)), data_dir=data_dir, progress="none")
+    assert on_csv.metrics["test_accuracy"] == on_idx.metrics["test_accuracy"] > 0.8
+
+
+def test_cli_trains_and_shows_a_folder_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(tmp_path)
+    _folder(tmp_path / "digits", {str(d): 3 for d in range(10)}, size=(20, 20))
+    code = main(["train", "--dataset", "digits", "--model", "seed000-dense", "--epochs", "1", "--progress", "none"])
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Training on digits" in captured.out
+    # The recorded run names its data, and its predictions line up with the data rebuilt from the record.
+    from mnistlab import views
+    from mnistlab.store import RunStore
+
+    store = RunStore(tmp_path / "mnistlab-runs")
+    record = store.runs()[-1]
+    assert record.env["data"]["checksums"][str(Path("digits"))] == path_digest(Path("digits"))
+    ds, _, true, probs = views.run_predictions(store, record)
+    assert ds.info.num_classes == 10 and len(true) == len(probs) == 6
+    # A preset's 10 outputs against 2 classes: one line, before any training.
+    _folder(tmp_path / "two", {"zero": 3, "one": 3})
+    assert main(["train", "--dataset", "two", "--model", "seed000-dense", "--epochs", "1", "--progress", "none"]) != 0
+    assert "the model has 10 outputs but two has 2 classes" in capsys.readouterr().err
+    code = main(["show-data", "digits", "--rows", "2", "--cols", "2", "-o", "grid.png"])
+    assert code == 0 and (tmp_path / "grid.png").is_file()
+
+
+def test_a_notebook_run_on_user_data_predicts(tmp_path: Path) -> None:
+    import mnistlab
+
+    images = np.stack([np.roll(glyph_l(), d, axis=1) for d in range(10)] * 2)
+    train = write_csv(tmp_path / "t.csv", images, list(range(10)) * 2)
+    run = mnistlab.train(dataset={"csv": str(train), "test_fraction": 0.5}, model="seed000-dense", epochs=1,
+                         progress="none")
+    assert run.predict(images[:3]).shape == (3, 10)
+
+
+def test_an_unlabelled_competition_csv_reads_and_a_submission_writes(tmp_path: Path) -> None:
+    from mnistlab.data.userdata import read_csv, write_submission
+
+    images, labels = read_csv(write_csv(tmp_path / "test.csv", four_images(), None))
+    assert labels is None and images.shape == (4, 28, 28) and is_l(images[0])
+    write_submission(tmp_path / "submission.csv", np.array([7, 2, 1, 0]))
+    assert (tmp_path / "submission.csv").read_text().splitlines() == ["ImageId,Label", "1,7", "2,2", "3,1", "4,0"]
+    write_submission(tmp_path / "named.csv", np.array([1, 0]), ("cat", "dog"))
+    assert (tmp_path / "named.csv").read_text().splitlines()[1:] == ["1,dog", "2,cat"]
+    with pytest.raises(DataError, match="one class index per image"):
+        write_submission(tmp_path / "x.csv", np.zeros((2, 10)))
