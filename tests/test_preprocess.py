@@ -73,7 +73,7 @@ def test_fashion_items_fill_the_frame_and_are_centred_by_their_box(data_dir):
     photo[40: 40 + 140, 30: 30 + 140] = 255 - np.kron(item, np.ones((5, 5), np.uint8))  # on white, as shot
     seen = preprocess(photo, "fashion-mnist")
     rows, cols = np.flatnonzero(seen.max(1) > 0), np.flatnonzero(seen.max(0) > 0)
-    assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in (27, 28)  # the longer side fills the frame (an edge row may round to 0)
+    assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in (27, 28)  # fills the frame (an edge row may round to 0)
     assert abs((rows[0] + rows[-1]) / 2 - 13.5) <= 1 and abs((cols[0] + cols[-1]) / 2 - 13.5) <= 1
     assert RECIPES["fashion-mnist"].centre == "box" and RECIPES["mnist"].centre == "mass"
 
