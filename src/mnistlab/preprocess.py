@@ -7,6 +7,9 @@ made by a known recipe (:data:`RECIPES`), and :func:`preprocess` repeats it on a
     seen = preprocess("my-digit.jpg", "mnist")        # uint8 (28, 28): white ink on black, centred
     seen = preprocess(photo_array, "fashion-mnist")   # (H, W) or (H, W, 3|4) arrays too
 
+``mnistlab.preprocess`` is this function (the public API); import the rest of the module by name,
+``from mnistlab.preprocess import recipe_for`` (``import mnistlab.preprocess as m`` gives the function).
+
 The recipes:
 
 - **mnist** ("digits", LeCun et al.'s): grayscale; invert when the border is light (ink is bright

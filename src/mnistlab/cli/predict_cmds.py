@@ -23,16 +23,18 @@ MODEL_HELP = ("MODEL: a run id (or unique prefix), or an experiment (file or rec
 
 
 def model_options(f: F) -> F:
-    """The options every MODEL-taking command shares: --variant, --pick, --store, --data-dir."""
+    """The options every MODEL-taking command shares: --variant, --pick, --store."""
     for option in reversed((
         click.option("--variant", default=None, help="The experiment's variant (needed when it has several)."),
         click.option("--pick", type=click.Choice(["best", "latest"]), default="best", show_default=True,
                      help="Which run of the variant: the best by test accuracy, or the latest."),
         store_option("store_path"),
-        click.option("--data-dir", default=None, help="Dataset folder (for the test set and class names)."),
     )):
         f = option(f)
     return f
+
+
+DATA_DIR = click.option("--data-dir", default=None, help="Dataset folder (for the test set).")
 
 
 def _load(store_path: str | None, model: str, variant: str | None, pick: str) -> Any:
@@ -41,13 +43,12 @@ def _load(store_path: str | None, model: str, variant: str | None, pick: str) ->
     return load_trained(open_store(store_path), model, variant=variant, pick=pick)
 
 
-def _class_names(model: Any, data_dir: str | None) -> list[str]:
+def _class_names(model: Any) -> list[str]:
     import json
 
     from mnistlab.export import metadata
 
-    del data_dir  # the registry knows the names without the files
-    return json.loads(metadata(model)["mnistlab.class_names"])
+    return json.loads(metadata(model)["mnistlab.class_names"])  # the registry's: no dataset file is read
 
 
 @click.command("predict")
@@ -60,7 +61,7 @@ def _class_names(model: Any, data_dir: str | None) -> list[str]:
               "and its probabilities.")
 @click.option("--no-preprocess", is_flag=True, help="The images are already in dataset form (28x28, light on dark).")
 def predict_command(model: str, images: tuple[str, ...], variant: str | None, pick: str, store_path: str | None,
-                    data_dir: str | None, top: int, fmt: str, show: str | None, no_preprocess: bool) -> None:
+                    top: int, fmt: str, show: str | None, no_preprocess: bool) -> None:
     """Predict the classes of IMAGES with a trained MODEL.
 
     IMAGES: image files (PNG, JPEG, BMP, GIF, TIFF, WebP), folders of them, or - for one image on
@@ -86,7 +87,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
         probs = trained.predict(seen, preprocess=False)
     for w in caught:
         click.echo(f"warning: {' '.join(str(w.message).split())}", err=True)
-    names = _class_names(trained, data_dir)
+    names = _class_names(trained)
     top = min(top, probs.shape[1])
     rows = []
     for (name, _), p in zip(sources, probs):
@@ -110,6 +111,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
 @click.command("export")
 @click.argument("model")
 @model_options
+@DATA_DIR
 @click.option("-o", "--output", required=True, help="The file to write: .onnx, .pt (TorchScript) or .safetensors.")
 @click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript", "safetensors"]), default=None,
               help="The format (default: from the file name's suffix).")
@@ -154,6 +156,7 @@ def _write(path: Path, text: str) -> None:
 @click.command("card")
 @click.argument("model")
 @model_options
+@DATA_DIR
 @click.option("-o", "--output", default=None, help="Write the card to this .md file (default: print it).")
 def card_command(model: str, variant: str | None, pick: str, store_path: str | None, data_dir: str | None,
                  output: str | None) -> None:
