@@ -187,3 +187,21 @@ def test_a_hostile_variant_name_is_text_in_the_card(recorded, capsys):
     assert code == 0
     assert "<script>" not in out and "&lt;script&gt;alert(1)&lt;/script&gt;" in out
     assert "fashion-mnist" in out and "T-shirt/top" in out
+
+
+def test_digits_drawn_with_a_thin_pen_are_thickened_to_mnists_strokes(mnist_models):
+    from PIL import ImageDraw
+
+    model = load_trained(RunStore(mnist_models), "use", variant="dense")
+    strokes = {7: [(90, 60), (210, 60), (130, 250)], 1: [(150, 50), (150, 250)],
+               4: [(90, 50), (90, 180), (210, 180), (180, 180), (180, 50), (180, 250)]}
+    for width in (3, 12):
+        for digit, points in strokes.items():
+            im = Image.new("L", (300, 300), 235)
+            ImageDraw.Draw(im).line(points, fill=20, width=width)
+            seen = preprocess(im, "mnist")
+            assert seen.mean() > 12  # MNIST's strokes: a mean pixel of 13 (a "1") to 35 (a "0")
+            assert model.predict(seen).argmax() == digit, (digit, width)
+        im = Image.new("L", (300, 300), 235)
+        ImageDraw.Draw(im).ellipse([100, 50, 200, 250], outline=20, width=width)
+        assert model.predict(im, preprocess=True).argmax() == 0

@@ -88,6 +88,7 @@ RECIPES: dict[str, Recipe] = {
         "invert when the border is light: the digit must be light on a dark background",
         "subtract the background level and noise, so the background is 0",
         "crop to the ink's bounding box",
+        "thicken strokes thinner than 9% of the longer side to 12% (a pen draws finer lines than MNIST's)",
         "scale the longer side to 20 px with antialiasing (Lanczos), keeping the aspect ratio",
         "stretch so that the brightest pixel is 255",
         "place in a 28x28 black frame with the ink's centre of mass at the centre (13.5, 13.5)",
@@ -285,9 +286,38 @@ def _fit(ink: np.ndarray, longest: int) -> np.ndarray:
     return _resize(ink, (max(1, round(w * scale)), max(1, round(h * scale))))
 
 
+# MNIST's strokes: the median digit's stroke is 0.13 of its longer side (bench: the estimate of
+# _stroke on 2,000 test digits, 5th percentile 0.10). A pen on paper draws much finer lines.
+THIN_STROKE, STROKE = 0.09, 0.12
+
+
+def _stroke(ink: np.ndarray) -> float:
+    """The mean stroke width in pixels of the ink (above half): twice its area over its boundary pixels."""
+    m = np.pad(ink > 0.5, 1)
+    inner = m[1:-1, 1:-1] & m[:-2, 1:-1] & m[2:, 1:-1] & m[1:-1, :-2] & m[1:-1, 2:]
+    area = int(m.sum())
+    return 2 * area / max(area - int(inner.sum()), 1)
+
+
+def _thicken(ink: np.ndarray) -> np.ndarray:
+    """Strokes thinner than THIN_STROKE of the longer side grown (3x3 maxima) to STROKE of it; else as given."""
+    ink = _crop(ink)
+    if max(ink.shape) > 400:  # grow at a bounded size: a phone photo's strokes are wide enough at 400 px
+        scale = 400 / max(ink.shape)
+        ink = _resize(ink, (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale))))
+    longest, width = max(ink.shape), _stroke(ink)
+    passes = int((STROKE * longest - width) // 2)
+    if width >= THIN_STROKE * longest or passes < 1:
+        return ink
+    grown = Image.fromarray(np.pad(ink, passes).astype(np.float32), "F")
+    for _ in range(passes):
+        grown = grown.filter(ImageFilter.MaxFilter(3))
+    return np.asarray(grown, dtype=np.float64)
+
+
 def _digits(ink: np.ndarray, recipe: Recipe) -> np.ndarray:
-    """MNIST's steps on the ink: fit ``recipe.fit`` px, centre of mass at the frame's centre."""
-    patch = _fit(ink, recipe.fit)
+    """MNIST's steps on the ink: thin strokes grown, fit ``recipe.fit`` px, centre of mass at the frame's centre."""
+    patch = _fit(_thicken(ink), recipe.fit)
     patch = patch / patch.max() if patch.max() > 0 else patch  # MNIST's strokes reach 255 after their scaling too
     h, w = patch.shape
     frame_h, frame_w = recipe.size
