@@ -77,3 +77,36 @@ def two_threads():
     torch.set_num_threads(2)
     yield
     torch.set_num_threads(before)
+
+
+USE_TOML = """
+name = "use"
+[base]
+dataset = "mnist"
+model = "seed000-dense"
+[base.data]
+subset = 12000
+[base.train]
+epochs = 2
+batch_size = 64
+[[variants]]
+name = "dense"
+repeats = 2
+[[variants]]
+name = "committee"
+committee = 2
+"""
+
+
+@pytest.fixture(scope="session")
+def mnist_models(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Path:
+    """A store with experiment "use" on MNIST (a 12,000-image subset, 2 epochs of seed000-dense):
+    variant "dense" trained twice (seeds 0, 1) and variant "committee" (2 members, scored).
+    For predict, export and card tests (test_predict_cli.py, test_export.py); read, never written."""
+    from mnistlab.execute import run_experiment
+
+    root = tmp_path_factory.mktemp("use-store")
+    (root / "use.toml").write_text(USE_TOML)
+    result = run_experiment(root / "use.toml", RunStore(root / "store"), data_dir=data_dir)
+    assert all(r.status == "finished" for r in RunStore(root / "store").runs()), result
+    return root / "store"

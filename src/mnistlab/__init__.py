@@ -25,7 +25,8 @@ from mnistlab.models import build_model, format_summary, summarize
 from mnistlab.presets import list_presets, resolve_model
 from mnistlab.specs import ModelSpec, load_model_spec, parse_model_spec, save_model_spec
 from mnistlab.store import RunRecord, RunStore
-from mnistlab.run import Run, RunResult, run_config, train
+from mnistlab.run import Committee, Run, RunResult, load_trained, run_config, train
+from mnistlab.preprocess import preprocess
 
 __all__ = [
     "__version__",
@@ -33,6 +34,7 @@ __all__ = [
     "ModelSpec", "parse_model_spec", "load_model_spec", "save_model_spec",
     "build_model", "summarize", "format_summary", "resolve_model", "list_presets",
     "RunConfig", "parse_run_config", "run_config", "train", "Run", "RunResult",
+    "load_trained", "Committee", "preprocess",
     "load_experiment", "run_experiment", "compare", "RunStore", "RunRecord",
     "MnistlabError", "DataError", "SpecError", "StoreError",
 ]

@@ -152,3 +152,10 @@ class PlotError(MnistlabError):
 
 class OutputError(MnistlabError):
     """An output path the command cannot write (wrong extension, missing folder)."""
+
+
+class ExportError(MnistlabError):
+    """An exported model failed its verification: the file disagrees with the PyTorch model it came from
+    (or the export itself failed). The file is not left behind."""
+
+    exit_code = 1

@@ -421,3 +421,39 @@ def plot_filters(model: nn.Module, max_filters: int = 64) -> Figure:
         ax.set_title(str(i), fontsize=7)
     fig.suptitle(f"First-layer filters ({conv.weight.shape[0]} x {w.shape[1]}x{w.shape[2]})", fontsize=10)
     return fig
+
+
+# --------------------------------------------------------------------------- predictions
+
+
+def plot_predictions(originals: Sequence[Any], seen: Any, probs: np.ndarray, class_names: Sequence[str] | None,
+                     names: Sequence[str]) -> Figure:
+    """One row per image: the image as given, the (H, W) image the model saw, and a bar of its probabilities.
+
+    ``originals``: PIL images or arrays; ``seen``: uint8 (N, H, W); ``probs``: (N, classes);
+    ``names``: a title per row, shown as typed (no mathtext: a "$" in a file name stays a "$").
+    """
+    seen, probs = _as_images(seen), np.asarray(probs)
+    if not len(seen):
+        raise PlotError("no images to show")
+    n, classes = len(seen), probs.shape[1]
+    fig = Figure(figsize=(9, 2.2 * n), layout="constrained")
+    for i in range(n):
+        given, model, bars = (fig.add_subplot(n, 3, 3 * i + k) for k in (1, 2, 3))
+        original = np.asarray(originals[i])
+        given.imshow(original, cmap="gray" if original.ndim == 2 else None)
+        given.set_title(str(names[i]), fontsize=8, parse_math=False)
+        model.imshow(seen[i], cmap="gray", vmin=0, vmax=255)
+        model.set_title(f"what the model saw ({seen.shape[1]}x{seen.shape[2]})", fontsize=8)
+        for ax in (given, model):
+            ax.set_xticks([]), ax.set_yticks([])
+        best = int(probs[i].argmax())
+        labels = [_class_name(class_names, c) for c in range(classes)]
+        bars.barh(range(classes), probs[i], color=[PRED_COLOR if c == best else "gray" for c in range(classes)])
+        bars.set_yticks(range(classes), labels, fontsize=7)
+        for tick in bars.get_yticklabels():
+            tick.set_parse_math(False)
+        bars.invert_yaxis()
+        bars.set_xlim(0, 1)
+        bars.set_title(f"{labels[best]}: {probs[i, best]:.1%}", fontsize=8, parse_math=False)
+    return fig

@@ -31,14 +31,15 @@ from mnistlab._version import __version__
 from mnistlab.callbacks import Callback, check_progress_mode, make_callback
 from mnistlab.config import RunConfig, apply_overrides, checkpoint_key, parse_run_config, run_key, setting_default
 from mnistlab.datasets import load_any, validation_split
-from mnistlab.errors import CheckpointError, MnistlabError, ResourceError, SpecError
+from mnistlab.errors import CheckpointError, MnistlabError, ResourceError, SpecError, StoreError
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs
 from mnistlab.models import MemoryEstimate, adapt_normalization, build_model, gigabytes, summarize, training_memory
 from mnistlab.specs import ModelSpec
-from mnistlab.store import RunStore
+from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 from mnistlab.trainer import FitOutcome, Trainer
 
-__all__ = ["Recorder", "Run", "RunResult", "Split", "environment", "prepare_data", "run_config", "train"]
+__all__ = ["Committee", "Recorder", "Run", "RunResult", "Split", "environment", "load_trained", "model_input",
+           "prepare_data", "run_config", "train"]
 
 
 @dataclass
@@ -542,6 +543,7 @@ class Run:
     def __init__(self, result: RunResult, run_id: str | None = None) -> None:
         self.result = result
         self.run_id = run_id  # its id in the run store, when train(store=...) recorded it
+        self.record: RunRecord | None = None  # its row in the run store, when loaded from one (from_store)
 
     status = property(lambda self: self.result.status)
     history = property(lambda self: self.result.history)
@@ -552,23 +554,52 @@ class Run:
     test_accuracy = property(lambda self: self.result.metrics.get("test_accuracy"))
     test_loss = property(lambda self: self.result.metrics.get("test_loss"))
 
-    def predict(self, images: Any) -> np.ndarray:
-        """Class probabilities float32 (N, classes) for grayscale images, computed in the precision
-        the run was tested in (so they agree with ``test_accuracy``).
+    dataset = property(lambda self: self.result.config.get("dataset"))
+    input_shape = property(lambda self: tuple(self.result.config["model"]["input_shape"][:2]))
 
-        ``images``: numpy or torch, uint8 (0-255) or float ([0, 1]), shaped (N, 28, 28), (N, 1, 28,
-        28), (N, 28, 28, 1) (Keras's channels-last), or one image (28, 28) / (28, 28, 1) (giving
-        one row). Anything else raises :class:`SpecError` in one line ("convert to grayscale" for
-        colour images, the size the model takes for a wrong size). Images that look inverted
-        for the run's dataset (a bright border) warn :class:`~mnistlab.errors.InvertedImageWarning`.
+    @classmethod
+    def from_store(cls, store: RunStore, run_id: str) -> Run:
+        """A recorded run (id or unique prefix) with its model rebuilt from the stored spec and weights.
+
+        Raises StoreError for an unknown id and for a run that has no usable model (not finished).
         """
+        rec = store.get(run_id)
+        if rec.status != "finished":
+            why = f": {rec.message}" if rec.message else ""
+            raise StoreError(f"run {rec.run_id} is {rec.status}{why}; only a finished run has a model to use")
+        probs = store.load_predictions(rec.run_id)
+        run = cls(RunResult(rec.config, rec.status, rec.history, rec.metrics, rec.env, probs,
+                            store.load_model(rec.run_id), rec.message), rec.run_id)
+        run.record = rec
+        return run
+
+    def predict(self, images: Any, preprocess: bool | None = None) -> np.ndarray:
+        """Class probabilities float32 (N, classes), computed in the precision the run was tested in
+        (so they agree with ``test_accuracy``).
+
+        ``images``: an image file or a folder of them (a path, or a list of paths), or arrays.
+        ``preprocess`` (None: files yes, arrays no) puts each image in dataset form first, as the
+        run's dataset was made (:func:`mnistlab.preprocess.preprocess`: for MNIST, inverted when
+        the background is light, cropped, scaled to 20 px, centred by mass): any size, colour or
+        polarity is then fine. ``preprocess=False`` takes files already in dataset form (28x28).
+
+        Arrays without preprocessing: numpy or torch, uint8 (0-255) or float ([0, 1]), shaped
+        (N, 28, 28), (N, 1, 28, 28), (N, 28, 28, 1) (Keras's channels-last), or one image (28, 28)
+        / (28, 28, 1) (giving one row). Anything else raises :class:`SpecError` in one line
+        ("convert to grayscale" for colour images, the size the model takes for a wrong size).
+        Images that look inverted for the run's dataset (a bright border) warn
+        :class:`~mnistlab.errors.InvertedImageWarning`. Unreadable files and images with no ink
+        raise :class:`~mnistlab.errors.DataError`.
+        """
+        x = model_input(images, preprocess, self.dataset, self.input_shape)
         bf16 = self.result.env.get("precision") == "bf16"
-        dataset = self.result.config.get("dataset")  # a registered name, or the user's data (a table): no known border
+        dataset = self.dataset  # a registered name, or the user's data (a table): no known border
         try:
-            return predict_probs(self.result.model, images, autocast_dtype=torch.bfloat16 if bf16 else None,
+            return predict_probs(self.result.model, x, autocast_dtype=torch.bfloat16 if bf16 else None,
                                  dataset=dataset if isinstance(dataset, str) else None)
         except (ValueError, TypeError) as exc:  # check_pixels / numpy on something that is not images
-            raise SpecError(f"predict: {exc}") from None
+            hint = "; or pass preprocess=True for images of any size or colour" if preprocess is None else ""
+            raise SpecError(f"predict: {exc}{hint}") from None
 
     def __repr__(self) -> str:
         m = self.result.metrics
@@ -644,3 +675,103 @@ def train(
         warnings.warn(f"the run was not recorded: {problem}", stacklevel=2)
         return Run(result)
     return Run(result, recorder.run_id)
+
+
+# ------------------------------------------------------------------- using a trained model
+def model_input(images: Any, preprocess: bool | None, dataset: Any, shape: Sequence[int]) -> Any:
+    """What :meth:`Run.predict` feeds the model: files read (and preprocessed unless ``preprocess``
+    is False), arrays preprocessed one by one when ``preprocess`` is True, else ``images`` as given.
+    ``dataset``: the run's (a registered name picks its recipe; the user's own data, a table, is
+    only resized).
+
+    Arrays to preprocess: one image (H, W) / (H, W, 1-4), a batch (N, H, W) / (N, H, W, 1-4) /
+    (N, 1, H, W), a PIL image, or a list of any of those images, each of any size.
+    """
+    from mnistlab.preprocess import image_sources, preprocess as prepare, read_images
+
+    size = tuple(shape)
+    dataset = dataset if isinstance(dataset, str) else None
+    is_path = lambda x: isinstance(x, (str, os.PathLike))
+    if is_path(images) or (isinstance(images, (list, tuple)) and images and all(is_path(i) for i in images)):
+        paths = [images] if is_path(images) else list(images)
+        return read_images(image_sources(paths), dataset, size=size, preprocessing=preprocess is not False)[1]
+    if not preprocess:
+        return images
+    one = lambda im: prepare(im, dataset, size=None if size == (28, 28) else size)
+    if isinstance(images, (list, tuple)):
+        return np.stack([one(im) for im in images]) if images else np.zeros((0, *size), np.uint8)
+    if hasattr(images, "convert"):  # a PIL image
+        return one(images)[None]
+    a = as_array(images)
+    if a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (1, 3, 4)):
+        return one(a)[None]
+    if a.ndim == 4 and a.shape[1] in (1, 3, 4) and a.shape[3] not in (1, 3, 4):
+        a = np.moveaxis(a, 1, -1)  # (N, C, H, W) -> (N, H, W, C)
+    if a.ndim not in (3, 4):
+        raise SpecError(f"predict: expected images (H, W), (H, W, C), (N, H, W) or (N, H, W, C); got shape {a.shape}")
+    return np.stack([one(im) for im in a]) if len(a) else np.zeros((0, *size), np.uint8)
+
+
+class Committee:
+    """A recorded committee (seed 002's): its members' softmax outputs averaged. ``.predict`` as :class:`Run`'s."""
+
+    def __init__(self, members: Sequence[Run], record: CommitteeRecord | None = None) -> None:
+        if not members:
+            raise SpecError("a committee needs at least one member")
+        self.members = list(members)
+        self.record = record
+
+    config = property(lambda self: self.members[0].config)
+    dataset = property(lambda self: self.members[0].dataset)
+    input_shape = property(lambda self: self.members[0].input_shape)
+    run_ids = property(lambda self: [m.run_id for m in self.members])
+    test_accuracy = property(lambda self: self.record.accuracy if self.record is not None else None)
+
+    def predict(self, images: Any, preprocess: bool | None = None) -> np.ndarray:
+        """The members' probabilities (:meth:`Run.predict`) averaged: float32 (N, classes)."""
+        from mnistlab.evaluate import committee_probs
+
+        x = model_input(images, preprocess, self.dataset, self.input_shape)  # read and preprocessed once
+        return committee_probs([m.predict(x, preprocess=False) for m in self.members])
+
+    def __repr__(self) -> str:
+        acc = "n/a" if self.test_accuracy is None else f"{self.test_accuracy:.4f}"
+        return f"Committee({len(self.members)} members, {self.dataset}, test_accuracy={acc})"
+
+
+PICKS = ("best", "latest")
+
+
+def load_trained(store: RunStore, target: str, *, variant: str | None = None, pick: str = "best") -> Run | Committee:
+    """The trained model ``target`` names in ``store``, ready to predict: a :class:`Run` or a :class:`Committee`.
+
+    ``target`` is read as every command reads it (:func:`~mnistlab.comparison.resolve_experiment`):
+    a run id (or unique prefix) is that run; an experiment file or name, narrowed to one
+    ``variant`` when it has several (:func:`~mnistlab.views.resolve_runs`), is that variant's
+    ``pick``: its "best" finished run by test accuracy or its "latest"; a committee variant is its
+    best (or latest) scored committee. Raises StoreError when nothing usable matches.
+    """
+    from mnistlab.comparison import resolve_experiment
+    from mnistlab.views import resolve_runs
+
+    if pick not in PICKS:
+        raise SpecError(f"pick must be one of {', '.join(PICKS)}, got {pick!r}")
+    ref = resolve_experiment(store, target)
+    if ref.run is not None:
+        return Run.from_store(store, ref.run.run_id)
+    runs = resolve_runs(store, target, variant)
+    variants = list(dict.fromkeys(str(r.variant) for r in runs))
+    if len(variants) > 1:
+        raise StoreError(f"experiment {ref.name!r} has {len(variants)} variants: choose one with --variant "
+                         f"(variant=); variants: {', '.join(variants)}")
+    ids = {r.run_id for r in runs}
+    committees = [c for c in store.committees(ref.name) if c.variant == variants[0] and set(c.member_ids) <= ids]
+    if committees:
+        best = max(committees, key=lambda c: c.accuracy if pick == "best" else c.created_at)
+        return Committee([Run.from_store(store, m) for m in best.member_ids], best)
+    if any(r.member > 0 for r in runs):
+        raise StoreError(f"variant {variants[0]!r} of {ref.name!r} is a committee that was never scored whole "
+                         "(a member did not finish): give one member's run id instead")
+    acc = lambda r: float(r.metrics["test_accuracy"]) if isinstance(r.metrics.get("test_accuracy"), (int, float)) else -1.0
+    chosen = max(runs, key=lambda r: (acc(r), r.created_at) if pick == "best" else (r.created_at, 0.0))
+    return Run.from_store(store, chosen.run_id)

@@ -1,0 +1,181 @@
+"""The model card: one Markdown page saying what a trained model is, how it did, and how to feed it.
+
+Written beside every export and by ``mnistlab card MODEL``::
+
+    text = model_card(load_trained(RunStore(), "seed000", variant="cnn"))
+    Path("cnn.md").write_text(text)
+
+It holds the model's layers and parameter count, the dataset and split, the training config, the
+test accuracy (a committee's members too), per-class accuracy and the most-confused pairs (from
+the run's stored test predictions), the training time and environment, the preprocessing a
+caller must apply, and an export's verification when there is one. Every name that came from a
+user (variants, experiments, class names) is escaped: it shows as text, never as Markdown or HTML.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from mnistlab.evaluate import committee_probs, confusion_matrix
+from mnistlab.models import summarize
+from mnistlab.plots import most_confused_pairs
+from mnistlab.preprocess import recipe_for
+from mnistlab.run import Committee, Run
+from mnistlab.specs import ModelSpec
+
+__all__ = ["model_card", "md"]
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")  # the characters that change Markdown's meaning mid-line
+
+
+def md(text: object) -> str:
+    """``text`` as literal Markdown text on one line: HTML's ``& < >`` as entities, and the
+    characters that start emphasis, code, links or table cells backslashed.
+
+    >>> md("<b>*x*</b>")
+    '&lt;b&gt;\\\\*x\\\\*&lt;/b&gt;'
+    """
+    s = " ".join(str(text).split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", s)
+
+
+def _table(heads: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
+    out = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
+    return out + ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+
+
+def _pct(x: Any) -> str:
+    return "n/a" if not isinstance(x, (int, float)) else f"{100 * x:.2f}%"
+
+
+def _num(x: Any, spec: str) -> str:
+    return "n/a" if not isinstance(x, (int, float)) else format(x, spec)
+
+
+def _members(model: Run | Committee) -> list[Run]:
+    return model.members if isinstance(model, Committee) else [model]
+
+
+def _who(run: Run) -> str:
+    rec = run.record
+    where = f" (experiment {md(rec.experiment)}, variant {md(rec.variant)}, seed {rec.seed})" if rec is not None else ""
+    return f"`{run.run_id}`{where}" if run.run_id else f"not recorded{where}"
+
+
+def _model_section(spec: ModelSpec) -> list[str]:
+    s = summarize(spec)
+    rows = [(md(f"{r.name} ({r.type})"), md(str(r.output_shape).replace("None", "batch")), f"{r.params:,}")
+            for r in s.rows]
+    return ["## Model", "", f"{md(s.name)}: input {s.input_shape}, **{s.total:,} parameters** "
+            f"({s.trainable:,} trainable), {s.flops:,} multiply-adds per image.", "", *_table(
+                ["layer (type)", "output shape", "params"], rows), ""]
+
+
+def _data_section(run: Run) -> list[str]:
+    cfg, m = run.config, run.metrics
+    data = cfg.get("data", {})
+    validation = m.get("validation", data.get("validation"))
+    subset = f"the first {data['subset']:,} training images (data.subset)" if data.get("subset") else "all training images"
+    return ["## Data", "", f"- dataset: **{md(cfg.get('dataset'))}**, {subset}",
+            f"- split: {m.get('train_size', 'n/a')} training, {m.get('val_size', 'n/a')} validation "
+            f"({md(validation)}), {m.get('test_size', 'n/a')} test images"
+            + (" (validation is the test set)" if m.get("validation_is_test") else ""), ""]
+
+
+def _training_section(model: Run | Committee) -> list[str]:
+    run = _members(model)[0]
+    t = run.config.get("train", {})
+    keys = ("optimizer", "lr", "epochs", "batch_size", "weight_decay", "momentum", "label_smoothing", "precision",
+            "schedule")
+    rows = [(k, md(json.dumps(t[k]) if isinstance(t[k], (dict, list)) else t[k])) for k in keys if k in t]
+    rows.append(("seeds", ", ".join(str(m.record.seed if m.record else m.config.get("train", {}).get("seed"))
+                                    for m in _members(model))))
+    rows.append(("epochs run", md(run.metrics.get("epochs_run"))))
+    aug = run.config.get("augment")
+    if aug:
+        rows.append(("augment", md(json.dumps(aug))))
+    full = json.dumps({k: v for k, v in run.config.items() if k != "model"}, indent=1, default=str)
+    return ["## Training", "", *_table(["setting", "value"], rows), "", "<details><summary>the full resolved config"
+            "</summary>", "", "```json", full.replace("```", "` ` `"), "```", "", "</details>", ""]
+
+
+def _results_section(model: Run | Committee, labels: np.ndarray | None, class_names: Sequence[str]) -> list[str]:
+    members = _members(model)
+    out = ["## Results", ""]
+    if isinstance(model, Committee):
+        accs = ", ".join(_pct(m.test_accuracy) for m in members)
+        out += [f"- committee of {len(members)} (their softmax outputs averaged): test accuracy "
+                f"**{_pct(model.test_accuracy)}**", f"- members' test accuracy: {accs}"]
+    else:
+        out += [f"- test accuracy **{_pct(model.test_accuracy)}**, test loss {_num(model.test_loss, '.4f')}"]
+    probs = committee_probs([np.asarray(m.result.test_probs) for m in members])
+    if labels is None or not len(probs) or not np.isfinite(probs).all():
+        return out + ["", "(per-class accuracy: the test labels or predictions are not available)", ""]
+    true = labels[: len(probs)]
+    cm = confusion_matrix(true, probs.argmax(1), len(class_names))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        recall = np.diag(cm) / cm.sum(1)
+    out += [f"- on {len(true):,} test images", "", "Per-class accuracy:", "",
+            *_table(["class", "accuracy", "images"], [(md(n), _pct(float(r)) if np.isfinite(r) else "n/a", int(cm[i].sum()))
+                                                      for i, (n, r) in enumerate(zip(class_names, recall))]),
+            "", "Most-confused pairs (true -> predicted):", ""]
+    pairs = most_confused_pairs(cm)
+    out += [f"- {md(class_names[i])} -> {md(class_names[j])}: {n} images" for i, j, n in pairs] or ["- none"]
+    return out + [""]
+
+
+def _environment_section(model: Run | Committee) -> list[str]:
+    members = _members(model)
+    seconds = sum(float(m.metrics.get("train_seconds") or 0) for m in members)
+    env = members[0].result.env
+    keys = ("device", "device_name", "precision", "threads", "python", "torch", "numpy", "mnistlab", "platform",
+            "git_commit")
+    rows = [(k, md(env[k])) for k in keys if env.get(k) is not None]
+    return ["## Training time and environment", "", f"Training took {seconds:.1f} s"
+            + (f" over {len(members)} members" if len(members) > 1 else "")
+            + f" ({_num(members[0].metrics.get('seconds_per_epoch'), '.2f')} s per epoch).", "", *_table(["", ""], rows), ""]
+
+
+def _preprocessing_section(model: Run | Committee) -> list[str]:
+    recipe = recipe_for(model.dataset, model.input_shape)
+    h, w = model.input_shape
+    return ["## Preprocessing a caller must apply", "",
+            f"The model takes float32 images shaped (N, 1, {h}, {w}), pixels / 255, light on a dark background, "
+            f"made as {md(model.dataset)}'s images were (recipe \"{md(recipe.kind)}\"; `mnistlab predict` and "
+            "`mnistlab.preprocess(image, dataset)` apply it):", "",
+            *[f"{i}. {md(step)}" for i, step in enumerate(recipe.steps, 1)], "",
+            "Its output is logits; softmax gives the class probabilities.", ""]
+
+
+def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = None,
+               verification: Any = None, exported: str | None = None) -> str:
+    """The Markdown card of ``model`` (a :class:`~mnistlab.run.Run` or :class:`~mnistlab.run.Committee`).
+
+    The test labels come from the dataset (``data_dir``); when it cannot be loaded the card says
+    so instead of the per-class table. ``verification`` (an export's
+    :class:`~mnistlab.export.Verification`) and ``exported`` (its file name) add the export section.
+    """
+    from mnistlab.datasets import load_dataset
+    from mnistlab.errors import MnistlabError
+
+    members = _members(model)
+    try:
+        ds = load_dataset(str(model.dataset), data_dir)
+        labels, names = np.asarray(ds.test_labels), list(ds.info.class_names)
+    except MnistlabError:
+        labels, names = None, [str(i) for i in range(int(model.config["model"].get("num_classes", 10)))]
+    title = md(model.config["model"].get("name") or "model") + (f" committee of {len(members)}" if len(members) > 1 else "")
+    out = [f"# Model card: {title} on {md(model.dataset)}", "",
+           "Run" + ("s" if len(members) > 1 else "") + ": " + ", ".join(_who(m) for m in members) + ".", ""]
+    out += _model_section(ModelSpec.from_dict(model.config["model"]))
+    out += _data_section(members[0]) + _training_section(model) + _results_section(model, labels, names)
+    out += _environment_section(model) + _preprocessing_section(model)
+    if verification is not None:
+        out += ["## Export", "", f"- file: {md(exported or '')}", f"- {md(verification.summary())}", ""]
+    return "\n".join(out)

@@ -1,0 +1,178 @@
+"""`mnistlab predict`, `mnistlab export` and `mnistlab card`: using a trained model outside mnistlab.
+
+MODEL is read by :func:`mnistlab.run.load_trained` (a run id, an experiment's variant, or its
+committee); the work is :mod:`mnistlab.preprocess`, :mod:`mnistlab.export` and :mod:`mnistlab.card`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from mnistlab.cli._common import open_store, store_option
+from mnistlab.cli._output import Column, emit, format_option
+from mnistlab.errors import InvertedImageWarning, OutputError
+
+F = TypeVar("F", bound=Callable[..., object])
+MODEL_HELP = ("MODEL: a run id (or unique prefix), or an experiment (file or recorded name) with --variant when "
+              "it has several: its best run by test accuracy (--pick latest: its latest), or its committee.")
+
+
+def model_options(f: F) -> F:
+    """The options every MODEL-taking command shares: --variant, --pick, --store."""
+    for option in reversed((
+        click.option("--variant", default=None, help="The experiment's variant (needed when it has several)."),
+        click.option("--pick", type=click.Choice(["best", "latest"]), default="best", show_default=True,
+                     help="Which run of the variant: the best by test accuracy, or the latest."),
+        store_option("store_path"),
+    )):
+        f = option(f)
+    return f
+
+
+DATA_DIR = click.option("--data-dir", default=None, help="Dataset folder (for the test set).")
+
+
+def _load(store_path: str | None, model: str, variant: str | None, pick: str) -> Any:
+    from mnistlab.run import load_trained
+
+    return load_trained(open_store(store_path), model, variant=variant, pick=pick)
+
+
+def _class_names(model: Any) -> list[str]:
+    import json
+
+    from mnistlab.export import metadata
+
+    return json.loads(metadata(model)["mnistlab.class_names"])  # the registry's: no dataset file is read
+
+
+@click.command("predict")
+@click.argument("model")
+@click.argument("images", nargs=-1, required=True)
+@model_options
+@click.option("--top", type=click.IntRange(1, 100), default=3, show_default=True, help="How many classes per image.")
+@format_option()
+@click.option("--show", default=None, help="Also save a figure (.png, .svg, .pdf): each image, what the model saw, "
+              "and its probabilities.")
+@click.option("--no-preprocess", is_flag=True, help="The images are already in dataset form (28x28, light on dark).")
+def predict_command(model: str, images: tuple[str, ...], variant: str | None, pick: str, store_path: str | None,
+                    top: int, fmt: str, show: str | None, no_preprocess: bool) -> None:
+    """Predict the classes of IMAGES with a trained MODEL.
+
+    IMAGES: image files (PNG, JPEG, BMP, GIF, TIFF, WebP), folders of them, or - for one image on
+    stdin. Each is first put in dataset form as the model's dataset was made (for MNIST: inverted
+    when the background is light, cropped to the ink, scaled to 20 px, centred by mass).
+
+    \b
+    Example: mnistlab predict seed000 --variant cnn photo.jpg digits/ --show seen.png
+    """
+    from mnistlab.preprocess import image_sources, read_images
+
+    if show is not None and Path(show).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise OutputError(f"cannot write {show!r}: the --show file name must end in .png, .svg or .pdf")
+    if show is not None:
+        from mnistlab.export import check_output_path
+
+        check_output_path(show)
+    sources = image_sources(images)  # bad paths fail before the model loads
+    trained = _load(store_path, model, variant, pick)
+    originals, seen = read_images(sources, trained.dataset, size=trained.input_shape, preprocessing=not no_preprocess)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", InvertedImageWarning)
+        probs = trained.predict(seen, preprocess=False)
+    for w in caught:
+        click.echo(f"warning: {' '.join(str(w.message).split())}", err=True)
+    names = _class_names(trained)
+    top = min(top, probs.shape[1])
+    rows = []
+    for (name, _), p in zip(sources, probs):
+        order = p.argsort()[::-1][:top]
+        row: dict[str, Any] = {"file": name}
+        for k, c in enumerate(order, 1):
+            row[f"class_{k}"], row[f"probability_{k}"] = names[int(c)], round(float(p[c]), 6)
+        rows.append(row)
+    columns = [Column("file", "file")]
+    for k in range(1, top + 1):
+        columns += [Column(f"class_{k}", f"class {k}" if top > 1 else "class", whole=True),
+                    Column(f"probability_{k}", "p", "{:.1%}".format, right=True, whole=True)]
+    emit(rows, columns, fmt)
+    if show is not None:
+        from mnistlab.plots import plot_predictions
+
+        plot_predictions(originals, seen, probs, names, [name for name, _ in sources]).savefig(show, dpi=100)
+        click.echo(f"wrote {show}", err=True)
+
+
+@click.command("export")
+@click.argument("model")
+@model_options
+@DATA_DIR
+@click.option("-o", "--output", required=True, help="The file to write: .onnx, .pt (TorchScript) or .safetensors.")
+@click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript", "safetensors"]), default=None,
+              help="The format (default: from the file name's suffix).")
+@click.option("--card/--no-card", default=True, show_default=True, help="Also write the model card, OUTPUT.md.")
+def export_command(model: str, variant: str | None, pick: str, store_path: str | None, data_dir: str | None,
+                   output: str, fmt: str | None, card: bool) -> None:
+    """Export a trained MODEL to ONNX, TorchScript or safetensors, verified on the whole test set.
+
+    The file, loaded back by its own runtime (onnxruntime for ONNX), must give PyTorch's top-1
+    class on every test image at batch 1 and 1000, and logits within 1e-4 + 1e-4 x |logit|.
+    Its metadata holds the class names and the preprocessing; the batch size is dynamic.
+    ONNX needs: pip install 'mnistlab[onnx]'.
+
+    \b
+    Example: mnistlab export seed000 --variant cnn -o cnn.onnx
+    """
+    from mnistlab.card import model_card
+    from mnistlab.export import check_output_path, export_model, format_for
+
+    check_output_path(output)
+    fmt = format_for(output, fmt)
+    card_path = Path(output + ".md")
+    if card:
+        check_output_path(card_path)
+    trained = _load(store_path, model, variant, pick)
+    check = export_model(trained, output, fmt, data_dir=data_dir)
+    click.echo(f"wrote {output}")
+    if check is not None:
+        click.echo(check.summary())
+    if card:
+        _write(card_path, model_card(trained, data_dir=data_dir, verification=check, exported=Path(output).name))
+        click.echo(f"wrote {card_path}")
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+@click.command("card")
+@click.argument("model")
+@model_options
+@DATA_DIR
+@click.option("-o", "--output", default=None, help="Write the card to this .md file (default: print it).")
+def card_command(model: str, variant: str | None, pick: str, store_path: str | None, data_dir: str | None,
+                 output: str | None) -> None:
+    """Print (or write) the Markdown model card of a trained MODEL: layers, data, config, accuracy per
+    class, most-confused pairs, training time, environment and the preprocessing a caller must apply."""
+    from mnistlab.card import model_card
+    from mnistlab.export import check_output_path
+
+    if output is not None:
+        check_output_path(output)
+    text = model_card(_load(store_path, model, variant, pick), data_dir=data_dir)
+    if output is None:
+        click.echo(text)
+    else:
+        _write(Path(output), text)
+        click.echo(f"wrote {output}")
+
+
+COMMANDS: list[click.Command] = [predict_command, export_command, card_command]

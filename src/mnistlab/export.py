@@ -1,0 +1,318 @@
+"""Exporting a trained model (a run or a committee) to ONNX, TorchScript or safetensors, verified.
+
+Every export is checked after it is written, on the whole test set of the model's dataset: the
+file, loaded back by its own runtime (onnxruntime, ``torch.jit.load``, ``safetensors`` into a
+rebuilt model), must give the same top-1 class as the PyTorch model at batch size 1 and at a
+larger batch, and logits within ``|a - b| <= LOGIT_ATOL + LOGIT_RTOL * |b|``. A file that fails
+is not left behind (:class:`~mnistlab.errors.ExportError`)::
+
+    model = load_trained(RunStore(), "seed000", variant="cnn")
+    check = export_model(model, "cnn.onnx")             # format from the suffix, or fmt="onnx"
+    print(check.summary())                              # "10000 test images at batch 1 and 1000: ..."
+
+The file takes float32 images (N, 1, 28, 28), pixels / 255, light on dark, in dataset form (see
+:mod:`mnistlab.preprocess`); its output is logits (N, classes) (a committee's: the log of its
+members' mean probabilities, so softmax gives the committee's probabilities). The batch size is
+dynamic. The preprocessing recipe, class names, dataset and run ids travel in the file's
+metadata (:func:`read_metadata`). ONNX needs the optional extra: ``pip install 'mnistlab[onnx]'``
+(onnx, onnxruntime, and onnxscript, which torch >= 2.9's default dynamo exporter uses).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from mnistlab._version import __version__
+from mnistlab.errors import ExportError, MnistlabError, OutputError, did_you_mean
+from mnistlab.preprocess import recipe_for
+from mnistlab.run import Committee, Run
+
+__all__ = ["FORMATS", "LOGIT_ATOL", "LOGIT_RTOL", "Verification", "export_model", "format_for", "metadata",
+           "read_metadata", "check_output_path"]
+
+FORMATS = ("onnx", "torchscript", "safetensors")
+SUFFIXES = {".onnx": "onnx", ".pt": "torchscript", ".pth": "torchscript", ".torchscript": "torchscript",
+            ".safetensors": "safetensors"}
+# The stated tolerance on logits. Measured on seed000-dense and seed000-cnn (MNIST test set): the
+# files' float32 logits differ from PyTorch's at batch 1000 by at most ~7e-6 (summation orders).
+LOGIT_ATOL = 1e-4
+LOGIT_RTOL = 1e-4
+VERIFY_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class Verification:
+    """What checking an exported file found: ``images`` test images at each of ``batch_sizes``.
+
+    ``mismatches``: images whose top-1 class differs where PyTorch's two best logits are further
+    apart than the tolerance (a failure); ``ties``: differing top-1 within the tolerance (allowed).
+    """
+
+    fmt: str
+    images: int
+    batch_sizes: tuple[int, ...]
+    max_logit_diff: float
+    mismatches: int
+    ties: int
+    within_tolerance: bool
+
+    @property
+    def passed(self) -> bool:
+        return self.mismatches == 0 and self.within_tolerance
+
+    def summary(self) -> str:
+        """One line: what was compared and how closely."""
+        sizes = " and ".join(str(b) for b in self.batch_sizes)
+        verdict = "same top-1 class on every image" if self.mismatches == 0 else f"{self.mismatches} top-1 mismatches"
+        ties = f" ({self.ties} near-ties within tolerance)" if self.ties else ""
+        return (f"{self.fmt} verified on {self.images} test images at batch {sizes}: {verdict}{ties}, "
+                f"logits within {self.max_logit_diff:.2g} (tolerance {LOGIT_ATOL:g} + {LOGIT_RTOL:g} x |logit|)")
+
+
+class CommitteeModule(nn.Module):
+    """A committee as one module: the log of its members' mean softmax (softmax of it is the mean)."""
+
+    def __init__(self, members: list[nn.Module]) -> None:
+        super().__init__()
+        self.members = nn.ModuleList(members)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        probs = torch.stack([torch.softmax(m(x), dim=1) for m in self.members]).mean(0)
+        return torch.log(probs)
+
+
+def export_module(model: Run | Committee) -> nn.Module:
+    """The plain float32 CPU module that is exported for ``model`` (eval mode)."""
+    if isinstance(model, Committee):
+        return CommitteeModule([m.model.float().cpu().eval() for m in model.members]).eval()
+    return model.model.float().cpu().eval()
+
+
+def metadata(model: Run | Committee) -> dict[str, str]:
+    """The file's metadata (strings, some JSON): dataset, class names, preprocessing, input, output, runs."""
+    from mnistlab.datasets import get_info
+
+    dataset = model.dataset
+    try:
+        names = list(get_info(dataset).class_names)
+    except MnistlabError:  # a dataset this mnistlab does not register: numbered classes
+        names = [str(i) for i in range(int(model.config["model"].get("num_classes", 10)))]
+    members = model.members if isinstance(model, Committee) else [model]
+    h, w = model.input_shape
+    return {
+        "mnistlab.version": __version__,
+        "mnistlab.dataset": str(dataset),
+        "mnistlab.class_names": json.dumps(names),
+        "mnistlab.preprocessing": json.dumps(recipe_for(dataset, model.input_shape).to_dict()),
+        "mnistlab.input": f"images: float32 (N, 1, {h}, {w}), pixels / 255 in [0, 1], light on dark, in dataset form",
+        "mnistlab.output": "logits: float32 (N, classes); softmax gives the class probabilities",
+        "mnistlab.runs": json.dumps([m.run_id for m in members]),
+        "mnistlab.spec": json.dumps(model.config["model"]),
+        "mnistlab.committee": str(len(members)) if isinstance(model, Committee) else "0",
+    }
+
+
+def format_for(path: str | os.PathLike, fmt: str | None = None) -> str:
+    """``fmt`` checked, or the format the file name's suffix says; OutputError when neither says one."""
+    if fmt is not None:
+        if fmt not in FORMATS:
+            raise OutputError(f"unknown export format {fmt!r}{did_you_mean(fmt, FORMATS)}; formats: {', '.join(FORMATS)}")
+        return fmt
+    suffix = Path(path).suffix.lower()
+    if suffix not in SUFFIXES:
+        raise OutputError(f"cannot tell the format of {str(path)!r} from its suffix: give --format "
+                          f"({', '.join(FORMATS)}) or end the name in {', '.join(SUFFIXES)}")
+    return SUFFIXES[suffix]
+
+
+def check_output_path(path: str | os.PathLike) -> Path:
+    """``path`` as a file this process can create or replace; OutputError (one line) otherwise."""
+    from mnistlab.preprocess import display_name
+
+    out, shown = Path(path), display_name(path)
+    parent = out.parent if str(out.parent) else Path(".")
+    if out.is_dir():
+        raise OutputError(f"cannot write {shown}: it is a folder")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {shown}: folder {display_name(parent)} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise OutputError(f"cannot write {shown}: permission denied")
+    return out
+
+
+def export_model(model: Run | Committee, path: str | os.PathLike, fmt: str | None = None, *,
+                 data_dir: str | os.PathLike | None = None, verify: bool = True) -> Verification | None:
+    """Write ``model`` to ``path`` as ``fmt`` (default: from the suffix) and verify it (see the module docstring).
+
+    Returns the :class:`Verification` (None with ``verify=False``). Raises OutputError for a path
+    that cannot be written, ExportError when the export fails or the file disagrees with PyTorch
+    (the file is then removed), and MnistlabError when the ONNX extra is missing.
+    """
+    out = check_output_path(path)
+    fmt = format_for(path, fmt)
+    module, meta = export_module(model), metadata(model)
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    try:
+        with _quiet():
+            WRITERS[fmt](module, tmp, meta, model.input_shape)
+            check = verify_file(tmp, fmt, module, model.dataset, data_dir) if verify else None
+        if check is not None and not check.passed:
+            raise ExportError(f"the {fmt} export of {path} disagrees with the PyTorch model: {check.summary()}")
+        os.replace(tmp, out)
+    except OSError as exc:
+        raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return check
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """The exporters' warnings and log lines (deprecations, torchvision absent) kept off the user's screen."""
+    loggers = [logging.getLogger(n) for n in ("torch.onnx", "torch.export", "onnxscript", "torch")]
+    levels = [lg.level for lg in loggers]
+    try:
+        for lg in loggers:
+            lg.setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _example(shape: tuple[int, int]) -> torch.Tensor:
+    return torch.rand(2, 1, *shape, generator=torch.Generator().manual_seed(0))  # 2: a batch of 1 would be fixed
+
+
+def _write_onnx(module: nn.Module, path: Path, meta: dict[str, str], shape: tuple[int, int]) -> None:
+    onnx = _onnx_modules()[0]
+    try:
+        torch.onnx.export(module, (_example(shape),), str(path), input_names=["images"], output_names=["logits"],
+                          dynamic_shapes=({0: torch.export.Dim("batch")},), dynamo=True, external_data=False,
+                          verbose=False)
+    except OSError:
+        raise
+    except Exception as exc:  # the exporter's own failures (an operator it cannot translate...)
+        raise ExportError(f"the ONNX exporter failed: {type(exc).__name__}: {' '.join(str(exc).split())[:300]}") from None
+    proto = onnx.load(str(path))
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.producer_name = "mnistlab"
+    onnx.save(proto, str(path))
+
+
+def _write_torchscript(module: nn.Module, path: Path, meta: dict[str, str], shape: tuple[int, int]) -> None:
+    # torch.jit.trace is deprecated from torch 2.10 in favour of torch.export, but TorchScript files are
+    # still what libtorch (C++) and older mobile runtimes load; the warning is silenced in _quiet.
+    traced = torch.jit.trace(module, _example(shape))
+    torch.jit.save(traced, str(path), _extra_files={"mnistlab.json": json.dumps(meta)})
+
+
+def _write_safetensors(module: nn.Module, path: Path, meta: dict[str, str], shape: tuple[int, int]) -> None:
+    from safetensors.torch import save_file
+
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(path), metadata=meta)
+
+
+WRITERS: dict[str, Callable[[nn.Module, Path, dict[str, str], tuple[int, int]], None]] = {
+    "onnx": _write_onnx, "torchscript": _write_torchscript, "safetensors": _write_safetensors}
+
+
+def _onnx_modules() -> tuple[Any, Any]:
+    try:
+        import onnx
+        import onnxruntime
+        import onnxscript  # noqa: F401  (torch's dynamo exporter needs it)
+    except ImportError as exc:
+        raise ExportError(f"ONNX export needs the onnx extra ({exc.name} is missing): pip install 'mnistlab[onnx]'") from None
+    return onnx, onnxruntime
+
+
+def read_metadata(path: str | os.PathLike, fmt: str | None = None) -> dict[str, str]:
+    """The mnistlab metadata of an exported file (see :func:`metadata`), read back by the format's own library."""
+    fmt, path = format_for(path, fmt), os.fspath(path)
+    if fmt == "onnx":
+        return {p.key: p.value for p in _onnx_modules()[0].load(path).metadata_props}
+    if fmt == "torchscript":
+        extra = {"mnistlab.json": ""}
+        with _quiet():  # torch.jit.load's deprecation warning
+            torch.jit.load(path, _extra_files=extra)
+        return json.loads(extra["mnistlab.json"])
+    from safetensors import safe_open
+
+    with safe_open(path, "pt") as f:
+        return dict(f.metadata() or {})
+
+
+def _loaded(path: Path, fmt: str, module: nn.Module) -> Callable[[np.ndarray], np.ndarray]:
+    """The exported file loaded back by its runtime, as a function float32 (N, 1, H, W) -> logits."""
+    if fmt == "onnx":
+        session = _onnx_modules()[1].InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        return lambda x: session.run(["logits"], {"images": x})[0]
+    if fmt == "torchscript":
+        scripted = torch.jit.load(str(path))
+        run: Callable[[torch.Tensor], torch.Tensor] = scripted
+    else:
+        from safetensors.torch import load_file
+
+        from mnistlab.models import build_model
+        from mnistlab.specs import ModelSpec
+
+        spec = ModelSpec.from_dict(json.loads(read_metadata(path, "safetensors")["mnistlab.spec"]))
+        members = int(read_metadata(path, "safetensors")["mnistlab.committee"])
+        rebuilt = CommitteeModule([build_model(spec) for _ in range(members)]) if members else build_model(spec)
+        rebuilt.load_state_dict(load_file(str(path)))
+        run = rebuilt.eval()
+
+    def forward(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return run(torch.from_numpy(x)).numpy()
+    return forward
+
+
+def verify_file(path: Path, fmt: str, module: nn.Module, dataset: str | None,
+                data_dir: str | os.PathLike | None = None, *, images: np.ndarray | None = None,
+                batch: int = VERIFY_BATCH) -> Verification:
+    """Compare the file at ``path`` with ``module`` on ``images`` (uint8 (N, H, W); default: the whole
+    test set of ``dataset``) at batch 1 and at ``batch``: see :class:`Verification`."""
+    if images is None:
+        from mnistlab.datasets import load_dataset
+
+        images = np.asarray(load_dataset(str(dataset), data_dir).test_images)
+    x = (images.astype(np.float32) / 255.0)[:, None]
+    with torch.inference_mode():
+        ref = np.concatenate([module(torch.from_numpy(x[i: i + batch])).numpy() for i in range(0, len(x), batch)])
+    forward = _loaded(path, fmt, module)
+    worst, mismatches, ties, within = 0.0, 0, 0, True
+    threads = torch.get_num_threads()
+    for size in (1, batch):
+        torch.set_num_threads(1 if size == 1 else threads)  # one image: threads only add their overhead
+        try:
+            got = np.concatenate([forward(x[i: i + size]) for i in range(0, len(x), size)])
+        finally:
+            torch.set_num_threads(threads)
+        diff = np.abs(got - ref)
+        worst = max(worst, float(diff.max()) if diff.size else 0.0)
+        bad = np.flatnonzero(got.argmax(1) != ref.argmax(1))
+        top2 = np.sort(ref[bad], axis=1)[:, -2:] if len(bad) else np.zeros((0, 2))
+        near = (top2[:, 1] - top2[:, 0]) <= 2 * (LOGIT_ATOL + LOGIT_RTOL * np.abs(top2[:, 1]))
+        mismatches, ties = mismatches + int((~near).sum()), ties + int(near.sum())
+        within = within and bool(np.all(diff <= LOGIT_ATOL + LOGIT_RTOL * np.abs(ref)))
+        if not within:
+            break
+    return Verification(fmt, len(x), (1, batch), worst, mismatches, ties, within)

@@ -1,0 +1,394 @@
+"""Your own images in dataset form: image files (or arrays) -> the 28x28 uint8 images a model saw in training.
+
+A model trained on MNIST has only seen white digits on black, cropped, scaled and centred in a
+particular way; a photo of a digit written in pen is none of that. Each dataset's images were
+made by a known recipe (:data:`RECIPES`), and :func:`preprocess` repeats it on any image::
+
+    seen = preprocess("my-digit.jpg", "mnist")        # uint8 (28, 28): white ink on black, centred
+    seen = preprocess(photo_array, "fashion-mnist")   # (H, W) or (H, W, 3|4) arrays too
+
+``mnistlab.preprocess`` is this function (the public API); import the rest of the module by name,
+``from mnistlab.preprocess import recipe_for`` (``import mnistlab.preprocess as m`` gives the function).
+
+The recipes:
+
+- **mnist** ("digits", LeCun et al.'s): grayscale; invert when the border is light (ink is bright
+  in MNIST); subtract the background; crop to the ink; scale the longer side to 20 px with
+  antialiasing, keeping the aspect ratio; place in 28x28 with the centre of mass at the centre.
+- **fashion-mnist** ("items", Xiao et al. 2017, section 2): grayscale; trim the border colour;
+  scale the longer side to 28 px; sharpen; centre the item's box (not its mass) in 28x28; invert
+  (the product photos are on white; the dataset's items are light on black).
+- any other dataset ("resize"): grayscale and resize to the model's input; nothing else is known.
+
+Files are read with Pillow, only as PNG, JPEG, BMP, GIF (its first frame), TIFF or WebP, with the
+EXIF orientation applied and transparency flattened on the background that contrasts with the
+ink. Anything else raises :class:`~mnistlab.errors.DataError` in one line naming the file: not
+an image, truncated, larger than Pillow's decompression-bomb limit (an error here, not Pillow's
+warning), 16-bit or CMYK pixels, or an image with no ink at all.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import sys
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
+
+from mnistlab.errors import DataError
+
+__all__ = ["RECIPES", "Recipe", "ImageInput", "preprocess", "recipe_for", "open_image", "to_gray", "image_sources",
+           "read_images", "display_name"]
+
+# The formats Pillow may read here. Pillow knows many more (EPS runs Ghostscript, PSD, ICO...):
+# an image a user photographs or draws is one of these (JPEG covers the MPO files of many phones).
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+# Pillow modes that hold 8-bit pixels mnistlab can turn into grayscale; others (16-bit I;16, 32-bit
+# I and F, CMYK, LAB, HSV) are refused: their conversion would guess.
+_MODES = ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "YCbCr")
+MIN_CONTRAST = 48.0  # the least ink-to-background difference (of 255) that counts as ink: flat noise stays under
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How a dataset's images were made, as :func:`preprocess` repeats it (see the module docstring).
+
+    ``kind``: "digits" (crop to the ink, fit ``fit`` px, centre of mass at the centre), "items"
+    (trim, fit the whole frame, centre the box, sharpen) or "resize" (only grayscale and resize).
+    ``size``: the output (H, W). ``invert``: "light-background" (invert when the border is light,
+    so the result is light on dark) or "never".
+    """
+
+    dataset: str
+    kind: str
+    size: tuple[int, int] = (28, 28)
+    fit: int = 20
+    centre: str = "mass"
+    invert: str = "light-background"
+    sharpen: bool = False
+    steps: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data (JSON-ready): what exports record in their metadata and cards print."""
+        d = asdict(self)
+        d["size"], d["steps"] = list(self.size), list(self.steps)
+        return d
+
+
+RECIPES: dict[str, Recipe] = {
+    "mnist": Recipe("mnist", "digits", fit=20, centre="mass", steps=(
+        "convert to 8-bit grayscale (transparency flattened on the background that contrasts with the ink)",
+        "invert when the border is light: the digit must be light on a dark background",
+        "subtract the background level and noise, so the background is 0",
+        "crop to the ink's bounding box",
+        "thicken strokes thinner than 9% of the longer side to 12% (a pen draws finer lines than MNIST's)",
+        "scale the longer side to 20 px with antialiasing (Lanczos), keeping the aspect ratio",
+        "stretch so that the brightest pixel is 255",
+        "place in a 28x28 black frame with the ink's centre of mass at the centre (13.5, 13.5)",
+        "feed pixels / 255 (float32 in [0, 1]) as (N, 1, 28, 28)")),
+    "fashion-mnist": Recipe("fashion-mnist", "items", fit=28, centre="box", sharpen=True, steps=(
+        "convert to 8-bit grayscale (transparency flattened on the background that contrasts with the item)",
+        "invert when the border is light: the item must be light on a dark background",
+        "trim the border colour: crop to the item's bounding box",
+        "scale the longer side to 28 px with antialiasing (Lanczos), keeping the aspect ratio",
+        "sharpen (unsharp mask, radius 1)",
+        "centre the item's bounding box in a 28x28 black frame",
+        "feed pixels / 255 (float32 in [0, 1]) as (N, 1, 28, 28)")),
+}
+
+
+def recipe_for(dataset: str | None, size: Sequence[int] | None = None) -> Recipe:
+    """The recipe of ``dataset`` (:data:`RECIPES`), or the plain "resize" one for any other dataset.
+
+    ``size``: the model's input (H, W), when it differs from the recipe's 28x28.
+    """
+    recipe = RECIPES.get(dataset or "") or Recipe(dataset or "", "resize", invert="never", steps=(
+        "convert to 8-bit grayscale", "resize to the model's input size (no crop, no inversion: how this dataset's "
+        "images were made is not known)", "feed pixels / 255 (float32 in [0, 1]) as (N, 1, H, W)"))
+    if size is not None and tuple(size) != recipe.size:
+        recipe = Recipe(recipe.dataset, "resize", tuple(size), invert=recipe.invert,  # type: ignore[arg-type]
+                        steps=(f"convert to grayscale, resize to {size[0]}x{size[1]}",))
+    return recipe
+
+
+# ----------------------------------------------------------------------------- reading files
+ImageInput = Any  # a path, bytes, a binary file, a PIL image, or an array (H, W) / (H, W, C)
+
+
+def display_name(name: object) -> str:
+    """A file name as text that prints anywhere: undecodable bytes and control characters escaped.
+
+    >>> display_name("a\\nb.png")
+    'a\\\\nb.png'
+    """
+    text = os.fsencode(name).decode("utf-8", "backslashreplace") if isinstance(name, (str, os.PathLike)) else str(name)
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None = None) -> Image.Image:
+    """Read one image file (its first frame), loaded, EXIF orientation applied; DataError otherwise.
+
+    ``source``: a path, the file's bytes or a binary file. ``name`` is how messages call it
+    (default: the path). Raises :class:`DataError`, one line naming the file, for a missing file,
+    a file that is not a PNG/JPEG/BMP/GIF/TIFF/WebP image, a truncated one, one over Pillow's
+    decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``; Pillow only warns below twice
+    that, this raises), and 16-bit, 32-bit or CMYK pixels.
+    """
+    shown = display_name(name if name is not None else source if isinstance(source, (str, os.PathLike)) else "<image>")
+    fp = io.BytesIO(source) if isinstance(source, bytes) else source
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            im = Image.open(fp, formats=IMAGE_FORMATS)
+            im.seek(0)  # a GIF's (or TIFF's) first frame
+            im.load()
+    except FileNotFoundError:
+        raise DataError(f"{shown}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{shown}: is a folder, not an image") from None
+    except UnidentifiedImageError:
+        raise DataError(f"{shown}: not an image mnistlab reads (PNG, JPEG, BMP, GIF, TIFF or WebP)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DataError(f"{shown}: refused as a possible decompression bomb ({exc}); limit: "
+                        f"{Image.MAX_IMAGE_PIXELS:,} pixels") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as exc:  # Pillow's "image file is truncated" and friends
+        raise DataError(f"{shown}: cannot read the image, it is damaged or truncated ({exc})") from None
+    return _checked_mode(ImageOps.exif_transpose(im), shown)
+
+
+def _checked_mode(im: Image.Image, shown: str) -> Image.Image:
+    if im.mode in _MODES:
+        return im
+    if im.mode.startswith("I") or im.mode == "F":
+        why = f"{'32' if im.mode in ('I', 'F') else '16'}-bit pixels (mode {im.mode})"
+    else:
+        why = f"{im.mode} colours"
+    raise DataError(f"{shown}: {why} are not read; save it as an 8-bit grayscale or RGB image")
+
+
+def to_gray(image: Image.Image | np.ndarray) -> np.ndarray:
+    """Grayscale float64 (H, W) on 0-255 from a PIL image or an array (H, W) / (H, W, 1-4 channels).
+
+    Transparency is flattened on the background that contrasts with the ink: a dark drawing on a
+    transparent sheet is put on white, a light one on black (the alpha-weighted mean of the
+    visible pixels decides). Arrays: uint8 0-255 or floats in [0, 1]; ValueError otherwise.
+    """
+    if isinstance(image, Image.Image):
+        im = image.convert("RGBA") if "A" in image.mode or "transparency" in image.info else image.convert("RGB")
+        a = np.asarray(im, dtype=np.float64)
+    else:
+        a = np.asarray(image)
+        if a.dtype.kind == "f":
+            if a.size and (not np.isfinite(a).all() or a.min() < 0 or a.max() > 1):
+                raise ValueError("float pixels must be finite and in [0, 1]")
+            a = a * 255.0
+        elif a.dtype.kind not in "ui" or (a.size and (a.min() < 0 or a.max() > 255)):
+            raise ValueError(f"expected uint8 (0-255) or float ([0, 1]) pixels, got {a.dtype}")
+        a = a.astype(np.float64)
+        if a.ndim == 3 and a.shape[2] == 1:
+            a = a[..., 0]
+        if a.ndim == 3 and a.shape[2] == 2:  # gray + alpha
+            a = np.stack([a[..., 0]] * 3 + [a[..., 1]], axis=2)
+        if not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] in (3, 4))):
+            raise ValueError(f"expected one image (H, W) or (H, W, 1-4 channels), got shape {a.shape}")
+    if a.ndim == 2:
+        return a
+    gray = a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114  # ITU-R 601, as Pillow's convert("L")
+    if a.shape[2] == 4:
+        alpha = a[..., 3] / 255.0
+        ink = float((gray * alpha).sum() / alpha.sum()) if alpha.sum() else 0.0
+        back = 255.0 if ink < 128 else 0.0
+        gray = gray * alpha + back * (1 - alpha)
+    return gray
+
+
+# ----------------------------------------------------------------------------- the recipes
+def preprocess(image: ImageInput, dataset: str | None = "mnist", *, size: Sequence[int] | None = None,
+               name: str | None = None) -> np.ndarray:
+    """One image as ``dataset``'s images were made: uint8 (H, W), (28, 28) for the MNIST family.
+
+    ``image``: a file path, its bytes, a binary file, a PIL image, or an array (H, W) / (H, W,
+    1-4 channels) of uint8 0-255 or floats in [0, 1], any size. ``dataset`` picks the recipe
+    (:func:`recipe_for`; see the module docstring); ``size`` the output size of a model whose input
+    is not 28x28. Raises :class:`DataError` (one line, naming ``name`` or the file) for an
+    unreadable file or an image with no ink (one flat colour, or noise only).
+
+    >>> preprocess(np.pad(np.full((50, 10), 255, np.uint8), 40), "mnist").shape
+    (28, 28)
+    """
+    recipe = recipe_for(dataset, size)
+    shown = display_name(name if name is not None else image if isinstance(image, (str, os.PathLike)) else "image")
+    if isinstance(image, (str, os.PathLike, bytes)) or hasattr(image, "read"):
+        image = open_image(image, name)
+    try:
+        gray = to_gray(image)
+    except ValueError as exc:
+        raise DataError(f"{shown}: {exc}") from None
+    if min(gray.shape) == 0:
+        raise DataError(f"{shown}: the image is empty (0 pixels)")
+    if recipe.kind == "resize":
+        return _to_uint8(_resize(gray / 255.0, recipe.size[::-1]))
+    gray = _light_on_dark(gray) if recipe.invert == "light-background" else gray
+    ink = _ink(gray, shown, denoise=recipe.kind == "digits")
+    return _to_uint8(_digits(ink, recipe) if recipe.kind == "digits" else _items(ink, recipe))
+
+
+def _border(a: np.ndarray) -> np.ndarray:
+    return np.concatenate([a[0], a[-1], a[1:-1, 0], a[1:-1, -1]])
+
+
+def _light_on_dark(gray: np.ndarray) -> np.ndarray:
+    """Inverted when the border (the background) is lighter than mid-gray."""
+    return 255.0 - gray if np.median(_border(gray)) > 127.5 else gray
+
+
+def _ink(gray: np.ndarray, shown: str, *, denoise: bool) -> np.ndarray:
+    """The ink in [0, 1], background 0: the border's level and 4 of its noise's deviations (or 15% of the
+    contrast) subtracted. A photo's speckle is removed first by a 3x3 median (images of 56 px and more).
+    DataError when the brightest ink is less than MIN_CONTRAST above the background."""
+    if denoise and min(gray.shape) >= 56:
+        gray = np.asarray(Image.fromarray(gray.astype(np.float32), "F").filter(ImageFilter.MedianFilter(3)),
+                          dtype=np.float64)
+    border = _border(gray)
+    back = float(np.median(border))
+    noise = 1.4826 * float(np.median(np.abs(border - back)))  # the robust standard deviation of the border
+    top = float(np.percentile(gray, 99.9)) if gray.size > 1000 else float(gray.max())
+    if top - back < MIN_CONTRAST:
+        raise DataError(f"{shown}: no ink found: the image is one flat colour (or faint noise), "
+                        f"its brightest detail {top - back:.0f} of 255 from the background")
+    low = back + max(4 * noise, 0.15 * (top - back))
+    return np.clip((gray - low) / (top - low), 0.0, 1.0)
+
+
+def _crop(ink: np.ndarray) -> np.ndarray:
+    rows, cols = np.flatnonzero(ink.any(1)), np.flatnonzero(ink.any(0))
+    return ink[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1]
+
+
+def _resize(a: np.ndarray, wh: tuple[int, int]) -> np.ndarray:
+    """``a`` (floats) resized to (width, height) with Lanczos, antialiased when shrinking (Pillow's)."""
+    out = Image.fromarray(a.astype(np.float32), "F").resize(wh, Image.Resampling.LANCZOS)
+    return np.clip(np.asarray(out, dtype=np.float64), 0.0, 1.0)
+
+
+def _fit(ink: np.ndarray, longest: int) -> np.ndarray:
+    """Cropped to the ink, the longer side scaled to ``longest`` px, aspect ratio kept."""
+    ink = _crop(ink)
+    h, w = ink.shape
+    scale = longest / max(h, w)
+    return _resize(ink, (max(1, round(w * scale)), max(1, round(h * scale))))
+
+
+# MNIST's strokes: the median digit's stroke is 0.13 of its longer side (bench: the estimate of
+# _stroke on 2,000 test digits, 5th percentile 0.10). A pen on paper draws much finer lines.
+THIN_STROKE, STROKE = 0.09, 0.12
+
+
+def _stroke(ink: np.ndarray) -> float:
+    """The mean stroke width in pixels of the ink (above half): twice its area over its boundary pixels."""
+    m = np.pad(ink > 0.5, 1)
+    inner = m[1:-1, 1:-1] & m[:-2, 1:-1] & m[2:, 1:-1] & m[1:-1, :-2] & m[1:-1, 2:]
+    area = int(m.sum())
+    return 2 * area / max(area - int(inner.sum()), 1)
+
+
+def _thicken(ink: np.ndarray) -> np.ndarray:
+    """Strokes thinner than THIN_STROKE of the longer side grown (3x3 maxima) to STROKE of it; else as given."""
+    ink = _crop(ink)
+    if max(ink.shape) > 400:  # grow at a bounded size: a phone photo's strokes are wide enough at 400 px
+        scale = 400 / max(ink.shape)
+        ink = _resize(ink, (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale))))
+    longest, width = max(ink.shape), _stroke(ink)
+    passes = int((STROKE * longest - width) // 2)
+    if width >= THIN_STROKE * longest or passes < 1:
+        return ink
+    grown = Image.fromarray(np.pad(ink, passes).astype(np.float32), "F")
+    for _ in range(passes):
+        grown = grown.filter(ImageFilter.MaxFilter(3))
+    return np.asarray(grown, dtype=np.float64)
+
+
+def _digits(ink: np.ndarray, recipe: Recipe) -> np.ndarray:
+    """MNIST's steps on the ink: thin strokes grown, fit ``recipe.fit`` px, centre of mass at the frame's centre."""
+    patch = _fit(_thicken(ink), recipe.fit)
+    patch = patch / patch.max() if patch.max() > 0 else patch  # MNIST's strokes reach 255 after their scaling too
+    h, w = patch.shape
+    frame_h, frame_w = recipe.size
+    total = patch.sum()
+    cy = float((patch.sum(1) * np.arange(h)).sum() / total) if total else (h - 1) / 2
+    cx = float((patch.sum(0) * np.arange(w)).sum() / total) if total else (w - 1) / 2
+    # The shift that puts the mass at the centre, kept within the frame (no ink is cut off).
+    top = min(max(round((frame_h - 1) / 2 - cy), 0), frame_h - h)
+    left = min(max(round((frame_w - 1) / 2 - cx), 0), frame_w - w)
+    out = np.zeros(recipe.size)
+    out[top: top + h, left: left + w] = patch
+    return out
+
+
+def _items(ink: np.ndarray, recipe: Recipe) -> np.ndarray:
+    """Fashion-MNIST's steps on the item: fit the frame, sharpen, centre the box."""
+    patch = _fit(ink, min(recipe.fit, *recipe.size))
+    if recipe.sharpen:
+        sharp = Image.fromarray(_to_uint8(patch), "L").filter(ImageFilter.UnsharpMask(radius=1, percent=100, threshold=0))
+        patch = np.asarray(sharp, dtype=np.float64) / 255.0
+    h, w = patch.shape
+    out = np.zeros(recipe.size)
+    top, left = (recipe.size[0] - h) // 2, (recipe.size[1] - w) // 2
+    out[top: top + h, left: left + w] = patch
+    return out
+
+
+def _to_uint8(a: np.ndarray) -> np.ndarray:
+    return np.rint(np.clip(a, 0.0, 1.0) * 255.0).astype(np.uint8)
+
+
+# ------------------------------------------------------------------------- many files at once
+def image_sources(paths: Iterable[str | os.PathLike]) -> list[tuple[str, str | bytes]]:
+    """(display name, path or bytes) for each IMAGES argument: a file, a folder's image files
+    (by suffix, sorted, not recursive), or ``-`` for one image read from stdin.
+
+    Raises DataError for a path that does not exist and a folder holding no image files.
+    """
+    out: list[tuple[str, str | bytes]] = []
+    for p in paths:
+        p = os.fspath(p)
+        if p == "-":
+            out.append(("<stdin>", sys.stdin.buffer.read()))
+        elif os.path.isdir(p):
+            found = sorted(f for f in Path(p).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+            if not found:
+                raise DataError(f"{display_name(p)}: a folder with no images (looked for {', '.join(IMAGE_SUFFIXES)})")
+            out += [(display_name(f), str(f)) for f in found]
+        elif os.path.exists(p):
+            out.append((display_name(p), p))
+        else:
+            raise DataError(f"{display_name(p)}: no such file or folder")
+    return out
+
+
+def read_images(sources: Sequence[tuple[str, str | bytes]], dataset: str | None, *, size: Sequence[int] = (28, 28),
+                preprocessing: bool = True) -> tuple[list[Image.Image], np.ndarray]:
+    """The images of :func:`image_sources` and what the model sees of them: uint8 (N, H, W).
+
+    With ``preprocessing`` each goes through :func:`preprocess` for ``dataset``; without, each
+    must already be in dataset form (``size``, grayscale: colour is converted), else DataError.
+    """
+    originals, seen = [], []
+    for name, src in sources:
+        im = open_image(src, name)
+        originals.append(im)
+        if preprocessing:
+            seen.append(preprocess(im, dataset, size=size if tuple(size) != (28, 28) else None, name=name))
+        elif (im.height, im.width) != tuple(size):
+            raise DataError(f"{name}: {im.width}x{im.height} pixels, the model takes {size[1]}x{size[0]}: "
+                            "drop --no-preprocess (preprocess=False) to fit it")
+        else:
+            seen.append(_to_uint8(to_gray(im) / 255.0))
+    return originals, np.stack(seen) if seen else np.zeros((0, *size), np.uint8)

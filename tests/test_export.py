@@ -1,0 +1,103 @@
+"""mnistlab.export and `mnistlab export`: ONNX (round trip through onnxruntime), TorchScript and safetensors,
+each verified on the whole MNIST test set, with metadata and a model card; bad paths are one line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime
+import pytest
+import torch
+
+from mnistlab.cli import main
+from mnistlab.datasets import load_dataset
+from mnistlab.export import LOGIT_ATOL, export_model, export_module, read_metadata, verify_file
+from mnistlab.run import load_trained
+from mnistlab.store import RunStore
+
+
+@pytest.fixture(scope="module")
+def test_set(data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    ds = load_dataset("mnist", data_dir)
+    return np.asarray(ds.test_images), np.asarray(ds.test_labels)
+
+
+def test_onnx_round_trip_on_the_whole_test_set(mnist_models, tmp_path, capsys, test_set):
+    out = tmp_path / "dense.onnx"
+    code = main(["export", "use", "--variant", "dense", "-o", str(out), "--store", str(mnist_models)])
+    stdout, err = capsys.readouterr()
+    assert code == 0, err
+    assert "onnx verified on 10000 test images at batch 1 and 1000: same top-1 class on every image" in stdout
+    # The file on its own, in onnxruntime: a dynamic batch, the test set's classes, the metadata.
+    session = onnxruntime.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    (given,) = session.get_inputs()
+    assert given.name == "images" and isinstance(given.shape[0], str) and given.shape[1:] == [1, 28, 28]
+    images, labels = test_set
+    x = (images[:777].astype(np.float32) / 255)[:, None]
+    logits = session.run(["logits"], {"images": x})[0]
+    model = load_trained(RunStore(mnist_models), "use", variant="dense")
+    probs = model.predict(images[:777])
+    assert np.array_equal(logits.argmax(1), probs.argmax(1))
+    np.testing.assert_allclose(torch.softmax(torch.from_numpy(logits), 1).numpy(), probs, atol=1e-5)
+    assert (logits.argmax(1) == labels[:777]).mean() > 0.85
+    meta = read_metadata(out)
+    assert json.loads(meta["mnistlab.class_names"]) == [str(d) for d in range(10)]
+    recipe = json.loads(meta["mnistlab.preprocessing"])
+    assert recipe["dataset"] == "mnist" and recipe["fit"] == 20 and recipe["centre"] == "mass"
+    assert json.loads(meta["mnistlab.runs"]) == [model.run_id] and meta["mnistlab.dataset"] == "mnist"
+    assert {p.key for p in onnx.load(str(out)).metadata_props} == set(meta)
+    card = Path(str(out) + ".md").read_text()
+    assert "## Export" in card and "same top-1 class on every image" in card and "## Preprocessing" in card
+
+
+@pytest.mark.parametrize("fmt", ["torchscript", "safetensors"])
+def test_torchscript_and_safetensors_round_trips(mnist_models, tmp_path, fmt, test_set):
+    model = load_trained(RunStore(mnist_models), "use", variant="dense", pick="latest")
+    out = tmp_path / ("m.pt" if fmt == "torchscript" else "m.safetensors")
+    check = export_model(model, out)
+    assert check is not None and check.passed and check.fmt == fmt and check.images == 10_000
+    assert check.batch_sizes == (1, 1000) and check.max_logit_diff <= LOGIT_ATOL
+    meta = read_metadata(out)
+    assert json.loads(meta["mnistlab.runs"]) == [model.run_id]
+    assert json.loads(meta["mnistlab.spec"]) == model.config["model"]
+    assert not list(tmp_path.glob(".*tmp"))  # written through a temporary file, renamed into place
+
+
+def test_a_committee_exports_as_the_log_of_its_mean_probabilities(mnist_models, tmp_path, test_set):
+    committee = load_trained(RunStore(mnist_models), "use", variant="committee")
+    check = export_model(committee, tmp_path / "committee.onnx")
+    assert check is not None and check.passed
+    session = onnxruntime.InferenceSession(str(tmp_path / "committee.onnx"), providers=["CPUExecutionProvider"])
+    images = test_set[0][:50]
+    logits = session.run(["logits"], {"images": (images.astype(np.float32) / 255)[:, None]})[0]
+    np.testing.assert_allclose(np.exp(logits), committee.predict(images), atol=1e-5)
+    assert read_metadata(tmp_path / "committee.onnx")["mnistlab.committee"] == "2"
+
+
+def test_verification_fails_for_a_file_of_another_model(mnist_models, tmp_path, test_set):
+    store = RunStore(mnist_models)
+    runs = [r for r in store.runs(experiment="use") if r.variant == "dense"]
+    first, second = (load_trained(store, r.run_id) for r in runs)
+    assert export_model(first, tmp_path / "first.safetensors") is not None
+    check = verify_file(tmp_path / "first.safetensors", "safetensors", export_module(second), "mnist",
+                        images=test_set[0][:500], batch=100)
+    assert not check.passed and check.mismatches > 0 and check.max_logit_diff > LOGIT_ATOL
+    assert "top-1 mismatches" in check.summary()
+
+
+def test_bad_export_paths_are_one_line(mnist_models, tmp_path, capsys):
+    (tmp_path / "a-file").write_text("x")
+    cases = [(tmp_path / "missing" / "m.onnx", "does not exist"), (tmp_path / "a-file" / "m.onnx", "does not exist"),
+             (tmp_path, "it is a folder"), (tmp_path / "m.bin", "cannot tell the format"),
+             (tmp_path / "[red]m[reverse]\n.bin", "cannot tell the format")]
+    for path, words in cases:
+        code = main(["export", "use", "--variant", "dense", "-o", str(path), "--store", str(mnist_models)])
+        err = capsys.readouterr().err
+        assert code != 0 and err.startswith("error: ") and err.count("\n") == 1 and words in err, (path, err)
+    code = main(["export", "ffff0000", "-o", str(tmp_path / "m.onnx"), "--store", str(mnist_models)])
+    err = capsys.readouterr().err
+    assert code != 0 and err.count("\n") == 1 and "no experiment file, experiment or run named 'ffff0000'" in err
+    assert not list(tmp_path.glob("*.onnx*"))

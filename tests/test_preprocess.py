@@ -1,0 +1,198 @@
+"""mnistlab.preprocess: image files and arrays in dataset form, per dataset's recipe; every bad file a DataError."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import mnistlab
+from mnistlab.datasets import load_dataset
+from mnistlab.errors import DataError
+from mnistlab.preprocess import RECIPES, display_name, image_sources, open_image, preprocess, read_images, recipe_for
+
+
+@pytest.fixture(scope="module")
+def digits(data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
+    ds = load_dataset("mnist", data_dir)
+    return np.asarray(ds.test_images[:20]), np.asarray(ds.test_labels[:20])
+
+
+def on_paper(digit: np.ndarray, scale: int = 5, size: tuple[int, int] = (220, 260), at: tuple[int, int] = (70, 20),
+             seed: int = 0) -> np.ndarray:
+    """A test digit as a photo of pen on paper: black on a light, uneven, noisy background, scaled, off-centre."""
+    rng = np.random.default_rng(seed)
+    ink = np.kron(digit.astype(np.float64) / 255, np.ones((scale, scale)))
+    h, w = size
+    paper = 190 + 40 * np.linspace(0, 1, w)[None, :] + rng.normal(0, 8, (h, w))
+    top, left = at
+    region = paper[top: top + ink.shape[0], left: left + ink.shape[1]]
+    region *= 1 - 0.85 * ink  # dark ink, darkest where MNIST's is brightest
+    return np.clip(paper, 0, 255).astype(np.uint8)
+
+
+def mass_centre(img: np.ndarray) -> tuple[float, float]:
+    w = img.astype(np.float64)
+    ys, xs = np.indices(w.shape)
+    return float((ys * w).sum() / w.sum()), float((xs * w).sum() / w.sum())
+
+
+def test_the_mnist_recipe_makes_dataset_form(digits):
+    x, _ = digits
+    for photo in (on_paper(x[0]), on_paper(x[1], scale=3, at=(5, 150)), 255 - on_paper(x[2])):
+        seen = preprocess(photo, "mnist")
+        assert seen.shape == (28, 28) and seen.dtype == np.uint8
+        rows, cols = np.flatnonzero(seen.max(1) > 0), np.flatnonzero(seen.max(0) > 0)
+        assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in (20, 21, 22)  # 20 px, plus Lanczos's fringe
+        cy, cx = mass_centre(seen)
+        assert abs(cy - 13.5) <= 1 and abs(cx - 13.5) <= 1
+        assert seen[0].max() == seen[-1].max() == 0  # a black border, as every MNIST image has
+        assert seen.max() == 255
+
+
+def test_black_on_white_and_white_on_black_give_the_same_image(digits):
+    photo = on_paper(digits[0][3])
+    a, b = preprocess(photo, "mnist"), preprocess(255 - photo, "mnist")
+    assert np.abs(a.astype(int) - b.astype(int)).mean() < 6
+
+
+def test_a_dataset_image_stays_close_to_itself(digits):
+    x, _ = digits
+    again = np.stack([preprocess(im, "mnist") for im in x])
+    assert np.abs(again.astype(int) - x.astype(int)).mean() < 25  # same digit, same place, same size
+
+
+def test_fashion_items_fill_the_frame_and_are_centred_by_their_box(data_dir):
+    item = np.asarray(load_dataset("fashion-mnist", data_dir).test_images[1])  # a pullover, on black
+    photo = np.full((300, 200), 255, np.uint8)
+    photo[40: 40 + 140, 30: 30 + 140] = 255 - np.kron(item, np.ones((5, 5), np.uint8))  # on white, as shot
+    seen = preprocess(photo, "fashion-mnist")
+    rows, cols = np.flatnonzero(seen.max(1) > 0), np.flatnonzero(seen.max(0) > 0)
+    assert max(rows[-1] - rows[0], cols[-1] - cols[0]) + 1 in (27, 28)  # fills the frame (an edge row may round to 0)
+    assert abs((rows[0] + rows[-1]) / 2 - 13.5) <= 1 and abs((cols[0] + cols[-1]) / 2 - 13.5) <= 1
+    assert RECIPES["fashion-mnist"].centre == "box" and RECIPES["mnist"].centre == "mass"
+
+
+def test_other_datasets_are_only_resized():
+    recipe = recipe_for("my-letters")
+    assert recipe.kind == "resize" and recipe.invert == "never"
+    seen = preprocess(np.full((56, 84), 200, np.uint8), "my-letters")
+    assert seen.shape == (28, 28) and (seen == 200).all()
+    assert preprocess(np.zeros((10, 10)), "mnist", size=(14, 14)).shape == (14, 14)
+
+
+def test_exif_orientation_is_applied(tmp_path, digits):
+    photo = on_paper(digits[0][0])
+    upright = preprocess(photo, "mnist")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90 CW to view": the pixels are stored turned the other way
+    Image.fromarray(np.rot90(photo, 1)).save(tmp_path / "turned.png", exif=exif)
+    assert np.abs(preprocess(tmp_path / "turned.png", "mnist").astype(int) - upright).mean() < 2
+    assert np.abs(preprocess(Image.fromarray(np.rot90(photo, 1)), "mnist").astype(int) - upright).mean() > 10
+
+
+@pytest.mark.parametrize("ink", [0, 255])
+def test_transparency_is_flattened_on_the_background_that_contrasts_with_the_ink(tmp_path, digits, ink):
+    shape = np.kron(digits[0][0], np.ones((4, 4), np.uint8))
+    rgba = np.zeros((*shape.shape, 4), np.uint8)
+    rgba[..., :3], rgba[..., 3] = ink, shape  # the drawing only in the alpha channel, a transparent sheet
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "drawn.png")
+    expected = preprocess(shape, "mnist")
+    assert np.abs(preprocess(tmp_path / "drawn.png", "mnist").astype(int) - expected).mean() < 2
+
+
+def test_every_format_reads_and_a_gif_gives_its_first_frame(tmp_path, digits):
+    photo = Image.fromarray(on_paper(digits[0][0])).convert("RGB")
+    expected = preprocess(photo, "mnist")
+    for suffix in ("png", "jpg", "bmp", "gif", "tif", "webp"):
+        photo.save(tmp_path / f"d.{suffix}")
+        assert np.abs(preprocess(tmp_path / f"d.{suffix}", "mnist").astype(int) - expected).mean() < 8, suffix
+    blank = Image.new("L", photo.size, 255)
+    photo.convert("L").save(tmp_path / "anim.gif", save_all=True, append_images=[blank])
+    assert Image.open(tmp_path / "anim.gif").n_frames == 2
+    assert np.abs(preprocess(tmp_path / "anim.gif", "mnist").astype(int) - expected).mean() < 8
+    assert np.array_equal(preprocess((tmp_path / "d.png").read_bytes(), "mnist"), preprocess(tmp_path / "d.png"))
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A small PNG claiming width x height 1-bit gray pixels: the header, and a first row of pixel data."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(width // 8 + 1)))
+
+
+def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """Every bad file of issue 17: (path, what the one-line error must say)."""
+    good = io.BytesIO()
+    Image.fromarray(on_paper(np.eye(28, dtype=np.uint8) * 255)).save(good, "PNG")
+    files = {
+        "text": (b"this is not an image\n", "not an image"),
+        "truncated": (good.getvalue()[: len(good.getvalue()) // 2], "truncated"),
+        "bomb": (_png_header(10_000, 10_000), "decompression bomb"),  # Pillow only warns at 1-2x its limit
+        "huge-bomb": (_png_header(30_000, 30_000), "decompression bomb"),  # ... and raises above
+        "empty": (None, "no ink"),
+        "noise": (None, "no ink"),
+        "sixteen": (None, "16-bit"),
+        "cmyk": (None, "CMYK"),
+    }
+    out = {}
+    for key, (data, why) in files.items():
+        path = tmp_path / f"{key}.png"
+        if data is not None:
+            path.write_bytes(data)
+        out[key] = (path, why)
+    Image.new("L", (50, 40), 230).save(out["empty"][0])
+    Image.fromarray(np.random.default_rng(0).normal(128, 6, (60, 60)).clip(0, 255).astype(np.uint8)).save(out["noise"][0])
+    Image.fromarray(np.full((30, 30), 40000, np.uint16)).save(out["sixteen"][0])
+    out["cmyk"] = (tmp_path / "cmyk.jpg", "CMYK")
+    Image.new("CMYK", (30, 30), (0, 0, 0, 255)).save(out["cmyk"][0])
+    return out
+
+
+def test_every_bad_file_is_one_line_naming_it(tmp_path):
+    for key, (path, why) in _bad_files(tmp_path).items():
+        with pytest.raises(DataError, match=why) as err:
+            preprocess(path, "mnist")
+        assert str(path) in str(err.value) and "\n" not in str(err.value), key
+
+
+def test_folders_and_missing_paths(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no images here")
+    with pytest.raises(DataError, match="a folder with no images"):
+        image_sources([tmp_path / "empty"])
+    with pytest.raises(DataError, match="no such file or folder"):
+        image_sources([tmp_path / "nope.png"])
+    Image.new("L", (28, 28)).save(tmp_path / "b.png")
+    Image.new("L", (28, 28)).save(tmp_path / "a.JPG")
+    assert [Path(n).name for n, _ in image_sources([tmp_path])] == ["a.JPG", "b.png"]
+    with pytest.raises(DataError, match="is a folder"):
+        open_image(tmp_path)
+
+
+def test_without_preprocessing_files_must_be_in_dataset_form(tmp_path, digits):
+    Image.fromarray(digits[0][0]).save(tmp_path / "ready.png")
+    Image.fromarray(on_paper(digits[0][0])).save(tmp_path / "photo.png")
+    _, seen = read_images(image_sources([tmp_path / "ready.png"]), "mnist", preprocessing=False)
+    assert np.array_equal(seen[0], digits[0][0])
+    with pytest.raises(DataError, match="260x220 pixels, the model takes 28x28"):
+        read_images(image_sources([tmp_path / "photo.png"]), "mnist", preprocessing=False)
+
+
+def test_names_stay_text():
+    assert display_name("a\nb\x1b[31m.png") == "a\\nb\\x1b[31m.png"
+    assert display_name(b"\xff.png".decode("utf-8", "surrogateescape")) == "\\xff.png"
+    assert display_name("[bold]x[/bold] $y$.png") == "[bold]x[/bold] $y$.png"
+
+
+def test_the_public_function(digits):
+    assert mnistlab.preprocess is preprocess
+    assert np.array_equal(mnistlab.preprocess(digits[0][0], "mnist"), preprocess(digits[0][0]))
+    with pytest.raises(DataError, match="float pixels"):
+        preprocess(np.full((28, 28), 3.0), "mnist")
