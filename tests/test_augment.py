@@ -224,6 +224,10 @@ def test_config_offers_every_keras_fill_mode_and_cval():
     assert "augment.fill_mode" in str(info.value) and "\n" not in str(info.value)
     with pytest.raises(ValueError, match="unknown fill_mode 'mirror'"):
         transform_batch(blob(1), params_for(1), "mirror")
+    for cval, hint in ((255, "for 255 in pixels write 1"), (-0.5, "between 0 (black) and 1 (white)"), (1e9, "got 1e+09")):
+        with pytest.raises(SpecError, match=r"augment\.cval: must be between 0") as info:  # Keras's pixels, not [0, 1]
+            parse_augment({"fill_mode": "constant", "cval": cval})
+        assert hint in str(info.value) and "\n" not in str(info.value)
 
 
 def test_width_shift_moves_horizontally_where_keras_moves_vertically(data_dir):

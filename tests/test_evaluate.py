@@ -141,6 +141,9 @@ def test_predict_probs_warns_once_about_inverted_images(data_dir):
     ([{"loss": 200.0, "accuracy": 0.11, "lr": 0.01}], False),                   # under 100 ln 10
     ([{"loss": 500.0, "accuracy": 0.16, "lr": 0.01}], False),                   # above 1.5x chance
     ([{"loss": 1e4, "accuracy": 0.6, "lr": 0.01}], False),                      # far better than chance
+    ([{"loss": 3.5e6, "accuracy": 0.208, "lr": 100.0}, {"loss": 135.6, "accuracy": 0.113, "lr": 100.0}], True),
+    # adam lr 100 on the dense model: blew up, came down, still at chance (was "finished" at 14%)
+    ([{"loss": 3.5e6, "accuracy": 0.208, "lr": 1.0}, {"loss": 0.6, "accuracy": 0.8, "lr": 1.0}], False),  # recovered
     ([{"loss": float("nan"), "accuracy": 0.1, "lr": 0.01}], False),             # NaN: the trainer's own check
     ([], False),
 ])
@@ -152,7 +155,7 @@ def test_blow_up_rule(history, flagged):
     if flagged:
         lr = history[-1]["lr"]
         assert f"the learning rate ({lr:g}) is probably too high; try lr = {lr / 10:g}" in why
-        assert f"at epoch {len(history)} with chance accuracy" in why
+        assert f"accuracy is at chance at epoch {len(history)}" in why
 
 
 def test_blow_up_uses_the_chance_level_of_the_class_count():

@@ -320,3 +320,32 @@ def test_run_stacks_committee_members_when_asked(tmp_path: Path, data_dir: Path,
     latest = RunStore().runs(experiment="cli")[3:]
     assert [r.env.get("batched_members") for r in latest] == [None, None, None]
     capsys.readouterr()
+    # asked for by name but refused (callbacks act on each member alone): one warning line says why
+    stop = '\n[[base.callbacks]]\ntype = "EarlyStopping"\nmonitor = "val_loss"\n'
+    exp.write_text(exp.read_text().replace("[[variants]]", stop + "[[variants]]", 1))
+    assert main(["run", str(exp), "--data-dir", str(data_dir), "--batch-members"]) == 0
+    err = capsys.readouterr().err
+    assert 'warning: variant "b" (repeat 0): its 2 committee members train one by one: callbacks' in err
+
+
+def test_plots_and_reports_read_an_experiment_as_compare_does(exp_file: Path, data_dir: Path, tmp_path: Path,
+                                                               capsys) -> None:
+    """--quick smoke runs and older settings are not shown as the experiment's result by any command."""
+    from mnistlab.errors import StoreError
+    from mnistlab.experiments import load_experiment
+    from mnistlab.views import resolve_runs
+
+    exp_file.write_text(EXP.replace("subset = 120", "subset = 600"))  # --quick shrinks it: other cells
+    assert main(["run", str(exp_file), "--data-dir", str(data_dir), "--quick"]) == 0
+    with pytest.raises(StoreError, match=r"no full-size runs of .* --quick"):
+        resolve_runs(RunStore(), str(exp_file))
+    assert main(["plot", "history", str(exp_file), "-o", str(tmp_path / "h.png"), "--data-dir", str(data_dir)]) != 0
+    assert "--quick" in capsys.readouterr().err
+    assert main(["run", str(exp_file), "--data-dir", str(data_dir)]) == 0
+    assert main(["run", str(exp_file), "--data-dir", str(data_dir), "--force"]) == 0  # every cell twice now
+    full = {c.key for c in load_experiment(exp_file).cells()}
+    for target in (str(exp_file), "cli"):
+        runs = resolve_runs(RunStore(), target)
+        assert len(runs) == 3 and {r.config_hash for r in runs} == full  # one per cell, the latest
+    assert main(["report", str(exp_file), "-o", str(tmp_path / "r.html"), "--data-dir", str(data_dir)]) == 0
+    capsys.readouterr()

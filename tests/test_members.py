@@ -85,6 +85,8 @@ def test_what_cannot_train_as_one_stack_is_refused_with_the_reason(data_dir):
     assert "callbacks" in batch_refusal([member_cfg(s, callbacks=stop) for s in (0, 1)])
     split = {"subset": 600, "validation": 0.1}
     assert "split_seed" in batch_refusal([member_cfg(s, data=split) for s in (0, 1)])
+    # an experiment's cells spell each member's split seed out (split_seed = its seed): still refused
+    assert "split_seed" in batch_refusal([member_cfg(s, data={**split, "split_seed": s}) for s in (0, 1)])
     assert batch_refusal([member_cfg(s, data={**split, "split_seed": 7}) for s in (0, 1)]) is None
     bn = [SMALL_CNN[0], {"type": "BatchNormalization"}, *SMALL_CNN[1:]]
     assert "BatchNormalization" in batch_refusal([member_cfg(s, model={"layers": bn}) for s in (0, 1)])
@@ -101,6 +103,12 @@ def test_an_experiment_records_stacked_members_as_separate_runs(data_dir, tmp_pa
     exp = load_experiment(exp_file)
     cells = exp.cells()
     assert [len(g) for g in member_groups(cells, True)] == [3]
+    per_seed = exp_file.read_text().replace("data = { subset = 300 }", "data = { subset = 300, validation = 0.2 }")
+    exp_file.write_text(per_seed)
+    assert [len(g) for g in member_groups(load_experiment(exp_file).cells(), True)] == [1, 1, 1]
+    exp_file.write_text(per_seed.replace("validation = 0.2", "validation = 0.2, split_seed = 7"))
+    assert [len(g) for g in member_groups(load_experiment(exp_file).cells(), True)] == [3]
+    exp_file.write_text(per_seed.replace(", validation = 0.2", ""))
     assert [len(g) for g in member_groups(cells, False)] == [1, 1, 1]
     assert [len(g) for g in member_groups(cells)] == ([3] if torch.cuda.is_available() else [1, 1, 1])
     with RunStore(tmp_path / "runs") as store:

@@ -475,6 +475,36 @@ def test_a_real_failed_allocation_while_training_ends_the_run_failed(data_dir):
     assert r.message.endswith("needed with adam (batch 32; an allocation failed while training)")
 
 
+def test_a_real_failed_allocation_while_testing_keeps_the_history_and_says_so(data_dir):
+    class HogAtTest(Callback):  # the model's test pass asks for far more memory than exists
+        def on_train_end(self, logs=None):
+            def hog(module, inputs, output):
+                if not module.training:
+                    torch.empty(2**50, dtype=torch.uint8)
+            self.trainer.model.register_forward_hook(hog)
+
+    r = run_config(cfg(dataset="mnist", train={"epochs": 2}), data_dir=data_dir, progress="none",
+                   extra_callbacks=[HogAtTest()])
+    assert r.status == "failed" and len(r.history) == 2 and r.metrics["test_accuracy"] is None
+    assert r.message.startswith("not enough memory for a 102K-parameter model: about ")
+    assert r.message.endswith("(batch 32; an allocation failed while testing)")
+
+
+def test_weights_finite_finds_nan_and_inf_anywhere():
+    from mnistlab.run import weights_finite
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3))
+    assert weights_finite(model)
+    for value in (float("nan"), float("inf"), -float("inf")):
+        for tensor in (model[0].weight, model[1].running_var):
+            with torch.no_grad():
+                saved = tensor.flatten()[1].item()
+                tensor.view(-1)[1] = value
+                assert not weights_finite(model)
+                tensor.view(-1)[1] = saved
+    assert weights_finite(model)
+
+
 def test_a_blown_up_run_says_so_in_the_record_the_table_and_the_train_command(data_dir, tmp_path, capsys):
     from mnistlab.cli import main
     from mnistlab.comparison import compare, format_rows

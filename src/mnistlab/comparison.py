@@ -121,11 +121,13 @@ def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = Fal
         raise SpecError(f"--quick compares an experiment file's smoke runs: give the .toml file, not {ref.given!r}")
     rows = compare(store, ref.name, keys=ref.keys(quick=quick))
     if not rows:
-        raise StoreError(_nothing_to_compare(store, ref, quick))
+        raise StoreError(nothing_to_compare(store, ref, quick))
     return rows
 
 
-def _nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
+def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
+    """Why an experiment argument names no runs to show, what the store holds of it, and the
+    command that shows (or records) them: one line."""
     runs = store.runs(experiment=ref.name)
     running = sum(r.status == "running" for r in runs)
     if ref.file is None:
@@ -160,11 +162,22 @@ def compare(store: RunStore, experiment: str, *, keys: set[str] | None = None) -
         raise StoreError(f'no runs of experiment "{experiment}"{did_you_mean(experiment, store.experiments())}')
     runs = [r for r in runs if r.status != "running"]
     if keys is None:
-        # By name: each variant as it was last run. Runs of an older version of the file, or
-        # --quick smoke runs, have another setting and must not be averaged in.
-        newest = {r.variant: variant_setting(r.config) for r in runs}  # runs are in start order
-        runs = [r for r in runs if variant_setting(r.config) == newest[r.variant]]
+        runs = current_runs(runs)
     return Comparison(runs, store.committees(experiment), keys=keys).rows()
+
+
+def current_runs(runs: Sequence[RunRecord], keys: Collection[str] | None = None) -> list[RunRecord]:
+    """What a command that reads an experiment shows of its runs (given in start order): with
+    ``keys`` (an experiment file's cells), the runs of those cells; without, each variant as it was
+    last run (runs of an older version of the file, or ``--quick`` smoke runs, have another
+    setting and are left out). Of several runs of one cell (a ``--force`` rerun) the latest."""
+    if keys is not None:
+        runs = [r for r in runs if r.config_hash in keys]
+    else:
+        newest = {r.variant: variant_setting(r.config) for r in runs}
+        runs = [r for r in runs if variant_setting(r.config) == newest[r.variant]]
+    latest = {(r.variant, r.config_hash): r for r in runs}  # start order: the last one wins
+    return [r for r in runs if latest[(r.variant, r.config_hash)] is r]
 
 
 class Comparison:

@@ -210,7 +210,15 @@ class AugmentConfig(BaseModel):
     # nearest repeats the edge pixel (Keras default), constant fills with cval, reflect mirrors about
     # the image's border (d c b a | a b c d), wrap repeats it with period size - 1 (scipy's "wrap")
     fill_mode: Literal["nearest", "constant", "reflect", "wrap"] = "nearest"
-    cval: float = Field(0.0, ge=-1e6, le=1e6)  # fill value of "constant", in the model's input scale (pixel / 255)
+    cval: float = 0.0  # fill value of "constant", in the model's input scale (pixel / 255): 0 black, 1 white
+
+    @field_validator("cval")
+    @classmethod
+    def _check_cval(cls, v: float) -> float:
+        if not 0.0 <= v <= 1.0:  # a Keras habit: cval in pixels (255) where the images are scaled to [0, 1]
+            raise ValueError(f"must be between 0 (black) and 1 (white), in pixels / 255, got {v:g}"
+                             + (f" (for {v:g} in pixels write {v / 255:.4g})" if 1 < v <= 255 else ""))
+        return v
 
     def is_identity(self) -> bool:
         return self == AugmentConfig(fill_mode=self.fill_mode, cval=self.cval)

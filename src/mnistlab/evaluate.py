@@ -277,24 +277,28 @@ BLOW_UP_FACTOR = 100.0  # "far above": a hundred times the chance-level loss (or
 def blow_up(history: Sequence[Mapping[str, Any]], num_classes: int) -> str | None:
     """Why the last epoch of ``history`` looks blown up by a too-high learning rate, or None.
 
-    Blown up: accuracy at most 1.5 times chance (``1.5 / num_classes``) with a finite mean loss
-    above ``BLOW_UP_FACTOR * min(ln(num_classes), first epoch's loss)`` and above ``10 *
-    ln(num_classes)``. ``ln(num_classes)`` is the loss of guessing uniformly: a model at chance
-    whose loss is a hundred times that is confidently wrong, which a far too large step does and
-    training does not undo (sgd lr 50 on seed000-dense: 1e5 after one epoch; adam lr 100 on
-    seed000-cnn: 4e13). The margin matters: seed003's 2000-wide dense model at adam lr 0.01
-    starts at 29.9 and 18% on a 300-image subset, and recovers. A NaN loss is the trainer's
-    own check. ``history``: the trainer's entries (``loss``, ``accuracy``, ``lr``).
+    Blown up: accuracy at most 1.5 times chance (``1.5 / num_classes``) in the last epoch, whose
+    loss is finite, after an epoch whose mean loss was above ``BLOW_UP_FACTOR * min(ln(num_classes),
+    first epoch's loss)`` and above ``10 * ln(num_classes)`` (it may have come down since: a loss of
+    3.5e6 that falls to 59 with accuracy still at chance has not recovered). ``ln(num_classes)`` is
+    the loss of guessing uniformly: a model at chance whose loss is a hundred times that is
+    confidently wrong, which a far too large step does and training does not undo (sgd lr 50 on
+    seed000-dense: 1e5 after one epoch; adam lr 100 on seed000-cnn: 4e13). The margin matters:
+    seed003's 2000-wide dense model at adam lr 0.01 starts at 29.9 and 18% on a 300-image subset,
+    and recovers. A NaN loss is the trainer's own check. ``history``: the trainer's entries (``loss``, ``accuracy``, ``lr``).
     """
     if not history or num_classes < 2:
         return None
     last, chance = history[-1], math.log(num_classes)
     loss, acc = float(last["loss"]), float(last["accuracy"])
     limit = max(10 * chance, BLOW_UP_FACTOR * min(chance, float(history[0]["loss"])))
-    if not (math.isfinite(loss) and loss > limit and acc <= 1.5 / num_classes):
+    losses = [float(h["loss"]) for h in history]
+    peak = max((x for x in losses if math.isfinite(x)), default=math.nan)
+    if not (math.isfinite(loss) and peak > limit and acc <= 1.5 / num_classes):
         return None
     lr = last.get("lr")
     try_lr = f"; try lr = {lr / 10:g} (--lr {lr / 10:g})" if isinstance(lr, (int, float)) else ""
-    return (f"the loss blew up to {loss:.3g} at epoch {len(history)} with chance accuracy ({acc:.1%}; guessing gives "
-            f"{1 / num_classes:.0%} at loss {chance:.2f}): the learning rate"
+    when = f"at epoch {len(history)}" if loss == peak else f"at epoch {losses.index(peak) + 1} (now {loss:.3g})"
+    return (f"the loss blew up to {peak:.3g} {when} and accuracy is at chance at epoch {len(history)} ({acc:.1%}; "
+            f"guessing gives {1 / num_classes:.0%} at loss {chance:.2f}): the learning rate"
             f"{f' ({lr:g})' if try_lr else ''} is probably too high{try_lr}")

@@ -14,6 +14,7 @@ import copy
 import multiprocessing
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from mnistlab.accel.members import batch_refusal
 from mnistlab.comparison import Comparison, compare
 from mnistlab.config import RunConfig, parse_run_config
 from mnistlab.datasets import load_any
-from mnistlab.errors import SpecError
+from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
@@ -138,10 +139,14 @@ def member_groups(cells: Sequence[Cell], batch_members: bool | None = None) -> l
             wanted = batch_members or accel.pick_device(cfgs[0].train.device).type == "cuda"
         except SpecError:  # no such device here: each cell records the error itself
             wanted = False
-        if wanted and batch_refusal(cfgs) is None:
+        why = batch_refusal(cfgs) if wanted else None
+        if wanted and why is None:
             groups.append(tuple(members))
-        else:
-            groups.extend((c,) for c in members)
+            continue
+        if batch_members and len(members) > 1:  # asked for by name: say why not
+            warnings.warn(f'variant "{members[0].variant}" (repeat {members[0].repeat}): its {len(members)} committee '
+                          f"members train one by one: {why}", SpecWarning, stacklevel=2)
+        groups.extend((c,) for c in members)
     return groups
 
 

@@ -199,9 +199,12 @@ def run_config(
         )
         outcome = _fit(trainer, data, t.epochs, checkpoint_dir, resume, ckpt_key, memory)
         finite = weights_finite(model)  # a diverged model's "accuracy" would be one class's share
-        test_loss, test_acc, probs = _safe_test(trainer, data) if finite else _untested(data)
-        if not finite:
-            outcome.message = "; ".join(filter(None, [outcome.message, "its weights are not finite, so it was not tested"]))
+        test_loss, test_acc, probs, untested = _safe_test(trainer, data, memory) if finite else (
+            *_untested(data), "its weights are not finite, so it was not tested")
+        if untested:
+            if untested.startswith(NOT_ENOUGH_MEMORY):  # trained, but without a test there is no result
+                outcome.status = "failed"
+            outcome.message = "; ".join(filter(None, [outcome.message, untested]))
         env = {**environment(device), **plan.describe(),
                "flush_denormals": trainer.flushes_denormals, "data": data.provenance}
         # A CPU run repeats exactly, unless the load made it change its thread count midway.
@@ -325,11 +328,14 @@ def build_on(device: torch.device, spec: ModelSpec, seed: int, memory: MemoryEst
         raise ResourceError(memory_message(memory, "the allocation failed")) from None
 
 
+NOT_ENOUGH_MEMORY = "not enough memory for a "
+
+
 def memory_message(memory: MemoryEstimate, why: str) -> str:
     """``not enough memory for a 318M-parameter model: about 5.1 GB needed with adam (batch 32; why)``."""
     n = memory.params
     count = next((f"{n / size:.3g}{unit}" for unit, size in (("B", 1e9), ("M", 1e6), ("K", 1e3)) if n >= size), str(n))
-    return (f"not enough memory for a {count}-parameter model: about {gigabytes(memory.total)} GB needed with "
+    return (f"{NOT_ENOUGH_MEMORY}{count}-parameter model: about {gigabytes(memory.total)} GB needed with "
             f"{memory.optimizer} (batch {memory.batch_size}; {why})")
 
 
@@ -376,19 +382,34 @@ def _untested(data: Split) -> tuple[None, None, np.ndarray]:
     return None, None, np.full((len(data.test_y), data.num_classes), np.nan, np.float32)
 
 
-def _safe_test(trainer: Trainer, data: Split) -> tuple[float | None, float | None, np.ndarray]:
+def _safe_test(trainer: Trainer, data: Split,
+               memory: MemoryEstimate) -> tuple[float | None, float | None, np.ndarray, str | None]:
+    """(test loss, accuracy, probabilities, why it was not tested or None). A second Ctrl-C skips
+    the test pass; a failed allocation (:func:`allocation_failed`) says so in one line."""
     try:
         loss, acc, probs = evaluate_model(trainer.model, data.test_x, data.test_y, return_probs=True,
                                           label_smoothing=trainer.label_smoothing,
                                           channels_last=trainer.plan.channels_last, forward=trainer.plan.forward)
     except KeyboardInterrupt:  # a second Ctrl-C: skip the test pass, keep the run
-        return _untested(data)
-    return (loss if math.isfinite(loss) else None), acc, probs  # type: ignore[return-value]
+        return *_untested(data), "interrupted before its test pass"
+    except (RuntimeError, MemoryError) as exc:
+        if not allocation_failed(exc):
+            raise
+        return *_untested(data), memory_message(memory, "an allocation failed while testing")
+    return (loss if math.isfinite(loss) else None), acc, probs, None  # type: ignore[return-value]
 
 
 def weights_finite(model: torch.nn.Module) -> bool:
-    """No NaN or infinity in any parameter or buffer (a diverged run's last step usually leaves some)."""
-    return all(bool(torch.isfinite(t).all()) for t in model.state_dict().values() if t.is_floating_point())
+    """No NaN or infinity in any parameter or buffer (a diverged run's last step usually leaves some).
+
+    Reads each tensor's min and max (a NaN makes both NaN), so it allocates nothing the size of
+    the model: a model that barely fit must still be checked when memory is short."""
+    for t in model.state_dict().values():
+        if t.is_floating_point() and t.numel():
+            lo, hi = torch.aminmax(t.detach())
+            if not (math.isfinite(lo) and math.isfinite(hi)):
+                return False
+    return True
 
 
 def _metrics(outcome: FitOutcome, test_loss: float | None, test_acc: float | None, params: int, flops: int,

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from mnistlab.comparison import compare_experiment, resolve_experiment
+from mnistlab.comparison import compare_experiment, current_runs, nothing_to_compare, resolve_experiment
 from mnistlab.datasets import Dataset, load_any
 from mnistlab.errors import PlotError, StoreError, did_you_mean
 from mnistlab.evaluate import confusion_matrix, misclassified
@@ -41,10 +41,13 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None) -> li
         runs = [ref.run]
     else:
         everything = store.runs(experiment=ref.name)
-        runs = [r for r in everything if r.status == "finished"]
-        if not runs:
+        finished = [r for r in everything if r.status == "finished"]
+        if not finished:
             statuses = ", ".join(sorted({r.status for r in everything}))
             raise StoreError(f"experiment {ref.name!r} has no finished runs yet (its runs are: {statuses})")
+        runs = current_runs(finished, ref.keys())  # as `compare` reads it: no --quick or stale runs
+        if not runs:
+            raise StoreError(nothing_to_compare(store, ref, quick=False))
     if variant is not None:
         names = sorted({str(r.variant) for r in runs})
         runs = [r for r in runs if str(r.variant) == variant]

@@ -64,7 +64,8 @@ def batch_refusal(configs: Sequence[RunConfig]) -> str | None:
     if first.callbacks:
         return "callbacks act on each member alone"
     data = first.data
-    if data.validation not in (0, 0.0, "test") and data.split == "random" and data.split_seed is None:
+    split_seeds = {c.data.split_seed if c.data.split_seed is not None else c.train.seed for c in configs}
+    if data.validation not in (0, 0.0, "test") and data.split == "random" and len(split_seeds) > 1:
         return "each member holds out its own random validation split (set data.split_seed to share one)"
     if any(type(layer).__name__ == "BatchNormalization" for layer in first.model_spec().layers):
         return "BatchNormalization updates its running statistics in place"

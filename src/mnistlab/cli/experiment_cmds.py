@@ -59,7 +59,8 @@ class _Progress:
         acc = rec.metrics.get("test_accuracy")
         how = rec.status
         if outcome.skipped:  # reused, or trained right now by another `mnistlab run` on this store
-            how = f"being trained by another process (pid {rec.pid})" if rec.status == "running" else "skipped (already finished)"
+            how = (f"being trained by another process (pid {rec.pid})" if rec.status == "running"
+                   else f"skipped (already {rec.status})")
         line = (f"  {rec.run_id}  {outcome.cell.variant}  seed {outcome.cell.seed}: {how}"
                 + (f", test acc {100 * acc:.2f}%" if isinstance(acc, float) else "")
                 + (f" ({rec.message})" if rec.message and not outcome.skipped else ""))
