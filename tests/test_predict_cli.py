@@ -205,3 +205,25 @@ def test_digits_drawn_with_a_thin_pen_are_thickened_to_mnists_strokes(mnist_mode
         im = Image.new("L", (300, 300), 235)
         ImageDraw.Draw(im).ellipse([100, 50, 200, 250], outline=20, width=width)
         assert model.predict(im, preprocess=True).argmax() == 0
+
+
+def test_a_competition_csv_predicts_into_a_submission(mnist_models, tmp_path, capsys, test_digits):
+    """Issue 19: the digit-recognizer's test.csv (no label column) -> submission.csv (ImageId,Label)."""
+    x, y = test_digits
+    x, y = x[:40], y[:40]
+    header = ",".join(f"pixel{i}" for i in range(784))
+    (tmp_path / "test.csv").write_text(header + "\n" + "\n".join(",".join(map(str, im.ravel())) for im in x) + "\n")
+    sub = tmp_path / "submission.csv"
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "test.csv", "-o", sub,
+                         "--format", "csv", "--top", "1", "--store", mnist_models)
+    assert code == 0, err
+    rows = list(csv.DictReader(io.StringIO(sub.read_text())))
+    assert [r["ImageId"] for r in rows] == [str(i) for i in range(1, 41)]
+    predicted = np.array([int(r["Label"]) for r in rows])
+    assert (predicted == y).mean() > 0.8  # the model's accuracy on real test digits, read from the CSV
+    table = list(csv.DictReader(io.StringIO(out)))
+    assert table[0]["file"].endswith("test.csv#1") and [int(r["class_1"]) for r in table] == predicted.tolist()
+    wide = "label," + ",".join(f"pixel{i}" for i in range(1024)) + "\n1," + ",".join(["0"] * 1024) + "\n"
+    (tmp_path / "wide.csv").write_text(wide)
+    code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "wide.csv", "--store", mnist_models)
+    assert code != 0 and "32x32; the model takes 28x28" in err and err.count("\n") == 1

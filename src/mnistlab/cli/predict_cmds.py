@@ -60,28 +60,37 @@ def _class_names(model: Any) -> list[str]:
 @click.option("--show", default=None, help="Also save a figure (.png, .svg, .pdf): each image, what the model saw, "
               "and its probabilities.")
 @click.option("--no-preprocess", is_flag=True, help="The images are already in dataset form (28x28, light on dark).")
+@click.option("-o", "--output", default=None, help="Also write a competition submission CSV (ImageId,Label: "
+              "each image's top class, ImageId from 1), e.g. for a digit-recognizer test.csv.")
 def predict_command(model: str, images: tuple[str, ...], variant: str | None, pick: str, store_path: str | None,
-                    top: int, fmt: str, show: str | None, no_preprocess: bool) -> None:
+                    top: int, fmt: str, show: str | None, no_preprocess: bool, output: str | None) -> None:
     """Predict the classes of IMAGES with a trained MODEL.
 
-    IMAGES: image files (PNG, JPEG, BMP, GIF, TIFF, WebP), folders of them, or - for one image on
-    stdin. Each is first put in dataset form as the model's dataset was made (for MNIST: inverted
-    when the background is light, cropped to the ink, scaled to 20 px, centred by mass).
+    IMAGES: image files (PNG, JPEG, BMP, GIF, TIFF, WebP), folders of them, - for one image on
+    stdin, or Kaggle-style CSV files (an optional label column, then one column per pixel: images
+    already in dataset form). Each image file is first put in dataset form as the model's dataset
+    was made (for MNIST: inverted when the background is light, cropped to the ink, scaled to 20
+    px, centred by mass).
 
     \b
     Example: mnistlab predict seed000 --variant cnn photo.jpg digits/ --show seen.png
+             mnistlab predict RUN_ID test.csv -o submission.csv --format csv > top3.csv
     """
+    from mnistlab.export import check_output_path
     from mnistlab.preprocess import image_sources, read_images
 
     if show is not None and Path(show).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise OutputError(f"cannot write {show!r}: the --show file name must end in .png, .svg or .pdf")
-    if show is not None:
-        from mnistlab.export import check_output_path
-
-        check_output_path(show)
-    sources = image_sources(images)  # bad paths fail before the model loads
+    for path in (show, output):
+        if path is not None:
+            check_output_path(path)
+    tables = [i for i in images if i.lower().endswith(".csv")]
+    sources = image_sources([i for i in images if i not in tables]) if len(tables) < len(images) else []
     trained = _load(store_path, model, variant, pick)
-    originals, seen = read_images(sources, trained.dataset, size=trained.input_shape, preprocessing=not no_preprocess)
+    originals, seen = read_images(sources, trained.dataset, size=trained.input_shape,
+                                  preprocessing=not no_preprocess) if sources else ([], None)
+    if tables:
+        sources, originals, seen = _with_csv_images(tables, sources, originals, seen, trained.input_shape)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InvertedImageWarning)
         probs = trained.predict(seen, preprocess=False)
@@ -101,11 +110,36 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
         columns += [Column(f"class_{k}", f"class {k}" if top > 1 else "class", whole=True),
                     Column(f"probability_{k}", "p", "{:.1%}".format, right=True, whole=True)]
     emit(rows, columns, fmt)
+    if output is not None:
+        from mnistlab.data.userdata import write_submission
+
+        write_submission(Path(output), probs.argmax(1), tuple(names))
+        click.echo(f"wrote {output} ({len(probs)} predictions)", err=True)
     if show is not None:
         from mnistlab.plots import plot_predictions
 
         plot_predictions(originals, seen, probs, names, [name for name, _ in sources]).savefig(show, dpi=100)
         click.echo(f"wrote {show}", err=True)
+
+
+def _with_csv_images(tables: list[str], sources: list[Any], originals: list[Any], seen: Any,
+                     shape: tuple[int, int]) -> tuple[list[Any], list[Any], Any]:
+    """Add the images of Kaggle-style CSV files (already in dataset form) after the image files':
+    each named ``FILE.csv#ROW`` (ROW from 1). DataError for a CSV whose images are not ``shape``."""
+    import numpy as np
+
+    from mnistlab.data.userdata import read_csv
+    from mnistlab.errors import DataError
+
+    parts = [] if seen is None else [np.asarray(seen)]
+    for table in tables:
+        x, _ = read_csv(Path(table))  # labels, if any, are not needed to predict
+        if tuple(x.shape[1:]) != tuple(shape):
+            raise DataError(f"{table}: its images are {x.shape[1]}x{x.shape[2]}; the model takes {shape[0]}x{shape[1]}")
+        sources = [*sources, *((f"{table}#{i + 1}", None) for i in range(len(x)))]
+        originals = [*originals, *x]
+        parts.append(x)
+    return sources, originals, np.concatenate(parts)
 
 
 @click.command("export")
