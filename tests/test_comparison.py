@@ -123,3 +123,19 @@ def test_resolve_experiment_reads_names_then_run_ids_and_files(recorded, tmp_pat
     untried = write(tmp_path, TINY + '[[variants]]\nname = "a"\n', name="untried.toml")
     with pytest.raises(StoreError, match=r"no runs recorded for experiment 'untried' .*experiments: tiny \(4 runs\)"):
         resolve_experiment(store, str(untried))
+
+
+def test_a_dataset_judged_by_balanced_accuracy_shows_it() -> None:
+    """Kuzushiji-49's runs record test_balanced_accuracy (issue 19): the table shows its mean."""
+    from mnistlab.comparison import display_cells
+
+    runs = [_run("r1", "k49", "k1", 1.0, 0.9), _run("r2", "k49", "k2", 2.0, 0.92), _run("r3", "mnist", "k3", 3.0, 0.99)]
+    runs[0].metrics["test_balanced_accuracy"], runs[1].metrics["test_balanced_accuracy"] = 0.80, 0.84
+    rows = {r["variant"]: r for r in Comparison(runs, []).rows()}
+    assert rows["k49"]["test_balanced_acc"] == pytest.approx(0.82) and rows["mnist"]["test_balanced_acc"] is None
+    heads, cells = display_cells(list(rows.values()))
+    column = heads.index("balanced acc")
+    assert [c[column] for c in cells] == ["82.00%", "-"]
+    assert "test_balanced_acc" in format_rows(list(rows.values()), "csv").splitlines()[0]
+    plain = Comparison(runs[2:], []).rows()
+    assert "balanced acc" not in display_cells(plain)[0]  # only where a dataset is judged by it
