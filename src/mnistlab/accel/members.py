@@ -21,7 +21,8 @@ validation split that differs per member, BatchNormalization (running statistics
 place), and members whose configs differ in anything but ``train.seed``.
 
     stack = StackedMembers(models)              # models: M nn.Modules of one architecture
-    outcomes, tests = fit_members(stack, x, y, seeds=[0, 1, 2], epochs=5, ...)
+    outcomes = fit_members(stack, x, y, seeds=[0, 1, 2], epochs=5, ...)       # one FitOutcome each
+    losses, accs, probs = evaluate_members(stack, test_x, test_y, return_probs=True)
     stack.write_back()                          # each model holds its trained weights again
 """
 
@@ -47,7 +48,7 @@ from mnistlab.trainer import FitOutcome
 if TYPE_CHECKING:
     from mnistlab.config import RunConfig
 
-__all__ = ["StackedMembers", "batch_refusal", "fit_members"]
+__all__ = ["StackedMembers", "batch_refusal", "evaluate_members", "fit_members"]
 
 
 def batch_refusal(configs: Sequence[RunConfig]) -> str | None:
