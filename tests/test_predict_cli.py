@@ -227,3 +227,13 @@ def test_a_competition_csv_predicts_into_a_submission(mnist_models, tmp_path, ca
     (tmp_path / "wide.csv").write_text(wide)
     code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "wide.csv", "--store", mnist_models)
     assert code != 0 and "32x32; the model takes 28x28" in err and err.count("\n") == 1
+
+
+def test_show_takes_grayscale_images_with_transparency(mnist_models, tmp_path, capsys, test_digits):
+    x, _ = test_digits
+    ink = np.kron(x[0], np.ones((4, 4), np.uint8))
+    Image.fromarray(np.stack([255 - ink, np.full_like(ink, 255)], -1), "LA").save(tmp_path / "seven_la.png")
+    code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "seven_la.png",
+                       "--show", tmp_path / "la.png", "--store", mnist_models)
+    assert code == 0, err
+    assert np.asarray(Image.open(tmp_path / "la.png")).std() > 10

@@ -96,6 +96,7 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
     cells[101] = "-1"
     (tmp / "neg.csv").write_text("\n".join([*text[:2], ",".join(cells)]) + "\n")
     write_csv(tmp / "unlabelled.csv", good, None)
+    (tmp / "headless.csv").write_text("\n".join(text[1:]) + "\n")  # rows without their header line
     return {
         "783 columns": ({"csv": "783.csv"}, "783.csv: 783 pixel columns is not a square image (28x28 needs 784)"),
         "non-numeric": ({"csv": "nan.csv"}, "nan.csv line 3, column pixel100: 'x7' is not a number"),
@@ -104,10 +105,12 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
         "mixed kinds": ({"csv": "strings.csv", "test": "good.csv"},
                         "labels are strings in strings.csv but numbers in good.csv"),
         "no labels": ({"csv": "unlabelled.csv"}, "unlabelled.csv: no labels"),
+        "no header": ({"csv": "headless.csv"}, "headless.csv: line 1 holds numbers, not a header"),
     }
 
 
-@pytest.mark.parametrize("case", ["783 columns", "non-numeric", "above 255", "below 0", "mixed kinds", "no labels"])
+@pytest.mark.parametrize("case", ["783 columns", "non-numeric", "above 255", "below 0", "mixed kinds", "no labels",
+                                  "no header"])
 def test_bad_csv_is_one_line_and_never_trains(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)

@@ -441,6 +441,8 @@ def plot_predictions(originals: Sequence[Any], seen: Any, probs: np.ndarray, cla
     for i in range(n):
         given, model, bars = (fig.add_subplot(n, 3, 3 * i + k) for k in (1, 2, 3))
         original = np.asarray(originals[i])
+        if original.ndim == 3 and original.shape[2] == 2:  # grayscale with alpha (Pillow's "LA"): the gray
+            original = original[..., 0]
         given.imshow(original, cmap="gray" if original.ndim == 2 else None)
         given.set_title(str(names[i]), fontsize=8, parse_math=False)
         model.imshow(seen[i], cmap="gray", vmin=0, vmax=255)

@@ -223,7 +223,18 @@ def _csv_header(path: Path) -> list[str]:
         raise DataError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     if not header:
         raise DataError(f"{path}: empty file: expected a header (label, pixel0, pixel1, ...) and rows")
+    if all(_is_number(h) for h in header):  # the first image, not a header: reading on would drop it
+        raise DataError(f"{path}: line 1 holds numbers, not a header: add a first line naming the columns "
+                        "(label, pixel0, pixel1, ...; without label for unlabelled images)")
     return [h.strip() for h in header]
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
 
 
 def _csv_numbers(path: Path, header: list[str], cols: list[int]) -> np.ndarray:
