@@ -237,3 +237,23 @@ def test_show_takes_grayscale_images_with_transparency(mnist_models, tmp_path, c
                        "--show", tmp_path / "la.png", "--store", mnist_models)
     assert code == 0, err
     assert np.asarray(Image.open(tmp_path / "la.png")).std() > 10
+
+
+def test_a_run_on_your_own_data_predicts_exports_and_has_a_card(tmp_path, capsys, data_dir, monkeypatch):
+    """The README's `dataset = { npz = ... }` form (issue 19) through predict, card and export."""
+    monkeypatch.chdir(tmp_path)
+    ds = load_dataset("mnist", data_dir)
+    np.savez(tmp_path / "digits.npz", x_train=np.asarray(ds.train_images[:600]), y_train=np.asarray(ds.train_labels[:600]),
+             x_test=np.asarray(ds.test_images[:100]), y_test=np.asarray(ds.test_labels[:100]))
+    store = tmp_path / "runs"
+    assert main(["train", "--set", 'dataset={ npz = "digits.npz" }', "--model", "seed000-dense", "--epochs", "1",
+                 "--progress", "none", "--store", str(store)]) == 0
+    capsys.readouterr()
+    [run_id] = [r.run_id for r in RunStore(store).runs()]
+    Image.fromarray(np.asarray(ds.test_images[0])).save(tmp_path / "seven.png")
+    code, out, err = cli(capsys, "predict", run_id, "seven.png", "--format", "json", "--store", store)
+    assert code == 0 and json.loads(out)[0]["file"] == "seven.png", err
+    code, out, err = cli(capsys, "card", run_id, "--store", store)
+    assert code == 0 and "digits.npz" in out and "per-class accuracy" in out.lower(), err
+    code, out, err = cli(capsys, "export", run_id, "-o", "m.safetensors", "--store", store)
+    assert code == 0 and (tmp_path / "m.safetensors").is_file(), err

@@ -97,6 +97,11 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
     (tmp / "neg.csv").write_text("\n".join([*text[:2], ",".join(cells)]) + "\n")
     write_csv(tmp / "unlabelled.csv", good, None)
     (tmp / "headless.csv").write_text("\n".join(text[1:]) + "\n")  # rows without their header line
+    head, *rows = text
+    scaled = [",".join([row.split(",")[0], *(f"{int(v) / 255:.6g}" for v in row.split(",")[1:])]) for row in rows]
+    (tmp / "scaled.csv").write_text("\n".join([head, *scaled]) + "\n")  # pixels / 255: a Keras habit
+    cells[101] = "127.5"
+    (tmp / "fraction.csv").write_text("\n".join([*text[:2], ",".join(cells)]) + "\n")
     return {
         "783 columns": ({"csv": "783.csv"}, "783.csv: 783 pixel columns is not a square image (28x28 needs 784)"),
         "non-numeric": ({"csv": "nan.csv"}, "nan.csv line 3, column pixel100: 'x7' is not a number"),
@@ -106,11 +111,13 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
                         "labels are strings in strings.csv but numbers in good.csv"),
         "no labels": ({"csv": "unlabelled.csv"}, "unlabelled.csv: no labels"),
         "no header": ({"csv": "headless.csv"}, "headless.csv: line 1 holds numbers, not a header"),
+        "scaled to 0-1": ({"csv": "scaled.csv"}, "the pixels look scaled to 0-1"),
+        "a fraction": ({"csv": "fraction.csv"}, "fraction.csv line 3, column pixel100: pixel value 127.5 is not a whole number"),
     }
 
 
 @pytest.mark.parametrize("case", ["783 columns", "non-numeric", "above 255", "below 0", "mixed kinds", "no labels",
-                                  "no header"])
+                                  "no header", "scaled to 0-1", "a fraction"])
 def test_bad_csv_is_one_line_and_never_trains(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)

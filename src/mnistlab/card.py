@@ -161,12 +161,12 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
     so instead of the per-class table. ``verification`` (an export's
     :class:`~mnistlab.export.Verification`) and ``exported`` (its file name) add the export section.
     """
-    from mnistlab.datasets import load_dataset
     from mnistlab.errors import MnistlabError
+    from mnistlab.run import run_dataset
 
     members = _members(model)
     try:
-        ds = load_dataset(str(model.dataset), data_dir)
+        ds = run_dataset(getattr(model, "config", None) or {"dataset": model.dataset}, data_dir)
         labels, names = np.asarray(ds.test_labels), list(ds.info.class_names)
     except MnistlabError:
         labels, names = None, [str(i) for i in range(int(model.config["model"].get("num_classes", 10)))]

@@ -167,7 +167,8 @@ def export_model(model: Run | Committee, path: str | os.PathLike, fmt: str | Non
     try:
         with _quiet():
             WRITERS[fmt](module, tmp, meta, model.input_shape)
-            check = verify_file(tmp, fmt, module, model.dataset, data_dir) if verify else None
+            check = (verify_file(tmp, fmt, module, model.dataset, data_dir, config=getattr(model, "config", None))
+                     if verify else None)
         if check is not None and not check.passed:
             raise ExportError(f"the {fmt} export of {path} disagrees with the PyTorch model: {check.summary()}")
         os.replace(tmp, out)
@@ -285,15 +286,16 @@ def _loaded(path: Path, fmt: str, module: nn.Module) -> Callable[[np.ndarray], n
     return forward
 
 
-def verify_file(path: Path, fmt: str, module: nn.Module, dataset: str | None,
+def verify_file(path: Path, fmt: str, module: nn.Module, dataset: Any,
                 data_dir: str | os.PathLike | None = None, *, images: np.ndarray | None = None,
-                batch: int = VERIFY_BATCH) -> Verification:
+                batch: int = VERIFY_BATCH, config: dict[str, Any] | None = None) -> Verification:
     """Compare the file at ``path`` with ``module`` on ``images`` (uint8 (N, H, W); default: the whole
-    test set of ``dataset``) at batch 1 and at ``batch``: see :class:`Verification`."""
+    test set of ``dataset``, or of the run whose resolved ``config`` is given: the user's own data
+    too) at batch 1 and at ``batch``: see :class:`Verification`."""
     if images is None:
-        from mnistlab.datasets import load_dataset
+        from mnistlab.run import run_dataset
 
-        images = np.asarray(load_dataset(str(dataset), data_dir).test_images)
+        images = np.asarray(run_dataset(config or {"dataset": dataset}, data_dir).test_images)
     x = (images.astype(np.float32) / 255.0)[:, None]
     with torch.inference_mode():
         ref = np.concatenate([module(torch.from_numpy(x[i: i + batch])).numpy() for i in range(0, len(x), batch)])

@@ -104,11 +104,13 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
-def recipe_for(dataset: str | None, size: Sequence[int] | None = None) -> Recipe:
-    """The recipe of ``dataset`` (:data:`RECIPES`), or the plain "resize" one for any other dataset.
+def recipe_for(dataset: Any, size: Sequence[int] | None = None) -> Recipe:
+    """The recipe of ``dataset`` (:data:`RECIPES`), or the plain "resize" one for any other dataset
+    (the user's own data, given as a path or a table: how its images were made is not known).
 
     ``size``: the model's input (H, W), when it differs from the recipe's 28x28.
     """
+    dataset = dataset if isinstance(dataset, str) else "your own data" if dataset else None
     recipe = RECIPES.get(dataset or "") or Recipe(dataset or "", "resize", invert="never", steps=(
         "convert to 8-bit grayscale", "resize to the model's input size (no crop, no inversion: how this dataset's "
         "images were made is not known)", "feed pixels / 255 (float32 in [0, 1]) as (N, 1, H, W)"))

@@ -101,6 +101,17 @@ def given_validation(validation_data: Any, shape: Sequence[int], num_classes: in
     return torch.from_numpy(x).to(device), torch.from_numpy(y.astype(np.int64)).to(device)
 
 
+def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = None) -> Any:
+    """The :class:`~mnistlab.datasets.Dataset` a recorded run (its resolved ``config``) trained on:
+    a registered name, or the user's own data resized to the model's input and split with the
+    run's split seed, as :func:`prepare_data` loaded it. MnistlabError when it cannot be loaded."""
+    data, train = config.get("data") or {}, config.get("train") or {}
+    seed = data.get("split_seed") if data.get("split_seed") is not None else train.get("seed", 0)
+    shape = (config.get("model") or {}).get("input_shape") or (28, 28)
+    return load_any(config.get("dataset") or "", data_dir, image_shape=(int(shape[0]), int(shape[1])),
+                    seed=int(seed or 0))
+
+
 def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> Split:
     """Load the dataset, apply ``data.subset`` and the validation split; tensors on ``device``.
 
@@ -198,13 +209,7 @@ def run_config(
             seed=t.seed, progress=progress, plan=plan,
         )
         outcome = _fit(trainer, data, t.epochs, checkpoint_dir, resume, ckpt_key, memory)
-        finite = weights_finite(model)  # a diverged model's "accuracy" would be one class's share
-        test_loss, test_acc, probs, untested = _safe_test(trainer, data, memory) if finite else (
-            *_untested(data), "its weights are not finite, so it was not tested")
-        if untested:
-            if untested.startswith(NOT_ENOUGH_MEMORY):  # trained, but without a test there is no result
-                outcome.status = "failed"
-            outcome.message = "; ".join(filter(None, [outcome.message, untested]))
+        test_loss, test_acc, probs = _test(trainer, data, memory, outcome)
         env = {**environment(device), **plan.describe(),
                "flush_denormals": trainer.flushes_denormals, "data": data.provenance}
         # A CPU run repeats exactly, unless the load made it change its thread count midway.
@@ -380,6 +385,21 @@ def failure_message(exc: BaseException) -> str:
 
 def _untested(data: Split) -> tuple[None, None, np.ndarray]:
     return None, None, np.full((len(data.test_y), data.num_classes), np.nan, np.float32)
+
+
+def _test(trainer: Trainer, data: Split, memory: MemoryEstimate,
+          outcome: FitOutcome) -> tuple[float | None, float | None, np.ndarray]:
+    """The trained model's test loss, accuracy and probabilities, unless its weights are not finite
+    (a diverged model's "accuracy" would be one class's share) or the test pass cannot run; why not
+    goes into ``outcome.message`` (a failed allocation also makes the run ``failed``)."""
+    finite = weights_finite(trainer.model)
+    test_loss, test_acc, probs, untested = _safe_test(trainer, data, memory) if finite else (
+        *_untested(data), "its weights are not finite, so it was not tested")
+    if untested:
+        if untested.startswith(NOT_ENOUGH_MEMORY):  # trained, but without a test there is no result
+            outcome.status = "failed"
+        outcome.message = "; ".join(filter(None, [outcome.message, untested]))
+    return test_loss, test_acc, probs
 
 
 def _safe_test(trainer: Trainer, data: Split,

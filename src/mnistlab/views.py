@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnistlab.comparison import compare_experiment, current_runs, nothing_to_compare, resolve_experiment
-from mnistlab.datasets import Dataset, load_any
+from mnistlab.datasets import Dataset
 from mnistlab.errors import PlotError, StoreError, did_you_mean
 from mnistlab.evaluate import confusion_matrix, misclassified
 from mnistlab.plots import (
@@ -62,14 +62,11 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None) -> li
 
 
 def _dataset_of(record: RunRecord, data_dir: str | os.PathLike | None = None) -> Dataset:
-    config = record.config or {}
-    name = config.get("dataset")
-    if not name:
+    from mnistlab.run import run_dataset
+
+    if not (record.config or {}).get("dataset"):
         raise PlotError(f"run {record.run_id} records no dataset")
-    # The user's own data is resized and split as the run did: its model's input size, its split seed.
-    shape = (config.get("model") or {}).get("input_shape") or (28, 28)
-    seed = int((config.get("data") or {}).get("split_seed") or 0)
-    return load_any(name, data_dir, image_shape=(int(shape[0]), int(shape[1])), seed=seed)
+    return run_dataset(record.config, data_dir)  # the user's own data: resized and split as the run did
 
 
 def run_predictions(store: RunStore, record: RunRecord, data_dir: str | os.PathLike | None = None

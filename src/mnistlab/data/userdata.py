@@ -210,7 +210,16 @@ def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray |
     if len(bad):
         r, c = bad[0]
         raise DataError(f"{path} line {r + 2}, column {header[pixel_cols[c]]}: pixel value {pixels[r, c]:g} outside 0-255")
-    images = np.rint(pixels).astype(np.uint8).reshape(-1, side, side)
+    fractions = np.argwhere(pixels != np.rint(pixels))
+    if len(fractions):  # rounding them would keep almost nothing of images scaled to 0-1
+        r, c = fractions[0]
+        scaled = " (the pixels look scaled to 0-1: multiply them by 255)" if pixels.max() <= 1 else ""
+        raise DataError(f"{path} line {r + 2}, column {header[pixel_cols[c]]}: pixel value {pixels[r, c]:g} is not a "
+                        f"whole number from 0 to 255{scaled}")
+    if pixels.size and 0 < pixels.max() <= 1:  # 0-255 images this dark are black: these were divided by 255
+        raise DataError(f"{path}: every pixel value is 0 or 1: the pixels look scaled to 0-1; write them as whole "
+                        "numbers from 0 to 255 (multiply by 255)")
+    images = pixels.astype(np.uint8).reshape(-1, side, side)
     labels = None if label_at is None else _csv_labels(path, label_at)
     return images, labels
 
