@@ -83,7 +83,8 @@ def summary(values: list[float]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=8, help="seeds 1..N")
+    p.add_argument("--seeds", type=int, default=8, help="how many seeds: FIRST..FIRST+N-1")
+    p.add_argument("--first-seed", type=int, default=1, help="the first seed (to finish an interrupted run)")
     p.add_argument("--epochs", type=int, default=5)
     p.add_argument("--models", default="dense,cnn")
     p.add_argument("--subset", type=int, default=0)
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     for model in args.models.split(","):
         results: dict[str, list[float]] = {"keras": [], "mnistlab": []}
-        for seed in range(1, args.seeds + 1):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             for framework, python in (("keras", args.keras_python), ("mnistlab", sys.executable)):
                 acc = run_one(python, framework, model, seed, args)
                 if acc is not None:
