@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,6 +61,32 @@ def peak_rss_mb() -> float:
 
 
 # ------------------------------------------------------------------------------------ workers
+def keras_model(tf: Any, model_name: str) -> Any:
+    """Seed 000's ``model_name`` (dense, cnn, or ex2: its second exercise, one 16-filter conv and a
+    wide dense layer) as its notebook builds it, compiled with ``optimizer="adam"``."""
+    layers = tf.keras.layers
+    if model_name == "dense":
+        shape, stack = (28, 28), [layers.Flatten(), layers.Dense(128, activation="relu"),
+                                  layers.Dense(10, activation="softmax")]
+    elif model_name == "ex2":
+        shape, stack = (28, 28, 1), [layers.Conv2D(16, (3, 3), activation="relu"), layers.MaxPooling2D(2, 2),
+                                     layers.Flatten(), layers.Dense(128, activation="relu"),
+                                     layers.Dense(10, activation="softmax")]
+    else:
+        shape, stack = (28, 28, 1), [layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D(2, 2),
+                                     layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D(2, 2),
+                                     layers.Flatten(), layers.Dense(128, activation="relu"),
+                                     layers.Dense(10, activation="softmax")]
+    model = tf.keras.models.Sequential([tf.keras.Input(shape), *stack])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def keras_inputs(model: Any, x: np.ndarray) -> np.ndarray:
+    """Images (N, 28, 28) in the model's input shape (a channel axis for the conv models)."""
+    return x.reshape(-1, *model.input_shape[1:])
+
+
 def run_keras(model_name: str, epochs: int, data_dir: Path, seed: int, threads: int = 0) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
@@ -69,21 +96,8 @@ def run_keras(model_name: str, epochs: int, data_dir: Path, seed: int, threads: 
         tf.config.threading.set_inter_op_parallelism_threads(threads)
     tf.random.set_seed(seed)
     d = load(data_dir)
-    x_train, x_test = d["x_train"] / 255.0, d["x_test"] / 255.0
-    layers = tf.keras.layers
-    if model_name == "dense":
-        stack = [layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax")]
-    elif model_name == "ex2":  # seed 000's second exercise: one 16-filter conv, a wide dense layer
-        x_train, x_test = x_train.reshape(-1, 28, 28, 1), x_test.reshape(-1, 28, 28, 1)
-        stack = [layers.Conv2D(16, (3, 3), activation="relu"), layers.MaxPooling2D(2, 2), layers.Flatten(),
-                 layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax")]
-    else:
-        x_train, x_test = x_train.reshape(-1, 28, 28, 1), x_test.reshape(-1, 28, 28, 1)
-        stack = [layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D(2, 2),
-                 layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D(2, 2),
-                 layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax")]
-    model = tf.keras.models.Sequential([tf.keras.Input(x_train.shape[1:]), *stack])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = keras_model(tf, model_name)
+    x_train, x_test = keras_inputs(model, d["x_train"] / 255.0), keras_inputs(model, d["x_test"] / 255.0)
     start = time.perf_counter()
     model.fit(x_train, d["y_train"], epochs=epochs, batch_size=32, verbose=0)
     seconds = time.perf_counter() - start

@@ -25,7 +25,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench_keras import DEFAULT_DATA, ROOT, load  # the same IDX reader for Keras as bench_keras uses
+from bench_keras import DEFAULT_DATA, ROOT, keras_inputs, keras_model, load  # one home for seed 000 in Keras
 
 
 def run_keras(model_name: str, epochs: int, data_dir: Path, seed: int, subset: int) -> float:
@@ -38,16 +38,8 @@ def run_keras(model_name: str, epochs: int, data_dir: Path, seed: int, subset: i
     x_train, y_train, x_test, y_test = d["x_train"] / 255.0, d["y_train"], d["x_test"] / 255.0, d["y_test"]
     if subset:
         x_train, y_train, x_test, y_test = x_train[:subset], y_train[:subset], x_test[:subset // 6], y_test[:subset // 6]
-    layers = tf.keras.layers
-    if model_name == "dense":
-        stack = [layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax")]
-    else:
-        x_train, x_test = x_train.reshape(-1, 28, 28, 1), x_test.reshape(-1, 28, 28, 1)
-        stack = [layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D(2, 2),
-                 layers.Conv2D(64, (3, 3), activation="relu"), layers.MaxPooling2D(2, 2),
-                 layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dense(10, activation="softmax")]
-    model = tf.keras.models.Sequential([tf.keras.Input(x_train.shape[1:]), *stack])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    model = keras_model(tf, model_name)
+    x_train, x_test = keras_inputs(model, x_train), keras_inputs(model, x_test)
     model.fit(x_train, y_train, epochs=epochs, batch_size=32, verbose=0)
     return float(model.evaluate(x_test, y_test, verbose=0)[1])
 

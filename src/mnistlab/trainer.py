@@ -57,6 +57,13 @@ class FitOutcome:
     resumed_from: int = 0  # epochs already done when this fit started (0 = fresh)
 
 
+def divergence_hint(loss: float, where: str, lr: float) -> str:
+    """What a run that diverged records: its non-finite ``loss``, ``where`` (``"during epoch 3"``)
+    and a learning rate ten times lower to try."""
+    return (f"loss became {loss} {where}: the learning rate ({lr:g}) is probably too high; "
+            f"try lr = {lr / 10:g} (--lr {lr / 10:g})")
+
+
 class EpochMeter:
     """An epoch's running loss and accuracy.
 
@@ -266,8 +273,7 @@ class Trainer:
 
     def _diverged(self, loss: float, where: str, lr: float) -> None:
         """Note why the run diverged (a non-finite ``loss`` ``where``); run_epoch then returns None."""
-        self._divergence_hint = (f"loss became {loss} {where}: the learning rate ({lr:g}) is probably too high; "
-                                 f"try lr = {lr / 10:g} (--lr {lr / 10:g})")
+        self._divergence_hint = divergence_hint(loss, where, lr)
 
     def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimisation step on a uint8 batch (B, H, W). Returns the mean loss (float32) and the

@@ -43,7 +43,7 @@ from torch.func import functional_call, vmap
 from mnistlab.augment import Augmenter
 from mnistlab.evaluate import blow_up, to_input
 from mnistlab.optim import schedule_lr, set_lr
-from mnistlab.trainer import FitOutcome
+from mnistlab.trainer import FitOutcome, divergence_hint
 
 if TYPE_CHECKING:
     from mnistlab.config import RunConfig
@@ -181,8 +181,7 @@ def fit_members(stack: StackedMembers, images: torch.Tensor, labels: torch.Tenso
                 continue
             if not math.isfinite(losses_[m]):
                 outcome.status = "diverged"
-                outcome.message = (f"loss became {losses_[m]} during epoch {epoch + 1}: the learning rate ({lr:g}) "
-                                   f"is probably too high; try lr = {lr / 10:g} (--lr {lr / 10:g})")
+                outcome.message = divergence_hint(losses_[m], f"during epoch {epoch + 1}", lr)
                 continue
             entry: dict[str, Any] = {"epoch": epoch + 1, "loss": losses_[m], "accuracy": accs[m]}
             if val_metrics is not None:
