@@ -30,6 +30,7 @@ its width) and ``height_shift_range`` vertically. Keras's own generator swaps th
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any
 
@@ -95,16 +96,27 @@ def source_coords(matrix: torch.Tensor, height: int, width: int,
             m[:, 1, 0] * cols + (m[:, 1, 1] * rows + m[:, 1, 2]))
 
 
+@functools.lru_cache(maxsize=16)
+def _unit_changes(height: int, width: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """(pixel -> grid unit, grid unit -> pixel) float64 (3, 3) matrices, made once per size and device.
+
+    Cached: building a tensor from Python numbers on a GPU is a host-to-device copy that waits for
+    the host, which a training step must never do (tests/test_cuda.py).
+    """
+    to_unit = torch.tensor([[2 / width, 0, 1 / width - 1], [0, 2 / height, 1 / height - 1], [0, 0, 1]],
+                           dtype=torch.float64, device=device)
+    to_pixel = torch.tensor([[width / 2, 0, (width - 1) / 2], [0, height / 2, (height - 1) / 2], [0, 0, 1]],
+                            dtype=torch.float64, device=device)
+    return to_unit, to_pixel
+
+
 def unit_grid(matrix: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """``F.grid_sample``'s (N, H, W, 2) float32 grid for a pixel-coordinate matrix (N, 2, 3).
 
     Grid units: -1 and 1 are the outer pixel edges (align_corners=False). The change of units on
     both sides is folded into the float64 matrix, then ``F.affine_grid`` makes the grid.
     """
-    to_unit = torch.tensor([[2 / width, 0, 1 / width - 1], [0, 2 / height, 1 / height - 1], [0, 0, 1]],
-                           dtype=torch.float64, device=matrix.device)
-    to_pixel = torch.tensor([[width / 2, 0, (width - 1) / 2], [0, height / 2, (height - 1) / 2], [0, 0, 1]],
-                            dtype=torch.float64, device=matrix.device)
+    to_unit, to_pixel = _unit_changes(height, width, matrix.device)
     square = torch.cat([matrix, to_unit[2:].expand(len(matrix), 1, 3)], 1)          # (N, 3, 3)
     theta = (to_unit @ square @ to_pixel)[:, :2]
     return F.affine_grid(theta.float().contiguous(), [len(matrix), 1, height, width], align_corners=False)
