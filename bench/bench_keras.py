@@ -62,14 +62,15 @@ def peak_rss_mb() -> float:
 
 # ------------------------------------------------------------------------------------ workers
 def keras_model(tf: Any, model_name: str) -> Any:
-    """Seed 000's ``model_name`` (dense, cnn, or ex2: its second exercise, one 16-filter conv and a
-    wide dense layer) as its notebook builds it, compiled with ``optimizer="adam"``."""
+    """Seed 000's ``model_name`` (dense, cnn, or ex2 / ex4a: its exercises with one 16- / 32-filter
+    conv and a wide dense layer) as its notebook builds it, compiled with ``optimizer="adam"``."""
     layers = tf.keras.layers
     if model_name == "dense":
         shape, stack = (28, 28), [layers.Flatten(), layers.Dense(128, activation="relu"),
                                   layers.Dense(10, activation="softmax")]
-    elif model_name == "ex2":
-        shape, stack = (28, 28, 1), [layers.Conv2D(16, (3, 3), activation="relu"), layers.MaxPooling2D(2, 2),
+    elif model_name in ("ex2", "ex4a"):
+        filters = 16 if model_name == "ex2" else 32
+        shape, stack = (28, 28, 1), [layers.Conv2D(filters, (3, 3), activation="relu"), layers.MaxPooling2D(2, 2),
                                      layers.Flatten(), layers.Dense(128, activation="relu"),
                                      layers.Dense(10, activation="softmax")]
     else:

@@ -1,0 +1,51 @@
+"""A seed notebook's recipe at full size over several seeds, for REPRODUCTION.md (issue 16).
+
+Runs ``recipes/<name>.toml`` with ``repeats`` raised to ``--repeats`` (every variant: seeds
+train.seed, +1, +2, ...) into a run store of its own, then prints the comparison as Markdown. A
+stopped run resumes where it stopped (the store keeps every finished cell)::
+
+    python bench/reproduce.py seed004 --repeats 3 --store ../repro-runs --data-dir ../shared/datasets
+
+``--threads`` sets torch's threads per cell (default: mnistlab's choice).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tomllib
+from pathlib import Path
+
+from mnistlab.comparison import format_rows
+from mnistlab.execute import run_experiment
+from mnistlab.experiments import parse_experiment
+from mnistlab.store import RunStore
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("recipe", help="a recipe name in recipes/ (seed000 ... seed004) or a .toml path")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--store", type=Path, default=ROOT.parent / "repro-runs")
+    p.add_argument("--data-dir", default=None)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--jobs", type=int, default=1)
+    args = p.parse_args()
+    path = Path(args.recipe) if args.recipe.endswith(".toml") else ROOT / "recipes" / f"{args.recipe}.toml"
+    raw = tomllib.loads(path.read_text())
+    raw["repeats"] = args.repeats
+    if args.threads:
+        raw.setdefault("base", {}).setdefault("train", {})["threads"] = args.threads
+    exp = parse_experiment(raw, source=str(path), default_name=path.stem)
+    with RunStore(args.store) as store:
+        def line(outcome, rows) -> None:  # noqa: ANN001
+            rec = outcome.record
+            print(f"  {rec.variant} seed {rec.seed}: {rec.status} {rec.metrics.get('test_accuracy')}", flush=True)
+        result = run_experiment(exp, store, jobs=args.jobs, data_dir=args.data_dir, on_cell=line)
+    sys.stdout.write(format_rows(result.rows, "markdown"))
+
+
+if __name__ == "__main__":
+    main()
