@@ -44,6 +44,7 @@ def test_summary_is_keras_summary_of_the_same_functional_model(name):
     assert mine == keras["rows"]
     assert (summary.total, summary.trainable, summary.non_trainable) == (
         keras["total"], keras["trainable"], keras["non_trainable"])
+    assert summary.name == (name if name in RESNETS else keras["name"])  # an unnamed one is "functional"
 
 
 @pytest.mark.parametrize("name", RESNETS)

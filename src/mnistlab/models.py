@@ -10,7 +10,8 @@
 What the built model does:
 - One child module per spec layer, named as Keras names them (`conv2d`, `max_pooling2d`,
   `conv2d_1`, ...), so `model[i](x)` or iterating over `model` gives each layer's output as Keras
-  computes it (activation included): feature-map figures rely on that.
+  computes it (activation included): feature-map figures rely on that. A block layer is one child
+  too (`residual_block`, or a Residual named after its Add), holding its Keras-named layers.
 - A softmax on the output layer is dropped: the model returns LOGITS and the trainer's
   cross-entropy applies the softmax (numerically safer; same maths as Keras's softmax +
   sparse_categorical_crossentropy). A sigmoid output is dropped the same way, because that is

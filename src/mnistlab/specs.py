@@ -16,6 +16,11 @@ The same spec in TOML (`load_model_spec` / `save_model_spec` also read and write
     kernel_size = [3, 3]
     activation = "relu"
 
+Residual networks are layers of the list too: `ResidualBlock` (He et al.'s basic block, v1 or
+pre-activation v2, with a 1x1 projection where the shape changes) and `Residual`, the graph form
+(a branch and a shortcut added by Keras's `Add`). `keras_graph` gives the Keras layers a spec
+stands for, named as Keras names them; `keras_order` the order Keras's functional summary lists them.
+
 `parse_model_spec` also accepts the compact forms users reach for first: seed 000's helper
 (`{"conv": [64, 64], "pool": [true, true], "dense": [128]}`) and seed 001's builder
 (`{"filters": 32, "additional_convolutions": 1}`).
@@ -733,7 +738,8 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ModelSpec:
-    """A sequential model: `input_shape` (H, W, C like Keras; (28, 28) means one channel) and layers.
+    """A model: `input_shape` (H, W, C like Keras; (28, 28) means one channel) and layers, applied in
+    order (a Residual or ResidualBlock layer holds its own small graph; see `keras_graph`).
 
     Construction validates everything, including the shapes flowing through the stack, so any
     `ModelSpec` that exists can be built. Use `shapes()` for each layer's output shape.
