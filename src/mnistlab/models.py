@@ -10,7 +10,8 @@
 What the built model does:
 - One child module per spec layer, named as Keras names them (`conv2d`, `max_pooling2d`,
   `conv2d_1`, ...), so `model[i](x)` or iterating over `model` gives each layer's output as Keras
-  computes it (activation included): feature-map figures rely on that.
+  computes it (activation included): feature-map figures rely on that. A block layer is one child
+  too (`residual_block`, or a Residual named after its Add), holding its Keras-named layers.
 - A softmax on the output layer is dropped: the model returns LOGITS and the trainer's
   cross-entropy applies the softmax (numerically safer; same maths as Keras's softmax +
   sparse_categorical_crossentropy). A sigmoid output is dropped the same way, because that is
@@ -146,6 +147,7 @@ class Dense(nn.Linear):
     def __init__(self, in_features: int, spec: S.Dense) -> None:
         super().__init__(in_features, spec.units, bias=spec.use_bias)
         self.activation = ACTIVATION_MODULES[spec.activation]()
+        self.kernel_initializer = spec.kernel_initializer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.activation(super().forward(x))
@@ -161,6 +163,7 @@ class Conv2D(nn.Conv2d):
                          padding=(pads[2], pads[0]) if symmetric else 0, bias=spec.use_bias)
         self.extra_pad = None if symmetric else pads
         self.activation = ACTIVATION_MODULES[spec.activation]()
+        self.kernel_initializer = spec.kernel_initializer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.activation(self.conv_forward(x))
@@ -268,6 +271,53 @@ def _make_layer(layer: S.LayerSpec, in_shape: Shape) -> nn.Module:
     raise TypeError(f"no module for layer type {type(layer).__name__}")  # a new LayerSpec without a builder
 
 
+class Residual(nn.Module):
+    """Keras's ``Add()([branch(x), shortcut(x)])`` then the activation: a spec's Residual.
+
+    `branch` and `shortcut` are Sequentials of the layers above, children named as Keras names
+    them (an empty shortcut is the identity).
+    """
+
+    def __init__(self, branch: nn.Sequential, shortcut: nn.Sequential, activation: nn.Module) -> None:
+        super().__init__()
+        self.branch, self.shortcut, self.activation = branch, shortcut, activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.branch(x) + self.shortcut(x))
+
+
+def _make_block(layer: S.LayerSpec, in_shape: Shape, names: list[str]) -> nn.Module:
+    """The module of a block layer (ResidualBlock, Residual). `names` holds Keras's names of the
+    layers it stands for, in `specs.keras_graph`'s order; each is consumed from the front."""
+    if isinstance(layer, S.Residual):
+        paths = []
+        for path in (layer.branch, layer.shortcut):
+            modules: OrderedDict[str, nn.Module] = OrderedDict()
+            shape = in_shape
+            for sub in path:
+                modules[names.pop(0)] = _make_layer(sub, shape)
+                shape = sub.output_shape(shape)
+            paths.append(nn.Sequential(modules))
+        del names[:1 + (layer.activation != "linear")]  # the Add and its Activation: no weights
+        return Residual(paths[0], paths[1], ACTIVATION_MODULES[layer.activation]())
+    assert isinstance(layer, S.ResidualBlock), type(layer)  # _build_layer sends only blocks here
+    modules = OrderedDict()
+    for sub in layer.expand(in_shape):
+        # a Residual is named after its Add (its first name after its branch and shortcut layers)
+        key = names[len(sub.branch) + len(sub.shortcut)] if isinstance(sub, S.Residual) else names[0]
+        modules[key] = _build_layer(sub, in_shape, names)
+        in_shape = sub.output_shape(in_shape)
+    return nn.Sequential(modules)
+
+
+def _build_layer(layer: S.LayerSpec, in_shape: Shape, names: list[str]) -> nn.Module:
+    """One spec layer's module; consumes its Keras names from the front of `names`."""
+    if type(layer).__name__ in S.BLOCK_TYPES:
+        return _make_block(layer, in_shape, names)
+    names.pop(0)
+    return _make_layer(layer, in_shape)
+
+
 class SequentialModel(nn.Sequential):
     """The built model: children named like Keras layers; `spec` and `folded_activation` attached."""
 
@@ -283,14 +333,31 @@ class SequentialModel(nn.Sequential):
 
 
 def keras_names(spec: ModelSpec) -> list[str]:
-    """Per-layer names as Keras assigns them in a fresh session: dense, dense_1, conv2d, ..."""
-    seen: dict[str, int] = {}
+    """Per-layer names as Keras assigns them in a fresh session: dense, dense_1, conv2d, ...
+
+    A Residual is named after its Add (add, add_1, ...), a ResidualBlock residual_block,
+    residual_block_1, ...: the Keras names of the layers inside are in `specs.keras_graph`.
+    """
+    nodes = S.keras_graph(spec)
+    blocks = 0
     names = []
-    for layer in spec.layers:
-        n = seen.get(layer.keras_name, 0)
-        seen[layer.keras_name] = n + 1
-        names.append(layer.keras_name if n == 0 else f"{layer.keras_name}_{n}")
+    for i, layer in enumerate(spec.layers):
+        mine = [n for n in nodes if n.owner == i]
+        if isinstance(layer, S.ResidualBlock):
+            names.append("residual_block" if blocks == 0 else f"residual_block_{blocks}")
+            blocks += 1
+        else:
+            names.append(next(n.name for n in mine if n.type == "Add") if isinstance(layer, S.Residual)
+                         else mine[0].name)
     return names
+
+
+def _layer_names(spec: ModelSpec) -> list[list[str]]:
+    """For each spec layer, the Keras names of the layers it stands for, in creation order."""
+    out: list[list[str]] = [[] for _ in spec.layers]
+    for node in S.keras_graph(spec)[1:]:
+        out[node.owner].append(node.name)
+    return out
 
 
 # Output activations the loss absorbs: the model returns the logits before them, as Keras's
@@ -315,8 +382,8 @@ def build_model(spec: ModelSpec, *, seed: int | None = None) -> SequentialModel:
     modules: OrderedDict[str, nn.Module] = OrderedDict()
     # torch's own default init draws from the global RNG; fork it so building leaves it untouched.
     with torch.random.fork_rng(devices=[]):
-        for name, layer, shape in zip(keras_names(spec), spec.layers, in_shapes):
-            modules[name] = _make_layer(layer, shape)
+        for name, layer, shape, inner in zip(keras_names(spec), spec.layers, in_shapes, _layer_names(spec)):
+            modules[name] = _build_layer(layer, shape, inner)
     folded = out_act if out_act in FOLDED_OUTPUTS else None
     if folded:
         module = list(modules.values())[out_idx]
@@ -331,9 +398,9 @@ def build_model(spec: ModelSpec, *, seed: int | None = None) -> SequentialModel:
 
 @torch.no_grad()
 def _initialise(model: SequentialModel, g: torch.Generator) -> None:
-    for layer, module in zip(model.spec.layers, model):
+    for module in model.modules():  # spec order, blocks' layers in Keras's creation order
         if isinstance(module, (Dense, Conv2D)):
-            _init_kernel(module.weight, layer.kernel_initializer, g)  # type: ignore[attr-defined]  # a Dense or Conv2D spec
+            _init_kernel(module.weight, module.kernel_initializer, g)
             if module.bias is not None:
                 module.bias.zero_()
         elif isinstance(module, (nn.BatchNorm1d, nn.BatchNorm2d)):
@@ -420,6 +487,7 @@ class SummaryRow:
     params: int                     # trainable + non-trainable
     trainable: int
     flops: int                      # multiply-adds per image
+    connected_to: tuple[str, ...] = ()  # functional models: the layers it reads, e.g. ("conv2d", "add")
 
 
 @dataclass(frozen=True)
@@ -440,7 +508,9 @@ class ModelSummary:
                 "trainable": self.trainable, "non_trainable": self.non_trainable, "flops": self.flops,
                 "training_memory": None if self.memory is None else self.memory.to_dict(),
                 "rows": [{"name": r.name, "type": r.type, "output_shape": list(r.output_shape),
-                          "params": r.params, "flops": r.flops} for r in self.rows]}
+                          "params": r.params, "flops": r.flops,
+                          **({"connected_to": list(r.connected_to)} if r.connected_to else {})}
+                         for r in self.rows]}
 
 
 def summarize(spec: ModelSpec | Any) -> ModelSummary:
@@ -454,31 +524,43 @@ def summarize(spec: ModelSpec | Any) -> ModelSummary:
 
 @functools.lru_cache(maxsize=128)
 def _summarize(spec: ModelSpec) -> ModelSummary:
+    # A spec with blocks is a Keras functional model: its summary starts with the InputLayer, lists
+    # the layers in Keras's graph order and says what each is connected to; a plain one is a Sequential.
+    nodes = S.keras_graph(spec)
+    functional = S.is_functional(spec)
+    order = S.keras_order(nodes) if functional else range(1, len(nodes))
     rows = []
-    shape: Shape = spec.input_shape
-    for name, layer, out in zip(keras_names(spec), spec.layers, spec.shapes()):
-        trainable, frozen = layer.params(shape)
-        rows.append(SummaryRow(name, layer.type, (None, *out), trainable + frozen, trainable, layer.macs(shape)))
-        shape = out
+    for i in order:
+        node = nodes[i]
+        trainable, frozen = node.params
+        inputs = tuple(nodes[j].name for j in node.inputs) if functional else ()
+        rows.append(SummaryRow(node.name, node.type, (None, *node.shape), trainable + frozen, trainable, node.macs,
+                               inputs))
     trainable = sum(r.trainable for r in rows)
     total = sum(r.params for r in rows)
-    return ModelSummary(spec.name or "sequential", spec.input_shape, tuple(rows), total, trainable,
-                        total - trainable, sum(r.flops for r in rows), training_memory(spec))
+    return ModelSummary(spec.name or ("functional" if functional else "sequential"), spec.input_shape, tuple(rows),
+                        total, trainable, total - trainable, sum(r.flops for r in rows), training_memory(spec))
 
 
 def format_summary(summary: ModelSummary, memory: MemoryEstimate | None = None) -> str:
-    """The Keras 2 table: Layer (type) / Output Shape / Param #, then the totals, the MACs and the
-    training memory (``memory``, default ``summary.memory``: adam at batch 32)."""
-    widths = (34, 26, 12)
+    """The Keras 2 table: Layer (type) / Output Shape / Param # (and Connected to, for a functional
+    model: one input per line), then the totals, the MACs and the training memory (``memory``,
+    default ``summary.memory``: adam at batch 32)."""
+    functional = any(r.connected_to for r in summary.rows)
+    first = max([34, *(len(r.name) + len(r.type) + 5 for r in summary.rows)])  # Keras widens it too
+    widths = (first, 26, 12, 26) if functional else (first, 26, 12)
     line = "_" * sum(widths)
 
     def row(*cols: str) -> str:
         return "".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip()
 
-    out = [f'Model: "{summary.name}"', line, row(" Layer (type)", "Output Shape", "Param #"), "=" * sum(widths)]
+    head = ("Output Shape", "Param #", "Connected to")[:len(widths) - 1]
+    out = [f'Model: "{summary.name}"', line, row(" Layer (type)", *head), "=" * sum(widths)]
     for i, r in enumerate(summary.rows):
         shape = "(" + ", ".join("None" if d is None else str(d) for d in r.output_shape) + ")"
-        out.append(row(f" {r.name} ({r.type})", shape, str(r.params)))
+        links = [f"{name}[0][0]" for name in r.connected_to] or [""]
+        out.append(row(f" {r.name} ({r.type})", shape, str(r.params), links[0]))
+        out += [row("", "", "", link) for link in links[1:]]
         out.append("" if i < len(summary.rows) - 1 else "=" * sum(widths))
     out += [f"Total params: {summary.total:,}", f"Trainable params: {summary.trainable:,}",
             f"Non-trainable params: {summary.non_trainable:,}", line,
@@ -564,12 +646,22 @@ def training_memory(spec: ModelSpec | Any, optimizer: str = "adam", batch_size: 
     set, torch itself and the test pass are not counted. Names as :mod:`mnistlab.optim`'s.
     """
     spec = spec if isinstance(spec, ModelSpec) else _resolve(spec)
-    params = sum(sum(layer.params(shape)) for layer, shape in zip(spec.layers, [spec.input_shape, *spec.shapes()]))
+    nodes = S.keras_graph(spec)[1:]  # every Keras layer, blocks expanded; the input is counted below
+    params = sum(sum(node.params) for node in nodes)
     slots = _STATE_SLOTS.get(optimizer.lower(), 2) + bool(momentum and optimizer.lower() in ("sgd", "rmsprop"))
     slots += bool(amsgrad) + bool(centered)
     per_image = float(math.prod(spec.input_shape))
-    for layer, out in zip(spec.layers, spec.shapes()):
-        extra = _SAVED_EXTRA.get(layer.type, 0.0) + (getattr(layer, "activation", "linear") not in _NEEDS_OUTPUT_ONLY)
-        per_image += math.prod(out) * (1.0 + extra)
+    readers: dict[int, list[S.KerasNode]] = {}
+    for node in nodes:
+        for j in node.inputs:
+            readers.setdefault(j, []).append(node)
+    for i, node in enumerate(nodes, start=1):
+        extra = _SAVED_EXTRA.get(node.type, 0.0) + (getattr(node.layer, "activation", "linear") not in _NEEDS_OUTPUT_ONLY)
+        # A BatchNormalization's or an Add's output that only a relu-like Activation reads is not kept:
+        # that Activation keeps its own output instead (ResNet's BN -> ReLU and Add -> ReLU).
+        if node.type in ("BatchNormalization", "Add") and readers.get(i) and all(
+                r.type == "Activation" and getattr(r.layer, "activation", "") in _NEEDS_OUTPUT_ONLY for r in readers[i]):
+            extra -= 1.0
+        per_image += math.prod(node.shape) * (1.0 + extra)
     return MemoryEstimate(params, optimizer.lower(), batch_size, 4 * params, 4 * params, 4 * params * slots,
                           int(4 * per_image * batch_size))

@@ -22,8 +22,8 @@ from typing import Any
 
 from mnistlab.errors import SpecError, clip, did_you_mean
 from mnistlab.specs import (
-    Conv2D, Dense, Dropout, Flatten, LayerSpec, MaxPooling2D, ModelSpec, Normalization, builder_spec, compact_spec,
-    load_model_spec, parse_model_spec,
+    Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, LayerSpec, MaxPooling2D,
+    ModelSpec, Normalization, ResidualBlock, builder_spec, compact_spec, load_model_spec, parse_model_spec,
 )
 
 __all__ = ["Preset", "get_preset", "list_presets", "preset_names", "register_preset", "resolve_model",
@@ -335,3 +335,58 @@ def _seed004_random_normal() -> ModelSpec:
                  description="seed004-dense with all-zero weights (warns: units cannot differ)")
 def _seed004_zeros() -> ModelSpec:
     return _dense_net([128], init="zeros")
+
+
+# ---------------------------------------------------------------------------------------------
+# Residual networks for seed 002's goal (issue 16): the CIFAR ResNets, adapted to 28x28x1.
+# ---------------------------------------------------------------------------------------------
+def resnet(stages: Sequence[int], blocks: int, *, preactivation: bool = False, stem: int | None = None) -> ModelSpec:
+    """A CIFAR-style ResNet on 28x28x1: Conv2D 3x3 (`stem` filters, default `stages[0]`; BN and ReLU
+    in v1), then for each stage `blocks` ResidualBlocks of its width, the first block of every stage
+    after the first with strides 2 (28 -> 14 -> 7), then (v2: BN, ReLU) GlobalAveragePooling2D and
+    Dense 10 softmax.
+
+    He et al. 2016, "Deep Residual Learning for Image Recognition", section 4.2 (the 6n+2 CIFAR
+    nets); `preactivation` gives the v2 blocks of He et al. 2016, "Identity Mappings in Deep
+    Residual Networks". Where the width or size changes, the shortcut is a 1x1 Conv2D projection
+    (their option B) rather than option A's zero padding, which Keras has no layer for.
+    """
+    first: tuple[LayerSpec, ...] = (Conv2D(stem or stages[0], (3, 3), padding="same", kernel_initializer="he_normal"),)
+    if not preactivation:
+        first += (BatchNormalization(), Activation("relu"))
+    body = tuple(ResidualBlock(width, strides=(2, 2) if stage and not b else (1, 1), preactivation=preactivation)
+                 for stage, width in enumerate(stages) for b in range(blocks))
+    head: tuple[LayerSpec, ...] = (BatchNormalization(), Activation("relu")) if preactivation else ()
+    return ModelSpec(layers=(*first, *body, *head, GlobalAveragePooling2D(), Dense(10, activation="softmax")))
+
+
+# By hand: stem conv 16 (160) + BN (64) = 224; stage 1: 3 blocks of two 3x3 convs (2,320 each) and two BNs
+# (64 each) = 14,304; stage 2: the first block 4,640 + 9,248 + 2 BNs 256 + projection 544 + its BN 128
+# = 14,816, two more blocks of 2 x 9,248 + 256 = 52,320 in all; stage 3: 18,496 + 36,928 + 512 + 2,112
+# + 256 = 58,304, two more of 2 x 36,928 + 512 = 207,040 in all; Dense 64 -> 10 (650). Total 274,538
+# (He et al.: 0.27M), of which 1,568 non-trainable (the BN moving statistics). Keras agrees
+# (tests/data/keras_resnet.json, recorded by bench/keras_resnet.py).
+@register_preset("resnet20", source="seed 002 goal; He et al. 2016 (ResNet-20, CIFAR)", expected_params=274_538,
+                 description="ResNet-20 v1 for 28x28: Conv 16, 3 stages x 3 residual blocks (16/32/64), GAP, Dense 10")
+def _resnet20() -> ModelSpec:
+    return resnet((16, 32, 64), 3)
+
+
+# As resnet20 without the stem's BN (64) and the projections' BNs (128 + 256), plus a final BN (128): 274,154.
+@register_preset("resnet20-v2", source="seed 002 goal; He et al. 2016 (pre-activation ResNet-20)",
+                 expected_params=274_154,
+                 description="ResNet-20 with pre-activation blocks (BN and ReLU before each conv)")
+def _resnet20_v2() -> ModelSpec:
+    return resnet((16, 32, 64), 3, preactivation=True)
+
+
+# Zagoruyko & Komodakis's count for WRN-16-4 on CIFAR is 2.7M; here 2,754,474 (Keras agrees), of which
+# 3,616 non-trainable.
+@register_preset("wide-resnet-16-4", source="seed 002 goal; Zagoruyko & Komodakis 2016 (WRN-16-4)",
+                 expected_params=2_754_474,
+                 description="wide ResNet 16-4 for 28x28: Conv 16, 3 stages x 2 pre-activation blocks (64/128/256)")
+def _wide_resnet_16_4() -> ModelSpec:
+    """Zagoruyko & Komodakis 2016, "Wide Residual Networks": depth 16 = 6n + 4 with n = 2 blocks
+    per stage, widths 16k, 32k, 64k with k = 4, pre-activation blocks (their dropout left out),
+    here on 28x28x1 (28 -> 14 -> 7 instead of CIFAR's 32 -> 16 -> 8)."""
+    return resnet((64, 128, 256), 2, preactivation=True, stem=16)

@@ -16,6 +16,11 @@ The same spec in TOML (`load_model_spec` / `save_model_spec` also read and write
     kernel_size = [3, 3]
     activation = "relu"
 
+Residual networks are layers of the list too: `ResidualBlock` (He et al.'s basic block, v1 or
+pre-activation v2, with a 1x1 projection where the shape changes) and `Residual`, the graph form
+(a branch and a shortcut added by Keras's `Add`). `keras_graph` gives the Keras layers a spec
+stands for, named as Keras names them; `keras_order` the order Keras's functional summary lists them.
+
 `parse_model_spec` also accepts the compact forms users reach for first: seed 000's helper
 (`{"conv": [64, 64], "pool": [true, true], "dense": [128]}`) and seed 001's builder
 (`{"filters": 32, "additional_convolutions": 1}`).
@@ -45,7 +50,8 @@ from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, show, un
 __all__ = [
     "ACTIVATIONS", "INITIALIZERS", "LAYER_TYPES", "PADDINGS", "Activation", "AveragePooling2D",
     "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D",
-    "LayerSpec", "MaxPooling2D", "ModelSpec", "Normalization", "Pooling2D", "Shape", "builder_spec",
+    "BLOCK_TYPES", "KerasNode", "LayerSpec", "MaxPooling2D", "ModelSpec", "Normalization", "Pooling2D", "Residual",
+    "ResidualBlock", "Shape", "builder_spec", "is_functional", "keras_graph", "keras_order",
     "compact_spec", "layer_from_dict", "load_model_spec", "output_activation", "parse_model_spec",
     "save_model_spec", "spec_warnings",
 ]
@@ -414,6 +420,201 @@ class Normalization(LayerSpec):
         return (0, 2 * shape[-1] + 1) if self.needs_adapt else (0, 0)
 
 
+# ---------------------------------------------------------------------------------------------
+# Residual networks: what a Keras functional-API user writes, as layers of the list.
+# ---------------------------------------------------------------------------------------------
+PROJECTIONS: tuple[str, ...] = ("auto", "always", "never")
+
+
+@dataclass(frozen=True)
+class Residual(LayerSpec):
+    """A shortcut that is added, in Keras functional words (the graph form)::
+
+        y = branch(x)                       # the layers of `branch`, in order
+        s = shortcut(x)                     # the layers of `shortcut`; none: the identity, s = x
+        out = Add()([y, s])                 # then Activation(activation) unless "linear"
+
+    In TOML: ``{type = "Residual", branch = [{type = "Conv2D", ...}, ...], shortcut = [...],
+    activation = "relu"}``. `branch` and `shortcut` hold plain layers (no blocks, no Normalization
+    to adapt). Keras names the layers in that order (branch, shortcut, add, activation), and its
+    summary lists them in graph order (see `keras_graph`). An Add of two different shapes is a
+    one-line SpecError, as Keras refuses it. Parameters: those of the layers inside (Add has none).
+    """
+
+    branch: tuple[LayerSpec, ...]
+    shortcut: tuple[LayerSpec, ...] = ()
+    activation: str = "linear"
+    type: ClassVar[str] = "Residual"
+    keras_name: ClassVar[str] = "residual"
+
+    def __post_init__(self) -> None:
+        _set(self, "branch", _sublayers("branch", self.branch, empty=False))
+        _set(self, "shortcut", _sublayers("shortcut", self.shortcut, empty=True))
+        _set(self, "activation", _activation(self.activation))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "branch": [x.to_dict() for x in self.branch],
+                "shortcut": [x.to_dict() for x in self.shortcut], "activation": self.activation}
+
+    def paths(self, shape: Shape) -> tuple[list[Shape], list[Shape]]:
+        """Input shape of every layer of the branch and of the shortcut, plus each path's output last."""
+        return _run_path("branch", self.branch, shape), _run_path("shortcut", self.shortcut, shape)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        branch, shortcut = self.paths(shape)
+        if branch[-1] != shortcut[-1]:
+            hint = ""
+            if len(shape) == 3 and len(branch[-1]) == 3 and not self.shortcut:
+                hint = (f"; give the shortcut a projection, e.g. Conv2D {branch[-1][2]} 1x1 with strides "
+                        f"{max(1, -(-shape[0] // branch[-1][0]))} and padding same")
+            raise SpecError(f"Add of mismatched shapes: the branch gives {_fmt_shape(branch[-1])} but the "
+                            f"{'shortcut' if self.shortcut else 'identity shortcut'} gives "
+                            f"{_fmt_shape(shortcut[-1])}{hint}")
+        return branch[-1]
+
+    def params(self, shape: Shape) -> tuple[int, int]:
+        branch, shortcut = self.paths(shape)
+        counts = [layer.params(s) for layer, s in zip((*self.branch, *self.shortcut), (*branch, *shortcut))]
+        return (sum(t for t, _ in counts), sum(n for _, n in counts))
+
+    def macs(self, shape: Shape) -> int:
+        branch, shortcut = self.paths(shape)
+        return sum(layer.macs(s) for layer, s in zip((*self.branch, *self.shortcut), (*branch, *shortcut)))
+
+
+def _sublayers(name: str, v: Any, *, empty: bool) -> tuple[LayerSpec, ...]:
+    """A Residual's `branch` or `shortcut`: a list of plain layers (tables or LayerSpecs)."""
+    if not isinstance(v, (list, tuple)):
+        raise SpecError(f"{name} must be a list of layers, got {show(v)}", path=(name,))
+    if not v and not empty:
+        raise SpecError(f"{name} needs at least one layer", path=(name,))
+    if len(v) > MAX_LAYERS:
+        raise SpecError(f"{name} has too many layers ({len(v)}; at most {MAX_LAYERS})", path=(name,))
+    out = []
+    for i, x in enumerate(v):
+        layer = x if isinstance(x, LayerSpec) else layer_from_dict(x, where=f"{name}[{i}]", path=(name, i))
+        if type(layer).__name__ not in LAYER_TYPES:
+            raise SpecError(f"{name}[{i}] ({layer.type}): a residual {name} holds plain layers; put blocks one "
+                            "after another in the model's layers", path=(name, i))
+        if isinstance(layer, Normalization) and layer.needs_adapt:
+            raise SpecError(f"{name}[{i}] (Normalization): inside a residual {name} it needs mean and variance",
+                            path=(name, i))
+        out.append(layer)
+    return tuple(out)
+
+
+def _run_path(name: str, layers: Sequence[LayerSpec], shape: Shape) -> list[Shape]:
+    """Shapes along one path: each layer's input, then the path's output."""
+    shapes = [shape]
+    for i, layer in enumerate(layers):
+        try:
+            if layer.wants_map:
+                _need_map(shape, _MAP_WORDS.get(layer.type, layer.type))
+            shape = layer.output_shape(shape)
+        except SpecError as exc:
+            raise SpecError(f"{name}[{i}] ({layer.type}): {exc}", path=(name, i)) from None
+        shapes.append(shape)
+    return shapes
+
+
+@dataclass(frozen=True)
+class ResidualBlock(LayerSpec):
+    """The basic ResNet block (two `kernel_size` convolutions, "same" padding), in Keras layers.
+
+    Post-activation (ResNet v1, He et al. 2016, "Deep Residual Learning for Image Recognition",
+    fig. 2; `preactivation = false`)::
+
+        branch:   Conv2D(filters, strides) BN Activation Conv2D(filters) BN
+        shortcut: x, or Conv2D(filters, 1x1, strides) BN when the shape changes
+        Add, then Activation
+
+    Pre-activation (ResNet v2, He et al. 2016, "Identity Mappings in Deep Residual Networks",
+    fig. 4e; `preactivation = true`): branch BN Activation Conv2D BN Activation Conv2D, identity
+    shortcut, no activation after the Add. When the shape changes, the BN and Activation come
+    first and feed both paths, and the shortcut is Conv2D(filters, 1x1, strides) on that
+    pre-activated input (as the authors' code and Zagoruyko & Komodakis's wide ResNets do).
+
+    `projection`: "auto" (a 1x1 Conv2D only when the shape changes), "always", or "never" (an
+    identity shortcut; a shape change is then a SpecError). `projection_batch_norm` puts a
+    BatchNormalization after the projection (default: in v1 when `batch_norm`, not in v2).
+    `batch_norm = false` drops every BatchNormalization. Convolutions use `kernel_initializer`
+    ("he_normal", as keras.io's CIFAR-10 ResNet example) and keep Keras's default bias, as
+    keras.applications' ResNet50 does. The summary shows the Keras layers it stands for
+    (`expand`), named as Keras names them.
+    """
+
+    filters: int
+    kernel_size: tuple[int, int] = (3, 3)
+    strides: tuple[int, int] = (1, 1)
+    preactivation: bool = False
+    batch_norm: bool = True
+    projection: str = "auto"
+    projection_batch_norm: bool | None = None
+    activation: str = "relu"
+    kernel_initializer: str = "he_normal"
+    use_bias: bool = True
+    type: ClassVar[str] = "ResidualBlock"
+    keras_name: ClassVar[str] = "residual_block"
+    wants_map: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _set(self, "filters", _pos_int("filters", self.filters))
+        _set(self, "kernel_size", _pair("kernel_size", self.kernel_size))
+        _set(self, "strides", _pair("strides", self.strides))
+        _set(self, "preactivation", _bool("preactivation", self.preactivation))
+        _set(self, "batch_norm", _bool("batch_norm", self.batch_norm))
+        _set(self, "projection", _choice("projection", self.projection, PROJECTIONS))
+        if self.projection_batch_norm is not None:
+            _set(self, "projection_batch_norm", _bool("projection_batch_norm", self.projection_batch_norm))
+        _set(self, "activation", _activation(self.activation))
+        _set(self, "kernel_initializer", _initializer(self.kernel_initializer))
+        _set(self, "use_bias", _bool("use_bias", self.use_bias))
+
+    def expand(self, shape: Shape) -> tuple[LayerSpec, ...]:
+        """The layers this block stands for on an input of `shape`: plain layers and one Residual."""
+        _need_map(shape, "residual block")
+        f, k, s = self.filters, self.kernel_size, self.strides
+        out = (-(-shape[0] // s[0]), -(-shape[1] // s[1]), f)
+        project = self.projection == "always" or (self.projection == "auto" and out != tuple(shape))
+        if out != tuple(shape) and not project:
+            raise SpecError(f'projection = "never" asks for an identity shortcut, but the block turns '
+                            f"{_fmt_shape(shape)} into {_fmt_shape(out)} (filters {f}, strides {s[0]}x{s[1]}); "
+                            f'use projection = "auto" for a 1x1 Conv2D shortcut', path=("projection",))
+        proj_bn = self.batch_norm and not self.preactivation if self.projection_batch_norm is None \
+            else self.projection_batch_norm
+        bn = (BatchNormalization(),) if self.batch_norm else ()
+        act = (Activation(self.activation),)
+        shortcut = (self._conv((1, 1), s), *((BatchNormalization(),) if proj_bn else ())) if project else ()
+        if not self.preactivation:
+            branch = (self._conv(k, s), *bn, *act, self._conv(k, (1, 1)), *bn)
+            return (Residual(branch, shortcut, activation=self.activation),)
+        if project:
+            return (*bn, *act, Residual((self._conv(k, s), *bn, *act, self._conv(k, (1, 1))), shortcut))
+        return (Residual((*bn, *act, self._conv(k, s), *bn, *act, self._conv(k, (1, 1)))),)
+
+    def _conv(self, size: tuple[int, int], strides: tuple[int, int]) -> Conv2D:
+        return Conv2D(self.filters, size, strides=strides, padding="same",
+                      kernel_initializer=self.kernel_initializer, use_bias=self.use_bias)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        for layer in self.expand(shape):
+            shape = layer.output_shape(shape)
+        return shape
+
+    def params(self, shape: Shape) -> tuple[int, int]:
+        trainable = frozen = 0
+        for layer in self.expand(shape):
+            t, n = layer.params(shape)
+            trainable, frozen, shape = trainable + t, frozen + n, layer.output_shape(shape)
+        return trainable, frozen
+
+    def macs(self, shape: Shape) -> int:
+        total = 0
+        for layer in self.expand(shape):
+            total, shape = total + layer.macs(shape), layer.output_shape(shape)
+        return total
+
+
 def _statistic(name: str, v: Any, *, lo: float) -> float | tuple[float, ...]:
     """A Normalization statistic: a finite number (>= ``lo``) or a non-empty list of them."""
     if isinstance(v, (list, tuple)):
@@ -470,18 +671,21 @@ def _fmt_shape(shape: Shape) -> str:
 
 # What each map-only layer is called in the refusal ("a convolution cannot follow Flatten ...").
 _MAP_WORDS = {"Conv2D": "convolution", "MaxPooling2D": "pooling", "AveragePooling2D": "pooling",
-              "GlobalAveragePooling2D": "global pooling"}
+              "GlobalAveragePooling2D": "global pooling", "ResidualBlock": "residual block"}
 
 # One registry maps every type name users may write to its class.
 LAYER_TYPES: dict[str, type[LayerSpec]] = {
     cls.type: cls for cls in (Flatten, Dense, Conv2D, MaxPooling2D, AveragePooling2D,
                               GlobalAveragePooling2D, Dropout, BatchNormalization, Activation, Normalization)
 }
+# Blocks: layers that stand for several Keras layers (their summary rows are those layers').
+BLOCK_TYPES: dict[str, type[LayerSpec]] = {cls.type: cls for cls in (Residual, ResidualBlock)}
 LAYER_ALIASES: dict[str, str] = {
     "maxpool2d": "MaxPooling2D", "avgpool2d": "AveragePooling2D", "averagepool2d": "AveragePooling2D",
     "globalavgpool2d": "GlobalAveragePooling2D", "convolution2d": "Conv2D", "batchnorm": "BatchNormalization",
 }
-_LAYER_LOOKUP = {name.lower(): name for name in LAYER_TYPES} | LAYER_ALIASES
+_ALL_TYPES = LAYER_TYPES | BLOCK_TYPES
+_LAYER_LOOKUP = {name.lower(): name for name in _ALL_TYPES} | LAYER_ALIASES
 # Required fields whose absence deserves a word more than "missing".
 _MISSING_HINTS: dict[tuple[str, str], str] = {
     ("AveragePooling2D", "pool_size"): (" (Keras 3 requires it for AveragePooling2D, e.g. pool_size = 2; "
@@ -503,13 +707,13 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
                         path=path)
     kind = d.get("type")
     if not isinstance(kind, str):
-        raise SpecError(f"{where}: missing 'type' (one of {', '.join(LAYER_TYPES)})" if kind is None
+        raise SpecError(f"{where}: missing 'type' (one of {', '.join(_ALL_TYPES)})" if kind is None
                         else f"{where}: 'type' must be a string, got {show(kind)}", path=(*path, "type"))
     name = _LAYER_LOOKUP.get(kind.strip().lower())
     if name is None:
-        raise SpecError(f'{where}: unknown layer type "{clip(kind)}"{did_you_mean(kind, LAYER_TYPES)}; '
-                        f"choose from {', '.join(LAYER_TYPES)}", path=(*path, "type"))
-    cls = LAYER_TYPES[name]
+        raise SpecError(f'{where}: unknown layer type "{clip(kind)}"{did_you_mean(kind, _ALL_TYPES)}; '
+                        f"choose from {', '.join(_ALL_TYPES)}", path=(*path, "type"))
+    cls = _ALL_TYPES[name]
     where = f"{where} ({name})"
     fields = {f.name: f for f in dataclasses.fields(cls)}
     args = {}
@@ -534,7 +738,8 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
 # ---------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ModelSpec:
-    """A sequential model: `input_shape` (H, W, C like Keras; (28, 28) means one channel) and layers.
+    """A model: `input_shape` (H, W, C like Keras; (28, 28) means one channel) and layers, applied in
+    order (a Residual or ResidualBlock layer holds its own small graph; see `keras_graph`).
 
     Construction validates everything, including the shapes flowing through the stack, so any
     `ModelSpec` that exists can be built. Use `shapes()` for each layer's output shape.
@@ -617,6 +822,89 @@ class ModelSpec:
         built = tuple(layer_from_dict(x, where=f"layers[{i}]", path=("layers", i)) for i, x in enumerate(layers))
         kwargs = {k: d[k] for k in ("name", "input_shape") if k in d}
         return cls(layers=built, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------
+# The Keras graph a spec stands for: one node per Keras layer, blocks expanded.
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class KerasNode:
+    """One Keras layer of the model: its auto-name, class, inputs and output shape."""
+
+    name: str                       # Keras's auto-name in a fresh session: conv2d_3, add_1, input_layer
+    type: str                       # the Keras class: Conv2D, Add, InputLayer, ...
+    inputs: tuple[int, ...]         # indices (in the graph) of the nodes it reads; Add reads two
+    shape: Shape                    # output shape, no batch axis
+    layer: LayerSpec | None         # the plain layer spec (None for InputLayer and Add)
+    owner: int                      # index in spec.layers of the layer it comes from (-1: the input)
+    params: tuple[int, int] = (0, 0)  # (trainable, non-trainable), as Keras counts them
+    macs: int = 0
+
+
+def keras_graph(spec: ModelSpec) -> tuple[KerasNode, ...]:
+    """The Keras layers of `spec`, in creation order, node 0 being the input.
+
+    Blocks are expanded (`ResidualBlock.expand`, then a Residual's branch, shortcut, Add and
+    Activation, in that order), and every layer gets the name Keras's auto-naming gives it when
+    layers are created in that order in a fresh session (`keras/src/backend/common/global_state.py`
+    counts names per class). A sequential spec gives one node per layer.
+    """
+    nodes: list[KerasNode] = [KerasNode("input_layer", "InputLayer", (), spec.input_shape, None, -1)]
+    seen: dict[str, int] = {}
+
+    def add(kind: str, keras_name: str, inputs: tuple[int, ...], layer: LayerSpec | None, owner: int) -> int:
+        n = seen.get(keras_name, 0)
+        seen[keras_name] = n + 1
+        source = nodes[inputs[0]].shape
+        shape, params, macs = (source, (0, 0), 0) if layer is None else (
+            layer.output_shape(source), layer.params(source), layer.macs(source))
+        nodes.append(KerasNode(keras_name if n == 0 else f"{keras_name}_{n}", kind, inputs, shape, layer, owner,
+                               params, macs))
+        return len(nodes) - 1
+
+    def plain(layer: LayerSpec, at: int, owner: int) -> int:
+        if isinstance(layer, ResidualBlock):
+            for sub in layer.expand(nodes[at].shape):
+                at = plain(sub, at, owner)
+            return at
+        if isinstance(layer, Residual):
+            branch = shortcut = at
+            for sub in layer.branch:
+                branch = plain(sub, branch, owner)
+            for sub in layer.shortcut:
+                shortcut = plain(sub, shortcut, owner)
+            at = add("Add", "add", (branch, shortcut), None, owner)
+            return at if layer.activation == "linear" else plain(Activation(layer.activation), at, owner)
+        return add(layer.type, layer.keras_name, (at,), layer, owner)
+
+    at = 0
+    for i, layer in enumerate(spec.layers):
+        at = plain(layer, at, i)
+    return tuple(nodes)
+
+
+def keras_order(nodes: Sequence[KerasNode]) -> list[int]:
+    """The order Keras 3's functional summary lists the nodes in (`keras/src/ops/function.py`,
+    `map_graph`): by decreasing depth (the longest path to the output), ties broken by the order a
+    depth-first walk from the output, inputs in order, first reaches them."""
+    first: dict[int, int] = {}
+    depth = {len(nodes) - 1: 0}
+    stack = [len(nodes) - 1]
+    while stack:  # pre-order walk from the output, each node's inputs in order
+        i = stack.pop()
+        if i in first:
+            continue
+        first[i] = len(first)
+        stack.extend(reversed(nodes[i].inputs))
+    for i in range(len(nodes) - 1, -1, -1):  # creation order is topological: outputs come after inputs
+        for j in nodes[i].inputs:
+            depth[j] = max(depth.get(j, 0), depth.get(i, 0) + 1)
+    return sorted(first, key=lambda i: (-depth[i], first[i]))
+
+
+def is_functional(spec: ModelSpec) -> bool:
+    """True when the spec needs Keras's functional API (it holds a block); False for a Sequential."""
+    return any(type(layer).__name__ in BLOCK_TYPES for layer in spec.layers)
 
 
 def _input_shape(v: Any) -> tuple[int, int, int]:

@@ -43,6 +43,7 @@ from torch.func import functional_call, vmap
 from mnistlab.augment import Augmenter
 from mnistlab.evaluate import blow_up, to_input
 from mnistlab.optim import schedule_lr, set_lr
+from mnistlab.specs import keras_graph
 from mnistlab.trainer import FitOutcome, divergence_hint
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ def batch_refusal(configs: Sequence[RunConfig]) -> str | None:
     split_seeds = {c.data.split_seed if c.data.split_seed is not None else c.train.seed for c in configs}
     if data.validation not in (0, 0.0, "test") and data.split == "random" and len(split_seeds) > 1:
         return "each member holds out its own random validation split (set data.split_seed to share one)"
-    if any(type(layer).__name__ == "BatchNormalization" for layer in first.model_spec().layers):
+    if any(node.type == "BatchNormalization" for node in keras_graph(first.model_spec())):  # blocks' BNs too
         return "BatchNormalization updates its running statistics in place"
     return None
 
