@@ -228,6 +228,9 @@ def test_stopping_the_driver_alone_stops_its_workers(tmp_path: Path, data_dir: P
     assert store.runs(status="interrupted"), "the running cells are recorded as interrupted"
     assert [c.variant for c in store.committees("stop")] == ["pair"]  # scored though the sweep was stopped
     assert "stop" in out and "pair" in out  # the comparison as it stands
+    assert "[1/6] " in out  # not a terminal: one line per finished cell, counted
+    ended = sweep_status(store, "stop")  # what `mnistlab watch stop` sees now: the driver is gone
+    assert ended.over and not ended.driver_alive and ended.done == len(finished) and ended.left == 6 - len(finished)
 
     if sig == signal.SIGTERM:
         return  # the rerun is the same after either signal: once is enough for the suite's time
@@ -237,6 +240,7 @@ def test_stopping_the_driver_alone_stops_its_workers(tmp_path: Path, data_dir: P
     now = store.runs(status="finished")
     assert len(now) == 6 and finished <= {r.run_id for r in now}
     assert out.count("skipped (already finished)") == len(finished)  # only the missing cells trained
+    assert (sweep_status(store, "stop").done, sweep_status(store, "stop").left) == (6, 0)
 
 
 def _children(pid: int) -> list[str]:

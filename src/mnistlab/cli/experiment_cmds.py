@@ -162,8 +162,6 @@ def watch_cmd(experiment: str, store: str | None, interval: float) -> None:
         status = watch(st, name, rich_console(), interval=interval, live=is_terminal())
     except KeyboardInterrupt:
         return
-    if not is_terminal():
-        return
     if status.left and not status.driver_alive:
         click.echo(f"the sweep's driver has ended with {status.left} cells left: run it again to finish them", err=True)
 
