@@ -201,7 +201,9 @@ def execute_cell(task: CellTask) -> list[tuple[str, str]]:
         cfgs = [_cell_config(task.cells[i], task.threads) for i, _ in mine]
         results: list[RunResult | BaseException]
         try:
-            _training = not _stopping
+            _training = True
+            if _stopping:  # told to stop while claiming: record the claimed cells as interrupted
+                raise KeyboardInterrupt
             if len(cfgs) > 1:
                 results = list(run_members(cfgs, data_dir=task.data_dir))
             else:
