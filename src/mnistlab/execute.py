@@ -13,11 +13,15 @@ from __future__ import annotations
 import copy
 import multiprocessing
 import os
+import signal
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -30,6 +34,7 @@ from mnistlab.datasets import load_any
 from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment
+from mnistlab.live import EpochProgress, write_plan
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 from mnistlab.run import Recorder, RunResult, run_config, run_members
 
@@ -56,22 +61,107 @@ class InlineRunner:
 
 
 class ProcessRunner:
-    """Runs cells in ``jobs`` spawned processes (spawn: safe with torch's threads)."""
+    """Runs cells in ``jobs`` spawned processes (spawn: safe with torch's threads).
+
+    Stopping (Ctrl-C, SIGTERM, or an exception here) forwards SIGINT to every worker: each records
+    the run it is training as ``interrupted`` and takes no further cell (:func:`_init_worker`), so
+    the pool's shutdown returns in seconds instead of waiting for the running cells to finish.
+    """
 
     def __init__(self, jobs: int) -> None:
         self.jobs = jobs
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
         """Yield ``(item, fn(item))`` as each worker finishes; a worker's exception is raised here."""
-        pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_init_worker)
+        complete = False
         try:
-            pending = {pool.submit(fn, item): item for item in items}
+            # The workers start with INT and TERM blocked (a signal mask survives exec) until
+            # _init_worker has installed its handler: a Ctrl-C while one imports torch waits
+            # for the handler instead of killing it and breaking the pool.
+            with _signals_blocked():
+                pending = {pool.submit(fn, item): item for item in items}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
                     yield pending.pop(fut), fut.result()
+            complete = True
         finally:
+            if not complete:
+                _stop_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+@contextmanager
+def _signals_blocked() -> Iterator[None]:
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a signal that came meanwhile is delivered now
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    # The executor keeps its worker processes in a private dict; there is no public way to reach them.
+    for proc in list((getattr(pool, "_processes", None) or {}).values()):
+        try:
+            os.kill(proc.pid, signal.SIGINT)
+        except (ProcessLookupError, TypeError):  # already gone, or never started (pid None)
+            pass
+
+
+# In a worker process: set once the worker is told to stop (SIGINT or SIGTERM); it then takes no
+# new cell. While a cell trains (_training) the first such signal also raises KeyboardInterrupt,
+# which the training loop turns into an "interrupted" run; anywhere else (importing torch, between
+# cells, recording a result) it only sets the flag, so the worker never dies mid-way.
+_stopping = False
+_training = False
+
+
+def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
+    global _stopping
+    first, _stopping = not _stopping, True
+    if first and _training:
+        raise KeyboardInterrupt
+
+
+def _init_worker() -> None:
+    """Each worker process's start (the pool's initializer): install the stop handler, then unblock."""
+    for sig in _STOP_SIGNALS:
+        signal.signal(sig, _on_stop_signal)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+class StopSignal:
+    """Which signal stopped the work, inside :func:`terminate_as_interrupt` (SIGINT unless SIGTERM
+    came); the exit status is ``128 + signum`` (130 for Ctrl-C, 143 for SIGTERM)."""
+
+    signum: int = signal.SIGINT
+
+
+@contextmanager
+def terminate_as_interrupt() -> Iterator[StopSignal]:
+    """While inside, SIGTERM (a scheduler stopping a job, ``kill``) stops the work as Ctrl-C does:
+    it raises KeyboardInterrupt in the main thread, so the running cells are recorded as
+    interrupted and the finished ones stay. Outside the main thread it does nothing."""
+    got = StopSignal()
+    if threading.current_thread() is not threading.main_thread():
+        yield got
+        return
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        got.signum = signum
+        raise KeyboardInterrupt
+
+    old = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield got
+    finally:
+        signal.signal(signal.SIGTERM, old)
 
 
 @dataclass(frozen=True)
@@ -96,26 +186,38 @@ def _cell_config(cell: Cell, threads: int = 0) -> RunConfig:
 def execute_cell(task: CellTask) -> list[tuple[str, str]]:
     """Claim the task's cells, train those claimed and record each in the store; returns ``(run_id,
     status)`` per cell, in order. A cell another driver holds (running, or already in a status of
-    ``task.done``) is not trained: its status is ``"taken"`` and the run id is the holder's. Safe in
-    any process."""
+    ``task.done``) is not trained: its status is ``"taken"`` and the run id is the holder's. In a
+    worker told to stop, nothing is claimed: every cell is ``("", "stopped")``. A Ctrl-C while the
+    cells train records them ``interrupted``. Safe in any process; each epoch's end is written to
+    the running run's history (:class:`~mnistlab.live.EpochProgress`)."""
+    global _training
+    if _stopping:
+        return [("", "stopped")] * len(task.cells)
     with RunStore(task.store_root) as store:
         claims = [Recorder.claim(store, experiment=c.experiment, variant=c.variant, config=c.config, seed=c.seed,
                                  member=c.member, repeat=c.repeat, done=task.done) for c in task.cells]
         out = {i: (run_id, "taken") for i, (recorder, run_id) in enumerate(claims) if recorder is None}
         mine = [(i, recorder) for i, (recorder, _) in enumerate(claims) if recorder is not None]
         cfgs = [_cell_config(task.cells[i], task.threads) for i, _ in mine]
-        results: list[RunResult | Exception]
+        results: list[RunResult | BaseException]
         try:
-            results = (list(run_members(cfgs, data_dir=task.data_dir)) if len(cfgs) > 1
-                       else [run_config(cfg, data_dir=task.data_dir, progress="none") for cfg in cfgs])
-        except KeyboardInterrupt as exc:
-            for _, recorder in mine:
-                recorder.fail(exc)
-            raise
+            _training = True
+            if _stopping:  # told to stop while claiming: record the claimed cells as interrupted
+                raise KeyboardInterrupt
+            if len(cfgs) > 1:
+                results = list(run_members(cfgs, data_dir=task.data_dir))
+            else:
+                results = [run_config(cfg, data_dir=task.data_dir, progress="none",
+                                      extra_callbacks=[EpochProgress(store, recorder.run_id)])
+                           for cfg, (_, recorder) in zip(cfgs, mine)]
+        except KeyboardInterrupt as exc:  # before training began (loading data): recorded as interrupted
+            results = [exc] * len(cfgs)
         except Exception as exc:  # a bad input or a bug in one cell must not end the sweep unrecorded
             results = [exc] * len(cfgs)
+        finally:
+            _training = False
         for (i, recorder), res in zip(mine, results):
-            if isinstance(res, Exception):
+            if isinstance(res, BaseException):
                 out[i] = (recorder.run_id, recorder.fail(res))
             else:
                 recorder.finish(res)
@@ -168,6 +270,16 @@ class ExperimentResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
+class SweepInterrupted(KeyboardInterrupt):
+    """Raised by :func:`run_experiment` when Ctrl-C or SIGTERM stopped the sweep, after the
+    interrupted runs were recorded and the complete committees scored; ``result`` holds what was
+    done (its rows are the comparison as it stands). Catching KeyboardInterrupt catches it too."""
+
+    def __init__(self, result: ExperimentResult) -> None:
+        super().__init__()
+        self.result = result
+
+
 def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | os.PathLike | None = None, *,
                    jobs: int = 1, force: bool = False, quick: bool = False, data_dir: str | os.PathLike | None = None,
                    runner: Runner | None = None, batch_members: bool | None = None,
@@ -176,9 +288,12 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
 
     ``on_cell(outcome, rows)`` is called after each cell with the comparison rows so far (the
     store is read for them once, then each recorded run is added: see :class:`~mnistlab.comparison.Comparison`).
-    Ctrl-C stops after recording the interrupted run (KeyboardInterrupt is re-raised); finished
-    runs stay recorded and the next call picks up from there. ``batch_members``: train each
-    committee's members as one stacked model (None: on CUDA only; see :func:`member_groups`).
+    Ctrl-C (or SIGTERM inside :func:`terminate_as_interrupt`) stops the sweep: the running cells
+    are recorded as interrupted (in every worker), complete committees are still scored, and
+    :class:`SweepInterrupted` (a KeyboardInterrupt) is raised; finished runs stay recorded and the
+    next call trains only what is missing. ``batch_members``: train each committee's members as
+    one stacked model (None: on CUDA only; see :func:`member_groups`). The sweep's plan (its
+    cells, workers, start) is written to the store for :mod:`mnistlab.live` and `mnistlab watch`.
 
     >>> result = run_experiment("recipes/fast.toml", quick=True)   # doctest: +SKIP
     >>> result.rows[0]["test_acc"]                                 # doctest: +SKIP
@@ -212,21 +327,43 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0  # the cores split between workers
     tasks = [CellTask(g, str(st.root), None if data_dir is None else str(data_dir), threads, () if force else DONE_STATUSES)
              for g in groups]
-    interrupted = False
-    for task, statuses in runner.map(execute_cell, tasks):
-        for cell, (run_id, status) in zip(task.cells, statuses):
-            outcome = CellOutcome(cell, st.get(run_id), status == "taken")  # taken: another driver's run
-            result.outcomes.append(outcome)
-            if on_cell and live is not None:
-                on_cell(outcome, live.add(outcome.record))
-            interrupted = interrupted or status == "interrupted"
-        if interrupted:
-            break
-    evaluate_committees(st, exp, cells, data_dir=data_dir)
-    result.rows = compare(st, exp.name, keys=keys)
+    write_plan(st.root, exp.name, [(c.variant, c.key) for c in cells], workers=max(workers, 1))
+    interrupted = _run_tasks(runner, tasks, st, result, on_cell, live)
+    evaluate_committees(st, exp, cells, data_dir=data_dir)  # a stopped sweep's complete committees too
     if interrupted:
-        raise KeyboardInterrupt
+        result.rows = compare(st, exp.name, keys=keys) if st.runs(experiment=exp.name) else []  # stopped before any run
+        raise SweepInterrupted(result)
+    result.rows = compare(st, exp.name, keys=keys)
     return result
+
+
+def _run_tasks(runner: Runner, tasks: list[CellTask], st: RunStore, result: ExperimentResult,
+               on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None,
+               live: Comparison | None) -> bool:
+    """Run the tasks, adding each cell's outcome to ``result``; True when the sweep was stopped
+    (Ctrl-C here, or a cell interrupted in a worker), after the runner has stopped its workers."""
+    results = runner.map(execute_cell, tasks)
+    interrupted = False
+    try:
+        for task, statuses in results:
+            for cell, (run_id, status) in zip(task.cells, statuses):
+                if status == "stopped":  # a worker told to stop did not start it
+                    interrupted = True
+                    continue
+                outcome = CellOutcome(cell, st.get(run_id), status == "taken")  # taken: another driver's run
+                result.outcomes.append(outcome)
+                if on_cell and live is not None:
+                    on_cell(outcome, live.add(outcome.record))
+                interrupted = interrupted or status == "interrupted"
+            if interrupted:
+                break
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()  # a generator runner stops its workers in its own `finally`
+    return interrupted
 
 
 def evaluate_committees(store: RunStore, exp: Experiment, cells: Sequence[Cell], *,

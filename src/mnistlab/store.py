@@ -337,6 +337,12 @@ class RunStore:
             if cur.rowcount != 1:
                 raise StoreError(f'no run "{run_id}" in {self.root}')
 
+    def record_progress(self, run_id: str, history: list[dict[str, Any]]) -> None:
+        """Replace a ``running`` run's history with the epochs done so far (one small write per
+        epoch, read by the live view and `mnistlab watch`); a run no longer running is left alone."""
+        with self._errors("record progress"), self._write() as con:
+            con.execute("UPDATE runs SET history = ? WHERE run_id = ? AND status = 'running'", (_dumps(history), run_id))
+
     def mark_stale(self) -> int:
         """Mark ``running`` rows of dead processes on this host as ``interrupted``; returns how many."""
         host = socket.gethostname()
@@ -528,6 +534,12 @@ def _insert_running(con: sqlite3.Connection, run_id: str, experiment: str, varia
         (run_id, experiment, variant, int(seed), int(member), json.dumps(config), config_hash,
          json.dumps(env or {}), time.time(), int(repeat), os.getpid(), socket.gethostname()),
     )
+
+
+def process_alive(pid: int, host: str) -> bool:
+    """Whether the process ``pid`` on ``host`` (a running run's, or a sweep driver's) still lives:
+    on this host, whether the pid exists; on another (which cannot be asked), assumed so."""
+    return host != socket.gethostname() or _alive(pid)
 
 
 def _alive(pid: int) -> bool:

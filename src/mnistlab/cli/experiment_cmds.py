@@ -1,16 +1,21 @@
-"""`mnistlab run / runs / show / compare / rm`: experiments and the run store (parsing only)."""
+"""`mnistlab run / watch / runs / show / compare / rm`: experiments and the run store (parsing only)."""
 
 from __future__ import annotations
 
 import json
 import time
 from collections import Counter
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mnistlab.cli._common import open_store, store_option
 from mnistlab.cli._output import Column, emit, format_option, is_terminal, plain_table, rich_console
 from mnistlab.errors import MnistlabError, RunNotFinished
+
+if TYPE_CHECKING:
+    from mnistlab.store import RunStore
 
 _STORE = store_option()
 COMPARE_FORMATS = ("table", "csv", "json", "markdown")
@@ -30,56 +35,49 @@ def _rows_out(rows: list[dict], title: str, fmt: str) -> None:
 
 
 class _Progress:
-    """One line per finished cell and, on a terminal, a live comparison table under them.
+    """What `mnistlab run` shows while it works (the view itself is :mod:`mnistlab.live`).
 
-    Use as a context manager; :meth:`on_cell` is run_experiment's callback and :meth:`finish`
-    prints the final rows (in a pipe, or with --format csv/json/markdown, after the lines).
+    A sweep of several cells on a terminal: one table updated in place (done / running / left,
+    leader, ETA, each running cell's epoch), with a line only for a cell that failed or diverged.
+    A single cell, a pipe or a log file, or --format csv/json/markdown: one line per cell that
+    ends. Then :meth:`finish` prints the comparison rows.
     """
 
-    def __init__(self, title: str, fmt: str) -> None:
-        from mnistlab.comparison import rich_table
+    def __init__(self, title: str, fmt: str, root: Path, cells: int) -> None:
+        from mnistlab.live import LiveTable
 
-        self.title, self.fmt, self.live = title, fmt, None
-        if fmt == "table" and is_terminal():
-            from rich.live import Live
-
-            self.live = Live(rich_table([], title=title), console=rich_console(), auto_refresh=False)
+        self.title, self.fmt, self.cells, self.seen = title, fmt, cells, 0
+        self.table = None
+        if fmt == "table" and is_terminal() and cells > 1:
+            self.table = LiveTable(rich_console(), root, title)
 
     def __enter__(self) -> _Progress:
-        if self.live is not None:
-            self.live.start()
+        if self.table is not None:
+            self.table.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.live is not None:
-            self.live.stop()
+        if self.table is not None:
+            self.table.__exit__(*exc)
 
     def on_cell(self, outcome, rows) -> None:  # noqa: ANN001
-        rec = outcome.record
-        acc = rec.metrics.get("test_accuracy")
-        how = rec.status
+        from mnistlab.live import cell_line
+
+        rec, how = outcome.record, None
+        self.seen += 1
         if outcome.skipped:  # reused, or trained right now by another `mnistlab run` on this store
             how = (f"being trained by another process (pid {rec.pid})" if rec.status == "running"
                    else f"skipped (already {rec.status})")
-        line = (f"  {rec.run_id}  {outcome.cell.variant}  seed {outcome.cell.seed}: {how}"
-                + (f", test acc {100 * acc:.2f}%" if isinstance(acc, float) else "")
-                + (f" ({rec.message})" if rec.message and not outcome.skipped else ""))
-        if self.live is None:
+        line = cell_line(rec, how, (self.seen, self.cells) if self.cells > 1 else None)
+        if self.table is None:
             click.echo(line, err=self.fmt != "table")  # csv/json/markdown: stdout holds only the rows
-        else:
-            self.live.console.print(line, markup=False, highlight=False)
-            self.update(rows)
-
-    def update(self, rows: list[dict]) -> None:
-        from mnistlab.comparison import rich_table
-
-        if self.live is not None:
-            self.live.update(rich_table(rows, title=self.title), refresh=True)
+            return
+        if rec.status in ("failed", "diverged") and not outcome.skipped:
+            self.table.live.console.print(line, markup=False, highlight=False)
+        self.table.poke()
 
     def finish(self, rows: list[dict]) -> None:
-        if self.live is not None:
-            self.update(rows)
-        else:
+        if rows:  # none: stopped before any cell had a run
             _rows_out(rows, self.title, self.fmt)
 
 
@@ -100,24 +98,88 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     """Train every cell of an EXPERIMENT file not already finished, printing the comparison.
 
     Exits with status 1, after recording every run and printing the table, when any cell failed
-    or diverged. With --format csv/json/markdown the progress lines go to stderr.
+    or diverged. With --format csv/json/markdown the progress lines go to stderr. On a terminal a
+    sweep of several cells shows one table updated in place (see `mnistlab watch`); elsewhere one
+    line per finished cell. Ctrl-C or SIGTERM stops every worker within seconds, records their
+    runs as interrupted and exits 130 (SIGINT) or 143 (SIGTERM); run it again to finish.
     """
-    from mnistlab.execute import run_experiment
+    from mnistlab.execute import SweepInterrupted, run_experiment, terminate_as_interrupt
     from mnistlab.experiments import load_experiment
 
     exp = load_experiment(experiment)
     st = open_store(store, create=True)
-    click.echo(f"experiment {exp.name}: {len(exp.cells(quick=quick))} runs, store {st.root}", err=fmt != "table")
+    cells = len(exp.cells(quick=quick))
+    click.echo(f"experiment {exp.name}: {cells} runs, store {st.root}", err=fmt != "table")
 
-    with _Progress(exp.name, fmt) as progress:
-        result = run_experiment(exp, st, jobs=jobs, force=force, quick=quick, data_dir=data_dir,
-                                batch_members=batch_members, on_cell=progress.on_cell)
+    stopped = 0
+    with terminate_as_interrupt() as stop:
+        with _Progress(exp.name, fmt, st.root, cells) as progress:
+            try:
+                result = run_experiment(exp, st, jobs=jobs, force=force, quick=quick, data_dir=data_dir,
+                                        batch_members=batch_members, on_cell=progress.on_cell)
+            except SweepInterrupted as exc:
+                result, stopped = exc.result, int(stop.signum)
         progress.finish(result.rows)
+    if stopped:
+        _say_stopped(exp.name, stopped, result.outcomes)
     bad = Counter(o.record.status for o in result.outcomes if o.record.status in ("failed", "diverged"))
     if bad:
         what = ", ".join(f"{n} {status}" for status, n in sorted(bad.items()))
         raise RunNotFinished(f"{sum(bad.values())} of {len(result.outcomes)} runs of {exp.name} did not finish "
                              f"({what}): see `mnistlab runs -e {exp.name}` and `mnistlab show RUN_ID`")
+
+
+def _say_stopped(name: str, signum: int, outcomes: list) -> None:  # noqa: ANN001
+    """One line on stderr, then exit 128 + the signal's number (130 Ctrl-C, 143 SIGTERM)."""
+    import signal
+
+    done = sum(o.record.status in ("finished", "diverged") for o in outcomes)
+    click.echo(f"interrupted by {signal.Signals(signum).name}: {done} runs of {name} finished and recorded, "
+               "the running ones recorded as interrupted; run the same command again to train only the rest",
+               err=True)
+    raise SystemExit(128 + signum)
+
+
+@click.command("watch")
+@click.argument("experiment")
+@_STORE
+@click.option("--interval", type=click.FloatRange(0.1, 3600), default=2.0, show_default=True,
+              help="Seconds between two looks at the store.")
+def watch_cmd(experiment: str, store: str | None, interval: float) -> None:
+    """Follow a sweep that `mnistlab run` works through elsewhere (another terminal, a batch job),
+    from the store alone: cells done / running / left, the leader, ETA and each running cell's
+    epoch. EXPERIMENT is its file, its name or one of its run ids.
+
+    On a terminal one table updates in place; in a pipe or a log, one line whenever the counts
+    change. Exits when no cell is running and none is left (or the sweep's driver has ended);
+    Ctrl-C stops watching (status 0) and leaves the sweep alone.
+    """
+    from mnistlab.live import watch
+
+    st = open_store(store)
+    name = _watched_name(st, experiment)
+    try:
+        status = watch(st, name, rich_console(), interval=interval, live=is_terminal())
+    except KeyboardInterrupt:
+        return
+    if status.left and not status.driver_alive:
+        click.echo(f"the sweep's driver has ended with {status.left} cells left: run it again to finish them", err=True)
+
+
+def _watched_name(st: RunStore, target: str) -> str:
+    """The experiment name EXPERIMENT stands for; a sweep that has a plan but no run yet counts."""
+    from mnistlab.comparison import resolve_experiment
+    from mnistlab.errors import StoreError
+    from mnistlab.experiments import load_experiment
+    from mnistlab.live import read_plan
+
+    try:
+        return resolve_experiment(st, target).name
+    except StoreError:
+        name = load_experiment(target).name if target.endswith(".toml") else target
+        if read_plan(st.root, name) is not None:
+            return name
+        raise
 
 
 RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experiment"), Column("variant", "variant"),
@@ -205,4 +267,4 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) 
     click.echo(f"deleted {len(gone)} run{'s' * (len(gone) != 1)}")
 
 
-COMMANDS: list[click.Command] = [run_cmd, runs_cmd, show_cmd, compare_cmd, rm_cmd]
+COMMANDS: list[click.Command] = [run_cmd, watch_cmd, runs_cmd, show_cmd, compare_cmd, rm_cmd]

@@ -1,0 +1,316 @@
+"""A live view of a running sweep, read from the run store alone.
+
+While cells train, each worker writes its run's history at every epoch end
+(:class:`EpochProgress`), and the driver writes the sweep's plan (its cells, workers and start
+time) beside the database (:func:`write_plan`). :func:`sweep_status` reads both back into a
+:class:`SweepStatus`: cells done / running / left, failures, the current leader, elapsed time and
+an ETA. :func:`render` draws it as one compact rich table (what `mnistlab run` shows in place on a
+terminal and `mnistlab watch` shows from another terminal); :func:`cell_line` is the one line per
+finished cell written instead where nothing can update in place (a log file, CI, a notebook).
+
+Everything here is a plain function of the store, so it is tested by rendering to a
+``rich.console.Console(file=io.StringIO())``::
+
+    status = sweep_status(RunStore("runs"), "fast")
+    Console().print(render(status))
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mnistlab.callbacks import Callback
+from mnistlab.errors import MnistlabError
+from mnistlab.store import RunRecord, RunStore, process_alive
+
+PLAN_DIR = "sweeps"  # under the store root: one small JSON file per experiment
+
+
+# ------------------------------------------------------------------------- worker side
+class EpochProgress(Callback):
+    """Writes a running run's epochs so far into its store row at every epoch end (one small
+    SQLite write), so the driver and `mnistlab watch` see which epoch each cell is on. A store
+    that is busy or gone is ignored: progress is never worth failing a run for."""
+
+    def __init__(self, store: RunStore, run_id: str) -> None:
+        self.store, self.run_id = store, run_id
+        self.history: list[dict[str, Any]] = []
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        entry = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, (int, float))}
+        self.history.append({"epoch": epoch + 1, "epochs": int(self.params.get("epochs", 0) or 0), **entry})
+        try:
+            self.store.record_progress(self.run_id, self.history)
+        except MnistlabError:
+            pass
+
+
+# --------------------------------------------------------------------------- the plan
+def _plan_path(root: str | os.PathLike, experiment: str) -> Path:
+    digest = hashlib.sha256(experiment.encode()).hexdigest()[:16]  # any name, a safe file name
+    return Path(root) / PLAN_DIR / f"{digest}.json"
+
+
+def write_plan(root: str | os.PathLike, experiment: str, cells: Sequence[tuple[str, str]], *, workers: int = 1,
+               started: float | None = None) -> None:
+    """Record the sweep a driver is about to run: its cells as ``(variant, config key)`` pairs,
+    how many workers, when it started and the driver's pid and host. Written atomically; a
+    store that cannot be written to is ignored (the sweep itself reports that)."""
+    plan = {"experiment": experiment, "cells": [list(c) for c in cells], "workers": int(workers),
+            "started": time.time() if started is None else started, "pid": os.getpid(), "host": socket.gethostname()}
+    path = _plan_path(root, experiment)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(plan))
+        os.replace(tmp, path)
+    except OSError:
+        pass
+
+
+def read_plan(root: str | os.PathLike, experiment: str) -> dict[str, Any] | None:
+    """The plan :func:`write_plan` recorded for ``experiment`` in the store at ``root``, or None."""
+    try:
+        plan = json.loads(_plan_path(root, experiment).read_text())
+    except (OSError, ValueError):
+        return None
+    return plan if isinstance(plan, dict) and plan.get("experiment") == experiment else None
+
+
+def driver_alive(plan: Mapping[str, Any]) -> bool:
+    """Whether the driver that wrote ``plan`` still runs (another host: assumed so)."""
+    return process_alive(int(plan.get("pid") or 0), str(plan.get("host")))
+
+
+# ------------------------------------------------------------------------- the status
+@dataclass(frozen=True)
+class RunningCell:
+    """One cell training now: its run, and its last epoch end (0 before the first)."""
+
+    run_id: str
+    variant: str
+    seed: int
+    member: int
+    epoch: int
+    epochs: int
+    seconds: float  # since the run started
+    val_accuracy: float | None
+
+
+@dataclass(frozen=True)
+class SweepStatus:
+    """Where a sweep stands. ``done`` counts finished and diverged cells, ``failed`` failed ones,
+    ``left`` those not started or interrupted; ``leader`` is ``(variant, mean test accuracy, runs)``
+    over finished runs; ``eta`` is None until a cell of this sweep has ended."""
+
+    experiment: str
+    total: int
+    done: int
+    failed: int
+    running: tuple[RunningCell, ...]
+    left: int
+    leader: tuple[str, float, int] | None
+    elapsed: float
+    eta: float | None
+    driver_alive: bool = True
+
+    @property
+    def over(self) -> bool:
+        """No cell is running and none will: every cell ended, or the driver is gone."""
+        return not self.running and (self.left == 0 or not self.driver_alive)
+
+
+def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, str]] | None = None, *,
+                 started: float | None = None, workers: int | None = None, now: float | None = None) -> SweepStatus:
+    """The status of ``experiment``'s sweep from the store: ``cells`` as ``(variant, config key)``
+    pairs (None: the store's plan of the sweep, else every cell with a run). Each cell counts by
+    its latest run; a ``running`` run whose process died counts as left. ``started`` and
+    ``workers`` default to the plan's (else the first run's start, and the running count)."""
+    plan = read_plan(store.root, experiment)
+    runs = store.runs(experiment=experiment)
+    if cells is None:
+        cells = [tuple(c) for c in plan["cells"]] if plan else [(r.variant, r.config_hash) for r in runs]
+    latest: dict[tuple[str, str], RunRecord] = {}
+    for r in runs:  # oldest first: the last one wins
+        latest[(r.variant, r.config_hash)] = r
+    wanted = list(dict.fromkeys((str(v), str(k)) for v, k in cells))
+    recs = [latest.get(c) for c in wanted]
+    now = time.time() if now is None else now
+    if started is None:
+        started = float(plan["started"]) if plan else min((r.created_at for r in recs if r), default=now)
+    running = tuple(_running(r, now) for r in recs if r is not None and r.status == "running" and process_alive(r.pid, r.host))
+    done = sum(r is not None and r.status in ("finished", "diverged") for r in recs)
+    failed = sum(r is not None and r.status == "failed" for r in recs)
+    left = len(wanted) - done - failed - len(running)
+    width = workers or (int(plan["workers"]) if plan else 0) or max(len(running), 1)
+    return SweepStatus(experiment, len(wanted), done, failed, running, left, _leader(recs), now - started,
+                       _eta(recs, running, left, started, width),
+                       driver_alive(plan) if plan else bool(running))
+
+
+def _running(r: RunRecord, now: float) -> RunningCell:
+    last = r.history[-1] if r.history else {}
+    epochs = int(last.get("epochs") or (r.config.get("train") or {}).get("epochs") or 0)
+    val = last.get("val_accuracy")
+    return RunningCell(r.run_id, r.variant, r.seed, r.member, int(last.get("epoch") or 0), epochs,
+                       max(0.0, now - r.created_at), float(val) if isinstance(val, (int, float)) else None)
+
+
+def _leader(recs: Sequence[RunRecord | None]) -> tuple[str, float, int] | None:
+    scores: dict[str, list[float]] = {}
+    for r in recs:
+        acc = None if r is None or r.status != "finished" else r.metrics.get("test_accuracy")
+        if r is not None and isinstance(acc, float):
+            scores.setdefault(r.variant, []).append(acc)
+    if not scores:
+        return None
+    best = max(scores, key=lambda v: sum(scores[v]) / len(scores[v]))
+    return best, sum(scores[best]) / len(scores[best]), len(scores[best])
+
+
+def _eta(recs: Sequence[RunRecord | None], running: Sequence[RunningCell], left: int, started: float,
+         workers: int) -> float | None:
+    """Seconds to go: the mean duration of this sweep's ended cells times the work left (whole
+    cells, and the unfinished share of each running one by its epochs), spread over the workers."""
+    took = [r.finished_at - r.created_at for r in recs
+            if r is not None and r.finished_at and r.created_at >= started - 1 and r.status != "running"]
+    if not took:
+        return None if left or running else 0.0
+    share = sum(1 - c.epoch / c.epochs if c.epochs else 1.0 for c in running)
+    return sum(took) / len(took) * (left + share) / max(workers, 1)
+
+
+# ------------------------------------------------------------------------ drawing it
+def clock(seconds: float | None) -> str:
+    """``83.2`` -> ``"1:23"``, ``4000`` -> ``"1:06:40"``; None -> ``"?"``."""
+    if seconds is None:
+        return "?"
+    s = int(round(max(seconds, 0.0)))
+    h, m = divmod(s // 60, 60)
+    return f"{h}:{m:02d}:{s % 60:02d}" if h else f"{m}:{s % 60:02d}"
+
+
+def summary(status: SweepStatus) -> str:
+    """The status in one line: counts, leader, elapsed and ETA."""
+    parts = [f"{status.experiment}: {status.done}/{status.total} done", f"{len(status.running)} running",
+             f"{status.left} left"]
+    if status.failed:
+        parts.append(f"{status.failed} failed")
+    if status.leader is not None:
+        variant, acc, n = status.leader
+        parts.append(f"leader {variant} {100 * acc:.2f}% test acc ({n} run{'s' * (n != 1)})")
+    parts.append(f"elapsed {clock(status.elapsed)}")
+    if status.running or status.left:
+        parts.append(f"ETA {clock(status.eta)}")
+    return ", ".join(parts)
+
+
+def render(status: SweepStatus) -> Any:
+    """The status as one rich renderable: the :func:`summary` line over a table with a row per
+    running cell (its run, variant, seed, member, epoch, last validation accuracy and time)."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(expand=False)
+    for head, right in (("run", False), ("variant", False), ("seed", True), ("member", True), ("epoch", True),
+                        ("val acc", True), ("time", True)):
+        table.add_column(head, justify="right" if right else "left", no_wrap=head in ("run", "variant"))
+    for c in status.running:
+        epoch = f"{c.epoch}/{c.epochs}" if c.epochs else str(c.epoch)
+        val = "" if c.val_accuracy is None else f"{100 * c.val_accuracy:.2f}%"
+        table.add_row(c.run_id, c.variant, str(c.seed), str(c.member), epoch, val, clock(c.seconds))
+    if not status.running:
+        table.add_row("", "(nothing running)" if status.over else "(starting)", "", "", "", "", "")
+    return Group(Text(summary(status), style="bold"), table)
+
+
+def cell_line(rec: RunRecord, how: str | None = None, position: tuple[int, int] | None = None) -> str:
+    """One line for a cell that ended (where no table updates in place): ``[i/n]`` with
+    ``position``, the run, its status (or ``how``, say "skipped (already finished)"), its test
+    accuracy and, with no ``how``, the run's message."""
+    acc = rec.metrics.get("test_accuracy")
+    count = f"[{position[0]}/{position[1]}] " if position is not None else ""
+    return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: {how or rec.status}"
+            + (f", test acc {100 * acc:.2f}%" if isinstance(acc, float) else "")
+            + (f" ({rec.message})" if rec.message and how is None else ""))
+
+
+# ------------------------------------------------------------------ following a sweep
+class LiveTable:
+    """The in-place table of a sweep on a terminal: a thread reads the store (its own
+    connection) every ``interval`` seconds, or at once after :meth:`poke`, and redraws.
+
+    Use as a context manager around the sweep; ``console`` is a rich Console."""
+
+    def __init__(self, console: Any, root: str | os.PathLike, experiment: str, interval: float = 1.0) -> None:
+        from rich.live import Live
+
+        self.root, self.experiment, self.interval = root, experiment, interval
+        self.live = Live(console=console, auto_refresh=False, transient=False)
+        self._wake, self._stop = threading.Event(), threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="mnistlab-live", daemon=True)
+
+    def __enter__(self) -> LiveTable:
+        self.live.start()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join(timeout=10)
+        self.live.stop()
+
+    def poke(self) -> None:
+        """Redraw now (a cell ended)."""
+        self._wake.set()
+
+    def _loop(self) -> None:
+        try:
+            with RunStore(self.root) as store:
+                while True:
+                    self.live.update(render(sweep_status(store, self.experiment)), refresh=True)
+                    if self._stop.is_set():
+                        return
+                    self._wake.wait(self.interval)
+                    self._wake.clear()
+        except MnistlabError:  # the store went away: the sweep itself says so
+            return
+
+
+def watch(store: RunStore, experiment: str, console: Any, *, interval: float = 2.0, live: bool = True,
+          max_seconds: float | None = None) -> SweepStatus:
+    """Follow ``experiment``'s sweep from the store until it is :attr:`~SweepStatus.over` (or
+    ``max_seconds`` pass); returns the last status. ``live``: one table updated in place (a
+    terminal), else a summary line whenever it changes. Ctrl-C raises KeyboardInterrupt."""
+    deadline = None if max_seconds is None else time.monotonic() + max_seconds
+    status = sweep_status(store, experiment)
+    if live:
+        from rich.live import Live
+
+        with Live(render(status), console=console, auto_refresh=False) as view:
+            while not status.over and (deadline is None or time.monotonic() < deadline):
+                time.sleep(interval)
+                status = sweep_status(store, experiment)
+                view.update(render(status), refresh=True)
+        return status
+    last = ""
+    while True:
+        line = summary(status)
+        if line.split(", elapsed")[0] != last:  # the counts or leader changed: not just the clock
+            console.print(line, markup=False, highlight=False)
+            last = line.split(", elapsed")[0]
+        if status.over or (deadline is not None and time.monotonic() >= deadline):
+            return status
+        time.sleep(interval)
+        status = sweep_status(store, experiment)

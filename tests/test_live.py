@@ -1,0 +1,289 @@
+"""The live view of a sweep (mnistlab.live), `mnistlab watch`, and stopping a sweep safely:
+SIGINT or SIGTERM to the driver alone, and Ctrl-C reaching workers while they start."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from mnistlab.cli import main
+from mnistlab.config import parse_run_config
+from mnistlab.live import (EpochProgress, LiveTable, cell_line, clock, read_plan, render, summary, sweep_status, watch,
+                           write_plan)
+from mnistlab.run import run_config
+from mnistlab.store import RunRecord, RunStore
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def _run(store: RunStore, variant: str, key: str, status: str | None = None, acc: float | None = None,
+         history: list[dict] | None = None, took: float = 0.0) -> str:
+    """A run row as a worker leaves it: running with its progress, or ended ``status``."""
+    rid = store.start_run(experiment="sw", variant=variant, seed=0, member=0, config={"train": {"epochs": 4}},
+                          config_hash=key)
+    if history is not None:
+        store.record_progress(rid, history)
+    if status is not None:
+        store.finish_run(rid, status=status, history=[], metrics={} if acc is None else {"test_accuracy": acc}, env={})
+        con = sqlite3.connect(store.db_path)
+        con.execute("UPDATE runs SET created_at = finished_at - ? WHERE run_id = ?", (took, rid))
+        con.commit()
+        con.close()
+    return rid
+
+
+def _render(status) -> str:  # noqa: ANN001
+    console = Console(file=io.StringIO(), width=120, record=True)
+    console.print(render(status))
+    return console.export_text()
+
+
+def test_status_counts_leader_eta_and_running_epochs(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    cells = [("a", "k1"), ("a", "k2"), ("b", "k3"), ("b", "k4"), ("c", "k5"), ("c", "k6"), ("c", "k7")]
+    write_plan(store.root, "sw", cells, workers=2, started=time.time() - 100)
+    _run(store, "a", "k1", "finished", 0.90, took=10)
+    _run(store, "a", "k2", "finished", 0.92, took=10)
+    _run(store, "b", "k3", "finished", 0.95, took=10)
+    _run(store, "b", "k4", "failed", took=10)
+    running = _run(store, "c", "k5", history=[{"epoch": 1, "epochs": 4, "val_accuracy": 0.5},
+                                              {"epoch": 3, "epochs": 4, "val_accuracy": 0.875}])
+    dead = _run(store, "c", "k6")  # its process died: the cell is left, not running
+    con = sqlite3.connect(store.db_path)
+    con.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (_dead_pid(), dead))
+    con.commit()
+    con.close()
+
+    s = sweep_status(store, "sw")
+    assert (s.total, s.done, s.failed, s.left) == (7, 3, 1, 2)
+    assert [(c.run_id, c.epoch, c.epochs, c.val_accuracy) for c in s.running] == [(running, 3, 4, 0.875)]
+    assert s.leader == ("b", 0.95, 1)
+    # 4 ended cells took 10 s each; 2 cells left and a quarter of the running one, over 2 workers.
+    assert s.eta == pytest.approx(10 * 2.25 / 2)
+    assert 99 <= s.elapsed < 200 and not s.over
+    text = _render(s)
+    assert "sw: 3/7 done, 1 running, 2 left, 1 failed, leader b 95.00% test acc (1 run)" in text
+    assert running in text and "3/4" in text and "87.50%" in text and "ETA 0:11" in text
+    assert dead not in text
+
+
+def test_status_without_a_plan_counts_the_runs_and_the_latest_run_wins(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    _run(store, "a", "k1", "interrupted", took=10)
+    _run(store, "a", "k1", "finished", 0.5, took=3)  # the rerun of the same cell
+    _run(store, "a", "k2", "diverged", took=3)
+    s = sweep_status(store, "sw")
+    assert (s.total, s.done, s.left, s.running) == (2, 2, 0, ())
+    assert s.over and s.eta is not None
+    assert "ETA" not in summary(s) and "(nothing running)" in _render(s)
+
+
+def test_a_plan_round_trips_and_a_dead_driver_ends_the_sweep(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    write_plan(store.root, "odd name/ü", [("a", "k1"), ("a", "k2")], workers=3)
+    plan = read_plan(store.root, "odd name/ü")
+    assert plan is not None and plan["cells"] == [["a", "k1"], ["a", "k2"]] and plan["workers"] == 3
+    assert plan["pid"] == os.getpid() and read_plan(store.root, "other") is None
+    s = sweep_status(store, "odd name/ü")
+    assert s.left == 2 and s.driver_alive and not s.over  # this process wrote it: alive
+
+    [path] = (store.root / "sweeps").glob("*.json")
+    path.write_text(json.dumps({**plan, "pid": _dead_pid()}))
+    s = sweep_status(store, "odd name/ü")
+    assert s.left == 2 and not s.driver_alive and s.over  # nothing will train them now
+
+
+def test_clock_and_cell_line() -> None:
+    assert (clock(None), clock(0), clock(83.2), clock(4000)) == ("?", "0:00", "1:23", "1:06:40")
+    rec = RunRecord("abc", "sw", "v", 3, 0, {}, "k", "failed", metrics={}, message="boom")
+    assert cell_line(rec, position=(2, 5)) == "  [2/5] abc  v  seed 3: failed (boom)"
+    rec = RunRecord("abc", "sw", "v", 3, 0, {}, "k", "finished", metrics={"test_accuracy": 0.9})
+    assert cell_line(rec, "skipped (already finished)") == "  abc  v  seed 3: skipped (already finished), test acc 90.00%"
+
+
+def test_epoch_progress_reaches_the_store_while_the_run_trains(tmp_path: Path, data_dir: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    cfg = parse_run_config({"dataset": "mnist", "model": {"dense": [8]}, "data": {"subset": 200, "validation": 0.2},
+                            "train": {"epochs": 3, "batch_size": 50}})
+    rid = store.start_run(experiment="sw", variant="v", seed=0, member=0, config=cfg.resolved(), config_hash="k")
+    seen: list[int] = []
+
+    class Look(EpochProgress):  # what a reader sees right after each write
+        def on_epoch_end(self, epoch, logs=None):  # noqa: ANN001
+            super().on_epoch_end(epoch, logs)
+            seen.append(len(RunStore(store.root).get(rid).history))
+
+    result = run_config(cfg, data_dir=data_dir, progress="none", extra_callbacks=[Look(store, rid)])
+    assert result.status == "finished" and seen == [1, 2, 3]
+    rec = store.get(rid)
+    assert rec.status == "running" and [h["epoch"] for h in rec.history] == [1, 2, 3]
+    assert {h["epochs"] for h in rec.history} == {3} and 0 <= rec.history[-1]["val_accuracy"] <= 1
+    store.finish_run(rid, status="finished", history=result.history, metrics={}, env={})
+    store.record_progress(rid, [{"epoch": 99}])  # an ended run is left alone
+    assert store.get(rid).history == result.history
+
+
+def test_live_table_and_watch_render_from_the_store(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    write_plan(store.root, "sw", [("a", "k1"), ("a", "k2")])
+    _run(store, "a", "k1", "finished", 0.8, took=2)
+    buf = io.StringIO()
+    console = Console(file=buf, width=120, force_terminal=True)
+    with LiveTable(console, store.root, "sw", interval=0.05) as table:
+        time.sleep(0.3)
+        table.poke()
+    assert "sw: 1/2 done, 0 running, 1 left" in buf.getvalue()
+
+    lines = Console(file=io.StringIO(), width=200, record=True)
+    _run(store, "a", "k2", "finished", 0.9, took=2)
+    last = watch(store, "sw", lines, interval=0.05, live=False, max_seconds=5)
+    assert last.over and "sw: 2/2 done, 0 running, 0 left, leader a 85.00% test acc (2 runs)" in lines.export_text()
+
+
+EXP = """
+name = "stop"
+[base]
+dataset = "mnist"
+model = { conv = [8], dense = [32] }
+[base.data]
+subset = 3000
+validation = 0.2
+[base.train]
+epochs = 4
+[[variants]]
+name = "pair"
+committee = 2
+[[variants]]
+name = "rest"
+repeats = 4
+"""
+# The child resets SIGINT to Python's default: a test started from a background shell inherits it ignored.
+_CHILD = ("import signal, runpy, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+          "sys.argv = ['mnistlab'] + sys.argv[1:]; runpy.run_module('mnistlab', run_name='__main__')")
+
+
+def _start(exp: Path, store: Path, data_dir: Path, *more: str, session: bool = False) -> subprocess.Popen[str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-c", _CHILD, "run", str(exp), "--store", str(store), "--data-dir",
+                             str(data_dir), *more], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=session)
+
+
+def _rows(db: Path, sql: str) -> list[tuple]:
+    try:
+        con = sqlite3.connect(db, timeout=5)
+        try:
+            return con.execute(sql).fetchall()
+        finally:
+            con.close()
+    except sqlite3.Error:  # not created yet
+        return []
+
+
+def _wait(proc: subprocess.Popen[str], what: str, ready, timeout: float = 180) -> None:  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        if ready():
+            return
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"{what} did not happen in time: {proc.communicate()}")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_stopping_the_driver_alone_stops_its_workers(tmp_path: Path, data_dir: Path, sig: signal.Signals) -> None:
+    """`kill -INT/-TERM <driver pid>` with --jobs 2: the workers record their runs as interrupted,
+    the driver exits 130/143 in seconds, the committee already complete is scored, and a rerun
+    trains only the missing cells."""
+    exp = tmp_path / "stop.toml"
+    exp.write_text(EXP)
+    store_dir, db = tmp_path / "store", tmp_path / "store" / "runs.sqlite"
+    proc = _start(exp, store_dir, data_dir, "--jobs", "2")
+    # Both committee members finished, and a later cell has reported an epoch: stop mid-cell.
+    _wait(proc, "a cell mid-way", lambda: len(_rows(db, "SELECT 1 FROM runs WHERE status = 'finished'")) >= 2
+          and _rows(db, "SELECT 1 FROM runs WHERE status = 'running' AND history != '[]'"))
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=60)
+    took = time.monotonic() - sent
+    assert proc.returncode == 128 + sig, err
+    assert took < 60 and "Traceback" not in err and f"interrupted by {sig.name}" in err, err
+    store = RunStore(store_dir)
+    finished = {r.run_id for r in store.runs(status="finished")}
+    assert 2 <= len(finished) < 6 and store.runs(status="running") == []
+    assert store.runs(status="interrupted"), "the running cells are recorded as interrupted"
+    assert [c.variant for c in store.committees("stop")] == ["pair"]  # scored though the sweep was stopped
+    assert "stop" in out and "pair" in out  # the comparison as it stands
+    assert "[1/6] " in out  # not a terminal: one line per finished cell, counted
+    ended = sweep_status(store, "stop")  # what `mnistlab watch stop` sees now: the driver is gone
+    assert ended.over and not ended.driver_alive and ended.done == len(finished) and ended.left == 6 - len(finished)
+
+    if sig == signal.SIGTERM:
+        return  # the rerun is the same after either signal: once is enough for the suite's time
+    again = _start(exp, store_dir, data_dir, "--jobs", "2")
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    now = store.runs(status="finished")
+    assert len(now) == 6 and finished <= {r.run_id for r in now}
+    assert out.count("skipped (already finished)") == len(finished)  # only the missing cells trained
+    assert (sweep_status(store, "stop").done, sweep_status(store, "stop").left) == (6, 0)
+
+
+def _children(pid: int) -> list[str]:
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                out.append((stat.parent / "cmdline").read_bytes().decode(errors="replace"))
+        except (OSError, IndexError, ValueError):
+            continue
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads worker processes from /proc")
+def test_ctrl_c_while_workers_start_ends_the_sweep(tmp_path: Path, data_dir: Path) -> None:
+    """Ctrl-C (SIGINT to the whole process group) while the workers still import torch: no worker
+    dies mid-import and none takes a cell afterwards, so the driver exits promptly with 130."""
+    exp = tmp_path / "stop.toml"
+    exp.write_text(EXP)
+    proc = _start(exp, tmp_path / "store", data_dir, "--jobs", "2", session=True)
+    _wait(proc, "two workers", lambda: sum("spawn_main" in c for c in _children(proc.pid)) >= 2)
+    sent = time.monotonic()
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=90)
+    assert proc.returncode == 130 and time.monotonic() - sent < 90, err
+    assert "Traceback" not in err and "interrupted" in err, err
+    store = RunStore(tmp_path / "store")
+    assert store.runs(status="running") == [] and len(store.runs(status="finished")) < 6
+
+
+def test_watch_cli_follows_an_ended_sweep_and_rejects_bad_input(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    store = RunStore(tmp_path / "store")
+    write_plan(store.root, "sw", [("a", "k1")])
+    _run(store, "a", "k1", "finished", 0.75, took=1)
+    assert main(["watch", "sw", "--store", str(store.root), "--interval", "0.1"]) == 0
+    assert "sw: 1/1 done, 0 running, 0 left, leader a 75.00% test acc (1 run)" in capsys.readouterr().out
+
+    assert main(["watch", "nope", "--store", str(store.root)]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("error:") and "nope" in err and err.count("\n") == 1
+    assert main(["watch", "sw", "--store", str(tmp_path / "missing")]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("error: no run store") and err.count("\n") == 1
+    assert main(["watch", "sw", "--store", str(store.root), "--interval", "0"]) == 2
+    assert "interval" in capsys.readouterr().err
