@@ -24,6 +24,7 @@ from mnistlab.report import build_report  # noqa: E402
 from mnistlab.search import (PruningCallback, counted_trials, param_importances, run_search, storage_url,  # noqa: E402
                              trial_rows)
 from mnistlab.store import RunStore  # noqa: E402
+from test_report import check_in_browser  # noqa: E402
 
 BASE = """
 [base]
@@ -185,6 +186,9 @@ def test_search_of_12_trials_prunes_ranks_reports_and_writes_best(tmp_path: Path
     html = build_report(store, "srch", data_dir=data_dir)
     for caption in ("optimisation history", "parallel coordinates", "parameter importance"):
         assert f"<figcaption>{caption}</figcaption>" in html
+    page = tmp_path / "report.html"
+    page.write_text(html, encoding="utf-8")
+    check_in_browser(page, tmp_path, rows=12, images=html.count("<img "))  # every figure decodes in Chromium
     # search-best: a plain experiment file that loads and trains with repeats
     best_toml = tmp_path / "best.toml"
     assert main(["search-best", "srch", "--store", str(store_dir), "-o", str(best_toml), "--repeats", "2"]) == 0
