@@ -270,3 +270,14 @@ def test_killed_search_resumes_without_redoing_complete_trials(tmp_path: Path, d
         assert any(t.state.name == "COMPLETE" for t in again), [(t.number, t.state.name, t.params) for t in study.trials]
         assert b"asked again: trials " + str(k.number).encode() in proc2.stdout
     assert np.isfinite([r.metrics["search_value"] for r in finished]).all()
+
+
+def test_a_diverging_trial_is_failed_in_the_store_and_in_the_study(tmp_path: Path, data_dir: Path) -> None:
+    text = BASE.replace("epochs = 3", "epochs = 1") + ('\n[search]\n"train.lr" = { choice = [100.0, 0.001] }\n'
+                                                       'sampler = "grid"\npruner = "none"\n')
+    result = run_search(_exp(tmp_path, text, "div.toml"), tmp_path / "store", data_dir=data_dir)
+    assert [(t.state, t.status) for t in result.trials] == [("failed", "diverged"), ("complete", "finished")]
+    study = optuna.load_study(study_name="div", storage=storage_url(tmp_path / "store"))
+    assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE"]
+    rows = compare(RunStore(tmp_path / "store"), "div")
+    assert rows[0]["variant"] == "trial-0001" and "trial 0 failed" in rows[1]["note"]
