@@ -60,7 +60,9 @@ class ExperimentRef:
 
     def keys(self, *, quick: bool = False) -> set[str] | None:
         """The cell keys of the file's current cells (its ``--quick`` cells with ``quick``); None without a file."""
-        return None if self.file is None else {c.key for c in self.file.cells(quick=quick)}
+        if self.file is None or self.file.search is not None:  # a search's trials are every run of its name
+            return None
+        return {c.key for c in self.file.cells(quick=quick)}
 
 
 def _looks_like_file(target: str) -> bool:
@@ -119,7 +121,8 @@ def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = Fal
     """
     if quick and ref.file is None:
         raise SpecError(f"--quick compares an experiment file's smoke runs: give the .toml file, not {ref.given!r}")
-    rows = compare(store, ref.name, keys=ref.keys(quick=quick))
+    name = f"{ref.name}-quick" if quick and ref.file is not None and ref.file.search is not None else ref.name
+    rows = compare(store, name, keys=ref.keys(quick=quick))  # a search's --quick trials are a study of their own
     if not rows:
         raise StoreError(nothing_to_compare(store, ref, quick))
     return rows
@@ -163,7 +166,10 @@ def compare(store: RunStore, experiment: str, *, keys: set[str] | None = None) -
     runs = [r for r in runs if r.status != "running"]
     if keys is None:
         runs = current_runs(runs)
-    return Comparison(runs, store.committees(experiment), keys=keys).rows()
+    rows = Comparison(runs, store.committees(experiment), keys=keys).rows()
+    from mnistlab.search import is_search, rank_trials  # late: search imports experiments, as this module does
+
+    return rank_trials(rows, runs) if is_search(runs) else rows
 
 
 def current_runs(runs: Sequence[RunRecord], keys: Collection[str] | None = None) -> list[RunRecord]:

@@ -40,12 +40,15 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mnistlab._toml import loads_toml, read_text_file, with_line
 from mnistlab.errors import SpecError, did_you_mean, show, unknown_key
 
-EXPERIMENT_KEYS = ("name", "description", "repeats", "committee", "base", "variants", "grid")
+if TYPE_CHECKING:
+    from mnistlab.search import SearchSpace
+
+EXPERIMENT_KEYS = ("name", "description", "repeats", "committee", "base", "variants", "grid", "search")
 VARIANT_META_KEYS = ("name", "description", "repeats", "committee", "grid")
 MAX_REPEATS = 1000
 MAX_COMMITTEE = 100
@@ -96,11 +99,17 @@ class Experiment:
     base: dict[str, Any]
     variants: list[Variant]
     description: str = ""
+    search: SearchSpace | None = None  # a [search] table: trials come from mnistlab.search, not cells
 
     def cells(self, *, quick: bool = False) -> list[Cell]:
-        """Every cell: variant x repeat x member, in file order. ``quick`` shrinks each one."""
+        """Every cell: variant x repeat x member, in file order. ``quick`` shrinks each one.
+
+        Raises SpecError for a search (its trials are asked from Optuna: :func:`mnistlab.search.run_search`)."""
         from mnistlab.config import parse_run_config
 
+        if self.search is not None:
+            raise SpecError(f"{self.source}: has a [search] table: run the search with `mnistlab search {self.source}`",
+                            source=self.source)
         out: list[Cell] = []
         for v in self.variants:
             repeats = 1 if quick else v.repeats
@@ -204,6 +213,11 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
     except SpecError as exc:
         raise exc.within("base", source=source) from None
     known = _known_view(base, base_cfg)
+    if "search" in d:  # a search has no variants: its trials come from Optuna (mnistlab.search)
+        from mnistlab.search import parse_search
+
+        search = parse_search(d["search"], d, base, known, source)
+        return Experiment(name, source, dict(base), [Variant("base", {}, dict(base))], str(d.get("description", "")), search)
     repeats = _count(d, "repeats", 1, MAX_REPEATS, source)
     committee = _count(d, "committee", 1, MAX_COMMITTEE, source)
     top_grid = _grid(d.get("grid", {}), known, source, "grid", ("grid",))

@@ -459,3 +459,115 @@ def plot_predictions(originals: Sequence[Any], seen: Any, probs: np.ndarray, cla
         bars.set_xlim(0, 1)
         bars.set_title(f"{labels[best]}: {probs[i, best]:.1%}", fontsize=8, parse_math=False)
     return fig
+
+
+# --------------------------------------------------------------------------- searches
+# A trial is a mapping with "trial" (its number), "state" (complete / pruned / failed), "value"
+# (the searched metric, None when failed) and "params" (dotted key -> value): see
+# mnistlab.search.trial_rows.
+_STATE_COLORS = {"complete": "C0", "pruned": "C1", "failed": "C3"}
+
+
+def _scored(trials: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    out = [t for t in trials if isinstance(t.get("value"), (int, float)) and math.isfinite(t["value"])]
+    if not out:
+        raise PlotError("no trial with a value to plot (has the search finished any trial?)")
+    return out
+
+
+def plot_optimization_history(trials: Sequence[Mapping[str, Any]], metric: str = "val_accuracy",
+                              direction: str = "maximize") -> Figure:
+    """Each trial's value by trial number (colored by state) and the best complete value so far
+    (Optuna's ``plot_optimization_history``). PlotError when no trial has a value."""
+    scored = sorted(_scored(trials), key=lambda t: t["trial"])
+    fig = Figure(figsize=(6.5, 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    for state, color in _STATE_COLORS.items():
+        pts = [t for t in scored if t.get("state") == state]
+        if pts:
+            ax.scatter([t["trial"] for t in pts], [t["value"] for t in pts], color=color, label=state, s=22)
+    best, xs, ys = None, [], []
+    pick = max if direction == "maximize" else min
+    for t in scored:
+        if t.get("state") == "complete":
+            best = t["value"] if best is None else pick(best, t["value"])
+        if best is not None:
+            xs.append(t["trial"])
+            ys.append(best)
+    if xs:
+        ax.step(xs, ys, where="post", color="C2", label="best so far")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set(title="Optimisation history", xlabel="trial", ylabel=metric)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return fig
+
+
+def _axis_values(values: Sequence[Any]) -> tuple[np.ndarray, list[str] | None, bool]:
+    """Values of one param on a 0-1 axis: numbers scaled (log when they span a decade or more and are
+    positive), anything else by its rank among the distinct values; also its tick labels, and log."""
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        x = np.asarray(values, dtype=float)
+        log = bool(x.min() > 0 and x.max() / x.min() >= 10)
+        x = np.log10(x) if log else x
+        span = float(x.max() - x.min()) or 1.0
+        return (x - x.min()) / span, None, log
+    distinct = {json_label(v): v for v in values}
+    try:  # in their own order where they have one ([8] < [16] < [32]); else by label
+        labels = sorted(distinct, key=distinct.__getitem__)
+    except TypeError:
+        labels = sorted(distinct)
+    pos = {lab: i for i, lab in enumerate(labels)}
+    return np.asarray([pos[json_label(v)] / max(1, len(labels) - 1) for v in values]), labels, False
+
+
+def json_label(value: Any) -> str:
+    """A short label for a param value: ``[16, 32]`` -> ``16/32``."""
+    if isinstance(value, list):
+        return "/".join(json_label(v) for v in value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def plot_parallel_coordinates(trials: Sequence[Mapping[str, Any]], metric: str = "val_accuracy") -> Figure:
+    """One line per trial with a value across one axis per searched param and the metric, colored by
+    the value (Optuna's ``plot_parallel_coordinate``). PlotError when no trial has a value."""
+    scored = _scored(trials)
+    keys = sorted({k for t in scored for k in t.get("params", {})})
+    cols = [_axis_values([t["params"].get(k) for t in scored]) for k in keys]
+    vals = np.asarray([t["value"] for t in scored], dtype=float)
+    cols.append(_axis_values(list(vals)))
+    names = [*keys, metric]
+    fig = Figure(figsize=(max(6.0, 1.6 * len(names) + 2), 4.5), layout="constrained")
+    ax = fig.add_subplot()
+    norm = (vals - vals.min()) / ((vals.max() - vals.min()) or 1.0)
+    cmap = fig.colorbar(ax.scatter([], [], c=[], cmap="viridis", vmin=vals.min(), vmax=vals.max()), ax=ax, label=metric).cmap
+    for i in range(len(scored)):
+        ax.plot(range(len(names)), [c[0][i] for c in cols], color=cmap(float(norm[i])), alpha=0.8, lw=1.2)
+    for j, (_, labels, log) in enumerate(cols):
+        ax.axvline(j, color="0.6", lw=0.8)
+        raw = [t["params"].get(names[j]) for t in scored] if j < len(keys) else list(vals)
+        ticks = (list(zip(np.linspace(0, 1, len(labels)) if len(labels) > 1 else [0.0], labels)) if labels
+                 else [(0.0, f"{min(raw):.3g}"), (1.0, f"{max(raw):.3g}" + (" (log)" if log else ""))])
+        for y, text in ticks:
+            ax.annotate(text, (j, y), xytext=(3, 2), textcoords="offset points", fontsize=7)
+    ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
+    ax.set_yticks([])
+    ax.set_ylim(-0.1, 1.1)
+    ax.set_title("Parallel coordinates (one line per trial)")
+    return fig
+
+
+def plot_param_importances(importances: Mapping[str, float]) -> Figure:
+    """Horizontal bars of each searched param's importance (Optuna's fANOVA shares, summing to 1),
+    most important on top. PlotError when there are none (fewer than 2 complete trials)."""
+    if not importances:
+        raise PlotError("no parameter importances: they need at least 2 complete trials")
+    items = sorted(importances.items(), key=lambda kv: kv[1])
+    fig = Figure(figsize=(6.0, 1.0 + 0.5 * len(items)), layout="constrained")
+    ax = fig.add_subplot()
+    ax.barh(range(len(items)), [v for _, v in items], color="C0")
+    ax.set_yticks(range(len(items)), [k for k, _ in items])
+    for i, (_, v) in enumerate(items):
+        ax.annotate(f"{v:.2f}", (v, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
+    ax.set(title="Parameter importance (fANOVA)", xlabel="importance", xlim=(0, 1.1))
+    return fig

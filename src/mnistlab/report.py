@@ -30,6 +30,7 @@ from mnistlab import plots, views
 from mnistlab.comparison import compare
 from mnistlab.errors import MnistlabError, PlotError, StoreError, did_you_mean
 from mnistlab.evaluate import confusion_matrix, misclassified
+from mnistlab.search import is_search, param_importances, trial_rows
 from mnistlab.store import RunRecord, RunStore
 
 # Comparison columns in reading order, with how to show them; unknown keys follow, shown as-is.
@@ -162,6 +163,24 @@ def _variant_section(store: RunStore, name: str, records: Sequence[RunRecord],
     return section
 
 
+def search_figures(store: RunStore, experiment: str, records: Sequence[RunRecord],
+                   notes: list[str]) -> list[tuple[str, str]]:
+    """A search's figures (optimisation history, parallel coordinates, parameter importance) as
+    (caption, data URI); a figure that cannot be drawn adds a line to ``notes`` instead."""
+    trials = trial_rows(records)
+    metric, direction = trials[0]["metric"] or "val_accuracy", trials[0]["direction"] or "maximize"
+    out = []
+    for caption, draw in (("optimisation history", lambda: plots.plot_optimization_history(trials, metric, direction)),
+                          ("parallel coordinates", lambda: plots.plot_parallel_coordinates(trials, metric)),
+                          ("parameter importance", lambda: plots.plot_param_importances(
+                              param_importances(store.root, experiment)))):
+        try:
+            out.append((caption, figure_data_uri(draw())))
+        except MnistlabError as exc:  # PlotError, or Optuna missing for the importances
+            notes.append(f"{caption}: {exc}")
+    return out
+
+
 def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLike | None = None) -> str:
     """Collect an experiment's runs from `store` and render the report (no training happens)."""
     records = store.runs(experiment=experiment)
@@ -181,6 +200,8 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
             figures.append((caption, figure_data_uri(draw(rows))))
         except PlotError as exc:
             notes.append(f"{caption}: {exc}")
+    if is_search(records):
+        figures += search_figures(store, experiment, records, notes)
     # Sections follow the comparison table's order (the experiment file's), runs by seed within.
     by_variant: dict[str, list[RunRecord]] = {str(row["variant"]): [] for row in rows if "variant" in row}
     for r in sorted(finished, key=lambda r: (r.seed if r.seed is not None else 0, r.created_at)):

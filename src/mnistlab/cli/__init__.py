@@ -14,7 +14,7 @@ import click
 
 from mnistlab.errors import MnistlabError, SpecWarning
 
-from . import data_cmds, experiment_cmds, inspect_cmds, model_cmds, predict_cmds, train_cmds
+from . import data_cmds, experiment_cmds, inspect_cmds, model_cmds, predict_cmds, search_cmds, train_cmds
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -23,7 +23,7 @@ def cli() -> None:
     """Train, compare and inspect small image classifiers on the MNIST family."""
 
 
-for _module in (data_cmds, model_cmds, train_cmds, experiment_cmds, inspect_cmds, predict_cmds):
+for _module in (data_cmds, model_cmds, train_cmds, experiment_cmds, search_cmds, inspect_cmds, predict_cmds):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

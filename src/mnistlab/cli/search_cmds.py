@@ -1,0 +1,76 @@
+"""`mnistlab search / search-best`: an Optuna study from an experiment's [search] table (parsing only)."""
+
+from __future__ import annotations
+
+import click
+
+from mnistlab.cli._common import open_store, store_option
+from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
+from mnistlab.cli._output import format_option
+from mnistlab.errors import RunNotFinished
+
+_STORE = store_option()
+
+
+@click.command("search")
+@click.argument("experiment", type=click.Path(dir_okay=False))
+@_STORE
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True,
+              help="Train this many trials at once, in separate processes splitting the cores.")
+@click.option("--quick", is_flag=True, help="A small data subset, at most 2 epochs and 4 trials (a study of its own).")
+@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder holding the datasets.")
+@format_option(COMPARE_FORMATS)
+def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_dir: str | None, fmt: str) -> None:
+    """Run (or resume) the Optuna study of an EXPERIMENT file's [search] table, then print the trials ranked.
+
+    Each trial is a run in the store (variant trial-0007); the study is search.sqlite in the store
+    folder, so a stopped search resumes where it stopped. Exits with status 1 when every trial failed.
+    """
+    from mnistlab.comparison import compare
+    from mnistlab.experiments import load_experiment
+    from mnistlab.search import run_search, study_name
+
+    exp = load_experiment(experiment)
+    if exp.search is None:
+        exp.cells()  # not a search: says how to run it (or what is wrong)
+        raise click.UsageError(f"{experiment} has no [search] table: train it with `mnistlab run {experiment}`")
+    st = open_store(store, create=True)
+    err, space = fmt != "table", exp.search
+    click.echo(f"search {study_name(exp.name, quick)}: {space.sampler} sampler, {space.pruner} pruner, "
+               f"{space.direction} {space.metric}, store {st.root}", err=err)
+
+    def on_trial(t) -> None:  # noqa: ANN001
+        value = f", {space.metric} {t.value:.4f}" if t.value is not None else ""
+        click.echo(f"  trial {t.number:4d}  {t.run_id or '-':10s}  {t.state}{value}"
+                   + (f" ({t.message})" if t.message else ""), err=err)
+
+    result = run_search(exp, st, jobs=jobs, quick=quick, data_dir=data_dir, on_trial=on_trial)
+    if result.resumed:
+        click.echo(f"asked again: trials {', '.join(map(str, result.resumed))} (their driver had stopped)", err=err)
+    _rows_out(compare(st, result.study), result.study, fmt)
+    states = [t.state for t in result.trials]
+    if states and all(s == "failed" for s in states):
+        raise RunNotFinished(f"all {len(states)} trials of {result.study} failed: see `mnistlab runs -e {result.study}`")
+
+
+@click.command("search-best")
+@click.argument("experiment")
+@_STORE
+@click.option("--output", "-o", type=click.Path(dir_okay=False), required=True, help="The experiment file to write.")
+@click.option("--repeats", type=click.IntRange(1, 1000), default=3, show_default=True, help="Seeds the written file trains.")
+def search_best_cmd(experiment: str, store: str | None, output: str, repeats: int) -> None:
+    """Write the best complete trial of a search EXPERIMENT (a file, its name or a run id) as a plain
+    experiment file, trained with `mnistlab run OUTPUT` over --repeats seeds."""
+    from mnistlab.comparison import resolve_experiment
+    from mnistlab.search import best_trial, write_best
+
+    st = open_store(store)
+    name = resolve_experiment(st, experiment).name
+    runs = st.runs(experiment=name)
+    path = write_best(runs, name, output, repeats)
+    rec = best_trial(runs)
+    click.echo(f"wrote {path}: trial {rec.metrics['trial']} ({rec.run_id}), {rec.metrics['search_metric']} "
+               f"{rec.metrics['search_value']:.4f}; train it with `mnistlab run {path}`")
+
+
+COMMANDS: list[click.Command] = [search_cmd, search_best_cmd]

@@ -1,0 +1,750 @@
+"""Search: a ``[search]`` table turns an experiment into an Optuna study whose trials are runs in the store.
+
+An experiment file with a search::
+
+    [base]                                   # the run every trial starts from (needs a validation split)
+    dataset = "mnist"
+    model = { conv = [32], pool = [true], dense = [64] }
+    data = { validation = 0.1 }
+    train = { epochs = 5 }
+
+    [search]
+    "train.lr" = { log_uniform = [1e-4, 1e-1] }
+    "train.batch_size" = { int = [32, 256], step = 32 }    # optional step (default 1) and log (default false)
+    "model.dropout" = { uniform = [0.0, 0.5] }              # optional step
+    "model.conv" = { choice = [[16], [32], [64]] }
+    metric = "val_accuracy"      # any logged key; default val_accuracy
+    direction = "maximize"       # default: maximize, or minimize for a *loss metric
+    trials = 20                  # default 20 (a grid: at most its size)
+    sampler = "tpe"              # tpe (default) | random | grid (choices and stepped ranges; each point once, in order)
+    pruner = "median"            # median (default) | hyperband | successive_halving | none
+    seed = 0                     # the sampler's seed (default 0)
+
+:func:`parse_search` validates the table where the experiment file is read (every trial's value
+at each end of its range is parsed as a run config), so bad input is a one-line SpecError before
+anything trains. :func:`run_search` runs the study: each trial is a run in the store named
+``trial-0007`` whose metrics hold ``trial``, ``trial_state`` (complete / pruned / failed),
+``search_metric``, ``search_value`` and ``trial_params``. The study lives in Optuna's RDB storage,
+``search.sqlite`` in the store folder, so a killed search resumes where it stopped: trials left
+running by a dead driver are failed and asked again with the same parameters.
+
+A trial's value is its last epoch's ``metric`` (the model the run keeps). Pruning: the monitored
+metric is reported to Optuna at each epoch end and a trial the pruner stops ends there, its history
+recorded (store status ``finished``, trial state ``pruned``).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+import multiprocessing
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mnistlab.callbacks import Callback, Logs, check_monitor
+from mnistlab.errors import MnistlabError, SpecError, did_you_mean, show, unknown_key
+
+SETTINGS = ("metric", "direction", "trials", "sampler", "pruner", "seed")
+DISTRIBUTIONS = ("uniform", "log_uniform", "int", "choice")
+OPTIONS = {"uniform": ("step",), "log_uniform": (), "int": ("step", "log"), "choice": ()}
+SAMPLERS = ("tpe", "random", "grid")
+PRUNERS = ("median", "hyperband", "successive_halving", "none")
+DIRECTIONS = ("maximize", "minimize")
+STATES = ("complete", "pruned", "failed")
+MAX_TRIALS = 10_000
+DEFAULT_TRIALS = 20
+STUDY_FILE = "search.sqlite"
+QUICK_TRIALS = 4
+_KILLED = "mnistlab:killed"  # system attr of a trial failed because its driver died (it is asked again)
+
+
+# ------------------------------------------------------------------------------------ spec
+@dataclass(frozen=True)
+class Param:
+    """One searched setting: a dotted config key and its distribution.
+
+    ``kind``: uniform | log_uniform | int | choice. ``low``/``high`` bound the ranges (inclusive);
+    ``step`` (uniform, int) and ``log`` (int) as Optuna's ``suggest_float`` / ``suggest_int`` take them;
+    ``choices`` the values of a choice (any TOML value).
+    """
+
+    key: str
+    kind: str
+    low: float = 0.0
+    high: float = 0.0
+    step: float | None = None
+    log: bool = False
+    choices: tuple[Any, ...] = ()
+
+    def corners(self) -> list[Any]:
+        """The values a config must accept for every trial to be valid: both ends, or every choice."""
+        if self.kind == "choice":
+            return list(self.choices)
+        return [int(self.low), int(self.high)] if self.kind == "int" else [float(self.low), float(self.high)]
+
+    def grid_values(self) -> list[Any]:
+        """The values a grid search tries (choices and stepped ranges only)."""
+        if self.kind == "choice":
+            return list(self.choices)
+        step = self.step or 1
+        n = int(math.floor((self.high - self.low) / step + 1e-9)) + 1
+        vals = [self.low + i * step for i in range(n)]
+        return [int(v) for v in vals] if self.kind == "int" else [float(v) for v in vals]
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    """A parsed ``[search]`` table (see the module docstring for each setting and its default)."""
+
+    params: tuple[Param, ...]
+    metric: str = "val_accuracy"
+    direction: str = "maximize"
+    trials: int = DEFAULT_TRIALS
+    sampler: str = "tpe"
+    pruner: str = "median"
+    seed: int = 0
+
+
+# --------------------------------------------------------------------------------- parsing
+def parse_search(table: Any, experiment: Mapping[str, Any], base: Mapping[str, Any], known: Mapping[str, Any],
+                 source: str) -> SearchSpace:
+    """Validate an experiment's ``[search]`` table; ``known`` is every key a variant may override.
+
+    Raises SpecError (path ``("search", ...)``) for an unknown key or distribution, a range whose
+    low is above its high, a log range touching 0, an empty choice, a grid over a continuous range,
+    a search beside ``repeats``/``committee``/variants/a grid, a base without a validation split,
+    or a trial value the run config refuses.
+    """
+    where = f"{source}: [search]"
+    if not isinstance(table, Mapping):
+        raise SpecError(f"{where}: must be a table, got {show(table)}", path=("search",), source=source)
+    for other in ("repeats", "committee", "variants", "grid"):
+        if other in experiment:
+            raise SpecError(f"{source}: {other} cannot be used with [search]: a search trains one run per trial "
+                            f"(train the best trial with repeats: `mnistlab search-best`)", path=(other,), source=source)
+    settings = {k: v for k, v in table.items() if k in SETTINGS}
+    params = [_param(key, spec, known, where, source) for key, spec in _param_items(table, known, where, source)]
+    if not params:
+        raise SpecError(f"{where}: no setting to search: add one, e.g. \"train.lr\" = {{ log_uniform = [1e-4, 1e-1] }}",
+                        path=("search",), source=source)
+    space = _settings(settings, tuple(params), base, where, source)
+    _check_trial_configs(space, base, source)
+    return space
+
+
+def _param_items(table: Mapping[str, Any], known: Mapping[str, Any], where: str,
+                 source: str, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
+    """(dotted key, distribution table) of every searched setting; ``train.lr`` written as a TOML
+    dotted key arrives as nested tables, so tables are walked down to the distributions."""
+    for key, value in table.items():
+        if not prefix and key in SETTINGS:
+            continue
+        path = (*prefix, *str(key).split("."))
+        at: Any = known
+        for i, part in enumerate(path):
+            if not isinstance(at, Mapping) or part not in at:
+                choices = [str(k) for k in at] if isinstance(at, Mapping) else []
+                if i == 0:
+                    raise unknown_key(part, [*SETTINGS, *choices], where=where, path=("search",), source=source)
+                dotted = ".".join(path)
+                raise SpecError(f'{where}: "{dotted}": the base has no key "{part}"{did_you_mean(part, choices)}',
+                                path=("search", *path), source=source)
+            at = at[part]
+        is_dist = isinstance(value, Mapping) and (not isinstance(at, Mapping)
+                                                  or bool(set(value) & {*DISTRIBUTIONS, "step", "log"}))
+        if isinstance(value, Mapping) and not is_dist:
+            yield from _param_items(value, known, where, source, path)
+        else:
+            yield ".".join(path), value
+
+
+def _param(key: str, spec: Any, known: Mapping[str, Any], where: str, source: str) -> Param:
+    """One distribution table, checked (see :func:`parse_search`)."""
+    path = ("search", *key.split("."))
+    label = f'{where}: "{key}"'
+    if not isinstance(spec, Mapping):
+        raise SpecError(f"{label}: must be a distribution table such as {{ uniform = [0.0, 0.5] }} or "
+                        f"{{ choice = [16, 32] }}, got {show(spec)}", path=path, source=source)
+    kinds = [k for k in spec if k in DISTRIBUTIONS]
+    for k in spec:
+        if k not in DISTRIBUTIONS and k not in ("step", "log"):
+            raise SpecError(f'{label}: unknown distribution "{k}"{did_you_mean(str(k), DISTRIBUTIONS)}; '
+                            f"known: {', '.join(DISTRIBUTIONS)}", path=path, source=source)
+    if len(kinds) != 1:
+        raise SpecError(f"{label}: give exactly one distribution ({', '.join(DISTRIBUTIONS)}), got {len(kinds)}",
+                        path=path, source=source)
+    kind = kinds[0]
+    for k in spec:
+        if k in ("step", "log") and k not in OPTIONS[kind]:
+            raise SpecError(f'{label}: "{k}" does not apply to {kind}', path=path, source=source)
+    values = spec[kind]
+    if kind == "choice":
+        if not isinstance(values, list) or not values:
+            raise SpecError(f"{label}: choice must be a non-empty list of values, got {show(values)}", path=path, source=source)
+        return Param(key, kind, choices=tuple(values))
+    return _range(key, kind, values, spec, label, path, source)
+
+
+def _range(key: str, kind: str, values: Any, spec: Mapping[str, Any], label: str, path: tuple[str, ...],
+           source: str) -> Param:
+    """A uniform / log_uniform / int range, checked."""
+    num = (int,) if kind == "int" else (int, float)
+    if (not isinstance(values, list) or len(values) != 2
+            or not all(isinstance(v, num) and not isinstance(v, bool) and math.isfinite(v) for v in values)):
+        what = "whole numbers" if kind == "int" else "numbers"
+        raise SpecError(f"{label}: {kind} must be [low, high], two {what}, got {show(values)}", path=path, source=source)
+    low, high = values
+    if low > high:
+        raise SpecError(f"{label}: the range's low ({low}) is above its high ({high})", path=path, source=source)
+    log = kind == "log_uniform" or spec.get("log", False)
+    if not isinstance(log, bool):
+        raise SpecError(f"{label}: log must be true or false, got {show(log)}", path=path, source=source)
+    if log and low <= 0:
+        raise SpecError(f"{label}: a log range must stay above 0, got [{low}, {high}]: start it at a small "
+                        f"positive value such as 1e-5", path=path, source=source)
+    step = spec.get("step")
+    if step is not None:
+        if isinstance(step, bool) or not isinstance(step, num) or not step > 0:
+            raise SpecError(f"{label}: step must be a positive {'whole ' if kind == 'int' else ''}number, "
+                            f"got {show(step)}", path=path, source=source)
+        if log:
+            raise SpecError(f"{label}: step and log cannot be combined (Optuna's rule)", path=path, source=source)
+    return Param(key, kind, float(low), float(high), None if step is None else float(step),
+                 kind == "log_uniform" or bool(spec.get("log", False)))
+
+
+def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str, Any], where: str,
+              source: str) -> SearchSpace:
+    """The search's settings (metric, direction, trials, sampler, pruner, seed), checked."""
+    def pick(key: str, allowed: Sequence[str], default: str) -> str:
+        v = s.get(key, default)
+        if v not in allowed:
+            raise SpecError(f'{where}: {key}: unknown {key} "{v}"{did_you_mean(str(v), allowed)}; '
+                            f"choose one of {', '.join(allowed)}", path=("search", key), source=source)
+        return str(v)
+
+    metric = s.get("metric", "val_accuracy")
+    if not isinstance(metric, str):
+        raise SpecError(f"{where}: metric: must be a string, got {show(metric)}", path=("search", "metric"), source=source)
+    try:
+        check_monitor(metric, f"{where}: metric")
+    except SpecError as exc:
+        raise SpecError(str(exc), path=("search", "metric"), source=source) from None
+    direction = pick("direction", DIRECTIONS, "minimize" if "loss" in metric else "maximize")
+    sampler, pruner = pick("sampler", SAMPLERS, "tpe"), pick("pruner", PRUNERS, "median")
+    trials, seed = s.get("trials", DEFAULT_TRIALS), s.get("seed", 0)
+    for key, v, lo, hi in (("trials", trials, 1, MAX_TRIALS), ("seed", seed, 0, 2**31 - 1)):
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise SpecError(f"{where}: {key}: must be a whole number in [{lo}, {hi}], got {show(v)}",
+                            path=("search", key), source=source)
+    if sampler == "grid":
+        for p in params:
+            if p.kind in ("uniform", "log_uniform") and p.step is None:
+                raise SpecError(f'{where}: "{p.key}": the grid sampler needs a finite set of values, not a continuous '
+                                f"{p.kind} range: use choice = [...], an int range, or a uniform range with a step",
+                                path=("search", *p.key.split(".")), source=source)
+        trials = min(trials, math.prod(len(p.grid_values()) for p in params))
+    if not _has_validation(base):
+        raise SpecError(f"{source}: a search needs a validation split to score its trials on: set data.validation "
+                        f"in [base] (e.g. data = {{ validation = 0.1 }})", path=("base",), source=source)
+    return SearchSpace(params, metric, direction, trials, sampler, pruner, seed)
+
+
+def _has_validation(base: Mapping[str, Any]) -> bool:
+    val = (base.get("data") or {}).get("validation", 0) if isinstance(base.get("data"), Mapping) else 0
+    return bool(val) and not isinstance(val, bool)
+
+
+def _check_trial_configs(space: SearchSpace, base: Mapping[str, Any], source: str) -> None:
+    """Every value at each end of each range (every choice) through the normal run config parsing."""
+    from mnistlab.config import parse_run_config
+    from mnistlab.experiments import apply_dotted
+
+    for p in space.params:
+        for value in p.corners():
+            try:
+                parse_run_config(apply_dotted(base, {p.key: value}), source=f'{source}: [search] "{p.key}" = {show(value)}')
+            except SpecError as exc:
+                raise SpecError(str(exc), path=("search", *p.key.split(".")), source=source) from None
+
+
+# ---------------------------------------------------------------------------------- optuna
+def _optuna() -> Any:
+    try:
+        import optuna
+    except ImportError:
+        raise MnistlabError("a search needs Optuna: pip install 'mnistlab[search]'") from None
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    return optuna
+
+
+def storage_url(store_root: str | os.PathLike) -> str:
+    """The study's Optuna RDB storage: ``search.sqlite`` in the store folder."""
+    return f"sqlite:///{Path(store_root).resolve() / STUDY_FILE}"
+
+
+_STORAGES: dict[tuple[str, int], Any] = {}
+
+
+def open_storage(store_root: str | os.PathLike) -> Any:
+    """The Optuna RDB storage of :func:`storage_url`, one per process and file: SQLite in WAL mode
+    with ``synchronous=NORMAL`` (as the run store; a third of the default's time per ask or tell
+    here) and a 60 s busy timeout, so that ``--jobs`` workers writing at once wait rather than fail."""
+    import sqlite3
+
+    optuna = _optuna()
+    path = Path(store_root).resolve() / STUDY_FILE
+    key = (str(path), path.stat().st_ino if path.exists() else 0)
+    if key not in _STORAGES:
+        def connect() -> sqlite3.Connection:
+            con = sqlite3.connect(path, timeout=60, check_same_thread=False)
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            return con
+
+        storage = optuna.storages.RDBStorage(storage_url(store_root), engine_kwargs={"creator": connect})
+        key = (str(path), path.stat().st_ino)
+        _STORAGES[key] = storage
+    return _STORAGES[key]
+
+
+def make_sampler(space: SearchSpace) -> Any:
+    """The Optuna sampler ``space.sampler`` names, seeded with ``space.seed``."""
+    optuna = _optuna()
+    if space.sampler in ("random", "grid"):  # grid: its points are queued by open_study (see there)
+        return optuna.samplers.RandomSampler(seed=space.seed)
+    return optuna.samplers.TPESampler(seed=space.seed)
+
+
+def make_pruner(name: str, epochs: int) -> Any:
+    """The Optuna pruner ``name`` names, its resource counted in epochs (1..``epochs``)."""
+    optuna = _optuna()
+    if name == "median":
+        return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=0)
+    if name == "hyperband":
+        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(1, epochs), reduction_factor=3)
+    if name == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+    return optuna.pruners.NopPruner()
+
+
+def _encode(value: Any) -> Any:
+    """Optuna's categorical values are scalars: a list or table choice travels as its JSON text."""
+    return value if value is None or isinstance(value, (bool, int, float, str)) else json.dumps(value)
+
+
+def _decode(param: Param, value: Any) -> Any:
+    if param.kind == "choice" or isinstance(value, str):
+        for c in param.choices or param.grid_values():
+            if _encode(c) == value:
+                return copy.deepcopy(c)
+    return int(value) if param.kind == "int" else value
+
+
+def distributions(space: SearchSpace) -> dict[str, Any]:
+    """Each param as an Optuna distribution (for ``study.ask``)."""
+    d = _optuna().distributions
+    out: dict[str, Any] = {}
+    for p in space.params:
+        if p.kind == "choice":
+            out[p.key] = d.CategoricalDistribution([_encode(c) for c in p.choices])
+        elif p.kind == "int":
+            out[p.key] = d.IntDistribution(int(p.low), int(p.high), log=p.log, step=int(p.step or 1))
+        elif space.sampler == "grid":  # a stepped uniform range: its grid's values
+            out[p.key] = d.CategoricalDistribution(p.grid_values())
+        else:
+            out[p.key] = d.FloatDistribution(p.low, p.high, log=p.log, step=p.step)
+    return out
+
+
+def open_study(name: str, space: SearchSpace, store_root: str | os.PathLike, epochs: int) -> Any:
+    """Create, or load to resume, the study ``name`` in the store's ``search.sqlite``."""
+    optuna = _optuna()
+    study = optuna.create_study(storage=open_storage(store_root), study_name=name, direction=space.direction,
+                                sampler=make_sampler(space), pruner=make_pruner(space.pruner, epochs),
+                                load_if_exists=True)
+    if space.sampler == "grid":
+        # Every grid point queued once, in file order (Optuna's GridSampler calls study.stop() when
+        # the grid is used up, which only works inside study.optimize, not with ask and tell).
+        for point in itertools.product(*[[_encode(v) for v in p.grid_values()] for p in space.params]):
+            study.enqueue_trial(dict(zip([p.key for p in space.params], point)), skip_if_exists=True)
+    return study
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def recover(study: Any, runs: Sequence[Any] = ()) -> list[int]:
+    """Settle the trials a dead driver left running (this host: its pid is gone): one whose run is
+    recorded (the driver died between recording and telling) is told from ``runs`` (the study's
+    runs in the store); the others are failed and asked again with the same parameters. Returns
+    the numbers of those asked again."""
+    optuna = _optuna()
+    host, out = socket.gethostname(), []
+    recorded = {r.metrics["trial"]: r for r in runs if "trial_state" in (r.metrics or {})}
+    for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        pid, t_host = t.user_attrs.get("pid", 0), t.user_attrs.get("host", "")
+        if t_host == host and _alive(int(pid)):
+            continue
+        if t.number in recorded:
+            m = recorded[t.number].metrics
+            state = {"complete": None, "pruned": optuna.trial.TrialState.PRUNED}.get(m["trial_state"],
+                                                                                    optuna.trial.TrialState.FAIL)
+            study.tell(t.number, m["search_value"] if state is None else None, state=state)
+            continue
+        study._storage.set_trial_system_attr(t._trial_id, _KILLED, True)
+        study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
+        study.enqueue_trial(t.params, skip_if_exists=False)
+        out.append(t.number)
+    return out
+
+
+def counted_trials(study: Any) -> int:
+    """Trials that count towards the search's total: complete, pruned, and failed for a reason of their own."""
+    states = _optuna().trial.TrialState
+    return sum(t.state in (states.COMPLETE, states.PRUNED) or (t.state == states.FAIL and not t.system_attrs.get(_KILLED))
+               for t in study.get_trials(deepcopy=False))
+
+
+# ----------------------------------------------------------------------------------- trials
+class PruningCallback(Callback):
+    """Reports ``metric`` to an Optuna trial at each epoch end and stops training when the pruner
+    says so (Optuna's ``KerasPruningCallback`` contract: the intermediate value's step is the epoch)."""
+
+    def __init__(self, trial: Any, metric: str) -> None:
+        super().__init__()
+        self.optuna_trial, self.metric = trial, metric
+        self.pruned_at: int | None = None
+        self.seconds = 0.0  # time spent talking to Optuna (its storage), for the overhead figure
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        value = (logs or {}).get(self.metric)
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            return
+        t0 = time.perf_counter()
+        self.optuna_trial.report(float(value), step=epoch)
+        prune = self.optuna_trial.should_prune()
+        self.seconds += time.perf_counter() - t0
+        if prune:
+            self.pruned_at = epoch + 1
+            self.trainer.stop_training = True
+
+
+@dataclass(frozen=True)
+class TrialTask:
+    """What a worker needs to train one trial and record it (picklable)."""
+
+    experiment: str
+    study: str
+    trial_id: int
+    number: int
+    config: dict[str, Any]
+    params: dict[str, Any]
+    metric: str
+    pruner: str
+    store_root: str
+    data_dir: str | None = None
+    threads: int = 0  # CPU threads of this worker (0: the config's); not recorded in the run's config
+
+
+@dataclass
+class TrialResult:
+    """One trial's outcome: its run, its state (complete / pruned / failed) and its value."""
+
+    number: int
+    run_id: str
+    state: str
+    value: float | None
+    status: str  # the run's store status
+    message: str = ""
+    seconds: float = 0.0  # wall time of the run (training and evaluation) in the worker
+    overhead: float = 0.0  # the worker's Optuna bookkeeping: loading the study and trial, reporting at epoch ends
+
+
+# long: one trial from its config to its recorded run; split, the recorder's life would be scattered
+def run_trial(task: TrialTask) -> TrialResult:
+    """Train one trial (any process), reporting to its Optuna trial at epoch ends, and record it."""
+    from mnistlab.config import parse_run_config
+    from mnistlab.run import Recorder, run_config
+    from mnistlab.store import RunStore
+
+    t0 = time.perf_counter()
+    optuna = _optuna()
+    epochs = int(task.config.get("train", {}).get("epochs", 1))
+    study = optuna.load_study(study_name=task.study, storage=open_storage(task.store_root),
+                              sampler=optuna.samplers.RandomSampler(), pruner=make_pruner(task.pruner, epochs))
+    trial = optuna.Trial(study, task.trial_id)
+    attach_s = time.perf_counter() - t0
+    variant = f"trial-{task.number:04d}"
+    with RunStore(task.store_root) as store:
+        try:
+            cfg = parse_run_config(task.config, source=f"{task.experiment}: {variant}", check_model=False)
+            split = copy.deepcopy(task.config)
+            if task.threads:
+                split.setdefault("train", {})["threads"] = task.threads
+            run_cfg = parse_run_config(split, source=f"{task.experiment}: {variant}", check_model=False)
+        except MnistlabError as exc:  # a combination of values the config refuses
+            return TrialResult(task.number, "", "failed", None, "failed", str(exc))
+        recorder = Recorder(store, experiment=task.experiment, variant=variant, config=cfg.resolved(),
+                            seed=cfg.train.seed)
+        pruning = PruningCallback(trial, task.metric)
+        t1 = time.perf_counter()
+        try:
+            result = run_config(run_cfg, data_dir=task.data_dir, progress="none", extra_callbacks=[pruning])
+        except BaseException as exc:
+            status = recorder.fail(exc)
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            return TrialResult(task.number, recorder.run_id, "failed", None, status, str(exc))
+        train_s = time.perf_counter() - t1
+        last = result.history[-1].get(task.metric) if result.history else None
+        ok = result.status == "finished" and isinstance(last, (int, float)) and math.isfinite(last)
+        value = float(last) if ok and last is not None else None
+        state = ("pruned" if pruning.pruned_at is not None else "complete") if ok else "failed"
+        result.config.setdefault("train", {})["threads"] = cfg.train.threads  # the user's, not this worker's share
+        result.metrics.update(trial=task.number, trial_state=state, search_metric=task.metric,
+                              search_direction=study.direction.name.lower(), search_value=value,
+                              trial_params=task.params, pruned_at_epoch=pruning.pruned_at)
+        problem = recorder.finish(result)
+        return TrialResult(task.number, recorder.run_id, "failed" if problem else state, value,
+                           "failed" if problem else result.status, problem or result.message, train_s - pruning.seconds,
+                           attach_s + pruning.seconds)
+
+
+# ----------------------------------------------------------------------------------- driver
+@dataclass
+class SearchResult:
+    """What :func:`run_search` did: the trials it ran (in the order they ended), the trials it asked
+    again after a dead driver, and the seconds the driver spent in Optuna (ask, tell, recovery)."""
+
+    study: str
+    trials: list[TrialResult] = field(default_factory=list)
+    resumed: list[int] = field(default_factory=list)
+    driver_seconds: float = 0.0
+    total: int = 0  # trials the search asks for
+    setup_seconds: float = 0.0  # of driver_seconds: creating or loading the study and settling a dead driver's trials
+
+
+def study_name(experiment: str, quick: bool) -> str:
+    """The study's (and its runs' experiment) name: ``--quick`` smoke searches are a study of their own."""
+    return f"{experiment}-quick" if quick else experiment
+
+
+def trial_base(base: Mapping[str, Any], quick: bool) -> dict[str, Any]:
+    """The run config every trial starts from; ``quick``: a small subset and at most 2 epochs."""
+    from mnistlab.experiments import quick_config
+
+    if not quick:
+        return copy.deepcopy(dict(base))
+    epochs = int((base.get("train") or {}).get("epochs", 5))
+    out = quick_config(base)
+    out["train"]["epochs"] = min(epochs, 2)
+    return out
+
+
+def _ask(study: Any, space: SearchSpace, dists: Mapping[str, Any], name: str, base: Mapping[str, Any],
+         store_root: str, data_dir: str | None, threads: int) -> TrialTask:
+    from mnistlab.experiments import apply_dotted
+
+    trial = study.ask(dict(dists))
+    trial.set_user_attr("pid", os.getpid())  # whose trial it is: a dead driver's are asked again (recover)
+    trial.set_user_attr("host", socket.gethostname())
+    params = {p.key: _decode(p, trial.params[p.key]) for p in space.params}
+    return TrialTask(name, name, trial._trial_id, trial.number, apply_dotted(base, params), params, space.metric,
+                     space.pruner, store_root, data_dir, threads)
+
+
+def _tell(study: Any, task: TrialTask, res: TrialResult) -> None:
+    states = _optuna().trial.TrialState
+    if res.run_id:
+        study._storage.set_trial_user_attr(task.trial_id, "run_id", res.run_id)
+    if res.status == "interrupted":  # Ctrl-C: this trial is asked again by the next run
+        study._storage.set_trial_system_attr(task.trial_id, _KILLED, True)
+        study.tell(task.number, state=states.FAIL)
+        study.enqueue_trial(study._storage.get_trial(task.trial_id).params, skip_if_exists=False)
+    elif res.state == "complete":
+        study.tell(task.number, res.value)
+    else:
+        study.tell(task.number, state=states.PRUNED if res.state == "pruned" else states.FAIL)
+
+
+# long: the ask / train / tell loop, inline or over a pool; its bookkeeping reads best in one place
+def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = False,
+               data_dir: str | os.PathLike | None = None,
+               on_trial: Callable[[TrialResult], None] | None = None) -> SearchResult:
+    """Run (or resume) the study of an experiment with a ``[search]`` table until it has ``trials``
+    trials (complete, pruned or failed), each trained and recorded as a run in ``store``.
+
+    ``jobs`` > 1 trains that many trials at once in spawned processes splitting the cores (the
+    driver asks and tells; workers report epoch values through the study's storage). Ctrl-C
+    records the interrupted run and raises KeyboardInterrupt; the next call asks that trial again.
+    Raises SpecError when the experiment has no ``[search]`` or ``jobs`` < 1.
+
+    >>> result = run_search("recipes/search.toml", quick=True)   # doctest: +SKIP
+    """
+    from mnistlab.config import parse_run_config
+    from mnistlab.experiments import Experiment, load_experiment
+    from mnistlab.store import RunStore
+
+    if not isinstance(exp, Experiment):
+        exp = load_experiment(exp)
+    space = exp.search
+    if space is None:
+        raise SpecError(f"{exp.source}: has no [search] table: train its cells with `mnistlab run`")
+    if jobs < 1:
+        raise SpecError(f"--jobs must be at least 1, got {jobs}")
+    st = store if isinstance(store, RunStore) else RunStore(store)
+    st.mark_stale()
+    name, base = study_name(exp.name, quick), trial_base(exp.base, quick)
+    epochs = parse_run_config(base, source=exp.source, check_model=False).train.epochs
+    t0 = time.perf_counter()
+    study = open_study(name, space, st.root, epochs)
+    total = min(space.trials, QUICK_TRIALS) if quick else space.trials
+    out = SearchResult(name, resumed=recover(study, st.runs(experiment=name)), total=total)
+    dists = distributions(space)
+    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0
+    dd = None if data_dir is None else str(data_dir)
+    pool = None if jobs == 1 else ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+    pending: dict[Future, TrialTask] = {}
+    out.driver_seconds = out.setup_seconds = time.perf_counter() - t0
+    try:
+        while True:
+            while len(pending) < jobs and counted_trials(study) + len(pending) < out.total:
+                t0 = time.perf_counter()
+                task = _ask(study, space, dists, name, base, str(st.root), dd, threads)
+                out.driver_seconds += time.perf_counter() - t0
+                if pool is None:
+                    _finish(study, task, run_trial(task), out, on_trial)
+                else:
+                    pending[pool.submit(run_trial, task)] = task
+            if not pending:
+                break
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                _finish(study, pending.pop(fut), fut.result(), out, on_trial)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    return out
+
+
+def _finish(study: Any, task: TrialTask, res: TrialResult, out: SearchResult,
+            on_trial: Callable[[TrialResult], None] | None) -> None:
+    t0 = time.perf_counter()
+    _tell(study, task, res)
+    out.driver_seconds += time.perf_counter() - t0
+    out.trials.append(res)
+    if on_trial is not None:
+        on_trial(res)
+    if res.status == "interrupted":
+        raise KeyboardInterrupt
+
+
+# ------------------------------------------------------------------------- reading the store
+def is_search(runs: Sequence[Any]) -> bool:
+    """Whether an experiment's runs are the trials of a search (their metrics carry ``trial``)."""
+    return any("trial" in (r.metrics or {}) for r in runs)
+
+
+def trial_rows(runs: Sequence[Any]) -> list[dict[str, Any]]:
+    """One dict per recorded trial (number, state, value, params, run id, metric, direction), by number."""
+    out = []
+    for r in runs:
+        m = r.metrics or {}
+        if "trial" not in m:
+            continue
+        out.append({"trial": int(m["trial"]), "variant": r.variant, "state": m.get("trial_state"),
+                    "value": m.get("search_value"), "params": dict(m.get("trial_params") or {}), "run_id": r.run_id,
+                    "metric": m.get("search_metric"), "direction": m.get("search_direction", "maximize"),
+                    "epochs": m.get("epochs_run")})
+    return sorted(out, key=lambda t: t["trial"])
+
+
+def _rank_key(direction: str) -> Callable[[Mapping[str, Any]], tuple[int, float]]:
+    def key(t: Mapping[str, Any]) -> tuple[int, float]:
+        v = t.get("value")
+        if not isinstance(v, (int, float)):
+            return (2, 0.0)
+        return (0 if t.get("state") == "complete" else 1, -v if direction == "maximize" else v)
+    return key
+
+
+def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[str, Any]]:
+    """The comparison rows of a search, best trial first: complete trials by their value, then the
+    pruned ones (a value from fewer epochs), then those without a value. Each row's ``note`` says
+    the trial's rank, state and value."""
+    trials = {t["variant"]: t for t in trial_rows(runs)}
+    if not trials:
+        return rows
+    direction = next(iter(trials.values()))["direction"]
+    key = _rank_key(direction)
+    ranked = sorted(rows, key=lambda r: key(trials.get(r["variant"], {})))
+    for i, r in enumerate(ranked, 1):
+        t = trials.get(r["variant"])
+        if t is None:
+            r["note"] = r.get("note") or "interrupted: asked again"
+            continue
+        value = f", {t['metric']} {t['value']:.4f}" if isinstance(t["value"], (int, float)) else ""
+        r["note"] = f"#{i} trial {t['trial']} {t['state']}{value}"
+    return ranked
+
+
+def best_trial(runs: Sequence[Any]) -> Any:
+    """The run of the best complete trial (by its value and the search's direction); SpecError if none."""
+    trials = [t for t in trial_rows(runs) if t["state"] == "complete" and isinstance(t["value"], (int, float))]
+    if not trials:
+        raise SpecError("no complete trial recorded yet: run the search first (`mnistlab search FILE`)")
+    best = sorted(trials, key=_rank_key(trials[0]["direction"]))[0]
+    return next(r for r in runs if r.run_id == best["run_id"])
+
+
+def best_experiment(runs: Sequence[Any], experiment: str, repeats: int = 3) -> dict[str, Any]:
+    """A plain experiment file (as data) training the best trial's config ``repeats`` times."""
+    rec = best_trial(runs)
+    m = rec.metrics
+    desc = (f"best trial ({m['trial']}) of search {experiment}: {m['search_metric']} {m['search_value']:.4f} "
+            f"with {json.dumps(m.get('trial_params') or {}, sort_keys=True)}")
+    return {"name": f"{experiment}-best", "description": desc, "repeats": repeats, "base": copy.deepcopy(rec.config)}
+
+
+def write_best(runs: Sequence[Any], experiment: str, path: str | os.PathLike, repeats: int = 3) -> Path:
+    """Write :func:`best_experiment` as a TOML file at ``path``; returns the path."""
+    from mnistlab._toml import dumps_toml
+
+    out = Path(path)
+    text = f"# written by `mnistlab search-best {experiment}`\n" + dumps_toml(best_experiment(runs, experiment, repeats))
+    try:
+        out.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise MnistlabError(f"{out}: cannot write the experiment file: {exc.strerror or exc}") from None
+    return out
+
+
+def param_importances(store_root: str | os.PathLike, study: str) -> dict[str, float]:
+    """Optuna's parameter importances (fANOVA) of a recorded study; {} with fewer than 2 complete trials."""
+    if not (Path(store_root) / STUDY_FILE).is_file():
+        return {}
+    optuna = _optuna()
+    try:
+        s = optuna.load_study(study_name=study, storage=open_storage(store_root))
+    except KeyError:
+        return {}
+    complete = [t for t in s.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+    if len(complete) < 2:
+        return {}
+    return {str(k): float(v) for k, v in optuna.importance.get_param_importances(s).items()}

@@ -1,0 +1,283 @@
+"""Optuna search: the [search] table's bad input, a pruned search, a killed search resumed, search-best."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("optuna", reason="the search extra (optuna) is in the dev extra: pip install -e '.[dev]'")
+import optuna  # noqa: E402
+
+from mnistlab import plots  # noqa: E402
+from mnistlab.cli import main  # noqa: E402
+from mnistlab.comparison import compare  # noqa: E402
+from mnistlab.errors import SpecError  # noqa: E402
+from mnistlab.experiments import load_experiment, parse_experiment  # noqa: E402
+from mnistlab.report import build_report  # noqa: E402
+from mnistlab.search import (PruningCallback, counted_trials, param_importances, run_search, storage_url,  # noqa: E402
+                             trial_rows)
+from mnistlab.store import RunStore  # noqa: E402
+from test_report import check_in_browser  # noqa: E402
+
+BASE = """
+[base]
+dataset = "mnist"
+model = { conv = [4], pool = [true], dense = [8] }
+[base.data]
+subset = 240
+validation = 0.25
+[base.train]
+epochs = 3
+batch_size = 60
+"""
+SEARCH = f"""
+name = "srch"
+{BASE}
+[search]
+"train.lr" = {{ log_uniform = [1e-4, 0.3] }}
+"model.dense" = {{ choice = [[4], [8], [16]] }}
+trials = 12
+pruner = "median"
+seed = 3
+"""
+
+
+def _exp(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def _states(store: RunStore, experiment: str) -> list[str]:
+    return [t["state"] for t in trial_rows(store.runs(experiment=experiment))]
+
+
+# --------------------------------------------------------------------------------- bad input
+BAD = {
+    "unknown distribution": ('"train.lr" = { loguniform = [1e-4, 1e-1] }',
+                             'unknown distribution "loguniform" (did you mean "log_uniform"?)'),
+    "low above high": ('"train.lr" = { uniform = [0.1, 0.01] }', "the range's low (0.1) is above its high (0.01)"),
+    "log range touching 0": ('"train.lr" = { log_uniform = [0.0, 0.1] }', "a log range must stay above 0"),
+    "int log touching 0": ('"train.batch_size" = { int = [0, 64], log = true }', "a log range must stay above 0"),
+    "empty choice": ('"model.dense" = { choice = [] }', "choice must be a non-empty list"),
+    "unknown key": ('"trian.lr" = { uniform = [0.01, 0.1] }', 'unknown key "trian" (did you mean "train"?)'),
+    "unknown setting": ('"train.lr" = { uniform = [0.01, 0.1] }\ntrails = 3', 'unknown key "trails" (did you mean "trials"?)'),
+    "unknown base key": ('"train.lrr" = { uniform = [0.01, 0.1] }', 'the base has no key "lrr" (did you mean "lr"?)'),
+    "grid over a continuous range": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = "grid"',
+                                     "the grid sampler needs a finite set of values"),
+    "unknown sampler": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = "tpee"', 'unknown sampler "tpee"'),
+    "unknown pruner": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = "meadian"', 'did you mean "median"?'),
+    "bad metric": ('"train.lr" = { uniform = [0.01, 0.1] }\nmetric = "val_acc"', 'did you mean "val_accuracy"?'),
+    "a value the config refuses": ('"train.batch_size" = { int = [-4, 64] }', "batch_size"),
+    "a choice the config refuses": ('"train.optimizer" = { choice = ["adam", "adamm"] }', "adamm"),
+    "no setting": ('trials = 3', "no setting to search"),
+    "two distributions": ('"train.lr" = { uniform = [0.01, 0.1], log_uniform = [0.01, 0.1] }', "exactly one distribution"),
+    "step on log_uniform": ('"train.lr" = { log_uniform = [0.01, 0.1], step = 0.01 }', '"step" does not apply to log_uniform'),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+def test_bad_search_is_one_line_before_training(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    table, message = BAD[case]
+    path = _exp(tmp_path, f'{BASE}\n[search]\n{table}\n')
+    with pytest.raises(SpecError) as exc:
+        load_experiment(path)
+    assert message in str(exc.value) and "\n" not in str(exc.value)
+    assert main(["search", str(path), "--data-dir", "/nonexistent"]) == 2  # refused before any data is read
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err and "Traceback" not in err
+    assert not (tmp_path / "mnistlab-runs" / "search.sqlite").exists()
+
+
+@pytest.mark.parametrize("extra", ["repeats = 3", "committee = 2", '[[variants]]\n"train.lr" = 0.01',
+                                   '[grid]\n"train.lr" = [0.01, 0.1]'])
+def test_search_beside_repeats_committee_variants_or_grid_is_refused(extra: str, tmp_path: Path) -> None:
+    head, table = (extra, "") if not extra.startswith("[") else ("", extra)
+    path = _exp(tmp_path, f'{head}\n{BASE}\n[search]\n"train.lr" = {{ uniform = [0.01, 0.1] }}\n{table}\n')
+    with pytest.raises(SpecError, match="cannot be used with \\[search\\]"):
+        load_experiment(path)
+
+
+def test_search_without_validation_split_is_refused(tmp_path: Path) -> None:
+    path = _exp(tmp_path, BASE.replace("validation = 0.25", "") + '\n[search]\n"train.lr" = { uniform = [0.01, 0.1] }\n')
+    with pytest.raises(SpecError, match="a search needs a validation split"):
+        load_experiment(path)
+
+
+def test_run_on_a_search_file_points_at_search(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _exp(tmp_path, SEARCH)
+    assert main(["run", str(path)]) == 2
+    assert "mnistlab search" in capsys.readouterr().err
+
+
+def test_search_table_parses_dotted_and_nested_keys_and_defaults() -> None:
+    exp = parse_experiment({"base": {"dataset": "mnist", "model": {"dense": [8]}, "data": {"validation": 0.1}},
+                            "search": {"train": {"lr": {"log_uniform": [1e-4, 1e-1]}},
+                                       "model.dense": {"choice": [[8], [16]]},
+                                       "train.batch_size": {"int": [32, 128], "step": 32},
+                                       "metric": "val_loss"}})
+    assert exp.search is not None
+    assert [(p.key, p.kind) for p in exp.search.params] == [("train.lr", "log_uniform"), ("model.dense", "choice"),
+                                                             ("train.batch_size", "int")]
+    assert exp.search.params[2].grid_values() == [32, 64, 96, 128]
+    s = exp.search
+    assert (s.metric, s.direction, s.trials, s.sampler, s.pruner) == ("val_loss", "minimize", 20, "tpe", "median")
+
+
+# ------------------------------------------------------------------------------- searching
+def test_pruning_callback_stops_the_run_when_the_pruner_says_so() -> None:
+    study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=0.5))
+    trial = study.ask()
+
+    class _T:
+        stop_training = False
+
+    cb = PruningCallback(trial, "val_accuracy")
+    cb.set_trainer(_T())  # type: ignore[arg-type]
+    cb.on_epoch_end(0, {"val_accuracy": 0.7})
+    assert cb.pruned_at is None and not cb.trainer.stop_training
+    cb.on_epoch_end(1, {"val_accuracy": 0.3})
+    assert cb.pruned_at == 2 and cb.trainer.stop_training
+    assert study.trials[0].intermediate_values == {0: 0.7, 1: 0.3}
+
+
+def test_search_of_12_trials_prunes_ranks_reports_and_writes_best(tmp_path: Path, data_dir: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    path = _exp(tmp_path, SEARCH)
+    store_dir = tmp_path / "store"
+    t0 = time.perf_counter()
+    assert main(["search", str(path), "--store", str(store_dir), "--data-dir", str(data_dir)]) == 0
+    seconds = time.perf_counter() - t0
+    out = capsys.readouterr().out
+    store = RunStore(store_dir)
+    runs = store.runs(experiment="srch")
+    trials = trial_rows(runs)
+    assert [t["trial"] for t in trials] == list(range(12)) and {r.variant for r in runs} == {f"trial-{i:04d}" for i in range(12)}
+    states = [t["state"] for t in trials]
+    assert "pruned" in states and "complete" in states, states
+    for t, r in zip(trials, sorted(runs, key=lambda r: r.metrics["trial"])):
+        assert r.status == "finished" and len(r.history) == r.metrics["epochs_run"]
+        if t["state"] == "pruned":  # stopped early, its history kept
+            assert r.metrics["epochs_run"] == r.metrics["pruned_at_epoch"] < 3
+        else:
+            assert r.metrics["epochs_run"] == 3 and t["value"] == r.history[-1]["val_accuracy"]
+    study = optuna.load_study(study_name="srch", storage=storage_url(store_dir))
+    assert [t.state.name for t in study.trials] == [s.upper().replace("FAILED", "FAIL") for s in states]
+    best = max((t for t in trials if t["state"] == "complete"), key=lambda t: t["value"])
+    assert study.best_trial.number == best["trial"] and study.best_value == best["value"]
+    # compare ranks the trials by the metric, the best first
+    rows = compare(store, "srch")
+    assert rows[0]["variant"] == best["variant"] and rows[0]["note"].startswith(f"#1 trial {best['trial']} complete")
+    complete = [r["val_acc"] for r in rows if " complete" in r["note"]]
+    assert complete == sorted(complete, reverse=True)
+    assert best["variant"] in out
+    # figures, alone and in the report
+    assert set(param_importances(store_dir, "srch")) == {"train.lr", "model.dense"}
+    for fig in (plots.plot_optimization_history(trials), plots.plot_parallel_coordinates(trials),
+                plots.plot_param_importances(param_importances(store_dir, "srch"))):
+        fig.savefig(tmp_path / "f.png")
+    html = build_report(store, "srch", data_dir=data_dir)
+    for caption in ("optimisation history", "parallel coordinates", "parameter importance"):
+        assert f"<figcaption>{caption}</figcaption>" in html
+    page = tmp_path / "report.html"
+    page.write_text(html, encoding="utf-8")
+    check_in_browser(page, tmp_path, rows=12, images=html.count("<img "))  # every figure decodes in Chromium
+    # search-best: a plain experiment file that loads and trains with repeats
+    best_toml = tmp_path / "best.toml"
+    assert main(["search-best", "srch", "--store", str(store_dir), "-o", str(best_toml), "--repeats", "2"]) == 0
+    exp = load_experiment(best_toml)
+    assert exp.search is None and exp.variants[0].repeats == 2
+    cfg = exp.variants[0].config
+    assert cfg["train"]["lr"] == pytest.approx(best["params"]["train.lr"]) and cfg["model"] is not None
+    assert main(["run", str(best_toml), "--store", str(store_dir), "--data-dir", str(data_dir)]) == 0
+    again = store.runs(experiment="srch-best")
+    assert len(again) == 2 and all(r.status == "finished" for r in again)
+    same_seed = next(r for r in again if r.seed == best_run_seed(runs, best["run_id"]))
+    assert same_seed.history[-1]["val_accuracy"] == pytest.approx(best["value"])  # the trial, trained again
+    assert seconds < 120, seconds  # about 60 s on 2 busy cores
+
+
+def best_run_seed(runs: list, run_id: str) -> int:
+    return next(r.seed for r in runs if r.run_id == run_id)
+
+
+def test_grid_search_tries_each_point_once(tmp_path: Path, data_dir: Path) -> None:
+    text = BASE.replace("epochs = 3", "epochs = 1") + ('\n[search]\n"train.lr" = { choice = [0.001, 0.01] }\n'
+                                                       '"train.batch_size" = { int = [30, 60], step = 30 }\n'
+                                                       'sampler = "grid"\npruner = "none"\ntrials = 50\n')
+    exp = load_experiment(_exp(tmp_path, text))
+    assert exp.search is not None and exp.search.trials == 4  # capped at the grid's size
+    result = run_search(exp, tmp_path / "store", data_dir=data_dir)
+    points = sorted((t["params"]["train.lr"], t["params"]["train.batch_size"]) for t in trial_rows(
+        RunStore(tmp_path / "store").runs(experiment=exp.name)))
+    assert points == [(0.001, 30), (0.001, 60), (0.01, 30), (0.01, 60)] and len(result.trials) == 4
+
+
+def test_parallel_search_with_two_jobs(tmp_path: Path, data_dir: Path) -> None:
+    text = SEARCH.replace("trials = 12", "trials = 4").replace("epochs = 3", "epochs = 1")
+    result = run_search(_exp(tmp_path, text), tmp_path / "store", jobs=2, data_dir=data_dir)
+    store = RunStore(tmp_path / "store")
+    runs = store.runs(experiment="srch")
+    assert len(result.trials) == 4 and len(runs) == 4 and all(r.status == "finished" for r in runs)
+    assert {r.env["threads"] for r in runs} == {max(1, (os.cpu_count() or 1) // 2)}  # the cores split
+    assert all(r.config["train"]["threads"] == 0 for r in runs)  # the recorded config is the user's
+
+
+# --------------------------------------------------------------------------- kill and resume
+def test_killed_search_resumes_without_redoing_complete_trials(tmp_path: Path, data_dir: Path) -> None:
+    text = SEARCH.replace("epochs = 3", "epochs = 2").replace('pruner = "median"', 'pruner = "none"')
+    path = _exp(tmp_path, text)
+    store_dir = tmp_path / "store"
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "mnistlab", "search", str(path), "--store", str(store_dir), "--data-dir", str(data_dir)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 90
+    done: list[str] = []
+    while time.monotonic() < deadline and proc.poll() is None:
+        if (store_dir / "search.sqlite").exists():
+            done = [r.run_id for r in RunStore(store_dir).runs(experiment="srch", status="finished")]
+            if len(done) >= 3:
+                break
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    store = RunStore(store_dir)
+    before = {r.run_id: r.variant for r in store.runs(experiment="srch", status="finished")}
+    assert 3 <= len(before) < 12
+    proc2 = subprocess.run(cmd, env=env, capture_output=True, timeout=180)
+    assert proc2.returncode == 0, proc2.stderr.decode()
+    runs = store.runs(experiment="srch")
+    finished = [r for r in runs if r.status == "finished"]
+    assert len(finished) == 12  # the study has its 12 trials ...
+    assert {r.run_id: r.variant for r in finished if r.run_id in before} == before  # ... the first ones not redone
+    interrupted = [r for r in runs if r.status == "interrupted"]  # the run the kill stopped, if it had started
+    study = optuna.load_study(study_name="srch", storage=storage_url(store_dir))
+    killed = [t for t in study.trials if t.system_attrs.get("mnistlab:killed")]
+    # killed while training: its trial asked again; killed between recording and telling Optuna: told from the store
+    assert len(killed) <= 1 and len(interrupted) <= len(killed)
+    assert counted_trials(study) == 12 and len(study.trials) == 12 + len(killed)
+    for k in killed:  # asked again, with the same parameters, and completed
+        # (the same parameters as far as it had them: a kill inside Optuna's ask can leave fewer)
+        again = [t for t in study.trials if t.number > k.number and k.params.items() <= t.params.items()]
+        assert any(t.state.name == "COMPLETE" for t in again), [(t.number, t.state.name, t.params) for t in study.trials]
+        assert b"asked again: trials " + str(k.number).encode() in proc2.stdout
+    assert np.isfinite([r.metrics["search_value"] for r in finished]).all()
+
+
+def test_a_diverging_trial_is_failed_in_the_store_and_in_the_study(tmp_path: Path, data_dir: Path) -> None:
+    text = BASE.replace("epochs = 3", "epochs = 1") + ('\n[search]\n"train.lr" = { choice = [100.0, 0.001] }\n'
+                                                       'sampler = "grid"\npruner = "none"\n')
+    result = run_search(_exp(tmp_path, text, "div.toml"), tmp_path / "store", data_dir=data_dir)
+    assert [(t.state, t.status) for t in result.trials] == [("failed", "diverged"), ("complete", "finished")]
+    study = optuna.load_study(study_name="div", storage=storage_url(tmp_path / "store"))
+    assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE"]
+    rows = compare(RunStore(tmp_path / "store"), "div")
+    assert rows[0]["variant"] == "trial-0001" and "trial 0 failed" in rows[1]["note"]
