@@ -73,6 +73,11 @@ class SpecWarning(UserWarning):
     watching a metric the run does not log); the CLI shows it as one ``warning:`` line."""
 
 
+class DataWarning(SpecWarning):
+    """Data that loads, with something left out the user should know of (a folder dataset's
+    dot-folders such as ``.ipynb_checkpoints``); the CLI shows it as one ``warning:`` line."""
+
+
 class InvertedImageWarning(UserWarning):
     """Images given to a model look inverted (a bright border, where every image of its dataset is
     dark): the prediction is probably wrong. See :func:`mnistlab.evaluate.inverted_images`."""
