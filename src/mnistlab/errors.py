@@ -91,6 +91,13 @@ class ResourceError(MnistlabError):
     exit_code = 1
 
 
+class PartlyUnreadable(DataError):
+    """Some inputs of a batch (``mnistlab predict``'s images) could not be read: each was listed, the
+    others' results were written; exit status 1, as for a run that did not finish."""
+
+    exit_code = 1
+
+
 class RunNotFinished(MnistlabError):
     """The run ended as diverged/interrupted/failed: its metrics are printed, the exit code says so."""
 

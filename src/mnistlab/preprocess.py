@@ -352,45 +352,63 @@ def _to_uint8(a: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------- many files at once
-def image_sources(paths: Iterable[str | os.PathLike]) -> list[tuple[str, str | bytes]]:
+def image_sources(paths: Iterable[str | os.PathLike], errors: list[str] | None = None) -> list[tuple[str, str | bytes]]:
     """(display name, path or bytes) for each IMAGES argument: a file, a folder's image files
     (by suffix, sorted, not recursive), or ``-`` for one image read from stdin.
 
-    Raises DataError for a path that does not exist and a folder holding no image files.
+    Raises DataError for a path that does not exist and a folder holding no image files; with an
+    ``errors`` list, appends that one-line message to it instead and goes on with the others.
     """
     out: list[tuple[str, str | bytes]] = []
     for p in paths:
         p = os.fspath(p)
-        if p == "-":
-            out.append(("<stdin>", sys.stdin.buffer.read()))
-        elif os.path.isdir(p):
-            found = sorted(f for f in Path(p).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
-            if not found:
-                raise DataError(f"{display_name(p)}: a folder with no images (looked for {', '.join(IMAGE_SUFFIXES)})")
-            out += [(display_name(f), str(f)) for f in found]
-        elif os.path.exists(p):
-            out.append((display_name(p), p))
-        else:
-            raise DataError(f"{display_name(p)}: no such file or folder")
+        try:
+            out += _sources_of(p)
+        except DataError as exc:
+            if errors is None:
+                raise
+            errors.append(str(exc))
     return out
 
 
+def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
+    if p == "-":
+        return [("<stdin>", sys.stdin.buffer.read())]
+    if os.path.isdir(p):
+        found = sorted(f for f in Path(p).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+        if not found:
+            raise DataError(f"{display_name(p)}: a folder with no images (looked for {', '.join(IMAGE_SUFFIXES)})")
+        return [(display_name(f), str(f)) for f in found]
+    if os.path.exists(p):
+        return [(display_name(p), p)]
+    raise DataError(f"{display_name(p)}: no such file or folder")
+
+
 def read_images(sources: Sequence[tuple[str, str | bytes]], dataset: str | None, *, size: Sequence[int] = (28, 28),
-                preprocessing: bool = True) -> tuple[list[Image.Image], np.ndarray]:
+                preprocessing: bool = True, errors: list[tuple[int, str]] | None = None
+                ) -> tuple[list[Image.Image], np.ndarray]:
     """The images of :func:`image_sources` and what the model sees of them: uint8 (N, H, W).
 
     With ``preprocessing`` each goes through :func:`preprocess` for ``dataset``; without, each
     must already be in dataset form (``size``, grayscale: colour is converted), else DataError.
+    With an ``errors`` list, a bad image does not stop the others: (its index in ``sources``, its
+    one-line message) is appended and it is left out of both results.
     """
     originals, seen = [], []
-    for name, src in sources:
-        im = open_image(src, name)
+    for i, (name, src) in enumerate(sources):
+        try:
+            im = open_image(src, name)
+            if preprocessing:
+                seen.append(preprocess(im, dataset, size=size if tuple(size) != (28, 28) else None, name=name))
+            elif (im.height, im.width) != tuple(size):
+                raise DataError(f"{name}: {im.width}x{im.height} pixels, the model takes {size[1]}x{size[0]}: "
+                                "drop --no-preprocess (preprocess=False) to fit it")
+            else:
+                seen.append(_to_uint8(to_gray(im) / 255.0))
+        except DataError as exc:
+            if errors is None:
+                raise
+            errors.append((i, str(exc)))
+            continue
         originals.append(im)
-        if preprocessing:
-            seen.append(preprocess(im, dataset, size=size if tuple(size) != (28, 28) else None, name=name))
-        elif (im.height, im.width) != tuple(size):
-            raise DataError(f"{name}: {im.width}x{im.height} pixels, the model takes {size[1]}x{size[0]}: "
-                            "drop --no-preprocess (preprocess=False) to fit it")
-        else:
-            seen.append(_to_uint8(to_gray(im) / 255.0))
     return originals, np.stack(seen) if seen else np.zeros((0, *size), np.uint8)

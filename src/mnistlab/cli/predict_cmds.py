@@ -15,7 +15,7 @@ import click
 
 from mnistlab.cli._common import open_store, store_option
 from mnistlab.cli._output import Column, emit, format_option
-from mnistlab.errors import InvertedImageWarning, OutputError
+from mnistlab.errors import DataError, InvertedImageWarning, OutputError, PartlyUnreadable
 
 F = TypeVar("F", bound=Callable[..., object])
 MODEL_HELP = ("MODEL: a run id (or unique prefix), or an experiment (file or recorded name) with --variant when "
@@ -85,10 +85,17 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
         if path is not None:
             check_output_path(path)
     tables = [i for i in images if i.lower().endswith(".csv")]
-    sources = image_sources([i for i in images if i not in tables]) if len(tables) < len(images) else []
+    bad: list[str] = []  # one line per bad file: the others are still predicted
+    sources = image_sources([i for i in images if i not in tables], bad) if len(tables) < len(images) else []
+    _stop_when_nothing_left(bad, sources or tables)
     trained = _load(store_path, model, variant, pick)
+    unread: list[tuple[int, str]] = []
     originals, seen = read_images(sources, trained.dataset, size=trained.input_shape,
-                                  preprocessing=not no_preprocess) if sources else ([], None)
+                                  preprocessing=not no_preprocess, errors=unread) if sources else ([], None)
+    bad += [message for _, message in unread]
+    skipped = {i for i, _ in unread}
+    sources = [s for i, s in enumerate(sources) if i not in skipped]
+    _stop_when_nothing_left(bad, sources or tables)
     if tables:
         sources, originals, seen = _with_csv_images(tables, sources, originals, seen, trained.input_shape)
     with warnings.catch_warnings(record=True) as caught:
@@ -120,6 +127,22 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
 
         plot_predictions(originals, seen, probs, names, [name for name, _ in sources]).savefig(show, dpi=100)
         click.echo(f"wrote {show}", err=True)
+    if bad:
+        for message in bad:
+            click.echo(f"error: {message}", err=True)
+        raise PartlyUnreadable(f"{len(bad)} of {len(bad) + len(probs)} images could not be read (listed above); "
+                        f"the other {len(probs)} were predicted")
+
+
+def _stop_when_nothing_left(bad: list[str], left: list[Any]) -> None:
+    """When no image is left to predict: DataError, the one bad file's line, or each listed then a count."""
+    if left or not bad:
+        return
+    if len(bad) == 1:
+        raise DataError(bad[0])
+    for message in bad:
+        click.echo(f"error: {message}", err=True)
+    raise DataError(f"none of the {len(bad)} images could be read (listed above)")
 
 
 def _with_csv_images(tables: list[str], sources: list[Any], originals: list[Any], seen: Any,
@@ -129,7 +152,6 @@ def _with_csv_images(tables: list[str], sources: list[Any], originals: list[Any]
     import numpy as np
 
     from mnistlab.data.userdata import read_csv
-    from mnistlab.errors import DataError
 
     parts = [] if seen is None else [np.asarray(seen)]
     for table in tables:
