@@ -172,8 +172,10 @@ def _with_csv_images(tables: list[str], sources: list[Any], originals: list[Any]
 @click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript", "safetensors"]), default=None,
               help="The format (default: from the file name's suffix).")
 @click.option("--card/--no-card", default=True, show_default=True, help="Also write the model card, OUTPUT.md.")
+@click.option("--no-verify", is_flag=True, help="Write the file without checking it on the test set (when the "
+              "dataset's files are not at hand); a warning says it is unverified.")
 def export_command(model: str, variant: str | None, pick: str, store_path: str | None, data_dir: str | None,
-                   output: str, fmt: str | None, card: bool) -> None:
+                   output: str, fmt: str | None, card: bool, no_verify: bool) -> None:
     """Export a trained MODEL to ONNX, TorchScript or safetensors, verified on the whole test set.
 
     The file, loaded back by its own runtime (onnxruntime for ONNX), must give PyTorch's top-1
@@ -193,10 +195,13 @@ def export_command(model: str, variant: str | None, pick: str, store_path: str |
     if card:
         check_output_path(card_path)
     trained = _load(store_path, model, variant, pick)
-    check = export_model(trained, output, fmt, data_dir=data_dir)
+    check = export_model(trained, output, fmt, data_dir=data_dir, verify=not no_verify)
     click.echo(f"wrote {output}")
     if check is not None:
         click.echo(check.summary())
+    else:
+        click.echo(f"warning: {output} is unverified (--no-verify): it was not compared with the PyTorch model "
+                   "on the test set", err=True)
     if card:
         _write(card_path, model_card(trained, data_dir=data_dir, verification=check, exported=Path(output).name))
         click.echo(f"wrote {card_path}")
