@@ -22,8 +22,9 @@ An experiment file::
     "model.activation" = ["relu", "tanh"]     # names like "lr=0.01,act=tanh"
 
 A variant may also hold its own ``grid`` table. Paths in the file (spec files, the user's data) are
-relative to the file's folder; a variant's ``dataset`` table replaces the base's whole. Everything is validated by :func:`load_experiment`
-before anything trains; mistakes are one-line :class:`SpecError` naming the file and key.
+relative to the file's folder; a variant's ``dataset`` table replaces the base's whole. Everything
+is validated by :func:`load_experiment` before anything trains; mistakes are one-line
+:class:`SpecError` naming the file and key.
 
 A *cell* is one training run (variant x repeat x committee member). It is a pure function of its
 resolved config, keyed by a hash of that config and the mnistlab version (:func:`cell_key`).
