@@ -77,7 +77,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
              mnistlab predict RUN_ID test.csv -o submission.csv --format csv > top3.csv
     """
     from mnistlab.export import check_output_path
-    from mnistlab.preprocess import image_sources, read_images
+    from mnistlab.preprocess import image_sources
 
     if show is not None and Path(show).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise OutputError(f"cannot write {show!r}: the --show file name must end in .png, .svg or .pdf")
@@ -87,14 +87,9 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     tables = [i for i in images if i.lower().endswith(".csv")]
     bad: list[str] = []  # one line per bad file: the others are still predicted
     sources = image_sources([i for i in images if i not in tables], bad) if len(tables) < len(images) else []
-    _stop_when_nothing_left(bad, sources or tables)
+    _stop_when_nothing_left(bad, sources or tables)  # the images are checked first, then the model
     trained = _load(store_path, model, variant, pick)
-    unread: list[tuple[int, str]] = []
-    originals, seen = read_images(sources, trained.dataset, size=trained.input_shape,
-                                  preprocessing=not no_preprocess, errors=unread) if sources else ([], None)
-    bad += [message for _, message in unread]
-    skipped = {i for i, _ in unread}
-    sources = [s for i, s in enumerate(sources) if i not in skipped]
+    sources, originals, seen = _read_good(sources, trained, not no_preprocess, bad)
     _stop_when_nothing_left(bad, sources or tables)
     if tables:
         sources, originals, seen = _with_csv_images(tables, sources, originals, seen, trained.input_shape)
@@ -104,19 +99,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     for w in caught:
         click.echo(f"warning: {' '.join(str(w.message).split())}", err=True)
     names = _class_names(trained)
-    top = min(top, probs.shape[1])
-    rows = []
-    for (name, _), p in zip(sources, probs):
-        order = p.argsort()[::-1][:top]
-        row: dict[str, Any] = {"file": name}
-        for k, c in enumerate(order, 1):
-            row[f"class_{k}"], row[f"probability_{k}"] = names[int(c)], round(float(p[c]), 6)
-        rows.append(row)
-    columns = [Column("file", "file")]
-    for k in range(1, top + 1):
-        columns += [Column(f"class_{k}", f"class {k}" if top > 1 else "class", whole=True),
-                    Column(f"probability_{k}", "p", "{:.1%}".format, right=True, whole=True)]
-    emit(rows, columns, fmt)
+    _emit_top(sources, probs, names, top, fmt)
     if output is not None:
         from mnistlab.data.userdata import write_submission
 
@@ -131,7 +114,38 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
         for message in bad:
             click.echo(f"error: {message}", err=True)
         raise PartlyUnreadable(f"{len(bad)} of {len(bad) + len(probs)} images could not be read (listed above); "
-                        f"the other {len(probs)} were predicted")
+                               f"the other {len(probs)} were predicted")
+
+
+def _emit_top(sources: list[Any], probs: Any, names: list[str], top: int, fmt: str) -> None:
+    """Each image's ``top`` classes and probabilities, as a table, CSV or JSON."""
+    top = min(top, probs.shape[1])
+    rows = []
+    for (name, _), p in zip(sources, probs):
+        order = p.argsort()[::-1][:top]
+        row: dict[str, Any] = {"file": name}
+        for k, c in enumerate(order, 1):
+            row[f"class_{k}"], row[f"probability_{k}"] = names[int(c)], round(float(p[c]), 6)
+        rows.append(row)
+    columns = [Column("file", "file")]
+    for k in range(1, top + 1):
+        columns += [Column(f"class_{k}", f"class {k}" if top > 1 else "class", whole=True),
+                    Column(f"probability_{k}", "p", "{:.1%}".format, right=True, whole=True)]
+    emit(rows, columns, fmt)
+
+
+def _read_good(sources: list[Any], trained: Any, preprocessing: bool, bad: list[str]) -> tuple[list[Any], list[Any], Any]:
+    """The sources that read, their images and what the model sees of them; each bad one's line added to ``bad``."""
+    from mnistlab.preprocess import read_images
+
+    if not sources:
+        return [], [], None
+    unread: list[tuple[int, str]] = []
+    originals, seen = read_images(sources, trained.dataset, size=trained.input_shape, preprocessing=preprocessing,
+                                  errors=unread)
+    bad += [message for _, message in unread]
+    skipped = {i for i, _ in unread}
+    return [s for i, s in enumerate(sources) if i not in skipped], originals, seen
 
 
 def _stop_when_nothing_left(bad: list[str], left: list[Any]) -> None:
