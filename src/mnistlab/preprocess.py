@@ -293,7 +293,8 @@ def _background(gray: np.ndarray) -> np.ndarray:
     design = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
     values, use = small.ravel(), np.ones(small.size, bool)
     for _ in range(BACKGROUND_FITS):
-        coef = np.linalg.lstsq(design[use], values[use], rcond=None)[0]
+        a = design[use]
+        coef = np.linalg.solve(a.T @ a + 1e-9 * np.eye(6), a.T @ values[use])  # 6x6 normal equations: fast
         residual = values - design @ coef
         spread = 1.4826 * float(np.median(np.abs(residual[use] - np.median(residual[use])))) + 1.0
         use = np.abs(residual) <= 2.5 * spread
