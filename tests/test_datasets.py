@@ -621,3 +621,38 @@ def test_show_data_on_a_kuzushiji_style_dataset(tmp_path: Path, registered: list
                  "--index", "2"]) == 0
     assert (tmp_path / "tiny-kmnist-show-samples.png").is_file()
     assert (tmp_path / "tiny-kmnist-show-samples-image-2.png").is_file()
+
+
+# --------------------------------------------------------------------------------------------
+# A fresh user's findings (issue 19)
+
+
+def test_missing_files_offline_say_where_which_files_and_how_to_get_them(tiny, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    info, _ = tiny
+    monkeypatch.delenv("MNISTLAB_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("MNISTLAB_MIRRORS", "http://127.0.0.1:9/")  # nothing listens there: offline
+    with pytest.raises(DataError) as exc:
+        load_dataset("tiny-test", tmp_path / "mine")
+    text = str(exc.value)
+    assert "\n" not in text and "the download failed" in text and "127.0.0.1:9" in text
+    for folder in (tmp_path / "mine" / "tiny-test", tmp_path / "cache" / "mnistlab" / "tiny-test", info.system_dirs[0]):
+        assert str(folder) in text  # every folder it looked in
+    assert all(name + ".gz" in text for name in info.files.values())  # the files expected there
+    assert "--data-dir" in text and "MNISTLAB_DATA_DIR" in text  # and how to point at them
+    with pytest.raises(DataError, match=r"files not found: looked in .* for train-images-idx3-ubyte\.gz"):
+        load_dataset("tiny-test", tmp_path / "mine", download=False)
+
+
+def test_an_html_page_saved_as_a_dataset_file_is_named_as_such_not_an_md5_mismatch(
+        tiny, tmp_path: Path, registered: list[str]) -> None:
+    info, src = tiny
+    md5 = {f + ".gz": _md5(src / (f + ".gz")) for f in info.files.values()}
+    _register(registered, "tiny-test", "tiny-md5", sha256={}, md5=md5, system_dirs=())
+    folder = tmp_path / "data" / "tiny-md5"
+    _place(src, folder)
+    (folder / "train-images-idx3-ubyte.gz").write_bytes(b"<!DOCTYPE html>\n<html><body>Moved</body></html>\n")
+    with pytest.raises(DataError, match=r"train-images-idx3-ubyte\.gz: is an HTML page, not IDX data") as exc:
+        load_dataset("tiny-md5", tmp_path / "data", download=False)
+    assert "MD5" not in str(exc.value)

@@ -101,3 +101,43 @@ def test_bad_export_paths_are_one_line(mnist_models, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code != 0 and err.count("\n") == 1 and "no experiment file, experiment or run named 'ffff0000'" in err
     assert not list(tmp_path.glob("*.onnx*"))
+
+
+def test_without_the_dataset_export_says_to_use_no_verify_which_writes_with_a_warning(mnist_models, tmp_path, capsys,
+                                                                                        monkeypatch):
+    monkeypatch.setenv("MNISTLAB_DATA_DIR", str(tmp_path / "empty"))  # the test set is nowhere ...
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("MNISTLAB_MIRRORS", "http://127.0.0.1:9/")  # ... and cannot be downloaded
+    out = tmp_path / "m.safetensors"
+    code = main(["export", "use", "--variant", "dense", "-o", str(out), "--store", str(mnist_models)])
+    err = capsys.readouterr().err
+    assert code != 0 and err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert "cannot verify the export without its test set" in err and "--no-verify" in err and not out.exists()
+    code = main(["export", "use", "--variant", "dense", "-o", str(out), "--no-verify", "--store", str(mnist_models)])
+    stdout, err = capsys.readouterr()
+    assert code == 0 and out.is_file() and f"wrote {out}" in stdout and "verified on" not in stdout
+    assert err.strip() == f"warning: {out} is unverified (--no-verify): it was not compared with the PyTorch model " \
+                          "on the test set"
+    assert json.loads(read_metadata(out)["mnistlab.class_names"]) == [str(d) for d in range(10)]
+
+
+@pytest.mark.parametrize("fmt, name", [("onnx", "m.pt"), ("torchscript", "m.onnx"), ("safetensors", "m.pth")])
+def test_a_format_that_contradicts_the_suffix_is_one_line(mnist_models, tmp_path, capsys, fmt, name):
+    code = main(["export", "use", "--variant", "dense", "--format", fmt, "-o", str(tmp_path / name),
+                 "--store", str(mnist_models)])
+    err = capsys.readouterr().err
+    assert code != 0 and err.count("\n") == 1 and f"--format {fmt} but the name" in err
+    assert not list(tmp_path.iterdir())
+
+
+def test_every_format_is_written_with_the_usual_file_mode(mnist_models, tmp_path, test_set):
+    import os
+
+    model = load_trained(RunStore(mnist_models), "use", variant="dense", pick="latest")
+    (tmp_path / "reference").write_text("x")  # what any new file here gets
+    expected = (tmp_path / "reference").stat().st_mode & 0o777
+    for name in ("m.safetensors", "m.pt", "m.onnx"):
+        export_model(model, tmp_path / name, verify=False)
+        assert (tmp_path / name).stat().st_mode & 0o777 == expected, (name, oct(os.stat(tmp_path / name).st_mode))
+    export_model(model, tmp_path / "m.bin", "safetensors", verify=False)  # a suffix no format claims: --format says
+    assert read_metadata(tmp_path / "m.bin", "safetensors")["mnistlab.dataset"] == "mnist"

@@ -23,7 +23,7 @@ from mnistlab.preprocess import preprocess
 from mnistlab.run import Committee, Run, load_trained
 from mnistlab.store import RunStore
 
-from test_preprocess import _bad_files, on_paper
+from test_preprocess import _bad_files, gradient_lit, on_paper
 
 
 @pytest.fixture(scope="module")
@@ -257,3 +257,42 @@ def test_a_run_on_your_own_data_predicts_exports_and_has_a_card(tmp_path, capsys
     assert code == 0 and "digits.npz" in out and "per-class accuracy" in out.lower(), err
     code, out, err = cli(capsys, "export", run_id, "-o", "m.safetensors", "--store", store)
     assert code == 0 and (tmp_path / "m.safetensors").is_file(), err
+
+
+def test_bad_files_do_not_cancel_the_batch_each_is_listed_and_the_exit_is_1(mnist_models, tmp_path, capsys,
+                                                                              test_digits):
+    x, y = test_digits
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(on_paper(x[i], seed=i)).save(folder / f"good{i}.png")
+    (folder / "bad-text.png").write_bytes(b"not an image at all\n")
+    Image.new("L", (50, 40), 230).save(folder / "bad-empty.png")
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", folder, tmp_path / "missing.png",
+                         "--format", "json", "--store", mnist_models)
+    assert code == 1
+    rows = json.loads(out)
+    assert [r["file"].rsplit("/", 1)[-1] for r in rows] == ["good0.png", "good1.png", "good2.png"]
+    assert [int(r["class_1"]) for r in rows] == y[:3].tolist()
+    lines = err.strip().splitlines()
+    assert len(lines) == 4 and all(line.startswith("error: ") for line in lines) and "Traceback" not in err
+    assert "bad-empty.png: no ink" in err and "bad-text.png: not an image" in err
+    assert "missing.png: no such file or folder" in err
+    assert lines[-1] == "error: 3 of 6 images could not be read (listed above); the other 3 were predicted"
+
+
+def test_photos_lit_unevenly_or_with_specks_are_predicted_right(mnist_models, tmp_path, test_digits):
+    x, y = test_digits
+    model = load_trained(RunStore(mnist_models), "use", variant="dense")
+    direct = (model.predict(x).argmax(1) == y).mean()  # the digits as the dataset has them
+    for kind in ("lit", "specked"):
+        folder = tmp_path / kind
+        folder.mkdir()
+        for i, digit in enumerate(x):
+            photo = gradient_lit(digit, seed=i) if kind == "lit" else on_paper(digit, seed=i, at=(60, 90))
+            if kind == "specked":
+                photo[5:12, 5:12] = 20  # dirt in the corners, far from the digit
+                photo[200:203, 240:243] = 30
+            Image.fromarray(photo).save(folder / f"{i:02d}.png")
+        accuracy = (model.predict(folder).argmax(1) == y).mean()
+        assert accuracy >= 0.85 and accuracy >= direct - 0.1, (kind, accuracy, direct)

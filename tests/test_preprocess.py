@@ -196,3 +196,70 @@ def test_the_public_function(digits):
     assert np.array_equal(mnistlab.preprocess(digits[0][0], "mnist"), preprocess(digits[0][0]))
     with pytest.raises(DataError, match="float pixels"):
         preprocess(np.full((28, 28), 3.0), "mnist")
+
+
+# ------------------------------------------------------------------- a fresh user's findings (issue 17)
+def gradient_lit(digit: np.ndarray, seed: int = 0, scale: int = 5, size: tuple[int, int] = (220, 260),
+                 at: tuple[int, int] = (40, 60), even: bool = False) -> np.ndarray:
+    """A test digit in pen on paper lit from one corner: the paper runs from dim (~30) to bright
+    (~230); ``even``: the same photo lit evenly (~140)."""
+    rng = np.random.default_rng(seed)
+    ink = np.kron(digit.astype(np.float64) / 255, np.ones((scale, scale)))
+    h, w = size
+    yy, xx = np.mgrid[0:h, 0:w]
+    light = np.full((h, w), 140.0) if even else 35 + 129 * xx / w + 86 * yy / h
+    paper = light * (0.92 + rng.normal(0, 0.02, (h, w)))
+    top, left = at
+    paper[top: top + ink.shape[0], left: left + ink.shape[1]] *= 1 - 0.8 * ink
+    return np.clip(paper, 0, 255).astype(np.uint8)
+
+
+def _corr(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(a.ravel().astype(float), b.ravel().astype(float))[0, 1])
+
+
+def test_a_speck_far_from_the_digit_does_not_change_the_crop(digits):
+    x, _ = digits
+    for i, digit in enumerate(x):
+        clean = on_paper(digit, seed=i, at=(60, 90))
+        specked = clean.copy()
+        specked[5:12, 5:12] = 20  # a 7x7 speck of dirt in the corner, far from the digit
+        specked[200:203, 240:243] = 30  # and a smaller one in the opposite corner
+        a, b = preprocess(clean, "mnist"), preprocess(specked, "mnist")
+        assert _corr(a, b) > 0.98, i  # before: the crop took in the specks and the digit shrank (about 0.2)
+
+
+def test_main_ink_keeps_a_separate_stroke_and_drops_only_specks():
+    from mnistlab.preprocess import _components, _main_ink
+
+    ink = np.zeros((100, 100))
+    ink[20:80, 40:48] = 1.0  # the body: 480
+    ink[10:14, 50:65] = 1.0  # a separate stroke (a 5's hat): 60, 12% of the body
+    ink[90:92, 5:7] = 1.0  # a speck: 4, under 1%
+    ink[60:61, 48:49] = 0.5  # a diagonal neighbour of the body: the same component
+    assert _components(ink > 0).max() == 3
+    kept = _main_ink(ink)
+    assert kept[90:92, 5:7].sum() == 0 and kept[10:14, 50:65].sum() == 60 and kept[20:80, 40:48].sum() == 480
+    assert kept[60, 48] == 0.5
+
+
+def test_uneven_lighting_is_removed_before_the_ink_is_found(digits):
+    x, _ = digits
+    for i, digit in enumerate(x):
+        seen = preprocess(gradient_lit(digit, seed=i), "mnist")
+        evenly = preprocess(gradient_lit(digit, seed=i, even=True), "mnist")
+        assert _corr(seen, evenly) > 0.9, i  # before: the lit half of the paper was taken for ink (a white box)
+
+
+def test_the_readme_and_the_card_give_the_recipes_steps_from_one_source(mnist_models):
+    from mnistlab.card import md, model_card
+    from mnistlab.run import load_trained
+    from mnistlab.store import RunStore
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    card = model_card(load_trained(RunStore(mnist_models), "use", variant="dense"))
+    for key in ("mnist", "fashion-mnist"):
+        listed = "\n".join(f"{i}. {step}" for i, step in enumerate(RECIPES[key].steps, 1))
+        assert listed in readme, key  # word for word, in order
+    card_steps = "\n".join(f"{i}. {md(step)}" for i, step in enumerate(RECIPES["mnist"].steps, 1))
+    assert card_steps in card

@@ -213,7 +213,7 @@ def test_a_bad_dataset_table_in_a_file_names_its_line(tmp_path: Path, monkeypatc
     (tmp_path / "run.toml").write_text('model = "seed000-dense"\n\n[dataset]\ncsv = "train.csv"\ntest = "nope.csv"\n')
     with pytest.raises(SpecError) as exc:
         build_run_config(tmp_path / "run.toml")
-    assert exc.value.line == 5 and "test: no such file: nope.csv" in str(exc.value)
+    assert exc.value.line == 5 and f"test: no such file: {tmp_path / 'nope.csv'}" in str(exc.value)
     ok = build_run_config(None, flags={"dataset": "train.csv", "model": "seed000-dense"})
     assert ok.dataset == "train.csv"
 
@@ -301,3 +301,143 @@ def test_an_unlabelled_competition_csv_reads_and_a_submission_writes(tmp_path: P
     assert (tmp_path / "named.csv").read_text().splitlines()[1:] == ["1,dog", "2,cat"]
     with pytest.raises(DataError, match="one class index per image"):
         write_submission(tmp_path / "x.csv", np.zeros((2, 10)))
+
+
+# ------------------------------------------------------------------- a fresh user's findings (issue 19)
+def _csv_experiment(folder: Path, dataset: str = '{ csv = "train.csv", test = "test.csv" }', extra: str = "") -> Path:
+    """An experiment beside its data (relative paths), training a small dense model for one epoch."""
+    path = folder / "exp.toml"
+    path.write_text(f'[base]\nmodel = {{ dense = [8], outputs = 2 }}\ndataset = {dataset}\n[base.train]\nepochs = 1\n{extra}')
+    return path
+
+
+def test_editing_the_data_changes_the_cell_key_and_reruns_the_cell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                  ) -> None:
+    from mnistlab.config import run_key
+    from mnistlab.execute import run_experiment
+    from mnistlab.experiments import load_experiment
+
+    write_csv(tmp_path / "train.csv", four_images(), [1, 0, 1, 0])
+    write_csv(tmp_path / "test.csv", four_images()[:2], [1, 0])
+    exp_path = _csv_experiment(tmp_path)
+    monkeypatch.chdir(tmp_path.parent)  # the paths are the file's, not the current folder's
+    store = tmp_path / "store"
+    first = run_experiment(exp_path, store)
+    assert [(o.skipped, o.record.status) for o in first.outcomes] == [(False, "finished")]
+    cell = load_experiment(exp_path).cells()[0]
+    assert run_key(cell.config) == cell.key == first.outcomes[0].record.config_hash  # the recorder's hash too
+    write_csv(tmp_path / "train.csv", four_images(), [1, 0, 1, 0])  # rewritten, same content: same key
+    assert [o.skipped for o in run_experiment(exp_path, store).outcomes] == [True]
+    write_csv(tmp_path / "train.csv", four_images(), [0, 0, 1, 1])  # edited labels: new data
+    assert load_experiment(exp_path).cells()[0].key != cell.key
+    assert [o.skipped for o in run_experiment(exp_path, store).outcomes] == [False]
+
+
+def test_a_files_digest_is_computed_once_per_size_and_mtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnistlab.data import userdata
+
+    path = write_csv(tmp_path / "train.csv", four_images(), [1, 0, 1, 0])
+    calls = []
+    real = userdata.file_sha256.__globals__["_DIGESTS"]
+    real.clear()
+    import mnistlab.datasets as datasets_module
+
+    original = datasets_module.file_digest
+    monkeypatch.setattr(datasets_module, "file_digest", lambda p, *a: calls.append(p) or original(p, *a))
+    first = userdata.path_digest(path)
+    assert userdata.path_digest(path) == first and len(calls) == 1
+    write_csv(path, four_images(), [0, 0, 1, 1])
+    assert userdata.path_digest(path) == hashlib.sha256(path.read_bytes()).hexdigest() != first and len(calls) == 2
+
+
+def test_class_names_are_recorded_and_used_by_predict_export_and_card(tmp_path: Path) -> None:
+    from mnistlab.card import model_card
+    from mnistlab.export import class_names, metadata
+    from mnistlab.run import train
+    from mnistlab.store import RunStore
+
+    for name, img in (("ell", glyph_l()), ("box", 255 - glyph_l())):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(img).save(tmp_path / "data" / name / f"{i}.png")
+    store = RunStore(tmp_path / "store")
+    run = train({"folder": str(tmp_path / "data")}, {"dense": [8], "outputs": 2}, 1, store=store, progress="none")
+    assert run.result.env["data"]["class_names"] == ["box", "ell"]
+    (tmp_path / "data").rename(tmp_path / "moved")  # the data is gone: the recorded names still name the classes
+    loaded = type(run).from_store(store, run.run_id)
+    assert class_names(loaded) == ["box", "ell"] and '["box", "ell"]' in metadata(loaded)["mnistlab.class_names"]
+    card = model_card(loaded)
+    assert "box" in card and "ell" in card
+
+
+def test_a_variant_switches_the_kind_of_its_own_data(tmp_path: Path) -> None:
+    from mnistlab.experiments import load_experiment
+
+    write_csv(tmp_path / "train.csv", four_images(), [1, 0, 1, 0])
+    for name, img in (("a", glyph_l()), ("b", 255 - glyph_l())):
+        (tmp_path / "digits" / name).mkdir(parents=True)
+        Image.fromarray(img).save(tmp_path / "digits" / name / "0.png")
+        Image.fromarray(img).save(tmp_path / "digits" / name / "1.png")
+    exp = load_experiment(_csv_experiment(tmp_path, '{ csv = "train.csv", label = "label" }',
+                                          '[[variants]]\nname = "csv"\n[[variants]]\nname = "folder"\n'
+                                          'dataset = { folder = "digits" }\n'))
+    datasets = [c.config["dataset"] for c in exp.cells()]
+    assert datasets == [{"csv": str(tmp_path / "train.csv"), "label": "label"}, {"folder": str(tmp_path / "digits")}]
+
+
+def test_relative_data_paths_are_the_files_and_the_flag_stays_the_current_folders(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnistlab.experiments import load_experiment
+
+    (tmp_path / "proj").mkdir()
+    write_csv(tmp_path / "proj" / "train.csv", four_images(), [1, 0, 1, 0])
+    monkeypatch.chdir(tmp_path)
+    exp = load_experiment(_csv_experiment(tmp_path / "proj", '"train.csv"'))
+    assert exp.cells()[0].config["dataset"] == str(tmp_path / "proj" / "train.csv")
+    (tmp_path / "proj" / "run.toml").write_text('model = "seed000-dense"\ndataset = { csv = "train.csv" }\n')
+    assert build_run_config(tmp_path / "proj" / "run.toml").dataset == {"csv": str(tmp_path / "proj" / "train.csv")}
+    with pytest.raises(SpecError, match="no such file: train.csv"):  # --dataset: from the current folder
+        build_run_config(None, flags={"dataset": {"csv": "train.csv"}, "model": "seed000-dense"})
+
+
+@pytest.mark.parametrize("text, message", [
+    ("label,p0,p1,p2,p3\n1,0,0,0,0\n0,0,0,0,0,0\n", "line 3: 6 cells, more than the header's 5"),
+    ("label,p0,p1,p2,p3\n1,0,0,0,0\n0,0,0,0\n", "line 3: 4 cells, fewer than the header's 5"),
+    ("label,p0,p1,p2,p3\n", "no rows: the file has a header but no images"),
+    ("p0,p1,p2,p3\n\n", "no rows"),
+])
+def test_csv_rows_with_a_wrong_cell_count_and_a_header_only_file(tmp_path: Path, text: str, message: str) -> None:
+    import warnings
+
+    path = tmp_path / "train.csv"
+    path.write_text(text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no numpy warning leaks out
+        with pytest.raises(DataError, match=re.escape(message)) as exc:
+            load_any(str(path))
+    assert "\n" not in str(exc.value) and str(path) in str(exc.value)
+
+
+def test_hidden_folders_are_skipped_with_one_warning(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from mnistlab.errors import DataWarning
+
+    for name, img in (("a", glyph_l()), ("b", 255 - glyph_l()), (".ipynb_checkpoints", glyph_l())):
+        (tmp_path / "d" / name).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(img).save(tmp_path / "d" / name / f"{i}.png")
+    with pytest.warns(DataWarning, match=r"skipped 1 hidden folder\(s\), not classes: \.ipynb_checkpoints"):
+        ds = load_any({"folder": str(tmp_path / "d")})
+    assert ds.info.class_names == ("a", "b")
+    assert main(["show-data", str(tmp_path / "d"), "-o", str(tmp_path / "grid.png")]) == 0
+    err = capsys.readouterr().err
+    assert err.count("warning: ") == 1 and ".ipynb_checkpoints" in err and "Traceback" not in err
+
+
+def test_a_class_count_mismatch_says_how_to_fit_the_model(tmp_path: Path) -> None:
+    from mnistlab.run import train
+
+    write_csv(tmp_path / "train.csv", np.stack([glyph_l()] * 6), [0, 1, 2, 0, 1, 2])
+    with pytest.raises(SpecError) as exc:
+        train(str(tmp_path / "train.csv"), "seed000-dense", 1, progress="none")
+    text = str(exc.value)
+    assert "has 3 classes" in text and "outputs = 3" in text and "--save model.toml" in text and "\n" not in text

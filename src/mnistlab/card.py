@@ -77,7 +77,7 @@ def _model_section(spec: ModelSpec) -> list[str]:
                 ["layer (type)", "output shape", "params"], rows), ""]
 
 
-def _data_section(run: Run) -> list[str]:
+def _data_section(run: Run, class_names: Sequence[str]) -> list[str]:
     cfg, m = run.config, run.metrics
     data = cfg.get("data", {})
     validation = m.get("validation", data.get("validation"))
@@ -85,7 +85,8 @@ def _data_section(run: Run) -> list[str]:
     return ["## Data", "", f"- dataset: **{md(cfg.get('dataset'))}**, {subset}",
             f"- split: {m.get('train_size', 'n/a')} training, {m.get('val_size', 'n/a')} validation "
             f"({md(validation)}), {m.get('test_size', 'n/a')} test images"
-            + (" (validation is the test set)" if m.get("validation_is_test") else ""), ""]
+            + (" (validation is the test set)" if m.get("validation_is_test") else ""),
+            f"- classes ({len(class_names)}): " + ", ".join(md(n) for n in class_names), ""]
 
 
 def _training_section(model: Run | Committee) -> list[str]:
@@ -168,13 +169,15 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
     try:
         ds = run_dataset(getattr(model, "config", None) or {"dataset": model.dataset}, data_dir)
         labels, names = np.asarray(ds.test_labels), list(ds.info.class_names)
-    except MnistlabError:
-        labels, names = None, [str(i) for i in range(int(model.config["model"].get("num_classes", 10)))]
+    except MnistlabError:  # the data is gone: the names recorded in the run still say what each class is
+        from mnistlab.export import class_names
+
+        labels, names = None, class_names(model)
     title = md(model.config["model"].get("name") or "model") + (f" committee of {len(members)}" if len(members) > 1 else "")
     out = [f"# Model card: {title} on {md(model.dataset)}", "",
            "Run" + ("s" if len(members) > 1 else "") + ": " + ", ".join(_who(m) for m in members) + ".", ""]
     out += _model_section(ModelSpec.from_dict(model.config["model"]))
-    out += _data_section(members[0]) + _training_section(model) + _results_section(model, labels, names)
+    out += _data_section(members[0], names) + _training_section(model) + _results_section(model, labels, names)
     out += _environment_section(model) + _preprocessing_section(model)
     if verification is not None:
         out += ["## Export", "", f"- file: {md(exported or '')}", f"- {md(verification.summary())}", ""]

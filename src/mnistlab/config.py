@@ -570,14 +570,19 @@ def run_key(resolved: Mapping[str, Any], *, version: str | None = None) -> str:
 
     Two runs share it when they train the same thing with the same code: the resolved config
     (:meth:`RunConfig.resolved`) less where and how fast it runs (``train.threads``,
-    ``train.device``), plus the mnistlab ``version`` (default: this one). An experiment skips a cell
-    whose key the store already holds as finished.
+    ``train.device``), plus the mnistlab ``version`` (default: this one), plus, for the user's own
+    data, its files' SHA-256 (:func:`mnistlab.data.userdata.data_fingerprint`): an edited CSV is
+    new data. An experiment skips a cell whose key the store already holds as finished.
     """
+    from mnistlab.data.userdata import data_fingerprint
+
     if version is None:
         import mnistlab  # lazily: the package imports this module first
 
         version = mnistlab.__version__
-    return config_hash(resolved, ignore=("threads", "device"), version=version)
+    data = data_fingerprint(resolved.get("dataset"))
+    extra = {"data": data} if data else {}  # registered datasets keep the keys they always had
+    return config_hash(resolved, ignore=("threads", "device"), version=version, **extra)
 
 
 def checkpoint_key(resolved: Mapping[str, Any]) -> str:
@@ -675,6 +680,10 @@ def build_run_config(file: str | os.PathLike | None = None, settings: Sequence[s
                             "its dataset or model", source=source)
         raw.update(table)
         raw["model"] = model_beside(raw["model"], Path(file).parent)
+        if "dataset" in table:  # its data paths too are relative to the file
+            from mnistlab.data.userdata import data_beside
+
+            raw["dataset"] = data_beside(raw["dataset"], Path(file).parent)
     flagged = {setting_path(k): k for k in flags}
     given = [tuple(path.split(".")) for path in flagged]
     for setting in settings:

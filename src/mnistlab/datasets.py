@@ -115,11 +115,21 @@ def _check_md5(info: DatasetInfo, path: Path, published_name: str) -> bool:
     expected = info.md5.get(published_name)
     if not expected:
         return False
+    _refuse_web_page(path, published_name)
     digest = file_digest(path, "md5")
     if digest != expected:
         raise DataError(f"{path}: MD5 {digest[:12]}... differs from the published file's ({expected[:12]}...; "
                         f"{info.checksum_source or 'registry'})")
     return True
+
+
+def _refuse_web_page(path: Path, published_name: str) -> None:
+    """DataError when ``path`` is an HTML page (a mirror's error page saved under the file's name):
+    said as such, not as the checksum mismatch it would otherwise be."""
+    if describe_bytes(_head(path)) == "an HTML page":
+        what = "a zip archive" if published_name.endswith((".zip", ".npz")) else "IDX data"
+        raise DataError(f"{path}: is an HTML page, not {what} (a web page saved in place of the file): "
+                        "delete it and download the file again")
 
 
 # --------------------------------------------------------------------------------------------
@@ -437,12 +447,13 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, downlo
     located = find_files(info, data_dir)
     if located is None:
         if not download:
-            where = ", ".join(str(d) for d, _ in candidate_dirs(info, data_dir))
-            raise DataError(f"{name}: files not found (looked in {where})")
+            raise DataError(missing_message(info, data_dir))
         update, close = _rich_progress() if sys.stderr.isatty() else (None, lambda: None)
+        dest = cache_dir() / info.dir_name
         try:
-            dest = cache_dir() / info.dir_name
             download_dataset(info, dest, progress=update)
+        except DataError as exc:  # offline, or every mirror failed: say where to put the files by hand
+            raise DataError(f"{missing_message(info, data_dir)}; the download failed: {exc}") from None
         finally:
             close()
         located = _locate_in(info, dest, "downloaded")
@@ -451,6 +462,25 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, downlo
     arrays, verified = _load_decoded(info, located)
     return Dataset(info=info, source=f"{located.folder} ({located.origin})", verified=verified,
                    checksums=dict(info.sha256), **arrays)
+
+
+def missing_message(info: DatasetInfo, data_dir: str | os.PathLike | None = None) -> str:
+    """One line for a dataset whose files are nowhere: the folders searched (:func:`candidate_dirs`),
+    the file names expected there, and how to get them (the mirror to fetch them from, and the
+    folder to put them in or the ``--data-dir`` / ``MNISTLAB_DATA_DIR`` that names another)."""
+    where = ", ".join(str(d) for d, _ in candidate_dirs(info, data_dir))
+    names = info.download_names()
+    also = []
+    if not info.archive:
+        unzipped = [info.files[k] for k in SPLIT_FILES] if info.format == "idx" else []
+        also += [f"the same without .gz ({', '.join(unzipped)})"] if unzipped else []
+        also += [f"{', '.join(info.alt_files[k] for k in SPLIT_FILES)}"] if info.alt_files else []
+    files = ", ".join(names) + (f" (or {'; or '.join(also)})" if also else "")
+    mirror = info.mirrors[0] if info.mirrors else None
+    get = (f"download them from {mirror.rstrip('/')}/ into {cache_dir() / info.dir_name}" if mirror
+           else f"put them in {cache_dir() / info.dir_name}")
+    return (f"{info.name}: files not found: looked in {where} for {files}; {get}, or put them in a folder of "
+            f"your own and give it as --data-dir (or MNISTLAB_DATA_DIR)")
 
 
 def _stamp(located: Located) -> dict[str, Any]:

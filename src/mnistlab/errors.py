@@ -73,6 +73,11 @@ class SpecWarning(UserWarning):
     watching a metric the run does not log); the CLI shows it as one ``warning:`` line."""
 
 
+class DataWarning(SpecWarning):
+    """Data that loads, with something left out the user should know of (a folder dataset's
+    dot-folders such as ``.ipynb_checkpoints``); the CLI shows it as one ``warning:`` line."""
+
+
 class InvertedImageWarning(UserWarning):
     """Images given to a model look inverted (a bright border, where every image of its dataset is
     dark): the prediction is probably wrong. See :func:`mnistlab.evaluate.inverted_images`."""
@@ -82,6 +87,13 @@ class ResourceError(MnistlabError):
     """The machine lacks the memory a run needs: seen before training by the estimate
     (:func:`mnistlab.models.training_memory`) or by a failed allocation while building or training.
     Unlike bad input it leaves a record: the run is recorded as ``failed`` with this message."""
+
+    exit_code = 1
+
+
+class PartlyUnreadable(DataError):
+    """Some inputs of a batch (``mnistlab predict``'s images) could not be read: each was listed, the
+    others' results were written; exit status 1, as for a run that did not finish."""
 
     exit_code = 1
 

@@ -21,8 +21,10 @@ An experiment file::
     "train.lr" = [0.01, 0.001]
     "model.activation" = ["relu", "tanh"]     # names like "lr=0.01,act=tanh"
 
-A variant may also hold its own ``grid`` table. Everything is validated by :func:`load_experiment`
-before anything trains; mistakes are one-line :class:`SpecError` naming the file and key.
+A variant may also hold its own ``grid`` table. Paths in the file (spec files, the user's data) are
+relative to the file's folder; a variant's ``dataset`` table replaces the base's whole. Everything
+is validated by :func:`load_experiment` before anything trains; mistakes are one-line
+:class:`SpecError` naming the file and key.
 
 A *cell* is one training run (variant x repeat x committee member). It is a pure function of its
 resolved config, keyed by a hash of that config and the mnistlab version (:func:`cell_key`).
@@ -129,7 +131,8 @@ class Experiment:
 
 def cell_key(resolved: Mapping[str, Any]) -> str:
     """Identity of a cell: the run's identity, :func:`mnistlab.config.run_key` (its resolved config
-    minus where and how fast it runs, plus the code version)."""
+    minus where and how fast it runs, plus the code version and, for the user's own data, its
+    files' SHA-256: editing the data reruns the cell)."""
     from mnistlab.config import run_key
 
     return run_key(resolved)
@@ -168,6 +171,7 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     text = read_text_file(p, what="an experiment file", max_bytes=MAX_FILE_BYTES)
     data = loads_toml(text, source=str(p))
     _models_beside(data, p.parent)
+    _data_beside(data, p.parent)
     try:
         return parse_experiment(data, source=str(p), default_name=p.stem)
     except SpecError as exc:
@@ -183,6 +187,21 @@ def _models_beside(data: dict[str, Any], folder: Path) -> None:
     for table in tables:
         if isinstance(table, dict) and "model" in table:
             table["model"] = model_beside(table["model"], folder)
+
+
+def _data_beside(data: dict[str, Any], folder: Path) -> None:
+    """Data paths in [base], a variant or a grid are relative to the experiment file, as spec files are."""
+    from mnistlab.data.userdata import data_beside
+
+    variants = data.get("variants")
+    tables = [data.get("base"), *(variants if isinstance(variants, list) else [])]
+    for table in tables:
+        if isinstance(table, dict) and "dataset" in table:
+            table["dataset"] = data_beside(table["dataset"], folder)
+    grids = [data.get("grid"), *(t.get("grid") for t in tables[1:] if isinstance(t, dict))]
+    for grid in grids:
+        if isinstance(grid, dict) and isinstance(grid.get("dataset"), list):
+            grid["dataset"] = [data_beside(v, folder) for v in grid["dataset"]]
 
 
 def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", default_name: str = "experiment") -> Experiment:
@@ -334,6 +353,8 @@ def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: s
     at = _lookup(known, path, source, where, table)
     # `model = {...}` in another written form (full layers, or builder vs compact) replaces the
     # model whole; otherwise its keys are overrides of the base model's keys.
+    if path == ("dataset",):  # a table of the user's data replaces the base's whole: csv and folder never mix
+        return [(path, value)]
     whole_model = path == ("model",) and isinstance(value, Mapping) and isinstance(at, Mapping) and (
         "layers" in value or (bool(set(value) - set(at)) and set(value) <= {*_COMPACT_KEYS, *_BUILDER_KEYS}))
     if isinstance(value, Mapping) and isinstance(at, Mapping) and not whole_model:

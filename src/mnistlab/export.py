@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from mnistlab._version import __version__
-from mnistlab.errors import ExportError, MnistlabError, OutputError, did_you_mean
+from mnistlab.errors import DataError, ExportError, MnistlabError, OutputError, did_you_mean
 from mnistlab.preprocess import recipe_for
 from mnistlab.run import Committee, Run
 
@@ -100,15 +100,29 @@ def export_module(model: Run | Committee) -> nn.Module:
     return model.model.float().cpu().eval()
 
 
-def metadata(model: Run | Committee) -> dict[str, str]:
-    """The file's metadata (strings, some JSON): dataset, class names, preprocessing, input, output, runs."""
+def class_names(model: Run | Committee) -> list[str]:
+    """The class names of ``model``'s dataset, without reading any data file: the registry's for a
+    registered dataset, those recorded in the run (``env["data"]["class_names"]``: the user's own
+    data's folder names or label values), else numbers 0..N-1 (runs recorded before names were)."""
     from mnistlab.datasets import get_info
 
-    dataset = model.dataset
     try:
-        names = list(get_info(dataset).class_names)
-    except MnistlabError:  # a dataset this mnistlab does not register: numbered classes
-        names = [str(i) for i in range(int(model.config["model"].get("num_classes", 10)))]
+        return list(get_info(model.dataset).class_names)
+    except MnistlabError:  # the user's own data (or a dataset this mnistlab does not register)
+        pass
+    run = model.members[0] if isinstance(model, Committee) else model
+    recorded = (run.result.env.get("data") or {}).get("class_names")
+    if isinstance(recorded, list) and all(isinstance(n, str) for n in recorded):
+        return recorded
+    from mnistlab.specs import ModelSpec
+
+    return [str(i) for i in range(ModelSpec.from_dict(model.config["model"]).num_classes)]
+
+
+def metadata(model: Run | Committee) -> dict[str, str]:
+    """The file's metadata (strings, some JSON): dataset, class names, preprocessing, input, output, runs."""
+    dataset = model.dataset
+    names = class_names(model)
     members = model.members if isinstance(model, Committee) else [model]
     h, w = model.input_shape
     return {
@@ -125,12 +139,18 @@ def metadata(model: Run | Committee) -> dict[str, str]:
 
 
 def format_for(path: str | os.PathLike, fmt: str | None = None) -> str:
-    """``fmt`` checked, or the format the file name's suffix says; OutputError when neither says one."""
+    """``fmt`` checked, or the format the file name's suffix says; OutputError when neither says one,
+    and when they disagree (``--format onnx -o m.pt``: a file named for another format misleads
+    whoever loads it). A suffix no format claims (``model.bin``) takes any ``fmt``."""
+    suffix = Path(path).suffix.lower()
     if fmt is not None:
         if fmt not in FORMATS:
             raise OutputError(f"unknown export format {fmt!r}{did_you_mean(fmt, FORMATS)}; formats: {', '.join(FORMATS)}")
+        if suffix in SUFFIXES and SUFFIXES[suffix] != fmt:
+            wanted = ", ".join(s for s, f in SUFFIXES.items() if f == fmt)
+            raise OutputError(f"--format {fmt} but the name {str(path)!r} ends in {suffix}, a {SUFFIXES[suffix]} "
+                              f"file: end it in {wanted}, or leave out --format to write {SUFFIXES[suffix]}")
         return fmt
-    suffix = Path(path).suffix.lower()
     if suffix not in SUFFIXES:
         raise OutputError(f"cannot tell the format of {str(path)!r} from its suffix: give --format "
                           f"({', '.join(FORMATS)}) or end the name in {', '.join(SUFFIXES)}")
@@ -171,12 +191,20 @@ def export_model(model: Run | Committee, path: str | os.PathLike, fmt: str | Non
                      if verify else None)
         if check is not None and not check.passed:
             raise ExportError(f"the {fmt} export of {path} disagrees with the PyTorch model: {check.summary()}")
+        os.chmod(tmp, _file_mode())  # as any new file: some writers (safetensors) create theirs 0600
         os.replace(tmp, out)
     except OSError as exc:
         raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
     return check
+
+
+def _file_mode() -> int:
+    """The mode a new file gets here: 0666 less the process's umask (read without changing it for long)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 @contextlib.contextmanager
@@ -295,7 +323,11 @@ def verify_file(path: Path, fmt: str, module: nn.Module, dataset: Any,
     if images is None:
         from mnistlab.run import run_dataset
 
-        images = np.asarray(run_dataset(config or {"dataset": dataset}, data_dir).test_images)
+        try:
+            images = np.asarray(run_dataset(config or {"dataset": dataset}, data_dir).test_images)
+        except MnistlabError as exc:
+            raise DataError(f"cannot verify the export without its test set: {exc}; give --no-verify "
+                            "(verify=False) to write it unverified") from None
     x = (images.astype(np.float32) / 255.0)[:, None]
     with torch.inference_mode():
         ref = np.concatenate([module(torch.from_numpy(x[i: i + batch])).numpy() for i in range(0, len(x), batch)])

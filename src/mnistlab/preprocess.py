@@ -12,13 +12,14 @@ made by a known recipe (:data:`RECIPES`), and :func:`preprocess` repeats it on a
 
 The recipes:
 
-- **mnist** ("digits", LeCun et al.'s): grayscale; invert when the border is light (ink is bright
-  in MNIST); subtract the background; crop to the ink; scale the longer side to 20 px with
-  antialiasing, keeping the aspect ratio; place in 28x28 with the centre of mass at the centre.
-- **fashion-mnist** ("items", Xiao et al. 2017, section 2): grayscale; trim the border colour;
-  scale the longer side to 28 px; sharpen; centre the item's box (not its mass) in 28x28; invert
-  (the product photos are on white; the dataset's items are light on black).
+- **mnist** ("digits", LeCun et al.'s): light ink on black, cropped to the ink, the longer side
+  20 px, the centre of mass at the centre of 28x28; a photo's uneven lighting and specks removed first.
+- **fashion-mnist** ("items", Xiao et al. 2017, section 2): light items on black, trimmed, the
+  longer side 28 px, sharpened, the box (not the mass) centred.
 - any other dataset ("resize"): grayscale and resize to the model's input; nothing else is known.
+
+Each recipe's ``steps`` are the one full description: the model card prints them, exports record
+them, and the README quotes them (a test keeps it so).
 
 Files are read with Pillow, only as PNG, JPEG, BMP, GIF (its first frame), TIFF or WebP, with the
 EXIF orientation applied and transparency flattened on the background that contrasts with the
@@ -85,8 +86,11 @@ class Recipe:
 RECIPES: dict[str, Recipe] = {
     "mnist": Recipe("mnist", "digits", fit=20, centre="mass", steps=(
         "convert to 8-bit grayscale (transparency flattened on the background that contrasts with the ink)",
-        "invert when the border is light: the digit must be light on a dark background",
+        "even out the lighting of a photo (56 px and more): fit a smooth background (a quadratic surface) and "
+        "divide it out for dark ink on paper, subtract it for light ink",
+        "make the digit light on a dark background: invert dark ink (under 56 px: when the border is light)",
         "subtract the background level and noise, so the background is 0",
+        "drop specks: blobs of ink under 5% of the largest one's ink, or under 30% and away from it",
         "crop to the ink's bounding box",
         "thicken strokes thinner than 9% of the longer side to 12% (a pen draws finer lines than MNIST's)",
         "scale the longer side to 20 px with antialiasing (Lanczos), keeping the aspect ratio",
@@ -237,9 +241,11 @@ def preprocess(image: ImageInput, dataset: str | None = "mnist", *, size: Sequen
         raise DataError(f"{shown}: the image is empty (0 pixels)")
     if recipe.kind == "resize":
         return _to_uint8(_resize(gray / 255.0, recipe.size[::-1]))
+    digits = recipe.kind == "digits"
+    gray = _even_lighting(gray) if digits else gray
     gray = _light_on_dark(gray) if recipe.invert == "light-background" else gray
-    ink = _ink(gray, shown, denoise=recipe.kind == "digits")
-    return _to_uint8(_digits(ink, recipe) if recipe.kind == "digits" else _items(ink, recipe))
+    ink = _ink(gray, shown, denoise=digits)
+    return _to_uint8(_digits(_main_ink(ink), recipe) if digits else _items(ink, recipe))
 
 
 def _border(a: np.ndarray) -> np.ndarray:
@@ -267,6 +273,119 @@ def _ink(gray: np.ndarray, shown: str, *, denoise: bool) -> np.ndarray:
                         f"its brightest detail {top - back:.0f} of 255 from the background")
     low = back + max(4 * noise, 0.15 * (top - back))
     return np.clip((gray - low) / (top - low), 0.0, 1.0)
+
+
+# Uneven lighting: the background is a quadratic surface in x and y (a gradient, a vignette, a soft
+# shadow's edge), fitted at BACKGROUND_SIDE px (the longer side) by least squares, refitted
+# BACKGROUND_FITS times without the pixels that stand out from it (the ink).
+BACKGROUND_SIDE, BACKGROUND_FITS = 64, 3
+
+
+def _background(gray: np.ndarray) -> np.ndarray:
+    """The smooth background of ``gray`` (H, W): a quadratic surface fitted robustly (see above)."""
+    h, w = gray.shape
+    scale = BACKGROUND_SIDE / max(h, w)
+    sw, sh = max(2, round(w * scale)), max(2, round(h * scale))
+    small = np.asarray(Image.fromarray(gray.astype(np.float32), "F").resize((sw, sh), Image.Resampling.BOX),
+                       dtype=np.float64)
+
+    y, x = (a.ravel() for a in np.mgrid[0:1:sh * 1j, 0:1:sw * 1j])
+    design = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+    values, use = small.ravel(), np.ones(small.size, bool)
+    for _ in range(BACKGROUND_FITS):
+        a = design[use]
+        coef = np.linalg.solve(a.T @ a + 1e-9 * np.eye(6), a.T @ values[use])  # 6x6 normal equations: fast
+        residual = values - design @ coef
+        spread = 1.4826 * float(np.median(np.abs(residual[use] - np.median(residual[use])))) + 1.0
+        use = np.abs(residual) <= 2.5 * spread
+    c0, c1, c2, c3, c4, c5 = coef
+    ys, xs = np.linspace(0, 1, h)[:, None], np.linspace(0, 1, w)[None, :]
+    return (c0 + c2 * ys + c5 * ys * ys) + (c1 + c4 * ys) * xs + c3 * xs * xs  # (H, W), one full-size array
+
+
+def _even_lighting(gray: np.ndarray) -> np.ndarray:
+    """A photo's smooth background (uneven light) removed, the ink made light on a background of 0.
+    The background is :func:`_background`. Dark ink on paper (the darkest 0.1% further below the
+    background than the brightest 0.1% are above it) reflects a share of the light: 1 - image /
+    background; light ink adds to it: image - background. Images under 56 px (in dataset form, or
+    near it) are as given."""
+    h, w = gray.shape
+    if min(h, w) < 56:
+        return gray
+    back = _background(gray)
+    diff = gray - back
+    if -float(np.percentile(diff, 0.1)) > float(np.percentile(diff, 99.9)):  # dark ink on paper: the light
+        return np.clip(255.0 * (1.0 - gray / np.maximum(back, 1.0)), 0.0, 255.0)  # scales both: divide it out
+    return np.clip(diff, 0.0, 255.0)  # light ink (chalk, a screen) adds to a dark background
+
+
+# Specks: ink components (8-connected, found at SPECK_SIDE px) that are small beside the largest one:
+# less than SPECK_NEAR of its ink, or less than SPECK_FAR of it and further from it than SPECK_GAP
+# of its longer side (a 5's separate hat is near and far heavier than a speck of dirt).
+SPECK_NEAR, SPECK_FAR, SPECK_GAP, SPECK_SIDE = 0.05, 0.3, 0.25, 256
+
+
+def _main_ink(ink: np.ndarray) -> np.ndarray:
+    """``ink`` without its specks (see above): a speck of dirt far from the digit would otherwise
+    enlarge the crop and shrink the digit. Components are found on a max-pooled copy (at most
+    SPECK_SIDE px), so strokes a few pixels apart stay one; a component's weight is its ink's sum."""
+    h, w = ink.shape
+    f = max(1, -(-max(h, w) // SPECK_SIDE))
+    padded = np.pad(ink, ((0, -h % f), (0, -w % f)))
+    blocks = padded.reshape(padded.shape[0] // f, f, padded.shape[1] // f, f)
+    labels = _components(blocks.max(axis=(1, 3)) > 0)
+    count = int(labels.max())
+    if count <= 1:
+        return ink
+    mass = np.bincount(labels.ravel(), weights=blocks.sum(axis=(1, 3)).ravel(), minlength=count + 1)
+    mass[0] = 0.0
+    ys, xs = np.nonzero(labels)
+    which = labels[ys, xs]
+    box = np.stack([np.full(count + 1, 1 << 30), np.full(count + 1, -1)] * 2)  # top, bottom, left, right
+    for row, coords, at in ((0, ys, np.minimum), (1, ys, np.maximum), (2, xs, np.minimum), (3, xs, np.maximum)):
+        at.at(box[row], which, coords)
+    main = int(mass.argmax())
+    gap = np.maximum.reduce([box[0] - box[1, main], box[0, main] - box[1], box[2] - box[3, main],
+                             box[2, main] - box[3], np.zeros(count + 1, np.int64)])
+    reach = SPECK_GAP * (max(box[1, main] - box[0, main], box[3, main] - box[2, main]) + 1)
+    keep = (mass >= SPECK_FAR * mass[main]) | ((mass >= SPECK_NEAR * mass[main]) & (gap <= reach))
+    keep[0] = False
+    mask = np.repeat(np.repeat(keep[labels], f, axis=0), f, axis=1)[:h, :w]
+    return np.where(mask, ink, 0.0)
+
+
+def _components(mask: np.ndarray) -> np.ndarray:
+    """8-connected components of a boolean mask: int labels (H, W), 0 for the background, 1..K.
+    Runs of each row are joined to the runs they touch in the row above (union-find over runs)."""
+    runs: list[tuple[int, int, int]] = []  # (row, start, end): end exclusive
+    parent: list[int] = []
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    above: list[int] = []  # indices in `runs` of the previous row's runs
+    for r, row in enumerate(mask):
+        edges = np.diff(np.concatenate(([0], row.astype(np.int8), [0])))
+        here = []
+        for start, end in zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()):
+            i = len(runs)
+            runs.append((r, start, end))
+            parent.append(i)
+            for j in above:  # diagonal contact counts: the runs touch when they overlap widened by one
+                _, s2, e2 = runs[j]
+                if start <= e2 and s2 <= end:
+                    a, b = root(i), root(j)
+                    parent[max(a, b)] = min(a, b)
+            here.append(i)
+        above = here
+    labels = np.zeros(mask.shape, np.int64)
+    ids: dict[int, int] = {}
+    for i, (r, start, end) in enumerate(runs):
+        labels[r, start:end] = ids.setdefault(root(i), len(ids) + 1)
+    return labels
 
 
 def _crop(ink: np.ndarray) -> np.ndarray:
@@ -352,45 +471,63 @@ def _to_uint8(a: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------- many files at once
-def image_sources(paths: Iterable[str | os.PathLike]) -> list[tuple[str, str | bytes]]:
+def image_sources(paths: Iterable[str | os.PathLike], errors: list[str] | None = None) -> list[tuple[str, str | bytes]]:
     """(display name, path or bytes) for each IMAGES argument: a file, a folder's image files
     (by suffix, sorted, not recursive), or ``-`` for one image read from stdin.
 
-    Raises DataError for a path that does not exist and a folder holding no image files.
+    Raises DataError for a path that does not exist and a folder holding no image files; with an
+    ``errors`` list, appends that one-line message to it instead and goes on with the others.
     """
     out: list[tuple[str, str | bytes]] = []
     for p in paths:
         p = os.fspath(p)
-        if p == "-":
-            out.append(("<stdin>", sys.stdin.buffer.read()))
-        elif os.path.isdir(p):
-            found = sorted(f for f in Path(p).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
-            if not found:
-                raise DataError(f"{display_name(p)}: a folder with no images (looked for {', '.join(IMAGE_SUFFIXES)})")
-            out += [(display_name(f), str(f)) for f in found]
-        elif os.path.exists(p):
-            out.append((display_name(p), p))
-        else:
-            raise DataError(f"{display_name(p)}: no such file or folder")
+        try:
+            out += _sources_of(p)
+        except DataError as exc:
+            if errors is None:
+                raise
+            errors.append(str(exc))
     return out
 
 
+def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
+    if p == "-":
+        return [("<stdin>", sys.stdin.buffer.read())]
+    if os.path.isdir(p):
+        found = sorted(f for f in Path(p).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+        if not found:
+            raise DataError(f"{display_name(p)}: a folder with no images (looked for {', '.join(IMAGE_SUFFIXES)})")
+        return [(display_name(f), str(f)) for f in found]
+    if os.path.exists(p):
+        return [(display_name(p), p)]
+    raise DataError(f"{display_name(p)}: no such file or folder")
+
+
 def read_images(sources: Sequence[tuple[str, str | bytes]], dataset: str | None, *, size: Sequence[int] = (28, 28),
-                preprocessing: bool = True) -> tuple[list[Image.Image], np.ndarray]:
+                preprocessing: bool = True, errors: list[tuple[int, str]] | None = None
+                ) -> tuple[list[Image.Image], np.ndarray]:
     """The images of :func:`image_sources` and what the model sees of them: uint8 (N, H, W).
 
     With ``preprocessing`` each goes through :func:`preprocess` for ``dataset``; without, each
     must already be in dataset form (``size``, grayscale: colour is converted), else DataError.
+    With an ``errors`` list, a bad image does not stop the others: (its index in ``sources``, its
+    one-line message) is appended and it is left out of both results.
     """
     originals, seen = [], []
-    for name, src in sources:
-        im = open_image(src, name)
+    for i, (name, src) in enumerate(sources):
+        try:
+            im = open_image(src, name)
+            if preprocessing:
+                seen.append(preprocess(im, dataset, size=size if tuple(size) != (28, 28) else None, name=name))
+            elif (im.height, im.width) != tuple(size):
+                raise DataError(f"{name}: {im.width}x{im.height} pixels, the model takes {size[1]}x{size[0]}: "
+                                "drop --no-preprocess (preprocess=False) to fit it")
+            else:
+                seen.append(_to_uint8(to_gray(im) / 255.0))
+        except DataError as exc:
+            if errors is None:
+                raise
+            errors.append((i, str(exc)))
+            continue
         originals.append(im)
-        if preprocessing:
-            seen.append(preprocess(im, dataset, size=size if tuple(size) != (28, 28) else None, name=name))
-        elif (im.height, im.width) != tuple(size):
-            raise DataError(f"{name}: {im.width}x{im.height} pixels, the model takes {size[1]}x{size[0]}: "
-                            "drop --no-preprocess (preprocess=False) to fit it")
-        else:
-            seen.append(_to_uint8(to_gray(im) / 255.0))
     return originals, np.stack(seen) if seen else np.zeros((0, *size), np.uint8)

@@ -30,6 +30,7 @@ from mnistlab import accel
 from mnistlab._version import __version__
 from mnistlab.callbacks import Callback, check_progress_mode, make_callback
 from mnistlab.config import RunConfig, apply_overrides, checkpoint_key, parse_run_config, run_key, setting_default
+from mnistlab.data.userdata import class_count_mismatch
 from mnistlab.datasets import load_any, validation_split
 from mnistlab.errors import CheckpointError, MnistlabError, ResourceError, SpecError, StoreError
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs
@@ -145,7 +146,7 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
                  None if val_x is None else t(val_x, torch.uint8), None if val_y is None else t(val_y, torch.int64),
                  t(test_x, torch.uint8), t(test_y, torch.int64), validation == "test", ds.info.num_classes,
                  provenance={"name": ds.info.name, "source": ds.source, "verified": ds.verified,
-                             "checksums": dict(ds.checksums)},
+                             "checksums": dict(ds.checksums), "class_names": list(ds.info.class_names)},
                  metric=ds.info.metric)
 
 
@@ -285,7 +286,7 @@ def _fit_data_to_model(cfg: RunConfig, spec: ModelSpec, data: Split, validation_
                        device: torch.device) -> None:
     """SpecError unless the model's outputs match the dataset's classes; ``validation_data`` into ``data``."""
     if spec.num_classes != data.num_classes:
-        raise SpecError(f"the model has {spec.num_classes} outputs but {cfg.dataset} has {data.num_classes} classes")
+        raise SpecError(class_count_mismatch(spec.num_classes, cfg.dataset, data.num_classes))
     if validation_data is not None:
         if cfg.data.validation:
             raise SpecError("validation_data was given, and data.validation is set too: choose one")

@@ -15,7 +15,7 @@ import click
 
 from mnistlab.cli._common import open_store, store_option
 from mnistlab.cli._output import Column, emit, format_option
-from mnistlab.errors import InvertedImageWarning, OutputError
+from mnistlab.errors import DataError, InvertedImageWarning, OutputError, PartlyUnreadable
 
 F = TypeVar("F", bound=Callable[..., object])
 MODEL_HELP = ("MODEL: a run id (or unique prefix), or an experiment (file or recorded name) with --variant when "
@@ -77,7 +77,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
              mnistlab predict RUN_ID test.csv -o submission.csv --format csv > top3.csv
     """
     from mnistlab.export import check_output_path
-    from mnistlab.preprocess import image_sources, read_images
+    from mnistlab.preprocess import image_sources
 
     if show is not None and Path(show).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise OutputError(f"cannot write {show!r}: the --show file name must end in .png, .svg or .pdf")
@@ -85,10 +85,12 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
         if path is not None:
             check_output_path(path)
     tables = [i for i in images if i.lower().endswith(".csv")]
-    sources = image_sources([i for i in images if i not in tables]) if len(tables) < len(images) else []
+    bad: list[str] = []  # one line per bad file: the others are still predicted
+    sources = image_sources([i for i in images if i not in tables], bad) if len(tables) < len(images) else []
+    _stop_when_nothing_left(bad, sources or tables)  # the images are checked first, then the model
     trained = _load(store_path, model, variant, pick)
-    originals, seen = read_images(sources, trained.dataset, size=trained.input_shape,
-                                  preprocessing=not no_preprocess) if sources else ([], None)
+    sources, originals, seen = _read_good(sources, trained, not no_preprocess, bad)
+    _stop_when_nothing_left(bad, sources or tables)
     if tables:
         sources, originals, seen = _with_csv_images(tables, sources, originals, seen, trained.input_shape)
     with warnings.catch_warnings(record=True) as caught:
@@ -97,6 +99,26 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     for w in caught:
         click.echo(f"warning: {' '.join(str(w.message).split())}", err=True)
     names = _class_names(trained)
+    _emit_top(sources, probs, names, top, fmt)
+    if output is not None:
+        from mnistlab.data.userdata import write_submission
+
+        write_submission(Path(output), probs.argmax(1), tuple(names))
+        click.echo(f"wrote {output} ({len(probs)} predictions)", err=True)
+    if show is not None:
+        from mnistlab.plots import plot_predictions
+
+        plot_predictions(originals, seen, probs, names, [name for name, _ in sources]).savefig(show, dpi=100)
+        click.echo(f"wrote {show}", err=True)
+    if bad:
+        for message in bad:
+            click.echo(f"error: {message}", err=True)
+        raise PartlyUnreadable(f"{len(bad)} of {len(bad) + len(probs)} images could not be read (listed above); "
+                               f"the other {len(probs)} were predicted")
+
+
+def _emit_top(sources: list[Any], probs: Any, names: list[str], top: int, fmt: str) -> None:
+    """Each image's ``top`` classes and probabilities, as a table, CSV or JSON."""
     top = min(top, probs.shape[1])
     rows = []
     for (name, _), p in zip(sources, probs):
@@ -110,16 +132,31 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
         columns += [Column(f"class_{k}", f"class {k}" if top > 1 else "class", whole=True),
                     Column(f"probability_{k}", "p", "{:.1%}".format, right=True, whole=True)]
     emit(rows, columns, fmt)
-    if output is not None:
-        from mnistlab.data.userdata import write_submission
 
-        write_submission(Path(output), probs.argmax(1), tuple(names))
-        click.echo(f"wrote {output} ({len(probs)} predictions)", err=True)
-    if show is not None:
-        from mnistlab.plots import plot_predictions
 
-        plot_predictions(originals, seen, probs, names, [name for name, _ in sources]).savefig(show, dpi=100)
-        click.echo(f"wrote {show}", err=True)
+def _read_good(sources: list[Any], trained: Any, preprocessing: bool, bad: list[str]) -> tuple[list[Any], list[Any], Any]:
+    """The sources that read, their images and what the model sees of them; each bad one's line added to ``bad``."""
+    from mnistlab.preprocess import read_images
+
+    if not sources:
+        return [], [], None
+    unread: list[tuple[int, str]] = []
+    originals, seen = read_images(sources, trained.dataset, size=trained.input_shape, preprocessing=preprocessing,
+                                  errors=unread)
+    bad += [message for _, message in unread]
+    skipped = {i for i, _ in unread}
+    return [s for i, s in enumerate(sources) if i not in skipped], originals, seen
+
+
+def _stop_when_nothing_left(bad: list[str], left: list[Any]) -> None:
+    """When no image is left to predict: DataError, the one bad file's line, or each listed then a count."""
+    if left or not bad:
+        return
+    if len(bad) == 1:
+        raise DataError(bad[0])
+    for message in bad:
+        click.echo(f"error: {message}", err=True)
+    raise DataError(f"none of the {len(bad)} images could be read (listed above)")
 
 
 def _with_csv_images(tables: list[str], sources: list[Any], originals: list[Any], seen: Any,
@@ -129,7 +166,6 @@ def _with_csv_images(tables: list[str], sources: list[Any], originals: list[Any]
     import numpy as np
 
     from mnistlab.data.userdata import read_csv
-    from mnistlab.errors import DataError
 
     parts = [] if seen is None else [np.asarray(seen)]
     for table in tables:
@@ -150,8 +186,10 @@ def _with_csv_images(tables: list[str], sources: list[Any], originals: list[Any]
 @click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript", "safetensors"]), default=None,
               help="The format (default: from the file name's suffix).")
 @click.option("--card/--no-card", default=True, show_default=True, help="Also write the model card, OUTPUT.md.")
+@click.option("--no-verify", is_flag=True, help="Write the file without checking it on the test set (when the "
+              "dataset's files are not at hand); a warning says it is unverified.")
 def export_command(model: str, variant: str | None, pick: str, store_path: str | None, data_dir: str | None,
-                   output: str, fmt: str | None, card: bool) -> None:
+                   output: str, fmt: str | None, card: bool, no_verify: bool) -> None:
     """Export a trained MODEL to ONNX, TorchScript or safetensors, verified on the whole test set.
 
     The file, loaded back by its own runtime (onnxruntime for ONNX), must give PyTorch's top-1
@@ -171,10 +209,13 @@ def export_command(model: str, variant: str | None, pick: str, store_path: str |
     if card:
         check_output_path(card_path)
     trained = _load(store_path, model, variant, pick)
-    check = export_model(trained, output, fmt, data_dir=data_dir)
+    check = export_model(trained, output, fmt, data_dir=data_dir, verify=not no_verify)
     click.echo(f"wrote {output}")
     if check is not None:
         click.echo(check.summary())
+    else:
+        click.echo(f"warning: {output} is unverified (--no-verify): it was not compared with the PyTorch model "
+                   "on the test set", err=True)
     if card:
         _write(card_path, model_card(trained, data_dir=data_dir, verification=check, exported=Path(output).name))
         click.echo(f"wrote {card_path}")

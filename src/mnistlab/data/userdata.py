@@ -1,11 +1,15 @@
 """The user's own data as a dataset: a Kaggle-style CSV, a folder per class, or NumPy arrays.
 
-Wherever a dataset name is accepted, these are too (relative paths are from the current folder)::
+Wherever a dataset name is accepted, these are too::
 
     dataset = { csv = "train.csv", test = "test.csv" }   # a `label` column, then pixel0 ... pixel783
     dataset = { folder = "digits/" }                     # digits/<class name>/<image files>
     dataset = { npz = "data.npz" }                       # x_train, y_train[, x_test, y_test] (Keras's mnist.npz)
     dataset = "train.csv"                                 # a path alone: the same without options
+
+A relative path in a config or experiment file is relative to that file's folder (the file and its
+data move together; :func:`data_beside`); on the command line (``--dataset``) it is relative to
+the current folder.
 
 Options: ``test`` (a second file or folder of the same kind), ``label`` (the CSV's label column,
 default ``"label"``), ``test_fraction`` (carved from the training data, stratified by class, with
@@ -102,6 +106,25 @@ def _from_path(text: str) -> UserData:
                         f"or a .csv file, an .npz file or a folder of class folders")
 
 
+def data_beside(dataset: Any, folder: str | Path) -> Any:
+    """``dataset`` as written in a config or experiment file, its relative paths made relative to
+    that file's ``folder`` (the file travels with its data; the ``--dataset`` flag stays relative
+    to the current folder). Registered names, absolute and ``~`` paths, and values of the wrong
+    type (validation reports those) pass through unchanged."""
+    from mnistlab.data.registry import _REGISTRY
+
+    def beside(text: Any) -> Any:
+        if not isinstance(text, str) or text in _REGISTRY or not text or Path(text).expanduser().is_absolute():
+            return text
+        return str(Path(folder) / text)
+
+    if isinstance(dataset, str):
+        return beside(dataset)
+    if isinstance(dataset, Mapping):
+        return {k: beside(v) if k in (*KINDS, "test") else v for k, v in dataset.items()}
+    return dataset
+
+
 def _existing(text: str, kind: str, key: str | None) -> Path:
     path = Path(text).expanduser()
     if kind == "folder":
@@ -110,6 +133,18 @@ def _existing(text: str, kind: str, key: str | None) -> Path:
     elif not path.is_file():
         raise UserDataError(f"{key or kind}: no such file: {text}" if key else f"no such file: {text}", key=key)
     return path
+
+
+def class_count_mismatch(outputs: int, dataset: Any, classes: int) -> str:
+    """The one-line message for a model with ``outputs`` units on data with ``classes`` classes,
+    saying how to fit the model: ``outputs = N`` in a compact model table, or a preset's spec saved
+    (``mnistlab summary PRESET --save model.toml``) with its last Dense layer's units set to N."""
+    name = dataset if isinstance(dataset, str) else next((str(v) for k, v in dict(dataset).items() if k in KINDS),
+                                                         "the data")
+    return (f"the model has {outputs} outputs but {name} has {classes} classes: fit the model to {classes} classes: "
+            f"in a model table write outputs = {classes} (e.g. model = {{ conv = [32], dense = [128], "
+            f"outputs = {classes} }}); for a preset, run `mnistlab summary PRESET --save model.toml`, set its "
+            f"last Dense layer's units to {classes} and use model = \"model.toml\"")
 
 
 # ------------------------------------------------------------------------------------- loading
@@ -165,16 +200,53 @@ def _class_indices(spec: UserData, train: np.ndarray | None, test: np.ndarray | 
     return names, as_idx(train), None if test is None else as_idx(test)
 
 
-def path_digest(path: Path) -> str:
-    """SHA-256 of a file, or of a folder (each image file's relative path and SHA-256, in order)."""
+# SHA-256 of files already hashed in this process, by (absolute path, size, mtime in ns): a big
+# CSV is hashed once, however many cells' keys and runs' provenance ask for it; an edit (new size
+# or mtime) hashes it again.
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, remembered by (absolute path, size, mtime_ns); DataError when unreadable."""
     from mnistlab.datasets import file_digest
 
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    stamp = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if stamp not in _DIGESTS:
+        _DIGESTS[stamp] = file_digest(path)
+    return _DIGESTS[stamp]
+
+
+def path_digest(path: Path) -> str:
+    """SHA-256 of a file, or of a folder (each image file's relative path and SHA-256, in order,
+    dot-folders left out as :func:`read_folder` leaves them out)."""
     if not path.is_dir():
-        return file_digest(path)
+        return file_sha256(path)
     h = hashlib.sha256()
-    for p in sorted(q for q in path.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES):
-        h.update(f"{p.relative_to(path).as_posix()}\0{file_digest(p)}\n".encode())
+    for p in sorted(q for q in path.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES
+                    and not any(part.startswith(".") for part in q.relative_to(path).parts[:-1])):
+        h.update(f"{p.relative_to(path).as_posix()}\0{file_sha256(p)}\n".encode())
     return h.hexdigest()
+
+
+def data_fingerprint(dataset: Any) -> dict[str, str]:
+    """What identifies the content of a run's ``dataset``: {file: SHA-256} of the user's own files
+    (:func:`path_digest`), so a run's key changes when the data is edited; empty for a registered
+    name (the registry's checksums name its content) and for files that cannot be read now (the
+    run itself then fails with the reason)."""
+    from mnistlab.data.registry import _REGISTRY
+    from mnistlab.errors import MnistlabError
+
+    if dataset is None or (isinstance(dataset, str) and dataset in _REGISTRY):
+        return {}
+    try:
+        spec = parse_user_dataset(dataset)
+        return {str(p): path_digest(p) for p in (spec.path, spec.test) if p is not None}
+    except (MnistlabError, OSError):
+        return {}
 
 
 def resize_images(images: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -205,6 +277,7 @@ def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray |
     if n == 0 or side * side != n:
         near = max(1, round(math.sqrt(n)))
         raise DataError(f"{path}: {n} pixel columns is not a square image ({near}x{near} needs {near * near})")
+    labels = _csv_rows(path, header, label_at)  # every row's length checked, the labels read
     pixels = _csv_numbers(path, header, pixel_cols)
     bad = np.argwhere(~((pixels >= 0) & (pixels <= 255)))
     if len(bad):
@@ -220,7 +293,6 @@ def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray |
         raise DataError(f"{path}: every pixel value is 0 or 1: the pixels look scaled to 0-1; write them as whole "
                         "numbers from 0 to 255 (multiply by 255)")
     images = pixels.astype(np.uint8).reshape(-1, side, side)
-    labels = None if label_at is None else _csv_labels(path, label_at)
     return images, labels
 
 
@@ -267,11 +339,30 @@ def _csv_numbers(path: Path, header: list[str], cols: list[int]) -> np.ndarray:
     raise DataError(f"{path}: cannot read the pixel columns")  # pragma: no cover - the scan names the cell
 
 
-def _csv_labels(path: Path, at: int) -> np.ndarray:
+def _csv_rows(path: Path, header: list[str], label_at: int | None) -> np.ndarray | None:
+    """One pass over the rows: DataError for a row whose cell count is not the header's (numpy's
+    reader would silently drop an extra cell) and for a file with no rows; the labels (see
+    :func:`_csv_labels`), or None without a label column. Blank lines are skipped, as numpy does."""
+    values = []
     with open(path, newline="", encoding="utf-8") as f:
         rows = csv.reader(f)
         next(rows)
-        values = [row[at].strip() for row in rows]
+        for line, row in enumerate(rows, start=2):
+            if not row:
+                continue
+            if len(row) != len(header):
+                more = "more" if len(row) > len(header) else "fewer"
+                raise DataError(f"{path} line {line}: {len(row)} cells, {more} than the header's {len(header)}")
+            if label_at is not None:
+                values.append(row[label_at].strip())
+            else:
+                values.append("")
+    if not values:
+        raise DataError(f"{path}: no rows: the file has a header but no images")
+    return None if label_at is None else _csv_labels(path, values)
+
+
+def _csv_labels(path: Path, values: list[str]) -> np.ndarray:
     try:
         return np.array([int(v) for v in values], dtype=np.int64)
     except ValueError:
@@ -284,8 +375,19 @@ def _csv_labels(path: Path, at: int) -> np.ndarray:
 def read_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
     """``path/<class>/<image>``: every image, grayscale, uint8 (N, H, W), and its class folder's
     name. Images of another size are resized to the first image's size (the model's size comes
-    later). DataError: no class folders, a class folder with no images, an unreadable image (named)."""
-    classes = sorted(p for p in path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    later). Dot-folders (``.ipynb_checkpoints``, ``.git``) are not classes: they are skipped with one
+    :class:`~mnistlab.errors.DataWarning` naming them. DataError: no class folders, a class folder
+    with no images, an unreadable image (named)."""
+    folders = sorted(p for p in path.iterdir() if p.is_dir())
+    hidden = [p.name for p in folders if p.name.startswith(".")]
+    if hidden:
+        import warnings
+
+        from mnistlab.errors import DataWarning
+
+        warnings.warn(f"{path}: skipped {len(hidden)} hidden folder(s), not classes: {', '.join(hidden)}",
+                      DataWarning, stacklevel=2)
+    classes = [p for p in folders if not p.name.startswith(".")]
     if not classes:
         raise DataError(f"{path}: no class folders (expected {path}/<class name>/<images>)")
     images, labels = [], []
