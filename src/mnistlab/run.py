@@ -202,9 +202,7 @@ def run_config(
                       batch_size=t.batch_size)
     with plan.use_threads():
         trainer = Trainer(
-            model, optimizer=t.optimizer, lr=cfg.lr, momentum=t.momentum, nesterov=t.nesterov,
-            weight_decay=cfg.weight_decay, beta_1=t.beta_1, beta_2=t.beta_2, epsilon=t.epsilon,
-            amsgrad=t.amsgrad, centered=t.centered, rho=t.rho,
+            model, optimizer=t.optimizer, **optimizer_settings(cfg),
             batch_size=t.batch_size, label_smoothing=t.label_smoothing,
             schedule=t.schedule, augment=cfg.augment, callbacks=[make_callback(c) for c in cfg.callbacks] + list(extra_callbacks),
             seed=t.seed, progress=progress, plan=plan,
@@ -221,6 +219,15 @@ def run_config(
     model.eval()
     model = model.to("cpu", memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # torch's stubs lack memory_format
     return RunResult(resolved, outcome.status, list(outcome.history), metrics, env, probs, model, outcome.message)
+
+
+def optimizer_settings(cfg: RunConfig) -> dict[str, Any]:
+    """The run's optimizer settings as keyword arguments of :func:`mnistlab.optim.make_optimizer`
+    (and of :class:`~mnistlab.trainer.Trainer`): the one place a config becomes an optimizer."""
+    t = cfg.train
+    return {"lr": cfg.lr, "momentum": t.momentum, "nesterov": t.nesterov, "weight_decay": cfg.weight_decay,
+            "beta_1": t.beta_1, "beta_2": t.beta_2, "epsilon": t.epsilon, "amsgrad": t.amsgrad,
+            "centered": t.centered, "rho": t.rho}
 
 
 # long: run_config's steps for M members at once, in the same order; split, they would scatter
@@ -246,9 +253,7 @@ def run_members(cfgs: Sequence[RunConfig], *, data_dir: str | os.PathLike | None
     plan = accel.plan(models[0], precision=t.precision, threads=t.threads or None, channels_last=False,
                       macs_per_image=summary.flops, batch_size=t.batch_size, conv_pool_forward=False)
     stack = StackedMembers(models)
-    optimizer = make_optimizer(t.optimizer, stack.parameters(), lr=first.lr, momentum=t.momentum, nesterov=t.nesterov,
-                               weight_decay=first.weight_decay, beta_1=t.beta_1, beta_2=t.beta_2, epsilon=t.epsilon,
-                               amsgrad=t.amsgrad, centered=t.centered, rho=t.rho)
+    optimizer = make_optimizer(t.optimizer, stack.parameters(), **optimizer_settings(first))
     val = (data.val_x, data.val_y) if data.val_x is not None and data.val_y is not None else None
     with plan.use_threads():
         try:
