@@ -352,6 +352,9 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     workers = min(jobs, len(groups))
     if runner is None:
         runner = InlineRunner() if workers <= 1 else ProcessRunner(workers)
+    slots = getattr(runner, "slots", None)  # a runner that knows its room (Ray): the plan shows it
+    if slots is not None and groups:
+        workers = min(slots(), len(groups))
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0  # the cores split between workers
     tasks = [CellTask(g, str(st.root), None if data_dir is None else str(data_dir), threads, () if force else DONE_STATUSES)
              for g in groups]
