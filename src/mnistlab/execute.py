@@ -3,7 +3,7 @@
 A *cell* (:class:`~mnistlab.experiments.Cell`) is a pure function of its resolved config, keyed by a
 hash of that config and the mnistlab version. :func:`run_experiment` skips cells already finished
 (or diverged) in the store (unless ``force``) and runs the rest through a :class:`Runner` (in this
-process, or ``jobs`` spawned processes); a Ray runner only needs the same ``map`` method. Once the
+process, ``jobs`` spawned processes, or Ray tasks: :class:`mnistlab.backends.RayRunner`). Once the
 cells are done, every complete committee has its members' averaged softmax outputs scored
 (:func:`evaluate_committees`), and the comparison rows (:mod:`mnistlab.comparison`) are returned.
 """
@@ -47,7 +47,10 @@ R = TypeVar("R")
 
 class Runner(Protocol):
     """Where cells run. ``map`` calls ``fn`` on every item and yields ``(item, result)`` as each
-    finishes (any order). The local runners are below; a Ray runner only needs this method."""
+    finishes (any order). The local runners are below. A runner may also have ``run_cells(tasks)``
+    yielding ``(task, [(run_id, status)...])`` as :func:`execute_cell` returns them: then the sweep
+    uses it instead of ``map`` (:class:`mnistlab.backends.RayRunner`: the driver claims and records,
+    the workers only train)."""
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]: ...
 
@@ -189,40 +192,65 @@ def execute_cell(task: CellTask) -> list[tuple[str, str]]:
     ``task.done``) is not trained: its status is ``"taken"`` and the run id is the holder's. In a
     worker told to stop, nothing is claimed: every cell is ``("", "stopped")``. A Ctrl-C while the
     cells train records them ``interrupted``. Safe in any process; each epoch's end is written to
-    the running run's history (:class:`~mnistlab.live.EpochProgress`)."""
-    global _training
+    the running run's history (:class:`~mnistlab.live.EpochProgress`). A runner that trains
+    elsewhere (Ray) calls the three steps itself: :func:`claim_cells` and :func:`record_cells` in
+    the driver, :func:`train_cells` in the worker."""
     if _stopping:
         return [("", "stopped")] * len(task.cells)
     with RunStore(task.store_root) as store:
-        claims = [Recorder.claim(store, experiment=c.experiment, variant=c.variant, config=c.config, seed=c.seed,
-                                 member=c.member, repeat=c.repeat, done=task.done) for c in task.cells]
-        out = {i: (run_id, "taken") for i, (recorder, run_id) in enumerate(claims) if recorder is None}
-        mine = [(i, recorder) for i, (recorder, _) in enumerate(claims) if recorder is not None]
-        cfgs = [_cell_config(task.cells[i], task.threads) for i, _ in mine]
-        results: list[RunResult | BaseException]
-        try:
-            _training = True
-            if _stopping:  # told to stop while claiming: record the claimed cells as interrupted
-                raise KeyboardInterrupt
-            if len(cfgs) > 1:
-                results = list(run_members(cfgs, data_dir=task.data_dir))
-            else:
-                results = [run_config(cfg, data_dir=task.data_dir, progress="none",
-                                      extra_callbacks=[EpochProgress(store, recorder.run_id)])
-                           for cfg, (_, recorder) in zip(cfgs, mine)]
-        except KeyboardInterrupt as exc:  # before training began (loading data): recorded as interrupted
-            results = [exc] * len(cfgs)
-        except Exception as exc:  # a bad input or a bug in one cell must not end the sweep unrecorded
-            results = [exc] * len(cfgs)
-        finally:
-            _training = False
-        for (i, recorder), res in zip(mine, results):
-            if isinstance(res, BaseException):
-                out[i] = (recorder.run_id, recorder.fail(res))
-            else:
-                recorder.finish(res)
-                out[i] = (recorder.run_id, store.get(recorder.run_id).status)  # "failed" if its files were not written
-        return [out[i] for i in range(len(task.cells))]
+        out, mine = claim_cells(store, task)
+        results = train_cells(task, [i for i, _ in mine], store, [r.run_id for _, r in mine])
+        return record_cells(out, mine, results)
+
+
+Claims = tuple[dict[int, tuple[str, str]], list[tuple[int, Recorder]]]
+
+
+def claim_cells(store: RunStore, task: CellTask) -> Claims:
+    """Claim the task's cells in ``store`` (:meth:`Recorder.claim`): ``({index: (holder's run_id,
+    "taken")}, [(index, recorder)])``, the cells another process holds and those this one trains."""
+    claims = [Recorder.claim(store, experiment=c.experiment, variant=c.variant, config=c.config, seed=c.seed,
+                             member=c.member, repeat=c.repeat, done=task.done) for c in task.cells]
+    out = {i: (run_id, "taken") for i, (recorder, run_id) in enumerate(claims) if recorder is None}
+    return out, [(i, recorder) for i, (recorder, _) in enumerate(claims) if recorder is not None]
+
+
+def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None = None,
+                run_ids: Sequence[str] = ()) -> list[RunResult | BaseException]:
+    """Train the task's cells at ``indices`` (several: one stacked committee model); one result per
+    cell, or the exception that stopped it (KeyboardInterrupt: recorded as interrupted; any other:
+    failed). Writes nothing but each epoch's progress, and that only with a ``store`` and the
+    cells' ``run_ids``; with neither (a Ray worker) it touches no store at all."""
+    global _training
+    cfgs = [_cell_config(task.cells[i], task.threads) for i in indices]
+    try:
+        _training = True
+        if _stopping:  # told to stop while claiming: record the claimed cells as interrupted
+            raise KeyboardInterrupt
+        if len(cfgs) > 1:
+            return list(run_members(cfgs, data_dir=task.data_dir))
+        progress = [EpochProgress(store, rid) for rid in run_ids[:1]] if store is not None else []
+        return [run_config(cfg, data_dir=task.data_dir, progress="none", extra_callbacks=progress) for cfg in cfgs]
+    except KeyboardInterrupt as exc:  # before training began (loading data): recorded as interrupted
+        return [exc] * len(cfgs)
+    except Exception as exc:  # a bad input or a bug in one cell must not end the sweep unrecorded
+        return [exc] * len(cfgs)
+    finally:
+        _training = False
+
+
+def record_cells(out: dict[int, tuple[str, str]], mine: Sequence[tuple[int, Recorder]],
+                 results: Sequence[RunResult | BaseException]) -> list[tuple[str, str]]:
+    """Record each claimed cell's result with its recorder (finished, diverged, failed or
+    interrupted) and return ``(run_id, status)`` for every cell of the task, in order."""
+    out = dict(out)
+    for (i, recorder), res in zip(mine, results):
+        if isinstance(res, BaseException):
+            out[i] = (recorder.run_id, recorder.fail(res))
+        else:
+            recorder.finish(res)
+            out[i] = (recorder.run_id, recorder.store.get(recorder.run_id).status)  # "failed" if files not written
+    return [out[i] for i in range(len(out))]
 
 
 def member_groups(cells: Sequence[Cell], batch_members: bool | None = None) -> list[tuple[Cell, ...]]:
@@ -324,6 +352,9 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     workers = min(jobs, len(groups))
     if runner is None:
         runner = InlineRunner() if workers <= 1 else ProcessRunner(workers)
+    slots = getattr(runner, "slots", None)  # a runner that knows its room (Ray): the plan shows it
+    if slots is not None and groups:
+        workers = min(slots(), len(groups))
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0  # the cores split between workers
     tasks = [CellTask(g, str(st.root), None if data_dir is None else str(data_dir), threads, () if force else DONE_STATUSES)
              for g in groups]
@@ -342,7 +373,9 @@ def _run_tasks(runner: Runner, tasks: list[CellTask], st: RunStore, result: Expe
                live: Comparison | None) -> bool:
     """Run the tasks, adding each cell's outcome to ``result``; True when the sweep was stopped
     (Ctrl-C here, or a cell interrupted in a worker), after the runner has stopped its workers."""
-    results = runner.map(execute_cell, tasks)
+    # A runner that trains away from the store (Ray) claims and records in this process itself.
+    run_cells = getattr(runner, "run_cells", None)
+    results = run_cells(tasks) if run_cells is not None else runner.map(execute_cell, tasks)
     interrupted = False
     try:
         for task, statuses in results:

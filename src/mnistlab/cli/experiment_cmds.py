@@ -92,9 +92,18 @@ class _Progress:
 @click.option("--batch-members/--one-by-one", "batch_members", default=None,
               help="Train each committee's members together as one stacked model, or one by one "
                    "[default: stacked on a GPU, one by one on a CPU].")
+@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="Where the cells train: this machine, or Ray tasks (the store stays on this machine).")
+@click.option("--address", default=None, metavar="auto|HOST:PORT|ray://HOST:PORT",
+              help="With --backend ray: the Ray cluster to join [default: start a local one sized to this machine].")
+@click.option("--cpus-per-cell", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
+              help="With --backend ray: the CPUs each cell's Ray task reserves.")
+@click.option("--gpus-per-cell", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="With --backend ray: the GPUs (a fraction allowed) each cell's Ray task reserves.")
 @format_option(COMPARE_FORMATS)
-def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: bool, data_dir: str | None,
-            batch_members: bool | None, fmt: str) -> None:
+def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: bool, data_dir: str | None,  # noqa: PLR0913
+            batch_members: bool | None, backend: str, address: str | None, cpus_per_cell: float,
+            gpus_per_cell: float, fmt: str) -> None:
     """Train every cell of an EXPERIMENT file not already finished, printing the comparison.
 
     Exits with status 1, after recording every run and printing the table, when any cell failed
@@ -102,12 +111,19 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     sweep of several cells shows one table updated in place (see `mnistlab watch`); elsewhere one
     line per finished cell. Ctrl-C or SIGTERM stops every worker within seconds, records their
     runs as interrupted and exits 130 (SIGINT) or 143 (SIGTERM); run it again to finish.
+    With --backend ray each cell is a Ray task and only this process writes the store (see the
+    README, "Running on Ray"); Ray missing or an address that does not answer exits 2 at once.
     """
+    from mnistlab.backends import close, ray_runner
     from mnistlab.execute import SweepInterrupted, run_experiment, terminate_as_interrupt
     from mnistlab.experiments import load_experiment
 
+    if backend != "ray" and address is not None:
+        raise click.UsageError("--address needs --backend ray")
     exp = load_experiment(experiment)
     st = open_store(store, create=True)
+    exp.cells(quick=quick)  # a bad experiment says so before Ray starts
+    runner = ray_runner(address, cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell) if backend == "ray" else None
     cells = len(exp.cells(quick=quick))
     click.echo(f"experiment {exp.name}: {cells} runs, store {st.root}", err=fmt != "table")
 
@@ -116,9 +132,11 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
         with _Progress(exp.name, fmt, st.root, cells) as progress:
             try:
                 result = run_experiment(exp, st, jobs=jobs, force=force, quick=quick, data_dir=data_dir,
-                                        batch_members=batch_members, on_cell=progress.on_cell)
+                                        batch_members=batch_members, on_cell=progress.on_cell, runner=runner)
             except SweepInterrupted as exc:
                 result, stopped = exc.result, int(stop.signum)
+            finally:
+                close(runner)
         progress.finish(result.rows)
     if stopped:
         _say_stopped(exp.name, stopped, result.outcomes)

@@ -1,0 +1,159 @@
+"""The Ray backend: the local backend's numbers, one run per cell, dying workers, a killed driver,
+bad addresses. One local Ray with 2 CPUs serves the whole test session."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_experiments import TINY, write
+
+from mnistlab.cli import main
+from mnistlab.execute import CellTask, run_experiment, train_cells
+from mnistlab.run import RunResult
+from mnistlab.store import RunStore
+
+ray = pytest.importorskip("ray")
+
+from mnistlab.backends import RayRunner  # noqa: E402 - only with Ray installed
+
+
+@pytest.fixture(scope="session")
+def ray_address() -> Iterator[str]:
+    """A local Ray with 2 CPUs, started once for the session; its GCS address (for other drivers)."""
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR)
+    # The test's own train functions travel to the workers by value (tests/ is not on their path).
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    yield ray.get_runtime_context().gcs_address
+    ray.shutdown()
+
+
+def _metrics(store: RunStore) -> list[tuple]:
+    """Each run's cell and numbers, timings left out."""
+    timeless = lambda h: [{k: v for k, v in e.items() if "second" not in k} for e in h]  # noqa: E731
+    return sorted((r.variant, r.seed, r.config_hash, r.status, r.metrics["test_accuracy"], r.metrics["test_loss"],
+                   str(timeless(r.history))) for r in store.runs())
+
+
+def test_ray_gives_the_local_numbers_one_run_per_cell(tmp_path: Path, data_dir: Path, ray_address: str) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\nrepeats = 2\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n')
+    local, on_ray = RunStore(tmp_path / "local"), RunStore(tmp_path / "ray")
+    run_experiment(p, local, data_dir=data_dir)
+    res = run_experiment(p, on_ray, data_dir=data_dir, runner=RayRunner())
+    assert [o.record.status for o in res.outcomes] == ["finished"] * 3 and not any(o.skipped for o in res.outcomes)
+    assert _metrics(on_ray) == _metrics(local) and len(on_ray.runs()) == 3
+    by_cell = {(r.variant, r.seed): r.run_id for r in local.runs()}
+    for r in on_ray.runs():  # the weights and predictions came back from the workers intact
+        np.testing.assert_array_equal(on_ray.load_predictions(r.run_id), local.load_predictions(by_cell[r.variant, r.seed]))
+        assert on_ray.load_model(r.run_id) is not None
+    again = run_experiment(p, on_ray, data_dir=data_dir, runner=RayRunner())
+    assert all(o.skipped for o in again.outcomes) and len(on_ray.runs()) == 3
+
+
+def _dying(marks: str, task: CellTask, indices: Sequence[int]) -> list[RunResult | BaseException]:
+    """Variant "dead": its worker dies every time; "flaky": dies the first time only."""
+    variant = task.cells[0].variant
+    mark = Path(marks) / f"{variant}.{time.monotonic_ns()}"
+    mark.touch()  # one file per attempt
+    if variant == "dead" or (variant == "flaky" and len(list(Path(marks).glob("flaky.*"))) == 1):
+        os._exit(3)
+    return train_cells(task, indices)
+
+
+def test_a_dying_worker_is_retried_once_then_its_cell_failed(tmp_path: Path, data_dir: Path, ray_address: str) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "dead"\n[[variants]]\nname = "flaky"\n"train.lr" = 0.01\n')
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    res = run_experiment(p, tmp_path / "s", data_dir=data_dir, runner=RayRunner(train=functools.partial(_dying, str(marks))))
+    got = {o.cell.variant: o.record for o in res.outcomes}
+    assert got["dead"].status == "failed" and "Ray worker died" in got["dead"].message
+    assert got["flaky"].status == "finished"
+    assert Counter(m.name.split(".")[0] for m in marks.iterdir()) == {"dead": 2, "flaky": 2}  # one retry each
+    assert len(RunStore(tmp_path / "s").runs()) == 2  # one run per cell, retries included
+
+
+SLOW = """
+name = "killme"
+[base]
+dataset = "mnist"
+model = { dense = [64] }
+[base.data]
+subset = 2000
+[base.train]
+epochs = 4
+batch_size = 32
+[[variants]]
+name = "r"
+repeats = 4
+"""
+
+
+def test_a_killed_driver_loses_nothing_and_the_rerun_trains_only_the_rest(tmp_path: Path, data_dir: Path,
+                                                                          ray_address: str) -> None:
+    exp = write(tmp_path, SLOW)
+    store_dir = tmp_path / "store"
+    child = ("import runpy, sys; sys.argv = ['mnistlab'] + sys.argv[1:]; runpy.run_module('mnistlab', run_name='__main__')")
+    proc = subprocess.Popen([sys.executable, "-c", child, "run", str(exp), "--store", str(store_dir), "--data-dir",
+                             str(data_dir), "--backend", "ray", "--address", ray_address],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finished: list[str] = []
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not finished:
+        time.sleep(0.1)
+        if (store_dir / "runs.sqlite").exists():
+            with RunStore(store_dir) as st:
+                finished = [r.run_id for r in st.runs() if r.status == "finished"]
+    proc.send_signal(signal.SIGKILL)
+    out = proc.communicate()
+    assert finished, f"no cell finished before the driver was killed: {out}"
+    with RunStore(store_dir) as st:
+        before = {r.run_id for r in st.runs() if r.status == "finished"}
+    assert 0 < len(before) < 4, "the sweep ended before the driver was killed: make SLOW slower"
+    res = run_experiment(exp, store_dir, data_dir=data_dir, runner=RayRunner())
+    assert sum(o.skipped for o in res.outcomes) == len(before)
+    assert {o.record.run_id for o in res.outcomes if o.skipped} == before  # nothing recorded was lost
+    st = RunStore(store_dir)
+    done = [r for r in st.runs() if r.status == "finished"]
+    assert len(done) == 4 and len({r.config_hash for r in done}) == 4  # one finished run per cell
+    assert all(r.status in ("finished", "interrupted") for r in st.runs())  # the killed driver's claims expired
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again once the socket is
+
+
+@pytest.mark.parametrize("address", [f"127.0.0.1:{_closed_port()}", "ray://127.0.0.1:1", "nonsense"])
+def test_an_address_that_does_not_answer_is_one_line_before_training(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str], address: str) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--backend", "ray",
+                 "--address", address]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and address in err and "Traceback" not in err
+    assert RunStore(tmp_path / "s").runs() == []
+
+
+def test_ray_not_installed_is_one_line_before_training(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError, as without Ray
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--backend", "ray"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == ["error: --backend ray needs Ray, which is not installed: pip install 'mnistlab[ray]'"]
+    assert RunStore(tmp_path / "s").runs() == []
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--address", "auto"]) == 2  # --address without ray
+    assert "--address needs --backend ray" in capsys.readouterr().err
