@@ -4,6 +4,8 @@ each verified on the whole MNIST test set, with metadata and a model card; bad p
 from __future__ import annotations
 
 import json
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -101,6 +103,23 @@ def test_bad_export_paths_are_one_line(mnist_models, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code != 0 and err.count("\n") == 1 and "no experiment file, experiment or run named 'ffff0000'" in err
     assert not list(tmp_path.glob("*.onnx*"))
+
+
+def test_a_fifo_is_refused_not_replaced_and_hostile_names_print_as_text(mnist_models, tmp_path, capsys):
+    """New-user findings (17): export replaced a FIFO with a regular file; a newline in the name
+    broke the message in two."""
+    fifo = tmp_path / "pipe.onnx"
+    os.mkfifo(fifo)
+    code = main(["export", "use", "--variant", "dense", "-o", str(fifo), "--no-verify", "--store", str(mnist_models)])
+    err = capsys.readouterr().err
+    assert code != 0 and err.count("\n") == 1 and "not a regular file" in err
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still the FIFO
+    hostile = tmp_path / "n\nl\x1b[31m.safetensors"
+    code = main(["export", "use", "--variant", "dense", "-o", str(hostile), "--no-verify", "--no-card",
+                 "--store", str(mnist_models)])
+    out, err = capsys.readouterr()
+    assert code == 0 and hostile.is_file()
+    assert out.count("\n") == 1 and "\\n" in out and "\x1b" not in out + err and err.count("\n") == 1
 
 
 def test_without_the_dataset_export_says_to_use_no_verify_which_writes_with_a_warning(mnist_models, tmp_path, capsys,

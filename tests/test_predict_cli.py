@@ -223,6 +223,9 @@ def test_a_competition_csv_predicts_into_a_submission(mnist_models, tmp_path, ca
     assert (predicted == y).mean() > 0.8  # the model's accuracy on real test digits, read from the CSV
     table = list(csv.DictReader(io.StringIO(out)))
     assert table[0]["file"].endswith("test.csv#1") and [int(r["class_1"]) for r in table] == predicted.tolist()
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "test.csv", "-o", sub,
+                         "--store", mnist_models)
+    assert code == 0 and out == "" and err.strip() == f"wrote {sub} (40 predictions)"  # no 40-row table beside the file
     wide = "label," + ",".join(f"pixel{i}" for i in range(1024)) + "\n1," + ",".join(["0"] * 1024) + "\n"
     (tmp_path / "wide.csv").write_text(wide)
     code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "wide.csv", "--store", mnist_models)
@@ -237,6 +240,25 @@ def test_show_takes_grayscale_images_with_transparency(mnist_models, tmp_path, c
                        "--show", tmp_path / "la.png", "--store", mnist_models)
     assert code == 0, err
     assert np.asarray(Image.open(tmp_path / "la.png")).std() > 10
+
+
+def test_show_draws_at_most_its_limit_and_says_so(mnist_models, tmp_path, capsys, test_digits, monkeypatch):
+    """New-user finding (17): --show on 200 images took minutes and drew a 44,000-pixel-tall figure."""
+    from mnistlab.cli import predict_cmds
+
+    monkeypatch.setattr(predict_cmds, "SHOW_AT_MOST", 2)  # the real limit is 64 rows; 3 images show the cut
+    x, _ = test_digits
+    for i in range(3):
+        Image.fromarray(x[i]).save(tmp_path / f"d{i}.png")
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", *sorted(tmp_path.glob("d*.png")),
+                         "--no-preprocess", "--show", tmp_path / "few.png", "--store", mnist_models)
+    assert code == 0 and out.count("d2.png") == 1  # every image predicted ...
+    assert f"wrote {tmp_path / 'few.png'} (the first 2 of 3 images)" in err  # ... the first two drawn
+    two = Image.open(tmp_path / "few.png").size
+    monkeypatch.setattr(predict_cmds, "SHOW_AT_MOST", 3)
+    cli(capsys, "predict", "use", "--variant", "dense", *sorted(tmp_path.glob("d*.png")), "--no-preprocess",
+        "--show", tmp_path / "all.png", "--store", mnist_models)
+    assert Image.open(tmp_path / "all.png").size[1] > two[1]
 
 
 def test_a_run_on_your_own_data_predicts_exports_and_has_a_card(tmp_path, capsys, data_dir, monkeypatch):

@@ -81,7 +81,7 @@ def test_fashion_items_fill_the_frame_and_are_centred_by_their_box(data_dir):
 def test_other_datasets_are_only_resized():
     recipe = recipe_for("my-letters")
     assert recipe.kind == "resize" and recipe.invert == "never"
-    seen = preprocess(np.full((56, 84), 200, np.uint8), "my-letters")
+    seen = preprocess(np.full((56, 84), 200, np.uint8), None)  # data of unknown provenance: plain resize
     assert seen.shape == (28, 28) and (seen == 200).all()
     assert preprocess(np.zeros((10, 10)), "mnist", size=(14, 14)).shape == (14, 14)
 
@@ -263,3 +263,13 @@ def test_the_readme_and_the_card_give_the_recipes_steps_from_one_source(mnist_mo
         assert listed in readme, key  # word for word, in order
     card_steps = "\n".join(f"{i}. {md(step)}" for i, step in enumerate(RECIPES["mnist"].steps, 1))
     assert card_steps in card
+
+
+def test_an_unknown_dataset_name_is_an_error_not_the_plain_recipe():
+    """New-user finding (17): preprocess(image, "mnsit") silently skipped the inversion."""
+    from mnistlab.errors import DataError
+
+    image = np.pad(np.full((50, 10), 255, np.uint8), 40)
+    with pytest.raises(DataError, match="unknown dataset 'mnsit'.*mnist"):
+        preprocess(image, "mnsit")
+    assert preprocess(image, "kmnist").shape == (28, 28)  # registered without a recipe of its own: resize

@@ -36,7 +36,7 @@ from torch import nn
 
 from mnistlab._version import __version__
 from mnistlab.errors import DataError, ExportError, MnistlabError, OutputError, did_you_mean
-from mnistlab.preprocess import recipe_for
+from mnistlab.preprocess import display_name, recipe_for
 from mnistlab.run import Committee, Run
 
 __all__ = ["FORMATS", "LOGIT_ATOL", "LOGIT_RTOL", "Verification", "export_model", "format_for", "metadata",
@@ -158,13 +158,15 @@ def format_for(path: str | os.PathLike, fmt: str | None = None) -> str:
 
 
 def check_output_path(path: str | os.PathLike) -> Path:
-    """``path`` as a file this process can create or replace; OutputError (one line) otherwise."""
-    from mnistlab.preprocess import display_name
-
+    """``path`` as a regular file this process can create or replace; OutputError (one line) otherwise
+    (a folder, a missing folder, no permission, or a device / FIFO / socket, which writing through a
+    temporary file and a rename would replace)."""
     out, shown = Path(path), display_name(path)
     parent = out.parent if str(out.parent) else Path(".")
     if out.is_dir():
         raise OutputError(f"cannot write {shown}: it is a folder")
+    if out.exists() and not out.is_file():  # a FIFO or a device: replacing it would destroy it
+        raise OutputError(f"cannot write {shown}: it is not a regular file (a device, FIFO or socket)")
     if not parent.is_dir():
         raise OutputError(f"cannot write {shown}: folder {display_name(parent)} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
@@ -194,7 +196,7 @@ def export_model(model: Run | Committee, path: str | os.PathLike, fmt: str | Non
         os.chmod(tmp, _file_mode())  # as any new file: some writers (safetensors) create theirs 0600
         os.replace(tmp, out)
     except OSError as exc:
-        raise OutputError(f"cannot write {out}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {display_name(out)}: {exc.strerror or exc}") from None
     finally:
         tmp.unlink(missing_ok=True)
     return check

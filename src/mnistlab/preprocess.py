@@ -224,11 +224,17 @@ def preprocess(image: ImageInput, dataset: str | None = "mnist", *, size: Sequen
     1-4 channels) of uint8 0-255 or floats in [0, 1], any size. ``dataset`` picks the recipe
     (:func:`recipe_for`; see the module docstring); ``size`` the output size of a model whose input
     is not 28x28. Raises :class:`DataError` (one line, naming ``name`` or the file) for an
-    unreadable file or an image with no ink (one flat colour, or noise only).
+    unreadable file or an image with no ink (one flat colour, or noise only), and for a dataset
+    name that is not registered (a typo would otherwise get the plain resize recipe; ``None`` asks
+    for that recipe: images of unknown provenance, resized only).
 
     >>> preprocess(np.pad(np.full((50, 10), 255, np.uint8), 40), "mnist").shape
     (28, 28)
     """
+    if isinstance(dataset, str) and dataset not in RECIPES:  # a typo must not fall back to the plain recipe
+        from mnistlab.data.registry import get_info
+
+        get_info(dataset)  # DataError naming the known datasets
     recipe = recipe_for(dataset, size)
     shown = display_name(name if name is not None else image if isinstance(image, (str, os.PathLike)) else "image")
     if isinstance(image, (str, os.PathLike, bytes)) or hasattr(image, "read"):

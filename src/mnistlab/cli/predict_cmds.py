@@ -16,6 +16,7 @@ import click
 from mnistlab.cli._common import open_store, store_option
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import DataError, InvertedImageWarning, OutputError, PartlyUnreadable
+from mnistlab.preprocess import display_name
 
 F = TypeVar("F", bound=Callable[..., object])
 MODEL_HELP = ("MODEL: a run id (or unique prefix), or an experiment (file or recorded name) with --variant when "
@@ -34,6 +35,7 @@ def model_options(f: F) -> F:
     return f
 
 
+SHOW_AT_MOST = 64  # --show draws a row per image: a bigger figure takes minutes and nobody opens it
 DATA_DIR = click.option("--data-dir", default=None, help="Dataset folder (for the test set).")
 
 
@@ -58,7 +60,7 @@ def _class_names(model: Any) -> list[str]:
 @click.option("--top", type=click.IntRange(1, 100), default=3, show_default=True, help="How many classes per image.")
 @format_option()
 @click.option("--show", default=None, help="Also save a figure (.png, .svg, .pdf): each image, what the model saw, "
-              "and its probabilities.")
+              "and its probabilities (the first 64 images).")
 @click.option("--no-preprocess", is_flag=True, help="The images are already in dataset form (28x28, light on dark).")
 @click.option("-o", "--output", default=None, help="Also write a competition submission CSV (ImageId,Label: "
               "each image's top class, ImageId from 1), e.g. for a digit-recognizer test.csv.")
@@ -99,17 +101,21 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     for w in caught:
         click.echo(f"warning: {' '.join(str(w.message).split())}", err=True)
     names = _class_names(trained)
-    _emit_top(sources, probs, names, top, fmt)
+    if output is None or fmt != "table":  # a submission file is the answer: no per-image table beside it
+        _emit_top(sources, probs, names, top, fmt)
     if output is not None:
         from mnistlab.data.userdata import write_submission
 
         write_submission(Path(output), probs.argmax(1), tuple(names))
-        click.echo(f"wrote {output} ({len(probs)} predictions)", err=True)
+        click.echo(f"wrote {display_name(output)} ({len(probs)} prediction{'s' * (len(probs) != 1)})", err=True)
     if show is not None:
         from mnistlab.plots import plot_predictions
 
-        plot_predictions(originals, seen, probs, names, [name for name, _ in sources]).savefig(show, dpi=100)
-        click.echo(f"wrote {show}", err=True)
+        n = min(len(seen), SHOW_AT_MOST)
+        figure = plot_predictions(originals[:n], seen[:n], probs[:n], names, [name for name, _ in sources[:n]])
+        figure.savefig(show, dpi=100)
+        click.echo(f"wrote {display_name(show)}" + (f" (the first {n} of {len(seen)} images)" if n < len(seen) else ""),
+                   err=True)
     if bad:
         for message in bad:
             click.echo(f"error: {message}", err=True)
@@ -210,22 +216,22 @@ def export_command(model: str, variant: str | None, pick: str, store_path: str |
         check_output_path(card_path)
     trained = _load(store_path, model, variant, pick)
     check = export_model(trained, output, fmt, data_dir=data_dir, verify=not no_verify)
-    click.echo(f"wrote {output}")
+    click.echo(f"wrote {display_name(output)}")
     if check is not None:
         click.echo(check.summary())
     else:
-        click.echo(f"warning: {output} is unverified (--no-verify): it was not compared with the PyTorch model "
+        click.echo(f"warning: {display_name(output)} is unverified (--no-verify): it was not compared with the PyTorch model "
                    "on the test set", err=True)
     if card:
         _write(card_path, model_card(trained, data_dir=data_dir, verification=check, exported=Path(output).name))
-        click.echo(f"wrote {card_path}")
+        click.echo(f"wrote {display_name(card_path)}")
 
 
 def _write(path: Path, text: str) -> None:
     try:
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {display_name(path)}: {exc.strerror or exc}") from None
 
 
 @click.command("card")
@@ -247,7 +253,7 @@ def card_command(model: str, variant: str | None, pick: str, store_path: str | N
         click.echo(text)
     else:
         _write(Path(output), text)
-        click.echo(f"wrote {output}")
+        click.echo(f"wrote {display_name(output)}")
 
 
 COMMANDS: list[click.Command] = [predict_command, export_command, card_command]
