@@ -270,6 +270,8 @@ def test_killed_search_resumes_without_redoing_complete_trials(tmp_path: Path, d
         assert any(t.state.name == "COMPLETE" for t in again), [(t.number, t.state.name, t.params) for t in study.trials]
         assert b"asked again: trials " + str(k.number).encode() in proc2.stdout
     assert np.isfinite([r.metrics["search_value"] for r in finished]).all()
+    lrs = [t.params["train.lr"] for t in study.trials if t.state.name == "COMPLETE"]
+    assert len(set(lrs)) == len(lrs)  # the resumed sampler does not replay its first trials' draws (new-user finding)
 
 
 def test_a_diverging_trial_is_failed_in_the_store_and_in_the_study(tmp_path: Path, data_dir: Path) -> None:

@@ -316,12 +316,18 @@ def open_storage(store_root: str | os.PathLike) -> Any:
     return _STORAGES[key]
 
 
-def make_sampler(space: SearchSpace) -> Any:
-    """The Optuna sampler ``space.sampler`` names, seeded with ``space.seed``."""
+def make_sampler(space: SearchSpace, done: int = 0) -> Any:
+    """The Optuna sampler ``space.sampler`` names, seeded with ``space.seed + done``.
+
+    ``done``: the trials the study already holds. A resumed search must not replay the draws of
+    its first trials (a sampler seeded as at the start would ask for trial 0's parameters again),
+    so each resume starts the random stream further on; a fresh study is seeded exactly ``seed``.
+    """
     optuna = _optuna()
+    seed = space.seed + done
     if space.sampler in ("random", "grid"):  # grid: its points are queued by open_study (see there)
-        return optuna.samplers.RandomSampler(seed=space.seed)
-    return optuna.samplers.TPESampler(seed=space.seed)
+        return optuna.samplers.RandomSampler(seed=seed)
+    return optuna.samplers.TPESampler(seed=seed)
 
 
 def make_pruner(name: str, epochs: int) -> Any:
@@ -371,6 +377,8 @@ def open_study(name: str, space: SearchSpace, store_root: str | os.PathLike, epo
     study = optuna.create_study(storage=open_storage(store_root), study_name=name, direction=space.direction,
                                 sampler=make_sampler(space), pruner=make_pruner(space.pruner, epochs),
                                 load_if_exists=True)
+    if done := len(study.trials):  # resuming: see make_sampler
+        study.sampler = make_sampler(space, done)
     if space.sampler == "grid":
         # Every grid point queued once, in file order (Optuna's GridSampler calls study.stop() when
         # the grid is used up, which only works inside study.optimize, not with ask and tell).
