@@ -283,3 +283,25 @@ def test_a_diverging_trial_is_failed_in_the_store_and_in_the_study(tmp_path: Pat
     assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE"]
     rows = compare(RunStore(tmp_path / "store"), "div")
     assert rows[0]["variant"] == "trial-0001" and "trial 0 failed" in rows[1]["note"]
+
+
+def test_sigterm_stops_a_parallel_search_with_its_ranking_printed(tmp_path: Path, data_dir: Path) -> None:
+    """New-user finding (18): SIGTERM killed `mnistlab search --jobs 2` with no table and no message."""
+    text = SEARCH.replace("trials = 12", "trials = 60").replace('pruner = "median"', 'pruner = "none"')
+    path = _exp(tmp_path, text)
+    cmd = [sys.executable, "-m", "mnistlab", "search", str(path), "--store", str(tmp_path / "store"),
+           "--data-dir", str(data_dir), "--jobs", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(RunStore(tmp_path / "store").runs(experiment="srch", status="finished")) >= 2:
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143, err
+    assert "#1 trial" in out and "Traceback" not in err  # the trials so far, ranked
+    assert err.strip().splitlines()[-1].startswith("interrupted by SIGTERM: the trials finished so far are recorded")
+    assert not [r for r in RunStore(tmp_path / "store").runs(experiment="srch") if r.status == "running"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+
 import click
 
 from mnistlab.cli._common import open_store, store_option
@@ -27,6 +29,7 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
     folder, so a stopped search resumes where it stopped. Exits with status 1 when every trial failed.
     """
     from mnistlab.comparison import compare
+    from mnistlab.execute import terminate_as_interrupt
     from mnistlab.experiments import load_experiment
     from mnistlab.search import run_search, study_name
 
@@ -44,7 +47,16 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
         click.echo(f"  trial {t.number:4d}  {t.run_id or '-':10s}  {t.state}{value}"
                    + (f" ({t.message})" if t.message else ""), err=err)
 
-    result = run_search(exp, st, jobs=jobs, quick=quick, data_dir=data_dir, on_trial=on_trial)
+    with terminate_as_interrupt() as stop:  # SIGTERM stops a search as Ctrl-C does
+        try:
+            result = run_search(exp, st, jobs=jobs, quick=quick, data_dir=data_dir, on_trial=on_trial)
+        except KeyboardInterrupt:
+            name = study_name(exp.name, quick)
+            _rows_out(compare(st, name), name, fmt)  # the trials recorded so far, ranked
+            signum = int(stop.signum or signal.SIGINT)
+            click.echo(f"interrupted by {signal.Signals(signum).name}: the trials finished so far are recorded; "
+                       "run the same command again to resume the study", err=True)
+            raise SystemExit(128 + signum) from None
     if result.resumed:
         click.echo(f"asked again: trials {', '.join(map(str, result.resumed))} (their driver had stopped)", err=err)
     _rows_out(compare(st, result.study), result.study, fmt)
