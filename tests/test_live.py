@@ -214,7 +214,8 @@ def test_stopping_the_driver_alone_stops_its_workers(tmp_path: Path, data_dir: P
     store_dir, db = tmp_path / "store", tmp_path / "store" / "runs.sqlite"
     proc = _start(exp, store_dir, data_dir, "--jobs", "2")
     # Both committee members finished, and a later cell has reported an epoch: stop mid-cell.
-    _wait(proc, "a cell mid-way", lambda: len(_rows(db, "SELECT 1 FROM runs WHERE status = 'finished'")) >= 2
+    _wait(proc, "a cell mid-way",
+          lambda: len(_rows(db, "SELECT 1 FROM runs WHERE status = 'finished' AND variant = 'pair'")) == 2
           and _rows(db, "SELECT 1 FROM runs WHERE status = 'running' AND history != '[]'"))
     sent = time.monotonic()
     proc.send_signal(sig)
