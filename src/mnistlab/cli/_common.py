@@ -19,6 +19,18 @@ def store_option(name: str = "store") -> Callable[[F], F]:
                         help="Run store folder (default: $MNISTLAB_STORE or ./mnistlab-runs).")
 
 
+def jobs_option(what: str) -> Callable[[F], F]:
+    """`--jobs/-j`: how many of ``what`` (cells, trials) train at once, in processes splitting the cores."""
+    return click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True,
+                        help=f"Train this many {what} at once, in separate processes splitting the cores.")
+
+
+def data_dir_option() -> Callable[[F], F]:
+    """`--data-dir` of the commands that train: the folder holding the datasets."""
+    return click.option("--data-dir", type=click.Path(file_okay=False), default=None,
+                        help="Folder holding the datasets.")
+
+
 def open_store(path: str | None, *, create: bool = False) -> RunStore:
     """The RunStore at ``path`` (imported here, late, so that `--help` stays fast).
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mnistlab.cli._common import open_store, store_option
+from mnistlab.cli._common import data_dir_option, jobs_option, open_store, store_option
 from mnistlab.cli._output import Column, emit, format_option, is_terminal, plain_table, rich_console
 from mnistlab.errors import MnistlabError, RunNotFinished
 
@@ -84,11 +84,10 @@ class _Progress:
 @click.command("run")
 @click.argument("experiment", type=click.Path(dir_okay=False))
 @_STORE
-@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Train this many cells at once, in separate processes splitting the cores.")
+@jobs_option("cells")
 @click.option("--force", is_flag=True, help="Rerun cells already finished in the store.")
 @click.option("--quick", is_flag=True, help="A small data subset, 1 epoch, 1 repeat, 2 committee members (smoke test).")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder holding the datasets.")
+@data_dir_option()
 @click.option("--batch-members/--one-by-one", "batch_members", default=None,
               help="Train each committee's members together as one stacked model, or one by one "
                    "[default: stacked on a GPU, one by one on a CPU].")

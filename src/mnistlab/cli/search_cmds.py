@@ -6,7 +6,7 @@ import signal
 
 import click
 
-from mnistlab.cli._common import open_store, store_option
+from mnistlab.cli._common import data_dir_option, jobs_option, open_store, store_option
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
 from mnistlab.cli._output import format_option
 from mnistlab.errors import RunNotFinished
@@ -17,10 +17,9 @@ _STORE = store_option()
 @click.command("search")
 @click.argument("experiment", type=click.Path(dir_okay=False))
 @_STORE
-@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True,
-              help="Train this many trials at once, in separate processes splitting the cores.")
+@jobs_option("trials")
 @click.option("--quick", is_flag=True, help="A small data subset, at most 2 epochs and 4 trials (a study of its own).")
-@click.option("--data-dir", type=click.Path(file_okay=False), default=None, help="Folder holding the datasets.")
+@data_dir_option()
 @format_option(COMPARE_FORMATS)
 def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_dir: str | None, fmt: str) -> None:
     """Run (or resume) the Optuna study of an EXPERIMENT file's [search] table, then print the trials ranked.
