@@ -62,7 +62,14 @@ def test_bad_input_is_one_line(args, message, data_dir: Path, tmp_path: Path, mo
 def test_show_data_into_missing_folder_is_one_line(data_dir: Path, tmp_path: Path, capsys) -> None:
     code = main(["show-data", "mnist", "--data-dir", str(data_dir), "-o", str(tmp_path / "no" / "such" / "g.png")])
     err = capsys.readouterr().err.strip()
-    assert code != 0 and "cannot write" in err and len(err.splitlines()) == 1
+    assert code == 2 and "cannot write" in err and "does not exist" in err and len(err.splitlines()) == 1
+
+
+def test_show_data_into_an_unwritable_file_is_one_line_exit_2(data_dir: Path, capsys) -> None:
+    # /proc exists but takes no new files (even as root): the check passes, the write itself fails
+    code = main(["show-data", "mnist", "--data-dir", str(data_dir), "-o", "/proc/mnistlab-grid.png"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and err.startswith("error: cannot write") and len(err.splitlines()) == 1
 
 
 def test_console_script_runs_as_a_process(data_dir: Path, tmp_path: Path) -> None:

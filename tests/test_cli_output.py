@@ -140,3 +140,16 @@ def test_empty_listing_says_so_in_every_format(tmp_path: Path, capsys) -> None:
     assert _run(["runs", "--store", str(store)], capsys) == "no runs\n"
     assert json.loads(_run(["runs", "--store", str(store), "--format", "json"], capsys)) == []
     assert _run(["runs", "--store", str(store), "--format", "csv"], capsys) == ",".join(LISTINGS["runs"]) + "\n"
+
+
+def test_plain_table_lines_up_wide_characters_by_terminal_cells() -> None:
+    from rich.cells import cell_len
+
+    from mnistlab.cli._output import plain_table
+
+    text = plain_table(["variant", "acc"], [["幅の広い名前", "91.2%"], ["plain", "90.1%"], ["café🙂", "89.0%"]],
+                       [False, True])
+    lines = text.splitlines()
+    # every row's right-aligned column ends in the same terminal cell: the wide names were padded by width
+    assert len({cell_len(line) for line in lines}) == 1, lines
+    assert lines[1].startswith("幅の広い名前  ")

@@ -318,3 +318,14 @@ def test_photos_lit_unevenly_or_with_specks_are_predicted_right(mnist_models, tm
             Image.fromarray(photo).save(folder / f"{i:02d}.png")
         accuracy = (model.predict(folder).argmax(1) == y).mean()
         assert accuracy >= 0.85 and accuracy >= direct - 0.1, (kind, accuracy, direct)
+
+
+def test_variant_with_a_run_id_must_be_that_runs_variant(mnist_models, capsys):
+    dense = next(r for r in RunStore(mnist_models).runs(experiment="use") if r.variant == "dense")
+    code, out, _ = cli(capsys, "card", dense.run_id, "--variant", "dense", "--store", mnist_models)
+    assert code == 0 and dense.run_id in out
+    code, _, err = cli(capsys, "card", dense.run_id, "--variant", "committee", "--store", mnist_models)
+    one_line_error(code, err, dense.run_id, "'dense'", "'committee'")
+    code, _, err = cli(capsys, "card", "use", "--store", mnist_models)  # two variants: which one?
+    one_line_error(code, err, "choose one with --variant", "dense", "committee")
+    assert "variant=)" not in err

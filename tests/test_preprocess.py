@@ -273,3 +273,17 @@ def test_an_unknown_dataset_name_is_an_error_not_the_plain_recipe():
     with pytest.raises(DataError, match="unknown dataset 'mnsit'.*mnist"):
         preprocess(image, "mnsit")
     assert preprocess(image, "kmnist").shape == (28, 28)  # registered without a recipe of its own: resize
+
+
+@pytest.mark.parametrize("side", [10_000, 30_000])  # Pillow warns at 1-2x its limit and raises above: one message
+def test_a_decompression_bomb_names_its_size_and_one_limit(tmp_path: Path, side: int) -> None:
+    from mnistlab.errors import DataError
+    from mnistlab.preprocess import open_image
+
+    path = tmp_path / "bomb.png"
+    path.write_bytes(_png_header(side, side))
+    with pytest.raises(DataError) as exc:
+        open_image(path)
+    message = str(exc.value)
+    assert f"{side * side:,} pixels, over the limit of {Image.MAX_IMAGE_PIXELS:,}" in message
+    assert message.count("limit") == 1 and len(message.splitlines()) == 1

@@ -128,8 +128,10 @@ def test_bad_csv_is_one_line_and_never_trains(case: str, tmp_path: Path, monkeyp
     toml = "model = \"seed000-dense\"\n[dataset]\n" + "".join(f'{k} = "{v}"\n' for k, v in table.items())
     (tmp_path / "run.toml").write_text(toml + "[train]\nepochs = 1\n")
     assert main(["train", "--config", "run.toml", "--progress", "none"]) != 0
-    err = capsys.readouterr().err.strip()
+    out, err = capsys.readouterr()
+    err = err.strip()
     assert message in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert "Total params" not in out and "Training on" not in out  # the data's error comes first, alone
     assert not (tmp_path / "mnistlab-runs").exists() or "finished" not in err
 
 
@@ -441,3 +443,47 @@ def test_a_class_count_mismatch_says_how_to_fit_the_model(tmp_path: Path) -> Non
         train(str(tmp_path / "train.csv"), "seed000-dense", 1, progress="none")
     text = str(exc.value)
     assert "has 3 classes" in text and "outputs = 3" in text and "--save model.toml" in text and "\n" not in text
+
+
+def test_show_data_on_a_folder_shows_every_class(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from mnistlab.plots import sample_indices
+
+    for name in ("a", "b", "c"):
+        (tmp_path / "d" / name).mkdir(parents=True)
+        for i in range(10):
+            Image.fromarray(glyph_l()).save(tmp_path / "d" / name / f"{i}.png")
+    ds = load_any({"folder": str(tmp_path / "d")})
+    assert len(set(ds.train_labels[:4].tolist())) == 1  # read class by class: the first images are one class
+    shown = sample_indices(ds.train_labels, 4)
+    assert sorted(set(ds.train_labels[shown].tolist())) == [0, 1, 2] and len(set(shown.tolist())) == 4
+    assert main(["show-data", str(tmp_path / "d"), "--rows", "2", "--cols", "2", "-o", str(tmp_path / "g.png")]) == 0
+
+
+def test_sample_indices_keeps_the_first_images_when_they_are_mixed() -> None:
+    from mnistlab.plots import sample_indices
+
+    labels = np.array([3, 1, 4, 1, 5, 9, 2, 6, 5, 3])
+    assert sample_indices(labels, 5).tolist() == [0, 1, 2, 3, 4]
+    assert sample_indices(labels, 50).tolist() == list(range(10))
+    sorted_labels = np.sort(labels)
+    picked = sample_indices(sorted_labels, 7)
+    assert len(set(sorted_labels[picked].tolist())) == 7
+
+
+def test_the_card_says_why_its_count_differs_from_kerass_for_an_adapted_normalization(tmp_path: Path) -> None:
+    from mnistlab.card import model_card
+    from mnistlab.run import train
+    from mnistlab.store import RunStore
+
+    for name, img in (("ell", glyph_l()), ("box", 255 - glyph_l())):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(img).save(tmp_path / "data" / name / f"{i}.png")
+    store = RunStore(tmp_path / "store")
+    spec = {"layers": [{"type": "Normalization"}, {"type": "Flatten"}, {"type": "Dense", "units": 2}]}
+    run = train({"folder": str(tmp_path / "data")}, spec, 1, store=store, progress="none")
+    keras_count = 3 + 28 * 28 * 2 + 2  # mean, variance and count of one channel, then the Dense
+    assert run.result.metrics["params"] == keras_count
+    card = model_card(type(run).from_store(store, run.run_id))
+    assert f"**{keras_count - 3:,} parameters**" in card
+    assert f"Keras counts {keras_count:,}" in card and "3 non-trainable weights" in card

@@ -68,12 +68,19 @@ def _who(run: Run) -> str:
     return f"`{run.run_id}`{where}" if run.run_id else f"not recorded{where}"
 
 
-def _model_section(spec: ModelSpec) -> list[str]:
+def _model_section(spec: ModelSpec, recorded_params: int | None) -> list[str]:
+    """The layer table of the recorded model; ``recorded_params`` is the run's Keras count of the model
+    as written, which differs where a Normalization was adapted (its statistics became constants)."""
     s = summarize(spec)
     rows = [(md(f"{r.name} ({r.type})"), md(str(r.output_shape).replace("None", "batch")), f"{r.params:,}")
             for r in s.rows]
+    note = ""
+    if recorded_params is not None and recorded_params != s.total:
+        note = (f" Keras counts {recorded_params:,} for the model as written: the Normalization it adapted "
+                f"holds its mean, variance and count as {recorded_params - s.total:,} non-trainable weights, "
+                "which the recorded model keeps as constants.")
     return ["## Model", "", f"{md(s.name)}: input {s.input_shape}, **{s.total:,} parameters** "
-            f"({s.trainable:,} trainable), {s.flops:,} multiply-adds per image.", "", *_table(
+            f"({s.trainable:,} trainable), {s.flops:,} multiply-adds per image.{note}", "", *_table(
                 ["layer (type)", "output shape", "params"], rows), ""]
 
 
@@ -176,7 +183,9 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
     title = md(model.config["model"].get("name") or "model") + (f" committee of {len(members)}" if len(members) > 1 else "")
     out = [f"# Model card: {title} on {md(model.dataset)}", "",
            "Run" + ("s" if len(members) > 1 else "") + ": " + ", ".join(_who(m) for m in members) + ".", ""]
-    out += _model_section(ModelSpec.from_dict(model.config["model"]))
+    record = members[0].record
+    recorded = record.metrics.get("params") if record is not None else None
+    out += _model_section(ModelSpec.from_dict(model.config["model"]), recorded if isinstance(recorded, int) else None)
     out += _data_section(members[0], names) + _training_section(model) + _results_section(model, labels, names)
     out += _environment_section(model) + _preprocessing_section(model)
     if verification is not None:

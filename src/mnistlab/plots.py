@@ -66,6 +66,24 @@ def _class_name(class_names: Sequence[str] | None, i: int) -> str:
 # --------------------------------------------------------------------------- data
 
 
+def sample_indices(labels: Sequence[int] | np.ndarray, n: int) -> np.ndarray:
+    """Which ``n`` images a sample grid shows: the first ``n`` (what a notebook's ``x_train[:25]``
+    shows), unless the data is sorted by class (a folder of class folders, a sorted CSV), where
+    those would all be one class; then the first image of each class in turn, then the second of
+    each, and so on.
+
+    ``labels``: int (N,). Returns int64 indices (at most ``n``), in the order they are shown.
+    """
+    y = np.asarray(labels).astype(np.int64, copy=False)
+    classes = np.unique(y)
+    if len(classes) < 2 or np.any(np.diff(y) < 0):
+        return np.arange(min(n, len(y)))
+    by_class = [np.flatnonzero(y == c) for c in classes]
+    rounds = max(len(ix) for ix in by_class)
+    order = [ix[r] for r in range(rounds) for ix in by_class if r < len(ix)]
+    return np.asarray(order[:n], dtype=np.int64)
+
+
 def plot_sample_grid(images: Any, labels: Sequence[int] | np.ndarray, class_names: Sequence[str] | None,
                      rows: int = 5, cols: int = 5) -> Figure:
     """A rows x cols grid of the first images, each titled with its class name (seed 004)."""

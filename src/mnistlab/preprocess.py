@@ -31,6 +31,7 @@ warning), 16-bit or CMYK pixels, or an image with no ink at all.
 from __future__ import annotations
 
 import io
+import re
 import os
 import sys
 import warnings
@@ -162,8 +163,10 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
     except UnidentifiedImageError:
         raise DataError(f"{shown}: not an image mnistlab reads (PNG, JPEG, BMP, GIF, TIFF or WebP)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise DataError(f"{shown}: refused as a possible decompression bomb ({exc}); limit: "
-                        f"{Image.MAX_IMAGE_PIXELS:,} pixels") from None
+        size = re.search(r"\((\d+) pixels\)", str(exc))  # Pillow says the image's size, then one of two limits
+        pixels = f"{int(size.group(1)):,} pixels, " if size else ""
+        raise DataError(f"{shown}: refused as a possible decompression bomb ({pixels}over the limit of "
+                        f"{Image.MAX_IMAGE_PIXELS:,}: PIL.Image.MAX_IMAGE_PIXELS)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:  # Pillow's "image file is truncated" and friends
         raise DataError(f"{shown}: cannot read the image, it is damaged or truncated ({exc})") from None
     return _checked_mode(ImageOps.exif_transpose(im), shown)

@@ -18,7 +18,7 @@ import os
 import platform
 import subprocess
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -173,8 +173,11 @@ def run_config(
     resume: bool = False,
     extra_callbacks: Sequence[Callback] = (),
     validation_data: tuple[Any, Any] | None = None,
+    on_data_ready: Callable[[], None] | None = None,
 ) -> RunResult:
     """Train one run described by ``cfg`` and evaluate it on the test set.
+
+    ``on_data_ready()`` runs once the data is loaded and checked (`mnistlab train` prints its summary then).
 
     ``validation_data=(images, labels)`` validates on those arrays (Keras's ``fit(validation_data=)``)
     instead of what ``data.validation`` says; which one was used is recorded in ``metrics["validation"]``.
@@ -196,6 +199,8 @@ def run_config(
     spec = adapt_normalization(spec, data.train_x)
     resolved["model"] = spec.to_dict()
     _fit_data_to_model(cfg, spec, data, validation_data, device)
+    if on_data_ready is not None:
+        on_data_ready()
     flops, memory = summary.flops, run_memory(cfg, spec, len(data.train_y))
     model = build_on(device, spec, t.seed, memory)
     plan = accel.plan(model, precision=t.precision, threads=t.threads or None, macs_per_image=flops,
@@ -804,13 +809,13 @@ def load_trained(store: RunStore, target: str, *, variant: str | None = None, pi
     if pick not in PICKS:
         raise SpecError(f"pick must be one of {', '.join(PICKS)}, got {pick!r}")
     ref = resolve_experiment(store, target)
+    runs = resolve_runs(store, target, variant)  # with a run id: that run, once --variant agrees with it
     if ref.run is not None:
         return Run.from_store(store, ref.run.run_id)
-    runs = resolve_runs(store, target, variant)
     variants = list(dict.fromkeys(str(r.variant) for r in runs))
     if len(variants) > 1:
-        raise StoreError(f"experiment {ref.name!r} has {len(variants)} variants: choose one with --variant "
-                         f"(variant=); variants: {', '.join(variants)}")
+        raise StoreError(f"experiment {ref.name!r} has {len(variants)} variants: choose one with --variant; "
+                         f"variants: {', '.join(variants)}")
     ids = {r.run_id for r in runs}
     committees = [c for c in store.committees(ref.name) if c.variant == variants[0] and set(c.member_ids) <= ids]
     if committees:

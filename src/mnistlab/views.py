@@ -34,7 +34,8 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None) -> li
     """The finished runs ``target`` names: an experiment file, an experiment name or a run id (or
     unique prefix), read as every command reads it (:func:`~mnistlab.comparison.resolve_experiment`).
 
-    An experiment's runs can be narrowed to one ``variant``. Raises StoreError when nothing matches.
+    An experiment's runs can be narrowed to one ``variant``; with a run id, ``variant`` must be the
+    run's own. Raises StoreError when nothing matches.
     """
     ref = resolve_experiment(store, target)
     if ref.run is not None:
@@ -48,6 +49,9 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None) -> li
         runs = current_runs(finished, ref.keys())  # as `compare` reads it: no --quick or stale runs
         if not runs:
             raise StoreError(nothing_to_compare(store, ref, quick=False))
+    if variant is not None and ref.run is not None and str(ref.run.variant) != variant:
+        raise StoreError(f"run {ref.run.run_id} is of variant {str(ref.run.variant)!r}, not {variant!r}: give the "
+                         "run id alone, or the experiment with --variant")
     if variant is not None:
         names = sorted({str(r.variant) for r in runs})
         runs = [r for r in runs if str(r.variant) == variant]

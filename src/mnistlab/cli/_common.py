@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import click
+
+from mnistlab.errors import OutputError
 
 if TYPE_CHECKING:  # RunStore is imported late at run time (see open_store)
     from mnistlab.store import RunStore
@@ -25,10 +28,24 @@ def jobs_option(what: str) -> Callable[[F], F]:
                         help=f"Train this many {what} at once, in separate processes splitting the cores.")
 
 
-def data_dir_option() -> Callable[[F], F]:
-    """`--data-dir` of the commands that train: the folder holding the datasets."""
-    return click.option("--data-dir", type=click.Path(file_okay=False), default=None,
-                        help="Folder holding the datasets.")
+def data_dir_option(purpose: str = "") -> Callable[[F], F]:
+    """`--data-dir`, the folder holding the datasets, as every command takes it (a Path or None);
+    ``purpose`` ends the help text (e.g. "for the misclassified images")."""
+    why = f", {purpose}" if purpose else ""
+    return click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                        help=f"Folder holding <dataset>/ subfolders with the IDX files{why} (default: "
+                             "$MNISTLAB_DATA_DIR, the cache, system folders).")
+
+
+def check_output(path: str | Path, allowed: tuple[str, ...]) -> Path:
+    """``path`` as a Path, once its suffix is one of ``allowed`` (lower case, with the dot) and its
+    folder exists: checked before any work, so a typo costs nothing. Raises OutputError."""
+    out = Path(path)
+    if out.suffix.lower() not in allowed:
+        raise OutputError(f"cannot write {str(path)!r}: the file name must end in {', '.join(allowed)}")
+    if not out.parent.is_dir():
+        raise OutputError(f"cannot write {str(path)!r}: folder {str(out.parent)!r} does not exist")
+    return out
 
 
 def open_store(path: str | None, *, create: bool = False) -> RunStore:

@@ -63,13 +63,22 @@ def _shown(column: Column, value: Any) -> str:
 
 
 def plain_table(heads: Sequence[str], cells: Sequence[Sequence[str]], right: Sequence[bool] | None = None) -> str:
-    """Columns padded with spaces and separated by two: no box drawing, no colour, one row a line."""
+    """Columns padded with spaces and separated by two: no box drawing, no colour, one row a line.
+
+    Widths are terminal cells (rich's ``cell_len``), not characters: a CJK character or an emoji
+    takes two, so columns after a wide name still line up.
+    """
+    from rich.cells import cell_len
+
     right = list(right) if right is not None else [False] * len(heads)
-    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(heads)]
+    widths = [max([cell_len(h), *(cell_len(row[i]) for row in cells)]) for i, h in enumerate(heads)]
+
+    def pad(value: str, width: int, to_right: bool) -> str:
+        gap = " " * (width - cell_len(value))
+        return gap + value if to_right else value + gap
 
     def line(values: Sequence[str]) -> str:
-        parts = [v.rjust(w) if r else v.ljust(w) for v, w, r in zip(values, widths, right)]
-        return "  ".join(parts).rstrip()
+        return "  ".join(pad(v, w, r) for v, w, r in zip(values, widths, right)).rstrip()
 
     return "\n".join([line(heads), *(line(row) for row in cells)]) + "\n"
 

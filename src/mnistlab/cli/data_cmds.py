@@ -7,14 +7,9 @@ from pathlib import Path
 import click
 
 from mnistlab import datasets
+from mnistlab.cli._common import check_output, data_dir_option
 from mnistlab.cli._output import Column, emit, format_option
-
-data_dir_option = click.option(
-    "--data-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Folder holding <dataset>/ subfolders with the IDX files (default: $MNISTLAB_DATA_DIR, the cache, system folders).",
-)
+from mnistlab.errors import OutputError
 
 
 def _size(n: int) -> str:
@@ -28,7 +23,7 @@ DATASET_COLUMNS = (Column("name", "name", whole=True), Column("classes", "classe
 
 
 @click.command("datasets")
-@data_dir_option
+@data_dir_option()
 @format_option()
 def datasets_cmd(data_dir: Path | None, fmt: str) -> None:
     """List every dataset, where its files are, their size on disk, and whether they verified.
@@ -48,11 +43,6 @@ def datasets_cmd(data_dir: Path | None, fmt: str) -> None:
     emit(rows, DATASET_COLUMNS, fmt, title="datasets")
 
 
-def _image_format(path: Path) -> None:
-    if path.suffix.lower() not in (".png", ".svg", ".pdf", ".jpg", ".jpeg"):
-        raise click.BadParameter(f"{path}: use a .png, .svg, .pdf or .jpg file name", param_hint="--output")
-
-
 @click.command("show-data")
 @click.argument("dataset", metavar="DATASET")
 @click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True)
@@ -62,27 +52,28 @@ def _image_format(path: Path) -> None:
               help="Image drawn alone with a colour bar.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Grid image file [default: DATASET-samples.png].")
-@data_dir_option
+@data_dir_option()
 def show_data_cmd(dataset: str, split: str, rows: int, cols: int, index: int, output: Path | None,
                   data_dir: Path | None) -> None:
     """Save a labelled grid of samples and one raw image with a colour bar.
 
     DATASET is a registered name (`mnistlab datasets`), or your own data: a .csv, an .npz or a
     folder of class folders. Labels show in the dataset's own script where the font has it
-    (hiragana for the Kuzushiji sets), romanised otherwise.
+    (hiragana for the Kuzushiji sets), romanised otherwise. The grid shows the first images, or
+    the first of each class in turn where the first ones miss classes (a folder read class by class).
     """
     from mnistlab import plots
 
-    output = output or Path(f"{Path(dataset).stem or 'data'}-samples.png")
-    _image_format(output)
+    output = check_output(output or Path(f"{Path(dataset).stem or 'data'}-samples.png"),
+                          (".png", ".svg", ".pdf", ".jpg", ".jpeg"))
     ds = datasets.load_any(dataset, data_dir)
     names = datasets.display_names(ds.info)
     images = ds.train_images if split == "train" else ds.test_images
     labels = ds.train_labels if split == "train" else ds.test_labels
     if index >= len(images):
         raise click.BadParameter(f"{index} is past the last image ({len(images) - 1})", param_hint="--index")
-    n = rows * cols
-    grid = plots.plot_sample_grid(images[:n], labels[:n], names, rows=rows, cols=cols)
+    shown = plots.sample_indices(labels, rows * cols)
+    grid = plots.plot_sample_grid(images[shown], labels[shown], names, rows=rows, cols=cols)
     single_path = output.with_name(f"{output.stem}-image-{index}{output.suffix}")
     label = names[int(labels[index])]
     single = plots.plot_image(images[index], title=f"{dataset} {split}[{index}]: {label}")
@@ -90,7 +81,7 @@ def show_data_cmd(dataset: str, split: str, rows: int, cols: int, index: int, ou
         try:
             fig.savefig(path, dpi=100)
         except OSError as exc:
-            raise click.ClickException(f"cannot write {path}: {exc.strerror or exc}") from None
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
         click.echo(f"saved {path}")
 
 

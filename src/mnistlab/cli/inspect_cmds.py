@@ -6,19 +6,10 @@ from pathlib import Path
 
 import click
 
-from mnistlab.cli._common import open_store, store_option
+from mnistlab.cli._common import check_output, data_dir_option, open_store, store_option
 from mnistlab.errors import OutputError
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
-
-
-def _check_output(path: str, allowed: tuple[str, ...]) -> Path:
-    out = Path(path)
-    if out.suffix.lower() not in allowed:
-        raise OutputError(f"cannot write {path!r}: the file name must end in {', '.join(allowed)}")
-    if not out.parent.is_dir():
-        raise OutputError(f"cannot write {path!r}: folder {str(out.parent)!r} does not exist")
-    return out
 
 
 def _parse_indices(text: str) -> list[int]:
@@ -36,7 +27,7 @@ def _parse_indices(text: str) -> list[int]:
 @click.argument("target", metavar="EXPERIMENT_OR_RUN")
 @click.option("-o", "--output", required=True, help="Output file: .png, .svg or .pdf.")
 @store_option("store_path")
-@click.option("--data-dir", default=None, help="Dataset folder (for images, labels and predictions).")
+@data_dir_option("for images, labels and predictions")
 @click.option("--variant", default=None, help="Pick one variant of an experiment.")
 @click.option("--images", "images", default="0,23,28", show_default=True, help="feature-maps: test image indices.")
 @click.option("--filter", "filter_index", type=int, default=0, show_default=True, help="feature-maps: filter index.")
@@ -47,7 +38,7 @@ def _parse_indices(text: str) -> list[int]:
               help="samples/image: which set.")
 @click.option("--max-images", type=click.IntRange(1, 200), default=25, show_default=True, help="misclassified: how many.")
 @click.option("--dpi", type=click.IntRange(20, 600), default=100, show_default=True)
-def plot_cmd(kind: str, target: str, output: str, store_path: str | None, data_dir: str | None, variant: str | None,
+def plot_cmd(kind: str, target: str, output: str, store_path: str | None, data_dir: Path | None, variant: str | None,
              images: str, filter_index: int, layers: int, index: int, split: str, max_images: int, dpi: int) -> None:
     """Draw one figure KIND for a recorded run or experiment and save it.
 
@@ -59,7 +50,7 @@ def plot_cmd(kind: str, target: str, output: str, store_path: str | None, data_d
     from mnistlab import views
 
     views.check_kind(kind)  # before opening the store: a typo fails fast
-    out = _check_output(output, FIGURE_FORMATS)
+    out = check_output(output, FIGURE_FORMATS)
     indices = _parse_indices(images)
     fig = views.figure_for(kind, open_store(store_path), target, variant=variant, data_dir=data_dir,
                            images=indices, filter_index=filter_index, layers=layers or None,
@@ -72,8 +63,8 @@ def plot_cmd(kind: str, target: str, output: str, store_path: str | None, data_d
 @click.argument("experiment")
 @click.option("-o", "--output", default="report.html", show_default=True, help="Output HTML file.")
 @store_option("store_path")
-@click.option("--data-dir", default=None, help="Dataset folder (for the misclassified images).")
-def report_cmd(experiment: str, output: str, store_path: str | None, data_dir: str | None) -> None:
+@data_dir_option("for the misclassified images")
+def report_cmd(experiment: str, output: str, store_path: str | None, data_dir: Path | None) -> None:
     """Write one self-contained HTML report for EXPERIMENT (opens offline in any browser).
 
     EXPERIMENT: an experiment file, its recorded name, or one of its run ids.
@@ -81,7 +72,7 @@ def report_cmd(experiment: str, output: str, store_path: str | None, data_dir: s
     from mnistlab.comparison import resolve_experiment
     from mnistlab.report import write_report
 
-    out = _check_output(output, (".html", ".htm"))
+    out = check_output(output, (".html", ".htm"))
     st = open_store(store_path)
     write_report(st, resolve_experiment(st, experiment).name, out, data_dir=data_dir)
     click.echo(f"wrote {out}")

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from mnistlab.cli._common import open_store, store_option
+from mnistlab.cli._common import data_dir_option, open_store, store_option
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import DataError, InvertedImageWarning, OutputError, PartlyUnreadable
 from mnistlab.preprocess import display_name
@@ -36,7 +36,6 @@ def model_options(f: F) -> F:
 
 
 SHOW_AT_MOST = 64  # --show draws a row per image: a bigger figure takes minutes and nobody opens it
-DATA_DIR = click.option("--data-dir", default=None, help="Dataset folder (for the test set).")
 
 
 def _load(store_path: str | None, model: str, variant: str | None, pick: str) -> Any:
@@ -187,14 +186,14 @@ def _with_csv_images(tables: list[str], sources: list[Any], originals: list[Any]
 @click.command("export")
 @click.argument("model")
 @model_options
-@DATA_DIR
+@data_dir_option("for the test set")
 @click.option("-o", "--output", required=True, help="The file to write: .onnx, .pt (TorchScript) or .safetensors.")
 @click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript", "safetensors"]), default=None,
               help="The format (default: from the file name's suffix).")
 @click.option("--card/--no-card", default=True, show_default=True, help="Also write the model card, OUTPUT.md.")
 @click.option("--no-verify", is_flag=True, help="Write the file without checking it on the test set (when the "
               "dataset's files are not at hand); a warning says it is unverified.")
-def export_command(model: str, variant: str | None, pick: str, store_path: str | None, data_dir: str | None,
+def export_command(model: str, variant: str | None, pick: str, store_path: str | None, data_dir: Path | None,
                    output: str, fmt: str | None, card: bool, no_verify: bool) -> None:
     """Export a trained MODEL to ONNX, TorchScript or safetensors, verified on the whole test set.
 
@@ -237,9 +236,9 @@ def _write(path: Path, text: str) -> None:
 @click.command("card")
 @click.argument("model")
 @model_options
-@DATA_DIR
+@data_dir_option("for the test set")
 @click.option("-o", "--output", default=None, help="Write the card to this .md file (default: print it).")
-def card_command(model: str, variant: str | None, pick: str, store_path: str | None, data_dir: str | None,
+def card_command(model: str, variant: str | None, pick: str, store_path: str | None, data_dir: Path | None,
                  output: str | None) -> None:
     """Print (or write) the Markdown model card of a trained MODEL: layers, data, config, accuracy per
     class, most-confused pairs, training time, environment and the preprocessing a caller must apply."""

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mnistlab.callbacks import PROGRESS_MODES
-from mnistlab.cli._common import open_store, store_option
+from mnistlab.cli._common import data_dir_option, open_store, store_option
 from mnistlab.config import RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import MnistlabError, RunNotFinished, SpecError
 from mnistlab.optim import OPTIMIZERS
@@ -61,7 +61,7 @@ def _validation(value: str | None) -> Any:
 @click.option("--precision", type=click.Choice(["float32", "bf16", "auto"]),
               help=f"Default {setting_default('precision')}: auto = bf16 autocast where it pays (conv models on CPUs "
                    "with native bf16), else float32.")
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
+@data_dir_option()
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Save a checkpoint after every epoch here (resume with --resume).")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --checkpoint-dir.")
@@ -92,7 +92,6 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         flags["validation"] = _validation(validation)
     cfg = build_run_config(config_file, settings, flags)
     pick_device(cfg.train.device)  # an unavailable device fails before the summary, not after
-    _announce(cfg, checkpoint_dir if resume else None)
     recorder = None
     if record:
         try:  # an unusable store fails now, before training
@@ -100,7 +99,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         except MnistlabError as exc:
             raise type(exc)(f"{exc} (or train with --no-record)") from None
     try:
-        result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume)
+        result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
+                            on_data_ready=lambda: _announce(cfg, checkpoint_dir if resume else None))
     except BaseException as exc:
         if recorder is not None:
             recorder.abandon(exc)
@@ -210,7 +210,7 @@ def _save(model: Any, path: Path) -> None:
               help="Rows: the first N training images.")
 @click.option("--copies", type=click.IntRange(1, 20), default=7, show_default=True, help="Augmented copies per image.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
-@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path))
+@data_dir_option()
 @click.option("-o", "--output", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("augment.png"),
               show_default=True)
 def show_augment_cmd(dataset: str, config_file: Path | None, count: int, copies: int, seed: int,
