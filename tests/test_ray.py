@@ -62,14 +62,14 @@ def test_ray_gives_the_local_numbers_one_run_per_cell(tmp_path: Path, data_dir: 
     assert all(o.skipped for o in again.outcomes) and len(on_ray.runs()) == 3
 
 
-def _dying(marks: str, task: CellTask, indices: Sequence[int]) -> list[RunResult | BaseException]:
+def _dying(marks: str, task: CellTask, indices: Sequence[int], callbacks: Sequence = ()) -> list[RunResult | BaseException]:
     """Variant "dead": its worker dies every time; "flaky": dies the first time only."""
     variant = task.cells[0].variant
     mark = Path(marks) / f"{variant}.{time.monotonic_ns()}"
     mark.touch()  # one file per attempt
     if variant == "dead" or (variant == "flaky" and len(list(Path(marks).glob("flaky.*"))) == 1):
         os._exit(3)
-    return train_cells(task, indices)
+    return train_cells(task, indices, callbacks=callbacks)
 
 
 def test_a_dying_worker_is_retried_once_then_its_cell_failed(tmp_path: Path, data_dir: Path, ray_address: str) -> None:
@@ -157,3 +157,77 @@ def test_ray_not_installed_is_one_line_before_training(tmp_path: Path, data_dir:
     assert RunStore(tmp_path / "s").runs() == []
     assert main(["run", str(p), "--store", str(tmp_path / "s"), "--address", "auto"]) == 2  # --address without ray
     assert "--address needs --backend ray" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ search on Ray
+RAY_SEARCH = """
+name = "raysrch"
+[base]
+dataset = "mnist"
+model = { dense = [16] }
+[base.data]
+subset = 240
+validation = 0.25
+[base.train]
+epochs = 3
+batch_size = 30
+[search]
+"train.lr" = { choice = [0.01, 0.011, 0.012, 0.013, 1e-7, 1.1e-7, 1.2e-7, 1.3e-7] }
+sampler = "grid"
+pruner = "median"
+"""
+
+
+def test_a_search_on_ray_prunes_through_the_driver_and_records_the_local_table(tmp_path: Path, data_dir: Path,
+                                                                               ray_address: str) -> None:
+    from mnistlab.comparison import compare
+    from mnistlab.search import run_search, trial_rows
+
+    p = write(tmp_path, RAY_SEARCH)
+    local, on_ray = RunStore(tmp_path / "local"), RunStore(tmp_path / "ray")
+    run_search(p, local, data_dir=data_dir)
+    res = run_search(p, on_ray, data_dir=data_dir, runner=RayRunner())
+    assert len(res.trials) == 8
+    got, want = trial_rows(on_ray.runs(experiment="raysrch")), trial_rows(local.runs(experiment="raysrch"))
+    assert [(t["trial"], t["params"]) for t in got] == [(t["trial"], t["params"]) for t in want]
+    states = [t["state"] for t in got]
+    assert states[:4] == ["complete"] * 4 and "pruned" in states[4:], states  # the lr=1e-7 trials: pruned on Ray too
+    for r in on_ray.runs(experiment="raysrch"):
+        assert r.status == "finished" and len(r.history) == r.metrics["epochs_run"]
+        if r.metrics["trial_state"] == "pruned":
+            assert r.metrics["pruned_at_epoch"] == r.metrics["epochs_run"]
+    for a, b in zip(got[:4], want[:4]):  # the complete trials: the local numbers
+        assert a["value"] == pytest.approx(b["value"])
+    ray_rows, local_rows = compare(on_ray, "raysrch"), compare(local, "raysrch")
+    assert [list(r) for r in ray_rows] == [list(r) for r in local_rows] and len(ray_rows) == 8
+    ray_runs = {r.variant: r for r in on_ray.runs(experiment="raysrch")}
+    for r in local.runs(experiment="raysrch"):  # every trial's record holds the same keys as locally
+        assert set(ray_runs[r.variant].metrics) == set(r.metrics)
+
+
+def test_ray_cells_write_their_epochs_to_the_store_as_they_train(tmp_path: Path, data_dir: Path,
+                                                                 ray_address: str) -> None:
+    import threading
+
+    exp = write(tmp_path, SLOW.replace("repeats = 4", "repeats = 1").replace("epochs = 4", "epochs = 3"))
+    seen: list[list[dict]] = []
+    stop = threading.Event()
+
+    def look() -> None:  # what `mnistlab watch` reads: a running run's history
+        with RunStore(tmp_path / "s") as st:
+            while not stop.is_set():
+                seen.extend(r.history for r in st.runs() if r.status == "running" and r.history)
+                time.sleep(0.05)
+
+    (tmp_path / "s").mkdir()
+    RunStore(tmp_path / "s").runs()  # the database exists before the watcher opens it
+    watcher = threading.Thread(target=look)
+    watcher.start()
+    try:
+        res = run_experiment(exp, tmp_path / "s", data_dir=data_dir, runner=RayRunner())
+    finally:
+        stop.set()
+        watcher.join()
+    assert res.outcomes[0].record.status == "finished"
+    assert seen, "no epoch reached the store while the cell trained"
+    assert all(h[-1]["epochs"] == 3 and h[-1]["epoch"] == len(h) for h in seen)

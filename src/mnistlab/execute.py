@@ -28,6 +28,7 @@ import numpy as np
 
 from mnistlab import accel
 from mnistlab.accel.members import batch_refusal
+from mnistlab.callbacks import Callback
 from mnistlab.comparison import Comparison, compare
 from mnistlab.config import RunConfig, parse_run_config
 from mnistlab.datasets import load_any
@@ -216,11 +217,12 @@ def claim_cells(store: RunStore, task: CellTask) -> Claims:
 
 
 def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None = None,
-                run_ids: Sequence[str] = ()) -> list[RunResult | BaseException]:
+                run_ids: Sequence[str] = (), callbacks: Sequence[Callback] = ()) -> list[RunResult | BaseException]:
     """Train the task's cells at ``indices`` (several: one stacked committee model); one result per
     cell, or the exception that stopped it (KeyboardInterrupt: recorded as interrupted; any other:
     failed). Writes nothing but each epoch's progress, and that only with a ``store`` and the
-    cells' ``run_ids``; with neither (a Ray worker) it touches no store at all."""
+    cells' ``run_ids``; with neither (a Ray worker) it touches no store at all. ``callbacks``
+    also see a single cell's epochs (a Ray worker's :class:`~mnistlab.backends.RelayProgress`)."""
     global _training
     cfgs = [_cell_config(task.cells[i], task.threads) for i in indices]
     try:
@@ -229,7 +231,8 @@ def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None =
             raise KeyboardInterrupt
         if len(cfgs) > 1:
             return list(run_members(cfgs, data_dir=task.data_dir))
-        progress = [EpochProgress(store, rid) for rid in run_ids[:1]] if store is not None else []
+        progress: list[Callback] = [EpochProgress(store, rid) for rid in run_ids[:1]] if store is not None else []
+        progress += callbacks
         return [run_config(cfg, data_dir=task.data_dir, progress="none", extra_callbacks=progress) for cfg in cfgs]
     except KeyboardInterrupt as exc:  # before training began (loading data): recorded as interrupted
         return [exc] * len(cfgs)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mnistlab.cli._common import data_dir_option, jobs_option, open_store, store_option
+from mnistlab.cli._common import backend_options, data_dir_option, jobs_option, open_store, store_option
 from mnistlab.cli._output import Column, emit, format_option, is_terminal, plain_table, rich_console
 from mnistlab.errors import MnistlabError, RunNotFinished
 
@@ -91,18 +91,11 @@ class _Progress:
 @click.option("--batch-members/--one-by-one", "batch_members", default=None,
               help="Train each committee's members together as one stacked model, or one by one "
                    "[default: stacked on a GPU, one by one on a CPU].")
-@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="Where the cells train: this machine, or Ray tasks (the store stays on this machine).")
-@click.option("--address", default=None, metavar="auto|HOST:PORT|ray://HOST:PORT",
-              help="With --backend ray: the Ray cluster to join [default: start a local one sized to this machine].")
-@click.option("--cpus-per-cell", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="With --backend ray: the CPUs each cell's Ray task reserves.")
-@click.option("--gpus-per-cell", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="With --backend ray: the GPUs (a fraction allowed) each cell's Ray task reserves.")
+@backend_options("cells")
 @format_option(COMPARE_FORMATS)
 def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: bool, data_dir: str | None,  # noqa: PLR0913
-            batch_members: bool | None, backend: str, address: str | None, cpus_per_cell: float,
-            gpus_per_cell: float, fmt: str) -> None:
+            batch_members: bool | None, backend: str | None, address: str | None, cpus_per_cell: float | None,
+            gpus_per_cell: float | None, fmt: str) -> None:
     """Train every cell of an EXPERIMENT file not already finished, printing the comparison.
 
     Exits with status 1, after recording every run and printing the table, when any cell failed
@@ -112,17 +105,19 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     runs as interrupted and exits 130 (SIGINT) or 143 (SIGTERM); run it again to finish.
     With --backend ray each cell is a Ray task and only this process writes the store (see the
     README, "Running on Ray"); Ray missing or an address that does not answer exits 2 at once.
+    The backend flags override the experiment file's [resources] table.
     """
-    from mnistlab.backends import close, ray_runner
+    from mnistlab.backends import close, runner_for
     from mnistlab.execute import SweepInterrupted, run_experiment, terminate_as_interrupt
     from mnistlab.experiments import load_experiment
 
-    if backend != "ray" and address is not None:
+    if backend == "local" and address is not None:
         raise click.UsageError("--address needs --backend ray")
     exp = load_experiment(experiment)
     st = open_store(store, create=True)
     exp.cells(quick=quick)  # a bad experiment says so before Ray starts
-    runner = ray_runner(address, cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell) if backend == "ray" else None
+    runner = runner_for(exp.resources, backend=backend, address=address, cpus_per_cell=cpus_per_cell,
+                        gpus_per_cell=gpus_per_cell)
     cells = len(exp.cells(quick=quick))
     click.echo(f"experiment {exp.name}: {cells} runs, store {st.root}", err=fmt != "table")
 
