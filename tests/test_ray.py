@@ -22,6 +22,7 @@ from test_experiments import TINY, write
 from mnistlab.cli import main
 from mnistlab.execute import CellTask, run_experiment, train_cells
 from mnistlab.run import RunResult
+from mnistlab.errors import SpecError
 from mnistlab.store import RunStore
 
 ray = pytest.importorskip("ray")
@@ -231,3 +232,45 @@ def test_ray_cells_write_their_epochs_to_the_store_as_they_train(tmp_path: Path,
     assert res.outcomes[0].record.status == "finished"
     assert seen, "no epoch reached the store while the cell trained"
     assert all(h[-1]["epochs"] == 3 and h[-1]["epoch"] == len(h) for h in seen)
+
+
+# --------------------------------------------------------------------------- per-cell resources
+RESOURCES = TINY + '''[[variants]]
+name = "a"
+[[variants]]
+name = "b"
+resources = { cpus = 1 }
+"train.lr" = 0.01
+'''
+
+
+def test_resources_from_the_file_and_a_variant_flags_override_both(tmp_path: Path, data_dir: Path,
+                                                                   ray_address: str) -> None:
+    from mnistlab.backends import runner_for
+    from mnistlab.experiments import load_experiment
+
+    p = write(tmp_path, '[resources]\nbackend = "ray"\ncpus_per_cell = 2\n' + RESOURCES)
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 0  # Ray, from the file
+    threads = {r.variant: r.env["threads"] for r in RunStore(tmp_path / "s").runs()}
+    assert threads == {"a": 2, "b": 1}  # the file's 2 CPUs a cell, variant b's own 1
+    exp = load_experiment(p)
+    cells = {c.variant: c for c in exp.cells()}
+    flagged = runner_for(exp.resources, cpus_per_cell=1.5, gpus_per_cell=0)
+    assert flagged is not None and flagged.fixed == (True, True)
+    assert flagged.cell_resources(cells["a"]) == flagged.cell_resources(cells["b"]) == (1.5, 0.0)  # the flag wins
+    from_file = runner_for(exp.resources)
+    assert from_file is not None and from_file.cell_resources(cells["a"]) == (2.0, 0.0)
+    assert from_file.cell_resources(cells["b"]) == (1.0, 0.0)
+    assert runner_for(exp.resources, backend="local") is None  # --backend local beats the file's ray
+    with pytest.raises(SpecError, match="a GPU fraction must be at most 1"):
+        runner_for(exp.resources, gpus_per_cell=1.5)
+
+
+def test_a_variant_asking_more_than_the_cluster_has_is_one_line_before_training(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str], ray_address: str) -> None:
+    p = write(tmp_path, RESOURCES.replace("cpus = 1", "cpus = 64"))
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--backend", "ray"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == ['error: variant "b" asks for 64 CPUs and 0 GPUs per cell; the Ray cluster has 2 CPUs '
+                                "and 0 GPUs"], err
+    assert RunStore(tmp_path / "s").runs() == []
