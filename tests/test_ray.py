@@ -22,7 +22,7 @@ from test_experiments import TINY, write
 from mnistlab.cli import main
 from mnistlab.execute import CellTask, run_experiment, train_cells
 from mnistlab.run import RunResult
-from mnistlab.errors import SpecError
+from mnistlab.errors import MnistlabError, SpecError
 from mnistlab.store import RunStore
 
 ray = pytest.importorskip("ray")
@@ -210,15 +210,18 @@ def test_ray_cells_write_their_epochs_to_the_store_as_they_train(tmp_path: Path,
                                                                  ray_address: str) -> None:
     import threading
 
-    exp = write(tmp_path, SLOW.replace("repeats = 4", "repeats = 1").replace("epochs = 4", "epochs = 3"))
+    exp = write(tmp_path, SLOW.replace("repeats = 4", "repeats = 1"))
     seen: list[list[dict]] = []
     stop = threading.Event()
 
     def look() -> None:  # what `mnistlab watch` reads: a running run's history
         with RunStore(tmp_path / "s") as st:
             while not stop.is_set():
-                seen.extend(r.history for r in st.runs() if r.status == "running" and r.history)
-                time.sleep(0.05)
+                try:
+                    seen.extend(r.history for r in st.runs() if r.status == "running" and r.history)
+                except MnistlabError:  # busy: look again
+                    pass
+                time.sleep(0.02)
 
     (tmp_path / "s").mkdir()
     RunStore(tmp_path / "s").runs()  # the database exists before the watcher opens it
@@ -231,7 +234,7 @@ def test_ray_cells_write_their_epochs_to_the_store_as_they_train(tmp_path: Path,
         watcher.join()
     assert res.outcomes[0].record.status == "finished"
     assert seen, "no epoch reached the store while the cell trained"
-    assert all(h[-1]["epochs"] == 3 and h[-1]["epoch"] == len(h) for h in seen)
+    assert all(h[-1]["epochs"] == 4 and h[-1]["epoch"] == len(h) for h in seen)
 
 
 # --------------------------------------------------------------------------- per-cell resources
@@ -274,3 +277,25 @@ def test_a_variant_asking_more_than_the_cluster_has_is_one_line_before_training(
     assert err.splitlines() == ['error: variant "b" asks for 64 CPUs and 0 GPUs per cell; the Ray cluster has 2 CPUs '
                                 "and 0 GPUs"], err
     assert RunStore(tmp_path / "s").runs() == []
+
+
+def test_ctrl_c_while_ray_shuts_down_after_the_last_cell_says_what_was_recorded(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        ray_address: str) -> None:
+    """A driver that started its own Ray shuts it down after the last cell (seconds): a Ctrl-C then
+    used to print a bare "interrupted". Here Ray's own start and stop are replaced (the session's Ray
+    serves the cells) by a stop that is interrupted, as by Ctrl-C."""
+    def interrupted_shutdown(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)  # so the driver "starts" (and later stops) Ray
+    monkeypatch.setattr(ray, "init", lambda *args, **kwargs: None)
+    monkeypatch.setattr(ray, "shutdown", interrupted_shutdown)
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n')
+    with pytest.raises(SystemExit) as stopped:
+        main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--backend", "ray"])
+    err = capsys.readouterr().err.strip()
+    assert stopped.value.code == 130
+    assert err.splitlines()[-1] == ("interrupted by SIGINT after the cells: 2 of 2 runs of exp finished and recorded, "
+                                    "0 failed, none left; `mnistlab compare exp` shows the table"), err
+    assert [r.status for r in RunStore(tmp_path / "s").runs()] == ["finished", "finished"]

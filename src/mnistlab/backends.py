@@ -186,6 +186,7 @@ class RayRunner:
 
         if self._relay is None:
             self._relay = ray.remote(num_cpus=0)(Relay).remote()
+            ray.get(self._relay.take.remote())  # started before any task reports (else the first epochs come late)
         return self._relay
 
     def wait_one(self, refs: Sequence[Any], on_report: OnReport) -> Any:

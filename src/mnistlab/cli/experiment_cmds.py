@@ -123,15 +123,22 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
 
     stopped = 0
     with terminate_as_interrupt() as stop:
-        with _Progress(exp.name, fmt, st.root, cells) as progress:
-            try:
-                result = run_experiment(exp, st, jobs=jobs, force=force, quick=quick, data_dir=data_dir,
-                                        batch_members=batch_members, on_cell=progress.on_cell, runner=runner)
-            except SweepInterrupted as exc:
-                result, stopped = exc.result, int(stop.signum)
-            finally:
-                close(runner)
-        progress.finish(result.rows)
+        try:
+            with _Progress(exp.name, fmt, st.root, cells) as progress:
+                try:
+                    result = run_experiment(exp, st, jobs=jobs, force=force, quick=quick, data_dir=data_dir,
+                                            batch_members=batch_members, on_cell=progress.on_cell, runner=runner)
+                except SweepInterrupted as exc:
+                    result, stopped = exc.result, int(stop.signum)
+                finally:
+                    close(runner)
+            progress.finish(result.rows)
+        except KeyboardInterrupt:  # after the cells: scoring committees, closing Ray, printing the table
+            _say_recorded(st, exp.name, int(stop.signum))
+    if result.elsewhere:
+        pids = ", ".join(sorted({str(r.pid) for r in result.elsewhere}))
+        click.echo(f"{len(result.elsewhere)} cells still running in another process (pid {pids}): the table leaves "
+                   f"them out; `mnistlab watch {exp.name}` follows them", err=True)
     if stopped:
         _say_stopped(exp.name, stopped, result.outcomes)
     bad = Counter(o.record.status for o in result.outcomes if o.record.status in ("failed", "diverged"))
@@ -149,6 +156,20 @@ def _say_stopped(name: str, signum: int, outcomes: list) -> None:  # noqa: ANN00
     click.echo(f"interrupted by {signal.Signals(signum).name}: {done} runs of {name} finished and recorded, "
                "the running ones recorded as interrupted; run the same command again to train only the rest",
                err=True)
+    raise SystemExit(128 + signum)
+
+
+def _say_recorded(st: RunStore, name: str, signum: int) -> None:
+    """Stopped once the cells had ended: say what the store holds, then exit 128 + the signal's number."""
+    import signal
+
+    from mnistlab.live import sweep_status
+
+    status = sweep_status(st, name)
+    left = f"{status.left} left: run the same command again to train them" if status.left else "none left"
+    click.echo(f"interrupted by {signal.Signals(signum).name} after the cells: {status.done} of {status.total} runs "
+               f"of {name} finished and recorded, {status.failed} failed, {left}; `mnistlab compare {name}` "
+               "shows the table", err=True)
     raise SystemExit(128 + signum)
 
 
@@ -215,7 +236,7 @@ def runs_cmd(store: str | None, experiment: str | None, status: str | None, fmt:
     name = None if experiment is None else resolve_experiment(st, experiment).name
     rows = []
     for r in st.runs(experiment=name, status=status):
-        acc = r.metrics.get("test_accuracy")
+        acc = r.metrics.get("test_accuracy") if r.status != "interrupted" else None  # partial weights: no result
         rows.append({"run_id": r.run_id, "experiment": r.experiment, "variant": r.variant, "seed": r.seed,
                      "member": r.member, "status": r.status, "test_accuracy": acc if isinstance(acc, float) else None,
                      "epochs": r.metrics.get("epochs_run"),
