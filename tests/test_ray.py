@@ -299,3 +299,17 @@ def test_ctrl_c_while_ray_shuts_down_after_the_last_cell_says_what_was_recorded(
     assert err.splitlines()[-1] == ("interrupted by SIGINT after the cells: 2 of 2 runs of exp finished and recorded, "
                                     "0 failed, none left; `mnistlab compare exp` shows the table"), err
     assert [r.status for r in RunStore(tmp_path / "s").runs()] == ["finished", "finished"]
+
+
+def test_mnistlab_search_backend_ray_from_the_command_line(tmp_path: Path, data_dir: Path,
+                                                           capsys: pytest.CaptureFixture[str], ray_address: str) -> None:
+    text = (RAY_SEARCH.replace("epochs = 3", "epochs = 1").replace('sampler = "grid"', 'sampler = "grid"\ntrials = 2')
+            + '[resources]\ncpus_per_cell = 1\n')
+    p = write(tmp_path, text)
+    assert main(["search", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--backend", "ray"]) == 0
+    out = capsys.readouterr().out
+    assert "trial-0000" in out and "trial-0001" in out and "#1 trial" in out
+    runs = RunStore(tmp_path / "s").runs(experiment="raysrch")
+    assert len(runs) == 2 and all(r.status == "finished" and r.env["threads"] == 1 for r in runs)
+    assert main(["search", str(p), "--store", str(tmp_path / "s"), "--backend", "local", "--address", "auto"]) == 2
+    assert "--address needs --backend ray" in capsys.readouterr().err
