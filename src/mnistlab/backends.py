@@ -46,8 +46,9 @@ OnReport = Callable[[str, str, Any], Any]  # (run_id, "progress" | "prune", payl
 class Relay:
     """The Ray actor (no CPU of its own) between the workers and the driver. A worker posts
     ``report(run_id, kind, payload)``: ``"progress"`` (its history so far) returns at once,
-    ``"prune"`` (``(step, value)``) waits for the driver's answer. The driver :meth:`take` s the
-    posts and :meth:`answer` s each ``"prune"``. An async actor: many workers wait at once."""
+    ``"prune"`` (``(step, value)``) waits for the driver's answer. The driver collects the posts
+    with :meth:`take` and answers each ``"prune"`` with :meth:`answer`. An async actor: many
+    workers can wait at once."""
 
     def __init__(self) -> None:
         self._inbox: list[tuple[str, str, Any]] = []

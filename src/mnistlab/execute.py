@@ -18,7 +18,7 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -366,7 +366,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     write_plan(st.root, exp.name, [(c.variant, c.key) for c in cells], workers=max(workers, 1))
     interrupted = _run_tasks(runner, tasks, st, result, on_cell, live)
     evaluate_committees(st, exp, cells, data_dir=data_dir)  # a stopped sweep's complete committees too
-    result.elsewhere = running_elsewhere(st, exp.name, keys)
+    result.elsewhere = running_elsewhere(st, result.outcomes)
     if interrupted:
         result.rows = stopped_rows(compare(st, exp.name, keys=keys) if st.runs(experiment=exp.name) else [], cells, st)
         raise SweepInterrupted(result)
@@ -374,11 +374,11 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     return result
 
 
-def running_elsewhere(st: RunStore, experiment: str, keys: Collection[str]) -> list[RunRecord]:
-    """The runs of the cells ``keys`` that a live process is training now: once a sweep has
-    returned, those of another driver on the same store (the comparison leaves them out)."""
-    return [r for r in st.runs(experiment=experiment, status="running")
-            if r.config_hash in keys and process_alive(r.pid, r.host)]
+def running_elsewhere(st: RunStore, outcomes: Sequence[CellOutcome]) -> list[RunRecord]:
+    """The runs of cells another driver on the same store held during the sweep (``taken``) and
+    still trains now, looked up again (the comparison leaves them out)."""
+    held = [st.get(o.record.run_id) for o in outcomes if o.skipped and o.record.status == "running"]
+    return [r for r in held if r.status == "running" and process_alive(r.pid, r.host)]
 
 
 def stopped_rows(rows: list[dict[str, Any]], cells: Sequence[Cell], st: RunStore) -> list[dict[str, Any]]:

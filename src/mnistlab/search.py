@@ -31,6 +31,11 @@ running by a dead driver are failed and asked again with the same parameters.
 A trial's value is its last epoch's ``metric`` (the model the run keeps). Pruning: the monitored
 metric is reported to Optuna at each epoch end and a trial the pruner stops ends there, its history
 recorded (store status ``finished``, trial state ``pruned``).
+
+Where trials train: this process, ``jobs`` spawned processes (:class:`LocalTrials`, which report
+to the study's storage themselves), or Ray tasks (:class:`mnistlab.backends.RayTrials`: the driver
+keeps the study and the store, and answers each epoch's pruning question for the worker). One
+ask / train / tell loop, :func:`run_search`, drives all of them.
 """
 
 from __future__ import annotations
