@@ -1,5 +1,7 @@
 """The Ray backend: the local backend's numbers, one run per cell, dying workers, a killed driver,
-bad addresses. One local Ray with 2 CPUs serves the whole test session."""
+bad addresses, epochs reaching the store, search trials pruned through the driver, per-cell
+resources from the file, Ctrl-C after the last cell. One local Ray with 2 CPUs serves the whole
+test session."""
 
 from __future__ import annotations
 
