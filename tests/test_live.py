@@ -288,3 +288,107 @@ def test_watch_cli_follows_an_ended_sweep_and_rejects_bad_input(tmp_path: Path, 
     assert err.startswith("error: no run store") and err.count("\n") == 1
     assert main(["watch", "sw", "--store", str(store.root), "--interval", "0"]) == 2
     assert "interval" in capsys.readouterr().err
+
+
+def test_watch_in_a_pipe_prints_whole_lines_not_wrapped_at_80_columns(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    store = RunStore(tmp_path / "store")
+    name = "a-variant-with-a-name-long-enough-to-push-the-summary-past-eighty-columns"
+    write_plan(store.root, "sw", [(name, "k1")])
+    _run(store, name, "k1", "finished", 0.75, took=1)
+    assert main(["watch", "sw", "--store", str(store.root), "--interval", "0.1"]) == 0
+    out = capsys.readouterr().out
+    assert len(out.splitlines()) == 1 and len(out.splitlines()[0]) > 100, out
+    assert f"leader {name} 75.00% test acc (1 run)" in out
+
+
+def test_an_interrupted_run_shows_no_test_accuracy(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    rid = store.start_run(experiment="sw", variant="a", seed=0, member=0, config={"train": {"epochs": 4}},
+                          config_hash="k1")
+    store.finish_run(rid, status="interrupted", history=[{"epoch": 1}], metrics={"test_accuracy": 0.42}, env={})
+    line = cell_line(store.get(rid), position=(1, 3))
+    assert "42" not in line and "test acc" not in line
+    assert line.endswith("a  seed 0: interrupted after 1 of 4 epochs, not tested (run it again to train it)")
+
+
+STOPPED = """
+name = "stopped"
+[base]
+dataset = "mnist"
+model = { dense = [64] }
+[base.data]
+subset = 3000
+[base.train]
+epochs = 6
+batch_size = 32
+[[variants]]
+name = "first"
+[[variants]]
+name = "second"
+repeats = 2
+"train.lr" = 0.02
+[[variants]]
+name = "third"
+"train.lr" = 0.01
+"""
+
+
+def test_a_stopped_sweep_lists_every_variant_and_its_interrupted_cell_is_not_scored(
+        tmp_path: Path, data_dir: Path, capsys) -> None:  # noqa: ANN001
+    """Ctrl-C during the first cell: its line shows no test accuracy (its weights are partial), and
+    the table lists every variant, each saying what was interrupted or not started."""
+    import threading
+
+    exp = tmp_path / "stopped.toml"
+    exp.write_text(STOPPED)
+    store_dir = tmp_path / "store"
+
+    def interrupt_mid_cell() -> None:  # what Ctrl-C does: KeyboardInterrupt in the main thread, mid-epoch
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if _rows(store_dir / "runs.sqlite", "SELECT 1 FROM runs WHERE status = 'running' AND history != '[]'"):
+                os.kill(os.getpid(), signal.SIGINT)
+                return
+            time.sleep(0.02)
+
+    helper = threading.Thread(target=interrupt_mid_cell)
+    helper.start()
+    try:
+        with pytest.raises(SystemExit) as stopped:  # in this process main() leaves the exit to the caller
+            main(["run", str(exp), "--store", str(store_dir), "--data-dir", str(data_dir)])
+    finally:
+        helper.join()
+    out, err = capsys.readouterr()
+    assert stopped.value.code == 130, err
+    first = next(line for line in out.splitlines() if "  first  " in line)
+    assert "interrupted after 1 of 6 epochs, not tested" in first and "test acc" not in first, first
+    table = out[out.index("stopped\nvariant"):]
+    rows = {line.split()[0]: line for line in table.splitlines()[2:] if line.strip()}
+    assert set(rows) == {"first", "second", "third"}, table
+    assert "stopped: 1 interrupted" in rows["first"] and "stopped: 2 not started" in rows["second"]
+    assert "stopped: 1 not started" in rows["third"]
+    assert "interrupted by SIGINT" in err
+
+
+def test_the_first_driver_to_finish_says_which_cells_another_still_trains(tmp_path: Path, data_dir: Path,
+                                                                          capsys) -> None:  # noqa: ANN001
+    exp = tmp_path / "two.toml"
+    exp.write_text(STOPPED.replace("epochs = 6", "epochs = 1").replace("subset = 3000", "subset = 120"))
+    store_dir = tmp_path / "store"
+    # Another driver (a live process) claims the cell of variant "third" and keeps training it.
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from mnistlab.experiments import load_experiment; from mnistlab.run import Recorder; "
+        "from mnistlab.store import RunStore; c = load_experiment(sys.argv[1]).cells()[-1]; "
+        "r, _ = Recorder.claim(RunStore(sys.argv[2]), experiment=c.experiment, variant=c.variant, config=c.config, "
+        "seed=c.seed, member=c.member, repeat=c.repeat); print(r.run_id, flush=True); time.sleep(120)"),
+        str(exp), str(store_dir)], stdout=subprocess.PIPE, text=True)
+    try:
+        held = holder.stdout.readline().strip() if holder.stdout else ""
+        assert held, "the other driver did not claim its cell"
+        assert main(["run", str(exp), "--store", str(store_dir), "--data-dir", str(data_dir)]) == 0
+        out, err = capsys.readouterr()
+        assert f"1 cells still running in another process (pid {holder.pid}): the table leaves them out" in err, err
+        assert "third" not in out.split("stopped\nvariant")[1]  # the table: the cells recorded
+    finally:
+        holder.kill()
+        holder.wait()

@@ -1,5 +1,7 @@
 """The Ray backend: the local backend's numbers, one run per cell, dying workers, a killed driver,
-bad addresses. One local Ray with 2 CPUs serves the whole test session."""
+bad addresses, epochs reaching the store, search trials pruned through the driver, per-cell
+resources from the file, Ctrl-C after the last cell. One local Ray with 2 CPUs serves the whole
+test session."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from test_experiments import TINY, write
 from mnistlab.cli import main
 from mnistlab.execute import CellTask, run_experiment, train_cells
 from mnistlab.run import RunResult
+from mnistlab.errors import MnistlabError, SpecError
 from mnistlab.store import RunStore
 
 ray = pytest.importorskip("ray")
@@ -62,14 +65,14 @@ def test_ray_gives_the_local_numbers_one_run_per_cell(tmp_path: Path, data_dir: 
     assert all(o.skipped for o in again.outcomes) and len(on_ray.runs()) == 3
 
 
-def _dying(marks: str, task: CellTask, indices: Sequence[int]) -> list[RunResult | BaseException]:
+def _dying(marks: str, task: CellTask, indices: Sequence[int], callbacks: Sequence = ()) -> list[RunResult | BaseException]:
     """Variant "dead": its worker dies every time; "flaky": dies the first time only."""
     variant = task.cells[0].variant
     mark = Path(marks) / f"{variant}.{time.monotonic_ns()}"
     mark.touch()  # one file per attempt
     if variant == "dead" or (variant == "flaky" and len(list(Path(marks).glob("flaky.*"))) == 1):
         os._exit(3)
-    return train_cells(task, indices)
+    return train_cells(task, indices, callbacks=callbacks)
 
 
 def test_a_dying_worker_is_retried_once_then_its_cell_failed(tmp_path: Path, data_dir: Path, ray_address: str) -> None:
@@ -156,4 +159,159 @@ def test_ray_not_installed_is_one_line_before_training(tmp_path: Path, data_dir:
     assert err.splitlines() == ["error: --backend ray needs Ray, which is not installed: pip install 'mnistlab[ray]'"]
     assert RunStore(tmp_path / "s").runs() == []
     assert main(["run", str(p), "--store", str(tmp_path / "s"), "--address", "auto"]) == 2  # --address without ray
+    assert "--address needs --backend ray" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------------------ search on Ray
+RAY_SEARCH = """
+name = "raysrch"
+[base]
+dataset = "mnist"
+model = { dense = [16] }
+[base.data]
+subset = 240
+validation = 0.25
+[base.train]
+epochs = 3
+batch_size = 30
+[search]
+"train.lr" = { choice = [0.01, 0.011, 0.012, 0.013, 1e-7, 1.1e-7, 1.2e-7, 1.3e-7] }
+sampler = "grid"
+pruner = "median"
+"""
+
+
+def test_a_search_on_ray_prunes_through_the_driver_and_records_the_local_table(tmp_path: Path, data_dir: Path,
+                                                                               ray_address: str) -> None:
+    from mnistlab.comparison import compare
+    from mnistlab.search import run_search, trial_rows
+
+    p = write(tmp_path, RAY_SEARCH)
+    local, on_ray = RunStore(tmp_path / "local"), RunStore(tmp_path / "ray")
+    run_search(p, local, data_dir=data_dir)
+    res = run_search(p, on_ray, data_dir=data_dir, runner=RayRunner())
+    assert len(res.trials) == 8
+    got, want = trial_rows(on_ray.runs(experiment="raysrch")), trial_rows(local.runs(experiment="raysrch"))
+    assert [(t["trial"], t["params"]) for t in got] == [(t["trial"], t["params"]) for t in want]
+    states = [t["state"] for t in got]
+    assert states[:4] == ["complete"] * 4 and "pruned" in states[4:], states  # the lr=1e-7 trials: pruned on Ray too
+    for r in on_ray.runs(experiment="raysrch"):
+        assert r.status == "finished" and len(r.history) == r.metrics["epochs_run"]
+        if r.metrics["trial_state"] == "pruned":
+            assert r.metrics["pruned_at_epoch"] == r.metrics["epochs_run"]
+    for a, b in zip(got[:4], want[:4]):  # the complete trials: the local numbers
+        assert a["value"] == pytest.approx(b["value"])
+    ray_rows, local_rows = compare(on_ray, "raysrch"), compare(local, "raysrch")
+    assert [list(r) for r in ray_rows] == [list(r) for r in local_rows] and len(ray_rows) == 8
+    ray_runs = {r.variant: r for r in on_ray.runs(experiment="raysrch")}
+    for r in local.runs(experiment="raysrch"):  # every trial's record holds the same keys as locally
+        assert set(ray_runs[r.variant].metrics) == set(r.metrics)
+
+
+def test_ray_cells_write_their_epochs_to_the_store_as_they_train(tmp_path: Path, data_dir: Path,
+                                                                 ray_address: str) -> None:
+    import threading
+
+    exp = write(tmp_path, SLOW.replace("repeats = 4", "repeats = 1"))
+    seen: list[list[dict]] = []
+    stop = threading.Event()
+
+    def look() -> None:  # what `mnistlab watch` reads: a running run's history
+        with RunStore(tmp_path / "s") as st:
+            while not stop.is_set():
+                try:
+                    seen.extend(r.history for r in st.runs() if r.status == "running" and r.history)
+                except MnistlabError:  # busy: look again
+                    pass
+                time.sleep(0.02)
+
+    (tmp_path / "s").mkdir()
+    RunStore(tmp_path / "s").runs()  # the database exists before the watcher opens it
+    watcher = threading.Thread(target=look)
+    watcher.start()
+    try:
+        res = run_experiment(exp, tmp_path / "s", data_dir=data_dir, runner=RayRunner())
+    finally:
+        stop.set()
+        watcher.join()
+    assert res.outcomes[0].record.status == "finished"
+    assert seen, "no epoch reached the store while the cell trained"
+    assert all(h[-1]["epochs"] == 4 and h[-1]["epoch"] == len(h) for h in seen)
+
+
+# --------------------------------------------------------------------------- per-cell resources
+RESOURCES = TINY + '''[[variants]]
+name = "a"
+[[variants]]
+name = "b"
+resources = { cpus = 1 }
+"train.lr" = 0.01
+'''
+
+
+def test_resources_from_the_file_and_a_variant_flags_override_both(tmp_path: Path, data_dir: Path,
+                                                                   ray_address: str) -> None:
+    from mnistlab.backends import runner_for
+    from mnistlab.experiments import load_experiment
+
+    p = write(tmp_path, '[resources]\nbackend = "ray"\ncpus_per_cell = 2\n' + RESOURCES)
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 0  # Ray, from the file
+    threads = {r.variant: r.env["threads"] for r in RunStore(tmp_path / "s").runs()}
+    assert threads == {"a": 2, "b": 1}  # the file's 2 CPUs a cell, variant b's own 1
+    exp = load_experiment(p)
+    cells = {c.variant: c for c in exp.cells()}
+    flagged = runner_for(exp.resources, cpus_per_cell=1.5, gpus_per_cell=0)
+    assert flagged is not None and flagged.fixed == (True, True)
+    assert flagged.cell_resources(cells["a"]) == flagged.cell_resources(cells["b"]) == (1.5, 0.0)  # the flag wins
+    from_file = runner_for(exp.resources)
+    assert from_file is not None and from_file.cell_resources(cells["a"]) == (2.0, 0.0)
+    assert from_file.cell_resources(cells["b"]) == (1.0, 0.0)
+    assert runner_for(exp.resources, backend="local") is None  # --backend local beats the file's ray
+    with pytest.raises(SpecError, match="a GPU fraction must be at most 1"):
+        runner_for(exp.resources, gpus_per_cell=1.5)
+
+
+def test_a_variant_asking_more_than_the_cluster_has_is_one_line_before_training(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str], ray_address: str) -> None:
+    p = write(tmp_path, RESOURCES.replace("cpus = 1", "cpus = 64"))
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--backend", "ray"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == ['error: variant "b" asks for 64 CPUs and 0 GPUs per cell; the Ray cluster has 2 CPUs '
+                                "and 0 GPUs"], err
+    assert RunStore(tmp_path / "s").runs() == []
+
+
+def test_ctrl_c_while_ray_shuts_down_after_the_last_cell_says_what_was_recorded(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+        ray_address: str) -> None:
+    """A driver that started its own Ray shuts it down after the last cell (seconds): a Ctrl-C then
+    used to print a bare "interrupted". Here Ray's own start and stop are replaced (the session's Ray
+    serves the cells) by a stop that is interrupted, as by Ctrl-C."""
+    def interrupted_shutdown(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)  # so the driver "starts" (and later stops) Ray
+    monkeypatch.setattr(ray, "init", lambda *args, **kwargs: None)
+    monkeypatch.setattr(ray, "shutdown", interrupted_shutdown)
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n')
+    with pytest.raises(SystemExit) as stopped:
+        main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--backend", "ray"])
+    err = capsys.readouterr().err.strip()
+    assert stopped.value.code == 130
+    assert err.splitlines()[-1] == ("interrupted by SIGINT after the cells: 2 of 2 runs of exp finished and recorded, "
+                                    "0 failed, none left; `mnistlab compare exp` shows the table"), err
+    assert [r.status for r in RunStore(tmp_path / "s").runs()] == ["finished", "finished"]
+
+
+def test_mnistlab_search_backend_ray_from_the_command_line(tmp_path: Path, data_dir: Path,
+                                                           capsys: pytest.CaptureFixture[str], ray_address: str) -> None:
+    text = (RAY_SEARCH.replace("epochs = 3", "epochs = 1").replace('sampler = "grid"', 'sampler = "grid"\ntrials = 2')
+            + '[resources]\ncpus_per_cell = 1\n')
+    p = write(tmp_path, text)
+    assert main(["search", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--backend", "ray"]) == 0
+    out = capsys.readouterr().out
+    assert "trial-0000" in out and "trial-0001" in out and "#1 trial" in out
+    runs = RunStore(tmp_path / "s").runs(experiment="raysrch")
+    assert len(runs) == 2 and all(r.status == "finished" and r.env["threads"] == 1 for r in runs)
+    assert main(["search", str(p), "--store", str(tmp_path / "s"), "--backend", "local", "--address", "auto"]) == 2
     assert "--address needs --backend ray" in capsys.readouterr().err

@@ -7,12 +7,19 @@ that trains it without any store, gets back the run's result (history, metrics, 
 predictions: small) and records it with the same :func:`~mnistlab.execute.record_cells` as a local
 run. Same config, same seed: the same numbers as the local backend.
 
+Workers talk to the driver through one small Ray actor, the *relay* (:class:`Relay`): at each
+epoch end a task posts its history so far (the driver writes it to the running run's row, so
+`mnistlab watch` and the live view show Ray cells' epochs) and a search trial asks whether to
+stop (the driver, which holds the Optuna study, answers; :class:`RayTrials`). The relay holds no
+files, so a worker never opens the driver's store or study, wherever it runs.
+
     runner = ray_runner(address=None, cpus_per_cell=1)     # a local Ray sized to this machine
     run_experiment("recipes/fast.toml", runner=runner)
 """
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 import os
@@ -22,15 +29,91 @@ from typing import Any, TypeVar
 
 import torch
 
+from mnistlab.callbacks import Callback, Logs
 from mnistlab.errors import MnistlabError, SpecError
 from mnistlab.execute import CellTask, Claims, claim_cells, record_cells, train_cells
 from mnistlab.run import RunResult, failure_message
 from mnistlab.store import RunStore
 
 BACKENDS = ("local", "ray")
+POLL_SECONDS = 0.05  # how often the driver looks at the relay while tasks train
 T = TypeVar("T")
 R = TypeVar("R")
-TrainFn = Callable[[CellTask, Sequence[int]], "list[RunResult | BaseException]"]
+TrainFn = Callable[..., "list[RunResult | BaseException]"]  # (task, indices, callbacks=[...]) -> results
+OnReport = Callable[[str, str, Any], Any]  # (run_id, "progress" | "prune", payload) -> the answer to a "prune"
+
+
+class Relay:
+    """The Ray actor (no CPU of its own) between the workers and the driver. A worker posts
+    ``report(run_id, kind, payload)``: ``"progress"`` (its history so far) returns at once,
+    ``"prune"`` (``(step, value)``) waits for the driver's answer. The driver collects the posts
+    with :meth:`take` and answers each ``"prune"`` with :meth:`answer`. An async actor: many
+    workers can wait at once."""
+
+    def __init__(self) -> None:
+        self._inbox: list[tuple[str, str, Any]] = []
+        self._waiting: dict[tuple[str, int], asyncio.Future] = {}
+
+    async def report(self, run_id: str, kind: str, payload: Any) -> Any:
+        """Post a report; for ``"prune"``, wait for and return the driver's answer (a bool)."""
+        self._inbox.append((run_id, kind, payload))
+        if kind != "prune":
+            return None
+        fut = asyncio.get_running_loop().create_future()
+        self._waiting[(run_id, int(payload[0]))] = fut
+        return await fut
+
+    async def take(self) -> list[tuple[str, str, Any]]:
+        """Every report posted since the last take, oldest first."""
+        out, self._inbox = self._inbox, []
+        return out
+
+    async def answer(self, run_id: str, step: int, value: Any) -> None:
+        """Answer the ``"prune"`` report of ``run_id`` at ``step``."""
+        fut = self._waiting.pop((run_id, int(step)), None)
+        if fut is not None and not fut.done():
+            fut.set_result(value)
+
+
+class RelayProgress(Callback):
+    """Worker side: posts the run's history so far to the relay at each epoch end (the Ray
+    counterpart of :class:`~mnistlab.live.EpochProgress`; the driver writes it to the store).
+    Never waits, and a relay that is gone is ignored: progress is never worth failing a run for."""
+
+    def __init__(self, relay: Any, run_id: str) -> None:
+        self.relay, self.run_id = relay, run_id
+        self.history: list[dict[str, Any]] = []
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        entry = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, (int, float))}
+        self.history.append({"epoch": epoch + 1, "epochs": int(self.params.get("epochs", 0) or 0), **entry})
+        try:
+            self.relay.report.remote(self.run_id, "progress", list(self.history))
+        except Exception:  # noqa: BLE001 - the driver and its relay are gone: the task is cancelled anyway
+            pass
+
+
+class RelayTrial:
+    """Worker side: what :class:`~mnistlab.search.PruningCallback` takes for an Optuna trial, its
+    ``report`` and ``should_prune`` answered by the driver through the relay (the driver reports
+    the value to the study and asks its pruner). A relay that is gone means: do not prune."""
+
+    def __init__(self, relay: Any, run_id: str) -> None:
+        self.relay, self.run_id = relay, run_id
+        self._last: tuple[int, float] | None = None
+
+    def report(self, value: float, step: int) -> None:
+        self._last = (int(step), float(value))
+
+    def should_prune(self) -> bool:
+        import ray
+
+        if self._last is None:
+            return False
+        try:
+            return bool(ray.get(self.relay.report.remote(self.run_id, "prune", self._last)))
+        except ray.exceptions.RayError:
+            return False
 
 
 class _CellError(MnistlabError):
@@ -59,10 +142,13 @@ def _portable(res: RunResult | BaseException) -> RunResult | BaseException:
     return dataclasses.replace(res, model=_Weights(state))
 
 
-def train_remote(train: TrainFn, task: CellTask, indices: Sequence[int]) -> list[RunResult | BaseException]:
+def train_remote(train: TrainFn, task: CellTask, indices: Sequence[int], relay: Any = None,
+                 run_id: str = "") -> list[RunResult | BaseException]:
     """What a Ray task runs: ``train(task, indices)`` (:func:`~mnistlab.execute.train_cells`, which
-    writes no store), each result made small and picklable for the driver."""
-    return [_portable(r) for r in train(task, indices)]
+    writes no store), its epochs posted to ``relay`` as the run ``run_id``, each result made small
+    and picklable for the driver."""
+    callbacks = [RelayProgress(relay, run_id)] if relay is not None and run_id else []
+    return [_portable(r) for r in train(task, indices, callbacks=callbacks)]
 
 
 class RayRunner:
@@ -78,12 +164,64 @@ class RayRunner:
     """
 
     def __init__(self, *, cpus_per_cell: float = 1.0, gpus_per_cell: float = 0.0,
-                 train: TrainFn = train_cells, started: bool = False) -> None:
+                 train: TrainFn = train_cells, started: bool = False, fixed: tuple[bool, bool] = (False, False)) -> None:
         if cpus_per_cell <= 0 or gpus_per_cell < 0:
             raise SpecError(f"--cpus-per-cell must be above 0 and --gpus-per-cell at least 0, "
                             f"got {cpus_per_cell} and {gpus_per_cell}")
+        if gpus_per_cell > 1 and gpus_per_cell != int(gpus_per_cell):
+            raise SpecError(f"--gpus-per-cell: a GPU fraction must be at most 1 (Ray shares one GPU, not several); "
+                            f"got {gpus_per_cell}: use a whole number above 1")
         self.cpus_per_cell, self.gpus_per_cell, self.train = cpus_per_cell, gpus_per_cell, train
+        self.fixed = fixed  # (CPUs, GPUs) set by a flag: a variant's own resources do not apply
         self.started = started  # this runner started Ray (a local instance): close() shuts it down
+        self._relay: Any = None
+
+    @property
+    def threads(self) -> int:
+        """The CPU threads a task trains with: Ray sets a worker's OMP threads to its CPUs."""
+        return max(1, int(self.cpus_per_cell))
+
+    def relay(self) -> Any:
+        """This driver's :class:`Relay` actor (started on first use; it ends with the driver)."""
+        import ray
+
+        if self._relay is None:
+            self._relay = ray.remote(num_cpus=0)(Relay).remote()
+            ray.get(self._relay.take.remote())  # started before any task reports (else the first epochs come late)
+        return self._relay
+
+    def wait_one(self, refs: Sequence[Any], on_report: OnReport) -> Any:
+        """Wait for one of ``refs`` to finish and return it; meanwhile hand every report the
+        workers post to ``on_report(run_id, kind, payload)`` and send each ``"prune"`` its answer."""
+        import ray
+
+        while True:
+            done, _ = ray.wait(list(refs), num_returns=1, timeout=POLL_SECONDS)
+            if self._relay is not None:
+                for run_id, kind, payload in ray.get(self._relay.take.remote()):
+                    answer = on_report(run_id, kind, payload)
+                    if kind == "prune":
+                        self._relay.answer.remote(run_id, payload[0], answer)
+            if done:
+                return done[0]
+
+    def cell_resources(self, cell: Any) -> tuple[float, float]:
+        """The (CPUs, GPUs) a cell's task reserves: its variant's own ``resources`` where it has
+        them (and no flag set that amount), else this runner's per-cell amounts."""
+        cpus = self.cpus_per_cell if self.fixed[0] or cell.cpus is None else cell.cpus
+        gpus = self.gpus_per_cell if self.fixed[1] or cell.gpus is None else cell.gpus
+        return float(cpus), float(gpus)
+
+    def _check_fits(self, tasks: Sequence[CellTask]) -> None:
+        """A task asking for more than the cluster has would wait forever: one line instead."""
+        import ray
+
+        have = ray.cluster_resources()
+        for task in tasks:
+            cpus, gpus = self.cell_resources(task.cells[0])
+            if cpus > have.get("CPU", 0) or gpus > have.get("GPU", 0):
+                raise SpecError(f'variant "{task.cells[0].variant}" asks for {cpus:g} CPUs and {gpus:g} GPUs per cell; '
+                                f"the Ray cluster has {have.get('CPU', 0):g} CPUs and {have.get('GPU', 0):g} GPUs")
 
     def slots(self) -> int:
         """How many cells the cluster trains at once with this runner's resources per cell."""
@@ -101,8 +239,8 @@ class RayRunner:
     def _remote(self, fn: Callable[..., Any]) -> Any:
         import ray
 
-        return ray.remote(fn).options(num_cpus=self.cpus_per_cell, num_gpus=self.gpus_per_cell, max_retries=1,
-                                      retry_exceptions=False)
+        return ray.remote(max_retries=1, retry_exceptions=False)(fn).options(
+            num_cpus=self.cpus_per_cell, num_gpus=self.gpus_per_cell)
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
         """Yield ``(item, fn(item))`` as each Ray task finishes (the :class:`~mnistlab.execute.Runner`
@@ -122,15 +260,19 @@ class RayRunner:
     def run_cells(self, tasks: Sequence[CellTask]) -> Iterator[tuple[CellTask, list[tuple[str, str]]]]:
         """Claim, train on Ray and record every task's cells; yields ``(task, [(run_id, status)])``
         as :func:`~mnistlab.execute.execute_cell` returns them, in the order the tasks finish."""
-        import ray
 
         if not tasks:
             return
-        remote, slots = self._remote(train_remote), self.slots()
-        threads = max(1, int(self.cpus_per_cell))  # Ray sets the worker's OMP threads to its CPUs
-        queue = [dataclasses.replace(t, threads=threads) for t in reversed(tasks)]
+        self._check_fits(tasks)
+        import ray
+
+        remote, slots, relay = ray.remote(max_retries=1, retry_exceptions=False)(train_remote), self.slots(), self.relay()
+        queue = list(reversed(tasks))
         pending: dict[Any, tuple[CellTask, Claims]] = {}
         with RunStore(tasks[0].store_root) as store:
+            def progress(run_id: str, kind: str, payload: Any) -> None:  # a cell's epochs so far
+                store.record_progress(run_id, payload)
+
             try:
                 while queue or pending:
                     while queue and len(pending) < slots:
@@ -139,14 +281,125 @@ class RayRunner:
                         if not claims[1]:  # every cell held by another driver, or done meanwhile
                             yield task, record_cells(*claims, [])
                             continue
-                        pending[remote.remote(self.train, task, [i for i, _ in claims[1]])] = (task, claims)
+                        first = claims[1][0][1].run_id if len(claims[1]) == 1 else ""  # one cell: its epochs
+                        cpus, gpus = self.cell_resources(task.cells[0])
+                        task = dataclasses.replace(task, threads=max(1, int(cpus)))  # Ray sets OMP threads so
+                        ref = remote.options(num_cpus=cpus, num_gpus=gpus).remote(
+                            self.train, task, [i for i, _ in claims[1]], relay, first)
+                        pending[ref] = (task, claims)
                     if not pending:
                         continue
-                    done, _ = ray.wait(list(pending), num_returns=1)
-                    task, claims = pending.pop(done[0])
-                    yield task, record_cells(*claims, _results(done[0], len(claims[1])))
+                    ref = self.wait_one(list(pending), progress)
+                    task, claims = pending.pop(ref)
+                    yield task, record_cells(*claims, _results(ref, len(claims[1])))
             finally:
                 _stop(pending)
+
+    def trial_pool(self, study: Any, store: RunStore) -> RayTrials:
+        """A search's trials as Ray tasks (see :class:`RayTrials`; used by :func:`~mnistlab.search.run_search`)."""
+        return RayTrials(self, study, store)
+
+
+class RayTrials:
+    """A search's trials as Ray tasks (the pool :func:`~mnistlab.search.run_search` drives, as it
+    drives :class:`~mnistlab.search.LocalTrials`). The driver holds the study and the store: it
+    marks each trial's run running before sending it, and records it when its task returns. A
+    worker trains with the search's own :class:`~mnistlab.search.PruningCallback`, whose trial is a
+    :class:`RelayTrial`: at each epoch end the driver reports the value to the study and answers
+    with the pruner's verdict (as Ray Tune's function trainables report to their driver). Each
+    epoch is also written to the running run's row for `mnistlab watch`."""
+
+    def __init__(self, runner: RayRunner, study: Any, store: RunStore) -> None:
+        self.runner, self.study, self.store = runner, study, store
+        self.slots, self.threads = runner.slots(), runner.threads
+        self.remote = runner._remote(train_trial_remote)
+        self.pending: dict[Any, tuple[Any, Any, Any]] = {}  # ref -> (task, recorder, cfg)
+        self.by_run: dict[str, Any] = {}  # run id -> its Optuna trial
+        self.ready: list[tuple[Any, Any]] = []
+
+    def __len__(self) -> int:
+        return len(self.pending) + len(self.ready)
+
+    def submit(self, task: Any) -> None:
+        """Mark the trial's run running and send it to Ray (a config the trial's values break: failed here)."""
+        from mnistlab.search import TrialResult, trial_configs, trial_recorder
+
+        optuna = _import_optuna()
+        try:
+            cfg, _ = trial_configs(task)
+        except MnistlabError as exc:
+            self.ready.append((task, TrialResult(task.number, "", "failed", None, "failed", str(exc))))
+            return
+        recorder = trial_recorder(self.store, task, cfg)
+        self.by_run[recorder.run_id] = optuna.Trial(self.study, task.trial_id)
+        sent = dataclasses.replace(task, store_root="")  # the worker has no business with the store's disk
+        self.pending[self.remote.remote(sent, self.runner.relay(), recorder.run_id)] = (task, recorder, cfg)
+
+    def _on_report(self, run_id: str, kind: str, payload: Any) -> Any:
+        if kind == "progress":
+            self.store.record_progress(run_id, payload)
+            return None
+        trial = self.by_run.get(run_id)
+        if trial is None:
+            return False
+        step, value = payload
+        trial.report(float(value), step=int(step))
+        return bool(trial.should_prune())
+
+    def wait(self) -> list[tuple[Any, Any]]:
+        """The trials that ended (at least one), recorded, with their results."""
+        from mnistlab.search import TrialResult, record_trial
+
+        if self.ready:
+            out, self.ready = self.ready, []
+            return out
+        ref = self.runner.wait_one(list(self.pending), self._on_report)
+        task, recorder, cfg = self.pending.pop(ref)
+        self.by_run.pop(recorder.run_id, None)
+        res: Any = _results(ref, 1)[0]  # (result, pruned_at, seconds, overhead) or the error
+        if isinstance(res, BaseException):
+            return [(task, TrialResult(task.number, recorder.run_id, "failed", None, recorder.fail(res), str(res)))]
+        result, pruned_at, seconds, overhead = res
+        return [(task, record_trial(recorder, task, cfg, result, pruned_at, self.study.direction.name.lower(),
+                                    seconds, overhead))]
+
+    def close(self) -> None:
+        """Cancel the trials in flight and record their runs interrupted (the next search asks them again)."""
+        import ray
+
+        for ref, (_, recorder, _) in self.pending.items():
+            try:
+                ray.cancel(ref, force=True)
+            except Exception:  # noqa: BLE001 - already finished or gone: nothing to cancel
+                pass
+            recorder.fail(KeyboardInterrupt())
+        self.pending.clear()
+
+
+def _import_optuna() -> Any:
+    from mnistlab.search import _optuna
+
+    return _optuna()
+
+
+def train_trial_remote(task: Any, relay: Any, run_id: str) -> Any:
+    """What a search trial's Ray task runs: train it (no store, no study) with a pruning callback
+    answered by the driver through ``relay``; returns ``(result, pruned_at, seconds, overhead)``
+    made small for the trip back, or the error as a one-line :class:`_CellError`."""
+    import time
+
+    from mnistlab.run import run_config
+    from mnistlab.search import PruningCallback, trial_configs
+
+    try:
+        _, run_cfg = trial_configs(task)
+        pruning = PruningCallback(RelayTrial(relay, run_id), task.metric)
+        t0 = time.perf_counter()
+        result = run_config(run_cfg, data_dir=task.data_dir, progress="none",
+                            extra_callbacks=[pruning, RelayProgress(relay, run_id)])
+    except Exception as exc:  # noqa: BLE001 - bad data or a bug: the trial fails, recorded by the driver
+        return [_portable(exc)]
+    return [(_portable(result), pruning.pruned_at, time.perf_counter() - t0 - pruning.seconds, pruning.seconds)]
 
 
 def _results(ref: Any, n: int) -> list[RunResult | BaseException]:
@@ -172,6 +425,29 @@ def _stop(pending: dict[Any, tuple[CellTask, Claims]]) -> None:
         except Exception:  # noqa: BLE001 - already finished or gone: nothing to cancel
             pass
         record_cells(*claims, [KeyboardInterrupt()] * len(claims[1]))
+
+
+def runner_for(resources: Any, *, backend: str | None = None, address: str | None = None,
+               cpus_per_cell: float | None = None, gpus_per_cell: float | None = None) -> RayRunner | None:
+    """The runner an experiment trains with: its ``[resources]`` table
+    (:class:`~mnistlab.experiments.Resources`) with each flag given (not None) taking precedence
+    over the file, including a variant's own ``resources``; None for the local backend. A Ray
+    runner is connected before anything trains (:func:`ray_runner`).
+
+    Raises :class:`~mnistlab.errors.SpecError` for ``address`` without the Ray backend, and as
+    :func:`ray_runner` does.
+    """
+    backend = backend or resources.backend or "local"
+    if backend != "ray":
+        if address is not None:
+            raise SpecError("--address needs --backend ray")
+        return None
+    cpus = cpus_per_cell if cpus_per_cell is not None else resources.cpus_per_cell
+    gpus = gpus_per_cell if gpus_per_cell is not None else resources.gpus_per_cell
+    runner = ray_runner(address if address is not None else resources.address,
+                        cpus_per_cell=1.0 if cpus is None else cpus, gpus_per_cell=0.0 if gpus is None else gpus)
+    runner.fixed = (cpus_per_cell is not None, gpus_per_cell is not None)
+    return runner
 
 
 def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_per_cell: float = 0.0) -> RayRunner:

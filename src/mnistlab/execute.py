@@ -17,6 +17,7 @@ import signal
 import threading
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -28,14 +29,15 @@ import numpy as np
 
 from mnistlab import accel
 from mnistlab.accel.members import batch_refusal
-from mnistlab.comparison import Comparison, compare
+from mnistlab.callbacks import Callback
+from mnistlab.comparison import COLUMNS, Comparison, compare
 from mnistlab.config import RunConfig, parse_run_config
 from mnistlab.datasets import load_any
 from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment
 from mnistlab.live import EpochProgress, write_plan
-from mnistlab.store import CommitteeRecord, RunRecord, RunStore
+from mnistlab.store import CommitteeRecord, RunRecord, RunStore, process_alive
 from mnistlab.run import Recorder, RunResult, run_config, run_members
 
 DONE_STATUSES = ("finished", "diverged")  # cells with such a run are skipped unless force
@@ -216,11 +218,12 @@ def claim_cells(store: RunStore, task: CellTask) -> Claims:
 
 
 def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None = None,
-                run_ids: Sequence[str] = ()) -> list[RunResult | BaseException]:
+                run_ids: Sequence[str] = (), callbacks: Sequence[Callback] = ()) -> list[RunResult | BaseException]:
     """Train the task's cells at ``indices`` (several: one stacked committee model); one result per
     cell, or the exception that stopped it (KeyboardInterrupt: recorded as interrupted; any other:
     failed). Writes nothing but each epoch's progress, and that only with a ``store`` and the
-    cells' ``run_ids``; with neither (a Ray worker) it touches no store at all."""
+    cells' ``run_ids``; with neither (a Ray worker) it touches no store at all. ``callbacks``
+    also see a single cell's epochs (a Ray worker's :class:`~mnistlab.backends.RelayProgress`)."""
     global _training
     cfgs = [_cell_config(task.cells[i], task.threads) for i in indices]
     try:
@@ -229,7 +232,8 @@ def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None =
             raise KeyboardInterrupt
         if len(cfgs) > 1:
             return list(run_members(cfgs, data_dir=task.data_dir))
-        progress = [EpochProgress(store, rid) for rid in run_ids[:1]] if store is not None else []
+        progress: list[Callback] = [EpochProgress(store, rid) for rid in run_ids[:1]] if store is not None else []
+        progress += callbacks
         return [run_config(cfg, data_dir=task.data_dir, progress="none", extra_callbacks=progress) for cfg in cfgs]
     except KeyboardInterrupt as exc:  # before training began (loading data): recorded as interrupted
         return [exc] * len(cfgs)
@@ -296,6 +300,7 @@ class ExperimentResult:
     experiment: Experiment
     outcomes: list[CellOutcome] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    elsewhere: list[RunRecord] = field(default_factory=list)  # cells another process still trains (not in rows)
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -361,11 +366,38 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     write_plan(st.root, exp.name, [(c.variant, c.key) for c in cells], workers=max(workers, 1))
     interrupted = _run_tasks(runner, tasks, st, result, on_cell, live)
     evaluate_committees(st, exp, cells, data_dir=data_dir)  # a stopped sweep's complete committees too
+    result.elsewhere = running_elsewhere(st, result.outcomes)
     if interrupted:
-        result.rows = compare(st, exp.name, keys=keys) if st.runs(experiment=exp.name) else []  # stopped before any run
+        result.rows = stopped_rows(compare(st, exp.name, keys=keys) if st.runs(experiment=exp.name) else [], cells, st)
         raise SweepInterrupted(result)
     result.rows = compare(st, exp.name, keys=keys)
     return result
+
+
+def running_elsewhere(st: RunStore, outcomes: Sequence[CellOutcome]) -> list[RunRecord]:
+    """The runs of cells another driver on the same store held during the sweep (``taken``) and
+    still trains now, looked up again (the comparison leaves them out)."""
+    held = [st.get(o.record.run_id) for o in outcomes if o.skipped and o.record.status == "running"]
+    return [r for r in held if r.status == "running" and process_alive(r.pid, r.host)]
+
+
+def stopped_rows(rows: list[dict[str, Any]], cells: Sequence[Cell], st: RunStore) -> list[dict[str, Any]]:
+    """The comparison of a stopped sweep with every variant listed, in file order: each row's note
+    says how many of its cells were interrupted and how many not started (a variant with no run
+    at all gets an n=0 row); ``failed`` counts failed runs only, not interrupted ones."""
+    latest = {(r.variant, r.config_hash): r.status for r in st.runs(experiment=cells[0].experiment)} if cells else {}
+    counts: dict[str, Counter[str]] = {}
+    for c in cells:
+        counts.setdefault(c.variant, Counter())[latest.get((c.variant, c.key), "not started")] += 1
+    by_variant = {r["variant"]: r for r in rows}
+    out = []
+    for variant, n in counts.items():
+        row = by_variant.get(variant) or {**{k: None for k in COLUMNS}, "variant": variant, "n": 0, "failed": 0}
+        if stopped := [f"{n[s]} {s}" for s in ("interrupted", "not started") if n[s]]:
+            row["note"] = "; ".join(filter(None, [row.get("note"), "stopped: " + ", ".join(stopped)]))
+        row["failed"] = max(0, (row.get("failed") or 0) - n["interrupted"])
+        out.append(row)
+    return out + [r for r in rows if r["variant"] not in counts]
 
 
 def _run_tasks(runner: Runner, tasks: list[CellTask], st: RunStore, result: ExperimentResult,

@@ -21,7 +21,14 @@ An experiment file::
     "train.lr" = [0.01, 0.001]
     "model.activation" = ["relu", "tanh"]     # names like "lr=0.01,act=tanh"
 
-A variant may also hold its own ``grid`` table. Paths in the file (spec files, the user's data) are
+    [resources]                  # where the cells train (flags of `mnistlab run` / `search` override these)
+    backend = "ray"              # local (default) | ray
+    address = "auto"             # the Ray cluster (default: a local one); only with backend = "ray"
+    cpus_per_cell = 2            # CPUs each cell's Ray task reserves (default 1; above 0)
+    gpus_per_cell = 0.5          # GPUs each reserves (default 0; a fraction up to 1, or a whole number)
+
+A variant may also hold its own ``grid`` table, and its own ``resources = { cpus = 4, gpus = 1 }``
+(Ray only: that variant's cells reserve that much; a flag overrides it too). Paths in the file (spec files, the user's data) are
 relative to the file's folder; a variant's ``dataset`` table replaces the base's whole. Everything
 is validated by :func:`load_experiment` before anything trains; mistakes are one-line
 :class:`SpecError` naming the file and key.
@@ -50,8 +57,10 @@ from mnistlab.errors import SpecError, did_you_mean, show, unknown_key
 if TYPE_CHECKING:
     from mnistlab.search import SearchSpace
 
-EXPERIMENT_KEYS = ("name", "description", "repeats", "committee", "base", "variants", "grid", "search")
-VARIANT_META_KEYS = ("name", "description", "repeats", "committee", "grid")
+EXPERIMENT_KEYS = ("name", "description", "repeats", "committee", "base", "variants", "grid", "search", "resources")
+VARIANT_META_KEYS = ("name", "description", "repeats", "committee", "grid", "resources")
+RESOURCE_KEYS = ("backend", "address", "cpus_per_cell", "gpus_per_cell")
+VARIANT_RESOURCE_KEYS = ("cpus", "gpus")
 MAX_REPEATS = 1000
 MAX_COMMITTEE = 100
 MAX_CELLS = 10_000
@@ -79,6 +88,20 @@ class Cell:
     seed: int
     config: dict[str, Any]  # resolved run config (threads/device as in the file)
     key: str  # hash of the config (minus execution details) and the mnistlab version
+    cpus: float | None = None  # its variant's own `resources` (Ray), None: the experiment's
+    gpus: float | None = None
+
+
+@dataclass(frozen=True)
+class Resources:
+    """An experiment's ``[resources]`` table: each None where the file says nothing (the default,
+    or a flag, decides). ``cpus_per_cell`` above 0; ``gpus_per_cell`` at least 0, a fraction only
+    up to 1 (Ray's rule); ``backend`` local or ray."""
+
+    backend: str | None = None
+    address: str | None = None
+    cpus_per_cell: float | None = None
+    gpus_per_cell: float | None = None
 
 
 @dataclass
@@ -90,6 +113,8 @@ class Variant:
     config: dict[str, Any]  # the raw (validated) run config dict
     repeats: int = 1
     committee: int = 1
+    cpus: float | None = None  # its own `resources = { cpus = ..., gpus = ... }` (Ray)
+    gpus: float | None = None
 
 
 @dataclass
@@ -102,6 +127,7 @@ class Experiment:
     variants: list[Variant]
     description: str = ""
     search: SearchSpace | None = None  # a [search] table: trials come from mnistlab.search, not cells
+    resources: Resources = Resources()  # the [resources] table
 
     def cells(self, *, quick: bool = False) -> list[Cell]:
         """Every cell: variant x repeat x member, in file order. ``quick`` shrinks each one.
@@ -125,7 +151,7 @@ class Experiment:
                     d.setdefault("train", {})["seed"] = seed
                     src = f'{self.source}: variant "{v.name}"'
                     resolved = parse_run_config(d, source=src, check_model=False).resolved()
-                    out.append(Cell(self.name, v.name, r, m, seed, resolved, cell_key(resolved)))
+                    out.append(Cell(self.name, v.name, r, m, seed, resolved, cell_key(resolved), v.cpus, v.gpus))
         return out
 
 
@@ -232,11 +258,13 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
     except SpecError as exc:
         raise exc.within("base", source=source) from None
     known = _known_view(base, base_cfg)
+    resources = parse_resources(d.get("resources", {}), source)
     if "search" in d:  # a search has no variants: its trials come from Optuna (mnistlab.search)
         from mnistlab.search import parse_search
 
         search = parse_search(d["search"], d, base, known, source)
-        return Experiment(name, source, dict(base), [Variant("base", {}, dict(base))], str(d.get("description", "")), search)
+        return Experiment(name, source, dict(base), [Variant("base", {}, dict(base))], str(d.get("description", "")),
+                          search, resources)
     repeats = _count(d, "repeats", 1, MAX_REPEATS, source)
     committee = _count(d, "committee", 1, MAX_COMMITTEE, source)
     top_grid = _grid(d.get("grid", {}), known, source, "grid", ("grid",))
@@ -261,7 +289,68 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
         if v.name in seen:
             raise SpecError(f'{source}: two variants are named "{v.name}"; give them distinct names', source=source)
         seen.add(v.name)
-    return Experiment(name, source, dict(base), variants, str(d.get("description", "")))
+    return Experiment(name, source, dict(base), variants, str(d.get("description", "")), resources=resources)
+
+
+def parse_resources(table: Any, source: str) -> Resources:
+    """Validate an experiment's ``[resources]`` table (see the module docstring); every problem
+    is a one-line SpecError at the bad key's path (``("resources", "gpus_per_cell")``)."""
+    if not isinstance(table, Mapping):
+        raise SpecError(f"{source}: resources: must be a table ([resources]), got {show(table)}",
+                        path=("resources",), source=source)
+    where = f"{source}: [resources]"
+    for key in table:
+        if key not in RESOURCE_KEYS:
+            raise unknown_key(key, RESOURCE_KEYS, where=where, path=("resources",), source=source)
+    backend, address = table.get("backend"), table.get("address")
+    if backend is not None and backend not in ("local", "ray"):
+        raise SpecError(f'{where}: backend: must be "local" or "ray", got {show(backend)}',
+                        path=("resources", "backend"), source=source)
+    if address is not None and (not isinstance(address, str) or not address.strip()):
+        raise SpecError(f"{where}: address: must be auto, HOST:PORT or ray://HOST:PORT, got {show(address)}",
+                        path=("resources", "address"), source=source)
+    if address is not None and backend != "ray":
+        raise SpecError(f'{where}: address: only applies with backend = "ray"', path=("resources", "address"),
+                        source=source)
+    cpus = _amount(table, "cpus_per_cell", "CPUs", where, ("resources",), source)
+    gpus = _amount(table, "gpus_per_cell", "GPUs", where, ("resources",), source)
+    return Resources(backend, address, cpus, gpus)
+
+
+def _amount(table: Mapping[str, Any], key: str, what: str, where: str, at: tuple[str | int, ...],
+            source: str) -> float | None:
+    """A CPU or GPU amount for a Ray task, or None when absent: CPUs above 0, GPUs at least 0 and,
+    above 1, whole (Ray takes a fraction of one GPU, not of several)."""
+    if key not in table:
+        return None
+    v = table[key]
+    path = (*at, key)
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise SpecError(f"{where}: {key}: must be a number of {what}, got {show(v)}", path=path, source=source)
+    if what == "CPUs" and v <= 0:
+        raise SpecError(f"{where}: {key}: must be above 0, got {v}", path=path, source=source)
+    if v < 0:
+        raise SpecError(f"{where}: {key}: must be at least 0, got {v}", path=path, source=source)
+    if what == "GPUs" and v > 1 and v != int(v):
+        raise SpecError(f"{where}: {key}: a GPU fraction must be at most 1 (Ray shares one GPU, not several); "
+                        f"got {v}: use a whole number above 1", path=path, source=source)
+    return float(v)
+
+
+def _variant_resources(rv: Mapping[str, Any], source: str, where: str,
+                       at: tuple[str | int, ...]) -> tuple[float | None, float | None]:
+    """A variant's own ``resources = { cpus = ..., gpus = ... }``: (cpus, gpus), each None if absent."""
+    table = rv.get("resources", {})
+    if not isinstance(table, Mapping):
+        raise SpecError(f"{source}: {where}: resources: must be a table such as {{ cpus = 2 }}, got {show(table)}",
+                        path=(*at, "resources"), source=source)
+    for key in table:
+        if key not in VARIANT_RESOURCE_KEYS:
+            raise unknown_key(key, VARIANT_RESOURCE_KEYS, where=f"{source}: {where}: resources",
+                              path=(*at, "resources"), source=source)
+    label = f"{source}: {where}: resources"
+    return (_amount(table, "cpus", "CPUs", label, (*at, "resources"), source),
+            _amount(table, "gpus", "GPUs", label, (*at, "resources"), source))
 
 
 def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[str, Any],
@@ -281,6 +370,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
                         path=(*at, "name"), source=source)
     reps = _count(rv, "repeats", repeats, MAX_REPEATS, source, where=where, at=at)
     members = _count(rv, "committee", committee, MAX_COMMITTEE, source, where=where, at=at)
+    cpus, gpus = _variant_resources(rv, source, where, at)
     overrides: dict[str, Any] = {}
     for key, value in rv.items():
         if key in VARIANT_META_KEYS:
@@ -315,7 +405,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
         except SpecError as exc:
             origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
             raise exc.within(*_written_in(exc.path, origin, at), source=source) from None
-        out.append(Variant(vname, ov, raw, reps, members))
+        out.append(Variant(vname, ov, raw, reps, members, cpus, gpus))
     return out
 
 

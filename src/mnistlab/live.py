@@ -237,9 +237,15 @@ def render(status: SweepStatus) -> Any:
 def cell_line(rec: RunRecord, how: str | None = None, position: tuple[int, int] | None = None) -> str:
     """One line for a cell that ended (where no table updates in place): ``[i/n]`` with
     ``position``, the run, its status (or ``how``, say "skipped (already finished)"), its test
-    accuracy and, with no ``how``, the run's message."""
-    acc = rec.metrics.get("test_accuracy")
+    accuracy and, with no ``how``, the run's message. An interrupted run shows no test accuracy
+    (that of its partial weights is no result) but the epochs it completed."""
+    acc = rec.metrics.get("test_accuracy") if rec.status != "interrupted" else None
     count = f"[{position[0]}/{position[1]}] " if position is not None else ""
+    if rec.status == "interrupted" and how is None:
+        epochs = int((rec.config.get("train") or {}).get("epochs") or 0)
+        done = len(rec.history)
+        return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: interrupted after {done}"
+                + (f" of {epochs}" if epochs else "") + " epochs, not tested (run it again to train it)")
     return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: {how or rec.status}"
             + (f", test acc {100 * acc:.2f}%" if isinstance(acc, float) else "")
             + (f" ({rec.message})" if rec.message and how is None else ""))
@@ -292,7 +298,8 @@ def watch(store: RunStore, experiment: str, console: Any, *, interval: float = 2
           max_seconds: float | None = None) -> SweepStatus:
     """Follow ``experiment``'s sweep from the store until it is :attr:`~SweepStatus.over` (or
     ``max_seconds`` pass); returns the last status. ``live``: one table updated in place (a
-    terminal), else a summary line whenever it changes. Ctrl-C raises KeyboardInterrupt."""
+    terminal), else a summary line whenever it changes, however long (a pipe or log is not wrapped).
+    Ctrl-C raises KeyboardInterrupt."""
     deadline = None if max_seconds is None else time.monotonic() + max_seconds
     status = sweep_status(store, experiment)
     if live:
@@ -308,7 +315,7 @@ def watch(store: RunStore, experiment: str, console: Any, *, interval: float = 2
     while True:
         line = summary(status)
         if line.split(", elapsed")[0] != last:  # the counts or leader changed: not just the clock
-            console.print(line, markup=False, highlight=False)
+            console.print(line, markup=False, highlight=False, soft_wrap=True)  # a plain line: never cut at a width
             last = line.split(", elapsed")[0]
         if status.over or (deadline is not None and time.monotonic() >= deadline):
             return status

@@ -31,6 +31,11 @@ running by a dead driver are failed and asked again with the same parameters.
 A trial's value is its last epoch's ``metric`` (the model the run keeps). Pruning: the monitored
 metric is reported to Optuna at each epoch end and a trial the pruner stops ends there, its history
 recorded (store status ``finished``, trial state ``pruned``).
+
+Where trials train: this process, ``jobs`` spawned processes (:class:`LocalTrials`, which report
+to the study's storage themselves), or Ray tasks (:class:`mnistlab.backends.RayTrials`: the driver
+keeps the study and the store, and answers each epoch's pruning question for the worker). One
+ask / train / tell loop, :func:`run_search`, drives all of them.
 """
 
 from __future__ import annotations
@@ -484,11 +489,54 @@ class TrialResult:
     overhead: float = 0.0  # the worker's Optuna bookkeeping: loading the study and trial, reporting at epoch ends
 
 
-# long: one trial from its config to its recorded run; split, the recorder's life would be scattered
-def run_trial(task: TrialTask) -> TrialResult:
-    """Train one trial (any process), reporting to its Optuna trial at epoch ends, and record it."""
+def trial_configs(task: TrialTask) -> tuple[Any, Any]:
+    """The trial's run config as recorded, and as this worker trains it (with its ``threads``);
+    raises :class:`~mnistlab.errors.MnistlabError` for a combination of values the config refuses."""
     from mnistlab.config import parse_run_config
-    from mnistlab.run import Recorder, run_config
+
+    source = f"{task.experiment}: {trial_variant(task.number)}"
+    cfg = parse_run_config(task.config, source=source, check_model=False)
+    split = copy.deepcopy(task.config)
+    if task.threads:
+        split.setdefault("train", {})["threads"] = task.threads
+    return cfg, parse_run_config(split, source=source, check_model=False)
+
+
+def trial_variant(number: int) -> str:
+    """A trial's variant (run) name: ``trial-0007``."""
+    return f"trial-{number:04d}"
+
+
+def trial_recorder(store: Any, task: TrialTask, cfg: Any) -> Any:
+    """The :class:`~mnistlab.run.Recorder` of a trial's run (marked running in ``store``)."""
+    from mnistlab.run import Recorder
+
+    return Recorder(store, experiment=task.experiment, variant=trial_variant(task.number), config=cfg.resolved(),
+                    seed=cfg.train.seed)
+
+
+def record_trial(recorder: Any, task: TrialTask, cfg: Any, result: Any, pruned_at: int | None, direction: str,
+                 seconds: float = 0.0, overhead: float = 0.0) -> TrialResult:
+    """Record a trained trial's run (its state, value and parameters in its metrics) wherever it
+    trained, and return its :class:`TrialResult`. The value is the last epoch's ``task.metric``;
+    ``pruned_at``: the epoch the pruner stopped it at, or None."""
+    last = result.history[-1].get(task.metric) if result.history else None
+    ok = result.status == "finished" and isinstance(last, (int, float)) and math.isfinite(last)
+    value = float(last) if ok and last is not None else None
+    state = ("pruned" if pruned_at is not None else "complete") if ok else "failed"
+    result.config.setdefault("train", {})["threads"] = cfg.train.threads  # the user's, not this worker's share
+    result.metrics.update(trial=task.number, trial_state=state, search_metric=task.metric,
+                          search_direction=direction, search_value=value, trial_params=task.params,
+                          pruned_at_epoch=pruned_at)
+    problem = recorder.finish(result)
+    return TrialResult(task.number, recorder.run_id, "failed" if problem else state, value,
+                       "failed" if problem else result.status, problem or result.message, seconds, overhead)
+
+
+def run_trial(task: TrialTask) -> TrialResult:
+    """Train one trial (any process with the store's disk), reporting to its Optuna trial at epoch
+    ends, and record it. A Ctrl-C records the run interrupted and is raised again."""
+    from mnistlab.run import run_config
     from mnistlab.store import RunStore
 
     t0 = time.perf_counter()
@@ -498,18 +546,12 @@ def run_trial(task: TrialTask) -> TrialResult:
                               sampler=optuna.samplers.RandomSampler(), pruner=make_pruner(task.pruner, epochs))
     trial = optuna.Trial(study, task.trial_id)
     attach_s = time.perf_counter() - t0
-    variant = f"trial-{task.number:04d}"
     with RunStore(task.store_root) as store:
         try:
-            cfg = parse_run_config(task.config, source=f"{task.experiment}: {variant}", check_model=False)
-            split = copy.deepcopy(task.config)
-            if task.threads:
-                split.setdefault("train", {})["threads"] = task.threads
-            run_cfg = parse_run_config(split, source=f"{task.experiment}: {variant}", check_model=False)
+            cfg, run_cfg = trial_configs(task)
         except MnistlabError as exc:  # a combination of values the config refuses
             return TrialResult(task.number, "", "failed", None, "failed", str(exc))
-        recorder = Recorder(store, experiment=task.experiment, variant=variant, config=cfg.resolved(),
-                            seed=cfg.train.seed)
+        recorder = trial_recorder(store, task, cfg)
         pruning = PruningCallback(trial, task.metric)
         t1 = time.perf_counter()
         try:
@@ -519,19 +561,8 @@ def run_trial(task: TrialTask) -> TrialResult:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             return TrialResult(task.number, recorder.run_id, "failed", None, status, str(exc))
-        train_s = time.perf_counter() - t1
-        last = result.history[-1].get(task.metric) if result.history else None
-        ok = result.status == "finished" and isinstance(last, (int, float)) and math.isfinite(last)
-        value = float(last) if ok and last is not None else None
-        state = ("pruned" if pruning.pruned_at is not None else "complete") if ok else "failed"
-        result.config.setdefault("train", {})["threads"] = cfg.train.threads  # the user's, not this worker's share
-        result.metrics.update(trial=task.number, trial_state=state, search_metric=task.metric,
-                              search_direction=study.direction.name.lower(), search_value=value,
-                              trial_params=task.params, pruned_at_epoch=pruning.pruned_at)
-        problem = recorder.finish(result)
-        return TrialResult(task.number, recorder.run_id, "failed" if problem else state, value,
-                           "failed" if problem else result.status, problem or result.message, train_s - pruning.seconds,
-                           attach_s + pruning.seconds)
+        return record_trial(recorder, task, cfg, result, pruning.pruned_at, study.direction.name.lower(),
+                            time.perf_counter() - t1 - pruning.seconds, attach_s + pruning.seconds)
 
 
 # ----------------------------------------------------------------------------------- driver
@@ -591,16 +622,57 @@ def _tell(study: Any, task: TrialTask, res: TrialResult) -> None:
         study.tell(task.number, state=states.PRUNED if res.state == "pruned" else states.FAIL)
 
 
-# long: the ask / train / tell loop, inline or over a pool; its bookkeeping reads best in one place
+class LocalTrials:
+    """Trials trained on this machine: in this process (``jobs`` 1: each trial runs as it is
+    submitted) or in ``jobs`` spawned processes splitting the cores. The interface
+    :func:`run_search` drives (Ray's is :class:`mnistlab.backends.RayTrials`): ``slots``,
+    ``threads``, ``len()`` (trials submitted and not yet handed back), ``submit``, ``wait`` and
+    ``close``."""
+
+    def __init__(self, jobs: int) -> None:
+        self.slots = jobs
+        self.threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0
+        self.pool = None if jobs == 1 else ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+        self.pending: dict[Future, TrialTask] = {}
+        self.ready: list[tuple[TrialTask, TrialResult]] = []
+
+    def __len__(self) -> int:
+        return len(self.pending) + len(self.ready)
+
+    def submit(self, task: TrialTask) -> None:
+        """Start training ``task`` (inline: train it now)."""
+        if self.pool is None:
+            self.ready.append((task, run_trial(task)))
+        else:
+            self.pending[self.pool.submit(run_trial, task)] = task
+
+    def wait(self) -> list[tuple[TrialTask, TrialResult]]:
+        """The trials that ended (at least one, waiting for it), with their results."""
+        if self.ready:
+            out, self.ready = self.ready, []
+            return out
+        done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
+        return [(self.pending.pop(fut), fut.result()) for fut in done]
+
+    def close(self) -> None:
+        """Stop the pool (its workers record their interrupted trials themselves)."""
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+# long: the ask / train / tell loop; its bookkeeping reads best in one place
 def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = False,
                data_dir: str | os.PathLike | None = None,
-               on_trial: Callable[[TrialResult], None] | None = None) -> SearchResult:
+               on_trial: Callable[[TrialResult], None] | None = None, runner: Any = None) -> SearchResult:
     """Run (or resume) the study of an experiment with a ``[search]`` table until it has ``trials``
     trials (complete, pruned or failed), each trained and recorded as a run in ``store``.
 
     ``jobs`` > 1 trains that many trials at once in spawned processes splitting the cores (the
-    driver asks and tells; workers report epoch values through the study's storage). Ctrl-C
-    records the interrupted run and raises KeyboardInterrupt; the next call asks that trial again.
+    driver asks and tells; workers report epoch values through the study's storage). ``runner``
+    (a :class:`mnistlab.backends.RayRunner`) trains each trial as a Ray task instead, as many at
+    once as the cluster has room for: this process keeps the study and the store, and answers the
+    workers' pruning questions (``jobs`` is then ignored). Ctrl-C records the interrupted runs and
+    raises KeyboardInterrupt; the next call asks those trials again.
     Raises SpecError when the experiment has no ``[search]`` or ``jobs`` < 1.
 
     >>> result = run_search("recipes/search.toml", quick=True)   # doctest: +SKIP
@@ -625,29 +697,22 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     total = min(space.trials, QUICK_TRIALS) if quick else space.trials
     out = SearchResult(name, resumed=recover(study, st.runs(experiment=name)), total=total)
     dists = distributions(space)
-    threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0
     dd = None if data_dir is None else str(data_dir)
-    pool = None if jobs == 1 else ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
-    pending: dict[Future, TrialTask] = {}
+    trials = LocalTrials(jobs) if runner is None else runner.trial_pool(study, st)
     out.driver_seconds = out.setup_seconds = time.perf_counter() - t0
     try:
         while True:
-            while len(pending) < jobs and counted_trials(study) + len(pending) < out.total:
+            while len(trials) < trials.slots and counted_trials(study) + len(trials) < out.total:
                 t0 = time.perf_counter()
-                task = _ask(study, space, dists, name, base, str(st.root), dd, threads)
+                task = _ask(study, space, dists, name, base, str(st.root), dd, trials.threads)
                 out.driver_seconds += time.perf_counter() - t0
-                if pool is None:
-                    _finish(study, task, run_trial(task), out, on_trial)
-                else:
-                    pending[pool.submit(run_trial, task)] = task
-            if not pending:
+                trials.submit(task)
+            if not len(trials):
                 break
-            done, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in done:
-                _finish(study, pending.pop(fut), fut.result(), out, on_trial)
+            for task, res in trials.wait():
+                _finish(study, task, res, out, on_trial)
     finally:
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        trials.close()
     return out
 
 

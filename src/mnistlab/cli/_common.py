@@ -48,6 +48,29 @@ def check_output(path: str | Path, allowed: tuple[str, ...]) -> Path:
     return out
 
 
+def backend_options(what: str) -> Callable[[F], F]:
+    """`--backend`, `--address`, `--cpus-per-cell` and `--gpus-per-cell` of the commands that train
+    ``what`` (cells, trials): each, when given, overrides the experiment file's [resources]."""
+    def add(f: F) -> F:
+        for opt in reversed([
+            click.option("--backend", type=click.Choice(["local", "ray"]), default=None,
+                         help=f"Where the {what} train: this machine, or Ray tasks (the store stays on this "
+                              "machine) [default: the file's [resources] backend, else local]."),
+            click.option("--address", default=None, metavar="auto|HOST:PORT|ray://HOST:PORT",
+                         help="With --backend ray: the Ray cluster to join [default: the file's, else start a "
+                              "local one sized to this machine]."),
+            click.option("--cpus-per-cell", type=click.FloatRange(min=0, min_open=True), default=None,
+                         help=f"With --backend ray: the CPUs each of the {what}' Ray tasks reserves "
+                              "[default: the file's, else 1]."),
+            click.option("--gpus-per-cell", type=click.FloatRange(min=0), default=None,
+                         help=f"With --backend ray: the GPUs (a fraction up to 1 allowed) each of the {what}' Ray "
+                              "tasks reserves [default: the file's, else 0]."),
+        ]):
+            f = opt(f)
+        return f
+    return add
+
+
 def open_store(path: str | None, *, create: bool = False) -> RunStore:
     """The RunStore at ``path`` (imported here, late, so that `--help` stays fast).
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mnistlab.cli._common import data_dir_option, jobs_option, open_store, store_option
+from mnistlab.cli._common import backend_options, data_dir_option, jobs_option, open_store, store_option
 from mnistlab.cli._output import Column, emit, format_option, is_terminal, plain_table, rich_console
 from mnistlab.errors import MnistlabError, RunNotFinished
 
@@ -91,18 +91,11 @@ class _Progress:
 @click.option("--batch-members/--one-by-one", "batch_members", default=None,
               help="Train each committee's members together as one stacked model, or one by one "
                    "[default: stacked on a GPU, one by one on a CPU].")
-@click.option("--backend", type=click.Choice(["local", "ray"]), default="local", show_default=True,
-              help="Where the cells train: this machine, or Ray tasks (the store stays on this machine).")
-@click.option("--address", default=None, metavar="auto|HOST:PORT|ray://HOST:PORT",
-              help="With --backend ray: the Ray cluster to join [default: start a local one sized to this machine].")
-@click.option("--cpus-per-cell", type=click.FloatRange(min=0, min_open=True), default=1.0, show_default=True,
-              help="With --backend ray: the CPUs each cell's Ray task reserves.")
-@click.option("--gpus-per-cell", type=click.FloatRange(min=0), default=0.0, show_default=True,
-              help="With --backend ray: the GPUs (a fraction allowed) each cell's Ray task reserves.")
+@backend_options("cells")
 @format_option(COMPARE_FORMATS)
 def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: bool, data_dir: str | None,  # noqa: PLR0913
-            batch_members: bool | None, backend: str, address: str | None, cpus_per_cell: float,
-            gpus_per_cell: float, fmt: str) -> None:
+            batch_members: bool | None, backend: str | None, address: str | None, cpus_per_cell: float | None,
+            gpus_per_cell: float | None, fmt: str) -> None:
     """Train every cell of an EXPERIMENT file not already finished, printing the comparison.
 
     Exits with status 1, after recording every run and printing the table, when any cell failed
@@ -112,31 +105,40 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     runs as interrupted and exits 130 (SIGINT) or 143 (SIGTERM); run it again to finish.
     With --backend ray each cell is a Ray task and only this process writes the store (see the
     README, "Running on Ray"); Ray missing or an address that does not answer exits 2 at once.
+    The backend flags override the experiment file's [resources] table.
     """
-    from mnistlab.backends import close, ray_runner
+    from mnistlab.backends import close, runner_for
     from mnistlab.execute import SweepInterrupted, run_experiment, terminate_as_interrupt
     from mnistlab.experiments import load_experiment
 
-    if backend != "ray" and address is not None:
+    if backend == "local" and address is not None:
         raise click.UsageError("--address needs --backend ray")
     exp = load_experiment(experiment)
     st = open_store(store, create=True)
     exp.cells(quick=quick)  # a bad experiment says so before Ray starts
-    runner = ray_runner(address, cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell) if backend == "ray" else None
+    runner = runner_for(exp.resources, backend=backend, address=address, cpus_per_cell=cpus_per_cell,
+                        gpus_per_cell=gpus_per_cell)
     cells = len(exp.cells(quick=quick))
     click.echo(f"experiment {exp.name}: {cells} runs, store {st.root}", err=fmt != "table")
 
     stopped = 0
     with terminate_as_interrupt() as stop:
-        with _Progress(exp.name, fmt, st.root, cells) as progress:
-            try:
-                result = run_experiment(exp, st, jobs=jobs, force=force, quick=quick, data_dir=data_dir,
-                                        batch_members=batch_members, on_cell=progress.on_cell, runner=runner)
-            except SweepInterrupted as exc:
-                result, stopped = exc.result, int(stop.signum)
-            finally:
-                close(runner)
-        progress.finish(result.rows)
+        try:
+            with _Progress(exp.name, fmt, st.root, cells) as progress:
+                try:
+                    result = run_experiment(exp, st, jobs=jobs, force=force, quick=quick, data_dir=data_dir,
+                                            batch_members=batch_members, on_cell=progress.on_cell, runner=runner)
+                except SweepInterrupted as exc:
+                    result, stopped = exc.result, int(stop.signum)
+                finally:
+                    close(runner)
+            progress.finish(result.rows)
+        except KeyboardInterrupt:  # after the cells: scoring committees, closing Ray, printing the table
+            _say_recorded(st, exp.name, int(stop.signum))
+    if result.elsewhere:
+        pids = ", ".join(sorted({str(r.pid) for r in result.elsewhere}))
+        click.echo(f"{len(result.elsewhere)} cells still running in another process (pid {pids}): the table leaves "
+                   f"them out; `mnistlab watch {exp.name}` follows them", err=True)
     if stopped:
         _say_stopped(exp.name, stopped, result.outcomes)
     bad = Counter(o.record.status for o in result.outcomes if o.record.status in ("failed", "diverged"))
@@ -154,6 +156,20 @@ def _say_stopped(name: str, signum: int, outcomes: list) -> None:  # noqa: ANN00
     click.echo(f"interrupted by {signal.Signals(signum).name}: {done} runs of {name} finished and recorded, "
                "the running ones recorded as interrupted; run the same command again to train only the rest",
                err=True)
+    raise SystemExit(128 + signum)
+
+
+def _say_recorded(st: RunStore, name: str, signum: int) -> None:
+    """Stopped once the cells had ended: say what the store holds, then exit 128 + the signal's number."""
+    import signal
+
+    from mnistlab.live import sweep_status
+
+    status = sweep_status(st, name)
+    left = f"{status.left} left: run the same command again to train them" if status.left else "none left"
+    click.echo(f"interrupted by {signal.Signals(signum).name} after the cells: {status.done} of {status.total} runs "
+               f"of {name} finished and recorded, {status.failed} failed, {left}; `mnistlab compare {name}` "
+               "shows the table", err=True)
     raise SystemExit(128 + signum)
 
 
@@ -220,7 +236,7 @@ def runs_cmd(store: str | None, experiment: str | None, status: str | None, fmt:
     name = None if experiment is None else resolve_experiment(st, experiment).name
     rows = []
     for r in st.runs(experiment=name, status=status):
-        acc = r.metrics.get("test_accuracy")
+        acc = r.metrics.get("test_accuracy") if r.status != "interrupted" else None  # partial weights: no result
         rows.append({"run_id": r.run_id, "experiment": r.experiment, "variant": r.variant, "seed": r.seed,
                      "member": r.member, "status": r.status, "test_accuracy": acc if isinstance(acc, float) else None,
                      "epochs": r.metrics.get("epochs_run"),

@@ -6,7 +6,7 @@ import signal
 
 import click
 
-from mnistlab.cli._common import data_dir_option, jobs_option, open_store, store_option
+from mnistlab.cli._common import backend_options, data_dir_option, jobs_option, open_store, store_option
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
 from mnistlab.cli._output import format_option
 from mnistlab.errors import RunNotFinished
@@ -20,13 +20,19 @@ _STORE = store_option()
 @jobs_option("trials")
 @click.option("--quick", is_flag=True, help="A small data subset, at most 2 epochs and 4 trials (a study of its own).")
 @data_dir_option()
+@backend_options("trials")
 @format_option(COMPARE_FORMATS)
-def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_dir: str | None, fmt: str) -> None:
+def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_dir: str | None,  # noqa: PLR0913
+               backend: str | None, address: str | None, cpus_per_cell: float | None, gpus_per_cell: float | None,
+               fmt: str) -> None:
     """Run (or resume) the Optuna study of an EXPERIMENT file's [search] table, then print the trials ranked.
 
     Each trial is a run in the store (variant trial-0007); the study is search.sqlite in the store
     folder, so a stopped search resumes where it stopped. Exits with status 1 when every trial failed.
+    With --backend ray each trial is a Ray task (as many at once as the cluster has room for;
+    --jobs does not apply): this process keeps the study and the store and answers the pruner.
     """
+    from mnistlab.backends import close, runner_for
     from mnistlab.comparison import compare
     from mnistlab.execute import terminate_as_interrupt
     from mnistlab.experiments import load_experiment
@@ -36,7 +42,11 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
     if exp.search is None:
         exp.cells()  # not a search: says how to run it (or what is wrong)
         raise click.UsageError(f"{experiment} has no [search] table: train it with `mnistlab run {experiment}`")
+    if backend == "local" and address is not None:
+        raise click.UsageError("--address needs --backend ray")
     st = open_store(store, create=True)
+    runner = runner_for(exp.resources, backend=backend, address=address, cpus_per_cell=cpus_per_cell,
+                        gpus_per_cell=gpus_per_cell)
     err, space = fmt != "table", exp.search
     click.echo(f"search {study_name(exp.name, quick)}: {space.sampler} sampler, {space.pruner} pruner, "
                f"{space.direction} {space.metric}, store {st.root}", err=err)
@@ -48,7 +58,7 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
 
     with terminate_as_interrupt() as stop:  # SIGTERM stops a search as Ctrl-C does
         try:
-            result = run_search(exp, st, jobs=jobs, quick=quick, data_dir=data_dir, on_trial=on_trial)
+            result = run_search(exp, st, jobs=jobs, quick=quick, data_dir=data_dir, on_trial=on_trial, runner=runner)
         except KeyboardInterrupt:
             name = study_name(exp.name, quick)
             _rows_out(compare(st, name), name, fmt)  # the trials recorded so far, ranked
@@ -56,6 +66,8 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
             click.echo(f"interrupted by {signal.Signals(signum).name}: the trials finished so far are recorded; "
                        "run the same command again to resume the study", err=True)
             raise SystemExit(128 + signum) from None
+        finally:
+            close(runner)
     if result.resumed:
         click.echo(f"asked again: trials {', '.join(map(str, result.resumed))} (their driver had stopped)", err=err)
     _rows_out(compare(st, result.study), result.study, fmt)
