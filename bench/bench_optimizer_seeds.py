@@ -25,11 +25,20 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+
 from bench_keras import DEFAULT_DATA, ROOT, keras_inputs, keras_model, load  # one home for seed 000 in Keras
 
 
-def run_keras(model_name: str, epochs: int, data_dir: Path, seed: int, subset: int) -> float:
-    """Seed 000's notebook in Keras: the model, ``compile(optimizer="adam")``, ``fit``, ``evaluate``."""
+def run_keras(model_name: str, epochs: int, data_dir: Path, seed: int, subset: int, shuffle: str = "reshuffle") -> float:
+    """Seed 000's notebook in Keras: the model, ``compile(optimizer="adam")``, ``fit``, ``evaluate``.
+
+    ``shuffle="keras"`` is one ``fit(epochs=N)``: after ``keras.utils.set_random_seed``, Keras 3 on
+    TensorFlow then feeds every epoch in the first epoch's order (its input pipeline's seeded
+    ``tf.random.shuffle`` restarts each epoch; see bench/keras_trajectory.py). ``"reshuffle"`` (the
+    default) gives each epoch its own order from a seeded NumPy generator, one ``fit`` per epoch,
+    which is what an unseeded Keras, the seed notebooks and mnistlab do.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import tensorflow as tf
 
@@ -40,7 +49,13 @@ def run_keras(model_name: str, epochs: int, data_dir: Path, seed: int, subset: i
         x_train, y_train, x_test, y_test = x_train[:subset], y_train[:subset], x_test[:subset // 6], y_test[:subset // 6]
     model = keras_model(tf, model_name)
     x_train, x_test = keras_inputs(model, x_train), keras_inputs(model, x_test)
-    model.fit(x_train, y_train, epochs=epochs, batch_size=32, verbose=0)
+    if shuffle == "keras":
+        model.fit(x_train, y_train, epochs=epochs, batch_size=32, verbose=0)
+    else:
+        rng = np.random.default_rng(seed)
+        for _ in range(epochs):
+            order = rng.permutation(len(x_train))
+            model.fit(x_train[order], y_train[order], epochs=1, batch_size=32, shuffle=False, verbose=0)
     return float(model.evaluate(x_test, y_test, verbose=0)[1])
 
 
@@ -57,7 +72,8 @@ def run_mnistlab(model_name: str, epochs: int, data_dir: Path, seed: int, subset
 def run_one(python: str, framework: str, model: str, seed: int, args: argparse.Namespace) -> float | None:
     """One training in a subprocess (each framework's threads and memory to itself)."""
     cmd = [python, __file__, "--worker", framework, model, str(seed), "--epochs", str(args.epochs),
-           "--subset", str(args.subset), "--data-dir", str(args.data_dir), "--precision", args.precision]
+           "--subset", str(args.subset), "--data-dir", str(args.data_dir), "--precision", args.precision,
+           "--keras-shuffle", args.keras_shuffle]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -82,12 +98,16 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--subset", type=int, default=0)
     p.add_argument("--precision", default="float32", choices=["float32", "bf16", "auto"])
     p.add_argument("--keras-python", default=sys.executable, help="a Python with tensorflow (default: this one)")
+    p.add_argument("--keras-shuffle", default="reshuffle", choices=["reshuffle", "keras"],
+                   help="reshuffle: each Keras epoch in a new order; keras: one fit(), which after set_random_seed "
+                        "repeats the first epoch's order (Keras 3 on TensorFlow)")
     p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA)
     p.add_argument("--worker", nargs=3, metavar=("FRAMEWORK", "MODEL", "SEED"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.worker:
         framework, model, seed = args.worker
-        acc = (run_keras(model, args.epochs, args.data_dir, int(seed), args.subset) if framework == "keras" else
+        acc = (run_keras(model, args.epochs, args.data_dir, int(seed), args.subset, args.keras_shuffle)
+               if framework == "keras" else
                run_mnistlab(model, args.epochs, args.data_dir, int(seed), args.subset, args.precision))
         print("RESULT " + json.dumps(acc))
         return

@@ -93,7 +93,7 @@ class _Progress:
                    "[default: stacked on a GPU, one by one on a CPU].")
 @backend_options("cells")
 @format_option(COMPARE_FORMATS)
-def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: bool, data_dir: str | None,  # noqa: PLR0913
+def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: bool, data_dir: Path | None,  # noqa: PLR0913
             batch_members: bool | None, backend: str | None, address: str | None, cpus_per_cell: float | None,
             gpus_per_cell: float | None, fmt: str) -> None:
     """Train every cell of an EXPERIMENT file not already finished, printing the comparison.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+from pathlib import Path
 
 import click
 
@@ -22,7 +23,7 @@ _STORE = store_option()
 @data_dir_option()
 @backend_options("trials")
 @format_option(COMPARE_FORMATS)
-def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_dir: str | None,  # noqa: PLR0913
+def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_dir: Path | None,  # noqa: PLR0913
                backend: str | None, address: str | None, cpus_per_cell: float | None, gpus_per_cell: float | None,
                fmt: str) -> None:
     """Run (or resume) the Optuna study of an EXPERIMENT file's [search] table, then print the trials ranked.
