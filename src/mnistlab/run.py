@@ -204,21 +204,46 @@ def run_config(
         trainer = Trainer(
             model, optimizer=t.optimizer, **optimizer_settings(cfg),
             batch_size=t.batch_size, label_smoothing=t.label_smoothing,
-            schedule=t.schedule, augment=cfg.augment, callbacks=[make_callback(c) for c in cfg.callbacks] + list(extra_callbacks),
+            schedule=t.schedule, augment=cfg.augment, callbacks=run_callbacks(cfg) + list(extra_callbacks),
             seed=t.seed, progress=progress, plan=plan,
         )
         outcome = _fit(trainer, data, t.epochs, checkpoint_dir, resume, ckpt_key, memory)
         test_loss, test_acc, probs = _test(trainer, data, memory, outcome)
+        tta = _tta_metrics(cfg, trainer, data) if test_acc is not None else {}
         env = {**environment(device), **plan.describe(),
                "flush_denormals": trainer.flushes_denormals, "data": data.provenance}
         # A CPU run repeats exactly, unless the load made it change its thread count midway.
         env["deterministic"] = device.type == "cpu" and not env["thread_changes"]
-    metrics = {**_metrics(outcome, test_loss, test_acc, summary.total, flops, data), **dataset_metrics(data, probs)}
+    metrics = {**_metrics(outcome, test_loss, test_acc, summary.total, flops, data), **dataset_metrics(data, probs), **tta}
     metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test
                              else "none" if data.val_y is None else cfg.data.split)
     model.eval()
     model = model.to("cpu", memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # torch's stubs lack memory_format
     return RunResult(resolved, outcome.status, list(outcome.history), metrics, env, probs, model, outcome.message)
+
+
+def run_callbacks(cfg: RunConfig) -> list[Callback]:
+    """The callbacks a run's trainer gets from its config: Keras's optimizer EMA first when
+    ``train.use_ema`` (Keras finalises the average before any callback's ``on_train_end``), then
+    ``cfg.callbacks`` in their order."""
+    from mnistlab.averaging import ExponentialMovingAverage
+
+    t = cfg.train
+    ema: list[Callback] = [ExponentialMovingAverage(t.ema_momentum, t.ema_overwrite_frequency)] if t.use_ema else []
+    return ema + [make_callback(c) for c in cfg.callbacks]
+
+
+def _tta_metrics(cfg: RunConfig, trainer: Trainer, data: Split) -> dict[str, Any]:
+    """``tta_test_loss``, ``tta_test_accuracy`` and ``tta_views`` of ``evaluate.tta`` (none without it)."""
+    from mnistlab.evaluate import evaluate_tta, tta_views
+
+    tta = cfg.evaluate.tta
+    if tta is None:
+        return {}
+    views = tta_views(tta.shift, tta.rotation)
+    loss, acc, _ = evaluate_tta(trainer.model, data.test_x, data.test_y, views, label_smoothing=trainer.label_smoothing,
+                                channels_last=trainer.plan.channels_last, forward=trainer.plan.forward)
+    return {"tta_test_loss": loss if math.isfinite(loss) else None, "tta_test_accuracy": acc, "tta_views": len(views)}
 
 
 def optimizer_settings(cfg: RunConfig) -> dict[str, Any]:
