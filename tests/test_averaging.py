@@ -102,6 +102,7 @@ def test_use_ema_changes_the_run_and_its_key(data_dir: Path) -> None:
     assert plain.metrics["test_loss"] != ema.metrics["test_loss"]  # the test sees the averaged weights
     assert ema.config["train"]["use_ema"] is True and ema.config["train"]["ema_momentum"] == 0.99
     assert run_key(plain.config) != run_key(ema.config)
+    assert "lean fused Adam step off" in ema.env["weight_average"] and "weight_average" not in plain.env
 
 
 def test_a_config_at_the_new_defaults_keeps_its_old_run_key() -> None:

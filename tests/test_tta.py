@@ -90,3 +90,15 @@ def test_bad_tta_settings_are_one_line_errors(tta: dict, fragment: str) -> None:
     with pytest.raises(SpecError, match=fragment.replace(".", r"\.")) as info:
         parse_run_config({"dataset": "mnist", "model": "seed000-dense", "evaluate": {"tta": tta}})
     assert "\n" not in str(info.value)
+
+
+def test_tta_and_ema_are_set_like_any_setting() -> None:
+    from mnistlab.config import build_run_config
+    from mnistlab.experiments import parse_experiment
+
+    cfg = build_run_config(settings=["evaluate.tta.shift=1", "train.use_ema=true"])
+    assert cfg.evaluate.tta is not None and cfg.evaluate.tta.shift == 1 and cfg.train.use_ema
+    exp = parse_experiment({"name": "x", "base": {"dataset": "mnist", "model": "seed000-dense"},
+                            "variants": [{"name": "tta", "evaluate.tta": {"rotation": 5.0}}, {"name": "plain"}]},
+                           source="x")
+    assert [c.config["evaluate"]["tta"] for c in exp.cells()] == [{"shift": 0, "rotation": 5.0}, None]

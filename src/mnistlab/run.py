@@ -198,8 +198,10 @@ def run_config(
     _fit_data_to_model(cfg, spec, data, validation_data, device)
     flops, memory = summary.flops, run_memory(cfg, spec, len(data.train_y))
     model = build_on(device, spec, t.seed, memory)
+    # The EMA updates after each optimizer step through a step hook; the lean fused Adam step would
+    # step aside for torch's hooked step anyway (accel.fused_adam), so the plan leaves it out and says so.
     plan = accel.plan(model, precision=t.precision, threads=t.threads or None, macs_per_image=flops,
-                      batch_size=t.batch_size)
+                      batch_size=t.batch_size, lean_optimizer=not t.use_ema)
     with plan.use_threads():
         trainer = Trainer(
             model, optimizer=t.optimizer, **optimizer_settings(cfg),
@@ -212,6 +214,8 @@ def run_config(
         tta = _tta_metrics(cfg, trainer, data) if test_acc is not None else {}
         env = {**environment(device), **plan.describe(),
                "flush_denormals": trainer.flushes_denormals, "data": data.provenance}
+        if t.use_ema:
+            env["weight_average"] = "ema: optimizer step hook, lean fused Adam step off (mnistlab.averaging)"
         # A CPU run repeats exactly, unless the load made it change its thread count midway.
         env["deterministic"] = device.type == "cpu" and not env["thread_changes"]
     metrics = {**_metrics(outcome, test_loss, test_acc, summary.total, flops, data), **dataset_metrics(data, probs), **tta}
