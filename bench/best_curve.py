@@ -36,7 +36,8 @@ def main() -> None:
     m = result.metrics
     print(f"# {args.recipe}: {args.epochs} epochs of one member on this CPU ({args.threads} thread(s))\n")
     print(f"status {result.status}; {m['train_size']} train / {m['val_size']} validation / {m['test_size']} test images; "
-          f"{result.env.get('device_name', result.env.get('device'))}; mnistlab {result.env.get('mnistlab')}\n")
+          f"{result.env.get('device_name', result.env.get('device'))}; precision {result.env.get('precision')}; "
+          f"mnistlab {result.env.get('mnistlab')}\n")
     print("| epoch | seconds | loss | accuracy | val_accuracy | lr |")
     print("|---|---|---|---|---|---|")
     for h in result.history:

@@ -186,3 +186,68 @@ def test_the_average_is_checked_like_keras() -> None:
 def test_stacked_committees_refuse_the_average() -> None:
     cfgs = [ema_cfg(seed=s) for s in (0, 1)]
     assert "use_ema" in (batch_refusal(cfgs) or "")
+
+
+# ------------------------------------------------------------------------------------------- SWA
+class EveryEpochWeights(Callback):
+    def on_train_begin(self, logs=None):
+        self.epochs = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append([p.detach().clone() for p in self.trainer.model.parameters()])
+
+
+def test_swa_is_the_mean_of_the_epochs_from_its_start_and_bn_is_recomputed(data_dir: Path) -> None:
+    from mnistlab.averaging import StochasticWeightAveraging, recompute_bn
+    from mnistlab.evaluate import to_input
+
+    data = prepare_data(parse_run_config({"dataset": "mnist", "model": "seed000-dense", "data": {"subset": 300}}), data_dir)
+    model = _bn_model()
+    swa, seen = StochasticWeightAveraging(start_epoch=2, lr=0.05), EveryEpochWeights()
+    trainer = Trainer(model, optimizer="sgd", lr=0.1, batch_size=30, callbacks=[swa, seen])
+    trainer.fit(data.train_x, data.train_y, epochs=4)
+    assert swa.averaged == 3 and [h["lr"] for h in trainer.history] == [0.1, 0.05, 0.05, 0.05]
+    for p, *epochs in zip(model.parameters(), *seen.epochs[1:]):
+        torch.testing.assert_close(p.detach(), torch.stack(epochs).mean(0), atol=1e-6, rtol=1e-5)
+    assert recompute_bn(model, data.train_x, to_input, batch_size=30)
+    with torch.no_grad():  # BN's input for every training image, in the 10 batches of 30 update_bn saw
+        features = model[1](model[0](to_input(data.train_x))).view(10, 30, -1)
+    bn = model[2]  # an equal-weight mean over the batches of each batch's mean and (unbiased) variance
+    torch.testing.assert_close(bn.running_mean, features.mean(1).mean(0), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(bn.running_var, features.var(1).mean(0), atol=1e-5, rtol=1e-4)
+    assert not recompute_bn(torch.nn.Linear(2, 2), data.train_x, to_input)  # no BN: nothing to do
+
+
+def swa_cfg(**train):
+    return parse_run_config({"dataset": "mnist", "model": "seed001-builder-f16", "data": {"subset": 300},
+                             "train": {"epochs": 3, "optimizer": "sgd", "lr": 0.1, "precision": "float32",
+                                       "swa": {"start_epoch": 2, "lr": 0.05}, **train}})
+
+
+def test_an_swa_run_records_its_average_and_resumes_exactly(data_dir: Path, tmp_path: Path) -> None:
+    from test_trainer import InterruptAt
+
+    whole = run_config(swa_cfg(), data_dir=data_dir, progress="none")
+    assert whole.env["weight_average"].startswith("swa: the mean of 2 epochs' weights")
+    assert whole.config["train"]["swa"] == {"start_epoch": 2, "lr": 0.05}
+    plain = run_config(swa_cfg(swa=None), data_dir=data_dir, progress="none")
+    assert plain.metrics["test_loss"] != whole.metrics["test_loss"]
+    first = run_config(swa_cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path,
+                       extra_callbacks=[InterruptAt(2, 3)])
+    assert first.status == "interrupted"
+    resumed = run_config(swa_cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    assert resumed.metrics["test_loss"] == whole.metrics["test_loss"]
+
+
+@pytest.mark.parametrize("train, callbacks, fragment", [
+    ({"swa": {"start_epoch": 2}, "use_ema": True}, [], "swa and use_ema both average"),
+    ({"swa": {"start_epoch": 9}}, [], r"swa.start_epoch \(9\) is after the last epoch \(5\)"),
+    ({"swa": {"start_epoch": 2, "lr": 0.01}, "schedule": {"type": "cosine"}}, [], "swa.lr and a schedule"),
+    ({"swa": {"start_epoch": 0}}, [], "train.swa.start_epoch"),
+    ({"swa": {"start_epoch": 2}}, [{"type": "EarlyStopping", "monitor": "loss", "restore_best_weights": True}],
+     "would replace train.swa's average"),
+])
+def test_bad_swa_settings_are_one_line_errors(train: dict, callbacks: list, fragment: str) -> None:
+    with pytest.raises(SpecError, match=fragment) as info:
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": train, "callbacks": callbacks})
+    assert "\n" not in str(info.value)

@@ -1,4 +1,4 @@
-"""Weight averaging in Keras's words: the optimizer EMA (``train.use_ema``) and ``SwapEMAWeights``.
+"""Weight averaging: Keras's optimizer EMA (``train.use_ema``), ``SwapEMAWeights``, and SWA (``train.swa``).
 
 A Keras 3 optimizer built with ``use_ema=True`` keeps an exponential moving average of every
 trainable variable, updated after each step (``keras/src/optimizers/base_optimizer.py``)::
@@ -23,6 +23,14 @@ a :class:`SwapEMAWeights` callback swaps the average in around it (Keras's callb
 Where mnistlab differs from Keras: with ``SwapEMAWeights(swap_on_epoch=True)`` a fit that stops
 before its last epoch (EarlyStopping) ends with the averaged weights here; Keras then leaves the raw
 weights in the model (its callback only prepares the finalisation on the last epoch).
+
+Stochastic weight averaging (Izmailov et al. 2018, "Averaging Weights Leads to Wider Optima and
+Better Generalization") has no Keras name: :class:`StochasticWeightAveraging` (``train.swa``) averages
+the weights each epoch ends with from ``start_epoch`` on, with torch's
+``torch.optim.swa_utils.AveragedModel`` (an equal-weight running mean), optionally at a constant
+learning rate from then on, writes the average into the model when training ends, and
+:func:`recompute_bn` then recomputes BatchNormalization's statistics for the averaged weights with
+``torch.optim.swa_utils.update_bn`` over the training images (as torch's SWA recipe does).
 """
 
 from __future__ import annotations
@@ -32,10 +40,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from torch.optim.swa_utils import AveragedModel, update_bn
+
 from mnistlab.callbacks import Callback, Logs
 from mnistlab.errors import SpecError
 
-__all__ = ["ExponentialMovingAverage", "SwapEMAWeights", "find_ema"]
+__all__ = ["ExponentialMovingAverage", "StochasticWeightAveraging", "SwapEMAWeights", "find_ema", "recompute_bn"]
 
 
 class ExponentialMovingAverage(Callback):
@@ -169,3 +179,63 @@ class SwapEMAWeights(Callback):
         ema = find_ema(self.trainer)
         if self.swap_on_epoch and not ema.ema_in_model:
             ema.swap()
+
+
+class StochasticWeightAveraging(Callback):
+    """SWA (``train.swa``): the equal-weight mean of the weights at the end of every epoch from
+    ``start_epoch`` (counting from 1) on, written into the model by ``on_train_end``.
+
+    ``lr``: the base learning rate from ``start_epoch`` on (None: the run's own goes on); the run's
+    config refuses it together with a schedule, which would scale it. BatchNormalization's statistics
+    are left for :func:`recompute_bn`, which needs the training images. :attr:`averaged` counts the
+    epochs averaged so far. ValueError for a ``start_epoch`` < 1 or an ``lr`` <= 0.
+    """
+
+    def __init__(self, start_epoch: int, lr: float | None = None) -> None:
+        if start_epoch < 1 or (lr is not None and lr <= 0):
+            raise ValueError(f"swa needs start_epoch >= 1 and lr > 0 (or None), got {start_epoch} and {lr}")
+        self.start_epoch, self.swa_lr = int(start_epoch), lr
+        self.swa: AveragedModel | None = None  # made at the first averaged epoch (a copy of the model)
+
+    @property
+    def averaged(self) -> int:
+        """How many epochs' weights the average holds."""
+        return 0 if self.swa is None else int(self.swa.n_averaged)
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        if self.swa_lr is not None and epoch + 1 >= self.start_epoch:
+            self.trainer.lr = self.swa_lr
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
+        if epoch + 1 >= self.start_epoch:
+            if self.swa is None:
+                self.swa = AveragedModel(self.trainer.model)
+            self.swa.update_parameters(self.trainer.model)
+
+    @torch.no_grad()
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        if self.swa is not None:
+            for avg, p in zip(self.swa.module.parameters(), self.trainer.model.parameters()):
+                p.copy_(avg)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"swa": None if self.swa is None else self.swa.state_dict()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.swa = None
+        if state["swa"] is not None:
+            self.swa = AveragedModel(self.trainer.model)
+            self.swa.load_state_dict(state["swa"])
+
+
+def recompute_bn(model: torch.nn.Module, images: torch.Tensor, inputs: Any, batch_size: int = 250) -> bool:
+    """BatchNormalization's running statistics recomputed for ``model``'s weights as they are, over the
+    uint8 training ``images`` (N, H, W) without augmentation, in batches of ``batch_size``
+    (``torch.optim.swa_utils.update_bn``: an equal-weight mean over the batches). ``inputs`` turns a
+    uint8 batch into the model's input (a plan's ``inputs``). False, and nothing done, without BN."""
+    if not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        return False
+    with torch.no_grad():  # update_bn only runs forward passes
+        update_bn((inputs(images[i : i + batch_size]) for i in range(0, len(images), batch_size)), model)
+    model.eval()
+    return True

@@ -125,6 +125,16 @@ Schedule = Annotated[ScheduleConfig, Field(discriminator="type")]
 SCHEDULES: dict[str, type[BaseModel]] = {"step": StepSchedule, "cosine": CosineSchedule, "onecycle": OneCycleSchedule}
 
 
+class SWAConfig(BaseModel):
+    """Stochastic weight averaging (Izmailov et al. 2018; torch's ``swa_utils``; no Keras name): the
+    mean of the weights each epoch ends with, from ``start_epoch`` on, with BatchNormalization's
+    statistics recomputed for it over the training images (:mod:`mnistlab.averaging`)."""
+
+    model_config = _FROZEN
+    start_epoch: int = Field(ge=1, le=100_000)  # the first epoch (counting from 1) whose weights are averaged
+    lr: float | None = Field(None, gt=0, le=100)  # constant learning rate from start_epoch on; None = unchanged
+
+
 class TrainConfig(BaseModel):
     """How a run trains. Defaults are Keras's (batch 32, Adam with lr 1e-3, eps 1e-7)."""
 
@@ -165,6 +175,8 @@ class TrainConfig(BaseModel):
     ema_momentum: float = Field(0.99, ge=0, le=1)
     #: every this many steps the weights are replaced by their average; None = only at the end
     ema_overwrite_frequency: int | None = Field(None, ge=1, le=10**9)
+    #: stochastic weight averaging, e.g. { start_epoch = 31, lr = 0.01 }; None = none
+    swa: SWAConfig | None = None
 
     @field_validator("optimizer")
     @classmethod
@@ -191,6 +203,13 @@ class TrainConfig(BaseModel):
                           f"{self.optimizer} ignores it", SpecWarning, stacklevel=2)
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ValueError("nesterov needs optimizer sgd with momentum > 0")
+        if self.swa is not None:
+            if self.use_ema:
+                raise ValueError("swa and use_ema both average the weights: choose one")
+            if self.swa.start_epoch > self.epochs:
+                raise ValueError(f"swa.start_epoch ({self.swa.start_epoch}) is after the last epoch ({self.epochs})")
+            if self.swa.lr is not None and self.schedule is not None:
+                raise ValueError("swa.lr and a schedule both set the learning rate: drop one of them")
         if not self.use_ema and (self.ema_momentum != 0.99 or self.ema_overwrite_frequency is not None):
             warnings.warn("train.ema_momentum and train.ema_overwrite_frequency apply with train.use_ema = true; "
                           "without it they are ignored", SpecWarning, stacklevel=2)
@@ -572,6 +591,10 @@ def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
 
     for i, cb in enumerate(cfg.callbacks):
         where = f"{source}: callbacks[{i}]"
+        if isinstance(cb, EarlyStoppingConfig) and cb.restore_best_weights and cfg.train.swa is not None:
+            raise SpecError(f"{where}: EarlyStopping(restore_best_weights) would replace train.swa's average "
+                            "with one epoch's weights: use one of them", path=("callbacks", i, "restore_best_weights"),
+                            source=source)
         if isinstance(cb, SwapEMAWeightsConfig):  # watches nothing; swaps the EMA the optimizer keeps
             if not cfg.train.use_ema:
                 raise SpecError(f"{where}: SwapEMAWeights needs an optimizer EMA: set train.use_ema = true",
@@ -621,7 +644,7 @@ def config_hash(resolved: Mapping[str, Any], *, ignore: tuple[str, ...] = (), **
 # Settings added after 0.4.0's first runs: at their defaults they are left out of the hash, so that a
 # store's finished cells keep their keys (a sweep resumed with this code does not train them again).
 _LATER_DEFAULTS: Mapping[str, Any] = MappingProxyType({
-    "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None})
+    "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None, "swa": None})
 _EVALUATE_DEFAULT = EvaluateConfig().model_dump(mode="json")
 
 

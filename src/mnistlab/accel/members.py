@@ -65,8 +65,8 @@ def batch_refusal(configs: Sequence[RunConfig]) -> str | None:
         return "the members differ in more than train.seed"
     if first.callbacks:
         return "callbacks act on each member alone"
-    if first.train.use_ema:
-        return "train.use_ema: the weight average is kept per model by the trainer's optimizer hook"
+    if first.train.use_ema or first.train.swa is not None:
+        return "train.use_ema / train.swa: the weight average is kept per model by the trainer"
     if first.evaluate.tta is not None:
         return "evaluate.tta scores each member on its own"
     data = first.data
