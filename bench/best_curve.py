@@ -16,6 +16,7 @@ import time
 from typing import Any
 
 from mnistlab.config import parse_run_config
+from mnistlab.errors import MnistlabError
 from mnistlab.experiments import load_experiment
 from mnistlab.run import run_config
 
@@ -26,15 +27,23 @@ def main() -> None:
     ap.add_argument("--epochs", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--subset", type=int, default=0,
+                    help="train on the first N images only (validation: a tenth of them), to time a slow model")
     args = ap.parse_args()
-    cell = load_experiment(args.recipe).cells()[0]
+    try:
+        cell = load_experiment(args.recipe).cells()[0]
+    except MnistlabError as exc:
+        raise SystemExit(f"error: {exc}") from None
     raw: dict[str, Any] = dict(cell.config)
     raw["train"] = {**raw["train"], "epochs": args.epochs, "threads": args.threads, "seed": args.seed}
+    if args.subset:
+        raw["data"] = {**raw["data"], "subset": args.subset, "validation": max(1, args.subset // 10)}
     start = time.perf_counter()
     result = run_config(parse_run_config(raw), progress="none")
     wall = time.perf_counter() - start
     m = result.metrics
-    print(f"# {args.recipe}: {args.epochs} epochs of one member on this CPU ({args.threads} thread(s))\n")
+    print(f"# {args.recipe}: {args.epochs} epochs of one member on this CPU ({args.threads} thread(s))"
+          + (f", first {args.subset} training images only" if args.subset else "") + "\n")
     print(f"status {result.status}; {m['train_size']} train / {m['val_size']} validation / {m['test_size']} test images; "
           f"{result.env.get('device_name', result.env.get('device'))}; precision {result.env.get('precision')}; "
           f"mnistlab {result.env.get('mnistlab')}\n")
