@@ -138,18 +138,20 @@ def test_swap_ema_weights_validates_the_average_and_trains_the_weights(data_dir:
     assert swapped.metrics["test_loss"] == plain.metrics["test_loss"]  # both end with the average
 
 
-def test_swap_on_epoch_and_restore_best_weights_end_with_the_best_validated_average(data_dir: Path) -> None:
-    """Chosen on validation, scored once on test: the model the run tests is the averaged weights of
-    its best epoch by val_accuracy (EarlyStopping after SwapEMAWeights sees the average, as in Keras)."""
-    raw = {**ema_cfg(epochs=4, lr=0.5).model_dump(),
-           "callbacks": [{"type": "SwapEMAWeights", "swap_on_epoch": True},
-                         {"type": "EarlyStopping", "monitor": "val_accuracy", "patience": 4,
-                          "restore_best_weights": True}]}
+@pytest.mark.parametrize("ema", [True, False], ids=["ema", "plain"])
+def test_restore_best_weights_ends_with_the_best_validated_weights(ema: bool, data_dir: Path) -> None:
+    """Chosen on validation, scored once on test: the model the run tests holds the weights of its
+    best epoch by val_accuracy (with an EMA, the averaged weights: EarlyStopping after
+    SwapEMAWeights(swap_on_epoch) sees the average, as in Keras)."""
+    early = {"type": "EarlyStopping", "monitor": "val_accuracy", "patience": 4, "restore_best_weights": True}
+    raw = {**ema_cfg(epochs=4, lr=0.5, use_ema=ema).model_dump(),
+           "callbacks": [{"type": "SwapEMAWeights", "swap_on_epoch": True}, early] if ema else [early]}
     result = run_config(parse_run_config(raw), data_dir=data_dir, progress="none")
     data = prepare_data(parse_run_config(raw), data_dir)
     loss, acc, _ = evaluate_model(result.model, data.val_x, data.val_y)
     best = max(result.history, key=lambda h: h["val_accuracy"])
     assert acc == best["val_accuracy"] and loss == pytest.approx(best["val_loss"], rel=1e-6)
+    assert best is not result.history[-1]  # the last epoch was not the best: restoring mattered
 
 
 def test_swap_without_an_ema_is_a_config_error() -> None:

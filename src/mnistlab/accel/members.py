@@ -54,8 +54,8 @@ __all__ = ["StackedMembers", "batch_refusal", "evaluate_members", "fit_members"]
 
 def batch_refusal(configs: Sequence[RunConfig]) -> str | None:
     """Why these members cannot train as one stack (None: they can). Members must share every
-    setting but ``train.seed``, have no callbacks, no EMA or TTA, one training set (no per-seed random validation
-    split) and no BatchNormalization layer."""
+    setting but ``train.seed``, have no callbacks, no weight average (EMA, SWA) or TTA, one training set
+    (no per-seed random validation split) and no BatchNormalization layer."""
     if len(configs) < 2:
         return "a committee of one"
     from mnistlab.experiments import variant_setting  # what a variant's runs share: all but their seeds
