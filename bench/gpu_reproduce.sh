@@ -6,9 +6,15 @@
 #
 #   bash bench/gpu_check.sh prepare                  # here: wheels (.whl/) and datasets (.gpu-data/)
 #   bash bench/gpu_reproduce.sh [LIMIT] [JOBS]       # there; OUT=folder for the table, log and runs.sqlite
+#
+# RECIPE=name runs recipes/name.toml instead of seed002 (REPEATS=n repeats of every variant, default 3):
+#   RECIPE=best-mnist REPEATS=1 bash bench/gpu_reproduce.sh 540 5      # one committee of 5 (issue 16's targets)
+#   RECIPE=best-fashion REPEATS=3 bash bench/gpu_reproduce.sh 540 3    # WRN-16-4, 3 seeds
 set -uo pipefail
 cd "$(dirname "$0")/.."
 LIMIT="${1:-450}" JOBS="${2:-12}" OUT="${OUT:-$PWD/gpu-out}"
+export RECIPE="${RECIPE:-seed002}" REPEATS="${REPEATS:-3}"
+[ -f "recipes/$RECIPE.toml" ] || { echo "no recipe recipes/$RECIPE.toml" >&2; exit 2; }
 mkdir -p "$OUT"
 if [ -d .whl ] && ! python3 -c "import pydantic" 2>/dev/null; then
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
@@ -17,17 +23,18 @@ fi
 export PYTHONPATH="$PWD/src${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg
 [ -d .gpu-data ] && export MNISTLAB_DATA_DIR="${MNISTLAB_DATA_DIR:-$PWD/.gpu-data}"
 python3 - <<'PY'
-import tomllib, tomli_w
-exp = tomllib.load(open("recipes/seed002.toml", "rb"))
-exp["repeats"] = 3
-exp["variants"] = exp["variants"][::-1]          # committees first
-open("/tmp/seed002.toml", "wb").write(tomli_w.dumps(exp).encode())
+import os, tomllib, tomli_w
+recipe = os.environ["RECIPE"]
+exp = tomllib.load(open(f"recipes/{recipe}.toml", "rb"))
+exp["repeats"] = int(os.environ["REPEATS"])
+exp["variants"] = exp["variants"][::-1]          # committees first (seed002 lists them last)
+open(f"/tmp/{recipe}.toml", "wb").write(tomli_w.dumps(exp).encode())
 PY
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader || true
 start=$(date +%s)
 set -m   # the run gets its own process group: Ctrl-C's SIGINT goes to the driver and its workers alike
 # (a background job may start with SIGINT ignored, which bash cannot undo: Python can)
-python3 -c "import signal, runpy; signal.signal(signal.SIGINT, signal.default_int_handler); runpy.run_module('mnistlab', run_name='__main__')" run /tmp/seed002.toml --store /tmp/store --jobs "$JOBS" > "$OUT/run.log" 2>&1 &
+python3 -c "import signal, runpy; signal.signal(signal.SIGINT, signal.default_int_handler); runpy.run_module('mnistlab', run_name='__main__')" run "/tmp/$RECIPE.toml" --store /tmp/store --jobs "$JOBS" > "$OUT/run.log" 2>&1 &
 pid=$!
 for ((i = 0; i < LIMIT; i++)); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
 kill -INT -- "-$pid" 2>/dev/null   # Ctrl-C: running cells are recorded as interrupted
@@ -37,8 +44,8 @@ wait "$pid"
 set +m
 grep -v "^ *epoch" "$OUT/run.log" | tail -40
 echo "wall $(( $(date +%s) - start )) s for the run"
-python3 -m mnistlab compare /tmp/seed002.toml --store /tmp/store > "$OUT/compare.txt" 2>&1
-python3 -m mnistlab compare /tmp/seed002.toml --store /tmp/store --format csv > "$OUT/compare.csv" 2>&1
+python3 -m mnistlab compare "/tmp/$RECIPE.toml" --store /tmp/store > "$OUT/compare.txt" 2>&1
+python3 -m mnistlab compare "/tmp/$RECIPE.toml" --store /tmp/store --format csv > "$OUT/compare.csv" 2>&1
 python3 -m mnistlab runs --store /tmp/store --format csv > "$OUT/runs.csv" 2>&1
 cp /tmp/store/runs.sqlite "$OUT/" 2>/dev/null
 cat "$OUT/compare.txt"

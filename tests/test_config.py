@@ -139,7 +139,7 @@ def test_apply_overrides_routes_flat_and_dotted_keys():
 
 
 def test_runconfig_has_exactly_the_contract_sections():
-    assert list(RunConfig.model_fields) == ["dataset", "model", "data", "train", "augment", "callbacks"]
+    assert list(RunConfig.model_fields) == ["dataset", "model", "data", "train", "augment", "callbacks", "evaluate"]
 
 
 @pytest.mark.parametrize("section", ["train", "data", "augment"])

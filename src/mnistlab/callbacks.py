@@ -6,6 +6,7 @@ The trainer holds its callbacks in a :class:`CallbackList` and calls its hooks i
     on_train_begin(logs)
       on_epoch_begin(epoch, logs)
         on_batch_begin(batch, logs) -> on_batch_end(batch, logs)     (each batch)
+        on_test_begin(logs) -> on_test_end(logs)                      (around validation)
       on_epoch_end(epoch, logs)                                       (each epoch)
     on_train_end(logs)
     close()                                                           (always, last)
@@ -30,7 +31,8 @@ resumed run continues exactly where it stopped. :func:`make_callback` builds one
 Where mnistlab deliberately differs from Keras:
 
 - Callbacks see ``self.trainer`` (the model is ``self.trainer.model``), not ``self.model``.
-- Only the training hooks exist; ``on_batch_*`` are Keras's ``on_train_batch_*``. Batch logs hold the
+- Only the training hooks exist, plus ``on_test_begin``/``on_test_end`` around the validation pass
+  of each epoch (not around the final test pass); ``on_batch_*`` are Keras's ``on_train_batch_*``. Batch logs hold the
   batch's own loss and size (Keras 3 passes the epoch's running averages instead).
 - A run resumed from a checkpoint does not call ``on_train_begin`` again: the callbacks' saved state
   carries on. ``on_train_end`` comes when a run finishes or diverges, not when it is interrupted;
@@ -114,6 +116,8 @@ class Callback:
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None: ...
     def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None: ...
     def on_batch_end(self, batch: int, logs: Logs | None = None) -> None: ...
+    def on_test_begin(self, logs: Logs | None = None) -> None: ...
+    def on_test_end(self, logs: Logs | None = None) -> None: ...
 
     def close(self) -> None:
         """Called once the fit is over, whatever happened (also on Ctrl-C or an error); must be
@@ -206,6 +210,16 @@ class CallbackList:
         logs = {} if logs is None else logs
         for cb in self._batch_callbacks:
             cb.on_batch_end(batch, logs)
+
+    def on_test_begin(self, logs: Logs | None = None) -> None:
+        logs = {} if logs is None else logs
+        for cb in self.callbacks:
+            cb.on_test_begin(logs)
+
+    def on_test_end(self, logs: Logs | None = None) -> None:
+        logs = {} if logs is None else logs
+        for cb in self.callbacks:
+            cb.on_test_end(logs)
 
     def close(self) -> None:
         """End of fit, whatever happened: call it in a ``finally``. Safe to call twice.
@@ -687,3 +701,10 @@ def make_progress(mode: str, stream: TextIO | None = None) -> ProgressLogger:
     """The progress callback for a :data:`PROGRESS_MODES` mode (:class:`ProgressLogger`); the trainer
     puts it last in its :class:`CallbackList`."""
     return ProgressLogger(mode, stream)
+
+
+# SwapEMAWeights lives beside the optimizer EMA it swaps, in mnistlab.averaging, which builds on this
+# module's Callback: it joins the registry once this module is complete.
+from mnistlab.averaging import SwapEMAWeights  # noqa: E402
+
+CALLBACK_TYPES["SwapEMAWeights"] = SwapEMAWeights

@@ -125,6 +125,16 @@ Schedule = Annotated[ScheduleConfig, Field(discriminator="type")]
 SCHEDULES: dict[str, type[BaseModel]] = {"step": StepSchedule, "cosine": CosineSchedule, "onecycle": OneCycleSchedule}
 
 
+class SWAConfig(BaseModel):
+    """Stochastic weight averaging (Izmailov et al. 2018; torch's ``swa_utils``; no Keras name): the
+    mean of the weights each epoch ends with, from ``start_epoch`` on, with BatchNormalization's
+    statistics recomputed for it over the training images (:mod:`mnistlab.averaging`)."""
+
+    model_config = _FROZEN
+    start_epoch: int = Field(ge=1, le=100_000)  # the first epoch (counting from 1) whose weights are averaged
+    lr: float | None = Field(None, gt=0, le=100)  # constant learning rate from start_epoch on; None = unchanged
+
+
 class TrainConfig(BaseModel):
     """How a run trains. Defaults are Keras's (batch 32, Adam with lr 1e-3, eps 1e-7)."""
 
@@ -157,6 +167,16 @@ class TrainConfig(BaseModel):
     #: auto is the default because it is what makes a CNN 2x faster than Keras on such CPUs, within
     #: Keras's accuracy (BENCHMARKS.md); float32 gives results that do not depend on the CPU's ISA.
     precision: Literal["float32", "bf16", "auto"] = "auto"
+    #: Keras's optimizer EMA (:mod:`mnistlab.averaging`): keep an exponential moving average of the
+    #: trainable weights, updated after every step, and end the fit with it in the model (Keras's
+    #: finalize_variable_values). BatchNormalization's moving statistics are not averaged (as in Keras).
+    use_ema: bool = False
+    #: weight of the old average at each step: average = m * average + (1 - m) * weights (Keras's 0.99)
+    ema_momentum: float = Field(0.99, ge=0, le=1)
+    #: every this many steps the weights are replaced by their average; None = only at the end
+    ema_overwrite_frequency: int | None = Field(None, ge=1, le=10**9)
+    #: stochastic weight averaging, e.g. { start_epoch = 31, lr = 0.01 }; None = none
+    swa: SWAConfig | None = None
 
     @field_validator("optimizer")
     @classmethod
@@ -183,6 +203,16 @@ class TrainConfig(BaseModel):
                           f"{self.optimizer} ignores it", SpecWarning, stacklevel=2)
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ValueError("nesterov needs optimizer sgd with momentum > 0")
+        if self.swa is not None:
+            if self.use_ema:
+                raise ValueError("swa and use_ema both average the weights: choose one")
+            if self.swa.start_epoch > self.epochs:
+                raise ValueError(f"swa.start_epoch ({self.swa.start_epoch}) is after the last epoch ({self.epochs})")
+            if self.swa.lr is not None and self.schedule is not None:
+                raise ValueError("swa.lr and a schedule both set the learning rate: drop one of them")
+        if not self.use_ema and (self.ema_momentum != 0.99 or self.ema_overwrite_frequency is not None):
+            warnings.warn("train.ema_momentum and train.ema_overwrite_frequency apply with train.use_ema = true; "
+                          "without it they are ignored", SpecWarning, stacklevel=2)
         defaults = optimizer_defaults(self.optimizer)
         for flag, takers in (("amsgrad", ("adam", "adamw")), ("centered", ("rmsprop",))):
             if getattr(self, flag) and self.optimizer not in takers:
@@ -280,8 +310,17 @@ class ModelCheckpointConfig(BaseModel):
     initial_value_threshold: float | None = None  # the best value to beat before the first save (save_best_only)
 
 
+class SwapEMAWeightsConfig(BaseModel):
+    """Keras SwapEMAWeights: validate with the averaged weights of ``train.use_ema``; with
+    ``swap_on_epoch`` the callbacks after it (EarlyStopping, ModelCheckpoint) see and keep them too."""
+
+    model_config = _FROZEN
+    type: Literal["SwapEMAWeights"] = "SwapEMAWeights"
+    swap_on_epoch: bool = False
+
+
 CallbackConfig = Annotated[
-    StopAtLossConfig | EarlyStoppingConfig | ReduceLROnPlateauConfig | ModelCheckpointConfig,
+    StopAtLossConfig | EarlyStoppingConfig | ReduceLROnPlateauConfig | ModelCheckpointConfig | SwapEMAWeightsConfig,
     Field(discriminator="type"),
 ]
 CALLBACKS: dict[str, type[BaseModel]] = {
@@ -289,7 +328,31 @@ CALLBACKS: dict[str, type[BaseModel]] = {
     "EarlyStopping": EarlyStoppingConfig,
     "ReduceLROnPlateau": ReduceLROnPlateauConfig,
     "ModelCheckpoint": ModelCheckpointConfig,
+    "SwapEMAWeights": SwapEMAWeightsConfig,
 }
+
+
+# ------------------------------------------------------------------------------------- evaluation
+class TTAConfig(BaseModel):
+    """Test-time augmentation: the test score averages the softmax over the image and a few fixed
+    shifted/rotated copies of it (never flipped: digits and clothes are not mirror-symmetric).
+
+    Views: the image itself; with ``shift`` > 0 also the image moved ``shift`` pixels left, right,
+    up and down (4 more); with ``rotation`` > 0 also the image turned by +-``rotation`` degrees
+    (2 more). Both 0 = the image alone, which scores exactly as plain evaluation."""
+
+    model_config = _FROZEN
+    shift: int = Field(0, ge=0, le=4)  # pixels
+    rotation: float = Field(0.0, ge=0, le=30)  # degrees
+
+
+class EvaluateConfig(BaseModel):
+    """How the trained model is scored on the test set (once, after training)."""
+
+    model_config = _FROZEN
+    #: test-time augmentation; the run records ``tta_test_accuracy``, ``tta_test_loss`` and
+    #: ``tta_views`` beside the plain ``test_accuracy`` (None = no TTA)
+    tta: TTAConfig | None = None
 
 
 # ------------------------------------------------------------------------------------- run config
@@ -303,6 +366,7 @@ class RunConfig(BaseModel):
     train: TrainConfig = TrainConfig()
     augment: AugmentConfig | None = None
     callbacks: list[CallbackConfig] = []
+    evaluate: EvaluateConfig = EvaluateConfig()
 
     def model_spec(self) -> ModelSpec:
         """The model's :class:`~mnistlab.specs.ModelSpec` (presets and files resolved).
@@ -358,7 +422,8 @@ class RunConfig(BaseModel):
 #: error: build_run_config); every other default is a field default of the sections above, so
 #: defaults live in this file only.
 RUN_DEFAULTS: Mapping[str, Any] = MappingProxyType({"dataset": "fashion-mnist", "model": "seed000-cnn"})
-_SECTIONS: dict[str, type[BaseModel]] = {"train": TrainConfig, "data": DataConfig, "augment": AugmentConfig}
+_SECTIONS: dict[str, type[BaseModel]] = {"train": TrainConfig, "data": DataConfig, "augment": AugmentConfig,
+                                         "evaluate": EvaluateConfig}
 
 
 def setting_default(key: str) -> Any:
@@ -526,6 +591,15 @@ def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
 
     for i, cb in enumerate(cfg.callbacks):
         where = f"{source}: callbacks[{i}]"
+        if isinstance(cb, EarlyStoppingConfig) and cb.restore_best_weights and cfg.train.swa is not None:
+            raise SpecError(f"{where}: EarlyStopping(restore_best_weights) would replace train.swa's average "
+                            "with one epoch's weights: use one of them", path=("callbacks", i, "restore_best_weights"),
+                            source=source)
+        if isinstance(cb, SwapEMAWeightsConfig):  # watches nothing; swaps the EMA the optimizer keeps
+            if not cfg.train.use_ema:
+                raise SpecError(f"{where}: SwapEMAWeights needs an optimizer EMA: set train.use_ema = true",
+                                path=("callbacks", i, "type"), source=source)
+            continue
         try:
             check_monitor(cb.monitor, f"{where}.monitor")
         except SpecError as exc:
@@ -559,10 +633,23 @@ def config_hash(resolved: Mapping[str, Any], *, ignore: tuple[str, ...] = (), **
     are :func:`run_key` and :func:`checkpoint_key`.
     """
     payload: dict[str, Any] = {**resolved, "train": {k: v for k, v in (resolved.get("train") or {}).items()
-                                                      if k not in ignore}}
+                                                      if k not in ignore and not _at_later_default(k, v)}}
+    if payload.get("evaluate") == _EVALUATE_DEFAULT:
+        del payload["evaluate"]
     if extra:
         payload = {"config": payload, **extra}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# Settings added after 0.4.0's first runs: at their defaults they are left out of the hash, so that a
+# store's finished cells keep their keys (a sweep resumed with this code does not train them again).
+_LATER_DEFAULTS: Mapping[str, Any] = MappingProxyType({
+    "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None, "swa": None})
+_EVALUATE_DEFAULT = EvaluateConfig().model_dump(mode="json")
+
+
+def _at_later_default(key: str, value: Any) -> bool:
+    return key in _LATER_DEFAULTS and _LATER_DEFAULTS[key] == value and type(_LATER_DEFAULTS[key]) is type(value)
 
 
 def run_key(resolved: Mapping[str, Any], *, version: str | None = None) -> str:
@@ -625,8 +712,9 @@ def apply_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any], *, so
     for key, value in overrides.items():
         if "." in key:
             section, _, name = key.partition(".")
-            if section not in ("train", "data", "augment"):
-                raise SpecError(f'{source}: unknown section "{section}" in "{key}"; use train., data. or augment.',
+            if section not in ("train", "data", "augment", "evaluate"):
+                raise SpecError(f'{source}: unknown section "{section}" in "{key}"; use train., data., augment. '
+                                'or evaluate.',
                                 path=(section,), source=source)
             out.setdefault(section, {})
             out[section] = {**(out[section] or {}), name: value}

@@ -203,27 +203,72 @@ def run_config(
         on_data_ready()
     flops, memory = summary.flops, run_memory(cfg, spec, len(data.train_y))
     model = build_on(device, spec, t.seed, memory)
+    # The EMA's optimizer step hook would turn the lean fused Adam step aside anyway (accel.fused_adam).
     plan = accel.plan(model, precision=t.precision, threads=t.threads or None, macs_per_image=flops,
-                      batch_size=t.batch_size)
+                      batch_size=t.batch_size, lean_optimizer=not t.use_ema)
     with plan.use_threads():
         trainer = Trainer(
             model, optimizer=t.optimizer, **optimizer_settings(cfg),
             batch_size=t.batch_size, label_smoothing=t.label_smoothing,
-            schedule=t.schedule, augment=cfg.augment, callbacks=[make_callback(c) for c in cfg.callbacks] + list(extra_callbacks),
+            schedule=t.schedule, augment=cfg.augment, callbacks=run_callbacks(cfg) + list(extra_callbacks),
             seed=t.seed, progress=progress, plan=plan,
         )
         outcome = _fit(trainer, data, t.epochs, checkpoint_dir, resume, ckpt_key, memory)
+        averaged = _finish_averaging(cfg, trainer, data, outcome)
         test_loss, test_acc, probs = _test(trainer, data, memory, outcome)
+        tta = _tta_metrics(cfg, trainer, data) if test_acc is not None else {}
         env = {**environment(device), **plan.describe(),
-               "flush_denormals": trainer.flushes_denormals, "data": data.provenance}
+               "flush_denormals": trainer.flushes_denormals, "data": data.provenance, **averaged}
         # A CPU run repeats exactly, unless the load made it change its thread count midway.
         env["deterministic"] = device.type == "cpu" and not env["thread_changes"]
-    metrics = {**_metrics(outcome, test_loss, test_acc, summary.total, flops, data), **dataset_metrics(data, probs)}
+    metrics = {**_metrics(outcome, test_loss, test_acc, summary.total, flops, data), **dataset_metrics(data, probs), **tta}
     metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test
                              else "none" if data.val_y is None else cfg.data.split)
     model.eval()
     model = model.to("cpu", memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # torch's stubs lack memory_format
     return RunResult(resolved, outcome.status, list(outcome.history), metrics, env, probs, model, outcome.message)
+
+
+def run_callbacks(cfg: RunConfig) -> list[Callback]:
+    """The callbacks a run's trainer gets from its config: the weight average first, Keras's
+    optimizer EMA (``train.use_ema``: Keras finalises it before any callback's ``on_train_end``) or
+    SWA (``train.swa``), then ``cfg.callbacks`` in their order."""
+    from mnistlab.averaging import ExponentialMovingAverage, StochasticWeightAveraging
+
+    t = cfg.train
+    first: list[Callback] = [ExponentialMovingAverage(t.ema_momentum, t.ema_overwrite_frequency)] if t.use_ema else []
+    if t.swa is not None:
+        first.append(StochasticWeightAveraging(t.swa.start_epoch, t.swa.lr))
+    return first + [make_callback(c) for c in cfg.callbacks]
+
+
+def _finish_averaging(cfg: RunConfig, trainer: Trainer, data: Split, outcome: FitOutcome) -> dict[str, str]:
+    """What a run with a weight average records in ``env`` (``weight_average``; nothing without one).
+    After an SWA fit that wrote its average into the model, BatchNormalization's statistics are
+    recomputed for it over the training images first."""
+    from mnistlab.averaging import StochasticWeightAveraging, recompute_bn
+
+    if cfg.train.use_ema:
+        return {"weight_average": "ema: optimizer step hook, lean fused Adam step off (mnistlab.averaging)"}
+    swa = next((cb for cb in trainer.callbacks if isinstance(cb, StochasticWeightAveraging)), None)
+    if swa is None or not swa.averaged or outcome.status not in ("finished", "diverged"):
+        return {}
+    bn = recompute_bn(trainer.model, data.train_x, trainer.plan.inputs)
+    return {"weight_average": f"swa: the mean of {swa.averaged} epochs' weights"
+            + (", BatchNormalization statistics recomputed over the training images" if bn else "")}
+
+
+def _tta_metrics(cfg: RunConfig, trainer: Trainer, data: Split) -> dict[str, Any]:
+    """``tta_test_loss``, ``tta_test_accuracy`` and ``tta_views`` of ``evaluate.tta`` (none without it)."""
+    from mnistlab.evaluate import evaluate_tta, tta_views
+
+    tta = cfg.evaluate.tta
+    if tta is None:
+        return {}
+    views = tta_views(tta.shift, tta.rotation)
+    loss, acc, _ = evaluate_tta(trainer.model, data.test_x, data.test_y, views, label_smoothing=trainer.label_smoothing,
+                                channels_last=trainer.plan.channels_last, forward=trainer.plan.forward)
+    return {"tta_test_loss": loss if math.isfinite(loss) else None, "tta_test_accuracy": acc, "tta_views": len(views)}
 
 
 def optimizer_settings(cfg: RunConfig) -> dict[str, Any]:

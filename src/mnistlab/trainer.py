@@ -265,7 +265,9 @@ class Trainer:
         train_seconds = time.perf_counter() - start
         logs: dict[str, Any] = {"loss": epoch_loss, "accuracy": accuracy}
         if val is not None and len(val[0]):
+            hooks.on_test_begin({})  # Keras's hooks around validation (SwapEMAWeights swaps the average in)
             logs["val_loss"], logs["val_accuracy"] = self.evaluate(*val)
+            hooks.on_test_end({})
         logs["lr"] = lr
         hooks.on_epoch_end(epoch, logs)
         seconds = time.perf_counter() - start

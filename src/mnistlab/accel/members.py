@@ -54,8 +54,8 @@ __all__ = ["StackedMembers", "batch_refusal", "evaluate_members", "fit_members"]
 
 def batch_refusal(configs: Sequence[RunConfig]) -> str | None:
     """Why these members cannot train as one stack (None: they can). Members must share every
-    setting but ``train.seed``, have no callbacks, one training set (no per-seed random validation
-    split) and no BatchNormalization layer."""
+    setting but ``train.seed``, have no callbacks, no weight average (EMA, SWA) or TTA, one training set
+    (no per-seed random validation split) and no BatchNormalization layer."""
     if len(configs) < 2:
         return "a committee of one"
     from mnistlab.experiments import variant_setting  # what a variant's runs share: all but their seeds
@@ -65,6 +65,10 @@ def batch_refusal(configs: Sequence[RunConfig]) -> str | None:
         return "the members differ in more than train.seed"
     if first.callbacks:
         return "callbacks act on each member alone"
+    if first.train.use_ema or first.train.swa is not None:
+        return "train.use_ema / train.swa: the weight average is kept per model by the trainer"
+    if first.evaluate.tta is not None:
+        return "evaluate.tta scores each member on its own"
     data = first.data
     split_seeds = {c.data.split_seed if c.data.split_seed is not None else c.train.seed for c in configs}
     if data.validation not in (0, 0.0, "test") and data.split == "random" and len(split_seeds) > 1:

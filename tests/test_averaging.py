@@ -1,0 +1,255 @@
+"""Weight averaging (mnistlab.averaging): Keras's optimizer EMA on Keras's recorded numbers, in the
+trainer and in runs (finalised, resumed, swapped in for validation), and its config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mnistlab.accel.members import batch_refusal
+from mnistlab.averaging import ExponentialMovingAverage, SwapEMAWeights
+from mnistlab.callbacks import Callback
+from mnistlab.config import parse_run_config, run_key
+from mnistlab.errors import SpecError
+from mnistlab.evaluate import evaluate_model
+from mnistlab.optim import make_optimizer
+from mnistlab.run import prepare_data, run_config
+from mnistlab.trainer import Trainer
+
+KERAS = json.loads((Path(__file__).parent / "data" / "keras_ema.json").read_text())
+
+
+def _keras_case_weights(case: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """Train the recorded Dense layer as Keras did (SGD, batches of 4 in order), with mnistlab's EMA."""
+    x, y = torch.tensor(KERAS["x"]), torch.tensor(KERAS["y"])
+    layer = torch.nn.Linear(x.shape[1], 3)
+    with torch.no_grad():
+        layer.weight.copy_(torch.tensor(KERAS["kernel"]).T)
+        layer.bias.copy_(torch.tensor(KERAS["bias"]))
+    optimizer = make_optimizer("sgd", layer.parameters(), lr=KERAS["lr"])
+    ema = ExponentialMovingAverage(case["ema_momentum"], case["ema_overwrite_frequency"])
+    if case["use_ema"]:
+        ema.attach(layer, optimizer)
+    bs = KERAS["batch_size"]
+    for _ in range(case["epochs"]):
+        for i in range(0, len(x), bs):
+            loss = F.cross_entropy(layer(x[i : i + bs]), y[i : i + bs])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    ema.finalize()  # what Keras's fit ends with
+    ema.close()
+    assert ema.iterations == (case["steps"] if case["use_ema"] else 0)
+    return layer.weight.detach().T, layer.bias.detach()
+
+
+@pytest.mark.parametrize("case", KERAS["cases"], ids=lambda c: c["name"])
+def test_the_average_is_keras_s(case: dict) -> None:
+    kernel, bias = _keras_case_weights(case)
+    torch.testing.assert_close(kernel, torch.tensor(case["kernel"]), atol=3e-7, rtol=0)
+    torch.testing.assert_close(bias, torch.tensor(case["bias"]), atol=3e-7, rtol=0)
+
+
+def test_keras_s_cases_tell_the_settings_apart() -> None:
+    """The recorded weights differ between the settings, so matching them says something."""
+    biases = [tuple(round(b, 4) for b in c["bias"]) for c in KERAS["cases"]]
+    assert len(set(biases)) == len(biases)
+
+
+class LastWeights(Callback):
+    """Keeps the weights and buffers each epoch ends with (before any on_train_end)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.state = {k: v.detach().clone() for k, v in self.trainer.model.state_dict().items()}
+
+
+def _bn_model() -> torch.nn.Module:
+    torch.manual_seed(0)
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(784, 32), torch.nn.BatchNorm1d(32),
+                               torch.nn.ReLU(), torch.nn.Linear(32, 10))
+
+
+def test_a_fit_ends_with_the_average_of_the_trainable_weights_only(data_dir: Path) -> None:
+    data = prepare_data(parse_run_config({"dataset": "mnist", "model": "seed000-dense", "data": {"subset": 300}}), data_dir)
+    model = _bn_model()
+    ema, last = ExponentialMovingAverage(0.9), LastWeights()
+    trainer = Trainer(model, optimizer="sgd", lr=0.1, batch_size=32, callbacks=[ema, last])
+    outcome = trainer.fit(data.train_x, data.train_y, epochs=2)
+    assert outcome.status == "finished" and ema.iterations == 2 * 10
+    named = dict(model.named_parameters())
+    for (name, param), avg in zip(named.items(), ema.average or []):
+        assert torch.equal(param.detach(), avg)  # the model holds the average...
+        assert not torch.equal(param.detach(), last.state[name])  # ...not the weights training left
+    for name, buf in model.named_buffers():  # BatchNorm's moving statistics are not averaged (as in Keras)
+        assert torch.equal(buf, last.state[name])
+    assert ema._handle is None  # the optimizer hook is gone with the fit
+
+
+def ema_cfg(**train):
+    return parse_run_config({"dataset": "fashion-mnist", "model": "seed000-dense",
+                             "data": {"subset": 300, "validation": 60},
+                             "train": {"epochs": 2, "optimizer": "sgd", "lr": 0.1, "use_ema": True, **train}})
+
+
+def test_use_ema_changes_the_run_and_its_key(data_dir: Path) -> None:
+    plain = run_config(ema_cfg(use_ema=False), data_dir=data_dir, progress="none")
+    ema = run_config(ema_cfg(), data_dir=data_dir, progress="none")
+    assert [h["loss"] for h in plain.history] == [h["loss"] for h in ema.history]  # training itself is unchanged
+    assert plain.metrics["test_loss"] != ema.metrics["test_loss"]  # the test sees the averaged weights
+    assert ema.config["train"]["use_ema"] is True and ema.config["train"]["ema_momentum"] == 0.99
+    assert run_key(plain.config) != run_key(ema.config)
+    assert "lean fused Adam step off" in ema.env["weight_average"] and "weight_average" not in plain.env
+
+
+def test_a_config_at_the_new_defaults_keeps_its_old_run_key() -> None:
+    """Runs recorded before the EMA and TTA settings existed keep their keys (no re-training)."""
+    resolved = parse_run_config({"dataset": "mnist", "model": "seed000-dense"}).resolved()
+    before = {**resolved, "train": {k: v for k, v in resolved["train"].items() if not k.startswith(("use_ema", "ema_"))}}
+    del before["evaluate"]
+    assert run_key(resolved) == run_key(before)
+    tta = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "evaluate": {"tta": {"shift": 1}}}).resolved()
+    assert run_key(tta) != run_key(resolved)
+
+
+def test_an_ema_run_resumes_exactly(data_dir: Path, tmp_path: Path) -> None:
+    from test_trainer import InterruptAt  # the trainer tests' Ctrl-C in the middle of an epoch
+
+    cfg = ema_cfg(epochs=3)
+    whole = run_config(cfg, data_dir=data_dir, progress="none")
+    first = run_config(cfg, data_dir=data_dir, progress="none", checkpoint_dir=tmp_path,
+                       extra_callbacks=[InterruptAt(1, 3)])
+    assert first.status == "interrupted"
+    resumed = run_config(cfg, data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    assert resumed.metrics["test_loss"] == whole.metrics["test_loss"]
+    for a, b in zip(whole.model.state_dict().values(), resumed.model.state_dict().values()):
+        assert torch.equal(a, b)
+
+
+def test_swap_ema_weights_validates_the_average_and_trains_the_weights(data_dir: Path) -> None:
+    plain = run_config(ema_cfg(), data_dir=data_dir, progress="none")
+    swapped = run_config(parse_run_config({**ema_cfg().model_dump(), "callbacks": [{"type": "SwapEMAWeights"}]}),
+                         data_dir=data_dir, progress="none")
+    assert [h["loss"] for h in plain.history] == [h["loss"] for h in swapped.history]
+    assert [h["val_loss"] for h in plain.history] != [h["val_loss"] for h in swapped.history]
+    assert swapped.metrics["test_loss"] == plain.metrics["test_loss"]  # both end with the average
+
+
+@pytest.mark.parametrize("ema", [True, False], ids=["ema", "plain"])
+def test_restore_best_weights_ends_with_the_best_validated_weights(ema: bool, data_dir: Path) -> None:
+    """Chosen on validation, scored once on test: the model the run tests holds the weights of its
+    best epoch by val_accuracy (with an EMA, the averaged weights: EarlyStopping after
+    SwapEMAWeights(swap_on_epoch) sees the average, as in Keras)."""
+    early = {"type": "EarlyStopping", "monitor": "val_accuracy", "patience": 4, "restore_best_weights": True}
+    raw = {**ema_cfg(epochs=4, lr=0.5, use_ema=ema).model_dump(),
+           "callbacks": [{"type": "SwapEMAWeights", "swap_on_epoch": True}, early] if ema else [early]}
+    result = run_config(parse_run_config(raw), data_dir=data_dir, progress="none")
+    data = prepare_data(parse_run_config(raw), data_dir)
+    loss, acc, _ = evaluate_model(result.model, data.val_x, data.val_y)
+    best = max(result.history, key=lambda h: h["val_accuracy"])
+    assert acc == best["val_accuracy"] and loss == pytest.approx(best["val_loss"], rel=1e-6)
+    assert best is not result.history[-1]  # the last epoch was not the best: restoring mattered
+
+
+def test_swap_without_an_ema_is_a_config_error() -> None:
+    with pytest.raises(SpecError, match=r"callbacks\[0\]: SwapEMAWeights needs an optimizer EMA: set train.use_ema"):
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "callbacks": [{"type": "SwapEMAWeights"}]})
+    trainer = Trainer(torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2)), callbacks=[SwapEMAWeights()])
+    with pytest.raises(SpecError, match="train.use_ema"):
+        trainer.fit(torch.zeros(4, 2, 2, dtype=torch.uint8), torch.tensor([0, 1, 0, 1]), epochs=1)
+
+
+@pytest.mark.parametrize("train, fragment", [
+    ({"use_ema": True, "ema_momentum": 1.5}, "train.ema_momentum"),
+    ({"use_ema": True, "ema_overwrite_frequency": 0}, "train.ema_overwrite_frequency"),
+    ({"use_ema": "yes"}, "train.use_ema"),
+])
+def test_bad_ema_settings_are_one_line_errors(train: dict, fragment: str) -> None:
+    with pytest.raises(SpecError, match=fragment) as info:
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": train})
+    assert "\n" not in str(info.value)
+
+
+def test_ema_settings_without_use_ema_warn() -> None:
+    with pytest.warns(UserWarning, match="apply with train.use_ema = true"):
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"ema_momentum": 0.9}})
+
+
+def test_the_average_is_checked_like_keras() -> None:
+    with pytest.raises(ValueError, match="ema_momentum"):
+        ExponentialMovingAverage(-0.1)
+    with pytest.raises(ValueError, match="ema_overwrite_frequency"):
+        ExponentialMovingAverage(0.9, 0)
+
+
+def test_stacked_committees_refuse_the_average() -> None:
+    cfgs = [ema_cfg(seed=s) for s in (0, 1)]
+    assert "use_ema" in (batch_refusal(cfgs) or "")
+
+
+# ------------------------------------------------------------------------------------------- SWA
+class EveryEpochWeights(Callback):
+    def on_train_begin(self, logs=None):
+        self.epochs = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs.append([p.detach().clone() for p in self.trainer.model.parameters()])
+
+
+def test_swa_is_the_mean_of_the_epochs_from_its_start_and_bn_is_recomputed(data_dir: Path) -> None:
+    from mnistlab.averaging import StochasticWeightAveraging, recompute_bn
+    from mnistlab.evaluate import to_input
+
+    data = prepare_data(parse_run_config({"dataset": "mnist", "model": "seed000-dense", "data": {"subset": 300}}), data_dir)
+    model = _bn_model()
+    swa, seen = StochasticWeightAveraging(start_epoch=2, lr=0.05), EveryEpochWeights()
+    trainer = Trainer(model, optimizer="sgd", lr=0.1, batch_size=30, callbacks=[swa, seen])
+    trainer.fit(data.train_x, data.train_y, epochs=4)
+    assert swa.averaged == 3 and [h["lr"] for h in trainer.history] == [0.1, 0.05, 0.05, 0.05]
+    for p, *epochs in zip(model.parameters(), *seen.epochs[1:]):
+        torch.testing.assert_close(p.detach(), torch.stack(epochs).mean(0), atol=1e-6, rtol=1e-5)
+    assert recompute_bn(model, data.train_x, to_input, batch_size=30)
+    with torch.no_grad():  # BN's input for every training image, in the 10 batches of 30 update_bn saw
+        features = model[1](model[0](to_input(data.train_x))).view(10, 30, -1)
+    bn = model[2]  # an equal-weight mean over the batches of each batch's mean and (unbiased) variance
+    torch.testing.assert_close(bn.running_mean, features.mean(1).mean(0), atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(bn.running_var, features.var(1).mean(0), atol=1e-5, rtol=1e-4)
+    assert not recompute_bn(torch.nn.Linear(2, 2), data.train_x, to_input)  # no BN: nothing to do
+
+
+def swa_cfg(**train):
+    return parse_run_config({"dataset": "mnist", "model": "seed001-builder-f16", "data": {"subset": 300},
+                             "train": {"epochs": 3, "optimizer": "sgd", "lr": 0.1, "precision": "float32",
+                                       "swa": {"start_epoch": 2, "lr": 0.05}, **train}})
+
+
+def test_an_swa_run_records_its_average_and_resumes_exactly(data_dir: Path, tmp_path: Path) -> None:
+    from test_trainer import InterruptAt
+
+    whole = run_config(swa_cfg(), data_dir=data_dir, progress="none")
+    assert whole.env["weight_average"].startswith("swa: the mean of 2 epochs' weights")
+    assert whole.config["train"]["swa"] == {"start_epoch": 2, "lr": 0.05}
+    plain = run_config(swa_cfg(swa=None), data_dir=data_dir, progress="none")
+    assert plain.metrics["test_loss"] != whole.metrics["test_loss"]
+    first = run_config(swa_cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path,
+                       extra_callbacks=[InterruptAt(2, 3)])
+    assert first.status == "interrupted"
+    resumed = run_config(swa_cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    assert resumed.metrics["test_loss"] == whole.metrics["test_loss"]
+
+
+@pytest.mark.parametrize("train, callbacks, fragment", [
+    ({"swa": {"start_epoch": 2}, "use_ema": True}, [], "swa and use_ema both average"),
+    ({"swa": {"start_epoch": 9}}, [], r"swa.start_epoch \(9\) is after the last epoch \(5\)"),
+    ({"swa": {"start_epoch": 2, "lr": 0.01}, "schedule": {"type": "cosine"}}, [], "swa.lr and a schedule"),
+    ({"swa": {"start_epoch": 0}}, [], "train.swa.start_epoch"),
+    ({"swa": {"start_epoch": 2}}, [{"type": "EarlyStopping", "monitor": "loss", "restore_best_weights": True}],
+     "would replace train.swa's average"),
+])
+def test_bad_swa_settings_are_one_line_errors(train: dict, callbacks: list, fragment: str) -> None:
+    with pytest.raises(SpecError, match=fragment) as info:
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": train, "callbacks": callbacks})
+    assert "\n" not in str(info.value)

@@ -1,0 +1,104 @@
+"""Test-time augmentation (evaluate.tta): the views, plain evaluation as its identity case, its effect
+on a trained model, and its record in the run and the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mnistlab.config import parse_run_config
+from mnistlab.errors import SpecError
+from mnistlab.evaluate import evaluate_model, evaluate_tta, tta_views, view_of
+from mnistlab.execute import run_experiment
+from mnistlab.experiments import load_experiment
+from mnistlab.run import prepare_data, run_config
+from mnistlab.store import RunStore
+
+
+def test_views_never_flip_and_count_as_documented() -> None:
+    assert tta_views() == [(0, 0, 0.0)]
+    assert len(tta_views(2)) == 5 and len(tta_views(0, 10)) == 3 and len(tta_views(1, 10)) == 7
+    assert (2, 0, 0.0) in tta_views(2) and (0, -2, 0.0) in tta_views(2) and (0, 0, -10.0) in tta_views(1, 10)
+
+
+def test_a_view_moves_whole_pixels_and_turns_about_the_centre() -> None:
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    right = view_of(x, (1, 0, 0.0))
+    assert torch.equal(right[..., 1:], x[..., :3]) and not right[..., 0].any()  # the background comes in
+    up = view_of(x, (0, -1, 0.0))
+    assert torch.equal(up[..., :3, :], x[..., 1:, :]) and not up[..., 3, :].any()
+    torch.testing.assert_close(view_of(x, (0, 0, 90.0)), torch.rot90(x, -1, (2, 3)))  # a quarter turn, clockwise
+    assert torch.equal(view_of(x, (0, 0, 0.0)), x)
+
+
+@pytest.fixture(scope="module")
+def trained(data_dir: Path):
+    cfg = parse_run_config({"dataset": "mnist", "model": "seed000-cnn", "data": {"subset": 1200},
+                            "train": {"epochs": 1, "precision": "float32"}})
+    result = run_config(cfg, data_dir=data_dir, progress="none")
+    return result, prepare_data(cfg, data_dir)
+
+
+def test_tta_of_the_image_alone_is_plain_evaluation_exactly(trained) -> None:
+    result, data = trained
+    plain = evaluate_model(result.model, data.test_x, data.test_y, return_probs=True)
+    alone = evaluate_tta(result.model, data.test_x, data.test_y, tta_views(0, 0))
+    assert alone[:2] == plain[:2] and np.array_equal(alone[2], plain[2])
+
+
+def test_tta_changes_a_trained_model_s_predictions(trained) -> None:
+    result, data = trained
+    _, _, plain = evaluate_model(result.model, data.test_x, data.test_y, return_probs=True)
+    loss, acc, probs = evaluate_tta(result.model, data.test_x, data.test_y, tta_views(1, 10))
+    assert probs.shape == plain.shape and np.allclose(probs.sum(1), 1.0, atol=1e-5)
+    assert (probs.argmax(1) != plain.argmax(1)).any()
+    assert acc == float((probs.argmax(1) == data.test_y.numpy()).mean())
+    assert loss == pytest.approx(float(-np.log(probs[np.arange(len(probs)), data.test_y.numpy()]).mean()), rel=1e-5)
+
+
+def test_a_run_records_its_tta_beside_the_plain_score(data_dir: Path) -> None:
+    base = {"dataset": "mnist", "model": "seed000-dense", "data": {"subset": 300}, "train": {"epochs": 1}}
+    none = run_config(parse_run_config({**base, "evaluate": {"tta": {"shift": 0}}}), data_dir=data_dir, progress="none")
+    assert none.metrics["tta_views"] == 1
+    assert none.metrics["tta_test_accuracy"] == none.metrics["test_accuracy"]
+    assert none.metrics["tta_test_loss"] == none.metrics["test_loss"]
+    plain = run_config(parse_run_config(base), data_dir=data_dir, progress="none")
+    assert not any(k.startswith("tta_") for k in plain.metrics)
+    assert plain.metrics["test_loss"] == none.metrics["test_loss"]  # TTA leaves the plain score alone
+
+
+def test_tta_is_recorded_in_the_store(tmp_path: Path, data_dir: Path) -> None:
+    path = tmp_path / "tta.toml"
+    path.write_text('name = "tta"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n'
+                    "[base.data]\nsubset = 300\n[base.train]\nepochs = 1\n"
+                    "[base.evaluate]\ntta = { shift = 2, rotation = 8.0 }\n"
+                    '[[variants]]\nname = "v"\n')
+    run_experiment(load_experiment(path), tmp_path / "store", data_dir=data_dir)
+    (run,) = RunStore(tmp_path / "store").runs(experiment="tta", status="finished")
+    assert run.config["evaluate"]["tta"] == {"shift": 2, "rotation": 8.0}
+    assert run.metrics["tta_views"] == 7 and 0 <= run.metrics["tta_test_accuracy"] <= 1
+
+
+@pytest.mark.parametrize("tta, fragment", [
+    ({"shift": -1}, "evaluate.tta.shift"), ({"rotation": 90}, "evaluate.tta.rotation"),
+    ({"flip": True}, "evaluate.tta"),
+])
+def test_bad_tta_settings_are_one_line_errors(tta: dict, fragment: str) -> None:
+    with pytest.raises(SpecError, match=fragment.replace(".", r"\.")) as info:
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "evaluate": {"tta": tta}})
+    assert "\n" not in str(info.value)
+
+
+def test_tta_and_ema_are_set_like_any_setting() -> None:
+    from mnistlab.config import build_run_config
+    from mnistlab.experiments import parse_experiment
+
+    cfg = build_run_config(settings=["evaluate.tta.shift=1", "train.use_ema=true"])
+    assert cfg.evaluate.tta is not None and cfg.evaluate.tta.shift == 1 and cfg.train.use_ema
+    exp = parse_experiment({"name": "x", "base": {"dataset": "mnist", "model": "seed000-dense"},
+                            "variants": [{"name": "tta", "evaluate.tta": {"rotation": 5.0}}, {"name": "plain"}]},
+                           source="x")
+    assert [c.config["evaluate"]["tta"] for c in exp.cells()] == [{"shift": 0, "rotation": 5.0}, None]
