@@ -80,6 +80,13 @@ def test_tta_is_recorded_in_the_store(tmp_path: Path, data_dir: Path) -> None:
     (run,) = RunStore(tmp_path / "store").runs(experiment="tta", status="finished")
     assert run.config["evaluate"]["tta"] == {"shift": 2, "rotation": 8.0}
     assert run.metrics["tta_views"] == 7 and 0 <= run.metrics["tta_test_accuracy"] <= 1
+    from mnistlab.comparison import compare, display_cells
+
+    (row,) = compare(RunStore(tmp_path / "store"), "tta")
+    assert row["tta_test_acc"] == run.metrics["tta_test_accuracy"]  # compare shows it beside the plain score
+    heads, (cells,) = display_cells([row])
+    assert cells[heads.index("test acc (TTA)")] == f"{100 * run.metrics['tta_test_accuracy']:.2f}%"
+    assert "test acc (TTA)" not in display_cells([{**row, "tta_test_acc": None}])[0]  # no TTA, no column
 
 
 @pytest.mark.parametrize("tta, fragment", [

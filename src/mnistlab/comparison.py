@@ -44,8 +44,8 @@ from mnistlab.stats import welch_test
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 
 COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "vs_best", "vs_best_p",
-           "test_balanced_acc", "test_loss", "train_seconds", "seconds_per_epoch", "member_acc_min", "member_acc_max",
-           "committee_acc", "failed", "note")
+           "test_balanced_acc", "tta_test_acc", "test_loss", "train_seconds", "seconds_per_epoch", "member_acc_min",
+           "member_acc_max", "committee_acc", "failed", "note")
 NOISE_P = 0.05  # Welch's p at or above which two variants' mean test accuracies are not told apart
 
 
@@ -263,6 +263,7 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "vs_best": None,  # set across rows by mark_vs_best
         "vs_best_p": None,
         "test_balanced_acc": mean("test_balanced_accuracy"),  # the metric Kuzushiji-49 is judged by
+        "tta_test_acc": mean("tta_test_accuracy"),  # with [evaluate] tta: the test set scored over shifted views
         "test_loss": mean("test_loss"),
         "train_seconds": mean("train_seconds"),
         "seconds_per_epoch": mean("seconds_per_epoch"),
@@ -323,8 +324,9 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
     committee = any(r.get("committee_acc") is not None or r.get("member_acc_min") is not None for r in rows)
     val = any(r.get("val_acc") is not None for r in rows)
     balanced = any(r.get("test_balanced_acc") is not None for r in rows)  # a dataset judged by balanced accuracy
+    tta = any(r.get("tta_test_acc") is not None for r in rows)
     heads = (["variant", "params", "epochs", "train acc"] + ["val acc"] * val + ["test acc"] + ["balanced acc"] * balanced
-             + ["test loss", "train time", "s/epoch"] + ["members", "committee"] * committee)
+             + ["test acc (TTA)"] * tta + ["test loss", "train time", "s/epoch"] + ["members", "committee"] * committee)
     out = []
     for r in rows:
         pct = (lambda x: "-" if x is None else f"{100 * x:.2f}%")
@@ -335,7 +337,7 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
         cells = [str(r["variant"]) + note, "-" if r.get("params") is None else f"{r['params']:,}",
                  "-" if r.get("epochs") is None else f"{r['epochs']:g}", pct(r.get("train_acc"))]
         cells += [pct(r.get("val_acc"))] * val
-        cells += [test] + [pct(r.get("test_balanced_acc"))] * balanced
+        cells += [test] + [pct(r.get("test_balanced_acc"))] * balanced + [pct(r.get("tta_test_acc"))] * tta
         cells += ["-" if r.get("test_loss") is None else f"{r['test_loss']:.4f}",
                   "-" if r.get("train_seconds") is None else f"{r['train_seconds']:.3g} s",
                   "-" if r.get("seconds_per_epoch") is None else f"{r['seconds_per_epoch']:.2f}"]
