@@ -4,6 +4,7 @@ trainer and in runs (finalised, resumed, swapped in for validation), and its con
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ from mnistlab.accel.members import batch_refusal
 from mnistlab.averaging import ExponentialMovingAverage, SwapEMAWeights
 from mnistlab.callbacks import Callback
 from mnistlab.config import parse_run_config, run_key
-from mnistlab.errors import SpecError
+from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.evaluate import evaluate_model
 from mnistlab.optim import make_optimizer
 from mnistlab.run import prepare_data, run_config
@@ -102,7 +103,10 @@ def test_use_ema_changes_the_run_and_its_key(data_dir: Path) -> None:
     assert plain.metrics["test_loss"] != ema.metrics["test_loss"]  # the test sees the averaged weights
     assert ema.config["train"]["use_ema"] is True and ema.config["train"]["ema_momentum"] == 0.99
     assert run_key(plain.config) != run_key(ema.config)
-    assert "lean fused Adam step off" in ema.env["weight_average"] and "weight_average" not in plain.env
+    assert ema.env["weight_average"] == "ema: Keras's optimizer EMA, momentum 0.99, written into the weights at the end"
+    assert "weight_average" not in plain.env
+    every = run_config(ema_cfg(ema_momentum=0.9, ema_overwrite_frequency=3), data_dir=data_dir, progress="none")
+    assert "momentum 0.9, written into the weights every 3 steps" in every.env["weight_average"]
 
 
 def test_a_config_at_the_new_defaults_keeps_its_old_run_key() -> None:
@@ -152,6 +156,24 @@ def test_restore_best_weights_ends_with_the_best_validated_weights(ema: bool, da
     best = max(result.history, key=lambda h: h["val_accuracy"])
     assert acc == best["val_accuracy"] and loss == pytest.approx(best["val_loss"], rel=1e-6)
     assert best is not result.history[-1]  # the last epoch was not the best: restoring mattered
+    # the record describes the model it tested: the restored epoch's figures, and which epoch that was
+    assert result.metrics["restored_epoch"] == best["epoch"]
+    assert result.metrics["val_accuracy"] == best["val_accuracy"] and result.metrics["train_loss"] == best["loss"]
+    assert result.metrics["epochs_run"] == len(result.history)
+    assert ("replaced by EarlyStopping" in result.env.get("weight_average", "")) is False
+
+
+def test_restore_best_weights_without_a_swap_warns_that_the_average_is_replaced(data_dir: Path) -> None:
+    early = {"type": "EarlyStopping", "monitor": "val_accuracy", "patience": 4, "restore_best_weights": True}
+    raw = {**ema_cfg(epochs=4, lr=0.5).model_dump(), "callbacks": [early]}
+    with pytest.warns(SpecWarning, match=r"replacing train.use_ema's average .*SwapEMAWeights\(swap_on_epoch = true\)"):
+        cfg = parse_run_config(raw)
+    result = run_config(cfg, data_dir=data_dir, progress="none")
+    epoch = result.metrics["restored_epoch"]
+    assert f"then replaced by EarlyStopping's restored weights of epoch {epoch}" in result.env["weight_average"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # with the swap first, no warning
+        parse_run_config({**raw, "callbacks": [{"type": "SwapEMAWeights", "swap_on_epoch": True}, early]})
 
 
 def test_swap_without_an_ema_is_a_config_error() -> None:
@@ -239,6 +261,36 @@ def test_an_swa_run_records_its_average_and_resumes_exactly(data_dir: Path, tmp_
     assert first.status == "interrupted"
     resumed = run_config(swa_cfg(), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
     assert resumed.metrics["test_loss"] == whole.metrics["test_loss"]
+
+
+def test_swa_that_never_started_says_so(data_dir: Path) -> None:
+    stop = {"type": "StopAtLoss", "threshold": 100.0}  # stops after the first epoch, before SWA's start
+    result = run_config(parse_run_config({**swa_cfg().model_dump(), "callbacks": [stop]}), data_dir=data_dir,
+                        progress="none")
+    assert result.env["weight_average"] == ("swa: never started (training ended after epoch 1, before "
+                                            "swa.start_epoch 2): the model is the plain one")
+
+
+def test_quick_runs_swa_from_the_first_epoch(tmp_path: Path) -> None:
+    from mnistlab.experiments import load_experiment
+
+    path = tmp_path / "swa.toml"
+    path.write_text('[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n[base.train]\nepochs = 4\n'
+                    'swa = { start_epoch = 3 }\n[[variants]]\nname = "swa"\n')
+    (cell,) = load_experiment(path).cells(quick=True)
+    assert cell.config["train"]["epochs"] == 1 and cell.config["train"]["swa"]["start_epoch"] == 1
+
+
+@pytest.mark.parametrize("train, callbacks, fragment", [
+    ({"swa": {"start_epoch": 2, "lr": 0.01}}, [{"type": "ReduceLROnPlateau", "monitor": "loss"}],
+     r"callbacks\[0\]: ReduceLROnPlateau and train.swa.lr both set the learning rate"),
+])
+def test_swa_lr_and_reduce_lr_on_plateau_are_refused(train: dict, callbacks: list, fragment: str) -> None:
+    with pytest.raises(SpecError, match=fragment) as info:
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": train, "callbacks": callbacks})
+    assert "\n" not in str(info.value)
+    parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"swa": {"start_epoch": 2}},
+                      "callbacks": callbacks})  # without swa.lr the callback alone sets the rate: fine
 
 
 @pytest.mark.parametrize("train, callbacks, fragment", [

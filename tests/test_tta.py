@@ -87,6 +87,24 @@ def test_tta_is_recorded_in_the_store(tmp_path: Path, data_dir: Path) -> None:
     heads, (cells,) = display_cells([row])
     assert cells[heads.index("test acc (TTA)")] == f"{100 * run.metrics['tta_test_accuracy']:.2f}%"
     assert "test acc (TTA)" not in display_cells([{**row, "tta_test_acc": None}])[0]  # no TTA, no column
+    from mnistlab.card import model_card
+    from mnistlab.run import Run
+
+    card = model_card(Run.from_store(RunStore(tmp_path / "store"), run.run_id), data_dir=data_dir)
+    assert "with test-time augmentation (7 views of each image averaged): test accuracy " in card
+    assert "give the plain predictions" in card  # predict and export: no TTA, and the card says so
+    assert '| test-time augmentation | {"shift": 2, "rotation": 8.0} |' in card.replace("\\", "")
+
+
+def test_train_prints_the_tta_score(tmp_path: Path, data_dir: Path, capsys) -> None:
+    from mnistlab.cli import main
+
+    (tmp_path / "run.toml").write_text('dataset = "mnist"\nmodel = "seed000-dense"\n[data]\nsubset = 300\n'
+                                        "[train]\nepochs = 1\n[evaluate]\ntta = { shift = 1 }\n")
+    assert main(["train", "--config", str(tmp_path / "run.toml"), "--data-dir", str(data_dir), "--no-record",
+                 "--progress", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "tta_test_accuracy: " in out and "(5 views of each test image averaged)" in out
 
 
 @pytest.mark.parametrize("tta, fragment", [

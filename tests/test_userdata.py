@@ -487,3 +487,23 @@ def test_the_card_says_why_its_count_differs_from_kerass_for_an_adapted_normaliz
     card = model_card(type(run).from_store(store, run.run_id))
     assert f"**{keras_count - 3:,} parameters**" in card
     assert f"Keras counts {keras_count:,}" in card and "3 non-trainable weights" in card
+
+
+def test_a_table_dataset_is_named_by_its_files_in_train_and_the_card(tmp_path: Path, capsys) -> None:
+    from mnistlab.card import model_card
+    from mnistlab.data.userdata import dataset_label
+    from mnistlab.run import Run
+    from mnistlab.store import RunStore
+
+    assert dataset_label("mnist") == "mnist" and dataset_label({"folder": "digits"}) == "folder digits"
+    write_csv(tmp_path / "train.csv", np.stack([glyph_l(), 255 - glyph_l()] * 3), [0, 1] * 3)
+    write_csv(tmp_path / "test.csv", np.stack([glyph_l(), 255 - glyph_l()]), [0, 1])
+    (tmp_path / "run.toml").write_text('model = { dense = [8], outputs = 2 }\n'
+                                       '[dataset]\ncsv = "train.csv"\ntest = "test.csv"\n[train]\nepochs = 1\n')
+    assert main(["train", "--config", str(tmp_path / "run.toml"), "--store", str(tmp_path / "store"),
+                 "--progress", "none"]) == 0
+    out = capsys.readouterr().out
+    assert "Training on " in out and "train.csv (test: " in out and "{'csv'" not in out
+    (rec,) = RunStore(tmp_path / "store").runs()
+    card = model_card(Run.from_store(RunStore(tmp_path / "store"), rec.run_id))
+    assert card.splitlines()[0].startswith("# Model card: ") and "{" not in card.splitlines()[0]

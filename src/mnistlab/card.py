@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from mnistlab.data.userdata import dataset_label
 from mnistlab.evaluate import committee_probs, confusion_matrix
 from mnistlab.models import summarize
 from mnistlab.plots import most_confused_pairs
@@ -108,9 +109,21 @@ def _training_section(model: Run | Committee) -> list[str]:
     aug = run.config.get("augment")
     if aug:
         rows.append(("augment", md(json.dumps(aug))))
+    rows += [("callbacks", md(", ".join(_callback_text(c) for c in run.config.get("callbacks") or []) or None)),
+             ("weights", md(run.result.env.get("weight_average"))),
+             ("restored epoch", md(run.metrics.get("restored_epoch"))),
+             ("test-time augmentation", md(json.dumps((run.config.get("evaluate") or {}).get("tta"))
+                                           if (run.config.get("evaluate") or {}).get("tta") else None))]
+    rows = [(k, v) for k, v in rows if v not in ("None", "")]
     full = json.dumps({k: v for k, v in run.config.items() if k != "model"}, indent=1, default=str)
     return ["## Training", "", *_table(["setting", "value"], rows), "", "<details><summary>the full resolved config"
             "</summary>", "", "```json", full.replace("```", "` ` `"), "```", "", "</details>", ""]
+
+
+def _callback_text(cb: dict[str, Any]) -> str:
+    """``EarlyStopping(monitor=val_accuracy, restore_best_weights=True)``: a callback as a Keras user writes it."""
+    args = ", ".join(f"{k}={v}" for k, v in cb.items() if k != "type")
+    return f"{cb.get('type', '?')}({args})"
 
 
 def _results_section(model: Run | Committee, labels: np.ndarray | None, class_names: Sequence[str]) -> list[str]:
@@ -122,6 +135,11 @@ def _results_section(model: Run | Committee, labels: np.ndarray | None, class_na
                 f"**{_pct(model.test_accuracy)}**", f"- members' test accuracy: {accs}"]
     else:
         out += [f"- test accuracy **{_pct(model.test_accuracy)}**, test loss {_num(model.test_loss, '.4f')}"]
+    tta = members[0].metrics.get("tta_test_accuracy")
+    if tta is not None and not isinstance(model, Committee):
+        out += [f"- with test-time augmentation ({members[0].metrics.get('tta_views')} views of each image averaged): "
+                f"test accuracy {_pct(tta)}; `mnistlab predict` and an exported model give the plain predictions "
+                "(no test-time augmentation)"]
     probs = committee_probs([np.asarray(m.result.test_probs) for m in members])
     if labels is None or not len(probs) or not np.isfinite(probs).all():
         return out + ["", "(per-class accuracy: the test labels or predictions are not available)", ""]
@@ -181,7 +199,7 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
 
         labels, names = None, class_names(model)
     title = md(model.config["model"].get("name") or "model") + (f" committee of {len(members)}" if len(members) > 1 else "")
-    out = [f"# Model card: {title} on {md(model.dataset)}", "",
+    out = [f"# Model card: {title} on {md(dataset_label(model.dataset))}", "",
            "Run" + ("s" if len(members) > 1 else "") + ": " + ", ".join(_who(m) for m in members) + ".", ""]
     record = members[0].record
     recorded = record.metrics.get("params") if record is not None else None

@@ -595,6 +595,14 @@ def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
             raise SpecError(f"{where}: EarlyStopping(restore_best_weights) would replace train.swa's average "
                             "with one epoch's weights: use one of them", path=("callbacks", i, "restore_best_weights"),
                             source=source)
+        if isinstance(cb, ReduceLROnPlateauConfig) and cfg.train.swa is not None and cfg.train.swa.lr is not None:
+            raise SpecError(f"{where}: ReduceLROnPlateau and train.swa.lr both set the learning rate (SWA sets "
+                            "its lr again every epoch): drop one of them", path=("callbacks", i, "type"), source=source)
+        if isinstance(cb, EarlyStoppingConfig) and cb.restore_best_weights and cfg.train.use_ema and not any(
+                isinstance(c, SwapEMAWeightsConfig) and c.swap_on_epoch for c in cfg.callbacks[:i]):
+            warnings.warn(f"{where}: EarlyStopping(restore_best_weights) ends the run with the raw weights of its "
+                          "best epoch, replacing train.use_ema's average (as in Keras); to keep the average, put "
+                          "SwapEMAWeights(swap_on_epoch = true) before it", SpecWarning, stacklevel=2)
         if isinstance(cb, SwapEMAWeightsConfig):  # watches nothing; swaps the EMA the optimizer keeps
             if not cfg.train.use_ema:
                 raise SpecError(f"{where}: SwapEMAWeights needs an optimizer EMA: set train.use_ema = true",

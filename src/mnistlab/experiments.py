@@ -179,14 +179,17 @@ def variant_setting(resolved: Mapping[str, Any]) -> str:
 
 
 def quick_config(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The same run, shrunk for smoke tests: a small data subset and one epoch."""
+    """The same run, shrunk for smoke tests: a small data subset and one epoch (SWA from epoch 1)."""
     d = copy.deepcopy(dict(raw))
     data = d.setdefault("data", {})
     data["subset"] = min(int(data.get("subset") or QUICK_SUBSET), QUICK_SUBSET)
     val = data.get("validation")
     if isinstance(val, int) and not isinstance(val, bool) and val > 0:
         data["validation"] = max(1, data["subset"] // 6)
-    d.setdefault("train", {})["epochs"] = 1
+    train = d.setdefault("train", {})
+    train["epochs"] = 1
+    if isinstance(train.get("swa"), dict) and "start_epoch" in train["swa"]:
+        train["swa"]["start_epoch"] = 1  # SWA still runs, over the one epoch
     return d
 
 

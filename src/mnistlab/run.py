@@ -28,8 +28,9 @@ import torch
 
 from mnistlab import accel
 from mnistlab._version import __version__
-from mnistlab.callbacks import Callback, check_progress_mode, make_callback
-from mnistlab.config import RunConfig, apply_overrides, checkpoint_key, parse_run_config, run_key, setting_default
+from mnistlab.callbacks import Callback, EarlyStopping, check_progress_mode, make_callback
+from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, checkpoint_key, parse_run_config, run_key,
+                             setting_default)
 from mnistlab.data.userdata import class_count_mismatch
 from mnistlab.datasets import load_any, validation_split
 from mnistlab.errors import CheckpointError, MnistlabError, ResourceError, SpecError, StoreError
@@ -178,7 +179,6 @@ def run_config(
     """Train one run described by ``cfg`` and evaluate it on the test set.
 
     ``on_data_ready()`` runs once the data is loaded and checked (`mnistlab train` prints its summary then).
-
     ``validation_data=(images, labels)`` validates on those arrays (Keras's ``fit(validation_data=)``)
     instead of what ``data.validation`` says; which one was used is recorded in ``metrics["validation"]``.
 
@@ -191,11 +191,8 @@ def run_config(
     ckpt_key = checkpoint_key(resolved)
     device = accel.pick_device(t.device)
     data = prepare_data(cfg, data_dir, device)
-    # Keras's count of the model as written: a Normalization to adapt holds 2C+1 weights there, even
-    # though the adapted values below become constants of the recorded spec.
-    summary = summarize(spec)
-    # A Normalization without values learns them from the training images (Keras's adapt()); the
-    # resolved config records them, so the run's record rebuilds and predicts without the data.
+    summary = summarize(spec)  # Keras's count as written: a Normalization to adapt holds 2C+1 weights
+    # ... which adapt() learns from the training images; the record keeps them, to predict without the data
     spec = adapt_normalization(spec, data.train_x)
     resolved["model"] = spec.to_dict()
     _fit_data_to_model(cfg, spec, data, validation_data, device)
@@ -221,7 +218,8 @@ def run_config(
                "flush_denormals": trainer.flushes_denormals, "data": data.provenance, **averaged}
         # A CPU run repeats exactly, unless the load made it change its thread count midway.
         env["deterministic"] = device.type == "cpu" and not env["thread_changes"]
-    metrics = {**_metrics(outcome, test_loss, test_acc, summary.total, flops, data), **dataset_metrics(data, probs), **tta}
+    metrics = {**_metrics(outcome, test_loss, test_acc, summary.total, flops, data, restored_epoch(trainer.callbacks)),
+               **dataset_metrics(data, probs), **tta}
     metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test
                              else "none" if data.val_y is None else cfg.data.split)
     model.eval()
@@ -248,14 +246,37 @@ def _finish_averaging(cfg: RunConfig, trainer: Trainer, data: Split, outcome: Fi
     recomputed for it over the training images first."""
     from mnistlab.averaging import StochasticWeightAveraging, recompute_bn
 
-    if cfg.train.use_ema:
-        return {"weight_average": "ema: optimizer step hook, lean fused Adam step off (mnistlab.averaging)"}
+    t = cfg.train
+    if t.use_ema:
+        every = f"every {t.ema_overwrite_frequency} steps" if t.ema_overwrite_frequency else "at the end"
+        replaced = restored_epoch(trainer.callbacks)
+        return {"weight_average": f"ema: Keras's optimizer EMA, momentum {t.ema_momentum:g}, written into the "
+                f"weights {every}" + (f"; then replaced by EarlyStopping's restored weights of epoch {replaced}"
+                                      if replaced is not None and not _swaps_on_epoch(cfg) else "")}
     swa = next((cb for cb in trainer.callbacks if isinstance(cb, StochasticWeightAveraging)), None)
-    if swa is None or not swa.averaged or outcome.status not in ("finished", "diverged"):
+    if swa is None or outcome.status not in ("finished", "diverged"):
         return {}
+    if not swa.averaged:  # e.g. EarlyStopping ended the fit first: say so, or "swa" reads as if it ran
+        return {"weight_average": f"swa: never started (training ended after epoch {len(outcome.history)}, "
+                f"before swa.start_epoch {swa.start_epoch}): the model is the plain one"}
     bn = recompute_bn(trainer.model, data.train_x, trainer.plan.inputs)
     return {"weight_average": f"swa: the mean of {swa.averaged} epochs' weights"
             + (", BatchNormalization statistics recomputed over the training images" if bn else "")}
+
+
+def _swaps_on_epoch(cfg: RunConfig) -> bool:
+    """Whether a SwapEMAWeights(swap_on_epoch) comes before the callbacks (then they keep the EMA)."""
+    return any(isinstance(c, SwapEMAWeightsConfig) and c.swap_on_epoch for c in cfg.callbacks)
+
+
+def restored_epoch(callbacks: Sequence[Callback]) -> int | None:
+    """The epoch (from 1) whose weights an ``EarlyStopping(restore_best_weights)`` among ``callbacks``
+    put back at the end of the fit (Keras: "Restoring model weights from the end of the best
+    epoch"), or None where none did."""
+    for cb in callbacks:
+        if isinstance(cb, EarlyStopping) and cb.restore_best_weights and cb.best_weights is not None:
+            return cb.best_epoch + 1
+    return None
 
 
 def _tta_metrics(cfg: RunConfig, trainer: Trainer, data: Split) -> dict[str, Any]:
@@ -489,9 +510,12 @@ def weights_finite(model: torch.nn.Module) -> bool:
 
 
 def _metrics(outcome: FitOutcome, test_loss: float | None, test_acc: float | None, params: int, flops: int,
-             data: Split) -> dict[str, Any]:
+             data: Split, restored: int | None = None) -> dict[str, Any]:
+    """A run's metrics. The train and val figures are those of the epoch whose weights the model
+    ends with: the last, or the one EarlyStopping restored (``restored``, from 1, then recorded as
+    ``restored_epoch``), so that they describe the model the test set scored."""
     hist = outcome.history
-    last = hist[-1] if hist else {}
+    last = hist[restored - 1] if restored is not None and 0 < restored <= len(hist) else hist[-1] if hist else {}
     seconds = sum(h["epoch_seconds"] for h in hist)
     m: dict[str, Any] = {
         "test_loss": test_loss,
@@ -509,6 +533,8 @@ def _metrics(outcome: FitOutcome, test_loss: float | None, test_acc: float | Non
         "validation_is_test": data.validation_is_test,
         "resumed_from_epoch": outcome.resumed_from,
     }
+    if restored is not None:
+        m["restored_epoch"] = restored
     if "val_accuracy" in last:
         m["val_loss"] = last["val_loss"]
         m["val_accuracy"] = last["val_accuracy"]

@@ -138,6 +138,7 @@ def _check_outputs(resume: bool, checkpoint_dir: Path | None, save_weights: Path
 
 def _announce(cfg: RunConfig, resume_from: Path | None) -> None:
     """The model's summary, what the run will do, and whether it resumes (``resume_from``: --checkpoint-dir)."""
+    from mnistlab.data.userdata import dataset_label
     from mnistlab.models import format_summary, summarize
     from mnistlab.run import run_memory
     from mnistlab.trainer import CHECKPOINT_FILE
@@ -145,7 +146,8 @@ def _announce(cfg: RunConfig, resume_from: Path | None) -> None:
     spec = cfg.model_spec()  # the memory line for this run's optimizer and batch, not the summary's default
     click.echo(format_summary(summarize(spec), run_memory(cfg, spec, cfg.data.subset or cfg.train.batch_size)))
     t = cfg.train
-    click.echo(f"Training on {cfg.dataset}: {t.epochs} epochs, batch {t.batch_size}, {t.optimizer} lr {cfg.lr:g}, seed {t.seed}")
+    click.echo(f"Training on {dataset_label(cfg.dataset)}: {t.epochs} epochs, batch {t.batch_size}, "
+               f"{t.optimizer} lr {cfg.lr:g}, seed {t.seed}")
     if resume_from is not None:
         found = (resume_from / CHECKPOINT_FILE).exists()
         click.echo(f"Resuming from {resume_from / CHECKPOINT_FILE}" if found
@@ -154,11 +156,18 @@ def _announce(cfg: RunConfig, resume_from: Path | None) -> None:
 
 def _echo_test_metrics(result: RunResult) -> None:
     m = result.metrics
+    if m.get("restored_epoch") is not None:  # Keras's EarlyStopping says the same (verbose=1)
+        click.echo(f"Restoring model weights from the end of the best epoch: {m['restored_epoch']}.")
+    if result.env.get("weight_average"):
+        click.echo(f"weights: {result.env['weight_average']}")
     if m["test_accuracy"] is not None:
         loss = "n/a" if m["test_loss"] is None else f"{m['test_loss']:.4f}"
         click.echo(f"test_accuracy: {m['test_accuracy']:.4f} - test_loss: {loss} - "
                    f"train: {m['train_seconds']:.1f}s ({m['epochs_run']} epochs) - params: {m['params']:,} - "
                    f"{result.env['device']} {result.env['precision']} - {result.status}")
+    if m.get("tta_test_accuracy") is not None:
+        click.echo(f"tta_test_accuracy: {m['tta_test_accuracy']:.4f} - tta_test_loss: {m['tta_test_loss']:.4f} "
+                   f"({m['tta_views']} views of each test image averaged)")
 
 
 def _nonempty(value: str, flag: str) -> str:

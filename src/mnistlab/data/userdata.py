@@ -94,6 +94,22 @@ def parse_user_dataset(value: str | Mapping[str, Any]) -> UserData:
     return UserData(kind, path, test, value.get("label", "label"), float(fraction))
 
 
+def dataset_label(dataset: str | Mapping[str, Any]) -> str:
+    """How messages and cards name a run's dataset: a registered name or a path as given; the user's
+    own data given as a table by its files, e.g. ``train.csv (test: test.csv)`` or ``folder digits``.
+
+    >>> dataset_label({"csv": "train.csv", "test": "test.csv"})
+    'train.csv (test: test.csv)'
+    """
+    if not isinstance(dataset, Mapping):
+        return str(dataset)
+    kind = next((k for k in KINDS if k in dataset), None)
+    if kind is None:
+        return str(dict(dataset))
+    main = f"folder {dataset[kind]}" if kind == "folder" else str(dataset[kind])
+    return main + (f" (test: {dataset['test']})" if "test" in dataset else "")
+
+
 def _from_path(text: str) -> UserData:
     path = Path(text).expanduser()
     if path.is_dir():
