@@ -153,3 +153,17 @@ def test_plain_table_lines_up_wide_characters_by_terminal_cells() -> None:
     # every row's right-aligned column ends in the same terminal cell: the wide names were padded by width
     assert len({cell_len(line) for line in lines}) == 1, lines
     assert lines[1].startswith("幅の広い名前  ")
+
+
+def test_the_comparison_table_never_cuts_a_variant_name_on_a_narrow_terminal() -> None:
+    from rich.console import Console
+
+    from mnistlab.comparison import rich_table
+
+    names = ["lr=0.001,dropout=0.25,filters=64", "lr=0.0001,dropout=0.25,filters=64"]
+    rows = [{"variant": n, "n": 3, "params": 1_386_506, "epochs": 5, "train_acc": 0.9, "test_acc": 0.91,
+             "test_acc_std": 0.002, "test_loss": 0.25, "train_seconds": 100.0, "seconds_per_epoch": 20.0} for n in names]
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(rich_table(rows, title="narrow"))
+    text = console.export_text()
+    assert all(n in text for n in names), text

@@ -314,3 +314,29 @@ def test_a_claim_ends_with_the_process_that_made_it(tmp_path: Path) -> None:
     with sqlite3.connect(store.db_path) as con:
         con.execute("UPDATE runs SET host = 'elsewhere', pid = 1 WHERE run_id = ?", (run_id,))
     assert _claim(store) == (run_id, False)
+
+
+def test_a_store_that_cannot_be_written_is_read_read_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    from mnistlab.cli import main
+
+    root = tmp_path / "store"
+    with RunStore(root) as store:
+        _add(store, "v", acc=0.9)
+    # as on a read-only mount: neither the folder nor runs.sqlite can be written (root ignores
+    # file modes, so the OS's answer is what the test sets; SQLite's read-only mode below is real)
+    for p in [root, *root.rglob("*")]:
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode & os.W_OK and str(p).startswith(str(root))
+                        else real_access(p, mode, **kw))
+    try:
+        ro = RunStore(root, create=False)
+        assert ro.read_only and [r.variant for r in ro.runs()] == ["v"]
+        with pytest.raises(StoreError, match="the store is read-only here"):
+            _add(ro, "w", acc=0.8)
+        assert main(["runs", "--store", str(root)]) == 0 and main(["compare", "exp", "--store", str(root)]) == 0
+        assert "v" in capsys.readouterr().out
+    finally:
+        for p in [root, *root.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)

@@ -353,10 +353,14 @@ def rich_table(rows: Sequence[Mapping[str, Any]], title: str | None = None) -> A
     from rich.table import Table
     from rich.text import Text
 
+    from rich.cells import cell_len
+
     heads, cells = display_cells(rows)
     table = Table(title=None if title is None else Text(title))  # Text: a "[" in a name is not markup
+    # The variant names are what the rows are read by: never cut or wrapped; the numbers wrap instead.
+    widest = max([cell_len(heads[0]), *(cell_len(c[0]) for c in cells)])
     for i, h in enumerate(heads):
-        table.add_column(h, justify="left" if i == 0 else "right")
+        table.add_column(h, justify="left" if i == 0 else "right", no_wrap=i == 0, min_width=widest if i == 0 else None)
     for c in cells:
         table.add_row(*(Text(x) for x in c))
     return table

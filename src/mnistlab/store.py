@@ -162,11 +162,15 @@ class RunStore:
         if not create and not (self.root / DB_FILE).is_file():
             raise StoreError(f"no run store at {self.root} (runs are recorded by `mnistlab run`; --store or "
                              "MNISTLAB_STORE point elsewhere)")
-        try:
-            (self.root / "runs").mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreError(f"{self.root}: cannot create the run store: {exc.strerror or exc}") from None
         self.db_path = self.root / DB_FILE
+        # A reading command on a store it cannot write (a read-only disk or mount, another user's
+        # files) opens it read-only: listing and comparing work; a write says the store is read-only.
+        self.read_only = not create and not (os.access(self.root, os.W_OK) and os.access(self.db_path, os.W_OK))
+        if not self.read_only:
+            try:
+                (self.root / "runs").mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StoreError(f"{self.root}: cannot create the run store: {exc.strerror or exc}") from None
         self._con: sqlite3.Connection | None = None
         with self._errors("open"):
             self._open()
@@ -175,6 +179,9 @@ class RunStore:
     def _open(self) -> None:
         if self.db_path.exists() and not self.db_path.is_file():
             raise StoreError(f"{self.db_path}: not a file")
+        if self.read_only:
+            self._open_read_only()
+            return
         con = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
         self._con = con
         con.execute("PRAGMA busy_timeout = 60000")
@@ -184,6 +191,21 @@ class RunStore:
         con.execute("PRAGMA synchronous = NORMAL")
         with self._write() as c:
             self._ensure_schema(c)
+
+    def _open_read_only(self) -> None:
+        """SQLite's read-only mode; ``immutable`` where even that needs to write (a WAL store on a
+        read-only disk, whose -shm file cannot be made). The schema must be current: a read-only
+        store cannot be migrated."""
+        uri = self.db_path.resolve().as_uri()
+        try:
+            con = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None)
+            self._version(con)
+        except sqlite3.OperationalError:
+            con = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
+        self._con = con
+        if self._version(con) != SCHEMA_VERSION:
+            raise StoreError(f"{self.db_path}: the store is read-only and its schema ({self._version(con)}) is not "
+                             f"this mnistlab's ({SCHEMA_VERSION}): open it once where it can be written")
 
     def _ensure_schema(self, con: sqlite3.Connection) -> None:
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
@@ -251,7 +273,9 @@ class RunStore:
             yield
         except sqlite3.DatabaseError as exc:
             msg = str(exc)
-            if "not a database" in msg or "malformed" in msg or "disk image" in msg:
+            if self.read_only and "readonly" in msg.replace("-", "").replace(" ", ""):
+                msg = "the store is read-only here (its folder or runs.sqlite cannot be written)"
+            elif "not a database" in msg or "malformed" in msg or "disk image" in msg:
                 msg = "not a mnistlab run store (the file is damaged or not SQLite); move it away or use --store"
             raise StoreError(f"{self.db_path}: cannot {what}: {msg}") from None
         except sqlite3.Error as exc:
