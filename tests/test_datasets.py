@@ -656,3 +656,14 @@ def test_an_html_page_saved_as_a_dataset_file_is_named_as_such_not_an_md5_mismat
     with pytest.raises(DataError, match=r"train-images-idx3-ubyte\.gz: is an HTML page, not IDX data") as exc:
         load_dataset("tiny-md5", tmp_path / "data", download=False)
     assert "MD5" not in str(exc.value)
+
+
+def test_a_subset_larger_than_the_training_set_warns_and_trains_on_all(data_dir) -> None:
+    from mnistlab.config import parse_run_config
+    from mnistlab.errors import DataWarning
+    from mnistlab.run import prepare_data
+
+    cfg = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "data": {"subset": 99_999_999_999}})
+    with pytest.warns(DataWarning, match=r"data.subset = 99,999,999,999 is more than the 60,000 training images"):
+        data = prepare_data(cfg, data_dir)
+    assert len(data.train_y) == 60_000

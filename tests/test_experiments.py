@@ -91,7 +91,7 @@ def test_keys_follow_the_resolved_config(tmp_path: Path) -> None:
     ("[grid]\n\"train.lx\" = [0.1]\n", 'no key "lx"'),
     ('[[variants]]\nname = "a"\n[[variants]]\nname = "a"\n', 'two variants are named "a"'),
     ('[[variants]]\nname = 5\n', "name: must be a non-empty string"),
-    ('name = "bad name!"\n', "name: must be letters"),
+    ('name = "bad name!"\n', "name: must be ASCII letters"),
 ])
 def test_validation_errors_name_file_and_key(tmp_path: Path, extra: str, match: str) -> None:
     text = extra + TINY if not extra.startswith(("[[", "[grid")) else TINY + extra
@@ -235,3 +235,24 @@ def test_an_optimizer_grid_over_a_base_with_momentum_loads_with_a_warning(tmp_pa
     with pytest.warns(SpecWarning, match="adam ignores it"):
         exp = load_experiment(write(tmp_path, text))
     assert len(exp.variants) == 2
+
+
+def test_an_experiment_key_under_base_says_to_move_it_above(tmp_path) -> None:
+    from mnistlab.experiments import load_experiment
+
+    path = tmp_path / "e.toml"
+    path.write_text('name = "e"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\nrepeats = 2\n'
+                    '[[variants]]\nname = "a"\n')
+    with pytest.raises(SpecError, match=r"e.toml:5: \[base\]: repeats is an experiment setting, not a run setting: "
+                                        r"write it above \[base\]"):
+        load_experiment(path)
+
+
+def test_a_long_variant_name_is_refused_for_its_length_and_not_quoted_whole(tmp_path) -> None:
+    from mnistlab.experiments import load_experiment
+
+    path = tmp_path / "e.toml"
+    path.write_text(f'[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n[[variants]]\nname = "{"x" * 300}"\n')
+    with pytest.raises(SpecError) as info:
+        load_experiment(path)
+    assert "name: at most 120 characters, got 300" in str(info.value) and "x" * 60 not in str(info.value)

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnistlab._toml import loads_toml, read_text_file, with_line
-from mnistlab.errors import SpecError, did_you_mean, show, unknown_key
+from mnistlab.errors import SpecError, clip, did_you_mean, show, unknown_key
 
 if TYPE_CHECKING:
     from mnistlab.search import SearchSpace
@@ -249,13 +249,19 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
             raise unknown_key(key, EXPERIMENT_KEYS, where=f"{source}: top level", source=source)
     name = d.get("name", default_name)
     if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise SpecError(f"{source}: name: must be letters, digits, '_', '-' or '.', at most 80 (got {show(name)})",
+        raise SpecError(f"{source}: name: must be ASCII letters, digits, '_', '-' or '.', starting with a letter or "
+                        f"digit, at most 80 (got {show(name)})",
                         path=("name",), source=source)
     if "base" not in d:
         raise SpecError(f"{source}: [base] is missing: it holds the run config the variants change", source=source)
     base = d["base"]
     if not isinstance(base, Mapping):
         raise SpecError(f"{source}: base: must be a table ([base]), got {show(base)}", path=("base",), source=source)
+    for key in base:
+        if key in EXPERIMENT_KEYS and key not in ("base", "variants"):  # TOML files a key under the last [table]
+            raise SpecError(f"{source}: [base]: {key} is an experiment setting, not a run setting: write it above "
+                            "[base] (in TOML a key belongs to the last [table] line above it)",
+                            path=("base", key), source=source)
     try:
         base_cfg = parse_run_config(base, source=f"{source}: [base]", check_callbacks=False)  # variants may add validation
     except SpecError as exc:
@@ -280,7 +286,7 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
     variants: list[Variant] = []
     total = 0
     for i, rv in enumerate(raw_variants):
-        where = f"variants[{i}]" + (f' ("{rv["name"]}")' if isinstance(rv.get("name"), str) else "")
+        where = f"variants[{i}]" + (f' ("{clip(rv["name"], 40)}")' if isinstance(rv.get("name"), str) else "")
         for v in _expand_variant(rv, base, known, top_grid, source, where, ("variants", i), repeats, committee):
             variants.append(v)
             total += v.repeats * v.committee
@@ -368,9 +374,12 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     from mnistlab.config import parse_run_config
 
     name = rv.get("name")
-    if name is not None and (not isinstance(name, str) or not name.strip() or len(name) > 120):
+    if name is not None and (not isinstance(name, str) or not name.strip()):
         raise SpecError(f"{source}: {where}: name: must be a non-empty string, got {show(name)}",
                         path=(*at, "name"), source=source)
+    if isinstance(name, str) and len(name) > 120:
+        raise SpecError(f"{source}: {where}: name: at most 120 characters, got {len(name)}", path=(*at, "name"),
+                        source=source)
     reps = _count(rv, "repeats", repeats, MAX_REPEATS, source, where=where, at=at)
     members = _count(rv, "committee", committee, MAX_COMMITTEE, source, where=where, at=at)
     cpus, gpus = _variant_resources(rv, source, where, at)

@@ -33,7 +33,7 @@ from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, c
                              setting_default)
 from mnistlab.data.userdata import class_count_mismatch
 from mnistlab.datasets import load_any, validation_split
-from mnistlab.errors import CheckpointError, MnistlabError, ResourceError, SpecError, StoreError
+from mnistlab.errors import CheckpointError, DataWarning, MnistlabError, ResourceError, SpecError, StoreError
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs
 from mnistlab.models import MemoryEstimate, adapt_normalization, build_model, gigabytes, summarize, training_memory
 from mnistlab.specs import ModelSpec
@@ -125,6 +125,9 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
     ds = load_any(cfg.dataset, data_dir, image_shape=(height, width), seed=split_seed)
     train_x, train_y = np.asarray(ds.train_images), np.asarray(ds.train_labels)
     test_x, test_y = np.asarray(ds.test_images), np.asarray(ds.test_labels)
+    if cfg.data.subset > len(train_x):
+        warnings.warn(f"data.subset = {cfg.data.subset:,} is more than the {len(train_x):,} training images: "
+                      "training on all of them", DataWarning, stacklevel=2)
     if cfg.data.subset:
         train_x, train_y = train_x[: cfg.data.subset], train_y[: cfg.data.subset]
         keep = max(cfg.data.subset // 6, 1)
