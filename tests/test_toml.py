@@ -132,13 +132,20 @@ def test_exact_lookup_does_not_fall_back_to_the_table() -> None:
 @pytest.mark.parametrize(("text", "line"), [
     ('[base.train]\nepochs = 2\nlrr = 0.1\n', 6),                       # unknown key inside a table
     ('[[base.callbacks]]\ntype = "EarlyStopping"\npatiense = 1\n', 6),   # ... inside an array of tables
-    ('description = """\n[variants]\nlr = 1\n"""\n[base.train]\nlr = -1\n', 9),  # a header-like line in a string
 ])
-def test_lines_of_typos_in_tables_and_past_multiline_strings(tmp_path: Path, text: str, line: int) -> None:
+def test_lines_of_typos_in_tables(tmp_path: Path, text: str, line: int) -> None:
     path = _experiment(tmp_path, text)
     with pytest.raises(SpecError) as info:
         load_experiment(path)
     assert str(info.value).startswith(f"{path}:{line}: "), str(info.value)
+
+
+def test_a_header_like_line_inside_a_multiline_string_is_not_a_table(tmp_path: Path) -> None:
+    path = tmp_path / "exp.toml"
+    path.write_text('description = """\n[variants]\nlr = 1\n"""\n[base]\ndataset = "fashion-mnist"\n'
+                    'model = "seed000-dense"\n[base.train]\nlr = -1\n')
+    with pytest.raises(SpecError, match=rf"^{path}:9: "):
+        load_experiment(path)
 
 
 def test_a_variant_named_with_a_comma_is_found_by_its_whole_name(tmp_path: Path) -> None:

@@ -252,16 +252,7 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
         raise SpecError(f"{source}: name: must be ASCII letters, digits, '_', '-' or '.', starting with a letter or "
                         f"digit, at most 80 (got {show(name)})",
                         path=("name",), source=source)
-    if "base" not in d:
-        raise SpecError(f"{source}: [base] is missing: it holds the run config the variants change", source=source)
-    base = d["base"]
-    if not isinstance(base, Mapping):
-        raise SpecError(f"{source}: base: must be a table ([base]), got {show(base)}", path=("base",), source=source)
-    for key in base:
-        if key in EXPERIMENT_KEYS and key not in ("base", "variants"):  # TOML files a key under the last [table]
-            raise SpecError(f"{source}: [base]: {key} is an experiment setting, not a run setting: write it above "
-                            "[base] (in TOML a key belongs to the last [table] line above it)",
-                            path=("base", key), source=source)
+    base = _base_table(d, source)
     try:
         base_cfg = parse_run_config(base, source=f"{source}: [base]", check_callbacks=False)  # variants may add validation
     except SpecError as exc:
@@ -299,6 +290,23 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
             raise SpecError(f'{source}: two variants are named "{v.name}"; give them distinct names', source=source)
         seen.add(v.name)
     return Experiment(name, source, dict(base), variants, str(d.get("description", "")), resources=resources)
+
+
+def _base_table(d: Mapping[str, Any], source: str) -> Mapping[str, Any]:
+    """The experiment's [base] table; refuses a missing or non-table one, and an experiment key
+    (``repeats``, ``description``...) that TOML filed under [base] because it was written below
+    the ``[base]`` line."""
+    if "base" not in d:
+        raise SpecError(f"{source}: [base] is missing: it holds the run config the variants change", source=source)
+    base = d["base"]
+    if not isinstance(base, Mapping):
+        raise SpecError(f"{source}: base: must be a table ([base]), got {show(base)}", path=("base",), source=source)
+    for key in base:
+        if key in EXPERIMENT_KEYS and key not in ("base", "variants"):  # TOML files a key under the last [table]
+            raise SpecError(f"{source}: [base]: {key} is an experiment setting, not a run setting: write it above "
+                            "[base] (in TOML a key belongs to the last [table] line above it)",
+                            path=("base", key), source=source)
+    return base
 
 
 def parse_resources(table: Any, source: str) -> Resources:
