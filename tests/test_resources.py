@@ -53,3 +53,47 @@ def test_bad_resources_are_one_line_naming_the_line_before_training(case: str, t
     out = capsys.readouterr().err.strip()
     assert len(out.splitlines()) == 1 and message in out and "Traceback" not in out
     assert RunStore(tmp_path / "s").runs() == []
+
+
+@pytest.mark.parametrize("flag,value", [("--cpus-per-cell", "nan"), ("--cpus-per-cell", "inf"),
+                                        ("--gpus-per-cell", "nan"), ("--gpus-per-cell", "-inf")])
+def test_a_per_cell_amount_that_is_not_finite_is_one_line_exit_2_before_ray_starts(
+        flag: str, value: str, tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # were Ray reached, it would say "not installed" instead
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--backend", "ray",
+                 flag, value]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [f"error: Invalid value for '{flag}': {value!r} is not a finite number"], err
+    assert not (tmp_path / "s").exists()
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_a_resources_table_amount_that_is_not_finite_is_refused_naming_the_line(value: str, tmp_path: Path) -> None:
+    p = write(tmp_path, f"[resources]\ncpus_per_cell = {value}\n" + TINY)
+    with pytest.raises(SpecError, match=f"{p}:2: .*cpus_per_cell: must be a number of CPUs, got float {value}"):
+        load_experiment(p)
+
+
+def test_runner_refuses_amounts_that_are_not_finite() -> None:
+    from mnistlab.backends import RayRunner
+
+    for cpus, gpus in ((float("nan"), 0.0), (1.0, float("inf")), (float("inf"), 0.0)):
+        with pytest.raises(SpecError, match="--cpus-per-cell must be above 0"):
+            RayRunner(cpus_per_cell=cpus, gpus_per_cell=gpus)
+
+
+def test_per_cell_flags_on_the_local_backend_warn_that_they_are_ignored(tmp_path: Path, data_dir: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--cpus-per-cell", "2"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warned == ["warning: --cpus-per-cell applies with --backend ray: the local backend ignores it"]
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--backend", "local",
+                 "--cpus-per-cell", "2", "--gpus-per-cell", "1"]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warned == ["warning: --cpus-per-cell and --gpus-per-cell apply with --backend ray: the local backend "
+                      "ignores them"]

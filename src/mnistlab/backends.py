@@ -21,22 +21,31 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import contextlib
 import logging
+import math
 import os
+import re
 import socket
+import sys
+import tempfile
+import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 import torch
 
 from mnistlab.callbacks import Callback, Logs
-from mnistlab.errors import MnistlabError, SpecError
+from mnistlab.errors import MnistlabError, SpecError, SpecWarning
 from mnistlab.execute import CellTask, Claims, claim_cells, record_cells, train_cells
 from mnistlab.run import RunResult, failure_message
 from mnistlab.store import RunStore
 
 BACKENDS = ("local", "ray")
 POLL_SECONDS = 0.05  # how often the driver looks at the relay while tasks train
+WAIT_SAY_SECONDS = 10.0  # a task not started after this long: say that it waits for resources
+CONNECT_TRIES = "3"  # Ray tries to reach a cluster's GCS once a second, 20 times by default
 T = TypeVar("T")
 R = TypeVar("R")
 TrainFn = Callable[..., "list[RunResult | BaseException]"]  # (task, indices, callbacks=[...]) -> results
@@ -143,10 +152,13 @@ def _portable(res: RunResult | BaseException) -> RunResult | BaseException:
 
 
 def train_remote(train: TrainFn, task: CellTask, indices: Sequence[int], relay: Any = None,
-                 run_id: str = "") -> list[RunResult | BaseException]:
+                 run_id: str = "", token: str = "") -> list[RunResult | BaseException]:
     """What a Ray task runs: ``train(task, indices)`` (:func:`~mnistlab.execute.train_cells`, which
     writes no store), its epochs posted to ``relay`` as the run ``run_id``, each result made small
-    and picklable for the driver."""
+    and picklable for the driver. ``token`` is posted first as ``"started"`` (the driver then knows
+    the task is not waiting for resources)."""
+    if relay is not None and token:
+        relay.report.remote(token, "started", None)
     callbacks = [RelayProgress(relay, run_id)] if relay is not None and run_id else []
     return [_portable(r) for r in train(task, indices, callbacks=callbacks)]
 
@@ -165,7 +177,7 @@ class RayRunner:
 
     def __init__(self, *, cpus_per_cell: float = 1.0, gpus_per_cell: float = 0.0,
                  train: TrainFn = train_cells, started: bool = False, fixed: tuple[bool, bool] = (False, False)) -> None:
-        if cpus_per_cell <= 0 or gpus_per_cell < 0:
+        if not (math.isfinite(cpus_per_cell) and math.isfinite(gpus_per_cell)) or cpus_per_cell <= 0 or gpus_per_cell < 0:
             raise SpecError(f"--cpus-per-cell must be above 0 and --gpus-per-cell at least 0, "
                             f"got {cpus_per_cell} and {gpus_per_cell}")
         if gpus_per_cell > 1 and gpus_per_cell != int(gpus_per_cell):
@@ -175,6 +187,10 @@ class RayRunner:
         self.fixed = fixed  # (CPUs, GPUs) set by a flag: a variant's own resources do not apply
         self.started = started  # this runner started Ray (a local instance): close() shuts it down
         self._relay: Any = None
+        self._sent: dict[Any, tuple[str, float, float, float]] = {}  # ref -> (token, sent at, CPUs, GPUs)
+        self._started: set[str] = set()  # tokens of the tasks a worker began
+        self._said_waiting = False
+        self.wait_say_seconds = WAIT_SAY_SECONDS
 
     @property
     def threads(self) -> int:
@@ -199,11 +215,34 @@ class RayRunner:
             done, _ = ray.wait(list(refs), num_returns=1, timeout=POLL_SECONDS)
             if self._relay is not None:
                 for run_id, kind, payload in ray.get(self._relay.take.remote()):
+                    if kind == "started":
+                        self._started.add(run_id)
+                        continue
                     answer = on_report(run_id, kind, payload)
                     if kind == "prune":
                         self._relay.answer.remote(run_id, payload[0], answer)
             if done:
+                self._sent.pop(done[0], None)
                 return done[0]
+            self._say_waiting(refs)
+
+    def _say_waiting(self, refs: Sequence[Any]) -> None:
+        """One line (once per runner) when a task has waited ``wait_say_seconds`` without a
+        worker starting it: the cluster's free resources are taken (by other jobs, say)."""
+        import ray
+
+        if self._said_waiting:
+            return
+        now = time.monotonic()
+        for ref in refs:
+            token, sent, cpus, gpus = self._sent.get(ref, ("", now, 0.0, 0.0))
+            if token and token not in self._started and now - sent > self.wait_say_seconds:
+                free = ray.available_resources()
+                need = f"{cpus:g} CPUs" + (f" and {gpus:g} GPUs" if gpus else "")
+                has = f"{free.get('CPU', 0):g} CPUs" + (f" and {free.get('GPU', 0):g} GPUs" if gpus else "")
+                _say(f"waiting for Ray resources: {need} per cell, the cluster has {has} free")
+                self._said_waiting = True
+                return
 
     def cell_resources(self, cell: Any) -> tuple[float, float]:
         """The (CPUs, GPUs) a cell's task reserves: its variant's own ``resources`` where it has
@@ -284,9 +323,11 @@ class RayRunner:
                         first = claims[1][0][1].run_id if len(claims[1]) == 1 else ""  # one cell: its epochs
                         cpus, gpus = self.cell_resources(task.cells[0])
                         task = dataclasses.replace(task, threads=max(1, int(cpus)))  # Ray sets OMP threads so
+                        token = claims[1][0][1].run_id
                         ref = remote.options(num_cpus=cpus, num_gpus=gpus).remote(
-                            self.train, task, [i for i, _ in claims[1]], relay, first)
+                            self.train, task, [i for i, _ in claims[1]], relay, first, token)
                         pending[ref] = (task, claims)
+                        self._sent[ref] = (token, time.monotonic(), cpus, gpus)
                     if not pending:
                         continue
                     ref = self.wait_one(list(pending), progress)
@@ -336,7 +377,7 @@ class RayTrials:
         self.pending[self.remote.remote(sent, self.runner.relay(), recorder.run_id)] = (task, recorder, cfg)
 
     def _on_report(self, run_id: str, kind: str, payload: Any) -> Any:
-        if kind == "progress":
+        if kind != "prune":
             self.store.record_progress(run_id, payload)
             return None
         trial = self.by_run.get(run_id)
@@ -428,11 +469,16 @@ def _stop(pending: dict[Any, tuple[CellTask, Claims]]) -> None:
 
 
 def runner_for(resources: Any, *, backend: str | None = None, address: str | None = None,
-               cpus_per_cell: float | None = None, gpus_per_cell: float | None = None) -> RayRunner | None:
+               cpus_per_cell: float | None = None, gpus_per_cell: float | None = None,
+               jobs: int = 1) -> RayRunner | None:
     """The runner an experiment trains with: its ``[resources]`` table
     (:class:`~mnistlab.experiments.Resources`) with each flag given (not None) taking precedence
     over the file, including a variant's own ``resources``; None for the local backend. A Ray
     runner is connected before anything trains (:func:`ray_runner`).
+
+    A flag the chosen backend ignores is one :class:`~mnistlab.errors.SpecWarning`: the per-cell
+    amounts on the local backend, ``jobs`` (`-j`) above 1 on Ray (Ray decides how many cells train
+    at once from the resources).
 
     Raises :class:`~mnistlab.errors.SpecError` for ``address`` without the Ray backend, and as
     :func:`ray_runner` does.
@@ -441,7 +487,15 @@ def runner_for(resources: Any, *, backend: str | None = None, address: str | Non
     if backend != "ray":
         if address is not None:
             raise SpecError("--address needs --backend ray")
+        given = [f for f, v in (("--cpus-per-cell", cpus_per_cell), ("--gpus-per-cell", gpus_per_cell)) if v is not None]
+        if given:
+            them = "them" if len(given) > 1 else "it"
+            warnings.warn(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} with --backend ray: "
+                          f"the local backend ignores {them}", SpecWarning, stacklevel=2)
         return None
+    if jobs > 1:
+        warnings.warn(f"-j {jobs} applies to the local backend: on Ray the cells' resources decide how many "
+                      "train at once (see --cpus-per-cell)", SpecWarning, stacklevel=2)
     cpus = cpus_per_cell if cpus_per_cell is not None else resources.cpus_per_cell
     gpus = gpus_per_cell if gpus_per_cell is not None else resources.gpus_per_cell
     runner = ray_runner(address if address is not None else resources.address,
@@ -460,38 +514,115 @@ def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_p
     does not answer.
     """
     runner = RayRunner(cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell)
+    if address is not None and not address.strip():
+        raise SpecError('--address "": expected auto, HOST:PORT or ray://HOST:PORT (leave it out for a local Ray)')
     try:
         import ray
     except ImportError:
         raise SpecError("--backend ray needs Ray, which is not installed: pip install 'mnistlab[ray]'") from None
     if address and address != "auto":
         _check_answers(address)
+    _quiet_ray_messages()
     if ray.is_initialized():
         return runner
     try:
         if address:
-            ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
+            with _connecting():
+                ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
         else:
             ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
                      logging_level=logging.ERROR)
     except Exception as exc:  # noqa: BLE001 - Ray raises many kinds (ConnectionError, RuntimeError...)
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        if address == "auto" and "running Ray instance" in first:
+            first = "no Ray cluster is running on this machine (start one with `ray start --head`, or leave out --address)"
+        elif address and "Failed to connect" in first:
+            first = "no Ray cluster answers there (its GCS port, 6379 unless `ray start --port` said otherwise)"
         raise SpecError(f"could not start or reach Ray{f' at {address}' if address else ''}: {first}") from None
     runner.started = not address
     return runner
 
 
+@contextlib.contextmanager
+def _connecting() -> Iterator[None]:
+    """While joining a cluster: Ray tries its GCS :data:`CONNECT_TRIES` times (a second each, not
+    20), and its C++ client's retry lines on the process's stderr (file descriptor 2, which Python's
+    logging does not reach) are kept out of the user's output."""
+    old = os.environ.get("RAY_gcs_server_port_wait_time_s")
+    os.environ["RAY_gcs_server_port_wait_time_s"] = CONNECT_TRIES
+    saved = os.dup(2)
+    try:
+        with tempfile.TemporaryFile() as sink:
+            sys.stderr.flush()
+            os.dup2(sink.fileno(), 2)
+            try:
+                yield
+            finally:
+                sys.stderr.flush()
+                os.dup2(saved, 2)
+    finally:
+        os.close(saved)
+        if old is None:
+            os.environ.pop("RAY_gcs_server_port_wait_time_s", None)
+        else:
+            os.environ["RAY_gcs_server_port_wait_time_s"] = old
+
+
+def _say(line: str) -> None:
+    """One mnistlab line on stderr, from any thread (Ray's error listener calls it too)."""
+    print(f"warning: {line}", file=sys.stderr, flush=True)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _ray_message(data: dict[str, Any], ignore_prefix: bool = False) -> None:
+    """Stands in for Ray's printer of the cluster's error messages (a paragraph per dead worker,
+    with colour codes, on stdout): a worker that died and whose task Ray runs again becomes one
+    mnistlab line; the rest is left to mnistlab's own lines (a cell whose worker died twice is
+    recorded failed, and says so)."""
+    for text in data.get("lines", []):
+        text = _ANSI.sub("", str(text))
+        if "will be retried" in text:
+            _say("a Ray worker died while training a cell; Ray trains the cell again (once)")
+        else:
+            logging.getLogger(__name__).debug("Ray: %s", text)
+
+
+def _quiet_ray_messages() -> None:
+    """Route Ray's driver-side error messages through :func:`_ray_message`. Ray prints them from a
+    thread with no option to turn it off (``log_to_driver=False`` covers only the workers' output),
+    through the module function ``ray._private.worker.print_to_stdstream``, replaced here."""
+    try:
+        import ray._private.worker as ray_worker
+    except ImportError:  # another Ray layout: its messages stay as they are
+        return
+    if hasattr(ray_worker, "print_to_stdstream"):
+        ray_worker.print_to_stdstream = _ray_message
+
+
 def _check_answers(address: str, timeout: float = 3.0) -> None:
-    """Fail fast, in one line, when nothing listens at ``[ray://]HOST:PORT`` (Ray itself would
-    retry for a minute or more)."""
+    """Fail fast, in one line, when nothing at ``[ray://]HOST:PORT`` answers as a Ray server would
+    (Ray itself would retry for 20 s to minutes). Ray's GCS and Ray Client servers speak gRPC, that
+    is HTTP/2: sent the client preface (RFC 9113, section 3.4), such a server answers with a SETTINGS
+    frame at once; a closed port, a silent listener or a server that says something else does not."""
     hostport = address.removeprefix("ray://")
     host, _, port = hostport.rpartition(":")
     if not host or not port.isdigit():
         raise SpecError(f'--address "{address}": expected auto, HOST:PORT or ray://HOST:PORT')
     try:
-        socket.create_connection((host, int(port)), timeout=timeout).close()
+        with socket.create_connection((host, int(port)), timeout=timeout) as conn:
+            conn.settimeout(timeout)
+            conn.sendall(_H2_PREFACE)
+            head = conn.recv(9)
     except OSError as exc:
-        raise SpecError(f"the Ray cluster at {address} does not answer: {exc.strerror or exc}") from None
+        why = "no answer" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+        raise SpecError(f"the Ray cluster at {address} does not answer: {why}") from None
+    if len(head) < 9 or head[3] != 0x4:  # byte 3 of a frame header: its type, 0x4 SETTINGS
+        raise SpecError(f"the Ray cluster at {address} does not answer: what listens there is not a Ray server")
+
+
+_H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + an empty SETTINGS frame
 
 
 def close(runner: object) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -48,6 +49,28 @@ def check_output(path: str | Path, allowed: tuple[str, ...]) -> Path:
     return out
 
 
+class Amount(click.ParamType):
+    """A finite number of CPUs or GPUs: above 0 (``above=True``) or at least 0. Refuses nan and inf
+    at parse time (click's FloatRange lets nan through: it compares False with every bound)."""
+
+    name = "float"
+
+    def __init__(self, *, above: bool) -> None:
+        self.above = above
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        """``value`` as a float, or a usage error (exit 2) naming the bound."""
+        try:
+            v = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        if v < 0 or (self.above and v == 0):
+            self.fail(f"{value!r} must be {'above' if self.above else 'at least'} 0", param, ctx)
+        return v
+
+
 def backend_options(what: str) -> Callable[[F], F]:
     """`--backend`, `--address`, `--cpus-per-cell` and `--gpus-per-cell` of the commands that train
     ``what`` (cells, trials): each, when given, overrides the experiment file's [resources]."""
@@ -59,10 +82,10 @@ def backend_options(what: str) -> Callable[[F], F]:
             click.option("--address", default=None, metavar="auto|HOST:PORT|ray://HOST:PORT",
                          help="With --backend ray: the Ray cluster to join [default: the file's, else start a "
                               "local one sized to this machine]."),
-            click.option("--cpus-per-cell", type=click.FloatRange(min=0, min_open=True), default=None,
+            click.option("--cpus-per-cell", type=Amount(above=True), default=None,
                          help=f"With --backend ray: the CPUs each of the {what}' Ray tasks reserves "
                               "[default: the file's, else 1]."),
-            click.option("--gpus-per-cell", type=click.FloatRange(min=0), default=None,
+            click.option("--gpus-per-cell", type=Amount(above=False), default=None,
                          help=f"With --backend ray: the GPUs (a fraction up to 1 allowed) each of the {what}' Ray "
                               "tasks reserves [default: the file's, else 0]."),
         ]):

@@ -114,10 +114,10 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     if backend == "local" and address is not None:
         raise click.UsageError("--address needs --backend ray")
     exp = load_experiment(experiment)
-    st = open_store(store, create=True)
     exp.cells(quick=quick)  # a bad experiment says so before Ray starts
     runner = runner_for(exp.resources, backend=backend, address=address, cpus_per_cell=cpus_per_cell,
-                        gpus_per_cell=gpus_per_cell)
+                        gpus_per_cell=gpus_per_cell, jobs=jobs)
+    st = open_store(store, create=True)  # once the backend works: a wrong address leaves no folder behind
     cells = len(exp.cells(quick=quick))
     click.echo(f"experiment {exp.name}: {cells} runs, store {st.root}", err=fmt != "table")
 
