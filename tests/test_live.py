@@ -392,3 +392,43 @@ def test_the_first_driver_to_finish_says_which_cells_another_still_trains(tmp_pa
     finally:
         holder.kill()
         holder.wait()
+
+
+# ------------------------------------------------------------------- new-user check (issue 18)
+def _trial_run(store: RunStore, number: int, value: float, test_acc: float) -> None:
+    """A search trial's run as record_trial leaves it."""
+    rid = store.start_run(experiment="sw", variant=f"trial-{number:04d}", seed=0, member=0,
+                          config={"train": {"epochs": 2}}, config_hash=f"k{number}")
+    store.finish_run(rid, status="finished", history=[], env={},
+                     metrics={"test_accuracy": test_acc, "trial": number, "trial_state": "complete",
+                              "search_metric": "val_accuracy", "search_direction": "maximize", "search_value": value})
+
+
+def test_watch_on_a_search_leads_by_the_searchs_metric_and_counts_its_trials(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    write_plan(store.root, "sw", [], trials=4)  # what run_search writes: no cells, its number of trials
+    _trial_run(store, 0, 0.80, 0.99)  # the best test accuracy, the worse validation accuracy
+    _trial_run(store, 1, 0.95, 0.90)
+    status = sweep_status(store, "sw")
+    assert (status.total, status.done, status.left) == (4, 2, 2) and not status.over  # between two trials
+    assert status.leader is not None and status.leader[0] == "trial-0001"
+    assert "leader trial-0001 val_accuracy 0.9500 (the search's metric)" in summary(status)
+
+
+def test_watch_waits_for_a_sweep_not_started_yet(tmp_path: Path) -> None:
+    exp = tmp_path / "later.toml"
+    exp.write_text('name = "later"\n[base]\ndataset = "mnist"\nmodel = { dense = [8] }\n')
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1] / "src")}
+    proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "watch", str(exp), "--store", str(tmp_path / "none"),
+                             "--interval", "0.1"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stderr.readline()  # type: ignore[union-attr]
+        assert line == f"waiting for {exp} to start... (Ctrl-C stops)\n"
+        time.sleep(0.5)
+        assert proc.poll() is None  # still waiting
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert main(["watch", "later", "--store", str(tmp_path / "none"), "--no-wait"]) == 2  # a bare name: at once

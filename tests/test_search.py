@@ -18,11 +18,11 @@ import optuna  # noqa: E402
 from mnistlab import plots  # noqa: E402
 from mnistlab.cli import main  # noqa: E402
 from mnistlab.comparison import compare  # noqa: E402
-from mnistlab.errors import SpecError  # noqa: E402
+from mnistlab.errors import SpecError, SpecWarning  # noqa: E402
 from mnistlab.experiments import load_experiment, parse_experiment  # noqa: E402
 from mnistlab.report import build_report  # noqa: E402
-from mnistlab.search import (PruningCallback, counted_trials, param_importances, run_search, storage_url,  # noqa: E402
-                             trial_rows)
+from mnistlab.search import (PruningCallback, counted_trials, open_study, param_importances, run_search,  # noqa: E402
+                             storage_url, trial_rows)
 from mnistlab.store import RunStore  # noqa: E402
 from test_report import check_in_browser  # noqa: E402
 
@@ -80,6 +80,15 @@ BAD = {
     "no setting": ('trials = 3', "no setting to search"),
     "two distributions": ('"train.lr" = { uniform = [0.01, 0.1], log_uniform = [0.01, 0.1] }', "exactly one distribution"),
     "step on log_uniform": ('"train.lr" = { log_uniform = [0.01, 0.1], step = 0.01 }', '"step" does not apply to log_uniform'),
+    "test metric": ('"train.lr" = { uniform = [0.01, 0.1] }\nmetric = "test_accuracy"',
+                    'a search may not choose by the test data ("test_accuracy"): score the trials on the validation '
+                    'split with "val_accuracy" (or "val_loss")'),
+    "empty range": ('"train.lr" = { uniform = [0.01, 0.01] }', "the range's low (0.01) equals its high: the range is empty"),
+    "infinite end": ('"train.lr" = { log_uniform = [1e-4, inf] }', "a range's ends must be finite numbers"),
+    "int log at 0": ('"train.batch_size" = { int = [0, 64], log = true }', "start it at 1"),
+    "step off the bounds": ('"train.lr" = { uniform = [0.01, 0.1], step = 0.04 }',
+                            "the range [0.01, 0.1] is not a whole number of steps of 0.04: end it on a step, e.g. at 0.09"),
+    "int step off the bounds": ('"train.batch_size" = { int = [32, 100], step = 32 }', "e.g. at 96"),
 }
 
 
@@ -305,3 +314,94 @@ def test_sigterm_stops_a_parallel_search_with_its_ranking_printed(tmp_path: Path
     assert "#1 trial" in out and "Traceback" not in err  # the trials so far, ranked
     assert err.strip().splitlines()[-1].startswith("interrupted by SIGTERM: the trials finished so far are recorded")
     assert not [r for r in RunStore(tmp_path / "store").runs(experiment="srch") if r.status == "running"]
+
+
+# ------------------------------------------------------------------- new-user check (issue 18)
+def test_a_stepped_value_is_rounded_to_its_steps_decimals_and_a_short_grid_says_so(tmp_path: Path) -> None:
+    exp = load_experiment(_exp(tmp_path, f'{BASE}\n[search]\n"train.lr" = {{ uniform = [0.01, 0.05], step = 0.0004 }}\n'))
+    assert exp.search is not None
+    lr = exp.search.params[0]
+    assert lr.grid_values()[64] == 0.0356 and lr.rounded(0.03560000000000001) == 0.0356
+    grid = f'{BASE}\n[search]\n"train.lr" = {{ choice = [0.01, 0.1] }}\nsampler = "grid"\ntrials = 5\n'
+    with pytest.warns(SpecWarning, match="trials = 5 but the grid has 2 points: the search runs 2 trials"):
+        assert load_experiment(_exp(tmp_path, grid, "g.toml")).search.trials == 2
+
+
+def test_a_changed_search_table_is_refused_on_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    first = load_experiment(_exp(tmp_path, SEARCH))
+    RunStore(tmp_path / "store", create=True)
+    study = open_study("srch", first.search, tmp_path / "store", 3)
+    study.tell(study.ask({}), 0.5)  # one trial recorded under the first table
+    assert open_study("srch", first.search, tmp_path / "store", 3) is not None  # the same table resumes
+    for change in (("log_uniform = [1e-4, 0.3]", "log_uniform = [1e-3, 0.3]"), ("seed = 3", "seed = 4"),
+                   ('pruner = "median"', 'pruner = "median"\nsampler = "random"')):
+        path = _exp(tmp_path, SEARCH.replace(*change), "changed.toml")
+        with pytest.raises(SpecError, match="the \\[search\\] table changed since trial 0 of study srch"):
+            open_study("srch", load_experiment(path).search, tmp_path / "store", 3)
+        assert main(["search", str(path), "--store", str(tmp_path / "store"), "--data-dir", "/nonexistent"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "use a new experiment name" in err
+    more = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 20"), "more.toml")  # more trials: the same study
+    assert open_study("srch", load_experiment(more).search, tmp_path / "store", 3) is not None
+
+
+def _trial(store: RunStore, number: int, value: float, test_acc: float, params: dict, experiment: str = "ts") -> str:
+    """A trial's run as record_trial leaves it in the store."""
+    train = {"epochs": 2, **{k.removeprefix("train."): v for k, v in params.items()}}
+    rid = store.start_run(experiment=experiment, variant=f"trial-{number:04d}", seed=0, member=0,
+                          config={"dataset": "mnist", "model": {"dense": [8]}, "train": train}, config_hash=f"k{number}")
+    store.finish_run(rid, status="finished", history=[{"val_accuracy": value}], env={},
+                     metrics={"test_accuracy": test_acc, "trial": number, "trial_state": "complete",
+                              "search_metric": "val_accuracy", "search_direction": "maximize", "search_value": value,
+                              "trial_params": params, "trial_log_params": ["train.lr"], "epochs_run": 2})
+    return rid
+
+
+def test_a_searchs_ranking_shows_each_searched_param(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = RunStore(tmp_path / "store", create=True)
+    _trial(store, 0, 0.80, 0.99, {"train.lr": 0.001, "train.batch_size": 32})
+    _trial(store, 1, 0.95, 0.90, {"train.lr": 0.05, "train.batch_size": 64})
+    rows = compare(store, "ts")
+    assert [(r["variant"], r["train.lr"], r["train.batch_size"]) for r in rows] == [("trial-0001", 0.05, 64),
+                                                                                   ("trial-0000", 0.001, 32)]
+    assert "params" in rows[0]  # still the weight count
+    assert main(["compare", "ts", "--store", str(store.root), "--format", "csv"]) == 0
+    head, first = capsys.readouterr().out.splitlines()[:2]
+    assert head.endswith(",train.lr,train.batch_size") and first.startswith("trial-0001,") and first.endswith(",0.05,64")
+    assert main(["compare", "ts", "--store", str(store.root), "--format", "json"]) == 0
+    assert '"train.lr": 0.05' in capsys.readouterr().out
+    assert main(["compare", "ts", "--store", str(store.root)]) == 0
+    table = capsys.readouterr().out
+    assert "train.lr" in table and "train.batch_size" in table and "0.001" in table
+
+
+def test_search_best_prints_refuses_to_overwrite_and_refuses_a_non_search(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    store = RunStore(tmp_path / "store", create=True)
+    _trial(store, 0, 0.80, 0.99, {"train.lr": 0.001})
+    _trial(store, 1, 0.95, 0.90, {"train.lr": 0.05})
+    assert main(["search-best", "ts", "--store", str(store.root)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("# written by `mnistlab search-best ts`") and "lr = 0.05" in out
+    dest = tmp_path / "best.toml"
+    dest.write_text("mine")
+    assert main(["search-best", "ts", "--store", str(store.root), "-o", str(dest)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "exists" in err and "--force" in err and dest.read_text() == "mine"
+    assert main(["search-best", "ts", "--store", str(store.root), "-o", str(dest), "--force"]) == 0
+    assert load_experiment(dest).variants[0].config["train"]["lr"] == 0.05
+    rid = store.start_run(experiment="plain", variant="base", seed=0, member=0, config={}, config_hash="k")
+    store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.9}, env={})
+    assert main(["search-best", "plain", "--store", str(store.root)]) == 2
+    err = capsys.readouterr().err
+    assert "plain is not a search" in err and "no complete trial" not in err
+
+
+def test_parallel_coordinates_take_log_axes_from_the_distribution() -> None:
+    trials = [{"trial": i, "state": "complete", "value": 0.9 + i / 100, "log_params": ["train.lr"],
+               "params": {"model.dropout": d, "train.lr": lr}}
+              for i, (d, lr) in enumerate([(0.01, 1e-4), (0.2, 1e-3), (0.489, 0.05)])]
+    fig = plots.plot_parallel_coordinates(trials)
+    labels = [t.get_text() for t in fig.axes[0].texts]
+    assert "0.489" in labels and "0.489 (log)" not in labels  # uniform: linear, though it spans decades
+    assert "0.05 (log)" in labels  # log_uniform: log

@@ -299,16 +299,21 @@ def _num(x: Any) -> float | None:
     return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
 
 
+def _csv_value(value: Any) -> Any:
+    return json.dumps(value) if isinstance(value, (list, dict)) else value
+
+
 def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
     """The comparison rows as ``csv``, ``markdown`` or ``json`` text (``table``: see rich_table)."""
     if fmt == "json":
         return json.dumps(list(rows), indent=1)
     if fmt == "csv":
         buf = io.StringIO()
-        w = csv.DictWriter(buf, fieldnames=list(COLUMNS), lineterminator="\n")
+        fields = [*COLUMNS, *search_columns(rows)]
+        w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
         w.writeheader()
         for r in rows:
-            w.writerow({k: "" if r.get(k) is None else r.get(k) for k in COLUMNS})
+            w.writerow({k: "" if r.get(k) is None else _csv_value(r.get(k)) for k in fields})
         return buf.getvalue()
     if fmt == "markdown":
         heads, cells = display_cells(rows)
@@ -318,6 +323,19 @@ def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
     raise SpecError(f'unknown format "{fmt}"{did_you_mean(fmt, ["table", "csv", "markdown", "json"])}')
 
 
+def search_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The columns a search's rows add: one per searched param, named by its dotted key (``train.lr``)."""
+    return list(dict.fromkeys(k for r in rows for k in r if k not in COLUMNS and "." in k))
+
+
+def _searched_cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+
+
 def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[str]]]:
     """(headers, rows of display strings): accuracies in %, mean +- std (n), committee columns only
     when relevant. The first column (variant) reads left-aligned, the others right-aligned."""
@@ -325,8 +343,10 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
     val = any(r.get("val_acc") is not None for r in rows)
     balanced = any(r.get("test_balanced_acc") is not None for r in rows)  # a dataset judged by balanced accuracy
     tta = any(r.get("tta_test_acc") is not None for r in rows)
-    heads = (["variant", "params", "epochs", "train acc"] + ["val acc"] * val + ["test acc"] + ["balanced acc"] * balanced
-             + ["test acc (TTA)"] * tta + ["test loss", "train time", "s/epoch"] + ["members", "committee"] * committee)
+    searched = search_columns(rows)
+    heads = (["variant", *searched, "params", "epochs", "train acc"] + ["val acc"] * val + ["test acc"]
+             + ["balanced acc"] * balanced + ["test acc (TTA)"] * tta + ["test loss", "train time", "s/epoch"]
+             + ["members", "committee"] * committee)
     out = []
     for r in rows:
         pct = (lambda x: "-" if x is None else f"{100 * x:.2f}%")
@@ -334,7 +354,8 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
         test = pct(r.get("test_acc")) + (f" +- {100 * std:.2f}" if std is not None else "") + f" (n={r.get('n', 0)})"
         test += {"best": " best", "within noise": " ~best", "below": ""}.get(r.get("vs_best") or "", "")
         note = f" ({r['note']})" if r.get("note") else ""  # e.g. diverged: the learning rate is probably too high
-        cells = [str(r["variant"]) + note, "-" if r.get("params") is None else f"{r['params']:,}",
+        cells = [str(r["variant"]) + note, *(_searched_cell(r.get(k)) for k in searched),
+                 "-" if r.get("params") is None else f"{r['params']:,}",
                  "-" if r.get("epochs") is None else f"{r['epochs']:g}", pct(r.get("train_acc"))]
         cells += [pct(r.get("val_acc"))] * val
         cells += [test] + [pct(r.get("test_balanced_acc"))] * balanced + [pct(r.get("tta_test_acc"))] * tta

@@ -61,12 +61,14 @@ def _plan_path(root: str | os.PathLike, experiment: str) -> Path:
 
 
 def write_plan(root: str | os.PathLike, experiment: str, cells: Sequence[tuple[str, str]], *, workers: int = 1,
-               started: float | None = None) -> None:
+               started: float | None = None, trials: int = 0) -> None:
     """Record the sweep a driver is about to run: its cells as ``(variant, config key)`` pairs,
-    how many workers, when it started and the driver's pid and host. Written atomically; a
-    store that cannot be written to is ignored (the sweep itself reports that)."""
+    how many workers, when it started and the driver's pid and host; a search (whose trials are
+    not known ahead) gives no cells but its number of ``trials``. Written atomically; a store
+    that cannot be written to is ignored (the sweep itself reports that)."""
     plan = {"experiment": experiment, "cells": [list(c) for c in cells], "workers": int(workers),
-            "started": time.time() if started is None else started, "pid": os.getpid(), "host": socket.gethostname()}
+            "started": time.time() if started is None else started, "pid": os.getpid(), "host": socket.gethostname(),
+            "trials": int(trials)}
     path = _plan_path(root, experiment)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +112,8 @@ class RunningCell:
 class SweepStatus:
     """Where a sweep stands. ``done`` counts finished and diverged cells, ``failed`` failed ones,
     ``left`` those not started or interrupted; ``leader`` is ``(variant, mean test accuracy, runs)``
-    over finished runs; ``eta`` is None until a cell of this sweep has ended."""
+    over finished runs (a search's: ``(trial variant, value, 1, metric)``, its best complete trial
+    by the search's metric and direction); ``eta`` is None until a cell of this sweep has ended."""
 
     experiment: str
     total: int
@@ -118,7 +121,7 @@ class SweepStatus:
     failed: int
     running: tuple[RunningCell, ...]
     left: int
-    leader: tuple[str, float, int] | None
+    leader: tuple[Any, ...] | None
     elapsed: float
     eta: float | None
     driver_alive: bool = True
@@ -138,7 +141,7 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
     plan = read_plan(store.root, experiment)
     runs = store.runs(experiment=experiment)
     if cells is None:
-        cells = [tuple(c) for c in plan["cells"]] if plan else [(r.variant, r.config_hash) for r in runs]
+        cells = [tuple(c) for c in plan["cells"]] if plan and plan["cells"] else [(r.variant, r.config_hash) for r in runs]
     latest: dict[tuple[str, str], RunRecord] = {}
     for r in runs:  # oldest first: the last one wins
         latest[(r.variant, r.config_hash)] = r
@@ -150,9 +153,10 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
     running = tuple(_running(r, now) for r in recs if r is not None and r.status == "running" and process_alive(r.pid, r.host))
     done = sum(r is not None and r.status in ("finished", "diverged") for r in recs)
     failed = sum(r is not None and r.status == "failed" for r in recs)
-    left = len(wanted) - done - failed - len(running)
+    total = max(len(wanted), int(plan.get("trials") or 0) if plan else 0)  # a search: its trials to come count
+    left = total - done - failed - len(running)
     width = workers or (int(plan["workers"]) if plan else 0) or max(len(running), 1)
-    return SweepStatus(experiment, len(wanted), done, failed, running, left, _leader(recs), now - started,
+    return SweepStatus(experiment, total, done, failed, running, left, _leader(recs), now - started,
                        _eta(recs, running, left, started, width),
                        driver_alive(plan) if plan else bool(running))
 
@@ -165,7 +169,9 @@ def _running(r: RunRecord, now: float) -> RunningCell:
                        max(0.0, now - r.created_at), float(val) if isinstance(val, (int, float)) else None)
 
 
-def _leader(recs: Sequence[RunRecord | None]) -> tuple[str, float, int] | None:
+def _leader(recs: Sequence[RunRecord | None]) -> tuple[Any, ...] | None:
+    if any(r is not None and "trial" in (r.metrics or {}) for r in recs):
+        return _search_leader(recs)
     scores: dict[str, list[float]] = {}
     for r in recs:
         acc = None if r is None or r.status != "finished" else r.metrics.get("test_accuracy")
@@ -175,6 +181,17 @@ def _leader(recs: Sequence[RunRecord | None]) -> tuple[str, float, int] | None:
         return None
     best = max(scores, key=lambda v: sum(scores[v]) / len(scores[v]))
     return best, sum(scores[best]) / len(scores[best]), len(scores[best])
+
+
+def _search_leader(recs: Sequence[RunRecord | None]) -> tuple[str, float, int, str] | None:
+    """A search's best complete trial by the search's metric and direction: (variant, value, 1, metric)."""
+    trials = [r.metrics for r in recs if r is not None and r.metrics.get("trial_state") == "complete"
+              and isinstance(r.metrics.get("search_value"), (int, float))]
+    if not trials:
+        return None
+    sign = -1.0 if trials[0].get("search_direction") == "minimize" else 1.0
+    best = max(trials, key=lambda m: sign * float(m["search_value"]))
+    return f"trial-{int(best['trial']):04d}", float(best["search_value"]), 1, str(best.get("search_metric"))
 
 
 def _eta(recs: Sequence[RunRecord | None], running: Sequence[RunningCell], left: int, started: float,
@@ -205,8 +222,11 @@ def summary(status: SweepStatus) -> str:
              f"{status.left} left"]
     if status.failed:
         parts.append(f"{status.failed} failed")
-    if status.leader is not None:
-        variant, acc, n = status.leader
+    if status.leader is not None and len(status.leader) == 4:  # a search: its best trial by the search's metric
+        variant, value, _, metric = status.leader
+        parts.append(f"leader {variant} {metric} {value:.4f} (the search's metric)")
+    elif status.leader is not None:
+        variant, acc, n = status.leader[:3]
         parts.append(f"leader {variant} {100 * acc:.2f}% test acc ({n} run{'s' * (n != 1)})")
     parts.append(f"elapsed {clock(status.elapsed)}")
     if status.running or status.left:

@@ -521,12 +521,13 @@ def plot_optimization_history(trials: Sequence[Mapping[str, Any]], metric: str =
     return fig
 
 
-def _axis_values(values: Sequence[Any]) -> tuple[np.ndarray, list[str] | None, bool]:
-    """Values of one param on a 0-1 axis: numbers scaled (log when they span a decade or more and are
-    positive), anything else by its rank among the distinct values; also its tick labels, and log."""
+def _axis_values(values: Sequence[Any], log: bool = False) -> tuple[np.ndarray, list[str] | None, bool]:
+    """Values of one param on a 0-1 axis: numbers scaled (on a log scale when ``log``, the param's
+    distribution is a log one, and they are positive), anything else by its rank among the distinct
+    values; also its tick labels, and whether the axis is log."""
     if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
         x = np.asarray(values, dtype=float)
-        log = bool(x.min() > 0 and x.max() / x.min() >= 10)
+        log = bool(log and x.min() > 0)
         x = np.log10(x) if log else x
         span = float(x.max() - x.min()) or 1.0
         return (x - x.min()) / span, None, log
@@ -548,10 +549,12 @@ def json_label(value: Any) -> str:
 
 def plot_parallel_coordinates(trials: Sequence[Mapping[str, Any]], metric: str = "val_accuracy") -> Figure:
     """One line per trial with a value across one axis per searched param and the metric, colored by
-    the value (Optuna's ``plot_parallel_coordinate``). PlotError when no trial has a value."""
+    the value (Optuna's ``plot_parallel_coordinate``). A param in a trial's ``log_params`` (searched
+    on a log scale) gets a log axis. PlotError when no trial has a value."""
     scored = _scored(trials)
     keys = sorted({k for t in scored for k in t.get("params", {})})
-    cols = [_axis_values([t["params"].get(k) for t in scored]) for k in keys]
+    logs = {k for t in scored for k in t.get("log_params", ())}  # log_uniform, int with log = true
+    cols = [_axis_values([t["params"].get(k) for t in scored], k in logs) for k in keys]
     vals = np.asarray([t["value"] for t in scored], dtype=float)
     cols.append(_axis_values(list(vals)))
     names = [*keys, metric]

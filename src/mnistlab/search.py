@@ -26,7 +26,9 @@ anything trains. :func:`run_search` runs the study: each trial is a run in the s
 ``trial-0007`` whose metrics hold ``trial``, ``trial_state`` (complete / pruned / failed),
 ``search_metric``, ``search_value`` and ``trial_params``. The study lives in Optuna's RDB storage,
 ``search.sqlite`` in the store folder, so a killed search resumes where it stopped: trials left
-running by a dead driver are failed and asked again with the same parameters.
+running by a dead driver are failed and asked again with the same parameters. The study records
+its table's :func:`space_fingerprint`; a rerun whose ranges, choices, metric, direction, sampler or
+seed changed is refused (a new experiment name starts a new study).
 
 A trial's value is its last epoch's ``metric`` (the model the run keeps). Pruning: the monitored
 metric is reported to Optuna at each epoch end and a trial the pruner stops ends there, its history
@@ -48,14 +50,16 @@ import multiprocessing
 import os
 import socket
 import time
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from mnistlab.callbacks import Callback, Logs, check_monitor
-from mnistlab.errors import MnistlabError, SpecError, did_you_mean, show, unknown_key
+from mnistlab.errors import MnistlabError, SpecError, SpecWarning, did_you_mean, show, unknown_key
 
 SETTINGS = ("metric", "direction", "trials", "sampler", "pruner", "seed")
 DISTRIBUTIONS = ("uniform", "log_uniform", "int", "choice")
@@ -68,6 +72,7 @@ MAX_TRIALS = 10_000
 DEFAULT_TRIALS = 20
 STUDY_FILE = "search.sqlite"
 QUICK_TRIALS = 4
+_FINGERPRINT = "mnistlab:space"  # study user attr: space_fingerprint of the [search] table that drew its trials
 _KILLED = "mnistlab:killed"  # system attr of a trial failed because its driver died (it is asked again)
 
 
@@ -102,7 +107,13 @@ class Param:
         step = self.step or 1
         n = int(math.floor((self.high - self.low) / step + 1e-9)) + 1
         vals = [self.low + i * step for i in range(n)]
-        return [int(v) for v in vals] if self.kind == "int" else [float(v) for v in vals]
+        return [int(v) for v in vals] if self.kind == "int" else [self.rounded(v) for v in vals]
+
+    def rounded(self, value: float) -> float:
+        """A stepped uniform value to the decimals of its low and step (``0.03560000000000001`` -> ``0.0356``)."""
+        if self.step is None:
+            return float(value)
+        return round(float(value), max(_decimals(self.low), _decimals(self.step)))
 
 
 @dataclass(frozen=True)
@@ -202,19 +213,24 @@ def _range(key: str, kind: str, values: Any, spec: Mapping[str, Any], label: str
            source: str) -> Param:
     """A uniform / log_uniform / int range, checked."""
     num = (int,) if kind == "int" else (int, float)
-    if (not isinstance(values, list) or len(values) != 2
-            or not all(isinstance(v, num) and not isinstance(v, bool) and math.isfinite(v) for v in values)):
+    if not isinstance(values, list) or len(values) != 2 or not all(isinstance(v, num) and not isinstance(v, bool)
+                                                                   for v in values):
         what = "whole numbers" if kind == "int" else "numbers"
         raise SpecError(f"{label}: {kind} must be [low, high], two {what}, got {show(values)}", path=path, source=source)
+    if not all(math.isfinite(v) for v in values):
+        raise SpecError(f"{label}: a range's ends must be finite numbers, got {show(values)}", path=path, source=source)
     low, high = values
-    if low > high:
-        raise SpecError(f"{label}: the range's low ({low}) is above its high ({high})", path=path, source=source)
+    if low >= high:
+        what = f"is above its high ({high})" if low > high else "equals its high: the range is empty"
+        raise SpecError(f"{label}: the range's low ({low}) {what} (to fix the value, set it in [base])",
+                        path=path, source=source)
     log = kind == "log_uniform" or spec.get("log", False)
     if not isinstance(log, bool):
         raise SpecError(f"{label}: log must be true or false, got {show(log)}", path=path, source=source)
     if log and low <= 0:
-        raise SpecError(f"{label}: a log range must stay above 0, got [{low}, {high}]: start it at a small "
-                        f"positive value such as 1e-5", path=path, source=source)
+        start = "1" if kind == "int" else "a small positive value such as 1e-5"
+        raise SpecError(f"{label}: a log range must stay above 0, got [{low}, {high}]: start it at {start}",
+                        path=path, source=source)
     step = spec.get("step")
     if step is not None:
         if isinstance(step, bool) or not isinstance(step, num) or not step > 0:
@@ -222,8 +238,24 @@ def _range(key: str, kind: str, values: Any, spec: Mapping[str, Any], label: str
                             f"got {show(step)}", path=path, source=source)
         if log:
             raise SpecError(f"{label}: step and log cannot be combined (Optuna's rule)", path=path, source=source)
+        _check_step(low, high, step, label, path, source)
     return Param(key, kind, float(low), float(high), None if step is None else float(step),
                  kind == "log_uniform" or bool(spec.get("log", False)))
+
+
+def _decimals(x: float) -> int:
+    """The decimals a number is written with: ``0.0005`` -> 4, ``0.25`` -> 2, ``32`` -> 0."""
+    exponent = Decimal(repr(float(x))).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _check_step(low: float, high: float, step: float, label: str, path: tuple[str, ...], source: str) -> None:
+    """A stepped range must end on a step (Optuna would otherwise move its high, with a warning)."""
+    n = (high - low) / step
+    if abs(n - round(n)) > 1e-6:
+        top = round(low + math.floor(n + 1e-9) * step, max(_decimals(low), _decimals(step)))
+        raise SpecError(f"{label}: the range [{low}, {high}] is not a whole number of steps of {step}: "
+                        f"end it on a step, e.g. at {top:g}", path=path, source=source)
 
 
 def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str, Any], where: str,
@@ -239,6 +271,10 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
     metric = s.get("metric", "val_accuracy")
     if not isinstance(metric, str):
         raise SpecError(f"{where}: metric: must be a string, got {show(metric)}", path=("search", "metric"), source=source)
+    if metric.startswith("test_"):
+        raise SpecError(f'{where}: metric: a search may not choose by the test data ("{metric}"): score the trials '
+                        f'on the validation split with "val_accuracy" (or "val_loss")', path=("search", "metric"),
+                        source=source)
     try:
         check_monitor(metric, f"{where}: metric")
     except SpecError as exc:
@@ -256,7 +292,11 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
                 raise SpecError(f'{where}: "{p.key}": the grid sampler needs a finite set of values, not a continuous '
                                 f"{p.kind} range: use choice = [...], an int range, or a uniform range with a step",
                                 path=("search", *p.key.split(".")), source=source)
-        trials = min(trials, math.prod(len(p.grid_values()) for p in params))
+        size = math.prod(len(p.grid_values()) for p in params)
+        if trials > size and "trials" in s:
+            warnings.warn(SpecWarning(f"{where}: trials = {trials} but the grid has {size} points: the search runs "
+                                      f"{size} trials (each point once)"), stacklevel=2)
+        trials = min(trials, size)
     if not _has_validation(base):
         raise SpecError(f"{source}: a search needs a validation split to score its trials on: set data.validation "
                         f"in [base] (e.g. data = {{ validation = 0.1 }})", path=("base",), source=source)
@@ -357,7 +397,7 @@ def _decode(param: Param, value: Any) -> Any:
         for c in param.choices or param.grid_values():
             if _encode(c) == value:
                 return copy.deepcopy(c)
-    return int(value) if param.kind == "int" else value
+    return int(value) if param.kind == "int" else param.rounded(value)
 
 
 def distributions(space: SearchSpace) -> dict[str, Any]:
@@ -382,6 +422,7 @@ def open_study(name: str, space: SearchSpace, store_root: str | os.PathLike, epo
     study = optuna.create_study(storage=open_storage(store_root), study_name=name, direction=space.direction,
                                 sampler=make_sampler(space), pruner=make_pruner(space.pruner, epochs),
                                 load_if_exists=True)
+    _check_fingerprint(study, name, space)
     if done := len(study.trials):  # resuming: see make_sampler
         study.sampler = make_sampler(space, done)
     if space.sampler == "grid":
@@ -390,6 +431,30 @@ def open_study(name: str, space: SearchSpace, store_root: str | os.PathLike, epo
         for point in itertools.product(*[[_encode(v) for v in p.grid_values()] for p in space.params]):
             study.enqueue_trial(dict(zip([p.key for p in space.params], point)), skip_if_exists=True)
     return study
+
+
+def space_fingerprint(space: SearchSpace) -> str:
+    """What a study's trials depend on, as JSON text: every param's distribution, the metric, the
+    direction, the sampler and its seed (not ``trials`` or the pruner: those may change on a resume)."""
+    params = [[p.key, p.kind, p.low, p.high, p.step, p.log, [_encode(c) for c in p.choices]] for p in space.params]
+    return json.dumps({"params": params, "metric": space.metric, "direction": space.direction,
+                       "sampler": space.sampler, "seed": space.seed}, sort_keys=True)
+
+
+def _check_fingerprint(study: Any, name: str, space: SearchSpace) -> None:
+    """Record the search table's fingerprint with a new study; a resumed study whose table changed
+    is refused (its old trials, outside the new space, would rank beside the new ones)."""
+    fingerprint = space_fingerprint(space)
+    recorded = study.user_attrs.get(_FINGERPRINT)
+    trials = study.get_trials(deepcopy=False)
+    if recorded is None or not trials:
+        if recorded != fingerprint:
+            study.set_user_attr(_FINGERPRINT, fingerprint)
+        return
+    if recorded != fingerprint:
+        raise SpecError(f"the [search] table changed since trial {trials[-1].number} of study {name}: its trials "
+                        f"were drawn from another space; use a new experiment name (name = \"...\") to start a new study",
+                        path=("search",))
 
 
 def _alive(pid: int) -> bool:
@@ -473,6 +538,7 @@ class TrialTask:
     store_root: str
     data_dir: str | None = None
     threads: int = 0  # CPU threads of this worker (0: the config's); not recorded in the run's config
+    log_params: tuple[str, ...] = ()  # the params searched on a log scale (recorded: the figures' axes follow them)
 
 
 @dataclass
@@ -527,6 +593,7 @@ def record_trial(recorder: Any, task: TrialTask, cfg: Any, result: Any, pruned_a
     result.config.setdefault("train", {})["threads"] = cfg.train.threads  # the user's, not this worker's share
     result.metrics.update(trial=task.number, trial_state=state, search_metric=task.metric,
                           search_direction=direction, search_value=value, trial_params=task.params,
+                          trial_log_params=list(task.log_params),
                           pruned_at_epoch=pruned_at)
     problem = recorder.finish(result)
     return TrialResult(task.number, recorder.run_id, "failed" if problem else state, value,
@@ -605,7 +672,7 @@ def _ask(study: Any, space: SearchSpace, dists: Mapping[str, Any], name: str, ba
     trial.set_user_attr("host", socket.gethostname())
     params = {p.key: _decode(p, trial.params[p.key]) for p in space.params}
     return TrialTask(name, name, trial._trial_id, trial.number, apply_dotted(base, params), params, space.metric,
-                     space.pruner, store_root, data_dir, threads)
+                     space.pruner, store_root, data_dir, threads, tuple(p.key for p in space.params if p.log))
 
 
 def _tell(study: Any, task: TrialTask, res: TrialResult) -> None:
@@ -679,6 +746,7 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     """
     from mnistlab.config import parse_run_config
     from mnistlab.experiments import Experiment, load_experiment
+    from mnistlab.live import write_plan
     from mnistlab.store import RunStore
 
     if not isinstance(exp, Experiment):
@@ -699,6 +767,7 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     dists = distributions(space)
     dd = None if data_dir is None else str(data_dir)
     trials = LocalTrials(jobs) if runner is None else runner.trial_pool(study, st)
+    write_plan(st.root, name, [], workers=trials.slots, trials=out.total)  # for `mnistlab watch`
     out.driver_seconds = out.setup_seconds = time.perf_counter() - t0
     try:
         while True:
@@ -744,7 +813,7 @@ def trial_rows(runs: Sequence[Any]) -> list[dict[str, Any]]:
         out.append({"trial": int(m["trial"]), "variant": r.variant, "state": m.get("trial_state"),
                     "value": m.get("search_value"), "params": dict(m.get("trial_params") or {}), "run_id": r.run_id,
                     "metric": m.get("search_metric"), "direction": m.get("search_direction", "maximize"),
-                    "epochs": m.get("epochs_run")})
+                    "epochs": m.get("epochs_run"), "log_params": list(m.get("trial_log_params") or [])})
     return sorted(out, key=lambda t: t["trial"])
 
 
@@ -760,15 +829,19 @@ def _rank_key(direction: str) -> Callable[[Mapping[str, Any]], tuple[int, float]
 def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[str, Any]]:
     """The comparison rows of a search, best trial first: complete trials by their value, then the
     pruned ones (a value from fewer epochs), then those without a value. Each row's ``note`` says
-    the trial's rank, state and value."""
+    the trial's rank, state and value, and each searched param's value is a column named by its
+    dotted key (``train.lr``)."""
     trials = {t["variant"]: t for t in trial_rows(runs)}
     if not trials:
         return rows
     direction = next(iter(trials.values()))["direction"]
     key = _rank_key(direction)
     ranked = sorted(rows, key=lambda r: key(trials.get(r["variant"], {})))
+    keys = list(dict.fromkeys(k for t in trials.values() for k in t["params"]))
     for i, r in enumerate(ranked, 1):
         t = trials.get(r["variant"])
+        for k in keys:  # one column per searched param, named by its dotted key
+            r[k] = None if t is None else t["params"].get(k)
         if t is None:
             r["note"] = r.get("note") or "interrupted: asked again"
             continue
@@ -778,7 +851,10 @@ def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[st
 
 
 def best_trial(runs: Sequence[Any]) -> Any:
-    """The run of the best complete trial (by its value and the search's direction); SpecError if none."""
+    """The run of the best complete trial (by its value and the search's direction); SpecError if the
+    runs are not a search's or none of its trials is complete."""
+    if runs and not is_search(runs):
+        raise SpecError("not a search: its runs are not the trials of a [search] table (see `mnistlab compare`)")
     trials = [t for t in trial_rows(runs) if t["state"] == "complete" and isinstance(t["value"], (int, float))]
     if not trials:
         raise SpecError("no complete trial recorded yet: run the search first (`mnistlab search FILE`)")
@@ -795,12 +871,17 @@ def best_experiment(runs: Sequence[Any], experiment: str, repeats: int = 3) -> d
     return {"name": f"{experiment}-best", "description": desc, "repeats": repeats, "base": copy.deepcopy(rec.config)}
 
 
-def write_best(runs: Sequence[Any], experiment: str, path: str | os.PathLike, repeats: int = 3) -> Path:
-    """Write :func:`best_experiment` as a TOML file at ``path``; returns the path."""
+def best_toml(runs: Sequence[Any], experiment: str, repeats: int = 3) -> str:
+    """:func:`best_experiment` as the text of a TOML experiment file."""
     from mnistlab._toml import dumps_toml
 
+    return f"# written by `mnistlab search-best {experiment}`\n" + dumps_toml(best_experiment(runs, experiment, repeats))
+
+
+def write_best(runs: Sequence[Any], experiment: str, path: str | os.PathLike, repeats: int = 3) -> Path:
+    """Write :func:`best_toml` as a file at ``path`` (overwriting it); returns the path."""
     out = Path(path)
-    text = f"# written by `mnistlab search-best {experiment}`\n" + dumps_toml(best_experiment(runs, experiment, repeats))
+    text = best_toml(runs, experiment, repeats)
     try:
         out.write_text(text, encoding="utf-8")
     except OSError as exc:

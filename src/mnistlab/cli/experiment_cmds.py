@@ -178,25 +178,50 @@ def _say_recorded(st: RunStore, name: str, signum: int) -> None:
 @_STORE
 @click.option("--interval", type=click.FloatRange(0.1, 3600), default=2.0, show_default=True,
               help="Seconds between two looks at the store.")
-def watch_cmd(experiment: str, store: str | None, interval: float) -> None:
+@click.option("--wait/--no-wait", default=None,
+              help="Wait for a sweep that has not started yet (the default when EXPERIMENT is a file).")
+def watch_cmd(experiment: str, store: str | None, interval: float, wait: bool | None) -> None:
     """Follow a sweep that `mnistlab run` works through elsewhere (another terminal, a batch job),
     from the store alone: cells done / running / left, the leader, ETA and each running cell's
     epoch. EXPERIMENT is its file, its name or one of its run ids.
 
     On a terminal one table updates in place; in a pipe or a log, one line whenever the counts
     change. Exits when no cell is running and none is left (or the sweep's driver has ended);
-    Ctrl-C stops watching (status 0) and leaves the sweep alone.
+    Ctrl-C stops watching (status 0) and leaves the sweep alone. A sweep not started yet (no
+    store, or no run of it) is waited for when EXPERIMENT is a file or with --wait (Ctrl-C then
+    exits 130); a name with --no-wait (the default for a name) is an error at once.
     """
     from mnistlab.live import watch
 
-    st = open_store(store)
-    name = _watched_name(st, experiment)
+    st, name = _await_sweep(store, experiment, Path(experiment).is_file() if wait is None else wait, interval)
     try:
         status = watch(st, name, rich_console(), interval=interval, live=is_terminal())
     except KeyboardInterrupt:
         return
     if status.left and not status.driver_alive:
         click.echo(f"the sweep's driver has ended with {status.left} cells left: run it again to finish them", err=True)
+
+
+def _await_sweep(store: str | None, target: str, wait: bool, interval: float) -> tuple[RunStore, str]:
+    """The store and the experiment name ``target`` stands for; with ``wait``, waiting (one line
+    said once) until the store and a run or plan of it exist. Ctrl-C while waiting exits 130."""
+    from mnistlab.errors import StoreError
+
+    said = False
+    while True:
+        try:
+            st = open_store(store)
+            return st, _watched_name(st, target)
+        except StoreError as exc:
+            if not wait:
+                raise StoreError(f"{exc} (--wait waits for it to start)") from None
+        if not said:
+            click.echo(f"waiting for {target} to start... (Ctrl-C stops)", err=True)
+            said = True
+        try:
+            time.sleep(interval)
+        except KeyboardInterrupt:
+            raise SystemExit(130) from None
 
 
 def _watched_name(st: RunStore, target: str) -> str:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import signal
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
 
 from mnistlab.cli._common import backend_options, data_dir_option, jobs_option, open_store, store_option
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
-from mnistlab.cli._output import format_option
+from mnistlab.cli._output import format_option, is_terminal, rich_console
 from mnistlab.errors import RunNotFinished
 
 _STORE = store_option()
@@ -37,6 +38,7 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
     from mnistlab.comparison import compare
     from mnistlab.execute import terminate_as_interrupt
     from mnistlab.experiments import load_experiment
+    from mnistlab.live import LiveTable
     from mnistlab.search import run_search, study_name
 
     exp = load_experiment(experiment)
@@ -52,16 +54,22 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
     click.echo(f"search {study_name(exp.name, quick)}: {space.sampler} sampler, {space.pruner} pruner, "
                f"{space.direction} {space.metric}, store {st.root}", err=err)
 
+    name = study_name(exp.name, quick)
+    table = LiveTable(rich_console(), st.root, name) if fmt == "table" and is_terminal() else None
+
     def on_trial(t) -> None:  # noqa: ANN001
         value = f", {space.metric} {t.value:.4f}" if t.value is not None else ""
-        click.echo(f"  trial {t.number:4d}  {t.run_id or '-':10s}  {t.state}{value}"
-                   + (f" ({t.message})" if t.message else ""), err=err)
+        line = f"  trial {t.number:4d}  {t.run_id or '-':10s}  {t.state}{value}" + (f" ({t.message})" if t.message else "")
+        if table is None:
+            click.echo(line, err=err)
+        else:  # the live table (trials done / running / left, the leader) says it; a line above it each trial
+            table.live.console.print(line, markup=False, highlight=False)
+            table.poke()
 
-    with terminate_as_interrupt() as stop:  # SIGTERM stops a search as Ctrl-C does
+    with terminate_as_interrupt() as stop, table or nullcontext():  # SIGTERM stops a search as Ctrl-C does
         try:
             result = run_search(exp, st, jobs=jobs, quick=quick, data_dir=data_dir, on_trial=on_trial, runner=runner)
         except KeyboardInterrupt:
-            name = study_name(exp.name, quick)
             _rows_out(compare(st, name), name, fmt)  # the trials recorded so far, ranked
             signum = int(stop.signum or signal.SIGINT)
             click.echo(f"interrupted by {signal.Signals(signum).name}: the trials finished so far are recorded; "
@@ -80,17 +88,28 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
 @click.command("search-best")
 @click.argument("experiment")
 @_STORE
-@click.option("--output", "-o", type=click.Path(dir_okay=False), required=True, help="The experiment file to write.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="The experiment file to write (default: the TOML on stdout).")
+@click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
 @click.option("--repeats", type=click.IntRange(1, 1000), default=3, show_default=True, help="Seeds the written file trains.")
-def search_best_cmd(experiment: str, store: str | None, output: str, repeats: int) -> None:
+def search_best_cmd(experiment: str, store: str | None, output: str | None, force: bool, repeats: int) -> None:
     """Write the best complete trial of a search EXPERIMENT (a file, its name or a run id) as a plain
-    experiment file, trained with `mnistlab run OUTPUT` over --repeats seeds."""
+    experiment file, trained with `mnistlab run OUTPUT` over --repeats seeds (no -o: printed)."""
     from mnistlab.comparison import resolve_experiment
-    from mnistlab.search import best_trial, write_best
+    from mnistlab.errors import SpecError
+    from mnistlab.search import best_toml, best_trial, is_search, write_best
 
     st = open_store(store)
     name = resolve_experiment(st, experiment).name
     runs = st.runs(experiment=name)
+    if not is_search(runs):
+        raise SpecError(f"{name} is not a search: its runs are not trials of a [search] table "
+                        f"(`mnistlab compare {name}` ranks its variants)")
+    if output is None:
+        click.echo(best_toml(runs, name, repeats), nl=False)
+        return
+    if Path(output).exists() and not force:
+        raise SpecError(f"{output} exists: choose another --output, or add --force to overwrite it")
     path = write_best(runs, name, output, repeats)
     rec = best_trial(runs)
     click.echo(f"wrote {path}: trial {rec.metrics['trial']} ({rec.run_id}), {rec.metrics['search_metric']} "
