@@ -42,7 +42,8 @@ def main() -> None:
     with RunStore(args.store) as store:
         def line(outcome, rows) -> None:  # noqa: ANN001
             rec = outcome.record
-            print(f"  {rec.variant} seed {rec.seed}: {rec.status} {rec.metrics.get('test_accuracy')}", flush=True)
+            told = rec.metrics.get("test_accuracy") if rec.status == "finished" else rec.message
+            print(f"  {rec.variant} seed {rec.seed}: {rec.status} {told}", flush=True)
         result = run_experiment(exp, store, jobs=args.jobs, data_dir=args.data_dir, on_cell=line)
     sys.stdout.write(format_rows(result.rows, "markdown"))
 

@@ -158,6 +158,7 @@ def test_plain_table_lines_up_wide_characters_by_terminal_cells() -> None:
 def test_the_comparison_table_never_cuts_a_variant_name_on_a_narrow_terminal() -> None:
     from rich.console import Console
 
+
     from mnistlab.comparison import rich_table
 
     names = ["lr=0.001,dropout=0.25,filters=64", "lr=0.0001,dropout=0.25,filters=64"]
@@ -167,3 +168,26 @@ def test_the_comparison_table_never_cuts_a_variant_name_on_a_narrow_terminal() -
     console.print(rich_table(rows, title="narrow"))
     text = console.export_text()
     assert all(n in text for n in names), text
+
+
+@pytest.mark.parametrize("width", [120, 80, 60, 40])
+def test_a_narrow_terminal_leaves_out_whole_columns_and_says_which(width: int) -> None:
+    from rich.console import Console
+
+    from rich.cells import cell_len
+
+    from mnistlab.comparison import rich_table
+
+    rows = [{"variant": f"trial-000{i}", "note": f"#{i + 1} trial {i} complete, val_accuracy 0.9{i}",
+             "train.lr": 0.0001826 * (i + 1), "train.batch_size": 128, "model.dense": [128], "n": 1,
+             "params": 693_962, "epochs": 5, "train_acc": 0.93, "val_acc": 0.91, "test_acc": 0.9,
+             "test_loss": 0.25, "train_seconds": 100.0, "seconds_per_epoch": 20.0} for i in range(3)]
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(rich_table(rows, title="search"))  # fitted to the console it is printed on
+    text = console.export_text()
+    assert "…" not in text, text                                            # nothing shortened
+    assert max(cell_len(line) for line in text.splitlines()) <= width, text  # nothing past the edge
+    assert all(f"trial-000{i}" in text for i in range(3)) and "90.00%" in text and "91.00%" in text
+    if width <= 80:
+        said = " ".join(text.split())
+        assert "left out for the terminal's width: " in said and "s/epoch (--format markdown" in said, text

@@ -203,6 +203,17 @@ pruner = "median"
 """
 
 
+def test_a_search_with_an_address_that_does_not_answer_leaves_no_store(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    address = f"127.0.0.1:{_closed_port()}"
+    p = write(tmp_path, RAY_SEARCH)
+    assert main(["search", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--backend", "ray",
+                 "--address", address]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and address in err and "Traceback" not in err
+    assert not (tmp_path / "s").exists()  # the backend is tried before the store is made
+
+
 def test_a_search_on_ray_prunes_through_the_driver_and_records_the_local_table(tmp_path: Path, data_dir: Path,
                                                                                ray_address: str) -> None:
     from mnistlab.comparison import compare

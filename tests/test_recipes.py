@@ -26,6 +26,13 @@ def test_every_seed_notebook_has_a_recipe() -> None:
 def test_recipe_runs_quick(path: Path, tmp_path: Path, data_dir: Path) -> None:
     exp = load_experiment(path)
     assert exp.name == path.stem
+    if exp.search is not None:  # a study: `mnistlab search` runs it
+        from mnistlab.search import run_search
+
+        assert exp.base.get("data", {}).get("subset", 0) == 0  # the recipe itself is full size
+        trials = run_search(exp, tmp_path / "store", quick=True, data_dir=data_dir).trials
+        assert len(trials) == 4 and all(t.state in ("complete", "pruned") for t in trials), trials
+        return
     full = exp.cells()
     assert all(c.config["data"]["subset"] == 0 for c in full)  # the recipe itself is full size
     result = run_experiment(exp, tmp_path / "store", quick=True, data_dir=data_dir)

@@ -369,19 +369,59 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
     return heads, out
 
 
-def rich_table(rows: Sequence[Mapping[str, Any]], title: str | None = None) -> Any:
-    """The comparison rows as a rich Table (what `mnistlab run` and `mnistlab compare` print on a terminal)."""
+def _split_at_dots(head: str, column: Sequence[str]) -> str:
+    """A searched key's header ("train.batch_size") on a line per dotted part when it is wider than
+    its values, so a narrow column of numbers does not take the width of its key."""
+    from rich.cells import cell_len
+
+    widest = max((cell_len(c) for c in column), default=0)
+    return head.replace(".", ".\n") if cell_len(head) > widest else head
+
+
+# Columns a narrow terminal leaves out first (then the next): what a ranking is read by stays.
+_DROP_FIRST = ("s/epoch", "train time", "epochs", "test loss", "params", "train acc", "members",
+               "test acc (TTA)", "balanced acc")
+
+
+def rich_table(rows: Sequence[Mapping[str, Any]], title: str | None = None, width: int | None = None) -> Any:
+    """The comparison rows as a rich renderable (what `mnistlab run` and `mnistlab compare` print on
+    a terminal): a Table fitted, when printed, to ``width`` or else to the console's width.
+
+    The width (terminal cells) leaves out whole columns, in the order of
+    ``_DROP_FIRST`` and then a search's keys, until the rest fit, and the caption names them; a variant name is never cut
+    (a note after it, such as a search trial's rank, wraps) and no number is shortened to "...".
+    """
+    class Fitted:
+        def __rich_console__(self, console: Any, options: Any) -> Any:
+            yield _fitted_table(rows, title, width or options.max_width)
+
+    return Fitted()
+
+
+def _fitted_table(rows: Sequence[Mapping[str, Any]], title: str | None, width: int) -> Any:
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
-    from rich.cells import cell_len
-
     heads, cells = display_cells(rows)
-    table = Table(title=None if title is None else Text(title))  # Text: a "[" in a name is not markup
-    # The variant names are what the rows are read by: never cut or wrapped; the numbers wrap instead.
-    widest = max([cell_len(heads[0]), *(cell_len(c[0]) for c in cells)])
-    for i, h in enumerate(heads):
-        table.add_column(h, justify="left" if i == 0 else "right", no_wrap=i == 0, min_width=widest if i == 0 else None)
+    heads = [_split_at_dots(h, [c[i] for c in cells]) if "." in h and i else h for i, h in enumerate(heads)]
+    wanted = [max([*map(cell_len, h.splitlines()), *(cell_len(c[i]) for c in cells)]) + 3 for i, h in enumerate(heads)]
+    longest_word = max(cell_len(w) for text in [heads[0], *(c[0] for c in cells)] for w in text.split() or [""])
+    wanted[0] = longest_word + 3  # the variant column wraps its notes at spaces, down to its longest word
+    keep = list(range(len(heads)))
+    searched = [h for h in heads[1:] if h not in _DROP_FIRST and not h.startswith(("val ", "test acc", "committee"))]
+    for name in [*_DROP_FIRST, *reversed(searched)]:  # a search's keys go last (`mnistlab show` has them)
+        if sum(wanted[i] for i in keep) + 1 <= width:
+            break
+        keep = [i for i in keep if heads[i] != name]
+    left_out = [h for i, h in enumerate(heads) if i not in keep]
+    caption = f"left out for the terminal's width: {', '.join(left_out)} (--format markdown shows every column)"
+    table = Table(title=None if title is None else Text(title),  # Text: a "[" in a name is not markup
+                  caption=caption if left_out else None)
+    fits = sum(wanted[i] for i in keep) + 1 <= width  # else the numbers wrap at spaces too
+    for i in keep:
+        table.add_column(heads[i], justify="left" if i == 0 else "right", no_wrap=i != 0 and fits,
+                         min_width=longest_word if i == 0 else None)
     for c in cells:
-        table.add_row(*(Text(x) for x in c))
+        table.add_row(*(Text(c[i]) for i in keep))
     return table

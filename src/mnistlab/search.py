@@ -742,7 +742,7 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     raises KeyboardInterrupt; the next call asks those trials again.
     Raises SpecError when the experiment has no ``[search]`` or ``jobs`` < 1.
 
-    >>> result = run_search("recipes/search.toml", quick=True)   # doctest: +SKIP
+    >>> result = run_search("recipes/lr-search.toml", quick=True)   # doctest: +SKIP
     """
     from mnistlab.config import parse_run_config
     from mnistlab.experiments import Experiment, load_experiment

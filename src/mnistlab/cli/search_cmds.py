@@ -47,9 +47,9 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
         raise click.UsageError(f"{experiment} has no [search] table: train it with `mnistlab run {experiment}`")
     if backend == "local" and address is not None:
         raise click.UsageError("--address needs --backend ray")
-    st = open_store(store, create=True)
     runner = runner_for(exp.resources, backend=backend, address=address, cpus_per_cell=cpus_per_cell,
-                        gpus_per_cell=gpus_per_cell)
+                        gpus_per_cell=gpus_per_cell, jobs=jobs)
+    st = open_store(store, create=True)  # once the backend works: a wrong address leaves no folder behind
     err, space = fmt != "table", exp.search
     click.echo(f"search {study_name(exp.name, quick)}: {space.sampler} sampler, {space.pruner} pruner, "
                f"{space.direction} {space.metric}, store {st.root}", err=err)
