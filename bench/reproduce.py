@@ -6,7 +6,8 @@ stopped run resumes where it stopped (the store keeps every finished cell)::
 
     python bench/reproduce.py seed004 --repeats 3 --store ../repro-runs --data-dir ../shared/datasets
 
-``--threads`` sets torch's threads per cell (default: mnistlab's choice).
+``--threads`` sets torch's threads per cell (default: mnistlab's choice); ``--variants a,b`` trains
+only the variants named (seed 002's single models without its committees, say).
 """
 
 from __future__ import annotations
@@ -32,10 +33,16 @@ def main() -> None:
     p.add_argument("--data-dir", default=None)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--variants", default="", help="comma-separated variant names: train only these")
     args = p.parse_args()
     path = Path(args.recipe) if args.recipe.endswith(".toml") else ROOT / "recipes" / f"{args.recipe}.toml"
     raw = tomllib.loads(path.read_text())
     raw["repeats"] = args.repeats
+    if args.variants:
+        wanted = set(args.variants.split(","))
+        raw["variants"] = [v for v in raw.get("variants", []) if v.get("name") in wanted]
+        if not raw["variants"]:
+            raise SystemExit(f"error: no variant of {path} is named {args.variants}")
     if args.threads:
         raw.setdefault("base", {}).setdefault("train", {})["threads"] = args.threads
     exp = parse_experiment(raw, source=str(path), default_name=path.stem)
