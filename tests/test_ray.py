@@ -65,6 +65,19 @@ def test_ray_gives_the_local_numbers_one_run_per_cell(tmp_path: Path, data_dir: 
     assert all(o.skipped for o in again.outcomes) and len(on_ray.runs()) == 3
 
 
+def test_a_thread_count_set_in_the_file_holds_on_every_backend(tmp_path: Path, data_dir: Path, ray_address: str) -> None:
+    # A conv model: its sums' order depends on the thread count, so only the same count gives the same digits.
+    text = TINY.replace("{ dense = [8] }", "{ conv = [8], pool = [true], dense = [16] }") + "threads = 2\n"
+    p = write(tmp_path, text + '[[variants]]\nname = "a"\nrepeats = 2\n')
+    local, split, on_ray = RunStore(tmp_path / "local"), RunStore(tmp_path / "split"), RunStore(tmp_path / "ray")
+    run_experiment(p, local, data_dir=data_dir)
+    run_experiment(p, split, data_dir=data_dir, jobs=2)  # each worker's share would be 1 thread
+    run_experiment(p, on_ray, data_dir=data_dir, runner=RayRunner(cpus_per_cell=1))
+    for st in (local, split, on_ray):
+        assert [r.env.get("threads") for r in st.runs()] == [2, 2], st.root
+    assert _metrics(on_ray) == _metrics(local) == _metrics(split)
+
+
 def _dying(marks: str, task: CellTask, indices: Sequence[int], callbacks: Sequence = ()) -> list[RunResult | BaseException]:
     """Variant "dead": its worker dies every time; "flaky": dies the first time only."""
     variant = task.cells[0].variant
@@ -160,6 +173,56 @@ def silent_port() -> Iterator[int]:
         s.bind(("127.0.0.1", 0))
         s.listen(8)
         yield s.getsockname()[1]
+
+
+@pytest.fixture()
+def grpc_lookalike() -> Iterator[int]:
+    """A port that answers the HTTP/2 preface as a gRPC server does and then says nothing more
+    (a Ray Client port given without ray://, or another gRPC service): it passes the quick probe."""
+    import threading
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(16)
+    server.settimeout(0.2)
+    stop, held = threading.Event(), []
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                continue
+            held.append(conn)
+            try:
+                conn.recv(100)
+                conn.sendall(bytes([0, 0, 0, 4, 0, 0, 0, 0, 0]))  # an empty SETTINGS frame, then silence
+            except OSError:
+                pass
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join()
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+def test_a_grpc_server_that_is_not_ray_is_one_line_within_a_minute(tmp_path: Path, data_dir: Path,
+                                                                     grpc_lookalike: int) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
+    address = f"127.0.0.1:{grpc_lookalike}"
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "mnistlab", "run", str(p), "--store", str(tmp_path / "s"),
+                           "--data-dir", str(data_dir), "--backend", "ray", "--address", address],
+                          capture_output=True, text=True, timeout=120)  # its own process: this one has joined a Ray
+    assert proc.returncode == 2, proc.stderr
+    assert time.monotonic() - t0 < 90  # Ray alone: 40 s per try, 20 tries
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and address in lines[0] and "ray://" in lines[0], proc.stderr
+    assert not (tmp_path / "s").exists()
 
 
 @pytest.mark.parametrize("address", [f"127.0.0.1:{_closed_port()}", "ray://127.0.0.1:1", "nonsense", "silent"])
@@ -311,7 +374,7 @@ def test_a_variant_asking_more_than_the_cluster_has_is_one_line_before_training(
     err = capsys.readouterr().err.strip()
     assert err.splitlines() == ['error: variant "b" asks for 64 CPUs and 0 GPUs per cell; the Ray cluster has 2 CPUs '
                                 "and 0 GPUs"], err
-    assert RunStore(tmp_path / "s").runs() == []
+    assert not (tmp_path / "s").exists()  # refused before the store was made
 
 
 def test_ctrl_c_while_ray_shuts_down_after_the_last_cell_says_what_was_recorded(
@@ -350,15 +413,20 @@ def test_mnistlab_search_backend_ray_from_the_command_line(tmp_path: Path, data_
     assert "--address needs --backend ray" in capsys.readouterr().err
 
 
-def _hold(seconds: float, mark: str) -> None:
+def _hold(release: str, mark: str) -> None:
+    """Another job: holds its CPUs until ``release`` exists (60 s at most)."""
     Path(mark).touch()
-    time.sleep(seconds)
+    deadline = time.monotonic() + 60
+    while not Path(release).exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def test_a_cell_waiting_for_resources_taken_by_others_says_so(tmp_path: Path, data_dir: Path, ray_address: str,
                                                               capfd: pytest.CaptureFixture[str]) -> None:
-    mark = tmp_path / "holding"
-    holder = ray.remote(num_cpus=2)(_hold).remote(8.0, str(mark))  # another job takes the whole cluster
+    import threading
+
+    mark, release = tmp_path / "holding", tmp_path / "release"
+    holder = ray.remote(num_cpus=2)(_hold).remote(str(release), str(mark))  # another job takes the whole cluster
     deadline = time.monotonic() + 30
     while not mark.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -366,12 +434,30 @@ def test_a_cell_waiting_for_resources_taken_by_others_says_so(tmp_path: Path, da
     p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
     runner = RayRunner()
     runner.wait_say_seconds = 0.5  # 10 s by default
+
+    def release_once_said() -> None:  # the other job ends once the driver has said that it waits
+        while not runner._said_waiting and not release.exists():
+            time.sleep(0.05)
+        release.touch()
+
+    threading.Thread(target=release_once_said, daemon=True).start()
     res = run_experiment(p, tmp_path / "s", data_dir=data_dir, runner=runner)
+    release.touch()
     assert [o.record.status for o in res.outcomes] == ["finished"]  # it trained once the other job ended
     ray.get(holder)
     err = capfd.readouterr().err
     assert err.count("warning: waiting for Ray resources") == 1, err
-    assert "warning: waiting for Ray resources: 1 CPUs per cell, the cluster has 0 CPUs free" in err, err
+    assert "warning: waiting for Ray resources: 1 CPUs per cell, the cluster has 0 CPUs free (other jobs" in err, err
+
+
+def test_a_sweep_whose_own_workers_are_starting_is_not_said_to_wait(tmp_path: Path, data_dir: Path, ray_address: str,
+                                                                    capfd: pytest.CaptureFixture[str]) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\nrepeats = 2\n')
+    runner = RayRunner()
+    runner.wait_say_seconds = 0.0  # every poll while a worker imports torch would say it, were the CPUs not its own
+    res = run_experiment(p, tmp_path / "s", data_dir=data_dir, runner=runner)
+    assert [o.record.status for o in res.outcomes] == ["finished"] * 2
+    assert "waiting for Ray resources" not in capfd.readouterr().err
 
 
 def test_jobs_on_ray_warn_that_ray_decides(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str],

@@ -45,7 +45,12 @@ from mnistlab.store import RunStore
 BACKENDS = ("local", "ray")
 POLL_SECONDS = 0.05  # how often the driver looks at the relay while tasks train
 WAIT_SAY_SECONDS = 10.0  # a task not started after this long: say that it waits for resources
-CONNECT_TRIES = "3"  # Ray tries to reach a cluster's GCS once a second, 20 times by default
+# How hard Ray tries to join a cluster (its settings, read from the environment when Ray is
+# imported): twice instead of 20 times, each try giving up after 3 s to connect and 4 s to hear the
+# cluster's id instead of 5 and 30 s, so that a server which speaks gRPC but is not Ray's GCS is one
+# line after about 20 s, not a silent wait of minutes. A working GCS answers in milliseconds.
+CONNECT_SETTINGS = {"RAY_gcs_server_port_wait_time_s": "2", "RAY_gcs_rpc_server_connect_timeout_s": "3",
+                    "RAY_py_gcs_connect_timeout_s": "4"}
 T = TypeVar("T")
 R = TypeVar("R")
 TrainFn = Callable[..., "list[RunResult | BaseException]"]  # (task, indices, callbacks=[...]) -> results
@@ -190,6 +195,7 @@ class RayRunner:
         self._sent: dict[Any, tuple[str, float, float, float]] = {}  # ref -> (token, sent at, CPUs, GPUs)
         self._started: set[str] = set()  # tokens of the tasks a worker began
         self._said_waiting = False
+        self._looked_at = 0.0  # when _say_waiting last asked the cluster (time.monotonic())
         self.wait_say_seconds = WAIT_SAY_SECONDS
 
     @property
@@ -231,16 +237,20 @@ class RayRunner:
         worker starting it: the cluster's free resources are taken (by other jobs, say)."""
         import ray
 
-        if self._said_waiting:
-            return
         now = time.monotonic()
+        if self._said_waiting or now - self._looked_at < 1.0:  # ask the cluster once a second at most
+            return
         for ref in refs:
             token, sent, cpus, gpus = self._sent.get(ref, ("", now, 0.0, 0.0))
             if token and token not in self._started and now - sent > self.wait_say_seconds:
-                free = ray.available_resources()
+                self._looked_at = now
+                free, total = ray.available_resources(), ray.cluster_resources()
+                ours = sum(c for t, _, c, _ in self._sent.values())  # this driver's tasks, started or starting
+                if total.get("CPU", 0) - free.get("CPU", 0) <= ours and (not gpus or free.get("GPU", 0) >= gpus):
+                    return  # the CPUs in use may all be this sweep's own workers, still starting (importing torch)
                 need = f"{cpus:g} CPUs" + (f" and {gpus:g} GPUs" if gpus else "")
                 has = f"{free.get('CPU', 0):g} CPUs" + (f" and {free.get('GPU', 0):g} GPUs" if gpus else "")
-                _say(f"waiting for Ray resources: {need} per cell, the cluster has {has} free")
+                _say(f"waiting for Ray resources: {need} per cell, the cluster has {has} free (other jobs hold the rest)")
                 self._said_waiting = True
                 return
 
@@ -251,15 +261,19 @@ class RayRunner:
         gpus = self.gpus_per_cell if self.fixed[1] or cell.gpus is None else cell.gpus
         return float(cpus), float(gpus)
 
-    def _check_fits(self, tasks: Sequence[CellTask]) -> None:
-        """A task asking for more than the cluster has would wait forever: one line instead."""
+    def check_fits(self, cells: Sequence[Any]) -> None:
+        """Refuse, in one line, cells (:class:`~mnistlab.experiments.Cell`) asking for more CPUs or
+        GPUs than the whole cluster has: their tasks would wait forever. `mnistlab run` calls it
+        before it makes the store; :meth:`run_cells` checks again.
+
+        Raises :class:`~mnistlab.errors.SpecError` naming the first such variant."""
         import ray
 
         have = ray.cluster_resources()
-        for task in tasks:
-            cpus, gpus = self.cell_resources(task.cells[0])
+        for cell in cells:
+            cpus, gpus = self.cell_resources(cell)
             if cpus > have.get("CPU", 0) or gpus > have.get("GPU", 0):
-                raise SpecError(f'variant "{task.cells[0].variant}" asks for {cpus:g} CPUs and {gpus:g} GPUs per cell; '
+                raise SpecError(f'variant "{cell.variant}" asks for {cpus:g} CPUs and {gpus:g} GPUs per cell; '
                                 f"the Ray cluster has {have.get('CPU', 0):g} CPUs and {have.get('GPU', 0):g} GPUs")
 
     def slots(self) -> int:
@@ -302,7 +316,7 @@ class RayRunner:
 
         if not tasks:
             return
-        self._check_fits(tasks)
+        self.check_fits([t.cells[0] for t in tasks])
         import ray
 
         remote, slots, relay = ray.remote(max_retries=1, retry_exceptions=False)(train_remote), self.slots(), self.relay()
@@ -516,6 +530,9 @@ def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_p
     runner = RayRunner(cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell)
     if address is not None and not address.strip():
         raise SpecError('--address "": expected auto, HOST:PORT or ray://HOST:PORT (leave it out for a local Ray)')
+    if address:  # read when Ray is imported: the ones a user set stay
+        for key, value in CONNECT_SETTINGS.items():
+            os.environ.setdefault(key, value)
     try:
         import ray
     except ImportError:
@@ -537,7 +554,8 @@ def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_p
         if address == "auto" and "running Ray instance" in first:
             first = "no Ray cluster is running on this machine (start one with `ray start --head`, or leave out --address)"
         elif address and "Failed to connect" in first:
-            first = "no Ray cluster answers there (its GCS port, 6379 unless `ray start --port` said otherwise)"
+            first = ("no Ray cluster answers there: give the head node's GCS port (6379 unless `ray start --port` "
+                     "said otherwise), or ray://HOST:10001 for Ray Client")
         raise SpecError(f"could not start or reach Ray{f' at {address}' if address else ''}: {first}") from None
     runner.started = not address
     return runner
@@ -545,11 +563,8 @@ def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_p
 
 @contextlib.contextmanager
 def _connecting() -> Iterator[None]:
-    """While joining a cluster: Ray tries its GCS :data:`CONNECT_TRIES` times (a second each, not
-    20), and its C++ client's retry lines on the process's stderr (file descriptor 2, which Python's
-    logging does not reach) are kept out of the user's output."""
-    old = os.environ.get("RAY_gcs_server_port_wait_time_s")
-    os.environ["RAY_gcs_server_port_wait_time_s"] = CONNECT_TRIES
+    """While joining a cluster, Ray's C++ client's retry lines on the process's stderr (file
+    descriptor 2, which Python's logging does not reach) are kept out of the user's output."""
     saved = os.dup(2)
     try:
         with tempfile.TemporaryFile() as sink:
@@ -562,10 +577,6 @@ def _connecting() -> Iterator[None]:
                 os.dup2(saved, 2)
     finally:
         os.close(saved)
-        if old is None:
-            os.environ.pop("RAY_gcs_server_port_wait_time_s", None)
-        else:
-            os.environ["RAY_gcs_server_port_wait_time_s"] = old
 
 
 def _say(line: str) -> None:

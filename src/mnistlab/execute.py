@@ -182,8 +182,11 @@ class CellTask:
 
 
 def _cell_config(cell: Cell, threads: int = 0) -> RunConfig:
+    """The cell's run config, training with ``threads`` (its share of the cores, or of a Ray
+    task's CPUs) unless the file set ``train.threads`` itself: the user's count always wins, so a
+    cell gives the same digits locally, with ``-j`` and on Ray."""
     raw = copy.deepcopy(cell.config)
-    if threads:
+    if threads and not raw["train"].get("threads"):
         raw["train"]["threads"] = threads
     return parse_run_config(raw, source=f'{cell.experiment}: variant "{cell.variant}"', check_model=False)
 

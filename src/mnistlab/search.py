@@ -563,7 +563,7 @@ def trial_configs(task: TrialTask) -> tuple[Any, Any]:
     source = f"{task.experiment}: {trial_variant(task.number)}"
     cfg = parse_run_config(task.config, source=source, check_model=False)
     split = copy.deepcopy(task.config)
-    if task.threads:
+    if task.threads and not split.get("train", {}).get("threads"):  # the file's own count wins (as in execute)
         split.setdefault("train", {})["threads"] = task.threads
     return cfg, parse_run_config(split, source=source, check_model=False)
 

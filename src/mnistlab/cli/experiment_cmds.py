@@ -117,7 +117,13 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     exp.cells(quick=quick)  # a bad experiment says so before Ray starts
     runner = runner_for(exp.resources, backend=backend, address=address, cpus_per_cell=cpus_per_cell,
                         gpus_per_cell=gpus_per_cell, jobs=jobs)
-    st = open_store(store, create=True)  # once the backend works: a wrong address leaves no folder behind
+    try:
+        if runner is not None:
+            runner.check_fits(exp.cells(quick=quick))
+        st = open_store(store, create=True)  # once the backend works: a wrong address leaves no folder behind
+    except BaseException:
+        close(runner)
+        raise
     cells = len(exp.cells(quick=quick))
     click.echo(f"experiment {exp.name}: {cells} runs, store {st.root}", err=fmt != "table")
 
