@@ -406,7 +406,7 @@ def test_mnistlab_search_backend_ray_from_the_command_line(tmp_path: Path, data_
     p = write(tmp_path, text)
     assert main(["search", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--backend", "ray"]) == 0
     out = capsys.readouterr().out
-    assert "trial-0000" in out and "trial-0001" in out and "#1 trial" in out
+    assert "trial-0000" in out and "trial-0001" in out and "(#1 complete)" in out
     runs = RunStore(tmp_path / "s").runs(experiment="raysrch")
     assert len(runs) == 2 and all(r.status == "finished" and r.env["threads"] == 1 for r in runs)
     assert main(["search", str(p), "--store", str(tmp_path / "s"), "--backend", "local", "--address", "auto"]) == 2

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import io
+import json
 import os
+import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -21,8 +25,9 @@ from mnistlab.comparison import compare  # noqa: E402
 from mnistlab.errors import SpecError, SpecWarning  # noqa: E402
 from mnistlab.experiments import load_experiment, parse_experiment  # noqa: E402
 from mnistlab.report import build_report  # noqa: E402
-from mnistlab.search import (PruningCallback, counted_trials, open_study, param_importances, run_search,  # noqa: E402
-                             storage_url, trial_rows)
+from mnistlab.live import render, sweep_status, write_plan  # noqa: E402
+from mnistlab.search import (PruningCallback, counted_trials, distributions, open_study,  # noqa: E402
+                             param_importances, run_search, storage_url, trial_rows)
 from mnistlab.store import RunStore  # noqa: E402
 from test_report import check_in_browser  # noqa: E402
 
@@ -63,7 +68,13 @@ def _states(store: RunStore, experiment: str) -> list[str]:
 BAD = {
     "unknown distribution": ('"train.lr" = { loguniform = [1e-4, 1e-1] }',
                              'unknown distribution "loguniform" (did you mean "log_uniform"?)'),
-    "low above high": ('"train.lr" = { uniform = [0.1, 0.01] }', "the range's low (0.1) is above its high (0.01)"),
+    "low above high": ('"train.lr" = { uniform = [0.1, 0.01] }',
+                       "the range's low (0.1) is above its high (0.01): write it as [0.01, 0.1]"),
+    "unknown key in a distribution": ('"train.lr" = { log_uniform = [1e-4, 1e-1], extra = 1 }',
+                                      'unknown key "extra" in the distribution; log_uniform takes '
+                                      'log_uniform = [low, high]'),
+    "unknown key in a choice": ('"model.dense" = { choice = [[4], [8]], stepp = 1 }',
+                                'unknown key "stepp" in the distribution; choice takes only its list of values'),
     "log range touching 0": ('"train.lr" = { log_uniform = [0.0, 0.1] }', "a log range must stay above 0"),
     "int log touching 0": ('"train.batch_size" = { int = [0, 64], log = true }', "a log range must stay above 0"),
     "empty choice": ('"model.dense" = { choice = [] }', "choice must be a non-empty list"),
@@ -83,7 +94,8 @@ BAD = {
     "test metric": ('"train.lr" = { uniform = [0.01, 0.1] }\nmetric = "test_accuracy"',
                     'a search may not choose by the test data ("test_accuracy"): score the trials on the validation '
                     'split with "val_accuracy" (or "val_loss")'),
-    "empty range": ('"train.lr" = { uniform = [0.01, 0.01] }', "the range's low (0.01) equals its high: the range is empty"),
+    "empty range": ('"train.lr" = { uniform = [0.01, 0.01] }', "the range's low (0.01) equals its high: the range is "
+                    "empty (to train every trial with 0.01, set it in [base] and leave it out of [search])"),
     "infinite end": ('"train.lr" = { log_uniform = [1e-4, inf] }', "a range's ends must be finite numbers"),
     "int log at 0": ('"train.batch_size" = { int = [0, 64], log = true }', "start it at 1"),
     "step off the bounds": ('"train.lr" = { uniform = [0.01, 0.1], step = 0.04 }',
@@ -183,7 +195,7 @@ def test_search_of_12_trials_prunes_ranks_reports_and_writes_best(tmp_path: Path
     assert study.best_trial.number == best["trial"] and study.best_value == best["value"]
     # compare ranks the trials by the metric, the best first
     rows = compare(store, "srch")
-    assert rows[0]["variant"] == best["variant"] and rows[0]["note"].startswith(f"#1 trial {best['trial']} complete")
+    assert rows[0]["variant"] == best["variant"] and rows[0]["note"] == "#1 complete" and rows[0]["trial"] == best["trial"]
     complete = [r["val_acc"] for r in rows if " complete" in r["note"]]
     assert complete == sorted(complete, reverse=True)
     assert best["variant"] in out
@@ -291,7 +303,7 @@ def test_a_diverging_trial_is_failed_in_the_store_and_in_the_study(tmp_path: Pat
     study = optuna.load_study(study_name="div", storage=storage_url(tmp_path / "store"))
     assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE"]
     rows = compare(RunStore(tmp_path / "store"), "div")
-    assert rows[0]["variant"] == "trial-0001" and "trial 0 failed" in rows[1]["note"]
+    assert rows[0]["variant"] == "trial-0001" and rows[1]["note"] == "#2 failed" and rows[1]["trial"] == 0
 
 
 def test_sigterm_stops_a_parallel_search_with_its_ranking_printed(tmp_path: Path, data_dir: Path) -> None:
@@ -311,7 +323,7 @@ def test_sigterm_stops_a_parallel_search_with_its_ranking_printed(tmp_path: Path
     proc.send_signal(signal.SIGTERM)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
-    assert "#1 trial" in out and "Traceback" not in err  # the trials so far, ranked
+    assert "(#1 complete)" in out and "Traceback" not in err  # the trials so far, ranked
     assert err.strip().splitlines()[-1].startswith("interrupted by SIGTERM: the trials finished so far are recorded")
     assert not [r for r in RunStore(tmp_path / "store").runs(experiment="srch") if r.status == "running"]
 
@@ -333,26 +345,31 @@ def test_a_changed_search_table_is_refused_on_resume(tmp_path: Path, capsys: pyt
     study = open_study("srch", first.search, tmp_path / "store", 3)
     study.tell(study.ask({}), 0.5)  # one trial recorded under the first table
     assert open_study("srch", first.search, tmp_path / "store", 3) is not None  # the same table resumes
-    for change in (("log_uniform = [1e-4, 0.3]", "log_uniform = [1e-3, 0.3]"), ("seed = 3", "seed = 4"),
-                   ('pruner = "median"', 'pruner = "median"\nsampler = "random"')):
+    for change, key in ((("log_uniform = [1e-4, 0.3]", "log_uniform = [1e-3, 0.3]"), "train.lr"),
+                        (("seed = 3", "seed = 4"), "seed"),
+                        (('pruner = "median"', 'pruner = "median"\nsampler = "random"'), "sampler")):
         path = _exp(tmp_path, SEARCH.replace(*change), "changed.toml")
         with pytest.raises(SpecError, match="the \\[search\\] table changed since trial 0 of study srch"):
             open_study("srch", load_experiment(path).search, tmp_path / "store", 3)
         assert main(["search", str(path), "--store", str(tmp_path / "store"), "--data-dir", "/nonexistent"]) == 2
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "use a new experiment name" in err
+        out, err = capsys.readouterr()
+        assert err.count("\n") == 1 and "use a new experiment name" in err and f"of study srch ({key} changed)" in err
+        assert "search srch:" not in out + err  # the header comes only once the study opened (new-user check 2)
     more = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 20"), "more.toml")  # more trials: the same study
     assert open_study("srch", load_experiment(more).search, tmp_path / "store", 3) is not None
 
 
-def _trial(store: RunStore, number: int, value: float, test_acc: float, params: dict, experiment: str = "ts") -> str:
+def _trial(store: RunStore, number: int, value: float, test_acc: float, params: dict, experiment: str = "ts",
+           metric: str = "val_accuracy") -> str:
     """A trial's run as record_trial leaves it in the store."""
     train = {"epochs": 2, **{k.removeprefix("train."): v for k, v in params.items()}}
     rid = store.start_run(experiment=experiment, variant=f"trial-{number:04d}", seed=0, member=0,
                           config={"dataset": "mnist", "model": {"dense": [8]}, "train": train}, config_hash=f"k{number}")
-    store.finish_run(rid, status="finished", history=[{"val_accuracy": value}], env={},
+    direction = "minimize" if "loss" in metric else "maximize"
+    history = [{"epoch": 1, "accuracy": value, "loss": 1.0 - value, metric: value}]
+    store.finish_run(rid, status="finished", history=history, env={},
                      metrics={"test_accuracy": test_acc, "trial": number, "trial_state": "complete",
-                              "search_metric": "val_accuracy", "search_direction": "maximize", "search_value": value,
+                              "search_metric": metric, "search_direction": direction, "search_value": value,
                               "trial_params": params, "trial_log_params": ["train.lr"], "epochs_run": 2})
     return rid
 
@@ -405,3 +422,165 @@ def test_parallel_coordinates_take_log_axes_from_the_distribution() -> None:
     labels = [t.get_text() for t in fig.axes[0].texts]
     assert "0.489" in labels and "0.489 (log)" not in labels  # uniform: linear, though it spans decades
     assert "0.05 (log)" in labels  # log_uniform: log
+
+
+# ------------------------------------------------------------- second new-user check (issue 18)
+def _study_store(tmp_path: Path) -> Path:
+    """A store holding search "ts": three trial runs and their Optuna study (as a search leaves them)."""
+    exp = load_experiment(_exp(tmp_path, SEARCH.replace('name = "srch"', 'name = "ts"'), "ts.toml"))
+    root = tmp_path / "src"
+    store = RunStore(root, create=True)
+    study = open_study("ts", exp.search, root, 3)
+    for i, value in enumerate((0.5, 0.7, 0.6)):
+        trial = study.ask(distributions(exp.search))
+        _trial(store, i, value, value, {"train.lr": trial.params["train.lr"], "model.dense": [4]})
+        study.tell(trial, value)
+    return root
+
+
+def _copy_store(src: Path, dst: Path) -> Path:
+    """A consistent copy of a store's two databases (the SQLite backup API: WAL content included)."""
+    dst.mkdir()
+    for name in ("runs.sqlite", "search.sqlite"):
+        a, b = sqlite3.connect(src / name), sqlite3.connect(dst / name)
+        a.backup(b)
+        a.close()
+        b.close()
+    return dst
+
+
+def test_report_of_a_search_on_a_read_only_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """New-user finding: the report crashed (sqlalchemy OperationalError) on a read-only store, as
+    reading the study set WAL mode on search.sqlite. Root ignores file modes, so the folder is also
+    made immutable where chattr works (then SQLite really cannot write), and the OS's W_OK answer
+    is what a read-only mount gives; either way the store's study file must not be written."""
+    ro = _copy_store(_study_store(tmp_path), tmp_path / "ro")
+    before = (ro / "search.sqlite").read_bytes()
+    for q in [ro, *ro.iterdir()]:
+        q.chmod(0o555 if q.is_dir() else 0o444)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda q, mode, **kw: False if mode & os.W_OK and str(q).startswith(str(ro))
+                        else real_access(q, mode, **kw))
+    chattr = shutil.which("chattr")
+    immutable = [ro / "search.sqlite", ro]
+    for q in immutable if chattr is not None else []:  # needs ext4-like file systems and root: best effort
+        subprocess.run([chattr, "+i", str(q)], capture_output=True)
+    try:
+        assert main(["report", "ts", "--store", str(ro), "-o", str(tmp_path / "rep.html")]) == 0
+        err = capsys.readouterr().err
+        assert "Traceback" not in err
+        html = (tmp_path / "rep.html").read_text()
+        assert "<figcaption>parameter importance</figcaption>" in html and "cannot read study" not in html
+        assert set(param_importances(ro, "ts")) == {"train.lr", "model.dense"}
+        assert not [q.name for q in ro.iterdir() if q.name.startswith("search.sqlite-")]  # no -wal / -shm made
+        assert (ro / "search.sqlite").read_bytes() == before
+    finally:
+        if chattr is not None:
+            for q in immutable:
+                subprocess.run([chattr, "-i", str(q)], capture_output=True)
+        for q in [ro, *ro.iterdir()]:
+            q.chmod(0o755 if q.is_dir() else 0o644)
+
+
+def test_report_with_an_unreadable_study_says_why_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = _copy_store(_study_store(tmp_path), tmp_path / "bad")
+    (root / "search.sqlite").write_bytes(b"not a database" * 100)
+    assert main(["report", "ts", "--store", str(root), "-o", str(tmp_path / "rep.html")]) == 0
+    assert "Traceback" not in capsys.readouterr().err
+    html = (tmp_path / "rep.html").read_text()
+    assert "<figcaption>optimisation history</figcaption>" in html  # drawn from the runs
+    note = next(line for line in html.splitlines() if "parameter importance: cannot read study ts" in line)
+    assert "file is not a database" in note
+
+
+def test_rm_of_a_search_deletes_its_study_so_it_starts_afresh(tmp_path: Path, data_dir: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """New-user finding: after `rm -e` of a search its study stayed and the search could never run again."""
+    from mnistlab.search import has_study
+
+    text = SEARCH.replace("trials = 12", "trials = 2").replace("epochs = 3", "epochs = 1").replace(
+        'pruner = "median"', 'pruner = "none"')
+    path, store_dir = _exp(tmp_path, text), tmp_path / "store"
+    search = ["search", str(path), "--store", str(store_dir), "--data-dir", str(data_dir)]
+    assert main(search) == 0
+    header = capsys.readouterr().out.splitlines()[0]
+    store = RunStore(store_dir)
+    first = [r.run_id for r in store.runs(experiment="srch")]
+    # one trial's run alone is not deleted: its study would keep the trial
+    assert main(["rm", first[0][:8], "--store", str(store_dir)]) == 2
+    err = capsys.readouterr().err
+    assert f"run {first[0]} is a trial of search srch" in err and "`mnistlab rm -e srch`" in err
+    assert len(store.runs(experiment="srch")) == 2
+    assert header.startswith("search srch: tpe sampler, no pruner, maximize val_accuracy")  # not "none pruner"
+    assert main(["rm", "-e", "srch", "--store", str(store_dir)]) == 0
+    assert capsys.readouterr().out.strip() == "deleted 2 runs and the Optuna study srch (searching again starts afresh)"
+    assert not has_study(store_dir, "srch") and not list((store_dir / "sweeps").glob("*.json"))  # nor its plan
+    assert main(search) == 0  # a fresh study: trials 0 and 1 again, new runs
+    again = store.runs(experiment="srch")
+    assert sorted(r.metrics["trial"] for r in again) == [0, 1] and not {r.run_id for r in again} & set(first)
+    # a store left as before the fix (runs deleted, study kept): the search says so, and rm -e clears it
+    store.rm(None, experiment="srch")
+    capsys.readouterr()
+    assert main(search) == 2
+    assert "has 2 trials but none of their runs is in the store" in capsys.readouterr().err
+    assert main(["rm", "-e", "srch", "--store", str(store_dir)]) == 0
+    assert capsys.readouterr().out.strip() == "deleted 0 runs and the Optuna study srch (searching again starts afresh)"
+    # the live view follows the plan written before the first trial (0/2 done, not 0/0)
+    seen: list[str] = []
+    run_search(path, store_dir, data_dir=data_dir,
+               on_start=lambda res: seen.append(str(sweep_status(RunStore(store_dir), res.study).total)))
+    assert seen == ["2"]
+
+
+def test_search_best_of_a_search_file_points_at_search_and_its_quick_study(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    store = RunStore(tmp_path / "store", create=True)
+    path = _exp(tmp_path, SEARCH)
+    _trial(store, 0, 0.8, 0.8, {"train.lr": 0.01}, experiment="other")
+    assert main(["search-best", str(path), "--store", str(store.root)]) == 2
+    err = capsys.readouterr().err
+    assert f"no trials recorded for search 'srch' (from {path}): run `mnistlab search {path}` first" in err
+    assert "mnistlab run" not in err and "srch-quick" not in err
+    _trial(store, 0, 0.8, 0.8, {"train.lr": 0.01}, experiment="srch-quick")
+    assert main(["search-best", str(path), "--store", str(store.root)]) == 2
+    err = capsys.readouterr().err
+    assert "the store has its --quick study: give srch-quick instead of the file" in err and err.count("\n") == 1
+    assert main(["search-best", "srch-quick", "--store", str(store.root)]) == 0
+
+
+def test_compare_a_search_has_trial_fields_and_a_short_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = RunStore(tmp_path / "store", create=True)
+    _trial(store, 0, 0.35, 0.9, {"train.lr": 0.001}, experiment="sl", metric="val_loss")
+    _trial(store, 1, 0.312, 0.95, {"train.lr": 0.05}, experiment="sl", metric="val_loss")
+    _trial(store, 0, 0.8, 0.8, {"train.lr": 0.001})
+    assert main(["compare", "sl", "--store", str(store.root), "--format", "csv"]) == 0
+    head, first = capsys.readouterr().out.splitlines()[:2]
+    assert head.endswith(",note,trial,trial_state,search_metric,search_value,train.lr")
+    assert first.startswith("trial-0001,") and first.endswith(',"#1 complete, val_loss 0.3120",1,complete,val_loss,0.312,0.05')
+    assert main(["compare", "sl", "--store", str(store.root), "--format", "json"]) == 0
+    row = json.loads(capsys.readouterr().out)[0]
+    assert (row["trial"], row["trial_state"], row["search_metric"], row["search_value"]) == (1, "complete", "val_loss", 0.312)
+    assert main(["compare", "ts", "--store", str(store.root)]) == 0  # val_accuracy: the val acc column shows it
+    assert "trial-0000 (#1 complete)" in capsys.readouterr().out
+
+
+def test_watch_and_live_view_of_a_search_speak_of_trials(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = RunStore(tmp_path / "store", create=True)
+    _trial(store, 0, 0.8, 0.8, {"train.lr": 0.01})
+    write_plan(store.root, "ts", [], trials=4)
+    plan = next((store.root / "sweeps").glob("*.json"))
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    plan.write_text(json.dumps({**json.loads(plan.read_text()), "pid": int(dead.stdout)}))  # a killed driver
+    rid = store.start_run(experiment="ts", variant="trial-0001", seed=0, member=0, config={}, config_hash="k1")
+    status = sweep_status(store, "ts")
+    assert status.search and status.running
+    from rich.console import Console
+
+    console = Console(file=io.StringIO(), width=120)
+    console.print(render(status))
+    heads = console.file.getvalue().splitlines()[2]
+    assert "epoch" in heads and "seed" not in heads and "member" not in heads and rid in console.file.getvalue()
+    store.finish_run(rid, status="interrupted", history=[], metrics={}, env={})
+    assert main(["watch", "ts", "--store", str(store.root), "--interval", "0.1"]) == 0
+    assert "the search's driver has ended with 3 trials left: run it again to finish them" in capsys.readouterr().err

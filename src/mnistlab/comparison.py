@@ -87,6 +87,11 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True) ->
     if _looks_like_file(target) or (target not in known and Path(target).is_file()):
         exp = load_experiment(target)
         if exp.name not in known:
+            if exp.search is not None:  # a search file: `run` refuses it; its --quick trials are a study of their own
+                quick = (f"; the store has its --quick study: give {exp.name}-quick instead of the file"
+                         if f"{exp.name}-quick" in known else f"; {_what_exists(store)}")
+                raise StoreError(f"no trials recorded for search {exp.name!r} (from {target}): "
+                                 f"run `mnistlab search {target}` first{quick}")
             raise StoreError(f"no runs recorded for experiment {exp.name!r} (from {target}): "
                              f"run `mnistlab run {target}` first; {_what_exists(store)}")
         return ExperimentRef(exp.name, target, file=exp)
@@ -310,6 +315,10 @@ def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
     if fmt == "csv":
         buf = io.StringIO()
         fields = [*COLUMNS, *search_columns(rows)]
+        if any("trial" in r for r in rows):  # a search: each trial's number, state and searched metric
+            from mnistlab.search import TRIAL_FIELDS
+
+            fields[len(COLUMNS):len(COLUMNS)] = TRIAL_FIELDS
         w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
         w.writeheader()
         for r in rows:

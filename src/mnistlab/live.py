@@ -79,6 +79,15 @@ def write_plan(root: str | os.PathLike, experiment: str, cells: Sequence[tuple[s
         pass
 
 
+def remove_plan(root: str | os.PathLike, experiment: str) -> bool:
+    """Delete the plan of ``experiment`` (its runs were deleted: `mnistlab rm -e`); False when there was none."""
+    try:
+        _plan_path(root, experiment).unlink()
+    except OSError:
+        return False
+    return True
+
+
 def read_plan(root: str | os.PathLike, experiment: str) -> dict[str, Any] | None:
     """The plan :func:`write_plan` recorded for ``experiment`` in the store at ``root``, or None."""
     try:
@@ -125,6 +134,7 @@ class SweepStatus:
     elapsed: float
     eta: float | None
     driver_alive: bool = True
+    search: bool = False  # a search's trials (its plan counts trials; a trial has no seed or member to show)
 
     @property
     def over(self) -> bool:
@@ -156,9 +166,10 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
     total = max(len(wanted), int(plan.get("trials") or 0) if plan else 0)  # a search: its trials to come count
     left = total - done - failed - len(running)
     width = workers or (int(plan["workers"]) if plan else 0) or max(len(running), 1)
+    search = bool(plan and plan.get("trials")) or any(r is not None and "trial" in (r.metrics or {}) for r in recs)
     return SweepStatus(experiment, total, done, failed, running, left, _leader(recs), now - started,
                        _eta(recs, running, left, started, width),
-                       driver_alive(plan) if plan else bool(running))
+                       driver_alive(plan) if plan else bool(running), search)
 
 
 def _running(r: RunRecord, now: float) -> RunningCell:
@@ -236,21 +247,24 @@ def summary(status: SweepStatus) -> str:
 
 def render(status: SweepStatus) -> Any:
     """The status as one rich renderable: the :func:`summary` line over a table with a row per
-    running cell (its run, variant, seed, member, epoch, last validation accuracy and time)."""
+    running cell (its run, variant, seed, member, epoch, last validation accuracy and time; a
+    search's trials have no seed or member column)."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
+    heads = ["run", "variant", *(() if status.search else ("seed", "member")), "epoch", "val acc", "time"]
     table = Table(expand=False)
-    for head, right in (("run", False), ("variant", False), ("seed", True), ("member", True), ("epoch", True),
-                        ("val acc", True), ("time", True)):
-        table.add_column(head, justify="right" if right else "left", no_wrap=head in ("run", "variant"))
+    for head in heads:
+        table.add_column(head, justify="left" if head in ("run", "variant") else "right",
+                         no_wrap=head in ("run", "variant"))
     for c in status.running:
         epoch = f"{c.epoch}/{c.epochs}" if c.epochs else str(c.epoch)
         val = "" if c.val_accuracy is None else f"{100 * c.val_accuracy:.2f}%"
-        table.add_row(c.run_id, c.variant, str(c.seed), str(c.member), epoch, val, clock(c.seconds))
+        seeds = [] if status.search else [str(c.seed), str(c.member)]
+        table.add_row(c.run_id, c.variant, *seeds, epoch, val, clock(c.seconds))
     if not status.running:
-        table.add_row("", "(nothing running)" if status.over else "(starting)", "", "", "", "", "")
+        table.add_row("", "(nothing running)" if status.over else "(starting)", *[""] * (len(heads) - 2))
     return Group(Text(summary(status), style="bold"), table)
 
 

@@ -48,11 +48,14 @@ import json
 import math
 import multiprocessing
 import os
+import shutil
 import socket
+import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -192,6 +195,10 @@ def _param(key: str, spec: Any, known: Mapping[str, Any], where: str, source: st
     kinds = [k for k in spec if k in DISTRIBUTIONS]
     for k in spec:
         if k not in DISTRIBUTIONS and k not in ("step", "log"):
+            if len(kinds) == 1:  # the distribution is known: this is a stray key beside it
+                raise SpecError(f'{label}: unknown key "{k}" in the distribution'
+                                f"{did_you_mean(str(k), [*OPTIONS[kinds[0]], *DISTRIBUTIONS])}; "
+                                f"{_takes(kinds[0])}", path=path, source=source)
             raise SpecError(f'{label}: unknown distribution "{k}"{did_you_mean(str(k), DISTRIBUTIONS)}; '
                             f"known: {', '.join(DISTRIBUTIONS)}", path=path, source=source)
     if len(kinds) != 1:
@@ -209,6 +216,14 @@ def _param(key: str, spec: Any, known: Mapping[str, Any], where: str, source: st
     return _range(key, kind, values, spec, label, path, source)
 
 
+def _takes(kind: str) -> str:
+    """What a distribution table of ``kind`` holds, for an error message."""
+    if kind == "choice":
+        return "choice takes only its list of values: { choice = [...] }"
+    options = {"step": "step = S (optional)", "log": "log = true (optional)"}
+    return f"{kind} takes {kind} = [low, high]" + "".join(f", {options[o]}" for o in OPTIONS[kind])
+
+
 def _range(key: str, kind: str, values: Any, spec: Mapping[str, Any], label: str, path: tuple[str, ...],
            source: str) -> Param:
     """A uniform / log_uniform / int range, checked."""
@@ -221,9 +236,10 @@ def _range(key: str, kind: str, values: Any, spec: Mapping[str, Any], label: str
         raise SpecError(f"{label}: a range's ends must be finite numbers, got {show(values)}", path=path, source=source)
     low, high = values
     if low >= high:
-        what = f"is above its high ({high})" if low > high else "equals its high: the range is empty"
-        raise SpecError(f"{label}: the range's low ({low}) {what} (to fix the value, set it in [base])",
-                        path=path, source=source)
+        what = (f"is above its high ({high}): write it as [{high}, {low}]" if low > high else
+                f"equals its high: the range is empty (to train every trial with {low}, set it in [base] "
+                "and leave it out of [search])")
+        raise SpecError(f"{label}: the range's low ({low}) {what}", path=path, source=source)
     log = kind == "log_uniform" or spec.get("log", False)
     if not isinstance(log, bool):
         raise SpecError(f"{label}: log must be true or false, got {show(log)}", path=path, source=source)
@@ -452,9 +468,23 @@ def _check_fingerprint(study: Any, name: str, space: SearchSpace) -> None:
             study.set_user_attr(_FINGERPRINT, fingerprint)
         return
     if recorded != fingerprint:
-        raise SpecError(f"the [search] table changed since trial {trials[-1].number} of study {name}: its trials "
-                        f"were drawn from another space; use a new experiment name (name = \"...\") to start a new study",
-                        path=("search",))
+        changed = changed_keys(recorded, fingerprint)
+        what = f" ({', '.join(changed)} changed)" if changed else ""
+        raise SpecError(f"the [search] table changed since trial {trials[-1].number} of study {name}{what}: its "
+                        f"trials were drawn from another space; use a new experiment name (name = \"...\") to start "
+                        f"a new study, or `mnistlab rm -e {name}` to delete it", path=("search",))
+
+
+def changed_keys(old: str, new: str) -> list[str]:
+    """The keys of a [search] table (searched settings by their dotted key, then metric, direction,
+    sampler, seed) whose :func:`space_fingerprint` differs between ``old`` and ``new``."""
+    try:
+        a, b = json.loads(old), json.loads(new)
+        pa, pb = ({p[0]: p[1:] for p in x["params"]} for x in (a, b))
+    except (ValueError, TypeError, KeyError, IndexError):
+        return []
+    keys = [k for k in dict.fromkeys([*pa, *pb]) if pa.get(k) != pb.get(k)]
+    return keys + [k for k in ("metric", "direction", "sampler", "seed") if a.get(k) != b.get(k)]
 
 
 def _alive(pid: int) -> bool:
@@ -730,7 +760,8 @@ class LocalTrials:
 # long: the ask / train / tell loop; its bookkeeping reads best in one place
 def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = False,
                data_dir: str | os.PathLike | None = None,
-               on_trial: Callable[[TrialResult], None] | None = None, runner: Any = None) -> SearchResult:
+               on_trial: Callable[[TrialResult], None] | None = None, runner: Any = None,
+               on_start: Callable[[SearchResult], None] | None = None) -> SearchResult:
     """Run (or resume) the study of an experiment with a ``[search]`` table until it has ``trials``
     trials (complete, pruned or failed), each trained and recorded as a run in ``store``.
 
@@ -739,8 +770,10 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     (a :class:`mnistlab.backends.RayRunner`) trains each trial as a Ray task instead, as many at
     once as the cluster has room for: this process keeps the study and the store, and answers the
     workers' pruning questions (``jobs`` is then ignored). Ctrl-C records the interrupted runs and
-    raises KeyboardInterrupt; the next call asks those trials again.
-    Raises SpecError when the experiment has no ``[search]`` or ``jobs`` < 1.
+    raises KeyboardInterrupt; the next call asks those trials again. ``on_start`` is called once
+    the study is open (created, or resumed with the same table) and before the first trial.
+    Raises SpecError when the experiment has no ``[search]``, ``jobs`` < 1, the study's table
+    changed, or the study has trials whose runs were deleted from the store.
 
     >>> result = run_search("recipes/lr-search.toml", quick=True)   # doctest: +SKIP
     """
@@ -763,12 +796,18 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     t0 = time.perf_counter()
     study = open_study(name, space, st.root, epochs)
     total = min(space.trials, QUICK_TRIALS) if quick else space.trials
-    out = SearchResult(name, resumed=recover(study, st.runs(experiment=name)), total=total)
+    runs = st.runs(experiment=name)
+    if not runs and (told := sum(bool(t.user_attrs.get("run_id")) for t in study.get_trials(deepcopy=False))):
+        raise SpecError(f"study {name} in {st.root / STUDY_FILE} has {told} trials but none of their runs is in the "
+                        f"store (deleted?): `mnistlab rm -e {name}` deletes the study too, then search again")
+    out = SearchResult(name, resumed=recover(study, runs), total=total)
     dists = distributions(space)
     dd = None if data_dir is None else str(data_dir)
     trials = LocalTrials(jobs) if runner is None else runner.trial_pool(study, st)
     write_plan(st.root, name, [], workers=trials.slots, trials=out.total)  # for `mnistlab watch`
     out.driver_seconds = out.setup_seconds = time.perf_counter() - t0
+    if on_start is not None:
+        on_start(out)
     try:
         while True:
             while len(trials) < trials.slots and counted_trials(study) + len(trials) < out.total:
@@ -826,11 +865,16 @@ def _rank_key(direction: str) -> Callable[[Mapping[str, Any]], tuple[int, float]
     return key
 
 
+SHOWN_METRICS = ("val_accuracy",)  # search metrics the comparison table already has a column for (val acc)
+TRIAL_FIELDS = ("trial", "trial_state", "search_metric", "search_value")  # a search's row fields (csv, json)
+
+
 def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[str, Any]]:
     """The comparison rows of a search, best trial first: complete trials by their value, then the
-    pruned ones (a value from fewer epochs), then those without a value. Each row's ``note`` says
-    the trial's rank, state and value, and each searched param's value is a column named by its
-    dotted key (``train.lr``)."""
+    pruned ones (a value from fewer epochs), then those without a value. Each row gains
+    :data:`TRIAL_FIELDS` (the trial's number, state, the searched metric and its value) and a
+    short ``note`` (``#1 complete``; ``, val_loss 0.3120`` after it when no column shows the
+    metric), and each searched param's value is a column named by its dotted key (``train.lr``)."""
     trials = {t["variant"]: t for t in trial_rows(runs)}
     if not trials:
         return rows
@@ -845,8 +889,9 @@ def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[st
         if t is None:
             r["note"] = r.get("note") or "interrupted: asked again"
             continue
-        value = f", {t['metric']} {t['value']:.4f}" if isinstance(t["value"], (int, float)) else ""
-        r["note"] = f"#{i} trial {t['trial']} {t['state']}{value}"
+        r.update(trial=t["trial"], trial_state=t["state"], search_metric=t["metric"], search_value=t["value"])
+        shown = t["metric"] in SHOWN_METRICS or not isinstance(t["value"], (int, float))
+        r["note"] = f"#{i} {t['state']}" + ("" if shown else f", {t['metric']} {t['value']:.4f}")
     return ranked
 
 
@@ -890,15 +935,87 @@ def write_best(runs: Sequence[Any], experiment: str, path: str | os.PathLike, re
 
 
 def param_importances(store_root: str | os.PathLike, study: str) -> dict[str, float]:
-    """Optuna's parameter importances (fANOVA) of a recorded study; {} with fewer than 2 complete trials."""
-    if not (Path(store_root) / STUDY_FILE).is_file():
+    """Optuna's parameter importances (fANOVA) of a recorded study; {} with fewer than 2 complete trials.
+
+    A store this process cannot write (a read-only mount, another user's files) is read from a
+    temporary copy of its ``search.sqlite``: opening the study itself would write (WAL mode).
+    Raises MnistlabError, one line, when the study cannot be read (a damaged or foreign file).
+    """
+    path = Path(store_root) / STUDY_FILE
+    if not path.is_file():
         return {}
     optuna = _optuna()
     try:
-        s = optuna.load_study(study_name=study, storage=open_storage(store_root))
+        with _readable_storage(Path(store_root)) as storage:
+            try:
+                s = optuna.load_study(study_name=study, storage=storage)
+            except KeyError:
+                return {}
+            complete = [t for t in s.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
+            if len(complete) < 2:
+                return {}
+            return {str(k): float(v) for k, v in optuna.importance.get_param_importances(s).items()}
+    except MnistlabError:
+        raise
+    except Exception as exc:  # sqlalchemy's and sqlite's errors, a copy that failed: any of them, one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise MnistlabError(f"cannot read study {study} from {path}: {first[:200]}") from None
+
+
+def store_writable(store_root: str | os.PathLike) -> bool:
+    """Whether this process may write the store's study file (and the folder beside it), as
+    :class:`~mnistlab.store.RunStore` decides it for ``runs.sqlite``."""
+    root = Path(store_root)
+    return os.access(root, os.W_OK) and os.access(root / STUDY_FILE, os.W_OK)
+
+
+@contextmanager
+def _readable_storage(store_root: Path) -> Iterator[Any]:
+    """The study storage to read: the store's own (writable), else a temporary copy of it."""
+    if store_writable(store_root):
+        yield open_storage(store_root)
+        return
+    with tempfile.TemporaryDirectory(prefix="mnistlab-study-") as tmp:
+        for suffix in ("", "-wal"):  # a WAL not yet checkpointed holds the newest trials
+            src = store_root / f"{STUDY_FILE}{suffix}"
+            if src.is_file():
+                shutil.copyfile(src, Path(tmp) / src.name)
+        storage = _optuna().storages.RDBStorage(storage_url(tmp), skip_table_creation=True)
+        try:
+            yield storage
+        finally:
+            storage.engine.dispose()
+
+
+def delete_study(store_root: str | os.PathLike, study: str) -> bool:
+    """Delete the Optuna study ``study`` from the store's ``search.sqlite`` (its trials, so that
+    searching again starts afresh); False when there is no such study (or no file).
+    Raises MnistlabError when the file cannot be written."""
+    if not (Path(store_root) / STUDY_FILE).is_file():
+        return False
+    optuna = _optuna()
+    storage = open_storage(store_root)
+    try:
+        optuna.delete_study(study_name=study, storage=storage)
     except KeyError:
-        return {}
-    complete = [t for t in s.get_trials(deepcopy=False) if t.state == optuna.trial.TrialState.COMPLETE]
-    if len(complete) < 2:
-        return {}
-    return {str(k): float(v) for k, v in optuna.importance.get_param_importances(s).items()}
+        return False
+    except Exception as exc:  # sqlalchemy's errors, e.g. a read-only file
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise MnistlabError(f"cannot delete study {study} from {Path(store_root) / STUDY_FILE}: {first[:200]}") from None
+    return True
+
+
+def has_study(store_root: str | os.PathLike, study: str) -> bool:
+    """Whether the store's ``search.sqlite`` holds a study named ``study``."""
+    if not (Path(store_root) / STUDY_FILE).is_file():
+        return False
+    try:
+        with _readable_storage(Path(store_root)) as storage:
+            return any(s.study_name == study for s in storage.get_all_studies())
+    except Exception:  # a file that cannot be read holds no study we can delete
+        return False
+
+
+def search_of_runs(runs: Sequence[Any]) -> list[tuple[str, str]]:
+    """(run id, experiment) of each run in ``runs`` that is a search's trial."""
+    return [(r.run_id, str(r.experiment)) for r in runs if "trial" in (r.metrics or {})]

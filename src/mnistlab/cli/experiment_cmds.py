@@ -205,7 +205,9 @@ def watch_cmd(experiment: str, store: str | None, interval: float, wait: bool | 
     except KeyboardInterrupt:
         return
     if status.left and not status.driver_alive:
-        click.echo(f"the sweep's driver has ended with {status.left} cells left: run it again to finish them", err=True)
+        what = ("search", "trials") if status.search else ("sweep", "cells")
+        click.echo(f"the {what[0]}'s driver has ended with {status.left} {what[1]} left: run it again to finish them",
+                   err=True)
 
 
 def _await_sweep(store: str | None, target: str, wait: bool, interval: float) -> tuple[RunStore, str]:
@@ -318,17 +320,48 @@ def compare_cmd(experiment: str, store: str | None, fmt: str, quick: bool) -> No
 @click.option("--experiment", "-e", default=None,
               help="Delete every run of this experiment (an experiment file or its name).")
 def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) -> None:
-    """Delete runs (ids or unique prefixes) or a whole experiment, with their artifacts."""
+    """Delete runs (ids or unique prefixes) or a whole experiment, with their artifacts.
+
+    A search (`mnistlab search`) is deleted whole with -e: its runs and its Optuna study, so that
+    searching again starts afresh. One trial's run is not deleted alone (its study would keep the
+    trial, and the search would never ask it again).
+    """
+    from mnistlab.live import remove_plan
+    from mnistlab.search import delete_study, search_of_runs
+
     if bool(run_ids) == bool(experiment):
         raise MnistlabError("rm: give run ids or --experiment NAME (not both)")
     st = open_store(store)
     if experiment:
-        from mnistlab.comparison import resolve_experiment
-
-        # A run id never stands for its whole experiment here: deleting is not the place to guess.
-        experiment = resolve_experiment(st, experiment, run_ids=False).name
-    gone = st.rm(list(run_ids) or None, experiment=experiment)
+        name = _rm_name(st, experiment)
+        gone = st.rm(None, experiment=name)
+        study = delete_study(st.root, name)
+        remove_plan(st.root, name)  # `watch NAME` no longer follows a sweep that is gone
+        click.echo(f"deleted {len(gone)} run{'s' * (len(gone) != 1)}"
+                   + (f" and the Optuna study {name} (searching again starts afresh)" if study else ""))
+        return
+    if trials := search_of_runs([st.get(r) for r in run_ids]):
+        rid, name = trials[0]
+        raise MnistlabError(f"rm: run {rid} is a trial of search {name}: its study would keep the trial; delete "
+                            f"the whole search (its runs and study) with `mnistlab rm -e {name}`")
+    gone = st.rm(list(run_ids))
     click.echo(f"deleted {len(gone)} run{'s' * (len(gone) != 1)}")
+
+
+def _rm_name(st: RunStore, experiment: str) -> str:
+    """The experiment name ``rm -e`` deletes: a file or a recorded name (a run id never stands for
+    its whole experiment here: deleting is not the place to guess), or a search's study whose runs
+    are gone already."""
+    from mnistlab.comparison import resolve_experiment
+    from mnistlab.errors import StoreError
+    from mnistlab.search import has_study
+
+    try:
+        return resolve_experiment(st, experiment, run_ids=False).name
+    except StoreError:
+        if not experiment.endswith(".toml") and has_study(st.root, experiment):
+            return experiment
+        raise
 
 
 COMMANDS: list[click.Command] = [run_cmd, watch_cmd, runs_cmd, show_cmd, compare_cmd, rm_cmd]

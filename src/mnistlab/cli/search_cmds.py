@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import signal
-from contextlib import nullcontext
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
@@ -51,11 +51,14 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
                         gpus_per_cell=gpus_per_cell, jobs=jobs)
     st = open_store(store, create=True)  # once the backend works: a wrong address leaves no folder behind
     err, space = fmt != "table", exp.search
-    click.echo(f"search {study_name(exp.name, quick)}: {space.sampler} sampler, {space.pruner} pruner, "
-               f"{space.direction} {space.metric}, store {st.root}", err=err)
-
     name = study_name(exp.name, quick)
     table = LiveTable(rich_console(), st.root, name) if fmt == "table" and is_terminal() else None
+    shown = ExitStack()
+
+    def on_start(result) -> None:  # noqa: ANN001  the study opened fine (a changed table says only that)
+        click.echo(_header(name, space, st.root), err=err)
+        if table is not None:  # started now: its first frame has the plan (0/20 done, not 0/0)
+            shown.enter_context(table)
 
     def on_trial(t) -> None:  # noqa: ANN001
         value = f", {space.metric} {t.value:.4f}" if t.value is not None else ""
@@ -66,15 +69,12 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
             table.live.console.print(line, markup=False, highlight=False)
             table.poke()
 
-    with terminate_as_interrupt() as stop, table or nullcontext():  # SIGTERM stops a search as Ctrl-C does
+    with terminate_as_interrupt() as stop, shown:  # SIGTERM stops a search as Ctrl-C does
         try:
-            result = run_search(exp, st, jobs=jobs, quick=quick, data_dir=data_dir, on_trial=on_trial, runner=runner)
+            result = run_search(exp, st, jobs=jobs, quick=quick, data_dir=data_dir, on_trial=on_trial, runner=runner,
+                                on_start=on_start)
         except KeyboardInterrupt:
-            _rows_out(compare(st, name), name, fmt)  # the trials recorded so far, ranked
-            signum = int(stop.signum or signal.SIGINT)
-            click.echo(f"interrupted by {signal.Signals(signum).name}: the trials finished so far are recorded; "
-                       "run the same command again to resume the study", err=True)
-            raise SystemExit(128 + signum) from None
+            _stopped(st, name, fmt, int(stop.signum or signal.SIGINT))
         finally:
             close(runner)
     if result.resumed:
@@ -83,6 +83,22 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
     states = [t.state for t in result.trials]
     if states and all(s == "failed" for s in states):
         raise RunNotFinished(f"all {len(states)} trials of {result.study} failed: see `mnistlab runs -e {result.study}`")
+
+
+def _stopped(st, name: str, fmt: str, signum: int) -> None:  # noqa: ANN001
+    """Ctrl-C or SIGTERM: the trials recorded so far, ranked, one line on stderr, exit 128 + signal."""
+    from mnistlab.comparison import compare
+
+    _rows_out(compare(st, name), name, fmt)
+    click.echo(f"interrupted by {signal.Signals(signum).name}: the trials finished so far are recorded; "
+               "run the same command again to resume the study", err=True)
+    raise SystemExit(128 + signum) from None
+
+
+def _header(name: str, space, root: Path) -> str:  # noqa: ANN001
+    """The search's first line: its study, sampler, pruner, metric and store."""
+    pruner = "no pruner" if space.pruner == "none" else f"{space.pruner} pruner"
+    return f"search {name}: {space.sampler} sampler, {pruner}, {space.direction} {space.metric}, store {root}"
 
 
 @click.command("search-best")
