@@ -41,8 +41,8 @@ def main() -> None:
     if args.variants:
         wanted = set(args.variants.split(","))
         raw["variants"] = [v for v in raw.get("variants", []) if v.get("name") in wanted]
-        if not raw["variants"]:
-            raise SystemExit(f"error: no variant of {path} is named {args.variants}")
+        if unknown := sorted(wanted - {v.get("name") for v in raw["variants"]}):
+            raise SystemExit(f"error: {path} has no variant named {', '.join(unknown)}")
     if args.threads:
         raw.setdefault("base", {}).setdefault("train", {})["threads"] = args.threads
     exp = parse_experiment(raw, source=str(path), default_name=path.stem)

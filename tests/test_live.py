@@ -432,3 +432,34 @@ def test_watch_waits_for_a_sweep_not_started_yet(tmp_path: Path) -> None:
         proc.kill()
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert main(["watch", "later", "--store", str(tmp_path / "none"), "--no-wait"]) == 2  # a bare name: at once
+
+
+def test_a_searchs_interrupted_trial_is_not_one_more_left(tmp_path: Path) -> None:
+    """Review finding: a trial stopped by Ctrl-C is asked again under a new number; its
+    interrupted run made watch count 3 of 2 trials and say one was left."""
+    store = RunStore(tmp_path / "store")
+    write_plan(store.root, "srch", [], trials=2)
+    stopped = store.start_run(experiment="srch", variant="trial-0000", seed=0, member=0, config={}, config_hash="k0")
+    store.finish_run(stopped, status="interrupted", history=[], metrics={}, env={})
+    for number in (1, 2):
+        rid = store.start_run(experiment="srch", variant=f"trial-{number:04d}", seed=0, member=0, config={},
+                              config_hash=f"k{number}")
+        store.finish_run(rid, status="finished", history=[{"epoch": 1, "val_accuracy": 0.5}], env={},
+                         metrics={"trial": number, "trial_state": "complete", "search_metric": "val_accuracy",
+                                  "search_direction": "maximize", "search_value": 0.5})
+    status = sweep_status(store, "srch")
+    assert (status.total, status.done, status.left) == (2, 2, 0) and status.over
+
+
+def test_watch_of_a_search_file_whose_quick_study_alone_ran_says_so_instead_of_waiting(tmp_path: Path) -> None:
+    """Review finding: `watch FILE` waited forever on any store error, hiding "give NAME-quick"."""
+    store = RunStore(tmp_path / "store")
+    rid = store.start_run(experiment="srch-quick", variant="trial-0000", seed=0, member=0, config={}, config_hash="k")
+    store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.5}, env={})
+    path = tmp_path / "srch.toml"
+    path.write_text('name = "srch"\n[base]\ndataset = "mnist"\nmodel = { dense = [8] }\ndata = { validation = 0.2 }\n'
+                    '[search]\n"train.lr" = { log_uniform = [1e-4, 1e-1] }\n')
+    proc = subprocess.run([sys.executable, "-m", "mnistlab", "watch", str(path), "--store", str(store.root)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "give srch-quick instead of the file" in proc.stderr and "waiting" not in proc.stderr

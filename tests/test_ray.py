@@ -90,21 +90,25 @@ def _dying(marks: str, task: CellTask, indices: Sequence[int], callbacks: Sequen
 
 def test_a_dying_worker_is_retried_once_then_its_cell_failed(tmp_path: Path, data_dir: Path, ray_address: str,
                                                              capfd: pytest.CaptureFixture[str]) -> None:
-    from mnistlab.backends import ray_runner
+    from mnistlab.backends import _quiet_ray_messages, close, ray_runner
 
     p = write(tmp_path, TINY + '[[variants]]\nname = "dead"\n[[variants]]\nname = "flaky"\n"train.lr" = 0.01\n')
     marks = tmp_path / "marks"
     marks.mkdir()
-    runner = ray_runner()  # joins the session's Ray as `mnistlab run` would
+    runner = ray_runner()  # joins the session's Ray; a Ray of someone else's keeps its own messages, so
+    runner.quieted = _quiet_ray_messages()  # ... as `mnistlab run`, which starts or joins Ray itself, does
     runner.train = functools.partial(_dying, str(marks))
-    res = run_experiment(p, tmp_path / "s", data_dir=data_dir, runner=runner)
     said = "warning: a Ray worker died while training a cell; Ray trains the cell again (once)"
     out = err = ""
-    deadline = time.monotonic() + 10  # Ray's error messages reach the driver a moment later
-    while time.monotonic() < deadline and err.count(said) < 2:
-        time.sleep(0.2)
-        o, e = capfd.readouterr()
-        out, err = out + o, err + e
+    try:
+        res = run_experiment(p, tmp_path / "s", data_dir=data_dir, runner=runner)
+        deadline = time.monotonic() + 10  # Ray's error messages reach the driver a moment later
+        while time.monotonic() < deadline and err.count(said) < 2:
+            time.sleep(0.2)
+            o, e = capfd.readouterr()
+            out, err = out + o, err + e
+    finally:
+        close(runner)  # Ray's own printer back (the session's Ray stays up)
     assert err.count(said) == 2, (out, err)  # one death each before the retry; the second "dead" one: the cell fails
     assert "raylet" not in out + err and "A worker died" not in out + err and "\x1b[" not in out + err
     got = {o.cell.variant: o.record for o in res.outcomes}
@@ -247,6 +251,21 @@ def test_an_empty_address_is_refused(tmp_path: Path, data_dir: Path, capsys: pyt
         'error: --address "": expected auto, HOST:PORT or ray://HOST:PORT (leave it out for a local Ray)']
 
 
+def test_ray_not_installed_is_one_line_before_training(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` now raises ImportError, as without Ray
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
+    for command in ("run", "search"):
+        target = p if command == "run" else write(tmp_path, RAY_SEARCH, "srch.toml")
+        assert main([command, str(target), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir),
+                     "--backend", "ray"]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.splitlines() == ["error: --backend ray needs Ray, which is not installed: pip install 'mnistlab[ray]'"]
+        assert not (tmp_path / "s").exists()
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--address", "auto"]) == 2  # --address without ray
+    assert "--address needs --backend ray" in capsys.readouterr().err
+
+
 # ------------------------------------------------------------------------------ search on Ray
 RAY_SEARCH = """
 name = "raysrch"
@@ -375,6 +394,17 @@ def test_a_variant_asking_more_than_the_cluster_has_is_one_line_before_training(
     assert err.splitlines() == ['error: variant "b" asks for 64 CPUs and 0 GPUs per cell; the Ray cluster has 2 CPUs '
                                 "and 0 GPUs"], err
     assert not (tmp_path / "s").exists()  # refused before the store was made
+
+
+def test_a_search_whose_trials_ask_more_than_the_cluster_has_is_one_line_before_the_store(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str], ray_address: str) -> None:
+    p = write(tmp_path, RAY_SEARCH)
+    assert main(["search", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--backend", "ray",
+                 "--cpus-per-cell", "64"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == ['error: variant "raysrch (each trial)" asks for 64 CPUs and 0 GPUs per cell; '
+                                "the Ray cluster has 2 CPUs and 0 GPUs"], err
+    assert not (tmp_path / "s").exists()
 
 
 def test_ctrl_c_while_ray_shuts_down_after_the_last_cell_says_what_was_recorded(

@@ -422,6 +422,10 @@ def test_parallel_coordinates_take_log_axes_from_the_distribution() -> None:
     labels = [t.get_text() for t in fig.axes[0].texts]
     assert "0.489" in labels and "0.489 (log)" not in labels  # uniform: linear, though it spans decades
     assert "0.05 (log)" in labels  # log_uniform: log
+    for t in trials:  # runs recorded before the log scales were: judged from the values, as then
+        t["log_params"] = None
+    labels = [t.get_text() for t in plots.plot_parallel_coordinates(trials).axes[0].texts]
+    assert "0.489 (log)" in labels and "0.05 (log)" in labels
 
 
 # ------------------------------------------------------------- second new-user check (issue 18)
@@ -584,3 +588,29 @@ def test_watch_and_live_view_of_a_search_speak_of_trials(tmp_path: Path, capsys:
     store.finish_run(rid, status="interrupted", history=[], metrics={}, env={})
     assert main(["watch", "ts", "--store", str(store.root), "--interval", "0.1"]) == 0
     assert "the search's driver has ended with 3 trials left: run it again to finish them" in capsys.readouterr().err
+
+
+def test_rm_of_an_experiment_in_training_is_refused_and_a_damaged_study_file_is_no_traceback(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Review findings: `rm -e` deleted runs under a live driver; a damaged search.sqlite gave a traceback."""
+    import subprocess
+    import sys
+
+    store = RunStore(tmp_path / "store", create=True)
+    _trial(store, 0, 0.8, 0.8, {"train.lr": 0.01})
+    code = ("import sys, time; from mnistlab.store import RunStore; st = RunStore(sys.argv[1]); "
+            "st.start_run(experiment='ts', variant='trial-0001', seed=0, member=0, config={}, config_hash='k'); "
+            "print('started', flush=True); time.sleep(60)")
+    driver = subprocess.Popen([sys.executable, "-c", code, str(store.root)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert driver.stdout is not None and driver.stdout.readline().strip() == "started"
+        assert main(["rm", "-e", "ts", "--store", str(store.root)]) == 2
+        err = capsys.readouterr().err
+        assert f"ts is being trained now (process {driver.pid} on this machine)" in err and "Traceback" not in err
+        assert len(store.runs(experiment="ts")) == 2  # nothing deleted
+    finally:
+        driver.kill()
+        driver.wait()
+    (store.root / "search.sqlite").write_bytes(b"not a database" * 100)
+    assert main(["rm", "-e", "ts", "--store", str(store.root)]) == 0  # the driver is gone; the damaged file holds no study
+    assert capsys.readouterr().out.strip() == "deleted 2 runs" and store.runs(experiment="ts") == []

@@ -191,6 +191,7 @@ class RayRunner:
         self.cpus_per_cell, self.gpus_per_cell, self.train = cpus_per_cell, gpus_per_cell, train
         self.fixed = fixed  # (CPUs, GPUs) set by a flag: a variant's own resources do not apply
         self.started = started  # this runner started Ray (a local instance): close() shuts it down
+        self.quieted = False  # this runner routed Ray's messages through _ray_message: close() undoes it
         self._relay: Any = None
         self._sent: dict[Any, tuple[str, float, float, float]] = {}  # ref -> (token, sent at, CPUs, GPUs)
         self._started: set[str] = set()  # tokens of the tasks a worker began
@@ -349,6 +350,8 @@ class RayRunner:
                     yield task, record_cells(*claims, _results(ref, len(claims[1])))
             finally:
                 _stop(pending)
+                for ref in pending:  # cancelled: no longer this sweep's (a reused runner counts afresh)
+                    self._sent.pop(ref, None)
 
     def trial_pool(self, study: Any, store: RunStore) -> RayTrials:
         """A search's trials as Ray tasks (see :class:`RayTrials`; used by :func:`~mnistlab.search.run_search`)."""
@@ -539,9 +542,9 @@ def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_p
         raise SpecError("--backend ray needs Ray, which is not installed: pip install 'mnistlab[ray]'") from None
     if address and address != "auto":
         _check_answers(address)
-    _quiet_ray_messages()
-    if ray.is_initialized():
+    if ray.is_initialized():  # a Ray this process joined already (a notebook's): its messages stay as they are
         return runner
+    runner.quieted = _quiet_ray_messages()
     try:
         if address:
             with _connecting():
@@ -596,27 +599,49 @@ def _ray_message(data: dict[str, Any], ignore_prefix: bool = False) -> None:
         text = _ANSI.sub("", str(text))
         if "will be retried" in text:
             _say("a Ray worker died while training a cell; Ray trains the cell again (once)")
+        elif "low on memory" in text or "OutOfMemoryError" in text:  # Ray's memory monitor killed a worker
+            _say("Ray killed a worker because its node ran low on memory (fewer cells at once: raise --cpus-per-cell)")
         else:
             logging.getLogger(__name__).debug("Ray: %s", text)
 
 
-def _quiet_ray_messages() -> None:
-    """Route Ray's driver-side error messages through :func:`_ray_message`. Ray prints them from a
-    thread with no option to turn it off (``log_to_driver=False`` covers only the workers' output),
-    through the module function ``ray._private.worker.print_to_stdstream``, replaced here."""
+_RAY_PRINTER: list[Any] = []  # Ray's own printer while _ray_message stands in for it
+
+
+def _quiet_ray_messages() -> bool:
+    """Route Ray's driver-side error messages through :func:`_ray_message` until :func:`close`;
+    True when it did. Ray prints them from a thread with no option to turn it off
+    (``log_to_driver=False`` covers only the workers' output), through the module function
+    ``ray._private.worker.print_to_stdstream``, replaced here."""
     try:
         import ray._private.worker as ray_worker
     except ImportError:  # another Ray layout: its messages stay as they are
-        return
-    if hasattr(ray_worker, "print_to_stdstream"):
-        ray_worker.print_to_stdstream = _ray_message
+        return False
+    if not hasattr(ray_worker, "print_to_stdstream"):
+        return False
+    if not _RAY_PRINTER:
+        _RAY_PRINTER.append(ray_worker.print_to_stdstream)
+    ray_worker.print_to_stdstream = _ray_message
+    return True
+
+
+def _restore_ray_messages() -> None:
+    """Give Ray its own printer back (after :func:`_quiet_ray_messages`)."""
+    if _RAY_PRINTER:
+        import ray._private.worker as ray_worker
+
+        ray_worker.print_to_stdstream = _RAY_PRINTER.pop()
 
 
 def _check_answers(address: str, timeout: float = 3.0) -> None:
     """Fail fast, in one line, when nothing at ``[ray://]HOST:PORT`` answers as a Ray server would
     (Ray itself would retry for 20 s to minutes). Ray's GCS and Ray Client servers speak gRPC, that
     is HTTP/2: sent the client preface (RFC 9113, section 3.4), such a server answers with a SETTINGS
-    frame at once; a closed port, a silent listener or a server that says something else does not."""
+    frame at once; a closed port, a silent listener or a server that says something else does not.
+    With ``RAY_USE_TLS`` set the probe is skipped (Ray's own connect, bounded by
+    :data:`CONNECT_SETTINGS`, decides)."""
+    if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):  # a TLS cluster answers TLS, not HTTP/2
+        return
     hostport = address.removeprefix("ray://")
     host, _, port = hostport.rpartition(":")
     if not host or not port.isdigit():
@@ -625,7 +650,9 @@ def _check_answers(address: str, timeout: float = 3.0) -> None:
         with socket.create_connection((host, int(port)), timeout=timeout) as conn:
             conn.settimeout(timeout)
             conn.sendall(_H2_PREFACE)
-            head = conn.recv(9)
+            head = b""
+            while len(head) < 9 and (chunk := conn.recv(9 - len(head))):
+                head += chunk
     except OSError as exc:
         why = "no answer" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
         raise SpecError(f"the Ray cluster at {address} does not answer: {why}") from None
@@ -637,7 +664,11 @@ _H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 
 
 
 def close(runner: object) -> None:
-    """Shut down the local Ray instance ``runner`` started, if it did (any other runner: nothing)."""
+    """Shut down the local Ray instance ``runner`` started, if it did, and give Ray its own message
+    printer back (any other runner: nothing)."""
+    if isinstance(runner, RayRunner) and runner.quieted:
+        _restore_ray_messages()
+        runner.quieted = False
     if isinstance(runner, RayRunner) and runner.started:
         import ray
 

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.errors import SpecError, StoreError, did_you_mean
+from mnistlab.errors import NotRecorded, SpecError, StoreError, did_you_mean
 from mnistlab.experiments import Experiment, load_experiment, variant_setting
 from mnistlab.stats import welch_test
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
@@ -88,12 +88,14 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True) ->
         exp = load_experiment(target)
         if exp.name not in known:
             if exp.search is not None:  # a search file: `run` refuses it; its --quick trials are a study of their own
-                quick = (f"; the store has its --quick study: give {exp.name}-quick instead of the file"
-                         if f"{exp.name}-quick" in known else f"; {_what_exists(store)}")
-                raise StoreError(f"no trials recorded for search {exp.name!r} (from {target}): "
-                                 f"run `mnistlab search {target}` first{quick}")
-            raise StoreError(f"no runs recorded for experiment {exp.name!r} (from {target}): "
-                             f"run `mnistlab run {target}` first; {_what_exists(store)}")
+                if f"{exp.name}-quick" in known:  # not a sweep still to start: a name to give
+                    raise StoreError(f"no trials recorded for search {exp.name!r} (from {target}): run `mnistlab "
+                                     f"search {target}` first; the store has its --quick study: give "
+                                     f"{exp.name}-quick instead of the file")
+                raise NotRecorded(f"no trials recorded for search {exp.name!r} (from {target}): "
+                                  f"run `mnistlab search {target}` first; {_what_exists(store)}")
+            raise NotRecorded(f"no runs recorded for experiment {exp.name!r} (from {target}): "
+                              f"run `mnistlab run {target}` first; {_what_exists(store)}")
         return ExperimentRef(exp.name, target, file=exp)
     if target in known:
         return ExperimentRef(target, target)
@@ -106,7 +108,7 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True) ->
         else:
             return ExperimentRef(rec.experiment, target, run=rec)
     what = "experiment file, experiment or run" if run_ids else "experiment file or experiment"
-    raise StoreError(f"no {what} named {target!r} in {store.root}{did_you_mean(target, known)}; {_what_exists(store)}")
+    raise NotRecorded(f"no {what} named {target!r} in {store.root}{did_you_mean(target, known)}; {_what_exists(store)}")
 
 
 def _what_exists(store: RunStore) -> str:

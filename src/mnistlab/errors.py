@@ -68,6 +68,11 @@ class StoreError(MnistlabError):
     """The run store cannot be opened, or a run id does not exist."""
 
 
+class NotRecorded(StoreError):
+    """What was asked for is not in the run store, or there is no store yet: a sweep that has not
+    started (what `mnistlab watch` waits for), unlike a damaged store or a wrong name's hint."""
+
+
 class SpecWarning(UserWarning):
     """A legal but probably unintended model spec (see `specs.spec_warnings`) or setting (a callback
     watching a metric the run does not log); the CLI shows it as one ``warning:`` line."""

@@ -163,8 +163,10 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
     running = tuple(_running(r, now) for r in recs if r is not None and r.status == "running" and process_alive(r.pid, r.host))
     done = sum(r is not None and r.status in ("finished", "diverged") for r in recs)
     failed = sum(r is not None and r.status == "failed" for r in recs)
-    total = max(len(wanted), int(plan.get("trials") or 0) if plan else 0)  # a search: its trials to come count
-    left = total - done - failed - len(running)
+    # A search counts its planned trials: a trial stopped by Ctrl-C is asked again under a new number,
+    # so its interrupted run is not one more cell left.
+    total = int(plan["trials"]) if plan and plan.get("trials") else len(wanted)
+    left = max(0, total - done - failed - len(running))
     width = workers or (int(plan["workers"]) if plan else 0) or max(len(running), 1)
     search = bool(plan and plan.get("trials")) or any(r is not None and "trial" in (r.metrics or {}) for r in recs)
     return SweepStatus(experiment, total, done, failed, running, left, _leader(recs), now - started,

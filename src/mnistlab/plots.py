@@ -547,13 +547,21 @@ def json_label(value: Any) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _spans_a_decade(values: Sequence[Any]) -> bool:
+    nums = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return len(nums) > 1 and min(nums) > 0 and max(nums) / min(nums) >= 10
+
+
 def plot_parallel_coordinates(trials: Sequence[Mapping[str, Any]], metric: str = "val_accuracy") -> Figure:
     """One line per trial with a value across one axis per searched param and the metric, colored by
     the value (Optuna's ``plot_parallel_coordinate``). A param in a trial's ``log_params`` (searched
-    on a log scale) gets a log axis. PlotError when no trial has a value."""
+    on a log scale) gets a log axis; trials recorded without ``log_params`` (older runs) get one for
+    positive values spanning a decade or more. PlotError when no trial has a value."""
     scored = _scored(trials)
     keys = sorted({k for t in scored for k in t.get("params", {})})
-    logs = {k for t in scored for k in t.get("log_params", ())}  # log_uniform, int with log = true
+    logs = {k for t in scored for k in t.get("log_params") or ()}  # log_uniform, int with log = true
+    if all(t.get("log_params") is None for t in scored):  # older runs: judged from the values
+        logs = {k for k in keys if _spans_a_decade([t["params"].get(k) for t in scored])}
     cols = [_axis_values([t["params"].get(k) for t in scored], k in logs) for k in keys]
     vals = np.asarray([t["value"] for t in scored], dtype=float)
     cols.append(_axis_values(list(vals)))

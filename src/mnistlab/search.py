@@ -852,7 +852,8 @@ def trial_rows(runs: Sequence[Any]) -> list[dict[str, Any]]:
         out.append({"trial": int(m["trial"]), "variant": r.variant, "state": m.get("trial_state"),
                     "value": m.get("search_value"), "params": dict(m.get("trial_params") or {}), "run_id": r.run_id,
                     "metric": m.get("search_metric"), "direction": m.get("search_direction", "maximize"),
-                    "epochs": m.get("epochs_run"), "log_params": list(m.get("trial_log_params") or [])})
+                    "epochs": m.get("epochs_run"),  # None: a trial recorded before its log scales were
+                    "log_params": None if m.get("trial_log_params") is None else list(m["trial_log_params"])})
     return sorted(out, key=lambda t: t["trial"])
 
 
@@ -987,15 +988,39 @@ def _readable_storage(store_root: Path) -> Iterator[Any]:
             storage.engine.dispose()
 
 
+def delete_experiment(store: Any, name: str) -> tuple[list[str], bool]:
+    """Delete every run of experiment ``name`` from ``store`` (a :class:`~mnistlab.store.RunStore`),
+    its Optuna study when it is a search (so that searching again starts afresh) and its sweep
+    plan (`mnistlab watch`); what `mnistlab rm -e` does. Returns (the deleted run ids, whether a
+    study was deleted). The study goes first: when it cannot be deleted, no run is.
+
+    Raises MnistlabError while a driver on this machine still trains the experiment (its runs and
+    study would go from under it), or when the study file cannot be written."""
+    from mnistlab.live import driver_alive, read_plan, remove_plan
+    from mnistlab.store import process_alive
+
+    here = socket.gethostname()
+    live = [r for r in store.runs(experiment=name)
+            if r.status == "running" and r.host == here and r.pid != os.getpid() and process_alive(r.pid, r.host)]
+    plan = read_plan(store.root, name)
+    if live or (plan and plan.get("host") == here and plan.get("pid") != os.getpid() and driver_alive(plan)):
+        pid = live[0].pid if live else plan.get("pid") if plan else None
+        raise MnistlabError(f"{name} is being trained now (process {pid} on this machine): stop it first, then delete it")
+    study = has_study(store.root, name) and delete_study(store.root, name)
+    gone = store.rm(None, experiment=name)
+    remove_plan(store.root, name)
+    return gone, study
+
+
 def delete_study(store_root: str | os.PathLike, study: str) -> bool:
     """Delete the Optuna study ``study`` from the store's ``search.sqlite`` (its trials, so that
     searching again starts afresh); False when there is no such study (or no file).
-    Raises MnistlabError when the file cannot be written."""
+    Raises MnistlabError when the file cannot be opened or written."""
     if not (Path(store_root) / STUDY_FILE).is_file():
         return False
     optuna = _optuna()
-    storage = open_storage(store_root)
     try:
+        storage = open_storage(store_root)
         optuna.delete_study(study_name=study, storage=storage)
     except KeyError:
         return False

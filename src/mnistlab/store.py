@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mnistlab.config import run_key
-from mnistlab.errors import StoreError
+from mnistlab.errors import NotRecorded, StoreError
 
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
     from mnistlab.models import SequentialModel
@@ -160,7 +160,7 @@ class RunStore:
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root}: the run store must be a folder, but this is a file")
         if not create and not (self.root / DB_FILE).is_file():
-            raise StoreError(f"no run store at {self.root} (runs are recorded by `mnistlab run`; --store or "
+            raise NotRecorded(f"no run store at {self.root} (runs are recorded by `mnistlab run`; --store or "
                              "MNISTLAB_STORE point elsewhere)")
         self.db_path = self.root / DB_FILE
         # A reading command on a store it cannot write (a read-only disk or mount, another user's

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -92,6 +92,23 @@ def backend_options(what: str) -> Callable[[F], F]:
             f = opt(f)
         return f
     return add
+
+
+def backend_and_store(resources: Any, cells: Sequence[Any], store: str | None, **flags: Any) -> tuple[Any, RunStore]:
+    """The runner (:func:`mnistlab.backends.runner_for` with the backend flags) and the store a
+    `run` or `search` writes, in that order: a Ray that does not answer, or cells larger than its
+    cluster (:meth:`~mnistlab.backends.RayRunner.check_fits`), leave no store folder behind, and a
+    store that cannot be made closes the runner again."""
+    from mnistlab.backends import close, runner_for
+
+    runner = runner_for(resources, **flags)
+    try:
+        if runner is not None:
+            runner.check_fits(cells)
+        return runner, open_store(store, create=True)
+    except BaseException:
+        close(runner)
+        raise
 
 
 def open_store(path: str | None, *, create: bool = False) -> RunStore:

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mnistlab.cli._common import backend_options, data_dir_option, jobs_option, open_store, store_option
+from mnistlab.cli._common import (backend_and_store, backend_options, data_dir_option, jobs_option, open_store,
+                                  store_option)
 from mnistlab.cli._output import Column, emit, format_option, is_terminal, plain_table, rich_console
 from mnistlab.errors import MnistlabError, RunNotFinished
 
@@ -107,7 +108,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     README, "Running on Ray"); Ray missing or an address that does not answer exits 2 at once.
     The backend flags override the experiment file's [resources] table.
     """
-    from mnistlab.backends import close, runner_for
+    from mnistlab.backends import close
     from mnistlab.execute import SweepInterrupted, run_experiment, terminate_as_interrupt
     from mnistlab.experiments import load_experiment
 
@@ -115,15 +116,8 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
         raise click.UsageError("--address needs --backend ray")
     exp = load_experiment(experiment)
     exp.cells(quick=quick)  # a bad experiment says so before Ray starts
-    runner = runner_for(exp.resources, backend=backend, address=address, cpus_per_cell=cpus_per_cell,
-                        gpus_per_cell=gpus_per_cell, jobs=jobs)
-    try:
-        if runner is not None:
-            runner.check_fits(exp.cells(quick=quick))
-        st = open_store(store, create=True)  # once the backend works: a wrong address leaves no folder behind
-    except BaseException:
-        close(runner)
-        raise
+    runner, st = backend_and_store(exp.resources, exp.cells(quick=quick), store, backend=backend, address=address,
+                                   cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs)
     cells = len(exp.cells(quick=quick))
     click.echo(f"experiment {exp.name}: {cells} runs, store {st.root}", err=fmt != "table")
 
@@ -213,14 +207,14 @@ def watch_cmd(experiment: str, store: str | None, interval: float, wait: bool | 
 def _await_sweep(store: str | None, target: str, wait: bool, interval: float) -> tuple[RunStore, str]:
     """The store and the experiment name ``target`` stands for; with ``wait``, waiting (one line
     said once) until the store and a run or plan of it exist. Ctrl-C while waiting exits 130."""
-    from mnistlab.errors import StoreError
+    from mnistlab.errors import NotRecorded, StoreError
 
     said = False
     while True:
         try:
             st = open_store(store)
             return st, _watched_name(st, target)
-        except StoreError as exc:
+        except NotRecorded as exc:  # not started yet; any other StoreError (a damaged store, a hint) is said at once
             if not wait:
                 raise StoreError(f"{exc} (--wait waits for it to start)") from None
         if not said:
@@ -326,17 +320,14 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) 
     searching again starts afresh. One trial's run is not deleted alone (its study would keep the
     trial, and the search would never ask it again).
     """
-    from mnistlab.live import remove_plan
-    from mnistlab.search import delete_study, search_of_runs
+    from mnistlab.search import delete_experiment, search_of_runs
 
     if bool(run_ids) == bool(experiment):
         raise MnistlabError("rm: give run ids or --experiment NAME (not both)")
     st = open_store(store)
     if experiment:
         name = _rm_name(st, experiment)
-        gone = st.rm(None, experiment=name)
-        study = delete_study(st.root, name)
-        remove_plan(st.root, name)  # `watch NAME` no longer follows a sweep that is gone
+        gone, study = delete_experiment(st, name)
         click.echo(f"deleted {len(gone)} run{'s' * (len(gone) != 1)}"
                    + (f" and the Optuna study {name} (searching again starts afresh)" if study else ""))
         return

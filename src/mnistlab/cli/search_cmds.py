@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import signal
+from types import SimpleNamespace
 from contextlib import ExitStack
 from pathlib import Path
 
 import click
 
-from mnistlab.cli._common import backend_options, data_dir_option, jobs_option, open_store, store_option
+from mnistlab.cli._common import (backend_and_store, backend_options, data_dir_option, jobs_option, open_store,
+                                  store_option)
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
 from mnistlab.cli._output import format_option, is_terminal, rich_console
 from mnistlab.errors import RunNotFinished
@@ -34,7 +36,7 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
     With --backend ray each trial is a Ray task (as many at once as the cluster has room for;
     --jobs does not apply): this process keeps the study and the store and answers the pruner.
     """
-    from mnistlab.backends import close, runner_for
+    from mnistlab.backends import close
     from mnistlab.comparison import compare
     from mnistlab.execute import terminate_as_interrupt
     from mnistlab.experiments import load_experiment
@@ -47,9 +49,9 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
         raise click.UsageError(f"{experiment} has no [search] table: train it with `mnistlab run {experiment}`")
     if backend == "local" and address is not None:
         raise click.UsageError("--address needs --backend ray")
-    runner = runner_for(exp.resources, backend=backend, address=address, cpus_per_cell=cpus_per_cell,
-                        gpus_per_cell=gpus_per_cell, jobs=jobs)
-    st = open_store(store, create=True)  # once the backend works: a wrong address leaves no folder behind
+    trial = SimpleNamespace(variant=f"{exp.name} (each trial)", cpus=None, gpus=None)  # the per-cell amounts
+    runner, st = backend_and_store(exp.resources, [trial], store, backend=backend, address=address,
+                                   cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs)
     err, space = fmt != "table", exp.search
     name = study_name(exp.name, quick)
     table = LiveTable(rich_console(), st.root, name) if fmt == "table" and is_terminal() else None
@@ -74,6 +76,7 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
             result = run_search(exp, st, jobs=jobs, quick=quick, data_dir=data_dir, on_trial=on_trial, runner=runner,
                                 on_start=on_start)
         except KeyboardInterrupt:
+            shown.close()  # the live table's last frame first, then the ranking below it
             _stopped(st, name, fmt, int(stop.signum or signal.SIGINT))
         finally:
             close(runner)
