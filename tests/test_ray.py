@@ -480,6 +480,37 @@ def test_a_cell_waiting_for_resources_taken_by_others_says_so(tmp_path: Path, da
     assert "warning: waiting for Ray resources: 1 CPUs per cell, the cluster has 0 CPUs free (other jobs" in err, err
 
 
+def test_a_search_trial_waiting_for_resources_taken_by_others_says_so(tmp_path: Path, data_dir: Path,
+                                                                       ray_address: str,
+                                                                       capfd: pytest.CaptureFixture[str]) -> None:
+    import threading
+
+    from mnistlab.search import run_search
+
+    mark, release = tmp_path / "holding", tmp_path / "release"
+    holder = ray.remote(num_cpus=2)(_hold).remote(str(release), str(mark))
+    deadline = time.monotonic() + 30
+    while not mark.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert mark.exists()
+    p = write(tmp_path, RAY_SEARCH.replace("epochs = 3", "epochs = 1").replace('sampler = "grid"',
+                                                                              'sampler = "grid"\ntrials = 1'))
+    runner = RayRunner()
+    runner.wait_say_seconds = 0.5
+
+    def release_once_said() -> None:
+        while not runner._said_waiting and not release.exists():
+            time.sleep(0.05)
+        release.touch()
+
+    threading.Thread(target=release_once_said, daemon=True).start()
+    res = run_search(p, tmp_path / "s", data_dir=data_dir, runner=runner)
+    release.touch()
+    ray.get(holder)
+    assert [t.state for t in res.trials] == ["complete"]
+    assert capfd.readouterr().err.count("warning: waiting for Ray resources: 1 CPUs per cell") == 1
+
+
 def test_a_sweep_whose_own_workers_are_starting_is_not_said_to_wait(tmp_path: Path, data_dir: Path, ray_address: str,
                                                                     capfd: pytest.CaptureFixture[str]) -> None:
     p = write(tmp_path, TINY + '[[variants]]\nname = "a"\nrepeats = 2\n')

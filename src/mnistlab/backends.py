@@ -255,6 +255,11 @@ class RayRunner:
                 self._said_waiting = True
                 return
 
+    def track(self, ref: Any, token: str, cpus: float, gpus: float) -> None:
+        """Remember a task just sent (its worker posts ``token`` as ``"started"`` when it begins),
+        for the "waiting for Ray resources" line; :meth:`wait_one` forgets it when it ends."""
+        self._sent[ref] = (token, time.monotonic(), cpus, gpus)
+
     def cell_resources(self, cell: Any) -> tuple[float, float]:
         """The (CPUs, GPUs) a cell's task reserves: its variant's own ``resources`` where it has
         them (and no flag set that amount), else this runner's per-cell amounts."""
@@ -342,7 +347,7 @@ class RayRunner:
                         ref = remote.options(num_cpus=cpus, num_gpus=gpus).remote(
                             self.train, task, [i for i, _ in claims[1]], relay, first, token)
                         pending[ref] = (task, claims)
-                        self._sent[ref] = (token, time.monotonic(), cpus, gpus)
+                        self.track(ref, token, cpus, gpus)
                     if not pending:
                         continue
                     ref = self.wait_one(list(pending), progress)
@@ -391,7 +396,9 @@ class RayTrials:
         recorder = trial_recorder(self.store, task, cfg)
         self.by_run[recorder.run_id] = optuna.Trial(self.study, task.trial_id)
         sent = dataclasses.replace(task, store_root="")  # the worker has no business with the store's disk
-        self.pending[self.remote.remote(sent, self.runner.relay(), recorder.run_id)] = (task, recorder, cfg)
+        ref = self.remote.remote(sent, self.runner.relay(), recorder.run_id)
+        self.pending[ref] = (task, recorder, cfg)
+        self.runner.track(ref, recorder.run_id, self.runner.cpus_per_cell, self.runner.gpus_per_cell)
 
     def _on_report(self, run_id: str, kind: str, payload: Any) -> Any:
         if kind != "prune":
@@ -431,6 +438,7 @@ class RayTrials:
             except Exception:  # noqa: BLE001 - already finished or gone: nothing to cancel
                 pass
             recorder.fail(KeyboardInterrupt())
+            self.runner._sent.pop(ref, None)
         self.pending.clear()
 
 
@@ -449,6 +457,7 @@ def train_trial_remote(task: Any, relay: Any, run_id: str) -> Any:
     from mnistlab.run import run_config
     from mnistlab.search import PruningCallback, trial_configs
 
+    relay.report.remote(run_id, "started", None)  # the driver then knows the task is not waiting for resources
     try:
         _, run_cfg = trial_configs(task)
         pruning = PruningCallback(RelayTrial(relay, run_id), task.metric)
