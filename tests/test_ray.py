@@ -5,6 +5,7 @@ test session."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -451,30 +452,40 @@ def _hold(release: str, mark: str) -> None:
         time.sleep(0.05)
 
 
-def test_a_cell_waiting_for_resources_taken_by_others_says_so(tmp_path: Path, data_dir: Path, ray_address: str,
-                                                              capfd: pytest.CaptureFixture[str]) -> None:
+@contextlib.contextmanager
+def another_job_holding_the_cluster(tmp_path: Path) -> Iterator[RayRunner]:
+    """A Ray job holds both CPUs until the yielded runner has said that it waits (then it ends, and
+    the runner's tasks start)."""
     import threading
 
     mark, release = tmp_path / "holding", tmp_path / "release"
-    holder = ray.remote(num_cpus=2)(_hold).remote(str(release), str(mark))  # another job takes the whole cluster
+    holder = ray.remote(num_cpus=2)(_hold).remote(str(release), str(mark))
     deadline = time.monotonic() + 30
     while not mark.exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert mark.exists()
-    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
     runner = RayRunner()
     runner.wait_say_seconds = 0.5  # 10 s by default
 
-    def release_once_said() -> None:  # the other job ends once the driver has said that it waits
+    def release_once_said() -> None:
         while not runner._said_waiting and not release.exists():
             time.sleep(0.05)
         release.touch()
 
     threading.Thread(target=release_once_said, daemon=True).start()
-    res = run_experiment(p, tmp_path / "s", data_dir=data_dir, runner=runner)
-    release.touch()
+    try:
+        yield runner
+    finally:
+        release.touch()
+        ray.get(holder)
+
+
+def test_a_cell_waiting_for_resources_taken_by_others_says_so(tmp_path: Path, data_dir: Path, ray_address: str,
+                                                              capfd: pytest.CaptureFixture[str]) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
+    with another_job_holding_the_cluster(tmp_path) as runner:
+        res = run_experiment(p, tmp_path / "s", data_dir=data_dir, runner=runner)
     assert [o.record.status for o in res.outcomes] == ["finished"]  # it trained once the other job ended
-    ray.get(holder)
     err = capfd.readouterr().err
     assert err.count("warning: waiting for Ray resources") == 1, err
     assert "warning: waiting for Ray resources: 1 CPUs per cell, the cluster has 0 CPUs free (other jobs" in err, err
@@ -483,30 +494,12 @@ def test_a_cell_waiting_for_resources_taken_by_others_says_so(tmp_path: Path, da
 def test_a_search_trial_waiting_for_resources_taken_by_others_says_so(tmp_path: Path, data_dir: Path,
                                                                        ray_address: str,
                                                                        capfd: pytest.CaptureFixture[str]) -> None:
-    import threading
-
     from mnistlab.search import run_search
 
-    mark, release = tmp_path / "holding", tmp_path / "release"
-    holder = ray.remote(num_cpus=2)(_hold).remote(str(release), str(mark))
-    deadline = time.monotonic() + 30
-    while not mark.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert mark.exists()
     p = write(tmp_path, RAY_SEARCH.replace("epochs = 3", "epochs = 1").replace('sampler = "grid"',
                                                                               'sampler = "grid"\ntrials = 1'))
-    runner = RayRunner()
-    runner.wait_say_seconds = 0.5
-
-    def release_once_said() -> None:
-        while not runner._said_waiting and not release.exists():
-            time.sleep(0.05)
-        release.touch()
-
-    threading.Thread(target=release_once_said, daemon=True).start()
-    res = run_search(p, tmp_path / "s", data_dir=data_dir, runner=runner)
-    release.touch()
-    ray.get(holder)
+    with another_job_holding_the_cluster(tmp_path) as runner:
+        res = run_search(p, tmp_path / "s", data_dir=data_dir, runner=runner)
     assert [t.state for t in res.trials] == ["complete"]
     assert capfd.readouterr().err.count("warning: waiting for Ray resources: 1 CPUs per cell") == 1
 
