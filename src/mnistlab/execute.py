@@ -371,6 +371,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     evaluate_committees(st, exp, cells, data_dir=data_dir)  # a stopped sweep's complete committees too
     result.elsewhere = running_elsewhere(st, result.outcomes)
     if interrupted:
+        st.mark_stale()  # the workers are gone: a cell one of them had just claimed is interrupted, not running
         result.rows = stopped_rows(compare(st, exp.name, keys=keys) if st.runs(experiment=exp.name) else [], cells, st)
         raise SweepInterrupted(result)
     result.rows = compare(st, exp.name, keys=keys)
