@@ -37,7 +37,7 @@ from typing import Any, TypeVar
 import torch
 
 from mnistlab.callbacks import Callback, Logs
-from mnistlab.errors import MnistlabError, SpecError, SpecWarning
+from mnistlab.errors import MnistlabError, SpecError, SpecWarning, first_line
 from mnistlab.execute import CellTask, Claims, claim_cells, record_cells, train_cells
 from mnistlab.run import RunResult, failure_message
 from mnistlab.store import RunStore
@@ -562,7 +562,7 @@ def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_p
             ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
                      logging_level=logging.ERROR)
     except Exception as exc:  # noqa: BLE001 - Ray raises many kinds (ConnectionError, RuntimeError...)
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        first = first_line(exc)
         if address == "auto" and "running Ray instance" in first:
             first = "no Ray cluster is running on this machine (start one with `ray start --head`, or leave out --address)"
         elif address and "Failed to connect" in first:

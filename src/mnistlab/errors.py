@@ -123,6 +123,12 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     return f' (did you mean "{original}"?)'
 
 
+def first_line(exc: BaseException, n: int = 200) -> str:
+    """An exception's first line (its type's name when it has no text), cut to ``n`` characters:
+    what a one-line error says of a library's multi-line message (sqlalchemy's, Ray's)."""
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:n]
+
+
 def clip(text: object, n: int = 40) -> str:
     """``text`` on one line (runs of whitespace become one space), cut to ``n`` characters with "...".
 

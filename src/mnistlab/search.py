@@ -62,7 +62,7 @@ from pathlib import Path
 from typing import Any
 
 from mnistlab.callbacks import Callback, Logs, check_monitor
-from mnistlab.errors import MnistlabError, SpecError, SpecWarning, did_you_mean, show, unknown_key
+from mnistlab.errors import MnistlabError, SpecError, SpecWarning, did_you_mean, first_line, show, unknown_key
 
 SETTINGS = ("metric", "direction", "trials", "sampler", "pruner", "seed")
 DISTRIBUTIONS = ("uniform", "log_uniform", "int", "choice")
@@ -959,8 +959,7 @@ def param_importances(store_root: str | os.PathLike, study: str) -> dict[str, fl
     except MnistlabError:
         raise
     except Exception as exc:  # sqlalchemy's and sqlite's errors, a copy that failed: any of them, one line
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise MnistlabError(f"cannot read study {study} from {path}: {first[:200]}") from None
+        raise MnistlabError(f"cannot read study {study} from {path}: {first_line(exc)}") from None
 
 
 def store_writable(store_root: str | os.PathLike) -> bool:
@@ -1025,8 +1024,7 @@ def delete_study(store_root: str | os.PathLike, study: str) -> bool:
     except KeyError:
         return False
     except Exception as exc:  # sqlalchemy's errors, e.g. a read-only file
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise MnistlabError(f"cannot delete study {study} from {Path(store_root) / STUDY_FILE}: {first[:200]}") from None
+        raise MnistlabError(f"cannot delete study {study} from {Path(store_root) / STUDY_FILE}: {first_line(exc)}") from None
     return True
 
 
