@@ -426,6 +426,16 @@ _SECTIONS: dict[str, type[BaseModel]] = {"train": TrainConfig, "data": DataConfi
                                          "evaluate": EvaluateConfig}
 
 
+
+def with_threads(raw: Mapping[str, Any], threads: int) -> dict[str, Any]:
+    """A copy of the run config ``raw`` (plain data) that trains with ``threads`` (a worker's share
+    of the cores, or a Ray task's CPUs; 0: unchanged) unless it sets ``train.threads`` itself:
+    the user's count always wins, so a cell gives the same digits locally, with ``-j`` and on Ray."""
+    out = copy.deepcopy(dict(raw))
+    if threads and not (out.get("train") or {}).get("threads"):
+        out["train"] = {**(out.get("train") or {}), "threads": threads}
+    return out
+
 def setting_default(key: str) -> Any:
     """The default of one setting, read from the schema: ``"dataset"`` and ``"model"`` (from
     :data:`RUN_DEFAULTS`), a dotted field (``"train.epochs"``, ``"augment.zoom_range"``) or a flat

@@ -10,7 +10,6 @@ cells are done, every complete committee has its members' averaged softmax outpu
 
 from __future__ import annotations
 
-import copy
 import multiprocessing
 import os
 import signal
@@ -31,7 +30,7 @@ from mnistlab import accel
 from mnistlab.accel.members import batch_refusal
 from mnistlab.callbacks import Callback
 from mnistlab.comparison import COLUMNS, Comparison, compare
-from mnistlab.config import RunConfig, parse_run_config
+from mnistlab.config import RunConfig, parse_run_config, with_threads
 from mnistlab.datasets import load_any
 from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.evaluate import committee_probs
@@ -182,13 +181,9 @@ class CellTask:
 
 
 def _cell_config(cell: Cell, threads: int = 0) -> RunConfig:
-    """The cell's run config, training with ``threads`` (its share of the cores, or of a Ray
-    task's CPUs) unless the file set ``train.threads`` itself: the user's count always wins, so a
-    cell gives the same digits locally, with ``-j`` and on Ray."""
-    raw = copy.deepcopy(cell.config)
-    if threads and not raw["train"].get("threads"):
-        raw["train"]["threads"] = threads
-    return parse_run_config(raw, source=f'{cell.experiment}: variant "{cell.variant}"', check_model=False)
+    """The cell's run config, training with ``threads`` unless the file set its own (:func:`with_threads`)."""
+    return parse_run_config(with_threads(cell.config, threads), source=f'{cell.experiment}: variant "{cell.variant}"',
+                            check_model=False)
 
 
 def execute_cell(task: CellTask) -> list[tuple[str, str]]:

@@ -588,14 +588,11 @@ class TrialResult:
 def trial_configs(task: TrialTask) -> tuple[Any, Any]:
     """The trial's run config as recorded, and as this worker trains it (with its ``threads``);
     raises :class:`~mnistlab.errors.MnistlabError` for a combination of values the config refuses."""
-    from mnistlab.config import parse_run_config
+    from mnistlab.config import parse_run_config, with_threads
 
     source = f"{task.experiment}: {trial_variant(task.number)}"
     cfg = parse_run_config(task.config, source=source, check_model=False)
-    split = copy.deepcopy(task.config)
-    if task.threads and not split.get("train", {}).get("threads"):  # the file's own count wins (as in execute)
-        split.setdefault("train", {})["threads"] = task.threads
-    return cfg, parse_run_config(split, source=source, check_model=False)
+    return cfg, parse_run_config(with_threads(task.config, task.threads), source=source, check_model=False)
 
 
 def trial_variant(number: int) -> str:
