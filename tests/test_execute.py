@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from test_experiments import TINY, write
 
-from mnistlab.errors import SpecError
-from mnistlab.execute import committee_accuracy, run_experiment
+from mnistlab.callbacks import Callback
+from mnistlab.errors import SpecError, SpecWarning
+from mnistlab.execute import (CellTask, cell_checkpoint, claim_cells, committee_accuracy, record_cells, run_experiment,
+                              train_cells)
 from mnistlab.experiments import load_experiment
+from mnistlab.live import cell_line
 from mnistlab.store import RunStore
+from mnistlab.trainer import CHECKPOINT_FILE
 
 
 def test_nothing_trains_when_a_later_variant_is_bad(tmp_path: Path, data_dir: Path) -> None:
@@ -72,3 +77,114 @@ def test_which_earlier_outcomes_are_reused(tmp_path: Path, data_dir: Path, statu
     res = run_experiment(exp, store, data_dir=data_dir)
     assert res.outcomes[0].skipped is skipped
     assert len(store.runs()) == (1 if skipped else 2)
+
+
+# ------------------------------------------------------------- resuming an interrupted cell
+class _CtrlCAfter(Callback):
+    """A user's Ctrl-C at the end of epoch ``epochs`` (1-based), as the trainer receives it."""
+
+    def __init__(self, epochs: int) -> None:
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        if epoch + 1 == self.epochs:
+            raise KeyboardInterrupt
+
+
+RESUMABLE = TINY.replace("epochs = 1", "epochs = 4").replace("subset = 120", "subset = 600")
+
+
+def _interrupt_first_cell(exp_path: Path, store: RunStore, after: int, data_dir: Path) -> tuple[str, Path]:
+    """Train the experiment's first cell the way a sweep worker does, stopped by Ctrl-C in epoch
+    ``after + 1`` (the checkpoint holds ``after`` epochs); returns its run id and checkpoint folder."""
+    exp = load_experiment(exp_path)
+    task = CellTask((exp.cells()[0],), str(store.root), str(data_dir), done=())  # trained even if done before
+    out, mine = claim_cells(store, task)
+    folder = cell_checkpoint(store, task, [0])
+    assert folder is not None
+    results = train_cells(task, [0], store, [mine[0][1].run_id], callbacks=[_CtrlCAfter(after + 1)],
+                          checkpoint_dir=folder)
+    [(run_id, status)] = record_cells(out, mine, results)
+    assert status == "interrupted"
+    return run_id, folder
+
+
+def test_an_interrupted_cell_resumes_where_it_stopped(tmp_path: Path, data_dir: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")  # a checkpoint every epoch, as in a long run
+    p = write(tmp_path, RESUMABLE + '[[variants]]\nname = "a"\n')
+    whole = run_experiment(p, tmp_path / "whole", data_dir=data_dir).outcomes[0].record
+    store = RunStore(tmp_path / "s")
+    stopped, folder = _interrupt_first_cell(p, store, after=2, data_dir=data_dir)
+    assert (folder / CHECKPOINT_FILE).is_file()
+    assert [h["epoch"] for h in store.get(stopped).history] == [1, 2]
+
+    res = run_experiment(p, store, data_dir=data_dir)
+    resumed = res.outcomes[0].record
+    assert resumed.run_id != stopped and resumed.status == "finished"
+    assert resumed.metrics["resumed_from_epoch"] == 2 and whole.metrics["resumed_from_epoch"] == 0
+    # the same run as one that was never interrupted: its history, test score and predictions
+    strip = lambda h: [{k: v for k, v in e.items() if k not in ("epoch_seconds", "images_per_second")} for e in h]  # noqa: E731
+    assert strip(resumed.history) == strip(whole.history) and len(resumed.history) == 4
+    assert resumed.metrics["test_accuracy"] == whole.metrics["test_accuracy"]
+    np.testing.assert_array_equal(store.load_predictions(resumed.run_id),
+                                  RunStore(tmp_path / "whole").load_predictions(whole.run_id))
+    assert not folder.exists()  # the cell ended: its checkpoint is gone
+    assert store.get(stopped).status == "interrupted"  # the stopped run's record stays as it was
+    assert ": finished, resumed after epoch 2, test acc" in cell_line(resumed)
+
+
+def test_a_cell_without_a_recent_checkpoint_starts_over(tmp_path: Path, data_dir: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # CHECKPOINT_EVERY (60 s) has not passed in these second-long epochs: nothing was written
+    monkeypatch.delenv("MNISTLAB_CHECKPOINT_EVERY", raising=False)
+    p = write(tmp_path, RESUMABLE + '[[variants]]\nname = "a"\n')
+    store = RunStore(tmp_path / "s")
+    _, folder = _interrupt_first_cell(p, store, after=2, data_dir=data_dir)
+    assert not (folder / CHECKPOINT_FILE).exists()
+    resumed = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
+    assert resumed.metrics["resumed_from_epoch"] == 0 and len(resumed.history) == 4
+
+
+def test_force_and_a_broken_checkpoint_train_from_the_first_epoch(tmp_path: Path, data_dir: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")
+    p = write(tmp_path, RESUMABLE + '[[variants]]\nname = "a"\n')
+    store = RunStore(tmp_path / "s")
+    _, folder = _interrupt_first_cell(p, store, after=2, data_dir=data_dir)
+    forced = run_experiment(p, store, data_dir=data_dir, force=True).outcomes[0].record
+    assert forced.metrics["resumed_from_epoch"] == 0 and not folder.exists()
+
+    store = RunStore(tmp_path / "s2")
+    _, folder = _interrupt_first_cell(p, store, after=1, data_dir=data_dir)
+    ckpt = folder / CHECKPOINT_FILE
+    ckpt.write_bytes(ckpt.read_bytes()[:100])  # truncated, as a full disk would leave it
+    with pytest.warns(SpecWarning, match="not a readable mnistlab checkpoint.*trains from its first epoch"):
+        fresh = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
+    assert fresh.status == "finished" and fresh.metrics["resumed_from_epoch"] == 0 and not folder.exists()
+
+
+def test_cells_keep_separate_checkpoints_and_rm_e_deletes_them(tmp_path: Path, data_dir: Path) -> None:
+    # two variants with the same config, and the same config in another experiment: three folders
+    p = write(tmp_path, RESUMABLE + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n')
+    q = write(tmp_path, RESUMABLE.replace("[base]", 'name = "other"\n[base]') + '[[variants]]\nname = "a"\n', "q.toml")
+    store = RunStore(tmp_path / "s")
+    cells = load_experiment(p).cells() + load_experiment(q).cells()
+    assert cells[0].key == cells[1].key == cells[2].key
+    folders = {store.checkpoint_dir(c.experiment, c.variant, c.key) for c in cells}
+    assert len(folders) == 3
+    for f in folders:
+        f.mkdir(parents=True)
+    store.rm(None, experiment=cells[0].experiment)
+    assert [f.exists() for f in sorted(folders)] == [f.parent.name != store.checkpoint_dir(
+        cells[0].experiment, "a", cells[0].key).parent.name for f in sorted(folders)]
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf", "1e999"])
+def test_a_bad_checkpoint_interval_is_refused_before_anything_trains(tmp_path: Path, data_dir: Path, value: str,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", value)
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
+    with pytest.raises(SpecError, match="MNISTLAB_CHECKPOINT_EVERY: expected seconds"):
+        run_experiment(p, tmp_path / "s", data_dir=data_dir)
+    assert not (tmp_path / "s" / "runs.sqlite").exists() or RunStore(tmp_path / "s").runs() == []

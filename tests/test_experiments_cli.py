@@ -118,8 +118,8 @@ def _finished(db: Path) -> set[str]:
         return set()
 
 
-def _start(exp: Path, store: Path, data_dir: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+def _start(exp: Path, store: Path, data_dir: Path, **env_vars: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", **env_vars}
     return subprocess.Popen([sys.executable, "-m", "mnistlab", "run", str(exp), "--store", str(store),
                              "--data-dir", str(data_dir)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
@@ -176,6 +176,48 @@ def test_killed_sweep_loses_nothing_and_resumes(tmp_path: Path, data_dir: Path, 
     assert before <= {r.run_id for r in finished}  # the old runs were kept, not redone
     assert out.decode().count("skipped (already finished)") == len(before)
     assert store.runs(status="running") == []  # the killed run is marked interrupted, not left running
+
+
+LONG_CELL = """
+[base]
+dataset = "mnist"
+model = { dense = [64] }
+[base.data]
+subset = 6000
+[base.train]
+epochs = 40
+batch_size = 32
+threads = 1
+[[variants]]
+name = "long"
+"""
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_cell_killed_mid_training_continues_from_its_checkpoint(tmp_path: Path, data_dir: Path,
+                                                                   sig: signal.Signals) -> None:
+    exp = tmp_path / "long.toml"
+    exp.write_text(LONG_CELL)
+    store_dir = tmp_path / "store"
+    proc = _start(exp, store_dir, data_dir, MNISTLAB_CHECKPOINT_EVERY="0")
+    deadline = time.monotonic() + 120
+    while not list(store_dir.glob("checkpoints/*/*/last.pt")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.3)  # an epoch or so more
+    proc.send_signal(sig)
+    proc.communicate(timeout=60)
+    store = RunStore(store_dir)
+    [stopped] = store.runs()
+    assert _finished(store_dir / "runs.sqlite") == set(), "the cell should have been stopped mid-way"
+
+    again = _start(exp, store_dir, data_dir)
+    out, err = again.communicate(timeout=300)
+    assert again.returncode == 0, err
+    [resumed] = store.runs(status="finished")
+    assert store.get(stopped.run_id).status == "interrupted"  # SIGKILL's run too, marked by the new driver
+    assert resumed.metrics["resumed_from_epoch"] >= 1 and len(resumed.history) == 40
+    assert f"resumed after epoch {resumed.metrics['resumed_from_epoch']}" in out.decode()
+    assert not list(store_dir.glob("checkpoints/*/*/last.pt"))
 
 
 @pytest.mark.parametrize("args", [["runs"], ["show", "abc"], ["compare", "x"], ["rm", "abc"],

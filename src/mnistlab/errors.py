@@ -10,7 +10,10 @@ the file's line or tell a flag from a file without reading the message back.
 from __future__ import annotations
 
 import difflib
+import sys
+import warnings
 from collections.abc import Iterable, Sequence
+from typing import TextIO
 
 
 class MnistlabError(Exception):
@@ -182,3 +185,16 @@ class ExportError(MnistlabError):
     (or the export itself failed). The file is not left behind."""
 
     exit_code = 1
+
+
+_python_showwarning = warnings.showwarning
+
+
+def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                 file: TextIO | None = None, line: str | None = None) -> None:
+    """A ``warnings.showwarning`` for the CLI and its sweep workers: a :class:`SpecWarning` is advice
+    to the user, one ``warning:`` line on stderr, not a Python source location; others as Python shows them."""
+    if issubclass(category, SpecWarning):
+        print(f"warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)

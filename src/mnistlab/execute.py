@@ -10,8 +10,10 @@ cells are done, every complete committee has its members' averaged softmax outpu
 
 from __future__ import annotations
 
+import math
 import multiprocessing
 import os
+import shutil
 import signal
 import threading
 import time
@@ -21,6 +23,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 from typing import Any, Protocol, TypeVar
 
@@ -32,7 +35,7 @@ from mnistlab.callbacks import Callback
 from mnistlab.comparison import COLUMNS, Comparison, compare
 from mnistlab.config import RunConfig, parse_run_config, with_threads
 from mnistlab.datasets import load_any
-from mnistlab.errors import SpecError, SpecWarning
+from mnistlab.errors import CheckpointError, SpecError, SpecWarning, show_warning
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment
 from mnistlab.live import EpochProgress, write_plan
@@ -40,6 +43,25 @@ from mnistlab.store import CommitteeRecord, RunRecord, RunStore, process_alive
 from mnistlab.run import Recorder, RunResult, run_config, run_members
 
 DONE_STATUSES = ("finished", "diverged")  # cells with such a run are skipped unless force
+# A sweep cell writes its checkpoint at the first epoch end this many seconds after the last one: an
+# interrupted cell loses at most this plus one epoch, and a sweep of second-long epochs does not
+# spend its time writing checkpoints (Keras's BackupAndRestore writes one every epoch).
+CHECKPOINT_EVERY = 60.0
+
+
+def checkpoint_every() -> float:
+    """Seconds between a sweep cell's checkpoints: ``MNISTLAB_CHECKPOINT_EVERY`` when set (0: every
+    epoch), else :data:`CHECKPOINT_EVERY`. Raises SpecError for a value that is not a number >= 0."""
+    raw = os.environ.get("MNISTLAB_CHECKPOINT_EVERY", "").strip()
+    if not raw:
+        return CHECKPOINT_EVERY
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise SpecError(f"MNISTLAB_CHECKPOINT_EVERY: expected seconds between checkpoints (a number >= 0), got {raw[:40]!r}")
+    return seconds
 
 # ---------------------------------------------------------------------------------- runners
 T = TypeVar("T")
@@ -137,6 +159,7 @@ def _init_worker() -> None:
     """Each worker process's start (the pool's initializer): install the stop handler, then unblock."""
     for sig in _STOP_SIGNALS:
         signal.signal(sig, _on_stop_signal)
+    warnings.showwarning = show_warning  # a spec warning (a resumed cell's) as the CLI shows it
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
@@ -199,8 +222,28 @@ def execute_cell(task: CellTask) -> list[tuple[str, str]]:
         return [("", "stopped")] * len(task.cells)
     with RunStore(task.store_root) as store:
         out, mine = claim_cells(store, task)
-        results = train_cells(task, [i for i, _ in mine], store, [r.run_id for _, r in mine])
-        return record_cells(out, mine, results)
+        indices = [i for i, _ in mine]
+        folder = cell_checkpoint(store, task, indices)
+        results = train_cells(task, indices, store, [r.run_id for _, r in mine], checkpoint_dir=folder)
+        statuses = record_cells(out, mine, results)
+        if folder is not None and statuses[indices[0]][1] != "interrupted":
+            shutil.rmtree(folder, ignore_errors=True)  # the cell ended (recorded): nothing is left to resume
+        return statuses
+
+
+def cell_checkpoint(store: RunStore, task: CellTask, indices: Sequence[int]) -> Path | None:
+    """Where the one cell of ``task`` at ``indices`` keeps its checkpoint while it trains
+    (:meth:`RunStore.checkpoint_dir`), so that a sweep stopped in the middle of it (Ctrl-C,
+    SIGTERM, a killed process, a closed laptop) resumes it at its last saved epoch; emptied first
+    under ``--force`` (the cell trains afresh). None for a committee's members stacked into one
+    model (they restart together) and when nothing was claimed."""
+    if len(indices) != 1:
+        return None
+    cell = task.cells[indices[0]]
+    folder = store.checkpoint_dir(cell.experiment, cell.variant, cell.key)
+    if not task.done:
+        shutil.rmtree(folder, ignore_errors=True)
+    return folder
 
 
 Claims = tuple[dict[int, tuple[str, str]], list[tuple[int, Recorder]]]
@@ -216,12 +259,15 @@ def claim_cells(store: RunStore, task: CellTask) -> Claims:
 
 
 def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None = None,
-                run_ids: Sequence[str] = (), callbacks: Sequence[Callback] = ()) -> list[RunResult | BaseException]:
+                run_ids: Sequence[str] = (), callbacks: Sequence[Callback] = (),
+                checkpoint_dir: Path | None = None) -> list[RunResult | BaseException]:
     """Train the task's cells at ``indices`` (several: one stacked committee model); one result per
     cell, or the exception that stopped it (KeyboardInterrupt: recorded as interrupted; any other:
     failed). Writes nothing but each epoch's progress, and that only with a ``store`` and the
     cells' ``run_ids``; with neither (a Ray worker) it touches no store at all. ``callbacks``
-    also see a single cell's epochs (a Ray worker's :class:`~mnistlab.backends.RelayProgress`)."""
+    also see a single cell's epochs (a Ray worker's :class:`~mnistlab.backends.RelayProgress`).
+    A single cell with a ``checkpoint_dir`` resumes from the checkpoint there, if any, and writes
+    one at an epoch's end every :func:`checkpoint_every` seconds (:func:`resume_or_start`)."""
     global _training
     cfgs = [_cell_config(task.cells[i], task.threads) for i in indices]
     try:
@@ -232,13 +278,32 @@ def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None =
             return list(run_members(cfgs, data_dir=task.data_dir))
         progress: list[Callback] = [EpochProgress(store, rid) for rid in run_ids[:1]] if store is not None else []
         progress += callbacks
-        return [run_config(cfg, data_dir=task.data_dir, progress="none", extra_callbacks=progress) for cfg in cfgs]
+        return [resume_or_start(cfg, task.data_dir, progress, checkpoint_dir) for cfg in cfgs]
     except KeyboardInterrupt as exc:  # before training began (loading data): recorded as interrupted
         return [exc] * len(cfgs)
     except Exception as exc:  # a bad input or a bug in one cell must not end the sweep unrecorded
         return [exc] * len(cfgs)
     finally:
         _training = False
+
+
+def resume_or_start(cfg: RunConfig, data_dir: str | None, callbacks: Sequence[Callback],
+                    folder: Path | None) -> RunResult:
+    """:func:`~mnistlab.run.run_config` for one sweep cell, continuing from the checkpoint in
+    ``folder`` when there is one. A checkpoint that cannot be read (or is not this config's) is
+    deleted with a warning and the cell trains from its first epoch: a resume point is never worth
+    failing the cell for."""
+    def run(resume: bool) -> RunResult:
+        return run_config(cfg, data_dir=data_dir, progress="none", extra_callbacks=callbacks, checkpoint_dir=folder,
+                          resume=resume, checkpoint_every=checkpoint_every())
+    try:
+        return run(folder is not None)
+    except CheckpointError as exc:
+        if folder is None:
+            raise
+        warnings.warn(f"{exc}: it is deleted and the cell trains from its first epoch", SpecWarning, stacklevel=2)
+        shutil.rmtree(folder, ignore_errors=True)
+        return run(False)
 
 
 def record_cells(out: dict[int, tuple[str, str]], mine: Sequence[tuple[int, Recorder]],
@@ -334,6 +399,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     if jobs < 1:
         raise SpecError(f"--jobs must be at least 1, got {jobs}")
     cells = exp.cells(quick=quick)  # every config validated before anything trains
+    checkpoint_every()  # ... and the environment's setting
     st = store if isinstance(store, RunStore) else RunStore(store)
     st.mark_stale()
     keys = {c.key for c in cells}

@@ -274,15 +274,18 @@ def cell_line(rec: RunRecord, how: str | None = None, position: tuple[int, int] 
     """One line for a cell that ended (where no table updates in place): ``[i/n]`` with
     ``position``, the run, its status (or ``how``, say "skipped (already finished)"), its test
     accuracy and, with no ``how``, the run's message. An interrupted run shows no test accuracy
-    (that of its partial weights is no result) but the epochs it completed."""
+    (that of its partial weights is no result) but the epochs it completed; a run that continued
+    an interrupted one from its checkpoint says from which epoch."""
     acc = rec.metrics.get("test_accuracy") if rec.status != "interrupted" else None
     count = f"[{position[0]}/{position[1]}] " if position is not None else ""
     if rec.status == "interrupted" and how is None:
         epochs = int((rec.config.get("train") or {}).get("epochs") or 0)
         done = len(rec.history)
         return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: interrupted after {done}"
-                + (f" of {epochs}" if epochs else "") + " epochs, not tested (run it again to train it)")
-    return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: {how or rec.status}"
+                + (f" of {epochs}" if epochs else "") + " epochs, not tested (run it again to continue it)")
+    resumed = rec.metrics.get("resumed_from_epoch")
+    status = f"{rec.status}, resumed after epoch {resumed}" if isinstance(resumed, int) and resumed > 0 else rec.status
+    return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: {how or status}"
             + (f", test acc {100 * acc:.2f}%" if isinstance(acc, float) else "")
             + (f" ({rec.message})" if rec.message and how is None else ""))
 

@@ -173,22 +173,22 @@ def run_config(
     *,
     data_dir: str | os.PathLike | None = None,
     progress: str = "auto",
-    checkpoint_dir: str | os.PathLike | None = None,
-    resume: bool = False,
+    checkpoint_dir: str | os.PathLike | None = None, resume: bool = False, checkpoint_every: float = 0.0,
     extra_callbacks: Sequence[Callback] = (),
     validation_data: tuple[Any, Any] | None = None,
     on_data_ready: Callable[[], None] | None = None,
 ) -> RunResult:
     """Train one run described by ``cfg`` and evaluate it on the test set.
 
-    ``on_data_ready()`` runs once the data is loaded and checked (`mnistlab train` prints its summary then).
-    ``validation_data=(images, labels)`` validates on those arrays (Keras's ``fit(validation_data=)``)
-    instead of what ``data.validation`` says; which one was used is recorded in ``metrics["validation"]``.
+    ``checkpoint_dir``: a checkpoint there at epoch ends, every ``checkpoint_every`` seconds (0: each
+    epoch; :meth:`Trainer.fit`); ``resume`` continues from it. ``on_data_ready()`` runs once the data
+    is loaded and checked (`mnistlab train` prints its summary then). ``validation_data=(images,
+    labels)`` validates on those arrays (Keras's ``fit(validation_data=)``) instead of what
+    ``data.validation`` says; which one was used is recorded in ``metrics["validation"]``.
 
     Never raises for what happens during training (divergence, Ctrl-C, a failing callback): the
-    status and message say what happened and the history so far is kept. Bad configs, missing
-    data and unreadable checkpoints raise :class:`MnistlabError` before training starts.
-    """
+    status and message say what happened and the history so far is kept. Bad configs, missing data
+    and unreadable checkpoints raise :class:`MnistlabError` before training starts."""
     check_progress_mode(progress)  # a config error: say so before any data is loaded
     resolved, spec, t = cfg.resolved(), cfg.model_spec(), cfg.train
     ckpt_key = checkpoint_key(resolved)
@@ -213,7 +213,7 @@ def run_config(
             schedule=t.schedule, augment=cfg.augment, callbacks=run_callbacks(cfg) + list(extra_callbacks),
             seed=t.seed, progress=progress, plan=plan,
         )
-        outcome = _fit(trainer, data, t.epochs, checkpoint_dir, resume, ckpt_key, memory)
+        outcome = _fit(trainer, data, t.epochs, (checkpoint_dir, resume, checkpoint_every), ckpt_key, memory)
         averaged = _finish_averaging(cfg, trainer, data, outcome)
         test_loss, test_acc, probs = _test(trainer, data, memory, outcome)
         tta = _tta_metrics(cfg, trainer, data) if test_acc is not None else {}
@@ -372,14 +372,15 @@ def _fit_data_to_model(cfg: RunConfig, spec: ModelSpec, data: Split, validation_
         data.val_x, data.val_y = given_validation(validation_data, spec.input_shape[:2], data.num_classes, device)
 
 
-def _fit(trainer: Trainer, data: Split, epochs: int, checkpoint_dir: str | os.PathLike | None, resume: bool,
+def _fit(trainer: Trainer, data: Split, epochs: int, checkpoints: tuple[str | os.PathLike | None, bool, float],
          key: str, memory: MemoryEstimate) -> FitOutcome:
     """``trainer.fit`` where anything but a checkpoint problem becomes a ``failed`` outcome with its history
-    (a failed allocation: :func:`memory_message` for ``memory``)."""
+    (a failed allocation: :func:`memory_message` for ``memory``). ``checkpoints``: (folder, resume, every)."""
     val = (data.val_x, data.val_y) if data.val_x is not None and data.val_y is not None else None
+    folder, resume, every = checkpoints
     try:
-        return trainer.fit(data.train_x, data.train_y, epochs=epochs, val=val, checkpoint_dir=checkpoint_dir,
-                           resume=resume, config_key=key)
+        return trainer.fit(data.train_x, data.train_y, epochs=epochs, val=val, checkpoint_dir=folder,
+                           resume=resume, config_key=key, checkpoint_every=every)
     except CheckpointError:
         raise
     except MnistlabError as exc:

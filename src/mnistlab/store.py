@@ -9,6 +9,9 @@ Layout of a store folder (default ``./mnistlab-runs``; ``MNISTLAB_STORE`` or ``-
                    metrics.json   # final metrics
                    weights.safetensors
                    predictions.npy  # test_probs, float32 (N_test, num_classes)
+      checkpoints/<experiment digest>/<cell digest>/last.pt
+                                  # a sweep cell's latest epoch while it trains (deleted once it
+                                  # ends; an interrupted cell's stays, and the next sweep resumes it)
 
 Use it from Python::
 
@@ -25,6 +28,7 @@ once (WAL, ``BEGIN IMMEDIATE`` and a busy timeout).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -48,6 +52,7 @@ if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is 
 
 SCHEMA_VERSION = 3
 DB_FILE = "runs.sqlite"
+CHECKPOINT_DIR = "checkpoints"  # under the store root: the checkpoints of cells a sweep trains
 STATUSES = ("running", "finished", "diverged", "interrupted", "failed")
 FINAL_STATUSES = STATUSES[1:]
 _JSON_COLUMNS = ("config", "history", "metrics", "env")
@@ -418,7 +423,20 @@ class RunStore:
                 con.executemany("DELETE FROM committees WHERE experiment = ? AND variant = ? AND repeat = ?", derived)
         for i in ids:
             shutil.rmtree(self.root / "runs" / i, ignore_errors=True)
+        if experiment is not None and not run_ids:  # its interrupted cells can no longer resume
+            shutil.rmtree(self._checkpoints(experiment), ignore_errors=True)
         return ids
+
+    def _checkpoints(self, experiment: str) -> Path:
+        return self.root / CHECKPOINT_DIR / hashlib.sha256(experiment.encode()).hexdigest()[:16]
+
+    def checkpoint_dir(self, experiment: str, variant: str, key: str) -> Path:
+        """The folder where a sweep keeps the checkpoint of the cell (``experiment``, ``variant``,
+        config ``key``) while it trains, so that an interrupted sweep resumes the cell at its last
+        saved epoch (:func:`mnistlab.execute.execute_cell`); not created here. Names are hashed:
+        any experiment or variant name makes a safe folder name."""
+        cell = hashlib.sha256(f"{variant}\0{key}".encode()).hexdigest()[:16]
+        return self._checkpoints(experiment) / cell
 
     # -- reading -----------------------------------------------------------------------------
     def get(self, run_id: str) -> RunRecord:

@@ -171,15 +171,19 @@ class Trainer:
     # -------------------------------------------------------------------------------- the loop
     def fit(self, images: torch.Tensor, labels: torch.Tensor, *, epochs: int,
             val: tuple[torch.Tensor, torch.Tensor] | None = None, checkpoint_dir: str | os.PathLike | None = None,
-            resume: bool = False, config_key: str = "") -> FitOutcome:
+            resume: bool = False, config_key: str = "", checkpoint_every: float = 0.0) -> FitOutcome:
         """Train until ``epochs`` epochs are done (counting those a resumed checkpoint had done).
 
-        ``images``: uint8 (N, H, W); ``labels``: int64 (N,), both on the plan's device. Raises
-        CheckpointError for an unreadable checkpoint or one of another config (``config_key``).
+        ``images``: uint8 (N, H, W); ``labels``: int64 (N,), both on the plan's device. With a
+        ``checkpoint_dir``, a checkpoint is written there at the end of an epoch once
+        ``checkpoint_every`` seconds (0: every epoch) have passed since the last one (or the start),
+        as Keras's BackupAndRestore does per epoch. Raises CheckpointError for an unreadable
+        checkpoint or one of another config (``config_key``).
         """
         outcome = FitOutcome(history=self.history)
         ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
         self._target_epochs = epochs
+        self._checkpoint_every, self._last_checkpoint = checkpoint_every, time.monotonic()
         self._classes = max(int(labels.max()) + 1, 2) if len(labels) else 2  # for blow_up's chance level
         if resume and ckpt is not None and ckpt.exists():
             self.load_checkpoint(ckpt, config_key)
@@ -217,8 +221,9 @@ class Trainer:
                 self.history.append(entry)
                 logs = {k: v for k, v in entry.items() if k != "epoch"}  # what on_train_end sees, as in Keras
                 self.epochs_done += 1
-                if ckpt is not None:
+                if ckpt is not None and time.monotonic() - self._last_checkpoint >= self._checkpoint_every:
                     self.save_checkpoint(ckpt, config_key)
+                    self._last_checkpoint = time.monotonic()
                 if (why := blow_up(self.history, self._classes)) is not None:  # finite, but far past chance
                     outcome.status, outcome.message = "diverged", why
                     break

@@ -12,7 +12,7 @@ import warnings
 
 import click
 
-from mnistlab.errors import MnistlabError, SpecWarning
+from mnistlab.errors import MnistlabError, show_warning
 
 from . import data_cmds, experiment_cmds, inspect_cmds, model_cmds, predict_cmds, search_cmds, train_cmds
 
@@ -28,23 +28,12 @@ for _module in (data_cmds, model_cmds, train_cmds, experiment_cmds, search_cmds,
         cli.add_command(_command)
 
 
-_default_showwarning = warnings.showwarning
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
-    """Spec warnings are advice to the user: one `warning:` line, not a Python source location."""
-    if issubclass(category, SpecWarning):
-        click.echo(f"warning: {' '.join(str(message).split())}", err=True)
-    else:
-        _default_showwarning(message, category, filename, lineno, file, line)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
     debug = bool(os.environ.get("MNISTLAB_DEBUG"))
     try:
         with warnings.catch_warnings():
-            warnings.showwarning = _show_warning
+            warnings.showwarning = show_warning
             cli.main(args=argv, prog_name="mnistlab", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
