@@ -134,6 +134,40 @@ def test_an_interrupted_cell_resumes_where_it_stopped(tmp_path: Path, data_dir: 
     assert ": finished, resumed after epoch 2, test acc" in cell_line(resumed)
 
 
+class _ProgressSeen(Callback):
+    """What the store's progress row of ``run_id`` holds when each epoch begins."""
+
+    def __init__(self, store: RunStore, run_id: str) -> None:
+        self.store, self.run_id, self.seen = store, run_id, {}
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        self.seen[epoch + 1] = [h["epoch"] for h in self.store.get(self.run_id).history]
+
+
+def test_a_resumed_cell_shows_its_epochs_at_once_and_says_where_it_continues(tmp_path: Path, data_dir: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")
+    p = write(tmp_path, RESUMABLE + '[[variants]]\nname = "a"\n')
+    store = RunStore(tmp_path / "s")
+    stopped, _ = _interrupt_first_cell(p, store, after=2, data_dir=data_dir)
+    assert store.get(stopped).metrics["checkpoint_epoch"] == 2
+    assert cell_line(store.get(stopped)).endswith("interrupted after 2 of 4 epochs, not tested "
+                                                  "(run it again to continue from epoch 3)")
+    task = CellTask((load_experiment(p).cells()[0],), str(store.root), str(data_dir))
+    out, mine = claim_cells(store, task)
+    seen = _ProgressSeen(store, mine[0][1].run_id)
+    record_cells(out, mine, train_cells(task, [0], store, [seen.run_id], callbacks=[seen],
+                                        checkpoint_dir=cell_checkpoint(store, task, [0])))
+    assert seen.seen == {3: [1, 2], 4: [1, 2, 3]}  # `mnistlab watch` sees epoch 2 of 4 before epoch 3 ends
+    assert store.get(seen.run_id).status == "finished"
+
+    monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "3600")
+    early, folder = _interrupt_first_cell(p, RunStore(tmp_path / "s2"), after=2, data_dir=data_dir)
+    assert RunStore(tmp_path / "s2").get(early).metrics["checkpoint_epoch"] == 0 and not folder.exists()
+    assert cell_line(RunStore(tmp_path / "s2").get(early)).endswith(
+        "(run it again to train it from the start: it stopped before its first checkpoint)")
+
+
 def test_a_cell_without_a_recent_checkpoint_starts_over(tmp_path: Path, data_dir: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     # CHECKPOINT_EVERY (60 s) has not passed in these second-long epochs: nothing was written
@@ -178,6 +212,19 @@ def test_cells_keep_separate_checkpoints_and_rm_e_deletes_them(tmp_path: Path, d
     store.rm(None, experiment=cells[0].experiment)
     assert [f.exists() for f in sorted(folders)] == [f.parent.name != store.checkpoint_dir(
         cells[0].experiment, "a", cells[0].key).parent.name for f in sorted(folders)]
+
+
+def test_deleting_an_interrupted_run_deletes_its_cells_checkpoint(tmp_path: Path, data_dir: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")
+    p = write(tmp_path, RESUMABLE + '[[variants]]\nname = "a"\n')
+    store = RunStore(tmp_path / "s")
+    stopped, folder = _interrupt_first_cell(p, store, after=2, data_dir=data_dir)
+    assert (folder / CHECKPOINT_FILE).is_file()
+    store.rm([stopped])
+    assert not folder.exists()
+    again = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
+    assert again.metrics["resumed_from_epoch"] == 0 and not folder.parent.exists()  # no empty folder left
 
 
 @pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf", "1e999"])

@@ -220,6 +220,41 @@ def test_a_cell_killed_mid_training_continues_from_its_checkpoint(tmp_path: Path
     assert not list(store_dir.glob("checkpoints/*/*/last.pt"))
 
 
+def _gone(pid: int) -> bool:
+    """Whether process ``pid`` ended (a zombie nobody reaped counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] in ("Z", "X")
+    except OSError:
+        return True
+
+
+def test_workers_stop_when_their_driver_is_killed(tmp_path: Path, data_dir: Path) -> None:
+    """kill -9 of a --jobs driver: its workers record their cells interrupted and end (not train on for nobody)."""
+    exp = tmp_path / "long.toml"
+    exp.write_text(LONG_CELL.replace("epochs = 40", "epochs = 400") + '[[variants]]\nname = "long2"\n')
+    store_dir = tmp_path / "store"
+    driver = subprocess.Popen([sys.executable, "-m", "mnistlab", "run", str(exp), "--store", str(store_dir),
+                               "--data-dir", str(data_dir), "--jobs", "2"], env={**os.environ, "OMP_NUM_THREADS": "1"},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = RunStore(store_dir).runs() if (store_dir / "runs.sqlite").exists() else []
+        if len(runs) == 2 and all(r.history for r in runs):  # both workers are training
+            break
+        time.sleep(0.1)
+    driver.kill()
+    driver.wait(timeout=30)
+    workers = {r.pid for r in runs}
+    assert len(workers) == 2 and driver.pid not in workers
+    deadline = time.monotonic() + 30
+    while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert all(_gone(pid) for pid in workers), "a worker outlived its driver"
+    runs = RunStore(store_dir).runs()
+    assert [r.status for r in runs] == ["interrupted"] * 2  # recorded by the workers themselves
+    assert all(0 < len(r.history) < 400 for r in runs)
+
+
 @pytest.mark.parametrize("args", [["runs"], ["show", "abc"], ["compare", "x"], ["rm", "abc"],
                                   ["plot", "history", "x", "-o", "h.png"], ["report", "x", "-o", "r.html"]])
 def test_reading_commands_never_create_a_store(args, tmp_path, monkeypatch, capsys) -> None:

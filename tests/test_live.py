@@ -308,7 +308,7 @@ def test_an_interrupted_run_shows_no_test_accuracy(tmp_path: Path) -> None:
     store.finish_run(rid, status="interrupted", history=[{"epoch": 1}], metrics={"test_accuracy": 0.42}, env={})
     line = cell_line(store.get(rid), position=(1, 3))
     assert "42.0" not in line and "test acc" not in line  # 42.0%, not a run id that happens to hold "42"
-    assert line.endswith("a  seed 0: interrupted after 1 of 4 epochs, not tested (run it again to continue it)")
+    assert line.endswith("a  seed 0: interrupted after 1 of 4 epochs, not tested (run it again to train it)")
 
 
 STOPPED = """

@@ -146,6 +146,7 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
 # cells, recording a result) it only sets the flag, so the worker never dies mid-way.
 _stopping = False
 _training = False
+_busy = False  # between claiming a task's cells and recording them (the worker must not end then)
 
 
 def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
@@ -160,7 +161,20 @@ def _init_worker() -> None:
     for sig in _STOP_SIGNALS:
         signal.signal(sig, _on_stop_signal)
     warnings.showwarning = show_warning  # a spec warning (a resumed cell's) as the CLI shows it
+    threading.Thread(target=_end_with_driver, args=(os.getppid(),), daemon=True, name="driver-watch").start()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+def _end_with_driver(driver: int, interval: float = 1.0) -> None:
+    """A worker's watch on its driver: once the driver is gone (``kill -9`` hands the workers to
+    init), the cell being trained stops as on Ctrl-C (recorded ``interrupted``, its checkpoint kept
+    for the next sweep) and the worker ends, instead of training on, and idling, for nobody."""
+    while os.getppid() == driver:
+        time.sleep(interval)
+    os.kill(os.getpid(), signal.SIGTERM)  # the stop handler: no new cell, the training loop stops
+    while _busy:  # the cell is being recorded
+        time.sleep(0.05)
+    os._exit(128 + signal.SIGTERM)
 
 
 class StopSignal:
@@ -218,17 +232,31 @@ def execute_cell(task: CellTask) -> list[tuple[str, str]]:
     the running run's history (:class:`~mnistlab.live.EpochProgress`). A runner that trains
     elsewhere (Ray) calls the three steps itself: :func:`claim_cells` and :func:`record_cells` in
     the driver, :func:`train_cells` in the worker."""
-    if _stopping:
-        return [("", "stopped")] * len(task.cells)
-    with RunStore(task.store_root) as store:
-        out, mine = claim_cells(store, task)
-        indices = [i for i, _ in mine]
-        folder = cell_checkpoint(store, task, indices)
-        results = train_cells(task, indices, store, [r.run_id for _, r in mine], checkpoint_dir=folder)
-        statuses = record_cells(out, mine, results)
-        if folder is not None and statuses[indices[0]][1] != "interrupted":
-            shutil.rmtree(folder, ignore_errors=True)  # the cell ended (recorded): nothing is left to resume
-        return statuses
+    global _busy
+    _busy = True
+    try:
+        if _stopping:
+            return [("", "stopped")] * len(task.cells)
+        with RunStore(task.store_root) as store:
+            out, mine = claim_cells(store, task)
+            indices = [i for i, _ in mine]
+            folder = cell_checkpoint(store, task, indices)
+            results = train_cells(task, indices, store, [r.run_id for _, r in mine], checkpoint_dir=folder)
+            statuses = record_cells(out, mine, results)
+            if folder is not None and statuses[indices[0]][1] != "interrupted":
+                drop_checkpoint(folder)  # the cell ended (recorded): nothing is left to resume
+            return statuses
+    finally:
+        _busy = False
+
+
+def drop_checkpoint(folder: Path) -> None:
+    """Delete a cell's checkpoint folder, and its experiment's folder once that is empty."""
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        folder.parent.rmdir()
+    except OSError:  # another cell's checkpoint is still there (or it is gone already)
+        pass
 
 
 def cell_checkpoint(store: RunStore, task: CellTask, indices: Sequence[int]) -> Path | None:
@@ -302,7 +330,7 @@ def resume_or_start(cfg: RunConfig, data_dir: str | None, callbacks: Sequence[Ca
         if folder is None:
             raise
         warnings.warn(f"{exc}: it is deleted and the cell trains from its first epoch", SpecWarning, stacklevel=2)
-        shutil.rmtree(folder, ignore_errors=True)
+        drop_checkpoint(folder)
         return run(False)
 
 
@@ -398,8 +426,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
         exp = load_experiment(exp)
     if jobs < 1:
         raise SpecError(f"--jobs must be at least 1, got {jobs}")
-    cells = exp.cells(quick=quick)  # every config validated before anything trains
-    checkpoint_every()  # ... and the environment's setting
+    cells, _ = exp.cells(quick=quick), checkpoint_every()  # every config (and the env's) validated before training
     st = store if isinstance(store, RunStore) else RunStore(store)
     st.mark_stale()
     keys = {c.key for c in cells}

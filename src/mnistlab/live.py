@@ -45,9 +45,20 @@ class EpochProgress(Callback):
         self.store, self.run_id = store, run_id
         self.history: list[dict[str, Any]] = []
 
+    def on_epoch_begin(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        if epoch > 0 and not self.history:  # a run resumed from a checkpoint: its epochs so far, at once
+            self.history = [self._entry(h) for h in self.trainer.history[:epoch]]
+            self._write()
+
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-        entry = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, (int, float))}
-        self.history.append({"epoch": epoch + 1, "epochs": int(self.params.get("epochs", 0) or 0), **entry})
+        self.history.append(self._entry({**(logs or {}), "epoch": epoch + 1}))
+        self._write()
+
+    def _entry(self, logs: Mapping[str, Any]) -> dict[str, Any]:
+        entry = {k: float(v) for k, v in logs.items() if isinstance(v, (int, float)) and k != "epoch"}
+        return {"epoch": int(logs["epoch"]), "epochs": int(self.params.get("epochs", 0) or 0), **entry}
+
+    def _write(self) -> None:
         try:
             self.store.record_progress(self.run_id, self.history)
         except MnistlabError:
@@ -280,9 +291,12 @@ def cell_line(rec: RunRecord, how: str | None = None, position: tuple[int, int] 
     count = f"[{position[0]}/{position[1]}] " if position is not None else ""
     if rec.status == "interrupted" and how is None:
         epochs = int((rec.config.get("train") or {}).get("epochs") or 0)
-        done = len(rec.history)
-        return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: interrupted after {done}"
-                + (f" of {epochs}" if epochs else "") + " epochs, not tested (run it again to continue it)")
+        saved = rec.metrics.get("checkpoint_epoch")  # a sweep cell's: where the next run continues
+        then = ("run it again to train it" if not isinstance(saved, int) else
+                f"run it again to continue from epoch {saved + 1}" if saved > 0 else
+                "run it again to train it from the start: it stopped before its first checkpoint")
+        return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: interrupted after {len(rec.history)}"
+                + (f" of {epochs}" if epochs else "") + f" epochs, not tested ({then})")
     resumed = rec.metrics.get("resumed_from_epoch")
     status = f"{rec.status}, resumed after epoch {resumed}" if isinstance(resumed, int) and resumed > 0 else rec.status
     return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: {how or status}"

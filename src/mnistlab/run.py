@@ -537,6 +537,8 @@ def _metrics(outcome: FitOutcome, test_loss: float | None, test_acc: float | Non
         "validation_is_test": data.validation_is_test,
         "resumed_from_epoch": outcome.resumed_from,
     }
+    if outcome.status == "interrupted" and outcome.checkpointed is not None:
+        m["checkpoint_epoch"] = outcome.checkpointed  # where the next run continues (0: from the start)
     if restored is not None:
         m["restored_epoch"] = restored
     if "val_accuracy" in last:

@@ -404,13 +404,16 @@ class RunStore:
         """Delete runs (by id or unique prefix, or every run of ``experiment``) and their artifacts.
 
         A committee is derived from its members, so deleting any member deletes its committee row too.
+        So does a sweep cell's checkpoint (:meth:`checkpoint_dir`): deleting an interrupted run is
+        asking for its cell to train afresh, and deleting an experiment leaves nothing to resume.
         """
         if run_ids:
-            ids = [self.get(r).run_id for r in run_ids]  # resolve all first: one typo deletes nothing
+            recs = [self.get(r) for r in run_ids]  # resolve all first: one typo deletes nothing
         elif experiment is not None:
-            ids = [r.run_id for r in self.runs(experiment=experiment)]
+            recs = self.runs(experiment=experiment)
         else:
             raise StoreError("rm: give run ids or an experiment")
+        ids = [r.run_id for r in recs]
         with self._errors("delete"), self._write() as con:
             con.executemany("DELETE FROM runs WHERE run_id = ?", [(i,) for i in ids])
             if experiment is not None and not run_ids:
@@ -423,8 +426,10 @@ class RunStore:
                 con.executemany("DELETE FROM committees WHERE experiment = ? AND variant = ? AND repeat = ?", derived)
         for i in ids:
             shutil.rmtree(self.root / "runs" / i, ignore_errors=True)
-        if experiment is not None and not run_ids:  # its interrupted cells can no longer resume
-            shutil.rmtree(self._checkpoints(experiment), ignore_errors=True)
+        folders = ([self._checkpoints(experiment)] if experiment is not None and not run_ids else
+                   [self.checkpoint_dir(r.experiment, str(r.variant), r.config_hash) for r in recs])
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
         return ids
 
     def _checkpoints(self, experiment: str) -> Path:

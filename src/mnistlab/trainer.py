@@ -37,7 +37,7 @@ from mnistlab._version import __version__
 from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, CallbackList, make_progress
 from mnistlab.config import AugmentConfig, ScheduleConfig
-from mnistlab.errors import CheckpointError, SpecWarning
+from mnistlab.errors import CheckpointError, SpecWarning, show
 from mnistlab.evaluate import blow_up, evaluate_model
 from mnistlab.optim import make_optimizer, optimizer_defaults, schedule_lr, set_lr
 
@@ -55,6 +55,7 @@ class FitOutcome:
     message: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)
     resumed_from: int = 0  # epochs already done when this fit started (0 = fresh)
+    checkpointed: int | None = None  # epochs the checkpoint on disk holds (None: no checkpoint_dir)
 
 
 def divergence_hint(loss: float, where: str, lr: float) -> str:
@@ -184,10 +185,11 @@ class Trainer:
         ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
         self._target_epochs = epochs
         self._checkpoint_every, self._last_checkpoint = checkpoint_every, time.monotonic()
+        outcome.checkpointed = None if ckpt is None else 0
         self._classes = max(int(labels.max()) + 1, 2) if len(labels) else 2  # for blow_up's chance level
         if resume and ckpt is not None and ckpt.exists():
             self.load_checkpoint(ckpt, config_key)
-            outcome.resumed_from = self.epochs_done
+            outcome.resumed_from = outcome.checkpointed = self.epochs_done
             self._warn_if_resume_differs(epochs)
         else:
             torch.manual_seed(self.seed)  # dropout draws from the global generator
@@ -223,7 +225,7 @@ class Trainer:
                 self.epochs_done += 1
                 if ckpt is not None and time.monotonic() - self._last_checkpoint >= self._checkpoint_every:
                     self.save_checkpoint(ckpt, config_key)
-                    self._last_checkpoint = time.monotonic()
+                    self._last_checkpoint, outcome.checkpointed = time.monotonic(), self.epochs_done
                 if (why := blow_up(self.history, self._classes)) is not None:  # finite, but far past chance
                     outcome.status, outcome.message = "diverged", why
                     break
@@ -371,16 +373,22 @@ class Trainer:
         except Exception as exc:  # truncated, garbage or hostile (non-weights) pickle
             raise CheckpointError(f"{path}: not a readable mnistlab checkpoint ({type(exc).__name__})") from None
         if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-            raise CheckpointError(f"{path}: not a mnistlab checkpoint (format {CHECKPOINT_FORMAT})")
+            raise CheckpointError(f"{path}: not a mnistlab checkpoint (mnistlab writes format {CHECKPOINT_FORMAT})")
         if config_key and state.get("config_key") != config_key:
             writer = state.get("mnistlab")
             by = "" if writer == __version__ else f" (and by mnistlab {writer or 'of an older version'}, not {__version__})"
-            raise CheckpointError(f"{path}: the checkpoint was written by a different run config{by}; "
-                                  "use another --checkpoint-dir or drop --resume")
+            raise CheckpointError(f"{path}: the checkpoint was written by a different run config{by}")
+        done, history = state.get("epochs_done"), state.get("history")
+        if not (isinstance(done, int) and isinstance(history, list) and 0 <= done == len(history)):
+            raise CheckpointError(f"{path}: damaged checkpoint: it says {show(done)} epochs done but holds the "
+                                  f"history of {len(history) if isinstance(history, list) else 'no'} epochs")
         try:
             self.load_state_dict(state)
-        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
-            raise CheckpointError(f"{path}: checkpoint does not match this model: {' '.join(str(exc).split())[:200]}") from None
+        except KeyError as exc:
+            raise CheckpointError(f"{path}: damaged checkpoint: {exc} is missing") from None
+        except (RuntimeError, ValueError, TypeError) as exc:
+            why = " ".join(str(exc).split())[:160].rstrip(".")  # torch's message spans lines
+            raise CheckpointError(f"{path}: the checkpoint does not match this model: {why}") from None
 
     def _warn_if_resume_differs(self, epochs: int) -> None:
         """Settings outside the config key that make a resumed run differ from an uninterrupted one."""

@@ -10,7 +10,7 @@ import click
 from mnistlab.callbacks import PROGRESS_MODES
 from mnistlab.cli._common import data_dir_option, open_store, store_option
 from mnistlab.config import RunConfig, build_run_config, parse_augment, setting_default
-from mnistlab.errors import MnistlabError, RunNotFinished, SpecError
+from mnistlab.errors import CheckpointError, MnistlabError, RunNotFinished, SpecError
 from mnistlab.optim import OPTIMIZERS
 
 if TYPE_CHECKING:  # the commands import mnistlab.run late, when they run
@@ -104,6 +104,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     except BaseException as exc:
         if recorder is not None:
             recorder.abandon(exc)
+        if isinstance(exc, CheckpointError):
+            raise CheckpointError(f"{exc}: use another --checkpoint-dir, or drop --resume to train afresh") from None
         raise
     _echo_test_metrics(result)
     save_error = None
