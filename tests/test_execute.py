@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from test_experiments import TINY, write
 
 from mnistlab.callbacks import Callback
 from mnistlab.errors import SpecError, SpecWarning
-from mnistlab.execute import (CellTask, cell_checkpoint, claim_cells, committee_accuracy, record_cells, run_experiment,
+from mnistlab.execute import (CellTask, claim_cells, committee_accuracy, record_cells, run_experiment,
                               train_cells)
 from mnistlab.experiments import load_experiment
 from mnistlab.live import cell_line
+from mnistlab.run import train
 from mnistlab.store import RunStore
 from mnistlab.trainer import CHECKPOINT_FILE
 
@@ -100,8 +103,7 @@ def _interrupt_first_cell(exp_path: Path, store: RunStore, after: int, data_dir:
     exp = load_experiment(exp_path)
     task = CellTask((exp.cells()[0],), str(store.root), str(data_dir), done=())  # trained even if done before
     out, mine = claim_cells(store, task)
-    folder = cell_checkpoint(store, task, [0])
-    assert folder is not None
+    folder = store.checkpoint_dir(task.cells[0].experiment, task.cells[0].variant, task.cells[0].key)
     results = train_cells(task, [0], store, [mine[0][1].run_id], callbacks=[_CtrlCAfter(after + 1)],
                           checkpoint_dir=folder)
     [(run_id, status)] = record_cells(out, mine, results)
@@ -157,7 +159,7 @@ def test_a_resumed_cell_shows_its_epochs_at_once_and_says_where_it_continues(tmp
     out, mine = claim_cells(store, task)
     seen = _ProgressSeen(store, mine[0][1].run_id)
     record_cells(out, mine, train_cells(task, [0], store, [seen.run_id], callbacks=[seen],
-                                        checkpoint_dir=cell_checkpoint(store, task, [0])))
+                                        checkpoint_dir=store.checkpoint_dir(task.cells[0].experiment, "a", task.cells[0].key)))
     assert seen.seen == {3: [1, 2], 4: [1, 2, 3]}  # `mnistlab watch` sees epoch 2 of 4 before epoch 3 ends
     assert store.get(seen.run_id).status == "finished"
 
@@ -214,12 +216,15 @@ def test_cells_keep_separate_checkpoints_and_rm_e_deletes_them(tmp_path: Path, d
         cells[0].experiment, "a", cells[0].key).parent.name for f in sorted(folders)]
 
 
-def test_deleting_an_interrupted_run_deletes_its_cells_checkpoint(tmp_path: Path, data_dir: Path,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_deleting_a_cells_latest_run_deletes_its_checkpoint(tmp_path: Path, data_dir: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")
     p = write(tmp_path, RESUMABLE + '[[variants]]\nname = "a"\n')
     store = RunStore(tmp_path / "s")
-    stopped, folder = _interrupt_first_cell(p, store, after=2, data_dir=data_dir)
+    older, folder = _interrupt_first_cell(p, store, after=1, data_dir=data_dir)
+    stopped, _ = _interrupt_first_cell(p, store, after=3, data_dir=data_dir)  # resumed, then stopped again
+    assert store.get(stopped).metrics["resumed_from_epoch"] == 1
+    store.rm([older])  # tidying an old stop keeps the cell's resume point
     assert (folder / CHECKPOINT_FILE).is_file()
     store.rm([stopped])
     assert not folder.exists()
@@ -235,3 +240,33 @@ def test_a_bad_checkpoint_interval_is_refused_before_anything_trains(tmp_path: P
     with pytest.raises(SpecError, match="MNISTLAB_CHECKPOINT_EVERY: expected seconds"):
         run_experiment(p, tmp_path / "s", data_dir=data_dir)
     assert not (tmp_path / "s" / "runs.sqlite").exists() or RunStore(tmp_path / "s").runs() == []
+
+
+@pytest.mark.parametrize("damage, says", [
+    (lambda st: st.update(epochs_done=99), "damaged checkpoint: it says 99 epochs done but holds the history of 2"),
+    (lambda st: st.pop("rng"), "damaged checkpoint: 'rng' is missing"),
+    (lambda st: st["model"].update({k: v[:, :3] for k, v in st["model"].items() if v.ndim == 2}),
+     "the checkpoint does not match this model: Error(s) in loading state_dict"),
+    (lambda st: st.update(callbacks=["not a dict"]), "the checkpoint does not match this model"),
+], ids=["epochs", "missing", "shapes", "callbacks"])
+def test_a_damaged_checkpoint_is_refused_and_the_cell_starts_over(tmp_path: Path, data_dir: Path, damage: Any,
+                                                                  says: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")
+    p = write(tmp_path, RESUMABLE + '[[variants]]\nname = "a"\n')
+    store = RunStore(tmp_path / "s")
+    _, folder = _interrupt_first_cell(p, store, after=2, data_dir=data_dir)
+    state = torch.load(folder / CHECKPOINT_FILE, weights_only=True)
+    damage(state)
+    torch.save(state, folder / CHECKPOINT_FILE)
+    with pytest.warns(SpecWarning, match=re.escape(says)):
+        fresh = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
+    assert fresh.status == "finished" and fresh.metrics["resumed_from_epoch"] == 0 and len(fresh.history) == 4
+
+
+def test_a_checkpoint_that_cannot_be_written_is_a_warning_not_a_failure(tmp_path: Path, data_dir: Path) -> None:
+    (tmp_path / "afile").write_text("")
+    with pytest.warns(SpecWarning, match="cannot write the checkpoint.*training goes on") as caught:
+        run = train("mnist", {"dense": [8]}, epochs=3, subset=120, data_dir=data_dir, progress="none",
+                    checkpoint_dir=tmp_path / "afile" / "ck")
+    assert run.status == "finished" and len(run.history) == 3
+    assert sum("cannot write the checkpoint" in str(w.message) for w in caught) == 1  # said once, not per epoch

@@ -234,12 +234,13 @@ def test_workers_stop_when_their_driver_is_killed(tmp_path: Path, data_dir: Path
     exp.write_text(LONG_CELL.replace("epochs = 40", "epochs = 400") + '[[variants]]\nname = "long2"\n')
     store_dir = tmp_path / "store"
     driver = subprocess.Popen([sys.executable, "-m", "mnistlab", "run", str(exp), "--store", str(store_dir),
-                               "--data-dir", str(data_dir), "--jobs", "2"], env={**os.environ, "OMP_NUM_THREADS": "1"},
+                               "--data-dir", str(data_dir), "--jobs", "2"],
+                              env={**os.environ, "OMP_NUM_THREADS": "1", "MNISTLAB_CHECKPOINT_EVERY": "0"},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         runs = RunStore(store_dir).runs() if (store_dir / "runs.sqlite").exists() else []
-        if len(runs) == 2 and all(r.history for r in runs):  # both workers are training
+        if len(runs) == 2 and all(len(r.history) > 1 for r in runs):  # both workers are training
             break
         time.sleep(0.1)
     driver.kill()
@@ -252,7 +253,8 @@ def test_workers_stop_when_their_driver_is_killed(tmp_path: Path, data_dir: Path
     assert all(_gone(pid) for pid in workers), "a worker outlived its driver"
     runs = RunStore(store_dir).runs()
     assert [r.status for r in runs] == ["interrupted"] * 2  # recorded by the workers themselves
-    assert all(0 < len(r.history) < 400 for r in runs)
+    assert all(0 < len(r.history) < 400 and r.metrics["checkpoint_epoch"] > 0 for r in runs)
+    assert len(list(store_dir.glob("checkpoints/*/*/last.pt"))) == 2  # kept for the next run to continue
 
 
 @pytest.mark.parametrize("args", [["runs"], ["show", "abc"], ["compare", "x"], ["rm", "abc"],

@@ -39,6 +39,9 @@ def test_train_from_config_file_with_flag_overrides_and_resume(data_dir, tmp_pat
     assert main([*base, "--epochs", "2", "--resume"]) == 0
     out = capsys.readouterr().out
     assert "Epoch 2/2" in out and "Epoch 1/2" not in out  # epoch 1 came from the checkpoint
+    assert main([*base, "--epochs", "3", "--lr", "0.05", "--resume"]) == 2  # another config's checkpoint
+    err = capsys.readouterr().err
+    assert "written by a different run config: use another --checkpoint-dir, or drop --resume" in err
 
 
 @pytest.mark.parametrize("args, needle", [

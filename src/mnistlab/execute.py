@@ -13,7 +13,6 @@ from __future__ import annotations
 import math
 import multiprocessing
 import os
-import shutil
 import signal
 import threading
 import time
@@ -41,6 +40,7 @@ from mnistlab.experiments import Cell, Experiment, load_experiment
 from mnistlab.live import EpochProgress, write_plan
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore, process_alive
 from mnistlab.run import Recorder, RunResult, run_config, run_members
+from mnistlab.trainer import CHECKPOINT_FILE
 
 DONE_STATUSES = ("finished", "diverged")  # cells with such a run are skipped unless force
 # A sweep cell writes its checkpoint at the first epoch end this many seconds after the last one: an
@@ -172,8 +172,10 @@ def _end_with_driver(driver: int, interval: float = 1.0) -> None:
     while os.getppid() == driver:
         time.sleep(interval)
     os.kill(os.getpid(), signal.SIGTERM)  # the stop handler: no new cell, the training loop stops
-    while _busy:  # the cell is being recorded
+    deadline = time.monotonic() + 60  # a worker stuck in one long call ends anyway
+    while _busy and time.monotonic() < deadline:  # the cell is being recorded
         time.sleep(0.05)
+    # A cell claimed just now is left "running": the next sweep's mark_stale makes it interrupted.
     os._exit(128 + signal.SIGTERM)
 
 
@@ -240,38 +242,26 @@ def execute_cell(task: CellTask) -> list[tuple[str, str]]:
         with RunStore(task.store_root) as store:
             out, mine = claim_cells(store, task)
             indices = [i for i, _ in mine]
-            folder = cell_checkpoint(store, task, indices)
+            cell = resumable_cell(task, indices)
+            folder = None if cell is None else store.checkpoint_dir(cell.experiment, cell.variant, cell.key)
+            if cell is not None and not task.done:  # --force: the cell trains afresh
+                store.drop_checkpoint(cell.experiment, cell.variant, cell.key)
             results = train_cells(task, indices, store, [r.run_id for _, r in mine], checkpoint_dir=folder)
             statuses = record_cells(out, mine, results)
-            if folder is not None and statuses[indices[0]][1] != "interrupted":
-                drop_checkpoint(folder)  # the cell ended (recorded): nothing is left to resume
+            if cell is not None and statuses[indices[0]][1] in DONE_STATUSES:  # recorded: nothing left to resume
+                store.drop_checkpoint(cell.experiment, cell.variant, cell.key)
             return statuses
     finally:
         _busy = False
 
 
-def drop_checkpoint(folder: Path) -> None:
-    """Delete a cell's checkpoint folder, and its experiment's folder once that is empty."""
-    shutil.rmtree(folder, ignore_errors=True)
-    try:
-        folder.parent.rmdir()
-    except OSError:  # another cell's checkpoint is still there (or it is gone already)
-        pass
-
-
-def cell_checkpoint(store: RunStore, task: CellTask, indices: Sequence[int]) -> Path | None:
-    """Where the one cell of ``task`` at ``indices`` keeps its checkpoint while it trains
-    (:meth:`RunStore.checkpoint_dir`), so that a sweep stopped in the middle of it (Ctrl-C,
-    SIGTERM, a killed process, a closed laptop) resumes it at its last saved epoch; emptied first
-    under ``--force`` (the cell trains afresh). None for a committee's members stacked into one
-    model (they restart together) and when nothing was claimed."""
-    if len(indices) != 1:
-        return None
-    cell = task.cells[indices[0]]
-    folder = store.checkpoint_dir(cell.experiment, cell.variant, cell.key)
-    if not task.done:
-        shutil.rmtree(folder, ignore_errors=True)
-    return folder
+def resumable_cell(task: CellTask, indices: Sequence[int]) -> Cell | None:
+    """The cell of ``task`` this worker claimed (``indices``) when it trains alone: it then keeps a
+    checkpoint in the store while it trains (:meth:`RunStore.checkpoint_dir`), so that a sweep
+    stopped in the middle of it (Ctrl-C, SIGTERM, a killed process, a closed laptop) continues it
+    from its last saved epoch. A failed cell keeps it too (it trains again next time). None for a
+    committee's members stacked into one model (they restart together) or nothing claimed."""
+    return task.cells[indices[0]] if len(indices) == 1 else None
 
 
 Claims = tuple[dict[int, tuple[str, str]], list[tuple[int, Recorder]]]
@@ -330,7 +320,7 @@ def resume_or_start(cfg: RunConfig, data_dir: str | None, callbacks: Sequence[Ca
         if folder is None:
             raise
         warnings.warn(f"{exc}: it is deleted and the cell trains from its first epoch", SpecWarning, stacklevel=2)
-        drop_checkpoint(folder)
+        (folder / CHECKPOINT_FILE).unlink(missing_ok=True)
         return run(False)
 
 
@@ -426,20 +416,13 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
         exp = load_experiment(exp)
     if jobs < 1:
         raise SpecError(f"--jobs must be at least 1, got {jobs}")
-    cells, _ = exp.cells(quick=quick), checkpoint_every()  # every config (and the env's) validated before training
+    cells = exp.cells(quick=quick)  # every config validated before anything trains
+    checkpoint_every()  # ... and the environment's setting
     st = store if isinstance(store, RunStore) else RunStore(store)
     st.mark_stale()
     keys = {c.key for c in cells}
     result = ExperimentResult(exp)
-    todo = []
-    for c in cells:
-        # A diverged run is as final as a finished one (same config, same seed: same outcome);
-        # failed and interrupted cells run again.
-        prev = None if force else st.find_finished(exp.name, c.variant, c.key, DONE_STATUSES)
-        if prev is None:
-            todo.append(c)
-        else:
-            result.outcomes.append(CellOutcome(c, prev, True))
+    todo = cells_to_train(st, cells, result, force)
     live = Comparison(st.runs(experiment=exp.name), st.committees(exp.name), keys=keys) if on_cell else None
     if on_cell and live is not None:
         for o in result.outcomes:
@@ -464,6 +447,22 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
         raise SweepInterrupted(result)
     result.rows = compare(st, exp.name, keys=keys)
     return result
+
+
+def cells_to_train(st: RunStore, cells: Sequence[Cell], result: ExperimentResult, force: bool) -> list[Cell]:
+    """The cells to train, in order; each other cell (a run of it already ended finished or
+    diverged: the same config and seed give the same outcome) is added to ``result`` as skipped,
+    and a checkpoint it left (a driver killed between recording it and deleting that, or a Ray
+    sweep's) is deleted. ``force``: every cell trains again."""
+    todo = []
+    for c in cells:
+        prev = None if force else st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES)
+        if prev is None:
+            todo.append(c)
+        else:
+            result.outcomes.append(CellOutcome(c, prev, True))
+            st.drop_checkpoint(c.experiment, c.variant, c.key)
+    return todo
 
 
 def running_elsewhere(st: RunStore, outcomes: Sequence[CellOutcome]) -> list[RunRecord]:

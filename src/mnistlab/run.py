@@ -213,7 +213,7 @@ def run_config(
             schedule=t.schedule, augment=cfg.augment, callbacks=run_callbacks(cfg) + list(extra_callbacks),
             seed=t.seed, progress=progress, plan=plan,
         )
-        outcome = _fit(trainer, data, t.epochs, (checkpoint_dir, resume, checkpoint_every), ckpt_key, memory)
+        outcome = _fit(trainer, data, t.epochs, ckpt_key, memory, folder=checkpoint_dir, resume=resume, every=checkpoint_every)
         averaged = _finish_averaging(cfg, trainer, data, outcome)
         test_loss, test_acc, probs = _test(trainer, data, memory, outcome)
         tta = _tta_metrics(cfg, trainer, data) if test_acc is not None else {}
@@ -372,12 +372,12 @@ def _fit_data_to_model(cfg: RunConfig, spec: ModelSpec, data: Split, validation_
         data.val_x, data.val_y = given_validation(validation_data, spec.input_shape[:2], data.num_classes, device)
 
 
-def _fit(trainer: Trainer, data: Split, epochs: int, checkpoints: tuple[str | os.PathLike | None, bool, float],
-         key: str, memory: MemoryEstimate) -> FitOutcome:
+def _fit(trainer: Trainer, data: Split, epochs: int, key: str, memory: MemoryEstimate, *,
+         folder: str | os.PathLike | None, resume: bool, every: float) -> FitOutcome:
     """``trainer.fit`` where anything but a checkpoint problem becomes a ``failed`` outcome with its history
-    (a failed allocation: :func:`memory_message` for ``memory``). ``checkpoints``: (folder, resume, every)."""
+    (a failed allocation: :func:`memory_message` for ``memory``); ``folder``, ``resume``, ``every``:
+    its checkpoints (:meth:`Trainer.fit`)."""
     val = (data.val_x, data.val_y) if data.val_x is not None and data.val_y is not None else None
-    folder, resume, every = checkpoints
     try:
         return trainer.fit(data.train_x, data.train_y, epochs=epochs, val=val, checkpoint_dir=folder,
                            resume=resume, config_key=key, checkpoint_every=every)

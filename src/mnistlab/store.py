@@ -404,8 +404,9 @@ class RunStore:
         """Delete runs (by id or unique prefix, or every run of ``experiment``) and their artifacts.
 
         A committee is derived from its members, so deleting any member deletes its committee row too.
-        So does a sweep cell's checkpoint (:meth:`checkpoint_dir`): deleting an interrupted run is
-        asking for its cell to train afresh, and deleting an experiment leaves nothing to resume.
+        Deleting a sweep cell's latest run deletes the cell's checkpoint (:meth:`checkpoint_dir`):
+        deleting the run a sweep stopped is asking for its cell to train afresh (an older run of the
+        cell leaves it alone), and deleting an experiment leaves nothing to resume.
         """
         if run_ids:
             recs = [self.get(r) for r in run_ids]  # resolve all first: one typo deletes nothing
@@ -414,6 +415,7 @@ class RunStore:
         else:
             raise StoreError("rm: give run ids or an experiment")
         ids = [r.run_id for r in recs]
+        latest = {r.run_id for r in recs if self._latest_of_cell(r)}
         with self._errors("delete"), self._write() as con:
             con.executemany("DELETE FROM runs WHERE run_id = ?", [(i,) for i in ids])
             if experiment is not None and not run_ids:
@@ -426,14 +428,33 @@ class RunStore:
                 con.executemany("DELETE FROM committees WHERE experiment = ? AND variant = ? AND repeat = ?", derived)
         for i in ids:
             shutil.rmtree(self.root / "runs" / i, ignore_errors=True)
-        folders = ([self._checkpoints(experiment)] if experiment is not None and not run_ids else
-                   [self.checkpoint_dir(r.experiment, str(r.variant), r.config_hash) for r in recs])
-        for folder in folders:
-            shutil.rmtree(folder, ignore_errors=True)
+        if experiment is not None and not run_ids:
+            shutil.rmtree(self._checkpoints(experiment), ignore_errors=True)
+        for r in recs:
+            if r.run_id in latest:
+                self.drop_checkpoint(r.experiment, str(r.variant), r.config_hash)
         return ids
+
+    def _latest_of_cell(self, rec: RunRecord) -> bool:
+        """Whether ``rec`` is the newest run of its cell (experiment, variant, config hash)."""
+        with self._errors("read"):
+            newer = self._conn.execute("SELECT 1 FROM runs WHERE experiment = ? AND variant = ? AND config_hash = ? "
+                                       "AND created_at > ? LIMIT 1",
+                                       (rec.experiment, rec.variant, rec.config_hash, rec.created_at)).fetchone()
+        return newer is None
 
     def _checkpoints(self, experiment: str) -> Path:
         return self.root / CHECKPOINT_DIR / hashlib.sha256(experiment.encode()).hexdigest()[:16]
+
+    def drop_checkpoint(self, experiment: str, variant: str, key: str) -> None:
+        """Delete the cell's checkpoint folder (:meth:`checkpoint_dir`), and the experiment's folder
+        once it is empty; nothing to delete is fine."""
+        folder = self.checkpoint_dir(experiment, variant, key)
+        shutil.rmtree(folder, ignore_errors=True)
+        try:
+            folder.parent.rmdir()
+        except OSError:  # another cell's checkpoint is still there (or it is gone already)
+            pass
 
     def checkpoint_dir(self, experiment: str, variant: str, key: str) -> Path:
         """The folder where a sweep keeps the checkpoint of the cell (``experiment``, ``variant``,

@@ -37,7 +37,7 @@ from mnistlab._version import __version__
 from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, CallbackList, make_progress
 from mnistlab.config import AugmentConfig, ScheduleConfig
-from mnistlab.errors import CheckpointError, SpecWarning, show
+from mnistlab.errors import CheckpointError, SpecWarning
 from mnistlab.evaluate import blow_up, evaluate_model
 from mnistlab.optim import make_optimizer, optimizer_defaults, schedule_lr, set_lr
 
@@ -184,7 +184,7 @@ class Trainer:
         outcome = FitOutcome(history=self.history)
         ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
         self._target_epochs = epochs
-        self._checkpoint_every, self._last_checkpoint = checkpoint_every, time.monotonic()
+        self._checkpoint_every, self._last_checkpoint, self._unwritable = checkpoint_every, time.monotonic(), False
         outcome.checkpointed = None if ckpt is None else 0
         self._classes = max(int(labels.max()) + 1, 2) if len(labels) else 2  # for blow_up's chance level
         if resume and ckpt is not None and ckpt.exists():
@@ -224,8 +224,7 @@ class Trainer:
                 logs = {k: v for k, v in entry.items() if k != "epoch"}  # what on_train_end sees, as in Keras
                 self.epochs_done += 1
                 if ckpt is not None and time.monotonic() - self._last_checkpoint >= self._checkpoint_every:
-                    self.save_checkpoint(ckpt, config_key)
-                    self._last_checkpoint, outcome.checkpointed = time.monotonic(), self.epochs_done
+                    self._write_checkpoint(ckpt, config_key, outcome)
                 if (why := blow_up(self.history, self._classes)) is not None:  # finite, but far past chance
                     outcome.status, outcome.message = "diverged", why
                     break
@@ -358,6 +357,20 @@ class Trainer:
                               # mnistlab before 0.3.0 had no native kernel and wrote no such key
                               "native_kernel": state.get("native_kernel", "off: mnistlab before 0.3.0")}
 
+    def _write_checkpoint(self, path: Path, config_key: str, outcome: FitOutcome) -> None:
+        """:meth:`save_checkpoint` at an epoch's end; one that cannot be written (a full disk, a
+        quota) is said once and training goes on: a resume point is never worth failing a run for."""
+        try:
+            self.save_checkpoint(path, config_key)
+        except OSError as exc:
+            if not self._unwritable:
+                warnings.warn(f"{path}: cannot write the checkpoint ({exc.strerror or exc}); training goes on (a stop "
+                              f"now would continue from epoch {(outcome.checkpointed or 0) + 1})", SpecWarning,
+                              stacklevel=4)
+            self._unwritable = True
+            return
+        self._last_checkpoint, outcome.checkpointed, self._unwritable = time.monotonic(), self.epochs_done, False
+
     def save_checkpoint(self, path: Path, config_key: str = "") -> None:
         """Write atomically (temp file + rename), so a crash never leaves half a checkpoint."""
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -380,13 +393,13 @@ class Trainer:
             raise CheckpointError(f"{path}: the checkpoint was written by a different run config{by}")
         done, history = state.get("epochs_done"), state.get("history")
         if not (isinstance(done, int) and isinstance(history, list) and 0 <= done == len(history)):
-            raise CheckpointError(f"{path}: damaged checkpoint: it says {show(done)} epochs done but holds the "
+            raise CheckpointError(f"{path}: damaged checkpoint: it says {done!r} epochs done but holds the "
                                   f"history of {len(history) if isinstance(history, list) else 'no'} epochs")
         try:
             self.load_state_dict(state)
         except KeyError as exc:
             raise CheckpointError(f"{path}: damaged checkpoint: {exc} is missing") from None
-        except (RuntimeError, ValueError, TypeError) as exc:
+        except (RuntimeError, ValueError, TypeError, AttributeError) as exc:
             why = " ".join(str(exc).split())[:160].rstrip(".")  # torch's message spans lines
             raise CheckpointError(f"{path}: the checkpoint does not match this model: {why}") from None
 

@@ -318,6 +318,8 @@ def compare_cmd(experiment: str, store: str | None, fmt: str, quick: bool) -> No
 def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) -> None:
     """Delete runs (ids or unique prefixes) or a whole experiment, with their artifacts.
 
+    Deleting a stopped sweep cell's latest run, or its experiment, also deletes the cell's
+    checkpoint: the next `mnistlab run` trains it afresh instead of continuing it.
     A search (`mnistlab search`) is deleted whole with -e: its runs and its Optuna study, so that
     searching again starts afresh. One trial's run is not deleted alone (its study would keep the
     trial, and the search would never ask it again).
