@@ -253,6 +253,7 @@ def test_workers_stop_when_their_driver_is_killed(tmp_path: Path, data_dir: Path
     assert all(_gone(pid) for pid in workers), "a worker outlived its driver"
     runs = RunStore(store_dir).runs()
     assert [r.status for r in runs] == ["interrupted"] * 2  # recorded by the workers themselves
+    assert all("because its driver process ended" in r.message for r in runs)
     assert all(0 < len(r.history) < 400 and r.metrics["checkpoint_epoch"] > 0 for r in runs)
     assert len(list(store_dir.glob("checkpoints/*/*/last.pt"))) == 2  # kept for the next run to continue
 

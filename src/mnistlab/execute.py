@@ -147,6 +147,7 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
 _stopping = False
 _training = False
 _busy = False  # between claiming a task's cells and recording them (the worker must not end then)
+_driver_gone = False  # the driver that started this worker has ended
 
 
 def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
@@ -169,8 +170,10 @@ def _end_with_driver(driver: int, interval: float = 1.0) -> None:
     """A worker's watch on its driver: once the driver is gone (``kill -9`` hands the workers to
     init), the cell being trained stops as on Ctrl-C (recorded ``interrupted``, its checkpoint kept
     for the next sweep) and the worker ends, instead of training on, and idling, for nobody."""
+    global _driver_gone
     while os.getppid() == driver:
         time.sleep(interval)
+    _driver_gone = True
     os.kill(os.getpid(), signal.SIGTERM)  # the stop handler: no new cell, the training loop stops
     deadline = time.monotonic() + 60  # a worker stuck in one long call ends anyway
     while _busy and time.monotonic() < deadline:  # the cell is being recorded
@@ -333,6 +336,8 @@ def record_cells(out: dict[int, tuple[str, str]], mine: Sequence[tuple[int, Reco
         if isinstance(res, BaseException):
             out[i] = (recorder.run_id, recorder.fail(res))
         else:
+            if res.status == "interrupted" and _driver_gone:  # not the user's Ctrl-C: say what stopped it
+                res.message = res.message.replace("by the user", "because its driver process ended (kill -9?)")
             recorder.finish(res)
             out[i] = (recorder.run_id, recorder.store.get(recorder.run_id).status)  # "failed" if files not written
     return [out[i] for i in range(len(out))]
