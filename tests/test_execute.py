@@ -97,6 +97,11 @@ class _CtrlCAfter(Callback):
 RESUMABLE = TINY.replace("epochs = 1", "epochs = 4").replace("subset = 120", "subset = 600")
 
 
+def _one_cell(tmp_path: Path) -> tuple[Path, RunStore]:
+    """An experiment of one four-epoch cell (variant "a") and an empty store for it."""
+    return write(tmp_path, RESUMABLE + '[[variants]]\nname = "a"\n'), RunStore(tmp_path / "s")
+
+
 def _interrupt_first_cell(exp_path: Path, store: RunStore, after: int, data_dir: Path) -> tuple[str, Path]:
     """Train the experiment's first cell the way a sweep worker does, stopped by Ctrl-C in epoch
     ``after + 1`` (the checkpoint holds ``after`` epochs); returns its run id and checkpoint folder."""
@@ -114,9 +119,8 @@ def _interrupt_first_cell(exp_path: Path, store: RunStore, after: int, data_dir:
 def test_an_interrupted_cell_resumes_where_it_stopped(tmp_path: Path, data_dir: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")  # a checkpoint every epoch, as in a long run
-    p = write(tmp_path, RESUMABLE + '[[variants]]\nname = "a"\n')
+    p, store = _one_cell(tmp_path)
     whole = run_experiment(p, tmp_path / "whole", data_dir=data_dir).outcomes[0].record
-    store = RunStore(tmp_path / "s")
     stopped, folder = _interrupt_first_cell(p, store, after=2, data_dir=data_dir)
     assert (folder / CHECKPOINT_FILE).is_file()
     assert [h["epoch"] for h in store.get(stopped).history] == [1, 2]
@@ -149,8 +153,7 @@ class _ProgressSeen(Callback):
 def test_a_resumed_cell_shows_its_epochs_at_once_and_says_where_it_continues(tmp_path: Path, data_dir: Path,
                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")
-    p = write(tmp_path, RESUMABLE + '[[variants]]\nname = "a"\n')
-    store = RunStore(tmp_path / "s")
+    p, store = _one_cell(tmp_path)
     stopped, _ = _interrupt_first_cell(p, store, after=2, data_dir=data_dir)
     assert store.get(stopped).metrics["checkpoint_epoch"] == 2
     assert cell_line(store.get(stopped)).endswith("interrupted after 2 of 4 epochs, not tested "
@@ -174,8 +177,7 @@ def test_a_cell_without_a_recent_checkpoint_starts_over(tmp_path: Path, data_dir
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     # CHECKPOINT_EVERY (60 s) has not passed in these second-long epochs: nothing was written
     monkeypatch.delenv("MNISTLAB_CHECKPOINT_EVERY", raising=False)
-    p = write(tmp_path, RESUMABLE + '[[variants]]\nname = "a"\n')
-    store = RunStore(tmp_path / "s")
+    p, store = _one_cell(tmp_path)
     _, folder = _interrupt_first_cell(p, store, after=2, data_dir=data_dir)
     assert not (folder / CHECKPOINT_FILE).exists()
     resumed = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
@@ -185,8 +187,7 @@ def test_a_cell_without_a_recent_checkpoint_starts_over(tmp_path: Path, data_dir
 def test_force_and_a_broken_checkpoint_train_from_the_first_epoch(tmp_path: Path, data_dir: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")
-    p = write(tmp_path, RESUMABLE + '[[variants]]\nname = "a"\n')
-    store = RunStore(tmp_path / "s")
+    p, store = _one_cell(tmp_path)
     _, folder = _interrupt_first_cell(p, store, after=2, data_dir=data_dir)
     forced = run_experiment(p, store, data_dir=data_dir, force=True).outcomes[0].record
     assert forced.metrics["resumed_from_epoch"] == 0 and not folder.exists()
@@ -219,8 +220,7 @@ def test_cells_keep_separate_checkpoints_and_rm_e_deletes_them(tmp_path: Path, d
 def test_deleting_a_cells_latest_run_deletes_its_checkpoint(tmp_path: Path, data_dir: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")
-    p = write(tmp_path, RESUMABLE + '[[variants]]\nname = "a"\n')
-    store = RunStore(tmp_path / "s")
+    p, store = _one_cell(tmp_path)
     older, folder = _interrupt_first_cell(p, store, after=1, data_dir=data_dir)
     stopped, _ = _interrupt_first_cell(p, store, after=3, data_dir=data_dir)  # resumed, then stopped again
     assert store.get(stopped).metrics["resumed_from_epoch"] == 1
@@ -252,8 +252,7 @@ def test_a_bad_checkpoint_interval_is_refused_before_anything_trains(tmp_path: P
 def test_a_damaged_checkpoint_is_refused_and_the_cell_starts_over(tmp_path: Path, data_dir: Path, damage: Any,
                                                                   says: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")
-    p = write(tmp_path, RESUMABLE + '[[variants]]\nname = "a"\n')
-    store = RunStore(tmp_path / "s")
+    p, store = _one_cell(tmp_path)
     _, folder = _interrupt_first_cell(p, store, after=2, data_dir=data_dir)
     state = torch.load(folder / CHECKPOINT_FILE, weights_only=True)
     damage(state)

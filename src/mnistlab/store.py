@@ -415,10 +415,11 @@ class RunStore:
         else:
             raise StoreError("rm: give run ids or an experiment")
         ids = [r.run_id for r in recs]
-        latest = {r.run_id for r in recs if self._latest_of_cell(r)}
+        whole = experiment is not None and not run_ids  # its checkpoints folder goes whole: no per-cell lookup
+        latest = set() if whole else {r.run_id for r in recs if self._latest_of_cell(r)}
         with self._errors("delete"), self._write() as con:
             con.executemany("DELETE FROM runs WHERE run_id = ?", [(i,) for i in ids])
-            if experiment is not None and not run_ids:
+            if whole:
                 con.execute("DELETE FROM committees WHERE experiment = ?", (experiment,))
             else:
                 gone = set(ids)
@@ -428,7 +429,7 @@ class RunStore:
                 con.executemany("DELETE FROM committees WHERE experiment = ? AND variant = ? AND repeat = ?", derived)
         for i in ids:
             shutil.rmtree(self.root / "runs" / i, ignore_errors=True)
-        if experiment is not None and not run_ids:
+        if whole and experiment is not None:
             shutil.rmtree(self._checkpoints(experiment), ignore_errors=True)
         for r in recs:
             if r.run_id in latest:
