@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import torch
 from test_experiments import TINY, write
 
 from mnistlab.callbacks import Callback
+from mnistlab.cli import main
 from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.execute import (CellTask, claim_cells, committee_accuracy, record_cells, run_experiment,
                               train_cells)
@@ -102,11 +104,13 @@ def _one_cell(tmp_path: Path) -> tuple[Path, RunStore]:
     return write(tmp_path, RESUMABLE + '[[variants]]\nname = "a"\n'), RunStore(tmp_path / "s")
 
 
-def _interrupt_first_cell(exp_path: Path, store: RunStore, after: int, data_dir: Path) -> tuple[str, Path]:
-    """Train the experiment's first cell the way a sweep worker does, stopped by Ctrl-C in epoch
-    ``after + 1`` (the checkpoint holds ``after`` epochs); returns its run id and checkpoint folder."""
+def _interrupt_first_cell(exp_path: Path, store: RunStore, after: int, data_dir: Path,
+                          threads: int = 0) -> tuple[str, Path]:
+    """Train the experiment's first cell the way a sweep worker does (with ``threads``: a worker's
+    share of the cores), stopped by Ctrl-C in epoch ``after + 1`` (the checkpoint holds ``after``
+    epochs); returns its run id and checkpoint folder."""
     exp = load_experiment(exp_path)
-    task = CellTask((exp.cells()[0],), str(store.root), str(data_dir), done=())  # trained even if done before
+    task = CellTask((exp.cells()[0],), str(store.root), str(data_dir), threads, done=())  # trained even if done before
     out, mine = claim_cells(store, task)
     folder = store.checkpoint_dir(task.cells[0].experiment, task.cells[0].variant, task.cells[0].key)
     results = train_cells(task, [0], store, [mine[0][1].run_id], callbacks=[_CtrlCAfter(after + 1)],
@@ -217,17 +221,35 @@ def test_cells_keep_separate_checkpoints_and_rm_e_deletes_them(tmp_path: Path, d
         cells[0].experiment, "a", cells[0].key).parent.name for f in sorted(folders)]
 
 
+def test_a_cell_resumes_with_the_thread_count_it_was_stopped_with(tmp_path: Path, data_dir: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # stopped as one of several workers (3 threads each, say), resumed alone: it keeps its 3 threads
+    monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")
+    p, store = _one_cell(tmp_path)
+    stopped, _ = _interrupt_first_cell(p, store, after=2, data_dir=data_dir, threads=3)
+    assert store.get(stopped).env["threads"] == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpecWarning)  # no "written with 3 CPU thread(s)" warning
+        resumed = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
+    assert resumed.metrics["resumed_from_epoch"] == 2 and resumed.env["threads"] == 3
+    assert resumed.config["train"]["threads"] == 3
+
+
 def test_deleting_a_cells_latest_run_deletes_its_checkpoint(tmp_path: Path, data_dir: Path,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")
     p, store = _one_cell(tmp_path)
     older, folder = _interrupt_first_cell(p, store, after=1, data_dir=data_dir)
     stopped, _ = _interrupt_first_cell(p, store, after=3, data_dir=data_dir)  # resumed, then stopped again
-    assert store.get(stopped).metrics["resumed_from_epoch"] == 1
-    store.rm([older])  # tidying an old stop keeps the cell's resume point
+    assert store.get(stopped).metrics["resumed_from_epoch"] == 1 and store.checkpoint_cells() == 1
+    assert main(["rm", older, "--store", str(store.root)]) == 0  # tidying an old stop keeps the cell's resume point
+    assert capsys.readouterr().out == "deleted 1 run\n"
     assert (folder / CHECKPOINT_FILE).is_file()
-    store.rm([stopped])
-    assert not folder.exists()
+    assert main(["rm", stopped[:8], "--store", str(store.root)]) == 0
+    assert capsys.readouterr().out == ("deleted 1 run and its checkpoint (the next `mnistlab run` trains that cell "
+                                       "afresh)\n")
+    assert not folder.exists() and store.checkpoint_cells() == 0
     again = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
     assert again.metrics["resumed_from_epoch"] == 0 and not folder.parent.exists()  # no empty folder left
 
@@ -264,7 +286,8 @@ def test_a_damaged_checkpoint_is_refused_and_the_cell_starts_over(tmp_path: Path
 
 def test_a_checkpoint_that_cannot_be_written_is_a_warning_not_a_failure(tmp_path: Path, data_dir: Path) -> None:
     (tmp_path / "afile").write_text("")
-    with pytest.warns(SpecWarning, match="cannot write the checkpoint.*training goes on") as caught:
+    with pytest.warns(SpecWarning, match=r"cannot write the checkpoint \(.*afile is a file, not a folder\); "
+                                         "training goes on") as caught:
         run = train("mnist", {"dense": [8]}, epochs=3, subset=120, data_dir=data_dir, progress="none",
                     checkpoint_dir=tmp_path / "afile" / "ck")
     assert run.status == "finished" and len(run.history) == 3

@@ -92,6 +92,16 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path, exp_file: Path, capsys: 
     assert RunStore(tmp_path / "fresh").runs() == []
 
 
+def test_a_bad_checkpoint_interval_is_one_line_before_the_store_exists(tmp_path: Path, exp_file: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "every minute")
+    assert main(["run", str(exp_file), "--store", str(tmp_path / "new")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.count("\n") == 1 and "MNISTLAB_CHECKPOINT_EVERY" in err, (out, err)
+    assert not (tmp_path / "new").exists()  # no header printed, no store made
+
+
 # --------------------------------------------------------------------- kill and resume
 SWEEP = """
 name = "kill"

@@ -40,7 +40,7 @@ from mnistlab.experiments import Cell, Experiment, load_experiment
 from mnistlab.live import EpochProgress, write_plan
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore, process_alive
 from mnistlab.run import Recorder, RunResult, run_config, run_members
-from mnistlab.trainer import CHECKPOINT_FILE
+from mnistlab.trainer import CHECKPOINT_FILE, checkpoint_threads
 
 DONE_STATUSES = ("finished", "diverged")  # cells with such a run are skipped unless force
 # A sweep cell writes its checkpoint at the first epoch end this many seconds after the last one: an
@@ -290,7 +290,10 @@ def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None =
     A single cell with a ``checkpoint_dir`` resumes from the checkpoint there, if any, and writes
     one at an epoch's end every :func:`checkpoint_every` seconds (:func:`resume_or_start`)."""
     global _training
-    cfgs = [_cell_config(task.cells[i], task.threads) for i in indices]
+    # A cell resumes with its checkpoint's thread count (unless its file sets one): the same digits.
+    saved = checkpoint_threads(checkpoint_dir / CHECKPOINT_FILE) if checkpoint_dir is not None and len(indices) == 1 \
+        else None
+    cfgs = [_cell_config(task.cells[i], saved or task.threads) for i in indices]
     try:
         _training = True
         if _stopping:  # told to stop while claiming: record the claimed cells as interrupted

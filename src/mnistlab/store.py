@@ -447,6 +447,14 @@ class RunStore:
     def _checkpoints(self, experiment: str) -> Path:
         return self.root / CHECKPOINT_DIR / hashlib.sha256(experiment.encode()).hexdigest()[:16]
 
+    def checkpoint_cells(self, experiment: str | None = None) -> int:
+        """How many sweep cells (of ``experiment``, or of every experiment) keep a checkpoint in
+        this store: each is a cell the next `mnistlab run` continues instead of starting afresh."""
+        base = self.root / CHECKPOINT_DIR
+        folders = [self._checkpoints(experiment)] if experiment is not None else \
+            [p for p in base.iterdir() if p.is_dir()] if base.is_dir() else []
+        return sum(1 for f in folders if f.is_dir() for cell in f.iterdir() if cell.is_dir() and any(cell.iterdir()))
+
     def drop_checkpoint(self, experiment: str, variant: str, key: str) -> None:
         """Delete the cell's checkpoint folder (:meth:`checkpoint_dir`), and the experiment's folder
         once it is empty; nothing to delete is fine."""

@@ -41,7 +41,7 @@ from mnistlab.errors import CheckpointError, SpecWarning
 from mnistlab.evaluate import blow_up, evaluate_model
 from mnistlab.optim import make_optimizer, optimizer_defaults, schedule_lr, set_lr
 
-__all__ = ["CHECKPOINT_FILE", "EpochMeter", "FitOutcome", "Trainer", "fit"]
+__all__ = ["CHECKPOINT_FILE", "EpochMeter", "FitOutcome", "Trainer", "checkpoint_threads", "fit"]
 
 CHECKPOINT_FILE = "last.pt"
 CHECKPOINT_FORMAT = 1
@@ -364,7 +364,10 @@ class Trainer:
             self.save_checkpoint(path, config_key)
         except OSError as exc:
             if not self._unwritable:
-                warnings.warn(f"{path}: cannot write the checkpoint ({exc.strerror or exc}); training goes on (a stop "
+                in_way = next((p for p in path.parents if p.exists()), None)
+                why = f"{in_way} is a file, not a folder" if in_way is not None and not in_way.is_dir() \
+                    else exc.strerror or str(exc)
+                warnings.warn(f"{path}: cannot write the checkpoint ({why}); training goes on (a stop "
                               f"now would continue from epoch {(outcome.checkpointed or 0) + 1})", SpecWarning,
                               stacklevel=4)
             self._unwritable = True
@@ -421,6 +424,18 @@ class Trainer:
             warnings.warn(f"the checkpoint was trained {'with' if was == 'on' else 'without'} mnistlab's native "
                           f"kernel and this run {'uses' if now == 'on' else 'does not use'} it ({now}): it continues, "
                           f"but its numbers will differ from an uninterrupted run", SpecWarning, stacklevel=3)
+
+
+
+def checkpoint_threads(path: str | os.PathLike) -> int | None:
+    """The CPU thread count the checkpoint at ``path`` was trained with (:meth:`Trainer.state_dict`),
+    or None when there is no readable checkpoint there (loading it proper says why). A resumed run
+    that trains with this count ends on exactly the numbers of an uninterrupted run."""
+    try:
+        threads = torch.load(path, map_location="cpu", weights_only=True).get("threads")
+    except Exception:  # noqa: BLE001  # missing, truncated or foreign: Trainer.load_checkpoint reports it
+        return None
+    return threads if isinstance(threads, int) and threads > 0 else None
 
 
 def fit(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epochs: int = 1,

@@ -111,13 +111,14 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     The backend flags override the experiment file's [resources] table.
     """
     from mnistlab.backends import close
-    from mnistlab.execute import SweepInterrupted, run_experiment, terminate_as_interrupt
+    from mnistlab.execute import SweepInterrupted, checkpoint_every, run_experiment, terminate_as_interrupt
     from mnistlab.experiments import load_experiment
 
     if backend == "local" and address is not None:
         raise click.UsageError("--address needs --backend ray")
     exp = load_experiment(experiment)
-    exp.cells(quick=quick)  # a bad experiment says so before Ray starts
+    exp.cells(quick=quick)  # a bad experiment says so before Ray starts or the store is made ...
+    checkpoint_every()  # ... and so does a bad MNISTLAB_CHECKPOINT_EVERY
     runner, st = backend_and_store(exp.resources, exp.cells(quick=quick), store, backend=backend, address=address,
                                    cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs)
     cells = len(exp.cells(quick=quick))
@@ -331,16 +332,27 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) 
     st = open_store(store)
     if experiment:
         name = _rm_name(st, experiment)
+        before = st.checkpoint_cells(name)
         gone, study = delete_experiment(st, name)
         click.echo(f"deleted {len(gone)} run{'s' * (len(gone) != 1)}"
-                   + (f" and the Optuna study {name} (searching again starts afresh)" if study else ""))
+                   + (f" and the Optuna study {name} (searching again starts afresh)" if study else "")
+                   + _checkpoints_gone(before - st.checkpoint_cells(name)))
         return
     if trials := search_of_runs([st.get(r) for r in run_ids]):
         rid, name = trials[0]
         raise MnistlabError(f"rm: run {rid} is a trial of search {name}: its study would keep the trial; delete "
                             f"the whole search (its runs and study) with `mnistlab rm -e {name}`")
+    before = st.checkpoint_cells()
     gone = st.rm(list(run_ids))
-    click.echo(f"deleted {len(gone)} run{'s' * (len(gone) != 1)}")
+    click.echo(f"deleted {len(gone)} run{'s' * (len(gone) != 1)}" + _checkpoints_gone(before - st.checkpoint_cells()))
+
+
+def _checkpoints_gone(n: int) -> str:
+    """What `rm` adds when it deleted sweep checkpoints (empty when none)."""
+    if n <= 0:
+        return ""
+    return (f" and {'its checkpoint' if n == 1 else f'{n} checkpoints'} (the next `mnistlab run` trains "
+            f"{'that cell' if n == 1 else 'those cells'} afresh)")
 
 
 def _rm_name(st: RunStore, experiment: str) -> str:
