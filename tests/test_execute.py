@@ -21,7 +21,7 @@ from mnistlab.experiments import load_experiment
 from mnistlab.live import cell_line
 from mnistlab.run import train
 from mnistlab.store import RunStore
-from mnistlab.trainer import CHECKPOINT_FILE
+from mnistlab.trainer import CHECKPOINT_FILE, checkpoint_threads
 
 
 def test_nothing_trains_when_a_later_variant_is_bad(tmp_path: Path, data_dir: Path) -> None:
@@ -221,18 +221,38 @@ def test_cells_keep_separate_checkpoints_and_rm_e_deletes_them(tmp_path: Path, d
         cells[0].experiment, "a", cells[0].key).parent.name for f in sorted(folders)]
 
 
+def test_rm_e_says_how_many_checkpoints_it_deleted(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")
+    store = RunStore(tmp_path / "s")
+    for variant in ("a", "b"):  # two stopped cells of experiment "two"
+        exp = write(tmp_path, f'name = "two"{RESUMABLE}[[variants]]\nname = "{variant}"\n', f"{variant}.toml")
+        _interrupt_first_cell(exp, store, after=1, data_dir=data_dir)
+    (store.root / "checkpoints" / "not-a-cell.txt").write_text("")  # odd contents elsewhere count for nothing
+    assert store.checkpoint_cells(["two", "other"]) == 2
+    assert main(["rm", "-e", "two", "--store", str(store.root)]) == 0
+    assert capsys.readouterr().out == ("deleted 2 runs; 2 checkpoints deleted too (the next `mnistlab run` trains "
+                                       "those cells afresh)\n")
+    assert store.checkpoint_cells(["two"]) == 0
+
+
 def test_a_cell_resumes_with_the_thread_count_it_was_stopped_with(tmp_path: Path, data_dir: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    # stopped as one of several workers (3 threads each, say), resumed alone: it keeps its 3 threads
+    # stopped as one of two workers (1 thread each), resumed alone (it could have every core): it keeps 1
     monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")
     p, store = _one_cell(tmp_path)
-    stopped, _ = _interrupt_first_cell(p, store, after=2, data_dir=data_dir, threads=3)
-    assert store.get(stopped).env["threads"] == 3
+    stopped, folder = _interrupt_first_cell(p, store, after=2, data_dir=data_dir, threads=1)
+    assert store.get(stopped).env["threads"] == 1 and checkpoint_threads(folder / CHECKPOINT_FILE) == 1
     with warnings.catch_warnings():
-        warnings.simplefilter("error", SpecWarning)  # no "written with 3 CPU thread(s)" warning
+        warnings.simplefilter("error", SpecWarning)  # no "the checkpoint was written with 1 CPU thread(s)"
         resumed = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
-    assert resumed.metrics["resumed_from_epoch"] == 2 and resumed.env["threads"] == 3
-    assert resumed.config["train"]["threads"] == 3
+    assert resumed.metrics["resumed_from_epoch"] == 2 and resumed.env["threads"] == 1
+    assert resumed.config["train"]["threads"] == 1
+    # a count mnistlab chose itself (it follows the load) is not carried over, nor is a damaged file's
+    _, folder = _interrupt_first_cell(p, RunStore(tmp_path / "s2"), after=1, data_dir=data_dir, threads=0)
+    assert checkpoint_threads(folder / CHECKPOINT_FILE) is None
+    (folder / CHECKPOINT_FILE).write_bytes(b"PK\x03\x04 truncated")
+    assert checkpoint_threads(folder / CHECKPOINT_FILE) is None and checkpoint_threads(folder / "none.pt") is None
 
 
 def test_deleting_a_cells_latest_run_deletes_its_checkpoint(tmp_path: Path, data_dir: Path,
@@ -242,14 +262,14 @@ def test_deleting_a_cells_latest_run_deletes_its_checkpoint(tmp_path: Path, data
     p, store = _one_cell(tmp_path)
     older, folder = _interrupt_first_cell(p, store, after=1, data_dir=data_dir)
     stopped, _ = _interrupt_first_cell(p, store, after=3, data_dir=data_dir)  # resumed, then stopped again
-    assert store.get(stopped).metrics["resumed_from_epoch"] == 1 and store.checkpoint_cells() == 1
+    assert store.get(stopped).metrics["resumed_from_epoch"] == 1 and store.checkpoint_cells([load_experiment(p).name]) == 1
     assert main(["rm", older, "--store", str(store.root)]) == 0  # tidying an old stop keeps the cell's resume point
     assert capsys.readouterr().out == "deleted 1 run\n"
     assert (folder / CHECKPOINT_FILE).is_file()
     assert main(["rm", stopped[:8], "--store", str(store.root)]) == 0
-    assert capsys.readouterr().out == ("deleted 1 run and its checkpoint (the next `mnistlab run` trains that cell "
-                                       "afresh)\n")
-    assert not folder.exists() and store.checkpoint_cells() == 0
+    assert capsys.readouterr().out == ("deleted 1 run; 1 checkpoint deleted too (the next `mnistlab run` trains "
+                                       "that cell afresh)\n")
+    assert not folder.exists() and store.checkpoint_cells([load_experiment(p).name]) == 0
     again = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
     assert again.metrics["resumed_from_epoch"] == 0 and not folder.parent.exists()  # no empty folder left
 

@@ -290,44 +290,45 @@ def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None =
     A single cell with a ``checkpoint_dir`` resumes from the checkpoint there, if any, and writes
     one at an epoch's end every :func:`checkpoint_every` seconds (:func:`resume_or_start`)."""
     global _training
-    # A cell resumes with its checkpoint's thread count (unless its file sets one): the same digits.
-    saved = checkpoint_threads(checkpoint_dir / CHECKPOINT_FILE) if checkpoint_dir is not None and len(indices) == 1 \
-        else None
-    cfgs = [_cell_config(task.cells[i], saved or task.threads) for i in indices]
     try:
         _training = True
         if _stopping:  # told to stop while claiming: record the claimed cells as interrupted
             raise KeyboardInterrupt
-        if len(cfgs) > 1:
-            return list(run_members(cfgs, data_dir=task.data_dir))
+        if len(indices) > 1:
+            return list(run_members([_cell_config(task.cells[i], task.threads) for i in indices], data_dir=task.data_dir))
         progress: list[Callback] = [EpochProgress(store, rid) for rid in run_ids[:1]] if store is not None else []
         progress += callbacks
-        return [resume_or_start(cfg, task.data_dir, progress, checkpoint_dir) for cfg in cfgs]
+        return [resume_or_start(task.cells[i], task.threads, task.data_dir, progress, checkpoint_dir) for i in indices]
     except KeyboardInterrupt as exc:  # before training began (loading data): recorded as interrupted
-        return [exc] * len(cfgs)
+        return [exc] * len(indices)
     except Exception as exc:  # a bad input or a bug in one cell must not end the sweep unrecorded
-        return [exc] * len(cfgs)
+        return [exc] * len(indices)
     finally:
         _training = False
 
 
-def resume_or_start(cfg: RunConfig, data_dir: str | None, callbacks: Sequence[Callback],
+def resume_or_start(cell: Cell, threads: int, data_dir: str | None, callbacks: Sequence[Callback],
                     folder: Path | None) -> RunResult:
-    """:func:`~mnistlab.run.run_config` for one sweep cell, continuing from the checkpoint in
-    ``folder`` when there is one. A checkpoint that cannot be read (or is not this config's) is
-    deleted with a warning and the cell trains from its first epoch: a resume point is never worth
-    failing the cell for."""
-    def run(resume: bool) -> RunResult:
+    """:func:`~mnistlab.run.run_config` for one sweep cell (training with ``threads`` unless its file
+    sets them), continuing from the checkpoint in ``folder`` when there is one, with the thread
+    count that checkpoint was trained with when that was fixed (:func:`~mnistlab.trainer.checkpoint_threads`):
+    the resumed cell then ends on the digits of an uninterrupted one. A checkpoint that cannot be
+    read (or is not this config's) is deleted with a warning and the cell trains from its first
+    epoch, with ``threads``: a resume point is never worth failing the cell for."""
+    fresh = _cell_config(cell, threads)
+
+    def run(cfg: RunConfig, resume: bool) -> RunResult:
         return run_config(cfg, data_dir=data_dir, progress="none", extra_callbacks=callbacks, checkpoint_dir=folder,
                           resume=resume, checkpoint_every=checkpoint_every())
+    if folder is None:
+        return run(fresh, False)
+    saved = checkpoint_threads(folder / CHECKPOINT_FILE)
     try:
-        return run(folder is not None)
+        return run(_cell_config(cell, saved) if saved else fresh, True)
     except CheckpointError as exc:
-        if folder is None:
-            raise
         warnings.warn(f"{exc}: it is deleted and the cell trains from its first epoch", SpecWarning, stacklevel=2)
         (folder / CHECKPOINT_FILE).unlink(missing_ok=True)
-        return run(False)
+        return run(fresh, False)
 
 
 def record_cells(out: dict[int, tuple[str, str]], mine: Sequence[tuple[int, Recorder]],

@@ -36,7 +36,7 @@ import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -447,13 +447,18 @@ class RunStore:
     def _checkpoints(self, experiment: str) -> Path:
         return self.root / CHECKPOINT_DIR / hashlib.sha256(experiment.encode()).hexdigest()[:16]
 
-    def checkpoint_cells(self, experiment: str | None = None) -> int:
-        """How many sweep cells (of ``experiment``, or of every experiment) keep a checkpoint in
-        this store: each is a cell the next `mnistlab run` continues instead of starting afresh."""
-        base = self.root / CHECKPOINT_DIR
-        folders = [self._checkpoints(experiment)] if experiment is not None else \
-            [p for p in base.iterdir() if p.is_dir()] if base.is_dir() else []
-        return sum(1 for f in folders if f.is_dir() for cell in f.iterdir() if cell.is_dir() and any(cell.iterdir()))
+    def checkpoint_cells(self, experiments: Iterable[str]) -> int:
+        """How many sweep cells of ``experiments`` keep a checkpoint in this store (each is a cell
+        the next `mnistlab run` continues instead of starting afresh); 0 for what cannot be read."""
+        from mnistlab.trainer import CHECKPOINT_FILE
+
+        n = 0
+        for name in set(experiments):
+            try:
+                n += sum(1 for cell in self._checkpoints(name).iterdir() if (cell / CHECKPOINT_FILE).is_file())
+            except OSError:  # none yet, or a folder that cannot be read: nothing to count
+                pass
+        return n
 
     def drop_checkpoint(self, experiment: str, variant: str, key: str) -> None:
         """Delete the cell's checkpoint folder (:meth:`checkpoint_dir`), and the experiment's folder

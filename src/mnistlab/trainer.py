@@ -330,6 +330,7 @@ class Trainer:
             "history": self.history,
             # What a resume must match to end exactly like an uninterrupted run (checked in fit).
             "threads": self.plan.threads or torch.get_num_threads(),  # the chosen count, not the load's
+            "threads_policy": self.plan.threads_policy,  # "fixed": a resume keeps the count (checkpoint_threads)
             "epochs": self._target_epochs,
             "native_kernel": self.plan.native_kernel,
         }
@@ -364,8 +365,8 @@ class Trainer:
             self.save_checkpoint(path, config_key)
         except OSError as exc:
             if not self._unwritable:
-                in_way = next((p for p in path.parents if p.exists()), None)
-                why = f"{in_way} is a file, not a folder" if in_way is not None and not in_way.is_dir() \
+                in_way = next((p for p in path.parents if os.path.lexists(p)), None)  # never raises
+                why = f"{in_way} is a file, not a folder" if in_way is not None and not os.path.isdir(in_way) \
                     else exc.strerror or str(exc)
                 warnings.warn(f"{path}: cannot write the checkpoint ({why}); training goes on (a stop "
                               f"now would continue from epoch {(outcome.checkpointed or 0) + 1})", SpecWarning,
@@ -426,16 +427,19 @@ class Trainer:
                           f"but its numbers will differ from an uninterrupted run", SpecWarning, stacklevel=3)
 
 
-
 def checkpoint_threads(path: str | os.PathLike) -> int | None:
-    """The CPU thread count the checkpoint at ``path`` was trained with (:meth:`Trainer.state_dict`),
-    or None when there is no readable checkpoint there (loading it proper says why). A resumed run
-    that trains with this count ends on exactly the numbers of an uninterrupted run."""
+    """The thread count the checkpoint at ``path`` was trained with, when it was fixed (a sweep
+    worker's share of the cores, or ``train.threads``) and this machine has that many cores; None
+    otherwise: no readable checkpoint there (loading it proper says why), a count mnistlab chose
+    from the model's size and the load, or one from an older mnistlab that did not say. A resumed run that
+    trains with this count ends on exactly the numbers of an uninterrupted run."""
     try:
-        threads = torch.load(path, map_location="cpu", weights_only=True).get("threads")
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        threads, policy = state.get("threads"), state.get("threads_policy")
     except Exception:  # noqa: BLE001  # missing, truncated or foreign: Trainer.load_checkpoint reports it
         return None
-    return threads if isinstance(threads, int) and threads > 0 else None
+    fits = type(threads) is int and 0 < threads <= (os.cpu_count() or 1)
+    return threads if policy == "fixed" and fits else None
 
 
 def fit(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, *, epochs: int = 1,

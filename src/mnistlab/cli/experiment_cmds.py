@@ -320,7 +320,8 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) 
     """Delete runs (ids or unique prefixes) or a whole experiment, with their artifacts.
 
     Deleting a stopped sweep cell's latest run, or its experiment, also deletes the cell's
-    checkpoint: the next `mnistlab run` trains it afresh instead of continuing it.
+    checkpoint (the output says so: "deleted 1 run; 1 checkpoint deleted too ..."): the next
+    `mnistlab run` trains it afresh instead of continuing it.
     A search (`mnistlab search`) is deleted whole with -e: its runs and its Optuna study, so that
     searching again starts afresh. One trial's run is not deleted alone (its study would keep the
     trial, and the search would never ask it again).
@@ -332,26 +333,28 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) 
     st = open_store(store)
     if experiment:
         name = _rm_name(st, experiment)
-        before = st.checkpoint_cells(name)
+        before = st.checkpoint_cells([name])
         gone, study = delete_experiment(st, name)
         click.echo(f"deleted {len(gone)} run{'s' * (len(gone) != 1)}"
                    + (f" and the Optuna study {name} (searching again starts afresh)" if study else "")
-                   + _checkpoints_gone(before - st.checkpoint_cells(name)))
+                   + _checkpoints_gone(before - st.checkpoint_cells([name])))
         return
     if trials := search_of_runs([st.get(r) for r in run_ids]):
         rid, name = trials[0]
         raise MnistlabError(f"rm: run {rid} is a trial of search {name}: its study would keep the trial; delete "
                             f"the whole search (its runs and study) with `mnistlab rm -e {name}`")
-    before = st.checkpoint_cells()
+    experiments = {st.get(r).experiment for r in run_ids}
+    before = st.checkpoint_cells(experiments)
     gone = st.rm(list(run_ids))
-    click.echo(f"deleted {len(gone)} run{'s' * (len(gone) != 1)}" + _checkpoints_gone(before - st.checkpoint_cells()))
+    click.echo(f"deleted {len(gone)} run{'s' * (len(gone) != 1)}"
+               + _checkpoints_gone(before - st.checkpoint_cells(experiments)))
 
 
 def _checkpoints_gone(n: int) -> str:
     """What `rm` adds when it deleted sweep checkpoints (empty when none)."""
     if n <= 0:
         return ""
-    return (f" and {'its checkpoint' if n == 1 else f'{n} checkpoints'} (the next `mnistlab run` trains "
+    return (f"; {n} checkpoint{'s' * (n != 1)} deleted too (the next `mnistlab run` trains "
             f"{'that cell' if n == 1 else 'those cells'} afresh)")
 
 
