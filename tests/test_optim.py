@@ -277,7 +277,12 @@ def test_every_optimizer_follows_keras_trajectory(label: str, problem: str, vari
     for step, expected in config[problem].items():
         got, want = (ours[step], expected) if problem == "vector" else (
             sum((ours[step][n] for n in _TENSORS), []), sum((expected[n] for n in _TENSORS), []))
-        torch.testing.assert_close(torch.tensor(got), torch.tensor(want), rtol=1e-5, atol=1e-6,
+        # Centered RMSprop divides by sqrt(velocity - average_grad**2): the subtraction cancels most digits,
+        # so float32 kernels that round differently (AVX2 here, AVX-512 where Keras's numbers were recorded)
+        # drift to ~1.1e-5 relative after 100 steps of the dense problem. At 3x every centered case still
+        # fails when epsilon moves outside the sqrt (tried by hand).
+        tol = 3.0 if "centered" in label else 1.0
+        torch.testing.assert_close(torch.tensor(got), torch.tensor(want), rtol=1e-5 * tol, atol=1e-6 * tol,
                                    msg=lambda m, s=step: f"{label} {problem} {variant} after step {s}: {m}")
 
 
