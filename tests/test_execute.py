@@ -160,7 +160,7 @@ def test_a_resumed_cell_shows_its_epochs_at_once_and_says_where_it_continues(tmp
     p, store = _one_cell(tmp_path)
     stopped, _ = _interrupt_first_cell(p, store, after=2, data_dir=data_dir)
     assert store.get(stopped).metrics["checkpoint_epoch"] == 2
-    assert cell_line(store.get(stopped)).endswith("interrupted after 2 of 4 epochs, not tested "
+    assert cell_line(store.get(stopped)).endswith("interrupted after 2 of 4 epochs, no result yet "
                                                   "(run it again to continue from epoch 3)")
     task = CellTask((load_experiment(p).cells()[0],), str(store.root), str(data_dir))
     out, mine = claim_cells(store, task)

@@ -92,6 +92,14 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path, exp_file: Path, capsys: 
     assert RunStore(tmp_path / "fresh").runs() == []
 
 
+def test_rm_says_what_it_needs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    RunStore(tmp_path / "s")
+    assert main(["rm", "--store", str(tmp_path / "s")]) == 2
+    assert capsys.readouterr().err == "error: rm: give run ids or --experiment NAME\n"
+    assert main(["rm", "abc123", "-e", "x", "--store", str(tmp_path / "s")]) == 2
+    assert capsys.readouterr().err == "error: rm: give run ids or --experiment NAME, not both\n"
+
+
 def test_a_bad_checkpoint_interval_is_one_line_before_the_store_exists(tmp_path: Path, exp_file: Path,
                                                                        monkeypatch: pytest.MonkeyPatch,
                                                                        capsys: pytest.CaptureFixture[str]) -> None:

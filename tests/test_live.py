@@ -308,7 +308,7 @@ def test_an_interrupted_run_shows_no_test_accuracy(tmp_path: Path) -> None:
     store.finish_run(rid, status="interrupted", history=[{"epoch": 1}], metrics={"test_accuracy": 0.42}, env={})
     line = cell_line(store.get(rid), position=(1, 3))
     assert "42.0" not in line and "test acc" not in line  # 42.0%, not a run id that happens to hold "42"
-    assert line.endswith("a  seed 0: interrupted after 1 of 4 epochs, not tested (run it again to train it)")
+    assert line.endswith("a  seed 0: interrupted after 1 of 4 epochs, no result yet (run it again to train it)")
 
 
 STOPPED = """
@@ -361,7 +361,7 @@ def test_a_stopped_sweep_lists_every_variant_and_its_interrupted_cell_is_not_sco
     out, err = capsys.readouterr()
     assert stopped.value.code == 130, err
     first = next(line for line in out.splitlines() if "  first  " in line)
-    assert "interrupted after 1 of 6 epochs, not tested" in first and "test acc" not in first, first
+    assert "interrupted after 1 of 6 epochs, no result yet" in first and "test acc" not in first, first
     table = out[out.index("stopped\nvariant"):]
     rows = {line.split()[0]: line for line in table.splitlines()[2:] if line.strip()}
     assert set(rows) == {"first", "second", "third"}, table

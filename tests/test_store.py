@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 
+from mnistlab.cli import main
 from mnistlab.errors import StoreError
 from mnistlab.store import _SCHEMA_V1, SCHEMA_VERSION, CommitteeRecord, RunStore
 
@@ -242,10 +243,11 @@ def test_two_processes_write_at_once(tmp_path: Path) -> None:
 
 
 def _start_and_die(root: str) -> None:
-    _add(RunStore(root), "dead", status="running")
+    store = RunStore(root)
+    store.record_progress(_add(store, "dead", status="running"), [{"epoch": 1, "loss": 0.4}, {"epoch": 2, "loss": 0.3}])
 
 
-def test_runs_of_dead_processes_become_interrupted(tmp_path: Path) -> None:
+def test_runs_of_dead_processes_become_interrupted(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = multiprocessing.get_context("spawn").Process(target=_start_and_die, args=(str(tmp_path),))
     p.start()
     p.join(60)
@@ -254,6 +256,14 @@ def test_runs_of_dead_processes_become_interrupted(tmp_path: Path) -> None:
     assert store.mark_stale() == 1
     assert {r.variant: r.status for r in store.runs()} == {"dead": "interrupted", "alive": "running"}
     assert store.get(mine).status == "running"
+    dead = next(r.run_id for r in store.runs() if r.variant == "dead")
+    assert main(["show", dead, "--store", str(tmp_path)]) == 0
+    shown = capsys.readouterr().out
+    assert "status interrupted: the process running it ended" in shown and "after it started (its own end was " \
+        "not recorded)" in shown and ", took" not in shown
+    assert main(["runs", "--store", str(tmp_path), "--format", "csv"]) == 0
+    listed = {row.split(",")[2]: row.split(",") for row in capsys.readouterr().out.splitlines()}
+    assert listed["dead"][7] == "2" and listed["alive"][7] == ""  # the epochs it recorded before it died
 
 
 def test_metrics_survive_when_the_run_files_cannot_be_written(tmp_path: Path) -> None:

@@ -40,7 +40,7 @@ from mnistlab.experiments import Cell, Experiment, load_experiment
 from mnistlab.live import EpochProgress, write_plan
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore, process_alive
 from mnistlab.run import Recorder, RunResult, run_config, run_members
-from mnistlab.trainer import CHECKPOINT_FILE, checkpoint_threads
+from mnistlab.trainer import CHECKPOINT_FILE, STOPPED_BY, checkpoint_threads
 
 DONE_STATUSES = ("finished", "diverged")  # cells with such a run are skipped unless force
 # A sweep cell writes its checkpoint at the first epoch end this many seconds after the last one: an
@@ -341,7 +341,7 @@ def record_cells(out: dict[int, tuple[str, str]], mine: Sequence[tuple[int, Reco
             out[i] = (recorder.run_id, recorder.fail(res))
         else:
             if res.status == "interrupted" and _driver_gone:  # not the user's Ctrl-C: say what stopped it
-                res.message = res.message.replace("by the user", "because its driver process ended (kill -9?)")
+                res.message = res.message.replace(STOPPED_BY, "because its driver process ended (kill -9?)")
             recorder.finish(res)
             out[i] = (recorder.run_id, recorder.store.get(recorder.run_id).status)  # "failed" if files not written
     return [out[i] for i in range(len(out))]

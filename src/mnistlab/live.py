@@ -296,7 +296,7 @@ def cell_line(rec: RunRecord, how: str | None = None, position: tuple[int, int] 
                 f"run it again to continue from epoch {saved + 1}" if saved > 0 else
                 "run it again to train it from the start: it stopped before its first checkpoint")
         return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: interrupted after {len(rec.history)}"
-                + (f" of {epochs}" if epochs else "") + f" epochs, not tested ({then})")
+                + (f" of {epochs}" if epochs else "") + f" epochs, no result yet ({then})")
     resumed = rec.metrics.get("resumed_from_epoch")
     status = f"{rec.status}, resumed after epoch {resumed}" if isinstance(resumed, int) and resumed > 0 else rec.status
     return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: {how or status}"

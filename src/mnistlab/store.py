@@ -53,6 +53,9 @@ if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is 
 SCHEMA_VERSION = 3
 DB_FILE = "runs.sqlite"
 CHECKPOINT_DIR = "checkpoints"  # under the store root: the checkpoints of cells a sweep trains
+#: the message of a run whose process ended without recording its end (kill -9, a crash): its
+#: ``finished_at`` is when another process found it so, not when it stopped
+ENDED = "the process running it ended"
 STATUSES = ("running", "finished", "diverged", "interrupted", "failed")
 FINAL_STATUSES = STATUSES[1:]
 _JSON_COLUMNS = ("config", "history", "metrics", "env")
@@ -381,9 +384,8 @@ class RunStore:
         dead = [r[0] for r in rows if not _alive(r[1])]
         if dead:
             with self._errors("update"), self._write() as con:
-                con.executemany("UPDATE runs SET status = 'interrupted', message = 'the process running it ended',"
-                                " finished_at = ? WHERE run_id = ? AND status = 'running'",
-                                [(time.time(), r) for r in dead])
+                con.executemany("UPDATE runs SET status = 'interrupted', message = ?, finished_at = ? "
+                                "WHERE run_id = ? AND status = 'running'", [(ENDED, time.time(), r) for r in dead])
         return len(dead)
 
     def save_committee(self, rec: CommitteeRecord) -> None:

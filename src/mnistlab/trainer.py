@@ -44,6 +44,7 @@ from mnistlab.optim import make_optimizer, optimizer_defaults, schedule_lr, set_
 __all__ = ["CHECKPOINT_FILE", "EpochMeter", "FitOutcome", "Trainer", "checkpoint_threads", "fit"]
 
 CHECKPOINT_FILE = "last.pt"
+STOPPED_BY = "(Ctrl-C or a stop signal)"  # what an interrupted run's message says stopped it
 CHECKPOINT_FORMAT = 1
 
 
@@ -230,7 +231,7 @@ class Trainer:
                     break
         except KeyboardInterrupt:
             outcome.status = "interrupted"
-            outcome.message = f"interrupted by the user after {self.epochs_done} complete epoch(s)"
+            outcome.message = f"interrupted {STOPPED_BY} after {self.epochs_done} complete epoch(s)"
         return logs
 
     def run_epoch(self, epoch: int, epochs: int, images: torch.Tensor, labels: torch.Tensor,

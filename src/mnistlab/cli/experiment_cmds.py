@@ -122,7 +122,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     runner, st = backend_and_store(exp.resources, exp.cells(quick=quick), store, backend=backend, address=address,
                                    cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs)
     cells = len(exp.cells(quick=quick))
-    click.echo(f"experiment {exp.name}: {cells} runs, store {st.root}", err=fmt != "table")
+    click.echo(f"experiment {exp.name}: {cells} run{'s' * (cells != 1)}, store {st.root}", err=fmt != "table")
 
     stopped = 0
     with terminate_as_interrupt() as stop:
@@ -156,7 +156,7 @@ def _say_stopped(name: str, signum: int, outcomes: list) -> None:  # noqa: ANN00
     import signal
 
     done = sum(o.record.status in ("finished", "diverged") for o in outcomes)
-    click.echo(f"interrupted by {signal.Signals(signum).name}: {done} runs of {name} finished and recorded, "
+    click.echo(f"interrupted by {signal.Signals(signum).name}: {done} run{'s' * (done != 1)} of {name} finished and recorded, "
                "the running ones recorded as interrupted; run the same command again to train only the rest",
                err=True)
     raise SystemExit(128 + signum)
@@ -269,7 +269,7 @@ def runs_cmd(store: str | None, experiment: str | None, status: str | None, fmt:
         acc = r.metrics.get("test_accuracy") if r.status != "interrupted" else None  # partial weights: no result
         rows.append({"run_id": r.run_id, "experiment": r.experiment, "variant": r.variant, "seed": r.seed,
                      "member": r.member, "status": r.status, "test_accuracy": acc if isinstance(acc, float) else None,
-                     "epochs": r.metrics.get("epochs_run"),
+                     "epochs": r.metrics.get("epochs_run", len(r.history) or None),
                      "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(r.created_at))})
     emit(rows, RUN_COLUMNS, fmt, empty="no runs")
 
@@ -283,8 +283,11 @@ def show_cmd(run_id: str, store: str | None) -> None:
     r = st.get(run_id)
     click.echo(f"run {r.run_id}  experiment {r.experiment}  variant {r.variant}  seed {r.seed}  member {r.member}")
     click.echo(f"status {r.status}" + (f": {r.message}" if r.message else ""))
-    click.echo(f"started {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(r.created_at))}"
-               + (f", took {r.finished_at - r.created_at:.1f} s" if r.finished_at else ""))
+    from mnistlab.store import ENDED
+
+    took = "" if not r.finished_at else f", took {r.finished_at - r.created_at:.1f} s" if r.message != ENDED else \
+        f", found ended {r.finished_at - r.created_at:.1f} s after it started (its own end was not recorded)"
+    click.echo(f"started {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(r.created_at))}{took}")
     click.echo(f"artifacts {st.artifact_dir(r.run_id)}")
     click.echo("metrics " + json.dumps(r.metrics, indent=1, sort_keys=True))
     click.echo("env " + json.dumps(r.env, indent=1, sort_keys=True))
@@ -329,7 +332,7 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) 
     from mnistlab.search import delete_experiment, search_of_runs
 
     if bool(run_ids) == bool(experiment):
-        raise MnistlabError("rm: give run ids or --experiment NAME (not both)")
+        raise MnistlabError("rm: give run ids or --experiment NAME" + (", not both" if run_ids else ""))
     st = open_store(store)
     if experiment:
         name = _rm_name(st, experiment)
