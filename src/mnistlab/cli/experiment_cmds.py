@@ -279,12 +279,12 @@ def runs_cmd(store: str | None, experiment: str | None, status: str | None, fmt:
 @_STORE
 def show_cmd(run_id: str, store: str | None) -> None:
     """Show one run: status, metrics, environment, history and config (any unique id prefix)."""
+    from mnistlab.store import ENDED
+
     st = open_store(store)
     r = st.get(run_id)
     click.echo(f"run {r.run_id}  experiment {r.experiment}  variant {r.variant}  seed {r.seed}  member {r.member}")
     click.echo(f"status {r.status}" + (f": {r.message}" if r.message else ""))
-    from mnistlab.store import ENDED
-
     took = "" if not r.finished_at else f", took {r.finished_at - r.created_at:.1f} s" if r.message != ENDED else \
         f", found ended {r.finished_at - r.created_at:.1f} s after it started (its own end was not recorded)"
     click.echo(f"started {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(r.created_at))}{took}")
