@@ -342,11 +342,12 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) 
                    + (f" and the Optuna study {name} (searching again starts afresh)" if study else "")
                    + _checkpoints_gone(before - st.checkpoint_cells([name])))
         return
-    if trials := search_of_runs([st.get(r) for r in run_ids]):
+    recs = [st.get(r) for r in run_ids]
+    if trials := search_of_runs(recs):
         rid, name = trials[0]
         raise MnistlabError(f"rm: run {rid} is a trial of search {name}: its study would keep the trial; delete "
                             f"the whole search (its runs and study) with `mnistlab rm -e {name}`")
-    experiments = {st.get(r).experiment for r in run_ids}
+    experiments = {r.experiment for r in recs}
     before = st.checkpoint_cells(experiments)
     gone = st.rm(list(run_ids))
     click.echo(f"deleted {len(gone)} run{'s' * (len(gone) != 1)}"
