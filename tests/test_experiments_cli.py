@@ -394,7 +394,11 @@ def test_compare_after_only_quick_runs_says_what_exists(tmp_path: Path, data_dir
     exp = tmp_path / "cli.toml"
     exp.write_text(BIG)
     assert main(["run", str(exp), "--quick", "--data-dir", str(data_dir)]) == 0
-    capsys.readouterr()
+    out = capsys.readouterr().out
+    assert "--quick: a smoke test (300 training images, 1 epoch), so its accuracies say nothing" in out, out
+    assert main(["run", str(exp), "--quick", "--data-dir", str(data_dir), "--format", "csv"]) == 0
+    out, err = capsys.readouterr()
+    assert "--quick: a smoke test" in err and "smoke" not in out  # the notice stays out of the CSV
     for argv in (["compare", str(exp)], ["plot", "compare", str(exp), "-o", str(tmp_path / "c.png")]):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err

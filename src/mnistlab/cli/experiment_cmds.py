@@ -123,6 +123,11 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
                                    cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs)
     cells = len(exp.cells(quick=quick))
     click.echo(f"experiment {exp.name}: {cells} run{'s' * (cells != 1)}, store {st.root}", err=fmt != "table")
+    if quick:
+        from mnistlab.experiments import QUICK_SUBSET
+
+        click.echo(f"--quick: a smoke test ({QUICK_SUBSET} training images, 1 epoch), so its accuracies say "
+                   "nothing of the recipe's (a run without --quick trains its own cells)", err=fmt != "table")
 
     stopped = 0
     with terminate_as_interrupt() as stop:
