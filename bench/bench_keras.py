@@ -51,9 +51,19 @@ def read_idx(path: Path) -> np.ndarray:
     raise FileNotFoundError(path)
 
 
-def load(data_dir: Path) -> dict[str, np.ndarray]:
-    folder = data_dir / "fashion-mnist"
+def load(data_dir: Path, dataset: str = "fashion-mnist") -> dict[str, np.ndarray]:
+    """The four IDX arrays of ``data_dir/dataset`` (uint8 images (N, 28, 28), uint8 labels (N,))."""
+    folder = data_dir / dataset
     return {k: read_idx(folder / name) for k, name in FILES.items()}
+
+
+def mean_sd(fractions: list[float]) -> str:
+    """``fractions`` (accuracies in [0, 1]) as "mean% +- sd (n=N); per seed a%, b%, ..." for a report line."""
+    import statistics
+
+    sd = f" +- {100 * statistics.stdev(fractions):.2f}" if len(fractions) > 1 else ""
+    return (f"{100 * statistics.mean(fractions):.2f}%{sd} (n={len(fractions)}); per seed "
+            + ", ".join(f"{100 * a:.2f}%" for a in fractions))
 
 
 def peak_rss_mb() -> float:

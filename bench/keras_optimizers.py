@@ -45,6 +45,7 @@ _BASE = [
     ("adamw", "AdamW", {}),
     ("nadam", "Nadam", {}),
     ("adagrad", "Adagrad", {}),
+    ("adagrad_acc0", "Adagrad", {"initial_accumulator_value": 0.0}),  # tf.keras 2's optimizer="adagrad"
 ]
 CONFIGS = [(label, cls, kw) for label, cls, kw in _BASE if cls != "AdamW"] + [
     (label + "+wd", cls, {**kw, "weight_decay": WD}) for label, cls, kw in _BASE if cls != "AdamW"

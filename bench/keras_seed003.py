@@ -18,12 +18,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 from pathlib import Path
 
 import numpy as np
 
-from bench_keras import DEFAULT_DATA, load
+from bench_keras import DEFAULT_DATA, load, mean_sd
 
 
 def run(depth: int, lr: float, epochs: int, seed: int, data_dir: Path) -> list[float]:
@@ -61,10 +60,7 @@ def main() -> None:
         accs = run(args.depth, args.lr, args.epochs, seed, args.data_dir)
         finals.append(accs[-1])
         print(f"seed {seed}: val_accuracy per epoch " + " ".join(f"{a:.3f}" for a in accs), flush=True)
-    sd = f" +- {100 * statistics.stdev(finals):.2f}" if len(finals) > 1 else ""
-    print(f"Keras, depth {args.depth}, Adam lr {args.lr:g}, {args.epochs} epochs: test accuracy "
-          f"{100 * statistics.mean(finals):.2f}%{sd} (n={len(finals)}); per seed "
-          + ", ".join(f"{100 * a:.2f}%" for a in finals))
+    print(f"Keras, depth {args.depth}, Adam lr {args.lr:g}, {args.epochs} epochs: test accuracy {mean_sd(finals)}")
 
 
 if __name__ == "__main__":

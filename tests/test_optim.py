@@ -369,7 +369,32 @@ def test_amsgrad_centered_and_rho_reach_the_optimizer_from_a_run_config() -> Non
     assert resolved["rho"] == 0.9 and resolved["centered"] is False  # Keras's defaults, in the run record
 
 
+def test_initial_accumulator_value_reaches_adagrad_and_keeps_existing_cells_keys() -> None:
+    """tf.keras 2's ``optimizer="adagrad"`` started the accumulator at 0.0 (seed 004's notebook); Keras 3 at 0.1."""
+    from mnistlab.config import run_key
+    from mnistlab.trainer import Trainer
+
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    old = _config({"optimizer": "adagrad", "initial_accumulator_value": 0.0})
+    group = Trainer(net, optimizer="adagrad", initial_accumulator_value=old.train.initial_accumulator_value
+                    ).optimizer.param_groups[0]
+    assert group["initial_accumulator_value"] == 0.0
+    assert Trainer(net, optimizer="adagrad").optimizer.param_groups[0]["initial_accumulator_value"] == 0.1
+    plain, explicit = _config({"optimizer": "adagrad"}), _config({"optimizer": "adagrad", "initial_accumulator_value": 0.1})
+    assert plain.resolved()["train"]["initial_accumulator_value"] == 0.1  # Keras 3's default, in the run record
+    assert _config({"optimizer": "adam"}).resolved()["train"]["initial_accumulator_value"] is None
+    # a cell recorded before the setting existed keeps its key; 0.0 is another cell
+    before = plain.resolved()
+    del before["train"]["initial_accumulator_value"]
+    assert run_key(plain.resolved()) == run_key(explicit.resolved()) == run_key(before) != run_key(old.resolved())
+    adam = _config({"optimizer": "adam"}).resolved()
+    assert run_key(adam) == run_key({**adam, "train": {k: v for k, v in adam["train"].items()
+                                                        if k != "initial_accumulator_value"}})
+
+
 @pytest.mark.parametrize("setting, message", [
+    ({"optimizer": "adam", "initial_accumulator_value": 0.0},
+     "train.initial_accumulator_value = 0 applies to adagrad; adam ignores it"),
     ({"optimizer": "sgd", "amsgrad": True}, "train.amsgrad applies to adam and adamw; sgd ignores it"),
     ({"optimizer": "adam", "centered": True}, "train.centered applies to rmsprop; adam ignores it"),
     ({"optimizer": "nadam", "rho": 0.5}, "train.rho = 0.5 applies to rmsprop; nadam ignores it"),
@@ -388,6 +413,9 @@ def test_bad_keras_settings_are_one_line_errors() -> None:
         _config({"optimizer": "rmsprop", "rho": 1.5})
     with pytest.raises(SpecError, match=r"train.amsgrad"):
         _config({"amsgrad": "sometimes"})
+    for bad in (-0.1, float("inf"), float("nan"), "zero", True):
+        with pytest.raises(SpecError, match=r"train.initial_accumulator_value"):
+            _config({"optimizer": "adagrad", "initial_accumulator_value": bad})
 
 
 @pytest.mark.parametrize("name, torch_cls", [("rmsprop", torch.optim.RMSprop), ("nadam", torch.optim.NAdam),

@@ -63,6 +63,8 @@ def test_recipe_expectations() -> None:
     assert {c.config["train"]["lr"] for c in s3} >= {1e-5, 1e-3, 0.1}
     s4 = {c.config["train"]["optimizer"] for c in by["seed004"].cells()}
     assert s4 == {"adam", "nadam", "adagrad", "rmsprop", "sgd"}
+    tf2 = {c.variant: c.config["train"] for c in by["seed004"].cells()}["model3-tf2-adagrad"]
+    assert (tf2["optimizer"], tf2["initial_accumulator_value"]) == ("adagrad", 0.0)  # tf.keras 2's "adagrad"
 
 
 def test_cli_runs_a_recipe_quick(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -157,6 +157,10 @@ class TrainConfig(BaseModel):
     centered: bool = False
     #: rmsprop: decay rate of the squared-gradient average; None = Keras's 0.9
     rho: float | None = Field(None, ge=0, lt=1)
+    #: adagrad: the starting value of each weight's squared-gradient accumulator; None = Keras 3's 0.1.
+    #: tf.keras 2 gave ``optimizer="adagrad"`` (the string) 0.0 (its ``Adagrad.from_config``), so a
+    #: notebook from that time, such as seed 004, reproduces with 0.0 (REPRODUCTION.md, seed 004)
+    initial_accumulator_value: float | None = Field(None, ge=0, le=1e6)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     seed: int = Field(0, ge=0, lt=2**63)
     schedule: Schedule | None = None
@@ -218,7 +222,8 @@ class TrainConfig(BaseModel):
             if getattr(self, flag) and self.optimizer not in takers:
                 warnings.warn(f"train.{flag} applies to {' and '.join(takers)}; {self.optimizer} ignores it",
                               SpecWarning, stacklevel=2)
-        for key, known in (("beta_1", "betas"), ("beta_2", "betas"), ("epsilon", "eps"), ("rho", "rho")):
+        for key, known in (("beta_1", "betas"), ("beta_2", "betas"), ("epsilon", "eps"), ("rho", "rho"),
+                           ("initial_accumulator_value", "initial_accumulator_value")):
             if getattr(self, key) is not None and known not in defaults:
                 users = [name for name in OPTIMIZERS if known in optimizer_defaults(name)]
                 warnings.warn(f"train.{key} = {getattr(self, key):g} applies to {', '.join(users)}; "
@@ -385,8 +390,9 @@ class RunConfig(BaseModel):
 
     def resolved(self) -> dict[str, Any]:
         """Fully resolved plain dict: the model expanded to its layer spec dict, the lr, weight decay,
-        beta_1, beta_2, epsilon and rho filled with the optimizer's defaults, every section present. JSON/TOML
-        safe and hashable with ``json.dumps(sort_keys=True)``; ``parse_run_config(cfg.resolved())`` round-trips.
+        beta_1, beta_2, epsilon, rho and initial_accumulator_value filled with the optimizer's defaults, every
+        section present. JSON/TOML safe and hashable with ``json.dumps(sort_keys=True)``;
+        ``parse_run_config(cfg.resolved())`` round-trips.
         """
         d = self.model_dump(mode="json")
         d["model"] = self.model_spec().to_dict()
@@ -395,7 +401,8 @@ class RunConfig(BaseModel):
         defaults = optimizer_defaults(self.train.optimizer)
         betas = defaults.get("betas", (None, None))
         for key, value in (("beta_1", betas[0]), ("beta_2", betas[1]), ("epsilon", defaults.get("eps")),
-                           ("rho", defaults.get("rho"))):
+                           ("rho", defaults.get("rho")),
+                           ("initial_accumulator_value", defaults.get("initial_accumulator_value"))):
             if d["train"][key] is None:
                 d["train"][key] = value  # Keras's default for this optimizer (None where it has no such setting)
         if d["data"]["split_seed"] is None:
@@ -659,15 +666,17 @@ def config_hash(resolved: Mapping[str, Any], *, ignore: tuple[str, ...] = (), **
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-# Settings added after 0.4.0's first runs: at their defaults they are left out of the hash, so that a
-# store's finished cells keep their keys (a sweep resumed with this code does not train them again).
-_LATER_DEFAULTS: Mapping[str, Any] = MappingProxyType({
-    "use_ema": False, "ema_momentum": 0.99, "ema_overwrite_frequency": None, "swa": None})
+# Settings added after 0.4.0's first runs: at their defaults (any of the values given: a resolved
+# initial_accumulator_value is 0.1 for adagrad, None for the others) they are left out of the hash, so
+# that a store's finished cells keep their keys (a sweep resumed with this code does not train them again).
+_LATER_DEFAULTS: Mapping[str, tuple[Any, ...]] = MappingProxyType({
+    "use_ema": (False,), "ema_momentum": (0.99,), "ema_overwrite_frequency": (None,), "swa": (None,),
+    "initial_accumulator_value": (None, 0.1)})
 _EVALUATE_DEFAULT = EvaluateConfig().model_dump(mode="json")
 
 
 def _at_later_default(key: str, value: Any) -> bool:
-    return key in _LATER_DEFAULTS and _LATER_DEFAULTS[key] == value and type(_LATER_DEFAULTS[key]) is type(value)
+    return any(d == value and type(d) is type(value) for d in _LATER_DEFAULTS.get(key, ()))
 
 
 def run_key(resolved: Mapping[str, Any], *, version: str | None = None) -> str:

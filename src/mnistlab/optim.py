@@ -305,12 +305,14 @@ def make_optimizer(
     amsgrad: bool = False,
     centered: bool = False,
     rho: float | None = None,
+    initial_accumulator_value: float | None = None,
 ) -> torch.optim.Optimizer:
     """Build an optimizer that steps as Keras 3's of that name; unset values take Keras's defaults.
 
     ``beta_1`` / ``beta_2`` (adam, adamw, nadam; defaults 0.9 and 0.999), ``epsilon`` (every
     optimizer but sgd; default 1e-7), ``momentum`` (sgd, rmsprop), ``nesterov`` (sgd),
-    ``amsgrad`` (adam, adamw), ``centered`` and ``rho`` (rmsprop; default 0.9) are ignored by
+    ``amsgrad`` (adam, adamw), ``centered`` and ``rho`` (rmsprop; default 0.9),
+    ``initial_accumulator_value`` (adagrad; default 0.1) are ignored by
     optimizers that have no such setting (the run config warns about them). ``weight_decay`` is
     Keras's decoupled one for every optimizer.
 
@@ -346,6 +348,8 @@ def make_optimizer(
         kwargs.update(momentum=float(momentum), centered=bool(centered))
         if rho is not None:
             kwargs["rho"] = float(rho)
+    if name == "adagrad" and initial_accumulator_value is not None:
+        kwargs["initial_accumulator_value"] = float(initial_accumulator_value)
     if name == "sgd":
         kwargs.update(momentum=float(momentum), nesterov=bool(nesterov and momentum))
     params = list(params)

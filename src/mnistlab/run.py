@@ -301,7 +301,7 @@ def optimizer_settings(cfg: RunConfig) -> dict[str, Any]:
     t = cfg.train
     return {"lr": cfg.lr, "momentum": t.momentum, "nesterov": t.nesterov, "weight_decay": cfg.weight_decay,
             "beta_1": t.beta_1, "beta_2": t.beta_2, "epsilon": t.epsilon, "amsgrad": t.amsgrad,
-            "centered": t.centered, "rho": t.rho}
+            "centered": t.centered, "rho": t.rho, "initial_accumulator_value": t.initial_accumulator_value}
 
 
 # long: run_config's steps for M members at once, in the same order; split, they would scatter

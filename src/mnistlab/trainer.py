@@ -123,6 +123,7 @@ class Trainer:
         amsgrad: bool = False,
         centered: bool = False,
         rho: float | None = None,
+        initial_accumulator_value: float | None = None,
         batch_size: int = 32,
         label_smoothing: float = 0.0,
         schedule: ScheduleConfig | None = None,
@@ -143,7 +144,8 @@ class Trainer:
                                                             momentum=momentum, nesterov=nesterov,
                                                             weight_decay=weight_decay, beta_1=beta_1,
                                                             beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad,
-                                                            centered=centered, rho=rho))
+                                                            centered=centered, rho=rho,
+                                                            initial_accumulator_value=initial_accumulator_value))
         self.compute_gradients = self.plan.gradients(self.autograd_step, label_smoothing)
         self.batch_size, self.label_smoothing, self.schedule, self.seed = batch_size, label_smoothing, schedule, seed
         self.augmenter = (Augmenter(augment, seed=seed + 1, device=self.plan.device)
