@@ -8,7 +8,7 @@ epoch (Keras's running mean over the epoch's batches, dropout on, as the noteboo
 shows them), then the last epoch's as mean +- sd (n)::
 
     /work/benchvenv/bin/python bench/keras_seed004.py --epochs 20 --seeds 3
-    /work/benchvenv/bin/python bench/keras_seed004.py --initial-accumulator 0 --seeds 3
+    /work/benchvenv/bin/python bench/keras_seed004.py --initial-accumulator 0 --seeds 2
 
 ``--optimizer`` takes a Keras optimizer name with its defaults (``adagrad``: lr 1e-3, initial
 accumulator 0.1, epsilon 1e-7). Runs under any Python with TensorFlow (the IDX files are read with
@@ -63,12 +63,16 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--data-dir", type=Path, default=DEFAULT_DATA, help="holds mnist/")
     args = ap.parse_args()
+    if args.initial_accumulator is not None and args.optimizer != "adagrad":
+        ap.error("--initial-accumulator is an Adagrad setting: use it with --optimizer adagrad")
     finals = []
     for seed in range(args.seeds):
         hist = run(args.optimizer, args.dropout, args.epochs, seed, args.data_dir, args.initial_accumulator)
         finals.append(hist[-1][1])
         print(f"seed {seed}: loss/accuracy per epoch " + " ".join(f"{lo:.4f}/{a:.4f}" for lo, a in hist), flush=True)
-    print(f"Keras, {args.optimizer}, dropout {args.dropout:g}, {args.epochs} epochs: training accuracy {mean_sd(finals)}")
+    start = "" if args.initial_accumulator is None else f" (initial accumulator {args.initial_accumulator:g})"
+    print(f"Keras, {args.optimizer}{start}, dropout {args.dropout:g}, {args.epochs} epochs: "
+          f"training accuracy {mean_sd(finals)}")
 
 
 if __name__ == "__main__":

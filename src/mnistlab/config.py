@@ -158,8 +158,9 @@ class TrainConfig(BaseModel):
     #: rmsprop: decay rate of the squared-gradient average; None = Keras's 0.9
     rho: float | None = Field(None, ge=0, lt=1)
     #: adagrad: the starting value of each weight's squared-gradient accumulator; None = Keras 3's 0.1.
-    #: tf.keras 2 gave ``optimizer="adagrad"`` (the string) 0.0 (its ``Adagrad.from_config``), so a
-    #: notebook from that time, such as seed 004, reproduces with 0.0 (REPRODUCTION.md, seed 004)
+    #: tf.keras 2 (TF 2.0-2.10) gave ``optimizer="adagrad"`` (the string) 0.0 (its ``Adagrad.from_config``),
+    #: so a notebook from that time, such as seed 004, reproduces with 0.0 (REPRODUCTION.md, seed 004;
+    #: Keras 3's ``sqrt(acc + eps)`` is kept where tf.keras 2 had ``sqrt(acc) + eps``)
     initial_accumulator_value: float | None = Field(None, ge=0, le=1e6)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     seed: int = Field(0, ge=0, lt=2**63)
