@@ -290,8 +290,11 @@ def show_cmd(run_id: str, store: str | None) -> None:
     r = st.get(run_id)
     click.echo(f"run {r.run_id}  experiment {r.experiment}  variant {r.variant}  seed {r.seed}  member {r.member}")
     click.echo(f"status {r.status}" + (f": {r.message}" if r.message else ""))
-    took = "" if not r.finished_at else f", took {r.finished_at - r.created_at:.1f} s" if r.message != ENDED else \
-        f", found ended {r.finished_at - r.created_at:.1f} s after it started (its own end was not recorded)"
+    took = ""
+    if r.finished_at:
+        secs = r.finished_at - r.created_at
+        took = (f", found ended {secs:.1f} s after it started (its own end was not recorded)" if r.message == ENDED
+                else f", took {secs:.1f} s")
     click.echo(f"started {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(r.created_at))}{took}")
     click.echo(f"artifacts {st.artifact_dir(r.run_id)}")
     click.echo("metrics " + json.dumps(r.metrics, indent=1, sort_keys=True))
