@@ -5,21 +5,24 @@ Also the time of one checkpoint write for the best recipes' models (weights and 
 
     python bench/bench_checkpoint.py --data-dir ../shared/datasets [--rounds 3] [--busy]
 
-``--busy`` runs one competing busy process (a Python spin loop) beside the measurements, as a
-user's machine always has one.
+``--busy`` runs one competing busy process (``bench_keras.busy_load``: a Python spin loop pinned to
+the last core, as bench_speed.py's) beside the measurements, as a user's machine always has one.
 """
 
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 from mnistlab.execute import run_experiment
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_keras import busy_load  # noqa: E402  (one home for the competing busy process)
 
 SWEEP = """
 name = "ckpt"
@@ -31,11 +34,6 @@ train = {{ epochs = {epochs}, batch_size = 64, threads = 1 }}
 [grid]
 "train.seed" = {seeds}
 """
-
-
-def _spin() -> None:
-    while True:
-        pass
 
 
 def time_sweep(path: Path, data_dir: str | None, every: str | None) -> tuple[float, float]:
@@ -83,10 +81,7 @@ def main() -> None:
     parser.add_argument("--subset", type=int, default=3000)
     parser.add_argument("--busy", action="store_true", help="one competing busy process beside the runs")
     args = parser.parse_args()
-    spinner = multiprocessing.Process(target=_spin, daemon=True) if args.busy else None
-    if spinner:
-        spinner.start()
-    try:
+    with busy_load(1 if args.busy else 0):
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "ckpt.toml"
             path.write_text(SWEEP.format(subset=args.subset, epochs=args.epochs, seeds=list(range(args.cells))))
@@ -107,9 +102,6 @@ def main() -> None:
         for preset in ("deotte-bn-cnn", "resnet20", "wide-resnet-16-4"):
             secs, mb = write_seconds(preset)
             print(f"  one checkpoint of {preset:<17} {mb:6.1f} MB in {secs * 1000:6.1f} ms")
-    finally:
-        if spinner:
-            spinner.terminate()
 
 
 if __name__ == "__main__":
