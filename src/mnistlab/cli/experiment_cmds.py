@@ -117,11 +117,11 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     if backend == "local" and address is not None:
         raise click.UsageError("--address needs --backend ray")
     exp = load_experiment(experiment)
-    exp.cells(quick=quick)  # a bad experiment says so before Ray starts or the store is made ...
+    todo = exp.cells(quick=quick)  # a bad experiment says so before Ray starts or the store is made ...
     checkpoint_every()  # ... and so does a bad MNISTLAB_CHECKPOINT_EVERY
-    runner, st = backend_and_store(exp.resources, exp.cells(quick=quick), store, backend=backend, address=address,
+    runner, st = backend_and_store(exp.resources, todo, store, backend=backend, address=address,
                                    cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs)
-    cells = len(exp.cells(quick=quick))
+    cells = len(todo)
     click.echo(f"experiment {exp.name}: {cells} run{'s' * (cells != 1)}, store {st.root}", err=fmt != "table")
     if quick:
         from mnistlab.experiments import QUICK_SUBSET
