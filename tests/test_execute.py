@@ -216,7 +216,8 @@ def test_cells_keep_separate_checkpoints_and_rm_e_deletes_them(tmp_path: Path, d
     assert len(folders) == 3
     for f in folders:
         f.mkdir(parents=True)
-    store.rm(None, experiment=cells[0].experiment)
+    removal = store.rm(None, experiment=cells[0].experiment)
+    assert removal.run_ids == [] and removal.checkpoints == 0  # folders without a checkpoint file held none
     assert [f.exists() for f in sorted(folders)] == [f.parent.name != store.checkpoint_dir(
         cells[0].experiment, "a", cells[0].key).parent.name for f in sorted(folders)]
 

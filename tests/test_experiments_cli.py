@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from mnistlab.cli import main
+from mnistlab.execute import await_orphaned_workers
 from mnistlab.store import RunStore
 
 EXP = """
@@ -265,7 +266,12 @@ def test_workers_stop_when_their_driver_is_killed(tmp_path: Path, data_dir: Path
     driver.wait(timeout=30)
     workers = {r.pid for r in runs}
     assert len(workers) == 2 and driver.pid not in workers
-    deadline = time.monotonic() + 30
+    # A sweep started right away (what `mnistlab run` does first) waits for them instead of taking
+    # their cells for another driver's ...
+    assert await_orphaned_workers(RunStore(store_dir), "long", timeout=30) == 2
+    assert RunStore(store_dir).runs(status="running") == []  # recorded: the cells are free to claim
+    assert await_orphaned_workers(RunStore(store_dir), "long") == 0  # ... and nothing is left to wait for
+    deadline = time.monotonic() + 30  # the workers end right after recording
     while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert all(_gone(pid) for pid in workers), "a worker outlived its driver"

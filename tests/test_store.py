@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 import os
 import multiprocessing
+import socket
 import sqlite3
+import subprocess
+import sys
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -15,7 +19,7 @@ import torch
 
 from mnistlab.cli import main
 from mnistlab.errors import StoreError
-from mnistlab.store import _SCHEMA_V1, SCHEMA_VERSION, CommitteeRecord, RunStore
+from mnistlab.store import _SCHEMA_V1, SCHEMA_VERSION, CommitteeRecord, RunStore, process_alive
 
 
 def _add(store: RunStore, variant: str = "v", status: str = "finished", acc: float = 0.5) -> str:
@@ -190,9 +194,9 @@ def test_rm_deletes_rows_and_artifacts(tmp_path: Path) -> None:
     with pytest.raises(StoreError):
         store.rm([a, "nothex"])  # one bad id: nothing is deleted
     assert len(store.runs()) == 2
-    assert store.rm([a[:6]]) == [a]
+    assert store.rm([a[:6]]).run_ids == [a]
     assert not folder.exists() and [r.run_id for r in store.runs()] == [b]
-    assert store.rm(experiment="exp") == [b] and store.runs() == []
+    assert store.rm(experiment="exp").run_ids == [b] and store.runs() == []
 
 
 def test_rm_of_a_member_deletes_its_committee_only(tmp_path: Path) -> None:
@@ -350,3 +354,21 @@ def test_a_store_that_cannot_be_written_is_read_read_only(tmp_path: Path, monkey
     finally:
         for p in [root, *root.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_an_ended_process_nobody_reaped_is_not_alive() -> None:
+    """A zombie (ended, not yet waited for, as a killed driver's workers stay where the container's
+    init does not reap) holds no cell: its running runs are stale."""
+    here = socket.gethostname()
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert process_alive(child.pid, here)
+    finally:
+        child.kill()
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z" and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not process_alive(child.pid, here)  # a zombie now: its pid still exists
+    child.wait()
+    assert not process_alive(child.pid, here) and process_alive(child.pid, "another-host")

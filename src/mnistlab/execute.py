@@ -14,6 +14,7 @@ import math
 import multiprocessing
 import os
 import signal
+import socket
 import threading
 import time
 import warnings
@@ -37,7 +38,7 @@ from mnistlab.datasets import load_any
 from mnistlab.errors import CheckpointError, SpecError, SpecWarning, show_warning
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment
-from mnistlab.live import EpochProgress, write_plan
+from mnistlab.live import EpochProgress, driver_alive, read_plan, write_plan
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore, process_alive
 from mnistlab.run import Recorder, RunResult, run_config, run_members
 from mnistlab.trainer import CHECKPOINT_FILE, STOPPED_BY, checkpoint_threads
@@ -428,6 +429,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     cells = exp.cells(quick=quick)  # every config validated before anything trains
     checkpoint_every()  # ... and the environment's setting
     st = store if isinstance(store, RunStore) else RunStore(store)
+    await_orphaned_workers(st, exp.name)  # a driver killed just now: its workers are still recording
     st.mark_stale()
     keys = {c.key for c in cells}
     result = ExperimentResult(exp)
@@ -456,6 +458,30 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
         raise SweepInterrupted(result)
     result.rows = compare(st, exp.name, keys=keys)
     return result
+
+
+def await_orphaned_workers(st: RunStore, experiment: str, timeout: float = 15.0) -> int:
+    """Wait (at most ``timeout`` seconds) for the workers of a killed driver of ``experiment`` to end.
+
+    A driver killed with ``kill -9`` leaves its workers to notice within about a second
+    (:func:`_end_with_driver`) and record their cells ``interrupted``; a new sweep started in that
+    second would find those cells ``running`` in live processes and leave them to "another
+    process". So when the experiment's plan names a driver on this host that is gone, this waits
+    while any of the experiment's runs on this host is ``running`` in a live process. Returns how
+    many such runs there were at the start (0: nothing to wait for)."""
+    plan = read_plan(st.root, experiment)
+    here = socket.gethostname()
+    if plan is None or plan.get("host") != here or plan.get("pid") == os.getpid() or driver_alive(plan):
+        return 0
+
+    def orphans() -> list[RunRecord]:
+        return [r for r in st.runs(experiment=experiment, status="running") if r.host == here and process_alive(r.pid, here)]
+
+    found = len(orphans())
+    deadline = time.monotonic() + timeout
+    while found and orphans() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return found
 
 
 def cells_to_train(st: RunStore, cells: Sequence[Cell], result: ExperimentResult, force: bool) -> list[Cell]:

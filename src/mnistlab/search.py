@@ -59,10 +59,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mnistlab.callbacks import Callback, Logs, check_monitor
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, did_you_mean, first_line, show, unknown_key
+
+if TYPE_CHECKING:
+    from mnistlab.store import Removal
 
 SETTINGS = ("metric", "direction", "trials", "sampler", "pruner", "seed")
 DISTRIBUTIONS = ("uniform", "log_uniform", "int", "choice")
@@ -984,11 +987,11 @@ def _readable_storage(store_root: Path) -> Iterator[Any]:
             storage.engine.dispose()
 
 
-def delete_experiment(store: Any, name: str) -> tuple[list[str], bool]:
+def delete_experiment(store: Any, name: str) -> tuple[Removal, bool]:
     """Delete every run of experiment ``name`` from ``store`` (a :class:`~mnistlab.store.RunStore`),
     its Optuna study when it is a search (so that searching again starts afresh) and its sweep
-    plan (`mnistlab watch`); what `mnistlab rm -e` does. Returns (the deleted run ids, whether a
-    study was deleted). The study goes first: when it cannot be deleted, no run is.
+    plan (`mnistlab watch`); what `mnistlab rm -e` does. Returns (what was deleted: the runs' ids and
+    how many sweep checkpoints, whether a study was deleted). The study goes first: when it cannot be deleted, no run is.
 
     Raises MnistlabError while a driver on this machine still trains the experiment (its runs and
     study would go from under it), or when the study file cannot be written."""

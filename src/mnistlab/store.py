@@ -157,6 +157,14 @@ def new_run_id() -> str:
     return uuid.uuid4().hex[:10]
 
 
+@dataclass(frozen=True)
+class Removal:
+    """What :meth:`RunStore.rm` deleted: the runs' ids and how many sweep cells lost their checkpoint."""
+
+    run_ids: list[str]
+    checkpoints: int = 0
+
+
 # ---------------------------------------------------------------------------------- the store
 class RunStore:
     """The run store at ``root`` (created on first use). See the module docstring."""
@@ -402,8 +410,9 @@ class RunStore:
                                       (experiment,)).fetchall()
         return [CommitteeRecord(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), r[6]) for r in rows]
 
-    def rm(self, run_ids: list[str] | None = None, *, experiment: str | None = None) -> list[str]:
-        """Delete runs (by id or unique prefix, or every run of ``experiment``) and their artifacts.
+    def rm(self, run_ids: list[str] | None = None, *, experiment: str | None = None) -> Removal:
+        """Delete runs (by id or unique prefix, or every run of ``experiment``) and their artifacts;
+        returns what was deleted (:class:`Removal`: the run ids and how many sweep checkpoints).
 
         A committee is derived from its members, so deleting any member deletes its committee row too.
         Deleting a sweep cell's latest run deletes the cell's checkpoint (:meth:`checkpoint_dir`):
@@ -432,11 +441,13 @@ class RunStore:
         for i in ids:
             shutil.rmtree(self.root / "runs" / i, ignore_errors=True)
         if whole and experiment is not None:
-            shutil.rmtree(self._checkpoints(experiment), ignore_errors=True)
-        for r in recs:
-            if r.run_id in latest:
-                self.drop_checkpoint(r.experiment, str(r.variant), r.config_hash)
-        return ids
+            cells = self._checkpoints(experiment)
+            dropped = sum(self._drop_cell(cell) for cell in (sorted(cells.iterdir()) if cells.is_dir() else ()))
+            shutil.rmtree(cells, ignore_errors=True)
+        else:
+            dropped = sum(self.drop_checkpoint(r.experiment, str(r.variant), r.config_hash)
+                          for r in recs if r.run_id in latest)
+        return Removal(ids, dropped)
 
     def _latest_of_cell(self, rec: RunRecord) -> bool:
         """Whether ``rec`` is the newest run of its cell (experiment, variant, config hash)."""
@@ -462,15 +473,26 @@ class RunStore:
                 pass
         return n
 
-    def drop_checkpoint(self, experiment: str, variant: str, key: str) -> None:
+    def drop_checkpoint(self, experiment: str, variant: str, key: str) -> bool:
         """Delete the cell's checkpoint folder (:meth:`checkpoint_dir`), and the experiment's folder
-        once it is empty; nothing to delete is fine."""
+        once it is empty; nothing to delete is fine. True if a checkpoint was there (the next
+        `mnistlab run` trains the cell afresh instead of continuing it)."""
         folder = self.checkpoint_dir(experiment, variant, key)
-        shutil.rmtree(folder, ignore_errors=True)
+        dropped = self._drop_cell(folder)
         try:
             folder.parent.rmdir()
         except OSError:  # another cell's checkpoint is still there (or it is gone already)
             pass
+        return dropped
+
+    @staticmethod
+    def _drop_cell(folder: Path) -> bool:
+        """Delete one cell's checkpoint folder; whether it held a checkpoint file."""
+        from mnistlab.trainer import CHECKPOINT_FILE
+
+        had = (folder / CHECKPOINT_FILE).is_file()
+        shutil.rmtree(folder, ignore_errors=True)
+        return had and not folder.exists()
 
     def checkpoint_dir(self, experiment: str, variant: str, key: str) -> Path:
         """The folder where a sweep keeps the checkpoint of the cell (``experiment``, ``variant``,
@@ -635,4 +657,13 @@ def _alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """Whether ``pid`` has ended but was not reaped yet (Linux: state Z or X in /proc; a killed
+    driver's worker stays one where the container's init does not reap orphans)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return False

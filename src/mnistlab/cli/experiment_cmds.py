@@ -344,22 +344,18 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) 
     st = open_store(store)
     if experiment:
         name = _rm_name(st, experiment)
-        before = st.checkpoint_cells([name])
         gone, study = delete_experiment(st, name)
-        click.echo(f"deleted {len(gone)} run{'s' * (len(gone) != 1)}"
+        click.echo(f"deleted {len(gone.run_ids)} run{'s' * (len(gone.run_ids) != 1)}"
                    + (f" and the Optuna study {name} (searching again starts afresh)" if study else "")
-                   + _checkpoints_gone(before - st.checkpoint_cells([name])))
+                   + _checkpoints_gone(gone.checkpoints))
         return
     recs = [st.get(r) for r in run_ids]
     if trials := search_of_runs(recs):
         rid, name = trials[0]
         raise MnistlabError(f"rm: run {rid} is a trial of search {name}: its study would keep the trial; delete "
                             f"the whole search (its runs and study) with `mnistlab rm -e {name}`")
-    experiments = {r.experiment for r in recs}
-    before = st.checkpoint_cells(experiments)
     gone = st.rm(list(run_ids))
-    click.echo(f"deleted {len(gone)} run{'s' * (len(gone) != 1)}"
-               + _checkpoints_gone(before - st.checkpoint_cells(experiments)))
+    click.echo(f"deleted {len(gone.run_ids)} run{'s' * (len(gone.run_ids) != 1)}" + _checkpoints_gone(gone.checkpoints))
 
 
 def _checkpoints_gone(n: int) -> str:
