@@ -247,21 +247,36 @@ def _gone(pid: int) -> bool:
         return True
 
 
+def _children(pid: int, named: str) -> list[int]:
+    """The processes whose parent is ``pid`` and whose command line contains ``named`` (Linux)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            if int(stat.read_text().rsplit(")", 1)[-1].split()[1]) == pid and named.encode() in (
+                    stat.parent / "cmdline").read_bytes():
+                found.append(int(stat.parent.name))
+        except (OSError, ValueError, IndexError):  # ended meanwhile
+            pass
+    return found
+
+
 def test_workers_stop_when_their_driver_is_killed(tmp_path: Path, data_dir: Path) -> None:
     """kill -9 of a --jobs driver: its workers record their cells interrupted and end (not train on for nobody)."""
     exp = tmp_path / "long.toml"
     exp.write_text(LONG_CELL.replace("epochs = 40", "epochs = 400") + '[[variants]]\nname = "long2"\n')
     store_dir = tmp_path / "store"
+    stderr = (tmp_path / "stderr.txt").open("wb")  # the driver's, which its resource tracker inherits
     driver = subprocess.Popen([sys.executable, "-m", "mnistlab", "run", str(exp), "--store", str(store_dir),
                                "--data-dir", str(data_dir), "--jobs", "2"],
                               env={**os.environ, "OMP_NUM_THREADS": "1", "MNISTLAB_CHECKPOINT_EVERY": "0"},
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                              stdout=subprocess.DEVNULL, stderr=stderr)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         runs = RunStore(store_dir).runs() if (store_dir / "runs.sqlite").exists() else []
         if len(runs) == 2 and all(len(r.history) > 1 for r in runs):  # both workers are training
             break
         time.sleep(0.1)
+    trackers = _children(driver.pid, "resource_tracker")
     driver.kill()
     driver.wait(timeout=30)
     workers = {r.pid for r in runs}
@@ -275,6 +290,11 @@ def test_workers_stop_when_their_driver_is_killed(tmp_path: Path, data_dir: Path
     while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert all(_gone(pid) for pid in workers), "a worker outlived its driver"
+    assert len(trackers) == 1
+    while not _gone(trackers[0]) and time.monotonic() < deadline:  # it cleans up once the workers are gone
+        time.sleep(0.1)
+    stderr.close()
+    assert _gone(trackers[0]) and b"leaked semaphore" not in (tmp_path / "stderr.txt").read_bytes()
     runs = RunStore(store_dir).runs()
     assert [r.status for r in runs] == ["interrupted"] * 2  # recorded by the workers themselves
     assert all("because its driver process ended" in r.message for r in runs)

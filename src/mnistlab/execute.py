@@ -15,6 +15,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 import warnings
@@ -100,6 +101,7 @@ class ProcessRunner:
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
         """Yield ``(item, fn(item))`` as each worker finishes; a worker's exception is raised here."""
+        quiet_resource_tracker()
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_init_worker)
         complete = False
@@ -118,6 +120,26 @@ class ProcessRunner:
             if not complete:
                 _stop_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker (if this process has none yet) with its
+    end-of-life warning off. The pool's locks are spawn-context semaphores the tracker unlinks when
+    the driver dies without doing so itself (``kill -9``); it does that cleanup either way, but
+    also warns "There appear to be N leaked semaphore objects" on the terminal after the prompt has
+    returned, about a cleanup nobody needs to act on. The tracker takes its warning filters from
+    the interpreter flags of the process that starts it (``sys.warnoptions``)."""
+    from multiprocessing import resource_tracker
+
+    quiet = "ignore:resource_tracker:UserWarning"
+    added = quiet not in sys.warnoptions
+    if added:
+        sys.warnoptions.append(quiet)
+    try:
+        resource_tracker.ensure_running()
+    finally:
+        if added:
+            sys.warnoptions.remove(quiet)
 
 
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}

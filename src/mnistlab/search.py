@@ -729,7 +729,12 @@ class LocalTrials:
     def __init__(self, jobs: int) -> None:
         self.slots = jobs
         self.threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0
-        self.pool = None if jobs == 1 else ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+        self.pool = None
+        if jobs > 1:
+            from mnistlab.execute import quiet_resource_tracker
+
+            quiet_resource_tracker()  # no "leaked semaphore" warning after a kill -9 of the driver
+            self.pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
         self.pending: dict[Future, TrialTask] = {}
         self.ready: list[tuple[TrialTask, TrialResult]] = []
 
