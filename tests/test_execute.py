@@ -144,6 +144,23 @@ def test_an_interrupted_cell_resumes_where_it_stopped(tmp_path: Path, data_dir: 
     assert ": finished, resumed after epoch 2, test acc" in cell_line(resumed)
 
 
+def test_a_cell_stopped_inside_an_epoch_continues_after_its_last_checkpointed_batch(
+        tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0.000001")  # a checkpoint after every batch (10 an epoch)
+    p, store = _one_cell(tmp_path)
+    whole = run_experiment(p, tmp_path / "whole", data_dir=data_dir).outcomes[0].record
+    stopped, folder = _interrupt_first_cell(p, store, after=2, data_dir=data_dir)  # Ctrl-C as epoch 3 ends
+    rec = store.get(stopped)
+    assert (rec.metrics["checkpoint_epoch"], rec.metrics["checkpoint_step"]) == (2, 9)  # after batch 9 of 10
+    assert cell_line(rec).endswith("(run it again to continue from epoch 3, batch 10)")
+    resumed = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
+    assert resumed.status == "finished" and resumed.metrics["resumed_from_step"] == 9
+    assert ": finished, resumed in epoch 3 after batch 9, test acc" in cell_line(resumed)
+    strip = lambda h: [{k: v for k, v in e.items() if k not in ("epoch_seconds", "images_per_second")} for e in h]  # noqa: E731
+    assert strip(resumed.history) == strip(whole.history)
+    assert resumed.metrics["test_accuracy"] == whole.metrics["test_accuracy"] and not folder.exists()
+
+
 class _ProgressSeen(Callback):
     """What the store's progress row of ``run_id`` holds when each epoch begins."""
 

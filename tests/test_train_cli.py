@@ -52,6 +52,11 @@ def test_train_from_config_file_with_flag_overrides_and_resume(data_dir, tmp_pat
     (["--validation", "lots"], "--validation"),
     (["--validation", "2.5"], "data.validation"),
     (["--resume"], "--resume needs --checkpoint-dir"),
+    (["--checkpoint-every", "60"], "--checkpoint-every needs --checkpoint-dir"),
+    (["--checkpoint-every", "-1", "--checkpoint-dir", "ck"], "expected seconds (a number >= 0), got -1"),
+    (["--checkpoint-every", "nan", "--checkpoint-dir", "ck"], "--checkpoint-every"),
+    (["--checkpoint-every", "inf", "--checkpoint-dir", "ck"], "--checkpoint-every"),
+    (["--checkpoint-every", "1m", "--checkpoint-dir", "ck"], "--checkpoint-every"),
     (["--config", "nope.toml"], "no such file"),
     (["--progress", "fancy"], "fancy"),
     (["--batch-size", "x"], "batch-size"),
@@ -196,6 +201,14 @@ def test_resume_says_where_it_starts(data_dir, tmp_path, capsys):
     assert "No checkpoint in" in capsys.readouterr().out
     assert main([*base, "--epochs", "2"]) == 0
     assert "Resuming from" in capsys.readouterr().out
+
+
+def test_checkpoint_every_sets_the_period_between_checkpoints(data_dir, tmp_path):
+    base = ["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--no-record"]
+    assert main([*base, "--checkpoint-dir", str(tmp_path / "hour"), "--checkpoint-every", "3600"]) == 0
+    assert not (tmp_path / "hour" / "last.pt").exists()  # an hour had not passed when the epoch ended
+    assert main([*base, "--checkpoint-dir", str(tmp_path / "each"), "--checkpoint-every", "0"]) == 0
+    assert (tmp_path / "each" / "last.pt").is_file()  # 0: after every epoch, as without the flag
 
 
 def test_train_records_the_run_in_the_store(data_dir, tmp_path, capsys):

@@ -92,6 +92,51 @@ def test_interrupted_scheduled_run_resumes_exactly(data_dir, tmp_path):
     assert numbers(again.history) == numbers(full.history) and again.metrics["resumed_from_epoch"] == 3
 
 
+# A long epoch (a WRN epoch is 14 minutes on a 2-core CPU) is checkpointed inside, every
+# checkpoint_every seconds; 1e-9 s here: after every batch. The conv model goes through autograd,
+# the dense one through the hand-written step; a per-batch schedule, augmentation, dropout and the
+# EMA all carry state from one batch to the next.
+@pytest.mark.parametrize("model", ["seed000-last", "seed004-dropout"])
+def test_a_run_stopped_inside_an_epoch_resumes_after_its_last_checkpointed_batch_exactly(data_dir, tmp_path, model):
+    extra = dict(model=model, augment={"rotation_range": 10.0, "random_erasing": 0.5},
+                 data={"subset": 200, "validation": 40},
+                 train={"epochs": 3, "batch_size": 32, "schedule": {"type": "onecycle"}, "use_ema": True})
+    full = run_config(cfg(**extra), data_dir=data_dir, progress="none")
+    cut = run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path,
+                     checkpoint_every=1e-9, extra_callbacks=[InterruptAt(1, 3)])  # stopped in batch 4 of epoch 2
+    assert cut.status == "interrupted" and len(cut.history) == 1
+    assert cut.metrics["checkpoint_epoch"] == 1 and cut.metrics["checkpoint_step"] == 3  # batches 1-3 of epoch 2 kept
+    resumed = run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path,
+                         checkpoint_every=1e-9, resume=True)
+    assert resumed.status == "finished"
+    assert resumed.metrics["resumed_from_epoch"] == 1 and resumed.metrics["resumed_from_step"] == 3
+    assert numbers(resumed.history) == numbers(full.history)  # epoch 2's loss and accuracy sums came through too
+    assert resumed.metrics["test_loss"] == full.metrics["test_loss"]
+    for p, q in zip(resumed.model.parameters(), full.model.parameters()):
+        assert torch.equal(p, q)
+    # at epoch ends only (checkpoint_every = 0) a stop inside an epoch goes back to the epoch's start
+    cut = run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path / "epochs",
+                     checkpoint_every=0, extra_callbacks=[InterruptAt(1, 3)])
+    assert cut.metrics["checkpoint_epoch"] == 1 and "checkpoint_step" not in cut.metrics
+    resumed = run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path / "epochs",
+                         resume=True)
+    assert "resumed_from_step" not in resumed.metrics and numbers(resumed.history) == numbers(full.history)
+
+
+def test_a_damaged_position_inside_an_epoch_is_refused(data_dir, tmp_path):
+    extra = dict(data={"subset": 200}, train={"epochs": 2})
+    run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path,
+               checkpoint_every=1e-9, extra_callbacks=[InterruptAt(1, 2)])
+    ckpt = tmp_path / "last.pt"
+    good = torch.load(ckpt, weights_only=True)
+    assert good["partial_epoch"]["steps"] == 2 and good["partial_epoch"]["meter"]["seen"] == 64
+    for bad in ({"steps": 0, "meter": good["partial_epoch"]["meter"]}, {"steps": "2"}, [2],
+                {"steps": 2, "meter": {**good["partial_epoch"]["meter"], "correct": 65}}):
+        torch.save({**good, "partial_epoch": bad}, ckpt)
+        with pytest.raises(CheckpointError, match="damaged checkpoint: its position inside an epoch"):
+            run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+
+
 def test_resume_warns_when_threads_or_a_scheduled_run_length_changed(data_dir, tmp_path):
     import warnings
 

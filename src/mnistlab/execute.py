@@ -45,9 +45,10 @@ from mnistlab.run import Recorder, RunResult, run_config, run_members
 from mnistlab.trainer import CHECKPOINT_FILE, STOPPED_BY, checkpoint_threads
 
 DONE_STATUSES = ("finished", "diverged")  # cells with such a run are skipped unless force
-# A sweep cell writes its checkpoint at the first epoch end this many seconds after the last one: an
-# interrupted cell loses at most this plus one epoch, and a sweep of second-long epochs does not
-# spend its time writing checkpoints (Keras's BackupAndRestore writes one every epoch).
+# A sweep cell writes its checkpoint once this many seconds have passed since the last one, at an
+# epoch's end or after the batch where the time is up inside a long epoch: an interrupted cell loses
+# about this much training, and a sweep of second-long epochs does not spend its time writing
+# checkpoints (Keras's BackupAndRestore writes one every epoch, or every ``save_freq`` batches).
 CHECKPOINT_EVERY = 60.0
 
 
@@ -311,7 +312,7 @@ def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None =
     cells' ``run_ids``; with neither (a Ray worker) it touches no store at all. ``callbacks``
     also see a single cell's epochs (a Ray worker's :class:`~mnistlab.backends.RelayProgress`).
     A single cell with a ``checkpoint_dir`` resumes from the checkpoint there, if any, and writes
-    one at an epoch's end every :func:`checkpoint_every` seconds (:func:`resume_or_start`)."""
+    one every :func:`checkpoint_every` seconds, at an epoch's end or inside a long epoch (:func:`resume_or_start`)."""
     global _training
     try:
         _training = True

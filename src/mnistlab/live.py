@@ -292,13 +292,19 @@ def cell_line(rec: RunRecord, how: str | None = None, position: tuple[int, int] 
     if rec.status == "interrupted" and how is None:
         epochs = int((rec.config.get("train") or {}).get("epochs") or 0)
         saved = rec.metrics.get("checkpoint_epoch")  # a sweep cell's: where the next run continues
+        step = rec.metrics.get("checkpoint_step")  # ... inside the next epoch, after that many batches
+        inside = f", batch {step + 1}" if isinstance(step, int) and step > 0 else ""
         then = ("run it again to train it" if not isinstance(saved, int) else
-                f"run it again to continue from epoch {saved + 1}" if saved > 0 else
+                f"run it again to continue from epoch {saved + 1}{inside}" if saved > 0 or inside else
                 "run it again to train it from the start: it stopped before its first checkpoint")
         return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: interrupted after {len(rec.history)}"
                 + (f" of {epochs}" if epochs else "") + f" epochs, no result yet ({then})")
-    resumed = rec.metrics.get("resumed_from_epoch")
-    status = f"{rec.status}, resumed after epoch {resumed}" if isinstance(resumed, int) and resumed > 0 else rec.status
+    resumed, step = rec.metrics.get("resumed_from_epoch"), rec.metrics.get("resumed_from_step")
+    status = rec.status
+    if isinstance(resumed, int) and isinstance(step, int) and step > 0:  # from a checkpoint inside an epoch
+        status += f", resumed in epoch {resumed + 1} after batch {step}"
+    elif isinstance(resumed, int) and resumed > 0:
+        status += f", resumed after epoch {resumed}"
     return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: {how or status}"
             + (f", test acc {100 * acc:.2f}%" if isinstance(acc, float) else "")
             + (f" ({rec.message})" if rec.message and how is None else ""))

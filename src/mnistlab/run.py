@@ -180,8 +180,8 @@ def run_config(
 ) -> RunResult:
     """Train one run described by ``cfg`` and evaluate it on the test set.
 
-    ``checkpoint_dir``: a checkpoint there at epoch ends, every ``checkpoint_every`` seconds (0: each
-    epoch; :meth:`Trainer.fit`); ``resume`` continues from it. ``on_data_ready()`` runs once the data
+    ``checkpoint_dir``: a checkpoint there every ``checkpoint_every`` seconds, inside long epochs too
+    (0: at each epoch's end; :meth:`Trainer.fit`); ``resume`` continues from it. ``on_data_ready()`` runs once the data
     is loaded and checked (`mnistlab train` prints its summary then). ``validation_data=(images,
     labels)`` validates on those arrays (Keras's ``fit(validation_data=)``) instead of what
     ``data.validation`` says; which one was used is recorded in ``metrics["validation"]``.
@@ -537,8 +537,12 @@ def _metrics(outcome: FitOutcome, test_loss: float | None, test_acc: float | Non
         "validation_is_test": data.validation_is_test,
         "resumed_from_epoch": outcome.resumed_from,
     }
+    if outcome.resumed_from_step:
+        m["resumed_from_step"] = outcome.resumed_from_step  # batches of the next epoch its checkpoint held
     if outcome.status == "interrupted" and outcome.checkpointed is not None:
-        m["checkpoint_epoch"] = outcome.checkpointed  # where the next run continues (0: from the start)
+        m["checkpoint_epoch"] = outcome.checkpointed  # where the next run continues (0: from the start) ...
+        if outcome.checkpointed_step:
+            m["checkpoint_step"] = outcome.checkpointed_step  # ... and after how many batches of the next epoch
     if restored is not None:
         m["restored_epoch"] = restored
     if "val_accuracy" in last:

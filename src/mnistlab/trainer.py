@@ -57,6 +57,21 @@ class FitOutcome:
     history: list[dict[str, Any]] = field(default_factory=list)
     resumed_from: int = 0  # epochs already done when this fit started (0 = fresh)
     checkpointed: int | None = None  # epochs the checkpoint on disk holds (None: no checkpoint_dir)
+    resumed_from_step: int = 0  # batches of the next epoch already done when this fit started
+    checkpointed_step: int = 0  # batches of the next epoch the checkpoint holds (0: written at an epoch's end)
+
+
+def _partial_ok(partial: Any) -> bool:
+    """Whether a checkpoint's ``partial_epoch`` is None or a position :meth:`Trainer.run_epoch` can
+    continue from: ``steps`` >= 1 batches done, and the epoch's sums so far."""
+    if partial is None:
+        return True
+    if not isinstance(partial, dict):
+        return False
+    meter = partial.get("meter")
+    return (isinstance(partial.get("steps"), int) and partial["steps"] >= 1 and isinstance(meter, dict)
+            and isinstance(meter.get("seen"), int) and isinstance(meter.get("correct"), int)
+            and isinstance(meter.get("loss_sum"), float) and 0 <= meter["correct"] <= meter["seen"])
 
 
 def divergence_hint(loss: float, where: str, lr: float) -> str:
@@ -76,7 +91,7 @@ class EpochMeter:
     """
 
     def __init__(self, device: torch.device, sync: bool) -> None:
-        self.sync, self.seen = sync, 0
+        self.sync, self.seen, self.device = sync, 0, device
         self.loss_sum: float | torch.Tensor = 0.0 if sync else torch.zeros((), dtype=torch.float64, device=device)
         self.correct: int | torch.Tensor = 0 if sync else torch.zeros((), dtype=torch.int64, device=device)
 
@@ -94,6 +109,19 @@ class EpochMeter:
     def totals(self) -> tuple[float, float]:
         """(mean loss, accuracy) over the images counted so far (NaN loss if any step's was)."""
         return float(self.loss_sum) / max(self.seen, 1), int(self.correct) / max(self.seen, 1)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The sums so far as plain numbers (a mid-epoch checkpoint's; reads a GPU's sums once)."""
+        return {"loss_sum": float(self.loss_sum), "correct": int(self.correct), "seen": self.seen}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue counting from :meth:`state_dict`'s sums (float64 on the device, as they were)."""
+        self.seen = int(state["seen"])
+        if self.sync:
+            self.loss_sum, self.correct = float(state["loss_sum"]), int(state["correct"])
+        else:
+            self.loss_sum = torch.tensor(float(state["loss_sum"]), dtype=torch.float64, device=self.device)
+            self.correct = torch.tensor(int(state["correct"]), dtype=torch.int64, device=self.device)
 
 
 class Trainer:
@@ -159,6 +187,9 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self._target_epochs: int | None = None  # set by fit(); saved in checkpoints
         self._resumed_from: dict[str, Any] = {}
+        self._checkpoint_to: tuple[Path, str, FitOutcome] | None = None  # set by fit(): (file, config key, outcome)
+        self._epoch_shuffle = self.shuffle_gen.get_state()  # the shuffle RNG before this epoch's order was drawn
+        self._resume_in_epoch: dict[str, Any] | None = None  # a mid-epoch checkpoint's position, until run_epoch takes it
 
     # The base lr: schedules scale it per batch; ReduceLROnPlateau changes it between epochs.
     @property
@@ -181,18 +212,24 @@ class Trainer:
         ``images``: uint8 (N, H, W); ``labels``: int64 (N,), both on the plan's device. With a
         ``checkpoint_dir``, a checkpoint is written there at the end of an epoch once
         ``checkpoint_every`` seconds (0: every epoch) have passed since the last one (or the start),
-        as Keras's BackupAndRestore does per epoch. Raises CheckpointError for an unreadable
+        as Keras's BackupAndRestore does per epoch; with ``checkpoint_every`` > 0 also after the
+        batch where that time is up inside a long epoch (Keras's ``save_freq`` in batches, here in
+        seconds), so a stop loses at most about ``checkpoint_every`` seconds of training. A resume
+        continues after the checkpoint's last batch, with the same order, random draws and epoch
+        sums, and ends exactly as an uninterrupted run. Raises CheckpointError for an unreadable
         checkpoint or one of another config (``config_key``).
         """
         outcome = FitOutcome(history=self.history)
         ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
         self._target_epochs = epochs
         self._checkpoint_every, self._last_checkpoint, self._unwritable = checkpoint_every, time.monotonic(), False
+        self._checkpoint_to = None if ckpt is None else (ckpt, config_key, outcome)
         outcome.checkpointed = None if ckpt is None else 0
         self._classes = max(int(labels.max()) + 1, 2) if len(labels) else 2  # for blow_up's chance level
         if resume and ckpt is not None and ckpt.exists():
             self.load_checkpoint(ckpt, config_key)
             outcome.resumed_from = outcome.checkpointed = self.epochs_done
+            outcome.resumed_from_step = outcome.checkpointed_step = (self._resume_in_epoch or {}).get("steps", 0)
             self._warn_if_resume_differs(epochs)
         else:
             torch.manual_seed(self.seed)  # dropout draws from the global generator
@@ -247,10 +284,12 @@ class Trainer:
         start = time.perf_counter()
         # One gather per epoch, then each batch is a contiguous slice: the same batches as indexing
         # with order[i:j] every step, minus two small index ops per step (the dataset stays uint8).
+        self._epoch_shuffle = self.shuffle_gen.get_state()  # a mid-epoch checkpoint draws this order again
         order = torch.randperm(n, generator=self.shuffle_gen).to(images.device)
         shuffled_x, shuffled_y = images[order], labels[order]
         meter, lr = EpochMeter(images.device, self.plan.sync_each_step), self.base_lr
-        for step in range(steps):
+        first = self._continue_epoch(meter)  # 0, or the batches a mid-epoch checkpoint had done
+        for step in range(first, steps):
             if self.schedule is not None:
                 lr = schedule_lr(self.schedule, self.base_lr, epoch + step / steps, epochs, steps)
                 set_lr(self.optimizer, lr)
@@ -266,6 +305,7 @@ class Trainer:
                 hooks.on_batch_end(step, {"loss": value, "batch": step, "size": len(yb)})
                 if self.stop_training:  # Keras stops right after the batch; the epoch ends early
                     break
+            self._checkpoint_inside(step + 1, steps, meter)  # once checkpoint_every seconds (> 0) are up
         del shuffled_x, shuffled_y
         epoch_loss, accuracy = meter.totals()  # on a GPU, the epoch's one wait for the device
         if not math.isfinite(epoch_loss):
@@ -280,7 +320,26 @@ class Trainer:
         logs["lr"] = lr
         hooks.on_epoch_end(epoch, logs)
         seconds = time.perf_counter() - start
-        return {"epoch": epoch + 1, **logs, "epoch_seconds": seconds, "images_per_second": meter.seen / train_seconds}
+        return {"epoch": epoch + 1, **logs, "epoch_seconds": seconds,
+                "images_per_second": (meter.seen - first * bs) / train_seconds}
+
+    def _continue_epoch(self, meter: EpochMeter) -> int:
+        """After a mid-epoch checkpoint was loaded: its epoch sums into ``meter``, and how many
+        batches it had done (the epoch goes on after them); 0 otherwise."""
+        partial, self._resume_in_epoch = self._resume_in_epoch, None
+        if partial is None:
+            return 0
+        meter.load_state_dict(partial["meter"])
+        return int(partial["steps"])
+
+    def _checkpoint_inside(self, done: int, steps: int, meter: EpochMeter) -> None:
+        """A checkpoint after batch ``done`` of ``steps`` when it is inside the epoch (its end writes
+        its own), fit was given a checkpoint file and a period above 0, and that many seconds have
+        passed since the last one."""
+        target = self._checkpoint_to
+        if (target is not None and done < steps and self._checkpoint_every > 0
+                and time.monotonic() - self._last_checkpoint >= self._checkpoint_every):
+            self._write_checkpoint(*target, partial=(done, meter))
 
     def _diverged(self, loss: float, where: str, lr: float) -> None:
         """Note why the run diverged (a non-finite ``loss`` ``where``); run_epoch then returns None."""
@@ -314,8 +373,9 @@ class Trainer:
         return loss, acc
 
     # --------------------------------------------------------------------------- checkpoints
-    def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue exactly: plain types and tensors only (weights_only-safe)."""
+    def state_dict(self, partial: tuple[int, EpochMeter] | None = None) -> dict[str, Any]:
+        """Everything needed to continue exactly: plain types and tensors only (weights_only-safe).
+        ``partial``: written inside an epoch, after that many of its batches, with its meter."""
         return {
             "format": CHECKPOINT_FORMAT,
             "epochs_done": self.epochs_done,
@@ -326,11 +386,13 @@ class Trainer:
             "callbacks": [{"class": type(cb).__name__, "state": cb.state_dict()} for cb in self.callbacks],
             "rng": {
                 "torch": torch.get_rng_state(),
-                "shuffle": self.shuffle_gen.get_state(),
+                # inside an epoch: the state its order was drawn from, to draw it again
+                "shuffle": self._epoch_shuffle if partial else self.shuffle_gen.get_state(),
                 "augment": self.augmenter.state_dict()["generator"] if self.augmenter else None,
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             },
             "history": self.history,
+            "partial_epoch": None if partial is None else {"steps": partial[0], "meter": partial[1].state_dict()},
             # What a resume must match to end exactly like an uninterrupted run (checked in fit).
             "threads": self.plan.threads or torch.get_num_threads(),  # the chosen count, not the load's
             "threads_policy": self.plan.threads_policy,  # "fixed": a resume keeps the count (checkpoint_threads)
@@ -357,15 +419,18 @@ class Trainer:
         self.epochs_done = int(state["epochs_done"])
         self.stop_training = bool(state["stop_training"])
         self.history[:] = list(state["history"])
+        self._resume_in_epoch = state.get("partial_epoch")  # None: written at an epoch's end (or before 0.4)
         self._resumed_from = {"threads": state.get("threads"), "epochs": state.get("epochs"),
                               # mnistlab before 0.3.0 had no native kernel and wrote no such key
                               "native_kernel": state.get("native_kernel", "off: mnistlab before 0.3.0")}
 
-    def _write_checkpoint(self, path: Path, config_key: str, outcome: FitOutcome) -> None:
-        """:meth:`save_checkpoint` at an epoch's end; one that cannot be written (a full disk, a
-        quota) is said once and training goes on: a resume point is never worth failing a run for."""
+    def _write_checkpoint(self, path: Path, config_key: str, outcome: FitOutcome,
+                          partial: tuple[int, EpochMeter] | None = None) -> None:
+        """:meth:`save_checkpoint` at an epoch's end (or inside one: ``partial``); one that cannot be
+        written (a full disk, a quota) is said once and training goes on: a resume point is never
+        worth failing a run for."""
         try:
-            self.save_checkpoint(path, config_key)
+            self.save_checkpoint(path, config_key, partial)
         except OSError as exc:
             if not self._unwritable:
                 in_way = next((p for p in path.parents if os.path.lexists(p)), None)  # never raises
@@ -377,12 +442,13 @@ class Trainer:
             self._unwritable = True
             return
         self._last_checkpoint, outcome.checkpointed, self._unwritable = time.monotonic(), self.epochs_done, False
+        outcome.checkpointed_step = partial[0] if partial else 0
 
-    def save_checkpoint(self, path: Path, config_key: str = "") -> None:
+    def save_checkpoint(self, path: Path, config_key: str = "", partial: tuple[int, EpochMeter] | None = None) -> None:
         """Write atomically (temp file + rename), so a crash never leaves half a checkpoint."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        torch.save({**self.state_dict(), "config_key": config_key, "mnistlab": __version__}, tmp)
+        torch.save({**self.state_dict(partial), "config_key": config_key, "mnistlab": __version__}, tmp)
         os.replace(tmp, path)
 
     def load_checkpoint(self, path: Path, config_key: str = "") -> None:
@@ -402,6 +468,9 @@ class Trainer:
         if not (isinstance(done, int) and isinstance(history, list) and 0 <= done == len(history)):
             raise CheckpointError(f"{path}: damaged checkpoint: it says {done!r} epochs done but holds the "
                                   f"history of {len(history) if isinstance(history, list) else 'no'} epochs")
+        if not _partial_ok(state.get("partial_epoch")):
+            raise CheckpointError(f"{path}: damaged checkpoint: its position inside an epoch is not a count of "
+                                  "batches with the epoch's sums")
         try:
             self.load_state_dict(state)
         except KeyError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,9 @@ def _validation(value: str | None) -> Any:
 @data_dir_option()
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Save a checkpoint after every epoch here (resume with --resume).")
+@click.option("--checkpoint-every", type=float, metavar="SECONDS", callback=lambda _c, _p, v: _seconds(v, "--checkpoint-every"),
+              help="With --checkpoint-dir: save once this many seconds have passed, also inside a long epoch "
+                   "(after the batch where the time is up), instead of after every epoch.")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --checkpoint-dir.")
 @click.option("--save-weights", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the trained weights here (.safetensors).")
@@ -75,9 +79,10 @@ def _validation(value: str | None) -> Any:
 @click.option("--experiment", default="train", show_default=True, callback=lambda _c, _p, v: _nonempty(v, "--experiment"),
               help="The experiment name it is recorded under.")
 @store_option()
-def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path | None, resume: bool,
-              save_weights: Path | None, progress: str, validation: str | None, settings: tuple[str, ...],
-              record: bool, experiment: str, store: str | None, **flags: Any) -> None:
+def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path | None,
+              checkpoint_every: float | None, resume: bool, save_weights: Path | None, progress: str,
+              validation: str | None, settings: tuple[str, ...], record: bool, experiment: str, store: str | None,
+              **flags: Any) -> None:
     """Train one model and print its summary, one line per epoch and the test metrics.
 
     \b
@@ -88,6 +93,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     from mnistlab.run import Recorder, run_config
 
     _check_outputs(resume, checkpoint_dir, save_weights)
+    if checkpoint_every is not None and checkpoint_dir is None:
+        raise SpecError("--checkpoint-every needs --checkpoint-dir (where the checkpoints go)")
     if validation is not None:
         flags["validation"] = _validation(validation)
     cfg = build_run_config(config_file, settings, flags)
@@ -100,6 +107,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
             raise type(exc)(f"{exc} (or train with --no-record)") from None
     try:
         result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
+                            checkpoint_every=checkpoint_every or 0.0,
                             on_data_ready=lambda: _announce(cfg, checkpoint_dir if resume else None))
     except BaseException as exc:
         if recorder is not None:
@@ -170,6 +178,12 @@ def _echo_test_metrics(result: RunResult) -> None:
     if m.get("tta_test_accuracy") is not None:
         click.echo(f"tta_test_accuracy: {m['tta_test_accuracy']:.4f} - tta_test_loss: {m['tta_test_loss']:.4f} "
                    f"({m['tta_views']} views of each test image averaged)")
+
+
+def _seconds(value: float | None, flag: str) -> float | None:
+    if value is not None and not (math.isfinite(value) and value >= 0):
+        raise click.BadParameter(f"expected seconds (a number >= 0), got {value}", param_hint=flag)
+    return value
 
 
 def _nonempty(value: str, flag: str) -> str:
