@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+import torch
 from safetensors.torch import load_file
 
 from mnistlab.cli import main
@@ -203,12 +207,40 @@ def test_resume_says_where_it_starts(data_dir, tmp_path, capsys):
     assert "Resuming from" in capsys.readouterr().out
 
 
-def test_checkpoint_every_sets_the_period_between_checkpoints(data_dir, tmp_path):
-    base = ["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--no-record"]
-    assert main([*base, "--checkpoint-dir", str(tmp_path / "hour"), "--checkpoint-every", "3600"]) == 0
-    assert not (tmp_path / "hour" / "last.pt").exists()  # an hour had not passed when the epoch ended
-    assert main([*base, "--checkpoint-dir", str(tmp_path / "each"), "--checkpoint-every", "0"]) == 0
-    assert (tmp_path / "each" / "last.pt").is_file()  # 0: after every epoch, as without the flag
+def _epochs_saved(path: Path) -> int:
+    """The complete epochs a checkpoint holds (0 while there is none, or it cannot be read yet)."""
+    try:
+        return int(torch.load(path, weights_only=True)["epochs_done"])
+    except (OSError, RuntimeError, EOFError, KeyError):
+        return 0
+
+
+def test_checkpoint_every_saves_inside_epochs_and_resume_continues_there(data_dir, tmp_path):
+    """Ctrl-C in the middle of an epoch: with --checkpoint-every the checkpoint holds the batches of
+    that epoch done so far; --resume continues after them (and refuses to stop before that epoch)."""
+    ckpt = tmp_path / "ck"
+    base = [sys.executable, "-m", "mnistlab", "train", "--dataset", "mnist", "--model", "seed000-dense", "--subset", "6000",
+            "--batch-size", "8", "--data-dir", str(data_dir), "--checkpoint-dir", str(ckpt), "--no-record",
+            "--progress", "none"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([*base, "--epochs", "40", "--checkpoint-every", "0.000001"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while not _epochs_saved(ckpt / "last.pt") and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)  # until epoch 2 has begun
+    time.sleep(0.5)  # a few hundred batches more
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    state = torch.load(ckpt / "last.pt", weights_only=True)
+    done, inside = state["epochs_done"], state["partial_epoch"]
+    assert inside is not None and 1 <= inside["steps"] < 750 and inside["meter"]["seen"] == 8 * inside["steps"]
+    too_few = subprocess.run([*base, "--epochs", str(done), "--resume"], env=env, capture_output=True, text=True)
+    assert too_few.returncode == 2 and too_few.stderr.count("\n") == 1
+    assert f"written inside epoch {done + 1}, past the {done} epoch(s) asked for" in too_few.stderr
+    resumed = subprocess.run([*base, "--epochs", str(done + 1), "--resume"], env=env, capture_output=True, text=True)
+    assert resumed.returncode == 0 and "Resuming from" in resumed.stdout, resumed.stderr
+    assert torch.load(ckpt / "last.pt", weights_only=True)["partial_epoch"] is None  # the last epoch's end is saved
 
 
 def test_train_records_the_run_in_the_store(data_dir, tmp_path, capsys):

@@ -7,6 +7,8 @@ and ``InterruptAt`` are shared with test_run.py.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -121,6 +123,44 @@ def test_a_run_stopped_inside_an_epoch_resumes_after_its_last_checkpointed_batch
     resumed = run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path / "epochs",
                          resume=True)
     assert "resumed_from_step" not in resumed.metrics and numbers(resumed.history) == numbers(full.history)
+
+
+class Began(Callback):
+    """Counts on_train_begin (a resumed fit's callbacks carry their state on: they are not begun again)."""
+
+    def __init__(self) -> None:
+        self.began = 0
+
+    def on_train_begin(self, logs=None):
+        self.began += 1
+
+
+def test_a_run_resumed_inside_its_first_epoch_is_not_begun_again(data_dir, tmp_path):
+    extra = dict(data={"subset": 200}, train={"epochs": 2})
+    run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path,
+               checkpoint_every=1e-9, extra_callbacks=[InterruptAt(0, 2)])
+    began = Began()
+    resumed = run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path,
+                         checkpoint_every=1e-9, resume=True, extra_callbacks=[began])
+    assert (resumed.metrics["resumed_from_epoch"], resumed.metrics["resumed_from_step"]) == (0, 2)
+    assert began.began == 0 and len(resumed.history) == 2
+
+
+def test_a_full_disk_at_a_checkpoint_warns_once_and_training_goes_on(data_dir, tmp_path):
+    import warnings
+
+    from mnistlab.errors import SpecWarning
+
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full (Linux)")
+    tmp_path.joinpath("last.tmp").symlink_to("/dev/full")  # the first write fails as on a full disk (ENOSPC)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = run_config(cfg(train={"epochs": 2}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
+    said = [str(w.message) for w in caught if issubclass(w.category, SpecWarning)]
+    assert result.status == "finished" and len(said) == 1 and "cannot write the checkpoint" in said[0]
+    assert "a stop now would continue from epoch 1" in said[0]
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["epochs_done"] == 2  # the next write went through
 
 
 def test_a_damaged_position_inside_an_epoch_is_refused(data_dir, tmp_path):

@@ -46,7 +46,7 @@ from mnistlab.trainer import CHECKPOINT_FILE, STOPPED_BY, checkpoint_threads
 
 DONE_STATUSES = ("finished", "diverged")  # cells with such a run are skipped unless force
 # A sweep cell writes its checkpoint once this many seconds have passed since the last one, at an
-# epoch's end or after the batch where the time is up inside a long epoch: an interrupted cell loses
+# epoch's end or after the batch where the time is up inside an epoch: an interrupted cell loses
 # about this much training, and a sweep of second-long epochs does not spend its time writing
 # checkpoints (Keras's BackupAndRestore writes one every epoch, or every ``save_freq`` batches).
 CHECKPOINT_EVERY = 60.0
@@ -190,6 +190,9 @@ def _init_worker() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
+ORPHAN_GRACE = 60.0  # seconds a worker whose driver is gone has to record its cell (its test pass included)
+
+
 def _end_with_driver(driver: int, interval: float = 1.0) -> None:
     """A worker's watch on its driver: once the driver is gone (``kill -9`` hands the workers to
     init), the cell being trained stops as on Ctrl-C (recorded ``interrupted``, its checkpoint kept
@@ -199,7 +202,7 @@ def _end_with_driver(driver: int, interval: float = 1.0) -> None:
         time.sleep(interval)
     _driver_gone = True
     os.kill(os.getpid(), signal.SIGTERM)  # the stop handler: no new cell, the training loop stops
-    deadline = time.monotonic() + 60  # a worker stuck in one long call ends anyway
+    deadline = time.monotonic() + ORPHAN_GRACE  # a worker stuck in one long call ends anyway
     while _busy and time.monotonic() < deadline:  # the cell is being recorded
         time.sleep(0.05)
     # A cell claimed just now is left "running": the next sweep's mark_stale makes it interrupted.
@@ -312,7 +315,7 @@ def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None =
     cells' ``run_ids``; with neither (a Ray worker) it touches no store at all. ``callbacks``
     also see a single cell's epochs (a Ray worker's :class:`~mnistlab.backends.RelayProgress`).
     A single cell with a ``checkpoint_dir`` resumes from the checkpoint there, if any, and writes
-    one every :func:`checkpoint_every` seconds, at an epoch's end or inside a long epoch (:func:`resume_or_start`)."""
+    one every :func:`checkpoint_every` seconds, at an epoch's end or inside one (:func:`resume_or_start`)."""
     global _training
     try:
         _training = True
@@ -483,13 +486,14 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     return result
 
 
-def await_orphaned_workers(st: RunStore, experiment: str, timeout: float = 15.0) -> int:
+def await_orphaned_workers(st: RunStore, experiment: str, timeout: float = ORPHAN_GRACE + 5.0) -> int:
     """Wait (at most ``timeout`` seconds) for the workers of a killed driver of ``experiment`` to end.
 
     A driver killed with ``kill -9`` leaves its workers to notice within about a second
     (:func:`_end_with_driver`) and record their cells ``interrupted``; a new sweep started in that
-    second would find those cells ``running`` in live processes and leave them to "another
-    process". So when the experiment's plan names a driver on this host that is gone, this waits
+    second (or while a worker still scores its partial weights on the test set, up to
+    :data:`ORPHAN_GRACE` seconds) would find those cells ``running`` in live processes and leave
+    them to "another process". So when the experiment's plan names a driver on this host that is gone, this waits
     while any of the experiment's runs on this host is ``running`` in a live process. Returns how
     many such runs there were at the start (0: nothing to wait for)."""
     plan = read_plan(st.root, experiment)

@@ -180,7 +180,7 @@ def run_config(
 ) -> RunResult:
     """Train one run described by ``cfg`` and evaluate it on the test set.
 
-    ``checkpoint_dir``: a checkpoint there every ``checkpoint_every`` seconds, inside long epochs too
+    ``checkpoint_dir``: a checkpoint there every ``checkpoint_every`` seconds, inside epochs too
     (0: at each epoch's end; :meth:`Trainer.fit`); ``resume`` continues from it. ``on_data_ready()`` runs once the data
     is loaded and checked (`mnistlab train` prints its summary then). ``validation_data=(images,
     labels)`` validates on those arrays (Keras's ``fit(validation_data=)``) instead of what

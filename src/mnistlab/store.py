@@ -442,7 +442,11 @@ class RunStore:
             shutil.rmtree(self.root / "runs" / i, ignore_errors=True)
         if whole and experiment is not None:
             cells = self._checkpoints(experiment)
-            dropped = sum(self._drop_cell(cell) for cell in (sorted(cells.iterdir()) if cells.is_dir() else ()))
+            try:
+                folders = sorted(cells.iterdir())
+            except OSError:  # none, or a folder that cannot be read: nothing to count
+                folders = []
+            dropped = sum(self._drop_cell(cell) for cell in folders)
             shutil.rmtree(cells, ignore_errors=True)
         else:
             dropped = sum(self.drop_checkpoint(r.experiment, str(r.variant), r.config_hash)
@@ -490,9 +494,12 @@ class RunStore:
         """Delete one cell's checkpoint folder; whether it held a checkpoint file."""
         from mnistlab.trainer import CHECKPOINT_FILE
 
-        had = (folder / CHECKPOINT_FILE).is_file()
+        try:
+            had = (folder / CHECKPOINT_FILE).is_file()
+        except OSError:  # a folder that cannot be read (is_file raises for it before Python 3.12)
+            had = False
         shutil.rmtree(folder, ignore_errors=True)
-        return had and not folder.exists()
+        return had and not os.path.lexists(folder)
 
     def checkpoint_dir(self, experiment: str, variant: str, key: str) -> Path:
         """The folder where a sweep keeps the checkpoint of the cell (``experiment``, ``variant``,

@@ -10,8 +10,9 @@ DataLoader), normalises each batch (/255), and records per epoch ``loss``, ``acc
 ``val_loss``, ``val_accuracy`` (when there is validation data), ``lr``, ``epoch_seconds`` and
 ``images_per_second``. Failure is a result: a NaN/inf loss, or an epoch whose loss blew up at
 chance accuracy (:func:`mnistlab.evaluate.blow_up`), ends the fit as ``"diverged"``, Ctrl-C
-as ``"interrupted"``, with the history so far kept. With a checkpoint folder every epoch is saved
-(model, optimizer, callbacks, RNG states, history) and ``resume=True`` continues bit-exactly on CPU.
+as ``"interrupted"``, with the history so far kept. With a checkpoint folder the state is saved
+(model, optimizer, callbacks, RNG states, history) after every epoch, or every ``checkpoint_every``
+seconds (inside epochs too), and ``resume=True`` continues bit-exactly on CPU.
 
 How the model runs fast (device, threads, layout, precision, fused blocks, hand-written dense
 gradients) is decided once, by an :class:`mnistlab.accel.Plan`; the loop only calls it. For
@@ -20,6 +21,7 @@ loading data, provenance and recording, see :mod:`mnistlab.run`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import time
@@ -46,6 +48,7 @@ __all__ = ["CHECKPOINT_FILE", "EpochMeter", "FitOutcome", "Trainer", "checkpoint
 CHECKPOINT_FILE = "last.pt"
 STOPPED_BY = "(Ctrl-C or a stop signal)"  # what an interrupted run's message says stopped it
 CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT_INSIDE_EPOCH = 2  # a checkpoint written inside an epoch: a reader of format 1 only would redo its batches
 
 
 @dataclass
@@ -214,10 +217,13 @@ class Trainer:
         ``checkpoint_every`` seconds (0: every epoch) have passed since the last one (or the start),
         as Keras's BackupAndRestore does per epoch; with ``checkpoint_every`` > 0 also after the
         batch where that time is up inside a long epoch (Keras's ``save_freq`` in batches, here in
-        seconds), so a stop loses at most about ``checkpoint_every`` seconds of training. A resume
-        continues after the checkpoint's last batch, with the same order, random draws and epoch
-        sums, and ends exactly as an uninterrupted run. Raises CheckpointError for an unreadable
-        checkpoint or one of another config (``config_key``).
+        seconds), so a stop loses at most about ``checkpoint_every`` seconds of training; the last
+        epoch's end (or an early stop's) is always saved. A resume continues after the checkpoint's
+        last batch, with the same order, random draws, epoch sums and seconds, and on a CPU ends
+        exactly as an uninterrupted run; the callbacks see ``on_epoch_begin`` of that epoch again
+        (in a new process, as after an epoch-end checkpoint they see the next epoch's). Raises
+        CheckpointError for an unreadable checkpoint, one of another config (``config_key``), or
+        one written inside an epoch past ``epochs``.
         """
         outcome = FitOutcome(history=self.history)
         ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
@@ -230,13 +236,16 @@ class Trainer:
             self.load_checkpoint(ckpt, config_key)
             outcome.resumed_from = outcome.checkpointed = self.epochs_done
             outcome.resumed_from_step = outcome.checkpointed_step = (self._resume_in_epoch or {}).get("steps", 0)
+            if outcome.resumed_from_step and self.epochs_done >= epochs:
+                raise CheckpointError(f"{ckpt}: the checkpoint was written inside epoch {self.epochs_done + 1}, past "
+                                      f"the {epochs} epoch(s) asked for: ask for at least {self.epochs_done + 1}")
             self._warn_if_resume_differs(epochs)
         else:
             torch.manual_seed(self.seed)  # dropout draws from the global generator
         self.hooks.set_params({"epochs": epochs, "steps": math.ceil(len(images) / self.batch_size)})
         logs: dict[str, Any] = {}
         try:
-            if outcome.resumed_from == 0:  # a resumed run's callbacks carry their state on
+            if outcome.resumed_from == outcome.resumed_from_step == 0:  # a resumed run's callbacks carry their state on
                 self.hooks.on_train_begin(logs)
             with self.plan.activate() as self.flushes_denormals:
                 logs = self._epochs(outcome, epochs, images, labels, val, ckpt, config_key)
@@ -263,7 +272,8 @@ class Trainer:
                 self.history.append(entry)
                 logs = {k: v for k, v in entry.items() if k != "epoch"}  # what on_train_end sees, as in Keras
                 self.epochs_done += 1
-                if ckpt is not None and time.monotonic() - self._last_checkpoint >= self._checkpoint_every:
+                last = self.epochs_done == epochs or self.stop_training  # the fit ends here: always saved
+                if ckpt is not None and (last or time.monotonic() - self._last_checkpoint >= self._checkpoint_every):
                     self._write_checkpoint(ckpt, config_key, outcome)
                 if (why := blow_up(self.history, self._classes)) is not None:  # finite, but far past chance
                     outcome.status, outcome.message = "diverged", why
@@ -288,7 +298,8 @@ class Trainer:
         order = torch.randperm(n, generator=self.shuffle_gen).to(images.device)
         shuffled_x, shuffled_y = images[order], labels[order]
         meter, lr = EpochMeter(images.device, self.plan.sync_each_step), self.base_lr
-        first = self._continue_epoch(meter)  # 0, or the batches a mid-epoch checkpoint had done
+        first, before = self._continue_epoch(meter)  # 0, 0.0, or a mid-epoch checkpoint's batches and seconds
+        start -= before
         for step in range(first, steps):
             if self.schedule is not None:
                 lr = schedule_lr(self.schedule, self.base_lr, epoch + step / steps, epochs, steps)
@@ -305,7 +316,7 @@ class Trainer:
                 hooks.on_batch_end(step, {"loss": value, "batch": step, "size": len(yb)})
                 if self.stop_training:  # Keras stops right after the batch; the epoch ends early
                     break
-            self._checkpoint_inside(step + 1, steps, meter)  # once checkpoint_every seconds (> 0) are up
+            self._checkpoint_inside(step + 1, steps, meter, start)  # once checkpoint_every seconds (> 0) are up
         del shuffled_x, shuffled_y
         epoch_loss, accuracy = meter.totals()  # on a GPU, the epoch's one wait for the device
         if not math.isfinite(epoch_loss):
@@ -320,26 +331,29 @@ class Trainer:
         logs["lr"] = lr
         hooks.on_epoch_end(epoch, logs)
         seconds = time.perf_counter() - start
-        return {"epoch": epoch + 1, **logs, "epoch_seconds": seconds,
-                "images_per_second": (meter.seen - first * bs) / train_seconds}
+        return {"epoch": epoch + 1, **logs, "epoch_seconds": seconds, "images_per_second": meter.seen / train_seconds}
 
-    def _continue_epoch(self, meter: EpochMeter) -> int:
+    def _continue_epoch(self, meter: EpochMeter) -> tuple[int, float]:
         """After a mid-epoch checkpoint was loaded: its epoch sums into ``meter``, and how many
-        batches it had done (the epoch goes on after them); 0 otherwise."""
+        batches it had done (the epoch goes on after them) in how many seconds; (0, 0.0) otherwise."""
         partial, self._resume_in_epoch = self._resume_in_epoch, None
         if partial is None:
-            return 0
+            return 0, 0.0
         meter.load_state_dict(partial["meter"])
-        return int(partial["steps"])
+        return int(partial["steps"]), float(partial.get("seconds", 0.0))
 
-    def _checkpoint_inside(self, done: int, steps: int, meter: EpochMeter) -> None:
-        """A checkpoint after batch ``done`` of ``steps`` when it is inside the epoch (its end writes
-        its own), fit was given a checkpoint file and a period above 0, and that many seconds have
-        passed since the last one."""
+    def _checkpoint_inside(self, done: int, steps: int, meter: EpochMeter, start: float) -> None:
+        """A checkpoint after batch ``done`` of ``steps`` (the epoch began at ``start``, perf_counter
+        seconds) when it is inside the epoch (its end writes its own), fit was given a checkpoint
+        file and a period above 0, that many seconds have passed since the last one, no callback
+        asked to stop and the epoch's loss is finite (a GPU reads it only here and at the end)."""
         target = self._checkpoint_to
-        if (target is not None and done < steps and self._checkpoint_every > 0
-                and time.monotonic() - self._last_checkpoint >= self._checkpoint_every):
-            self._write_checkpoint(*target, partial=(done, meter))
+        if (target is None or done >= steps or self._checkpoint_every <= 0 or self.stop_training
+                or time.monotonic() - self._last_checkpoint < self._checkpoint_every):
+            return
+        sums = meter.state_dict()
+        if math.isfinite(sums["loss_sum"]):  # a NaN never replaces the last good checkpoint
+            self._write_checkpoint(*target, partial=(done, sums, time.perf_counter() - start))
 
     def _diverged(self, loss: float, where: str, lr: float) -> None:
         """Note why the run diverged (a non-finite ``loss`` ``where``); run_epoch then returns None."""
@@ -373,11 +387,12 @@ class Trainer:
         return loss, acc
 
     # --------------------------------------------------------------------------- checkpoints
-    def state_dict(self, partial: tuple[int, EpochMeter] | None = None) -> dict[str, Any]:
+    def state_dict(self, partial: tuple[int, dict[str, Any], float] | None = None) -> dict[str, Any]:
         """Everything needed to continue exactly: plain types and tensors only (weights_only-safe).
-        ``partial``: written inside an epoch, after that many of its batches, with its meter."""
+        ``partial``: written inside an epoch, after that many of its batches, with its sums so far
+        (:meth:`EpochMeter.state_dict`) and seconds."""
         return {
-            "format": CHECKPOINT_FORMAT,
+            "format": CHECKPOINT_FORMAT if partial is None else CHECKPOINT_FORMAT_INSIDE_EPOCH,
             "epochs_done": self.epochs_done,
             "stop_training": self.stop_training,
             "base_lr": self.base_lr,
@@ -392,7 +407,7 @@ class Trainer:
                 "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
             },
             "history": self.history,
-            "partial_epoch": None if partial is None else {"steps": partial[0], "meter": partial[1].state_dict()},
+            "partial_epoch": None if partial is None else {"steps": partial[0], "meter": partial[1], "seconds": partial[2]},
             # What a resume must match to end exactly like an uninterrupted run (checked in fit).
             "threads": self.plan.threads or torch.get_num_threads(),  # the chosen count, not the load's
             "threads_policy": self.plan.threads_policy,  # "fixed": a resume keeps the count (checkpoint_threads)
@@ -425,26 +440,31 @@ class Trainer:
                               "native_kernel": state.get("native_kernel", "off: mnistlab before 0.3.0")}
 
     def _write_checkpoint(self, path: Path, config_key: str, outcome: FitOutcome,
-                          partial: tuple[int, EpochMeter] | None = None) -> None:
+                          partial: tuple[int, dict[str, Any], float] | None = None) -> None:
         """:meth:`save_checkpoint` at an epoch's end (or inside one: ``partial``); one that cannot be
         written (a full disk, a quota) is said once and training goes on: a resume point is never
         worth failing a run for."""
         try:
             self.save_checkpoint(path, config_key, partial)
-        except OSError as exc:
+        except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as a RuntimeError
+            with contextlib.suppress(OSError):  # the half-written temp file, where there is one
+                path.with_suffix(".tmp").unlink(missing_ok=True)
             if not self._unwritable:
                 in_way = next((p for p in path.parents if os.path.lexists(p)), None)  # never raises
-                why = f"{in_way} is a file, not a folder" if in_way is not None and not os.path.isdir(in_way) \
-                    else exc.strerror or str(exc)
+                why = (f"{in_way} is a file, not a folder" if in_way is not None and not os.path.isdir(in_way)
+                       else getattr(exc, "strerror", None) or " ".join(str(exc).split())[:160])
+                step = f", batch {outcome.checkpointed_step + 1}" if outcome.checkpointed_step else ""
                 warnings.warn(f"{path}: cannot write the checkpoint ({why}); training goes on (a stop "
-                              f"now would continue from epoch {(outcome.checkpointed or 0) + 1})", SpecWarning,
+                              f"now would continue from epoch {(outcome.checkpointed or 0) + 1}{step})", SpecWarning,
                               stacklevel=4)
             self._unwritable = True
+            self._last_checkpoint = time.monotonic()  # the next try after another period, not after every batch
             return
         self._last_checkpoint, outcome.checkpointed, self._unwritable = time.monotonic(), self.epochs_done, False
         outcome.checkpointed_step = partial[0] if partial else 0
 
-    def save_checkpoint(self, path: Path, config_key: str = "", partial: tuple[int, EpochMeter] | None = None) -> None:
+    def save_checkpoint(self, path: Path, config_key: str = "",
+                        partial: tuple[int, dict[str, Any], float] | None = None) -> None:
         """Write atomically (temp file + rename), so a crash never leaves half a checkpoint."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -458,8 +478,9 @@ class Trainer:
             state = torch.load(path, map_location="cpu", weights_only=True)  # RNG states must stay on CPU
         except Exception as exc:  # truncated, garbage or hostile (non-weights) pickle
             raise CheckpointError(f"{path}: not a readable mnistlab checkpoint ({type(exc).__name__})") from None
-        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
-            raise CheckpointError(f"{path}: not a mnistlab checkpoint (mnistlab writes format {CHECKPOINT_FORMAT})")
+        if not isinstance(state, dict) or state.get("format") not in (CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_INSIDE_EPOCH):
+            raise CheckpointError(f"{path}: not a mnistlab checkpoint (mnistlab writes formats {CHECKPOINT_FORMAT} "
+                                  f"and {CHECKPOINT_FORMAT_INSIDE_EPOCH})")
         if config_key and state.get("config_key") != config_key:
             writer = state.get("mnistlab")
             by = "" if writer == __version__ else f" (and by mnistlab {writer or 'of an older version'}, not {__version__})"

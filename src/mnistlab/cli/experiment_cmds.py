@@ -105,7 +105,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     line per finished cell. Ctrl-C or SIGTERM stops every worker within seconds, records their
     runs as interrupted and exits 130 (SIGINT) or 143 (SIGTERM); run it again to finish: a cell
     stopped mid-way continues from its checkpoint (written every MNISTLAB_CHECKPOINT_EVERY seconds,
-    default 60, at an epoch's end or inside a long epoch; 0: at every epoch's end only).
+    default 60, at an epoch's end or inside one; 0: at every epoch's end only).
     With --backend ray each cell is a Ray task and only this process writes the store (see the
     README, "Running on Ray"); Ray missing or an address that does not answer exits 2 at once.
     The backend flags override the experiment file's [resources] table.

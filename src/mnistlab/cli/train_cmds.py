@@ -64,10 +64,10 @@ def _validation(value: str | None) -> Any:
                    "with native bf16), else float32.")
 @data_dir_option()
 @click.option("--checkpoint-dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Save a checkpoint after every epoch here (resume with --resume).")
+              help="Save checkpoints here: after every epoch, or see --checkpoint-every (resume with --resume).")
 @click.option("--checkpoint-every", type=float, metavar="SECONDS", callback=lambda _c, _p, v: _seconds(v, "--checkpoint-every"),
-              help="With --checkpoint-dir: save once this many seconds have passed, also inside a long epoch "
-                   "(after the batch where the time is up), instead of after every epoch.")
+              help="With --checkpoint-dir: save once this many seconds have passed, inside an epoch too (after "
+                   "the batch where the time is up), and at the last epoch's end, instead of after every epoch.")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --checkpoint-dir.")
 @click.option("--save-weights", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the trained weights here (.safetensors).")
