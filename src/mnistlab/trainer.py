@@ -217,13 +217,14 @@ class Trainer:
         ``checkpoint_every`` seconds (0: every epoch) have passed since the last one (or the start),
         as Keras's BackupAndRestore does per epoch; with ``checkpoint_every`` > 0 also after the
         batch where that time is up inside a long epoch (Keras's ``save_freq`` in batches, here in
-        seconds), so a stop loses at most about ``checkpoint_every`` seconds of training; the last
-        epoch's end (or an early stop's) is always saved. A resume continues after the checkpoint's
-        last batch, with the same order, random draws, epoch sums and seconds, and on a CPU ends
-        exactly as an uninterrupted run; the callbacks see ``on_epoch_begin`` of that epoch again
-        (in a new process, as after an epoch-end checkpoint they see the next epoch's). Raises
-        CheckpointError for an unreadable checkpoint, one of another config (``config_key``), or
-        one written inside an epoch past ``epochs``.
+        seconds), so a stop loses at most about ``checkpoint_every`` seconds of training; at the
+        last epoch's end (or an early stop's) a checkpoint already there is always replaced. A
+        resume continues after the checkpoint's last batch, with the same order, random draws,
+        epoch sums and seconds, and on a CPU ends exactly as an uninterrupted run; the callbacks
+        see ``on_epoch_begin`` of that epoch again (in a new process, as after an epoch-end
+        checkpoint they see the next epoch's). Raises CheckpointError for an unreadable
+        checkpoint, one of another config (``config_key``), or one written inside an epoch past
+        ``epochs``.
         """
         outcome = FitOutcome(history=self.history)
         ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
@@ -272,7 +273,8 @@ class Trainer:
                 self.history.append(entry)
                 logs = {k: v for k, v in entry.items() if k != "epoch"}  # what on_train_end sees, as in Keras
                 self.epochs_done += 1
-                last = self.epochs_done == epochs or self.stop_training  # the fit ends here: always saved
+                # The fit ends here: an older checkpoint of it (this fit's, or the one it resumed) is replaced.
+                last = (self.epochs_done == epochs or self.stop_training) and ckpt is not None and ckpt.exists()
                 if ckpt is not None and (last or time.monotonic() - self._last_checkpoint >= self._checkpoint_every):
                     self._write_checkpoint(ckpt, config_key, outcome)
                 if (why := blow_up(self.history, self._classes)) is not None:  # finite, but far past chance

@@ -67,7 +67,8 @@ def _validation(value: str | None) -> Any:
               help="Save checkpoints here: after every epoch, or see --checkpoint-every (resume with --resume).")
 @click.option("--checkpoint-every", type=float, metavar="SECONDS", callback=lambda _c, _p, v: _seconds(v, "--checkpoint-every"),
               help="With --checkpoint-dir: save once this many seconds have passed, inside an epoch too (after "
-                   "the batch where the time is up), and at the last epoch's end, instead of after every epoch.")
+                   "the batch where the time is up), instead of after every epoch; the last epoch's end "
+                   "replaces any earlier one.")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --checkpoint-dir.")
 @click.option("--save-weights", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the trained weights here (.safetensors).")
