@@ -223,18 +223,23 @@ def test_checkpoint_every_saves_inside_epochs_and_resume_continues_there(data_di
             "--batch-size", "8", "--data-dir", str(data_dir), "--checkpoint-dir", str(ckpt), "--no-record",
             "--progress", "none"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([*base, "--epochs", "40", "--checkpoint-every", "0.000001"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    store = tmp_path / "runs"
+    proc = subprocess.Popen([*base, "--epochs", "40", "--checkpoint-every", "0.000001", "--record", "--store", str(store)],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
     while not _epochs_saved(ckpt / "last.pt") and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.1)  # until epoch 2 has begun
     time.sleep(0.5)  # a few hundred batches more
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGTERM)  # a batch scheduler's stop: as Ctrl-C, with SIGTERM's exit status
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 143, err
     state = torch.load(ckpt / "last.pt", weights_only=True)
     done, inside = state["epochs_done"], state["partial_epoch"]
     assert inside is not None and 1 <= inside["steps"] < 750 and inside["meter"]["seen"] == 8 * inside["steps"]
+    assert f"add --resume to continue from epoch {done + 1}, batch {inside['steps'] + 1} (the checkpoint in {ckpt})" \
+        in err.decode()
+    [rec] = RunStore(store).runs()
+    assert rec.status == "interrupted" and rec.metrics["checkpoint_step"] == inside["steps"]
     too_few = subprocess.run([*base, "--epochs", str(done), "--resume"], env=env, capture_output=True, text=True)
     assert too_few.returncode == 2 and too_few.stderr.count("\n") == 1
     assert f"written inside epoch {done + 1}, past the {done} epoch(s) asked for" in too_few.stderr

@@ -163,6 +163,14 @@ def test_a_full_disk_at_a_checkpoint_warns_once_and_training_goes_on(data_dir, t
     assert torch.load(tmp_path / "last.pt", weights_only=True)["epochs_done"] == 2  # the next write went through
 
 
+def test_a_resume_asking_for_fewer_epochs_than_the_checkpoint_holds_is_refused(data_dir, tmp_path):
+    run_config(cfg(train={"epochs": 2}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
+    with pytest.raises(CheckpointError, match=r"holds 2 epochs, past the 1 epoch\(s\) asked for: ask for at least 2"):
+        run_config(cfg(train={"epochs": 1}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    same = run_config(cfg(train={"epochs": 2}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
+    assert same.status == "finished" and len(same.history) == 2  # as many as it holds: nothing left to train
+
+
 def test_a_damaged_position_inside_an_epoch_is_refused(data_dir, tmp_path):
     extra = dict(data={"subset": 200}, train={"epochs": 2})
     run_config(cfg(**extra), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path,

@@ -42,7 +42,7 @@ from mnistlab.experiments import Cell, Experiment, load_experiment
 from mnistlab.live import EpochProgress, driver_alive, read_plan, write_plan
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore, process_alive
 from mnistlab.run import Recorder, RunResult, run_config, run_members
-from mnistlab.trainer import CHECKPOINT_FILE, STOPPED_BY, checkpoint_threads
+from mnistlab.trainer import CHECKPOINT_FILE, STOP_SIGNALS, STOPPED_BY, checkpoint_threads, stop_signals_held
 
 DONE_STATUSES = ("finished", "diverged")  # cells with such a run are skipped unless force
 # A sweep cell writes its checkpoint once this many seconds have passed since the last one, at an
@@ -110,7 +110,7 @@ class ProcessRunner:
             # The workers start with INT and TERM blocked (a signal mask survives exec) until
             # _init_worker has installed its handler: a Ctrl-C while one imports torch waits
             # for the handler instead of killing it and breaking the pool.
-            with _signals_blocked():
+            with stop_signals_held():
                 pending = {pool.submit(fn, item): item for item in items}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
@@ -143,16 +143,6 @@ def quiet_resource_tracker() -> None:
             sys.warnoptions.remove(quiet)
 
 
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-
-
-@contextmanager
-def _signals_blocked() -> Iterator[None]:
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a signal that came meanwhile is delivered now
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
@@ -183,11 +173,11 @@ def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
 
 def _init_worker() -> None:
     """Each worker process's start (the pool's initializer): install the stop handler, then unblock."""
-    for sig in _STOP_SIGNALS:
+    for sig in STOP_SIGNALS:
         signal.signal(sig, _on_stop_signal)
     warnings.showwarning = show_warning  # a spec warning (a resumed cell's) as the CLI shows it
     threading.Thread(target=_end_with_driver, args=(os.getppid(),), daemon=True, name="driver-watch").start()
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
 ORPHAN_GRACE = 60.0  # seconds a worker whose driver is gone has to record its cell (its test pass included)

@@ -483,6 +483,9 @@ def _test(trainer: Trainer, data: Split, memory: MemoryEstimate,
     return test_loss, test_acc, probs
 
 
+UNTESTED_BY_STOP = "interrupted before its test pass"  # a finished run's message when Ctrl-C came while testing
+
+
 def _safe_test(trainer: Trainer, data: Split,
                memory: MemoryEstimate) -> tuple[float | None, float | None, np.ndarray, str | None]:
     """(test loss, accuracy, probabilities, why it was not tested or None). A second Ctrl-C skips
@@ -492,7 +495,7 @@ def _safe_test(trainer: Trainer, data: Split,
                                           label_smoothing=trainer.label_smoothing,
                                           channels_last=trainer.plan.channels_last, forward=trainer.plan.forward)
     except KeyboardInterrupt:  # a second Ctrl-C: skip the test pass, keep the run
-        return *_untested(data), "interrupted before its test pass"
+        return *_untested(data), UNTESTED_BY_STOP
     except (RuntimeError, MemoryError) as exc:
         if not allocation_failed(exc):
             raise

@@ -24,9 +24,10 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import signal
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ __all__ = ["CHECKPOINT_FILE", "EpochMeter", "FitOutcome", "Trainer", "checkpoint
 CHECKPOINT_FILE = "last.pt"
 STOPPED_BY = "(Ctrl-C or a stop signal)"  # what an interrupted run's message says stopped it
 CHECKPOINT_FORMAT = 1
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}  # what stops a run as Ctrl-C does (execute.terminate_as_interrupt)
 CHECKPOINT_FORMAT_INSIDE_EPOCH = 2  # a checkpoint written inside an epoch: a reader of format 1 only would redo its batches
 
 
@@ -62,6 +64,20 @@ class FitOutcome:
     checkpointed: int | None = None  # epochs the checkpoint on disk holds (None: no checkpoint_dir)
     resumed_from_step: int = 0  # batches of the next epoch already done when this fit started
     checkpointed_step: int = 0  # batches of the next epoch the checkpoint holds (0: written at an epoch's end)
+
+
+@contextlib.contextmanager
+def stop_signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back in this thread for the block (POSIX): one that comes meanwhile
+    is delivered, and stops the work, right after it."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a signal that came meanwhile is delivered now
 
 
 def _partial_ok(partial: Any) -> bool:
@@ -223,7 +239,7 @@ class Trainer:
         epoch sums and seconds, and on a CPU ends exactly as an uninterrupted run; the callbacks
         see ``on_epoch_begin`` of that epoch again (in a new process, as after an epoch-end
         checkpoint they see the next epoch's). Raises CheckpointError for an unreadable
-        checkpoint, one of another config (``config_key``), or one written inside an epoch past
+        checkpoint, one of another config (``config_key``), or one that has trained past
         ``epochs``.
         """
         outcome = FitOutcome(history=self.history)
@@ -237,9 +253,12 @@ class Trainer:
             self.load_checkpoint(ckpt, config_key)
             outcome.resumed_from = outcome.checkpointed = self.epochs_done
             outcome.resumed_from_step = outcome.checkpointed_step = (self._resume_in_epoch or {}).get("steps", 0)
-            if outcome.resumed_from_step and self.epochs_done >= epochs:
-                raise CheckpointError(f"{ckpt}: the checkpoint was written inside epoch {self.epochs_done + 1}, past "
-                                      f"the {epochs} epoch(s) asked for: ask for at least {self.epochs_done + 1}")
+            reached = self.epochs_done + (1 if outcome.resumed_from_step else 0)  # epochs it has begun
+            if reached > epochs:  # its weights have trained past the run asked for
+                where = (f"was written inside epoch {reached}" if outcome.resumed_from_step
+                         else f"holds {reached} epochs")
+                raise CheckpointError(f"{ckpt}: the checkpoint {where}, past the {epochs} epoch(s) asked for: "
+                                      f"ask for at least {reached}")
             self._warn_if_resume_differs(epochs)
         else:
             torch.manual_seed(self.seed)  # dropout draws from the global generator
@@ -445,33 +464,43 @@ class Trainer:
                           partial: tuple[int, dict[str, Any], float] | None = None) -> None:
         """:meth:`save_checkpoint` at an epoch's end (or inside one: ``partial``); one that cannot be
         written (a full disk, a quota) is said once and training goes on: a resume point is never
-        worth failing a run for."""
-        try:
-            self.save_checkpoint(path, config_key, partial)
-        except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as a RuntimeError
-            with contextlib.suppress(OSError):  # the half-written temp file, where there is one
-                path.with_suffix(".tmp").unlink(missing_ok=True)
-            if not self._unwritable:
-                in_way = next((p for p in path.parents if os.path.lexists(p)), None)  # never raises
-                why = (f"{in_way} is a file, not a folder" if in_way is not None and not os.path.isdir(in_way)
-                       else getattr(exc, "strerror", None) or " ".join(str(exc).split())[:160])
-                step = f", batch {outcome.checkpointed_step + 1}" if outcome.checkpointed_step else ""
-                warnings.warn(f"{path}: cannot write the checkpoint ({why}); training goes on (a stop "
-                              f"now would continue from epoch {(outcome.checkpointed or 0) + 1}{step})", SpecWarning,
-                              stacklevel=4)
-            self._unwritable = True
-            self._last_checkpoint = time.monotonic()  # the next try after another period, not after every batch
-            return
-        self._last_checkpoint, outcome.checkpointed, self._unwritable = time.monotonic(), self.epochs_done, False
-        outcome.checkpointed_step = partial[0] if partial else 0
+        worth failing a run for. A stop signal during the write comes after it and after ``outcome``
+        says what the file holds (what a stopped run records as where its next run continues)."""
+        with stop_signals_held():
+            try:
+                self.save_checkpoint(path, config_key, partial)
+            except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as a RuntimeError
+                self._unwritable_checkpoint(path, exc, outcome)
+                return
+            self._last_checkpoint, outcome.checkpointed, self._unwritable = time.monotonic(), self.epochs_done, False
+            outcome.checkpointed_step = partial[0] if partial else 0
+
+    def _unwritable_checkpoint(self, path: Path, exc: BaseException, outcome: FitOutcome) -> None:
+        """Say once that checkpoints cannot be written, and try again after another period."""
+        if not self._unwritable:
+            in_way = next((p for p in path.parents if os.path.lexists(p)), None)  # never raises
+            why = (f"{in_way} is a file, not a folder" if in_way is not None and not os.path.isdir(in_way)
+                   else getattr(exc, "strerror", None) or " ".join(str(exc).split())[:160])
+            step = f", batch {outcome.checkpointed_step + 1}" if outcome.checkpointed_step else ""
+            warnings.warn(f"{path}: cannot write the checkpoint ({why}); training goes on (a stop "
+                          f"now would continue from epoch {(outcome.checkpointed or 0) + 1}{step})", SpecWarning,
+                          stacklevel=5)
+        self._unwritable = True
+        self._last_checkpoint = time.monotonic()  # the next try after another period, not after every batch
 
     def save_checkpoint(self, path: Path, config_key: str = "",
                         partial: tuple[int, dict[str, Any], float] | None = None) -> None:
-        """Write atomically (temp file + rename), so a crash never leaves half a checkpoint."""
+        """Write atomically (temp file + rename), so a crash never leaves half a checkpoint; a
+        failed or interrupted write (a full disk, Ctrl-C) leaves no temp file either."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
-        torch.save({**self.state_dict(partial), "config_key": config_key, "mnistlab": __version__}, tmp)
-        os.replace(tmp, path)
+        try:
+            torch.save({**self.state_dict(partial), "config_key": config_key, "mnistlab": __version__}, tmp)
+            os.replace(tmp, path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise
 
     def load_checkpoint(self, path: Path, config_key: str = "") -> None:
         """Load a checkpoint written by :meth:`save_checkpoint`; CheckpointError if it is unreadable,

@@ -91,7 +91,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     mnistlab train --config run.toml --epochs 2 --checkpoint-dir ckpt --resume
     """
     from mnistlab.accel import pick_device
-    from mnistlab.run import Recorder, run_config
+    from mnistlab.execute import terminate_as_interrupt
+    from mnistlab.run import UNTESTED_BY_STOP, Recorder, run_config
 
     _check_outputs(resume, checkpoint_dir, save_weights)
     if checkpoint_every is not None and checkpoint_dir is None:
@@ -107,9 +108,10 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         except MnistlabError as exc:
             raise type(exc)(f"{exc} (or train with --no-record)") from None
     try:
-        result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
-                            checkpoint_every=checkpoint_every or 0.0,
-                            on_data_ready=lambda: _announce(cfg, checkpoint_dir if resume else None))
+        with terminate_as_interrupt() as stop:  # SIGTERM (a scheduler, `kill`) stops it as Ctrl-C does
+            result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
+                                resume=resume, checkpoint_every=checkpoint_every or 0.0,
+                                on_data_ready=lambda: _announce(cfg, checkpoint_dir if resume else None))
     except BaseException as exc:
         if recorder is not None:
             recorder.abandon(exc)
@@ -131,10 +133,23 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
                    err=bool(problem))
     if save_error is not None:
         raise save_error
-    if result.status != "finished":
-        err = RunNotFinished(f"run {result.status}: {result.message}")
-        err.exit_code = 130 if result.status == "interrupted" else 1
+    stopped = result.status == "interrupted" or result.message.endswith(UNTESTED_BY_STOP)
+    if result.status != "finished" or stopped:
+        err = RunNotFinished(f"run {result.status}: {result.message}{_resume_hint(result, checkpoint_dir)}")
+        err.exit_code = 128 + int(stop.signum) if stopped else 1
         raise err
+
+
+def _resume_hint(result: Any, checkpoint_dir: Path | None) -> str:
+    """Where ``--resume`` would continue an interrupted run from its checkpoint (empty otherwise)."""
+    saved = result.metrics.get("checkpoint_epoch")
+    if result.status != "interrupted" or checkpoint_dir is None or not isinstance(saved, int):
+        return ""
+    step = result.metrics.get("checkpoint_step") or 0
+    if not (saved or step):
+        return f" (no checkpoint in {checkpoint_dir} yet)"
+    where = f"epoch {saved + 1}, batch {step + 1}" if step else f"epoch {saved + 1}"
+    return f"; add --resume to continue from {where} (the checkpoint in {checkpoint_dir})"
 
 
 def _check_outputs(resume: bool, checkpoint_dir: Path | None, save_weights: Path | None) -> None:
