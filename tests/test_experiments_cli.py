@@ -247,6 +247,30 @@ def _gone(pid: int) -> bool:
         return True
 
 
+def test_ctrl_c_of_a_jobs_sweep_says_where_each_stopped_cell_continues(tmp_path: Path, data_dir: Path) -> None:
+    """Ctrl-C of a --jobs 2 sweep: the cells its workers were training get their line too (their
+    statuses never come back through the stopped pool), each saying where the next run continues."""
+    exp = tmp_path / "long.toml"
+    exp.write_text(LONG_CELL.replace("epochs = 40", "epochs = 400") + '[[variants]]\nname = "long2"\n')
+    store_dir = tmp_path / "store"
+    driver = subprocess.Popen([sys.executable, "-m", "mnistlab", "run", str(exp), "--store", str(store_dir),
+                               "--data-dir", str(data_dir), "--jobs", "2"],
+                              env={**os.environ, "OMP_NUM_THREADS": "1", "MNISTLAB_CHECKPOINT_EVERY": "0"},
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        runs = RunStore(store_dir).runs() if (store_dir / "runs.sqlite").exists() else []
+        if len(runs) == 2 and all(len(r.history) > 1 for r in runs):  # both workers are training
+            break
+        time.sleep(0.1)
+    driver.send_signal(signal.SIGINT)
+    out, err = driver.communicate(timeout=60)
+    assert driver.returncode == 130, err
+    lines = [line for line in out.decode().splitlines() if "interrupted after" in line]
+    assert len(lines) == 2 and all("(run it again to continue from epoch " in line for line in lines), out
+    assert {line.split()[2] for line in lines} == {"long", "long2"}
+
+
 def _children(pid: int, named: str) -> list[int]:
     """The processes whose parent is ``pid`` and whose command line contains ``named`` (Linux)."""
     found = []

@@ -448,7 +448,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     await_orphaned_workers(st, exp.name)  # a driver killed just now: its workers are still recording
     st.mark_stale()
     keys = {c.key for c in cells}
-    result = ExperimentResult(exp)
+    result, started = ExperimentResult(exp), time.time()
     todo = cells_to_train(st, cells, result, force)
     live = Comparison(st.runs(experiment=exp.name), st.committees(exp.name), keys=keys) if on_cell else None
     if on_cell and live is not None:
@@ -470,6 +470,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     result.elsewhere = running_elsewhere(st, result.outcomes)
     if interrupted:
         st.mark_stale()  # the workers are gone: a cell one of them had just claimed is interrupted, not running
+        stopped_in_workers(st, cells, result, started, on_cell, live)
         result.rows = stopped_rows(compare(st, exp.name, keys=keys) if st.runs(experiment=exp.name) else [], cells, st)
         raise SweepInterrupted(result)
     result.rows = compare(st, exp.name, keys=keys)
@@ -499,6 +500,25 @@ def await_orphaned_workers(st: RunStore, experiment: str, timeout: float = ORPHA
     while found and orphans() and time.monotonic() < deadline:
         time.sleep(0.05)
     return found
+
+
+def stopped_in_workers(st: RunStore, cells: Sequence[Cell], result: ExperimentResult, since: float,
+                       on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None,
+                       live: Comparison | None) -> None:
+    """Add the cells a stop interrupted in worker processes to ``result`` (and show them through
+    ``on_cell``, as every other cell): the pool is shut down without handing their statuses back,
+    so they are read from the store, as this sweep's (started at ``since``, epoch seconds)
+    interrupted runs of its cells that ``result`` does not hold yet."""
+    known = {o.record.run_id for o in result.outcomes}
+    by_key = {(c.variant, c.key): c for c in cells}
+    for rec in st.runs(experiment=result.experiment.name, status="interrupted"):
+        cell = by_key.get((str(rec.variant), rec.config_hash))
+        if cell is None or rec.run_id in known or rec.created_at < since:
+            continue
+        outcome = CellOutcome(cell, rec, False)
+        result.outcomes.append(outcome)
+        if on_cell and live is not None:
+            on_cell(outcome, live.add(rec))
 
 
 def cells_to_train(st: RunStore, cells: Sequence[Cell], result: ExperimentResult, force: bool) -> list[Cell]:
