@@ -247,22 +247,30 @@ def _gone(pid: int) -> bool:
         return True
 
 
-def test_ctrl_c_of_a_jobs_sweep_says_where_each_stopped_cell_continues(tmp_path: Path, data_dir: Path) -> None:
-    """Ctrl-C of a --jobs 2 sweep: the cells its workers were training get their line too (their
-    statuses never come back through the stopped pool), each saying where the next run continues."""
+def _two_training_workers(tmp_path: Path, data_dir: Path, stdout, stderr) -> tuple[subprocess.Popen, Path, list]:  # noqa: ANN001
+    """`mnistlab run --jobs 2` of two 400-epoch cells, once both workers are training: (the
+    driver, its store folder, the two running runs)."""
     exp = tmp_path / "long.toml"
     exp.write_text(LONG_CELL.replace("epochs = 40", "epochs = 400") + '[[variants]]\nname = "long2"\n')
     store_dir = tmp_path / "store"
     driver = subprocess.Popen([sys.executable, "-m", "mnistlab", "run", str(exp), "--store", str(store_dir),
                                "--data-dir", str(data_dir), "--jobs", "2"],
                               env={**os.environ, "OMP_NUM_THREADS": "1", "MNISTLAB_CHECKPOINT_EVERY": "0"},
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                              stdout=stdout, stderr=stderr)
     deadline = time.monotonic() + 120
+    runs: list = []
     while time.monotonic() < deadline:
         runs = RunStore(store_dir).runs() if (store_dir / "runs.sqlite").exists() else []
         if len(runs) == 2 and all(len(r.history) > 1 for r in runs):  # both workers are training
             break
         time.sleep(0.1)
+    return driver, store_dir, runs
+
+
+def test_ctrl_c_of_a_jobs_sweep_says_where_each_stopped_cell_continues(tmp_path: Path, data_dir: Path) -> None:
+    """Ctrl-C of a --jobs 2 sweep: the cells its workers were training get their line too (their
+    statuses never come back through the stopped pool), each saying where the next run continues."""
+    driver, _, _ = _two_training_workers(tmp_path, data_dir, subprocess.PIPE, subprocess.PIPE)
     driver.send_signal(signal.SIGINT)
     out, err = driver.communicate(timeout=60)
     assert driver.returncode == 130, err
@@ -286,20 +294,8 @@ def _children(pid: int, named: str) -> list[int]:
 
 def test_workers_stop_when_their_driver_is_killed(tmp_path: Path, data_dir: Path) -> None:
     """kill -9 of a --jobs driver: its workers record their cells interrupted and end (not train on for nobody)."""
-    exp = tmp_path / "long.toml"
-    exp.write_text(LONG_CELL.replace("epochs = 40", "epochs = 400") + '[[variants]]\nname = "long2"\n')
-    store_dir = tmp_path / "store"
     stderr = (tmp_path / "stderr.txt").open("wb")  # the driver's, which its resource tracker inherits
-    driver = subprocess.Popen([sys.executable, "-m", "mnistlab", "run", str(exp), "--store", str(store_dir),
-                               "--data-dir", str(data_dir), "--jobs", "2"],
-                              env={**os.environ, "OMP_NUM_THREADS": "1", "MNISTLAB_CHECKPOINT_EVERY": "0"},
-                              stdout=subprocess.DEVNULL, stderr=stderr)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        runs = RunStore(store_dir).runs() if (store_dir / "runs.sqlite").exists() else []
-        if len(runs) == 2 and all(len(r.history) > 1 for r in runs):  # both workers are training
-            break
-        time.sleep(0.1)
+    driver, store_dir, runs = _two_training_workers(tmp_path, data_dir, subprocess.DEVNULL, stderr)
     trackers = _children(driver.pid, "resource_tracker")
     driver.kill()
     driver.wait(timeout=30)
