@@ -13,9 +13,10 @@ test (the recipe without the EMA), and the same for the last epoch::
         --out bench/results/best-mnist-ema-ablation.json
     python bench/ema_ablation.py best-mnist --seeds 1 --epochs 1 --subset 2000   # smoke check
 
-Each seed runs in its own process with one thread (``--jobs`` at a time). Prints one line per seed
-and the mean difference (EMA - raw) with its sd; ``--out`` keeps every epoch's validation accuracy
-of both. The recipe's first variant is trained (a committee's member 0 settings), seed FIRST+i.
+Each seed runs in its own process with one thread (``--jobs`` at a time). Prints each epoch's two
+validation accuracies to stderr as it goes, then one line per seed and the mean difference (EMA -
+raw) with its sd; ``--out`` keeps every epoch's validation accuracy of both. The recipe's first
+variant is trained (a committee's member 0 settings), seed FIRST+i.
 """
 
 from __future__ import annotations
@@ -71,6 +72,9 @@ def run_seed(recipe: Path, seed: int, epochs: int, subset: int, data_dir: str | 
             acc = trainer.evaluate(data.val_x, data.val_y)[1]
             trainer.model.train()
             self.val.append(acc)
+            ema_acc = (logs or {}).get("val_accuracy", float("nan"))  # the epoch's validation: the EMA's weights
+            print(f"  seed {seed} epoch {epoch + 1}: validation EMA {100 * ema_acc:.2f}%, raw {100 * acc:.2f}%",
+                  file=sys.stderr, flush=True)  # a run stopped early still leaves its curves in the log
             self.last = copy.deepcopy(trainer.model.state_dict())
             if self.best is None or acc > self.best[0]:  # the first best epoch, as EarlyStopping keeps it
                 self.best = (acc, epoch + 1, self.last)
