@@ -323,12 +323,12 @@ def clock(*times):
     return iter(times).__next__
 
 
-def drive(logger, epochs, steps, epoch, batch_losses, logs, size=32):
+def drive(logger, epochs, steps, epoch, batch_losses, logs, size=32, begin=None):
     """Call the hooks the way the trainer does, through a CallbackList."""
     cbs = CallbackList([logger])
     cbs.set_params({"epochs": epochs, "steps": steps})
     cbs.on_train_begin({})
-    cbs.on_epoch_begin(epoch, {})
+    cbs.on_epoch_begin(epoch, begin or {})
     for step, loss in enumerate(batch_losses):
         cbs.on_batch_begin(step, {"batch": step, "size": size})
         cbs.on_batch_end(step, {"loss": loss, "batch": step, "size": size})
@@ -350,6 +350,10 @@ def test_progress_lines_and_modes(capsys):
     rep.clock = clock(10.0, 11.0, 13.14)
     drive(rep, 5, 10, 1, [0.5], logs, size=18750)
     assert capsys.readouterr().out == line + "\n"
+    # The same epoch resumed from a checkpoint written inside it after 40 s: its line counts them.
+    rep.clock = clock(10.0, 11.0, 13.14)
+    drive(rep, 5, 10, 1, [0.5], logs, size=18750, begin={"resumed_after_batch": 9, "seconds_before_resume": 40.0})
+    assert capsys.readouterr().out == line.replace("3.1s", "43.1s") + "\n"
     drive(make_progress("none"), 5, 10, 1, [0.5], logs)
     assert capsys.readouterr().out == ""
     with pytest.raises(SpecError, match='did you mean "lines"'):

@@ -11,7 +11,8 @@ import pytest
 
 from mnistlab._toml import dumps_toml, loads_toml
 from mnistlab.config import (
-    RUN_DEFAULTS, AugmentConfig, RunConfig, TrainConfig, apply_overrides, build_run_config, checkpoint_key,
+    RUN_DEFAULTS, AugmentConfig, RunConfig, TrainConfig, apply_overrides, build_run_config, checkpoint_config,
+    checkpoint_key, config_changes,
     parse_augment, parse_run_config, run_key, setting_default,
 )
 from mnistlab.errors import SpecError, SpecWarning
@@ -213,6 +214,21 @@ def test_checkpoint_key_and_run_key_ignore_different_things():
     assert run_key(d) != run_key(d, version="0.0.1")
     assert checkpoint_key(d) == checkpoint_key(changed(epochs=9, threads=7)) != checkpoint_key(changed(device="cpu"))
     assert len(run_key(d)) == len(checkpoint_key(d)) == 16 and run_key(d) != checkpoint_key(d)
+
+
+def test_config_changes_names_what_a_checkpoint_key_sees_changed():
+    d = parse(train={"epochs": 3}).resolved()
+    before = json.loads(checkpoint_config(d))
+    assert config_changes(before, json.loads(checkpoint_config({**d, "train": {**d["train"], "epochs": 9}}))) == ""
+    other = parse(model="seed000-cnn", train={"epochs": 3, "lr": 0.01, "optimizer": "sgd"}).resolved()
+    text = config_changes(before, json.loads(checkpoint_config(other)), most=2)
+    assert text.count(" was ") == 2 and text.endswith("more") and "model" in text
+    layers = [dict(layer) for layer in d["model"]["layers"]]
+    layers[1] = {**layers[1], "units": 64}
+    wider = {**d, "model": {**d["model"], "layers": layers}}
+    assert config_changes(before, json.loads(checkpoint_config(wider))) == "model.layers[1].units was 128, now 64"
+    assert config_changes({"a": [1, 2]}, {"a": [1, 2, 3], "b": "x"}) == "a was 2 items, now 3 items; b was not set, now 'x'"
+    assert config_changes({"a": 1}, {"a": 1.0}) == "a was 1, now 1.0"  # the hash tells them apart too
 
 
 # ------------------------------------------------------------------------------- layering

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 
 from mnistlab.cli import main
 from mnistlab.execute import await_orphaned_workers
-from mnistlab.store import RunStore
+from mnistlab.store import RunStore, process_alive
 
 EXP = """
 name = "cli"
@@ -239,12 +240,9 @@ def test_a_cell_killed_mid_training_continues_from_its_checkpoint(tmp_path: Path
     assert not list(store_dir.glob("checkpoints/*/*/last.pt"))
 
 
-def _gone(pid: int) -> bool:
-    """Whether process ``pid`` ended (a zombie nobody reaped counts as ended)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] in ("Z", "X")
-    except OSError:
-        return True
+def _ended(pid: int) -> bool:
+    """Whether process ``pid`` of this host ended, as the store sees it (an unreaped zombie has)."""
+    return not process_alive(pid, socket.gethostname())
 
 
 def _two_training_workers(tmp_path: Path, data_dir: Path, stdout, stderr) -> tuple[subprocess.Popen, Path, list]:  # noqa: ANN001
@@ -307,14 +305,14 @@ def test_workers_stop_when_their_driver_is_killed(tmp_path: Path, data_dir: Path
     assert RunStore(store_dir).runs(status="running") == []  # recorded: the cells are free to claim
     assert await_orphaned_workers(RunStore(store_dir), "long") == 0  # ... and nothing is left to wait for
     deadline = time.monotonic() + 30  # the workers end right after recording
-    while not all(_gone(pid) for pid in workers) and time.monotonic() < deadline:
+    while not all(_ended(pid) for pid in workers) and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert all(_gone(pid) for pid in workers), "a worker outlived its driver"
+    assert all(_ended(pid) for pid in workers), "a worker outlived its driver"
     assert len(trackers) == 1
-    while not _gone(trackers[0]) and time.monotonic() < deadline:  # it cleans up once the workers are gone
+    while not _ended(trackers[0]) and time.monotonic() < deadline:  # it cleans up once the workers are gone
         time.sleep(0.1)
     stderr.close()
-    assert _gone(trackers[0]) and b"leaked semaphore" not in (tmp_path / "stderr.txt").read_bytes()
+    assert _ended(trackers[0]) and b"leaked semaphore" not in (tmp_path / "stderr.txt").read_bytes()
     runs = RunStore(store_dir).runs()
     assert [r.status for r in runs] == ["interrupted"] * 2  # recorded by the workers themselves
     assert all("because its driver process ended" in r.message for r in runs)

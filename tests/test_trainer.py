@@ -129,10 +129,13 @@ class Began(Callback):
     """Counts on_train_begin (a resumed fit's callbacks carry their state on: they are not begun again)."""
 
     def __init__(self) -> None:
-        self.began = 0
+        self.began, self.epoch_logs = 0, []
 
     def on_train_begin(self, logs=None):
         self.began += 1
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch_logs.append(dict(logs or {}))
 
 
 def test_a_run_resumed_inside_its_first_epoch_is_not_begun_again(data_dir, tmp_path):
@@ -144,6 +147,9 @@ def test_a_run_resumed_inside_its_first_epoch_is_not_begun_again(data_dir, tmp_p
                          checkpoint_every=1e-9, resume=True, extra_callbacks=[began])
     assert (resumed.metrics["resumed_from_epoch"], resumed.metrics["resumed_from_step"]) == (0, 2)
     assert began.began == 0 and len(resumed.history) == 2
+    first, second = began.epoch_logs  # the resumed epoch says where it resumed, the next one is Keras's {}
+    assert first["resumed_after_batch"] == 2 and first["seconds_before_resume"] > 0 and second == {}
+    assert resumed.history[0]["epoch_seconds"] > first["seconds_before_resume"]
 
 
 def test_a_full_disk_at_a_checkpoint_warns_once_and_training_goes_on(data_dir, tmp_path):
@@ -211,9 +217,15 @@ def test_resume_warns_when_threads_or_a_scheduled_run_length_changed(data_dir, t
 
 def test_resume_rejects_other_configs_and_bad_checkpoints(data_dir, tmp_path):
     run_config(cfg(train={"epochs": 1}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
-    with pytest.raises(CheckpointError, match="different run config"):
+    with pytest.raises(CheckpointError, match=r"different run config \(train.lr was 0.001, now 0.01\)$"):
         run_config(cfg(train={"lr": 0.01}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path, resume=True)
     ckpt = tmp_path / "last.pt"
+    (tmp_path / "older").mkdir()  # written before checkpoints kept their config: the change cannot be named
+    torch.save({k: v for k, v in torch.load(ckpt, weights_only=True).items() if k != "config"},
+               tmp_path / "older" / "last.pt")
+    with pytest.raises(CheckpointError, match=r"different run config$"):
+        run_config(cfg(train={"lr": 0.01}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path / "older",
+                   resume=True)
     (tmp_path / "old").mkdir()  # a checkpoint of an older version, whose config keys were computed differently
     torch.save({**torch.load(ckpt, weights_only=True), "mnistlab": "0.1.0", "config_key": "0" * 16},
                tmp_path / "old" / "last.pt")

@@ -630,9 +630,10 @@ class ProgressLogger(Callback):
     It reads ``epochs`` and ``steps`` from ``self.params`` when an epoch begins (a resumed run skips
     ``on_train_begin``) and needs ``loss`` and ``size`` in the batch logs. It measures the epoch
     itself: seconds from ``on_epoch_begin`` to ``on_epoch_end`` (put it last in the list, as Keras
-    does, so that they include the other callbacks), and images per second over the batches only
-    (from ``on_epoch_begin`` to the last ``on_batch_end``, so without validation). ``clock`` is its
-    timer (seconds); tests replace it.
+    does, so that they include the other callbacks), plus, for an epoch resumed from a checkpoint
+    written inside it, the ``seconds_before_resume`` its ``on_epoch_begin`` logs give; and images
+    per second over the batches it saw (from ``on_epoch_begin`` to the last ``on_batch_end``, so
+    without validation). ``clock`` is its timer (seconds); tests replace it.
     """
 
     def __init__(self, mode: str = "auto", stream: TextIO | None = None) -> None:
@@ -644,7 +645,7 @@ class ProgressLogger(Callback):
         self.clock = time.perf_counter
         self._bar = _LiveBar(stream) if mode == "bar" else None
         self._epochs = self._steps = 0  # from params, when an epoch begins
-        self._epoch_start = self._train_end = 0.0
+        self._epoch_start = self._train_end = self._earlier = 0.0
         self._loss_sum, self._seen = 0.0, 0
 
     @property
@@ -659,6 +660,7 @@ class ProgressLogger(Callback):
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         self._epochs, self._steps = self._param("epochs"), self._param("steps")
         self._loss_sum, self._seen = 0.0, 0
+        self._earlier = float((logs or {}).get("seconds_before_resume", 0.0))  # an epoch resumed mid-way
         if self._bar is not None:
             self._bar.start(f"Epoch {epoch + 1}/{self._epochs}", total=self._steps)
         self._epoch_start = self._train_end = self.clock()
@@ -675,7 +677,7 @@ class ProgressLogger(Callback):
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         now = self.clock()
         train_seconds = self._train_end - self._epoch_start
-        self._show_epoch({"epoch": epoch + 1, **(logs or {}), "epoch_seconds": now - self._epoch_start,
+        self._show_epoch({"epoch": epoch + 1, **(logs or {}), "epoch_seconds": now - self._epoch_start + self._earlier,
                           "images_per_second": self._seen / train_seconds if train_seconds > 0 else 0.0})
 
     def close(self) -> None:

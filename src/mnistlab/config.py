@@ -658,10 +658,7 @@ def config_hash(resolved: Mapping[str, Any], *, ignore: tuple[str, ...] = (), **
     ``extra`` (e.g. ``version=...``) is hashed beside the config. The two identities built on it
     are :func:`run_key` and :func:`checkpoint_key`.
     """
-    payload: dict[str, Any] = {**resolved, "train": {k: v for k, v in (resolved.get("train") or {}).items()
-                                                      if k not in ignore and not _at_later_default(k, v)}}
-    if payload.get("evaluate") == _EVALUATE_DEFAULT:
-        del payload["evaluate"]
+    payload = _hashed(resolved, ignore)
     if extra:
         payload = {"config": payload, **extra}
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
@@ -700,10 +697,61 @@ def run_key(resolved: Mapping[str, Any], *, version: str | None = None) -> str:
     return config_hash(resolved, ignore=("threads", "device"), version=version, **extra)
 
 
+def _hashed(resolved: Mapping[str, Any], ignore: tuple[str, ...]) -> dict[str, Any]:
+    """The part of a resolved config that :func:`config_hash` hashes."""
+    payload: dict[str, Any] = {**resolved, "train": {k: v for k, v in (resolved.get("train") or {}).items()
+                                                      if k not in ignore and not _at_later_default(k, v)}}
+    if payload.get("evaluate") == _EVALUATE_DEFAULT:
+        del payload["evaluate"]
+    return payload
+
+
+_NOT_IN_CHECKPOINT_KEY = ("epochs", "threads")
+
+
 def checkpoint_key(resolved: Mapping[str, Any]) -> str:
     """What a checkpoint must match for a run to resume from it (16 hex digits): the resolved
     config less ``train.epochs`` (a run may be extended) and ``train.threads``; no version."""
-    return config_hash(resolved, ignore=("epochs", "threads"))
+    return config_hash(resolved, ignore=_NOT_IN_CHECKPOINT_KEY)
+
+
+def checkpoint_config(resolved: Mapping[str, Any]) -> str:
+    """What :func:`checkpoint_key` hashes, as sorted JSON: a checkpoint keeps it, so that a resume
+    refused for another config can name the settings that changed (:func:`config_changes`)."""
+    return json.dumps(_hashed(resolved, _NOT_IN_CHECKPOINT_KEY), sort_keys=True)
+
+
+def config_changes(before: Mapping[str, Any], now: Mapping[str, Any], *, most: int = 3) -> str:
+    """The settings that differ between two configs, dotted, with both values: ``"train.lr was 0.001,
+    now 0.01"``; at most ``most`` of them (then ``"and N more"``); ``""`` if none differ.
+    Lists (a model's layers) are compared item by item, down to the first field that differs."""
+    changes: list[str] = []
+
+    def walk(a: Any, b: Any, where: str) -> None:
+        if isinstance(a, Mapping) and isinstance(b, Mapping):
+            for k in sorted(set(a) | set(b), key=str):
+                walk(a.get(k, _ABSENT), b.get(k, _ABSENT), f"{where}.{k}" if where else str(k))
+        elif isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+            for i, (x, y) in enumerate(zip(a, b, strict=True)):
+                walk(x, y, f"{where}[{i}]")
+        elif a != b or type(a) is not type(b):
+            changes.append(f"{where} was {_shown(a)}, now {_shown(b)}")
+
+    walk(before, now, "")
+    more = f", and {len(changes) - most} more" if len(changes) > most else ""
+    return "; ".join(changes[:most]) + more
+
+
+_ABSENT = object()
+
+
+def _shown(value: Any) -> str:
+    if value is _ABSENT:
+        return "not set"
+    if isinstance(value, list):
+        return f"{len(value)} items"
+    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def model_beside(model: Any, folder: str | os.PathLike) -> Any:

@@ -29,8 +29,8 @@ import torch
 from mnistlab import accel
 from mnistlab._version import __version__
 from mnistlab.callbacks import Callback, EarlyStopping, check_progress_mode, make_callback
-from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, checkpoint_key, parse_run_config, run_key,
-                             setting_default)
+from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, checkpoint_config, checkpoint_key,
+                             parse_run_config, run_key, setting_default)
 from mnistlab.data.userdata import class_count_mismatch
 from mnistlab.datasets import load_any, validation_split
 from mnistlab.errors import CheckpointError, DataWarning, MnistlabError, ResourceError, SpecError, StoreError
@@ -191,7 +191,7 @@ def run_config(
     and unreadable checkpoints raise :class:`MnistlabError` before training starts."""
     check_progress_mode(progress)  # a config error: say so before any data is loaded
     resolved, spec, t = cfg.resolved(), cfg.model_spec(), cfg.train
-    ckpt_key = checkpoint_key(resolved)
+    ckpt_key = checkpoint_key(resolved), checkpoint_config(resolved)  # the second names a change
     device = accel.pick_device(t.device)
     data = prepare_data(cfg, data_dir, device)
     summary = summarize(spec)  # Keras's count as written: a Normalization to adapt holds 2C+1 weights
@@ -372,15 +372,15 @@ def _fit_data_to_model(cfg: RunConfig, spec: ModelSpec, data: Split, validation_
         data.val_x, data.val_y = given_validation(validation_data, spec.input_shape[:2], data.num_classes, device)
 
 
-def _fit(trainer: Trainer, data: Split, epochs: int, key: str, memory: MemoryEstimate, *,
+def _fit(trainer: Trainer, data: Split, epochs: int, key: tuple[str, str], memory: MemoryEstimate, *,
          folder: str | os.PathLike | None, resume: bool, every: float) -> FitOutcome:
     """``trainer.fit`` where anything but a checkpoint problem becomes a ``failed`` outcome with its history
     (a failed allocation: :func:`memory_message` for ``memory``); ``folder``, ``resume``, ``every``:
-    its checkpoints (:meth:`Trainer.fit`)."""
+    its checkpoints (:meth:`Trainer.fit`); ``key``: their config key and the config it hashes."""
     val = (data.val_x, data.val_y) if data.val_x is not None and data.val_y is not None else None
     try:
         return trainer.fit(data.train_x, data.train_y, epochs=epochs, val=val, checkpoint_dir=folder,
-                           resume=resume, config_key=key, checkpoint_every=every)
+                           resume=resume, config_key=key[0], checkpoint_every=every, key_config=key[1])
     except CheckpointError:
         raise
     except MnistlabError as exc:

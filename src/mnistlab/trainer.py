@@ -22,6 +22,7 @@ loading data, provenance and recording, see :mod:`mnistlab.run`.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import signal
@@ -39,7 +40,7 @@ from mnistlab import accel
 from mnistlab._version import __version__
 from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, CallbackList, make_progress
-from mnistlab.config import AugmentConfig, ScheduleConfig
+from mnistlab.config import AugmentConfig, ScheduleConfig, config_changes
 from mnistlab.errors import CheckpointError, SpecWarning
 from mnistlab.evaluate import blow_up, evaluate_model
 from mnistlab.optim import make_optimizer, optimizer_defaults, schedule_lr, set_lr
@@ -91,6 +92,19 @@ def _partial_ok(partial: Any) -> bool:
     return (isinstance(partial.get("steps"), int) and partial["steps"] >= 1 and isinstance(meter, dict)
             and isinstance(meter.get("seen"), int) and isinstance(meter.get("correct"), int)
             and isinstance(meter.get("loss_sum"), float) and 0 <= meter["correct"] <= meter["seen"])
+
+
+def _changed_settings(saved: Any, now: str) -> str:
+    """``" (train.lr was 0.001, now 0.01)"`` when both configs are known and readable, else ``""``
+    (older checkpoints keep no config)."""
+    try:
+        before, after = json.loads(saved), json.loads(now)
+    except (TypeError, ValueError):
+        return ""
+    if not (isinstance(before, dict) and isinstance(after, dict)):
+        return ""
+    changes = config_changes(before, after)
+    return f" ({changes})" if changes else ""
 
 
 def divergence_hint(loss: float, where: str, lr: float) -> str:
@@ -207,6 +221,7 @@ class Trainer:
         self._target_epochs: int | None = None  # set by fit(); saved in checkpoints
         self._resumed_from: dict[str, Any] = {}
         self._checkpoint_to: tuple[Path, str, FitOutcome] | None = None  # set by fit(): (file, config key, outcome)
+        self._key_config = ""  # set by fit(): what the config key hashes, kept in checkpoints to name a change
         self._epoch_shuffle = self.shuffle_gen.get_state()  # the shuffle RNG before this epoch's order was drawn
         self._resume_in_epoch: dict[str, Any] | None = None  # a mid-epoch checkpoint's position, until run_epoch takes it
 
@@ -225,7 +240,8 @@ class Trainer:
     # -------------------------------------------------------------------------------- the loop
     def fit(self, images: torch.Tensor, labels: torch.Tensor, *, epochs: int,
             val: tuple[torch.Tensor, torch.Tensor] | None = None, checkpoint_dir: str | os.PathLike | None = None,
-            resume: bool = False, config_key: str = "", checkpoint_every: float = 0.0) -> FitOutcome:
+            resume: bool = False, config_key: str = "", checkpoint_every: float = 0.0,
+            key_config: str = "") -> FitOutcome:
         """Train until ``epochs`` epochs are done (counting those a resumed checkpoint had done).
 
         ``images``: uint8 (N, H, W); ``labels``: int64 (N,), both on the plan's device. With a
@@ -238,15 +254,18 @@ class Trainer:
         resume continues after the checkpoint's last batch, with the same order, random draws,
         epoch sums and seconds, and on a CPU ends exactly as an uninterrupted run; the callbacks
         see ``on_epoch_begin`` of that epoch again (in a new process, as after an epoch-end
-        checkpoint they see the next epoch's). Raises CheckpointError for an unreadable
-        checkpoint, one of another config (``config_key``), or one that has trained past
-        ``epochs``.
+        checkpoint they see the next epoch's), its logs giving ``resumed_after_batch`` (batches
+        done before, int) and ``seconds_before_resume`` (float) where Keras's are empty. Raises CheckpointError for an unreadable
+        checkpoint, one of another config (``config_key``; naming the settings that changed when
+        ``key_config``, :func:`~mnistlab.config.checkpoint_config`, is given), or one that has
+        trained past ``epochs``.
         """
         outcome = FitOutcome(history=self.history)
         ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
         self._target_epochs = epochs
         self._checkpoint_every, self._last_checkpoint, self._unwritable = checkpoint_every, time.monotonic(), False
         self._checkpoint_to = None if ckpt is None else (ckpt, config_key, outcome)
+        self._key_config = key_config
         outcome.checkpointed = None if ckpt is None else 0
         self._classes = max(int(labels.max()) + 1, 2) if len(labels) else 2  # for blow_up's chance level
         if resume and ckpt is not None and ckpt.exists():
@@ -293,9 +312,10 @@ class Trainer:
                 logs = {k: v for k, v in entry.items() if k != "epoch"}  # what on_train_end sees, as in Keras
                 self.epochs_done += 1
                 # The fit ends here: an older checkpoint of it (this fit's, or the one it resumed) is replaced.
-                last = (self.epochs_done == epochs or self.stop_training) and ckpt is not None and ckpt.exists()
-                if ckpt is not None and (last or time.monotonic() - self._last_checkpoint >= self._checkpoint_every):
-                    self._write_checkpoint(ckpt, config_key, outcome)
+                if ckpt is not None:
+                    last = (self.epochs_done == epochs or self.stop_training) and ckpt.exists()
+                    if last or time.monotonic() - self._last_checkpoint >= self._checkpoint_every:
+                        self._write_checkpoint(ckpt, config_key, outcome)
                 if (why := blow_up(self.history, self._classes)) is not None:  # finite, but far past chance
                     outcome.status, outcome.message = "diverged", why
                     break
@@ -310,17 +330,16 @@ class Trainer:
         n, bs = len(images), self.batch_size
         steps = math.ceil(n / bs)
         hooks, batch_hooks = self.hooks, self.hooks.wants_batch_hooks
-        hooks.on_epoch_begin(epoch, {})
+        meter, lr = EpochMeter(images.device, self.plan.sync_each_step), self.base_lr
+        first, before = self._continue_epoch(meter)  # 0, 0.0, or a mid-epoch checkpoint's batches and seconds
+        hooks.on_epoch_begin(epoch, {"resumed_after_batch": first, "seconds_before_resume": before} if first else {})
         self.model.train()
-        start = time.perf_counter()
+        start = time.perf_counter() - before
         # One gather per epoch, then each batch is a contiguous slice: the same batches as indexing
         # with order[i:j] every step, minus two small index ops per step (the dataset stays uint8).
         self._epoch_shuffle = self.shuffle_gen.get_state()  # a mid-epoch checkpoint draws this order again
         order = torch.randperm(n, generator=self.shuffle_gen).to(images.device)
         shuffled_x, shuffled_y = images[order], labels[order]
-        meter, lr = EpochMeter(images.device, self.plan.sync_each_step), self.base_lr
-        first, before = self._continue_epoch(meter)  # 0, 0.0, or a mid-epoch checkpoint's batches and seconds
-        start -= before
         for step in range(first, steps):
             if self.schedule is not None:
                 lr = schedule_lr(self.schedule, self.base_lr, epoch + step / steps, epochs, steps)
@@ -495,7 +514,8 @@ class Trainer:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         try:
-            torch.save({**self.state_dict(partial), "config_key": config_key, "mnistlab": __version__}, tmp)
+            torch.save({**self.state_dict(partial), "config_key": config_key, "config": self._key_config,
+                        "mnistlab": __version__}, tmp)
             os.replace(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -515,7 +535,8 @@ class Trainer:
         if config_key and state.get("config_key") != config_key:
             writer = state.get("mnistlab")
             by = "" if writer == __version__ else f" (and by mnistlab {writer or 'of an older version'}, not {__version__})"
-            raise CheckpointError(f"{path}: the checkpoint was written by a different run config{by}")
+            changed = _changed_settings(state.get("config"), self._key_config)
+            raise CheckpointError(f"{path}: the checkpoint was written by a different run config{by}{changed}")
         done, history = state.get("epochs_done"), state.get("history")
         if not (isinstance(done, int) and isinstance(history, list) and 0 <= done == len(history)):
             raise CheckpointError(f"{path}: damaged checkpoint: it says {done!r} epochs done but holds the "
