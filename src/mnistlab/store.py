@@ -36,7 +36,7 @@ import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -463,19 +463,6 @@ class RunStore:
 
     def _checkpoints(self, experiment: str) -> Path:
         return self.root / CHECKPOINT_DIR / hashlib.sha256(experiment.encode()).hexdigest()[:16]
-
-    def checkpoint_cells(self, experiments: Iterable[str]) -> int:
-        """How many sweep cells of ``experiments`` keep a checkpoint in this store (each is a cell
-        the next `mnistlab run` continues instead of starting afresh); 0 for what cannot be read."""
-        from mnistlab.trainer import CHECKPOINT_FILE
-
-        n = 0
-        for name in set(experiments):
-            try:
-                n += sum(1 for cell in self._checkpoints(name).iterdir() if (cell / CHECKPOINT_FILE).is_file())
-            except OSError:  # none yet, or a folder that cannot be read: nothing to count
-                pass
-        return n
 
     def drop_checkpoint(self, experiment: str, variant: str, key: str) -> bool:
         """Delete the cell's checkpoint folder (:meth:`checkpoint_dir`), and the experiment's folder
