@@ -1,4 +1,5 @@
-"""Record what Keras 3's summary says about residual networks, for tests/test_resnet.py.
+"""Record what Keras 3's summary says about residual networks (and An et al. 2020's simple CNNs),
+for tests/test_resnet.py.
 
 Each model here is written by hand with Keras's functional API, the way a Keras user writes a
 ResNet (He et al. 2016): a branch, a shortcut (the input itself, or a 1x1 Conv2D projection when
@@ -107,6 +108,19 @@ def small_blocks() -> keras.Model:
     return keras.Model(inputs, layers.Dense(4)(x))
 
 
+def simple_cnn(widths, size: int) -> keras.Model:
+    """An et al. 2020's M3/M5/M7, as their PyTorch code builds them, in Keras words (a Sequential): unpadded convs
+    without bias, each BN (PyTorch's defaults: momentum 0.9, epsilon 1e-5 in Keras's terms) and
+    ReLU; Flatten, Dense 10 without bias, BN, softmax."""
+    stack: list[layers.Layer] = [keras.Input((28, 28, 1))]
+    for w in widths:
+        stack += [layers.Conv2D(w, size, use_bias=False), layers.BatchNormalization(momentum=0.9, epsilon=1e-5),
+                  layers.Activation("relu")]
+    stack += [layers.Flatten(), layers.Dense(10, use_bias=False), layers.BatchNormalization(momentum=0.9, epsilon=1e-5),
+              layers.Activation("softmax")]
+    return keras.Sequential(stack)  # a plain stack: Keras's Sequential summary, as mnistlab prints one
+
+
 def _conv_spec(filters, size=3, strides=1, padding="same", **kw):
     return {"type": "Conv2D", "filters": filters, "kernel_size": size, "strides": strides, "padding": padding, **kw}
 
@@ -116,6 +130,9 @@ MODELS: dict[str, tuple[Callable[[], keras.Model], object]] = {
     "resnet20": (lambda: resnet((16, 32, 64), 3), "resnet20"),
     "resnet20-v2": (lambda: resnet((16, 32, 64), 3, v2=True), "resnet20-v2"),
     "wide-resnet-16-4": (lambda: resnet((64, 128, 256), 2, v2=True, stem=16), "wide-resnet-16-4"),
+    "an2020-m3": (lambda: simple_cnn(range(32, 177, 16), 3), "an2020-m3"),
+    "an2020-m5": (lambda: simple_cnn(range(32, 161, 32), 5), "an2020-m5"),
+    "an2020-m7": (lambda: simple_cnn(range(48, 193, 48), 7), "an2020-m7"),
     "graph-form": (graph_form, {"input_shape": [8, 8, 1], "layers": [
         _conv_spec(4, padding="same"),
         {"type": "Residual", "branch": [_conv_spec(4, activation="relu"), _conv_spec(4)], "activation": "relu"},
@@ -136,7 +153,7 @@ def describe(model: keras.Model) -> dict:
         inputs = [t._keras_history.operation.name for t in node.input_tensors]
         rows.append({"name": layer.name, "type": type(layer).__name__,
                      "output_shape": list(layer.output.shape), "params": layer.count_params(),
-                     "connected_to": inputs})
+                     "connected_to": [] if isinstance(model, keras.Sequential) else inputs})  # no such column
     trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
     frozen = sum(int(w.numpy().size) for w in model.non_trainable_weights)
     return {"name": model.name, "total": model.count_params(), "trainable": trainable, "non_trainable": frozen,

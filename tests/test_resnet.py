@@ -31,6 +31,7 @@ from mnistlab.specs import (
 
 KERAS = json.loads((Path(__file__).parent / "data" / "keras_resnet.json").read_text())["models"]
 RESNETS = ["resnet20", "resnet20-v2", "wide-resnet-16-4"]
+PRESETS = [*RESNETS, "an2020-m3", "an2020-m5", "an2020-m7"]  # every preset recorded beside its Keras model
 
 
 # ------------------------------------------------------------------ the summary against Keras's
@@ -44,10 +45,10 @@ def test_summary_is_keras_summary_of_the_same_functional_model(name):
     assert mine == keras["rows"]
     assert (summary.total, summary.trainable, summary.non_trainable) == (
         keras["total"], keras["trainable"], keras["non_trainable"])
-    assert summary.name == (name if name in RESNETS else keras["name"])  # an unnamed one is "functional"
+    assert summary.name == (name if name in PRESETS else keras["name"])  # an unnamed one is "functional"
 
 
-@pytest.mark.parametrize("name", RESNETS)
+@pytest.mark.parametrize("name", PRESETS)
 def test_presets_count_what_keras_counts_and_build_those_weights(name):
     preset = get_preset(name)
     assert preset.expected_params == KERAS[name]["keras"]["total"]
