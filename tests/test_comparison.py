@@ -12,7 +12,9 @@ from test_experiments import TINY, write
 
 from mnistlab.comparison import Comparison, compare, format_rows
 from mnistlab.execute import run_experiment, scored_labels
+from mnistlab.datasets import load_any
 from mnistlab.experiments import load_experiment
+from mnistlab.run import Committee, load_trained
 from mnistlab.store import RunRecord, RunStore
 
 
@@ -39,6 +41,59 @@ def test_committee_and_repeats_in_compare(tmp_path: Path, data_dir: Path) -> Non
     assert csv_text.splitlines()[0].startswith("variant,n,params") and len(csv_text.splitlines()) == 3
     assert "| team |" in format_rows(res.rows, "markdown")
     assert compare(store, "exp") == res.rows
+
+
+def test_a_committee_across_variants_averages_all_their_runs_and_gets_its_own_row(tmp_path: Path,
+                                                                                 data_dir: Path) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "solo"\nrepeats = 2\n[[variants]]\nname = "wide"\n'
+              '"model.dense" = [16]\n[[committees]]\nname = "mixed"\nvariants = ["wide", "solo"]\n'
+              '[[committees]]\nname = "solos"\nvariants = ["solo"]\n')
+    store = RunStore(tmp_path / "s")
+    res = run_experiment(p, store, data_dir=data_dir)
+    runs = store.runs()
+    probs = [store.load_predictions(r.run_id) for r in runs]
+    labels = scored_labels(runs[0].config, len(probs[0]), data_dir)
+    manual = float((np.mean(probs, axis=0).argmax(1) == labels).mean())
+    assert [r["variant"] for r in res.rows] == ["solo", "wide", "mixed", "solos"]  # the variants, then by name
+    mixed = res.rows[2]
+    accs = [r.metrics["test_accuracy"] for r in runs]
+    assert math.isclose(mixed["committee_acc"], manual) and mixed["n"] == 3
+    assert (mixed["member_acc_min"], mixed["member_acc_max"]) == (min(accs), max(accs))
+    assert mixed["params"] is None and mixed["note"] == "committee of solo + wide"
+    assert mixed["vs_best"] is None  # its runs are the variants': no second ranking of them
+    assert res.rows[3]["params"] == res.rows[0]["params"] and res.rows[3]["n"] == 2
+    assert sorted(store.committees("exp")[0].member_ids) == sorted(r.run_id for r in runs)
+    assert compare(store, "exp") == res.rows
+    whole = load_trained(store, "exp", variant="mixed")  # what `mnistlab predict` / `export --variant mixed` use
+    assert isinstance(whole, Committee) and sorted(whole.run_ids) == sorted(r.run_id for r in runs)
+    assert whole.test_accuracy == mixed["committee_acc"]
+    x = load_any("mnist", data_dir).test_images[: len(labels)]
+    assert float((whole.predict(x).argmax(1) == labels).mean()) == pytest.approx(manual)
+    # --quick trains one run of "solo": "mixed" still has two, "solos" has one and is not scored
+    quick = run_experiment(p, store, data_dir=data_dir, quick=True)
+    exp = load_experiment(p)
+    assert [r["variant"] for r in quick.rows] == ["solo", "wide", "mixed"]
+    assert compare(store, exp.name, keys={c.key for c in exp.cells()}) == res.rows  # the full runs' rows again
+    # deleting a member deletes the committees it was in, and their rows
+    assert main_rm(store, next(r.run_id for r in runs if r.variant == "wide"))
+    assert [r["variant"] for r in compare(store, exp.name, keys={c.key for c in exp.cells()})] == ["solo", "solos"]
+
+
+def test_a_quick_smoke_committee_leaves_the_full_committees_score(tmp_path: Path, data_dir: Path) -> None:
+    for epochs in (1, 2):  # quick cells are the full ones (1 epoch), or other cells (2)
+        p = write(tmp_path, TINY.replace("epochs = 1", f"epochs = {epochs}") + '[[variants]]\nname = "team"\n'
+                  'committee = 3\n', f"e{epochs}.toml")
+        store = RunStore(tmp_path / f"s{epochs}")
+        full = run_experiment(p, store, data_dir=data_dir)
+        smoke = run_experiment(p, store, data_dir=data_dir, quick=True)  # a committee of 2
+        exp = load_experiment(p)
+        again = compare(store, exp.name, keys={c.key for c in exp.cells()})
+        assert again[0]["committee_acc"] == full.rows[0]["committee_acc"] is not None
+        assert len(store.committees(exp.name)) == 2 and smoke.rows[0]["committee_acc"] is not None
+
+
+def main_rm(store: RunStore, run_id: str) -> bool:
+    return store.rm([run_id]).run_ids == [run_id]
 
 
 def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_dir: Path) -> None:

@@ -256,3 +256,64 @@ def test_a_long_variant_name_is_refused_for_its_length_and_not_quoted_whole(tmp_
     with pytest.raises(SpecError) as info:
         load_experiment(path)
     assert "name: at most 120 characters, got 300" in str(info.value) and "x" * 60 not in str(info.value)
+
+
+# ------------------------------------------------------------------ committees across variants
+TWO = TINY + '[[variants]]\nname = "a"\nrepeats = 2\n[[variants]]\nname = "b"\n"model.dense" = [16]\n'
+
+
+def test_committees_across_variants_are_parsed_with_the_variants_they_gather(tmp_path: Path) -> None:
+    exp = load_experiment(write(tmp_path, TWO + '[[committees]]\nname = "ab"\nvariants = ["a", "b"]\n'
+                                '[[committees]]\nname = "a-only"\nvariants = ["a"]\ndescription = "two seeds"\n'))
+    assert [(c.name, c.variants, c.description) for c in exp.committees] == [
+        ("ab", ("a", "b"), ""), ("a-only", ("a",), "two seeds")]
+    assert len(exp.cells()) == 3  # a committee trains nothing of its own
+    grid = load_experiment(write(tmp_path, TINY + '[grid]\n"train.lr" = [0.1, 0.01]\n'
+                                 '[[committees]]\nname = "both"\nvariants = ["lr=0.1", "lr=0.01"]\n', "g.toml"))
+    assert grid.committees[0].variants == ("lr=0.1", "lr=0.01")  # grid variants by their derived names
+
+
+@pytest.mark.parametrize("table, match, path", [
+    ('committees = 3\n', "committees: must be a list of tables", ("committees",)),
+    ('[[committees]]\nvariants = ["a", "b"]\n', "name: must be ASCII letters", ("committees", 0, "name")),
+    ('[[committees]]\nname = "a+b"\nvariants = ["a", "b"]\n', "name: must be ASCII letters",
+     ("committees", 0, "name")),
+    ('[[committees]]\nname = "a"\nvariants = ["a", "b"]\n', "already a variant's name", ("committees", 0, "name")),
+    ('[[committees]]\nname = "x"\nvariants = ["a", "b"]\n[[committees]]\nname = "x"\nvariants = ["a"]\n',
+     "already another committee's name", ("committees", 1, "name")),
+    ('[[committees]]\nname = "x"\n', "variants: must be a list of variant names", ("committees", 0, "variants")),
+    ('[[committees]]\nname = "x"\nvariants = []\n', "variants: must be a list", ("committees", 0, "variants")),
+    ('[[committees]]\nname = "x"\nvariants = "a"\n', "variants: must be a list", ("committees", 0, "variants")),
+    ('[[committees]]\nname = "x"\nvariants = ["a", 2]\n', "variants: must be a list", ("committees", 0, "variants")),
+    ('[[committees]]\nname = "x"\nvariants = ["a", "bx"]\n', 'no variant is named "bx" (did you mean "b"?)',
+     ("committees", 0, "variants", 1)),
+    ('[[committees]]\nname = "x"\nvariants = ["a", "zzz"]\n', 'no variant is named "zzz"; the variants: a, b',
+     ("committees", 0, "variants", 1)),
+    ('[[committees]]\nname = "x"\nvariants = ["a", "b", "a"]\n', '"a" is listed twice',
+     ("committees", 0, "variants", 2)),
+    ('[[committees]]\nname = "x"\nvariants = ["b"]\n', "needs at least 2 runs", ("committees", 0, "variants")),
+    ('[[committees]]\nname = "x"\nvariants = ["a", "b"]\nvariant = ["a"]\n',
+     'unknown key "variant" (did you mean "variants"?)', ("committees", 0, "variant")),
+    ('[[committees]]\nname = "x"\nvariants = ["a", "b"]\ndescription = 5\n', "description: must be a string",
+     ("committees", 0, "description")),
+    ('[[variants]]\nname = "c"\n"data.subset" = 60\n[[committees]]\nname = "x"\nvariants = ["a", "c"]\n',
+     "different test sets", ("committees", 0, "variants")),
+    ('[[variants]]\nname = "c"\ndataset = "fashion-mnist"\n[[committees]]\nname = "x"\nvariants = ["a", "c"]\n',
+     "different test sets", ("committees", 0, "variants")),
+])
+def test_a_bad_committee_table_is_one_line_at_its_key(tmp_path: Path, table: str, match: str, path: tuple) -> None:
+    text = TWO + table if table.startswith("[[") else table + TWO
+    p = write(tmp_path, text)
+    with pytest.raises(SpecError) as err:
+        load_experiment(p)
+    msg = str(err.value)
+    assert match in msg and str(p) in msg and "\n" not in msg
+    assert err.value.path == path
+
+
+def test_a_search_has_no_committees_to_gather(tmp_path: Path) -> None:
+    p = write(tmp_path, TINY.replace("subset = 120\n", "subset = 120\nvalidation = 20\n", 1)
+              + '[search]\n"train.lr" = { log_uniform = [1e-4, 0.3] }\n[[committees]]\nname = "x"\nvariants = ["a"]\n')
+    with pytest.raises(SpecError, match="a \\[search\\] has no variants to gather") as err:
+        load_experiment(p)
+    assert err.value.path == ("committees",)

@@ -119,12 +119,30 @@ def test_migrates_a_version_2_store_to_one_meaning_of_config_hash(tmp_path: Path
     con.commit()
     con.close()
     store = RunStore(tmp_path)
-    assert store.schema_version == SCHEMA_VERSION == 3
+    assert store.schema_version == SCHEMA_VERSION == 4
     hashes = dict(sqlite3.connect(tmp_path / "runs.sqlite").execute("SELECT run_id, config_hash FROM runs"))
     assert hashes == {"aaaa000001": run_key(config, version="0.1.0"), "bbbb000002": sweep_hash,
                       "cccc000003": "failed-early", "dddd000004": "damaged"}
     assert store.find_finished("train", "seed000-dense", run_key(config, version="0.1.0")).run_id == "aaaa000001"
     assert store.get("bbbb").config == config  # the rows themselves are untouched
+
+
+def test_migrates_a_version_3_store_to_committees_keyed_by_their_members(tmp_path: Path) -> None:
+    from mnistlab.store import CommitteeRecord
+
+    con = sqlite3.connect(tmp_path / "runs.sqlite")
+    con.executescript(_SCHEMA_V2.replace("VALUES (2)", "VALUES (3)"))  # version 3 changed no table
+    con.execute("INSERT INTO committees VALUES ('e', 'team', 0, 0.97, '[\"a\", \"b\", \"c\"]', '[0.9, 0.9, 0.9]', 5.0)")
+    con.commit()
+    con.close()
+    store = RunStore(tmp_path)
+    assert store.schema_version == SCHEMA_VERSION
+    (kept,) = store.committees("e")
+    assert (kept.variant, kept.accuracy, kept.member_ids) == ("team", 0.97, ["a", "b", "c"])
+    # a smoke committee of its first two members is recorded beside it, not over it; the same members replace
+    store.save_committee(CommitteeRecord("e", "team", 0, 0.5, ["a", "b"], [0.9, 0.9], 6.0))
+    store.save_committee(CommitteeRecord("e", "team", 0, 0.98, ["a", "b", "c"], [0.9, 0.9, 0.9], 7.0))
+    assert sorted((c.accuracy, len(c.member_ids)) for c in store.committees("e")) == [(0.5, 2), (0.98, 3)]
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

@@ -16,7 +16,9 @@ the store holds instead when there is nothing to compare::
 
 A row holds ``variant``, ``n`` (runs counted), ``test_acc`` (their mean) and ``test_acc_std``
 (sample std, None for one run), the means of the other metrics, and for committee variants the
-members' accuracy range and the committee accuracy; see :data:`COLUMNS`. ``vs_best`` says whether
+members' accuracy range and the committee accuracy; see :data:`COLUMNS`. A committee across
+variants (an experiment's ``[[committees]]``) gets a row after theirs, with the same columns over
+its members' runs and a note naming its variants. ``vs_best`` says whether
 the variant's mean can be told apart from the best variant's by Welch's t-test (``"best"``,
 ``"within noise"``, ``"below"``; :func:`mark_vs_best`): a table marks the best ``best`` and the
 variants within its noise ``~best``, so that a ranking of seed noise is not read as a result.
@@ -225,8 +227,28 @@ class Comparison:
 
     def rows(self) -> list[dict[str, Any]]:
         """One row (a fresh dict) per variant, in the order the variants' first counted runs started,
-        each marked against the best variant (:func:`mark_vs_best`)."""
-        return mark_vs_best([dict(self._rows[v]) for v in sorted(self._rows, key=self._first.__getitem__)])
+        each marked against the best variant (:func:`mark_vs_best`); then one per committee across
+        variants (``[[committees]]``) whose members all count here, unmarked (its runs are the
+        variants' own), by name."""
+        variants = mark_vs_best([dict(self._rows[v]) for v in sorted(self._rows, key=self._first.__getitem__)])
+        return variants + self._variant_committee_rows()
+
+    def _variant_committee_rows(self) -> list[dict[str, Any]]:
+        counted = {r.run_id: r for cells in self._cells.values() for _, r in cells.values()}
+        rows = []
+        for name, comms in self._committees.items():
+            complete = _counted_committees(comms, set(counted))
+            if name in self._cells or not complete:  # a variant's own committees, or members rerun or gone
+                continue
+            recs = [counted[m] for m in complete[0].member_ids]
+            row = _row(name, recs, complete[:1])
+            accs = [a for a in (_num(r.metrics.get("test_accuracy")) for r in recs) if a is not None]
+            sizes = {r.metrics.get("params") for r in recs}
+            row.update(member_acc_min=min(accs) if accs else None, member_acc_max=max(accs) if accs else None,
+                       params=row["params"] if len(sizes) == 1 else None,  # one size, or the members differ
+                       note="committee of " + " + ".join(dict.fromkeys(r.variant for r in recs)))
+            rows.append(row)
+        return rows
 
     def _count(self, r: RunRecord) -> bool:
         """Take ``r`` into its cell (the latest run counts); False if it does not count at all."""
@@ -243,9 +265,20 @@ class Comparison:
 
     def _row(self, variant: str) -> dict[str, Any]:
         recs = [r for _, r in sorted(self._cells[variant].values(), key=lambda cell: cell[0])]
-        ids = {r.run_id for r in recs}
-        comms = [c for c in self._committees.get(variant, []) if all(m in ids for m in c.member_ids)]
-        return _row(variant, recs, comms)
+        return _row(variant, recs, _counted_committees(self._committees.get(variant, []), {r.run_id for r in recs}))
+
+
+def _counted_committees(comms: Iterable[CommitteeRecord], ids: set[str]) -> list[CommitteeRecord]:
+    """For each repeat, the committee of the counted runs ``ids``: of the records whose members all
+    count, the one with the most members, then the latest (a ``--quick`` smoke committee of the
+    same first members, or one a rerun replaced, is recorded beside it)."""
+    best: dict[int, CommitteeRecord] = {}
+    for c in comms:
+        if all(m in ids for m in c.member_ids):
+            held = best.get(c.repeat)
+            if held is None or (len(c.member_ids), c.created_at) > (len(held.member_ids), held.created_at):
+                best[c.repeat] = c
+    return [best[r] for r in sorted(best)]
 
 
 def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> dict[str, Any]:

@@ -597,7 +597,8 @@ def _run_tasks(runner: Runner, tasks: list[CellTask], st: RunStore, result: Expe
 def evaluate_committees(store: RunStore, exp: Experiment, cells: Sequence[Cell], *,
                         data_dir: str | os.PathLike | None = None) -> list[CommitteeRecord]:
     """For each complete committee (all members finished), average the members' test softmax
-    outputs, score it, and record it in the store."""
+    outputs, score it, and record it in the store: a variant's ``committee`` (per repeat), then
+    each ``[[committees]]`` table across variants (:class:`~mnistlab.experiments.VariantCommittee`)."""
     groups: dict[tuple[str, int], list[Cell]] = {}
     sizes = {v.name: v.committee for v in exp.variants}
     for c in cells:
@@ -617,6 +618,28 @@ def evaluate_committees(store: RunStore, exp: Experiment, cells: Sequence[Cell],
                               [r.run_id for r in recs],
                               [float(r.metrics.get("test_accuracy") or 0.0) for r in recs],
                               time.time())
+        store.save_committee(rec)
+        out.append(rec)
+    return out + _evaluate_variant_committees(store, exp, cells, data_dir)
+
+
+def _evaluate_variant_committees(store: RunStore, exp: Experiment, cells: Sequence[Cell],
+                                 data_dir: str | os.PathLike | None) -> list[CommitteeRecord]:
+    """Each ``[[committees]]`` table whose variants' cells (of ``cells``) have all finished: their
+    members' test softmax outputs averaged, scored and recorded under the committee's name."""
+    out = []
+    for comm in exp.committees:
+        members = [c for c in cells if c.variant in comm.variants]
+        found = [store.find_finished(exp.name, c.variant, c.key) for c in members]
+        recs = [r for r in found if r is not None]
+        if len(recs) < max(len(found), 2):  # incomplete, or one run (--quick shrinks repeats to 1)
+            continue
+        probs = [store.load_predictions(r.run_id) for r in recs]
+        if len({p.shape for p in probs}) > 1:  # scored on different test sets: nothing to average
+            continue
+        labels = scored_labels(members[0].config, len(probs[0]), data_dir)
+        rec = CommitteeRecord(exp.name, comm.name, 0, committee_accuracy(probs, labels), [r.run_id for r in recs],
+                              [float(r.metrics.get("test_accuracy") or 0.0) for r in recs], time.time())
         store.save_committee(rec)
         out.append(rec)
     return out

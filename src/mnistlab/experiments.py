@@ -21,6 +21,10 @@ An experiment file::
     "train.lr" = [0.01, 0.001]
     "model.activation" = ["relu", "tanh"]     # names like "lr=0.01,act=tanh"
 
+    [[committees]]               # a committee across variants: every run of theirs, softmax outputs averaged
+    name = "mixed"               # its row in `mnistlab compare`, after the variants'
+    variants = ["narrow", "train.lr=0.01"]
+
     [resources]                  # where the cells train (flags of `mnistlab run` / `search` override these)
     backend = "ray"              # local (default) | ray
     address = "auto"             # the Ray cluster (default: a local one); only with backend = "ray"
@@ -57,7 +61,10 @@ from mnistlab.errors import SpecError, clip, did_you_mean, show, unknown_key
 if TYPE_CHECKING:
     from mnistlab.search import SearchSpace
 
-EXPERIMENT_KEYS = ("name", "description", "repeats", "committee", "base", "variants", "grid", "search", "resources")
+EXPERIMENT_KEYS = ("name", "description", "repeats", "committee", "base", "variants", "grid", "search", "resources",
+                   "committees")
+COMMITTEE_KEYS = ("name", "variants", "description")
+MAX_COMMITTEES = 100
 VARIANT_META_KEYS = ("name", "description", "repeats", "committee", "grid", "resources")
 RESOURCE_KEYS = ("backend", "address", "cpus_per_cell", "gpus_per_cell")
 VARIANT_RESOURCE_KEYS = ("cpus", "gpus")
@@ -117,6 +124,17 @@ class Variant:
     gpus: float | None = None
 
 
+@dataclass(frozen=True)
+class VariantCommittee:
+    """A ``[[committees]]`` table: every run of ``variants`` (all their repeats and members), their
+    test softmax outputs averaged and scored once they have all finished (a heterogeneous committee,
+    as An et al. 2020 build from networks with different kernels)."""
+
+    name: str
+    variants: tuple[str, ...]
+    description: str = ""
+
+
 @dataclass
 class Experiment:
     """A parsed, validated experiment file. ``cells()`` lists every training run it asks for."""
@@ -128,6 +146,7 @@ class Experiment:
     description: str = ""
     search: SearchSpace | None = None  # a [search] table: trials come from mnistlab.search, not cells
     resources: Resources = Resources()  # the [resources] table
+    committees: tuple[VariantCommittee, ...] = ()  # the [[committees]] tables
 
     def cells(self, *, quick: bool = False) -> list[Cell]:
         """Every cell: variant x repeat x member, in file order. ``quick`` shrinks each one.
@@ -262,6 +281,7 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
     if "search" in d:  # a search has no variants: its trials come from Optuna (mnistlab.search)
         from mnistlab.search import parse_search
 
+        parse_committees(d.get("committees", []), None, source)  # refused: a search has no variants
         search = parse_search(d["search"], d, base, known, source)
         return Experiment(name, source, dict(base), [Variant("base", {}, dict(base))], str(d.get("description", "")),
                           search, resources)
@@ -289,7 +309,75 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
         if v.name in seen:
             raise SpecError(f'{source}: two variants are named "{v.name}"; give them distinct names', source=source)
         seen.add(v.name)
-    return Experiment(name, source, dict(base), variants, str(d.get("description", "")), resources=resources)
+    return Experiment(name, source, dict(base), variants, str(d.get("description", "")), resources=resources,
+                      committees=parse_committees(d.get("committees", []), variants, source))
+
+
+def parse_committees(tables: Any, variants: list[Variant] | None, source: str) -> tuple[VariantCommittee, ...]:
+    """Validate an experiment's ``[[committees]]`` (see :class:`VariantCommittee`): each has a
+    ``name`` (the rules of an experiment's name, unlike any variant's or other committee's) and
+    ``variants``, names of the file's variants (grid variants by their derived names), together at
+    least 2 runs, all scored on one test set (the same ``dataset`` and ``data.subset``). Every
+    problem is a one-line SpecError at the bad key's path (``("committees", 0, "variants", 1)``);
+    ``variants`` None (a search: no variants) refuses any table."""
+    if variants is None and tables != []:
+        raise SpecError(f"{source}: committees: a [search] has no variants to gather: its best trials are "
+                        "written out with `mnistlab search-best`", path=("committees",), source=source)
+    if not isinstance(tables, list) or not all(isinstance(t, Mapping) for t in tables):
+        raise SpecError(f"{source}: committees: must be a list of tables ([[committees]]), got {show(tables)}",
+                        path=("committees",), source=source)
+    if len(tables) > MAX_COMMITTEES:
+        raise SpecError(f"{source}: committees: at most {MAX_COMMITTEES}, got {len(tables)}", path=("committees",),
+                        source=source)
+    by_name = {v.name: v for v in variants or []}
+    taken = set(by_name)
+    out = []
+    for i, t in enumerate(tables):
+        at: tuple[str | int, ...] = ("committees", i)
+        where = f"{source}: committees[{i}]"
+        for key in t:
+            if key not in COMMITTEE_KEYS:
+                raise unknown_key(key, COMMITTEE_KEYS, where=where, path=at, source=source)
+        name = t.get("name")
+        if not isinstance(name, str) or not _NAME_RE.match(name):
+            raise SpecError(f"{where}: name: must be ASCII letters, digits, '_', '-' or '.', starting with a letter "
+                            f"or digit, at most 80 (got {show(name)})", path=(*at, "name"), source=source)
+        if name in taken:
+            what = "a variant" if name in by_name else "another committee"
+            raise SpecError(f'{where}: name: "{name}" is already {what}\'s name; the table shows both: choose another',
+                            path=(*at, "name"), source=source)
+        taken.add(name)
+        names = _committee_variants(t.get("variants"), by_name, where, (*at, "variants"), source)
+        description = t.get("description", "")
+        if not isinstance(description, str):
+            raise SpecError(f"{where}: description: must be a string, got {show(description)}",
+                            path=(*at, "description"), source=source)
+        out.append(VariantCommittee(name, tuple(names), description))
+    return tuple(out)
+
+
+def _committee_variants(names: Any, by_name: Mapping[str, Variant], where: str, at: tuple[str | int, ...],
+                        source: str) -> list[str]:
+    """A ``[[committees]]`` table's ``variants`` (at path ``at``), checked: see :func:`parse_committees`."""
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise SpecError(f"{where}: variants: must be a list of variant names, e.g. [\"a\", \"b\"], got "
+                        f"{show(names)}", path=at, source=source)
+    for k, n in enumerate(names):
+        if n not in by_name:
+            hint = did_you_mean(n, by_name) or f"; the variants: {clip(', '.join(by_name), 200)}"
+            raise SpecError(f'{where}: variants: no variant is named "{clip(n, 60)}"{hint}', path=(*at, k),
+                            source=source)
+        if names.index(n) != k:
+            raise SpecError(f'{where}: variants: "{clip(n, 60)}" is listed twice', path=(*at, k), source=source)
+    chosen = [by_name[n] for n in names]
+    if sum(v.repeats * v.committee for v in chosen) < 2:
+        raise SpecError(f"{where}: variants: a committee needs at least 2 runs; {names[0]!r} trains one: add a "
+                        "variant, or repeats or committee to it", path=at, source=source)
+    test_sets = {(repr(v.config.get("dataset")), repr((v.config.get("data") or {}).get("subset"))) for v in chosen}
+    if len(test_sets) > 1:
+        raise SpecError(f"{where}: variants: they are scored on different test sets (dataset or data.subset "
+                        "differ): a committee averages predictions of the same images", path=at, source=source)
+    return names
 
 
 def _base_table(d: Mapping[str, Any], source: str) -> Mapping[str, Any]:

@@ -200,20 +200,26 @@ def _rows_with(rows: Sequence[Mapping[str, Any]], *keys: str) -> list[Mapping[st
 
 
 def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
-    """Test accuracy per variant: mean as a bar, std as an error bar, n written on each bar."""
+    """Test accuracy per variant: mean as a bar, std as an error bar, n written on each bar; a
+    committee's accuracy (a committee variant's, or a ``[[committees]]`` row's) as a diamond."""
     rows = _rows_with(rows, "variant")
     names = [str(r["variant"]) for r in rows]
     means = np.array([float(r["acc"]) for r in rows])
     stds = np.array([float(r.get("test_acc_std") or 0.0) for r in rows])
     fig = Figure(figsize=(max(5.0, 0.9 * len(rows) + 2), 4.2), layout="constrained")
     ax = fig.add_subplot()
-    bars = ax.bar(range(len(rows)), means, yerr=stds, capsize=4, color="C0")
+    bars = ax.bar(range(len(rows)), means, yerr=stds, capsize=4, color="C0", label="members' mean")
     for bar, r, std in zip(bars, rows, stds):
         ax.annotate(f"n={r.get('n', '?')}", (bar.get_x() + bar.get_width() / 2, bar.get_height() + std),
                     ha="center", va="bottom", fontsize=7, xytext=(0, 6), textcoords="offset points")
+    committees = [(i, float(r["committee_acc"])) for i, r in enumerate(rows) if r.get("committee_acc") is not None]
+    if committees:
+        ax.scatter(*zip(*committees), marker="D", color="C3", zorder=3, label="committee")
+        ax.legend(loc="best", fontsize=8)
     ax.set_xticks(range(len(rows)), names, rotation=30, ha="right")
-    low = float(np.nanmin(means - stds))
-    ax.set_ylim(max(0.0, low - 0.05), min(1.0, float(np.nanmax(means + stds)) + 0.02))
+    tops = np.concatenate([means + stds, [c for _, c in committees]])
+    low = float(np.nanmin(np.concatenate([means - stds, [c for _, c in committees]])))
+    ax.set_ylim(max(0.0, low - 0.05), min(1.0, float(np.nanmax(tops)) + 0.02))
     ax.set(title="Test accuracy per variant (mean ± std)", xlabel="variant", ylabel="test accuracy")
     ax.grid(axis="y", alpha=0.3)
     return fig

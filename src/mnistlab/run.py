@@ -885,7 +885,9 @@ def load_trained(store: RunStore, target: str, *, variant: str | None = None, pi
     a run id (or unique prefix) is that run; an experiment file or name, narrowed to one
     ``variant`` when it has several (:func:`~mnistlab.views.resolve_runs`), is that variant's
     ``pick``: its "best" finished run by test accuracy or its "latest"; a committee variant is its
-    best (or latest) scored committee. Raises StoreError when nothing usable matches.
+    best (or latest) scored committee of the most members, and ``variant`` may also name a
+    committee across variants (an experiment's ``[[committees]]``). Raises StoreError when nothing
+    usable matches.
     """
     from mnistlab.comparison import resolve_experiment
     from mnistlab.views import resolve_runs
@@ -893,6 +895,11 @@ def load_trained(store: RunStore, target: str, *, variant: str | None = None, pi
     if pick not in PICKS:
         raise SpecError(f"pick must be one of {', '.join(PICKS)}, got {pick!r}")
     ref = resolve_experiment(store, target)
+    if ref.run is None and variant is not None:  # a committee across variants ([[committees]]) by its name
+        across = [c for c in store.committees(ref.name) if c.variant == variant]
+        if across and all(r.variant != variant for r in store.runs(experiment=ref.name)):
+            whole = max(across, key=lambda c: (len(c.member_ids), c.accuracy if pick == "best" else c.created_at))
+            return Committee([Run.from_store(store, m) for m in whole.member_ids], whole)
     runs = resolve_runs(store, target, variant)  # with a run id: that run, once --variant agrees with it
     if ref.run is not None:
         return Run.from_store(store, ref.run.run_id)
@@ -902,8 +909,8 @@ def load_trained(store: RunStore, target: str, *, variant: str | None = None, pi
                          f"variants: {', '.join(variants)}")
     ids = {r.run_id for r in runs}
     committees = [c for c in store.committees(ref.name) if c.variant == variants[0] and set(c.member_ids) <= ids]
-    if committees:
-        best = max(committees, key=lambda c: c.accuracy if pick == "best" else c.created_at)
+    if committees:  # the whole committee, not a --quick smoke committee of its first members
+        best = max(committees, key=lambda c: (len(c.member_ids), c.accuracy if pick == "best" else c.created_at))
         return Committee([Run.from_store(store, m) for m in best.member_ids], best)
     if any(r.member > 0 for r in runs):
         raise StoreError(f"variant {variants[0]!r} of {ref.name!r} is a committee that was never scored whole "

@@ -50,7 +50,7 @@ from mnistlab.errors import NotRecorded, StoreError
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
     from mnistlab.models import SequentialModel
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DB_FILE = "runs.sqlite"
 CHECKPOINT_DIR = "checkpoints"  # under the store root: the checkpoints of cells a sweep trains
 #: the message of a run whose process ended without recording its end (kill -9, a crash): its
@@ -99,7 +99,8 @@ class CommitteeRecord:
 
 # --------------------------------------------------------------------------------- schema
 # Version 1 had no committees table and no pid/host/repeat columns; version 2 wrote two meanings
-# into config_hash (see _migrate_2_to_3). Each migration moves one step.
+# into config_hash (see _migrate_2_to_3); version 3 kept one committee record per variant and repeat
+# (see _migrate_3_to_4). Each migration moves one step.
 _SCHEMA_V1 = """
 CREATE TABLE runs (
     run_id TEXT PRIMARY KEY, experiment TEXT NOT NULL, variant TEXT NOT NULL,
@@ -144,7 +145,21 @@ def _migrate_2_to_3(con: sqlite3.Connection) -> None:
         con.execute("UPDATE runs SET config_hash = ? WHERE run_id = ?", (run_key(config, version=version), run_id))
 
 
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
+def _migrate_3_to_4(con: sqlite3.Connection) -> None:
+    """A committee's record is keyed by its members too: a ``--quick`` smoke run of a committee (or
+    a committee of a file's earlier version) is recorded beside the full one instead of replacing it."""
+    con.execute(
+        "CREATE TABLE committees_v4 (experiment TEXT NOT NULL, variant TEXT NOT NULL, repeat INTEGER NOT NULL,"
+        " accuracy REAL NOT NULL, member_ids TEXT NOT NULL, member_accuracies TEXT NOT NULL,"
+        " created_at REAL NOT NULL, PRIMARY KEY (experiment, variant, repeat, member_ids))"
+    )
+    con.execute("INSERT INTO committees_v4 SELECT * FROM committees")
+    con.execute("DROP TABLE committees")
+    con.execute("ALTER TABLE committees_v4 RENAME TO committees")
+
+
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3,
+                                                               3: _migrate_3_to_4}
 
 
 def default_root() -> Path:
@@ -397,7 +412,7 @@ class RunStore:
         return len(dead)
 
     def save_committee(self, rec: CommitteeRecord) -> None:
-        """Record (or replace) the evaluation of one committee."""
+        """Record the evaluation of one committee (replacing an earlier one of the same members)."""
         with self._errors("record the committee"), self._write() as con:
             con.execute("INSERT OR REPLACE INTO committees VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (rec.experiment, rec.variant, rec.repeat, rec.accuracy, json.dumps(rec.member_ids),
