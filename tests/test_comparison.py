@@ -11,10 +11,11 @@ import pytest
 from test_experiments import TINY, write
 
 from mnistlab.comparison import Comparison, compare, format_rows
-from mnistlab.execute import run_experiment, scored_labels
+from mnistlab.config import parse_run_config
+from mnistlab.execute import committee_val_accuracy, run_experiment, scored_labels
 from mnistlab.datasets import load_any
 from mnistlab.experiments import load_experiment
-from mnistlab.run import Committee, load_trained
+from mnistlab.run import Committee, Run, load_trained, prepare_data
 from mnistlab.store import RunRecord, RunStore
 
 
@@ -90,6 +91,28 @@ def test_a_quick_smoke_committee_leaves_the_full_committees_score(tmp_path: Path
         again = compare(store, exp.name, keys={c.key for c in exp.cells()})
         assert again[0]["committee_acc"] == full.rows[0]["committee_acc"] is not None
         assert len(store.committees(exp.name)) == 2 and smoke.rows[0]["committee_acc"] is not None
+
+
+def test_a_committee_is_scored_on_validation_when_its_members_held_out_the_same_images(tmp_path: Path,
+                                                                                        data_dir: Path) -> None:
+    shared = TINY.replace("subset = 120\n", "subset = 120\nvalidation = 30\nsplit_seed = 7\n")
+    p = write(tmp_path, shared + '[[variants]]\nname = "team"\ncommittee = 2\n[[variants]]\nname = "wide"\n'
+              '"model.dense" = [16]\n[[committees]]\nname = "mixed"\nvariants = ["team", "wide"]\n')
+    store = RunStore(tmp_path / "s")
+    rows = {r["variant"]: r for r in run_experiment(p, store, data_dir=data_dir).rows}
+    runs = store.runs()
+    data = prepare_data(parse_run_config(runs[0].config), data_dir)
+    val = [Run.from_store(store, r.run_id).predict(data.val_x.numpy(), preprocess=False) for r in runs]
+    manual = float((np.mean(val, axis=0).argmax(1) == data.val_y.numpy()).mean())
+    assert len(data.val_y) == 30 and rows["mixed"]["committee_val_acc"] == pytest.approx(manual)
+    assert rows["team"]["committee_val_acc"] == pytest.approx(committee_val_accuracy(store, runs[:2], data_dir))
+    assert rows["wide"]["committee_val_acc"] is None  # one run: no committee
+    assert "committee val" in format_rows(list(rows.values()), "markdown").splitlines()[0]
+    # without a fixed split seed each member held out other images (and trained on the others'): none
+    q = write(tmp_path, shared.replace("split_seed = 7\n", "") + '[[variants]]\nname = "team"\ncommittee = 2\n',
+              "own.toml")
+    own = run_experiment(q, RunStore(tmp_path / "own"), data_dir=data_dir).rows[0]
+    assert own["committee_acc"] is not None and own["committee_val_acc"] is None
 
 
 def main_rm(store: RunStore, run_id: str) -> bool:

@@ -119,7 +119,7 @@ def test_migrates_a_version_2_store_to_one_meaning_of_config_hash(tmp_path: Path
     con.commit()
     con.close()
     store = RunStore(tmp_path)
-    assert store.schema_version == SCHEMA_VERSION == 4
+    assert store.schema_version == SCHEMA_VERSION == 5
     hashes = dict(sqlite3.connect(tmp_path / "runs.sqlite").execute("SELECT run_id, config_hash FROM runs"))
     assert hashes == {"aaaa000001": run_key(config, version="0.1.0"), "bbbb000002": sweep_hash,
                       "cccc000003": "failed-early", "dddd000004": "damaged"}
@@ -143,6 +143,9 @@ def test_migrates_a_version_3_store_to_committees_keyed_by_their_members(tmp_pat
     store.save_committee(CommitteeRecord("e", "team", 0, 0.5, ["a", "b"], [0.9, 0.9], 6.0))
     store.save_committee(CommitteeRecord("e", "team", 0, 0.98, ["a", "b", "c"], [0.9, 0.9, 0.9], 7.0))
     assert sorted((c.accuracy, len(c.member_ids)) for c in store.committees("e")) == [(0.5, 2), (0.98, 3)]
+    assert kept.val_accuracy is None  # not measured before version 5
+    store.save_committee(CommitteeRecord("e", "team", 0, 0.98, ["a", "b", "c"], [0.9] * 3, 8.0, val_accuracy=0.99))
+    assert [c.val_accuracy for c in store.committees("e") if len(c.member_ids) == 3] == [0.99]
 
 
 def test_newer_schema_is_refused(tmp_path: Path) -> None:

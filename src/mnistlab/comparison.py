@@ -16,7 +16,9 @@ the store holds instead when there is nothing to compare::
 
 A row holds ``variant``, ``n`` (runs counted), ``test_acc`` (their mean) and ``test_acc_std``
 (sample std, None for one run), the means of the other metrics, and for committee variants the
-members' accuracy range and the committee accuracy; see :data:`COLUMNS`. A committee across
+members' accuracy range and the committee accuracy (and, where the members shared their
+validation images, the committee's validation accuracy: what to choose a committee on); see
+:data:`COLUMNS`. A committee across
 variants (an experiment's ``[[committees]]``) gets a row after theirs, with the same columns over
 its members' runs and a note naming its variants. ``vs_best`` says whether
 the variant's mean can be told apart from the best variant's by Welch's t-test (``"best"``,
@@ -47,7 +49,7 @@ from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 
 COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "vs_best", "vs_best_p",
            "test_balanced_acc", "tta_test_acc", "test_loss", "train_seconds", "seconds_per_epoch", "member_acc_min",
-           "member_acc_max", "committee_acc", "failed", "note")
+           "member_acc_max", "committee_acc", "committee_val_acc", "failed", "note")
 NOISE_P = 0.05  # Welch's p at or above which two variants' mean test accuracies are not told apart
 
 
@@ -310,6 +312,9 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "member_acc_min": min(accs) if is_committee and accs else None,
         "member_acc_max": max(accs) if is_committee and accs else None,
         "committee_acc": float(np.mean([c.accuracy for c in comms])) if comms else None,
+        # what a committee is chosen on (when its members shared their validation images)
+        "committee_val_acc": (float(np.mean([c.val_accuracy for c in comms]))
+                              if comms and all(c.val_accuracy is not None for c in comms) else None),
         "failed": len(recs) - len(ok),
         "note": f"{blown} diverged: the learning rate is probably too high" if blown else None,
     }
@@ -384,13 +389,14 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
     """(headers, rows of display strings): accuracies in %, mean +- std (n), committee columns only
     when relevant. The first column (variant) reads left-aligned, the others right-aligned."""
     committee = any(r.get("committee_acc") is not None or r.get("member_acc_min") is not None for r in rows)
+    committee_val = any(r.get("committee_val_acc") is not None for r in rows)
     val = any(r.get("val_acc") is not None for r in rows)
     balanced = any(r.get("test_balanced_acc") is not None for r in rows)  # a dataset judged by balanced accuracy
     tta = any(r.get("tta_test_acc") is not None for r in rows)
     searched = search_columns(rows)
     heads = (["variant", *searched, "params", "epochs", "train acc"] + ["val acc"] * val + ["test acc"]
              + ["balanced acc"] * balanced + ["test acc (TTA)"] * tta + ["test loss", "train time", "s/epoch"]
-             + ["members", "committee"] * committee)
+             + ["members"] * committee + ["committee val"] * committee_val + ["committee"] * committee)
     out = []
     for r in rows:
         pct = (lambda x: "-" if x is None else f"{100 * x:.2f}%")
@@ -408,7 +414,8 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
                   "-" if r.get("seconds_per_epoch") is None else f"{r['seconds_per_epoch']:.2f}"]
         if committee:
             lo, hi = r.get("member_acc_min"), r.get("member_acc_max")
-            cells += ["-" if lo is None else f"{pct(lo)}-{pct(hi)}", pct(r.get("committee_acc"))]
+            cells += ["-" if lo is None else f"{pct(lo)}-{pct(hi)}"]
+            cells += [pct(r.get("committee_val_acc"))] * committee_val + [pct(r.get("committee_acc"))]
         out.append(cells)
     return heads, out
 

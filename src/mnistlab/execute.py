@@ -10,6 +10,7 @@ cells are done, every complete committee has its members' averaged softmax outpu
 
 from __future__ import annotations
 
+import json
 import math
 import multiprocessing
 import os
@@ -601,6 +602,7 @@ def evaluate_committees(store: RunStore, exp: Experiment, cells: Sequence[Cell],
     each ``[[committees]]`` table across variants (:class:`~mnistlab.experiments.VariantCommittee`)."""
     groups: dict[tuple[str, int], list[Cell]] = {}
     sizes = {v.name: v.committee for v in exp.variants}
+    measured = {tuple(c.member_ids): c.val_accuracy for c in store.committees(exp.name) if c.val_accuracy is not None}
     for c in cells:
         if sizes.get(c.variant, 1) > 1:
             groups.setdefault((c.variant, c.repeat), []).append(c)
@@ -617,14 +619,15 @@ def evaluate_committees(store: RunStore, exp: Experiment, cells: Sequence[Cell],
         rec = CommitteeRecord(exp.name, variant, repeat, committee_accuracy(probs, labels),
                               [r.run_id for r in recs],
                               [float(r.metrics.get("test_accuracy") or 0.0) for r in recs],
-                              time.time())
+                              time.time(), _val_accuracy(store, recs, measured, data_dir))
         store.save_committee(rec)
         out.append(rec)
-    return out + _evaluate_variant_committees(store, exp, cells, data_dir)
+    return out + _evaluate_variant_committees(store, exp, cells, data_dir, measured)
 
 
 def _evaluate_variant_committees(store: RunStore, exp: Experiment, cells: Sequence[Cell],
-                                 data_dir: str | os.PathLike | None) -> list[CommitteeRecord]:
+                                 data_dir: str | os.PathLike | None,
+                                 measured: Mapping[tuple[str, ...], float]) -> list[CommitteeRecord]:
     """Each ``[[committees]]`` table whose variants' cells (of ``cells``) have all finished: their
     members' test softmax outputs averaged, scored and recorded under the committee's name."""
     out = []
@@ -639,10 +642,56 @@ def _evaluate_variant_committees(store: RunStore, exp: Experiment, cells: Sequen
             continue
         labels = scored_labels(members[0].config, len(probs[0]), data_dir)
         rec = CommitteeRecord(exp.name, comm.name, 0, committee_accuracy(probs, labels), [r.run_id for r in recs],
-                              [float(r.metrics.get("test_accuracy") or 0.0) for r in recs], time.time())
+                              [float(r.metrics.get("test_accuracy") or 0.0) for r in recs], time.time(),
+                              _val_accuracy(store, recs, measured, data_dir))
         store.save_committee(rec)
         out.append(rec)
     return out
+
+
+def _val_accuracy(store: RunStore, members: Sequence[RunRecord], measured: Mapping[tuple[str, ...], float],
+                  data_dir: str | os.PathLike | None) -> float | None:
+    """A committee's validation accuracy (``measured`` before for these members, or now), or None
+    (:func:`committee_val_accuracy`)."""
+    ids = tuple(r.run_id for r in members)
+    return measured[ids] if ids in measured else committee_val_accuracy(store, members, data_dir)
+
+
+def committee_val_accuracy(store: RunStore, members: Sequence[RunRecord],
+                           data_dir: str | os.PathLike | None = None) -> float | None:
+    """The accuracy of the members' averaged softmax outputs on their validation images: what a
+    committee is chosen on, as a single model's epoch is (the test set is scored once, after).
+
+    Only defined when every member held out the same images (the same dataset, ``data.subset``,
+    ``data.validation`` and split seed: a fixed ``data.split_seed``, or one training seed); None
+    when they differ (each member then trained on the others' validation images), when there is
+    no validation split or it is the test set, or when the data or a model cannot be loaded."""
+    from mnistlab.errors import MnistlabError
+    from mnistlab.run import Run, prepare_data
+
+    splits = {_validation_split(r.config) for r in members}
+    if len(splits) != 1 or None in splits:
+        return None
+    try:
+        data = prepare_data(parse_run_config(members[0].config), data_dir)
+        if data.val_x is None or data.val_y is None:
+            return None
+        val_x, val_y = data.val_x.numpy(), data.val_y.numpy()
+        probs = [Run.from_store(store, r.run_id).predict(val_x, preprocess=False) for r in members]
+    except MnistlabError:
+        return None
+    return committee_accuracy(probs, val_y)
+
+
+def _validation_split(config: Mapping[str, Any]) -> str | None:
+    """What fixes a run's validation images (None: it has none, or validates on the test set)."""
+    data, train = config.get("data") or {}, config.get("train") or {}
+    if not data.get("validation") or data.get("validation") == "test":
+        return None
+    seed = data.get("split_seed") if data.get("split_seed") is not None else train.get("seed", 0)
+    shape = (config.get("model") or {}).get("input_shape")
+    return json.dumps([config.get("dataset"), shape, seed, *(data.get(k) for k in ("subset", "validation", "stratify",
+                                                                                  "split"))], default=str)
 
 
 def committee_accuracy(member_probs: Sequence[np.ndarray], labels: np.ndarray) -> float:

@@ -50,7 +50,7 @@ from mnistlab.errors import NotRecorded, StoreError
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
     from mnistlab.models import SequentialModel
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 DB_FILE = "runs.sqlite"
 CHECKPOINT_DIR = "checkpoints"  # under the store root: the checkpoints of cells a sweep trains
 #: the message of a run whose process ended without recording its end (kill -9, a crash): its
@@ -95,12 +95,13 @@ class CommitteeRecord:
     member_ids: list[str]
     member_accuracies: list[float]
     created_at: float
+    val_accuracy: float | None = None  # the averaged outputs on the members' shared validation images, if any
 
 
 # --------------------------------------------------------------------------------- schema
 # Version 1 had no committees table and no pid/host/repeat columns; version 2 wrote two meanings
 # into config_hash (see _migrate_2_to_3); version 3 kept one committee record per variant and repeat
-# (see _migrate_3_to_4). Each migration moves one step.
+# (see _migrate_3_to_4); version 4 had no committee validation accuracy. Each migration moves one step.
 _SCHEMA_V1 = """
 CREATE TABLE runs (
     run_id TEXT PRIMARY KEY, experiment TEXT NOT NULL, variant TEXT NOT NULL,
@@ -158,8 +159,13 @@ def _migrate_3_to_4(con: sqlite3.Connection) -> None:
     con.execute("ALTER TABLE committees_v4 RENAME TO committees")
 
 
+def _migrate_4_to_5(con: sqlite3.Connection) -> None:
+    """A committee's validation accuracy (NULL where it was not measured): committees are chosen on it."""
+    con.execute("ALTER TABLE committees ADD COLUMN val_accuracy REAL")
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3,
-                                                               3: _migrate_3_to_4}
+                                                               3: _migrate_3_to_4, 4: _migrate_4_to_5}
 
 
 def default_root() -> Path:
@@ -414,16 +420,18 @@ class RunStore:
     def save_committee(self, rec: CommitteeRecord) -> None:
         """Record the evaluation of one committee (replacing an earlier one of the same members)."""
         with self._errors("record the committee"), self._write() as con:
-            con.execute("INSERT OR REPLACE INTO committees VALUES (?, ?, ?, ?, ?, ?, ?)",
+            con.execute("INSERT OR REPLACE INTO committees (experiment, variant, repeat, accuracy, member_ids, "
+                        "member_accuracies, created_at, val_accuracy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (rec.experiment, rec.variant, rec.repeat, rec.accuracy, json.dumps(rec.member_ids),
-                         json.dumps(rec.member_accuracies), rec.created_at))
+                         json.dumps(rec.member_accuracies), rec.created_at, rec.val_accuracy))
 
     def committees(self, experiment: str) -> list[CommitteeRecord]:
         """The committees recorded for ``experiment``."""
         with self._errors("read"):
-            rows = self._conn.execute("SELECT * FROM committees WHERE experiment = ? ORDER BY variant, repeat",
-                                      (experiment,)).fetchall()
-        return [CommitteeRecord(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), r[6]) for r in rows]
+            rows = self._conn.execute("SELECT experiment, variant, repeat, accuracy, member_ids, member_accuracies, "
+                                      "created_at, val_accuracy FROM committees WHERE experiment = ? "
+                                      "ORDER BY variant, repeat", (experiment,)).fetchall()
+        return [CommitteeRecord(r[0], r[1], r[2], r[3], json.loads(r[4]), json.loads(r[5]), r[6], r[7]) for r in rows]
 
     def rm(self, run_ids: list[str] | None = None, *, experiment: str | None = None) -> Removal:
         """Delete runs (by id or unique prefix, or every run of ``experiment``) and their artifacts;
