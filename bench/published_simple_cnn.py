@@ -39,7 +39,7 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout
 
 
-def test_curves(repo: Path, model: str) -> list[list[float]]:
+def logged_curves(repo: Path, model: str) -> list[list[float]]:
     """Every seed's per-epoch test accuracy (percent) for ``model``, from the logs at :data:`COMMIT`."""
     names = [n for n in _git(repo, "ls-tree", "-r", "--name-only", COMMIT, f"logs/{model}/").split()
              if n.endswith(".out")]
@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
           "test-picked best (the paper's) | Welch p vs mnistlab's members |")
     print("|---|---|---|---|---|---|---|")
     for model in MODELS:
-        curves = [c for c in test_curves(repo, model) if c]
+        curves = [c for c in logged_curves(repo, model) if c]
+        if not curves:
+            sys.exit(f"published_simple_cnn: no logs of {model} at {COMMIT[:7]} in {args.repo}")
         full = [c for c in curves if len(c) == max(len(c) for c in curves)]  # runs that reached the last epoch
         last = [c[-1] for c in full]
         best = [max(c) for c in full]

@@ -12,9 +12,11 @@ from test_experiments import TINY, write
 
 from mnistlab.comparison import Comparison, compare, format_rows
 from mnistlab.config import parse_run_config
-from mnistlab.execute import committee_val_accuracy, run_experiment, scored_labels
 from mnistlab.datasets import load_any
+from mnistlab.errors import StoreError
+from mnistlab.execute import committee_val_accuracy, run_experiment, scored_labels
 from mnistlab.experiments import load_experiment
+from mnistlab.export import export_model
 from mnistlab.run import Committee, Run, load_trained, prepare_data
 from mnistlab.store import RunRecord, RunStore
 
@@ -74,10 +76,11 @@ def test_a_committee_across_variants_averages_all_their_runs_and_gets_its_own_ro
     quick = run_experiment(p, store, data_dir=data_dir, quick=True)
     exp = load_experiment(p)
     assert [r["variant"] for r in quick.rows] == ["solo", "wide", "mixed"]
-    assert compare(store, exp.name, keys={c.key for c in exp.cells()}) == res.rows  # the full runs' rows again
+    by_file = dict(keys={c.key for c in exp.cells()}, committees=exp.committee_variants())  # as `compare FILE` reads
+    assert compare(store, exp.name, **by_file) == res.rows  # the full runs' rows again
     # deleting a member deletes the committees it was in, and their rows
     assert main_rm(store, next(r.run_id for r in runs if r.variant == "wide"))
-    assert [r["variant"] for r in compare(store, exp.name, keys={c.key for c in exp.cells()})] == ["solo", "solos"]
+    assert [r["variant"] for r in compare(store, exp.name, **by_file)] == ["solo", "solos"]
 
 
 def test_a_quick_smoke_committee_leaves_the_full_committees_score(tmp_path: Path, data_dir: Path) -> None:
@@ -113,6 +116,60 @@ def test_a_committee_is_scored_on_validation_when_its_members_held_out_the_same_
               "own.toml")
     own = run_experiment(q, RunStore(tmp_path / "own"), data_dir=data_dir).rows[0]
     assert own["committee_acc"] is not None and own["committee_val_acc"] is None
+
+
+def test_a_committee_across_variants_follows_the_file_after_quick_runs_edits_and_rm(tmp_path: Path,
+                                                                                       data_dir: Path) -> None:
+    text = (TINY.replace("epochs = 1", "epochs = 2") + '[[variants]]\nname = "a"\nrepeats = 2\n[[variants]]\n'
+            'name = "b"\n"model.dense" = [16]\n[[committees]]\nname = "x"\nvariants = ["a", "b"]\n')  # quick: 1 epoch
+    p = write(tmp_path, text)
+    store = RunStore(tmp_path / "s")
+    full = {r["variant"]: r for r in run_experiment(p, store, data_dir=data_dir).rows}
+    run_experiment(p, store, data_dir=data_dir, quick=True)  # a smoke committee of one run of a and one of b
+    assert load_trained(store, str(p), variant="x", pick="latest").test_accuracy == full["x"]["committee_acc"]
+    assert len(load_trained(store, str(p), variant="x").members) == 3
+    # deleting a run of the smoke committee leaves the full one
+    quick_only = next(r for r in store.runs() if r.run_id not in full_ids(store, p) and r.variant == "b")
+    assert len(store.committees("exp")) == 2
+    store.rm([quick_only.run_id])
+    assert len(store.committees("exp")) == 1
+    rows = {r["variant"]: r for r in compare(store, "exp", keys=keys(p), committees={"x": ("a", "b")})}
+    assert rows["x"]["committee_acc"] == full["x"]["committee_acc"]
+    # the file now gathers only "a": its old three-run record is not shown as "x" until it is scored again
+    write(tmp_path, text.replace('variants = ["a", "b"]', 'variants = ["a"]'))
+    exp = load_experiment(p)
+    assert "x" not in {r["variant"] for r in compare(store, "exp", keys=keys(p), committees=exp.committee_variants())}
+    with pytest.raises(StoreError, match="'x' of 'exp' was not scored on the current runs"):
+        load_trained(store, str(p), variant="x")
+    rows = {r["variant"]: r for r in run_experiment(p, store, data_dir=data_dir).rows}
+    assert rows["x"]["n"] == 2 and rows["x"]["note"] == "committee of a"
+    # renamed: the old name's rows go from the file's comparison
+    write(tmp_path, text.replace('name = "x"', 'name = "y"'))
+    assert {r["variant"] for r in run_experiment(p, store, data_dir=data_dir).rows} == {"a", "b", "y"}
+
+
+def full_ids(store: RunStore, p: Path) -> set[str]:
+    return {r.run_id for r in store.runs() if r.config_hash in keys(p)}
+
+
+def keys(p: Path) -> set[str]:
+    return {c.key for c in load_experiment(p).cells()}
+
+
+def test_a_committee_of_different_networks_exports_and_has_a_card_for_each(tmp_path: Path, data_dir: Path) -> None:
+    from mnistlab.card import model_card
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "small"\n[[variants]]\nname = "wide"\n"model.dense" = [16]\n'
+              '[[committees]]\nname = "both"\nvariants = ["small", "wide"]\n')
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+    both = load_trained(store, "exp", variant="both")
+    for suffix in ("safetensors", "onnx"):  # safetensors rebuilds each member from its own spec, and is checked
+        check = export_model(both, tmp_path / f"m.{suffix}", data_dir=data_dir)
+        assert check is not None and check.passed, check
+    card = model_card(both, data_dir=data_dir)
+    assert "## Model 1 of 2: variant small (1 member)" in card and "## Model 2 of 2: variant wide" in card
+    assert "committee of 2" in card and "trained with different settings" not in card  # only the model differs
 
 
 def main_rm(store: RunStore, run_id: str) -> bool:

@@ -317,3 +317,12 @@ def test_a_search_has_no_committees_to_gather(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match="a \\[search\\] has no variants to gather") as err:
         load_experiment(p)
     assert err.value.path == ("committees",)
+
+
+def test_at_most_max_committees_tables(tmp_path: Path) -> None:
+    from mnistlab.experiments import MAX_COMMITTEES
+
+    tables = "".join(f'[[committees]]\nname = "c{i}"\nvariants = ["a", "b"]\n' for i in range(MAX_COMMITTEES + 1))
+    with pytest.raises(SpecError, match=f"committees: at most {MAX_COMMITTEES}, got {MAX_COMMITTEES + 1}"):
+        load_experiment(write(tmp_path, TWO + tables))
+    assert len(load_experiment(write(tmp_path, TWO + tables.rsplit("[[committees]]", 1)[0], "ok.toml")).committees) == 100

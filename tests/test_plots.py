@@ -143,8 +143,23 @@ def test_comparison_bars_with_error_bars_per_variant():
     errorbar = next(c for c in ax.containers if isinstance(c, BarContainer)).errorbar
     segments = errorbar.lines[2][0].get_segments()
     assert [s[1][1] - s[0][1] for s in segments] == pytest.approx([0.008, 0.004, 0.0])
+    assert not _scatters(ax) and ax.get_legend() is None  # no committee: no diamond, no legend
     assert ax.get_ylabel() == "test accuracy"
     assert [t.get_text() for t in ax.texts] == ["n=3", "n=3", "n=1"]
+
+
+def _scatters(ax):
+    from matplotlib.collections import PathCollection
+
+    return [c for c in ax.collections if isinstance(c, PathCollection)]  # the error bars are a LineCollection
+
+
+def test_a_committees_accuracy_is_a_diamond_on_its_bar():
+    rows = [dict(ROWS[0]), dict(ROWS[1], committee_acc=0.93)]  # above every bar: the axis makes room for it
+    (ax,) = plots.plot_comparison(rows).axes
+    (diamonds,) = _scatters(ax)
+    assert diamonds.get_offsets().tolist() == [[1.0, 0.93]] and ax.get_ylim()[1] >= 0.93
+    assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["committee", "mean of the runs"]
 
 
 def test_accuracy_vs_params_and_time_one_point_per_variant():

@@ -24,6 +24,7 @@ import numpy as np
 
 from mnistlab.data.userdata import dataset_label
 from mnistlab.evaluate import committee_probs, confusion_matrix
+from mnistlab.experiments import variant_setting
 from mnistlab.models import summarize
 from mnistlab.plots import most_confused_pairs
 from mnistlab.preprocess import recipe_for
@@ -97,6 +98,14 @@ def _data_section(run: Run, class_names: Sequence[str]) -> list[str]:
             f"- classes ({len(class_names)}): " + ", ".join(md(n) for n in class_names), ""]
 
 
+def _networks(members: Sequence[Run]) -> list[tuple[Run, int]]:
+    """The distinct networks of ``members`` (by spec): each one's first member and how many have it."""
+    found: dict[str, list[Run]] = {}
+    for m in members:
+        found.setdefault(json.dumps(m.config["model"], sort_keys=True), []).append(m)
+    return [(group[0], len(group)) for group in found.values()]
+
+
 def _training_section(model: Run | Committee) -> list[str]:
     run = _members(model)[0]
     t = run.config.get("train", {})
@@ -116,7 +125,10 @@ def _training_section(model: Run | Committee) -> list[str]:
                                            if (run.config.get("evaluate") or {}).get("tta") else None))]
     rows = [(k, v) for k, v in rows if v not in ("None", "")]
     full = json.dumps({k: v for k, v in run.config.items() if k != "model"}, indent=1, default=str)
-    return ["## Training", "", *_table(["setting", "value"], rows), "", "<details><summary>the full resolved config"
+    differ = len({variant_setting({**m.config, "model": None}) for m in _members(model)}) > 1  # seeds aside
+    note = ([f"The members were trained with different settings; this table is the first member's (run "
+             f"`{run.run_id}`): `mnistlab show RUN` gives each one's.", ""] if differ else [])
+    return ["## Training", "", *note, *_table(["setting", "value"], rows), "", "<details><summary>the full resolved config"
             "</summary>", "", "```json", full.replace("```", "` ` `"), "```", "", "</details>", ""]
 
 
@@ -198,12 +210,18 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
         from mnistlab.export import class_names
 
         labels, names = None, class_names(model)
-    title = md(model.config["model"].get("name") or "model") + (f" committee of {len(members)}" if len(members) > 1 else "")
+    networks = _networks(members)  # one (first member, how many) per distinct network, in member order
+    name = " + ".join(md(m.config["model"].get("name") or "model") for m, _ in networks)
+    title = name + (f" committee of {len(members)}" if len(members) > 1 else "")
     out = [f"# Model card: {title} on {md(dataset_label(model.dataset))}", "",
            "Run" + ("s" if len(members) > 1 else "") + ": " + ", ".join(_who(m) for m in members) + ".", ""]
-    record = members[0].record
-    recorded = record.metrics.get("params") if record is not None else None
-    out += _model_section(ModelSpec.from_dict(model.config["model"]), recorded if isinstance(recorded, int) else None)
+    for k, (first, count) in enumerate(networks):
+        recorded = first.record.metrics.get("params") if first.record is not None else None
+        section = _model_section(ModelSpec.from_dict(first.config["model"]), recorded if isinstance(recorded, int) else None)
+        if len(networks) > 1:  # a committee of different networks ([[committees]]): each one's table
+            variant = md(first.record.variant) if first.record is not None else "?"
+            section[0] = f"## Model {k + 1} of {len(networks)}: variant {variant} ({count} member{'s' * (count > 1)})"
+        out += section
     out += _data_section(members[0], names) + _training_section(model) + _results_section(model, labels, names)
     out += _environment_section(model) + _preprocessing_section(model)
     if verification is not None:

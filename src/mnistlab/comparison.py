@@ -133,7 +133,8 @@ def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = Fal
     if quick and ref.file is None:
         raise SpecError(f"--quick compares an experiment file's smoke runs: give the .toml file, not {ref.given!r}")
     name = f"{ref.name}-quick" if quick and ref.file is not None and ref.file.search is not None else ref.name
-    rows = compare(store, name, keys=ref.keys(quick=quick))  # a search's --quick trials are a study of their own
+    committees = None if ref.file is None else ref.file.committee_variants()
+    rows = compare(store, name, keys=ref.keys(quick=quick), committees=committees)  # a search's --quick trials: a study
     if not rows:
         raise StoreError(nothing_to_compare(store, ref, quick))
     return rows
@@ -164,12 +165,15 @@ def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
     return "; ".join(parts)
 
 
-def compare(store: RunStore, experiment: str, *, keys: set[str] | None = None) -> list[dict[str, Any]]:
+def compare(store: RunStore, experiment: str, *, keys: set[str] | None = None,
+            committees: Mapping[str, Sequence[str]] | None = None) -> list[dict[str, Any]]:
     """One row per variant: means over its finished runs (repeats and members), std and n.
 
     ``keys`` limits the rows to runs of those cell keys (the current experiment file); the latest
     run of each cell counts. Committee variants also get the members' accuracy range and the
-    committee accuracy (mean over repeats).
+    committee accuracy (mean over repeats). ``committees`` (the file's ``[[committees]]``: name ->
+    variants) shows exactly those committees across variants, each over the counted runs of its
+    variants; without it, each recorded one's latest evaluation whose members all count.
     """
     runs = store.runs(experiment=experiment)
     if not runs and experiment not in store.experiments():
@@ -177,7 +181,7 @@ def compare(store: RunStore, experiment: str, *, keys: set[str] | None = None) -
     runs = [r for r in runs if r.status != "running"]
     if keys is None:
         runs = current_runs(runs)
-    rows = Comparison(runs, store.committees(experiment), keys=keys).rows()
+    rows = Comparison(runs, store.committees(experiment), keys=keys, defined=committees).rows()
     from mnistlab.search import is_search, rank_trials  # late: search imports experiments, as this module does
 
     return rank_trials(rows, runs) if is_search(runs) else rows
@@ -207,8 +211,9 @@ class Comparison:
     """
 
     def __init__(self, runs: Iterable[RunRecord], committees: Iterable[CommitteeRecord], *,
-                 keys: Collection[str] | None = None) -> None:
+                 keys: Collection[str] | None = None, defined: Mapping[str, Sequence[str]] | None = None) -> None:
         self.keys = None if keys is None else frozenset(keys)
+        self.defined = defined  # the file's committees across variants (name -> variants), when known
         # variant -> cell key -> (when the cell's first counted run started, its latest run). Rows,
         # and the runs within a row, follow those first starts: the order the store lists runs in.
         self._cells: dict[str, dict[str, tuple[tuple[float, int], RunRecord]]] = {}
@@ -239,11 +244,16 @@ class Comparison:
         counted = {r.run_id: r for cells in self._cells.values() for _, r in cells.values()}
         rows = []
         for name, comms in self._committees.items():
-            complete = _counted_committees(comms, set(counted))
-            if name in self._cells or not complete:  # a variant's own committees, or members rerun or gone
+            if name in self._cells or (self.defined is not None and name not in self.defined):
+                continue  # a variant's own committees, or a table the file no longer has
+            if self.defined is not None:  # exactly the counted runs of the variants the file names
+                want = {r.run_id for v in self.defined[name] for _, r in self._cells.get(v, {}).values()}
+                comms = [c for c in comms if set(c.member_ids) == want]
+            complete = sorted((c for c in comms if all(m in counted for m in c.member_ids)), key=lambda c: c.created_at)
+            if not complete:  # members rerun or gone, or not scored yet
                 continue
-            recs = [counted[m] for m in complete[0].member_ids]
-            row = _row(name, recs, complete[:1])
+            recs = [counted[m] for m in complete[-1].member_ids]
+            row = _row(name, recs, complete[-1:])
             accs = [a for a in (_num(r.metrics.get("test_accuracy")) for r in recs) if a is not None]
             sizes = {r.metrics.get("params") for r in recs}
             row.update(member_acc_min=min(accs) if accs else None, member_acc_max=max(accs) if accs else None,

@@ -451,7 +451,8 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     keys = {c.key for c in cells}
     result, started = ExperimentResult(exp), time.time()
     todo = cells_to_train(st, cells, result, force)
-    live = Comparison(st.runs(experiment=exp.name), st.committees(exp.name), keys=keys) if on_cell else None
+    live = (Comparison(st.runs(experiment=exp.name), st.committees(exp.name), keys=keys,
+                       defined=exp.committee_variants()) if on_cell else None)
     if on_cell and live is not None:
         for o in result.outcomes:
             on_cell(o, live.rows())
@@ -472,9 +473,10 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     if interrupted:
         st.mark_stale()  # the workers are gone: a cell one of them had just claimed is interrupted, not running
         stopped_in_workers(st, cells, result, started, on_cell, live)
-        result.rows = stopped_rows(compare(st, exp.name, keys=keys) if st.runs(experiment=exp.name) else [], cells, st)
+        rows = compare(st, exp.name, keys=keys, committees=exp.committee_variants()) if st.runs(experiment=exp.name) else []
+        result.rows = stopped_rows(rows, cells, st)
         raise SweepInterrupted(result)
-    result.rows = compare(st, exp.name, keys=keys)
+    result.rows = compare(st, exp.name, keys=keys, committees=exp.committee_variants())
     return result
 
 
@@ -638,7 +640,10 @@ def _evaluate_variant_committees(store: RunStore, exp: Experiment, cells: Sequen
         if len(recs) < max(len(found), 2):  # incomplete, or one run (--quick shrinks repeats to 1)
             continue
         probs = [store.load_predictions(r.run_id) for r in recs]
-        if len({p.shape for p in probs}) > 1:  # scored on different test sets: nothing to average
+        if len({p.shape for p in probs}) > 1:  # scored on different test sets (load_experiment refuses that)
+            warnings.warn(f'committee "{comm.name}": its runs were scored on different test sets '
+                          f'({", ".join(sorted({str(p.shape) for p in probs}))}); it is not scored', SpecWarning,
+                          stacklevel=2)
             continue
         labels = scored_labels(members[0].config, len(probs[0]), data_dir)
         rec = CommitteeRecord(exp.name, comm.name, 0, committee_accuracy(probs, labels), [r.run_id for r in recs],

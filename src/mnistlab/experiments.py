@@ -148,6 +148,10 @@ class Experiment:
     resources: Resources = Resources()  # the [resources] table
     committees: tuple[VariantCommittee, ...] = ()  # the [[committees]] tables
 
+    def committee_variants(self) -> dict[str, tuple[str, ...]]:
+        """The ``[[committees]]`` as name -> the variants it gathers (what a comparison shows)."""
+        return {c.name: c.variants for c in self.committees}
+
     def cells(self, *, quick: bool = False) -> list[Cell]:
         """Every cell: variant x repeat x member, in file order. ``quick`` shrinks each one.
 
@@ -371,13 +375,24 @@ def _committee_variants(names: Any, by_name: Mapping[str, Variant], where: str, 
             raise SpecError(f'{where}: variants: "{clip(n, 60)}" is listed twice', path=(*at, k), source=source)
     chosen = [by_name[n] for n in names]
     if sum(v.repeats * v.committee for v in chosen) < 2:
-        raise SpecError(f"{where}: variants: a committee needs at least 2 runs; {names[0]!r} trains one: add a "
-                        "variant, or repeats or committee to it", path=at, source=source)
-    test_sets = {(repr(v.config.get("dataset")), repr((v.config.get("data") or {}).get("subset"))) for v in chosen}
+        raise SpecError(f'{where}: variants: a committee needs at least 2 runs; "{clip(names[0], 60)}" trains one: '
+                        "add a variant, or repeats or committee to it", path=at, source=source)
+    test_sets = {_test_set(v.config) for v in chosen}
     if len(test_sets) > 1:
         raise SpecError(f"{where}: variants: they are scored on different test sets (dataset or data.subset "
                         "differ): a committee averages predictions of the same images", path=at, source=source)
     return names
+
+
+def _test_set(config: Mapping[str, Any]) -> str:
+    """What fixes a variant's test images: its dataset and ``data.subset`` and, for the user's own
+    data (which may carve its test split with the split seed), ``data.split_seed`` too."""
+    from mnistlab.data.registry import list_datasets
+
+    data = config.get("data") or {}
+    dataset = config.get("dataset")
+    own = not (isinstance(dataset, str) and dataset in {d.name for d in list_datasets()})
+    return repr((dataset, data.get("subset"), data.get("split_seed") if own else None))
 
 
 def _base_table(d: Mapping[str, Any], source: str) -> Mapping[str, Any]:

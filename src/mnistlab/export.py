@@ -120,10 +120,13 @@ def class_names(model: Run | Committee) -> list[str]:
 
 
 def metadata(model: Run | Committee) -> dict[str, str]:
-    """The file's metadata (strings, some JSON): dataset, class names, preprocessing, input, output, runs."""
+    """The file's metadata (strings, some JSON): dataset, class names, preprocessing, input, output,
+    runs, and the model spec (``mnistlab.spec``; for a committee of different networks, a
+    ``[[committees]]`` one, a JSON list of the members' specs in member order)."""
     dataset = model.dataset
     names = class_names(model)
     members = model.members if isinstance(model, Committee) else [model]
+    specs = [m.config["model"] for m in members]
     h, w = model.input_shape
     return {
         "mnistlab.version": __version__,
@@ -133,7 +136,7 @@ def metadata(model: Run | Committee) -> dict[str, str]:
         "mnistlab.input": f"images: float32 (N, 1, {h}, {w}), pixels / 255 in [0, 1], light on dark, in dataset form",
         "mnistlab.output": "logits: float32 (N, classes); softmax gives the class probabilities",
         "mnistlab.runs": json.dumps([m.run_id for m in members]),
-        "mnistlab.spec": json.dumps(model.config["model"]),
+        "mnistlab.spec": json.dumps(specs[0] if all(x == specs[0] for x in specs) else specs),
         "mnistlab.committee": str(len(members)) if isinstance(model, Committee) else "0",
     }
 
@@ -304,9 +307,10 @@ def _loaded(path: Path, fmt: str, module: nn.Module) -> Callable[[np.ndarray], n
         from mnistlab.models import build_model
         from mnistlab.specs import ModelSpec
 
-        spec = ModelSpec.from_dict(json.loads(read_metadata(path, "safetensors")["mnistlab.spec"]))
-        members = int(read_metadata(path, "safetensors")["mnistlab.committee"])
-        rebuilt = CommitteeModule([build_model(spec) for _ in range(members)]) if members else build_model(spec)
+        meta = read_metadata(path, "safetensors")
+        written, members = json.loads(meta["mnistlab.spec"]), int(meta["mnistlab.committee"])
+        specs = [ModelSpec.from_dict(d) for d in (written if isinstance(written, list) else [written] * max(members, 1))]
+        rebuilt = CommitteeModule([build_model(sp) for sp in specs]) if members else build_model(specs[0])
         rebuilt.load_state_dict(load_file(str(path)))
         run = rebuilt.eval()
 

@@ -208,7 +208,7 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
     stds = np.array([float(r.get("test_acc_std") or 0.0) for r in rows])
     fig = Figure(figsize=(max(5.0, 0.9 * len(rows) + 2), 4.2), layout="constrained")
     ax = fig.add_subplot()
-    bars = ax.bar(range(len(rows)), means, yerr=stds, capsize=4, color="C0", label="members' mean")
+    bars = ax.bar(range(len(rows)), means, yerr=stds, capsize=4, color="C0", label="mean of the runs")
     for bar, r, std in zip(bars, rows, stds):
         ax.annotate(f"n={r.get('n', '?')}", (bar.get_x() + bar.get_width() / 2, bar.get_height() + std),
                     ha="center", va="bottom", fontsize=7, xytext=(0, 6), textcoords="offset points")

@@ -878,6 +878,27 @@ class Committee:
 PICKS = ("best", "latest")
 
 
+def _committee_across(store: RunStore, ref: Any, target: str, name: str, records: Sequence[CommitteeRecord]) -> Committee:
+    """The committee across variants ``name`` as `mnistlab compare` shows it: its latest evaluation
+    over the current runs (``target``'s file's cells for the variants it names, or each variant as
+    last run); StoreError when no evaluation covers them."""
+    from mnistlab.views import resolve_runs
+
+    current = resolve_runs(store, target)
+    wanted = (ref.file.committee_variants().get(name) if ref.file is not None else None)
+    if wanted is not None:
+        ids = {r.run_id for r in current if r.variant in wanted}
+        usable = [c for c in records if set(c.member_ids) == ids]
+    else:
+        ids = {r.run_id for r in current}
+        usable = [c for c in records if set(c.member_ids) <= ids]
+    if not usable:
+        raise StoreError(f"committee {name!r} of {ref.name!r} was not scored on the current runs of its variants "
+                         "(a member has not finished, or the file changed since): run the experiment again")
+    whole = max(usable, key=lambda c: c.created_at)
+    return Committee([Run.from_store(store, m) for m in whole.member_ids], whole)
+
+
 def load_trained(store: RunStore, target: str, *, variant: str | None = None, pick: str = "best") -> Run | Committee:
     """The trained model ``target`` names in ``store``, ready to predict: a :class:`Run` or a :class:`Committee`.
 
@@ -886,8 +907,8 @@ def load_trained(store: RunStore, target: str, *, variant: str | None = None, pi
     ``variant`` when it has several (:func:`~mnistlab.views.resolve_runs`), is that variant's
     ``pick``: its "best" finished run by test accuracy or its "latest"; a committee variant is its
     best (or latest) scored committee of the most members, and ``variant`` may also name a
-    committee across variants (an experiment's ``[[committees]]``). Raises StoreError when nothing
-    usable matches.
+    committee across variants (an experiment's ``[[committees]]``: its latest evaluation over the
+    current runs, whatever ``pick``). Raises StoreError when nothing usable matches.
     """
     from mnistlab.comparison import resolve_experiment
     from mnistlab.views import resolve_runs
@@ -898,8 +919,7 @@ def load_trained(store: RunStore, target: str, *, variant: str | None = None, pi
     if ref.run is None and variant is not None:  # a committee across variants ([[committees]]) by its name
         across = [c for c in store.committees(ref.name) if c.variant == variant]
         if across and all(r.variant != variant for r in store.runs(experiment=ref.name)):
-            whole = max(across, key=lambda c: (len(c.member_ids), c.accuracy if pick == "best" else c.created_at))
-            return Committee([Run.from_store(store, m) for m in whole.member_ids], whole)
+            return _committee_across(store, ref, target, variant, across)
     runs = resolve_runs(store, target, variant)  # with a run id: that run, once --variant agrees with it
     if ref.run is not None:
         return Run.from_store(store, ref.run.run_id)

@@ -457,10 +457,11 @@ class RunStore:
                 con.execute("DELETE FROM committees WHERE experiment = ?", (experiment,))
             else:
                 gone = set(ids)
-                derived = [(e, v, r) for e, v, r, members in
+                derived = [(e, v, r, members) for e, v, r, members in
                            con.execute("SELECT experiment, variant, repeat, member_ids FROM committees")
                            if gone & set(json.loads(members))]
-                con.executemany("DELETE FROM committees WHERE experiment = ? AND variant = ? AND repeat = ?", derived)
+                con.executemany("DELETE FROM committees WHERE experiment = ? AND variant = ? AND repeat = ? "
+                                "AND member_ids = ?", derived)
         for i in ids:
             shutil.rmtree(self.root / "runs" / i, ignore_errors=True)
         if whole and experiment is not None:
