@@ -80,7 +80,9 @@ def test_a_committee_across_variants_averages_all_their_runs_and_gets_its_own_ro
     assert compare(store, exp.name, **by_file) == res.rows  # the full runs' rows again
     # deleting a member deletes the committees it was in, and their rows
     assert main_rm(store, next(r.run_id for r in runs if r.variant == "wide"))
-    assert [r["variant"] for r in compare(store, exp.name, **by_file)] == ["solo", "solos"]
+    after = compare(store, exp.name, **by_file)
+    assert [r["variant"] for r in after] == ["solo", "solos", "mixed"] and after[2]["committee_acc"] is None
+    assert after[2]["note"] == "committee of wide + solo: not scored, wide has no run"
 
 
 def test_a_quick_smoke_committee_leaves_the_full_committees_score(tmp_path: Path, data_dir: Path) -> None:
@@ -138,7 +140,8 @@ def test_a_committee_across_variants_follows_the_file_after_quick_runs_edits_and
     # the file now gathers only "a": its old three-run record is not shown as "x" until it is scored again
     write(tmp_path, text.replace('variants = ["a", "b"]', 'variants = ["a"]'))
     exp = load_experiment(p)
-    assert "x" not in {r["variant"] for r in compare(store, "exp", keys=keys(p), committees=exp.committee_variants())}
+    rows = {r["variant"]: r for r in compare(store, "exp", keys=keys(p), committees=exp.committee_variants())}
+    assert rows["x"]["committee_acc"] is None and rows["x"]["note"] == "committee of a: not scored yet"
     with pytest.raises(StoreError, match="'x' of 'exp' was not scored on the current runs"):
         load_trained(store, str(p), variant="x")
     rows = {r["variant"]: r for r in run_experiment(p, store, data_dir=data_dir).rows}
@@ -146,6 +149,36 @@ def test_a_committee_across_variants_follows_the_file_after_quick_runs_edits_and
     # renamed: the old name's rows go from the file's comparison
     write(tmp_path, text.replace('name = "x"', 'name = "y"'))
     assert {r["variant"] for r in run_experiment(p, store, data_dir=data_dir).rows} == {"a", "b", "y"}
+    with pytest.raises(StoreError, match=r"has no committee named 'x' \(its \[\[committees\]\]: y\)"):
+        load_trained(store, str(p), variant="x")  # the store still has x's records: by the file, they are stale
+
+
+def test_repeats_with_a_fixed_split_seed_equal_to_one_of_their_seeds_are_one_variant(tmp_path: Path,
+                                                                                       data_dir: Path) -> None:
+    # split_seed 1 and the repeats' seeds 0 and 1: the resolved configs cannot tell a fixed split seed
+    # from one that follows the seed, and comparing by name used to split the variant in two
+    fixed = TINY.replace("subset = 120\n", "subset = 120\nvalidation = 20\nsplit_seed = 1\n")
+    p = write(tmp_path, fixed + '[[variants]]\nname = "d"\nrepeats = 2\n[[committees]]\nname = "dd"\nvariants = ["d"]\n')
+    store = RunStore(tmp_path / "s")
+    by_file = run_experiment(p, store, data_dir=data_dir).rows
+    by_name = compare(store, "exp")
+    assert [(r["variant"], r["n"]) for r in by_name] == [("d", 2), ("dd", 2)] and by_name == by_file
+    assert len(load_trained(store, "exp", variant="dd").members) == 2
+
+
+def test_a_committee_whose_member_diverged_gets_a_row_saying_so(tmp_path: Path, data_dir: Path) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "ok"\n[[variants]]\nname = "boom"\n"train.lr" = 100.0\n'
+              '[[committees]]\nname = "mix"\nvariants = ["ok", "boom"]\n')
+    store = RunStore(tmp_path / "s")
+    rows = {r["variant"]: r for r in run_experiment(p, store, data_dir=data_dir).rows}
+    assert store.get(next(r.run_id for r in store.runs() if r.variant == "boom")).status == "diverged"
+    assert rows["mix"]["note"] == "committee of ok + boom: not scored, 1 of 2 runs finished"
+    assert rows["mix"]["committee_acc"] is None
+    with pytest.raises(StoreError, match="'mix' of 'exp' was not scored on the current runs"):
+        load_trained(store, str(p), variant="mix")
+    write(tmp_path, (TINY + '[[variants]]\nname = "ok"\n[[variants]]\nname = "boom"\n"train.lr" = 100.0\n'))
+    with pytest.raises(StoreError, match="has no finished run of variant 'mix'; variants: ok"):  # gone from the file
+        load_trained(store, str(p), variant="mix")
 
 
 def full_ids(store: RunStore, p: Path) -> set[str]:

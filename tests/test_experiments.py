@@ -275,7 +275,9 @@ def test_committees_across_variants_are_parsed_with_the_variants_they_gather(tmp
 
 @pytest.mark.parametrize("table, match, path", [
     ('committees = 3\n', "committees: must be a list of tables", ("committees",)),
-    ('[[committees]]\nvariants = ["a", "b"]\n', "name: must be ASCII letters", ("committees", 0, "name")),
+    ('[[committees]]\nvariants = ["a", "b"]\n', "name is missing", ("committees", 0)),
+    ('[[committees]]\nname = "x"\nvariants = ["a", "b"]\n[[committees]]\nname = "y"\nvariants = ["x", "b"]\n',
+     '"x" is a committee: a committee gathers variants', ("committees", 1, "variants", 0)),
     ('[[committees]]\nname = "a+b"\nvariants = ["a", "b"]\n', "name: must be ASCII letters",
      ("committees", 0, "name")),
     ('[[committees]]\nname = "a"\nvariants = ["a", "b"]\n', "already a variant's name", ("committees", 0, "name")),
@@ -297,7 +299,7 @@ def test_committees_across_variants_are_parsed_with_the_variants_they_gather(tmp
     ('[[committees]]\nname = "x"\nvariants = ["a", "b"]\ndescription = 5\n', "description: must be a string",
      ("committees", 0, "description")),
     ('[[variants]]\nname = "c"\n"data.subset" = 60\n[[committees]]\nname = "x"\nvariants = ["a", "c"]\n',
-     "different test sets", ("committees", 0, "variants")),
+     '"a" and "c" are scored on different test sets', ("committees", 0, "variants")),
     ('[[variants]]\nname = "c"\ndataset = "fashion-mnist"\n[[committees]]\nname = "x"\nvariants = ["a", "c"]\n',
      "different test sets", ("committees", 0, "variants")),
 ])

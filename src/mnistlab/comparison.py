@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from mnistlab.errors import NotRecorded, SpecError, StoreError, did_you_mean
-from mnistlab.experiments import Experiment, load_experiment, variant_setting
+from mnistlab.experiments import Experiment, load_experiment, same_setting
 from mnistlab.stats import welch_test
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 
@@ -195,8 +195,8 @@ def current_runs(runs: Sequence[RunRecord], keys: Collection[str] | None = None)
     if keys is not None:
         runs = [r for r in runs if r.config_hash in keys]
     else:
-        newest = {r.variant: variant_setting(r.config) for r in runs}
-        runs = [r for r in runs if variant_setting(r.config) == newest[r.variant]]
+        newest = {r.variant: r.config for r in runs}  # start order: each variant's last run
+        runs = [r for r in runs if same_setting(r.config, newest[r.variant])]
     latest = {(r.variant, r.config_hash): r for r in runs}  # start order: the last one wins
     return [r for r in runs if latest[(r.variant, r.config_hash)] is r]
 
@@ -259,6 +259,24 @@ class Comparison:
             row.update(member_acc_min=min(accs) if accs else None, member_acc_max=max(accs) if accs else None,
                        params=row["params"] if len(sizes) == 1 else None,  # one size, or the members differ
                        note="committee of " + " + ".join(dict.fromkeys(r.variant for r in recs)))
+            rows.append(row)
+        return rows + self._unscored_committee_rows(rows)
+
+    def _unscored_committee_rows(self, scored: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A row for each of the file's committees across variants that has runs but no score (a
+        member failed or diverged, or has not run yet), saying so, instead of no row at all."""
+        done = {r["variant"] for r in scored}
+        rows = []
+        for name, variants in (self.defined or {}).items():
+            recs = [r for v in variants for _, r in sorted(self._cells.get(v, {}).values(), key=lambda cell: cell[0])]
+            if name in done or len(recs) < 2:  # one run (a --quick smoke run of repeats) is no committee
+                continue
+            ok = sum(r.status == "finished" for r in recs)
+            missing = [v for v in variants if v not in self._cells]
+            why = (f"{ok} of {len(recs)} runs finished" if ok < len(recs)
+                   else f"{', '.join(missing)} has no run" if missing else "yet")
+            row = _row(name, recs, [])
+            row["note"] = f"committee of {' + '.join(variants)}: not scored{'' if why == 'yet' else ','} {why}"
             rows.append(row)
         return rows
 

@@ -50,7 +50,7 @@ import itertools
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -201,6 +201,24 @@ def variant_setting(resolved: Mapping[str, Any]) -> str:
     return cell_key({**resolved, "train": train, "data": data})
 
 
+def same_setting(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """Whether two resolved configs are runs of one variant setting (:func:`variant_setting`), also
+    where a fixed ``data.split_seed`` happens to equal one run's ``train.seed``: a resolved config
+    cannot tell that run's split seed from one that follows its seed, so :func:`variant_setting`
+    alone would split such a variant's repeats (split seed 1, seeds 0 and 1) into two settings."""
+    if variant_setting(a) == variant_setting(b):
+        return True
+
+    def loose(c: Mapping[str, Any]) -> tuple[str, Any, Any]:
+        """(the setting less any split seed, the split seed when it is not the run's seed, the split seed)"""
+        data, seed = dict(c.get("data") or {}), (c.get("train") or {}).get("seed")
+        split = data.pop("split_seed", None)
+        return variant_setting({**c, "data": data}), (None if split == seed else split), split
+
+    (la, ta, sa), (lb, tb, sb) = loose(a), loose(b)
+    return la == lb and ((ta is None and sa == tb) or (tb is None and sb == ta))
+
+
 def quick_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The same run, shrunk for smoke tests: a small data subset and one epoch (SWA from epoch 1)."""
     d = copy.deepcopy(dict(raw))
@@ -343,6 +361,8 @@ def parse_committees(tables: Any, variants: list[Variant] | None, source: str) -
             if key not in COMMITTEE_KEYS:
                 raise unknown_key(key, COMMITTEE_KEYS, where=where, path=at, source=source)
         name = t.get("name")
+        if name is None:
+            raise SpecError(f"{where}: name is missing: the committee's row is shown under it", path=at, source=source)
         if not isinstance(name, str) or not _NAME_RE.match(name):
             raise SpecError(f"{where}: name: must be ASCII letters, digits, '_', '-' or '.', starting with a letter "
                             f"or digit, at most 80 (got {show(name)})", path=(*at, "name"), source=source)
@@ -351,7 +371,7 @@ def parse_committees(tables: Any, variants: list[Variant] | None, source: str) -
             raise SpecError(f'{where}: name: "{name}" is already {what}\'s name; the table shows both: choose another',
                             path=(*at, "name"), source=source)
         taken.add(name)
-        names = _committee_variants(t.get("variants"), by_name, where, (*at, "variants"), source)
+        names = _committee_variants(t.get("variants"), by_name, where, (*at, "variants"), source, tables)
         description = t.get("description", "")
         if not isinstance(description, str):
             raise SpecError(f"{where}: description: must be a string, got {show(description)}",
@@ -361,12 +381,16 @@ def parse_committees(tables: Any, variants: list[Variant] | None, source: str) -
 
 
 def _committee_variants(names: Any, by_name: Mapping[str, Variant], where: str, at: tuple[str | int, ...],
-                        source: str) -> list[str]:
-    """A ``[[committees]]`` table's ``variants`` (at path ``at``), checked: see :func:`parse_committees`."""
+                        source: str, tables: Sequence[Mapping[str, Any]]) -> list[str]:
+    """A ``[[committees]]`` table's ``variants`` (at path ``at``), checked: see :func:`parse_committees`
+    (``tables``: all of them, to say so when one names another)."""
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise SpecError(f"{where}: variants: must be a list of variant names, e.g. [\"a\", \"b\"], got "
                         f"{show(names)}", path=at, source=source)
     for k, n in enumerate(names):
+        if n not in by_name and any(t.get("name") == n for t in tables):
+            raise SpecError(f'{where}: variants: "{clip(n, 60)}" is a committee: a committee gathers variants, not '
+                            "committees; list its variants here", path=(*at, k), source=source)
         if n not in by_name:
             hint = did_you_mean(n, by_name) or f"; the variants: {clip(', '.join(by_name), 200)}"
             raise SpecError(f'{where}: variants: no variant is named "{clip(n, 60)}"{hint}', path=(*at, k),
@@ -377,10 +401,12 @@ def _committee_variants(names: Any, by_name: Mapping[str, Variant], where: str, 
     if sum(v.repeats * v.committee for v in chosen) < 2:
         raise SpecError(f'{where}: variants: a committee needs at least 2 runs; "{clip(names[0], 60)}" trains one: '
                         "add a variant, or repeats or committee to it", path=at, source=source)
-    test_sets = {_test_set(v.config) for v in chosen}
+    test_sets = {_test_set(v.config): v.name for v in chosen}
     if len(test_sets) > 1:
-        raise SpecError(f"{where}: variants: they are scored on different test sets (dataset or data.subset "
-                        "differ): a committee averages predictions of the same images", path=at, source=source)
+        first, other = list(test_sets.values())[:2]
+        raise SpecError(f'{where}: variants: "{clip(first, 40)}" and "{clip(other, 40)}" are scored on different test '
+                        "sets (their dataset, data.subset or split seed differ): a committee averages predictions of "
+                        "the same images", path=at, source=source)
     return names
 
 

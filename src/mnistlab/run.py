@@ -885,7 +885,11 @@ def _committee_across(store: RunStore, ref: Any, target: str, name: str, records
     from mnistlab.views import resolve_runs
 
     current = resolve_runs(store, target)
-    wanted = (ref.file.committee_variants().get(name) if ref.file is not None else None)
+    wanted = ref.file.committee_variants().get(name) if ref.file is not None else None
+    if ref.file is not None and wanted is None:
+        raise StoreError(f"{ref.given} has no committee named {name!r} (its [[committees]]: "
+                         f"{', '.join(ref.file.committee_variants()) or 'none'}); a record of an older version of "
+                         "the file is read by the experiment's name")
     if wanted is not None:
         ids = {r.run_id for r in current if r.variant in wanted}
         usable = [c for c in records if set(c.member_ids) == ids]
@@ -918,7 +922,8 @@ def load_trained(store: RunStore, target: str, *, variant: str | None = None, pi
     ref = resolve_experiment(store, target)
     if ref.run is None and variant is not None:  # a committee across variants ([[committees]]) by its name
         across = [c for c in store.committees(ref.name) if c.variant == variant]
-        if across and all(r.variant != variant for r in store.runs(experiment=ref.name)):
+        in_file = ref.file is not None and variant in ref.file.committee_variants()
+        if (across or in_file) and all(r.variant != variant for r in store.runs(experiment=ref.name)):
             return _committee_across(store, ref, target, variant, across)
     runs = resolve_runs(store, target, variant)  # with a run id: that run, once --variant agrees with it
     if ref.run is not None:
