@@ -19,6 +19,7 @@ from mnistlab.experiments import load_experiment
 from mnistlab.export import export_model
 from mnistlab.run import Committee, Run, load_trained, prepare_data
 from mnistlab.store import RunRecord, RunStore
+from mnistlab.views import figure_for
 
 
 def test_committee_and_repeats_in_compare(tmp_path: Path, data_dir: Path) -> None:
@@ -202,6 +203,9 @@ def test_a_committee_of_different_networks_exports_and_has_a_card_for_each(tmp_p
         assert check is not None and check.passed, check
     card = model_card(both, data_dir=data_dir)
     assert "## Model 1 of 2: variant small (1 member)" in card and "## Model 2 of 2: variant wide" in card
+    cm = np.asarray(figure_for("confusion", store, "exp", variant="both", data_dir=data_dir).axes[0].images[0].get_array())
+    assert np.trace(cm) / cm.sum() == pytest.approx(both.test_accuracy)  # the committee's outputs, not a member's
+    assert both.test_accuracy not in [m.test_accuracy for m in both.members]  # (so a member's would fail this test)
     assert "committee of 2" in card and "trained with different settings" not in card  # only the model differs
 
 

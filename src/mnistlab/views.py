@@ -131,6 +131,11 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
     if kind in ("compare", "params", "time"):
         table = compare_experiment(store, resolve_experiment(store, target))  # a run id: its experiment
         return {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}[kind](table)
+    if kind in ("misclassified", "confusion", "per-class") and variant is not None:
+        committee = _committee_named(store, target, variant)
+        if committee is not None:  # a committee variant, or a [[committees]] name: its averaged outputs
+            ds, test_images, true, _ = run_predictions(store, committee[0], data_dir)
+            return _prediction_figure(kind, ds, test_images, true, committee[1], max_images)
     records = resolve_runs(store, target, variant)
     if kind == "history":
         # Past ten curves a plot is unreadable: then one run (the lowest seed) per variant.
@@ -147,13 +152,7 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
         return plot_image(imgs[index], f"{split} image {index}: {ds.info.class_names[int(labels[index])]}")
     if kind in ("misclassified", "confusion", "per-class"):
         ds, test_images, true, probs = run_predictions(store, record, data_dir)
-        names = ds.info.class_names
-        pred = probs.argmax(1)
-        if kind == "misclassified":
-            wrong = misclassified(probs, true)  # the most confident mistakes first
-            return plot_misclassified(test_images[wrong], true[wrong], pred[wrong], names, max_images)
-        cm = confusion_matrix(true, pred, len(names))
-        return plot_confusion_matrix(cm, names) if kind == "confusion" else plot_per_class_accuracy(cm, names)
+        return _prediction_figure(kind, ds, test_images, true, probs, max_images)
     model = store.load_model(record.run_id)
     if kind == "filters":
         return plot_filters(model)
@@ -163,6 +162,30 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
     # Each row says which test image it is and its class, as asked: "test #23: Trouser".
     row_labels = [f"test #{int(i)}: {ds.info.class_names[int(ds.test_labels[int(i)])]}" for i in images]
     return plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers, labels=row_labels)
+
+
+def _prediction_figure(kind: str, ds: Dataset, test_images: np.ndarray, true: np.ndarray, probs: np.ndarray,
+                       max_images: int) -> Figure:
+    """The misclassified images, confusion matrix or per-class accuracy of test softmax outputs ``probs``."""
+    names = ds.info.class_names
+    pred = probs.argmax(1)
+    if kind == "misclassified":
+        wrong = misclassified(probs, true)  # the most confident mistakes first
+        return plot_misclassified(test_images[wrong], true[wrong], pred[wrong], names, max_images)
+    cm = confusion_matrix(true, pred, len(names))
+    return plot_confusion_matrix(cm, names) if kind == "confusion" else plot_per_class_accuracy(cm, names)
+
+
+def _committee_named(store: RunStore, target: str, variant: str) -> tuple[RunRecord, np.ndarray] | None:
+    """(a member's record, the averaged test softmax outputs) when ``variant`` of ``target`` is a
+    scored committee (:func:`~mnistlab.run.load_trained`), else None (a single run's variant)."""
+    from mnistlab.evaluate import committee_probs
+    from mnistlab.run import Committee, load_trained
+
+    trained = load_trained(store, target, variant=variant)
+    if not isinstance(trained, Committee) or trained.members[0].record is None:
+        return None
+    return trained.members[0].record, committee_probs([np.asarray(m.result.test_probs) for m in trained.members])
 
 
 def _check_index(i: int, n: int, split: str) -> None:
