@@ -198,6 +198,8 @@ def test_a_committee_of_different_networks_exports_and_has_a_card_for_each(tmp_p
     store = RunStore(tmp_path / "s")
     run_experiment(p, store, data_dir=data_dir)
     both = load_trained(store, "exp", variant="both")
+    with pytest.raises(StoreError, match="variants: small, wide; committees: both$"):
+        load_trained(store, "exp")
     for suffix in ("safetensors", "onnx"):  # safetensors rebuilds each member from its own spec, and is checked
         check = export_model(both, tmp_path / f"m.{suffix}", data_dir=data_dir)
         assert check is not None and check.passed, check

@@ -930,8 +930,9 @@ def load_trained(store: RunStore, target: str, *, variant: str | None = None, pi
         return Run.from_store(store, ref.run.run_id)
     variants = list(dict.fromkeys(str(r.variant) for r in runs))
     if len(variants) > 1:
+        named = sorted({c.variant for c in store.committees(ref.name)} - set(variants))  # [[committees]]
         raise StoreError(f"experiment {ref.name!r} has {len(variants)} variants: choose one with --variant; "
-                         f"variants: {', '.join(variants)}")
+                         f"variants: {', '.join(variants)}" + (f"; committees: {', '.join(named)}" if named else ""))
     ids = {r.run_id for r in runs}
     committees = [c for c in store.committees(ref.name) if c.variant == variants[0] and set(c.member_ids) <= ids]
     if committees:  # the whole committee, not a --quick smoke committee of its first members
