@@ -10,6 +10,7 @@
 # RECIPE=name runs recipes/name.toml instead of seed002 (REPEATS=n repeats of every variant, default 3):
 #   RECIPE=best-mnist REPEATS=1 bash bench/gpu_reproduce.sh 540 5      # one committee of 5 (issue 16's targets)
 #   RECIPE=best-fashion REPEATS=3 bash bench/gpu_reproduce.sh 540 3    # WRN-16-4, 3 seeds
+#   RECIPE=best-mnist-candidates REPEATS=1 bash bench/gpu_reproduce.sh 540 10   # BN CNN x5, M5 x5, and both
 set -uo pipefail
 cd "$(dirname "$0")/.."
 LIMIT="${1:-450}" JOBS="${2:-12}" OUT="${OUT:-$PWD/gpu-out}"

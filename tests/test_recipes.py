@@ -40,7 +40,9 @@ def test_recipe_runs_quick(path: Path, tmp_path: Path, data_dir: Path) -> None:
     assert len(result.outcomes) == len(quick)
     assert all(o.record.status == "finished" for o in result.outcomes), [o.record.message for o in result.outcomes]
     rows = {r["variant"]: r for r in result.rows}
-    assert set(rows) == {v.name for v in exp.variants}
+    assert set(rows) == {v.name for v in exp.variants} | {c.name for c in exp.committees}
+    for c in exp.committees:  # a committee across variants: scored over their quick runs
+        assert rows[c.name]["committee_acc"] is not None, rows[c.name]
     for v in exp.variants:
         assert rows[v.name]["test_acc"] is not None
         assert (rows[v.name]["committee_acc"] is not None) == (v.committee > 1)
