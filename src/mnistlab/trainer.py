@@ -330,9 +330,10 @@ class Trainer:
         n, bs = len(images), self.batch_size
         steps = math.ceil(n / bs)
         hooks, batch_hooks = self.hooks, self.hooks.wants_batch_hooks
-        meter, lr = EpochMeter(images.device, self.plan.sync_each_step), self.base_lr
+        meter = EpochMeter(images.device, self.plan.sync_each_step)
         first, before = self._continue_epoch(meter)  # 0, 0.0, or a mid-epoch checkpoint's batches and seconds
         hooks.on_epoch_begin(epoch, {"resumed_after_batch": first, "seconds_before_resume": before} if first else {})
+        lr = self.base_lr  # after the callbacks: a scheduler or SWA sets the epoch's rate in on_epoch_begin
         self.model.train()
         start = time.perf_counter() - before
         # One gather per epoch, then each batch is a contiguous slice: the same batches as indexing
