@@ -18,9 +18,9 @@ A row holds ``variant``, ``n`` (runs counted), ``test_acc`` (their mean) and ``t
 (sample std, None for one run), the means of the other metrics, and for committee variants the
 members' accuracy range and the committee accuracy (and, where the members shared their
 validation images, the committee's validation accuracy: what to choose a committee on); see
-:data:`COLUMNS`. A committee across
-variants (an experiment's ``[[committees]]``) gets a row after theirs, with the same columns over
-its members' runs and a note naming its variants. ``vs_best`` says whether
+:data:`COLUMNS`. A committee across variants (an experiment's ``[[committees]]``) gets a row after
+theirs, with the same columns over its members' runs and a note naming its variants (or saying
+why it is not scored). ``vs_best`` says whether
 the variant's mean can be told apart from the best variant's by Welch's t-test (``"best"``,
 ``"within noise"``, ``"below"``; :func:`mark_vs_best`): a table marks the best ``best`` and the
 variants within its noise ``~best``, so that a ranking of seed noise is not read as a result.
