@@ -318,7 +318,7 @@ def test_a_search_has_no_committees_to_gather(tmp_path: Path) -> None:
               + '[search]\n"train.lr" = { log_uniform = [1e-4, 0.3] }\n[[committees]]\nname = "x"\nvariants = ["a"]\n')
     with pytest.raises(SpecError, match="a \\[search\\] has no variants to gather") as err:
         load_experiment(p)
-    assert err.value.path == ("committees",)
+    assert err.value.path == ("committees", 0) and err.value.line == 13  # the [[committees]] line
 
 
 def test_at_most_max_committees_tables(tmp_path: Path) -> None:

@@ -343,8 +343,9 @@ def parse_committees(tables: Any, variants: list[Variant] | None, source: str) -
     problem is a one-line SpecError at the bad key's path (``("committees", 0, "variants", 1)``);
     ``variants`` None (a search: no variants) refuses any table."""
     if variants is None and tables != []:
+        first: tuple[str | int, ...] = ("committees", 0) if isinstance(tables, list) else ("committees",)  # its line
         raise SpecError(f"{source}: committees: a [search] has no variants to gather: its best trials are "
-                        "written out with `mnistlab search-best`", path=("committees",), source=source)
+                        "written out with `mnistlab search-best`", path=first, source=source)
     if not isinstance(tables, list) or not all(isinstance(t, Mapping) for t in tables):
         raise SpecError(f"{source}: committees: must be a list of tables ([[committees]]), got {show(tables)}",
                         path=("committees",), source=source)
