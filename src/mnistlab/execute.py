@@ -608,50 +608,37 @@ def evaluate_committees(store: RunStore, exp: Experiment, cells: Sequence[Cell],
     for c in cells:
         if sizes.get(c.variant, 1) > 1:
             groups.setdefault((c.variant, c.repeat), []).append(c)
-    out = []
-    for (variant, repeat), members in groups.items():
-        if len(members) < 2:
-            continue
-        found = [store.find_finished(exp.name, variant, c.key) for c in members]
-        recs = [r for r in found if r is not None]
-        if len(recs) < len(found):  # incomplete (a member failed, or the sweep was stopped)
-            continue
-        probs = [store.load_predictions(r.run_id) for r in recs]
-        labels = scored_labels(members[0].config, len(probs[0]), data_dir)
-        rec = CommitteeRecord(exp.name, variant, repeat, committee_accuracy(probs, labels),
-                              [r.run_id for r in recs],
-                              [float(r.metrics.get("test_accuracy") or 0.0) for r in recs],
-                              time.time(), _val_accuracy(store, recs, measured, data_dir))
-        store.save_committee(rec)
-        out.append(rec)
-    return out + _evaluate_variant_committees(store, exp, cells, data_dir, measured)
+    committees = [(variant, repeat, members) for (variant, repeat), members in groups.items()]
+    committees += [(comm.name, 0, [c for c in cells if c.variant in comm.variants]) for comm in exp.committees]
+    records = (_score_committee(store, exp.name, name, repeat, members, measured, data_dir)
+               for name, repeat, members in committees)
+    return [rec for rec in records if rec is not None]
 
 
-def _evaluate_variant_committees(store: RunStore, exp: Experiment, cells: Sequence[Cell],
-                                 data_dir: str | os.PathLike | None,
-                                 measured: Mapping[tuple[str, ...], float]) -> list[CommitteeRecord]:
-    """Each ``[[committees]]`` table whose variants' cells (of ``cells``) have all finished: their
-    members' test softmax outputs averaged, scored and recorded under the committee's name."""
-    out = []
-    for comm in exp.committees:
-        members = [c for c in cells if c.variant in comm.variants]
-        found = [store.find_finished(exp.name, c.variant, c.key) for c in members]
-        recs = [r for r in found if r is not None]
-        if len(recs) < max(len(found), 2):  # incomplete, or one run (--quick shrinks repeats to 1)
-            continue
-        probs = [store.load_predictions(r.run_id) for r in recs]
-        if len({p.shape for p in probs}) > 1:  # scored on different test sets (load_experiment refuses that)
-            warnings.warn(f'committee "{comm.name}": its runs were scored on different test sets '
-                          f'({", ".join(sorted({str(p.shape) for p in probs}))}); it is not scored', SpecWarning,
-                          stacklevel=2)
-            continue
-        labels = scored_labels(members[0].config, len(probs[0]), data_dir)
-        rec = CommitteeRecord(exp.name, comm.name, 0, committee_accuracy(probs, labels), [r.run_id for r in recs],
-                              [float(r.metrics.get("test_accuracy") or 0.0) for r in recs], time.time(),
-                              _val_accuracy(store, recs, measured, data_dir))
-        store.save_committee(rec)
-        out.append(rec)
-    return out
+def _score_committee(store: RunStore, experiment: str, name: str, repeat: int, members: Sequence[Cell],
+                     measured: Mapping[tuple[str, ...], float],
+                     data_dir: str | os.PathLike | None) -> CommitteeRecord | None:
+    """Score and record committee ``name`` (a committee variant, or a ``[[committees]]`` table's
+    name) of the cells ``members`` once they have all finished: their test softmax outputs averaged
+    (its validation accuracy: ``measured`` before for these runs, or now). None, recording
+    nothing, while one has not finished, for fewer than 2 (``--quick`` shrinks repeats to 1), or
+    runs scored on different test sets (a warning: load_experiment refuses such a committee)."""
+    found = [store.find_finished(experiment, c.variant, c.key) for c in members]
+    recs = [r for r in found if r is not None]
+    if len(recs) < max(len(found), 2):
+        return None
+    probs = [store.load_predictions(r.run_id) for r in recs]
+    if len({p.shape for p in probs}) > 1:
+        warnings.warn(f'committee "{name}": its runs were scored on different test sets '
+                      f'({", ".join(sorted({str(p.shape) for p in probs}))}); it is not scored', SpecWarning,
+                      stacklevel=3)
+        return None
+    labels = scored_labels(members[0].config, len(probs[0]), data_dir)
+    rec = CommitteeRecord(experiment, name, repeat, committee_accuracy(probs, labels), [r.run_id for r in recs],
+                          [float(r.metrics.get("test_accuracy") or 0.0) for r in recs], time.time(),
+                          _val_accuracy(store, recs, measured, data_dir))
+    store.save_committee(rec)
+    return rec
 
 
 def _val_accuracy(store: RunStore, members: Sequence[RunRecord], measured: Mapping[tuple[str, ...], float],
