@@ -24,7 +24,7 @@ import numpy as np
 
 from mnistlab.data.userdata import dataset_label
 from mnistlab.evaluate import committee_probs, confusion_matrix
-from mnistlab.experiments import variant_setting
+from mnistlab.experiments import same_setting
 from mnistlab.models import summarize
 from mnistlab.plots import most_confused_pairs
 from mnistlab.preprocess import recipe_for
@@ -125,7 +125,8 @@ def _training_section(model: Run | Committee) -> list[str]:
                                            if (run.config.get("evaluate") or {}).get("tta") else None))]
     rows = [(k, v) for k, v in rows if v not in ("None", "")]
     full = json.dumps({k: v for k, v in run.config.items() if k != "model"}, indent=1, default=str)
-    differ = len({variant_setting({**m.config, "model": None}) for m in _members(model)}) > 1  # seeds aside
+    differ = not all(same_setting({**m.config, "model": None}, {**run.config, "model": None})  # seeds aside
+                     for m in _members(model))
     note = ([f"The members were trained with different settings; this table is the first member's (run "
              f"`{run.run_id}`): `mnistlab show RUN` gives each one's.", ""] if differ else [])
     return ["## Training", "", *note, *_table(["setting", "value"], rows), "", "<details><summary>the full resolved config"
