@@ -164,7 +164,11 @@ def test_repeats_with_a_fixed_split_seed_equal_to_one_of_their_seeds_are_one_var
     by_file = run_experiment(p, store, data_dir=data_dir).rows
     by_name = compare(store, "exp")
     assert [(r["variant"], r["n"]) for r in by_name] == [("d", 2), ("dd", 2)] and by_name == by_file
-    assert len(load_trained(store, "exp", variant="dd").members) == 2
+    dd = load_trained(store, "exp", variant="dd")
+    assert len(dd.members) == 2
+    from mnistlab.card import model_card
+
+    assert "trained with different settings" not in model_card(dd, data_dir=data_dir)  # one setting, two seeds
 
 
 def test_a_committee_whose_member_diverged_gets_a_row_saying_so(tmp_path: Path, data_dir: Path) -> None:
