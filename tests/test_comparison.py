@@ -154,6 +154,19 @@ def test_a_committee_across_variants_follows_the_file_after_quick_runs_edits_and
         load_trained(store, str(p), variant="x")  # the store still has x's records: by the file, they are stale
 
 
+def test_a_renamed_committee_shows_once_by_name(tmp_path: Path, data_dir: Path) -> None:
+    text = TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n[[committees]]\n'
+    p = write(tmp_path, text + 'name = "x"\nvariants = ["a", "b"]\n')
+    store = RunStore(tmp_path / "s")
+    before = run_experiment(p, store, data_dir=data_dir).rows
+    write(tmp_path, text + 'name = "y"\nvariants = ["a", "b"]\n')
+    after = run_experiment(p, store, data_dir=data_dir).rows  # nothing trains: the same runs, scored as y
+    assert len(store.runs()) == 2 and {c.variant for c in store.committees("exp")} == {"x", "y"}
+    by_name = compare(store, "exp")  # the store keeps x's record; by name, those runs are now y
+    assert [r["variant"] for r in by_name] == ["a", "b", "y"] and by_name == after
+    assert by_name[2]["committee_acc"] == before[2]["committee_acc"]
+
+
 def test_repeats_with_a_fixed_split_seed_equal_to_one_of_their_seeds_are_one_variant(tmp_path: Path,
                                                                                        data_dir: Path) -> None:
     # split_seed 1 and the repeats' seeds 0 and 1: the resolved configs cannot tell a fixed split seed
@@ -213,6 +226,10 @@ def test_a_committee_of_different_networks_exports_and_has_a_card_for_each(tmp_p
     assert np.trace(cm) / cm.sum() == pytest.approx(both.test_accuracy)  # the committee's outputs, not a member's
     assert both.test_accuracy not in [m.test_accuracy for m in both.members]  # (so a member's would fail this test)
     assert "committee of 2" in card and "trained with different settings" not in card  # only the model differs
+    for m in both.run_ids:  # a committee's figures read its members' stored predictions, not their weights
+        (store.artifact_dir(m) / "weights.safetensors").unlink()
+    again = figure_for("confusion", store, "exp", variant="both", data_dir=data_dir).axes[0].images[0].get_array()
+    assert np.array_equal(np.asarray(again), cm)
 
 
 def main_rm(store: RunStore, run_id: str) -> bool:
@@ -228,12 +245,22 @@ def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_d
     exp = load_experiment(p)
     by_file = compare(store, exp.name, keys={c.key for c in exp.cells()})
     assert by_file[0]["n"] == 2 and by_file[0]["test_acc"] == pytest.approx(full.rows[0]["test_acc"])
-    by_name = compare(store, exp.name)  # by name: the variant as it was last run, the smoke run
-    assert by_name[0]["n"] == 1 and by_name[0]["epochs"] == 1
+    by_name = compare(store, exp.name)  # by name: the variant as it was last run at full size, not the smoke run
+    assert by_name == full.rows
+    smoke = next(r for r in store.runs() if r.config_hash not in keys(p))
+    picked = load_trained(store, exp.name, pick="latest")  # what predict, export and card use by name
+    assert picked.run_id != smoke.run_id and picked.run_id in full_ids(store, p)
     write(tmp_path, text.replace('"a"\nrepeats = 2', '"a"\nrepeats = 2\n"train.lr" = 0.01'))
     edited = run_experiment(p, store, data_dir=data_dir)
+    run_experiment(p, store, data_dir=data_dir, quick=True)
     by_name = compare(store, exp.name)
     assert by_name[0]["n"] == 2 and by_name[0]["test_acc"] == pytest.approx(edited.rows[0]["test_acc"])
+    # a variant with nothing but a smoke run shows it: it is all there is
+    write(tmp_path, text + '[[variants]]\nname = "new"\n"train.lr" = 0.1\n')
+    only_smoke = run_experiment(p, store, data_dir=data_dir, quick=True).rows[1]
+    by_name = compare(store, exp.name)
+    assert [r["variant"] for r in by_name] == ["a", "new"] and by_name[1] == only_smoke
+    assert by_name[1]["epochs"] == 1 and by_name[0]["epochs"] == 2
 
 
 def _run(run_id: str, variant: str, key: str, started: float, acc: float, status: str = "finished") -> RunRecord:

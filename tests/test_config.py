@@ -13,7 +13,7 @@ from mnistlab._toml import dumps_toml, loads_toml
 from mnistlab.config import (
     RUN_DEFAULTS, AugmentConfig, RunConfig, TrainConfig, apply_overrides, build_run_config, checkpoint_config,
     checkpoint_key, config_changes,
-    parse_augment, parse_run_config, run_key, setting_default,
+    parse_augment, parse_run_config, run_key, setting_default, split_seed,
 )
 from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.optim import optimizer_defaults
@@ -377,3 +377,14 @@ def test_a_bad_monitor_in_a_run_file_names_its_line(tmp_path: Path):
                    'filepath = "best-{val_acc:.2f}.safetensors"\n')
     with pytest.raises(SpecError, match=f'^{run}:5: callbacks\\[0\\].filepath: .*did you mean "val_accuracy"'):
         build_run_config(run)
+
+
+def test_the_split_seed_is_the_fixed_one_else_the_runs_seed_in_configs_and_records() -> None:
+    follows = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"seed": 3}})
+    fixed = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"seed": 3},
+                              "data": {"split_seed": 7}})
+    assert (follows.split_seed, fixed.split_seed) == (3, 7)
+    assert split_seed(follows.resolved()) == 3 and follows.resolved()["data"]["split_seed"] == 3
+    assert split_seed(fixed.resolved()) == 7
+    assert split_seed({"train": {"seed": 5}, "data": {"split_seed": None}}) == 5  # a record that did not spell it out
+    assert split_seed({}) == 0 and split_seed({"data": {"split_seed": 0}, "train": {"seed": 9}}) == 0

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from mnistlab.errors import SpecError
-from mnistlab.experiments import cell_key, derive_name, load_experiment
+from mnistlab.experiments import cell_key, derive_name, is_quick, load_experiment
 
 TINY = """
 [base]
@@ -328,3 +328,11 @@ def test_at_most_max_committees_tables(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match=f"committees: at most {MAX_COMMITTEES}, got {MAX_COMMITTEES + 1}"):
         load_experiment(write(tmp_path, TWO + tables))
     assert len(load_experiment(write(tmp_path, TWO + tables.rsplit("[[committees]]", 1)[0], "ok.toml")).committees) == 100
+
+
+def test_is_quick_tells_a_smoke_cell_from_a_full_one(tmp_path: Path) -> None:
+    exp = load_experiment(write(tmp_path, TINY.replace("subset = 120", "subset = 1000").replace("epochs = 1", "epochs = 3")
+                                + '[[variants]]\nname = "a"\n'))
+    full, smoke = exp.cells()[0].config, exp.cells(quick=True)[0].config
+    assert not is_quick(full) and is_quick(smoke)
+    assert is_quick(load_experiment(write(tmp_path, TINY + '[[variants]]\nname = "a"\n', "tiny.toml")).cells()[0].config)

@@ -88,6 +88,8 @@ def test_what_cannot_train_as_one_stack_is_refused_with_the_reason(data_dir):
     # an experiment's cells spell each member's split seed out (split_seed = its seed): still refused
     assert "split_seed" in batch_refusal([member_cfg(s, data={**split, "split_seed": s}) for s in (0, 1)])
     assert batch_refusal([member_cfg(s, data={**split, "split_seed": 7}) for s in (0, 1)]) is None
+    # a fixed split seed equal to one member's seed: still one setting, one split (it used to read as "differ")
+    assert batch_refusal([member_cfg(s, data={**split, "split_seed": 1}) for s in (0, 1, 2)]) is None
     bn = [SMALL_CNN[0], {"type": "BatchNormalization"}, *SMALL_CNN[1:]]
     assert "BatchNormalization" in batch_refusal([member_cfg(s, model={"layers": bn}) for s in (0, 1)])
     with pytest.raises(Exception, match="cannot train as one stack"):

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from mnistlab.errors import NotRecorded, SpecError, StoreError, did_you_mean
-from mnistlab.experiments import Experiment, load_experiment, same_setting
+from mnistlab.experiments import Experiment, is_quick, load_experiment, same_setting
 from mnistlab.stats import welch_test
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 
@@ -190,12 +190,14 @@ def compare(store: RunStore, experiment: str, *, keys: set[str] | None = None,
 def current_runs(runs: Sequence[RunRecord], keys: Collection[str] | None = None) -> list[RunRecord]:
     """What a command that reads an experiment shows of its runs (given in start order): with
     ``keys`` (an experiment file's cells), the runs of those cells; without, each variant as it was
-    last run (runs of an older version of the file, or ``--quick`` smoke runs, have another
-    setting and are left out). Of several runs of one cell (a ``--force`` rerun) the latest."""
+    last run at full size (runs of an older version of the file have another setting and are left
+    out, and so are ``--quick`` smoke runs, :func:`~mnistlab.experiments.is_quick`, unless a
+    variant has nothing else). Of several runs of one cell (a ``--force`` rerun) the latest."""
     if keys is not None:
         runs = [r for r in runs if r.config_hash in keys]
     else:
-        newest = {r.variant: r.config for r in runs}  # start order: each variant's last run
+        newest = {r.variant: r.config for r in runs}  # start order: each variant's last run...
+        newest.update({r.variant: r.config for r in runs if not is_quick(r.config)})  # ...at full size, if any
         runs = [r for r in runs if same_setting(r.config, newest[r.variant])]
     latest = {(r.variant, r.config_hash): r for r in runs}  # start order: the last one wins
     return [r for r in runs if latest[(r.variant, r.config_hash)] is r]
@@ -242,6 +244,11 @@ class Comparison:
 
     def _variant_committee_rows(self) -> list[dict[str, Any]]:
         counted = {r.run_id: r for cells in self._cells.values() for _, r in cells.values()}
+        named: dict[frozenset[str], tuple[float, str]] = {}  # members -> the latest name they were scored under
+        for name, comms in self._committees.items():
+            for c in comms if name not in self._cells else ():
+                named[frozenset(c.member_ids)] = max(named.get(frozenset(c.member_ids), (-math.inf, "")),
+                                                     (c.created_at, name))
         rows = []
         for name, comms in self._committees.items():
             if name in self._cells or (self.defined is not None and name not in self.defined):
@@ -250,8 +257,8 @@ class Comparison:
                 want = {r.run_id for v in self.defined[name] for _, r in self._cells.get(v, {}).values()}
                 comms = [c for c in comms if set(c.member_ids) == want]
             complete = sorted((c for c in comms if all(m in counted for m in c.member_ids)), key=lambda c: c.created_at)
-            if not complete:  # members rerun or gone, or not scored yet
-                continue
+            if not complete or named[frozenset(complete[-1].member_ids)][1] != name:
+                continue  # members rerun or gone, or not scored yet; or renamed since (the same runs, scored again)
             recs = [counted[m] for m in complete[-1].member_ids]
             row = _row(name, recs, complete[-1:])
             accs = [a for a in (_num(r.metrics.get("test_accuracy")) for r in recs) if a is not None]

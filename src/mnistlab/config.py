@@ -362,6 +362,14 @@ class EvaluateConfig(BaseModel):
 
 
 # ------------------------------------------------------------------------------------- run config
+def split_seed(resolved: Mapping[str, Any]) -> int:
+    """:attr:`RunConfig.split_seed` of a recorded run's resolved config: ``data.split_seed``, which
+    :meth:`RunConfig.resolved` spells out, else ``train.seed`` (0 where neither is recorded)."""
+    data, train = resolved.get("data") or {}, resolved.get("train") or {}
+    seed = data.get("split_seed") if data.get("split_seed") is not None else train.get("seed")
+    return int(seed or 0)
+
+
 class RunConfig(BaseModel):
     """One training run. Build it with :func:`parse_run_config`; it is frozen."""
 
@@ -406,9 +414,14 @@ class RunConfig(BaseModel):
                            ("initial_accumulator_value", defaults.get("initial_accumulator_value"))):
             if d["train"][key] is None:
                 d["train"][key] = value  # Keras's default for this optimizer (None where it has no such setting)
-        if d["data"]["split_seed"] is None:
-            d["data"]["split_seed"] = self.train.seed
+        d["data"]["split_seed"] = self.split_seed
         return d
+
+    @property
+    def split_seed(self) -> int:
+        """The seed of this run's validation split (and of the test split carved from the user's own
+        data without a test file): ``data.split_seed``, else ``train.seed`` (see :func:`split_seed`)."""
+        return self.data.split_seed if self.data.split_seed is not None else self.train.seed
 
     @property
     def lr(self) -> float:

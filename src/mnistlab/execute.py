@@ -35,7 +35,7 @@ from mnistlab import accel
 from mnistlab.accel.members import batch_refusal
 from mnistlab.callbacks import Callback
 from mnistlab.comparison import COLUMNS, Comparison, compare
-from mnistlab.config import RunConfig, parse_run_config, with_threads
+from mnistlab.config import RunConfig, parse_run_config, split_seed, with_threads
 from mnistlab.datasets import load_any
 from mnistlab.errors import CheckpointError, SpecError, SpecWarning, show_warning
 from mnistlab.evaluate import committee_probs
@@ -677,13 +677,12 @@ def committee_val_accuracy(store: RunStore, members: Sequence[RunRecord],
 
 def _validation_split(config: Mapping[str, Any]) -> str | None:
     """What fixes a run's validation images (None: it has none, or validates on the test set)."""
-    data, train = config.get("data") or {}, config.get("train") or {}
+    data = config.get("data") or {}
     if not data.get("validation") or data.get("validation") == "test":
         return None
-    seed = data.get("split_seed") if data.get("split_seed") is not None else train.get("seed", 0)
     shape = (config.get("model") or {}).get("input_shape")
-    return json.dumps([config.get("dataset"), shape, seed, *(data.get(k) for k in ("subset", "validation", "stratify",
-                                                                                  "split"))], default=str)
+    fixed = (data.get(k) for k in ("subset", "validation", "stratify", "split"))
+    return json.dumps([config.get("dataset"), shape, split_seed(config), *fixed], default=str)
 
 
 def committee_accuracy(member_probs: Sequence[np.ndarray], labels: np.ndarray) -> float:
@@ -694,5 +693,5 @@ def committee_accuracy(member_probs: Sequence[np.ndarray], labels: np.ndarray) -
 
 def scored_labels(resolved: Mapping[str, Any], n: int, data_dir: str | os.PathLike | None = None) -> np.ndarray:
     """The test labels a run was scored on (``data.subset`` keeps the first images)."""
-    seed = int((resolved.get("data") or {}).get("split_seed") or 0)  # user data without a test file: its carved split
+    seed = split_seed(resolved)  # user data without a test file: its carved split
     return np.asarray(load_any(resolved["dataset"], data_dir, seed=seed).test_labels[:n])

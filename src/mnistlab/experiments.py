@@ -234,6 +234,13 @@ def quick_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     return d
 
 
+def is_quick(resolved: Mapping[str, Any]) -> bool:
+    """Whether a resolved config is a ``--quick`` smoke run's: :func:`quick_config` leaves its
+    setting as it is (one epoch, at most :data:`QUICK_SUBSET` train images). Read from the config
+    alone, so it holds for runs recorded before this function existed."""
+    return variant_setting(quick_config(resolved)) == variant_setting(resolved)
+
+
 # ------------------------------------------------------------------------------- loading
 def load_experiment(path: str | os.PathLike) -> Experiment:
     """Read and validate an experiment file; every problem is a one-line SpecError."""

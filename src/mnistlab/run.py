@@ -30,7 +30,7 @@ from mnistlab import accel
 from mnistlab._version import __version__
 from mnistlab.callbacks import Callback, EarlyStopping, check_progress_mode, make_callback
 from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, checkpoint_config, checkpoint_key,
-                             parse_run_config, run_key, setting_default)
+                             parse_run_config, run_key, setting_default, split_seed)
 from mnistlab.data.userdata import class_count_mismatch
 from mnistlab.datasets import load_any, validation_split
 from mnistlab.errors import CheckpointError, DataWarning, MnistlabError, ResourceError, SpecError, StoreError
@@ -41,7 +41,7 @@ from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 from mnistlab.trainer import FitOutcome, Trainer
 
 __all__ = ["Committee", "Recorder", "Run", "RunResult", "Split", "environment", "load_trained", "model_input",
-           "prepare_data", "run_config", "train"]
+           "prepare_data", "run_config", "train", "trained_runs"]
 
 
 @dataclass
@@ -107,11 +107,9 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
     """The :class:`~mnistlab.datasets.Dataset` a recorded run (its resolved ``config``) trained on:
     a registered name, or the user's own data resized to the model's input and split with the
     run's split seed, as :func:`prepare_data` loaded it. MnistlabError when it cannot be loaded."""
-    data, train = config.get("data") or {}, config.get("train") or {}
-    seed = data.get("split_seed") if data.get("split_seed") is not None else train.get("seed", 0)
     shape = (config.get("model") or {}).get("input_shape") or (28, 28)
     return load_any(config.get("dataset") or "", data_dir, image_shape=(int(shape[0]), int(shape[1])),
-                    seed=int(seed or 0))
+                    seed=split_seed(config))
 
 
 def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> Split:
@@ -120,9 +118,8 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
     The user's own data (a path or table in ``dataset``) is resized to the model's input and, when
     it has no test file, split with the run's split seed; its files' SHA-256 go in ``provenance``.
     """
-    split_seed = cfg.data.split_seed if cfg.data.split_seed is not None else cfg.train.seed
     height, width = cfg.model_spec().input_shape[:2]
-    ds = load_any(cfg.dataset, data_dir, image_shape=(height, width), seed=split_seed)
+    ds = load_any(cfg.dataset, data_dir, image_shape=(height, width), seed=cfg.split_seed)
     train_x, train_y = np.asarray(ds.train_images), np.asarray(ds.train_labels)
     test_x, test_y = np.asarray(ds.test_images), np.asarray(ds.test_labels)
     if cfg.data.subset > len(train_x):
@@ -138,7 +135,7 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
         val_x, val_y = test_x, test_y
     elif validation:
         kind = {"fraction": validation} if isinstance(validation, float) else {"count": validation}
-        train_idx, val_idx = validation_split(train_y, seed=split_seed, stratify=cfg.data.stratify,
+        train_idx, val_idx = validation_split(train_y, seed=cfg.split_seed, stratify=cfg.data.stratify,
                                               last=cfg.data.split == "last", **kind)
         val_x, val_y = train_x[val_idx], train_y[val_idx]
         train_x, train_y = train_x[train_idx], train_y[train_idx]
@@ -878,7 +875,8 @@ class Committee:
 PICKS = ("best", "latest")
 
 
-def _committee_across(store: RunStore, ref: Any, target: str, name: str, records: Sequence[CommitteeRecord]) -> Committee:
+def _committee_across(store: RunStore, ref: Any, target: str, name: str,
+                      records: Sequence[CommitteeRecord]) -> CommitteeRecord:
     """The committee across variants ``name`` as `mnistlab compare` shows it: its latest evaluation
     over the current runs (``target``'s file's cells for the variants it names, or each variant as
     last run); StoreError when no evaluation covers them."""
@@ -899,12 +897,22 @@ def _committee_across(store: RunStore, ref: Any, target: str, name: str, records
     if not usable:
         raise StoreError(f"committee {name!r} of {ref.name!r} was not scored on the current runs of its variants "
                          "(a member has not finished, or the file changed since): run the experiment again")
-    whole = max(usable, key=lambda c: c.created_at)
-    return Committee([Run.from_store(store, m) for m in whole.member_ids], whole)
+    return max(usable, key=lambda c: c.created_at)
 
 
 def load_trained(store: RunStore, target: str, *, variant: str | None = None, pick: str = "best") -> Run | Committee:
-    """The trained model ``target`` names in ``store``, ready to predict: a :class:`Run` or a :class:`Committee`.
+    """The trained model ``target`` names in ``store``, ready to predict: a :class:`Run` or a
+    :class:`Committee`, the runs :func:`trained_runs` chooses, with their weights loaded."""
+    ids, committee = trained_runs(store, target, variant=variant, pick=pick)
+    if committee is None:
+        return Run.from_store(store, ids[0])
+    return Committee([Run.from_store(store, m) for m in ids], committee)
+
+
+def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
+                 pick: str = "best") -> tuple[list[str], CommitteeRecord | None]:
+    """Which recorded runs ``target`` names as one trained model: ([run id], None) for a single
+    run, or (the members' run ids, their committee's record) for a committee; nothing is loaded.
 
     ``target`` is read as every command reads it (:func:`~mnistlab.comparison.resolve_experiment`):
     a run id (or unique prefix) is that run; an experiment file or name, narrowed to one
@@ -924,10 +932,11 @@ def load_trained(store: RunStore, target: str, *, variant: str | None = None, pi
         across = [c for c in store.committees(ref.name) if c.variant == variant]
         in_file = ref.file is not None and variant in ref.file.committee_variants()
         if (across or in_file) and all(r.variant != variant for r in store.runs(experiment=ref.name)):
-            return _committee_across(store, ref, target, variant, across)
+            whole = _committee_across(store, ref, target, variant, across)
+            return list(whole.member_ids), whole
     runs = resolve_runs(store, target, variant)  # with a run id: that run, once --variant agrees with it
     if ref.run is not None:
-        return Run.from_store(store, ref.run.run_id)
+        return [ref.run.run_id], None
     variants = list(dict.fromkeys(str(r.variant) for r in runs))
     if len(variants) > 1:
         named = sorted({c.variant for c in store.committees(ref.name)} - set(variants))  # [[committees]]
@@ -937,10 +946,10 @@ def load_trained(store: RunStore, target: str, *, variant: str | None = None, pi
     committees = [c for c in store.committees(ref.name) if c.variant == variants[0] and set(c.member_ids) <= ids]
     if committees:  # the whole committee, not a --quick smoke committee of its first members
         best = max(committees, key=lambda c: (len(c.member_ids), c.accuracy if pick == "best" else c.created_at))
-        return Committee([Run.from_store(store, m) for m in best.member_ids], best)
+        return list(best.member_ids), best
     if any(r.member > 0 for r in runs):
         raise StoreError(f"variant {variants[0]!r} of {ref.name!r} is a committee that was never scored whole "
                          "(a member did not finish): give one member's run id instead")
     acc = lambda r: float(r.metrics["test_accuracy"]) if isinstance(r.metrics.get("test_accuracy"), (int, float)) else -1.0
     chosen = max(runs, key=lambda r: (acc(r), r.created_at) if pick == "best" else (r.created_at, 0.0))
-    return Run.from_store(store, chosen.run_id)
+    return [chosen.run_id], None

@@ -67,6 +67,18 @@ class FitOutcome:
     checkpointed_step: int = 0  # batches of the next epoch the checkpoint holds (0: written at an epoch's end)
 
 
+@dataclass(frozen=True)
+class CheckpointTarget:
+    """Where a fit writes its checkpoints: the file, the run's config key (a checkpoint of another
+    key is refused on resume), the config that key hashes (:func:`~mnistlab.config.checkpoint_config`,
+    kept in the file to name what changed) and the fit's outcome (which says what the file holds)."""
+
+    path: Path
+    key: str
+    key_config: str
+    outcome: FitOutcome
+
+
 @contextlib.contextmanager
 def stop_signals_held() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM back in this thread for the block (POSIX): one that comes meanwhile
@@ -220,8 +232,7 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self._target_epochs: int | None = None  # set by fit(); saved in checkpoints
         self._resumed_from: dict[str, Any] = {}
-        self._checkpoint_to: tuple[Path, str, FitOutcome] | None = None  # set by fit(): (file, config key, outcome)
-        self._key_config = ""  # set by fit(): what the config key hashes, kept in checkpoints to name a change
+        self._checkpoint_to: CheckpointTarget | None = None  # set by fit() when it writes checkpoints
         self._epoch_shuffle = self.shuffle_gen.get_state()  # the shuffle RNG before this epoch's order was drawn
         self._resume_in_epoch: dict[str, Any] | None = None  # a mid-epoch checkpoint's position, until run_epoch takes it
 
@@ -264,12 +275,11 @@ class Trainer:
         ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
         self._target_epochs = epochs
         self._checkpoint_every, self._last_checkpoint, self._unwritable = checkpoint_every, time.monotonic(), False
-        self._checkpoint_to = None if ckpt is None else (ckpt, config_key, outcome)
-        self._key_config = key_config
+        self._checkpoint_to = None if ckpt is None else CheckpointTarget(ckpt, config_key, key_config, outcome)
         outcome.checkpointed = None if ckpt is None else 0
         self._classes = max(int(labels.max()) + 1, 2) if len(labels) else 2  # for blow_up's chance level
         if resume and ckpt is not None and ckpt.exists():
-            self.load_checkpoint(ckpt, config_key)
+            self.load_checkpoint(ckpt, config_key, key_config)
             outcome.resumed_from = outcome.checkpointed = self.epochs_done
             outcome.resumed_from_step = outcome.checkpointed_step = (self._resume_in_epoch or {}).get("steps", 0)
             reached = self.epochs_done + (1 if outcome.resumed_from_step else 0)  # epochs it has begun
@@ -287,7 +297,7 @@ class Trainer:
             if outcome.resumed_from == outcome.resumed_from_step == 0:  # a resumed run's callbacks carry their state on
                 self.hooks.on_train_begin(logs)
             with self.plan.activate() as self.flushes_denormals:
-                logs = self._epochs(outcome, epochs, images, labels, val, ckpt, config_key)
+                logs = self._epochs(outcome, epochs, images, labels, val)
             if outcome.status in ("finished", "diverged"):
                 # A diverged run ends the way Keras's TerminateOnNaN ends fit, with on_train_end:
                 # EarlyStopping(restore_best_weights) hands back its best epoch instead of NaNs.
@@ -297,7 +307,7 @@ class Trainer:
         return outcome
 
     def _epochs(self, outcome: FitOutcome, epochs: int, images: torch.Tensor, labels: torch.Tensor,
-                val: tuple[torch.Tensor, torch.Tensor] | None, ckpt: Path | None, config_key: str) -> dict[str, Any]:
+                val: tuple[torch.Tensor, torch.Tensor] | None) -> dict[str, Any]:
         """The epoch loop of :meth:`fit`; sets ``outcome``'s status; returns the last epoch's logs."""
         logs: dict[str, Any] = {}
         try:
@@ -312,10 +322,10 @@ class Trainer:
                 logs = {k: v for k, v in entry.items() if k != "epoch"}  # what on_train_end sees, as in Keras
                 self.epochs_done += 1
                 # The fit ends here: an older checkpoint of it (this fit's, or the one it resumed) is replaced.
-                if ckpt is not None:
-                    last = (self.epochs_done == epochs or self.stop_training) and ckpt.exists()
+                if (target := self._checkpoint_to) is not None:
+                    last = (self.epochs_done == epochs or self.stop_training) and target.path.exists()
                     if last or time.monotonic() - self._last_checkpoint >= self._checkpoint_every:
-                        self._write_checkpoint(ckpt, config_key, outcome)
+                        self._write_checkpoint(target)
                 if (why := blow_up(self.history, self._classes)) is not None:  # finite, but far past chance
                     outcome.status, outcome.message = "diverged", why
                     break
@@ -394,7 +404,7 @@ class Trainer:
             return
         sums = meter.state_dict()
         if math.isfinite(sums["loss_sum"]):  # a NaN never replaces the last good checkpoint
-            self._write_checkpoint(*target, partial=(done, sums, time.perf_counter() - start))
+            self._write_checkpoint(target, partial=(done, sums, time.perf_counter() - start))
 
     def _diverged(self, loss: float, where: str, lr: float) -> None:
         """Note why the run diverged (a non-finite ``loss`` ``where``); run_epoch then returns None."""
@@ -480,17 +490,17 @@ class Trainer:
                               # mnistlab before 0.3.0 had no native kernel and wrote no such key
                               "native_kernel": state.get("native_kernel", "off: mnistlab before 0.3.0")}
 
-    def _write_checkpoint(self, path: Path, config_key: str, outcome: FitOutcome,
-                          partial: tuple[int, dict[str, Any], float] | None = None) -> None:
+    def _write_checkpoint(self, target: CheckpointTarget, partial: tuple[int, dict[str, Any], float] | None = None) -> None:
         """:meth:`save_checkpoint` at an epoch's end (or inside one: ``partial``); one that cannot be
         written (a full disk, a quota) is said once and training goes on: a resume point is never
         worth failing a run for. A stop signal during the write comes after it and after ``outcome``
         says what the file holds (what a stopped run records as where its next run continues)."""
+        outcome = target.outcome
         with stop_signals_held():
             try:
-                self.save_checkpoint(path, config_key, partial)
+                self.save_checkpoint(target.path, target.key, partial, target.key_config)
             except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as a RuntimeError
-                self._unwritable_checkpoint(path, exc, outcome)
+                self._unwritable_checkpoint(target.path, exc, outcome)
                 return
             self._last_checkpoint, outcome.checkpointed, self._unwritable = time.monotonic(), self.epochs_done, False
             outcome.checkpointed_step = partial[0] if partial else 0
@@ -509,13 +519,14 @@ class Trainer:
         self._last_checkpoint = time.monotonic()  # the next try after another period, not after every batch
 
     def save_checkpoint(self, path: Path, config_key: str = "",
-                        partial: tuple[int, dict[str, Any], float] | None = None) -> None:
+                        partial: tuple[int, dict[str, Any], float] | None = None, key_config: str = "") -> None:
         """Write atomically (temp file + rename), so a crash never leaves half a checkpoint; a
-        failed or interrupted write (a full disk, Ctrl-C) leaves no temp file either."""
+        failed or interrupted write (a full disk, Ctrl-C) leaves no temp file either. The file keeps
+        ``config_key`` and ``key_config`` (what the key hashes) for :meth:`load_checkpoint`."""
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         try:
-            torch.save({**self.state_dict(partial), "config_key": config_key, "config": self._key_config,
+            torch.save({**self.state_dict(partial), "config_key": config_key, "config": key_config,
                         "mnistlab": __version__}, tmp)
             os.replace(tmp, path)
         except BaseException:
@@ -523,9 +534,10 @@ class Trainer:
                 tmp.unlink(missing_ok=True)
             raise
 
-    def load_checkpoint(self, path: Path, config_key: str = "") -> None:
+    def load_checkpoint(self, path: Path, config_key: str = "", key_config: str = "") -> None:
         """Load a checkpoint written by :meth:`save_checkpoint`; CheckpointError if it is unreadable,
-        not mnistlab's, of another run config (``config_key``) or of another model."""
+        not mnistlab's, of another run config (``config_key``: the settings that changed are named
+        when ``key_config`` is given) or of another model."""
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)  # RNG states must stay on CPU
         except Exception as exc:  # truncated, garbage or hostile (non-weights) pickle
@@ -536,7 +548,7 @@ class Trainer:
         if config_key and state.get("config_key") != config_key:
             writer = state.get("mnistlab")
             by = "" if writer == __version__ else f" (and by mnistlab {writer or 'of an older version'}, not {__version__})"
-            changed = _changed_settings(state.get("config"), self._key_config)
+            changed = _changed_settings(state.get("config"), key_config)
             raise CheckpointError(f"{path}: the checkpoint was written by a different run config{by}{changed}")
         done, history = state.get("epochs_done"), state.get("history")
         if not (isinstance(done, int) and isinstance(history, list) and 0 <= done == len(history)):

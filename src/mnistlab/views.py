@@ -178,14 +178,15 @@ def _prediction_figure(kind: str, ds: Dataset, test_images: np.ndarray, true: np
 
 def _committee_named(store: RunStore, target: str, variant: str) -> tuple[RunRecord, np.ndarray] | None:
     """(a member's record, the averaged test softmax outputs) when ``variant`` of ``target`` is a
-    scored committee (:func:`~mnistlab.run.load_trained`), else None (a single run's variant)."""
+    scored committee (:func:`~mnistlab.run.trained_runs`), else None (a single run's variant).
+    Reads the members' stored predictions, not their weights."""
     from mnistlab.evaluate import committee_probs
-    from mnistlab.run import Committee, load_trained
+    from mnistlab.run import trained_runs
 
-    trained = load_trained(store, target, variant=variant)
-    if not isinstance(trained, Committee) or trained.members[0].record is None:
+    ids, committee = trained_runs(store, target, variant=variant)
+    if committee is None:
         return None
-    return trained.members[0].record, committee_probs([np.asarray(m.result.test_probs) for m in trained.members])
+    return store.get(ids[0]), committee_probs([np.asarray(store.load_predictions(m)) for m in ids])
 
 
 def _check_index(i: int, n: int, split: str) -> None:

@@ -58,10 +58,10 @@ def batch_refusal(configs: Sequence[RunConfig]) -> str | None:
     (no per-seed random validation split) and no BatchNormalization layer."""
     if len(configs) < 2:
         return "a committee of one"
-    from mnistlab.experiments import variant_setting  # what a variant's runs share: all but their seeds
+    from mnistlab.experiments import same_setting  # what a variant's runs share: all but their seeds
 
     first = configs[0]
-    if len({variant_setting(c.resolved()) for c in configs}) > 1:
+    if not all(same_setting(first.resolved(), c.resolved()) for c in configs[1:]):
         return "the members differ in more than train.seed"
     if first.callbacks:
         return "callbacks act on each member alone"
@@ -70,7 +70,7 @@ def batch_refusal(configs: Sequence[RunConfig]) -> str | None:
     if first.evaluate.tta is not None:
         return "evaluate.tta scores each member on its own"
     data = first.data
-    split_seeds = {c.data.split_seed if c.data.split_seed is not None else c.train.seed for c in configs}
+    split_seeds = {c.split_seed for c in configs}
     if data.validation not in (0, 0.0, "test") and data.split == "random" and len(split_seeds) > 1:
         return "each member holds out its own random validation split (set data.split_seed to share one)"
     if any(node.type == "BatchNormalization" for node in keras_graph(first.model_spec())):  # blocks' BNs too
