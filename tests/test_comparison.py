@@ -344,3 +344,16 @@ def test_a_dataset_judged_by_balanced_accuracy_shows_it() -> None:
     assert "test_balanced_acc" in format_rows(list(rows.values()), "csv").splitlines()[0]
     plain = Comparison(runs[2:], []).rows()
     assert "balanced acc" not in display_cells(plain)[0]  # only where a dataset is judged by it
+
+
+def test_plot_history_of_a_committee_across_variants_draws_its_members(tmp_path: Path, data_dir: Path) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\nrepeats = 2\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n'
+              '[[variants]]\nname = "c"\n"train.lr" = 0.02\n[[committees]]\nname = "ab"\nvariants = ["a", "b"]\n')
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+    lines = lambda fig: sorted(line.get_label() for ax in fig.axes for line in ax.lines)  # noqa: E731
+    ab = lines(figure_for("history", store, "exp", variant="ab"))
+    assert ab and any("b" in x for x in ab) and not any(x.startswith("c") for x in ab)
+    assert len(ab) == 3 * len(lines(figure_for("history", store, "exp", variant="b")))  # three members, one run of b
+    with pytest.raises(StoreError, match="no finished run of variant 'abc'"):
+        figure_for("history", store, "exp", variant="abc")

@@ -245,3 +245,21 @@ def test_seed000_recipe_report_shows_all_parts_in_chromium(data_dir, tmp_path, c
     shot = check_in_browser(out, tmp_path, rows=9, images=3 + 9 * 3)
     (tmp_path / "keep").mkdir()
     shot.replace(tmp_path / "keep" / "seed000-report.png")
+
+
+def test_report_follows_compare_committees_get_sections_and_smoke_runs_stay_out(data_dir, tmp_path):
+    from test_experiments import TINY, write
+
+    p = write(tmp_path, TINY.replace("epochs = 1", "epochs = 2") + '[[variants]]\nname = "team"\ncommittee = 2\n'
+              '[[variants]]\nname = "solo"\n"train.lr" = 0.01\n[[committees]]\nname = "all"\nvariants = ["team", "solo"]\n')
+    store = RunStore(tmp_path / "s")
+    rows = {r["variant"]: r for r in run_experiment(p, store, data_dir=data_dir).rows}
+    run_experiment(p, store, data_dir=data_dir, quick=True)  # smoke runs: in neither the table nor a section
+    for target in (str(p), "exp"):
+        text = html.unescape(report.build_report(store, target, data_dir=data_dir))
+        assert text.count("<section") == 3 and ">all</h3>" in text, target
+        assert text.count("epochs 1") == 0 and "2 runs (seeds 0, 1)" in text
+        errors = [int(e) for e in re.findall(r"errors of the committee of \d runs \(averaged outputs\): (\d+) of", text)]
+        n = len(store.load_predictions(store.runs()[0].run_id))
+        assert errors == [round((1 - rows["team"]["committee_acc"]) * n), round((1 - rows["all"]["committee_acc"]) * n)]
+        assert "committee of team + solo" in text and text.count("<summary>config</summary>") == 2

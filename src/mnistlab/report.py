@@ -27,8 +27,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnistlab import plots, views
-from mnistlab.comparison import compare
-from mnistlab.errors import MnistlabError, PlotError, StoreError, did_you_mean
+from mnistlab.comparison import compare_experiment, current_runs, resolve_experiment
+from mnistlab.errors import MnistlabError, PlotError, StoreError
 from mnistlab.evaluate import confusion_matrix, misclassified
 from mnistlab.search import is_search, param_importances, trial_rows
 from mnistlab.store import RunRecord, RunStore
@@ -142,19 +142,61 @@ def _facts(records: Sequence[RunRecord]) -> list[str]:
     return facts
 
 
-def _variant_section(store: RunStore, name: str, records: Sequence[RunRecord],
+def _variant_section(store: RunStore, target: str, name: str, records: Sequence[RunRecord],
                      data_dir: str | os.PathLike | None) -> VariantSection:
+    """A variant's section: facts, config, its runs' curves and, from its stored test predictions,
+    the confusion matrix and most confident mistakes: of the committee's averaged outputs when the
+    variant is a scored committee, else of its first run."""
     section = VariantSection(name=name, config=records[0].config, facts=_facts(records))
-    section.figures.append(("training history", figure_data_uri(plots.plot_history(views.history_runs(records)))))
-    first = records[0]
+    section.figures.append(("training history", _history_uri(records)))
+    try:
+        committee = views.committee_predictions(store, target, name)
+    except MnistlabError as exc:  # a committee a member of which did not finish: its first run instead
+        section.notes.append(f"no committee figures: {exc}")
+        committee = None
+    _prediction_figures(store, section, records[0] if committee is None else committee, data_dir)
+    return section
+
+
+def _committee_section(store: RunStore, target: str, row: Mapping[str, Any],
+                       data_dir: str | os.PathLike | None) -> VariantSection | None:
+    """The section of a committee across variants (``[[committees]]``): its members' facts and
+    curves, and the figures of their averaged outputs; None when it was not scored."""
+    try:
+        committee = views.committee_predictions(store, target, str(row["variant"]))
+    except MnistlabError:
+        return None  # not scored on the current runs: the table's row says why
+    if committee is None:
+        return None
+    members = committee[0]
+    section = VariantSection(name=str(row["variant"]), config=None, facts=[str(row.get("note") or ""), *_facts(members)])
+    section.figures.append(("training history of the members", _history_uri(members)))
+    _prediction_figures(store, section, committee, data_dir)
+    return section
+
+
+def _history_uri(records: Sequence[RunRecord]) -> str:
+    many = len(records) > 10  # past ten curves a plot is unreadable: then one run per variant, as `plot history`
+    return figure_data_uri(plots.plot_history(views.history_runs(views.one_per_variant(records) if many else records)))
+
+
+def _prediction_figures(store: RunStore, section: VariantSection,
+                        source: RunRecord | tuple[list[RunRecord], np.ndarray], data_dir: str | os.PathLike | None) -> None:
+    """Add the confusion matrix and the misclassified images of one run (a record) or of a
+    committee (its members' records and averaged outputs) to ``section``, or a note saying why not."""
+    first = source if isinstance(source, RunRecord) else source[0][0]
     try:
         ds, images, true, probs = views.run_predictions(store, first, data_dir)
     except (MnistlabError, OSError) as exc:
         section.notes.append(f"no confusion matrix or misclassified images for run {first.run_id}: {exc}")
-        return section
+        return
+    if isinstance(source, RunRecord):
+        who = f"run {first.run_id} (seed {first.seed})"
+    else:
+        probs, who = source[1], f"the committee of {len(source[0])} runs (averaged outputs)"
     pred = probs.argmax(1)
     cm = confusion_matrix(true, pred, ds.info.num_classes)
-    section.notes.append(f"errors of run {first.run_id} (seed {first.seed}): {int((true != pred).sum())} of {len(true)} "
+    section.notes.append(f"errors of {who}: {int((true != pred).sum())} of {len(true)} "
                          "test images misclassified; most confused: " + ", ".join(
                              f"{ds.info.class_names[t]} as {ds.info.class_names[p]} ({c})"
                              for t, p, c in plots.most_confused_pairs(cm, 3)))
@@ -162,7 +204,6 @@ def _variant_section(store: RunStore, name: str, records: Sequence[RunRecord],
     wrong = misclassified(probs, true)  # the most confident mistakes first
     section.figures.append(("misclassified test images (true blue, predicted red)", figure_data_uri(
         plots.plot_misclassified(images[wrong], true[wrong], pred[wrong], ds.info.class_names, 25))))
-    return section
 
 
 def search_figures(store: RunStore, experiment: str, records: Sequence[RunRecord],
@@ -184,16 +225,23 @@ def search_figures(store: RunStore, experiment: str, records: Sequence[RunRecord
 
 
 def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLike | None = None) -> str:
-    """Collect an experiment's runs from `store` and render the report (no training happens)."""
-    records = store.runs(experiment=experiment)
-    if not records:
-        known = sorted({str(r.experiment) for r in store.runs() if r.experiment})
-        raise StoreError(f"no runs recorded for experiment {experiment!r}{did_you_mean(experiment, known)}"
-                         + (f"; experiments: {', '.join(known)}" if known else "; the store is empty"))
-    finished = [r for r in records if r.status == "finished"]
+    """Collect an experiment's runs from `store` and render the report (no training happens).
+
+    ``experiment`` is read as `mnistlab compare` reads it (an experiment file: its current cells and
+    committees; a name: each variant as last run at full size; a run id: its experiment), and the
+    report shows what that comparison shows: one section per variant, then one per committee across
+    variants. Raises StoreError for an unknown experiment (naming those the store holds) and
+    SpecError for an invalid file, as :func:`~mnistlab.comparison.resolve_experiment`.
+    """
+    ref = resolve_experiment(store, experiment)
+    records = store.runs(experiment=ref.name)
+    current = current_runs([r for r in records if r.status != "running"], ref.keys())
     notes = [f"run {r.run_id} ({r.variant}, seed {r.seed}) {r.status}" + (f": {r.message}" if r.message else "")
-             for r in records if r.status != "finished"]
-    rows = compare(store, experiment)
+             for r in current if r.status != "finished"]
+    try:
+        rows = compare_experiment(store, ref)
+    except StoreError as exc:  # nothing current to compare (say, only --quick runs of a file)
+        rows, notes = [], [*notes, str(exc)]
     figures = []
     for caption, draw in (("test accuracy per variant", plots.plot_comparison),
                           ("accuracy vs parameters", plots.plot_accuracy_vs_params),
@@ -203,14 +251,16 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
         except PlotError as exc:
             notes.append(f"{caption}: {exc}")
     if is_search(records):
-        figures += search_figures(store, experiment, records, notes)
+        figures += search_figures(store, ref.name, records, notes)
     # Sections follow the comparison table's order (the experiment file's), runs by seed within.
     by_variant: dict[str, list[RunRecord]] = {str(row["variant"]): [] for row in rows if "variant" in row}
-    for r in sorted(finished, key=lambda r: (r.seed if r.seed is not None else 0, r.created_at)):
-        by_variant.setdefault(str(r.variant), []).append(r)
-    by_variant = {name: runs for name, runs in by_variant.items() if runs}
-    sections = [_variant_section(store, name, runs, data_dir) for name, runs in by_variant.items()]
-    return render_report(experiment, rows, figures, sections, notes)
+    for r in sorted(current, key=lambda r: (r.seed if r.seed is not None else 0, r.created_at)):
+        if r.status == "finished":
+            by_variant.setdefault(str(r.variant), []).append(r)
+    sections = [_variant_section(store, experiment, name, runs, data_dir) for name, runs in by_variant.items() if runs]
+    across = (_committee_section(store, experiment, row, data_dir) for row in rows if not by_variant.get(str(row["variant"]))
+              and row.get("committee_acc") is not None)
+    return render_report(ref.name, rows, figures, [*sections, *(s for s in across if s is not None)], notes)
 
 
 def write_report(store: RunStore, experiment: str, path: str | os.PathLike, *,

@@ -104,7 +104,8 @@ def history_runs(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], fl
     return out
 
 
-def _one_per_variant(records: Sequence[RunRecord]) -> list[RunRecord]:
+def one_per_variant(records: Sequence[RunRecord]) -> list[RunRecord]:
+    """The first record of each variant, in order (a readable number of curves)."""
     seen: dict[str, RunRecord] = {}
     for r in records:
         seen.setdefault(str(r.variant), r)
@@ -132,14 +133,14 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
         table = compare_experiment(store, resolve_experiment(store, target))  # a run id: its experiment
         return {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}[kind](table)
     if kind in ("misclassified", "confusion", "per-class") and variant is not None:
-        committee = _committee_named(store, target, variant)
+        committee = committee_predictions(store, target, variant)
         if committee is not None:  # a committee variant, or a [[committees]] name: its averaged outputs
-            ds, test_images, true, _ = run_predictions(store, committee[0], data_dir)
+            ds, test_images, true, _ = run_predictions(store, committee[0][0], data_dir)
             return _prediction_figure(kind, ds, test_images, true, committee[1], max_images)
-    records = resolve_runs(store, target, variant)
+    records = _runs_or_members(store, target, variant)
     if kind == "history":
         # Past ten curves a plot is unreadable: then one run (the lowest seed) per variant.
-        return plot_history(history_runs(records if len(records) <= 10 else _one_per_variant(records)))
+        return plot_history(history_runs(records if len(records) <= 10 else one_per_variant(records)))
     record = records[0]
     if kind in ("samples", "image"):
         ds = _dataset_of(record, data_dir)
@@ -176,17 +177,38 @@ def _prediction_figure(kind: str, ds: Dataset, test_images: np.ndarray, true: np
     return plot_confusion_matrix(cm, names) if kind == "confusion" else plot_per_class_accuracy(cm, names)
 
 
-def _committee_named(store: RunStore, target: str, variant: str) -> tuple[RunRecord, np.ndarray] | None:
-    """(a member's record, the averaged test softmax outputs) when ``variant`` of ``target`` is a
-    scored committee (:func:`~mnistlab.run.trained_runs`), else None (a single run's variant).
-    Reads the members' stored predictions, not their weights."""
+def _runs_or_members(store: RunStore, target: str, variant: str | None) -> list[RunRecord]:
+    """:func:`resolve_runs`, or, where ``variant`` names a committee across variants (``[[committees]]``),
+    its members' records (their curves; a member's model for the figures of one model)."""
+    from mnistlab.run import trained_runs
+
+    try:
+        return resolve_runs(store, target, variant)
+    except StoreError as exc:
+        no_such_variant = exc
+    if variant is None:
+        raise no_such_variant
+    try:
+        ids, committee = trained_runs(store, target, variant=variant)
+    except StoreError:
+        committee = None
+    if committee is None:
+        raise no_such_variant
+    return [store.get(m) for m in ids]
+
+
+def committee_predictions(store: RunStore, target: str, variant: str) -> tuple[list[RunRecord], np.ndarray] | None:
+    """(the members' records, their averaged test softmax outputs, float (N, classes)) when
+    ``variant`` of ``target`` is a scored committee (:func:`~mnistlab.run.trained_runs`: a committee
+    variant, or a ``[[committees]]`` name), else None (a single run's variant). Reads the members'
+    stored predictions, not their weights. StoreError as :func:`~mnistlab.run.trained_runs`."""
     from mnistlab.evaluate import committee_probs
     from mnistlab.run import trained_runs
 
     ids, committee = trained_runs(store, target, variant=variant)
     if committee is None:
         return None
-    return store.get(ids[0]), committee_probs([np.asarray(store.load_predictions(m)) for m in ids])
+    return [store.get(m) for m in ids], committee_probs([np.asarray(store.load_predictions(m)) for m in ids])
 
 
 def _check_index(i: int, n: int, split: str) -> None:

@@ -69,12 +69,10 @@ def report_cmd(experiment: str, output: str, store_path: str | None, data_dir: P
 
     EXPERIMENT: an experiment file, its recorded name, or one of its run ids.
     """
-    from mnistlab.comparison import resolve_experiment
     from mnistlab.report import write_report
 
     out = check_output(output, (".html", ".htm"))
-    st = open_store(store_path)
-    write_report(st, resolve_experiment(st, experiment).name, out, data_dir=data_dir)
+    write_report(open_store(store_path), experiment, out, data_dir=data_dir)
     click.echo(f"wrote {out}")
 
 
