@@ -255,11 +255,13 @@ def test_report_follows_compare_committees_get_sections_and_smoke_runs_stay_out(
     store = RunStore(tmp_path / "s")
     rows = {r["variant"]: r for r in run_experiment(p, store, data_dir=data_dir).rows}
     run_experiment(p, store, data_dir=data_dir, quick=True)  # smoke runs: in neither the table nor a section
-    for target in (str(p), "exp"):
+    for target in (str(p), "exp", store.runs()[-1].run_id):  # a run id stands for its experiment
         text = html.unescape(report.build_report(store, target, data_dir=data_dir))
         assert text.count("<section") == 3 and ">all</h3>" in text, target
         assert text.count("epochs 1") == 0 and "2 runs (seeds 0, 1)" in text
         errors = [int(e) for e in re.findall(r"errors of the committee of \d runs \(averaged outputs\): (\d+) of", text)]
         n = len(store.load_predictions(store.runs()[0].run_id))
         assert errors == [round((1 - rows["team"]["committee_acc"]) * n), round((1 - rows["all"]["committee_acc"]) * n)]
-        assert "committee of team + solo" in text and text.count("<summary>config</summary>") == 2
+        assert text.count("<summary>config</summary>") == 2  # a committee across variants has no one config
+        assert f"3 runs: team (seeds 0, 1), solo (seed 0) · committee test accuracy {rows['all']['committee_acc']:.2%}" in text
+        assert "no committee figures" not in text

@@ -244,11 +244,6 @@ class Comparison:
 
     def _variant_committee_rows(self) -> list[dict[str, Any]]:
         counted = {r.run_id: r for cells in self._cells.values() for _, r in cells.values()}
-        named: dict[frozenset[str], tuple[float, str]] = {}  # members -> the latest name they were scored under
-        for name, comms in self._committees.items():
-            for c in comms if name not in self._cells else ():
-                named[frozenset(c.member_ids)] = max(named.get(frozenset(c.member_ids), (-math.inf, "")),
-                                                     (c.created_at, name))
         rows = []
         for name, comms in self._committees.items():
             if name in self._cells or (self.defined is not None and name not in self.defined):
@@ -257,8 +252,8 @@ class Comparison:
                 want = {r.run_id for v in self.defined[name] for _, r in self._cells.get(v, {}).values()}
                 comms = [c for c in comms if set(c.member_ids) == want]
             complete = sorted((c for c in comms if all(m in counted for m in c.member_ids)), key=lambda c: c.created_at)
-            if not complete or named[frozenset(complete[-1].member_ids)][1] != name:
-                continue  # members rerun or gone, or not scored yet; or renamed since (the same runs, scored again)
+            if not complete:  # members rerun or gone, or not scored yet
+                continue
             recs = [counted[m] for m in complete[-1].member_ids]
             row = _row(name, recs, complete[-1:])
             accs = [a for a in (_num(r.metrics.get("test_accuracy")) for r in recs) if a is not None]

@@ -235,9 +235,10 @@ def quick_config(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def is_quick(resolved: Mapping[str, Any]) -> bool:
-    """Whether a resolved config is a ``--quick`` smoke run's: :func:`quick_config` leaves its
-    setting as it is (one epoch, at most :data:`QUICK_SUBSET` train images). Read from the config
-    alone, so it holds for runs recorded before this function existed."""
+    """Whether a resolved config is the size of a ``--quick`` smoke run: :func:`quick_config` leaves
+    its setting as it is (one epoch, at most :data:`QUICK_SUBSET` train images). Read from the
+    config alone, so it holds for runs recorded before this function existed; a run of that size
+    trained without ``--quick`` counts too (by name, a larger setting of its variant is preferred)."""
     return variant_setting(quick_config(resolved)) == variant_setting(resolved)
 
 

@@ -169,7 +169,15 @@ def _committee_section(store: RunStore, target: str, row: Mapping[str, Any],
     if committee is None:
         return None
     members = committee[0]
-    section = VariantSection(name=str(row["variant"]), config=None, facts=[str(row.get("note") or ""), *_facts(members)])
+    seeds: dict[str, list[str]] = {}
+    for r in members:
+        seeds.setdefault(str(r.variant), []).append(str(r.seed))
+    facts = [f"{len(members)} runs: " + ", ".join(f"{v} (seed{'s' * (len(s) > 1)} {', '.join(s)})" for v, s in seeds.items()),
+             f"committee test accuracy {row['committee_acc']:.2%}"]
+    if row.get("committee_val_acc") is not None:
+        facts.append(f"committee validation accuracy {row['committee_val_acc']:.2%}")
+    section = VariantSection(name=str(row["variant"]), config=None, facts=facts,
+                             notes=["each member's settings: its variant's section"])
     section.figures.append(("training history of the members", _history_uri(members)))
     _prediction_figures(store, section, committee, data_dir)
     return section
@@ -257,8 +265,9 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     for r in sorted(current, key=lambda r: (r.seed if r.seed is not None else 0, r.created_at)):
         if r.status == "finished":
             by_variant.setdefault(str(r.variant), []).append(r)
-    sections = [_variant_section(store, experiment, name, runs, data_dir) for name, runs in by_variant.items() if runs]
-    across = (_committee_section(store, experiment, row, data_dir) for row in rows if not by_variant.get(str(row["variant"]))
+    target = ref.name if ref.run is not None else experiment  # a run id stands for its whole experiment here
+    sections = [_variant_section(store, target, name, runs, data_dir) for name, runs in by_variant.items() if runs]
+    across = (_committee_section(store, target, row, data_dir) for row in rows if not by_variant.get(str(row["variant"]))
               and row.get("committee_acc") is not None)
     return render_report(ref.name, rows, figures, [*sections, *(s for s in across if s is not None)], notes)
 

@@ -56,8 +56,11 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None) -> li
         names = sorted({str(r.variant) for r in runs})
         runs = [r for r in runs if str(r.variant) == variant]
         if not runs:
+            across = sorted({c.variant for c in store.committees(ref.name)} - set(names)
+                            | set(ref.file.committee_variants() if ref.file is not None else ()))
             raise StoreError(f"experiment {ref.name!r} has no finished run of variant {variant!r}"
-                             f"{did_you_mean(variant, names)}; variants: {', '.join(names)}")
+                             f"{did_you_mean(variant, [*names, *across])}; variants: {', '.join(names)}"
+                             + (f"; committees: {', '.join(across)}" if across else ""))
     # Variants in the order they first ran (the experiment file's order), then by seed.
     first: dict[str, int] = {}
     for i, r in enumerate(runs):
@@ -138,6 +141,9 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
             ds, test_images, true, _ = run_predictions(store, committee[0][0], data_dir)
             return _prediction_figure(kind, ds, test_images, true, committee[1], max_images)
     records = _runs_or_members(store, target, variant)
+    if variant is not None and kind in ("feature-maps", "filters") and all(str(r.variant) != variant for r in records):
+        raise PlotError(f"{variant!r} is a committee of {len(records)} models and {kind} show one: give one "
+                        f"member's run id ({', '.join(r.run_id for r in records[:4])}{', ...' * (len(records) > 4)})")
     if kind == "history":
         # Past ten curves a plot is unreadable: then one run (the lowest seed) per variant.
         return plot_history(history_runs(records if len(records) <= 10 else one_per_variant(records)))
