@@ -265,3 +265,22 @@ def test_report_follows_compare_committees_get_sections_and_smoke_runs_stay_out(
         assert text.count("<summary>config</summary>") == 2  # a committee across variants has no one config
         assert f"3 runs: team (seeds 0, 1), solo (seed 0) · committee test accuracy {rows['all']['committee_acc']:.2%}" in text
         assert "no committee figures" not in text
+
+
+def test_report_quick_shows_a_files_smoke_runs_and_refuses_without_a_file(data_dir, tmp_path, capsys):
+    from test_experiments import TINY, write
+
+    p = write(tmp_path, TINY.replace("epochs = 1", "epochs = 2") + '[[variants]]\nname = "a"\n')
+    store = RunStore(tmp_path / "s")
+    out = tmp_path / "r.html"
+    args = ["--store", str(store.root), "--data-dir", str(data_dir), "-o", str(out)]
+    assert main(["run", str(p), "--quick", "--store", str(store.root), "--data-dir", str(data_dir)]) == 0
+    assert main(["report", str(p), *args]) == 0  # no full-size runs: a report that says so
+    assert "no full-size runs of" in html.unescape(out.read_text(encoding="utf-8"))
+    assert main(["report", str(p), "--quick", *args]) == 0
+    text = html.unescape(out.read_text(encoding="utf-8"))
+    assert text.count("<section") == 1 and "1 run (seeds 0) · dataset mnist · epochs 1" in text
+    capsys.readouterr()
+    assert main(["report", "exp", "--quick", *args]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--quick compares an experiment file's smoke runs" in err

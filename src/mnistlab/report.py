@@ -232,22 +232,26 @@ def search_figures(store: RunStore, experiment: str, records: Sequence[RunRecord
     return out
 
 
-def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLike | None = None) -> str:
+def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLike | None = None,
+                 quick: bool = False) -> str:
     """Collect an experiment's runs from `store` and render the report (no training happens).
 
     ``experiment`` is read as `mnistlab compare` reads it (an experiment file: its current cells and
     committees; a name: each variant as last run at full size; a run id: its experiment), and the
     report shows what that comparison shows: one section per variant, then one per committee across
-    variants. Raises StoreError for an unknown experiment (naming those the store holds) and
-    SpecError for an invalid file, as :func:`~mnistlab.comparison.resolve_experiment`.
+    variants. ``quick`` (with an experiment file): its ``--quick`` smoke runs, as `compare --quick`.
+    Raises StoreError for an unknown experiment (naming those the store holds), or for ``quick``
+    without smoke runs; SpecError for an invalid file (:func:`~mnistlab.comparison.resolve_experiment`)
+    or ``quick`` without a file.
     """
     ref = resolve_experiment(store, experiment)
     records = store.runs(experiment=ref.name)
-    current = current_runs([r for r in records if r.status != "running"], ref.keys())
+    rows = compare_experiment(store, ref, quick=True) if quick else None  # SpecError without a file
+    current = current_runs([r for r in records if r.status != "running"], ref.keys(quick=quick))
     notes = [f"run {r.run_id} ({r.variant}, seed {r.seed}) {r.status}" + (f": {r.message}" if r.message else "")
              for r in current if r.status != "finished"]
     try:
-        rows = compare_experiment(store, ref)
+        rows = rows if rows is not None else compare_experiment(store, ref)
     except StoreError as exc:  # nothing current to compare (say, only --quick runs of a file)
         rows, notes = [], [*notes, str(exc)]
     figures = []
@@ -273,9 +277,10 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
 
 
 def write_report(store: RunStore, experiment: str, path: str | os.PathLike, *,
-                 data_dir: str | os.PathLike | None = None) -> Path:
-    """Build the report and write it to `path` (written whole at the end: no half-written file)."""
-    text = build_report(store, experiment, data_dir=data_dir)
+                 data_dir: str | os.PathLike | None = None, quick: bool = False) -> Path:
+    """Build the report (:func:`build_report`) and write it to `path` (written whole at the end: no
+    half-written file)."""
+    text = build_report(store, experiment, data_dir=data_dir, quick=quick)
     out = Path(path)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")

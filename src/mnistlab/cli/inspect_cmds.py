@@ -64,15 +64,17 @@ def plot_cmd(kind: str, target: str, output: str, store_path: str | None, data_d
 @click.option("-o", "--output", default="report.html", show_default=True, help="Output HTML file.")
 @store_option("store_path")
 @data_dir_option("for the misclassified images")
-def report_cmd(experiment: str, output: str, store_path: str | None, data_dir: Path | None) -> None:
+@click.option("--quick", is_flag=True, help="With a .toml file: report its --quick smoke runs instead.")
+def report_cmd(experiment: str, output: str, store_path: str | None, data_dir: Path | None, quick: bool) -> None:
     """Write one self-contained HTML report for EXPERIMENT (opens offline in any browser).
 
-    EXPERIMENT: an experiment file, its recorded name, or one of its run ids.
+    EXPERIMENT: an experiment file, its recorded name, or one of its run ids; the report shows
+    what `mnistlab compare EXPERIMENT` shows, a section for each variant and committee.
     """
     from mnistlab.report import write_report
 
     out = check_output(output, (".html", ".htm"))
-    write_report(open_store(store_path), experiment, out, data_dir=data_dir)
+    write_report(open_store(store_path), experiment, out, data_dir=data_dir, quick=quick)
     click.echo(f"wrote {out}")
 
 
