@@ -507,3 +507,21 @@ def test_a_table_dataset_is_named_by_its_files_in_train_and_the_card(tmp_path: P
     (rec,) = RunStore(tmp_path / "store").runs()
     card = model_card(Run.from_store(RunStore(tmp_path / "store"), rec.run_id))
     assert card.splitlines()[0].startswith("# Model card: ") and "{" not in card.splitlines()[0]
+
+
+def test_a_model_of_user_data_given_as_a_path_predicts_image_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    import mnistlab
+
+    monkeypatch.chdir(tmp_path)
+    images = np.stack([np.roll(glyph_l(), d, axis=1) for d in range(10)] * 2)
+    write_csv(tmp_path / "train.csv", images, list(range(10)) * 2)
+    run = mnistlab.train(dataset="train.csv", model="seed000-dense", epochs=1, progress="none")
+    Image.fromarray(np.kron(images[3], np.ones((3, 3), np.uint8))).save(tmp_path / "big.png")  # 84x84: resized
+    probs = run.predict(str(tmp_path / "big.png"))  # the plain resize recipe, not "unknown dataset 'train.csv'"
+    assert probs.shape == (1, 10) and np.allclose(probs, run.predict(images[3:4]), atol=0.05)
+    assert main(["train", "--dataset", "train.csv", "--model", "seed000-dense", "--epochs", "1", "--progress", "none"]) == 0
+    capsys.readouterr()
+    assert main(["predict", mnistlab.RunStore().runs()[-1].run_id, "big.png", "--format", "csv"]) == 0
+    out = capsys.readouterr()
+    assert "unknown dataset" not in out.err and len(out.out.strip().splitlines()) == 2, out

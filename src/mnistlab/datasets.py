@@ -50,6 +50,7 @@ from mnistlab.data.registry import (
     DatasetInfo,
     _REGISTRY,
     get_info,
+    is_registered,
     list_datasets,
     register_dataset,
 )
@@ -596,7 +597,7 @@ def load_any(dataset: str | Mapping[str, Any], data_dir: str | os.PathLike | Non
     """
     from mnistlab.data import userdata
 
-    if isinstance(dataset, str) and dataset in _REGISTRY:
+    if is_registered(dataset):
         return load_dataset(dataset, data_dir)
     return userdata.load_user_data(userdata.parse_user_dataset(dataset), image_shape=image_shape, seed=seed)
 

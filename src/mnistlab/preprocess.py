@@ -109,6 +109,14 @@ RECIPES: dict[str, Recipe] = {
 }
 
 
+def recipe_dataset(dataset: Any) -> str | None:
+    """What :func:`preprocess` takes for a recorded run's ``dataset``: a registered name as it is,
+    None for the user's own data (a path or a table: the plain resize recipe)."""
+    from mnistlab.data.registry import is_registered
+
+    return dataset if is_registered(dataset) else None
+
+
 def recipe_for(dataset: Any, size: Sequence[int] | None = None) -> Recipe:
     """The recipe of ``dataset`` (:data:`RECIPES`), or the plain "resize" one for any other dataset
     (the user's own data, given as a path or a table: how its images were made is not known).

@@ -814,16 +814,16 @@ def train(
 def model_input(images: Any, preprocess: bool | None, dataset: Any, shape: Sequence[int]) -> Any:
     """What :meth:`Run.predict` feeds the model: files read (and preprocessed unless ``preprocess``
     is False), arrays preprocessed one by one when ``preprocess`` is True, else ``images`` as given.
-    ``dataset``: the run's (a registered name picks its recipe; the user's own data, a table, is
-    only resized).
+    ``dataset``: the run's (a registered name picks its recipe; the user's own data, a path or a
+    table, is only resized).
 
     Arrays to preprocess: one image (H, W) / (H, W, 1-4), a batch (N, H, W) / (N, H, W, 1-4) /
     (N, 1, H, W), a PIL image, or a list of any of those images, each of any size.
     """
-    from mnistlab.preprocess import image_sources, preprocess as prepare, read_images
+    from mnistlab.preprocess import image_sources, preprocess as prepare, read_images, recipe_dataset
 
     size = tuple(shape)
-    dataset = dataset if isinstance(dataset, str) else None
+    dataset = recipe_dataset(dataset)
     is_path = lambda x: isinstance(x, (str, os.PathLike))
     if is_path(images) or (isinstance(images, (list, tuple)) and images and all(is_path(i) for i in images)):
         paths = [images] if is_path(images) else list(images)

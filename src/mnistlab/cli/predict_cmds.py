@@ -141,13 +141,13 @@ def _emit_top(sources: list[Any], probs: Any, names: list[str], top: int, fmt: s
 
 def _read_good(sources: list[Any], trained: Any, preprocessing: bool, bad: list[str]) -> tuple[list[Any], list[Any], Any]:
     """The sources that read, their images and what the model sees of them; each bad one's line added to ``bad``."""
-    from mnistlab.preprocess import read_images
+    from mnistlab.preprocess import read_images, recipe_dataset
 
     if not sources:
         return [], [], None
     unread: list[tuple[int, str]] = []
-    originals, seen = read_images(sources, trained.dataset, size=trained.input_shape, preprocessing=preprocessing,
-                                  errors=unread)
+    originals, seen = read_images(sources, recipe_dataset(trained.dataset), size=trained.input_shape,
+                                  preprocessing=preprocessing, errors=unread)
     bad += [message for _, message in unread]
     skipped = {i for i, _ in unread}
     return [s for i, s in enumerate(sources) if i not in skipped], originals, seen

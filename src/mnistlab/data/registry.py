@@ -19,6 +19,7 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TypeGuard
 
 from mnistlab.errors import DataError, did_you_mean
 
@@ -104,6 +105,11 @@ def register_dataset(info: DatasetInfo) -> DatasetInfo:
 def list_datasets() -> list[DatasetInfo]:
     """Every registered dataset, in registration order."""
     return list(_REGISTRY.values())
+
+
+def is_registered(dataset: object) -> TypeGuard[str]:
+    """Whether ``dataset`` (a run's ``dataset``: a name, a path or a table) names a registered dataset."""
+    return isinstance(dataset, str) and dataset in _REGISTRY
 
 
 def get_info(name: str) -> DatasetInfo:
