@@ -283,8 +283,12 @@ def write_report(store: RunStore, experiment: str, path: str | os.PathLike, *,
     text = build_report(store, experiment, data_dir=data_dir, quick=quick)
     out = Path(path)
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk or a folder in the way leaves no half file behind
+        raise
     return out
 
 

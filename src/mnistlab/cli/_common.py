@@ -46,6 +46,8 @@ def check_output(path: str | Path, allowed: tuple[str, ...]) -> Path:
         raise OutputError(f"cannot write {str(path)!r}: the file name must end in {', '.join(allowed)}")
     if not out.parent.is_dir():
         raise OutputError(f"cannot write {str(path)!r}: folder {str(out.parent)!r} does not exist")
+    if out.is_dir():
+        raise OutputError(f"cannot write {str(path)!r}: it is a folder")
     return out
 
 
