@@ -357,3 +357,17 @@ def test_plot_history_of_a_committee_across_variants_draws_its_members(tmp_path:
         figure_for("history", store, "exp", variant="abc")
     with pytest.raises(PlotError, match="'ab' is a committee of 3 models and filters show one: give one member's run id"):
         figure_for("filters", store, "exp", variant="ab")
+
+
+def test_figures_of_one_model_draw_the_run_predict_uses(tmp_path: Path, data_dir: Path) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\nrepeats = 3\n"train.seed" = 1\n[[variants]]\nname = "b"\n'
+              '"train.lr" = 0.01\n')
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+    with pytest.raises(StoreError, match="has 2 variants: choose one with --variant; variants: a, b"):
+        figure_for("confusion", store, "exp", data_dir=data_dir)  # it used to draw the first run silently
+    best = load_trained(store, "exp", variant="a")  # predict's, export's and card's choice: the best of three
+    accs = [r.metrics["test_accuracy"] for r in store.runs() if r.variant == "a"]
+    assert best.test_accuracy == max(accs) > accs[0]  # seeds 1-3: the first run is not the best (so it can fail)
+    cm = np.asarray(figure_for("confusion", store, "exp", variant="a", data_dir=data_dir).axes[0].images[0].get_array())
+    assert np.trace(cm) / cm.sum() == pytest.approx(best.test_accuracy)

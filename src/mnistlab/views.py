@@ -126,7 +126,13 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
                data_dir: str | os.PathLike | None = None, index: int = 0, images: Sequence[int] = (0, 23, 28),
                filter_index: int = 0, layers: int | None = 4, max_images: int = 25, rows: int = 5, cols: int = 5,
                split: str = "train") -> Figure:
-    """Draw figure `kind` (one of FIGURE_KINDS) for a run id or experiment name in `store`.
+    """Draw figure `kind` (one of FIGURE_KINDS) for a run id, experiment name or file in `store`.
+
+    ``history`` draws every current run of the experiment (or of ``variant``, or a committee's
+    members); figures of one model (``misclassified``, ``confusion``, ``per-class``,
+    ``feature-maps``, ``filters``) draw the run `mnistlab predict` would use (a run id, or the
+    variant's best run; a committee's averaged outputs), so an experiment of several variants
+    needs ``variant`` (StoreError naming them otherwise).
 
     >>> figure_for("history", RunStore(), "seed000").savefig("history.png")                   # doctest: +SKIP
     >>> figure_for("feature-maps", RunStore(), "3f2a", images=[0, 23, 28], filter_index=1)  # doctest: +SKIP
@@ -135,31 +141,16 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
     if kind in ("compare", "params", "time"):
         table = compare_experiment(store, resolve_experiment(store, target))  # a run id: its experiment
         return {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}[kind](table)
-    if kind in ("misclassified", "confusion", "per-class") and variant is not None:
-        committee = committee_predictions(store, target, variant)
-        if committee is not None:  # a committee variant, or a [[committees]] name: its averaged outputs
-            ds, test_images, true, _ = run_predictions(store, committee[0][0], data_dir)
-            return _prediction_figure(kind, ds, test_images, true, committee[1], max_images)
-    records = _runs_or_members(store, target, variant)
-    if variant is not None and kind in ("feature-maps", "filters") and all(str(r.variant) != variant for r in records):
-        raise PlotError(f"{variant!r} is a committee of {len(records)} models and {kind} show one: give one "
-                        f"member's run id ({', '.join(r.run_id for r in records[:4])}{', ...' * (len(records) > 4)})")
-    if kind == "history":
-        # Past ten curves a plot is unreadable: then one run (the lowest seed) per variant.
-        return plot_history(history_runs(records if len(records) <= 10 else one_per_variant(records)))
-    record = records[0]
-    if kind in ("samples", "image"):
-        ds = _dataset_of(record, data_dir)
-        if split not in ("train", "test"):
-            raise PlotError(f"split must be train or test, got {split!r}")
-        imgs, labels = (ds.train_images, ds.train_labels) if split == "train" else (ds.test_images, ds.test_labels)
-        if kind == "samples":
-            return plot_sample_grid(imgs, labels, ds.info.class_names, rows, cols)
-        _check_index(index, len(imgs), split)
-        return plot_image(imgs[index], f"{split} image {index}: {ds.info.class_names[int(labels[index])]}")
+    if kind in ("history", "samples", "image"):
+        records = _runs_or_members(store, target, variant)
+        if kind == "history":
+            # Past ten curves a plot is unreadable: then one run (the lowest seed) per variant.
+            return plot_history(history_runs(records if len(records) <= 10 else one_per_variant(records)))
+        return _data_figure(kind, _dataset_of(records[0], data_dir), split, index, rows, cols)
+    record, averaged = _one_model(store, target, variant, kind)
     if kind in ("misclassified", "confusion", "per-class"):
         ds, test_images, true, probs = run_predictions(store, record, data_dir)
-        return _prediction_figure(kind, ds, test_images, true, probs, max_images)
+        return _prediction_figure(kind, ds, test_images, true, probs if averaged is None else averaged, max_images)
     model = store.load_model(record.run_id)
     if kind == "filters":
         return plot_filters(model)
@@ -181,6 +172,39 @@ def _prediction_figure(kind: str, ds: Dataset, test_images: np.ndarray, true: np
         return plot_misclassified(test_images[wrong], true[wrong], pred[wrong], names, max_images)
     cm = confusion_matrix(true, pred, len(names))
     return plot_confusion_matrix(cm, names) if kind == "confusion" else plot_per_class_accuracy(cm, names)
+
+
+def _data_figure(kind: str, ds: Dataset, split: str, index: int, rows: int, cols: int) -> Figure:
+    """``samples`` (a grid of ``split``'s images) or ``image`` (``split``'s image ``index``) of ``ds``."""
+    if split not in ("train", "test"):
+        raise PlotError(f"split must be train or test, got {split!r}")
+    imgs, labels = (ds.train_images, ds.train_labels) if split == "train" else (ds.test_images, ds.test_labels)
+    if kind == "samples":
+        return plot_sample_grid(imgs, labels, ds.info.class_names, rows, cols)
+    _check_index(index, len(imgs), split)
+    return plot_image(imgs[index], f"{split} image {index}: {ds.info.class_names[int(labels[index])]}")
+
+
+def _one_model(store: RunStore, target: str, variant: str | None, kind: str) -> tuple[RunRecord, np.ndarray | None]:
+    """The run a figure of one model draws, chosen as `predict`, `export` and `card` choose it
+    (:func:`~mnistlab.run.trained_runs`: a run id, or a variant's best run), with None; for a
+    committee, its first member's record and the members' averaged test outputs. PlotError for
+    a committee's ``feature-maps`` or ``filters`` (one model's), StoreError as trained_runs."""
+    from mnistlab.run import trained_runs
+
+    ids, committee = trained_runs(store, target, variant=variant)
+    if committee is None:
+        return store.get(ids[0]), None
+    if kind in ("feature-maps", "filters"):
+        raise PlotError(f"{committee.variant!r} is a committee of {len(ids)} models and {kind} show one: give one "
+                        f"member's run id ({', '.join(ids[:4])}{', ...' * (len(ids) > 4)})")
+    return store.get(ids[0]), _averaged(store, ids)
+
+
+def _averaged(store: RunStore, ids: Sequence[str]) -> np.ndarray:
+    from mnistlab.evaluate import committee_probs
+
+    return committee_probs([np.asarray(store.load_predictions(m)) for m in ids])
 
 
 def _runs_or_members(store: RunStore, target: str, variant: str | None) -> list[RunRecord]:
@@ -208,13 +232,12 @@ def committee_predictions(store: RunStore, target: str, variant: str) -> tuple[l
     ``variant`` of ``target`` is a scored committee (:func:`~mnistlab.run.trained_runs`: a committee
     variant, or a ``[[committees]]`` name), else None (a single run's variant). Reads the members'
     stored predictions, not their weights. StoreError as :func:`~mnistlab.run.trained_runs`."""
-    from mnistlab.evaluate import committee_probs
     from mnistlab.run import trained_runs
 
     ids, committee = trained_runs(store, target, variant=variant)
     if committee is None:
         return None
-    return [store.get(m) for m in ids], committee_probs([np.asarray(store.load_predictions(m)) for m in ids])
+    return [store.get(m) for m in ids], _averaged(store, ids)
 
 
 def _check_index(i: int, n: int, split: str) -> None:
