@@ -226,6 +226,14 @@ def test_a_competition_csv_predicts_into_a_submission(mnist_models, tmp_path, ca
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "test.csv", "-o", sub,
                          "--store", mnist_models)
     assert code == 0 and out == "" and err.strip() == f"wrote {sub} (40 predictions)"  # no 40-row table beside the file
+    code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "test.csv", "-o", tmp_path / "s.json",
+                       "--store", mnist_models)
+    assert code == 2 and "must end in .csv" in err and err.count("\n") == 1 and not (tmp_path / "s.json").exists()
+    Image.fromarray(x[0]).save(tmp_path / "one.png")
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "one.png", tmp_path / "test.csv",
+                         "-o", sub, "--store", mnist_models)
+    assert code == 0 and err.strip().endswith("(41 predictions; ImageId counts the images in the order given: "
+                                              "--format csv lists them with their names)")
     wide = "label," + ",".join(f"pixel{i}" for i in range(1024)) + "\n1," + ",".join(["0"] * 1024) + "\n"
     (tmp_path / "wide.csv").write_text(wide)
     code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "wide.csv", "--store", mnist_models)

@@ -82,6 +82,9 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
 
     if show is not None and Path(show).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise OutputError(f"cannot write {show!r}: the --show file name must end in .png, .svg or .pdf")
+    if output is not None and Path(output).suffix.lower() != ".csv":
+        raise OutputError(f"cannot write {output!r}: -o writes a submission CSV (ImageId,Label), so its name must end "
+                          "in .csv; each file's classes, with its name: --format csv or --format json")
     for path in (show, output):
         if path is not None:
             check_output_path(path)
@@ -106,7 +109,9 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
         from mnistlab.data.userdata import write_submission
 
         write_submission(Path(output), probs.argmax(1), tuple(names))
-        click.echo(f"wrote {display_name(output)} ({len(probs)} prediction{'s' * (len(probs) != 1)})", err=True)
+        order = ("" if len(tables) == len(images) else
+                 "; ImageId counts the images in the order given: --format csv lists them with their names")
+        click.echo(f"wrote {display_name(output)} ({len(probs)} prediction{'s' * (len(probs) != 1)}{order})", err=True)
     if show is not None:
         from mnistlab.plots import plot_predictions
 
