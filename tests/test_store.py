@@ -393,3 +393,18 @@ def test_an_ended_process_nobody_reaped_is_not_alive() -> None:
     assert not process_alive(child.pid, here)  # a zombie now: its pid still exists
     child.wait()
     assert not process_alive(child.pid, here) and process_alive(child.pid, "another-host")
+
+
+def test_a_missing_artifact_says_whether_the_run_finished_or_its_file_was_removed(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "s")
+    done, running = _add(store, "a"), _add(store, "b", status="running")
+    assert store.load_predictions(done[:6]).shape == (4, 10)  # a unique prefix reads too
+    (store.artifact_dir(done) / "predictions.npy").unlink()
+    with pytest.raises(StoreError, match=f"run {done} finished, but its predictions file is missing .*predictions.npy"):
+        store.load_predictions(done[:6])
+    with pytest.raises(StoreError, match=f"run {done} finished, but its weights file is missing"):
+        store.load_model(done)
+    with pytest.raises(StoreError, match=f"run {running}: no predictions stored \\(the run is running; only a finished"):
+        store.load_predictions(running)
+    with pytest.raises(StoreError, match="no run"):
+        store.load_predictions("ffffffffff")

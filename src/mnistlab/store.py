@@ -580,11 +580,12 @@ class RunStore:
 
     def load_predictions(self, run_id: str) -> np.ndarray:
         """The run's test-set softmax outputs, float32 (N_test, num_classes)."""
-        path = self.artifact_dir(run_id) / "predictions.npy"
+        rec = self.get(run_id)
+        path = self.artifact_dir(rec.run_id, must_exist=False) / "predictions.npy"
         try:
             return np.load(path, allow_pickle=False)
         except FileNotFoundError:
-            raise StoreError(f"run {run_id}: no predictions stored (did the run finish?)") from None
+            raise StoreError(_missing(rec, path, "predictions")) from None
         except (OSError, ValueError) as exc:
             raise StoreError(f"{path}: cannot read the predictions: {exc}") from None
 
@@ -599,7 +600,7 @@ class RunStore:
         rec = self.get(run_id)
         path = self.artifact_dir(rec.run_id) / "weights.safetensors"
         if not path.is_file():
-            raise StoreError(f"run {rec.run_id}: no weights stored (status {rec.status})")
+            raise StoreError(_missing(rec, path, "weights"))
         model = build_model(ModelSpec.from_dict(rec.config["model"]))
         try:
             state = load_file(str(path))
@@ -610,6 +611,13 @@ class RunStore:
 
 
 # ---------------------------------------------------------------------------------- helpers
+def _missing(rec: RunRecord, path: Path, what: str) -> str:
+    """Why a run has no ``what`` file: it did not finish, or it did and the file is gone."""
+    if rec.status != "finished":
+        return f"run {rec.run_id}: no {what} stored (the run is {rec.status}; only a finished run has them)"
+    return f"run {rec.run_id} finished, but its {what} file is missing ({path}): removed from the store's folder"
+
+
 def _record(cols: list[str], row: tuple[Any, ...]) -> RunRecord:
     d = dict(zip(cols, row))
     for c in _JSON_COLUMNS:
