@@ -551,6 +551,10 @@ def test_search_best_of_a_search_file_points_at_search_and_its_quick_study(tmp_p
     err = capsys.readouterr().err
     assert "the store has its --quick study: give srch-quick instead of the file" in err and err.count("\n") == 1
     assert main(["search-best", "srch-quick", "--store", str(store.root)]) == 0
+    out, err = capsys.readouterr()  # a smoke study's best trial has a smoke run's size: said, in the file too
+    assert err.startswith("warning: srch-quick is a --quick smoke study: this file keeps its trials' size "
+                          "(2 epochs);") and err.count("\n") == 2
+    assert out.splitlines()[1].startswith("# srch-quick is a --quick smoke study")
 
 
 def test_compare_a_search_has_trial_fields_and_a_short_note(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -926,7 +926,20 @@ def best_toml(runs: Sequence[Any], experiment: str, repeats: int = 3) -> str:
     """:func:`best_experiment` as the text of a TOML experiment file."""
     from mnistlab._toml import dumps_toml
 
-    return f"# written by `mnistlab search-best {experiment}`\n" + dumps_toml(best_experiment(runs, experiment, repeats))
+    notes = "".join(f"# {line}\n" for line in smoke_warning(runs, experiment))
+    return f"# written by `mnistlab search-best {experiment}`\n" + notes + dumps_toml(best_experiment(runs, experiment, repeats))
+
+
+def smoke_warning(runs: Sequence[Any], experiment: str) -> list[str]:
+    """Lines saying that ``experiment`` is a ``--quick`` study (:func:`study_name`), whose best
+    trial, and so the file `search-best` writes, has a smoke run's size; none otherwise."""
+    if not experiment.endswith("-quick"):
+        return []
+    cfg = best_trial(runs).config
+    subset, epochs = (cfg.get("data") or {}).get("subset"), (cfg.get("train") or {}).get("epochs")
+    size = ", ".join([*([f"{subset} training images"] if subset else []), *([f"{epochs} epochs"] if epochs else [])])
+    return [f"{experiment} is a --quick smoke study: this file keeps its trials' size ({size});",
+            "raise data.subset and train.epochs to train it for real, or run the search without --quick"]
 
 
 def write_best(runs: Sequence[Any], experiment: str, path: str | os.PathLike, repeats: int = 3) -> Path:

@@ -116,7 +116,7 @@ def search_best_cmd(experiment: str, store: str | None, output: str | None, forc
     experiment file, trained with `mnistlab run OUTPUT` over --repeats seeds (no -o: printed)."""
     from mnistlab.comparison import resolve_experiment
     from mnistlab.errors import SpecError
-    from mnistlab.search import best_toml, best_trial, is_search, write_best
+    from mnistlab.search import best_toml, best_trial, is_search, smoke_warning, write_best
 
     st = open_store(store)
     name = resolve_experiment(st, experiment).name
@@ -124,6 +124,8 @@ def search_best_cmd(experiment: str, store: str | None, output: str | None, forc
     if not is_search(runs):
         raise SpecError(f"{name} is not a search: its runs are not trials of a [search] table "
                         f"(`mnistlab compare {name}` ranks its variants)")
+    for line in smoke_warning(runs, name):
+        click.echo(f"warning: {line}", err=True)
     if output is None:
         click.echo(best_toml(runs, name, repeats), nl=False)
         return
