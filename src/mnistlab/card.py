@@ -165,7 +165,7 @@ def _results_section(model: Run | Committee, labels: np.ndarray | None, class_na
                                                       for i, (n, r) in enumerate(zip(class_names, recall))]),
             "", "Most-confused pairs (true -> predicted):", ""]
     pairs = most_confused_pairs(cm)
-    out += [f"- {md(class_names[i])} -> {md(class_names[j])}: {n} images" for i, j, n in pairs] or ["- none"]
+    out += [f"- {md(class_names[i])} -> {md(class_names[j])}: {n} image{'s' * (n != 1)}" for i, j, n in pairs] or ["- none"]
     return out + [""]
 
 

@@ -82,7 +82,7 @@ def show_data_cmd(dataset: str, split: str, rows: int, cols: int, index: int, ou
             fig.savefig(path, dpi=100)
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
-        click.echo(f"saved {path}")
+        click.echo(f"wrote {path}")
 
 
 COMMANDS: list[click.Command] = [datasets_cmd, show_data_cmd]

@@ -124,7 +124,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
         for message in bad:
             click.echo(f"error: {message}", err=True)
         raise PartlyUnreadable(f"{len(bad)} of {len(bad) + len(probs)} images could not be read (listed above); "
-                               f"the other {len(probs)} were predicted")
+                               f"the other {len(probs)} {'was' if len(probs) == 1 else 'were'} predicted")
 
 
 def _emit_top(sources: list[Any], probs: Any, names: list[str], top: int, fmt: str) -> None:

@@ -277,7 +277,7 @@ def show_augment_cmd(dataset: str, config_file: Path | None, count: int, copies:
         fig.savefig(out, dpi=100)
     except OSError as exc:
         raise MnistlabError(f"{out}: cannot write the image: {exc.strerror}") from None
-    click.echo(f"saved {out}")
+    click.echo(f"wrote {out}")
 
 
 COMMANDS: list[click.Command] = [train_cmd, show_augment_cmd]
