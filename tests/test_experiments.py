@@ -336,3 +336,10 @@ def test_is_quick_tells_a_smoke_cell_from_a_full_one(tmp_path: Path) -> None:
     full, smoke = exp.cells()[0].config, exp.cells(quick=True)[0].config
     assert not is_quick(full) and is_quick(smoke)
     assert is_quick(load_experiment(write(tmp_path, TINY + '[[variants]]\nname = "a"\n', "tiny.toml")).cells()[0].config)
+
+
+def test_an_unknown_override_key_lists_every_key_of_its_table(tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as err:
+        load_experiment(write(tmp_path, TINY + '[[variants]]\nname = "a"\n"train.swaa" = 1\n'))
+    known = str(err.value).split("known here: ")[1].split(", ")
+    assert known == sorted(known) and {"swa", "use_ema", "ema_momentum", "ema_overwrite_frequency", "lr"} <= set(known)

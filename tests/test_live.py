@@ -89,6 +89,8 @@ def test_status_without_a_plan_counts_the_runs_and_the_latest_run_wins(tmp_path:
     s = sweep_status(store, "sw")
     assert (s.total, s.done, s.left, s.running) == (2, 2, 0, ())
     assert s.over and s.eta is not None
+    later = sweep_status(store, "sw", now=time.time() + 3600)  # a look an hour after it ended
+    assert later.elapsed == s.elapsed and 3 <= s.elapsed < 60  # the sweep's time: its first start to its last end
     assert "ETA" not in summary(s) and "(nothing running)" in _render(s)
 
 

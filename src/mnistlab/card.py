@@ -181,6 +181,12 @@ def _environment_section(model: Run | Committee) -> list[str]:
             + f" ({_num(members[0].metrics.get('seconds_per_epoch'), '.2f')} s per epoch).", "", *_table(["", ""], rows), ""]
 
 
+def _variant(run: Run) -> str | None:
+    """The variant a run was recorded as, naming a model written inline (which has no name)."""
+    record = getattr(run, "record", None)
+    return str(record.variant) if record is not None else None
+
+
 def _preprocessing_section(model: Run | Committee) -> list[str]:
     recipe = recipe_for(model.dataset, model.input_shape)
     h, w = model.input_shape
@@ -212,7 +218,7 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
 
         labels, names = None, class_names(model)
     networks = _networks(members)  # one (first member, how many) per distinct network, in member order
-    name = " + ".join(md(m.config["model"].get("name") or "model") for m, _ in networks)
+    name = " + ".join(md(m.config["model"].get("name") or _variant(m) or "model") for m, _ in networks)
     title = name + (f" committee of {len(members)}" if len(members) > 1 else "")
     out = [f"# Model card: {title} on {md(dataset_label(model.dataset))}", "",
            "Run" + ("s" if len(members) > 1 else "") + ": " + ", ".join(_who(m) for m in members) + ".", ""]

@@ -624,7 +624,7 @@ def _lookup(known: Any, path: tuple[str, ...], source: str, where: str, table: t
         if part not in cur:
             choices = [str(k) for k in cur]
             raise SpecError(f'{source}: {where}: "{dotted}": the base has no key "{part}"{did_you_mean(part, choices)}; '
-                            f"known here: {', '.join(choices[:20])}", path=(*table, *path), source=source)
+                            f"known here: {', '.join(sorted(choices))}", path=(*table, *path), source=source)
         cur = cur[part]
     return cur
 

@@ -180,6 +180,8 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
     left = max(0, total - done - failed - len(running))
     width = workers or (int(plan["workers"]) if plan else 0) or max(len(running), 1)
     search = bool(plan and plan.get("trials")) or any(r is not None and "trial" in (r.metrics or {}) for r in recs)
+    if not running and not left:  # over: its time ends with its last run, not at this look
+        now = max((r.finished_at for r in recs if r is not None and r.finished_at), default=now)
     return SweepStatus(experiment, total, done, failed, running, left, _leader(recs), now - started,
                        _eta(recs, running, left, started, width),
                        driver_alive(plan) if plan else bool(running), search)
