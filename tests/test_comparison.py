@@ -372,3 +372,21 @@ def test_figures_of_one_model_draw_the_run_predict_uses(tmp_path: Path, data_dir
     assert best.test_accuracy == max(accs) > accs[0]  # seeds 1-3: the first run is not the best (so it can fail)
     cm = np.asarray(figure_for("confusion", store, "exp", variant="a", data_dir=data_dir).axes[0].images[0].get_array())
     assert np.trace(cm) / cm.sum() == pytest.approx(best.test_accuracy)
+
+
+def test_rm_of_a_member_says_which_committee_scores_went(tmp_path: Path, data_dir: Path,
+                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    from mnistlab.cli import main
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "t"\ncommittee = 2\n[[committees]]\n'
+              'name = "both"\nvariants = ["a", "t"]\n')
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+    member = next(r.run_id for r in store.runs() if r.variant == "t")
+    solo = next(r.run_id for r in store.runs() if r.variant == "a")
+    assert main(["rm", solo, "--store", str(store.root)]) == 0
+    assert capsys.readouterr().out.strip().endswith("the score of committee both (a member) deleted too: "
+                                                    "`mnistlab run` scores it again once its runs are all there")
+    assert main(["rm", member, "--store", str(store.root)]) == 0
+    assert "the score of committee t (a member) deleted too" in capsys.readouterr().out
+    assert store.committees("exp") == []

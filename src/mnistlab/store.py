@@ -180,10 +180,12 @@ def new_run_id() -> str:
 
 @dataclass(frozen=True)
 class Removal:
-    """What :meth:`RunStore.rm` deleted: the runs' ids and how many sweep cells lost their checkpoint."""
+    """What :meth:`RunStore.rm` deleted: the runs' ids, how many sweep cells lost their checkpoint,
+    and the committees (by name, in order) whose scores went with a member (not with an experiment)."""
 
     run_ids: list[str]
     checkpoints: int = 0
+    committees: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------------- the store
@@ -451,6 +453,7 @@ class RunStore:
         ids = [r.run_id for r in recs]
         whole = experiment is not None and not run_ids  # its checkpoints folder goes whole: no per-cell lookup
         latest = set() if whole else {r.run_id for r in recs if self._latest_of_cell(r)}
+        derived: list[tuple[str, str, int, str]] = []
         with self._errors("delete"), self._write() as con:
             con.executemany("DELETE FROM runs WHERE run_id = ?", [(i,) for i in ids])
             if whole:
@@ -475,7 +478,7 @@ class RunStore:
         else:
             dropped = sum(self.drop_checkpoint(r.experiment, str(r.variant), r.config_hash)
                           for r in recs if r.run_id in latest)
-        return Removal(ids, dropped)
+        return Removal(ids, dropped, list(dict.fromkeys(str(v) for _, v, _, _ in derived)))
 
     def _latest_of_cell(self, rec: RunRecord) -> bool:
         """Whether ``rec`` is the newest run of its cell (experiment, variant, config hash)."""

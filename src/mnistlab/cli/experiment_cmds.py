@@ -355,7 +355,10 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) 
         raise MnistlabError(f"rm: run {rid} is a trial of search {name}: its study would keep the trial; delete "
                             f"the whole search (its runs and study) with `mnistlab rm -e {name}`")
     gone = st.rm(list(run_ids))
-    click.echo(f"deleted {len(gone.run_ids)} run{'s' * (len(gone.run_ids) != 1)}" + _checkpoints_gone(gone.checkpoints))
+    scores = (f"; the score of committee{'s' * (len(gone.committees) != 1)} {', '.join(gone.committees)} (a member) "
+              "deleted too: `mnistlab run` scores it again once its runs are all there" if gone.committees else "")
+    click.echo(f"deleted {len(gone.run_ids)} run{'s' * (len(gone.run_ids) != 1)}" + _checkpoints_gone(gone.checkpoints)
+               + scores)
 
 
 def _checkpoints_gone(n: int) -> str:
