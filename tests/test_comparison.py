@@ -385,8 +385,8 @@ def test_rm_of_a_member_says_which_committee_scores_went(tmp_path: Path, data_di
     member = next(r.run_id for r in store.runs() if r.variant == "t")
     solo = next(r.run_id for r in store.runs() if r.variant == "a")
     assert main(["rm", solo, "--store", str(store.root)]) == 0
-    assert capsys.readouterr().out.strip().endswith("the score of committee both (a member) deleted too: "
-                                                    "`mnistlab run` scores it again once its runs are all there")
+    assert capsys.readouterr().out.strip() == ("deleted 1 run; committee both lost a member, so its score is deleted too "
+                                               "(`mnistlab run` scores a committee again once its runs are all there)")
     assert main(["rm", member, "--store", str(store.root)]) == 0
-    assert "the score of committee t (a member) deleted too" in capsys.readouterr().out
+    assert "; committee t lost a member, so its score is deleted too" in capsys.readouterr().out
     assert store.committees("exp") == []

@@ -355,8 +355,10 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) 
         raise MnistlabError(f"rm: run {rid} is a trial of search {name}: its study would keep the trial; delete "
                             f"the whole search (its runs and study) with `mnistlab rm -e {name}`")
     gone = st.rm(list(run_ids))
-    scores = (f"; the score of committee{'s' * (len(gone.committees) != 1)} {', '.join(gone.committees)} (a member) "
-              "deleted too: `mnistlab run` scores it again once its runs are all there" if gone.committees else "")
+    many = len(gone.committees) != 1
+    score = "their scores are" if many else "its score is"
+    scores = (f"; committee{'s' * many} {', '.join(gone.committees)} lost a member, so {score} deleted too "
+              "(`mnistlab run` scores a committee again once its runs are all there)" if gone.committees else "")
     click.echo(f"deleted {len(gone.run_ids)} run{'s' * (len(gone.run_ids) != 1)}" + _checkpoints_gone(gone.checkpoints)
                + scores)
 
