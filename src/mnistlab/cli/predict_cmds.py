@@ -77,17 +77,9 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     Example: mnistlab predict seed000 --variant cnn photo.jpg digits/ --show seen.png
              mnistlab predict RUN_ID test.csv -o submission.csv --format csv > top3.csv
     """
-    from mnistlab.export import check_output_path
     from mnistlab.preprocess import image_sources
 
-    if show is not None and Path(show).suffix.lower() not in (".png", ".svg", ".pdf"):
-        raise OutputError(f"cannot write {show!r}: the --show file name must end in .png, .svg or .pdf")
-    if output is not None and Path(output).suffix.lower() != ".csv":
-        raise OutputError(f"cannot write {output!r}: -o writes a submission CSV (ImageId,Label), so its name must end "
-                          "in .csv; each file's classes, with its name: --format csv or --format json")
-    for path in (show, output):
-        if path is not None:
-            check_output_path(path)
+    _check_outputs(show, output)
     tables = [i for i in images if i.lower().endswith(".csv")]
     bad: list[str] = []  # one line per bad file: the others are still predicted
     sources = image_sources([i for i in images if i not in tables], bad) if len(tables) < len(images) else []
@@ -125,6 +117,20 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
             click.echo(f"error: {message}", err=True)
         raise PartlyUnreadable(f"{len(bad)} of {len(bad) + len(probs)} images could not be read (listed above); "
                                f"the other {len(probs)} {'was' if len(probs) == 1 else 'were'} predicted")
+
+
+def _check_outputs(show: str | None, output: str | None) -> None:
+    """OutputError, before any work, for a --show or -o file that cannot be written as asked."""
+    from mnistlab.export import check_output_path
+
+    if show is not None and Path(show).suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise OutputError(f"cannot write {show!r}: the --show file name must end in .png, .svg or .pdf")
+    if output is not None and Path(output).suffix.lower() != ".csv":
+        raise OutputError(f"cannot write {output!r}: -o writes a submission CSV (ImageId,Label), so its name must end "
+                          "in .csv; each file's classes, with its name: --format csv or --format json")
+    for path in (show, output):
+        if path is not None:
+            check_output_path(path)
 
 
 def _emit_top(sources: list[Any], probs: Any, names: list[str], top: int, fmt: str) -> None:
