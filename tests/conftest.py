@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,13 @@ from mnistlab.store import RunStore
 from mnistlab.run import run_config
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+# A suite started in the background by a non-interactive shell (`bash .ci/run &`) inherits SIGINT
+# ignored, and so would every mnistlab process the Ctrl-C tests start: Python installs its
+# KeyboardInterrupt handler only where SIGINT is not ignored. Handling it here gives each child the
+# default disposition again, as a terminal's foreground job has.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(scope="session")
