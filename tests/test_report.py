@@ -173,10 +173,10 @@ def test_report_cli_rejects_bad_output(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     (tmp_path / "d.html").mkdir()
     assert main(["report", "seed000", "-o", str(tmp_path / "d.html")]) == 2
-    assert capsys.readouterr().err.strip().endswith("d.html': it is a folder")
+    assert capsys.readouterr().err.strip().endswith("d.html: it is a folder")
     (tmp_path / "d.png").mkdir()
     assert main(["plot", "history", "seed000", "-o", str(tmp_path / "d.png")]) == 2
-    assert capsys.readouterr().err.strip().endswith("d.png': it is a folder")
+    assert capsys.readouterr().err.strip().endswith("d.png: it is a folder")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["d.html", "d.png"]  # and no .tmp left behind
 
 

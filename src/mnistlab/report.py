@@ -149,11 +149,12 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
     variant is a scored committee, else of its first run."""
     section = VariantSection(name=name, config=records[0].config, facts=_facts(records))
     section.figures.append(("training history", _history_uri(records)))
-    try:
-        committee = views.committee_predictions(store, target, name)
-    except MnistlabError as exc:  # a committee a member of which did not finish: its first run instead
-        section.notes.append(f"no committee figures: {exc}")
-        committee = None
+    committee = None
+    if any(r.member > 0 for r in records):  # a committee variant (a single run's needs no lookup)
+        try:
+            committee = views.committee_predictions(store, target, name)
+        except MnistlabError as exc:  # a committee a member of which did not finish: its first run instead
+            section.notes.append(f"no committee figures: {exc}")
     _prediction_figures(store, section, records[0] if committee is None else committee, data_dir)
     return section
 
@@ -246,13 +247,14 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     """
     ref = resolve_experiment(store, experiment)
     records = store.runs(experiment=ref.name)
-    rows = compare_experiment(store, ref, quick=True) if quick else None  # SpecError without a file
     current = current_runs([r for r in records if r.status != "running"], ref.keys(quick=quick))
     notes = [f"run {r.run_id} ({r.variant}, seed {r.seed}) {r.status}" + (f": {r.message}" if r.message else "")
              for r in current if r.status != "finished"]
     try:
-        rows = rows if rows is not None else compare_experiment(store, ref)
+        rows = compare_experiment(store, ref, quick=quick)  # SpecError for quick without a file
     except StoreError as exc:  # nothing current to compare (say, only --quick runs of a file)
+        if quick:
+            raise
         rows, notes = [], [*notes, str(exc)]
     figures = []
     for caption, draw in (("test accuracy per variant", plots.plot_comparison),

@@ -39,16 +39,14 @@ def data_dir_option(purpose: str = "") -> Callable[[F], F]:
 
 
 def check_output(path: str | Path, allowed: tuple[str, ...]) -> Path:
-    """``path`` as a Path, once its suffix is one of ``allowed`` (lower case, with the dot) and its
-    folder exists: checked before any work, so a typo costs nothing. Raises OutputError."""
-    out = Path(path)
-    if out.suffix.lower() not in allowed:
+    """``path`` as a Path, once its suffix is one of ``allowed`` (lower case, with the dot) and it
+    can be written (:func:`~mnistlab.export.check_output_path`: not a folder, its folder exists):
+    checked before any work, so a typo costs nothing. Raises OutputError."""
+    from mnistlab.export import check_output_path
+
+    if Path(path).suffix.lower() not in allowed:
         raise OutputError(f"cannot write {str(path)!r}: the file name must end in {', '.join(allowed)}")
-    if not out.parent.is_dir():
-        raise OutputError(f"cannot write {str(path)!r}: folder {str(out.parent)!r} does not exist")
-    if out.is_dir():
-        raise OutputError(f"cannot write {str(path)!r}: it is a folder")
-    return out
+    return check_output_path(path)
 
 
 class Amount(click.ParamType):
