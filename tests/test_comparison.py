@@ -281,6 +281,17 @@ def test_runs_added_in_any_order_give_the_rows_of_the_store_order() -> None:
     assert Comparison(runs, [], keys={"k2"}).rows() == [whole[1]]
 
 
+def test_epochs_read_as_a_count_unless_early_stopping_made_the_runs_differ() -> None:
+    runs = [_run("r1", "a", "k1", 1.0, 0.5), _run("r2", "a", "k2", 2.0, 0.6), _run("r3", "b", "k3", 3.0, 0.7),
+            _run("r4", "b", "k4", 4.0, 0.8)]
+    for r, epochs in zip(runs, (30, 30, 12, 17)):
+        r.metrics["epochs_run"] = epochs
+    rows = Comparison(runs, [], keys={"k1", "k2", "k3", "k4"}).rows()
+    assert [r["epochs"] for r in rows] == [30, 14.5] and isinstance(rows[0]["epochs"], int)
+    assert [line.split(",")[3] for line in format_rows(rows, "csv").splitlines()] == ["epochs", "30", "14.5"]
+    assert '"epochs": 30,' in format_rows(rows, "json")
+
+
 def test_live_rows_are_the_compare_rows_without_rereading_the_store(tmp_path: Path, data_dir: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     text = TINY + '[[variants]]\nname = "a"\nrepeats = 2\n'

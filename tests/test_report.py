@@ -266,12 +266,31 @@ def test_report_follows_compare_committees_get_sections_and_smoke_runs_stay_out(
         text = html.unescape(report.build_report(store, target, data_dir=data_dir))
         assert text.count("<section") == 3 and ">all</h3>" in text, target
         assert text.count("epochs 1") == 0 and "2 runs (seeds 0, 1)" in text
-        errors = [int(e) for e in re.findall(r"errors of the committee of \d runs \(averaged outputs\): (\d+) of", text)]
+        said = r"errors of the committee of \d runs \(seeds [\d, ]+; averaged outputs\): (\d+) of"
+        errors = [int(e) for e in re.findall(said, text)]
         n = len(store.load_predictions(store.runs()[0].run_id))
         assert errors == [round((1 - rows["team"]["committee_acc"]) * n), round((1 - rows["all"]["committee_acc"]) * n)]
         assert text.count("<summary>config</summary>") == 2  # a committee across variants has no one config
         assert f"3 runs: team (seeds 0, 1), solo (seed 0) · committee test accuracy {rows['all']['committee_acc']:.2%}" in text
         assert "no committee figures" not in text
+
+
+def test_report_of_a_committee_variant_with_repeats_names_the_committee_its_figures_draw(data_dir, tmp_path):
+    from test_experiments import TINY, write
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "team"\ncommittee = 3\nrepeats = 2\n')
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+    comms = store.committees("exp")
+    assert len(comms) == 2
+    best = max(comms, key=lambda c: c.accuracy)
+    seeds = sorted(store.get(m).seed for m in best.member_ids)
+    assert seeds in ([0, 1, 2], [3, 4, 5])
+    text = html.unescape(report.build_report(store, str(p), data_dir=data_dir))
+    assert "6 runs (seeds 0-5)" in text
+    assert "the figures below draw the best of its 2 committees by test accuracy" in text
+    assert f"errors of the committee of 3 runs (seeds {seeds[0]}-{seeds[-1]}; averaged outputs): " \
+           f"{round((1 - best.accuracy) * len(store.load_predictions(best.member_ids[0])))} of" in text
 
 
 def test_report_quick_shows_a_files_smoke_runs_and_refuses_without_a_file(data_dir, tmp_path, capsys):
@@ -286,7 +305,7 @@ def test_report_quick_shows_a_files_smoke_runs_and_refuses_without_a_file(data_d
     assert "no full-size runs of" in html.unescape(out.read_text(encoding="utf-8"))
     assert main(["report", str(p), "--quick", *args]) == 0
     text = html.unescape(out.read_text(encoding="utf-8"))
-    assert text.count("<section") == 1 and "1 run (seeds 0) · dataset mnist · epochs 1" in text
+    assert text.count("<section") == 1 and "1 run (seed 0) · dataset mnist · epochs 1" in text
     capsys.readouterr()
     assert main(["report", "exp", "--quick", *args]) == 2
     err = capsys.readouterr().err

@@ -327,7 +327,7 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "variant": variant,
         "n": len(accs),
         "params": int(ok[0].metrics["params"]) if ok and "params" in ok[0].metrics else None,
-        "epochs": mean("epochs_run"),
+        "epochs": _whole(mean("epochs_run")),  # 30, not 30.0, unless early stopping made runs differ
         "train_acc": mean("train_accuracy"),
         "val_acc": mean("val_accuracy"),
         "test_acc": float(np.mean(accs)) if accs else None,
@@ -368,6 +368,11 @@ def mark_vs_best(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             p = welch_test(best["test_acc"], best["test_acc_std"], best["n"], r["test_acc"], r["test_acc_std"], r["n"]).p
             r["vs_best"], r["vs_best_p"] = ("within noise" if p >= NOISE_P else "below"), p
     return rows
+
+
+def _whole(x: float | None) -> float | int | None:
+    """``x`` as an int when it is a whole number (a mean of equal epoch counts), else as it is."""
+    return int(x) if x is not None and x.is_integer() else x
 
 
 def _num(x: Any) -> float | None:

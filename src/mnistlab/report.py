@@ -129,7 +129,7 @@ def render_report(experiment: str, rows: Sequence[Mapping[str, Any]], comparison
 def _facts(records: Sequence[RunRecord]) -> list[str]:
     """The few settings and results a reader looks for first, from the recorded config and metrics."""
     cfg, train = records[0].config or {}, (records[0].config or {}).get("train") or {}
-    facts = [f"{len(records)} run{'s' if len(records) != 1 else ''} (seeds {', '.join(str(r.seed) for r in records)})"]
+    facts = [f"{len(records)} run{'s' if len(records) != 1 else ''} ({_seeds(records)})"]
     facts += [f"{k} {v}" for k, v in (("dataset", cfg.get("dataset")), ("epochs", train.get("epochs")),
                                       ("batch", train.get("batch_size")), ("optimizer", train.get("optimizer")),
                                       ("lr", train.get("lr"))) if v is not None]
@@ -155,6 +155,9 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
             committee = views.committee_predictions(store, target, name)
         except MnistlabError as exc:  # a committee a member of which did not finish: its first run instead
             section.notes.append(f"no committee figures: {exc}")
+        repeats = len({r.repeat for r in records})
+        if committee is not None and repeats > 1:
+            section.notes.append(f"the figures below draw the best of its {repeats} committees by test accuracy")
     _prediction_figures(store, section, records[0] if committee is None else committee, data_dir)
     return section
 
@@ -170,10 +173,10 @@ def _committee_section(store: RunStore, target: str, row: Mapping[str, Any],
     if committee is None:
         return None
     members = committee[0]
-    seeds: dict[str, list[str]] = {}
+    by_variant: dict[str, list[RunRecord]] = {}
     for r in members:
-        seeds.setdefault(str(r.variant), []).append(str(r.seed))
-    facts = [f"{len(members)} runs: " + ", ".join(f"{v} (seed{'s' * (len(s) > 1)} {', '.join(s)})" for v, s in seeds.items()),
+        by_variant.setdefault(str(r.variant), []).append(r)
+    facts = [f"{len(members)} runs: " + ", ".join(f"{v} ({_seeds(rs)})" for v, rs in by_variant.items()),
              f"committee test accuracy {row['committee_acc']:.2%}"]
     if row.get("committee_val_acc") is not None:
         facts.append(f"committee validation accuracy {row['committee_val_acc']:.2%}")
@@ -182,6 +185,14 @@ def _committee_section(store: RunStore, target: str, row: Mapping[str, Any],
     section.figures.append(("training history of the members", _history_uri(members)))
     _prediction_figures(store, section, committee, data_dir)
     return section
+
+
+def _seeds(records: Sequence[RunRecord]) -> str:
+    """The runs' seeds in their order: ``seed 3``, ``seeds 0, 1``, or ``seeds 10-14`` for three or
+    more consecutive ones."""
+    seeds = [int(r.seed) for r in records]
+    span = len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds)))
+    return f"seed{'s' * (len(seeds) > 1)} " + (f"{seeds[0]}-{seeds[-1]}" if span else ", ".join(map(str, seeds)))
 
 
 def _history_uri(records: Sequence[RunRecord]) -> str:
@@ -202,7 +213,7 @@ def _prediction_figures(store: RunStore, section: VariantSection,
     if isinstance(source, RunRecord):
         who = f"run {first.run_id} (seed {first.seed})"
     else:
-        probs, who = source[1], f"the committee of {len(source[0])} runs (averaged outputs)"
+        probs, who = source[1], f"the committee of {len(source[0])} runs ({_seeds(source[0])}; averaged outputs)"
     pred = probs.argmax(1)
     cm = confusion_matrix(true, pred, ds.info.num_classes)
     section.notes.append(f"errors of {who}: {int((true != pred).sum())} of {len(true)} "
