@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from mnistlab.errors import NotRecorded, SpecError, StoreError, did_you_mean
-from mnistlab.experiments import Experiment, is_quick, load_experiment, same_setting
+from mnistlab.experiments import Experiment, is_quick, load_experiment, same_setting, study_name
 from mnistlab.stats import welch_test
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 
@@ -92,10 +92,10 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True) ->
         exp = load_experiment(target)
         if exp.name not in known:
             if exp.search is not None:  # a search file: `run` refuses it; its --quick trials are a study of their own
-                if f"{exp.name}-quick" in known:  # not a sweep still to start: a name to give
+                if (smoke := study_name(exp.name, quick=True)) in known:  # not a sweep still to start: a name to give
                     raise StoreError(f"no trials recorded for search {exp.name!r} (from {target}): run `mnistlab "
                                      f"search {target}` first; the store has its --quick study: give "
-                                     f"{exp.name}-quick instead of the file")
+                                     f"{smoke} instead of the file")
                 raise NotRecorded(f"no trials recorded for search {exp.name!r} (from {target}): "
                                   f"run `mnistlab search {target}` first; {_what_exists(store)}")
             raise NotRecorded(f"no runs recorded for experiment {exp.name!r} (from {target}): "
@@ -132,7 +132,7 @@ def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = Fal
     """
     if quick and ref.file is None:
         raise SpecError(f"--quick compares an experiment file's smoke runs: give the .toml file, not {ref.given!r}")
-    name = f"{ref.name}-quick" if quick and ref.file is not None and ref.file.search is not None else ref.name
+    name = study_name(ref.name, quick and ref.file is not None and ref.file.search is not None)
     committees = None if ref.file is None else ref.file.committee_variants()
     rows = compare(store, name, keys=ref.keys(quick=quick), committees=committees)  # a search's --quick trials: a study
     if not rows:

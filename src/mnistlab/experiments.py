@@ -242,6 +242,15 @@ def is_quick(resolved: Mapping[str, Any]) -> bool:
     return variant_setting(quick_config(resolved)) == variant_setting(resolved)
 
 
+QUICK_STUDY = "-quick"  # the suffix of a --quick search's study (:func:`study_name`)
+
+
+def study_name(experiment: str, quick: bool) -> str:
+    """The name a search's trials are recorded under (its Optuna study and its runs' experiment):
+    ``--quick`` smoke searches are a study of their own, ``<experiment>-quick``."""
+    return f"{experiment}{QUICK_STUDY}" if quick else experiment
+
+
 # ------------------------------------------------------------------------------- loading
 def load_experiment(path: str | os.PathLike) -> Experiment:
     """Read and validate an experiment file; every problem is a one-line SpecError."""

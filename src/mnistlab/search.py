@@ -676,11 +676,6 @@ class SearchResult:
     setup_seconds: float = 0.0  # of driver_seconds: creating or loading the study and settling a dead driver's trials
 
 
-def study_name(experiment: str, quick: bool) -> str:
-    """The study's (and its runs' experiment) name: ``--quick`` smoke searches are a study of their own."""
-    return f"{experiment}-quick" if quick else experiment
-
-
 def trial_base(base: Mapping[str, Any], quick: bool) -> dict[str, Any]:
     """The run config every trial starts from; ``quick``: a small subset and at most 2 epochs."""
     from mnistlab.experiments import quick_config
@@ -783,7 +778,7 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     >>> result = run_search("recipes/lr-search.toml", quick=True)   # doctest: +SKIP
     """
     from mnistlab.config import parse_run_config
-    from mnistlab.experiments import Experiment, load_experiment
+    from mnistlab.experiments import Experiment, load_experiment, study_name
     from mnistlab.live import write_plan
     from mnistlab.store import RunStore
 
@@ -931,9 +926,11 @@ def best_toml(runs: Sequence[Any], experiment: str, repeats: int = 3) -> str:
 
 
 def smoke_warning(runs: Sequence[Any], experiment: str) -> list[str]:
-    """Lines saying that ``experiment`` is a ``--quick`` study (:func:`study_name`), whose best
+    """Lines saying that ``experiment`` is a ``--quick`` study (:func:`~mnistlab.experiments.study_name`), whose best
     trial, and so the file `search-best` writes, has a smoke run's size; none otherwise."""
-    if not experiment.endswith("-quick"):
+    from mnistlab.experiments import QUICK_STUDY
+
+    if not experiment.endswith(QUICK_STUDY):
         return []
     cfg = best_trial(runs).config
     subset, epochs = (cfg.get("data") or {}).get("subset"), (cfg.get("train") or {}).get("epochs")

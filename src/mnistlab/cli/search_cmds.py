@@ -39,9 +39,9 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
     from mnistlab.backends import close
     from mnistlab.comparison import compare
     from mnistlab.execute import terminate_as_interrupt
-    from mnistlab.experiments import load_experiment
+    from mnistlab.experiments import load_experiment, study_name
     from mnistlab.live import LiveTable
-    from mnistlab.search import run_search, study_name
+    from mnistlab.search import run_search
 
     exp = load_experiment(experiment)
     if exp.search is None:
