@@ -292,6 +292,30 @@ def test_epochs_read_as_a_count_unless_early_stopping_made_the_runs_differ() -> 
     assert '"epochs": 30,' in format_rows(rows, "json")
 
 
+def test_a_committee_variant_shows_its_committees_spread_and_count() -> None:
+    from mnistlab.comparison import display_cells
+    from mnistlab.store import CommitteeRecord
+
+    runs = []
+    for i, (repeat, member, acc) in enumerate([(0, 0, 0.9), (0, 1, 0.91), (1, 0, 0.92), (1, 1, 0.93)]):
+        r = _run(f"r{i}", "team", f"k{i}", float(i), acc)
+        r.member, r.repeat = member, repeat
+        runs.append(r)
+    comms = [CommitteeRecord("e", "team", 0, 0.93, ["r0", "r1"], [0.9, 0.91], 10.0),
+             CommitteeRecord("e", "team", 1, 0.96, ["r2", "r3"], [0.92, 0.93], 11.0)]
+    keys = {f"k{i}" for i in range(4)}
+    [row] = Comparison(runs, comms, keys=keys).rows()
+    assert row["committee_acc"] == pytest.approx(0.945) and row["committees"] == 2
+    assert row["committee_acc_std"] == pytest.approx(statistics.stdev([0.93, 0.96]))
+    heads, [cells] = display_cells([row])
+    assert cells[heads.index("committee")] == "94.50% +- 2.12 (n=2)"
+    [one] = Comparison(runs[:2], comms[:1], keys={"k0", "k1"}).rows()  # one committee: no spread to show
+    assert one["committees"] == 1 and one["committee_acc_std"] is None
+    assert display_cells([one])[1][0][-1] == "93.00%"
+    assert format_rows([row], "csv").splitlines()[0].endswith("committee_acc,committee_acc_std,committees,"
+                                                             "committee_val_acc,failed,note")
+
+
 def test_live_rows_are_the_compare_rows_without_rereading_the_store(tmp_path: Path, data_dir: Path,
                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     text = TINY + '[[variants]]\nname = "a"\nrepeats = 2\n'

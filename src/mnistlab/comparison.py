@@ -49,7 +49,7 @@ from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 
 COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "vs_best", "vs_best_p",
            "test_balanced_acc", "tta_test_acc", "test_loss", "train_seconds", "seconds_per_epoch", "member_acc_min",
-           "member_acc_max", "committee_acc", "committee_val_acc", "failed", "note")
+           "member_acc_max", "committee_acc", "committee_acc_std", "committees", "committee_val_acc", "failed", "note")
 NOISE_P = 0.05  # Welch's p at or above which two variants' mean test accuracies are not told apart
 
 
@@ -341,7 +341,9 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "seconds_per_epoch": mean("seconds_per_epoch"),
         "member_acc_min": min(accs) if is_committee and accs else None,
         "member_acc_max": max(accs) if is_committee and accs else None,
-        "committee_acc": float(np.mean([c.accuracy for c in comms])) if comms else None,
+        "committee_acc": float(np.mean([c.accuracy for c in comms])) if comms else None,  # mean over repeats
+        "committee_acc_std": float(np.std([c.accuracy for c in comms], ddof=1)) if len(comms) > 1 else None,
+        "committees": len(comms) if comms else None,  # scored committees, one per repeat
         # what a committee is chosen on (when its members shared their validation images)
         "committee_val_acc": (float(np.mean([c.val_accuracy for c in comms]))
                               if comms and all(c.val_accuracy is not None for c in comms) else None),
@@ -450,7 +452,9 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
         if committee:
             lo, hi = r.get("member_acc_min"), r.get("member_acc_max")
             cells += ["-" if lo is None else f"{pct(lo)}-{pct(hi)}"]
-            cells += [pct(r.get("committee_val_acc"))] * committee_val + [pct(r.get("committee_acc"))]
+            comm, comm_std, comms = pct(r.get("committee_acc")), r.get("committee_acc_std"), r.get("committees") or 0
+            comm += (f" +- {100 * comm_std:.2f}" if comm_std is not None else "") + (f" (n={comms})" if comms > 1 else "")
+            cells += [pct(r.get("committee_val_acc"))] * committee_val + [comm]
         out.append(cells)
     return heads, out
 

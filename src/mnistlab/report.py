@@ -43,7 +43,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "test_loss": ("test loss", "num"),
     "train_seconds": ("train s", "num"), "seconds_per_epoch": ("s / epoch", "num"),
     "member_acc_min": ("member acc min", "pct"), "member_acc_max": ("member acc max", "pct"),
-    "committee_acc": ("committee acc", "pct"), "committee_val_acc": ("committee val acc", "pct"),
+    "committee_acc": ("committee acc", "pct"), "committee_acc_std": ("committee ± std", "pct"),
+    "committees": ("committees", "int"), "committee_val_acc": ("committee val acc", "pct"),
     "failed": ("failed", "int"),
 }
 
