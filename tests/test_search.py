@@ -233,7 +233,8 @@ def test_grid_search_tries_each_point_once(tmp_path: Path, data_dir: Path) -> No
     text = BASE.replace("epochs = 3", "epochs = 1") + ('\n[search]\n"train.lr" = { choice = [0.001, 0.01] }\n'
                                                        '"train.batch_size" = { int = [30, 60], step = 30 }\n'
                                                        'sampler = "grid"\npruner = "none"\ntrials = 50\n')
-    exp = load_experiment(_exp(tmp_path, text))
+    with pytest.warns(SpecWarning, match="trials = 50 but the grid has 4 points: the search runs 4 trials"):
+        exp = load_experiment(_exp(tmp_path, text))
     assert exp.search is not None and exp.search.trials == 4  # capped at the grid's size
     result = run_search(exp, tmp_path / "store", data_dir=data_dir)
     points = sorted((t["params"]["train.lr"], t["params"]["train.batch_size"]) for t in trial_rows(
