@@ -281,6 +281,19 @@ def test_runs_added_in_any_order_give_the_rows_of_the_store_order() -> None:
     assert Comparison(runs, [], keys={"k2"}).rows() == [whole[1]]
 
 
+def test_a_failed_rerun_never_hides_the_result_already_recorded() -> None:
+    done = _run("r1", "a", "k1", 1.0, 0.58)
+    rerun = _run("r2", "a", "k1", 2.0, 0.0, status="failed")  # `run --force`, and the rerun fails
+    rerun.metrics = {}
+    for order in ([done, rerun], [rerun, done]):  # in either order of reading
+        [row] = Comparison(order, [], keys={"k1"}).rows()
+        assert row["n"] == 1 and row["test_acc"] == pytest.approx(0.58) and row["failed"] == 0
+    later = _run("r3", "a", "k1", 3.0, 0.61)  # a rerun that finishes replaces it
+    assert Comparison([done, rerun, later], [], keys={"k1"}).rows()[0]["test_acc"] == pytest.approx(0.61)
+    [only] = Comparison([rerun], [], keys={"k1"}).rows()  # nothing but the failure: it shows
+    assert only["n"] == 0 and only["failed"] == 1
+
+
 def test_epochs_read_as_a_count_unless_early_stopping_made_the_runs_differ() -> None:
     runs = [_run("r1", "a", "k1", 1.0, 0.5), _run("r2", "a", "k2", 2.0, 0.6), _run("r3", "b", "k3", 3.0, 0.7),
             _run("r4", "b", "k4", 4.0, 0.8)]

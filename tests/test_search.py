@@ -111,7 +111,7 @@ def test_bad_search_is_one_line_before_training(case: str, tmp_path: Path, capsy
     with pytest.raises(SpecError) as exc:
         load_experiment(path)
     assert message in str(exc.value) and "\n" not in str(exc.value)
-    assert main(["search", str(path), "--data-dir", "/nonexistent"]) == 2  # refused before any data is read
+    assert main(["search", str(path), "--data-dir", str(tmp_path)]) == 2  # refused before any data is read (none is there)
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err and "Traceback" not in err
     assert not (tmp_path / "mnistlab-runs" / "search.sqlite").exists()
@@ -352,7 +352,7 @@ def test_a_changed_search_table_is_refused_on_resume(tmp_path: Path, capsys: pyt
         path = _exp(tmp_path, SEARCH.replace(*change), "changed.toml")
         with pytest.raises(SpecError, match="the \\[search\\] table changed since trial 0 of study srch"):
             open_study("srch", load_experiment(path).search, tmp_path / "store", 3)
-        assert main(["search", str(path), "--store", str(tmp_path / "store"), "--data-dir", "/nonexistent"]) == 2
+        assert main(["search", str(path), "--store", str(tmp_path / "store"), "--data-dir", str(tmp_path)]) == 2
         out, err = capsys.readouterr()
         assert err.count("\n") == 1 and "use a new experiment name" in err and f"of study srch ({key} changed)" in err
         assert "search srch:" not in out + err  # the header comes only once the study opened (new-user check 2)

@@ -4,6 +4,7 @@ input as one line, the config table, checksums in the run, and the Fashion-MNIST
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import tomllib
 from pathlib import Path
@@ -189,6 +190,47 @@ def test_bad_npz(tmp_path: Path, arrays: dict, message: str) -> None:
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(DataError, match=re.escape(message)):
         load_any(str(tmp_path / "bad.npz"))
+
+
+def _npy(array: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array)
+    return buf.getvalue()
+
+
+def _npz_bytes(tmp_path: Path) -> bytes:
+    np.savez(tmp_path / "good.npz", x_train=np.zeros((4, 28, 28), np.uint8), y_train=np.array([0, 1, 0, 1]))
+    return (tmp_path / "good.npz").read_bytes()
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (lambda good: good[:300], "bad.npz: not a readable .npz: a truncated or damaged zip archive"),
+    (lambda good: good[:-40], "bad.npz: not a readable .npz: a truncated or damaged zip archive"),
+    (lambda good: b"PK\x03\x04garbage", "bad.npz: not a readable .npz: a truncated or damaged zip archive"),
+    (lambda good: bytes(range(256)) * 4, "bad.npz: not a readable .npz: not a zip archive of .npy arrays"),
+    (lambda good: b"", "bad.npz: not a readable .npz"),
+    (lambda good: _npy(np.zeros(3)), "bad.npz: is a single .npy array, not an .npz"),
+])
+def test_a_truncated_or_foreign_npz_is_one_line_naming_the_file(tmp_path: Path, content, message: str, capsys) -> None:
+    from mnistlab.cli import main
+
+    (tmp_path / "bad.npz").write_bytes(content(_npz_bytes(tmp_path)))
+    with pytest.raises(DataError, match=re.escape(message)):
+        load_any(str(tmp_path / "bad.npz"))
+    assert main(["show-data", str(tmp_path / "bad.npz"), "-o", str(tmp_path / "grid.png")]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not (tmp_path / "grid.png").exists()
+
+
+def test_an_npz_without_images_is_refused(tmp_path: Path) -> None:
+    np.savez(tmp_path / "none.npz", x_train=np.zeros((0, 28, 28), np.uint8), y_train=np.zeros(0, int))
+    with pytest.raises(DataError, match=r"none.npz: holds no images"):
+        load_any(str(tmp_path / "none.npz"))
+    np.savez(tmp_path / "no-test.npz", x_train=np.zeros((4, 28, 28), np.uint8), y_train=np.array([0, 1, 0, 1]),
+             x_test=np.zeros((0, 28, 28), np.uint8), y_test=np.zeros(0, int))
+    with pytest.raises(DataError, match=r"no-test.npz's test split: holds no images"):
+        load_any(str(tmp_path / "no-test.npz"))
 
 
 # -------------------------------------------------------------------------------------- config

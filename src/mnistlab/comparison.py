@@ -45,7 +45,7 @@ import numpy as np
 from mnistlab.errors import NotRecorded, SpecError, StoreError, did_you_mean
 from mnistlab.experiments import Experiment, is_quick, load_experiment, same_setting, study_name
 from mnistlab.stats import welch_test
-from mnistlab.store import CommitteeRecord, RunRecord, RunStore
+from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore
 
 COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "vs_best", "vs_best_p",
            "test_balanced_acc", "tta_test_acc", "test_loss", "train_seconds", "seconds_per_epoch", "member_acc_min",
@@ -283,15 +283,18 @@ class Comparison:
         return rows
 
     def _count(self, r: RunRecord) -> bool:
-        """Take ``r`` into its cell (the latest run counts); False if it does not count at all."""
+        """Take ``r`` into its cell: the latest run with a result (finished or diverged) counts, and
+        a failed or interrupted run only where the cell has none, so that a rerun (``--force``)
+        that fails never hides a result already recorded. False if ``r`` does not count at all."""
         if r.status == "running" or (self.keys is not None and r.config_hash not in self.keys):
             return False
         self._seen += 1
         started = (r.created_at, self._seen)
         cells = self._cells.setdefault(r.variant, {})
-        first, latest = cells.get(r.config_hash, (started, r))
+        first, held = cells.get(r.config_hash, (started, r))
         # An older run added late (parallel jobs finish out of order) still places its cell.
-        cells[r.config_hash] = (min(first, started), r if r.created_at >= latest.created_at else latest)
+        rank = lambda x: (x.status in RESULT_STATUSES, x.created_at)  # noqa: E731
+        cells[r.config_hash] = (min(first, started), r if rank(r) >= rank(held) else held)
         self._first[r.variant] = min(self._first.get(r.variant, started), started)
         return True
 
@@ -314,7 +317,7 @@ def _counted_committees(comms: Iterable[CommitteeRecord], ids: set[str]) -> list
 
 
 def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> dict[str, Any]:
-    ok = [r for r in recs if r.status in ("finished", "diverged")]
+    ok = [r for r in recs if r.status in RESULT_STATUSES]
     accs = [a for a in (_num(r.metrics.get("test_accuracy")) for r in ok) if a is not None]
 
     def mean(key: str) -> float | None:

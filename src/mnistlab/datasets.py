@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from mnistlab.data.idx import MAX_IDX_BYTES, describe_bytes, idx_bytes, parse_idx, read_bytes, read_idx, write_idx
+from mnistlab.data.userdata import open_npz
 from mnistlab.data.registry import (
     CANONICAL_FILES,
     SPLIT_FILES,
@@ -331,18 +332,10 @@ def _rich_progress() -> tuple[Progress, Callable[[], None]]:
 
 def _read_npz(path: Path, key: str = "arr_0") -> np.ndarray:
     """The array under ``key`` of an ``.npz`` (Kuzushiji's files hold one, ``arr_0``); DataError otherwise."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if key not in npz.files:
-                raise DataError(f"{path}: no array {key!r} in this .npz (it has: {', '.join(npz.files) or 'nothing'})")
-            return np.asarray(npz[key])
-    except DataError:
-        raise
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
-        what = describe_bytes(_head(path))
-        raise DataError(f"{path}: not a readable .npz" + (f": it is {what}" if what else f" ({exc})")) from None
+    with open_npz(path) as npz:
+        if key not in npz.files:
+            raise DataError(f"{path}: no array {key!r} in this .npz (it has: {', '.join(npz.files) or 'nothing'})")
+        return np.asarray(npz[key])
 
 
 def _head(path: Path) -> bytes:

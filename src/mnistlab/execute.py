@@ -41,11 +41,11 @@ from mnistlab.errors import CheckpointError, SpecError, SpecWarning, show_warnin
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment
 from mnistlab.live import EpochProgress, driver_alive, read_plan, write_plan
-from mnistlab.store import CommitteeRecord, RunRecord, RunStore, process_alive
+from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, process_alive
 from mnistlab.run import Recorder, RunResult, run_config, run_members
 from mnistlab.trainer import CHECKPOINT_FILE, STOP_SIGNALS, STOPPED_BY, checkpoint_threads, stop_signals_held
 
-DONE_STATUSES = ("finished", "diverged")  # cells with such a run are skipped unless force
+DONE_STATUSES = RESULT_STATUSES  # cells with such a run are skipped unless force
 # A sweep cell writes its checkpoint once this many seconds have passed since the last one, at an
 # epoch's end or after the batch where the time is up inside an epoch: an interrupted cell loses
 # about this much training, and a sweep of second-long epochs does not spend its time writing

@@ -30,7 +30,7 @@ from typing import Any
 
 from mnistlab.callbacks import Callback
 from mnistlab.errors import MnistlabError
-from mnistlab.store import RunRecord, RunStore, process_alive
+from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore, process_alive
 
 PLAN_DIR = "sweeps"  # under the store root: one small JSON file per experiment
 
@@ -172,7 +172,7 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
     if started is None:
         started = float(plan["started"]) if plan else min((r.created_at for r in recs if r), default=now)
     running = tuple(_running(r, now) for r in recs if r is not None and r.status == "running" and process_alive(r.pid, r.host))
-    done = sum(r is not None and r.status in ("finished", "diverged") for r in recs)
+    done = sum(r is not None and r.status in RESULT_STATUSES for r in recs)
     failed = sum(r is not None and r.status == "failed" for r in recs)
     # A search counts its planned trials: a trial stopped by Ctrl-C is asked again under a new number,
     # so its interrupted run is not one more cell left.

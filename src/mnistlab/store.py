@@ -57,6 +57,7 @@ CHECKPOINT_DIR = "checkpoints"  # under the store root: the checkpoints of cells
 #: ``finished_at`` is when another process found it so, not when it stopped
 ENDED = "the process running it ended"
 STATUSES = ("running", "finished", "diverged", "interrupted", "failed")
+RESULT_STATUSES = ("finished", "diverged")  # a run with a test accuracy: what comparisons count
 FINAL_STATUSES = STATUSES[1:]
 _JSON_COLUMNS = ("config", "history", "metrics", "env")
 

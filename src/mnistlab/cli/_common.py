@@ -33,7 +33,7 @@ def data_dir_option(purpose: str = "") -> Callable[[F], F]:
     """`--data-dir`, the folder holding the datasets, as every command takes it (a Path or None);
     ``purpose`` ends the help text (e.g. "for the misclassified images")."""
     why = f", {purpose}" if purpose else ""
-    return click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+    return click.option("--data-dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
                         help=f"Folder holding <dataset>/ subfolders with the IDX files{why} (default: "
                              "$MNISTLAB_DATA_DIR, the cache, system folders).")
 

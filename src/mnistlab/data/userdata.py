@@ -27,14 +27,17 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
-from collections.abc import Mapping
+import zipfile
+import zlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from mnistlab.errors import DataError, did_you_mean
+from mnistlab.errors import DataError, did_you_mean, first_line
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 KINDS = ("csv", "folder", "npz")
@@ -177,6 +180,9 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
     test_x, test_raw = reader(spec.test) if spec.test is not None else (None, None)
     if spec.kind == "npz" and spec.test is None and npz_has_test(spec.path):
         test_x, test_raw = read_npz(spec.path, "test")
+    for x, where in ((train_x, spec.path), (test_x, spec.test or f"{spec.path}'s test split")):
+        if x is not None and len(x) == 0:
+            raise DataError(f"{where}: holds no images")
     names, train_y, test_y = _class_indices(spec, train_raw, test_raw)
     if test_x is None:
         if len(train_y) < 2:
@@ -434,13 +440,44 @@ def _read_image(file: Path, shape: tuple[int, int] | None) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ npz
-def npz_has_test(path: Path) -> bool:
-    """Whether an ``.npz`` holds a test split too (``x_test`` and ``y_test``)."""
+@contextmanager
+def open_npz(path: Path) -> Iterator[Any]:
+    """An ``.npz`` (a zip of ``.npy`` arrays) opened without pickles: ``npz.files`` and ``npz[key]``.
+    Any failure to read it, opening or reading an array inside the ``with`` block, is one DataError
+    naming the file and what it is instead: missing, a folder, a lone ``.npy`` array, not a zip, or
+    a truncated or damaged zip."""
     try:
-        with np.load(path, allow_pickle=False) as npz:
-            return "x_test" in npz.files and "y_test" in npz.files
-    except (OSError, ValueError, EOFError):
-        return False
+        opened = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise DataError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise DataError(f"{path}: is a folder, not an .npz file") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise _not_npz(path, exc) from None
+    if not isinstance(opened, np.lib.npyio.NpzFile):
+        raise DataError(f"{path}: is a single .npy array, not an .npz (a zip of named arrays)")
+    try:
+        with opened as npz:
+            yield npz
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+        raise _not_npz(path, exc) from None
+
+
+def _not_npz(path: Path, exc: BaseException) -> DataError:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    except OSError:
+        head = b""
+    if head.startswith(b"PK"):
+        return DataError(f"{path}: not a readable .npz: a truncated or damaged zip archive ({first_line(exc)})")
+    return DataError(f"{path}: not a readable .npz: not a zip archive of .npy arrays")
+
+
+def npz_has_test(path: Path) -> bool:
+    """Whether an ``.npz`` holds a test split too (``x_test`` and ``y_test``); DataError as :func:`open_npz`."""
+    with open_npz(path) as npz:
+        return "x_test" in npz.files and "y_test" in npz.files
 
 
 def read_npz(path: Path, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
@@ -448,19 +485,14 @@ def read_npz(path: Path, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     ``x_test``, ``y_test``) or ``images`` and ``labels``. Images (N, H, W) or (N, H, W, 1):
     integers 0-255, or floats in [0, 1] (x / 255).
     DataError: missing keys (the keys it has are listed), pixels outside 0-255, mismatched lengths."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            keys = list(npz.files)
-            pairs = ((f"x_{split}", f"y_{split}"), ("images", "labels"))
-            pair = next(((x, y) for x, y in pairs if x in keys and y in keys), None)
-            if pair is None:
-                raise DataError(f"{path}: has keys {', '.join(keys) or 'none'}; expected x_{split} and y_{split} "
-                                f"(Keras's mnist.npz) or images and labels")
-            x, y = np.asarray(npz[pair[0]]), np.asarray(npz[pair[1]])
-    except DataError:
-        raise
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .npz ({exc})") from None
+    with open_npz(path) as npz:
+        keys = list(npz.files)
+        pairs = ((f"x_{split}", f"y_{split}"), ("images", "labels"))
+        pair = next(((x, y) for x, y in pairs if x in keys and y in keys), None)
+        if pair is None:
+            raise DataError(f"{path}: has keys {', '.join(keys) or 'none'}; expected x_{split} and y_{split} "
+                            f"(Keras's mnist.npz) or images and labels")
+        x, y = np.asarray(npz[pair[0]]), np.asarray(npz[pair[1]])
     return _npz_images(path, pair[0], x), _npz_labels(path, pair[1], y, len(x))
 
 
