@@ -242,6 +242,24 @@ def test_grid_search_tries_each_point_once(tmp_path: Path, data_dir: Path) -> No
     assert points == [(0.001, 30), (0.001, 60), (0.01, 30), (0.01, 60)] and len(result.trials) == 4
 
 
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", "search.sqlite: empty, so its studies are lost"),
+    (bytes(range(256)) * 4, "search.sqlite: cannot be read as the store's search studies ((sqlite3.DatabaseError) file "
+                            "is not a database)"),
+    (b"SQLite format 3\x00" + b"\xff" * 500, "search.sqlite: cannot be read as the store's search studies"),
+])
+def test_a_damaged_study_file_is_one_line_and_never_started_afresh(tmp_path: Path, content: bytes, message: str,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    path = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 2").replace("epochs = 3", "epochs = 1"))
+    store = tmp_path / "store"
+    RunStore(store).close()
+    (store / "search.sqlite").write_bytes(content)
+    assert main(["search", str(path), "--store", str(store), "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "move it aside" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert (store / "search.sqlite").read_bytes() == content and RunStore(store).runs() == []  # untouched, nothing trained
+
+
 def test_parallel_search_with_two_jobs(tmp_path: Path, data_dir: Path) -> None:
     text = SEARCH.replace("trials = 12", "trials = 4").replace("epochs = 3", "epochs = 1")
     result = run_search(_exp(tmp_path, text), tmp_path / "store", jobs=2, data_dir=data_dir)

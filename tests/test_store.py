@@ -179,6 +179,27 @@ def test_truncated_database_file(tmp_path: Path) -> None:
         RunStore(tmp_path / "b").runs()
 
 
+@pytest.mark.parametrize("loss", ["emptied", "deleted"])
+def test_a_lost_database_is_never_started_afresh_over_recorded_runs(tmp_path: Path, loss: str, capsys) -> None:
+    store = RunStore(tmp_path / "s")
+    ids = [_add(store), _add(store, "w")]
+    store.close()
+    db = tmp_path / "s" / "runs.sqlite"
+    for side in (tmp_path / "s").glob("runs.sqlite-*"):
+        side.unlink()
+    db.write_bytes(b"") if loss == "emptied" else db.unlink()
+    with pytest.raises(StoreError, match=r"empty or missing, but .* holds 2 recorded run\(s\)") as err:
+        RunStore(tmp_path / "s")
+    assert "\n" not in str(err.value)
+    for args in (["runs"], ["compare", "exp"]):
+        assert main([*args, "--store", str(tmp_path / "s")]) != 0
+        out, errs = capsys.readouterr()
+        assert "holds 2 recorded run(s)" in errs and len(errs.strip().splitlines()) == 1 and "no runs" not in out
+    assert all((tmp_path / "s" / "runs" / i / "config.json").is_file() for i in ids)  # the runs' files are untouched
+    assert db.exists() == (loss == "emptied")  # a refusal makes no database either
+    assert RunStore(tmp_path / "new").runs() == []  # a new store starts empty, as ever
+
+
 def test_foreign_sqlite_file_and_file_as_store(tmp_path: Path) -> None:
     con = sqlite3.connect(tmp_path / "runs.sqlite")
     con.execute("CREATE TABLE other (x)")
@@ -189,6 +210,10 @@ def test_foreign_sqlite_file_and_file_as_store(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     with pytest.raises(StoreError, match="must be a folder"):
         RunStore(tmp_path / "afile")
+    (tmp_path / "d" / "runs.sqlite").mkdir(parents=True)
+    for create in (True, False):  # not "no run store": the database is a folder
+        with pytest.raises(StoreError, match=r"runs.sqlite: not a file \(the run store's database\)"):
+            RunStore(tmp_path / "d", create=create)
 
 
 def test_unknown_bad_and_ambiguous_ids(tmp_path: Path) -> None:

@@ -50,6 +50,7 @@ import multiprocessing
 import os
 import shutil
 import socket
+import sqlite3
 import tempfile
 import time
 import warnings
@@ -62,7 +63,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnistlab.callbacks import Callback, Logs, check_monitor
-from mnistlab.errors import MnistlabError, SpecError, SpecWarning, did_you_mean, first_line, show, unknown_key
+from mnistlab.errors import MnistlabError, SpecError, SpecWarning, StoreError, did_you_mean, first_line, show, unknown_key
 
 if TYPE_CHECKING:
     from mnistlab.store import Removal
@@ -362,8 +363,6 @@ def open_storage(store_root: str | os.PathLike) -> Any:
     """The Optuna RDB storage of :func:`storage_url`, one per process and file: SQLite in WAL mode
     with ``synchronous=NORMAL`` (as the run store; a third of the default's time per ask or tell
     here) and a 60 s busy timeout, so that ``--jobs`` workers writing at once wait rather than fail."""
-    import sqlite3
-
     optuna = _optuna()
     path = Path(store_root).resolve() / STUDY_FILE
     key = (str(path), path.stat().st_ino if path.exists() else 0)
@@ -436,11 +435,20 @@ def distributions(space: SearchSpace) -> dict[str, Any]:
 
 
 def open_study(name: str, space: SearchSpace, store_root: str | os.PathLike, epochs: int) -> Any:
-    """Create, or load to resume, the study ``name`` in the store's ``search.sqlite``."""
+    """Create, or load to resume, the study ``name`` in the store's ``search.sqlite``. Raises
+    StoreError, one line, when that file is damaged or empty (a search never starts its studies
+    afresh over a file it cannot read: their trials would be trained again)."""
     optuna = _optuna()
-    study = optuna.create_study(storage=open_storage(store_root), study_name=name, direction=space.direction,
-                                sampler=make_sampler(space), pruner=make_pruner(space.pruner, epochs),
-                                load_if_exists=True)
+    path = Path(store_root) / STUDY_FILE
+    fix = "move it aside to start every search of this store afresh (their runs stay in the run store)"
+    if path.is_file() and path.stat().st_size == 0:
+        raise StoreError(f"{path}: empty, so its studies are lost (a truncated copy?): {fix}")
+    try:
+        study = optuna.create_study(storage=open_storage(store_root), study_name=name, direction=space.direction,
+                                    sampler=make_sampler(space), pruner=make_pruner(space.pruner, epochs),
+                                    load_if_exists=True)
+    except (sqlite3.DatabaseError, _sqlalchemy_errors()) as exc:
+        raise StoreError(f"{path}: cannot be read as the store's search studies ({first_line(exc, 80)}): {fix}") from None
     _check_fingerprint(study, name, space)
     if done := len(study.trials):  # resuming: see make_sampler
         study.sampler = make_sampler(space, done)
@@ -450,6 +458,14 @@ def open_study(name: str, space: SearchSpace, store_root: str | os.PathLike, epo
         for point in itertools.product(*[[_encode(v) for v in p.grid_values()] for p in space.params]):
             study.enqueue_trial(dict(zip([p.key for p in space.params], point)), skip_if_exists=True)
     return study
+
+
+def _sqlalchemy_errors() -> type[Exception]:
+    """sqlalchemy's DatabaseError (Optuna's storage raises it for a file that is not an SQLite
+    database, or a damaged one); imported late, as Optuna is."""
+    from sqlalchemy.exc import DatabaseError
+
+    return DatabaseError
 
 
 def space_fingerprint(space: SearchSpace) -> str:

@@ -199,10 +199,13 @@ class RunStore:
         self.root = Path(root) if root is not None else default_root()
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root}: the run store must be a folder, but this is a file")
-        if not create and not (self.root / DB_FILE).is_file():
+        self.db_path = self.root / DB_FILE
+        if self.db_path.exists() and not self.db_path.is_file():
+            raise StoreError(f"{self.db_path}: not a file (the run store's database)")
+        self._refuse_lost_database()
+        if not create and not self.db_path.is_file():
             raise NotRecorded(f"no run store at {self.root} (runs are recorded by `mnistlab run`; --store or "
                              "MNISTLAB_STORE point elsewhere)")
-        self.db_path = self.root / DB_FILE
         # A reading command on a store it cannot write (a read-only disk or mount, another user's
         # files) opens it read-only: listing and comparing work; a write says the store is read-only.
         self.read_only = not create and not (os.access(self.root, os.W_OK) and os.access(self.db_path, os.W_OK))
@@ -216,9 +219,18 @@ class RunStore:
             self._open()
 
     # -- connection ------------------------------------------------------------------------
+    def _refuse_lost_database(self) -> None:
+        """StoreError when ``runs/`` holds recorded runs but the database is missing or empty: a
+        new, empty database there would hide them (and a rerun would train them again)."""
+        wal = self.db_path.with_name(DB_FILE + "-wal")
+        empty = not self.db_path.exists() or (self.db_path.is_file() and self.db_path.stat().st_size == 0
+                                              and not (wal.is_file() and wal.stat().st_size))
+        if empty and (kept := sum(1 for _ in (self.root / "runs").glob("*/config.json"))):
+            raise StoreError(f"{self.db_path}: empty or missing, but {self.root / 'runs'} holds {kept} recorded "
+                             "run(s): the database was lost (a truncated copy?); restore it, or move runs/ aside "
+                             "to start a new store here")
+
     def _open(self) -> None:
-        if self.db_path.exists() and not self.db_path.is_file():
-            raise StoreError(f"{self.db_path}: not a file")
         if self.read_only:
             self._open_read_only()
             return
@@ -252,6 +264,7 @@ class RunStore:
         if "schema_version" not in tables:
             if tables:
                 raise StoreError(f"{self.db_path}: an SQLite file, but not a mnistlab run store")
+            self._refuse_lost_database()  # no new database over recorded runs
             con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
             for stmt in _SCHEMA_V1.strip().split(";"):
                 if stmt.strip():
