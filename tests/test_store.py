@@ -200,6 +200,40 @@ def test_a_lost_database_is_never_started_afresh_over_recorded_runs(tmp_path: Pa
     assert RunStore(tmp_path / "new").runs() == []  # a new store starts empty, as ever
 
 
+def test_a_damaged_row_reads_as_failed_and_can_be_removed_while_the_store_works(tmp_path: Path, capsys) -> None:
+    store = RunStore(tmp_path)
+    bad, good = _add(store), _add(store, "w", acc=0.7)
+    store.close()
+    con = sqlite3.connect(tmp_path / "runs.sqlite")
+    con.execute("UPDATE runs SET history = '{bad' WHERE run_id = ?", (bad,))
+    con.commit()
+    con.close()
+    store = RunStore(tmp_path)
+    runs = {r.run_id: r for r in store.runs()}
+    assert runs[good].status == "finished" and runs[good].metrics["test_accuracy"] == 0.7
+    assert runs[bad].status == "failed" and "its history is not JSON" in runs[bad].message and runs[bad].history == []
+    assert main(["rm", bad, bad[:6], "--store", str(tmp_path)]) == 0  # named twice: one run
+    assert "deleted 1 run" in capsys.readouterr().out
+    assert [r.run_id for r in store.runs()] == [good]
+
+
+def test_a_finished_runs_weights_that_are_not_finite_are_refused(tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    from mnistlab.models import build_model
+    from mnistlab.specs import compact_spec
+
+    store = RunStore(tmp_path)
+    spec = compact_spec([], None, [8])
+    rid = store.start_run(experiment="e", variant="v", seed=1, member=0, config={"model": spec.to_dict()}, config_hash="h")
+    store.finish_run(rid, status="finished", history=[], metrics={}, env={},
+                     weights=build_model(spec, seed=1).state_dict(), predictions=np.zeros((2, 10), np.float32))
+    path = store.artifact_dir(rid) / "weights.safetensors"
+    save_file({k: torch.full_like(v, float("nan")) for k, v in load_file(str(path)).items()}, str(path))
+    with pytest.raises(StoreError, match="weights that are not finite .* in a finished run: the file was damaged"):
+        store.load_model(rid)
+
+
 def test_foreign_sqlite_file_and_file_as_store(tmp_path: Path) -> None:
     con = sqlite3.connect(tmp_path / "runs.sqlite")
     con.execute("CREATE TABLE other (x)")
@@ -266,6 +300,15 @@ def test_predictions_and_model_round_trip(tmp_path: Path) -> None:
     rid = store.start_run(experiment="e", variant="v", seed=1, member=0, config={"model": spec.to_dict()}, config_hash="h")
     store.finish_run(rid, status="finished", history=[], metrics={}, env={}, weights=model.state_dict(), predictions=probs)
     np.testing.assert_array_equal(store.load_predictions(rid), probs)
+    path = store.artifact_dir(rid) / "predictions.npy"
+    for replaced in (np.zeros(3), np.zeros((5, 10), np.int64), np.zeros((0, 10), np.float32)):  # damaged or replaced
+        np.save(path, replaced)
+        with pytest.raises(StoreError, match=r"predictions.npy: not the run's predictions \(expected floats of shape"):
+            store.load_predictions(rid)
+    path.write_bytes(path.read_bytes()[:60])
+    with pytest.raises(StoreError, match="predictions.npy: cannot read the predictions"):
+        store.load_predictions(rid)
+    np.save(path, probs)
     x = torch.rand(3, 1, 28, 28)
     with torch.no_grad():
         torch.testing.assert_close(store.load_model(rid)(x), model(x))

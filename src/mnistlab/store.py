@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mnistlab.config import run_key
-from mnistlab.errors import NotRecorded, StoreError
+from mnistlab.errors import NotRecorded, StoreError, first_line
 
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
     from mnistlab.models import SequentialModel
@@ -464,7 +464,7 @@ class RunStore:
             recs = self.runs(experiment=experiment)
         else:
             raise StoreError("rm: give run ids or an experiment")
-        ids = [r.run_id for r in recs]
+        ids = list(dict.fromkeys(r.run_id for r in recs))  # one run named twice (by two prefixes) is one run
         whole = experiment is not None and not run_ids  # its checkpoints folder goes whole: no per-cell lookup
         latest = set() if whole else {r.run_id for r in recs if self._latest_of_cell(r)}
         derived: list[tuple[str, str, int, str]] = []
@@ -596,15 +596,21 @@ class RunStore:
         return self.root / "runs" / self.get(run_id).run_id
 
     def load_predictions(self, run_id: str) -> np.ndarray:
-        """The run's test-set softmax outputs, float32 (N_test, num_classes)."""
+        """The run's test-set softmax outputs, float32 (N_test, num_classes). StoreError when the
+        file is missing, unreadable, or not such a table (a damaged or replaced file)."""
         rec = self.get(run_id)
         path = self.artifact_dir(rec.run_id, must_exist=False) / "predictions.npy"
         try:
-            return np.load(path, allow_pickle=False)
+            probs = np.load(path, allow_pickle=False)
         except FileNotFoundError:
             raise StoreError(_missing(rec, path, "predictions")) from None
-        except (OSError, ValueError) as exc:
-            raise StoreError(f"{path}: cannot read the predictions: {exc}") from None
+        except (OSError, ValueError, EOFError) as exc:
+            raise StoreError(f"{path}: cannot read the predictions: {first_line(exc)}") from None
+        if not isinstance(probs, np.ndarray) or probs.ndim != 2 or probs.dtype.kind != "f" or min(probs.shape) < 1:
+            raise StoreError(f"{path}: not the run's predictions (expected floats of shape (test images, classes), got "
+                             f"{getattr(probs, 'dtype', type(probs).__name__)} {getattr(probs, 'shape', '')}): "
+                             "the file was damaged or replaced")
+        return probs
 
     def load_model(self, run_id: str) -> SequentialModel:
         """The trained model (torch.nn.Module, eval mode) rebuilt from the stored spec and weights."""
@@ -624,6 +630,9 @@ class RunStore:
             model.load_state_dict(state)
         except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
             raise StoreError(f"{path}: cannot load the weights: {' '.join(str(exc).split())[:200]}") from None
+        if rec.status == "finished" and not all(bool(t.isfinite().all()) for t in state.values() if t.is_floating_point()):
+            # a run with such weights is recorded diverged, never finished: the file changed since
+            raise StoreError(f"{path}: weights that are not finite (NaN or inf) in a finished run: the file was damaged")
         return model.eval()
 
 
@@ -638,7 +647,13 @@ def _missing(rec: RunRecord, path: Path, what: str) -> str:
 def _record(cols: list[str], row: tuple[Any, ...]) -> RunRecord:
     d = dict(zip(cols, row))
     for c in _JSON_COLUMNS:
-        d[c] = json.loads(d[c])
+        try:
+            d[c] = json.loads(d[c])
+        except (TypeError, ValueError):  # a row edited by hand, or damaged: that run reads as failed, the store works
+            d[c] = [] if c == "history" else {}
+            d["status"] = "failed"
+            d["message"] = (f"damaged in the store's database (its {c} is not JSON): remove it with "
+                            f"`mnistlab rm {d.get('run_id')}`, or restore the database")
     known = set(RunRecord.__dataclass_fields__)
     return RunRecord(**{k: v for k, v in d.items() if k in known})
 

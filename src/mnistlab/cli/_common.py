@@ -49,6 +49,17 @@ def check_output(path: str | Path, allowed: tuple[str, ...]) -> Path:
     return check_output_path(path)
 
 
+class FiniteRange(click.FloatRange):
+    """click's FloatRange without nan, which compares False with both bounds and so passes them."""
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
+        """``value`` as a float within the range, or a usage error (exit 2)."""
+        v = float(super().convert(value, param, ctx))  # type: ignore[arg-type]
+        if math.isnan(v):
+            self.fail(f"{value!r} is not a number", param, ctx)
+        return v
+
+
 class Amount(click.ParamType):
     """A finite number of CPUs or GPUs: above 0 (``above=True``) or at least 0. Refuses nan and inf
     at parse time (click's FloatRange lets nan through: it compares False with every bound)."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mnistlab.cli._common import (backend_and_store, backend_options, data_dir_option, jobs_option, open_store,
+from mnistlab.cli._common import (FiniteRange, backend_and_store, backend_options, data_dir_option, jobs_option, open_store,
                                   store_option)
 from mnistlab.cli._output import Column, emit, format_option, is_terminal, plain_table, rich_console
 from mnistlab.errors import MnistlabError, RunNotFinished
@@ -184,7 +184,7 @@ def _say_recorded(st: RunStore, name: str, signum: int) -> None:
 @click.command("watch")
 @click.argument("experiment")
 @_STORE
-@click.option("--interval", type=click.FloatRange(0.1, 3600), default=2.0, show_default=True,
+@click.option("--interval", type=FiniteRange(0.1, 3600), default=2.0, show_default=True,
               help="Seconds between two looks at the store.")
 @click.option("--wait/--no-wait", default=None,
               help="Wait for a sweep that has not started yet (the default when EXPERIMENT is a file).")

@@ -15,7 +15,7 @@ import click
 
 from mnistlab.cli._common import data_dir_option, open_store, store_option
 from mnistlab.cli._output import Column, emit, format_option
-from mnistlab.errors import DataError, InvertedImageWarning, OutputError, PartlyUnreadable
+from mnistlab.errors import DataError, InvertedImageWarning, MnistlabError, OutputError, PartlyUnreadable
 from mnistlab.preprocess import display_name
 
 F = TypeVar("F", bound=Callable[..., object])
@@ -233,7 +233,11 @@ def export_command(model: str, variant: str | None, pick: str, store_path: str |
         click.echo(f"warning: {display_name(output)} is unverified (--no-verify): it was not compared with the PyTorch model "
                    "on the test set", err=True)
     if card:
-        _write(card_path, model_card(trained, data_dir=data_dir, verification=check, exported=Path(output).name))
+        try:
+            text = model_card(trained, data_dir=data_dir, verification=check, exported=Path(output).name)
+        except MnistlabError as exc:  # the export stands: say so, and why its card is missing
+            raise OutputError(f"{display_name(output)} stands, but its card was not written: {exc}") from None
+        _write(card_path, text)
         click.echo(f"wrote {display_name(card_path)}")
 
 
