@@ -92,6 +92,7 @@ def test_keys_follow_the_resolved_config(tmp_path: Path) -> None:
     ('[[variants]]\nname = "a"\n[[variants]]\nname = "a"\n', 'two variants are named "a"'),
     ('[[variants]]\nname = 5\n', "name: must be a non-empty string"),
     ('name = "bad name!"\n', "name: must be ASCII letters"),
+    ('[[variants]]\nname = "a\\u0007b"\n', r'variants[0] ("a\x07b"): name: has a control character (got "a\x07b")'),
 ])
 def test_validation_errors_name_file_and_key(tmp_path: Path, extra: str, match: str) -> None:
     text = extra + TINY if not extra.startswith(("[[", "[grid")) else TINY + extra

@@ -71,6 +71,8 @@ def test_train_from_config_file_with_flag_overrides_and_resume(data_dir, tmp_pat
     (["--set", "train.optimizer=-nan"], 'train.optimizer: got "-nan"'),
     (["--set", "train.lr=0.1\nx=1"], "one KEY=VALUE per --set"),
     (["--experiment", " "], "--experiment"),
+    (["--experiment", "a/b"], "--experiment: must be ASCII letters, digits"),
+    (["--experiment", "bad\x01name"], "--experiment: must be ASCII letters, digits"),
     (["--nesterov"], "nesterov needs optimizer sgd"),
     (["--lr", "nan"], "finite"),
     (["--set", "noequals"], "expected KEY=VALUE"),

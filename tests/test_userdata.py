@@ -65,6 +65,14 @@ def test_csv_with_numeric_labels_and_a_test_file(tmp_path: Path) -> None:
                             str(test): hashlib.sha256(test.read_bytes()).hexdigest()}
 
 
+def test_csv_with_the_byte_order_mark_excel_writes(tmp_path: Path) -> None:
+    plain = write_csv(tmp_path / "plain.csv", four_images(), [3, 1, 3, 0])
+    (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    ds = load_any({"csv": str(tmp_path / "bom.csv"), "test_fraction": 0.5})
+    assert sorted(ds.train_labels.tolist() + ds.test_labels.tolist()) == [0, 1, 3, 3]
+    assert ds.info.class_names == ("0", "1", "2", "3")
+
+
 def test_csv_string_labels_become_sorted_classes_and_a_seeded_test_split(tmp_path: Path) -> None:
     images = np.stack([glyph_l()] * 20)
     labels = ["cat", "dog"] * 10
@@ -103,6 +111,9 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
     (tmp / "scaled.csv").write_text("\n".join([head, *scaled]) + "\n")  # pixels / 255: a Keras habit
     cells[101] = "127.5"
     (tmp / "fraction.csv").write_text("\n".join([*text[:2], ",".join(cells)]) + "\n")
+    (tmp / "semicolons.csv").write_text("\n".join(line.replace(",", ";") for line in text) + "\n")  # a European Excel's
+    cells[101] = "x" * 5000
+    (tmp / "long.csv").write_text("\n".join([*text[:2], ",".join(cells)]) + "\n")
     return {
         "783 columns": ({"csv": "783.csv"}, "783.csv: 783 pixel columns is not a square image (28x28 needs 784)"),
         "non-numeric": ({"csv": "nan.csv"}, "nan.csv line 3, column pixel100: 'x7' is not a number"),
@@ -114,11 +125,14 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
         "no header": ({"csv": "headless.csv"}, "headless.csv: line 1 holds numbers, not a header"),
         "scaled to 0-1": ({"csv": "scaled.csv"}, "the pixels look scaled to 0-1"),
         "a fraction": ({"csv": "fraction.csv"}, "fraction.csv line 3, column pixel100: pixel value 127.5 is not a whole number"),
+        "semicolons": ({"csv": "semicolons.csv"}, "semicolons.csv: its columns are separated by ';', not commas"),
+        "a long cell": ({"csv": "long.csv"}, "long.csv line 3, column pixel100: 'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...' "
+                                             "is not a number"),
     }
 
 
 @pytest.mark.parametrize("case", ["783 columns", "non-numeric", "above 255", "below 0", "mixed kinds", "no labels",
-                                  "no header", "scaled to 0-1", "a fraction"])
+                                  "no header", "scaled to 0-1", "a fraction", "semicolons", "a long cell"])
 def test_bad_csv_is_one_line_and_never_trains(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)

@@ -81,6 +81,18 @@ _COMPACT_KEYS = ("conv", "pool", "dense", "kernel_size", "padding", "activation"
                  "output_activation", "kernel_initializer", "input_shape", "name")
 _BUILDER_KEYS = ("filters", "additional_convolutions", "dense", "outputs", "input_shape", "name")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
+NAME_RULE = "ASCII letters, digits, '_', '-' or '.', starting with a letter or digit, at most 80"
+
+
+def _printable(text: str) -> str:
+    """``text`` with its control characters escaped (``a\\x07b``), so that a message shows them."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def is_valid_name(name: object) -> bool:
+    """Whether ``name`` may name an experiment or a committee (:data:`NAME_RULE`): one that every
+    command can take back by name and every file system can hold."""
+    return isinstance(name, str) and bool(_NAME_RE.match(name))
 
 
 # ------------------------------------------------------------------------------------ data
@@ -306,10 +318,8 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
         if key not in EXPERIMENT_KEYS:
             raise unknown_key(key, EXPERIMENT_KEYS, where=f"{source}: top level", source=source)
     name = d.get("name", default_name)
-    if not isinstance(name, str) or not _NAME_RE.match(name):
-        raise SpecError(f"{source}: name: must be ASCII letters, digits, '_', '-' or '.', starting with a letter or "
-                        f"digit, at most 80 (got {show(name)})",
-                        path=("name",), source=source)
+    if not is_valid_name(name):
+        raise SpecError(f"{source}: name: must be {NAME_RULE} (got {show(name)})", path=("name",), source=source)
     base = _base_table(d, source)
     try:
         base_cfg = parse_run_config(base, source=f"{source}: [base]", check_callbacks=False)  # variants may add validation
@@ -336,7 +346,7 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
     variants: list[Variant] = []
     total = 0
     for i, rv in enumerate(raw_variants):
-        where = f"variants[{i}]" + (f' ("{clip(rv["name"], 40)}")' if isinstance(rv.get("name"), str) else "")
+        where = f"variants[{i}]" + (f' ("{clip(_printable(rv["name"]), 40)}")' if isinstance(rv.get("name"), str) else "")
         for v in _expand_variant(rv, base, known, top_grid, source, where, ("variants", i), repeats, committee):
             variants.append(v)
             total += v.repeats * v.committee
@@ -381,9 +391,8 @@ def parse_committees(tables: Any, variants: list[Variant] | None, source: str) -
         name = t.get("name")
         if name is None:
             raise SpecError(f"{where}: name is missing: the committee's row is shown under it", path=at, source=source)
-        if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise SpecError(f"{where}: name: must be ASCII letters, digits, '_', '-' or '.', starting with a letter "
-                            f"or digit, at most 80 (got {show(name)})", path=(*at, "name"), source=source)
+        if not is_valid_name(name):
+            raise SpecError(f"{where}: name: must be {NAME_RULE} (got {show(name)})", path=(*at, "name"), source=source)
         if name in taken:
             what = "a variant" if name in by_name else "another committee"
             raise SpecError(f'{where}: name: "{name}" is already {what}\'s name; the table shows both: choose another',
@@ -531,6 +540,9 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     name = rv.get("name")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise SpecError(f"{source}: {where}: name: must be a non-empty string, got {show(name)}",
+                        path=(*at, "name"), source=source)
+    if isinstance(name, str) and not name.isprintable():  # a control character prints as nothing, or moves the cursor
+        raise SpecError(f"{source}: {where}: name: has a control character (got \"{_printable(name)}\")",
                         path=(*at, "name"), source=source)
     if isinstance(name, str) and len(name) > 120:
         raise SpecError(f"{source}: {where}: name: at most 120 characters, got {len(name)}", path=(*at, "name"),

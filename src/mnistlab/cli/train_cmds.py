@@ -77,7 +77,7 @@ def _validation(value: str | None) -> Any:
 @click.option("--progress", type=PROGRESS, default="auto", show_default=True)
 @click.option("--record/--no-record", default=True, show_default=True,
               help="Record the run (config, history, metrics, weights, test predictions) in the run store.")
-@click.option("--experiment", default="train", show_default=True, callback=lambda _c, _p, v: _nonempty(v, "--experiment"),
+@click.option("--experiment", default="train", show_default=True, callback=lambda _c, _p, v: _experiment_name(v),
               help="The experiment name it is recorded under.")
 @store_option()
 def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path | None,
@@ -202,9 +202,12 @@ def _seconds(value: float | None, flag: str) -> float | None:
     return value
 
 
-def _nonempty(value: str, flag: str) -> str:
-    if not value.strip():
-        raise click.BadParameter("must not be empty", param_hint=flag)
+def _experiment_name(value: str) -> str:
+    """``--experiment``, named as an experiment file's ``name`` must be (so that commands take it back)."""
+    from mnistlab.experiments import NAME_RULE, is_valid_name
+
+    if not is_valid_name(value):
+        raise click.BadParameter(f"must be {NAME_RULE} (got {value!r})", param_hint="--experiment")
     return value
 
 

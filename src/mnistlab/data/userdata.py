@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.errors import DataError, did_you_mean, first_line
+from mnistlab.errors import DataError, clip, did_you_mean, first_line
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 KINDS = ("csv", "folder", "npz")
@@ -285,6 +285,9 @@ def resize_images(images: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------------------ CSV
+CSV_ENCODING = "utf-8-sig"  # UTF-8, with or without the byte-order mark Excel writes first
+
+
 def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray | None]:
     """A Kaggle-style CSV: a header, a ``label`` column (optional: a competition's test file has
     none), then one column per pixel of a square image, row by row. Returns uint8 (N, S, S) images
@@ -320,12 +323,14 @@ def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray |
 
 def _csv_header(path: Path) -> list[str]:
     try:
-        with open(path, newline="", encoding="utf-8") as f:
+        with open(path, newline="", encoding=CSV_ENCODING) as f:
             header = next(csv.reader(f), None)
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     if not header:
         raise DataError(f"{path}: empty file: expected a header (label, pixel0, pixel1, ...) and rows")
+    if len(header) == 1 and (sep := next((c for c in ";\t|" if c in header[0]), None)):
+        raise DataError(f"{path}: its columns are separated by {sep!r}, not commas: save it as comma-separated values")
     if all(_is_number(h) for h in header):  # the first image, not a header: reading on would drop it
         raise DataError(f"{path}: line 1 holds numbers, not a header: add a first line naming the columns "
                         "(label, pixel0, pixel1, ...; without label for unlabelled images)")
@@ -344,10 +349,10 @@ def _csv_numbers(path: Path, header: list[str], cols: list[int]) -> np.ndarray:
     """The pixel columns as float32 (N, len(cols)): numpy's fast reader, and on failure a scan
     that finds the first bad cell to name it."""
     try:
-        return np.loadtxt(path, delimiter=",", skiprows=1, usecols=cols, dtype=np.float32, ndmin=2, encoding="utf-8")
+        return np.loadtxt(path, delimiter=",", skiprows=1, usecols=cols, dtype=np.float32, ndmin=2, encoding=CSV_ENCODING)
     except (ValueError, IndexError):
         pass
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding=CSV_ENCODING) as f:
         rows = csv.reader(f)
         next(rows)
         for line, row in enumerate(rows, start=2):
@@ -357,7 +362,7 @@ def _csv_numbers(path: Path, header: list[str], cols: list[int]) -> np.ndarray:
                 try:
                     float(row[c])
                 except ValueError:
-                    raise DataError(f"{path} line {line}, column {header[c]}: {row[c]!r} is not a number") from None
+                    raise DataError(f"{path} line {line}, column {clip(header[c])}: {clip(row[c])!r} is not a number") from None
     raise DataError(f"{path}: cannot read the pixel columns")  # pragma: no cover - the scan names the cell
 
 
@@ -366,7 +371,7 @@ def _csv_rows(path: Path, header: list[str], label_at: int | None) -> np.ndarray
     reader would silently drop an extra cell) and for a file with no rows; the labels (see
     :func:`_csv_labels`), or None without a label column. Blank lines are skipped, as numpy does."""
     values = []
-    with open(path, newline="", encoding="utf-8") as f:
+    with open(path, newline="", encoding=CSV_ENCODING) as f:
         rows = csv.reader(f)
         next(rows)
         for line, row in enumerate(rows, start=2):
