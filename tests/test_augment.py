@@ -155,11 +155,15 @@ def test_preview_figure_and_cli(data_dir, tmp_path, capsys):
     (["--random-erasing", "-1"], "augment.random_erasing"),
     (["--dataset", "cifar"], "cifar"),
     (["--config", "missing.toml"], "no such file"),
+    (["--out", "a.txt"], "the file name must end in .png"),
+    (["--out", "no-such-folder/a.png"], "no-such-folder"),
 ])
-def test_show_augment_bad_input(args, needle, data_dir, tmp_path, capsys):
-    code = main(["show-augment", "--data-dir", str(data_dir), "--out", str(tmp_path / "a.png"), *args])
+def test_show_augment_bad_input(args, needle, data_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(["show-augment", "--data-dir", str(data_dir), "--out", "a.png", *args])
     err = capsys.readouterr().err
-    assert code != 0 and needle in err and "Traceback" not in err
+    assert code != 0 and needle in err and "Traceback" not in err and err.count("\n") == 1
+    assert not list(tmp_path.glob("*.png")) and not list(tmp_path.glob("*.txt"))
 
 
 def test_show_augment_config_without_augment(tmp_path, data_dir, capsys):

@@ -171,6 +171,9 @@ def test_plot_cli_bad_kind_and_extension(tmp_path, capsys):
     assert err.count("\n") == 1 and ".png" in err and ".svg" in err
     assert main(["plot", "feature-maps", "abc", "--images", "1,x", "-o", str(tmp_path / "x.png")]) == 2
     assert "--images" in capsys.readouterr().err
+    many = ",".join(map(str, range(300)))  # a row per image: refused before any model loads
+    assert main(["plot", "feature-maps", "abc", "--images", many, "-o", str(tmp_path / "x.png")]) == 2
+    assert "--images: at most 16 images, got 300" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 
 

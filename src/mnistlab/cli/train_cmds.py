@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mnistlab.callbacks import PROGRESS_MODES
-from mnistlab.cli._common import data_dir_option, open_store, store_option
+from mnistlab.cli._common import check_output, data_dir_option, open_store, store_option
 from mnistlab.config import RunConfig, build_run_config, parse_augment, setting_default
-from mnistlab.errors import CheckpointError, MnistlabError, RunNotFinished, SpecError
+from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError
 from mnistlab.optim import OPTIMIZERS
 
 if TYPE_CHECKING:  # the commands import mnistlab.run late, when they run
@@ -159,6 +159,9 @@ def _check_outputs(resume: bool, checkpoint_dir: Path | None, save_weights: Path
     if checkpoint_dir is not None:
         _check_writable_folder(checkpoint_dir, "--checkpoint-dir")
     if save_weights is not None:  # (click already refuses a folder here)
+        if save_weights.suffix.lower() != ".safetensors":
+            raise OutputError(f"--save-weights writes safetensors: the file name must end in .safetensors "
+                              f"(got {str(save_weights)!r})")
         _check_writable_folder(save_weights.parent, "--save-weights")
 
 
@@ -264,6 +267,7 @@ def show_augment_cmd(dataset: str, config_file: Path | None, count: int, copies:
     from mnistlab.augment import preview_figure
     from mnistlab.datasets import load_dataset
 
+    out = check_output(out, (".png", ".svg", ".pdf", ".jpg", ".jpeg"))  # a typo costs nothing
     settings: dict[str, Any] = {}
     if config_file is not None:
         doc = load_toml(config_file)
@@ -276,7 +280,6 @@ def show_augment_cmd(dataset: str, config_file: Path | None, count: int, copies:
     ds = load_dataset(dataset, data_dir)
     fig = preview_figure(ds.train_images[:count], cfg, seed=seed, copies=copies)
     try:
-        out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out, dpi=100)
     except OSError as exc:
         raise MnistlabError(f"{out}: cannot write the image: {exc.strerror}") from None
