@@ -456,6 +456,12 @@ def test_relative_data_paths_are_the_files_and_the_flag_stays_the_current_folder
     assert build_run_config(tmp_path / "proj" / "run.toml").dataset == {"csv": str(tmp_path / "proj" / "train.csv")}
     with pytest.raises(SpecError, match="no such file: train.csv"):  # --dataset: from the current folder
         build_run_config(None, flags={"dataset": {"csv": "train.csv"}, "model": "seed000-dense"})
+    (tmp_path / "proj" / "typo.toml").write_text('model = "seed000-dense"\ndataset = "mnst"\n')
+    with pytest.raises(SpecError, match=r"unknown dataset 'mnst' \(did you mean \"mnist\"\?\)"):  # a name, as written
+        build_run_config(tmp_path / "proj" / "typo.toml")
+    (tmp_path / "proj" / "digits").mkdir()  # a bare word naming a folder beside the file is that folder
+    (tmp_path / "proj" / "folder.toml").write_text('model = "seed000-dense"\ndataset = "digits"\n')
+    assert build_run_config(tmp_path / "proj" / "folder.toml").dataset == str(tmp_path / "proj" / "digits")
 
 
 @pytest.mark.parametrize("text, message", [

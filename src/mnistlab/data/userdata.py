@@ -135,6 +135,9 @@ def data_beside(dataset: Any, folder: str | Path) -> Any:
     def beside(text: Any) -> Any:
         if not isinstance(text, str) or text in _REGISTRY or not text or Path(text).expanduser().is_absolute():
             return text
+        bare = not any(sep in text for sep in "/\\") and Path(text).suffix.lower() not in (".csv", ".npz")
+        if bare and not (Path(folder) / text).exists():  # a mistyped name ("mnst"), not a path: told as written
+            return text
         return str(Path(folder) / text)
 
     if isinstance(dataset, str):
