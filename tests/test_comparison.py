@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_experiments import TINY, write
 
-from mnistlab.comparison import Comparison, compare, format_rows
+from mnistlab.comparison import Comparison, compare, current_runs, format_rows
 from mnistlab.config import parse_run_config
 from mnistlab.datasets import load_any
 from mnistlab.errors import PlotError, StoreError
@@ -292,6 +292,27 @@ def test_a_failed_rerun_never_hides_the_result_already_recorded() -> None:
     assert Comparison([done, rerun, later], [], keys={"k1"}).rows()[0]["test_acc"] == pytest.approx(0.61)
     [only] = Comparison([rerun], [], keys={"k1"}).rows()  # nothing but the failure: it shows
     assert only["n"] == 0 and only["failed"] == 1
+    for r in (done, rerun, later):  # by name (no file): current_runs chooses the same run
+        r.config = {"dataset": "mnist", "train": {"epochs": 3}}
+    assert current_runs([done, rerun]) == [done] and current_runs([done, rerun, later]) == [later]
+    assert current_runs([rerun]) == [rerun]
+
+
+def test_by_name_and_in_the_report_a_failed_rerun_leaves_the_result(tmp_path: Path, data_dir: Path) -> None:
+    from mnistlab import report
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
+    store = RunStore(tmp_path / "s")
+    [row] = run_experiment(p, store, data_dir=data_dir).rows
+    [done] = store.runs()
+    failed = store.start_run(experiment="exp", variant="a", seed=done.seed, member=0, config=done.config,
+                             config_hash=done.config_hash)  # a --force rerun of the cell, which then fails
+    store.finish_run(failed, status="failed", history=[], metrics={}, env={}, message="RuntimeError: boom")
+    for target in ("exp", str(p)):
+        [again] = compare(store, "exp") if target == "exp" else compare(store, "exp", keys=keys(p))
+        assert again["n"] == 1 and again["test_acc"] == pytest.approx(row["test_acc"]) and again["failed"] == 0
+        text = report.build_report(store, target, data_dir=data_dir)
+        assert f"run {done.run_id}" in text and "boom" not in text
 
 
 def test_epochs_read_as_a_count_unless_early_stopping_made_the_runs_differ() -> None:

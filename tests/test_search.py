@@ -26,7 +26,7 @@ from mnistlab.errors import SpecError, SpecWarning  # noqa: E402
 from mnistlab.experiments import load_experiment, parse_experiment  # noqa: E402
 from mnistlab.report import build_report  # noqa: E402
 from mnistlab.live import render, sweep_status, write_plan  # noqa: E402
-from mnistlab.search import (PruningCallback, counted_trials, distributions, open_study,  # noqa: E402
+from mnistlab.search import (PruningCallback, counted_trials, distributions, has_study, open_study,  # noqa: E402
                              param_importances, run_search, storage_url, trial_rows)
 from mnistlab.store import RunStore  # noqa: E402
 from test_report import check_in_browser  # noqa: E402
@@ -258,6 +258,9 @@ def test_a_damaged_study_file_is_one_line_and_never_started_afresh(tmp_path: Pat
     err = capsys.readouterr().err
     assert message in err and "move it aside" in err and err.count("\n") == 1 and "Traceback" not in err
     assert (store / "search.sqlite").read_bytes() == content and RunStore(store).runs() == []  # untouched, nothing trained
+    main(["rm", "-e", "srch", "--store", str(store)])  # whatever rm says (no runs), it must not rewrite the file
+    capsys.readouterr()
+    assert not has_study(store, "srch") and (store / "search.sqlite").read_bytes() == content
 
 
 def test_parallel_search_with_two_jobs(tmp_path: Path, data_dir: Path) -> None:

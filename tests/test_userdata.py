@@ -462,6 +462,13 @@ def test_relative_data_paths_are_the_files_and_the_flag_stays_the_current_folder
     (tmp_path / "proj" / "digits").mkdir()  # a bare word naming a folder beside the file is that folder
     (tmp_path / "proj" / "folder.toml").write_text('model = "seed000-dense"\ndataset = "digits"\n')
     assert build_run_config(tmp_path / "proj" / "folder.toml").dataset == str(tmp_path / "proj" / "digits")
+    (tmp_path / "proj" / "digits").rmdir()
+    (tmp_path / "digits").mkdir()  # in the current folder only: a file's words stay the file's
+    (tmp_path / "proj" / "table.toml").write_text('model = "seed000-dense"\ndataset = { folder = "digits" }\n')
+    with pytest.raises(SpecError, match=re.escape(f"no such folder: {tmp_path / 'proj' / 'digits'}")):
+        build_run_config(tmp_path / "proj" / "table.toml")
+    with pytest.raises(SpecError, match=re.escape(f"unknown dataset {str(tmp_path / 'proj' / 'digits')!r}")):
+        build_run_config(tmp_path / "proj" / "folder.toml")
 
 
 @pytest.mark.parametrize("text, message", [

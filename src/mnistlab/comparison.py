@@ -169,11 +169,12 @@ def compare(store: RunStore, experiment: str, *, keys: set[str] | None = None,
             committees: Mapping[str, Sequence[str]] | None = None) -> list[dict[str, Any]]:
     """One row per variant: means over its finished runs (repeats and members), std and n.
 
-    ``keys`` limits the rows to runs of those cell keys (the current experiment file); the latest
-    run of each cell counts. Committee variants also get the members' accuracy range and the
-    committee accuracy (mean over repeats). ``committees`` (the file's ``[[committees]]``: name ->
-    variants) shows exactly those committees across variants, each over the counted runs of its
-    variants; without it, each recorded one's latest evaluation whose members all count.
+    ``keys`` limits the rows to runs of those cell keys (the current experiment file); without,
+    :func:`current_runs` chooses. One run of each cell counts (:func:`counts_over`). Committee
+    variants also get the members' accuracy range and the committee accuracy (mean over repeats).
+    ``committees`` (the file's ``[[committees]]``: name -> variants) shows exactly those
+    committees across variants, each over the counted runs of its variants; without it, each
+    recorded one's latest evaluation whose members all count.
     """
     runs = store.runs(experiment=experiment)
     if not runs and experiment not in store.experiments():
@@ -192,24 +193,38 @@ def current_runs(runs: Sequence[RunRecord], keys: Collection[str] | None = None)
     ``keys`` (an experiment file's cells), the runs of those cells; without, each variant as it was
     last run at full size (runs of an older version of the file have another setting and are left
     out, and so are ``--quick`` smoke runs, :func:`~mnistlab.experiments.is_quick`, unless a
-    variant has nothing else). Of several runs of one cell (a ``--force`` rerun) the latest."""
+    variant has nothing else). Of several runs of one cell (a ``--force`` rerun) the one that
+    counts (:func:`counts_over`: the latest with a result, else the latest)."""
     if keys is not None:
         runs = [r for r in runs if r.config_hash in keys]
     else:
-        newest = {r.variant: r.config for r in runs}  # start order: each variant's last run...
-        newest.update({r.variant: r.config for r in runs if not is_quick(r.config)})  # ...at full size, if any
-        runs = [r for r in runs if same_setting(r.config, newest[r.variant])]
-    latest = {(r.variant, r.config_hash): r for r in runs}  # start order: the last one wins
-    return [r for r in runs if latest[(r.variant, r.config_hash)] is r]
+        readable = [r for r in runs if r.config]  # a damaged row (no config) names no setting
+        newest = {r.variant: r.config for r in readable}  # start order: each variant's last run...
+        newest.update({r.variant: r.config for r in readable if not is_quick(r.config)})  # ...at full size, if any
+        runs = [r for r in readable if same_setting(r.config, newest[r.variant])]
+    counted: dict[tuple[str, str], RunRecord] = {}
+    for r in runs:
+        cell = (r.variant, r.config_hash)
+        if cell not in counted or counts_over(r, counted[cell]):
+            counted[cell] = r
+    return [r for r in runs if counted[(r.variant, r.config_hash)] is r]
+
+
+def counts_over(run: RunRecord, held: RunRecord) -> bool:
+    """Whether ``run`` counts for its cell in place of ``held`` (another run of the same cell): a
+    run with a result (finished or diverged) over one without, so that a rerun (``--force``) that
+    fails or is interrupted never hides a result already recorded; else the later one."""
+    return (run.status in RESULT_STATUSES, run.created_at) >= (held.status in RESULT_STATUSES, held.created_at)
 
 
 class Comparison:
     """Comparison rows from runs given in start order; :meth:`add` counts one more run.
 
-    The latest run of each cell (variant and cell key) counts; with ``keys``, only runs of those
-    cell keys. :func:`~mnistlab.execute.run_experiment` builds one from a single read of the
-    store and adds each run as its cell finishes, so a sweep of N cells does not re-read every
-    run N times; an added run recomputes only its own variant's row.
+    One run of each cell (variant and cell key) counts, the latest with a result
+    (:func:`counts_over`); with ``keys``, only runs of those cell keys.
+    :func:`~mnistlab.execute.run_experiment` builds one from a single read of the store and adds
+    each run as its cell finishes, so a sweep of N cells does not re-read every run N times; an
+    added run recomputes only its own variant's row.
     """
 
     def __init__(self, runs: Iterable[RunRecord], committees: Iterable[CommitteeRecord], *,
@@ -283,9 +298,8 @@ class Comparison:
         return rows
 
     def _count(self, r: RunRecord) -> bool:
-        """Take ``r`` into its cell: the latest run with a result (finished or diverged) counts, and
-        a failed or interrupted run only where the cell has none, so that a rerun (``--force``)
-        that fails never hides a result already recorded. False if ``r`` does not count at all."""
+        """Take ``r`` into its cell, where the run that counts is chosen by :func:`counts_over`;
+        False if ``r`` does not count at all."""
         if r.status == "running" or (self.keys is not None and r.config_hash not in self.keys):
             return False
         self._seen += 1
@@ -293,8 +307,7 @@ class Comparison:
         cells = self._cells.setdefault(r.variant, {})
         first, held = cells.get(r.config_hash, (started, r))
         # An older run added late (parallel jobs finish out of order) still places its cell.
-        rank = lambda x: (x.status in RESULT_STATUSES, x.created_at)  # noqa: E731
-        cells[r.config_hash] = (min(first, started), r if rank(r) >= rank(held) else held)
+        cells[r.config_hash] = (min(first, started), r if counts_over(r, held) else held)
         self._first[r.variant] = min(self._first.get(r.variant, started), started)
         return True
 

@@ -78,6 +78,7 @@ STATES = ("complete", "pruned", "failed")
 MAX_TRIALS = 10_000
 DEFAULT_TRIALS = 20
 STUDY_FILE = "search.sqlite"
+STUDY_FILE_FIX = "move it aside to start every search of this store afresh (their runs stay in the run store)"
 QUICK_TRIALS = 4
 _FINGERPRINT = "mnistlab:space"  # study user attr: space_fingerprint of the [search] table that drew its trials
 _KILLED = "mnistlab:killed"  # system attr of a trial failed because its driver died (it is asked again)
@@ -362,9 +363,12 @@ _STORAGES: dict[tuple[str, int], Any] = {}
 def open_storage(store_root: str | os.PathLike) -> Any:
     """The Optuna RDB storage of :func:`storage_url`, one per process and file: SQLite in WAL mode
     with ``synchronous=NORMAL`` (as the run store; a third of the default's time per ask or tell
-    here) and a 60 s busy timeout, so that ``--jobs`` workers writing at once wait rather than fail."""
+    here) and a 60 s busy timeout, so that ``--jobs`` workers writing at once wait rather than fail.
+    Raises StoreError for an empty file (a lost one: Optuna would start a new storage in it)."""
     optuna = _optuna()
     path = Path(store_root).resolve() / STUDY_FILE
+    if path.is_file() and path.stat().st_size == 0:  # Optuna would write a new, empty storage into it
+        raise StoreError(f"{path}: empty, so its studies are lost (a truncated copy?): {STUDY_FILE_FIX}")
     key = (str(path), path.stat().st_ino if path.exists() else 0)
     if key not in _STORAGES:
         def connect() -> sqlite3.Connection:
@@ -440,15 +444,13 @@ def open_study(name: str, space: SearchSpace, store_root: str | os.PathLike, epo
     afresh over a file it cannot read: their trials would be trained again)."""
     optuna = _optuna()
     path = Path(store_root) / STUDY_FILE
-    fix = "move it aside to start every search of this store afresh (their runs stay in the run store)"
-    if path.is_file() and path.stat().st_size == 0:
-        raise StoreError(f"{path}: empty, so its studies are lost (a truncated copy?): {fix}")
     try:
         study = optuna.create_study(storage=open_storage(store_root), study_name=name, direction=space.direction,
                                     sampler=make_sampler(space), pruner=make_pruner(space.pruner, epochs),
                                     load_if_exists=True)
     except (sqlite3.DatabaseError, _sqlalchemy_errors()) as exc:
-        raise StoreError(f"{path}: cannot be read as the store's search studies ({first_line(exc, 80)}): {fix}") from None
+        raise StoreError(f"{path}: cannot be read as the store's search studies ({first_line(exc, 80)}): "
+                         f"{STUDY_FILE_FIX}") from None
     _check_fingerprint(study, name, space)
     if done := len(study.trials):  # resuming: see make_sampler
         study.sampler = make_sampler(space, done)

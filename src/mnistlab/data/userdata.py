@@ -128,19 +128,20 @@ def _from_path(text: str) -> UserData:
 def data_beside(dataset: Any, folder: str | Path) -> Any:
     """``dataset`` as written in a config or experiment file, its relative paths made relative to
     that file's ``folder`` (the file travels with its data; the ``--dataset`` flag stays relative
-    to the current folder). Registered names, absolute and ``~`` paths, and values of the wrong
-    type (validation reports those) pass through unchanged."""
+    to the current folder). Registered names, absolute and ``~`` paths, a bare word that names
+    nothing, beside the file or here (a typo such as ``mnst``: its error then tells it as
+    written), and values of the wrong type (validation reports those) pass through unchanged."""
     from mnistlab.data.registry import _REGISTRY
 
     def beside(text: Any) -> Any:
         if not isinstance(text, str) or text in _REGISTRY or not text or Path(text).expanduser().is_absolute():
             return text
-        bare = not any(sep in text for sep in "/\\") and Path(text).suffix.lower() not in (".csv", ".npz")
-        if bare and not (Path(folder) / text).exists():  # a mistyped name ("mnst"), not a path: told as written
-            return text
         return str(Path(folder) / text)
 
     if isinstance(dataset, str):
+        bare = not any(sep in dataset for sep in "/\\") and Path(dataset).suffix.lower() not in (".csv", ".npz")
+        if bare and not (Path(folder) / dataset).exists() and not Path(dataset).exists():
+            return dataset  # no path anywhere: a mistyped name ("mnst"), whose error tells it as written
         return beside(dataset)
     if isinstance(dataset, Mapping):
         return {k: beside(v) if k in (*KINDS, "test") else v for k, v in dataset.items()}
