@@ -14,7 +14,8 @@ from mnistlab.callbacks import Callback
 from mnistlab.config import parse_run_config
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import MnistlabError, SpecError
-from mnistlab.run import prepare_data, run_config, train, weights_finite
+from mnistlab.models import weights_finite
+from mnistlab.run import prepare_data, run_config, train
 
 
 def test_tiny_run_records_everything(data_dir, capsys):
@@ -491,7 +492,7 @@ def test_a_real_failed_allocation_while_testing_keeps_the_history_and_says_so(da
 
 
 def test_weights_finite_finds_nan_and_inf_anywhere():
-    from mnistlab.run import weights_finite
+    from mnistlab.models import weights_finite
 
     model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.BatchNorm1d(3))
     assert weights_finite(model)

@@ -211,26 +211,40 @@ def test_a_damaged_row_reads_as_failed_and_can_be_removed_while_the_store_works(
     store = RunStore(tmp_path)
     runs = {r.run_id: r for r in store.runs()}
     assert runs[good].status == "finished" and runs[good].metrics["test_accuracy"] == 0.7
-    assert runs[bad].status == "failed" and "its history is not JSON" in runs[bad].message and runs[bad].history == []
+    assert runs[bad].status == "failed" and "its history is unreadable" in runs[bad].message and runs[bad].history == []
+    store.close()
+    con = sqlite3.connect(tmp_path / "runs.sqlite")
+    con.execute("UPDATE runs SET config = 'null' WHERE run_id = ?", (bad,))  # JSON, of the wrong type
+    con.commit()
+    con.close()
+    store = RunStore(tmp_path)
+    assert store.get(bad).config == {} and store.get(bad).status == "failed"
+    assert main(["compare", "exp", "--store", str(tmp_path), "--format", "csv"]) == 0  # the good run's row stands
+    assert capsys.readouterr().out.splitlines()[1].startswith("w,1,")
     assert main(["rm", bad, bad[:6], "--store", str(tmp_path)]) == 0  # named twice: one run
     assert "deleted 1 run" in capsys.readouterr().out
     assert [r.run_id for r in store.runs()] == [good]
 
 
-def test_a_finished_runs_weights_that_are_not_finite_are_refused(tmp_path: Path) -> None:
+def test_weights_that_went_non_finite_after_the_test_are_refused_as_damage(tmp_path: Path) -> None:
     from safetensors.torch import load_file, save_file
 
-    from mnistlab.models import build_model
+    from mnistlab.models import build_model, weights_finite
     from mnistlab.specs import compact_spec
 
     store = RunStore(tmp_path)
     spec = compact_spec([], None, [8])
     rid = store.start_run(experiment="e", variant="v", seed=1, member=0, config={"model": spec.to_dict()}, config_hash="h")
-    store.finish_run(rid, status="finished", history=[], metrics={}, env={},
+    nan = {k: torch.full_like(v, float("nan")) for k, v in build_model(spec, seed=1).state_dict().items()}
+    store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": None}, env={}, weights=nan,
+                     predictions=np.zeros((2, 10), np.float32))  # recorded untested: its weights went NaN
+    assert not weights_finite(store.load_model(rid))  # it loads, for a look at what went wrong
+    rid = store.start_run(experiment="e", variant="v", seed=2, member=0, config={"model": spec.to_dict()}, config_hash="h2")
+    store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.9}, env={},
                      weights=build_model(spec, seed=1).state_dict(), predictions=np.zeros((2, 10), np.float32))
     path = store.artifact_dir(rid) / "weights.safetensors"
     save_file({k: torch.full_like(v, float("nan")) for k, v in load_file(str(path)).items()}, str(path))
-    with pytest.raises(StoreError, match="weights that are not finite .* in a finished run: the file was damaged"):
+    with pytest.raises(StoreError, match="weights that are not finite .* in a run tested with finite ones: the file was"):
         store.load_model(rid)
 
 
@@ -298,10 +312,12 @@ def test_predictions_and_model_round_trip(tmp_path: Path) -> None:
     model = build_model(spec, seed=1).eval()
     probs = np.random.default_rng(0).random((5, 10)).astype(np.float32)
     rid = store.start_run(experiment="e", variant="v", seed=1, member=0, config={"model": spec.to_dict()}, config_hash="h")
-    store.finish_run(rid, status="finished", history=[], metrics={}, env={}, weights=model.state_dict(), predictions=probs)
+    store.finish_run(rid, status="finished", history=[], metrics={"test_size": 5}, env={}, weights=model.state_dict(),
+                     predictions=probs)
     np.testing.assert_array_equal(store.load_predictions(rid), probs)
     path = store.artifact_dir(rid) / "predictions.npy"
-    for replaced in (np.zeros(3), np.zeros((5, 10), np.int64), np.zeros((0, 10), np.float32)):  # damaged or replaced
+    for replaced in (np.zeros(3), np.zeros((5, 10), np.int64), np.zeros((0, 10), np.float32),  # damaged or replaced
+                     np.zeros((4, 10), np.float32)):  # another run's: 4 test images where this one scored 5
         np.save(path, replaced)
         with pytest.raises(StoreError, match=r"predictions.npy: not the run's predictions \(expected floats of shape"):
             store.load_predictions(rid)

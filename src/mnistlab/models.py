@@ -365,6 +365,19 @@ def _layer_names(spec: ModelSpec) -> list[list[str]]:
 FOLDED_OUTPUTS = ("softmax", "sigmoid")
 
 
+def weights_finite(model: torch.nn.Module) -> bool:
+    """No NaN or infinity in any parameter or buffer (a diverged run's last step usually leaves some).
+
+    Reads each tensor's min and max (a NaN makes both NaN), so it allocates nothing the size of
+    the model: a model that barely fit must still be checked when memory is short."""
+    for t in model.state_dict().values():
+        if t.is_floating_point() and t.numel():
+            lo, hi = torch.aminmax(t.detach())
+            if not (math.isfinite(lo) and math.isfinite(hi)):
+                return False
+    return True
+
+
 def build_model(spec: ModelSpec, *, seed: int | None = None) -> SequentialModel:
     """Build the PyTorch model for `spec`, initialised as Keras would from `seed`.
 

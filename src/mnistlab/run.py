@@ -35,7 +35,8 @@ from mnistlab.data.userdata import class_count_mismatch
 from mnistlab.datasets import load_any, validation_split
 from mnistlab.errors import CheckpointError, DataWarning, MnistlabError, ResourceError, SpecError, StoreError
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs
-from mnistlab.models import MemoryEstimate, adapt_normalization, build_model, gigabytes, summarize, training_memory
+from mnistlab.models import (MemoryEstimate, adapt_normalization, build_model, gigabytes, summarize, training_memory,
+                             weights_finite)
 from mnistlab.specs import ModelSpec
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 from mnistlab.trainer import FitOutcome, Trainer
@@ -498,19 +499,6 @@ def _safe_test(trainer: Trainer, data: Split,
             raise
         return *_untested(data), memory_message(memory, "an allocation failed while testing")
     return (loss if math.isfinite(loss) else None), acc, probs, None  # type: ignore[return-value]
-
-
-def weights_finite(model: torch.nn.Module) -> bool:
-    """No NaN or infinity in any parameter or buffer (a diverged run's last step usually leaves some).
-
-    Reads each tensor's min and max (a NaN makes both NaN), so it allocates nothing the size of
-    the model: a model that barely fit must still be checked when memory is short."""
-    for t in model.state_dict().values():
-        if t.is_floating_point() and t.numel():
-            lo, hi = torch.aminmax(t.detach())
-            if not (math.isfinite(lo) and math.isfinite(hi)):
-                return False
-    return True
 
 
 def _metrics(outcome: FitOutcome, test_loss: float | None, test_acc: float | None, params: int, flops: int,

@@ -606,9 +606,15 @@ class RunStore:
             raise StoreError(_missing(rec, path, "predictions")) from None
         except (OSError, ValueError, EOFError) as exc:
             raise StoreError(f"{path}: cannot read the predictions: {first_line(exc)}") from None
-        if not isinstance(probs, np.ndarray) or probs.ndim != 2 or probs.dtype.kind != "f" or min(probs.shape) < 1:
-            raise StoreError(f"{path}: not the run's predictions (expected floats of shape (test images, classes), got "
-                             f"{getattr(probs, 'dtype', type(probs).__name__)} {getattr(probs, 'shape', '')}): "
+        if isinstance(probs, np.lib.npyio.NpzFile):  # an .npz under the .npy's name
+            probs.close()
+            probs = None
+        size = rec.metrics.get("test_size")  # the test images the run scored (where recorded)
+        if (not isinstance(probs, np.ndarray) or probs.ndim != 2 or probs.dtype.kind != "f" or min(probs.shape) < 1
+                or (isinstance(size, int) and len(probs) != size)):
+            expected = f"({size}, classes)" if isinstance(size, int) else "(test images, classes)"
+            raise StoreError(f"{path}: not the run's predictions (expected floats of shape {expected}, got "
+                             f"{getattr(probs, 'dtype', 'an .npz')} {getattr(probs, 'shape', '')}): "
                              "the file was damaged or replaced")
         return probs
 
@@ -617,7 +623,7 @@ class RunStore:
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
-        from mnistlab.models import build_model
+        from mnistlab.models import build_model, weights_finite
         from mnistlab.specs import ModelSpec
 
         rec = self.get(run_id)
@@ -630,9 +636,10 @@ class RunStore:
             model.load_state_dict(state)
         except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
             raise StoreError(f"{path}: cannot load the weights: {' '.join(str(exc).split())[:200]}") from None
-        if rec.status == "finished" and not all(bool(t.isfinite().all()) for t in state.values() if t.is_floating_point()):
-            # a run with such weights is recorded diverged, never finished: the file changed since
-            raise StoreError(f"{path}: weights that are not finite (NaN or inf) in a finished run: the file was damaged")
+        if isinstance(rec.metrics.get("test_accuracy"), (int, float)) and not weights_finite(model):
+            # a tested run had finite weights (untested otherwise, run._test): the file changed since
+            raise StoreError(f"{path}: weights that are not finite (NaN or inf), in a run tested with finite ones: "
+                             "the file was damaged")
         return model.eval()
 
 
@@ -647,12 +654,15 @@ def _missing(rec: RunRecord, path: Path, what: str) -> str:
 def _record(cols: list[str], row: tuple[Any, ...]) -> RunRecord:
     d = dict(zip(cols, row))
     for c in _JSON_COLUMNS:
+        kind = list if c == "history" else dict
         try:
             d[c] = json.loads(d[c])
+            if not isinstance(d[c], kind):
+                raise ValueError(f"a {type(d[c]).__name__}")
         except (TypeError, ValueError):  # a row edited by hand, or damaged: that run reads as failed, the store works
-            d[c] = [] if c == "history" else {}
+            d[c] = kind()
             d["status"] = "failed"
-            d["message"] = (f"damaged in the store's database (its {c} is not JSON): remove it with "
+            d["message"] = (f"damaged in the store's database (its {c} is unreadable): remove it with "
                             f"`mnistlab rm {d.get('run_id')}`, or restore the database")
     known = set(RunRecord.__dataclass_fields__)
     return RunRecord(**{k: v for k, v in d.items() if k in known})
