@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mnistlab.cli._common import (FiniteRange, backend_and_store, backend_options, data_dir_option, jobs_option, open_store,
-                                  store_option)
+from mnistlab.cli._common import (FiniteRange, backend_and_store, backend_options, check_data_dir, data_dir_option,
+                                  jobs_option, open_store, store_option)
 from mnistlab.cli._output import Column, emit, format_option, is_terminal, plain_table, rich_console
 from mnistlab.errors import MnistlabError, RunNotFinished
 
@@ -88,7 +88,7 @@ class _Progress:
 @jobs_option("cells")
 @click.option("--force", is_flag=True, help="Rerun cells already finished in the store.")
 @click.option("--quick", is_flag=True, help="A small data subset, 1 epoch, 1 repeat, 2 committee members (smoke test).")
-@data_dir_option()
+@data_dir_option(remote=True)
 @click.option("--batch-members/--one-by-one", "batch_members", default=None,
               help="Train each committee's members together as one stacked model, or one by one "
                    "[default: stacked on a GPU, one by one on a CPU].")
@@ -116,6 +116,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
 
     if backend == "local" and address is not None:
         raise click.UsageError("--address needs --backend ray")
+    check_data_dir(data_dir, address)
     exp = load_experiment(experiment)
     todo = exp.cells(quick=quick)  # a bad experiment says so before Ray starts or the store is made ...
     checkpoint_every()  # ... and so does a bad MNISTLAB_CHECKPOINT_EVERY

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from mnistlab.cli._common import (backend_and_store, backend_options, data_dir_option, jobs_option, open_store,
+from mnistlab.cli._common import (backend_and_store, check_data_dir, backend_options, data_dir_option, jobs_option, open_store,
                                   store_option)
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
 from mnistlab.cli._output import format_option, is_terminal, rich_console
@@ -23,7 +23,7 @@ _STORE = store_option()
 @_STORE
 @jobs_option("trials")
 @click.option("--quick", is_flag=True, help="A small data subset, at most 2 epochs and 4 trials (a study of its own).")
-@data_dir_option()
+@data_dir_option(remote=True)
 @backend_options("trials")
 @format_option(COMPARE_FORMATS)
 def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_dir: Path | None,  # noqa: PLR0913
@@ -49,6 +49,7 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
         raise click.UsageError(f"{experiment} has no [search] table: train it with `mnistlab run {experiment}`")
     if backend == "local" and address is not None:
         raise click.UsageError("--address needs --backend ray")
+    check_data_dir(data_dir, address)
     trial = SimpleNamespace(variant=f"{exp.name} (each trial)", cpus=None, gpus=None)  # the per-cell amounts
     runner, st = backend_and_store(exp.resources, [trial], store, backend=backend, address=address,
                                    cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs)
