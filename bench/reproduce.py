@@ -7,7 +7,8 @@ stopped run resumes where it stopped (the store keeps every finished cell)::
     python bench/reproduce.py seed004 --repeats 3 --store ../repro-runs --data-dir ../shared/datasets
 
 ``--threads`` sets torch's threads per cell (default: mnistlab's choice); ``--variants a,b`` trains
-only the variants named (seed 002's single models without its committees, say).
+only the variants named (seed 002's single models without its committees, say); ``--seed`` moves
+the first repeat's seed (seed 002's third deep committee alone: ``--seed 10 --repeats 1``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--jobs", type=int, default=1)
     p.add_argument("--variants", default="", help="comma-separated variant names: train only these")
+    p.add_argument("--seed", type=int, default=None,
+                   help="train.seed of the first repeat (default: the recipe's). A committee of M members takes seeds "
+                        "seed + r*M .. seed + r*M + M-1 in repeat r: --seed 10 --repeats 1 trains the third committee "
+                        "of 5 that --repeats 3 would, and only it; it is recorded as repeat 0, so give it a --store of "
+                        "its own")
     args = p.parse_args()
     path = Path(args.recipe) if args.recipe.endswith(".toml") else ROOT / "recipes" / f"{args.recipe}.toml"
     raw = tomllib.loads(path.read_text())
@@ -45,6 +51,8 @@ def main() -> None:
             raise SystemExit(f"error: {path} has no variant named {', '.join(unknown)}")
     if args.threads:
         raw.setdefault("base", {}).setdefault("train", {})["threads"] = args.threads
+    if args.seed is not None:
+        raw.setdefault("base", {}).setdefault("train", {})["seed"] = args.seed
     exp = parse_experiment(raw, source=str(path), default_name=path.stem)
     with RunStore(args.store) as store:
         def line(outcome, rows) -> None:  # noqa: ANN001

@@ -144,10 +144,11 @@ def _facts(records: Sequence[RunRecord]) -> list[str]:
 
 
 def _variant_section(store: RunStore, target: str, name: str, records: Sequence[RunRecord],
-                     data_dir: str | os.PathLike | None) -> VariantSection:
+                     data_dir: str | os.PathLike | None, committees: int = 0) -> VariantSection:
     """A variant's section: facts, config, its runs' curves and, from its stored test predictions,
     the confusion matrix and most confident mistakes: of the committee's averaged outputs when the
-    variant is a scored committee, else of its first run."""
+    variant is a scored committee (the best of ``committees``, the scored ones the table counts),
+    else of its first run."""
     section = VariantSection(name=name, config=records[0].config, facts=_facts(records))
     section.figures.append(("training history", _history_uri(records)))
     committee = None
@@ -156,9 +157,8 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
             committee = views.committee_predictions(store, target, name)
         except MnistlabError as exc:  # a committee a member of which did not finish: its first run instead
             section.notes.append(f"no committee figures: {exc}")
-        repeats = len({r.repeat for r in records})
-        if committee is not None and repeats > 1:
-            section.notes.append(f"the figures below draw the best of its {repeats} committees by test accuracy")
+        if committee is not None and committees > 1:  # the table's count: the committees scored over these runs
+            section.notes.append(f"the figures below draw the best of its {committees} committees by test accuracy")
     _prediction_figures(store, section, records[0] if committee is None else committee, data_dir)
     return section
 
@@ -284,7 +284,9 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
         if r.status == "finished":
             by_variant.setdefault(str(r.variant), []).append(r)
     target = ref.name if ref.run is not None else experiment  # a run id stands for its whole experiment here
-    sections = [_variant_section(store, target, name, runs, data_dir) for name, runs in by_variant.items() if runs]
+    scored = {str(row["variant"]): int(row.get("committees") or 0) for row in rows if "variant" in row}
+    sections = [_variant_section(store, target, name, runs, data_dir, scored.get(name, 0))
+                for name, runs in by_variant.items() if runs]
     across = (_committee_section(store, target, row, data_dir) for row in rows if not by_variant.get(str(row["variant"]))
               and row.get("committee_acc") is not None)
     return render_report(ref.name, rows, figures, [*sections, *(s for s in across if s is not None)], notes)
