@@ -198,6 +198,18 @@ def test_a_lost_database_is_never_started_afresh_over_recorded_runs(tmp_path: Pa
     assert all((tmp_path / "s" / "runs" / i / "config.json").is_file() for i in ids)  # the runs' files are untouched
     assert db.exists() == (loss == "emptied")  # a refusal makes no database either
     assert RunStore(tmp_path / "new").runs() == []  # a new store starts empty, as ever
+    (tmp_path / "other" / "runs" / "notes").mkdir(parents=True)  # another tool's folder is no recorded run
+    (tmp_path / "other" / "runs" / "notes" / "config.json").write_text("{}")
+    assert RunStore(tmp_path / "other").runs() == []
+    if loss == "emptied":  # a database with no tables at all (whatever its size) over recorded runs: refused too
+        con = sqlite3.connect(db)
+        con.execute("PRAGMA journal_mode = WAL")
+        con.execute("CREATE TABLE t (x)")
+        con.execute("DROP TABLE t")
+        con.close()
+        assert db.stat().st_size > 0
+        with pytest.raises(StoreError, match="holds 2 recorded run"):
+            RunStore(tmp_path / "s")
 
 
 def test_a_damaged_row_reads_as_failed_and_can_be_removed_while_the_store_works(tmp_path: Path, capsys) -> None:

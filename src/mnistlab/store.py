@@ -31,6 +31,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -219,13 +220,15 @@ class RunStore:
             self._open()
 
     # -- connection ------------------------------------------------------------------------
-    def _refuse_lost_database(self) -> None:
-        """StoreError when ``runs/`` holds recorded runs but the database is missing or empty: a
-        new, empty database there would hide them (and a rerun would train them again)."""
+    def _refuse_lost_database(self, *, empty: bool = False) -> None:
+        """StoreError when ``runs/`` holds recorded runs but the database is missing or empty
+        (``empty``: known to hold no tables): a new, empty database there would hide them (and a
+        rerun would train them again)."""
         wal = self.db_path.with_name(DB_FILE + "-wal")
-        empty = not self.db_path.exists() or (self.db_path.is_file() and self.db_path.stat().st_size == 0
-                                              and not (wal.is_file() and wal.stat().st_size))
-        if empty and (kept := sum(1 for _ in (self.root / "runs").glob("*/config.json"))):
+        empty = empty or not self.db_path.exists() or (self.db_path.is_file() and self.db_path.stat().st_size == 0
+                                                       and not (wal.is_file() and wal.stat().st_size))
+        folders = (self.root / "runs").glob("*/config.json")
+        if empty and (kept := sum(1 for f in folders if re.fullmatch(r"[0-9a-f]{10}", f.parent.name))):
             raise StoreError(f"{self.db_path}: empty or missing, but {self.root / 'runs'} holds {kept} recorded "
                              "run(s): the database was lost (a truncated copy?); restore it, or move runs/ aside "
                              "to start a new store here")
@@ -264,7 +267,7 @@ class RunStore:
         if "schema_version" not in tables:
             if tables:
                 raise StoreError(f"{self.db_path}: an SQLite file, but not a mnistlab run store")
-            self._refuse_lost_database()  # no new database over recorded runs
+            self._refuse_lost_database(empty=True)  # no new database over recorded runs
             con.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
             for stmt in _SCHEMA_V1.strip().split(";"):
                 if stmt.strip():
