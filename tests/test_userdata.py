@@ -3,6 +3,7 @@ input as one line, the config table, checksums in the run, and the Fashion-MNIST
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import re
@@ -223,6 +224,8 @@ def _npz_bytes(tmp_path: Path) -> bytes:
     (lambda good: b"PK\x03\x04garbage", "bad.npz: not a readable .npz: a truncated or damaged zip archive"),
     (lambda good: bytes(range(256)) * 4, "bad.npz: not a readable .npz: not a zip archive of .npy arrays"),
     (lambda good: b"", "bad.npz: not a readable .npz"),
+    (lambda good: gzip.compress(good), "bad.npz: not a readable .npz: it is gzip data"),
+    (lambda good: b"<!DOCTYPE html><html><body>404</body></html>", "bad.npz: not a readable .npz: it is an HTML page"),
     (lambda good: _npy(np.zeros(3)), "bad.npz: is a single .npy array, not an .npz"),
 ])
 def test_a_truncated_or_foreign_npz_is_one_line_naming_the_file(tmp_path: Path, content, message: str, capsys) -> None:

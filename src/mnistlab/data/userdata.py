@@ -461,6 +461,8 @@ def open_npz(path: Path) -> Iterator[Any]:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise DataError(f"{path}: is a folder, not an .npz file") from None
+    except PermissionError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror}") from None
     except (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
         raise _not_npz(path, exc) from None
     if not isinstance(opened, np.lib.npyio.NpzFile):
@@ -473,14 +475,17 @@ def open_npz(path: Path) -> Iterator[Any]:
 
 
 def _not_npz(path: Path, exc: BaseException) -> DataError:
+    from mnistlab.data.idx import describe_bytes
+
     try:
         with open(path, "rb") as f:
-            head = f.read(4)
+            head = f.read(512)
     except OSError:
         head = b""
     if head.startswith(b"PK"):
         return DataError(f"{path}: not a readable .npz: a truncated or damaged zip archive ({first_line(exc)})")
-    return DataError(f"{path}: not a readable .npz: not a zip archive of .npy arrays")
+    what = describe_bytes(head)
+    return DataError(f"{path}: not a readable .npz: " + (f"it is {what}" if what else "not a zip archive of .npy arrays"))
 
 
 def npz_has_test(path: Path) -> bool:
