@@ -251,6 +251,11 @@ def test_notebook_runs_can_be_recorded_even_when_they_diverge(data_dir, tmp_path
                  store=tmp_path / "runs", experiment="lab")
     rec = RunStore(tmp_path / "runs", create=False).get(ok.run_id)
     assert (rec.experiment, rec.variant, rec.status) == ("lab", "seed000-dense", "finished")
+    for name in ("a/b", "bad\x01", " "):  # names no command could take back are refused before training
+        with pytest.raises(SpecError, match="experiment: must be ASCII letters"):
+            train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
+                  store=tmp_path / "runs", experiment=name)
+    assert len(RunStore(tmp_path / "runs", create=False).runs()) == 1
     assert rec.metrics["test_accuracy"] == ok.test_accuracy
     bad = train("mnist", "seed000-dense", epochs=3, data_dir=data_dir, progress="none", subset=120,
                   store=tmp_path / "runs", callbacks=[BlowUpAt(1)])

@@ -777,8 +777,10 @@ def train(
     if store is not None and store is not False:
         if not isinstance(store, (RunStore, str, os.PathLike, bool)):
             raise SpecError(f"store: expected a folder, a RunStore or True, got {type(store).__name__}")
-        if not experiment.strip():
-            raise SpecError("experiment: must not be empty")
+        from mnistlab.experiments import NAME_RULE, is_valid_name
+
+        if not is_valid_name(experiment):  # a name every command can take back
+            raise SpecError(f"experiment: must be {NAME_RULE} (got {experiment!r})")
 
         recorder = Recorder.for_config(store if isinstance(store, RunStore) else RunStore(None if store is True else store),
                                        experiment, cfg)

@@ -122,6 +122,9 @@ def check_kind(kind: str) -> None:
                         f"kinds: {', '.join(FIGURE_KINDS)}")
 
 
+MAX_FEATURE_IMAGES = 16  # test images a feature-maps figure takes (a row each)
+
+
 def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None = None,
                data_dir: str | os.PathLike | None = None, index: int = 0, images: Sequence[int] = (0, 23, 28),
                filter_index: int = 0, layers: int | None = 4, max_images: int = 25, rows: int = 5, cols: int = 5,
@@ -132,7 +135,8 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
     members); figures of one model (``misclassified``, ``confusion``, ``per-class``,
     ``feature-maps``, ``filters``) draw the run `mnistlab predict` would use (a run id, or the
     variant's best run; a committee's averaged outputs), so an experiment of several variants
-    needs ``variant`` (StoreError naming them otherwise).
+    needs ``variant`` (StoreError naming them otherwise). ``feature-maps`` takes at most
+    :data:`MAX_FEATURE_IMAGES` ``images`` (PlotError).
 
     >>> figure_for("history", RunStore(), "seed000").savefig("history.png")                   # doctest: +SKIP
     >>> figure_for("feature-maps", RunStore(), "3f2a", images=[0, 23, 28], filter_index=1)  # doctest: +SKIP
@@ -147,6 +151,8 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
             # Past ten curves a plot is unreadable: then one run (the lowest seed) per variant.
             return plot_history(history_runs(records if len(records) <= 10 else one_per_variant(records)))
         return _data_figure(kind, _dataset_of(records[0], data_dir), split, index, rows, cols)
+    if kind == "feature-maps" and len(images) > MAX_FEATURE_IMAGES:  # a row of maps per image: unreadable past it
+        raise PlotError(f"--images: at most {MAX_FEATURE_IMAGES} images, got {len(images)}")
     record, averaged = _one_model(store, target, variant, kind)
     if kind in ("misclassified", "confusion", "per-class"):
         ds, test_images, true, probs = run_predictions(store, record, data_dir)

@@ -10,7 +10,6 @@ from mnistlab.cli._common import check_output, data_dir_option, open_store, stor
 from mnistlab.errors import OutputError
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
-MAX_FEATURE_IMAGES = 16
 
 
 def _parse_indices(text: str) -> list[int]:
@@ -20,8 +19,6 @@ def _parse_indices(text: str) -> list[int]:
         raise OutputError(f"--images must be comma-separated image indices like 0,23,28, got {text!r}") from None
     if not values:
         raise OutputError("--images needs at least one image index")
-    if len(values) > MAX_FEATURE_IMAGES:  # a row of maps per image: past this the figure is unreadable (and slow)
-        raise OutputError(f"--images: at most {MAX_FEATURE_IMAGES} images, got {len(values)}")
     return values
 
 

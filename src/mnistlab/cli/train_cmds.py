@@ -206,7 +206,7 @@ def _seconds(value: float | None, flag: str) -> float | None:
 
 
 def _experiment_name(value: str) -> str:
-    """``--experiment``, named as an experiment file's ``name`` must be (so that commands take it back)."""
+    """``--experiment``, checked at parse time as the library checks it (:func:`mnistlab.run.train`)."""
     from mnistlab.experiments import NAME_RULE, is_valid_name
 
     if not is_valid_name(value):
