@@ -187,7 +187,8 @@ def test_damaged_artifacts_give_one_line_errors(recorded, data_dir, tmp_path, ca
     out = str(tmp_path / "x.png")
     argv = ["--store", str(store.root), "--data-dir", str(data_dir), "-o", out]
     assert main(["plot", "confusion", run_id, *argv]) == 2
-    assert "do not fit" in capsys.readouterr().err
+    assert "predictions.npy: not the run's predictions (expected floats of shape (100, classes), got float32 (20000, 10))" \
+        in capsys.readouterr().err
     folder = store.artifact_dir(run_id)
     (folder / "predictions.npy").write_bytes(b"\x93NUMPY garbage")
     (folder / "weights.safetensors").write_bytes(b"\x00\x01truncated")

@@ -125,6 +125,13 @@ def check_kind(kind: str) -> None:
 MAX_FEATURE_IMAGES = 16  # test images a feature-maps figure takes (a row each)
 
 
+def check_feature_images(images: Sequence[int]) -> None:
+    """PlotError for more ``images`` than a feature-maps figure takes (:data:`MAX_FEATURE_IMAGES`):
+    a row of maps per image, unreadable (and slow) past it."""
+    if len(images) > MAX_FEATURE_IMAGES:
+        raise PlotError(f"--images: at most {MAX_FEATURE_IMAGES} images, got {len(images)}")
+
+
 def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None = None,
                data_dir: str | os.PathLike | None = None, index: int = 0, images: Sequence[int] = (0, 23, 28),
                filter_index: int = 0, layers: int | None = 4, max_images: int = 25, rows: int = 5, cols: int = 5,
@@ -151,8 +158,8 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
             # Past ten curves a plot is unreadable: then one run (the lowest seed) per variant.
             return plot_history(history_runs(records if len(records) <= 10 else one_per_variant(records)))
         return _data_figure(kind, _dataset_of(records[0], data_dir), split, index, rows, cols)
-    if kind == "feature-maps" and len(images) > MAX_FEATURE_IMAGES:  # a row of maps per image: unreadable past it
-        raise PlotError(f"--images: at most {MAX_FEATURE_IMAGES} images, got {len(images)}")
+    if kind == "feature-maps":
+        check_feature_images(images)
     record, averaged = _one_model(store, target, variant, kind)
     if kind in ("misclassified", "confusion", "per-class"):
         ds, test_images, true, probs = run_predictions(store, record, data_dir)

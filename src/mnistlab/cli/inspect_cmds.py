@@ -19,6 +19,9 @@ def _parse_indices(text: str) -> list[int]:
         raise OutputError(f"--images must be comma-separated image indices like 0,23,28, got {text!r}") from None
     if not values:
         raise OutputError("--images needs at least one image index")
+    from mnistlab.views import check_feature_images
+
+    check_feature_images(values)  # as figure_for checks it, but before the store opens
     return values
 
 
