@@ -51,7 +51,7 @@ def test_show_data_saves_grid_and_raw_image(tmp_path: Path, data_dir: Path, caps
         (["datasets", "--frobnicate"], "No such option"),
         (["datasets", "--data-dir", "no-such-folder"], "'no-such-folder' does not exist"),
         (["run", "x.toml", "--data-dir", "no-such-folder"], "'no-such-folder' does not exist"),
-        (["watch", "x", "--interval", "nan"], "--interval': 'nan' is not a number"),
+        (["watch", "x", "--interval", "nan"], "--interval': 'nan' is not a finite number"),
     ],
 )
 def test_bad_input_is_one_line(args, message, data_dir: Path, tmp_path: Path, monkeypatch, capsys) -> None:

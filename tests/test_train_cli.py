@@ -155,7 +155,7 @@ def test_ctrl_c_in_a_real_process_keeps_the_epochs_and_exits_130(data_dir, tmp_p
     ("--save-weights", "afile/w.safetensors", "is a file"),
     ("--save-weights", "folder", "is a directory"),
     ("--checkpoint-dir", "afile/ck", "is a file"),
-    ("--save-weights", "w.txt", "--save-weights writes safetensors: the file name must end in .safetensors"),
+    ("--save-weights", "w.txt", "--save-weights writes safetensors, so the file name must end in .safetensors"),
 ])
 def test_unusable_output_paths_are_refused_before_training(flag, target, needle, data_dir, tmp_path, capsys):
     (tmp_path / "afile").write_text("x")

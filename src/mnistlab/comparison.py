@@ -453,8 +453,7 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
     out = []
     for r in rows:
         pct = (lambda x: "-" if x is None else f"{100 * x:.2f}%")
-        std = r.get("test_acc_std")
-        test = pct(r.get("test_acc")) + (f" +- {100 * std:.2f}" if std is not None else "") + f" (n={r.get('n', 0)})"
+        test = _spread(pct(r.get("test_acc")), r.get("test_acc_std"), r.get("n", 0), always_n=True)
         test += {"best": " best", "within noise": " ~best", "below": ""}.get(r.get("vs_best") or "", "")
         note = f" ({r['note']})" if r.get("note") else ""  # e.g. diverged: the learning rate is probably too high
         cells = [str(r["variant"]) + note, *(_searched_cell(r.get(k)) for k in searched),
@@ -468,11 +467,16 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
         if committee:
             lo, hi = r.get("member_acc_min"), r.get("member_acc_max")
             cells += ["-" if lo is None else f"{pct(lo)}-{pct(hi)}"]
-            comm, comm_std, comms = pct(r.get("committee_acc")), r.get("committee_acc_std"), r.get("committees") or 0
-            comm += (f" +- {100 * comm_std:.2f}" if comm_std is not None else "") + (f" (n={comms})" if comms > 1 else "")
+            comm = _spread(pct(r.get("committee_acc")), r.get("committee_acc_std"), r.get("committees") or 0)
             cells += [pct(r.get("committee_val_acc"))] * committee_val + [comm]
         out.append(cells)
     return heads, out
+
+
+def _spread(mean: str, std: float | None, n: int, *, always_n: bool = False) -> str:
+    """``99.64% +- 0.03 (n=12)``: a shown mean, its std in points when there is one, and n (always,
+    or only above 1)."""
+    return mean + (f" +- {100 * std:.2f}" if std is not None else "") + (f" (n={n})" if always_n or n > 1 else "")
 
 
 def _split_at_dots(head: str, column: Sequence[str]) -> str:

@@ -59,13 +59,14 @@ def check_output(path: str | Path, allowed: tuple[str, ...]) -> Path:
 
 
 class FiniteRange(click.FloatRange):
-    """click's FloatRange without nan, which compares False with both bounds and so passes them."""
+    """click's FloatRange of finite numbers only: it lets nan through (nan compares False with both
+    bounds) and inf past an open bound."""
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
-        """``value`` as a float within the range, or a usage error (exit 2)."""
+        """``value`` as a finite float within the range, or a usage error (exit 2)."""
         v = float(super().convert(value, param, ctx))  # type: ignore[arg-type]
-        if math.isnan(v):
-            self.fail(f"{value!r} is not a number", param, ctx)
+        if not math.isfinite(v):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
         return v
 
 

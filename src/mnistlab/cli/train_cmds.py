@@ -160,8 +160,8 @@ def _check_outputs(resume: bool, checkpoint_dir: Path | None, save_weights: Path
         _check_writable_folder(checkpoint_dir, "--checkpoint-dir")
     if save_weights is not None:  # (click already refuses a folder here)
         if save_weights.suffix.lower() != ".safetensors":
-            raise OutputError(f"--save-weights writes safetensors: the file name must end in .safetensors "
-                              f"(got {str(save_weights)!r})")
+            raise OutputError(f"cannot write {str(save_weights)!r}: --save-weights writes safetensors, so the file "
+                              "name must end in .safetensors")
         _check_writable_folder(save_weights.parent, "--save-weights")
 
 
