@@ -101,12 +101,12 @@ def test_spec_warnings_are_one_warning_line(tmp_path: Path, capsys) -> None:
 def test_data_dir_must_exist_here_unless_the_cells_train_through_ray_client(tmp_path: Path) -> None:
     import click
 
-    from mnistlab.cli._common import check_data_dir
+    from mnistlab.cli._common import check_backend_flags
 
     missing = tmp_path / "not-here"
     for address in (None, "auto", "10.0.0.5:6379"):  # the workers read this machine's paths (or the head node's)
         with pytest.raises(click.BadParameter, match="does not exist"):
-            check_data_dir(missing, address)
-    check_data_dir(missing, "ray://head:10001")  # a path on the workers, which this machine may lack
-    check_data_dir(tmp_path, None)
-    check_data_dir(None, None)
+            check_backend_flags(None, address, missing)
+    check_backend_flags("ray", "ray://head:10001", missing)  # a path on the workers, which this machine may lack
+    check_backend_flags(None, None, tmp_path)
+    check_backend_flags(None, None, None)

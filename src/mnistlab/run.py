@@ -730,6 +730,20 @@ class Run:
                 f"test_accuracy={acc}, train_seconds={m['train_seconds']:.1f})")
 
 
+def _train_store(store: RunStore | str | os.PathLike | bool, experiment: str) -> RunStore:
+    """The store :func:`train` records into (``True``: the default one), once ``experiment`` is a
+    name every command can take back. SpecError otherwise."""
+    from mnistlab.experiments import NAME_RULE, is_valid_name
+
+    if not isinstance(store, (RunStore, str, os.PathLike, bool)):
+        raise SpecError(f"store: expected a folder, a RunStore or True, got {type(store).__name__}")
+    if not is_valid_name(experiment):
+        raise SpecError(f"experiment: must be {NAME_RULE} (got {experiment!r})")
+    if isinstance(store, RunStore):
+        return store
+    return RunStore(None if isinstance(store, bool) else store)  # True: the default store (False never gets here)
+
+
 # train()'s defaults, read once from the schema so that they live in one place (config.py).
 _DEFAULT_DATASET: str = setting_default("dataset")
 _DEFAULT_MODEL: str = setting_default("model")
@@ -775,15 +789,7 @@ def train(
     cfg = parse_run_config(raw, source="train()", check_callbacks=validation_data is None)
     recorder = None
     if store is not None and store is not False:
-        if not isinstance(store, (RunStore, str, os.PathLike, bool)):
-            raise SpecError(f"store: expected a folder, a RunStore or True, got {type(store).__name__}")
-        from mnistlab.experiments import NAME_RULE, is_valid_name
-
-        if not is_valid_name(experiment):  # a name every command can take back
-            raise SpecError(f"experiment: must be {NAME_RULE} (got {experiment!r})")
-
-        recorder = Recorder.for_config(store if isinstance(store, RunStore) else RunStore(None if store is True else store),
-                                       experiment, cfg)
+        recorder = Recorder.for_config(_train_store(store, experiment), experiment, cfg)
     try:
         result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
                             resume=resume, extra_callbacks=cb_objects, validation_data=validation_data)

@@ -32,7 +32,7 @@ def jobs_option(what: str) -> Callable[[F], F]:
 def data_dir_option(purpose: str = "", *, remote: bool = False) -> Callable[[F], F]:
     """`--data-dir`, the folder holding the datasets, as every command takes it (a Path or None);
     ``purpose`` ends the help text (e.g. "for the misclassified images"). It must exist, but with
-    ``remote`` (commands that can train on Ray) :func:`check_data_dir` checks it, once it is known
+    ``remote`` (commands that can train on Ray) :func:`check_backend_flags` checks it, once it is known
     whether the cells train here."""
     why = f", {purpose}" if purpose else ""
     return click.option("--data-dir", type=click.Path(exists=not remote, file_okay=False, path_type=Path), default=None,
@@ -40,9 +40,12 @@ def data_dir_option(purpose: str = "", *, remote: bool = False) -> Callable[[F],
                              "$MNISTLAB_DATA_DIR, the cache, system folders).")
 
 
-def check_data_dir(data_dir: Path | None, address: str | None) -> None:
-    """A usage error (exit 2) unless ``--data-dir`` is a folder here: where the cells train through
-    Ray Client (``--address ray://...``) it names a path on the workers, which this machine may lack."""
+def check_backend_flags(backend: str | None, address: str | None, data_dir: Path | None) -> None:
+    """Usage errors (exit 2) of `run` and `search`: ``--address`` without Ray, and a ``--data-dir``
+    that is no folder here (through Ray Client, ``--address ray://...``, it names a path on the
+    workers, which this machine may lack)."""
+    if backend == "local" and address is not None:
+        raise click.UsageError("--address needs --backend ray")
     if data_dir is not None and not (address or "").startswith("ray://") and not data_dir.is_dir():
         raise click.BadParameter(f"Directory '{data_dir}' does not exist.", param_hint="'--data-dir'")
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from mnistlab.cli._common import (FiniteRange, backend_and_store, backend_options, check_data_dir, data_dir_option,
+from mnistlab.cli._common import (FiniteRange, backend_and_store, backend_options, check_backend_flags, data_dir_option,
                                   jobs_option, open_store, store_option)
 from mnistlab.cli._output import Column, emit, format_option, is_terminal, plain_table, rich_console
 from mnistlab.errors import MnistlabError, RunNotFinished
@@ -114,9 +114,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     from mnistlab.execute import SweepInterrupted, checkpoint_every, run_experiment, terminate_as_interrupt
     from mnistlab.experiments import load_experiment
 
-    if backend == "local" and address is not None:
-        raise click.UsageError("--address needs --backend ray")
-    check_data_dir(data_dir, address)
+    check_backend_flags(backend, address, data_dir)
     exp = load_experiment(experiment)
     todo = exp.cells(quick=quick)  # a bad experiment says so before Ray starts or the store is made ...
     checkpoint_every()  # ... and so does a bad MNISTLAB_CHECKPOINT_EVERY

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from mnistlab.cli._common import (backend_and_store, check_data_dir, backend_options, data_dir_option, jobs_option, open_store,
-                                  store_option)
+from mnistlab.cli._common import (backend_and_store, backend_options, check_backend_flags, data_dir_option, jobs_option,
+                                  open_store, store_option)
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
 from mnistlab.cli._output import format_option, is_terminal, rich_console
 from mnistlab.errors import RunNotFinished
@@ -47,9 +47,7 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
     if exp.search is None:
         exp.cells()  # not a search: says how to run it (or what is wrong)
         raise click.UsageError(f"{experiment} has no [search] table: train it with `mnistlab run {experiment}`")
-    if backend == "local" and address is not None:
-        raise click.UsageError("--address needs --backend ray")
-    check_data_dir(data_dir, address)
+    check_backend_flags(backend, address, data_dir)
     trial = SimpleNamespace(variant=f"{exp.name} (each trial)", cpus=None, gpus=None)  # the per-cell amounts
     runner, st = backend_and_store(exp.resources, [trial], store, backend=backend, address=address,
                                    cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs)
