@@ -49,7 +49,8 @@ from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore
 
 COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "vs_best", "vs_best_p",
            "test_balanced_acc", "tta_test_acc", "test_loss", "train_seconds", "seconds_per_epoch", "member_acc_min",
-           "member_acc_max", "committee_acc", "committee_acc_std", "committees", "committee_val_acc", "failed", "note")
+           "member_acc_max", "committee_acc", "committee_val_acc", "failed", "note",
+           "committee_acc_std", "committees")  # columns added later go last: a reader by position keeps its columns
 NOISE_P = 0.05  # Welch's p at or above which two variants' mean test accuracies are not told apart
 
 
