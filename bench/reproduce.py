@@ -19,7 +19,7 @@ import tomllib
 from pathlib import Path
 
 from mnistlab.comparison import format_rows
-from mnistlab.execute import run_experiment
+from mnistlab.execute import SweepInterrupted, run_experiment
 from mnistlab.experiments import parse_experiment
 from mnistlab.store import RunStore
 
@@ -59,7 +59,10 @@ def main() -> None:
             rec = outcome.record
             told = rec.metrics.get("test_accuracy") if rec.status == "finished" else rec.message
             print(f"  {rec.variant} seed {rec.seed}: {rec.status} {told}", flush=True)
-        result = run_experiment(exp, store, jobs=args.jobs, data_dir=args.data_dir, on_cell=line)
+        try:
+            result = run_experiment(exp, store, jobs=args.jobs, data_dir=args.data_dir, on_cell=line)
+        except SweepInterrupted:  # the finished cells are recorded, a stopped one keeps its checkpoint
+            raise SystemExit("stopped: the same command continues where it stopped") from None
     sys.stdout.write(format_rows(result.rows, "markdown"))
 
 
