@@ -359,13 +359,13 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "member_acc_min": min(accs) if is_committee and accs else None,
         "member_acc_max": max(accs) if is_committee and accs else None,
         "committee_acc": float(np.mean([c.accuracy for c in comms])) if comms else None,  # mean over repeats
-        "committee_acc_std": float(np.std([c.accuracy for c in comms], ddof=1)) if len(comms) > 1 else None,
-        "committees": len(comms) if comms else None,  # scored committees, one per repeat
         # what a committee is chosen on (when its members shared their validation images)
         "committee_val_acc": (float(np.mean([c.val_accuracy for c in comms]))
                               if comms and all(c.val_accuracy is not None for c in comms) else None),
         "failed": len(recs) - len(ok),
         "note": f"{blown} diverged: the learning rate is probably too high" if blown else None,
+        "committee_acc_std": float(np.std([c.accuracy for c in comms], ddof=1)) if len(comms) > 1 else None,
+        "committees": len(comms) if comms else None,  # scored committees, one per repeat
     }
 
 
