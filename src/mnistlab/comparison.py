@@ -412,7 +412,9 @@ def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
         if any("trial" in r for r in rows):  # a search: each trial's number, state and searched metric
             from mnistlab.search import TRIAL_FIELDS
 
-            fields[len(COLUMNS):len(COLUMNS)] = TRIAL_FIELDS
+            fields = [f for f in fields if f not in ("committee_acc_std", "committees")]  # a search has no committees
+            at = fields.index("note") + 1
+            fields[at:at] = TRIAL_FIELDS
         w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
         w.writeheader()
         for r in rows:
