@@ -333,6 +333,9 @@ def test_predictions_and_model_round_trip(tmp_path: Path) -> None:
         np.save(path, replaced)
         with pytest.raises(StoreError, match=r"predictions.npy: not the run's predictions \(expected floats of shape"):
             store.load_predictions(rid)
+    np.save(path, np.full((5, 12), 1 / 12, np.float32))  # 12 columns from a 10-class model
+    with pytest.raises(StoreError, match=r"not the run's predictions \(12 columns, but the run's model outputs 10 "):
+        store.load_predictions(rid)
     path.write_bytes(path.read_bytes()[:60])
     with pytest.raises(StoreError, match="predictions.npy: cannot read the predictions"):
         store.load_predictions(rid)
@@ -343,6 +346,34 @@ def test_predictions_and_model_round_trip(tmp_path: Path) -> None:
     (store.artifact_dir(rid) / "weights.safetensors").write_bytes(b"\x00" * 50)
     with pytest.raises(StoreError, match="cannot load the weights"):
         store.load_model(rid)
+
+
+def test_a_tested_run_s_predictions_must_be_softmax_rows(tmp_path: Path) -> None:
+    from mnistlab.specs import compact_spec
+
+    store = RunStore(tmp_path)
+    config = {"model": compact_spec([], None, [8]).to_dict()}
+    softmax = torch.softmax(torch.randn(6, 10), 1).numpy()
+    untested = np.full((6, 10), np.nan, np.float32)  # the placeholder of a run that was not tested
+    ids = {}
+    for seed, acc, probs in ((1, 0.5, softmax), (2, None, untested)):
+        ids[acc] = store.start_run(experiment="e", variant="v", seed=seed, member=0, config=config, config_hash=str(seed))
+        store.finish_run(ids[acc], status="finished", history=[], metrics={"test_accuracy": acc, "test_size": 6},
+                         env={}, predictions=probs)
+        np.testing.assert_array_equal(store.load_predictions(ids[acc]), probs)
+    path = store.artifact_dir(ids[0.5]) / "predictions.npy"
+    negative = softmax.copy()
+    negative[0, :2] = [-0.5, negative[0, 1] + 0.5 + negative[0, 0]]  # still sums to 1
+    for damaged in (untested, np.where(np.eye(6, 10) > 0, np.nan, softmax), softmax * 2, np.zeros((6, 10)), negative):
+        np.save(path, damaged.astype(np.float32))
+        with pytest.raises(StoreError, match=r"not the run's predictions \(rows that are not softmax outputs"):
+            store.load_predictions(ids[0.5])
+    np.save(path, (softmax + 1e-4 / 10).astype(np.float16))  # within the tolerance, in another float type
+    assert store.load_predictions(ids[0.5]).shape == (6, 10)
+    rec = store.get(ids[None])  # a damaged config: the width is not checked, the rest still is
+    with sqlite3.connect(tmp_path / "runs.sqlite") as con:
+        con.execute("UPDATE runs SET config = ? WHERE run_id = ?", ('{"model": {"layers": 3}}', rec.run_id))
+    assert np.isnan(store.load_predictions(rec.run_id)).all()
 
 
 def _writer(root: str, tag: str) -> None:

@@ -599,8 +599,13 @@ class RunStore:
         return self.root / "runs" / self.get(run_id).run_id
 
     def load_predictions(self, run_id: str) -> np.ndarray:
-        """The run's test-set softmax outputs, float32 (N_test, num_classes). StoreError when the
-        file is missing, unreadable, or not such a table (a damaged or replaced file)."""
+        """The run's test-set softmax outputs, float32 (N_test, num_classes); all NaN for a run that
+        was not tested (its weights went NaN, or Ctrl-C came during the test pass).
+
+        Raises StoreError when the file is missing, unreadable, or not this run's table: not 2-D
+        floats, a row count other than the recorded ``test_size``, a column count other than the
+        model's output width, or, for a tested run, rows that are not probabilities (finite, each
+        summing to 1 within ``SOFTMAX_TOLERANCE``): a damaged or replaced file."""
         rec = self.get(run_id)
         path = self.artifact_dir(rec.run_id, must_exist=False) / "predictions.npy"
         try:
@@ -619,6 +624,13 @@ class RunStore:
             raise StoreError(f"{path}: not the run's predictions (expected floats of shape {expected}, got "
                              f"{getattr(probs, 'dtype', 'an .npz')} {getattr(probs, 'shape', '')}): "
                              "the file was damaged or replaced")
+        classes = _output_width(rec)
+        if classes is not None and probs.shape[1] != classes:
+            raise StoreError(f"{path}: not the run's predictions ({probs.shape[1]} columns, but the run's model "
+                             f"outputs {classes} classes): the file was damaged or replaced")
+        if isinstance(rec.metrics.get("test_accuracy"), (int, float)) and not _probabilities(probs):
+            raise StoreError(f"{path}: not the run's predictions (rows that are not softmax outputs: NaN, "
+                             "negative, or not summing to 1), in a run that was tested: the file was damaged")
         return probs
 
     def load_model(self, run_id: str) -> SequentialModel:
@@ -647,6 +659,27 @@ class RunStore:
 
 
 # ---------------------------------------------------------------------------------- helpers
+SOFTMAX_TOLERANCE = 1e-3  # |row sum - 1| a stored float32 softmax row stays within (it is ~1e-6)
+
+
+def _probabilities(probs: np.ndarray) -> bool:
+    """Whether every row of ``probs`` (N, classes) is a probability vector: finite, >= 0, summing to
+    1 within ``SOFTMAX_TOLERANCE``."""
+    return bool(np.isfinite(probs).all() and (probs >= 0).all()
+                and np.abs(probs.sum(1, dtype=np.float64) - 1).max() <= SOFTMAX_TOLERANCE)
+
+
+def _output_width(rec: RunRecord) -> int | None:
+    """The number of classes the run's model outputs, or None when its stored config cannot say
+    (damaged, or from a run that recorded no model)."""
+    from mnistlab.specs import ModelSpec
+
+    try:
+        return ModelSpec.from_dict(rec.config["model"]).num_classes
+    except Exception:  # noqa: BLE001 - any damage to the config only means: cannot check the width
+        return None
+
+
 def _missing(rec: RunRecord, path: Path, what: str) -> str:
     """Why a run has no ``what`` file: it did not finish, or it did and the file is gone."""
     if rec.status != "finished":
