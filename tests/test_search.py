@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -22,7 +23,7 @@ import optuna  # noqa: E402
 from mnistlab import plots  # noqa: E402
 from mnistlab.cli import main  # noqa: E402
 from mnistlab.comparison import compare  # noqa: E402
-from mnistlab.errors import SpecError, SpecWarning  # noqa: E402
+from mnistlab.errors import SpecError, SpecWarning, StoreError  # noqa: E402
 from mnistlab.experiments import load_experiment, parse_experiment  # noqa: E402
 from mnistlab.report import build_report  # noqa: E402
 from mnistlab.live import render, sweep_status, write_plan  # noqa: E402
@@ -260,7 +261,9 @@ def test_a_damaged_study_file_is_one_line_and_never_started_afresh(tmp_path: Pat
     assert (store / "search.sqlite").read_bytes() == content and RunStore(store).runs() == []  # untouched, nothing trained
     main(["rm", "-e", "srch", "--store", str(store)])  # whatever rm says (no runs), it must not rewrite the file
     capsys.readouterr()
-    assert not has_study(store, "srch") and (store / "search.sqlite").read_bytes() == content
+    with pytest.raises(StoreError, match=re.escape(message.removeprefix("search.sqlite"))):
+        has_study(store, "srch")
+    assert (store / "search.sqlite").read_bytes() == content
 
 
 def test_parallel_search_with_two_jobs(tmp_path: Path, data_dir: Path) -> None:
@@ -638,5 +641,18 @@ def test_rm_of_an_experiment_in_training_is_refused_and_a_damaged_study_file_is_
         driver.kill()
         driver.wait()
     (store.root / "search.sqlite").write_bytes(b"not a database" * 100)
-    assert main(["rm", "-e", "ts", "--store", str(store.root)]) == 0  # the driver is gone; the damaged file holds no study
+    assert main(["rm", "-e", "ts", "--store", str(store.root)]) == 2  # the driver is gone, but the study cannot go first
+    err = capsys.readouterr().err
+    assert err.startswith("error: rm -e ts: nothing deleted, as the search's study cannot be deleted first: ") \
+        and "search.sqlite: cannot be read as the store's search studies" in err and "move it aside" in err
+    assert err.count("\n") == 1 and len(store.runs(experiment="ts")) == 2
+    rid = store.start_run(experiment="plain", variant="cnn", seed=0, member=0, config={}, config_hash="p")
+    store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.9}, env={})
+    # an experiment that is no search is not held up by the damaged study file
+    assert main(["rm", "-e", "plain", "--store", str(store.root)]) == 0
+    assert capsys.readouterr().out.strip() == "deleted 1 run" and store.runs(experiment="plain") == []
+    assert main(["rm", "-e", "nosuch", "--store", str(store.root)]) == 2  # an unknown name stays the error
+    assert "nosuch" in capsys.readouterr().err
+    (store.root / "search.sqlite").rename(store.root / "search.sqlite.damaged")  # what the message says to do
+    assert main(["rm", "-e", "ts", "--store", str(store.root)]) == 0
     assert capsys.readouterr().out.strip() == "deleted 2 runs" and store.runs(experiment="ts") == []

@@ -443,14 +443,10 @@ def open_study(name: str, space: SearchSpace, store_root: str | os.PathLike, epo
     StoreError, one line, when that file is damaged or empty (a search never starts its studies
     afresh over a file it cannot read: their trials would be trained again)."""
     optuna = _optuna()
-    path = Path(store_root) / STUDY_FILE
-    try:
+    with study_file_errors(store_root):
         study = optuna.create_study(storage=open_storage(store_root), study_name=name, direction=space.direction,
                                     sampler=make_sampler(space), pruner=make_pruner(space.pruner, epochs),
                                     load_if_exists=True)
-    except (sqlite3.DatabaseError, _sqlalchemy_errors()) as exc:
-        raise StoreError(f"{path}: cannot be read as the store's search studies ({first_line(exc, 80)}): "
-                         f"{STUDY_FILE_FIX}") from None
     _check_fingerprint(study, name, space)
     if done := len(study.trials):  # resuming: see make_sampler
         study.sampler = make_sampler(space, done)
@@ -460,6 +456,21 @@ def open_study(name: str, space: SearchSpace, store_root: str | os.PathLike, epo
         for point in itertools.product(*[[_encode(v) for v in p.grid_values()] for p in space.params]):
             study.enqueue_trial(dict(zip([p.key for p in space.params], point)), skip_if_exists=True)
     return study
+
+
+@contextmanager
+def study_file_errors(store_root: str | os.PathLike) -> Iterator[None]:
+    """Turns the errors of reading the store's ``search.sqlite`` (not an SQLite file, a damaged
+    one, one without Optuna's tables, a copy that cannot be read) into one StoreError line that
+    says what to do; the one guard around every opener of the study file."""
+    path = Path(store_root) / STUDY_FILE
+    try:
+        yield
+    except OSError as exc:  # e.g. another user's file: nothing to move aside
+        raise StoreError(f"{path}: cannot read the store's search studies: {exc.strerror or exc}") from None
+    except (sqlite3.DatabaseError, _sqlalchemy_errors()) as exc:
+        raise StoreError(f"{path}: cannot be read as the store's search studies ({first_line(exc, 80)}): "
+                         f"{STUDY_FILE_FIX}") from None
 
 
 def _sqlalchemy_errors() -> type[Exception]:
@@ -1027,7 +1038,7 @@ def delete_experiment(store: Any, name: str) -> tuple[Removal, bool]:
     how many sweep checkpoints, whether a study was deleted). The study goes first: when it cannot be deleted, no run is.
 
     Raises MnistlabError while a driver on this machine still trains the experiment (its runs and
-    study would go from under it), or when the study file cannot be written."""
+    study would go from under it), or, for a search, when the study file cannot be read or written."""
     from mnistlab.live import driver_alive, read_plan, remove_plan
     from mnistlab.store import process_alive
 
@@ -1038,7 +1049,13 @@ def delete_experiment(store: Any, name: str) -> tuple[Removal, bool]:
     if live or (plan and plan.get("host") == here and plan.get("pid") != os.getpid() and driver_alive(plan)):
         pid = live[0].pid if live else plan.get("pid") if plan else None
         raise MnistlabError(f"{name} is being trained now (process {pid} on this machine): stop it first, then delete it")
-    study = has_study(store.root, name) and delete_study(store.root, name)
+    try:
+        study = has_study(store.root, name) and delete_study(store.root, name)
+    except StoreError as exc:  # the study file cannot be read
+        if search_of_runs(store.runs(experiment=name)):  # a search's study may be in it: keep its runs too
+            raise StoreError(f"rm -e {name}: nothing deleted, as the search's study cannot be deleted first: "
+                             f"{exc}") from None
+        study = False  # a plain experiment has no study in that file
     gone = store.rm(None, experiment=name)
     remove_plan(store.root, name)
     return gone, study
@@ -1062,14 +1079,12 @@ def delete_study(store_root: str | os.PathLike, study: str) -> bool:
 
 
 def has_study(store_root: str | os.PathLike, study: str) -> bool:
-    """Whether the store's ``search.sqlite`` holds a study named ``study``."""
+    """Whether the store's ``search.sqlite`` holds a study named ``study`` (False without the file).
+    Raises StoreError, one line, when the file cannot be read (:func:`study_file_errors`)."""
     if not (Path(store_root) / STUDY_FILE).is_file():
         return False
-    try:
-        with _readable_storage(Path(store_root)) as storage:
-            return any(s.study_name == study for s in storage.get_all_studies())
-    except Exception:  # a file that cannot be read holds no study we can delete
-        return False
+    with study_file_errors(store_root), _readable_storage(Path(store_root)) as storage:
+        return any(s.study_name == study for s in storage.get_all_studies())
 
 
 def search_of_runs(runs: Sequence[Any]) -> list[tuple[str, str]]:

@@ -380,10 +380,13 @@ def _rm_name(st: RunStore, experiment: str) -> str:
 
     try:
         return resolve_experiment(st, experiment, run_ids=False).name
-    except StoreError:
-        if not experiment.endswith(".toml") and has_study(st.root, experiment):
-            return experiment
-        raise
+    except StoreError as unknown:
+        try:
+            if not experiment.endswith(".toml") and has_study(st.root, experiment):
+                return experiment
+        except StoreError:  # an unreadable study file: the name is still unknown
+            pass
+        raise unknown from None
 
 
 COMMANDS: list[click.Command] = [run_cmd, watch_cmd, runs_cmd, show_cmd, compare_cmd, rm_cmd]
