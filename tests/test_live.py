@@ -94,6 +94,26 @@ def test_status_without_a_plan_counts_the_runs_and_the_latest_run_wins(tmp_path:
     assert "ETA" not in summary(s) and "(nothing running)" in _render(s)
 
 
+def test_a_rerun_that_fails_or_dies_never_hides_a_cell_s_result(tmp_path: Path) -> None:
+    """As compare counts it (comparison.counts_over): a rerun (--force) that fails, is stopped, or
+    whose process died leaves the cell done with its earlier result; one training now shows as running."""
+    store = RunStore(tmp_path / "store")
+    for key in ("k1", "k2", "k3"):
+        _run(store, "a", key, "finished", 0.9, took=5)
+    _run(store, "a", "k1", "failed", took=1)
+    _run(store, "a", "k2", "interrupted", took=1)
+    dead = _run(store, "a", "k3")
+    con = sqlite3.connect(store.db_path)
+    con.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (_dead_pid(), dead))
+    con.commit()
+    con.close()
+    s = sweep_status(store, "sw")
+    assert (s.total, s.done, s.failed, s.left, s.running) == (3, 3, 0, 0, ()) and s.leader == ("a", 0.9, 3)
+    live = _run(store, "a", "k1")  # a rerun in this process, alive: the cell trains again
+    s = sweep_status(store, "sw")
+    assert (s.done, s.left) == (2, 0) and [c.run_id for c in s.running] == [live]
+
+
 def test_a_plan_round_trips_and_a_dead_driver_ends_the_sweep(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "store")
     write_plan(store.root, "odd name/ü", [("a", "k1"), ("a", "k2")], workers=3)

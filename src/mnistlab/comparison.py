@@ -47,10 +47,11 @@ from mnistlab.experiments import Experiment, is_quick, load_experiment, same_set
 from mnistlab.stats import welch_test
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore
 
-COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "vs_best", "vs_best_p",
-           "test_balanced_acc", "tta_test_acc", "test_loss", "train_seconds", "seconds_per_epoch", "member_acc_min",
-           "member_acc_max", "committee_acc", "committee_val_acc", "failed", "note",
-           "committee_acc_std", "committees")  # columns added later go last: a reader by position keeps its columns
+_FIRST_COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "vs_best",
+                  "vs_best_p", "test_balanced_acc", "tta_test_acc", "test_loss", "train_seconds", "seconds_per_epoch",
+                  "member_acc_min", "member_acc_max", "committee_acc", "committee_val_acc", "failed", "note")
+COMMITTEE_SPREAD = ("committee_acc_std", "committees")  # the committees' sd and count (a search has neither)
+COLUMNS = _FIRST_COLUMNS + COMMITTEE_SPREAD  # columns added later go last: a reader by position keeps its columns
 NOISE_P = 0.05  # Welch's p at or above which two variants' mean test accuracies are not told apart
 
 
@@ -412,7 +413,7 @@ def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
         if any("trial" in r for r in rows):  # a search: each trial's number, state and searched metric
             from mnistlab.search import TRIAL_FIELDS
 
-            fields = [f for f in fields if f not in ("committee_acc_std", "committees")]  # a search has no committees
+            fields = [f for f in fields if f not in COMMITTEE_SPREAD]
             at = fields.index("note") + 1
             fields[at:at] = TRIAL_FIELDS
         w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")

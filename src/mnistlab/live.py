@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from mnistlab.callbacks import Callback
+from mnistlab.comparison import counts_over
 from mnistlab.errors import MnistlabError
 from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore, process_alive
 
@@ -157,17 +158,25 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
                  started: float | None = None, workers: int | None = None, now: float | None = None) -> SweepStatus:
     """The status of ``experiment``'s sweep from the store: ``cells`` as ``(variant, config key)``
     pairs (None: the store's plan of the sweep, else every cell with a run). Each cell counts by
-    its latest run; a ``running`` run whose process died counts as left. ``started`` and
+    its live ``running`` run while it trains, else by the run compare counts
+    (:func:`~mnistlab.comparison.counts_over`: a failed or stopped rerun never hides a result); a
+    cell whose only run is ``running`` in a process that died counts as left. ``started`` and
     ``workers`` default to the plan's (else the first run's start, and the running count)."""
     plan = read_plan(store.root, experiment)
     runs = store.runs(experiment=experiment)
     if cells is None:
         cells = [tuple(c) for c in plan["cells"]] if plan and plan["cells"] else [(r.variant, r.config_hash) for r in runs]
     latest: dict[tuple[str, str], RunRecord] = {}
-    for r in runs:  # oldest first: the last one wins
-        latest[(r.variant, r.config_hash)] = r
+    counted: dict[tuple[str, str], RunRecord] = {}  # the run compare counts (comparison.counts_over)
+    for r in runs:  # oldest first
+        key = (r.variant, r.config_hash)
+        latest[key] = r
+        if key not in counted or counts_over(r, counted[key]):
+            counted[key] = r
     wanted = list(dict.fromkeys((str(v), str(k)) for v, k in cells))
-    recs = [latest.get(c) for c in wanted]
+    # a cell training again shows its live run; otherwise it counts as compare counts it
+    recs = [latest[c] if c in latest and latest[c].status == "running" and process_alive(latest[c].pid, latest[c].host)
+            else counted.get(c) for c in wanted]
     now = time.time() if now is None else now
     if started is None:
         started = float(plan["started"]) if plan else min((r.created_at for r in recs if r), default=now)

@@ -61,21 +61,27 @@ def check_output(path: str | Path, allowed: tuple[str, ...]) -> Path:
     return check_output_path(path)
 
 
+def _finite(kind: click.ParamType, value: object, v: float, param: click.Parameter | None,
+            ctx: click.Context | None) -> float:
+    """``v`` (parsed from ``value``) when finite, else ``kind``'s usage error (exit 2): click's
+    FloatRange lets nan through (nan compares False with both bounds) and inf past an open bound."""
+    if not math.isfinite(v):
+        kind.fail(f"{value!r} is not a finite number", param, ctx)
+    return v
+
+
 class FiniteRange(click.FloatRange):
     """click's FloatRange of finite numbers only: it lets nan through (nan compares False with both
     bounds) and inf past an open bound."""
 
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> float:
         """``value`` as a finite float within the range, or a usage error (exit 2)."""
-        v = float(super().convert(value, param, ctx))  # type: ignore[arg-type]
-        if not math.isfinite(v):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        return v
+        return _finite(self, value, float(super().convert(value, param, ctx)), param, ctx)  # type: ignore[arg-type]
 
 
 class Amount(click.ParamType):
-    """A finite number of CPUs or GPUs: above 0 (``above=True``) or at least 0. Refuses nan and inf
-    at parse time (click's FloatRange lets nan through: it compares False with every bound)."""
+    """A finite number of CPUs or GPUs: above 0 (``above=True``) or at least 0; nan and inf are
+    refused at parse time (:func:`_finite`)."""
 
     name = "float"
 
@@ -88,9 +94,7 @@ class Amount(click.ParamType):
             v = float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError):
             self.fail(f"{value!r} is not a number", param, ctx)
-        if not math.isfinite(v):
-            self.fail(f"{value!r} is not a finite number", param, ctx)
-        if v < 0 or (self.above and v == 0):
+        if _finite(self, value, v, param, ctx) < 0 or (self.above and v == 0):
             self.fail(f"{value!r} must be {'above' if self.above else 'at least'} 0", param, ctx)
         return v
 
