@@ -290,8 +290,8 @@ def test_a_failed_rerun_never_hides_the_result_already_recorded() -> None:
         assert row["n"] == 1 and row["test_acc"] == pytest.approx(0.58) and row["failed"] == 0
     later = _run("r3", "a", "k1", 3.0, 0.61)  # a rerun that finishes replaces it
     assert Comparison([done, rerun, later], [], keys={"k1"}).rows()[0]["test_acc"] == pytest.approx(0.61)
-    [only] = Comparison([rerun], [], keys={"k1"}).rows()  # nothing but the failure: it shows
-    assert only["n"] == 0 and only["failed"] == 1
+    [only] = Comparison([rerun], [], keys={"k1"}).rows()  # nothing but the failure: it shows, saying so
+    assert only["n"] == 0 and only["failed"] == 1 and only["note"] == "no result: 1 failed; `mnistlab show r2` says why"
     for r in (done, rerun, later):  # by name (no file): current_runs chooses the same run
         r.config = {"dataset": "mnist", "train": {"epochs": 3}}
     assert current_runs([done, rerun]) == [done] and current_runs([done, rerun, later]) == [later]
@@ -313,6 +313,30 @@ def test_by_name_and_in_the_report_a_failed_rerun_leaves_the_result(tmp_path: Pa
         assert again["n"] == 1 and again["test_acc"] == pytest.approx(row["test_acc"]) and again["failed"] == 0
         text = report.build_report(store, target, data_dir=data_dir)
         assert f"run {done.run_id}" in text and "boom" not in text
+
+
+def test_by_name_a_variant_whose_only_run_is_damaged_keeps_a_row_saying_so(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlite3
+
+    from mnistlab.cli import main
+
+    store = RunStore(tmp_path / "s")
+    config = {"dataset": "mnist", "model": {"dense": [8]}, "train": {"epochs": 1}}
+    ids = {}
+    for variant in ("a", "b", "c"):
+        ids[variant] = store.start_run(experiment="e", variant=variant, seed=0, member=0, config=config,
+                                       config_hash=variant)
+        store.finish_run(ids[variant], status="finished", history=[], metrics={"test_accuracy": 0.9}, env={})
+    again = store.start_run(experiment="e", variant="c", seed=1, member=0, config=config, config_hash="c2")
+    with sqlite3.connect(store.db_path) as con:  # b's only run, and one of c's two, damaged
+        con.executemany("UPDATE runs SET config = '{broken' WHERE run_id = ?", [(ids["b"],), (again,)])
+    rows = {r["variant"]: r for r in compare(store, "e")}
+    assert rows["b"]["n"] == 0 and rows["b"]["failed"] == 1
+    assert rows["b"]["note"] == f"no result: 1 failed; `mnistlab show {ids['b']}` says why"
+    assert rows["c"]["n"] == 1 and rows["c"]["failed"] == 0 and rows["c"]["note"] is None  # c has a readable run
+    assert main(["compare", "e", "--store", str(store.root)]) == 0
+    assert f"b (no result: 1 failed; `mnistlab show {ids['b']}` says why)" in " ".join(capsys.readouterr().out.split())
 
 
 def test_epochs_read_as_a_count_unless_early_stopping_made_the_runs_differ() -> None:

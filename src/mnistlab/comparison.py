@@ -194,16 +194,18 @@ def current_runs(runs: Sequence[RunRecord], keys: Collection[str] | None = None)
     """What a command that reads an experiment shows of its runs (given in start order): with
     ``keys`` (an experiment file's cells), the runs of those cells; without, each variant as it was
     last run at full size (runs of an older version of the file have another setting and are left
-    out, and so are ``--quick`` smoke runs, :func:`~mnistlab.experiments.is_quick`, unless a
-    variant has nothing else). Of several runs of one cell (a ``--force`` rerun) the one that
-    counts (:func:`counts_over`: the latest with a result, else the latest)."""
+    out, and so are ``--quick`` smoke runs, :func:`~mnistlab.experiments.is_quick`, and damaged
+    rows, which read as failed runs without a config, unless a variant has nothing else). Of
+    several runs of one cell (a ``--force`` rerun) the one that counts (:func:`counts_over`: the
+    latest with a result, else the latest)."""
     if keys is not None:
         runs = [r for r in runs if r.config_hash in keys]
     else:
-        readable = [r for r in runs if r.config]  # a damaged row (no config) names no setting
+        readable = [r for r in runs if r.config]  # a damaged row (no config) names no setting...
         newest = {r.variant: r.config for r in readable}  # start order: each variant's last run...
         newest.update({r.variant: r.config for r in readable if not is_quick(r.config)})  # ...at full size, if any
-        runs = [r for r in readable if same_setting(r.config, newest[r.variant])]
+        # ...but a variant with nothing else keeps its damaged rows: a row of failed runs, not no row
+        runs = [r for r in runs if (same_setting(r.config, newest[r.variant]) if r.config else r.variant not in newest)]
     counted: dict[tuple[str, str], RunRecord] = {}
     for r in runs:
         cell = (r.variant, r.config_hash)
@@ -364,7 +366,8 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "committee_val_acc": (float(np.mean([c.val_accuracy for c in comms]))
                               if comms and all(c.val_accuracy is not None for c in comms) else None),
         "failed": len(recs) - len(ok),
-        "note": f"{blown} diverged: the learning rate is probably too high" if blown else None,
+        "note": (f"{blown} diverged: the learning rate is probably too high" if blown
+                 else None if ok or not recs else _no_result(recs)),
         "committee_acc_std": float(np.std([c.accuracy for c in comms], ddof=1)) if len(comms) > 1 else None,
         "committees": len(comms) if comms else None,  # scored committees, one per repeat
     }
@@ -475,6 +478,14 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
             cells += [pct(r.get("committee_val_acc"))] * committee_val + [comm]
         out.append(cells)
     return heads, out
+
+
+def _no_result(recs: Sequence[RunRecord]) -> str:
+    """A row's note when none of its runs has a result: how many failed or were stopped, and the
+    command that says why (a damaged record reads as failed, its message saying how to remove it)."""
+    counts = Counter(r.status for r in recs)
+    return (f"no result: {', '.join(f'{n} {status}' for status, n in counts.items())}; "
+            f"`mnistlab show {recs[-1].run_id}` says why")
 
 
 def _spread(mean: str, std: float | None, n: int, *, always_n: bool = False) -> str:
