@@ -65,7 +65,7 @@ def test_torchscript_and_safetensors_round_trips(mnist_models, tmp_path, fmt, te
     meta = read_metadata(out)
     assert json.loads(meta["mnistlab.runs"]) == [model.run_id]
     assert json.loads(meta["mnistlab.spec"]) == model.config["model"]
-    assert not list(tmp_path.glob(".*tmp"))  # written through a temporary file, renamed into place
+    assert not list(tmp_path.glob(".*.tmp*"))  # written through a temporary file, renamed into place
 
 
 def test_a_committee_exports_as_the_log_of_its_mean_probabilities(mnist_models, tmp_path, test_set):

@@ -14,7 +14,8 @@ from PIL import Image
 import mnistlab
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import DataError
-from mnistlab.preprocess import RECIPES, display_name, image_sources, open_image, preprocess, read_images, recipe_for
+from mnistlab.files import display_name
+from mnistlab.preprocess import RECIPES, image_sources, open_image, preprocess, read_images, recipe_for
 
 
 @pytest.fixture(scope="module")

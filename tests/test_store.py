@@ -232,7 +232,8 @@ def test_a_damaged_row_reads_as_failed_and_can_be_removed_while_the_store_works(
     store = RunStore(tmp_path)
     assert store.get(bad).config == {} and store.get(bad).status == "failed"
     assert main(["compare", "exp", "--store", str(tmp_path), "--format", "csv"]) == 0  # the good run's row stands
-    assert capsys.readouterr().out.splitlines()[1].startswith("w,1,")
+    damaged, kept = capsys.readouterr().out.splitlines()[1:]  # and the damaged run's variant says so
+    assert kept.startswith("w,1,") and damaged.startswith("v,0,") and f"`mnistlab show {bad}` says why" in damaged
     assert main(["rm", bad, bad[:6], "--store", str(tmp_path)]) == 0  # named twice: one run
     assert "deleted 1 run" in capsys.readouterr().out
     assert [r.run_id for r in store.runs()] == [good]

@@ -298,11 +298,15 @@ def test_store_file_errors_other_than_oserror_are_recorded_as_failed(tmp_path, m
 def test_a_weights_file_that_cannot_be_written_still_leaves_the_run_recorded(data_dir, tmp_path, capsys, monkeypatch):
     import safetensors.torch
 
+    from mnistlab.files import temporary_name
+
     weights = tmp_path / "w.safetensors"
+    weights.write_bytes(b"an older file")
     real = safetensors.torch.save_file
 
     def disk_full_for_the_weights_file(tensors, filename, *args, **kwargs):  # the store's own writes still work
-        if str(filename) == str(weights):
+        if str(filename) == str(temporary_name(weights)):  # (safetensors replaces a link to /dev/full)
+            Path(filename).write_bytes(b"half a")
             raise OSError(28, "No space left on device")
         return real(tensors, filename, *args, **kwargs)
 
@@ -313,6 +317,7 @@ def test_a_weights_file_that_cannot_be_written_still_leaves_the_run_recorded(dat
     assert code == 2 and "cannot write weights: No space left on device" in err and "Traceback" not in err
     [rec] = RunStore(tmp_path / "runs", create=False).runs()
     assert rec.status == "finished" and len(rec.history) == 1
+    assert weights.read_bytes() == b"an older file" and not temporary_name(weights).exists()  # whole or not at all
 
 
 def test_help_shows_the_defaults_of_the_config_schema(capsys):

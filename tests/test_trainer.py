@@ -159,7 +159,9 @@ def test_a_full_disk_at_a_checkpoint_warns_once_and_training_goes_on(data_dir, t
 
     if not Path("/dev/full").exists():
         pytest.skip("needs /dev/full (Linux)")
-    tmp_path.joinpath("last.tmp").symlink_to("/dev/full")  # the first write fails as on a full disk (ENOSPC)
+    from mnistlab.files import temporary_name
+
+    temporary_name(tmp_path / "last.pt").symlink_to("/dev/full")  # the first write fails as on a full disk (ENOSPC)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         result = run_config(cfg(train={"epochs": 2}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)

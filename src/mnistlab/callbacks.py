@@ -65,6 +65,7 @@ import numpy as np
 import torch
 
 from mnistlab.errors import SpecError, SpecWarning, did_you_mean
+from mnistlab.files import write_atomic
 
 if TYPE_CHECKING:
     from mnistlab.config import CallbackConfig
@@ -539,7 +540,7 @@ class ModelCheckpoint(MonitorCallback):
                 self.best = value
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {k: v.detach().cpu().contiguous() for k, v in self.trainer.model.state_dict().items()}
-        save_file(state, str(path))
+        write_atomic(path, lambda tmp: save_file(state, str(tmp)))  # a stop while saving keeps the last file whole
         self.saved.append(str(path))
 
     def state_dict(self) -> dict[str, Any]:

@@ -26,6 +26,7 @@ which takes a registered name, a path, or a table (:mod:`mnistlab.data.userdata`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -56,6 +57,7 @@ from mnistlab.data.registry import (
     register_dataset,
 )
 from mnistlab.errors import DataError
+from mnistlab.files import write_atomic
 
 __all__ = [
     "MAX_IDX_BYTES", "SPLIT_FILES", "Dataset", "DatasetInfo", "DatasetStatus", "cache_dir", "candidate_dirs",
@@ -511,14 +513,14 @@ def _write_cache(folder: Path, stamp_file: Path, stamp: dict, arrays: dict[str, 
         folder.mkdir(parents=True, exist_ok=True)
         stamp_file.unlink(missing_ok=True)
         for key, array in arrays.items():
-            tmp = folder / f".{key}.{os.getpid()}.npy"
-            np.save(tmp, array, allow_pickle=False)
-            os.replace(tmp, folder / f"{key}.npy")
-        tmp = folder / f".stamp.{os.getpid()}.json"
-        tmp.write_text(json.dumps(stamp))
-        os.replace(tmp, stamp_file)
+            write_atomic(folder / f"{key}.npy", functools.partial(_save_array, array=array))
+        write_atomic(stamp_file, lambda tmp: tmp.write_text(json.dumps(stamp)))
     except OSError:
         pass  # a read-only cache only costs speed
+
+
+def _save_array(path: Path, array: np.ndarray) -> None:
+    np.save(path, array, allow_pickle=False)
 
 
 def _check_shapes(info: DatasetInfo, arrays: dict[str, np.ndarray], where: Mapping[str, Any]) -> None:

@@ -36,11 +36,12 @@ from torch import nn
 
 from mnistlab._version import __version__
 from mnistlab.errors import DataError, ExportError, MnistlabError, OutputError, did_you_mean
-from mnistlab.preprocess import display_name, recipe_for
+from mnistlab.files import check_output_path, display_name, write_atomic
+from mnistlab.preprocess import recipe_for
 from mnistlab.run import Committee, Run
 
 __all__ = ["FORMATS", "LOGIT_ATOL", "LOGIT_RTOL", "Verification", "export_model", "format_for", "metadata",
-           "read_metadata", "check_output_path"]
+           "read_metadata"]
 
 FORMATS = ("onnx", "torchscript", "safetensors")
 SUFFIXES = {".onnx": "onnx", ".pt": "torchscript", ".pth": "torchscript", ".torchscript": "torchscript",
@@ -160,23 +161,6 @@ def format_for(path: str | os.PathLike, fmt: str | None = None) -> str:
     return SUFFIXES[suffix]
 
 
-def check_output_path(path: str | os.PathLike) -> Path:
-    """``path`` as a regular file this process can create or replace; OutputError (one line) otherwise
-    (a folder, a missing folder, no permission, or a device / FIFO / socket, which writing through a
-    temporary file and a rename would replace)."""
-    out, shown = Path(path), display_name(path)
-    parent = out.parent if str(out.parent) else Path(".")
-    if out.is_dir():
-        raise OutputError(f"cannot write {shown}: it is a folder")
-    if out.exists() and not out.is_file():  # a FIFO or a device: replacing it would destroy it
-        raise OutputError(f"cannot write {shown}: it is not a regular file (a device, FIFO or socket)")
-    if not parent.is_dir():
-        raise OutputError(f"cannot write {shown}: folder {display_name(parent)} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise OutputError(f"cannot write {shown}: permission denied")
-    return out
-
-
 def export_model(model: Run | Committee, path: str | os.PathLike, fmt: str | None = None, *,
                  data_dir: str | os.PathLike | None = None, verify: bool = True) -> Verification | None:
     """Write ``model`` to ``path`` as ``fmt`` (default: from the suffix) and verify it (see the module docstring).
@@ -188,8 +172,9 @@ def export_model(model: Run | Committee, path: str | os.PathLike, fmt: str | Non
     out = check_output_path(path)
     fmt = format_for(path, fmt)
     module, meta = export_module(model), metadata(model)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
+    checks: list[Verification | None] = []
+
+    def write_and_verify(tmp: Path) -> None:  # the file replaces `out` only once it has passed
         with _quiet():
             WRITERS[fmt](module, tmp, meta, model.input_shape)
             check = (verify_file(tmp, fmt, module, model.dataset, data_dir, config=getattr(model, "config", None))
@@ -197,12 +182,13 @@ def export_model(model: Run | Committee, path: str | os.PathLike, fmt: str | Non
         if check is not None and not check.passed:
             raise ExportError(f"the {fmt} export of {path} disagrees with the PyTorch model: {check.summary()}")
         os.chmod(tmp, _file_mode())  # as any new file: some writers (safetensors) create theirs 0600
-        os.replace(tmp, out)
+        checks.append(check)
+
+    try:
+        write_atomic(out, write_and_verify)
     except OSError as exc:
         raise OutputError(f"cannot write {display_name(out)}: {exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
-    return check
+    return checks[0]
 
 
 def _file_mode() -> int:

@@ -31,6 +31,7 @@ from typing import Any
 from mnistlab.callbacks import Callback
 from mnistlab.comparison import counts_over
 from mnistlab.errors import MnistlabError
+from mnistlab.files import write_atomic
 from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore, process_alive
 
 PLAN_DIR = "sweeps"  # under the store root: one small JSON file per experiment
@@ -84,9 +85,7 @@ def write_plan(root: str | os.PathLike, experiment: str, cells: Sequence[tuple[s
     path = _plan_path(root, experiment)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(plan))
-        os.replace(tmp, path)
+        write_atomic(path, lambda tmp: tmp.write_text(json.dumps(plan)))
     except OSError:
         pass
 

@@ -44,6 +44,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from mnistlab.errors import DataError
+from mnistlab.files import display_name
 
 __all__ = ["RECIPES", "Recipe", "ImageInput", "preprocess", "recipe_for", "open_image", "to_gray", "image_sources",
            "read_images", "display_name"]
@@ -135,16 +136,6 @@ def recipe_for(dataset: Any, size: Sequence[int] | None = None) -> Recipe:
 
 # ----------------------------------------------------------------------------- reading files
 ImageInput = Any  # a path, bytes, a binary file, a PIL image, or an array (H, W) / (H, W, C)
-
-
-def display_name(name: object) -> str:
-    """A file name as text that prints anywhere: undecodable bytes and control characters escaped.
-
-    >>> display_name("a\\nb.png")
-    'a\\\\nb.png'
-    """
-    text = os.fsencode(name).decode("utf-8", "backslashreplace") if isinstance(name, (str, os.PathLike)) else str(name)
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None = None) -> Image.Image:

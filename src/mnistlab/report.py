@@ -29,6 +29,7 @@ from matplotlib.figure import Figure
 from mnistlab import plots, views
 from mnistlab.comparison import compare_experiment, current_runs, resolve_experiment
 from mnistlab.errors import MnistlabError, PlotError, StoreError
+from mnistlab.files import write_atomic
 from mnistlab.evaluate import confusion_matrix, misclassified
 from mnistlab.search import is_search, param_importances, trial_rows
 from mnistlab.store import RunRecord, RunStore
@@ -297,15 +298,7 @@ def write_report(store: RunStore, experiment: str, path: str | os.PathLike, *,
     """Build the report (:func:`build_report`) and write it to `path` (written whole at the end: no
     half-written file)."""
     text = build_report(store, experiment, data_dir=data_dir, quick=quick)
-    out = Path(path)
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # a full disk or a folder in the way leaves no half file behind
-        raise
-    return out
+    return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))  # a full disk leaves no half file
 
 
 _PAGE = """<!DOCTYPE html>

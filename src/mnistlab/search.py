@@ -64,6 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 from mnistlab.callbacks import Callback, Logs, check_monitor
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, StoreError, did_you_mean, first_line, show, unknown_key
+from mnistlab.files import write_atomic
 
 if TYPE_CHECKING:
     from mnistlab.store import Removal
@@ -973,7 +974,7 @@ def write_best(runs: Sequence[Any], experiment: str, path: str | os.PathLike, re
     out = Path(path)
     text = best_toml(runs, experiment, repeats)
     try:
-        out.write_text(text, encoding="utf-8")
+        write_atomic(out, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     except OSError as exc:
         raise MnistlabError(f"{out}: cannot write the experiment file: {exc.strerror or exc}") from None
     return out

@@ -46,6 +46,7 @@ from typing import Any, ClassVar
 
 from mnistlab._toml import dumps_toml, loads_toml, read_text_file
 from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, show, unknown_key
+from mnistlab.files import write_atomic
 
 __all__ = [
     "ACTIVATIONS", "INITIALIZERS", "LAYER_TYPES", "PADDINGS", "Activation", "AveragePooling2D",
@@ -1094,7 +1095,7 @@ def save_model_spec(spec: ModelSpec, path: str | os.PathLike) -> None:
     else:
         raise SpecError(f"{p}: a model spec file must end in .toml or .json", source=str(p))
     try:
-        p.write_text(text, encoding="utf-8")
+        write_atomic(p, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     except OSError as exc:
         raise SpecError(f"{p}: cannot write: {exc.strerror or exc}", source=str(p)) from None
 

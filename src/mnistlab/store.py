@@ -47,6 +47,7 @@ import numpy as np
 
 from mnistlab.config import run_key
 from mnistlab.errors import NotRecorded, StoreError, first_line
+from mnistlab.files import write_atomic
 
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
     from mnistlab.models import SequentialModel
@@ -395,12 +396,12 @@ class RunStore:
             _write_json(folder / "history.json", history)
             _write_json(folder / "metrics.json", metrics)
             if predictions is not None:
-                _atomic(folder / "predictions.npy", lambda p: np.save(p, np.asarray(predictions, np.float32)))
+                write_atomic(folder / "predictions.npy", lambda p: np.save(p, np.asarray(predictions, np.float32)))
             if weights is not None:
                 from safetensors.torch import save_file
 
                 tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
-                _atomic(folder / "weights.safetensors", lambda p: save_file(tensors, str(p)))
+                write_atomic(folder / "weights.safetensors", lambda p: save_file(tensors, str(p)))
         except Exception as exc:  # OSError, or safetensors' own error type for the same I/O failures
             # A full disk, say: the numbers still go into the database row below; only the files
             # are missing, and the status says so (figures that need weights will not work).
@@ -719,19 +720,8 @@ def _json_default(o: Any) -> Any:
     raise TypeError(f"cannot store {type(o).__name__} as JSON")
 
 
-def _atomic(path: Path, write: Callable[[Path], object]) -> None:
-    """Write via a temporary file in the same folder, then rename: readers never see half a file."""
-    tmp = path.with_name(f".{path.stem}.{os.getpid()}.tmp{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-
-
 def _write_json(path: Path, obj: Any) -> None:
-    _atomic(path, lambda p: p.write_text(json.dumps(obj, indent=1, default=_json_default), encoding="utf-8"))
+    write_atomic(path, lambda p: p.write_text(json.dumps(obj, indent=1, default=_json_default), encoding="utf-8"))
 
 
 def _insert_running(con: sqlite3.Connection, run_id: str, experiment: str, variant: str, seed: int, member: int,

@@ -42,6 +42,7 @@ from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, CallbackList, make_progress
 from mnistlab.config import AugmentConfig, ScheduleConfig, config_changes
 from mnistlab.errors import CheckpointError, SpecWarning
+from mnistlab.files import write_atomic
 from mnistlab.evaluate import blow_up, evaluate_model
 from mnistlab.optim import make_optimizer, optimizer_defaults, schedule_lr, set_lr
 
@@ -524,15 +525,8 @@ class Trainer:
         failed or interrupted write (a full disk, Ctrl-C) leaves no temp file either. The file keeps
         ``config_key`` and ``key_config`` (what the key hashes) for :meth:`load_checkpoint`."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        try:
-            torch.save({**self.state_dict(partial), "config_key": config_key, "config": key_config,
-                        "mnistlab": __version__}, tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-            raise
+        state = {**self.state_dict(partial), "config_key": config_key, "config": key_config, "mnistlab": __version__}
+        write_atomic(path, lambda tmp: torch.save(state, tmp))
 
     def load_checkpoint(self, path: Path, config_key: str = "", key_config: str = "") -> None:
         """Load a checkpoint written by :meth:`save_checkpoint`; CheckpointError if it is unreadable,

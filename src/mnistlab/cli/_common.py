@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mnistlab.errors import OutputError
+from mnistlab.files import check_output_path, display_name, write_atomic
 
 if TYPE_CHECKING:  # RunStore is imported late at run time (see open_store)
     from mnistlab.store import RunStore
@@ -52,13 +53,20 @@ def check_backend_flags(backend: str | None, address: str | None, data_dir: Path
 
 def check_output(path: str | Path, allowed: tuple[str, ...]) -> Path:
     """``path`` as a Path, once its suffix is one of ``allowed`` (lower case, with the dot) and it
-    can be written (:func:`~mnistlab.export.check_output_path`: not a folder, its folder exists):
+    can be written (:func:`~mnistlab.files.check_output_path`: not a folder, its folder exists):
     checked before any work, so a typo costs nothing. Raises OutputError."""
-    from mnistlab.export import check_output_path
-
     if Path(path).suffix.lower() not in allowed:
         raise OutputError(f"cannot write {str(path)!r}: the file name must end in {', '.join(allowed)}")
     return check_output_path(path)
+
+
+def save_figure(fig: Any, path: str | Path, *, dpi: int = 100) -> None:
+    """Save a matplotlib figure whole (:func:`~mnistlab.files.write_atomic`; the format from the
+    suffix). OutputError, one line, when the file cannot be written (a full disk)."""
+    try:
+        write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi))
+    except OSError as exc:
+        raise OutputError(f"cannot write {display_name(path)}: {exc.strerror or exc}") from None
 
 
 def _finite(kind: click.ParamType, value: object, v: float, param: click.Parameter | None,

@@ -7,9 +7,8 @@ from pathlib import Path
 import click
 
 from mnistlab import datasets
-from mnistlab.cli._common import check_output, data_dir_option
+from mnistlab.cli._common import check_output, data_dir_option, save_figure
 from mnistlab.cli._output import Column, emit, format_option
-from mnistlab.errors import OutputError
 
 
 def _size(n: int) -> str:
@@ -78,10 +77,7 @@ def show_data_cmd(dataset: str, split: str, rows: int, cols: int, index: int, ou
     label = names[int(labels[index])]
     single = plots.plot_image(images[index], title=f"{dataset} {split}[{index}]: {label}")
     for fig, path in ((grid, output), (single, single_path)):
-        try:
-            fig.savefig(path, dpi=100)
-        except OSError as exc:
-            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        save_figure(fig, path)
         click.echo(f"wrote {path}")
 
 

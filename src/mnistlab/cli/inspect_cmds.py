@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mnistlab.cli._common import check_output, data_dir_option, open_store, store_option
+from mnistlab.cli._common import check_output, data_dir_option, open_store, save_figure, store_option
 from mnistlab.errors import OutputError
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
@@ -58,7 +58,7 @@ def plot_cmd(kind: str, target: str, output: str, store_path: str | None, data_d
     fig = views.figure_for(kind, open_store(store_path), target, variant=variant, data_dir=data_dir,
                            images=indices, filter_index=filter_index, layers=layers or None,
                            index=index, split=split, max_images=max_images)
-    fig.savefig(out, dpi=dpi)
+    save_figure(fig, out, dpi=dpi)
     click.echo(f"wrote {out}")
 
 

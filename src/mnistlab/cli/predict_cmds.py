@@ -13,10 +13,10 @@ from typing import Any, TypeVar
 
 import click
 
-from mnistlab.cli._common import data_dir_option, open_store, store_option
+from mnistlab.cli._common import data_dir_option, open_store, save_figure, store_option
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import DataError, InvertedImageWarning, MnistlabError, OutputError, PartlyUnreadable
-from mnistlab.preprocess import display_name
+from mnistlab.files import check_output_path, display_name, write_atomic
 
 F = TypeVar("F", bound=Callable[..., object])
 MODEL_HELP = ("MODEL: a run id (or unique prefix), or an experiment (file or recorded name) with --variant when "
@@ -109,7 +109,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
 
         n = min(len(seen), SHOW_AT_MOST)
         figure = plot_predictions(originals[:n], seen[:n], probs[:n], names, [name for name, _ in sources[:n]])
-        figure.savefig(show, dpi=100)
+        save_figure(figure, show)
         click.echo(f"wrote {display_name(show)}" + (f" (the first {n} of {len(seen)} images)" if n < len(seen) else ""),
                    err=True)
     if bad:
@@ -121,8 +121,6 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
 
 def _check_outputs(show: str | None, output: str | None) -> None:
     """OutputError, before any work, for a --show or -o file that cannot be written as asked."""
-    from mnistlab.export import check_output_path
-
     if show is not None and Path(show).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise OutputError(f"cannot write {show!r}: the --show file name must end in .png, .svg or .pdf")
     if output is not None and Path(output).suffix.lower() != ".csv":
@@ -217,7 +215,7 @@ def export_command(model: str, variant: str | None, pick: str, store_path: str |
     Example: mnistlab export seed000 --variant cnn -o cnn.onnx
     """
     from mnistlab.card import model_card
-    from mnistlab.export import check_output_path, export_model, format_for
+    from mnistlab.export import export_model, format_for
 
     check_output_path(output)
     fmt = format_for(output, fmt)
@@ -243,7 +241,7 @@ def export_command(model: str, variant: str | None, pick: str, store_path: str |
 
 def _write(path: Path, text: str) -> None:
     try:
-        path.write_text(text, encoding="utf-8")
+        write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     except OSError as exc:
         raise OutputError(f"cannot write {display_name(path)}: {exc.strerror or exc}") from None
 
@@ -258,7 +256,6 @@ def card_command(model: str, variant: str | None, pick: str, store_path: str | N
     """Print (or write) the Markdown model card of a trained MODEL: layers, data, config, accuracy per
     class, most-confused pairs, training time, environment and the preprocessing a caller must apply."""
     from mnistlab.card import model_card
-    from mnistlab.export import check_output_path
 
     if output is not None:
         check_output_path(output)

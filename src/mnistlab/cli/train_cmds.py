@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mnistlab.callbacks import PROGRESS_MODES
-from mnistlab.cli._common import check_output, data_dir_option, open_store, store_option
+from mnistlab.cli._common import check_output, data_dir_option, open_store, save_figure, store_option
 from mnistlab.config import RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError
+from mnistlab.files import write_atomic
 from mnistlab.optim import OPTIMIZERS
 
 if TYPE_CHECKING:  # the commands import mnistlab.run late, when they run
@@ -235,7 +236,8 @@ def _save(model: Any, path: Path) -> None:
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path))
+        tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
+        write_atomic(path, lambda tmp: save_file(tensors, str(tmp)))
     except Exception as exc:  # OSError, or safetensors' own error type for the same I/O failures
         detail = getattr(exc, "strerror", None) or " ".join(str(exc).split())
         raise MnistlabError(f"{path}: cannot write weights: {detail}") from None
@@ -279,10 +281,7 @@ def show_augment_cmd(dataset: str, config_file: Path | None, count: int, copies:
     cfg = parse_augment(settings, source=str(config_file or "command line"))
     ds = load_dataset(dataset, data_dir)
     fig = preview_figure(ds.train_images[:count], cfg, seed=seed, copies=copies)
-    try:
-        fig.savefig(out, dpi=100)
-    except OSError as exc:
-        raise MnistlabError(f"{out}: cannot write the image: {exc.strerror}") from None
+    save_figure(fig, out)
     click.echo(f"wrote {out}")
 
 

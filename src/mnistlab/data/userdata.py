@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from mnistlab.errors import DataError, clip, did_you_mean, first_line
+from mnistlab.files import write_atomic
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 KINDS = ("csv", "folder", "npz")
@@ -545,11 +546,13 @@ def write_submission(path: Path, predictions: np.ndarray, class_names: tuple[str
     predictions = np.asarray(predictions)
     if predictions.ndim != 1:
         raise DataError(f"{path}: predictions must be one class index per image (N,), got shape {predictions.shape}")
+    rows = [[i, class_names[p] if class_names is not None else p] for i, p in enumerate(predictions.tolist(), start=1)]
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f).writerows([["ImageId", "Label"], *rows])
+
     try:
-        with open(path, "w", newline="", encoding="utf-8") as f:
-            writer = csv.writer(f)
-            writer.writerow(["ImageId", "Label"])
-            for i, p in enumerate(predictions.tolist(), start=1):
-                writer.writerow([i, class_names[p] if class_names is not None else p])
+        write_atomic(path, write)
     except OSError as exc:
         raise DataError(f"{path}: cannot write: {exc.strerror or exc}") from None

@@ -1,0 +1,72 @@
+"""The files mnistlab writes: checking an output path before any work starts, and writing a file whole.
+
+Every file mnistlab writes goes through :func:`write_atomic`: a run's artifacts, checkpoints,
+ModelCheckpoint's weights, reports, figures, exports, submission CSVs, experiment and spec files.
+It writes a temporary file beside the target and renames it into place, so a reader never sees
+half a file, and a write that fails (a full disk) or is interrupted (Ctrl-C) leaves the old
+file as it was and no temporary file behind::
+
+    out = check_output_path("cm.png")                        # OutputError now, before the work
+    write_atomic(out, lambda tmp: fig.savefig(tmp, dpi=100))  # then the file, whole or not at all
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from mnistlab.errors import OutputError
+
+
+def display_name(name: object) -> str:
+    """A file name as text that prints anywhere: undecodable bytes and control characters escaped.
+
+    >>> display_name("a\\nb.png")
+    'a\\\\nb.png'
+    """
+    text = os.fsencode(name).decode("utf-8", "backslashreplace") if isinstance(name, (str, os.PathLike)) else str(name)
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def check_output_path(path: str | os.PathLike) -> Path:
+    """``path`` as a regular file this process can create or replace; OutputError (one line) otherwise
+    (a folder, a missing folder, no permission, or a device / FIFO / socket, which writing through a
+    temporary file and a rename would replace)."""
+    out, shown = Path(path), display_name(path)
+    parent = out.parent if str(out.parent) else Path(".")
+    if out.is_dir():
+        raise OutputError(f"cannot write {shown}: it is a folder")
+    if out.exists() and not out.is_file():  # a FIFO or a device: replacing it would destroy it
+        raise OutputError(f"cannot write {shown}: it is not a regular file (a device, FIFO or socket)")
+    if not parent.is_dir():
+        raise OutputError(f"cannot write {shown}: folder {display_name(parent)} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise OutputError(f"cannot write {shown}: permission denied")
+    return out
+
+
+def temporary_name(path: Path) -> Path:
+    """Where :func:`write_atomic` writes ``path`` first: a hidden file beside it, named by this
+    process (two processes writing one file never share a temporary file), ending in ``path``'s
+    suffix (writers that pick a format by the suffix, or add one, such as ``np.save``, keep it)."""
+    return path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+
+
+def write_atomic(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+    """Write ``path`` whole: ``write(tmp)`` writes a temporary file beside it (:func:`temporary_name`),
+    which then replaces ``path`` in one rename. Returns ``path`` as a Path.
+
+    Whatever ``write`` raises (OSError for a full disk, KeyboardInterrupt, a writer's own error)
+    propagates, with the temporary file removed and ``path`` as it was before.
+    """
+    out = Path(path)
+    tmp = temporary_name(out)
+    try:
+        write(tmp)
+        os.replace(tmp, out)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+    return out

@@ -1,0 +1,100 @@
+"""Files written whole (mnistlab.files): a failed or interrupted write keeps the old file and leaves no temp file."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import matplotlib
+import pytest
+
+from mnistlab.errors import OutputError
+from mnistlab.files import check_output_path, display_name, temporary_name, write_atomic
+
+matplotlib.use("Agg")
+
+
+def test_a_write_replaces_the_file_whole_and_leaves_nothing_beside_it(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    out.write_text("old")
+    assert write_atomic(out, lambda tmp: tmp.write_text("new")) == out
+    assert out.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["r.html"]
+    assert temporary_name(out).parent == tmp_path and temporary_name(out).name.startswith(".r.html.")
+    assert temporary_name(out).suffix == ".html"  # np.save adds .npy, savefig picks the format by it
+
+
+@pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt(), ValueError("bad")])
+def test_a_write_that_fails_keeps_the_old_file_and_removes_its_temporary_file(tmp_path: Path,
+                                                                             failure: BaseException) -> None:
+    out = tmp_path / "weights.safetensors"
+    out.write_bytes(b"the last good file")
+
+    def half_then_fail(tmp: Path) -> None:
+        tmp.write_bytes(b"half a fi")
+        raise failure
+
+    with pytest.raises(type(failure)):
+        write_atomic(out, half_then_fail)
+    assert out.read_bytes() == b"the last good file" and [p.name for p in tmp_path.iterdir()] == [out.name]
+
+
+def test_a_full_disk_is_an_oserror_and_the_old_file_stays(tmp_path: Path) -> None:
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full (Linux)")
+    out = tmp_path / "report.html"
+    out.write_text("kept")
+    temporary_name(out).symlink_to("/dev/full")  # writing the temporary file fails as on a full disk (ENOSPC)
+    with pytest.raises(OSError):
+        write_atomic(out, lambda tmp: tmp.write_text("x" * 100_000))
+    assert out.read_text() == "kept" and not os.path.lexists(temporary_name(out))
+
+
+def test_a_process_killed_mid_write_never_leaves_half_a_file(tmp_path: Path) -> None:
+    """A reader sees the old file or the new one: a write killed (SIGKILL, no cleanup) leaves the
+    old file whole; only its hidden temporary file stays, which no reader opens."""
+    out = tmp_path / "last.pt"
+    out.write_bytes(b"old" * 1000)
+    code = ("import sys, time; from pathlib import Path; from mnistlab.files import write_atomic\n"
+            "def slow(tmp):\n    tmp.write_bytes(b'new'); print('writing', flush=True); time.sleep(60)\n"
+            "write_atomic(Path(sys.argv[1]), slow)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "writing"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        proc.kill()
+    assert out.read_bytes() == b"old" * 1000  # the killed writer's file is hidden beside it, under its own name
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".last.pt.{proc.pid}.tmp.pt", "last.pt"]
+
+
+def test_an_output_path_is_checked_before_the_work(tmp_path: Path) -> None:
+    (tmp_path / "folder.png").mkdir()
+    for path, message in ((tmp_path / "folder.png", "it is a folder"),
+                          (tmp_path / "missing" / "a.png", "folder .* does not exist"),
+                          ("/dev/null", "not a regular file")):
+        with pytest.raises(OutputError, match=message):
+            check_output_path(path)
+    assert check_output_path(tmp_path / "new.png") == tmp_path / "new.png"
+    assert display_name("bad\nname\x1b.png") == "bad\\nname\\x1b.png"
+
+
+def test_a_figure_that_cannot_be_written_is_one_line_and_keeps_the_old_image(tmp_path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    from mnistlab.cli._common import save_figure
+
+    out = tmp_path / "cm.png"
+    fig = plt.figure(figsize=(1, 1))
+    save_figure(fig, out)
+    first = out.read_bytes()
+    assert first.startswith(b"\x89PNG") and [p.name for p in tmp_path.iterdir()] == ["cm.png"]
+    if Path("/dev/full").exists():
+        temporary_name(out).symlink_to("/dev/full")
+        with pytest.raises(OutputError, match=r"cannot write .*cm\.png: No space left on device"):
+            save_figure(fig, out)
+        assert out.read_bytes() == first
+    plt.close(fig)
