@@ -24,6 +24,8 @@ def test_a_write_replaces_the_file_whole_and_leaves_nothing_beside_it(tmp_path: 
     assert out.read_text() == "new" and [p.name for p in tmp_path.iterdir()] == ["r.html"]
     assert temporary_name(out).parent == tmp_path and temporary_name(out).name.startswith(".r.html.")
     assert temporary_name(out).suffix == ".html"  # np.save adds .npy, savefig picks the format by it
+    long = tmp_path / ("x" * 250 + ".png")  # as long as a name may be: its temporary name fits too
+    assert len(temporary_name(long).name) < 120 and temporary_name(long).suffix == ".png"
 
 
 @pytest.mark.parametrize("failure", [OSError(28, "No space left on device"), KeyboardInterrupt(), ValueError("bad")])
@@ -68,7 +70,8 @@ def test_a_process_killed_mid_write_never_leaves_half_a_file(tmp_path: Path) -> 
     finally:
         proc.kill()
     assert out.read_bytes() == b"old" * 1000  # the killed writer's file is hidden beside it, under its own name
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f".last.pt.{proc.pid}.tmp.pt", "last.pt"]
+    [left] = [p.name for p in tmp_path.iterdir() if p.name != "last.pt"]
+    assert left.startswith(f".last.pt.{proc.pid}-") and left.endswith(".tmp.pt")
 
 
 def test_an_output_path_is_checked_before_the_work(tmp_path: Path) -> None:
@@ -98,3 +101,30 @@ def test_a_figure_that_cannot_be_written_is_one_line_and_keeps_the_old_image(tmp
             save_figure(fig, out)
         assert out.read_bytes() == first
     plt.close(fig)
+
+
+def test_writers_in_two_threads_never_share_a_temporary_file(tmp_path: Path) -> None:
+    import threading
+
+    out, names = tmp_path / "plan.json", []
+    thread = threading.Thread(target=lambda: names.append(temporary_name(out)))
+    thread.start()
+    thread.join()
+    assert names[0] != temporary_name(out) and names[0].parent == tmp_path
+
+
+def test_a_link_is_written_through_and_every_file_gets_the_usual_mode(tmp_path: Path) -> None:
+    from safetensors.torch import save_file
+
+    import torch
+
+    real = tmp_path / "kept" / "w.safetensors"
+    real.parent.mkdir()
+    link = tmp_path / "w.safetensors"
+    link.symlink_to(real)
+    write_atomic(link, lambda tmp: save_file({"a": torch.zeros(3)}, str(tmp)))  # safetensors makes its file 0600
+    assert link.is_symlink() and real.is_file() and not real.is_symlink()
+    umask = os.umask(0)
+    os.umask(umask)
+    assert real.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert sorted(p.name for p in real.parent.iterdir()) == ["w.safetensors"]

@@ -18,6 +18,7 @@ from rich.console import Console
 
 from mnistlab.cli import main
 from mnistlab.config import parse_run_config
+from mnistlab.comparison import compare
 from mnistlab.live import (EpochProgress, LiveTable, cell_line, clock, read_plan, render, summary, sweep_status, watch,
                            write_plan)
 from mnistlab.run import run_config
@@ -102,13 +103,15 @@ def test_a_rerun_that_fails_or_dies_never_hides_a_cell_s_result(tmp_path: Path) 
         _run(store, "a", key, "finished", 0.9, took=5)
     _run(store, "a", "k1", "failed", took=1)
     _run(store, "a", "k2", "interrupted", took=1)
-    dead = _run(store, "a", "k3")
+    _run(store, "a", "k4", "failed", took=1)
+    dead = [_run(store, "a", "k3"), _run(store, "a", "k4")]  # reruns whose process died
     con = sqlite3.connect(store.db_path)
-    con.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (_dead_pid(), dead))
+    con.executemany("UPDATE runs SET pid = ? WHERE run_id = ?", [(_dead_pid(), rid) for rid in dead])
     con.commit()
     con.close()
     s = sweep_status(store, "sw")
-    assert (s.total, s.done, s.failed, s.left, s.running) == (3, 3, 0, 0, ()) and s.leader == ("a", 0.9, 3)
+    assert (s.total, s.done, s.failed, s.left, s.running) == (4, 3, 1, 0, ()) and s.leader == ("a", 0.9, 3)
+    assert {r["variant"]: (r["n"], r["failed"]) for r in compare(store, "sw")} == {"a": (3, 1)}  # as compare counts
     live = _run(store, "a", "k1")  # a rerun in this process, alive: the cell trains again
     s = sweep_status(store, "sw")
     assert (s.done, s.left) == (2, 0) and [c.run_id for c in s.running] == [live]

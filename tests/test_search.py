@@ -656,3 +656,46 @@ def test_rm_of_an_experiment_in_training_is_refused_and_a_damaged_study_file_is_
     (store.root / "search.sqlite").rename(store.root / "search.sqlite.damaged")  # what the message says to do
     assert main(["rm", "-e", "ts", "--store", str(store.root)]) == 0
     assert capsys.readouterr().out.strip() == "deleted 2 runs" and store.runs(experiment="ts") == []
+
+
+def test_rm_of_a_plain_experiment_needs_neither_optuna_nor_a_readable_study_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Review findings: with Optuna missing, or a study file of another Optuna schema, `rm -e` of
+    any experiment failed (a traceback for the schema)."""
+    from mnistlab.search import storage_url
+
+    store = RunStore(tmp_path / "store", create=True)
+    _trial(store, 0, 0.8, 0.8, {"train.lr": 0.01})
+    optuna.create_study(storage=storage_url(store.root), study_name="ts")
+    with sqlite3.connect(store.root / "search.sqlite") as con:  # as written by a newer Optuna
+        con.execute("UPDATE alembic_version SET version_num = 'v99.0.0.a'")
+    for name in ("p1", "p2"):
+        rid = store.start_run(experiment=name, variant="cnn", seed=0, member=0, config={}, config_hash=name)
+        store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.9}, env={})
+    assert main(["rm", "-e", "p1", "--store", str(store.root)]) == 0
+    assert capsys.readouterr().out.strip() == "deleted 1 run"
+    assert main(["rm", "-e", "ts", "--store", str(store.root)]) == 2  # the search's study cannot go first
+    err = capsys.readouterr().err
+    assert err.startswith("error: rm -e ts: nothing deleted") and "schema" in err and err.count("\n") == 1
+    assert len(store.runs(experiment="ts")) == 1
+    monkeypatch.setitem(sys.modules, "optuna", None)  # the [search] extra not installed
+    assert main(["rm", "-e", "p2", "--store", str(store.root)]) == 0
+    assert capsys.readouterr().out.strip() == "deleted 1 run"
+    assert main(["rm", "-e", "nosuch", "--store", str(store.root)]) == 2
+    err = capsys.readouterr().err  # the unknown name is the error, not the missing Optuna
+    assert err.startswith("error: no experiment file or experiment named 'nosuch'") and "Optuna" not in err
+
+
+def test_a_busy_study_file_is_not_called_damaged(tmp_path: Path) -> None:
+    from mnistlab.search import study_file_errors
+
+    with pytest.raises(StoreError, match=r"search.sqlite: busy \(another process holds it: database is locked\)") as err:
+        with study_file_errors(tmp_path):
+            raise sqlite3.OperationalError("database is locked")
+    assert "move it aside" not in str(err.value)  # that advice would throw its studies away
+    with pytest.raises(StoreError, match=r"search.sqlite: cannot be read as the store's search studies .*move it aside"):
+        with study_file_errors(tmp_path):
+            raise sqlite3.DatabaseError("file is not a database")
+    with pytest.raises(RuntimeError, match="a bug"):  # Optuna's other RuntimeErrors are not the file's
+        with study_file_errors(tmp_path):
+            raise RuntimeError("a bug")

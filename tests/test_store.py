@@ -371,6 +371,16 @@ def test_a_tested_run_s_predictions_must_be_softmax_rows(tmp_path: Path) -> None
             store.load_predictions(ids[0.5])
     np.save(path, (softmax + 1e-4 / 10).astype(np.float16))  # within the tolerance, in another float type
     assert store.load_predictions(ids[0.5]).shape == (6, 10)
+    inf_logits = softmax.copy()
+    inf_logits[2] = np.nan  # a test pass whose logits were inf in one row: the loss was not finite
+    rid = store.start_run(experiment="e", variant="v", seed=3, member=0, config=config, config_hash="3")
+    store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.5, "test_loss": None,
+                                                                   "test_size": 6}, env={}, predictions=inf_logits)
+    np.testing.assert_array_equal(store.load_predictions(rid), inf_logits)
+    inf_logits[3, 0] = np.nan  # but a row NaN in part is no softmax output
+    np.save(store.artifact_dir(rid) / "predictions.npy", inf_logits)
+    with pytest.raises(StoreError, match="rows that are not softmax outputs"):
+        store.load_predictions(rid)
     rec = store.get(ids[None])  # a damaged config: the width is not checked, the rest still is
     with sqlite3.connect(tmp_path / "runs.sqlite") as con:
         con.execute("UPDATE runs SET config = ? WHERE run_id = ?", ('{"model": {"layers": 3}}', rec.run_id))

@@ -181,7 +181,6 @@ def export_model(model: Run | Committee, path: str | os.PathLike, fmt: str | Non
                      if verify else None)
         if check is not None and not check.passed:
             raise ExportError(f"the {fmt} export of {path} disagrees with the PyTorch model: {check.summary()}")
-        os.chmod(tmp, _file_mode())  # as any new file: some writers (safetensors) create theirs 0600
         checks.append(check)
 
     try:
@@ -189,13 +188,6 @@ def export_model(model: Run | Committee, path: str | os.PathLike, fmt: str | Non
     except OSError as exc:
         raise OutputError(f"cannot write {display_name(out)}: {exc.strerror or exc}") from None
     return checks[0]
-
-
-def _file_mode() -> int:
-    """The mode a new file gets here: 0666 less the process's umask (read without changing it for long)."""
-    umask = os.umask(0o022)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 @contextlib.contextmanager

@@ -1,10 +1,12 @@
 """The files mnistlab writes: checking an output path before any work starts, and writing a file whole.
 
-Every file mnistlab writes goes through :func:`write_atomic`: a run's artifacts, checkpoints,
-ModelCheckpoint's weights, reports, figures, exports, submission CSVs, experiment and spec files.
-It writes a temporary file beside the target and renames it into place, so a reader never sees
-half a file, and a write that fails (a full disk) or is interrupted (Ctrl-C) leaves the old
-file as it was and no temporary file behind::
+Every file mnistlab writes for a user or a run goes through :func:`write_atomic`: a run's
+artifacts, checkpoints, ModelCheckpoint's weights, reports, figures, exports, submission CSVs,
+experiment and spec files, the dataset cache and sweep plans. (Downloads write their own
+temporary file, checked before it is renamed into place; the SQLite databases keep their own
+journal.) It writes a temporary file beside the target, flushes it to the disk and renames it
+into place, so a reader never sees half a file, and a write that fails (a full disk) or is
+interrupted (Ctrl-C) leaves the old file as it was and no temporary file behind::
 
     out = check_output_path("cm.png")                        # OutputError now, before the work
     write_atomic(out, lambda tmp: fig.savefig(tmp, dpi=100))  # then the file, whole or not at all
@@ -13,7 +15,11 @@ file as it was and no temporary file behind::
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import os
+import secrets
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -47,26 +53,58 @@ def check_output_path(path: str | os.PathLike) -> Path:
     return out
 
 
+_PROCESS_TAG = secrets.token_hex(3)  # with the pid: writers on two hosts sharing a folder differ too
+
+
 def temporary_name(path: Path) -> Path:
-    """Where :func:`write_atomic` writes ``path`` first: a hidden file beside it, named by this
-    process (two processes writing one file never share a temporary file), ending in ``path``'s
-    suffix (writers that pick a format by the suffix, or add one, such as ``np.save``, keep it)."""
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp{path.suffix}")
+    """Where :func:`write_atomic` writes ``path`` first, in this thread: a hidden file beside it,
+    named by the host's process, the thread and a random tag of the process (two writers of one
+    file, on one host or on two sharing a folder, never share a temporary file), ending in
+    ``path``'s suffix (writers that pick a format by the suffix, or add one, such as ``np.save``,
+    keep it). A long name is shortened, so the temporary name fits where ``path`` fits."""
+    stem = path.name if len(path.name) <= 64 else path.name[:48]
+    return path.with_name(f".{stem}.{os.getpid()}-{threading.get_native_id()}-{_PROCESS_TAG}.tmp{path.suffix}")
 
 
 def write_atomic(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
     """Write ``path`` whole: ``write(tmp)`` writes a temporary file beside it (:func:`temporary_name`),
-    which then replaces ``path`` in one rename. Returns ``path`` as a Path.
+    which is flushed to the disk (fsync: whole after a power cut too), given the mode a new file
+    gets here (0666 less the umask; some writers, safetensors, make theirs 0600) and renamed over
+    ``path`` in one step. A ``path`` that is a symbolic link is written through: its target is
+    replaced, the link stays. Returns ``path`` as a Path.
 
     Whatever ``write`` raises (OSError for a full disk, KeyboardInterrupt, a writer's own error)
     propagates, with the temporary file removed and ``path`` as it was before.
     """
     out = Path(path)
-    tmp = temporary_name(out)
+    target = Path(os.path.realpath(out)) if out.is_symlink() else out
+    tmp = temporary_name(target)
     try:
         write(tmp)
-        os.replace(tmp, out)
+        _flush_to_disk(tmp)
+        os.chmod(tmp, new_file_mode())
+        os.replace(tmp, target)
     finally:
         with contextlib.suppress(OSError):
             tmp.unlink(missing_ok=True)
     return out
+
+
+def _flush_to_disk(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno != errno.EINVAL:  # EINVAL: a file system that cannot sync (nothing to wait for)
+            raise
+    finally:
+        os.close(fd)
+
+
+@functools.cache
+def new_file_mode() -> int:
+    """The mode a new file gets here: 0666 less the process's umask (read once, the first time:
+    reading it means setting it, which is not safe while other threads create files)."""
+    umask = os.umask(0o022)
+    os.umask(umask)
+    return 0o666 & ~umask

@@ -166,16 +166,17 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
     if cells is None:
         cells = [tuple(c) for c in plan["cells"]] if plan and plan["cells"] else [(r.variant, r.config_hash) for r in runs]
     latest: dict[tuple[str, str], RunRecord] = {}
-    counted: dict[tuple[str, str], RunRecord] = {}  # the run compare counts (comparison.counts_over)
+    counted: dict[tuple[str, str], RunRecord] = {}  # the ended run compare counts (comparison.counts_over)
     for r in runs:  # oldest first
         key = (r.variant, r.config_hash)
         latest[key] = r
-        if key not in counted or counts_over(r, counted[key]):
+        if r.status != "running" and (key not in counted or counts_over(r, counted[key])):
             counted[key] = r
     wanted = list(dict.fromkeys((str(v), str(k)) for v, k in cells))
-    # a cell training again shows its live run; otherwise it counts as compare counts it
+    # a cell training now shows its live run; else it counts as compare counts it; else (only a
+    # run whose process died) it is left
     recs = [latest[c] if c in latest and latest[c].status == "running" and process_alive(latest[c].pid, latest[c].host)
-            else counted.get(c) for c in wanted]
+            else counted.get(c, latest.get(c)) for c in wanted]
     now = time.time() if now is None else now
     if started is None:
         started = float(plan["started"]) if plan else min((r.created_at for r in recs if r), default=now)

@@ -29,8 +29,8 @@ from matplotlib.figure import Figure
 from mnistlab import plots, views
 from mnistlab.comparison import compare_experiment, current_runs, resolve_experiment
 from mnistlab.errors import MnistlabError, PlotError, StoreError
-from mnistlab.files import write_atomic
 from mnistlab.evaluate import confusion_matrix, misclassified
+from mnistlab.files import write_atomic
 from mnistlab.search import is_search, param_importances, trial_rows
 from mnistlab.store import RunRecord, RunStore
 

@@ -463,15 +463,23 @@ def open_study(name: str, space: SearchSpace, store_root: str | os.PathLike, epo
 def study_file_errors(store_root: str | os.PathLike) -> Iterator[None]:
     """Turns the errors of reading the store's ``search.sqlite`` (not an SQLite file, a damaged
     one, one without Optuna's tables, a copy that cannot be read) into one StoreError line that
-    says what to do; the one guard around every opener of the study file."""
+    says what to do: the guard of opening a study (:func:`open_study`, :func:`has_study`).
+    ``param_importances`` and ``delete_study`` say what they could not do in their own words."""
     path = Path(store_root) / STUDY_FILE
     try:
         yield
     except OSError as exc:  # e.g. another user's file: nothing to move aside
         raise StoreError(f"{path}: cannot read the store's search studies: {exc.strerror or exc}") from None
     except (sqlite3.DatabaseError, _sqlalchemy_errors()) as exc:
+        if "locked" in str(exc):  # busy, not damaged: moving it aside would lose its studies
+            raise StoreError(f"{path}: busy (another process holds it: {first_line(exc, 80)}): "
+                             "try again when that process is done") from None
         raise StoreError(f"{path}: cannot be read as the store's search studies ({first_line(exc, 80)}): "
                          f"{STUDY_FILE_FIX}") from None
+    except RuntimeError as exc:  # Optuna: the file was written by another version of Optuna's schema
+        if "schema" not in str(exc):
+            raise
+        raise StoreError(f"{path}: {first_line(exc, 300)}") from None
 
 
 def _sqlalchemy_errors() -> type[Exception]:
@@ -1044,19 +1052,20 @@ def delete_experiment(store: Any, name: str) -> tuple[Removal, bool]:
     from mnistlab.store import process_alive
 
     here = socket.gethostname()
-    live = [r for r in store.runs(experiment=name)
+    runs = store.runs(experiment=name)
+    live = [r for r in runs
             if r.status == "running" and r.host == here and r.pid != os.getpid() and process_alive(r.pid, r.host)]
     plan = read_plan(store.root, name)
     if live or (plan and plan.get("host") == here and plan.get("pid") != os.getpid() and driver_alive(plan)):
         pid = live[0].pid if live else plan.get("pid") if plan else None
         raise MnistlabError(f"{name} is being trained now (process {pid} on this machine): stop it first, then delete it")
-    try:
-        study = has_study(store.root, name) and delete_study(store.root, name)
-    except StoreError as exc:  # the study file cannot be read
-        if search_of_runs(store.runs(experiment=name)):  # a search's study may be in it: keep its runs too
+    study = False  # a plain experiment has no study: the study file (or Optuna) is not needed
+    if search_of_runs(runs) or not runs:  # a search, or a search's study whose runs are gone already
+        try:
+            study = has_study(store.root, name) and delete_study(store.root, name)
+        except MnistlabError as exc:  # the study file cannot be read, or Optuna is not installed
             raise StoreError(f"rm -e {name}: nothing deleted, as the search's study cannot be deleted first: "
                              f"{exc}") from None
-        study = False  # a plain experiment has no study in that file
     gone = store.rm(None, experiment=name)
     remove_plan(store.root, name)
     return gone, study

@@ -629,7 +629,9 @@ class RunStore:
         if classes is not None and probs.shape[1] != classes:
             raise StoreError(f"{path}: not the run's predictions ({probs.shape[1]} columns, but the run's model "
                              f"outputs {classes} classes): the file was damaged or replaced")
-        if isinstance(rec.metrics.get("test_accuracy"), (int, float)) and not _probabilities(probs):
+        tested = isinstance(rec.metrics.get("test_accuracy"), (int, float))
+        # a test whose loss was not finite (inf logits: their softmax rows are NaN) keeps those rows
+        if tested and not _probabilities(probs, nan_rows=rec.metrics.get("test_loss", 0) is None):
             raise StoreError(f"{path}: not the run's predictions (rows that are not softmax outputs: NaN, "
                              "negative, or not summing to 1), in a run that was tested: the file was damaged")
         return probs
@@ -663,11 +665,12 @@ class RunStore:
 SOFTMAX_TOLERANCE = 1e-3  # |row sum - 1| a stored float32 softmax row stays within (it is ~1e-6)
 
 
-def _probabilities(probs: np.ndarray) -> bool:
+def _probabilities(probs: np.ndarray, *, nan_rows: bool = False) -> bool:
     """Whether every row of ``probs`` (N, classes) is a probability vector: finite, >= 0, summing to
-    1 within ``SOFTMAX_TOLERANCE``."""
-    return bool(np.isfinite(probs).all() and (probs >= 0).all()
-                and np.abs(probs.sum(1, dtype=np.float64) - 1).max() <= SOFTMAX_TOLERANCE)
+    1 within ``SOFTMAX_TOLERANCE``; with ``nan_rows``, rows that are all NaN pass too."""
+    rows = probs[~np.isnan(probs).all(1)] if nan_rows else probs
+    return bool(np.isfinite(rows).all() and (rows >= 0).all()
+                and np.abs(rows.sum(1, dtype=np.float64) - 1).max(initial=0) <= SOFTMAX_TOLERANCE)
 
 
 def _output_width(rec: RunRecord) -> int | None:

@@ -42,8 +42,8 @@ from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, CallbackList, make_progress
 from mnistlab.config import AugmentConfig, ScheduleConfig, config_changes
 from mnistlab.errors import CheckpointError, SpecWarning
-from mnistlab.files import write_atomic
 from mnistlab.evaluate import blow_up, evaluate_model
+from mnistlab.files import write_atomic
 from mnistlab.optim import make_optimizer, optimizer_defaults, schedule_lr, set_lr
 
 __all__ = ["CHECKPOINT_FILE", "EpochMeter", "FitOutcome", "Trainer", "checkpoint_threads", "fit"]

@@ -384,7 +384,7 @@ def _rm_name(st: RunStore, experiment: str) -> str:
         try:
             if not experiment.endswith(".toml") and has_study(st.root, experiment):
                 return experiment
-        except StoreError:  # an unreadable study file: the name is still unknown
+        except MnistlabError:  # an unreadable study file, or no Optuna: the name is still unknown
             pass
         raise unknown from None
 
