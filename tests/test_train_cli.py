@@ -188,9 +188,12 @@ def test_a_bad_flag_value_is_blamed_on_the_command_line_not_the_file(data_dir, t
     cfg = tmp_path / "run.toml"
     cfg.write_text('dataset = "mnist"\nmodel = "seed000-dense"\n[train]\nepochs = 1\n')
     for args, needle in [(["--model", "nope"], "error: command line: model:"),
-                         (["--set", "train.bogus=1"], "error: command line: train:")]:
+                         (["--set", "train.bogus=1"], "error: command line: train:"),
+                         (["--set", "train.learning_rate=0.1"], 'unknown key "learning_rate" (did you mean "lr"?)'),
+                         (["--subset", "0"], "'--subset': 0 is not in the range x>=1")]:  # not "all of them"
         assert main(["train", "--config", str(cfg), "--data-dir", str(data_dir), *args]) == 2
-        assert capsys.readouterr().err.startswith(needle)
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and needle in err and err.count("\n") == 1, err
 
 
 @pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where nothing can be created")

@@ -198,6 +198,10 @@ def test_damaged_artifacts_give_one_line_errors(recorded, data_dir, tmp_path, ca
         assert err.startswith("error: ") and err.count("\n") == 1, err
     assert not Path(out).exists()
     # the report still renders, saying what is missing instead of failing
+    capsys.readouterr()
     assert main(["report", "dmg", "--store", str(store.root), "--data-dir", str(data_dir),
                  "-o", str(tmp_path / "r.html")]) == 0
     assert "cannot read the predictions" in (tmp_path / "r.html").read_text()
+    err = capsys.readouterr().err  # and not only inside the page: a warning line on the terminal
+    assert err.startswith(f"warning: no confusion matrix or misclassified images for run {run_id}: ") \
+        and "cannot read the predictions" in err and err.count("\n") == 1

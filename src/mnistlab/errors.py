@@ -86,6 +86,11 @@ class DataWarning(SpecWarning):
     dot-folders such as ``.ipynb_checkpoints``); the CLI shows it as one ``warning:`` line."""
 
 
+class ReportWarning(UserWarning):
+    """Something the HTML report could not show (a figure, a failed run's result, a damaged
+    artifact); the page says so too, and the CLI shows it as one ``warning:`` line."""
+
+
 class InvertedImageWarning(UserWarning):
     """Images given to a model look inverted (a bright border, where every image of its dataset is
     dark): the prediction is probably wrong. See :func:`mnistlab.evaluate.inverted_images`."""
@@ -112,13 +117,21 @@ class RunNotFinished(MnistlabError):
     exit_code = 1
 
 
+KERAS_SYNONYMS = {"learning_rate": "lr"}  # Keras's word -> mnistlab's key for it, where they differ
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """Return ' (did you mean "x"?)' when a close match exists, else ''.
+    """Return ' (did you mean "x"?)' when a close match exists, or ``word`` is Keras's word for one
+    of ``choices`` (:data:`KERAS_SYNONYMS`), else ''.
 
     >>> did_you_mean("reul", ["relu", "tanh"])
     ' (did you mean "relu"?)'
+    >>> did_you_mean("learning_rate", ["epochs", "lr"])
+    ' (did you mean "lr"?)'
     """
     choices = [str(c) for c in choices]  # may be a generator: it is read twice below
+    if KERAS_SYNONYMS.get(str(word).lower()) in choices:
+        return f' (did you mean "{KERAS_SYNONYMS[str(word).lower()]}"?)'
     matches = difflib.get_close_matches(str(word).lower(), [c.lower() for c in choices], n=1, cutoff=0.6)
     if not matches:
         return ""
@@ -193,8 +206,9 @@ _python_showwarning = warnings.showwarning
 def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                  file: TextIO | None = None, line: str | None = None) -> None:
     """A ``warnings.showwarning`` for the CLI and its sweep workers: a :class:`SpecWarning` is advice
-    to the user, one ``warning:`` line on stderr, not a Python source location; others as Python shows them."""
-    if issubclass(category, SpecWarning):
+    to the user, one ``warning:`` line on stderr, not a Python source location, and so is a
+    :class:`ReportWarning`; others as Python shows them."""
+    if issubclass(category, (SpecWarning, ReportWarning)):
         print(f"warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
     else:
         _python_showwarning(message, category, filename, lineno, file, line)

@@ -18,6 +18,7 @@ import html
 import io
 import json
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from matplotlib.figure import Figure
 
 from mnistlab import plots, views
 from mnistlab.comparison import compare_experiment, current_runs, resolve_experiment
-from mnistlab.errors import MnistlabError, PlotError, StoreError
+from mnistlab.errors import MnistlabError, PlotError, ReportWarning, StoreError
 from mnistlab.evaluate import confusion_matrix, misclassified
 from mnistlab.files import write_atomic
 from mnistlab.search import is_search, param_importances, trial_rows
@@ -157,7 +158,7 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
         try:
             committee = views.committee_predictions(store, target, name)
         except MnistlabError as exc:  # a committee a member of which did not finish: its first run instead
-            section.notes.append(f"no committee figures: {exc}")
+            _trouble(section.notes, f"{name}: no committee figures: {exc}")
         if committee is not None and committees > 1:  # the table's count: the committees scored over these runs
             section.notes.append(f"the figures below draw the best of its {committees} committees by test accuracy")
     _prediction_figures(store, section, records[0] if committee is None else committee, data_dir)
@@ -210,7 +211,7 @@ def _prediction_figures(store: RunStore, section: VariantSection,
     try:
         ds, images, true, probs = views.run_predictions(store, first, data_dir)
     except (MnistlabError, OSError) as exc:
-        section.notes.append(f"no confusion matrix or misclassified images for run {first.run_id}: {exc}")
+        _trouble(section.notes, f"no confusion matrix or misclassified images for run {first.run_id}: {exc}")
         return
     if isinstance(source, RunRecord):
         who = f"run {first.run_id} (seed {first.seed})"
@@ -228,6 +229,13 @@ def _prediction_figures(store: RunStore, section: VariantSection,
         plots.plot_misclassified(images[wrong], true[wrong], pred[wrong], ds.info.class_names, 25))))
 
 
+def _trouble(notes: list[str], text: str) -> None:
+    """A note on the page for something the report could not show, also given as a
+    :class:`~mnistlab.errors.ReportWarning` (the CLI's ``warning:`` line: not only inside the page)."""
+    notes.append(text)
+    warnings.warn(text, ReportWarning, stacklevel=2)
+
+
 def search_figures(store: RunStore, experiment: str, records: Sequence[RunRecord],
                    notes: list[str]) -> list[tuple[str, str]]:
     """A search's figures (optimisation history, parallel coordinates, parameter importance) as
@@ -242,7 +250,7 @@ def search_figures(store: RunStore, experiment: str, records: Sequence[RunRecord
         try:
             out.append((caption, figure_data_uri(draw())))
         except MnistlabError as exc:  # PlotError, or Optuna missing for the importances
-            notes.append(f"{caption}: {exc}")
+            _trouble(notes, f"{caption}: {exc}")
     return out
 
 
@@ -261,14 +269,18 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     ref = resolve_experiment(store, experiment)
     records = store.runs(experiment=ref.name)
     current = current_runs([r for r in records if r.status != "running"], ref.keys(quick=quick))
-    notes = [f"run {r.run_id} ({r.variant}, seed {r.seed}) {r.status}" + (f": {r.message}" if r.message else "")
-             for r in current if r.status != "finished"]
+    notes: list[str] = []
+    for r in current:
+        if r.status != "finished":
+            _trouble(notes, f"run {r.run_id} ({r.variant}, seed {r.seed}) {r.status}"
+                     + (f": {r.message}" if r.message else ""))
     try:
         rows = compare_experiment(store, ref, quick=quick)  # SpecError for quick without a file
     except StoreError as exc:  # nothing current to compare (say, only --quick runs of a file)
-        if quick:
+        if quick or not notes:  # nothing to show: the error compare gives
             raise
-        rows, notes = [], [*notes, str(exc)]
+        rows = []  # only runs without a result: the page shows why each has none
+        _trouble(notes, str(exc))
     figures = []
     for caption, draw in (("test accuracy per variant", plots.plot_comparison),
                           ("accuracy vs parameters", plots.plot_accuracy_vs_params),
@@ -276,7 +288,7 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
         try:
             figures.append((caption, figure_data_uri(draw(rows))))
         except PlotError as exc:
-            notes.append(f"{caption}: {exc}")
+            _trouble(notes, f"{caption}: {exc}")
     if is_search(records):
         figures += search_figures(store, ref.name, records, notes)
     # Sections follow the comparison table's order (the experiment file's), runs by seed within.

@@ -57,7 +57,8 @@ def _validation(value: str | None) -> Any:
 @click.option("--seed", type=int,
               help=f"Seed of weights, shuffling, augmentation, dropout (default {setting_default('seed')}).")
 @click.option("--validation", help='Fraction of train (0.1), a count (10000), "test", or 0 for none.')
-@click.option("--subset", type=int, help="Train on the first N images (and N//6 test images).")
+@click.option("--subset", type=click.IntRange(min=1), help="Train on the first N images (and N//6 test images); "
+              "without it, all of them.")
 @click.option("--device", help=f"auto cpu cuda cuda:N mps (default {setting_default('device')})")
 @click.option("--threads", type=int, help="CPU threads (0 = from the machine).")
 @click.option("--precision", type=click.Choice(["float32", "bf16", "auto"]),
