@@ -88,8 +88,10 @@ def test_csv_has_stable_header_and_one_line_per_row(command: str, recorded, data
 @pytest.mark.parametrize("command", list(LISTINGS))
 def test_json_is_a_list_of_objects_with_stable_keys(command: str, recorded, data_dir: Path, capsys) -> None:
     store, ids = recorded
-    rows = json.loads(_run([*_argv(command, store, data_dir), "--format", "json"], capsys))
+    text = _run([*_argv(command, store, data_dir), "--format", "json"], capsys)
+    rows = json.loads(text)
     assert isinstance(rows, list) and len(rows) == _expected_rows(command, ids)
+    assert text.endswith("]\n")  # a line of its own, as every format ends (a shell prompt after it)
     assert all(list(r) == LISTINGS[command] for r in rows)
 
 

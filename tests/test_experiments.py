@@ -186,7 +186,7 @@ def test_hostile_files(tmp_path: Path, content: bytes) -> None:
 
 
 def test_hostile_paths_and_sizes(tmp_path: Path) -> None:
-    with pytest.raises(SpecError, match="no such file"):
+    with pytest.raises(SpecError, match=r"missing.toml: no such file$"):
         load_experiment(tmp_path / "missing.toml")
     with pytest.raises(SpecError, match="is a folder, not a file"):
         load_experiment(tmp_path)
@@ -344,3 +344,17 @@ def test_an_unknown_override_key_lists_every_key_of_its_table(tmp_path: Path) ->
         load_experiment(write(tmp_path, TINY + '[[variants]]\nname = "a"\n"train.swaa" = 1\n'))
     known = str(err.value).split("known here: ")[1].split(", ")
     assert known == sorted(known) and {"swa", "use_ema", "ema_momentum", "ema_overwrite_frequency", "lr"} <= set(known)
+
+
+def test_a_file_that_is_no_experiment_file_says_what_it_probably_was(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "recipes").mkdir()
+    write(tmp_path / "recipes", TINY + '[[variants]]\nname = "a"\n')  # recipes/exp.toml
+    for given, hint in (("exp", "recipes/exp.toml"), ("recipes/exp", "recipes/exp.toml")):  # the name without .toml
+        with pytest.raises(SpecError, match=rf"^{given}: no such file \(did you mean {hint}\?\)$"):
+            load_experiment(given)
+    with pytest.raises(SpecError, match=r"^nothing: no such file \(an experiment file ends in .toml\)$"):
+        load_experiment("nothing")
+    (tmp_path / "exp.json").write_text('{"name": "x"}')  # another format
+    with pytest.raises(SpecError, match=r"^exp.json: invalid TOML: .* \(an experiment file is TOML\)$"):
+        load_experiment("exp.json")

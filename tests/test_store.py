@@ -300,6 +300,8 @@ def test_rm_deletes_rows_and_artifacts(tmp_path: Path) -> None:
     assert (folder / "predictions.npy").is_file()
     with pytest.raises(StoreError):
         store.rm([a, "nothex"])  # one bad id: nothing is deleted
+    with pytest.raises(StoreError, match=r'^"exp" is not a run id: it names an experiment, whose runs `mnistlab runs -e exp`'):
+        store.get("exp")  # `show exp`: the hint names the command that lists an experiment's runs
     assert len(store.runs()) == 2
     assert store.rm([a[:6]]).run_ids == [a]
     assert not folder.exists() and [r.run_id for r in store.runs()] == [b]

@@ -28,6 +28,10 @@ def test_train_prints_summary_epochs_and_metrics(data_dir, tmp_path, capsys):
     assert code == 0
     assert "Total params: 101,770" in out and "Epoch 1/2 - " in out and "Epoch 2/2 - " in out
     assert "val_accuracy" in out and "test_accuracy: " in out and "finished" in out
+    assert ": 2 epochs, batch" in out and "s (2 epochs) - params" in out
+    assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    assert ": 1 epoch, batch" in out and "s (1 epoch) - params" in out  # not "1 epochs"
     assert {k: tuple(v.shape) for k, v in load_file(weights).items()} == {
         "dense.weight": (128, 784), "dense.bias": (128,), "dense_1.weight": (10, 128), "dense_1.bias": (10,)}
 

@@ -409,7 +409,7 @@ def _csv_value(value: Any) -> Any:
 def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
     """The comparison rows as ``csv``, ``markdown`` or ``json`` text (``table``: see rich_table)."""
     if fmt == "json":
-        return json.dumps(list(rows), indent=1)
+        return json.dumps(list(rows), indent=1) + "\n"  # text ends in a newline, as csv and markdown do
     if fmt == "csv":
         buf = io.StringIO()
         fields = [*COLUMNS, *search_columns(rows)]

@@ -267,14 +267,30 @@ def study_name(experiment: str, quick: bool) -> str:
 def load_experiment(path: str | os.PathLike) -> Experiment:
     """Read and validate an experiment file; every problem is a one-line SpecError."""
     p = Path(path)
-    text = read_text_file(p, what="an experiment file", max_bytes=MAX_FILE_BYTES)
-    data = loads_toml(text, source=str(p))
+    try:
+        text = read_text_file(p, what="an experiment file", max_bytes=MAX_FILE_BYTES)
+        data = loads_toml(text, source=str(p))
+    except SpecError as exc:
+        raise SpecError(f"{exc}{_not_an_experiment_file(p)}", source=str(p)) from None
     _models_beside(data, p.parent)
     _data_beside(data, p.parent)
     try:
         return parse_experiment(data, source=str(p), default_name=p.stem)
     except SpecError as exc:
         raise with_line(exc, str(p), text) from None
+
+
+def _not_an_experiment_file(p: Path) -> str:
+    """What a file that cannot be read as an experiment probably was: a name without its .toml
+    (a recipe's, or a recorded experiment's), or another format's file."""
+    if p.suffix.lower() == ".toml":
+        return ""
+    if not p.exists():
+        for candidate in (p.with_name(p.name + ".toml"), Path("recipes") / f"{p.name}.toml"):
+            if candidate.is_file():
+                return f" (did you mean {candidate}?)"
+        return " (an experiment file ends in .toml)"
+    return " (an experiment file is TOML)"
 
 
 def _models_beside(data: dict[str, Any], folder: Path) -> None:

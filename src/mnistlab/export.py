@@ -152,8 +152,8 @@ def format_for(path: str | os.PathLike, fmt: str | None = None) -> str:
             raise OutputError(f"unknown export format {fmt!r}{did_you_mean(fmt, FORMATS)}; formats: {', '.join(FORMATS)}")
         if suffix in SUFFIXES and SUFFIXES[suffix] != fmt:
             wanted = ", ".join(s for s, f in SUFFIXES.items() if f == fmt)
-            raise OutputError(f"--format {fmt} but the name {str(path)!r} ends in {suffix}, a {SUFFIXES[suffix]} "
-                              f"file: end it in {wanted}, or leave out --format to write {SUFFIXES[suffix]}")
+            raise OutputError(f"--format {fmt} but the name {str(path)!r} ends in {suffix}, the suffix of "
+                              f"{SUFFIXES[suffix]}: end it in {wanted}, or leave out --format to write {SUFFIXES[suffix]}")
         return fmt
     if suffix not in SUFFIXES:
         raise OutputError(f"cannot tell the format of {str(path)!r} from its suffix: give --format "

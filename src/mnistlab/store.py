@@ -546,7 +546,9 @@ class RunStore:
         """The run whose id is ``run_id`` or starts with it; StoreError if none or several match."""
         rid = str(run_id).strip()
         if not rid or not all(c in "0123456789abcdef" for c in rid.lower()) or len(rid) > 64:
-            raise StoreError(f'"{rid[:40]}" is not a run id (run ids are hex digits, e.g. "3fa9c01b2e")')
+            hint = (f": it names an experiment, whose runs `mnistlab runs -e {rid}` lists" if rid in self.experiments()
+                    else ' (run ids are hex digits, e.g. "3fa9c01b2e")')
+            raise StoreError(f'"{rid[:40]}" is not a run id{hint}')
         with self._errors("read"):
             rows = self._conn.execute("SELECT * FROM runs WHERE run_id LIKE ? ORDER BY created_at LIMIT 6",
                                       (rid.lower() + "%",)).fetchall()

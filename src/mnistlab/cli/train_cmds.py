@@ -177,7 +177,7 @@ def _announce(cfg: RunConfig, resume_from: Path | None) -> None:
     spec = cfg.model_spec()  # the memory line for this run's optimizer and batch, not the summary's default
     click.echo(format_summary(summarize(spec), run_memory(cfg, spec, cfg.data.subset or cfg.train.batch_size)))
     t = cfg.train
-    click.echo(f"Training on {dataset_label(cfg.dataset)}: {t.epochs} epochs, batch {t.batch_size}, "
+    click.echo(f"Training on {dataset_label(cfg.dataset)}: {t.epochs} epoch{'s' * (t.epochs != 1)}, batch {t.batch_size}, "
                f"{t.optimizer} lr {cfg.lr:g}, seed {t.seed}")
     if resume_from is not None:
         found = (resume_from / CHECKPOINT_FILE).exists()
@@ -194,7 +194,8 @@ def _echo_test_metrics(result: RunResult) -> None:
     if m["test_accuracy"] is not None:
         loss = "n/a" if m["test_loss"] is None else f"{m['test_loss']:.4f}"
         click.echo(f"test_accuracy: {m['test_accuracy']:.4f} - test_loss: {loss} - "
-                   f"train: {m['train_seconds']:.1f}s ({m['epochs_run']} epochs) - params: {m['params']:,} - "
+                   f"train: {m['train_seconds']:.1f}s ({m['epochs_run']} epoch{'s' * (m['epochs_run'] != 1)}) - "
+                   f"params: {m['params']:,} - "
                    f"{result.env['device']} {result.env['precision']} - {result.status}")
     if m.get("tta_test_accuracy") is not None:
         click.echo(f"tta_test_accuracy: {m['tta_test_accuracy']:.4f} - tta_test_loss: {m['tta_test_loss']:.4f} "
