@@ -14,6 +14,8 @@ from mnistlab.store import RunStore
 from mnistlab.run import run_config
 
 SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+if os.environ.get("MNISTLAB_DATA_DIR"):  # tests chdir: a relative folder would name another one there
+    os.environ["MNISTLAB_DATA_DIR"] = str(Path(os.environ["MNISTLAB_DATA_DIR"]).resolve())
 
 # A suite started in the background by a non-interactive shell (`bash .ci/run &`) inherits SIGINT
 # ignored, and so would every mnistlab process the Ctrl-C tests start: Python installs its

@@ -110,3 +110,15 @@ def test_data_dir_must_exist_here_unless_the_cells_train_through_ray_client(tmp_
     check_backend_flags("ray", "ray://head:10001", missing)  # a path on the workers, which this machine may lack
     check_backend_flags(None, None, tmp_path)
     check_backend_flags(None, None, None)
+
+
+def test_a_data_dir_variable_naming_no_folder_is_a_warning_line(tmp_path: Path, data_dir: Path, monkeypatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("MNISTLAB_DATA_DIR", str(tmp_path / "typo"))
+    assert main(["datasets"]) == 0
+    err = capsys.readouterr().err
+    assert err == f"warning: MNISTLAB_DATA_DIR is {str(tmp_path / 'typo')!r}, which is no folder: it is searched in vain\n"
+    assert main(["datasets", "--data-dir", str(data_dir)]) == 0  # --data-dir wins: the variable is not read
+    monkeypatch.setenv("MNISTLAB_DATA_DIR", str(data_dir))
+    assert main(["datasets"]) == 0
+    assert capsys.readouterr().err == ""
