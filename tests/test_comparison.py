@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_experiments import TINY, write
 
-from mnistlab.comparison import Comparison, compare, current_runs, format_rows
+from mnistlab.comparison import Comparison, compare, current_runs, format_rows, left_out
 from mnistlab.config import parse_run_config
 from mnistlab.datasets import load_any
 from mnistlab.errors import PlotError, StoreError
@@ -235,7 +235,8 @@ def main_rm(store: RunStore, run_id: str) -> bool:
     return store.rm([run_id]).run_ids == [run_id]
 
 
-def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_dir: Path) -> None:
+def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_dir: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
     text = TINY.replace("epochs = 1", "epochs = 2") + '[[variants]]\nname = "a"\nrepeats = 2\n'
     p = write(tmp_path, text)
     store = RunStore(tmp_path / "s")
@@ -260,6 +261,16 @@ def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_d
     by_name = compare(store, exp.name)
     assert [r["variant"] for r in by_name] == ["a", "new"] and by_name[1] == only_smoke
     assert by_name[1]["epochs"] == 1 and by_name[0]["epochs"] == 2
+    # what by name leaves out is counted, and compare says so: a's 2 runs at lr 0.001 and its 2 smoke runs
+    assert left_out(store.runs(experiment=exp.name)) == 4
+    from mnistlab.cli import main
+
+    capsys.readouterr()
+    assert main(["compare", exp.name, "--store", str(store.root)]) == 0
+    assert capsys.readouterr().err == (f"note: 4 runs of other settings not shown (an older version of a variant, or "
+                                       f"--quick smoke runs): `mnistlab runs -e {exp.name}` lists every run\n")
+    assert main(["compare", str(p), "--store", str(store.root)]) == 0  # by file: its cells, no note
+    assert capsys.readouterr().err == ""
 
 
 def _run(run_id: str, variant: str, key: str, started: float, acc: float, status: str = "finished") -> RunRecord:

@@ -62,6 +62,7 @@ def test_run_runs_show_compare_rm(exp_file: Path, data_dir: Path, capsys: pytest
     assert main(["show", ids[0][:6]]) == 0
     shown = capsys.readouterr().out
     assert ids[0] in shown and "test_accuracy" in shown and "status finished" in shown
+    assert "\nhistory (1 epoch)\n  epoch=1  " in shown  # the epochs under a heading of their own
 
     assert main(["compare", "cli", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)

@@ -214,6 +214,15 @@ def current_runs(runs: Sequence[RunRecord], keys: Collection[str] | None = None)
     return [r for r in runs if counted[(r.variant, r.config_hash)] is r]
 
 
+def left_out(runs: Sequence[RunRecord]) -> int:
+    """How many ended runs of an experiment (``runs``, in start order) :func:`current_runs` leaves
+    out by name, as another setting of their variant: an older version of it, or ``--quick`` smoke
+    runs beside full-size ones (reruns of a shown cell are not counted: their cell is shown)."""
+    ended = [r for r in runs if r.status != "running"]
+    shown = {(r.variant, r.config_hash) for r in current_runs(ended)}
+    return sum((r.variant, r.config_hash) not in shown for r in ended)
+
+
 def counts_over(run: RunRecord, held: RunRecord) -> bool:
     """Whether ``run`` counts for its cell in place of ``held`` (another run of the same cell): a
     run with a result (finished or diverged) over one without, so that a rerun (``--force``) that

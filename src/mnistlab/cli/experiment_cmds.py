@@ -298,6 +298,7 @@ def show_cmd(run_id: str, store: str | None) -> None:
     click.echo(f"artifacts {st.artifact_dir(r.run_id)}")
     click.echo("metrics " + json.dumps(r.metrics, indent=1, sort_keys=True))
     click.echo("env " + json.dumps(r.env, indent=1, sort_keys=True))
+    click.echo(f"history ({len(r.history)} epoch{'s' * (len(r.history) != 1)})")
     for h in r.history:
         click.echo("  " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in h.items()))
     click.echo("config " + json.dumps(r.config, indent=1, sort_keys=True))
@@ -314,11 +315,14 @@ def compare_cmd(experiment: str, store: str | None, fmt: str, quick: bool) -> No
     By name (or a run id): each variant as it was last run. By .toml file: exactly the runs of
     its current cells.
     """
-    from mnistlab.comparison import compare_experiment, resolve_experiment
+    from mnistlab.comparison import compare_experiment, left_out, resolve_experiment
 
     st = open_store(store)
     ref = resolve_experiment(st, experiment)
     _rows_out(compare_experiment(st, ref, quick=quick), ref.name, fmt)
+    if ref.file is None and (hidden := left_out(st.runs(experiment=ref.name))):
+        click.echo(f"note: {hidden} run{'s' * (hidden != 1)} of other settings not shown (an older version of a "
+                   f"variant, or --quick smoke runs): `mnistlab runs -e {ref.name}` lists every run", err=True)
 
 
 @click.command("rm")
