@@ -124,6 +124,7 @@ def test_a_fifo_is_refused_not_replaced_and_hostile_names_print_as_text(mnist_mo
 
 def test_without_the_dataset_export_says_to_use_no_verify_which_writes_with_a_warning(mnist_models, tmp_path, capsys,
                                                                                         monkeypatch):
+    (tmp_path / "empty").mkdir()
     monkeypatch.setenv("MNISTLAB_DATA_DIR", str(tmp_path / "empty"))  # the test set is nowhere ...
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("MNISTLAB_MIRRORS", "http://127.0.0.1:9/")  # ... and cannot be downloaded
