@@ -381,8 +381,10 @@ def test_a_committee_variant_shows_its_committees_spread_and_count() -> None:
     [one] = Comparison(runs[:2], comms[:1], keys={"k0", "k1"}).rows()  # one committee: no spread to show
     assert one["committees"] == 1 and one["committee_acc_std"] is None
     assert display_cells([one])[1][0][-1] == "93.00%"
-    assert format_rows([row], "csv").splitlines()[0].endswith("committee_acc,committee_val_acc,failed,note,"
-                                                             "committee_acc_std,committees")
+    head, line = format_rows([row], "csv").splitlines()
+    assert head.endswith("committee_acc,committee_val_acc,failed,note,committee_acc_std,committees,run_ids")
+    assert line.endswith(",2," + " ".join(r.run_id for r in runs))  # the runs the row's figures come from
+    assert row["run_ids"] == [r.run_id for r in runs]
 
 
 def test_live_rows_are_the_compare_rows_without_rereading_the_store(tmp_path: Path, data_dir: Path,

@@ -51,7 +51,8 @@ _FIRST_COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "t
                   "vs_best_p", "test_balanced_acc", "tta_test_acc", "test_loss", "train_seconds", "seconds_per_epoch",
                   "member_acc_min", "member_acc_max", "committee_acc", "committee_val_acc", "failed", "note")
 COMMITTEE_SPREAD = ("committee_acc_std", "committees")  # the committees' sd and count (a search has neither)
-COLUMNS = _FIRST_COLUMNS + COMMITTEE_SPREAD  # columns added later go last: a reader by position keeps its columns
+# columns added later go last: a reader by position keeps its columns
+COLUMNS = _FIRST_COLUMNS + COMMITTEE_SPREAD + ("run_ids",)  # run_ids: the runs a row's figures come from
 NOISE_P = 0.05  # Welch's p at or above which two variants' mean test accuracies are not told apart
 
 
@@ -379,6 +380,7 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
                  else None if ok or not recs else _no_result(recs)),
         "committee_acc_std": float(np.std([c.accuracy for c in comms], ddof=1)) if len(comms) > 1 else None,
         "committees": len(comms) if comms else None,  # scored committees, one per repeat
+        "run_ids": [r.run_id for r in recs],  # the counted runs (`mnistlab show ID`), in start order
     }
 
 
@@ -411,7 +413,9 @@ def _num(x: Any) -> float | None:
     return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) else None
 
 
-def _csv_value(value: Any) -> Any:
+def _csv_value(key: str, value: Any) -> Any:
+    if key == "run_ids":  # ids are hex: space-separated reads (and splits) more plainly than JSON in a cell
+        return " ".join(value)
     return json.dumps(value) if isinstance(value, (list, dict)) else value
 
 
@@ -425,13 +429,13 @@ def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
         if any("trial" in r for r in rows):  # a search: each trial's number, state and searched metric
             from mnistlab.search import TRIAL_FIELDS
 
-            fields = [f for f in fields if f not in COMMITTEE_SPREAD]
+            fields = [f for f in fields if f not in (*COMMITTEE_SPREAD, "run_ids")]  # a trial is one run: its JSON has the id
             at = fields.index("note") + 1
             fields[at:at] = TRIAL_FIELDS
         w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
         w.writeheader()
         for r in rows:
-            w.writerow({k: "" if r.get(k) is None else _csv_value(r.get(k)) for k in fields})
+            w.writerow({k: "" if r.get(k) is None else _csv_value(k, r.get(k)) for k in fields})
         return buf.getvalue()
     if fmt == "markdown":
         heads, cells = display_cells(rows)
