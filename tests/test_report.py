@@ -103,6 +103,8 @@ def test_table_has_every_row_with_sort_keys():
     assert len(cells) == 3 * 6
     assert cells[:6] == [HOSTILE, "2.0", "101770.0", "0.875", "0.004", "14.0"]
     assert cells[-2] == ""  # a missing std sorts first and shows a dash
+    with_ids = [dict(r, run_ids=["3fa9c01b2e", "aa01"]) for r in ROWS]  # compare's rows name their runs...
+    assert report.render_table(with_ids) == report.render_table(ROWS)  # ...which each section names: no column
 
 
 def _chromium() -> str:
@@ -211,6 +213,8 @@ def test_report_has_every_part_and_escapes_names(recorded, data_dir, tmp_path, c
     assert text.count("<img") == 3 + 2 * 3  # 3 comparison figures; history, confusion, misclassified each
     assert "<script>alert(1)</script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "&lt;b&gt;boom&lt;/b&gt;" in text and "<b>boom" not in text  # the failed run's message, escaped
+    assert capsys.readouterr().err == ("warning: 1 run without a result (failed, diverged or stopped): the report's "
+                                       "notes say why\n")  # on the terminal too, once for all of them
     assert text.count("<script>") == 1
     table = re.search(r'<table id="comparison".*?</table>', text, re.S).group(0)
     assert table.count("<tr>") == 1 + 3  # header + cnn, hostile, broken

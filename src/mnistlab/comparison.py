@@ -221,7 +221,7 @@ def left_out(runs: Sequence[RunRecord]) -> int:
     runs beside full-size ones (reruns of a shown cell are not counted: their cell is shown)."""
     ended = [r for r in runs if r.status != "running"]
     shown = {(r.variant, r.config_hash) for r in current_runs(ended)}
-    return sum((r.variant, r.config_hash) not in shown for r in ended)
+    return sum((r.variant, r.config_hash) not in shown for r in ended if r.config)  # not damaged rows
 
 
 def counts_over(run: RunRecord, held: RunRecord) -> bool:
@@ -380,7 +380,7 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
                  else None if ok or not recs else _no_result(recs)),
         "committee_acc_std": float(np.std([c.accuracy for c in comms], ddof=1)) if len(comms) > 1 else None,
         "committees": len(comms) if comms else None,  # scored committees, one per repeat
-        "run_ids": [r.run_id for r in recs],  # the counted runs (`mnistlab show ID`), in start order
+        "run_ids": [r.run_id for r in recs],  # the counted runs (`mnistlab show ID`)
     }
 
 

@@ -271,7 +271,9 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         text = read_text_file(p, what="an experiment file", max_bytes=MAX_FILE_BYTES)
         data = loads_toml(text, source=str(p))
     except SpecError as exc:
-        raise SpecError(f"{exc}{_not_an_experiment_file(p)}", source=str(p)) from None
+        if hint := _not_an_experiment_file(p, str(exc)):
+            raise SpecError(f"{exc}{hint}", source=str(p)) from None
+        raise
     _models_beside(data, p.parent)
     _data_beside(data, p.parent)
     try:
@@ -280,9 +282,9 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         raise with_line(exc, str(p), text) from None
 
 
-def _not_an_experiment_file(p: Path) -> str:
-    """What a file that cannot be read as an experiment probably was: a name without its .toml
-    (a recipe's, or a recorded experiment's), or another format's file."""
+def _not_an_experiment_file(p: Path, error: str) -> str:
+    """What a file that cannot be read as an experiment (``error``) probably was: a name without
+    its .toml (a recipe's), or another format's file; "" when there is no better guess."""
     if p.suffix.lower() == ".toml":
         return ""
     if not p.exists():
@@ -290,7 +292,7 @@ def _not_an_experiment_file(p: Path) -> str:
             if candidate.is_file():
                 return f" (did you mean {candidate}?)"
         return " (an experiment file ends in .toml)"
-    return " (an experiment file is TOML)"
+    return " (an experiment file is TOML)" if "invalid TOML" in error or "not a text file" in error else ""
 
 
 def _models_beside(data: dict[str, Any], folder: Path) -> None:

@@ -29,13 +29,14 @@ from matplotlib.figure import Figure
 
 from mnistlab import plots, views
 from mnistlab.comparison import compare_experiment, current_runs, resolve_experiment
-from mnistlab.errors import MnistlabError, PlotError, ReportWarning, StoreError
+from mnistlab.errors import MnistlabError, PlotError, ReportWarning
 from mnistlab.evaluate import confusion_matrix, misclassified
 from mnistlab.files import write_atomic
 from mnistlab.search import is_search, param_importances, trial_rows
 from mnistlab.store import RunRecord, RunStore
 
 # Comparison columns in reading order, with how to show them; unknown keys follow, shown as-is.
+NOT_SHOWN = frozenset({"run_ids"})  # row keys the table leaves out: each section names its runs
 COLUMNS: dict[str, tuple[str, str]] = {
     "variant": ("variant", "text"), "n": ("n", "int"), "params": ("params", "int"), "epochs": ("epochs", "num"),
     "train_acc": ("train acc", "pct"), "val_acc": ("val acc", "pct"), "test_acc_mean": ("test acc", "pct"),
@@ -87,7 +88,7 @@ def _cell(value: Any, how: str) -> tuple[str, str]:
 def render_table(rows: Sequence[Mapping[str, Any]]) -> str:
     """The comparison rows as a sortable HTML table (click a header; numbers sort as numbers)."""
     keys = [k for k in COLUMNS if any(k in r for r in rows)]
-    keys += [k for r in rows for k in r if k not in keys and k not in COLUMNS]
+    keys += [k for r in rows for k in r if k not in keys and k not in COLUMNS and k not in NOT_SHOWN]
     # Columns empty in every row (no committees, say) only add noise.
     keys = [k for k in dict.fromkeys(keys) if k == "variant" or any(r.get(k) is not None for r in rows)]
     head = "".join(f'<th data-col="{i}" title="sort">{_esc(COLUMNS.get(k, (k,))[0])}</th>' for i, k in enumerate(keys))
@@ -262,25 +263,22 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     committees; a name: each variant as last run at full size; a run id: its experiment), and the
     report shows what that comparison shows: one section per variant, then one per committee across
     variants. ``quick`` (with an experiment file): its ``--quick`` smoke runs, as `compare --quick`.
-    Raises StoreError for an unknown experiment (naming those the store holds), or for ``quick``
-    without smoke runs; SpecError for an invalid file (:func:`~mnistlab.comparison.resolve_experiment`)
-    or ``quick`` without a file.
+    Raises StoreError for an unknown experiment (naming those the store holds), or when there is
+    nothing to compare (the error `compare` gives: say, a file with only ``--quick`` runs, or
+    ``quick`` without them); SpecError for an invalid file
+    (:func:`~mnistlab.comparison.resolve_experiment`) or ``quick`` without a file. What the page
+    cannot show (a figure, a damaged artifact, runs without a result) is a note in it and a
+    :class:`~mnistlab.errors.ReportWarning` (under warnings-as-errors, the first one stops the report).
     """
     ref = resolve_experiment(store, experiment)
     records = store.runs(experiment=ref.name)
     current = current_runs([r for r in records if r.status != "running"], ref.keys(quick=quick))
-    notes: list[str] = []
-    for r in current:
-        if r.status != "finished":
-            _trouble(notes, f"run {r.run_id} ({r.variant}, seed {r.seed}) {r.status}"
-                     + (f": {r.message}" if r.message else ""))
-    try:
-        rows = compare_experiment(store, ref, quick=quick)  # SpecError for quick without a file
-    except StoreError as exc:  # nothing current to compare (say, only --quick runs of a file)
-        if quick or not notes:  # nothing to show: the error compare gives
-            raise
-        rows = []  # only runs without a result: the page shows why each has none
-        _trouble(notes, str(exc))
+    rows = compare_experiment(store, ref, quick=quick)  # the error compare gives when there is nothing to show
+    notes = [f"run {r.run_id} ({r.variant}, seed {r.seed}) {r.status}" + (f": {r.message}" if r.message else "")
+             for r in current if r.status != "finished"]
+    if notes:  # one warning line for them all: a search's diverged trials are many, and normal
+        warnings.warn(f"{len(notes)} run{'s' * (len(notes) != 1)} without a result (failed, diverged or stopped): "
+                      "the report's notes say why", ReportWarning, stacklevel=2)
     figures = []
     for caption, draw in (("test accuracy per variant", plots.plot_comparison),
                           ("accuracy vs parameters", plots.plot_accuracy_vs_params),

@@ -1060,7 +1060,8 @@ def delete_experiment(store: Any, name: str) -> tuple[Removal, bool]:
         pid = live[0].pid if live else plan.get("pid") if plan else None
         raise MnistlabError(f"{name} is being trained now (process {pid} on this machine): stop it first, then delete it")
     study = False  # a plain experiment has no study: the study file (or Optuna) is not needed
-    if search_of_runs(runs) or not runs:  # a search, or a search's study whose runs are gone already
+    # a search (a trial stopped before it was recorded has only its variant's name), or a study whose runs are gone
+    if search_of_runs(runs) or any(r.variant.startswith("trial-") for r in runs) or not runs:
         try:
             study = has_study(store.root, name) and delete_study(store.root, name)
         except MnistlabError as exc:  # the study file cannot be read, or Optuna is not installed

@@ -37,21 +37,23 @@ def data_dir_option(purpose: str = "", *, remote: bool = False) -> Callable[[F],
     whether the cells train here."""
     why = f", {purpose}" if purpose else ""
     return click.option("--data-dir", type=click.Path(exists=not remote, file_okay=False, path_type=Path), default=None,
-                        callback=_check_data_dir_variable,
+                        callback=None if remote else _check_data_dir_variable,
                         help=f"Folder holding <dataset>/ subfolders with the IDX files{why} (default: "
                              "$MNISTLAB_DATA_DIR, the cache, system folders).")
 
 
 def _check_data_dir_variable(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
     """Without --data-dir, a warning line when $MNISTLAB_DATA_DIR names no folder (a typo there
-    would otherwise only show as datasets "not found", or a download)."""
+    would otherwise only show as datasets "not found", or a download). Not for the commands that
+    can train on Ray (there the variable may name the workers' folder), nor while the shell
+    completes a word."""
     import os
     import warnings
 
     from mnistlab.errors import DataWarning
 
     named = os.environ.get("MNISTLAB_DATA_DIR")
-    if value is None and named and not Path(named).expanduser().is_dir():
+    if value is None and named and not ctx.resilient_parsing and not Path(named).expanduser().is_dir():
         warnings.warn(f"MNISTLAB_DATA_DIR is {named!r}, which is no folder: it is searched in vain", DataWarning,
                       stacklevel=2)
     return value
