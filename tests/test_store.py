@@ -302,6 +302,10 @@ def test_rm_deletes_rows_and_artifacts(tmp_path: Path) -> None:
         store.rm([a, "nothex"])  # one bad id: nothing is deleted
     with pytest.raises(StoreError, match=r'^"exp" is not a run id: it names an experiment, whose runs `mnistlab runs -e exp`'):
         store.get("exp")  # `show exp`: the hint names the command that lists an experiment's runs
+    rid = store.start_run(experiment="2024", variant="v", seed=0, member=0, config={}, config_hash="y")
+    with pytest.raises(StoreError, match=r'^no run "2024" in .*: it names an experiment, whose runs `mnistlab runs -e 2024`'):
+        store.get("2024")  # a name made of hex digits reads as a run id prefix first
+    store.rm([rid])
     assert len(store.runs()) == 2
     assert store.rm([a[:6]]).run_ids == [a]
     assert not folder.exists() and [r.run_id for r in store.runs()] == [b]

@@ -545,15 +545,17 @@ class RunStore:
     def get(self, run_id: str) -> RunRecord:
         """The run whose id is ``run_id`` or starts with it; StoreError if none or several match."""
         rid = str(run_id).strip()
+        named = f": it names an experiment, whose runs `mnistlab runs -e {rid}` lists"  # `show seed000`
         if not rid or not all(c in "0123456789abcdef" for c in rid.lower()) or len(rid) > 64:
-            hint = (f": it names an experiment, whose runs `mnistlab runs -e {rid}` lists" if rid in self.experiments()
-                    else ' (run ids are hex digits, e.g. "3fa9c01b2e")')
+            hint = named if rid in self.experiments() else ' (run ids are hex digits, e.g. "3fa9c01b2e")'
             raise StoreError(f'"{rid[:40]}" is not a run id{hint}')
         with self._errors("read"):
             rows = self._conn.execute("SELECT * FROM runs WHERE run_id LIKE ? ORDER BY created_at LIMIT 6",
                                       (rid.lower() + "%",)).fetchall()
             cols = self._columns()
         if not rows:
+            if rid in self.experiments():  # an experiment named in hex digits ("2024")
+                raise StoreError(f'no run "{rid}" in {self.root}{named}')
             raise StoreError(f'no run "{rid}" in {self.root} (see `mnistlab runs`)')
         if len(rows) > 1:
             shown = ", ".join(r[0] for r in rows[:5])
