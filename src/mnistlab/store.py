@@ -545,22 +545,23 @@ class RunStore:
     def get(self, run_id: str) -> RunRecord:
         """The run whose id is ``run_id`` or starts with it; StoreError if none or several match."""
         rid = str(run_id).strip()
-        named = f": it names an experiment, whose runs `mnistlab runs -e {rid}` lists"  # `show seed000`
         if not rid or not all(c in "0123456789abcdef" for c in rid.lower()) or len(rid) > 64:
-            hint = named if rid in self.experiments() else ' (run ids are hex digits, e.g. "3fa9c01b2e")'
+            hint = self._experiment_hint(rid) or ' (run ids are hex digits, e.g. "3fa9c01b2e")'
             raise StoreError(f'"{rid[:40]}" is not a run id{hint}')
         with self._errors("read"):
             rows = self._conn.execute("SELECT * FROM runs WHERE run_id LIKE ? ORDER BY created_at LIMIT 6",
                                       (rid.lower() + "%",)).fetchall()
             cols = self._columns()
-        if not rows:
-            if rid in self.experiments():  # an experiment named in hex digits ("2024")
-                raise StoreError(f'no run "{rid}" in {self.root}{named}')
-            raise StoreError(f'no run "{rid}" in {self.root} (see `mnistlab runs`)')
+        if not rows:  # (an experiment may be named in hex digits: "2024")
+            raise StoreError(f'no run "{rid}" in {self.root}{self._experiment_hint(rid) or " (see `mnistlab runs`)"}')
         if len(rows) > 1:
             shown = ", ".join(r[0] for r in rows[:5])
             raise StoreError(f'run id "{rid}" is ambiguous: it matches {shown}{"..." if len(rows) > 5 else ""}; type more of it')
         return _record(cols, rows[0])
+
+    def _experiment_hint(self, given: str) -> str:
+        """What :meth:`get` adds when ``given`` is an experiment's name, not a run id (`show seed000`)."""
+        return f": it names an experiment, whose runs `mnistlab runs -e {given}` lists" if given in self.experiments() else ""
 
     def runs(self, experiment: str | None = None, status: str | None = None) -> list[RunRecord]:
         """Runs in the order they started, optionally only one experiment's and/or one status."""
@@ -633,9 +634,8 @@ class RunStore:
         if classes is not None and probs.shape[1] != classes:
             raise StoreError(f"{path}: not the run's predictions ({probs.shape[1]} columns, but the run's model "
                              f"outputs {classes} classes): the file was damaged or replaced")
-        tested = isinstance(rec.metrics.get("test_accuracy"), (int, float))
         # a test whose loss was not finite (inf logits: their softmax rows are NaN) keeps those rows
-        if tested and not _probabilities(probs, nan_rows=rec.metrics.get("test_loss", 0) is None):
+        if _tested(rec) and not _probabilities(probs, nan_rows=rec.metrics.get("test_loss", 0) is None):
             raise StoreError(f"{path}: not the run's predictions (rows that are not softmax outputs: NaN, "
                              "negative, or not summing to 1), in a run that was tested: the file was damaged")
         return probs
@@ -658,7 +658,7 @@ class RunStore:
             model.load_state_dict(state)
         except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
             raise StoreError(f"{path}: cannot load the weights: {' '.join(str(exc).split())[:200]}") from None
-        if isinstance(rec.metrics.get("test_accuracy"), (int, float)) and not weights_finite(model):
+        if _tested(rec) and not weights_finite(model):
             # a tested run had finite weights (untested otherwise, run._test): the file changed since
             raise StoreError(f"{path}: weights that are not finite (NaN or inf), in a run tested with finite ones: "
                              "the file was damaged")
@@ -666,6 +666,12 @@ class RunStore:
 
 
 # ---------------------------------------------------------------------------------- helpers
+def _tested(rec: RunRecord) -> bool:
+    """Whether the run was tested (a test accuracy recorded): then its weights were finite and its
+    stored predictions are softmax outputs (``run._test`` records an untested run's as NaN)."""
+    return isinstance(rec.metrics.get("test_accuracy"), (int, float))
+
+
 SOFTMAX_TOLERANCE = 1e-3  # |row sum - 1| a stored float32 softmax row stays within (it is ~1e-6)
 
 
