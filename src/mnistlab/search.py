@@ -636,9 +636,12 @@ def trial_configs(task: TrialTask) -> tuple[Any, Any]:
     return cfg, parse_run_config(with_threads(task.config, task.threads), source=source, check_model=False)
 
 
+TRIAL_PREFIX = "trial-"
+
+
 def trial_variant(number: int) -> str:
     """A trial's variant (run) name: ``trial-0007``."""
-    return f"trial-{number:04d}"
+    return f"{TRIAL_PREFIX}{number:04d}"
 
 
 def trial_recorder(store: Any, task: TrialTask, cfg: Any) -> Any:
@@ -1061,7 +1064,7 @@ def delete_experiment(store: Any, name: str) -> tuple[Removal, bool]:
         raise MnistlabError(f"{name} is being trained now (process {pid} on this machine): stop it first, then delete it")
     study = False  # a plain experiment has no study: the study file (or Optuna) is not needed
     # a search (a trial stopped before it was recorded has only its variant's name), or a study whose runs are gone
-    if search_of_runs(runs) or any(r.variant.startswith("trial-") for r in runs) or not runs:
+    if search_of_runs(runs) or any(r.variant.startswith(TRIAL_PREFIX) for r in runs) or not runs:
         try:
             study = has_study(store.root, name) and delete_study(store.root, name)
         except MnistlabError as exc:  # the study file cannot be read, or Optuna is not installed
