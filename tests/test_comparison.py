@@ -496,3 +496,52 @@ def test_rm_of_a_member_says_which_committee_scores_went(tmp_path: Path, data_di
     assert main(["rm", member, "--store", str(store.root)]) == 0
     assert "; committee t lost a member, so its score is deleted too" in capsys.readouterr().out
     assert store.committees("exp") == []
+
+
+def _chosen_run(store: RunStore, config: dict, experiment: str, variant: str, seed: int, acc: float) -> str:
+    """A finished run of ``config`` with ``train.seed`` set to ``seed`` and test accuracy ``acc``."""
+    cfg = {**config, "train": {**config["train"], "seed": seed}}
+    rid = store.start_run(experiment=experiment, variant=variant, seed=seed, member=0, config=cfg,
+                          config_hash=f"{experiment}-{variant}-{seed}-{cfg['train'].get('lr')}")
+    store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": acc, "params": 10}, env={})
+    return rid
+
+
+def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: Path, recorded, capsys) -> None:
+    from mnistlab.cli import main
+    from mnistlab.comparison import compare_runs
+    from mnistlab.store import CommitteeRecord
+
+    base = RunStore(recorded[0]).get(recorded[1]["cnn0"]).config
+    fast = {**base, "train": {**base["train"], "lr": 0.01}}
+    store = RunStore(tmp_path)
+    slow_ids = [_chosen_run(store, base, "train", "seed000-cnn", s, a) for s, a in ((0, 0.90), (1, 0.92))]
+    fast_ids = [_chosen_run(store, fast, "train", "seed000-cnn", s, a) for s, a in ((0, 0.80), (1, 0.82), (2, 0.81))]
+    other = _chosen_run(store, base, "tiny", "cnn", 0, 0.5)
+    running = store.start_run(experiment="train", variant="seed000-cnn", seed=9, member=0, config=base,
+                              config_hash="r")
+    store.save_committee(CommitteeRecord("train", "seed000-cnn", 0, 0.95, slow_ids, [0.9, 0.92], 1.0))
+    rows = compare_runs(store, [*slow_ids, *(i[:6] for i in fast_ids), fast_ids[0], running])
+    by = {r["variant"]: r for r in rows}  # one experiment: named by variant, and by what differs where needed
+    lr = f"{base['train']['lr']:g}"
+    assert list(by) == [f"seed000-cnn (lr={lr})", "seed000-cnn (lr=0.01)"]
+    slow, quick = by[f"seed000-cnn (lr={lr})"], by["seed000-cnn (lr=0.01)"]
+    assert (slow["n"], quick["n"]) == (2, 3)  # a run named twice counts once; the running run not at all
+    assert slow["test_acc"] == pytest.approx(0.91) and quick["test_acc"] == pytest.approx(0.81)
+    assert quick["test_acc_std"] == pytest.approx(0.01) and quick["vs_best"] == "below"
+    assert slow["committee_acc"] == pytest.approx(0.95) and quick["committee_acc"] is None
+    assert set(slow["run_ids"]) == set(slow_ids)
+    rows = compare_runs(store, [slow_ids[0], other])  # two experiments: experiment/variant
+    assert [r["variant"] for r in rows] == ["train/seed000-cnn", "tiny/cnn"]
+    assert rows[0]["committee_acc"] is None  # a committee counts only with all its members chosen
+    assert main(["compare", slow_ids[0], fast_ids[1], "--store", str(tmp_path), "--format", "csv"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(",")[0] for line in out[1:]] == [f"seed000-cnn (lr={lr})", "seed000-cnn (lr=0.01)"]
+    for argv, says in (([slow_ids[0], "tiny"], 'compare: "tiny" is an experiment: give one experiment, or several'),
+                       ([slow_ids[0], "recipes/seed000.toml"], '"recipes/seed000.toml" is an experiment'),
+                       ([slow_ids[0], "abcdef9999"], 'no run "abcdef9999"'),
+                       ([slow_ids[0], slow_ids[1], "--quick"], "--quick goes with one experiment file"),
+                       ([running, running[:5]], "nothing to compare: the 1 chosen run is still running")):
+        assert main(["compare", *argv, "--store", str(tmp_path)]) != 0
+        err = capsys.readouterr().err
+        assert says in err and err.count("\n") == 1, err

@@ -119,7 +119,7 @@ def test_migrates_a_version_2_store_to_one_meaning_of_config_hash(tmp_path: Path
     con.commit()
     con.close()
     store = RunStore(tmp_path)
-    assert store.schema_version == SCHEMA_VERSION == 5
+    assert store.schema_version == SCHEMA_VERSION == 6
     hashes = dict(sqlite3.connect(tmp_path / "runs.sqlite").execute("SELECT run_id, config_hash FROM runs"))
     assert hashes == {"aaaa000001": run_key(config, version="0.1.0"), "bbbb000002": sweep_hash,
                       "cccc000003": "failed-early", "dddd000004": "damaged"}

@@ -191,6 +191,70 @@ def compare(store: RunStore, experiment: str, *, keys: set[str] | None = None,
     return rank_trials(rows, runs) if is_search(runs) else rows
 
 
+def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]]:
+    """Comparison rows of chosen runs (ids or unique prefixes), from any experiments: one row per
+    setting, the runs that differ only in their seeds counted together (mean, sd, n and the
+    Welch marker, as :func:`compare`), and the committees recorded over chosen runs only.
+
+    A row is named by its variant; by ``experiment/variant`` when the runs come from several
+    experiments; and where two rows would share a name (`mnistlab train` runs of one model with
+    another ``lr``, say), by what their configs set differently: ``seed000-cnn (lr=0.01)``.
+    Raises StoreError for an unknown or ambiguous id (nothing is shown then), and when every
+    chosen run is still running.
+    """
+    from dataclasses import replace
+
+    from mnistlab.experiments import variant_setting
+
+    known = store.experiments()
+    for given in run_ids:
+        if given in known or _looks_like_file(given):
+            raise StoreError(f'compare: "{given[:60]}" is an experiment: give one experiment, or several run ids')
+    recs = list({r.run_id: r for r in (store.get(i) for i in run_ids)}.values())
+    ended = [r for r in recs if r.status != "running"]
+    if not ended:
+        raise StoreError(f"nothing to compare: the {len(recs)} chosen run{'s' * (len(recs) != 1)} "
+                         f"{'are' if len(recs) != 1 else 'is'} still running")
+    groups: dict[tuple[str, str, str], list[RunRecord]] = {}
+    for r in ended:
+        groups.setdefault((r.experiment, r.variant, variant_setting(r.config)), []).append(r)
+    labels = _group_labels(groups, several=len({r.experiment for r in ended}) > 1)
+    label_of = {r.run_id: labels[key] for key, members in groups.items() for r in members}
+    chosen = set(label_of)
+    comms = [replace(c, variant=label_of[c.member_ids[0]]) for e in sorted({r.experiment for r in ended})
+             for c in store.committees(e) if c.member_ids and set(c.member_ids) <= chosen]
+    return Comparison([replace(r, variant=label_of[r.run_id]) for r in ended], comms).rows()
+
+
+def _group_labels(groups: Mapping[tuple[str, str, str], Sequence[RunRecord]], *, several: bool) -> dict[Any, str]:
+    """Each group's row name: its variant (``experiment/variant`` with ``several`` experiments),
+    and where groups share one, what their configs set differently (seeds aside), else #1, #2..."""
+    from mnistlab.experiments import derive_name
+
+    names = {key: f"{key[0]}/{key[1]}" if several else key[1] for key in groups}
+    out = dict(names)
+    for name in set(names.values()):
+        keys = [k for k in groups if names[k] == name]
+        if len(keys) < 2:
+            continue
+        flat = {k: dict(_flatten_config(groups[k][0].config)) for k in keys}
+        differ = sorted({d for k in keys for d in flat[k]
+                         if d not in ("train.seed", "data.split_seed") and len({repr(flat[j].get(d)) for j in keys}) > 1})
+        for i, k in enumerate(keys, 1):
+            said = derive_name({d: flat[k].get(d) for d in differ[:3]}) if differ else f"#{i}"
+            out[k] = f"{name} ({said}{',...' if len(differ) > 3 else ''})"
+    return out
+
+
+def _flatten_config(config: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+    """(dotted key, value) for each leaf of a config (lists are leaves)."""
+    for key, value in config.items():
+        if isinstance(value, Mapping):
+            yield from _flatten_config(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
 def current_runs(runs: Sequence[RunRecord], keys: Collection[str] | None = None) -> list[RunRecord]:
     """What a command that reads an experiment shows of its runs (given in start order): with
     ``keys`` (an experiment file's cells), the runs of those cells; without, each variant as it was

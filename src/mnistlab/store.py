@@ -5,10 +5,13 @@ Layout of a store folder (default ``./mnistlab-runs``; ``MNISTLAB_STORE`` or ``-
     mnistlab-runs/
       runs.sqlite                 # tables: schema_version, runs, committees
       runs/<run_id>/config.json   # the resolved run config
+                   record.json    # the run's row (experiment, variant, seed, status, env, ...)
+                   progress.json  # the epochs so far, while it runs (history.json replaces it)
                    history.json   # per-epoch logs
                    metrics.json   # final metrics
                    weights.safetensors
                    predictions.npy  # test_probs, float32 (N_test, num_classes)
+                   committee-<digest>.json  # in a committee's first member: its record
       checkpoints/<experiment digest>/<cell digest>/last.pt
                                   # a sweep cell's latest epoch while it trains (deleted once it
                                   # ends; an interrupted cell's stays, and the next sweep resumes it)
@@ -24,6 +27,11 @@ A run's row is written when it starts (status ``running``) and updated once when
 (``finished`` / ``diverged`` / ``interrupted`` / ``failed``); its artifacts are written (atomically)
 before that final update, so a finished row always has its files. Several processes may write at
 once (WAL, ``BEGIN IMMEDIATE`` and a busy timeout).
+
+The folders are the lab notebook; the database is their index. Every row is also written to its
+run's ``record.json`` (and every committee to a file), so a lost or damaged ``runs.sqlite`` is
+rebuilt from the folders by :meth:`RunStore.reindex` (``mnistlab reindex``); a rebuilt ``running``
+run whose process is gone is marked ``interrupted`` again.
 """
 
 from __future__ import annotations
@@ -52,8 +60,11 @@ from mnistlab.files import write_atomic
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
     from mnistlab.models import SequentialModel
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 DB_FILE = "runs.sqlite"
+RECORD_FILE = "record.json"  # in each run folder: the run's row, from which `reindex` rebuilds the database
+COMMITTEE_FILE = "committee-{}.json"  # in a committee's first member's folder (deleted with it)
+PROGRESS_FILE = "progress.json"  # a running run's epochs so far, until its history.json is written
 CHECKPOINT_DIR = "checkpoints"  # under the store root: the checkpoints of cells a sweep trains
 #: the message of a run whose process ended without recording its end (kill -9, a crash): its
 #: ``finished_at`` is when another process found it so, not when it stopped
@@ -167,8 +178,35 @@ def _migrate_4_to_5(con: sqlite3.Connection) -> None:
     con.execute("ALTER TABLE committees ADD COLUMN val_accuracy REAL")
 
 
+def _migrate_5_to_6(con: sqlite3.Connection) -> None:
+    """Every run's row and every committee are also kept in files in the run folders
+    (``RECORD_FILE``, ``COMMITTEE_FILE``), from which :meth:`RunStore.reindex` rebuilds a lost
+    database: written here for what was recorded before. A row whose folder is gone (or cannot be
+    written) is left as it is: the database still has it."""
+    root = Path(con.execute("PRAGMA database_list").fetchone()[2]).parent
+    cols = [r[1] for r in con.execute("PRAGMA table_info(runs)")]
+    for row in con.execute("SELECT * FROM runs").fetchall():
+        rec = _record(cols, row)
+        folder = root / "runs" / rec.run_id
+        try:
+            if folder.is_dir():
+                _keep_record(root, rec)
+                if rec.history and not (folder / "history.json").exists():  # a run that never ended
+                    _write_json(folder / PROGRESS_FILE, rec.history)
+        except OSError:
+            pass
+    for row in con.execute("SELECT experiment, variant, repeat, accuracy, member_ids, member_accuracies, created_at,"
+                           " val_accuracy FROM committees").fetchall():
+        try:
+            _keep_committee(root, CommitteeRecord(row[0], row[1], row[2], row[3], json.loads(row[4]),
+                                                  json.loads(row[5]), row[6], row[7]))
+        except (TypeError, ValueError):  # a damaged row: the database keeps it as it is
+            pass
+
+
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3,
-                                                               3: _migrate_3_to_4, 4: _migrate_4_to_5}
+                                                               3: _migrate_3_to_4, 4: _migrate_4_to_5,
+                                                               5: _migrate_5_to_6}
 
 
 def default_root() -> Path:
@@ -191,9 +229,26 @@ class Removal:
     committees: list[str] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Reindexed:
+    """What :meth:`RunStore.reindex` did: the runs it added to the database (ids), how many
+    committee records, the run folders and files it could not read (name, why), where it moved a
+    damaged database (None: there was none), the runs the database lists whose folder is gone, and
+    how many added runs it marked ``interrupted`` (their process had ended)."""
+
+    added: list[str]
+    committees: int
+    skipped: list[tuple[str, str]]
+    kept_aside: Path | None
+    without_folder: list[str]
+    interrupted: int
+
+
 # ---------------------------------------------------------------------------------- the store
 class RunStore:
     """The run store at ``root`` (created on first use). See the module docstring."""
+
+    _reindexing = False  # set only inside reindex(): a new database may be made over recorded runs
 
     def __init__(self, root: str | os.PathLike | None = None, *, create: bool = True) -> None:
         """Open the store at ``root``; ``create=False`` (for commands that only read) refuses to
@@ -226,13 +281,15 @@ class RunStore:
         (``empty``: known to hold no tables): a new, empty database there would hide them (and a
         rerun would train them again)."""
         wal = self.db_path.with_name(DB_FILE + "-wal")
+        if self._reindexing:
+            return
         empty = empty or not self.db_path.exists() or (self.db_path.is_file() and self.db_path.stat().st_size == 0
                                                        and not (wal.is_file() and wal.stat().st_size))
         folders = (self.root / "runs").glob("*/config.json")
         if empty and (kept := sum(1 for f in folders if re.fullmatch(r"[0-9a-f]{10}", f.parent.name))):
             raise StoreError(f"{self.db_path}: empty or missing, but {self.root / 'runs'} holds {kept} recorded "
-                             "run(s): the database was lost (a truncated copy?); restore it, or move runs/ aside "
-                             "to start a new store here")
+                             "run(s): the database was lost (a truncated copy?); restore it, or rebuild it from the run "
+                             f"folders with `mnistlab reindex --store {self.root}`")
 
     def _open(self) -> None:
         if self.read_only:
@@ -333,7 +390,8 @@ class RunStore:
             if self.read_only and "readonly" in msg.replace("-", "").replace(" ", ""):
                 msg = "the store is read-only here (its folder or runs.sqlite cannot be written)"
             elif "not a database" in msg or "malformed" in msg or "disk image" in msg:
-                msg = "not a mnistlab run store (the file is damaged or not SQLite); move it away or use --store"
+                msg = ("not a mnistlab run store (the file is damaged or not SQLite): `mnistlab reindex` rebuilds "
+                       "it from the run folders (keeping this file aside), or use --store")
             raise StoreError(f"{self.db_path}: cannot {what}: {msg}") from None
         except sqlite3.Error as exc:
             raise StoreError(f"{self.db_path}: cannot {what}: {exc}") from None
@@ -342,16 +400,17 @@ class RunStore:
     def start_run(self, *, experiment: str, variant: str, seed: int, member: int, config: dict[str, Any],
                   config_hash: str, repeat: int = 0, env: dict[str, Any] | None = None) -> str:
         """Record a run as ``running`` and return its new id (its artifact folder exists)."""
-        run_id = new_run_id()
-        self._new_folder(run_id, config)
+        rec = _running(new_run_id(), experiment, variant, seed, member, config, config_hash, repeat, env)
+        self._new_folder(rec)
         with self._errors("record the run"), self._write() as con:
-            _insert_running(con, run_id, experiment, variant, seed, member, config, config_hash, repeat, env)
-        return run_id
+            _insert(con, rec)
+        _keep_record(self.root, rec)
+        return rec.run_id
 
-    def _new_folder(self, run_id: str, config: dict[str, Any]) -> None:
-        folder = self.artifact_dir(run_id, must_exist=False)
+    def _new_folder(self, rec: RunRecord) -> None:
+        folder = self.artifact_dir(rec.run_id, must_exist=False)
         folder.mkdir(parents=True, exist_ok=True)
-        _write_json(folder / "config.json", config)
+        _write_json(folder / "config.json", rec.config)
 
     def claim_run(self, *, experiment: str, variant: str, seed: int, member: int, config: dict[str, Any],
                   config_hash: str, repeat: int = 0, done: tuple[str, ...] = ()) -> tuple[str, bool]:
@@ -372,10 +431,11 @@ class RunStore:
             for run_id, status, pid, run_host in rows:
                 if status != "running" or run_host != host or _alive(pid):
                     return run_id, False
-            run_id = new_run_id()
-            _insert_running(con, run_id, experiment, variant, seed, member, config, config_hash, repeat, None)
-        self._new_folder(run_id, config)
-        return run_id, True
+            rec = _running(new_run_id(), experiment, variant, seed, member, config, config_hash, repeat, None)
+            _insert(con, rec)
+        self._new_folder(rec)
+        _keep_record(self.root, rec)
+        return rec.run_id, True
 
     def finish_run(self, run_id: str, *, status: str, history: list[dict[str, Any]], metrics: dict[str, Any],
                    env: dict[str, Any], message: str = "", weights: dict[str, Any] | None = None,
@@ -388,12 +448,15 @@ class RunStore:
         """
         if status not in FINAL_STATUSES:
             raise StoreError(f'unknown final status "{status}"; expected one of {", ".join(FINAL_STATUSES)}')
-        folder = self.artifact_dir(run_id, must_exist=False)
+        row = self.get(run_id)
+        folder = self.artifact_dir(row.run_id, must_exist=False)
+        ended = time.time()
         try:
             folder.mkdir(parents=True, exist_ok=True)
             if config is not None:
                 _write_json(folder / "config.json", config)
             _write_json(folder / "history.json", history)
+            (folder / PROGRESS_FILE).unlink(missing_ok=True)
             _write_json(folder / "metrics.json", metrics)
             if predictions is not None:
                 write_atomic(folder / "predictions.npy", lambda p: np.save(p, np.asarray(predictions, np.float32)))
@@ -402,6 +465,8 @@ class RunStore:
 
                 tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
                 write_atomic(folder / "weights.safetensors", lambda p: save_file(tensors, str(p)))
+            _keep_record(self.root, RunRecord(**{**row.__dict__, "status": status, "env": env, "message": message,
+                                                 "finished_at": ended}))
         except Exception as exc:  # OSError, or safetensors' own error type for the same I/O failures
             # A full disk, say: the numbers still go into the database row below; only the files
             # are missing, and the status says so (figures that need weights will not work).
@@ -412,8 +477,8 @@ class RunStore:
             cur = con.execute(
                 "UPDATE runs SET status = ?, history = ?, metrics = ?, env = ?, message = ?, finished_at = ?,"
                 " config = COALESCE(?, config) WHERE run_id = ?",
-                (status, _dumps(history), _dumps(metrics), _dumps(env), message, time.time(),
-                 None if config is None else _dumps(config), run_id),
+                (status, _dumps(history), _dumps(metrics), _dumps(env), message, ended,
+                 None if config is None else _dumps(config), row.run_id),
             )
             if cur.rowcount != 1:
                 raise StoreError(f'no run "{run_id}" in {self.root}')
@@ -422,7 +487,13 @@ class RunStore:
         """Replace a ``running`` run's history with the epochs done so far (one small write per
         epoch, read by the live view and `mnistlab watch`); a run no longer running is left alone."""
         with self._errors("record progress"), self._write() as con:
-            con.execute("UPDATE runs SET history = ? WHERE run_id = ? AND status = 'running'", (_dumps(history), run_id))
+            cur = con.execute("UPDATE runs SET history = ? WHERE run_id = ? AND status = 'running'",
+                              (_dumps(history), run_id))
+        if cur.rowcount == 1:  # and in the folder, for `reindex` (history.json, once written, comes first)
+            try:
+                _write_json(self.root / "runs" / run_id / PROGRESS_FILE, history)
+            except OSError:  # the database has it; a full disk stops the run at its next artifact
+                pass
 
     def mark_stale(self) -> int:
         """Mark ``running`` rows of dead processes on this host as ``interrupted``; returns how many."""
@@ -437,13 +508,82 @@ class RunStore:
                                 "WHERE run_id = ? AND status = 'running'", [(ENDED, time.time(), r) for r in dead])
         return len(dead)
 
+    @classmethod
+    def reindex(cls, root: str | os.PathLike | None = None) -> Reindexed:
+        """Rebuild the store's database from its run folders: the way back from a lost or damaged
+        ``runs.sqlite``, and the way to index run folders copied in from another store.
+
+        Every folder under ``runs/`` that the database lacks is added from its ``record.json``,
+        ``config.json``, ``history.json`` and ``metrics.json``; committee records from their files.
+        A damaged database (SQLite cannot read it whole, or it is not a run store) is first moved
+        aside to ``runs.sqlite.damaged-<time>``, never deleted, and a new one built; an intact one
+        keeps its rows and only gains the folders it lacks. Added runs that were ``running`` in a
+        process that has ended are marked ``interrupted``. A folder that cannot be read (no
+        ``record.json``: a run recorded before mnistlab kept one, or a folder cut short) is skipped
+        and reported. Raises NotRecorded when there is no ``runs/`` folder, StoreError for a
+        database of a newer mnistlab.
+        """
+        root = Path(root) if root is not None else default_root()
+        if not (root / "runs").is_dir():
+            raise NotRecorded(f"{root}: no run folders to index (no {root / 'runs'} folder)")
+        db = root / DB_FILE
+        aside = _move_aside(db) if _database_state(db) == "damaged" else None
+        cls._reindexing = True
+        try:
+            store = cls(root)
+        finally:
+            cls._reindexing = False
+        with store:
+            added, skipped = store._index_folders()
+            committees = store._index_committees(skipped)
+            with store._errors("read"):
+                ids = [r[0] for r in store._conn.execute("SELECT run_id FROM runs ORDER BY created_at")]
+            gone = [i for i in ids if not (root / "runs" / i).is_dir()]
+            interrupted = store.mark_stale()
+        return Reindexed(added, committees, skipped, aside, gone, interrupted)
+
+    def _index_folders(self) -> tuple[list[str], list[tuple[str, str]]]:
+        """Add the run folders the database lacks; their ids, and the folders skipped with why."""
+        with self._errors("read"):
+            known = {r[0] for r in self._conn.execute("SELECT run_id FROM runs")}
+        recs, skipped = [], []
+        for folder in sorted((self.root / "runs").iterdir()):
+            if not re.fullmatch(r"[0-9a-f]{10}", folder.name) or folder.name in known or not folder.is_dir():
+                continue  # not a run folder (another tool's), or indexed already
+            try:
+                recs.append(_folder_record(folder))
+            except StoreError as why:
+                skipped.append((f"runs/{folder.name}", str(why)))
+        with self._errors("rebuild the index"), self._write() as con:
+            for rec in recs:
+                _insert(con, rec)
+        return [r.run_id for r in recs], skipped
+
+    def _index_committees(self, skipped: list[tuple[str, str]]) -> int:
+        """Add the committee records whose files the run folders hold and whose members are all in
+        the database; how many were new. Unreadable files go to ``skipped``."""
+        with self._errors("read"):
+            known = {r[0] for r in self._conn.execute("SELECT run_id FROM runs")}
+            before = self._conn.execute("SELECT COUNT(*) FROM committees").fetchone()[0]
+        recs = []
+        for path in sorted((self.root / "runs").glob("*/" + COMMITTEE_FILE.format("*"))):
+            try:
+                rec = _committee_file(path)
+            except StoreError as why:
+                skipped.append((str(path.relative_to(self.root)), str(why)))
+                continue
+            if set(rec.member_ids) <= known:  # a member deleted since: the committee went with it
+                recs.append(rec)
+        with self._errors("rebuild the index"), self._write() as con:
+            for rec in recs:
+                _insert_committee(con, rec, replace=False)
+            return int(con.execute("SELECT COUNT(*) FROM committees").fetchone()[0]) - int(before)
+
     def save_committee(self, rec: CommitteeRecord) -> None:
         """Record the evaluation of one committee (replacing an earlier one of the same members)."""
         with self._errors("record the committee"), self._write() as con:
-            con.execute("INSERT OR REPLACE INTO committees (experiment, variant, repeat, accuracy, member_ids, "
-                        "member_accuracies, created_at, val_accuracy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (rec.experiment, rec.variant, rec.repeat, rec.accuracy, json.dumps(rec.member_ids),
-                         json.dumps(rec.member_accuracies), rec.created_at, rec.val_accuracy))
+            _insert_committee(con, rec, replace=True)
+        _keep_committee(self.root, rec)
 
     def committees(self, experiment: str) -> list[CommitteeRecord]:
         """The committees recorded for ``experiment``."""
@@ -483,6 +623,8 @@ class RunStore:
                            if gone & set(json.loads(members))]
                 con.executemany("DELETE FROM committees WHERE experiment = ? AND variant = ? AND repeat = ? "
                                 "AND member_ids = ?", derived)
+        for e, v, r, members in derived:  # its file lives in its first member's folder, which may stay
+            _committee_path(self.root, e, v, r, json.loads(members)).unlink(missing_ok=True)
         for i in ids:
             shutil.rmtree(self.root / "runs" / i, ignore_errors=True)
         if whole and experiment is not None:
@@ -737,16 +879,156 @@ def _write_json(path: Path, obj: Any) -> None:
     write_atomic(path, lambda p: p.write_text(json.dumps(obj, indent=1, default=_json_default), encoding="utf-8"))
 
 
-def _insert_running(con: sqlite3.Connection, run_id: str, experiment: str, variant: str, seed: int, member: int,
-                    config: dict[str, Any], config_hash: str, repeat: int, env: dict[str, Any] | None) -> None:
-    """The row of a run that starts now, in this process on this host."""
+def _running(run_id: str, experiment: str, variant: str, seed: int, member: int, config: dict[str, Any],
+             config_hash: str, repeat: int, env: dict[str, Any] | None) -> RunRecord:
+    """The record of a run that starts now, in this process on this host."""
+    return RunRecord(run_id, experiment, variant, int(seed), int(member), config, config_hash, "running",
+                     env=env or {}, created_at=time.time(), repeat=int(repeat), pid=os.getpid(),
+                     host=socket.gethostname())
+
+
+def _insert(con: sqlite3.Connection, rec: RunRecord) -> None:
+    """Add ``rec`` as a row of the runs table."""
     con.execute(
         "INSERT INTO runs (run_id, experiment, variant, seed, member, config, config_hash, status, history,"
         " metrics, env, created_at, finished_at, message, repeat, pid, host)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, 'running', '[]', '{}', ?, ?, NULL, '', ?, ?, ?)",
-        (run_id, experiment, variant, int(seed), int(member), json.dumps(config), config_hash,
-         json.dumps(env or {}), time.time(), int(repeat), os.getpid(), socket.gethostname()),
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (rec.run_id, rec.experiment, rec.variant, rec.seed, rec.member, _dumps(rec.config), rec.config_hash,
+         rec.status, _dumps(rec.history), _dumps(rec.metrics), _dumps(rec.env), rec.created_at, rec.finished_at,
+         rec.message, rec.repeat, rec.pid, rec.host),
     )
+
+
+def _insert_committee(con: sqlite3.Connection, rec: CommitteeRecord, *, replace: bool) -> None:
+    """Add ``rec`` to the committees table (``replace``: over an earlier record of the same members;
+    else an existing one is kept)."""
+    con.execute(f"INSERT OR {'REPLACE' if replace else 'IGNORE'} INTO committees (experiment, variant, repeat, "
+                "accuracy, member_ids, member_accuracies, created_at, val_accuracy) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (rec.experiment, rec.variant, rec.repeat, rec.accuracy, json.dumps(rec.member_ids),
+                 json.dumps(rec.member_accuracies), rec.created_at, rec.val_accuracy))
+
+
+# ----------------------------------------------------------- the files the database indexes
+_RECORD_TYPES: dict[str, tuple[type, ...]] = {  # RECORD_FILE's fields: a run's row but its config, history, metrics
+    "run_id": (str,), "experiment": (str,), "variant": (str,), "seed": (int,), "member": (int,), "repeat": (int,),
+    "config_hash": (str,), "status": (str,), "message": (str,), "env": (dict,), "created_at": (int, float),
+    "finished_at": (int, float, type(None)), "pid": (int,), "host": (str,)}
+
+
+def _keep_record(root: Path, rec: RunRecord) -> None:
+    """Write ``rec``'s row to its folder's ``RECORD_FILE`` (its config, history and metrics have
+    files of their own). Raises OSError as any artifact does."""
+    _write_json(root / "runs" / rec.run_id / RECORD_FILE, {k: getattr(rec, k) for k in _RECORD_TYPES})
+
+
+def _committee_path(root: Path, experiment: str, variant: str, repeat: int, member_ids: list[str]) -> Path:
+    """Where a committee's record is kept: its first member's folder, named by all it is keyed by."""
+    key = json.dumps([experiment, variant, repeat, member_ids])
+    return root / "runs" / member_ids[0] / COMMITTEE_FILE.format(hashlib.sha256(key.encode()).hexdigest()[:12])
+
+
+def _keep_committee(root: Path, rec: CommitteeRecord) -> None:
+    """Write a committee's record beside its first member (deleted with it). Not being able to is
+    no error: the database holds the record, and `mnistlab run` scores a committee again."""
+    try:
+        if rec.member_ids and (root / "runs" / rec.member_ids[0]).is_dir():
+            _write_json(_committee_path(root, rec.experiment, rec.variant, rec.repeat, rec.member_ids), rec.__dict__)
+    except OSError:
+        pass
+
+
+def _read_json(path: Path, kind: type, *, optional: bool = False) -> Any:
+    """The JSON value of type ``kind`` (dict or list) in ``path``; ``kind()`` for a missing
+    ``optional`` file; else StoreError saying what is wrong with it."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        if optional:
+            return kind()
+        raise StoreError(f"no {path.name}") from None
+    except (OSError, ValueError, RecursionError) as exc:
+        raise StoreError(f"{path.name} cannot be read: {first_line(exc)[:120]}") from None
+    if not isinstance(value, kind):
+        raise StoreError(f"{path.name} holds a {type(value).__name__}, not a JSON {'list' if kind is list else 'object'}")
+    return value
+
+
+def _folder_record(folder: Path) -> RunRecord:
+    """The run recorded in ``folder``: its ``RECORD_FILE`` and ``config.json``, with
+    ``history.json`` (or, for a run that never ended, ``PROGRESS_FILE``) and ``metrics.json``
+    where the run wrote them. StoreError says why not.
+    A run recorded as finished whose metrics file is gone comes back ``failed``, saying so."""
+    if not (folder / RECORD_FILE).exists():
+        raise StoreError(f"no {RECORD_FILE}: its row was only in the database (a run recorded before stores kept "
+                         "one, in a store not opened since), or the folder was cut short")
+    row = _read_json(folder / RECORD_FILE, dict)
+    for key, kinds in _RECORD_TYPES.items():
+        if not isinstance(row.get(key), kinds) or isinstance(row.get(key), bool):
+            raise StoreError(f"{RECORD_FILE}: {key} is missing or not a {kinds[0].__name__}")
+    if row["run_id"] != folder.name:
+        raise StoreError(f"{RECORD_FILE} is run {row['run_id'][:16]}'s, but its folder is {folder.name}")
+    if row["status"] not in STATUSES:
+        raise StoreError(f'{RECORD_FILE}: unknown status "{row["status"][:20]}"')
+    rec = RunRecord(**{k: row[k] for k in _RECORD_TYPES}, config=_read_json(folder / "config.json", dict),
+                    history=_read_json(folder / ("history.json" if (folder / "history.json").exists() else
+                                                 PROGRESS_FILE), list, optional=True),
+                    metrics=_read_json(folder / "metrics.json", dict, optional=True))
+    if rec.status in RESULT_STATUSES and not (folder / "metrics.json").is_file():
+        rec.message = f"recorded as {rec.status}, but its metrics.json was gone when the store was reindexed"
+        rec.status = "failed"
+    return rec
+
+
+def _committee_file(path: Path) -> CommitteeRecord:
+    """The committee record kept in ``path``; StoreError says why it cannot be read."""
+    row = _read_json(path, dict)
+    try:
+        rec = CommitteeRecord(**row)
+    except TypeError:
+        raise StoreError(f"{path.name} is not a committee record (its fields: {', '.join(sorted(row))[:80]})") from None
+    ids, accs = rec.member_ids, rec.member_accuracies
+    if not (isinstance(rec.experiment, str) and isinstance(rec.variant, str) and isinstance(rec.repeat, int)
+            and isinstance(rec.accuracy, (int, float)) and isinstance(rec.created_at, (int, float))
+            and isinstance(ids, list) and len(ids) >= 2 and all(isinstance(i, str) for i in ids)
+            and isinstance(accs, list) and all(isinstance(a, (int, float)) for a in accs)
+            and (rec.val_accuracy is None or isinstance(rec.val_accuracy, (int, float)))):
+        raise StoreError(f"{path.name}: a committee record with fields of the wrong type")
+    return rec
+
+
+def _database_state(db: Path) -> str:
+    """``"missing"`` (no database, or an empty file), ``"ok"`` (a run store SQLite reads whole) or
+    ``"damaged"`` (anything else: truncated, not SQLite, another program's database). Raises
+    StoreError for a store of a newer mnistlab, or a folder where the file should be."""
+    if db.exists() and not db.is_file():
+        raise StoreError(f"{db}: not a file (the run store's database)")
+    wal = db.with_name(DB_FILE + "-wal")
+    if not (wal.is_file() and wal.stat().st_size) and (not db.exists() or db.stat().st_size == 0):
+        return "missing"  # (a log without its database is damaged: it is kept aside too)
+    try:
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        try:
+            whole = con.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+            version = con.execute("SELECT version FROM schema_version").fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError:
+        return "damaged"
+    if not whole or version is None or not isinstance(version[0], int):
+        return "damaged"
+    if version[0] > SCHEMA_VERSION:
+        raise StoreError(f"{db}: written by a newer mnistlab (schema {version[0]} > {SCHEMA_VERSION}); upgrade mnistlab")
+    return "ok"
+
+
+def _move_aside(db: Path) -> Path:
+    """Rename a damaged database (and its -wal and -shm files) to ``<name>.damaged-<time>``; the new name."""
+    aside = db.with_name(f"{db.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
+    for suffix in ("-wal", "-shm", ""):
+        side = db.with_name(db.name + suffix)
+        if side.exists():
+            os.replace(side, aside.with_name(aside.name + suffix))
+    return aside
 
 
 def process_alive(pid: int, host: str) -> bool:

@@ -1,4 +1,4 @@
-"""`mnistlab run / watch / runs / show / compare / rm`: experiments and the run store (parsing only)."""
+"""`mnistlab run / watch / runs / show / compare / rm / reindex`: experiments and the run store (parsing only)."""
 
 from __future__ import annotations
 
@@ -305,20 +305,27 @@ def show_cmd(run_id: str, store: str | None) -> None:
 
 
 @click.command("compare")
-@click.argument("experiment")
+@click.argument("experiment", nargs=-1, required=True)
 @_STORE
 @format_option(COMPARE_FORMATS)
 @click.option("--quick", is_flag=True, help="With a .toml file: compare its --quick smoke runs instead.")
-def compare_cmd(experiment: str, store: str | None, fmt: str, quick: bool) -> None:
-    """Compare the variants of an EXPERIMENT side by side (a .toml file, its name, or a run id).
+def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick: bool) -> None:
+    """Compare the variants of an EXPERIMENT side by side (a .toml file, its name, or a run id),
+    or chosen runs: several run ids, from any experiments.
 
     By name (or a run id): each variant as it was last run. By .toml file: exactly the runs of
-    its current cells.
+    its current cells. By several run ids: those runs, one row per setting (runs that differ
+    only in their seeds together), named by what their configs set differently where needed.
     """
-    from mnistlab.comparison import compare_experiment, left_out, resolve_experiment
+    from mnistlab.comparison import compare_experiment, compare_runs, left_out, resolve_experiment
 
     st = open_store(store)
-    ref = resolve_experiment(st, experiment)
+    if len(experiment) > 1:
+        if quick:
+            raise MnistlabError("compare: --quick goes with one experiment file, not with chosen run ids")
+        _rows_out(compare_runs(st, experiment), f"{len(experiment)} chosen runs", fmt)
+        return
+    ref = resolve_experiment(st, experiment[0])
     _rows_out(compare_experiment(st, ref, quick=quick), ref.name, fmt)
     if ref.file is None and (hidden := left_out(st.runs(experiment=ref.name))):
         click.echo(f"note: {hidden} run{'s' * (hidden != 1)} of other settings not shown (an older version of a "
@@ -393,4 +400,37 @@ def _rm_name(st: RunStore, experiment: str) -> str:
         raise unknown from None
 
 
-COMMANDS: list[click.Command] = [run_cmd, watch_cmd, runs_cmd, show_cmd, compare_cmd, rm_cmd]
+@click.command("reindex")
+@_STORE
+def reindex_cmd(store: str | None) -> None:
+    """Rebuild the store's database (runs.sqlite) from its run folders.
+
+    For a lost or damaged database (a damaged one is kept aside as runs.sqlite.damaged-<time>,
+    never deleted), or to index run folders copied in from another store. An intact database
+    keeps its rows and gains the folders it lacks. Folders that cannot be read are skipped with a
+    warning each.
+    """
+    from mnistlab.store import DB_FILE, RunStore, default_root
+
+    done = RunStore.reindex(store)
+    root = Path(store) if store is not None else default_root()
+    if done.kept_aside is not None:
+        click.echo(f"{root / DB_FILE} was damaged: kept aside as {done.kept_aside.name}, and a new one built")
+    for name, why in done.skipped:
+        click.echo(f"warning: {root / name} not indexed: {why}", err=True)
+    added, skipped = len(done.added), len(done.skipped)
+    click.echo(f"added {added} run{'s' * (added != 1)} and {done.committees} committee record"
+               f"{'s' * (done.committees != 1)} to {root / DB_FILE}" if added or done.committees or skipped else
+               f"{root / DB_FILE} already lists every run folder")
+    if skipped:
+        click.echo(f"{skipped} folder{'s' * (skipped != 1)} or file{'s' * (skipped != 1)} could not be read "
+                   "(the warnings above say why)", err=True)
+    if done.interrupted:
+        click.echo(f"{done.interrupted} of them had been running in a process that has ended: marked interrupted")
+    if done.without_folder:
+        n = len(done.without_folder)
+        click.echo(f"note: {n} run{'s' * (n != 1)} in the database {'have' if n != 1 else 'has'} no folder (its "
+                   f"files were removed): {', '.join(done.without_folder[:5])}{'...' if n > 5 else ''}", err=True)
+
+
+COMMANDS: list[click.Command] = [run_cmd, watch_cmd, runs_cmd, show_cmd, compare_cmd, rm_cmd, reindex_cmd]

@@ -1,0 +1,293 @@
+"""`mnistlab reindex`: the run folders are the lab notebook, runs.sqlite their index, rebuilt from them."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import shutil
+import sqlite3
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mnistlab.cli import main
+from mnistlab.errors import NotRecorded, StoreError
+from mnistlab.store import COMMITTEE_FILE, PROGRESS_FILE, RECORD_FILE, CommitteeRecord, RunStore
+
+
+def _add(store: RunStore, variant: str = "v", status: str = "finished", acc: float = 0.5, experiment: str = "exp") -> str:
+    rid = store.start_run(experiment=experiment, variant=variant, seed=3, member=1, config={"dataset": "mnist"},
+                          config_hash="h-" + variant, repeat=2, env={"device": "cpu"})
+    if status != "running":
+        store.finish_run(rid, status=status, history=[{"epoch": 1, "loss": 0.3}, {"epoch": 2, "loss": 0.2}],
+                         metrics={"test_accuracy": acc, "test_size": 4}, env={"torch": torch.__version__},
+                         message="why not" if status == "diverged" else "",
+                         predictions=np.full((4, 10), 0.1, np.float32), weights={"w": torch.ones(2)})
+    return rid
+
+
+def _start_and_die(root: str) -> None:
+    """A run whose process ended without finishing it (a kill, a power cut): two epochs recorded."""
+    store = RunStore(root)
+    rid = _add(store, "dead", status="running")
+    store.record_progress(rid, [{"epoch": 1, "loss": 0.4}, {"epoch": 2, "loss": 0.35}])
+
+
+def _lab(root: Path) -> dict[str, str]:
+    """A store with a finished, a diverged, an interrupted and a killed run and one committee."""
+    p = multiprocessing.get_context("spawn").Process(target=_start_and_die, args=(str(root),))
+    p.start()
+    p.join(60)
+    store = RunStore(root)
+    ids = {"a": _add(store, "a", acc=0.7), "b": _add(store, "b", acc=0.8), "nan": _add(store, "nan", "diverged")}
+    ids["stop"] = _add(store, "stop", "interrupted")
+    ids["dead"] = next(r.run_id for r in store.runs() if r.variant == "dead")
+    store.save_committee(CommitteeRecord("exp", "pair", 0, 0.9, [ids["a"], ids["b"]], [0.7, 0.8], 12.5, 0.85))
+    assert store.mark_stale() == 1  # the killed run, as `mnistlab runs` finds it
+    store.close()
+    return ids
+
+
+def _everything(root: Path) -> tuple[list[dict], list[dict]]:
+    store = RunStore(root, create=False)
+    runs = [asdict(r) for r in store.runs()]
+    committees = [asdict(c) for c in store.committees("exp")]
+    store.close()
+    return runs, committees
+
+
+def _lose(root: Path) -> None:
+    for f in root.glob("runs.sqlite*"):
+        f.unlink()
+
+
+def test_a_lost_database_is_rebuilt_from_the_run_folders_whole(tmp_path: Path, capsys) -> None:
+    ids = _lab(tmp_path)
+    before_runs, before_committees = _everything(tmp_path)
+    dead = next(r for r in before_runs if r["run_id"] == ids["dead"])
+    assert dead["status"] == "interrupted" and len(dead["history"]) == 2
+    _lose(tmp_path)
+    assert main(["runs", "--store", str(tmp_path)]) != 0
+    assert "mnistlab reindex --store" in capsys.readouterr().err  # the refusal says the way back
+    assert main(["reindex", "--store", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [f"added 5 runs and 1 committee record to {tmp_path / 'runs.sqlite'}",
+                                "1 of them had been running in a process that has ended: marked interrupted"]
+    assert err == ""
+    after_runs, after_committees = _everything(tmp_path)
+    assert after_committees == before_committees
+    for before, after in zip(before_runs, after_runs, strict=True):
+        if before["run_id"] == ids["dead"]:  # marked again, now: only its end time differs
+            assert after["finished_at"] >= before["finished_at"]
+            after["finished_at"] = before["finished_at"]
+        assert after == before
+    store = RunStore(tmp_path)
+    assert store.load_predictions(ids["a"]).shape == (4, 10)  # its files are found through the new index
+    assert main(["compare", "exp", "--store", str(tmp_path), "--format", "csv"]) == 0
+    assert "0.9" in capsys.readouterr().out  # the committee's score is back in the comparison
+    assert main(["reindex", "--store", str(tmp_path)]) == 0  # a second time: nothing to add
+    assert capsys.readouterr().out.strip() == f"{tmp_path / 'runs.sqlite'} already lists every run folder"
+
+
+@pytest.mark.parametrize("content", [b"garbage" * 300, b"SQLite format 3\x00" + b"\xff" * 900, b"half"])
+def test_a_damaged_database_is_kept_aside_and_rebuilt(tmp_path: Path, content: bytes, capsys) -> None:
+    ids = _lab(tmp_path)
+    before = _everything(tmp_path)[0]
+    _lose(tmp_path)
+    (tmp_path / "runs.sqlite").write_bytes(content)
+    assert main(["runs", "--store", str(tmp_path)]) != 0
+    assert "`mnistlab reindex` rebuilds it" in capsys.readouterr().err
+    assert main(["reindex", "--store", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    aside = [f for f in tmp_path.iterdir() if f.name.startswith("runs.sqlite.damaged-")]
+    assert len(aside) == 1 and aside[0].read_bytes() == content  # never deleted
+    assert f"was damaged: kept aside as {aside[0].name}" in out
+    assert [r["run_id"] for r in _everything(tmp_path)[0]] == [r["run_id"] for r in before]
+    assert "added 5 runs and 1 committee record" in out and ids["a"] not in out
+
+
+def test_a_truncated_database_is_rebuilt(tmp_path: Path, capsys) -> None:
+    store = RunStore(tmp_path)
+    ids = [_add(store, f"v{i}") for i in range(40)]
+    store.close()
+    db = tmp_path / "runs.sqlite"
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    data = db.read_bytes()
+    db.write_bytes(data[: len(data) // 2])
+    assert main(["reindex", "--store", str(tmp_path)]) == 0
+    assert "was damaged" in capsys.readouterr().out
+    assert sorted(r.run_id for r in RunStore(tmp_path).runs()) == sorted(ids)
+
+
+def test_an_intact_database_keeps_its_rows_and_gains_folders_copied_in(tmp_path: Path, capsys) -> None:
+    here, there = RunStore(tmp_path / "here"), RunStore(tmp_path / "there")
+    mine = _add(here, "mine", acc=0.6)
+    theirs = [_add(there, "t1", experiment="other"), _add(there, "t2", experiment="other")]
+    there.save_committee(CommitteeRecord("other", "c", 0, 0.75, theirs, [0.5, 0.5], 1.0))
+    here.close()
+    for rid in theirs:
+        shutil.copytree(tmp_path / "there" / "runs" / rid, tmp_path / "here" / "runs" / rid)
+    (tmp_path / "here" / "runs" / "notes").mkdir()  # another tool's folder: not a run, not a warning
+    assert main(["reindex", "--store", str(tmp_path / "here")]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("added 2 runs and 1 committee record") and err == ""
+    store = RunStore(tmp_path / "here")
+    assert [r.run_id for r in store.runs()] == [mine, *theirs]
+    assert store.get(mine).metrics["test_accuracy"] == 0.6
+    assert [c.member_ids for c in store.committees("other")] == [theirs]
+
+
+def _damage(folder: Path, how: str) -> None:
+    record = folder / RECORD_FILE
+    row = json.loads(record.read_text())
+    if how == "no record":
+        record.unlink()
+    elif how == "not JSON":
+        record.write_text('{"run_id": ')
+    elif how == "not UTF-8":
+        record.write_bytes(b"\xff\xfe{}" * 10)
+    elif how == "a list":
+        record.write_text("[1, 2]")
+    elif how == "nested":
+        record.write_text("[" * 100_000 + "]" * 100_000)
+    elif how == "wrong type":
+        record.write_text(json.dumps({**row, "seed": "three"}))
+    elif how == "a bool":
+        record.write_text(json.dumps({**row, "member": True}))
+    elif how == "missing field":
+        record.write_text(json.dumps({k: v for k, v in row.items() if k != "experiment"}))
+    elif how == "another run's":
+        record.write_text(json.dumps({**row, "run_id": "0123456789"}))
+    elif how == "unknown status":
+        record.write_text(json.dumps({**row, "status": "done"}))
+    elif how == "no config":
+        (folder / "config.json").unlink()
+    elif how == "config a list":
+        (folder / "config.json").write_text("[]")
+    elif how == "history damaged":
+        (folder / "history.json").write_text('[{"epoch"')
+    else:
+        raise AssertionError(how)
+
+
+HOW = ["no record", "not JSON", "not UTF-8", "a list", "nested", "wrong type", "a bool", "missing field",
+       "another run's", "unknown status", "no config", "config a list", "history damaged"]
+
+
+@pytest.mark.parametrize("how", HOW)
+def test_a_folder_that_cannot_be_read_is_skipped_with_one_warning_and_the_rest_indexed(tmp_path: Path, how: str,
+                                                                                       capsys) -> None:
+    store = RunStore(tmp_path)
+    bad, good = _add(store, "bad"), _add(store, "good")
+    store.close()
+    _damage(tmp_path / "runs" / bad, how)
+    _lose(tmp_path)
+    assert main(["reindex", "--store", str(tmp_path)]) == 0
+    out, err = capsys.readouterr()
+    warning, summary = err.splitlines()
+    assert warning.startswith(f"warning: {tmp_path / 'runs' / bad} not indexed: ") and len(warning) < 300
+    assert summary == "1 folder or file could not be read (the warnings above say why)"
+    assert out.startswith("added 1 run and 0 committee records")
+    assert [r.run_id for r in RunStore(tmp_path).runs()] == [good]
+    assert (tmp_path / "runs" / bad).is_dir()  # skipped, never deleted
+
+
+def test_a_finished_run_whose_metrics_are_gone_comes_back_failed_saying_so(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    rid = _add(store)
+    store.close()
+    (tmp_path / "runs" / rid / "metrics.json").unlink()
+    _lose(tmp_path)
+    RunStore.reindex(tmp_path)
+    rec = RunStore(tmp_path).get(rid)
+    assert rec.status == "failed" and "recorded as finished, but its metrics.json was gone" in rec.message
+
+
+@pytest.mark.parametrize("content", ["{", "[]", '{"experiment": "exp"}',
+                                     '{"experiment": "exp", "variant": "c", "repeat": 0, "accuracy": "high", '
+                                     '"member_ids": ["a", "b"], "member_accuracies": [], "created_at": 0}'])
+def test_a_damaged_committee_file_is_skipped_with_a_warning(tmp_path: Path, content: str, capsys) -> None:
+    store = RunStore(tmp_path)
+    a, b = _add(store, "a"), _add(store, "b")
+    store.save_committee(CommitteeRecord("exp", "c", 0, 0.9, [a, b], [0.5, 0.5], 1.0))
+    store.close()
+    [kept] = (tmp_path / "runs" / a).glob(COMMITTEE_FILE.format("*"))
+    kept.write_text(content)
+    _lose(tmp_path)
+    assert main(["reindex", "--store", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {kept} not indexed: " in err and len(err.splitlines()) == 2
+    assert len(RunStore(tmp_path).runs()) == 2 and RunStore(tmp_path).committees("exp") == []
+
+
+def test_a_committee_file_goes_with_a_deleted_member(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    a, b, c = _add(store, "a"), _add(store, "b"), _add(store, "c")
+    store.save_committee(CommitteeRecord("exp", "ab", 0, 0.9, [a, b], [0.5, 0.5], 1.0))
+    store.save_committee(CommitteeRecord("exp", "ac", 0, 0.8, [a, c], [0.5, 0.5], 1.0))
+    assert len(list((tmp_path / "runs" / a).glob(COMMITTEE_FILE.format("*")))) == 2
+    store.rm([b])  # the first member stays; the committee's file goes with its score
+    assert len(list((tmp_path / "runs" / a).glob(COMMITTEE_FILE.format("*")))) == 1
+    store.close()
+    _lose(tmp_path)
+    RunStore.reindex(tmp_path)
+    assert [x.variant for x in RunStore(tmp_path).committees("exp")] == ["ac"]
+
+
+def test_reindex_refuses_what_it_cannot_rebuild(tmp_path: Path, capsys) -> None:
+    with pytest.raises(NotRecorded, match="no run folders to index"):
+        RunStore.reindex(tmp_path / "nowhere")
+    assert main(["reindex", "--store", str(tmp_path / "nowhere")]) != 0
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "no run folders" in err
+    assert not (tmp_path / "nowhere").exists()  # nothing made where a path was mistyped
+    store = RunStore(tmp_path / "new")
+    _add(store)
+    store.close()
+    con = sqlite3.connect(tmp_path / "new" / "runs.sqlite")
+    con.execute("UPDATE schema_version SET version = 99")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="newer mnistlab"):
+        RunStore.reindex(tmp_path / "new")
+    assert not list((tmp_path / "new").glob("*.damaged-*"))  # a newer store is not "damaged"
+
+
+def test_the_migration_writes_the_files_of_runs_recorded_before(tmp_path: Path) -> None:
+    """A store from before schema 6 kept rows only in the database: opening it writes their files."""
+    ids = _lab(tmp_path)
+    before_runs, before_committees = _everything(tmp_path)
+    for f in (tmp_path / "runs").glob("*/*.json"):
+        if f.name in (RECORD_FILE, PROGRESS_FILE) or f.name.startswith("committee-"):
+            f.unlink()
+    con = sqlite3.connect(tmp_path / "runs.sqlite")
+    con.execute("UPDATE schema_version SET version = 5")
+    con.commit()
+    con.close()
+    RunStore(tmp_path).close()  # migrates
+    assert (tmp_path / "runs" / ids["a"] / RECORD_FILE).is_file()
+    _lose(tmp_path)
+    RunStore.reindex(tmp_path)
+    after_runs, after_committees = _everything(tmp_path)
+    assert after_committees == before_committees
+    assert [(r["run_id"], r["status"], r["history"]) for r in after_runs] == \
+        [(r["run_id"], r["status"], r["history"]) for r in before_runs]
+
+
+def test_progress_goes_to_the_folder_until_the_history_replaces_it(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    rid = _add(store, status="running")
+    store.record_progress(rid, [{"epoch": 1, "loss": 0.5}])
+    assert json.loads((tmp_path / "runs" / rid / PROGRESS_FILE).read_text()) == [{"epoch": 1, "loss": 0.5}]
+    store.finish_run(rid, status="finished", history=[{"epoch": 1, "loss": 0.5}], metrics={}, env={})
+    assert not (tmp_path / "runs" / rid / PROGRESS_FILE).exists()
+    store.record_progress(rid, [{"epoch": 9}])  # a late message for an ended run changes nothing
+    assert not (tmp_path / "runs" / rid / PROGRESS_FILE).exists()
+    assert json.loads((tmp_path / "runs" / rid / RECORD_FILE).read_text())["status"] == "finished"
+    assert os.stat(tmp_path / "runs" / rid / RECORD_FILE).st_size < 2000
