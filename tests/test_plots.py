@@ -6,7 +6,6 @@ import matplotlib.colors as mcolors
 import numpy as np
 import pytest
 import torch
-from matplotlib.container import BarContainer
 
 from mnistlab import plots
 from mnistlab.datasets import load_dataset
@@ -134,18 +133,22 @@ def test_history_rejects_empty(runs):
         plots.plot_history(runs)
 
 
-def test_comparison_bars_with_error_bars_per_variant():
+def test_comparison_points_with_error_bars_per_variant_and_none_for_one_run():
     fig = plots.plot_comparison(ROWS)
     (ax,) = fig.axes
     assert [t.get_text() for t in ax.get_xticklabels()] == ["dense", "cnn", "ex1"]
-    heights = [p.get_height() for p in ax.patches]
-    assert heights == pytest.approx([0.875, 0.903, 0.891])
-    errorbar = next(c for c in ax.containers if isinstance(c, BarContainer)).errorbar
+    (points,) = ax.get_lines()[:1]
+    assert list(points.get_ydata()) == pytest.approx([0.875, 0.903, 0.891]) and not ax.patches  # no bars
+    (errorbar,) = ax.containers
     segments = errorbar.lines[2][0].get_segments()
-    assert [s[1][1] - s[0][1] for s in segments] == pytest.approx([0.008, 0.004, 0.0])
+    assert [s[0][0] for s in segments] == [0, 1]  # dense's and cnn's: ex1 (n=1) has none
+    assert [s[1][1] - s[0][1] for s in segments] == pytest.approx([0.008, 0.004])
     assert not _scatters(ax) and ax.get_legend() is None  # no committee: no diamond, no legend
     assert ax.get_ylabel() == "test accuracy"
     assert [t.get_text() for t in ax.texts] == ["n=3", "n=3", "n=1"]
+    assert ax.get_ylim()[0] <= 0.875 - 0.004 and ax.get_ylim()[1] >= 0.903 + 0.002
+    (ax,) = plots.plot_comparison([ROWS[2]]).axes  # only runs of one: no error bar at all
+    assert not ax.containers and list(ax.get_lines()[0].get_ydata()) == [0.891]
 
 
 def _scatters(ax):
@@ -154,7 +157,7 @@ def _scatters(ax):
     return [c for c in ax.collections if isinstance(c, PathCollection)]  # the error bars are a LineCollection
 
 
-def test_a_committees_accuracy_is_a_diamond_on_its_bar():
+def test_a_committees_accuracy_is_a_diamond_above_its_variant():
     rows = [dict(ROWS[0]), dict(ROWS[1], committee_acc=0.93)]  # above every bar: the axis makes room for it
     (ax,) = plots.plot_comparison(rows).axes
     (diamonds,) = _scatters(ax)

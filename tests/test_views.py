@@ -145,8 +145,8 @@ def test_comparison_figures_from_compare_rows(recorded):
     store = RunStore(root)
     fig = views.figure_for("compare", store, EXPERIMENT)
     (ax,) = fig.axes
-    assert sorted(t.get_text() for t in ax.get_xticklabels()) == sorted(["cnn", HOSTILE])  # the failed variant has no bar
-    assert sorted(round(p.get_height(), 6) for p in ax.patches) == sorted(
+    assert sorted(t.get_text() for t in ax.get_xticklabels()) == sorted(["cnn", HOSTILE])  # the failed variant has no point
+    assert sorted(round(float(y), 6) for y in ax.get_lines()[0].get_ydata()) == sorted(
         round(float(np.mean([r.metrics["test_accuracy"] for r in store.runs(EXPERIMENT) if r.variant == v])), 6)
         for v in ("cnn", HOSTILE))
     fig = views.figure_for("params", store, EXPERIMENT)
@@ -205,3 +205,40 @@ def test_damaged_artifacts_give_one_line_errors(recorded, data_dir, tmp_path, ca
     err = capsys.readouterr().err  # and not only inside the page: a warning line on the terminal
     assert err.startswith(f"warning: no confusion matrix or misclassified images for run {run_id}: ") \
         and "cannot read the predictions" in err and err.count("\n") == 1
+
+
+def test_test_images_without_a_prediction_are_left_out_not_read_as_class_0(recorded, data_dir, tmp_path, capsys):
+    """NaN output rows (a test whose logits overflowed; an untested run) are no prediction of class 0."""
+    root, ids = recorded
+    src = RunStore(root).get(ids["cnn0"])
+    probs = RunStore(root).load_predictions(ids["cnn0"]).copy()
+    store = RunStore(tmp_path / "nan")
+    nan_rows = np.flatnonzero(np.arange(len(probs)) % 7 == 0)
+    probs[nan_rows] = np.nan
+    metrics = {**src.metrics, "test_loss": None}  # what a test with non-finite outputs records
+    run_id = store.start_run(experiment="nan", variant="cnn", seed=0, member=0, config=src.config, config_hash="h")
+    store.finish_run(run_id, status="finished", history=src.history, metrics=metrics, env={}, predictions=probs)
+    ds = load_dataset("fashion-mnist", data_dir)
+    keep = np.isfinite(probs).all(1)
+    true = ds.test_labels[: len(probs)]
+    with pytest.warns(UserWarning, match=f"run {run_id}: {len(nan_rows)} of {len(probs)} test images have no "
+                                         "prediction"):
+        fig = views.figure_for("confusion", store, run_id, data_dir=data_dir)
+    cm = fig.axes[0].images[0].get_array()
+    assert cm.sum() == keep.sum() and np.array_equal(cm, confusion_matrix(true[keep], probs[keep].argmax(1), 10))
+    argv = ["--store", str(store.root), "--data-dir", str(data_dir)]
+    assert main(["plot", "misclassified", run_id, *argv, "-o", str(tmp_path / "m.png")]) == 0
+    assert capsys.readouterr().err.startswith(f"warning: run {run_id}: {len(nan_rows)} of")
+    # an untested run (every row NaN): one error line, no figure of "everything is class 0"
+    untested = store.start_run(experiment="nan", variant="gone", seed=0, member=0, config=src.config,
+                               config_hash="g")
+    store.finish_run(untested, status="diverged", history=src.history, metrics={"test_accuracy": None}, env={},
+                     predictions=np.full_like(probs, np.nan))
+    assert main(["plot", "confusion", untested, *argv, "-o", str(tmp_path / "c.png")]) != 0
+    err = capsys.readouterr().err
+    assert err == f"error: run {untested} has no test predictions (it was not tested: its weights were not " \
+                  "finite); `mnistlab show` says how it ended\n"
+    assert not (tmp_path / "c.png").exists()
+    assert main(["report", "nan", *argv, "-o", str(tmp_path / "r.html")]) == 0
+    page = (tmp_path / "r.html").read_text()
+    assert f"{len(nan_rows)} of {len(probs)} test images have no prediction" in page

@@ -87,8 +87,9 @@ class DataWarning(SpecWarning):
 
 
 class ReportWarning(UserWarning):
-    """Something the HTML report could not show (a figure, a failed run's result, a damaged
-    artifact); the page says so too, and the CLI shows it as one ``warning:`` line."""
+    """Something the HTML report or a figure could not show (a figure, a failed run's result, a
+    damaged artifact, test images without a prediction); the page says so too, and the CLI shows it
+    as one ``warning:`` line."""
 
 
 class InvertedImageWarning(UserWarning):

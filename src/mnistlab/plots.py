@@ -200,27 +200,36 @@ def _rows_with(rows: Sequence[Mapping[str, Any]], *keys: str) -> list[Mapping[st
 
 
 def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
-    """Test accuracy per variant: mean as a bar, std as an error bar, n written on each bar; a
-    committee's accuracy (a committee variant's, or a ``[[committees]]`` row's) as a diamond."""
+    """Test accuracy per variant: the mean of its runs as a point, their standard deviation as an
+    error bar (none for a variant of one run: one run shows no spread, not a spread of 0), n
+    written above; a committee's accuracy (a committee variant's, or a ``[[committees]]`` row's)
+    as a diamond. Points, not bars: the axis is zoomed to the accuracies, and a bar's length would
+    not be its value."""
     rows = _rows_with(rows, "variant")
     names = [str(r["variant"]) for r in rows]
     means = np.array([float(r["acc"]) for r in rows])
     stds = np.array([float(r.get("test_acc_std") or 0.0) for r in rows])
+    several = np.array([isinstance(r.get("n"), int) and r["n"] > 1 for r in rows])
+    stds[~several] = 0.0
+    x = np.arange(len(rows))
     fig = Figure(figsize=(max(5.0, 0.9 * len(rows) + 2), 4.2), layout="constrained")
     ax = fig.add_subplot()
-    bars = ax.bar(range(len(rows)), means, yerr=stds, capsize=4, color="C0", label="mean of the runs")
-    for bar, r, std in zip(bars, rows, stds):
-        ax.annotate(f"n={r.get('n', '?')}", (bar.get_x() + bar.get_width() / 2, bar.get_height() + std),
-                    ha="center", va="bottom", fontsize=7, xytext=(0, 6), textcoords="offset points")
+    ax.plot(x, means, "o", color="C0", label="mean of the runs")
+    if several.any():
+        ax.errorbar(x[several], means[several], yerr=stds[several], fmt="none", ecolor="C0", capsize=4)
+    for i, r in enumerate(rows):
+        ax.annotate(f"n={r.get('n', '?')}", (i, means[i] + stds[i]), ha="center", va="bottom", fontsize=7,
+                    xytext=(0, 6), textcoords="offset points")
     committees = [(i, float(r["committee_acc"])) for i, r in enumerate(rows) if r.get("committee_acc") is not None]
     if committees:
         ax.scatter(*zip(*committees), marker="D", color="C3", zorder=3, label="committee")
         ax.legend(loc="best", fontsize=8)
-    ax.set_xticks(range(len(rows)), names, rotation=30, ha="right")
+    ax.set_xticks(x, names, rotation=30, ha="right")
+    ax.set_xlim(-0.6, len(rows) - 0.4)
     tops = np.concatenate([means + stds, [c for _, c in committees]])
     low = float(np.nanmin(np.concatenate([means - stds, [c for _, c in committees]])))
-    ax.set_ylim(max(0.0, low - 0.05), min(1.0, float(np.nanmax(tops)) + 0.02))
-    ax.set(title="Test accuracy per variant (mean ± std)", xlabel="variant", ylabel="test accuracy")
+    ax.set_ylim(max(0.0, low - 0.02), min(1.0, float(np.nanmax(tops)) + 0.02))
+    ax.set(title="Test accuracy per variant (mean ± sd of n runs)", xlabel="variant", ylabel="test accuracy")
     ax.grid(axis="y", alpha=0.3)
     return fig
 

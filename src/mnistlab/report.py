@@ -218,6 +218,13 @@ def _prediction_figures(store: RunStore, section: VariantSection,
         who = f"run {first.run_id} (seed {first.seed})"
     else:
         probs, who = source[1], f"the committee of {len(source[0])} runs ({_seeds(source[0])}; averaged outputs)"
+    try:
+        images, true, probs, note = views.with_predictions(who, images, true, probs)
+    except MnistlabError as exc:
+        _trouble(section.notes, f"no confusion matrix or misclassified images: {exc}")
+        return
+    if note:
+        _trouble(section.notes, note)
     pred = probs.argmax(1)
     cm = confusion_matrix(true, pred, ds.info.num_classes)
     section.notes.append(f"errors of {who}: {int((true != pred).sum())} of {len(true)} "

@@ -11,6 +11,7 @@ finds what to draw. Nothing here trains anything::
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,7 +19,7 @@ from matplotlib.figure import Figure
 
 from mnistlab.comparison import compare_experiment, current_runs, nothing_to_compare, resolve_experiment
 from mnistlab.datasets import Dataset
-from mnistlab.errors import PlotError, StoreError, did_you_mean
+from mnistlab.errors import PlotError, ReportWarning, StoreError, did_you_mean
 from mnistlab.evaluate import confusion_matrix, misclassified
 from mnistlab.plots import (
     plot_accuracy_vs_params, plot_accuracy_vs_time, plot_comparison, plot_confusion_matrix, plot_feature_maps,
@@ -89,6 +90,22 @@ def run_predictions(store: RunStore, record: RunRecord, data_dir: str | os.PathL
         raise PlotError(f"run {record.run_id}: stored predictions {probs.shape} do not fit the "
                         f"{len(ds.test_labels)} test images of {ds.info.name}")
     return ds, np.asarray(ds.test_images[:n]), np.asarray(ds.test_labels[:n]), probs
+
+
+def with_predictions(who: str, images: np.ndarray, true: np.ndarray, probs: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str | None]:
+    """The test images (N, H, W), labels (N,) and softmax outputs (N, classes) of those images that
+    have a prediction, and a note saying how many were left out (None: none). A row of outputs
+    that is not finite has none (a run whose weights went NaN was not tested and stored NaN rows;
+    a test whose logits overflowed, NaN rows for those images): its argmax would read as class 0.
+    PlotError when no row is left; ``who`` (a run, a committee) names it in both messages."""
+    has = np.isfinite(probs).all(1)
+    if not has.any():
+        raise PlotError(f"{who} has no test predictions (it was not tested: its weights were not finite); "
+                        "`mnistlab show` says how it ended")
+    note = None if has.all() else (f"{who}: {int((~has).sum())} of {len(has)} test images have no prediction "
+                                   "(their outputs were not finite) and are left out of its figures")
+    return images[has], true[has], probs[has], note
 
 
 def history_runs(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], float | None]]:
@@ -163,7 +180,8 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
     record, averaged = _one_model(store, target, variant, kind)
     if kind in ("misclassified", "confusion", "per-class"):
         ds, test_images, true, probs = run_predictions(store, record, data_dir)
-        return _prediction_figure(kind, ds, test_images, true, probs if averaged is None else averaged, max_images)
+        who = f"run {record.run_id}" if averaged is None else f"the committee of run {record.run_id}"
+        return _prediction_figure(kind, who, ds, test_images, true, probs if averaged is None else averaged, max_images)
     model = store.load_model(record.run_id)
     if kind == "filters":
         return plot_filters(model)
@@ -175,10 +193,14 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
     return plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers, labels=row_labels)
 
 
-def _prediction_figure(kind: str, ds: Dataset, test_images: np.ndarray, true: np.ndarray, probs: np.ndarray,
-                       max_images: int) -> Figure:
-    """The misclassified images, confusion matrix or per-class accuracy of test softmax outputs ``probs``."""
+def _prediction_figure(kind: str, who: str, ds: Dataset, test_images: np.ndarray, true: np.ndarray,
+                       probs: np.ndarray, max_images: int) -> Figure:
+    """The misclassified images, confusion matrix or per-class accuracy of test softmax outputs
+    ``probs`` (of ``who``: a run or a committee, for the messages)."""
     names = ds.info.class_names
+    test_images, true, probs, note = with_predictions(who, test_images, true, probs)
+    if note:
+        warnings.warn(note, ReportWarning, stacklevel=2)
     pred = probs.argmax(1)
     if kind == "misclassified":
         wrong = misclassified(probs, true)  # the most confident mistakes first
