@@ -45,6 +45,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import logging
 import math
 import multiprocessing
 import os
@@ -350,6 +351,10 @@ def _optuna() -> Any:
     except ImportError:
         raise MnistlabError("a search needs Optuna: pip install 'mnistlab[search]'") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    # Ctrl-C or SIGTERM (raised as KeyboardInterrupt) landing while SQLAlchemy returns a connection
+    # to its pool makes the pool log a traceback ("Exception during reset"); the stop itself is
+    # reported in one line, and a real storage error still raises from Optuna's own calls.
+    logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
     return optuna
 
 
