@@ -29,7 +29,8 @@ ANSI = "\x1b["
 LISTINGS = {
     "models": ["name", "params", "source", "description"],
     "datasets": ["name", "classes", "train", "test", "location", "size", "status", "check"],
-    "runs": ["run_id", "experiment", "variant", "seed", "member", "status", "test_accuracy", "epochs", "started"],
+    "runs": ["run_id", "experiment", "variant", "seed", "member", "status", "test_accuracy", "epochs", "started",
+             "quick"],
     "compare": list(COLUMNS),
 }
 

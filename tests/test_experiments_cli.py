@@ -455,6 +455,19 @@ def test_compare_after_only_quick_runs_says_what_exists(tmp_path: Path, data_dir
     assert [r["n"] for r in json.loads(capsys.readouterr().out)] == [1, 2]
     assert main(["compare", "cli", "--quick"]) == 2  # --quick needs the file: it names the quick cells
     assert "give the .toml file" in capsys.readouterr().err
+    # the listing marks smoke runs, there and in `show`; a full-size run is not marked
+    assert main(["run", str(exp), "--data-dir", str(data_dir)]) == 0
+    capsys.readouterr()
+    assert main(["runs", "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert sorted(r["quick"] for r in listed) == [False] * 3 + [True] * 3
+    assert main(["runs"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert "smoke" in table[0] and sum(line.rstrip().endswith("yes") for line in table[1:]) == 3
+    smoke = next(r["run_id"] for r in listed if r["quick"])
+    full = next(r["run_id"] for r in listed if not r["quick"])
+    assert main(["show", smoke]) == 0 and "size of a --quick smoke run" in capsys.readouterr().out
+    assert main(["show", full]) == 0 and "smoke" not in capsys.readouterr().out
 
 
 def test_run_stacks_committee_members_when_asked(tmp_path: Path, data_dir: Path, capsys) -> None:

@@ -279,6 +279,15 @@ def current_runs(runs: Sequence[RunRecord], keys: Collection[str] | None = None)
     return [r for r in runs if counted[(r.variant, r.config_hash)] is r]
 
 
+def smoke_run(run: RunRecord) -> bool:
+    """Whether ``run`` has the size of a ``--quick`` smoke run (:func:`~mnistlab.experiments.is_quick`);
+    False for a config that cannot say (damaged, or no run config at all)."""
+    try:
+        return bool(run.config) and is_quick(run.config)
+    except Exception:  # noqa: BLE001 - a damaged config is no smoke run; `show` says what is wrong with it
+        return False
+
+
 def left_out(runs: Sequence[RunRecord]) -> int:
     """How many ended runs of an experiment (``runs``, in start order) :func:`current_runs` leaves
     out by name, as another setting of their variant: an older version of it, or ``--quick`` smoke

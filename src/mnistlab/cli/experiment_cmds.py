@@ -253,7 +253,8 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
                Column("seed", "seed", right=True), Column("member", "member", right=True),
                Column("status", "status", whole=True),
                Column("test_accuracy", "test acc", lambda a: f"{100 * a:.2f}%", right=True),
-               Column("epochs", "epochs", right=True), Column("started", "started", lambda t: t[:16].replace("T", " ")))
+               Column("epochs", "epochs", right=True), Column("started", "started", lambda t: t[:16].replace("T", " ")),
+               Column("quick", "smoke", lambda q: "yes" if q else ""))  # (added last: readers by position)
 
 
 @click.command("runs")
@@ -263,8 +264,9 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
 @click.option("--status", "-s", default=None, help="Only runs with this status (running, finished, ...).")
 @format_option()
 def runs_cmd(store: str | None, experiment: str | None, status: str | None, fmt: str) -> None:
-    """List recorded runs, oldest first."""
-    from mnistlab.comparison import resolve_experiment
+    """List recorded runs, oldest first; "smoke" marks the size of a --quick smoke run (1 epoch,
+    at most 300 training images), which comparisons by name leave out beside full-size runs."""
+    from mnistlab.comparison import resolve_experiment, smoke_run
 
     st = open_store(store)
     name = None if experiment is None else resolve_experiment(st, experiment).name
@@ -274,7 +276,8 @@ def runs_cmd(store: str | None, experiment: str | None, status: str | None, fmt:
         rows.append({"run_id": r.run_id, "experiment": r.experiment, "variant": r.variant, "seed": r.seed,
                      "member": r.member, "status": r.status, "test_accuracy": acc if isinstance(acc, float) else None,
                      "epochs": r.metrics.get("epochs_run", len(r.history) or None),
-                     "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(r.created_at))})
+                     "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(r.created_at)),
+                     "quick": smoke_run(r)})
     emit(rows, RUN_COLUMNS, fmt, empty="no runs")
 
 
@@ -283,12 +286,16 @@ def runs_cmd(store: str | None, experiment: str | None, status: str | None, fmt:
 @_STORE
 def show_cmd(run_id: str, store: str | None) -> None:
     """Show one run: status, metrics, environment, history and config (any unique id prefix)."""
+    from mnistlab.comparison import smoke_run
     from mnistlab.store import ENDED
 
     st = open_store(store)
     r = st.get(run_id)
     click.echo(f"run {r.run_id}  experiment {r.experiment}  variant {r.variant}  seed {r.seed}  member {r.member}")
     click.echo(f"status {r.status}" + (f": {r.message}" if r.message else ""))
+    if smoke_run(r):
+        click.echo("size of a --quick smoke run (1 epoch, at most 300 training images): comparisons by name "
+                   "leave it out where its variant has a full-size run")
     took = ""
     if r.finished_at:
         secs = r.finished_at - r.created_at
