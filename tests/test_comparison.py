@@ -521,7 +521,8 @@ def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: 
     running = store.start_run(experiment="train", variant="seed000-cnn", seed=9, member=0, config=base,
                               config_hash="r")
     store.save_committee(CommitteeRecord("train", "seed000-cnn", 0, 0.95, slow_ids, [0.9, 0.92], 1.0))
-    rows = compare_runs(store, [*slow_ids, *(i[:6] for i in fast_ids), fast_ids[0], running])
+    with pytest.warns(UserWarning, match="still running, so not compared"):
+        rows = compare_runs(store, [*slow_ids, *(i[:6] for i in fast_ids), fast_ids[0], running])
     by = {r["variant"]: r for r in rows}  # one experiment: named by variant, and by what differs where needed
     lr = f"{base['train']['lr']:g}"
     assert list(by) == [f"seed000-cnn (lr={lr})", "seed000-cnn (lr=0.01)"]
@@ -531,6 +532,16 @@ def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: 
     assert quick["test_acc_std"] == pytest.approx(0.01) and quick["vs_best"] == "below"
     assert slow["committee_acc"] == pytest.approx(0.95) and quick["committee_acc"] is None
     assert set(slow["run_ids"]) == set(slow_ids)
+    again = _chosen_run(store, fast, "train", "seed000-cnn", 0, 0.83)  # a rerun: the same config and seed
+    with pytest.warns(UserWarning, match=f"still running, so not compared: {running}"):
+        rows = compare_runs(store, [*fast_ids, again, running])
+    assert rows[0]["n"] == 4 and again in rows[0]["run_ids"]  # every chosen run counts
+    wide = {**fast, "model": {**fast["model"], "layers": list(fast["model"]["layers"])}}
+    wide["model"]["layers"][-2] = {**wide["model"]["layers"][-2], "name": "renamed"}  # layers differ, same length
+    odd = _chosen_run(store, wide, "train", "seed000-cnn", 0, 0.1)
+    rows = compare_runs(store, [fast_ids[0], odd])
+    assert len(rows) == 2 and [r["n"] for r in rows] == [1, 1]  # two settings, two rows, whatever their names
+    assert len({r["variant"] for r in rows}) == 2
     rows = compare_runs(store, [slow_ids[0], other])  # two experiments: experiment/variant
     assert [r["variant"] for r in rows] == ["train/seed000-cnn", "tiny/cnn"]
     assert rows[0]["committee_acc"] is None  # a committee counts only with all its members chosen

@@ -76,7 +76,7 @@ def test_a_lost_database_is_rebuilt_from_the_run_folders_whole(tmp_path: Path, c
     assert main(["reindex", "--store", str(tmp_path)]) == 0
     out, err = capsys.readouterr()
     assert out.splitlines() == [f"added 5 runs and 1 committee record to {tmp_path / 'runs.sqlite'}",
-                                "1 of them had been running in a process that has ended: marked interrupted"]
+                                "1 of the runs added had been running in a process that has ended: marked interrupted"]
     assert err == ""
     after_runs, after_committees = _everything(tmp_path)
     assert after_committees == before_committees
@@ -100,7 +100,7 @@ def test_a_damaged_database_is_kept_aside_and_rebuilt(tmp_path: Path, content: b
     _lose(tmp_path)
     (tmp_path / "runs.sqlite").write_bytes(content)
     assert main(["runs", "--store", str(tmp_path)]) != 0
-    assert "`mnistlab reindex` rebuilds it" in capsys.readouterr().err
+    assert f"`mnistlab reindex --store {tmp_path}` rebuilds it" in capsys.readouterr().err  # the store given
     assert main(["reindex", "--store", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     aside = [f for f in tmp_path.iterdir() if f.name.startswith("runs.sqlite.damaged-")]
@@ -172,12 +172,25 @@ def _damage(folder: Path, how: str) -> None:
         (folder / "config.json").write_text("[]")
     elif how == "history damaged":
         (folder / "history.json").write_text('[{"epoch"')
+    elif how == "NaN time":
+        record.write_text(json.dumps({**row, "created_at": float("nan")}))
+    elif how == "time out of range":
+        record.write_text(json.dumps({**row, "created_at": 1e20}))
+    elif how == "huge pid":
+        record.write_text(json.dumps({**row, "pid": 2**70}))
+    elif how == "a FIFO":
+        record.unlink()
+        os.mkfifo(record)
+    elif how == "a folder":
+        record.unlink()
+        record.mkdir()
     else:
         raise AssertionError(how)
 
 
 HOW = ["no record", "not JSON", "not UTF-8", "a list", "nested", "wrong type", "a bool", "missing field",
-       "another run's", "unknown status", "no config", "config a list", "history damaged"]
+       "another run's", "unknown status", "no config", "config a list", "history damaged", "NaN time",
+       "time out of range", "huge pid", "a FIFO", "a folder"]
 
 
 @pytest.mark.parametrize("how", HOW)
@@ -196,6 +209,7 @@ def test_a_folder_that_cannot_be_read_is_skipped_with_one_warning_and_the_rest_i
     assert out.startswith("added 1 run and 0 committee records")
     assert [r.run_id for r in RunStore(tmp_path).runs()] == [good]
     assert (tmp_path / "runs" / bad).is_dir()  # skipped, never deleted
+    assert main(["runs", "--store", str(tmp_path)]) == 0 and good in capsys.readouterr().out  # and readable
 
 
 def test_a_finished_run_whose_metrics_are_gone_comes_back_failed_saying_so(tmp_path: Path) -> None:
@@ -257,6 +271,11 @@ def test_reindex_refuses_what_it_cannot_rebuild(tmp_path: Path, capsys) -> None:
     with pytest.raises(StoreError, match="newer mnistlab"):
         RunStore.reindex(tmp_path / "new")
     assert not list((tmp_path / "new").glob("*.damaged-*"))  # a newer store is not "damaged"
+    (tmp_path / "link").mkdir()
+    RunStore(tmp_path / "link").close()
+    (tmp_path / "link" / "runs" / "0123456789").symlink_to(tmp_path / "new" / "runs")
+    skipped = RunStore.reindex(tmp_path / "link").skipped  # a link into another store is not this store's run
+    assert skipped == [("runs/0123456789", "a link: copy the run's folder into the store instead")]
 
 
 def test_the_migration_writes_the_files_of_runs_recorded_before(tmp_path: Path) -> None:
@@ -291,3 +310,85 @@ def test_progress_goes_to_the_folder_until_the_history_replaces_it(tmp_path: Pat
     assert not (tmp_path / "runs" / rid / PROGRESS_FILE).exists()
     assert json.loads((tmp_path / "runs" / rid / RECORD_FILE).read_text())["status"] == "finished"
     assert os.stat(tmp_path / "runs" / rid / RECORD_FILE).st_size < 2000
+
+
+def test_a_run_that_ended_while_its_database_was_lost_is_brought_up_to_date(tmp_path: Path, capsys) -> None:
+    """Lost while a run trains: the run's end goes to its folder (and to the old file, unlinked), and
+    a rebuild made before the run ended still learns how it ended from the folder."""
+    store = RunStore(tmp_path)
+    live = _add(store, "live", status="running")
+    _lose(tmp_path)
+    RunStore.reindex(tmp_path)
+    assert RunStore(tmp_path).get(live).status == "running"  # its process (this one) lives
+    store.finish_run(live, status="finished", history=[{"epoch": 1}], metrics={"test_accuracy": 0.75}, env={"a": 1},
+                     predictions=np.full((4, 10), 0.1, np.float32))  # into the old, unlinked database
+    store.close()
+    assert main(["reindex", "--store", str(tmp_path)]) == 0
+    assert "1 run had ended without the database hearing" in capsys.readouterr().out
+    rec = RunStore(tmp_path).get(live)
+    assert (rec.status, rec.metrics, rec.history, rec.env) == ("finished", {"test_accuracy": 0.75}, [{"epoch": 1}],
+                                                              {"a": 1})
+
+
+def test_a_run_ends_in_its_folder_even_when_the_database_is_damaged_by_then(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    rid = _add(store, status="running")
+    store.close()
+    _lose(tmp_path)
+    (tmp_path / "runs.sqlite").write_bytes(b"garbage" * 300)
+    store = RunStore.__new__(RunStore)  # the process that started the run, whose database then broke
+    store.root, store.db_path, store.read_only = tmp_path, tmp_path / "runs.sqlite", False
+    store._con = sqlite3.connect(tmp_path / "runs.sqlite", isolation_level=None)
+    with pytest.raises(StoreError):
+        store.finish_run(rid, status="finished", history=[{"epoch": 1}], metrics={"test_accuracy": 0.6}, env={},
+                         predictions=np.full((4, 10), 0.1, np.float32), weights={"w": torch.ones(2)})
+    folder = tmp_path / "runs" / rid  # the result is in the folder: the notebook, whatever its index
+    assert {"history.json", "metrics.json", "predictions.npy", "weights.safetensors"} <= {f.name for f in folder.iterdir()}
+    assert json.loads((folder / RECORD_FILE).read_text())["status"] == "finished"
+    RunStore.reindex(tmp_path)
+    assert RunStore(tmp_path).get(rid).metrics["test_accuracy"] == 0.6
+
+
+def test_a_store_whose_last_commit_was_cut_short_is_recovered_not_called_damaged(tmp_path: Path) -> None:
+    """A rollback-journal store (where WAL is not available) with a hot journal: opening it for
+    writing rolls the journal back; it is not moved aside."""
+    store = RunStore(tmp_path)
+    ids = [_add(store, f"v{i}") for i in range(3)]
+    store.close()
+    con = sqlite3.connect(tmp_path / "runs.sqlite", isolation_level=None)
+    con.execute("PRAGMA journal_mode = DELETE")
+    con.close()
+    db = tmp_path / "runs.sqlite"
+    before = db.read_bytes()
+    con = sqlite3.connect(db, isolation_level=None)
+    con.execute("PRAGMA cache_size = 1")
+    con.execute("BEGIN IMMEDIATE")
+    con.execute("UPDATE runs SET message = ?", ("x" * 5000,))  # spills: the journal is hot, the file half-written
+    journal = (tmp_path / "runs.sqlite-journal").read_bytes()
+    changed = db.read_bytes()
+    con.execute("ROLLBACK")
+    con.close()
+    db.write_bytes(changed)  # as a crash left it: the changed pages, and the journal that undoes them
+    (tmp_path / "runs.sqlite-journal").write_bytes(journal)
+    assert db.read_bytes() != before or journal
+    done = RunStore.reindex(tmp_path)
+    assert done.kept_aside is None and not list(tmp_path.glob("*.damaged-*"))
+    assert sorted(r.run_id for r in RunStore(tmp_path).runs()) == sorted(ids)
+    assert all(r.message == "" for r in RunStore(tmp_path).runs())  # rolled back
+
+
+def test_two_reindexes_of_one_damaged_database_keep_the_original(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    ids = [_add(store), _add(store, "w")]
+    store.close()
+    _lose(tmp_path)
+    (tmp_path / "runs.sqlite").write_bytes(b"the original" * 100)
+    ctx = multiprocessing.get_context("spawn")
+    procs = [ctx.Process(target=RunStore.reindex, args=(tmp_path,)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(120)
+    kept = [f.read_bytes() for f in tmp_path.glob("runs.sqlite.damaged-*") if not f.name.endswith(("-wal", "-shm"))]
+    assert b"the original" * 100 in kept
+    assert sorted(r.run_id for r in RunStore(tmp_path).runs()) == sorted(ids)

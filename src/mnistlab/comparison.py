@@ -199,12 +199,12 @@ def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
     A row is named by its variant; by ``experiment/variant`` when the runs come from several
     experiments; and where two rows would share a name (`mnistlab train` runs of one model with
     another ``lr``, say), by what their configs set differently: ``seed000-cnn (lr=0.01)``.
+    Every chosen run counts (two runs of one config and seed too); one named twice counts once,
+    and runs still running are left out with a :class:`~mnistlab.errors.ReportWarning`.
     Raises StoreError for an unknown or ambiguous id (nothing is shown then), and when every
     chosen run is still running.
     """
     from dataclasses import replace
-
-    from mnistlab.experiments import variant_setting
 
     known = store.experiments()
     for given in run_ids:
@@ -215,20 +215,32 @@ def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
     if not ended:
         raise StoreError(f"nothing to compare: the {len(recs)} chosen run{'s' * (len(recs) != 1)} "
                          f"{'are' if len(recs) != 1 else 'is'} still running")
-    groups: dict[tuple[str, str, str], list[RunRecord]] = {}
-    for r in ended:
-        groups.setdefault((r.experiment, r.variant, variant_setting(r.config)), []).append(r)
+    if len(ended) < len(recs):
+        import warnings
+
+        from mnistlab.errors import ReportWarning
+
+        warnings.warn(f"still running, so not compared: {', '.join(r.run_id for r in recs if r.status == 'running')}",
+                      ReportWarning, stacklevel=2)
+    groups: dict[tuple[str, str, int], list[RunRecord]] = {}
+    for r in ended:  # one group per setting (same_setting: also where a fixed split seed equals one seed)
+        key = next((k for k, g in groups.items() if k[:2] == (r.experiment, r.variant) and same_setting(g[0].config,
+                                                                                                         r.config)),
+                   (r.experiment, r.variant, len(groups)))
+        groups.setdefault(key, []).append(r)
     labels = _group_labels(groups, several=len({r.experiment for r in ended}) > 1)
     label_of = {r.run_id: labels[key] for key, members in groups.items() for r in members}
     chosen = set(label_of)
     comms = [replace(c, variant=label_of[c.member_ids[0]]) for e in sorted({r.experiment for r in ended})
              for c in store.committees(e) if c.member_ids and set(c.member_ids) <= chosen]
-    return Comparison([replace(r, variant=label_of[r.run_id]) for r in ended], comms).rows()
+    # each chosen run counts: two runs of one config and seed (a rerun) are two samples here
+    return Comparison([replace(r, variant=label_of[r.run_id], config_hash=r.run_id) for r in ended], comms).rows()
 
 
-def _group_labels(groups: Mapping[tuple[str, str, str], Sequence[RunRecord]], *, several: bool) -> dict[Any, str]:
+def _group_labels(groups: Mapping[tuple[str, str, int], Sequence[RunRecord]], *, several: bool) -> dict[Any, str]:
     """Each group's row name: its variant (``experiment/variant`` with ``several`` experiments),
-    and where groups share one, what their configs set differently (seeds aside), else #1, #2..."""
+    and where groups share one, what their configs set differently (seeds aside), with #1, #2...
+    where that still does not tell them apart (a fourth key, or two lists of layers of one length)."""
     from mnistlab.experiments import derive_name
 
     names = {key: f"{key[0]}/{key[1]}" if several else key[1] for key in groups}
@@ -243,6 +255,10 @@ def _group_labels(groups: Mapping[tuple[str, str, str], Sequence[RunRecord]], *,
         for i, k in enumerate(keys, 1):
             said = derive_name({d: flat[k].get(d) for d in differ[:3]}) if differ else f"#{i}"
             out[k] = f"{name} ({said}{',...' if len(differ) > 3 else ''})"
+        shown = Counter(out[k] for k in keys)  # rows are grouped by name: two settings never share one
+        for i, k in enumerate(keys, 1):
+            if shown[out[k]] > 1:
+                out[k] = f"{out[k]} #{i}"
     return out
 
 

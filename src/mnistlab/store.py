@@ -181,19 +181,27 @@ def _migrate_4_to_5(con: sqlite3.Connection) -> None:
 def _migrate_5_to_6(con: sqlite3.Connection) -> None:
     """Every run's row and every committee are also kept in files in the run folders
     (``RECORD_FILE``, ``COMMITTEE_FILE``), from which :meth:`RunStore.reindex` rebuilds a lost
-    database: written here for what was recorded before. A row whose folder is gone (or cannot be
-    written) is left as it is: the database still has it."""
-    root = Path(con.execute("PRAGMA database_list").fetchone()[2]).parent
+    database. No table changes: :func:`_keep_files_of_rows` writes the files of what was recorded
+    before, once this migration has committed (not while it holds the write lock)."""
+
+
+def _keep_files_of_rows(con: sqlite3.Connection, root: Path) -> None:
+    """Write ``RECORD_FILE`` (and ``PROGRESS_FILE`` for a run that never ended) and the committee
+    files of the rows recorded before schema 6, from the rows as they are (a damaged JSON column
+    is written as empty, not as the "failed" :func:`_record` reads it as). A row whose folder is
+    gone, or cannot be written, is left as it is: the database still has it."""
     cols = [r[1] for r in con.execute("PRAGMA table_info(runs)")]
     for row in con.execute("SELECT * FROM runs").fetchall():
-        rec = _record(cols, row)
+        d = dict(zip(cols, row))
+        rec = RunRecord(**{k: d[k] for k in _RECORD_TYPES if k in d and k != "env"}, config={},
+                        env=_json_or(d.get("env"), dict), history=_json_or(d.get("history"), list))
         folder = root / "runs" / rec.run_id
         try:
-            if folder.is_dir():
+            if folder.is_dir() and not (folder / RECORD_FILE).exists():
                 _keep_record(root, rec)
                 if rec.history and not (folder / "history.json").exists():  # a run that never ended
                     _write_json(folder / PROGRESS_FILE, rec.history)
-        except OSError:
+        except (OSError, TypeError):  # a folder that cannot be written, a row of the wrong types
             pass
     for row in con.execute("SELECT experiment, variant, repeat, accuracy, member_ids, member_accuracies, created_at,"
                            " val_accuracy FROM committees").fetchall():
@@ -202,6 +210,15 @@ def _migrate_5_to_6(con: sqlite3.Connection) -> None:
                                                   json.loads(row[5]), row[6], row[7]))
         except (TypeError, ValueError):  # a damaged row: the database keeps it as it is
             pass
+
+
+def _json_or(text: Any, kind: type) -> Any:
+    """The JSON value of ``text`` if it is a ``kind``, else an empty ``kind``."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):
+        return kind()
+    return value if isinstance(value, kind) else kind()
 
 
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3,
@@ -233,8 +250,9 @@ class Removal:
 class Reindexed:
     """What :meth:`RunStore.reindex` did: the runs it added to the database (ids), how many
     committee records, the run folders and files it could not read (name, why), where it moved a
-    damaged database (None: there was none), the runs the database lists whose folder is gone, and
-    how many added runs it marked ``interrupted`` (their process had ended)."""
+    damaged database (None: there was none), the runs the database lists whose folder is gone,
+    how many added runs it marked ``interrupted`` (their process had ended), and how many rows it
+    brought up to date from their folders."""
 
     added: list[str]
     committees: int
@@ -242,6 +260,7 @@ class Reindexed:
     kept_aside: Path | None
     without_folder: list[str]
     interrupted: int
+    updated: int = 0  # rows of runs that had ended without the database hearing, now as their folders say
 
 
 # ---------------------------------------------------------------------------------- the store
@@ -303,7 +322,10 @@ class RunStore:
             con.execute("PRAGMA journal_mode = DELETE")
         con.execute("PRAGMA synchronous = NORMAL")
         with self._write() as c:
-            self._ensure_schema(c)
+            before = self._ensure_schema(c)
+        if before < 6:  # the files of the rows recorded before (_migrate_5_to_6), outside the write lock
+            with self._errors("write the run folders' records"):
+                _keep_files_of_rows(con, self.root)
 
     def _open_read_only(self) -> None:
         """SQLite's read-only mode; ``immutable`` where even that needs to write (a WAL store on a
@@ -320,7 +342,8 @@ class RunStore:
             raise StoreError(f"{self.db_path}: the store is read-only and its schema ({self._version(con)}) is not "
                              f"this mnistlab's ({SCHEMA_VERSION}): open it once where it can be written")
 
-    def _ensure_schema(self, con: sqlite3.Connection) -> None:
+    def _ensure_schema(self, con: sqlite3.Connection) -> int:
+        """Create or migrate the tables to ``SCHEMA_VERSION``; the version the file had."""
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "schema_version" not in tables:
             if tables:
@@ -335,10 +358,12 @@ class RunStore:
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.db_path}: written by a newer mnistlab (schema {version} > {SCHEMA_VERSION}); "
                              "upgrade mnistlab")
+        before = version
         while version < SCHEMA_VERSION:
             MIGRATIONS[version](con)
             version += 1
             con.execute("UPDATE schema_version SET version = ?", (version,))
+        return before
 
     def _version(self, con: sqlite3.Connection) -> int:
         row = con.execute("SELECT version FROM schema_version").fetchone()
@@ -390,8 +415,8 @@ class RunStore:
             if self.read_only and "readonly" in msg.replace("-", "").replace(" ", ""):
                 msg = "the store is read-only here (its folder or runs.sqlite cannot be written)"
             elif "not a database" in msg or "malformed" in msg or "disk image" in msg:
-                msg = ("not a mnistlab run store (the file is damaged or not SQLite): `mnistlab reindex` rebuilds "
-                       "it from the run folders (keeping this file aside), or use --store")
+                msg = ("not a mnistlab run store (the file is damaged or not SQLite): `mnistlab reindex --store "
+                       f"{self.root}` rebuilds it from the run folders (keeping this file aside), or use another --store")
             raise StoreError(f"{self.db_path}: cannot {what}: {msg}") from None
         except sqlite3.Error as exc:
             raise StoreError(f"{self.db_path}: cannot {what}: {exc}") from None
@@ -448,8 +473,7 @@ class RunStore:
         """
         if status not in FINAL_STATUSES:
             raise StoreError(f'unknown final status "{status}"; expected one of {", ".join(FINAL_STATUSES)}')
-        row = self.get(run_id)
-        folder = self.artifact_dir(row.run_id, must_exist=False)
+        folder = self.artifact_dir(run_id, must_exist=False)
         ended = time.time()
         try:
             folder.mkdir(parents=True, exist_ok=True)
@@ -465,23 +489,36 @@ class RunStore:
 
                 tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
                 write_atomic(folder / "weights.safetensors", lambda p: save_file(tensors, str(p)))
-            _keep_record(self.root, RunRecord(**{**row.__dict__, "status": status, "env": env, "message": message,
-                                                 "finished_at": ended}))
         except Exception as exc:  # OSError, or safetensors' own error type for the same I/O failures
             # A full disk, say: the numbers still go into the database row below; only the files
             # are missing, and the status says so (figures that need weights will not work).
             status = "failed"
             detail = getattr(exc, "strerror", None) or " ".join(str(exc).split())
             message = f"metrics recorded, but the run's files could not be written: {detail}"
+        self._keep_final_record(run_id, status=status, env=env, message=message, finished_at=ended)
         with self._errors("record the run"), self._write() as con:
             cur = con.execute(
                 "UPDATE runs SET status = ?, history = ?, metrics = ?, env = ?, message = ?, finished_at = ?,"
                 " config = COALESCE(?, config) WHERE run_id = ?",
                 (status, _dumps(history), _dumps(metrics), _dumps(env), message, ended,
-                 None if config is None else _dumps(config), row.run_id),
+                 None if config is None else _dumps(config), run_id),
             )
             if cur.rowcount != 1:
                 raise StoreError(f'no run "{run_id}" in {self.root}')
+
+    def _keep_final_record(self, run_id: str, **final: Any) -> None:
+        """Update the run's ``RECORD_FILE`` with how it ended (``final``: status, env, message,
+        finished_at), from the file its start wrote, or the database's row for a run started
+        before stores kept one. Best effort, after its artifacts: the database gets the same, and
+        a run whose file still says running is rebuilt as interrupted."""
+        try:
+            try:
+                rec = _folder_record(self.root / "runs" / run_id, row_only=True)
+            except StoreError:
+                rec = self.get(run_id)
+            _keep_record(self.root, RunRecord(**{**rec.__dict__, **final}))
+        except (OSError, StoreError):
+            pass
 
     def record_progress(self, run_id: str, history: list[dict[str, Any]]) -> None:
         """Replace a ``running`` run's history with the epochs done so far (one small write per
@@ -534,30 +571,46 @@ class RunStore:
         finally:
             cls._reindexing = False
         with store:
-            added, skipped = store._index_folders()
+            added, updated, skipped = store._index_folders()
             committees = store._index_committees(skipped)
             with store._errors("read"):
                 ids = [r[0] for r in store._conn.execute("SELECT run_id FROM runs ORDER BY created_at")]
             gone = [i for i in ids if not (root / "runs" / i).is_dir()]
-            interrupted = store.mark_stale()
-        return Reindexed(added, committees, skipped, aside, gone, interrupted)
+            ended = sum(r.status == "running" and not process_alive(r.pid, r.host) for r in added)
+            store.mark_stale()
+        return Reindexed([r.run_id for r in added], committees, skipped, aside, gone, ended, updated)
 
-    def _index_folders(self) -> tuple[list[str], list[tuple[str, str]]]:
-        """Add the run folders the database lacks; their ids, and the folders skipped with why."""
-        with self._errors("read"):
-            known = {r[0] for r in self._conn.execute("SELECT run_id FROM runs")}
-        recs, skipped = [], []
-        for folder in sorted((self.root / "runs").iterdir()):
-            if not re.fullmatch(r"[0-9a-f]{10}", folder.name) or folder.name in known or not folder.is_dir():
-                continue  # not a run folder (another tool's), or indexed already
-            try:
-                recs.append(_folder_record(folder))
-            except StoreError as why:
-                skipped.append((f"runs/{folder.name}", str(why)))
+    def _index_folders(self) -> tuple[list[RunRecord], int, list[tuple[str, str]]]:
+        """Add the run folders the database lacks, and update the rows of runs that ended without
+        the database hearing (it says ``running``, or interrupted because its process was gone;
+        the folder says how the run ended: a database lost while it trained); the records added,
+        how many rows were updated, and the folders skipped with why. One write transaction: a
+        run that starts meanwhile is in the database already or waits for it."""
+        folders = [f for f in sorted((self.root / "runs").iterdir()) if re.fullmatch(r"[0-9a-f]{10}", f.name)]
+        added, updated, skipped = [], 0, []
         with self._errors("rebuild the index"), self._write() as con:
-            for rec in recs:
-                _insert(con, rec)
-        return [r.run_id for r in recs], skipped
+            rows = {r[0]: (r[1], r[2]) for r in con.execute("SELECT run_id, status, message FROM runs")}
+            for folder in folders:
+                row = rows.get(folder.name)
+                if row is not None and not (row[0] == "running" or row == ("interrupted", ENDED)):
+                    continue  # indexed, and ended as the database knows
+                if folder.is_symlink() or not folder.is_dir():
+                    if row is None and folder.is_symlink():
+                        skipped.append((f"runs/{folder.name}", "a link: copy the run's folder into the store instead"))
+                    continue
+                try:
+                    rec = _folder_record(folder)
+                except StoreError as why:
+                    if row is None and not _starting(folder):
+                        skipped.append((f"runs/{folder.name}", str(why)))
+                    continue
+                if row is not None:
+                    if rec.status in FINAL_STATUSES and rec.status != row[0]:
+                        _update(con, rec)
+                        updated += 1
+                elif _insert(con, rec, skipped):
+                    added.append(rec)
+        return added, updated, skipped
 
     def _index_committees(self, skipped: list[tuple[str, str]]) -> int:
         """Add the committee records whose files the run folders hold and whose members are all in
@@ -887,8 +940,36 @@ def _running(run_id: str, experiment: str, variant: str, seed: int, member: int,
                      host=socket.gethostname())
 
 
-def _insert(con: sqlite3.Connection, rec: RunRecord) -> None:
-    """Add ``rec`` as a row of the runs table."""
+def _insert(con: sqlite3.Connection, rec: RunRecord, skipped: list[tuple[str, str]] | None = None) -> bool:
+    """Add ``rec`` as a row of the runs table; with ``skipped`` (reindexing), a row SQLite refuses
+    is added there, with why, and False returned."""
+    try:
+        _insert_row(con, rec)
+    except (sqlite3.Error, OverflowError, TypeError) as exc:
+        if skipped is None:
+            raise
+        skipped.append((f"runs/{rec.run_id}", f"its record cannot go into the database: {first_line(exc)[:120]}"))
+        return False
+    return True
+
+
+def _update(con: sqlite3.Connection, rec: RunRecord) -> None:
+    """Replace the row of ``rec``'s run with how its folder says it ended (reindexing)."""
+    con.execute("UPDATE runs SET status = ?, message = ?, env = ?, finished_at = ?, history = ?, metrics = ?, config = ?"
+                " WHERE run_id = ?", (rec.status, rec.message, _dumps(rec.env), rec.finished_at, _dumps(rec.history),
+                                      _dumps(rec.metrics), _dumps(rec.config), rec.run_id))
+
+
+def _starting(folder: Path) -> bool:
+    """Whether ``folder`` is a run being started now: made in the last minute, and holding only
+    its config so far (its row and record are a moment away)."""
+    try:
+        return time.time() - folder.stat().st_mtime < 60 and {f.name for f in folder.iterdir()} <= {"config.json"}
+    except OSError:
+        return False
+
+
+def _insert_row(con: sqlite3.Connection, rec: RunRecord) -> None:
     con.execute(
         "INSERT INTO runs (run_id, experiment, variant, seed, member, config, config_hash, status, history,"
         " metrics, env, created_at, finished_at, message, repeat, pid, host)"
@@ -937,10 +1018,17 @@ def _keep_committee(root: Path, rec: CommitteeRecord) -> None:
         pass
 
 
+_MOST_JSON = 256 * 2**20  # bytes: a run's JSON files are kilobytes (a long history, a few megabytes)
+
+
 def _read_json(path: Path, kind: type, *, optional: bool = False) -> Any:
     """The JSON value of type ``kind`` (dict or list) in ``path``; ``kind()`` for a missing
     ``optional`` file; else StoreError saying what is wrong with it."""
     try:
+        if path.exists() and not path.is_file():  # a FIFO would block the read, a device never end it
+            raise StoreError(f"{path.name} is not a file")
+        if path.stat().st_size > _MOST_JSON:
+            raise StoreError(f"{path.name} is {path.stat().st_size:,} bytes: not a file mnistlab wrote")
         value = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         if optional:
@@ -953,26 +1041,45 @@ def _read_json(path: Path, kind: type, *, optional: bool = False) -> Any:
     return value
 
 
-def _folder_record(folder: Path) -> RunRecord:
+_INT64 = 2**63  # SQLite's INTEGER range: a larger number in a record.json cannot go into its row
+_LATEST = 4e9  # unix seconds (year 2096): a later (or non-finite) time in a record.json is damage
+
+
+def _checked_row(row: dict[str, Any], folder: Path) -> None:
+    """StoreError unless ``row`` (a ``RECORD_FILE``'s object) is the row of the run in ``folder``,
+    with every field of its type and in range (whole numbers SQLite holds, times after 1970 and
+    before ``_LATEST``, a known status)."""
+    for key, kinds in _RECORD_TYPES.items():
+        value = row.get(key)
+        if not isinstance(value, kinds) or isinstance(value, bool):
+            raise StoreError(f"{RECORD_FILE}: {key} is missing or not a {kinds[0].__name__}")
+        if isinstance(value, int) and not -_INT64 <= value < _INT64:
+            raise StoreError(f"{RECORD_FILE}: {key} is out of range ({str(value)[:24]})")
+        if key in ("created_at", "finished_at") and isinstance(value, (int, float)) and not 0 < value < _LATEST:
+            raise StoreError(f"{RECORD_FILE}: {key} is not a time ({str(value)[:24]})")
+    if row["run_id"] != folder.name:
+        raise StoreError(f"{RECORD_FILE} is run {row['run_id'][:16]}'s, but its folder is {folder.name}")
+    if row["status"] not in STATUSES:
+        raise StoreError(f'{RECORD_FILE}: unknown status "{row["status"][:20]}"')
+
+
+def _folder_record(folder: Path, *, row_only: bool = False) -> RunRecord:
     """The run recorded in ``folder``: its ``RECORD_FILE`` and ``config.json``, with
     ``history.json`` (or, for a run that never ended, ``PROGRESS_FILE``) and ``metrics.json``
-    where the run wrote them. StoreError says why not.
+    where the run wrote them (``row_only``: the record alone). StoreError says why not.
     A run recorded as finished whose metrics file is gone comes back ``failed``, saying so."""
     if not (folder / RECORD_FILE).exists():
         raise StoreError(f"no {RECORD_FILE}: its row was only in the database (a run recorded before stores kept "
                          "one, in a store not opened since), or the folder was cut short")
     row = _read_json(folder / RECORD_FILE, dict)
-    for key, kinds in _RECORD_TYPES.items():
-        if not isinstance(row.get(key), kinds) or isinstance(row.get(key), bool):
-            raise StoreError(f"{RECORD_FILE}: {key} is missing or not a {kinds[0].__name__}")
-    if row["run_id"] != folder.name:
-        raise StoreError(f"{RECORD_FILE} is run {row['run_id'][:16]}'s, but its folder is {folder.name}")
-    if row["status"] not in STATUSES:
-        raise StoreError(f'{RECORD_FILE}: unknown status "{row["status"][:20]}"')
-    rec = RunRecord(**{k: row[k] for k in _RECORD_TYPES}, config=_read_json(folder / "config.json", dict),
-                    history=_read_json(folder / ("history.json" if (folder / "history.json").exists() else
-                                                 PROGRESS_FILE), list, optional=True),
-                    metrics=_read_json(folder / "metrics.json", dict, optional=True))
+    _checked_row(row, folder)
+    rec = RunRecord(**{k: row[k] for k in _RECORD_TYPES}, config={})
+    if row_only:
+        return rec
+    rec.config = _read_json(folder / "config.json", dict)
+    rec.history = _read_json(folder / ("history.json" if (folder / "history.json").exists() else PROGRESS_FILE),
+                             list, optional=True)
+    rec.metrics = _read_json(folder / "metrics.json", dict, optional=True)
     if rec.status in RESULT_STATUSES and not (folder / "metrics.json").is_file():
         rec.message = f"recorded as {rec.status}, but its metrics.json was gone when the store was reindexed"
         rec.status = "failed"
@@ -998,20 +1105,27 @@ def _committee_file(path: Path) -> CommitteeRecord:
 
 def _database_state(db: Path) -> str:
     """``"missing"`` (no database, or an empty file), ``"ok"`` (a run store SQLite reads whole) or
-    ``"damaged"`` (anything else: truncated, not SQLite, another program's database). Raises
-    StoreError for a store of a newer mnistlab, or a folder where the file should be."""
+    ``"damaged"`` (anything else: truncated, not SQLite, another program's database). Opened for
+    writing, as a store is: a crash's journal or log is applied first, not taken for damage.
+    Raises StoreError for a store of a newer mnistlab, one in use (locked) or that cannot be
+    written, or a folder where the file should be."""
     if db.exists() and not db.is_file():
         raise StoreError(f"{db}: not a file (the run store's database)")
-    wal = db.with_name(DB_FILE + "-wal")
-    if not (wal.is_file() and wal.stat().st_size) and (not db.exists() or db.stat().st_size == 0):
+    logs = [db.with_name(DB_FILE + s) for s in ("-wal", "-journal")]
+    if not any(f.is_file() and f.stat().st_size for f in logs) and (not db.exists() or db.stat().st_size == 0):
         return "missing"  # (a log without its database is damaged: it is kept aside too)
     try:
-        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None)
+        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=rw", uri=True, timeout=60, isolation_level=None)
         try:
             whole = con.execute("PRAGMA quick_check").fetchone()[0] == "ok"
             version = con.execute("SELECT version FROM schema_version").fetchone()
         finally:
             con.close()
+    except sqlite3.OperationalError as exc:
+        if any(w in str(exc) for w in ("locked", "readonly", "unable to open", "disk I/O")):
+            raise StoreError(f"{db}: cannot open it to check it ({exc}): try again when no other mnistlab uses the "
+                             "store, where it can be written") from None
+        return "damaged"  # e.g. "no such table: schema_version": another program's database
     except sqlite3.DatabaseError:
         return "damaged"
     if not whole or version is None or not isinstance(version[0], int):
@@ -1022,9 +1136,10 @@ def _database_state(db: Path) -> str:
 
 
 def _move_aside(db: Path) -> Path:
-    """Rename a damaged database (and its -wal and -shm files) to ``<name>.damaged-<time>``; the new name."""
-    aside = db.with_name(f"{db.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}")
-    for suffix in ("-wal", "-shm", ""):
+    """Rename a damaged database (and its -wal, -shm and -journal files) to
+    ``<name>.damaged-<time>-<pid>``, a name no other process uses; the new name."""
+    aside = db.with_name(f"{db.name}.damaged-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}")
+    for suffix in ("-wal", "-shm", "-journal", ""):
         side = db.with_name(db.name + suffix)
         if side.exists():
             os.replace(side, aside.with_name(aside.name + suffix))

@@ -101,7 +101,8 @@ def with_predictions(who: str, images: np.ndarray, true: np.ndarray, probs: np.n
     PlotError when no row is left; ``who`` (a run, a committee) names it in both messages."""
     has = np.isfinite(probs).all(1)
     if not has.any():
-        raise PlotError(f"{who} has no test predictions (it was not tested: its weights were not finite); "
+        why = "a member was not tested" if who.startswith("the committee") else "it was not tested"
+        raise PlotError(f"{who} has no test predictions ({why}: its weights were not finite); "
                         "`mnistlab show` says how it ended")
     note = None if has.all() else (f"{who}: {int((~has).sum())} of {len(has)} test images have no prediction "
                                    "(their outputs were not finite) and are left out of its figures")

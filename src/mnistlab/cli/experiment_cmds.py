@@ -320,9 +320,10 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
     """Compare the variants of an EXPERIMENT side by side (a .toml file, its name, or a run id),
     or chosen runs: several run ids, from any experiments.
 
-    By name (or a run id): each variant as it was last run. By .toml file: exactly the runs of
-    its current cells. By several run ids: those runs, one row per setting (runs that differ
-    only in their seeds together), named by what their configs set differently where needed.
+    By name (or one run id, standing for its experiment): each variant as it was last run. By
+    .toml file: exactly the runs of its current cells. By several run ids: those runs, one row
+    per setting (runs that differ only in their seeds together), named by what their configs set
+    differently where needed.
     """
     from mnistlab.comparison import compare_experiment, compare_runs, left_out, resolve_experiment
 
@@ -330,7 +331,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
     if len(experiment) > 1:
         if quick:
             raise MnistlabError("compare: --quick goes with one experiment file, not with chosen run ids")
-        _rows_out(compare_runs(st, experiment), f"{len(experiment)} chosen runs", fmt)
+        _rows_out(compare_runs(st, experiment), "chosen runs", fmt)
         return
     ref = resolve_experiment(st, experiment[0])
     _rows_out(compare_experiment(st, ref, quick=quick), ref.name, fmt)
@@ -429,11 +430,15 @@ def reindex_cmd(store: str | None) -> None:
     click.echo(f"added {added} run{'s' * (added != 1)} and {done.committees} committee record"
                f"{'s' * (done.committees != 1)} to {root / DB_FILE}" if added or done.committees or skipped else
                f"{root / DB_FILE} already lists every run folder")
+    if done.interrupted:
+        click.echo(f"{done.interrupted} of the runs added had been running in a process that has ended: "
+                   "marked interrupted")
+    if done.updated:
+        click.echo(f"{done.updated} run{'s' * (done.updated != 1)} had ended without the database hearing (it was "
+                   "lost while they trained): updated from their folders")
     if skipped:
         click.echo(f"{skipped} folder{'s' * (skipped != 1)} or file{'s' * (skipped != 1)} could not be read "
                    "(the warnings above say why)", err=True)
-    if done.interrupted:
-        click.echo(f"{done.interrupted} of them had been running in a process that has ended: marked interrupted")
     if done.without_folder:
         n = len(done.without_folder)
         click.echo(f"note: {n} run{'s' * (n != 1)} in the database {'have' if n != 1 else 'has'} no folder (its "
