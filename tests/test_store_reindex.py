@@ -392,3 +392,23 @@ def test_two_reindexes_of_one_damaged_database_keep_the_original(tmp_path: Path)
     kept = [f.read_bytes() for f in tmp_path.glob("runs.sqlite.damaged-*") if not f.name.endswith(("-wal", "-shm"))]
     assert b"the original" * 100 in kept
     assert sorted(r.run_id for r in RunStore(tmp_path).runs()) == sorted(ids)
+
+
+def _write_runs(root: str, n: int) -> None:
+    store = RunStore(root)
+    for i in range(n):
+        _add(store, f"v{i}")
+
+
+def test_reindex_beside_a_process_recording_runs_neither_fails_nor_warns_nor_doubles(tmp_path: Path) -> None:
+    RunStore(tmp_path).close()
+    writer = multiprocessing.get_context("spawn").Process(target=_write_runs, args=(str(tmp_path), 60))
+    writer.start()
+    seen = []
+    while writer.is_alive() or not seen:
+        seen.append(RunStore.reindex(tmp_path))  # a StoreError here fails the test
+    writer.join()
+    assert writer.exitcode == 0
+    assert [done.skipped for done in seen if done.skipped] == []  # a run being started is not "cut short"
+    assert [done.added for done in seen if done.added] == []  # the writer's own rows, never added twice
+    assert len(RunStore(tmp_path).runs()) == 60

@@ -961,10 +961,12 @@ def _update(con: sqlite3.Connection, rec: RunRecord) -> None:
 
 
 def _starting(folder: Path) -> bool:
-    """Whether ``folder`` is a run being started now: made in the last minute, and holding only
-    its config so far (its row and record are a moment away)."""
+    """Whether ``folder`` is a run being started now: made in the last minute, and holding no
+    result yet (its config, or the temporary file it is being written to; its row and record are
+    a moment away)."""
     try:
-        return time.time() - folder.stat().st_mtime < 60 and {f.name for f in folder.iterdir()} <= {"config.json"}
+        return (time.time() - folder.stat().st_mtime < 60
+                and not {f.name for f in folder.iterdir()} & {"history.json", "metrics.json", PROGRESS_FILE})
     except OSError:
         return False
 
