@@ -242,3 +242,25 @@ def test_test_images_without_a_prediction_are_left_out_not_read_as_class_0(recor
     assert main(["report", "nan", *argv, "-o", str(tmp_path / "r.html")]) == 0
     page = (tmp_path / "r.html").read_text()
     assert f"{len(nan_rows)} of {len(probs)} test images have no prediction" in page
+
+
+def test_plot_of_chosen_runs(recorded, data_dir, tmp_path, capsys):
+    """`plot compare|params|time|history ID ID ...`: the runs `compare ID ID ...` shows."""
+    root, ids = recorded
+    argv = ["--store", str(root), "--data-dir", str(data_dir)]
+    fig = views.figure_for("compare", RunStore(root), [ids["cnn0"], ids["cnn1"], ids["dense"]])
+    (ax,) = fig.axes
+    assert sorted(t.get_text() for t in ax.get_xticklabels()) == sorted(["cnn", HOSTILE])
+    assert [t.get_text() for t in ax.texts] == ["n=2", "n=1"]
+    fig = views.figure_for("history", RunStore(root), [ids["cnn0"], ids["dense"]])
+    labels = {line.get_label() for line in fig.axes[0].get_lines()}
+    assert any(lab.startswith("cnn") for lab in labels) and any(lab.startswith(HOSTILE) for lab in labels)
+    assert main(["plot", "compare", ids["cnn0"], ids["dense"], *argv, "-o", str(tmp_path / "c.png")]) == 0
+    assert (tmp_path / "c.png").is_file()
+    for kind, extra, says in (("confusion", [], "confusion draws one model or dataset: give one run id or "
+                                                "experiment, not 2"),
+                              ("compare", ["--variant", "cnn"], "--variant picks a variant of one experiment")):
+        assert main(["plot", kind, ids["cnn0"], ids["dense"], *extra, *argv, "-o", str(tmp_path / "x.png")]) != 0
+        err = capsys.readouterr().err
+        assert says in err and err.count("\n") == 1, err
+    assert not (tmp_path / "x.png").exists()

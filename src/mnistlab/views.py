@@ -150,11 +150,27 @@ def check_feature_images(images: Sequence[int]) -> None:
         raise PlotError(f"--images: at most {MAX_FEATURE_IMAGES} images, got {len(images)}")
 
 
-def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None = None,
+def _chosen_runs_figure(kind: str, store: RunStore, run_ids: list[str]) -> Figure:
+    """``compare``, ``params`` or ``time`` over the rows :func:`~mnistlab.comparison.compare_runs`
+    makes of chosen runs, or ``history`` of those runs; PlotError for a figure of one model or of
+    a dataset."""
+    from mnistlab.comparison import compare_runs
+
+    if kind in ("compare", "params", "time"):
+        table = compare_runs(store, run_ids)
+        return {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}[kind](table)
+    if kind == "history":
+        records = list({r.run_id: r for r in (store.get(i) for i in run_ids)}.values())
+        return plot_history(history_runs(records))
+    raise PlotError(f"{kind} draws one model or dataset: give one run id or experiment, not {len(run_ids)}")
+
+
+def figure_for(kind: str, store: RunStore, target: str | Sequence[str], *, variant: str | None = None,
                data_dir: str | os.PathLike | None = None, index: int = 0, images: Sequence[int] = (0, 23, 28),
                filter_index: int = 0, layers: int | None = 4, max_images: int = 25, rows: int = 5, cols: int = 5,
                split: str = "train") -> Figure:
-    """Draw figure `kind` (one of FIGURE_KINDS) for a run id, experiment name or file in `store`.
+    """Draw figure `kind` (one of FIGURE_KINDS) for a run id, experiment name or file in `store`
+    (or, for ``compare``, ``params``, ``time`` and ``history``, a list of chosen run ids).
 
     ``history`` draws every current run of the experiment (or of ``variant``, or a committee's
     members); figures of one model (``misclassified``, ``confusion``, ``per-class``,
@@ -167,6 +183,8 @@ def figure_for(kind: str, store: RunStore, target: str, *, variant: str | None =
     >>> figure_for("feature-maps", RunStore(), "3f2a", images=[0, 23, 28], filter_index=1)  # doctest: +SKIP
     """
     check_kind(kind)
+    if not isinstance(target, str):  # chosen runs (several run ids): `compare ID1 ID2 ...`'s rows, or their curves
+        return _chosen_runs_figure(kind, store, list(target))
     if kind in ("compare", "params", "time"):
         table = compare_experiment(store, resolve_experiment(store, target))  # a run id: its experiment
         return {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}[kind](table)

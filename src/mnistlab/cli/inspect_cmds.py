@@ -27,7 +27,7 @@ def _parse_indices(text: str) -> list[int]:
 
 @click.command("plot")
 @click.argument("kind")
-@click.argument("target", metavar="EXPERIMENT_OR_RUN")
+@click.argument("target", metavar="EXPERIMENT_OR_RUN...", nargs=-1, required=True)
 @click.option("-o", "--output", required=True, help="Output file: .png, .svg or .pdf.")
 @store_option("store_path")
 @data_dir_option("for images, labels and predictions")
@@ -41,11 +41,13 @@ def _parse_indices(text: str) -> list[int]:
               help="samples/image: which set.")
 @click.option("--max-images", type=click.IntRange(1, 200), default=25, show_default=True, help="misclassified: how many.")
 @click.option("--dpi", type=click.IntRange(20, 600), default=100, show_default=True)
-def plot_cmd(kind: str, target: str, output: str, store_path: str | None, data_dir: Path | None, variant: str | None,
+def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | None, data_dir: Path | None, variant: str | None,
              images: str, filter_index: int, layers: int, index: int, split: str, max_images: int, dpi: int) -> None:
     """Draw one figure KIND for a recorded run or experiment and save it.
 
-    EXPERIMENT_OR_RUN: an experiment file, its recorded name, or a run id (or unique prefix).
+    EXPERIMENT_OR_RUN: an experiment file, its recorded name, or a run id (or unique prefix);
+    for compare, params, time and history, also several run ids (the runs `mnistlab compare ID
+    ID ...` shows).
 
     KIND: history, compare, params, time, samples, image, misclassified, confusion, per-class,
     feature-maps, filters. Example: mnistlab plot confusion seed000 --variant cnn -o cm.png
@@ -53,9 +55,12 @@ def plot_cmd(kind: str, target: str, output: str, store_path: str | None, data_d
     from mnistlab import views
 
     views.check_kind(kind)  # before opening the store: a typo fails fast
+    if len(target) > 1 and variant is not None:
+        raise OutputError("--variant picks a variant of one experiment, not of chosen run ids")
     out = check_output(output, FIGURE_FORMATS)
     indices = _parse_indices(images)
-    fig = views.figure_for(kind, open_store(store_path), target, variant=variant, data_dir=data_dir,
+    fig = views.figure_for(kind, open_store(store_path), target[0] if len(target) == 1 else target,
+                           variant=variant, data_dir=data_dir,
                            images=indices, filter_index=filter_index, layers=layers or None,
                            index=index, split=split, max_images=max_images)
     save_figure(fig, out, dpi=dpi)
