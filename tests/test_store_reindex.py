@@ -412,3 +412,31 @@ def test_reindex_beside_a_process_recording_runs_neither_fails_nor_warns_nor_dou
     assert [done.skipped for done in seen if done.skipped] == []  # a run being started is not "cut short"
     assert [done.added for done in seen if done.added] == []  # the writer's own rows, never added twice
     assert len(RunStore(tmp_path).runs()) == 60
+
+
+def test_check_reads_every_folder_and_changes_nothing(tmp_path: Path, capsys) -> None:
+    _lab(tmp_path)  # a killed run among them: marked interrupted, its record still says running (no problem)
+    argv = ["reindex", "--check", "--store", str(tmp_path)]
+    assert main(argv) == 0
+    assert capsys.readouterr().out == "5 runs checked: every folder matches its row\n"
+    store = RunStore(tmp_path)
+    a, b, c = (r.run_id for r in store.runs()[:3])
+    (tmp_path / "runs" / a / RECORD_FILE).write_text("{")  # lost with the database, were it lost now
+    shutil.rmtree(tmp_path / "runs" / b)
+    record = json.loads((tmp_path / "runs" / c / RECORD_FILE).read_text())
+    (tmp_path / "runs" / c / RECORD_FILE).write_text(json.dumps({**record, "variant": "other"}))
+    other = RunStore(tmp_path / "other")
+    copied = _add(other, "copied")
+    shutil.copytree(tmp_path / "other" / "runs" / copied, tmp_path / "runs" / copied)
+    before = (tmp_path / "runs.sqlite").read_bytes()
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert err == (f"error: 5 runs checked: 4 problems (above); `mnistlab reindex --store {tmp_path}` mends what the "
+                   "folders can\n")
+    said = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for line in out.splitlines()}
+    assert said[str(tmp_path / "runs" / a)].startswith(f"{RECORD_FILE} cannot be read")
+    assert said[str(tmp_path / "runs" / b)].startswith("no folder")
+    assert said[str(tmp_path / "runs" / c)] == (f"its record and its row disagree on variant ('other' in {RECORD_FILE}, "
+                                                f"{store.get(c).variant!r} in the database)")
+    assert said[str(tmp_path / "runs" / copied)] == "not in the database: `mnistlab reindex` adds it"
+    assert (tmp_path / "runs.sqlite").read_bytes() == before and len(store.runs()) == 5  # changed nothing

@@ -112,6 +112,13 @@ class PartlyUnreadable(DataError):
     exit_code = 1
 
 
+class StoreCheckFailed(StoreError):
+    """`mnistlab reindex --check` found run folders that disagree with their rows (listed before
+    this one-line error); exit status 1, the store unchanged."""
+
+    exit_code = 1
+
+
 class RunNotFinished(MnistlabError):
     """The run ended as diverged/interrupted/failed: its metrics are printed, the exit code says so."""
 

@@ -612,6 +612,37 @@ class RunStore:
                     added.append(rec)
         return added, updated, skipped
 
+    def check(self) -> tuple[int, list[tuple[str, str]]]:
+        """Read every run folder and compare it with its row, changing nothing: how many runs were
+        checked, and the problems found as (run folder, what is wrong), e.g. a ``record.json``
+        that could not be read (that run would be lost with the database), a folder the database
+        lacks, a row whose folder is gone, or a row and record that disagree. `mnistlab reindex
+        --check`; :meth:`reindex` mends what the folders can mend."""
+        rows = {r.run_id: r for r in self.runs()}
+        problems = []
+        names = sorted(f.name for f in (self.root / "runs").iterdir() if re.fullmatch(r"[0-9a-f]{10}", f.name))
+        for name in sorted(set(names) | set(rows)):
+            folder, row = self.root / "runs" / name, rows.get(name)
+            if row is not None and not folder.is_dir():
+                problems.append((f"runs/{name}", "no folder: its files were removed (`mnistlab rm` deletes the row)"))
+                continue
+            try:
+                rec = _folder_record(folder, row_only=True)
+            except StoreError as why:
+                if not (row is not None and row.status == "running" and _starting(folder)):
+                    problems.append((f"runs/{name}", str(why)))
+                continue
+            if row is None:
+                problems.append((f"runs/{name}", "not in the database: `mnistlab reindex` adds it"))
+                continue
+            differ = [k for k in ("experiment", "variant", "seed", "member", "repeat", "config_hash", "status")
+                      if getattr(rec, k) != getattr(row, k)]
+            if differ and not (differ == ["status"] and row.status == "interrupted" and rec.status == "running"):
+                problems.append((f"runs/{name}", "its record and its row disagree on " + ", ".join(
+                    f"{k} ({getattr(rec, k)!r} in {RECORD_FILE}, {getattr(row, k)!r} in the database)"[:120]
+                    for k in differ)))
+        return len(rows), problems
+
     def _index_committees(self, skipped: list[tuple[str, str]]) -> int:
         """Add the committee records whose files the run folders hold and whose members are all in
         the database; how many were new. Unreadable files go to ``skipped``."""

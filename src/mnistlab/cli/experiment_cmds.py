@@ -410,18 +410,32 @@ def _rm_name(st: RunStore, experiment: str) -> str:
 
 @click.command("reindex")
 @_STORE
-def reindex_cmd(store: str | None) -> None:
+@click.option("--check", is_flag=True, help="Only compare every run folder with its row, changing nothing; "
+              "exit status 1 if any disagree.")
+def reindex_cmd(store: str | None, check: bool) -> None:
     """Rebuild the store's database (runs.sqlite) from its run folders.
 
     For a lost or damaged database (a damaged one is kept aside as runs.sqlite.damaged-<time>,
     never deleted), or to index run folders copied in from another store. An intact database
     keeps its rows and gains the folders it lacks. Folders that cannot be read are skipped with a
-    warning each.
+    warning each. --check reads every folder and says what would be lost with the database.
     """
     from mnistlab.store import DB_FILE, RunStore, default_root
 
-    done = RunStore.reindex(store)
     root = Path(store) if store is not None else default_root()
+    if check:
+        checked, problems = open_store(store).check()
+        for name, why in problems:
+            click.echo(f"{root / name}: {why}")
+        said = f"{checked} run{'s' * (checked != 1)} checked"
+        if problems:
+            from mnistlab.errors import StoreCheckFailed
+
+            raise StoreCheckFailed(f"{said}: {len(problems)} problem{'s' * (len(problems) != 1)} (above); "
+                                   f"`mnistlab reindex --store {root}` mends what the folders can")
+        click.echo(f"{said}: every folder matches its row")
+        return
+    done = RunStore.reindex(store)
     if done.kept_aside is not None:
         click.echo(f"{root / DB_FILE} was damaged: kept aside as {done.kept_aside.name}, and a new one built")
     for name, why in done.skipped:
