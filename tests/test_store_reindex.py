@@ -440,3 +440,14 @@ def test_check_reads_every_folder_and_changes_nothing(tmp_path: Path, capsys) ->
                                                 f"{store.get(c).variant!r} in the database)")
     assert said[str(tmp_path / "runs" / copied)] == "not in the database: `mnistlab reindex` adds it"
     assert (tmp_path / "runs.sqlite").read_bytes() == before and len(store.runs()) == 5  # changed nothing
+
+
+def test_a_lost_database_whose_log_was_left_behind_is_rebuilt_and_the_log_kept(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    ids = [_add(store), _add(store, "w")]
+    store.close()
+    (tmp_path / "runs.sqlite").unlink()
+    (tmp_path / "runs.sqlite-wal").write_bytes(b"a log left by a killed process" * 50)
+    done = RunStore.reindex(tmp_path)
+    assert done.kept_aside is not None and (tmp_path / (done.kept_aside.name + "-wal")).is_file()
+    assert sorted(r.run_id for r in RunStore(tmp_path).runs()) == sorted(ids)

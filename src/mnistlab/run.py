@@ -651,7 +651,8 @@ class Recorder:
             problem = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {exc}"
             try:
                 self.store.finish_run(self.run_id, status="failed", history=[], metrics={}, env={},
-                                      message=f"could not record the result: {problem}"[:400])
+                                      message=f"could not record the result: {problem}"[:400],
+                                      files=False)  # the result's files, written already, stay
             except MnistlabError:
                 pass  # the row is gone (deleted meanwhile): nothing left to mark
             return problem

@@ -263,6 +263,10 @@ class Reindexed:
     updated: int = 0  # rows of runs that had ended without the database hearing, now as their folders say
 
 
+class _NoFiles(Exception):
+    """finish_run(files=False): skip the artifacts."""
+
+
 # ---------------------------------------------------------------------------------- the store
 class RunStore:
     """The run store at ``root`` (created on first use). See the module docstring."""
@@ -322,10 +326,12 @@ class RunStore:
             con.execute("PRAGMA journal_mode = DELETE")
         con.execute("PRAGMA synchronous = NORMAL")
         with self._write() as c:
-            before = self._ensure_schema(c)
-        if before < 6:  # the files of the rows recorded before (_migrate_5_to_6), outside the write lock
-            with self._errors("write the run folders' records"):
-                _keep_files_of_rows(con, self.root)
+            self._ensure_schema(c, upto=5)
+        if self._version(con) == 5:  # the files of the rows recorded before (_migrate_5_to_6), outside the
+            with self._errors("write the run folders' records"):  # write lock, and before the version says 6:
+                _keep_files_of_rows(con, self.root)  # an open cut short writes the rest next time
+            with self._write() as c:
+                self._ensure_schema(c)
 
     def _open_read_only(self) -> None:
         """SQLite's read-only mode; ``immutable`` where even that needs to write (a WAL store on a
@@ -342,8 +348,8 @@ class RunStore:
             raise StoreError(f"{self.db_path}: the store is read-only and its schema ({self._version(con)}) is not "
                              f"this mnistlab's ({SCHEMA_VERSION}): open it once where it can be written")
 
-    def _ensure_schema(self, con: sqlite3.Connection) -> int:
-        """Create or migrate the tables to ``SCHEMA_VERSION``; the version the file had."""
+    def _ensure_schema(self, con: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> int:
+        """Create or migrate the tables to version ``upto``; the version the file had."""
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "schema_version" not in tables:
             if tables:
@@ -359,7 +365,7 @@ class RunStore:
             raise StoreError(f"{self.db_path}: written by a newer mnistlab (schema {version} > {SCHEMA_VERSION}); "
                              "upgrade mnistlab")
         before = version
-        while version < SCHEMA_VERSION:
+        while version < upto:
             MIGRATIONS[version](con)
             version += 1
             con.execute("UPDATE schema_version SET version = ?", (version,))
@@ -464,8 +470,10 @@ class RunStore:
 
     def finish_run(self, run_id: str, *, status: str, history: list[dict[str, Any]], metrics: dict[str, Any],
                    env: dict[str, Any], message: str = "", weights: dict[str, Any] | None = None,
-                   predictions: np.ndarray | None = None, config: dict[str, Any] | None = None) -> None:
-        """Write a run's artifacts, then mark it ``status`` (one of the final statuses).
+                   predictions: np.ndarray | None = None, config: dict[str, Any] | None = None,
+                   files: bool = True) -> None:
+        """Write a run's artifacts, then mark it ``status`` (one of the final statuses); with
+        ``files=False``, only the database row (marking a run failed whose files were written).
 
         ``config`` replaces the recorded config with what the run resolved from its data (a
         Normalization's adapted mean and variance); the run keeps its ``config_hash``, the key of
@@ -476,6 +484,8 @@ class RunStore:
         folder = self.artifact_dir(run_id, must_exist=False)
         ended = time.time()
         try:
+            if not files:
+                raise _NoFiles
             folder.mkdir(parents=True, exist_ok=True)
             if config is not None:
                 _write_json(folder / "config.json", config)
@@ -489,13 +499,16 @@ class RunStore:
 
                 tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
                 write_atomic(folder / "weights.safetensors", lambda p: save_file(tensors, str(p)))
+        except _NoFiles:
+            pass
         except Exception as exc:  # OSError, or safetensors' own error type for the same I/O failures
             # A full disk, say: the numbers still go into the database row below; only the files
             # are missing, and the status says so (figures that need weights will not work).
             status = "failed"
             detail = getattr(exc, "strerror", None) or " ".join(str(exc).split())
             message = f"metrics recorded, but the run's files could not be written: {detail}"
-        self._keep_final_record(run_id, status=status, env=env, message=message, finished_at=ended)
+        if files:
+            self._keep_final_record(run_id, status=status, env=env, message=message, finished_at=ended)
         with self._errors("record the run"), self._write() as con:
             cur = con.execute(
                 "UPDATE runs SET status = ?, history = ?, metrics = ?, env = ?, message = ?, finished_at = ?,"
@@ -1145,8 +1158,8 @@ def _database_state(db: Path) -> str:
     if db.exists() and not db.is_file():
         raise StoreError(f"{db}: not a file (the run store's database)")
     logs = [db.with_name(DB_FILE + s) for s in ("-wal", "-journal")]
-    if not any(f.is_file() and f.stat().st_size for f in logs) and (not db.exists() or db.stat().st_size == 0):
-        return "missing"  # (a log without its database is damaged: it is kept aside too)
+    if not db.exists() or db.stat().st_size == 0:  # a log without its database is damaged: kept aside too
+        return "damaged" if any(f.is_file() and f.stat().st_size for f in logs) else "missing"
     try:
         con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=rw", uri=True, timeout=60, isolation_level=None)
         try:
