@@ -263,10 +263,6 @@ class Reindexed:
     updated: int = 0  # rows of runs that had ended without the database hearing, now as their folders say
 
 
-class _NoFiles(Exception):
-    """finish_run(files=False): skip the artifacts."""
-
-
 # ---------------------------------------------------------------------------------- the store
 class RunStore:
     """The run store at ``root`` (created on first use). See the module docstring."""
@@ -481,33 +477,13 @@ class RunStore:
         """
         if status not in FINAL_STATUSES:
             raise StoreError(f'unknown final status "{status}"; expected one of {", ".join(FINAL_STATUSES)}')
-        folder = self.artifact_dir(run_id, must_exist=False)
         ended = time.time()
-        try:
-            if not files:
-                raise _NoFiles
-            folder.mkdir(parents=True, exist_ok=True)
-            if config is not None:
-                _write_json(folder / "config.json", config)
-            _write_json(folder / "history.json", history)
-            (folder / PROGRESS_FILE).unlink(missing_ok=True)
-            _write_json(folder / "metrics.json", metrics)
-            if predictions is not None:
-                write_atomic(folder / "predictions.npy", lambda p: np.save(p, np.asarray(predictions, np.float32)))
-            if weights is not None:
-                from safetensors.torch import save_file
-
-                tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
-                write_atomic(folder / "weights.safetensors", lambda p: save_file(tensors, str(p)))
-        except _NoFiles:
-            pass
-        except Exception as exc:  # OSError, or safetensors' own error type for the same I/O failures
-            # A full disk, say: the numbers still go into the database row below; only the files
-            # are missing, and the status says so (figures that need weights will not work).
-            status = "failed"
-            detail = getattr(exc, "strerror", None) or " ".join(str(exc).split())
-            message = f"metrics recorded, but the run's files could not be written: {detail}"
         if files:
+            problem = _write_artifacts(self.artifact_dir(run_id, must_exist=False), history, metrics, weights,
+                                       predictions, config)
+            if problem:  # a full disk, say: the numbers still go into the database row below; only the
+                # files are missing, and the status says so (figures that need weights will not work)
+                status, message = "failed", f"metrics recorded, but the run's files could not be written: {problem}"
             self._keep_final_record(run_id, status=status, env=env, message=message, finished_at=ended)
         with self._errors("record the run"), self._write() as con:
             cur = con.execute(
@@ -974,6 +950,29 @@ def _json_default(o: Any) -> Any:
 
 def _write_json(path: Path, obj: Any) -> None:
     write_atomic(path, lambda p: p.write_text(json.dumps(obj, indent=1, default=_json_default), encoding="utf-8"))
+
+
+def _write_artifacts(folder: Path, history: list[dict[str, Any]], metrics: dict[str, Any],
+                     weights: dict[str, Any] | None, predictions: np.ndarray | None,
+                     config: dict[str, Any] | None) -> str | None:
+    """Write a run's result files into ``folder`` (each whole); None, or why they could not be."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if config is not None:
+            _write_json(folder / "config.json", config)
+        _write_json(folder / "history.json", history)
+        (folder / PROGRESS_FILE).unlink(missing_ok=True)
+        _write_json(folder / "metrics.json", metrics)
+        if predictions is not None:
+            write_atomic(folder / "predictions.npy", lambda p: np.save(p, np.asarray(predictions, np.float32)))
+        if weights is not None:
+            from safetensors.torch import save_file
+
+            tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
+            write_atomic(folder / "weights.safetensors", lambda p: save_file(tensors, str(p)))
+    except Exception as exc:  # OSError, or safetensors' own error type for the same I/O failures
+        return getattr(exc, "strerror", None) or " ".join(str(exc).split())
+    return None
 
 
 def _running(run_id: str, experiment: str, variant: str, seed: int, member: int, config: dict[str, Any],
