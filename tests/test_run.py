@@ -272,10 +272,11 @@ def test_a_run_deleted_from_the_store_while_training_is_a_warning_not_a_crash(da
             store = RunStore(tmp_path / "runs", create=False)
             store.rm([r.run_id for r in store.runs(status="running")])
 
-    with pytest.warns(UserWarning, match="the run was not recorded: .*no run"):
+    with pytest.warns(UserWarning, match="the run was not recorded: .*deleted while it ran"):
         run = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
                       store=tmp_path / "runs", callbacks=[DeleteMyRecord()])
     assert run.status == "finished" and run.run_id is None and run.test_accuracy is not None
+    assert list((tmp_path / "runs" / "runs").iterdir()) == []  # its folder is not made again
 
 
 def test_a_callbacks_tensor_in_the_logs_is_recorded_and_bad_store_arguments_are_refused(data_dir, tmp_path):

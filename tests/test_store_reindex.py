@@ -6,6 +6,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import socket
 import sqlite3
 from dataclasses import asdict
 from pathlib import Path
@@ -16,7 +17,7 @@ import torch
 
 from mnistlab.cli import main
 from mnistlab.errors import NotRecorded, StoreError
-from mnistlab.store import COMMITTEE_FILE, PROGRESS_FILE, RECORD_FILE, CommitteeRecord, RunStore
+from mnistlab.store import COMMITTEE_FILE, PROGRESS_FILE, RECORD_FILE, CommitteeRecord, RunStore, process_alive
 
 
 def _add(store: RunStore, variant: str = "v", status: str = "finished", acc: float = 0.5, experiment: str = "exp") -> str:
@@ -312,17 +313,25 @@ def test_progress_goes_to_the_folder_until_the_history_replaces_it(tmp_path: Pat
     assert os.stat(tmp_path / "runs" / rid / RECORD_FILE).st_size < 2000
 
 
-def test_a_run_that_ended_while_its_database_was_lost_is_brought_up_to_date(tmp_path: Path, capsys) -> None:
-    """Lost while a run trains: the run's end goes to its folder (and to the old file, unlinked), and
-    a rebuild made before the run ended still learns how it ended from the folder."""
+def test_runs_that_ended_after_a_restored_backup_was_taken_are_brought_up_to_date(tmp_path: Path, capsys) -> None:
+    """A backup of runs.sqlite copied back: it says running where the folder says how the run ended."""
     store = RunStore(tmp_path)
     live = _add(store, "live", status="running")
-    _lose(tmp_path)
-    RunStore.reindex(tmp_path)
-    assert RunStore(tmp_path).get(live).status == "running"  # its process (this one) lives
-    store.finish_run(live, status="finished", history=[{"epoch": 1}], metrics={"test_accuracy": 0.75}, env={"a": 1},
-                     predictions=np.full((4, 10), 0.1, np.float32))  # into the old, unlinked database
     store.close()
+    backup = (tmp_path / "runs.sqlite").read_bytes()
+    store = RunStore(tmp_path)
+    store.finish_run(live, status="finished", history=[{"epoch": 1}], metrics={"test_accuracy": 0.75}, env={"a": 1},
+                     predictions=np.full((4, 10), 0.1, np.float32))
+    store.close()
+    _lose(tmp_path)
+    (tmp_path / "runs.sqlite").write_bytes(backup)
+    gone = multiprocessing.get_context("spawn").Process(target=int)
+    gone.start()
+    gone.join(60)
+    with sqlite3.connect(tmp_path / "runs.sqlite") as con:  # the process that trained it has ended since
+        con.execute("UPDATE runs SET pid = ?", (gone.pid,))
+    con.close()
+    assert RunStore(tmp_path).get(live).status == "running"  # as the backup has it; its process has ended
     assert main(["reindex", "--store", str(tmp_path)]) == 0
     assert "1 run had ended without the database hearing" in capsys.readouterr().out
     rec = RunStore(tmp_path).get(live)
@@ -451,3 +460,106 @@ def test_a_lost_database_whose_log_was_left_behind_is_rebuilt_and_the_log_kept(t
     done = RunStore.reindex(tmp_path)
     assert done.kept_aside is not None and (tmp_path / (done.kept_aside.name + "-wal")).is_file()
     assert sorted(r.run_id for r in RunStore(tmp_path).runs()) == sorted(ids)
+
+
+def test_a_rebuild_cut_short_leaves_the_store_as_lost_as_it_was_not_emptier(tmp_path: Path, monkeypatch) -> None:
+    ids = _lab(tmp_path)
+    _lose(tmp_path)
+
+    def ctrl_c(self: RunStore, skipped: list) -> int:  # the user's Ctrl-C, after the folders were indexed
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(RunStore, "_index_committees", ctrl_c)
+        with pytest.raises(KeyboardInterrupt):
+            RunStore.reindex(tmp_path)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["runs"]  # no new database, no half-built one left
+    with pytest.raises(StoreError, match="reindex"):  # the lost-database guard still holds
+        RunStore(tmp_path)
+    left = tmp_path / "runs.sqlite.rebuilding-1"  # a killed rebuild's file, two hours old
+    left.write_bytes(b"half")
+    os.utime(left, (left.stat().st_atime - 7200, left.stat().st_mtime - 7200))
+    done = RunStore.reindex(tmp_path)
+    assert sorted(done.added) == sorted(ids.values()) and done.committees == 1
+    assert sorted(f.name for f in tmp_path.iterdir() if not f.name.startswith("runs.sqlite-")) == ["runs", "runs.sqlite"]
+
+
+def test_a_pid_no_process_can_have_is_refused_not_a_crash(tmp_path: Path, capsys) -> None:
+    store = RunStore(tmp_path)
+    rid = _add(store, status="running")
+    store.record_progress(rid, [{"epoch": 1, "loss": 0.4}])  # past its start: a bad record is reported
+    store.close()
+    record = tmp_path / "runs" / rid / RECORD_FILE
+    for pid in (2**31, 2**40, -5):
+        record.write_text(json.dumps({**json.loads(record.read_text()), "pid": pid}))
+        _lose(tmp_path)
+        assert main(["reindex", "--store", str(tmp_path)]) == 0
+        err = capsys.readouterr().err
+        assert f"runs/{rid}" in err and "pid is not a process id" in err
+    assert process_alive(2**40, socket.gethostname()) is False  # a row that holds one (an older store) is no process
+
+
+def test_a_run_that_ends_after_its_database_was_rebuilt_lands_in_the_new_one(tmp_path: Path) -> None:
+    trainer = RunStore(tmp_path)  # the process training a run, its database open
+    rid = _add(trainer, "live", status="running")
+    trainer.record_progress(rid, [{"epoch": 1, "loss": 0.4}])
+    _lose(tmp_path)  # lost while the run trains (it has an open handle on the unlinked file)
+    assert RunStore.reindex(tmp_path).added == [rid]
+    trainer.record_progress(rid, [{"epoch": 1, "loss": 0.4}, {"epoch": 2, "loss": 0.3}])
+    trainer.finish_run(rid, status="finished", history=[{"epoch": 2, "loss": 0.3}], metrics={"test_accuracy": 0.9},
+                       env={})
+    trainer.close()
+    rec = RunStore(tmp_path).get(rid)  # no second reindex needed
+    assert (rec.status, rec.metrics) == ("finished", {"test_accuracy": 0.9})
+    damaged = tmp_path / "runs.sqlite"
+    trainer = RunStore(tmp_path)
+    rid = _add(trainer, "live2", status="running")
+    damaged.write_bytes(b"garbage" * 1000)  # damaged while a second run trains: moved aside, rebuilt
+    assert RunStore.reindex(tmp_path).kept_aside is not None
+    trainer.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.8}, env={})
+    assert RunStore(tmp_path).get(rid).status == "finished"
+
+
+def test_a_run_ending_in_a_live_process_is_left_to_record_its_own_end(tmp_path: Path, capsys) -> None:
+    """Its files come a moment before its row: a reindex in that moment neither updates it nor says so."""
+    store = RunStore(tmp_path)
+    rid = _add(store, "live", status="running")
+    folder = tmp_path / "runs" / rid
+    (folder / "metrics.json").write_text('{"test_accuracy": 0.9}')  # the run's end, as finish_run writes it first
+    (folder / RECORD_FILE).write_text(json.dumps({**json.loads((folder / RECORD_FILE).read_text()),
+                                                  "status": "finished", "finished_at": 1.8e9}))
+    assert main(["reindex", "--store", str(tmp_path)]) == 0
+    assert "without the database hearing" not in capsys.readouterr().out
+    assert RunStore(tmp_path).get(rid).status == "running"  # this process (alive) records the end itself
+    store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.9}, env={})
+    assert RunStore(tmp_path).get(rid).status == "finished"
+
+
+def test_a_run_deleted_while_it_trains_does_not_come_back_as_a_folder(tmp_path: Path, capsys) -> None:
+    store = RunStore(tmp_path)
+    rid = _add(store, "doomed", status="running")
+    keep = _add(store, "kept")
+    assert main(["rm", rid, "--store", str(tmp_path)]) == 0
+    store.record_progress(rid, [{"epoch": 1, "loss": 0.4}])  # the training process goes on, unaware
+    with pytest.raises(StoreError, match="deleted while it ran"):
+        store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.9}, env={},
+                         predictions=np.full((4, 10), 0.1, np.float32), weights={"w": torch.ones(2)})
+    assert sorted(f.name for f in (tmp_path / "runs").iterdir()) == [keep]
+    capsys.readouterr()
+    assert main(["reindex", "--check", "--store", str(tmp_path)]) == 0
+    assert main(["reindex", "--store", str(tmp_path)]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_rm_of_a_run_whose_folder_is_a_link_removes_the_link_not_what_it_points_at(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    rid = _add(store)
+    elsewhere = tmp_path / "big-disk" / rid  # the user moved the folder to another disk and linked it back
+    elsewhere.parent.mkdir()
+    shutil.move(tmp_path / "store" / "runs" / rid, elsewhere)
+    (tmp_path / "store" / "runs" / rid).symlink_to(elsewhere)
+    assert store.load_predictions(rid).shape == (4, 10)
+    assert main(["rm", rid, "--store", str(tmp_path / "store")]) == 0
+    assert list((tmp_path / "store" / "runs").iterdir()) == []
+    assert (elsewhere / RECORD_FILE).is_file()  # outside the store: not mnistlab's to delete
+    assert RunStore(tmp_path / "store").check() == (0, [])

@@ -46,7 +46,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -267,7 +267,9 @@ class Reindexed:
 class RunStore:
     """The run store at ``root`` (created on first use). See the module docstring."""
 
-    _reindexing = False  # set only inside reindex(): a new database may be made over recorded runs
+    _reindexing = False  # True only in _NewIndex: a new database may be made over recorded runs
+    _db_name = DB_FILE  # the database's file name in ``root`` (_NewIndex builds one under another)
+    _db_id: tuple[int, int] | None = None  # the (device, inode) of the file the connection opened
 
     def __init__(self, root: str | os.PathLike | None = None, *, create: bool = True) -> None:
         """Open the store at ``root``; ``create=False`` (for commands that only read) refuses to
@@ -275,7 +277,7 @@ class RunStore:
         self.root = Path(root) if root is not None else default_root()
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root}: the run store must be a folder, but this is a file")
-        self.db_path = self.root / DB_FILE
+        self.db_path = self.root / self._db_name
         if self.db_path.exists() and not self.db_path.is_file():
             raise StoreError(f"{self.db_path}: not a file (the run store's database)")
         self._refuse_lost_database()
@@ -316,6 +318,7 @@ class RunStore:
             return
         con = sqlite3.connect(self.db_path, timeout=60, isolation_level=None)
         self._con = con
+        self._db_id = _file_id(self.db_path)
         con.execute("PRAGMA busy_timeout = 60000")
         mode = con.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":  # e.g. a network file system: still correct, just slower
@@ -334,6 +337,7 @@ class RunStore:
         read-only disk, whose -shm file cannot be made). The schema must be current: a read-only
         store cannot be migrated."""
         uri = self.db_path.resolve().as_uri()
+        self._db_id = _file_id(self.db_path)
         try:
             con = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None)
             self._version(con)
@@ -396,9 +400,19 @@ class RunStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def _follow_rebuild(self) -> None:
+        """Reopen the database when `mnistlab reindex` has put a new one in its place meanwhile: a
+        process training a run then records the run's end in the store's index, not in the file
+        the rebuild replaced (unlinked, or moved aside as damaged)."""
+        now = _file_id(self.db_path)
+        if self._con is not None and None not in (now, self._db_id) and now != self._db_id:
+            self.close()
+            self._open()
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         # BEGIN IMMEDIATE takes the write lock up front, so two writers wait instead of failing.
+        self._follow_rebuild()
         con = self._conn
         con.execute("BEGIN IMMEDIATE")
         try:
@@ -470,6 +484,7 @@ class RunStore:
                    files: bool = True) -> None:
         """Write a run's artifacts, then mark it ``status`` (one of the final statuses); with
         ``files=False``, only the database row (marking a run failed whose files were written).
+        Raises StoreError for a run deleted meanwhile (its folder is gone: nothing is written).
 
         ``config`` replaces the recorded config with what the run resolved from its data (a
         Normalization's adapted mean and variance); the run keeps its ``config_hash``, the key of
@@ -478,9 +493,12 @@ class RunStore:
         if status not in FINAL_STATUSES:
             raise StoreError(f'unknown final status "{status}"; expected one of {", ".join(FINAL_STATUSES)}')
         ended = time.time()
+        folder = self.artifact_dir(run_id, must_exist=False)
+        if files and not folder.is_dir():  # not made again: a folder without its record would come back
+            raise StoreError(f"run {run_id} was deleted while it ran (`mnistlab rm`, or its folder removed): "
+                             "its result is not recorded")
         if files:
-            problem = _write_artifacts(self.artifact_dir(run_id, must_exist=False), history, metrics, weights,
-                                       predictions, config)
+            problem = _write_artifacts(folder, history, metrics, weights, predictions, config)
             if problem:  # a full disk, say: the numbers still go into the database row below; only the
                 # files are missing, and the status says so (figures that need weights will not work)
                 status, message = "failed", f"metrics recorded, but the run's files could not be written: {problem}"
@@ -542,8 +560,10 @@ class RunStore:
         Every folder under ``runs/`` that the database lacks is added from its ``record.json``,
         ``config.json``, ``history.json`` and ``metrics.json``; committee records from their files.
         A damaged database (SQLite cannot read it whole, or it is not a run store) is first moved
-        aside to ``runs.sqlite.damaged-<time>``, never deleted, and a new one built; an intact one
-        keeps its rows and only gains the folders it lacks. Added runs that were ``running`` in a
+        aside to ``runs.sqlite.damaged-<time>``, never deleted. A new one is built under a
+        temporary name and put in place only once whole, so a rebuild cut short leaves the store
+        as lost as it was, not emptier. An intact database keeps its rows and only gains the
+        folders it lacks. Added runs that were ``running`` in a
         process that has ended are marked ``interrupted``. A folder that cannot be read (no
         ``record.json``: a run recorded before mnistlab kept one, or a folder cut short) is skipped
         and reported. Raises NotRecorded when there is no ``runs/`` folder, StoreError for a
@@ -554,35 +574,40 @@ class RunStore:
             raise NotRecorded(f"{root}: no run folders to index (no {root / 'runs'} folder)")
         db = root / DB_FILE
         aside = _move_aside(db) if _database_state(db) == "damaged" else None
-        cls._reindexing = True
-        try:
-            store = cls(root)
-        finally:
-            cls._reindexing = False
-        with store:
-            added, updated, skipped = store._index_folders()
-            committees = store._index_committees(skipped)
-            with store._errors("read"):
-                ids = [r[0] for r in store._conn.execute("SELECT run_id FROM runs ORDER BY created_at")]
-            gone = [i for i in ids if not (root / "runs" / i).is_dir()]
-            ended = sum(r.status == "running" and not process_alive(r.pid, r.host) for r in added)
-            store.mark_stale()
+        if _database_state(db) == "missing" and (built := _NewIndex.build(root, aside)) is not None:
+            return built
+        with cls(root) as store:  # an intact database, or one another reindex put in place meanwhile
+            return store._reindexed(aside)
+
+    def _reindexed(self, aside: Path | None) -> Reindexed:
+        """Index this store's run folders and committee files into its database (:meth:`reindex`,
+        whose result it returns; ``aside``: where a damaged database was moved)."""
+        added, updated, skipped = self._index_folders()
+        committees = self._index_committees(skipped)
+        with self._errors("read"):
+            ids = [r[0] for r in self._conn.execute("SELECT run_id FROM runs ORDER BY created_at")]
+        gone = [i for i in ids if not (self.root / "runs" / i).is_dir()]
+        ended = sum(r.status == "running" and not process_alive(r.pid, r.host) for r in added)
+        self.mark_stale()
         return Reindexed([r.run_id for r in added], committees, skipped, aside, gone, ended, updated)
 
     def _index_folders(self) -> tuple[list[RunRecord], int, list[tuple[str, str]]]:
         """Add the run folders the database lacks, and update the rows of runs that ended without
-        the database hearing (it says ``running``, or interrupted because its process was gone;
-        the folder says how the run ended: a database lost while it trained); the records added,
+        the database hearing (it says ``running`` in a process that has ended, or interrupted
+        because that process was gone; the folder says how the run ended: a database restored from
+        a backup, or lost while the run trained); a run whose process lives is left to record its
+        own end (its files come a moment before its row). The records added,
         how many rows were updated, and the folders skipped with why. One write transaction: a
         run that starts meanwhile is in the database already or waits for it."""
         folders = [f for f in sorted((self.root / "runs").iterdir()) if re.fullmatch(r"[0-9a-f]{10}", f.name)]
         added, updated, skipped = [], 0, []
         with self._errors("rebuild the index"), self._write() as con:
-            rows = {r[0]: (r[1], r[2]) for r in con.execute("SELECT run_id, status, message FROM runs")}
+            rows = {r[0]: r[1:] for r in con.execute("SELECT run_id, status, message, pid, host FROM runs")}
             for folder in folders:
                 row = rows.get(folder.name)
-                if row is not None and not (row[0] == "running" or row == ("interrupted", ENDED)):
-                    continue  # indexed, and ended as the database knows
+                if row is not None and not (row[:2] == ("interrupted", ENDED)
+                                            or row[0] == "running" and not process_alive(*row[2:])):
+                    continue  # indexed, and ended as the database knows (or its live process records it)
                 if folder.is_symlink() or not folder.is_dir():
                     if row is None and folder.is_symlink():
                         skipped.append((f"runs/{folder.name}", "a link: copy the run's folder into the store instead"))
@@ -699,7 +724,10 @@ class RunStore:
         for e, v, r, members in derived:  # its file lives in its first member's folder, which may stay
             _committee_path(self.root, e, v, r, json.loads(members)).unlink(missing_ok=True)
         for i in ids:
-            shutil.rmtree(self.root / "runs" / i, ignore_errors=True)
+            folder = self.root / "runs" / i
+            if folder.is_symlink():  # a folder linked in from elsewhere: the link goes, what it points at stays
+                folder.unlink()
+            shutil.rmtree(folder, ignore_errors=True)
         if whole and experiment is not None:
             cells = self._checkpoints(experiment)
             try:
@@ -881,6 +909,55 @@ class RunStore:
 
 
 # ---------------------------------------------------------------------------------- helpers
+class _NewIndex(RunStore):
+    """A database built from the run folders under a temporary name and then put in place whole
+    (:meth:`RunStore.reindex` of a lost or damaged one): a rebuild cut short (Ctrl-C, a full disk)
+    leaves no new, emptier ``runs.sqlite`` that would hide the recorded runs from the guard
+    against a lost database."""
+
+    _reindexing = True
+
+    def __init__(self, root: Path) -> None:
+        self._db_name = f"{DB_FILE}.rebuilding-{os.getpid()}"
+        super().__init__(root)
+
+    @classmethod
+    def build(cls, root: Path, aside: Path | None) -> Reindexed | None:
+        """Build the index of ``root``'s run folders and make it the store's database; what was
+        indexed, or None when another process put a database in place first (another reindex, or
+        a store opened over an empty ``runs/``): then the caller indexes into that one."""
+        for left in root.glob(f"{DB_FILE}.rebuilding-*"):  # a killed rebuild's (a live one writes its file)
+            with suppress(OSError):  # gone meanwhile: another reindex tidied it
+                if time.time() - left.stat().st_mtime > 3600:
+                    left.unlink()
+        store = cls(root)
+        new = store.db_path
+        try:
+            with store:
+                done = store._reindexed(aside)
+                store._conn.execute("PRAGMA journal_mode = DELETE")  # one self-contained file to move
+            return done if _install(new, root / DB_FILE) else None
+        finally:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                new.with_name(new.name + suffix).unlink(missing_ok=True)
+
+
+def _install(new: Path, db: Path) -> bool:
+    """Give the database file ``new`` the name ``db`` unless a database has it by then (a link
+    fails where the name is taken; an empty file there is no database); whether it did."""
+    try:
+        os.link(new, db)
+    except FileExistsError:
+        if db.stat().st_size:
+            return False
+        os.replace(new, db)
+    except OSError:  # a file system without hard links
+        if db.exists():
+            return False
+        os.replace(new, db)
+    return True
+
+
 def _tested(rec: RunRecord) -> bool:
     """Whether the run was tested (a test accuracy recorded): then its weights were finite and its
     stored predictions are softmax outputs (``run._test`` records an untested run's as NaN)."""
@@ -1087,19 +1164,22 @@ def _read_json(path: Path, kind: type, *, optional: bool = False) -> Any:
 
 
 _INT64 = 2**63  # SQLite's INTEGER range: a larger number in a record.json cannot go into its row
+_PID_LIMIT = 2**31  # process ids are C ints (pid_t); os.kill refuses a larger one
 _LATEST = 4e9  # unix seconds (year 2096): a later (or non-finite) time in a record.json is damage
 
 
 def _checked_row(row: dict[str, Any], folder: Path) -> None:
     """StoreError unless ``row`` (a ``RECORD_FILE``'s object) is the row of the run in ``folder``,
-    with every field of its type and in range (whole numbers SQLite holds, times after 1970 and
-    before ``_LATEST``, a known status)."""
+    with every field of its type and in range (whole numbers SQLite holds, a pid a process can
+    have, times after 1970 and before ``_LATEST``, a known status)."""
     for key, kinds in _RECORD_TYPES.items():
         value = row.get(key)
         if not isinstance(value, kinds) or isinstance(value, bool):
             raise StoreError(f"{RECORD_FILE}: {key} is missing or not a {kinds[0].__name__}")
         if isinstance(value, int) and not -_INT64 <= value < _INT64:
             raise StoreError(f"{RECORD_FILE}: {key} is out of range ({str(value)[:24]})")
+        if key == "pid" and isinstance(value, int) and not 0 <= value < _PID_LIMIT:
+            raise StoreError(f"{RECORD_FILE}: pid is not a process id ({str(value)[:24]})")
         if key in ("created_at", "finished_at") and isinstance(value, (int, float)) and not 0 < value < _LATEST:
             raise StoreError(f"{RECORD_FILE}: {key} is not a time ({str(value)[:24]})")
     if row["run_id"] != folder.name:
@@ -1146,6 +1226,16 @@ def _committee_file(path: Path) -> CommitteeRecord:
             and (rec.val_accuracy is None or isinstance(rec.val_accuracy, (int, float)))):
         raise StoreError(f"{path.name}: a committee record with fields of the wrong type")
     return rec
+
+
+def _file_id(path: Path) -> tuple[int, int] | None:
+    """The (device, inode) of the file at ``path``, which a rename over it changes; None when
+    there is none (a database lost)."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _database_state(db: Path) -> str:
@@ -1202,7 +1292,7 @@ def _alive(pid: int) -> bool:
         return False
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError):  # a pid past a C int's range is no process
         return False
     except PermissionError:
         return True

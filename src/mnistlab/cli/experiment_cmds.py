@@ -448,8 +448,8 @@ def reindex_cmd(store: str | None, check: bool) -> None:
         click.echo(f"{done.interrupted} of the runs added had been running in a process that has ended: "
                    "marked interrupted")
     if done.updated:
-        click.echo(f"{done.updated} run{'s' * (done.updated != 1)} had ended without the database hearing (it was "
-                   "lost while they trained): updated from their folders")
+        click.echo(f"{done.updated} run{'s' * (done.updated != 1)} had ended without the database hearing (a backup "
+                   "restored, or a database lost while they trained): updated from their folders")
     if skipped:
         click.echo(f"{skipped} folder{'s' * (skipped != 1)} or file{'s' * (skipped != 1)} could not be read "
                    "(the warnings above say why)", err=True)
