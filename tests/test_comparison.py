@@ -540,8 +540,16 @@ def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: 
     wide["model"]["layers"][-2] = {**wide["model"]["layers"][-2], "name": "renamed"}  # layers differ, same length
     odd = _chosen_run(store, wide, "train", "seed000-cnn", 0, 0.1)
     rows = compare_runs(store, [fast_ids[0], odd])
-    assert len(rows) == 2 and [r["n"] for r in rows] == [1, 1]  # two settings, two rows, whatever their names
-    assert len({r["variant"] for r in rows}) == 2
+    assert len(rows) == 2 and [r["n"] for r in rows] == [1, 1]  # two settings, two rows, named by what differs
+    at = len(wide["model"]["layers"]) - 2
+    old_name = fast["model"]["layers"][at].get("name")
+    assert [r["variant"] for r in rows] == [f"seed000-cnn (layers[{at}].name={old_name})",
+                                            f"seed000-cnn (layers[{at}].name=renamed)"]
+    assert {r["variant"] for r in compare_runs(store, [odd, fast_ids[0]])} == {r["variant"] for r in rows}
+    close = {**fast, "train": {**fast["train"], "lr": 0.01000001}}  # "lr=0.01" both: named by a run each
+    near = _chosen_run(store, close, "train", "seed000-cnn", 0, 0.2)
+    rows = compare_runs(store, [near, fast_ids[0]])
+    assert sorted(r["variant"] for r in rows) == sorted([f"seed000-cnn (run {near})", f"seed000-cnn (run {fast_ids[0]})"])
     rows = compare_runs(store, [slow_ids[0], other])  # two experiments: experiment/variant
     assert [r["variant"] for r in rows] == ["train/seed000-cnn", "tiny/cnn"]
     assert rows[0]["committee_acc"] is None  # a committee counts only with all its members chosen

@@ -62,6 +62,8 @@ def test_derived_names() -> None:
     assert derive_name({"model.conv": [16, 16], "train.nesterov": True}) == "conv=16/16,nesterov=true"
     # the same last component twice: the full dotted keys keep them apart
     assert derive_name({"train.seed": 1, "data.seed": 2}) == "train.seed=1,data.seed=2"
+    assert derive_name({"model.layers.2.filters": 16, "model.layers.0.activation": "tanh"}) == (
+        "layers[2].filters=16,layers[0].act=tanh")
 
 
 def test_keys_follow_the_resolved_config(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import matplotlib.colors as mcolors
@@ -255,6 +256,18 @@ def test_plot_of_chosen_runs(recorded, data_dir, tmp_path, capsys):
     fig = views.figure_for("history", RunStore(root), [ids["cnn0"], ids["dense"]])
     labels = {line.get_label() for line in fig.axes[0].get_lines()}
     assert any(lab.startswith("cnn") for lab in labels) and any(lab.startswith(HOSTILE) for lab in labels)
+    store = RunStore(tmp_path / "s")  # two settings of one variant, each with its seeds: curves say which
+    src = RunStore(root).get(ids["cnn0"])
+    chosen = []
+    for lr, seed in ((0.1, 0), (0.1, 1), (0.01, 0)):
+        cfg = {**src.config, "train": {**src.config["train"], "lr": lr, "seed": seed}}
+        rid = store.start_run(experiment="train", variant="cnn", seed=seed, member=0, config=cfg, config_hash=str(lr))
+        store.finish_run(rid, status="finished", history=src.history, metrics=src.metrics, env={})
+        chosen.append(rid)
+    fig = views.figure_for("history", store, chosen)
+    labels = {line.get_label() for line in fig.axes[0].get_lines() if not line.get_label().startswith("_")}
+    assert {re.sub(r" (train|val|test .*)$", "", lab) for lab in labels} == {"cnn (lr=0.1) seed 0", "cnn (lr=0.1) seed 1",
+                                                                             "cnn (lr=0.01)"}, labels
     assert main(["plot", "compare", ids["cnn0"], ids["dense"], *argv, "-o", str(tmp_path / "c.png")]) == 0
     assert (tmp_path / "c.png").is_file()
     for kind, extra, says in (("confusion", [], "confusion draws one model or dataset: give one run id or "

@@ -222,14 +222,7 @@ def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
 
         warnings.warn(f"still running, so not compared: {', '.join(r.run_id for r in recs if r.status == 'running')}",
                       ReportWarning, stacklevel=2)
-    groups: dict[tuple[str, str, int], list[RunRecord]] = {}
-    for r in ended:  # one group per setting (same_setting: also where a fixed split seed equals one seed)
-        key = next((k for k, g in groups.items() if k[:2] == (r.experiment, r.variant) and same_setting(g[0].config,
-                                                                                                         r.config)),
-                   (r.experiment, r.variant, len(groups)))
-        groups.setdefault(key, []).append(r)
-    labels = _group_labels(groups, several=len({r.experiment for r in ended}) > 1)
-    label_of = {r.run_id: labels[key] for key, members in groups.items() for r in members}
+    label_of = setting_labels(ended)
     chosen = set(label_of)
     comms = [replace(c, variant=label_of[c.member_ids[0]]) for e in sorted({r.experiment for r in ended})
              for c in store.committees(e) if c.member_ids and set(c.member_ids) <= chosen]
@@ -237,10 +230,26 @@ def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
     return Comparison([replace(r, variant=label_of[r.run_id], config_hash=r.run_id) for r in ended], comms).rows()
 
 
+def setting_labels(records: Sequence[RunRecord]) -> dict[str, str]:
+    """Each run's row name among ``records`` (run id -> name), the runs that differ only in their
+    seeds sharing one: the variant (``experiment/variant`` when they come from several
+    experiments), and where settings share a variant, what their configs set differently:
+    ``seed000-cnn (lr=0.01)``. The same whatever the order of ``records`` (runs are taken in the
+    order they started)."""
+    groups: dict[tuple[str, str, int], list[RunRecord]] = {}
+    for r in sorted(records, key=lambda r: (r.created_at, r.run_id)):  # one group per setting (same_setting:
+        key = next((k for k, g in groups.items() if k[:2] == (r.experiment, r.variant)  # also where a fixed
+                    and same_setting(g[0].config, r.config)), (r.experiment, r.variant, len(groups)))  # split seed
+        groups.setdefault(key, []).append(r)  # equals one seed)
+    labels = _group_labels(groups, several=len({r.experiment for r in records}) > 1)
+    return {r.run_id: labels[key] for key, members in groups.items() for r in members}
+
+
 def _group_labels(groups: Mapping[tuple[str, str, int], Sequence[RunRecord]], *, several: bool) -> dict[Any, str]:
     """Each group's row name: its variant (``experiment/variant`` with ``several`` experiments),
-    and where groups share one, what their configs set differently (seeds aside), with #1, #2...
-    where that still does not tell them apart (a fourth key, or two lists of layers of one length)."""
+    and where groups share one, what their configs set differently (seeds aside; the keys that
+    tell most groups apart first, at most three), or the first run's id where that does not tell
+    them apart (a fourth key, say): ``seed000-cnn (run 3fa9c1d2e4)``, a run `mnistlab show` finds."""
     from mnistlab.experiments import derive_name
 
     names = {key: f"{key[0]}/{key[1]}" if several else key[1] for key in groups}
@@ -250,23 +259,27 @@ def _group_labels(groups: Mapping[tuple[str, str, int], Sequence[RunRecord]], *,
         if len(keys) < 2:
             continue
         flat = {k: dict(_flatten_config(groups[k][0].config)) for k in keys}
-        differ = sorted({d for k in keys for d in flat[k]
-                         if d not in ("train.seed", "data.split_seed") and len({repr(flat[j].get(d)) for j in keys}) > 1})
-        for i, k in enumerate(keys, 1):
-            said = derive_name({d: flat[k].get(d) for d in differ[:3]}) if differ else f"#{i}"
-            out[k] = f"{name} ({said}{',...' if len(differ) > 3 else ''})"
+        values = {d: {repr(flat[k].get(d)) for k in keys} for k in keys for d in flat[k]
+                  if d not in ("train.seed", "data.split_seed")}
+        differ = sorted((d for d, seen in values.items() if len(seen) > 1), key=lambda d: (-len(values[d]), d))
+        for k in keys:
+            out[k] = f"{name} ({derive_name({d: flat[k].get(d) for d in differ[:3]})})" if differ else name
         shown = Counter(out[k] for k in keys)  # rows are grouped by name: two settings never share one
-        for i, k in enumerate(keys, 1):
+        for k in keys:
             if shown[out[k]] > 1:
-                out[k] = f"{out[k]} #{i}"
+                out[k] = f"{name} (run {groups[k][0].run_id})"
     return out
 
 
 def _flatten_config(config: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
-    """(dotted key, value) for each leaf of a config (lists are leaves)."""
+    """(dotted key, value) for each leaf of a config; a list of tables (a model's layers) by
+    position: ``model.layers.2.filters``; other lists are leaves."""
     for key, value in config.items():
         if isinstance(value, Mapping):
             yield from _flatten_config(value, f"{prefix}{key}.")
+        elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
+            for i, item in enumerate(value):
+                yield from _flatten_config(item, f"{prefix}{key}.{i}.")
         else:
             yield f"{prefix}{key}", value
 

@@ -708,13 +708,23 @@ def apply_dotted(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[
 
 
 def derive_name(overrides: Mapping[str, Any]) -> str:
-    """A readable name from what a variant changes: ``{"train.lr": 0.01} -> "lr=0.01"``."""
-    shorts = [ABBREVIATIONS.get(k.split(".")[-1], k.split(".")[-1]) for k in overrides]
+    """A readable name from what a variant changes: ``{"train.lr": 0.01} -> "lr=0.01"``; a key
+    into a list of tables by position (a config flattened for `mnistlab compare`) keeps the
+    position: ``{"model.layers.2.filters": 16} -> "layers[2].filters=16"``."""
+    shorts = [_short_key(k) for k in overrides]
     parts = []
     for (key, value), short in zip(overrides.items(), shorts):
         label = short if shorts.count(short) == 1 else key
         parts.append(f"{label}={_fmt_value(value)}")
     return ",".join(parts)
+
+
+def _short_key(key: str) -> str:
+    """``key``'s last part (abbreviated: ``ABBREVIATIONS``), with the list and position before it
+    where it is one table of a list: ``model.layers.2.act`` -> ``layers[2].act``."""
+    parts = key.split(".")
+    last = ABBREVIATIONS.get(parts[-1], parts[-1])
+    return f"{parts[-3]}[{parts[-2]}].{last}" if len(parts) >= 3 and parts[-2].isdigit() else last
 
 
 def _fmt_value(v: Any) -> str:

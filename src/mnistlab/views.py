@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from mnistlab.comparison import compare_experiment, current_runs, nothing_to_compare, resolve_experiment
+from mnistlab.comparison import compare_experiment, current_runs, nothing_to_compare, resolve_experiment, setting_labels
 from mnistlab.datasets import Dataset
 from mnistlab.errors import PlotError, ReportWarning, StoreError, did_you_mean
 from mnistlab.evaluate import confusion_matrix, misclassified
@@ -125,6 +125,19 @@ def history_runs(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], fl
     return out
 
 
+def _chosen_curves(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], float | None]]:
+    """:func:`history_runs` of chosen runs, each curve named by its setting as `mnistlab compare`
+    names its row (:func:`~mnistlab.comparison.setting_labels`), and by its seed (or, for reruns
+    of one seed, its run id) where several runs share that setting."""
+    label_of = setting_labels(records)
+    out = []
+    for r in records:
+        same = [o for o in records if label_of[o.run_id] == label_of[r.run_id]]
+        who = "" if len(same) == 1 else f" seed {r.seed}" if len({o.seed for o in same}) == len(same) else f" {r.run_id}"
+        out.append((label_of[r.run_id] + who, list(r.history or []), (r.metrics or {}).get("test_accuracy")))
+    return out
+
+
 def one_per_variant(records: Sequence[RunRecord]) -> list[RunRecord]:
     """The first record of each variant, in order (a readable number of curves)."""
     seen: dict[str, RunRecord] = {}
@@ -161,7 +174,7 @@ def _chosen_runs_figure(kind: str, store: RunStore, run_ids: list[str]) -> Figur
         return {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}[kind](table)
     if kind == "history":
         records = list({r.run_id: r for r in (store.get(i) for i in run_ids)}.values())
-        return plot_history(history_runs(records))
+        return plot_history(_chosen_curves(records))
     raise PlotError(f"{kind} draws one model or dataset: give one run id or experiment, not {len(run_ids)}")
 
 
