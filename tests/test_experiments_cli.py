@@ -95,6 +95,26 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path, exp_file: Path, capsys: 
     assert RunStore(tmp_path / "fresh").runs() == []
 
 
+def test_every_bad_variant_of_a_file_is_reported_at_once_one_line_each(tmp_path: Path, exp_file: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    bad = exp_file.read_text() + ('[[variants]]\nname = "c"\n"train.lrr" = 0.1\n[[variants]]\nname = "ok"\n'
+                                  '[[variants]]\nname = "d"\n"train.epochs" = -3\n')
+    exp_file.write_text(bad)
+    lines = bad.splitlines()
+    assert main(["run", str(exp_file), "--store", str(tmp_path / "store")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert [e.split(": ")[0] for e in err] == ["error", "error"]
+    lrr, epochs = lines.index('"train.lrr" = 0.1') + 1, lines.index('"train.epochs" = -3') + 1
+    assert err[0].startswith(f"error: {exp_file}:{lrr}: ") and '"lrr"' in err[0]
+    assert err[1].startswith(f"error: {exp_file}:{epochs}: ") and "epochs" in err[1]
+    assert not (tmp_path / "store").exists()  # found before anything trains
+    many = exp_file.read_text() + "".join(f'[[variants]]\nname = "x{i}"\n"train.lr" = -1\n' for i in range(30))
+    exp_file.write_text(many)
+    assert main(["run", str(exp_file), "--store", str(tmp_path / "store")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 22 and err[-1] == "error: ... and 11 more mistakes like these"
+
+
 def test_rm_says_what_it_needs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     RunStore(tmp_path / "s")
     assert main(["rm", "--store", str(tmp_path / "s")]) == 2

@@ -42,7 +42,9 @@ class SpecError(MnistlabError):
     as in ``("base", "train", "lr")`` or ``("variants", 1, "train", "lrr")``; ``()`` when the
     problem is not about one key. ``source`` is what the message names as the value's origin (a
     file, ``"command line"``, ``"train()"``), None when unknown. ``line`` is the 1-based line of
-    ``path`` in that file once a caller has found it (:func:`mnistlab._toml.with_line`).
+    ``path`` in that file once a caller has found it (:func:`mnistlab._toml.with_line`). ``more``
+    holds the other mistakes found in the same file where they were checked independently (one
+    per variant of an experiment file), each a SpecError of its own; the CLI prints them too.
 
     >>> err = SpecError("run.toml: train.lr: must be > 0", path=("train", "lr"), source="run.toml")
     >>> err.path, str(err)
@@ -55,6 +57,7 @@ class SpecError(MnistlabError):
         self.path: tuple[str | int, ...] = tuple(path)
         self.source = source
         self.line = line
+        self.more: tuple[SpecError, ...] = ()
 
     def within(self, *prefix: str | int, message: str | None = None, source: str | None = None) -> SpecError:
         """This error as seen from an enclosing table: ``prefix`` put before its path.

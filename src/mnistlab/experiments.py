@@ -265,7 +265,8 @@ def study_name(experiment: str, quick: bool) -> str:
 
 # ------------------------------------------------------------------------------- loading
 def load_experiment(path: str | os.PathLike) -> Experiment:
-    """Read and validate an experiment file; every problem is a one-line SpecError."""
+    """Read and validate an experiment file; every problem is a one-line SpecError (the mistakes
+    of other variants in its ``more``)."""
     p = Path(path)
     try:
         text = read_text_file(p, what="an experiment file", max_bytes=MAX_FILE_BYTES)
@@ -279,7 +280,9 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     try:
         return parse_experiment(data, source=str(p), default_name=p.stem)
     except SpecError as exc:
-        raise with_line(exc, str(p), text) from None
+        first = with_line(exc, str(p), text)
+        first.more = tuple(with_line(other, str(p), text) for other in exc.more)
+        raise first from None
 
 
 def _not_an_experiment_file(p: Path, error: str) -> str:
@@ -361,16 +364,7 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
                         path=("variants",), source=source)
     if not raw_variants:
         raw_variants = [{}]
-    variants: list[Variant] = []
-    total = 0
-    for i, rv in enumerate(raw_variants):
-        where = f"variants[{i}]" + (f' ("{clip(_printable(rv["name"]), 40)}")' if isinstance(rv.get("name"), str) else "")
-        for v in _expand_variant(rv, base, known, top_grid, source, where, ("variants", i), repeats, committee):
-            variants.append(v)
-            total += v.repeats * v.committee
-            if total > MAX_CELLS:
-                raise SpecError(f"{source}: {total:,}+ runs requested; at most {MAX_CELLS:,} per experiment",
-                                source=source)
+    variants = _variants(raw_variants, base, known, top_grid, source, repeats, committee)
     seen: set[str] = set()
     for v in variants:
         if v.name in seen:
@@ -378,6 +372,28 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
         seen.add(v.name)
     return Experiment(name, source, dict(base), variants, str(d.get("description", "")), resources=resources,
                       committees=parse_committees(d.get("committees", []), variants, source))
+
+
+def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], known: dict[str, Any],
+              top_grid: list[tuple[str, list[Any]]], source: str, repeats: int, committee: int) -> list[Variant]:
+    """The variants the ``[[variants]]`` tables expand to (their grids crossed with the top grid).
+    Each table is checked on its own, so one pass finds every bad one: SpecError of the first,
+    the others in its ``more``; or at once when the runs exceed ``MAX_CELLS``."""
+    variants: list[Variant] = []
+    mistakes: list[SpecError] = []
+    for i, rv in enumerate(raw_variants):
+        where = f"variants[{i}]" + (f' ("{clip(_printable(rv["name"]), 40)}")' if isinstance(rv.get("name"), str) else "")
+        try:
+            variants += _expand_variant(rv, base, known, top_grid, source, where, ("variants", i), repeats, committee)
+        except SpecError as exc:
+            mistakes.append(exc)
+        total = sum(v.repeats * v.committee for v in variants)
+        if total > MAX_CELLS:
+            raise SpecError(f"{source}: {total:,}+ runs requested; at most {MAX_CELLS:,} per experiment", source=source)
+    if mistakes:
+        mistakes[0].more = tuple(mistakes[1:])
+        raise mistakes[0]
+    return variants
 
 
 def parse_committees(tables: Any, variants: list[Variant] | None, source: str) -> tuple[VariantCommittee, ...]:

@@ -12,7 +12,7 @@ import warnings
 
 import click
 
-from mnistlab.errors import MnistlabError, show_warning
+from mnistlab.errors import MnistlabError, SpecError, show_warning
 
 from . import data_cmds, experiment_cmds, inspect_cmds, model_cmds, predict_cmds, search_cmds, train_cmds
 
@@ -26,6 +26,9 @@ def cli() -> None:
 for _module in (data_cmds, model_cmds, train_cmds, experiment_cmds, search_cmds, inspect_cmds, predict_cmds):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
+
+
+MORE_MISTAKES = 20  # a file's mistakes printed past the first (the rest counted)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,6 +48,11 @@ def main(argv: list[str] | None = None) -> int:
         if debug:
             raise
         click.echo(f"error: {exc}", err=True)
+        more = exc.more if isinstance(exc, SpecError) else ()
+        for other in more[:MORE_MISTAKES]:  # the file's other mistakes, one line each
+            click.echo(f"error: {other}", err=True)
+        if len(more) > MORE_MISTAKES:
+            click.echo(f"error: ... and {len(more) - MORE_MISTAKES} more mistakes like these", err=True)
         return exc.exit_code
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
