@@ -333,7 +333,7 @@ def test_runs_that_ended_after_a_restored_backup_was_taken_are_brought_up_to_dat
     con.close()
     assert RunStore(tmp_path).get(live).status == "running"  # as the backup has it; its process has ended
     assert main(["reindex", "--store", str(tmp_path)]) == 0
-    assert "1 run had ended without the database hearing" in capsys.readouterr().out
+    assert "1 run brought up to date from its folder (the database still said running" in capsys.readouterr().out
     rec = RunStore(tmp_path).get(live)
     assert (rec.status, rec.metrics, rec.history, rec.env) == ("finished", {"test_accuracy": 0.75}, [{"epoch": 1}],
                                                               {"a": 1})
@@ -476,12 +476,17 @@ def test_a_rebuild_cut_short_leaves_the_store_as_lost_as_it_was_not_emptier(tmp_
     assert sorted(f.name for f in tmp_path.iterdir()) == ["runs"]  # no new database, no half-built one left
     with pytest.raises(StoreError, match="reindex"):  # the lost-database guard still holds
         RunStore(tmp_path)
-    left = tmp_path / "runs.sqlite.rebuilding-1"  # a killed rebuild's file, two hours old
-    left.write_bytes(b"half")
-    os.utime(left, (left.stat().st_atime - 7200, left.stat().st_mtime - 7200))
+    gone = multiprocessing.get_context("spawn").Process(target=int)
+    gone.start()
+    gone.join(60)
+    for suffix in ("", "-journal"):  # a killed rebuild's files (its process has ended)
+        (tmp_path / f"runs.sqlite.rebuilding-{socket.gethostname()}-{gone.pid}-0123abcd{suffix}").write_bytes(b"half")
+    elsewhere = tmp_path / "runs.sqlite.rebuilding-otherhost-1-0123abcd"  # another host's: not ours to judge
+    elsewhere.write_bytes(b"half")
     done = RunStore.reindex(tmp_path)
     assert sorted(done.added) == sorted(ids.values()) and done.committees == 1
-    assert sorted(f.name for f in tmp_path.iterdir() if not f.name.startswith("runs.sqlite-")) == ["runs", "runs.sqlite"]
+    assert sorted(f.name for f in tmp_path.iterdir() if not f.name.startswith("runs.sqlite-")) == [
+        "runs", "runs.sqlite", elsewhere.name]
 
 
 def test_a_pid_no_process_can_have_is_refused_not_a_crash(tmp_path: Path, capsys) -> None:
@@ -520,8 +525,9 @@ def test_a_run_that_ends_after_its_database_was_rebuilt_lands_in_the_new_one(tmp
     assert RunStore(tmp_path).get(rid).status == "finished"
 
 
-def test_a_run_ending_in_a_live_process_is_left_to_record_its_own_end(tmp_path: Path, capsys) -> None:
-    """Its files come a moment before its row: a reindex in that moment neither updates it nor says so."""
+def test_a_run_ending_as_the_reindex_reads_it_is_brought_up_to_date_saying_so_plainly(tmp_path: Path, capsys) -> None:
+    """Its files come a moment before its row: a reindex in that moment takes the end from the
+    folder, and says so without claiming the database was lost; the run's own update follows."""
     store = RunStore(tmp_path)
     rid = _add(store, "live", status="running")
     folder = tmp_path / "runs" / rid
@@ -529,10 +535,11 @@ def test_a_run_ending_in_a_live_process_is_left_to_record_its_own_end(tmp_path: 
     (folder / RECORD_FILE).write_text(json.dumps({**json.loads((folder / RECORD_FILE).read_text()),
                                                   "status": "finished", "finished_at": 1.8e9}))
     assert main(["reindex", "--store", str(tmp_path)]) == 0
-    assert "without the database hearing" not in capsys.readouterr().out
-    assert RunStore(tmp_path).get(rid).status == "running"  # this process (alive) records the end itself
-    store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.9}, env={})
+    out = capsys.readouterr().out
+    assert "1 run brought up to date from its folder" in out and "lost" not in out.split("(")[0]
     assert RunStore(tmp_path).get(rid).status == "finished"
+    store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.9}, env={})
+    assert RunStore(tmp_path).get(rid).metrics == {"test_accuracy": 0.9}
 
 
 def test_a_run_deleted_while_it_trains_does_not_come_back_as_a_folder(tmp_path: Path, capsys) -> None:
@@ -563,3 +570,54 @@ def test_rm_of_a_run_whose_folder_is_a_link_removes_the_link_not_what_it_points_
     assert list((tmp_path / "store" / "runs").iterdir()) == []
     assert (elsewhere / RECORD_FILE).is_file()  # outside the store: not mnistlab's to delete
     assert RunStore(tmp_path / "store").check() == (0, [])
+
+
+def test_runs_that_end_or_start_while_the_new_index_is_built_are_in_it(tmp_path: Path, monkeypatch) -> None:
+    trainer = RunStore(tmp_path)  # a sweep driver training runs one after another, its database open
+    ending = _add(trainer, "ending", status="running")
+    _lose(tmp_path)
+    from mnistlab import store as store_module
+
+    built = store_module._NewIndex._reindexed
+    late: list[str] = []
+
+    def meanwhile(self: RunStore, aside: Path | None) -> store_module.Reindexed:  # the driver goes on as it builds
+        done = built(self, aside)
+        trainer.finish_run(ending, status="finished", history=[], metrics={"test_accuracy": 0.7}, env={})
+        late.append(_add(trainer, "late", status="running"))
+        return done
+
+    monkeypatch.setattr(store_module._NewIndex, "_reindexed", meanwhile)
+    done = RunStore.reindex(tmp_path)
+    assert sorted(done.added) == sorted([ending, *late]) and done.updated == 1
+    assert RunStore(tmp_path).get(ending).status == "finished"
+    trainer.finish_run(late[0], status="finished", history=[], metrics={"test_accuracy": 0.8}, env={})
+    assert RunStore(tmp_path).get(late[0]).metrics == {"test_accuracy": 0.8}
+
+
+def test_a_row_of_another_host_that_its_folder_says_ended_is_brought_up_to_date(tmp_path: Path) -> None:
+    store = RunStore(tmp_path)
+    rid = _add(store, "remote", status="running")
+    store.close()
+    with sqlite3.connect(tmp_path / "runs.sqlite") as con:  # trained on another machine sharing the store
+        con.execute("UPDATE runs SET host = 'elsewhere'")
+    con.close()
+    folder = tmp_path / "runs" / rid
+    (folder / "metrics.json").write_text('{"test_accuracy": 0.6}')
+    (folder / RECORD_FILE).write_text(json.dumps({**json.loads((folder / RECORD_FILE).read_text()),
+                                                  "status": "finished", "finished_at": 1.8e9}))
+    assert RunStore.reindex(tmp_path).updated == 1
+    assert RunStore(tmp_path).get(rid).status == "finished"
+
+
+def test_a_lost_database_kept_behind_a_link_is_rebuilt_where_the_link_points(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    rid = _add(store)
+    store.close()
+    (tmp_path / "fast-disk").mkdir()
+    db = tmp_path / "store" / "runs.sqlite"
+    _lose(tmp_path / "store")
+    db.symlink_to(tmp_path / "fast-disk" / "runs.sqlite")  # the database on another disk, lost there
+    assert RunStore.reindex(tmp_path / "store").added == [rid]
+    assert db.is_symlink() and (tmp_path / "fast-disk" / "runs.sqlite").is_file()
+    assert RunStore(tmp_path / "store").get(rid).status == "finished"

@@ -259,16 +259,38 @@ def _group_labels(groups: Mapping[tuple[str, str, int], Sequence[RunRecord]], *,
         if len(keys) < 2:
             continue
         flat = {k: dict(_flatten_config(groups[k][0].config)) for k in keys}
-        values = {d: {repr(flat[k].get(d)) for k in keys} for k in keys for d in flat[k]
-                  if d not in ("train.seed", "data.split_seed")}
-        differ = sorted((d for d, seen in values.items() if len(seen) > 1), key=lambda d: (-len(values[d]), d))
+        differ = _telling_keys(flat)
         for k in keys:
-            out[k] = f"{name} ({derive_name({d: flat[k].get(d) for d in differ[:3]})})" if differ else name
+            out[k] = f"{name} ({derive_name({d: flat[k].get(d) for d in differ})})" if differ else name
         shown = Counter(out[k] for k in keys)  # rows are grouped by name: two settings never share one
         for k in keys:
             if shown[out[k]] > 1:
                 out[k] = f"{name} (run {groups[k][0].run_id})"
     return out
+
+
+_NOT_SETTINGS = ("train.seed", "data.split_seed", "train.threads", "train.device")  # samples' or speed's
+
+
+def _telling_keys(flat: Mapping[Any, Mapping[str, Any]], most: int = 3) -> list[str]:
+    """At most ``most`` config keys that tell the flattened configs ``flat`` apart, chosen one at
+    a time: each the key that splits the most configs still alike (the fewer keys a name needs,
+    the more it says); none of seeds, threads or device. Alphabetical among equals."""
+    configs = list(flat.values())
+    keys = sorted({d for c in configs for d in c if d not in _NOT_SETTINGS and
+                   len({repr(o.get(d)) for o in configs}) > 1})
+    chosen: list[str] = []
+
+    def told(ks: list[str]) -> int:
+        return len({tuple(repr(c.get(d)) for d in ks) for c in configs})
+
+    while keys and len(chosen) < most and told(chosen) < len(configs):
+        best = max(keys, key=lambda d: (told([*chosen, d]), -keys.index(d)))
+        if told([*chosen, best]) == told(chosen):
+            break
+        chosen.append(best)
+        keys.remove(best)
+    return chosen
 
 
 def _flatten_config(config: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:

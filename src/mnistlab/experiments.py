@@ -386,14 +386,24 @@ def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], kn
         try:
             variants += _expand_variant(rv, base, known, top_grid, source, where, ("variants", i), repeats, committee)
         except SpecError as exc:
-            mistakes.append(exc)
+            if _mistake_key(exc) not in {_mistake_key(m) for m in mistakes}:  # a bad top-level grid value
+                mistakes.append(exc)  # is every variant's: said once
         total = sum(v.repeats * v.committee for v in variants)
         if total > MAX_CELLS:
-            raise SpecError(f"{source}: {total:,}+ runs requested; at most {MAX_CELLS:,} per experiment", source=source)
+            too_many = SpecError(f"{source}: {total:,}+ runs requested; at most {MAX_CELLS:,} per experiment",
+                                 source=source)
+            too_many.more = tuple(mistakes)
+            raise too_many
     if mistakes:
         mistakes[0].more = tuple(mistakes[1:])
         raise mistakes[0]
     return variants
+
+
+def _mistake_key(exc: SpecError) -> tuple[Any, ...]:
+    """What tells two mistakes apart: where in the file, for a top-level grid's value (every
+    variant crosses it, each naming itself); else the message."""
+    return exc.path if exc.path[:1] == ("grid",) else (str(exc),)
 
 
 def parse_committees(tables: Any, variants: list[Variant] | None, source: str) -> tuple[VariantCommittee, ...]:

@@ -510,8 +510,13 @@ class RunStore:
                 (status, _dumps(history), _dumps(metrics), _dumps(env), message, ended,
                  None if config is None else _dumps(config), run_id),
             )
-            if cur.rowcount != 1:
-                raise StoreError(f'no run "{run_id}" in {self.root}')
+            if cur.rowcount != 1:  # started while a rebuilt database was being built: its folder has its row
+                try:
+                    if not files:
+                        raise StoreError("no files written")
+                    _insert_row(con, _folder_record(folder))
+                except StoreError:
+                    raise StoreError(f'no run "{run_id}" in {self.root}') from None
 
     def _keep_final_record(self, run_id: str, **final: Any) -> None:
         """Update the run's ``RECORD_FILE`` with how it ended (``final``: status, env, message,
@@ -574,10 +579,13 @@ class RunStore:
             raise NotRecorded(f"{root}: no run folders to index (no {root / 'runs'} folder)")
         db = root / DB_FILE
         aside = _move_aside(db) if _database_state(db) == "damaged" else None
-        if _database_state(db) == "missing" and (built := _NewIndex.build(root, aside)) is not None:
-            return built
-        with cls(root) as store:  # an intact database, or one another reindex put in place meanwhile
-            return store._reindexed(aside)
+        built = _NewIndex.build(root, aside) if _database_state(db) == "missing" else None
+        with cls(root) as store:  # an intact database, or the new one (or another reindex's, put in place first)
+            done = store._reindexed(aside)  # after a build: the runs that started or ended while it was built
+        if built is None:
+            return done
+        return Reindexed(built.added + done.added, built.committees + done.committees, done.skipped, aside,
+                         done.without_folder, built.interrupted + done.interrupted, built.updated + done.updated)
 
     def _reindexed(self, aside: Path | None) -> Reindexed:
         """Index this store's run folders and committee files into its database (:meth:`reindex`,
@@ -592,22 +600,20 @@ class RunStore:
         return Reindexed([r.run_id for r in added], committees, skipped, aside, gone, ended, updated)
 
     def _index_folders(self) -> tuple[list[RunRecord], int, list[tuple[str, str]]]:
-        """Add the run folders the database lacks, and update the rows of runs that ended without
-        the database hearing (it says ``running`` in a process that has ended, or interrupted
-        because that process was gone; the folder says how the run ended: a database restored from
-        a backup, or lost while the run trained); a run whose process lives is left to record its
-        own end (its files come a moment before its row). The records added,
-        how many rows were updated, and the folders skipped with why. One write transaction: a
-        run that starts meanwhile is in the database already or waits for it."""
+        """Add the run folders the database lacks, and bring up to date the rows of runs whose
+        folder says how they ended where the database still says ``running`` (or interrupted
+        because the process was gone): a backup of the database restored, one lost while the run
+        trained, or a run ending as the reindex reads it (its files come a moment before its row).
+        The records added, how many rows were updated, and the folders skipped with why. One
+        write transaction: a run that starts meanwhile is in the database already or waits for it."""
         folders = [f for f in sorted((self.root / "runs").iterdir()) if re.fullmatch(r"[0-9a-f]{10}", f.name)]
         added, updated, skipped = [], 0, []
         with self._errors("rebuild the index"), self._write() as con:
-            rows = {r[0]: r[1:] for r in con.execute("SELECT run_id, status, message, pid, host FROM runs")}
+            rows = {r[0]: (r[1], r[2]) for r in con.execute("SELECT run_id, status, message FROM runs")}
             for folder in folders:
                 row = rows.get(folder.name)
-                if row is not None and not (row[:2] == ("interrupted", ENDED)
-                                            or row[0] == "running" and not process_alive(*row[2:])):
-                    continue  # indexed, and ended as the database knows (or its live process records it)
+                if row is not None and not (row[0] == "running" or row == ("interrupted", ENDED)):
+                    continue  # indexed, and ended as the database knows
                 if folder.is_symlink() or not folder.is_dir():
                     if row is None and folder.is_symlink():
                         skipped.append((f"runs/{folder.name}", "a link: copy the run's folder into the store instead"))
@@ -710,7 +716,8 @@ class RunStore:
         whole = experiment is not None and not run_ids  # its checkpoints folder goes whole: no per-cell lookup
         latest = set() if whole else {r.run_id for r in recs if self._latest_of_cell(r)}
         derived: list[tuple[str, str, int, str]] = []
-        with self._errors("delete"), self._write() as con:
+        hidden = self._hide_folders(ids)
+        with self._errors("delete"), self._unhide_on_error(hidden), self._write() as con:
             con.executemany("DELETE FROM runs WHERE run_id = ?", [(i,) for i in ids])
             if whole:
                 con.execute("DELETE FROM committees WHERE experiment = ?", (experiment,))
@@ -723,11 +730,10 @@ class RunStore:
                                 "AND member_ids = ?", derived)
         for e, v, r, members in derived:  # its file lives in its first member's folder, which may stay
             _committee_path(self.root, e, v, r, json.loads(members)).unlink(missing_ok=True)
-        for i in ids:
-            folder = self.root / "runs" / i
-            if folder.is_symlink():  # a folder linked in from elsewhere: the link goes, what it points at stays
-                folder.unlink()
-            shutil.rmtree(folder, ignore_errors=True)
+        for _, gone_folder in hidden:
+            if gone_folder.is_symlink():  # a folder linked in from elsewhere: the link goes, what it points at stays
+                gone_folder.unlink()
+            shutil.rmtree(gone_folder, ignore_errors=True)
         if whole and experiment is not None:
             cells = self._checkpoints(experiment)
             try:
@@ -740,6 +746,40 @@ class RunStore:
             dropped = sum(self.drop_checkpoint(r.experiment, str(r.variant), r.config_hash)
                           for r in recs if r.run_id in latest)
         return Removal(ids, dropped, list(dict.fromkeys(str(v) for _, v, _, _ in derived)))
+
+    def _hide_folders(self, ids: list[str]) -> list[tuple[Path, Path]]:
+        """Rename the run folders of ``ids`` to hidden names (``runs/.rm-<id>-<random>``) before
+        their rows go: a run still training then writes no result back into them, and a reindex
+        never takes them back. (folder, hidden name) for each one moved; StoreError, with the
+        ones moved put back, when one cannot be."""
+        moved: list[tuple[Path, Path]] = []
+        for i in ids:
+            folder = self.root / "runs" / i
+            hidden = folder.with_name(f".rm-{i}-{uuid.uuid4().hex[:8]}")
+            try:
+                os.rename(folder, hidden)  # a link is renamed itself, not what it points at
+            except FileNotFoundError:
+                continue
+            except OSError as exc:
+                self._unhide(moved)
+                raise StoreError(f"{folder}: cannot delete it: {exc.strerror or exc}") from None
+            moved.append((folder, hidden))
+        return moved
+
+    @staticmethod
+    def _unhide(moved: list[tuple[Path, Path]]) -> None:
+        for folder, hidden in moved:
+            with suppress(OSError):
+                os.rename(hidden, folder)
+
+    @contextmanager
+    def _unhide_on_error(self, moved: list[tuple[Path, Path]]) -> Iterator[None]:
+        """Put the hidden folders back when deleting their rows fails (a locked database): nothing is deleted."""
+        try:
+            yield
+        except BaseException:
+            self._unhide(moved)
+            raise
 
     def _latest_of_cell(self, rec: RunRecord) -> bool:
         """Whether ``rec`` is the newest run of its cell (experiment, variant, config hash)."""
@@ -918,7 +958,9 @@ class _NewIndex(RunStore):
     _reindexing = True
 
     def __init__(self, root: Path) -> None:
-        self._db_name = f"{DB_FILE}.rebuilding-{os.getpid()}"
+        # the host and pid say whose it is (a killed rebuild's is removed by the next); the random
+        # part keeps a reused pid (pid 1 in a container) from taking over a killed rebuild's file
+        self._db_name = f"{DB_FILE}.rebuilding-{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         super().__init__(root)
 
     @classmethod
@@ -926,10 +968,12 @@ class _NewIndex(RunStore):
         """Build the index of ``root``'s run folders and make it the store's database; what was
         indexed, or None when another process put a database in place first (another reindex, or
         a store opened over an empty ``runs/``): then the caller indexes into that one."""
-        for left in root.glob(f"{DB_FILE}.rebuilding-*"):  # a killed rebuild's (a live one writes its file)
-            with suppress(OSError):  # gone meanwhile: another reindex tidied it
-                if time.time() - left.stat().st_mtime > 3600:
-                    left.unlink()
+        host = socket.gethostname()
+        for left in root.glob(f"{DB_FILE}.rebuilding-*"):  # a killed rebuild's files, from this host
+            whose = re.fullmatch(rf"{re.escape(DB_FILE)}\.rebuilding-(.*)-(\d+)-[0-9a-f]{{8}}(-wal|-shm|-journal)?",
+                                 left.name)
+            if whose and whose[1] == host and not _alive(int(whose[2])):
+                left.unlink(missing_ok=True)
         store = cls(root)
         new = store.db_path
         try:
@@ -944,7 +988,14 @@ class _NewIndex(RunStore):
 
 def _install(new: Path, db: Path) -> bool:
     """Give the database file ``new`` the name ``db`` unless a database has it by then (a link
-    fails where the name is taken; an empty file there is no database); whether it did."""
+    fails where the name is taken; an empty file there is no database); whether it did. A ``db``
+    that is a symbolic link (the database kept on another disk) gets its target written."""
+    if db.is_symlink():
+        db = Path(os.path.realpath(db))
+        if db.exists() and db.stat().st_size:
+            return False
+        shutil.copyfile(new, db)  # another disk, maybe: no rename or link across it
+        return True
     try:
         os.link(new, db)
     except FileExistsError:
@@ -1032,9 +1083,9 @@ def _write_json(path: Path, obj: Any) -> None:
 def _write_artifacts(folder: Path, history: list[dict[str, Any]], metrics: dict[str, Any],
                      weights: dict[str, Any] | None, predictions: np.ndarray | None,
                      config: dict[str, Any] | None) -> str | None:
-    """Write a run's result files into ``folder`` (each whole); None, or why they could not be."""
+    """Write a run's result files into ``folder`` (each whole; it exists: a folder removed meanwhile,
+    its run deleted, is not made again); None, or why they could not be."""
     try:
-        folder.mkdir(parents=True, exist_ok=True)
         if config is not None:
             _write_json(folder / "config.json", config)
         _write_json(folder / "history.json", history)

@@ -448,8 +448,10 @@ def reindex_cmd(store: str | None, check: bool) -> None:
         click.echo(f"{done.interrupted} of the runs added had been running in a process that has ended: "
                    "marked interrupted")
     if done.updated:
-        click.echo(f"{done.updated} run{'s' * (done.updated != 1)} had ended without the database hearing (a backup "
-                   "restored, or a database lost while they trained): updated from their folders")
+        many = done.updated != 1
+        click.echo(f"{done.updated} run{'s' * many} brought up to date from {'their' if many else 'its'} folder"
+                   f"{'s' * many} (the database still said running: a backup restored, a database lost while "
+                   "training, or a run ending as the reindex ran)")
     if skipped:
         click.echo(f"{skipped} folder{'s' * (skipped != 1)} or file{'s' * (skipped != 1)} could not be read "
                    "(the warnings above say why)", err=True)
