@@ -16,8 +16,8 @@ fi
 # Lint first: it takes seconds, and a type error is cheaper to read than the test it would break.
 echo "ruff check src tests bench" >&2
 .venv/bin/ruff check src tests bench
-echo "mypy src/mnistlab" >&2
-.venv/bin/mypy src/mnistlab
+echo "mypy src/mnistlab src/mnistlab_launch.py" >&2
+.venv/bin/mypy src/mnistlab src/mnistlab_launch.py
 
 # The report test opens the HTML report in a real headless Chromium.
 if ! command -v chromium >/dev/null 2>&1; then

@@ -549,13 +549,18 @@ def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: 
     close = {**fast, "train": {**fast["train"], "lr": 0.01000001}}  # "lr=0.01" both: named by a run each
     near = _chosen_run(store, close, "train", "seed000-cnn", 0, 0.2)
     rows = compare_runs(store, [near, fast_ids[0]])
-    assert sorted(r["variant"] for r in rows) == sorted([f"seed000-cnn (run {near})", f"seed000-cnn (run {fast_ids[0]})"])
+    assert sorted(r["variant"] for r in rows) == sorted([f"seed000-cnn (lr=0.01, run {near})",
+                                                         f"seed000-cnn (lr=0.01, run {fast_ids[0]})"])
     decayed = {**base, "train": {**base["train"], "weight_decay": 0.01}}  # differs from base in one key only
     bigger = {**base, "train": {**base["train"], "batch_size": 7, "epochs": 3, "lr": 0.5, "threads": 2}}
     three = [_chosen_run(store, cfg, "train", "seed000-cnn", 0, 0.5) for cfg in (base, decayed, bigger)]
     names = sorted(r["variant"] for r in compare_runs(store, three))  # a fourth key tells two of them apart
     assert len(set(names)) == 3 and not any("(run " in n or "threads" in n for n in names), names
     assert any("weight_decay=0.01" in n for n in names) and all(n.count("=") <= 3 for n in names), names
+    assert base.get("augment") is None
+    rotated = _chosen_run(store, {**base, "augment": {"rotation": 10, "cval": 0}}, "train", "seed000-cnn", 0, 0.5)
+    names = [r["variant"] for r in compare_runs(store, [three[0], rotated])]  # named by what was set, not its fill
+    assert sorted(names) == ["seed000-cnn (rotation=10,cval=0)", "seed000-cnn (rotation=None,cval=None)"], names
     rows = compare_runs(store, [slow_ids[0], other])  # two experiments: experiment/variant
     assert [r["variant"] for r in rows] == ["train/seed000-cnn", "tiny/cnn"]
     assert rows[0]["committee_acc"] is None  # a committee counts only with all its members chosen

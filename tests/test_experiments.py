@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -111,7 +112,7 @@ def test_validation_errors_name_file_and_key(tmp_path: Path, extra: str, match: 
     ('[[variants]]\n"trian.lr" = 0.1\n', ("variants", 0, "trian", "lr")),
     ('[[variants]]\n"train.epochs" = 0\n', ("variants", 0, "train", "epochs")),
     ('[[variants]]\n[variants.grid]\n"train.epochs" = [1, 0]\n', ("variants", 0, "grid", "train", "epochs")),
-    ('[[variants]]\n"train.epochs" = 2\n[grid]\n"train.epochs" = [0]\n', ("grid", "train", "epochs")),
+    ('[[variants]]\n"train.lr" = 0.1\n[grid]\n"train.epochs" = [0]\n', ("grid", "train", "epochs")),
     ('[[variants]]\n"data.validation" = 0.5\n[variants.grid]\n"data" = [{validation = 2.0}]\n',
      ("variants", 0, "grid", "data", "validation")),  # the last override that reaches the key set it
     ('[[variants]]\nrepeats = 0\n', ("variants", 0, "repeats")),
@@ -360,3 +361,20 @@ def test_a_file_that_is_no_experiment_file_says_what_it_probably_was(tmp_path: P
     (tmp_path / "exp.json").write_text('{"name": "x"}')  # another format
     with pytest.raises(SpecError, match=r"^exp.json: invalid TOML: .* \(an experiment file is TOML\)$"):
         load_experiment("exp.json")
+
+
+@pytest.mark.parametrize("variants, line, says", [
+    ('[[variants]]\nname = "a"\n"train.lr" = 0.5\n', 8, '"train.lr" is set by it and by the top-level [grid]'),
+    ('[[variants]]\nname = "b"\ngrid = { "train.lr" = [0.1] }\n', 8, '"train.lr" is set by its grid and by the top-level'),
+    ('[[variants]]\nname = "c"\n[variants.train]\nlr = 0.5\n', 9, '"train.lr" is set by it and by the top-level [grid]'),
+])
+def test_a_key_set_by_a_variant_and_a_grid_is_refused_not_silently_replaced(tmp_path, variants, line, says):
+    p = tmp_path / "both.toml"
+    p.write_text('[base]\nmodel = "seed000-dense"\ndataset = "mnist"\n[grid]\n"train.lr" = [0.01, 0.001]\n' + variants)
+    with pytest.raises(SpecError, match=re.escape(says)) as err:
+        load_experiment(p)
+    assert err.value.line == line, str(err.value)
+    p.write_text('[base]\nmodel = "seed000-dense"\ndataset = "mnist"\n[[variants]]\n"train.epochs" = 2\n'
+                 'grid = { "train.epochs" = [1, 3] }\n')
+    with pytest.raises(SpecError, match='"train.epochs" is set by it and by its grid'):
+        load_experiment(p)

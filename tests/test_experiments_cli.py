@@ -113,10 +113,10 @@ def test_every_bad_variant_of_a_file_is_reported_at_once_one_line_each(tmp_path:
     assert main(["run", str(exp_file), "--store", str(tmp_path / "store")]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 22 and err[-1] == "error: ... and 11 more mistakes like these"
-    exp_file.write_text(EXP.replace("[[variants]]", '[grid]\n"train.lr" = [0.1, -1]\n[[variants]]', 1))
+    exp_file.write_text(EXP.replace("[[variants]]", '[grid]\n"train.epochs" = [1, 0]\n[[variants]]', 1))
     assert main(["run", str(exp_file), "--store", str(tmp_path / "store")]) == 2
     err = capsys.readouterr().err.splitlines()  # one bad value of the grid every variant crosses: said once
-    assert len(err) == 1 and "lr" in err[0], err
+    assert len(err) == 1 and "epochs" in err[0], err
 
 
 def test_rm_says_what_it_needs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -247,9 +247,9 @@ def setting_labels(records: Sequence[RunRecord]) -> dict[str, str]:
 
 def _group_labels(groups: Mapping[tuple[str, str, int], Sequence[RunRecord]], *, several: bool) -> dict[Any, str]:
     """Each group's row name: its variant (``experiment/variant`` with ``several`` experiments),
-    and where groups share one, what their configs set differently (seeds aside; the keys that
-    tell most groups apart first, at most three), or the first run's id where that does not tell
-    them apart (a fourth key, say): ``seed000-cnn (run 3fa9c1d2e4)``, a run `mnistlab show` finds."""
+    and where groups share one, what their configs set differently (:func:`_telling_keys`), with
+    the first run's id where that does not tell them apart (values that print alike, say):
+    ``seed000-cnn (lr=0.01, run 3fa9c1d2e4)``, a run `mnistlab show` finds."""
     from mnistlab.experiments import derive_name
 
     names = {key: f"{key[0]}/{key[1]}" if several else key[1] for key in groups}
@@ -264,33 +264,41 @@ def _group_labels(groups: Mapping[tuple[str, str, int], Sequence[RunRecord]], *,
             out[k] = f"{name} ({derive_name({d: flat[k].get(d) for d in differ})})" if differ else name
         shown = Counter(out[k] for k in keys)  # rows are grouped by name: two settings never share one
         for k in keys:
-            if shown[out[k]] > 1:
-                out[k] = f"{name} (run {groups[k][0].run_id})"
+            if shown[out[k]] > 1:  # what it does say, and a run `mnistlab show` finds
+                said = out[k][len(name) + 2:-1] + ", " if differ else ""
+                out[k] = f"{name} ({said}run {groups[k][0].run_id})"
     return out
 
 
 _NOT_SETTINGS = ("train.seed", "data.split_seed", "train.threads", "train.device")  # samples' or speed's
 
 
-def _telling_keys(flat: Mapping[Any, Mapping[str, Any]], most: int = 3) -> list[str]:
-    """At most ``most`` config keys that tell the flattened configs ``flat`` apart, chosen one at
-    a time: each the key that splits the most configs still alike (the fewer keys a name needs,
-    the more it says); none of seeds, threads or device. Alphabetical among equals."""
+def _telling_keys(flat: Mapping[Any, Mapping[str, Any]], most: int = 3, separate: int = 5) -> list[str]:
+    """The config keys that name the flattened configs ``flat`` apart: first, one at a time, the
+    key that splits the most configs still alike (at most ``separate``, until all differ); then
+    other differing keys up to ``most`` in all (``lr=0.01`` says more beside ``opt=sgd``). None
+    of seeds, threads or device. Among equals, keys every config sets come first, then keys set to
+    something (a rotation of 10, not a fill value of 0), then by name."""
     configs = list(flat.values())
-    keys = sorted({d for c in configs for d in c if d not in _NOT_SETTINGS and
-                   len({repr(o.get(d)) for o in configs}) > 1})
-    chosen: list[str] = []
+    differ = [d for d in sorted({d for c in configs for d in c}) if d not in _NOT_SETTINGS
+              and len({repr(c.get(d)) for c in configs}) > 1]
+
+    def rank(d: str) -> tuple[bool, bool, str]:
+        values = [c.get(d) for c in configs]
+        return any(v is None for v in values), not any(values), d
 
     def told(ks: list[str]) -> int:
         return len({tuple(repr(c.get(d)) for d in ks) for c in configs})
 
-    while keys and len(chosen) < most and told(chosen) < len(configs):
-        best = max(keys, key=lambda d: (told([*chosen, d]), -keys.index(d)))
-        if told([*chosen, best]) == told(chosen):
+    differ.sort(key=rank)
+    chosen: list[str] = []
+    while len(chosen) < separate and told(chosen) < len(configs):
+        gain = [d for d in differ if d not in chosen and told([*chosen, d]) > told(chosen)]
+        if not gain:
             break
-        chosen.append(best)
-        keys.remove(best)
-    return chosen
+        chosen.append(max(gain, key=lambda d: (told([*chosen, d]), -differ.index(d))))
+    chosen += [d for d in differ if d not in chosen][:max(0, most - len(chosen))]
+    return sorted(chosen, key=differ.index)
 
 
 def _flatten_config(config: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:

@@ -581,16 +581,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     """
     from mnistlab.config import parse_run_config
 
-    name = rv.get("name")
-    if name is not None and (not isinstance(name, str) or not name.strip()):
-        raise SpecError(f"{source}: {where}: name: must be a non-empty string, got {show(name)}",
-                        path=(*at, "name"), source=source)
-    if isinstance(name, str) and not name.isprintable():  # a control character prints as nothing, or moves the cursor
-        raise SpecError(f"{source}: {where}: name: has a control character (got \"{_printable(name)}\")",
-                        path=(*at, "name"), source=source)
-    if isinstance(name, str) and len(name) > 120:
-        raise SpecError(f"{source}: {where}: name: at most 120 characters, got {len(name)}", path=(*at, "name"),
-                        source=source)
+    name = _variant_name(rv, source, where, at)
     reps = _count(rv, "repeats", repeats, MAX_REPEATS, source, where=where, at=at)
     members = _count(rv, "committee", committee, MAX_COMMITTEE, source, where=where, at=at)
     cpus, gpus = _variant_resources(rv, source, where, at)
@@ -606,6 +597,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
         for path, v in _flatten(tuple(key.split(".")), value, known, source, where, at):
             overrides[".".join(path)] = v
     own_grid = _grid(rv.get("grid", {}), known, source, f"{where}.grid", (*at, "grid"))
+    _one_setter(overrides, top_grid, own_grid, source, where, at)
     grid = top_grid + own_grid
     # Where each override was written: the variant, or the grid (the top one, or the variant's own).
     written_at: dict[str, tuple[str | int, ...]] = {k: at for k in overrides}
@@ -630,6 +622,43 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             raise exc.within(*_written_in(exc.path, origin, at), source=source) from None
         out.append(Variant(vname, ov, raw, reps, members, cpus, gpus))
     return out
+
+
+def _variant_name(rv: Mapping[str, Any], source: str, where: str, at: tuple[str | int, ...]) -> str | None:
+    """A ``[[variants]]`` table's ``name`` (None: derived from what it sets); SpecError unless a
+    printable, non-empty string of at most 120 characters."""
+    name = rv.get("name")
+    if name is not None and (not isinstance(name, str) or not name.strip()):
+        raise SpecError(f"{source}: {where}: name: must be a non-empty string, got {show(name)}",
+                        path=(*at, "name"), source=source)
+    if isinstance(name, str) and not name.isprintable():  # a control character prints as nothing, or moves the cursor
+        raise SpecError(f"{source}: {where}: name: has a control character (got \"{_printable(name)}\")",
+                        path=(*at, "name"), source=source)
+    if isinstance(name, str) and len(name) > 120:
+        raise SpecError(f"{source}: {where}: name: at most 120 characters, got {len(name)}", path=(*at, "name"),
+                        source=source)
+    return name
+
+
+def _one_setter(overrides: Mapping[str, Any], top_grid: list[tuple[str, list[Any]]],
+                own_grid: list[tuple[str, list[Any]]], source: str, where: str, at: tuple[str | int, ...]) -> None:
+    """SpecError where a key of a variant (``overrides``, flattened) is also a grid's axis (its
+    own grid's, or the top-level ``[grid]``'s, which every variant crosses): the grid's values
+    would replace the variant's silently, so the file says one thing and trains another."""
+    own = {k for k, _ in own_grid}
+
+    def written(key: str) -> tuple[str | int, ...]:  # where the file sets it (key_line reads "train.lr" = too)
+        return (*at, *key.split("."))
+
+    for key, _ in top_grid:
+        if key in overrides or key in own:
+            by = "it" if key in overrides else "its grid"
+            raise SpecError(f'{source}: {where}: "{key}" is set by {by} and by the top-level [grid], whose values '
+                            "would replace it; set it in one place (a variant of its own, or this variant's grid)",
+                            path=written(key) if key in overrides else (*at, "grid"), source=source)
+    for key in own & set(overrides):
+        raise SpecError(f'{source}: {where}: "{key}" is set by it and by its grid, whose values would replace it; '
+                        "set it in one place", path=written(key), source=source)
 
 
 def _written_in(path: tuple[str | int, ...], origin: Mapping[str, tuple[str | int, ...]],
