@@ -290,15 +290,15 @@ def test_an_empty_config_file_is_an_error_not_a_default_run(tmp_path: Path, text
 
 
 @pytest.mark.parametrize("train, needle", [
-    ({"beta_1": 1.0}, "train.beta_1: Input should be less than 1"),
-    ({"beta_1": -0.1}, "train.beta_1: Input should be greater than or equal to 0"),
-    ({"beta_2": "0.9"}, "train.beta_2: Input should be a valid number"),
-    ({"beta_2": True}, "train.beta_2: Input should be a valid number"),
+    ({"beta_1": 1.0}, "train.beta_1: must be less than 1"),
+    ({"beta_1": -0.1}, "train.beta_1: must be greater than or equal to 0"),
+    ({"beta_2": "0.9"}, "train.beta_2: must be a valid number"),
+    ({"beta_2": True}, "train.beta_2: must be a valid number"),
     ({"beta_1": float("nan")}, "train.beta_1"),
     ({"beta_1": [0.9]}, "train.beta_1"),
-    ({"epsilon": 0}, "train.epsilon: Input should be greater than 0"),
+    ({"epsilon": 0}, "train.epsilon: must be greater than 0"),
     ({"epsilon": float("inf")}, "train.epsilon"),
-    ({"epsilon": 2}, "train.epsilon: Input should be less than or equal to 1"),
+    ({"epsilon": 2}, "train.epsilon: must be less than or equal to 1"),
     ({"beta1": 0.9}, 'train: unknown key "beta1" (did you mean "beta_1"?)'),
     ({"betas": [0.9, 0.99]}, 'train: unknown key "betas"'),
 ])

@@ -97,7 +97,7 @@ def test_experiment_errors_name_the_line(tmp_path: Path, text: str, line: int, w
 @pytest.mark.parametrize(("text", "line"), [
     ('[grid]\n"train.lr" = [0.1, -2]\n', 5),                                  # no [[variants]]: the grid's key
     ('[[variants]]\n"train.lr" = 0.1\n[[variants]]\n"train.lr" = -1\n', 7),    # variants without names
-    ('[[variants]]\nname = "a"\n"train.lr" = 0.1\n[variants.grid]\n"train.lr" = [-1]\n', 8),  # the grid's -1
+    ('[[variants]]\nname = "a"\n"train.epochs" = 2\n[variants.grid]\n"train.lr" = [-1]\n', 8),  # the grid's -1
     ('[[variants]]\nname = "a"\n[[variants]]\nname = "a"\n"train.lr" = -1\n', 8),  # two variants of one name
 ])
 def test_a_variant_error_names_the_line_that_set_the_value(tmp_path: Path, text: str, line: int) -> None:

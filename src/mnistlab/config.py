@@ -575,7 +575,7 @@ def _validation_error(exc: ValidationError, source: str, cls: type[BaseModel],
         return unknown_key(loc[-1], known, where=f"{source}: {where}", path=path[:-1], source=source)
     if err["type"] == "missing":
         return SpecError(f"{source}: {dotted}: required key is missing", path=path, source=source)
-    msg = err["msg"].removeprefix("Value error, ")
+    msg = err["msg"].removeprefix("Value error, ").replace("Input should be ", "must be ", 1)  # the house's phrasing
     got = err.get("input")
     shown = "" if isinstance(got, (dict, list)) or "got " in msg else f" (got {got!r})"
     return SpecError(f"{source}: {dotted or 'top level'}: {msg}{shown}", path=path, source=source)

@@ -616,7 +616,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
         vname = (f"{name},{derived}" if grid_part else name) if name else (derived or "base")
         raw = apply_dotted(base, ov)
         try:
-            parse_run_config(raw, source=f'{source}: variant "{vname}"')
+            parse_run_config(raw, source=f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else ""))
         except SpecError as exc:
             origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
             raise exc.within(*_written_in(exc.path, origin, at), source=source) from None
