@@ -14,6 +14,7 @@ Figures of recorded runs, fetched from a run store (`figure_for`), are `mnistlab
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard
 
@@ -212,7 +213,7 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
     several = np.array([isinstance(r.get("n"), int) and r["n"] > 1 for r in rows])
     stds[~several] = 0.0
     x = np.arange(len(rows))
-    fig = Figure(figsize=(max(5.0, 0.9 * len(rows) + 2), 4.2), layout="constrained")
+    fig = Figure(figsize=(max(6.0, 0.9 * len(rows) + 2), 4.2), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(x, means, "o", color="C0", label="mean of the runs")
     if several.any():
@@ -224,7 +225,7 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
     if committees:
         ax.scatter(*zip(*committees), marker="D", color="C3", zorder=3, label="committee")
         ax.legend(loc="best", fontsize=8)
-    ax.set_xticks(x, names, rotation=30, ha="right")
+    ax.set_xticks(x, [_wrapped(n) for n in names], rotation=30, ha="right")
     ax.set_xlim(-0.6, len(rows) - 0.4)
     tops = np.concatenate([means + stds, [c for _, c in committees]])
     low = float(np.nanmin(np.concatenate([means - stds, [c for _, c in committees]])))
@@ -232,6 +233,14 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
     ax.set(title="Test accuracy per variant (mean ± sd of n runs)", xlabel="variant", ylabel="test accuracy")
     ax.grid(axis="y", alpha=0.3)
     return fig
+
+
+def _wrapped(label: str, width: int = 28) -> str:
+    """A long tick label on lines of about ``width`` characters, broken at spaces and after the
+    commas of a setting's name (``cnn (lr=0.01,batch=64,opt=sgd)``); a short one as it is."""
+    if len(label) <= width:
+        return label
+    return "\n".join(textwrap.wrap(label.replace(",", ", "), width, break_long_words=False))
 
 
 def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, title: str, log: bool) -> Figure:

@@ -567,9 +567,10 @@ class RunStore:
         A damaged database (SQLite cannot read it whole, or it is not a run store) is first moved
         aside to ``runs.sqlite.damaged-<time>``, never deleted. A new one is built under a
         temporary name and put in place only once whole, so a rebuild cut short leaves the store
-        as lost as it was, not emptier. An intact database keeps its rows and only gains the
-        folders it lacks. Added runs that were ``running`` in a
-        process that has ended are marked ``interrupted``. A folder that cannot be read (no
+        as lost as it was, not emptier; a second pass then takes in the runs that started or
+        ended while it was built. An intact database keeps its rows and only gains the folders it
+        lacks. Added runs that were ``running`` in a process that has ended are marked
+        ``interrupted``. A folder that cannot be read (no
         ``record.json``: a run recorded before mnistlab kept one, or a folder cut short) is skipped
         and reported. Raises NotRecorded when there is no ``runs/`` folder, StoreError for a
         database of a newer mnistlab.
