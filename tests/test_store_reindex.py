@@ -437,17 +437,22 @@ def test_check_reads_every_folder_and_changes_nothing(tmp_path: Path, capsys) ->
     other = RunStore(tmp_path / "other")
     copied = _add(other, "copied")
     shutil.copytree(tmp_path / "other" / "runs" / copied, tmp_path / "runs" / copied)
+    d = next(r.run_id for r in store.runs() if r.status in ("finished", "diverged") and r.run_id not in (a, b, c))
+    (tmp_path / "runs" / d / "metrics.json").write_text('{"test_accuracy": 0.999, "test_size": 4}')  # a result edited
     before = (tmp_path / "runs.sqlite").read_bytes()
     assert main(argv) == 1
     out, err = capsys.readouterr()
-    assert err == (f"error: 5 runs checked: 4 problems (above); `mnistlab reindex --store {tmp_path}` mends what the "
-                   "folders can\n")
+    assert err == (f"error: 5 runs checked: 5 problems (above); `mnistlab reindex --store {tmp_path}` adds the folders "
+                   "the database lacks and brings running rows up to date; the rest need a look\n")
     said = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for line in out.splitlines()}
     assert said[str(tmp_path / "runs" / a)].startswith(f"{RECORD_FILE} cannot be read")
     assert said[str(tmp_path / "runs" / b)].startswith("no folder")
     assert said[str(tmp_path / "runs" / c)] == (f"its record and its row disagree on variant ('other' in {RECORD_FILE}, "
                                                 f"{store.get(c).variant!r} in the database)")
     assert said[str(tmp_path / "runs" / copied)] == "not in the database: `mnistlab reindex` adds it"
+    assert said[str(tmp_path / "runs" / d)] == ("its metrics.json and its row disagree on test_accuracy (0.999 in the "
+                                                f"file, {store.get(d).metrics['test_accuracy']} in the database): one of "
+                                                "them was edited; reindex does not choose between them")
     assert (tmp_path / "runs.sqlite").read_bytes() == before and len(store.runs()) == 5  # changed nothing
 
 

@@ -637,8 +637,9 @@ class RunStore:
         """Read every run folder and compare it with its row, changing nothing: how many runs were
         checked, and the problems found as (run folder, what is wrong), e.g. a ``record.json``
         that could not be read (that run would be lost with the database), a folder the database
-        lacks, a row whose folder is gone, or a row and record that disagree. `mnistlab reindex
-        --check`; :meth:`reindex` mends what the folders can mend."""
+        lacks, a row whose folder is gone, a row and record that disagree, or a result whose
+        ``metrics.json`` and row differ (one of them edited). `mnistlab reindex --check`;
+        :meth:`reindex` adds what the database lacks and brings running rows up to date."""
         rows = {r.run_id: r for r in self.runs()}
         problems = []
         names = sorted(f.name for f in (self.root / "runs").iterdir() if re.fullmatch(r"[0-9a-f]{10}", f.name))
@@ -662,6 +663,8 @@ class RunStore:
                 problems.append((f"runs/{name}", "its record and its row disagree on " + ", ".join(
                     f"{k} ({getattr(rec, k)!r} in {RECORD_FILE}, {getattr(row, k)!r} in the database)"[:120]
                     for k in differ)))
+            elif row.status in RESULT_STATUSES and (edited := _metrics_differ(folder, row)):
+                problems.append((f"runs/{name}", edited))
         return len(rows), problems
 
     def _index_committees(self, skipped: list[tuple[str, str]]) -> int:
@@ -1278,6 +1281,21 @@ def _committee_file(path: Path) -> CommitteeRecord:
             and (rec.val_accuracy is None or isinstance(rec.val_accuracy, (int, float)))):
         raise StoreError(f"{path.name}: a committee record with fields of the wrong type")
     return rec
+
+
+def _metrics_differ(folder: Path, row: RunRecord) -> str:
+    """Why the result in ``folder``'s ``metrics.json`` is not ``row``'s (both are written from one
+    dict when the run ends, so a difference is an edit or damage); "" when they agree."""
+    try:
+        kept = _read_json(folder / "metrics.json", dict)
+    except StoreError as why:
+        return f"{why}: the run's result is in the database alone"
+    if _dumps(kept) == _dumps(row.metrics):
+        return ""
+    keys = [k for k in sorted(set(kept) | set(row.metrics)) if _dumps(kept.get(k)) != _dumps(row.metrics.get(k))]
+    return ("its metrics.json and its row disagree on " + ", ".join(
+        f"{k} ({_dumps(kept.get(k))[:20]} in the file, {_dumps(row.metrics.get(k))[:20]} in the database)"
+        for k in keys[:3]) + ": one of them was edited; reindex does not choose between them")
 
 
 def _file_id(path: Path) -> tuple[int, int] | None:

@@ -432,7 +432,8 @@ def reindex_cmd(store: str | None, check: bool) -> None:
             from mnistlab.errors import StoreCheckFailed
 
             raise StoreCheckFailed(f"{said}: {len(problems)} problem{'s' * (len(problems) != 1)} (above); "
-                                   f"`mnistlab reindex --store {root}` mends what the folders can")
+                                   f"`mnistlab reindex --store {root}` adds the folders the database lacks and "
+                                   "brings running rows up to date; the rest need a look")
         click.echo(f"{said}: every folder matches its row")
         return
     done = RunStore.reindex(store)
