@@ -626,3 +626,20 @@ def test_a_lost_database_kept_behind_a_link_is_rebuilt_where_the_link_points(tmp
     assert RunStore.reindex(tmp_path / "store").added == [rid]
     assert db.is_symlink() and (tmp_path / "fast-disk" / "runs.sqlite").is_file()
     assert RunStore(tmp_path / "store").get(rid).status == "finished"
+
+
+def test_check_of_a_lost_or_damaged_database_says_what_a_rebuild_would_take_in(tmp_path: Path, capsys) -> None:
+    ids = _lab(tmp_path)
+    (tmp_path / "runs" / ids["b"] / RECORD_FILE).write_text("[1]")  # this one a rebuild would skip
+    _lose(tmp_path)
+    argv = ["reindex", "--check", "--store", str(tmp_path)]
+    assert main(argv) == 1
+    out, err = capsys.readouterr()
+    assert out == f"{tmp_path / 'runs' / ids['b']}: {RECORD_FILE} holds a list, not a JSON object\n"
+    assert err == (f"error: {tmp_path / 'runs.sqlite'} is missing: `mnistlab reindex --store {tmp_path}` rebuilds it "
+                   "from 4 run folders; 1 cannot be read (above)\n")
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["runs"]  # changed nothing
+    (tmp_path / "runs.sqlite").write_bytes(b"garbage" * 500)
+    assert main(argv) == 1
+    assert f"{tmp_path / 'runs.sqlite'} is damaged: " in capsys.readouterr().err
+    assert (tmp_path / "runs.sqlite").read_bytes() == b"garbage" * 500 and not list(tmp_path.glob("*.damaged-*"))

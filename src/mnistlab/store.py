@@ -579,8 +579,8 @@ class RunStore:
         if not (root / "runs").is_dir():
             raise NotRecorded(f"{root}: no run folders to index (no {root / 'runs'} folder)")
         db = root / DB_FILE
-        aside = _move_aside(db) if _database_state(db) == "damaged" else None
-        built = _NewIndex.build(root, aside) if _database_state(db) == "missing" else None
+        aside = _move_aside(db) if database_state(db) == "damaged" else None
+        built = _NewIndex.build(root, aside) if database_state(db) == "missing" else None
         with cls(root) as store:  # an intact database, or the new one (or another reindex's, put in place first)
             done = store._reindexed(aside)  # after a build: the runs that started or ended while it was built
         if built is None:
@@ -666,6 +666,26 @@ class RunStore:
             elif row.status in RESULT_STATUSES and (edited := _metrics_differ(folder, row)):
                 problems.append((f"runs/{name}", edited))
         return len(rows), problems
+
+    @staticmethod
+    def check_folders(root: str | os.PathLike) -> tuple[int, list[tuple[str, str]]]:
+        """Read every run folder of the store at ``root`` as :meth:`reindex` would, without its
+        database (lost or damaged: `mnistlab reindex --check` then says what a rebuild would
+        take in): how many folders can be read, and the others as (run folder, why not)."""
+        runs = Path(root) / "runs"
+        readable, problems = 0, []
+        for folder in sorted(f for f in runs.iterdir() if re.fullmatch(r"[0-9a-f]{10}", f.name)):
+            if folder.is_symlink() or not folder.is_dir():
+                problems.append((f"runs/{folder.name}", "a link or not a folder: a rebuild skips it"))
+                continue
+            try:
+                _folder_record(folder)
+            except StoreError as why:
+                if not _starting(folder):
+                    problems.append((f"runs/{folder.name}", str(why)))
+                continue
+            readable += 1
+        return readable, problems
 
     def _index_committees(self, skipped: list[tuple[str, str]]) -> int:
         """Add the committee records whose files the run folders hold and whose members are all in
@@ -1308,7 +1328,7 @@ def _file_id(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def _database_state(db: Path) -> str:
+def database_state(db: Path) -> str:
     """``"missing"`` (no database, or an empty file), ``"ok"`` (a run store SQLite reads whole) or
     ``"damaged"`` (anything else: truncated, not SQLite, another program's database). Opened for
     writing, as a store is: a crash's journal or log is applied first, not taken for damage.

@@ -381,6 +381,20 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) 
                + scores)
 
 
+def _check_without_database(root: Path, state: str) -> None:
+    """`reindex --check` of a store whose database is ``state`` (missing or damaged): which run
+    folders a rebuild would take in; StoreCheckFailed (exit 1) always, the database being lost."""
+    from mnistlab.errors import StoreCheckFailed
+    from mnistlab.store import DB_FILE, RunStore
+
+    readable, problems = RunStore.check_folders(root)
+    for name, why in problems:
+        click.echo(f"{root / name}: {why}")
+    raise StoreCheckFailed(f"{root / DB_FILE} is {state}: `mnistlab reindex --store {root}` rebuilds it from "
+                           f"{readable} run folder{'s' * (readable != 1)}"
+                           + (f"; {len(problems)} cannot be read (above)" if problems else ""))
+
+
 def _checkpoints_gone(n: int) -> str:
     """What `rm` adds when it deleted sweep checkpoints (empty when none)."""
     if n <= 0:
@@ -420,9 +434,11 @@ def reindex_cmd(store: str | None, check: bool) -> None:
     keeps its rows and gains the folders it lacks. Folders that cannot be read are skipped with a
     warning each. --check reads every folder and says what would be lost with the database.
     """
-    from mnistlab.store import DB_FILE, RunStore, default_root
+    from mnistlab.store import DB_FILE, RunStore, database_state, default_root
 
     root = Path(store) if store is not None else default_root()
+    if check and (root / "runs").is_dir() and (state := database_state(root / DB_FILE)) != "ok":
+        _check_without_database(root, state)
     if check:
         checked, problems = open_store(store).check()
         for name, why in problems:
