@@ -1,17 +1,24 @@
 """The `mnistlab` console script's first step, outside the package: loading it (torch and the
 rest) takes a second or two, and a Ctrl-C in that time ends in one line and exit status 130, as
-it does once the CLI runs (:func:`mnistlab.cli.main`), not in a traceback."""
+it does once the CLI runs (:func:`mnistlab.cli.main`), not in a traceback (nor in numpy's
+"Importing the numpy C-extensions failed", which an interrupt inside its import turns into)."""
 
 from __future__ import annotations
 
+import signal
 import sys
 
 
 def main() -> int:
-    """Load the CLI and run it; 130 after "interrupted" when Ctrl-C comes first."""
+    """Load the CLI with Ctrl-C held back (noted, not raised inside an import), then run it; 130
+    after "interrupted" when Ctrl-C came while it loaded."""
+    pressed: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
     try:
         from mnistlab.cli import main as cli_main
-    except KeyboardInterrupt:
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
         print("interrupted", file=sys.stderr)
         return 130
     return cli_main()

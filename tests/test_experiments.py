@@ -114,7 +114,9 @@ def test_validation_errors_name_file_and_key(tmp_path: Path, extra: str, match: 
     ('[[variants]]\n[variants.grid]\n"train.epochs" = [1, 0]\n', ("variants", 0, "grid", "train", "epochs")),
     ('[[variants]]\n"train.lr" = 0.1\n[grid]\n"train.epochs" = [0]\n', ("grid", "train", "epochs")),
     ('[[variants]]\n"data.validation" = 0.5\n[variants.grid]\n"data" = [{validation = 2.0}]\n',
-     ("variants", 0, "grid", "data", "validation")),  # the last override that reaches the key set it
+     ("variants", 0, "data", "validation")),  # its grid's data tables would replace it: refused where it is set
+    ('[[variants]]\n"train.lr" = 0.5\n[variants.grid]\n"data" = [{validation = 2.0}]\n',
+     ("variants", 0, "grid", "data", "validation")),  # the grid's value reaches the key: the grid set it
     ('[[variants]]\nrepeats = 0\n', ("variants", 0, "repeats")),
     ("[grid]\n\"train.lr\" = []\n", ("grid", "train", "lr")),
     ("[base.augment]\nzoom_range = 3\n", ("base", "augment", "zoom_range")),
@@ -378,3 +380,14 @@ def test_a_key_set_by_a_variant_and_a_grid_is_refused_not_silently_replaced(tmp_
                  'grid = { "train.epochs" = [1, 3] }\n')
     with pytest.raises(SpecError, match='"train.epochs" is set by it and by its grid'):
         load_experiment(p)
+
+
+def test_a_grid_inside_a_key_a_variant_sets_whole_is_refused_and_an_implicit_variant_is_named_base(tmp_path):
+    p = tmp_path / "inside.toml"
+    p.write_text('[base]\ndataset = "mnist"\nmodel = { dense = [8] }\n[grid]\n"model.dense" = [[8], [16]]\n'
+                 '[[variants]]\nname = "p"\nmodel = "seed000-cnn"\n')
+    with pytest.raises(SpecError, match=re.escape('"model" is set by it and "model.dense" by the top-level [grid]')):
+        load_experiment(p)  # the grid's tables would replace the preset the variant names, silently
+    p.write_text('[base]\nmodel = "seed000-dense"\ndataset = "mnist"\n[grid]\n"train.lr" = [0.1, -1]\n')
+    with pytest.raises(SpecError, match=re.escape(f'{p}:5: [base] as "lr=-1": train.lr: must be greater than 0')):
+        load_experiment(p)  # no [[variants]]: not named variants[0]

@@ -643,3 +643,68 @@ def test_check_of_a_lost_or_damaged_database_says_what_a_rebuild_would_take_in(t
     assert main(argv) == 1
     assert f"{tmp_path / 'runs.sqlite'} is damaged: " in capsys.readouterr().err
     assert (tmp_path / "runs.sqlite").read_bytes() == b"garbage" * 500 and not list(tmp_path.glob("*.damaged-*"))
+
+
+def test_an_rm_cut_short_is_settled_by_reindex_and_named_by_check(tmp_path: Path, capsys) -> None:
+    store = RunStore(tmp_path)
+    kept, gone = _add(store, "kept"), _add(store, "gone")
+    runs = tmp_path / "runs"
+    os.rename(runs / kept, runs / f".rm-{kept}-0123abcd")  # hidden, then killed before its row went
+    os.rename(runs / gone, runs / f".rm-{gone}-4567cdef")  # hidden and its row deleted, killed before the files went
+    with sqlite3.connect(tmp_path / "runs.sqlite") as con:
+        con.execute("DELETE FROM runs WHERE run_id = ?", (gone,))
+    con.close()
+    assert main(["reindex", "--check", "--store", str(tmp_path)]) == 1
+    assert "hidden by an `mnistlab rm` cut short: `mnistlab reindex` puts it back" in capsys.readouterr().out
+    assert RunStore.reindex(tmp_path).added == []  # neither comes back as a new run
+    assert sorted(f.name for f in runs.iterdir()) == [kept]
+    assert RunStore(tmp_path).check() == (1, [])
+
+
+def test_a_run_inserted_from_its_folder_at_its_end_has_the_end_it_was_given(tmp_path: Path, monkeypatch) -> None:
+    store = RunStore(tmp_path)
+    rid = _add(store, "late", status="running")
+    with sqlite3.connect(tmp_path / "runs.sqlite") as con:  # its row never reached this database
+        con.execute("DELETE FROM runs WHERE run_id = ?", (rid,))
+    con.close()
+    monkeypatch.setattr(RunStore, "_keep_final_record", lambda self, run_id, **final: None)  # its record.json could
+    store.finish_run(rid, status="finished", history=[{"epoch": 1}], metrics={"test_accuracy": 0.9},  # not be updated
+                     env={"a": 1})
+    rec = RunStore(tmp_path).get(rid)
+    assert (rec.status, rec.metrics, rec.env, rec.history) == ("finished", {"test_accuracy": 0.9}, {"a": 1},
+                                                               [{"epoch": 1}])
+
+
+def test_a_linked_database_whose_log_survived_it_is_rebuilt_whole(tmp_path: Path) -> None:
+    (tmp_path / "disk").mkdir()
+    (tmp_path / "store").mkdir()
+    (tmp_path / "store" / "runs.sqlite").symlink_to(tmp_path / "disk" / "runs.sqlite")
+    store = RunStore(tmp_path / "store")
+    ids = [_add(store, f"v{i}") for i in range(4)]
+    store.close()
+    (tmp_path / "disk" / "runs.sqlite-wal").write_bytes(b"\0" * 4096)  # a log the lost file left beside it
+    (tmp_path / "disk" / "runs.sqlite").unlink()
+    done = RunStore.reindex(tmp_path / "store")
+    assert done.kept_aside is not None and done.kept_aside.parent == tmp_path / "disk"  # kept aside on its disk
+    assert sorted(done.added) == sorted(ids)
+    assert (tmp_path / "store" / "runs.sqlite").is_symlink()  # the database is still kept on the other disk
+    con = sqlite3.connect(tmp_path / "disk" / "runs.sqlite")
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+
+
+def test_check_of_a_read_only_store_reads_it(tmp_path: Path, monkeypatch, capsys) -> None:
+    store = RunStore(tmp_path)
+    _add(store)
+    store.close()
+    for f in [tmp_path, *tmp_path.rglob("*")]:  # a read-only mount, as test_store's read-only test makes it
+        f.chmod(0o555 if f.is_dir() else 0o444)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode & os.W_OK and str(p).startswith(str(tmp_path))
+                        else real_access(p, mode, **kw))
+    try:
+        assert main(["reindex", "--check", "--store", str(tmp_path)]) == 0
+        assert "1 run checked: every folder matches its row" in capsys.readouterr().out
+    finally:
+        for f in [tmp_path, *tmp_path.rglob("*")]:
+            f.chmod(0o755 if f.is_dir() else 0o644)

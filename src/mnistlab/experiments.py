@@ -50,7 +50,7 @@ import itertools
 import math
 import os
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -364,7 +364,7 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
                         path=("variants",), source=source)
     if not raw_variants:
         raw_variants = [{}]
-    variants = _variants(raw_variants, base, known, top_grid, source, repeats, committee)
+    variants = _variants(raw_variants, base, known, top_grid, source, repeats, committee, implicit=not d.get("variants"))
     seen: set[str] = set()
     for v in variants:
         if v.name in seen:
@@ -375,14 +375,17 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
 
 
 def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], known: dict[str, Any],
-              top_grid: list[tuple[str, list[Any]]], source: str, repeats: int, committee: int) -> list[Variant]:
-    """The variants the ``[[variants]]`` tables expand to (their grids crossed with the top grid).
+              top_grid: list[tuple[str, list[Any]]], source: str, repeats: int, committee: int, *,
+              implicit: bool = False) -> list[Variant]:
+    """The variants the ``[[variants]]`` tables expand to (their grids crossed with the top grid;
+    ``implicit``: the file has none, and its one variant is named ``[base]`` in messages).
     Each table is checked on its own, so one pass finds every bad one: SpecError of the first,
     the others in its ``more``; or at once when the runs exceed ``MAX_CELLS``."""
     variants: list[Variant] = []
     mistakes: list[SpecError] = []
     for i, rv in enumerate(raw_variants):
-        where = f"variants[{i}]" + (f' ("{clip(_printable(rv["name"]), 40)}")' if isinstance(rv.get("name"), str) else "")
+        where = "[base]" if implicit else f"variants[{i}]" + (
+            f' ("{clip(_printable(rv["name"]), 40)}")' if isinstance(rv.get("name"), str) else "")
         try:
             variants += _expand_variant(rv, base, known, top_grid, source, where, ("variants", i), repeats, committee)
         except SpecError as exc:
@@ -645,20 +648,25 @@ def _one_setter(overrides: Mapping[str, Any], top_grid: list[tuple[str, list[Any
     """SpecError where a key of a variant (``overrides``, flattened) is also a grid's axis (its
     own grid's, or the top-level ``[grid]``'s, which every variant crosses): the grid's values
     would replace the variant's silently, so the file says one thing and trains another."""
-    own = {k for k, _ in own_grid}
-
     def written(key: str) -> tuple[str | int, ...]:  # where the file sets it (key_line reads "train.lr" = too)
         return (*at, *key.split("."))
 
+    def clash(key: str, keys: Iterable[str]) -> str | None:  # the same key, or one inside the other (model, model.filters)
+        return next((k for k in keys if k == key or k.startswith(key + ".") or key.startswith(k + ".")), None)
+
+    own = [k for k, _ in own_grid]
     for key, _ in top_grid:
-        if key in overrides or key in own:
-            by = "it" if key in overrides else "its grid"
-            raise SpecError(f'{source}: {where}: "{key}" is set by {by} and by the top-level [grid], whose values '
-                            "would replace it; set it in one place (a variant of its own, or this variant's grid)",
-                            path=written(key) if key in overrides else (*at, "grid"), source=source)
-    for key in own & set(overrides):
-        raise SpecError(f'{source}: {where}: "{key}" is set by it and by its grid, whose values would replace it; '
-                        "set it in one place", path=written(key), source=source)
+        if (mine := clash(key, overrides) or clash(key, own)) is not None:
+            by = "it" if mine in overrides else "its grid"
+            also = "" if mine == key else f' "{key}"'
+            raise SpecError(f'{source}: {where}: "{mine}" is set by {by} and{also} by the top-level [grid], whose '
+                            "values would replace it; set it in one place (a variant of its own, or this variant's "
+                            "grid)", path=written(mine) if mine in overrides else (*at, "grid"), source=source)
+    for key in own:
+        if (mine := clash(key, overrides)) is not None:
+            also = "" if mine == key else f' "{key}"'
+            raise SpecError(f'{source}: {where}: "{mine}" is set by it and{also} by its grid, whose values would '
+                            "replace it; set it in one place", path=written(mine), source=source)
 
 
 def _written_in(path: tuple[str | int, ...], origin: Mapping[str, tuple[str | int, ...]],

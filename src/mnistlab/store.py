@@ -45,7 +45,7 @@ import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -514,7 +514,10 @@ class RunStore:
                 try:
                     if not files:
                         raise StoreError("no files written")
-                    _insert_row(con, _folder_record(folder))
+                    kept = _folder_record(folder)  # its start, as the folder has it; its end, as given here
+                    _insert_row(con, RunRecord(**{**kept.__dict__, "status": status, "history": history,
+                                                  "metrics": metrics, "env": env, "message": message,
+                                                  "finished_at": ended, "config": config or kept.config}))
                 except StoreError:
                     raise StoreError(f'no run "{run_id}" in {self.root}') from None
 
@@ -578,9 +581,9 @@ class RunStore:
         root = Path(root) if root is not None else default_root()
         if not (root / "runs").is_dir():
             raise NotRecorded(f"{root}: no run folders to index (no {root / 'runs'} folder)")
-        db = root / DB_FILE
+        db = Path(os.path.realpath(root / DB_FILE))  # a link's target (the database kept on another disk), its logs beside it
         aside = _move_aside(db) if database_state(db) == "damaged" else None
-        built = _NewIndex.build(root, aside) if database_state(db) == "missing" else None
+        built = _NewIndex.build(root, aside, db) if database_state(db) == "missing" else None
         with cls(root) as store:  # an intact database, or the new one (or another reindex's, put in place first)
             done = store._reindexed(aside)  # after a build: the runs that started or ended while it was built
         if built is None:
@@ -611,6 +614,7 @@ class RunStore:
         added, updated, skipped = [], 0, []
         with self._errors("rebuild the index"), self._write() as con:
             rows = {r[0]: (r[1], r[2]) for r in con.execute("SELECT run_id, status, message FROM runs")}
+            _settle_hidden(self.root / "runs", rows)
             for folder in folders:
                 row = rows.get(folder.name)
                 if row is not None and not (row[0] == "running" or row == ("interrupted", ENDED)):
@@ -646,7 +650,10 @@ class RunStore:
         for name in sorted(set(names) | set(rows)):
             folder, row = self.root / "runs" / name, rows.get(name)
             if row is not None and not folder.is_dir():
-                problems.append((f"runs/{name}", "no folder: its files were removed (`mnistlab rm` deletes the row)"))
+                cut_short = any((self.root / "runs").glob(f".rm-{name}-*"))
+                problems.append((f"runs/{name}", "its folder was hidden by an `mnistlab rm` cut short: `mnistlab reindex` "
+                                 "puts it back" if cut_short else
+                                 "no folder: its files were removed (`mnistlab rm` deletes the row)"))
                 continue
             try:
                 rec = _folder_record(folder, row_only=True)
@@ -675,8 +682,10 @@ class RunStore:
         runs = Path(root) / "runs"
         readable, problems = 0, []
         for folder in sorted(f for f in runs.iterdir() if re.fullmatch(r"[0-9a-f]{10}", f.name)):
-            if folder.is_symlink() or not folder.is_dir():
-                problems.append((f"runs/{folder.name}", "a link or not a folder: a rebuild skips it"))
+            if folder.is_symlink():
+                problems.append((f"runs/{folder.name}", "a link: a rebuild skips it (copy the run's folder in instead)"))
+                continue
+            if not folder.is_dir():  # a file named like a run: no run, as reindex sees it
                 continue
             try:
                 _folder_record(folder)
@@ -740,18 +749,19 @@ class RunStore:
         whole = experiment is not None and not run_ids  # its checkpoints folder goes whole: no per-cell lookup
         latest = set() if whole else {r.run_id for r in recs if self._latest_of_cell(r)}
         derived: list[tuple[str, str, int, str]] = []
-        hidden = self._hide_folders(ids)
-        with self._errors("delete"), self._unhide_on_error(hidden), self._write() as con:
-            con.executemany("DELETE FROM runs WHERE run_id = ?", [(i,) for i in ids])
-            if whole:
-                con.execute("DELETE FROM committees WHERE experiment = ?", (experiment,))
-            else:
-                gone = set(ids)
-                derived = [(e, v, r, members) for e, v, r, members in
-                           con.execute("SELECT experiment, variant, repeat, member_ids FROM committees")
-                           if gone & set(json.loads(members))]
-                con.executemany("DELETE FROM committees WHERE experiment = ? AND variant = ? AND repeat = ? "
-                                "AND member_ids = ?", derived)
+        with self._errors("delete"), self._write() as con:  # the lock first: no folder hidden while waiting
+            hidden = self._hide_folders(ids)  # for it (an rm killed there would leave its runs without them)
+            with self._unhide_on_error(hidden):
+                con.executemany("DELETE FROM runs WHERE run_id = ?", [(i,) for i in ids])
+                if whole:
+                    con.execute("DELETE FROM committees WHERE experiment = ?", (experiment,))
+                else:
+                    gone = set(ids)
+                    derived = [(e, v, r, members) for e, v, r, members in
+                               con.execute("SELECT experiment, variant, repeat, member_ids FROM committees")
+                               if gone & set(json.loads(members))]
+                    con.executemany("DELETE FROM committees WHERE experiment = ? AND variant = ? AND repeat = ? "
+                                    "AND member_ids = ?", derived)
         for e, v, r, members in derived:  # its file lives in its first member's folder, which may stay
             _committee_path(self.root, e, v, r, json.loads(members)).unlink(missing_ok=True)
         for _, gone_folder in hidden:
@@ -988,8 +998,9 @@ class _NewIndex(RunStore):
         super().__init__(root)
 
     @classmethod
-    def build(cls, root: Path, aside: Path | None) -> Reindexed | None:
-        """Build the index of ``root``'s run folders and make it the store's database; what was
+    def build(cls, root: Path, aside: Path | None, db: Path) -> Reindexed | None:
+        """Build the index of ``root``'s run folders and make it the store's database ``db`` (the
+        target of a linked ``runs.sqlite``); what was
         indexed, or None when another process put a database in place first (another reindex, or
         a store opened over an empty ``runs/``): then the caller indexes into that one."""
         host = socket.gethostname()
@@ -1004,7 +1015,7 @@ class _NewIndex(RunStore):
             with store:
                 done = store._reindexed(aside)
                 store._conn.execute("PRAGMA journal_mode = DELETE")  # one self-contained file to move
-            return done if _install(new, root / DB_FILE) else None
+            return done if _install(new, db) else None
         finally:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 new.with_name(new.name + suffix).unlink(missing_ok=True)
@@ -1013,13 +1024,15 @@ class _NewIndex(RunStore):
 def _install(new: Path, db: Path) -> bool:
     """Give the database file ``new`` the name ``db`` unless a database has it by then (a link
     fails where the name is taken; an empty file there is no database); whether it did. A ``db``
-    that is a symbolic link (the database kept on another disk) gets its target written."""
-    if db.is_symlink():
-        db = Path(os.path.realpath(db))
-        if db.exists() and db.stat().st_size:
-            return False
-        shutil.copyfile(new, db)  # another disk, maybe: no rename or link across it
-        return True
+    in another folder (a linked database's target, maybe on another disk) gets a copy of ``new``
+    made beside it first, then put in place the same way."""
+    if new.parent.resolve() != db.parent.resolve():
+        staged = db.with_name(f"{db.name}.rebuilding-{uuid.uuid4().hex[:8]}")
+        try:
+            shutil.copyfile(new, staged)
+            return _install(staged, db)
+        finally:
+            staged.unlink(missing_ok=True)
     try:
         os.link(new, db)
     except FileExistsError:
@@ -1303,6 +1316,23 @@ def _committee_file(path: Path) -> CommitteeRecord:
     return rec
 
 
+def _settle_hidden(runs: Path, rows: Mapping[str, Any]) -> None:
+    """Finish what an `rm` cut short left (``runs/.rm-<id>-<random>`` folders): a folder whose run
+    still has its row (the deletion rolled back) goes back in place; one whose row is gone is
+    deleted. Called inside a write transaction, so no `rm` is between its two steps."""
+    for hidden in runs.glob(".rm-*"):
+        whose = re.fullmatch(r"\.rm-([0-9a-f]{10})-[0-9a-f]{8}", hidden.name)
+        if whose is None:
+            continue
+        with suppress(OSError):
+            if whose[1] in rows and not os.path.lexists(runs / whose[1]):
+                os.rename(hidden, runs / whose[1])
+            elif whose[1] not in rows and hidden.is_symlink():
+                hidden.unlink()
+            elif whose[1] not in rows:
+                shutil.rmtree(hidden)
+
+
 def _metrics_differ(folder: Path, row: RunRecord) -> str:
     """Why the result in ``folder``'s ``metrics.json`` is not ``row``'s (both are written from one
     dict when the run ends, so a difference is an edit or damage); "" when they agree."""
@@ -1328,19 +1358,22 @@ def _file_id(path: Path) -> tuple[int, int] | None:
     return st.st_dev, st.st_ino
 
 
-def database_state(db: Path) -> str:
+def database_state(db: Path, *, write: bool = True) -> str:
     """``"missing"`` (no database, or an empty file), ``"ok"`` (a run store SQLite reads whole) or
-    ``"damaged"`` (anything else: truncated, not SQLite, another program's database). Opened for
-    writing, as a store is: a crash's journal or log is applied first, not taken for damage.
-    Raises StoreError for a store of a newer mnistlab, one in use (locked) or that cannot be
-    written, or a folder where the file should be."""
+    ``"damaged"`` (anything else: truncated, not SQLite, another program's database). ``db`` may
+    be a link: its target is judged, with the logs SQLite keeps beside the target. Opened for
+    writing, as a store is: a crash's journal or log is applied first, not taken for damage
+    (``write=False``, for a check that changes nothing: read-only, on a store that cannot be
+    written too). Raises StoreError for a store of a newer mnistlab, one in use (locked) or that
+    cannot be opened, or a folder where the file should be."""
+    db = Path(os.path.realpath(db))
     if db.exists() and not db.is_file():
         raise StoreError(f"{db}: not a file (the run store's database)")
-    logs = [db.with_name(DB_FILE + s) for s in ("-wal", "-journal")]
+    logs = [db.with_name(db.name + s) for s in ("-wal", "-journal")]
     if not db.exists() or db.stat().st_size == 0:  # a log without its database is damaged: kept aside too
         return "damaged" if any(f.is_file() and f.stat().st_size for f in logs) else "missing"
     try:
-        con = sqlite3.connect(f"{db.resolve().as_uri()}?mode=rw", uri=True, timeout=60, isolation_level=None)
+        con = _connect_to_check(db, write)
         try:
             whole = con.execute("PRAGMA quick_check").fetchone()[0] == "ok"
             version = con.execute("SELECT version FROM schema_version").fetchone()
@@ -1358,6 +1391,20 @@ def database_state(db: Path) -> str:
     if version[0] > SCHEMA_VERSION:
         raise StoreError(f"{db}: written by a newer mnistlab (schema {version[0]} > {SCHEMA_VERSION}); upgrade mnistlab")
     return "ok"
+
+
+def _connect_to_check(db: Path, write: bool) -> sqlite3.Connection:
+    """A connection to check ``db`` with: read-write, or read-only (``immutable`` where even that
+    needs to write, as :meth:`RunStore._open_read_only` does)."""
+    uri = db.as_uri()
+    if write:
+        return sqlite3.connect(f"{uri}?mode=rw", uri=True, timeout=60, isolation_level=None)
+    try:
+        con = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None)
+        con.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return con
+    except sqlite3.OperationalError:
+        return sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
 
 
 def _move_aside(db: Path) -> Path:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -437,8 +438,9 @@ def reindex_cmd(store: str | None, check: bool) -> None:
     from mnistlab.store import DB_FILE, RunStore, database_state, default_root
 
     root = Path(store) if store is not None else default_root()
-    if check and (root / "runs").is_dir() and (state := database_state(root / DB_FILE)) != "ok":
-        _check_without_database(root, state)
+    if check and (root / "runs").is_dir() and (state := database_state(root / DB_FILE, write=False)) != "ok" and (
+            state == "damaged" or any(re.fullmatch(r"[0-9a-f]{10}", f.name) for f in (root / "runs").iterdir())):
+        _check_without_database(root, state)  # lost over recorded runs (an empty store is only new)
     if check:
         checked, problems = open_store(store).check()
         for name, why in problems:
