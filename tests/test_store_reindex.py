@@ -708,3 +708,19 @@ def test_check_of_a_read_only_store_reads_it(tmp_path: Path, monkeypatch, capsys
     finally:
         for f in [tmp_path, *tmp_path.rglob("*")]:
             f.chmod(0o755 if f.is_dir() else 0o644)
+
+
+def test_a_claim_whose_folder_cannot_be_written_leaves_no_row(tmp_path: Path, monkeypatch) -> None:
+    """The folder and its record are made before the claim commits (so an `rm` never finds the row
+    alone): a full disk there leaves neither a row nor a folder."""
+    from mnistlab import store as store_module
+
+    store = RunStore(tmp_path)
+
+    def full_disk(root: Path, rec: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store_module, "_keep_record", full_disk)
+    with pytest.raises(OSError):
+        store.claim_run(experiment="exp", variant="v", seed=0, member=0, config={"dataset": "mnist"}, config_hash="h")
+    assert store.runs() == [] and list((tmp_path / "runs").iterdir()) == []

@@ -474,8 +474,12 @@ class RunStore:
                     return run_id, False
             rec = _running(new_run_id(), experiment, variant, seed, member, config, config_hash, repeat, None)
             _insert(con, rec)
-        self._new_folder(rec)
-        _keep_record(self.root, rec)
+            try:  # the folder before the commit: an `rm` (which waits for this lock) never finds the row alone
+                self._new_folder(rec)
+                _keep_record(self.root, rec)
+            except BaseException:
+                shutil.rmtree(self.artifact_dir(rec.run_id, must_exist=False), ignore_errors=True)
+                raise
         return rec.run_id, True
 
     def finish_run(self, run_id: str, *, status: str, history: list[dict[str, Any]], metrics: dict[str, Any],
