@@ -210,7 +210,7 @@ def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
     for given in run_ids:
         if given in known or _looks_like_file(given):
             raise StoreError(f'compare: "{given[:60]}" is an experiment: give one experiment, or several run ids')
-    recs = list({r.run_id: r for r in (store.get(i) for i in run_ids)}.values())
+    recs = chosen_runs(store, run_ids)
     ended = [r for r in recs if r.status != "running"]
     if not ended:
         raise StoreError(f"nothing to compare: the {len(recs)} chosen run{'s' * (len(recs) != 1)} "
@@ -228,6 +228,12 @@ def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
              for c in store.committees(e) if c.member_ids and set(c.member_ids) <= chosen]
     # each chosen run counts: two runs of one config and seed (a rerun) are two samples here
     return Comparison([replace(r, variant=label_of[r.run_id], config_hash=r.run_id) for r in ended], comms).rows()
+
+
+def chosen_runs(store: RunStore, run_ids: Sequence[str]) -> list[RunRecord]:
+    """The runs of ``run_ids`` (ids or unique prefixes), in the order given, each once however
+    many prefixes name it; StoreError for an unknown or ambiguous id."""
+    return list({r.run_id: r for r in (store.get(i) for i in run_ids)}.values())
 
 
 def setting_labels(records: Sequence[RunRecord]) -> dict[str, str]:
@@ -260,13 +266,13 @@ def _group_labels(groups: Mapping[tuple[str, str, int], Sequence[RunRecord]], *,
             continue
         flat = {k: dict(_flatten_config(groups[k][0].config)) for k in keys}
         differ = _telling_keys(flat)
+        said = {k: derive_name({d: flat[k].get(d) for d in differ}) for k in keys}  # "" where none differ
+        shown = Counter(said.values())  # rows are grouped by name: two settings never share one
         for k in keys:
-            out[k] = f"{name} ({derive_name({d: flat[k].get(d) for d in differ})})" if differ else name
-        shown = Counter(out[k] for k in keys)  # rows are grouped by name: two settings never share one
-        for k in keys:
-            if shown[out[k]] > 1:  # what it does say, and a run `mnistlab show` finds
-                said = out[k][len(name) + 2:-1] + ", " if differ else ""
-                out[k] = f"{name} ({said}run {groups[k][0].run_id})"
+            if shown[said[k]] > 1:  # what it does say, and a run `mnistlab show` finds
+                out[k] = f"{name} ({said[k] + ', ' if said[k] else ''}run {groups[k][0].run_id})"
+            else:
+                out[k] = f"{name} ({said[k]})"
     return out
 
 

@@ -231,6 +231,18 @@ def default_root() -> Path:
     return Path(os.environ.get("MNISTLAB_STORE") or "mnistlab-runs")
 
 
+_RUN_ID = "[0-9a-f]{10}"  # a run id (new_run_id), and so the name of its folder under runs/
+
+
+def run_folders(runs: Path) -> list[Path]:
+    """The entries of a store's ``runs/`` folder named like runs (folders, links or stray files
+    alike; the callers tell them apart), in name order; none where there is no such folder."""
+    try:
+        return sorted(f for f in runs.iterdir() if re.fullmatch(_RUN_ID, f.name))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
 def new_run_id() -> str:
     """A short random id (10 hex digits); listings sort by ``created_at``, not by id."""
     return uuid.uuid4().hex[:10]
@@ -306,8 +318,7 @@ class RunStore:
             return
         empty = empty or not self.db_path.exists() or (self.db_path.is_file() and self.db_path.stat().st_size == 0
                                                        and not (wal.is_file() and wal.stat().st_size))
-        folders = (self.root / "runs").glob("*/config.json")
-        if empty and (kept := sum(1 for f in folders if re.fullmatch(r"[0-9a-f]{10}", f.parent.name))):
+        if empty and (kept := sum((f / "config.json").exists() for f in run_folders(self.root / "runs"))):
             raise StoreError(f"{self.db_path}: empty or missing, but {self.root / 'runs'} holds {kept} recorded "
                              "run(s): the database was lost (a truncated copy?); restore it, or rebuild it from the run "
                              f"folders with `mnistlab reindex --store {self.root}`")
@@ -336,20 +347,14 @@ class RunStore:
         """SQLite's read-only mode; ``immutable`` where even that needs to write (a WAL store on a
         read-only disk, whose -shm file cannot be made). The schema must be current: a read-only
         store cannot be migrated."""
-        uri = self.db_path.resolve().as_uri()
         self._db_id = _file_id(self.db_path)
-        try:
-            con = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None)
-            self._version(con)
-        except sqlite3.OperationalError:
-            con = sqlite3.connect(f"{uri}?mode=ro&immutable=1", uri=True, isolation_level=None)
-        self._con = con
+        self._con = con = _connect_read_only(self.db_path.resolve())
         if self._version(con) != SCHEMA_VERSION:
             raise StoreError(f"{self.db_path}: the store is read-only and its schema ({self._version(con)}) is not "
                              f"this mnistlab's ({SCHEMA_VERSION}): open it once where it can be written")
 
-    def _ensure_schema(self, con: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> int:
-        """Create or migrate the tables to version ``upto``; the version the file had."""
+    def _ensure_schema(self, con: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> None:
+        """Create or migrate the tables to version ``upto``."""
         tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         if "schema_version" not in tables:
             if tables:
@@ -364,12 +369,10 @@ class RunStore:
         if version > SCHEMA_VERSION:
             raise StoreError(f"{self.db_path}: written by a newer mnistlab (schema {version} > {SCHEMA_VERSION}); "
                              "upgrade mnistlab")
-        before = version
         while version < upto:
             MIGRATIONS[version](con)
             version += 1
             con.execute("UPDATE schema_version SET version = ?", (version,))
-        return before
 
     def _version(self, con: sqlite3.Connection) -> int:
         row = con.execute("SELECT version FROM schema_version").fetchone()
@@ -614,7 +617,7 @@ class RunStore:
         trained, or a run ending as the reindex reads it (its files come a moment before its row).
         The records added, how many rows were updated, and the folders skipped with why. One
         write transaction: a run that starts meanwhile is in the database already or waits for it."""
-        folders = [f for f in sorted((self.root / "runs").iterdir()) if re.fullmatch(r"[0-9a-f]{10}", f.name)]
+        folders = run_folders(self.root / "runs")
         added, updated, skipped = [], 0, []
         with self._errors("rebuild the index"), self._write() as con:
             rows = {r[0]: (r[1], r[2]) for r in con.execute("SELECT run_id, status, message FROM runs")}
@@ -650,7 +653,7 @@ class RunStore:
         :meth:`reindex` adds what the database lacks and brings running rows up to date."""
         rows = {r.run_id: r for r in self.runs()}
         problems = []
-        names = sorted(f.name for f in (self.root / "runs").iterdir() if re.fullmatch(r"[0-9a-f]{10}", f.name))
+        names = [f.name for f in run_folders(self.root / "runs")]
         for name in sorted(set(names) | set(rows)):
             folder, row = self.root / "runs" / name, rows.get(name)
             if row is not None and not folder.is_dir():
@@ -683,9 +686,8 @@ class RunStore:
         """Read every run folder of the store at ``root`` as :meth:`reindex` would, without its
         database (lost or damaged: `mnistlab reindex --check` then says what a rebuild would
         take in): how many folders can be read, and the others as (run folder, why not)."""
-        runs = Path(root) / "runs"
         readable, problems = 0, []
-        for folder in sorted(f for f in runs.iterdir() if re.fullmatch(r"[0-9a-f]{10}", f.name)):
+        for folder in run_folders(Path(root) / "runs"):
             if folder.is_symlink():
                 problems.append((f"runs/{folder.name}", "a link: a rebuild skips it (copy the run's folder in instead)"))
                 continue
@@ -1325,7 +1327,7 @@ def _settle_hidden(runs: Path, rows: Mapping[str, Any]) -> None:
     still has its row (the deletion rolled back) goes back in place; one whose row is gone is
     deleted. Called inside a write transaction, so no `rm` is between its two steps."""
     for hidden in runs.glob(".rm-*"):
-        whose = re.fullmatch(r"\.rm-([0-9a-f]{10})-[0-9a-f]{8}", hidden.name)
+        whose = re.fullmatch(rf"\.rm-({_RUN_ID})-[0-9a-f]{{8}}", hidden.name)
         if whose is None:
             continue
         with suppress(OSError):
@@ -1398,11 +1400,16 @@ def database_state(db: Path, *, write: bool = True) -> str:
 
 
 def _connect_to_check(db: Path, write: bool) -> sqlite3.Connection:
-    """A connection to check ``db`` with: read-write, or read-only (``immutable`` where even that
-    needs to write, as :meth:`RunStore._open_read_only` does)."""
-    uri = db.as_uri()
+    """A connection to check ``db`` with: read-write, or read-only (:func:`_connect_read_only`)."""
     if write:
-        return sqlite3.connect(f"{uri}?mode=rw", uri=True, timeout=60, isolation_level=None)
+        return sqlite3.connect(f"{db.as_uri()}?mode=rw", uri=True, timeout=60, isolation_level=None)
+    return _connect_read_only(db)
+
+
+def _connect_read_only(db: Path) -> sqlite3.Connection:
+    """SQLite's read-only mode on ``db`` (an absolute path); ``immutable`` where even that needs to
+    write (a WAL store on a read-only disk, whose -shm file cannot be made)."""
+    uri = db.as_uri()
     try:
         con = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=60, isolation_level=None)
         con.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()

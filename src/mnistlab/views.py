@@ -17,7 +17,9 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.figure import Figure
 
-from mnistlab.comparison import compare_experiment, current_runs, nothing_to_compare, resolve_experiment, setting_labels
+from mnistlab.comparison import (
+    chosen_runs, compare_experiment, current_runs, nothing_to_compare, resolve_experiment, setting_labels,
+)
 from mnistlab.datasets import Dataset
 from mnistlab.errors import PlotError, ReportWarning, StoreError, did_you_mean
 from mnistlab.evaluate import confusion_matrix, misclassified
@@ -163,18 +165,19 @@ def check_feature_images(images: Sequence[int]) -> None:
         raise PlotError(f"--images: at most {MAX_FEATURE_IMAGES} images, got {len(images)}")
 
 
+_TABLE_FIGURES = {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}  # of rows
+
+
 def _chosen_runs_figure(kind: str, store: RunStore, run_ids: list[str]) -> Figure:
     """``compare``, ``params`` or ``time`` over the rows :func:`~mnistlab.comparison.compare_runs`
     makes of chosen runs, or ``history`` of those runs; PlotError for a figure of one model or of
     a dataset."""
     from mnistlab.comparison import compare_runs
 
-    if kind in ("compare", "params", "time"):
-        table = compare_runs(store, run_ids)
-        return {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}[kind](table)
+    if kind in _TABLE_FIGURES:
+        return _TABLE_FIGURES[kind](compare_runs(store, run_ids))
     if kind == "history":
-        records = list({r.run_id: r for r in (store.get(i) for i in run_ids)}.values())
-        return plot_history(_chosen_curves(records))
+        return plot_history(_chosen_curves(chosen_runs(store, run_ids)))
     raise PlotError(f"{kind} draws one model or dataset: give one run id or experiment, not {len(run_ids)}")
 
 
@@ -198,9 +201,8 @@ def figure_for(kind: str, store: RunStore, target: str | Sequence[str], *, varia
     check_kind(kind)
     if not isinstance(target, str):  # chosen runs (several run ids): `compare ID1 ID2 ...`'s rows, or their curves
         return _chosen_runs_figure(kind, store, list(target))
-    if kind in ("compare", "params", "time"):
-        table = compare_experiment(store, resolve_experiment(store, target))  # a run id: its experiment
-        return {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}[kind](table)
+    if kind in _TABLE_FIGURES:
+        return _TABLE_FIGURES[kind](compare_experiment(store, resolve_experiment(store, target)))  # a run id: its experiment
     if kind in ("history", "samples", "image"):
         records = _runs_or_members(store, target, variant)
         if kind == "history":

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections import Counter
 from pathlib import Path
@@ -435,11 +434,11 @@ def reindex_cmd(store: str | None, check: bool) -> None:
     keeps its rows and gains the folders it lacks. Folders that cannot be read are skipped with a
     warning each. --check reads every folder and says what would be lost with the database.
     """
-    from mnistlab.store import DB_FILE, RunStore, database_state, default_root
+    from mnistlab.store import DB_FILE, RunStore, database_state, default_root, run_folders
 
     root = Path(store) if store is not None else default_root()
     if check and (root / "runs").is_dir() and (state := database_state(root / DB_FILE, write=False)) != "ok" and (
-            state == "damaged" or any(re.fullmatch(r"[0-9a-f]{10}", f.name) for f in (root / "runs").iterdir())):
+            state == "damaged" or run_folders(root / "runs")):
         _check_without_database(root, state)  # lost over recorded runs (an empty store is only new)
     if check:
         checked, problems = open_store(store).check()
