@@ -465,6 +465,7 @@ def test_compare_after_only_quick_runs_says_what_exists(tmp_path: Path, data_dir
     assert main(["run", str(exp), "--quick", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert "--quick: a smoke test (300 training images, 1 epoch), so its accuracies say nothing" in out, out
+    assert "train alike" not in out  # a and b differ in lr: their smoke runs do too
     assert main(["run", str(exp), "--quick", "--data-dir", str(data_dir), "--format", "csv"]) == 0
     out, err = capsys.readouterr()
     assert "--quick: a smoke test" in err and "smoke" not in out  # the notice stays out of the CSV
@@ -510,6 +511,21 @@ def test_run_stacks_committee_members_when_asked(tmp_path: Path, data_dir: Path,
     assert main(["run", str(exp), "--data-dir", str(data_dir), "--batch-members"]) == 0
     err = capsys.readouterr().err
     assert 'warning: variant "b" (repeat 0): its 2 committee members train one by one: callbacks' in err
+
+
+def test_quick_says_which_variants_it_makes_alike(tmp_path: Path, data_dir: Path, capsys) -> None:
+    """An epochs grid under --quick (1 epoch each) trains one setting under several names: said
+    once, naming them, and the variants that still differ are left out of it."""
+    exp = tmp_path / "ep.toml"
+    exp.write_text(EXP.split("[[variants]]")[0] + '[grid]\n"train.epochs" = [2, 3, 4]\n"train.lr" = [0.01, 0.1]\n')
+    assert main(["run", str(exp), "--quick", "--data-dir", str(data_dir)]) == 0
+    said = [line for line in capsys.readouterr().out.splitlines() if "train alike" in line]
+    assert len(said) == 2, said
+    assert said[0].startswith("--quick: variants epochs=2,lr=0.01, epochs=3,lr=0.01, epochs=4,lr=0.01 differ only in "
+                              "what --quick shrinks"), said
+    assert "lr=0.1," in said[1] and "lr=0.01" not in said[1]
+    assert main(["run", str(exp), "--data-dir", str(data_dir), "--format", "csv"]) == 0
+    assert "train alike" not in "".join(capsys.readouterr())  # full size: every cell its own
 
 
 def test_plots_and_reports_read_an_experiment_as_compare_does(exp_file: Path, data_dir: Path, tmp_path: Path,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import os
 import re
 import shutil
@@ -699,3 +700,24 @@ def test_a_busy_study_file_is_not_called_damaged(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="a bug"):  # Optuna's other RuntimeErrors are not the file's
         with study_file_errors(tmp_path):
             raise RuntimeError("a bug")
+
+
+def test_opening_a_study_hides_only_the_pools_stop_tracebacks(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A Ctrl-C that lands as SQLAlchemy's pool resets a connection logs "Exception during reset"
+    with a traceback: that record is dropped. The pool's other messages still log, at their level:
+    a program that uses mnistlab's search beside its own SQLAlchemy engines keeps their warnings."""
+    from mnistlab.search import open_storage
+
+    open_storage(tmp_path)
+    pool = logging.getLogger("sqlalchemy.pool")
+    assert pool.getEffectiveLevel() < 50  # not silenced to CRITICAL for the whole process
+    caplog.set_level("WARNING", logger="sqlalchemy.pool")
+    for exc in (KeyboardInterrupt(), ValueError("a real pool problem")):
+        try:
+            raise exc
+        except BaseException:  # noqa: BLE001
+            pool.error("Exception during reset or similar", exc_info=True)
+    logged = [r for r in caplog.records if r.name == "sqlalchemy.pool"]
+    assert [type(r.exc_info[1]).__name__ for r in logged if r.exc_info] == ["ValueError"]
+    open_storage(tmp_path)
+    assert len(pool.filters) == 1  # opened again: one filter, not one per call

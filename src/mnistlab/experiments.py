@@ -246,6 +246,19 @@ def quick_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     return d
 
 
+def quick_alike(cells: Sequence[Cell]) -> list[list[str]]:
+    """The variants of ``cells`` (an experiment's ``cells(quick=True)``) that ``--quick`` makes
+    alike: each group's variants differ only in what :func:`quick_config` shrinks (an epochs
+    grid, a data subset), so their smoke runs train the same setting. Groups of two or more
+    variant names, in file order; empty when every variant's smoke run is its own."""
+    by_setting: dict[str, list[str]] = {}
+    for c in cells:
+        names = by_setting.setdefault(variant_setting(c.config), [])
+        if c.variant not in names:
+            names.append(c.variant)
+    return [names for names in by_setting.values() if len(names) > 1]
+
+
 def is_quick(resolved: Mapping[str, Any]) -> bool:
     """Whether a resolved config is the size of a ``--quick`` smoke run: :func:`quick_config` leaves
     its setting as it is (one epoch, at most :data:`QUICK_SUBSET` train images). Read from the

@@ -14,7 +14,7 @@ Figures of recorded runs, fetched from a run store (`figure_for`), are `mnistlab
 from __future__ import annotations
 
 import math
-import textwrap
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeGuard
 
@@ -240,7 +240,14 @@ def _wrapped(label: str, width: int = 28) -> str:
     commas of a setting's name (``cnn (lr=0.01,batch=64,opt=sgd)``); a short one as it is."""
     if len(label) <= width:
         return label
-    return "\n".join(textwrap.wrap(label.replace(",", ", "), width, break_long_words=False))
+    pieces = re.split(r"(\s+|(?<=,))", label)  # word, separator, word, ...; "" after a comma
+    lines = [pieces[0]]
+    for sep, word in zip(pieces[1::2], pieces[2::2]):
+        if lines[-1] and len(lines[-1]) + len(sep) + len(word) > width:
+            lines.append(word)  # the separator at a break is dropped: the comma stays on its line
+        else:
+            lines[-1] += sep + word
+    return "\n".join(lines)
 
 
 def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, title: str, log: bool) -> Figure:

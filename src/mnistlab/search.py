@@ -351,11 +351,21 @@ def _optuna() -> Any:
     except ImportError:
         raise MnistlabError("a search needs Optuna: pip install 'mnistlab[search]'") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    # Ctrl-C or SIGTERM (raised as KeyboardInterrupt) landing while SQLAlchemy returns a connection
-    # to its pool makes the pool log a traceback ("Exception during reset"); the stop itself is
-    # reported in one line, and a real storage error still raises from Optuna's own calls.
-    logging.getLogger("sqlalchemy.pool").setLevel(logging.CRITICAL)
+    pool = logging.getLogger("sqlalchemy.pool")
+    if not any(isinstance(f, _StopDuringReset) for f in pool.filters):
+        pool.addFilter(_StopDuringReset())
     return optuna
+
+
+class _StopDuringReset(logging.Filter):
+    """Ctrl-C or SIGTERM (raised as KeyboardInterrupt) landing while SQLAlchemy returns a connection
+    to its pool makes the pool log a traceback ("Exception during reset"); the stop itself is
+    reported in one line. This drops only those records: the pool's other messages, for the caller's
+    own SQLAlchemy engines too, log as they would without mnistlab."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, (KeyboardInterrupt, SystemExit))
 
 
 def storage_url(store_root: str | os.PathLike) -> str:

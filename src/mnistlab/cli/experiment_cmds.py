@@ -16,6 +16,7 @@ from mnistlab.cli._output import Column, emit, format_option, is_terminal, plain
 from mnistlab.errors import MnistlabError, RunNotFinished
 
 if TYPE_CHECKING:
+    from mnistlab.experiments import Cell
     from mnistlab.store import RunStore
 
 _STORE = store_option()
@@ -123,10 +124,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     cells = len(todo)
     click.echo(f"experiment {exp.name}: {cells} run{'s' * (cells != 1)}, store {st.root}", err=fmt != "table")
     if quick:
-        from mnistlab.experiments import QUICK_SUBSET
-
-        click.echo(f"--quick: a smoke test ({QUICK_SUBSET} training images, 1 epoch), so its accuracies say "
-                   "nothing of the recipe's (a run without --quick trains its own cells)", err=fmt != "table")
+        _say_quick(todo, err=fmt != "table")
 
     stopped = 0
     with terminate_as_interrupt() as stop:
@@ -340,6 +338,18 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
                    f"variant, or --quick smoke runs): `mnistlab runs -e {ref.name}` lists every run", err=True)
 
 
+def _say_quick(cells: list[Cell], err: bool) -> None:
+    """What `run --quick` prints first: that it is a smoke test, and which variants it makes alike."""
+    from mnistlab.experiments import QUICK_SUBSET, quick_alike
+
+    click.echo(f"--quick: a smoke test ({QUICK_SUBSET} training images, 1 epoch), so its accuracies say "
+               "nothing of the recipe's (a run without --quick trains its own cells)", err=err)
+    for names in quick_alike(cells):
+        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        click.echo(f"--quick: variants {shown} differ only in what --quick shrinks (epochs, data subset), "
+                   "so their smoke runs train alike", err=err)
+
+
 @click.command("rm")
 @click.argument("run_ids", nargs=-1)
 @_STORE
@@ -388,11 +398,31 @@ def _check_without_database(root: Path, state: str) -> None:
     from mnistlab.store import DB_FILE, RunStore
 
     readable, problems = RunStore.check_folders(root)
-    for name, why in problems:
-        click.echo(f"{root / name}: {why}")
+    _echo_problems(root, problems)
     raise StoreCheckFailed(f"{root / DB_FILE} is {state}: `mnistlab reindex --store {root}` rebuilds it from "
                            f"{readable} run folder{'s' * (readable != 1)}"
                            + (f"; {len(problems)} cannot be read (above)" if problems else ""))
+
+
+def _check_with_database(root: Path, store: str | None) -> None:
+    """`reindex --check` of a store whose database opens: each folder against its row; StoreCheckFailed
+    (exit 1) when any disagree."""
+    from mnistlab.errors import StoreCheckFailed
+
+    checked, problems = open_store(store).check()
+    _echo_problems(root, problems)
+    said = f"{checked} run{'s' * (checked != 1)} checked"
+    if problems:
+        raise StoreCheckFailed(f"{said}: {len(problems)} problem{'s' * (len(problems) != 1)} (above); "
+                               f"`mnistlab reindex --store {root}` adds the folders the database lacks and "
+                               "brings running rows up to date; the rest need a look")
+    click.echo(f"{said}: every folder matches its row")
+
+
+def _echo_problems(root: Path, problems: list[tuple[str, str]]) -> None:
+    """One line per (file or folder under ``root``, what is wrong with it), as `reindex --check` prints them."""
+    for name, why in problems:
+        click.echo(f"{root / name}: {why}")
 
 
 def _checkpoints_gone(n: int) -> str:
@@ -441,17 +471,7 @@ def reindex_cmd(store: str | None, check: bool) -> None:
             state == "damaged" or run_folders(root / "runs")):
         _check_without_database(root, state)  # lost over recorded runs (an empty store is only new)
     if check:
-        checked, problems = open_store(store).check()
-        for name, why in problems:
-            click.echo(f"{root / name}: {why}")
-        said = f"{checked} run{'s' * (checked != 1)} checked"
-        if problems:
-            from mnistlab.errors import StoreCheckFailed
-
-            raise StoreCheckFailed(f"{said}: {len(problems)} problem{'s' * (len(problems) != 1)} (above); "
-                                   f"`mnistlab reindex --store {root}` adds the folders the database lacks and "
-                                   "brings running rows up to date; the rest need a look")
-        click.echo(f"{said}: every folder matches its row")
+        _check_with_database(root, store)
         return
     done = RunStore.reindex(store)
     if done.kept_aside is not None:
