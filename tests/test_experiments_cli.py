@@ -521,9 +521,9 @@ def test_quick_says_which_variants_it_makes_alike(tmp_path: Path, data_dir: Path
     assert main(["run", str(exp), "--quick", "--data-dir", str(data_dir)]) == 0
     said = [line for line in capsys.readouterr().out.splitlines() if "train alike" in line]
     assert len(said) == 2, said
-    assert said[0].startswith("--quick: variants epochs=2,lr=0.01, epochs=3,lr=0.01, epochs=4,lr=0.01 differ only in "
-                              "what --quick shrinks"), said
-    assert "lr=0.1," in said[1] and "lr=0.01" not in said[1]
+    assert said[0].startswith('--quick: variants "epochs=2,lr=0.01", "epochs=3,lr=0.01", "epochs=4,lr=0.01" differ '
+                              "only in what --quick shrinks"), said
+    assert "lr=0.1\"," in said[1] and "lr=0.01" not in said[1]
     assert main(["run", str(exp), "--data-dir", str(data_dir), "--format", "csv"]) == 0
     assert "train alike" not in "".join(capsys.readouterr())  # full size: every cell its own
 

@@ -345,7 +345,7 @@ def _say_quick(cells: list[Cell], err: bool) -> None:
     click.echo(f"--quick: a smoke test ({QUICK_SUBSET} training images, 1 epoch), so its accuracies say "
                "nothing of the recipe's (a run without --quick trains its own cells)", err=err)
     for names in quick_alike(cells):
-        shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        shown = ", ".join(f'"{n}"' for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         click.echo(f"--quick: variants {shown} differ only in what --quick shrinks (epochs, data subset), "
                    "so their smoke runs train alike", err=err)
 
