@@ -115,14 +115,17 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
     (tmp / "semicolons.csv").write_text("\n".join(line.replace(",", ";") for line in text) + "\n")  # a European Excel's
     cells[101] = "x" * 5000
     (tmp / "long.csv").write_text("\n".join([*text[:2], ",".join(cells)]) + "\n")
+    write_csv(tmp / "typo.csv", np.stack([glyph_l()] * 12), [*range(10), "7x", 3])  # one typo among numbers
     return {
         "783 columns": ({"csv": "783.csv"}, "783.csv: 783 pixel columns is not a square image (28x28 needs 784)"),
         "non-numeric": ({"csv": "nan.csv"}, "nan.csv line 3, column pixel100: 'x7' is not a number"),
         "above 255": ({"csv": "big.csv"}, "big.csv line 3, column pixel100: pixel value 256 outside 0-255"),
         "below 0": ({"csv": "neg.csv"}, "neg.csv line 3, column pixel100: pixel value -1 outside 0-255"),
         "mixed kinds": ({"csv": "strings.csv", "test": "good.csv"},
-                        "labels are strings in strings.csv but numbers in good.csv"),
+                        "strings.csv but numbers in "),  # the paths as recorded: absolute from a file
         "no labels": ({"csv": "unlabelled.csv"}, "unlabelled.csv: no labels"),
+        "a typo in a label": ({"csv": "typo.csv"}, "typo.csv line 12: label '7x' is not a whole number, as 11 of the "
+                                                   "12 labels are: fix it, or name every class by text"),
         "no header": ({"csv": "headless.csv"}, "headless.csv: line 1 holds numbers, not a header"),
         "scaled to 0-1": ({"csv": "scaled.csv"}, "the pixels look scaled to 0-1"),
         "a fraction": ({"csv": "fraction.csv"}, "fraction.csv line 3, column pixel100: pixel value 127.5 is not a whole number"),
@@ -133,6 +136,7 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
 
 
 @pytest.mark.parametrize("case", ["783 columns", "non-numeric", "above 255", "below 0", "mixed kinds", "no labels",
+                                  "a typo in a label",
                                   "no header", "scaled to 0-1", "a fraction", "semicolons", "a long cell"])
 def test_bad_csv_is_one_line_and_never_trains(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:
@@ -276,7 +280,7 @@ def test_a_bad_dataset_table_in_a_file_names_its_line(tmp_path: Path, monkeypatc
         build_run_config(tmp_path / "run.toml")
     assert exc.value.line == 5 and f"test: no such file: {tmp_path / 'nope.csv'}" in str(exc.value)
     ok = build_run_config(None, flags={"dataset": "train.csv", "model": "seed000-dense"})
-    assert ok.dataset == "train.csv"
+    assert ok.dataset == str(tmp_path / "train.csv")  # recorded whole: the run finds it from any folder
 
 
 # ------------------------------------------------------------------------------ runs on user data
@@ -330,9 +334,12 @@ def test_cli_trains_and_shows_a_folder_dataset(tmp_path: Path, monkeypatch: pyte
 
     store = RunStore(tmp_path / "mnistlab-runs")
     record = store.runs()[-1]
-    assert record.env["data"]["checksums"][str(Path("digits"))] == path_digest(Path("digits"))
+    assert record.config["dataset"] == str(tmp_path / "digits")  # recorded whole, as typed nowhere
+    assert record.env["data"]["checksums"][str(tmp_path / "digits")] == path_digest(Path("digits"))
+    monkeypatch.chdir("/")  # the run finds its data again from another folder
     ds, _, true, probs = views.run_predictions(store, record)
     assert ds.info.num_classes == 10 and len(true) == len(probs) == 6
+    monkeypatch.chdir(tmp_path)
     # A preset's 10 outputs against 2 classes: one line, before any training.
     _folder(tmp_path / "two", {"zero": 3, "one": 3})
     assert main(["train", "--dataset", "two", "--model", "seed000-dense", "--epochs", "1", "--progress", "none"]) != 0
@@ -579,6 +586,26 @@ def test_a_table_dataset_is_named_by_its_files_in_train_and_the_card(tmp_path: P
     (rec,) = RunStore(tmp_path / "store").runs()
     card = model_card(Run.from_store(RunStore(tmp_path / "store"), rec.run_id))
     assert card.splitlines()[0].startswith("# Model card: ") and "{" not in card.splitlines()[0]
+    assert "all training images\n" in card  # its own test file: nothing held out
+
+
+def test_the_card_of_a_folder_dataset_names_it_and_its_held_out_test_set(tmp_path: Path, monkeypatch) -> None:
+    from mnistlab.card import model_card
+    from mnistlab.run import Run
+    from mnistlab.store import RunStore
+
+    monkeypatch.chdir(tmp_path)
+    _folder(tmp_path / "digits", {str(d): 4 for d in range(10)}, size=(20, 20))
+    (tmp_path / "run.toml").write_text('model = "seed000-dense"\n[dataset]\nfolder = "digits"\ntest_fraction = 0.25\n'
+                                       "[train]\nepochs = 1\n")
+    assert main(["train", "--config", "run.toml", "--store", "store", "--progress", "none"]) == 0
+    (rec,) = RunStore(tmp_path / "store").runs()
+    card = model_card(Run.from_store(RunStore(tmp_path / "store"), rec.run_id))
+    assert "on folder digits" in card.splitlines()[0]  # as typed, from the folder it was typed in
+    data = next(line for line in card.splitlines() if line.startswith("- dataset:"))
+    assert data == ("- dataset: **folder digits**, all training images, less the test set: 25% of them, held out "
+                    "by class (test_fraction)"), data
+    assert "made as folder digits's images were" in card and "{'folder'" not in card  # no Python dict
 
 
 def test_a_model_of_user_data_given_as_a_path_predicts_image_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
@@ -597,3 +624,27 @@ def test_a_model_of_user_data_given_as_a_path_predicts_image_files(tmp_path: Pat
     assert main(["predict", mnistlab.RunStore().runs()[-1].run_id, "big.png", "--format", "csv"]) == 0
     out = capsys.readouterr()
     assert "unknown dataset" not in out.err and len(out.out.strip().splitlines()) == 2, out
+
+
+def test_an_experiment_on_own_data_is_the_same_cells_however_its_path_is_typed(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """The data path in a file is relative to the file and recorded whole: `run own.toml`,
+    `run /abs/own.toml` and `run ../own.toml` are one experiment, trained once."""
+    from mnistlab.store import RunStore
+
+    _folder(tmp_path / "digits", {str(d): 3 for d in range(10)}, size=(20, 20))
+    (tmp_path / "own.toml").write_text('name = "own"\n[base]\nmodel = "seed000-dense"\ndataset = { folder = "digits" }\n'
+                                       '[base.train]\nepochs = 1\n[grid]\n"train.lr" = [0.001, 0.01]\n')
+    (tmp_path / "sub").mkdir()
+    store = str(tmp_path / "store")
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "own.toml", "--store", store]) == 0
+    first = {r.run_id for r in RunStore(store).runs()}
+    assert len(first) == 2
+    assert main(["run", str(tmp_path / "own.toml"), "--store", store]) == 0
+    monkeypatch.chdir(tmp_path / "sub")
+    assert main(["run", "../own.toml", "--store", store]) == 0
+    assert {r.run_id for r in RunStore(store).runs()} == first  # nothing trained again
+    monkeypatch.chdir("/")
+    assert main(["compare", str(tmp_path / "own.toml"), "--store", store]) == 0
+    assert main(["plot", "misclassified", min(first), "--store", store, "-o", str(tmp_path / "m.png")]) == 0

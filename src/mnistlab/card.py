@@ -86,12 +86,26 @@ def _model_section(spec: ModelSpec, recorded_params: int | None) -> list[str]:
                 ["layer (type)", "output shape", "params"], rows), ""]
 
 
+def _test_carved(dataset: Any) -> bool:
+    """Whether ``dataset`` is the user's CSV or folder without a ``test``: its test set was then held
+    out from it (an .npz may hold its own test arrays; a registered dataset has its test set)."""
+    from mnistlab.data.registry import _REGISTRY
+
+    if isinstance(dataset, dict):
+        return "test" not in dataset and ("csv" in dataset or "folder" in dataset)
+    return isinstance(dataset, str) and dataset not in _REGISTRY and not dataset.lower().endswith(".npz")
+
+
 def _data_section(run: Run, class_names: Sequence[str]) -> list[str]:
     cfg, m = run.config, run.metrics
     data = cfg.get("data", {})
     validation = m.get("validation", data.get("validation"))
     subset = f"the first {data['subset']:,} training images (data.subset)" if data.get("subset") else "all training images"
-    return ["## Data", "", f"- dataset: **{md(cfg.get('dataset'))}**, {subset}",
+    dataset = cfg.get("dataset")
+    if _test_carved(dataset):
+        fraction = dataset.get("test_fraction", 0.2) if isinstance(dataset, dict) else 0.2
+        subset += f", less the test set: {fraction:.0%} of them, held out by class (test_fraction)"
+    return ["## Data", "", f"- dataset: **{md(dataset_label(dataset))}**, {subset}",
             f"- split: {m.get('train_size', 'n/a')} training, {m.get('val_size', 'n/a')} validation "
             f"({md(validation)}), {m.get('test_size', 'n/a')} test images"
             + (" (validation is the test set)" if m.get("validation_is_test") else ""),
@@ -192,7 +206,7 @@ def _preprocessing_section(model: Run | Committee) -> list[str]:
     h, w = model.input_shape
     return ["## Preprocessing a caller must apply", "",
             f"The model takes float32 images shaped (N, 1, {h}, {w}), pixels / 255, light on a dark background, "
-            f"made as {md(model.dataset)}'s images were (recipe \"{md(recipe.kind)}\"; `mnistlab predict` and "
+            f"made as {md(dataset_label(model.dataset))}'s images were (recipe \"{md(recipe.kind)}\"; `mnistlab predict` and "
             "`mnistlab.preprocess(image, dataset)` apply it):", "",
             *[f"{i}. {md(step)}" for i, step in enumerate(recipe.steps, 1)], "",
             "Its output is logits; softmax gives the class probabilities.", ""]

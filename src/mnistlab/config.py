@@ -382,6 +382,15 @@ class RunConfig(BaseModel):
     callbacks: list[CallbackConfig] = []
     evaluate: EvaluateConfig = EvaluateConfig()
 
+    @field_validator("dataset")
+    @classmethod
+    def _absolute_data(cls, v: Any) -> Any:
+        """The user's data recorded by absolute path: one file is one cell however its path was
+        typed, and a run finds its data again from any folder."""
+        from mnistlab.data.userdata import absolute_data
+
+        return absolute_data(v)
+
     def model_spec(self) -> ModelSpec:
         """The model's :class:`~mnistlab.specs.ModelSpec` (presets and files resolved).
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
+import os
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
@@ -106,12 +107,25 @@ def dataset_label(dataset: str | Mapping[str, Any]) -> str:
     'train.csv (test: test.csv)'
     """
     if not isinstance(dataset, Mapping):
-        return str(dataset)
+        return _shown(dataset)
     kind = next((k for k in KINDS if k in dataset), None)
     if kind is None:
         return str(dict(dataset))
-    main = f"folder {dataset[kind]}" if kind == "folder" else str(dataset[kind])
-    return main + (f" (test: {dataset['test']})" if "test" in dataset else "")
+    main = f"folder {_shown(dataset[kind])}" if kind == "folder" else _shown(dataset[kind])
+    return main + (f" (test: {_shown(dataset['test'])})" if "test" in dataset else "")
+
+
+def _shown(path: object) -> str:
+    """A recorded (absolute) path as a message shows it: relative to the current folder when it lies
+    inside it (``digits``, as the user typed it), else whole."""
+    text = str(path)
+    if not os.path.isabs(text):
+        return text
+    try:
+        rel = os.path.relpath(text)
+    except ValueError:  # another drive (Windows)
+        return text
+    return text if rel == ".." or rel.startswith(".." + os.sep) else rel
 
 
 def _from_path(text: str) -> UserData:
@@ -149,6 +163,26 @@ def data_beside(dataset: Any, folder: str | Path) -> Any:
     return dataset
 
 
+def absolute_data(dataset: Any) -> Any:
+    """``dataset`` with each path of the user's data that exists now made absolute (``~`` expanded,
+    ``..`` folded; symbolic links kept), relative to the current folder: how a run records it, so
+    that ``own.toml`` and ``/work/own.toml`` name the same cells and a recorded run finds its data
+    from any folder. Registered names, paths that do not exist (their error then shows them as
+    written) and values of the wrong type pass through unchanged."""
+    from mnistlab.data.registry import _REGISTRY
+
+    def absolute(text: Any) -> Any:
+        if not isinstance(text, str) or not text or text in _REGISTRY or not Path(text).expanduser().exists():
+            return text
+        return os.path.abspath(Path(text).expanduser())
+
+    if isinstance(dataset, str):
+        return absolute(dataset)
+    if isinstance(dataset, Mapping):
+        return {k: absolute(v) if k in (*KINDS, "test") else v for k, v in dataset.items()}
+    return dataset
+
+
 def _existing(text: str, kind: str, key: str | None) -> Path:
     path = Path(text).expanduser()
     if kind == "folder":
@@ -163,8 +197,8 @@ def class_count_mismatch(outputs: int, dataset: Any, classes: int) -> str:
     """The one-line message for a model with ``outputs`` units on data with ``classes`` classes,
     saying how to fit the model: ``outputs = N`` in a compact model table, or a preset's spec saved
     (``mnistlab summary PRESET --save model.toml``) with its last Dense layer's units set to N."""
-    name = dataset if isinstance(dataset, str) else next((str(v) for k, v in dict(dataset).items() if k in KINDS),
-                                                         "the data")
+    name = dataset_label(dataset) if isinstance(dataset, str) else next(
+        (_shown(v) for k, v in dict(dataset).items() if k in KINDS), "the data")
     return (f"the model has {outputs} outputs but {name} has {classes} classes: fit the model to {classes} classes: "
             f"in a model table write outputs = {classes} (e.g. model = {{ conv = [32], dense = [128], "
             f"outputs = {classes} }}); for a preset, run `mnistlab summary PRESET --save model.toml`, set its "
@@ -395,12 +429,29 @@ def _csv_rows(path: Path, header: list[str], label_at: int | None) -> np.ndarray
 
 
 def _csv_labels(path: Path, values: list[str]) -> np.ndarray:
+    """A CSV's labels: int64 when every one is a whole number, else strings (class names). DataError
+    for an empty label, and for a few odd labels among whole numbers (at least 90% of them): a typo
+    there would otherwise make every label a class name, and each number a class of its own."""
     try:
         return np.array([int(v) for v in values], dtype=np.int64)
     except ValueError:
         if any(v == "" for v in values):
             raise DataError(f"{path} line {values.index('') + 2}: empty label") from None
+        odd = [i for i, v in enumerate(values) if not _whole(v)]
+        if len(odd) <= len(values) // 10:
+            raise DataError(f"{path} line {odd[0] + 2}: label {clip(values[odd[0]], 40)!r} is not a whole number, "
+                            f"as {len(values) - len(odd):,} of the {len(values):,} labels are"
+                            + (f" ({len(odd)} are not)" if len(odd) > 1 else "")
+                            + ": fix it, or name every class by text") from None
         return np.array(values, dtype=str)
+
+
+def _whole(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
 
 
 # --------------------------------------------------------------------------------------- folder
