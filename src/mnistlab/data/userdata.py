@@ -370,15 +370,16 @@ def _csv_header(path: Path) -> list[str]:
         raise DataError(f"{path}: empty file: expected a header (label, pixel0, pixel1, ...) and rows")
     if len(header) == 1 and (sep := next((c for c in ";\t|" if c in header[0]), None)):
         raise DataError(f"{path}: its columns are separated by {sep!r}, not commas: save it as comma-separated values")
-    if all(_is_number(h) for h in header):  # the first image, not a header: reading on would drop it
+    if all(_parses(h) for h in header):  # the first image, not a header: reading on would drop it
         raise DataError(f"{path}: line 1 holds numbers, not a header: add a first line naming the columns "
                         "(label, pixel0, pixel1, ...; without label for unlabelled images)")
     return [h.strip() for h in header]
 
 
-def _is_number(cell: str) -> bool:
+def _parses(cell: str, as_type: type = float) -> bool:
+    """Whether ``as_type(cell)`` reads the cell (float: a number; int: a whole number)."""
     try:
-        float(cell)
+        as_type(cell)
     except ValueError:
         return False
     return True
@@ -437,21 +438,13 @@ def _csv_labels(path: Path, values: list[str]) -> np.ndarray:
     except ValueError:
         if any(v == "" for v in values):
             raise DataError(f"{path} line {values.index('') + 2}: empty label") from None
-        odd = [i for i, v in enumerate(values) if not _whole(v)]
+        odd = [i for i, v in enumerate(values) if not _parses(v, int)]
         if len(odd) <= len(values) // 10:
             raise DataError(f"{path} line {odd[0] + 2}: label {clip(values[odd[0]], 40)!r} is not a whole number, "
                             f"as {len(values) - len(odd):,} of the {len(values):,} labels are"
                             + (f" ({len(odd)} are not)" if len(odd) > 1 else "")
                             + ": fix it, or name every class by text") from None
         return np.array(values, dtype=str)
-
-
-def _whole(text: str) -> bool:
-    try:
-        int(text)
-    except ValueError:
-        return False
-    return True
 
 
 # --------------------------------------------------------------------------------------- folder
