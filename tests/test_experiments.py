@@ -391,3 +391,22 @@ def test_a_grid_inside_a_key_a_variant_sets_whole_is_refused_and_an_implicit_var
     p.write_text('[base]\nmodel = "seed000-dense"\ndataset = "mnist"\n[grid]\n"train.lr" = [0.1, -1]\n')
     with pytest.raises(SpecError, match=re.escape(f'{p}:5: [base] as "lr=-1": train.lr: must be greater than 0')):
         load_experiment(p)  # no [[variants]]: not named variants[0]
+
+
+def test_a_variants_model_error_names_the_key_it_kept_from_the_base(tmp_path: Path) -> None:
+    """`model = { conv = [8] }` in a variant changes conv and keeps the base's two pool flags (TOML
+    reads `model.conv = [8]` as the same table): the error says that pool is the base's, and how to fix it."""
+    base = '[base]\ndataset = "mnist"\nmodel = { conv = [16, 16], pool = [true, true], dense = [32] }\n'
+    p = write(tmp_path, base + '[[variants]]\nname = "small"\nmodel = { conv = [8], dense = [16] }\n')
+    with pytest.raises(SpecError) as exc:
+        load_experiment(p)
+    assert exc.value.line == 6 and "'pool' has 2 flags but 'conv' has 1 layers" in str(exc.value)
+    assert str(exc.value).endswith('("model.pool" is [base]\'s: a variant\'s model keys change those of the base '
+                                   'model and leave the others; set "model.pool" in the variant too)')
+    fixed = load_experiment(write(tmp_path, base + '[[variants]]\nname = "small"\n'
+                                  'model = { conv = [8], pool = [true], dense = [16] }\n', "ok.toml"))
+    assert [layer["type"] for layer in fixed.cells()[0].config["model"]["layers"]][:3] == ["Conv2D", "MaxPooling2D",
+                                                                                            "Flatten"]
+    with pytest.raises(SpecError) as exc:  # the variant's own mistake: no word of the base
+        load_experiment(write(tmp_path, base + '[[variants]]\nmodel = { conv = [8], pool = [true, false] }\n', "b.toml"))
+    assert "'pool' has 2 flags but 'conv' has 1 layers" in str(exc.value) and "[base]'s" not in str(exc.value)

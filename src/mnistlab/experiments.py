@@ -635,7 +635,8 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             parse_run_config(raw, source=f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else ""))
         except SpecError as exc:
             origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
-            raise exc.within(*_written_in(exc.path, origin, at), source=source) from None
+            raise exc.within(*_written_in(exc.path, origin, at), source=source,
+                             message=str(exc) + _kept_from_base(exc, base, ov)) from None
         out.append(Variant(vname, ov, raw, reps, members, cpus, gpus))
     return out
 
@@ -680,6 +681,22 @@ def _one_setter(overrides: Mapping[str, Any], top_grid: list[tuple[str, list[Any
             also = "" if mine == key else f' "{key}"'
             raise SpecError(f'{source}: {where}: "{mine}" is set by it and{also} by its grid, whose values would '
                             "replace it; set it in one place", path=written(mine), source=source)
+
+
+def _kept_from_base(exc: SpecError, base: Mapping[str, Any], overrides: Mapping[str, Any]) -> str:
+    """What a variant's model error adds when a key it names (quoted, as spec errors quote them) is
+    the base model's, kept beside keys the variant changed: ``model = { conv = [8] }`` keeps the
+    base's two ``pool`` flags, since a variant's table changes the keys it names, as dotted keys do
+    (TOML cannot tell ``model.conv = [8]`` from it)."""
+    model = base.get("model")
+    if exc.path[:1] != ("model",) or not isinstance(model, Mapping) or not any(k.startswith("model.") for k in overrides):
+        return ""
+    kept = [k for k in model if f"model.{k}" not in overrides and "model" not in overrides and f"'{k}'" in str(exc)]
+    if not kept:
+        return ""
+    keys = ", ".join(f'"model.{k}"' for k in kept)
+    return (f" ({keys} {'is' if len(kept) == 1 else 'are'} [base]'s: a variant's model keys change those of the "
+            f"base model and leave the others; set {keys} in the variant too)")
 
 
 def _written_in(path: tuple[str | int, ...], origin: Mapping[str, tuple[str | int, ...]],
