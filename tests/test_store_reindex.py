@@ -439,10 +439,12 @@ def test_check_reads_every_folder_and_changes_nothing(tmp_path: Path, capsys) ->
     shutil.copytree(tmp_path / "other" / "runs" / copied, tmp_path / "runs" / copied)
     d = next(r.run_id for r in store.runs() if r.status in ("finished", "diverged") and r.run_id not in (a, b, c))
     (tmp_path / "runs" / d / "metrics.json").write_text('{"test_accuracy": 0.999, "test_size": 4}')  # a result edited
+    (e,) = (r.run_id for r in store.runs() if r.run_id not in (a, b, c, d))
+    (tmp_path / "runs" / e / "config.json").write_text('{"broken')  # a rebuild would leave it out
     before = (tmp_path / "runs.sqlite").read_bytes()
     assert main(argv) == 1
     out, err = capsys.readouterr()
-    assert err == (f"error: 5 runs checked: 5 problems (above); `mnistlab reindex --store {tmp_path}` adds the folders "
+    assert err == (f"error: 6 runs checked: 6 problems (above); `mnistlab reindex --store {tmp_path}` adds the folders "
                    "the database lacks and brings running rows up to date; the rest need a look\n")
     said = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for line in out.splitlines()}
     assert said[str(tmp_path / "runs" / a)].startswith(f"{RECORD_FILE} cannot be read")
@@ -453,6 +455,8 @@ def test_check_reads_every_folder_and_changes_nothing(tmp_path: Path, capsys) ->
     assert said[str(tmp_path / "runs" / d)] == ("its metrics.json and its row disagree on test_accuracy (0.999 in the "
                                                 f"file, {store.get(d).metrics['test_accuracy']} in the database): one of "
                                                 "them was edited; reindex does not choose between them")
+    assert said[str(tmp_path / "runs" / e)].startswith("config.json cannot be read")
+    assert said[str(tmp_path / "runs" / e)].endswith("(a rebuild of the database would leave this run out)")
     assert (tmp_path / "runs.sqlite").read_bytes() == before and len(store.runs()) == 5  # changed nothing
 
 

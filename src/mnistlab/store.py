@@ -650,7 +650,8 @@ class RunStore:
         that could not be read (that run would be lost with the database), a folder the database
         lacks, a row whose folder is gone, a row and record that disagree, or a result whose
         ``metrics.json`` and row differ (one of them edited). `mnistlab reindex --check`;
-        :meth:`reindex` adds what the database lacks and brings running rows up to date."""
+        :meth:`reindex` adds what the database lacks and brings running rows up to date. The count
+        is of runs in the database or in a folder."""
         rows = {r.run_id: r for r in self.runs()}
         problems = []
         names = [f.name for f in run_folders(self.root / "runs")]
@@ -671,6 +672,12 @@ class RunStore:
             if row is None:
                 problems.append((f"runs/{name}", "not in the database: `mnistlab reindex` adds it"))
                 continue
+            if not (row.status == "running" and _starting(folder)):
+                try:  # what a rebuild reads beside the record: without it the run would not come back
+                    _read_json(folder / "config.json", dict)
+                except StoreError as why:
+                    problems.append((f"runs/{name}", f"{why} (a rebuild of the database would leave this run out)"))
+                    continue
             differ = [k for k in ("experiment", "variant", "seed", "member", "repeat", "config_hash", "status")
                       if getattr(rec, k) != getattr(row, k)]
             if differ and not (differ == ["status"] and row.status == "interrupted" and rec.status == "running"):
@@ -679,7 +686,7 @@ class RunStore:
                     for k in differ)))
             elif row.status in RESULT_STATUSES and (edited := _metrics_differ(folder, row)):
                 problems.append((f"runs/{name}", edited))
-        return len(rows), problems
+        return len(set(names) | set(rows)), problems
 
     @staticmethod
     def check_folders(root: str | os.PathLike) -> tuple[int, list[tuple[str, str]]]:
