@@ -721,3 +721,22 @@ def test_opening_a_study_hides_only_the_pools_stop_tracebacks(tmp_path: Path, ca
     assert [type(r.exc_info[1]).__name__ for r in logged if r.exc_info] == ["ValueError"]
     open_storage(tmp_path)
     assert len(pool.filters) == 1  # opened again: one filter, not one per call
+
+
+def test_compare_and_report_take_a_search_files_quick_study_with_quick(tmp_path: Path, data_dir: Path,
+                                                                         capsys: pytest.CaptureFixture[str]) -> None:
+    """`search FILE --quick` files its trials as a study of their own (srch-quick): `compare FILE
+    --quick` and `report FILE --quick` show them, as they show a sweep file's --quick runs."""
+    path = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 2"))
+    store = str(tmp_path / "store")
+    assert main(["search", str(path), "--quick", "--store", store, "--data-dir", str(data_dir)]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(path), "--quick", "--store", store, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sorted(r["variant"] for r in rows) == ["trial-0000", "trial-0001"]
+    page = tmp_path / "r.html"
+    assert main(["report", str(path), "--quick", "--store", store, "-o", str(page), "--data-dir", str(data_dir)]) == 0
+    html = page.read_text()
+    assert "<title>mnistlab report: srch-quick" in html and "<h3>trial-0000" in html and "<h3>trial-0001" in html
+    assert main(["compare", str(path), "--store", store]) == 2  # the full-size search has not run: still said
+    assert "give srch-quick instead of the file" in capsys.readouterr().err

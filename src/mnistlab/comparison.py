@@ -65,6 +65,11 @@ class ExperimentRef:
     file: Experiment | None = None  # the parsed experiment file, when a file was given
     run: RunRecord | None = None  # the run, when a run id (or unique prefix) was given
 
+    def recorded_as(self, *, quick: bool = False) -> str:
+        """The experiment name its runs are filed under: :attr:`name`, or with ``quick`` a search
+        file's smoke study (``<name>-quick``, :func:`~mnistlab.experiments.study_name`)."""
+        return study_name(self.name, quick and self.file is not None and self.file.search is not None)
+
     def keys(self, *, quick: bool = False) -> set[str] | None:
         """The cell keys of the file's current cells (its ``--quick`` cells with ``quick``); None without a file."""
         if self.file is None or self.file.search is not None:  # a search's trials are every run of its name
@@ -76,13 +81,14 @@ def _looks_like_file(target: str) -> bool:
     return target.endswith(".toml") or "/" in target or os.sep in target
 
 
-def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True) -> ExperimentRef:
+def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True, quick: bool = False) -> ExperimentRef:
     """The one way every command reads its EXPERIMENT argument: a file, a recorded name, or a run id.
 
     In order: an experiment file (a path ending in .toml or holding a folder separator, or an
     existing file that is not a recorded name) stands for the name it records under; a recorded
     experiment name stands for itself; a run id or unique prefix (unless ``run_ids`` is False)
-    stands for its run and that run's experiment.
+    stands for its run and that run's experiment. ``quick``: a search file whose ``--quick`` study is
+    recorded stands for it (:meth:`ExperimentRef.recorded_as`), though its full-size search is not.
 
     Raises SpecError for an unreadable or invalid file, and StoreError naming the experiments
     the store holds (with their run counts) when nothing matches or a file's experiment has no runs.
@@ -93,6 +99,8 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True) ->
     known = store.experiments()
     if _looks_like_file(target) or (target not in known and Path(target).is_file()):
         exp = load_experiment(target)
+        if quick and exp.search is not None and study_name(exp.name, quick=True) in known:
+            return ExperimentRef(exp.name, target, file=exp)
         if exp.name not in known:
             if exp.search is not None:  # a search file: `run` refuses it; its --quick trials are a study of their own
                 if (smoke := study_name(exp.name, quick=True)) in known:  # not a sweep still to start: a name to give
@@ -135,9 +143,8 @@ def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = Fal
     """
     if quick and ref.file is None:
         raise SpecError(f"--quick compares an experiment file's smoke runs: give the .toml file, not {ref.given!r}")
-    name = study_name(ref.name, quick and ref.file is not None and ref.file.search is not None)
     committees = None if ref.file is None else ref.file.committee_variants()
-    rows = compare(store, name, keys=ref.keys(quick=quick), committees=committees)  # a search's --quick trials: a study
+    rows = compare(store, ref.recorded_as(quick=quick), keys=ref.keys(quick=quick), committees=committees)
     if not rows:
         raise StoreError(nothing_to_compare(store, ref, quick))
     return rows

@@ -277,8 +277,9 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     cannot show (a figure, a damaged artifact, runs without a result) is a note in it and a
     :class:`~mnistlab.errors.ReportWarning` (under warnings-as-errors, the first one stops the report).
     """
-    ref = resolve_experiment(store, experiment)
-    records = store.runs(experiment=ref.name)
+    ref = resolve_experiment(store, experiment, quick=quick)
+    name = ref.recorded_as(quick=quick)  # a search file's --quick trials are a study of their own
+    records = store.runs(experiment=name)
     current = current_runs([r for r in records if r.status != "running"], ref.keys(quick=quick))
     rows = compare_experiment(store, ref, quick=quick)  # the error compare gives when there is nothing to show
     notes = [f"run {r.run_id} ({r.variant}, seed {r.seed}) {r.status}" + (f": {r.message}" if r.message else "")
@@ -295,19 +296,20 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
         except PlotError as exc:
             _trouble(notes, f"{caption}: {exc}")
     if is_search(records):
-        figures += search_figures(store, ref.name, records, notes)
+        figures += search_figures(store, name, records, notes)
     # Sections follow the comparison table's order (the experiment file's), runs by seed within.
     by_variant: dict[str, list[RunRecord]] = {str(row["variant"]): [] for row in rows if "variant" in row}
     for r in sorted(current, key=lambda r: (r.seed if r.seed is not None else 0, r.created_at)):
         if r.status == "finished":
             by_variant.setdefault(str(r.variant), []).append(r)
-    target = ref.name if ref.run is not None else experiment  # a run id stands for its whole experiment here
+    # a run id stands for its whole experiment here; a search's --quick study for its file
+    target = name if ref.run is not None or name != ref.name else experiment
     scored = {str(row["variant"]): int(row.get("committees") or 0) for row in rows if "variant" in row}
     sections = [_variant_section(store, target, name, runs, data_dir, scored.get(name, 0))
                 for name, runs in by_variant.items() if runs]
     across = (_committee_section(store, target, row, data_dir) for row in rows if not by_variant.get(str(row["variant"]))
               and row.get("committee_acc") is not None)
-    return render_report(ref.name, rows, figures, [*sections, *(s for s in across if s is not None)], notes)
+    return render_report(name, rows, figures, [*sections, *(s for s in across if s is not None)], notes)
 
 
 def write_report(store: RunStore, experiment: str, path: str | os.PathLike, *,

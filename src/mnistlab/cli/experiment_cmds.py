@@ -331,8 +331,8 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
             raise MnistlabError("compare: --quick goes with one experiment file, not with chosen run ids")
         _rows_out(compare_runs(st, experiment), "chosen runs", fmt)
         return
-    ref = resolve_experiment(st, experiment[0])
-    _rows_out(compare_experiment(st, ref, quick=quick), ref.name, fmt)
+    ref = resolve_experiment(st, experiment[0], quick=quick)
+    _rows_out(compare_experiment(st, ref, quick=quick), ref.recorded_as(quick=quick), fmt)
     if ref.file is None and (hidden := left_out(st.runs(experiment=ref.name))):
         click.echo(f"note: {hidden} run{'s' * (hidden != 1)} of other settings not shown (an older version of a "
                    f"variant, or --quick smoke runs): `mnistlab runs -e {ref.name}` lists every run", err=True)
