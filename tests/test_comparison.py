@@ -557,6 +557,7 @@ def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: 
     names = sorted(r["variant"] for r in compare_runs(store, three))  # a fourth key tells two of them apart
     assert len(set(names)) == 3 and not any("(run " in n or "threads" in n for n in names), names
     assert any("weight_decay=0.01" in n for n in names) and all(n.count("=") <= 3 for n in names), names
+    assert all(n.endswith(",...)") for n in names), names  # four keys differ, three are shown: "..." says so
     assert base.get("augment") is None
     rotated = _chosen_run(store, {**base, "augment": {"rotation": 10, "cval": 0}}, "train", "seed000-cnn", 0, 0.5)
     names = [r["variant"] for r in compare_runs(store, [three[0], rotated])]  # named by what was set, not its fill

@@ -262,7 +262,8 @@ def _group_labels(groups: Mapping[tuple[str, str, int], Sequence[RunRecord]], *,
     """Each group's row name: its variant (``experiment/variant`` with ``several`` experiments),
     and where groups share one, what their configs set differently (:func:`_telling_keys`), with
     the first run's id where that does not tell them apart (values that print alike, say):
-    ``seed000-cnn (lr=0.01, run 3fa9c1d2e4)``, a run `mnistlab show` finds."""
+    ``seed000-cnn (lr=0.01, run 3fa9c1d2e4)``, a run `mnistlab show` finds; ``,...`` ends the
+    names where more keys differ than they show (``(lr=0.01,opt=sgd,...)``)."""
     from mnistlab.experiments import derive_name
 
     names = {key: f"{key[0]}/{key[1]}" if several else key[1] for key in groups}
@@ -273,7 +274,9 @@ def _group_labels(groups: Mapping[tuple[str, str, int], Sequence[RunRecord]], *,
             continue
         flat = {k: dict(_flatten_config(groups[k][0].config)) for k in keys}
         differ = _telling_keys(flat)
-        said = {k: derive_name({d: flat[k].get(d) for d in differ}) for k in keys}  # "" where none differ
+        more = ",..." if any(d not in differ and d not in _NOT_SETTINGS and len({repr(f.get(d)) for f in flat.values()}) > 1
+                             for d in {d for f in flat.values() for d in f}) else ""  # `mnistlab show` has the rest
+        said = {k: derive_name({d: flat[k].get(d) for d in differ}) + (more if differ else "") for k in keys}
         shown = Counter(said.values())  # rows are grouped by name: two settings never share one
         for k in keys:
             if shown[said[k]] > 1:  # what it does say, and a run `mnistlab show` finds
