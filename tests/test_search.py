@@ -579,7 +579,9 @@ def test_search_best_of_a_search_file_points_at_search_and_its_quick_study(tmp_p
     assert main(["search-best", "srch-quick", "--store", str(store.root)]) == 0
     out, err = capsys.readouterr()  # a smoke study's best trial has a smoke run's size: said, in the file too
     assert err.startswith("warning: srch-quick is a --quick smoke study: this file keeps its trials' size "
-                          "(2 epochs);") and err.count("\n") == 2
+                          "(2 epochs); raise data.subset") and err.count("\n") == 1
+    assert main(["search-best", "srch-quick", "--store", str(store.root), "-o", str(path)]) == 2  # exists: only that
+    assert capsys.readouterr().err == f"error: {path} exists: choose another --output, or add --force to overwrite it\n"
     assert out.splitlines()[1].startswith("# srch-quick is a --quick smoke study")
 
 

@@ -123,13 +123,13 @@ def search_best_cmd(experiment: str, store: str | None, output: str | None, forc
     if not is_search(runs):
         raise SpecError(f"{name} is not a search: its runs are not trials of a [search] table "
                         f"(`mnistlab compare {name}` ranks its variants)")
-    for line in smoke_warning(runs, name):
-        click.echo(f"warning: {line}", err=True)
+    if output is not None and Path(output).exists() and not force:
+        raise SpecError(f"{output} exists: choose another --output, or add --force to overwrite it")
+    if smoke := smoke_warning(runs, name):  # one line: the file written says it in two comment lines
+        click.echo(f"warning: {' '.join(smoke)}", err=True)
     if output is None:
         click.echo(best_toml(runs, name, repeats), nl=False)
         return
-    if Path(output).exists() and not force:
-        raise SpecError(f"{output} exists: choose another --output, or add --force to overwrite it")
     path = write_best(runs, name, output, repeats)
     rec = best_trial(runs)
     click.echo(f"wrote {path}: trial {rec.metrics['trial']} ({rec.run_id}), {rec.metrics['search_metric']} "
