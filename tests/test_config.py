@@ -109,6 +109,10 @@ def test_unknown_dataset_and_model_and_missing_keys():
         parse_run_config({"dataset": "mnist", "model": "seed000-dence"})
     with pytest.raises(SpecError, match="model: required key is missing"):
         parse_run_config({"dataset": "mnist"})
+    with pytest.raises(SpecError) as exc:  # missing beside a typo of it: the typo is the news, at its own line
+        parse_run_config({"dataset": "mnist", "modle": "seed000-dense"}, source="run.toml")
+    assert str(exc.value) == ('run.toml: unknown key "modle" (did you mean "model"?); known keys: dataset, model, '
+                              "data, train, augment, callbacks, evaluate") and exc.value.path == ("modle",)
     with pytest.raises(SpecError, match="must be a table"):
         parse_run_config(["dataset", "mnist"])  # type: ignore[arg-type]
 

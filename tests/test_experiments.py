@@ -108,6 +108,7 @@ def test_validation_errors_name_file_and_key(tmp_path: Path, extra: str, match: 
 
 @pytest.mark.parametrize("extra, path", [
     ("repeat = 2\n", ("repeat",)),
+    ('[[variants]]\nname = "a"\n[[variants]]\nname = "a"\n', ("variants", 1, "name")),
     ('[[variants]]\nname = "a"\n[[variants]]\n"train.lrr" = 0.1\n', ("variants", 1, "train", "lrr")),
     ('[[variants]]\n"trian.lr" = 0.1\n', ("variants", 0, "trian", "lr")),
     ('[[variants]]\n"train.epochs" = 0\n', ("variants", 0, "train", "epochs")),
@@ -126,7 +127,6 @@ def test_validation_errors_name_file_and_key(tmp_path: Path, extra: str, match: 
      ("base", "callbacks", 0, "monitor")),  # a name no run logs fails in the base, whatever the variants add
     ('[[variants]]\n"callbacks" = [{type = "EarlyStopping", monitor = "acc"}]\n',
      ("variants", 0, "callbacks", 0, "monitor")),
-    ('[[variants]]\nname = "a"\n[[variants]]\nname = "a"\n', ()),
 ])
 def test_errors_carry_the_key_path_in_the_file(tmp_path: Path, extra: str, path: tuple) -> None:
     text = extra + TINY if not extra.startswith(("[[", "[grid", "[base")) else TINY + extra

@@ -258,6 +258,8 @@ def test_python_construction_validates_too():
     ("m.toml", "", "expected 'layers'"),
     ("m.toml", b"\x00\xff\xfe garbage \x89PNG", "not a text file"),
     ("m.json", '{"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 1', "invalid JSON"),
+    ("m.json", '{"layers": [{"type": "Dense", "name": "a\n', "Invalid control character at line 1 column 41 (the "
+                                                            "file ends there: cut short?)"),  # one "at", and why
     ("m.json", "[" * 100_000, "invalid JSON"),
     ("m.toml", "layers = " + "[" * 100_000, "invalid TOML"),
     ("m.json", '{"layers": [{"type": "Flatten"}, {"type": "Dense", "units": ' + "9" * 5000 + "}]}", "invalid JSON"),

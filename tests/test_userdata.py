@@ -97,6 +97,7 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
     write_csv(tmp / "good.csv", good, [0, 1])
     write_csv(tmp / "strings.csv", good, ["a", "b"])
     write_csv(tmp / "783.csv", good.reshape(2, -1)[:, :783], [0, 1])
+    write_csv(tmp / "two.csv", good.reshape(2, -1)[:, :2], [0, 1])
     text = (tmp / "good.csv").read_text().splitlines()
     cells = text[2].split(",")
     cells[101] = "x7"
@@ -117,7 +118,8 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
     (tmp / "long.csv").write_text("\n".join([*text[:2], ",".join(cells)]) + "\n")
     write_csv(tmp / "typo.csv", np.stack([glyph_l()] * 12), [*range(10), "7x", 3])  # one typo among numbers
     return {
-        "783 columns": ({"csv": "783.csv"}, "783.csv: 783 pixel columns is not a square image (28x28 needs 784)"),
+        "783 columns": ({"csv": "783.csv"}, "783.csv: 783 pixel columns are not a square image (28x28 needs 784)"),
+        "2 columns": ({"csv": "two.csv"}, "two.csv: 2 pixel columns are not a square image (2x2 needs 4)"),
         "non-numeric": ({"csv": "nan.csv"}, "nan.csv line 3, column pixel100: 'x7' is not a number"),
         "above 255": ({"csv": "big.csv"}, "big.csv line 3, column pixel100: pixel value 256 outside 0-255"),
         "below 0": ({"csv": "neg.csv"}, "neg.csv line 3, column pixel100: pixel value -1 outside 0-255"),
@@ -135,7 +137,7 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
     }
 
 
-@pytest.mark.parametrize("case", ["783 columns", "non-numeric", "above 255", "below 0", "mixed kinds", "no labels",
+@pytest.mark.parametrize("case", ["783 columns", "2 columns", "non-numeric", "above 255", "below 0", "mixed kinds", "no labels",
                                   "a typo in a label",
                                   "no header", "scaled to 0-1", "a fraction", "semicolons", "a long cell"])
 def test_bad_csv_is_one_line_and_never_trains(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

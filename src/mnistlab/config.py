@@ -572,16 +572,20 @@ def _dotted(path: Sequence[str | int]) -> str:
 
 def _validation_error(exc: ValidationError, source: str, cls: type[BaseModel],
                       prefix: tuple[str | int, ...] = ()) -> SpecError:
-    """One line for the first pydantic error: source, dotted key path, problem, did-you-mean;
-    the error's path is ``prefix`` plus pydantic's location (``cls`` is the model validated there)."""
-    err = exc.errors()[0]
+    """One line for the first pydantic error (an unknown key before a missing one: ``modle`` for
+    ``model``): source, dotted key path, problem, did-you-mean; the error's path is ``prefix`` plus
+    pydantic's location (``cls`` is the model validated there)."""
+    errors = exc.errors()
+    err = errors[0]
+    if err["type"] == "missing":  # a key missing beside an unknown one: most often the same key mistyped
+        err = next((e for e in errors if e["type"] == "extra_forbidden"), err)
     loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and _is_union_tag(p)))
     path = (*prefix, *loc)
     dotted = _dotted(path)
     if err["type"] == "extra_forbidden":
         known = _fields_at(cls, list(loc[:-1]))
-        where = dotted.rsplit(".", 1)[0] if "." in dotted else "top level"
-        return unknown_key(loc[-1], known, where=f"{source}: {where}", path=path[:-1], source=source)
+        where = f"{source}: {dotted.rsplit('.', 1)[0]}" if "." in dotted else source  # at the top: the source says where
+        return unknown_key(loc[-1], known, where=where, path=path[:-1], source=source)
     if err["type"] == "missing":
         return SpecError(f"{source}: {dotted}: required key is missing", path=path, source=source)
     msg = err["msg"].removeprefix("Value error, ").replace("Input should be ", "must be ", 1)  # the house's phrasing

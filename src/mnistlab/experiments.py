@@ -381,7 +381,9 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
     seen: set[str] = set()
     for v in variants:
         if v.name in seen:
-            raise SpecError(f'{source}: two variants are named "{v.name}"; give them distinct names', source=source)
+            named = [i for i, rv in enumerate(raw_variants) if rv.get("name") == v.name]  # the second's line, if named
+            raise SpecError(f'{source}: two variants are named "{v.name}"; give them distinct names', source=source,
+                            path=("variants", named[1], "name") if len(named) > 1 else ())
         seen.add(v.name)
     return Experiment(name, source, dict(base), variants, str(d.get("description", "")), resources=resources,
                       committees=parse_committees(d.get("committees", []), variants, source))

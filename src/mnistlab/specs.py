@@ -1072,8 +1072,9 @@ def load_model_spec(path: str | os.PathLike) -> ModelSpec:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise SpecError(f"{p}: invalid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}",
-                            source=str(p)) from None
+            cut = " (the file ends there: cut short?)" if exc.pos >= len(text.rstrip()) else ""
+            raise SpecError(f"{p}: invalid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno} column "
+                            f"{exc.colno}{cut}", source=str(p)) from None
         except (ValueError, RecursionError) as exc:  # e.g. an integer with thousands of digits
             raise SpecError(f"{p}: invalid JSON: {clip(exc, 80)}", source=str(p)) from None
     try:

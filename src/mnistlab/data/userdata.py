@@ -339,8 +339,9 @@ def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray |
     n = len(pixel_cols)
     side = math.isqrt(n)
     if n == 0 or side * side != n:
-        near = max(1, round(math.sqrt(n)))
-        raise DataError(f"{path}: {n} pixel columns is not a square image ({near}x{near} needs {near * near})")
+        near = max(2, round(math.sqrt(n)))  # the nearest square; a 1x1 image is none
+        raise DataError(f"{path}: {n} pixel column{'s' * (n != 1)} {'is' if n == 1 else 'are'} not a square image "
+                        f"({near}x{near} needs {near * near})")
     labels = _csv_rows(path, header, label_at)  # every row's length checked, the labels read
     pixels = _csv_numbers(path, header, pixel_cols)
     bad = np.argwhere(~((pixels >= 0) & (pixels <= 255)))
