@@ -137,7 +137,9 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         raise save_error
     stopped = result.status == "interrupted" or result.message.endswith(UNTESTED_BY_STOP)
     if result.status != "finished" or stopped:
-        err = RunNotFinished(f"run {result.status}: {result.message}{_resume_hint(result, checkpoint_dir)}")
+        said = result.message.removeprefix(result.status).lstrip()  # "interrupted (Ctrl-C ...)": said once
+        err = RunNotFinished(f"run {result.status}: {said}{_resume_hint(result, checkpoint_dir)}" if said else
+                             f"run {result.status}{_resume_hint(result, checkpoint_dir)}")
         err.exit_code = 128 + int(stop.signum) if stopped else 1
         raise err
 
@@ -193,8 +195,12 @@ def _echo_test_metrics(result: RunResult) -> None:
         click.echo(f"weights: {result.env['weight_average']}")
     if m["test_accuracy"] is not None:
         loss = "n/a" if m["test_loss"] is None else f"{m['test_loss']:.4f}"
-        click.echo(f"test_accuracy: {m['test_accuracy']:.4f} - test_loss: {loss} - "
-                   f"train: {m['train_seconds']:.1f}s ({m['epochs_run']} epoch{'s' * (m['epochs_run'] != 1)}) - "
+        n = m["epochs_run"]
+        trained = f"train: {m['train_seconds']:.1f}s ({n} epoch{'s' * (n != 1)})"
+        if result.status == "interrupted":  # stopped inside an epoch: its time is not counted, its weights are tested
+            trained = (f"train: {n} complete epoch{'s' * (n != 1)} ({m['train_seconds']:.1f}s), then stopped inside "
+                       "the next: tested as the weights stood")
+        click.echo(f"test_accuracy: {m['test_accuracy']:.4f} - test_loss: {loss} - {trained} - "
                    f"params: {m['params']:,} - "
                    f"{result.env['device']} {result.env['precision']} - {result.status}")
     if m.get("tta_test_accuracy") is not None:
