@@ -309,6 +309,15 @@ def test_bad_files_do_not_cancel_the_batch_each_is_listed_and_the_exit_is_1(mnis
     assert "bad-empty.png: no ink" in err and "bad-text.png: not an image" in err
     assert "missing.png: no such file or folder" in err
     assert lines[-1] == "error: 3 of 6 images could not be read (listed above); the other 3 were predicted"
+    (folder / "sub").mkdir()  # a folder beside the images, a note, and a hidden file: not read, and said so
+    (folder / "notes.txt").write_text("scanned on monday")
+    (folder / ".DS_Store").write_bytes(b"\0\1")
+    for bad in ("bad-text.png", "bad-empty.png"):
+        (folder / bad).unlink()
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", folder, "--format", "json", "--store", mnist_models)
+    assert code == 0 and len(json.loads(out)) == 3, err
+    assert err == (f"warning: {folder}: 2 entries not read: 1 subfolder (not searched; give them as well); 1 file not "
+                   "ending in an image suffix\n")
 
 
 def test_photos_lit_unevenly_or_with_specks_are_predicted_right(mnist_models, tmp_path, test_digits):

@@ -502,9 +502,22 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
     if p == "-":
         return [("<stdin>", sys.stdin.buffer.read())]
     if os.path.isdir(p):
-        found = sorted(f for f in Path(p).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+        entries = [f for f in Path(p).iterdir() if not f.name.startswith(".")]  # .DS_Store, .ipynb_checkpoints: quietly
+        found = sorted(f for f in entries if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
         if not found:
             raise DataError(f"{display_name(p)}: a folder with no images (looked for {', '.join(IMAGE_SUFFIXES)})")
+        if others := len(entries) - len(found):
+            import warnings
+
+            from mnistlab.errors import DataWarning
+
+            folders = sum(f.is_dir() for f in entries)
+            warnings.warn(f"{display_name(p)}: {others} entr{'y' if others == 1 else 'ies'} not read: "
+                          + (f"{folders} subfolder{'s' * (folders != 1)} (not searched; give them as well)"
+                             if folders else "")
+                          + ("; " if folders and others > folders else "")
+                          + (f"{others - folders} file{'s' * (others - folders != 1)} not ending in an image suffix"
+                             if others > folders else ""), DataWarning, stacklevel=2)
         return [(display_name(f), str(f)) for f in found]
     if os.path.exists(p):
         return [(display_name(p), p)]
