@@ -105,6 +105,10 @@ def test_table_has_every_row_with_sort_keys():
     assert cells[-2] == ""  # a missing std sorts first and shows a dash
     with_ids = [dict(r, run_ids=["3fa9c01b2e", "aa01"]) for r in ROWS]  # compare's rows name their runs...
     assert report.render_table(with_ids) == report.render_table(ROWS)  # ...which each section names: no column
+    trials = [dict(ROWS[0], **{"train.lr": 0.00018255254802399022, "model.dense": [16], "trial": 3})]
+    table = report.render_table(trials)  # a search's parameters, as the CLI shows them
+    shown = re.findall(r"<td[^>]*>([^<]*)</td>", table)
+    assert "0.0001826" in shown and "0.00018255254802399022" not in shown and "[16]" in shown and "3" in shown
 
 
 def _chromium() -> str:

@@ -81,6 +81,8 @@ def _cell(value: Any, how: str) -> tuple[str, str]:
     if how == "text" or not isinstance(value, (int, float, np.number)):
         return str(value), str(value)
     v = float(value)
+    if how == "auto":  # a search's parameter (train.lr): a float to 4 significant digits, as the CLI table
+        how = "num" if isinstance(value, (float, np.floating)) else "text"
     shown = {"pct": f"{v:.2%}", "int": f"{int(v):,}", "num": f"{v:.4g}"}.get(how, str(value))
     return repr(v), shown
 
