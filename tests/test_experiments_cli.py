@@ -549,3 +549,22 @@ def test_plots_and_reports_read_an_experiment_as_compare_does(exp_file: Path, da
         assert len(runs) == 3 and {r.config_hash for r in runs} == full  # one per cell, the latest
     assert main(["report", str(exp_file), "-o", str(tmp_path / "r.html"), "--data-dir", str(data_dir)]) == 0
     capsys.readouterr()
+
+
+def test_compare_of_a_file_says_which_cells_have_no_run(exp_file: Path, data_dir: Path, capsys) -> None:
+    """A committee member deleted: its variant's row is short a run and its committee unscored; the
+    note says so and how to fill it (in the table and the CSV), and the full variant has no note."""
+    assert main(["run", str(exp_file), "--data-dir", str(data_dir)]) == 0
+    member = next(r.run_id for r in RunStore().runs() if r.variant == "b")
+    assert main(["rm", member]) == 0
+    capsys.readouterr()
+    assert main(["compare", str(exp_file), "--format", "json"]) == 0
+    rows = {r["variant"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["b"]["n"] == 1 and rows["b"]["committee_acc"] is None
+    assert rows["b"]["note"] == f"1 of its 2 runs not recorded: `mnistlab run {exp_file}` trains it"
+    assert not rows["a"].get("note")
+    assert main(["run", str(exp_file), "--data-dir", str(data_dir)]) == 0  # as the note says: filled, and scored
+    capsys.readouterr()
+    assert main(["compare", str(exp_file), "--format", "json"]) == 0
+    rows = {r["variant"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["b"]["n"] == 2 and rows["b"]["committee_acc"] is not None and not rows["b"].get("note")

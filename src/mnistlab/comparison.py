@@ -147,7 +147,24 @@ def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = Fal
     rows = compare(store, ref.recorded_as(quick=quick), keys=ref.keys(quick=quick), committees=committees)
     if not rows:
         raise StoreError(nothing_to_compare(store, ref, quick))
+    if ref.file is not None and ref.file.search is None:
+        _note_unrecorded(rows, store, ref, quick)
     return rows
+
+
+def _note_unrecorded(rows: list[dict[str, Any]], store: RunStore, ref: ExperimentRef, quick: bool) -> None:
+    """Add to each row of a file's variant the cells with no run recorded (deleted by `mnistlab rm`,
+    or never trained): its n and its committee are then short, and the note says how to fill them."""
+    assert ref.file is not None
+    have = {(r.variant, r.config_hash) for r in store.runs(experiment=ref.name)}
+    cells = ref.file.cells(quick=quick)
+    total = Counter(c.variant for c in cells)
+    missing = Counter(c.variant for c in cells if (c.variant, c.key) not in have)
+    again = f"`mnistlab run {ref.given}{' --quick' * quick}` trains {{}}"
+    for row in rows:
+        if k := missing.get(str(row.get("variant")), 0):
+            said = f"{k} of its {total[row['variant']]} runs not recorded: " + again.format("it" if k == 1 else "them")
+            row["note"] = "; ".join(filter(None, [row.get("note"), said]))
 
 
 def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
