@@ -401,8 +401,8 @@ def test_a_variants_model_error_names_the_key_it_kept_from_the_base(tmp_path: Pa
     with pytest.raises(SpecError) as exc:
         load_experiment(p)
     assert exc.value.line == 6 and "'pool' has 2 flags but 'conv' has 1 layers" in str(exc.value)
-    assert str(exc.value).endswith('("model.pool" is [base]\'s: a variant\'s model keys change those of the base '
-                                   'model and leave the others; set "model.pool" in the variant too)')
+    assert str(exc.value).endswith('("model.pool" is [base]\'s: model keys a variant or a grid sets change those of '
+                                   'the base model and leave the others; set "model.pool" where they are set)')
     fixed = load_experiment(write(tmp_path, base + '[[variants]]\nname = "small"\n'
                                   'model = { conv = [8], pool = [true], dense = [16] }\n', "ok.toml"))
     assert [layer["type"] for layer in fixed.cells()[0].config["model"]["layers"]][:3] == ["Conv2D", "MaxPooling2D",

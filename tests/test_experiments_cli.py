@@ -526,6 +526,11 @@ def test_quick_says_which_variants_it_makes_alike(tmp_path: Path, data_dir: Path
     assert "lr=0.1\"," in said[1] and "lr=0.01" not in said[1]
     assert main(["run", str(exp), "--data-dir", str(data_dir), "--format", "csv"]) == 0
     assert "train alike" not in "".join(capsys.readouterr())  # full size: every cell its own
+    sizes = tmp_path / "sizes.toml"  # alike at full size too (a committee's size): not --quick's doing
+    sizes.write_text(EXP.split("[[variants]]")[0] + '[[variants]]\nname = "c2"\ncommittee = 2\n'
+                     '[[variants]]\nname = "c3"\ncommittee = 3\n')
+    assert main(["run", str(sizes), "--quick", "--data-dir", str(data_dir)]) == 0
+    assert "train alike" not in capsys.readouterr().out
 
 
 def test_plots_and_reports_read_an_experiment_as_compare_does(exp_file: Path, data_dir: Path, tmp_path: Path,

@@ -312,10 +312,11 @@ def test_bad_files_do_not_cancel_the_batch_each_is_listed_and_the_exit_is_1(mnis
     (folder / "sub").mkdir()  # a folder beside the images, a note, and a hidden file: not read, and said so
     (folder / "notes.txt").write_text("scanned on monday")
     (folder / ".DS_Store").write_bytes(b"\0\1")
+    Image.fromarray(on_paper(x[3], seed=3)).save(folder / ".scan.png")  # a hidden image is still an image
     for bad in ("bad-text.png", "bad-empty.png"):
         (folder / bad).unlink()
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", folder, "--format", "json", "--store", mnist_models)
-    assert code == 0 and len(json.loads(out)) == 3, err
+    assert code == 0 and len(json.loads(out)) == 4, err
     assert err == (f"warning: {folder}: 2 entries not read: 1 subfolder (not searched; give them as well); 1 file not "
                    "ending in an image suffix\n")
 

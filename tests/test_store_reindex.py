@@ -457,6 +457,11 @@ def test_check_reads_every_folder_and_changes_nothing(tmp_path: Path, capsys) ->
                                                 "them was edited; reindex does not choose between them")
     assert said[str(tmp_path / "runs" / e)].startswith("config.json cannot be read")
     assert said[str(tmp_path / "runs" / e)].endswith("(a rebuild of the database would leave this run out)")
+    (tmp_path / "runs" / e / "config.json").write_text("{}")
+    (tmp_path / "runs" / e / "history.json").write_text("[{")  # a rebuild reads it too
+    assert main(argv) == 1
+    said = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for line in capsys.readouterr().out.splitlines()}
+    assert said[str(tmp_path / "runs" / e)].startswith("history.json cannot be read"), said
     assert (tmp_path / "runs.sqlite").read_bytes() == before and len(store.runs()) == 5  # changed nothing
 
 

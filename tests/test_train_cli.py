@@ -151,7 +151,7 @@ def test_ctrl_c_in_a_real_process_keeps_the_epochs_and_exits_130(data_dir, tmp_p
     assert "run interrupted" in err and "Traceback" not in err
     assert "interrupted: interrupted" not in err and "error: run interrupted: (Ctrl-C or a stop signal) after" in err
     assert "test_accuracy: " in out  # the partly trained model was still evaluated and reported
-    assert "complete epoch" in out and "then stopped inside the next: tested as the weights stood" in out
+    assert "complete epoch" in out and "then stopped: tested as the weights stood at the stop" in out
     assert (tmp_path / "ck" / "last.pt").exists()
     [rec] = RunStore(os.environ["MNISTLAB_STORE"], create=False).runs()  # and recorded as such
     assert rec.status == "interrupted" and len(rec.history) >= 1 and rec.metrics["test_accuracy"] is not None

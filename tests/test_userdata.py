@@ -117,6 +117,8 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
     cells[101] = "x" * 5000
     (tmp / "long.csv").write_text("\n".join([*text[:2], ",".join(cells)]) + "\n")
     write_csv(tmp / "typo.csv", np.stack([glyph_l()] * 12), [*range(10), "7x", 3])  # one typo among numbers
+    head, *rows = (tmp / "typo.csv").read_text().splitlines()
+    (tmp / "typo.csv").write_text("\n".join([head, rows[0], "", "", *rows[1:]]) + "\n")  # blank lines before it
     return {
         "783 columns": ({"csv": "783.csv"}, "783.csv: 783 pixel columns are not a square image (28x28 needs 784)"),
         "2 columns": ({"csv": "two.csv"}, "two.csv: 2 pixel columns are not a square image (2x2 needs 4)"),
@@ -126,7 +128,7 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
         "mixed kinds": ({"csv": "strings.csv", "test": "good.csv"},
                         "strings.csv but numbers in "),  # the paths as recorded: absolute from a file
         "no labels": ({"csv": "unlabelled.csv"}, "unlabelled.csv: no labels"),
-        "a typo in a label": ({"csv": "typo.csv"}, "typo.csv line 12: label '7x' is not a whole number, as 11 of the "
+        "a typo in a label": ({"csv": "typo.csv"}, "typo.csv line 14: label '7x' is not a whole number, as 11 of the "
                                                    "12 labels are: fix it, or name every class by text"),
         "no header": ({"csv": "headless.csv"}, "headless.csv: line 1 holds numbers, not a header"),
         "scaled to 0-1": ({"csv": "scaled.csv"}, "the pixels look scaled to 0-1"),
@@ -650,3 +652,28 @@ def test_an_experiment_on_own_data_is_the_same_cells_however_its_path_is_typed(t
     monkeypatch.chdir("/")
     assert main(["compare", str(tmp_path / "own.toml"), "--store", store]) == 0
     assert main(["plot", "misclassified", min(first), "--store", store, "-o", str(tmp_path / "m.png")]) == 0
+    moved = tmp_path / "moved"  # the file and its data moved together: the same content, the same cells
+    moved.mkdir()
+    for name in ("own.toml", "digits"):
+        (tmp_path / name).rename(moved / name)
+    assert main(["run", str(moved / "own.toml"), "--store", store]) == 0
+    assert {r.run_id for r in RunStore(store).runs()} == first
+
+
+def test_own_data_paths_are_read_as_the_os_reads_them(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`link/../digits` is the digits beside the link's target (as `ls` reads it), and a table's
+    value is a path even where it spells a registered name (`{ folder = "mnist" }`)."""
+    from mnistlab.config import parse_run_config
+
+    (tmp_path / "far" / "deep").mkdir(parents=True)
+    _folder(tmp_path / "far" / "digits", {"a": 2, "b": 2}, size=(20, 20))
+    (tmp_path / "link").symlink_to(tmp_path / "far" / "deep")
+    monkeypatch.chdir(tmp_path)
+    cfg = parse_run_config({"dataset": {"folder": "link/../digits"}, "model": "seed000-dense"})
+    assert cfg.dataset == {"folder": str(tmp_path / "far" / "digits")}
+    _folder(tmp_path / "lab" / "mnist", {"a": 2, "b": 2}, size=(20, 20))
+    (tmp_path / "lab" / "own.toml").write_text('model = "seed000-dense"\n[dataset]\nfolder = "mnist"\n')
+    from mnistlab.config import build_run_config
+
+    assert build_run_config(tmp_path / "lab" / "own.toml").dataset == {"folder": str(tmp_path / "lab" / "mnist")}
+    assert parse_run_config({"dataset": "mnist", "model": "seed000-dense"}).dataset == "mnist"  # alone: the registry's

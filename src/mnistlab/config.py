@@ -708,25 +708,26 @@ def run_key(resolved: Mapping[str, Any], *, version: str | None = None) -> str:
 
     Two runs share it when they train the same thing with the same code: the resolved config
     (:meth:`RunConfig.resolved`) less where and how fast it runs (``train.threads``,
-    ``train.device``), plus the mnistlab ``version`` (default: this one), plus, for the user's own
-    data, its files' SHA-256 (:func:`mnistlab.data.userdata.data_fingerprint`): an edited CSV is
-    new data. An experiment skips a cell whose key the store already holds as finished.
+    ``train.device``), plus the mnistlab ``version`` (default: this one); the user's own data by its
+    content, not its path (:func:`mnistlab.data.userdata.data_identity`): an edited CSV is new data,
+    a moved one is not. An experiment skips a cell whose key the store already holds as finished.
     """
-    from mnistlab.data.userdata import data_fingerprint
-
     if version is None:
         import mnistlab  # lazily: the package imports this module first
 
         version = mnistlab.__version__
-    data = data_fingerprint(resolved.get("dataset"))
-    extra = {"data": data} if data else {}  # registered datasets keep the keys they always had
-    return config_hash(resolved, ignore=("threads", "device"), version=version, **extra)
+    return config_hash(resolved, ignore=("threads", "device"), version=version)
 
 
 def _hashed(resolved: Mapping[str, Any], ignore: tuple[str, ...]) -> dict[str, Any]:
-    """The part of a resolved config that :func:`config_hash` hashes."""
+    """The part of a resolved config that :func:`config_hash` hashes: the user's own data by content
+    (registered datasets keep the keys they always had)."""
+    from mnistlab.data.userdata import data_identity
+
     payload: dict[str, Any] = {**resolved, "train": {k: v for k, v in (resolved.get("train") or {}).items()
                                                       if k not in ignore and not _at_later_default(k, v)}}
+    if (identity := data_identity(resolved.get("dataset"))) is not None:
+        payload["dataset"] = identity
     if payload.get("evaluate") == _EVALUATE_DEFAULT:
         del payload["evaluate"]
     return payload

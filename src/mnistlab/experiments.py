@@ -246,17 +246,17 @@ def quick_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     return d
 
 
-def quick_alike(cells: Sequence[Cell]) -> list[list[str]]:
-    """The variants of ``cells`` (an experiment's ``cells(quick=True)``) that ``--quick`` makes
-    alike: each group's variants differ only in what :func:`quick_config` shrinks (an epochs
-    grid, a data subset), so their smoke runs train the same setting. Groups of two or more
-    variant names, in file order; empty when every variant's smoke run is its own."""
-    by_setting: dict[str, list[str]] = {}
-    for c in cells:
-        names = by_setting.setdefault(variant_setting(c.config), [])
-        if c.variant not in names:
-            names.append(c.variant)
-    return [names for names in by_setting.values() if len(names) > 1]
+def quick_alike(full: Sequence[Cell], quick: Sequence[Cell]) -> list[list[str]]:
+    """The variants that ``--quick`` makes alike (``full`` and ``quick``: an experiment's ``cells()``
+    and ``cells(quick=True)``): variants whose full-size settings differ only in what
+    :func:`quick_config` shrinks (an epochs grid, a data subset), so that their smoke runs train one
+    setting. Variants alike at full size too (a committee's size, repeats, threads) are not counted.
+    Groups of two or more variant names, in file order; empty when every smoke run is its own."""
+    setting = {c.variant: variant_setting(c.config) for c in full}
+    by_setting: dict[str, dict[str, str]] = {}  # quick setting -> {full setting: the first variant with it}
+    for c in quick:
+        by_setting.setdefault(variant_setting(c.config), {}).setdefault(setting[c.variant], c.variant)
+    return [list(names.values()) for names in by_setting.values() if len(names) > 1]
 
 
 def is_quick(resolved: Mapping[str, Any]) -> bool:
@@ -697,8 +697,8 @@ def _kept_from_base(exc: SpecError, base: Mapping[str, Any], overrides: Mapping[
     if not kept:
         return ""
     keys = ", ".join(f'"model.{k}"' for k in kept)
-    return (f" ({keys} {'is' if len(kept) == 1 else 'are'} [base]'s: a variant's model keys change those of the "
-            f"base model and leave the others; set {keys} in the variant too)")
+    return (f" ({keys} {'is' if len(kept) == 1 else 'are'} [base]'s: model keys a variant or a grid sets change "
+            f"those of the base model and leave the others; set {keys} where they are set)")
 
 
 def _written_in(path: tuple[str | int, ...], origin: Mapping[str, tuple[str | int, ...]],

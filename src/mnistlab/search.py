@@ -351,10 +351,17 @@ def _optuna() -> Any:
     except ImportError:
         raise MnistlabError("a search needs Optuna: pip install 'mnistlab[search]'") from None
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    pool = logging.getLogger("sqlalchemy.pool")
-    if not any(isinstance(f, _StopDuringReset) for f in pool.filters):
-        pool.addFilter(_StopDuringReset())
     return optuna
+
+
+def _quiet_stops(storage: Any) -> None:
+    """Put :class:`_StopDuringReset` on the logger ``storage``'s connection pool logs to (SQLAlchemy's
+    per-class logger, ``sqlalchemy.pool.impl.QueuePool``: a filter on a parent logger would not
+    see its records), once."""
+    logger = getattr(getattr(getattr(storage, "engine", None), "pool", None), "logger", None)
+    logger = getattr(logger, "logger", logger)  # an InstanceLogger (echo_pool) wraps a Logger
+    if isinstance(logger, logging.Logger) and not any(isinstance(f, _StopDuringReset) for f in logger.filters):
+        logger.addFilter(_StopDuringReset())
 
 
 class _StopDuringReset(logging.Filter):
@@ -394,6 +401,7 @@ def open_storage(store_root: str | os.PathLike) -> Any:
             return con
 
         storage = optuna.storages.RDBStorage(storage_url(store_root), engine_kwargs={"creator": connect})
+        _quiet_stops(storage)
         key = (str(path), path.stat().st_ino)
         _STORAGES[key] = storage
     return _STORAGES[key]

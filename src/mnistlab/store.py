@@ -673,8 +673,8 @@ class RunStore:
                 problems.append((f"runs/{name}", "not in the database: `mnistlab reindex` adds it"))
                 continue
             if not (row.status == "running" and _starting(folder)):
-                try:  # what a rebuild reads beside the record: without it the run would not come back
-                    _read_json(folder / "config.json", dict)
+                try:  # what a rebuild reads beside the record (config, history, metrics): else the run is left out
+                    _folder_record(folder)
                 except StoreError as why:
                     problems.append((f"runs/{name}", f"{why} (a rebuild of the database would leave this run out)"))
                     continue

@@ -124,7 +124,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     cells = len(todo)
     click.echo(f"experiment {exp.name}: {cells} run{'s' * (cells != 1)}, store {st.root}", err=fmt != "table")
     if quick:
-        _say_quick(todo, err=fmt != "table")
+        _say_quick(exp.cells(), todo, err=fmt != "table")
 
     stopped = 0
     with terminate_as_interrupt() as stop:
@@ -338,13 +338,13 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
                    f"variant, or --quick smoke runs): `mnistlab runs -e {ref.name}` lists every run", err=True)
 
 
-def _say_quick(cells: list[Cell], err: bool) -> None:
+def _say_quick(full: list[Cell], quick: list[Cell], err: bool) -> None:
     """What `run --quick` prints first: that it is a smoke test, and which variants it makes alike."""
     from mnistlab.experiments import QUICK_SUBSET, quick_alike
 
     click.echo(f"--quick: a smoke test ({QUICK_SUBSET} training images, 1 epoch), so its accuracies say "
                "nothing of the recipe's (a run without --quick trains its own cells)", err=err)
-    for names in quick_alike(cells):
+    for names in quick_alike(full, quick):
         shown = ", ".join(f'"{n}"' for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
         click.echo(f"--quick: variants {shown} differ only in what --quick shrinks (epochs, data subset), "
                    "so their smoke runs train alike", err=err)

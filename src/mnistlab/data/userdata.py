@@ -143,17 +143,20 @@ def _from_path(text: str) -> UserData:
 def data_beside(dataset: Any, folder: str | Path) -> Any:
     """``dataset`` as written in a config or experiment file, its relative paths made relative to
     that file's ``folder`` (the file travels with its data; the ``--dataset`` flag stays relative
-    to the current folder). Registered names, absolute and ``~`` paths, a bare word that names
-    nothing, beside the file or here (a typo such as ``mnst``: its error then tells it as
-    written), and values of the wrong type (validation reports those) pass through unchanged."""
+    to the current folder). A registered name given alone, absolute and ``~`` paths, a bare word
+    that names nothing, beside the file or here (a typo such as ``mnst``: its error then tells it
+    as written), and values of the wrong type (validation reports those) pass through unchanged;
+    in a table (``{ folder = "mnist" }``) a value is a path."""
     from mnistlab.data.registry import _REGISTRY
 
     def beside(text: Any) -> Any:
-        if not isinstance(text, str) or text in _REGISTRY or not text or Path(text).expanduser().is_absolute():
+        if not isinstance(text, str) or not text or Path(text).expanduser().is_absolute():
             return text
         return str(Path(folder) / text)
 
     if isinstance(dataset, str):
+        if dataset in _REGISTRY:
+            return dataset
         bare = not any(sep in dataset for sep in "/\\") and Path(dataset).suffix.lower() not in (".csv", ".npz")
         if bare and not (Path(folder) / dataset).exists() and not Path(dataset).exists():
             return dataset  # no path anywhere: a mistyped name ("mnst"), whose error tells it as written
@@ -164,20 +167,21 @@ def data_beside(dataset: Any, folder: str | Path) -> Any:
 
 
 def absolute_data(dataset: Any) -> Any:
-    """``dataset`` with each path of the user's data that exists now made absolute (``~`` expanded,
-    ``..`` folded; symbolic links kept), relative to the current folder: how a run records it, so
-    that ``own.toml`` and ``/work/own.toml`` name the same cells and a recorded run finds its data
-    from any folder. Registered names, paths that do not exist (their error then shows them as
-    written) and values of the wrong type pass through unchanged."""
+    """``dataset`` with each path of the user's data that exists now made absolute and canonical
+    (``~`` expanded, symbolic links and ``..`` resolved, as the OS reads them), from the current
+    folder: how a run records it, so that a recorded run finds its data from any folder. (Its key
+    holds the data's content, not this path: :func:`data_identity`.) A registered name given
+    alone, paths that do not exist (their error then shows them as written) and values of the
+    wrong type pass through unchanged; in a table (``{ folder = "mnist" }``) a value is a path."""
     from mnistlab.data.registry import _REGISTRY
 
     def absolute(text: Any) -> Any:
-        if not isinstance(text, str) or not text or text in _REGISTRY or not Path(text).expanduser().exists():
+        if not isinstance(text, str) or not text or not Path(text).expanduser().exists():
             return text
-        return os.path.abspath(Path(text).expanduser())
+        return str(Path(text).expanduser().resolve())
 
     if isinstance(dataset, str):
-        return absolute(dataset)
+        return dataset if dataset in _REGISTRY else absolute(dataset)
     if isinstance(dataset, Mapping):
         return {k: absolute(v) if k in (*KINDS, "test") else v for k, v in dataset.items()}
     return dataset
@@ -293,21 +297,24 @@ def path_digest(path: Path) -> str:
     return h.hexdigest()
 
 
-def data_fingerprint(dataset: Any) -> dict[str, str]:
-    """What identifies the content of a run's ``dataset``: {file: SHA-256} of the user's own files
-    (:func:`path_digest`), so a run's key changes when the data is edited; empty for a registered
-    name (the registry's checksums name its content) and for files that cannot be read now (the
-    run itself then fails with the reason)."""
+def data_identity(dataset: Any) -> dict[str, Any] | None:
+    """What a run's key holds of the user's own ``dataset``: its kind, options and each file's or
+    folder's SHA-256 (:func:`path_digest`), not its path. So editing the data makes a new run, and
+    moving it, or typing its path another way, does not. None for a registered name (the registry's
+    checksums name its content) and for data that cannot be read now (the run itself then fails with
+    the reason): the config is then keyed as it is."""
     from mnistlab.data.registry import _REGISTRY
     from mnistlab.errors import MnistlabError
 
     if dataset is None or (isinstance(dataset, str) and dataset in _REGISTRY):
-        return {}
+        return None
     try:
         spec = parse_user_dataset(dataset)
-        return {str(p): path_digest(p) for p in (spec.path, spec.test) if p is not None}
+        return {"kind": spec.kind, "sha256": path_digest(spec.path),
+                "test_sha256": None if spec.test is None else path_digest(spec.test),
+                "label": spec.label, "test_fraction": spec.test_fraction}
     except (MnistlabError, OSError):
-        return {}
+        return None
 
 
 def resize_images(images: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -339,7 +346,7 @@ def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray |
     n = len(pixel_cols)
     side = math.isqrt(n)
     if n == 0 or side * side != n:
-        near = max(2, round(math.sqrt(n)))  # the nearest square; a 1x1 image is none
+        near = max(2, round(math.sqrt(n)))  # the nearest square, 2x2 at least (0 columns: no image at all)
         raise DataError(f"{path}: {n} pixel column{'s' * (n != 1)} {'is' if n == 1 else 'are'} not a square image "
                         f"({near}x{near} needs {near * near})")
     labels = _csv_rows(path, header, label_at)  # every row's length checked, the labels read
@@ -411,7 +418,7 @@ def _csv_rows(path: Path, header: list[str], label_at: int | None) -> np.ndarray
     """One pass over the rows: DataError for a row whose cell count is not the header's (numpy's
     reader would silently drop an extra cell) and for a file with no rows; the labels (see
     :func:`_csv_labels`), or None without a label column. Blank lines are skipped, as numpy does."""
-    values = []
+    values, lines = [], []
     with open(path, newline="", encoding=CSV_ENCODING) as f:
         rows = csv.reader(f)
         next(rows)
@@ -421,27 +428,26 @@ def _csv_rows(path: Path, header: list[str], label_at: int | None) -> np.ndarray
             if len(row) != len(header):
                 more = "more" if len(row) > len(header) else "fewer"
                 raise DataError(f"{path} line {line}: {len(row)} cells, {more} than the header's {len(header)}")
-            if label_at is not None:
-                values.append(row[label_at].strip())
-            else:
-                values.append("")
+            values.append("" if label_at is None else row[label_at].strip())
+            lines.append(line)
     if not values:
         raise DataError(f"{path}: no rows: the file has a header but no images")
-    return None if label_at is None else _csv_labels(path, values)
+    return None if label_at is None else _csv_labels(path, values, lines)
 
 
-def _csv_labels(path: Path, values: list[str]) -> np.ndarray:
-    """A CSV's labels: int64 when every one is a whole number, else strings (class names). DataError
+def _csv_labels(path: Path, values: list[str], lines: list[int]) -> np.ndarray:
+    """A CSV's labels (``lines``: the file line of each): int64 when every one is a whole number,
+    else strings (class names). DataError
     for an empty label, and for a few odd labels among whole numbers (at least 90% of them): a typo
     there would otherwise make every label a class name, and each number a class of its own."""
     try:
         return np.array([int(v) for v in values], dtype=np.int64)
     except ValueError:
         if any(v == "" for v in values):
-            raise DataError(f"{path} line {values.index('') + 2}: empty label") from None
+            raise DataError(f"{path} line {lines[values.index('')]}: empty label") from None
         odd = [i for i, v in enumerate(values) if not _parses(v, int)]
         if len(odd) <= len(values) // 10:
-            raise DataError(f"{path} line {odd[0] + 2}: label {clip(values[odd[0]], 40)!r} is not a whole number, "
+            raise DataError(f"{path} line {lines[odd[0]]}: label {clip(values[odd[0]], 40)!r} is not a whole number, "
                             f"as {len(values) - len(odd):,} of the {len(values):,} labels are"
                             + (f" ({len(odd)} are not)" if len(odd) > 1 else "")
                             + ": fix it, or name every class by text") from None
