@@ -385,8 +385,8 @@ class RunConfig(BaseModel):
     @field_validator("dataset")
     @classmethod
     def _absolute_data(cls, v: Any) -> Any:
-        """The user's data recorded by absolute path: one file is one cell however its path was
-        typed, and a run finds its data again from any folder."""
+        """The user's data recorded by its canonical absolute path, so that a run finds its data
+        again from any folder (its key holds the content: :func:`_hashed`)."""
         from mnistlab.data.userdata import absolute_data
 
         return absolute_data(v)
