@@ -36,14 +36,14 @@ import os
 import re
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from mnistlab.errors import NotRecorded, SpecError, StoreError, did_you_mean
-from mnistlab.experiments import Experiment, is_quick, load_experiment, same_setting, study_name
+from mnistlab.experiments import Cell, Experiment, is_quick, load_experiment, same_setting, study_name
 from mnistlab.stats import welch_test
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore
 
@@ -64,17 +64,26 @@ class ExperimentRef:
     given: str  # the argument as the user typed it
     file: Experiment | None = None  # the parsed experiment file, when a file was given
     run: RunRecord | None = None  # the run, when a run id (or unique prefix) was given
+    _cells: dict[bool, list[Cell]] = field(default_factory=dict, repr=False, compare=False)  # by quick: made once
 
     def recorded_as(self, *, quick: bool = False) -> str:
         """The experiment name its runs are filed under: :attr:`name`, or with ``quick`` a search
         file's smoke study (``<name>-quick``, :func:`~mnistlab.experiments.study_name`)."""
         return study_name(self.name, quick and self.file is not None and self.file.search is not None)
 
-    def keys(self, *, quick: bool = False) -> set[str] | None:
-        """The cell keys of the file's current cells (its ``--quick`` cells with ``quick``); None without a file."""
-        if self.file is None or self.file.search is not None:  # a search's trials are every run of its name
+    def cells(self, *, quick: bool = False) -> list[Cell] | None:
+        """The file's current cells (its ``--quick`` cells with ``quick``), made once per ref; None
+        without a file, and for a search (its trials are every run of its name)."""
+        if self.file is None or self.file.search is not None:
             return None
-        return {c.key for c in self.file.cells(quick=quick)}
+        if quick not in self._cells:
+            self._cells[quick] = self.file.cells(quick=quick)
+        return self._cells[quick]
+
+    def keys(self, *, quick: bool = False) -> set[str] | None:
+        """The cell keys of :meth:`cells`; None without a file or for a search."""
+        cells = self.cells(quick=quick)
+        return None if cells is None else {c.key for c in cells}
 
 
 def _looks_like_file(target: str) -> bool:
@@ -147,17 +156,16 @@ def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = Fal
     rows = compare(store, ref.recorded_as(quick=quick), keys=ref.keys(quick=quick), committees=committees)
     if not rows:
         raise StoreError(nothing_to_compare(store, ref, quick))
-    if ref.file is not None and ref.file.search is None:
-        _note_unrecorded(rows, store, ref, quick)
+    if (cells := ref.cells(quick=quick)) is not None:
+        _note_unrecorded(rows, store, ref, cells, quick)
     return rows
 
 
-def _note_unrecorded(rows: list[dict[str, Any]], store: RunStore, ref: ExperimentRef, quick: bool) -> None:
-    """Add to each row of a file's variant the cells with no run recorded (deleted by `mnistlab rm`,
-    or never trained): its n and its committee are then short, and the note says how to fill them."""
-    assert ref.file is not None
+def _note_unrecorded(rows: list[dict[str, Any]], store: RunStore, ref: ExperimentRef, cells: Sequence[Cell],
+                     quick: bool) -> None:
+    """Add to each row of a file's variant the ``cells`` with no run recorded (deleted by `mnistlab
+    rm`, or never trained): its n and its committee are then short, and the note says how to fill them."""
     have = {(r.variant, r.config_hash) for r in store.runs(experiment=ref.name)}
-    cells = ref.file.cells(quick=quick)
     total = Counter(c.variant for c in cells)
     missing = Counter(c.variant for c in cells if (c.variant, c.key) not in have)
     again = f"`mnistlab run {ref.given}{' --quick' * quick}` trains {{}}"
@@ -291,8 +299,7 @@ def _group_labels(groups: Mapping[tuple[str, str, int], Sequence[RunRecord]], *,
             continue
         flat = {k: dict(_flatten_config(groups[k][0].config)) for k in keys}
         differ = _telling_keys(flat)
-        more = ",..." if any(d not in differ and d not in _NOT_SETTINGS and len({repr(f.get(d)) for f in flat.values()}) > 1
-                             for d in {d for f in flat.values() for d in f}) else ""  # `mnistlab show` has the rest
+        more = ",..." if set(_differing_keys(flat)) - set(differ) else ""  # `mnistlab show` has the rest
         said = {k: derive_name({d: flat[k].get(d) for d in differ}) + (more if differ else "") for k in keys}
         shown = Counter(said.values())  # rows are grouped by name: two settings never share one
         for k in keys:
@@ -313,8 +320,7 @@ def _telling_keys(flat: Mapping[Any, Mapping[str, Any]], most: int = 3, separate
     of seeds, threads or device. Among equals, keys every config sets come first, then keys set to
     something (a rotation of 10, not a fill value of 0), then by name."""
     configs = list(flat.values())
-    differ = [d for d in sorted({d for c in configs for d in c}) if d not in _NOT_SETTINGS
-              and len({repr(c.get(d)) for c in configs}) > 1]
+    differ = _differing_keys(flat)
 
     def rank(d: str) -> tuple[bool, bool, str]:
         values = [c.get(d) for c in configs]
@@ -332,6 +338,14 @@ def _telling_keys(flat: Mapping[Any, Mapping[str, Any]], most: int = 3, separate
         chosen.append(max(gain, key=lambda d: (told([*chosen, d]), -differ.index(d))))
     chosen += [d for d in differ if d not in chosen][:max(0, most - len(chosen))]
     return sorted(chosen, key=differ.index)
+
+
+def _differing_keys(flat: Mapping[Any, Mapping[str, Any]]) -> list[str]:
+    """The keys whose values differ among the flattened configs ``flat`` (a key one lacks differs),
+    by name; none of seeds, threads or device."""
+    configs = list(flat.values())
+    return [d for d in sorted({d for c in configs for d in c}) if d not in _NOT_SETTINGS
+            and len({repr(c.get(d)) for c in configs}) > 1]
 
 
 def _flatten_config(config: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:

@@ -502,11 +502,12 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
     if p == "-":
         return [("<stdin>", sys.stdin.buffer.read())]
     if os.path.isdir(p):
-        found = sorted(f for f in Path(p).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
+        listed = list(Path(p).iterdir())
+        found = sorted(f for f in listed if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
         if not found:
             raise DataError(f"{display_name(p)}: a folder with no images (looked for {', '.join(IMAGE_SUFFIXES)})")
         images = set(found)
-        entries = [f for f in Path(p).iterdir() if f not in images and not f.name.startswith(".")]  # .DS_Store: quietly
+        entries = [f for f in listed if f not in images and not f.name.startswith(".")]  # .DS_Store: quietly
         if others := len(entries):
             import warnings
 

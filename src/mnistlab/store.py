@@ -47,7 +47,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -674,7 +674,7 @@ class RunStore:
                 continue
             if not (row.status == "running" and _starting(folder)):
                 try:  # what a rebuild reads beside the record (config, history, metrics): else the run is left out
-                    _folder_record(folder)
+                    _with_files(rec, folder)
                 except StoreError as why:
                     problems.append((f"runs/{name}", f"{why} (a rebuild of the database would leave this run out)"))
                     continue
@@ -1300,12 +1300,16 @@ def _folder_record(folder: Path, *, row_only: bool = False) -> RunRecord:
     row = _read_json(folder / RECORD_FILE, dict)
     _checked_row(row, folder)
     rec = RunRecord(**{k: row[k] for k in _RECORD_TYPES}, config={})
-    if row_only:
-        return rec
-    rec.config = _read_json(folder / "config.json", dict)
-    rec.history = _read_json(folder / ("history.json" if (folder / "history.json").exists() else PROGRESS_FILE),
-                             list, optional=True)
-    rec.metrics = _read_json(folder / "metrics.json", dict, optional=True)
+    return rec if row_only else _with_files(rec, folder)
+
+
+def _with_files(rec: RunRecord, folder: Path) -> RunRecord:
+    """``rec`` (a record read by :func:`_folder_record` with ``row_only``) with the rest of
+    ``folder``'s files read in: a new record; StoreError says why not."""
+    rec = replace(rec, config=_read_json(folder / "config.json", dict),
+                  history=_read_json(folder / ("history.json" if (folder / "history.json").exists() else PROGRESS_FILE),
+                                     list, optional=True),
+                  metrics=_read_json(folder / "metrics.json", dict, optional=True))
     if rec.status in RESULT_STATUSES and not (folder / "metrics.json").is_file():
         rec.message = f"recorded as {rec.status}, but its metrics.json was gone when the store was reindexed"
         rec.status = "failed"
