@@ -208,3 +208,118 @@ def test_ctrl_c_while_the_command_loads_is_one_line_not_a_traceback() -> None:
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert (proc.returncode, err) == (130, "interrupted\n"), err[-400:]
+
+
+# ------------------------------------------------------------- a closed output (`mnistlab ... | head`)
+def _closed_pipe() -> io.TextIOWrapper:
+    """A text stream whose reader has gone: the write end of a pipe whose read end is closed."""
+    read, write = os.pipe()
+    os.close(read)
+    return io.TextIOWrapper(os.fdopen(write, "wb"), encoding="utf-8", line_buffering=True)
+
+
+def test_a_closed_stdout_stops_the_work_once_as_sigpipe_and_later_output_goes_nowhere(monkeypatch) -> None:
+    from types import SimpleNamespace
+
+    from mnistlab.cli._output import closed_output_ignored, closed_output_stops
+
+    stream = _closed_pipe()
+    monkeypatch.setattr(sys, "stdout", stream)
+    stop = SimpleNamespace(signum=2)
+    with pytest.raises(KeyboardInterrupt), closed_output_stops(stop):
+        print("the first line nobody reads")
+    assert stop.signum == 13 and sys.stdout is stream  # SIGPIPE; the stream itself is back
+    print("later lines go nowhere, and raise nothing")
+    with closed_output_stops(stop), closed_output_ignored():  # recording: never stopped
+        print("more", flush=True)
+    stream.close()  # the last flush raises nothing either
+
+    stream = _closed_pipe()
+    monkeypatch.setattr(sys, "stdout", stream)
+    with closed_output_ignored():
+        print("nobody reads this, and the work goes on")
+    with pytest.raises(BrokenPipeError):  # outside both: what Python does (click turns it into exit 1)
+        print("x", file=_closed_pipe(), flush=True)
+
+
+def _read_until(proc: subprocess.Popen[bytes], start: bytes) -> list[bytes]:
+    """The lines of ``proc``'s stdout up to the first that starts with ``start``; then stdout is closed."""
+    lines = []
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith(start):
+            break
+    proc.stdout.close()  # the reader goes away, as `head` does once it has its lines
+    return lines
+
+
+PIPED = """
+name = "piped"
+[base]
+dataset = "mnist"
+model = "seed000-dense"
+data = { subset = 600 }
+train = { epochs = 1 }
+[[variants]]
+name = "a"
+[[variants]]
+name = "b"
+train = { lr = 0.01 }
+[[variants]]
+name = "c"
+train = { lr = 0.002 }
+"""
+
+
+def test_run_into_a_closed_pipe_stops_the_sweep_records_it_and_exits_141(tmp_path: Path, data_dir: Path) -> None:
+    exp, store = tmp_path / "piped.toml", tmp_path / "store"
+    exp.write_text(PIPED)
+    cmd = [sys.executable, "-m", "mnistlab", "run", str(exp), "--store", str(store), "--data-dir", str(data_dir)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _read_until(proc, b"experiment piped")  # `| head -1`
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 141, err
+    assert err.decode().count("\n") == 1 and "its output was closed (SIGPIPE" in err.decode()
+    runs = RunStore(store).runs(experiment="piped")
+    assert len(runs) < 3 and {r.status for r in runs} <= {"finished", "interrupted"}  # none left "running"
+    again = subprocess.run(cmd, capture_output=True, timeout=300)  # the same command trains only the rest
+    assert again.returncode == 0, again.stderr
+    assert sorted(r.variant for r in RunStore(store).runs(experiment="piped") if r.status == "finished") == ["a", "b", "c"]
+
+
+@pytest.mark.parametrize("closed", ["before the first line", "after the first epoch"])
+def test_train_into_a_closed_pipe_records_an_interrupted_run_and_exits_141(tmp_path: Path, data_dir: Path,
+                                                                          closed: str) -> None:
+    store = tmp_path / "store"
+    cmd = [sys.executable, "-m", "mnistlab", "train", "--dataset", "mnist", "--model", "seed000-dense", "--subset",
+           "6000", "--epochs", "5", "--store", str(store), "--data-dir", str(data_dir)]
+    if closed == "before the first line":  # a reader gone before anything is written
+        read, write = os.pipe()
+        os.close(read)
+        proc = subprocess.Popen(cmd, stdout=write, stderr=subprocess.PIPE)
+        os.close(write)
+        said = "before training began"
+    else:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        _read_until(proc, b"Epoch 1/5")
+        said = "complete epoch"
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 141, err
+    line = err.decode().strip()
+    assert line.startswith("error: run interrupted because its output was closed (SIGPIPE)") and said in line, line
+    [run] = RunStore(store).runs()
+    assert run.status == "interrupted"
+
+
+def test_train_whose_reader_goes_after_the_last_epoch_still_records_the_finished_run(tmp_path: Path,
+                                                                                     data_dir: Path) -> None:
+    store, weights = tmp_path / "store", tmp_path / "w.safetensors"
+    cmd = [sys.executable, "-m", "mnistlab", "train", "--dataset", "mnist", "--model", "seed000-dense", "--epochs",
+           "1", "--store", str(store), "--data-dir", str(data_dir), "--save-weights", str(weights)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    lines = _read_until(proc, b"Epoch 1/1")  # closed while the test set is scored: its lines find no reader
+    _, err = proc.communicate(timeout=300)
+    assert lines[-1].startswith(b"Epoch 1/1") and proc.returncode == 0, err
+    [run] = RunStore(store).runs()
+    assert run.status == "finished" and weights.is_file()

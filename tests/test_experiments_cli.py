@@ -456,6 +456,30 @@ def test_rm_never_reads_a_run_id_as_its_whole_experiment(ran, capsys) -> None:
     assert len(RunStore(store).runs()) == 3
 
 
+def test_rm_of_a_file_that_has_since_gained_a_mistake_deletes_what_its_name_recorded(tmp_path: Path, capsys) -> None:
+    import numpy as np
+
+    store = RunStore(tmp_path / "store")
+    for variant in ("a", "b"):
+        rid = store.start_run(experiment="cli", variant=variant, seed=0, member=0, config={"dataset": "mnist"},
+                              config_hash="h-" + variant)
+        store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.5}, env={},
+                         predictions=np.full((4, 10), 0.1, np.float32))
+    broken, other, garbled = tmp_path / "cli.toml", tmp_path / "other.toml", tmp_path / "garbled.toml"
+    broken.write_text(EXP.replace('"train.lr" = 0.01', '"train.lrr" = 0.01'))  # a typo made after the runs
+    other.write_text(EXP.replace('"train.lr" = 0.01', '"train.lrr" = 0.01').replace('name = "cli"', 'name = "other"'))
+    garbled.write_text(EXP.replace("[base]", "[base"))
+    for nothing_to_delete in (other, garbled):  # its name has no runs / no name can be read: the mistake is the answer
+        assert main(["rm", "-e", str(nothing_to_delete), "--store", str(store.root)]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: {nothing_to_delete}:") and err.count("\n") == 1
+    assert len(store.runs()) == 2
+    assert main(["rm", "-e", str(broken), "--store", str(store.root)]) == 0
+    out, err = capsys.readouterr()
+    assert out == "deleted 2 runs\n" and store.runs() == []
+    assert err.startswith(f"warning: {broken}:16:") and "lrr" in err and err.endswith("under its name, cli\n")
+
+
 BIG = EXP.replace("subset = 120", "subset = 600")  # --quick shrinks it (to 300), so its cells differ
 
 
@@ -488,7 +512,7 @@ def test_compare_after_only_quick_runs_says_what_exists(tmp_path: Path, data_dir
     assert sorted(r["quick"] for r in listed) == [False] * 3 + [True] * 3
     assert main(["runs"]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert "smoke" in table[0] and sum(line.rstrip().endswith("yes") for line in table[1:]) == 3
+    assert table[0].split()[-1] == "quick" and sum(line.rstrip().endswith("yes") for line in table[1:]) == 3
     smoke = next(r["run_id"] for r in listed if r["quick"])
     full = next(r["run_id"] for r in listed if not r["quick"])
     assert main(["show", smoke]) == 0 and "size of a --quick smoke run" in capsys.readouterr().out

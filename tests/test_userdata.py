@@ -612,6 +612,26 @@ def test_the_card_of_a_folder_dataset_names_it_and_its_held_out_test_set(tmp_pat
     assert "made as folder digits's images were" in card and "{'folder'" not in card  # no Python dict
 
 
+@pytest.mark.parametrize("with_test", [False, True], ids=["npz without test arrays", "npz with them"])
+def test_the_card_of_an_npz_says_whether_its_test_set_was_held_out(tmp_path: Path, with_test: bool) -> None:
+    from mnistlab.card import model_card
+    from mnistlab.run import Run
+    from mnistlab.store import RunStore
+
+    x = np.stack([glyph_l(), 255 - glyph_l()] * 5)
+    y = np.array([0, 1] * 5)
+    np.savez(tmp_path / "d.npz", x_train=x, y_train=y, **({"x_test": x[:4], "y_test": y[:4]} if with_test else {}))
+    (tmp_path / "run.toml").write_text('dataset = "d.npz"\nmodel = { dense = [8], outputs = 2 }\n[train]\nepochs = 1\n')
+    assert main(["train", "--config", str(tmp_path / "run.toml"), "--store", str(tmp_path / "store"),
+                 "--progress", "none"]) == 0
+    (rec,) = RunStore(tmp_path / "store").runs()
+    assert rec.env["data"]["test_held_out"] == (0.0 if with_test else 0.2)
+    card = model_card(Run.from_store(RunStore(tmp_path / "store"), rec.run_id))
+    data = next(line for line in card.splitlines() if line.startswith("- dataset:"))
+    assert data.endswith("all training images" if with_test else
+                         "all training images, less the test set: 20% of them, held out by class (test_fraction)"), data
+
+
 def test_a_model_of_user_data_given_as_a_path_predicts_image_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     import mnistlab

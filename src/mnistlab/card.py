@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from mnistlab.data.registry import is_registered
 from mnistlab.data.userdata import dataset_label
 from mnistlab.evaluate import committee_probs, confusion_matrix
 from mnistlab.experiments import same_setting
@@ -86,25 +87,17 @@ def _model_section(spec: ModelSpec, recorded_params: int | None) -> list[str]:
                 ["layer (type)", "output shape", "params"], rows), ""]
 
 
-def _test_carved(dataset: Any) -> bool:
-    """Whether ``dataset`` is the user's CSV or folder without a ``test``: its test set was then held
-    out from it (an .npz may hold its own test arrays; a registered dataset has its test set)."""
-    from mnistlab.data.registry import _REGISTRY
-
-    if isinstance(dataset, dict):
-        return "test" not in dataset and ("csv" in dataset or "folder" in dataset)
-    return isinstance(dataset, str) and dataset not in _REGISTRY and not dataset.lower().endswith(".npz")
-
-
 def _data_section(run: Run, class_names: Sequence[str]) -> list[str]:
     cfg, m = run.config, run.metrics
     data = cfg.get("data", {})
     validation = m.get("validation", data.get("validation"))
     subset = f"the first {data['subset']:,} training images (data.subset)" if data.get("subset") else "all training images"
     dataset = cfg.get("dataset")
-    if _test_carved(dataset):
-        fraction = dataset.get("test_fraction", 0.2) if isinstance(dataset, dict) else 0.2
-        subset += f", less the test set: {fraction:.0%} of them, held out by class (test_fraction)"
+    held_out = (run.result.env.get("data") or {}).get("test_held_out")  # absent in runs recorded before 2026-12-02
+    if held_out:
+        subset += f", less the test set: {held_out:.0%} of them, held out by class (test_fraction)"
+    elif held_out is None and not is_registered(dataset):  # the user's data, in a run recorded before the record
+        subset += ", less any test set held out from them (test_fraction: this run's record does not say)"
     return ["## Data", "", f"- dataset: **{md(dataset_label(dataset))}**, {subset}",
             f"- split: {m.get('train_size', 'n/a')} training, {m.get('val_size', 'n/a')} validation "
             f"({md(validation)}), {m.get('test_size', 'n/a')} test images"

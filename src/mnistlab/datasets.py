@@ -79,6 +79,8 @@ class Dataset:
     was checked: ``"sha256"`` (the decompressed payload), ``"md5"`` (the files as published),
     ``"structure"`` (no checksum known: format, shapes and labels only). ``checksums`` names the
     exact data: file -> SHA-256 for the user's own files, the registry's payload checksums otherwise.
+    ``test_held_out``: the share of the user's data held out as the test set (its ``test_fraction``)
+    when the data brought none; 0 when it came with its test set.
     """
 
     info: DatasetInfo
@@ -89,6 +91,7 @@ class Dataset:
     source: str = field(default="", compare=False)  # the folder the files came from
     verified: str = field(default="", compare=False)
     checksums: Mapping[str, str] = field(default_factory=dict, compare=False)
+    test_held_out: float = field(default=0.0, compare=False)
 
 
 def verify_file(path: Path, expected_sha256: str | None) -> np.ndarray:
@@ -456,8 +459,8 @@ def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, downlo
         if located is None:  # pragma: no cover - download_dataset wrote every file
             raise DataError(f"{name}: downloaded files not found in {dest}")
     arrays, verified = _load_decoded(info, located)
-    return Dataset(info=info, source=f"{located.folder} ({located.origin})", verified=verified,
-                   checksums=dict(info.sha256), **arrays)
+    return Dataset(info, arrays["train_images"], arrays["train_labels"], arrays["test_images"], arrays["test_labels"],
+                   source=f"{located.folder} ({located.origin})", verified=verified, checksums=dict(info.sha256))
 
 
 def missing_message(info: DatasetInfo, data_dir: str | os.PathLike | None = None) -> str:

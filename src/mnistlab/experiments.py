@@ -298,6 +298,19 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         raise first from None
 
 
+def recorded_name(path: str | os.PathLike) -> str | None:
+    """The name an experiment file records its runs under (its ``name``, or the file's stem), read
+    without validating anything else: for deleting the runs of a file that has since gained a
+    mistake. None when the file is no readable TOML table or its name is not a valid one."""
+    p = Path(path)
+    try:
+        data = loads_toml(read_text_file(p, what="an experiment file", max_bytes=MAX_FILE_BYTES), source=str(p))
+    except SpecError:
+        return None
+    name = data.get("name", p.stem) if isinstance(data, Mapping) else None
+    return name if is_valid_name(name) else None
+
+
 def _not_an_experiment_file(p: Path, error: str) -> str:
     """What a file that cannot be read as an experiment (``error``) probably was: a name without
     its .toml (a recipe's), or another format's file; "" when there is no better guess."""

@@ -148,7 +148,8 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
                  None if val_x is None else t(val_x, torch.uint8), None if val_y is None else t(val_y, torch.int64),
                  t(test_x, torch.uint8), t(test_y, torch.int64), validation == "test", ds.info.num_classes,
                  provenance={"name": ds.info.name, "source": ds.source, "verified": ds.verified,
-                             "checksums": dict(ds.checksums), "class_names": list(ds.info.class_names)},
+                             "checksums": dict(ds.checksums), "class_names": list(ds.info.class_names),
+                             "test_held_out": ds.test_held_out},
                  metric=ds.info.metric)
 
 

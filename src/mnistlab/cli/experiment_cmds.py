@@ -6,17 +6,19 @@ import json
 import time
 from collections import Counter
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mnistlab.cli._common import (FiniteRange, backend_and_store, backend_options, check_backend_flags, data_dir_option,
                                   jobs_option, open_store, store_option)
-from mnistlab.cli._output import Column, emit, format_option, is_terminal, plain_table, rich_console
+from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, plain_table, rich_console,
+                                  stopped_by)
 from mnistlab.errors import MnistlabError, RunNotFinished
 
 if TYPE_CHECKING:
-    from mnistlab.experiments import Cell
+    from mnistlab.execute import ExperimentResult, Runner, StopSignal
+    from mnistlab.experiments import Cell, Experiment
     from mnistlab.store import RunStore
 
 _STORE = store_option()
@@ -104,15 +106,15 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     or diverged. With --format csv/json/markdown the progress lines go to stderr. On a terminal a
     sweep of several cells shows one table updated in place (see `mnistlab watch`); elsewhere one
     line per finished cell. Ctrl-C or SIGTERM stops every worker within seconds, records their
-    runs as interrupted and exits 130 (SIGINT) or 143 (SIGTERM); run it again to finish: a cell
+    runs as interrupted and exits 130 (SIGINT) or 143 (SIGTERM), and so does a closed output
+    (`mnistlab run FILE | head`: 141, SIGPIPE); run it again to finish: a cell
     stopped mid-way continues from its checkpoint (written every MNISTLAB_CHECKPOINT_EVERY seconds,
     default 60, at an epoch's end or inside one; 0: at every epoch's end only).
     With --backend ray each cell is a Ray task and only this process writes the store (see the
     README, "Running on Ray"); Ray missing or an address that does not answer exits 2 at once.
     The backend flags override the experiment file's [resources] table.
     """
-    from mnistlab.backends import close
-    from mnistlab.execute import SweepInterrupted, checkpoint_every, run_experiment, terminate_as_interrupt
+    from mnistlab.execute import checkpoint_every, terminate_as_interrupt
     from mnistlab.experiments import load_experiment
 
     check_backend_flags(backend, address, data_dir)
@@ -122,30 +124,21 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     runner, st = backend_and_store(exp.resources, todo, store, backend=backend, address=address,
                                    cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs)
     cells = len(todo)
-    click.echo(f"experiment {exp.name}: {cells} run{'s' * (cells != 1)}, store {st.root}", err=fmt != "table")
-    if quick:
-        _say_quick(exp.cells(), todo, err=fmt != "table")
-
-    stopped = 0
-    with terminate_as_interrupt() as stop:
+    with terminate_as_interrupt() as stop, closed_output_stops(stop):
         try:
-            with _Progress(exp.name, fmt, st.root, cells) as progress:
-                try:
-                    result = run_experiment(exp, st, jobs=jobs, force=force, quick=quick, data_dir=data_dir,
-                                            batch_members=batch_members, on_cell=progress.on_cell, runner=runner)
-                except SweepInterrupted as exc:
-                    result, stopped = exc.result, int(stop.signum)
-                finally:
-                    close(runner)
-            progress.finish(result.rows)
-        except KeyboardInterrupt:  # after the cells: scoring committees, closing Ray, printing the table
-            _say_recorded(st, exp.name, int(stop.signum))
-    if result.elsewhere:
-        pids = ", ".join(sorted({str(r.pid) for r in result.elsewhere}))
-        click.echo(f"{len(result.elsewhere)} cells still running in another process (pid {pids}): the table leaves "
-                   f"them out; `mnistlab watch {exp.name}` follows them", err=True)
-    if stopped:
-        _say_stopped(exp.name, stopped, result.outcomes)
+            click.echo(f"experiment {exp.name}: {cells} run{'s' * (cells != 1)}, store {st.root}", err=fmt != "table")
+            if quick:
+                _say_quick(exp.cells(), todo, err=fmt != "table")
+        except KeyboardInterrupt:  # before the first cell
+            _say_stopped(exp.name, int(stop.signum), [])
+        result, stopped = _sweep(exp, st, cells, stop, fmt, runner, jobs=jobs, force=force, quick=quick, data_dir=data_dir,
+                                 batch_members=batch_members)
+        if result.elsewhere:
+            pids = ", ".join(sorted({str(r.pid) for r in result.elsewhere}))
+            click.echo(f"{len(result.elsewhere)} cells still running in another process (pid {pids}): the table "
+                       f"leaves them out; `mnistlab watch {exp.name}` follows them", err=True)
+        if stopped:
+            _say_stopped(exp.name, stopped, result.outcomes)
     bad = Counter(o.record.status for o in result.outcomes if o.record.status in ("failed", "diverged"))
     if bad:
         what = ", ".join(f"{n} {status}" for status, n in sorted(bad.items()))
@@ -153,12 +146,34 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
                              f"({what}): see `mnistlab runs -e {exp.name}` and `mnistlab show RUN_ID`")
 
 
-def _say_stopped(name: str, signum: int, outcomes: list) -> None:  # noqa: ANN001
-    """One line on stderr, then exit 128 + the signal's number (130 Ctrl-C, 143 SIGTERM)."""
-    import signal
+def _sweep(exp: Experiment, st: RunStore, cells: int, stop: StopSignal, fmt: str, runner: Runner | None,
+           **options: Any) -> tuple[ExperimentResult, int]:
+    """Run the sweep of ``cells`` cells (``options``: :func:`~mnistlab.execute.run_experiment`'s),
+    showing its progress, then its table; (the result, the signal that stopped it or 0). Stopped
+    once the cells had ended (scoring committees, printing the table): says what the store holds
+    and exits (:func:`_say_recorded`)."""
+    from mnistlab.backends import close
+    from mnistlab.execute import SweepInterrupted, run_experiment
 
+    stopped = 0
+    try:
+        with _Progress(exp.name, fmt, st.root, cells) as progress:
+            try:
+                result = run_experiment(exp, st, on_cell=progress.on_cell, runner=runner, **options)
+            except SweepInterrupted as exc:
+                result, stopped = exc.result, int(stop.signum)
+            finally:
+                close(runner)
+        progress.finish(result.rows)
+    except KeyboardInterrupt:  # after the cells: scoring committees, closing Ray, printing the table
+        _say_recorded(st, exp.name, int(stop.signum))
+    return result, stopped
+
+
+def _say_stopped(name: str, signum: int, outcomes: list) -> None:  # noqa: ANN001
+    """One line on stderr, then exit 128 + the signal's number (130 Ctrl-C, 143 SIGTERM, 141 a closed output)."""
     done = sum(o.record.status in ("finished", "diverged") for o in outcomes)
-    click.echo(f"interrupted by {signal.Signals(signum).name}: {done} run{'s' * (done != 1)} of {name} finished and recorded, "
+    click.echo(f"{stopped_by(signum)}: {done} run{'s' * (done != 1)} of {name} finished and recorded, "
                "the running ones recorded as interrupted; run the same command again to train only the rest",
                err=True)
     raise SystemExit(128 + signum)
@@ -166,13 +181,11 @@ def _say_stopped(name: str, signum: int, outcomes: list) -> None:  # noqa: ANN00
 
 def _say_recorded(st: RunStore, name: str, signum: int) -> None:
     """Stopped once the cells had ended: say what the store holds, then exit 128 + the signal's number."""
-    import signal
-
     from mnistlab.live import sweep_status
 
     status = sweep_status(st, name)
     left = f"{status.left} left: run the same command again to train them" if status.left else "none left"
-    click.echo(f"interrupted by {signal.Signals(signum).name} after the cells: {status.done} of {status.total} runs "
+    click.echo(f"{stopped_by(signum)} after the cells: {status.done} of {status.total} runs "
                f"of {name} finished and recorded, {status.failed} failed, {left}; `mnistlab compare {name}` "
                "shows the table", err=True)
     raise SystemExit(128 + signum)
@@ -252,7 +265,7 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
                Column("status", "status", whole=True),
                Column("test_accuracy", "test acc", lambda a: f"{100 * a:.2f}%", right=True),
                Column("epochs", "epochs", right=True), Column("started", "started", lambda t: t[:16].replace("T", " ")),
-               Column("quick", "smoke", lambda q: "yes" if q else ""))  # (added last: readers by position)
+               Column("quick", "quick", lambda q: "yes" if q else ""))  # (added last: readers by position)
 
 
 @click.command("runs")
@@ -262,7 +275,7 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
 @click.option("--status", "-s", default=None, help="Only runs with this status (running, finished, ...).")
 @format_option()
 def runs_cmd(store: str | None, experiment: str | None, status: str | None, fmt: str) -> None:
-    """List recorded runs, oldest first; "smoke" marks the size of a --quick smoke run (1 epoch,
+    """List recorded runs, oldest first; "quick" marks the size of a --quick smoke run (1 epoch,
     at most 300 training images), which comparisons by name leave out beside full-size runs."""
     from mnistlab.comparison import resolve_experiment, smoke_run
 
@@ -438,18 +451,32 @@ def _rm_name(st: RunStore, experiment: str) -> str:
     its whole experiment here: deleting is not the place to guess), or a search's study whose runs
     are gone already."""
     from mnistlab.comparison import resolve_experiment
-    from mnistlab.errors import StoreError
-    from mnistlab.search import has_study
+    from mnistlab.errors import SpecError, StoreError
+    from mnistlab.experiments import recorded_name
 
     try:
         return resolve_experiment(st, experiment, run_ids=False).name
+    except SpecError as mistake:  # a file with a mistake (made after its runs): its name still says what to delete
+        name = recorded_name(experiment)
+        if name is None or not (name in st.experiments() or _has_study(st, name)):
+            raise
+        click.echo(f"warning: {' '.join(str(mistake).split())}; deleting what it records under its name, {name}",
+                   err=True)
+        return name
     except StoreError as unknown:
-        try:
-            if not experiment.endswith(".toml") and has_study(st.root, experiment):
-                return experiment
-        except MnistlabError:  # an unreadable study file, or no Optuna: the name is still unknown
-            pass
+        if not experiment.endswith(".toml") and _has_study(st, experiment):
+            return experiment
         raise unknown from None
+
+
+def _has_study(st: RunStore, name: str) -> bool:
+    """Whether the store holds an Optuna study ``name`` (False for an unreadable study file, or no Optuna)."""
+    from mnistlab.search import has_study
+
+    try:
+        return has_study(st.root, name)
+    except MnistlabError:
+        return False
 
 
 @click.command("reindex")

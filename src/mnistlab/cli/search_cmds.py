@@ -12,7 +12,7 @@ import click
 from mnistlab.cli._common import (backend_and_store, backend_options, check_backend_flags, data_dir_option, jobs_option,
                                   open_store, store_option)
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
-from mnistlab.cli._output import format_option, is_terminal, rich_console
+from mnistlab.cli._output import closed_output_stops, format_option, is_terminal, rich_console, stopped_by
 from mnistlab.errors import RunNotFinished
 
 _STORE = store_option()
@@ -70,7 +70,7 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
             table.live.console.print(line, markup=False, highlight=False)
             table.poke()
 
-    with terminate_as_interrupt() as stop, shown:  # SIGTERM stops a search as Ctrl-C does
+    with terminate_as_interrupt() as stop, closed_output_stops(stop), shown:  # SIGTERM stops a search as Ctrl-C does
         try:
             result = run_search(exp, st, jobs=jobs, quick=quick, data_dir=data_dir, on_trial=on_trial, runner=runner,
                                 on_start=on_start)
@@ -88,11 +88,11 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
 
 
 def _stopped(st, name: str, fmt: str, signum: int) -> None:  # noqa: ANN001
-    """Ctrl-C or SIGTERM: the trials recorded so far, ranked, one line on stderr, exit 128 + signal."""
+    """Ctrl-C, SIGTERM or a closed output: the trials recorded so far, ranked, one line on stderr, exit 128 + signal."""
     from mnistlab.comparison import compare
 
     _rows_out(compare(st, name), name, fmt)
-    click.echo(f"interrupted by {signal.Signals(signum).name}: the trials finished so far are recorded; "
+    click.echo(f"{stopped_by(signum)}: the trials finished so far are recorded; "
                "run the same command again to resume the study", err=True)
     raise SystemExit(128 + signum) from None
 

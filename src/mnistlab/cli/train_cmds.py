@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import signal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -10,13 +11,14 @@ import click
 
 from mnistlab.callbacks import PROGRESS_MODES
 from mnistlab.cli._common import check_output, data_dir_option, open_store, save_figure, store_option
+from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError
 from mnistlab.files import write_atomic
 from mnistlab.optim import OPTIMIZERS
 
 if TYPE_CHECKING:  # the commands import mnistlab.run late, when they run
-    from mnistlab.run import RunResult
+    from mnistlab.run import Recorder, RunResult
 
 PROGRESS = click.Choice(PROGRESS_MODES)
 
@@ -95,6 +97,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     from mnistlab.accel import pick_device
     from mnistlab.execute import terminate_as_interrupt
     from mnistlab.run import UNTESTED_BY_STOP, Recorder, run_config
+    from mnistlab.trainer import STOPPED_BY
 
     _check_outputs(resume, checkpoint_dir, save_weights)
     if checkpoint_every is not None and checkpoint_dir is None:
@@ -109,8 +112,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
             recorder = Recorder.for_config(open_store(store, create=True), experiment, cfg)
         except MnistlabError as exc:
             raise type(exc)(f"{exc} (or train with --no-record)") from None
-    try:
-        with terminate_as_interrupt() as stop:  # SIGTERM (a scheduler, `kill`) stops it as Ctrl-C does
+    try:  # SIGTERM (a scheduler, `kill`) or a closed output (`| head`) stops it as Ctrl-C does
+        with terminate_as_interrupt() as stop, closed_output_stops(stop):
             result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
                                 resume=resume, checkpoint_every=checkpoint_every or 0.0,
                                 on_data_ready=lambda: _announce(cfg, checkpoint_dir if resume else None))
@@ -119,8 +122,31 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
             recorder.abandon(exc)
         if isinstance(exc, CheckpointError):
             raise CheckpointError(f"{exc}: use another --checkpoint-dir, or drop --resume to train afresh") from None
+        if isinstance(exc, KeyboardInterrupt) and stop.signum == signal.SIGPIPE:  # while the summary was printed
+            err = RunNotFinished("run interrupted because its output was closed (SIGPIPE) before training began")
+            err.exit_code = 128 + signal.SIGPIPE
+            raise err from None
         raise
-    _echo_test_metrics(result)
+    if result.status == "interrupted" and stop.signum == signal.SIGPIPE:  # not Ctrl-C: say what stopped it
+        result.message = result.message.replace(STOPPED_BY, "because its output was closed (SIGPIPE)")
+    with closed_output_ignored():  # the reader gone now must not cost the weights or the record
+        _echo_test_metrics(result)
+        save_error = _save_and_record(result, save_weights, recorder)
+    if save_error is not None:
+        raise save_error
+    stopped = result.status == "interrupted" or result.message.endswith(UNTESTED_BY_STOP)
+    if result.status != "finished" or stopped:
+        said = result.message.removeprefix(result.status).lstrip()  # "interrupted (Ctrl-C ...)": said once
+        sep = " " if said.startswith("because") else ": "
+        err = RunNotFinished(f"run {result.status}{sep}{said}{_resume_hint(result, checkpoint_dir)}" if said else
+                             f"run {result.status}{_resume_hint(result, checkpoint_dir)}")
+        err.exit_code = 128 + int(stop.signum) if stopped else 1
+        raise err
+
+
+def _save_and_record(result: RunResult, save_weights: Path | None, recorder: Recorder | None) -> MnistlabError | None:
+    """Write --save-weights, then record the run, saying each; the weights' error, returned to be
+    raised once the run is recorded."""
     save_error = None
     if save_weights is not None:  # before the store: a store problem must not cost the weights
         try:
@@ -133,15 +159,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         click.echo(f"warning: the run was not recorded: {problem}" if problem else
                    f"recorded as run {recorder.run_id} in {recorder.store.root} (mnistlab show {recorder.run_id})",
                    err=bool(problem))
-    if save_error is not None:
-        raise save_error
-    stopped = result.status == "interrupted" or result.message.endswith(UNTESTED_BY_STOP)
-    if result.status != "finished" or stopped:
-        said = result.message.removeprefix(result.status).lstrip()  # "interrupted (Ctrl-C ...)": said once
-        err = RunNotFinished(f"run {result.status}: {said}{_resume_hint(result, checkpoint_dir)}" if said else
-                             f"run {result.status}{_resume_hint(result, checkpoint_dir)}")
-        err.exit_code = 128 + int(stop.signum) if stopped else 1
-        raise err
+    return save_error
 
 
 def _resume_hint(result: Any, checkpoint_dir: Path | None) -> str:

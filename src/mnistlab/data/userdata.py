@@ -227,6 +227,7 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
         if x is not None and len(x) == 0:
             raise DataError(f"{where}: holds no images")
     names, train_y, test_y = _class_indices(spec, train_raw, test_raw)
+    held_out = spec.test_fraction if test_x is None else 0.0
     if test_x is None:
         if len(train_y) < 2:
             raise DataError(f"{spec.path}: {len(train_y)} image(s): too few to hold out a test split")
@@ -239,7 +240,8 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
     info = DatasetInfo(name=spec.name, class_names=tuple(names), train_size=len(train_y), test_size=len(test_y),
                        files={}, sha256={}, image_shape=image_shape, description=f"the user's {spec.kind} {spec.path}")
     return Dataset(info=info, train_images=train_x, train_labels=train_y, test_images=test_x, test_labels=test_y,
-                   source=f"{spec.path} (user data)", verified="sha256 recorded", checksums=checksums)
+                   source=f"{spec.path} (user data)", verified="sha256 recorded", checksums=checksums,
+                   test_held_out=held_out)
 
 
 def _class_indices(spec: UserData, train: np.ndarray | None, test: np.ndarray | None
