@@ -21,7 +21,7 @@ from pathlib import Path
 from mnistlab.comparison import format_rows
 from mnistlab.execute import SweepInterrupted, run_experiment
 from mnistlab.experiments import parse_experiment
-from mnistlab.live import cell_line
+from mnistlab.live import outcome_line
 from mnistlab.store import RunStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -57,7 +57,7 @@ def main() -> None:
     exp = parse_experiment(raw, source=str(path), default_name=path.stem)
     with RunStore(args.store) as store:
         def line(outcome, rows) -> None:  # noqa: ANN001
-            print(cell_line(outcome.record), flush=True)  # as `mnistlab run` says it
+            print(outcome_line(outcome), flush=True)  # as `mnistlab run` says it
         try:
             result = run_experiment(exp, store, jobs=args.jobs, data_dir=args.data_dir, on_cell=line)
         except SweepInterrupted:  # the finished cells are recorded, a stopped one keeps its checkpoint

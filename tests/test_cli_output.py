@@ -238,8 +238,7 @@ def test_a_closed_stdout_stops_the_work_once_as_sigpipe_and_later_output_goes_no
     monkeypatch.setattr(sys, "stdout", stream)
     with closed_output_ignored():
         print("nobody reads this, and the work goes on")
-    with pytest.raises(BrokenPipeError):  # outside both: what Python does (click turns it into exit 1)
-        print("x", file=_closed_pipe(), flush=True)
+    stream.close()
 
 
 def _read_until(proc: subprocess.Popen[bytes], start: bytes) -> list[bytes]:
@@ -281,6 +280,13 @@ def test_run_into_a_closed_pipe_stops_the_sweep_records_it_and_exits_141(tmp_pat
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 141, err
     assert err.decode().count("\n") == 1 and "its output was closed (SIGPIPE" in err.decode()
+    assert len(RunStore(store).runs(experiment="piped")) < 3
+    other = [*cmd[:cmd.index("--store") + 1], str(tmp_path / "other"), *cmd[cmd.index("--store") + 2:]]
+    csv_into_head = subprocess.Popen([*other, "--format", "csv"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT)  # `2>&1 | head -1`: the progress is on stderr
+    _read_until(csv_into_head, b"experiment piped")
+    assert csv_into_head.wait(timeout=300) == 141
+    assert len(RunStore(tmp_path / "other").runs(experiment="piped")) < 3
     runs = RunStore(store).runs(experiment="piped")
     assert len(runs) < 3 and {r.status for r in runs} <= {"finished", "interrupted"}  # none left "running"
     again = subprocess.run(cmd, capture_output=True, timeout=300)  # the same command trains only the rest
@@ -293,17 +299,20 @@ def test_train_into_a_closed_pipe_records_an_interrupted_run_and_exits_141(tmp_p
                                                                           closed: str) -> None:
     store = tmp_path / "store"
     cmd = [sys.executable, "-m", "mnistlab", "train", "--dataset", "mnist", "--model", "seed000-dense", "--subset",
-           "6000", "--epochs", "5", "--store", str(store), "--data-dir", str(data_dir)]
+           "20000", "--epochs", "5", "--store", str(store), "--data-dir", str(data_dir)]
     if closed == "before the first line":  # a reader gone before anything is written
         read, write = os.pipe()
         os.close(read)
         proc = subprocess.Popen(cmd, stdout=write, stderr=subprocess.PIPE)
         os.close(write)
         said = "before training began"
-    else:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    else:  # `2>&1 | head`: the one line said on stderr finds no reader either, and the status stays
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         _read_until(proc, b"Epoch 1/5")
-        said = "complete epoch"
+        assert proc.wait(timeout=300) == 141
+        [run] = RunStore(store).runs()
+        assert run.status == "interrupted" and "because its output was closed (SIGPIPE)" in run.message
+        return
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 141, err
     line = err.decode().strip()
@@ -323,3 +332,18 @@ def test_train_whose_reader_goes_after_the_last_epoch_still_records_the_finished
     assert lines[-1].startswith(b"Epoch 1/1") and proc.returncode == 0, err
     [run] = RunStore(store).runs()
     assert run.status == "finished" and weights.is_file()
+
+
+def test_search_into_a_closed_pipe_stops_and_exits_141(tmp_path: Path, data_dir: Path) -> None:
+    search = tmp_path / "s.toml"
+    search.write_text('name = "s"\n[base]\ndataset = "mnist"\nmodel = { dense = [8] }\n'
+                      'data = { subset = 600, validation = 0.2 }\ntrain = { epochs = 1 }\n'
+                      '[search]\n"train.lr" = { log_uniform = [1e-3, 1e-1] }\ntrials = 4\nseed = 0\n')
+    cmd = [sys.executable, "-m", "mnistlab", "search", str(search), "--store", str(tmp_path / "store"),
+           "--data-dir", str(data_dir)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _read_until(proc, b"search s")
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 141 and "its output was closed (SIGPIPE" in err.decode(), err
+    trials = RunStore(tmp_path / "store").runs(experiment="s")
+    assert len(trials) < 4 and {r.status for r in trials} <= {"finished", "interrupted"}

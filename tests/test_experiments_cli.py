@@ -469,14 +469,19 @@ def test_rm_of_a_file_that_has_since_gained_a_mistake_deletes_what_its_name_reco
     broken.write_text(EXP.replace('"train.lr" = 0.01', '"train.lrr" = 0.01'))  # a typo made after the runs
     other.write_text(EXP.replace('"train.lr" = 0.01', '"train.lrr" = 0.01').replace('name = "cli"', 'name = "other"'))
     garbled.write_text(EXP.replace("[base]", "[base"))
-    for nothing_to_delete in (other, garbled):  # its name has no runs / no name can be read: the mistake is the answer
+    run_config = tmp_path / "train.toml"  # a `mnistlab train --config` file: its stem names no experiment of its
+    run_config.write_text('dataset = "mnist"\nmodel = "seed000-dense"\n[train]\nepochs = 1\n')
+    rid = store.start_run(experiment="train", variant="v", seed=0, member=0, config={"dataset": "mnist"},
+                          config_hash="h-t")
+    store.finish_run(rid, status="finished", history=[], metrics={}, env={}, predictions=np.zeros((4, 10), np.float32))
+    for nothing_to_delete in (other, garbled, run_config):  # no runs of its name, or no name to read: refused
         assert main(["rm", "-e", str(nothing_to_delete), "--store", str(store.root)]) == 2
         err = capsys.readouterr().err
         assert err.startswith(f"error: {nothing_to_delete}:") and err.count("\n") == 1
-    assert len(store.runs()) == 2
+    assert len(store.runs()) == 3
     assert main(["rm", "-e", str(broken), "--store", str(store.root)]) == 0
     out, err = capsys.readouterr()
-    assert out == "deleted 2 runs\n" and store.runs() == []
+    assert out == "deleted 2 runs\n" and [r.experiment for r in store.runs()] == ["train"]
     assert err.startswith(f"warning: {broken}:16:") and "lrr" in err and err.endswith("under its name, cli\n")
 
 

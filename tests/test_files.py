@@ -128,3 +128,36 @@ def test_a_link_is_written_through_and_every_file_gets_the_usual_mode(tmp_path: 
     os.umask(umask)
     assert real.stat().st_mode & 0o777 == 0o666 & ~umask
     assert sorted(p.name for p in real.parent.iterdir()) == ["w.safetensors"]
+
+
+def test_no_output_file_may_land_in_a_run_stores_records(tmp_path: Path) -> None:
+    from mnistlab.store import RunStore, store_part
+
+    root = tmp_path / "store"
+    RunStore(root).close()
+    (root / "runs" / "3fa9c01b2e").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(root / "runs")
+    for inside in ("runs/3fa9c01b2e/weights.safetensors", "runs/3fa9c01b2e/new.onnx", "runs/x.png",
+                   "runs.sqlite", "runs.sqlite-wal", "search.sqlite"):
+        assert store_part(root / inside) is not None, inside
+        with pytest.raises(OutputError, match="inside the run store's records"):
+            check_output_path(root / inside)
+    assert store_part(tmp_path / "link" / "3fa9c01b2e" / "w.safetensors") == str(root / "runs" / "3fa9c01b2e")
+    assert store_part(root / "runs" / ".." / "report.html") is None  # the store's own folder: a report may go there
+    for outside in (root / "report.html", tmp_path / "runs" / "a" / "b.png", tmp_path / "w.safetensors"):
+        assert store_part(outside) is None, outside
+
+
+def test_train_and_export_refuse_to_write_over_a_recorded_run(recorded, tmp_path: Path, capsys) -> None:
+    from mnistlab.cli import main
+
+    store, ids = recorded
+    weights = store / "runs" / ids["cnn0"] / "weights.safetensors"
+    before = weights.read_bytes()
+    assert main(["train", "--dataset", "mnist", "--model", "seed000-dense", "--epochs", "1", "--subset", "60",
+                 "--store", str(tmp_path / "s"), "--save-weights", str(weights)]) == 2
+    assert main(["export", ids["cnn0"], "--store", str(store), "-o", str(store / "runs" / ids["cnn0"] / "m.onnx")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all("inside the run store's records" in line for line in err), err
+    assert weights.read_bytes() == before and not (store / "runs" / ids["cnn0"] / "m.onnx").exists()
+    assert not (tmp_path / "s").exists()  # refused before training, before its store was made

@@ -174,6 +174,8 @@ def test_predict_checks_what_it_is_given(data_dir):
     ({"callbacks": [{"type": "ReduceLROnPlateau", "monitor": "val_accuracy"}]}, '"val_accuracy" needs validation'),
     ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "e{val_accuracy:.2f}.safetensors"}]},
      'callbacks[0].filepath: "val_accuracy"'),
+    ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "/nowhere/best.keras"}]},
+     'callbacks[0].filepath: "/nowhere/best.keras" must end in .safetensors'),
 ])
 def test_settings_a_run_could_not_honour_are_refused_up_front(settings, needle):
     with pytest.raises(SpecError) as info:

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from mnistlab.cli import main
+from mnistlab.store import RunStore
 from mnistlab.config import build_run_config, parse_run_config
 from mnistlab.data.userdata import path_digest
 from mnistlab.datasets import load_any, load_dataset
@@ -697,3 +698,58 @@ def test_own_data_paths_are_read_as_the_os_reads_them(tmp_path: Path, monkeypatc
 
     assert build_run_config(tmp_path / "lab" / "own.toml").dataset == {"folder": str(tmp_path / "lab" / "mnist")}
     assert parse_run_config({"dataset": "mnist", "model": "seed000-dense"}).dataset == "mnist"  # alone: the registry's
+
+
+@pytest.mark.parametrize("bad", ["no label column", "cut short", "no class folders", "too many outputs"])
+def test_a_sweep_finds_a_bad_data_file_of_any_variant_before_anything_trains(tmp_path: Path, data_dir: Path,
+                                                                           capsys, bad: str) -> None:
+    good = write_csv(tmp_path / "good.csv", np.stack([glyph_l(), 255 - glyph_l()] * 4), [0, 1] * 4)
+    if bad == "no label column":
+        write_csv(tmp_path / "bad.csv", np.stack([glyph_l()] * 4), None)
+        dataset = '"bad.csv"'
+    elif bad == "cut short":
+        (tmp_path / "bad.csv").write_bytes(good.read_bytes()[:-700])  # the last row loses its last pixels
+        dataset = '"bad.csv"'
+    elif bad == "no class folders":
+        (tmp_path / "odd").mkdir()
+        (tmp_path / "odd" / "readme.txt").write_text("no class folders here")
+        dataset = '{ folder = "odd" }'
+    else:
+        dataset = '"good.csv"'
+    outputs = 10 if bad == "too many outputs" else 2
+    (tmp_path / "exp.toml").write_text(
+        'name = "bad-data"\n[base]\ndataset = "mnist"\nmodel = { dense = [8] }\ndata = { subset = 300 }\n'
+        '[[variants]]\nname = "fine"\n'  # trains first, if anything does
+        f'[[variants]]\nname = "broken"\ndataset = {dataset}\nmodel = {{ dense = [8], outputs = {outputs} }}\n')
+    assert main(["run", str(tmp_path / "exp.toml"), "--store", str(tmp_path / "store"),
+                 "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: {tmp_path / "exp.toml"}: variant "broken": ') and err.count("\n") == 1, err
+    assert RunStore(tmp_path / "store").runs() == []  # nothing trained, nothing recorded
+
+
+def test_a_search_finds_a_bad_data_file_before_its_first_trial(tmp_path: Path, capsys) -> None:
+    write_csv(tmp_path / "bad.csv", np.stack([glyph_l()] * 4), None)
+    (tmp_path / "s.toml").write_text('name = "s"\n[base]\ndataset = "bad.csv"\nmodel = { dense = [8], outputs = 2 }\n'
+                                     'data = { validation = 0.25 }\n[search]\n'
+                                     '"train.lr" = { log_uniform = [1e-4, 1e-1] }\ntrials = 2\n')
+    assert main(["search", str(tmp_path / "s.toml"), "--store", str(tmp_path / "store")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {tmp_path / 's.toml'}: ") and "no 'label' column" in err and err.count("\n") == 1
+    assert RunStore(tmp_path / "store").runs() == []
+
+
+@pytest.mark.parametrize("half", ["x_test", "y_test"])
+def test_an_npz_with_half_a_test_split_is_refused_not_replaced_by_a_held_out_one(tmp_path: Path, half: str) -> None:
+    x, y = np.stack([glyph_l(), 255 - glyph_l()] * 3), np.array([0, 1] * 3)
+    np.savez(tmp_path / "d.npz", x_train=x, y_train=y, **{half: x[:2] if half == "x_test" else y[:2]})
+    with pytest.raises(DataError, match=f"d.npz: has {half} but no {'y_test' if half == 'x_test' else 'x_test'}: "):
+        load_any(str(tmp_path / "d.npz"))
+
+
+def test_show_augment_takes_the_users_own_data_as_every_dataset_flag_does(tmp_path: Path, capsys) -> None:
+    write_csv(tmp_path / "own.csv", np.stack([glyph_l(), 255 - glyph_l()] * 3), [0, 1] * 3)
+    out = tmp_path / "aug.png"
+    assert main(["show-augment", "--dataset", str(tmp_path / "own.csv"), "--rotation-range", "10", "--images", "2",
+                 "-o", str(out)]) == 0, capsys.readouterr().err
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -281,7 +281,8 @@ def filepath_keys(filepath: str, who: str = "filepath") -> list[str]:
 
 def check_filepath(filepath: str, who: str = "filepath") -> list[str]:
     """Raise :class:`SpecError` unless every ``{key}`` of a ModelCheckpoint ``filepath`` is ``epoch``
-    or a key a run logs, and each format spec suits its value (``{epoch:03d}``, ``{val_loss:.4f}``).
+    or a key a run logs, each format spec suits its value (``{epoch:03d}``, ``{val_loss:.4f}``),
+    and the path ends in ``.safetensors`` (what is written).
 
     Returns the logs keys the path uses (so that a caller can check ``val_*`` against validation);
     ``who`` starts the messages. Keras finds these mistakes when it first saves, after an epoch.
@@ -294,9 +295,12 @@ def check_filepath(filepath: str, who: str = "filepath") -> list[str]:
         if key != "epoch" and key not in EPOCH_LOG_KEYS:
             raise SpecError(f'{who}: "{filepath}": {_not_logged(key)}')
     try:  # the types a save formats: epoch an int, every logs value a float
-        filepath.format(epoch=1, **{k: 0.5 for k in EPOCH_LOG_KEYS})
+        sample = filepath.format(epoch=1, **{k: 0.5 for k in EPOCH_LOG_KEYS})
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         raise SpecError(f'{who}: "{filepath}" cannot be formatted: {exc}') from None
+    if not sample.lower().endswith(".safetensors"):  # Keras 3 refuses a wrong suffix as well (.keras, .weights.h5)
+        raise SpecError(f'{who}: "{filepath}" must end in .safetensors: mnistlab saves the weights as safetensors '
+                        "(Keras's .keras and .weights.h5 files are not written)")
     return [k for k in keys if k != "epoch"]
 
 

@@ -96,7 +96,8 @@ def _data_section(run: Run, class_names: Sequence[str]) -> list[str]:
     held_out = (run.result.env.get("data") or {}).get("test_held_out")  # absent in runs recorded before 2026-12-02
     if held_out:
         subset += f", less the test set: {held_out:.0%} of them, held out by class (test_fraction)"
-    elif held_out is None and not is_registered(dataset):  # the user's data, in a run recorded before the record
+    elif held_out is None and not is_registered(dataset) and not (isinstance(dataset, dict) and dataset.get("test")):
+        # the user's data without a test file, in a run recorded before test_held_out was
         subset += ", less any test set held out from them (test_fraction: this run's record does not say)"
     return ["## Data", "", f"- dataset: **{md(dataset_label(dataset))}**, {subset}",
             f"- split: {m.get('train_size', 'n/a')} training, {m.get('val_size', 'n/a')} validation "

@@ -37,12 +37,13 @@ from mnistlab.callbacks import Callback
 from mnistlab.comparison import COLUMNS, Comparison, compare
 from mnistlab.config import RunConfig, parse_run_config, split_seed, with_threads
 from mnistlab.datasets import load_any
-from mnistlab.errors import CheckpointError, SpecError, SpecWarning, show_warning
+from mnistlab.errors import CheckpointError, DataError, SpecError, SpecWarning, show_warning
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment
+from mnistlab.files import PipeGuard
 from mnistlab.live import EpochProgress, driver_alive, read_plan, write_plan
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, process_alive
-from mnistlab.run import Recorder, RunResult, run_config, run_members
+from mnistlab.run import Recorder, RunResult, check_run_data, run_config, run_members
 from mnistlab.trainer import CHECKPOINT_FILE, STOP_SIGNALS, STOPPED_BY, checkpoint_threads, stop_signals_held
 
 DONE_STATUSES = RESULT_STATUSES  # cells with such a run are skipped unless force
@@ -177,6 +178,7 @@ def _init_worker() -> None:
     for sig in STOP_SIGNALS:
         signal.signal(sig, _on_stop_signal)
     warnings.showwarning = show_warning  # a spec warning (a resumed cell's) as the CLI shows it
+    sys.stdout, sys.stderr = PipeGuard(sys.stdout), PipeGuard(sys.stderr)  # a closed pipe never fails a cell
     threading.Thread(target=_end_with_driver, args=(os.getppid(),), daemon=True, name="driver-watch").start()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
@@ -432,7 +434,9 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     Ctrl-C (or SIGTERM inside :func:`terminate_as_interrupt`) stops the sweep: the running cells
     are recorded as interrupted (in every worker), complete committees are still scored, and
     :class:`SweepInterrupted` (a KeyboardInterrupt) is raised; finished runs stay recorded and the
-    next call trains only what is missing. ``batch_members``: train each committee's members as
+    next call trains only what is missing. A bad file of the user's data, or a model whose outputs
+    do not match its classes, raises DataError or SpecError before anything trains
+    (:func:`check_data`). ``batch_members``: train each committee's members as
     one stacked model (None: on CUDA only; see :func:`member_groups`). The sweep's plan (its
     cells, workers, start) is written to the store for :mod:`mnistlab.live` and `mnistlab watch`.
 
@@ -451,6 +455,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     keys = {c.key for c in cells}
     result, started = ExperimentResult(exp), time.time()
     todo = cells_to_train(st, cells, result, force)
+    check_data(exp, todo, data_dir)  # a bad data file is found before anything trains
     live = (Comparison(st.runs(experiment=exp.name), st.committees(exp.name), keys=keys,
                        defined=exp.committee_variants()) if on_cell else None)
     if on_cell and live is not None:
@@ -522,6 +527,18 @@ def stopped_in_workers(st: RunStore, cells: Sequence[Cell], result: ExperimentRe
         result.outcomes.append(outcome)
         if on_cell and live is not None:
             on_cell(outcome, live.add(rec))
+
+
+def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLike | None = None) -> None:
+    """Read each dataset of the user's that ``cells`` train on, once, and check each model's
+    outputs against its classes (:func:`~mnistlab.run.check_run_data`). Raises the DataError or
+    SpecError of the first cell at fault, naming its variant."""
+    classes: dict[str, int] = {}
+    for cell in cells:
+        try:
+            check_run_data(cell.config, data_dir, classes)
+        except (DataError, SpecError) as exc:
+            raise type(exc)(f'{exp.source}: variant "{cell.variant}": {exc}') from None
 
 
 def cells_to_train(st: RunStore, cells: Sequence[Cell], result: ExperimentResult, force: bool) -> list[Cell]:

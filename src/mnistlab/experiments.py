@@ -301,13 +301,19 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
 def recorded_name(path: str | os.PathLike) -> str | None:
     """The name an experiment file records its runs under (its ``name``, or the file's stem), read
     without validating anything else: for deleting the runs of a file that has since gained a
-    mistake. None when the file is no readable TOML table or its name is not a valid one."""
+    mistake. None when the file is no readable TOML table, no experiment file (it has none of
+    ``[base]``, ``[[variants]]``, ``[grid]`` or ``[search]``, or has a run config's ``dataset`` or
+    ``model`` at its top: a `mnistlab train --config` file, whose stem would name another
+    experiment's runs), or its name is not a valid one."""
     p = Path(path)
     try:
         data = loads_toml(read_text_file(p, what="an experiment file", max_bytes=MAX_FILE_BYTES), source=str(p))
     except SpecError:
         return None
-    name = data.get("name", p.stem) if isinstance(data, Mapping) else None
+    if (not isinstance(data, Mapping) or not any(k in data for k in ("base", "variants", "grid", "search"))
+            or any(k in data for k in ("dataset", "model"))):
+        return None
+    name = data.get("name", p.stem)
     return name if is_valid_name(name) else None
 
 

@@ -22,6 +22,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from mnistlab.errors import OutputError
 
@@ -38,8 +39,8 @@ def display_name(name: object) -> str:
 
 def check_output_path(path: str | os.PathLike) -> Path:
     """``path`` as a regular file this process can create or replace; OutputError (one line) otherwise
-    (a folder, a missing folder, no permission, or a device / FIFO / socket, which writing through a
-    temporary file and a rename would replace)."""
+    (a folder, a missing folder, no permission, a device / FIFO / socket, which writing through a
+    temporary file and a rename would replace, or a run store's records: :func:`refuse_store_path`)."""
     out, shown = Path(path), display_name(path)
     parent = out.parent if str(out.parent) else Path(".")
     if out.is_dir():
@@ -50,7 +51,61 @@ def check_output_path(path: str | os.PathLike) -> Path:
         raise OutputError(f"cannot write {shown}: folder {display_name(parent)} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
         raise OutputError(f"cannot write {shown}: permission denied")
+    refuse_store_path(out)
     return out
+
+
+def refuse_store_path(path: str | os.PathLike) -> None:
+    """OutputError (one line) when writing ``path`` would replace or add to a run store's records
+    (a run's folder, a checkpoint, its database: :func:`mnistlab.store.store_part`), which
+    mnistlab alone writes: a recorded result is never overwritten by an output file."""
+    from mnistlab.store import store_part
+
+    if (part := store_part(path)) is not None:
+        raise OutputError(f"cannot write {display_name(path)}: it is inside the run store's records ({part}), "
+                          "which only mnistlab writes: write it elsewhere")
+
+
+class PipeGuard:
+    """A text stream (``sys.stdout``, ``sys.stderr``) whose reader may go away (``| head``): the
+    first write or flush to find it gone points the stream's file descriptor at the null device,
+    so that nothing written later fails (the interpreter's last flush included), then calls
+    ``on_close`` if one is set (:func:`mnistlab.cli._output.closed_output_stops` stops the work
+    there). A sweep's worker processes write through one too, so that a warning into a closed
+    pipe never fails the cell they train."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self.on_close: Callable[[], None] | None = None
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            self._close()
+            return len(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            self._close()
+
+    def __getattr__(self, name: str) -> Any:  # encoding, errors, fileno, isatty ...: the stream's own
+        return getattr(self._stream, name)
+
+    def _close(self) -> None:
+        null = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(null, self._stream.fileno())
+        finally:
+            os.close(null)
+        if self.on_close is not None:
+            self.on_close()
 
 
 _PROCESS_TAG = secrets.token_hex(3)  # with the pid: writers on two hosts sharing a folder differ too

@@ -292,6 +292,16 @@ def render(status: SweepStatus) -> Any:
     return Group(Text(summary(status), style="bold"), table)
 
 
+def outcome_line(outcome: Any, position: tuple[int, int] | None = None) -> str:
+    """:func:`cell_line` for a sweep's :class:`~mnistlab.execute.CellOutcome`: a cell it did not
+    train now says so ("skipped (already finished)", or "being trained by another process")."""
+    rec, how = outcome.record, None
+    if outcome.skipped:  # reused, or trained right now by another `mnistlab run` on this store
+        how = (f"being trained by another process (pid {rec.pid})" if rec.status == "running"
+               else f"skipped (already {rec.status})")
+    return cell_line(rec, how, position)
+
+
 def cell_line(rec: RunRecord, how: str | None = None, position: tuple[int, int] | None = None) -> str:
     """One line for a cell that ended (where no table updates in place): ``[i/n]`` with
     ``position``, the run, its status (or ``how``, say "skipped (already finished)"), its test

@@ -32,6 +32,7 @@ from mnistlab.callbacks import Callback, EarlyStopping, check_progress_mode, mak
 from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, checkpoint_config, checkpoint_key,
                              parse_run_config, run_key, setting_default, split_seed)
 from mnistlab.data.userdata import class_count_mismatch
+from mnistlab.data.registry import is_registered
 from mnistlab.datasets import load_any, validation_split
 from mnistlab.errors import CheckpointError, DataWarning, MnistlabError, ResourceError, SpecError, StoreError
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs
@@ -111,6 +112,30 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
     shape = (config.get("model") or {}).get("input_shape") or (28, 28)
     return load_any(config.get("dataset") or "", data_dir, image_shape=(int(shape[0]), int(shape[1])),
                     seed=split_seed(config))
+
+
+def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None = None,
+                   classes: dict[str, int] | None = None) -> None:
+    """Read the user's own data a resolved run ``config`` trains on, as its run will
+    (:func:`run_dataset`), and check the model's outputs against its classes, so that a sweep
+    finds a bad file before anything trains, not when that cell's turn comes. ``classes`` keeps
+    the class count of each dataset read (its path, input size and split seed), so that a sweep
+    reads each once. Raises DataError for a bad file (a CSV without its label column or cut
+    short, a folder without class folders, an .npz without its arrays), SpecError when the
+    model's outputs do not match the classes. Checks nothing for a registered dataset: its loader
+    checks its files, which a remote backend (Ray) may hold where this process does not."""
+    import json
+
+    if is_registered(config.get("dataset")):
+        return
+    classes = {} if classes is None else classes
+    shape = (config.get("model") or {}).get("input_shape") or (28, 28)
+    read = json.dumps([config.get("dataset"), list(shape[:2]), split_seed(config)], sort_keys=True, default=str)
+    if read not in classes:
+        classes[read] = run_dataset(dict(config), data_dir).info.num_classes
+    outputs = ModelSpec.from_dict(config["model"]).num_classes
+    if outputs != classes[read]:
+        raise SpecError(class_count_mismatch(outputs, config["dataset"], classes[read]))
 
 
 def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> Split:

@@ -837,11 +837,15 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     raises KeyboardInterrupt; the next call asks those trials again. ``on_start`` is called once
     the study is open (created, or resumed with the same table) and before the first trial.
     Raises SpecError when the experiment has no ``[search]``, ``jobs`` < 1, the study's table
-    changed, or the study has trials whose runs were deleted from the store.
+    changed, or the study has trials whose runs were deleted from the store; DataError, before any
+    trial, when the user's data file it trains on cannot be read.
 
     >>> result = run_search("recipes/lr-search.toml", quick=True)   # doctest: +SKIP
     """
     from mnistlab.config import parse_run_config
+    from mnistlab.data.registry import is_registered
+    from mnistlab.datasets import load_any
+    from mnistlab.errors import DataError
     from mnistlab.experiments import Experiment, load_experiment, study_name
     from mnistlab.live import write_plan
     from mnistlab.store import RunStore
@@ -856,7 +860,13 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     st = store if isinstance(store, RunStore) else RunStore(store)
     st.mark_stale()
     name, base = study_name(exp.name, quick), trial_base(exp.base, quick)
-    epochs = parse_run_config(base, source=exp.source, check_model=False).train.epochs
+    base_cfg = parse_run_config(base, source=exp.source, check_model=False)
+    epochs = base_cfg.train.epochs
+    if not is_registered(base_cfg.dataset):  # the user's data: a bad file is found before any trial trains
+        try:
+            load_any(base_cfg.dataset, data_dir, seed=base_cfg.split_seed)
+        except DataError as exc:
+            raise DataError(f"{exp.source}: {exc}") from None
     t0 = time.perf_counter()
     study = open_study(name, space, st.root, epochs)
     total = min(space.trials, QUICK_TRIALS) if quick else space.trials

@@ -231,6 +231,28 @@ def default_root() -> Path:
     return Path(os.environ.get("MNISTLAB_STORE") or "mnistlab-runs")
 
 
+def store_part(path: str | os.PathLike) -> str | None:
+    """What of a run store writing the file ``path`` would replace or add to: "runs/3fa9c01b2e"
+    (a run's folder), "checkpoints/..." or "sweeps/...", or its database ("runs.sqlite",
+    "search.sqlite" and their journal files), each with the store's folder; None for a path
+    outside every store's records (the store's own folder itself is not one: a report may go
+    there). A run store is a folder holding runs.sqlite."""
+    target = Path(path).expanduser()
+    try:
+        folder = target.parent.resolve()
+    except OSError:  # a loop of links: nothing can be written there anyway
+        return None
+    for root in (folder, *folder.parents):
+        if (root / DB_FILE).is_file():
+            parts = (*folder.relative_to(root).parts, target.name)
+            if len(parts) > 1 and parts[0] in ("runs", CHECKPOINT_DIR, "sweeps"):
+                return f"{root / parts[0] / parts[1]}"
+            if len(parts) == 1 and parts[0].startswith((DB_FILE, "search.sqlite")):
+                return f"{root / parts[0]}"
+            return None
+    return None
+
+
 _RUN_ID = "[0-9a-f]{10}"  # a run id (new_run_id), and so the name of its folder under runs/
 
 

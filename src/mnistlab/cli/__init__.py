@@ -14,6 +14,8 @@ import click
 
 from mnistlab.errors import MnistlabError, SpecError, show_warning
 
+from ._output import closed_output_ignored
+
 from . import data_cmds, experiment_cmds, inspect_cmds, model_cmds, predict_cmds, search_cmds, train_cmds
 
 
@@ -32,7 +34,14 @@ MORE_MISTAKES = 20  # a file's mistakes printed past the first (the rest counted
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the console script; returns the exit status."""
+    """Entry point of the console script; returns the exit status. Output to a closed pipe goes
+    nowhere: a listing piped into `head` ends as it would have; `run`, `train` and `search` stop
+    their work on it (:func:`~mnistlab.cli._output.closed_output_stops`, exit 141)."""
+    with closed_output_ignored():  # a reader gone (`| head`) never turns into a traceback or a silent exit 1
+        return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     debug = bool(os.environ.get("MNISTLAB_DEBUG"))
     try:
         with warnings.catch_warnings():

@@ -10,18 +10,24 @@ box drawing, no colour) when stdout is a pipe or a file, so `mnistlab models | a
 
 from __future__ import annotations
 
+import _thread
 import csv
 import io
 import json
-import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+
+from mnistlab.files import PipeGuard
+
+if TYPE_CHECKING:
+    from mnistlab.execute import StopSignal
 
 FORMATS = ("table", "csv", "json")
 F = TypeVar("F", bound=Callable[..., object])
@@ -128,79 +134,49 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str,
 
 
 
-class _PipeGuard:
-    """``sys.stdout`` or ``sys.stderr`` inside :func:`closed_output_stops` or
-    :func:`closed_output_ignored`. The first write or flush to find the stream's reader gone points
-    the stream's file descriptor at the null device, so that nothing written later fails (the
-    interpreter's last flush included), then calls ``on_close`` if one is set."""
-
-    def __init__(self, stream: Any) -> None:
-        self._stream = stream
-        self.on_close: Callable[[], None] | None = None
-
-    def write(self, text: str) -> int:
-        try:
-            return self._stream.write(text)
-        except BrokenPipeError:
-            self._close()
-            return len(text)
-
-    def flush(self) -> None:
-        try:
-            self._stream.flush()
-        except BrokenPipeError:
-            self._close()
-
-    def __getattr__(self, name: str) -> Any:  # encoding, errors, fileno, isatty ...: the stream's own
-        return getattr(self._stream, name)
-
-    def _close(self) -> None:
-        null = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(null, self._stream.fileno())
-        finally:
-            os.close(null)
-        if self.on_close is not None:
-            self.on_close()
-
-
 @contextmanager
 def _guarded(on_close: Callable[[], None] | None) -> Iterator[None]:
-    """stdout guarded with ``on_close`` (stderr always without) while inside; nests."""
-    installed = not isinstance(sys.stdout, _PipeGuard)
+    """stdout and stderr guarded with ``on_close`` while inside; nests (the innermost's holds)."""
+    installed = not isinstance(sys.stdout, PipeGuard) or not isinstance(sys.stderr, PipeGuard)
     if installed:
         old = sys.stdout, sys.stderr
-        sys.stdout, sys.stderr = _PipeGuard(old[0]), _PipeGuard(old[1])
-    guard: _PipeGuard = sys.stdout  # type: ignore[assignment]
-    before, guard.on_close = guard.on_close, on_close
+        sys.stdout, sys.stderr = PipeGuard(old[0]), PipeGuard(old[1])
+    guards: list[PipeGuard] = [sys.stdout, sys.stderr]  # type: ignore[list-item]
+    before = [g.on_close for g in guards]
+    for g in guards:
+        g.on_close = on_close
     try:
         yield
     finally:
-        guard.on_close = before
+        for g, was in zip(guards, before):
+            g.on_close = was
         if installed:
             sys.stdout, sys.stderr = old
 
 
-def closed_output_stops(stop: Any) -> AbstractContextManager[None]:
-    """While inside, a closed stdout (``| head`` has had its lines, ``less`` was quit) stops the work
-    as SIGPIPE stops a Unix tool, but the way Ctrl-C does here: KeyboardInterrupt is raised where
-    the write failed, so the running runs are recorded as interrupted and the finished ones stay,
-    and ``stop.signum`` (an :class:`~mnistlab.execute.StopSignal`) becomes SIGPIPE, for exit status
-    141. All later output, and whatever is written to a closed stderr, goes nowhere, silently.
+def closed_output_stops(stop: StopSignal) -> AbstractContextManager[None]:
+    """While inside, a closed output (stdout or stderr: ``| head`` has had its lines, ``2>&1 | head``,
+    ``less`` was quit) stops the work as SIGPIPE stops a Unix tool, but the way Ctrl-C does here:
+    KeyboardInterrupt is raised in the main thread (where the write failed, or at once from another
+    thread), so the running runs are recorded as interrupted and the finished ones stay, and
+    ``stop.signum`` becomes SIGPIPE, for exit status 141. Later output to it goes nowhere, silently.
 
     Without it, Python (which ignores SIGPIPE and raises BrokenPipeError instead) and click end
     the command with a silent exit 1 wherever the write failed, a run in training left unrecorded."""
 
-    def stdout_closed() -> None:
+    def output_closed() -> None:
         stop.signum = signal.SIGPIPE
-        raise KeyboardInterrupt
+        if threading.current_thread() is threading.main_thread():
+            raise KeyboardInterrupt
+        _thread.interrupt_main()  # as SIGINT does: KeyboardInterrupt in the main thread
 
-    return _guarded(stdout_closed)
+    return _guarded(output_closed)
 
 
 def closed_output_ignored() -> AbstractContextManager[None]:
-    """While inside, output to a closed stdout or stderr goes nowhere and the work goes on: for
-    what a command prints while it records a result it must not lose."""
+    """While inside, output to a closed stdout or stderr goes nowhere and the work goes on: what a
+    command prints while it records a result it must not lose, and every command's last words
+    (:func:`mnistlab.cli.main` runs each command inside it)."""
     return _guarded(None)
 
 

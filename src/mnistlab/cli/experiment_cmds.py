@@ -65,14 +65,11 @@ class _Progress:
             self.table.__exit__(*exc)
 
     def on_cell(self, outcome, rows) -> None:  # noqa: ANN001
-        from mnistlab.live import cell_line
+        from mnistlab.live import outcome_line
 
-        rec, how = outcome.record, None
+        rec = outcome.record
         self.seen += 1
-        if outcome.skipped:  # reused, or trained right now by another `mnistlab run` on this store
-            how = (f"being trained by another process (pid {rec.pid})" if rec.status == "running"
-                   else f"skipped (already {rec.status})")
-        line = cell_line(rec, how, (self.seen, self.cells) if self.cells > 1 else None)
+        line = outcome_line(outcome, (self.seen, self.cells) if self.cells > 1 else None)
         if self.table is None:
             click.echo(line, err=self.fmt != "table")  # csv/json/markdown: stdout holds only the rows
             return

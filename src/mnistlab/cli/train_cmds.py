@@ -14,7 +14,7 @@ from mnistlab.cli._common import check_output, data_dir_option, open_store, save
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError
-from mnistlab.files import write_atomic
+from mnistlab.files import refuse_store_path, write_atomic
 from mnistlab.optim import OPTIMIZERS
 
 if TYPE_CHECKING:  # the commands import mnistlab.run late, when they run
@@ -185,6 +185,7 @@ def _check_outputs(resume: bool, checkpoint_dir: Path | None, save_weights: Path
             raise OutputError(f"cannot write {str(save_weights)!r}: --save-weights writes safetensors, so the file "
                               "name must end in .safetensors")
         _check_writable_folder(save_weights.parent, "--save-weights")
+        refuse_store_path(save_weights)
 
 
 def _announce(cfg: RunConfig, resume_from: Path | None) -> None:
@@ -293,7 +294,7 @@ def show_augment_cmd(dataset: str, config_file: Path | None, count: int, copies:
     """Save a grid of training images next to augmented copies (one row per image)."""
     from mnistlab._toml import load_toml
     from mnistlab.augment import preview_figure
-    from mnistlab.datasets import load_dataset
+    from mnistlab.datasets import load_any
 
     out = check_output(out, (".png", ".svg", ".pdf", ".jpg", ".jpeg"))  # a typo costs nothing
     settings: dict[str, Any] = {}
@@ -305,7 +306,7 @@ def show_augment_cmd(dataset: str, config_file: Path | None, count: int, copies:
         settings.update(section)
     settings.update({k: v for k, v in flags.items() if v is not None})
     cfg = parse_augment(settings, source=str(config_file or "command line"))
-    ds = load_dataset(dataset, data_dir)
+    ds = load_any(dataset, data_dir)  # a registered name, or the user's own data (a path or a table)
     fig = preview_figure(ds.train_images[:count], cfg, seed=seed, copies=copies)
     save_figure(fig, out)
     click.echo(f"wrote {out}")

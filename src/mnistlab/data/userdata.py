@@ -543,9 +543,15 @@ def _not_npz(path: Path, exc: BaseException) -> DataError:
 
 
 def npz_has_test(path: Path) -> bool:
-    """Whether an ``.npz`` holds a test split too (``x_test`` and ``y_test``); DataError as :func:`open_npz`."""
+    """Whether an ``.npz`` holds a test split too (``x_test`` and ``y_test``); DataError as :func:`open_npz`,
+    and for one of the two without the other."""
     with open_npz(path) as npz:
-        return "x_test" in npz.files and "y_test" in npz.files
+        found = [k for k in ("x_test", "y_test") if k in npz.files]
+    if len(found) == 1:  # half a test split: holding out another one instead would hide the mistake
+        other = "y_test" if found == ["x_test"] else "x_test"
+        raise DataError(f"{path}: has {found[0]} but no {other}: give both, or neither (a test split is then held "
+                        "out from the training arrays)")
+    return bool(found)
 
 
 def read_npz(path: Path, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
