@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_experiments import TINY, write
 
-from mnistlab.comparison import Comparison, compare, current_runs, format_rows, left_out
+from mnistlab.comparison import Comparison, compare, current_runs, format_rows, left_out, resolve_experiment
 from mnistlab.config import parse_run_config
 from mnistlab.datasets import load_any
 from mnistlab.errors import PlotError, StoreError
@@ -77,7 +77,7 @@ def test_a_committee_across_variants_averages_all_their_runs_and_gets_its_own_ro
     quick = run_experiment(p, store, data_dir=data_dir, quick=True)
     exp = load_experiment(p)
     assert [r["variant"] for r in quick.rows] == ["solo", "wide", "mixed"]
-    by_file = dict(keys={c.key for c in exp.cells()}, committees=exp.committee_variants())  # as `compare FILE` reads
+    by_file = dict(keys={(c.variant, c.key) for c in exp.cells()}, committees=exp.committee_variants())  # as `compare FILE` reads
     assert compare(store, exp.name, **by_file) == res.rows  # the full runs' rows again
     # deleting a member deletes the committees it was in, and their rows
     assert main_rm(store, next(r.run_id for r in runs if r.variant == "wide"))
@@ -94,7 +94,7 @@ def test_a_quick_smoke_committee_leaves_the_full_committees_score(tmp_path: Path
         full = run_experiment(p, store, data_dir=data_dir)
         smoke = run_experiment(p, store, data_dir=data_dir, quick=True)  # a committee of 2
         exp = load_experiment(p)
-        again = compare(store, exp.name, keys={c.key for c in exp.cells()})
+        again = compare(store, exp.name, keys={(c.variant, c.key) for c in exp.cells()})
         assert again[0]["committee_acc"] == full.rows[0]["committee_acc"] is not None
         assert len(store.committees(exp.name)) == 2 and smoke.rows[0]["committee_acc"] is not None
 
@@ -198,11 +198,11 @@ def test_a_committee_whose_member_diverged_gets_a_row_saying_so(tmp_path: Path, 
 
 
 def full_ids(store: RunStore, p: Path) -> set[str]:
-    return {r.run_id for r in store.runs() if r.config_hash in keys(p)}
+    return {r.run_id for r in store.runs() if (r.variant, r.config_hash) in keys(p)}
 
 
-def keys(p: Path) -> set[str]:
-    return {c.key for c in load_experiment(p).cells()}
+def keys(p: Path) -> set[tuple[str, str]]:
+    return {(c.variant, c.key) for c in load_experiment(p).cells()}
 
 
 def test_a_committee_of_different_networks_exports_and_has_a_card_for_each(tmp_path: Path, data_dir: Path) -> None:
@@ -243,11 +243,11 @@ def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_d
     full = run_experiment(p, store, data_dir=data_dir)
     run_experiment(p, store, data_dir=data_dir, quick=True)  # a smoke run of the same variant
     exp = load_experiment(p)
-    by_file = compare(store, exp.name, keys={c.key for c in exp.cells()})
+    by_file = compare(store, exp.name, keys={(c.variant, c.key) for c in exp.cells()})
     assert by_file[0]["n"] == 2 and by_file[0]["test_acc"] == pytest.approx(full.rows[0]["test_acc"])
     by_name = compare(store, exp.name)  # by name: the variant as it was last run at full size, not the smoke run
     assert by_name == full.rows
-    smoke = next(r for r in store.runs() if r.config_hash not in keys(p))
+    smoke = next(r for r in store.runs() if (r.variant, r.config_hash) not in keys(p))
     picked = load_trained(store, exp.name, pick="latest")  # what predict, export and card use by name
     assert picked.run_id != smoke.run_id and picked.run_id in full_ids(store, p)
     write(tmp_path, text.replace('"a"\nrepeats = 2', '"a"\nrepeats = 2\n"train.lr" = 0.01'))
@@ -281,7 +281,7 @@ def _run(run_id: str, variant: str, key: str, started: float, acc: float, status
 def test_runs_added_in_any_order_give_the_rows_of_the_store_order() -> None:
     runs = [_run("r1", "a", "k1", 1.0, 0.5), _run("r2", "b", "k2", 2.0, 0.6), _run("r3", "a", "k3", 3.0, 0.7),
             _run("r4", "a", "k1", 4.0, 0.9), _run("r5", "b", "k4", 5.0, 0.1, status="running")]
-    keys = {"k1", "k2", "k3", "k4"}
+    keys = {("a", "k1"), ("b", "k2"), ("a", "k3"), ("b", "k4")}
     whole = Comparison(runs, [], keys=keys).rows()
     assert [r["variant"] for r in whole] == ["a", "b"] and [r["n"] for r in whole] == [2, 1]
     assert whole[0]["test_acc"] == pytest.approx(0.8)  # k1's latest run (r4) and k3's
@@ -289,7 +289,8 @@ def test_runs_added_in_any_order_give_the_rows_of_the_store_order() -> None:
     for r in (runs[2], runs[1], runs[3], runs[0], runs[4]):  # as parallel jobs might finish
         rows = live.add(r)
     assert rows == whole
-    assert Comparison(runs, [], keys={"k2"}).rows() == [whole[1]]
+    assert Comparison(runs, [], keys={("b", "k2")}).rows() == [whole[1]]
+    assert Comparison(runs, [], keys={("x", "k2")}).rows() == []  # a cell is its variant and its key
 
 
 def test_a_failed_rerun_never_hides_the_result_already_recorded() -> None:
@@ -297,11 +298,11 @@ def test_a_failed_rerun_never_hides_the_result_already_recorded() -> None:
     rerun = _run("r2", "a", "k1", 2.0, 0.0, status="failed")  # `run --force`, and the rerun fails
     rerun.metrics = {}
     for order in ([done, rerun], [rerun, done]):  # in either order of reading
-        [row] = Comparison(order, [], keys={"k1"}).rows()
+        [row] = Comparison(order, [], keys={("a", "k1")}).rows()
         assert row["n"] == 1 and row["test_acc"] == pytest.approx(0.58) and row["failed"] == 0
     later = _run("r3", "a", "k1", 3.0, 0.61)  # a rerun that finishes replaces it
-    assert Comparison([done, rerun, later], [], keys={"k1"}).rows()[0]["test_acc"] == pytest.approx(0.61)
-    [only] = Comparison([rerun], [], keys={"k1"}).rows()  # nothing but the failure: it shows, saying so
+    assert Comparison([done, rerun, later], [], keys={("a", "k1")}).rows()[0]["test_acc"] == pytest.approx(0.61)
+    [only] = Comparison([rerun], [], keys={("a", "k1")}).rows()  # nothing but the failure: it shows, saying so
     assert only["n"] == 0 and only["failed"] == 1 and only["note"] == "no result: 1 failed; `mnistlab show r2` says why"
     for r in (done, rerun, later):  # by name (no file): current_runs chooses the same run
         r.config = {"dataset": "mnist", "train": {"epochs": 3}}
@@ -355,7 +356,7 @@ def test_epochs_read_as_a_count_unless_early_stopping_made_the_runs_differ() -> 
             _run("r4", "b", "k4", 4.0, 0.8)]
     for r, epochs in zip(runs, (30, 30, 12, 17)):
         r.metrics["epochs_run"] = epochs
-    rows = Comparison(runs, [], keys={"k1", "k2", "k3", "k4"}).rows()
+    rows = Comparison(runs, [], keys={("a", "k1"), ("a", "k2"), ("b", "k3"), ("b", "k4")}).rows()
     assert [r["epochs"] for r in rows] == [30, 14.5] and isinstance(rows[0]["epochs"], int)
     assert [line.split(",")[3] for line in format_rows(rows, "csv").splitlines()] == ["epochs", "30", "14.5"]
     assert '"epochs": 30,' in format_rows(rows, "json")
@@ -372,13 +373,13 @@ def test_a_committee_variant_shows_its_committees_spread_and_count() -> None:
         runs.append(r)
     comms = [CommitteeRecord("e", "team", 0, 0.93, ["r0", "r1"], [0.9, 0.91], 10.0),
              CommitteeRecord("e", "team", 1, 0.96, ["r2", "r3"], [0.92, 0.93], 11.0)]
-    keys = {f"k{i}" for i in range(4)}
+    keys = {("team", f"k{i}") for i in range(4)}
     [row] = Comparison(runs, comms, keys=keys).rows()
     assert row["committee_acc"] == pytest.approx(0.945) and row["committees"] == 2
     assert row["committee_acc_std"] == pytest.approx(statistics.stdev([0.93, 0.96]))
     heads, [cells] = display_cells([row])
     assert cells[heads.index("committee")] == "94.50% +- 2.12 (n=2)"
-    [one] = Comparison(runs[:2], comms[:1], keys={"k0", "k1"}).rows()  # one committee: no spread to show
+    [one] = Comparison(runs[:2], comms[:1], keys={("team", "k0"), ("team", "k1")}).rows()  # one committee: no spread to show
     assert one["committees"] == 1 and one["committee_acc_std"] is None
     assert display_cells([one])[1][0][-1] == "93.00%"
     head, line = format_rows([row], "csv").splitlines()
@@ -395,7 +396,7 @@ def test_live_rows_are_the_compare_rows_without_rereading_the_store(tmp_path: Pa
     run_experiment(p, store, data_dir=data_dir)
     write(tmp_path, text + '[[variants]]\nname = "b"\nrepeats = 2\n"train.lr" = 0.01\n')
     exp = load_experiment(p)
-    keys = {c.key for c in exp.cells()}
+    keys = {(c.variant, c.key) for c in exp.cells()}
     reads: list[tuple] = []
     runs = store.runs
     monkeypatch.setattr(store, "runs", lambda *a, **k: reads.append(a) or runs(*a, **k))
@@ -429,7 +430,7 @@ def test_resolve_experiment_reads_names_then_run_ids_and_files(recorded, tmp_pat
     exp = write(tmp_path, 'name = "tiny"\n' + TINY + '[[variants]]\nname = "cnn"\n', name="mine.toml")
     ref = resolve_experiment(store, str(exp))  # a file stands for the name it records under
     assert ref.name == "tiny" and ref.file is not None
-    assert ref.keys() == {c.key for c in load_experiment(exp).cells()}
+    assert ref.keys() == {(c.variant, c.key) for c in load_experiment(exp).cells()}
     untried = write(tmp_path, TINY + '[[variants]]\nname = "a"\n', name="untried.toml")
     with pytest.raises(StoreError, match=r"no runs recorded for experiment 'untried' .*experiments: tiny \(4 runs\)"):
         resolve_experiment(store, str(untried))
@@ -576,3 +577,18 @@ def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: 
         assert main(["compare", *argv, "--store", str(tmp_path)]) != 0
         err = capsys.readouterr().err
         assert says in err and err.count("\n") == 1, err
+
+
+def test_a_renamed_variant_is_a_cell_of_its_own_and_the_files_view_shows_only_its_new_name(tmp_path: Path,
+                                                                                          data_dir: Path) -> None:
+    text = ('name = "ren"\n[base]\ndataset = "mnist"\nmodel = { dense = [8] }\ndata = { subset = 120 }\n'
+            'train = { epochs = 1 }\n[[variants]]\nname = "x"\n')
+    p = write(tmp_path, text, "ren.toml")
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+    p.write_text(text.replace('name = "x"', 'name = "y"'))  # the same setting under a new name
+    run_experiment(p, store, data_dir=data_dir)
+    assert sorted(r.variant for r in store.runs()) == ["x", "y"]
+    ref = resolve_experiment(store, str(p))
+    assert [r["variant"] for r in compare(store, "ren", keys=ref.keys())] == ["y"]
+    assert [r["variant"] for r in compare(store, "ren")] == ["x", "y"]  # by name: every variant's last runs

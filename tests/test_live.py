@@ -491,3 +491,17 @@ def test_watch_of_a_search_file_whose_quick_study_alone_ran_says_so_instead_of_w
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2, proc.stderr
     assert "give srch-quick instead of the file" in proc.stderr and "waiting" not in proc.stderr
+
+
+def test_watch_into_a_closed_pipe_stops_watching_and_leaves_the_sweep_alone(tmp_path: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    write_plan(store.root, "w", [("a", "k1"), ("b", "k2")], workers=1)  # its driver: this live process
+    store.start_run(experiment="w", variant="a", seed=0, member=0, config={}, config_hash="k1")  # running here
+    read, write = os.pipe()
+    os.close(read)  # `| head -1` that has had its line
+    proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "watch", "w", "--store", str(store.root),
+                             "--interval", "0.1"], stdout=write, stderr=subprocess.PIPE)
+    os.close(write)
+    _, err = proc.communicate(timeout=60)  # not watching on for as long as the sweep runs
+    assert proc.returncode == 0 and err == b"", err
+    assert [r.status for r in store.runs()] == ["running"]

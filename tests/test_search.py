@@ -743,3 +743,30 @@ def test_compare_and_report_take_a_search_files_quick_study_with_quick(tmp_path:
     assert "<title>mnistlab report: srch-quick" in html and "<h3>trial-0000" in html and "<h3>trial-0001" in html
     assert main(["compare", str(path), "--store", store]) == 2  # the full-size search has not run: still said
     assert "give srch-quick instead of the file" in capsys.readouterr().err
+
+
+def test_a_seeded_search_stopped_and_resumed_asks_the_trials_an_uninterrupted_one_asks(tmp_path: Path,
+                                                                                      data_dir: Path) -> None:
+    """New-user finding: after a resume the sampler drew other trials than the same search run through."""
+    path = tmp_path / "srch.toml"
+    path.write_text(BASE.replace("epochs = 3", "epochs = 1").replace("[base]", 'name = "srch"\n[base]') +
+                    '[search]\n"train.lr" = { log_uniform = [1e-4, 0.3] }\n"train.batch_size" = { int = [30, 120], '
+                    'step = 30 }\ntrials = 4\nsampler = "tpe"\npruner = "none"\nseed = 7\n')
+
+    def params(store: Path) -> list[dict]:
+        study = optuna.load_study(study_name="srch", storage=storage_url(store))
+        return [t.params for t in sorted(study.trials, key=lambda t: t.number)]
+
+    run_search(path, tmp_path / "through", data_dir=data_dir)
+
+    def stop_after_two(result) -> None:  # noqa: ANN001
+        if result.number == 1:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run_search(path, tmp_path / "resumed", data_dir=data_dir, on_trial=stop_after_two)
+    assert len(params(tmp_path / "resumed")) == 2
+    run_search(path, tmp_path / "resumed", data_dir=data_dir)
+    through = params(tmp_path / "through")
+    assert len(through) == 4 and len({t["train.lr"] for t in through}) == 4
+    assert params(tmp_path / "resumed") == through

@@ -80,10 +80,12 @@ class ExperimentRef:
             self._cells[quick] = self.file.cells(quick=quick)
         return self._cells[quick]
 
-    def keys(self, *, quick: bool = False) -> set[str] | None:
-        """The cell keys of :meth:`cells`; None without a file or for a search."""
+    def keys(self, *, quick: bool = False) -> set[tuple[str, str]] | None:
+        """The cells of :meth:`cells` as (variant, cell key) pairs, what a run is matched by (a
+        renamed variant is a cell of its own: `mnistlab run` trains it again, and the file's view
+        leaves the old name's runs out); None without a file or for a search."""
         cells = self.cells(quick=quick)
-        return None if cells is None else {c.key for c in cells}
+        return None if cells is None else {(c.variant, c.key) for c in cells}
 
 
 def _looks_like_file(target: str) -> bool:
@@ -184,8 +186,8 @@ def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
         return f"nothing to compare for experiment {ref.name!r}: its {running} run(s) are still running"
     kind, other_kind = ("--quick", "full-size") if quick else ("full-size", "--quick")
     other_keys = ref.keys(quick=not quick) or set()
-    other = sum(r.config_hash in other_keys and r.status != "running" for r in runs)
-    rest = sum(r.config_hash not in other_keys and r.status != "running" for r in runs)
+    other = sum((r.variant, r.config_hash) in other_keys and r.status != "running" for r in runs)
+    rest = sum((r.variant, r.config_hash) not in other_keys and r.status != "running" for r in runs)
     parts = [f"no {kind} runs of {ref.given} (experiment {ref.name!r}) are recorded yet"]
     if other:
         flag = "" if quick else " --quick"
@@ -200,11 +202,12 @@ def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
     return "; ".join(parts)
 
 
-def compare(store: RunStore, experiment: str, *, keys: set[str] | None = None,
+def compare(store: RunStore, experiment: str, *, keys: Collection[tuple[str, str]] | None = None,
             committees: Mapping[str, Sequence[str]] | None = None) -> list[dict[str, Any]]:
     """One row per variant: means over its finished runs (repeats and members), std and n.
 
-    ``keys`` limits the rows to runs of those cell keys (the current experiment file); without,
+    ``keys`` limits the rows to runs of those cells, (variant, cell key) pairs (the current
+    experiment file's: :meth:`ExperimentRef.keys`); without,
     :func:`current_runs` chooses. One run of each cell counts (:func:`counts_over`). Committee
     variants also get the members' accuracy range and the committee accuracy (mean over repeats).
     ``committees`` (the file's ``[[committees]]``: name -> variants) shows exactly those
@@ -361,16 +364,16 @@ def _flatten_config(config: Mapping[str, Any], prefix: str = "") -> Iterable[tup
             yield f"{prefix}{key}", value
 
 
-def current_runs(runs: Sequence[RunRecord], keys: Collection[str] | None = None) -> list[RunRecord]:
+def current_runs(runs: Sequence[RunRecord], keys: Collection[tuple[str, str]] | None = None) -> list[RunRecord]:
     """What a command that reads an experiment shows of its runs (given in start order): with
-    ``keys`` (an experiment file's cells), the runs of those cells; without, each variant as it was
+    ``keys`` (an experiment file's cells, (variant, cell key) pairs), the runs of those cells; without, each variant as it was
     last run at full size (runs of an older version of the file have another setting and are left
     out, and so are ``--quick`` smoke runs, :func:`~mnistlab.experiments.is_quick`, and damaged
     rows, which read as failed runs without a config, unless a variant has nothing else). Of
     several runs of one cell (a ``--force`` rerun) the one that counts (:func:`counts_over`: the
     latest with a result, else the latest)."""
     if keys is not None:
-        runs = [r for r in runs if r.config_hash in keys]
+        runs = [r for r in runs if (r.variant, r.config_hash) in keys]
     else:
         readable = [r for r in runs if r.config]  # a damaged row (no config) names no setting...
         newest = {r.variant: r.config for r in readable}  # start order: each variant's last run...
@@ -414,14 +417,15 @@ class Comparison:
     """Comparison rows from runs given in start order; :meth:`add` counts one more run.
 
     One run of each cell (variant and cell key) counts, the latest with a result
-    (:func:`counts_over`); with ``keys``, only runs of those cell keys.
+    (:func:`counts_over`); with ``keys``, only runs of those cells ((variant, cell key) pairs).
     :func:`~mnistlab.execute.run_experiment` builds one from a single read of the store and adds
     each run as its cell finishes, so a sweep of N cells does not re-read every run N times; an
     added run recomputes only its own variant's row.
     """
 
     def __init__(self, runs: Iterable[RunRecord], committees: Iterable[CommitteeRecord], *,
-                 keys: Collection[str] | None = None, defined: Mapping[str, Sequence[str]] | None = None) -> None:
+                 keys: Collection[tuple[str, str]] | None = None,
+                 defined: Mapping[str, Sequence[str]] | None = None) -> None:
         self.keys = None if keys is None else frozenset(keys)
         self.defined = defined  # the file's committees across variants (name -> variants), when known
         # variant -> cell key -> (when the cell's first counted run started, its latest run). Rows,
@@ -493,7 +497,7 @@ class Comparison:
     def _count(self, r: RunRecord) -> bool:
         """Take ``r`` into its cell, where the run that counts is chosen by :func:`counts_over`;
         False if ``r`` does not count at all."""
-        if r.status == "running" or (self.keys is not None and r.config_hash not in self.keys):
+        if r.status == "running" or (self.keys is not None and (r.variant, r.config_hash) not in self.keys):
             return False
         self._seen += 1
         started = (r.created_at, self._seen)

@@ -452,7 +452,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     st = store if isinstance(store, RunStore) else RunStore(store)
     await_orphaned_workers(st, exp.name)  # a driver killed just now: its workers are still recording
     st.mark_stale()
-    keys = {c.key for c in cells}
+    keys = {(c.variant, c.key) for c in cells}
     result, started = ExperimentResult(exp), time.time()
     todo = cells_to_train(st, cells, result, force)
     check_data(exp, todo, data_dir)  # a bad data file is found before anything trains

@@ -410,9 +410,11 @@ def open_storage(store_root: str | os.PathLike) -> Any:
 def make_sampler(space: SearchSpace, done: int = 0) -> Any:
     """The Optuna sampler ``space.sampler`` names, seeded with ``space.seed + done``.
 
-    ``done``: the trials the study already holds. A resumed search must not replay the draws of
-    its first trials (a sampler seeded as at the start would ask for trial 0's parameters again),
-    so each resume starts the random stream further on; a fresh study is seeded exactly ``seed``.
+    ``done``: the trials the study holds, those a stop killed left out (:func:`trials_drawn`). A
+    sampler is made afresh for every trial asked (:func:`_ask`), so trial n draws from the seed
+    ``seed + n`` and the trials before it, whether the search ran through or was stopped and
+    resumed before it (one sampler kept along a run would draw differently after a resume, and
+    one seeded afresh with ``seed`` would replay trial 0's draws).
     """
     optuna = _optuna()
     seed = space.seed + done
@@ -472,8 +474,6 @@ def open_study(name: str, space: SearchSpace, store_root: str | os.PathLike, epo
                                     sampler=make_sampler(space), pruner=make_pruner(space.pruner, epochs),
                                     load_if_exists=True)
     _check_fingerprint(study, name, space)
-    if done := len(study.trials):  # resuming: see make_sampler
-        study.sampler = make_sampler(space, done)
     if space.sampler == "grid":
         # Every grid point queued once, in file order (Optuna's GridSampler calls study.stop() when
         # the grid is used up, which only works inside study.optimize, not with ask and tell).
@@ -756,12 +756,19 @@ def _ask(study: Any, space: SearchSpace, dists: Mapping[str, Any], name: str, ba
          store_root: str, data_dir: str | None, threads: int) -> TrialTask:
     from mnistlab.experiments import apply_dotted
 
+    study.sampler = make_sampler(space, trials_drawn(study))  # trial n draws alike with or without a resume
     trial = study.ask(dict(dists))
     trial.set_user_attr("pid", os.getpid())  # whose trial it is: a dead driver's are asked again (recover)
     trial.set_user_attr("host", socket.gethostname())
     params = {p.key: _decode(p, trial.params[p.key]) for p in space.params}
     return TrialTask(name, name, trial._trial_id, trial.number, apply_dotted(base, params), params, space.metric,
                      space.pruner, store_root, data_dir, threads, tuple(p.key for p in space.params if p.log))
+
+
+def trials_drawn(study: Any) -> int:
+    """The study's trials, less those a stop killed (each is asked again under a new number with
+    its parameters: :func:`_tell`), so that the count is the same with or without a stop."""
+    return sum(not t.system_attrs.get(_KILLED) for t in study.get_trials(deepcopy=False))
 
 
 def _tell(study: Any, task: TrialTask, res: TrialResult) -> None:

@@ -202,15 +202,17 @@ def watch_cmd(experiment: str, store: str | None, interval: float, wait: bool | 
 
     On a terminal one table updates in place; in a pipe or a log, one line whenever the counts
     change. Exits when no cell is running and none is left (or the sweep's driver has ended);
-    Ctrl-C stops watching (status 0) and leaves the sweep alone. A sweep not started yet (no
+    Ctrl-C, or a closed output (`| head -1`), stops watching (status 0) and leaves the sweep alone. A sweep not started yet (no
     store, or no run of it) is waited for when EXPERIMENT is a file or with --wait (Ctrl-C then
     exits 130); a name with --no-wait (the default for a name) is an error at once.
     """
+    from mnistlab.execute import StopSignal
     from mnistlab.live import watch
 
     st, name = _await_sweep(store, experiment, Path(experiment).is_file() if wait is None else wait, interval)
     try:
-        status = watch(st, name, rich_console(), interval=interval, live=is_terminal())
+        with closed_output_stops(StopSignal()):  # `watch ... | head -1`: stops once head has its line
+            status = watch(st, name, rich_console(), interval=interval, live=is_terminal())
     except KeyboardInterrupt:
         return
     if status.left and not status.driver_alive:
