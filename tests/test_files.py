@@ -161,3 +161,19 @@ def test_train_and_export_refuse_to_write_over_a_recorded_run(recorded, tmp_path
     assert len(err) == 2 and all("inside the run store's records" in line for line in err), err
     assert weights.read_bytes() == before and not (store / "runs" / ids["cnn0"] / "m.onnx").exists()
     assert not (tmp_path / "s").exists()  # refused before training, before its store was made
+
+
+def test_a_report_that_cannot_be_written_is_one_line_naming_it_and_the_old_file_stays(recorded, tmp_path: Path,
+                                                                                       capsys) -> None:
+    from mnistlab.cli import main
+
+    if not Path("/dev/full").exists():
+        pytest.skip("needs /dev/full (Linux)")
+    store, _ = recorded
+    out = tmp_path / "r.html"
+    out.write_text("kept")
+    temporary_name(out).symlink_to("/dev/full")  # the disk is full when the report is written
+    assert main(["report", "tiny", "--store", str(store), "-o", str(out)]) == 2
+    err = capsys.readouterr().err  # (after the report's own warning of the store's failed run)
+    assert err.endswith(f"\nerror: cannot write {out}: No space left on device\n"), err
+    assert out.read_text() == "kept"

@@ -99,11 +99,16 @@ class PipeGuard:
         return getattr(self._stream, name)
 
     def _close(self) -> None:
-        null = os.open(os.devnull, os.O_WRONLY)
         try:
-            os.dup2(null, self._stream.fileno())
-        finally:
-            os.close(null)
+            fd = self._stream.fileno()
+        except (OSError, ValueError):  # no descriptor of its own (an in-memory stream): nothing to point
+            fd = None
+        if fd is not None:
+            null = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(null, fd)
+            finally:
+                os.close(null)
         if self.on_close is not None:
             self.on_close()
 

@@ -133,7 +133,6 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str,
     rich_console().print(table)
 
 
-
 @contextmanager
 def _guarded(on_close: Callable[[], None] | None) -> Iterator[None]:
     """stdout and stderr guarded with ``on_close`` while inside; nests (the innermost's holds)."""
