@@ -17,7 +17,9 @@ from mnistlab.errors import PlotError, StoreError
 from mnistlab.execute import committee_val_accuracy, run_experiment, scored_labels
 from mnistlab.experiments import load_experiment
 from mnistlab.export import export_model
+from mnistlab.models import summarize
 from mnistlab.run import Committee, Run, load_trained, prepare_data
+from mnistlab.specs import ModelSpec
 from mnistlab.store import RunRecord, RunStore
 from mnistlab.views import figure_for
 
@@ -220,6 +222,8 @@ def test_a_committee_of_different_networks_exports_and_has_a_card_for_each(tmp_p
         assert check is not None and check.passed, check
     card = model_card(both, data_dir=data_dir)
     assert "## Model 1 of 2: variant small (1 member)" in card and "## Model 2 of 2: variant wide" in card
+    small, wide = (summarize(ModelSpec.from_dict(m.config["model"])).total for m in both.members)
+    assert f"The committee holds **{small + wide:,} parameters** in all (1 x {small:,} + 1 x {wide:,})." in card
     assert card.startswith("# Model card: small + wide committee of 2 on ")  # inline models: named by their variants
     cm = np.asarray(figure_for("confusion", store, "exp", variant="both", data_dir=data_dir).axes[0].images[0].get_array())
     assert np.trace(cm) / cm.sum() == pytest.approx(both.test_accuracy)  # the committee's outputs, not a member's

@@ -175,6 +175,7 @@ def test_the_card_command(mnist_models, tmp_path, capsys):
                     "Most-confused pairs", "## Training time and environment", "## Preprocessing a caller must apply"):
         assert heading in out, heading
     assert "committee of 2" in out and "members' test accuracy" in out and "101,770 parameters" in out
+    assert "The committee holds **203,540 parameters** in all (2 x 101,770)." in out  # not one member's count
     assert "12,000 training images" in out or "first 12,000" in out
     code, _, err = cli(capsys, "card", "use", "--variant", "dense", "-o", tmp_path / "no" / "card.md",
                        "--store", mnist_models)
