@@ -522,6 +522,9 @@ def test_compare_after_only_quick_runs_says_what_exists(tmp_path: Path, data_dir
     full = next(r["run_id"] for r in listed if not r["quick"])
     assert main(["show", smoke]) == 0 and "size of a --quick smoke run" in capsys.readouterr().out
     assert main(["show", full]) == 0 and "smoke" not in capsys.readouterr().out
+    assert main(["card", smoke, "--data-dir", str(data_dir)]) == 0  # and so does the model card
+    assert "**A smoke run:** the size of a `--quick` check" in capsys.readouterr().out
+    assert main(["card", full, "--data-dir", str(data_dir)]) == 0 and "smoke" not in capsys.readouterr().out
 
 
 def test_run_stacks_committee_members_when_asked(tmp_path: Path, data_dir: Path, capsys) -> None:

@@ -25,7 +25,7 @@ import numpy as np
 from mnistlab.data.registry import is_registered
 from mnistlab.data.userdata import dataset_label
 from mnistlab.evaluate import committee_probs, confusion_matrix
-from mnistlab.experiments import same_setting
+from mnistlab.experiments import is_quick, same_setting
 from mnistlab.models import summarize
 from mnistlab.plots import most_confused_pairs
 from mnistlab.preprocess import recipe_for
@@ -230,6 +230,9 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
     title = name + (f" committee of {len(members)}" if len(members) > 1 else "")
     out = [f"# Model card: {title} on {md(dataset_label(model.dataset))}", "",
            "Run" + ("s" if len(members) > 1 else "") + ": " + ", ".join(_who(m) for m in members) + ".", ""]
+    if all(is_quick(m.config) for m in members):  # its accuracy says nothing of what the recipe reaches
+        out += ["**A smoke run:** the size of a `--quick` check (1 epoch, at most 300 training images); its "
+                "accuracy says nothing of the recipe's.", ""]
     for k, (first, count) in enumerate(networks):
         recorded = first.record.metrics.get("params") if first.record is not None else None
         section = _model_section(ModelSpec.from_dict(first.config["model"]), recorded if isinstance(recorded, int) else None)
