@@ -281,12 +281,12 @@ def test_run_into_a_closed_pipe_stops_the_sweep_records_it_and_exits_141(tmp_pat
     assert proc.returncode == 141, err
     assert err.decode().count("\n") == 1 and "its output was closed (SIGPIPE" in err.decode()
     assert len(RunStore(store).runs(experiment="piped")) < 3
-    other = [*cmd[:cmd.index("--store") + 1], str(tmp_path / "other"), *cmd[cmd.index("--store") + 2:]]
-    csv_into_head = subprocess.Popen([*other, "--format", "csv"], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT)  # `2>&1 | head -1`: the progress is on stderr
-    _read_until(csv_into_head, b"experiment piped")
-    assert csv_into_head.wait(timeout=300) == 141
-    assert len(RunStore(tmp_path / "other").runs(experiment="piped")) < 3
+    for fmt in ("table", "csv"):  # `2>&1 | head -1`; with csv the progress is on stderr
+        other = [*cmd[:cmd.index("--store") + 1], str(tmp_path / fmt), *cmd[cmd.index("--store") + 2:]]
+        into_head = subprocess.Popen([*other, "--format", fmt], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        _read_until(into_head, b"experiment piped")
+        assert into_head.wait(timeout=300) == 141, fmt  # the stop's own line into the closed pipe changes nothing
+        assert len(RunStore(tmp_path / fmt).runs(experiment="piped")) < 3
     runs = RunStore(store).runs(experiment="piped")
     assert len(runs) < 3 and {r.status for r in runs} <= {"finished", "interrupted"}  # none left "running"
     again = subprocess.run(cmd, capture_output=True, timeout=300)  # the same command trains only the rest

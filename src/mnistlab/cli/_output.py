@@ -158,13 +158,19 @@ def closed_output_stops(stop: StopSignal) -> AbstractContextManager[None]:
     ``less`` was quit) stops the work as SIGPIPE stops a Unix tool, but the way Ctrl-C does here:
     KeyboardInterrupt is raised in the main thread (where the write failed, or at once from another
     thread), so the running runs are recorded as interrupted and the finished ones stay, and
-    ``stop.signum`` becomes SIGPIPE, for exit status 141. Later output to it goes nowhere, silently.
+    ``stop.signum`` becomes SIGPIPE, for exit status 141. It is raised once: later output to either
+    stream goes nowhere, silently.
 
     Without it, Python (which ignores SIGPIPE and raises BrokenPipeError instead) and click end
     the command with a silent exit 1 wherever the write failed, a run in training left unrecorded."""
 
+    fired = False
+
     def output_closed() -> None:
-        stop.signum = signal.SIGPIPE
+        nonlocal fired
+        if fired:  # the other stream of the same pipe (`2>&1 | head`), met while the stop is under way
+            return
+        fired, stop.signum = True, signal.SIGPIPE
         if threading.current_thread() is threading.main_thread():
             raise KeyboardInterrupt
         _thread.interrupt_main()  # as SIGINT does: KeyboardInterrupt in the main thread
