@@ -237,6 +237,9 @@ def store_part(path: str | os.PathLike) -> str | None:
     "search.sqlite" and their journal files), each with the store's folder; None for a path
     outside every store's records (the store's own folder itself is not one: a report may go
     there). A run store is a folder holding runs.sqlite."""
+    from mnistlab.live import PLAN_DIR  # late: both modules build on this one
+    from mnistlab.search import STUDY_FILE
+
     target = Path(path).expanduser()
     try:
         folder = target.parent.resolve()
@@ -245,9 +248,9 @@ def store_part(path: str | os.PathLike) -> str | None:
     for root in (folder, *folder.parents):
         if (root / DB_FILE).is_file():
             parts = (*folder.relative_to(root).parts, target.name)
-            if len(parts) > 1 and parts[0] in ("runs", CHECKPOINT_DIR, "sweeps"):
+            if len(parts) > 1 and parts[0] in ("runs", CHECKPOINT_DIR, PLAN_DIR):
                 return f"{root / parts[0] / parts[1]}"
-            if len(parts) == 1 and parts[0].startswith((DB_FILE, "search.sqlite")):
+            if len(parts) == 1 and parts[0].startswith((DB_FILE, STUDY_FILE)):
                 return f"{root / parts[0]}"
             return None
     return None

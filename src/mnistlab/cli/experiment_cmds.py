@@ -202,9 +202,10 @@ def watch_cmd(experiment: str, store: str | None, interval: float, wait: bool | 
 
     On a terminal one table updates in place; in a pipe or a log, one line whenever the counts
     change. Exits when no cell is running and none is left (or the sweep's driver has ended);
-    Ctrl-C, or a closed output (`| head -1`), stops watching (status 0) and leaves the sweep alone. A sweep not started yet (no
-    store, or no run of it) is waited for when EXPERIMENT is a file or with --wait (Ctrl-C then
-    exits 130); a name with --no-wait (the default for a name) is an error at once.
+    Ctrl-C, or a closed output (`| head -1`), stops watching (status 0) and leaves the sweep
+    alone. A sweep not started yet (no store, or no run of it) is waited for when EXPERIMENT is
+    a file or with --wait (Ctrl-C then exits 130); a name with --no-wait (the default for a
+    name) is an error at once.
     """
     from mnistlab.execute import StopSignal
     from mnistlab.live import watch
