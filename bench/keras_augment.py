@@ -6,11 +6,16 @@ fill mode brings in at the edges shows) for a handful of fixed transforms (rotat
 fractional shifts, a flip, combinations) with every fill mode mnistlab offers, and writes
 ``tests/data/keras_augment.npz``: the images, each transform's parameters as Keras takes them
 (``theta`` degrees, ``tx``/``ty`` pixels, ``zx``/``zy``, ``flip_horizontal``) and the outputs.
+Then shears and vertical flips (``SHEARED``: theta, shear degrees, zx, zy, flip_horizontal,
+flip_vertical) with each fill mode, and what ``get_random_transform`` draws for each form the
+ranges take (``DRAWS``: a zoom [lo, hi], shifts as an int, a float from 1 up, a list of pixels,
+a list of fractions; 4,000 draws each, as the set of values drawn or their extremes).
 It also records what Keras's own generator does with ``width_shift_range`` alone (the shift goes
-into ``ty``, which moves the image vertically: keras-team/keras#17398). Needs TensorFlow/Keras
-and scipy, which the tests do not::
+into ``ty``, which moves the image vertically: keras-team/keras#17398). Needs Keras and scipy,
+which the tests do not; ImageDataGenerator is numpy and scipy, so any Keras backend will do::
 
-    /path/to/venv-with-tensorflow/bin/python bench/keras_augment.py [--data-dir DIR]
+    python -m venv kvenv && kvenv/bin/pip install keras scipy
+    KERAS_BACKEND=numpy kvenv/bin/python bench/keras_augment.py [--data-dir DIR]
 """
 
 from __future__ import annotations
@@ -41,6 +46,27 @@ TRANSFORMS = np.array([
     (25.0, 2.5, 1.0, 1.1, 0.9, 1),        # everything together
     (-170.0, -9.3, 11.2, 1.6, 1.3, 1),    # far out: most of the output is fill
 ])
+# (theta degrees, shear degrees, zx, zy, flip_horizontal, flip_vertical)
+SHEARED = np.array([
+    (0.0, 20.0, 1.0, 1.0, 0, 0),          # shear alone
+    (0.0, -35.0, 1.0, 1.0, 0, 0),
+    (0.0, 0.0, 1.0, 1.0, 0, 1),           # vertical flip alone
+    (0.0, 0.0, 1.0, 1.0, 1, 1),           # both flips
+    (12.0, 15.0, 1.1, 0.9, 0, 1),         # rotation, shear, zoom, vertical flip
+    (-30.0, -10.0, 0.8, 1.2, 1, 1),       # everything
+])
+# get_random_transform's draws for each form a range takes: (generator arguments, drawn key, discrete?)
+DRAWS = [
+    ({"width_shift_range": 3}, "ty", True),           # an int: whole pixels 0 .. 2, with a sign
+    ({"width_shift_range": 2.5}, "ty", False),        # a float from 1 up: pixels, uniform
+    ({"width_shift_range": [1, 4]}, "ty", True),      # a list from 1 up: pixels, with a sign
+    ({"width_shift_range": [0.1, 0.25]}, "ty", True),  # a list below 1: fractions of the size
+    ({"height_shift_range": 2}, "tx", True),
+    ({"zoom_range": [0.8, 1.3]}, "zx", False),         # [lo, hi]: each of zx and zy uniform in it
+    ({"zoom_range": [0.8, 1.3]}, "zy", False),
+    ({"shear_range": 12.0}, "shear", False),           # degrees, uniform in [-s, s]
+]
+DRAW_COUNT = 4000
 FILLS = [("nearest", 0.0), ("constant", 0.0), ("constant", 0.5), ("reflect", 0.0), ("wrap", 0.0)]
 IMAGES = 3
 
@@ -69,6 +95,20 @@ def main() -> None:
             params = {"theta": theta, "tx": tx, "ty": ty, "zx": zx, "zy": zy, "flip_horizontal": bool(flip)}
             for i in range(len(x)):
                 outputs[f, t, i] = gen.apply_transform(x[i], params)[..., 0]
+    sheared = np.zeros((len(FILLS), len(SHEARED), len(x), 28, 28), np.float32)
+    for f, (mode, cval) in enumerate(FILLS):
+        gen = ImageDataGenerator(fill_mode=mode, cval=cval)
+        for t, (theta, shear, zx, zy, flip_h, flip_v) in enumerate(SHEARED):
+            params = {"theta": theta, "shear": shear, "zx": zx, "zy": zy, "flip_horizontal": bool(flip_h),
+                      "flip_vertical": bool(flip_v)}
+            for i in range(len(x)):
+                sheared[f, t, i] = gen.apply_transform(x[i], params)[..., 0]
+    draws = {}
+    for d, (kwargs, key, discrete) in enumerate(DRAWS):
+        gen = ImageDataGenerator(**kwargs)
+        np.random.seed(d)
+        values = np.array([gen.get_random_transform((28, 28, 1))[key] for _ in range(DRAW_COUNT)], np.float64)
+        draws[f"draws_{d}"] = np.unique(values) if discrete else np.array([values.min(), values.max()])
     # Keras's own generator with width_shift_range only: which of tx / ty does it fill?
     shifter = ImageDataGenerator(width_shift_range=0.1, fill_mode="constant")
     drawn = shifter.get_random_transform((28, 28, 1), seed=1)
@@ -78,7 +118,9 @@ def main() -> None:
         OUT, keras_version=np.array(keras.__version__), images=images, transforms=TRANSFORMS,
         angle_rad=np.deg2rad(TRANSFORMS[:, 0]), fill_modes=np.array([m for m, _ in FILLS]),
         cvals=np.array([c for _, c in FILLS]), outputs=outputs,
-        width_shift_params=np.array([drawn["tx"], drawn["ty"]]), width_shifted=width_shifted.astype(np.float32))
+        width_shift_params=np.array([drawn["tx"], drawn["ty"]]), width_shifted=width_shifted.astype(np.float32),
+        sheared_transforms=SHEARED, sheared=sheared, draw_settings=np.array([repr(k) for k, _, _ in DRAWS]),
+        draw_keys=np.array([k for _, k, _ in DRAWS]), **draws)
     print(f"wrote {OUT} ({OUT.stat().st_size / 1024:.0f} KB, Keras {keras.__version__}); "
           f"width_shift_range=0.1 drew tx={drawn['tx']:.3f}, ty={drawn['ty']:.3f}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import math
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def blob(n=4, size=28):
 def params_for(n, **given):
     """The transform dict of `sample_params`, identity except for ``given`` (one value for all images)."""
     full = {"angle": torch.zeros(n), "zoom_x": torch.ones(n), "zoom_y": torch.ones(n), "shift_x": torch.zeros(n),
-            "shift_y": torch.zeros(n), "flip": torch.zeros(n, dtype=torch.bool)}
+            "shift_y": torch.zeros(n), "flip_horizontal": torch.zeros(n, dtype=torch.bool)}
     full.update({k: torch.as_tensor(v).expand(n).clone() for k, v in given.items()})
     return full
 
@@ -41,10 +42,10 @@ def warp(x, fill_mode="constant", **given):
 
 def keras_params(t, n):
     """Keras's apply_transform keys of recorded transform ``t`` in mnistlab's units: Keras's ``tx``
-    moves the image along its columns (see the width-shift test), so it is shift_x."""
+    moves the image along its columns (see the width-shift test), so it is shift_x (pixels both)."""
     theta, tx, ty, zx, zy, flip = KERAS["transforms"][t]
-    return params_for(n, angle=torch.tensor(KERAS["angle_rad"][t], dtype=torch.float64), shift_x=tx / 28,
-                      shift_y=ty / 28, zoom_x=zx, zoom_y=zy, flip=bool(flip))
+    return params_for(n, angle=torch.tensor(KERAS["angle_rad"][t], dtype=torch.float64), shift_x=tx,
+                      shift_y=ty, zoom_x=zx, zoom_y=zy, flip_horizontal=bool(flip))
 
 
 def keras_images():
@@ -58,14 +59,17 @@ def test_identity_params_give_the_same_image():
 
 def test_whole_pixel_shift_moves_the_image_exactly():
     x = blob()
-    out = warp(x, shift_x=torch.tensor(3 / 28), shift_y=torch.tensor(-2 / 28))
+    out = warp(x, shift_x=torch.tensor(3.0), shift_y=torch.tensor(-2.0))
     # input = output + shift: the content moves by -shift (left 3, down 2)
     torch.testing.assert_close(out, torch.roll(x, shifts=(2, -3), dims=(2, 3)))
 
 
 def test_flip_and_quarter_turn_are_exact():
     x = blob()
-    torch.testing.assert_close(warp(x, flip=torch.tensor(True)), x.flip(-1))
+    torch.testing.assert_close(warp(x, flip_horizontal=torch.tensor(True)), x.flip(-1))
+    torch.testing.assert_close(warp(x, flip_vertical=torch.tensor(True)), x.flip(-2))
+    both = warp(x, flip_horizontal=torch.tensor(True), flip_vertical=torch.tensor(True))
+    torch.testing.assert_close(both, x.flip(-1).flip(-2))
     quarter = warp(x, angle=torch.tensor(math.pi / 2))
     torch.testing.assert_close(quarter, torch.rot90(x, 1, dims=(2, 3)), atol=1e-5, rtol=0)
 
@@ -82,8 +86,9 @@ def test_params_stay_in_their_ranges():
     assert p["angle"].abs().max() <= math.radians(10) and p["angle"].abs().max() > math.radians(9.9)
     assert p["zoom_x"].min() >= 0.9 and p["zoom_x"].max() <= 1.1
     assert not torch.equal(p["zoom_x"], p["zoom_y"])  # drawn independently, as Keras does
-    assert p["shift_x"].abs().max() <= 0.2 and p["shift_y"].abs().max() <= 0.05
-    assert 0.45 < p["flip"].float().mean() < 0.55
+    assert p["shift_x"].abs().max() <= 0.2 * 28 and p["shift_y"].abs().max() <= 0.05 * 28  # pixels
+    assert 0.45 < p["flip_horizontal"].float().mean() < 0.55
+    assert not p["flip_vertical"].any() and not p["shear"].any()
 
 
 def test_seeded_and_independent_of_other_randomness():
@@ -111,7 +116,7 @@ def test_batch_equals_per_image_application(fill_mode):
     x[3] = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(1))
     batch = augment_batch(x, cfg, torch.Generator().manual_seed(5))
     p = sample_params(6, cfg, torch.Generator().manual_seed(5))
-    assert p["flip"].any() and not p["flip"].all()
+    assert p["flip_horizontal"].any() and not p["flip_horizontal"].all()
     for i in range(6):
         one = {k: v[i : i + 1] for k, v in p.items()}
         torch.testing.assert_close(batch[i : i + 1], transform_batch(x[i : i + 1], one, fill_mode, 0.25))
@@ -157,6 +162,12 @@ def test_preview_figure_and_cli(data_dir, tmp_path, capsys):
     (["--config", "missing.toml"], "no such file"),
     (["--out", "a.txt"], "the file name must end in .png"),
     (["--out", "no-such-folder/a.png"], "no-such-folder"),
+    (["--width-shift-range", "true"], "--width-shift-range"),
+    (["--width-shift-range", "1\nrotation_range = 2"], "--width-shift-range"),
+    (["--width-shift-range", "[-2, 2]"], "random sign"),
+    (["--zoom-range", "[0.9]"], "augment.zoom_range"),
+    (["--zoom-range", "[0, 1.2]"], "above 0"),
+    (["--shear-range", "90"], "augment.shear_range"),
 ])
 def test_show_augment_bad_input(args, needle, data_dir, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
@@ -241,12 +252,124 @@ def test_width_shift_moves_horizontally_where_keras_moves_vertically(data_dir):
     assert tx == 0 and ty != 0
     x = keras_images()[:1]
     keras_out = torch.from_numpy(KERAS["width_shifted"]).view(1, 1, 28, 28)
-    torch.testing.assert_close(transform_batch(x, params_for(1, shift_y=ty / 28), "constant"), keras_out,
+    torch.testing.assert_close(transform_batch(x, params_for(1, shift_y=ty), "constant"), keras_out,
                                atol=1e-5, rtol=0)
     p = sample_params(100, AugmentConfig(width_shift_range=0.1), torch.Generator().manual_seed(0))
-    assert p["shift_x"].abs().max() > 0.05 and not p["shift_y"].any()
+    assert p["shift_x"].abs().max() > 0.05 * 28 and not p["shift_y"].any()
     shifted = augment_batch(x.expand(8, -1, -1, -1), AugmentConfig(width_shift_range=0.1, fill_mode="constant"),
                             torch.Generator().manual_seed(0))
     # a horizontal move keeps each row's ink (the digit stays inside its 4-pixel margins)
     torch.testing.assert_close(shifted.sum(-1), x.sum(-1).expand(8, -1, -1), atol=1e-4, rtol=0)
     assert not torch.allclose(shifted.sum(-2), x.sum(-2).expand(8, -1, -1), atol=1e-2)
+
+
+# ----- the other forms Keras's ImageDataGenerator takes: shear, vertical flips, pixel shifts, [lo, hi] zooms ------
+@pytest.mark.parametrize("f", range(len(KERAS["fill_modes"])),
+                         ids=[f"{m}-{c:g}" for m, c in zip(KERAS["fill_modes"], KERAS["cvals"])])
+def test_shear_and_vertical_flip_match_keras_pixel_for_pixel(f):
+    mode, cval = str(KERAS["fill_modes"][f]), float(KERAS["cvals"][f])
+    x = keras_images()
+    for t, (theta, shear, zx, zy, flip_h, flip_v) in enumerate(KERAS["sheared_transforms"]):
+        params = params_for(len(x), angle=torch.tensor(math.radians(theta), dtype=torch.float64),
+                            shear=torch.tensor(math.radians(shear), dtype=torch.float64), zoom_x=zx, zoom_y=zy,
+                            flip_horizontal=bool(flip_h), flip_vertical=bool(flip_v))
+        expected = torch.from_numpy(KERAS["sheared"][f, t]).unsqueeze(1)
+        torch.testing.assert_close(transform_batch(x, params, mode, cval), expected, atol=1e-5, rtol=0,
+                                   msg=lambda m, t=t: f"transform {t}: {m}")
+
+
+# Keras's key in get_random_transform -> mnistlab's in sample_params, and the factor from Keras's units
+# (Keras's ty is the width shift, keras-team/keras#17398; its shear is in degrees).
+KERAS_KEYS = {"ty": ("shift_x", 1.0), "tx": ("shift_y", 1.0), "zx": ("zoom_x", 1.0), "zy": ("zoom_y", 1.0),
+              "shear": ("shear", math.pi / 180)}
+
+
+@pytest.mark.parametrize("d", range(len(KERAS["draw_settings"])), ids=list(KERAS["draw_settings"]))
+def test_each_range_form_draws_what_keras_draws(d):
+    """An int shift is whole pixels 0 .. N-1 with a sign, a list one of its values with a sign
+    (times the size when all are below 1), a float from 1 up uniform pixels, a zoom [lo, hi] uniform
+    in it: the values Keras drew 4,000 times, drawn here too."""
+    settings = ast.literal_eval(str(KERAS["draw_settings"][d]))
+    key, factor = KERAS_KEYS[str(KERAS["draw_keys"][d])]
+    keras = KERAS[f"draws_{d}"] * factor
+    drawn = sample_params(4000, AugmentConfig(**settings), torch.Generator().manual_seed(d))[key].double().numpy()
+    if len(keras) > 2 or np.allclose(keras, np.round(keras)):  # a discrete form: the same set of values
+        np.testing.assert_allclose(np.unique(drawn), keras, rtol=1e-12)
+    else:  # uniform: both reach the same ends
+        span = keras[1] - keras[0]
+        assert drawn.min() >= keras[0] - 0.01 * span and drawn.max() <= keras[1] + 0.01 * span
+        assert drawn.min() <= keras[0] + 0.01 * span and drawn.max() >= keras[1] - 0.01 * span
+
+
+def test_flips_alone_are_exact_and_each_draws_its_own_coin():
+    x = blob(64)
+    out = augment_batch(x, AugmentConfig(vertical_flip=True), torch.Generator().manual_seed(0))
+    flipped = (out == x.flip(-2)).flatten(1).all(1)
+    assert ((out == x).flatten(1).all(1) ^ flipped).all() and 10 < flipped.sum() < 54
+    p = sample_params(4000, AugmentConfig(horizontal_flip=True, vertical_flip=True), torch.Generator().manual_seed(0))
+    both = (p["flip_horizontal"] & p["flip_vertical"]).float().mean()
+    assert 0.2 < both < 0.3  # independent coins, as Keras draws them
+
+
+def test_the_forms_are_kept_and_old_configs_keep_their_identity():
+    """An int shift stays an int (Keras reads 2 and 2.0 differently), a list stays a list; 0 is
+    0.0, so an experiment file that wrote 0 keeps the runs it recorded."""
+    assert parse_augment({"width_shift_range": 2}).width_shift_range == 2
+    assert isinstance(parse_augment({"width_shift_range": 2}).width_shift_range, int)
+    assert isinstance(parse_augment({"width_shift_range": 2.0}).width_shift_range, float)
+    assert parse_augment({"height_shift_range": [1, 3]}).height_shift_range == [1.0, 3.0]
+    assert parse_augment({"zoom_range": [0.9, 1.2]}).zoom_range == [0.9, 1.2]
+    zero = parse_augment({"width_shift_range": 0, "zoom_range": 0, "shear_range": 0})
+    assert zero.model_dump() == AugmentConfig().model_dump() and zero.is_identity()
+    assert parse_augment({"width_shift_range": 0.1}).model_dump()["width_shift_range"] == 0.1
+
+
+@pytest.mark.parametrize("settings, needle", [
+    ({"width_shift_range": True}, "must be a number from 0"),
+    ({"width_shift_range": "2"}, "must be a number from 0"),
+    ({"width_shift_range": -0.1}, "must be a number from 0"),
+    ({"width_shift_range": 10**30}, "must be a number from 0 to 10000"),
+    ({"height_shift_range": float("nan")}, "must be a number from 0"),
+    ({"height_shift_range": []}, "at least one"),
+    ({"height_shift_range": [1, -2]}, "random sign"),
+    ({"height_shift_range": [1, "2"]}, "random sign"),
+    ({"zoom_range": 1.0}, "in [0, 1)"),
+    ({"zoom_range": [0.9]}, "two zoom factors"),
+    ({"zoom_range": [0.9, 1.1, 1.2]}, "two zoom factors"),
+    ({"zoom_range": [-0.5, 1.2]}, "above 0"),
+    ({"zoom_range": [0.9, float("inf")]}, "two zoom factors"),
+    ({"zoom_range": {"lo": 0.9}}, "two zoom factors"),
+    ({"shear_range": -5}, "augment.shear_range"),
+    ({"vertical_flip": "yes"}, "augment.vertical_flip"),
+])
+def test_wrong_forms_are_one_line_errors(settings, needle):
+    with pytest.raises(SpecError) as info:
+        parse_augment(settings, source="exp.toml")
+    msg = str(info.value)
+    assert msg.startswith("exp.toml: augment.") and needle in msg and "\n" not in msg
+
+
+def test_new_forms_from_an_experiment_file_and_the_command_line(data_dir, tmp_path):
+    toml = tmp_path / "exp.toml"
+    toml.write_text('[base]\ndataset = "mnist"\n[base.augment]\nwidth_shift_range = 2\nzoom_range = [0.9, 1.1]\n'
+                    'shear_range = 10.0\nvertical_flip = true\n')
+    out = tmp_path / "aug.png"
+    assert main(["show-augment", "--config", str(toml), "--data-dir", str(data_dir), "--out", str(out)]) == 0
+    assert main(["show-augment", "--dataset", "mnist", "--data-dir", str(data_dir), "--width-shift-range", "3",
+                 "--height-shift-range", "[0.1, 0.2]", "--zoom-range", "[0.8, 1.0]", "--vertical-flip",
+                 "--images", "2", "--copies", "2", "--out", str(out)]) == 0
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_cells_recorded_before_shear_and_vertical_flip_keep_their_keys():
+    from mnistlab.config import build_run_config, checkpoint_key, run_key
+
+    resolved = build_run_config(None, ["augment.rotation_range=10.0", "augment.width_shift_range=0.1"], {}).resolved()
+    before = {**resolved, "augment": {k: v for k, v in resolved["augment"].items()
+                                      if k not in ("shear_range", "vertical_flip")}}
+    assert run_key(resolved) == run_key(before) and checkpoint_key(resolved) == checkpoint_key(before)
+    for setting in ("augment.vertical_flip=true", "augment.shear_range=5.0", "augment.width_shift_range=2"):
+        other = build_run_config(None, ["augment.rotation_range=10.0", "augment.width_shift_range=0.1", setting], {})
+        assert run_key(other.resolved()) != run_key(resolved)
+    two, two_float = (build_run_config(None, [f"augment.width_shift_range={v}"], {}).resolved() for v in ("2", "2.0"))
+    assert run_key(two) != run_key(two_float)  # Keras reads them differently: whole pixels, or uniform pixels

@@ -47,6 +47,8 @@ def no_host_sync() -> Iterator[None]:
     ("seed000-cnn", "adam", AugmentConfig(rotation_range=10, zoom_range=0.1, fill_mode="nearest", random_erasing=0.5)),
     ("seed000-cnn", "nadam", AugmentConfig(width_shift_range=0.1, fill_mode="constant", horizontal_flip=True)),
     ("seed000-cnn", "adam", AugmentConfig(height_shift_range=0.1, fill_mode="wrap")),
+    ("seed000-cnn", "adam", AugmentConfig(width_shift_range=3, height_shift_range=[0.1, 0.2], zoom_range=[0.9, 1.1],
+                                          shear_range=10.0, vertical_flip=True)),
 ])
 def test_training_steps_never_wait_for_the_host(data_dir, model, optimizer, augment):
     """Every optimizer kind, augmentation with each way of filling, a learning rate set per step."""

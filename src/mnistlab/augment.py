@@ -1,6 +1,6 @@
 """Batched, seeded image augmentation on tensors, named as in Keras's ImageDataGenerator.
 
-Every image of a batch gets its own random rotation, zoom, shift and flip, applied together as
+Every image of a batch gets its own random rotation, zoom, shift, shear and flips, applied together as
 ONE ``grid_sample`` call for the whole batch (bilinear, Keras's ``interpolation_order=1``), then
 optional random erasing as one masked fill. The random numbers come from a ``torch.Generator``,
 so a seed gives the same augmented batches every run (and a resumed run continues the same
@@ -21,11 +21,13 @@ records Keras's outputs, ``tests/test_augment.py`` compares):
 - ``"wrap"`` repeats the image as scipy's "wrap" does, with period size - 1 (the first and the last
   row or column overlap), which is what Keras computes although its docs draw ``abcd|abcd|abcd``.
 
-Keras's conventions are kept: ranges are symmetric (``[-r, r]`` degrees / fractions of the size),
-x and y zoom are drawn independently from ``[1 - z, 1 + z]``, the flip comes after the affine
-transform. One deliberate difference: ``width_shift_range`` moves the image horizontally (along
-its width) and ``height_shift_range`` vertically. Keras's own generator swaps the axes, so there
-``width_shift_range`` moves the image up and down (keras-team/keras#17398).
+Keras's conventions are kept, with the forms its arguments take (``sample_params``): ranges are
+symmetric (``[-r, r]`` degrees; a shift below 1 a fraction of the size, from 1 up pixels, an int N
+whole pixels in (-N, N), a list one of its values with a random sign), x and y zoom are drawn
+independently from ``[1 - z, 1 + z]`` or ``[lo, hi]``, shear is in degrees, and the flips come after
+the affine transform. One deliberate difference: ``width_shift_range`` moves the image horizontally
+(along its width) and ``height_shift_range`` vertically. Keras's own generator swaps the axes, so
+there ``width_shift_range`` moves the image up and down (keras-team/keras#17398).
 """
 
 from __future__ import annotations
@@ -41,21 +43,56 @@ import torch.nn.functional as F
 from mnistlab.config import AugmentConfig
 
 
-def sample_params(n: int, cfg: AugmentConfig, gen: torch.Generator) -> dict[str, torch.Tensor]:
-    """Draw each image's transform: angle (radians), zoom x/y, shift x/y (fractions), flip (bool)."""
+def sample_params(n: int, cfg: AugmentConfig, gen: torch.Generator, height: int = 28,
+                  width: int = 28) -> dict[str, torch.Tensor]:
+    """Draw each of ``n`` images' transform, for images of ``height`` x ``width`` pixels: ``angle``
+    and ``shear`` (radians), ``zoom_x`` / ``zoom_y``, ``shift_x`` / ``shift_y`` (float64 pixels),
+    ``flip_horizontal`` / ``flip_vertical`` (bool); tensors of ``n`` on the generator's device.
+
+    The ranges take the forms Keras's ``ImageDataGenerator.get_random_transform`` takes (Keras 3,
+    ``keras/src/legacy/preprocessing/image.py``): a zoom z or [lo, hi]; a shift below 1 as a fraction
+    of the size, from 1 up in pixels, an int N as one of 0 .. N-1 pixels and a list as one of its
+    values, each with a random sign. The draws come in a fixed order, one per image and setting, and
+    shear and the vertical flip draw only when set, so a config without them draws what it always drew.
+    """
+
+    def rand() -> torch.Tensor:
+        return torch.rand(n, generator=gen, device=gen.device)
 
     def uniform(r: float) -> torch.Tensor:
-        return (torch.rand(n, generator=gen, device=gen.device) * 2 - 1) * r
+        return (rand() * 2 - 1) * r
 
-    return {
+    def zoom(z: float | list[float]) -> torch.Tensor:
+        return 1 + uniform(z) if isinstance(z, float) else z[0] + rand() * (z[1] - z[0])
+
+    def shift(r: int | float | list[float], size: int) -> torch.Tensor:
+        if isinstance(r, float):  # uniform in [-r, r]: a fraction of the size below 1, pixels from 1 up
+            return uniform(r).to(torch.float64) * (size if r < 1 else 1)
+        values = _choices(tuple(r) if isinstance(r, list) else tuple(range(r)), gen.device)
+        pick = (rand() * (2 * len(values))).long().clamp_max(2 * len(values) - 1)  # (value, sign): one draw
+        signed = values[pick // 2] * (pick % 2 * 2 - 1)
+        return signed * (size if isinstance(r, list) and max(r) < 1 else 1)  # Keras: fractions if all are below 1
+
+    def coin(on: bool) -> torch.Tensor:
+        return rand() < 0.5 if on else torch.zeros(n, dtype=torch.bool, device=gen.device)
+
+    params = {
         "angle": uniform(math.radians(cfg.rotation_range)),
-        "zoom_x": 1 + uniform(cfg.zoom_range),
-        "zoom_y": 1 + uniform(cfg.zoom_range),
-        "shift_x": uniform(cfg.width_shift_range),
-        "shift_y": uniform(cfg.height_shift_range),
-        "flip": (torch.rand(n, generator=gen, device=gen.device) < 0.5) if cfg.horizontal_flip
-        else torch.zeros(n, dtype=torch.bool, device=gen.device),
+        "zoom_x": zoom(cfg.zoom_range),
+        "zoom_y": zoom(cfg.zoom_range),
+        "shift_x": shift(cfg.width_shift_range, width),
+        "shift_y": shift(cfg.height_shift_range, height),
+        "flip_horizontal": coin(cfg.horizontal_flip),
     }
+    params["shear"] = uniform(math.radians(cfg.shear_range)) if cfg.shear_range else torch.zeros(n, device=gen.device)
+    params["flip_vertical"] = coin(cfg.vertical_flip)
+    return params
+
+
+@functools.lru_cache(maxsize=16)
+def _choices(values: tuple[float, ...], device: torch.device) -> torch.Tensor:
+    """A discrete shift's values as a float64 tensor, made once per device (see `_unit_changes`)."""
+    return torch.tensor(values, dtype=torch.float64, device=device)
 
 
 def affine_matrix(params: dict[str, torch.Tensor], height: int, width: int) -> torch.Tensor:
@@ -63,22 +100,29 @@ def affine_matrix(params: dict[str, torch.Tensor], height: int, width: int) -> t
 
     Keras's ImageDataGenerator maths (``apply_affine_transform`` + ``transform_matrix_offset_center``
     in Keras 3 ``keras/src/legacy/preprocessing/image.py``), written for (x = column, y = row):
-    ``input = c + R (Z (output - c) + t)`` with ``c`` the image centre (``size / 2 - 0.5``), ``R``
-    the rotation by ``angle``, ``Z = diag(zoom_x, zoom_y)`` and ``t = (shift_x * W, shift_y * H)``
-    pixels; a flip mirrors the output afterwards (x -> W - 1 - x), as Keras flips the transformed
-    image. In pixel units, so whole-pixel shifts, flips and zoom 1 give exact integer coordinates.
+    ``input = c + R (S Z (output - c) + t)`` with ``c`` the image centre (``size / 2 - 0.5``), ``R``
+    the rotation by ``angle``, ``S = [[1, -sin(shear)], [0, cos(shear)]]``, ``Z = diag(zoom_x,
+    zoom_y)`` and ``t = (shift_x, shift_y)`` pixels; the flips mirror the output afterwards
+    (x -> W - 1 - x, y -> H - 1 - y), as Keras flips the transformed image. In pixel units, so
+    whole-pixel shifts, flips and zoom 1 give exact integer coordinates.
     """
-    p = {k: v.to(torch.float64) for k, v in params.items() if k != "flip"}  # on the device they were drawn on
-    cos, sin = torch.cos(p["angle"]), torch.sin(p["angle"])
+    p = {k: v.to(torch.float64) for k, v in params.items() if not k.startswith("flip")}  # on the device they were drawn on
+    angle = p["angle"]
+    cos, sin = torch.cos(angle), torch.sin(angle)
+    sheared = angle + p["shear"] if "shear" in p else angle  # R S = [[cos a, -sin(a + s)], [sin a, cos(a + s)]]
     cx, cy = width / 2 - 0.5, height / 2 - 0.5
-    tx, ty = p["shift_x"] * width, p["shift_y"] * height
-    a11, a12 = cos * p["zoom_x"], -sin * p["zoom_y"]
-    a21, a22 = sin * p["zoom_x"], cos * p["zoom_y"]
+    tx, ty = p["shift_x"], p["shift_y"]
+    a11, a12 = cos * p["zoom_x"], -torch.sin(sheared) * p["zoom_y"]
+    a21, a22 = sin * p["zoom_x"], torch.cos(sheared) * p["zoom_y"]
     b1 = cx + cos * tx - sin * ty - a11 * cx - a12 * cy
     b2 = cy + sin * tx + cos * ty - a21 * cx - a22 * cy
-    flip = params["flip"]
+    flip = params["flip_horizontal"]
     b1, b2 = torch.where(flip, b1 + a11 * (width - 1), b1), torch.where(flip, b2 + a21 * (width - 1), b2)
     a11, a21 = torch.where(flip, -a11, a11), torch.where(flip, -a21, a21)
+    if "flip_vertical" in params:
+        flip = params["flip_vertical"]
+        b1, b2 = torch.where(flip, b1 + a12 * (height - 1), b1), torch.where(flip, b2 + a22 * (height - 1), b2)
+        a12, a22 = torch.where(flip, -a12, a12), torch.where(flip, -a22, a22)
     return torch.stack([torch.stack([a11, a12, b1], 1), torch.stack([a21, a22, b2], 1)], 1)
 
 
@@ -201,12 +245,14 @@ def erase_mask(n: int, height: int, width: int, p: float, gen: torch.Generator) 
 def augment_batch(x: torch.Tensor, cfg: AugmentConfig, gen: torch.Generator) -> torch.Tensor:
     """Augment a float batch (N, C, H, W); returns a new tensor, ``x`` is not modified."""
     n, _, height, width = x.shape
-    params = sample_params(n, cfg, gen)
-    geometric = cfg.rotation_range or cfg.zoom_range or cfg.width_shift_range or cfg.height_shift_range
+    params = sample_params(n, cfg, gen, height, width)
+    geometric = cfg.rotation_range or cfg.zoom_range or cfg.width_shift_range or cfg.height_shift_range or cfg.shear_range
     if geometric:
         x = transform_batch(x, params, cfg.fill_mode, cfg.cval)
-    elif cfg.horizontal_flip:  # a flip alone is exact without resampling
-        x = torch.where(params["flip"].to(x.device).view(-1, 1, 1, 1), x.flip(-1), x)
+    else:  # flips alone are exact without resampling
+        for on, key, dim in ((cfg.horizontal_flip, "flip_horizontal", -1), (cfg.vertical_flip, "flip_vertical", -2)):
+            if on:
+                x = torch.where(params[key].to(x.device).view(-1, 1, 1, 1), x.flip(dim), x)
     if cfg.random_erasing > 0:
         mask = erase_mask(n, height, width, cfg.random_erasing, gen).to(x.device)
         x = x.masked_fill(mask, 0.0)

@@ -32,6 +32,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import math
 import os
 import typing
 import warnings
@@ -232,15 +233,25 @@ class TrainConfig(BaseModel):
         return self
 
 
+MAX_SHIFT = 10_000  # pixels: far past any image here (a shift past the size brings in only the fill)
+
+
 class AugmentConfig(BaseModel):
-    """Random per-image transforms, named as in Keras's ImageDataGenerator."""
+    """Random per-image transforms, named as in Keras's ImageDataGenerator, with the forms its
+    arguments take there (Keras 3 ``ImageDataGenerator.get_random_transform``)."""
 
     model_config = _FROZEN
     rotation_range: float = Field(0.0, ge=0, le=180)  # degrees, uniform in [-r, r]
-    zoom_range: float = Field(0.0, ge=0, lt=1)  # scale x and y each uniform in [1-z, 1+z]
-    width_shift_range: float = Field(0.0, ge=0, lt=1)  # fraction of the width, uniform in [-r, r]
-    height_shift_range: float = Field(0.0, ge=0, lt=1)  # fraction of the height
+    # z: scale x and y each uniform in [1-z, 1+z]; [lo, hi]: each uniform in [lo, hi]
+    zoom_range: float | list[float] = 0.0
+    # a float below 1: a fraction of the width, uniform in [-r, r]; a float from 1 up: pixels, uniform
+    # in [-r, r]; an int N: whole pixels, one of 0 .. N-1 with a random sign; a list: one of its values
+    # with a random sign (fractions of the width if all are below 1, else pixels)
+    width_shift_range: int | float | list[float] = 0.0
+    height_shift_range: int | float | list[float] = 0.0  # the same, of the height
+    shear_range: float = Field(0.0, ge=0, lt=90)  # degrees, uniform in [-s, s] (counter-clockwise)
     horizontal_flip: bool = False  # flip half the images left-right
+    vertical_flip: bool = False  # flip half the images upside down
     random_erasing: float = Field(0.0, ge=0, le=1)  # probability of blanking one random rectangle
     # what comes in at the edges, as Keras's ImageDataGenerator (scipy.ndimage order 1) computes it:
     # nearest repeats the edge pixel (Keras default), constant fills with cval, reflect mirrors about
@@ -256,8 +267,40 @@ class AugmentConfig(BaseModel):
                              + (f" (for {v:g} in pixels write {v / 255:.4g})" if 1 < v <= 255 else ""))
         return v
 
+    @field_validator("zoom_range", mode="before")
+    @classmethod
+    def _check_zoom(cls, v: Any) -> Any:
+        if _is_number(v):
+            if not 0 <= v < 1:
+                raise ValueError(f"must be a number in [0, 1) (x and y zoom each in [1 - z, 1 + z]) or a list "
+                                 f"[lo, hi] of zoom factors, as Keras takes it (got {v!r})")
+            return float(v)
+        if isinstance(v, list) and len(v) == 2 and all(_is_number(z) for z in v):
+            if min(v) <= 0:
+                raise ValueError(f"zoom factors must be above 0 (1 = unchanged), got {v!r}")
+            return [float(z) for z in v]
+        raise ValueError(f"must be a number in [0, 1) or a list [lo, hi] of two zoom factors (got {v!r})")
+
+    @field_validator("width_shift_range", "height_shift_range", mode="before")
+    @classmethod
+    def _check_shift(cls, v: Any) -> Any:
+        if _is_number(v) and 0 <= v <= MAX_SHIFT:
+            return v if isinstance(v, int) and v else float(v)  # an int keeps Keras's meaning: whole pixels
+        if isinstance(v, list) and v and all(_is_number(r) and 0 <= r <= MAX_SHIFT for r in v):
+            return [float(r) for r in v]
+        if isinstance(v, list):
+            raise ValueError(f"a list is the shifts to choose from, each then given a random sign as Keras "
+                             f"does: write magnitudes from 0 to {MAX_SHIFT}, at least one, e.g. [0, 1, 2] (got {v!r})")
+        raise ValueError(f"must be a number from 0 to {MAX_SHIFT} (below 1: a fraction of the size; from 1 up: pixels; "
+                         f"an int N: whole pixels in (-N, N)) or a list of such numbers, as Keras takes it (got {v!r})")
+
     def is_identity(self) -> bool:
         return self == AugmentConfig(fill_mode=self.fill_mode, cval=self.cval)
+
+
+def _is_number(v: Any) -> bool:
+    """A finite int or float, not a bool (TOML's true is no number of pixels)."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
 # -------------------------------------------------------------------------------------- callbacks
@@ -690,17 +733,20 @@ def config_hash(resolved: Mapping[str, Any], *, ignore: tuple[str, ...] = (), **
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()[:16]
 
 
-# Settings added after 0.4.0's first runs: at their defaults (any of the values given: a resolved
-# initial_accumulator_value is 0.1 for adagrad, None for the others) they are left out of the hash, so
-# that a store's finished cells keep their keys (a sweep resumed with this code does not train them again).
-_LATER_DEFAULTS: Mapping[str, tuple[Any, ...]] = MappingProxyType({
-    "use_ema": (False,), "ema_momentum": (0.99,), "ema_overwrite_frequency": (None,), "swa": (None,),
-    "initial_accumulator_value": (None, 0.1)})
+# Settings added after 0.4.0's first runs, by section: at their defaults (any of the values given: a
+# resolved initial_accumulator_value is 0.1 for adagrad, None for the others) they are left out of the
+# hash, so that a store's finished cells keep their keys (a sweep resumed with this code does not train
+# them again).
+_LATER_DEFAULTS: Mapping[str, Mapping[str, tuple[Any, ...]]] = MappingProxyType({
+    "train": {"use_ema": (False,), "ema_momentum": (0.99,), "ema_overwrite_frequency": (None,), "swa": (None,),
+              "initial_accumulator_value": (None, 0.1)},
+    "augment": {"shear_range": (0.0,), "vertical_flip": (False,)},
+})
 _EVALUATE_DEFAULT = EvaluateConfig().model_dump(mode="json")
 
 
-def _at_later_default(key: str, value: Any) -> bool:
-    return any(d == value and type(d) is type(value) for d in _LATER_DEFAULTS.get(key, ()))
+def _at_later_default(section: str, key: str, value: Any) -> bool:
+    return any(d == value and type(d) is type(value) for d in _LATER_DEFAULTS[section].get(key, ()))
 
 
 def run_key(resolved: Mapping[str, Any], *, version: str | None = None) -> str:
@@ -725,7 +771,9 @@ def _hashed(resolved: Mapping[str, Any], ignore: tuple[str, ...]) -> dict[str, A
     from mnistlab.data.userdata import data_identity
 
     payload: dict[str, Any] = {**resolved, "train": {k: v for k, v in (resolved.get("train") or {}).items()
-                                                      if k not in ignore and not _at_later_default(k, v)}}
+                                                      if k not in ignore and not _at_later_default("train", k, v)}}
+    if isinstance(augment := resolved.get("augment"), Mapping):
+        payload["augment"] = {k: v for k, v in augment.items() if not _at_later_default("augment", k, v)}
     if (identity := data_identity(resolved.get("dataset"))) is not None:
         payload["dataset"] = identity
     if payload.get("evaluate") == _EVALUATE_DEFAULT:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from mnistlab._toml import tomllib
 from mnistlab.errors import OutputError
 from mnistlab.files import check_output_path, display_name, write_atomic
 
@@ -123,6 +124,26 @@ class Amount(click.ParamType):
         if _finite(self, value, v, param, ctx) < 0 or (self.above and v == 0):
             self.fail(f"{value!r} must be {'above' if self.above else 'at least'} 0", param, ctx)
         return v
+
+
+class TomlNumber(click.ParamType):
+    """A number or a list of numbers written as in a config file, its type kept: ``2`` an int,
+    ``2.0`` and ``0.1`` floats, ``[0.9, 1.2]`` a list (Keras's ImageDataGenerator ranges mean other
+    things in each form); the config's validation then checks it. Anything else is a usage error."""
+
+    name = "number|[list]"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        """``value`` parsed as a TOML number or array, or a usage error (exit 2)."""
+        if not isinstance(value, str):
+            return value
+        try:
+            parsed = tomllib.loads(f"v = {value}") if "\n" not in value and "\r" not in value else {}
+        except tomllib.TOMLDecodeError:
+            parsed = {}
+        if set(parsed) != {"v"} or not isinstance(parsed["v"], (int, float, list)) or isinstance(parsed["v"], bool):
+            self.fail(f"{value!r} is not a number or a [list] of numbers", param, ctx)
+        return parsed["v"]
 
 
 def backend_options(what: str) -> Callable[[F], F]:

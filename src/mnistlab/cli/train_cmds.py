@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mnistlab.callbacks import PROGRESS_MODES
-from mnistlab.cli._common import check_output, data_dir_option, open_store, save_figure, store_option
+from mnistlab.cli._common import TomlNumber, check_output, data_dir_option, open_store, save_figure, store_option
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError
@@ -274,11 +274,15 @@ def _save(model: Any, path: Path) -> None:
 @click.option("--dataset", default=setting_default("dataset"), show_default=True)
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
               help="Take [augment] from this run or experiment file ([augment] or [base.augment]).")
-@click.option("--rotation-range", type=float)
-@click.option("--zoom-range", type=float)
-@click.option("--width-shift-range", type=float)
-@click.option("--height-shift-range", type=float)
+@click.option("--rotation-range", type=float, help="Degrees.")
+@click.option("--zoom-range", type=TomlNumber(), help="z (each axis in [1-z, 1+z]) or [lo, hi].")
+@click.option("--width-shift-range", type=TomlNumber(),
+              help="Below 1: a fraction of the width; 2.0: up to 2 pixels; 2 (an int): whole pixels in (-2, 2); "
+                   "[1, 3]: one of these, with a sign (Keras's forms).")
+@click.option("--height-shift-range", type=TomlNumber(), help="The same forms, of the height.")
+@click.option("--shear-range", type=float, help="Degrees.")
 @click.option("--horizontal-flip/--no-horizontal-flip", default=None)
+@click.option("--vertical-flip/--no-vertical-flip", default=None)
 @click.option("--random-erasing", type=float)
 @click.option("--fill-mode", type=click.Choice(["nearest", "constant", "reflect", "wrap"]))
 @click.option("--cval", type=float, help='Fill value of --fill-mode constant (0 black, 1 white).')
