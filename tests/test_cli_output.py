@@ -219,13 +219,12 @@ def _closed_pipe() -> io.TextIOWrapper:
 
 
 def test_a_closed_stdout_stops_the_work_once_as_sigpipe_and_later_output_goes_nowhere(monkeypatch) -> None:
-    from types import SimpleNamespace
-
     from mnistlab.cli._output import closed_output_ignored, closed_output_stops
+    from mnistlab.execute import StopSignal
 
     stream = _closed_pipe()
     monkeypatch.setattr(sys, "stdout", stream)
-    stop = SimpleNamespace(signum=2)
+    stop = StopSignal()
     with pytest.raises(KeyboardInterrupt), closed_output_stops(stop):
         print("the first line nobody reads")
     assert stop.signum == 13 and sys.stdout is stream  # SIGPIPE; the stream itself is back
@@ -238,6 +237,15 @@ def test_a_closed_stdout_stops_the_work_once_as_sigpipe_and_later_output_goes_no
     monkeypatch.setattr(sys, "stdout", stream)
     with closed_output_ignored():
         print("nobody reads this, and the work goes on")
+    stream.close()
+
+    stream = _closed_pipe()  # while epochs run, the stop is asked for and taken at the next epoch's start
+    monkeypatch.setattr(sys, "stdout", stream)
+    deferred = StopSignal()
+    deferred.defer = True
+    with closed_output_stops(deferred):
+        print("an epoch's line")
+    assert deferred.pending and deferred.signum == 13
     stream.close()
 
 
@@ -312,6 +320,8 @@ def test_train_into_a_closed_pipe_records_an_interrupted_run_and_exits_141(tmp_p
         assert proc.wait(timeout=300) == 141
         [run] = RunStore(store).runs()
         assert run.status == "interrupted" and "because its output was closed (SIGPIPE)" in run.message
+        # the epoch whose line found the reader gone is kept: the stop is taken at the next epoch's start
+        assert 2 <= len(run.history) < 5 and f"after {len(run.history)} complete epoch(s)" in run.message
         return
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 141, err

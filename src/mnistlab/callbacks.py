@@ -560,6 +560,23 @@ CALLBACK_TYPES: dict[str, type[Callback]] = {
 }
 
 
+class StopAtEpochStart(Callback):
+    """Takes a stop asked for while epochs run at the next epoch's start: raises KeyboardInterrupt
+    there, which the trainer turns into an ``interrupted`` run with every finished epoch (and its
+    checkpoint) kept. ``stop`` is an :class:`~mnistlab.execute.StopSignal`: from the first epoch's
+    start, ``stop.defer`` is set, so that whoever notices a stop (`mnistlab train`'s closed output,
+    noticed while an epoch's line is printed) sets ``stop.pending`` instead of raising mid-epoch-end.
+    Not a config callback: `mnistlab train` adds it."""
+
+    def __init__(self, stop: Any) -> None:
+        self.stop = stop
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        if self.stop.pending:
+            raise KeyboardInterrupt
+        self.stop.defer = True
+
+
 def make_callback(cfg: CallbackConfig) -> Callback:
     """Build a callback from its validated config (see :mod:`mnistlab.config`)."""
     kwargs = cfg.model_dump()

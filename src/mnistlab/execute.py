@@ -204,9 +204,16 @@ def _end_with_driver(driver: int, interval: float = 1.0) -> None:
 
 class StopSignal:
     """Which signal stopped the work, inside :func:`terminate_as_interrupt` (SIGINT unless SIGTERM
-    came); the exit status is ``128 + signum`` (130 for Ctrl-C, 143 for SIGTERM)."""
+    came); the exit status is ``128 + signum`` (130 for Ctrl-C, 143 for SIGTERM).
+
+    A stop the program notices itself (a closed output, :func:`mnistlab.cli._output.closed_output_stops`)
+    need not raise wherever it is noticed: while ``defer`` is set (by
+    :class:`~mnistlab.callbacks.StopAtEpochStart`, once epochs run) it sets ``pending`` instead, and
+    the stop is taken at the next epoch's start, so the epoch that was ending is kept whole."""
 
     signum: int = signal.SIGINT
+    defer: bool = False
+    pending: bool = False
 
 
 @contextmanager
