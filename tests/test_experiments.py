@@ -410,3 +410,25 @@ def test_a_variants_model_error_names_the_key_it_kept_from_the_base(tmp_path: Pa
     with pytest.raises(SpecError) as exc:  # the variant's own mistake: no word of the base
         load_experiment(write(tmp_path, base + '[[variants]]\nmodel = { conv = [8], pool = [true, false] }\n', "b.toml"))
     assert "'pool' has 2 flags but 'conv' has 1 layers" in str(exc.value) and "[base]'s" not in str(exc.value)
+
+
+@pytest.mark.parametrize("text, where, path", [
+    ('description = ["a", "list"]\n' + TINY, "exp.toml:1: description: must be a string, got", ("description",)),
+    (TINY + '[[variants]]\nname = "a"\ndescription = 5\n', "variants[0]", ("variants", 0, "description")),
+    (TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\ndescription = { a = 1 }\n', "variants[1]",
+     ("variants", 1, "description")),
+])
+def test_a_description_that_is_no_string_is_one_line_at_its_key(tmp_path: Path, text: str, where: str, path: tuple) -> None:
+    p = write(tmp_path, text)
+    with pytest.raises(SpecError) as err:
+        load_experiment(p)
+    msg = str(err.value)
+    assert where in msg and "description: must be a string" in msg and "\n" not in msg and err.value.path == path
+
+
+def test_descriptions_are_kept_for_the_report(tmp_path: Path) -> None:
+    exp = load_experiment(write(tmp_path, 'description = "whole"\n' + TINY + '[[variants]]\nname = "a"\n'
+                                'description = "one"\n[[variants]]\nname = "b"\ngrid = { "train.lr" = [0.1, 0.2] }\n'
+                                'description = "two"\n'))
+    assert exp.description == "whole"
+    assert [(v.name, v.description) for v in exp.variants] == [("a", "one"), ("b,lr=0.1", "two"), ("b,lr=0.2", "two")]

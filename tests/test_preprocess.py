@@ -303,3 +303,21 @@ def test_mnists_own_digits_are_taken_as_they_are_and_an_off_centre_one_is_still_
     remade = mnistlab.preprocess(off_centre, "mnist")
     cx = (remade.sum(0) * np.arange(28)).sum() / remade.sum()
     assert not np.array_equal(remade, off_centre) and abs(cx - 13.5) <= 1
+
+
+def test_a_tiny_image_or_ink_is_predicted_with_a_warning_that_it_is_mostly_blur(digits):
+    """A 3x3 PNG is enlarged to 20 px: the model sees a blur. A digit at its size is not warned of."""
+    import warnings
+
+    tiny = np.zeros((3, 3), np.uint8)
+    tiny[1] = 255
+    with pytest.warns(DataWarning, match=r"tiny\.png: the ink is only 3x1 pixels, enlarged to 20 px"):
+        assert preprocess(tiny, "mnist", name="tiny.png").shape == (28, 28)
+    with pytest.warns(DataWarning, match=r"the ink is only 6x9 pixels, enlarged to 28 px"):
+        preprocess(np.pad(np.full((9, 6), 200, np.uint8), 10), "fashion-mnist")
+    with pytest.warns(DataWarning, match=r"the image is only 5x4 pixels, enlarged to 28 px"):
+        preprocess(np.full((4, 5), 9, np.uint8), None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        preprocess(digits[0][0], "mnist")
+        preprocess(np.pad(np.full((10, 4), 255, np.uint8), 10), "mnist")  # ink half of 20 px: not warned

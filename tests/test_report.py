@@ -64,7 +64,8 @@ def _hostile_report() -> str:
         figures=[("training history", report.figure_data_uri(plots.plot_history([(HOSTILE, history, 0.87)])))],
         notes=[f"run {HOSTILE} failed"],
     )
-    return report.render_report(f"exp {HOSTILE}", ROWS, comparison, [section], notes=[HOSTILE])
+    section.description = HOSTILE
+    return report.render_report(f"exp {HOSTILE}", ROWS, comparison, [section], notes=[HOSTILE], description=HOSTILE)
 
 
 def test_user_strings_are_escaped_everywhere():
@@ -265,8 +266,10 @@ def test_seed000_recipe_report_shows_all_parts_in_chromium(data_dir, tmp_path, c
 def test_report_follows_compare_committees_get_sections_and_smoke_runs_stay_out(data_dir, tmp_path):
     from test_experiments import TINY, write
 
-    p = write(tmp_path, TINY.replace("epochs = 1", "epochs = 2") + '[[variants]]\nname = "team"\ncommittee = 2\n'
-              '[[variants]]\nname = "solo"\n"train.lr" = 0.01\n[[committees]]\nname = "all"\nvariants = ["team", "solo"]\n')
+    p = write(tmp_path, 'description = "Two teams, <b>one</b> table"\n' + TINY.replace("epochs = 1", "epochs = 2")
+              + '[[variants]]\nname = "team"\ndescription = "a committee of two"\ncommittee = 2\n'
+              '[[variants]]\nname = "solo"\n"train.lr" = 0.01\n[[committees]]\nname = "all"\nvariants = ["team", "solo"]\n'
+              'description = "everything averaged"\n')
     store = RunStore(tmp_path / "s")
     rows = {r["variant"]: r for r in run_experiment(p, store, data_dir=data_dir).rows}
     run_experiment(p, store, data_dir=data_dir, quick=True)  # smoke runs: in neither the table nor a section
@@ -281,6 +284,10 @@ def test_report_follows_compare_committees_get_sections_and_smoke_runs_stay_out(
         assert text.count("<summary>config</summary>") == 2  # a committee across variants has no one config
         assert f"3 runs: team (seeds 0, 1), solo (seed 0) · committee test accuracy {rows['all']['committee_acc']:.2%}" in text
         assert "no committee figures" not in text
+        # the file's words: the experiment's under the title, each variant's and committee's in its section
+        described = ('<p class="description">Two teams, <b>one</b> table</p>', '>team</h3>\n<p class="description">a '
+                     'committee of two</p>', '>all</h3>\n<p class="description">everything averaged</p>')
+        assert all((d in text) == (target == str(p)) for d in described), target  # a name or run id: not recorded
 
 
 def test_report_of_a_committee_variant_with_repeats_names_the_committee_its_figures_draw(data_dir, tmp_path):

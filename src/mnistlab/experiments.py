@@ -134,6 +134,7 @@ class Variant:
     committee: int = 1
     cpus: float | None = None  # its own `resources = { cpus = ..., gpus = ... }` (Ray)
     gpus: float | None = None
+    description: str = ""  # the file's words for it (the report shows them)
 
 
 @dataclass(frozen=True)
@@ -385,7 +386,7 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
 
         parse_committees(d.get("committees", []), None, source)  # refused: a search has no variants
         search = parse_search(d["search"], d, base, known, source)
-        return Experiment(name, source, dict(base), [Variant("base", {}, dict(base))], str(d.get("description", "")),
+        return Experiment(name, source, dict(base), [Variant("base", {}, dict(base))], _description(d, source),
                           search, resources)
     repeats = _count(d, "repeats", 1, MAX_REPEATS, source)
     committee = _count(d, "committee", 1, MAX_COMMITTEE, source)
@@ -404,7 +405,7 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
             raise SpecError(f'{source}: two variants are named "{v.name}"; give them distinct names', source=source,
                             path=("variants", named[1], "name") if len(named) > 1 else ())
         seen.add(v.name)
-    return Experiment(name, source, dict(base), variants, str(d.get("description", "")), resources=resources,
+    return Experiment(name, source, dict(base), variants, _description(d, source), resources=resources,
                       committees=parse_committees(d.get("committees", []), variants, source))
 
 
@@ -480,12 +481,18 @@ def parse_committees(tables: Any, variants: list[Variant] | None, source: str) -
                             path=(*at, "name"), source=source)
         taken.add(name)
         names = _committee_variants(t.get("variants"), by_name, where, (*at, "variants"), source, tables)
-        description = t.get("description", "")
-        if not isinstance(description, str):
-            raise SpecError(f"{where}: description: must be a string, got {show(description)}",
-                            path=(*at, "description"), source=source)
-        out.append(VariantCommittee(name, tuple(names), description))
+        out.append(VariantCommittee(name, tuple(names), _description(t, source, where, at)))
     return tuple(out)
+
+
+def _description(table: Mapping[str, Any], source: str, where: str | None = None, at: tuple[str | int, ...] = ()) -> str:
+    """A table's ``description`` (empty when absent); SpecError when it is not a string. ``where``:
+    how the error names the table (``source`` itself at the top level), ``at`` its path."""
+    description = table.get("description", "")
+    if not isinstance(description, str):
+        raise SpecError(f"{where or source}: description: must be a string, got {show(description)}",
+                        path=(*at, "description"), source=source)
+    return description
 
 
 def _committee_variants(names: Any, by_name: Mapping[str, Variant], where: str, at: tuple[str | int, ...],
@@ -622,6 +629,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     reps = _count(rv, "repeats", repeats, MAX_REPEATS, source, where=where, at=at)
     members = _count(rv, "committee", committee, MAX_COMMITTEE, source, where=where, at=at)
     cpus, gpus = _variant_resources(rv, source, where, at)
+    description = _description(rv, source, f"{source}: {where}", at)
     overrides: dict[str, Any] = {}
     for key, value in rv.items():
         if key in VARIANT_META_KEYS:
@@ -658,7 +666,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
             raise exc.within(*_written_in(exc.path, origin, at), source=source,
                              message=str(exc) + _kept_from_base(exc, base, ov)) from None
-        out.append(Variant(vname, ov, raw, reps, members, cpus, gpus))
+        out.append(Variant(vname, ov, raw, reps, members, cpus, gpus, description))
     return out
 
 

@@ -44,7 +44,7 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
-from mnistlab.errors import DataError
+from mnistlab.errors import DataError, DataWarning
 from mnistlab.files import display_name
 
 __all__ = ["RECIPES", "Recipe", "ImageInput", "preprocess", "recipe_for", "open_image", "to_gray", "image_sources",
@@ -251,6 +251,7 @@ def preprocess(image: ImageInput, dataset: str | None = "mnist", *, size: Sequen
     if min(gray.shape) == 0:
         raise DataError(f"{shown}: the image is empty (0 pixels)")
     if recipe.kind == "resize":
+        _warn_if_small(gray.shape, max(recipe.size), shown, "image")
         return _to_uint8(_resize(gray / 255.0, recipe.size[::-1]))
     digits = recipe.kind == "digits"
     if digits and _in_form(gray, recipe):
@@ -258,7 +259,20 @@ def preprocess(image: ImageInput, dataset: str | None = "mnist", *, size: Sequen
     gray = _even_lighting(gray) if digits else gray
     gray = _light_on_dark(gray) if recipe.invert == "light-background" else gray
     ink = _ink(gray, shown, denoise=digits)
-    return _to_uint8(_digits(_main_ink(ink), recipe) if digits else _items(ink, recipe))
+    ink = _main_ink(ink) if digits else ink
+    _warn_if_small(_crop(ink).shape, recipe.fit if digits else min(recipe.fit, *recipe.size), shown, "ink")
+    return _to_uint8(_digits(ink, recipe) if digits else _items(ink, recipe))
+
+
+SMALL = 0.5  # ink (or an image) whose longer side is under half the size it is scaled to is mostly blur
+
+
+def _warn_if_small(shape: tuple[int, ...], target: int, shown: str, what: str) -> None:
+    """A DataWarning when ``shape`` (height, width) pixels of ``what`` are enlarged more than twice
+    to ``target`` px on the longer side: the model then sees a blur, and its prediction says little."""
+    if max(shape) < SMALL * target:
+        warnings.warn(f"{shown}: the {what} is only {shape[1]}x{shape[0]} pixels, enlarged to {target} px: the model "
+                      f"sees a blur and its prediction says little (use a larger image)", DataWarning, stacklevel=3)
 
 
 def _in_form(gray: np.ndarray, recipe: Recipe) -> bool:
@@ -530,10 +544,6 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
         images = set(found)
         entries = [f for f in listed if f not in images and not f.name.startswith(".")]  # .DS_Store: quietly
         if others := len(entries):
-            import warnings
-
-            from mnistlab.errors import DataWarning
-
             folders = sum(f.is_dir() for f in entries)
             warnings.warn(f"{display_name(p)}: {others} entr{'y' if others == 1 else 'ies'} not read: "
                           + (f"{folders} subfolder{'s' * (folders != 1)} (not searched; give them as well)"

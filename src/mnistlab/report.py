@@ -61,6 +61,7 @@ class VariantSection:
     figures: list[tuple[str, str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
+    description: str = ""  # the experiment file's words for it
 
 
 def figure_data_uri(fig: Figure, dpi: int = 80) -> str:
@@ -110,9 +111,12 @@ def _figure_html(caption: str, uri: str) -> str:
 
 
 def render_report(experiment: str, rows: Sequence[Mapping[str, Any]], comparison_figures: Sequence[tuple[str, str]],
-                  sections: Sequence[VariantSection], notes: Sequence[str] = ()) -> str:
-    """The whole report as one HTML string, from plain data (figures already as data URIs)."""
+                  sections: Sequence[VariantSection], notes: Sequence[str] = (), description: str = "") -> str:
+    """The whole report as one HTML string, from plain data (figures already as data URIs);
+    ``description``: the experiment file's, under the title."""
     parts = [f"<h1>Experiment {_esc(experiment)}</h1>"]
+    if description:
+        parts.append(f'<p class="description">{_esc(description)}</p>')
     parts += [f'<p class="note">{_esc(n)}</p>' for n in notes]
     parts.append("<h2>Comparison</h2>")
     parts.append(render_table(rows) if rows else '<p class="note">No finished runs to compare.</p>')
@@ -122,6 +126,8 @@ def render_report(experiment: str, rows: Sequence[Mapping[str, Any]], comparison
     for i, s in enumerate(sections):
         # ids are positional: a variant name never ends up inside an attribute it could break out of.
         parts.append(f'<section class="variant" id="variant-{i}"><h3>{_esc(s.name)}</h3>')
+        if s.description:
+            parts.append(f'<p class="description">{_esc(s.description)}</p>')
         if s.facts:
             parts.append('<p class="facts">' + " · ".join(_esc(f) for f in s.facts) + "</p>")
         parts += [f'<p class="note">{_esc(n)}</p>' for n in s.notes]
@@ -311,7 +317,12 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
                 for name, runs in by_variant.items() if runs]
     across = (_committee_section(store, target, row, data_dir) for row in rows if not by_variant.get(str(row["variant"]))
               and row.get("committee_acc") is not None)
-    return render_report(name, rows, figures, [*sections, *(s for s in across if s is not None)], notes)
+    said = {v.name: v.description for v in ref.file.variants} if ref.file is not None else {}
+    said.update({c.name: c.description for c in ref.file.committees} if ref.file is not None else {})
+    shown = [*sections, *(s for s in across if s is not None)]
+    for s in shown:
+        s.description = said.get(s.name, "")
+    return render_report(name, rows, figures, shown, notes, ref.file.description if ref.file is not None else "")
 
 
 def write_report(store: RunStore, experiment: str, path: str | os.PathLike, *,
@@ -350,6 +361,7 @@ pre { background: #f7f7f7; padding: 0.5em; overflow-x: auto; font-size: 12px; }
 section.variant { border-top: 2px solid #ddd; margin-top: 2em; }
 .note { color: #8a5a00; font-size: 14px; }
 .facts { font-size: 14px; }
+.description { font-style: italic; }
 """
 
 # Sorting plus a self-check the browser test reads back: data-images = "<decoded>/<total>" and
