@@ -16,7 +16,7 @@ from mnistlab.augment import (
 from mnistlab.cli import main
 from mnistlab.config import AugmentConfig, parse_augment
 from mnistlab.datasets import load_dataset
-from mnistlab.errors import SpecError
+from mnistlab.errors import SpecError, SpecWarning
 
 KERAS = np.load(Path(__file__).parent / "data" / "keras_augment.npz")  # bench/keras_augment.py
 
@@ -329,6 +329,10 @@ def test_the_forms_are_kept_and_old_configs_keep_their_identity():
     ({"width_shift_range": "2"}, "must be a number from 0"),
     ({"width_shift_range": -0.1}, "must be a number from 0"),
     ({"width_shift_range": 10**30}, "must be a number from 0 to 10000"),
+    ({"width_shift_range": 10**400}, "must be a number from 0 to 10000"),
+    ({"zoom_range": [10**400, 1]}, "at most 100"),
+    ({"zoom_range": [0.5, 101]}, "at most 100"),
+    ({"height_shift_range": [1] * 10_001}, "random sign"),
     ({"height_shift_range": float("nan")}, "must be a number from 0"),
     ({"height_shift_range": []}, "at least one"),
     ({"height_shift_range": [1, -2]}, "random sign"),
@@ -373,3 +377,17 @@ def test_cells_recorded_before_shear_and_vertical_flip_keep_their_keys():
         assert run_key(other.resolved()) != run_key(resolved)
     two, two_float = (build_run_config(None, [f"augment.width_shift_range={v}"], {}).resolved() for v in ("2", "2.0"))
     assert run_key(two) != run_key(two_float)  # Keras reads them differently: whole pixels, or uniform pixels
+
+
+def test_forms_that_never_move_the_image_are_none_and_keras_users_python_forms_are_taken():
+    """An int shift of 1 is one of 0 .. 0 pixels, as in Keras (a warning says so); [0] and a zoom
+    [1, 1] change nothing either: all are 0, no augmentation to run. Tuples and numpy numbers, what
+    a Keras user passes from Python, are read as lists and numbers."""
+    with pytest.warns(SpecWarning, match=r"augment.width_shift_range = 1 \(an int\) shifts by whole pixels in \(-1, 1\)"):
+        one = parse_augment({"width_shift_range": 1})
+    assert one.width_shift_range == 0.0 and one.is_identity()
+    assert parse_augment({"height_shift_range": [0, 0.0], "zoom_range": [1, 1.0]}).is_identity()
+    assert parse_augment({"zoom_range": (0.9, 1.1), "width_shift_range": (1, 2)}).model_dump()["zoom_range"] == [0.9, 1.1]
+    assert parse_augment({"width_shift_range": np.int64(3)}).width_shift_range == 3
+    assert isinstance(parse_augment({"width_shift_range": np.int64(3)}).width_shift_range, int)
+    assert AugmentConfig(rotation_range=20, width_shift_range=[0]) == AugmentConfig(rotation_range=20)  # same key too

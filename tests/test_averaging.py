@@ -305,3 +305,31 @@ def test_bad_swa_settings_are_one_line_errors(train: dict, callbacks: list, frag
     with pytest.raises(SpecError, match=fragment) as info:
         parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": train, "callbacks": callbacks})
     assert "\n" not in str(info.value)
+
+
+def test_a_stop_asked_for_as_an_epoch_ends_keeps_that_epochs_swapped_in_average(data_dir: Path) -> None:
+    """`mnistlab train | head`: the stop noticed while epoch 1's line is printed is taken before
+    epoch 2 begins, before any callback's on_epoch_begin (SwapEMAWeights(swap_on_epoch) would swap
+    the average out again): the run is interrupted with epoch 1 kept, on the weights it ended with."""
+    import signal
+
+    from mnistlab.callbacks import StopBetweenEpochs
+    from mnistlab.execute import StopSignal
+
+    stop = StopSignal()
+    between = StopBetweenEpochs(stop)
+    ended: dict[str, torch.Tensor] = {}
+
+    class OutputCloses(Callback):  # what closed_output_stops does when the epoch's line finds no reader
+        def on_epoch_end(self, epoch, logs=None):
+            assert stop.defer
+            stop.pending = signal.SIGPIPE
+            ended.update({k: v.detach().clone() for k, v in self.trainer.model.state_dict().items()})
+
+    raw = {**ema_cfg(epochs=3).model_dump(), "callbacks": [{"type": "SwapEMAWeights", "swap_on_epoch": True}]}
+    result = run_config(parse_run_config(raw), data_dir=data_dir, progress="none",
+                        extra_callbacks=[between, OutputCloses()], interrupt=between.asked)
+    assert result.status == "interrupted" and len(result.history) == 1
+    assert stop.signum == signal.SIGPIPE and not stop.defer
+    for key, value in result.model.state_dict().items():
+        torch.testing.assert_close(value, ended[key], rtol=0, atol=0, msg=key)

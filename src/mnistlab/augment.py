@@ -68,10 +68,12 @@ def sample_params(n: int, cfg: AugmentConfig, gen: torch.Generator, height: int 
     def shift(r: int | float | list[float], size: int) -> torch.Tensor:
         if isinstance(r, float):  # uniform in [-r, r]: a fraction of the size below 1, pixels from 1 up
             return uniform(r).to(torch.float64) * (size if r < 1 else 1)
-        values = _choices(tuple(r) if isinstance(r, list) else tuple(range(r)), gen.device)
-        pick = (rand() * (2 * len(values))).long().clamp_max(2 * len(values) - 1)  # (value, sign): one draw
-        signed = values[pick // 2] * (pick % 2 * 2 - 1)
-        return signed * (size if isinstance(r, list) and max(r) < 1 else 1)  # Keras: fractions if all are below 1
+        count = r if isinstance(r, int) else len(r)
+        pick = (rand() * (2 * count)).long().clamp_max(2 * count - 1)  # (value, sign): one draw
+        if isinstance(r, int):  # Keras's np.random.choice(r): whole pixels 0 .. r-1
+            return (pick // 2).to(torch.float64) * (pick % 2 * 2 - 1)
+        signed = _choices(tuple(r), gen.device)[pick // 2] * (pick % 2 * 2 - 1)
+        return signed * (size if max(r) < 1 else 1)  # Keras: fractions of the size if all are below 1
 
     def coin(on: bool) -> torch.Tensor:
         return rand() < 0.5 if on else torch.zeros(n, dtype=torch.bool, device=gen.device)

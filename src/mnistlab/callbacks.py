@@ -560,21 +560,37 @@ CALLBACK_TYPES: dict[str, type[Callback]] = {
 }
 
 
-class StopAtEpochStart(Callback):
-    """Takes a stop asked for while epochs run at the next epoch's start: raises KeyboardInterrupt
-    there, which the trainer turns into an ``interrupted`` run with every finished epoch (and its
-    checkpoint) kept. ``stop`` is an :class:`~mnistlab.execute.StopSignal`: from the first epoch's
-    start, ``stop.defer`` is set, so that whoever notices a stop (`mnistlab train`'s closed output,
-    noticed while an epoch's line is printed) sets ``stop.pending`` instead of raising mid-epoch-end.
-    Not a config callback: `mnistlab train` adds it."""
+class StopBetweenEpochs(Callback):
+    """A stop noticed while an epoch ends, taken before the next one begins, with that epoch kept
+    (its history and checkpoint): give it to the trainer both as a callback and as its interrupt,
+    ``Trainer(callbacks=[s], interrupt=s.asked)``.
+
+    ``stop`` is an :class:`~mnistlab.execute.StopSignal`. From this callback's ``on_epoch_end``
+    (the trainer's callbacks come before its progress output) until the trainer asks :meth:`asked`
+    before the next epoch, ``stop.defer`` is set: whoever notices a stop then (`mnistlab train`'s
+    closed output, noticed while the epoch's line is printed) sets ``stop.pending`` to its signal
+    instead of raising in the middle of the epoch's end. A stop noticed after the last epoch is
+    not taken: the run ends as it would have. Not a config callback: `mnistlab train` adds it."""
 
     def __init__(self, stop: Any) -> None:
         self.stop = stop
 
-    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+    def asked(self) -> bool:
+        """Whether a stop is pending (then ``stop.signum`` becomes its signal); ends the deferring."""
+        self.stop.defer = False
         if self.stop.pending:
-            raise KeyboardInterrupt
+            self.stop.signum = self.stop.pending
+            return True
+        return False
+
+    def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         self.stop.defer = True
+
+    def on_train_end(self, logs: Logs | None = None) -> None:
+        self.stop.defer = False
+
+    def close(self) -> None:
+        self.stop.defer = False
 
 
 def make_callback(cfg: CallbackConfig) -> Callback:

@@ -33,6 +33,7 @@ import copy
 import hashlib
 import json
 import math
+import numbers
 import os
 import typing
 import warnings
@@ -41,10 +42,10 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from mnistlab._toml import dotted_key, loads_toml, read_text_file, tomllib, with_line
-from mnistlab.errors import MnistlabError, SpecError, SpecWarning, did_you_mean, unknown_key
+from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, unknown_key
 from mnistlab.optim import OPTIMIZERS, optimizer_defaults
 from mnistlab.presets import resolve_model
 from mnistlab.specs import ModelSpec
@@ -233,7 +234,8 @@ class TrainConfig(BaseModel):
         return self
 
 
-MAX_SHIFT = 10_000  # pixels: far past any image here (a shift past the size brings in only the fill)
+MAX_SHIFT = 10_000  # pixels, and values in a list: far past any image here (a shift past the size brings in only the fill)
+MAX_ZOOM = 100.0  # a zoom factor: at 100 the image is 1/100 of the output (zoom_range = [lo, hi])
 
 
 class AugmentConfig(BaseModel):
@@ -270,37 +272,57 @@ class AugmentConfig(BaseModel):
     @field_validator("zoom_range", mode="before")
     @classmethod
     def _check_zoom(cls, v: Any) -> Any:
+        v = _plain(v)
         if _is_number(v):
             if not 0 <= v < 1:
                 raise ValueError(f"must be a number in [0, 1) (x and y zoom each in [1 - z, 1 + z]) or a list "
-                                 f"[lo, hi] of zoom factors, as Keras takes it (got {v!r})")
+                                 f"[lo, hi] of zoom factors, as Keras takes it (got {clip(repr(v), 40)})")
             return float(v)
         if isinstance(v, list) and len(v) == 2 and all(_is_number(z) for z in v):
-            if min(v) <= 0:
-                raise ValueError(f"zoom factors must be above 0 (1 = unchanged), got {v!r}")
-            return [float(z) for z in v]
-        raise ValueError(f"must be a number in [0, 1) or a list [lo, hi] of two zoom factors (got {v!r})")
+            if not all(0 < z <= MAX_ZOOM for z in v):
+                raise ValueError(f"zoom factors must be above 0 (1 = unchanged) and at most {MAX_ZOOM:g}, "
+                                 f"got {clip(repr(v), 40)}")
+            return 0.0 if v == [1, 1] else [float(z) for z in v]  # [1, 1] draws and zooms as 0 does: none
+        raise ValueError(f"must be a number in [0, 1) or a list [lo, hi] of two zoom factors (got {clip(repr(v), 40)})")
 
     @field_validator("width_shift_range", "height_shift_range", mode="before")
     @classmethod
-    def _check_shift(cls, v: Any) -> Any:
+    def _check_shift(cls, v: Any, info: ValidationInfo) -> Any:
+        v = _plain(v)
         if _is_number(v) and 0 <= v <= MAX_SHIFT:
-            return v if isinstance(v, int) and v else float(v)  # an int keeps Keras's meaning: whole pixels
-        if isinstance(v, list) and v and all(_is_number(r) and 0 <= r <= MAX_SHIFT for r in v):
-            return [float(r) for r in v]
+            if v == 1 and isinstance(v, int):
+                warnings.warn(f"augment.{info.field_name} = 1 (an int) shifts by whole pixels in (-1, 1), that is never, "
+                              f"as in Keras: write 2 for -1, 0 or 1 pixel, or 1.0 for any shift up to a pixel", SpecWarning,
+                              stacklevel=2)
+            return v if isinstance(v, int) and v > 1 else float(0 if isinstance(v, int) else v)  # an int: whole pixels
+        if isinstance(v, list) and 0 < len(v) <= MAX_SHIFT and all(_is_number(r) and 0 <= r <= MAX_SHIFT for r in v):
+            return [float(r) for r in v] if any(v) else 0.0  # [0] draws and shifts as 0 does: none
         if isinstance(v, list):
-            raise ValueError(f"a list is the shifts to choose from, each then given a random sign as Keras "
-                             f"does: write magnitudes from 0 to {MAX_SHIFT}, at least one, e.g. [0, 1, 2] (got {v!r})")
-        raise ValueError(f"must be a number from 0 to {MAX_SHIFT} (below 1: a fraction of the size; from 1 up: pixels; "
-                         f"an int N: whole pixels in (-N, N)) or a list of such numbers, as Keras takes it (got {v!r})")
+            raise ValueError(f"a list is the shifts to choose from, each then given a random sign as Keras does: write "
+                             f"magnitudes from 0 to {MAX_SHIFT}, at least one, e.g. [0, 1, 2] (got {clip(repr(v), 40)})")
+        raise ValueError(f"must be a number from 0 to {MAX_SHIFT} (below 1: a fraction of the size; from 1 up: pixels; an int "
+                         f"N: whole pixels in (-N, N)) or a list of such numbers, as Keras takes it (got {clip(repr(v), 40)})")
 
     def is_identity(self) -> bool:
         return self == AugmentConfig(fill_mode=self.fill_mode, cval=self.cval)
 
 
+def _plain(v: Any) -> Any:
+    """Python's own types for what Keras users pass from Python: a tuple as a list, numpy numbers as int / float."""
+    if isinstance(v, tuple):
+        return [_plain(x) for x in v]
+    if isinstance(v, list):
+        return [_plain(x) for x in v]
+    if isinstance(v, numbers.Integral) and not isinstance(v, bool):
+        return int(v)
+    if isinstance(v, numbers.Real) and not isinstance(v, bool):
+        return float(v)
+    return v
+
+
 def _is_number(v: Any) -> bool:
-    """A finite int or float, not a bool (TOML's true is no number of pixels)."""
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    """A finite int or float, not a bool (TOML's true is no number of pixels); an int of any size."""
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and (isinstance(v, int) or math.isfinite(v))
 
 
 # -------------------------------------------------------------------------------------- callbacks

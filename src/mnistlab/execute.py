@@ -208,12 +208,12 @@ class StopSignal:
 
     A stop the program notices itself (a closed output, :func:`mnistlab.cli._output.closed_output_stops`)
     need not raise wherever it is noticed: while ``defer`` is set (by
-    :class:`~mnistlab.callbacks.StopAtEpochStart`, once epochs run) it sets ``pending`` instead, and
-    the stop is taken at the next epoch's start, so the epoch that was ending is kept whole."""
+    :class:`~mnistlab.callbacks.StopBetweenEpochs`, while an epoch ends) it sets ``pending`` to its
+    signal instead, and the stop is taken before the next epoch, the epoch that was ending kept whole."""
 
     signum: int = signal.SIGINT
     defer: bool = False
-    pending: bool = False
+    pending: int = 0  # the signal of a stop asked for while ``defer`` was set; 0: none
 
 
 @contextmanager

@@ -198,7 +198,7 @@ def run_config(
     data_dir: str | os.PathLike | None = None,
     progress: str = "auto",
     checkpoint_dir: str | os.PathLike | None = None, resume: bool = False, checkpoint_every: float = 0.0,
-    extra_callbacks: Sequence[Callback] = (),
+    extra_callbacks: Sequence[Callback] = (), interrupt: Callable[[], bool] | None = None,
     validation_data: tuple[Any, Any] | None = None,
     on_data_ready: Callable[[], None] | None = None,
 ) -> RunResult:
@@ -208,7 +208,7 @@ def run_config(
     (0: at each epoch's end; :meth:`Trainer.fit`); ``resume`` continues from it. ``on_data_ready()`` runs once the data
     is loaded and checked (`mnistlab train` prints its summary then). ``validation_data=(images,
     labels)`` validates on those arrays (Keras's ``fit(validation_data=)``) instead of what
-    ``data.validation`` says; which one was used is recorded in ``metrics["validation"]``.
+    ``data.validation`` says; which one was used is recorded in ``metrics["validation"]``. ``interrupt``: the Trainer's.
 
     Never raises for what happens during training (divergence, Ctrl-C, a failing callback): the
     status and message say what happened and the history so far is kept. Bad configs, missing data
@@ -235,7 +235,7 @@ def run_config(
             model, optimizer=t.optimizer, **optimizer_settings(cfg),
             batch_size=t.batch_size, label_smoothing=t.label_smoothing,
             schedule=t.schedule, augment=cfg.augment, callbacks=run_callbacks(cfg) + list(extra_callbacks),
-            seed=t.seed, progress=progress, plan=plan,
+            seed=t.seed, progress=progress, plan=plan, interrupt=interrupt,
         )
         outcome = _fit(trainer, data, t.epochs, ckpt_key, memory, folder=checkpoint_dir, resume=resume, every=checkpoint_every)
         averaged = _finish_averaging(cfg, trainer, data, outcome)

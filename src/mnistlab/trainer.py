@@ -28,7 +28,7 @@ import os
 import signal
 import time
 import warnings
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -177,7 +177,9 @@ class Trainer:
     ``trainer.stop_training`` and ``trainer.history``. ``plan`` (default: ``accel.plan(model,
     precision=, channels_last=, hand_gradients=)``) says how the model runs fast; hooks on the
     model turn its fast paths off (checked when it is made and before every epoch, so a hook that a
-    callback registers in ``on_train_begin`` fires too).
+    callback registers in ``on_train_begin`` fires too). ``interrupt()``, when given, is asked
+    before each epoch; True stops the fit there as Ctrl-C does (``interrupted``, the finished epochs
+    kept): :class:`~mnistlab.callbacks.StopBetweenEpochs` takes a stop so.
     """
 
     _divergence_hint: str  # why the run diverged: set by run_epoch when the loss stops being finite
@@ -209,6 +211,7 @@ class Trainer:
         progress: str = "none",
         hand_gradients: bool = True,
         plan: accel.Plan | None = None,
+        interrupt: Callable[[], bool] | None = None,
     ) -> None:
         self.plan = plan or accel.plan(model, precision=precision, channels_last=channels_last,
                                        hand_gradients=hand_gradients)
@@ -228,6 +231,7 @@ class Trainer:
         self.hooks = CallbackList([*self.callbacks, *self.plan.callbacks(), make_progress(progress)], trainer=self)
         self.shuffle_gen = torch.Generator().manual_seed(seed)
         self.stop_training = False
+        self.interrupt = interrupt  # asked before each epoch: True stops the fit as Ctrl-C does
         self.flushes_denormals = False  # set by fit()
         self.epochs_done = 0
         self.history: list[dict[str, Any]] = []
@@ -313,6 +317,8 @@ class Trainer:
         logs: dict[str, Any] = {}
         try:
             while self.epochs_done < epochs and not self.stop_training:
+                if self.interrupt is not None and self.interrupt():  # a stop asked for as the last epoch ended
+                    raise KeyboardInterrupt
                 if self.plan.follow_hooks(self.model):  # a callback hooked the model: no fast path may skip it
                     self.compute_gradients = self.plan.gradients(self.autograd_step, self.label_smoothing)
                 entry = self.run_epoch(self.epochs_done, epochs, images, labels, val)

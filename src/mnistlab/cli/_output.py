@@ -159,9 +159,9 @@ def closed_output_stops(stop: StopSignal) -> AbstractContextManager[None]:
     KeyboardInterrupt is raised in the main thread (where the write failed, or at once from another
     thread), so the running runs are recorded as interrupted and the finished ones stay, and
     ``stop.signum`` becomes SIGPIPE, for exit status 141. It is raised once: later output to either
-    stream goes nowhere, silently. While ``stop.defer`` is set (a training loop that can take the
-    stop at its next epoch's start, :class:`~mnistlab.callbacks.StopAtEpochStart`), it sets
-    ``stop.pending`` instead: the epoch whose line found the output closed is kept.
+    stream goes nowhere, silently. While ``stop.defer`` is set (an epoch is ending, and the
+    training loop takes the stop before the next one: :class:`~mnistlab.callbacks.StopBetweenEpochs`),
+    it sets ``stop.pending`` to SIGPIPE instead: the epoch whose line found the output closed is kept.
 
     Without it, Python (which ignores SIGPIPE and raises BrokenPipeError instead) and click end
     the command with a silent exit 1 wherever the write failed, a run in training left unrecorded."""
@@ -172,10 +172,11 @@ def closed_output_stops(stop: StopSignal) -> AbstractContextManager[None]:
         nonlocal fired
         if fired:  # the other stream of the same pipe (`2>&1 | head`), met while the stop is under way
             return
-        fired, stop.signum = True, signal.SIGPIPE
-        if stop.defer:  # taken where the training loop can take it whole
-            stop.pending = True
+        fired = True
+        if stop.defer:  # taken where the training loop can take it whole (a Ctrl-C before then is a Ctrl-C)
+            stop.pending = signal.SIGPIPE
             return
+        stop.signum = signal.SIGPIPE
         if threading.current_thread() is threading.main_thread():
             raise KeyboardInterrupt
         _thread.interrupt_main()  # as SIGINT does: KeyboardInterrupt in the main thread

@@ -95,7 +95,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     mnistlab train --config run.toml --epochs 2 --checkpoint-dir ckpt --resume
     """
     from mnistlab.accel import pick_device
-    from mnistlab.callbacks import StopAtEpochStart
+    from mnistlab.callbacks import StopBetweenEpochs
     from mnistlab.execute import terminate_as_interrupt
     from mnistlab.run import UNTESTED_BY_STOP, Recorder, run_config
     from mnistlab.trainer import STOPPED_BY
@@ -117,7 +117,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         with terminate_as_interrupt() as stop, closed_output_stops(stop):
             result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
                                 resume=resume, checkpoint_every=checkpoint_every or 0.0,
-                                extra_callbacks=[StopAtEpochStart(stop)],  # an epoch's line into `| head` keeps it
+                                extra_callbacks=[between := StopBetweenEpochs(stop)], interrupt=between.asked,
                                 on_data_ready=lambda: _announce(cfg, checkpoint_dir if resume else None))
     except BaseException as exc:
         if recorder is not None:
