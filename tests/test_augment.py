@@ -391,3 +391,21 @@ def test_forms_that_never_move_the_image_are_none_and_keras_users_python_forms_a
     assert parse_augment({"width_shift_range": np.int64(3)}).width_shift_range == 3
     assert isinstance(parse_augment({"width_shift_range": np.int64(3)}).width_shift_range, int)
     assert AugmentConfig(rotation_range=20, width_shift_range=[0]) == AugmentConfig(rotation_range=20)  # same key too
+
+
+@pytest.mark.parametrize("key, value, says", [
+    ("rescale", 1 / 255, "gives the model pixels / 255"),
+    ("featurewise_center", True, "Normalization layer"),
+    ("validation_split", 0.1, "data.validation"),
+    ("brightness_range", [0.8, 1.2], "not offered"),
+])
+def test_image_data_generators_other_arguments_say_what_to_write_instead(key, value, says, tmp_path):
+    with pytest.raises(SpecError) as info:
+        parse_augment({key: value}, source="exp.toml")
+    msg = str(info.value)
+    assert msg.startswith(f"exp.toml: augment.{key}: Keras's ImageDataGenerator takes it; ") and says in msg
+    assert info.value.path == ("augment", key) and "\n" not in msg
+    p = tmp_path / "run.toml"
+    p.write_text(f'dataset = "mnist"\nmodel = "seed000-dense"\n[augment]\nrotation_range = 10\n{key} = {value!r}\n'
+                 .replace("True", "true"))
+    assert main(["train", "--config", str(p), "--no-record"]) == 2  # before anything loads or trains

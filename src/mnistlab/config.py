@@ -234,6 +234,24 @@ class TrainConfig(BaseModel):
         return self
 
 
+# ImageDataGenerator's other arguments, and what a Keras user writes here instead (or why not at all).
+KERAS_GENERATOR_ELSEWHERE: Mapping[str, str] = MappingProxyType({
+    "rescale": "mnistlab gives the model pixels / 255 (in [0, 1]) already, what rescale = 1/255 does in Keras: leave it out",
+    "featurewise_center": "put a Normalization layer first in the model instead (adapted to the training images)",
+    "featurewise_std_normalization": "put a Normalization layer first in the model instead (adapted to the training images)",
+    "samplewise_center": "not offered; a Normalization layer first in the model standardises with the training images' "
+                         "statistics",
+    "samplewise_std_normalization": "not offered; a Normalization layer first in the model standardises with the training "
+                                    "images' statistics",
+    "zca_whitening": "not offered", "zca_epsilon": "not offered",
+    "brightness_range": "not offered (Keras computes it on 8-bit images through Pillow)",
+    "channel_shift_range": "not offered",
+    "validation_split": "the validation split is data.validation here (data.split = \"last\" holds out the end of the "
+                        "training set, as fit(validation_split=) does)",
+    "interpolation_order": "mnistlab interpolates as Keras does by default (order 1, bilinear): leave it out",
+    "preprocessing_function": "not offered in a config file", "data_format": "leave it out: mnistlab knows its images' layout",
+    "dtype": "leave it out: mnistlab augments float32 images in [0, 1]",
+})
 MAX_SHIFT = 10_000  # pixels, and values in a list: far past any image here (a shift past the size brings in only the fill)
 MAX_ZOOM = 100.0  # a zoom factor: at 100 the image is 1/100 of the output (zoom_range = [lo, hi])
 
@@ -648,6 +666,8 @@ def _validation_error(exc: ValidationError, source: str, cls: type[BaseModel],
     path = (*prefix, *loc)
     dotted = _dotted(path)
     if err["type"] == "extra_forbidden":
+        if path[-2:-1] == ("augment",) and (instead := KERAS_GENERATOR_ELSEWHERE.get(str(loc[-1]))):
+            return SpecError(f"{source}: {dotted}: Keras's ImageDataGenerator takes it; {instead}", path=path, source=source)
         known = _fields_at(cls, list(loc[:-1]))
         where = f"{source}: {dotted.rsplit('.', 1)[0]}" if "." in dotted else source  # at the top: the source says where
         return unknown_key(loc[-1], known, where=where, path=path[:-1], source=source)
