@@ -432,3 +432,24 @@ def test_descriptions_are_kept_for_the_report(tmp_path: Path) -> None:
                                 'description = "two"\n'))
     assert exp.description == "whole"
     assert [(v.name, v.description) for v in exp.variants] == [("a", "one"), ("b,lr=0.1", "two"), ("b,lr=0.2", "two")]
+
+
+def test_a_variant_without_the_bases_augmentation_says_augment_false(tmp_path: Path) -> None:
+    """The Keras ablation "no augmentation": `augment = false` in a variant; `augment = {}` (merged
+    into the base's table, it changes nothing) is a mistake said before anything trains."""
+    from mnistlab.config import build_run_config
+
+    text = TINY + '[base.augment]\nrotation_range = 10.0\n[[variants]]\nname = "aug"\n[[variants]]\nname = "none"\n'
+    exp = load_experiment(write(tmp_path, text + "augment = false\n"))
+    aug, none = ({c.variant: c for c in exp.cells()}[v] for v in ("aug", "none"))
+    assert aug.config["augment"]["rotation_range"] == 10.0 and none.config["augment"] is None
+    plain = load_experiment(write(tmp_path, TINY, "plain.toml")).cells()[0]
+    assert none.key == plain.key != aug.key  # the same cell as a base that never had augmentation
+    assert build_run_config(None, ["augment=false"], {}).augment is None
+    for written, says in (("augment = {}", '"augment" = {} changes nothing: a table merges into the base\'s (augment = '
+                                           'false trains without augmentation)'),
+                          ("augment = [1]", "augment: must be a table of settings ([augment]) or false for no "
+                                            "augmentation, got list [1]")):
+        with pytest.raises(SpecError) as err:
+            load_experiment(write(tmp_path, text + written + "\n"))
+        assert says in str(err.value) and "\n" not in str(err.value) and ":16:" in str(err.value)

@@ -45,7 +45,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from mnistlab._toml import dotted_key, loads_toml, read_text_file, tomllib, with_line
-from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, unknown_key
+from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, show, unknown_key
 from mnistlab.optim import OPTIMIZERS, optimizer_defaults
 from mnistlab.presets import resolve_model
 from mnistlab.specs import ModelSpec
@@ -461,9 +461,18 @@ class RunConfig(BaseModel):
     model: str | dict[str, Any] | list[Any]  # preset name / spec file path / inline spec
     data: DataConfig = DataConfig()
     train: TrainConfig = TrainConfig()
-    augment: AugmentConfig | None = None
+    augment: AugmentConfig | None = None  # false in a file: none (a variant without the base's augmentation)
     callbacks: list[CallbackConfig] = []
     evaluate: EvaluateConfig = EvaluateConfig()
+
+    @field_validator("augment", mode="before")
+    @classmethod
+    def _augment_off(cls, v: Any) -> Any:
+        if v is False:
+            return None
+        if v is None or isinstance(v, (Mapping, AugmentConfig)):
+            return v
+        raise ValueError(f"must be a table of settings ([augment]) or false for no augmentation, got {show(v)}")
 
     @field_validator("dataset")
     @classmethod
@@ -898,7 +907,8 @@ def apply_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any], *, so
     """
     out: dict[str, Any] = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in base.items()}
     for section in ("train", "data", "augment"):
-        if out.get(section) is not None and not isinstance(out[section], Mapping):
+        value = out.get(section)
+        if value is not None and not isinstance(value, Mapping) and (section, value) != ("augment", False):  # false: none
             raise SpecError(f"{source}: {section}: must be a table ([{section}]), got {type(out[section]).__name__}",
                             path=(section,), source=source)
     top = set(RunConfig.model_fields)
