@@ -329,7 +329,7 @@ def test_train_into_a_closed_pipe_records_an_interrupted_run_and_exits_141(tmp_p
     line = err.decode().strip()
     assert line.startswith("error: run interrupted because its output was closed (SIGPIPE)") and said in line, line
     [run] = RunStore(store).runs()
-    assert run.status == "interrupted"
+    assert run.status == "interrupted" and run.message == line.removeprefix("error: run ")  # the record says why too
 
 
 def test_train_whose_reader_goes_after_the_last_epoch_still_records_the_finished_run(tmp_path: Path,

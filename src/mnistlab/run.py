@@ -641,12 +641,13 @@ class Recorder:
         variant = resolved["model"].get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str) else "model")
         return cls(store, experiment=experiment, variant=variant, config=resolved, seed=cfg.train.seed)
 
-    def fail(self, exc: BaseException) -> str:
-        """Record that the run raised ``exc`` instead of finishing: ``interrupted`` (Ctrl-C) or ``failed``
-        with the error's message; returns that status. A store problem here is swallowed: it must not
-        hide the run's own error, which the caller re-raises or reports."""
+    def fail(self, exc: BaseException, why: str | None = None) -> str:
+        """Record that the run raised ``exc`` instead of finishing: ``interrupted`` (Ctrl-C; ``why`` says
+        what stopped it, when the caller knows more) or ``failed`` with the error's message; returns
+        that status. A store problem here is swallowed: it must not hide the run's own error, which
+        the caller re-raises or reports."""
         if isinstance(exc, KeyboardInterrupt):
-            status, message = "interrupted", "interrupted before it finished"
+            status, message = "interrupted", why or "interrupted before it finished"
         else:
             status, message = "failed", str(exc) if isinstance(exc, MnistlabError) else failure_message(exc)
         try:
@@ -655,12 +656,12 @@ class Recorder:
             pass  # the row is gone (deleted meanwhile): nothing left to mark
         return status
 
-    def abandon(self, exc: BaseException) -> None:
+    def abandon(self, exc: BaseException, why: str | None = None) -> None:
         """Like :meth:`fail`, except that bad input (a :class:`MnistlabError`: bad data, config or
         checkpoint) leaves no record at all: nothing ran (``mnistlab train``, ``train(store=...)``).
         A :class:`ResourceError` (not enough memory) is no bad input: it is recorded as failed."""
         if not isinstance(exc, MnistlabError) or isinstance(exc, ResourceError):  # it ran, or tried to
-            self.fail(exc)
+            self.fail(exc, why)
             return
         try:
             self.store.rm([self.run_id])

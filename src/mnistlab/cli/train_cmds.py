@@ -120,12 +120,14 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
                                 extra_callbacks=[between := StopBetweenEpochs(stop)], interrupt=between.asked,
                                 on_data_ready=lambda: _announce(cfg, checkpoint_dir if resume else None))
     except BaseException as exc:
+        piped = isinstance(exc, KeyboardInterrupt) and stop.signum == signal.SIGPIPE  # while the summary was printed
+        why = "interrupted because its output was closed (SIGPIPE) before training began" if piped else None
         if recorder is not None:
-            recorder.abandon(exc)
+            recorder.abandon(exc, why)  # the record says why too: the line on stderr may have no reader either
         if isinstance(exc, CheckpointError):
             raise CheckpointError(f"{exc}: use another --checkpoint-dir, or drop --resume to train afresh") from None
-        if isinstance(exc, KeyboardInterrupt) and stop.signum == signal.SIGPIPE:  # while the summary was printed
-            err = RunNotFinished("run interrupted because its output was closed (SIGPIPE) before training began")
+        if why is not None:
+            err = RunNotFinished(f"run {why}")
             err.exit_code = 128 + signal.SIGPIPE
             raise err from None
         raise
