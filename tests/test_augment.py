@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from mnistlab.augment import (
-    Augmenter, augment_batch, erase_mask, preview_figure, sample_params, transform_batch, wrap_coords,
+    Augmenter, augment_batch, describe, erase_mask, preview_figure, sample_params, transform_batch, wrap_coords,
 )
 from mnistlab.cli import main
 from mnistlab.config import AugmentConfig, parse_augment
@@ -409,3 +409,38 @@ def test_image_data_generators_other_arguments_say_what_to_write_instead(key, va
     p.write_text(f'dataset = "mnist"\nmodel = "seed000-dense"\n[augment]\nrotation_range = 10\n{key} = {value!r}\n'
                  .replace("True", "true"))
     assert main(["train", "--config", str(p), "--no-record"]) == 2  # before anything loads or trains
+
+
+def test_show_augment_takes_the_files_dataset_and_a_variants_augmentation(data_dir, tmp_path, capsys):
+    exp = tmp_path / "exp.toml"
+    exp.write_text('[base]\ndataset = "fashion-mnist"\nmodel = "seed000-dense"\n[base.augment]\nrotation_range = 10.0\n'
+                   '[[variants]]\nname = "aug"\n[[variants]]\nname = "flips"\n"augment.vertical_flip" = true\n')
+    out = tmp_path / "a.png"
+    shown = {}
+
+    def preview(*args):
+        code = main(["show-augment", "--config", str(exp), "--data-dir", str(data_dir), "--images", "1", "--copies", "1",
+                     "--out", str(out), *args])
+        shown[args] = (code, capsys.readouterr().err)
+        return code
+
+    assert preview("--variant", "flips") == 0 and preview("--variant", "aug", "--dataset", "mnist") == 0
+    assert preview() == 2 and "its variants augment differently: give --variant (one of aug, flips)" in shown[()][1]
+    assert preview("--variant", "flip") == 2
+    assert 'no variant is named "flip" (did you mean "flips"?)' in shown[("--variant", "flip")][1]
+    exp.write_text(exp.read_text().replace("rotation_range = 10.0", "rotation_range = 1000.0"))
+    assert preview("--variant", "aug") == 2 and "exp.toml:5: [base]: augment.rotation_range" in shown[("--variant", "aug")][1]
+    single = tmp_path / "only.toml"
+    single.write_text("[augment]\nrotation_range = 10.0\nzoom_range = [1.1]\n")
+    assert main(["show-augment", "--config", str(single), "--data-dir", str(data_dir), "--out", str(out)]) == 2
+    assert "only.toml:3: augment.zoom_range" in capsys.readouterr().err
+    assert main(["show-augment", "--variant", "aug", "--data-dir", str(data_dir), "--out", str(out)]) == 2
+    assert "--variant names a variant of the experiment file given as --config" in capsys.readouterr().err
+
+
+def test_the_preview_title_is_wrapped_not_cut(data_dir):
+    cfg = AugmentConfig(rotation_range=10, zoom_range=[0.9, 1.1], width_shift_range=3, height_shift_range=[0.1, 0.2],
+                        shear_range=5.0, vertical_flip=True)
+    fig = preview_figure(np.zeros((1, 28, 28), np.uint8), cfg, copies=2)
+    title = fig._suptitle.get_text()
+    assert title.count("\n") >= 2 and title.replace("\n", " ") == describe(cfg)

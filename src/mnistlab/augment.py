@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import functools
 import math
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -307,7 +308,7 @@ def preview_figure(images: Any, cfg: AugmentConfig, *, seed: int = 0, copies: in
                     spine.set_edgecolor("tab:blue")
                     spine.set_linewidth(2)
     axes[0][0].set_title("original", fontsize=8)
-    fig.suptitle(title or describe(cfg), fontsize=9)
+    fig.suptitle(textwrap.fill(title or describe(cfg), width=max(24, 13 * cols)), fontsize=9)  # wrapped, never cut
     return fig
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import signal
 from pathlib import Path
@@ -13,7 +14,7 @@ from mnistlab.callbacks import PROGRESS_MODES
 from mnistlab.cli._common import TomlNumber, check_output, data_dir_option, open_store, save_figure, store_option
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import RunConfig, build_run_config, parse_augment, setting_default
-from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError
+from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError, did_you_mean
 from mnistlab.files import refuse_store_path, write_atomic
 from mnistlab.optim import OPTIMIZERS
 
@@ -120,17 +121,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
                                 extra_callbacks=[between := StopBetweenEpochs(stop)], interrupt=between.asked,
                                 on_data_ready=lambda: _announce(cfg, checkpoint_dir if resume else None))
     except BaseException as exc:
-        piped = isinstance(exc, KeyboardInterrupt) and stop.signum == signal.SIGPIPE  # while the summary was printed
-        why = "interrupted because its output was closed (SIGPIPE) before training began" if piped else None
-        if recorder is not None:
-            recorder.abandon(exc, why)  # the record says why too: the line on stderr may have no reader either
-        if isinstance(exc, CheckpointError):
-            raise CheckpointError(f"{exc}: use another --checkpoint-dir, or drop --resume to train afresh") from None
-        if why is not None:
-            err = RunNotFinished(f"run {why}")
-            err.exit_code = 128 + signal.SIGPIPE
-            raise err from None
-        raise
+        raise _not_trained(exc, int(stop.signum), recorder) from None
     if result.status == "interrupted" and stop.signum == signal.SIGPIPE:  # not Ctrl-C: say what stopped it
         result.message = result.message.replace(STOPPED_BY, "because its output was closed (SIGPIPE)")
     with closed_output_ignored():  # the reader gone now must not cost the weights or the record
@@ -146,6 +137,22 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
                              f"run {result.status}{_resume_hint(result, checkpoint_dir)}")
         err.exit_code = 128 + int(stop.signum) if stopped else 1
         raise err
+
+
+def _not_trained(exc: BaseException, signum: int, recorder: Recorder | None) -> BaseException:
+    """What `train` raises when training raised ``exc`` (``signum``: what stopped it, if it was a
+    stop), once the run is recorded (interrupted, failed) or, for bad input, left unrecorded."""
+    piped = isinstance(exc, KeyboardInterrupt) and signum == signal.SIGPIPE  # while the summary was printed
+    why = "interrupted because its output was closed (SIGPIPE) before training began" if piped else None
+    if recorder is not None:
+        recorder.abandon(exc, why)  # the record says why too: the line on stderr may have no reader either
+    if isinstance(exc, CheckpointError):
+        return CheckpointError(f"{exc}: use another --checkpoint-dir, or drop --resume to train afresh")
+    if why is not None:
+        err = RunNotFinished(f"run {why}")
+        err.exit_code = 128 + signal.SIGPIPE
+        return err
+    return exc
 
 
 def _save_and_record(result: RunResult, save_weights: Path | None, recorder: Recorder | None) -> MnistlabError | None:
@@ -275,9 +282,10 @@ def _save(model: Any, path: Path) -> None:
 
 
 @click.command("show-augment")
-@click.option("--dataset", default=setting_default("dataset"), show_default=True)
+@click.option("--dataset", help=f"Whose training images (default: the config's, else {setting_default('dataset')}).")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Take [augment] from this run or experiment file ([augment] or [base.augment]).")
+              help="Take [augment] and the dataset from this run or experiment file (a variant's: --variant).")
+@click.option("--variant", help="The experiment file's variant whose augmentation to show (needed when they differ).")
 @click.option("--rotation-range", type=float, help="Degrees.")
 @click.option("--zoom-range", type=TomlNumber(), help="z (each axis in [1-z, 1+z]) or [lo, hi].")
 @click.option("--width-shift-range", type=TomlNumber(),
@@ -297,27 +305,58 @@ def _save(model: Any, path: Path) -> None:
 @data_dir_option()
 @click.option("-o", "--output", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("augment.png"),
               show_default=True)
-def show_augment_cmd(dataset: str, config_file: Path | None, count: int, copies: int, seed: int,
-                     data_dir: Path | None, out: Path, **flags: Any) -> None:
+def show_augment_cmd(dataset: str | None, config_file: Path | None, variant: str | None, count: int, copies: int,
+                     seed: int, data_dir: Path | None, out: Path, **flags: Any) -> None:
     """Save a grid of training images next to augmented copies (one row per image)."""
-    from mnistlab._toml import load_toml
     from mnistlab.augment import preview_figure
     from mnistlab.datasets import load_any
 
     out = check_output(out, (".png", ".svg", ".pdf", ".jpg", ".jpeg"))  # a typo costs nothing
     settings: dict[str, Any] = {}
     if config_file is not None:
-        doc = load_toml(config_file)
-        section = doc.get("augment", (doc.get("base") or {}).get("augment") if isinstance(doc.get("base"), dict) else None)
-        if not isinstance(section, dict):
-            raise SpecError(f"{config_file}: no [augment] (or [base.augment]) table")
-        settings.update(section)
+        settings, dataset = _augment_of(config_file, variant, dataset)
+    elif variant is not None:
+        raise SpecError("--variant names a variant of the experiment file given as --config")
     settings.update({k: v for k, v in flags.items() if v is not None})
-    cfg = parse_augment(settings, source=str(config_file or "command line"))
-    ds = load_any(dataset, data_dir)  # a registered name, or the user's own data (a path or a table)
+    cfg = parse_augment(settings, source="command line")
+    ds = load_any(dataset or setting_default("dataset"), data_dir)  # a registered name, or the user's own data
     fig = preview_figure(ds.train_images[:count], cfg, seed=seed, copies=copies)
     save_figure(fig, out)
     click.echo(f"wrote {out}")
+
+
+def _augment_of(path: Path, variant: str | None, dataset: str | None) -> tuple[dict[str, Any], Any]:
+    """The ``[augment]`` settings and the dataset (``dataset`` if given) of a file: an experiment
+    file's variant (``variant``; needed when its variants augment differently), validated whole as
+    `mnistlab run` does; a run config (`train --config`), validated as `train` does; or a table
+    holding ``[augment]`` (or ``[base.augment]``) and perhaps a dataset. Its mistakes say the line."""
+    from mnistlab._toml import load_toml, with_line
+    from mnistlab.config import parse_run_config
+    from mnistlab.experiments import load_experiment
+
+    doc = load_toml(path)
+    base = doc["base"] if isinstance(doc.get("base"), dict) else None
+    if base is not None and "model" in base:
+        exp = load_experiment(path)
+        by_name = {v.name: v for v in exp.variants}
+        if variant is not None and variant not in by_name:
+            raise SpecError(f'{path}: no variant is named "{variant}"{did_you_mean(variant, list(by_name))}; '
+                            f"the variants: {', '.join(by_name)}")
+        chosen = [parse_run_config(v.config, source=str(path)) for v in ([by_name[variant]] if variant else exp.variants)]
+        if len({json.dumps(c.model_dump()["augment"], sort_keys=True) for c in chosen}) > 1:
+            raise SpecError(f"{path}: its variants augment differently: give --variant (one of {', '.join(by_name)})")
+        return chosen[0].model_dump()["augment"] or {}, dataset or chosen[0].dataset
+    if variant is not None:
+        raise SpecError(f"{path}: --variant names a variant of an experiment file, and this is none")
+    if base is None and "model" in doc:
+        return build_run_config(path).model_dump()["augment"] or {}, dataset or doc.get("dataset")
+    table, at = (base, ("base",)) if base is not None else (doc, ())
+    if "augment" not in table:
+        raise SpecError(f"{path}: no [augment] (or [base.augment]) table")
+    try:
+        return parse_augment(table["augment"], source=str(path)).model_dump(), dataset or table.get("dataset")
+    except SpecError as exc:
+        raise with_line(exc.within(*at), str(path), path.read_text(encoding="utf-8", errors="replace")) from None
 
 
 COMMANDS: list[click.Command] = [train_cmd, show_augment_cmd]
