@@ -110,8 +110,9 @@ def test_seeded_and_independent_of_other_randomness():
 
 @pytest.mark.parametrize("fill_mode", ["nearest", "constant", "reflect", "wrap"])
 def test_batch_equals_per_image_application(fill_mode):
+    cval = 0.25 if fill_mode == "constant" else 0.0
     cfg = AugmentConfig(rotation_range=30, zoom_range=0.2, width_shift_range=0.1, height_shift_range=0.1,
-                        horizontal_flip=True, fill_mode=fill_mode, cval=0.25)
+                        horizontal_flip=True, fill_mode=fill_mode, cval=cval)
     x = blob(6)
     x[3] = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(1))
     batch = augment_batch(x, cfg, torch.Generator().manual_seed(5))
@@ -119,7 +120,7 @@ def test_batch_equals_per_image_application(fill_mode):
     assert p["flip_horizontal"].any() and not p["flip_horizontal"].all()
     for i in range(6):
         one = {k: v[i : i + 1] for k, v in p.items()}
-        torch.testing.assert_close(batch[i : i + 1], transform_batch(x[i : i + 1], one, fill_mode, 0.25))
+        torch.testing.assert_close(batch[i : i + 1], transform_batch(x[i : i + 1], one, fill_mode, cval))
 
 
 def test_identity_config_and_input_untouched():
@@ -232,8 +233,8 @@ def test_wrap_has_scipys_period_of_size_minus_one():
 
 
 def test_config_offers_every_keras_fill_mode_and_cval():
-    for mode in KERAS["fill_modes"]:
-        assert parse_augment({"fill_mode": str(mode), "cval": 0.5}).fill_mode == mode
+    for mode, cval in zip(KERAS["fill_modes"], KERAS["cvals"]):
+        assert parse_augment({"fill_mode": str(mode), "cval": float(cval)}).fill_mode == mode
     with pytest.raises(SpecError) as info:
         parse_augment({"fill_mode": "mirror"})
     assert "augment.fill_mode" in str(info.value) and "\n" not in str(info.value)
@@ -444,3 +445,14 @@ def test_the_preview_title_is_wrapped_not_cut(data_dir):
     fig = preview_figure(np.zeros((1, 28, 28), np.uint8), cfg, copies=2)
     title = fig._suptitle.get_text()
     assert title.count("\n") >= 2 and title.replace("\n", " ") == describe(cfg)
+
+
+def test_a_cval_without_the_constant_fill_is_warned_of():
+    with pytest.warns(SpecWarning, match='augment.cval = 0.5 fills only with fill_mode = "constant"; "nearest" does not'):
+        parse_augment({"cval": 0.5})
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        parse_augment({"cval": 0.5, "fill_mode": "constant"})
+        parse_augment({"fill_mode": "reflect"})

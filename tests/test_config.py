@@ -264,6 +264,10 @@ def test_build_run_config_layers_defaults_file_settings_flags(tmp_path: Path):
     with pytest.raises(SpecError, match="--set train.lr contradicts --lr") as err:
         build_run_config(settings=["train.lr=0.2"], flags={"lr": 0.1})
     assert err.value.path == ("train", "lr")
+    # Python's True / False, as a Keras user writes them, are TOML's true / false
+    cfg = build_run_config(settings=["augment.horizontal_flip=True", "augment.vertical_flip=false", "data.stratify=True",
+                                     "data.validation=0.1"])
+    assert cfg.augment.horizontal_flip is True and cfg.augment.vertical_flip is False and cfg.data.stratify is True
 
 
 def test_build_run_config_says_who_set_the_bad_value(tmp_path: Path):

@@ -321,6 +321,13 @@ class AugmentConfig(BaseModel):
         raise ValueError(f"must be a number from 0 to {MAX_SHIFT} (below 1: a fraction of the size; from 1 up: pixels; an int "
                          f"N: whole pixels in (-N, N)) or a list of such numbers, as Keras takes it (got {clip(repr(v), 40)})")
 
+    @model_validator(mode="after")
+    def _cval_is_for_constant(self) -> AugmentConfig:
+        if self.cval and self.fill_mode != "constant":
+            warnings.warn(f'augment.cval = {self.cval:g} fills only with fill_mode = "constant"; "{self.fill_mode}" '
+                          f"does not use it", SpecWarning, stacklevel=2)
+        return self
+
     def is_identity(self) -> bool:
         return self == AugmentConfig(fill_mode=self.fill_mode, cval=self.cval)
 
@@ -1009,6 +1016,8 @@ def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str]
                         path=tuple(parts), source=label)
     if text.strip().lower().lstrip("+-") in ("nan", "inf"):
         value: Any = text.strip()  # a word here (train.optimizer=nan), never TOML's special floats
+    elif text.strip() in ("True", "False"):  # Python's spelling, as a Keras user writes it: TOML's true / false
+        value = text.strip() == "True"
     else:
         try:
             value = tomllib.loads(f"v = {text.strip()}")["v"]
