@@ -453,3 +453,9 @@ def test_a_variant_without_the_bases_augmentation_says_augment_false(tmp_path: P
         with pytest.raises(SpecError) as err:
             load_experiment(write(tmp_path, text + written + "\n"))
         assert says in str(err.value) and "\n" not in str(err.value) and ":16:" in str(err.value)
+
+
+def test_a_grid_of_a_shifts_int_and_float_forms_names_them_apart(tmp_path: Path) -> None:
+    """Keras reads width_shift_range = 2 (whole pixels -1 .. 1) and 2.0 (uniform in [-2, 2]) differently."""
+    exp = load_experiment(write(tmp_path, TINY + '[grid]\n"augment.width_shift_range" = [2, 2.0, 0.1]\n'))
+    assert [v.name for v in exp.variants] == ["width_shift_range=2", "width_shift_range=2.0", "width_shift_range=0.1"]

@@ -841,7 +841,8 @@ def derive_name(overrides: Mapping[str, Any]) -> str:
     parts = []
     for (key, value), short in zip(overrides.items(), shorts):
         label = short if shorts.count(short) == 1 else key
-        parts.append(f"{label}={_fmt_value(value)}")
+        pixels = key.endswith("shift_range") and isinstance(value, float) and value >= 1 and value.is_integer()
+        parts.append(f"{label}={value:.1f}" if pixels else f"{label}={_fmt_value(value)}")  # 2.0 is not 2 there (Keras)
     return ",".join(parts)
 
 
