@@ -358,3 +358,12 @@ def test_search_into_a_closed_pipe_stops_and_exits_141(tmp_path: Path, data_dir:
     assert proc.returncode == 141 and "its output was closed (SIGPIPE" in err.decode(), err
     trials = RunStore(tmp_path / "store").runs(experiment="s")
     assert len(trials) < 4 and {r.status for r in trials} <= {"finished", "interrupted"}
+
+
+def test_output_into_a_full_disk_is_the_systems_words_in_one_line(tmp_path: Path) -> None:
+    """/dev/full: every write fails with ENOSPC, as a full disk does."""
+    RunStore(tmp_path / "s")
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run([sys.executable, "-m", "mnistlab", "runs", "--store", str(tmp_path / "s"), "--format", "csv"],
+                              stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
+    assert (proc.returncode, proc.stderr) == (1, "error: No space left on device\n")

@@ -70,9 +70,19 @@ def _main(argv: list[str] | None) -> int:
         # Input problems that slipped past validation still get one line, not a traceback.
         if debug:
             raise
-        click.echo(f"error: {type(exc).__name__}: {' '.join(str(exc).split())}", err=True)
+        click.echo(f"error: {_said(exc)}", err=True)
         return 1
     return 0
+
+
+def _said(exc: OSError | ValueError) -> str:
+    """An unforeseen error in words: the system's for an OSError (``No space left on device``,
+    naming the file when it has one), else its type and message."""
+    if isinstance(exc, OSError) and exc.strerror:
+        from mnistlab.files import display_name
+
+        return f"{display_name(exc.filename)}: {exc.strerror}" if exc.filename else exc.strerror
+    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
 
 
 if __name__ == "__main__":  # pragma: no cover
