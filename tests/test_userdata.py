@@ -187,11 +187,63 @@ def test_empty_class_folder_and_an_unreadable_image_are_named(tmp_path: Path) ->
         load_any({"folder": str(root)})
     (root / "c" / "ok.png").write_bytes((root / "a" / "000.png").read_bytes())
     (root / "b" / "001.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
-    with pytest.raises(DataError, match=re.escape(f"{root / 'b' / '001.png'}: unreadable image")) as exc:
+    with pytest.raises(DataError, match=re.escape(f"{root / 'b' / '001.png'}: not an image mnistlab reads")) as exc:
         load_any(str(root))
     assert "\n" not in str(exc.value)
     with pytest.raises(DataError, match="no class folders"):
         load_any(str(root / "a"))
+
+
+@pytest.mark.parametrize("bad, says", [
+    ("bomb", "refused as a possible decompression bomb (10,000,000,000 pixels"),
+    ("16-bit", "16-bit pixels (mode I;16) are not read; save it as an 8-bit grayscale or RGB image"),
+    ("cmyk", "CMYK colours are not read"),
+])
+def test_a_class_folders_image_is_read_as_predict_reads_it(bad: str, says: str, tmp_path: Path, capsys) -> None:
+    """One line naming the file, before anything trains, never Pillow's traceback."""
+    from test_preprocess import _png_header
+
+    root = _folder(tmp_path / "d", {"a": 3, "b": 2}, size=(28, 28), mode="L")
+    target = root / "b" / "001.png"
+    if bad == "bomb":
+        target.write_bytes(_png_header(100_000, 100_000))  # a decompression bomb's header
+    elif bad == "16-bit":
+        Image.fromarray(glyph_l().astype(np.uint16) * 257).save(target)
+    else:
+        target = root / "b" / "001.jpg"
+        Image.fromarray(glyph_l()).convert("CMYK").save(target)
+    with pytest.raises(DataError) as exc:
+        load_any(str(root))
+    assert str(exc.value).startswith(f"{target}: ") and says in str(exc.value) and "\n" not in str(exc.value)
+    assert main(["train", "--dataset", str(root), "--model", "seed000-dense", "--epochs", "1", "--no-record"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and says in err and "Traceback" not in err
+
+
+def test_a_class_folders_transparent_images_are_flattened_as_predict_flattens_them(tmp_path: Path) -> None:
+    """Dark ink on a transparent sheet is ink on white (Pillow's convert("L") would drop the alpha:
+    every image black, trained on as if blank)."""
+    root = tmp_path / "d"
+    for name in ("a", "b"):
+        (root / name).mkdir(parents=True)
+        for i in range(2):
+            rgba = np.zeros((28, 28, 4), np.uint8)
+            rgba[..., 3] = 255 * (glyph_l() > 0)  # opaque black ink, transparent elsewhere
+            Image.fromarray(rgba, "RGBA").save(root / name / f"{i}.png")
+    images = np.asarray(load_any(str(root)).train_images)
+    assert ((images == 255) == (glyph_l() == 0)).all() and ((images == 0) == (glyph_l() > 0)).all()
+
+
+def test_a_label_column_spelt_otherwise_and_a_path_that_is_not_there_say_so(tmp_path: Path) -> None:
+    csv_path = write_csv(tmp_path / "Label.csv", four_images(), [1, 0, 1, 0], label="Label")
+    with pytest.raises(DataError, match=r'Label.csv: no "label" column, but a "Label" one: name it, '
+                                        r'dataset = \{ csv = "Label.csv", label = "Label" \}'):
+        load_any(str(csv_path))
+    assert len(load_any({"csv": str(csv_path), "label": "Label", "test_fraction": 0.5}).train_labels) == 2
+    with pytest.raises(DataError, match=r"nowhere/digits: no such file or folder; a dataset is a name \(mnist, "):
+        load_any(str(tmp_path / "nowhere" / "digits"))
+    with pytest.raises(DataError, match=r"unknown dataset 'mnsit' \(did you mean \"mnist\"\?\)"):
+        load_any("mnsit")
 
 
 # ----------------------------------------------------------------------------------------- npz
@@ -482,7 +534,8 @@ def test_relative_data_paths_are_the_files_and_the_flag_stays_the_current_folder
     (tmp_path / "proj" / "table.toml").write_text('model = "seed000-dense"\ndataset = { folder = "digits" }\n')
     with pytest.raises(SpecError, match=re.escape(f"no such folder: {tmp_path / 'proj' / 'digits'}")):
         build_run_config(tmp_path / "proj" / "table.toml")
-    with pytest.raises(SpecError, match=re.escape(f"unknown dataset {str(tmp_path / 'proj' / 'digits')!r}")):
+    with pytest.raises(SpecError, match=r"folder.toml:2: dataset: proj/digits: no such file or folder; a dataset is a name "
+                                        r"\(mnist, "):  # a bare word beside the file: a path there, or a name
         build_run_config(tmp_path / "proj" / "folder.toml")
 
 

@@ -136,6 +136,9 @@ def _from_path(text: str) -> UserData:
         return UserData(path.suffix.lower()[1:], _existing(text, path.suffix.lower()[1:], None))
     from mnistlab.data.registry import _REGISTRY
 
+    if os.sep in text or (os.altsep or os.sep) in text or text.startswith(("~", ".")):  # meant as a path
+        raise UserDataError(f"{_shown(text)}: no such file or folder; a dataset is a name ({', '.join(_REGISTRY)}), "
+                            f"a .csv file, an .npz file or a folder of class folders")
     raise UserDataError(f"unknown dataset {text!r}{did_you_mean(text, _REGISTRY)}; known: {', '.join(_REGISTRY)}, "
                         f"or a .csv file, an .npz file or a folder of class folders")
 
@@ -344,6 +347,9 @@ def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray |
     0-255 (with its line and column), a row with the wrong number of cells."""
     header = _csv_header(path)
     label_at = header.index(label) if label in header else None
+    if label_at is None and (other := next((h for h in header if h.lower() == label.lower()), None)):
+        raise DataError(f'{path}: no "{label}" column, but a "{other}" one: name it, dataset = {{ csv = "{path.name}", '
+                        f'label = "{other}" }}')
     pixel_cols = [i for i in range(len(header)) if i != label_at]
     n = len(pixel_cols)
     side = math.isqrt(n)
@@ -490,16 +496,22 @@ def read_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _read_image(file: Path, shape: tuple[int, int] | None) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    """One class folder's image as uint8 (H, W) grayscale, resized to ``shape`` when given. Read as
+    `mnistlab predict` reads images (:func:`mnistlab.preprocess.open_image`): DataError in one line
+    for a damaged file, a decompression bomb, 16-bit, 32-bit or CMYK pixels; transparency flattened
+    on the background that contrasts with the ink (:func:`~mnistlab.preprocess.to_gray`)."""
+    from PIL import Image
 
-    try:
-        with Image.open(file) as img:
+    from mnistlab.preprocess import open_image, to_gray
+
+    with open_image(file) as img:
+        if "A" in img.mode or "transparency" in img.info:  # else its transparent background reads as black
+            gray = Image.fromarray(np.rint(to_gray(img)).astype(np.uint8), "L")
+        else:
             gray = img.convert("L")
-            if shape is not None and gray.size != (shape[1], shape[0]):
-                gray = gray.resize((shape[1], shape[0]), Image.Resampling.BILINEAR)
-            return np.asarray(gray, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
-        raise DataError(f"{file}: unreadable image ({exc})") from None
+        if shape is not None and gray.size != (shape[1], shape[0]):
+            gray = gray.resize((shape[1], shape[0]), Image.Resampling.BILINEAR)
+        return np.asarray(gray, dtype=np.uint8)
 
 
 # ------------------------------------------------------------------------------------------ npz
