@@ -19,7 +19,7 @@ from mnistlab.store import RunStore
 from mnistlab.config import build_run_config, parse_run_config
 from mnistlab.data.userdata import path_digest
 from mnistlab.datasets import load_any, load_dataset
-from mnistlab.errors import DataError, SpecError
+from mnistlab.errors import DataError, DataWarning, SpecError
 from mnistlab.run import run_config
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
@@ -58,7 +58,8 @@ def four_images() -> np.ndarray:
 def test_csv_with_numeric_labels_and_a_test_file(tmp_path: Path) -> None:
     train = write_csv(tmp_path / "train.csv", four_images(), [3, 1, 3, 0])
     test = write_csv(tmp_path / "test.csv", four_images()[:2], [0, 3])
-    ds = load_any({"csv": str(train), "test": str(test)})
+    with pytest.warns(DataWarning, match="no image is labelled 2"):  # 0 to 3, and no 2: its class is never learnt
+        ds = load_any({"csv": str(train), "test": str(test)})
     assert ds.train_images.shape == (4, 28, 28) and ds.train_images.dtype == np.uint8
     assert ds.train_labels.tolist() == [3, 1, 3, 0] and ds.test_labels.tolist() == [0, 3]
     assert ds.info.class_names == ("0", "1", "2", "3")
@@ -172,8 +173,10 @@ def _folder(root: Path, classes: dict[str, int], size: tuple[int, int] = (32, 32
 
 def test_folder_per_class_any_size_and_colour(tmp_path: Path) -> None:
     root = _folder(tmp_path / "shapes", {"ell": 6, "also-ell": 4})
-    (root / "ell" / "notes.txt").write_text("not an image: skipped")
-    ds = load_any({"folder": str(root), "test_fraction": 0.2}, image_shape=(28, 28), seed=0)
+    (root / "ell" / "notes.txt").write_text("not an image: skipped, with a warning")
+    (root / "ell" / ".DS_Store").write_text("quietly skipped")
+    with pytest.warns(DataWarning, match=r"shapes: 1 entry of its class folders not read \(not .png, .*\): ell/notes.txt$"):
+        ds = load_any({"folder": str(root), "test_fraction": 0.2}, image_shape=(28, 28), seed=0)
     assert ds.info.class_names == ("also-ell", "ell")
     assert ds.train_images.shape[1:] == (28, 28) and len(ds.train_labels) + len(ds.test_labels) == 10
     assert all(is_l(img) for img in ds.train_images)
@@ -806,3 +809,25 @@ def test_show_augment_takes_the_users_own_data_as_every_dataset_flag_does(tmp_pa
     assert main(["show-augment", "--dataset", str(tmp_path / "own.csv"), "--rotation-range", "10", "--images", "2",
                  "-o", str(out)]) == 0, capsys.readouterr().err
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_an_npz_of_python_objects_says_so_not_that_the_zip_is_damaged(tmp_path: Path) -> None:
+    x = np.stack([glyph_l()] * 4)
+    np.savez(tmp_path / "objects.npz", x_train=x, y_train=np.array([0, "1", 2, 1], dtype=object))
+    with pytest.raises(DataError, match=r"objects.npz: holds an array of Python objects \(dtype object\), which mnistlab "
+                                        r"does not unpickle: save its images as uint8 and its labels as int or str"):
+        load_any(str(tmp_path / "objects.npz"))
+
+
+def test_numeric_labels_that_skip_classes_are_warned_of(tmp_path: Path) -> None:
+    x = np.stack([glyph_l()] * 4)
+    np.savez(tmp_path / "sparse.npz", x_train=x, y_train=np.array([3, 7, 3, 7]))
+    with pytest.warns(DataWarning, match=r"sparse.npz: labels run 0 to 7, so the model gets 8 classes, but no image is "
+                                         r"labelled 0, 1, 2, 4, 5, 6: those classes are never learnt"):
+        assert load_any(str(tmp_path / "sparse.npz")).info.num_classes == 8
+    import warnings
+
+    np.savez(tmp_path / "whole.npz", x_train=x, y_train=np.array([0, 1, 2, 1]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_any(str(tmp_path / "whole.npz"))

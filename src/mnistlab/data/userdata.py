@@ -263,6 +263,10 @@ def _class_indices(spec: UserData, train: np.ndarray | None, test: np.ndarray | 
         if both.size and both.min() < 0:
             raise DataError(f"{spec.path}: negative label {int(both.min())}: labels are 0, 1, 2, ... or class names")
         names = [str(i) for i in range(int(both.max()) + 1 if both.size else 0)]
+        if missing := sorted(set(range(len(names))) - set(np.unique(both).tolist())):  # labels 3 and 7: 8 classes
+            _warn(f"{spec.path}: labels run 0 to {len(names) - 1}, so the model gets {len(names)} classes, but no image is "
+                  f"labelled {clip(', '.join(map(str, missing)), 60)}: those classes are never learnt (labels are 0, 1, "
+                  f"2, ... of the classes there are)")
         return names, train.astype(np.int64), None if test is None else test.astype(np.int64)
     names = sorted(set(both.tolist()))
     index = {n: i for i, n in enumerate(names)}
@@ -472,19 +476,17 @@ def read_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
     folders = sorted(p for p in path.iterdir() if p.is_dir())
     hidden = [p.name for p in folders if p.name.startswith(".")]
     if hidden:
-        import warnings
-
-        from mnistlab.errors import DataWarning
-
-        warnings.warn(f"{path}: skipped {len(hidden)} hidden folder(s), not classes: {', '.join(hidden)}",
-                      DataWarning, stacklevel=2)
+        _warn(f"{path}: skipped {len(hidden)} hidden folder(s), not classes: {', '.join(hidden)}")
     classes = [p for p in folders if not p.name.startswith(".")]
     if not classes:
         raise DataError(f"{path}: no class folders (expected {path}/<class name>/<images>)")
     images, labels = [], []
     shape: tuple[int, int] | None = None
+    skipped: list[str] = []
     for folder in classes:
-        files = sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        listed = list(folder.iterdir())
+        files = sorted(p for p in listed if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        skipped += [str(p.relative_to(path)) for p in listed if p not in files and not p.name.startswith(".")]  # .DS_Store
         if not files:
             raise DataError(f"{folder}: class folder with no images ({', '.join(IMAGE_SUFFIXES)})")
         for file in files:
@@ -492,7 +494,19 @@ def read_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
             shape = shape or img.shape
             images.append(img)
             labels.append(folder.name)
+    if skipped:
+        _warn(f"{path}: {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} of its class folders not read (not "
+              f"{', '.join(IMAGE_SUFFIXES)} images): {clip(', '.join(skipped), 80)}")
     return np.stack(images), np.array(labels, dtype=str)
+
+
+def _warn(message: str) -> None:
+    """A :class:`~mnistlab.errors.DataWarning`: data that loads, with something left out."""
+    import warnings
+
+    from mnistlab.errors import DataWarning
+
+    warnings.warn(message, DataWarning, stacklevel=3)
 
 
 def _read_image(file: Path, shape: tuple[int, int] | None) -> np.ndarray:
@@ -548,6 +562,9 @@ def _not_npz(path: Path, exc: BaseException) -> DataError:
             head = f.read(512)
     except OSError:
         head = b""
+    if isinstance(exc, ValueError) and str(exc).startswith("Object arrays cannot be loaded"):  # numpy's words
+        return DataError(f"{path}: holds an array of Python objects (dtype object), which mnistlab does not unpickle: "
+                         f"save its images as uint8 and its labels as int or str (np.asarray(y, dtype=int))")
     if head.startswith(b"PK"):
         return DataError(f"{path}: not a readable .npz: a truncated or damaged zip archive ({first_line(exc)})")
     what = describe_bytes(head)
