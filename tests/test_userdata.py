@@ -322,11 +322,16 @@ def test_an_npz_without_images_is_refused(tmp_path: Path) -> None:
     ({"csv": "train.csv", "test_fraction": 1.5}, ("dataset", "test_fraction"), "between 0 and 1"),
     ({"npz": 3}, ("dataset", "npz"), "npz: must be a string"),
     ("fashion-mnst", ("dataset",), 'did you mean "fashion-mnist"'),
+    ({"folder": "d", "test": "train.csv"}, ("dataset", "test"),
+     "test: train.csv is a file: with a folder of class folders, the test data is one too"),
+    ({"csv": "train.csv", "test": "d"}, ("dataset", "test"), "test: d is a folder, not a .csv file"),
+    ({"npz": "d"}, ("dataset", "npz"), "npz: d is a folder, not a .npz file"),
 ])
 def test_dataset_table_is_validated_where_it_enters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dataset,
                                                     path: tuple, message: str) -> None:
     monkeypatch.chdir(tmp_path)
     write_csv(tmp_path / "train.csv", np.stack([glyph_l()] * 2), [0, 1])
+    _folder(tmp_path / "d", {"a": 1, "b": 1}, size=(28, 28), mode="L")
     with pytest.raises(SpecError, match=re.escape(message)) as exc:
         parse_run_config({"dataset": dataset, "model": "seed000-dense"})
     assert exc.value.path == path and "\n" not in str(exc.value)

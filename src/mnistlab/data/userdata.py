@@ -193,8 +193,13 @@ def absolute_data(dataset: Any) -> Any:
 def _existing(text: str, kind: str, key: str | None) -> Path:
     path = Path(text).expanduser()
     if kind == "folder":
+        if path.is_file():  # the test data of a folder dataset is a folder of class folders too
+            raise UserDataError(f"{key}: {_shown(text)} is a file: with a folder of class folders, the {key} data is "
+                                f"one too", key=key)
         if not path.is_dir():
             raise UserDataError(f"{key}: no such folder: {text}", key=key)
+    elif path.is_dir():
+        raise UserDataError(f"{key or kind}: {_shown(text)} is a folder, not a .{kind} file", key=key)
     elif not path.is_file():
         raise UserDataError(f"{key or kind}: no such file: {text}" if key else f"no such file: {text}", key=key)
     return path
