@@ -97,6 +97,12 @@ def test_table_csv_json_top_and_stdin(mnist_models, tmp_path, capsys, test_digit
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO((tmp_path / "two.jpg").read_bytes())))
     code, out, _ = cli(capsys, "predict", "use", "--variant", "dense", "-", "--format", "json", "--store", mnist_models)
     assert code == 0 and json.loads(out)[0]["file"] == "<stdin>" and json.loads(out)[0]["class_1"] == str(y[1])
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO((tmp_path / "two.jpg").read_bytes())))
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "-", "-", "--store", mnist_models)
+    assert code == 2 and not out and err == "error: - (stdin) is given 2 times: it holds one image; give it once\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "-", "--store", mnist_models)
+    assert code == 2 and err.startswith("error: <stdin>: empty: nothing was piped in")
 
 
 def test_show_saves_the_inputs_beside_what_the_model_saw(mnist_models, tmp_path, capsys, test_digits):

@@ -518,9 +518,13 @@ def image_sources(paths: Iterable[str | os.PathLike], errors: list[str] | None =
     """(display name, path or bytes) for each IMAGES argument: a file, a folder's image files
     (by suffix, sorted, not recursive), or ``-`` for one image read from stdin.
 
-    Raises DataError for a path that does not exist and a folder holding no image files; with an
-    ``errors`` list, appends that one-line message to it instead and goes on with the others.
+    Raises DataError for a path that does not exist, a folder holding no image files and empty
+    stdin; with an ``errors`` list, appends that one-line message to it instead and goes on with
+    the others. ``-`` given twice is a DataError at once: stdin holds one image.
     """
+    paths = [os.fspath(p) for p in paths]
+    if paths.count("-") > 1:
+        raise DataError(f"- (stdin) is given {paths.count('-')} times: it holds one image; give it once")
     out: list[tuple[str, str | bytes]] = []
     for p in paths:
         p = os.fspath(p)
@@ -535,7 +539,9 @@ def image_sources(paths: Iterable[str | os.PathLike], errors: list[str] | None =
 
 def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
     if p == "-":
-        return [("<stdin>", sys.stdin.buffer.read())]
+        if not (data := sys.stdin.buffer.read()):
+            raise DataError("<stdin>: empty: nothing was piped in (mnistlab predict RUN - < image.png)")
+        return [("<stdin>", data)]
     if os.path.isdir(p):
         listed = list(Path(p).iterdir())
         found = sorted(f for f in listed if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
