@@ -235,6 +235,12 @@ def test_a_class_folders_transparent_images_are_flattened_as_predict_flattens_th
             Image.fromarray(rgba, "RGBA").save(root / name / f"{i}.png")
     images = np.asarray(load_any(str(root)).train_images)
     assert ((images == 255) == (glyph_l() == 0)).all() and ((images == 0) == (glyph_l() > 0)).all()
+    colours = (np.random.default_rng(0).random((28, 28, 3)) * 255).astype(np.uint8)  # opaque RGBA: read as before
+    for name in ("a", "b"):
+        for i in range(2):
+            Image.fromarray(np.dstack([colours, np.full((28, 28), 255, np.uint8)]), "RGBA").save(root / name / f"{i}.png")
+    expected = np.asarray(Image.fromarray(colours).convert("L"))
+    assert all(np.array_equal(img, expected) for img in load_any(str(root)).train_images)
 
 
 def test_a_label_column_spelt_otherwise_and_a_path_that_is_not_there_say_so(tmp_path: Path) -> None:

@@ -524,13 +524,22 @@ def _read_image(file: Path, shape: tuple[int, int] | None) -> np.ndarray:
     from mnistlab.preprocess import open_image, to_gray
 
     with open_image(file) as img:
-        if "A" in img.mode or "transparency" in img.info:  # else its transparent background reads as black
+        if _transparent(img):  # else its transparent background reads as black
             gray = Image.fromarray(np.rint(to_gray(img)).astype(np.uint8), "L")
-        else:
+        else:  # as before transparency was read: an opaque RGBA image's pixels unchanged
             gray = img.convert("L")
         if shape is not None and gray.size != (shape[1], shape[0]):
             gray = gray.resize((shape[1], shape[0]), Image.Resampling.BILINEAR)
         return np.asarray(gray, dtype=np.uint8)
+
+
+def _transparent(img: Any) -> bool:
+    """Whether a PIL image has a pixel that is not fully opaque (an alpha channel or a palette's
+    transparent colour in use)."""
+    if "A" not in img.mode and "transparency" not in img.info:
+        return False
+    alpha = img.getchannel("A") if "A" in img.mode else img.convert("RGBA").getchannel("A")
+    return bool(alpha.getextrema()[0] < 255)
 
 
 # ------------------------------------------------------------------------------------------ npz
