@@ -456,3 +456,31 @@ def test_a_cval_without_the_constant_fill_is_warned_of():
         warnings.simplefilter("error")
         parse_augment({"cval": 0.5, "fill_mode": "constant"})
         parse_augment({"fill_mode": "reflect"})
+
+
+def test_show_augment_reads_a_files_data_beside_it_and_dataset_replaces_missing_data(data_dir, tmp_path, monkeypatch,
+                                                                                       capsys):
+    from test_userdata import four_images, write_csv
+
+    sub = tmp_path / "sub"
+    sub.mkdir()
+    write_csv(sub / "train.csv", four_images(), [0, 1, 0, 1])
+    (sub / "run.toml").write_text('dataset = { csv = "train.csv" }\nmodel = "seed000-dense"\n[augment]\nzoom_range = 0.1\n')
+    (sub / "aug.toml").write_text('dataset = { csv = "train.csv" }\n[augment]\nzoom_range = 0.1\n')
+    monkeypatch.chdir(tmp_path)  # not beside the files
+    out = tmp_path / "a.png"
+    for name in ("run.toml", "aug.toml"):
+        assert main(["show-augment", "--config", str(sub / name), "--images", "2", "--copies", "1", "--out", str(out)]) == 0
+    (sub / "train.csv").unlink()  # the file's data is not on this machine: --dataset stands in for it
+    assert main(["show-augment", "--config", str(sub / "run.toml"), "--dataset", "mnist", "--data-dir", str(data_dir),
+                 "--images", "1", "--copies", "1", "--out", str(out)]) == 0
+    capsys.readouterr()
+
+
+def test_a_warning_is_said_once_per_command_however_often_the_config_is_validated(data_dir, tmp_path, capsys):
+    exp = tmp_path / "cv.toml"
+    exp.write_text('[base]\ndataset = "mnist"\nmodel = "seed000-dense"\ndata = { subset = 120 }\ntrain = { epochs = 1 }\n'
+                   'augment = { cval = 0.5 }\n[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n')
+    for _ in range(2):  # and again by the next command
+        assert main(["run", str(exp), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 0
+        assert capsys.readouterr().err.count('augment.cval = 0.5 fills only with fill_mode = "constant"') == 1

@@ -446,8 +446,9 @@ def test_a_variant_without_the_bases_augmentation_says_augment_false(tmp_path: P
     plain = load_experiment(write(tmp_path, TINY, "plain.toml")).cells()[0]
     assert none.key == plain.key != aug.key  # the same cell as a base that never had augmentation
     assert build_run_config(None, ["augment=false"], {}).augment is None
-    for written, says in (("augment = {}", '"augment" = {} changes nothing: a table merges into the base\'s (augment = '
-                                           'false trains without augmentation)'),
+    assert load_experiment(write(tmp_path, text + "train = {}\n")).cells()  # other empty tables: harmless, as always
+    for written, says in (("augment = {}", "augment = {} changes nothing: a table merges into the base's (augment = "
+                                           "false trains without augmentation)"),
                           ("augment = [1]", "augment: must be a table of settings ([augment]) or false for no "
                                             "augmentation, got list [1]")):
         with pytest.raises(SpecError) as err:

@@ -17,7 +17,7 @@ from PIL import Image
 from mnistlab.cli import main
 from mnistlab.store import RunStore
 from mnistlab.config import build_run_config, parse_run_config
-from mnistlab.data.userdata import path_digest
+from mnistlab.data.userdata import path_digest, read_folder
 from mnistlab.datasets import load_any, load_dataset
 from mnistlab.errors import DataError, DataWarning, SpecError
 from mnistlab.run import run_config
@@ -200,7 +200,7 @@ def test_empty_class_folder_and_an_unreadable_image_are_named(tmp_path: Path) ->
 @pytest.mark.parametrize("bad, says", [
     ("bomb", "refused as a possible decompression bomb (10,000,000,000 pixels"),
     ("16-bit", "16-bit pixels (mode I;16) are not read; save it as an 8-bit grayscale or RGB image"),
-    ("cmyk", "CMYK colours are not read"),
+    ("text", "not an image mnistlab reads"),
 ])
 def test_a_class_folders_image_is_read_as_predict_reads_it(bad: str, says: str, tmp_path: Path, capsys) -> None:
     """One line naming the file, before anything trains, never Pillow's traceback."""
@@ -213,8 +213,7 @@ def test_a_class_folders_image_is_read_as_predict_reads_it(bad: str, says: str, 
     elif bad == "16-bit":
         Image.fromarray(glyph_l().astype(np.uint16) * 257).save(target)
     else:
-        target = root / "b" / "001.jpg"
-        Image.fromarray(glyph_l()).convert("CMYK").save(target)
+        target.write_text("a text file named .png")
     with pytest.raises(DataError) as exc:
         load_any(str(root))
     assert str(exc.value).startswith(f"{target}: ") and says in str(exc.value) and "\n" not in str(exc.value)
@@ -243,6 +242,29 @@ def test_a_class_folders_transparent_images_are_flattened_as_predict_flattens_th
     assert all(np.array_equal(img, expected) for img in load_any(str(root)).train_images)
 
 
+def test_a_class_folders_ppm_cmyk_and_exif_turned_images_read_as_they_always_did(tmp_path: Path) -> None:
+    """What this reader took before it opened images as predict does, it still takes, the same pixels:
+    PGM/PPM files, CMYK JPEGs (converted), and a JPEG's EXIF orientation left alone (as Keras's loaders)."""
+    root = _folder(tmp_path / "d", {"a": 1, "b": 1}, size=(28, 28), mode="L")
+    glyph = Image.fromarray(glyph_l())
+    glyph.save(root / "a" / "pgm.pgm")
+    glyph.convert("CMYK").save(root / "a" / "cmyk.jpg")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90": predict turns it upright, training never did
+    glyph.convert("RGB").save(root / "b" / "turned.jpg", exif=exif)
+    (root / "b" / "Thumbs.db").write_bytes(b"a system file: passed over quietly")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        images, labels = read_folder(root)
+    assert labels.tolist() == ["a", "a", "a", "b", "b"]
+    by_file = dict(zip(["a/000.png", "a/cmyk.jpg", "a/pgm.pgm", "b/000.png", "b/turned.jpg"], images))
+    for name, img in by_file.items():
+        with Image.open(root / name) as raw:
+            assert np.array_equal(img, np.asarray(raw.convert("L"))), name
+
+
 def test_a_label_column_spelt_otherwise_and_a_path_that_is_not_there_say_so(tmp_path: Path) -> None:
     csv_path = write_csv(tmp_path / "Label.csv", four_images(), [1, 0, 1, 0], label="Label")
     with pytest.raises(DataError, match=r'Label.csv: no "label" column, but a "Label" one: name it, '
@@ -253,6 +275,9 @@ def test_a_label_column_spelt_otherwise_and_a_path_that_is_not_there_say_so(tmp_
         load_any(str(tmp_path / "nowhere" / "digits"))
     with pytest.raises(DataError, match=r"unknown dataset 'mnsit' \(did you mean \"mnist\"\?\)"):
         load_any("mnsit")
+    (tmp_path / "data.zip").write_bytes(b"PK")
+    with pytest.raises(DataError, match=r"data.zip: a .zip is no dataset mnistlab reads; a dataset is a name \(mnist, "):
+        load_any(str(tmp_path / "data.zip"))
 
 
 # ----------------------------------------------------------------------------------------- npz
@@ -329,7 +354,9 @@ def test_an_npz_without_images_is_refused(tmp_path: Path) -> None:
     ({"npz": 3}, ("dataset", "npz"), "npz: must be a string"),
     ("fashion-mnst", ("dataset",), 'did you mean "fashion-mnist"'),
     ({"folder": "d", "test": "train.csv"}, ("dataset", "test"),
-     "test: train.csv is a file: with a folder of class folders, the test data is one too"),
+     "test: train.csv is a file, not a folder of class folders (the test data is one, as the training data is)"),
+    ({"folder": "train.csv"}, ("dataset", "folder"), "folder: train.csv is a file, not a folder of class folders (for a "
+                                                     ".csv file write csv = ...)"),
     ({"csv": "train.csv", "test": "d"}, ("dataset", "test"), "test: d is a folder, not a .csv file"),
     ({"npz": "d"}, ("dataset", "npz"), "npz: d is a folder, not a .npz file"),
 ])

@@ -214,12 +214,24 @@ class ExportError(MnistlabError):
 _python_showwarning = warnings.showwarning
 
 
+_SAID: set[str] = set()  # the advice show_warning has printed in this process (this command: see said_afresh)
+
+
+def said_afresh() -> None:
+    """Let :func:`show_warning` say again what it has said: a new command starts (`mnistlab.cli.main`)."""
+    _SAID.clear()
+
+
 def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                  file: TextIO | None = None, line: str | None = None) -> None:
     """A ``warnings.showwarning`` for the CLI and its sweep workers: a :class:`SpecWarning` is advice
     to the user, one ``warning:`` line on stderr, not a Python source location, and so is a
-    :class:`ReportWarning`; others as Python shows them."""
+    :class:`ReportWarning`, each said once per process (a config is validated again for each cell
+    of a sweep); others as Python shows them."""
     if issubclass(category, (SpecWarning, ReportWarning)):
-        print(f"warning: {' '.join(str(message).split())}", file=sys.stderr, flush=True)
+        said = f"warning: {' '.join(str(message).split())}"
+        if said not in _SAID:
+            _SAID.add(said)
+            print(said, file=sys.stderr, flush=True)
     else:
         _python_showwarning(message, category, filename, lineno, file, line)

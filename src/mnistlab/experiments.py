@@ -766,10 +766,9 @@ def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: s
         return [(path, value)]
     whole_model = path == ("model",) and isinstance(value, Mapping) and isinstance(at, Mapping) and (
         "layers" in value or (bool(set(value) - set(at)) and set(value) <= {*_COMPACT_KEYS, *_BUILDER_KEYS}))
-    if isinstance(value, Mapping) and not value:  # merged into the base's, it changes nothing: a mistake
-        off = " (augment = false trains without augmentation)" if path == ("augment",) else ""
-        raise SpecError(f'{source}: {where}: "{".".join(path)}" = {{}} changes nothing: a table merges into the '
-                        f"base's{off}", path=(*table, *path), source=source)
+    if path == ("augment",) and value == {} and isinstance(at, Mapping):  # meant as "none": it changes nothing
+        raise SpecError(f'{source}: {where}: augment = {{}} changes nothing: a table merges into the base\'s '
+                        f"(augment = false trains without augmentation)", path=(*table, *path), source=source)
     if isinstance(value, Mapping) and isinstance(at, Mapping) and not whole_model:
         out = []
         for k, v in value.items():

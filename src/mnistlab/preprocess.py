@@ -141,21 +141,25 @@ def recipe_for(dataset: Any, size: Sequence[int] | None = None) -> Recipe:
 ImageInput = Any  # a path, bytes, a binary file, a PIL image, or an array (H, W) / (H, W, C)
 
 
-def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None = None) -> Image.Image:
+def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None = None, *,
+               formats: tuple[str, ...] = IMAGE_FORMATS, orient: bool = True,
+               modes: tuple[str, ...] = _MODES) -> Image.Image:
     """Read one image file (its first frame), loaded, EXIF orientation applied; DataError otherwise.
 
     ``source``: a path, the file's bytes or a binary file. ``name`` is how messages call it
     (default: the path). Raises :class:`DataError`, one line naming the file, for a missing file,
-    a file that is not a PNG/JPEG/BMP/GIF/TIFF/WebP image, a truncated one, one over Pillow's
-    decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``; Pillow only warns below twice
-    that, this raises), and 16-bit, 32-bit or CMYK pixels.
+    a file that is not one of ``formats`` (Pillow's names; PNG/JPEG/BMP/GIF/TIFF/WebP), a truncated
+    one, one over Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``; Pillow only
+    warns below twice that, this raises), and pixels not of ``modes`` (16-bit, 32-bit or CMYK).
+    ``orient=False`` leaves the EXIF orientation alone (a training folder's images are read as
+    Keras's loaders read them, and as they always were here).
     """
     shown = display_name(name if name is not None else source if isinstance(source, (str, os.PathLike)) else "<image>")
     fp = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(fp, formats=IMAGE_FORMATS)
+            im = Image.open(fp, formats=formats)
             im.seek(0)  # a GIF's (or TIFF's) first frame
             im.load()
     except FileNotFoundError:
@@ -171,11 +175,14 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
                         f"{Image.MAX_IMAGE_PIXELS:,}: PIL.Image.MAX_IMAGE_PIXELS)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:  # Pillow's "image file is truncated" and friends
         raise DataError(f"{shown}: cannot read the image, it is damaged or truncated ({exc})") from None
-    return _checked_mode(ImageOps.exif_transpose(im), shown)
+    if orient and (turned := ImageOps.exif_transpose(im)) is not im:
+        im.close()  # the file behind the original: the turned copy holds the pixels
+        return _checked_mode(turned, shown, modes)
+    return _checked_mode(im, shown, modes)
 
 
-def _checked_mode(im: Image.Image, shown: str) -> Image.Image:
-    if im.mode in _MODES:
+def _checked_mode(im: Image.Image, shown: str, modes: tuple[str, ...] = _MODES) -> Image.Image:
+    if im.mode in modes:
         return im
     if im.mode.startswith("I") or im.mode == "F":
         why = f"{'32' if im.mode in ('I', 'F') else '16'}-bit pixels (mode {im.mode})"

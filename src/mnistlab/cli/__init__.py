@@ -12,7 +12,7 @@ import warnings
 
 import click
 
-from mnistlab.errors import MnistlabError, SpecError, show_warning
+from mnistlab.errors import MnistlabError, SpecError, said_afresh, show_warning
 
 from ._output import closed_output_ignored
 
@@ -43,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _main(argv: list[str] | None) -> int:
     debug = bool(os.environ.get("MNISTLAB_DEBUG"))
+    said_afresh()  # each command says its warnings once (main may be called again in one process: tests, notebooks)
     try:
         with warnings.catch_warnings():
             warnings.showwarning = show_warning
@@ -81,7 +82,8 @@ def _said(exc: OSError | ValueError) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         from mnistlab.files import display_name
 
-        return f"{display_name(exc.filename)}: {exc.strerror}" if exc.filename else exc.strerror
+        names = [display_name(os.fsdecode(f)) for f in (exc.filename, exc.filename2) if f is not None]
+        return f"{' -> '.join(names)}: {exc.strerror}" if names else exc.strerror
     return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
 
 

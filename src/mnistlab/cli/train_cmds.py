@@ -348,15 +348,21 @@ def _augment_of(path: Path, variant: str | None, dataset: str | None) -> tuple[d
         return chosen[0].model_dump()["augment"] or {}, dataset or chosen[0].dataset
     if variant is not None:
         raise SpecError(f"{path}: --variant names a variant of an experiment file, and this is none")
-    if base is None and "model" in doc:
-        return build_run_config(path).model_dump()["augment"] or {}, dataset or doc.get("dataset")
+    if base is None and "model" in doc:  # its dataset as `train` reads it (beside the file), or --dataset's
+        cfg = build_run_config(path, flags={"dataset": dataset} if dataset else {})
+        return cfg.model_dump()["augment"] or {}, cfg.dataset
     table, at = (base, ("base",)) if base is not None else (doc, ())
     if "augment" not in table:
         raise SpecError(f"{path}: no [augment] (or [base.augment]) table")
     try:
-        return parse_augment(table["augment"], source=str(path)).model_dump(), dataset or table.get("dataset")
+        settings = parse_augment(table["augment"], source=str(path)).model_dump()
     except SpecError as exc:
         raise with_line(exc.within(*at), str(path), path.read_text(encoding="utf-8", errors="replace")) from None
+    if dataset is None and table.get("dataset") is not None:  # a path in the file is relative to the file
+        from mnistlab.data.userdata import data_beside
+
+        dataset = data_beside(table["dataset"], path.parent)
+    return settings, dataset
 
 
 COMMANDS: list[click.Command] = [train_cmd, show_augment_cmd]

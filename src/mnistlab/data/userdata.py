@@ -136,6 +136,10 @@ def _from_path(text: str) -> UserData:
         return UserData(path.suffix.lower()[1:], _existing(text, path.suffix.lower()[1:], None))
     from mnistlab.data.registry import _REGISTRY
 
+    if path.exists():
+        raise UserDataError(f"{_shown(text)}: a {path.suffix or 'file without a suffix'} is no dataset mnistlab reads; "
+                            f"a dataset is a name ({', '.join(_REGISTRY)}), a .csv file, an .npz file or a folder of "
+                            f"class folders")
     if os.sep in text or (os.altsep or os.sep) in text or text.startswith(("~", ".")):  # meant as a path
         raise UserDataError(f"{_shown(text)}: no such file or folder; a dataset is a name ({', '.join(_REGISTRY)}), "
                             f"a .csv file, an .npz file or a folder of class folders")
@@ -193,9 +197,11 @@ def absolute_data(dataset: Any) -> Any:
 def _existing(text: str, kind: str, key: str | None) -> Path:
     path = Path(text).expanduser()
     if kind == "folder":
-        if path.is_file():  # the test data of a folder dataset is a folder of class folders too
-            raise UserDataError(f"{key}: {_shown(text)} is a file: with a folder of class folders, the {key} data is "
-                                f"one too", key=key)
+        if path.is_file():  # a folder dataset's data, its test data too, is a folder of class folders
+            raise UserDataError(f"{key or kind}: {_shown(text)} is a file, not a folder of class folders"
+                                + (" (the test data is one, as the training data is)" if key == "test" else
+                                   f" (for a {path.suffix} file write {path.suffix[1:]} = ...)" if path.suffix else ""),
+                                key=key)
         if not path.is_dir():
             raise UserDataError(f"{key}: no such folder: {text}", key=key)
     elif path.is_dir():
@@ -491,7 +497,8 @@ def read_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
     for folder in classes:
         listed = list(folder.iterdir())
         files = sorted(p for p in listed if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-        skipped += [str(p.relative_to(path)) for p in listed if p not in files and not p.name.startswith(".")]  # .DS_Store
+        chosen = set(files)
+        skipped += [str(p.relative_to(path)) for p in listed if p not in chosen and not _system_file(p.name)]
         if not files:
             raise DataError(f"{folder}: class folder with no images ({', '.join(IMAGE_SUFFIXES)})")
         for file in files:
@@ -505,6 +512,11 @@ def read_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(images), np.array(labels, dtype=str)
 
 
+def _system_file(name: str) -> bool:
+    """A file the system leaves in folders (``.DS_Store``, ``Thumbs.db``, ``desktop.ini``): passed over quietly."""
+    return name.startswith(".") or name.lower() in ("thumbs.db", "desktop.ini")
+
+
 def _warn(message: str) -> None:
     """A :class:`~mnistlab.errors.DataWarning`: data that loads, with something left out."""
     import warnings
@@ -515,15 +527,18 @@ def _warn(message: str) -> None:
 
 
 def _read_image(file: Path, shape: tuple[int, int] | None) -> np.ndarray:
-    """One class folder's image as uint8 (H, W) grayscale, resized to ``shape`` when given. Read as
-    `mnistlab predict` reads images (:func:`mnistlab.preprocess.open_image`): DataError in one line
-    for a damaged file, a decompression bomb, 16-bit, 32-bit or CMYK pixels; transparency flattened
-    on the background that contrasts with the ink (:func:`~mnistlab.preprocess.to_gray`)."""
+    """One class folder's image as uint8 (H, W) grayscale, resized to ``shape`` when given. Opened as
+    `mnistlab predict` opens images (:func:`mnistlab.preprocess.open_image`): DataError in one line
+    for a damaged file, a decompression bomb, 16-bit or 32-bit pixels; transparency flattened on
+    the background that contrasts with the ink (:func:`~mnistlab.preprocess.to_gray`). Unlike
+    predict's, PPM/PGM files are read, CMYK converted and the EXIF orientation ignored (Keras's
+    loaders ignore it too)."""
     from PIL import Image
 
-    from mnistlab.preprocess import open_image, to_gray
+    from mnistlab.preprocess import _MODES, IMAGE_FORMATS, open_image, to_gray
 
-    with open_image(file) as img:
+    # PPM/PGM too, CMYK converted, the EXIF orientation left alone: what this reader always read, as it read it
+    with open_image(file, formats=(*IMAGE_FORMATS, "PPM"), orient=False, modes=(*_MODES, "CMYK")) as img:
         if _transparent(img):  # else its transparent background reads as black
             gray = Image.fromarray(np.rint(to_gray(img)).astype(np.uint8), "L")
         else:  # as before transparency was read: an opaque RGBA image's pixels unchanged
