@@ -325,6 +325,12 @@ def test_the_forms_are_kept_and_old_configs_keep_their_identity():
     assert parse_augment({"width_shift_range": 0.1}).model_dump()["width_shift_range"] == 0.1
 
 
+def test_an_augment_that_is_no_table_is_one_line():
+    for value in (False, [1], "rotation"):
+        with pytest.raises(SpecError, match=r"^f.toml: augment: must be a table of settings \(\[augment\]\), got "):
+            parse_augment(value, source="f.toml")
+
+
 @pytest.mark.parametrize("settings, needle", [
     ({"width_shift_range": True}, "must be a number from 0"),
     ({"width_shift_range": "2"}, "must be a number from 0"),

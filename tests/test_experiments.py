@@ -449,6 +449,8 @@ def test_a_variant_without_the_bases_augmentation_says_augment_false(tmp_path: P
     assert load_experiment(write(tmp_path, text + "train = {}\n")).cells()  # other empty tables: harmless, as always
     for written, says in (("augment = {}", "augment = {} changes nothing: a table merges into the base's (augment = "
                                            "false trains without augmentation)"),
+                          ('augment = false\n"augment.zoom_range" = 0.1', "augment = false and augment.zoom_range "
+                                                                          "contradict each other: give one of them"),
                           ("augment = [1]", "augment: must be a table of settings ([augment]) or false for no "
                                             "augmentation, got list [1]")):
         with pytest.raises(SpecError) as err:

@@ -635,6 +635,9 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
 def parse_augment(settings: Mapping[str, Any], *, source: str = "command line") -> AugmentConfig:
     """Validate an ``[augment]`` table on its own (``mnistlab show-augment``); bad keys and values
     raise a one-line SpecError ``"<source>: augment.<key>: ..."`` with path ``("augment", key)``."""
+    if not isinstance(settings, Mapping):
+        raise SpecError(f"{source}: augment: must be a table of settings ([augment]), got {show(settings)}",
+                        path=("augment",), source=source)
     try:
         return AugmentConfig.model_validate(settings)
     except ValidationError as exc:

@@ -641,6 +641,9 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
                               near=key.split(".")[0])
         for path, v in _flatten(tuple(key.split(".")), value, known, source, where, at):
             overrides[".".join(path)] = v
+    if overrides.get("augment") is False and (inside := [k for k in overrides if k.startswith("augment.")]):
+        raise SpecError(f"{source}: {where}: augment = false and {inside[0]} contradict each other: give one of them",
+                        path=(*at, "augment"), source=source)
     own_grid = _grid(rv.get("grid", {}), known, source, f"{where}.grid", (*at, "grid"))
     _one_setter(overrides, top_grid, own_grid, source, where, at)
     grid = top_grid + own_grid
