@@ -268,6 +268,10 @@ def test_build_run_config_layers_defaults_file_settings_flags(tmp_path: Path):
     cfg = build_run_config(settings=["augment.horizontal_flip=True", "augment.vertical_flip=false", "data.stratify=True",
                                      "data.validation=0.1"])
     assert cfg.augment.horizontal_flip is True and cfg.augment.vertical_flip is False and cfg.data.stratify is True
+    off = tmp_path / "off.toml"
+    off.write_text('dataset = "mnist"\nmodel = "seed000-dense"\naugment = false\n')
+    assert build_run_config(off).augment is None
+    assert build_run_config(off, ["augment.rotation_range=5.0"]).augment.rotation_range == 5.0  # a setting turns it on
 
 
 def test_build_run_config_says_who_set_the_bad_value(tmp_path: Path):

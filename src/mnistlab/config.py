@@ -1029,7 +1029,7 @@ def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str]
     out = copy.deepcopy(raw)
     node = out
     for i, part in enumerate(parts[:-1]):  # a table may be created, but never replace a value
-        if node.get(part) is None:
+        if node.get(part) is None or (node is out and part == "augment" and node[part] is False):  # false: none yet
             node[part] = {}
         elif not isinstance(node[part], dict):
             raise SpecError(f"--set {path}: {'.'.join(parts[:i + 1])} is not a table", path=tuple(parts), source=label)
