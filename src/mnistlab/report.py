@@ -295,6 +295,9 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     if notes:  # one warning line for them all: a search's diverged trials are many, and normal
         warnings.warn(f"{len(notes)} run{'s' * (len(notes) != 1)} without a result (failed, diverged or stopped): "
                       "the report's notes say why", ReportWarning, stacklevel=2)
+    if quick:  # first, where a reader looks: these numbers are no result
+        notes.insert(0, "Smoke runs: the file's --quick check (1 epoch, at most 300 training images); their accuracy "
+                        "says nothing of the full-size runs'")
     figures = []
     for caption, draw in (("test accuracy per variant", plots.plot_comparison),
                           ("accuracy vs parameters", plots.plot_accuracy_vs_params),
