@@ -56,7 +56,7 @@ IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 # Pillow modes that hold 8-bit pixels mnistlab can turn into grayscale; others (16-bit I;16, 32-bit
 # I and F, CMYK, LAB, HSV) are refused: their conversion would guess.
-_MODES = ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "YCbCr")
+IMAGE_MODES = ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "YCbCr")
 MIN_CONTRAST = 48.0  # the least ink-to-background difference (of 255) that counts as ink: flat noise stays under
 
 
@@ -143,7 +143,7 @@ ImageInput = Any  # a path, bytes, a binary file, a PIL image, or an array (H, W
 
 def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None = None, *,
                formats: tuple[str, ...] = IMAGE_FORMATS, orient: bool = True,
-               modes: tuple[str, ...] = _MODES) -> Image.Image:
+               modes: tuple[str, ...] = IMAGE_MODES) -> Image.Image:
     """Read one image file (its first frame), loaded, EXIF orientation applied; DataError otherwise.
 
     ``source``: a path, the file's bytes or a binary file. ``name`` is how messages call it
@@ -181,7 +181,7 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
     return _checked_mode(im, shown, modes)
 
 
-def _checked_mode(im: Image.Image, shown: str, modes: tuple[str, ...] = _MODES) -> Image.Image:
+def _checked_mode(im: Image.Image, shown: str, modes: tuple[str, ...] = IMAGE_MODES) -> Image.Image:
     if im.mode in modes:
         return im
     if im.mode.startswith("I") or im.mode == "F":

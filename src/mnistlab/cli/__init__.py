@@ -82,7 +82,8 @@ def _said(exc: OSError | ValueError) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         from mnistlab.files import display_name
 
-        names = [display_name(os.fsdecode(f)) for f in (exc.filename, exc.filename2) if f is not None]
+        names = [display_name(os.fsdecode(f) if isinstance(f, bytes) else f) for f in (exc.filename, exc.filename2)
+                 if f is not None]  # a path, its bytes, or a file descriptor
         return f"{' -> '.join(names)}: {exc.strerror}" if names else exc.strerror
     return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
 

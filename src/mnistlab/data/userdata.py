@@ -535,10 +535,10 @@ def _read_image(file: Path, shape: tuple[int, int] | None) -> np.ndarray:
     loaders ignore it too)."""
     from PIL import Image
 
-    from mnistlab.preprocess import _MODES, IMAGE_FORMATS, open_image, to_gray
+    from mnistlab.preprocess import IMAGE_FORMATS, IMAGE_MODES, open_image, to_gray
 
     # PPM/PGM too, CMYK converted, the EXIF orientation left alone: what this reader always read, as it read it
-    with open_image(file, formats=(*IMAGE_FORMATS, "PPM"), orient=False, modes=(*_MODES, "CMYK")) as img:
+    with open_image(file, formats=(*IMAGE_FORMATS, "PPM"), orient=False, modes=(*IMAGE_MODES, "CMYK")) as img:
         if _transparent(img):  # else its transparent background reads as black
             gray = Image.fromarray(np.rint(to_gray(img)).astype(np.uint8), "L")
         else:  # as before transparency was read: an opaque RGBA image's pixels unchanged
