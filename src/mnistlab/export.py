@@ -36,7 +36,7 @@ from torch import nn
 
 from mnistlab._version import __version__
 from mnistlab.errors import DataError, ExportError, MnistlabError, OutputError, did_you_mean
-from mnistlab.files import check_output_path, display_name, write_atomic
+from mnistlab.files import check_output_path, write_output
 from mnistlab.preprocess import recipe_for
 from mnistlab.run import Committee, Run
 
@@ -183,10 +183,7 @@ def export_model(model: Run | Committee, path: str | os.PathLike, fmt: str | Non
             raise ExportError(f"the {fmt} export of {path} disagrees with the PyTorch model: {check.summary()}")
         checks.append(check)
 
-    try:
-        write_atomic(out, write_and_verify)
-    except OSError as exc:
-        raise OutputError(f"cannot write {display_name(out)}: {exc.strerror or exc}") from None
+    write_output(out, write_and_verify)
     return checks[0]
 
 

@@ -150,6 +150,15 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     return out
 
 
+def write_output(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+    """:func:`write_atomic` for an output the user asked for: an OSError (a full disk, a folder that
+    refuses new files) becomes one OutputError line naming ``path``; ``path`` stays as it was."""
+    try:
+        return write_atomic(path, write)
+    except OSError as exc:
+        raise OutputError(f"cannot write {display_name(path)}: {exc.strerror or exc}") from None
+
+
 def _flush_to_disk(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

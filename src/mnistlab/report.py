@@ -29,9 +29,9 @@ from matplotlib.figure import Figure
 
 from mnistlab import plots, views
 from mnistlab.comparison import compare_experiment, current_runs, resolve_experiment
-from mnistlab.errors import MnistlabError, OutputError, PlotError, ReportWarning
+from mnistlab.errors import MnistlabError, PlotError, ReportWarning
 from mnistlab.evaluate import confusion_matrix, misclassified
-from mnistlab.files import display_name, write_atomic
+from mnistlab.files import write_output
 from mnistlab.search import is_search, param_importances, trial_rows
 from mnistlab.store import RunRecord, RunStore
 
@@ -334,10 +334,7 @@ def write_report(store: RunStore, experiment: str, path: str | os.PathLike, *,
     half-written file). OutputError, one line naming ``path``, when it cannot be written (a full
     disk, a folder that refuses new files)."""
     text = build_report(store, experiment, data_dir=data_dir, quick=quick)
-    try:
-        return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))  # a full disk leaves no half file
-    except OSError as exc:
-        raise OutputError(f"cannot write {display_name(path)}: {exc.strerror or exc}") from None
+    return write_output(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))  # a full disk leaves no half file
 
 
 _PAGE = """<!DOCTYPE html>

@@ -11,7 +11,7 @@ import click
 
 from mnistlab._toml import tomllib
 from mnistlab.errors import OutputError
-from mnistlab.files import check_output_path, display_name, write_atomic
+from mnistlab.files import check_output_path, write_output
 
 if TYPE_CHECKING:  # RunStore is imported late at run time (see open_store)
     from mnistlab.store import RunStore
@@ -80,12 +80,9 @@ def check_output(path: str | Path, allowed: tuple[str, ...]) -> Path:
 
 
 def save_figure(fig: Any, path: str | Path, *, dpi: int = 100) -> None:
-    """Save a matplotlib figure whole (:func:`~mnistlab.files.write_atomic`; the format from the
+    """Save a matplotlib figure whole (:func:`~mnistlab.files.write_output`; the format from the
     suffix). OutputError, one line, when the file cannot be written (a full disk)."""
-    try:
-        write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi))
-    except OSError as exc:
-        raise OutputError(f"cannot write {display_name(path)}: {exc.strerror or exc}") from None
+    write_output(path, lambda tmp: fig.savefig(tmp, dpi=dpi))
 
 
 def _finite(kind: click.ParamType, value: object, v: float, param: click.Parameter | None,

@@ -16,7 +16,7 @@ import click
 from mnistlab.cli._common import data_dir_option, open_store, save_figure, store_option
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import DataError, InvertedImageWarning, MnistlabError, OutputError, PartlyUnreadable
-from mnistlab.files import check_output_path, display_name, write_atomic
+from mnistlab.files import check_output_path, display_name, write_output
 
 F = TypeVar("F", bound=Callable[..., object])
 MODEL_HELP = ("MODEL: a run id (or unique prefix), or an experiment (file or recorded name) with --variant when "
@@ -240,10 +240,7 @@ def export_command(model: str, variant: str | None, pick: str, store_path: str |
 
 
 def _write(path: Path, text: str) -> None:
-    try:
-        write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    except OSError as exc:
-        raise OutputError(f"cannot write {display_name(path)}: {exc.strerror or exc}") from None
+    write_output(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 @click.command("card")
