@@ -167,6 +167,7 @@ def test_preview_figure_and_cli(data_dir, tmp_path, capsys):
     (["--width-shift-range", "1\nrotation_range = 2"], "--width-shift-range"),
     (["--width-shift-range", "[-2, 2]"], "random sign"),
     (["--zoom-range", "[0.9]"], "augment.zoom_range"),
+    (["--zoom-range", "[" * 5000], "--zoom-range"),
     (["--zoom-range", "[0, 1.2]"], "above 0"),
     (["--shear-range", "90"], "augment.shear_range"),
 ])

@@ -268,6 +268,8 @@ def test_build_run_config_layers_defaults_file_settings_flags(tmp_path: Path):
     cfg = build_run_config(settings=["augment.horizontal_flip=True", "augment.vertical_flip=false", "data.stratify=True",
                                      "data.validation=0.1"])
     assert cfg.augment.horizontal_flip is True and cfg.augment.vertical_flip is False and cfg.data.stratify is True
+    with pytest.raises(SpecError, match=r"^command line: train.optimizer: "):  # hostile nesting: a word, never a RecursionError
+        build_run_config(settings=["train.optimizer=" + "[" * 5000])
     off = tmp_path / "off.toml"
     off.write_text('dataset = "mnist"\nmodel = "seed000-dense"\naugment = false\n')
     assert build_run_config(off).augment is None

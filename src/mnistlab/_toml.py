@@ -28,6 +28,18 @@ def loads_toml(text: str, *, source: str = "<string>") -> dict[str, Any]:
         raise SpecError(f"{source}: invalid TOML: nested too deeply", source=source) from None
 
 
+def toml_value(text: str) -> Any:
+    """``text`` read as the one TOML value written after ``key =`` on a line: ``2`` an int, ``2.0``
+    a float, ``[0.9, 1.2]`` a list, ``true``, ``"a"``. ValueError when it is none: not TOML
+    (tomllib's TOMLDecodeError is one), nested too deeply, or more than one line."""
+    if "\n" in text or "\r" in text:
+        raise ValueError("one value, on one line")
+    try:
+        return tomllib.loads(f"v = {text.strip()}")["v"]
+    except RecursionError:  # hostile nesting: [[[[...
+        raise ValueError("nested too deeply") from None
+
+
 def read_text_file(path: str | os.PathLike, *, what: str = "a config file", max_bytes: int = 4 << 20) -> str:
     """The text of a user's file, or a one-line SpecError saying what is wrong with it.
 

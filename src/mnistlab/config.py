@@ -44,7 +44,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from mnistlab._toml import dotted_key, loads_toml, read_text_file, tomllib, with_line
+from mnistlab._toml import dotted_key, loads_toml, read_text_file, toml_value, with_line
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, show, unknown_key
 from mnistlab.optim import OPTIMIZERS, optimizer_defaults
 from mnistlab.presets import resolve_model
@@ -329,7 +329,8 @@ class AugmentConfig(BaseModel):
         return self
 
     def is_identity(self) -> bool:
-        return self == AugmentConfig(fill_mode=self.fill_mode, cval=self.cval)
+        """Whether no image is changed: every transform at its default (the fill settings aside)."""
+        return all(getattr(self, k) == f.default for k, f in type(self).model_fields.items() if k not in ("fill_mode", "cval"))
 
 
 def _plain(v: Any) -> Any:
@@ -1023,8 +1024,8 @@ def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str]
         value = text.strip() == "True"
     else:
         try:
-            value = tomllib.loads(f"v = {text.strip()}")["v"]
-        except tomllib.TOMLDecodeError:
+            value = toml_value(text)
+        except ValueError:
             value = text.strip()  # cosine, val_accuracy, a path: a plain word is a string
     out = copy.deepcopy(raw)
     node = out

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mnistlab._toml import tomllib
+from mnistlab._toml import toml_value
 from mnistlab.errors import OutputError
 from mnistlab.files import check_output_path, write_output
 
@@ -135,12 +135,12 @@ class TomlNumber(click.ParamType):
         if not isinstance(value, str):
             return value
         try:
-            parsed = tomllib.loads(f"v = {value}") if "\n" not in value and "\r" not in value else {}
-        except tomllib.TOMLDecodeError:
-            parsed = {}
-        if set(parsed) != {"v"} or not isinstance(parsed["v"], (int, float, list)) or isinstance(parsed["v"], bool):
+            parsed = toml_value(value)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, (int, float, list)) or isinstance(parsed, bool):
             self.fail(f"{value!r} is not a number or a [list] of numbers", param, ctx)
-        return parsed["v"]
+        return parsed
 
 
 def backend_options(what: str) -> Callable[[F], F]:
