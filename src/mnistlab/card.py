@@ -241,10 +241,9 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
             section[0] = f"## Model {k + 1} of {len(networks)}: variant {variant} ({count} member{'s' * (count > 1)})"
         out += section
     if len(members) > 1:  # what an exported committee holds: every member's network
-        sizes = [summarize(ModelSpec.from_dict(m.config["model"])).total for m in members]
-        parts = " + ".join(f"{count} x {summarize(ModelSpec.from_dict(first.config['model'])).total:,}"
-                           for first, count in networks)
-        out += [f"The committee holds **{sum(sizes):,} parameters** in all ({parts}).", ""]
+        sizes = [(count, summarize(ModelSpec.from_dict(first.config["model"])).total) for first, count in networks]
+        parts = " + ".join(f"{count} x {total:,}" for count, total in sizes)
+        out += [f"The committee holds **{sum(c * t for c, t in sizes):,} parameters** in all ({parts}).", ""]
     out += _data_section(members[0], names) + _training_section(model) + _results_section(model, labels, names)
     out += _environment_section(model) + _preprocessing_section(model)
     if verification is not None:

@@ -529,12 +529,11 @@ def image_sources(paths: Iterable[str | os.PathLike], errors: list[str] | None =
     stdin; with an ``errors`` list, appends that one-line message to it instead and goes on with
     the others. ``-`` given twice is a DataError at once: stdin holds one image.
     """
-    paths = [os.fspath(p) for p in paths]
-    if paths.count("-") > 1:
-        raise DataError(f"- (stdin) is given {paths.count('-')} times: it holds one image; give it once")
+    given = [os.fspath(p) for p in paths]
+    if given.count("-") > 1:
+        raise DataError(f"- (stdin) is given {given.count('-')} times: it holds one image; give it once")
     out: list[tuple[str, str | bytes]] = []
-    for p in paths:
-        p = os.fspath(p)
+    for p in given:
         try:
             out += _sources_of(p)
         except DataError as exc:

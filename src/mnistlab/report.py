@@ -320,12 +320,12 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
                 for name, runs in by_variant.items() if runs]
     across = (_committee_section(store, target, row, data_dir) for row in rows if not by_variant.get(str(row["variant"]))
               and row.get("committee_acc") is not None)
-    said = {v.name: v.description for v in ref.file.variants} if ref.file is not None else {}
-    said.update({c.name: c.description for c in ref.file.committees} if ref.file is not None else {})
     shown = [*sections, *(s for s in across if s is not None)]
-    for s in shown:
-        s.description = said.get(s.name, "")
-    return render_report(name, rows, figures, shown, notes, ref.file.description if ref.file is not None else "")
+    if (file := ref.file) is not None:  # the file's words (a name or run id has none: runs do not record them)
+        said = {v.name: v.description for v in file.variants} | {c.name: c.description for c in file.committees}
+        for s in shown:
+            s.description = said.get(s.name, "")
+    return render_report(name, rows, figures, shown, notes, file.description if file is not None else "")
 
 
 def write_report(store: RunStore, experiment: str, path: str | os.PathLike, *,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import signal
 from pathlib import Path
@@ -13,7 +12,7 @@ import click
 from mnistlab.callbacks import PROGRESS_MODES
 from mnistlab.cli._common import TomlNumber, check_output, data_dir_option, open_store, save_figure, store_option
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
-from mnistlab.config import RunConfig, build_run_config, parse_augment, setting_default
+from mnistlab.config import AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError, did_you_mean
 from mnistlab.files import refuse_store_path, write_atomic
 from mnistlab.optim import OPTIMIZERS
@@ -343,14 +342,14 @@ def _augment_of(path: Path, variant: str | None, dataset: str | None) -> tuple[d
             raise SpecError(f'{path}: no variant is named "{variant}"{did_you_mean(variant, list(by_name))}; '
                             f"the variants: {', '.join(by_name)}")
         chosen = [parse_run_config(v.config, source=str(path)) for v in ([by_name[variant]] if variant else exp.variants)]
-        if len({json.dumps(c.model_dump()["augment"], sort_keys=True) for c in chosen}) > 1:
+        if any(c.augment != chosen[0].augment for c in chosen):
             raise SpecError(f"{path}: its variants augment differently: give --variant (one of {', '.join(by_name)})")
-        return chosen[0].model_dump()["augment"] or {}, dataset or chosen[0].dataset
+        return _settings(chosen[0].augment), dataset or chosen[0].dataset
     if variant is not None:
         raise SpecError(f"{path}: --variant names a variant of an experiment file, and this is none")
     if base is None and "model" in doc:  # its dataset as `train` reads it (beside the file), or --dataset's
         cfg = build_run_config(path, flags={"dataset": dataset} if dataset else {})
-        return cfg.model_dump()["augment"] or {}, cfg.dataset
+        return _settings(cfg.augment), cfg.dataset
     table, at = (base, ("base",)) if base is not None else (doc, ())
     if "augment" not in table:
         raise SpecError(f"{path}: no [augment] (or [base.augment]) table")
@@ -363,6 +362,11 @@ def _augment_of(path: Path, variant: str | None, dataset: str | None) -> tuple[d
 
         dataset = data_beside(table["dataset"], path.parent)
     return settings, dataset
+
+
+def _settings(augment: AugmentConfig | None) -> dict[str, Any]:
+    """A config's augmentation as the settings show-augment's flags are laid over ({}: none)."""
+    return augment.model_dump() if augment is not None else {}
 
 
 COMMANDS: list[click.Command] = [train_cmd, show_augment_cmd]
