@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -177,6 +178,17 @@ def test_show_augment_bad_input(args, needle, data_dir, tmp_path, capsys, monkey
     err = capsys.readouterr().err
     assert code != 0 and needle in err and "Traceback" not in err and err.count("\n") == 1
     assert not list(tmp_path.glob("*.png")) and not list(tmp_path.glob("*.txt"))
+
+
+def test_a_warning_made_an_error_is_one_line(data_dir, tmp_path, capsys, monkeypatch):
+    """`python -W error mnistlab ...` turns our warnings into errors: one line and exit 1, not a traceback."""
+    monkeypatch.chdir(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        code = main(["show-augment", "--data-dir", str(data_dir), "--out", "a.png", "--width-shift-range", "1"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.startswith("error: augment.width_shift_range = 1 (an int)") and err.count("\n") == 1
+    assert not list(tmp_path.glob("*.png"))
 
 
 def test_show_augment_config_without_augment(tmp_path, data_dir, capsys):
@@ -457,8 +469,6 @@ def test_the_preview_title_is_wrapped_not_cut(data_dir):
 def test_a_cval_without_the_constant_fill_is_warned_of():
     with pytest.warns(SpecWarning, match='augment.cval = 0.5 fills only with fill_mode = "constant"; "nearest" does not'):
         parse_augment({"cval": 0.5})
-    import warnings
-
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         parse_augment({"cval": 0.5, "fill_mode": "constant"})

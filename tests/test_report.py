@@ -322,7 +322,7 @@ def test_report_quick_shows_a_files_smoke_runs_and_refuses_without_a_file(data_d
     assert main(["report", str(p), "--quick", *args]) == 0
     text = html.unescape(out.read_text(encoding="utf-8"))
     assert text.count("<section") == 1 and "1 run (seed 0) · dataset mnist · epochs 1" in text
-    assert text.index('<p class="note">Smoke runs: the file\'s --quick check') < text.index("<h2>Comparison</h2>")
+    assert text.index('<p class="note">These are smoke runs, the size of a --quick check') < text.index("<h2>Comparison</h2>")
     capsys.readouterr()
     assert main(["report", "exp", "--quick", *args]) == 2
     err = capsys.readouterr().err

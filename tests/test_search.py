@@ -719,6 +719,13 @@ def test_opening_a_study_hides_only_the_pools_stop_tracebacks(tmp_path: Path, ca
             raise exc
         except BaseException:  # noqa: BLE001
             pool.error("Exception during reset or similar", exc_info=True)
+    try:  # the stop lands while rows are read; closing the cursor then fails too ("Error closing cursor")
+        try:
+            raise KeyboardInterrupt
+        except KeyboardInterrupt:
+            raise sqlite3.ProgrammingError("Recursive use of cursors not allowed.")  # noqa: B904
+    except sqlite3.ProgrammingError:
+        pool.error("Error closing cursor", exc_info=True)
     logged = [r for r in caplog.records if r.name == pool.name]
     assert [type(r.exc_info[1]).__name__ for r in logged if r.exc_info] == ["ValueError"]
     (tmp_path / "other").mkdir()

@@ -536,6 +536,39 @@ def test_class_names_are_recorded_and_used_by_predict_export_and_card(tmp_path: 
     assert "box" in card and "ell" in card
 
 
+def test_views_export_and_card_of_a_run_whose_own_data_changed_or_went_say_so(tmp_path: Path, capsys) -> None:
+    """The stored predictions are of the run's test split: scored against another file's labels they
+    would be wrong in silence (or fail on a count), so a changed or missing file is named instead."""
+    from mnistlab.cli import main
+    from mnistlab.run import train
+    from mnistlab.store import RunStore
+
+    rng = np.random.default_rng(0)
+    images = np.concatenate([np.stack([glyph_l()] * 10), np.stack([255 - glyph_l()] * 10)])
+    csv = write_csv(tmp_path / "d.csv", images, [0] * 10 + [1] * 10)
+    original = csv.read_bytes()
+    store = RunStore(tmp_path / "store")
+    run = train(str(csv), {"dense": [8], "outputs": 2}, 1, store=store, progress="none")
+    s = ["--store", str(store.root)]
+    commands = (["plot", "confusion", run.run_id, "-o", str(tmp_path / "c.png"), *s],
+                ["export", run.run_id, "-o", str(tmp_path / "m.pt"), *s])
+    write_csv(csv, np.concatenate([images, rng.integers(0, 256, (20, 28, 28))]), [0, 1] * 20)  # rows added
+    for args in commands:
+        assert main(args) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and f"{csv.resolve()}: changed since this run trained on it" in err
+    assert not (tmp_path / "c.png").exists() and not (tmp_path / "m.pt").exists()
+    assert main(["card", run.run_id, *s]) == 0  # the card still says what it knows, and why the rest is missing
+    assert "test labels or predictions are not available: " in capsys.readouterr().out
+    csv.unlink()
+    assert main(commands[0]) == 2
+    assert "the data this run trained on is gone (moved or deleted)" in capsys.readouterr().err
+    csv.write_bytes(original)  # put back: every view works again
+    for args in commands:
+        assert main(args) == 0
+    assert (tmp_path / "c.png").exists() and (tmp_path / "m.pt").exists()
+
+
 def test_a_variant_switches_the_kind_of_its_own_data(tmp_path: Path) -> None:
     from mnistlab.experiments import load_experiment
 

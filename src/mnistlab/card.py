@@ -147,7 +147,8 @@ def _callback_text(cb: dict[str, Any]) -> str:
     return f"{cb.get('type', '?')}({args})"
 
 
-def _results_section(model: Run | Committee, labels: np.ndarray | None, class_names: Sequence[str]) -> list[str]:
+def _results_section(model: Run | Committee, labels: np.ndarray | None, class_names: Sequence[str],
+                     why: str = "") -> list[str]:
     members = _members(model)
     out = ["## Results", ""]
     if isinstance(model, Committee):
@@ -163,7 +164,8 @@ def _results_section(model: Run | Committee, labels: np.ndarray | None, class_na
                 "(no test-time augmentation)"]
     probs = committee_probs([np.asarray(m.result.test_probs) for m in members])
     if labels is None or not len(probs) or not np.isfinite(probs).all():
-        return out + ["", "(per-class accuracy: the test labels or predictions are not available)", ""]
+        return out + ["", f"(per-class accuracy: the test labels or predictions are not available{': ' * bool(why)}"
+                          f"{md(why)})", ""]
     true = labels[: len(probs)]
     cm = confusion_matrix(true, probs.argmax(1), len(class_names))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -219,12 +221,13 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
 
     members = _members(model)
     try:
-        ds = run_dataset(getattr(model, "config", None) or {"dataset": model.dataset}, data_dir)
-        labels, names = np.asarray(ds.test_labels), list(ds.info.class_names)
-    except MnistlabError:  # the data is gone: the names recorded in the run still say what each class is
+        ds = run_dataset(getattr(model, "config", None) or {"dataset": model.dataset}, data_dir,
+                         getattr(model, "env", None))
+        labels, names, why = np.asarray(ds.test_labels), list(ds.info.class_names), ""
+    except MnistlabError as exc:  # the data is gone or changed: the names recorded in the run still say what each class is
         from mnistlab.export import class_names
 
-        labels, names = None, class_names(model)
+        labels, names, why = None, class_names(model), str(exc)
     networks = _networks(members)  # one (first member, how many) per distinct network, in member order
     name = " + ".join(md(m.config["model"].get("name") or _variant(m) or "model") for m, _ in networks)
     title = name + (f" committee of {len(members)}" if len(members) > 1 else "")
@@ -244,7 +247,7 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
         sizes = [(count, summarize(ModelSpec.from_dict(first.config["model"])).total) for first, count in networks]
         parts = " + ".join(f"{count} x {total:,}" for count, total in sizes)
         out += [f"The committee holds **{sum(c * t for c, t in sizes):,} parameters** in all ({parts}).", ""]
-    out += _data_section(members[0], names) + _training_section(model) + _results_section(model, labels, names)
+    out += _data_section(members[0], names) + _training_section(model) + _results_section(model, labels, names, why)
     out += _environment_section(model) + _preprocessing_section(model)
     if verification is not None:
         out += ["## Export", "", f"- file: {md(exported or '')}", f"- {md(verification.summary())}", ""]

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from mnistlab.errors import NotRecorded, SpecError, StoreError, did_you_mean
-from mnistlab.experiments import Cell, Experiment, is_quick, load_experiment, same_setting, study_name
+from mnistlab.experiments import QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name
 from mnistlab.stats import welch_test
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore
 
@@ -395,6 +395,26 @@ def smoke_run(run: RunRecord) -> bool:
         return bool(run.config) and is_quick(run.config)
     except Exception:  # noqa: BLE001 - a damaged config is no smoke run; `show` says what is wrong with it
         return False
+
+
+def shown_runs(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> list[RunRecord]:
+    """The runs whose numbers `compare` and the report show for ``ref`` (``quick``: its file's
+    ``--quick`` cells): :func:`current_runs` of its ended runs, in start order."""
+    ended = [r for r in store.runs(experiment=ref.recorded_as(quick=quick)) if r.status != "running"]
+    return current_runs(ended, ref.keys(quick=quick))
+
+
+def smoke_note(runs: Sequence[RunRecord]) -> str | None:
+    """One line for the top of a table of ``runs`` when any is the size of a ``--quick`` smoke run
+    (:func:`smoke_run`): which variants, and that their numbers say nothing of a full-size run's;
+    None when no run is."""
+    smoke = list(dict.fromkeys(r.variant for r in runs if smoke_run(r)))
+    if not smoke:
+        return None
+    named = ", ".join(smoke[:5]) + (f" and {len(smoke) - 5} more" if len(smoke) > 5 else "")
+    who = "these are" if len(smoke) == len({r.variant for r in runs}) else f"{named}: these are"
+    return (f"{who} smoke runs, the size of a --quick check (1 epoch, at most {QUICK_SUBSET} training "
+            "images): their accuracies say nothing of a full-size run's")
 
 
 def left_out(runs: Sequence[RunRecord]) -> int:

@@ -177,8 +177,8 @@ def export_model(model: Run | Committee, path: str | os.PathLike, fmt: str | Non
     def write_and_verify(tmp: Path) -> None:  # the file replaces `out` only once it has passed
         with _quiet():
             WRITERS[fmt](module, tmp, meta, model.input_shape)
-            check = (verify_file(tmp, fmt, module, model.dataset, data_dir, config=getattr(model, "config", None))
-                     if verify else None)
+            check = (verify_file(tmp, fmt, module, model.dataset, data_dir, config=getattr(model, "config", None),
+                                 env=getattr(model, "env", None)) if verify else None)
         if check is not None and not check.passed:
             raise ExportError(f"the {fmt} export of {path} disagrees with the PyTorch model: {check.summary()}")
         checks.append(check)
@@ -297,15 +297,16 @@ def _loaded(path: Path, fmt: str, module: nn.Module) -> Callable[[np.ndarray], n
 
 def verify_file(path: Path, fmt: str, module: nn.Module, dataset: Any,
                 data_dir: str | os.PathLike | None = None, *, images: np.ndarray | None = None,
-                batch: int = VERIFY_BATCH, config: dict[str, Any] | None = None) -> Verification:
+                batch: int = VERIFY_BATCH, config: dict[str, Any] | None = None,
+                env: dict[str, Any] | None = None) -> Verification:
     """Compare the file at ``path`` with ``module`` on ``images`` (uint8 (N, H, W); default: the whole
     test set of ``dataset``, or of the run whose resolved ``config`` is given: the user's own data
-    too) at batch 1 and at ``batch``: see :class:`Verification`."""
+    too, checked against the run's recorded ``env``) at batch 1 and at ``batch``: see :class:`Verification`."""
     if images is None:
         from mnistlab.run import run_dataset
 
         try:
-            images = np.asarray(run_dataset(config or {"dataset": dataset}, data_dir).test_images)
+            images = np.asarray(run_dataset(config or {"dataset": dataset}, data_dir, env).test_images)
         except MnistlabError as exc:
             raise DataError(f"cannot verify the export without its test set: {exc}; give --no-verify "
                             "(verify=False) to write it unverified") from None

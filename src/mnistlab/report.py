@@ -28,7 +28,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnistlab import plots, views
-from mnistlab.comparison import compare_experiment, current_runs, resolve_experiment
+from mnistlab.comparison import compare_experiment, resolve_experiment, shown_runs, smoke_note
 from mnistlab.errors import MnistlabError, PlotError, ReportWarning
 from mnistlab.evaluate import confusion_matrix, misclassified
 from mnistlab.files import write_output
@@ -288,16 +288,15 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     ref = resolve_experiment(store, experiment, quick=quick)
     name = ref.recorded_as(quick=quick)  # a search file's --quick trials are a study of their own
     records = store.runs(experiment=name)
-    current = current_runs([r for r in records if r.status != "running"], ref.keys(quick=quick))
+    current = shown_runs(store, ref, quick=quick)
     rows = compare_experiment(store, ref, quick=quick)  # the error compare gives when there is nothing to show
     notes = [f"run {r.run_id} ({r.variant}, seed {r.seed}) {r.status}" + (f": {r.message}" if r.message else "")
              for r in current if r.status != "finished"]
     if notes:  # one warning line for them all: a search's diverged trials are many, and normal
         warnings.warn(f"{len(notes)} run{'s' * (len(notes) != 1)} without a result (failed, diverged or stopped): "
                       "the report's notes say why", ReportWarning, stacklevel=2)
-    if quick:  # first, where a reader looks: these numbers are no result
-        notes.insert(0, "Smoke runs: the file's --quick check (1 epoch, at most 300 training images); their accuracy "
-                        "says nothing of the full-size runs'")
+    if smoke := smoke_note(current):  # first, where a reader looks: these numbers are no result
+        notes.insert(0, smoke[0].upper() + smoke[1:])
     figures = []
     for caption, draw in (("test accuracy per variant", plots.plot_comparison),
                           ("accuracy vs parameters", plots.plot_accuracy_vs_params),

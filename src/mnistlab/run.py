@@ -34,7 +34,7 @@ from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, c
 from mnistlab.data.userdata import class_count_mismatch
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import load_any, validation_split
-from mnistlab.errors import CheckpointError, DataWarning, MnistlabError, ResourceError, SpecError, StoreError
+from mnistlab.errors import CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, StoreError
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs
 from mnistlab.models import (MemoryEstimate, adapt_normalization, build_model, gigabytes, summarize, training_memory,
                              weights_finite)
@@ -105,13 +105,29 @@ def given_validation(validation_data: Any, shape: Sequence[int], num_classes: in
     return torch.from_numpy(x).to(device), torch.from_numpy(y.astype(np.int64)).to(device)
 
 
-def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = None) -> Any:
+def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = None,
+                env: Mapping[str, Any] | None = None) -> Any:
     """The :class:`~mnistlab.datasets.Dataset` a recorded run (its resolved ``config``) trained on:
     a registered name, or the user's own data resized to the model's input and split with the
-    run's split seed, as :func:`prepare_data` loaded it. MnistlabError when it cannot be loaded."""
+    run's split seed, as :func:`prepare_data` loaded it. MnistlabError when it cannot be loaded.
+
+    ``env`` (the run's recorded environment) holds the SHA-256 of the user's files as the run read
+    them: a file gone since, or changed since (its test split then is not the run's: the stored
+    predictions would be scored against other labels), raises DataError saying which.
+    """
+    own = not is_registered(config.get("dataset"))  # a registered dataset's loader checks its files itself
+    recorded = (((env or {}).get("data") or {}).get("checksums") or {}) if own else {}
+    for path in recorded:
+        if not Path(path).exists():
+            raise DataError(f"{path}: the data this run trained on is gone (moved or deleted): put it back there")
     shape = (config.get("model") or {}).get("input_shape") or (28, 28)
-    return load_any(config.get("dataset") or "", data_dir, image_shape=(int(shape[0]), int(shape[1])),
-                    seed=split_seed(config))
+    ds = load_any(config.get("dataset") or "", data_dir, image_shape=(int(shape[0]), int(shape[1])),
+                  seed=split_seed(config))
+    for path, digest in recorded.items():
+        if (now := ds.checksums.get(path)) is not None and now != digest:
+            raise DataError(f"{path}: changed since this run trained on it (SHA-256 {digest[:12]}... then, {now[:12]}... "
+                            "now), so its test split is not the run's: put back the file the run trained on")
+    return ds
 
 
 def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None = None,
@@ -698,6 +714,7 @@ class Run:
     history = property(lambda self: self.result.history)
     metrics = property(lambda self: self.result.metrics)
     config = property(lambda self: self.result.config)
+    env = property(lambda self: self.result.env)  # where and on what data it ran (env["data"]: the data's checksums)
     model = property(lambda self: self.result.model)
     message = property(lambda self: self.result.message)
     test_accuracy = property(lambda self: self.result.metrics.get("test_accuracy"))
@@ -879,6 +896,7 @@ class Committee:
         self.record = record
 
     config = property(lambda self: self.members[0].config)
+    env = property(lambda self: self.members[0].env)
     dataset = property(lambda self: self.members[0].dataset)
     input_shape = property(lambda self: self.members[0].input_shape)
     run_ids = property(lambda self: [m.run_id for m in self.members])

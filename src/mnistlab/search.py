@@ -366,13 +366,19 @@ def _quiet_stops(storage: Any) -> None:
 
 class _StopDuringReset(logging.Filter):
     """Ctrl-C or SIGTERM (raised as KeyboardInterrupt) landing while SQLAlchemy returns a connection
-    to its pool makes the pool log a traceback ("Exception during reset"); the stop itself is
+    to its pool, or while it reads rows, makes the pool log a traceback ("Exception during reset";
+    "Error closing cursor", the close failing while the stop is handled); the stop itself is
     reported in one line. This drops only those records: the pool's other messages, for the caller's
     own SQLAlchemy engines too, log as they would without mnistlab."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
-        return not isinstance(exc, (KeyboardInterrupt, SystemExit))
+        seen = 0
+        while exc is not None and seen < 20:  # the error itself, or what it happened while handling
+            if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                return False
+            exc, seen = exc.__context__, seen + 1
+        return True
 
 
 def storage_url(store_root: str | os.PathLike) -> str:

@@ -76,7 +76,7 @@ def _dataset_of(record: RunRecord, data_dir: str | os.PathLike | None = None) ->
 
     if not (record.config or {}).get("dataset"):
         raise PlotError(f"run {record.run_id} records no dataset")
-    return run_dataset(record.config, data_dir)  # the user's own data: resized and split as the run did
+    return run_dataset(record.config, data_dir, record.env)  # the user's own data: resized and split as the run did
 
 
 def run_predictions(store: RunStore, record: RunRecord, data_dir: str | os.PathLike | None = None

@@ -67,6 +67,11 @@ def _main(argv: list[str] | None) -> int:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         return 130
+    except Warning as exc:  # `python -W error`: a warning the user made an error is one line too
+        if debug:
+            raise
+        click.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        return 1
     except (OSError, ValueError) as exc:
         # Input problems that slipped past validation still get one line, not a traceback.
         if debug:

@@ -336,19 +336,37 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
     per setting (runs that differ only in their seeds together), named by what their configs set
     differently where needed.
     """
-    from mnistlab.comparison import compare_experiment, compare_runs, left_out, resolve_experiment
+    from mnistlab.comparison import (
+        chosen_runs,
+        compare_experiment,
+        compare_runs,
+        left_out,
+        resolve_experiment,
+        shown_runs,
+        smoke_note,
+    )
 
     st = open_store(store)
     if len(experiment) > 1:
         if quick:
             raise MnistlabError("compare: --quick goes with one experiment file, not with chosen run ids")
-        _rows_out(compare_runs(st, experiment), "chosen runs", fmt)
+        rows = compare_runs(st, experiment)
+        _say_smoke(smoke_note([r for r in chosen_runs(st, experiment) if r.status != "running"]))
+        _rows_out(rows, "chosen runs", fmt)
         return
     ref = resolve_experiment(st, experiment[0], quick=quick)
-    _rows_out(compare_experiment(st, ref, quick=quick), ref.recorded_as(quick=quick), fmt)
+    rows = compare_experiment(st, ref, quick=quick)
+    _say_smoke(smoke_note(shown_runs(st, ref, quick=quick)))
+    _rows_out(rows, ref.recorded_as(quick=quick), fmt)
     if ref.file is None and (hidden := left_out(st.runs(experiment=ref.name))):
         click.echo(f"note: {hidden} run{'s' * (hidden != 1)} of other settings not shown (an older version of a "
                    f"variant, or --quick smoke runs): `mnistlab runs -e {ref.name}` lists every run", err=True)
+
+
+def _say_smoke(note: str | None) -> None:
+    """Put :func:`~mnistlab.comparison.smoke_note` above a comparison (on stderr: a csv stays a csv)."""
+    if note:
+        click.echo(f"note: {note}", err=True)
 
 
 def _say_quick(full: list[Cell], quick: list[Cell], err: bool) -> None:
