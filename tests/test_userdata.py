@@ -646,6 +646,48 @@ def test_hidden_folders_are_skipped_with_one_warning(tmp_path: Path, capsys: pyt
     assert err.count("warning: ") == 1 and ".ipynb_checkpoints" in err and "Traceback" not in err
 
 
+def test_own_data_is_read_once_per_process_until_a_file_changes(tmp_path: Path) -> None:
+    """A sweep reads the user's folder for its check and for every cell: the second read is the
+    first one's dataset (read-only, as a registered dataset's memory map), until a file is edited,
+    added or removed; the digests the run key needs are the same either way."""
+    from mnistlab.data.userdata import data_identity
+
+    folder = _folder(tmp_path / "d", {"a": 3, "b": 3})
+    first = load_any(str(folder))
+    assert load_any(str(folder)) is first and not first.train_images.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        first.train_images[0, 0, 0] = 1
+    assert load_any(str(folder), image_shape=(14, 14)) is not first  # another model input: its own read
+    key = data_identity(str(folder))
+    one = sorted((folder / "a").iterdir())[0]
+    Image.fromarray(np.full((32, 32), 200, np.uint8)).save(one)  # edited: read again, the new pixels seen
+    edited = load_any(str(folder))
+    assert edited is not first and data_identity(str(folder)) != key
+    assert sorted(edited.train_images.mean(axis=(1, 2)).round().tolist() + edited.test_images.mean(axis=(1, 2))
+                  .round().tolist()).count(200.0) == 1
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(folder / "b" / "new.png")  # one more image
+    assert len(load_any(str(folder)).train_labels) + len(load_any(str(folder)).test_labels) == 7
+
+
+def test_a_folders_digest_lists_its_images_as_rglob_did(tmp_path: Path) -> None:
+    """Run keys hold the folder's digest: the faster listing keeps rglob's files and their order
+    (nested folders, a folder name that sorts between, case, dot-files and dot-folders, symlinks)."""
+    import os
+
+    from mnistlab.data.userdata import IMAGE_SUFFIXES, _digested_files
+
+    for rel in ("a/1.png", "a/2.PNG", "a-b/3.png", "a/b/4.jpg", ".hid/5.png", "a/.x.png", "b/.git/6.png", "c/7.txt",
+                "Z/8.png", "a/b/c/9.bmp", "é/10.png"):
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_bytes(b"x")
+    os.symlink(tmp_path / "a", tmp_path / "linked")
+    os.symlink(tmp_path / "a" / "1.png", tmp_path / "Z" / "link.png")
+    os.symlink(tmp_path / "nowhere.png", tmp_path / "Z" / "broken.png")
+    rglob = sorted(q for q in tmp_path.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES
+                   and not any(part.startswith(".") for part in q.relative_to(tmp_path).parts[:-1]))
+    assert _digested_files(tmp_path) == rglob and len(rglob) == 9
+
+
 def test_a_class_count_mismatch_says_how_to_fit_the_model(tmp_path: Path) -> None:
     from mnistlab.run import train
 

@@ -28,6 +28,7 @@ import csv
 import hashlib
 import math
 import os
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
@@ -228,7 +229,34 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
     """The :class:`~mnistlab.datasets.Dataset` of ``spec``: images uint8 (N, H, W) resized to
     ``image_shape``, labels int64 0..classes-1, ``checksums`` {file: SHA-256}. Without ``test``,
     a stratified ``test_fraction`` of the data (at least one image) is held out with ``seed``.
-    Raises DataError for any bad file (see the module docstring)."""
+    Raises DataError for any bad file (see the module docstring). Read once per process while the
+    files stay as they are (their stamps: path, size, mtime): later calls return the same dataset,
+    its arrays read-only."""
+    key = (spec, image_shape, seed, tuple(_stamps(p) for p in (spec.path, spec.test) if p is not None))
+    if key not in _READS:  # else read already in this process (a sweep's check, then each of its cells)
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            ds = _load_user_data(spec, image_shape, seed)
+        for a in (ds.train_images, ds.train_labels, ds.test_images, ds.test_labels):
+            a.setflags(write=False)  # shared by every later read: as a registered dataset's memory map, read-only
+        _READS[key] = ds, [(w.message, w.category) for w in said]
+        while len(_READS) > READS_KEPT:
+            _READS.pop(next(iter(_READS)))
+    ds, said_then = _READS[key]
+    for message, category in said_then:  # each read says what the first one found (skipped files, odd labels)
+        warnings.warn(message, category, stacklevel=3)
+    return ds
+
+
+# Datasets read in this process, with the warnings their read gave, by what was asked (spec, model
+# input, split seed) and the stamps of the files read: a sweep reads the user's data once, not
+# once per cell. The oldest goes first.
+_READS: dict[tuple[Any, ...], tuple[Any, list[tuple[Any, type[Warning]]]]] = {}
+READS_KEPT = 2
+
+
+def _load_user_data(spec: UserData, image_shape: tuple[int, int], seed: int) -> Any:
+    """:func:`load_user_data` itself: read, check, split, resize."""
     from mnistlab.data.registry import DatasetInfo
     from mnistlab.datasets import Dataset, validation_split
 
@@ -285,24 +313,64 @@ def _class_indices(spec: UserData, train: np.ndarray | None, test: np.ndarray | 
     return names, as_idx(train), None if test is None else as_idx(test)
 
 
-# SHA-256 of files already hashed in this process, by (absolute path, size, mtime in ns): a big
-# CSV is hashed once, however many cells' keys and runs' provenance ask for it; an edit (new size
-# or mtime) hashes it again.
+# SHA-256 of files already hashed in this process, by their stamp (absolute path, size, mtime in
+# ns): a big CSV is hashed once, however many cells' keys and runs' provenance ask for it; an edit
+# (new size or mtime) hashes it again. A class folder's images are hashed as they are read.
 _DIGESTS: dict[tuple[str, int, int], str] = {}
 
 
-def file_sha256(path: Path) -> str:
-    """SHA-256 of a file's bytes, remembered by (absolute path, size, mtime_ns); DataError when unreadable."""
-    from mnistlab.datasets import file_digest
-
+def _stamp(path: Path) -> tuple[str, int, int]:
+    """A file's (absolute path, size, mtime_ns): what :data:`_DIGESTS` and :data:`_READS` know it by.
+    The path is made absolute, not resolved (resolving each of 60,000 images costs more than reading
+    them). DataError when it cannot be read."""
     try:
         st = path.stat()
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    stamp = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    return os.path.abspath(path), st.st_size, st.st_mtime_ns
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, remembered by its stamp (absolute path, size, mtime_ns); DataError
+    when unreadable."""
+    from mnistlab.datasets import file_digest
+
+    stamp = _stamp(path)
     if stamp not in _DIGESTS:
         _DIGESTS[stamp] = file_digest(path)
     return _DIGESTS[stamp]
+
+
+def _image_files(path: Path) -> list[str]:
+    """The files :func:`path_digest` hashes in a folder, as absolute path strings: every image at
+    any depth (symlinked folders not followed), dot-folders left out as :func:`read_folder` leaves
+    them out, in path order (as ``sorted(path.rglob("*"))`` gives them; ``os.scandir`` lists
+    60,000 files in a fraction of rglob's time)."""
+    found: list[tuple[tuple[str, ...], str]] = []
+
+    def walk(folder: str, parts: tuple[str, ...]) -> None:
+        try:
+            with os.scandir(folder) as entries:
+                listed = list(entries)
+        except OSError:  # an unreadable folder is passed over, as rglob passes it over
+            return
+        for entry in listed:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if not entry.name.startswith("."):
+                        walk(entry.path, (*parts, entry.name))
+                elif os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES and entry.is_file():
+                    found.append(((*parts, entry.name), entry.path))
+            except OSError:
+                continue
+
+    walk(os.path.abspath(path), ())
+    return [p for _, p in sorted(found, key=lambda f: f[0])]
+
+
+def _digested_files(path: Path) -> list[Path]:
+    """:func:`_image_files` as paths under ``path`` as given."""
+    return [path / os.path.relpath(p, os.path.abspath(path)) for p in _image_files(path)]
 
 
 def path_digest(path: Path) -> str:
@@ -310,11 +378,21 @@ def path_digest(path: Path) -> str:
     dot-folders left out as :func:`read_folder` leaves them out)."""
     if not path.is_dir():
         return file_sha256(path)
-    h = hashlib.sha256()
-    for p in sorted(q for q in path.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES
-                    and not any(part.startswith(".") for part in q.relative_to(path).parts[:-1])):
-        h.update(f"{p.relative_to(path).as_posix()}\0{file_sha256(p)}\n".encode())
+    h, root = hashlib.sha256(), os.path.abspath(path)
+    for p in _image_files(path):
+        h.update(f"{Path(os.path.relpath(p, root)).as_posix()}\0{file_sha256(Path(p))}\n".encode())
     return h.hexdigest()
+
+
+def _stamps(path: Path) -> tuple[tuple[str, int, int], ...]:
+    """The stamps of what :func:`path_digest` would hash: the file's, or each image's in a folder.
+    They change when the data does (a file edited, added, removed or renamed), without reading it."""
+    if not path.is_dir():
+        return (_stamp(path),)
+    try:
+        return tuple((p, (st := os.stat(p)).st_size, st.st_mtime_ns) for p in _image_files(path))
+    except OSError:  # a file gone since it was listed: a stamp that matches nothing
+        return (("", -1, -1),)
 
 
 def data_identity(dataset: Any) -> dict[str, Any] | None:
@@ -502,7 +580,7 @@ def read_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
         if not files:
             raise DataError(f"{folder}: class folder with no images ({', '.join(IMAGE_SUFFIXES)})")
         for file in files:
-            img = _read_image(file, shape)
+            img = _read_image(_hashed_bytes(file), shape, file)
             shape = shape or img.shape
             images.append(img)
             labels.append(folder.name)
@@ -519,14 +597,25 @@ def _system_file(name: str) -> bool:
 
 def _warn(message: str) -> None:
     """A :class:`~mnistlab.errors.DataWarning`: data that loads, with something left out."""
-    import warnings
-
     from mnistlab.errors import DataWarning
 
     warnings.warn(message, DataWarning, stacklevel=3)
 
 
-def _read_image(file: Path, shape: tuple[int, int] | None) -> np.ndarray:
+def _hashed_bytes(file: Path) -> bytes:
+    """A file's bytes, its SHA-256 remembered as :func:`file_sha256` would (so that the folder's
+    digest reads it no second time); DataError when unreadable."""
+    stamp = _stamp(file)
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{file}: cannot read: {exc.strerror or exc}") from None
+    if len(data) == stamp[1]:  # not changed between the stat and the read
+        _DIGESTS[stamp] = hashlib.sha256(data).hexdigest()
+    return data
+
+
+def _read_image(data: bytes, shape: tuple[int, int] | None, file: Path) -> np.ndarray:
     """One class folder's image as uint8 (H, W) grayscale, resized to ``shape`` when given. Opened as
     `mnistlab predict` opens images (:func:`mnistlab.preprocess.open_image`): DataError in one line
     for a damaged file, a decompression bomb, 16-bit or 32-bit pixels; transparency flattened on
@@ -538,7 +627,8 @@ def _read_image(file: Path, shape: tuple[int, int] | None) -> np.ndarray:
     from mnistlab.preprocess import IMAGE_FORMATS, IMAGE_MODES, open_image, to_gray
 
     # PPM/PGM too, CMYK converted, the EXIF orientation left alone: what this reader always read, as it read it
-    with open_image(file, formats=(*IMAGE_FORMATS, "PPM"), orient=False, modes=(*IMAGE_MODES, "CMYK")) as img:
+    with open_image(data, str(file), formats=(*IMAGE_FORMATS, "PPM"), orient=False,
+                    modes=(*IMAGE_MODES, "CMYK")) as img:
         if _transparent(img):  # else its transparent background reads as black
             gray = Image.fromarray(np.rint(to_gray(img)).astype(np.uint8), "L")
         else:  # as before transparency was read: an opaque RGBA image's pixels unchanged
