@@ -906,6 +906,13 @@ def test_a_search_finds_a_bad_data_file_before_its_first_trial(tmp_path: Path, c
     err = capsys.readouterr().err
     assert err.startswith(f"error: {tmp_path / 's.toml'}: ") and "no 'label' column" in err and err.count("\n") == 1
     assert RunStore(tmp_path / "store").runs() == []
+    write_csv(tmp_path / "two.csv", np.stack([glyph_l(), 255 - glyph_l()] * 4), [0, 1] * 4)  # 2 classes, 10 outputs
+    (tmp_path / "s.toml").write_text((tmp_path / "s.toml").read_text().replace('"bad.csv"', '"two.csv"')
+                                     .replace("outputs = 2", "outputs = 10"))
+    assert main(["search", str(tmp_path / "s.toml"), "--store", str(tmp_path / "store")]) == 2
+    err = capsys.readouterr().err
+    assert f"the model has 10 outputs but {tmp_path / 'two.csv'} has 2 classes" in err and err.count("\n") == 1
+    assert RunStore(tmp_path / "store").runs() == []  # before, each trial trained and failed
 
 
 @pytest.mark.parametrize("half", ["x_test", "y_test"])
