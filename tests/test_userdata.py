@@ -567,6 +567,11 @@ def test_views_export_and_card_of_a_run_whose_own_data_changed_or_went_say_so(tm
     for args in commands:
         assert main(args) == 0
     assert (tmp_path / "c.png").exists() and (tmp_path / "m.pt").exists()
+    from mnistlab.run import run_dataset  # a dataset name no longer registered: its payload names are no paths
+
+    with pytest.raises(DataError, match="unknown dataset 'my-letters'"):
+        run_dataset({"dataset": "my-letters"}, None, {"data": {"checksums": {"train_images": "ab12"}}})
+    assert run_dataset(run.config, None, {}).info.test_size == 4  # a run recorded before checksums: unchecked
 
 
 def test_a_variant_switches_the_kind_of_its_own_data(tmp_path: Path) -> None:
@@ -647,26 +652,71 @@ def test_hidden_folders_are_skipped_with_one_warning(tmp_path: Path, capsys: pyt
 
 
 def test_own_data_is_read_once_per_process_until_a_file_changes(tmp_path: Path) -> None:
-    """A sweep reads the user's folder for its check and for every cell: the second read is the
-    first one's dataset (read-only, as a registered dataset's memory map), until a file is edited,
-    added or removed; the digests the run key needs are the same either way."""
-    from mnistlab.data.userdata import data_identity
+    """A sweep reads the user's folder for its check and for every cell and seed: one read serves
+    them all (read-only, as a registered dataset's memory map), until a file is edited, added,
+    replaced by one of the same size and time, or changed behind a symlinked class folder."""
+    import os
+    import shutil
 
-    folder = _folder(tmp_path / "d", {"a": 3, "b": 3})
+    from mnistlab.data import userdata
+
+    folder = _folder(tmp_path / "d", {"a": 3})
+    shutil.copytree(folder / "a", tmp_path / "elsewhere")
+    os.symlink(tmp_path / "elsewhere", folder / "b")  # a class folder that is a link
+    userdata._READS.clear()
     first = load_any(str(folder))
-    assert load_any(str(folder)) is first and not first.train_images.flags.writeable
+    for seed in (1, 2, 3):  # every seed's split, and another model input, from the one read
+        load_any(str(folder), seed=seed)
+    load_any(str(folder), image_shape=(14, 14))
+    assert len(userdata._READS) == 1 and first.info.train_size + first.info.test_size == 6
+    spec = userdata.parse_user_dataset(str(folder))
+    read = userdata._read(spec, spec.path)[0]
+    assert userdata._read(spec, spec.path)[0] is read and not read.flags.writeable
     with pytest.raises(ValueError, match="read-only"):
-        first.train_images[0, 0, 0] = 1
-    assert load_any(str(folder), image_shape=(14, 14)) is not first  # another model input: its own read
-    key = data_identity(str(folder))
-    one = sorted((folder / "a").iterdir())[0]
-    Image.fromarray(np.full((32, 32), 200, np.uint8)).save(one)  # edited: read again, the new pixels seen
-    edited = load_any(str(folder))
-    assert edited is not first and data_identity(str(folder)) != key
-    assert sorted(edited.train_images.mean(axis=(1, 2)).round().tolist() + edited.test_images.mean(axis=(1, 2))
-                  .round().tolist()).count(200.0) == 1
+        read[0, 0, 0] = 1
+
+    def whites() -> int:
+        ds = load_any(str(folder))
+        return int((np.concatenate([ds.train_images, ds.test_images]).mean(axis=(1, 2)) > 199).sum())
+
+    Image.fromarray(np.full((32, 32), 200, np.uint8)).save(sorted((folder / "a").iterdir())[0])  # edited
+    assert whites() == 1
+    Image.fromarray(np.full((32, 32), 200, np.uint8)).save(tmp_path / "elsewhere" / "000.png")  # behind the link
+    assert whites() == 2
     Image.fromarray(np.zeros((32, 32), np.uint8)).save(folder / "b" / "new.png")  # one more image
-    assert len(load_any(str(folder)).train_labels) + len(load_any(str(folder)).test_labels) == 7
+    assert load_any(str(folder)).info.train_size + load_any(str(folder)).info.test_size == 7
+    # a CSV replaced by one of the same size and modification time (cp -p, rsync -t): read again
+    csv = write_csv(tmp_path / "c.csv", four_images(), [0, 1, 0, 1])
+    before = load_any({"csv": str(csv), "test_fraction": 0.5})
+    other = write_csv(tmp_path / "other.csv", four_images(), [1, 0, 1, 0])
+    os.utime(other, ns=(csv.stat().st_atime_ns, csv.stat().st_mtime_ns))
+    os.replace(other, csv)
+    after = load_any({"csv": str(csv), "test_fraction": 0.5})
+
+    def ell_labels(ds) -> set[int]:  # the labels of the images drawn as an L
+        images, labels = np.concatenate([ds.train_images, ds.test_images]), np.concatenate([ds.train_labels,
+                                                                                           ds.test_labels])
+        return {int(y) for x, y in zip(images, labels) if np.array_equal(x, glyph_l())}
+
+    assert ell_labels(before) == {0} and ell_labels(after) == {1}
+
+
+def test_a_failed_read_still_says_its_warnings(tmp_path: Path) -> None:
+    """A warning that explains the error (the only folder was a hidden one) comes with it."""
+    from mnistlab.errors import DataWarning
+
+    (tmp_path / "hid" / ".digits").mkdir(parents=True)
+    Image.fromarray(glyph_l()).save(tmp_path / "hid" / ".digits" / "0.png")
+    with pytest.warns(DataWarning, match=r"skipped 1 hidden folder\(s\), not classes: \.digits"):
+        with pytest.raises(DataError, match="no class folders"):
+            load_any(str(tmp_path / "hid"))
+    (tmp_path / "one" / "a").mkdir(parents=True)
+    (tmp_path / "one" / "a" / "notes.txt").write_text("x")
+    (tmp_path / "one" / "a" / "0.png").write_bytes(b"not a png")
+    for _ in range(2):  # and each time it is read
+        with pytest.warns(DataWarning, match="not read"):
+            with pytest.raises(DataError, match="0.png: not an image"):
+                load_any(str(tmp_path / "one"))
 
 
 def test_a_folders_digest_lists_its_images_as_rglob_did(tmp_path: Path) -> None:
@@ -677,7 +727,7 @@ def test_a_folders_digest_lists_its_images_as_rglob_did(tmp_path: Path) -> None:
     from mnistlab.data.userdata import IMAGE_SUFFIXES, _digested_files
 
     for rel in ("a/1.png", "a/2.PNG", "a-b/3.png", "a/b/4.jpg", ".hid/5.png", "a/.x.png", "b/.git/6.png", "c/7.txt",
-                "Z/8.png", "a/b/c/9.bmp", "é/10.png"):
+                "Z/8.png", "a/b/c/9.bmp", "é/10.png", "a/..png", "a/...jpg", "a/.png", "a/x."):
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_bytes(b"x")
     os.symlink(tmp_path / "a", tmp_path / "linked")
@@ -685,7 +735,7 @@ def test_a_folders_digest_lists_its_images_as_rglob_did(tmp_path: Path) -> None:
     os.symlink(tmp_path / "nowhere.png", tmp_path / "Z" / "broken.png")
     rglob = sorted(q for q in tmp_path.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES
                    and not any(part.startswith(".") for part in q.relative_to(tmp_path).parts[:-1]))
-    assert _digested_files(tmp_path) == rglob and len(rglob) == 9
+    assert _digested_files(tmp_path) == rglob and len(rglob) == 11
 
 
 def test_a_class_count_mismatch_says_how_to_fit_the_model(tmp_path: Path) -> None:

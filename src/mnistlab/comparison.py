@@ -412,7 +412,7 @@ def smoke_note(runs: Sequence[RunRecord]) -> str | None:
     if not smoke:
         return None
     named = ", ".join(smoke[:5]) + (f" and {len(smoke) - 5} more" if len(smoke) > 5 else "")
-    who = "these are" if len(smoke) == len({r.variant for r in runs}) else f"{named}: these are"
+    who = "these are" if len(smoke) == len({r.variant for r in runs}) else f"the runs of {named} are"
     return (f"{who} smoke runs, the size of a --quick check (1 epoch, at most {QUICK_SUBSET} training "
             "images): their accuracies say nothing of a full-size run's")
 

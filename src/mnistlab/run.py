@@ -115,8 +115,9 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
     them: a file gone since, or changed since (its test split then is not the run's: the stored
     predictions would be scored against other labels), raises DataError saying which.
     """
-    own = not is_registered(config.get("dataset"))  # a registered dataset's loader checks its files itself
-    recorded = (((env or {}).get("data") or {}).get("checksums") or {}) if own else {}
+    recorded = ((env or {}).get("data") or {}).get("checksums") or {}
+    # The user's files, by absolute path (a registered dataset records its payloads by name, and its loader checks them)
+    recorded = {p: d for p, d in recorded.items() if os.path.isabs(p)} if not is_registered(config.get("dataset")) else {}
     for path in recorded:
         if not Path(path).exists():
             raise DataError(f"{path}: the data this run trained on is gone (moved or deleted): put it back there")
@@ -126,7 +127,8 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
     for path, digest in recorded.items():
         if (now := ds.checksums.get(path)) is not None and now != digest:
             raise DataError(f"{path}: changed since this run trained on it (SHA-256 {digest[:12]}... then, {now[:12]}... "
-                            "now), so its test split is not the run's: put back the file the run trained on")
+                            "now), so its test images or their classes may not be the run's: put back the file the run "
+                            "trained on")
     return ds
 
 

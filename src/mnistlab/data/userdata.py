@@ -229,42 +229,15 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
     """The :class:`~mnistlab.datasets.Dataset` of ``spec``: images uint8 (N, H, W) resized to
     ``image_shape``, labels int64 0..classes-1, ``checksums`` {file: SHA-256}. Without ``test``,
     a stratified ``test_fraction`` of the data (at least one image) is held out with ``seed``.
-    Raises DataError for any bad file (see the module docstring). Read once per process while the
-    files stay as they are (their stamps: path, size, mtime): later calls return the same dataset,
-    its arrays read-only."""
-    key = (spec, image_shape, seed, tuple(_stamps(p) for p in (spec.path, spec.test) if p is not None))
-    if key not in _READS:  # else read already in this process (a sweep's check, then each of its cells)
-        with warnings.catch_warnings(record=True) as said:
-            warnings.simplefilter("always")
-            ds = _load_user_data(spec, image_shape, seed)
-        for a in (ds.train_images, ds.train_labels, ds.test_images, ds.test_labels):
-            a.setflags(write=False)  # shared by every later read: as a registered dataset's memory map, read-only
-        _READS[key] = ds, [(w.message, w.category) for w in said]
-        while len(_READS) > READS_KEPT:
-            _READS.pop(next(iter(_READS)))
-    ds, said_then = _READS[key]
-    for message, category in said_then:  # each read says what the first one found (skipped files, odd labels)
-        warnings.warn(message, category, stacklevel=3)
-    return ds
-
-
-# Datasets read in this process, with the warnings their read gave, by what was asked (spec, model
-# input, split seed) and the stamps of the files read: a sweep reads the user's data once, not
-# once per cell. The oldest goes first.
-_READS: dict[tuple[Any, ...], tuple[Any, list[tuple[Any, type[Warning]]]]] = {}
-READS_KEPT = 2
-
-
-def _load_user_data(spec: UserData, image_shape: tuple[int, int], seed: int) -> Any:
-    """:func:`load_user_data` itself: read, check, split, resize."""
+    Raises DataError for any bad file (see the module docstring). Each file is read once per
+    process while it stays as it is (:func:`_read`): a later call splits and resizes that read."""
     from mnistlab.data.registry import DatasetInfo
     from mnistlab.datasets import Dataset, validation_split
 
-    reader = {"csv": lambda p: read_csv(p, spec.label), "folder": read_folder, "npz": read_npz}[spec.kind]
-    train_x, train_raw = reader(spec.path)
-    test_x, test_raw = reader(spec.test) if spec.test is not None else (None, None)
+    train_x, train_raw = _read(spec, spec.path)
+    test_x, test_raw = _read(spec, spec.test) if spec.test is not None else (None, None)
     if spec.kind == "npz" and spec.test is None and npz_has_test(spec.path):
-        test_x, test_raw = read_npz(spec.path, "test")
+        test_x, test_raw = _read(spec, spec.path, "test")
     for x, where in ((train_x, spec.path), (test_x, spec.test or f"{spec.path}'s test split")):
         if x is not None and len(x) == 0:
             raise DataError(f"{where}: holds no images")
@@ -313,21 +286,73 @@ def _class_indices(spec: UserData, train: np.ndarray | None, test: np.ndarray | 
     return names, as_idx(train), None if test is None else as_idx(test)
 
 
-# SHA-256 of files already hashed in this process, by their stamp (absolute path, size, mtime in
-# ns): a big CSV is hashed once, however many cells' keys and runs' provenance ask for it; an edit
-# (new size or mtime) hashes it again. A class folder's images are hashed as they are read.
-_DIGESTS: dict[tuple[str, int, int], str] = {}
+# What the readers returned in this process, with the warnings their read gave, by (kind, label,
+# split, the stamps of the files read): a sweep reads the user's data once, not for its check and
+# again for each cell and seed. The oldest read goes first; a read of more than READ_KEPT_BYTES is
+# not kept (a folder of large photos).
+_READS: dict[tuple[Any, ...], tuple[np.ndarray, np.ndarray | None, list[warnings.WarningMessage]]] = {}
+READS_KEPT = 4
+READ_KEPT_BYTES = 1 << 30
 
 
-def _stamp(path: Path) -> tuple[str, int, int]:
-    """A file's (absolute path, size, mtime_ns): what :data:`_DIGESTS` and :data:`_READS` know it by.
-    The path is made absolute, not resolved (resolving each of 60,000 images costs more than reading
-    them). DataError when it cannot be read."""
+def _read(spec: UserData, path: Path, split: str = "train") -> tuple[np.ndarray, np.ndarray | None]:
+    """``spec``'s reader on ``path`` (:func:`read_csv`, :func:`read_folder`, :func:`read_npz` with
+    ``split``), once per process while the files it reads keep their stamps (:func:`_stamp`: an
+    edit, a replacement or a new file reads again); the images come read-only, shared by every
+    later call, as a registered dataset's memory map is. The warnings of the read (files not read,
+    an image Pillow warns of) are given again by each call, from where they were first given."""
+    if spec.kind == "folder":
+        listing = folder_listing(path)  # its own warnings (hidden folders, files not read) each call
+        stamps: tuple[tuple[str, int, int, int, int], ...] = tuple(_stamp(f) for files in listing.values()
+                                                                   for f in files)
+    else:
+        stamps = (_stamp(path),)
+    key = (spec.kind, spec.label, split, stamps)
+    if key not in _READS:
+        said: list[warnings.WarningMessage] = []
+        try:
+            with warnings.catch_warnings(record=True) as said:
+                warnings.simplefilter("always")
+                x, raw = (read_csv(path, spec.label) if spec.kind == "csv" else decode_folder(listing)
+                          if spec.kind == "folder" else read_npz(path, split))
+        finally:  # said also when the read fails: a warning may explain the error
+            _say_again(said)
+        x.setflags(write=False)
+        if raw is not None:
+            raw.setflags(write=False)
+        if x.nbytes > READ_KEPT_BYTES:
+            return x, raw
+        _READS[key] = x, raw, said
+        while len(_READS) > READS_KEPT:
+            _READS.pop(next(iter(_READS)))
+        return x, raw
+    x, raw, said = _READS[key]
+    _say_again(said)
+    return x, raw
+
+
+def _say_again(said: list[warnings.WarningMessage]) -> None:
+    """Give recorded warnings as they were first given (their category, file and line)."""
+    for w in said:
+        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+
+# SHA-256 of files already hashed in this process, by their stamp (:func:`_stamp`): a big CSV is
+# hashed once, however many cells' keys and runs' provenance ask for it; an edit hashes it again.
+# A class folder's images are hashed as they are read.
+_DIGESTS: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def _stamp(path: Path) -> tuple[str, int, int, int, int]:
+    """A file's (absolute path, size, mtime_ns, inode, ctime_ns): what :data:`_DIGESTS` and
+    :data:`_READS` know it by. A file edited, or replaced by one of the same size and modification
+    time (``cp -p``, ``rsync -t``), has another stamp. The path is made absolute, not resolved
+    (resolving each of 60,000 images costs more than reading them). DataError when it cannot be read."""
     try:
         st = path.stat()
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return os.path.abspath(path), st.st_size, st.st_mtime_ns
+    return os.path.abspath(path), st.st_size, st.st_mtime_ns, st.st_ino, st.st_ctime_ns
 
 
 def file_sha256(path: Path) -> str:
@@ -359,13 +384,20 @@ def _image_files(path: Path) -> list[str]:
                 if entry.is_dir(follow_symlinks=False):
                     if not entry.name.startswith("."):
                         walk(entry.path, (*parts, entry.name))
-                elif os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES and entry.is_file():
+                elif _suffix(entry.name) in IMAGE_SUFFIXES and entry.is_file():
                     found.append(((*parts, entry.name), entry.path))
             except OSError:
                 continue
 
     walk(os.path.abspath(path), ())
     return [p for _, p in sorted(found, key=lambda f: f[0])]
+
+
+def _suffix(name: str) -> str:
+    """A file name's suffix, lower case, as :attr:`pathlib.PurePath.suffix` reads it (``..png`` has
+    one; ``.png`` has none), without making a Path of each of 60,000 names."""
+    i = name.rfind(".")
+    return name[i:].lower() if 0 < i < len(name) - 1 else ""
 
 
 def _digested_files(path: Path) -> list[Path]:
@@ -382,17 +414,6 @@ def path_digest(path: Path) -> str:
     for p in _image_files(path):
         h.update(f"{Path(os.path.relpath(p, root)).as_posix()}\0{file_sha256(Path(p))}\n".encode())
     return h.hexdigest()
-
-
-def _stamps(path: Path) -> tuple[tuple[str, int, int], ...]:
-    """The stamps of what :func:`path_digest` would hash: the file's, or each image's in a folder.
-    They change when the data does (a file edited, added, removed or renamed), without reading it."""
-    if not path.is_dir():
-        return (_stamp(path),)
-    try:
-        return tuple((p, (st := os.stat(p)).st_size, st.st_mtime_ns) for p in _image_files(path))
-    except OSError:  # a file gone since it was listed: a stamp that matches nothing
-        return (("", -1, -1),)
 
 
 def data_identity(dataset: Any) -> dict[str, Any] | None:
@@ -562,6 +583,13 @@ def read_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
     later). Dot-folders (``.ipynb_checkpoints``, ``.git``) are not classes: they are skipped with one
     :class:`~mnistlab.errors.DataWarning` naming them. DataError: no class folders, a class folder
     with no images, an unreadable image (named)."""
+    return decode_folder(folder_listing(path))
+
+
+def folder_listing(path: Path) -> dict[str, list[Path]]:
+    """The images :func:`read_folder` reads: {class folder name: its image files, sorted}, classes
+    sorted. Warns (:class:`~mnistlab.errors.DataWarning`) of dot-folders skipped and of entries
+    that are not images; DataError for no class folders or a class folder with no images."""
     folders = sorted(p for p in path.iterdir() if p.is_dir())
     hidden = [p.name for p in folders if p.name.startswith(".")]
     if hidden:
@@ -569,8 +597,7 @@ def read_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
     classes = [p for p in folders if not p.name.startswith(".")]
     if not classes:
         raise DataError(f"{path}: no class folders (expected {path}/<class name>/<images>)")
-    images, labels = [], []
-    shape: tuple[int, int] | None = None
+    listing: dict[str, list[Path]] = {}
     skipped: list[str] = []
     for folder in classes:
         listed = list(folder.iterdir())
@@ -579,14 +606,24 @@ def read_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
         skipped += [str(p.relative_to(path)) for p in listed if p not in chosen and not _system_file(p.name)]
         if not files:
             raise DataError(f"{folder}: class folder with no images ({', '.join(IMAGE_SUFFIXES)})")
+        listing[folder.name] = files
+    if skipped:
+        _warn(f"{path}: {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} of its class folders not read (not "
+              f"{', '.join(IMAGE_SUFFIXES)} images): {clip(', '.join(skipped), 80)}")
+    return listing
+
+
+def decode_folder(listing: Mapping[str, list[Path]]) -> tuple[np.ndarray, np.ndarray]:
+    """The images of a :func:`folder_listing`, uint8 (N, H, W) at the first image's size, and each
+    one's class folder name; DataError naming an image that cannot be read."""
+    images, labels = [], []
+    shape: tuple[int, int] | None = None
+    for name, files in listing.items():
         for file in files:
             img = _read_image(_hashed_bytes(file), shape, file)
             shape = shape or img.shape
             images.append(img)
-            labels.append(folder.name)
-    if skipped:
-        _warn(f"{path}: {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} of its class folders not read (not "
-              f"{', '.join(IMAGE_SUFFIXES)} images): {clip(', '.join(skipped), 80)}")
+            labels.append(name)
     return np.stack(images), np.array(labels, dtype=str)
 
 
