@@ -274,10 +274,12 @@ def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_d
     smoke = ("smoke runs, the size of a --quick check (1 epoch, at most 300 training images): their accuracies say "
              "nothing of a full-size run's\n")
     assert capsys.readouterr().err == (f"note: the runs of new are {smoke}"  # the row that is one, named
-                                       f"note: 4 runs of other settings not shown (an older version of a variant, or "
-                                       f"--quick smoke runs): `mnistlab runs -e {exp.name}` lists every run\n")
-    assert main(["compare", str(p), "--store", str(store.root)]) == 0  # by file: its cells, no note
-    assert capsys.readouterr().err == ""
+                                       f"note: 4 runs of other settings not shown (an older version of a variant or "
+                                       f"of its data, or --quick smoke runs): `mnistlab runs -e {exp.name}` lists every "
+                                       "run\n")
+    assert main(["compare", str(p), "--store", str(store.root)]) == 0  # by file: its cells, and the one never trained
+    assert capsys.readouterr().err == ('note: variant "new" has no run of its current cells (never trained, or its '
+                                       f"settings or data changed since): `mnistlab run {p}` trains it\n")
     chosen = [only_smoke["run_ids"][0], edited.rows[0]["run_ids"][0]]  # one of each
     for args, said in (([str(p), "--quick"], "these are"), (chosen, "the runs of new are")):
         assert main(["compare", *args, "--store", str(store.root), "--format", "csv"]) == 0

@@ -477,8 +477,8 @@ def _csv_experiment(folder: Path, dataset: str = '{ csv = "train.csv", test = "t
     return path
 
 
-def test_editing_the_data_changes_the_cell_key_and_reruns_the_cell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-                                                                  ) -> None:
+def test_editing_the_data_changes_the_cell_key_and_reruns_the_cell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture) -> None:
     from mnistlab.config import run_key
     from mnistlab.execute import run_experiment
     from mnistlab.experiments import load_experiment
@@ -496,7 +496,37 @@ def test_editing_the_data_changes_the_cell_key_and_reruns_the_cell(tmp_path: Pat
     assert [o.skipped for o in run_experiment(exp_path, store).outcomes] == [True]
     write_csv(tmp_path / "train.csv", four_images(), [0, 0, 1, 1])  # edited labels: new data
     assert load_experiment(exp_path).cells()[0].key != cell.key
-    assert [o.skipped for o in run_experiment(exp_path, store).outcomes] == [False]
+    from mnistlab.cli import main
+
+    s = ["--store", str(store), "--format", "csv"]
+    assert main(["compare", str(exp_path), *s]) == 2  # its only variant's cell is not trained on this data yet
+    # by name: the variant as it last ran, on the data it last ran on (not a mean over two datasets)
+    assert main(["compare", str(run_experiment(exp_path, store).outcomes[0].record.experiment), *s]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[1].split(",")[1] == "1" and "an older version of a variant or of its data" in err
+
+
+def test_compare_by_file_names_a_variant_whose_data_changed(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """New-user finding (19): the row of a variant whose own data was edited vanished without a word."""
+    from mnistlab.cli import main
+
+    write_csv(tmp_path / "train.csv", four_images(), [1, 0, 1, 0])
+    write_csv(tmp_path / "other.csv", four_images(), [1, 0, 1, 0])
+    exp_path = _csv_experiment(tmp_path, dataset='"train.csv"', extra='[[variants]]\nname = "a"\n[[variants]]\n'
+                               'name = "b"\ndataset = "other.csv"\n')
+    s = ["--store", str(tmp_path / "store")]
+    assert main(["run", str(exp_path), *s]) == 0
+    write_csv(tmp_path / "other.csv", four_images(), [0, 0, 1, 1])  # b's data edited
+    capsys.readouterr()
+    assert main(["compare", str(exp_path), *s, "--format", "csv"]) == 0
+    out, err = capsys.readouterr()
+    assert [line.split(",")[0] for line in out.splitlines()[1:]] == ["a"]
+    assert err == (f'note: variant "b" has no run of its current cells (never trained, or its settings or data changed '
+                   f"since): `mnistlab run {exp_path}` trains it\n")
+    assert main(["report", str(exp_path), *s, "-o", str(tmp_path / "r.html")]) == 0  # the report says so too
+    import html
+
+    assert 'Variant "b" has no run of its current cells' in html.unescape((tmp_path / "r.html").read_text("utf-8"))
 
 
 def test_a_files_digest_is_computed_once_per_size_and_mtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -177,6 +177,18 @@ def _note_unrecorded(rows: list[dict[str, Any]], store: RunStore, ref: Experimen
             row["note"] = "; ".join(filter(None, [row.get("note"), said]))
 
 
+def untrained_variants(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str, Any]], *,
+                       quick: bool = False) -> list[str]:
+    """The variants of ``ref``'s file (its ``--quick`` cells with ``quick``) that ``rows`` leave
+    out because none of their current cells has a run recorded: never trained, or their settings or
+    their own data changed since (a new cell key). Empty without a file, and for a search."""
+    cells = ref.cells(quick=quick)
+    if cells is None:
+        return []
+    shown = {str(row.get("variant")) for row in rows}
+    return list(dict.fromkeys(c.variant for c in cells if c.variant not in shown))
+
+
 def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
     """Why an experiment argument names no runs to show, what the store holds of it, and the
     command that shows (or records) them: one line."""
@@ -366,9 +378,10 @@ def _flatten_config(config: Mapping[str, Any], prefix: str = "") -> Iterable[tup
 
 def current_runs(runs: Sequence[RunRecord], keys: Collection[tuple[str, str]] | None = None) -> list[RunRecord]:
     """What a command that reads an experiment shows of its runs (given in start order): with
-    ``keys`` (an experiment file's cells, (variant, cell key) pairs), the runs of those cells; without, each variant as it was
-    last run at full size (runs of an older version of the file have another setting and are left
-    out, and so are ``--quick`` smoke runs, :func:`~mnistlab.experiments.is_quick`, and damaged
+    ``keys`` (an experiment file's cells, (variant, cell key) pairs), the runs of those cells;
+    without, each variant as it was last run at full size (runs of an older version of the file
+    have another setting and are left out, as are runs on another version of the user's own data,
+    :func:`same_data`, ``--quick`` smoke runs, :func:`~mnistlab.experiments.is_quick`, and damaged
     rows, which read as failed runs without a config, unless a variant has nothing else). Of
     several runs of one cell (a ``--force`` rerun) the one that counts (:func:`counts_over`: the
     latest with a result, else the latest)."""
@@ -376,16 +389,26 @@ def current_runs(runs: Sequence[RunRecord], keys: Collection[tuple[str, str]] | 
         runs = [r for r in runs if (r.variant, r.config_hash) in keys]
     else:
         readable = [r for r in runs if r.config]  # a damaged row (no config) names no setting...
-        newest = {r.variant: r.config for r in readable}  # start order: each variant's last run...
-        newest.update({r.variant: r.config for r in readable if not is_quick(r.config)})  # ...at full size, if any
+        newest = {r.variant: r for r in readable}  # start order: each variant's last run...
+        newest.update({r.variant: r for r in readable if not is_quick(r.config)})  # ...at full size, if any
         # ...but a variant with nothing else keeps its damaged rows: a row of failed runs, not no row
-        runs = [r for r in runs if (same_setting(r.config, newest[r.variant]) if r.config else r.variant not in newest)]
+        runs = [r for r in runs if (same_setting(r.config, newest[r.variant].config) and same_data(r, newest[r.variant])
+                                    if r.config else r.variant not in newest)]
     counted: dict[tuple[str, str], RunRecord] = {}
     for r in runs:
         cell = (r.variant, r.config_hash)
         if cell not in counted or counts_over(r, counted[cell]):
             counted[cell] = r
     return [r for r in runs if counted[(r.variant, r.config_hash)] is r]
+
+
+def same_data(a: RunRecord, b: RunRecord) -> bool:
+    """Whether two runs trained on the same data, by the SHA-256 each recorded of it (its
+    ``env["data"]["checksums"]``, path-free: a moved folder is the same data, an edited one is
+    not). True when either recorded none (a run that failed before its data was read, or one
+    recorded before checksums were)."""
+    first, second = (((r.env or {}).get("data") or {}).get("checksums") or {} for r in (a, b))
+    return not (first and second) or sorted(first.values()) == sorted(second.values())
 
 
 def smoke_run(run: RunRecord) -> bool:
