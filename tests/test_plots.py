@@ -324,3 +324,33 @@ def test_feature_maps_pick_layers_by_name(fashion, cnn):
     assert [ax.images[0].get_array().shape for ax in fig.axes[:2]] == [(26, 26), (11, 11)]
     with pytest.raises(PlotError, match="did you mean"):
         plots.feature_maps(cnn, fashion.test_images[:1], layers=[names[0] + "x"])
+
+
+def test_a_stale_font_cache_says_nothing_while_a_figure_is_saved(tmp_path, data_dir):
+    """New-user finding (19): with a font cache that lacks matplotlib's STIX fonts (left by another
+    install), every figure with mathtext (a log axis's ticks) printed "findfont: Font family
+    ['STIXGeneral'] not found" lines, 21 a report. The figure is drawn with the fallback font anyway."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from test_experiments import TINY, write
+
+    from mnistlab.execute import run_experiment
+
+    run_experiment(write(tmp_path, TINY + '[[variants]]\nname = "a"\n'), tmp_path / "store", data_dir=data_dir)
+    env = {**os.environ, "MPLCONFIGDIR": str(tmp_path / "mpl"), "MPLBACKEND": "Agg"}
+    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, check=True)  # builds the cache
+    [cache] = (tmp_path / "mpl").glob("fontlist-*.json")
+    fonts = json.loads(cache.read_text())
+    fonts["ttflist"] = [f for f in fonts["ttflist"] if "STIX" not in f["name"]]  # the stale cache
+    cache.write_text(json.dumps(fonts))
+    bare = ("import matplotlib.pyplot as plt; fig, ax = plt.subplots(); ax.set_xscale('log'); ax.plot([1e3, 1e5], "
+            f"[1, 2]); fig.savefig({str(tmp_path / 'bare.png')!r})")
+    said = subprocess.run([sys.executable, "-c", bare], env=env, capture_output=True, text=True)
+    assert "findfont: Font family ['STIX" in said.stderr  # the cache is stale: matplotlib alone says so
+    out = tmp_path / "params.png"
+    ours = subprocess.run([sys.executable, "-m", "mnistlab", "plot", "params", "exp", "--store", str(tmp_path / "store"),
+                           "-o", str(out)], env=env, capture_output=True, text=True)
+    assert ours.returncode == 0 and "findfont" not in ours.stderr and out.read_bytes()[:4] == b"\x89PNG", ours.stderr

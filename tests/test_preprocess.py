@@ -163,10 +163,19 @@ def test_every_bad_file_is_one_line_naming_it(tmp_path):
         assert str(path) in str(err.value) and "\n" not in str(err.value), key
 
 
+def test_a_folder_of_class_folders_names_them(tmp_path):
+    """New-user finding (19): `predict RUN digits/` on a training folder said only "no images"."""
+    for name in "0123":
+        (tmp_path / name).mkdir()
+    with pytest.raises(DataError, match=r"a folder with no images .*; its 4 subfolders \(0, 1, 2, ...\) are not "
+                                        "searched: give them as well"):
+        image_sources([tmp_path])
+
+
 def test_folders_and_missing_paths(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.txt").write_text("no images here")
-    with pytest.raises(DataError, match="a folder with no images"):
+    with pytest.raises(DataError, match=r"a folder with no images \(looked for [^)]*\)$"):
         image_sources([tmp_path / "empty"])
     with pytest.raises(DataError, match="no such file or folder"):
         image_sources([tmp_path / "nope.png"])

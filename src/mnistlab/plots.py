@@ -13,6 +13,7 @@ Figures of recorded runs, fetched from a run store (`figure_for`), are `mnistlab
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -31,6 +32,19 @@ from mnistlab.models import layer_outputs
 TRUE_COLOR = "blue"  # seed 002: the true label in blue ...
 PRED_COLOR = "red"  # ... and the prediction in red
 FEATURE_CMAP = "inferno"  # seed 001's feature-map colormap
+
+
+def save(fig: Figure, target: Any, **savefig: Any) -> None:
+    """``fig.savefig(target, **savefig)`` without matplotlib's "findfont: Font family ... not found"
+    lines: a stale font cache makes every figure with mathtext (a log axis's ticks) say them, dozens
+    a report, though the fallback font draws the figure. Other font errors still log."""
+    fonts = logging.getLogger("matplotlib.font_manager")
+    level = fonts.level
+    fonts.setLevel(logging.ERROR)
+    try:
+        fig.savefig(target, **savefig)
+    finally:
+        fonts.setLevel(level)
 
 
 # --------------------------------------------------------------------------- pure maths

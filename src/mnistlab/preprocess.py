@@ -552,7 +552,11 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
         listed = list(Path(p).iterdir())
         found = sorted(f for f in listed if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
         if not found:
-            raise DataError(f"{display_name(p)}: a folder with no images (looked for {', '.join(IMAGE_SUFFIXES)})")
+            sub = sorted(f.name for f in listed if f.is_dir() and not f.name.startswith("."))
+            inside = (f"; its {len(sub)} subfolder{'s' * (len(sub) != 1)} ({', '.join(sub[:3])}{', ...' * (len(sub) > 3)})"
+                      " are not searched: give them as well" if sub else "")
+            raise DataError(f"{display_name(p)}: a folder with no images (looked for {', '.join(IMAGE_SUFFIXES)})"
+                            + inside)
         images = set(found)
         entries = [f for f in listed if f not in images and not f.name.startswith(".")]  # .DS_Store: quietly
         if others := len(entries):

@@ -67,7 +67,7 @@ class VariantSection:
 def figure_data_uri(fig: Figure, dpi: int = 80) -> str:
     """A figure as a `data:image/png;base64,...` URI (embedded, so the report needs no other file)."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    plots.save(fig, buf, format="png", dpi=dpi)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 

@@ -127,8 +127,8 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
     for path, digest in recorded.items():
         if (now := ds.checksums.get(path)) is not None and now != digest:
             raise DataError(f"{path}: changed since this run trained on it (SHA-256 {digest[:12]}... then, {now[:12]}... "
-                            "now), so its test images or their classes may not be the run's: put back the file the run "
-                            "trained on")
+                            "now), so its test images or their classes may not be the run's: put the data back as the "
+                            "run trained on it")
     return ds
 
 

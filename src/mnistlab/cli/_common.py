@@ -82,7 +82,9 @@ def check_output(path: str | Path, allowed: tuple[str, ...]) -> Path:
 def save_figure(fig: Any, path: str | Path, *, dpi: int = 100) -> None:
     """Save a matplotlib figure whole (:func:`~mnistlab.files.write_output`; the format from the
     suffix). OutputError, one line, when the file cannot be written (a full disk)."""
-    write_output(path, lambda tmp: fig.savefig(tmp, dpi=dpi))
+    from mnistlab.plots import save
+
+    write_output(path, lambda tmp: save(fig, tmp, dpi=dpi))
 
 
 def _finite(kind: click.ParamType, value: object, v: float, param: click.Parameter | None,
