@@ -506,6 +506,34 @@ def test_editing_the_data_changes_the_cell_key_and_reruns_the_cell(tmp_path: Pat
     assert out.splitlines()[1].split(",")[1] == "1" and "an older version of a variant or of its data" in err
 
 
+def test_a_moved_datas_runs_are_drawn_exported_and_carded_through_the_file_that_names_its_place(
+        tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """New-user finding (19): after `mv lab lab2`, `run lab2/exp.toml` rightly skipped every cell
+    (the key is the data's content), but its figures, export and card looked for the old path."""
+    from mnistlab.cli import main
+
+    (tmp_path / "lab").mkdir()
+    write_csv(tmp_path / "lab" / "train.csv", np.stack([glyph_l(), 255 - glyph_l()] * 5), [0, 1] * 5)
+    _csv_experiment(tmp_path / "lab", dataset='"train.csv"', extra='[[variants]]\nname = "a"\n')
+    s = ["--store", str(tmp_path / "store")]
+    assert main(["run", str(tmp_path / "lab" / "exp.toml"), *s]) == 0
+    (tmp_path / "lab").rename(tmp_path / "lab2")
+    moved = str(tmp_path / "lab2" / "exp.toml")
+    assert main(["run", moved, *s]) == 0 and "skipped (already finished)" in capsys.readouterr().out
+    from mnistlab.data import userdata
+
+    userdata._PLACES.clear()  # as in a new process: nothing read yet says where the data is now
+    run_id = RunStore(tmp_path / "store").runs()[0].run_id
+    assert main(["plot", "confusion", run_id, "-o", str(tmp_path / "c.png"), *s]) == 2  # a run id alone: where?
+    err = capsys.readouterr().err
+    assert "the data this run trained on is gone" in err and "name the experiment file" in err
+    for args in (["plot", "confusion", moved, "-o", str(tmp_path / "c.png")], ["export", moved, "-o",
+                 str(tmp_path / "m.onnx")], ["card", moved]):
+        assert main([*args, *s]) == 0, capsys.readouterr().err
+    assert (tmp_path / "c.png").exists() and (tmp_path / "m.onnx").exists()
+    assert "per-class accuracy: the test labels or predictions are not available" not in capsys.readouterr().out
+
+
 def test_compare_by_file_names_a_variant_whose_data_changed(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     """New-user finding (19): the row of a variant whose own data was edited vanished without a word."""
     from mnistlab.cli import main

@@ -251,7 +251,7 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
         train_x, test_x, train_y, test_y = train_x[keep], train_x[held], train_y[keep], train_y[held]
     assert test_y is not None
     train_x, test_x = resize_images(train_x, image_shape), resize_images(test_x, image_shape)
-    checksums = {str(p): path_digest(p) for p in (spec.path, spec.test) if p is not None}
+    checksums = {str(p): _seen(p) for p in (spec.path, spec.test) if p is not None}
     info = DatasetInfo(name=spec.name, class_names=tuple(names), train_size=len(train_y), test_size=len(test_y),
                        files={}, sha256={}, image_shape=image_shape, description=f"the user's {spec.kind} {spec.path}")
     return Dataset(info=info, train_images=train_x, train_labels=train_y, test_images=test_x, test_labels=test_y,
@@ -429,11 +429,39 @@ def data_identity(dataset: Any) -> dict[str, Any] | None:
         return None
     try:
         spec = parse_user_dataset(dataset)
-        return {"kind": spec.kind, "sha256": path_digest(spec.path),
-                "test_sha256": None if spec.test is None else path_digest(spec.test),
+        return {"kind": spec.kind, "sha256": _seen(spec.path),
+                "test_sha256": None if spec.test is None else _seen(spec.test),
                 "label": spec.label, "test_fraction": spec.test_fraction}
     except (MnistlabError, OSError):
         return None
+
+
+# Where this process has seen the user's data, by content (path_digest -> absolute path): a
+# recorded run whose data moved finds it where the experiment file being read now says it is.
+_PLACES: dict[str, str] = {}
+
+
+def _seen(path: Path) -> str:
+    """:func:`path_digest` of ``path``, its place remembered for :func:`seen_at`."""
+    digest = path_digest(path)
+    _PLACES[digest] = str(Path(path).expanduser().resolve())
+    return digest
+
+
+def seen_at(digest: str) -> str | None:
+    """Where this process has read (or keyed a cell on) data of this SHA-256 (:func:`path_digest`):
+    its absolute path, or None."""
+    return _PLACES.get(digest)
+
+
+def relocated(dataset: Any, moved: Mapping[str, str]) -> Any:
+    """``dataset`` (a path, or a table of them, as a run records it) with each path in ``moved``
+    replaced by its new place; the rest as it is."""
+    if isinstance(dataset, str):
+        return moved.get(dataset, dataset)
+    if isinstance(dataset, Mapping):
+        return {k: moved.get(v, v) if k in (*KINDS, "test") and isinstance(v, str) else v for k, v in dataset.items()}
+    return dataset
 
 
 def resize_images(images: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
