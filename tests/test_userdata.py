@@ -532,6 +532,11 @@ def test_a_moved_datas_runs_are_drawn_exported_and_carded_through_the_file_that_
         assert main([*args, *s]) == 0, capsys.readouterr().err
     assert (tmp_path / "c.png").exists() and (tmp_path / "m.onnx").exists()
     assert "per-class accuracy: the test labels or predictions are not available" not in capsys.readouterr().out
+    (tmp_path / "lab2" / "train.csv").unlink()  # the file no longer loads: its runs are still there by name
+    assert main(["compare", moved, *s]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "no such file" in err and "its runs are recorded as 'exp': give that name" in err
+    assert main(["compare", "exp", *s]) == 0
 
 
 def test_compare_by_file_names_a_variant_whose_data_changed(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

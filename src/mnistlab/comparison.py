@@ -109,7 +109,15 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True, qu
     """
     known = store.experiments()
     if _looks_like_file(target) or (target not in known and Path(target).is_file()):
-        exp = load_experiment(target)
+        try:
+            exp = load_experiment(target)
+        except SpecError as exc:  # a file that no longer loads (its data gone, a typo): its runs are still there by name
+            if (name := _recorded_name(target)) not in known:
+                raise
+            said = SpecError(f"{exc}; its runs are recorded as {name!r}: give that name to see each variant as it "
+                             "last ran", path=exc.path, source=exc.source, line=exc.line)
+            said.more = exc.more
+            raise said from None
         if quick and exp.search is not None and study_name(exp.name, quick=True) in known:
             return ExperimentRef(exp.name, target, file=exp)
         if exp.name not in known:
@@ -135,6 +143,23 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True, qu
             return ExperimentRef(rec.experiment, target, run=rec)
     what = "experiment file, experiment or run" if run_ids else "experiment file or experiment"
     raise NotRecorded(f"no {what} named {target!r} in {store.root}{did_you_mean(target, known)}; {_what_exists(store)}")
+
+
+def _recorded_name(path: str) -> str:
+    """The name an experiment file records its runs under (its ``name``, else its file name's
+    stem), read without validating the file; the stem when it cannot be read."""
+    import tomllib
+
+    from mnistlab.experiments import MAX_FILE_BYTES
+
+    stem = Path(path).stem
+    try:
+        if Path(path).stat().st_size > MAX_FILE_BYTES:
+            return stem
+        name = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("name")
+    except (OSError, ValueError, RecursionError):
+        return stem
+    return name if isinstance(name, str) else stem
 
 
 def _what_exists(store: RunStore) -> str:
