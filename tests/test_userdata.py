@@ -549,14 +549,19 @@ def test_compare_by_file_names_a_variant_whose_data_changed(tmp_path: Path, caps
                                'name = "b"\ndataset = "other.csv"\n')
     s = ["--store", str(tmp_path / "store")]
     assert main(["run", str(exp_path), *s]) == 0
+    assert "data changed" not in capsys.readouterr().out
     write_csv(tmp_path / "other.csv", four_images(), [0, 0, 1, 1])  # b's data edited
-    capsys.readouterr()
     assert main(["compare", str(exp_path), *s, "--format", "csv"]) == 0
     out, err = capsys.readouterr()
     assert [line.split(",")[0] for line in out.splitlines()[1:]] == ["a"]
     assert err == (f'note: variant "b" has no run of its current cells (never trained, or its settings or data changed '
                    f"since): `mnistlab run {exp_path}` trains it\n")
     assert main(["report", str(exp_path), *s, "-o", str(tmp_path / "r.html")]) == 0  # the report says so too
+    capsys.readouterr()
+    assert main(["run", str(exp_path), *s]) == 0  # and `run` says why b trains again
+    out = capsys.readouterr().out
+    assert 'variant "b": its data changed since run ' in out and "its cells train again" in out
+    assert 'variant "a"' not in out
     import html
 
     assert 'Variant "b" has no run of its current cells' in html.unescape((tmp_path / "r.html").read_text("utf-8"))

@@ -39,7 +39,7 @@ from mnistlab.config import RunConfig, parse_run_config, split_seed, with_thread
 from mnistlab.datasets import load_any
 from mnistlab.errors import CheckpointError, DataError, SpecError, SpecWarning, show_warning
 from mnistlab.evaluate import committee_probs
-from mnistlab.experiments import Cell, Experiment, load_experiment
+from mnistlab.experiments import Cell, Experiment, load_experiment, same_setting
 from mnistlab.files import PipeGuard
 from mnistlab.live import EpochProgress, driver_alive, read_plan, write_plan
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, process_alive
@@ -546,6 +546,29 @@ def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLi
             check_run_data(cell.config, data_dir, classes)
         except (DataError, SpecError) as exc:
             raise type(exc)(f'{exp.source}: variant "{cell.variant}": {exc}') from None
+
+
+def data_changed(st: RunStore, cells: Sequence[Cell]) -> list[str]:
+    """A line for each variant of ``cells`` on the user's own data whose data changed since its
+    last finished run of the same setting (the SHA-256 that run recorded against the data's now):
+    why its cells train again though the file did not change. Empty for registered datasets."""
+    from mnistlab.data.registry import is_registered
+    from mnistlab.data.userdata import data_identity
+
+    said: list[str] = []
+    own = [c for c in {c.variant: c for c in cells}.values()  # one cell per variant: they share its data
+           if not is_registered(c.config.get("dataset"))]
+    runs = {e: [r for r in st.runs(experiment=e) if r.status in DONE_STATUSES] for e in {c.experiment for c in own}}
+    for cell in own:
+        last = [r for r in runs[cell.experiment] if r.variant == cell.variant and same_setting(r.config, cell.config)]
+        if not last or (ident := data_identity(cell.config.get("dataset"))) is None:
+            continue
+        then = sorted(((last[-1].env.get("data") or {}).get("checksums") or {}).values())
+        now = sorted(d for d in (ident["sha256"], ident["test_sha256"]) if d)
+        if then and then != now:
+            said.append(f'variant "{cell.variant}": its data changed since run {last[-1].run_id} trained on it '
+                        f"(SHA-256 {then[0][:12]}... then, {now[0][:12]}... now): its cells train again")
+    return said
 
 
 def cells_to_train(st: RunStore, cells: Sequence[Cell], result: ExperimentResult, force: bool) -> list[Cell]:

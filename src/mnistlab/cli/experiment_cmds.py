@@ -111,7 +111,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     README, "Running on Ray"); Ray missing or an address that does not answer exits 2 at once.
     The backend flags override the experiment file's [resources] table.
     """
-    from mnistlab.execute import checkpoint_every, terminate_as_interrupt
+    from mnistlab.execute import checkpoint_every, data_changed, terminate_as_interrupt
     from mnistlab.experiments import load_experiment
 
     check_backend_flags(backend, address, data_dir)
@@ -126,6 +126,8 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
             click.echo(f"experiment {exp.name}: {cells} run{'s' * (cells != 1)}, store {st.root}", err=fmt != "table")
             if quick:
                 _say_quick(exp.cells(), todo, err=fmt != "table")
+            for line in data_changed(st, todo):
+                click.echo(line, err=fmt != "table")
         except KeyboardInterrupt:  # before the first cell
             _say_stopped(exp.name, int(stop.signum), [])
         result, stopped = _sweep(exp, st, cells, stop, fmt, runner, jobs=jobs, force=force, quick=quick, data_dir=data_dir,
