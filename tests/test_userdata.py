@@ -8,6 +8,7 @@ import hashlib
 import io
 import re
 import tomllib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -767,6 +768,23 @@ def test_own_data_is_read_once_per_process_until_a_file_changes(tmp_path: Path) 
         return {int(y) for x, y in zip(images, labels) if np.array_equal(x, glyph_l())}
 
     assert ell_labels(before) == {0} and ell_labels(after) == {1}
+
+
+def test_links_to_nothing_in_a_class_folder_are_named_as_such(tmp_path: Path) -> None:
+    """New-user finding (19): a dangling or looping link was called a file that is "not a .png image"."""
+    import os
+
+    folder = _folder(tmp_path / "d", {"a": 2, "b": 2})
+    os.symlink(tmp_path / "gone.png", folder / "a" / "dead.png")
+    os.symlink(folder / "b" / "loop2.png", folder / "b" / "loop1.png")
+    os.symlink(folder / "b" / "loop1.png", folder / "b" / "loop2.png")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        ds = load_any(str(folder))
+    assert ds.info.train_size + ds.info.test_size == 4
+    assert [str(w.message) for w in said] == [
+        f"{folder}: 3 links in its class folders to nothing (the file they name is gone, or they name each other), "
+        "not read: a/dead.png, b/loop1.png, b/loop2.png"]
 
 
 def test_a_failed_read_still_says_its_warnings(tmp_path: Path) -> None:

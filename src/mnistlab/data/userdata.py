@@ -627,17 +627,23 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
         raise DataError(f"{path}: no class folders (expected {path}/<class name>/<images>)")
     listing: dict[str, list[Path]] = {}
     skipped: list[str] = []
+    broken: list[str] = []
     for folder in classes:
         listed = list(folder.iterdir())
         files = sorted(p for p in listed if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
         chosen = set(files)
-        skipped += [str(p.relative_to(path)) for p in listed if p not in chosen and not _system_file(p.name)]
+        left = [p for p in listed if p not in chosen and not _system_file(p.name)]
+        broken += [str(p.relative_to(path)) for p in left if p.is_symlink() and not p.exists()]
+        skipped += [str(p.relative_to(path)) for p in left if not (p.is_symlink() and not p.exists())]
         if not files:
             raise DataError(f"{folder}: class folder with no images ({', '.join(IMAGE_SUFFIXES)})")
         listing[folder.name] = files
     if skipped:
         _warn(f"{path}: {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} of its class folders not read (not "
-              f"{', '.join(IMAGE_SUFFIXES)} images): {clip(', '.join(skipped), 80)}")
+              f"{', '.join(IMAGE_SUFFIXES)} images): {clip(', '.join(sorted(skipped)), 80)}")
+    if broken:
+        _warn(f"{path}: {len(broken)} link{'s' * (len(broken) != 1)} in its class folders to nothing (the file they "
+              f"name is gone, or they name each other), not read: {clip(', '.join(sorted(broken)), 80)}")
     return listing
 
 
