@@ -536,7 +536,8 @@ def test_a_moved_datas_runs_are_drawn_exported_and_carded_through_the_file_that_
     (tmp_path / "lab2" / "train.csv").unlink()  # the file no longer loads: its runs are still there by name
     assert main(["compare", moved, *s]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no such file" in err and "its runs are recorded as 'exp': give that name" in err
+    assert err.count("\n") == 1 and "no such file" in err
+    assert "the store has an experiment named 'exp', as this file is: if its runs are this file's, give that name" in err
     assert main(["compare", "exp", *s]) == 0
 
 
@@ -558,14 +559,48 @@ def test_compare_by_file_names_a_variant_whose_data_changed(tmp_path: Path, caps
     assert err == (f'note: variant "b" has no run of its current cells (never trained, or its settings or data changed '
                    f"since): `mnistlab run {exp_path}` trains it\n")
     assert main(["report", str(exp_path), *s, "-o", str(tmp_path / "r.html")]) == 0  # the report says so too
-    capsys.readouterr()
-    assert main(["run", str(exp_path), *s]) == 0  # and `run` says why b trains again
-    out = capsys.readouterr().out
-    assert 'variant "b": its data changed since run ' in out and "its cells train again" in out
-    assert 'variant "a"' not in out
     import html
 
     assert 'Variant "b" has no run of its current cells' in html.unescape((tmp_path / "r.html").read_text("utf-8"))
+    capsys.readouterr()
+    assert main(["run", str(exp_path), *s]) == 0  # and `run` says why b trains again
+    out = capsys.readouterr().out
+    assert 'variant "b": its training data changed since run ' in out and "its cells train again" in out
+    assert 'variant "a"' not in out
+    write_csv(tmp_path / "other.csv", four_images(), [1, 0, 1, 0])  # back to what its first run trained on
+    assert main(["run", str(exp_path), *s]) == 0  # nothing trains again: nothing to explain
+    assert "changed since" not in capsys.readouterr().out
+
+
+def test_by_name_a_swap_of_training_and_test_file_is_other_data(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """Review finding (19): the digests were compared as a set, so swapping the two files' contents
+    counted the runs on each as seeds of one setting, each scored on another test set."""
+    import os
+
+    from mnistlab.cli import main
+    from mnistlab.store import RunStore
+
+    write_csv(tmp_path / "train.csv", four_images(), [1, 0, 1, 0])
+    write_csv(tmp_path / "test.csv", four_images()[:2], [1, 0])
+    exp_path = _csv_experiment(tmp_path, extra='[[variants]]\nname = "a"\n')
+    s = ["--store", str(tmp_path / "store")]
+    assert main(["run", str(exp_path), *s]) == 0
+    os.replace(tmp_path / "train.csv", tmp_path / "t")
+    os.replace(tmp_path / "test.csv", tmp_path / "train.csv")
+    os.replace(tmp_path / "t", tmp_path / "test.csv")
+    capsys.readouterr()
+    assert main(["run", str(exp_path), *s]) == 0
+    assert 'variant "a": its training data changed since run' in capsys.readouterr().out
+    assert main(["compare", "exp", *s, "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split(",")[1] == "1"  # n = 1: the runs are not pooled
+    # a newest run killed before it read its data recorded no checksums: the data is still the one before it
+    store = RunStore(tmp_path / "store")
+    newest = store.runs()[-1]
+    killed = store.start_run(experiment=newest.experiment, variant="a", seed=1, member=0, config=newest.config,
+                             config_hash="f" * 16)
+    store.finish_run(killed, status="interrupted", history=[], metrics={}, env={}, message="killed")
+    assert main(["compare", "exp", *s, "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].split(",")[1] == "1"
 
 
 def test_a_files_digest_is_computed_once_per_size_and_mtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -114,8 +114,9 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True, qu
         except SpecError as exc:  # a file that no longer loads (its data gone, a typo): its runs are still there by name
             if (name := _recorded_name(target)) not in known:
                 raise
-            said = SpecError(f"{exc}; its runs are recorded as {name!r}: give that name to see each variant as it "
-                             "last ran", path=exc.path, source=exc.source, line=exc.line)
+            said = SpecError(f"{exc}; the store has an experiment named {name!r}, as this file is: if its runs are "
+                             "this file's, give that name to see each variant as it last ran", path=exc.path,
+                             source=exc.source, line=exc.line)
             said.more = exc.more
             raise said from None
         if quick and exp.search is not None and study_name(exp.name, quick=True) in known:
@@ -416,8 +417,11 @@ def current_runs(runs: Sequence[RunRecord], keys: Collection[tuple[str, str]] | 
         readable = [r for r in runs if r.config]  # a damaged row (no config) names no setting...
         newest = {r.variant: r for r in readable}  # start order: each variant's last run...
         newest.update({r.variant: r for r in readable if not is_quick(r.config)})  # ...at full size, if any
+        # its data: that of the newest of its runs that recorded some (one killed before reading it says nothing)
+        same = {r.run_id: same_setting(r.config, newest[r.variant].config) for r in readable}
+        data = {r.variant: r for r in readable if same[r.run_id] and ((r.env or {}).get("data") or {}).get("checksums")}
         # ...but a variant with nothing else keeps its damaged rows: a row of failed runs, not no row
-        runs = [r for r in runs if (same_setting(r.config, newest[r.variant].config) and same_data(r, newest[r.variant])
+        runs = [r for r in runs if (same[r.run_id] and (r.variant not in data or same_data(r, data[r.variant]))
                                     if r.config else r.variant not in newest)]
     counted: dict[tuple[str, str], RunRecord] = {}
     for r in runs:
@@ -428,12 +432,14 @@ def current_runs(runs: Sequence[RunRecord], keys: Collection[tuple[str, str]] | 
 
 
 def same_data(a: RunRecord, b: RunRecord) -> bool:
-    """Whether two runs trained on the same data, by the SHA-256 each recorded of it (its
-    ``env["data"]["checksums"]``, path-free: a moved folder is the same data, an edited one is
-    not). True when either recorded none (a run that failed before its data was read, or one
-    recorded before checksums were)."""
-    first, second = (((r.env or {}).get("data") or {}).get("checksums") or {} for r in (a, b))
-    return not (first and second) or sorted(first.values()) == sorted(second.values())
+    """Whether two runs trained on the same data, by the SHA-256 each recorded of it, each file in
+    its role (:func:`~mnistlab.data.userdata.recorded_digests`: path-free, so a moved folder is the
+    same data, an edited one or a training and test file swapped is not). True when either
+    recorded none (a run that failed before its data was read, or one recorded before checksums were)."""
+    from mnistlab.data.userdata import recorded_digests
+
+    first, second = (recorded_digests(r.config or {}, r.env) for r in (a, b))
+    return first is None or second is None or first == second
 
 
 def smoke_run(run: RunRecord) -> bool:

@@ -39,7 +39,7 @@ from mnistlab.config import RunConfig, parse_run_config, split_seed, with_thread
 from mnistlab.datasets import load_any
 from mnistlab.errors import CheckpointError, DataError, SpecError, SpecWarning, show_warning
 from mnistlab.evaluate import committee_probs
-from mnistlab.experiments import Cell, Experiment, load_experiment, same_setting
+from mnistlab.experiments import Cell, Experiment, load_experiment, variant_setting
 from mnistlab.files import PipeGuard
 from mnistlab.live import EpochProgress, driver_alive, read_plan, write_plan
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, process_alive
@@ -548,26 +548,34 @@ def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLi
             raise type(exc)(f'{exp.source}: variant "{cell.variant}": {exc}') from None
 
 
-def data_changed(st: RunStore, cells: Sequence[Cell]) -> list[str]:
-    """A line for each variant of ``cells`` on the user's own data whose data changed since its
-    last finished run of the same setting (the SHA-256 that run recorded against the data's now):
-    why its cells train again though the file did not change. Empty for registered datasets."""
+def data_changed(st: RunStore, cells: Sequence[Cell], force: bool = False) -> list[str]:
+    """A line for each variant of ``cells`` on the user's own data that trains again because its
+    data changed since its last finished run of the same settings: the SHA-256 that run recorded,
+    each file in its role, against the data's now. Why cells train though the file did not change.
+    Empty for registered datasets, and with ``force`` (every cell trains anyway)."""
     from mnistlab.data.registry import is_registered
-    from mnistlab.data.userdata import data_identity
+    from mnistlab.data.userdata import data_identity, recorded_digests
 
+    def settings(config: Mapping[str, Any]) -> str:  # the setting apart from the data: no data is read for it
+        return variant_setting({**config, "dataset": None})
+
+    own = [c for c in cells if not is_registered(c.config.get("dataset"))]
+    training = {c.variant for c in own if force is False and st.find_finished(c.experiment, c.variant, c.key,
+                                                                              DONE_STATUSES) is None}
     said: list[str] = []
-    own = [c for c in {c.variant: c for c in cells}.values()  # one cell per variant: they share its data
-           if not is_registered(c.config.get("dataset"))]
-    runs = {e: [r for r in st.runs(experiment=e) if r.status in DONE_STATUSES] for e in {c.experiment for c in own}}
-    for cell in own:
-        last = [r for r in runs[cell.experiment] if r.variant == cell.variant and same_setting(r.config, cell.config)]
+    runs = {e: st.runs(experiment=e) for e in {c.experiment for c in own if c.variant in training}}
+    for cell in {c.variant: c for c in own if c.variant in training}.values():  # one cell per variant: its data
+        now_setting = settings(cell.config)
+        last = [r for r in runs[cell.experiment] if r.variant == cell.variant
+                and r.status in DONE_STATUSES and settings(r.config or {}) == now_setting
+                and recorded_digests(r.config or {}, r.env) is not None]
         if not last or (ident := data_identity(cell.config.get("dataset"))) is None:
             continue
-        then = sorted(((last[-1].env.get("data") or {}).get("checksums") or {}).values())
-        now = sorted(d for d in (ident["sha256"], ident["test_sha256"]) if d)
-        if then and then != now:
-            said.append(f'variant "{cell.variant}": its data changed since run {last[-1].run_id} trained on it '
-                        f"(SHA-256 {then[0][:12]}... then, {now[0][:12]}... now): its cells train again")
+        then, now = recorded_digests(last[-1].config, last[-1].env), (ident["sha256"], ident["test_sha256"])
+        if then is not None and then != now:
+            role, before, after = next((r, b, a) for r, b, a in zip(("training data", "test file"), then, now) if b != a)
+            said.append(f'variant "{cell.variant}": its {role} changed since run {last[-1].run_id} trained on it '
+                        f"(SHA-256 {str(before)[:12]}... then, {str(after)[:12]}... now): its cells train again")
     return said
 
 

@@ -126,7 +126,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
             click.echo(f"experiment {exp.name}: {cells} run{'s' * (cells != 1)}, store {st.root}", err=fmt != "table")
             if quick:
                 _say_quick(exp.cells(), todo, err=fmt != "table")
-            for line in data_changed(st, todo):
+            for line in data_changed(st, todo, force):
                 click.echo(line, err=fmt != "table")
         except KeyboardInterrupt:  # before the first cell
             _say_stopped(exp.name, int(stop.signum), [])

@@ -454,6 +454,23 @@ def seen_at(digest: str) -> str | None:
     return _PLACES.get(digest)
 
 
+def recorded_digests(config: Mapping[str, Any], env: Mapping[str, Any] | None) -> tuple[Any, ...] | None:
+    """The data a recorded run trained on, by the SHA-256 it recorded (``env["data"]["checksums"]``),
+    path-free and by role: (training data's, test file's or None) for the user's own data, the
+    payload checksums for a registered dataset. None when it recorded none (a run that failed
+    before its data was read, or one recorded before checksums were)."""
+    sums = ((env or {}).get("data") or {}).get("checksums") or {}
+    if not sums:
+        return None
+    dataset = config.get("dataset")
+    if isinstance(dataset, Mapping):
+        train = next((dataset[k] for k in KINDS if isinstance(dataset.get(k), str)), None)
+        return sums.get(train), sums.get(dataset.get("test"))
+    if isinstance(dataset, str) and dataset in sums:
+        return sums[dataset], None
+    return tuple(sorted(sums.items()))
+
+
 def relocated(dataset: Any, moved: Mapping[str, str]) -> Any:
     """``dataset`` (a path, or a table of them, as a run records it) with each path in ``moved``
     replaced by its new place; the rest as it is."""
