@@ -560,8 +560,8 @@ def data_changed(st: RunStore, cells: Sequence[Cell], force: bool = False) -> li
         return variant_setting({**config, "dataset": None})
 
     own = [c for c in cells if not is_registered(c.config.get("dataset"))]
-    training = {c.variant for c in own if force is False and st.find_finished(c.experiment, c.variant, c.key,
-                                                                              DONE_STATUSES) is None}
+    training = {c.variant for c in own if not force and st.find_finished(c.experiment, c.variant, c.key,
+                                                                         DONE_STATUSES) is None}
     said: list[str] = []
     runs = {e: st.runs(experiment=e) for e in {c.experiment for c in own if c.variant in training}}
     for cell in {c.variant: c for c in own if c.variant in training}.values():  # one cell per variant: its data

@@ -356,8 +356,7 @@ def _stamp(path: str | os.PathLike[str]) -> tuple[str, int, int, int, int]:
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
-    """SHA-256 of a file's bytes, remembered by its stamp (absolute path, size, mtime_ns); DataError
-    when unreadable."""
+    """SHA-256 of a file's bytes, remembered by its stamp (:func:`_stamp`); DataError when unreadable."""
     from mnistlab.datasets import file_digest
 
     stamp = _stamp(path)
