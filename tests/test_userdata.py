@@ -845,7 +845,7 @@ def test_a_folders_digest_lists_its_images_as_rglob_did(tmp_path: Path) -> None:
     (nested folders, a folder name that sorts between, case, dot-files and dot-folders, symlinks)."""
     import os
 
-    from mnistlab.data.userdata import IMAGE_SUFFIXES, _digested_files
+    from mnistlab.data.userdata import IMAGE_SUFFIXES, _image_files
 
     for rel in ("a/1.png", "a/2.PNG", "a-b/3.png", "a/b/4.jpg", ".hid/5.png", "a/.x.png", "b/.git/6.png", "c/7.txt",
                 "Z/8.png", "a/b/c/9.bmp", "é/10.png", "a/..png", "a/...jpg", "a/.png", "a/x."):
@@ -856,7 +856,7 @@ def test_a_folders_digest_lists_its_images_as_rglob_did(tmp_path: Path) -> None:
     os.symlink(tmp_path / "nowhere.png", tmp_path / "Z" / "broken.png")
     rglob = sorted(q for q in tmp_path.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES
                    and not any(part.startswith(".") for part in q.relative_to(tmp_path).parts[:-1]))
-    assert _digested_files(tmp_path) == rglob and len(rglob) == 11
+    assert [tmp_path / rel for rel, _ in _image_files(tmp_path)] == rglob and len(rglob) == 11
 
 
 def test_a_class_count_mismatch_says_how_to_fit_the_model(tmp_path: Path) -> None:

@@ -42,6 +42,7 @@ from typing import Any
 
 import numpy as np
 
+from mnistlab.data.userdata import recorded_digests
 from mnistlab.errors import NotRecorded, SpecError, StoreError, did_you_mean
 from mnistlab.experiments import QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name
 from mnistlab.stats import welch_test
@@ -203,16 +204,18 @@ def _note_unrecorded(rows: list[dict[str, Any]], store: RunStore, ref: Experimen
             row["note"] = "; ".join(filter(None, [row.get("note"), said]))
 
 
-def untrained_variants(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str, Any]], *,
-                       quick: bool = False) -> list[str]:
-    """The variants of ``ref``'s file (its ``--quick`` cells with ``quick``) that ``rows`` leave
-    out because none of their current cells has a run recorded: never trained, or their settings or
-    their own data changed since (a new cell key). Empty without a file, and for a search."""
+def untrained_notes(ref: ExperimentRef, rows: Sequence[Mapping[str, Any]], *, quick: bool = False) -> list[str]:
+    """A line for each variant of ``ref``'s file (its ``--quick`` cells with ``quick``) that ``rows``
+    leave out because none of its current cells has a run recorded (never trained, or its settings
+    or its own data changed since: a new cell key), with the command that trains it. Empty without
+    a file, and for a search."""
     cells = ref.cells(quick=quick)
     if cells is None:
         return []
     shown = {str(row.get("variant")) for row in rows}
-    return list(dict.fromkeys(c.variant for c in cells if c.variant not in shown))
+    return [f'variant "{name}" has no run of its current cells (never trained, or its settings or data changed '
+            f"since): `mnistlab run {ref.given}{' --quick' * quick}` trains it"
+            for name in dict.fromkeys(c.variant for c in cells if c.variant not in shown)]
 
 
 def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
@@ -419,7 +422,7 @@ def current_runs(runs: Sequence[RunRecord], keys: Collection[tuple[str, str]] | 
         newest.update({r.variant: r for r in readable if not is_quick(r.config)})  # ...at full size, if any
         # its data: that of the newest of its runs that recorded some (one killed before reading it says nothing)
         same = {r.run_id: same_setting(r.config, newest[r.variant].config) for r in readable}
-        data = {r.variant: r for r in readable if same[r.run_id] and ((r.env or {}).get("data") or {}).get("checksums")}
+        data = {r.variant: r for r in readable if same[r.run_id] and recorded_digests(r.config, r.env) is not None}
         # ...but a variant with nothing else keeps its damaged rows: a row of failed runs, not no row
         runs = [r for r in runs if (same[r.run_id] and (r.variant not in data or same_data(r, data[r.variant]))
                                     if r.config else r.variant not in newest)]
@@ -436,8 +439,6 @@ def same_data(a: RunRecord, b: RunRecord) -> bool:
     its role (:func:`~mnistlab.data.userdata.recorded_digests`: path-free, so a moved folder is the
     same data, an edited one or a training and test file swapped is not). True when either
     recorded none (a run that failed before its data was read, or one recorded before checksums were)."""
-    from mnistlab.data.userdata import recorded_digests
-
     first, second = (recorded_digests(r.config or {}, r.env) for r in (a, b))
     return first is None or second is None or first == second
 

@@ -346,7 +346,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         resolve_experiment,
         shown_runs,
         smoke_note,
-        untrained_variants,
+        untrained_notes,
     )
 
     st = open_store(store)
@@ -365,9 +365,8 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         click.echo(f"note: {hidden} run{'s' * (hidden != 1)} of other settings not shown (an older version of a "
                    f"variant or of its data, or --quick smoke runs): `mnistlab runs -e {ref.name}` lists every run",
                    err=True)
-    for name in untrained_variants(st, ref, rows, quick=quick):
-        click.echo(f'note: variant "{name}" has no run of its current cells (never trained, or its settings or data '
-                   f"changed since): `mnistlab run {ref.given}{' --quick' * quick}` trains it", err=True)
+    for line in untrained_notes(ref, rows, quick=quick):
+        click.echo(f"note: {line}", err=True)
 
 
 def _say_smoke(note: str | None) -> None:

@@ -399,11 +399,6 @@ def _suffix(name: str) -> str:
     return name[i:].lower() if 0 < i < len(name) - 1 else ""
 
 
-def _digested_files(path: Path) -> list[Path]:
-    """:func:`_image_files` as paths under ``path`` as given."""
-    return [path / rel for rel, _ in _image_files(path)]
-
-
 def path_digest(path: Path) -> str:
     """SHA-256 of a file, or of a folder (each image file's relative path and SHA-256, in order,
     dot-folders left out as :func:`read_folder` leaves them out)."""
