@@ -293,12 +293,13 @@ def _two_training_workers(tmp_path: Path, data_dir: Path, stdout, stderr) -> tup
 def test_ctrl_c_of_a_jobs_sweep_says_where_each_stopped_cell_continues(tmp_path: Path, data_dir: Path) -> None:
     """Ctrl-C of a --jobs 2 sweep: the cells its workers were training get their line too (their
     statuses never come back through the stopped pool), each saying where the next run continues."""
-    driver, _, _ = _two_training_workers(tmp_path, data_dir, subprocess.PIPE, subprocess.PIPE)
+    driver, store_dir, _ = _two_training_workers(tmp_path, data_dir, subprocess.PIPE, subprocess.PIPE)
     driver.send_signal(signal.SIGINT)
     out, err = driver.communicate(timeout=60)
     assert driver.returncode == 130, err
     lines = [line for line in out.decode().splitlines() if "interrupted after" in line]
-    assert len(lines) == 2 and all("(run it again to continue from epoch " in line for line in lines), out
+    records = [(r.variant, r.status, r.message, r.metrics) for r in RunStore(store_dir).runs()]
+    assert len(lines) == 2 and all("(run it again to continue from epoch " in line for line in lines), (out, err, records)
     assert {line.split()[2] for line in lines} == {"long", "long2"}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import multiprocessing
+import signal
 import socket
 import sqlite3
 import subprocess
@@ -409,6 +410,40 @@ def test_two_processes_write_at_once(tmp_path: Path) -> None:
     assert [p.exitcode for p in procs] == [0, 0]
     runs = RunStore(tmp_path).runs(status="finished")
     assert Counter(r.variant for r in runs) == {"p1": 15, "p2": 15}
+
+
+def test_a_stop_during_a_write_comes_after_its_commit(tmp_path: Path) -> None:
+    """Ctrl-C while a run's progress is being written: the write is committed whole, then the stop
+    comes (not a transaction cut before its COMMIT, holding the lock and refusing the run's record)."""
+    store = RunStore(tmp_path)
+    rid = _add(store, status="running")
+
+    def stop_inside(statement: str) -> None:  # SQLite calls this as each statement starts
+        if statement.startswith("UPDATE runs SET history"):
+            os.kill(os.getpid(), signal.SIGINT)
+    store._conn.set_trace_callback(stop_inside)
+    with pytest.raises(KeyboardInterrupt):
+        store.record_progress(rid, [{"epoch": 1, "loss": 0.4}])
+    store._conn.set_trace_callback(None)
+    assert RunStore(tmp_path).get(rid).history == [{"epoch": 1, "loss": 0.4}]  # committed: another connection sees it
+    store.finish_run(rid, status="interrupted", history=[{"epoch": 1, "loss": 0.4}], metrics={"checkpoint_epoch": 1}, env={})
+    assert RunStore(tmp_path).get(rid).metrics == {"checkpoint_epoch": 1}
+
+
+def test_a_write_left_open_does_not_refuse_the_next(tmp_path: Path) -> None:
+    """A transaction an interrupted write left open (begun, never committed) is rolled back by the
+    next write on that connection: the run's record is not refused "within a transaction", and the
+    lock it held is released for other processes."""
+    store = RunStore(tmp_path)
+    rid = _add(store, status="running")
+    store._conn.execute("BEGIN IMMEDIATE")  # what a stop between a write's last statement and its COMMIT leaves
+    store._conn.execute("UPDATE runs SET history = '[]' WHERE run_id = ?", (rid,))
+    store.finish_run(rid, status="interrupted", history=[{"epoch": 1, "loss": 0.4}], metrics={"checkpoint_epoch": 1},
+                     env={})
+    other = RunStore(tmp_path)
+    assert (other.get(rid).status, other.get(rid).metrics) == ("interrupted", {"checkpoint_epoch": 1})
+    _add(other, "after")  # the lock is free
+    assert [r.variant for r in RunStore(tmp_path).runs(status="finished")] == ["after"]
 
 
 def _start_and_die(root: str) -> None:

@@ -40,11 +40,11 @@ from mnistlab.datasets import load_any
 from mnistlab.errors import CheckpointError, DataError, SpecError, SpecWarning, show_warning
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment, variant_setting
-from mnistlab.files import PipeGuard
+from mnistlab.files import STOP_SIGNALS, PipeGuard, stop_signals_held
 from mnistlab.live import EpochProgress, driver_alive, read_plan, write_plan
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, process_alive
 from mnistlab.run import Recorder, RunResult, check_run_data, run_config, run_members
-from mnistlab.trainer import CHECKPOINT_FILE, STOP_SIGNALS, STOPPED_BY, checkpoint_threads, stop_signals_held
+from mnistlab.trainer import CHECKPOINT_FILE, STOPPED_BY, checkpoint_threads
 
 DONE_STATUSES = RESULT_STATUSES  # cells with such a run are skipped unless force
 # A sweep cell writes its checkpoint once this many seconds have passed since the last one, at an

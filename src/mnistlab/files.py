@@ -10,6 +10,9 @@ interrupted (Ctrl-C) leaves the old file as it was and no temporary file behind:
 
     out = check_output_path("cm.png")                        # OutputError now, before the work
     write_atomic(out, lambda tmp: fig.savefig(tmp, dpi=100))  # then the file, whole or not at all
+
+A write that a stop must not cut between two of its steps (a checkpoint and what the run then
+says it holds, a store's transaction and its COMMIT) runs inside :func:`stop_signals_held`.
 """
 
 from __future__ import annotations
@@ -19,12 +22,46 @@ import errno
 import functools
 import os
 import secrets
+import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from mnistlab.errors import OutputError
+
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}  # what stops a run as Ctrl-C does (execute.terminate_as_interrupt)
+
+
+@contextlib.contextmanager
+def stop_signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM back for the block: one that comes meanwhile is delivered, and stops
+    the work, right after it. For a write a stop must not cut in two: a checkpoint and what the
+    run says it holds, a store's transaction and its commit.
+
+    In the main thread (where Python runs every signal handler) the handlers are swapped for one
+    that only notes the signal, since blocking it in this thread alone does not hold it back:
+    the kernel hands a process's signal to any thread that does not block it (torch's worker
+    threads), and Python then runs the handler in the main thread all the same. The signals are
+    also blocked in this thread (POSIX), so that a process started inside the block (a pool's
+    worker) begins with them blocked: a signal mask survives exec."""
+    came: list[int] = []
+    swapped: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in STOP_SIGNALS:
+            if signal.getsignal(sig) is not None:  # None: a handler not set from Python, which cannot be put back
+                swapped[sig] = signal.signal(sig, lambda signum, frame: came.append(signum))
+    masked = hasattr(signal, "pthread_sigmask")
+    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS) if masked else set()
+    try:
+        yield
+    finally:
+        for signum, handler in swapped.items():
+            signal.signal(signum, handler)
+        if masked:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)  # one the kernel kept pending comes now
+        for signum in dict.fromkeys(came):  # and one noted meanwhile goes to its own handler
+            signal.raise_signal(signum)
 
 
 def display_name(name: object) -> str:

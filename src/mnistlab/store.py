@@ -55,7 +55,7 @@ import numpy as np
 
 from mnistlab.config import run_key
 from mnistlab.errors import NotRecorded, StoreError, first_line
-from mnistlab.files import write_atomic
+from mnistlab.files import stop_signals_held, write_atomic
 
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
     from mnistlab.models import SequentialModel
@@ -439,16 +439,26 @@ class RunStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        # BEGIN IMMEDIATE takes the write lock up front, so two writers wait instead of failing.
+        """One write transaction, whole or not at all. BEGIN IMMEDIATE takes the write lock up
+        front, so two writers wait instead of failing (a Ctrl-C still stops the wait). From then
+        on to the commit, Ctrl-C and SIGTERM are held back (:func:`~mnistlab.files.stop_signals_held`):
+        a stop that came between the last statement and COMMIT would leave the transaction open,
+        the lock held against every other process, and this connection's next write (the stopped
+        run's own record) refused as "within a transaction". One left open all the same (a stop in
+        the instant before the signals are held) is rolled back before the next begins."""
         self._follow_rebuild()
         con = self._conn
+        if con.in_transaction:
+            con.execute("ROLLBACK")
         con.execute("BEGIN IMMEDIATE")
         try:
-            yield con
+            with stop_signals_held():
+                yield con
+                con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            if con.in_transaction:  # the body failed, or COMMIT did (a full disk): nothing of it stays
+                con.execute("ROLLBACK")
             raise
-        con.execute("COMMIT")
 
     @contextmanager
     def _errors(self, what: str) -> Iterator[None]:

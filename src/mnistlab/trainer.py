@@ -21,14 +21,12 @@ loading data, provenance and recording, see :mod:`mnistlab.run`.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
-import signal
 import time
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,7 +41,7 @@ from mnistlab.callbacks import Callback, CallbackList, make_progress
 from mnistlab.config import AugmentConfig, ScheduleConfig, config_changes
 from mnistlab.errors import CheckpointError, SpecWarning
 from mnistlab.evaluate import blow_up, evaluate_model
-from mnistlab.files import write_atomic
+from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.optim import make_optimizer, optimizer_defaults, schedule_lr, set_lr
 
 __all__ = ["CHECKPOINT_FILE", "EpochMeter", "FitOutcome", "Trainer", "checkpoint_threads", "fit"]
@@ -51,7 +49,6 @@ __all__ = ["CHECKPOINT_FILE", "EpochMeter", "FitOutcome", "Trainer", "checkpoint
 CHECKPOINT_FILE = "last.pt"
 STOPPED_BY = "(Ctrl-C or a stop signal)"  # what an interrupted run's message says stopped it
 CHECKPOINT_FORMAT = 1
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}  # what stops a run as Ctrl-C does (execute.terminate_as_interrupt)
 CHECKPOINT_FORMAT_INSIDE_EPOCH = 2  # a checkpoint written inside an epoch: a reader of format 1 only would redo its batches
 
 
@@ -78,20 +75,6 @@ class CheckpointTarget:
     key: str
     key_config: str
     outcome: FitOutcome
-
-
-@contextlib.contextmanager
-def stop_signals_held() -> Iterator[None]:
-    """Hold Ctrl-C and SIGTERM back in this thread for the block (POSIX): one that comes meanwhile
-    is delivered, and stops the work, right after it."""
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)  # a signal that came meanwhile is delivered now
 
 
 def _partial_ok(partial: Any) -> bool:
