@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 from test_experiments import TINY, write
 
-from mnistlab.comparison import Comparison, compare, current_runs, format_rows, left_out, resolve_experiment
+from mnistlab.comparison import (Comparison, compare, compare_runs, current_runs, format_rows, left_out,
+                                 resolve_experiment)
 from mnistlab.config import parse_run_config
 from mnistlab.datasets import load_any
 from mnistlab.errors import PlotError, StoreError
@@ -182,6 +183,29 @@ def test_repeats_with_a_fixed_split_seed_equal_to_one_of_their_seeds_are_one_var
     from mnistlab.card import model_card
 
     assert "trained with different settings" not in model_card(dd, data_dir=data_dir)  # one setting, two seeds
+
+
+def test_repeats_whose_normalization_adapted_to_their_own_split_are_one_variant(tmp_path: Path,
+                                                                               data_dir: Path) -> None:
+    # each seed holds out other validation images, so each run's Normalization adapts other values:
+    # the record keeps them (to predict without the data), and comparing by name used to make each
+    # seed a setting of its own (n = 1, the newest seed's accuracy shown as the variant's)
+    norm = TINY.replace("model = { dense = [8] }", 'model = { layers = ["Normalization", "Flatten", '
+                        '{ type = "Dense", units = 10, activation = "softmax" }] }')
+    p = write(tmp_path, norm.replace("subset = 120\n", "subset = 120\nvalidation = 30\n")
+              + '[[variants]]\nname = "n"\nrepeats = 3\n')
+    store = RunStore(tmp_path / "s")
+    by_file = run_experiment(p, store, data_dir=data_dir).rows
+    means = {r.config["model"]["layers"][0]["mean"] for r in store.runs()}
+    assert len(means) == 3 and all(r.config["model"]["layers"][0]["adapted"] for r in store.runs())
+    by_name = compare(store, "exp")
+    assert [(r["variant"], r["n"]) for r in by_name] == [("n", 3)] and by_name == by_file
+    rows = compare_runs(store, [r.run_id for r in store.runs()])  # the runs by id: one setting, three seeds
+    assert [(r["variant"], r["n"]) for r in rows] == [("n", 3)]
+    again = load_trained(store, "exp", variant="n")  # a recorded model predicts with the values it adapted
+    first = again.config["model"]["layers"][0]
+    assert first["adapted"] and first["mean"] in means
+    assert float(again.model[0].mean.flatten()[0]) == pytest.approx(first["mean"])
 
 
 def test_a_committee_whose_member_diverged_gets_a_row_saying_so(tmp_path: Path, data_dir: Path) -> None:

@@ -332,6 +332,17 @@ def test_normalization_to_adapt_round_trips_and_counts_keras_weights(tmp_path):
     assert Normalization(mean=0, variance=1) == Normalization(mean=0.0, variance=1.0)  # canonical floats
 
 
+def test_an_adapted_normalization_says_so_and_only_then():
+    adapted = Normalization(mean=0.13, variance=0.09, adapted=True)
+    assert adapted.to_dict() == {"type": "Normalization", "mean": 0.13, "variance": 0.09, "adapted": True}
+    assert layer_from_dict(adapted.to_dict()) == adapted  # a record's model reads back as it was
+    assert "adapted" not in Normalization(mean=0.13, variance=0.09).to_dict()  # as written: keys unchanged
+    with pytest.raises(SpecError, match="adapted = true needs the mean and variance"):
+        Normalization(adapted=True)
+    with pytest.raises(SpecError, match="adapted must be true or false, got str 'yes'"):
+        layer_from_dict({"type": "Normalization", "mean": 0, "variance": 1, "adapted": "yes"})
+
+
 def test_normalization_values_per_channel_anywhere():
     spec = ModelSpec(layers=(Conv2D(3, 3), Normalization(mean=[0, 1, 2], variance=[1, 1, 0]), Flatten(), Dense(2)))
     assert spec.layers[1].mean == (0.0, 1.0, 2.0) and spec.shapes()[1] == (26, 26, 3)

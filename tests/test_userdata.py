@@ -856,7 +856,30 @@ def test_a_folders_digest_lists_its_images_as_rglob_did(tmp_path: Path) -> None:
     os.symlink(tmp_path / "nowhere.png", tmp_path / "Z" / "broken.png")
     rglob = sorted(q for q in tmp_path.rglob("*") if q.is_file() and q.suffix.lower() in IMAGE_SUFFIXES
                    and not any(part.startswith(".") for part in q.relative_to(tmp_path).parts[:-1]))
-    assert [tmp_path / rel for rel, _ in _image_files(tmp_path)] == rglob and len(rglob) == 11
+    # ... and the images of a class folder that is a link, which the reader reads (rglob passed it over)
+    behind = [tmp_path / "linked" / q.relative_to(tmp_path / "a") for q in rglob if q.is_relative_to(tmp_path / "a")]
+    assert [tmp_path / rel for rel, _ in _image_files(tmp_path)] == sorted(rglob + behind) and len(rglob) == 11
+    rels = [rel for rel, _ in _image_files(tmp_path)]
+    assert [r for r in rels if r.startswith("linked/")] == ["linked/" + r[2:] for r in rels if r.startswith("a/")]
+    assert "linked/b/c/9.bmp" in rels  # the link is followed; one deeper down would not be
+
+
+def test_an_image_edited_behind_a_class_folder_link_is_new_data(tmp_path: Path) -> None:
+    """The data's digest (the run key, the checksums a run records) covers what the reader reads:
+    a class folder that is a link too, also when every class folder is one."""
+    import os
+
+    from mnistlab.data.userdata import path_digest
+
+    folder = _folder(tmp_path / "d", {"a": 3})
+    (tmp_path / "links").mkdir()
+    for name in ("x", "y"):
+        os.symlink(folder / "a", tmp_path / "links" / name)
+    before, every_link = path_digest(folder), path_digest(tmp_path / "links")
+    assert every_link != path_digest(tmp_path / "d")  # not the digest of an empty listing
+    Image.fromarray(np.full((32, 32), 200, np.uint8)).save(sorted((folder / "a").iterdir())[0])
+    assert path_digest(folder) != before and path_digest(tmp_path / "links") != every_link
+    assert load_any(str(tmp_path / "links")).info.train_size + load_any(str(tmp_path / "links")).info.test_size == 6
 
 
 def test_a_class_count_mismatch_says_how_to_fit_the_model(tmp_path: Path) -> None:

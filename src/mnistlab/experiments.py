@@ -204,14 +204,29 @@ def variant_setting(resolved: Mapping[str, Any]) -> str:
     """What the runs of one variant share: the resolved config less its seeds.
 
     Repeats and committee members differ only in ``train.seed`` (and the validation split that
-    follows it), so runs with the same setting are samples of the same variant.
+    follows it, and the statistics a first Normalization adapted from that split's training
+    images), so runs with the same setting are samples of the same variant.
     """
     train = dict(resolved.get("train") or {})
     seed = train.pop("seed", None)
     data = dict(resolved.get("data") or {})
     if data.get("split_seed") == seed:
         data.pop("split_seed", None)
-    return cell_key({**resolved, "train": train, "data": data})
+    setting = {**resolved, "train": train, "data": data}
+    if "model" in setting:
+        setting["model"] = _as_written(setting["model"])
+    return cell_key(setting)
+
+
+def _as_written(model: Any) -> Any:
+    """A recorded model as its file wrote it: a first Normalization the run adapted (``adapted``)
+    without the mean and variance it learned from that run's training images, which differ with
+    the seed that split them."""
+    layers = model.get("layers") if isinstance(model, Mapping) else None
+    if not (isinstance(layers, list) and layers and isinstance(layers[0], Mapping) and layers[0].get("adapted") is True):
+        return model
+    first = {k: v for k, v in layers[0].items() if k != "adapted"}
+    return {**model, "layers": [{**first, "mean": None, "variance": None}, *layers[1:]]}
 
 
 def same_setting(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:

@@ -460,8 +460,8 @@ def adapt_normalization(spec: ModelSpec, images: torch.Tensor | np.ndarray) -> M
     histogram in float64 (Keras sums in float32; the two agree to ~1e-7).
 
     >>> spec = adapt_normalization(spec, run_data.train_x)   # doctest: +SKIP
-    >>> spec.layers[0].mean, spec.layers[0].variance         # doctest: +SKIP
-    (0.1306604762738429, 0.09493...)
+    >>> spec.layers[0].mean, spec.layers[0].variance, spec.layers[0].adapted   # doctest: +SKIP
+    (0.1306604762738429, 0.09493..., True)
     """
     first = spec.layers[0]
     if not (isinstance(first, S.Normalization) and first.needs_adapt):
@@ -477,7 +477,7 @@ def adapt_normalization(spec: ModelSpec, images: torch.Tensor | np.ndarray) -> M
     n = counts.sum()
     mean = float((counts * values).sum() / n)
     variance = float((counts * (values - mean) ** 2).sum() / n)
-    layer = dataclasses.replace(first, mean=mean, variance=variance)
+    layer = dataclasses.replace(first, mean=mean, variance=variance, adapted=True)
     return dataclasses.replace(spec, layers=(layer, *spec.layers[1:]))
 
 

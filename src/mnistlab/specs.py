@@ -384,10 +384,16 @@ class Normalization(LayerSpec):
     Keras's ``backend.epsilon()``. Parameters, as Keras counts them: a layer to be adapted holds
     ``mean``, ``variance`` and ``count`` as non-trainable weights (``2 * channels + 1``); one given
     its values holds them as constants (0 parameters).
+
+    ``adapted``: True on the layer a run adapted (:func:`~mnistlab.models.adapt_normalization`), as
+    its record keeps it: the values were learned from that run's training images, not set, so
+    runs of one variant whose seeds split the images differently stay one setting
+    (:func:`~mnistlab.experiments.variant_setting`). Written out only when True.
     """
 
     mean: float | tuple[float, ...] | None = None
     variance: float | tuple[float, ...] | None = None
+    adapted: bool = False
     type: ClassVar[str] = "Normalization"
     keras_name: ClassVar[str] = "normalization"
 
@@ -396,7 +402,11 @@ class Normalization(LayerSpec):
             given, missing = ("mean", "variance") if self.variance is None else ("variance", "mean")
             raise SpecError(f"{given} is given but {missing} is not: give both, or neither to adapt them from "
                             "the training images", path=(missing,))
+        if not isinstance(self.adapted, bool):
+            raise SpecError(f"adapted must be true or false, got {show(self.adapted)}", path=("adapted",))
         if self.mean is None:
+            if self.adapted:
+                raise SpecError("adapted = true needs the mean and variance the run adapted", path=("mean",))
             return
         _set(self, "mean", _statistic("mean", self.mean, lo=-math.inf))
         _set(self, "variance", _statistic("variance", self.variance, lo=0.0))
@@ -409,6 +419,12 @@ class Normalization(LayerSpec):
     def needs_adapt(self) -> bool:
         """True when mean and variance are not given: a run adapts them from its training images."""
         return self.mean is None
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        if not self.adapted:  # a layer as written: its dict (and every run key of it) as before the marker
+            del out["adapted"]
+        return out
 
     def output_shape(self, shape: Shape) -> Shape:
         if isinstance(self.mean, tuple) and len(self.mean) not in (1, shape[-1]):

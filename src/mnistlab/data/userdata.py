@@ -367,9 +367,11 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 def _image_files(path: Path) -> list[tuple[str, str]]:
     """The files :func:`path_digest` hashes in a folder, as (path relative to it with ``/``,
-    absolute path): every image at any depth (symlinked folders not followed), dot-folders left
-    out as :func:`read_folder` leaves them out, in path order (as ``sorted(path.rglob("*"))`` gives
-    them; ``os.scandir`` and strings list 60,000 files in a fraction of rglob's time)."""
+    absolute path): every image at any depth, dot-folders left out as :func:`read_folder` leaves
+    them out, in path order (as ``sorted(path.rglob("*"))`` gives them; ``os.scandir`` and strings
+    list 60,000 files in a fraction of rglob's time). A class folder that is a link is followed,
+    as :func:`read_folder` reads it (an image edited behind it is new data); links to folders
+    deeper down are not (no loops)."""
     found: list[tuple[tuple[str, ...], str]] = []
 
     def walk(folder: str, parts: tuple[str, ...]) -> None:
@@ -380,7 +382,7 @@ def _image_files(path: Path) -> list[tuple[str, str]]:
             return
         for entry in listed:
             try:
-                if entry.is_dir(follow_symlinks=False):
+                if entry.is_dir(follow_symlinks=not parts):  # a class folder's link, as the reader reads it
                     if not entry.name.startswith("."):
                         walk(entry.path, (*parts, entry.name))
                 elif _suffix(entry.name) in IMAGE_SUFFIXES and entry.is_file():
