@@ -208,6 +208,32 @@ def test_repeats_whose_normalization_adapted_to_their_own_split_are_one_variant(
     assert float(again.model[0].mean.flatten()[0]) == pytest.approx(first["mean"])
 
 
+def test_by_name_a_variant_keeps_its_runs_on_data_that_moved(tmp_path: Path, data_dir: Path) -> None:
+    # two seeds on the user's CSV, the folder moved, a third seed: the same data (the SHA-256 each run
+    # recorded), so one variant of n = 3; the moved runs used to drop out, keyed by a path now gone
+    ds = load_any("mnist", data_dir=data_dir)
+    (tmp_path / "a").mkdir()
+    rows = [",".join(["label", *(f"pixel{i}" for i in range(784))])]
+    rows += [",".join(map(str, [int(y), *x.reshape(-1).tolist()])) for x, y in zip(ds.train_images[:150], ds.train_labels)]
+    (tmp_path / "a" / "digits.csv").write_text("\n".join(rows) + "\n")
+    text = ('name = "exp"\n[base]\ndataset = "{}"\nmodel = {{ dense = [8] }}\n[base.train]\nepochs = 1\n'
+            'batch_size = 50\n[[variants]]\nname = "d"\nrepeats = {}\n')
+    p = write(tmp_path, text.format(tmp_path / "a" / "digits.csv", 2))
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+    (tmp_path / "a").rename(tmp_path / "b")
+    p = write(tmp_path, text.format(tmp_path / "b" / "digits.csv", 3))
+    by_file = run_experiment(p, store, data_dir=data_dir)
+    assert [o.skipped for o in by_file.outcomes] == [True, True, False]  # the moved data is not new data
+    assert [(r["variant"], r["n"]) for r in compare(store, "exp")] == [("d", 3)]
+    assert [(r["variant"], r["n"]) for r in compare_runs(store, [r.run_id for r in store.runs()])] == [("d", 3)]
+    (tmp_path / "b" / "digits.csv").write_text("\n".join(rows[:121]) + "\n")  # edited: other data, another row
+    run_experiment(p, store, data_dir=data_dir)
+    assert [(r["variant"], r["n"]) for r in compare(store, "exp")] == [("d", 3)]  # the newest data's three
+    labels = sorted(r["variant"] for r in compare_runs(store, [r.run_id for r in store.runs()]))
+    assert len(labels) == 2 and all(label.startswith("d (") for label in labels), labels
+
+
 def test_a_committee_whose_member_diverged_gets_a_row_saying_so(tmp_path: Path, data_dir: Path) -> None:
     p = write(tmp_path, TINY + '[[variants]]\nname = "ok"\n[[variants]]\nname = "boom"\n"train.lr" = 100.0\n'
               '[[committees]]\nname = "mix"\nvariants = ["ok", "boom"]\n')

@@ -314,15 +314,16 @@ def chosen_runs(store: RunStore, run_ids: Sequence[str]) -> list[RunRecord]:
 
 def setting_labels(records: Sequence[RunRecord]) -> dict[str, str]:
     """Each run's row name among ``records`` (run id -> name), the runs that differ only in their
-    seeds sharing one: the variant (``experiment/variant`` when they come from several
+    seeds, on the same data (:func:`same_data`), sharing one: the variant (``experiment/variant`` when they come from several
     experiments), and where settings share a variant, what their configs set differently:
     ``seed000-cnn (lr=0.01)``. The same whatever the order of ``records`` (runs are taken in the
     order they started)."""
     groups: dict[tuple[str, str, int], list[RunRecord]] = {}
     for r in sorted(records, key=lambda r: (r.created_at, r.run_id)):  # one group per setting (same_setting:
         key = next((k for k, g in groups.items() if k[:2] == (r.experiment, r.variant)  # also where a fixed
-                    and same_setting(g[0].config, r.config)), (r.experiment, r.variant, len(groups)))  # split seed
-        groups.setdefault(key, []).append(r)  # equals one seed)
+                    and same_setting(g[0].config, r.config) and same_data(g[0], r)),  # split seed equals one
+                   (r.experiment, r.variant, len(groups)))  # seed; and on data of the same SHA-256)
+        groups.setdefault(key, []).append(r)
     labels = _group_labels(groups, several=len({r.experiment for r in records}) > 1)
     return {r.run_id: labels[key] for key, members in groups.items() for r in members}
 

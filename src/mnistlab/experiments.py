@@ -205,8 +205,13 @@ def variant_setting(resolved: Mapping[str, Any]) -> str:
 
     Repeats and committee members differ only in ``train.seed`` (and the validation split that
     follows it, and the statistics a first Normalization adapted from that split's training
-    images), so runs with the same setting are samples of the same variant.
+    images), so runs with the same setting are samples of the same variant. The user's own data
+    counts by its kind and options (:func:`~mnistlab.data.userdata.data_setting`), not its paths or
+    content: nothing is read, and whether two runs trained on the same data is
+    :func:`~mnistlab.comparison.same_data`'s to tell, by the SHA-256 each recorded.
     """
+    from mnistlab.data.userdata import data_setting
+
     train = dict(resolved.get("train") or {})
     seed = train.pop("seed", None)
     data = dict(resolved.get("data") or {})
@@ -215,6 +220,8 @@ def variant_setting(resolved: Mapping[str, Any]) -> str:
     setting = {**resolved, "train": train, "data": data}
     if "model" in setting:
         setting["model"] = _as_written(setting["model"])
+    if "dataset" in setting:  # the user's own data by its kind and options: no file is read
+        setting["dataset"] = data_setting(setting["dataset"])
     return cell_key(setting)
 
 

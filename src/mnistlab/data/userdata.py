@@ -432,6 +432,30 @@ def data_identity(dataset: Any) -> dict[str, Any] | None:
         return None
 
 
+def data_setting(dataset: Any) -> Any:
+    """What of a run's ``dataset`` is a setting, read from the config alone (no file is touched):
+    a registered name as it is; the user's own data as its kind, whether a test file is given,
+    and its options (``label``, ``test_fraction``), without its paths or content. Whether two
+    runs trained on the same data is then told by the SHA-256 each recorded
+    (:func:`recorded_digests`): a moved folder is the same data, an edited one is not.
+
+    >>> data_setting({"csv": "train.csv", "test": "test.csv"})
+    {'own data': 'csv', 'test file': True, 'label': 'label', 'test_fraction': 0.2}
+    """
+    from mnistlab.data.registry import _REGISTRY
+
+    if isinstance(dataset, str) and dataset not in _REGISTRY:
+        suffix = Path(dataset).suffix.lower()
+        dataset = {suffix[1:] if suffix in (".csv", ".npz") else "folder": dataset}
+    if not isinstance(dataset, Mapping):
+        return dataset
+    fraction = dataset.get("test_fraction", 0.2)
+    return {"own data": next((k for k in KINDS if k in dataset), None), "test file": "test" in dataset,
+            "label": dataset.get("label", "label"),
+            "test_fraction": float(fraction) if isinstance(fraction, (int, float)) and not isinstance(fraction, bool)
+            else fraction}
+
+
 # Where this process has seen the user's data, by content (path_digest -> absolute path): a
 # recorded run whose data moved finds it where the experiment file being read now says it is.
 _PLACES: dict[str, str] = {}
