@@ -28,7 +28,7 @@ from mnistlab.experiments import load_experiment, parse_experiment  # noqa: E402
 from mnistlab.report import build_report  # noqa: E402
 from mnistlab.live import render, sweep_status, write_plan  # noqa: E402
 from mnistlab.search import (PruningCallback, counted_trials, distributions, has_study, open_study,  # noqa: E402
-                             param_importances, run_search, storage_url, trial_rows)
+                             param_importances, recover, run_search, storage_url, trial_rows)
 from mnistlab.store import RunStore  # noqa: E402
 from test_report import check_in_browser  # noqa: E402
 
@@ -777,3 +777,29 @@ def test_a_seeded_search_stopped_and_resumed_asks_the_trials_an_uninterrupted_on
     through = params(tmp_path / "through")
     assert len(through) == 4 and len({t["train.lr"] for t in through}) == 4
     assert params(tmp_path / "resumed") == through
+
+
+def test_a_trial_left_running_by_a_driver_that_is_gone_is_asked_again() -> None:
+    """Whose trial is still being trained: a live process on this host (kept), or not: no pid
+    recorded, a pid that is no process, a zombie, or this very process's pid (a driver of a container
+    started again gets its dead predecessor's pid; it has asked for no trial yet)."""
+    import socket
+
+    study = optuna.create_study()
+    here = socket.gethostname()
+    zombie = subprocess.Popen([sys.executable, "-c", "pass"])  # ended, not reaped (no wait) while the test reads it
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{zombie.pid}/stat").read_text().rsplit(")", 1)[-1].split()[0] != "Z" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    whose = {"live": os.getppid(), "none": None, "zero": 0, "gone": 2**22 + 12345, "zombie": zombie.pid,
+             "mine": os.getpid(), "text": "12"}
+    numbers = {}
+    for name, pid in whose.items():
+        trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+        if pid is not None:
+            trial.set_user_attr("pid", pid)
+        trial.set_user_attr("host", here)
+        numbers[name] = trial.number
+    asked_again = recover(study)
+    zombie.wait()
+    assert sorted(asked_again) == sorted(n for name, n in numbers.items() if name != "live")

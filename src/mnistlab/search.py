@@ -557,28 +557,21 @@ def changed_keys(old: str, new: str) -> list[str]:
     return keys + [k for k in ("metric", "direction", "sampler", "seed") if a.get(k) != b.get(k)]
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
-
-
 def recover(study: Any, runs: Sequence[Any] = ()) -> list[int]:
-    """Settle the trials a dead driver left running (this host: its pid is gone): one whose run is
-    recorded (the driver died between recording and telling) is told from ``runs`` (the study's
-    runs in the store); the others are failed and asked again with the same parameters. Returns
-    the numbers of those asked again."""
+    """Settle the trials a dead driver left running (this host: its pid is gone, or is this
+    process's own, which has asked for none yet): one whose run is recorded (the driver died
+    between recording and telling) is told from ``runs`` (the study's runs in the store); the
+    others are failed and asked again with the same parameters. Returns the numbers of those
+    asked again. Called before this process asks for its first trial."""
+    from mnistlab.store import process_alive
+
     optuna = _optuna()
     host, out = socket.gethostname(), []
     recorded = {r.metrics["trial"]: r for r in runs if "trial_state" in (r.metrics or {})}
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
-        pid, t_host = t.user_attrs.get("pid", 0), t.user_attrs.get("host", "")
-        if t_host == host and _alive(int(pid)):
-            continue
+        pid, t_host = t.user_attrs.get("pid"), t.user_attrs.get("host", "")
+        if t_host == host and isinstance(pid, int) and pid != os.getpid() and process_alive(pid, host):
+            continue  # (a pid equal to this process's: a driver of a container started again, long gone)
         if t.number in recorded:
             m = recorded[t.number].metrics
             state = {"complete": None, "pruned": optuna.trial.TrialState.PRUNED}.get(m["trial_state"],
