@@ -446,6 +446,26 @@ def test_a_write_left_open_does_not_refuse_the_next(tmp_path: Path) -> None:
     assert [r.variant for r in RunStore(tmp_path).runs(status="finished")] == ["after"]
 
 
+def test_a_running_row_with_this_process_s_pid_that_it_did_not_start_is_a_dead_one_s(tmp_path: Path) -> None:
+    """A container started again gives its programs the same small pids: a row left running by the
+    killed one, with the pid this process has now, does not hold its cell for ever."""
+    p = multiprocessing.get_context("spawn").Process(target=_start_and_die, args=(str(tmp_path),))
+    p.start()
+    p.join(60)
+    store = RunStore(tmp_path)
+    (left,) = store.runs(status="running")
+    with sqlite3.connect(tmp_path / "runs.sqlite") as con:  # what the killed process had: this one's pid
+        con.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (os.getpid(), left.run_id))
+    run_id, claimed = store.claim_run(experiment="exp", variant="dead", seed=0, member=0, config={"dataset": "mnist"},
+                                      config_hash="h-dead")
+    assert claimed and run_id != left.run_id  # the cell is free: trained again
+    again, claimed = store.claim_run(experiment="exp", variant="dead", seed=0, member=0, config={"dataset": "mnist"},
+                                     config_hash="h-dead")
+    assert (again, claimed) == (run_id, False)  # ... and this process's own claim holds it
+    assert store.mark_stale() == 1 and store.get(left.run_id).status == "interrupted"
+    assert store.get(run_id).status == "running"
+
+
 def _start_and_die(root: str) -> None:
     store = RunStore(root)
     store.record_progress(_add(store, "dead", status="running"), [{"epoch": 1, "loss": 0.4}, {"epoch": 2, "loss": 0.3}])

@@ -42,7 +42,7 @@ from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment, variant_setting
 from mnistlab.files import STOP_SIGNALS, PipeGuard, stop_signals_held
 from mnistlab.live import EpochProgress, driver_alive, read_plan, write_plan
-from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, process_alive
+from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, run_alive
 from mnistlab.run import Recorder, RunResult, check_run_data, run_config, run_members
 from mnistlab.trainer import CHECKPOINT_FILE, STOPPED_BY, checkpoint_threads
 
@@ -508,7 +508,8 @@ def await_orphaned_workers(st: RunStore, experiment: str, timeout: float = ORPHA
         return 0
 
     def orphans() -> list[RunRecord]:
-        return [r for r in st.runs(experiment=experiment, status="running") if r.host == here and process_alive(r.pid, here)]
+        return [r for r in st.runs(experiment=experiment, status="running") if r.host == here
+                and run_alive(r.run_id, r.pid, here)]
 
     found = len(orphans())
     deadline = time.monotonic() + timeout
@@ -599,7 +600,7 @@ def running_elsewhere(st: RunStore, outcomes: Sequence[CellOutcome]) -> list[Run
     """The runs of cells another driver on the same store held during the sweep (``taken``) and
     still trains now, looked up again (the comparison leaves them out)."""
     held = [st.get(o.record.run_id) for o in outcomes if o.skipped and o.record.status == "running"]
-    return [r for r in held if r.status == "running" and process_alive(r.pid, r.host)]
+    return [r for r in held if r.status == "running" and run_alive(r.run_id, r.pid, r.host)]
 
 
 def stopped_rows(rows: list[dict[str, Any]], cells: Sequence[Cell], st: RunStore) -> list[dict[str, Any]]:

@@ -32,7 +32,7 @@ from mnistlab.callbacks import Callback
 from mnistlab.comparison import counts_over
 from mnistlab.errors import MnistlabError
 from mnistlab.files import write_atomic
-from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore, process_alive
+from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore, process_alive, run_alive
 
 PLAN_DIR = "sweeps"  # under the store root: one small JSON file per experiment
 
@@ -175,12 +175,14 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
     wanted = list(dict.fromkeys((str(v), str(k)) for v, k in cells))
     # a cell training now shows its live run; else it counts as compare counts it; else (only a
     # run whose process died) it is left
-    recs = [latest[c] if c in latest and latest[c].status == "running" and process_alive(latest[c].pid, latest[c].host)
-            else counted.get(c, latest.get(c)) for c in wanted]
+    def live(r: RunRecord | None) -> bool:
+        return r is not None and r.status == "running" and run_alive(r.run_id, r.pid, r.host)
+
+    recs = [latest[c] if live(latest.get(c)) else counted.get(c, latest.get(c)) for c in wanted]
     now = time.time() if now is None else now
     if started is None:
         started = float(plan["started"]) if plan else min((r.created_at for r in recs if r), default=now)
-    running = tuple(_running(r, now) for r in recs if r is not None and r.status == "running" and process_alive(r.pid, r.host))
+    running = tuple(_running(r, now) for r in recs if r is not None and live(r))
     done = sum(r is not None and r.status in RESULT_STATUSES for r in recs)
     failed = sum(r is not None and r.status == "failed" for r in recs)
     # A search counts its planned trials: a trial stopped by Ctrl-C is asked again under a new number,

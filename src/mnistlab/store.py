@@ -496,19 +496,18 @@ class RunStore:
         """Start a run unless another holds its cell; returns ``(run_id, claimed)``.
 
         In one write transaction (so two drivers on one store never both start a cell): if a run of
-        this experiment, variant and config hash is ``running`` in a live process (this host: its
-        pid exists; another host: assumed alive) or has a status in ``done``, that run's id and
+        this experiment, variant and config hash is ``running`` in a live process (:func:`run_alive`;
+        another host: assumed alive) or has a status in ``done``, that run's id and
         False; else a new ``running`` run, as :meth:`start_run`, and True. A claim lasts as long as
         the process that made it: a killed driver's cells are free again.
         """
-        host = socket.gethostname()
         with self._errors("record the run"), self._write() as con:
             rows = con.execute("SELECT run_id, status, pid, host FROM runs WHERE experiment = ? AND variant = ?"
                                " AND config_hash = ? AND (status = 'running' OR status IN"
                                f" ({', '.join('?' * len(done)) or 'NULL'})) ORDER BY created_at DESC",
                                (experiment, variant, config_hash, *done)).fetchall()
             for run_id, status, pid, run_host in rows:
-                if status != "running" or run_host != host or _alive(pid):
+                if status != "running" or run_alive(run_id, pid, run_host):
                     return run_id, False
             rec = _running(new_run_id(), experiment, variant, seed, member, config, config_hash, repeat, None)
             _insert(con, rec)
@@ -595,7 +594,7 @@ class RunStore:
         with self._errors("read"):
             rows = self._conn.execute("SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ?",
                                       (host,)).fetchall()
-        dead = [r[0] for r in rows if not _alive(r[1])]
+        dead = [r[0] for r in rows if not run_alive(r[0], r[1], host)]
         if dead:
             with self._errors("update"), self._write() as con:
                 con.executemany("UPDATE runs SET status = 'interrupted', message = ?, finished_at = ? "
@@ -641,7 +640,7 @@ class RunStore:
         with self._errors("read"):
             ids = [r[0] for r in self._conn.execute("SELECT run_id FROM runs ORDER BY created_at")]
         gone = [i for i in ids if not (self.root / "runs" / i).is_dir()]
-        ended = sum(r.status == "running" and not process_alive(r.pid, r.host) for r in added)
+        ended = sum(r.status == "running" and not run_alive(r.run_id, r.pid, r.host) for r in added)
         self.mark_stale()
         return Reindexed([r.run_id for r in added], committees, skipped, aside, gone, ended, updated)
 
@@ -1191,6 +1190,7 @@ def _write_artifacts(folder: Path, history: list[dict[str, Any]], metrics: dict[
 def _running(run_id: str, experiment: str, variant: str, seed: int, member: int, config: dict[str, Any],
              config_hash: str, repeat: int, env: dict[str, Any] | None) -> RunRecord:
     """The record of a run that starts now, in this process on this host."""
+    _STARTED_HERE.add(run_id)
     return RunRecord(run_id, experiment, variant, int(seed), int(member), config, config_hash, "running",
                      env=env or {}, created_at=time.time(), repeat=int(repeat), pid=os.getpid(),
                      host=socket.gethostname())
@@ -1479,6 +1479,21 @@ def process_alive(pid: int, host: str) -> bool:
     """Whether the process ``pid`` on ``host`` (a running run's, or a sweep driver's) still lives:
     on this host, whether the pid exists; on another (which cannot be asked), assumed so."""
     return host != socket.gethostname() or _alive(pid)
+
+
+# The runs this process started (:func:`_running`): a ``running`` row with this process's pid that
+# is not among them was left by another process that had the same pid on this host (a container
+# started again, whose programs get the same small pids) and that has ended.
+_STARTED_HERE: set[str] = set()
+
+
+def run_alive(run_id: str, pid: int, host: str) -> bool:
+    """Whether the process training the ``running`` run ``run_id`` (recorded with ``pid`` on
+    ``host``) still lives: :func:`process_alive`, except that a row holding this process's own
+    pid is alive only if this process started it."""
+    if host == socket.gethostname() and pid == os.getpid():
+        return run_id in _STARTED_HERE
+    return process_alive(pid, host)
 
 
 def _alive(pid: int) -> bool:
