@@ -462,3 +462,14 @@ def test_a_grid_of_a_shifts_int_and_float_forms_names_them_apart(tmp_path: Path)
     """Keras reads width_shift_range = 2 (whole pixels -1 .. 1) and 2.0 (uniform in [-2, 2]) differently."""
     exp = load_experiment(write(tmp_path, TINY + '[grid]\n"augment.width_shift_range" = [2, 2.0, 0.1]\n'))
     assert [v.name for v in exp.variants] == ["width_shift_range=2", "width_shift_range=2.0", "width_shift_range=0.1"]
+
+
+def test_a_file_saved_with_a_byte_order_mark_reads_and_utf_16_says_so(tmp_path: Path) -> None:
+    """Windows Notepad's UTF-8 starts with a byte-order mark: read past it (it used to be 'invalid
+    TOML: Invalid statement (at line 1, column 1)' on a line that looks right)."""
+    text = 'name = "bom"\n' + TINY + '[[variants]]\nname = "a"\n'
+    (tmp_path / "bom.toml").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert [c.variant for c in load_experiment(tmp_path / "bom.toml").cells()] == ["a"]
+    (tmp_path / "wide.toml").write_bytes(text.encode("utf-16"))
+    with pytest.raises(SpecError, match=r"wide.toml: a UTF-16 text file: save it as UTF-8$"):
+        load_experiment(tmp_path / "wide.toml")

@@ -44,7 +44,7 @@ def read_text_file(path: str | os.PathLike, *, what: str = "a config file", max_
     """The text of a user's file, or a one-line SpecError saying what is wrong with it.
 
     Refuses what would hang or flood a reader: FIFOs and devices, files over ``max_bytes``,
-    binary content (invalid UTF-8 or NUL bytes).
+    binary content (invalid UTF-8 or NUL bytes), UTF-16 text. A UTF-8 byte-order mark is read past.
     """
     p = Path(path)
     try:
@@ -53,7 +53,10 @@ def read_text_file(path: str | os.PathLike, *, what: str = "a config file", max_
         size = p.stat().st_size
         if size > max_bytes:
             raise SpecError(f"{p}: too large for {what} ({size:,} bytes)", source=str(p))
-        text = p.read_bytes().decode("utf-8")
+        raw = p.read_bytes()
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+            raise SpecError(f"{p}: a UTF-16 text file: save it as UTF-8", source=str(p))
+        text = raw.decode("utf-8-sig")  # a byte-order mark (Windows Notepad's UTF-8) is no part of the text
     except FileNotFoundError:
         raise SpecError(f"{p}: no such file", source=str(p)) from None
     except IsADirectoryError:
