@@ -308,6 +308,31 @@ def test_report_of_a_committee_variant_with_repeats_names_the_committee_its_figu
            f"{round((1 - best.accuracy) * len(store.load_predictions(best.member_ids[0])))} of" in text
 
 
+def test_report_and_plot_quick_draw_the_smoke_committee_not_the_full_size_one(data_dir, tmp_path, capsys):
+    """With --quick, a committee's section and figures are of its smoke committee (2 members), also
+    when the full-size committee (3 members) is recorded, and also when it is not."""
+    from test_experiments import TINY, write
+
+    p = write(tmp_path, TINY.replace("epochs = 1", "epochs = 2") + '[[variants]]\nname = "c"\ncommittee = 3\n')
+    store = RunStore(tmp_path / "s")
+    out, png = tmp_path / "r.html", tmp_path / "cm.png"
+    args = ["--store", str(store.root), "--data-dir", str(data_dir)]
+    assert main(["run", str(p), "--quick", *args]) == 0
+    assert main(["report", str(p), "--quick", *args, "-o", str(out)]) == 0  # no full-size runs yet
+    text = html.unescape(out.read_text(encoding="utf-8"))
+    assert "no committee figures" not in text and "errors of the committee of 2 runs (seeds 0, 1; " in text
+    assert main(["plot", "confusion", str(p), "--quick", "--variant", "c", *args, "-o", str(png)]) == 0
+    assert main(["run", str(p), *args]) == 0  # now the full-size committee too
+    capsys.readouterr()
+    assert main(["report", str(p), "--quick", *args, "-o", str(out)]) == 0
+    text = html.unescape(out.read_text(encoding="utf-8"))
+    assert "errors of the committee of 2 runs (seeds 0, 1; " in text and "committee of 3 runs" not in text
+    assert main(["report", str(p), *args, "-o", str(out)]) == 0
+    assert "errors of the committee of 3 runs" in html.unescape(out.read_text(encoding="utf-8"))
+    assert main(["plot", "history", "exp", "--quick", *args, "-o", str(png)]) == 2  # a name has no --quick cells
+    assert "--quick draws an experiment file's smoke runs: give the .toml file" in capsys.readouterr().err
+
+
 def test_report_quick_shows_a_files_smoke_runs_and_refuses_without_a_file(data_dir, tmp_path, capsys):
     from test_experiments import TINY, write
 

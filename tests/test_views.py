@@ -277,3 +277,27 @@ def test_plot_of_chosen_runs(recorded, data_dir, tmp_path, capsys):
         err = capsys.readouterr().err
         assert says in err and err.count("\n") == 1, err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_a_history_plot_past_ten_runs_says_which_it_draws(tmp_path: Path, data_dir: Path) -> None:
+    """A committee of 12: its members' curves, the first ten by seed, and a warning naming what is
+    left out (it used to draw one member, silently); several variants: one run of each."""
+    from test_experiments import TINY, write
+
+    from mnistlab.errors import ReportWarning
+    from mnistlab.execute import run_experiment
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "c"\ncommittee = 12\n[[variants]]\nname = "d"\n"train.lr" = 0.01\n')
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+
+    def seeds_drawn(fig) -> list[str]:
+        labels = [line.get_label() for ax in fig.axes for line in ax.get_lines()]
+        return sorted({label.split(" train")[0] for label in labels if label.endswith(" train")})
+
+    with pytest.warns(ReportWarning, match=r"draws the first 10 runs of c by seed: 2 of 12 runs left out"):
+        fig = views.figure_for("history", store, "exp", variant="c")
+    assert len(seeds_drawn(fig)) == 10
+    with pytest.warns(ReportWarning, match=r"one run \(the first seed\) of each variant: 11 of 13 runs left out"):
+        fig = views.figure_for("history", store, "exp")
+    assert len(seeds_drawn(fig)) == 2

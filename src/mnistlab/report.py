@@ -155,17 +155,17 @@ def _facts(records: Sequence[RunRecord]) -> list[str]:
 
 
 def _variant_section(store: RunStore, target: str, name: str, records: Sequence[RunRecord],
-                     data_dir: str | os.PathLike | None, committees: int = 0) -> VariantSection:
+                     data_dir: str | os.PathLike | None, committees: int = 0, quick: bool = False) -> VariantSection:
     """A variant's section: facts, config, its runs' curves and, from its stored test predictions,
     the confusion matrix and most confident mistakes: of the committee's averaged outputs when the
     variant is a scored committee (the best of ``committees``, the scored ones the table counts),
-    else of its first run."""
+    else of its first run. ``quick``: ``target`` is a file whose ``--quick`` runs are shown."""
     section = VariantSection(name=name, config=records[0].config, facts=_facts(records))
     section.figures.append(("training history", _history_uri(records)))
     committee = None
     if any(r.member > 0 for r in records):  # a committee variant (a single run's needs no lookup)
         try:
-            committee = views.committee_predictions(store, target, name)
+            committee = views.committee_predictions(store, target, name, quick)
         except MnistlabError as exc:  # a committee a member of which did not finish: its first run instead
             _trouble(section.notes, f"{name}: no committee figures: {exc}")
         if committee is not None and committees > 1:  # the table's count: the committees scored over these runs
@@ -175,11 +175,11 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
 
 
 def _committee_section(store: RunStore, target: str, row: Mapping[str, Any],
-                       data_dir: str | os.PathLike | None) -> VariantSection | None:
+                       data_dir: str | os.PathLike | None, quick: bool = False) -> VariantSection | None:
     """The section of a committee across variants (``[[committees]]``): its members' facts and
     curves, and the figures of their averaged outputs; None when it was not scored."""
     try:
-        committee = views.committee_predictions(store, target, str(row["variant"]))
+        committee = views.committee_predictions(store, target, str(row["variant"]), quick)
     except MnistlabError:
         return None  # not scored on the current runs: the table's row says why
     if committee is None:
@@ -315,11 +315,12 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
             by_variant.setdefault(str(r.variant), []).append(r)
     # a run id stands for its whole experiment here; a search's --quick study for its file
     target = name if ref.run is not None or name != ref.name else experiment
+    quick_cells = quick and target == experiment  # the file's --quick cells (a search's smoke study is a name of its own)
     scored = {str(row["variant"]): int(row.get("committees") or 0) for row in rows if "variant" in row}
-    sections = [_variant_section(store, target, name, runs, data_dir, scored.get(name, 0))
+    sections = [_variant_section(store, target, name, runs, data_dir, scored.get(name, 0), quick_cells)
                 for name, runs in by_variant.items() if runs]
-    across = (_committee_section(store, target, row, data_dir) for row in rows if not by_variant.get(str(row["variant"]))
-              and row.get("committee_acc") is not None)
+    across = (_committee_section(store, target, row, data_dir, quick_cells) for row in rows
+              if not by_variant.get(str(row["variant"])) and row.get("committee_acc") is not None)
     shown = [*sections, *(s for s in across if s is not None)]
     if (file := ref.file) is not None:  # the file's words (a name or run id has none: runs do not record them)
         said = {v.name: v.description for v in file.variants} | {c.name: c.description for c in file.committees}

@@ -927,13 +927,13 @@ PICKS = ("best", "latest")
 
 
 def _committee_across(store: RunStore, ref: Any, target: str, name: str,
-                      records: Sequence[CommitteeRecord]) -> CommitteeRecord:
+                      records: Sequence[CommitteeRecord], quick: bool = False) -> CommitteeRecord:
     """The committee across variants ``name`` as `mnistlab compare` shows it: its latest evaluation
     over the current runs (``target``'s file's cells for the variants it names, or each variant as
     last run); StoreError when no evaluation covers them."""
     from mnistlab.views import resolve_runs
 
-    current = resolve_runs(store, target)
+    current = resolve_runs(store, target, quick=quick)
     wanted = ref.file.committee_variants().get(name) if ref.file is not None else None
     if ref.file is not None and wanted is None:
         raise StoreError(f"{ref.given} has no committee named {name!r} (its [[committees]]: "
@@ -961,7 +961,7 @@ def load_trained(store: RunStore, target: str, *, variant: str | None = None, pi
 
 
 def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
-                 pick: str = "best") -> tuple[list[str], CommitteeRecord | None]:
+                 pick: str = "best", quick: bool = False) -> tuple[list[str], CommitteeRecord | None]:
     """Which recorded runs ``target`` names as one trained model: ([run id], None) for a single
     run, or (the members' run ids, their committee's record) for a committee; nothing is loaded.
 
@@ -971,30 +971,32 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
     ``pick``: its "best" finished run by test accuracy or its "latest"; a committee variant is its
     best (or latest) scored committee of the most members, and ``variant`` may also name a
     committee across variants (an experiment's ``[[committees]]``: its latest evaluation over the
-    current runs, whatever ``pick``). Raises StoreError when nothing usable matches.
+    current runs, whatever ``pick``). ``quick``: of an experiment file's ``--quick`` smoke runs
+    (:func:`~mnistlab.views.resolve_runs`). Raises StoreError when nothing usable matches.
     """
     from mnistlab.comparison import resolve_experiment
     from mnistlab.views import resolve_runs
 
     if pick not in PICKS:
         raise SpecError(f"pick must be one of {', '.join(PICKS)}, got {pick!r}")
-    ref = resolve_experiment(store, target)
+    ref = resolve_experiment(store, target, quick=quick)
+    name = ref.recorded_as(quick=quick)
     if ref.run is None and variant is not None:  # a committee across variants ([[committees]]) by its name
-        across = [c for c in store.committees(ref.name) if c.variant == variant]
+        across = [c for c in store.committees(name) if c.variant == variant]
         in_file = ref.file is not None and variant in ref.file.committee_variants()
-        if (across or in_file) and all(r.variant != variant for r in store.runs(experiment=ref.name)):
-            whole = _committee_across(store, ref, target, variant, across)
+        if (across or in_file) and all(r.variant != variant for r in store.runs(experiment=name)):
+            whole = _committee_across(store, ref, target, variant, across, quick)
             return list(whole.member_ids), whole
-    runs = resolve_runs(store, target, variant)  # with a run id: that run, once --variant agrees with it
+    runs = resolve_runs(store, target, variant, quick=quick)  # with a run id: that run, once --variant agrees with it
     if ref.run is not None:
         return [ref.run.run_id], None
     variants = list(dict.fromkeys(str(r.variant) for r in runs))
     if len(variants) > 1:
-        named = sorted({c.variant for c in store.committees(ref.name)} - set(variants))  # [[committees]]
-        raise StoreError(f"experiment {ref.name!r} has {len(variants)} variants: choose one with --variant; "
+        named = sorted({c.variant for c in store.committees(name)} - set(variants))  # [[committees]]
+        raise StoreError(f"experiment {name!r} has {len(variants)} variants: choose one with --variant; "
                          f"variants: {', '.join(variants)}" + (f"; committees: {', '.join(named)}" if named else ""))
     ids = {r.run_id for r in runs}
-    committees = [c for c in store.committees(ref.name) if c.variant == variants[0] and set(c.member_ids) <= ids]
+    committees = [c for c in store.committees(name) if c.variant == variants[0] and set(c.member_ids) <= ids]
     if committees:  # the whole committee, not a --quick smoke committee of its first members
         best = max(committees, key=lambda c: (len(c.member_ids), c.accuracy if pick == "best" else c.created_at))
         return list(best.member_ids), best

@@ -21,7 +21,7 @@ from mnistlab.comparison import (
     chosen_runs, compare_experiment, current_runs, nothing_to_compare, resolve_experiment, setting_labels,
 )
 from mnistlab.datasets import Dataset
-from mnistlab.errors import PlotError, ReportWarning, StoreError, did_you_mean
+from mnistlab.errors import PlotError, ReportWarning, SpecError, StoreError, did_you_mean
 from mnistlab.evaluate import confusion_matrix, misclassified
 from mnistlab.plots import (
     plot_accuracy_vs_params, plot_accuracy_vs_time, plot_comparison, plot_confusion_matrix, plot_feature_maps,
@@ -33,25 +33,29 @@ FIGURE_KINDS = ("history", "compare", "params", "time", "samples", "image", "mis
                 "per-class", "feature-maps", "filters")
 
 
-def resolve_runs(store: RunStore, target: str, variant: str | None = None) -> list[RunRecord]:
+def resolve_runs(store: RunStore, target: str, variant: str | None = None, *, quick: bool = False) -> list[RunRecord]:
     """The finished runs ``target`` names: an experiment file, an experiment name or a run id (or
-    unique prefix), read as every command reads it (:func:`~mnistlab.comparison.resolve_experiment`).
+    unique prefix), read as every command reads it (:func:`~mnistlab.comparison.resolve_experiment`);
+    ``quick``: an experiment file's ``--quick`` smoke runs, as `compare --quick` reads them.
 
     An experiment's runs can be narrowed to one ``variant``; with a run id, ``variant`` must be the
-    run's own. Raises StoreError when nothing matches.
+    run's own. Raises StoreError when nothing matches, SpecError for ``quick`` without a file.
     """
-    ref = resolve_experiment(store, target)
+    ref = resolve_experiment(store, target, quick=quick)
+    if quick and ref.file is None:
+        raise SpecError(f"--quick draws an experiment file's smoke runs: give the .toml file, not {target!r}")
     if ref.run is not None:
         runs = [ref.run]
     else:
-        everything = store.runs(experiment=ref.name)
+        name = ref.recorded_as(quick=quick)
+        everything = store.runs(experiment=name)
         finished = [r for r in everything if r.status == "finished"]
         if not finished:
             statuses = ", ".join(sorted({r.status for r in everything}))
-            raise StoreError(f"experiment {ref.name!r} has no finished runs yet (its runs are: {statuses})")
-        runs = current_runs(finished, ref.keys())  # as `compare` reads it: no --quick or stale runs
+            raise StoreError(f"experiment {name!r} has no finished runs yet (its runs are: {statuses})")
+        runs = current_runs(finished, ref.keys(quick=quick))  # as `compare` reads it: no --quick or stale runs
         if not runs:
-            raise StoreError(nothing_to_compare(store, ref, quick=False))
+            raise StoreError(nothing_to_compare(store, ref, quick=quick))
     if variant is not None and ref.run is not None and str(ref.run.variant) != variant:
         raise StoreError(f"run {ref.run.run_id} is of variant {str(ref.run.variant)!r}, not {variant!r}: give the "
                          "run id alone, or the experiment with --variant")
@@ -59,7 +63,7 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None) -> li
         names = sorted({str(r.variant) for r in runs})
         runs = [r for r in runs if str(r.variant) == variant]
         if not runs:
-            across = sorted({c.variant for c in store.committees(ref.name)} - set(names)
+            across = sorted({c.variant for c in store.committees(ref.recorded_as(quick=quick))} - set(names)
                             | set(ref.file.committee_variants() if ref.file is not None else ()))
             raise StoreError(f"experiment {ref.name!r} has no finished run of variant {variant!r}"
                              f"{did_you_mean(variant, [*names, *across])}; variants: {', '.join(names)}"
@@ -148,6 +152,28 @@ def one_per_variant(records: Sequence[RunRecord]) -> list[RunRecord]:
     return list(seen.values())
 
 
+MAX_CURVES = 10  # runs whose curves one history plot draws: past that it is unreadable
+
+
+def readable_curves(records: Sequence[RunRecord]) -> list[RunRecord]:
+    """The runs of ``records`` (in order) a history plot draws: all of them up to
+    :data:`MAX_CURVES`; past that one run (the first, the lowest seed) per variant, or the first
+    :data:`MAX_CURVES` of a single variant (a committee's members). Warns
+    (:class:`~mnistlab.errors.ReportWarning`) naming how many runs are left out."""
+    if len(records) <= MAX_CURVES:
+        return list(records)
+    kept = one_per_variant(records)
+    if len(kept) == 1:
+        kept, how = list(records[:MAX_CURVES]), f"the first {MAX_CURVES} runs of {kept[0].variant} by seed"
+    elif len(kept) <= MAX_CURVES:
+        how = "one run (the first seed) of each variant"
+    else:
+        kept, how = kept[:MAX_CURVES], f"one run (the first seed) of each of the first {MAX_CURVES} variants"
+    warnings.warn(f"the history plot draws {how}: {len(records) - len(kept)} of {len(records)} runs left out, "
+                  "past which the curves are unreadable (give --variant, or chosen run ids)", ReportWarning, stacklevel=2)
+    return kept
+
+
 def check_kind(kind: str) -> None:
     """Raise PlotError (with a did-you-mean hint) unless `kind` is one of FIGURE_KINDS."""
     if kind not in FIGURE_KINDS:
@@ -184,7 +210,7 @@ def _chosen_runs_figure(kind: str, store: RunStore, run_ids: list[str]) -> Figur
 def figure_for(kind: str, store: RunStore, target: str | Sequence[str], *, variant: str | None = None,
                data_dir: str | os.PathLike | None = None, index: int = 0, images: Sequence[int] = (0, 23, 28),
                filter_index: int = 0, layers: int | None = 4, max_images: int = 25, rows: int = 5, cols: int = 5,
-               split: str = "train") -> Figure:
+               split: str = "train", quick: bool = False) -> Figure:
     """Draw figure `kind` (one of FIGURE_KINDS) for a run id, experiment name or file in `store`
     (or, for ``compare``, ``params``, ``time`` and ``history``, a list of chosen run ids).
 
@@ -193,7 +219,9 @@ def figure_for(kind: str, store: RunStore, target: str | Sequence[str], *, varia
     ``feature-maps``, ``filters``) draw the run `mnistlab predict` would use (a run id, or the
     variant's best run; a committee's averaged outputs), so an experiment of several variants
     needs ``variant`` (StoreError naming them otherwise). ``feature-maps`` takes at most
-    :data:`MAX_FEATURE_IMAGES` ``images`` (PlotError).
+    :data:`MAX_FEATURE_IMAGES` ``images`` (PlotError). ``quick``: an experiment file's ``--quick``
+    smoke runs (SpecError without a file). ``history`` draws at most :data:`MAX_CURVES` runs' curves
+    and warns (:class:`~mnistlab.errors.ReportWarning`) of those it leaves out.
 
     >>> figure_for("history", RunStore(), "seed000").savefig("history.png")                   # doctest: +SKIP
     >>> figure_for("feature-maps", RunStore(), "3f2a", images=[0, 23, 28], filter_index=1)  # doctest: +SKIP
@@ -201,17 +229,16 @@ def figure_for(kind: str, store: RunStore, target: str | Sequence[str], *, varia
     check_kind(kind)
     if not isinstance(target, str):  # chosen runs (several run ids): `compare ID1 ID2 ...`'s rows, or their curves
         return _chosen_runs_figure(kind, store, list(target))
-    if kind in _TABLE_FIGURES:
-        return _TABLE_FIGURES[kind](compare_experiment(store, resolve_experiment(store, target)))  # a run id: its experiment
+    if kind in _TABLE_FIGURES:  # a run id: its experiment
+        return _TABLE_FIGURES[kind](compare_experiment(store, resolve_experiment(store, target, quick=quick), quick=quick))
     if kind in ("history", "samples", "image"):
-        records = _runs_or_members(store, target, variant)
+        records = _runs_or_members(store, target, variant, quick)
         if kind == "history":
-            # Past ten curves a plot is unreadable: then one run (the lowest seed) per variant.
-            return plot_history(history_runs(records if len(records) <= 10 else one_per_variant(records)))
+            return plot_history(history_runs(readable_curves(records)))
         return _data_figure(kind, _dataset_of(records[0], data_dir), split, index, rows, cols)
     if kind == "feature-maps":
         check_feature_images(images)
-    record, averaged = _one_model(store, target, variant, kind)
+    record, averaged = _one_model(store, target, variant, kind, quick)
     if kind in ("misclassified", "confusion", "per-class"):
         ds, test_images, true, probs = run_predictions(store, record, data_dir)
         who = f"run {record.run_id}" if averaged is None else f"the committee of run {record.run_id}"
@@ -254,14 +281,15 @@ def _data_figure(kind: str, ds: Dataset, split: str, index: int, rows: int, cols
     return plot_image(imgs[index], f"{split} image {index}: {ds.info.class_names[int(labels[index])]}")
 
 
-def _one_model(store: RunStore, target: str, variant: str | None, kind: str) -> tuple[RunRecord, np.ndarray | None]:
+def _one_model(store: RunStore, target: str, variant: str | None, kind: str,
+               quick: bool = False) -> tuple[RunRecord, np.ndarray | None]:
     """The run a figure of one model draws, chosen as `predict`, `export` and `card` choose it
     (:func:`~mnistlab.run.trained_runs`: a run id, or a variant's best run), with None; for a
     committee, its first member's record and the members' averaged test outputs. PlotError for
     a committee's ``feature-maps`` or ``filters`` (one model's), StoreError as trained_runs."""
     from mnistlab.run import trained_runs
 
-    ids, committee = trained_runs(store, target, variant=variant)
+    ids, committee = trained_runs(store, target, variant=variant, quick=quick)
     if committee is None:
         return store.get(ids[0]), None
     if kind in ("feature-maps", "filters"):
@@ -276,19 +304,19 @@ def _averaged(store: RunStore, ids: Sequence[str]) -> np.ndarray:
     return committee_probs([np.asarray(store.load_predictions(m)) for m in ids])
 
 
-def _runs_or_members(store: RunStore, target: str, variant: str | None) -> list[RunRecord]:
+def _runs_or_members(store: RunStore, target: str, variant: str | None, quick: bool = False) -> list[RunRecord]:
     """:func:`resolve_runs`, or, where ``variant`` names a committee across variants (``[[committees]]``),
     its members' records (their curves; a member's model for the figures of one model)."""
     from mnistlab.run import trained_runs
 
     try:
-        return resolve_runs(store, target, variant)
+        return resolve_runs(store, target, variant, quick=quick)
     except StoreError as exc:
         no_such_variant = exc
     if variant is None:
         raise no_such_variant
     try:
-        ids, committee = trained_runs(store, target, variant=variant)
+        ids, committee = trained_runs(store, target, variant=variant, quick=quick)
     except StoreError:
         committee = None
     if committee is None:
@@ -296,14 +324,16 @@ def _runs_or_members(store: RunStore, target: str, variant: str | None) -> list[
     return [store.get(m) for m in ids]
 
 
-def committee_predictions(store: RunStore, target: str, variant: str) -> tuple[list[RunRecord], np.ndarray] | None:
+def committee_predictions(store: RunStore, target: str, variant: str,
+                          quick: bool = False) -> tuple[list[RunRecord], np.ndarray] | None:
     """(the members' records, their averaged test softmax outputs, float (N, classes)) when
     ``variant`` of ``target`` is a scored committee (:func:`~mnistlab.run.trained_runs`: a committee
-    variant, or a ``[[committees]]`` name), else None (a single run's variant). Reads the members'
-    stored predictions, not their weights. StoreError as :func:`~mnistlab.run.trained_runs`."""
+    variant, or a ``[[committees]]`` name), else None (a single run's variant); ``quick``: of an
+    experiment file's ``--quick`` smoke runs. Reads the members' stored predictions, not their
+    weights. StoreError as :func:`~mnistlab.run.trained_runs`."""
     from mnistlab.run import trained_runs
 
-    ids, committee = trained_runs(store, target, variant=variant)
+    ids, committee = trained_runs(store, target, variant=variant, quick=quick)
     if committee is None:
         return None
     return [store.get(m) for m in ids], _averaged(store, ids)

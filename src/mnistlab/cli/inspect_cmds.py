@@ -41,8 +41,10 @@ def _parse_indices(text: str) -> list[int]:
               help="samples/image: which set.")
 @click.option("--max-images", type=click.IntRange(1, 200), default=25, show_default=True, help="misclassified: how many.")
 @click.option("--dpi", type=click.IntRange(20, 600), default=100, show_default=True)
+@click.option("--quick", is_flag=True, help="With a .toml file: draw its --quick smoke runs instead.")
 def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | None, data_dir: Path | None, variant: str | None,
-             images: str, filter_index: int, layers: int, index: int, split: str, max_images: int, dpi: int) -> None:
+             images: str, filter_index: int, layers: int, index: int, split: str, max_images: int, dpi: int,
+             quick: bool) -> None:
     """Draw one figure KIND for a recorded run or experiment and save it.
 
     EXPERIMENT_OR_RUN: an experiment file, its recorded name, or a run id (or unique prefix);
@@ -57,12 +59,14 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
     views.check_kind(kind)  # before opening the store: a typo fails fast
     if len(target) > 1 and variant is not None:
         raise OutputError("--variant picks a variant of one experiment, not of chosen run ids")
+    if len(target) > 1 and quick:
+        raise OutputError("--quick draws an experiment file's smoke runs, not chosen run ids")
     out = check_output(output, FIGURE_FORMATS)
     indices = _parse_indices(images)
     fig = views.figure_for(kind, open_store(store_path), target[0] if len(target) == 1 else target,
                            variant=variant, data_dir=data_dir,
                            images=indices, filter_index=filter_index, layers=layers or None,
-                           index=index, split=split, max_images=max_images)
+                           index=index, split=split, max_images=max_images, quick=quick)
     save_figure(fig, out, dpi=dpi)
     click.echo(f"wrote {out}")
 
