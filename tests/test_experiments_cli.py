@@ -486,6 +486,33 @@ def test_rm_of_a_file_that_has_since_gained_a_mistake_deletes_what_its_name_reco
     assert err.startswith(f"warning: {broken}:16:") and "lrr" in err and err.endswith("under its name, cli\n")
 
 
+def test_rm_e_of_a_file_never_deletes_another_file_s_runs_of_the_same_name(tmp_path: Path, data_dir: Path,
+                                                                            capsys: pytest.CaptureFixture) -> None:
+    """Students copy the teacher's file and keep its name: `rm -e alice/lab.toml` deleted Bob's runs
+    too, without a word. A file now stands for its name only when every run under it is its own."""
+    (tmp_path / "alice").mkdir()
+    (tmp_path / "bob").mkdir()
+    alice, bob = tmp_path / "alice" / "lab.toml", tmp_path / "bob" / "lab.toml"
+    alice.write_text(EXP.replace('name = "cli"', 'name = "lab"').split("[[variants]]")[0] + '[[variants]]\nname = "alice-a"\n')
+    bob.write_text(EXP.replace('name = "cli"', 'name = "lab"').split("[[variants]]")[0] + '[[variants]]\nname = "bob-b"\n')
+    args = ["--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
+    for f in (alice, bob):
+        assert main(["run", str(f), "--quick", *args]) == 0
+        assert main(["run", str(f), *args]) == 0
+    store = RunStore(tmp_path / "s")
+    capsys.readouterr()
+    assert main(["rm", "-e", str(alice), "--store", str(store.root)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "also holds 1 run that" in err and "(bob-b (1 run))" in err
+    assert "`mnistlab rm -e lab` (the name) deletes every run recorded under it" in err
+    assert sorted(r.variant for r in store.runs()) == ["alice-a", "bob-b"]  # nothing deleted
+    assert main(["rm", "-e", "lab", "--store", str(store.root)]) == 0  # the name: all of them, as asked
+    assert store.runs() == []
+    assert main(["run", str(alice), *args]) == 0
+    assert main(["run", str(alice), "--quick", *args]) == 0  # its --quick cells are its own too
+    assert main(["rm", "-e", str(alice), "--store", str(store.root)]) == 0 and store.runs() == []
+
+
 BIG = EXP.replace("subset = 120", "subset = 600")  # --quick shrinks it (to 300), so its cells differ
 
 

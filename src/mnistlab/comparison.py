@@ -444,6 +444,17 @@ def same_data(a: RunRecord, b: RunRecord) -> bool:
     return first is None or second is None or first == second
 
 
+def not_the_files(store: RunStore, ref: ExperimentRef) -> list[RunRecord]:
+    """The runs recorded under a file's experiment name that are none of the file's cells, full
+    size or ``--quick`` (older settings of its variants, or another file's of the same ``name``):
+    what deleting the experiment by this file would take beyond the file's own runs. Empty without
+    a file, and for a search file (its trials are every run of its name)."""
+    mine_full, mine_quick = ref.keys(), ref.keys(quick=True)
+    if mine_full is None or mine_quick is None:
+        return []
+    return [r for r in store.runs(experiment=ref.name) if (r.variant, r.config_hash) not in mine_full | mine_quick]
+
+
 def smoke_run(run: RunRecord) -> bool:
     """Whether ``run`` has the size of a ``--quick`` smoke run (:func:`~mnistlab.experiments.is_quick`);
     False for a config that cannot say (damaged, or no run config at all)."""
