@@ -513,6 +513,28 @@ def test_rm_e_of_a_file_never_deletes_another_file_s_runs_of_the_same_name(tmp_p
     assert main(["rm", "-e", str(alice), "--store", str(store.root)]) == 0 and store.runs() == []
 
 
+@pytest.mark.parametrize("variant, fragment", [
+    ('"data.validation" = 70000', 'data.validation = 70000: validation count must be between 1 and 119, got 70000 '
+                                  '(data.subset = 120 of its 60,000 training images)'),
+    ('"data.validation" = 120', "validation count must be between 1 and 119, got 120"),
+    ('"data.validation" = 0.999', "validation fraction 0.999 of 120 training images holds out 120"),
+    ('model = { layers = ["Flatten", { type = "Dense", units = 7, activation = "softmax" }] }',
+     "the model has 7 outputs but mnist has 10 classes: fit the model to 10 classes: in a model table write "
+     "outputs = 10"),
+])
+def test_a_validation_split_or_outputs_that_cannot_fit_the_dataset_are_found_before_anything_trains(
+        variant: str, fragment: str, tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    """On a registered dataset too: its size and classes are known without reading it. They used to
+    end as failed runs, recorded, the message naming neither the key nor the variant."""
+    p = tmp_path / "e.toml"
+    p.write_text(EXP.split("[[variants]]")[0] + '[[variants]]\nname = "fine"\n[[variants]]\nname = "bad"\n'
+                 + variant + "\n")
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: {p}: variant "bad": ') and fragment in err and err.count("\n") == 1, err
+    assert not (tmp_path / "s" / "runs.sqlite").exists() or RunStore(tmp_path / "s").runs() == []  # nothing trained
+
+
 BIG = EXP.replace("subset = 120", "subset = 600")  # --quick shrinks it (to 300), so its cells differ
 
 

@@ -620,6 +620,24 @@ def validation_split(
     ``last`` holds out the final images instead, as Keras's ``validation_split`` does.
     """
     n = len(labels)
+    count = validation_count(n, fraction=fraction, count=count, last=last)
+    if last:
+        return np.arange(n - count, dtype=np.int64), np.arange(n - count, n, dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    if stratify:
+        val_idx = _stratified_pick(np.asarray(labels), count, rng)
+    else:
+        val_idx = rng.permutation(n)[:count]
+    mask = np.zeros(n, dtype=bool)
+    mask[val_idx] = True
+    return np.flatnonzero(~mask).astype(np.int64), np.flatnonzero(mask).astype(np.int64)
+
+
+def validation_count(n: int, *, fraction: float | None = None, count: int | None = None, last: bool = False) -> int:
+    """How many of ``n`` training images :func:`validation_split` holds out for ``fraction`` or
+    ``count`` (give one); DataError unless that leaves at least one image on each side. A fraction
+    rounds as Keras's ``validation_split`` does with ``last`` (training keeps ``floor(n * (1 - f))``),
+    else to the nearest image."""
     if (fraction is None) == (count is None):
         raise DataError("validation split: give exactly one of fraction or count")
     if fraction is not None:
@@ -635,17 +653,7 @@ def validation_split(
         if n < 2:
             raise DataError(f"cannot hold out validation images from {n} training image(s)")
         raise DataError(f"validation count must be between 1 and {n - 1}, got {count}")
-    count = int(count)
-    if last:
-        return np.arange(n - count, dtype=np.int64), np.arange(n - count, n, dtype=np.int64)
-    rng = np.random.default_rng(seed)
-    if stratify:
-        val_idx = _stratified_pick(np.asarray(labels), count, rng)
-    else:
-        val_idx = rng.permutation(n)[:count]
-    mask = np.zeros(n, dtype=bool)
-    mask[val_idx] = True
-    return np.flatnonzero(~mask).astype(np.int64), np.flatnonzero(mask).astype(np.int64)
+    return int(count)
 
 
 def _stratified_pick(labels: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:

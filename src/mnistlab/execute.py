@@ -538,10 +538,11 @@ def stopped_in_workers(st: RunStore, cells: Sequence[Cell], result: ExperimentRe
 
 
 def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLike | None = None) -> None:
-    """Read each dataset of the user's that ``cells`` train on, once, and check each model's
-    outputs against its classes (:func:`~mnistlab.run.check_run_data`). Raises the DataError or
-    SpecError of the first cell at fault, naming its variant."""
-    classes: dict[str, int] = {}
+    """Check each cell against the data it trains on before anything trains (the user's own data
+    read once): its model's outputs against the classes, its validation split against the
+    training images (:func:`~mnistlab.run.check_run_data`). Raises the DataError or SpecError of
+    the first cell at fault, naming its variant."""
+    classes: dict[str, tuple[int, int]] = {}
     for cell in cells:
         try:
             check_run_data(cell.config, data_dir, classes)

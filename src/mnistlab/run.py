@@ -33,7 +33,7 @@ from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, c
                              parse_run_config, run_key, setting_default, split_seed)
 from mnistlab.data.userdata import class_count_mismatch
 from mnistlab.data.registry import is_registered
-from mnistlab.datasets import load_any, validation_split
+from mnistlab.datasets import load_any, validation_count, validation_split
 from mnistlab.errors import CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, StoreError
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs
 from mnistlab.models import (MemoryEstimate, adapt_normalization, build_model, gigabytes, summarize, training_memory,
@@ -140,27 +140,54 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
 
 
 def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None = None,
-                   classes: dict[str, int] | None = None) -> None:
-    """Read the user's own data a resolved run ``config`` trains on, as its run will
-    (:func:`run_dataset`), and check the model's outputs against its classes, so that a sweep
-    finds a bad file before anything trains, not when that cell's turn comes. ``classes`` keeps
-    the class count of each dataset read (its path, input size and split seed), so that a sweep
-    reads each once. Raises DataError for a bad file (a CSV without its label column or cut
-    short, a folder without class folders, an .npz without its arrays), SpecError when the
-    model's outputs do not match the classes. Checks nothing for a registered dataset: its loader
-    checks its files, which a remote backend (Ray) may hold where this process does not."""
+                   classes: dict[str, tuple[int, int]] | None = None) -> None:
+    """Check a resolved run ``config`` against the data it trains on before anything trains, so
+    that a sweep finds a mistake before anything trains, not when that cell's turn comes: the
+    model's outputs against the data's classes, and ``data.validation`` against the training
+    images (``data.subset`` of them, where given). The user's own data is read as its run will
+    read it (:func:`run_dataset`); a registered dataset is known by its registry entry, no file
+    read (a remote backend, Ray, may hold its files where this process does not). ``classes``
+    keeps (class count, training images) of each dataset read (its path, input size and split
+    seed), so that a sweep reads each once. Raises DataError for a bad file (a CSV without its
+    label column or cut short, a folder without class folders, an .npz without its arrays),
+    SpecError when the model's outputs do not match the classes or the validation split leaves
+    no training image."""
     import json
 
-    if is_registered(config.get("dataset")):
-        return
-    classes = {} if classes is None else classes
-    shape = (config.get("model") or {}).get("input_shape") or (28, 28)
-    read = json.dumps([config.get("dataset"), list(shape[:2]), split_seed(config)], sort_keys=True, default=str)
-    if read not in classes:
-        classes[read] = run_dataset(dict(config), data_dir).info.num_classes
+    from mnistlab.data.registry import get_info
+
+    dataset = config.get("dataset")
+    if is_registered(dataset):
+        info = get_info(dataset)
+        found = info.num_classes, info.train_size
+    else:
+        classes = {} if classes is None else classes
+        shape = (config.get("model") or {}).get("input_shape") or (28, 28)
+        read = json.dumps([dataset, list(shape[:2]), split_seed(config)], sort_keys=True, default=str)
+        if read not in classes:
+            ds = run_dataset(dict(config), data_dir)
+            classes[read] = ds.info.num_classes, len(ds.train_labels)
+        found = classes[read]
     outputs = ModelSpec.from_dict(config["model"]).num_classes
-    if outputs != classes[read]:
-        raise SpecError(class_count_mismatch(outputs, config["dataset"], classes[read]))
+    if outputs != found[0]:
+        raise SpecError(class_count_mismatch(outputs, dataset, found[0]))
+    _check_validation(config.get("data") or {}, found[1])
+
+
+def _check_validation(data: Mapping[str, Any], train_size: int) -> None:
+    """SpecError when ``data.validation`` (a count or fraction) leaves no image on one side of the
+    split of the training images a run has: ``train_size``, or ``data.subset`` of them."""
+    validation, subset = data.get("validation"), data.get("subset") or 0
+    if not validation or validation == "test" or isinstance(validation, bool):
+        return
+    n = min(subset, train_size) if subset else train_size
+    try:
+        validation_count(n, fraction=validation if isinstance(validation, float) else None,
+                         count=validation if isinstance(validation, int) else None, last=data.get("split") == "last")
+    except DataError as exc:
+        within = f"data.subset = {subset:,} of its" if subset and subset < train_size else "its"
+        raise SpecError(f"data.validation = {validation!r}: {exc} ({within} {train_size:,} training images)",
+                        path=("data", "validation")) from None
 
 
 def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> Split:

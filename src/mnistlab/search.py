@@ -849,7 +849,6 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     >>> result = run_search("recipes/lr-search.toml", quick=True)   # doctest: +SKIP
     """
     from mnistlab.config import parse_run_config
-    from mnistlab.data.registry import is_registered
     from mnistlab.errors import DataError
     from mnistlab.run import check_run_data
     from mnistlab.experiments import Experiment, load_experiment, study_name
@@ -868,11 +867,10 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     name, base = study_name(exp.name, quick), trial_base(exp.base, quick)
     base_cfg = parse_run_config(base, source=exp.source, check_model=False)
     epochs = base_cfg.train.epochs
-    if not is_registered(base_cfg.dataset):  # the user's data: a bad file or a class count is found before any trial
-        try:  # (the base's model is checked when the file loads: a trial's parameters only change it)
-            check_run_data(base_cfg.resolved(), data_dir)
-        except (DataError, SpecError) as exc:
-            raise type(exc)(f"{exp.source}: {exc}") from None
+    try:  # a bad data file, a class count or a validation split is found before any trial (a trial's
+        check_run_data(base_cfg.resolved(), data_dir)  # parameters only change the base's model)
+    except (DataError, SpecError) as exc:
+        raise type(exc)(f"{exp.source}: {exc}") from None
     t0 = time.perf_counter()
     study = open_study(name, space, st.root, epochs)
     total = min(space.trials, QUICK_TRIALS) if quick else space.trials
