@@ -96,6 +96,21 @@ def ema_cfg(**train):
                              "train": {"epochs": 2, "optimizer": "sgd", "lr": 0.1, "use_ema": True, **train}})
 
 
+def test_a_second_fit_goes_on_averaging(data_dir: Path) -> None:
+    """Keras's fit called again (a notebook training on): the average goes on over the new steps and
+    the model ends with it; the second fit's training was thrown away for the first fit's stale average."""
+    data = prepare_data(parse_run_config({"dataset": "mnist", "model": "seed000-dense", "data": {"subset": 300}}), data_dir)
+    model = _bn_model()
+    ema, last = ExponentialMovingAverage(0.9), LastWeights()
+    trainer = Trainer(model, optimizer="sgd", lr=0.1, batch_size=32, callbacks=[ema, last])
+    trainer.fit(data.train_x, data.train_y, epochs=1)
+    first = {k: v.detach().clone() for k, v in model.named_parameters()}
+    trainer.fit(data.train_x, data.train_y, epochs=2)  # Keras's epochs: up to epoch 2, one more
+    assert ema.iterations == 2 * 10
+    for (name, param), avg in zip(model.named_parameters(), ema.average or []):
+        assert torch.equal(param.detach(), avg) and not torch.equal(param.detach(), first[name])
+
+
 def test_use_ema_changes_the_run_and_its_key(data_dir: Path) -> None:
     plain = run_config(ema_cfg(use_ema=False), data_dir=data_dir, progress="none")
     ema = run_config(ema_cfg(), data_dir=data_dir, progress="none")

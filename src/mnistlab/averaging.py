@@ -118,6 +118,18 @@ class ExponentialMovingAverage(Callback):
         if self.average is not None and not self.ema_in_model:
             self._copy_average_into_model()
 
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self._attached()
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self._attached()  # a fit resumed from a checkpoint sees no on_train_begin
+
+    def _attached(self) -> None:
+        """The step hook again where a fit's end removed it (:meth:`close`): a second ``fit`` (Keras's
+        fit called again) goes on averaging over its steps."""
+        if self._handle is None and getattr(self, "trainer", None) is not None:
+            self.set_trainer(self.trainer)
+
     def on_train_end(self, logs: Logs | None = None) -> None:
         self.finalize()
 
