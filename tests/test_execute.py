@@ -335,3 +335,39 @@ def test_a_checkpoint_that_cannot_be_written_is_a_warning_not_a_failure(tmp_path
                     checkpoint_dir=tmp_path / "afile" / "ck")
     assert run.status == "finished" and len(run.history) == 3
     assert sum("cannot write the checkpoint" in str(w.message) for w in caught) == 1  # said once, not per epoch
+
+
+def test_a_stop_before_any_cell_trains_is_the_sweep_s_stop(tmp_path: Path, data_dir: Path) -> None:
+    """Ctrl-C while the sweep waits for a killed driver's workers to record (up to a minute): a
+    SweepInterrupted, as a stop during the cells (the CLI said it came "after the cells ... none left")."""
+    import json
+    import os
+    import signal
+    import sqlite3
+    import subprocess
+    import sys
+    import threading
+
+    from mnistlab.execute import SweepInterrupted
+    from mnistlab.live import _plan_path, write_plan
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
+    store = RunStore(tmp_path / "s")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a driver that was killed
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # its worker, still recording
+    try:
+        write_plan(store.root, "exp", [("a", "k")])
+        plan = json.loads(_plan_path(store.root, "exp").read_text())
+        _plan_path(store.root, "exp").write_text(json.dumps({**plan, "pid": gone.pid}))
+        rid = store.start_run(experiment="exp", variant="a", seed=0, member=0, config={"dataset": "mnist"},
+                              config_hash="k")
+        with sqlite3.connect(store.root / "runs.sqlite") as con:
+            con.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (worker.pid, rid))
+        threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+        with pytest.raises(SweepInterrupted) as stopped:
+            run_experiment(p, store, data_dir=data_dir)
+        assert stopped.value.result.outcomes == [] and store.get(rid).status == "running"  # nothing trained
+    finally:
+        worker.kill()
+        worker.wait()

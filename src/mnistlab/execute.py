@@ -441,7 +441,8 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     Ctrl-C (or SIGTERM inside :func:`terminate_as_interrupt`) stops the sweep: the running cells
     are recorded as interrupted (in every worker), complete committees are still scored, and
     :class:`SweepInterrupted` (a KeyboardInterrupt) is raised; finished runs stay recorded and the
-    next call trains only what is missing. A bad file of the user's data, or a model whose outputs
+    next call trains only what is missing (also when stopped before any cell began: waiting for a
+    killed driver's workers, reading the user's data). A bad file of the user's data, or a model whose outputs
     do not match its classes, raises DataError or SpecError before anything trains
     (:func:`check_data`). ``batch_members``: train each committee's members as
     one stacked model (None: on CUDA only; see :func:`member_groups`). The sweep's plan (its
@@ -457,12 +458,15 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     cells = exp.cells(quick=quick)  # every config validated before anything trains
     checkpoint_every()  # ... and the environment's setting
     st = store if isinstance(store, RunStore) else RunStore(store)
-    await_orphaned_workers(st, exp.name)  # a driver killed just now: its workers are still recording
-    st.mark_stale()
     keys = {(c.variant, c.key) for c in cells}
     result, started = ExperimentResult(exp), time.time()
-    todo = cells_to_train(st, cells, result, force)
-    check_data(exp, todo, data_dir)  # a bad data file is found before anything trains
+    try:  # a stop before any cell trains (these can take a while) is the sweep's stop too, not a bare one
+        await_orphaned_workers(st, exp.name)  # a driver killed just now: its workers are still recording
+        st.mark_stale()
+        todo = cells_to_train(st, cells, result, force)
+        check_data(exp, todo, data_dir)  # a bad data file is found before anything trains
+    except KeyboardInterrupt:
+        raise SweepInterrupted(result) from None
     live = (Comparison(st.runs(experiment=exp.name), st.committees(exp.name), keys=keys,
                        defined=exp.committee_variants()) if on_cell else None)
     if on_cell and live is not None:
