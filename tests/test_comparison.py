@@ -327,6 +327,10 @@ def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_d
                                        f"note: 4 runs of other settings not shown (an older version of a variant or "
                                        f"of its data, or --quick smoke runs): `mnistlab runs -e {exp.name}` lists every "
                                        "run\n")
+    from mnistlab.report import build_report
+
+    page = build_report(store, exp.name, data_dir=data_dir)
+    assert "4 runs of other settings not shown" in page  # the report says it too (it hid them without a word)
     assert main(["compare", str(p), "--store", str(store.root)]) == 0  # by file: its cells, and the one never trained
     assert capsys.readouterr().err == ('note: variant "new" has no run of its current cells (never trained, or its '
                                        f"settings or data changed since): `mnistlab run {p}` trains it\n")

@@ -218,6 +218,18 @@ def untrained_notes(ref: ExperimentRef, rows: Sequence[Mapping[str, Any]], *, qu
             for name in dict.fromkeys(c.variant for c in cells if c.variant not in shown)]
 
 
+def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str, Any]], *,
+                quick: bool = False) -> list[str]:
+    """The notes under a comparison of ``ref`` (its ``rows``), in `compare` and in the report: by
+    name, how many runs of other settings it leaves out (:func:`left_out`); for a file, each
+    variant with no run of its current cells (:func:`untrained_notes`)."""
+    notes = []
+    if ref.file is None and (hidden := left_out(store.runs(experiment=ref.name))):
+        notes.append(f"{hidden} run{'s' * (hidden != 1)} of other settings not shown (an older version of a variant "
+                     f"or of its data, or --quick smoke runs): `mnistlab runs -e {ref.name}` lists every run")
+    return notes + untrained_notes(ref, rows, quick=quick)
+
+
 def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
     """Why an experiment argument names no runs to show, what the store holds of it, and the
     command that shows (or records) them: one line."""

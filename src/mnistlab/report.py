@@ -28,7 +28,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnistlab import plots, views
-from mnistlab.comparison import compare_experiment, resolve_experiment, shown_runs, smoke_note, untrained_notes
+from mnistlab.comparison import compare_experiment, notes_below, resolve_experiment, shown_runs, smoke_note
 from mnistlab.errors import MnistlabError, PlotError, ReportWarning
 from mnistlab.evaluate import confusion_matrix, misclassified
 from mnistlab.files import write_output
@@ -297,7 +297,7 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
                       "the report's notes say why", ReportWarning, stacklevel=2)
     if smoke := smoke_note(current):  # first, where a reader looks: these numbers are no result
         notes.insert(0, smoke[0].upper() + smoke[1:])
-    notes += [line[0].upper() + line[1:] for line in untrained_notes(ref, rows, quick=quick)]
+    notes += [line[0].upper() + line[1:] for line in notes_below(store, ref, rows, quick=quick)]
     figures = []
     for caption, draw in (("test accuracy per variant", plots.plot_comparison),
                           ("accuracy vs parameters", plots.plot_accuracy_vs_params),

@@ -342,11 +342,10 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         chosen_runs,
         compare_experiment,
         compare_runs,
-        left_out,
+        notes_below,
         resolve_experiment,
         shown_runs,
         smoke_note,
-        untrained_notes,
     )
 
     st = open_store(store)
@@ -361,11 +360,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
     rows = compare_experiment(st, ref, quick=quick)
     _say_smoke(smoke_note(shown_runs(st, ref, quick=quick)))
     _rows_out(rows, ref.recorded_as(quick=quick), fmt)
-    if ref.file is None and (hidden := left_out(st.runs(experiment=ref.name))):
-        click.echo(f"note: {hidden} run{'s' * (hidden != 1)} of other settings not shown (an older version of a "
-                   f"variant or of its data, or --quick smoke runs): `mnistlab runs -e {ref.name}` lists every run",
-                   err=True)
-    for line in untrained_notes(ref, rows, quick=quick):
+    for line in notes_below(st, ref, rows, quick=quick):
         click.echo(f"note: {line}", err=True)
 
 
