@@ -177,3 +177,21 @@ def test_a_report_that_cannot_be_written_is_one_line_naming_it_and_the_old_file_
     err = capsys.readouterr().err  # (after the report's own warning of the store's failed run)
     assert err.endswith(f"\nerror: cannot write {out}: No space left on device\n"), err
     assert out.read_text() == "kept"
+
+
+def test_weights_are_written_whole_on_the_cpu_or_said_in_one_line(tmp_path: Path) -> None:
+    """files.save_weights, the one writer of weights (runs, ModelCheckpoint, --save-weights, export)."""
+    import torch
+    from safetensors import safe_open
+
+    from mnistlab.files import save_weights
+
+    grad = torch.ones(3, 4, requires_grad=True) * 2  # needs detaching; a transposed view is not contiguous
+    path = save_weights({"w": grad, "t": torch.arange(6.0).view(2, 3).T}, tmp_path / "new" / "w.safetensors",
+                        {"by": "mnistlab"})
+    with safe_open(str(path), "pt") as f:
+        assert f.metadata() == {"by": "mnistlab"} and torch.equal(f.get_tensor("t"), torch.arange(6.0).view(2, 3).T)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match=r"file/w.safetensors: cannot write weights: ") as exc:
+        save_weights({"w": grad}, tmp_path / "file" / "w.safetensors")  # a file where its folder should be
+    assert "\n" not in str(exc.value) and not list(tmp_path.glob("file*/*"))

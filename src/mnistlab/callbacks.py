@@ -65,7 +65,7 @@ import numpy as np
 import torch
 
 from mnistlab.errors import SpecError, SpecWarning, did_you_mean
-from mnistlab.files import write_atomic
+from mnistlab.files import save_weights
 
 if TYPE_CHECKING:
     from mnistlab.config import CallbackConfig
@@ -529,8 +529,6 @@ class ModelCheckpoint(MonitorCallback):
         self.saved: list[str] = []
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
-        from safetensors.torch import save_file
-
         logs = logs or {}
         try:
             path = Path(self.filepath.format(epoch=epoch + 1, **logs))
@@ -542,9 +540,7 @@ class ModelCheckpoint(MonitorCallback):
                 if not self._is_improvement(value, self.best):
                     return
                 self.best = value
-        path.parent.mkdir(parents=True, exist_ok=True)
-        state = {k: v.detach().cpu().contiguous() for k, v in self.trainer.model.state_dict().items()}
-        write_atomic(path, lambda tmp: save_file(state, str(tmp)))  # a stop while saving keeps the last file whole
+        save_weights(self.trainer.model.state_dict(), path)  # whole: a stop while saving keeps the last file
         self.saved.append(str(path))
 
     def state_dict(self) -> dict[str, Any]:

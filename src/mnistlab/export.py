@@ -36,7 +36,7 @@ from torch import nn
 
 from mnistlab._version import __version__
 from mnistlab.errors import DataError, ExportError, MnistlabError, OutputError, did_you_mean
-from mnistlab.files import check_output_path, write_output
+from mnistlab.files import check_output_path, save_weights, write_output
 from mnistlab.preprocess import recipe_for
 from mnistlab.run import Committee, Run
 
@@ -233,9 +233,7 @@ def _write_torchscript(module: nn.Module, path: Path, meta: dict[str, str], shap
 
 
 def _write_safetensors(module: nn.Module, path: Path, meta: dict[str, str], shape: tuple[int, int]) -> None:
-    from safetensors.torch import save_file
-
-    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(path), metadata=meta)
+    save_weights(module.state_dict(), path, meta)
 
 
 WRITERS: dict[str, Callable[[nn.Module, Path, dict[str, str], tuple[int, int]], None]] = {

@@ -24,7 +24,7 @@ import os
 import secrets
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -194,6 +194,23 @@ def write_output(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
         return write_atomic(path, write)
     except OSError as exc:
         raise OutputError(f"cannot write {display_name(path)}: {exc.strerror or exc}") from None
+
+
+def save_weights(state: Mapping[str, Any], path: str | os.PathLike, metadata: Mapping[str, str] | None = None) -> Path:
+    """Write a state dict (name -> tensor, any device) as a safetensors file, whole
+    (:func:`write_atomic`): each tensor detached, on the CPU and contiguous, as safetensors stores
+    them; ``metadata`` in its header. The file's folder is made. OutputError (one line) when the
+    file cannot be written (a full disk, no permission), from an OSError or safetensors' own error."""
+    from safetensors.torch import save_file
+
+    path = Path(path)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return write_atomic(path, lambda tmp: save_file(tensors, str(tmp), metadata=dict(metadata or {}) or None))
+    except Exception as exc:  # OSError, or safetensors' own error type for the same I/O failures
+        detail = getattr(exc, "strerror", None) or " ".join(str(exc).split())
+        raise OutputError(f"{display_name(path)}: cannot write weights: {detail}") from None
 
 
 def _flush_to_disk(path: Path) -> None:

@@ -54,8 +54,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mnistlab.config import run_key
-from mnistlab.errors import NotRecorded, StoreError, first_line
-from mnistlab.files import stop_signals_held, write_atomic
+from mnistlab.errors import NotRecorded, OutputError, StoreError, first_line
+from mnistlab.files import save_weights, stop_signals_held, write_atomic
 
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
     from mnistlab.models import SequentialModel
@@ -1178,12 +1178,11 @@ def _write_artifacts(folder: Path, history: list[dict[str, Any]], metrics: dict[
         if predictions is not None:
             write_atomic(folder / "predictions.npy", lambda p: np.save(p, np.asarray(predictions, np.float32)))
         if weights is not None:
-            from safetensors.torch import save_file
-
-            tensors = {k: v.detach().cpu().contiguous() for k, v in weights.items()}
-            write_atomic(folder / "weights.safetensors", lambda p: save_file(tensors, str(p)))
-    except Exception as exc:  # OSError, or safetensors' own error type for the same I/O failures
-        return getattr(exc, "strerror", None) or " ".join(str(exc).split())
+            save_weights(weights, folder / "weights.safetensors")
+    except OutputError as exc:  # the weights (a full disk), said in one line
+        return str(exc)
+    except OSError as exc:
+        return exc.strerror or " ".join(str(exc).split())
     return None
 
 

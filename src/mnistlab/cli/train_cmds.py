@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from mnistlab import files
 from mnistlab.callbacks import PROGRESS_MODES
 from mnistlab.cli._common import TomlNumber, check_output, data_dir_option, open_store, save_figure, store_option
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError, did_you_mean
-from mnistlab.files import refuse_store_path, write_atomic
+from mnistlab.files import refuse_store_path
 from mnistlab.optim import OPTIMIZERS
 
 if TYPE_CHECKING:  # the commands import mnistlab.run late, when they run
@@ -160,7 +161,7 @@ def _save_and_record(result: RunResult, save_weights: Path | None, recorder: Rec
     save_error = None
     if save_weights is not None:  # before the store: a store problem must not cost the weights
         try:
-            _save(result.model, save_weights)
+            files.save_weights(result.model.state_dict(), save_weights)
             click.echo(f"weights saved to {save_weights}")
         except MnistlabError as exc:  # ... nor a weights problem the record: report it after recording
             save_error = exc
@@ -268,16 +269,6 @@ def _check_writable_folder(folder: Path, flag: str) -> None:
             return
 
 
-def _save(model: Any, path: Path) -> None:
-    from safetensors.torch import save_file
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tensors = {k: v.contiguous() for k, v in model.state_dict().items()}
-        write_atomic(path, lambda tmp: save_file(tensors, str(tmp)))
-    except Exception as exc:  # OSError, or safetensors' own error type for the same I/O failures
-        detail = getattr(exc, "strerror", None) or " ".join(str(exc).split())
-        raise MnistlabError(f"{path}: cannot write weights: {detail}") from None
 
 
 @click.command("show-augment")
