@@ -225,6 +225,8 @@ def test_callback_list_calls_every_hook_in_order():
 
 
 def test_callback_list_knows_once_whether_anyone_wants_batch_hooks():
+    import io
+
     class EpochOnly(Callback):
         def on_epoch_end(self, epoch, logs=None): ...
 
@@ -234,7 +236,8 @@ def test_callback_list_knows_once_whether_anyone_wants_batch_hooks():
     assert not CallbackList([]).wants_batch_hooks
     assert not CallbackList([EpochOnly(), StopAtLoss(0.1), EarlyStopping(), make_progress("none")]).wants_batch_hooks
     assert CallbackList([EpochOnly(), BatchBegin()]).wants_batch_hooks
-    assert CallbackList([make_progress("lines")]).wants_batch_hooks  # it counts the images for img/s
+    assert not CallbackList([make_progress("lines")]).wants_batch_hooks  # its img/s from params, not from each batch
+    assert CallbackList([make_progress("bar", stream=io.StringIO())]).wants_batch_hooks  # the bar moves each step
     on_instance = EpochOnly()
     on_instance.on_batch_end = lambda batch, logs=None: None
     assert CallbackList([on_instance]).wants_batch_hooks
@@ -323,15 +326,19 @@ def clock(*times):
     return iter(times).__next__
 
 
-def drive(logger, epochs, steps, epoch, batch_losses, logs, size=32, begin=None):
-    """Call the hooks the way the trainer does, through a CallbackList."""
+def drive(logger, epochs, steps, epoch, batch_losses, logs, size=32, begin=None, samples=None, tested=False):
+    """Call the hooks the way the trainer does, through a CallbackList (``tested``: with validation)."""
     cbs = CallbackList([logger])
-    cbs.set_params({"epochs": epochs, "steps": steps})
+    cbs.set_params({"epochs": epochs, "steps": steps, "samples": steps * size if samples is None else samples,
+                    "batch_size": size})
     cbs.on_train_begin({})
     cbs.on_epoch_begin(epoch, begin or {})
     for step, loss in enumerate(batch_losses):
         cbs.on_batch_begin(step, {"batch": step, "size": size})
         cbs.on_batch_end(step, {"loss": loss, "batch": step, "size": size})
+    if tested:
+        cbs.on_test_begin({})
+        cbs.on_test_end({})
     cbs.on_epoch_end(epoch, logs)
     cbs.on_train_end(logs)
     cbs.close()
@@ -345,14 +352,16 @@ def test_progress_lines_and_modes(capsys):
                     " - lr: 0.001 - 18,750 img/s")
     logs = {k: v for k, v in entry.items() if k not in ("epoch", "epoch_seconds", "images_per_second")}
     rep = make_progress("auto")  # pytest's stdout is not a terminal: lines
-    assert rep.mode == "lines"
-    # The epoch begins at t=10, its one batch of 18,750 images ends at t=11, validation ends at 13.14.
+    assert rep.mode == "lines" and not rep.wants_batch_hooks  # on a GPU, no step waits to read its loss
+    # The epoch of 18,750 images begins at t=10, its training ends (validation begins) at t=11, it ends at 13.14.
     rep.clock = clock(10.0, 11.0, 13.14)
-    drive(rep, 5, 10, 1, [0.5], logs, size=18750)
+    drive(rep, 5, 10, 1, [0.5], logs, size=1875, samples=18750, tested=True)
     assert capsys.readouterr().out == line + "\n"
-    # The same epoch resumed from a checkpoint written inside it after 40 s: its line counts them.
+    # The same epoch resumed from a checkpoint written inside it after 40 s and 9 batches: its line
+    # counts the seconds, and the images trained since (the last batch's)
     rep.clock = clock(10.0, 11.0, 13.14)
-    drive(rep, 5, 10, 1, [0.5], logs, size=18750, begin={"resumed_after_batch": 9, "seconds_before_resume": 40.0})
+    drive(rep, 5, 10, 1, [0.5], logs, size=18750, samples=187500, tested=True,
+          begin={"resumed_after_batch": 9, "seconds_before_resume": 40.0})
     assert capsys.readouterr().out == line.replace("3.1s", "43.1s") + "\n"
     drive(make_progress("none"), 5, 10, 1, [0.5], logs)
     assert capsys.readouterr().out == ""

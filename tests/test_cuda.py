@@ -75,6 +75,8 @@ def test_a_cuda_run_records_its_device_precision_and_sync(data_dir):
     assert r.status == "finished" and r.env["device"].startswith("cuda")
     assert r.env["gradients"] == "autograd"  # the hand-written dense step is the CPU's
     assert r.env["host_sync"] == "once per epoch"
+    assert run_config(cfg(), data_dir=data_dir, progress="lines").env["host_sync"] == "once per epoch"  # lines: no reads
+    assert run_config(cfg(), data_dir=data_dir, progress="bar").env["host_sync"].startswith("each step")  # the bar reads
     assert r.env["precision"] == ("bf16" if torch.cuda.is_bf16_supported() else "float32")
     assert len(r.history) == 2 and r.metrics["test_accuracy"] > 0.6
 

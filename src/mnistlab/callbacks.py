@@ -2,7 +2,7 @@
 
 The trainer holds its callbacks in a :class:`CallbackList` and calls its hooks in this order::
 
-    set_trainer(trainer); set_params({"epochs": E, "steps": S})
+    set_trainer(trainer); set_params({"epochs": E, "steps": S, "samples": N, "batch_size": B})
     on_train_begin(logs)
       on_epoch_begin(epoch, logs)
         on_batch_begin(batch, logs) -> on_batch_end(batch, logs)     (each batch)
@@ -149,7 +149,7 @@ class CallbackList:
     batch logs when it is False::
 
         callbacks = CallbackList([*configured, make_progress("lines")], trainer)
-        callbacks.set_params({"epochs": 5, "steps": 1875})
+        callbacks.set_params({"epochs": 5, "steps": 1875, "samples": 60000, "batch_size": 32})
         batch_hooks = callbacks.wants_batch_hooks
     """
 
@@ -656,18 +656,21 @@ class ProgressLogger(Callback):
     """Progress output as a callback (Keras's ProgbarLogger). Modes:
 
     - ``"lines"``: one summary line per epoch (log files, notebooks, tests), see :func:`format_epoch`;
+      it declines batch hooks, so that on a GPU no step waits for the host to read its loss;
     - ``"bar"``: a live bar for the running epoch with the running mean loss, replaced by the
-      epoch's summary line when the epoch ends;
+      epoch's summary line when the epoch ends (each step's loss is read: on a GPU, a wait per step);
     - ``"none"``: silent, and declines batch hooks;
     - ``"auto"``: "bar" when the stream (default stdout) is a terminal, else "lines".
 
-    It reads ``epochs`` and ``steps`` from ``self.params`` when an epoch begins (a resumed run skips
-    ``on_train_begin``) and needs ``loss`` and ``size`` in the batch logs. It measures the epoch
-    itself: seconds from ``on_epoch_begin`` to ``on_epoch_end`` (put it last in the list, as Keras
-    does, so that they include the other callbacks), plus, for an epoch resumed from a checkpoint
-    written inside it, the ``seconds_before_resume`` its ``on_epoch_begin`` logs give; and images
-    per second over the batches it saw (from ``on_epoch_begin`` to the last ``on_batch_end``, so
-    without validation). ``clock`` is its timer (seconds); tests replace it.
+    It reads ``epochs`` and ``steps`` (and, in lines mode, ``samples`` and ``batch_size``, which the
+    Trainer adds to Keras's) from ``self.params`` when an epoch begins (a resumed run skips
+    ``on_train_begin``); the bar needs ``loss`` and ``size`` in the batch logs. It measures the
+    epoch itself: seconds from ``on_epoch_begin`` to ``on_epoch_end`` (put it last in the list, as
+    Keras does, so that they include the other callbacks), plus, for an epoch resumed from a
+    checkpoint written inside it, the ``seconds_before_resume`` its ``on_epoch_begin`` logs give;
+    and images per second over the training part (from ``on_epoch_begin`` to the last
+    ``on_batch_end``, or in lines mode to ``on_test_begin`` or, without validation,
+    ``on_epoch_end``). ``clock`` is its timer (seconds); tests replace it.
     """
 
     def __init__(self, mode: str = "auto", stream: TextIO | None = None) -> None:
@@ -680,11 +683,11 @@ class ProgressLogger(Callback):
         self._bar = _LiveBar(stream) if mode == "bar" else None
         self._epochs = self._steps = 0  # from params, when an epoch begins
         self._epoch_start = self._train_end = self._earlier = 0.0
-        self._loss_sum, self._seen = 0.0, 0
+        self._loss_sum, self._seen, self._tested = 0.0, 0, False
 
     @property
     def wants_batch_hooks(self) -> bool:
-        return self.mode != "none"
+        return self.mode == "bar"
 
     def _param(self, key: str) -> int:
         if key not in self.params:
@@ -693,11 +696,18 @@ class ProgressLogger(Callback):
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         self._epochs, self._steps = self._param("epochs"), self._param("steps")
-        self._loss_sum, self._seen = 0.0, 0
+        self._loss_sum, self._seen, self._tested = 0.0, 0, False
         self._earlier = float((logs or {}).get("seconds_before_resume", 0.0))  # an epoch resumed mid-way
         if self._bar is not None:
             self._bar.start(f"Epoch {epoch + 1}/{self._epochs}", total=self._steps)
+        elif self.mode == "lines":  # no batch hooks: the images this process trains on this epoch
+            done = int((logs or {}).get("resumed_after_batch", 0)) * self._param("batch_size")
+            self._seen = max(self._param("samples") - done, 0)
         self._epoch_start = self._train_end = self.clock()
+
+    def on_test_begin(self, logs: Logs | None = None) -> None:
+        if self.mode == "lines":
+            self._train_end, self._tested = self.clock(), True  # the training part of the epoch ends
 
     def on_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         # Every step of a lines or bar run passes here: keep it to a few additions.
@@ -710,6 +720,8 @@ class ProgressLogger(Callback):
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         now = self.clock()
+        if self.mode == "lines" and not self._tested:
+            self._train_end = now
         train_seconds = self._train_end - self._epoch_start
         self._show_epoch({"epoch": epoch + 1, **(logs or {}), "epoch_seconds": now - self._epoch_start + self._earlier,
                           "images_per_second": self._seen / train_seconds if train_seconds > 0 else 0.0})

@@ -295,6 +295,8 @@ def run_config(
         tta = _tta_metrics(cfg, trainer, data) if test_acc is not None else {}
         env = {**environment(device), **plan.describe(),
                "flush_denormals": trainer.flushes_denormals, "data": data.provenance, **averaged}
+        if trainer.hooks.wants_batch_hooks and not plan.sync_each_step:  # what the run did, not what the plan could
+            env["host_sync"] = "each step (a callback read each batch's loss: the progress bar, or a batch hook)"
         # A CPU run repeats exactly, unless the load made it change its thread count midway.
         env["deterministic"] = device.type == "cpu" and not env["thread_changes"]
     metrics = {**_metrics(outcome, test_loss, test_acc, summary.total, flops, data, restored_epoch(trainer.callbacks)),

@@ -279,7 +279,8 @@ class Trainer:
             self._warn_if_resume_differs(epochs)
         else:
             torch.manual_seed(self.seed)  # dropout draws from the global generator
-        self.hooks.set_params({"epochs": epochs, "steps": math.ceil(len(images) / self.batch_size)})
+        self.hooks.set_params({"epochs": epochs, "steps": math.ceil(len(images) / self.batch_size),
+                               "samples": len(images), "batch_size": self.batch_size})  # Keras's two, and the lines' two
         logs: dict[str, Any] = {}
         try:
             if outcome.resumed_from == outcome.resumed_from_step == 0:  # a resumed run's callbacks carry their state on
