@@ -245,7 +245,7 @@ def recompute_bn(model: torch.nn.Module, images: torch.Tensor, inputs: Any, batc
     uint8 training ``images`` (N, H, W) without augmentation, in batches of ``batch_size``
     (``torch.optim.swa_utils.update_bn``: an equal-weight mean over the batches). ``inputs`` turns a
     uint8 batch into the model's input (a plan's ``inputs``). False, and nothing done, without BN."""
-    if not any(isinstance(m, torch.nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+    if not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)) for m in model.modules()):
         return False
     with torch.no_grad():  # update_bn only runs forward passes
         update_bn((inputs(images[i : i + batch_size]) for i in range(0, len(images), batch_size)), model)

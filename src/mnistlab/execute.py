@@ -460,13 +460,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     st = store if isinstance(store, RunStore) else RunStore(store)
     keys = {(c.variant, c.key) for c in cells}
     result, started = ExperimentResult(exp), time.time()
-    try:  # a stop before any cell trains (these can take a while) is the sweep's stop too, not a bare one
-        await_orphaned_workers(st, exp.name)  # a driver killed just now: its workers are still recording
-        st.mark_stale()
-        todo = cells_to_train(st, cells, result, force)
-        check_data(exp, todo, data_dir)  # a bad data file is found before anything trains
-    except KeyboardInterrupt:
-        raise SweepInterrupted(result) from None
+    todo = _cells_ready(st, exp, cells, result, force, data_dir)
     live = (Comparison(st.runs(experiment=exp.name), st.committees(exp.name), keys=keys,
                        defined=exp.committee_variants()) if on_cell else None)
     if on_cell and live is not None:
@@ -494,6 +488,22 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
         raise SweepInterrupted(result)
     result.rows = compare(st, exp.name, keys=keys, committees=exp.committee_variants())
     return result
+
+
+def _cells_ready(st: RunStore, exp: Experiment, cells: Sequence[Cell], result: ExperimentResult, force: bool,
+                 data_dir: str | os.PathLike | None) -> list[Cell]:
+    """What :func:`run_experiment` does before any cell trains: wait for a killed driver's workers,
+    mark dead processes' runs interrupted, take out the cells already done (into ``result``) and
+    check the rest against their data. Returns the cells to train. A stop meanwhile (these can
+    take a while) is the sweep's stop too: SweepInterrupted, not a bare KeyboardInterrupt."""
+    try:
+        await_orphaned_workers(st, exp.name)  # a driver killed just now: its workers are still recording
+        st.mark_stale()
+        todo = cells_to_train(st, cells, result, force)
+        check_data(exp, todo, data_dir)  # a bad data file is found before anything trains
+    except KeyboardInterrupt:
+        raise SweepInterrupted(result) from None
+    return todo
 
 
 def await_orphaned_workers(st: RunStore, experiment: str, timeout: float = ORPHAN_GRACE + 5.0) -> int:

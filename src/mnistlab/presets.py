@@ -64,6 +64,7 @@ def register_preset(name: str, *, description: str, source: str, expected_params
 
 
 def preset_names() -> list[str]:
+    """The registered presets' names (``mnistlab models`` lists them), in registration order."""
     return list(_REGISTRY)
 
 

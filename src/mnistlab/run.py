@@ -230,6 +230,19 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
                  metric=ds.info.metric)
 
 
+def _run_env(device: torch.device, trainer: Trainer, data: Split, averaged: Mapping[str, Any]) -> dict[str, Any]:
+    """A single run's environment as recorded: where it ran (:func:`environment`), its plan's
+    choices as the fit used them, its data's provenance and its weight averaging."""
+    plan = trainer.plan
+    env = {**environment(device), **plan.describe(), "flush_denormals": trainer.flushes_denormals,
+           "data": data.provenance, **averaged}
+    if trainer.hooks.wants_batch_hooks and not plan.sync_each_step:  # what the run did, not what the plan could
+        env["host_sync"] = "each step (a callback read each batch's loss: the progress bar, or a batch hook)"
+    # A CPU run repeats exactly, unless the load made it change its thread count midway.
+    env["deterministic"] = device.type == "cpu" and not env["thread_changes"]
+    return env
+
+
 def dataset_metrics(data: Split, probs: np.ndarray) -> dict[str, Any]:
     """The metric the dataset is judged by, when it is not plain accuracy: ``test_balanced_accuracy``
     (the mean of per-class recalls over the classes present, sklearn's ``balanced_accuracy_score``)
@@ -293,12 +306,7 @@ def run_config(
         averaged = _finish_averaging(cfg, trainer, data, outcome)
         test_loss, test_acc, probs = _test(trainer, data, memory, outcome)
         tta = _tta_metrics(cfg, trainer, data) if test_acc is not None else {}
-        env = {**environment(device), **plan.describe(),
-               "flush_denormals": trainer.flushes_denormals, "data": data.provenance, **averaged}
-        if trainer.hooks.wants_batch_hooks and not plan.sync_each_step:  # what the run did, not what the plan could
-            env["host_sync"] = "each step (a callback read each batch's loss: the progress bar, or a batch hook)"
-        # A CPU run repeats exactly, unless the load made it change its thread count midway.
-        env["deterministic"] = device.type == "cpu" and not env["thread_changes"]
+        env = _run_env(device, trainer, data, averaged)
     metrics = {**_metrics(outcome, test_loss, test_acc, summary.total, flops, data, restored_epoch(trainer.callbacks)),
                **dataset_metrics(data, probs), **tta}
     metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test

@@ -168,6 +168,8 @@ class LayerSpec:
     wants_map: ClassVar[bool] = False
 
     def to_dict(self) -> dict[str, Any]:
+        """The layer as a config table: ``{"type": <Keras class name>, <field>: <value>, ...}``, tuples
+        as lists (what :func:`layer_from_dict` reads back, and what a run records)."""
         out: dict[str, Any] = {"type": self.type}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -175,6 +177,10 @@ class LayerSpec:
         return out
 
     def output_shape(self, shape: Shape) -> Shape:
+        """The output's shape for an input of ``shape``, without the batch axis: ``(H, W, C)`` for a
+        feature map (Keras's channels-last order), ``(features,)`` for a vector. SpecError (with its
+        ``path`` inside the layer) for an input the layer cannot take; :meth:`ModelSpec.shapes` has
+        already refused a vector for a layer that ``wants_map``. This base: the shape unchanged."""
         return shape
 
     def params(self, shape: Shape) -> tuple[int, int]:

@@ -407,6 +407,7 @@ class RunStore:
 
     @property
     def schema_version(self) -> int:
+        """The database's schema version (:data:`SCHEMA_VERSION` once opened: older ones are migrated)."""
         with self._errors("read"):
             return self._version(self._conn)
 
