@@ -473,3 +473,18 @@ def test_a_file_saved_with_a_byte_order_mark_reads_and_utf_16_says_so(tmp_path: 
     (tmp_path / "wide.toml").write_bytes(text.encode("utf-16"))
     with pytest.raises(SpecError, match=r"wide.toml: a UTF-16 text file: save it as UTF-8$"):
         load_experiment(tmp_path / "wide.toml")
+
+
+@pytest.mark.parametrize("text, fragment", [
+    ('[base]\ndataset = "mnist"\nmodel = { dense = [8] }\n[base.train]\nvalidation_split = 0.1\n[[variants]]\nname = "a"\n',
+     'train: unknown key "validation_split" (Keras\'s validation_split is data.validation here'),
+    (TINY + '[[variants]]\nname = "a"\n"train.loss" = "categorical_crossentropy"\n',
+     '"train.loss": the base has no key "loss" (the loss is always Keras\'s sparse_categorical_crossentropy'),
+    ('[base]\ndataset = "mnist"\nmodel = { layers = [{ type = "Flatten", input_shape = [28, 28, 1] }, '
+     '{ type = "Dense", units = 10 }] }\n[[variants]]\nname = "a"\n',
+     "unknown key 'input_shape' (the input's shape is the model's: input_shape = [28, 28, 1] at its top level"),
+])
+def test_keras_words_for_what_mnistlab_keeps_elsewhere_say_where(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(SpecError) as exc:
+        load_experiment(write(tmp_path, text)).cells()
+    assert fragment in str(exc.value) and "\n" not in str(exc.value), str(exc.value)

@@ -129,11 +129,22 @@ class RunNotFinished(MnistlabError):
 
 
 KERAS_SYNONYMS = {"learning_rate": "lr"}  # Keras's word -> mnistlab's key for it, where they differ
+# Keras's words for what mnistlab keeps elsewhere, or does always: where a Keras user will type them.
+KERAS_ELSEWHERE = {
+    "input_shape": "the input's shape is the model's: input_shape = [28, 28, 1] at its top level, not a layer's",
+    "validation_split": 'Keras\'s validation_split is data.validation here, a fraction or a count; data.split = '
+                        '"last" holds out the last images, as Keras does',
+    "loss": "the loss is always Keras's sparse_categorical_crossentropy on the softmax output; "
+            "train.label_smoothing smooths it",
+    "metrics": "accuracy and loss, and their val_ twins with validation, are always recorded",
+    "verbose": "progress is the command's --progress (lines, bar, none), or progress= in Python",
+}
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ' (did you mean "x"?)' when a close match exists, or ``word`` is Keras's word for one
-    of ``choices`` (:data:`KERAS_SYNONYMS`), else ''.
+    of ``choices`` (:data:`KERAS_SYNONYMS`); where ``word`` is Keras's word for what mnistlab keeps
+    elsewhere (:data:`KERAS_ELSEWHERE`), where that is; else ''.
 
     >>> did_you_mean("reul", ["relu", "tanh"])
     ' (did you mean "relu"?)'
@@ -141,6 +152,8 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     ' (did you mean "lr"?)'
     """
     choices = [str(c) for c in choices]  # may be a generator: it is read twice below
+    if (elsewhere := KERAS_ELSEWHERE.get(str(word).lower())) is not None and str(word) not in choices:
+        return f" ({elsewhere})"
     if KERAS_SYNONYMS.get(str(word).lower()) in choices:
         return f' (did you mean "{KERAS_SYNONYMS[str(word).lower()]}"?)'
     matches = difflib.get_close_matches(str(word).lower(), [c.lower() for c in choices], n=1, cutoff=0.6)
