@@ -660,3 +660,13 @@ def test_a_renamed_variant_is_a_cell_of_its_own_and_the_files_view_shows_only_it
     ref = resolve_experiment(store, str(p))
     assert [r["variant"] for r in compare(store, "ren", keys=ref.keys())] == ["y"]
     assert [r["variant"] for r in compare(store, "ren")] == ["x", "y"]  # by name: every variant's last runs
+
+
+def test_a_committee_variant_named_committee_is_not_said_twice(tmp_path: Path, data_dir: Path) -> None:
+    from mnistlab.card import model_card
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "committee"\ncommittee = 2\n')
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+    card = model_card(load_trained(store, "exp", variant="committee"), data_dir=data_dir)
+    assert card.startswith("# Model card: committee of 2 on "), card.splitlines()[0]

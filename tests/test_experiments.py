@@ -488,3 +488,9 @@ def test_keras_words_for_what_mnistlab_keeps_elsewhere_say_where(tmp_path: Path,
     with pytest.raises(SpecError) as exc:
         load_experiment(write(tmp_path, text)).cells()
     assert fragment in str(exc.value) and "\n" not in str(exc.value), str(exc.value)
+
+
+@pytest.mark.parametrize("text", ["", "\n\n# only a comment\n"])
+def test_an_empty_experiment_file_says_so(tmp_path: Path, text: str) -> None:
+    with pytest.raises(SpecError, match=r"exp.toml: the file is empty: an experiment is a \[base\] run config"):
+        load_experiment(write(tmp_path, text))

@@ -393,7 +393,8 @@ def test_a_stopped_sweep_lists_every_variant_and_its_interrupted_cell_is_not_sco
     table = out[out.index("stopped\nvariant"):]
     rows = {line.split()[0]: line for line in table.splitlines()[2:] if line.strip()}
     assert set(rows) == {"first", "second", "third"}, table
-    assert "stopped: 1 interrupted" in rows["first"] and "stopped: 2 not started" in rows["second"]
+    assert "no result: 1 interrupted" in rows["first"] and rows["first"].count("interrupted") == 1  # said once
+    assert "stopped: 2 not started" in rows["second"]
     assert "stopped: 1 not started" in rows["third"]
     assert "interrupted by SIGINT" in err
 
@@ -415,7 +416,7 @@ def test_the_first_driver_to_finish_says_which_cells_another_still_trains(tmp_pa
         assert held, "the other driver did not claim its cell"
         assert main(["run", str(exp), "--store", str(store_dir), "--data-dir", str(data_dir)]) == 0
         out, err = capsys.readouterr()
-        assert f"1 cells still running in another process (pid {holder.pid}): the table leaves them out" in err, err
+        assert f"1 cell still running in another process (pid {holder.pid}): the table leaves them out" in err, err
         assert "third" not in out.split("stopped\nvariant")[1]  # the table: the cells recorded
     finally:
         holder.kill()

@@ -230,7 +230,8 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
         labels, names, why = None, class_names(model), str(exc)
     networks = _networks(members)  # one (first member, how many) per distinct network, in member order
     name = " + ".join(md(m.config["model"].get("name") or _variant(m) or "model") for m, _ in networks)
-    title = name + (f" committee of {len(members)}" if len(members) > 1 else "")
+    said = "" if "committee" in name.lower() else " committee"  # a variant named "committee": not said twice
+    title = name + (f"{said} of {len(members)}" if len(members) > 1 else "")
     out = [f"# Model card: {title} on {md(dataset_label(model.dataset))}", "",
            "Run" + ("s" if len(members) > 1 else "") + ": " + ", ".join(_who(m) for m in members) + ".", ""]
     if all(is_quick(m.config) for m in members):  # its accuracy says nothing of what the recipe reaches

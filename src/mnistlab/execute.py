@@ -630,7 +630,8 @@ def stopped_rows(rows: list[dict[str, Any]], cells: Sequence[Cell], st: RunStore
     out = []
     for variant, n in counts.items():
         row = by_variant.get(variant) or {**{k: None for k in COLUMNS}, "variant": variant, "n": 0, "failed": 0}
-        if stopped := [f"{n[s]} {s}" for s in ("interrupted", "not started") if n[s]]:
+        said = str(row.get("note") or "")  # a row of no result already counts its interrupted runs
+        if stopped := [f"{n[s]} {s}" for s in ("interrupted", "not started") if n[s] and f"{n[s]} {s}" not in said]:
             row["note"] = "; ".join(filter(None, [row.get("note"), "stopped: " + ", ".join(stopped)]))
         row["failed"] = max(0, (row.get("failed") or 0) - n["interrupted"])
         out.append(row)

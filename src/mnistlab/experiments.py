@@ -562,6 +562,9 @@ def _base_table(d: Mapping[str, Any], source: str) -> Mapping[str, Any]:
     """The experiment's [base] table; refuses a missing or non-table one, and an experiment key
     (``repeats``, ``description``...) that TOML filed under [base] because it was written below
     the ``[base]`` line."""
+    if not d:
+        raise SpecError(f"{source}: the file is empty: an experiment is a [base] run config and [[variants]] that "
+                        "change it (recipes/quickstart.toml is one)", source=source)
     if "base" not in d:
         raise SpecError(f"{source}: [base] is missing: it holds the run config the variants change", source=source)
     base = d["base"]

@@ -134,7 +134,8 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
                                  batch_members=batch_members)
         if result.elsewhere:
             pids = ", ".join(sorted({str(r.pid) for r in result.elsewhere}))
-            click.echo(f"{len(result.elsewhere)} cells still running in another process (pid {pids}): the table "
+            n = len(result.elsewhere)
+            click.echo(f"{n} cell{'s' * (n != 1)} still running in another process (pid {pids}): the table "
                        f"leaves them out; `mnistlab watch {exp.name}` follows them", err=True)
         if stopped:
             _say_stopped(exp.name, stopped, result.outcomes)
