@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from mnistlab.errors import DataError, InvertedImageWarning
+from mnistlab.optim import lower_lr
 
 
 def to_input(images: torch.Tensor, *, channels_last: bool = False) -> torch.Tensor:
@@ -355,8 +356,9 @@ def warn_if_inverted(images: np.ndarray, dataset: str | None = None, *, stacklev
 BLOW_UP_FACTOR = 100.0  # "far above": a hundred times the chance-level loss (or the first epoch's, if lower)
 
 
-def blow_up(history: Sequence[Mapping[str, Any]], num_classes: int) -> str | None:
-    """Why the last epoch of ``history`` looks blown up by a too-high learning rate, or None.
+def blow_up(history: Sequence[Mapping[str, Any]], num_classes: int, optimizer: str | None = None) -> str | None:
+    """Why the last epoch of ``history`` looks blown up by a too-high learning rate, or None; the
+    learning rate it suggests is :func:`~mnistlab.optim.lower_lr`'s for ``optimizer``.
 
     Blown up: accuracy at most 1.5 times chance (``1.5 / num_classes``) in the last epoch, whose
     loss is finite, after an epoch whose mean loss was above ``BLOW_UP_FACTOR * min(ln(num_classes),
@@ -378,7 +380,7 @@ def blow_up(history: Sequence[Mapping[str, Any]], num_classes: int) -> str | Non
     if not (math.isfinite(loss) and peak > limit and acc <= 1.5 / num_classes):
         return None
     lr = last.get("lr")
-    try_lr = f"; try lr = {lr / 10:g} (--lr {lr / 10:g})" if isinstance(lr, (int, float)) else ""
+    try_lr = f"; try {lower_lr(lr, optimizer)}" if isinstance(lr, (int, float)) else ""
     when = f"at epoch {len(history)}" if loss == peak else f"at epoch {losses.index(peak) + 1} (now {loss:.3g})"
     return (f"the loss blew up to {peak:.3g} {when} and accuracy is at chance at epoch {len(history)} ({acc:.1%}; "
             f"guessing gives {1 / num_classes:.0%} at loss {chance:.2f}): the learning rate"

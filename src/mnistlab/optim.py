@@ -289,6 +289,23 @@ def optimizer_defaults(name: str) -> dict[str, Any]:
     return dict(_REGISTRY[name.lower()][1])
 
 
+def lower_lr(lr: float, optimizer: str | None = None) -> str:
+    """The learning rate a diverged run's message suggests: ten times lower, ``lr = 0.01 (--lr
+    0.01)``, or Keras's default for ``optimizer`` where that is lower still (SGD at lr 100: its
+    0.01, not 10, which would diverge too).
+
+    >>> lower_lr(100.0, "sgd")
+    "lr = 0.01 (--lr 0.01), Keras's default for sgd"
+    >>> lower_lr(0.1, "sgd")
+    'lr = 0.01 (--lr 0.01)'
+    """
+    key = str(optimizer or "").lower()
+    default = float(_REGISTRY[key][1]["lr"]) if key in _REGISTRY else None
+    if default is not None and lr / 10 > default:
+        return f"lr = {default:g} (--lr {default:g}), Keras's default for {key}"
+    return f"lr = {lr / 10:g} (--lr {lr / 10:g})"
+
+
 # long: one Keras-name-to-class mapping per optimizer setting, read top to bottom; split, it would scatter them
 def make_optimizer(
     name: str,

@@ -42,7 +42,7 @@ from mnistlab.config import AugmentConfig, ScheduleConfig, config_changes
 from mnistlab.errors import CheckpointError, SpecWarning
 from mnistlab.evaluate import blow_up, evaluate_model
 from mnistlab.files import stop_signals_held, write_atomic
-from mnistlab.optim import make_optimizer, optimizer_defaults, schedule_lr, set_lr
+from mnistlab.optim import lower_lr, make_optimizer, optimizer_defaults, schedule_lr, set_lr
 
 __all__ = ["CHECKPOINT_FILE", "EpochMeter", "FitOutcome", "Trainer", "checkpoint_threads", "fit"]
 
@@ -103,11 +103,10 @@ def _changed_settings(saved: Any, now: str) -> str:
     return f" ({changes})" if changes else ""
 
 
-def divergence_hint(loss: float, where: str, lr: float) -> str:
+def divergence_hint(loss: float, where: str, lr: float, optimizer: str | None = None) -> str:
     """What a run that diverged records: its non-finite ``loss``, ``where`` (``"during epoch 3"``)
-    and a learning rate ten times lower to try."""
-    return (f"loss became {loss} {where}: the learning rate ({lr:g}) is probably too high; "
-            f"try lr = {lr / 10:g} (--lr {lr / 10:g})")
+    and a lower learning rate to try (:func:`~mnistlab.optim.lower_lr`)."""
+    return f"loss became {loss} {where}: the learning rate ({lr:g}) is probably too high; try {lower_lr(lr, optimizer)}"
 
 
 class EpochMeter:
@@ -200,6 +199,7 @@ class Trainer:
                                        hand_gradients=hand_gradients)
         self.model = model
         self.base_lr = float(lr if lr is not None else optimizer_defaults(optimizer)["lr"])
+        self.optimizer_name = optimizer
         self.optimizer = self.plan.optimizer(make_optimizer(optimizer, model.parameters(), lr=self.base_lr,
                                                             momentum=momentum, nesterov=nesterov,
                                                             weight_decay=weight_decay, beta_1=beta_1,
@@ -317,7 +317,7 @@ class Trainer:
                     last = (self.epochs_done == epochs or self.stop_training) and target.path.exists()
                     if last or time.monotonic() - self._last_checkpoint >= self._checkpoint_every:
                         self._write_checkpoint(target)
-                if (why := blow_up(self.history, self._classes)) is not None:  # finite, but far past chance
+                if (why := blow_up(self.history, self._classes, self.optimizer_name)) is not None:  # finite, far past chance
                     outcome.status, outcome.message = "diverged", why
                     break
         except KeyboardInterrupt:
@@ -399,7 +399,7 @@ class Trainer:
 
     def _diverged(self, loss: float, where: str, lr: float) -> None:
         """Note why the run diverged (a non-finite ``loss`` ``where``); run_epoch then returns None."""
-        self._divergence_hint = divergence_hint(loss, where, lr)
+        self._divergence_hint = divergence_hint(loss, where, lr, self.optimizer_name)
 
     def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimisation step on a uint8 batch (B, H, W). Returns the mean loss (float32) and the
