@@ -655,3 +655,44 @@ def test_compare_of_a_file_says_which_cells_have_no_run(exp_file: Path, data_dir
     assert main(["compare", str(exp_file), "--format", "json"]) == 0
     rows = {r["variant"]: r for r in json.loads(capsys.readouterr().out)}
     assert rows["b"]["n"] == 2 and rows["b"]["committee_acc"] is not None and not rows["b"].get("note")
+
+
+def _rm_on_a_terminal(args: list[str], answer: bytes) -> tuple[int, str]:
+    """`mnistlab rm ARGS` with a terminal on stdin (and stderr), answering ``answer``: (exit status, what it wrote)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "rm", *args], stdin=follower, stdout=follower,
+                            stderr=follower)
+    os.close(follower)
+    said, answered = b"", False
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        said += chunk
+        if not answered and b"[y/N]" in said:
+            os.write(leader, answer)
+            answered = True
+    os.close(leader)
+    return proc.wait(timeout=60), said.decode("utf-8", "replace")
+
+
+def test_rm_asks_first_on_a_terminal_and_not_in_a_script(tmp_path: Path, data_dir: Path) -> None:
+    """The lab notebook never loses a result by a slip: `rm -e lab1` deleted 45 runs without a word."""
+    p = tmp_path / "cli.toml"
+    p.write_text(EXP)
+    store = tmp_path / "s"
+    assert main(["run", str(p), "--store", str(store), "--data-dir", str(data_dir)]) == 0  # no terminal here: no question
+    code, said = _rm_on_a_terminal(["-e", "cli", "--store", str(store)], b"n\n")
+    assert code == 2 and "delete all 3 runs of cli (2 variants) with their files? [y/N]" in said
+    assert "rm: nothing deleted" in said and len(RunStore(store).runs()) == 3
+    one = RunStore(store).runs()[0].run_id
+    code, said = _rm_on_a_terminal([one, "--store", str(store)], b"y\n")
+    assert code == 0 and f"delete 1 run ({one} cli/" in said and "deleted 1 run" in said
+    assert len(RunStore(store).runs()) == 2
+    code, said = _rm_on_a_terminal(["-e", "cli", "--yes", "--store", str(store)], b"")  # --yes: no question
+    assert code == 0 and "[y/N]" not in said and RunStore(store).runs() == [], said

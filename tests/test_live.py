@@ -506,3 +506,22 @@ def test_watch_into_a_closed_pipe_stops_watching_and_leaves_the_sweep_alone(tmp_
     _, err = proc.communicate(timeout=60)  # not watching on for as long as the sweep runs
     assert proc.returncode == 0 and err == b"", err
     assert [r.status for r in store.runs()] == ["running"]
+
+
+def test_a_sweep_that_ended_is_no_longer_driven_though_its_process_lives(tmp_path: Path, data_dir: Path) -> None:
+    """A notebook's kernel ran the sweep and lives on: `mnistlab rm -e` refused ("being trained
+    now") and `watch` waited, for as long as the kernel lived."""
+    from test_experiments import TINY, write
+
+    from mnistlab.execute import run_experiment
+    from mnistlab.live import driver_alive, end_plan
+
+    store = RunStore(tmp_path / "s")
+    write_plan(store.root, "other", [("a", "k")])
+    assert driver_alive(read_plan(store.root, "other"))  # this process: alive, not ended
+    end_plan(store.root, "other")
+    assert not driver_alive(read_plan(store.root, "other"))
+    run_experiment(write(tmp_path, TINY + '[[variants]]\nname = "a"\n'), store, data_dir=data_dir)
+    plan = read_plan(store.root, "exp")
+    assert plan is not None and plan["pid"] == os.getpid() and plan["ended"] >= plan["started"]
+    assert not driver_alive(plan) and sweep_status(store, "exp").over

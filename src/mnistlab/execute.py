@@ -41,7 +41,7 @@ from mnistlab.errors import CheckpointError, DataError, SpecError, SpecWarning, 
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment, variant_setting
 from mnistlab.files import STOP_SIGNALS, PipeGuard, stop_signals_held
-from mnistlab.live import EpochProgress, driver_alive, read_plan, write_plan
+from mnistlab.live import EpochProgress, driver_alive, planned, read_plan
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, run_alive
 from mnistlab.run import Recorder, RunResult, check_run_data, run_config, run_members
 from mnistlab.trainer import CHECKPOINT_FILE, STOPPED_BY, checkpoint_threads
@@ -476,8 +476,8 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0  # the cores split between workers
     tasks = [CellTask(g, str(st.root), None if data_dir is None else str(data_dir), threads, () if force else DONE_STATUSES)
              for g in groups]
-    write_plan(st.root, exp.name, [(c.variant, c.key) for c in cells], workers=max(workers, 1))
-    interrupted = _run_tasks(runner, tasks, st, result, on_cell, live)
+    with planned(st.root, exp.name, [(c.variant, c.key) for c in cells], workers=max(workers, 1)):  # then ended:
+        interrupted = _run_tasks(runner, tasks, st, result, on_cell, live)  # this process may live on (a notebook)
     evaluate_committees(st, exp, cells, data_dir=data_dir)  # a stopped sweep's complete committees too
     result.elsewhere = running_elsewhere(st, result.outcomes)
     if interrupted:

@@ -23,7 +23,8 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,6 +91,30 @@ def write_plan(root: str | os.PathLike, experiment: str, cells: Sequence[tuple[s
         pass
 
 
+@contextmanager
+def planned(root: str | os.PathLike, experiment: str, cells: Sequence[tuple[str, str]], *,
+            workers: int = 1) -> Iterator[None]:
+    """:func:`write_plan` for the block, then :func:`end_plan`, however the block ends."""
+    write_plan(root, experiment, cells, workers=workers)
+    try:
+        yield
+    finally:
+        end_plan(root, experiment)
+
+
+def end_plan(root: str | os.PathLike, experiment: str) -> None:
+    """Mark this process's plan of ``experiment`` ended (its sweep returned or stopped): its driver,
+    still alive (a notebook's kernel), then trains it no more (:func:`driver_alive`), so `mnistlab
+    rm -e` and a new sweep need not wait for that process to end. Another process's plan is left."""
+    plan = read_plan(root, experiment)
+    if plan is None or plan.get("pid") != os.getpid() or plan.get("host") != socket.gethostname():
+        return
+    try:
+        write_atomic(_plan_path(root, experiment), lambda tmp: tmp.write_text(json.dumps({**plan, "ended": time.time()})))
+    except OSError:
+        pass
+
+
 def remove_plan(root: str | os.PathLike, experiment: str) -> bool:
     """Delete the plan of ``experiment`` (its runs were deleted: `mnistlab rm -e`); False when there was none."""
     try:
@@ -109,8 +134,9 @@ def read_plan(root: str | os.PathLike, experiment: str) -> dict[str, Any] | None
 
 
 def driver_alive(plan: Mapping[str, Any]) -> bool:
-    """Whether the driver that wrote ``plan`` still runs (another host: assumed so)."""
-    return process_alive(int(plan.get("pid") or 0), str(plan.get("host")))
+    """Whether the driver that wrote ``plan`` still runs its sweep: not ended (:func:`end_plan`) and
+    its process alive (another host: assumed so)."""
+    return plan.get("ended") is None and process_alive(int(plan.get("pid") or 0), str(plan.get("host")))
 
 
 # ------------------------------------------------------------------------- the status

@@ -852,7 +852,7 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     from mnistlab.errors import DataError
     from mnistlab.run import check_run_data
     from mnistlab.experiments import Experiment, load_experiment, study_name
-    from mnistlab.live import write_plan
+    from mnistlab.live import end_plan, write_plan
     from mnistlab.store import RunStore
 
     if not isinstance(exp, Experiment):
@@ -899,6 +899,7 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
                 _finish(study, task, res, out, on_trial)
     finally:
         trials.close()
+        end_plan(st.root, name)  # this process searches no more, though it may live on (a notebook)
     return out
 
 

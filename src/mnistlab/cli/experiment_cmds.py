@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -388,8 +389,12 @@ def _say_quick(full: list[Cell], quick: list[Cell], err: bool) -> None:
 @_STORE
 @click.option("--experiment", "-e", default=None,
               help="Delete every run of this experiment (an experiment file or its name).")
-def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) -> None:
+@click.option("--yes", "-y", is_flag=True, help="Do not ask first (it asks only on a terminal).")
+def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None, yes: bool) -> None:
     """Delete runs (ids or unique prefixes) or a whole experiment, with their artifacts.
+
+    On a terminal it says what it will delete and asks first (--yes does not ask); in a script
+    (no terminal on stdin) it does not ask.
 
     Deleting a stopped sweep cell's latest run, or its experiment, also deletes the cell's
     checkpoint (the output says so: "deleted 1 run; 1 checkpoint deleted too ..."): the next
@@ -405,6 +410,10 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) 
     st = open_store(store)
     if experiment:
         name = _rm_name(st, experiment)
+        runs = st.runs(experiment=name)
+        variants = len({r.variant for r in runs})
+        _confirm(yes, f"delete all {len(runs)} run{'s' * (len(runs) != 1)} of {name} ({variants} "
+                      f"variant{'s' * (variants != 1)}) with their files?")
         gone, study = delete_experiment(st, name)
         click.echo(f"deleted {len(gone.run_ids)} run{'s' * (len(gone.run_ids) != 1)}"
                    + (f" and the Optuna study {name} (searching again starts afresh)" if study else "")
@@ -415,6 +424,10 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) 
         rid, name = trials[0]
         raise MnistlabError(f"rm: run {rid} is a trial of search {name}: its study would keep the trial; delete "
                             f"the whole search (its runs and study) with `mnistlab rm -e {name}`")
+    named = list({r.run_id: r for r in recs}.values())
+    _confirm(yes, f"delete {len(named)} run{'s' * (len(named) != 1)} ("
+                  + ", ".join(f"{r.run_id} {r.experiment}/{r.variant} seed {r.seed}" for r in named[:3])
+                  + (", ..." if len(named) > 3 else "") + ") with their files?")
     gone = st.rm(list(run_ids))
     many = len(gone.committees) != 1
     score = "their scores are" if many else "its score is"
@@ -422,6 +435,19 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None) 
               "(`mnistlab run` scores a committee again once its runs are all there)" if gone.committees else "")
     click.echo(f"deleted {len(gone.run_ids)} run{'s' * (len(gone.run_ids) != 1)}" + _checkpoints_gone(gone.checkpoints)
                + scores)
+
+
+def _confirm(yes: bool, question: str) -> None:
+    """Ask ``question`` on a terminal unless ``yes``; MnistlabError ("nothing deleted") on any answer
+    but yes. Without a terminal on stdin (a script, a pipe) it does not ask: scripts say what they mean."""
+    if yes or not sys.stdin.isatty():
+        return
+    try:
+        sure = click.confirm(question, default=False, err=True)
+    except click.Abort:  # Ctrl-D, or Ctrl-C at the question
+        sure = False
+    if not sure:
+        raise MnistlabError("rm: nothing deleted")
 
 
 def _check_without_database(root: Path, state: str) -> None:
