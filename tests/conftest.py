@@ -120,3 +120,23 @@ def mnist_models(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Pa
     result = run_experiment(root / "use.toml", RunStore(root / "store"), data_dir=data_dir)
     assert all(r.status == "finished" for r in RunStore(root / "store").runs()), result
     return root / "store"
+
+
+def read_terminal(leader: int, prompt: bytes = b"", answer: bytes = b"") -> bytes:
+    """Everything a child writes on the terminal whose leader end is ``leader`` (a ``pty.openpty()``
+    pair whose follower end the caller has closed), until it closes it; ``answer`` is typed once
+    ``prompt`` has been written. Closes ``leader``."""
+    said, answered = b"", not prompt
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        said += chunk
+        if not answered and prompt in said:
+            os.write(leader, answer)
+            answered = True
+    os.close(leader)
+    return said

@@ -413,6 +413,17 @@ def test_progress_needs_params():
         CallbackList([make_progress("lines")]).on_epoch_begin(0)
 
 
+def test_progress_lines_with_keras_s_params_only_leave_the_speed_out(capsys):
+    """Keras's params are epochs and steps: a caller who gives only those gets its lines, without img/s."""
+    rep = make_progress("lines")
+    rep.clock = clock(10.0, 11.0)
+    cbs = CallbackList([rep])
+    cbs.set_params({"epochs": 2, "steps": 3})
+    cbs.on_epoch_begin(0, {})
+    cbs.on_epoch_end(0, {"loss": 0.5, "accuracy": 0.9, "lr": 0.01})
+    assert capsys.readouterr().out == "Epoch 1/2 - 1.0s - loss: 0.5000 - accuracy: 0.9000 - lr: 0.01\n"
+
+
 def test_close_reaches_every_callback_even_when_one_fails():
     calls = []
 

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import read_terminal
 
 from mnistlab.cli import main
 from mnistlab.comparison import COLUMNS
@@ -122,18 +123,8 @@ def test_a_real_pipe_gets_plain_text_and_a_terminal_gets_the_box_table() -> None
     proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "models"], stdout=follower, stderr=subprocess.PIPE,
                             env=env)
     os.close(follower)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(leader)
+    on_terminal = read_terminal(leader).decode("utf-8", "replace")
     assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
-    on_terminal = b"".join(chunks).decode("utf-8", "replace")
     assert BOX.search(on_terminal) and "seed000-cnn" in on_terminal
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import read_terminal
+
 from mnistlab.cli import main
 from mnistlab.execute import await_orphaned_workers
 from mnistlab.store import RunStore, process_alive
@@ -503,13 +505,15 @@ def test_rm_e_of_a_file_never_deletes_another_file_s_runs_of_the_same_name(tmp_p
     capsys.readouterr()
     assert main(["rm", "-e", str(alice), "--store", str(store.root)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "also holds 1 run that" in err and "(bob-b (1 run))" in err
+    assert err.count("\n") == 1 and "also holds 1 run of variants" in err and "(bob-b (1 run))" in err
     assert "`mnistlab rm -e lab` (the name) deletes every run recorded under it" in err
     assert sorted(r.variant for r in store.runs()) == ["alice-a", "bob-b"]  # nothing deleted
     assert main(["rm", "-e", "lab", "--store", str(store.root)]) == 0  # the name: all of them, as asked
     assert store.runs() == []
     assert main(["run", str(alice), *args]) == 0
     assert main(["run", str(alice), "--quick", *args]) == 0  # its --quick cells are its own too
+    alice.write_text(alice.read_text().replace("epochs = 1", "epochs = 2"))  # ... and its older settings
+    assert main(["run", str(alice), *args]) == 0 and len(store.runs()) == 2
     assert main(["rm", "-e", str(alice), "--store", str(store.root)]) == 0 and store.runs() == []
 
 
@@ -665,19 +669,7 @@ def _rm_on_a_terminal(args: list[str], answer: bytes) -> tuple[int, str]:
     proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "rm", *args], stdin=follower, stdout=follower,
                             stderr=follower)
     os.close(follower)
-    said, answered = b"", False
-    while True:
-        try:
-            chunk = os.read(leader, 65536)
-        except OSError:  # EIO: the child closed the terminal
-            break
-        if not chunk:
-            break
-        said += chunk
-        if not answered and b"[y/N]" in said:
-            os.write(leader, answer)
-            answered = True
-    os.close(leader)
+    said = read_terminal(leader, b"[y/N]", answer)
     return proc.wait(timeout=60), said.decode("utf-8", "replace")
 
 

@@ -195,3 +195,22 @@ def test_weights_are_written_whole_on_the_cpu_or_said_in_one_line(tmp_path: Path
     with pytest.raises(OutputError, match=r"file/w.safetensors: cannot write weights: ") as exc:
         save_weights({"w": grad}, tmp_path / "file" / "w.safetensors")  # a file where its folder should be
     assert "\n" not in str(exc.value) and not list(tmp_path.glob("file*/*"))
+
+
+def test_signals_held_back_come_after_the_block_sigterm_first_and_the_handlers_are_put_back() -> None:
+    import threading
+
+    from mnistlab.execute import terminate_as_interrupt
+    from mnistlab.files import stop_signals_held
+
+    before = signal.getsignal(signal.SIGINT)
+    with terminate_as_interrupt() as stop:
+        term_handler = signal.getsignal(signal.SIGTERM)
+        with pytest.raises(KeyboardInterrupt):
+            with stop_signals_held():  # (to this thread: os.kill's may reach another thread, and come late)
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+                signal.pthread_kill(threading.main_thread().ident, signal.SIGTERM)
+                done = sum(range(1000))  # Python code runs on: both are held back
+        assert done == 499500 and stop.signum == signal.SIGTERM  # the one that says more (exit 143), not dropped
+        assert signal.getsignal(signal.SIGTERM) is term_handler
+    assert signal.getsignal(signal.SIGINT) is before

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import socket
 import re
 import signal
 import sqlite3
@@ -525,3 +526,20 @@ def test_a_sweep_that_ended_is_no_longer_driven_though_its_process_lives(tmp_pat
     plan = read_plan(store.root, "exp")
     assert plan is not None and plan["pid"] == os.getpid() and plan["ended"] >= plan["started"]
     assert not driver_alive(plan) and sweep_status(store, "exp").over
+
+
+def test_a_plan_with_this_process_s_pid_that_it_did_not_write_is_a_dead_driver_s(tmp_path: Path) -> None:
+    """A container started again gives `watch` the pid its killed driver had: the plan that driver
+    left is not this process's sweep (watch waited for ever)."""
+    import json
+
+    from mnistlab.live import _plan_path, driver_alive
+
+    store = RunStore(tmp_path / "s")
+    _plan_path(store.root, "left").parent.mkdir(parents=True, exist_ok=True)
+    _plan_path(store.root, "left").write_text(json.dumps({"experiment": "left", "cells": [], "workers": 1,
+                                                          "started": 0.0, "pid": os.getpid(), "host": socket.gethostname(),
+                                                          "trials": 0}))
+    assert not driver_alive(read_plan(store.root, "left"))
+    write_plan(store.root, "mine", [("a", "k")])
+    assert driver_alive(read_plan(store.root, "mine"))

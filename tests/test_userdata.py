@@ -1145,3 +1145,25 @@ def test_numeric_labels_that_skip_classes_are_warned_of(tmp_path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_any(str(tmp_path / "whole.npz"))
+
+
+def test_a_run_recorded_before_class_folder_links_were_hashed_still_finds_its_data_unchanged(tmp_path: Path) -> None:
+    """Its recorded SHA-256 passed over the linked class folder: the views check it as it was
+    recorded, and still see an image edited behind the link as a change."""
+    import os
+
+    from mnistlab.data.userdata import path_digest
+    from mnistlab.errors import DataError
+    from mnistlab.run import run_dataset
+
+    folder = _folder(tmp_path / "d", {"a": 3})
+    _folder(tmp_path / "far", {"b": 3})
+    os.symlink(tmp_path / "far" / "b", folder / "b")
+    old = path_digest(folder, follow_class_links=False)
+    assert old != path_digest(folder)
+    config = {"dataset": str(folder), "model": {"input_shape": [28, 28, 1]}, "train": {"seed": 0}}
+    env = {"data": {"checksums": {str(folder): old}}}
+    assert run_dataset(config, env=env).info.num_classes == 2  # not "changed since this run trained on it"
+    Image.fromarray(np.full((32, 32), 200, np.uint8)).save(sorted((folder / "a").iterdir())[0])
+    with pytest.raises(DataError, match="changed since this run trained on it"):
+        run_dataset(config, env=env)

@@ -176,7 +176,8 @@ class CallbackList:
             cb.set_trainer(trainer)
 
     def set_params(self, params: Mapping[str, Any]) -> None:
-        """Hand every callback the run's parameters: at least ``{"epochs": int, "steps": int}``."""
+        """Hand every callback the run's parameters: at least ``{"epochs": int, "steps": int}`` (Keras's);
+        the Trainer adds ``samples`` and ``batch_size``, which the progress lines' img/s needs."""
         self.params = params
         for cb in self.callbacks:
             cb.set_params(params)
@@ -616,7 +617,8 @@ def format_epoch(entry: dict[str, Any], epochs: int) -> str:
         if entry.get(key) is not None:
             parts.append(f"{key}: {entry[key]:.4f}")
     parts.append(f"lr: {entry['lr']:.3g}")
-    parts.append(f"{entry['images_per_second']:,.0f} img/s")
+    if entry.get("images_per_second") is not None:
+        parts.append(f"{entry['images_per_second']:,.0f} img/s")
     return " - ".join(parts)
 
 
@@ -663,8 +665,8 @@ class ProgressLogger(Callback):
     - ``"auto"``: "bar" when the stream (default stdout) is a terminal, else "lines".
 
     It reads ``epochs`` and ``steps`` (and, in lines mode, ``samples`` and ``batch_size``, which the
-    Trainer adds to Keras's) from ``self.params`` when an epoch begins (a resumed run skips
-    ``on_train_begin``); the bar needs ``loss`` and ``size`` in the batch logs. It measures the
+    Trainer adds to Keras's; without them the line leaves img/s out) from ``self.params`` when an
+    epoch begins (a resumed run skips ``on_train_begin``); the bar needs ``loss`` and ``size`` in the batch logs. It measures the
     epoch itself: seconds from ``on_epoch_begin`` to ``on_epoch_end`` (put it last in the list, as
     Keras does, so that they include the other callbacks), plus, for an epoch resumed from a
     checkpoint written inside it, the ``seconds_before_resume`` its ``on_epoch_begin`` logs give;
@@ -700,9 +702,11 @@ class ProgressLogger(Callback):
         self._earlier = float((logs or {}).get("seconds_before_resume", 0.0))  # an epoch resumed mid-way
         if self._bar is not None:
             self._bar.start(f"Epoch {epoch + 1}/{self._epochs}", total=self._steps)
-        elif self.mode == "lines":  # no batch hooks: the images this process trains on this epoch
-            done = int((logs or {}).get("resumed_after_batch", 0)) * self._param("batch_size")
-            self._seen = max(self._param("samples") - done, 0)
+        elif self.mode == "lines" and {"samples", "batch_size"} <= set(self.params):  # no batch hooks: the images
+            done = int((logs or {}).get("resumed_after_batch", 0)) * int(self.params["batch_size"])  # trained now
+            self._seen = max(int(self.params["samples"]) - done, 0)
+        elif self.mode == "lines":
+            self._seen = -1  # not said (params of Keras's two keys only): the line leaves img/s out
         self._epoch_start = self._train_end = self.clock()
 
     def on_test_begin(self, logs: Logs | None = None) -> None:
@@ -723,8 +727,9 @@ class ProgressLogger(Callback):
         if self.mode == "lines" and not self._tested:
             self._train_end = now
         train_seconds = self._train_end - self._epoch_start
+        speed = None if self._seen < 0 else self._seen / train_seconds if train_seconds > 0 else 0.0
         self._show_epoch({"epoch": epoch + 1, **(logs or {}), "epoch_seconds": now - self._epoch_start + self._earlier,
-                          "images_per_second": self._seen / train_seconds if train_seconds > 0 else 0.0})
+                          "images_per_second": speed})
 
     def close(self) -> None:
         if self._bar is not None:

@@ -25,7 +25,7 @@ import numpy as np
 from mnistlab.data.registry import is_registered
 from mnistlab.data.userdata import dataset_label
 from mnistlab.evaluate import committee_probs, confusion_matrix
-from mnistlab.experiments import is_quick, same_setting
+from mnistlab.experiments import is_quick, model_as_written, same_setting
 from mnistlab.models import summarize
 from mnistlab.plots import most_confused_pairs
 from mnistlab.preprocess import recipe_for
@@ -109,8 +109,8 @@ def _data_section(run: Run, class_names: Sequence[str]) -> list[str]:
 def _networks(members: Sequence[Run]) -> list[tuple[Run, int]]:
     """The distinct networks of ``members`` (by spec): each one's first member and how many have it."""
     found: dict[str, list[Run]] = {}
-    for m in members:
-        found.setdefault(json.dumps(m.config["model"], sort_keys=True), []).append(m)
+    for m in members:  # a Normalization's adapted statistics aside: the network as written
+        found.setdefault(json.dumps(model_as_written(m.config["model"]), sort_keys=True), []).append(m)
     return [(group[0], len(group)) for group in found.values()]
 
 
@@ -133,8 +133,8 @@ def _training_section(model: Run | Committee) -> list[str]:
                                            if (run.config.get("evaluate") or {}).get("tta") else None))]
     rows = [(k, v) for k, v in rows if v not in ("None", "")]
     full = json.dumps({k: v for k, v in run.config.items() if k != "model"}, indent=1, default=str)
-    differ = not all(same_setting({**m.config, "model": None}, {**run.config, "model": None})  # seeds aside
-                     for m in _members(model))
+    differ = not all(same_setting({**m.config, "model": None}, {**run.config, "model": None})  # seeds aside,
+                     and m.config.get("dataset") == run.config.get("dataset") for m in _members(model))  # same files
     note = ([f"The members were trained with different settings; this table is the first member's (run "
              f"`{run.run_id}`): `mnistlab show RUN` gives each one's.", ""] if differ else [])
     return ["## Training", "", *note, *_table(["setting", "value"], rows), "", "<details><summary>the full resolved config"

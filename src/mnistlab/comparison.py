@@ -333,7 +333,7 @@ def setting_labels(records: Sequence[RunRecord]) -> dict[str, str]:
     groups: dict[tuple[str, str, int], list[RunRecord]] = {}
     for r in sorted(records, key=lambda r: (r.created_at, r.run_id)):  # one group per setting (same_setting:
         key = next((k for k, g in groups.items() if k[:2] == (r.experiment, r.variant)  # also where a fixed
-                    and same_setting(g[0].config, r.config) and same_data(g[0], r)),  # split seed equals one
+                    and same_setting(g[0].config, r.config) and all(same_data(x, r) for x in g)),  # split seed = one
                    (r.experiment, r.variant, len(groups)))  # seed; and on data of the same SHA-256)
         groups.setdefault(key, []).append(r)
     labels = _group_labels(groups, several=len({r.experiment for r in records}) > 1)
@@ -457,14 +457,15 @@ def same_data(a: RunRecord, b: RunRecord) -> bool:
 
 
 def not_the_files(store: RunStore, ref: ExperimentRef) -> list[RunRecord]:
-    """The runs recorded under a file's experiment name that are none of the file's cells, full
-    size or ``--quick`` (older settings of its variants, or another file's of the same ``name``):
-    what deleting the experiment by this file would take beyond the file's own runs. Empty without
-    a file, and for a search file (its trials are every run of its name)."""
-    mine_full, mine_quick = ref.keys(), ref.keys(quick=True)
-    if mine_full is None or mine_quick is None:
+    """The runs recorded under a file's experiment name of variants the file does not have (another
+    file's of the same ``name``, or variants since removed or renamed): what deleting the experiment
+    by this file would take beyond the file's own variants, whatever their settings or mnistlab
+    version. Empty without a file, and for a search file (its trials are every run of its name)."""
+    full, quick = ref.cells(), ref.cells(quick=True)
+    if full is None or quick is None:
         return []
-    return [r for r in store.runs(experiment=ref.name) if (r.variant, r.config_hash) not in mine_full | mine_quick]
+    mine = {c.variant for c in (*full, *quick)}
+    return [r for r in store.runs(experiment=ref.name) if r.variant not in mine]
 
 
 def smoke_run(run: RunRecord) -> bool:

@@ -143,8 +143,7 @@ KERAS_ELSEWHERE = {
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ' (did you mean "x"?)' when a close match exists, or ``word`` is Keras's word for one
-    of ``choices`` (:data:`KERAS_SYNONYMS`); where ``word`` is Keras's word for what mnistlab keeps
-    elsewhere (:data:`KERAS_ELSEWHERE`), where that is; else ''.
+    of ``choices`` (:data:`KERAS_SYNONYMS`), else ''.
 
     >>> did_you_mean("reul", ["relu", "tanh"])
     ' (did you mean "relu"?)'
@@ -152,8 +151,6 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     ' (did you mean "lr"?)'
     """
     choices = [str(c) for c in choices]  # may be a generator: it is read twice below
-    if (elsewhere := KERAS_ELSEWHERE.get(str(word).lower())) is not None and str(word) not in choices:
-        return f" ({elsewhere})"
     if KERAS_SYNONYMS.get(str(word).lower()) in choices:
         return f' (did you mean "{KERAS_SYNONYMS[str(word).lower()]}"?)'
     matches = difflib.get_close_matches(str(word).lower(), [c.lower() for c in choices], n=1, cutoff=0.6)
@@ -161,6 +158,15 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
         return ""
     original = {c.lower(): c for c in choices}[matches[0]]
     return f' (did you mean "{original}"?)'
+
+
+def key_hint(key: str, known: Iterable[str]) -> str:
+    """The hint after an unknown config key: where mnistlab keeps what Keras names ``key``
+    (:data:`KERAS_ELSEWHERE`: ``' (Keras's validation_split is data.validation here, ...)'``), else
+    :func:`did_you_mean`'s. For keys only: a name (a variant's, an experiment's) gets did_you_mean's."""
+    known = [str(k) for k in known]
+    elsewhere = KERAS_ELSEWHERE.get(str(key).rsplit(".", 1)[-1].lower())
+    return f" ({elsewhere})" if elsewhere is not None and str(key) not in known else did_you_mean(str(key), known)
 
 
 def first_line(exc: BaseException, n: int = 200) -> str:
@@ -203,7 +209,7 @@ def unknown_key(key: object, known: Sequence[str], *, where: str, path: Sequence
     'run.toml: train: unknown key "lrr" (did you mean "lr"?); known keys: lr, epochs'
     """
     shown = str(key) if clip_at is None else clip(key, clip_at)
-    hint = did_you_mean(str(key) if near is None else near, known)
+    hint = key_hint(str(key), known) if near is None else did_you_mean(near, known)
     listed = ", ".join(known) or "no other keys"
     return SpecError(f"{where}: unknown key {quote}{shown}{quote}{hint}; {listing}: {listed}",
                      path=(*path, *str(key).split(".")), source=source)

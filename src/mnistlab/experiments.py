@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import math
 import os
 import re
@@ -56,7 +57,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnistlab._toml import loads_toml, read_text_file, with_line
-from mnistlab.errors import SpecError, clip, did_you_mean, show, unknown_key
+from mnistlab.errors import SpecError, clip, did_you_mean, key_hint, show, unknown_key
 
 if TYPE_CHECKING:
     from mnistlab.search import SearchSpace
@@ -219,13 +220,13 @@ def variant_setting(resolved: Mapping[str, Any]) -> str:
         data.pop("split_seed", None)
     setting = {**resolved, "train": train, "data": data}
     if "model" in setting:
-        setting["model"] = _as_written(setting["model"])
+        setting["model"] = model_as_written(setting["model"])
     if "dataset" in setting:  # the user's own data by its kind and options: no file is read
         setting["dataset"] = data_setting(setting["dataset"])
     return cell_key(setting)
 
 
-def _as_written(model: Any) -> Any:
+def model_as_written(model: Any) -> Any:
     """A recorded model as its file wrote it: a first Normalization the run adapted (``adapted``)
     without the mean and variance it learned from that run's training images, which differ with
     the seed that split them."""
@@ -275,10 +276,13 @@ def quick_alike(full: Sequence[Cell], quick: Sequence[Cell]) -> list[list[str]]:
     :func:`quick_config` shrinks (an epochs grid, a data subset), so that their smoke runs train one
     setting. Variants alike at full size too (a committee's size, repeats, threads) are not counted.
     Groups of two or more variant names, in file order; empty when every smoke run is its own."""
-    setting = {c.variant: variant_setting(c.config) for c in full}
-    by_setting: dict[str, dict[str, str]] = {}  # quick setting -> {full setting: the first variant with it}
+    def alike(c: Cell) -> tuple[str, str]:  # variant_setting takes the user's own data by its kind: its files too
+        return variant_setting(c.config), json.dumps(c.config.get("dataset"), sort_keys=True, default=str)
+
+    setting = {c.variant: alike(c) for c in full}
+    by_setting: dict[tuple[str, str], dict[tuple[str, str], str]] = {}  # quick setting -> {full setting: 1st variant}
     for c in quick:
-        by_setting.setdefault(variant_setting(c.config), {}).setdefault(setting[c.variant], c.variant)
+        by_setting.setdefault(alike(c), {}).setdefault(setting[c.variant], c.variant)
     return [list(names.values()) for names in by_setting.values() if len(names) > 1]
 
 
@@ -815,7 +819,7 @@ def _lookup(known: Any, path: tuple[str, ...], source: str, where: str, table: t
                             f"replace it whole instead", path=(*table, *path), source=source)
         if part not in cur:
             choices = [str(k) for k in cur]
-            raise SpecError(f'{source}: {where}: "{dotted}": the base has no key "{part}"{did_you_mean(part, choices)}; '
+            raise SpecError(f'{source}: {where}: "{dotted}": the base has no key "{part}"{key_hint(part, choices)}; '
                             f"known here: {', '.join(sorted(choices))}", path=(*table, *path), source=source)
         cur = cur[part]
     return cur

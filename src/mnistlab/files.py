@@ -47,20 +47,26 @@ def stop_signals_held() -> Iterator[None]:
     worker) begins with them blocked: a signal mask survives exec."""
     came: list[int] = []
     swapped: dict[int, Any] = {}
-    if threading.current_thread() is threading.main_thread():
-        for sig in STOP_SIGNALS:
-            if signal.getsignal(sig) is not None:  # None: a handler not set from Python, which cannot be put back
-                swapped[sig] = signal.signal(sig, lambda signum, frame: came.append(signum))
     masked = hasattr(signal, "pthread_sigmask")
-    old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS) if masked else set()
-    try:
+    old_mask: Any = None
+    try:  # the swaps inside: a stop between two of them still puts every handler back
+        if threading.current_thread() is threading.main_thread():
+            for sig in sorted(STOP_SIGNALS):
+                if (handler := signal.getsignal(sig)) is not None:  # None: set outside Python, cannot be put back
+                    swapped[sig] = handler  # first: a stop right after the swap still finds it to put back
+                    signal.signal(sig, lambda signum, frame: came.append(signum))
+        old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS) if masked else None
         yield
     finally:
+        if old_mask is not None and hasattr(signal, "sigtimedwait"):  # the kernel's pending ones, noted too
+            while (info := signal.sigtimedwait(STOP_SIGNALS, 0)) is not None:
+                came.append(info.si_signo)
         for signum, handler in swapped.items():
             signal.signal(signum, handler)
-        if masked:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)  # one the kernel kept pending comes now
-        for signum in dict.fromkeys(came):  # and one noted meanwhile goes to its own handler
+        if old_mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)  # one still pending (no sigtimedwait) comes now
+        # ... and one noted meanwhile goes to its own handler: SIGTERM first, which says more (exit 143)
+        for signum in sorted(set(came), key=lambda s: s != signal.SIGTERM):
             signal.raise_signal(signum)
 
 

@@ -74,12 +74,19 @@ def _plan_path(root: str | os.PathLike, experiment: str) -> Path:
     return Path(root) / PLAN_DIR / f"{digest}.json"
 
 
+# The experiments this process wrote a plan for: a plan with this process's pid that is not among
+# them was written by a process that had the same pid on this host and has ended (a container
+# started again), as store.run_alive tells of runs.
+_PLANNED_HERE: set[str] = set()
+
+
 def write_plan(root: str | os.PathLike, experiment: str, cells: Sequence[tuple[str, str]], *, workers: int = 1,
                started: float | None = None, trials: int = 0) -> None:
     """Record the sweep a driver is about to run: its cells as ``(variant, config key)`` pairs,
     how many workers, when it started and the driver's pid and host; a search (whose trials are
     not known ahead) gives no cells but its number of ``trials``. Written atomically; a store
     that cannot be written to is ignored (the sweep itself reports that)."""
+    _PLANNED_HERE.add(experiment)
     plan = {"experiment": experiment, "cells": [list(c) for c in cells], "workers": int(workers),
             "started": time.time() if started is None else started, "pid": os.getpid(), "host": socket.gethostname(),
             "trials": int(trials)}
@@ -135,8 +142,11 @@ def read_plan(root: str | os.PathLike, experiment: str) -> dict[str, Any] | None
 
 def driver_alive(plan: Mapping[str, Any]) -> bool:
     """Whether the driver that wrote ``plan`` still runs its sweep: not ended (:func:`end_plan`) and
-    its process alive (another host: assumed so)."""
-    return plan.get("ended") is None and process_alive(int(plan.get("pid") or 0), str(plan.get("host")))
+    its process alive (another host: assumed so; this process's own pid: only for a plan it wrote)."""
+    pid, host = int(plan.get("pid") or 0), str(plan.get("host"))
+    if pid == os.getpid() and host == socket.gethostname() and plan.get("experiment") not in _PLANNED_HERE:
+        return False  # this process's pid, but another process's plan: that process has ended
+    return plan.get("ended") is None and process_alive(pid, host)
 
 
 # ------------------------------------------------------------------------- the status

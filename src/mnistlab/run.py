@@ -117,7 +117,7 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
     changed since (its test split then is not the run's: the stored predictions would be scored
     against other labels), raises DataError saying which.
     """
-    from mnistlab.data.userdata import relocated, seen_at
+    from mnistlab.data.userdata import relocated, same_folder_as_recorded, seen_at
 
     recorded = ((env or {}).get("data") or {}).get("checksums") or {}
     # The user's files, by absolute path (a registered dataset records its payloads by name, and its loader checks them)
@@ -132,7 +132,8 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
     ds = load_any(relocated(config.get("dataset") or "", moved), data_dir, image_shape=(int(shape[0]), int(shape[1])),
                   seed=split_seed(config))
     for path, digest in recorded.items():
-        if (now := ds.checksums.get(moved.get(path, path))) is not None and now != digest:
+        where = moved.get(path, path)
+        if (now := ds.checksums.get(where)) is not None and now != digest and not same_folder_as_recorded(where, digest):
             raise DataError(f"{path}: changed since this run trained on it (SHA-256 {digest[:12]}... then, {now[:12]}... "
                             "now), so its test images or their classes may not be the run's: put the data back as the "
                             "run trained on it")

@@ -445,19 +445,20 @@ class RunStore:
         on to the commit, Ctrl-C and SIGTERM are held back (:func:`~mnistlab.files.stop_signals_held`):
         a stop that came between the last statement and COMMIT would leave the transaction open,
         the lock held against every other process, and this connection's next write (the stopped
-        run's own record) refused as "within a transaction". One left open all the same (a stop in
-        the instant before the signals are held) is rolled back before the next begins."""
+        run's own record) refused as "within a transaction". A stop while BEGIN waits, or before the
+        signals are held, rolls the transaction back; one left open all the same is rolled back
+        before the next write begins."""
         self._follow_rebuild()
         con = self._conn
         if con.in_transaction:
             con.execute("ROLLBACK")
-        con.execute("BEGIN IMMEDIATE")
         try:
+            con.execute("BEGIN IMMEDIATE")  # a Ctrl-C in the wait comes once it returns, and rolls it back below
             with stop_signals_held():
                 yield con
                 con.execute("COMMIT")
         except BaseException:
-            if con.in_transaction:  # the body failed, or COMMIT did (a full disk): nothing of it stays
+            if con.in_transaction:  # stopped, the body failed, or COMMIT did (a full disk): nothing of it stays
                 con.execute("ROLLBACK")
             raise
 

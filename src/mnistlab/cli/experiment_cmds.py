@@ -495,8 +495,8 @@ def _checkpoints_gone(n: int) -> str:
 def _rm_name(st: RunStore, experiment: str) -> str:
     """The experiment name ``rm -e`` deletes: a file or a recorded name (a run id never stands for
     its whole experiment here: deleting is not the place to guess), or a search's study whose runs
-    are gone already. A file stands for its name only when every run recorded under it is one of
-    the file's cells (:func:`~mnistlab.comparison.not_the_files`); else MnistlabError, naming the others."""
+    are gone already. A file stands for its name only when every run recorded under it is of one
+    of the file's variants (:func:`~mnistlab.comparison.not_the_files`); else MnistlabError, naming the others."""
     from mnistlab.comparison import not_the_files, resolve_experiment
     from mnistlab.errors import SpecError, StoreError
     from mnistlab.experiments import recorded_name
@@ -517,10 +517,11 @@ def _rm_name(st: RunStore, experiment: str) -> str:
     if others := not_the_files(st, ref):  # never another file's runs for this file's
         variants = Counter(str(r.variant) for r in others)
         named = ", ".join(f"{v} ({n} run{'s' * (n != 1)})" for v, n in sorted(variants.items())[:5])
-        raise MnistlabError(f"rm: experiment {ref.name!r} also holds {len(others)} run{'s' * (len(others) != 1)} that "
-                            f"{experiment} does not train now ({named}{', ...' * (len(variants) > 5)}): older settings "
-                            f"of its variants, or another file's of the same name; `mnistlab rm -e {ref.name}` (the "
-                            "name) deletes every run recorded under it, `mnistlab rm RUN_ID ...` chosen ones")
+        raise MnistlabError(f"rm: experiment {ref.name!r} also holds {len(others)} run{'s' * (len(others) != 1)} of "
+                            f"variants {experiment} does not have ({named}{', ...' * (len(variants) > 5)}): another "
+                            f"file's of the same name, or variants since removed or renamed; `mnistlab rm -e "
+                            f"{ref.name}` (the name) deletes every run recorded under it, `mnistlab rm RUN_ID ...` "
+                            "chosen ones")
     return ref.name
 
 

@@ -367,7 +367,16 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return _DIGESTS[stamp]
 
 
-def _image_files(path: Path) -> list[tuple[str, str]]:
+def same_folder_as_recorded(path: str | os.PathLike, recorded: str) -> bool:
+    """Whether a folder a run recorded the SHA-256 ``recorded`` of is unchanged though its digest
+    now differs: its class folders that are links were passed over when the run recorded it (the
+    digest before they were followed), and what the run read has not changed since."""
+    folder = Path(path)
+    return folder.is_dir() and any(p.is_symlink() and p.is_dir() for p in folder.iterdir()) \
+        and path_digest(folder, follow_class_links=False) == recorded
+
+
+def _image_files(path: Path, follow_class_links: bool = True) -> list[tuple[str, str]]:
     """The files :func:`path_digest` hashes in a folder, as (path relative to it with ``/``,
     absolute path): every image at any depth, dot-folders left out as :func:`read_folder` leaves
     them out, in path order (as ``sorted(path.rglob("*"))`` gives them; ``os.scandir`` and strings
@@ -384,7 +393,7 @@ def _image_files(path: Path) -> list[tuple[str, str]]:
             return
         for entry in listed:
             try:
-                if entry.is_dir(follow_symlinks=not parts):  # a class folder's link, as the reader reads it
+                if entry.is_dir(follow_symlinks=follow_class_links and not parts):  # a class folder's link, as read
                     if not entry.name.startswith("."):
                         walk(entry.path, (*parts, entry.name))
                 elif _suffix(entry.name) in IMAGE_SUFFIXES and entry.is_file():
@@ -403,13 +412,15 @@ def _suffix(name: str) -> str:
     return name[i:].lower() if 0 < i < len(name) - 1 else ""
 
 
-def path_digest(path: Path) -> str:
+def path_digest(path: Path, *, follow_class_links: bool = True) -> str:
     """SHA-256 of a file, or of a folder (each image file's relative path and SHA-256, in order,
-    dot-folders left out as :func:`read_folder` leaves them out)."""
+    dot-folders left out as :func:`read_folder` leaves them out). ``follow_class_links=False``: the
+    digest runs recorded before class folders that are links were followed (passed over, though
+    read), which :func:`same_folder_as_recorded` still accepts for such a run."""
     if not path.is_dir():
         return file_sha256(path)
     h = hashlib.sha256()
-    for rel, p in _image_files(path):
+    for rel, p in _image_files(path, follow_class_links):
         h.update(f"{rel}\0{file_sha256(p)}\n".encode())
     return h.hexdigest()
 
