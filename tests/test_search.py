@@ -803,3 +803,21 @@ def test_a_trial_left_running_by_a_driver_that_is_gone_is_asked_again() -> None:
     asked_again = recover(study)
     zombie.wait()
     assert sorted(asked_again) == sorted(n for name, n in numbers.items() if name != "live")
+
+
+def test_a_trial_killed_before_it_had_its_parameters_does_not_make_the_next_draw_twice() -> None:
+    """Killed inside Optuna's ask (before its parameters): asked again with none, it drew from the
+    seed of the trial after it, which then drew the same values (CI: two trials of one lr)."""
+    from mnistlab.search import trials_drawn
+
+    study = optuna.create_study()
+    lr = optuna.distributions.FloatDistribution(1e-4, 1.0, log=True)
+    for _ in range(3):
+        trial = study.ask({"lr": lr})
+        study.tell(trial, 0.5)
+    study.ask()  # killed inside ask: no parameters yet
+    assert recover(study) == [3]  # no pid: its driver is gone (failed, queued again with the parameters it had)
+    assert trials_drawn(study) == 3  # the queued one has drawn nothing yet ...
+    asked = study.ask({"lr": lr})
+    study.tell(asked, 0.5)
+    assert trials_drawn(study) == 4  # ... and counts once it has

@@ -765,9 +765,14 @@ def _ask(study: Any, space: SearchSpace, dists: Mapping[str, Any], name: str, ba
 
 
 def trials_drawn(study: Any) -> int:
-    """The study's trials, less those a stop killed (each is asked again under a new number with
-    its parameters: :func:`_tell`), so that the count is the same with or without a stop."""
-    return sum(not t.system_attrs.get(_KILLED) for t in study.get_trials(deepcopy=False))
+    """The study's trials that have been asked, less those a stop killed (each is asked again under
+    a new number with its parameters: :func:`_tell`, :func:`recover`), so that the count is the same
+    with or without a stop. A waiting trial (queued: a killed one's, or a grid point) has drawn
+    nothing yet: counted, the trial asked for it and the next would both draw from ``seed + n + 1``
+    (a trial killed before Optuna gave it its parameters was asked again with none, and drew the
+    next trial's values)."""
+    waiting = _optuna().trial.TrialState.WAITING
+    return sum(not t.system_attrs.get(_KILLED) and t.state != waiting for t in study.get_trials(deepcopy=False))
 
 
 def _tell(study: Any, task: TrialTask, res: TrialResult) -> None:
