@@ -461,10 +461,10 @@ def not_the_files(store: RunStore, ref: ExperimentRef) -> list[RunRecord]:
     file's of the same ``name``, or variants since removed or renamed): what deleting the experiment
     by this file would take beyond the file's own variants, whatever their settings or mnistlab
     version. Empty without a file, and for a search file (its trials are every run of its name)."""
-    full, quick = ref.cells(), ref.cells(quick=True)
-    if full is None or quick is None:
+    cells = ref.cells()  # (its --quick cells are of the same variants)
+    if cells is None:
         return []
-    mine = {c.variant for c in (*full, *quick)}
+    mine = {c.variant for c in cells}
     return [r for r in store.runs(experiment=ref.name) if r.variant not in mine]
 
 

@@ -33,7 +33,7 @@ from mnistlab.callbacks import Callback
 from mnistlab.comparison import counts_over
 from mnistlab.errors import MnistlabError
 from mnistlab.files import write_atomic
-from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore, process_alive, run_alive
+from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore, process_holds, run_alive
 
 PLAN_DIR = "sweeps"  # under the store root: one small JSON file per experiment
 
@@ -75,8 +75,7 @@ def _plan_path(root: str | os.PathLike, experiment: str) -> Path:
 
 
 # The experiments this process wrote a plan for: a plan with this process's pid that is not among
-# them was written by a process that had the same pid on this host and has ended (a container
-# started again), as store.run_alive tells of runs.
+# them was an earlier process's of the same pid, which has ended (store.process_holds).
 _PLANNED_HERE: set[str] = set()
 
 
@@ -143,10 +142,8 @@ def read_plan(root: str | os.PathLike, experiment: str) -> dict[str, Any] | None
 def driver_alive(plan: Mapping[str, Any]) -> bool:
     """Whether the driver that wrote ``plan`` still runs its sweep: not ended (:func:`end_plan`) and
     its process alive (another host: assumed so; this process's own pid: only for a plan it wrote)."""
-    pid, host = int(plan.get("pid") or 0), str(plan.get("host"))
-    if pid == os.getpid() and host == socket.gethostname() and plan.get("experiment") not in _PLANNED_HERE:
-        return False  # this process's pid, but another process's plan: that process has ended
-    return plan.get("ended") is None and process_alive(pid, host)
+    return plan.get("ended") is None and process_holds(int(plan.get("pid") or 0), str(plan.get("host")),
+                                                       plan.get("experiment") in _PLANNED_HERE)
 
 
 # ------------------------------------------------------------------------- the status

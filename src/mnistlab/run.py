@@ -142,8 +142,8 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
 
 def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None = None,
                    classes: dict[str, tuple[int, int]] | None = None) -> None:
-    """Check a resolved run ``config`` against the data it trains on before anything trains, so
-    that a sweep finds a mistake before anything trains, not when that cell's turn comes: the
+    """Check a resolved run ``config`` against the data it trains on, so that a sweep finds a
+    mistake before anything trains, not when that cell's turn comes: the
     model's outputs against the data's classes, and ``data.validation`` against the training
     images (``data.subset`` of them, where given). The user's own data is read as its run will
     read it (:func:`run_dataset`); a registered dataset is known by its registry entry, no file

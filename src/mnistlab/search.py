@@ -563,15 +563,15 @@ def recover(study: Any, runs: Sequence[Any] = ()) -> list[int]:
     between recording and telling) is told from ``runs`` (the study's runs in the store); the
     others are failed and asked again with the same parameters. Returns the numbers of those
     asked again. Called before this process asks for its first trial."""
-    from mnistlab.store import process_alive
+    from mnistlab.store import process_holds
 
     optuna = _optuna()
     host, out = socket.gethostname(), []
     recorded = {r.metrics["trial"]: r for r in runs if "trial_state" in (r.metrics or {})}
     for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         pid, t_host = t.user_attrs.get("pid"), t.user_attrs.get("host", "")
-        if t_host == host and isinstance(pid, int) and pid != os.getpid() and process_alive(pid, host):
-            continue  # (a pid equal to this process's: a driver of a container started again, long gone)
+        if t_host == host and isinstance(pid, int) and process_holds(pid, host, mine=False):
+            continue  # (this process has asked for no trial yet: one with its pid is a gone process's)
         if t.number in recorded:
             m = recorded[t.number].metrics
             state = {"complete": None, "pruned": optuna.trial.TrialState.PRUNED}.get(m["trial_state"],

@@ -1488,13 +1488,21 @@ def process_alive(pid: int, host: str) -> bool:
 _STARTED_HERE: set[str] = set()
 
 
+def process_holds(pid: int, host: str, mine: bool) -> bool:
+    """Whether the process ``pid`` on ``host`` still holds what it recorded (a running run, a
+    sweep's plan, a search trial): :func:`process_alive`, except that this process's own pid holds
+    only what this process recorded itself (``mine``); else it was an earlier process's that had the
+    same pid on this host (a container started again, whose programs get the same small pids),
+    which has ended."""
+    if host == socket.gethostname() and pid == os.getpid():
+        return mine
+    return process_alive(pid, host)
+
+
 def run_alive(run_id: str, pid: int, host: str) -> bool:
     """Whether the process training the ``running`` run ``run_id`` (recorded with ``pid`` on
-    ``host``) still lives: :func:`process_alive`, except that a row holding this process's own
-    pid is alive only if this process started it."""
-    if host == socket.gethostname() and pid == os.getpid():
-        return run_id in _STARTED_HERE
-    return process_alive(pid, host)
+    ``host``) still lives (:func:`process_holds`: this process's own pid, if it started the run)."""
+    return process_holds(pid, host, run_id in _STARTED_HERE)
 
 
 def _alive(pid: int) -> bool:
