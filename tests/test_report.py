@@ -331,6 +331,10 @@ def test_report_and_plot_quick_draw_the_smoke_committee_not_the_full_size_one(da
     assert "errors of the committee of 3 runs" in html.unescape(out.read_text(encoding="utf-8"))
     assert main(["plot", "history", "exp", "--quick", *args, "-o", str(png)]) == 2  # a name has no --quick cells
     assert "--quick draws an experiment file's smoke runs: give the .toml file" in capsys.readouterr().err
+    ids = [r.run_id for r in store.runs()][:2]  # chosen runs have no --quick cells either
+    assert main(["plot", "history", *ids, "--quick", *args, "-o", str(png)]) == 2
+    err = capsys.readouterr().err
+    assert err == "error: --quick draws an experiment file's smoke runs, not chosen run ids\n"
 
 
 def test_report_quick_shows_a_files_smoke_runs_and_refuses_without_a_file(data_dir, tmp_path, capsys):
