@@ -156,7 +156,8 @@ def test_a_cell_key_is_the_run_key(tmp_path: Path) -> None:
 
 def test_override_of_a_key_the_base_lacks(tmp_path: Path) -> None:
     text = TINY.replace("model = { dense = [8] }", 'model = "seed004-dense"') + '[[variants]]\n"model.conv" = [16]\n'
-    with pytest.raises(SpecError, match="not a table; replace it whole"):
+    with pytest.raises(SpecError, match='has no key "conv": change a layer\'s key, as "model.layers\\[0\\].units", '
+                                         'or replace the model whole'):
         load_experiment(write(tmp_path, text))
     # (unquoted `model.conv = [16]` is TOML for `model = { conv = [16] }`: a whole new model, legal)
     replaced = load_experiment(write(tmp_path, text.replace('"model.conv"', "model.conv")))
@@ -165,6 +166,81 @@ def test_override_of_a_key_the_base_lacks(tmp_path: Path) -> None:
         load_experiment(write(tmp_path, TINY + '[[variants]]\n"data.sbset" = 5\n'))
     with pytest.raises(SpecError, match='no key "conv_layers"'):
         load_experiment(write(tmp_path, TINY + "[[variants]]\nmodel.conv_layers = [16]\n"))
+
+
+PRESET = TINY.replace("model = { dense = [8] }", 'model = "seed000-cnn"')
+
+
+def test_a_key_of_one_layer_changes_that_layer_of_a_preset(tmp_path: Path) -> None:
+    exp = load_experiment(write(tmp_path, PRESET + """
+[[variants]]
+name = "plain"
+[[variants]]
+name = "f16"
+"model.layers[0].filters" = 16
+[[variants]]
+name = "tanh"
+"model.layers[-2].activation" = "tanh"
+[[variants]]
+name = "drop"
+"model.layers.5" = { type = "Dropout", rate = 0.5 }
+[[variants]]
+name = "merged"
+"model.layers[2]" = { filters = 8, kernel_size = 5 }
+[[variants]]
+[variants.grid]
+"model.layers[0].activation" = ["relu", "tanh"]
+"""))
+    by = {v.name: v.config["model"] for v in exp.variants}
+    assert by["plain"] == "seed000-cnn"  # untouched: the preset by name, so its run key is the one it always had
+    layers = {name: model["layers"] for name, model in by.items() if name != "plain"}
+    assert by["f16"]["name"] == "seed000-cnn" and layers["f16"][0]["filters"] == 16 and layers["f16"][2]["filters"] == 64
+    assert layers["tanh"][5]["activation"] == "tanh" and layers["tanh"][6]["activation"] == "softmax"
+    assert layers["drop"][5] == {"type": "Dropout", "rate": 0.5} and len(layers["drop"]) == 7  # replaced whole
+    assert (layers["merged"][2]["filters"], layers["merged"][2]["kernel_size"], layers["merged"][2]["activation"]) == (
+        8, 5, "relu")  # a table without `type` changes the keys it names
+    assert list(by)[-2:] == ["layers[0].act=relu", "layers[0].act=tanh"]
+    assert exp.variants[1].overrides == {"model.layers.0.filters": 16}
+    keys = {c.variant: c.key for c in exp.cells()}
+    assert keys["layers[0].act=relu"] == keys["plain"]  # the same model written out: the same run
+    assert len(set(keys.values())) == len(keys) - 1
+
+
+def test_a_layer_key_of_a_short_form_model_writes_it_out_as_layers(tmp_path: Path) -> None:
+    exp = load_experiment(write(tmp_path, TINY + """
+[[variants]]
+"model.layers[1].units" = 4
+[[variants]]
+"model.dense[0]" = 16
+"""))
+    first, second = (v.config["model"] for v in exp.variants)
+    assert first["layers"][1] == {**first["layers"][1], "type": "Dense", "units": 4}
+    assert second == {"dense": [16]}  # a position in the short form's own list
+    assert [v.name for v in exp.variants] == ["layers[1].units=4", "dense[0]=16"]
+
+
+@pytest.mark.parametrize("variant, message, offset", [
+    ('"model.layers[7].filters" = 16', '"model.layers[7].filters": model.layers is a list of 7 in the base; a key '
+     "inside it names a position, as model.layers[0] (positions: 0 to 6; -1 is the last)", 2),
+    ('"model.layers.first.filters" = 16', "model.layers is a list of 7", 2),
+    ('"model.layers[0].filterz" = 16', 'the base has no key "filterz" (did you mean "filters"?)', 2),
+    ('"model.layers[0].filters[0]" = 16', "model.layers[0].filters is int 64 in the base, not a table", 2),
+    ('model = "seed000-ex1"\n"model.layers[0].filters" = 16',
+     'sets model whole and "model.layers[0].filters" inside it', 3),
+    ('"model.layers[0].filters" = -2', "layers[0] (Conv2D): filters must be at least 1, got -2", 1),
+])
+def test_a_bad_layer_key_is_one_line_naming_it(variant: str, message: str, offset: int, tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as exc:
+        load_experiment(write(tmp_path, PRESET + "[[variants]]\n" + variant + "\n"))
+    assert message in str(exc.value) and "\n" not in str(exc.value)
+    assert exc.value.line == PRESET.count("\n") + offset  # the key's line (a value the layer refuses: its table's)
+
+
+def test_a_whole_model_beside_a_key_inside_it_is_refused_not_merged(tmp_path: Path) -> None:
+    # it used to train {"filters": 16}: the builder with its defaults, not the preset the variant names
+    text = TINY.replace("model = { dense = [8] }", "model = { filters = 32, additional_convolutions = 1 }")
+    with pytest.raises(SpecError, match='sets model whole and "model.filters" inside it'):
+        load_experiment(write(tmp_path, text + '[[variants]]\nmodel = "seed000-cnn"\n"model.filters" = 16\n'))
 
 
 def test_missing_base_and_bad_base(tmp_path: Path) -> None:

@@ -82,6 +82,8 @@ BAD = {
     "unknown key": ('"trian.lr" = { uniform = [0.01, 0.1] }', 'unknown key "trian" (did you mean "train"?)'),
     "unknown setting": ('"train.lr" = { uniform = [0.01, 0.1] }\ntrails = 3', 'unknown key "trails" (did you mean "trials"?)'),
     "unknown base key": ('"train.lrr" = { uniform = [0.01, 0.1] }', 'the base has no key "lrr" (did you mean "lr"?)'),
+    "a layer past the last": ('"model.layers[5].filters" = { int = [2, 8] }',
+                              "model.layers is a list of 5 in the base; a key inside it names a position"),
     "grid over a continuous range": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = "grid"',
                                      "the grid sampler needs a finite set of values"),
     "unknown sampler": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = "tpee"', 'unknown sampler "tpee"'),
@@ -151,6 +153,17 @@ def test_search_table_parses_dotted_and_nested_keys_and_defaults() -> None:
     assert exp.search.params[2].grid_values() == [32, 64, 96, 128]
     s = exp.search
     assert (s.metric, s.direction, s.trials, s.sampler, s.pruner) == ("val_loss", "minimize", 20, "tpe", "median")
+
+
+def test_a_search_over_one_layer_s_key_trains_that_layer() -> None:
+    exp = parse_experiment({"base": {"dataset": "mnist", "model": "seed000-cnn", "data": {"validation": 0.1}},
+                            "search": {"model.layers[-2].units": {"choice": [32, 64]},
+                                       "model.layers[0].activation": {"choice": ["relu", "tanh"]}}})
+    assert exp.search is not None
+    assert [p.key for p in exp.search.params] == ["model.layers.5.units", "model.layers.0.activation"]
+    with pytest.raises(SpecError, match='"model.layers\\[0\\].filters" = int 0: .* filters must be at least 1, got 0'):
+        parse_experiment({"base": {"dataset": "mnist", "model": "seed000-cnn", "data": {"validation": 0.1}},
+                          "search": {"model.layers[0].filters": {"int": [0, 8]}}})
 
 
 # ------------------------------------------------------------------------------- searching

@@ -84,7 +84,12 @@ def test_train_from_config_file_with_flag_overrides_and_resume(data_dir, tmp_pat
     (["--set", "train..lr=3"], "expected KEY=VALUE"),
     (["--set", "train.lr=fast"], "train.lr"),
     (["--set", "train.bogus=1"], 'unknown key "bogus"'),
-    (["--set", "model.x=1"], "model is not a table"),
+    (["--set", "model.x=1"], "model: model spec: unknown key 'x'"),
+    (["--model", "seed000-dense", "--set", "model.layers[3].units=8"],
+     "--set model.layers[3].units: model.layers is a list of 3: give a position 0 to 2 (-1: the last)"),
+    (["--model", "seed000-dense", "--set", "model.layers.x=8"], "model.layers is a list of 3"),
+    (["--model", "seed000-dense", "--set", "model.layers[1].units.x=8"],
+     "--set model.layers[1].units.x: model.layers[1].units is not a table"),
     (["--set", "callbacks=[{type = \"EarlyStopping\"}]"], "needs validation data"),
 ])
 def test_train_bad_input_is_one_line(args, needle, data_dir, capsys):
@@ -188,6 +193,17 @@ def test_optimizer_flags_and_set_reach_the_run(data_dir, tmp_path, capsys):
     assert rec.config["data"]["stratify"] is True and rec.metrics["val_size"] == 30
     last = [line for line in out.splitlines() if line.startswith("Epoch 2/2")][0]
     assert float(re.search(r"lr: (\S+) ", last).group(1)) < 1e-3  # cosine decays from sgd's 0.01 towards 0
+
+
+def test_set_changes_one_layer_of_the_model_given_by_name(data_dir, tmp_path, capsys):
+    """``--model`` first, then ``--set`` inside it: a ``--set model.`` used to be written into the
+    default model, which ``--model`` then replaced, silently."""
+    code = main(["train", *QUICK, "--data-dir", str(data_dir), "--model", "seed000-dense", "--set",
+                 "model.layers[1].units=32", "--set", "model.layers[-1].activation=softmax", "--store", str(tmp_path / "r")])
+    assert code == 0, capsys.readouterr().err
+    [rec] = RunStore(tmp_path / "r", create=False).runs()
+    assert [layer.get("units") for layer in rec.config["model"]["layers"]] == [None, 32, 10]
+    assert rec.config["model"]["name"] == "seed000-dense" and rec.metrics["params"] == 784 * 32 + 32 + 32 * 10 + 10
 
 
 def test_a_bad_flag_value_is_blamed_on_the_command_line_not_the_file(data_dir, tmp_path, capsys):

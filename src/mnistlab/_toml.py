@@ -96,14 +96,16 @@ _KEY = re.compile(r'^\s*((?:"[^"\n]*"|\'[^\'\n]*\'|[A-Za-z0-9_\-]+)(?:\s*\.\s*(?
 
 
 def _key_parts(dotted: str) -> list[str]:
-    """``a."b.c".d`` -> ["a", "b", "c", "d"]: quoted dotted keys count as paths too (experiment overrides)."""
+    """``a."b.c".d`` -> ["a", "b", "c", "d"]: quoted dotted keys count as paths too (experiment
+    overrides), a position as a part of its own (``"layers[0].filters"`` -> ["layers", "0", "filters"])."""
     parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([A-Za-z0-9_\-]+)', dotted)
-    return [p for quoted, literal, bare in parts for p in (quoted or literal or bare).split(".")]
+    return [p for quoted, literal, bare in parts
+            for p in re.sub(r"\[(-?\d+)\]", r".\1", quoted or literal or bare).split(".")]
 
 
 def dotted_key(key: str) -> list[str] | None:
     """The parts of one TOML key (``train.lr``, ``"data".stratify``), None if ``key`` is not one."""
-    m = _KEY.match(f"{key} =")
+    m = _KEY.match(re.sub(r"\[(-?\d+)\]", r".\1", key) + " =")  # model.layers[0].filters: a position, as overrides write it
     return _key_parts(m.group(1)) if m else None
 
 
@@ -138,7 +140,7 @@ def key_line(text: str, path: list[str | int], *, exact: bool = False) -> int | 
         else:
             continue
         n = len(full)
-        if full == path[:n] and (best is None or n > best[0]):
+        if list(map(str, full)) == list(map(str, path[:n])) and (best is None or n > best[0]):
             best = (n, number)
     if best is None or (exact and best[0] < len(path)):
         return None

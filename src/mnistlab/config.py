@@ -46,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from mnistlab._toml import dotted_key, loads_toml, read_text_file, toml_value, with_line
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, show, unknown_key
+from mnistlab.experiments import reaches_into_layers, written_key
 from mnistlab.optim import OPTIMIZERS, optimizer_defaults
 from mnistlab.presets import resolve_model
 from mnistlab.specs import ModelSpec
@@ -986,6 +987,8 @@ def build_run_config(file: str | os.PathLike | None = None, settings: Sequence[s
             from mnistlab.data.userdata import data_beside
 
             raw["dataset"] = data_beside(raw["dataset"], Path(file).parent)
+    if "model" in flags and any(s.strip().startswith("model.") for s in settings):  # --set changes --model's model
+        raw["model"] = flags.pop("model")
     flagged = {setting_path(k): k for k in flags}
     given = [tuple(path.split(".")) for path in flagged]
     for setting in settings:
@@ -1028,12 +1031,23 @@ def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str]
         except ValueError:
             value = text.strip()  # cosine, val_accuracy, a path: a plain word is a string
     out = copy.deepcopy(raw)
-    node = out
-    for i, part in enumerate(parts[:-1]):  # a table may be created, but never replace a value
-        if node.get(part) is None or (node is out and part == "augment" and node[part] is False):  # false: none yet
-            node[part] = {}
-        elif not isinstance(node[part], dict):
-            raise SpecError(f"--set {path}: {'.'.join(parts[:i + 1])} is not a table", path=tuple(parts), source=label)
-        node = node[part]
-    node[parts[-1]] = value
+    if reaches_into_layers(out.get("model"), {path: value}):  # a preset's layer: the layers it stands for
+        out["model"] = resolve_model(out["model"]).to_dict()
+    node: Any = out
+    for i, part in enumerate(parts):  # a table may be created, but never replace a value
+        if isinstance(node, list):  # a position: model.layers[0] (parts "layers", "0")
+            if not (part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node)):
+                raise SpecError(f"--set {written_key(parts)}: {written_key(parts[:i])} is a list of {len(node)}: give a position "
+                                f"0 to {len(node) - 1} (-1: the last)", path=tuple(parts), source=label)
+            parts[i] = str(int(part) % len(node))
+        if i == len(parts) - 1:
+            break
+        step: Any = int(parts[i]) if isinstance(node, list) else part
+        if not isinstance(node, list) and (node.get(step) is None or (node is out and step == "augment" and node[step] is False)):
+            node[step] = {}  # augment = false: none yet
+        elif not isinstance(node[step], (dict, list)):
+            raise SpecError(f"--set {written_key(parts)}: {written_key(parts[:i + 1])} is not a table", path=tuple(parts),
+                            source=label)
+        node = node[step]
+    node[int(parts[-1]) if isinstance(node, list) else parts[-1]] = value
     return out, tuple(parts)

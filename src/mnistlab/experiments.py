@@ -13,6 +13,8 @@ An experiment file::
     [[variants]]                 # each overrides keys of the base; dotted keys reach inside
     name = "narrow"              # optional: derived from the overrides ("conv=16/16")
     model.conv = [16, 16]
+    [[variants]]                 # a position reaches into a list: a layer of the model (of a preset too)
+    "model.layers[-2].activation" = "tanh"
     [[variants]]
     "train.lr" = 0.01
     committee = 5                # 5 members; their averaged softmax outputs are evaluated too
@@ -83,11 +85,27 @@ _COMPACT_KEYS = ("conv", "pool", "dense", "kernel_size", "padding", "activation"
 _BUILDER_KEYS = ("filters", "additional_convolutions", "dense", "outputs", "input_shape", "name")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
 NAME_RULE = "ASCII letters, digits, '_', '-' or '.', starting with a letter or digit, at most 80"
+_POSITION_RE = re.compile(r"\[(-?\d+)\]")
 
 
 def _printable(text: str) -> str:
     """``text`` with its control characters escaped (``a\\x07b``), so that a message shows them."""
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+
+
+def key_path(dotted: str) -> tuple[str, ...]:
+    """The path an override's key names: ``"model.layers[0].filters"`` -> ``("model", "layers", "0",
+    "filters")``. A position in a list is written ``[0]`` (or ``.0``); ``[-1]`` counts from the end
+    and is made a plain position where the key is checked against the base (:func:`base_value`)."""
+    return tuple(_POSITION_RE.sub(r".\1", dotted).split("."))
+
+
+def written_key(path: Sequence[str | int]) -> str:
+    """A key path as a user writes it: ``("model", "layers", "0", "filters")`` -> ``model.layers[0].filters``."""
+    out = ""
+    for part in map(str, path):
+        out += f"[{part}]" if part.lstrip("-").isdigit() and out else ("." if out else "") + part
+    return out
 
 
 def is_valid_name(name: object) -> bool:
@@ -665,14 +683,15 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             continue
         if not isinstance(key, str):
             raise SpecError(f"{source}: {where}: keys must be strings", path=at, source=source)
-        if key.split(".")[0] not in known:  # a typo of a variant setting or of a config section
+        if key_path(key)[0] not in known:  # a typo of a variant setting or of a config section
             raise unknown_key(key, [*VARIANT_META_KEYS, *known], where=f"{source}: {where}", path=at, source=source,
-                              near=key.split(".")[0])
-        for path, v in _flatten(tuple(key.split(".")), value, known, source, where, at):
+                              near=key_path(key)[0])
+        for path, v in _flatten(key_path(key), value, known, source, where, at):
             overrides[".".join(path)] = v
     if overrides.get("augment") is False and (inside := [k for k in overrides if k.startswith("augment.")]):
         raise SpecError(f"{source}: {where}: augment = false and {inside[0]} contradict each other: give one of them",
                         path=(*at, "augment"), source=source)
+    _whole_or_inside(overrides, source, where, at)
     own_grid = _grid(rv.get("grid", {}), known, source, f"{where}.grid", (*at, "grid"))
     _one_setter(overrides, top_grid, own_grid, source, where, at)
     grid = top_grid + own_grid
@@ -702,6 +721,17 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     return out
 
 
+def _whole_or_inside(overrides: Mapping[str, Any], source: str, where: str, at: tuple[str | int, ...]) -> None:
+    """SpecError where a variant sets a value whole and also a key inside it (``model = "seed000-cnn"``
+    beside ``"model.filters" = 16``): the second would be written into what the first replaced."""
+    for key in overrides:
+        if (inner := next((k for k in overrides if k.startswith(key + ".")), None)) is not None:
+            whole, inside = written_key(key_path(key)), written_key(key_path(inner))
+            raise SpecError(f'{source}: {where}: sets {whole} whole and "{inside}" inside it: give the change in '
+                            f"the {whole} it sets, or drop {whole} and change the base's", path=(*at, *key_path(inner)),
+                            source=source)
+
+
 def _variant_name(rv: Mapping[str, Any], source: str, where: str, at: tuple[str | int, ...]) -> str | None:
     """A ``[[variants]]`` table's ``name`` (None: derived from what it sets); SpecError unless a
     printable, non-empty string of at most 120 characters."""
@@ -724,7 +754,7 @@ def _one_setter(overrides: Mapping[str, Any], top_grid: list[tuple[str, list[Any
     own grid's, or the top-level ``[grid]``'s, which every variant crosses): the grid's values
     would replace the variant's silently, so the file says one thing and trains another."""
     def written(key: str) -> tuple[str | int, ...]:  # where the file sets it (key_line reads "train.lr" = too)
-        return (*at, *key.split("."))
+        return (*at, *key_path(key))
 
     def clash(key: str, keys: Iterable[str]) -> str | None:  # the same key, or one inside the other (model, model.filters)
         return next((k for k in keys if k == key or k.startswith(key + ".") or key.startswith(k + ".")), None)
@@ -764,9 +794,9 @@ def _written_in(path: tuple[str | int, ...], origin: Mapping[str, tuple[str | in
                 default: tuple[str | int, ...]) -> tuple[str | int, ...]:
     """The table that set the value at config ``path``: that of the last override (in the order
     they are applied) whose dotted key leads to it, or ``default`` when the value is the base's."""
-    found = default
+    found, path = default, tuple(map(str, path))  # a position: 0 in a config error's path, "0" in a key's
     for dotted, table in origin.items():
-        parts = tuple(dotted.split("."))
+        parts = key_path(dotted)
         if path[:len(parts)] == parts:
             found = table
     return found
@@ -780,18 +810,22 @@ def _known_view(base: Mapping[str, Any], cfg: Any) -> dict[str, Any]:
     if known.get("augment") is None:
         known["augment"] = AugmentConfig().model_dump(mode="json")
     model = base.get("model")
+    layers = cfg.model_spec().to_dict()["layers"]  # every layer's keys, Keras's defaults filled in
     if isinstance(model, Mapping) and "layers" not in model:
         keys = _COMPACT_KEYS if ("conv" in model or "dense" in model and "filters" not in model) else _BUILDER_KEYS
-        known["model"] = {**{k: None for k in keys}, **dict(model)}
-    elif isinstance(model, Mapping):
-        known["model"] = {"layers": model["layers"], "input_shape": None, "name": None}
+        known["model"] = {**{k: None for k in keys}, **dict(model), "layers": layers}
+    else:  # a layer list, or a preset or spec file by name: its layers (apply_dotted writes them out)
+        known["model"] = {"layers": layers, "input_shape": None, "name": None}
     return known
 
 
 def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: str,
              where: str, table: tuple[str | int, ...]) -> list[tuple[tuple[str, ...], Any]]:
-    """Split a (possibly nested) override into dotted paths the base has; error otherwise."""
-    at = _lookup(known, path, source, where, table)
+    """Split a (possibly nested) override into dotted paths the base has (positions made plain:
+    ``layers[-1]`` -> ``layers.6``); error otherwise. A table with a ``type`` at a position of a list
+    (``"model.layers[2]" = { type = "Dropout", rate = 0.5 }``) replaces that layer whole; one without
+    changes the keys it names."""
+    at, path = base_value(known, path, source, where, table)
     # `model = {...}` in another written form (full layers, or builder vs compact) replaces the
     # model whole; otherwise its keys are overrides of the base model's keys.
     if path == ("dataset",):  # a table of the user's data replaces the base's whole: csv and folder never mix
@@ -801,28 +835,46 @@ def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: s
     if path == ("augment",) and value == {} and isinstance(at, Mapping):  # meant as "none": it changes nothing
         raise SpecError(f'{source}: {where}: augment = {{}} changes nothing: a table merges into the base\'s '
                         f"(augment = false trains without augmentation)", path=(*table, *path), source=source)
-    if isinstance(value, Mapping) and isinstance(at, Mapping) and not whole_model:
+    whole_layer = path[-1].isdigit() and isinstance(value, Mapping) and "type" in value
+    if isinstance(value, Mapping) and isinstance(at, Mapping) and not whole_model and not whole_layer:
         out = []
         for k, v in value.items():
-            out += _flatten(path + tuple(str(k).split(".")), v, known, source, where, table)
+            out += _flatten(path + key_path(str(k)), v, known, source, where, table)
         return out
     return [(path, value)]
 
 
-def _lookup(known: Any, path: tuple[str, ...], source: str, where: str, table: tuple[str | int, ...]) -> Any:
-    """The base's value at the override ``path`` (written in the file's ``table``); error when absent."""
-    cur = known
+def base_value(known: Any, path: tuple[str, ...], source: str, where: str,
+               table: tuple[str | int, ...]) -> tuple[Any, tuple[str, ...]]:
+    """The base's value at the override ``path`` (written in the file's ``table``), and the path
+    with its positions made plain (``-1``: the list's last); SpecError when the base has no such key."""
+    cur, plain, dotted = known, [], written_key(path)
     for i, part in enumerate(path):
-        dotted = ".".join(path)
+        here = written_key(path[:i])
+        if isinstance(cur, list) and part.lstrip("-").isdigit() and -len(cur) <= int(part) < len(cur):
+            plain.append(str(int(part) % len(cur)))
+            cur = cur[int(part)]
+            continue
+        if isinstance(cur, list):
+            last = f"0 to {len(cur) - 1}" if cur else "none: it is empty"
+            raise SpecError(f'{source}: {where}: "{dotted}": {here} is a list of {len(cur)} in the base; a key inside '
+                            f'it names a position, as {here}[0] (positions: {last}; -1 is the last)',
+                            path=(*table, *path), source=source)
         if not isinstance(cur, Mapping):
-            raise SpecError(f'{source}: {where}: "{dotted}": {".".join(path[:i])} is {show(cur)} in the base, not a table; '
+            raise SpecError(f'{source}: {where}: "{dotted}": {here} is {show(cur)} in the base, not a table; '
                             f"replace it whole instead", path=(*table, *path), source=source)
+        if part not in cur and path[:1] == ("model",) and i == 1 and set(cur) == {"layers", "input_shape", "name"}:
+            raise SpecError(f'{source}: {where}: "{dotted}": the base\'s model is a list of layers (a preset, a spec '
+                            f'file or [[layers]]), which has no key "{part}": change a layer\'s key, as '
+                            f'"model.layers[0].units", or replace the model whole (model = {{ ... }})',
+                            path=(*table, *path), source=source)
         if part not in cur:
             choices = [str(k) for k in cur]
             raise SpecError(f'{source}: {where}: "{dotted}": the base has no key "{part}"{key_hint(part, choices)}; '
                             f"known here: {', '.join(sorted(choices))}", path=(*table, *path), source=source)
+        plain.append(part)
         cur = cur[part]
-    return cur
+    return cur, tuple(plain)
 
 
 def _grid(g: Any, known: dict[str, Any], source: str, where: str,
@@ -834,9 +886,8 @@ def _grid(g: Any, known: dict[str, Any], source: str, where: str,
     for key, values in _flat_items(g):
         if not isinstance(values, list) or not values:
             raise SpecError(f'{source}: {where}: "{key}": must be a non-empty list of values, got {show(values)}',
-                            path=(*table, *key.split(".")), source=source)
-        _lookup(known, tuple(key.split(".")), source, where, table)
-        out.append((key, values))
+                            path=(*table, *key_path(key)), source=source)
+        out.append((".".join(base_value(known, key_path(key), source, where, table)[1]), values))
     return out
 
 
@@ -851,17 +902,45 @@ def _flat_items(g: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, A
 
 
 def apply_dotted(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``base`` with each dotted-key override set (missing tables are created)."""
+    """A copy of ``base`` with each dotted-key override set (missing tables are created; a digit
+    names a position in a list: ``model.layers.0.filters``, checked against the base beforehand).
+
+    A key into the model's layers where the base gives the model by name (a preset or a spec
+    file) or in a short form (``conv = [...]``, the builder's ``filters``) writes the model out as
+    the layer list it stands for first, so ``"model.layers.0.filters" = 16`` changes a preset's
+    first layer. Raises SpecError where a key goes inside a value that is neither a table nor a list."""
     out = copy.deepcopy(dict(base))
+    if reaches_into_layers(out.get("model"), overrides):
+        from mnistlab.presets import resolve_model
+
+        out["model"] = resolve_model(out["model"]).to_dict()
     for dotted, value in overrides.items():
-        parts = dotted.split(".")
-        cur = out
+        parts = key_path(dotted)
+        cur: Any = out
         for part in parts[:-1]:
-            if not isinstance(cur.get(part), dict):
+            if isinstance(cur, list):
+                cur = cur[int(part)]
+                continue
+            if not isinstance(cur, dict):
+                raise SpecError(f'"{written_key(parts)}": {show(cur)} is not a table', path=parts)
+            if not isinstance(cur.get(part), (dict, list)):
                 cur[part] = {}
             cur = cur[part]
-        cur[parts[-1]] = copy.deepcopy(value)
+        if isinstance(cur, list):
+            cur[int(parts[-1])] = copy.deepcopy(value)
+        elif isinstance(cur, dict):
+            cur[parts[-1]] = copy.deepcopy(value)
+        else:
+            raise SpecError(f'"{written_key(parts)}": {show(cur)} is not a table', path=parts)
     return out
+
+
+def reaches_into_layers(model: Any, overrides: Mapping[str, Any]) -> bool:
+    """Whether an override names a key inside a model the base gives by name or in a short form."""
+    if isinstance(model, Mapping) and "layers" in model:
+        return False
+    inner = [key_path(k)[1:] for k in overrides if key_path(k)[0] == "model" and len(key_path(k)) > 1]
+    return any(p[0] == "layers" or not isinstance(model, Mapping) for p in inner)
 
 
 def derive_name(overrides: Mapping[str, Any]) -> str:
@@ -880,7 +959,9 @@ def derive_name(overrides: Mapping[str, Any]) -> str:
 def _short_key(key: str) -> str:
     """``key``'s last part (abbreviated: ``ABBREVIATIONS``), with the list and position before it
     where it is one table of a list: ``model.layers.2.act`` -> ``layers[2].act``."""
-    parts = key.split(".")
+    parts = key_path(key)
+    if len(parts) >= 2 and parts[-1].isdigit():  # a whole layer: layers[2]
+        return f"{parts[-2]}[{parts[-1]}]"
     last = ABBREVIATIONS.get(parts[-1], parts[-1])
     return f"{parts[-3]}[{parts[-2]}].{last}" if len(parts) >= 3 and parts[-2].isdigit() else last
 

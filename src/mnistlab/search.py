@@ -65,6 +65,7 @@ from typing import TYPE_CHECKING, Any
 
 from mnistlab.callbacks import Callback, Logs, check_monitor
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, StoreError, did_you_mean, first_line, show, unknown_key
+from mnistlab.experiments import base_value, key_path, written_key
 from mnistlab.files import write_atomic
 
 if TYPE_CHECKING:
@@ -173,17 +174,10 @@ def _param_items(table: Mapping[str, Any], known: Mapping[str, Any], where: str,
     for key, value in table.items():
         if not prefix and key in SETTINGS:
             continue
-        path = (*prefix, *str(key).split("."))
-        at: Any = known
-        for i, part in enumerate(path):
-            if not isinstance(at, Mapping) or part not in at:
-                choices = [str(k) for k in at] if isinstance(at, Mapping) else []
-                if i == 0:
-                    raise unknown_key(part, [*SETTINGS, *choices], where=where, path=("search",), source=source)
-                dotted = ".".join(path)
-                raise SpecError(f'{where}: "{dotted}": the base has no key "{part}"{did_you_mean(part, choices)}',
-                                path=("search", *path), source=source)
-            at = at[part]
+        path = (*prefix, *key_path(str(key)))
+        if path[0] not in known:
+            raise unknown_key(path[0], [*SETTINGS, *known], where=where, path=("search",), source=source)
+        at, path = base_value(known, path, source, "[search]", ("search",))
         is_dist = isinstance(value, Mapping) and (not isinstance(at, Mapping)
                                                   or bool(set(value) & {*DISTRIBUTIONS, "step", "log"}))
         if isinstance(value, Mapping) and not is_dist:
@@ -194,8 +188,8 @@ def _param_items(table: Mapping[str, Any], known: Mapping[str, Any], where: str,
 
 def _param(key: str, spec: Any, known: Mapping[str, Any], where: str, source: str) -> Param:
     """One distribution table, checked (see :func:`parse_search`)."""
-    path = ("search", *key.split("."))
-    label = f'{where}: "{key}"'
+    path = ("search", *key_path(key))
+    label = f'{where}: "{written_key(key_path(key))}"'
     if not isinstance(spec, Mapping):
         raise SpecError(f"{label}: must be a distribution table such as {{ uniform = [0.0, 0.5] }} or "
                         f"{{ choice = [16, 32] }}, got {show(spec)}", path=path, source=source)
@@ -312,9 +306,10 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
     if sampler == "grid":
         for p in params:
             if p.kind in ("uniform", "log_uniform") and p.step is None:
-                raise SpecError(f'{where}: "{p.key}": the grid sampler needs a finite set of values, not a continuous '
-                                f"{p.kind} range: use choice = [...], an int range, or a uniform range with a step",
-                                path=("search", *p.key.split(".")), source=source)
+                raise SpecError(f'{where}: "{written_key(key_path(p.key))}": the grid sampler needs a finite set of '
+                                f"values, not a continuous {p.kind} range: use choice = [...], an int range, or a "
+                                "uniform range with a step",
+                                path=("search", *key_path(p.key)), source=source)
         size = math.prod(len(p.grid_values()) for p in params)
         if trials > size and "trials" in s:
             warnings.warn(SpecWarning(f"{where}: trials = {trials} but the grid has {size} points: the search runs "
@@ -339,9 +334,10 @@ def _check_trial_configs(space: SearchSpace, base: Mapping[str, Any], source: st
     for p in space.params:
         for value in p.corners():
             try:
-                parse_run_config(apply_dotted(base, {p.key: value}), source=f'{source}: [search] "{p.key}" = {show(value)}')
+                label = f'{source}: [search] "{written_key(key_path(p.key))}" = {show(value)}'
+                parse_run_config(apply_dotted(base, {p.key: value}), source=label)
             except SpecError as exc:
-                raise SpecError(str(exc), path=("search", *p.key.split(".")), source=source) from None
+                raise SpecError(str(exc), path=("search", *key_path(p.key)), source=source) from None
 
 
 # ---------------------------------------------------------------------------------- optuna

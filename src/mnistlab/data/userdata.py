@@ -215,15 +215,14 @@ def _existing(text: str, kind: str, key: str | None) -> Path:
 def class_count_mismatch(outputs: int, dataset: Any, classes: int) -> str:
     """The one-line message for a model with ``outputs`` units on data with ``classes`` classes,
     saying how to fit the model: ``outputs = N`` in a compact model table, the last Dense layer's
-    units in a list of layers, or a preset's spec saved (``mnistlab summary PRESET --save model.toml``)
-    with its last Dense layer's units set to N."""
+    units in a list of layers, or a preset's by its position (``"model.layers[-1].units" = N``)."""
     name = dataset_label(dataset) if isinstance(dataset, str) else next(
         (_shown(v) for k, v in dict(dataset).items() if k in KINDS), "the data")
     return (f"the model has {outputs} outputs but {name} has {classes} classes: fit the model to {classes} classes: "
             f"in a model table write outputs = {classes} (e.g. model = {{ conv = [32], dense = [128], "
             f"outputs = {classes} }}); in a list of layers set the last Dense layer's units to {classes}; for a "
-            f"preset, run `mnistlab summary PRESET --save model.toml`, set its last Dense layer's units to "
-            f"{classes} and use model = \"model.toml\"")
+            f"preset, set them by the layer's position: \"model.layers[-1].units\" = {classes} in a variant or "
+            f"--set model.layers[-1].units={classes} (-1: the last layer)")
 
 
 # ------------------------------------------------------------------------------------- loading
