@@ -371,3 +371,54 @@ def test_a_stop_before_any_cell_trains_is_the_sweep_s_stop(tmp_path: Path, data_
     finally:
         worker.kill()
         worker.wait()
+
+
+def test_a_run_two_variants_share_trains_once_and_is_recorded_under_both(tmp_path: Path, data_dir: Path) -> None:
+    """A committee of the plain variant's config repeats its seed 0: one run, recorded under each."""
+    p = write(tmp_path, TINY + '[[variants]]\nname = "plain"\n[[variants]]\nname = "comm"\ncommittee = 3\n')
+    store = RunStore(tmp_path / "s")
+    result = run_experiment(p, store, data_dir=data_dir)
+    trained = [o for o in result.outcomes if not o.skipped]
+    assert [(o.cell.variant, o.cell.member) for o in trained] == [("plain", 0), ("comm", 1), ("comm", 2)]
+    [again] = [o.record for o in result.outcomes if o.skipped]
+    plain = trained[0].record
+    assert (again.variant, again.member, again.seed, again.config_hash) == ("comm", 0, 0, plain.config_hash)
+    assert again.env["same_run_as"] == plain.run_id and again.metrics == plain.metrics and again.status == "finished"
+    assert again.history == plain.history and f"run {plain.run_id}" in again.message
+    assert np.array_equal(store.load_predictions(again.run_id), store.load_predictions(plain.run_id))
+    [committee] = store.committees(result.experiment.name)
+    assert again.run_id in committee.member_ids and len(committee.member_ids) == 3
+    from mnistlab.live import outcome_line
+    assert f"the same run as {plain.run_id} (not trained twice)" in outcome_line(
+        next(o for o in result.outcomes if o.skipped))
+    store.rm([plain.run_id])  # the other keeps its files (hard links or copies)
+    assert store.load_model(again.run_id) is not None and store.load_predictions(again.run_id).shape[1] == 10
+    rerun = run_experiment(p, store, data_dir=data_dir)  # plain's cell: comm's member 0 is its run
+    assert all(o.skipped for o in rerun.outcomes) and len(store.runs()) == 4
+
+
+def test_a_run_whose_files_are_gone_is_not_recorded_again_as_finished(tmp_path: Path, data_dir: Path) -> None:
+    import shutil
+
+    from mnistlab.errors import StoreError
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "plain"\n')
+    store = RunStore(tmp_path / "s")
+    [outcome] = run_experiment(p, store, data_dir=data_dir).outcomes
+    shutil.rmtree(store.root / "runs" / outcome.record.run_id)
+    with pytest.raises(StoreError, match="could not copy run"):
+        store.record_again(outcome.record, variant="other", seed=0, member=0, repeat=0)
+    [copy] = [r for r in store.runs() if r.variant == "other"]
+    assert copy.status == "failed" and "could not copy" in copy.message
+
+
+def test_run_says_which_variants_share_runs_but_not_for_a_smoke_run(tmp_path: Path, data_dir: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.epochs" = 2\n'
+              '[[variants]]\nname = "c"\n"train.lr" = 0.001\n')  # c: Adam's default, written out: a's config
+    args = ["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
+    assert main([*args, "--quick"]) == 0  # a and b both train 1 epoch there: no note for a smoke run
+    assert "note:" not in capsys.readouterr().err
+    assert main(args) == 0
+    err = capsys.readouterr().err
+    assert err.count("note:") == 1 and 'variants "a" and "c" train the same config with seed 0' in err

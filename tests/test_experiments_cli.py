@@ -51,6 +51,7 @@ def test_run_runs_show_compare_rm(exp_file: Path, data_dir: Path, capsys: pytest
     assert main(["run", str(exp_file), "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
     assert "cli" in out and "committee" in out and out.count("finished") >= 3
+    assert "best" not in out  # one variant of 2 runs (b's members) ranks nothing
     store = RunStore()  # MNISTLAB_STORE (set by conftest) is where `run` wrote
     ids = [r.run_id for r in store.runs()]
     assert len(ids) == 3
@@ -82,6 +83,18 @@ def test_run_runs_show_compare_rm(exp_file: Path, data_dir: Path, capsys: pytest
     assert main(["rm", "--experiment", "cli"]) == 0
     assert store.runs() == []
     assert main(["rm"]) == 2
+
+
+def test_the_table_says_what_best_and_near_best_mean(tmp_path: Path, data_dir: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    p = tmp_path / "two.toml"
+    p.write_text("repeats = 2\n" + EXP.replace("committee = 2\n", ""))
+    assert main(["run", str(p), "--data-dir", str(data_dir), "--format", "table"]) == 0
+    table = capsys.readouterr().out
+    assert " best" in table and table.splitlines()[-1].startswith("best: the highest mean test accuracy of the variants "
+                                                                    "with 2 runs or more")
+    assert main(["compare", str(p), "--format", "csv"]) == 0
+    assert "highest mean" not in capsys.readouterr().out  # a CSV stays a CSV
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path: Path, exp_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -276,7 +289,8 @@ def _two_training_workers(tmp_path: Path, data_dir: Path, stdout, stderr) -> tup
     """`mnistlab run --jobs 2` of two 400-epoch cells, once both workers are training: (the
     driver, its store folder, the two running runs)."""
     exp = tmp_path / "long.toml"
-    exp.write_text(LONG_CELL.replace("epochs = 40", "epochs = 400") + '[[variants]]\nname = "long2"\n')
+    exp.write_text(LONG_CELL.replace("epochs = 40", "epochs = 400")  # long2: a seed of its own, else the two share a run
+                   + '[[variants]]\nname = "long2"\n"train.seed" = 1\n')
     store_dir = tmp_path / "store"
     driver = subprocess.Popen([sys.executable, "-m", "mnistlab", "run", str(exp), "--store", str(store_dir),
                                "--data-dir", str(data_dir), "--jobs", "2"],

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from mnistlab.comparison import display_cells, mark_vs_best
+from mnistlab.comparison import best_legend, display_cells, mark_vs_best
 from mnistlab.stats import betainc, welch_test
 
 SCIPY_WELCH = [  # (m1, s1, n1, m2, s2, n2) -> (t, two-sided p)
@@ -62,3 +62,16 @@ def test_the_table_marks_variants_within_the_best_ones_noise():
     assert any(x.endswith(" best") for x in shown["b"]) and any(x.endswith(" ~best") for x in shown["a"])
     assert not any("best" in x for x in shown["c"][1:])
     assert mark_vs_best([row("only", 0.9, 0.01, 3)])[0]["vs_best"] is None  # nothing to compare with
+
+
+def test_the_marks_are_explained_under_the_table():
+    rows = mark_vs_best([row("a", 0.9101, 0.0042, 5), row("b", 0.9123, 0.0031, 5)])
+    assert best_legend(rows) == ("best: the highest mean test accuracy of the variants with 2 runs or more; ~best: "
+                                 "Welch's t-test cannot tell its mean from best's (p >= 0.05), so their order may be "
+                                 "seed noise")
+    apart = mark_vs_best([row("b", 0.9123, 0.0031, 5), row("c", 0.8476, 0.0093, 5)])
+    assert best_legend(apart).endswith("; the unmarked ones with 2 runs or more are below it beyond noise (Welch's "
+                                       "t-test, p < 0.05)")
+    alone = mark_vs_best([row("b", 0.9123, 0.0031, 5), row("one run", 0.95, None, 1)])
+    assert best_legend(alone) is None  # one variant of 2 runs or more: nothing is ranked, nothing is marked
+    assert best_legend(mark_vs_best([row("a", 0.9, None, 1), row("b", 0.8, None, 1)])) is None  # no marks: no legend

@@ -354,3 +354,27 @@ def test_help_shows_the_defaults_of_the_config_schema(capsys):
     for words in (f"Epochs (default {t.epochs})", f"(default {t.batch_size}, as Keras)", f"(default {t.optimizer})",
                   f"Default {RUN_DEFAULTS['model']}", f"(default {RUN_DEFAULTS['dataset']})"):
         assert "".join(words.split()) in out, words
+
+
+def test_a_recorded_run_s_config_json_trains_that_run_again(data_dir, tmp_path, capsys):
+    assert main(["train", *QUICK, "--epochs", "2", "--data-dir", str(data_dir), "--store", str(tmp_path / "a")]) == 0
+    [first] = RunStore(tmp_path / "a", create=False).runs()
+    recorded = tmp_path / "a" / "runs" / first.run_id / "config.json"
+    assert main(["train", "--config", str(recorded), "--data-dir", str(data_dir), "--store", str(tmp_path / "b")]) == 0
+    [again] = RunStore(tmp_path / "b", create=False).runs()
+    assert again.config_hash == first.config_hash and again.config == first.config
+    assert again.metrics["test_accuracy"] == first.metrics["test_accuracy"]
+    assert again.history[-1]["loss"] == pytest.approx(first.history[-1]["loss"], rel=1e-5)
+    capsys.readouterr()
+    bad = tmp_path / "bad.json"
+    for text, needle in [('{"dataset": "mnist", "train": {"epochs": 2', "invalid JSON: Expecting ',' delimiter at line 1 "
+                          "column 43 (the file ends there: cut short?)"),
+                         ("[1, 2]", "a run config is a table of settings, got list"),
+                         ("{}", "the file sets nothing"),
+                         ('{"dataset": "mnist", "train": {"epocs": 2}}', 'unknown key "epocs" (did you mean "epochs"?)'),
+                         ('{"dataset": "mnist", "train": {"lr": NaN}}', "train.lr")]:
+        bad.write_text(text)
+        assert main(["train", "--config", str(bad), "--data-dir", str(data_dir), "--store", str(tmp_path / "c")]) == 2
+        err = capsys.readouterr().err
+        assert needle in err and err.count("\n") == 1 and "Traceback" not in err, err
+    assert not (tmp_path / "c").exists()  # nothing trained, no store made

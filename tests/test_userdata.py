@@ -890,7 +890,7 @@ def test_a_class_count_mismatch_says_how_to_fit_the_model(tmp_path: Path) -> Non
         train(str(tmp_path / "train.csv"), "seed000-dense", 1, progress="none")
     text = str(exc.value)
     assert "has 3 classes" in text and "outputs = 3" in text and "\n" not in text
-    assert '"model.layers[-1].units" = 3 in a variant or --set model.layers[-1].units=3' in text
+    assert '"model.layers[-1].units" = 3 in a variant or --set \'model.layers[-1].units=3\'' in text
     fitted = build_run_config(settings=["model.layers[-1].units=3"],  # what it says to do trains
                               flags={"dataset": str(tmp_path / "train.csv"), "model": "seed000-dense", "epochs": 1})
     assert run_config(fitted, progress="none").metrics["params"] == 784 * 128 + 128 + 128 * 3 + 3

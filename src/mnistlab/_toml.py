@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import sys
@@ -10,7 +11,7 @@ from typing import Any
 
 import tomli_w
 
-from mnistlab.errors import SpecError
+from mnistlab.errors import SpecError, clip
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -26,6 +27,19 @@ def loads_toml(text: str, *, source: str = "<string>") -> dict[str, Any]:
         raise SpecError(f"{source}: invalid TOML: {exc}", source=source) from None
     except RecursionError:  # hostile nesting such as a = [[[[...: tomllib recurses per level
         raise SpecError(f"{source}: invalid TOML: nested too deeply", source=source) from None
+
+
+def loads_json(text: str, *, source: str = "<string>") -> Any:
+    """``text`` parsed as JSON (a model spec, or a run's recorded ``config.json``). Raises SpecError,
+    one line: where the JSON is invalid (line and column), and whether the file ends there."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        cut = " (the file ends there: cut short?)" if exc.pos >= len(text.rstrip()) else ""
+        raise SpecError(f"{source}: invalid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno} column "
+                        f"{exc.colno}{cut}", source=source) from None
+    except (ValueError, RecursionError) as exc:  # e.g. an integer with thousands of digits
+        raise SpecError(f"{source}: invalid JSON: {clip(exc, 80)}", source=source) from None
 
 
 def toml_value(text: str) -> Any:

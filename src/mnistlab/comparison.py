@@ -776,6 +776,17 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
     return heads, out
 
 
+def best_legend(rows: Sequence[Mapping[str, Any]]) -> str | None:
+    """What the ``best`` and ``~best`` marks of ``rows`` mean, one line; None when no row has one."""
+    marks = {r.get("vs_best") for r in rows}
+    if "best" not in marks:
+        return None
+    near = ("; ~best: Welch's t-test cannot tell its mean from best's (p >= 0.05), so their order may be seed noise"
+            if "within noise" in marks else "; the unmarked ones with 2 runs or more are below it beyond noise "
+            "(Welch's t-test, p < 0.05)" if "below" in marks else "")
+    return "best: the highest mean test accuracy of the variants with 2 runs or more" + near
+
+
 def _no_result(recs: Sequence[RunRecord]) -> str:
     """A row's note when none of its runs has a result: how many failed or were stopped, and the
     command that says why (a damaged record reads as failed, its message saying how to remove it)."""

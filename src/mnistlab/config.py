@@ -44,7 +44,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
-from mnistlab._toml import dotted_key, loads_toml, read_text_file, toml_value, with_line
+from mnistlab._toml import dotted_key, loads_json, loads_toml, read_text_file, toml_value, with_line
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, show, unknown_key
 from mnistlab.experiments import reaches_into_layers, written_key
 from mnistlab.optim import OPTIMIZERS, optimizer_defaults
@@ -952,8 +952,9 @@ def build_run_config(file: str | os.PathLike | None = None, settings: Sequence[s
     """The validated config of one run, built in layers, each overriding the ones before it:
 
     1. the defaults: :data:`RUN_DEFAULTS` (dataset, model) and each field's default in the schema;
-    2. ``file``, a run config TOML (what ``mnistlab train --config`` reads); a spec file it names
-       as its model is read relative to the file's folder;
+    2. ``file``, a run config TOML (what ``mnistlab train --config`` reads), or JSON (``.json``: a
+       recorded run's ``config.json``, so that run trains again); a spec file it names as its
+       model is read relative to the file's folder;
     3. ``settings``, ``"KEY=VALUE"`` strings as ``--set`` takes them: a dotted TOML key
        (``train.schedule.type``; a bare train/data field name such as ``lr`` means ``train.lr``)
        and a TOML value (a bare word is a string: ``train.optimizer=sgd``); tables are created as
@@ -961,7 +962,7 @@ def build_run_config(file: str | os.PathLike | None = None, settings: Sequence[s
     4. ``flags``, settings by name as :func:`apply_overrides` takes them (``{"lr": 0.01,
        "validation": 0.1, "model": "seed000-dense"}``); None values (a flag not given) are skipped.
 
-    Raises :class:`SpecError` (one line) for an unreadable file or invalid TOML, a malformed
+    Raises :class:`SpecError` (one line) for an unreadable file or invalid TOML or JSON, a malformed
     setting, a setting that contradicts a flag (``--set train.lr`` with ``--lr``), and any invalid
     value. An error about a value the file set names the file and line (``"run.toml:5:
     train.epochs: ..."``); one about a value that a setting or flag set names ``label`` instead
@@ -977,7 +978,10 @@ def build_run_config(file: str | os.PathLike | None = None, settings: Sequence[s
     source, text = label, ""
     if file is not None:
         source, text = str(file), read_text_file(file)
-        table = loads_toml(text, source=source)
+        json_file = Path(file).suffix.lower() == ".json"  # a run's recorded config.json: that run trained again
+        table = loads_json(text, source=source) if json_file else loads_toml(text, source=source)
+        if not isinstance(table, dict):
+            raise SpecError(f"{source}: a run config is a table of settings, got {show(table)}", source=source)
         if not table:  # an empty or truncated file would silently train the defaults
             raise SpecError(f"{source}: the file sets nothing (empty, or cut short?); a run config names at least "
                             "its dataset or model", source=source)

@@ -418,6 +418,7 @@ class ExperimentResult:
     outcomes: list[CellOutcome] = field(default_factory=list)
     rows: list[dict[str, Any]] = field(default_factory=list)
     elsewhere: list[RunRecord] = field(default_factory=list)  # cells another process still trains (not in rows)
+    repeats: list[Cell] = field(default_factory=list)  # cells of a key another cell of the sweep trains
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -478,6 +479,8 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
              for g in groups]
     with planned(st.root, exp.name, [(c.variant, c.key) for c in cells], workers=max(workers, 1)):  # then ended:
         interrupted = _run_tasks(runner, tasks, st, result, on_cell, live)  # this process may live on (a notebook)
+        if not interrupted:
+            record_repeats(st, result, on_cell, live)
     evaluate_committees(st, exp, cells, data_dir=data_dir)  # a stopped sweep's complete committees too
     result.elsewhere = running_elsewhere(st, result.outcomes)
     if interrupted:
@@ -599,16 +602,44 @@ def cells_to_train(st: RunStore, cells: Sequence[Cell], result: ExperimentResult
     """The cells to train, in order; each other cell (a run of it already ended finished or
     diverged: the same config and seed give the same outcome) is added to ``result`` as skipped,
     and a checkpoint it left (a driver killed between recording it and deleting that, or a Ray
-    sweep's) is deleted. ``force``: every cell trains again."""
-    todo = []
+    sweep's) is deleted. ``force``: every cell trains again.
+
+    A cell of the same config and seed as another variant's (the same key: a committee member
+    repeating the plain variant's seed, a grid value equal to another variant's) is not trained
+    twice: that variant's ended run is recorded again as its (:meth:`RunStore.record_again`); of
+    two such cells of this sweep only the first trains, the other goes to ``result.repeats``
+    (:func:`record_repeats` records it once the first has ended)."""
+    todo, first = [], set()
     for c in cells:
         prev = None if force else st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES)
-        if prev is None:
+        if prev is None and not force and (same := st.find_finished(c.experiment, None, c.key, DONE_STATUSES)):
+            prev = st.record_again(same, variant=c.variant, seed=c.seed, member=c.member, repeat=c.repeat)
+        if prev is None and c.key in first:
+            result.repeats.append(c)
+        elif prev is None:
             todo.append(c)
+            first.add(c.key)
         else:
             result.outcomes.append(CellOutcome(c, prev, True))
             st.drop_checkpoint(c.experiment, c.variant, c.key)
     return todo
+
+
+def record_repeats(st: RunStore, result: ExperimentResult,
+                   on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None, live: Comparison | None) -> None:
+    """Record each of ``result.repeats`` (see :func:`cells_to_train`) as the run of its config and
+    seed that this sweep trained under another variant, adding it to ``result`` (and showing it
+    through ``on_cell``). One whose run did not end finished or diverged stays untrained: the next
+    `mnistlab run` trains it (or its twin)."""
+    for c in result.repeats:
+        same = st.find_finished(c.experiment, None, c.key, DONE_STATUSES)
+        if same is None:
+            continue
+        outcome = CellOutcome(c, st.record_again(same, variant=c.variant, seed=c.seed, member=c.member,
+                                                 repeat=c.repeat), True)
+        result.outcomes.append(outcome)
+        if on_cell and live is not None:
+            on_cell(outcome, live.add(outcome.record))
 
 
 def running_elsewhere(st: RunStore, outcomes: Sequence[CellOutcome]) -> list[RunRecord]:

@@ -210,6 +210,28 @@ class Experiment:
         return out
 
 
+def shared_runs(cells: Sequence[Cell]) -> list[str]:
+    """A line for each set of variants with cells of one config and seed: a committee variant
+    beside the plain variant it repeats (seed 0 of both), a grid value equal to another variant's.
+    Such a run trains once and is recorded under each (:func:`mnistlab.execute.cells_to_train`), so
+    their rows share its numbers and are not independent samples (a Welch test between them means
+    nothing). Empty when no two variants share a run."""
+    by_key: dict[str, list[Cell]] = {}
+    for c in cells:
+        by_key.setdefault(c.key, []).append(c)
+    shared: dict[tuple[str, ...], list[int]] = {}
+    for same in by_key.values():
+        if len(names := tuple(dict.fromkeys(c.variant for c in same))) > 1:
+            shared.setdefault(names, []).append(same[0].seed)
+    lines = []
+    for names, seeds in shared.items():
+        listed = ", ".join(f'"{n}"' for n in names[:-1]) + f' and "{names[-1]}"'
+        lines.append(f"variants {listed} train the same config with seed{'s' * (len(seeds) > 1)} "
+                     f"{', '.join(map(str, sorted(seeds)))}: each such run trains once and is recorded under each, "
+                     f'so their rows share it (not independent samples); another "train.seed" in one draws new runs')
+    return lines
+
+
 def cell_key(resolved: Mapping[str, Any]) -> str:
     """Identity of a cell: the run's identity, :func:`mnistlab.config.run_key` (its resolved config
     minus where and how fast it runs, plus the code version and, for the user's own data, its

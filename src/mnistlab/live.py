@@ -333,7 +333,8 @@ def outcome_line(outcome: Any, position: tuple[int, int] | None = None) -> str:
     rec, how = outcome.record, None
     if outcome.skipped:  # reused, or trained right now by another `mnistlab run` on this store
         how = (f"being trained by another process (pid {rec.pid})" if rec.status == "running"
-               else f"skipped (already {rec.status})")
+               else f"{rec.status}, the same run as {rec.env['same_run_as']} (not trained twice)"
+               if rec.env.get("same_run_as") else f"skipped (already {rec.status})")
     return cell_line(rec, how, position)
 
 

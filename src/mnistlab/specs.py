@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mnistlab._toml import dumps_toml, loads_toml, read_text_file
+from mnistlab._toml import dumps_toml, loads_json, loads_toml, read_text_file
 from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, show, unknown_key
 from mnistlab.files import write_atomic
 
@@ -1088,17 +1088,7 @@ def load_model_spec(path: str | os.PathLike) -> ModelSpec:
     if suffix not in (".toml", ".json"):
         raise SpecError(f"{p}: a model spec file must end in .toml or .json", source=str(p))
     text = read_text_file(p, what="a model spec", max_bytes=MAX_SPEC_FILE_BYTES)
-    if suffix == ".toml":
-        data: Any = loads_toml(text, source=str(p))
-    else:
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            cut = " (the file ends there: cut short?)" if exc.pos >= len(text.rstrip()) else ""
-            raise SpecError(f"{p}: invalid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno} column "
-                            f"{exc.colno}{cut}", source=str(p)) from None
-        except (ValueError, RecursionError) as exc:  # e.g. an integer with thousands of digits
-            raise SpecError(f"{p}: invalid JSON: {clip(exc, 80)}", source=str(p)) from None
+    data = loads_toml(text, source=str(p)) if suffix == ".toml" else loads_json(text, source=str(p))
     try:
         return parse_model_spec(data)
     except SpecError as exc:

@@ -578,6 +578,31 @@ class RunStore:
         except (OSError, StoreError):
             pass
 
+    def record_again(self, source: RunRecord, *, variant: str, seed: int, member: int, repeat: int) -> RunRecord:
+        """Record ``source``, an ended run, again as a run of ``variant`` of its experiment: a cell of
+        the same config and seed (the same ``config_hash``) would train to the same result, so it is
+        not trained twice. The new run has the source's config, history, metrics and status; its
+        files are the source's (hard links where the file system allows, else copies; a committee's
+        record stays with its own members); ``env["same_run_as"]`` and its message name the source.
+        Deleting either run leaves the other whole. Raises StoreError when the files cannot be copied
+        (the new run is then recorded failed)."""
+        run_id = self.start_run(experiment=source.experiment, variant=variant, seed=seed, member=member,
+                                config=source.config, config_hash=source.config_hash, repeat=repeat)
+        src, dst = self.artifact_dir(source.run_id), self.artifact_dir(run_id)
+        said = (f'the same config and seed as run {source.run_id} of variant "{source.variant}": its result, '
+                "recorded again, not trained twice")
+        try:
+            for f in sorted(src.iterdir()):
+                if f.is_file() and f.name not in (RECORD_FILE, PROGRESS_FILE) and not f.name.startswith("committee-"):
+                    _link_or_copy(f, dst / f.name)
+        except OSError as exc:
+            why = f"could not copy run {source.run_id}'s files: {exc.strerror or first_line(exc)}"
+            self.finish_run(run_id, status="failed", history=[], metrics={}, env={}, message=why, files=False)
+            raise StoreError(f"run {run_id}: {why}") from None
+        self.finish_run(run_id, status=source.status, history=source.history, metrics=source.metrics,
+                        env={**source.env, "same_run_as": source.run_id}, message=said)
+        return self.get(run_id)
+
     def record_progress(self, run_id: str, history: list[dict[str, Any]]) -> None:
         """Replace a ``running`` run's history with the epochs done so far (one small write per
         epoch, read by the live view and `mnistlab watch`); a run no longer running is left alone."""
@@ -945,13 +970,15 @@ class RunStore:
             cols = self._columns()
         return [_record(cols, r) for r in rows]
 
-    def find_finished(self, experiment: str, variant: str, config_hash: str,
+    def find_finished(self, experiment: str, variant: str | None, config_hash: str,
                       statuses: tuple[str, ...] = ("finished",)) -> RunRecord | None:
-        """The latest run of this experiment/variant with this config hash and one of ``statuses``."""
+        """The latest run of this experiment/variant (None: of any variant) with this config hash
+        and one of ``statuses``."""
         marks = ", ".join("?" * len(statuses))
+        which = "variant = ?" if variant is not None else "? IS NULL"
         with self._errors("read"):
             row = self._conn.execute(
-                f"SELECT * FROM runs WHERE experiment = ? AND variant = ? AND config_hash = ? AND status IN ({marks})"
+                f"SELECT * FROM runs WHERE experiment = ? AND {which} AND config_hash = ? AND status IN ({marks})"
                 " ORDER BY created_at DESC LIMIT 1", (experiment, variant, config_hash, *statuses)).fetchone()
             cols = self._columns()
         return _record(cols, row) if row else None
@@ -1253,6 +1280,15 @@ _RECORD_TYPES: dict[str, tuple[type, ...]] = {  # RECORD_FILE's fields: a run's 
     "run_id": (str,), "experiment": (str,), "variant": (str,), "seed": (int,), "member": (int,), "repeat": (int,),
     "config_hash": (str,), "status": (str,), "message": (str,), "env": (dict,), "created_at": (int, float),
     "finished_at": (int, float, type(None)), "pid": (int,), "host": (str,)}
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """``dst`` a hard link to ``src`` (no space taken), or a copy where links are refused."""
+    dst.unlink(missing_ok=True)
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 def _keep_record(root: Path, rec: RunRecord) -> None:

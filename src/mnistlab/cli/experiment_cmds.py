@@ -28,15 +28,18 @@ COMPARE_FORMATS = ("table", "csv", "json", "markdown")
 
 def _rows_out(rows: list[dict], title: str, fmt: str) -> None:
     """The comparison rows: rich's table on a terminal, plain aligned text in a pipe, or csv/json/markdown."""
-    from mnistlab.comparison import display_cells, format_rows, rich_table
+    from mnistlab.comparison import best_legend, display_cells, format_rows, rich_table
 
     if fmt != "table":
         click.echo(format_rows(rows, fmt), nl=False)
-    elif is_terminal():
+        return
+    if is_terminal():
         rich_console().print(rich_table(rows, title=title))
     else:
         heads, cells = display_cells(rows)
         click.echo(f"{title}\n" + plain_table(heads, cells, [False] + [True] * (len(heads) - 1)), nl=False)
+    if legend := best_legend(rows):
+        click.echo(legend)
 
 
 class _Progress:
@@ -113,7 +116,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     The backend flags override the experiment file's [resources] table.
     """
     from mnistlab.execute import checkpoint_every, data_changed, terminate_as_interrupt
-    from mnistlab.experiments import load_experiment
+    from mnistlab.experiments import load_experiment, shared_runs
 
     check_backend_flags(backend, address, data_dir)
     exp = load_experiment(experiment)
@@ -129,6 +132,8 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
                 _say_quick(exp.cells(), todo, err=fmt != "table")
             for line in data_changed(st, todo, force):
                 click.echo(line, err=fmt != "table")
+            for line in [] if quick else shared_runs(todo):  # a smoke run's 1-epoch cells often coincide
+                click.echo(f"note: {line}", err=True)
         except KeyboardInterrupt:  # before the first cell
             _say_stopped(exp.name, int(stop.signum), [])
         result, stopped = _sweep(exp, st, cells, stop, fmt, runner, jobs=jobs, force=force, quick=quick, data_dir=data_dir,

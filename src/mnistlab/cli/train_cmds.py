@@ -42,7 +42,8 @@ def _validation(value: str | None) -> Any:
 
 @click.command("train")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Run config TOML (dataset, model, [data], [train], [augment], [[callbacks]]); flags override it.")
+              help="Run config TOML (dataset, model, [data], [train], [augment], [[callbacks]]), or a recorded "
+                   "run's config.json (that run again); flags override it.")
 @click.option("--dataset", help=f"A dataset name (mnistlab datasets), or your own .csv, .npz or class-folder path "
                                 f"(default {setting_default('dataset')}).")
 @click.option("--model",

@@ -222,7 +222,7 @@ def class_count_mismatch(outputs: int, dataset: Any, classes: int) -> str:
             f"in a model table write outputs = {classes} (e.g. model = {{ conv = [32], dense = [128], "
             f"outputs = {classes} }}); in a list of layers set the last Dense layer's units to {classes}; for a "
             f"preset, set them by the layer's position: \"model.layers[-1].units\" = {classes} in a variant or "
-            f"--set model.layers[-1].units={classes} (-1: the last layer)")
+            f"--set 'model.layers[-1].units={classes}' (-1: the last layer)")
 
 
 # ------------------------------------------------------------------------------------- loading
