@@ -325,8 +325,9 @@ def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_d
              "nothing of a full-size run's\n")
     assert capsys.readouterr().err == (f"note: the runs of new are {smoke}"  # the row that is one, named
                                        f"note: 4 runs of other settings not shown (an older version of a variant or "
-                                       f"of its data, or --quick smoke runs): `mnistlab runs -e {exp.name}` lists every "
-                                       "run\n")
+                                       f"of its data, `mnistlab train` runs of one model with other flags, or --quick "
+                                       f"smoke runs): `mnistlab runs -e {exp.name}` lists every run, `mnistlab compare "
+                                       "RUN_ID RUN_ID ...` compares chosen ones\n")
     from mnistlab.report import build_report
 
     page = build_report(store, exp.name, data_dir=data_dir)
@@ -498,7 +499,7 @@ def test_resolve_experiment_reads_names_then_run_ids_and_files(recorded, tmp_pat
     exp = write(tmp_path, 'name = "tiny"\n' + TINY + '[[variants]]\nname = "cnn"\n', name="mine.toml")
     ref = resolve_experiment(store, str(exp))  # a file stands for the name it records under
     assert ref.name == "tiny" and ref.file is not None
-    assert ref.keys() == {(c.variant, c.key) for c in load_experiment(exp).cells()}
+    assert list(ref.keys() or ()) == [(c.variant, c.key) for c in load_experiment(exp).cells()]  # in file order
     untried = write(tmp_path, TINY + '[[variants]]\nname = "a"\n', name="untried.toml")
     with pytest.raises(StoreError, match=r"no runs recorded for experiment 'untried' .*experiments: tiny \(4 runs\)"):
         resolve_experiment(store, str(untried))

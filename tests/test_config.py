@@ -291,7 +291,7 @@ def test_build_run_config_says_who_set_the_bad_value(tmp_path: Path):
     assert str(err.value).startswith('command line: train: unknown key "lrr"') and err.value.source == "command line"
     with pytest.raises(SpecError, match="^notebook: train.epochs: "):
         build_run_config(flags={"epochs": -1}, label="notebook")
-    with pytest.raises(SpecError, match="model spec: unknown key 'units'; allowed: name, input_shape, layers"):
+    with pytest.raises(SpecError, match='the model is a list of layers \\(a preset or spec file\\), which has no key "units"'):
         build_run_config(settings=["model.units=3"])  # a preset by name: the layers it stands for
 
 

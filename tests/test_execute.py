@@ -395,6 +395,10 @@ def test_a_run_two_variants_share_trains_once_and_is_recorded_under_both(tmp_pat
     assert store.load_model(again.run_id) is not None and store.load_predictions(again.run_id).shape[1] == 10
     rerun = run_experiment(p, store, data_dir=data_dir)  # plain's cell: comm's member 0 is its run
     assert all(o.skipped for o in rerun.outcomes) and len(store.runs()) == 4
+    [copied] = [o.record for o in rerun.outcomes if o.cell.variant == "plain"]
+    assert copied.env["same_run_as"] == plain.run_id  # the run that trained, not the copy it was made from
+    again = store.record_again(copied, variant="comm", seed=0, member=0, repeat=0)  # a second driver, say
+    assert again.variant == "comm" and again.member == 0 and len(store.runs()) == 4  # its run: nothing new
 
 
 def test_a_run_whose_files_are_gone_is_not_recorded_again_as_finished(tmp_path: Path, data_dir: Path) -> None:
@@ -406,10 +410,12 @@ def test_a_run_whose_files_are_gone_is_not_recorded_again_as_finished(tmp_path: 
     store = RunStore(tmp_path / "s")
     [outcome] = run_experiment(p, store, data_dir=data_dir).outcomes
     shutil.rmtree(store.root / "runs" / outcome.record.run_id)
-    with pytest.raises(StoreError, match="could not copy run"):
+    with pytest.raises(StoreError, match="files cannot be read"):
         store.record_again(outcome.record, variant="other", seed=0, member=0, repeat=0)
-    [copy] = [r for r in store.runs() if r.variant == "other"]
-    assert copy.status == "failed" and "could not copy" in copy.message
+    assert [r.variant for r in store.runs()] == ["plain"]  # nothing recorded
+    write(tmp_path, TINY + '[[variants]]\nname = "plain"\n[[variants]]\nname = "twin"\n')
+    [twin] = [o for o in run_experiment(p, store, data_dir=data_dir).outcomes if o.cell.variant == "twin"]
+    assert not twin.skipped and twin.record.status == "finished"  # trained, not blocked by the lost files
 
 
 def test_run_says_which_variants_share_runs_but_not_for_a_smoke_run(tmp_path: Path, data_dir: Path,
@@ -422,3 +428,16 @@ def test_run_says_which_variants_share_runs_but_not_for_a_smoke_run(tmp_path: Pa
     assert main(args) == 0
     err = capsys.readouterr().err
     assert err.count("note:") == 1 and 'variants "a" and "c" train the same config with seed 0' in err
+
+
+def test_the_table_follows_the_file_though_a_shared_run_is_recorded_last(tmp_path: Path, data_dir: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "lr"\n[variants.grid]\n'
+              '"train.lr" = [0.01, 0.001, 0.1]\n')  # lr=0.001 is Adam's default: a's run, recorded after the others
+    result = run_experiment(p, tmp_path / "s", data_dir=data_dir)
+    assert [o.cell.variant for o in result.outcomes][-1] == "lr,lr=0.001"
+    assert [r["variant"] for r in result.rows] == ["a", "lr,lr=0.01", "lr,lr=0.001", "lr,lr=0.1"]
+    assert main(["compare", str(p), "--store", str(tmp_path / "s")]) == 0
+    captured = capsys.readouterr()
+    assert [line.split()[0] for line in captured.out.splitlines()[2:]] == ["a", "lr,lr=0.01", "lr,lr=0.001", "lr,lr=0.1"]
+    assert 'note: variants "a" and "lr,lr=0.001" train the same config with seed 0' in captured.err

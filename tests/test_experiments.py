@@ -220,20 +220,50 @@ def test_a_layer_key_of_a_short_form_model_writes_it_out_as_layers(tmp_path: Pat
 
 
 @pytest.mark.parametrize("variant, message, offset", [
-    ('"model.layers[7].filters" = 16', '"model.layers[7].filters": model.layers is a list of 7 in the base; a key '
-     "inside it names a position, as model.layers[0] (positions: 0 to 6; -1 is the last)", 2),
-    ('"model.layers.first.filters" = 16', "model.layers is a list of 7", 2),
+    ('"model.layers[7].filters" = 16', '"model.layers[7].filters": model.layers is a list of 7 in the base (positions '
+     "0 to 6, or -1 for the last); 7 is past its end", 2),
+    ('"model.layers.first.filters" = 16', 'model.layers is a list of 7 in the base (positions 0 to 6, or -1 for the '
+     'last); "first" is no position: write model.layers[0]', 2),
+    ('"model.layers[x].filters" = 16', '"x" is no position', 2),
+    ('"model.layer[0].filters" = 16', 'which has no key "layer" (did you mean "layers"?)', 2),
+    ('model = "seed000-ex1"\n"model.filters" = 16', 'sets model whole and "model.filters" inside it: the key would '
+     "change what the variant replaces", 3),
+    ('model.layers[0].filters = 16', 'invalid TOML: Expected \'=\' after a key in a key/value pair (at line 11, column '
+     '13) (a key with a position is quoted: "model.layers[0].filters" = ...)', None),
     ('"model.layers[0].filterz" = 16', 'the base has no key "filterz" (did you mean "filters"?)', 2),
     ('"model.layers[0].filters[0]" = 16', "model.layers[0].filters is int 64 in the base, not a table", 2),
     ('model = "seed000-ex1"\n"model.layers[0].filters" = 16',
      'sets model whole and "model.layers[0].filters" inside it', 3),
     ('"model.layers[0].filters" = -2', "layers[0] (Conv2D): filters must be at least 1, got -2", 1),
 ])
-def test_a_bad_layer_key_is_one_line_naming_it(variant: str, message: str, offset: int, tmp_path: Path) -> None:
+def test_a_bad_layer_key_is_one_line_naming_it(variant: str, message: str, offset: int | None, tmp_path: Path) -> None:
     with pytest.raises(SpecError) as exc:
         load_experiment(write(tmp_path, PRESET + "[[variants]]\n" + variant + "\n"))
     assert message in str(exc.value) and "\n" not in str(exc.value)
-    assert exc.value.line == PRESET.count("\n") + offset  # the key's line (a value the layer refuses: its table's)
+    if offset is not None:  # the key's line (a value the layer refuses: its table's)
+        assert exc.value.line == PRESET.count("\n") + offset
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[[variants]]\n"model.layers[0].filters" = 16\n"model.layers[-7].filters" = 8\n',
+     '"model.layers[0].filters" is set twice (once by position from the end?)'),
+    ('[grid]\n"model.layers[0].filters" = [8]\n"model.layers[-7].filters" = [16]\n',
+     '"model.layers[0].filters" is an axis twice'),
+    ('[[variants]]\n"model.layers.\u00b2.filters" = 8\n', "model.layers is a list of 7 in the base"),  # a superscript 2
+    ('[[variants]]\n"model.layers[0]" = {}\n', "model.layers[0] = {} changes nothing"),
+    ('[[variants]]\n"model.layers[0].filters" = 8\n[variants.grid]\n"model.layers[0].filters" = [4]\n',
+     '"model.layers[0].filters" is set by it and by its grid'),
+])
+def test_one_layer_key_set_twice_or_to_nothing_is_refused(text: str, message: str, tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as exc:
+        load_experiment(write(tmp_path, PRESET + text))
+    assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_a_derived_name_keeps_the_layer_of_a_nested_key(tmp_path: Path) -> None:
+    exp = load_experiment(write(tmp_path, PRESET + '[grid]\n"model.layers[0].kernel_size[0]" = [5]\n'
+                                '"model.layers[2].kernel_size[0]" = [5]\n'))
+    assert [v.name for v in exp.variants] == ["layers[0].kernel_size[0]=5,layers[2].kernel_size[0]=5"]
 
 
 def test_a_whole_model_beside_a_key_inside_it_is_refused_not_merged(tmp_path: Path) -> None:
@@ -437,7 +467,8 @@ def test_a_file_that_is_no_experiment_file_says_what_it_probably_was(tmp_path: P
     with pytest.raises(SpecError, match=r"^nothing: no such file \(an experiment file ends in .toml\)$"):
         load_experiment("nothing")
     (tmp_path / "exp.json").write_text('{"name": "x"}')  # another format
-    with pytest.raises(SpecError, match=r"^exp.json: invalid TOML: .* \(an experiment file is TOML\)$"):
+    with pytest.raises(SpecError, match=r"^exp.json: invalid TOML: .* \(an experiment file is TOML; a run config in JSON "
+                                        r"trains with `mnistlab train --config exp.json`\)$"):
         load_experiment("exp.json")
 
 

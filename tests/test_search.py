@@ -82,8 +82,11 @@ BAD = {
     "unknown key": ('"trian.lr" = { uniform = [0.01, 0.1] }', 'unknown key "trian" (did you mean "train"?)'),
     "unknown setting": ('"train.lr" = { uniform = [0.01, 0.1] }\ntrails = 3', 'unknown key "trails" (did you mean "trials"?)'),
     "unknown base key": ('"train.lrr" = { uniform = [0.01, 0.1] }', 'the base has no key "lrr" (did you mean "lr"?)'),
+    "one layer's key twice": ('"model.layers[3].units" = { int = [2, 8] }\n"model.layers[-2].units" = { int = [4, 8] }',
+                              '"model.layers[3].units" is searched twice (once by position from the end?)'),
     "a layer past the last": ('"model.layers[5].filters" = { int = [2, 8] }',
-                              "model.layers is a list of 5 in the base; a key inside it names a position"),
+                              "model.layers is a list of 5 in the base (positions 0 to 4, or -1 for the last); 5 is "
+                              "past its end"),
     "grid over a continuous range": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = "grid"',
                                      "the grid sampler needs a finite set of values"),
     "unknown sampler": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = "tpee"', 'unknown sampler "tpee"'),

@@ -15,6 +15,8 @@ import torch
 from safetensors.torch import load_file
 
 from mnistlab.cli import main
+from mnistlab.config import build_run_config
+from mnistlab.errors import SpecError
 from mnistlab.store import RunStore
 
 QUICK = ["--dataset", "mnist", "--model", "seed000-dense", "--subset", "300", "--progress", "lines"]
@@ -84,7 +86,12 @@ def test_train_from_config_file_with_flag_overrides_and_resume(data_dir, tmp_pat
     (["--set", "train..lr=3"], "expected KEY=VALUE"),
     (["--set", "train.lr=fast"], "train.lr"),
     (["--set", "train.bogus=1"], 'unknown key "bogus"'),
-    (["--set", "model.x=1"], "model: model spec: unknown key 'x'"),
+    (["--set", "model.x=1"], '--set model.x: the model is a list of layers (a preset or spec file), which has no key '
+                             '"x": change a layer\'s key, as model.layers[0].units'),
+    (["--set", "model.layers[1].units=16", "--set", "model=seed000-cnn"],
+     "--set model sets it whole and --set model.layers[1].units a key inside it: give one of them"),
+    (["--model", "seed000-dense", "--set", 'model.layers."\u00b2".units=8'], "model.layers is a list of 3"),
+    (["--model", "seed000-dense", "--set", "model.layers.\u00b2.units=8"], "expected KEY=VALUE"),
     (["--model", "seed000-dense", "--set", "model.layers[3].units=8"],
      "--set model.layers[3].units: model.layers is a list of 3: give a position 0 to 2 (-1: the last)"),
     (["--model", "seed000-dense", "--set", "model.layers.x=8"], "model.layers is a list of 3"),
@@ -193,6 +200,25 @@ def test_optimizer_flags_and_set_reach_the_run(data_dir, tmp_path, capsys):
     assert rec.config["data"]["stratify"] is True and rec.metrics["val_size"] == 30
     last = [line for line in out.splitlines() if line.startswith("Epoch 2/2")][0]
     assert float(re.search(r"lr: (\S+) ", last).group(1)) < 1e-3  # cosine decays from sgd's 0.01 towards 0
+
+
+@pytest.mark.parametrize("setting", ['"model".layers[1].units=32', "model . layers[1].units=32",
+                                     "model.layers.1.units=32"])
+def test_set_reaches_the_model_flag_s_layer_however_the_key_is_spelled(setting):
+    cfg = build_run_config(settings=[setting], flags={"model": "seed000-dense"})
+    assert [getattr(layer, "units", None) for layer in cfg.model_spec().layers] == [None, 32, 10]
+
+
+def test_a_bad_value_set_inside_a_layer_is_blamed_on_the_command_line(tmp_path):
+    run = tmp_path / "run.toml"
+    run.write_text('dataset = "mnist"\nmodel = "seed000-dense"\n')
+    with pytest.raises(SpecError) as exc:
+        build_run_config(run, ["model.layers[1].units=-3"])
+    assert str(exc.value).startswith("command line: model: layers[1] (Dense): units")
+    run.write_text('dataset = "mnist"\nmodel = { layers = [{ type = "Flatten" }, { type = "Dense", units = 0 }, '
+                   '{ type = "Dense", units = 10 }] }\n')
+    with pytest.raises(SpecError, match=r"run.toml:2: model: layers\[1\] \(Dense\): units"):  # the file's own mistake
+        build_run_config(run, ["model.layers[2].activation=softmax"])
 
 
 def test_set_changes_one_layer_of_the_model_given_by_name(data_dir, tmp_path, capsys):
@@ -372,9 +398,15 @@ def test_a_recorded_run_s_config_json_trains_that_run_again(data_dir, tmp_path, 
                          ("[1, 2]", "a run config is a table of settings, got list"),
                          ("{}", "the file sets nothing"),
                          ('{"dataset": "mnist", "train": {"epocs": 2}}', 'unknown key "epocs" (did you mean "epochs"?)'),
-                         ('{"dataset": "mnist", "train": {"lr": NaN}}', "train.lr")]:
+                         ('{"dataset": "mnist", "train": {"lr": NaN}}', "train.lr"),
+                         ('{"dataset": "mnist", "dataset": "fashion-mnist"}', 'the key "dataset" is given twice'),
+                         ('{"name": "x", "base": {"dataset": "mnist"}}', "is an experiment file ([base], [[variants]]), "
+                          f"not a run config: run it with `mnistlab run {bad}`")]:
         bad.write_text(text)
         assert main(["train", "--config", str(bad), "--data-dir", str(data_dir), "--store", str(tmp_path / "c")]) == 2
         err = capsys.readouterr().err
         assert needle in err and err.count("\n") == 1 and "Traceback" not in err, err
     assert not (tmp_path / "c").exists()  # nothing trained, no store made
+    assert main(["run", str(recorded), "--store", str(tmp_path / "c")]) == 2  # the other way round
+    assert f"(an experiment file is TOML; a run config in JSON trains with `mnistlab train --config {recorded}`)" in (
+        capsys.readouterr().err)

@@ -894,6 +894,13 @@ def test_a_class_count_mismatch_says_how_to_fit_the_model(tmp_path: Path) -> Non
     fitted = build_run_config(settings=["model.layers[-1].units=3"],  # what it says to do trains
                               flags={"dataset": str(tmp_path / "train.csv"), "model": "seed000-dense", "epochs": 1})
     assert run_config(fitted, progress="none").metrics["params"] == 784 * 128 + 128 + 128 * 3 + 3
+    from mnistlab.data.userdata import class_count_mismatch
+    from mnistlab.presets import resolve_model
+
+    hint = class_count_mismatch(resolve_model("an2020-m5"), "x.csv", 3)  # an Activation and a softmax after it
+    assert '"model.layers[-3].units" = 3' in hint
+    m5 = build_run_config(settings=["model.layers[-3].units=3"], flags={"model": "an2020-m5"})
+    assert m5.model_spec().num_classes == 3
 
 
 def test_show_data_on_a_folder_shows_every_class(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -24,16 +24,33 @@ def loads_toml(text: str, *, source: str = "<string>") -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise SpecError(f"{source}: invalid TOML: {exc}", source=source) from None
+        at = re.search(r"at line (\d+)", str(exc))  # (Python 3.11's error has no lineno attribute)
+        lines = text.splitlines()
+        line = lines[int(at.group(1)) - 1] if at and 0 < int(at.group(1)) <= len(lines) else ""
+        hint = (f' (a key with a position is quoted: "{m.group(1)}" = ...)'
+                if (m := re.match(r"\s*([A-Za-z0-9_.\-]+\[[^\]=]*\][^=\s]*)\s*=", line)) else "")
+        raise SpecError(f"{source}: invalid TOML: {exc}{hint}", source=source) from None
     except RecursionError:  # hostile nesting such as a = [[[[...: tomllib recurses per level
         raise SpecError(f"{source}: invalid TOML: nested too deeply", source=source) from None
 
 
 def loads_json(text: str, *, source: str = "<string>") -> Any:
     """``text`` parsed as JSON (a model spec, or a run's recorded ``config.json``). Raises SpecError,
-    one line: where the JSON is invalid (line and column), and whether the file ends there."""
+    one line: where the JSON is invalid (line and column), whether the file ends there, or a key
+    given twice in one object (which TOML refuses too)."""
+    def no_twice(pairs: list[tuple[str, Any]]) -> dict[str, Any]:  # as TOML refuses a key given twice
+        out = dict(pairs)
+        if len(out) < len(pairs):
+            counts: dict[str, int] = {}
+            for k, _ in pairs:
+                counts[k] = counts.get(k, 0) + 1
+            twice = next(k for k, n in counts.items() if n > 1)
+            raise SpecError(f'{source}: invalid JSON: the key "{clip(twice, 40)}" is given twice in one object',
+                            source=source)
+        return out
+
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=no_twice)
     except json.JSONDecodeError as exc:
         cut = " (the file ends there: cut short?)" if exc.pos >= len(text.rstrip()) else ""
         raise SpecError(f"{source}: invalid JSON: {exc.msg.removesuffix(' at')} at line {exc.lineno} column "
@@ -114,7 +131,7 @@ def _key_parts(dotted: str) -> list[str]:
     overrides), a position as a part of its own (``"layers[0].filters"`` -> ["layers", "0", "filters"])."""
     parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([A-Za-z0-9_\-]+)', dotted)
     return [p for quoted, literal, bare in parts
-            for p in re.sub(r"\[(-?\d+)\]", r".\1", quoted or literal or bare).split(".")]
+            for p in re.sub(r"\[([^\]]*)\]", r".\1", quoted or literal or bare).split(".")]
 
 
 def dotted_key(key: str) -> list[str] | None:

@@ -81,12 +81,13 @@ class ExperimentRef:
             self._cells[quick] = self.file.cells(quick=quick)
         return self._cells[quick]
 
-    def keys(self, *, quick: bool = False) -> set[tuple[str, str]] | None:
-        """The cells of :meth:`cells` as (variant, cell key) pairs, what a run is matched by (a
-        renamed variant is a cell of its own: `mnistlab run` trains it again, and the file's view
-        leaves the old name's runs out); None without a file or for a search."""
+    def keys(self, *, quick: bool = False) -> dict[tuple[str, str], None] | None:
+        """The cells of :meth:`cells` as (variant, cell key) pairs, in file order (a dict: ordered,
+        and quick to ask), what a run is matched by (a renamed variant is a cell of its own:
+        `mnistlab run` trains it again, and the file's view leaves the old name's runs out); None
+        without a file or for a search."""
         cells = self.cells(quick=quick)
-        return None if cells is None else {(c.variant, c.key) for c in cells}
+        return None if cells is None else dict.fromkeys((c.variant, c.key) for c in cells)
 
 
 def _looks_like_file(target: str) -> bool:
@@ -222,12 +223,18 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
                 quick: bool = False) -> list[str]:
     """The notes under a comparison of ``ref`` (its ``rows``), in `compare` and in the report: by
     name, how many runs of other settings it leaves out (:func:`left_out`); for a file, each
-    variant with no run of its current cells (:func:`untrained_notes`)."""
+    variant with no run of its current cells (:func:`untrained_notes`) and the variants that share
+    runs (:func:`~mnistlab.experiments.shared_runs`: their rows are not independent samples)."""
+    from mnistlab.experiments import shared_runs
+
     notes = []
     if ref.file is None and (hidden := left_out(store.runs(experiment=ref.name))):
         notes.append(f"{hidden} run{'s' * (hidden != 1)} of other settings not shown (an older version of a variant "
-                     f"or of its data, or --quick smoke runs): `mnistlab runs -e {ref.name}` lists every run")
-    return notes + untrained_notes(ref, rows, quick=quick)
+                     f"or of its data, `mnistlab train` runs of one model with other flags, or --quick smoke runs): "
+                     f"`mnistlab runs -e {ref.name}` lists every run, `mnistlab compare RUN_ID RUN_ID ...` compares "
+                     "chosen ones")
+    shared = [] if quick or (cells := ref.cells()) is None else shared_runs(cells)
+    return notes + untrained_notes(ref, rows, quick=quick) + shared
 
 
 def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
@@ -238,7 +245,7 @@ def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
     if ref.file is None:
         return f"nothing to compare for experiment {ref.name!r}: its {running} run(s) are still running"
     kind, other_kind = ("--quick", "full-size") if quick else ("full-size", "--quick")
-    other_keys = ref.keys(quick=not quick) or set()
+    other_keys: Collection[tuple[str, str]] = ref.keys(quick=not quick) or {}
     other = sum((r.variant, r.config_hash) in other_keys and r.status != "running" for r in runs)
     rest = sum((r.variant, r.config_hash) not in other_keys and r.status != "running" for r in runs)
     parts = [f"no {kind} runs of {ref.given} (experiment {ref.name!r}) are recorded yet"]
@@ -527,6 +534,9 @@ class Comparison:
                  keys: Collection[tuple[str, str]] | None = None,
                  defined: Mapping[str, Sequence[str]] | None = None) -> None:
         self.keys = None if keys is None else frozenset(keys)
+        # An ordered ``keys`` (a file's cells, in order) orders the rows: file order, whichever ran first.
+        ordered = keys is not None and not isinstance(keys, (set, frozenset))
+        self._order = {v: i for i, v in enumerate(dict.fromkeys(v for v, _ in keys))} if ordered and keys else {}
         self.defined = defined  # the file's committees across variants (name -> variants), when known
         # variant -> cell key -> (when the cell's first counted run started, its latest run). Rows,
         # and the runs within a row, follow those first starts: the order the store lists runs in.
@@ -547,11 +557,13 @@ class Comparison:
         return self.rows()
 
     def rows(self) -> list[dict[str, Any]]:
-        """One row (a fresh dict) per variant, in the order the variants' first counted runs started,
+        """One row (a fresh dict) per variant, in the order of ``keys`` where they are ordered (a
+        file's cells), else in the order the variants' first counted runs started,
         each marked against the best variant (:func:`mark_vs_best`); then one per committee across
         variants (``[[committees]]``) whose members all count here, unmarked (its runs are the
         variants' own), by name."""
-        variants = mark_vs_best([dict(self._rows[v]) for v in sorted(self._rows, key=self._first.__getitem__)])
+        order = sorted(self._rows, key=lambda v: (self._order.get(v, len(self._order)), self._first[v]))
+        variants = mark_vs_best([dict(self._rows[v]) for v in order])
         return variants + self._variant_committee_rows()
 
     def _variant_committee_rows(self) -> list[dict[str, Any]]:
@@ -781,10 +793,11 @@ def best_legend(rows: Sequence[Mapping[str, Any]]) -> str | None:
     marks = {r.get("vs_best") for r in rows}
     if "best" not in marks:
         return None
-    near = ("; ~best: Welch's t-test cannot tell its mean from best's (p >= 0.05), so their order may be seed noise"
-            if "within noise" in marks else "; the unmarked ones with 2 runs or more are below it beyond noise "
-            "(Welch's t-test, p < 0.05)" if "below" in marks else "")
-    return "best: the highest mean test accuracy of the variants with 2 runs or more" + near
+    near = (f"; ~best: Welch's t-test cannot tell its mean from best's (p >= {NOISE_P:g}), so their order may be "
+            "seed noise" if "within noise" in marks else "")
+    below = (f"; unmarked ones with 2 runs or more are below best beyond noise (p < {NOISE_P:g})" if "below" in marks
+             else "")
+    return "best: the highest mean test accuracy of the variants with 2 runs or more" + near + below
 
 
 def _no_result(recs: Sequence[RunRecord]) -> str:

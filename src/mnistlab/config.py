@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from mnistlab._toml import dotted_key, loads_json, loads_toml, read_text_file, toml_value, with_line
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, show, unknown_key
-from mnistlab.experiments import reaches_into_layers, written_key
+from mnistlab.experiments import is_position, reaches_into_layers, written_key
 from mnistlab.optim import OPTIMIZERS, optimizer_defaults
 from mnistlab.presets import resolve_model
 from mnistlab.specs import ModelSpec
@@ -953,14 +953,17 @@ def build_run_config(file: str | os.PathLike | None = None, settings: Sequence[s
 
     1. the defaults: :data:`RUN_DEFAULTS` (dataset, model) and each field's default in the schema;
     2. ``file``, a run config TOML (what ``mnistlab train --config`` reads), or JSON (``.json``: a
-       recorded run's ``config.json``, so that run trains again); a spec file it names as its
-       model is read relative to the file's folder;
+       recorded run's ``config.json``, so its config trains again, with the statistics a
+       Normalization adapted then fixed, under its own run key); a spec file it names as its model
+       is read relative to the file's folder;
     3. ``settings``, ``"KEY=VALUE"`` strings as ``--set`` takes them: a dotted TOML key
        (``train.schedule.type``; a bare train/data field name such as ``lr`` means ``train.lr``)
        and a TOML value (a bare word is a string: ``train.optimizer=sgd``); tables are created as
        needed, but a value is never replaced by a table;
     4. ``flags``, settings by name as :func:`apply_overrides` takes them (``{"lr": 0.01,
        "validation": 0.1, "model": "seed000-dense"}``); None values (a flag not given) are skipped.
+       One exception: a ``model`` flag comes before settings inside the model
+       (``model.layers[0].filters=16`` changes the flag's model, not the one it replaces).
 
     Raises :class:`SpecError` (one line) for an unreadable file or invalid TOML or JSON, a malformed
     setting, a setting that contradicts a flag (``--set train.lr`` with ``--lr``), and any invalid
@@ -978,32 +981,75 @@ def build_run_config(file: str | os.PathLike | None = None, settings: Sequence[s
     source, text = label, ""
     if file is not None:
         source, text = str(file), read_text_file(file)
-        json_file = Path(file).suffix.lower() == ".json"  # a run's recorded config.json: that run trained again
-        table = loads_json(text, source=source) if json_file else loads_toml(text, source=source)
-        if not isinstance(table, dict):
-            raise SpecError(f"{source}: a run config is a table of settings, got {show(table)}", source=source)
-        if not table:  # an empty or truncated file would silently train the defaults
-            raise SpecError(f"{source}: the file sets nothing (empty, or cut short?); a run config names at least "
-                            "its dataset or model", source=source)
+        table = _run_config_table(text, source, json_file=Path(file).suffix.lower() == ".json")
         raw.update(table)
         raw["model"] = model_beside(raw["model"], Path(file).parent)
         if "dataset" in table:  # its data paths too are relative to the file
             from mnistlab.data.userdata import data_beside
 
             raw["dataset"] = data_beside(raw["dataset"], Path(file).parent)
-    if "model" in flags and any(s.strip().startswith("model.") for s in settings):  # --set changes --model's model
-        raw["model"] = flags.pop("model")
+    if "model" in flags and any(_setting_key(s)[:1] == ["model"] and len(_setting_key(s)) > 1 for s in settings):
+        raw["model"] = flags.pop("model")  # --set changes a key inside the --model's model
     flagged = {setting_path(k): k for k in flags}
-    given = [tuple(path.split(".")) for path in flagged]
-    for setting in settings:
-        raw, parts = _apply_setting(raw, setting, flagged, label)
-        given.append(parts)
+    model_before = raw.get("model")  # what --set may change a layer of
+    raw, set_paths = _apply_settings(raw, settings, flagged, label)
+    given = [tuple(path.split(".")) for path in flagged] + set_paths
     try:
         return parse_run_config(apply_overrides(raw, flags, source=source), source=source)
     except SpecError as exc:
-        if any(exc.path[:len(p)] == p for p in given):  # a setting or a flag gave the bad value, not the file
+        bad = tuple(map(str, exc.path))  # a position is 1 there, "1" in a setting's path
+        if any(bad[:len(p)] == p for p in given) or (  # a setting or a flag gave the bad value, not the file
+                bad == ("model",) and any(p[:1] == ("model",) for p in given) and _resolves(model_before)):
             raise SpecError(f"{label}: {str(exc).removeprefix(f'{source}: ')}", path=exc.path, source=label) from None
         raise with_line(exc, source, text) from None
+
+
+def _apply_settings(raw: dict[str, Any], settings: Sequence[str], flagged: Mapping[str, str],
+                    label: str) -> tuple[dict[str, Any], list[tuple[str, ...]]]:
+    """Every ``--set`` in order (:func:`_apply_setting`): the config, and the key paths set.
+    SpecError where one sets a value whole and another a key inside it (the same key twice: the
+    last wins, as a flag given twice)."""
+    given: list[tuple[str, ...]] = []
+    for setting in settings:
+        raw, parts = _apply_setting(raw, setting, flagged, label)
+        if inside := next((p for p in given if p != parts and (p[:len(parts)] == parts or parts[:len(p)] == p)), None):
+            whole, inner = sorted((parts, inside), key=len)
+            raise SpecError(f"--set {written_key(whole)} sets it whole and --set {written_key(inner)} a key inside "
+                            "it: give one of them", path=inner, source=label)
+        given.append(parts)
+    return raw, given
+
+
+def _run_config_table(text: str, source: str, *, json_file: bool) -> dict[str, Any]:
+    """The settings a run config file holds: TOML, or JSON (a run's recorded ``config.json``: that
+    run's config trained again). SpecError for another kind of table: none, an empty one (a cut
+    file would train the defaults), an experiment file's."""
+    table = loads_json(text, source=source) if json_file else loads_toml(text, source=source)
+    if not isinstance(table, dict):
+        raise SpecError(f"{source}: a run config is a table of settings, got {show(table)}", source=source)
+    if {"base", "variants", "grid", "search"} & set(table):
+        raise SpecError(f"{source}: is an experiment file ([base], [[variants]]), not a run config: run it with "
+                        f"`mnistlab run {source}`", source=source)
+    if not table:  # an empty or truncated file would silently train the defaults
+        raise SpecError(f"{source}: the file sets nothing (empty, or cut short?); a run config names at least "
+                        "its dataset or model", source=source)
+    return table
+
+
+def _resolves(model: Any) -> bool:
+    """Whether ``model`` (a preset name, spec file or table) is a valid model: one that fails
+    only after a ``--set`` inside it was made invalid by that setting."""
+    try:
+        resolve_model(model)
+    except (MnistlabError, OSError, RecursionError):
+        return False
+    return True
+
+
+def _setting_key(setting: str) -> list[str]:
+    """The key path of a ``--set KEY=VALUE`` (``"model".layers[0].units`` -> model, layers, 0, units);
+    empty when it is malformed (:func:`_apply_setting` says so)."""
+    return dotted_key(setting.partition("=")[0].strip()) or []
 
 
 def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str],
@@ -1037,10 +1083,14 @@ def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str]
     out = copy.deepcopy(raw)
     if reaches_into_layers(out.get("model"), {path: value}):  # a preset's layer: the layers it stands for
         out["model"] = resolve_model(out["model"]).to_dict()
+        if parts[1] not in out["model"]:
+            raise SpecError(f'--set {written_key(parts)}: the model is a list of layers (a preset or spec file), '
+                            f'which has no key "{parts[1]}": change a layer\'s key, as model.layers[0].units',
+                            path=tuple(parts), source=label)
     node: Any = out
     for i, part in enumerate(parts):  # a table may be created, but never replace a value
         if isinstance(node, list):  # a position: model.layers[0] (parts "layers", "0")
-            if not (part.lstrip("-").isdigit() and -len(node) <= int(part) < len(node)):
+            if not (is_position(part) and -len(node) <= int(part) < len(node)):
                 raise SpecError(f"--set {written_key(parts)}: {written_key(parts[:i])} is a list of {len(node)}: give a position "
                                 f"0 to {len(node) - 1} (-1: the last)", path=tuple(parts), source=label)
             parts[i] = str(int(part) % len(node))

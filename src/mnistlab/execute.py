@@ -37,7 +37,7 @@ from mnistlab.callbacks import Callback
 from mnistlab.comparison import COLUMNS, Comparison, compare
 from mnistlab.config import RunConfig, parse_run_config, split_seed, with_threads
 from mnistlab.datasets import load_any
-from mnistlab.errors import CheckpointError, DataError, SpecError, SpecWarning, show_warning
+from mnistlab.errors import CheckpointError, DataError, SpecError, SpecWarning, StoreError, show_warning
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment, variant_setting
 from mnistlab.files import STOP_SIGNALS, PipeGuard, stop_signals_held
@@ -419,6 +419,7 @@ class ExperimentResult:
     rows: list[dict[str, Any]] = field(default_factory=list)
     elsewhere: list[RunRecord] = field(default_factory=list)  # cells another process still trains (not in rows)
     repeats: list[Cell] = field(default_factory=list)  # cells of a key another cell of the sweep trains
+    unrecorded: list[Cell] = field(default_factory=list)  # repeats whose run did not end here (elsewhere, or failed)
 
 
 class SweepInterrupted(KeyboardInterrupt):
@@ -459,7 +460,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     cells = exp.cells(quick=quick)  # every config validated before anything trains
     checkpoint_every()  # ... and the environment's setting
     st = store if isinstance(store, RunStore) else RunStore(store)
-    keys = {(c.variant, c.key) for c in cells}
+    keys = dict.fromkeys((c.variant, c.key) for c in cells)  # ordered: the table follows the file
     result, started = ExperimentResult(exp), time.time()
     todo = _cells_ready(st, exp, cells, result, force, data_dir)
     live = (Comparison(st.runs(experiment=exp.name), st.committees(exp.name), keys=keys,
@@ -612,8 +613,8 @@ def cells_to_train(st: RunStore, cells: Sequence[Cell], result: ExperimentResult
     todo, first = [], set()
     for c in cells:
         prev = None if force else st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES)
-        if prev is None and not force and (same := st.find_finished(c.experiment, None, c.key, DONE_STATUSES)):
-            prev = st.record_again(same, variant=c.variant, seed=c.seed, member=c.member, repeat=c.repeat)
+        if prev is None and not force:
+            prev = _same_run(st, c)
         if prev is None and c.key in first:
             result.repeats.append(c)
         elif prev is None:
@@ -632,14 +633,27 @@ def record_repeats(st: RunStore, result: ExperimentResult,
     through ``on_cell``). One whose run did not end finished or diverged stays untrained: the next
     `mnistlab run` trains it (or its twin)."""
     for c in result.repeats:
-        same = st.find_finished(c.experiment, None, c.key, DONE_STATUSES)
-        if same is None:
+        if (rec := _same_run(st, c)) is None:
+            result.unrecorded.append(c)
             continue
-        outcome = CellOutcome(c, st.record_again(same, variant=c.variant, seed=c.seed, member=c.member,
-                                                 repeat=c.repeat), True)
+        outcome = CellOutcome(c, rec, True)
         result.outcomes.append(outcome)
         if on_cell and live is not None:
             on_cell(outcome, live.add(outcome.record))
+
+
+def _same_run(st: RunStore, cell: Cell) -> RunRecord | None:
+    """``cell``'s run recorded again from another variant's ended run of its config and seed
+    (:meth:`RunStore.record_again`; or the run another process recorded for it meanwhile); None
+    when there is none, or its files cannot be read or copied: then the cell trains."""
+    same = st.find_finished(cell.experiment, None, cell.key, DONE_STATUSES)
+    if same is None:
+        return None
+    try:
+        return st.record_again(same, variant=cell.variant, seed=cell.seed, member=cell.member, repeat=cell.repeat,
+                               done=DONE_STATUSES)
+    except StoreError:
+        return None
 
 
 def running_elsewhere(st: RunStore, outcomes: Sequence[CellOutcome]) -> list[RunRecord]:

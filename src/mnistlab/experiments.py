@@ -85,7 +85,7 @@ _COMPACT_KEYS = ("conv", "pool", "dense", "kernel_size", "padding", "activation"
 _BUILDER_KEYS = ("filters", "additional_convolutions", "dense", "outputs", "input_shape", "name")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
 NAME_RULE = "ASCII letters, digits, '_', '-' or '.', starting with a letter or digit, at most 80"
-_POSITION_RE = re.compile(r"\[(-?\d+)\]")
+_POSITION_RE = re.compile(r"\[([^\]]*)\]")  # layers[0]; layers[x] too, refused where it is looked up
 
 
 def _printable(text: str) -> str:
@@ -100,11 +100,16 @@ def key_path(dotted: str) -> tuple[str, ...]:
     return tuple(_POSITION_RE.sub(r".\1", dotted).split("."))
 
 
+def is_position(part: str) -> bool:
+    """Whether a key part names a position in a list: ASCII digits, perhaps after a minus."""
+    return re.fullmatch(r"-?[0-9]+", part) is not None
+
+
 def written_key(path: Sequence[str | int]) -> str:
     """A key path as a user writes it: ``("model", "layers", "0", "filters")`` -> ``model.layers[0].filters``."""
     out = ""
     for part in map(str, path):
-        out += f"[{part}]" if part.lstrip("-").isdigit() and out else ("." if out else "") + part
+        out += f"[{part}]" if is_position(part) and out else ("." if out else "") + part
     return out
 
 
@@ -394,6 +399,8 @@ def _not_an_experiment_file(p: Path, error: str) -> str:
             if candidate.is_file():
                 return f" (did you mean {candidate}?)"
         return " (an experiment file ends in .toml)"
+    if p.suffix.lower() == ".json" and "invalid TOML" in error:
+        return f" (an experiment file is TOML; a run config in JSON trains with `mnistlab train --config {p}`)"
     return " (an experiment file is TOML)" if "invalid TOML" in error or "not a text file" in error else ""
 
 
@@ -699,21 +706,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     members = _count(rv, "committee", committee, MAX_COMMITTEE, source, where=where, at=at)
     cpus, gpus = _variant_resources(rv, source, where, at)
     description = _description(rv, source, f"{source}: {where}", at)
-    overrides: dict[str, Any] = {}
-    for key, value in rv.items():
-        if key in VARIANT_META_KEYS:
-            continue
-        if not isinstance(key, str):
-            raise SpecError(f"{source}: {where}: keys must be strings", path=at, source=source)
-        if key_path(key)[0] not in known:  # a typo of a variant setting or of a config section
-            raise unknown_key(key, [*VARIANT_META_KEYS, *known], where=f"{source}: {where}", path=at, source=source,
-                              near=key_path(key)[0])
-        for path, v in _flatten(key_path(key), value, known, source, where, at):
-            overrides[".".join(path)] = v
-    if overrides.get("augment") is False and (inside := [k for k in overrides if k.startswith("augment.")]):
-        raise SpecError(f"{source}: {where}: augment = false and {inside[0]} contradict each other: give one of them",
-                        path=(*at, "augment"), source=source)
-    _whole_or_inside(overrides, source, where, at)
+    overrides = _variant_overrides(rv, known, source, where, at)
     own_grid = _grid(rv.get("grid", {}), known, source, f"{where}.grid", (*at, "grid"))
     _one_setter(overrides, top_grid, own_grid, source, where, at)
     grid = top_grid + own_grid
@@ -743,15 +736,44 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     return out
 
 
+def _variant_overrides(rv: Mapping[str, Any], known: dict[str, Any], source: str, where: str,
+                       at: tuple[str | int, ...]) -> dict[str, Any]:
+    """A ``[[variants]]`` table's overrides (at path ``at`` in the file) as dotted keys with plain
+    positions (``model.layers.0.filters``), each checked against the base (``known``); SpecError
+    for an unknown key, one key written twice, or a value set whole beside a key inside it."""
+    overrides: dict[str, Any] = {}
+    _whole_or_inside({k: v for k, v in rv.items() if isinstance(k, str) and k not in (*VARIANT_META_KEYS, "augment")
+                      and (not isinstance(v, Mapping) or "." in k)}, source, where, at)  # before a key is looked up
+    for key, value in rv.items():
+        if key in VARIANT_META_KEYS:
+            continue
+        if not isinstance(key, str):
+            raise SpecError(f"{source}: {where}: keys must be strings", path=at, source=source)
+        if key_path(key)[0] not in known:  # a typo of a variant setting or of a config section
+            raise unknown_key(key, [*VARIANT_META_KEYS, *known], where=f"{source}: {where}", path=at, source=source,
+                              near=key_path(key)[0])
+        for path, v in _flatten(key_path(key), value, known, source, where, at):
+            if ".".join(path) in overrides:  # "layers[0]" and "layers[-7]": one key written twice
+                raise SpecError(f'{source}: {where}: "{written_key(path)}" is set twice (once by position from the '
+                                "end?): set it once", path=(*at, *key_path(key)), source=source)
+            overrides[".".join(path)] = v
+    if overrides.get("augment") is False and (inside := [k for k in overrides if k.startswith("augment.")]):
+        raise SpecError(f"{source}: {where}: augment = false and {inside[0]} contradict each other: give one of them",
+                        path=(*at, "augment"), source=source)
+    _whole_or_inside(overrides, source, where, at)
+    return overrides
+
+
 def _whole_or_inside(overrides: Mapping[str, Any], source: str, where: str, at: tuple[str | int, ...]) -> None:
     """SpecError where a variant sets a value whole and also a key inside it (``model = "seed000-cnn"``
     beside ``"model.filters" = 16``): the second would be written into what the first replaced."""
-    for key in overrides:
-        if (inner := next((k for k in overrides if k.startswith(key + ".")), None)) is not None:
-            whole, inside = written_key(key_path(key)), written_key(key_path(inner))
-            raise SpecError(f'{source}: {where}: sets {whole} whole and "{inside}" inside it: give the change in '
-                            f"the {whole} it sets, or drop {whole} and change the base's", path=(*at, *key_path(inner)),
-                            source=source)
+    paths = [key_path(key) for key in overrides]
+    for path in paths:
+        if (inner := next((p for p in paths if len(p) > len(path) and p[:len(path)] == path), None)):
+            whole, inside = written_key(path), written_key(inner)
+            raise SpecError(f'{source}: {where}: sets {whole} whole and "{inside}" inside it: the key would change '
+                            f"what the variant replaces; give one of them (a key inside [base]'s {whole} goes "
+                            "without the whole)", path=(*at, *inner), source=source)
 
 
 def _variant_name(rv: Mapping[str, Any], source: str, where: str, at: tuple[str | int, ...]) -> str | None:
@@ -781,18 +803,21 @@ def _one_setter(overrides: Mapping[str, Any], top_grid: list[tuple[str, list[Any
     def clash(key: str, keys: Iterable[str]) -> str | None:  # the same key, or one inside the other (model, model.filters)
         return next((k for k in keys if k == key or k.startswith(key + ".") or key.startswith(k + ".")), None)
 
+    def shown(key: str) -> str:  # as the user writes it: layers[0], not layers.0
+        return written_key(key_path(key))
+
     own = [k for k, _ in own_grid]
     for key, _ in top_grid:
         if (mine := clash(key, overrides) or clash(key, own)) is not None:
             by = "it" if mine in overrides else "its grid"
-            also = "" if mine == key else f' "{key}"'
-            raise SpecError(f'{source}: {where}: "{mine}" is set by {by} and{also} by the top-level [grid], whose '
+            also = "" if mine == key else f' "{shown(key)}"'
+            raise SpecError(f'{source}: {where}: "{shown(mine)}" is set by {by} and{also} by the top-level [grid], whose '
                             "values would replace it; set it in one place (a variant of its own, or this variant's "
                             "grid)", path=written(mine) if mine in overrides else (*at, "grid"), source=source)
     for key in own:
         if (mine := clash(key, overrides)) is not None:
-            also = "" if mine == key else f' "{key}"'
-            raise SpecError(f'{source}: {where}: "{mine}" is set by it and{also} by its grid, whose values would '
+            also = "" if mine == key else f' "{shown(key)}"'
+            raise SpecError(f'{source}: {where}: "{shown(mine)}" is set by it and{also} by its grid, whose values would '
                             "replace it; set it in one place", path=written(mine), source=source)
 
 
@@ -854,10 +879,11 @@ def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: s
         return [(path, value)]
     whole_model = path == ("model",) and isinstance(value, Mapping) and isinstance(at, Mapping) and (
         "layers" in value or (bool(set(value) - set(at)) and set(value) <= {*_COMPACT_KEYS, *_BUILDER_KEYS}))
-    if path == ("augment",) and value == {} and isinstance(at, Mapping):  # meant as "none": it changes nothing
-        raise SpecError(f'{source}: {where}: augment = {{}} changes nothing: a table merges into the base\'s '
-                        f"(augment = false trains without augmentation)", path=(*table, *path), source=source)
-    whole_layer = path[-1].isdigit() and isinstance(value, Mapping) and "type" in value
+    if value == {} and isinstance(at, Mapping) and (path == ("augment",) or is_position(path[-1])):  # meant as "none"?
+        also = " (augment = false trains without augmentation)" if path == ("augment",) else ""
+        raise SpecError(f"{source}: {where}: {written_key(path)} = {{}} changes nothing: a table merges into the "
+                        f"base's{also}", path=(*table, *path), source=source)
+    whole_layer = is_position(path[-1]) and isinstance(value, Mapping) and "type" in value
     if isinstance(value, Mapping) and isinstance(at, Mapping) and not whole_model and not whole_layer:
         out = []
         for k, v in value.items():
@@ -873,22 +899,22 @@ def base_value(known: Any, path: tuple[str, ...], source: str, where: str,
     cur, plain, dotted = known, [], written_key(path)
     for i, part in enumerate(path):
         here = written_key(path[:i])
-        if isinstance(cur, list) and part.lstrip("-").isdigit() and -len(cur) <= int(part) < len(cur):
+        if isinstance(cur, list) and is_position(part) and -len(cur) <= int(part) < len(cur):
             plain.append(str(int(part) % len(cur)))
             cur = cur[int(part)]
             continue
         if isinstance(cur, list):
-            last = f"0 to {len(cur) - 1}" if cur else "none: it is empty"
-            raise SpecError(f'{source}: {where}: "{dotted}": {here} is a list of {len(cur)} in the base; a key inside '
-                            f'it names a position, as {here}[0] (positions: {last}; -1 is the last)',
-                            path=(*table, *path), source=source)
+            last = f"0 to {len(cur) - 1}, or -1 for the last" if cur else "none: it is empty"
+            what = f"{part} is past its end" if is_position(part) else f'"{part}" is no position: write {here}[0]'
+            raise SpecError(f'{source}: {where}: "{dotted}": {here} is a list of {len(cur)} in the base (positions '
+                            f"{last}); {what}", path=(*table, *path), source=source)
         if not isinstance(cur, Mapping):
             raise SpecError(f'{source}: {where}: "{dotted}": {here} is {show(cur)} in the base, not a table; '
                             f"replace it whole instead", path=(*table, *path), source=source)
         if part not in cur and path[:1] == ("model",) and i == 1 and set(cur) == {"layers", "input_shape", "name"}:
             raise SpecError(f'{source}: {where}: "{dotted}": the base\'s model is a list of layers (a preset, a spec '
-                            f'file or [[layers]]), which has no key "{part}": change a layer\'s key, as '
-                            f'"model.layers[0].units", or replace the model whole (model = {{ ... }})',
+                            f'file or [[layers]]), which has no key "{part}"{key_hint(part, list(cur))}: change a '
+                            'layer\'s key, as "model.layers[0].units", or replace the model whole (model = { ... })',
                             path=(*table, *path), source=source)
         if part not in cur:
             choices = [str(k) for k in cur]
@@ -909,7 +935,11 @@ def _grid(g: Any, known: dict[str, Any], source: str, where: str,
         if not isinstance(values, list) or not values:
             raise SpecError(f'{source}: {where}: "{key}": must be a non-empty list of values, got {show(values)}',
                             path=(*table, *key_path(key)), source=source)
-        out.append((".".join(base_value(known, key_path(key), source, where, table)[1]), values))
+        plain = base_value(known, key_path(key), source, where, table)[1]
+        if ".".join(plain) in (k for k, _ in out):
+            raise SpecError(f'{source}: {where}: "{written_key(plain)}" is an axis twice (once by position from the '
+                            "end?): give its values once", path=(*table, *key_path(key)), source=source)
+        out.append((".".join(plain), values))
     return out
 
 
@@ -979,13 +1009,14 @@ def derive_name(overrides: Mapping[str, Any]) -> str:
 
 
 def _short_key(key: str) -> str:
-    """``key``'s last part (abbreviated: ``ABBREVIATIONS``), with the list and position before it
-    where it is one table of a list: ``model.layers.2.act`` -> ``layers[2].act``."""
-    parts = key_path(key)
-    if len(parts) >= 2 and parts[-1].isdigit():  # a whole layer: layers[2]
-        return f"{parts[-2]}[{parts[-1]}]"
-    last = ABBREVIATIONS.get(parts[-1], parts[-1])
-    return f"{parts[-3]}[{parts[-2]}].{last}" if len(parts) >= 3 and parts[-2].isdigit() else last
+    """``key``'s last part (abbreviated: ``ABBREVIATIONS``), or from the first list it goes into on:
+    ``model.layers.2.activation`` -> ``layers[2].act``, ``model.layers.0.kernel_size.0`` ->
+    ``layers[0].kernel_size[0]``."""
+    parts = list(key_path(key))
+    if not is_position(parts[-1]):
+        parts[-1] = ABBREVIATIONS.get(parts[-1], parts[-1])
+    first = next((i for i, p in enumerate(parts) if is_position(p)), None)
+    return parts[-1] if first is None or first == 0 else written_key(parts[first - 1:])  # from the first list on
 
 
 def _fmt_value(v: Any) -> str:

@@ -169,9 +169,9 @@ def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None
             ds = run_dataset(dict(config), data_dir)
             classes[read] = ds.info.num_classes, len(ds.train_labels)
         found = classes[read]
-    outputs = ModelSpec.from_dict(config["model"]).num_classes
-    if outputs != found[0]:
-        raise SpecError(class_count_mismatch(outputs, dataset, found[0]))
+    spec = ModelSpec.from_dict(config["model"])
+    if spec.num_classes != found[0]:
+        raise SpecError(class_count_mismatch(spec, dataset, found[0]))
     _check_validation(config.get("data") or {}, found[1])
 
 
@@ -452,7 +452,7 @@ def _fit_data_to_model(cfg: RunConfig, spec: ModelSpec, data: Split, validation_
                        device: torch.device) -> None:
     """SpecError unless the model's outputs match the dataset's classes; ``validation_data`` into ``data``."""
     if spec.num_classes != data.num_classes:
-        raise SpecError(class_count_mismatch(spec.num_classes, cfg.dataset, data.num_classes))
+        raise SpecError(class_count_mismatch(spec, cfg.dataset, data.num_classes))
     if validation_data is not None:
         if cfg.data.validation:
             raise SpecError("validation_data was given, and data.validation is set too: choose one")

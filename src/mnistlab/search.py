@@ -159,6 +159,9 @@ def parse_search(table: Any, experiment: Mapping[str, Any], base: Mapping[str, A
                             f"(train the best trial with repeats: `mnistlab search-best`)", path=(other,), source=source)
     settings = {k: v for k, v in table.items() if k in SETTINGS}
     params = [_param(key, spec, known, where, source) for key, spec in _param_items(table, known, where, source)]
+    if twice := next((p.key for i, p in enumerate(params) if p.key in {q.key for q in params[:i]}), None):
+        raise SpecError(f'{where}: "{written_key(key_path(twice))}" is searched twice (once by position from the '
+                        "end?): give its distribution once", path=("search", *key_path(twice)), source=source)
     if not params:
         raise SpecError(f"{where}: no setting to search: add one, e.g. \"train.lr\" = {{ log_uniform = [1e-4, 1e-1] }}",
                         path=("search",), source=source)

@@ -578,29 +578,41 @@ class RunStore:
         except (OSError, StoreError):
             pass
 
-    def record_again(self, source: RunRecord, *, variant: str, seed: int, member: int, repeat: int) -> RunRecord:
+    def record_again(self, source: RunRecord, *, variant: str, seed: int, member: int, repeat: int,
+                     done: tuple[str, ...] = ("finished", "diverged")) -> RunRecord:
         """Record ``source``, an ended run, again as a run of ``variant`` of its experiment: a cell of
         the same config and seed (the same ``config_hash``) would train to the same result, so it is
         not trained twice. The new run has the source's config, history, metrics and status; its
         files are the source's (hard links where the file system allows, else copies; a committee's
-        record stays with its own members); ``env["same_run_as"]`` and its message name the source.
-        Deleting either run leaves the other whole. Raises StoreError when the files cannot be copied
-        (the new run is then recorded failed)."""
-        run_id = self.start_run(experiment=source.experiment, variant=variant, seed=seed, member=member,
-                                config=source.config, config_hash=source.config_hash, repeat=repeat)
-        src, dst = self.artifact_dir(source.run_id), self.artifact_dir(run_id)
-        said = (f'the same config and seed as run {source.run_id} of variant "{source.variant}": its result, '
-                "recorded again, not trained twice")
+        record stays with its own members); ``env["same_run_as"]`` (the run that trained) and its
+        message name the source. Deleting either run leaves the other whole.
+
+        The cell is claimed as :meth:`claim_run` claims it: where it already has a run that is
+        running in a live process or has a status in ``done`` (another `mnistlab run` on this
+        store recorded it meanwhile), that run is returned and nothing is recorded. Raises
+        StoreError, recording nothing, when the source's files cannot be read (its folder deleted);
+        and when they cannot be copied (the new run is then recorded failed)."""
+        src = self.artifact_dir(source.run_id)
         try:
-            for f in sorted(src.iterdir()):
-                if f.is_file() and f.name not in (RECORD_FILE, PROGRESS_FILE) and not f.name.startswith("committee-"):
-                    _link_or_copy(f, dst / f.name)
+            files = [f for f in sorted(src.iterdir()) if f.is_file() and f.name not in (RECORD_FILE, PROGRESS_FILE)
+                     and not f.name.startswith("committee-")]
+        except OSError as exc:
+            raise StoreError(f"run {source.run_id}'s files cannot be read: {exc.strerror or first_line(exc)}") from None
+        run_id, claimed = self.claim_run(experiment=source.experiment, variant=variant, seed=seed, member=member,
+                                         config=source.config, config_hash=source.config_hash, repeat=repeat, done=done)
+        if not claimed:
+            return self.get(run_id)
+        trained = source.env.get("same_run_as", source.run_id)  # the run that trained, not a copy of it
+        try:
+            for f in files:
+                _link_or_copy(f, self.artifact_dir(run_id) / f.name)
         except OSError as exc:
             why = f"could not copy run {source.run_id}'s files: {exc.strerror or first_line(exc)}"
             self.finish_run(run_id, status="failed", history=[], metrics={}, env={}, message=why, files=False)
             raise StoreError(f"run {run_id}: {why}") from None
         self.finish_run(run_id, status=source.status, history=source.history, metrics=source.metrics,
-                        env={**source.env, "same_run_as": source.run_id}, message=said)
+                        env={**source.env, "same_run_as": trained},
+                        message=f'the same config and seed as run {trained}: its result, recorded again, not trained twice')
         return self.get(run_id)
 
     def record_progress(self, run_id: str, history: list[dict[str, Any]]) -> None:

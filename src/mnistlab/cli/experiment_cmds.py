@@ -143,6 +143,11 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
             n = len(result.elsewhere)
             click.echo(f"{n} cell{'s' * (n != 1)} still running in another process (pid {pids}): the table "
                        f"leaves them out; `mnistlab watch {exp.name}` follows them", err=True)
+        if result.unrecorded:
+            n = len(result.unrecorded)
+            click.echo(f"{n} cell{'s' * (n != 1)} share{'s' * (n == 1)} a run that has not ended finished here "
+                       f"(another process trains it, or it failed): `mnistlab run {experiment}` again records "
+                       f"{'them' if n != 1 else 'it'} once it has", err=True)
         if stopped:
             _say_stopped(exp.name, stopped, result.outcomes)
     bad = Counter(o.record.status for o in result.outcomes if o.record.status in ("failed", "diverged"))

@@ -212,17 +212,19 @@ def _existing(text: str, kind: str, key: str | None) -> Path:
     return path
 
 
-def class_count_mismatch(outputs: int, dataset: Any, classes: int) -> str:
-    """The one-line message for a model with ``outputs`` units on data with ``classes`` classes,
-    saying how to fit the model: ``outputs = N`` in a compact model table, the last Dense layer's
-    units in a list of layers, or a preset's by its position (``"model.layers[-1].units" = N``)."""
+def class_count_mismatch(spec: Any, dataset: Any, classes: int) -> str:
+    """The one-line message for a model (a :class:`~mnistlab.specs.ModelSpec`) whose outputs are not
+    the ``classes`` of ``dataset``, saying how to fit it: ``outputs = N`` in a compact model table,
+    the last Dense layer's units in a list of layers, for a preset by that layer's position
+    (``"model.layers[-1].units" = N``; ``[-3]`` where an Activation and a softmax follow it)."""
     name = dataset_label(dataset) if isinstance(dataset, str) else next(
         (_shown(v) for k, v in dict(dataset).items() if k in KINDS), "the data")
-    return (f"the model has {outputs} outputs but {name} has {classes} classes: fit the model to {classes} classes: "
-            f"in a model table write outputs = {classes} (e.g. model = {{ conv = [32], dense = [128], "
-            f"outputs = {classes} }}); in a list of layers set the last Dense layer's units to {classes}; for a "
-            f"preset, set them by the layer's position: \"model.layers[-1].units\" = {classes} in a variant or "
-            f"--set 'model.layers[-1].units={classes}' (-1: the last layer)")
+    dense = [i - len(spec.layers) for i, layer in enumerate(spec.layers) if layer.type == "Dense"]
+    where = (f"; for a preset, set them by the layer's position: \"model.layers[{dense[-1]}].units\" = {classes} in "
+             f"a variant or --set 'model.layers[{dense[-1]}].units={classes}'" if dense else "")
+    return (f"the model has {spec.num_classes} outputs but {name} has {classes} classes: fit the model to {classes} "
+            f"classes: in a model table write outputs = {classes} (e.g. model = {{ conv = [32], dense = [128], "
+            f"outputs = {classes} }}); in a list of layers set the last Dense layer's units to {classes}{where}")
 
 
 # ------------------------------------------------------------------------------------- loading
