@@ -260,6 +260,40 @@ def test_one_layer_key_set_twice_or_to_nothing_is_refused(text: str, message: st
     assert message in str(exc.value) and "\n" not in str(exc.value)
 
 
+def test_a_slice_of_the_layers_removes_or_puts_in_layers(tmp_path: Path) -> None:
+    """"Remove a convolution" (and its pooling) from a preset, or put a Dropout in, as Python slices a list."""
+    exp = load_experiment(write(tmp_path, PRESET + """
+[[variants]]
+"model.layers[2:4]" = []
+[[variants]]
+"model.layers[5:5]" = [{ type = "Dropout", rate = 0.5 }]
+[[variants]]
+"model.layers[-3:]" = [{ type = "Flatten" }, { type = "Dense", units = 10, activation = "softmax" }]
+"""))
+    types = {v.name: [layer["type"] for layer in v.config["model"]["layers"]] for v in exp.variants}
+    assert types == {"layers[2:4]=none": ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"],
+                     "layers[5:5]=Dropout": ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dropout",
+                                             "Dense", "Dense"],
+                     "layers[4:7]=Flatten/Dense": ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten",
+                                                   "Dense"]}
+    assert exp.variants[0].overrides == {"model.layers.2:4": []}
+
+
+@pytest.mark.parametrize("text, message", [
+    ('[[variants]]\n"model.layers[2:4]" = []\n"model.layers[5].units" = 8\n',
+     '"model.layers[2:4]" and "model.layers[5].units" both change model.layers: a slice moves the items after it'),
+    ('[grid]\n"model.layers[0].filters" = [8, 16]\n[[variants]]\n"model.layers[2:4]" = []\n',
+     "a slice moves the items after it, so a position beside it is ambiguous"),
+    ('[[variants]]\n"model.layers[2:4]" = 3\n', "model.layers[2:4] takes a list (of layers: [] removes them), got int 3"),
+    ('[[variants]]\n"model.layers[2:4].units" = 3\n', "a slice ([2:4]) ends the key: it replaces those items whole"),
+    ('[[variants]]\n"model.layers[0:7]" = []\n', "model: a model needs at least one layer"),  # none left
+])
+def test_a_bad_slice_is_one_line(text: str, message: str, tmp_path: Path) -> None:
+    with pytest.raises(SpecError) as exc:
+        load_experiment(write(tmp_path, PRESET + text))
+    assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
 def test_a_derived_name_keeps_the_layer_of_a_nested_key(tmp_path: Path) -> None:
     exp = load_experiment(write(tmp_path, PRESET + '[grid]\n"model.layers[0].kernel_size[0]" = [5]\n'
                                 '"model.layers[2].kernel_size[0]" = [5]\n'))

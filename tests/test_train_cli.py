@@ -202,6 +202,16 @@ def test_optimizer_flags_and_set_reach_the_run(data_dir, tmp_path, capsys):
     assert float(re.search(r"lr: (\S+) ", last).group(1)) < 1e-3  # cosine decays from sgd's 0.01 towards 0
 
 
+def test_set_removes_or_puts_in_layers_by_a_slice():
+    cfg = build_run_config(settings=["model.layers[2:4]=[]"], flags={"model": "seed000-cnn"})
+    assert [layer.type for layer in cfg.model_spec().layers] == ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]
+    cfg = build_run_config(settings=['model.layers[1:1]=[{type = "Dropout", rate = 0.2}]'], flags={"model": "seed000-dense"})
+    assert [layer.type for layer in cfg.model_spec().layers] == ["Flatten", "Dropout", "Dense", "Dense"]
+    with pytest.raises(SpecError, match=r"--set model.layers\[2:4\]: a slice takes a list \(of layers: \[\] removes them\), "
+                                        "got int 3"):
+        build_run_config(settings=["model.layers[2:4]=3"], flags={"model": "seed000-cnn"})
+
+
 @pytest.mark.parametrize("setting", ['"model".layers[1].units=32', "model . layers[1].units=32",
                                      "model.layers.1.units=32"])
 def test_set_reaches_the_model_flag_s_layer_however_the_key_is_spelled(setting):

@@ -136,7 +136,7 @@ def _key_parts(dotted: str) -> list[str]:
 
 def dotted_key(key: str) -> list[str] | None:
     """The parts of one TOML key (``train.lr``, ``"data".stratify``), None if ``key`` is not one."""
-    m = _KEY.match(re.sub(r"\[(-?\d+)\]", r".\1", key) + " =")  # model.layers[0].filters: a position, as overrides write it
+    m = _KEY.match(re.sub(r'\[([^\]"]*)\]', r'."\1"', key) + " =")  # model.layers[0]: a position, as overrides write it
     return _key_parts(m.group(1)) if m else None
 
 

@@ -46,7 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from mnistlab._toml import dotted_key, loads_json, loads_toml, read_text_file, toml_value, with_line
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, show, unknown_key
-from mnistlab.experiments import is_position, reaches_into_layers, written_key
+from mnistlab.experiments import is_position, is_slice, reaches_into_layers, slice_bounds, written_key
 from mnistlab.optim import OPTIMIZERS, optimizer_defaults
 from mnistlab.presets import resolve_model
 from mnistlab.specs import ModelSpec
@@ -1089,6 +1089,13 @@ def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str]
                             path=tuple(parts), source=label)
     node: Any = out
     for i, part in enumerate(parts):  # a table may be created, but never replace a value
+        if isinstance(node, list) and is_slice(part) and i == len(parts) - 1:  # model.layers[2:4]=[]: replaced
+            if not isinstance(value, list):
+                raise SpecError(f"--set {written_key(parts)}: a slice takes a list (of layers: [] removes them), "
+                                f"got {show(value)}", path=tuple(parts), source=label)
+            lo, hi = slice_bounds(part, len(node))
+            node[lo:hi] = value
+            return out, (*parts[:-1], f"{lo}:{hi}")
         if isinstance(node, list):  # a position: model.layers[0] (parts "layers", "0")
             if not (is_position(part) and -len(node) <= int(part) < len(node)):
                 raise SpecError(f"--set {written_key(parts)}: {written_key(parts[:i])} is a list of {len(node)}: give a position "

@@ -105,11 +105,22 @@ def is_position(part: str) -> bool:
     return re.fullmatch(r"-?[0-9]+", part) is not None
 
 
+def is_slice(part: str) -> bool:
+    """Whether a key part names a slice of a list, as Python writes one: ``2:4``, ``2:``, ``:-1``."""
+    return re.fullmatch(r"-?[0-9]*:-?[0-9]*", part) is not None
+
+
+def slice_bounds(part: str, size: int) -> tuple[int, int]:
+    """A slice part's (start, stop) in a list of ``size``, as Python's slicing clips them."""
+    lo, hi = slice(*(int(x) if x else None for x in part.split(":"))).indices(size)[:2]
+    return lo, max(lo, hi)
+
+
 def written_key(path: Sequence[str | int]) -> str:
     """A key path as a user writes it: ``("model", "layers", "0", "filters")`` -> ``model.layers[0].filters``."""
     out = ""
     for part in map(str, path):
-        out += f"[{part}]" if is_position(part) and out else ("." if out else "") + part
+        out += f"[{part}]" if (is_position(part) or is_slice(part)) and out else ("." if out else "") + part
     return out
 
 
@@ -723,6 +734,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
         ov = dict(overrides)
         grid_part = {k: val for (k, _), val in zip(grid, combo)}
         ov.update(grid_part)
+        _slice_alone(ov, source, where, at)
         derived = derive_name(grid_part if name else ov)
         vname = (f"{name},{derived}" if grid_part else name) if name else (derived or "base")
         raw = apply_dotted(base, ov)
@@ -762,6 +774,18 @@ def _variant_overrides(rv: Mapping[str, Any], known: dict[str, Any], source: str
                         path=(*at, "augment"), source=source)
     _whole_or_inside(overrides, source, where, at)
     return overrides
+
+
+def _slice_alone(overrides: Mapping[str, Any], source: str, where: str, at: tuple[str | int, ...]) -> None:
+    """SpecError where a variant (with its grids) replaces a slice of a list and names another key
+    in that list: the slice moves the items after it, so a position beside it is ambiguous."""
+    paths = [key_path(k) for k in overrides]
+    for path in (p for p in paths if is_slice(p[-1])):
+        if other := next((p for p in paths if p != path and p[:len(path) - 1] == path[:-1]), None):
+            raise SpecError(f'{source}: {where}: "{written_key(path)}" and "{written_key(other)}" both change '
+                            f"{written_key(path[:-1])}: a slice moves the items after it, so a position beside it is "
+                            "ambiguous; give the changed items in the slice's list", path=(*at, *other),
+                            source=source)
 
 
 def _whole_or_inside(overrides: Mapping[str, Any], source: str, where: str, at: tuple[str | int, ...]) -> None:
@@ -883,6 +907,11 @@ def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: s
         also = " (augment = false trains without augmentation)" if path == ("augment",) else ""
         raise SpecError(f"{source}: {where}: {written_key(path)} = {{}} changes nothing: a table merges into the "
                         f"base's{also}", path=(*table, *path), source=source)
+    if is_slice(path[-1]):  # items of a list replaced by others (none: removed)
+        if not isinstance(value, list):
+            raise SpecError(f"{source}: {where}: {written_key(path)} takes a list (of layers: [] removes them), got "
+                            f"{show(value)}", path=(*table, *path), source=source)
+        return [(path, value)]
     whole_layer = is_position(path[-1]) and isinstance(value, Mapping) and "type" in value
     if isinstance(value, Mapping) and isinstance(at, Mapping) and not whole_model and not whole_layer:
         out = []
@@ -903,9 +932,15 @@ def base_value(known: Any, path: tuple[str, ...], source: str, where: str,
             plain.append(str(int(part) % len(cur)))
             cur = cur[int(part)]
             continue
+        if isinstance(cur, list) and is_slice(part) and i == len(path) - 1:  # layers[2:4] = [...]: replaced
+            lo, hi = slice_bounds(part, len(cur))
+            plain.append(f"{lo}:{hi}")
+            cur = cur[lo:hi]
+            continue
         if isinstance(cur, list):
             last = f"0 to {len(cur) - 1}, or -1 for the last" if cur else "none: it is empty"
-            what = f"{part} is past its end" if is_position(part) else f'"{part}" is no position: write {here}[0]'
+            what = (f"{part} is past its end" if is_position(part) else f"a slice ([{part}]) ends the key: it replaces "
+                    "those items whole" if is_slice(part) else f'"{part}" is no position: write {here}[0]')
             raise SpecError(f'{source}: {where}: "{dotted}": {here} is a list of {len(cur)} in the base (positions '
                             f"{last}); {what}", path=(*table, *path), source=source)
         if not isinstance(cur, Mapping):
@@ -978,7 +1013,10 @@ def apply_dotted(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[
             if not isinstance(cur.get(part), (dict, list)):
                 cur[part] = {}
             cur = cur[part]
-        if isinstance(cur, list):
+        if isinstance(cur, list) and is_slice(parts[-1]):
+            lo, hi = slice_bounds(parts[-1], len(cur))
+            cur[lo:hi] = copy.deepcopy(value)
+        elif isinstance(cur, list):
             cur[int(parts[-1])] = copy.deepcopy(value)
         elif isinstance(cur, dict):
             cur[parts[-1]] = copy.deepcopy(value)
@@ -1004,7 +1042,10 @@ def derive_name(overrides: Mapping[str, Any]) -> str:
     for (key, value), short in zip(overrides.items(), shorts):
         label = short if shorts.count(short) == 1 else key
         pixels = key.endswith("shift_range") and isinstance(value, float) and value >= 1 and value.is_integer()
-        parts.append(f"{label}={value:.1f}" if pixels else f"{label}={_fmt_value(value)}")  # 2.0 is not 2 there (Keras)
+        shown = _fmt_value(value)
+        if is_slice(key_path(key)[-1]) and isinstance(value, list):  # layers removed (none), or put in (their types)
+            shown = "/".join(_fmt_value(v) for v in value) or "none"
+        parts.append(f"{label}={value:.1f}" if pixels else f"{label}={shown}")  # 2.0 is not 2 there (Keras)
     return ",".join(parts)
 
 
@@ -1013,9 +1054,9 @@ def _short_key(key: str) -> str:
     ``model.layers.2.activation`` -> ``layers[2].act``, ``model.layers.0.kernel_size.0`` ->
     ``layers[0].kernel_size[0]``."""
     parts = list(key_path(key))
-    if not is_position(parts[-1]):
+    if not is_position(parts[-1]) and not is_slice(parts[-1]):
         parts[-1] = ABBREVIATIONS.get(parts[-1], parts[-1])
-    first = next((i for i, p in enumerate(parts) if is_position(p)), None)
+    first = next((i for i, p in enumerate(parts) if is_position(p) or is_slice(p)), None)
     return parts[-1] if first is None or first == 0 else written_key(parts[first - 1:])  # from the first list on
 
 
