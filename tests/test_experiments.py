@@ -272,11 +272,17 @@ def test_a_slice_of_the_layers_removes_or_puts_in_layers(tmp_path: Path) -> None
 """))
     types = {v.name: [layer["type"] for layer in v.config["model"]["layers"]] for v in exp.variants}
     assert types == {"layers[2:4]=none": ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"],
-                     "layers[5:5]=Dropout": ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dropout",
+                     "layers[5:5]=Dropout(0.5)": ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten", "Dropout",
                                              "Dense", "Dense"],
-                     "layers[4:7]=Flatten/Dense": ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten",
+                     "layers[4:7]=Flatten/Dense(10,softmax)": ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten",
                                                    "Dense"]}
     assert exp.variants[0].overrides == {"model.layers.2:4": []}
+    grid = load_experiment(write(tmp_path, PRESET + '[grid]\n"model.layers[5:5]" = [[{ type = "Dropout", rate = 0.5 }], '
+                                 '[{ type = "Dropout", rate = 0.2 }]]\n'))
+    assert [v.name for v in grid.variants] == ["layers[5:5]=Dropout(0.5)", "layers[5:5]=Dropout(0.2)"]
+    callbacks = load_experiment(write(tmp_path, TINY.replace("subset = 120", "subset = 120\nvalidation = 0.2")
+                                      + '[[variants]]\n"callbacks[0:0]" = [{ type = "EarlyStopping" }]\n'))
+    assert [c["type"] for c in callbacks.variants[0].config["callbacks"]] == ["EarlyStopping"]  # none in the base
 
 
 @pytest.mark.parametrize("text, message", [
@@ -287,6 +293,15 @@ def test_a_slice_of_the_layers_removes_or_puts_in_layers(tmp_path: Path) -> None
     ('[[variants]]\n"model.layers[2:4]" = 3\n', "model.layers[2:4] takes a list (of layers: [] removes them), got int 3"),
     ('[[variants]]\n"model.layers[2:4].units" = 3\n', "a slice ([2:4]) ends the key: it replaces those items whole"),
     ('[[variants]]\n"model.layers[0:7]" = []\n', "model: a model needs at least one layer"),  # none left
+    ('[[variants]]\n"model.layers[9:10]" = []\n', '"model.layers[9:10]": model.layers[9:10] reaches past a list of '
+     "7 (bounds 0 to 7, or negative from the end)"),
+    ('[[variants]]\n"model.layers[2:2]" = []\n', "model.layers[2:2] = [] changes nothing: the slice is empty"),
+    ('[[variants]]\n"model.layers[4:2]" = [{ type = "Dropout", rate = 0.1 }]\n', "model.layers[4:2] stops before it "
+     "starts"),
+    ('[[variants]]\n"model.layers[-:2]" = []\n', '"-:2" is no position: write model.layers[0] (a slice is start:stop, '
+     "without a step)"),
+    ('[grid]\n"model.layers[5:5]" = [{ type = "Dropout", rate = 0.5 }]\n', "grid: each value of model.layers[5:5]: "
+     "model.layers[5:5] takes a list (of layers: [] removes them), got dict"),
 ])
 def test_a_bad_slice_is_one_line(text: str, message: str, tmp_path: Path) -> None:
     with pytest.raises(SpecError) as exc:

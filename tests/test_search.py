@@ -84,6 +84,10 @@ BAD = {
     "unknown base key": ('"train.lrr" = { uniform = [0.01, 0.1] }', 'the base has no key "lrr" (did you mean "lr"?)'),
     "one layer's key twice": ('"model.layers[3].units" = { int = [2, 8] }\n"model.layers[-2].units" = { int = [4, 8] }',
                               '"model.layers[3].units" is searched twice (once by position from the end?)'),
+    "two slices of one list": ('"model.layers[0:1]" = { choice = [[]] }\n"model.layers[3:3]" = { choice = [[]] }',
+                               '"model.layers[0:1]" and "model.layers[3:3]" both change model.layers: a slice moves'),
+    "a number for a slice": ('"model.layers[0:1]" = { int = [1, 3] }', '[search] "model.layers[0:1]" = int 1: '
+                             '"model.layers[0:1]" takes a list, got int 1'),
     "a layer past the last": ('"model.layers[5].filters" = { int = [2, 8] }',
                               "model.layers is a list of 5 in the base (positions 0 to 4, or -1 for the last); 5 is "
                               "past its end"),

@@ -207,9 +207,15 @@ def test_set_removes_or_puts_in_layers_by_a_slice():
     assert [layer.type for layer in cfg.model_spec().layers] == ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]
     cfg = build_run_config(settings=['model.layers[1:1]=[{type = "Dropout", rate = 0.2}]'], flags={"model": "seed000-dense"})
     assert [layer.type for layer in cfg.model_spec().layers] == ["Flatten", "Dropout", "Dense", "Dense"]
-    with pytest.raises(SpecError, match=r"--set model.layers\[2:4\]: a slice takes a list \(of layers: \[\] removes them\), "
-                                        "got int 3"):
-        build_run_config(settings=["model.layers[2:4]=3"], flags={"model": "seed000-cnn"})
+    for settings, message in [(["model.layers[2:4]=3"], "--set model.layers[2:4]: model.layers[2:4] takes a list (of "
+                                                        "layers: [] removes them), got int 3"),
+                              (["model.layers[9:10]=[]"], "model.layers[9:10] reaches past a list of 7"),
+                              (['model.layers[5:5]=[{type = "Dropout", rate = 0.5}]'] * 2,
+                               '"model.layers[5:5]" and "model.layers[5:5]" both change model.layers'),
+                              (["model.layers[2:4]=[]", "model.layers[5].units=8"], "a slice moves the items after it")]:
+        with pytest.raises(SpecError) as exc:
+            build_run_config(settings=settings, flags={"model": "seed000-cnn"})
+        assert message in str(exc.value)
 
 
 @pytest.mark.parametrize("setting", ['"model".layers[1].units=32', "model . layers[1].units=32",

@@ -46,7 +46,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from mnistlab._toml import dotted_key, loads_json, loads_toml, read_text_file, toml_value, with_line
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, show, unknown_key
-from mnistlab.experiments import is_position, is_slice, reaches_into_layers, slice_bounds, written_key
+from mnistlab.experiments import (check_slice_value, is_position, is_slice, reaches_into_layers, slice_bounds,
+                                  slices_alone, written_key)
 from mnistlab.optim import OPTIMIZERS, optimizer_defaults
 from mnistlab.presets import resolve_model
 from mnistlab.specs import ModelSpec
@@ -1010,7 +1011,8 @@ def _apply_settings(raw: dict[str, Any], settings: Sequence[str], flagged: Mappi
     SpecError where one sets a value whole and another a key inside it (the same key twice: the
     last wins, as a flag given twice)."""
     given: list[tuple[str, ...]] = []
-    for setting in settings:
+    slices_alone([".".join(_setting_key(s)) for s in settings if _setting_key(s)], label, "--set", ())  # (a slice
+    for setting in settings:  # twice too: it would cut twice; a position after a slice would name another layer)
         raw, parts = _apply_setting(raw, setting, flagged, label)
         if inside := next((p for p in given if p != parts and (p[:len(parts)] == parts or parts[:len(p)] == p)), None):
             whole, inner = sorted((parts, inside), key=len)
@@ -1046,6 +1048,19 @@ def _resolves(model: Any) -> bool:
     return True
 
 
+def _setting_value(text: str) -> Any:
+    """A ``--set`` value: TOML (``0.01``, ``[16, 32]``, ``true``), Python's ``True``/``False``, else
+    the plain word as a string (``cosine``, a path; ``nan`` too, never TOML's special float)."""
+    if text.strip().lower().lstrip("+-") in ("nan", "inf"):
+        return text.strip()
+    if text.strip() in ("True", "False"):  # Python's spelling, as a Keras user writes it: TOML's true / false
+        return text.strip() == "True"
+    try:
+        return toml_value(text)
+    except ValueError:
+        return text.strip()
+
+
 def _setting_key(setting: str) -> list[str]:
     """The key path of a ``--set KEY=VALUE`` (``"model".layers[0].units`` -> model, layers, 0, units);
     empty when it is malformed (:func:`_apply_setting` says so)."""
@@ -1071,15 +1086,7 @@ def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str]
     if path in flagged:
         raise SpecError(f"--set {path} contradicts --{flagged[path].replace('_', '-')}: give one of them",
                         path=tuple(parts), source=label)
-    if text.strip().lower().lstrip("+-") in ("nan", "inf"):
-        value: Any = text.strip()  # a word here (train.optimizer=nan), never TOML's special floats
-    elif text.strip() in ("True", "False"):  # Python's spelling, as a Keras user writes it: TOML's true / false
-        value = text.strip() == "True"
-    else:
-        try:
-            value = toml_value(text)
-        except ValueError:
-            value = text.strip()  # cosine, val_accuracy, a path: a plain word is a string
+    value = _setting_value(text)
     out = copy.deepcopy(raw)
     if reaches_into_layers(out.get("model"), {path: value}):  # a preset's layer: the layers it stands for
         out["model"] = resolve_model(out["model"]).to_dict()
@@ -1090,10 +1097,12 @@ def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str]
     node: Any = out
     for i, part in enumerate(parts):  # a table may be created, but never replace a value
         if isinstance(node, list) and is_slice(part) and i == len(parts) - 1:  # model.layers[2:4]=[]: replaced
-            if not isinstance(value, list):
-                raise SpecError(f"--set {written_key(parts)}: a slice takes a list (of layers: [] removes them), "
-                                f"got {show(value)}", path=tuple(parts), source=label)
-            lo, hi = slice_bounds(part, len(node))
+            try:
+                lo, hi = slice_bounds(part, len(node))
+            except ValueError as exc:
+                raise SpecError(f"--set {written_key(parts)}: {written_key(parts[:i])}{exc}", path=tuple(parts),
+                                source=label) from None
+            check_slice_value((*parts[:-1], f"{lo}:{hi}"), value, f"--set {written_key(parts)}", tuple(parts), label)
             node[lo:hi] = value
             return out, (*parts[:-1], f"{lo}:{hi}")
         if isinstance(node, list):  # a position: model.layers[0] (parts "layers", "0")

@@ -85,7 +85,7 @@ _COMPACT_KEYS = ("conv", "pool", "dense", "kernel_size", "padding", "activation"
 _BUILDER_KEYS = ("filters", "additional_convolutions", "dense", "outputs", "input_shape", "name")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
 NAME_RULE = "ASCII letters, digits, '_', '-' or '.', starting with a letter or digit, at most 80"
-_POSITION_RE = re.compile(r"\[([^\]]*)\]")  # layers[0]; layers[x] too, refused where it is looked up
+_POSITION_RE = re.compile(r"\[([^\].]*)\]")  # layers[0], layers[2:4]; layers[x] too, refused where it is looked up
 
 
 def _printable(text: str) -> str:
@@ -101,19 +101,27 @@ def key_path(dotted: str) -> tuple[str, ...]:
 
 
 def is_position(part: str) -> bool:
-    """Whether a key part names a position in a list: ASCII digits, perhaps after a minus."""
-    return re.fullmatch(r"-?[0-9]+", part) is not None
+    """Whether a key part names a position in a list: at most 9 ASCII digits, perhaps after a minus."""
+    return re.fullmatch(r"-?[0-9]{1,9}", part) is not None
 
 
 def is_slice(part: str) -> bool:
-    """Whether a key part names a slice of a list, as Python writes one: ``2:4``, ``2:``, ``:-1``."""
-    return re.fullmatch(r"-?[0-9]*:-?[0-9]*", part) is not None
+    """Whether a key part names a slice of a list, as Python writes one without a step: ``2:4``,
+    ``2:``, ``:-1`` (each bound at most 9 digits)."""
+    return re.fullmatch(r"(-?[0-9]{1,9})?:(-?[0-9]{1,9})?", part) is not None
 
 
 def slice_bounds(part: str, size: int) -> tuple[int, int]:
-    """A slice part's (start, stop) in a list of ``size``, as Python's slicing clips them."""
-    lo, hi = slice(*(int(x) if x else None for x in part.split(":"))).indices(size)[:2]
-    return lo, max(lo, hi)
+    """A slice part's (start, stop) in a list of ``size`` items, a negative bound counted from the
+    end. Raises ValueError, saying why, for a bound outside the list or a stop before the start
+    (Python would clip them and change something else than written)."""
+    lo, hi = ((int(x) if x else default) for x, default in zip(part.split(":"), (0, size)))
+    lo, hi = lo + size if lo < 0 else lo, hi + size if hi < 0 else hi
+    if not 0 <= lo <= size or not 0 <= hi <= size:
+        raise ValueError(f"[{part}] reaches past a list of {size} (bounds 0 to {size}, or negative from the end)")
+    if hi < lo:
+        raise ValueError(f"[{part}] stops before it starts")
+    return lo, hi
 
 
 def written_key(path: Sequence[str | int]) -> str:
@@ -734,7 +742,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
         ov = dict(overrides)
         grid_part = {k: val for (k, _), val in zip(grid, combo)}
         ov.update(grid_part)
-        _slice_alone(ov, source, where, at)
+        slices_alone(ov, source, where, at)
         derived = derive_name(grid_part if name else ov)
         vname = (f"{name},{derived}" if grid_part else name) if name else (derived or "base")
         raw = apply_dotted(base, ov)
@@ -776,12 +784,26 @@ def _variant_overrides(rv: Mapping[str, Any], known: dict[str, Any], source: str
     return overrides
 
 
-def _slice_alone(overrides: Mapping[str, Any], source: str, where: str, at: tuple[str | int, ...]) -> None:
-    """SpecError where a variant (with its grids) replaces a slice of a list and names another key
-    in that list: the slice moves the items after it, so a position beside it is ambiguous."""
-    paths = [key_path(k) for k in overrides]
-    for path in (p for p in paths if is_slice(p[-1])):
-        if other := next((p for p in paths if p != path and p[:len(path) - 1] == path[:-1]), None):
+def check_slice_value(path: tuple[str, ...], value: Any, label: str, at: tuple[str | int, ...], source: str) -> None:
+    """SpecError (``label``: where it is written) unless ``value`` can replace the slice ``path``
+    (its bounds plain, ``2:4``): a list, and not one that changes nothing (``[2:2] = []``)."""
+    if not isinstance(value, list):
+        raise SpecError(f"{label}: {written_key(path)} takes a list (of layers: [] removes them), got {show(value)}",
+                        path=at, source=source)
+    lo, _, hi = path[-1].partition(":")
+    if lo == hi and not value:
+        raise SpecError(f"{label}: {written_key(path)} = [] changes nothing: the slice is empty", path=at, source=source)
+
+
+def slices_alone(keys: Iterable[str], source: str, where: str, at: tuple[str | int, ...]) -> None:
+    """SpecError where ``keys`` (a variant's with its grids', a search's) replace a slice of a list
+    and name another key in that list (or the slice twice): the slice moves the items after it, so
+    a position beside it is ambiguous."""
+    paths = [key_path(k) for k in keys]
+    for i, path in enumerate(paths):
+        if not is_slice(path[-1]):
+            continue
+        if other := next((p for j, p in enumerate(paths) if j != i and p[:len(path) - 1] == path[:-1]), None):
             raise SpecError(f'{source}: {where}: "{written_key(path)}" and "{written_key(other)}" both change '
                             f"{written_key(path[:-1])}: a slice moves the items after it, so a position beside it is "
                             "ambiguous; give the changed items in the slice's list", path=(*at, *other),
@@ -908,9 +930,7 @@ def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: s
         raise SpecError(f"{source}: {where}: {written_key(path)} = {{}} changes nothing: a table merges into the "
                         f"base's{also}", path=(*table, *path), source=source)
     if is_slice(path[-1]):  # items of a list replaced by others (none: removed)
-        if not isinstance(value, list):
-            raise SpecError(f"{source}: {where}: {written_key(path)} takes a list (of layers: [] removes them), got "
-                            f"{show(value)}", path=(*table, *path), source=source)
+        check_slice_value(path, value, f"{source}: {where}", (*table, *path), source)
         return [(path, value)]
     whole_layer = is_position(path[-1]) and isinstance(value, Mapping) and "type" in value
     if isinstance(value, Mapping) and isinstance(at, Mapping) and not whole_model and not whole_layer:
@@ -933,14 +953,19 @@ def base_value(known: Any, path: tuple[str, ...], source: str, where: str,
             cur = cur[int(part)]
             continue
         if isinstance(cur, list) and is_slice(part) and i == len(path) - 1:  # layers[2:4] = [...]: replaced
-            lo, hi = slice_bounds(part, len(cur))
+            try:
+                lo, hi = slice_bounds(part, len(cur))
+            except ValueError as exc:
+                raise SpecError(f'{source}: {where}: "{dotted}": {here}{exc}', path=(*table, *path),
+                                source=source) from None
             plain.append(f"{lo}:{hi}")
             cur = cur[lo:hi]
             continue
         if isinstance(cur, list):
             last = f"0 to {len(cur) - 1}, or -1 for the last" if cur else "none: it is empty"
             what = (f"{part} is past its end" if is_position(part) else f"a slice ([{part}]) ends the key: it replaces "
-                    "those items whole" if is_slice(part) else f'"{part}" is no position: write {here}[0]')
+                    "those items whole" if is_slice(part) else f'"{part}" is no position: write {here}[0]'
+                    + (" (a slice is start:stop, without a step)" if ":" in part else ""))
             raise SpecError(f'{source}: {where}: "{dotted}": {here} is a list of {len(cur)} in the base (positions '
                             f"{last}); {what}", path=(*table, *path), source=source)
         if not isinstance(cur, Mapping):
@@ -971,6 +996,9 @@ def _grid(g: Any, known: dict[str, Any], source: str, where: str,
             raise SpecError(f'{source}: {where}: "{key}": must be a non-empty list of values, got {show(values)}',
                             path=(*table, *key_path(key)), source=source)
         plain = base_value(known, key_path(key), source, where, table)[1]
+        for value in values if is_slice(plain[-1]) else ():
+            check_slice_value(plain, value, f"{source}: {where}: each value of {written_key(plain)}",
+                              (*table, *key_path(key)), source)
         if ".".join(plain) in (k for k, _ in out):
             raise SpecError(f'{source}: {where}: "{written_key(plain)}" is an axis twice (once by position from the '
                             "end?): give its values once", path=(*table, *key_path(key)), source=source)
@@ -1004,17 +1032,22 @@ def apply_dotted(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[
     for dotted, value in overrides.items():
         parts = key_path(dotted)
         cur: Any = out
-        for part in parts[:-1]:
+        for i, part in enumerate(parts[:-1]):
             if isinstance(cur, list):
                 cur = cur[int(part)]
                 continue
             if not isinstance(cur, dict):
                 raise SpecError(f'"{written_key(parts)}": {show(cur)} is not a table', path=parts)
-            if not isinstance(cur.get(part), (dict, list)):
-                cur[part] = {}
+            if not isinstance(cur.get(part), (dict, list)):  # a list left at its default (none written) is one
+                cur[part] = [] if is_position(parts[i + 1]) or is_slice(parts[i + 1]) else {}
             cur = cur[part]
         if isinstance(cur, list) and is_slice(parts[-1]):
-            lo, hi = slice_bounds(parts[-1], len(cur))
+            if not isinstance(value, list):
+                raise SpecError(f'"{written_key(parts)}" takes a list, got {show(value)}', path=parts)
+            try:
+                lo, hi = slice_bounds(parts[-1], len(cur))
+            except ValueError as exc:
+                raise SpecError(f'"{written_key(parts)}": {exc}', path=parts) from None
             cur[lo:hi] = copy.deepcopy(value)
         elif isinstance(cur, list):
             cur[int(parts[-1])] = copy.deepcopy(value)
@@ -1043,8 +1076,9 @@ def derive_name(overrides: Mapping[str, Any]) -> str:
         label = short if shorts.count(short) == 1 else key
         pixels = key.endswith("shift_range") and isinstance(value, float) and value >= 1 and value.is_integer()
         shown = _fmt_value(value)
-        if is_slice(key_path(key)[-1]) and isinstance(value, list):  # layers removed (none), or put in (their types)
-            shown = "/".join(_fmt_value(v) for v in value) or "none"
+        if is_slice(key_path(key)[-1]) and isinstance(value, list):  # layers removed (none), or put in: Dropout(0.5)
+            shown = "/".join(_fmt_value(v) + (f"({','.join(_fmt_value(x) for k, x in v.items() if k != 'type')})"
+                                              if isinstance(v, Mapping) and len(v) > 1 else "") for v in value) or "none"
         parts.append(f"{label}={value:.1f}" if pixels else f"{label}={shown}")  # 2.0 is not 2 there (Keras)
     return ",".join(parts)
 

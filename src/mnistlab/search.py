@@ -65,7 +65,7 @@ from typing import TYPE_CHECKING, Any
 
 from mnistlab.callbacks import Callback, Logs, check_monitor
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, StoreError, did_you_mean, first_line, show, unknown_key
-from mnistlab.experiments import base_value, key_path, written_key
+from mnistlab.experiments import base_value, key_path, slices_alone, written_key
 from mnistlab.files import write_atomic
 
 if TYPE_CHECKING:
@@ -159,6 +159,7 @@ def parse_search(table: Any, experiment: Mapping[str, Any], base: Mapping[str, A
                             f"(train the best trial with repeats: `mnistlab search-best`)", path=(other,), source=source)
     settings = {k: v for k, v in table.items() if k in SETTINGS}
     params = [_param(key, spec, known, where, source) for key, spec in _param_items(table, known, where, source)]
+    slices_alone([p.key for p in params], source, "[search]", ("search",))
     if twice := next((p.key for i, p in enumerate(params) if p.key in {q.key for q in params[:i]}), None):
         raise SpecError(f'{where}: "{written_key(key_path(twice))}" is searched twice (once by position from the '
                         "end?): give its distribution once", path=("search", *key_path(twice)), source=source)
@@ -339,8 +340,9 @@ def _check_trial_configs(space: SearchSpace, base: Mapping[str, Any], source: st
             try:
                 label = f'{source}: [search] "{written_key(key_path(p.key))}" = {show(value)}'
                 parse_run_config(apply_dotted(base, {p.key: value}), source=label)
-            except SpecError as exc:
-                raise SpecError(str(exc), path=("search", *key_path(p.key)), source=source) from None
+            except SpecError as exc:  # apply_dotted's own (a slice given a number) does not name the file yet
+                said = str(exc) if str(exc).startswith(f"{source}:") else f"{label}: {exc}"
+                raise SpecError(said, path=("search", *key_path(p.key)), source=source) from None
 
 
 # ---------------------------------------------------------------------------------- optuna
