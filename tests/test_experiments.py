@@ -253,8 +253,24 @@ def test_a_bad_layer_key_is_one_line_naming_it(variant: str, message: str, offse
     ('[[variants]]\n"model.layers[0]" = {}\n', "model.layers[0] = {} changes nothing"),
     ('[[variants]]\n"model.layers[0].filters" = 8\n[variants.grid]\n"model.layers[0].filters" = [4]\n',
      '"model.layers[0].filters" is set by it and by its grid'),
+    ('[[variants]]\n"model.layers[2:4]" = []\n"model.layers[5].units" = 8\n',
+     '"model.layers[2:4]" and "model.layers[5].units" both change model.layers: a slice moves the items after it'),
+    ('[grid]\n"model.layers[0].filters" = [8, 16]\n[[variants]]\n"model.layers[2:4]" = []\n',
+     "a slice moves the items after it, so a position beside it is ambiguous"),
+    ('[[variants]]\n"model.layers[2:4]" = 3\n', "model.layers[2:4] takes a list (of layers: [] removes them), got int 3"),
+    ('[[variants]]\n"model.layers[2:4].units" = 3\n', "a slice ([2:4]) ends the key: it replaces those items whole"),
+    ('[[variants]]\n"model.layers[0:7]" = []\n', "model: a model needs at least one layer"),  # none left
+    ('[[variants]]\n"model.layers[9:10]" = []\n', '"model.layers[9:10]": model.layers[9:10] reaches past a list of '
+     "7 (bounds 0 to 7, or negative from the end)"),
+    ('[[variants]]\n"model.layers[2:2]" = []\n', "model.layers[2:2] = [] changes nothing: the slice is empty"),
+    ('[[variants]]\n"model.layers[4:2]" = [{ type = "Dropout", rate = 0.1 }]\n', "model.layers[4:2] stops before it "
+     "starts"),
+    ('[[variants]]\n"model.layers[-:2]" = []\n', '"-:2" is no position: write model.layers[0] (a slice is start:stop, '
+     "without a step)"),
+    ('[grid]\n"model.layers[5:5]" = [{ type = "Dropout", rate = 0.5 }]\n', "grid: each value of model.layers[5:5]: "
+     "model.layers[5:5] takes a list (of layers: [] removes them), got dict"),
 ])
-def test_one_layer_key_set_twice_or_to_nothing_is_refused(text: str, message: str, tmp_path: Path) -> None:
+def test_a_layer_key_set_twice_or_to_nothing_or_a_bad_slice_is_refused(text: str, message: str, tmp_path: Path) -> None:
     with pytest.raises(SpecError) as exc:
         load_experiment(write(tmp_path, PRESET + text))
     assert message in str(exc.value) and "\n" not in str(exc.value)
@@ -283,30 +299,6 @@ def test_a_slice_of_the_layers_removes_or_puts_in_layers(tmp_path: Path) -> None
     callbacks = load_experiment(write(tmp_path, TINY.replace("subset = 120", "subset = 120\nvalidation = 0.2")
                                       + '[[variants]]\n"callbacks[0:0]" = [{ type = "EarlyStopping" }]\n'))
     assert [c["type"] for c in callbacks.variants[0].config["callbacks"]] == ["EarlyStopping"]  # none in the base
-
-
-@pytest.mark.parametrize("text, message", [
-    ('[[variants]]\n"model.layers[2:4]" = []\n"model.layers[5].units" = 8\n',
-     '"model.layers[2:4]" and "model.layers[5].units" both change model.layers: a slice moves the items after it'),
-    ('[grid]\n"model.layers[0].filters" = [8, 16]\n[[variants]]\n"model.layers[2:4]" = []\n',
-     "a slice moves the items after it, so a position beside it is ambiguous"),
-    ('[[variants]]\n"model.layers[2:4]" = 3\n', "model.layers[2:4] takes a list (of layers: [] removes them), got int 3"),
-    ('[[variants]]\n"model.layers[2:4].units" = 3\n', "a slice ([2:4]) ends the key: it replaces those items whole"),
-    ('[[variants]]\n"model.layers[0:7]" = []\n', "model: a model needs at least one layer"),  # none left
-    ('[[variants]]\n"model.layers[9:10]" = []\n', '"model.layers[9:10]": model.layers[9:10] reaches past a list of '
-     "7 (bounds 0 to 7, or negative from the end)"),
-    ('[[variants]]\n"model.layers[2:2]" = []\n', "model.layers[2:2] = [] changes nothing: the slice is empty"),
-    ('[[variants]]\n"model.layers[4:2]" = [{ type = "Dropout", rate = 0.1 }]\n', "model.layers[4:2] stops before it "
-     "starts"),
-    ('[[variants]]\n"model.layers[-:2]" = []\n', '"-:2" is no position: write model.layers[0] (a slice is start:stop, '
-     "without a step)"),
-    ('[grid]\n"model.layers[5:5]" = [{ type = "Dropout", rate = 0.5 }]\n', "grid: each value of model.layers[5:5]: "
-     "model.layers[5:5] takes a list (of layers: [] removes them), got dict"),
-])
-def test_a_bad_slice_is_one_line(text: str, message: str, tmp_path: Path) -> None:
-    with pytest.raises(SpecError) as exc:
-        load_experiment(write(tmp_path, PRESET + text))
-    assert message in str(exc.value) and "\n" not in str(exc.value)
 
 
 def test_a_derived_name_keeps_the_layer_of_a_nested_key(tmp_path: Path) -> None:

@@ -126,17 +126,22 @@ _HEADER = re.compile(r"^\s*(\[\[?)([^\]\n]*)\]\]?\s*(#.*)?$")
 _KEY = re.compile(r'^\s*((?:"[^"\n]*"|\'[^\'\n]*\'|[A-Za-z0-9_\-]+)(?:\s*\.\s*(?:"[^"\n]*"|\'[^\'\n]*\'|[A-Za-z0-9_\-]+))*)\s*=')
 
 
+# A position or a slice written in brackets in a key (layers[0], layers[2:4]; layers[x] too, refused
+# where the key is looked up): the one reading of brackets, for overrides, --set and line lookups.
+POSITION_RE = re.compile(r'\[([^\]."]*)\]')
+
+
 def _key_parts(dotted: str) -> list[str]:
     """``a."b.c".d`` -> ["a", "b", "c", "d"]: quoted dotted keys count as paths too (experiment
     overrides), a position as a part of its own (``"layers[0].filters"`` -> ["layers", "0", "filters"])."""
     parts = re.findall(r'"([^"]*)"|\'([^\']*)\'|([A-Za-z0-9_\-]+)', dotted)
     return [p for quoted, literal, bare in parts
-            for p in re.sub(r"\[([^\]]*)\]", r".\1", quoted or literal or bare).split(".")]
+            for p in POSITION_RE.sub(r".\1", quoted or literal or bare).split(".")]
 
 
 def dotted_key(key: str) -> list[str] | None:
     """The parts of one TOML key (``train.lr``, ``"data".stratify``), None if ``key`` is not one."""
-    m = _KEY.match(re.sub(r'\[([^\]"]*)\]', r'."\1"', key) + " =")  # model.layers[0]: a position, as overrides write it
+    m = _KEY.match(POSITION_RE.sub(r'."\1"', key) + " =")  # model.layers[0]: a position, as overrides write it
     return _key_parts(m.group(1)) if m else None
 
 

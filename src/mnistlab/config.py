@@ -989,7 +989,7 @@ def build_run_config(file: str | os.PathLike | None = None, settings: Sequence[s
             from mnistlab.data.userdata import data_beside
 
             raw["dataset"] = data_beside(raw["dataset"], Path(file).parent)
-    if "model" in flags and any(_setting_key(s)[:1] == ["model"] and len(_setting_key(s)) > 1 for s in settings):
+    if "model" in flags and any(len(k := _setting_key(s)) > 1 and k[0] == "model" for s in settings):
         raw["model"] = flags.pop("model")  # --set changes a key inside the --model's model
     flagged = {setting_path(k): k for k in flags}
     model_before = raw.get("model")  # what --set may change a layer of
@@ -1011,7 +1011,7 @@ def _apply_settings(raw: dict[str, Any], settings: Sequence[str], flagged: Mappi
     SpecError where one sets a value whole and another a key inside it (the same key twice: the
     last wins, as a flag given twice)."""
     given: list[tuple[str, ...]] = []
-    slices_alone([".".join(_setting_key(s)) for s in settings if _setting_key(s)], label, "--set", ())  # (a slice
+    slices_alone([".".join(k) for s in settings if (k := _setting_key(s))], label, "--set", ())  # (a slice
     for setting in settings:  # twice too: it would cut twice; a position after a slice would name another layer)
         raw, parts = _apply_setting(raw, setting, flagged, label)
         if inside := next((p for p in given if p != parts and (p[:len(parts)] == parts or parts[:len(p)] == p)), None):
@@ -1074,10 +1074,10 @@ def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str]
     ``flagged`` maps the setting paths given by flags (``train.lr``) to their flag, which a setting
     of the same path would contradict.
     """
-    key, eq, text = setting.partition("=")
+    _, eq, text = setting.partition("=")
     if "\n" in setting or "\r" in setting:  # one setting per --set; TOML would read the rest as more
         raise SpecError(f"--set: one KEY=VALUE per --set, on one line; got {setting!r}", source=label)
-    parts = dotted_key(key.strip())  # dotted, with "quoted" parts allowed, as TOML writes keys
+    parts = _setting_key(setting)  # dotted, with "quoted" parts allowed, as TOML writes keys
     if not eq or not parts:
         raise SpecError(f"--set: expected KEY=VALUE (e.g. train.momentum=0.9), got {setting!r}", source=label)
     if len(parts) == 1:

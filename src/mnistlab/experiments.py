@@ -58,7 +58,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mnistlab._toml import loads_toml, read_text_file, with_line
+from mnistlab._toml import POSITION_RE, loads_toml, read_text_file, with_line
 from mnistlab.errors import SpecError, clip, did_you_mean, key_hint, show, unknown_key
 
 if TYPE_CHECKING:
@@ -85,7 +85,6 @@ _COMPACT_KEYS = ("conv", "pool", "dense", "kernel_size", "padding", "activation"
 _BUILDER_KEYS = ("filters", "additional_convolutions", "dense", "outputs", "input_shape", "name")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
 NAME_RULE = "ASCII letters, digits, '_', '-' or '.', starting with a letter or digit, at most 80"
-_POSITION_RE = re.compile(r"\[([^\].]*)\]")  # layers[0], layers[2:4]; layers[x] too, refused where it is looked up
 
 
 def _printable(text: str) -> str:
@@ -97,7 +96,7 @@ def key_path(dotted: str) -> tuple[str, ...]:
     """The path an override's key names: ``"model.layers[0].filters"`` -> ``("model", "layers", "0",
     "filters")``. A position in a list is written ``[0]`` (or ``.0``); ``[-1]`` counts from the end
     and is made a plain position where the key is checked against the base (:func:`base_value`)."""
-    return tuple(_POSITION_RE.sub(r".\1", dotted).split("."))
+    return tuple(POSITION_RE.sub(r".\1", dotted).split("."))
 
 
 def is_position(part: str) -> bool:

@@ -593,8 +593,9 @@ class RunStore:
         StoreError, recording nothing, when the source's files cannot be read (its folder deleted);
         and when they cannot be copied (the new run is then recorded failed)."""
         src = self.artifact_dir(source.run_id)
+        written = (RECORD_FILE, PROGRESS_FILE, "config.json", "history.json", "metrics.json")  # by the claim, finish_run
         try:
-            files = [f for f in sorted(src.iterdir()) if f.is_file() and f.name not in (RECORD_FILE, PROGRESS_FILE)
+            files = [f for f in sorted(src.iterdir()) if f.is_file() and f.name not in written
                      and not f.name.startswith("committee-")]
         except OSError as exc:
             raise StoreError(f"run {source.run_id}'s files cannot be read: {exc.strerror or first_line(exc)}") from None
