@@ -430,6 +430,38 @@ def test_run_says_which_variants_share_runs_but_not_for_a_smoke_run(tmp_path: Pa
     assert err.count("note:") == 1 and 'variants "a" and "c" train the same config with seed 0' in err
 
 
+def test_a_shared_run_training_in_another_process_leaves_its_twin_for_the_next_run(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Variant a's run is held by a live process: a is left to it, and c (a's config) has no ended
+    run to share: both are said, nothing of c is recorded, and the next `run` records it."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "c"\n"train.lr" = 0.001\n')
+    store = RunStore(tmp_path / "s")
+    [a, c] = load_experiment(p).cells()
+    assert a.key == c.key
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # another driver, training a
+    try:
+        rid = store.start_run(experiment=a.experiment, variant="a", seed=0, member=0, config=a.config,
+                              config_hash=a.key)
+        with sqlite3.connect(store.root / "runs.sqlite") as con:
+            con.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (other.pid, rid))
+        args = ["run", str(p), "--store", str(store.root), "--data-dir", str(data_dir)]
+        main(args)
+        err = capsys.readouterr().err
+        assert f"1 cell still running in another process (pid {other.pid})" in err
+        assert "1 cell shares a run that has not ended finished here" in err and f"`mnistlab run {p}` again" in err
+        assert [r.variant for r in store.runs()] == ["a"]  # c is not recorded as anything
+    finally:
+        other.kill()
+        other.wait()
+    assert main(args) == 0  # the other process is gone: a trains, c shares its run
+    assert sorted((r.variant, r.status) for r in store.runs()) == [("a", "finished"), ("a", "interrupted"),
+                                                                   ("c", "finished")]
+
+
 def test_the_table_follows_the_file_though_a_shared_run_is_recorded_last(tmp_path: Path, data_dir: Path,
                                                                         capsys: pytest.CaptureFixture[str]) -> None:
     p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "lr"\n[variants.grid]\n'
@@ -441,3 +473,5 @@ def test_the_table_follows_the_file_though_a_shared_run_is_recorded_last(tmp_pat
     captured = capsys.readouterr()
     assert [line.split()[0] for line in captured.out.splitlines()[2:]] == ["a", "lr,lr=0.01", "lr,lr=0.001", "lr,lr=0.1"]
     assert 'note: variants "a" and "lr,lr=0.001" train the same config with seed 0' in captured.err
+    assert main(["compare", result.experiment.name, "--store", str(tmp_path / "s")]) == 0  # by name: the runs say it
+    assert 'note: variants "a" and "lr,lr=0.001" train the same config with seed 0' in capsys.readouterr().err

@@ -223,8 +223,9 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
                 quick: bool = False) -> list[str]:
     """The notes under a comparison of ``ref`` (its ``rows``), in `compare` and in the report: by
     name, how many runs of other settings it leaves out (:func:`left_out`); for a file, each
-    variant with no run of its current cells (:func:`untrained_notes`) and the variants that share
-    runs (:func:`~mnistlab.experiments.shared_runs`: their rows are not independent samples)."""
+    variant with no run of its current cells (:func:`untrained_notes`); and the variants that share
+    runs (:func:`~mnistlab.experiments.shared_runs`: their rows are not independent samples), by
+    the file's cells or, by name, the shown runs' keys."""
     from mnistlab.experiments import shared_runs
 
     notes = []
@@ -233,7 +234,12 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
                      f"or of its data, `mnistlab train` runs of one model with other flags, or --quick smoke runs): "
                      f"`mnistlab runs -e {ref.name}` lists every run, `mnistlab compare RUN_ID RUN_ID ...` compares "
                      "chosen ones")
-    shared = [] if quick or (cells := ref.cells()) is None else shared_runs(cells)
+    if quick:  # a smoke run's 1-epoch cells often coincide: no note
+        shared = []
+    elif (cells := ref.cells()) is not None:  # a file: what its cells will share, trained or not
+        shared = shared_runs((c.variant, c.key, c.seed) for c in cells)
+    else:  # by name: what the shown runs share
+        shared = shared_runs((r.variant, r.config_hash, r.seed) for r in shown_runs(store, ref))
     return notes + untrained_notes(ref, rows, quick=quick) + shared
 
 

@@ -233,19 +233,21 @@ class Experiment:
         return out
 
 
-def shared_runs(cells: Sequence[Cell]) -> list[str]:
-    """A line for each set of variants with cells of one config and seed: a committee variant
-    beside the plain variant it repeats (seed 0 of both), a grid value equal to another variant's.
-    Such a run trains once and is recorded under each (:func:`mnistlab.execute.cells_to_train`), so
-    their rows share its numbers and are not independent samples (a Welch test between them means
-    nothing). Empty when no two variants share a run."""
-    by_key: dict[str, list[Cell]] = {}
-    for c in cells:
-        by_key.setdefault(c.key, []).append(c)
+def shared_runs(cells: Iterable[tuple[str, str, int]]) -> list[str]:
+    """A line for each set of variants with cells of one config and seed, given as (variant, cell
+    key, seed) triples (an experiment's cells, or the recorded runs a comparison shows): a
+    committee variant beside the plain variant it repeats (seed 0 of both), a grid value equal to
+    another variant's. Such a run trains once and is recorded under each
+    (:func:`mnistlab.execute.cells_to_train`), so their rows share its numbers and are not
+    independent samples (a Welch test between them means nothing). Empty when no two variants
+    share a run."""
+    by_key: dict[str, list[tuple[str, int]]] = {}
+    for variant, key, seed in cells:
+        by_key.setdefault(key, []).append((variant, seed))
     shared: dict[tuple[str, ...], list[int]] = {}
     for same in by_key.values():
-        if len(names := tuple(dict.fromkeys(c.variant for c in same))) > 1:
-            shared.setdefault(names, []).append(same[0].seed)
+        if len(names := tuple(dict.fromkeys(variant for variant, _ in same))) > 1:
+            shared.setdefault(names, []).append(same[0][1])
     lines = []
     for names, seeds in shared.items():
         listed = ", ".join(f'"{n}"' for n in names[:-1]) + f' and "{names[-1]}"'

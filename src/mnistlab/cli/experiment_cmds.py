@@ -132,7 +132,8 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
                 _say_quick(exp.cells(), todo, err=fmt != "table")
             for line in data_changed(st, todo, force):
                 click.echo(line, err=fmt != "table")
-            for line in [] if quick else shared_runs(todo):  # a smoke run's 1-epoch cells often coincide
+            shared = [] if quick else shared_runs((c.variant, c.key, c.seed) for c in todo)  # a smoke run's 1-epoch
+            for line in shared:  # cells often coincide: no note
                 click.echo(f"note: {line}", err=True)
         except KeyboardInterrupt:  # before the first cell
             _say_stopped(exp.name, int(stop.signum), [])
