@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mnistlab.errors import SpecError
-from mnistlab.experiments import cell_key, derive_name, is_quick, load_experiment
+from mnistlab.experiments import cell_key, derive_name, is_quick, load_experiment, set_at
 
 TINY = """
 [base]
@@ -274,6 +274,32 @@ def test_a_layer_key_set_twice_or_to_nothing_or_a_bad_slice_is_refused(text: str
     with pytest.raises(SpecError) as exc:
         load_experiment(write(tmp_path, PRESET + text))
     assert message in str(exc.value) and "\n" not in str(exc.value)
+
+
+def test_set_at_creates_tables_never_replaces_a_value_and_says_why_it_cannot_set() -> None:
+    """The one walk behind a variant's keys and --set: positions made plain, slices replaced."""
+    tree = {"train": {"lr": 0.01}, "augment": False, "model": {"layers": [{"units": 1}, {"units": 2}]}}
+    assert set_at(tree, ("train", "schedule", "type"), "cosine") == ("train", "schedule", "type")  # created
+    assert set_at(tree, ("augment", "rotation_range"), 10) == ("augment", "rotation_range")  # false: none yet
+    assert set_at(tree, ("model", "layers", "-1", "units"), 3) == ("model", "layers", "1", "units")
+    assert set_at(tree, ("callbacks", "0:0"), [{"type": "EarlyStopping"}]) == ("callbacks", "0:0")  # a list: created
+    assert set_at(tree, ("model", "layers", ":1"), []) == ("model", "layers", "0:1")
+    assert tree == {"train": {"lr": 0.01, "schedule": {"type": "cosine"}}, "augment": {"rotation_range": 10},
+                    "model": {"layers": [{"units": 3}]}, "callbacks": [{"type": "EarlyStopping"}]}
+    for parts, value, why in [
+            (("train", "lr", "x"), 1, "train.lr is not a table"),  # a value is never replaced by a table
+            (("model", "layers", "1", "units"), 1, "model.layers is a list of 1: give a position 0 to 0 (-1: the last)"),
+            (("model", "layers", "x"), 1, "model.layers is a list of 1: give a position"),
+            (("callbacks", "1", "x"), 1, "callbacks is a list of 1"),
+            (("e", "0", "x"), 1, "e is empty: it has no position 0 (e[0:0] puts items in)"),
+            (("model", "layers", "0:1"), 3, "a slice takes a list (of layers: [] removes them), got int 3"),
+            (("model", "layers", "0:1"), "ab", "a slice takes a list"),  # a string would be spliced letter by letter
+            (("model", "layers", "2:3"), [], "model.layers[2:3] reaches past a list of 1"),
+            (("model", "layers", "1:0"), [], "model.layers[1:0] stops before it starts")]:
+        before = repr(tree)
+        with pytest.raises(ValueError, match=re.escape(why)):
+            set_at(tree, parts, value)
+        assert repr(tree) == before or parts[0] == "e"  # refused before anything is set (e: created on the way)
 
 
 def test_a_slice_of_the_layers_removes_or_puts_in_layers(tmp_path: Path) -> None:

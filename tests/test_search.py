@@ -87,7 +87,7 @@ BAD = {
     "two slices of one list": ('"model.layers[0:1]" = { choice = [[]] }\n"model.layers[3:3]" = { choice = [[]] }',
                                '"model.layers[0:1]" and "model.layers[3:3]" both change model.layers: a slice moves'),
     "a number for a slice": ('"model.layers[0:1]" = { int = [1, 3] }', '[search] "model.layers[0:1]" = int 1: '
-                             '"model.layers[0:1]" takes a list, got int 1'),
+                             '"model.layers[0:1]": a slice takes a list (of layers: [] removes them), got int 1'),
     "a layer past the last": ('"model.layers[5].filters" = { int = [2, 8] }',
                               "model.layers is a list of 5 in the base (positions 0 to 4, or -1 for the last); 5 is "
                               "past its end"),

@@ -98,6 +98,8 @@ def test_train_from_config_file_with_flag_overrides_and_resume(data_dir, tmp_pat
     (["--model", "seed000-dense", "--set", "model.layers[1].units.x=8"],
      "--set model.layers[1].units.x: model.layers[1].units is not a table"),
     (["--set", "callbacks=[{type = \"EarlyStopping\"}]"], "needs validation data"),
+    (["--set", "callbacks[0].patience=3"],
+     "--set callbacks[0].patience: callbacks is empty: it has no position 0 (callbacks[0:0] puts items in)"),
 ])
 def test_train_bad_input_is_one_line(args, needle, data_dir, capsys):
     code = main(["train", "--data-dir", str(data_dir), "--subset", "60", "--epochs", "1", *args])
@@ -207,8 +209,8 @@ def test_set_removes_or_puts_in_layers_by_a_slice():
     assert [layer.type for layer in cfg.model_spec().layers] == ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]
     cfg = build_run_config(settings=['model.layers[1:1]=[{type = "Dropout", rate = 0.2}]'], flags={"model": "seed000-dense"})
     assert [layer.type for layer in cfg.model_spec().layers] == ["Flatten", "Dropout", "Dense", "Dense"]
-    for settings, message in [(["model.layers[2:4]=3"], "--set model.layers[2:4]: model.layers[2:4] takes a list (of "
-                                                        "layers: [] removes them), got int 3"),
+    for settings, message in [(["model.layers[2:4]=3"], "--set model.layers[2:4]: a slice takes a list (of layers: "
+                                                        "[] removes them), got int 3"),
                               (["model.layers[9:10]=[]"], "model.layers[9:10] reaches past a list of 7"),
                               (['model.layers[5:5]=[{type = "Dropout", rate = 0.5}]'] * 2,
                                '"model.layers[5:5]" and "model.layers[5:5]" both change model.layers'),

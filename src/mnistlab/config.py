@@ -46,8 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from mnistlab._toml import dotted_key, loads_json, loads_toml, read_text_file, toml_value, with_line
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, show, unknown_key
-from mnistlab.experiments import (check_slice_value, is_position, is_slice, reaches_into_layers, slice_bounds,
-                                  slices_alone, written_key)
+from mnistlab.experiments import check_slice_value, is_slice, reaches_into_layers, set_at, slices_alone, written_key
 from mnistlab.optim import OPTIMIZERS, optimizer_defaults
 from mnistlab.presets import resolve_model
 from mnistlab.specs import ModelSpec
@@ -1094,30 +1093,10 @@ def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str]
             raise SpecError(f'--set {written_key(parts)}: the model is a list of layers (a preset or spec file), '
                             f'which has no key "{parts[1]}": change a layer\'s key, as model.layers[0].units',
                             path=tuple(parts), source=label)
-    node: Any = out
-    for i, part in enumerate(parts):  # a table may be created, but never replace a value
-        if isinstance(node, list) and is_slice(part) and i == len(parts) - 1:  # model.layers[2:4]=[]: replaced
-            try:
-                lo, hi = slice_bounds(part, len(node))
-            except ValueError as exc:
-                raise SpecError(f"--set {written_key(parts)}: {written_key(parts[:i])}{exc}", path=tuple(parts),
-                                source=label) from None
-            check_slice_value((*parts[:-1], f"{lo}:{hi}"), value, f"--set {written_key(parts)}", tuple(parts), label)
-            node[lo:hi] = value
-            return out, (*parts[:-1], f"{lo}:{hi}")
-        if isinstance(node, list):  # a position: model.layers[0] (parts "layers", "0")
-            if not (is_position(part) and -len(node) <= int(part) < len(node)):
-                raise SpecError(f"--set {written_key(parts)}: {written_key(parts[:i])} is a list of {len(node)}: give a position "
-                                f"0 to {len(node) - 1} (-1: the last)", path=tuple(parts), source=label)
-            parts[i] = str(int(part) % len(node))
-        if i == len(parts) - 1:
-            break
-        step: Any = int(parts[i]) if isinstance(node, list) else part
-        if not isinstance(node, list) and (node.get(step) is None or (node is out and step == "augment" and node[step] is False)):
-            node[step] = {}  # augment = false: none yet
-        elif not isinstance(node[step], (dict, list)):
-            raise SpecError(f"--set {written_key(parts)}: {written_key(parts[:i + 1])} is not a table", path=tuple(parts),
-                            source=label)
-        node = node[step]
-    node[int(parts[-1]) if isinstance(node, list) else parts[-1]] = value
-    return out, tuple(parts)
+    try:
+        plain = set_at(out, parts, value)  # a table may be created, but never replace a value
+    except ValueError as exc:
+        raise SpecError(f"--set {written_key(parts)}: {exc}", path=tuple(parts), source=label) from None
+    if is_slice(plain[-1]):
+        check_slice_value(plain, value, f"--set {written_key(parts)}", tuple(parts), label)
+    return out, plain

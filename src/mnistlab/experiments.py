@@ -131,6 +131,50 @@ def written_key(path: Sequence[str | int]) -> str:
     return out
 
 
+def set_at(tree: dict[str, Any], parts: Sequence[str], value: Any) -> tuple[str, ...]:
+    """Set ``value`` at the key path ``parts`` of ``tree``, in place; return the path as it was
+    set: positions made plain (``-1``: the last's index) and a slice's bounds written out (``2:4``).
+
+    A missing table is created (a list where the next part is a position or a slice: a list left
+    at its default, as ``callbacks``), so is one where the tree holds None, or ``augment = false``
+    (the config's "none"); a value is never replaced by a table. A position names an item of its
+    list; a slice (:func:`is_slice`) ends the path, and its items are replaced by ``value``, a list.
+    Raises ValueError, saying why in words for the key's owner to prefix: a position outside its
+    list, a key inside a value that is neither a table nor a list, a slice not at the end, past
+    the list's end or stopping before it starts (:func:`slice_bounds`), a slice given no list."""
+    node: Any = tree
+    plain: list[str] = []
+    for i, part in enumerate(parts):
+        here, last = written_key(parts[:i]), i == len(parts) - 1
+        if isinstance(node, list) and is_slice(part) and last:
+            if not isinstance(value, list):
+                raise ValueError(f"a slice takes a list (of layers: [] removes them), got {show(value)}")
+            try:
+                lo, hi = slice_bounds(part, len(node))
+            except ValueError as exc:
+                raise ValueError(f"{here}{exc}") from None
+            node[lo:hi] = value
+            return (*plain, f"{lo}:{hi}")
+        step: Any = part  # a key, or a position made plain
+        if isinstance(node, list):
+            if not (is_position(part) and -len(node) <= int(part) < len(node)):
+                raise ValueError(f"{here} is a list of {len(node)}: give a position 0 to {len(node) - 1} (-1: the last)"
+                                 if node else f"{here} is empty: it has no position {part} ({here}[0:0] puts items in)")
+            step = int(part) % len(node)
+        elif not isinstance(node, dict):
+            raise ValueError(f"{here} is not a table")
+        plain.append(str(step))
+        if last:
+            node[step] = value
+            break
+        child = node[step] if isinstance(node, list) else node.get(step)
+        if child is None or (child is False and tuple(plain) == ("augment",)):
+            child = [] if is_position(parts[i + 1]) or is_slice(parts[i + 1]) else {}
+            node[step] = child
+        node = child
+    return tuple(plain)
+
+
 def is_valid_name(name: object) -> bool:
     """Whether ``name`` may name an experiment or a committee (:data:`NAME_RULE`): one that every
     command can take back by name and every file system can hold."""
@@ -1018,13 +1062,14 @@ def _flat_items(g: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, A
 
 
 def apply_dotted(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``base`` with each dotted-key override set (missing tables are created; a digit
-    names a position in a list: ``model.layers.0.filters``, checked against the base beforehand).
+    """A copy of ``base`` with each dotted-key override set (:func:`set_at`: missing tables are
+    created; ``model.layers[0].filters`` names a position in a list, ``model.layers[2:4]`` a slice;
+    each key is checked against the base beforehand, :func:`base_value`).
 
     A key into the model's layers where the base gives the model by name (a preset or a spec
     file) or in a short form (``conv = [...]``, the builder's ``filters``) writes the model out as
     the layer list it stands for first, so ``"model.layers.0.filters" = 16`` changes a preset's
-    first layer. Raises SpecError where a key goes inside a value that is neither a table nor a list."""
+    first layer. Raises SpecError where a key cannot be set (:func:`set_at` says why)."""
     out = copy.deepcopy(dict(base))
     if reaches_into_layers(out.get("model"), overrides):
         from mnistlab.presets import resolve_model
@@ -1032,30 +1077,10 @@ def apply_dotted(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[
         out["model"] = resolve_model(out["model"]).to_dict()
     for dotted, value in overrides.items():
         parts = key_path(dotted)
-        cur: Any = out
-        for i, part in enumerate(parts[:-1]):
-            if isinstance(cur, list):
-                cur = cur[int(part)]
-                continue
-            if not isinstance(cur, dict):
-                raise SpecError(f'"{written_key(parts)}": {show(cur)} is not a table', path=parts)
-            if not isinstance(cur.get(part), (dict, list)):  # a list left at its default (none written) is one
-                cur[part] = [] if is_position(parts[i + 1]) or is_slice(parts[i + 1]) else {}
-            cur = cur[part]
-        if isinstance(cur, list) and is_slice(parts[-1]):
-            if not isinstance(value, list):
-                raise SpecError(f'"{written_key(parts)}" takes a list, got {show(value)}', path=parts)
-            try:
-                lo, hi = slice_bounds(parts[-1], len(cur))
-            except ValueError as exc:
-                raise SpecError(f'"{written_key(parts)}": {exc}', path=parts) from None
-            cur[lo:hi] = copy.deepcopy(value)
-        elif isinstance(cur, list):
-            cur[int(parts[-1])] = copy.deepcopy(value)
-        elif isinstance(cur, dict):
-            cur[parts[-1]] = copy.deepcopy(value)
-        else:
-            raise SpecError(f'"{written_key(parts)}": {show(cur)} is not a table', path=parts)
+        try:
+            set_at(out, parts, copy.deepcopy(value))
+        except ValueError as exc:
+            raise SpecError(f'"{written_key(parts)}": {exc}', path=parts) from None
     return out
 
 
