@@ -67,6 +67,11 @@ def _states(store: RunStore, experiment: str) -> list[str]:
 
 # --------------------------------------------------------------------------------- bad input
 BAD = {
+    "a loss maximised": ('"train.lr" = { log_uniform = [1e-4, 1e-1] }\nmetric = "val_loss"\ndirection = "maximize"',
+                         'direction: "maximize" with metric "val_loss" ranks the worst trials first (a loss is '
+                         "minimized): drop direction, it follows the metric"),
+    "an accuracy minimised": ('"train.lr" = { log_uniform = [1e-4, 1e-1] }\ndirection = "minimize"',
+                              'direction: "minimize" with metric "val_accuracy" ranks the worst trials first'),
     "unknown distribution": ('"train.lr" = { loguniform = [1e-4, 1e-1] }',
                              'unknown distribution "loguniform" (did you mean "log_uniform"?)'),
     "low above high": ('"train.lr" = { uniform = [0.1, 0.01] }',
@@ -188,6 +193,17 @@ def test_pruning_callback_stops_the_run_when_the_pruner_says_so() -> None:
     cb.on_epoch_end(1, {"val_accuracy": 0.3})
     assert cb.pruned_at == 2 and cb.trainer.stop_training
     assert study.trials[0].intermediate_values == {0: 0.7, 1: 0.3}
+    last = PruningCallback(study.ask(), "val_accuracy")
+    last.set_trainer(_T())  # type: ignore[arg-type]
+    last.set_params({"epochs": 2})
+    last.on_epoch_end(0, {"val_accuracy": 0.3})
+    assert last.pruned_at == 1  # pruned in its first epoch...
+    finished = PruningCallback(study.ask(), "val_accuracy")
+    finished.set_trainer(_T())  # type: ignore[arg-type]
+    finished.set_params({"epochs": 2})
+    finished.on_epoch_end(0, {"val_accuracy": 0.7})
+    finished.on_epoch_end(1, {"val_accuracy": 0.3})
+    assert finished.pruned_at is None and not finished.trainer.stop_training  # ...but not after its last: complete
 
 
 def test_search_of_12_trials_prunes_ranks_reports_and_writes_best(tmp_path: Path, data_dir: Path,
@@ -404,6 +420,58 @@ def test_a_changed_search_table_is_refused_on_resume(tmp_path: Path, capsys: pyt
     assert open_study("srch", load_experiment(more).search, tmp_path / "store", 3) is not None
 
 
+def test_a_changed_base_is_refused_on_resume_but_threads_and_a_searched_key_are_not(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Trials of 3 epochs and trials of 1 would rank together: [base] is part of the study too."""
+    from mnistlab.config import parse_run_config
+    from mnistlab.search import base_setting
+
+    def setting(exp):  # what run_search records with the study
+        return base_setting(parse_run_config(exp.base, check_model=False).resolved(), exp.search)
+
+    first = load_experiment(_exp(tmp_path, SEARCH))
+    RunStore(tmp_path / "store", create=True)
+    study = open_study("srch", first.search, tmp_path / "store", 3, setting(first))
+    study.tell(study.ask({}), 0.5)
+    same = [SEARCH.replace("batch_size = 60", "batch_size = 60\nthreads = 1"),  # where it runs: the same setting
+            SEARCH.replace("batch_size = 60", "batch_size = 60\nlr = 0.5")]  # a searched key: each trial sets its own
+    for i, text in enumerate(same):
+        exp = load_experiment(_exp(tmp_path, text, f"same{i}.toml"))
+        assert open_study("srch", exp.search, tmp_path / "store", 3, setting(exp)) is not None
+    changed = _exp(tmp_path, SEARCH.replace("batch_size = 60", "batch_size = 64"), "changed.toml")
+    assert main(["search", str(changed), "--store", str(tmp_path / "store"), "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "[base] changed since trial 0 of study srch (train.batch_size changed): its " \
+        "trials trained another setting; use a new experiment name" in err
+
+
+def test_the_study_file_alone_holds_the_study_and_trial_runs_without_it_are_not_trained_again(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A backup of search.sqlite without its -wal lost the study, and the next search trained every
+    trial again beside the old runs (new-user check, session 22)."""
+    import shutil
+
+    path = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 2").replace("epochs = 3", "epochs = 1"))
+    store = tmp_path / "store"
+    assert main(["search", str(path), "--store", str(store), "--data-dir", str(data_dir)]) == 0
+    assert not (store / "search.sqlite-wal").exists() or (store / "search.sqlite-wal").stat().st_size == 0
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    shutil.copytree(store / "runs", copy / "runs")
+    for f in store.glob("runs.sqlite*"):  # (this process still holds the run store open: its log too)
+        shutil.copy(f, copy / f.name)
+    shutil.copy(store / "search.sqlite", copy / "search.sqlite")  # the file alone, as a user backs it up
+    capsys.readouterr()
+    assert main(["search", str(path), "--store", str(copy), "--data-dir", str(data_dir)]) == 0
+    assert len(RunStore(copy).runs()) == 2  # the study resumed, complete: nothing trained again
+    (copy / "search.sqlite").unlink()  # lost
+    capsys.readouterr()
+    assert main(["search", str(path), "--store", str(copy), "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "the store holds 2 trial runs of search srch that" in err
+    assert "`mnistlab rm -e srch` deletes those runs" in err and len(RunStore(copy).runs()) == 2
+
+
 def _trial(store: RunStore, number: int, value: float, test_acc: float, params: dict, experiment: str = "ts",
            metric: str = "val_accuracy") -> str:
     """A trial's run as record_trial leaves it in the store."""
@@ -435,6 +503,24 @@ def test_a_searchs_ranking_shows_each_searched_param(tmp_path: Path, capsys: pyt
     assert main(["compare", "ts", "--store", str(store.root)]) == 0
     table = capsys.readouterr().out
     assert "train.lr" in table and "train.batch_size" in table and "0.001" in table
+
+
+def test_a_trial_stopped_before_its_first_epoch_has_every_trial_field(tmp_path: Path,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """A script reading r["trial"] of `compare --format json` met a KeyError for such a run."""
+    import json
+
+    store = RunStore(tmp_path / "store", create=True)
+    _trial(store, 0, 0.80, 0.99, {"train.lr": 0.001})
+    rid = store.start_run(experiment="ts", variant="trial-0001", seed=0, member=0, config={"dataset": "mnist"},
+                          config_hash="k1")
+    store.finish_run(rid, status="interrupted", history=[], metrics={}, env={})  # stopped before epoch 1
+    assert main(["compare", "ts", "--store", str(store.root), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    rows = rows["rows"] if isinstance(rows, dict) else rows
+    assert [r["variant"] for r in rows] == ["trial-0000", "trial-0001"]
+    assert (rows[1]["trial"], rows[1]["trial_state"], rows[1]["search_metric"], rows[1]["search_value"]) == (
+        None, None, "val_accuracy", None)
 
 
 def test_search_best_prints_refuses_to_overwrite_and_refuses_a_non_search(tmp_path: Path,

@@ -367,7 +367,7 @@ def _group_labels(groups: Mapping[tuple[str, str, int], Sequence[RunRecord]], *,
         keys = [k for k in groups if names[k] == name]
         if len(keys) < 2:
             continue
-        flat = {k: dict(_flatten_config(groups[k][0].config)) for k in keys}
+        flat = {k: dict(flatten_config(groups[k][0].config)) for k in keys}
         differ = _telling_keys(flat)
         more = ",..." if set(_differing_keys(flat)) - set(differ) else ""  # `mnistlab show` has the rest
         said = {k: derive_name({d: flat[k].get(d) for d in differ}) + (more if differ else "") for k in keys}
@@ -418,15 +418,15 @@ def _differing_keys(flat: Mapping[Any, Mapping[str, Any]]) -> list[str]:
             and len({repr(c.get(d)) for c in configs}) > 1]
 
 
-def _flatten_config(config: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
+def flatten_config(config: Mapping[str, Any], prefix: str = "") -> Iterable[tuple[str, Any]]:
     """(dotted key, value) for each leaf of a config; a list of tables (a model's layers) by
     position: ``model.layers.2.filters``; other lists are leaves."""
     for key, value in config.items():
         if isinstance(value, Mapping):
-            yield from _flatten_config(value, f"{prefix}{key}.")
+            yield from flatten_config(value, f"{prefix}{key}.")
         elif isinstance(value, list) and value and all(isinstance(v, Mapping) for v in value):
             for i, item in enumerate(value):
-                yield from _flatten_config(item, f"{prefix}{key}.{i}.")
+                yield from flatten_config(item, f"{prefix}{key}.{i}.")
         else:
             yield f"{prefix}{key}", value
 

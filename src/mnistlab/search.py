@@ -42,6 +42,7 @@ ask / train / tell loop, :func:`run_search`, drives all of them.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import json
@@ -81,9 +82,11 @@ STATES = ("complete", "pruned", "failed")
 MAX_TRIALS = 10_000
 DEFAULT_TRIALS = 20
 STUDY_FILE = "search.sqlite"
-STUDY_FILE_FIX = "move it aside to start every search of this store afresh (their runs stay in the run store)"
+STUDY_FILE_FIX = ("move it aside to start every search of this store afresh (their runs stay in the run store; "
+                  "`mnistlab rm -e NAME` deletes a search's runs before it starts again)")
 QUICK_TRIALS = 4
 _FINGERPRINT = "mnistlab:space"  # study user attr: space_fingerprint of the [search] table that drew its trials
+_BASE = "mnistlab:base"  # study user attr: base_setting of the [base] its trials trained on
 _KILLED = "mnistlab:killed"  # system attr of a trial failed because its driver died (it is asked again)
 
 
@@ -301,6 +304,11 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
     except SpecError as exc:
         raise SpecError(str(exc), path=("search", "metric"), source=source) from None
     direction = pick("direction", DIRECTIONS, "minimize" if "loss" in metric else "maximize")
+    natural = "minimize" if "loss" in metric else "maximize" if "acc" in metric else direction
+    if direction != natural:  # the study would rank the worst trials first
+        raise SpecError(f'{where}: direction: "{direction}" with metric "{metric}" ranks the worst trials first (a '
+                        f'{"loss" if natural == "minimize" else "accuracy"} is {natural[:-1]}ed): drop direction, '
+                        "it follows the metric", path=("search", "direction"), source=source)
     sampler, pruner = pick("sampler", SAMPLERS, "tpe"), pick("pruner", PRUNERS, "median")
     trials, seed = s.get("trials", DEFAULT_TRIALS), s.get("seed", 0)
     for key, v, lo, hi in (("trials", trials, 1, MAX_TRIALS), ("seed", seed, 0, 2**31 - 1)):
@@ -414,6 +422,25 @@ def open_storage(store_root: str | os.PathLike) -> Any:
     return _STORAGES[key]
 
 
+def close_storage(store_root: str | os.PathLike) -> None:
+    """Close this process's connections to the store's ``search.sqlite`` and fold its write-ahead
+    log into the file (SQLite's ``wal_checkpoint(TRUNCATE)``), so that the file alone holds every
+    study: a copy or backup of ``search.sqlite`` without its ``-wal`` is whole. The storage opens
+    new connections when it is used again. Nothing is raised: a log another process still holds
+    open is folded in when that process closes it."""
+    path = Path(store_root).resolve() / STUDY_FILE
+    for key, storage in list(_STORAGES.items()):
+        if key[0] == str(path):
+            storage.remove_session()
+            storage.engine.dispose()
+    if path.is_file():
+        try:
+            with contextlib.closing(sqlite3.connect(path, timeout=5)) as con:
+                con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error:
+            pass
+
+
 def make_sampler(space: SearchSpace, done: int = 0) -> Any:
     """The Optuna sampler ``space.sampler`` names, seeded with ``space.seed + done``.
 
@@ -471,16 +498,19 @@ def distributions(space: SearchSpace) -> dict[str, Any]:
     return out
 
 
-def open_study(name: str, space: SearchSpace, store_root: str | os.PathLike, epochs: int) -> Any:
-    """Create, or load to resume, the study ``name`` in the store's ``search.sqlite``. Raises
-    StoreError, one line, when that file is damaged or empty (a search never starts its studies
-    afresh over a file it cannot read: their trials would be trained again)."""
+def open_study(name: str, space: SearchSpace, store_root: str | os.PathLike, epochs: int,
+               base: str | None = None) -> Any:
+    """Create, or load to resume, the study ``name`` in the store's ``search.sqlite``; ``base``:
+    the :func:`base_setting` its trials train on (None: not checked). Raises StoreError, one line,
+    when that file is damaged or empty (a search never starts its studies afresh over a file it
+    cannot read: their trials would be trained again); SpecError when a resumed study's [search]
+    table or base changed (:func:`_check_fingerprint`)."""
     optuna = _optuna()
     with study_file_errors(store_root):
         study = optuna.create_study(storage=open_storage(store_root), study_name=name, direction=space.direction,
                                     sampler=make_sampler(space), pruner=make_pruner(space.pruner, epochs),
                                     load_if_exists=True)
-    _check_fingerprint(study, name, space)
+    _check_fingerprint(study, name, space, base)
     if space.sampler == "grid":
         # Every grid point queued once, in file order (Optuna's GridSampler calls study.stop() when
         # the grid is used up, which only works inside study.optimize, not with ask and tell).
@@ -528,22 +558,50 @@ def space_fingerprint(space: SearchSpace) -> str:
                        "sampler": space.sampler, "seed": space.seed}, sort_keys=True)
 
 
-def _check_fingerprint(study: Any, name: str, space: SearchSpace) -> None:
-    """Record the search table's fingerprint with a new study; a resumed study whose table changed
-    is refused (its old trials, outside the new space, would rank beside the new ones)."""
-    fingerprint = space_fingerprint(space)
-    recorded = study.user_attrs.get(_FINGERPRINT)
+def base_setting(resolved: Mapping[str, Any], space: SearchSpace) -> str:
+    """What a study's trials share besides the searched keys, as JSON text: the base's resolved
+    config flattened to dotted keys, less where and how fast it runs (``train.threads``,
+    ``train.device``) and the keys a trial sets; the user's own data by its kind and options
+    (:func:`~mnistlab.data.userdata.data_setting`: a moved folder is the same base)."""
+    from mnistlab.comparison import flatten_config
+    from mnistlab.data.userdata import data_setting
+
+    config = {**resolved, "dataset": data_setting(resolved.get("dataset"))}
+    searched = [p.key for p in space.params]
+    flat = {k: v for k, v in flatten_config(config) if k not in ("train.threads", "train.device")
+            and not any(k == s or k.startswith(f"{s}.") for s in searched)}
+    return json.dumps(flat, sort_keys=True, default=str)
+
+
+def _check_fingerprint(study: Any, name: str, space: SearchSpace, base: str | None = None) -> None:
+    """Record the search table's fingerprint, and the base's setting (:func:`base_setting`), with a
+    new study; a resumed study whose table or base changed is refused (its old trials, from
+    another space or trained on another setting, would rank beside the new ones)."""
     trials = study.get_trials(deepcopy=False)
-    if recorded is None or not trials:
-        if recorded != fingerprint:
-            study.set_user_attr(_FINGERPRINT, fingerprint)
-        return
-    if recorded != fingerprint:
-        changed = changed_keys(recorded, fingerprint)
-        what = f" ({', '.join(changed)} changed)" if changed else ""
-        raise SpecError(f"the [search] table changed since trial {trials[-1].number} of study {name}{what}: its "
-                        f"trials were drawn from another space; use a new experiment name (name = \"...\") to start "
-                        f"a new study, or `mnistlab rm -e {name}` to delete it", path=("search",))
+    for attr, now, what in ((_FINGERPRINT, space_fingerprint(space), "the [search] table"), (_BASE, base, "[base]")):
+        recorded = study.user_attrs.get(attr)
+        if now is None:
+            continue
+        if recorded is None or not trials:  # a new study (or one recorded before the base was)
+            if recorded != now:
+                study.set_user_attr(attr, now)
+            continue
+        if recorded != now:
+            changed = changed_keys(recorded, now) if attr == _FINGERPRINT else _changed_settings(recorded, now)
+            why = "were drawn from another space" if attr == _FINGERPRINT else "trained another setting"
+            listed = f" ({', '.join(changed[:5])}{' ...' * (len(changed) > 5)} changed)" if changed else ""
+            raise SpecError(f"{what} changed since trial {trials[-1].number} of study {name}{listed}: its trials "
+                            f"{why}; use a new experiment name (name = \"...\") to start a new study, or "
+                            f"`mnistlab rm -e {name}` to delete it", path=("search",) if attr == _FINGERPRINT else ("base",))
+
+
+def _changed_settings(old: str, new: str) -> list[str]:
+    """The dotted keys whose values differ between two :func:`base_setting` texts."""
+    try:
+        a, b = json.loads(old), json.loads(new)
+    except ValueError:
+        return []
+    return [k for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)]
 
 
 def changed_keys(old: str, new: str) -> list[str]:
@@ -610,7 +668,9 @@ class PruningCallback(Callback):
             return
         t0 = time.perf_counter()
         self.optuna_trial.report(float(value), step=epoch)
-        prune = self.optuna_trial.should_prune()
+        # the last epoch is not pruned: the trial has trained in full and counts as complete
+        last = (getattr(self, "params", None) or {}).get("epochs")
+        prune = epoch + 1 != last and self.optuna_trial.should_prune()
         self.seconds += time.perf_counter() - t0
         if prune:
             self.pruned_at = epoch + 1
@@ -878,12 +938,17 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     except (DataError, SpecError) as exc:
         raise type(exc)(f"{exp.source}: {exc}") from None
     t0 = time.perf_counter()
-    study = open_study(name, space, st.root, epochs)
+    study = open_study(name, space, st.root, epochs, base_setting(base_cfg.resolved(), space))
     total = min(space.trials, QUICK_TRIALS) if quick else space.trials
     runs = st.runs(experiment=name)
     if not runs and (told := sum(bool(t.user_attrs.get("run_id")) for t in study.get_trials(deepcopy=False))):
         raise SpecError(f"study {name} in {st.root / STUDY_FILE} has {told} trials but none of their runs is in the "
                         f"store (deleted?): `mnistlab rm -e {name}` deletes the study too, then search again")
+    asked = [t for t in study.get_trials(deepcopy=False) if t.state.name != "WAITING"]  # (a grid's queued points)
+    if (lost := sum(r.variant.startswith("trial-") for r in runs)) and not asked:
+        raise SpecError(f"the store holds {lost} trial run{'s' * (lost != 1)} of search {name} that {st.root / STUDY_FILE} "
+                        "does not know (the file was replaced, or copied without its -wal file): put the file back to "
+                        f"resume the study, or `mnistlab rm -e {name}` deletes those runs, then search again")
     out = SearchResult(name, resumed=recover(study, runs), total=total)
     dists = distributions(space)
     dd = None if data_dir is None else str(data_dir)
@@ -906,6 +971,7 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     finally:
         trials.close()
         end_plan(st.root, name)  # this process searches no more, though it may live on (a notebook)
+        close_storage(st.root)  # search.sqlite alone holds the study (a copy of it without its -wal is whole)
     return out
 
 
@@ -958,13 +1024,14 @@ TRIAL_FIELDS = ("trial", "trial_state", "search_metric", "search_value")  # a se
 def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[str, Any]]:
     """The comparison rows of a search, best trial first: complete trials by their value, then the
     pruned ones (a value from fewer epochs), then those without a value. Each row gains
-    :data:`TRIAL_FIELDS` (the trial's number, state, the searched metric and its value) and a
+    :data:`TRIAL_FIELDS` (the trial's number, state, the searched metric and its value; None but
+    the metric for a run stopped before it recorded its trial) and a
     short ``note`` (``#1 complete``; ``, val_loss 0.3120`` after it when no column shows the
     metric), and each searched param's value is a column named by its dotted key (``train.lr``)."""
     trials = {t["variant"]: t for t in trial_rows(runs)}
     if not trials:
         return rows
-    direction = next(iter(trials.values()))["direction"]
+    direction, metric = next(iter(trials.values()))["direction"], next(iter(trials.values()))["metric"]
     key = _rank_key(direction)
     ranked = sorted(rows, key=lambda r: key(trials.get(r["variant"], {})))
     keys = list(dict.fromkeys(k for t in trials.values() for k in t["params"]))
@@ -972,7 +1039,8 @@ def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[st
         t = trials.get(r["variant"])
         for k in keys:  # one column per searched param, named by its dotted key
             r[k] = None if t is None else t["params"].get(k)
-        if t is None:
+        if t is None:  # stopped before its first epoch recorded the trial: the fields, empty
+            r.update(trial=None, trial_state=None, search_metric=metric, search_value=None)
             r["note"] = r.get("note") or "interrupted: asked again"
             continue
         r.update(trial=t["trial"], trial_state=t["state"], search_metric=t["metric"], search_value=t["value"])
