@@ -577,6 +577,35 @@ def _chosen_run(store: RunStore, config: dict, experiment: str, variant: str, se
     return rid
 
 
+def test_chosen_runs_scored_on_other_test_sets_are_said_and_none_is_best(tmp_path: Path, capsys) -> None:
+    """A fashion-mnist trial beside mnist runs of a 2,000-image subset: no ranking across them."""
+    from mnistlab.cli import main
+    from mnistlab.comparison import compare_runs
+
+    store = RunStore(tmp_path)
+
+    def run(dataset: str, seed: int, acc: float, test_size: int, lr: float) -> str:
+        cfg = {"dataset": dataset, "model": "seed000-dense", "train": {"seed": seed, "lr": lr}}
+        rid = store.start_run(experiment=dataset, variant="v", seed=seed, member=0, config=cfg,
+                              config_hash=f"{dataset}{seed}{lr}")
+        store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": acc, "test_size": test_size},
+                         env={})
+        return rid
+
+    mnist = [run("mnist", s, a, 333, 0.01) for s, a in ((0, 0.90), (1, 0.92))]
+    slower = [run("mnist", s, a, 333, 0.001) for s, a in ((0, 0.80), (1, 0.81))]
+    fashion = [run("fashion-mnist", s, a, 500, 0.01) for s, a in ((0, 0.70), (1, 0.72))]
+    assert [r["vs_best"] for r in compare_runs(store, mnist + slower)] == ["best", "below"]  # one test set: marked
+    rows = compare_runs(store, mnist + fashion)
+    assert [r["vs_best"] for r in rows] == [None, None]
+    assert main(["compare", *mnist, *fashion, "--store", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert "note: these runs were scored on 2 different test sets (mnist (333 test images), fashion-mnist (500 " \
+        "test images)): their test accuracies do not compare, so no row is marked best" in err
+    assert main(["compare", *mnist, *slower, "--store", str(tmp_path)]) == 0
+    assert "different test sets" not in capsys.readouterr().err
+
+
 def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: Path, recorded, capsys) -> None:
     from mnistlab.cli import main
     from mnistlab.comparison import compare_runs

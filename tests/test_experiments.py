@@ -232,6 +232,8 @@ def test_a_layer_key_of_a_short_form_model_writes_it_out_as_layers(tmp_path: Pat
      '13) (a key with a position is quoted: "model.layers[0].filters" = ...)', None),
     ('"model.layers[0].filterz" = 16', 'the base has no key "filterz" (did you mean "filters"?)', 2),
     ('"model.layers[0].filters[0]" = 16', "model.layers[0].filters is int 64 in the base, not a table", 2),
+    ('"train.schedule.type" = "cosine"', 'train.schedule is not set in the base: set it whole instead '
+     '("train.schedule" = { ... })', 2),
     ('model = "seed000-ex1"\n"model.layers[0].filters" = 16',
      'sets model whole and "model.layers[0].filters" inside it', 3),
     ('"model.layers[0].filters" = -2', "layers[0] (Conv2D): filters must be at least 1, got -2", 1),

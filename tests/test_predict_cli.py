@@ -186,6 +186,15 @@ def test_the_card_command(mnist_models, tmp_path, capsys):
     code, _, err = cli(capsys, "card", "use", "--variant", "dense", "-o", tmp_path / "no" / "card.md",
                        "--store", mnist_models)
     one_line_error(code, err, "does not exist")
+    runs = [r for r in RunStore(mnist_models).runs(experiment="use") if r.variant == "dense"]
+    accs = [r.metrics["test_accuracy"] for r in runs]
+    code, out, _ = cli(capsys, "card", "use", "--variant", "dense", "--store", mnist_models)
+    best = max(runs, key=lambda r: r.metrics["test_accuracy"])
+    assert code == 0 and f"Run: `{best.run_id}`" in out and "| seed |" in out  # one run: its seed, not "seeds"
+    assert (f"Chosen as the best of 2 runs of variant dense by test accuracy, an optimistic figure as the test set "
+            f"chose it: their mean is {100 * np.mean(accs):.2f}% +- {100 * np.std(accs, ddof=1):.2f} (n=2).") in out
+    code, out, _ = cli(capsys, "card", best.run_id, "--store", mnist_models)  # by id: nothing was chosen
+    assert code == 0 and "Chosen as" not in out
 
 
 def test_a_hostile_variant_name_is_text_in_the_card(recorded, capsys):

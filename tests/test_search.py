@@ -100,6 +100,20 @@ BAD = {
                                      "the grid sampler needs a finite set of values"),
     "unknown sampler": ('"train.lr" = { uniform = [0.01, 0.1] }\nsampler = "tpee"', 'unknown sampler "tpee"'),
     "unknown pruner": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = "meadian"', 'did you mean "median"?'),
+    "a pruner table of no type": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = { n_startup_trials = 2 }',
+                                  'pruner: a pruner table names its type: { type = "median", ... } (one of '
+                                  'median, hyperband, successive_halving, none)'),
+    "a pruner of another type": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = 3', 'pruner: unknown pruner int 3; '
+                                 'choose one of median, hyperband, successive_halving, none, or a table of its type'),
+    "another pruner's option": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = { type = "median", '
+                                'reduction_factor = 3 }', 'pruner (median): unknown key "reduction_factor"'),
+    "a pruner option mistyped": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = { type = "median", '
+                                 'n_startup_trial = 3 }', '(did you mean "n_startup_trials"?)'),
+    "a pruner option out of range": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = { type = "hyperband", '
+                                     'reduction_factor = 1 }', 'pruner: reduction_factor: must be a whole number in '
+                                     '[2, 100], got int 1'),
+    "a pruner option not a number": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = { type = "median", '
+                                     'n_warmup_steps = true }', "n_warmup_steps: must be a whole number"),
     "bad metric": ('"train.lr" = { uniform = [0.01, 0.1] }\nmetric = "val_acc"', 'did you mean "val_accuracy"?'),
     "a value the config refuses": ('"train.batch_size" = { int = [-4, 64] }', "batch_size"),
     "a choice the config refuses": ('"train.optimizer" = { choice = ["adam", "adamm"] }', "adamm"),
@@ -179,6 +193,21 @@ def test_a_search_over_one_layer_s_key_trains_that_layer() -> None:
 
 
 # ------------------------------------------------------------------------------- searching
+def test_a_pruner_table_sets_optunas_options() -> None:
+    from mnistlab.search import make_pruner
+
+    exp = parse_experiment({"base": {"dataset": "mnist", "model": "seed000-dense", "data": {"validation": 0.1}},
+                            "search": {"train.lr": {"uniform": [0.01, 0.1]},
+                                       "pruner": {"type": "median", "n_startup_trials": 2, "n_warmup_steps": 1}}})
+    space = exp.search
+    assert (space.pruner, space.pruner_options) == ("median", (("n_startup_trials", 2), ("n_warmup_steps", 1)))
+    pruner = make_pruner(space.pruner, 5, space.pruner_options)
+    assert (pruner._n_startup_trials, pruner._n_warmup_steps, pruner._interval_steps) == (2, 1, 1)
+    assert make_pruner("median", 5)._n_startup_trials == 4  # mnistlab's default, as before
+    halving = make_pruner("successive_halving", 5, (("reduction_factor", 2),))
+    assert halving._reduction_factor == 2 and halving._min_resource == 1
+
+
 def test_pruning_callback_stops_the_run_when_the_pruner_says_so() -> None:
     study = optuna.create_study(direction="maximize", pruner=optuna.pruners.ThresholdPruner(lower=0.5))
     trial = study.ask()
@@ -503,6 +532,14 @@ def test_a_searchs_ranking_shows_each_searched_param(tmp_path: Path, capsys: pyt
     assert main(["compare", "ts", "--store", str(store.root)]) == 0
     table = capsys.readouterr().out
     assert "train.lr" in table and "train.batch_size" in table and "0.001" in table
+    _trial(store, 0, 0.80, 0.99, {"augment": False}, experiment="top")  # a top-level key: a column too
+    _trial(store, 1, 0.95, 0.90, {"augment": {"rotation_range": 10}}, experiment="top")
+    assert main(["compare", "top", "--store", str(store.root), "--format", "csv"]) == 0
+    head, first, second = capsys.readouterr().out.splitlines()[:3]
+    assert head.endswith(",augment") and "rotation_range" in first and second.endswith(",False")
+    assert main(["compare", "top", "--store", str(store.root)]) == 0
+    table = capsys.readouterr().out
+    assert "augment" in table and '{"rotation_range": 10}' in table
 
 
 def test_a_trial_stopped_before_its_first_epoch_has_every_trial_field(tmp_path: Path,
@@ -521,6 +558,32 @@ def test_a_trial_stopped_before_its_first_epoch_has_every_trial_field(tmp_path: 
     assert [r["variant"] for r in rows] == ["trial-0000", "trial-0001"]
     assert (rows[1]["trial"], rows[1]["trial_state"], rows[1]["search_metric"], rows[1]["search_value"]) == (
         None, None, "val_accuracy", None)
+
+
+def test_a_search_by_name_names_its_best_trial_by_its_own_metric_as_a_model(tmp_path: Path) -> None:
+    """`card NAME`, `export NAME`, `predict NAME` of a search: its best trial on validation, not by test
+    accuracy, and without --variant trial-NNNN."""
+    from mnistlab.run import pick_note, trained_runs
+
+    store = RunStore(tmp_path / "store", create=True)
+    _trial(store, 0, 0.80, 0.99, {"train.lr": 0.001})  # the best test accuracy, the worse validation
+    best = _trial(store, 1, 0.95, 0.90, {"train.lr": 0.05})
+    assert trained_runs(store, "ts") == ([best], None)
+    assert pick_note(store, "ts", store.get(best)) == ("the best of 2 complete trials of search ts by its metric, "
+                                                       "val_accuracy (on validation data)")
+    assert trained_runs(store, "ts", variant="trial-0000")[0] != [best]  # a trial by name still
+
+
+def test_a_search_s_history_plot_draws_its_best_trials_not_its_first(tmp_path: Path) -> None:
+    from mnistlab.errors import ReportWarning
+    from mnistlab.views import readable_curves
+
+    store = RunStore(tmp_path / "store", create=True)
+    for i in range(12):  # trial 11 the best, trial 0 the worst
+        _trial(store, i, 0.5 + i / 100, 0.9, {"train.lr": 0.001 * (i + 1)})
+    with pytest.warns(ReportWarning, match="draws the 10 best trials by val_accuracy: 2 of 12 runs left out"):
+        kept = readable_curves(store.runs(experiment="ts"))
+    assert [r.variant for r in kept] == [f"trial-{i:04d}" for i in range(11, 1, -1)]
 
 
 def test_search_best_prints_refuses_to_overwrite_and_refuses_a_non_search(tmp_path: Path,

@@ -70,7 +70,11 @@ def test_the_marks_are_explained_under_the_table():
                                  "Welch's t-test cannot tell its mean from best's (p >= 0.05), so their order may be "
                                  "seed noise")
     apart = mark_vs_best([row("b", 0.9123, 0.0031, 5), row("c", 0.8476, 0.0093, 5)])
-    assert best_legend(apart).endswith("; unmarked ones with 2 runs or more are below best beyond noise (p < 0.05)")
+    assert best_legend(apart).endswith("; unmarked ones with 2 runs or more differ from best by Welch's test (p < "
+                                       "0.05, each row tested alone against the best, uncorrected for the rows "
+                                       "compared: with few runs, a hint, not a proof)")
+    comm = mark_vs_best([{**row("b", 0.9123, 0.0031, 5), "committee_acc": 0.93}, row("c", 0.8476, 0.0093, 5)])
+    assert best_legend(comm).endswith("; a committee row is tested by its members' mean")
     alone = mark_vs_best([row("b", 0.9123, 0.0031, 5), row("one run", 0.95, None, 1)])
     assert best_legend(alone) is None  # one variant of 2 runs or more: nothing is ranked, nothing is marked
     assert best_legend(mark_vs_best([row("a", 0.9, None, 1), row("b", 0.8, None, 1)])) is None  # no marks: no legend

@@ -168,6 +168,15 @@ def train_remote(train: TrainFn, task: CellTask, indices: Sequence[int], relay: 
     return [_portable(r) for r in train(task, indices, callbacks=callbacks)]
 
 
+def _units(cpus: float, gpus: float) -> str:
+    """Resource counts as a sentence says them (1 is singular).
+
+    >>> _units(1, 0.5)
+    '1 CPU and 0.5 GPUs'
+    """
+    return " and ".join(f"{n:g} {unit}{'s' * (n != 1)}" for n, unit in ((cpus, "CPU"), (gpus, "GPU")))
+
+
 class RayRunner:
     """Runs a sweep's cells as Ray tasks (``cpus_per_cell`` CPUs and ``gpus_per_cell`` GPUs each,
     a GPU fraction allowed), at most as many at once as the cluster has room for. The driver
@@ -279,8 +288,8 @@ class RayRunner:
         for cell in cells:
             cpus, gpus = self.cell_resources(cell)
             if cpus > have.get("CPU", 0) or gpus > have.get("GPU", 0):
-                raise SpecError(f'variant "{cell.variant}" asks for {cpus:g} CPUs and {gpus:g} GPUs per cell; '
-                                f"the Ray cluster has {have.get('CPU', 0):g} CPUs and {have.get('GPU', 0):g} GPUs")
+                raise SpecError(f'variant "{cell.variant}" asks for {_units(cpus, gpus)} per cell; '
+                                f"the Ray cluster has {_units(have.get('CPU', 0), have.get('GPU', 0))}")
 
     def slots(self) -> int:
         """How many cells the cluster trains at once with this runner's resources per cell."""
@@ -291,8 +300,8 @@ class RayRunner:
         if self.gpus_per_cell:
             n = min(n, int(have.get("GPU", 0) // self.gpus_per_cell))
         if n < 1:
-            raise SpecError(f"the Ray cluster has {have.get('CPU', 0):g} CPUs and {have.get('GPU', 0):g} GPUs: "
-                            f"not enough for one cell ({self.cpus_per_cell:g} CPUs, {self.gpus_per_cell:g} GPUs)")
+            raise SpecError(f"the Ray cluster has {_units(have.get('CPU', 0), have.get('GPU', 0))}: "
+                            f"not enough for one cell ({_units(self.cpus_per_cell, self.gpus_per_cell)})")
         return n
 
     def _remote(self, fn: Callable[..., Any]) -> Any:

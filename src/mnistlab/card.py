@@ -120,8 +120,10 @@ def _training_section(model: Run | Committee) -> list[str]:
     keys = ("optimizer", "lr", "epochs", "batch_size", "weight_decay", "momentum", "label_smoothing", "precision",
             "schedule")
     rows = [(k, md(json.dumps(t[k]) if isinstance(t[k], (dict, list)) else t[k])) for k in keys if k in t]
-    rows.append(("seeds", ", ".join(str(m.record.seed if m.record else m.config.get("train", {}).get("seed"))
-                                    for m in _members(model))))
+    used = run.result.env.get("precision")  # what "auto" became on the machine that trained it
+    rows = [(k, f"{v} ({md(used)})" if k == "precision" and used and used != t.get(k) else v) for k, v in rows]
+    seeds = [str(m.record.seed if m.record else m.config.get("train", {}).get("seed")) for m in _members(model)]
+    rows.append(("seeds" if len(seeds) > 1 else "seed", ", ".join(seeds)))
     rows.append(("epochs run", md(run.metrics.get("epochs_run"))))
     aug = run.config.get("augment")
     if aug:
@@ -234,6 +236,8 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
     title = name + (f"{said} of {len(members)}" if len(members) > 1 else "")
     out = [f"# Model card: {title} on {md(dataset_label(model.dataset))}", "",
            "Run" + ("s" if len(members) > 1 else "") + ": " + ", ".join(_who(m) for m in members) + ".", ""]
+    if isinstance(model, Run) and model.chosen:  # picked among several runs: how, and what the others say
+        out += [f"Chosen as {md(model.chosen)}.", ""]
     if all(is_quick(m.config) for m in members):  # its accuracy says nothing of what the recipe reaches
         out += ["**A smoke run:** the size of a `--quick` check (1 epoch, at most 300 training images); its "
                 "accuracy says nothing of the recipe's.", ""]

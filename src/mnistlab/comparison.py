@@ -328,7 +328,34 @@ def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
     comms = [replace(c, variant=label_of[c.member_ids[0]]) for e in sorted({r.experiment for r in ended})
              for c in store.committees(e) if c.member_ids and set(c.member_ids) <= chosen]
     # each chosen run counts: two runs of one config and seed (a rerun) are two samples here
-    return Comparison([replace(r, variant=label_of[r.run_id], config_hash=r.run_id) for r in ended], comms).rows()
+    rows = Comparison([replace(r, variant=label_of[r.run_id], config_hash=r.run_id) for r in ended], comms).rows()
+    if scored_on_note(ended) is not None:  # accuracies on other test images: no row is "best" of them
+        for row in rows:
+            row.update(vs_best=None, vs_best_p=None)
+    return rows
+
+
+def scored_on_note(runs: Sequence[RunRecord]) -> str | None:
+    """One line when ``runs`` were scored on different test sets (another dataset, other data
+    files, or another number of test images: a ``data.subset``), naming them: their test accuracies
+    do not compare, and :func:`compare_runs` marks no row best. None when they share one (runs that
+    recorded no test set are left out of the count)."""
+    sets: dict[Any, str] = {}
+    for r in runs:
+        size = (r.metrics or {}).get("test_size")
+        if size is None:
+            continue
+        dataset = (r.config or {}).get("dataset")
+        name = dataset if isinstance(dataset, str) else next(
+            (Path(v).name for v in (dataset or {}).values() if isinstance(v, str)), "own data")
+        fraction = dataset.get("test_fraction") if isinstance(dataset, Mapping) else None
+        identity = (recorded_digests(r.config or {}, r.env) or name, fraction, size)
+        sets.setdefault(json.dumps(identity, sort_keys=True, default=str), f"{name} ({size:,} test images)")
+    if len(sets) < 2:
+        return None
+    named = ", ".join(list(dict.fromkeys(sets.values()))[:4]) + (" ..." if len(sets) > 4 else "")
+    return (f"these runs were scored on {len(sets)} different test sets ({named}): their test accuracies do not "
+            "compare, so no row is marked best")
 
 
 def chosen_runs(store: RunStore, run_ids: Sequence[str]) -> list[RunRecord]:
@@ -747,8 +774,11 @@ def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
 
 
 def search_columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The columns a search's rows add: one per searched param, named by its dotted key (``train.lr``)."""
-    return list(dict.fromkeys(k for r in rows for k in r if k not in COLUMNS and "." in k))
+    """The columns a search's rows add: one per searched param, named by its dotted key (``train.lr``;
+    a top-level one, ``augment`` or ``model``, by its name)."""
+    from mnistlab.search import TRIAL_FIELDS
+
+    return list(dict.fromkeys(k for r in rows for k in r if k not in COLUMNS and k not in TRIAL_FIELDS))
 
 
 def _searched_cell(value: Any) -> str:
@@ -801,9 +831,12 @@ def best_legend(rows: Sequence[Mapping[str, Any]]) -> str | None:
         return None
     near = (f"; ~best: Welch's t-test cannot tell its mean from best's (p >= {NOISE_P:g}), so their order may be "
             "seed noise" if "within noise" in marks else "")
-    below = (f"; unmarked ones with 2 runs or more are below best beyond noise (p < {NOISE_P:g})" if "below" in marks
-             else "")
-    return "best: the highest mean test accuracy of the variants with 2 runs or more" + near + below
+    below = (f"; unmarked ones with 2 runs or more differ from best by Welch's test (p < {NOISE_P:g}, each row "
+             "tested alone against the best, uncorrected for the rows compared: with few runs, a hint, not a proof)"
+             if "below" in marks else "")
+    committees = ("; a committee row is tested by its members' mean" if any(r.get("committee_acc") is not None
+                                                                            for r in rows) else "")
+    return "best: the highest mean test accuracy of the variants with 2 runs or more" + near + below + committees
 
 
 def _no_result(recs: Sequence[RunRecord]) -> str:

@@ -1013,6 +1013,9 @@ def base_value(known: Any, path: tuple[str, ...], source: str, where: str,
                     + (" (a slice is start:stop, without a step)" if ":" in part else ""))
             raise SpecError(f'{source}: {where}: "{dotted}": {here} is a list of {len(cur)} in the base (positions '
                             f"{last}); {what}", path=(*table, *path), source=source)
+        if cur is None:  # a table the base leaves unset (train.schedule): a key inside it has nothing to change
+            raise SpecError(f'{source}: {where}: "{dotted}": {here} is not set in the base: set it whole instead '
+                            f'("{here}" = {{ ... }})', path=(*table, *path), source=source)
         if not isinstance(cur, Mapping):
             raise SpecError(f'{source}: {where}: "{dotted}": {here} is {show(cur)} in the base, not a table; '
                             f"replace it whole instead", path=(*table, *path), source=source)

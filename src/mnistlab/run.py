@@ -756,6 +756,7 @@ class Run:
         self.result = result
         self.run_id = run_id  # its id in the run store, when train(store=...) recorded it
         self.record: RunRecord | None = None  # its row in the run store, when loaded from one (from_store)
+        self.chosen: str | None = None  # how load_trained chose it among several runs (pick_note), for its card
 
     status = property(lambda self: self.result.status)
     history = property(lambda self: self.result.history)
@@ -994,8 +995,38 @@ def load_trained(store: RunStore, target: str, *, variant: str | None = None, pi
     :class:`Committee`, the runs :func:`trained_runs` chooses, with their weights loaded."""
     ids, committee = trained_runs(store, target, variant=variant, pick=pick)
     if committee is None:
-        return Run.from_store(store, ids[0])
+        run = Run.from_store(store, ids[0])
+        run.chosen = pick_note(store, target, run.record, variant=variant, pick=pick)
+        return run
     return Committee([Run.from_store(store, m) for m in ids], committee)
+
+
+def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant: str | None = None,
+              pick: str = "best") -> str | None:
+    """How :func:`trained_runs` chose ``chosen`` among several runs (a model card says it): the
+    best trial of a search by its own metric, or the best (by test accuracy: an optimistic figure,
+    with the variant's mean and sd beside it) or latest of a variant's runs. None for a run given
+    by id and for a variant of one finished run."""
+    from mnistlab.comparison import resolve_experiment
+    from mnistlab.search import is_search
+    from mnistlab.views import resolve_runs
+
+    if chosen is None or resolve_experiment(store, target).run is not None:
+        return None
+    runs = resolve_runs(store, target, variant)
+    if variant is None and is_search(runs):
+        complete = sum((r.metrics or {}).get("trial_state") == "complete" for r in runs)
+        return (f"the best of {complete} complete trials of search {chosen.experiment} by its metric, "
+                f"{chosen.metrics.get('search_metric')} (on validation data)")
+    accs = [float(r.metrics["test_accuracy"]) for r in runs if r.variant == chosen.variant and r.status == "finished"
+            and isinstance((r.metrics or {}).get("test_accuracy"), (int, float))]
+    if len(accs) < 2:
+        return None
+    spread = f"{100 * np.mean(accs):.2f}% +- {100 * np.std(accs, ddof=1):.2f} (n={len(accs)})"
+    if pick == "latest":
+        return f"the latest of {len(accs)} runs of variant {chosen.variant} (their test accuracy: {spread})"
+    return (f"the best of {len(accs)} runs of variant {chosen.variant} by test accuracy, an optimistic figure as the "
+            f"test set chose it: their mean is {spread}")
 
 
 def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
@@ -1006,13 +1037,15 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
     ``target`` is read as every command reads it (:func:`~mnistlab.comparison.resolve_experiment`):
     a run id (or unique prefix) is that run; an experiment file or name, narrowed to one
     ``variant`` when it has several (:func:`~mnistlab.views.resolve_runs`), is that variant's
-    ``pick``: its "best" finished run by test accuracy or its "latest"; a committee variant is its
+    ``pick``: its "best" finished run by test accuracy or its "latest" (a search without
+    ``variant``: its best complete trial by the search's own metric); a committee variant is its
     best (or latest) scored committee of the most members, and ``variant`` may also name a
     committee across variants (an experiment's ``[[committees]]``: its latest evaluation over the
     current runs, whatever ``pick``). ``quick``: of an experiment file's ``--quick`` smoke runs
     (:func:`~mnistlab.views.resolve_runs`). Raises StoreError when nothing usable matches.
     """
     from mnistlab.comparison import resolve_experiment
+    from mnistlab.search import best_trial, is_search
     from mnistlab.views import resolve_runs
 
     if pick not in PICKS:
@@ -1029,6 +1062,8 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
     if ref.run is not None:
         return [ref.run.run_id], None
     variants = list(dict.fromkeys(str(r.variant) for r in runs))
+    if len(variants) > 1 and variant is None and is_search(runs):  # a search: its best trial, by its own metric
+        return [best_trial(runs).run_id], None
     if len(variants) > 1:
         named = sorted({c.variant for c in store.committees(name)} - set(variants))  # [[committees]]
         raise StoreError(f"experiment {name!r} has {len(variants)} variants: choose one with --variant; "

@@ -17,7 +17,8 @@ An experiment file with a search::
     direction = "maximize"       # default: maximize, or minimize for a *loss metric
     trials = 20                  # default 20 (a grid: at most its size)
     sampler = "tpe"              # tpe (default) | random | grid (choices and stepped ranges; each point once, in order)
-    pruner = "median"            # median (default) | hyperband | successive_halving | none
+    pruner = "median"            # median (default) | hyperband | successive_halving | none, or a table
+                                 # with Optuna's options: { type = "median", n_startup_trials = 2 }
     seed = 0                     # the sampler's seed (default 0)
 
 :func:`parse_search` validates the table where the experiment file is read (every trial's value
@@ -77,6 +78,15 @@ DISTRIBUTIONS = ("uniform", "log_uniform", "int", "choice")
 OPTIONS = {"uniform": ("step",), "log_uniform": (), "int": ("step", "log"), "choice": ()}
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "hyperband", "successive_halving", "none")
+#: Each pruner's options a ``pruner = { type = ..., ... }`` table may set (Optuna's names; every one a
+#: whole number of trials, epochs or a factor): (lowest, highest, mnistlab's default).
+PRUNER_OPTIONS: dict[str, dict[str, tuple[int, int, int]]] = {
+    "median": {"n_startup_trials": (0, 10_000, 4), "n_warmup_steps": (0, 10_000, 0), "interval_steps": (1, 10_000, 1)},
+    "hyperband": {"min_resource": (1, 10_000, 1), "reduction_factor": (2, 100, 3)},
+    "successive_halving": {"min_resource": (1, 10_000, 1), "reduction_factor": (2, 100, 3),
+                           "min_early_stopping_rate": (0, 100, 0)},
+    "none": {},
+}
 DIRECTIONS = ("maximize", "minimize")
 STATES = ("complete", "pruned", "failed")
 MAX_TRIALS = 10_000
@@ -141,6 +151,7 @@ class SearchSpace:
     sampler: str = "tpe"
     pruner: str = "median"
     seed: int = 0
+    pruner_options: tuple[tuple[str, int], ...] = ()  # a pruner table's options ((name, value), ...)
 
 
 # --------------------------------------------------------------------------------- parsing
@@ -309,7 +320,8 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
         raise SpecError(f'{where}: direction: "{direction}" with metric "{metric}" ranks the worst trials first (a '
                         f'{"loss" if natural == "minimize" else "accuracy"} is {natural[:-1]}ed): drop direction, '
                         "it follows the metric", path=("search", "direction"), source=source)
-    sampler, pruner = pick("sampler", SAMPLERS, "tpe"), pick("pruner", PRUNERS, "median")
+    sampler = pick("sampler", SAMPLERS, "tpe")
+    pruner, pruner_options = _pruner(s.get("pruner", "median"), where, source)
     trials, seed = s.get("trials", DEFAULT_TRIALS), s.get("seed", 0)
     for key, v, lo, hi in (("trials", trials, 1, MAX_TRIALS), ("seed", seed, 0, 2**31 - 1)):
         if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
@@ -330,7 +342,32 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
     if not _has_validation(base):
         raise SpecError(f"{source}: a search needs a validation split to score its trials on: set data.validation "
                         f"in [base] (e.g. data = {{ validation = 0.1 }})", path=("base",), source=source)
-    return SearchSpace(params, metric, direction, trials, sampler, pruner, seed)
+    return SearchSpace(params, metric, direction, trials, sampler, pruner, seed, pruner_options)
+
+
+def _pruner(value: Any, where: str, source: str) -> tuple[str, tuple[tuple[str, int], ...]]:
+    """A ``pruner`` setting: a name (:data:`PRUNERS`), or a table of its ``type`` and Optuna's
+    options for it (:data:`PRUNER_OPTIONS`); (the name, the options set). SpecError otherwise."""
+    options = dict(value) if isinstance(value, Mapping) else {}
+    name = options.pop("type", None) if isinstance(value, Mapping) else value
+    if isinstance(value, Mapping) and name is None:
+        raise SpecError(f'{where}: pruner: a pruner table names its type: {{ type = "median", ... }} (one of '
+                        f"{', '.join(PRUNERS)})", path=("search", "pruner"), source=source)
+    if name not in PRUNERS:
+        got = f'"{name}"' if isinstance(name, str) else show(name)
+        how = 'a table of its type and options, as { type = "median", n_startup_trials = 2 }'
+        raise SpecError(f'{where}: pruner: unknown pruner {got}{did_you_mean(str(name), PRUNERS)}; choose one of '
+                        f"{', '.join(PRUNERS)}, or {how}", path=("search", "pruner"), source=source)
+    allowed = PRUNER_OPTIONS[str(name)]
+    for key, v in options.items():
+        if key not in allowed:
+            raise unknown_key(key, list(allowed), where=f"{where}: pruner ({name})", path=("search", "pruner"),
+                              source=source, listing="its options")
+        lo, hi, _ = allowed[key]
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise SpecError(f"{where}: pruner: {key}: must be a whole number in [{lo}, {hi}], got {show(v)}",
+                            path=("search", "pruner", key), source=source)
+    return str(name), tuple(options.items())
 
 
 def _has_validation(base: Mapping[str, Any]) -> bool:
@@ -457,15 +494,17 @@ def make_sampler(space: SearchSpace, done: int = 0) -> Any:
     return optuna.samplers.TPESampler(seed=seed)
 
 
-def make_pruner(name: str, epochs: int) -> Any:
-    """The Optuna pruner ``name`` names, its resource counted in epochs (1..``epochs``)."""
+def make_pruner(name: str, epochs: int, options: Sequence[tuple[str, int]] = ()) -> Any:
+    """The Optuna pruner ``name`` names, its resource counted in epochs (1..``epochs``), with
+    :data:`PRUNER_OPTIONS`' defaults and ``options`` over them (Optuna's keyword arguments)."""
     optuna = _optuna()
+    kwargs = {key: default for key, (_, _, default) in PRUNER_OPTIONS.get(name, {}).items()} | dict(options)
     if name == "median":
-        return optuna.pruners.MedianPruner(n_startup_trials=4, n_warmup_steps=0)
+        return optuna.pruners.MedianPruner(**kwargs)
     if name == "hyperband":
-        return optuna.pruners.HyperbandPruner(min_resource=1, max_resource=max(1, epochs), reduction_factor=3)
+        return optuna.pruners.HyperbandPruner(max_resource=max(1, epochs), **kwargs)
     if name == "successive_halving":
-        return optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3)
+        return optuna.pruners.SuccessiveHalvingPruner(**kwargs)
     return optuna.pruners.NopPruner()
 
 
@@ -508,7 +547,7 @@ def open_study(name: str, space: SearchSpace, store_root: str | os.PathLike, epo
     optuna = _optuna()
     with study_file_errors(store_root):
         study = optuna.create_study(storage=open_storage(store_root), study_name=name, direction=space.direction,
-                                    sampler=make_sampler(space), pruner=make_pruner(space.pruner, epochs),
+                                    sampler=make_sampler(space), pruner=make_pruner(space.pruner, epochs, space.pruner_options),
                                     load_if_exists=True)
     _check_fingerprint(study, name, space, base)
     if space.sampler == "grid":
@@ -693,6 +732,7 @@ class TrialTask:
     data_dir: str | None = None
     threads: int = 0  # CPU threads of this worker (0: the config's); not recorded in the run's config
     log_params: tuple[str, ...] = ()  # the params searched on a log scale (recorded: the figures' axes follow them)
+    pruner_options: tuple[tuple[str, int], ...] = ()  # the [search] pruner table's options
 
 
 @dataclass
@@ -764,7 +804,8 @@ def run_trial(task: TrialTask) -> TrialResult:
     optuna = _optuna()
     epochs = int(task.config.get("train", {}).get("epochs", 1))
     study = optuna.load_study(study_name=task.study, storage=open_storage(task.store_root),
-                              sampler=optuna.samplers.RandomSampler(), pruner=make_pruner(task.pruner, epochs))
+                              sampler=optuna.samplers.RandomSampler(),
+                              pruner=make_pruner(task.pruner, epochs, task.pruner_options))
     trial = optuna.Trial(study, task.trial_id)
     attach_s = time.perf_counter() - t0
     with RunStore(task.store_root) as store:
@@ -822,7 +863,8 @@ def _ask(study: Any, space: SearchSpace, dists: Mapping[str, Any], name: str, ba
     trial.set_user_attr("host", socket.gethostname())
     params = {p.key: _decode(p, trial.params[p.key]) for p in space.params}
     return TrialTask(name, name, trial._trial_id, trial.number, apply_dotted(base, params), params, space.metric,
-                     space.pruner, store_root, data_dir, threads, tuple(p.key for p in space.params if p.log))
+                     space.pruner, store_root, data_dir, threads, tuple(p.key for p in space.params if p.log),
+                     space.pruner_options)
 
 
 def trials_drawn(study: Any) -> int:
@@ -1047,6 +1089,16 @@ def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[st
         shown = t["metric"] in SHOWN_METRICS or not isinstance(t["value"], (int, float))
         r["note"] = f"#{i} {t['state']}" + ("" if shown else f", {t['metric']} {t['value']:.4f}")
     return ranked
+
+
+def ranked_runs(runs: Sequence[Any]) -> list[Any]:
+    """The runs of a search's trials, best first, as :func:`rank_trials` ranks them (complete trials
+    by their value, then pruned ones, then those without a value); other runs are left out."""
+    trials = trial_rows(runs)
+    if not trials:
+        return []
+    by_id = {r.run_id: r for r in runs}
+    return [by_id[t["run_id"]] for t in sorted(trials, key=_rank_key(trials[0]["direction"]))]
 
 
 def best_trial(runs: Sequence[Any]) -> Any:

@@ -157,11 +157,20 @@ MAX_CURVES = 10  # runs whose curves one history plot draws: past that it is unr
 
 def readable_curves(records: Sequence[RunRecord]) -> list[RunRecord]:
     """The runs of ``records`` (in order) a history plot draws: all of them up to
-    :data:`MAX_CURVES`; past that one run (the first, the lowest seed) per variant, or the first
+    :data:`MAX_CURVES`; past that a search's best trials, else one run (the first, the lowest seed) per variant, or the first
     :data:`MAX_CURVES` of a single variant (a committee's members). Warns
     (:class:`~mnistlab.errors.ReportWarning`) naming how many runs are left out."""
     if len(records) <= MAX_CURVES:
         return list(records)
+    from mnistlab.search import is_search, ranked_runs
+
+    if is_search(records):  # a search's trials: its best ones, not its first ones
+        kept = ranked_runs(records)[:MAX_CURVES]
+        metric = (kept[0].metrics or {}).get("search_metric") if kept else None
+        warnings.warn(f"the history plot draws the {len(kept)} best trials by {metric}: {len(records) - len(kept)} of "
+                      f"{len(records)} runs left out, past which the curves are unreadable (give chosen run ids)",
+                      ReportWarning, stacklevel=2)
+        return kept
     kept = one_per_variant(records)
     if len(kept) == 1:
         kept, how = list(records[:MAX_CURVES]), f"the first {MAX_CURVES} runs of {kept[0].variant} by seed"

@@ -359,6 +359,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         resolve_experiment,
         shown_runs,
         smoke_note,
+        scored_on_note,
     )
 
     st = open_store(store)
@@ -366,7 +367,9 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         if quick:
             raise MnistlabError("compare: --quick goes with one experiment file, not with chosen run ids")
         rows = compare_runs(st, experiment)
-        _say_smoke(smoke_note([r for r in chosen_runs(st, experiment) if r.status != "running"]))
+        ended = [r for r in chosen_runs(st, experiment) if r.status != "running"]
+        _say_smoke(smoke_note(ended))
+        _say_smoke(scored_on_note(ended))
         _rows_out(rows, "chosen runs", fmt)
         return
     ref = resolve_experiment(st, experiment[0], quick=quick)

@@ -20,7 +20,8 @@ from mnistlab.files import check_output_path, display_name, write_output
 
 F = TypeVar("F", bound=Callable[..., object])
 MODEL_HELP = ("MODEL: a run id (or unique prefix), or an experiment (file or recorded name) with --variant when "
-              "it has several: its best run by test accuracy (--pick latest: its latest), or its committee.")
+              "it has several: its best run by test accuracy (--pick latest: its latest), or its committee; "
+              "a search: its best trial by its own metric.")
 
 
 def model_options(f: F) -> F:
