@@ -67,6 +67,8 @@ def _states(store: RunStore, experiment: str) -> list[str]:
 
 # --------------------------------------------------------------------------------- bad input
 BAD = {
+    "a huge int end": ('"train.batch_size" = { int = [1, 9223372036854775807] }',  # quoted as written, not as 2**63
+                       '= int 9223372036854775807: train.batch_size: must be less than or equal to 1000000'),
     "a loss maximised": ('"train.lr" = { log_uniform = [1e-4, 1e-1] }\nmetric = "val_loss"\ndirection = "maximize"',
                          'direction: "maximize" with metric "val_loss" ranks the worst trials first (a loss is '
                          "minimized): drop direction, it follows the metric"),

@@ -274,7 +274,8 @@ def _range(key: str, kind: str, values: Any, spec: Mapping[str, Any], label: str
         if log:
             raise SpecError(f"{label}: step and log cannot be combined (Optuna's rule)", path=path, source=source)
         _check_step(low, high, step, label, path, source)
-    return Param(key, kind, float(low), float(high), None if step is None else float(step),
+    exact = int if kind == "int" else float  # a whole number kept whole: 2**63 - 1 is not rounded to 2**63
+    return Param(key, kind, exact(low), exact(high), None if step is None else exact(step),
                  kind == "log_uniform" or bool(spec.get("log", False)))
 
 
