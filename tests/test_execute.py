@@ -373,6 +373,48 @@ def test_a_stop_before_any_cell_trains_is_the_sweep_s_stop(tmp_path: Path, data_
         worker.wait()
 
 
+def test_a_killed_worker_stops_the_sweep_in_one_line_and_leaves_no_run_running(tmp_path: Path, data_dir: Path,
+                                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """kill -9 of a --jobs worker (the out-of-memory killer) gave a BrokenProcessPool traceback and
+    left the other worker's run "running" (store attack, session 22)."""
+    import os
+    import signal
+    import threading
+    import time
+
+    p = write(tmp_path, TINY.replace("epochs = 1", "epochs = 300").replace("subset = 120", "subset = 600")
+              + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.003\n')
+    store = RunStore(tmp_path / "s")
+
+    def workers() -> list[int]:
+        found = []
+        for entry in os.listdir("/proc"):
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+                cmdline = open(f"/proc/{entry}/cmdline", "rb").read()
+            except OSError:
+                continue
+            if entry.isdigit() and int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"spawn_main" in cmdline \
+                    and b"resource_tracker" not in cmdline:
+                found.append(int(entry))
+        return found
+
+    def kill_one() -> None:
+        mine = RunStore(tmp_path / "s")  # (a store's connection is its thread's)
+        for _ in range(600):  # once both cells train
+            time.sleep(0.1)
+            if len(mine.runs(status="running")) == 2 and workers():
+                time.sleep(1.0)
+                os.kill(workers()[0], signal.SIGKILL)
+                return
+
+    threading.Thread(target=kill_one, daemon=True).start()
+    code = main(["run", str(p), "--store", str(store.root), "--data-dir", str(data_dir), "--jobs", "2"])
+    err = capsys.readouterr().err
+    assert code == 1 and "error: a worker process died while training" in err and "Traceback" not in err
+    assert sorted(r.status for r in store.runs()) == ["interrupted", "interrupted"]  # neither left "running"
+
+
 def test_a_run_two_variants_share_trains_once_and_is_recorded_under_both(tmp_path: Path, data_dir: Path) -> None:
     """A committee of the plain variant's config repeats its seed 0: one run, recorded under each."""
     p = write(tmp_path, TINY + '[[variants]]\nname = "plain"\n[[variants]]\nname = "comm"\ncommittee = 3\n')

@@ -61,6 +61,8 @@ def test_run_runs_show_compare_rm(exp_file: Path, data_dir: Path, capsys: pytest
     assert all(i in listed for i in ids), listed
     assert main(["runs", "--status", "finshed"]) == 2
     assert 'did you mean "finished"' in capsys.readouterr().err
+    assert main(["runs", "--status", "pruned"]) == 2  # a trial state, not a run's status: said where to look
+    assert "a search's pruned trial is a finished run whose trial state is pruned" in capsys.readouterr().err
 
     assert main(["show", ids[0][:6]]) == 0
     shown = capsys.readouterr().out

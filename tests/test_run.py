@@ -499,6 +499,60 @@ def test_a_real_failed_allocation_while_testing_keeps_the_history_and_says_so(da
     assert r.message.endswith("(batch 32; an allocation failed while testing)")
 
 
+def test_a_stop_while_testing_records_the_run_interrupted_not_finished_without_a_result(data_dir):
+    """A finished run without a test accuracy was skipped by every later sweep and averaged into its
+    committee as NaN outputs (store attack, session 22): a stop during the test pass is a stop."""
+    import os
+    import signal
+
+    class StopAtTest(Callback):  # Ctrl-C arrives while the test set is being scored
+        def on_train_end(self, logs=None):
+            def stop(module, inputs, output):
+                if not module.training:
+                    os.kill(os.getpid(), signal.SIGINT)
+            self.trainer.model.register_forward_hook(stop)
+
+    r = run_config(cfg(dataset="mnist", train={"epochs": 1}), data_dir=data_dir, progress="none",
+                   extra_callbacks=[StopAtTest()])
+    assert r.status == "interrupted" and r.metrics["test_accuracy"] is None and len(r.history) == 1
+    assert r.message.endswith("interrupted before its test pass")
+
+
+def test_recording_a_result_whose_row_was_deleted_or_that_is_stopped(data_dir, tmp_path):
+    """A run deleted while it trained no longer ends its sweep with "no run" (rm of a running
+    cell); a stop while its result is written leaves it interrupted, not running (store attack,
+    session 22)."""
+    import dataclasses
+    import os
+    import signal
+
+    from mnistlab.execute import record_cells
+    from mnistlab.run import Recorder
+    from mnistlab.store import RunStore
+
+    store = RunStore(tmp_path / "s")
+    config = cfg(dataset="mnist", train={"epochs": 1})
+    result = run_config(config, data_dir=data_dir, progress="none")
+    gone = Recorder.for_config(store, "e", config)
+    store.rm([gone.run_id])
+    assert record_cells({}, [(0, gone)], [result]) == [(gone.run_id, "deleted")]
+
+    class StopWhileSaved(torch.nn.Module):  # Ctrl-C arrives while the weights are taken for writing
+        def __init__(self, model):
+            super().__init__()
+            self.model = model
+
+        def state_dict(self, *args, **kwargs):
+            os.kill(os.getpid(), signal.SIGINT)
+            return self.model.state_dict(*args, **kwargs)
+
+    stopped = Recorder.for_config(store, "e", config)
+    with pytest.raises(KeyboardInterrupt):
+        record_cells({}, [(0, stopped)], [dataclasses.replace(result, model=StopWhileSaved(result.model))])
+    rec = store.get(stopped.run_id)
+    assert (rec.status, rec.message) == ("interrupted", "interrupted while its result was recorded")
+
+
 def test_weights_finite_finds_nan_and_inf_anywhere():
     from mnistlab.models import weights_finite
 

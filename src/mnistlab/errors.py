@@ -108,6 +108,19 @@ class ResourceError(MnistlabError):
     exit_code = 1
 
 
+class WorkerDied(MnistlabError):
+    """A ``--jobs`` worker process ended without a word (``kill -9``, the kernel's out-of-memory
+    killer): the sweep or search stops; the runs its workers held are marked interrupted, and the
+    next run of it trains them again. Exit status 1."""
+
+    exit_code = 1
+
+    def __init__(self) -> None:
+        super().__init__("a worker process died while training (killed: by the system for lack of memory, or kill "
+                         "-9?); the sweep stops here, its runs so far kept: run it again to train the rest "
+                         "(fewer --jobs need less memory)")
+
+
 class PartlyUnreadable(DataError):
     """Some inputs of a batch (``mnistlab predict``'s images) could not be read: each was listed, the
     others' results were written; exit status 1, as for a run that did not finish."""

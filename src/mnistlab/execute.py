@@ -23,6 +23,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,7 +38,8 @@ from mnistlab.callbacks import Callback
 from mnistlab.comparison import COLUMNS, Comparison, compare
 from mnistlab.config import RunConfig, parse_run_config, split_seed, with_threads
 from mnistlab.datasets import load_any
-from mnistlab.errors import CheckpointError, DataError, SpecError, SpecWarning, StoreError, show_warning
+from mnistlab.errors import (CheckpointError, DataError, ReportWarning, SpecError, SpecWarning, StoreError,
+                             WorkerDied, show_warning)
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment, variant_setting
 from mnistlab.files import STOP_SIGNALS, PipeGuard, stop_signals_held
@@ -103,7 +105,8 @@ class ProcessRunner:
         self.jobs = jobs
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
-        """Yield ``(item, fn(item))`` as each worker finishes; a worker's exception is raised here."""
+        """Yield ``(item, fn(item))`` as each worker finishes; a worker's exception is raised here, and
+        :class:`~mnistlab.errors.WorkerDied` for a worker that was killed."""
         quiet_resource_tracker()
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_init_worker)
@@ -117,7 +120,11 @@ class ProcessRunner:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    yield pending.pop(fut), fut.result()
+                    try:
+                        got = fut.result()
+                    except BrokenProcessPool:  # a worker was killed: the pool ends its others too
+                        raise WorkerDied() from None
+                    yield pending.pop(fut), got
             complete = True
         finally:
             if not complete:
@@ -369,8 +376,18 @@ def record_cells(out: dict[int, tuple[str, str]], mine: Sequence[tuple[int, Reco
         else:
             if res.status == "interrupted" and _driver_gone:  # not the user's Ctrl-C: say what stopped it
                 res.message = res.message.replace(STOPPED_BY, "because its driver process ended (kill -9?)")
-            recorder.finish(res)
-            out[i] = (recorder.run_id, recorder.store.get(recorder.run_id).status)  # "failed" if files not written
+            problem = recorder.finish(res)
+            try:
+                status = recorder.store.get(recorder.run_id).status  # "failed" if its files were not written
+            except StoreError:
+                if any(r.run_id == recorder.run_id for r in recorder.store.runs()):
+                    raise  # the store cannot be read: said as any store error
+                out[i] = (recorder.run_id, "deleted")  # deleted (`mnistlab rm`) while it trained: nothing to show
+                continue
+            if status == "running":  # neither the result nor its failure could be written (a full disk)
+                raise StoreError(f"run {recorder.run_id}: its result could not be recorded ({problem}); the "
+                                 "sweep stops here: free the space, then run it again (the run trains again)")
+            out[i] = (recorder.run_id, status)
     return [out[i] for i in range(len(out))]
 
 
@@ -479,7 +496,11 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     tasks = [CellTask(g, str(st.root), None if data_dir is None else str(data_dir), threads, () if force else DONE_STATUSES)
              for g in groups]
     with planned(st.root, exp.name, [(c.variant, c.key) for c in cells], workers=max(workers, 1)):  # then ended:
-        interrupted = _run_tasks(runner, tasks, st, result, on_cell, live)  # this process may live on (a notebook)
+        try:
+            interrupted = _run_tasks(runner, tasks, st, result, on_cell, live)  # this process may live on (a notebook)
+        except WorkerDied:
+            st.mark_stale()  # the killed worker's run and those the pool ended with it: interrupted, not running
+            raise
         if not interrupted:
             record_repeats(st, result, on_cell, live)
     evaluate_committees(st, exp, cells, data_dir=data_dir)  # a stopped sweep's complete committees too
@@ -698,6 +719,11 @@ def _run_tasks(runner: Runner, tasks: list[CellTask], st: RunStore, result: Expe
                 if status == "stopped":  # a worker told to stop did not start it
                     interrupted = True
                     continue
+                if status == "deleted":
+                    warnings.warn(f'run {run_id} ({cell.variant}, seed {cell.seed}) was deleted while it trained: its '
+                                  "result is not recorded (`mnistlab run` again trains the cell)", ReportWarning,
+                                  stacklevel=2)
+                    continue
                 outcome = CellOutcome(cell, st.get(run_id), status == "taken")  # taken: another driver's run
                 result.outcomes.append(outcome)
                 if on_cell and live is not None:
@@ -738,10 +764,11 @@ def _score_committee(store: RunStore, experiment: str, name: str, repeat: int, m
     """Score and record committee ``name`` (a committee variant, or a ``[[committees]]`` table's
     name) of the cells ``members`` once they have all finished: their test softmax outputs averaged
     (its validation accuracy: ``measured`` before for these runs, or now). None, recording
-    nothing, while one has not finished, for fewer than 2 (``--quick`` shrinks repeats to 1), or
+    nothing, while one has not finished with a test result, for fewer than 2 (``--quick`` shrinks repeats to 1), or
     runs scored on different test sets (a warning: load_experiment refuses such a committee)."""
     found = [store.find_finished(experiment, c.variant, c.key) for c in members]
-    recs = [r for r in found if r is not None]
+    # a member without a test result (a stop while testing, recorded before such runs were interrupted)
+    recs = [r for r in found if r is not None and isinstance(r.metrics.get("test_accuracy"), (int, float))]
     if len(recs) < max(len(found), 2):
         return None
     probs = [store.load_predictions(r.run_id) for r in recs]

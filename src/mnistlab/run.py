@@ -566,22 +566,25 @@ def _test(trainer: Trainer, data: Split, memory: MemoryEstimate,
     if untested:
         if untested.startswith(NOT_ENOUGH_MEMORY):  # trained, but without a test there is no result
             outcome.status = "failed"
+        if untested == UNTESTED_BY_STOP:  # a stop while testing: no result, and the sweep stops as for one
+            outcome.status = "interrupted"  # in training (the cell is trained again, from its checkpoint)
         outcome.message = "; ".join(filter(None, [outcome.message, untested]))
     return test_loss, test_acc, probs
 
 
-UNTESTED_BY_STOP = "interrupted before its test pass"  # a finished run's message when Ctrl-C came while testing
+UNTESTED_BY_STOP = "interrupted before its test pass"  # an interrupted run's message when Ctrl-C came while testing
 
 
 def _safe_test(trainer: Trainer, data: Split,
                memory: MemoryEstimate) -> tuple[float | None, float | None, np.ndarray, str | None]:
-    """(test loss, accuracy, probabilities, why it was not tested or None). A second Ctrl-C skips
-    the test pass; a failed allocation (:func:`allocation_failed`) says so in one line."""
+    """(test loss, accuracy, probabilities, why it was not tested or None). A Ctrl-C skips the test
+    pass (:data:`UNTESTED_BY_STOP`: the run is then interrupted, :func:`_test`); a failed allocation
+    (:func:`allocation_failed`) says so in one line."""
     try:
         loss, acc, probs = evaluate_model(trainer.model, data.test_x, data.test_y, return_probs=True,
                                           label_smoothing=trainer.label_smoothing,
                                           channels_last=trainer.plan.channels_last, forward=trainer.plan.forward)
-    except KeyboardInterrupt:  # a second Ctrl-C: skip the test pass, keep the run
+    except KeyboardInterrupt:  # skip the test pass: the run is recorded interrupted
         return *_untested(data), UNTESTED_BY_STOP
     except (RuntimeError, MemoryError) as exc:
         if not allocation_failed(exc):
@@ -732,11 +735,16 @@ class Recorder:
             pass
 
     def finish(self, result: RunResult) -> str | None:
-        """Record the result; returns why it could not be (the run row deleted meanwhile...) or None."""
+        """Record the result; returns why it could not be (the run row deleted meanwhile...) or None.
+        A Ctrl-C while its files are written records the run ``interrupted`` (its result is not
+        whole: the cell trains again), then goes on (re-raised)."""
         try:
             self.store.finish_run(self.run_id, status=result.status, history=result.history, metrics=result.metrics,
                                   env=result.env, message=result.message, weights=result.model.state_dict(),
                                   predictions=result.test_probs, config=result.config)
+        except KeyboardInterrupt as stop:
+            self.fail(stop, "interrupted while its result was recorded")
+            raise
         except Exception as exc:  # a store error, or a callback's value JSON cannot hold: never "running"
             problem = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {exc}"
             try:

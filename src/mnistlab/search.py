@@ -59,6 +59,7 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -66,7 +67,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnistlab.callbacks import Callback, Logs, check_monitor
-from mnistlab.errors import MnistlabError, SpecError, SpecWarning, StoreError, did_you_mean, first_line, show, unknown_key
+from mnistlab.errors import (MnistlabError, SpecError, SpecWarning, StoreError, WorkerDied, did_you_mean, first_line,
+                             show, unknown_key)
 from mnistlab.experiments import base_value, key_path, slices_alone, written_key
 from mnistlab.files import write_atomic
 
@@ -928,7 +930,10 @@ class LocalTrials:
             out, self.ready = self.ready, []
             return out
         done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
-        return [(self.pending.pop(fut), fut.result()) for fut in done]
+        try:
+            return [(self.pending.pop(fut), fut.result()) for fut in done]
+        except BrokenProcessPool:  # a worker was killed: the pool ends its others too
+            raise WorkerDied() from None
 
     def close(self) -> None:
         """Stop the pool (its workers record their interrupted trials themselves)."""

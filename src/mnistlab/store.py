@@ -972,7 +972,10 @@ class RunStore:
         if status is not None and status not in STATUSES:
             from mnistlab.errors import did_you_mean
 
-            raise StoreError(f'unknown status "{status}"{did_you_mean(status, STATUSES)}; choose from {", ".join(STATUSES)}')
+            pruned = ("; a search's pruned trial is a finished run whose trial state is pruned: `mnistlab compare "
+                      "NAME` shows each trial's state" if status.lower() == "pruned" else "")
+            raise StoreError(f'unknown status "{status}"{did_you_mean(status, STATUSES)}; choose from '
+                             f'{", ".join(STATUSES)}{pruned}')
         sql, args = "SELECT * FROM runs WHERE 1", list[str]()
         if experiment is not None:
             sql, args = sql + " AND experiment = ?", [*args, experiment]
