@@ -119,6 +119,20 @@ def test_a_rerun_that_fails_or_dies_never_hides_a_cell_s_result(tmp_path: Path) 
     assert (s.done, s.left) == (2, 0) and [c.run_id for c in s.running] == [live]
 
 
+@pytest.mark.parametrize("damage", [{"cells": 5}, {"cells": None}, {"pid": "abc"}, {"started": None},
+                                    {"workers": -1}, {"ended": "soon"}, {"cells": [["a"]]}, {"pid": True}])
+def test_a_damaged_plan_is_as_good_as_none(tmp_path: Path, damage: dict) -> None:
+    """`watch` gave a traceback and `run` refused ("invalid literal for int()") over a hand-edited
+    plan file (store attack, session 22)."""
+    store = RunStore(tmp_path / "store")
+    write_plan(store.root, "exp", [("a", "k1")], workers=2)
+    [path] = (store.root / "sweeps").glob("*.json")
+    path.write_text(json.dumps({**json.loads(path.read_text()), **damage}))
+    assert read_plan(store.root, "exp") is None
+    s = sweep_status(store, "exp")  # what `watch` shows: no runs, no plan
+    assert s.total == 0 and s.running == ()
+
+
 def test_a_plan_round_trips_and_a_dead_driver_ends_the_sweep(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "store")
     write_plan(store.root, "odd name/ü", [("a", "k1"), ("a", "k2")], workers=3)

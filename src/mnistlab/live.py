@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import socket
 import threading
@@ -131,12 +132,29 @@ def remove_plan(root: str | os.PathLike, experiment: str) -> bool:
 
 
 def read_plan(root: str | os.PathLike, experiment: str) -> dict[str, Any] | None:
-    """The plan :func:`write_plan` recorded for ``experiment`` in the store at ``root``, or None."""
+    """The plan :func:`write_plan` recorded for ``experiment`` in the store at ``root``, or None;
+    None too for a plan that is not what :func:`write_plan` writes (a damaged or hand-edited file:
+    each key of its type), which is then as good as none."""
     try:
         plan = json.loads(_plan_path(root, experiment).read_text())
     except (OSError, ValueError):
         return None
-    return plan if isinstance(plan, dict) and plan.get("experiment") == experiment else None
+    return plan if _well_formed(plan) and plan.get("experiment") == experiment else None
+
+
+def _well_formed(plan: Any) -> bool:
+    """Whether ``plan`` has :func:`write_plan`'s keys, each of its type (``ended``: when present)."""
+    def whole(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**63
+
+    def number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    return (isinstance(plan, dict) and isinstance(plan.get("experiment"), str) and isinstance(plan.get("host"), str)
+            and isinstance(plan.get("cells"), list)
+            and all(isinstance(c, list) and len(c) == 2 and all(isinstance(x, str) for x in c) for c in plan["cells"])
+            and whole(plan.get("workers")) and whole(plan.get("pid")) and whole(plan.get("trials", 0))
+            and number(plan.get("started")) and (plan.get("ended") is None or number(plan["ended"])))
 
 
 def driver_alive(plan: Mapping[str, Any]) -> bool:
