@@ -119,6 +119,22 @@ def test_a_rerun_that_fails_or_dies_never_hides_a_cell_s_result(tmp_path: Path) 
     assert (s.done, s.left) == (2, 0) and [c.run_id for c in s.running] == [live]
 
 
+def test_a_reading_command_shows_a_dead_process_s_run_interrupted_not_running(tmp_path: Path, capsys) -> None:
+    """A `train` killed with kill -9 stayed "running" in `runs`, `show` and `compare` until the next
+    `run` (store attack, session 22)."""
+    from mnistlab.cli import main
+
+    store = RunStore(tmp_path / "store")
+    dead, alive = _run(store, "a", "k1"), _run(store, "b", "k2")  # alive: this process's own
+    con = sqlite3.connect(store.db_path)
+    con.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (_dead_pid(), dead))
+    con.commit()
+    con.close()
+    assert main(["runs", "--store", str(store.root), "--format", "csv"]) == 0
+    rows = {line.split(",")[0]: line for line in capsys.readouterr().out.splitlines()[1:]}
+    assert ",interrupted," in rows[dead] and ",running," in rows[alive]
+
+
 @pytest.mark.parametrize("damage", [{"cells": 5}, {"cells": None}, {"pid": "abc"}, {"started": None},
                                     {"workers": -1}, {"ended": "soon"}, {"cells": [["a"]]}, {"pid": True}])
 def test_a_damaged_plan_is_as_good_as_none(tmp_path: Path, damage: dict) -> None:

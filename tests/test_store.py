@@ -607,3 +607,16 @@ def test_a_missing_artifact_says_whether_the_run_finished_or_its_file_was_remove
         store.load_predictions(running)
     with pytest.raises(StoreError, match="no run"):
         store.load_predictions("ffffffffff")
+
+
+def test_an_ended_run_is_in_the_database_file_itself_while_the_store_is_still_open(tmp_path: Path) -> None:
+    """A driver killed with kill -9 leaves its connection's write-ahead log behind: a copy of
+    runs.sqlite without its -wal file lost the runs that had finished (store attack, session 22)."""
+    import shutil
+
+    store = RunStore(tmp_path / "s")
+    rid = _add(store)  # the store stays open, as a driver's does until it is killed
+    (tmp_path / "copy").mkdir()
+    shutil.copy(tmp_path / "s" / "runs.sqlite", tmp_path / "copy" / "runs.sqlite")  # the file alone
+    with sqlite3.connect(tmp_path / "copy" / "runs.sqlite") as con:
+        assert con.execute("SELECT status FROM runs WHERE run_id = ?", (rid,)).fetchall() == [("finished",)]

@@ -179,6 +179,16 @@ def _damage(folder: Path, how: str) -> None:
         record.write_text(json.dumps({**row, "created_at": 1e20}))
     elif how == "huge pid":
         record.write_text(json.dumps({**row, "pid": 2**70}))
+    elif how == "history of numbers":
+        (folder / "history.json").write_text("[1, 2]")
+    elif how == "accuracy a string":
+        metrics = json.loads((folder / "metrics.json").read_text())
+        (folder / "metrics.json").write_text(json.dumps({**metrics, "test_accuracy": "0.82"}))
+    elif how == "train a list":
+        config = json.loads((folder / "config.json").read_text())
+        (folder / "config.json").write_text(json.dumps({**config, "train": [1]}))
+    elif how == "env.data a string":
+        record.write_text(json.dumps({**row, "env": {**row["env"], "data": "x"}}))
     elif how == "a FIFO":
         record.unlink()
         os.mkfifo(record)
@@ -191,7 +201,9 @@ def _damage(folder: Path, how: str) -> None:
 
 HOW = ["no record", "not JSON", "not UTF-8", "a list", "nested", "wrong type", "a bool", "missing field",
        "another run's", "unknown status", "no config", "config a list", "history damaged", "NaN time",
-       "time out of range", "huge pid", "a FIFO", "a folder"]
+       "time out of range", "huge pid", "a FIFO", "a folder",
+       # shapes no command reads (store attack, session 22: each broke its experiment's every view)
+       "history of numbers", "accuracy a string", "train a list", "env.data a string"]
 
 
 @pytest.mark.parametrize("how", HOW)

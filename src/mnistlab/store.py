@@ -473,6 +473,8 @@ class RunStore:
             elif "not a database" in msg or "malformed" in msg or "disk image" in msg:
                 msg = ("not a mnistlab run store (the file is damaged or not SQLite): `mnistlab reindex --store "
                        f"{self.root}` rebuilds it from the run folders (keeping this file aside), or use another --store")
+            elif "disk i/o error" in msg.lower() or "disk is full" in msg.lower():  # SQLite's words for a full disk
+                msg += " (is the disk full? free some space on it and try again)"
             raise StoreError(f"{self.db_path}: cannot {what}: {msg}") from None
         except sqlite3.Error as exc:
             raise StoreError(f"{self.db_path}: cannot {what}: {exc}") from None
@@ -563,6 +565,10 @@ class RunStore:
                                                   "finished_at": ended, "config": config or kept.config}))
                 except StoreError:
                     raise StoreError(f'no run "{run_id}" in {self.root}') from None
+        try:  # the ended run into the database file itself, not only its write-ahead log: a copy of
+            self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # runs.sqlite made after a kill -9 has it
+        except sqlite3.Error:  # readers hold the log: it is folded in later
+            pass
 
     def _keep_final_record(self, run_id: str, **final: Any) -> None:
         """Update the run's ``RECORD_FILE`` with how it ended (``final``: status, env, message,
@@ -1398,10 +1404,33 @@ def _with_files(rec: RunRecord, folder: Path) -> RunRecord:
                   history=_read_json(folder / ("history.json" if (folder / "history.json").exists() else PROGRESS_FILE),
                                      list, optional=True),
                   metrics=_read_json(folder / "metrics.json", dict, optional=True))
+    _checked_shapes(rec)
     if rec.status in RESULT_STATUSES and not (folder / "metrics.json").is_file():
         rec.message = f"recorded as {rec.status}, but its metrics.json was gone when the store was reindexed"
         rec.status = "failed"
     return rec
+
+
+_NUMBER_METRICS = ("accuracy", "loss", "seconds", "_size", "_epoch", "epochs_run", "params", "flops", "_step")
+_TABLE_SECTIONS = ("data", "train", "evaluate")
+
+
+def _checked_shapes(rec: RunRecord) -> None:
+    """StoreError unless a run's files hold what mnistlab writes, in the shapes every command reads:
+    a history of epoch tables, metrics whose accuracies, losses, times and counts are numbers (or
+    null), config sections that are tables, an environment whose ``data`` is a table. A file
+    edited by hand into another shape would break every view of its experiment."""
+    def number(v: Any) -> bool:
+        return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
+
+    if not all(isinstance(e, dict) and number(e.get("epoch", 0)) for e in rec.history):
+        raise StoreError("history.json: an epoch that is not a table of its figures")
+    if bad := next((k for k, v in rec.metrics.items() if k.endswith(_NUMBER_METRICS) and not number(v)), None):
+        raise StoreError(f"metrics.json: {bad[:40]} is not a number")
+    if bad := next((k for k in _TABLE_SECTIONS if not isinstance(rec.config.get(k, {}), dict)), None):
+        raise StoreError(f"config.json: {bad} is not a table")
+    if not isinstance(rec.config.get("callbacks", []), list) or not isinstance(rec.env.get("data", {}), dict):
+        raise StoreError("config.json's callbacks are not a list, or record.json's env.data is not a table")
 
 
 def _committee_file(path: Path) -> CommitteeRecord:

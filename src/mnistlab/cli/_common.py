@@ -188,8 +188,18 @@ def backend_and_store(resources: Any, cells: Sequence[Any], store: str | None, *
 def open_store(path: str | None, *, create: bool = False) -> RunStore:
     """The RunStore at ``path`` (imported here, late, so that `--help` stays fast).
 
-    Only `mnistlab run` creates a store: a reading command pointed at a wrong path says so.
+    Only `mnistlab run` creates a store: a reading command pointed at a wrong path says so. Runs
+    left ``running`` by a process of this host that has ended (``kill -9``, a closed terminal) are
+    marked ``interrupted`` first (where the store can be written), so that no command shows them
+    as running.
     """
+    from mnistlab.errors import StoreError
     from mnistlab.store import RunStore
 
-    return RunStore(path, create=create)
+    st = RunStore(path, create=create)
+    if not st.read_only:
+        try:
+            st.mark_stale()
+        except StoreError:  # busy or damaged: the command itself says what it can of the store
+            pass
+    return st
