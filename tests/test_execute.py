@@ -504,6 +504,27 @@ def test_a_shared_run_training_in_another_process_leaves_its_twin_for_the_next_r
                                                                    ("c", "finished")]
 
 
+def test_a_cell_held_by_a_run_of_another_host_says_how_to_free_it(tmp_path: Path, data_dir: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """A run left "running" by a host that is gone (a container restarted under another name) held
+    its cell with no word on how to release it (store attack, session 22)."""
+    import sqlite3
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
+    store = RunStore(tmp_path / "s")
+    [a] = load_experiment(p).cells()
+    rid = store.start_run(experiment=a.experiment, variant="a", seed=0, member=0, config=a.config, config_hash=a.key)
+    with sqlite3.connect(store.root / "runs.sqlite") as con:
+        con.execute("UPDATE runs SET host = 'gone-host' WHERE run_id = ?", (rid,))
+    args = ["run", str(p), "--store", str(store.root), "--data-dir", str(data_dir)]
+    main(args)
+    out, err = capsys.readouterr()
+    assert "being trained by another process (pid" in out + err and "on host gone-host)" in out + err
+    assert f"holds its cells until `mnistlab rm {rid}` frees them" in err
+    assert main(["rm", rid, "--store", str(store.root)]) == 0 and main(args) == 0  # freed: the cell trains
+    assert [r.status for r in store.runs()] == ["finished"]
+
+
 def test_the_table_follows_the_file_though_a_shared_run_is_recorded_last(tmp_path: Path, data_dir: Path,
                                                                         capsys: pytest.CaptureFixture[str]) -> None:
     p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "lr"\n[variants.grid]\n'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import time
 from collections import Counter
@@ -140,10 +141,15 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
         result, stopped = _sweep(exp, st, cells, stop, fmt, runner, jobs=jobs, force=force, quick=quick, data_dir=data_dir,
                                  batch_members=batch_members)
         if result.elsewhere:
-            pids = ", ".join(sorted({str(r.pid) for r in result.elsewhere}))
+            here = socket.gethostname()
+            pids = ", ".join(sorted({str(r.pid) + ("" if r.host == here else f" on host {r.host}")
+                                     for r in result.elsewhere}))
             n = len(result.elsewhere)
+            away = [r.run_id for r in result.elsewhere if r.host != here]
+            gone = (f"; a host that is gone (its process cannot be checked from here) holds its cells until "
+                    f"`mnistlab rm {' '.join(away[:3])}{' ...' * (len(away) > 3)}` frees them" if away else "")
             click.echo(f"{n} cell{'s' * (n != 1)} still running in another process (pid {pids}): the table "
-                       f"leaves them out; `mnistlab watch {exp.name}` follows them", err=True)
+                       f"leaves them out; `mnistlab watch {exp.name}` follows them{gone}", err=True)
         if result.unrecorded:
             n = len(result.unrecorded)
             click.echo(f"{n} cell{'s' * (n != 1)} share{'s' * (n == 1)} a run that has not ended finished here "
