@@ -475,6 +475,12 @@ def test_check_reads_every_folder_and_changes_nothing(tmp_path: Path, capsys) ->
     said = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for line in capsys.readouterr().out.splitlines()}
     assert said[str(tmp_path / "runs" / e)].startswith("history.json cannot be read"), said
     assert (tmp_path / "runs.sqlite").read_bytes() == before and len(store.runs()) == 5  # changed nothing
+    f = _add(store, "model gone")
+    (tmp_path / "runs" / f / "weights.safetensors").unlink()  # a finished run without its model
+    assert main(argv) == 1
+    said = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for line in capsys.readouterr().out.splitlines()}
+    assert said[str(tmp_path / "runs" / f)] == ("finished, but its weights.safetensors is gone: its model cannot "
+                                                "predict, be exported or be drawn")
 
 
 def test_a_lost_database_whose_log_was_left_behind_is_rebuilt_and_the_log_kept(tmp_path: Path) -> None:

@@ -766,6 +766,10 @@ class RunStore:
                     for k in differ)))
             elif row.status in RESULT_STATUSES and (edited := _metrics_differ(folder, row)):
                 problems.append((f"runs/{name}", edited))
+            elif row.status == "finished" and (gone := [f for f in ("weights.safetensors", "predictions.npy")
+                                                       if not (folder / f).is_file()]):
+                problems.append((f"runs/{name}", f"finished, but its {' and '.join(gone)} {'is' if len(gone) == 1 else 'are'} "
+                                 "gone: its model cannot predict, be exported or be drawn"))
         return len(set(names) | set(rows)), problems
 
     @staticmethod
@@ -1069,9 +1073,13 @@ class RunStore:
             raise StoreError(_missing(rec, path, "weights"))
         model = build_model(ModelSpec.from_dict(rec.config["model"]))
         try:
+            with open(path, "rb"):  # an unreadable file says why (safetensors calls every failed open "No such file")
+                pass
             state = load_file(str(path))
             model.load_state_dict(state)
-        except (SafetensorError, OSError, RuntimeError, ValueError) as exc:
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot load the weights: {exc.strerror or first_line(exc)}") from None
+        except (SafetensorError, RuntimeError, ValueError) as exc:
             raise StoreError(f"{path}: cannot load the weights: {' '.join(str(exc).split())[:200]}") from None
         if _tested(rec) and not weights_finite(model):
             # a tested run had finite weights (untested otherwise, run._test): the file changed since
