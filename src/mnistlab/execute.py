@@ -496,11 +496,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     tasks = [CellTask(g, str(st.root), None if data_dir is None else str(data_dir), threads, () if force else DONE_STATUSES)
              for g in groups]
     with planned(st.root, exp.name, [(c.variant, c.key) for c in cells], workers=max(workers, 1)):  # then ended:
-        try:
-            interrupted = _run_tasks(runner, tasks, st, result, on_cell, live)  # this process may live on (a notebook)
-        except WorkerDied:
-            st.mark_stale()  # the killed worker's run and those the pool ended with it: interrupted, not running
-            raise
+        interrupted = _run_tasks(runner, tasks, st, result, on_cell, live)  # this process may live on (a notebook)
         if not interrupted:
             record_repeats(st, result, on_cell, live)
     evaluate_committees(st, exp, cells, data_dir=data_dir)  # a stopped sweep's complete committees too
@@ -733,6 +729,9 @@ def _run_tasks(runner: Runner, tasks: list[CellTask], st: RunStore, result: Expe
                 break
     except KeyboardInterrupt:
         interrupted = True
+    except WorkerDied:  # (the pool is shut down by now)
+        st.mark_stale()  # the killed worker's run and those the pool ended with it: interrupted, not running
+        raise
     finally:
         close = getattr(results, "close", None)
         if close is not None:

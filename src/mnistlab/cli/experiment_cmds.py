@@ -7,6 +7,7 @@ import socket
 import sys
 import time
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +22,7 @@ from mnistlab.errors import MnistlabError, RunNotFinished
 if TYPE_CHECKING:
     from mnistlab.execute import ExperimentResult, Runner, StopSignal
     from mnistlab.experiments import Cell, Experiment
-    from mnistlab.store import RunStore
+    from mnistlab.store import RunRecord, RunStore
 
 _STORE = store_option()
 COMPARE_FORMATS = ("table", "csv", "json", "markdown")
@@ -141,15 +142,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
         result, stopped = _sweep(exp, st, cells, stop, fmt, runner, jobs=jobs, force=force, quick=quick, data_dir=data_dir,
                                  batch_members=batch_members)
         if result.elsewhere:
-            here = socket.gethostname()
-            pids = ", ".join(sorted({str(r.pid) + ("" if r.host == here else f" on host {r.host}")
-                                     for r in result.elsewhere}))
-            n = len(result.elsewhere)
-            away = [r.run_id for r in result.elsewhere if r.host != here]
-            gone = (f"; a host that is gone (its process cannot be checked from here) holds its cells until "
-                    f"`mnistlab rm {' '.join(away[:3])}{' ...' * (len(away) > 3)}` frees them" if away else "")
-            click.echo(f"{n} cell{'s' * (n != 1)} still running in another process (pid {pids}): the table "
-                       f"leaves them out; `mnistlab watch {exp.name}` follows them{gone}", err=True)
+            _say_elsewhere(exp.name, result.elsewhere)
         if result.unrecorded:
             n = len(result.unrecorded)
             click.echo(f"{n} cell{'s' * (n != 1)} share{'s' * (n == 1)} a run that has not ended finished here "
@@ -384,6 +377,19 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
     _rows_out(rows, ref.recorded_as(quick=quick), fmt)
     for line in notes_below(st, ref, rows, quick=quick):
         click.echo(f"note: {line}", err=True)
+
+
+def _say_elsewhere(name: str, elsewhere: Sequence[RunRecord]) -> None:
+    """What `run` says of the cells another process still trains (left out of its table): their
+    processes, and for a run of another host (which cannot be checked from here) how to free it."""
+    here = socket.gethostname()
+    pids = ", ".join(sorted({str(r.pid) + ("" if r.host == here else f" on host {r.host}") for r in elsewhere}))
+    away = [r.run_id for r in elsewhere if r.host != here]
+    gone = (f"; a host that is gone (its process cannot be checked from here) holds its cells until "
+            f"`mnistlab rm {' '.join(away[:3])}{' ...' * (len(away) > 3)}` frees them" if away else "")
+    n = len(elsewhere)
+    click.echo(f"{n} cell{'s' * (n != 1)} still running in another process (pid {pids}): the table "
+               f"leaves them out; `mnistlab watch {name}` follows them{gone}", err=True)
 
 
 def _say_smoke(note: str | None) -> None:
