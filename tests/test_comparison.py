@@ -605,6 +605,23 @@ def test_chosen_runs_scored_on_other_test_sets_are_said_and_none_is_best(tmp_pat
     assert main(["compare", *mnist, *slower, "--store", str(tmp_path)]) == 0
     assert "different test sets" not in capsys.readouterr().err
 
+    def own(train: str, test: str | None, seed: int, acc: float) -> str:  # the user's data, by its checksums
+        dataset = {"npz": f"/d/{train}", **({"test": f"/d/{test}"} if test else {})}
+        sums = {f"/d/{train}": f"sha-{train}", **({f"/d/{test}": f"sha-{test}"} if test else {})}
+        cfg = {"dataset": dataset, "model": "seed000-dense", "train": {"seed": seed}}
+        rid = store.start_run(experiment="own", variant=train, seed=seed, member=0, config=cfg,
+                              config_hash=f"{train}{test}{seed}")
+        store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": acc, "test_size": 100},
+                         env={"data": {"checksums": sums}})
+        return rid
+
+    one_test = [own("tr1.npz", "te.npz", s, a) for s, a in ((0, 0.9), (1, 0.91))]
+    one_test += [own("tr2.npz", "te.npz", s, a) for s, a in ((0, 0.8), (1, 0.81))]
+    assert [r["vs_best"] for r in compare_runs(store, one_test)] == ["best", "below"]  # other training data, one test file
+    held_out = [own("tr1.npz", None, s, a) for s, a in ((0, 0.9), (1, 0.91))]
+    held_out += [own("tr2.npz", None, s, a) for s, a in ((0, 0.8), (1, 0.81))]
+    assert [r["vs_best"] for r in compare_runs(store, held_out)] == [None, None]  # each holds out its own test images
+
 
 def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: Path, recorded, capsys) -> None:
     from mnistlab.cli import main

@@ -499,7 +499,7 @@ def test_a_real_failed_allocation_while_testing_keeps_the_history_and_says_so(da
     assert r.message.endswith("(batch 32; an allocation failed while testing)")
 
 
-def test_a_stop_while_testing_records_the_run_interrupted_not_finished_without_a_result(data_dir):
+def test_a_stop_while_testing_records_the_run_interrupted_not_finished_without_a_result(data_dir, tmp_path):
     """A finished run without a test accuracy was skipped by every later sweep and averaged into its
     committee as NaN outputs (store attack, session 22): a stop during the test pass is a stop."""
     import os
@@ -516,6 +516,17 @@ def test_a_stop_while_testing_records_the_run_interrupted_not_finished_without_a
                    extra_callbacks=[StopAtTest()])
     assert r.status == "interrupted" and r.metrics["test_accuracy"] is None and len(r.history) == 1
     assert r.message.endswith("interrupted before its test pass")
+
+    from mnistlab.cli.train_cmds import _resume_hint  # what `mnistlab train` adds to its error line
+
+    ckpt = tmp_path / "ckpt"
+    r = run_config(cfg(dataset="mnist", train={"epochs": 2}), data_dir=data_dir, progress="none",
+                   extra_callbacks=[StopAtTest()], checkpoint_dir=ckpt)
+    assert r.status == "interrupted" and _resume_hint(r, ckpt) == (
+        f"; add --resume to test it (its 2 epochs are in the checkpoint in {ckpt})")  # not "continue from epoch 3"
+    again = run_config(cfg(dataset="mnist", train={"epochs": 2}), data_dir=data_dir, progress="none",
+                       checkpoint_dir=ckpt, resume=True)
+    assert again.status == "finished" and again.metrics["resumed_from_epoch"] == 2 and len(again.history) == 2
 
 
 def test_recording_a_result_whose_row_was_deleted_or_that_is_stopped(data_dir, tmp_path):
@@ -551,6 +562,19 @@ def test_recording_a_result_whose_row_was_deleted_or_that_is_stopped(data_dir, t
         record_cells({}, [(0, stopped)], [dataclasses.replace(result, model=StopWhileSaved(result.model))])
     rec = store.get(stopped.run_id)
     assert (rec.status, rec.message) == ("interrupted", "interrupted while its result was recorded")
+
+    class StopInTheCommit(dict):  # an epoch's figures: Ctrl-C while the store's transaction holds it back
+        def items(self):
+            if signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, []):
+                os.kill(os.getpid(), signal.SIGINT)  # delivered right after the commit
+            return super().items()
+
+    held = Recorder.for_config(store, "e", config)
+    late = dataclasses.replace(result, history=[StopInTheCommit(e) for e in result.history])
+    with pytest.raises(KeyboardInterrupt):
+        record_cells({}, [(0, held)], [late])
+    rec = store.get(held.run_id)  # recorded whole before the stop: kept, not emptied into "interrupted"
+    assert rec.status == "finished" and rec.metrics["test_accuracy"] == result.metrics["test_accuracy"]
 
 
 def test_weights_finite_finds_nan_and_inf_anywhere():

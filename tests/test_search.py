@@ -451,6 +451,19 @@ def test_a_changed_search_table_is_refused_on_resume(tmp_path: Path, capsys: pyt
     assert open_study("srch", load_experiment(more).search, tmp_path / "store", 3) is not None
 
 
+def test_an_int_range_s_fingerprint_is_the_one_studies_recorded_before(tmp_path: Path) -> None:
+    """Int ranges keep whole ends now (2**63 - 1 is not rounded); the fingerprint a study recorded
+    before (16.0, 64.0) must still match, or every such study would be refused on resume."""
+    from mnistlab.search import space_fingerprint
+
+    exp = parse_experiment({"base": {"dataset": "mnist", "model": "seed000-dense", "data": {"validation": 0.1}},
+                            "search": {"train.batch_size": {"int": [16, 64], "step": 16}}})
+    assert exp.search.params[0].high == 64 and isinstance(exp.search.params[0].high, int)
+    recorded = ('{"direction": "maximize", "metric": "val_accuracy", "params": [["train.batch_size", "int", 16.0, '
+                '64.0, 16.0, false, []]], "sampler": "tpe", "seed": 0}')  # written by mnistlab before 2026-12-03
+    assert space_fingerprint(exp.search) == recorded
+
+
 def test_a_changed_base_is_refused_on_resume_but_threads_and_a_searched_key_are_not(
         tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Trials of 3 epochs and trials of 1 would rank together: [base] is part of the study too."""
@@ -465,10 +478,17 @@ def test_a_changed_base_is_refused_on_resume_but_threads_and_a_searched_key_are_
     study = open_study("srch", first.search, tmp_path / "store", 3, setting(first))
     study.tell(study.ask({}), 0.5)
     same = [SEARCH.replace("batch_size = 60", "batch_size = 60\nthreads = 1"),  # where it runs: the same setting
-            SEARCH.replace("batch_size = 60", "batch_size = 60\nlr = 0.5")]  # a searched key: each trial sets its own
+            SEARCH.replace("batch_size = 60", "batch_size = 60\nlr = 0.5"),  # a searched key: each trial sets its own
+            SEARCH.replace("dense = [8]", "dense = [32]")]  # model.dense is searched: the layers it makes too
     for i, text in enumerate(same):
         exp = load_experiment(_exp(tmp_path, text, f"same{i}.toml"))
         assert open_study("srch", exp.search, tmp_path / "store", 3, setting(exp)) is not None
+    import json
+
+    older = json.loads(setting(first))
+    older.pop("train.amsgrad")  # recorded by a version without that option: a key new to this one is no change
+    study.set_user_attr("mnistlab:base", json.dumps(older, sort_keys=True))
+    assert open_study("srch", first.search, tmp_path / "store", 3, setting(first)) is not None
     changed = _exp(tmp_path, SEARCH.replace("batch_size = 60", "batch_size = 64"), "changed.toml")
     assert main(["search", str(changed), "--store", str(tmp_path / "store"), "--data-dir", str(data_dir)]) == 2
     err = capsys.readouterr().err
@@ -574,6 +594,8 @@ def test_a_search_by_name_names_its_best_trial_by_its_own_metric_as_a_model(tmp_
     assert pick_note(store, "ts", store.get(best)) == ("the best of 2 complete trials of search ts by its metric, "
                                                        "val_accuracy (on validation data)")
     assert trained_runs(store, "ts", variant="trial-0000")[0] != [best]  # a trial by name still
+    with pytest.raises(StoreError, match="has 2 variants: choose one with --variant"):
+        trained_runs(store, "ts", pick="latest")  # the latest of which trial? not the best one silently
 
 
 def test_a_search_s_history_plot_draws_its_best_trials_not_its_first(tmp_path: Path) -> None:
@@ -586,6 +608,19 @@ def test_a_search_s_history_plot_draws_its_best_trials_not_its_first(tmp_path: P
     with pytest.warns(ReportWarning, match="draws the 10 best trials by val_accuracy: 2 of 12 runs left out"):
         kept = readable_curves(store.runs(experiment="ts"))
     assert [r.variant for r in kept] == [f"trial-{i:04d}" for i in range(11, 1, -1)]
+
+
+def test_a_search_s_trial_runs_are_rebuilt_by_reindex(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Their metrics hold trial_params (a table) and trial_log_params (a list): no "params" count."""
+    store = RunStore(tmp_path / "store", create=True)
+    ids = [_trial(store, i, 0.8 + i / 100, 0.9, {"train.lr": 0.001 * (i + 1)}) for i in range(2)]
+    main(["reindex", "--check", "--store", str(store.root)])  # (these made-up runs have no weights: said)
+    assert "not a number" not in capsys.readouterr().out
+    store.close()
+    for f in (tmp_path / "store").glob("runs.sqlite*"):
+        f.unlink()
+    assert main(["reindex", "--store", str(tmp_path / "store")]) == 0
+    assert sorted(r.run_id for r in RunStore(tmp_path / "store").runs()) == sorted(ids)
 
 
 def test_search_best_prints_refuses_to_overwrite_and_refuses_a_non_search(tmp_path: Path,

@@ -346,11 +346,15 @@ def scored_on_note(runs: Sequence[RunRecord]) -> str | None:
         if size is None:
             continue
         dataset = (r.config or {}).get("dataset")
-        name = dataset if isinstance(dataset, str) else next(
-            (Path(v).name for v in (dataset or {}).values() if isinstance(v, str)), "own data")
-        fraction = dataset.get("test_fraction") if isinstance(dataset, Mapping) else None
-        identity = (recorded_digests(r.config or {}, r.env) or name, fraction, size)
-        sets.setdefault(json.dumps(identity, sort_keys=True, default=str), f"{name} ({size:,} test images)")
+        if isinstance(dataset, Mapping):  # the user's own data: its test file, or the part held out of its data
+            test = dataset.get("test")
+            name = Path(str(test or next((v for v in dataset.values() if isinstance(v, str)), "own data"))).name
+            digests = recorded_digests(r.config or {}, r.env) or (None, None)
+            identity: Any = ("test file", digests[1] or name) if test else (
+                "held out", digests[0] or name, dataset.get("test_fraction"))
+        else:  # a registered dataset (or a path to the user's data: by its path)
+            name, identity = str(dataset), str(dataset)
+        sets.setdefault(json.dumps([identity, size], default=str), f"{name} ({size:,} test images)")
     if len(sets) < 2:
         return None
     named = ", ".join(list(dict.fromkeys(sets.values()))[:4]) + (" ..." if len(sets) > 4 else "")

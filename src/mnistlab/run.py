@@ -742,8 +742,13 @@ class Recorder:
             self.store.finish_run(self.run_id, status=result.status, history=result.history, metrics=result.metrics,
                                   env=result.env, message=result.message, weights=result.model.state_dict(),
                                   predictions=result.test_probs, config=result.config)
-        except KeyboardInterrupt as stop:
-            self.fail(stop, "interrupted while its result was recorded")
+        except KeyboardInterrupt as stop:  # (a stop held over the row's commit comes just after it: kept)
+            try:
+                recorded = self.store.get(self.run_id).status != "running"
+            except MnistlabError:
+                recorded = True  # deleted meanwhile: nothing to mark
+            if not recorded:
+                self.fail(stop, "interrupted while its result was recorded")
             raise
         except Exception as exc:  # a store error, or a callback's value JSON cannot hold: never "running"
             problem = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {exc}"
@@ -1046,7 +1051,7 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
     a run id (or unique prefix) is that run; an experiment file or name, narrowed to one
     ``variant`` when it has several (:func:`~mnistlab.views.resolve_runs`), is that variant's
     ``pick``: its "best" finished run by test accuracy or its "latest" (a search without
-    ``variant``: its best complete trial by the search's own metric); a committee variant is its
+    ``variant``: its best complete trial by the search's own metric, for "best"); a committee variant is its
     best (or latest) scored committee of the most members, and ``variant`` may also name a
     committee across variants (an experiment's ``[[committees]]``: its latest evaluation over the
     current runs, whatever ``pick``). ``quick``: of an experiment file's ``--quick`` smoke runs
@@ -1070,7 +1075,7 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
     if ref.run is not None:
         return [ref.run.run_id], None
     variants = list(dict.fromkeys(str(r.variant) for r in runs))
-    if len(variants) > 1 and variant is None and is_search(runs):  # a search: its best trial, by its own metric
+    if len(variants) > 1 and variant is None and pick == "best" and is_search(runs):  # a search: its best trial
         return [best_trial(runs).run_id], None
     if len(variants) > 1:
         named = sorted({c.variant for c in store.committees(name)} - set(variants))  # [[committees]]

@@ -595,7 +595,11 @@ def _sqlalchemy_errors() -> type[Exception]:
 def space_fingerprint(space: SearchSpace) -> str:
     """What a study's trials depend on, as JSON text: every param's distribution, the metric, the
     direction, the sampler and its seed (not ``trials`` or the pruner: those may change on a resume)."""
-    params = [[p.key, p.kind, p.low, p.high, p.step, p.log, [_encode(c) for c in p.choices]] for p in space.params]
+    def f(x: float | None) -> float | None:  # as recorded before int ranges kept whole ends (16.0): studies resume
+        return None if x is None else float(x)
+
+    params = [[p.key, p.kind, f(p.low), f(p.high), f(p.step), p.log, [_encode(c) for c in p.choices]]
+              for p in space.params]
     return json.dumps({"params": params, "metric": space.metric, "direction": space.direction,
                        "sampler": space.sampler, "seed": space.seed}, sort_keys=True)
 
@@ -603,13 +607,15 @@ def space_fingerprint(space: SearchSpace) -> str:
 def base_setting(resolved: Mapping[str, Any], space: SearchSpace) -> str:
     """What a study's trials share besides the searched keys, as JSON text: the base's resolved
     config flattened to dotted keys, less where and how fast it runs (``train.threads``,
-    ``train.device``) and the keys a trial sets; the user's own data by its kind and options
+    ``train.device``) and the keys a trial sets (the whole model where a trial sets a key of it);
+    the user's own data by its kind and options
     (:func:`~mnistlab.data.userdata.data_setting`: a moved folder is the same base)."""
     from mnistlab.comparison import flatten_config
     from mnistlab.data.userdata import data_setting
 
     config = {**resolved, "dataset": data_setting(resolved.get("dataset"))}
-    searched = [p.key for p in space.params]
+    # a searched key of the model (model.dense, model.layers[0].filters) may change any of its layers
+    searched = [("model" if p.key.startswith("model.") else p.key) for p in space.params]
     flat = {k: v for k, v in flatten_config(config) if k not in ("train.threads", "train.device")
             and not any(k == s or k.startswith(f"{s}.") for s in searched)}
     return json.dumps(flat, sort_keys=True, default=str)
@@ -628,8 +634,8 @@ def _check_fingerprint(study: Any, name: str, space: SearchSpace, base: str | No
             if recorded != now:
                 study.set_user_attr(attr, now)
             continue
-        if recorded != now:
-            changed = changed_keys(recorded, now) if attr == _FINGERPRINT else _changed_settings(recorded, now)
+        changed = changed_keys(recorded, now) if attr == _FINGERPRINT else _changed_settings(recorded, now)
+        if recorded != now and (attr == _FINGERPRINT or changed):  # a base key new to this version is no change
             why = "were drawn from another space" if attr == _FINGERPRINT else "trained another setting"
             listed = f" ({', '.join(changed[:5])}{' ...' * (len(changed) > 5)} changed)" if changed else ""
             raise SpecError(f"{what} changed since trial {trials[-1].number} of study {name}{listed}: its trials "
@@ -638,12 +644,13 @@ def _check_fingerprint(study: Any, name: str, space: SearchSpace, base: str | No
 
 
 def _changed_settings(old: str, new: str) -> list[str]:
-    """The dotted keys whose values differ between two :func:`base_setting` texts."""
+    """The dotted keys both :func:`base_setting` texts hold, with other values: a key only one holds
+    is a setting one mnistlab version resolves and the other does not (a new option at its default)."""
     try:
         a, b = json.loads(old), json.loads(new)
     except ValueError:
         return []
-    return [k for k in dict.fromkeys([*a, *b]) if a.get(k) != b.get(k)]
+    return [k for k in a if k in b and a[k] != b[k]]
 
 
 def changed_keys(old: str, new: str) -> list[str]:

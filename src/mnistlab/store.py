@@ -1419,7 +1419,8 @@ def _with_files(rec: RunRecord, folder: Path) -> RunRecord:
     return rec
 
 
-_NUMBER_METRICS = ("accuracy", "loss", "seconds", "_size", "_epoch", "epochs_run", "params", "flops", "_step")
+_NUMBER_METRICS = ("accuracy", "loss", "seconds", "_size", "_epoch", "_step")  # by their ends (not trial_params)
+_NUMBER_KEYS = ("params", "flops", "epochs_run")
 _TABLE_SECTIONS = ("data", "train", "evaluate")
 
 
@@ -1433,7 +1434,8 @@ def _checked_shapes(rec: RunRecord) -> None:
 
     if not all(isinstance(e, dict) and number(e.get("epoch", 0)) for e in rec.history):
         raise StoreError("history.json: an epoch that is not a table of its figures")
-    if bad := next((k for k, v in rec.metrics.items() if k.endswith(_NUMBER_METRICS) and not number(v)), None):
+    if bad := next((k for k, v in rec.metrics.items() if (k.endswith(_NUMBER_METRICS) or k in _NUMBER_KEYS)
+                    and not number(v)), None):
         raise StoreError(f"metrics.json: {bad[:40]} is not a number")
     if bad := next((k for k in _TABLE_SECTIONS if not isinstance(rec.config.get(k, {}), dict)), None):
         raise StoreError(f"config.json: {bad} is not a table")

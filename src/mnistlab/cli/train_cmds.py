@@ -182,6 +182,8 @@ def _resume_hint(result: Any, checkpoint_dir: Path | None) -> str:
     step = result.metrics.get("checkpoint_step") or 0
     if not (saved or step):
         return f" (no checkpoint in {checkpoint_dir} yet)"
+    if saved >= int(result.config.get("train", {}).get("epochs", 0)) and not step:  # stopped while testing
+        return f"; add --resume to test it (its {saved} epochs are in the checkpoint in {checkpoint_dir})"
     where = f"epoch {saved + 1}, batch {step + 1}" if step else f"epoch {saved + 1}"
     return f"; add --resume to continue from {where} (the checkpoint in {checkpoint_dir})"
 
