@@ -123,6 +123,7 @@ class ProcessRunner:
                     try:
                         got = fut.result()
                     except BrokenProcessPool:  # a worker was killed: the pool ends its others too
+                        time.sleep(0.5)  # a Ctrl-C to the process group reaches this process meanwhile: a stop
                         raise WorkerDied() from None
                     yield pending.pop(fut), got
             complete = True

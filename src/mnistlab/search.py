@@ -940,6 +940,7 @@ class LocalTrials:
         try:
             return [(self.pending.pop(fut), fut.result()) for fut in done]
         except BrokenProcessPool:  # a worker was killed: the pool ends its others too
+            time.sleep(0.5)  # a Ctrl-C to the process group (which ends an idle worker) reaches us meanwhile
             raise WorkerDied() from None
 
     def close(self) -> None:
