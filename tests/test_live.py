@@ -366,6 +366,13 @@ def test_an_interrupted_run_shows_no_test_accuracy(tmp_path: Path) -> None:
     line = cell_line(store.get(rid), position=(1, 3))
     assert "42.0" not in line and "test acc" not in line  # 42.0%, not a run id that happens to hold "42"
     assert line.endswith("a  seed 0: interrupted after 1 of 4 epochs, no result yet (run it again to train it)")
+    tested = store.start_run(experiment="sw", variant="b", seed=0, member=0, config={"train": {"epochs": 2}},
+                             config_hash="k2")  # stopped in its test pass, its 2 epochs in the checkpoint
+    store.finish_run(tested, status="interrupted", history=[{"epoch": 1}, {"epoch": 2}],
+                     metrics={"test_accuracy": None, "checkpoint_epoch": 2}, env={},
+                     message="interrupted before its test pass")
+    assert cell_line(store.get(tested)).endswith("b  seed 0: interrupted while testing after 2 of 2 epochs, no result "
+                                                 "yet (run it again to test it)")  # not "continue from epoch 3"
 
 
 STOPPED = """

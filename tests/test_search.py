@@ -558,10 +558,10 @@ def test_a_searchs_ranking_shows_each_searched_param(tmp_path: Path, capsys: pyt
     _trial(store, 1, 0.95, 0.90, {"augment": {"rotation_range": 10}}, experiment="top")
     assert main(["compare", "top", "--store", str(store.root), "--format", "csv"]) == 0
     head, first, second = capsys.readouterr().out.splitlines()[:3]
-    assert head.endswith(",augment") and "rotation_range" in first and second.endswith(",False")
+    assert head.endswith(",augment") and "rotation_range" in first and second.endswith(",false")  # as JSON writes it
     assert main(["compare", "top", "--store", str(store.root)]) == 0
     table = capsys.readouterr().out
-    assert "augment" in table and '{"rotation_range": 10}' in table
+    assert "augment" in table and '{"rotation_range": 10}' in table and " false " in table and "False" not in table
 
 
 def test_a_trial_stopped_before_its_first_epoch_has_every_trial_field(tmp_path: Path,

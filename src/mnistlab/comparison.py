@@ -748,7 +748,7 @@ def _num(x: Any) -> float | None:
 def _csv_value(key: str, value: Any) -> Any:
     if key == "run_ids":  # ids are hex: space-separated reads (and splits) more plainly than JSON in a cell
         return " ".join(value)
-    return json.dumps(value) if isinstance(value, (list, dict)) else value
+    return json.dumps(value) if isinstance(value, (list, dict, bool)) else value  # false, as beside {"a": 1}
 
 
 def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
@@ -790,7 +790,7 @@ def _searched_cell(value: Any) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.4g}"
-    return json.dumps(value) if isinstance(value, (list, dict)) else str(value)
+    return json.dumps(value) if isinstance(value, (list, dict, bool)) else str(value)  # false, as JSON writes it
 
 
 def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[list[str]]]:

@@ -371,9 +371,11 @@ def cell_line(rec: RunRecord, how: str | None = None, position: tuple[int, int] 
         step = rec.metrics.get("checkpoint_step")  # ... inside the next epoch, after that many batches
         inside = f", batch {step + 1}" if isinstance(step, int) and step > 0 else ""
         then = ("run it again to train it" if not isinstance(saved, int) else
+                "run it again to test it" if epochs and saved >= epochs and not inside else
                 f"run it again to continue from epoch {saved + 1}{inside}" if saved > 0 or inside else
                 "run it again to train it from the start: it stopped before its first checkpoint")
-        return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: interrupted after {len(rec.history)}"
+        testing = " while testing" if rec.message.endswith("interrupted before its test pass") else ""
+        return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: interrupted{testing} after {len(rec.history)}"
                 + (f" of {epochs}" if epochs else "") + f" epochs, no result yet ({then})")
     resumed, step = rec.metrics.get("resumed_from_epoch"), rec.metrics.get("resumed_from_step")
     status = rec.status
