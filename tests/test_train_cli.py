@@ -428,3 +428,24 @@ def test_a_recorded_run_s_config_json_trains_that_run_again(data_dir, tmp_path, 
     assert main(["run", str(recorded), "--store", str(tmp_path / "c")]) == 2  # the other way round
     assert f"(an experiment file is TOML; a run config in JSON trains with `mnistlab train --config {recorded}`)" in (
         capsys.readouterr().err)
+
+
+def test_a_train_killed_outright_keeps_its_epochs_in_its_row(tmp_path: Path, data_dir: Path, capsys) -> None:
+    """kill -9 of `mnistlab train` left a row with no epochs: its history was written only at the end."""
+    store = tmp_path / "s"
+    proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "train", "--model", "seed000-dense", "--subset", "600",
+                             "--epochs", "3000", "--store", str(store), "--data-dir", str(data_dir), "--progress", "none"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")})
+    try:
+        for _ in range(600):
+            time.sleep(0.1)
+            if (store / "runs.sqlite").exists() and any(len(r.history) >= 2 for r in RunStore(store).runs()):
+                break
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait()
+    assert main(["runs", "--store", str(store), "--format", "csv"]) == 0
+    [row] = capsys.readouterr().out.splitlines()[1:]
+    status, epochs = row.split(",")[5], row.split(",")[7]
+    assert status == "interrupted" and int(epochs) >= 2  # the epochs it trained, not "-"

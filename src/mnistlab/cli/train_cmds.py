@@ -99,6 +99,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     from mnistlab.accel import pick_device
     from mnistlab.callbacks import StopBetweenEpochs
     from mnistlab.execute import terminate_as_interrupt
+    from mnistlab.live import EpochProgress
     from mnistlab.run import UNTESTED_BY_STOP, Recorder, run_config
     from mnistlab.trainer import STOPPED_BY
 
@@ -115,11 +116,13 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
             recorder = Recorder.for_config(open_store(store, create=True), experiment, cfg)
         except MnistlabError as exc:
             raise type(exc)(f"{exc} (or train with --no-record)") from None
+    # its epochs so far in its row, as a sweep's: a `kill -9` leaves them for `runs` and `show`
+    kept = [EpochProgress(recorder.store, recorder.run_id)] if recorder is not None else []
     try:  # SIGTERM (a scheduler, `kill`) or a closed output (`| head`) stops it as Ctrl-C does
         with terminate_as_interrupt() as stop, closed_output_stops(stop):
             result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
                                 resume=resume, checkpoint_every=checkpoint_every or 0.0,
-                                extra_callbacks=[between := StopBetweenEpochs(stop)], interrupt=between.asked,
+                                extra_callbacks=[between := StopBetweenEpochs(stop), *kept], interrupt=between.asked,
                                 on_data_ready=lambda: _announce(cfg, checkpoint_dir if resume else None))
     except BaseException as exc:
         raise _not_trained(exc, int(stop.signum), recorder) from None
