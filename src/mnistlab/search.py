@@ -1120,11 +1120,11 @@ def best_trial(runs: Sequence[Any]) -> Any:
     runs are not a search's or none of its trials is complete."""
     if runs and not is_search(runs):
         raise SpecError("not a search: its runs are not the trials of a [search] table (see `mnistlab compare`)")
-    trials = [t for t in trial_rows(runs) if t["state"] == "complete" and isinstance(t["value"], (int, float))]
-    if not trials:
+    ranked = ranked_runs(runs)  # complete trials with a value rank first, when there are any
+    best = (ranked[0].metrics or {}) if ranked else {}
+    if best.get("trial_state") != "complete" or not isinstance(best.get("search_value"), (int, float)):
         raise SpecError("no complete trial recorded yet: run the search first (`mnistlab search FILE`)")
-    best = sorted(trials, key=_rank_key(trials[0]["direction"]))[0]
-    return next(r for r in runs if r.run_id == best["run_id"])
+    return ranked[0]
 
 
 def best_experiment(runs: Sequence[Any], experiment: str, repeats: int = 3) -> dict[str, Any]:
