@@ -184,7 +184,7 @@ def test_epoch_progress_reaches_the_store_while_the_run_trains(tmp_path: Path, d
             super().on_epoch_end(epoch, logs)
             seen.append(len(RunStore(store.root).get(rid).history))
 
-    result = run_config(cfg, data_dir=data_dir, progress="none", extra_callbacks=[Look(store, rid)])
+    result = run_config(cfg, data_dir=data_dir, progress="none", extra_callbacks=[Look(store, rid, every_s=0)])
     assert result.status == "finished" and seen == [1, 2, 3]
     rec = store.get(rid)
     assert rec.status == "running" and [h["epoch"] for h in rec.history] == [1, 2, 3]
@@ -192,6 +192,24 @@ def test_epoch_progress_reaches_the_store_while_the_run_trains(tmp_path: Path, d
     store.finish_run(rid, status="finished", history=result.history, metrics={}, env={})
     store.record_progress(rid, [{"epoch": 99}])  # an ended run is left alone
     assert store.get(rid).history == result.history
+
+
+def test_epoch_progress_writes_at_most_every_few_seconds_and_the_rest_at_the_end(tmp_path: Path,
+                                                                                 data_dir: Path) -> None:
+    store = RunStore(tmp_path / "store")
+    cfg = parse_run_config({"dataset": "mnist", "model": {"dense": [8]}, "data": {"subset": 200},
+                            "train": {"epochs": 4, "batch_size": 50}})
+    rid = store.start_run(experiment="sw", variant="v", seed=0, member=0, config=cfg.resolved(), config_hash="k")
+    seen: list[int] = []
+
+    class Look(EpochProgress):
+        def on_epoch_end(self, epoch, logs=None):  # noqa: ANN001
+            super().on_epoch_end(epoch, logs)
+            seen.append(len(RunStore(store.root).get(rid).history))
+
+    result = run_config(cfg, data_dir=data_dir, progress="none", extra_callbacks=[Look(store, rid, every_s=3600)])
+    assert result.status == "finished" and seen == [1, 1, 1, 1]  # the first epoch at once, then none for an hour
+    assert [h["epoch"] for h in store.get(rid).history] == [1, 2, 3, 4]  # the rest as the fit ended
 
 
 def test_live_table_and_watch_render_from_the_store(tmp_path: Path) -> None:

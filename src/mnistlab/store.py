@@ -623,8 +623,8 @@ class RunStore:
         return self.get(run_id)
 
     def record_progress(self, run_id: str, history: list[dict[str, Any]]) -> None:
-        """Replace a ``running`` run's history with the epochs done so far (one small write per
-        epoch, read by the live view and `mnistlab watch`); a run no longer running is left alone."""
+        """Replace a ``running`` run's history with the epochs done so far (a small write every
+        few seconds, read by the live view and `mnistlab watch`); a run no longer running is left alone."""
         with self._errors("record progress"), self._write() as con:
             cur = con.execute("UPDATE runs SET history = ? WHERE run_id = ? AND status = 'running'",
                               (_dumps(history), run_id))
