@@ -310,6 +310,27 @@ def test_grid_search_tries_each_point_once(tmp_path: Path, data_dir: Path) -> No
     assert points == [(0.001, 30), (0.001, 60), (0.01, 30), (0.01, 60)] and len(result.trials) == 4
 
 
+def test_a_trial_asked_with_a_complete_trials_parameters_is_not_trained_twice(tmp_path: Path, data_dir: Path,
+                                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    text = BASE.replace("epochs = 3", "epochs = 1") + ('\n[search]\n"train.lr" = { choice = [0.001, 0.01] }\n'
+                                                       'pruner = "none"\ntrials = 6\nseed = 1\n')
+    path = _exp(tmp_path, text)
+    assert main(["search", str(path), "--store", str(tmp_path / "store"), "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    runs = {r.metrics["trial"]: r for r in RunStore(tmp_path / "store").runs(experiment="s")}
+    assert sorted(runs) == list(range(6)) and {r.metrics["trial_state"] for r in runs.values()} == {"complete"}
+    trained = {r.metrics["trial_params"]["train.lr"]: r for r in runs.values() if "same_run_as" not in r.env}
+    assert sorted(trained) == [0.001, 0.01]  # each value trained once, the 4 others recorded again
+    for n, r in runs.items():
+        first = trained[r.metrics["trial_params"]["train.lr"]]
+        assert r.history == first.history and r.metrics["search_value"] == first.metrics["search_value"]
+        if r is not first:
+            assert r.env["same_run_as"] == first.run_id and r.variant == f"trial-{n:04d}"
+            assert f"trial {n:4d}  {r.run_id}  complete" in out and "not trained twice" in out
+    study = optuna.load_study(study_name="s", storage=storage_url(tmp_path / "store"))
+    assert [t.value for t in study.trials] == [runs[t.number].metrics["search_value"] for t in study.trials]
+
+
 @pytest.mark.parametrize(("content", "message"), [
     (b"", "search.sqlite: empty, so its studies are lost"),
     (bytes(range(256)) * 4, "search.sqlite: cannot be read as the store's search studies ((sqlite3.DatabaseError) file "

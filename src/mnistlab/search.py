@@ -888,6 +888,32 @@ def trials_drawn(study: Any) -> int:
     return sum(not t.system_attrs.get(_KILLED) and t.state != waiting for t in study.get_trials(deepcopy=False))
 
 
+def same_trial(study: Any, store: Any, task: TrialTask) -> TrialResult | None:
+    """A trial asked with the parameters of a complete trial of its study is not trained twice
+    (its config and seed are the same: it would train to the same result, as a sweep's cell of the
+    same config does): that trial's run is recorded again as this one's
+    (:meth:`~mnistlab.store.RunStore.record_again`, ``env["same_run_as"]`` naming the run that
+    trained) and its value returned, for :func:`_tell`. None where no complete trial has them (a
+    pruned or failed one's parameters are trained again: a pruner's verdict depends on the trials
+    around it), or where its run's files are gone: the trial is then trained."""
+    params = study._storage.get_trial(task.trial_id).params
+    for t in study.get_trials(deepcopy=False, states=(_optuna().trial.TrialState.COMPLETE,)):
+        rid = t.user_attrs.get("run_id")
+        if t.params != params or not isinstance(rid, str):
+            continue
+        try:
+            source = store.get(rid)
+            if source.metrics.get("trial_state") != "complete" or source.status != "finished":
+                continue
+            rec = store.record_again(source, variant=trial_variant(task.number), seed=source.seed, member=source.member,
+                                     repeat=source.repeat, metrics={"trial": task.number, "trial_params": task.params})
+        except StoreError:
+            continue
+        return TrialResult(task.number, rec.run_id, "complete", source.metrics.get("search_value"), rec.status,
+                           f"the same parameters as trial {t.number}: its result, not trained twice")
+    return None
+
+
 def _tell(study: Any, task: TrialTask, res: TrialResult) -> None:
     states = _optuna().trial.TrialState
     if res.run_id:
@@ -1018,8 +1044,12 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
             while len(trials) < trials.slots and counted_trials(study) + len(trials) < out.total:
                 t0 = time.perf_counter()
                 task = _ask(study, space, dists, name, base, str(st.root), dd, trials.threads)
+                same = same_trial(study, st, task)
                 out.driver_seconds += time.perf_counter() - t0
-                trials.submit(task)
+                if same is not None:
+                    _finish(study, task, same, out, on_trial)
+                else:
+                    trials.submit(task)
             if not len(trials):
                 break
             for task, res in trials.wait():

@@ -585,13 +585,15 @@ class RunStore:
             pass
 
     def record_again(self, source: RunRecord, *, variant: str, seed: int, member: int, repeat: int,
-                     done: tuple[str, ...] = ("finished", "diverged")) -> RunRecord:
+                     done: tuple[str, ...] = ("finished", "diverged"),
+                     metrics: Mapping[str, Any] | None = None) -> RunRecord:
         """Record ``source``, an ended run, again as a run of ``variant`` of its experiment: a cell of
         the same config and seed (the same ``config_hash``) would train to the same result, so it is
         not trained twice. The new run has the source's config, history, metrics and status; its
         files are the source's (hard links where the file system allows, else copies; a committee's
         record stays with its own members); ``env["same_run_as"]`` (the run that trained) and its
-        message name the source. Deleting either run leaves the other whole.
+        message name the source; ``metrics`` replace those of the source's metrics they name (a
+        search trial's number). Deleting either run leaves the other whole.
 
         The cell is claimed as :meth:`claim_run` claims it: where it already has a run that is
         running in a live process or has a status in ``done`` (another `mnistlab run` on this
@@ -617,7 +619,7 @@ class RunStore:
             why = f"could not copy run {source.run_id}'s files: {exc.strerror or first_line(exc)}"
             self.finish_run(run_id, status="failed", history=[], metrics={}, env={}, message=why, files=False)
             raise StoreError(f"run {run_id}: {why}") from None
-        self.finish_run(run_id, status=source.status, history=source.history, metrics=source.metrics,
+        self.finish_run(run_id, status=source.status, history=source.history, metrics={**source.metrics, **(metrics or {})},
                         env={**source.env, "same_run_as": trained},
                         message=f'the same config and seed as run {trained}: its result, recorded again, not trained twice')
         return self.get(run_id)
