@@ -187,6 +187,23 @@ def test_unusable_output_paths_are_refused_before_training(flag, target, needle,
     assert "Epoch" not in captured.out  # nothing was trained only to be lost
 
 
+@pytest.mark.parametrize("argv", [
+    ["train", "--subset", "60", "--epochs", "1", "--store", ""],
+    ["train", "--subset", "60", "--epochs", "1", "--checkpoint-dir", ""],
+    ["train", "--subset", "60", "--epochs", "1", "--data-dir", " "],
+    ["run", ""], ["search", ""], ["runs", "--store", ""], ["report", "x", "-o", ""], ["plot", "curves", "x", "-o", ""],
+    ["predict", "x", "a.png", ""], ["export", "x", "-o", ""], ["card", "x", "-o", ""], ["summary", "dense", "--save", ""],
+    ["search-best", "x", "-o", ""],
+])
+def test_an_empty_path_is_refused_not_taken_for_this_folder(argv, tmp_path, monkeypatch, capsys):
+    # `--store "$STORE"` with the variable unset: click takes "" for ".", a store in the folder it runs in
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "an empty path (an unset shell variable?)" in err and err.count("\n") == 1, err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_optimizer_flags_and_set_reach_the_run(data_dir, tmp_path, capsys):
     code = main(["train", *QUICK, "--epochs", "2", "--data-dir", str(data_dir), "--optimizer", "sgd",
                  "--momentum", "0.9", "--nesterov", "--weight-decay", "0.001", "--label-smoothing", "0.1",

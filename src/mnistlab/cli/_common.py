@@ -19,9 +19,19 @@ if TYPE_CHECKING:  # RunStore is imported late at run time (see open_store)
 F = TypeVar("F", bound=Callable[..., object])
 
 
+class PathArg(click.Path):
+    """:class:`click.Path` refusing an empty value, which click takes as the current folder: `--store
+    "$STORE"` with the variable unset would make a store of the folder the command runs in."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path (an unset shell variable?)", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def store_option(name: str = "store") -> Callable[[F], F]:
     """The `--store` option every store-reading command takes (passed on as ``name``)."""
-    return click.option("--store", name, type=click.Path(file_okay=False), default=None,
+    return click.option("--store", name, type=PathArg(file_okay=False), default=None,
                         help="Run store folder (default: $MNISTLAB_STORE or ./mnistlab-runs).")
 
 
@@ -37,7 +47,7 @@ def data_dir_option(purpose: str = "", *, remote: bool = False) -> Callable[[F],
     ``remote`` (commands that can train on Ray) :func:`check_backend_flags` checks it, once it is known
     whether the cells train here."""
     why = f", {purpose}" if purpose else ""
-    return click.option("--data-dir", type=click.Path(exists=not remote, file_okay=False, path_type=Path), default=None,
+    return click.option("--data-dir", type=PathArg(exists=not remote, file_okay=False, path_type=Path), default=None,
                         callback=None if remote else _check_data_dir_variable,
                         help=f"Folder holding <dataset>/ subfolders with the IDX files{why} (default: "
                              "$MNISTLAB_DATA_DIR, the cache, system folders).")

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from mnistlab import datasets
-from mnistlab.cli._common import check_output, data_dir_option, save_figure
+from mnistlab.cli._common import PathArg, check_output, data_dir_option, save_figure
 from mnistlab.cli._output import Column, emit, format_option
 
 
@@ -49,7 +49,7 @@ def datasets_cmd(data_dir: Path | None, fmt: str) -> None:
 @click.option("--cols", type=click.IntRange(1, 20), default=5, show_default=True)
 @click.option("--index", type=click.IntRange(min=0), default=0, show_default=True,
               help="Image drawn alone with a colour bar.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("-o", "--output", type=PathArg(dir_okay=False, path_type=Path), default=None,
               help="Grid image file [default: DATASET-samples.png].")
 @data_dir_option()
 def show_data_cmd(dataset: str, split: str, rows: int, cols: int, index: int, output: Path | None,

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mnistlab.cli._common import (FiniteRange, backend_and_store, backend_options, check_backend_flags, data_dir_option,
+from mnistlab.cli._common import (FiniteRange, PathArg, backend_and_store, backend_options, check_backend_flags, data_dir_option,
                                   jobs_option, open_store, store_option)
 from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, plain_table, rich_console,
                                   stopped_by)
@@ -89,7 +89,7 @@ class _Progress:
 
 
 @click.command("run")
-@click.argument("experiment", type=click.Path(dir_okay=False))
+@click.argument("experiment", type=PathArg(dir_okay=False))
 @_STORE
 @jobs_option("cells")
 @click.option("--force", is_flag=True, help="Rerun cells already finished in the store.")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mnistlab.cli._common import check_output, data_dir_option, open_store, save_figure, store_option
+from mnistlab.cli._common import PathArg, check_output, data_dir_option, open_store, save_figure, store_option
 from mnistlab.errors import OutputError
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
@@ -28,7 +28,7 @@ def _parse_indices(text: str) -> list[int]:
 @click.command("plot")
 @click.argument("kind")
 @click.argument("target", metavar="EXPERIMENT_OR_RUN...", nargs=-1, required=True)
-@click.option("-o", "--output", required=True, help="Output file: .png, .svg or .pdf.")
+@click.option("-o", "--output", type=PathArg(), required=True, help="Output file: .png, .svg or .pdf.")
 @store_option("store_path")
 @data_dir_option("for images, labels and predictions")
 @click.option("--variant", default=None, help="Pick one variant of an experiment.")
@@ -73,7 +73,7 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
 
 @click.command("report")
 @click.argument("experiment")
-@click.option("-o", "--output", default="report.html", show_default=True, help="Output HTML file.")
+@click.option("-o", "--output", type=PathArg(), default="report.html", show_default=True, help="Output HTML file.")
 @store_option("store_path")
 @data_dir_option("for the misclassified images")
 @click.option("--quick", is_flag=True, help="With a .toml file: report its --quick smoke runs instead.")

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from mnistlab.cli._common import PathArg
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import SpecError
 from mnistlab.models import format_summary, summarize
@@ -30,7 +31,7 @@ def models_command(fmt: str) -> None:
 @click.command("summary")
 @click.argument("model")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON instead of the table.")
-@click.option("--save", type=click.Path(dir_okay=False), default=None,
+@click.option("--save", type=PathArg(dir_okay=False), default=None,
               help="Also write the model's full spec to this .toml or .json file (a starting point to edit).")
 def summary_command(model: str, as_json: bool, save: str | None) -> None:
     """Print MODEL's layer table, parameter counts and multiply-adds, as Keras's model.summary().

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from mnistlab.cli._common import data_dir_option, open_store, save_figure, store_option
+from mnistlab.cli._common import PathArg, data_dir_option, open_store, save_figure, store_option
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import DataError, InvertedImageWarning, MnistlabError, OutputError, PartlyUnreadable
 from mnistlab.files import check_output_path, display_name, write_output
@@ -55,14 +55,16 @@ def _class_names(model: Any) -> list[str]:
 
 @click.command("predict")
 @click.argument("model")
-@click.argument("images", nargs=-1, required=True)
+@click.argument("images", type=PathArg(), nargs=-1, required=True)
 @model_options
 @click.option("--top", type=click.IntRange(1, 100), default=3, show_default=True, help="How many classes per image.")
 @format_option()
-@click.option("--show", default=None, help="Also save a figure (.png, .svg, .pdf): each image, what the model saw, "
+@click.option("--show", type=PathArg(), default=None,
+              help="Also save a figure (.png, .svg, .pdf): each image, what the model saw, "
               "and its probabilities (the first 64 images).")
 @click.option("--no-preprocess", is_flag=True, help="The images are already in dataset form (28x28, light on dark).")
-@click.option("-o", "--output", default=None, help="Also write a competition submission CSV (ImageId,Label: "
+@click.option("-o", "--output", type=PathArg(), default=None,
+              help="Also write a competition submission CSV (ImageId,Label: "
               "each image's top class, ImageId from 1), e.g. for a digit-recognizer test.csv.")
 def predict_command(model: str, images: tuple[str, ...], variant: str | None, pick: str, store_path: str | None,
                     top: int, fmt: str, show: str | None, no_preprocess: bool, output: str | None) -> None:
@@ -197,7 +199,8 @@ def _with_csv_images(tables: list[str], sources: list[Any], originals: list[Any]
 @click.argument("model")
 @model_options
 @data_dir_option("for the test set")
-@click.option("-o", "--output", required=True, help="The file to write: .onnx, .pt (TorchScript) or .safetensors.")
+@click.option("-o", "--output", type=PathArg(), required=True,
+              help="The file to write: .onnx, .pt (TorchScript) or .safetensors.")
 @click.option("--format", "fmt", type=click.Choice(["onnx", "torchscript", "safetensors"]), default=None,
               help="The format (default: from the file name's suffix).")
 @click.option("--card/--no-card", default=True, show_default=True, help="Also write the model card, OUTPUT.md.")
@@ -248,7 +251,8 @@ def _write(path: Path, text: str) -> None:
 @click.argument("model")
 @model_options
 @data_dir_option("for the test set")
-@click.option("-o", "--output", default=None, help="Write the card to this .md file (default: print it).")
+@click.option("-o", "--output", type=PathArg(), default=None,
+              help="Write the card to this .md file (default: print it).")
 def card_command(model: str, variant: str | None, pick: str, store_path: str | None, data_dir: Path | None,
                  output: str | None) -> None:
     """Print (or write) the Markdown model card of a trained MODEL: layers, data, config, accuracy per

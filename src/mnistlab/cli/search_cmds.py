@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from mnistlab.cli._common import (backend_and_store, backend_options, check_backend_flags, data_dir_option, jobs_option,
+from mnistlab.cli._common import (PathArg, backend_and_store, backend_options, check_backend_flags, data_dir_option, jobs_option,
                                   open_store, store_option)
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
 from mnistlab.cli._output import closed_output_stops, format_option, is_terminal, rich_console, stopped_by
@@ -19,7 +19,7 @@ _STORE = store_option()
 
 
 @click.command("search")
-@click.argument("experiment", type=click.Path(dir_okay=False))
+@click.argument("experiment", type=PathArg(dir_okay=False))
 @_STORE
 @jobs_option("trials")
 @click.option("--quick", is_flag=True, help="A small data subset, at most 2 epochs and 4 trials (a study of its own).")
@@ -106,7 +106,7 @@ def _header(name: str, space, root: Path) -> str:  # noqa: ANN001
 @click.command("search-best")
 @click.argument("experiment")
 @_STORE
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+@click.option("--output", "-o", type=PathArg(dir_okay=False), default=None,
               help="The experiment file to write (default: the TOML on stdout).")
 @click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
 @click.option("--repeats", type=click.IntRange(1, 1000), default=3, show_default=True, help="Seeds the written file trains.")

@@ -11,7 +11,7 @@ import click
 
 from mnistlab import files
 from mnistlab.callbacks import PROGRESS_MODES
-from mnistlab.cli._common import TomlNumber, check_output, data_dir_option, open_store, save_figure, store_option
+from mnistlab.cli._common import PathArg, TomlNumber, check_output, data_dir_option, open_store, save_figure, store_option
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError, did_you_mean
@@ -41,7 +41,7 @@ def _validation(value: str | None) -> Any:
 
 
 @click.command("train")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--config", "config_file", type=PathArg(dir_okay=False, path_type=Path),
               help="Run config TOML (dataset, model, [data], [train], [augment], [[callbacks]]), or a recorded "
                    "run's config.json (that run again); flags override it.")
 @click.option("--dataset", help=f"A dataset name (mnistlab datasets), or your own .csv, .npz or class-folder path "
@@ -69,14 +69,14 @@ def _validation(value: str | None) -> Any:
               help=f"Default {setting_default('precision')}: auto = bf16 autocast where it pays (conv models on CPUs "
                    "with native bf16), else float32.")
 @data_dir_option()
-@click.option("--checkpoint-dir", type=click.Path(file_okay=False, path_type=Path),
+@click.option("--checkpoint-dir", type=PathArg(file_okay=False, path_type=Path),
               help="Save checkpoints here: after every epoch, or see --checkpoint-every (resume with --resume).")
 @click.option("--checkpoint-every", type=float, metavar="SECONDS", callback=lambda _c, _p, v: _seconds(v, "--checkpoint-every"),
               help="With --checkpoint-dir: save once this many seconds have passed, inside an epoch too (after "
                    "the batch where the time is up), instead of after every epoch; the last epoch's end "
                    "replaces any earlier one.")
 @click.option("--resume", is_flag=True, help="Continue from the checkpoint in --checkpoint-dir.")
-@click.option("--save-weights", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--save-weights", type=PathArg(dir_okay=False, path_type=Path),
               help="Write the trained weights here (.safetensors).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help='Any other setting, repeatable: --set augment.rotation_range=10 --set train.schedule.type=cosine.')
@@ -279,7 +279,7 @@ def _check_writable_folder(folder: Path, flag: str) -> None:
 
 @click.command("show-augment")
 @click.option("--dataset", help=f"Whose training images (default: the config's, else {setting_default('dataset')}).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--config", "config_file", type=PathArg(dir_okay=False, path_type=Path),
               help="Take [augment] and the dataset from this run or experiment file (a variant's: --variant).")
 @click.option("--variant", help="The experiment file's variant whose augmentation to show (needed when they differ).")
 @click.option("--rotation-range", type=float, help="Degrees.")
@@ -299,7 +299,7 @@ def _check_writable_folder(folder: Path, flag: str) -> None:
 @click.option("--copies", type=click.IntRange(1, 20), default=7, show_default=True, help="Augmented copies per image.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
 @data_dir_option()
-@click.option("-o", "--output", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), default=Path("augment.png"),
+@click.option("-o", "--output", "--out", "out", type=PathArg(dir_okay=False, path_type=Path), default=Path("augment.png"),
               show_default=True)
 def show_augment_cmd(dataset: str | None, config_file: Path | None, variant: str | None, count: int, copies: int,
                      seed: int, data_dir: Path | None, out: Path, **flags: Any) -> None:
