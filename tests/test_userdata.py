@@ -1102,6 +1102,23 @@ def test_a_sweep_finds_a_bad_data_file_of_any_variant_before_anything_trains(tmp
     assert RunStore(tmp_path / "store").runs() == []  # nothing trained, nothing recorded
 
 
+def test_every_variant_that_cannot_fit_its_data_is_listed_in_one_run(tmp_path: Path, data_dir: Path, capsys) -> None:
+    good = write_csv(tmp_path / "good.csv", np.stack([glyph_l(), 255 - glyph_l()] * 4), [0, 1] * 4)
+    (tmp_path / "cut.csv").write_bytes(good.read_bytes()[:-700])
+    write_csv(tmp_path / "nolabel.csv", np.stack([glyph_l()] * 4), None)
+    (tmp_path / "exp.toml").write_text(
+        'name = "bad-data"\nrepeats = 2\n[base]\ndataset = "mnist"\nmodel = { dense = [8] }\ndata = { subset = 300 }\n'
+        '[[variants]]\nname = "fine"\n[[variants]]\nname = "cut"\ndataset = "cut.csv"\n'
+        '[[variants]]\nname = "unlabelled"\ndataset = "nolabel.csv"\n'
+        '[[variants]]\nname = "three"\nmodel = { dense = [8], outputs = 3 }\n')
+    assert main(["run", str(tmp_path / "exp.toml"), "--store", str(tmp_path / "store"),
+                 "--data-dir", str(data_dir)]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert [line.split('"')[1] for line in lines] == ["cut", "unlabelled", "three"], lines  # each once, seeds or not
+    assert "fewer than the header's" in lines[0] and "no labels" in lines[1] and "the model has 3 outputs" in lines[2]
+    assert RunStore(tmp_path / "store").runs() == []  # nothing trained, nothing recorded
+
+
 def test_a_search_finds_a_bad_data_file_before_its_first_trial(tmp_path: Path, capsys) -> None:
     write_csv(tmp_path / "bad.csv", np.stack([glyph_l()] * 4), None)
     (tmp_path / "s.toml").write_text('name = "s"\n[base]\ndataset = "bad.csv"\nmodel = { dense = [8], outputs = 2 }\n'

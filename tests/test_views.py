@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -40,6 +41,37 @@ def test_history_of_a_variant_overlays_its_seeds(recorded):
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
     assert labels[:2] == ["seed 0 train", "seed 0 val"] and "seed 1 train" in labels
     assert sum(lab.startswith("seed") and "test" in lab for lab in labels) == 2
+
+
+def test_several_variants_draw_and_compare_together_and_one_model_takes_one(recorded, tmp_path, capsys):
+    root, _ = recorded
+    store = RunStore(root)
+    fig = views.figure_for("history", store, EXPERIMENT, variant=["cnn", HOSTILE])
+    labels = {line.get_label() for line in fig.axes[0].get_lines()}
+    assert {"cnn seed 0 train", "cnn seed 1 train", f"{HOSTILE} seed 0 train"} <= labels, labels
+    fig = views.figure_for("compare", store, EXPERIMENT, variant=["cnn"])  # was: every variant, --variant ignored
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["cnn"]
+    with pytest.raises(PlotError, match="confusion draws one model: give one --variant, not 2"):
+        views.figure_for("confusion", store, EXPERIMENT, variant=["cnn", HOSTILE])
+    with pytest.raises(StoreError, match='no variant \'cnnn\' to compare \\(did you mean "cnn"\\?\\)'):
+        views.figure_for("params", store, EXPERIMENT, variant=["cnn", "cnnn"])
+
+    args = ["--store", str(root)]
+    assert main(["compare", EXPERIMENT, "--variant", "cnn", "--format", "json", *args]) == 0
+    assert [r["variant"] for r in json.loads(capsys.readouterr().out)] == ["cnn"]
+    assert main(["compare", EXPERIMENT, "--variant", "cnn", "--variant", HOSTILE, "--format", "json", *args]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [r["variant"] for r in rows] == ["cnn", HOSTILE]
+    assert main(["plot", "history", EXPERIMENT, "--variant", "cnn", "--variant", HOSTILE, "-o",
+                 str(tmp_path / "h.png"), *args]) == 0
+    capsys.readouterr()
+    for argv in (["compare", EXPERIMENT, "--variant", "cnnn"], ["compare", "a", "b", "--variant", "cnn"],
+                 ["predict", EXPERIMENT, "--variant", "cnn", "--variant", HOSTILE, str(tmp_path / "x.png")],
+                 ["export", EXPERIMENT, "--variant", "cnn", "--variant", "cnn", "-o", str(tmp_path / "m.onnx")]):
+        assert main([*argv, *args]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "Traceback" not in err, err
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_error_figures_match_stored_predictions(recorded, data_dir):

@@ -220,13 +220,17 @@ def untrained_notes(ref: ExperimentRef, rows: Sequence[Mapping[str, Any]], *, qu
 
 
 def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str, Any]], *,
-                quick: bool = False) -> list[str]:
+                quick: bool = False, variants: Collection[str] = ()) -> list[str]:
     """The notes under a comparison of ``ref`` (its ``rows``), in `compare` and in the report: by
     name, how many runs of other settings it leaves out (:func:`left_out`); for a file, each
     variant with no run of its current cells (:func:`untrained_notes`); and the variants that share
     runs (:func:`~mnistlab.experiments.shared_runs`: their rows are not independent samples), by
-    the file's cells or, by name, the shown runs' keys."""
+    the file's cells or, by name, the shown runs' keys. ``variants`` (`--variant`, each of which
+    has a row: :func:`only_variants`): the notes of those alone."""
     from mnistlab.experiments import shared_runs
+
+    def shown(variant: Any) -> bool:
+        return not variants or str(variant) in variants
 
     notes = []
     if ref.file is None and (hidden := left_out(store.runs(experiment=ref.name))):
@@ -237,10 +241,10 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
     if quick:  # a smoke run's 1-epoch cells often coincide: no note
         shared = []
     elif (cells := ref.cells()) is not None:  # a file: what its cells will share, trained or not
-        shared = shared_runs((c.variant, c.key, c.seed) for c in cells)
+        shared = shared_runs((c.variant, c.key, c.seed) for c in cells if shown(c.variant))
     else:  # by name: what the shown runs share
-        shared = shared_runs((r.variant, r.config_hash, r.seed) for r in shown_runs(store, ref))
-    return notes + untrained_notes(ref, rows, quick=quick) + shared
+        shared = shared_runs((r.variant, r.config_hash, r.seed) for r in shown_runs(store, ref) if shown(r.variant))
+    return notes + ([] if variants else untrained_notes(ref, rows, quick=quick)) + shared
 
 
 def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
@@ -714,6 +718,18 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "committees": len(comms) if comms else None,  # scored committees, one per repeat
         "run_ids": [r.run_id for r in recs],  # the counted runs (`mnistlab show ID`)
     }
+
+
+def only_variants(rows: list[dict[str, Any]], variants: Sequence[str], experiment: str) -> list[dict[str, Any]]:
+    """The rows of ``variants`` (``--variant``, repeatable), in the table's order, their ``best``
+    marks taken again among them (:func:`mark_vs_best`: the best of those compared). Raises
+    StoreError for a name no row has, with a "did you mean" and the names there are."""
+    names = [str(r["variant"]) for r in rows]
+    for v in variants:
+        if v not in names:
+            raise StoreError(f"experiment {experiment!r} has no variant {v!r} to compare{did_you_mean(v, names)}; "
+                             f"variants: {', '.join(names)}")
+    return mark_vs_best([r for r in rows if str(r["variant"]) in variants])
 
 
 def mark_vs_best(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

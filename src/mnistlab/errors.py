@@ -17,9 +17,12 @@ from typing import TextIO
 
 
 class MnistlabError(Exception):
-    """An error caused by the user's input, reported as one line without a traceback."""
+    """An error caused by the user's input, reported as one line without a traceback. ``more``
+    holds the other mistakes found beside it where several things were checked independently
+    (one per variant of an experiment file), each an error of its own; the CLI prints them too."""
 
     exit_code = 2
+    more: tuple[MnistlabError, ...] = ()
 
     def __str__(self) -> str:
         # One line, always: multi-line messages would break the "one clear line" promise.
@@ -42,9 +45,7 @@ class SpecError(MnistlabError):
     as in ``("base", "train", "lr")`` or ``("variants", 1, "train", "lrr")``; ``()`` when the
     problem is not about one key. ``source`` is what the message names as the value's origin (a
     file, ``"command line"``, ``"train()"``), None when unknown. ``line`` is the 1-based line of
-    ``path`` in that file once a caller has found it (:func:`mnistlab._toml.with_line`). ``more``
-    holds the other mistakes found in the same file where they were checked independently (one
-    per variant of an experiment file), each a SpecError of its own; the CLI prints them too.
+    ``path`` in that file once a caller has found it (:func:`mnistlab._toml.with_line`).
 
     >>> err = SpecError("run.toml: train.lr: must be > 0", path=("train", "lr"), source="run.toml")
     >>> err.path, str(err)
@@ -57,7 +58,6 @@ class SpecError(MnistlabError):
         self.path: tuple[str | int, ...] = tuple(path)
         self.source = source
         self.line = line
-        self.more: tuple[SpecError, ...] = ()
 
     def within(self, *prefix: str | int, message: str | None = None, source: str | None = None) -> SpecError:
         """This error as seen from an enclosing table: ``prefix`` put before its path.

@@ -38,7 +38,7 @@ from mnistlab.callbacks import Callback
 from mnistlab.comparison import COLUMNS, Comparison, compare
 from mnistlab.config import RunConfig, parse_run_config, split_seed, with_threads
 from mnistlab.datasets import load_any
-from mnistlab.errors import (CheckpointError, DataError, ReportWarning, SpecError, SpecWarning, StoreError,
+from mnistlab.errors import (CheckpointError, DataError, MnistlabError, ReportWarning, SpecError, SpecWarning, StoreError,
                              WorkerDied, show_warning)
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment, variant_setting
@@ -576,14 +576,22 @@ def stopped_in_workers(st: RunStore, cells: Sequence[Cell], result: ExperimentRe
 def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLike | None = None) -> None:
     """Check each cell against the data it trains on before anything trains (the user's own data
     read once): its model's outputs against the classes, its validation split against the
-    training images (:func:`~mnistlab.run.check_run_data`). Raises the DataError or SpecError of
-    the first cell at fault, naming its variant."""
+    training images (:func:`~mnistlab.run.check_run_data`). Each variant is checked on its own:
+    raises the DataError or SpecError of the first variant at fault, naming it, the others' in
+    its ``more``."""
     classes: dict[str, tuple[int, int]] = {}
+    mistakes: dict[str, MnistlabError] = {}  # by variant: its other cells have its data and model
     for cell in cells:
+        if cell.variant in mistakes:
+            continue
         try:
             check_run_data(cell.config, data_dir, classes)
         except (DataError, SpecError) as exc:
-            raise type(exc)(f'{exp.source}: variant "{cell.variant}": {exc}') from None
+            mistakes[cell.variant] = type(exc)(f'{exp.source}: variant "{cell.variant}": {exc}')
+    if mistakes:
+        first, *others = mistakes.values()
+        first.more = tuple(others)
+        raise first
 
 
 def data_changed(st: RunStore, cells: Sequence[Cell], force: bool = False) -> list[str]:

@@ -430,7 +430,7 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         return parse_experiment(data, source=str(p), default_name=p.stem)
     except SpecError as exc:
         first = with_line(exc, str(p), text)
-        first.more = tuple(with_line(other, str(p), text) for other in exc.more)
+        first.more = tuple(with_line(o, str(p), text) if isinstance(o, SpecError) else o for o in exc.more)
         raise first from None
 
 

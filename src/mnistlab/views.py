@@ -18,7 +18,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnistlab.comparison import (
-    chosen_runs, compare_experiment, current_runs, nothing_to_compare, resolve_experiment, setting_labels,
+    chosen_runs, compare_experiment, current_runs, nothing_to_compare, only_variants, resolve_experiment, setting_labels,
 )
 from mnistlab.datasets import Dataset
 from mnistlab.errors import PlotError, ReportWarning, SpecError, StoreError, did_you_mean
@@ -216,7 +216,7 @@ def _chosen_runs_figure(kind: str, store: RunStore, run_ids: list[str]) -> Figur
     raise PlotError(f"{kind} draws one model or dataset: give one run id or experiment, not {len(run_ids)}")
 
 
-def figure_for(kind: str, store: RunStore, target: str | Sequence[str], *, variant: str | None = None,
+def figure_for(kind: str, store: RunStore, target: str | Sequence[str], *, variant: str | Sequence[str] | None = None,
                data_dir: str | os.PathLike | None = None, index: int = 0, images: Sequence[int] = (0, 23, 28),
                filter_index: int = 0, layers: int | None = 4, max_images: int = 25, rows: int = 5, cols: int = 5,
                split: str = "train", quick: bool = False) -> Figure:
@@ -224,7 +224,9 @@ def figure_for(kind: str, store: RunStore, target: str | Sequence[str], *, varia
     (or, for ``compare``, ``params``, ``time`` and ``history``, a list of chosen run ids).
 
     ``history`` draws every current run of the experiment (or of ``variant``, or a committee's
-    members); figures of one model (``misclassified``, ``confusion``, ``per-class``,
+    members), and ``compare``, ``params`` and ``time`` every variant's row; ``variant`` may name
+    several for these four (the rows' best marks are then those of the variants drawn). Figures
+    of one model (``misclassified``, ``confusion``, ``per-class``,
     ``feature-maps``, ``filters``) draw the run `mnistlab predict` would use (a run id, or the
     variant's best run; a committee's averaged outputs), so an experiment of several variants
     needs ``variant`` (StoreError naming them otherwise). ``feature-maps`` takes at most
@@ -238,8 +240,18 @@ def figure_for(kind: str, store: RunStore, target: str | Sequence[str], *, varia
     check_kind(kind)
     if not isinstance(target, str):  # chosen runs (several run ids): `compare ID1 ID2 ...`'s rows, or their curves
         return _chosen_runs_figure(kind, store, list(target))
+    variants = [] if variant is None else [variant] if isinstance(variant, str) else list(dict.fromkeys(variant))
     if kind in _TABLE_FIGURES:  # a run id: its experiment
-        return _TABLE_FIGURES[kind](compare_experiment(store, resolve_experiment(store, target, quick=quick), quick=quick))
+        ref = resolve_experiment(store, target, quick=quick)
+        table = compare_experiment(store, ref, quick=quick)
+        return _TABLE_FIGURES[kind](only_variants(table, variants, ref.name) if variants else table)
+    if len(variants) > 1:
+        if kind != "history":
+            raise PlotError(f"{kind} draws one {'dataset' if kind in ('samples', 'image') else 'model'}: give one "
+                            f"--variant, not {len(variants)}")
+        return plot_history(history_runs(readable_curves(
+            [r for v in variants for r in _runs_or_members(store, target, v, quick)])))
+    variant = variants[0] if variants else None
     if kind in ("history", "samples", "image"):
         records = _runs_or_members(store, target, variant, quick)
         if kind == "history":

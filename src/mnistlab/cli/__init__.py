@@ -12,7 +12,7 @@ import warnings
 
 import click
 
-from mnistlab.errors import MnistlabError, SpecError, said_afresh, show_warning
+from mnistlab.errors import MnistlabError, said_afresh, show_warning
 
 from ._output import closed_output_ignored
 
@@ -58,7 +58,7 @@ def _main(argv: list[str] | None) -> int:
         if debug:
             raise
         click.echo(f"error: {exc}", err=True)
-        more = exc.more if isinstance(exc, SpecError) else ()
+        more = exc.more
         for other in more[:MORE_MISTAKES]:  # the file's other mistakes, one line each
             click.echo(f"error: {other}", err=True)
         if len(more) > MORE_MISTAKES:

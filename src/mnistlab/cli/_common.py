@@ -29,6 +29,15 @@ class PathArg(click.Path):
         return super().convert(value, param, ctx)
 
 
+def one_variant(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> str | None:
+    """The callback of a `--variant` that names one variant (a model's): given twice, click would
+    keep the last without a word, so it is declared ``multiple`` and a second one refused here."""
+    if len(value) > 1:
+        raise click.BadParameter(f"given {len(value)} times ({', '.join(value)}): this command takes one variant's "
+                                 "model", ctx=ctx, param=param)
+    return value[0] if value else None
+
+
 def store_option(name: str = "store") -> Callable[[F], F]:
     """The `--store` option every store-reading command takes (passed on as ``name``)."""
     return click.option("--store", name, type=PathArg(file_okay=False), default=None,

@@ -341,7 +341,9 @@ def show_cmd(run_id: str, store: str | None) -> None:
 @_STORE
 @format_option(COMPARE_FORMATS)
 @click.option("--quick", is_flag=True, help="With a .toml file: compare its --quick smoke runs instead.")
-def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick: bool) -> None:
+@click.option("--variant", "variants", multiple=True,
+              help="Only this variant's row (repeatable): the best mark is then among those shown.")
+def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick: bool, variants: tuple[str, ...]) -> None:
     """Compare the variants of an EXPERIMENT side by side (a .toml file, its name, or a run id),
     or chosen runs: several run ids, from any experiments.
 
@@ -355,6 +357,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         compare_experiment,
         compare_runs,
         notes_below,
+        only_variants,
         resolve_experiment,
         shown_runs,
         smoke_note,
@@ -363,8 +366,9 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
 
     st = open_store(store)
     if len(experiment) > 1:
-        if quick:
-            raise MnistlabError("compare: --quick goes with one experiment file, not with chosen run ids")
+        if quick or variants:
+            which = "--quick goes with one experiment file" if quick else "--variant goes with one experiment"
+            raise MnistlabError(f"compare: {which}, not with chosen run ids")
         rows = compare_runs(st, experiment)
         ended = [r for r in chosen_runs(st, experiment) if r.status != "running"]
         _say_smoke(smoke_note(ended))
@@ -373,9 +377,11 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         return
     ref = resolve_experiment(st, experiment[0], quick=quick)
     rows = compare_experiment(st, ref, quick=quick)
+    if variants:
+        rows = only_variants(rows, variants, ref.name)
     _say_smoke(smoke_note(shown_runs(st, ref, quick=quick)))
     _rows_out(rows, ref.recorded_as(quick=quick), fmt)
-    for line in notes_below(st, ref, rows, quick=quick):
+    for line in notes_below(st, ref, rows, quick=quick, variants=variants):
         click.echo(f"note: {line}", err=True)
 
 

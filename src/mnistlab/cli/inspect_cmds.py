@@ -31,7 +31,8 @@ def _parse_indices(text: str) -> list[int]:
 @click.option("-o", "--output", type=PathArg(), required=True, help="Output file: .png, .svg or .pdf.")
 @store_option("store_path")
 @data_dir_option("for images, labels and predictions")
-@click.option("--variant", default=None, help="Pick one variant of an experiment.")
+@click.option("--variant", "variants", multiple=True,
+              help="Pick a variant of an experiment; repeat it to draw several (history, compare, params, time).")
 @click.option("--images", "images", default="0,23,28", show_default=True, help="feature-maps: test image indices.")
 @click.option("--filter", "filter_index", type=int, default=0, show_default=True, help="feature-maps: filter index.")
 @click.option("--layers", type=click.IntRange(0, 64), default=4, show_default=True,
@@ -42,7 +43,8 @@ def _parse_indices(text: str) -> list[int]:
 @click.option("--max-images", type=click.IntRange(1, 200), default=25, show_default=True, help="misclassified: how many.")
 @click.option("--dpi", type=click.IntRange(20, 600), default=100, show_default=True)
 @click.option("--quick", is_flag=True, help="With a .toml file: draw its --quick smoke runs instead.")
-def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | None, data_dir: Path | None, variant: str | None,
+def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | None, data_dir: Path | None,
+             variants: tuple[str, ...],
              images: str, filter_index: int, layers: int, index: int, split: str, max_images: int, dpi: int,
              quick: bool) -> None:
     """Draw one figure KIND for a recorded run or experiment and save it.
@@ -57,14 +59,14 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
     from mnistlab import views
 
     views.check_kind(kind)  # before opening the store: a typo fails fast
-    if len(target) > 1 and variant is not None:
+    if len(target) > 1 and variants:
         raise OutputError("--variant picks a variant of one experiment, not of chosen run ids")
     if len(target) > 1 and quick:
         raise OutputError("--quick draws an experiment file's smoke runs, not chosen run ids")
     out = check_output(output, FIGURE_FORMATS)
     indices = _parse_indices(images)
     fig = views.figure_for(kind, open_store(store_path), target[0] if len(target) == 1 else target,
-                           variant=variant, data_dir=data_dir,
+                           variant=variants, data_dir=data_dir,
                            images=indices, filter_index=filter_index, layers=layers or None,
                            index=index, split=split, max_images=max_images, quick=quick)
     save_figure(fig, out, dpi=dpi)

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from mnistlab.cli._common import PathArg, data_dir_option, open_store, save_figure, store_option
+from mnistlab.cli._common import PathArg, data_dir_option, one_variant, open_store, save_figure, store_option
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import DataError, InvertedImageWarning, MnistlabError, OutputError, PartlyUnreadable
 from mnistlab.files import check_output_path, display_name, write_output
@@ -27,7 +27,8 @@ MODEL_HELP = ("MODEL: a run id (or unique prefix), or an experiment (file or rec
 def model_options(f: F) -> F:
     """The options every MODEL-taking command shares: --variant, --pick, --store."""
     for option in reversed((
-        click.option("--variant", default=None, help="The experiment's variant (needed when it has several)."),
+        click.option("--variant", multiple=True, callback=one_variant,
+                     help="The experiment's variant (needed when it has several)."),
         click.option("--pick", type=click.Choice(["best", "latest"]), default="best", show_default=True,
                      help="Which run of the variant: the best by test accuracy, or the latest."),
         store_option("store_path"),

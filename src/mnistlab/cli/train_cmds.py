@@ -11,7 +11,8 @@ import click
 
 from mnistlab import files
 from mnistlab.callbacks import PROGRESS_MODES
-from mnistlab.cli._common import PathArg, TomlNumber, check_output, data_dir_option, open_store, save_figure, store_option
+from mnistlab.cli._common import (PathArg, TomlNumber, check_output, data_dir_option, one_variant, open_store, save_figure,
+                                  store_option)
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError, did_you_mean
@@ -281,7 +282,8 @@ def _check_writable_folder(folder: Path, flag: str) -> None:
 @click.option("--dataset", help=f"Whose training images (default: the config's, else {setting_default('dataset')}).")
 @click.option("--config", "config_file", type=PathArg(dir_okay=False, path_type=Path),
               help="Take [augment] and the dataset from this run or experiment file (a variant's: --variant).")
-@click.option("--variant", help="The experiment file's variant whose augmentation to show (needed when they differ).")
+@click.option("--variant", multiple=True, callback=one_variant,
+              help="The experiment file's variant whose augmentation to show (needed when they differ).")
 @click.option("--rotation-range", type=float, help="Degrees.")
 @click.option("--zoom-range", type=TomlNumber(), help="z (each axis in [1-z, 1+z]) or [lo, hi].")
 @click.option("--width-shift-range", type=TomlNumber(),
