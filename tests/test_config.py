@@ -307,7 +307,9 @@ def test_an_empty_config_file_is_an_error_not_a_default_run(tmp_path: Path, text
     ({"beta_1": 1.0}, "train.beta_1: must be less than 1"),
     ({"beta_1": -0.1}, "train.beta_1: must be greater than or equal to 0"),
     ({"beta_2": "0.9"}, "train.beta_2: must be a valid number"),
-    ({"beta_2": True}, "train.beta_2: must be a valid number"),
+    ({"beta_2": True}, "train.beta_2: must be a valid number (got true)"),  # TOML's spelling, not Python's True
+    ({"epochs": True}, "train.epochs: must be a valid integer (got true)"),
+    ({"optimizer": None}, "train.optimizer: "),
     ({"beta_1": float("nan")}, "train.beta_1"),
     ({"beta_1": [0.9]}, "train.beta_1"),
     ({"epsilon": 0}, "train.epsilon: must be greater than 0"),

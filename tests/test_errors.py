@@ -41,8 +41,10 @@ def test_warning_and_exit_code_types_live_here() -> None:
 def test_clip_and_show() -> None:
     assert clip("a\n  b") == "a b"
     assert clip("x" * 50) == "x" * 37 + "..." and len(clip("x" * 100, 60)) == 60
-    assert show("seed000") == "str 'seed000'"
-    assert show(list(range(30))).startswith("list [0, 1, 2") and show(list(range(30))).endswith("...")
+    assert show("seed000") == 'string "seed000"'  # as the TOML file writes it, not as Python does
+    assert show(list(range(30))).startswith("array [0, 1, 2") and show(list(range(30))).endswith("...")
+    assert (show(True), show(None), show(2.5)) == ("boolean true", "null", "float 2.5")
+    assert show({"type": "Dense", "a b": [1, False]}) == 'table { type = "Dense", "a b" = [1, false] }'
 
 
 def test_unknown_key_words_the_two_styles_and_extends_the_path() -> None:

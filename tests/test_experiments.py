@@ -231,7 +231,7 @@ def test_a_layer_key_of_a_short_form_model_writes_it_out_as_layers(tmp_path: Pat
     ('model.layers[0].filters = 16', 'invalid TOML: Expected \'=\' after a key in a key/value pair (at line 11, column '
      '13) (a key with a position is quoted: "model.layers[0].filters" = ...)', None),
     ('"model.layers[0].filterz" = 16', 'the base has no key "filterz" (did you mean "filters"?)', 2),
-    ('"model.layers[0].filters[0]" = 16', "model.layers[0].filters is int 64 in the base, not a table", 2),
+    ('"model.layers[0].filters[0]" = 16', "model.layers[0].filters is integer 64 in the base, not a table", 2),
     ('"train.schedule.type" = "cosine"', 'train.schedule is not set in the base: set it whole instead '
      '("train.schedule" = { ... })', 2),
     ('model = "seed000-ex1"\n"model.layers[0].filters" = 16',
@@ -259,7 +259,7 @@ def test_a_bad_layer_key_is_one_line_naming_it(variant: str, message: str, offse
      '"model.layers[2:4]" and "model.layers[5].units" both change model.layers: a slice moves the items after it'),
     ('[grid]\n"model.layers[0].filters" = [8, 16]\n[[variants]]\n"model.layers[2:4]" = []\n',
      "a slice moves the items after it, so a position beside it is ambiguous"),
-    ('[[variants]]\n"model.layers[2:4]" = 3\n', "model.layers[2:4] takes a list (of layers: [] removes them), got int 3"),
+    ('[[variants]]\n"model.layers[2:4]" = 3\n', "model.layers[2:4] takes a list (of layers: [] removes them), got integer 3"),
     ('[[variants]]\n"model.layers[2:4].units" = 3\n', "a slice ([2:4]) ends the key: it replaces those items whole"),
     ('[[variants]]\n"model.layers[0:7]" = []\n', "model: a model needs at least one layer"),  # none left
     ('[[variants]]\n"model.layers[9:10]" = []\n', '"model.layers[9:10]": model.layers[9:10] reaches past a list of '
@@ -270,7 +270,7 @@ def test_a_bad_layer_key_is_one_line_naming_it(variant: str, message: str, offse
     ('[[variants]]\n"model.layers[-:2]" = []\n', '"-:2" is no position: write model.layers[0] (a slice is start:stop, '
      "without a step)"),
     ('[grid]\n"model.layers[5:5]" = [{ type = "Dropout", rate = 0.5 }]\n', "grid: each value of model.layers[5:5]: "
-     "model.layers[5:5] takes a list (of layers: [] removes them), got dict"),
+     "model.layers[5:5] takes a list (of layers: [] removes them), got table"),
 ])
 def test_a_layer_key_set_twice_or_to_nothing_or_a_bad_slice_is_refused(text: str, message: str, tmp_path: Path) -> None:
     with pytest.raises(SpecError) as exc:
@@ -294,7 +294,7 @@ def test_set_at_creates_tables_never_replaces_a_value_and_says_why_it_cannot_set
             (("model", "layers", "x"), 1, "model.layers is a list of 1: give a position"),
             (("callbacks", "1", "x"), 1, "callbacks is a list of 1"),
             (("e", "0", "x"), 1, "e is empty: it has no position 0 (e[0:0] puts items in)"),
-            (("model", "layers", "0:1"), 3, "a slice takes a list (of layers: [] removes them), got int 3"),
+            (("model", "layers", "0:1"), 3, "a slice takes a list (of layers: [] removes them), got integer 3"),
             (("model", "layers", "0:1"), "ab", "a slice takes a list"),  # a string would be spliced letter by letter
             (("model", "layers", "2:3"), [], "model.layers[2:3] reaches past a list of 1"),
             (("model", "layers", "1:0"), [], "model.layers[1:0] stops before it starts")]:
@@ -628,7 +628,7 @@ def test_a_variant_without_the_bases_augmentation_says_augment_false(tmp_path: P
                           ('augment = false\n"augment.zoom_range" = 0.1', "augment = false and augment.zoom_range "
                                                                           "contradict each other: give one of them"),
                           ("augment = [1]", "augment: must be a table of settings ([augment]) or false for no "
-                                            "augmentation, got list [1]")):
+                                            "augmentation, got array [1]")):
         with pytest.raises(SpecError) as err:
             load_experiment(write(tmp_path, text + written + "\n"))
         assert says in str(err.value) and "\n" not in str(err.value) and ":16:" in str(err.value)

@@ -68,7 +68,7 @@ def _states(store: RunStore, experiment: str) -> list[str]:
 # --------------------------------------------------------------------------------- bad input
 BAD = {
     "a huge int end": ('"train.batch_size" = { int = [1, 9223372036854775807] }',  # quoted as written, not as 2**63
-                       '= int 9223372036854775807: train.batch_size: must be less than or equal to 1000000'),
+                       '= integer 9223372036854775807: train.batch_size: must be less than or equal to 1000000'),
     "a loss maximised": ('"train.lr" = { log_uniform = [1e-4, 1e-1] }\nmetric = "val_loss"\ndirection = "maximize"',
                          'direction: "maximize" with metric "val_loss" ranks the worst trials first (a loss is '
                          "minimized): drop direction, it follows the metric"),
@@ -93,8 +93,8 @@ BAD = {
                               '"model.layers[3].units" is searched twice (once by position from the end?)'),
     "two slices of one list": ('"model.layers[0:1]" = { choice = [[]] }\n"model.layers[3:3]" = { choice = [[]] }',
                                '"model.layers[0:1]" and "model.layers[3:3]" both change model.layers: a slice moves'),
-    "a number for a slice": ('"model.layers[0:1]" = { int = [1, 3] }', '[search] "model.layers[0:1]" = int 1: '
-                             '"model.layers[0:1]": a slice takes a list (of layers: [] removes them), got int 1'),
+    "a number for a slice": ('"model.layers[0:1]" = { int = [1, 3] }', '[search] "model.layers[0:1]" = integer 1: '
+                             '"model.layers[0:1]": a slice takes a list (of layers: [] removes them), got integer 1'),
     "a layer past the last": ('"model.layers[5].filters" = { int = [2, 8] }',
                               "model.layers is a list of 5 in the base (positions 0 to 4, or -1 for the last); 5 is "
                               "past its end"),
@@ -105,7 +105,7 @@ BAD = {
     "a pruner table of no type": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = { n_startup_trials = 2 }',
                                   'pruner: a pruner table names its type: { type = "median", ... } (one of '
                                   'median, hyperband, successive_halving, none)'),
-    "a pruner of another type": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = 3', 'pruner: unknown pruner int 3; '
+    "a pruner of another type": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = 3', 'pruner: unknown pruner integer 3; '
                                  'choose one of median, hyperband, successive_halving, none, or a table of its type'),
     "another pruner's option": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = { type = "median", '
                                 'reduction_factor = 3 }', 'pruner (median): unknown key "reduction_factor"'),
@@ -113,7 +113,7 @@ BAD = {
                                  'n_startup_trial = 3 }', '(did you mean "n_startup_trials"?)'),
     "a pruner option out of range": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = { type = "hyperband", '
                                      'reduction_factor = 1 }', 'pruner: reduction_factor: must be a whole number in '
-                                     '[2, 100], got int 1'),
+                                     '[2, 100], got integer 1'),
     "a pruner option not a number": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = { type = "median", '
                                      'n_warmup_steps = true }', "n_warmup_steps: must be a whole number"),
     "bad metric": ('"train.lr" = { uniform = [0.01, 0.1] }\nmetric = "val_acc"', 'did you mean "val_accuracy"?'),
@@ -189,7 +189,7 @@ def test_a_search_over_one_layer_s_key_trains_that_layer() -> None:
                                        "model.layers[0].activation": {"choice": ["relu", "tanh"]}}})
     assert exp.search is not None
     assert [p.key for p in exp.search.params] == ["model.layers.5.units", "model.layers.0.activation"]
-    with pytest.raises(SpecError, match='"model.layers\\[0\\].filters" = int 0: .* filters must be at least 1, got 0'):
+    with pytest.raises(SpecError, match='"model.layers\\[0\\].filters" = integer 0: .* filters must be at least 1, got 0'):
         parse_experiment({"base": {"dataset": "mnist", "model": "seed000-cnn", "data": {"validation": 0.1}},
                           "search": {"model.layers[0].filters": {"int": [0, 8]}}})
 

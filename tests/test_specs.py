@@ -339,7 +339,7 @@ def test_an_adapted_normalization_says_so_and_only_then():
     assert "adapted" not in Normalization(mean=0.13, variance=0.09).to_dict()  # as written: keys unchanged
     with pytest.raises(SpecError, match="adapted = true needs the mean and variance"):
         Normalization(adapted=True)
-    with pytest.raises(SpecError, match="adapted must be true or false, got str 'yes'"):
+    with pytest.raises(SpecError, match="adapted must be true or false, got string \"yes\""):
         layer_from_dict({"type": "Normalization", "mean": 0, "variance": 1, "adapted": "yes"})
 
 
@@ -354,14 +354,14 @@ def test_normalization_values_per_channel_anywhere():
     ({"variance": 0.1}, "variance is given but mean is not", ("mean",)),
     ({"mean": "0.1", "variance": 1}, "mean must be a number, got str", ("mean",)),
     ({"mean": True, "variance": 1}, "mean must be a number, got bool", ("mean",)),
-    ({"mean": {"a": 1}, "variance": 1}, "mean must be a number, got dict", ("mean",)),
+    ({"mean": {"a": 1}, "variance": 1}, "mean must be a number, got table", ("mean",)),
     ({"mean": 0, "variance": -1}, "variance must be a finite number >= 0, got -1", ("variance",)),
     ({"mean": float("nan"), "variance": 1}, "mean must be a finite number, got nan", ("mean",)),
     ({"mean": 0, "variance": float("inf")}, "variance must be a finite number >= 0, got inf", ("variance",)),
     ({"mean": 10**400, "variance": 1}, "mean must be a finite number", ("mean",)),
     ({"mean": [], "variance": []}, "mean must be a number or a list of 1 to", ("mean",)),
-    ({"mean": [0, [1]], "variance": [1, 1]}, "mean[1] must be a number, got list", ("mean", 1)),
-    ({"mean": [0, 1], "variance": [1, None]}, "variance[1] must be a number, got NoneType", ("variance", 1)),
+    ({"mean": [0, [1]], "variance": [1, 1]}, "mean[1] must be a number, got array", ("mean", 1)),
+    ({"mean": [0, 1], "variance": [1, None]}, "variance[1] must be a number, got null", ("variance", 1)),
     ({"mean": [0, 1], "variance": 1}, "same shape (Keras), got 2 values and one number", ("variance",)),
     ({"mean": [0, 1], "variance": [1, 1, 1]}, "got 2 values and 3 values", ("variance",)),
 ])

@@ -227,7 +227,7 @@ def test_set_removes_or_puts_in_layers_by_a_slice():
     cfg = build_run_config(settings=['model.layers[1:1]=[{type = "Dropout", rate = 0.2}]'], flags={"model": "seed000-dense"})
     assert [layer.type for layer in cfg.model_spec().layers] == ["Flatten", "Dropout", "Dense", "Dense"]
     for settings, message in [(["model.layers[2:4]=3"], "--set model.layers[2:4]: a slice takes a list (of layers: "
-                                                        "[] removes them), got int 3"),
+                                                        "[] removes them), got integer 3"),
                               (["model.layers[9:10]=[]"], "model.layers[9:10] reaches past a list of 7"),
                               (['model.layers[5:5]=[{type = "Dropout", rate = 0.5}]'] * 2,
                                '"model.layers[5:5]" and "model.layers[5:5]" both change model.layers'),
@@ -430,7 +430,7 @@ def test_a_recorded_run_s_config_json_trains_that_run_again(data_dir, tmp_path, 
     bad = tmp_path / "bad.json"
     for text, needle in [('{"dataset": "mnist", "train": {"epochs": 2', "invalid JSON: Expecting ',' delimiter at line 1 "
                           "column 43 (the file ends there: cut short?)"),
-                         ("[1, 2]", "a run config is a table of settings, got list"),
+                         ("[1, 2]", "a run config is a table of settings, got array"),
                          ("{}", "the file sets nothing"),
                          ('{"dataset": "mnist", "train": {"epocs": 2}}', 'unknown key "epocs" (did you mean "epochs"?)'),
                          ('{"dataset": "mnist", "train": {"lr": NaN}}', "train.lr"),

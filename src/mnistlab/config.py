@@ -45,7 +45,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from mnistlab._toml import dotted_key, loads_json, loads_toml, read_text_file, toml_value, with_line
-from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, show, unknown_key
+from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, show, toml_repr, unknown_key
 from mnistlab.experiments import check_slice_value, is_slice, reaches_into_layers, set_at, slices_alone, written_key
 from mnistlab.optim import OPTIMIZERS, optimizer_defaults
 from mnistlab.presets import resolve_model
@@ -696,7 +696,7 @@ def _validation_error(exc: ValidationError, source: str, cls: type[BaseModel],
         return SpecError(f"{source}: {dotted}: required key is missing", path=path, source=source)
     msg = err["msg"].removeprefix("Value error, ").replace("Input should be ", "must be ", 1)  # the house's phrasing
     got = err.get("input")
-    shown = "" if isinstance(got, (dict, list)) or "got " in msg else f" (got {got!r})"
+    shown = "" if isinstance(got, (dict, list)) or "got " in msg else f" (got {toml_repr(got)})"
     return SpecError(f"{source}: {dotted or 'top level'}: {msg}{shown}", path=path, source=source)
 
 

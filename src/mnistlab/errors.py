@@ -10,6 +10,7 @@ the file's line or tell a flag from a file without reading the message back.
 from __future__ import annotations
 
 import difflib
+import json
 import sys
 import warnings
 from collections.abc import Iterable, Sequence
@@ -198,13 +199,47 @@ def clip(text: object, n: int = 40) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
-def show(value: object, n: int = 40) -> str:
-    """A value as error messages quote it: its type and its clipped repr.
+# TOML's names for its types (the TOML spec's words), as a config file's reader knows them
+_TOML_TYPES = {bool: "boolean", str: "string", int: "integer", float: "float", list: "array", tuple: "array",
+               dict: "table"}
 
-    >>> show([1, 2])
-    'list [1, 2]'
+
+def show(value: object, n: int = 40) -> str:
+    """A value as error messages quote it: its TOML type and, clipped, the value as a TOML file
+    writes it (:func:`toml_repr`), not Python's spelling (``True``, ``'a'``, ``None``).
+
+    >>> show([1, True, "a"])
+    'array [1, true, "a"]'
     """
-    return f"{type(value).__name__} {clip(repr(value), n)}"
+    kind = _TOML_TYPES.get(type(value), "null" if value is None else type(value).__name__)
+    return kind if value is None else f"{kind} {clip(toml_repr(value), n)}"
+
+
+def toml_repr(value: object) -> str:
+    """``value`` written as in a TOML file: ``true``, ``"text"``, ``[1, 2.5]``, ``{ a = 1 }``
+    (``null`` for JSON's null, which TOML lacks; anything else as its repr).
+
+    >>> toml_repr({"type": "Dense", "units": [8, True]})
+    '{ type = "Dense", units = [8, true] }'
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None:
+        return "null"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(toml_repr(v) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ", ".join(f"{_toml_key(k)} = {toml_repr(v)}" for k, v in value.items())
+        return "{ " + items + " }" if items else "{}"
+    return repr(value)
+
+
+def _toml_key(key: object) -> str:
+    """A table's key as TOML writes it: bare (``units``, ``kernel_size``) where it may be, else quoted."""
+    bare = isinstance(key, str) and key.isascii() and key != "" and key.replace("_", "").replace("-", "").isalnum()
+    return str(key) if bare else json.dumps(str(key), ensure_ascii=False)
 
 
 def unknown_key(key: object, known: Sequence[str], *, where: str, path: Sequence[str | int] = (),
