@@ -404,3 +404,17 @@ def test_the_split_seed_is_the_fixed_one_else_the_runs_seed_in_configs_and_recor
     assert split_seed(fixed.resolved()) == 7
     assert split_seed({"train": {"seed": 5}, "data": {"split_seed": None}}) == 5  # a record that did not spell it out
     assert split_seed({}) == 0 and split_seed({"data": {"split_seed": 0}, "train": {"seed": 9}}) == 0
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"epochs": 3}, 'unknown key "epochs": it is a key of train (write train.epochs = 3, or epochs = ... inside [train])'),
+    ({"lr": 0.01}, "it is a key of train (write train.lr = 0.01"),
+    ({"rotation_range": 10}, "it is a key of augment (write augment.rotation_range = 10"),
+    ({"train.lr": 0.01}, '"train.lr": a quoted dotted key is one name in TOML; a variant, a [grid] and --set take it '
+                         "as a path, but here write the tables out (train = { ... }"),
+    ({"modle": "x"}, 'unknown key "modle" (did you mean "model"?)'),  # a typo of a top-level key stays one
+])
+def test_a_tables_key_at_the_top_says_which_table_it_belongs_to(settings, message):
+    with pytest.raises(SpecError) as err:
+        parse_run_config({"dataset": "mnist", **settings}, source="run.toml")
+    assert message in str(err.value) and "\n" not in str(err.value), str(err.value)

@@ -690,6 +690,8 @@ def _validation_error(exc: ValidationError, source: str, cls: type[BaseModel],
         if path[-2:-1] == ("augment",) and (instead := KERAS_GENERATOR_ELSEWHERE.get(str(loc[-1]))):
             return SpecError(f"{source}: {dotted}: Keras's ImageDataGenerator takes it; {instead}", path=path, source=source)
         known = _fields_at(cls, list(loc[:-1]))
+        if len(loc) == 1 and (misplaced := _misplaced_key(cls, str(loc[0]), known, err.get("input"))):
+            return SpecError(f"{source}: {misplaced}", path=path, source=source)
         where = f"{source}: {dotted.rsplit('.', 1)[0]}" if "." in dotted else source  # at the top: the source says where
         return unknown_key(loc[-1], known, where=where, path=path[:-1], source=source)
     if err["type"] == "missing":
@@ -703,6 +705,20 @@ def _validation_error(exc: ValidationError, source: str, cls: type[BaseModel],
 def _is_union_tag(p: str) -> bool:
     # pydantic puts the union member's name into the location (e.g. "float", "literal['test']")
     return p in {"float", "int", "str", "dict[str,any]", "list[any]"} or p.startswith(("literal[", "function-"))
+
+
+def _misplaced_key(cls: type[BaseModel], key: str, known: Sequence[str], value: Any) -> str | None:
+    """Why ``key``, unknown at the top of a config, is there, when that is clear: a quoted dotted
+    key (``"train.lr" = 0.1``, which TOML reads as one name), or a key of one of its tables
+    (``epochs = 3`` for ``train.epochs``) that is not a typo of a top-level key. None otherwise."""
+    if "." in key or "[" in key:
+        return (f'"{key}": a quoted dotted key is one name in TOML; a variant, a [grid] and --set take it as a path, '
+                f"but here write the tables out ({key.split('.')[0].split('[')[0]} = {{ ... }}, or the dotted key unquoted)")
+    homes = [table for table in known if key in _fields_at(cls, [table])]
+    if not homes or did_you_mean(key, known):
+        return None
+    return (f'unknown key "{key}": it is a key of {homes[0]} (write {homes[0]}.{key} = {clip(toml_repr(value), 40)}, '
+            f"or {key} = ... inside [{homes[0]}])")
 
 
 def _fields_at(cls: type[BaseModel], loc: list[Any]) -> list[str]:

@@ -61,7 +61,8 @@ def _validation(value: str | None) -> Any:
               help=f"Label smoothing of the cross-entropy (default {setting_default('label_smoothing'):g}).")
 @click.option("--seed", type=int,
               help=f"Seed of weights, shuffling, augmentation, dropout (default {setting_default('seed')}).")
-@click.option("--validation", help='Fraction of train (0.1), a count (10000), "test", or 0 for none.')
+@click.option("--validation", help='Fraction of train (0.1), a count (10000), "test", or 0 for none. Held out '
+              "at random (seeded); Keras's validation_split takes the last images: --set data.split=last.")
 @click.option("--subset", type=click.IntRange(min=1), help="Train on the first N images (and N//6 test images); "
               "without it, all of them.")
 @click.option("--device", help=f"auto cpu cuda cuda:N mps (default {setting_default('device')})")
