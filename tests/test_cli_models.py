@@ -99,3 +99,23 @@ def test_cli_summary_refuses_special_files(capsys, tmp_path):
 def test_cli_summary_of_an_inline_json_spec(capsys):
     assert main(["summary", '{"conv": [32], "pool": [true], "dense": [128]}']) == 0
     assert "Total params: 693,962" in capsys.readouterr().out  # = seed000-ex4a
+
+
+def test_cli_summary_of_an_experiment_files_variant_before_it_trains(capsys, tmp_path):
+    exp = tmp_path / "class.toml"
+    exp.write_text('name = "class"\n[base]\ndataset = "mnist"\nmodel = "seed000-cnn"\n[[variants]]\nname = "cnn"\n'
+                   '[[variants]]\nname = "f16"\n"model.layers[0].filters" = 16\n')
+    totals = {}
+    for variant in ("cnn", "f16"):
+        assert main(["summary", str(exp), "--variant", variant, "--json"]) == 0
+        totals[variant] = json.loads(capsys.readouterr().out)["total"]
+    # by hand, as Keras counts: 3x3 convs of 64 (or 16) then 64 filters, Dense 128 on 5x5x64, Dense 10
+    assert totals == {"cnn": 640 + 36_928 + 204_928 + 1_290, "f16": 160 + 9_280 + 204_928 + 1_290}
+    for argv, fragment in ((["summary", str(exp)], "its variants' models differ: give --variant (one of cnn, f16)"),
+                           (["summary", str(exp), "--variant", "f61"], 'no variant is named "f61"'),
+                           (["summary", "seed000-cnn", "--variant", "cnn"], "seed000-cnn is none")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert fragment in err and err.count("\n") == 1, err
+    exp.write_text(exp.read_text().replace('"model.layers[0].filters" = 16', '"train.lr" = 0.01'))
+    assert main(["summary", str(exp)]) == 0 and "Total params: 243,786" in capsys.readouterr().out  # one model

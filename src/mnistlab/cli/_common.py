@@ -38,6 +38,37 @@ def one_variant(ctx: click.Context, param: click.Parameter, value: tuple[str, ..
     return value[0] if value else None
 
 
+def experiment_file(path: str | Path) -> bool:
+    """Whether ``path`` is a TOML file with a ``[base]`` that has a model: an experiment file (whose
+    mistakes :func:`variant_configs` reports), not a model spec or a run config."""
+    from mnistlab._toml import load_toml
+
+    p = Path(path)
+    try:
+        if p.suffix.lower() != ".toml" or not p.is_file():
+            return False
+    except (OSError, ValueError):  # a name too long, a NUL: the caller's reader says what is wrong
+        return False
+    doc = load_toml(p)
+    return isinstance(doc.get("base"), dict) and "model" in doc["base"]
+
+
+def variant_configs(path: str | Path, variant: str | None) -> dict[str, Any]:
+    """The :class:`~mnistlab.config.RunConfig` of each variant of the experiment file ``path``, by
+    name (``variant``: of that variant alone), validated whole as `mnistlab run` does. Raises SpecError
+    for a variant name the file lacks, with a "did you mean" and the names it has."""
+    from mnistlab.config import parse_run_config
+    from mnistlab.errors import SpecError, did_you_mean
+    from mnistlab.experiments import load_experiment
+
+    exp = load_experiment(path)
+    by_name = {v.name: v for v in exp.variants}
+    if variant is not None and variant not in by_name:
+        raise SpecError(f'{path}: no variant is named "{variant}"{did_you_mean(variant, list(by_name))}; '
+                        f"the variants: {', '.join(by_name)}")
+    return {v.name: parse_run_config(v.config, source=str(path)) for v in ([by_name[variant]] if variant else exp.variants)}
+
+
 def store_option(name: str = "store") -> Callable[[F], F]:
     """The `--store` option every store-reading command takes (passed on as ``name``)."""
     return click.option("--store", name, type=PathArg(file_okay=False), default=None,

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from mnistlab.cli._common import PathArg
+from mnistlab.cli._common import PathArg, experiment_file, one_variant, variant_configs
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import SpecError
 from mnistlab.models import format_summary, summarize
@@ -33,13 +33,24 @@ def models_command(fmt: str) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON instead of the table.")
 @click.option("--save", type=PathArg(dir_okay=False), default=None,
               help="Also write the model's full spec to this .toml or .json file (a starting point to edit).")
-def summary_command(model: str, as_json: bool, save: str | None) -> None:
+@click.option("--variant", multiple=True, callback=one_variant,
+              help="With an experiment file: the variant whose model to show (needed when their models differ).")
+def summary_command(model: str, as_json: bool, save: str | None, variant: str | None) -> None:
     """Print MODEL's layer table, parameter counts and multiply-adds, as Keras's model.summary().
 
-    MODEL is a preset name (see `mnistlab models`), a .toml / .json spec file, or an inline JSON
-    spec such as '{"conv": [32, 32], "dense": [128]}'.
+    MODEL is a preset name (see `mnistlab models`), a .toml / .json spec file, an inline JSON
+    spec such as '{"conv": [32, 32], "dense": [128]}', or an experiment file (its variant's model,
+    for its dataset's images, before anything trains).
     """
-    spec = resolve_model(_inline_json(model) if model.lstrip().startswith(("{", "[")) else model)
+    if experiment_file(model):
+        specs = {name: cfg.model_spec() for name, cfg in variant_configs(model, variant).items()}
+        spec = next(iter(specs.values()))
+        if any(s != spec for s in specs.values()):
+            raise SpecError(f"{model}: its variants' models differ: give --variant (one of {', '.join(specs)})")
+    elif variant is not None:
+        raise SpecError(f"--variant names a variant of an experiment file, and {model} is none")
+    else:
+        spec = resolve_model(_inline_json(model) if model.lstrip().startswith(("{", "[")) else model)
     summary = summarize(spec)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))

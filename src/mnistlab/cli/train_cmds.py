@@ -11,11 +11,11 @@ import click
 
 from mnistlab import files
 from mnistlab.callbacks import PROGRESS_MODES
-from mnistlab.cli._common import (PathArg, TomlNumber, check_output, data_dir_option, one_variant, open_store, save_figure,
-                                  store_option)
+from mnistlab.cli._common import (PathArg, TomlNumber, check_output, data_dir_option, experiment_file, one_variant, open_store,
+                                  save_figure, store_option, variant_configs)
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
-from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError, did_you_mean
+from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError
 from mnistlab.files import refuse_store_path
 from mnistlab.optim import OPTIMIZERS
 
@@ -330,18 +330,12 @@ def _augment_of(path: Path, variant: str | None, dataset: str | None) -> tuple[d
     `mnistlab run` does; a run config (`train --config`), validated as `train` does; or a table
     holding ``[augment]`` (or ``[base.augment]``) and perhaps a dataset. Its mistakes say the line."""
     from mnistlab._toml import load_toml, with_line
-    from mnistlab.config import parse_run_config
-    from mnistlab.experiments import load_experiment
 
     doc = load_toml(path)
     base = doc["base"] if isinstance(doc.get("base"), dict) else None
-    if base is not None and "model" in base:
-        exp = load_experiment(path)
-        by_name = {v.name: v for v in exp.variants}
-        if variant is not None and variant not in by_name:
-            raise SpecError(f'{path}: no variant is named "{variant}"{did_you_mean(variant, list(by_name))}; '
-                            f"the variants: {', '.join(by_name)}")
-        chosen = [parse_run_config(v.config, source=str(path)) for v in ([by_name[variant]] if variant else exp.variants)]
+    if experiment_file(path):
+        by_name = variant_configs(path, variant)
+        chosen = list(by_name.values())
         if any(c.augment != chosen[0].augment for c in chosen):
             raise SpecError(f"{path}: its variants augment differently: give --variant (one of {', '.join(by_name)})")
         return _settings(chosen[0].augment), dataset or chosen[0].dataset
