@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from test_experiments import TINY, write
 
-from mnistlab.comparison import (Comparison, compare, compare_runs, current_runs, format_rows, left_out,
+from mnistlab.comparison import (Comparison, compare, compare_runs, current_runs, format_rows, left_out, only_variants,
                                  resolve_experiment)
 from mnistlab.config import parse_run_config
 from mnistlab.datasets import load_any
@@ -71,6 +71,8 @@ def test_a_committee_across_variants_averages_all_their_runs_and_gets_its_own_ro
     assert res.rows[3]["params"] == res.rows[0]["params"] and res.rows[3]["n"] == 2
     assert sorted(store.committees("exp")[0].member_ids) == sorted(r.run_id for r in runs)
     assert compare(store, "exp") == res.rows
+    picked = only_variants(compare(store, "exp"), ["mixed", "solo"], "exp")  # `compare exp --variant mixed ...`
+    assert [r["variant"] for r in picked] == ["solo", "mixed"] and picked[1]["vs_best"] is None  # never ranked
     whole = load_trained(store, "exp", variant="mixed")  # what `mnistlab predict` / `export --variant mixed` use
     assert isinstance(whole, Committee) and sorted(whole.run_ids) == sorted(r.run_id for r in runs)
     assert whole.test_accuracy == mixed["committee_acc"]

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import datetime
 import pickle
+
+import numpy as np
 
 import pytest
 
@@ -45,6 +48,8 @@ def test_clip_and_show() -> None:
     assert show(list(range(30))).startswith("array [0, 1, 2") and show(list(range(30))).endswith("...")
     assert (show(True), show(None), show(2.5)) == ("boolean true", "null", "float 2.5")
     assert show({"type": "Dense", "a b": [1, False]}) == 'table { type = "Dense", "a b" = [1, false] }'
+    assert (show(np.int64(3)), show(np.float64(0.5)), show(np.bool_(True))) == ("integer 3", "float 0.5", "boolean true")
+    assert show(datetime.date(1979, 5, 27)) == "date 1979-05-27"  # TOML has dates: train.seed = 1979-05-27
 
 
 def test_unknown_key_words_the_two_styles_and_extends_the_path() -> None:

@@ -331,6 +331,26 @@ def test_a_trial_asked_with_a_complete_trials_parameters_is_not_trained_twice(tm
     assert [t.value for t in study.trials] == [runs[t.number].metrics["search_value"] for t in study.trials]
 
 
+def test_a_repeated_trial_on_edited_data_is_trained_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from test_userdata import glyph_l, write_csv
+
+    write_csv(tmp_path / "d.csv", np.stack([glyph_l(), 255 - glyph_l()] * 20), [0, 1] * 20)
+    text = ('name = "s"\n[base]\ndataset = "d.csv"\nmodel = { dense = [8], outputs = 2 }\ndata = { validation = 0.25 }\n'
+            'train = { epochs = 1, batch_size = 10 }\n[search]\n"train.lr" = { choice = [0.001, 0.01] }\n'
+            'pruner = "none"\nseed = 1\ntrials = ')
+    path = _exp(tmp_path, text + "1\n")
+    args = ["--store", str(tmp_path / "store")]
+    assert main(["search", str(path), *args]) == 0
+    [first] = RunStore(tmp_path / "store").runs(experiment="s")
+    write_csv(tmp_path / "d.csv", np.stack([glyph_l(), 255 - glyph_l()] * 30), [1, 0] * 30)  # other data, same options
+    path.write_text(text + "6\n")
+    assert main(["search", str(path), *args]) == 0
+    capsys.readouterr()
+    runs = RunStore(tmp_path / "store").runs(experiment="s")
+    again = [r for r in runs if r.metrics["trial_params"] == first.metrics["trial_params"] and r is not first]
+    assert again and all(r.env.get("same_run_as") != first.run_id for r in again)  # trained on the new data
+
+
 @pytest.mark.parametrize(("content", "message"), [
     (b"", "search.sqlite: empty, so its studies are lost"),
     (bytes(range(256)) * 4, "search.sqlite: cannot be read as the store's search studies ((sqlite3.DatabaseError) file "

@@ -352,8 +352,8 @@ def test_normalization_values_per_channel_anywhere():
 @pytest.mark.parametrize("kwargs, needle, path", [
     ({"mean": 0.1}, "mean is given but variance is not", ("variance",)),
     ({"variance": 0.1}, "variance is given but mean is not", ("mean",)),
-    ({"mean": "0.1", "variance": 1}, "mean must be a number, got str", ("mean",)),
-    ({"mean": True, "variance": 1}, "mean must be a number, got bool", ("mean",)),
+    ({"mean": "0.1", "variance": 1}, "mean must be a number, got string", ("mean",)),
+    ({"mean": True, "variance": 1}, "mean must be a number, got boolean", ("mean",)),
     ({"mean": {"a": 1}, "variance": 1}, "mean must be a number, got table", ("mean",)),
     ({"mean": 0, "variance": -1}, "variance must be a finite number >= 0, got -1", ("variance",)),
     ({"mean": float("nan"), "variance": 1}, "mean must be a finite number, got nan", ("mean",)),

@@ -9,6 +9,7 @@ from pathlib import Path
 import matplotlib.colors as mcolors
 import numpy as np
 import pytest
+from PIL import Image
 
 from mnistlab import views
 from mnistlab.cli import main
@@ -53,7 +54,7 @@ def test_several_variants_draw_and_compare_together_and_one_model_takes_one(reco
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == ["cnn"]
     with pytest.raises(PlotError, match="confusion draws one model: give one --variant, not 2"):
         views.figure_for("confusion", store, EXPERIMENT, variant=["cnn", HOSTILE])
-    with pytest.raises(StoreError, match='no variant \'cnnn\' to compare \\(did you mean "cnn"\\?\\)'):
+    with pytest.raises(StoreError, match='no row "cnnn" to compare \\(did you mean "cnn"\\?\\)'):
         views.figure_for("params", store, EXPERIMENT, variant=["cnn", "cnnn"])
 
     args = ["--store", str(root)]
@@ -65,13 +66,19 @@ def test_several_variants_draw_and_compare_together_and_one_model_takes_one(reco
     assert main(["plot", "history", EXPERIMENT, "--variant", "cnn", "--variant", HOSTILE, "-o",
                  str(tmp_path / "h.png"), *args]) == 0
     capsys.readouterr()
-    for argv in (["compare", EXPERIMENT, "--variant", "cnnn"], ["compare", "a", "b", "--variant", "cnn"],
-                 ["predict", EXPERIMENT, "--variant", "cnn", "--variant", HOSTILE, str(tmp_path / "x.png")],
-                 ["export", EXPERIMENT, "--variant", "cnn", "--variant", "cnn", "-o", str(tmp_path / "m.onnx")]):
+    image = tmp_path / "x.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (28, 28), dtype=np.uint8)).save(image)
+    for argv, fragment in (
+            (["compare", EXPERIMENT, "--variant", "cnnn"], 'has no row "cnnn" to compare (did you mean "cnn"?)'),
+            (["compare", "a", "b", "--variant", "cnn"], "--variant goes with one experiment, not with chosen run ids"),
+            (["predict", EXPERIMENT, "--variant", "cnn", "--variant", HOSTILE, str(image)], "given 2 variants"),
+            (["export", EXPERIMENT, "--variant", "cnn", "--variant", HOSTILE, "-o", str(tmp_path / "m.onnx")],
+             "given 2 variants")):
         assert main([*argv, *args]) == 2
         err = capsys.readouterr().err
-        assert err.count("\n") == 1 and "Traceback" not in err, err
+        assert fragment in err and err.count("\n") == 1 and "Traceback" not in err, err
     assert not (tmp_path / "m.onnx").exists()
+    assert main(["predict", EXPERIMENT, "--variant", "cnn", "--variant", "cnn", str(image), *args]) == 0  # one name
 
 
 def test_error_figures_match_stored_predictions(recorded, data_dir):

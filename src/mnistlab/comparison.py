@@ -625,7 +625,7 @@ class Comparison:
             sizes = {r.metrics.get("params") for r in recs}
             row.update(member_acc_min=min(accs) if accs else None, member_acc_max=max(accs) if accs else None,
                        params=row["params"] if len(sizes) == 1 else None,  # one size, or the members differ
-                       note="committee of " + " + ".join(dict.fromkeys(r.variant for r in recs)))
+                       note=ACROSS_NOTE + " + ".join(dict.fromkeys(r.variant for r in recs)))
             rows.append(row)
         return rows + self._unscored_committee_rows(rows)
 
@@ -643,7 +643,7 @@ class Comparison:
             why = (f"{ok} of {len(recs)} runs finished" if ok < len(recs)
                    else f"{', '.join(missing)} has no run" if missing else "yet")
             row = _row(name, recs, [])
-            row["note"] = f"committee of {' + '.join(variants)}: not scored{'' if why == 'yet' else ','} {why}"
+            row["note"] = f"{ACROSS_NOTE}{' + '.join(variants)}: not scored{'' if why == 'yet' else ','} {why}"
             rows.append(row)
         return rows
 
@@ -720,6 +720,11 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
     }
 
 
+# The note that opens a committee-across-variants row ([[committees]]): such a row is never marked
+# best, its runs being its variants' own (Comparison.rows)
+ACROSS_NOTE = "committee of "
+
+
 def only_variants(rows: list[dict[str, Any]], variants: Sequence[str], experiment: str) -> list[dict[str, Any]]:
     """The rows of ``variants`` (``--variant``, repeatable), in the table's order, their ``best``
     marks taken again among them (:func:`mark_vs_best`: the best of those compared). Raises
@@ -727,9 +732,11 @@ def only_variants(rows: list[dict[str, Any]], variants: Sequence[str], experimen
     names = [str(r["variant"]) for r in rows]
     for v in variants:
         if v not in names:
-            raise StoreError(f"experiment {experiment!r} has no variant {v!r} to compare{did_you_mean(v, names)}; "
-                             f"variants: {', '.join(names)}")
-    return mark_vs_best([r for r in rows if str(r["variant"]) in variants])
+            raise StoreError(f'experiment "{experiment}" has no row "{v}" to compare{did_you_mean(v, names)} (a variant '
+                             f"with no run shows none); rows: {', '.join(names)}")
+    kept = [r for r in rows if str(r["variant"]) in variants]
+    mark_vs_best([r for r in kept if not str(r.get("note") or "").startswith(ACROSS_NOTE)])  # as rows() marks
+    return kept
 
 
 def mark_vs_best(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

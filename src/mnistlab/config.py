@@ -45,7 +45,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from mnistlab._toml import dotted_key, loads_json, loads_toml, read_text_file, toml_value, with_line
-from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, show, toml_repr, unknown_key
+from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, show, toml_repr, type_name, unknown_key
 from mnistlab.experiments import check_slice_value, is_slice, reaches_into_layers, set_at, slices_alone, written_key
 from mnistlab.optim import OPTIMIZERS, optimizer_defaults
 from mnistlab.presets import resolve_model
@@ -605,7 +605,7 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
     32
     """
     if not isinstance(d, Mapping):
-        raise SpecError(f"{source}: a run config must be a table, got {type(d).__name__}", source=source)
+        raise SpecError(f"{source}: a run config must be a table, got {type_name(d)}", source=source)
     d = dict(d)
     train = d.get("train")
     if isinstance(train, Mapping) and isinstance(train.get("schedule"), Mapping):
@@ -615,7 +615,7 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
     if "callbacks" in d:
         cbs = d["callbacks"]
         if not isinstance(cbs, (list, tuple)):
-            raise SpecError(f"{source}: callbacks: must be a list of tables ([[callbacks]]), got {type(cbs).__name__}",
+            raise SpecError(f"{source}: callbacks: must be a list of tables ([[callbacks]]), got {type_name(cbs)}",
                             path=("callbacks",), source=source)
         d["callbacks"] = [_typed(cb, CALLBACKS, source, ("callbacks", i)) for i, cb in enumerate(cbs)]
     try:
@@ -651,7 +651,7 @@ def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where
     """Validate one ``{type = ..., ...}`` table (at path ``where``) against the class its type names."""
     label = _dotted(where)
     if not isinstance(obj, Mapping):
-        raise SpecError(f"{source}: {label}: must be a table with a type, got {type(obj).__name__}",
+        raise SpecError(f"{source}: {label}: must be a table with a type, got {type_name(obj)}",
                         path=where, source=source)
     name = obj.get("type")
     if not isinstance(name, str):
@@ -698,7 +698,7 @@ def _validation_error(exc: ValidationError, source: str, cls: type[BaseModel],
         return SpecError(f"{source}: {dotted}: required key is missing", path=path, source=source)
     msg = err["msg"].removeprefix("Value error, ").replace("Input should be ", "must be ", 1)  # the house's phrasing
     got = err.get("input")
-    shown = "" if isinstance(got, (dict, list)) or "got " in msg else f" (got {toml_repr(got)})"
+    shown = "" if isinstance(got, (dict, list)) or "got " in msg else f" (got {clip(toml_repr(got), 60)})"
     return SpecError(f"{source}: {dotted or 'top level'}: {msg}{shown}", path=path, source=source)
 
 
@@ -712,13 +712,13 @@ def _misplaced_key(cls: type[BaseModel], key: str, known: Sequence[str], value: 
     key (``"train.lr" = 0.1``, which TOML reads as one name), or a key of one of its tables
     (``epochs = 3`` for ``train.epochs``) that is not a typo of a top-level key. None otherwise."""
     if "." in key or "[" in key:
-        return (f'"{key}": a quoted dotted key is one name in TOML; a variant, a [grid] and --set take it as a path, '
-                f"but here write the tables out ({key.split('.')[0].split('[')[0]} = {{ ... }}, or the dotted key unquoted)")
+        unquoted = "" if "[" in key else ", or the dotted key unquoted"
+        return (f'"{key}": a dotted key in quotes is one name here; a variant, a [grid] and --set take it as a path, '
+                f"but here write the tables out ({key.split('.')[0].split('[')[0]} = {{ ... }}{unquoted})")
     homes = [table for table in known if key in _fields_at(cls, [table])]
     if not homes or did_you_mean(key, known):
         return None
-    return (f'unknown key "{key}": it is a key of {homes[0]} (write {homes[0]}.{key} = {clip(toml_repr(value), 40)}, '
-            f"or {key} = ... inside [{homes[0]}])")
+    return f'unknown key "{key}": it is a key of {homes[0]} (write {homes[0]}.{key} = {clip(toml_repr(value), 40)})'
 
 
 def _fields_at(cls: type[BaseModel], loc: list[Any]) -> list[str]:
@@ -937,7 +937,7 @@ def apply_overrides(base: Mapping[str, Any], overrides: Mapping[str, Any], *, so
     for section in ("train", "data", "augment"):
         value = out.get(section)
         if value is not None and not isinstance(value, Mapping) and (section, value) != ("augment", False):  # false: none
-            raise SpecError(f"{source}: {section}: must be a table ([{section}]), got {type(out[section]).__name__}",
+            raise SpecError(f"{source}: {section}: must be a table ([{section}]), got {type_name(out[section])}",
                             path=(section,), source=source)
     top = set(RunConfig.model_fields)
     for key, value in overrides.items():

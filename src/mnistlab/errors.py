@@ -9,6 +9,7 @@ the file's line or tell a flag from a file without reading the message back.
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import json
 import sys
@@ -199,20 +200,36 @@ def clip(text: object, n: int = 40) -> str:
     return text if len(text) <= n else text[: n - 3] + "..."
 
 
-# TOML's names for its types (the TOML spec's words), as a config file's reader knows them
-_TOML_TYPES = {bool: "boolean", str: "string", int: "integer", float: "float", list: "array", tuple: "array",
-               dict: "table"}
+# TOML's names for its types (the TOML spec's words), as a config file's reader knows them; in
+# this order, as bool is an int and datetime a date (numpy's scalars are found by their bases too)
+_TOML_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
+    (bool, "boolean"), (str, "string"), (int, "integer"), (float, "float"), ((list, tuple), "array"),
+    (dict, "table"), (datetime.datetime, "date-time"), (datetime.date, "date"), (datetime.time, "time"))
+
+
+def type_name(value: object) -> str:
+    """The TOML name of ``value``'s type (``string``, ``integer``, ``array``, ``table``, ``null``
+    for JSON's null), as an error message names what it got; Python's name for anything else."""
+    value = _plain(value)
+    if value is None:
+        return "null"
+    return next((name for kind, name in _TOML_TYPES if isinstance(value, kind)), type(value).__name__)
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python number it holds (np.int64(3) -> 3); anything else as it is."""
+    item = getattr(value, "item", None)
+    return item() if type(value).__module__ == "numpy" and callable(item) and getattr(value, "ndim", 1) == 0 else value
 
 
 def show(value: object, n: int = 40) -> str:
-    """A value as error messages quote it: its TOML type and, clipped, the value as a TOML file
-    writes it (:func:`toml_repr`), not Python's spelling (``True``, ``'a'``, ``None``).
+    """A value as error messages quote it: its TOML type (:func:`type_name`) and, clipped, the value
+    as a TOML file writes it (:func:`toml_repr`), not Python's spelling (``True``, ``'a'``, ``None``).
 
     >>> show([1, True, "a"])
     'array [1, true, "a"]'
     """
-    kind = _TOML_TYPES.get(type(value), "null" if value is None else type(value).__name__)
-    return kind if value is None else f"{kind} {clip(toml_repr(value), n)}"
+    return "null" if value is None else f"{type_name(value)} {clip(toml_repr(value), n)}"
 
 
 def toml_repr(value: object) -> str:
@@ -222,12 +239,19 @@ def toml_repr(value: object) -> str:
     >>> toml_repr({"type": "Dense", "units": [8, True]})
     '{ type = "Dense", units = [8, true] }'
     """
+    value = _plain(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if value is None:
         return "null"
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, float):  # numpy's float64 too, written as a float
+        return repr(float(value))
+    if isinstance(value, int):
+        return repr(int(value))
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(toml_repr(v) for v in value) + "]"
     if isinstance(value, dict):

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnistlab.errors import SpecError, clip, did_you_mean
+from mnistlab.errors import SpecError, clip, did_you_mean, type_name
 from mnistlab.specs import (
     Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, LayerSpec, MaxPooling2D,
     ModelSpec, Normalization, ResidualBlock, builder_spec, compact_spec, load_model_spec, parse_model_spec,
@@ -105,7 +105,7 @@ def resolve_model(obj: str | os.PathLike | Mapping[str, Any] | Sequence[Any] | M
                 raise SpecError(f'{clip(text, 60)}: no such file (the preset is called "{path.stem}")')
             return load_model_spec(path)
         return get_preset(text).spec  # raises the unknown-model error with a suggestion
-    raise SpecError(f"model must be a preset name, a spec file or a spec table, got {type(obj).__name__}")
+    raise SpecError(f"model must be a preset name, a spec file or a spec table, got {type_name(obj)}")
 
 
 def _exists(path: Path) -> bool:

@@ -895,19 +895,25 @@ def same_trial(study: Any, store: Any, task: TrialTask) -> TrialResult | None:
     (:meth:`~mnistlab.store.RunStore.record_again`, ``env["same_run_as"]`` naming the run that
     trained) and its value returned, for :func:`_tell`. None where no complete trial has them (a
     pruned or failed one's parameters are trained again: a pruner's verdict depends on the trials
-    around it), or where its run's files are gone: the trial is then trained."""
+    around it), where that trial's run has another ``config_hash`` (:func:`~mnistlab.config.run_key`:
+    the user's data edited since, another mnistlab version), or where its run's files are gone: the
+    trial is then trained."""
+    from mnistlab.config import run_key
+
     params = study._storage.get_trial(task.trial_id).params
+    key = None
     for t in study.get_trials(deepcopy=False, states=(_optuna().trial.TrialState.COMPLETE,)):
         rid = t.user_attrs.get("run_id")
         if t.params != params or not isinstance(rid, str):
             continue
         try:
+            key = key or run_key(trial_configs(task)[0].resolved())  # the data's content and mnistlab's version too
             source = store.get(rid)
-            if source.metrics.get("trial_state") != "complete" or source.status != "finished":
+            if source.metrics.get("trial_state") != "complete" or source.status != "finished" or source.config_hash != key:
                 continue
             rec = store.record_again(source, variant=trial_variant(task.number), seed=source.seed, member=source.member,
                                      repeat=source.repeat, metrics={"trial": task.number, "trial_params": task.params})
-        except StoreError:
+        except MnistlabError:  # its files gone (StoreError), or parameters the config refuses: trained, and said
             continue
         return TrialResult(task.number, rec.run_id, "complete", source.metrics.get("search_value"), rec.status,
                            f"the same parameters as trial {t.number}: its result, not trained twice")

@@ -29,13 +29,22 @@ class PathArg(click.Path):
         return super().convert(value, param, ctx)
 
 
+def not_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The callback of a name-or-path value (`--dataset`): refuses an empty one, as :class:`PathArg` does."""
+    if isinstance(value, str) and not value.strip():
+        raise click.BadParameter("an empty value (an unset shell variable?)", ctx=ctx, param=param)
+    return value
+
+
 def one_variant(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> str | None:
-    """The callback of a `--variant` that names one variant (a model's): given twice, click would
-    keep the last without a word, so it is declared ``multiple`` and a second one refused here."""
-    if len(value) > 1:
-        raise click.BadParameter(f"given {len(value)} times ({', '.join(value)}): this command takes one variant's "
-                                 "model", ctx=ctx, param=param)
-    return value[0] if value else None
+    """The callback of a `--variant` that names one variant: given twice, click would keep the last
+    without a word, so it is declared ``multiple`` and a second name refused here (the same name
+    twice is that name)."""
+    names = list(dict.fromkeys(value))
+    if len(names) > 1:
+        raise click.BadParameter(f"given {len(names)} variants ({', '.join(names)}): this command takes one",
+                                 ctx=ctx, param=param)
+    return names[0] if names else None
 
 
 def experiment_file(path: str | Path) -> bool:

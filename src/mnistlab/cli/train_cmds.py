@@ -11,8 +11,8 @@ import click
 
 from mnistlab import files
 from mnistlab.callbacks import PROGRESS_MODES
-from mnistlab.cli._common import (PathArg, TomlNumber, check_output, data_dir_option, experiment_file, one_variant, open_store,
-                                  save_figure, store_option, variant_configs)
+from mnistlab.cli._common import (PathArg, TomlNumber, check_output, data_dir_option, experiment_file, not_empty, one_variant,
+                                  open_store, save_figure, store_option, variant_configs)
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError
@@ -45,8 +45,9 @@ def _validation(value: str | None) -> Any:
 @click.option("--config", "config_file", type=PathArg(dir_okay=False, path_type=Path),
               help="Run config TOML (dataset, model, [data], [train], [augment], [[callbacks]]), or a recorded "
                    "run's config.json (that run again); flags override it.")
-@click.option("--dataset", help=f"A dataset name (mnistlab datasets), or your own .csv, .npz or class-folder path "
-                                f"(default {setting_default('dataset')}).")
+@click.option("--dataset", callback=not_empty,
+              help=f"A dataset name (mnistlab datasets), or your own .csv, .npz or class-folder path "
+                   f"(default {setting_default('dataset')}).")
 @click.option("--model",
               help=f"A preset name (mnistlab models) or a spec file (.toml/.json). Default {setting_default('model')}.")
 @click.option("--epochs", type=int, help=f"Epochs (default {setting_default('epochs')}).")
@@ -280,7 +281,8 @@ def _check_writable_folder(folder: Path, flag: str) -> None:
 
 
 @click.command("show-augment")
-@click.option("--dataset", help=f"Whose training images (default: the config's, else {setting_default('dataset')}).")
+@click.option("--dataset", callback=not_empty,
+              help=f"Whose training images (default: the config's, else {setting_default('dataset')}).")
 @click.option("--config", "config_file", type=PathArg(dir_okay=False, path_type=Path),
               help="Take [augment] and the dataset from this run or experiment file (a variant's: --variant).")
 @click.option("--variant", multiple=True, callback=one_variant,

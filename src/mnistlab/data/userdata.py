@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.errors import DataError, clip, did_you_mean, first_line
+from mnistlab.errors import DataError, clip, did_you_mean, first_line, type_name
 from mnistlab.files import write_atomic
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
@@ -79,7 +79,7 @@ def parse_user_dataset(value: str | Mapping[str, Any]) -> UserData:
     if isinstance(value, str):
         return _from_path(value)
     if not isinstance(value, Mapping):
-        raise UserDataError(f"a dataset is a name or a table such as {{ csv = \"train.csv\" }}, got {type(value).__name__}")
+        raise UserDataError(f"a dataset is a name or a table such as {{ csv = \"train.csv\" }}, got {type_name(value)}")
     for key in value:
         if key not in (*KINDS, *OPTIONS):
             raise UserDataError(f"unknown key {key!r}{did_you_mean(str(key), (*KINDS, *OPTIONS))}; "
@@ -90,7 +90,7 @@ def parse_user_dataset(value: str | Mapping[str, Any]) -> UserData:
     kind = kinds[0]
     for key in (kind, "test", "label"):
         if key in value and not isinstance(value[key], str):
-            raise UserDataError(f"{key}: must be a string, got {type(value[key]).__name__}", key=key)
+            raise UserDataError(f"{key}: must be a string, got {type_name(value[key])}", key=key)
     fraction = value.get("test_fraction", 0.2)
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
         raise UserDataError(f"test_fraction: must be a number between 0 and 1 (exclusive), got {fraction!r}",
