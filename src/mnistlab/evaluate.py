@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from mnistlab.errors import DataError, InvertedImageWarning
+from mnistlab.models import regularization_loss
 from mnistlab.optim import lower_lr
 
 
@@ -41,7 +42,8 @@ def evaluate_model(
     forward: Callable[[torch.Tensor], torch.Tensor] | None = None,
     return_probs: bool = False,
 ) -> tuple[float, float, np.ndarray | None]:
-    """Mean cross-entropy and accuracy of ``model`` (logits out) on uint8 images (N, H, W).
+    """Mean cross-entropy and accuracy of ``model`` (logits out) on uint8 images (N, H, W); the loss
+    includes the model's weight penalties (:func:`~mnistlab.models.regularization_loss`), as Keras's does.
 
     Returns ``(loss, accuracy, probs)``; ``probs`` is the float32 softmax (N, classes) when
     ``return_probs`` else None. ``forward`` computes the logits instead of ``model(x)`` (a
@@ -66,7 +68,10 @@ def evaluate_model(
         if return_probs:
             probs.append(torch.softmax(logits, 1).cpu())
     out = torch.cat(probs).numpy() if return_probs and probs else None
-    return float(total_loss) / max(n, 1), int(correct) / max(n, 1), out
+    loss = float(total_loss) / max(n, 1)
+    if n and (penalty := regularization_loss(model)) is not None:  # as Keras's evaluate adds model.losses
+        loss += float(penalty)
+    return loss, int(correct) / max(n, 1), out
 
 
 #: One test-time view of an image: (dx, dy, degrees): moved dx pixels right and dy down, then
@@ -123,7 +128,8 @@ def evaluate_tta(
 ) -> tuple[float, float, np.ndarray]:
     """Test-time augmentation: ``(loss, accuracy, probs)`` of the softmax averaged over ``views``
     (:func:`tta_views`) of each uint8 image (N, H, W). ``probs``: float32 (N, classes); the loss is
-    the cross-entropy of the averaged probabilities (with ``label_smoothing``'s targets). With the
+    the cross-entropy of the averaged probabilities (with ``label_smoothing``'s targets), plus the
+    model's weight penalties as in :func:`evaluate_model`. With the
     image alone as its one view this is :func:`evaluate_model`, number for number.
     """
     if list(views) == [(0, 0, 0.0)]:
@@ -146,6 +152,8 @@ def evaluate_tta(
     classes = mean_probs.shape[1]
     target = F.one_hot(y, classes).float() * (1 - label_smoothing) + label_smoothing / classes
     loss = float(-(target * mean_probs.clamp_min(1e-12).log()).sum(1).double().mean()) if len(y) else 0.0
+    if len(y) and (penalty := regularization_loss(model)) is not None:  # as evaluate_model's loss has it
+        loss += float(penalty)
     acc = float((mean_probs.argmax(1) == y).double().mean()) if len(y) else 0.0
     return loss, acc, mean_probs.numpy()
 

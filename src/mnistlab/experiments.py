@@ -943,12 +943,13 @@ def _written_in(path: tuple[str | int, ...], origin: Mapping[str, tuple[str | in
 def _known_view(base: Mapping[str, Any], cfg: Any) -> dict[str, Any]:
     """What a variant may override: every config key with defaults filled in, the model's form keys."""
     from mnistlab.config import AugmentConfig
+    from mnistlab.specs import with_every_key
 
     known = cfg.model_dump(mode="json")
     if known.get("augment") is None:
         known["augment"] = AugmentConfig().model_dump(mode="json")
     model = base.get("model")
-    layers = cfg.model_spec().to_dict()["layers"]  # every layer's keys, Keras's defaults filled in
+    layers = with_every_key(cfg.model_spec().to_dict()["layers"])  # every layer's keys, Keras's defaults filled in
     if isinstance(model, Mapping) and "layers" not in model:
         keys = _COMPACT_KEYS if ("conv" in model or "dense" in model and "filters" not in model) else _BUILDER_KEYS
         known["model"] = {**{k: None for k in keys}, **dict(model), "layers": layers}

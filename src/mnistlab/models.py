@@ -141,6 +141,31 @@ def _same_pads(shape: Shape, size: tuple[int, int], strides: tuple[int, int]) ->
     return (left, right, top, bottom)
 
 
+def _regularizers(spec: S.Dense | S.Conv2D) -> dict[str, S.Regularizer]:
+    """A layer's penalties by parameter name: ``weight`` (Keras's kernel) and ``bias``."""
+    return {name: reg for name, reg in (("weight", spec.kernel_regularizer), ("bias", spec.bias_regularizer))
+            if reg is not None}
+
+
+def regularization_loss(model: nn.Module) -> torch.Tensor | None:
+    """Keras's ``sum(model.losses)`` of a model's weight penalties: for each Dense and Conv2D
+    ``kernel_regularizer`` / ``bias_regularizer``, ``l1 * sum(|w|) + l2 * sum(w ** 2)``
+    (:class:`~mnistlab.specs.Regularizer`), a float32 scalar on the weights' device that carries
+    their gradient; None where no layer has one. Keras adds it to the loss it trains on and
+    reports (``loss``, ``val_loss``, the test loss); layouts do not matter (sums over all weights)."""
+    total: torch.Tensor | None = None
+    for module in model.modules():
+        for name, reg in getattr(module, "regularizers", {}).items():
+            w = getattr(module, name).float()
+            term = torch.zeros((), device=w.device)
+            if reg.l1:
+                term = term + reg.l1 * w.abs().sum()
+            if reg.l2:
+                term = term + reg.l2 * w.square().sum()
+            total = term if total is None else total + term
+    return total
+
+
 class Dense(nn.Linear):
     """nn.Linear followed by the layer's activation."""
 
@@ -148,6 +173,7 @@ class Dense(nn.Linear):
         super().__init__(in_features, spec.units, bias=spec.use_bias)
         self.activation = ACTIVATION_MODULES[spec.activation]()
         self.kernel_initializer = spec.kernel_initializer
+        self.regularizers = _regularizers(spec)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.activation(super().forward(x))
@@ -164,6 +190,7 @@ class Conv2D(nn.Conv2d):
         self.extra_pad = None if symmetric else pads
         self.activation = ACTIVATION_MODULES[spec.activation]()
         self.kernel_initializer = spec.kernel_initializer
+        self.regularizers = _regularizers(spec)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.activation(self.conv_forward(x))

@@ -152,6 +152,67 @@ def _set(obj: Any, name: str, value: Any) -> None:
     object.__setattr__(obj, name, value)
 
 
+@dataclass(frozen=True)
+class Regularizer:
+    """Keras's weight penalty ``L1L2``: ``l1 * sum(|w|) + l2 * sum(w ** 2)`` of a layer's kernel
+    (or bias), added to the loss it trains on and reports, validation and test losses included
+    (``keras/src/regularizers/regularizers.py``; ``Trainer.compute_loss`` adds ``model.losses``).
+
+    Written as Keras 3 names them (``keras.regularizers.get``: the class with its defaults): ``"l2"``
+    (``L2()``: l2 = 0.01), ``"l1"`` (``L1()``: l1 = 0.01), ``"l1l2"`` (``L1L2()``: l1 = l2 = 0, though
+    its docstring says 0.01 each; :func:`spec_warnings` says so), or a table ``{ l2 = 0.0005 }``,
+    ``{ l1 = 1e-5, l2 = 1e-4 }``. tf.keras 2's ``"l1_l2"`` (0.01 each) is not a Keras 3 name, and is
+    refused with the table to write instead."""
+
+    l1: float = 0.0
+    l2: float = 0.0
+
+    def to_dict(self) -> dict[str, float]:
+        """``{"l1": ..., "l2": ...}``: what :func:`_regularizer` reads back."""
+        return {"l1": self.l1, "l2": self.l2}
+
+
+# Keras's string identifiers (keras.regularizers.get: the class, built with its defaults)
+_REGULARIZER_NAMES = {"l1": Regularizer(l1=0.01), "l2": Regularizer(l2=0.01), "l1l2": Regularizer()}
+
+
+def _regularizer(name: str, v: Any) -> Regularizer | None:
+    """A ``kernel_regularizer`` / ``bias_regularizer`` value as :class:`Regularizer` (None: none)."""
+    if v is None or isinstance(v, Regularizer):
+        return v
+    if isinstance(v, str):
+        key = v.strip().lower()
+        if key == "l1_l2":
+            raise SpecError(f'{name}: "l1_l2" is tf.keras 2\'s name (0.01 each), not Keras 3\'s (whose "l1l2" is 0 '
+                            "each): write { l1 = 0.01, l2 = 0.01 }", path=(name,))
+        if key not in _REGULARIZER_NAMES:
+            raise SpecError(f'{name}: unknown regularizer "{clip(v)}"{did_you_mean(key, list(_REGULARIZER_NAMES))}; '
+                            'write "l1", "l2" or a table such as { l2 = 0.0005 }', path=(name,))
+        return _REGULARIZER_NAMES[key]
+    if isinstance(v, Mapping):
+        for k in v:
+            if k not in ("l1", "l2"):
+                raise unknown_key(k, ["l1", "l2"], where=name, path=(name,))
+        return Regularizer(*(_float(f"{name}.{k}", v.get(k, 0.0), 0.0, math.inf) for k in ("l1", "l2")))
+    raise SpecError(f'{name} must be "l1", "l2" or a table such as {{ l2 = 0.0005 }}, got {show(v)}',
+                    path=(name,))
+
+
+def _set_regularizers(layer: Any) -> None:
+    """Normalise a layer's ``kernel_regularizer`` and ``bias_regularizer``; a bias penalty needs a bias."""
+    _set(layer, "kernel_regularizer", _regularizer("kernel_regularizer", layer.kernel_regularizer))
+    _set(layer, "bias_regularizer", _regularizer("bias_regularizer", layer.bias_regularizer))
+    if layer.bias_regularizer is not None and not layer.use_bias:
+        raise SpecError("bias_regularizer with use_bias = false: the layer has no bias to penalise",
+                        path=("bias_regularizer",))
+
+
+def regularized(spec: ModelSpec) -> bool:
+    """Whether any layer of ``spec`` (blocks' layers included) has a kernel or bias regularizer."""
+    return any(getattr(node.layer, "kernel_regularizer", None) is not None
+               or getattr(node.layer, "bias_regularizer", None) is not None for node in keras_graph(spec))
+
+
 # ---------------------------------------------------------------------------------------------
 # Layers. Each is frozen data with Keras's argument names and defaults, plus the pure maths the
 # summary needs (output shape, parameter count, multiply-adds).
@@ -173,7 +234,10 @@ class LayerSpec:
         out: dict[str, Any] = {"type": self.type}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            out[f.name] = list(value) if isinstance(value, tuple) else value
+            if f.name.endswith("_regularizer") and value is None:
+                continue  # left out, as before regularizers were known: a recorded config keeps its key
+            out[f.name] = (value.to_dict() if isinstance(value, Regularizer) else list(value) if isinstance(value, tuple)
+                           else value)
         return out
 
     def output_shape(self, shape: Shape) -> Shape:
@@ -211,6 +275,8 @@ class Dense(LayerSpec):
     activation: str = "linear"
     kernel_initializer: str = "glorot_uniform"
     use_bias: bool = True
+    kernel_regularizer: Regularizer | None = None
+    bias_regularizer: Regularizer | None = None
     type: ClassVar[str] = "Dense"
     keras_name: ClassVar[str] = "dense"
 
@@ -219,6 +285,7 @@ class Dense(LayerSpec):
         _set(self, "activation", _activation(self.activation))
         _set(self, "kernel_initializer", _initializer(self.kernel_initializer))
         _set(self, "use_bias", _bool("use_bias", self.use_bias))
+        _set_regularizers(self)
 
     def output_shape(self, shape: Shape) -> Shape:
         if len(shape) != 1:
@@ -245,6 +312,8 @@ class Conv2D(LayerSpec):
     activation: str = "linear"
     kernel_initializer: str = "glorot_uniform"
     use_bias: bool = True
+    kernel_regularizer: Regularizer | None = None
+    bias_regularizer: Regularizer | None = None
     type: ClassVar[str] = "Conv2D"
     keras_name: ClassVar[str] = "conv2d"
     wants_map: ClassVar[bool] = True
@@ -257,6 +326,7 @@ class Conv2D(LayerSpec):
         _set(self, "activation", _activation(self.activation))
         _set(self, "kernel_initializer", _initializer(self.kernel_initializer))
         _set(self, "use_bias", _bool("use_bias", self.use_bias))
+        _set_regularizers(self)
 
     def output_shape(self, shape: Shape) -> Shape:
         h, w = _window_out(shape, self.kernel_size, self.strides, self.padding, "convolution")
@@ -716,6 +786,22 @@ _MISSING_HINTS: dict[tuple[str, str], str] = {
 }
 
 
+def with_every_key(node: Any) -> Any:
+    """A model's layers as :meth:`LayerSpec.to_dict` writes them (lists and tables nest, a block's
+    layers too), each layer table with every key its type takes, ``None`` for one left out unset
+    (a regularizer): what an experiment's variant may set (``"model.layers[-2].kernel_regularizer"``)."""
+    if isinstance(node, list):
+        return [with_every_key(n) for n in node]
+    if not isinstance(node, Mapping):
+        return node
+    out = {k: with_every_key(v) for k, v in node.items()}
+    name = _LAYER_LOOKUP.get(str(out.get("type", "")).strip().lower())
+    if name is not None:
+        for f in dataclasses.fields(_ALL_TYPES[name]):
+            out.setdefault(f.name, None)
+    return out
+
+
 def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] = ()) -> LayerSpec:
     """Build one layer from `{"type": "Dense", "units": 128, ...}` (or a bare name like "Flatten").
 
@@ -1153,6 +1239,10 @@ def spec_warnings(spec: ModelSpec) -> list[str]:
         if i != idx and getattr(layer, "activation", None) == "softmax":
             out.append(f"layers[{i}] ({layer.type}): softmax on a hidden layer squashes its features; "
                        "use 'relu' there and keep softmax for the output")
+        for key in ("kernel_regularizer", "bias_regularizer"):
+            if getattr(layer, key, None) == Regularizer():
+                out.append(f'layers[{i}] ({layer.type}): {key} penalises nothing (l1 = l2 = 0: Keras\'s "l1l2", though '
+                           "its docstring says 0.01 each); write { l1 = 0.01, l2 = 0.01 } for those")
         init = getattr(layer, "kernel_initializer", None)
         if init in ("zeros", "ones"):
             out.append(f"layers[{i}] ({layer.type}): kernel_initializer '{init}' gives every "

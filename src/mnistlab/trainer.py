@@ -41,6 +41,7 @@ from mnistlab.callbacks import Callback, CallbackList, make_progress
 from mnistlab.config import AugmentConfig, ScheduleConfig, config_changes
 from mnistlab.errors import CheckpointError, SpecWarning
 from mnistlab.evaluate import blow_up, evaluate_model
+from mnistlab.models import regularization_loss
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.optim import lower_lr, make_optimizer, optimizer_defaults, schedule_lr, set_lr
 
@@ -415,9 +416,12 @@ class Trainer:
         return loss.detach(), (logits.detach().argmax(1) == yb).sum()
 
     def autograd_step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean cross-entropy and logits of a float batch; sets every parameter's ``.grad`` (autograd)."""
+        """Mean cross-entropy (plus the weight penalties, as Keras adds them) and logits of a float
+        batch; sets every parameter's ``.grad`` (autograd)."""
         logits = self.plan.forward(x)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing)
+        if (penalty := regularization_loss(self.model)) is not None:  # Keras's model.losses, in the loss it reports
+            loss = loss + penalty
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         return loss, logits

@@ -98,6 +98,8 @@ class DenseStep:
             return None
         if has_hooks(*model.modules(), parameters=params):
             return None
+        if any(getattr(m, "regularizers", None) for m in model.modules()):  # a weight penalty: autograd adds it
+            return None
         plan: list[Step] = []
         flat = fresh = False  # fresh: the current tensor is a new one that nothing else keeps
         for module in model:  # type(module) is X, not isinstance: a subclass may compute something else

@@ -18,7 +18,8 @@ from one stream for all members (same distributions, other draws); each member's
 ``epoch_seconds`` is its share (the stack's time / M). Refused (the members then train one by one;
 :func:`batch_refusal` says why): callbacks (a member may stop or change its rate alone), a random
 validation split that differs per member, BatchNormalization (running statistics are updated in
-place), and members whose configs differ in anything but ``train.seed``.
+place), a weight penalty (``kernel_regularizer``), and members whose configs differ in anything
+but ``train.seed``.
 
     stack = StackedMembers(models)              # models: M nn.Modules of one architecture
     outcomes = fit_members(stack, x, y, seeds=[0, 1, 2], epochs=5, ...)       # one FitOutcome each
@@ -43,7 +44,7 @@ from torch.func import functional_call, vmap
 from mnistlab.augment import Augmenter
 from mnistlab.evaluate import blow_up, to_input
 from mnistlab.optim import schedule_lr, set_lr
-from mnistlab.specs import keras_graph
+from mnistlab.specs import keras_graph, regularized
 from mnistlab.trainer import FitOutcome, divergence_hint
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ __all__ = ["StackedMembers", "batch_refusal", "evaluate_members", "fit_members"]
 def batch_refusal(configs: Sequence[RunConfig]) -> str | None:
     """Why these members cannot train as one stack (None: they can). Members must share every
     setting but ``train.seed``, have no callbacks, no weight average (EMA, SWA) or TTA, one training set
-    (no per-seed random validation split) and no BatchNormalization layer."""
+    (no per-seed random validation split), no BatchNormalization layer and no weight penalty."""
     if len(configs) < 2:
         return "a committee of one"
     from mnistlab.experiments import same_setting  # what a variant's runs share: all but their seeds
@@ -75,6 +76,8 @@ def batch_refusal(configs: Sequence[RunConfig]) -> str | None:
         return "each member holds out its own random validation split (set data.split_seed to share one)"
     if any(node.type == "BatchNormalization" for node in keras_graph(first.model_spec())):  # blocks' BNs too
         return "BatchNormalization updates its running statistics in place"
+    if regularized(first.model_spec()):
+        return "kernel_regularizer / bias_regularizer: the trainer adds each model's weight penalty to its loss"
     return None
 
 

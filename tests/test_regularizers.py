@@ -1,0 +1,141 @@
+"""Weight penalties (kernel_regularizer, bias_regularizer) against Keras 3's numbers, recorded by
+bench/keras_regularizers.py in tests/data/keras_regularizers.json (Keras is not needed here): the
+penalty, evaluate's loss, and two SGD epochs' losses and weights; and their bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mnistlab.accel.members import batch_refusal
+from mnistlab.config import parse_run_config
+from mnistlab.errors import SpecError
+from mnistlab.evaluate import evaluate_model
+from mnistlab.models import build_model, regularization_loss
+from mnistlab.specs import Dense, ModelSpec, layer_from_dict, parse_model_spec, spec_warnings
+from mnistlab.trainer import Trainer
+
+KERAS = json.loads((Path(__file__).parent / "data" / "keras_regularizers.json").read_text())
+
+# the models of bench/keras_regularizers.py, in mnistlab's words
+LAYERS = {
+    "dense": ["Flatten",
+              {"type": "Dense", "units": 6, "activation": "relu", "kernel_regularizer": {"l1": 1e-3, "l2": 1e-2},
+               "bias_regularizer": "l2"},
+              {"type": "Dense", "units": 3, "activation": "softmax", "kernel_regularizer": "l2", "bias_regularizer": "l1"}],
+    "conv": [{"type": "Conv2D", "filters": 4, "kernel_size": 3, "activation": "relu", "kernel_regularizer": "l1",
+              "bias_regularizer": {"l2": 0.05}},
+             "GlobalAveragePooling2D",
+             {"type": "Dense", "units": 3, "activation": "softmax", "kernel_regularizer": "l1l2"}],
+}
+
+
+def _model(kind: str) -> torch.nn.Module:
+    """The model with Keras's starting weights (a kernel (in, out) or (kh, kw, in, out) in torch's layout)."""
+    with pytest.warns(Warning) if kind == "conv" else _nothing():  # "l1l2" penalises nothing: said
+        model = build_model(parse_model_spec({"input_shape": [8, 8, 1], "layers": LAYERS[kind]}))
+    params = [p for p in model.parameters()]
+    for p, w in zip(params, KERAS["models"][kind]["weights"]):
+        w = np.asarray(w, np.float32)
+        w = w.T if w.ndim == 2 else w.transpose(3, 2, 0, 1) if w.ndim == 4 else w
+        p.data.copy_(torch.from_numpy(np.ascontiguousarray(w)))
+    return model
+
+
+class _nothing:
+    def __enter__(self) -> None: ...
+    def __exit__(self, *exc: object) -> None: ...
+
+
+def _data(kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+    rec = KERAS["models"][kind]
+    return torch.tensor(rec["images"], dtype=torch.uint8), torch.tensor(rec["labels"], dtype=torch.int64)
+
+
+def test_the_string_names_are_keras_3s_factors() -> None:
+    for name, factors in KERAS["identifiers"].items():
+        reg = Dense(units=2, kernel_regularizer=name).kernel_regularizer
+        assert reg is not None
+        assert reg.l1 == pytest.approx(factors.get("l1", 0.0), rel=1e-6) and reg.l2 == pytest.approx(factors.get("l2", 0.0))
+
+
+@pytest.mark.parametrize("kind", ["dense", "conv"])
+def test_penalty_evaluate_loss_and_two_sgd_epochs_match_keras(kind: str) -> None:
+    rec = KERAS["models"][kind]
+    model = _model(kind)
+    images, labels = _data(kind)
+    penalty = regularization_loss(model)
+    assert penalty is not None and float(penalty.detach()) == pytest.approx(rec["penalty"], rel=1e-5)
+    loss, _, _ = evaluate_model(model, images, labels)
+    assert loss == pytest.approx(rec["evaluate_loss"], rel=1e-5)  # cross-entropy plus the penalty, as Keras's
+    trainer = Trainer(model, optimizer="sgd", lr=0.1, batch_size=len(images), precision="float32")
+    trainer.fit(images, labels, epochs=2)  # one full batch an epoch: no shuffle order enters
+    assert [h["loss"] for h in trainer.history] == pytest.approx(rec["fit_loss"], rel=1e-5)
+    for p, w in zip(model.parameters(), rec["trained"]):
+        w = np.asarray(w, np.float32)
+        w = w.T if w.ndim == 2 else w.transpose(3, 2, 0, 1) if w.ndim == 4 else w
+        np.testing.assert_allclose(p.detach().numpy(), w, rtol=1e-4, atol=1e-6)
+
+
+def test_a_model_without_penalties_has_none_and_records_as_before() -> None:
+    spec = parse_model_spec({"layers": ["Flatten", {"type": "Dense", "units": 10, "activation": "softmax"}]})
+    assert regularization_loss(build_model(spec)) is None
+    assert "kernel_regularizer" not in spec.layers[1].to_dict()  # a recorded config keeps its key
+    round_trip = layer_from_dict(layer_from_dict(LAYERS["dense"][1]).to_dict())
+    assert round_trip.to_dict()["kernel_regularizer"] == {"l1": 1e-3, "l2": 1e-2}
+    assert round_trip.to_dict()["bias_regularizer"] == {"l1": 0.0, "l2": 0.01}
+
+
+def test_l1l2_with_keras_defaults_warns_that_it_penalises_nothing() -> None:
+    spec = ModelSpec(layers=(layer_from_dict("Flatten"), Dense(units=10, activation="softmax", kernel_regularizer="l1l2")))
+    [warning] = [w for w in spec_warnings(spec) if "penalises nothing" in w]
+    assert "write { l1 = 0.01, l2 = 0.01 }" in warning
+
+
+@pytest.mark.parametrize("value, message", [
+    ("l1_l2", "\"l1_l2\" is tf.keras 2's name (0.01 each), not Keras 3's (whose \"l1l2\" is 0 each): write "
+              "{ l1 = 0.01, l2 = 0.01 }"),
+    ("l3", 'unknown regularizer "l3"; write "l1", "l2" or a table such as { l2 = 0.0005 }'),
+    ({"l2": -0.1}, "kernel_regularizer.l2 must be in [0, inf), got -0.1"),
+    ({"l2": float("nan")}, "kernel_regularizer.l2 must be in [0, inf)"),
+    ({"l2": "0.1"}, 'kernel_regularizer.l2 must be a number, got string "0.1"'),
+    ({"l3": 0.1}, 'kernel_regularizer: unknown key "l3"'),
+    ({"type": "L2", "l2": 0.1}, 'kernel_regularizer: unknown key "type"'),
+    (0.01, 'kernel_regularizer must be "l1", "l2" or a table such as { l2 = 0.0005 }, got float 0.01'),
+    (True, "got boolean true"),
+])
+def test_bad_regularizers_are_one_line_errors_before_anything_trains(value: object, message: str) -> None:
+    layer = {"type": "Dense", "units": 10, "activation": "softmax", "kernel_regularizer": value}
+    with pytest.raises(SpecError) as err:
+        parse_run_config({"dataset": "mnist", "model": {"layers": ["Flatten", layer]}}, source="run.toml")
+    assert message in str(err.value) and "\n" not in str(err.value), str(err.value)
+
+
+def test_a_bias_penalty_needs_a_bias() -> None:
+    with pytest.raises(SpecError, match="bias_regularizer with use_bias = false: the layer has no bias to penalise"):
+        Dense(units=3, use_bias=False, bias_regularizer="l2")
+
+
+def test_a_penalised_committee_trains_its_members_one_by_one() -> None:
+    configs = [parse_run_config({"dataset": "mnist", "train": {"seed": s},
+                                 "model": {"layers": ["Flatten", LAYERS["dense"][2]]}}) for s in (0, 1)]
+    assert "weight penalty" in (batch_refusal(configs) or "")
+
+
+def test_a_variant_adds_a_penalty_to_a_presets_layer(tmp_path: Path) -> None:
+    from mnistlab.experiments import load_experiment
+
+    p = tmp_path / "lab.toml"
+    p.write_text('name = "lab"\n[base]\ndataset = "mnist"\nmodel = "seed000-cnn"\n[[variants]]\nname = "cnn"\n'
+                 '[[variants]]\nname = "l2"\n"model.layers[-2].kernel_regularizer" = { l2 = 0.001 }\n')
+    cells = {c.variant: c for c in load_experiment(p).cells()}
+    plain, penalised = (parse_run_config(cells[v].config).model_spec() for v in ("cnn", "l2"))
+    assert plain.layers[-2].kernel_regularizer is None and penalised.layers[-2].kernel_regularizer.l2 == 0.001
+    assert cells["cnn"].key != cells["l2"].key
+    p.write_text(p.read_text().replace("{ l2 = 0.001 }", '"l1_l2"'))
+    with pytest.raises(SpecError, match=r'lab.toml:\d+: variants\[1\] \("l2"\): .*"l1_l2" is tf.keras 2'):
+        load_experiment(p)
