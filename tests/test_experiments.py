@@ -236,13 +236,13 @@ def test_a_layer_key_of_a_short_form_model_writes_it_out_as_layers(tmp_path: Pat
      '("train.schedule" = { ... })', 2),
     ('model = "seed000-ex1"\n"model.layers[0].filters" = 16',
      'sets model whole and "model.layers[0].filters" inside it', 3),
-    ('"model.layers[0].filters" = -2', "layers[0] (Conv2D): filters must be at least 1, got -2", 1),
+    ('"model.layers[0].filters" = -2', "layers[0] (Conv2D): filters must be at least 1, got -2", 2),
 ])
 def test_a_bad_layer_key_is_one_line_naming_it(variant: str, message: str, offset: int | None, tmp_path: Path) -> None:
     with pytest.raises(SpecError) as exc:
         load_experiment(write(tmp_path, PRESET + "[[variants]]\n" + variant + "\n"))
     assert message in str(exc.value) and "\n" not in str(exc.value)
-    if offset is not None:  # the key's line (a value the layer refuses: its table's)
+    if offset is not None:  # the key's line (a value the layer refuses too: the key that set it, not the table)
         assert exc.value.line == PRESET.count("\n") + offset
 
 

@@ -53,6 +53,8 @@ optimizer = "sgd"       # 19
     (["variants", 1, "train", "seed"], 17),  # a quoted dotted override key
     (["variants", 1, "train", "optimizer"], 19),  # [variants.train] belongs to the latest variant
     (["grid", "train", "batch_size"], 22),
+    (["grid", "train"], 22),  # not written itself: the key inside it ("train.batch_size"), not [grid]
+    (["variants", 1, "train"], 18),  # written itself, as a table
     (["variants", 2, "name"], None),         # no third variant, no enclosing table written
     (["nothing"], None),
 ])

@@ -150,12 +150,14 @@ def key_line(text: str, path: list[str | int], *, exact: bool = False) -> int | 
 
     A light line scanner, not a parser: it follows ``[table]`` and ``[[array]]`` headers and
     ``key = value`` lines, and skips the inside of multi-line strings. When the key itself is not
-    written in the file, the line of the closest enclosing table is returned (None with
-    ``exact``); None when not even that is found. Used to point error messages at a line.
+    written in the file, the line of the first key written inside it is returned (a variant's
+    ``"model.layers[2].kernel_size"`` for an error about ``model.layers[2]``), else that of the
+    closest enclosing table (None with ``exact``); None when not even that is found. Used to point
+    error messages at a line.
     """
     counts: dict[tuple[str, ...], int] = {}
     table: list[str | int] = []
-    best: tuple[int, int] | None = None  # (matched length, line)
+    best: tuple[float, int] | None = None  # (matched length, line)
     in_string = False
     for number, line in enumerate(text.splitlines(), start=1):
         quotes = line.count('"""') + line.count("'''")
@@ -175,8 +177,11 @@ def key_line(text: str, path: list[str | int], *, exact: bool = False) -> int | 
             full = [*table, *_key_parts(m.group(1))]
         else:
             continue
-        n = len(full)
-        if list(map(str, full)) == list(map(str, path[:n])) and (best is None or n > best[0]):
+        written, wanted = list(map(str, full)), list(map(str, path))
+        # the key itself or a table around it; else a key inside it ("model.layers[2].kernel_size" = 20
+        # for an error about model.layers[2]): closer than any table around, not the key itself
+        n = len(full) if written == wanted[:len(full)] else len(path) - 0.5 if written[:len(path)] == wanted else -1
+        if n >= 0 and (best is None or n > best[0]):
             best = (n, number)
     if best is None or (exact and best[0] < len(path)):
         return None
