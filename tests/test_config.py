@@ -311,7 +311,7 @@ def test_an_empty_config_file_is_an_error_not_a_default_run(tmp_path: Path, text
     ({"epochs": True}, "train.epochs: must be a valid integer (got true)"),
     ({"optimizer": None}, "train.optimizer: must be a valid string (got null)"),
     ({"beta_1": float("nan")}, "train.beta_1"),
-    ({"beta_1": [0.9]}, "train.beta_1"),
+    ({"beta_1": [0.9]}, "train.beta_1: must be a valid number (got array [0.9])"),
     ({"epsilon": 0}, "train.epsilon: must be greater than 0"),
     ({"epsilon": float("inf")}, "train.epsilon"),
     ({"epsilon": 2}, "train.epsilon: must be less than or equal to 1"),

@@ -97,8 +97,8 @@ def test_l1l2_with_keras_defaults_warns_that_it_penalises_nothing() -> None:
 
 
 @pytest.mark.parametrize("value, message", [
-    ("l1_l2", "\"l1_l2\" is tf.keras 2's name (0.01 each), not Keras 3's (whose \"l1l2\" is 0 each): write "
-              "{ l1 = 0.01, l2 = 0.01 }"),
+    ("l1_l2", "\"l1_l2\" (0.01 each in tf.keras 2 and in Keras 3's docstring) is refused by Keras 3's "
+              "regularizers.get, whose \"l1l2\" is 0 each: write { l1 = 0.01, l2 = 0.01 }"),
     ("l3", 'unknown regularizer "l3"; write "l1", "l2" or a table such as { l2 = 0.0005 }'),
     ({"l2": -0.1}, "kernel_regularizer.l2 must be in [0, inf), got -0.1"),
     ({"l2": float("nan")}, "kernel_regularizer.l2 must be in [0, inf)"),
@@ -137,5 +137,29 @@ def test_a_variant_adds_a_penalty_to_a_presets_layer(tmp_path: Path) -> None:
     assert plain.layers[-2].kernel_regularizer is None and penalised.layers[-2].kernel_regularizer.l2 == 0.001
     assert cells["cnn"].key != cells["l2"].key
     p.write_text(p.read_text().replace("{ l2 = 0.001 }", '"l1_l2"'))
-    with pytest.raises(SpecError, match=r'lab.toml:\d+: variants\[1\] \("l2"\): .*"l1_l2" is tf.keras 2'):
+    with pytest.raises(SpecError, match=r'lab.toml:\d+: variants\[1\] \("l2"\): .*"l1_l2" \(0.01 each in tf.keras 2'):
         load_experiment(p)
+
+
+def test_a_grid_over_penalties_on_a_preset_names_each_cell_by_its_factors(tmp_path: Path) -> None:
+    from mnistlab.experiments import load_experiment
+
+    p = tmp_path / "grid.toml"
+    p.write_text('name = "g"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n[grid]\n'
+                 '"model.layers[-2].kernel_regularizer" = [{ l2 = 0.001 }, { l1 = 1e-5, l2 = 1e-4 }, "l1"]\n')
+    names = [v.name for v in load_experiment(p).variants]  # were all "...=custom": two variants of one name
+    assert names == ["layers[1].kernel_regularizer=l2:0.001", "layers[1].kernel_regularizer=l1:1e-05/l2:0.0001",
+                     "layers[1].kernel_regularizer=l1"]
+
+
+def test_a_penalty_too_strong_is_named_beside_the_learning_rate_when_the_loss_blows_up(data_dir: Path) -> None:
+    from mnistlab.run import run_config
+
+    cfg = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "data": {"subset": 300},
+                            "train": {"epochs": 1, "threads": 1}})
+    strong = parse_run_config({**cfg.resolved(), "model": {"layers": [
+        "Flatten", {"type": "Dense", "units": 128, "activation": "relu", "kernel_regularizer": {"l2": 10.0}},
+        {"type": "Dense", "units": 10, "activation": "softmax"}]}})
+    result = run_config(strong, data_dir=data_dir, progress="none")
+    assert result.status == "diverged" and result.message.endswith(
+        "or a weight penalty too strong (kernel_regularizer, bias_regularizer: the loss includes it)"), result.message

@@ -698,7 +698,8 @@ def _validation_error(exc: ValidationError, source: str, cls: type[BaseModel],
         return SpecError(f"{source}: {dotted}: required key is missing", path=path, source=source)
     msg = err["msg"].removeprefix("Value error, ").replace("Input should be ", "must be ", 1)  # the house's phrasing
     got = err.get("input")
-    shown = "" if isinstance(got, (dict, list)) or "got " in msg else f" (got {clip(toml_repr(got), 60)})"
+    shown = ("" if "got " in msg else f" (got {show(got)})" if isinstance(got, (dict, list))
+             else f" (got {clip(toml_repr(got), 60)})")
     return SpecError(f"{source}: {dotted or 'top level'}: {msg}{shown}", path=path, source=source)
 
 

@@ -1131,8 +1131,8 @@ def _fmt_value(v: Any) -> str:
         return f"{v:g}"
     if isinstance(v, list):
         return "/".join(_fmt_value(x) for x in v) if all(not isinstance(x, (dict, list)) for x in v) else f"{len(v)}items"
-    if isinstance(v, Mapping):
-        return str(v.get("type") or v.get("name") or "custom")
+    if isinstance(v, Mapping):  # a layer by its type; else its keys (a penalty's { l2 = 0.001 }: l2:0.001)
+        return str(v.get("type") or v.get("name") or "/".join(f"{k}:{_fmt_value(x)}" for k, x in v.items()) or "custom")
     return str(v)
 
 

@@ -161,8 +161,8 @@ class Regularizer:
     Written as Keras 3 names them (``keras.regularizers.get``: the class with its defaults): ``"l2"``
     (``L2()``: l2 = 0.01), ``"l1"`` (``L1()``: l1 = 0.01), ``"l1l2"`` (``L1L2()``: l1 = l2 = 0, though
     its docstring says 0.01 each; :func:`spec_warnings` says so), or a table ``{ l2 = 0.0005 }``,
-    ``{ l1 = 1e-5, l2 = 1e-4 }``. tf.keras 2's ``"l1_l2"`` (0.01 each) is not a Keras 3 name, and is
-    refused with the table to write instead."""
+    ``{ l1 = 1e-5, l2 = 1e-4 }``. ``"l1_l2"`` (0.01 each in tf.keras 2, and in Keras 3's ``L1L2``
+    docstring) is refused, as Keras 3's ``regularizers.get`` refuses it, with the table to write."""
 
     l1: float = 0.0
     l2: float = 0.0
@@ -183,8 +183,8 @@ def _regularizer(name: str, v: Any) -> Regularizer | None:
     if isinstance(v, str):
         key = v.strip().lower()
         if key == "l1_l2":
-            raise SpecError(f'{name}: "l1_l2" is tf.keras 2\'s name (0.01 each), not Keras 3\'s (whose "l1l2" is 0 '
-                            "each): write { l1 = 0.01, l2 = 0.01 }", path=(name,))
+            raise SpecError(f'{name}: "l1_l2" (0.01 each in tf.keras 2 and in Keras 3\'s docstring) is refused by Keras 3\'s '
+                            'regularizers.get, whose "l1l2" is 0 each: write { l1 = 0.01, l2 = 0.01 }', path=(name,))
         if key not in _REGULARIZER_NAMES:
             raise SpecError(f'{name}: unknown regularizer "{clip(v)}"{did_you_mean(key, list(_REGULARIZER_NAMES))}; '
                             'write "l1", "l2" or a table such as { l2 = 0.0005 }', path=(name,))
@@ -1241,8 +1241,8 @@ def spec_warnings(spec: ModelSpec) -> list[str]:
                        "use 'relu' there and keep softmax for the output")
         for key in ("kernel_regularizer", "bias_regularizer"):
             if getattr(layer, key, None) == Regularizer():
-                out.append(f'layers[{i}] ({layer.type}): {key} penalises nothing (l1 = l2 = 0: Keras\'s "l1l2", though '
-                           "its docstring says 0.01 each); write { l1 = 0.01, l2 = 0.01 } for those")
+                out.append(f"layers[{i}] ({layer.type}): {key} penalises nothing (l1 = l2 = 0, as Keras 3's \"l1l2\" gives, "
+                           "though its docstring says 0.01 each); write { l1 = 0.01, l2 = 0.01 } for those")
         init = getattr(layer, "kernel_initializer", None)
         if init in ("zeros", "ones"):
             out.append(f"layers[{i}] ({layer.type}): kernel_initializer '{init}' gives every "

@@ -319,7 +319,10 @@ class Trainer:
                     if last or time.monotonic() - self._last_checkpoint >= self._checkpoint_every:
                         self._write_checkpoint(target)
                 if (why := blow_up(self.history, self._classes, self.optimizer_name)) is not None:  # finite, far past chance
-                    outcome.status, outcome.message = "diverged", why
+                    penalised = regularization_loss(self.model) is not None  # a penalty that large also does it
+                    outcome.status, outcome.message = "diverged", why + (
+                        "; or a weight penalty too strong (kernel_regularizer, bias_regularizer: the loss includes "
+                        "it)" if penalised else "")
                     break
         except KeyboardInterrupt:
             outcome.status = "interrupted"
