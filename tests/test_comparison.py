@@ -661,7 +661,7 @@ def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: 
     assert len(rows) == 2 and [r["n"] for r in rows] == [1, 1]  # two settings, two rows, named by what differs
     at = len(wide["model"]["layers"]) - 2
     old_name = fast["model"]["layers"][at].get("name")
-    assert [r["variant"] for r in rows] == [f"seed000-cnn (layers[{at}].name={old_name})",
+    assert [r["variant"] for r in rows] == [f"seed000-cnn (layers[{at}].name={old_name or 'none'})",
                                             f"seed000-cnn (layers[{at}].name=renamed)"]
     assert {r["variant"] for r in compare_runs(store, [odd, fast_ids[0]])} == {r["variant"] for r in rows}
     close = {**fast, "train": {**fast["train"], "lr": 0.01000001}}  # "lr=0.01" both: named by a run each
@@ -679,7 +679,7 @@ def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: 
     assert base.get("augment") is None
     rotated = _chosen_run(store, {**base, "augment": {"rotation": 10, "cval": 0}}, "train", "seed000-cnn", 0, 0.5)
     names = [r["variant"] for r in compare_runs(store, [three[0], rotated])]  # named by what was set, not its fill
-    assert sorted(names) == ["seed000-cnn (rotation=10,cval=0)", "seed000-cnn (rotation=None,cval=None)"], names
+    assert sorted(names) == ["seed000-cnn (rotation=10,cval=0)", "seed000-cnn (rotation=none,cval=none)"], names
     rows = compare_runs(store, [slow_ids[0], other])  # two experiments: experiment/variant
     assert [r["variant"] for r in rows] == ["train/seed000-cnn", "tiny/cnn"]
     assert rows[0]["committee_acc"] is None  # a committee counts only with all its members chosen

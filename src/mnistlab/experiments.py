@@ -1125,6 +1125,8 @@ def _short_key(key: str) -> str:
 
 
 def _fmt_value(v: Any) -> str:
+    if v is None:  # a key one config lacks (a penalty the other sets), not Python's None
+        return "none"
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, float):
