@@ -150,6 +150,10 @@ def test_a_grid_over_penalties_on_a_preset_names_each_cell_by_its_factors(tmp_pa
     names = [v.name for v in load_experiment(p).variants]  # were all "...=custom": two variants of one name
     assert names == ["layers[1].kernel_regularizer=l2:0.001", "layers[1].kernel_regularizer=l1:1e-05/l2:0.0001",
                      "layers[1].kernel_regularizer=l1"]
+    p.write_text(p.read_text().split("[grid]")[0] + '[grid]\n"model.layers[-2].kernel_regularizer.l2" = [0.001, 0.01]\n')
+    cells = load_experiment(p).cells()  # a factor alone, on a layer the preset leaves unpenalised
+    assert [parse_run_config(c.config).model_spec().layers[-2].kernel_regularizer.l2 for c in cells] == [0.001, 0.01]
+    assert [c.variant for c in cells] == ["layers[1].kernel_regularizer.l2=0.001", "layers[1].kernel_regularizer.l2=0.01"]
 
 
 def test_a_penalty_too_strong_is_named_beside_the_learning_rate_when_the_loss_blows_up(data_dir: Path) -> None:

@@ -797,8 +797,8 @@ def with_every_key(node: Any) -> Any:
     out = {k: with_every_key(v) for k, v in node.items()}
     name = _LAYER_LOOKUP.get(str(out.get("type", "")).strip().lower())
     if name is not None:
-        for f in dataclasses.fields(_ALL_TYPES[name]):
-            out.setdefault(f.name, None)
+        for f in dataclasses.fields(_ALL_TYPES[name]):  # an unset penalty as its factors, so that a grid
+            out.setdefault(f.name, Regularizer().to_dict() if f.name.endswith("_regularizer") else None)  # may set .l2
     return out
 
 
