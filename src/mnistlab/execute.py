@@ -22,7 +22,7 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -93,6 +93,17 @@ class InlineRunner:
             yield item, fn(item)
 
 
+def worker_result(fut: Future[R]) -> R:
+    """A finished pool task's result (its exception raised here), or :class:`~mnistlab.errors.WorkerDied`
+    where its worker was killed (the pool then ends its others too). The cells' pool and a search's
+    trials' pool both read their tasks through it."""
+    try:
+        return fut.result()
+    except BrokenProcessPool:
+        time.sleep(0.5)  # a Ctrl-C to the process group (which also ends an idle worker) reaches us meanwhile: a stop
+        raise WorkerDied() from None
+
+
 class ProcessRunner:
     """Runs cells in ``jobs`` spawned processes (spawn: safe with torch's threads).
 
@@ -120,11 +131,7 @@ class ProcessRunner:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for fut in done:
-                    try:
-                        got = fut.result()
-                    except BrokenProcessPool:  # a worker was killed: the pool ends its others too
-                        time.sleep(0.5)  # a Ctrl-C to the process group reaches this process meanwhile: a stop
-                        raise WorkerDied() from None
+                    got = worker_result(fut)
                     yield pending.pop(fut), got
             complete = True
         finally:

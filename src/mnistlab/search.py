@@ -59,7 +59,6 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -67,7 +66,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnistlab.callbacks import Callback, Logs, check_monitor
-from mnistlab.errors import (MnistlabError, SpecError, SpecWarning, StoreError, WorkerDied, did_you_mean, first_line,
+from mnistlab.errors import (MnistlabError, SpecError, SpecWarning, StoreError, did_you_mean, first_line,
                              show, unknown_key)
 from mnistlab.experiments import base_value, key_path, slices_alone, written_key
 from mnistlab.files import write_atomic
@@ -968,12 +967,10 @@ class LocalTrials:
         if self.ready:
             out, self.ready = self.ready, []
             return out
+        from mnistlab.execute import worker_result
+
         done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
-        try:
-            return [(self.pending.pop(fut), fut.result()) for fut in done]
-        except BrokenProcessPool:  # a worker was killed: the pool ends its others too
-            time.sleep(0.5)  # a Ctrl-C to the process group (which ends an idle worker) reaches us meanwhile
-            raise WorkerDied() from None
+        return [(self.pending.pop(fut), worker_result(fut)) for fut in done]
 
     def close(self) -> None:
         """Stop the pool (its workers record their interrupted trials themselves)."""
