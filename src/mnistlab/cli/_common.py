@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -24,15 +24,18 @@ class PathArg(click.Path):
     "$STORE"` with the variable unset would make a store of the folder the command runs in."""
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and not value.strip():
-            self.fail("an empty path (an unset shell variable?)", param, ctx)
-        return super().convert(value, param, ctx)
+        return super().convert(_refuse_empty(value, "path", param, ctx), param, ctx)
 
 
 def not_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
     """The callback of a name-or-path value (`--dataset`): refuses an empty one, as :class:`PathArg` does."""
+    return _refuse_empty(value, "value", param, ctx)
+
+
+def _refuse_empty(value: Any, what: str, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    """``value``, unless it is an empty (or blank) string: click.BadParameter naming the ``what``."""
     if isinstance(value, str) and not value.strip():
-        raise click.BadParameter("an empty value (an unset shell variable?)", ctx=ctx, param=param)
+        raise click.BadParameter(f"an empty {what} (an unset shell variable?)", ctx=ctx, param=param)
     return value
 
 
@@ -48,8 +51,7 @@ def one_variant(ctx: click.Context, param: click.Parameter, value: tuple[str, ..
 
 
 def experiment_file(path: str | Path) -> bool:
-    """Whether ``path`` is a TOML file with a ``[base]`` that has a model: an experiment file (whose
-    mistakes :func:`variant_configs` reports), not a model spec or a run config."""
+    """Whether ``path`` is a TOML file that :func:`is_experiment` (not a model spec or a run config)."""
     from mnistlab._toml import load_toml
 
     p = Path(path)
@@ -58,7 +60,12 @@ def experiment_file(path: str | Path) -> bool:
             return False
     except (OSError, ValueError):  # a name too long, a NUL: the caller's reader says what is wrong
         return False
-    doc = load_toml(p)
+    return is_experiment(load_toml(p))
+
+
+def is_experiment(doc: Mapping[str, Any]) -> bool:
+    """Whether a TOML file's table is an experiment's: a ``[base]`` that has a model (its mistakes
+    :func:`variant_configs` reports)."""
     return isinstance(doc.get("base"), dict) and "model" in doc["base"]
 
 

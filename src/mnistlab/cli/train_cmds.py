@@ -11,7 +11,7 @@ import click
 
 from mnistlab import files
 from mnistlab.callbacks import PROGRESS_MODES
-from mnistlab.cli._common import (PathArg, TomlNumber, check_output, data_dir_option, experiment_file, not_empty, one_variant,
+from mnistlab.cli._common import (PathArg, TomlNumber, check_output, data_dir_option, is_experiment, not_empty, one_variant,
                                   open_store, save_figure, store_option, variant_configs)
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
@@ -335,7 +335,7 @@ def _augment_of(path: Path, variant: str | None, dataset: str | None) -> tuple[d
 
     doc = load_toml(path)
     base = doc["base"] if isinstance(doc.get("base"), dict) else None
-    if experiment_file(path):
+    if is_experiment(doc):  # (the file already read)
         by_name = variant_configs(path, variant)
         chosen = list(by_name.values())
         if any(c.augment != chosen[0].augment for c in chosen):
