@@ -147,6 +147,12 @@ def _regularizers(spec: S.Dense | S.Conv2D) -> dict[str, S.Regularizer]:
             if reg is not None}
 
 
+def penalised(model: nn.Module) -> bool:
+    """Whether a layer of ``model`` has a weight penalty (:func:`regularization_loss` is not None),
+    without computing it."""
+    return any(getattr(module, "regularizers", None) for module in model.modules())
+
+
 def regularization_loss(model: nn.Module) -> torch.Tensor | None:
     """Keras's ``sum(model.losses)`` of a model's weight penalties: for each Dense and Conv2D
     ``kernel_regularizer`` / ``bias_regularizer``, ``l1 * sum(|w|) + l2 * sum(w ** 2)``

@@ -41,7 +41,7 @@ from mnistlab.callbacks import Callback, CallbackList, make_progress
 from mnistlab.config import AugmentConfig, ScheduleConfig, config_changes
 from mnistlab.errors import CheckpointError, SpecWarning
 from mnistlab.evaluate import blow_up, evaluate_model
-from mnistlab.models import regularization_loss
+from mnistlab.models import penalised, regularization_loss
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.optim import lower_lr, make_optimizer, optimizer_defaults, schedule_lr, set_lr
 
@@ -199,6 +199,7 @@ class Trainer:
         self.plan = plan or accel.plan(model, precision=precision, channels_last=channels_last,
                                        hand_gradients=hand_gradients)
         self.model = model
+        self.penalised = penalised(model)  # its layers are its own for the fit: asked once, not at every step
         self.base_lr = float(lr if lr is not None else optimizer_defaults(optimizer)["lr"])
         self.optimizer_name = optimizer
         self.optimizer = self.plan.optimizer(make_optimizer(optimizer, model.parameters(), lr=self.base_lr,
@@ -319,10 +320,9 @@ class Trainer:
                     if last or time.monotonic() - self._last_checkpoint >= self._checkpoint_every:
                         self._write_checkpoint(target)
                 if (why := blow_up(self.history, self._classes, self.optimizer_name)) is not None:  # finite, far past chance
-                    penalised = regularization_loss(self.model) is not None  # a penalty that large also does it
-                    outcome.status, outcome.message = "diverged", why + (
+                    outcome.status, outcome.message = "diverged", why + (  # a penalty that large also does it
                         "; or a weight penalty too strong (kernel_regularizer, bias_regularizer: the loss includes "
-                        "it)" if penalised else "")
+                        "it)" if self.penalised else "")
                     break
         except KeyboardInterrupt:
             outcome.status = "interrupted"
@@ -423,8 +423,8 @@ class Trainer:
         batch; sets every parameter's ``.grad`` (autograd)."""
         logits = self.plan.forward(x)
         loss = F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing)
-        if (penalty := regularization_loss(self.model)) is not None:  # Keras's model.losses, in the loss it reports
-            loss = loss + penalty
+        if self.penalised and (penalty := regularization_loss(self.model)) is not None:  # Keras's model.losses,
+            loss = loss + penalty  # in the loss it trains on and reports
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         return loss, logits

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 from mnistlab.accel.hooks import has_hooks
-from mnistlab.models import Dense, SequentialModel
+from mnistlab.models import Dense, SequentialModel, penalised
 
 __all__ = ["DenseStep"]
 
@@ -98,7 +98,7 @@ class DenseStep:
             return None
         if has_hooks(*model.modules(), parameters=params):
             return None
-        if any(getattr(m, "regularizers", None) for m in model.modules()):  # a weight penalty: autograd adds it
+        if penalised(model):  # a weight penalty: autograd adds it
             return None
         plan: list[Step] = []
         flat = fresh = False  # fresh: the current tensor is a new one that nothing else keeps
