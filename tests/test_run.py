@@ -529,6 +529,19 @@ def test_a_stop_while_testing_records_the_run_interrupted_not_finished_without_a
     assert again.status == "finished" and again.metrics["resumed_from_epoch"] == 2 and len(again.history) == 2
 
 
+def test_train_resumed_where_a_recorded_run_ended_returns_that_run(data_dir, tmp_path):
+    from mnistlab.store import RunStore
+
+    kw = dict(epochs=1, data_dir=data_dir, progress="none", subset=120, store=tmp_path / "runs",
+              checkpoint_dir=tmp_path / "ck")
+    first = train("mnist", "seed000-dense", **kw)
+    again = train("mnist", "seed000-dense", resume=True, **kw)
+    assert again.run_id == first.run_id and again.test_accuracy == first.test_accuracy
+    assert len(RunStore(tmp_path / "runs", create=False).runs()) == 1
+    on = train("mnist", "seed000-dense", resume=True, **{**kw, "epochs": 2})
+    assert on.run_id != first.run_id and on.metrics["resumed_from_epoch"] == 1 and len(on.history) == 2
+
+
 def test_recording_a_result_whose_row_was_deleted_or_that_is_stopped(data_dir, tmp_path):
     """A run deleted while it trained no longer ends its sweep with "no run" (rm of a running
     cell); a stop while its result is written leaves it interrupted, not running (store attack,

@@ -297,6 +297,66 @@ def test_resume_says_where_it_starts(data_dir, tmp_path, capsys):
     assert "Resuming from" in capsys.readouterr().out
 
 
+def test_resuming_a_run_already_recorded_trains_nothing_and_records_no_copy(data_dir, tmp_path, capsys):
+    """A finished run's checkpoint stays (to train on from it); --resume of that same run again
+    (a scheduler retrying a job that had ended) finds it recorded instead of recording a copy with
+    the same seed, which `compare` would count as a second run."""
+    ck, weights = tmp_path / "ck", tmp_path / "w.safetensors"
+    base = ["train", *QUICK, "--data-dir", str(data_dir), "--checkpoint-dir", str(ck), "--progress", "none"]
+    store = RunStore(tmp_path / "mnistlab-runs")
+    assert main([*base, "--epochs", "1"]) == 0
+    (first,) = store.runs()
+    capsys.readouterr()
+    assert main([*base, "--epochs", "1", "--resume", "--save-weights", str(weights)]) == 0
+    out, err = capsys.readouterr()
+    assert f"recorded as run {first.run_id}" in out and f"{first.metrics['test_accuracy']:.4f}" in out
+    assert f"nothing to train: the checkpoint in {ck} is where run {first.run_id} ended" in err
+    assert "--epochs above 1 trains on from it" in err and err.count("\n") == 1
+    assert [r.run_id for r in store.runs()] == [first.run_id]
+    saved, recorded = load_file(weights), store.load_model(first.run_id).state_dict()
+    assert saved.keys() == recorded.keys() and all(torch.equal(saved[k], recorded[k]) for k in saved)
+    assert main([*base, "--epochs", "2", "--resume"]) == 0  # more epochs: trained on, a run of its own
+    out = capsys.readouterr().out
+    assert "Resuming from" in out and "s (2 epochs) - params" in out
+    assert len(store.runs()) == 2
+    assert main([*base, "--epochs", "2", "--resume"]) == 0  # ... and found in its turn
+    assert "nothing to train" in capsys.readouterr().err and len(store.runs()) == 2
+    assert main([*base, "--epochs", "2", "--resume", "--lr", "0.01"]) == 2  # another config: refused as before
+    assert "written by a different run config" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("note", ["", "{", "[1]", '{"run_id": ""}', '{"run_id": 7, "epochs": 1}', "\x00" * 9])
+def test_a_resume_with_a_damaged_or_stale_recorded_note_trains_as_before(data_dir, tmp_path, capsys, note):
+    ck = tmp_path / "ck"
+    base = ["train", *QUICK, "--data-dir", str(data_dir), "--checkpoint-dir", str(ck), "--progress", "none",
+            "--epochs", "1"]
+    assert main(base) == 0
+    (ck / "recorded.json").write_text(note)
+    capsys.readouterr()
+    assert main([*base, "--resume"]) == 0
+    assert "nothing to train" not in capsys.readouterr().err
+    assert len(RunStore(tmp_path / "mnistlab-runs").runs()) == 2
+
+
+def test_a_resume_finds_nothing_recorded_once_the_run_is_deleted_or_the_checkpoint_rewritten(data_dir, tmp_path, capsys):
+    ck = tmp_path / "ck"
+    base = ["train", *QUICK, "--data-dir", str(data_dir), "--checkpoint-dir", str(ck), "--progress", "none",
+            "--epochs", "1"]
+    store = RunStore(tmp_path / "mnistlab-runs")
+    assert main(base) == 0
+    note = (ck / "recorded.json").read_text()
+    store.rm([r.run_id for r in store.runs()])
+    assert main([*base, "--resume"]) == 0  # its record deleted: tested and recorded again
+    assert "nothing to train" not in capsys.readouterr().err and len(store.runs()) == 1
+    (ck / "recorded.json").write_text(note.replace(store.runs()[0].run_id, "0" * 10))
+    assert main([*base, "--resume"]) == 0  # the note names the deleted run: not this one
+    assert len(store.runs()) == 2
+    assert main([*base, "--no-record"]) == 0  # a checkpoint written since: the note no longer matches it
+    (ck / "recorded.json").write_text(note.replace("0" * 10, store.runs()[0].run_id))
+    capsys.readouterr()
+    assert main([*base, "--resume"]) == 0 and "nothing to train" not in capsys.readouterr().err
+
+
 def _epochs_saved(path: Path) -> int:
     """The complete epochs a checkpoint holds (0 while there is none, or it cannot be read yet)."""
     try:

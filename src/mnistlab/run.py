@@ -13,6 +13,8 @@ Two levels, use the one you need:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import os
 import platform
@@ -36,11 +38,12 @@ from mnistlab.data.registry import is_registered
 from mnistlab.datasets import load_any, validation_count, validation_split
 from mnistlab.errors import CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, StoreError
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs
+from mnistlab.files import write_atomic
 from mnistlab.models import (MemoryEstimate, adapt_normalization, build_model, gigabytes, summarize, training_memory,
                              weights_finite)
 from mnistlab.specs import ModelSpec
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
-from mnistlab.trainer import FitOutcome, Trainer
+from mnistlab.trainer import CHECKPOINT_FILE, FitOutcome, Trainer
 
 __all__ = ["Committee", "Recorder", "Run", "RunResult", "Split", "environment", "load_trained", "model_input",
            "prepare_data", "run_config", "train", "trained_runs"]
@@ -153,8 +156,6 @@ def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None
     label column or cut short, a folder without class folders, an .npz without its arrays),
     SpecError when the model's outputs do not match the classes or the validation split leaves
     no training image."""
-    import json
-
     from mnistlab.data.registry import get_info
 
     dataset = config.get("dataset")
@@ -762,6 +763,68 @@ class Recorder:
         return None
 
 
+RECORDED_FILE = "recorded.json"  # beside a checkpoint: the recorded run that ended with it
+
+
+def _file_sha256(path: Path) -> str | None:
+    """The SHA-256 (hex) of the file at ``path``; None when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def mark_checkpoint_recorded(folder: str | os.PathLike | None, run_id: str, cfg: RunConfig, result: RunResult) -> None:
+    """Note beside the checkpoint in ``folder`` (``recorded.json``) that run ``run_id``, of ``cfg``,
+    ended with it, when ``result`` finished and was tested (not diverged, failed or interrupted),
+    so that ``--resume`` of the same run finds it recorded (:func:`recorded_end`) instead of
+    testing it again and recording a copy. The note holds the checkpoint's SHA-256: a checkpoint
+    written since no longer matches it. Best effort: a note that cannot be written (a full disk)
+    only leaves that check out; no ``folder`` (no checkpoints), no note."""
+    if folder is None or result.status != "finished" or result.metrics.get("test_accuracy") is None:
+        return
+    folder = Path(folder)
+    digest = _file_sha256(folder / CHECKPOINT_FILE)
+    if digest is None:
+        return
+    note = {"run_id": run_id, "checkpoint_sha256": digest, "config_key": checkpoint_key(cfg.resolved()),
+            "epochs": cfg.train.epochs}
+    try:
+        write_atomic(folder / RECORDED_FILE, lambda tmp: tmp.write_text(json.dumps(note) + "\n", encoding="utf-8"))
+    except OSError:
+        pass
+
+
+def recorded_end(folder: str | os.PathLike | None, store: RunStore, cfg: RunConfig) -> RunRecord | None:
+    """The finished, tested run in ``store`` whose training ended with the checkpoint in ``folder``
+    when ``cfg`` asks for that same run (the same config and ``train.epochs``): resuming would
+    train nothing and record a copy of it. None otherwise: no note or one that does not parse, a
+    checkpoint written since (another SHA-256), other settings or more epochs (a run trained on
+    from it), or the run deleted from the store or not finished; no ``folder`` (no checkpoints)."""
+    if folder is None:
+        return None
+    folder = Path(folder)
+    try:
+        note = json.loads((folder / RECORDED_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not (isinstance(note, dict) and isinstance(note.get("run_id"), str) and note.get("epochs") == cfg.train.epochs
+            and note.get("config_key") == checkpoint_key(cfg.resolved())):
+        return None
+    if note.get("checkpoint_sha256") != _file_sha256(folder / CHECKPOINT_FILE):
+        return None
+    try:
+        rec = store.get(note["run_id"])
+    except MnistlabError:
+        return None
+    tested = rec.status == "finished" and rec.metrics.get("test_accuracy") is not None
+    return rec if tested and rec.run_id == note["run_id"] else None
+
+
 class Run:
     """A finished run for notebooks: ``.history``, ``.test_accuracy``, ``.model``, ``.predict()``."""
 
@@ -880,6 +943,8 @@ def train(
     ``validation_data=(images, labels)`` validates on your own arrays, as Keras's ``fit`` does.
     ``store`` (a folder, a :class:`~mnistlab.store.RunStore`, or True for the default one)
     records the run there under ``experiment``, as ``mnistlab train`` does; ``run.run_id`` is its id.
+    ``resume=True`` continues from the checkpoint in ``checkpoint_dir``; where a run in ``store``
+    ended with it (the same settings and epochs: :func:`recorded_end`), that run is returned.
 
         >>> run = train("fashion-mnist", "seed000-dense", epochs=1, subset=600)   # doctest: +SKIP
         >>> run.test_accuracy                                                     # doctest: +SKIP
@@ -895,7 +960,10 @@ def train(
     cfg = parse_run_config(raw, source="train()", check_callbacks=validation_data is None)
     recorder = None
     if store is not None and store is not False:
-        recorder = Recorder.for_config(_train_store(store, experiment), experiment, cfg)
+        runs = _train_store(store, experiment)
+        if resume and (done := recorded_end(checkpoint_dir, runs, cfg)) is not None:
+            return Run.from_store(runs, done.run_id)  # the checkpoint is where that run ended: nothing to train
+        recorder = Recorder.for_config(runs, experiment, cfg)
     try:
         result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
                             resume=resume, extra_callbacks=cb_objects, validation_data=validation_data)
@@ -909,6 +977,7 @@ def train(
     if problem:  # the run itself is fine and returned; only its record is missing
         warnings.warn(f"the run was not recorded: {problem}", stacklevel=2)
         return Run(result)
+    mark_checkpoint_recorded(checkpoint_dir, recorder.run_id, cfg, result)
     return Run(result, recorder.run_id)
 
 

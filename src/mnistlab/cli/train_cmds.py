@@ -21,6 +21,7 @@ from mnistlab.optim import OPTIMIZERS
 
 if TYPE_CHECKING:  # the commands import mnistlab.run late, when they run
     from mnistlab.run import Recorder, RunResult
+    from mnistlab.store import RunRecord, RunStore
 
 PROGRESS = click.Choice(PROGRESS_MODES)
 
@@ -103,7 +104,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     from mnistlab.callbacks import StopBetweenEpochs
     from mnistlab.execute import terminate_as_interrupt
     from mnistlab.live import EpochProgress
-    from mnistlab.run import UNTESTED_BY_STOP, Recorder, run_config
+    from mnistlab.run import UNTESTED_BY_STOP, mark_checkpoint_recorded, run_config
     from mnistlab.trainer import STOPPED_BY
 
     _check_outputs(resume, checkpoint_dir, save_weights)
@@ -115,10 +116,10 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     pick_device(cfg.train.device)  # an unavailable device fails before the summary, not after
     recorder = None
     if record:
-        try:  # an unusable store fails now, before training
-            recorder = Recorder.for_config(open_store(store, create=True), experiment, cfg)
-        except MnistlabError as exc:
-            raise type(exc)(f"{exc} (or train with --no-record)") from None
+        runs, recorder, done = _open_record(store, experiment, cfg, checkpoint_dir if resume else None)
+        if done is not None and checkpoint_dir is not None:
+            _already_recorded(done, runs, checkpoint_dir, save_weights)
+            return
     # its epochs so far in its row, as a sweep's: a `kill -9` leaves them for `runs` and `show`
     kept = [EpochProgress(recorder.store, recorder.run_id)] if recorder is not None else []
     try:  # SIGTERM (a scheduler, `kill`) or a closed output (`| head`) stops it as Ctrl-C does
@@ -134,6 +135,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     with closed_output_ignored():  # the reader gone now must not cost the weights or the record
         _echo_test_metrics(result)
         save_error = _save_and_record(result, save_weights, recorder)
+        if recorder is not None:
+            mark_checkpoint_recorded(checkpoint_dir, recorder.run_id, cfg, result)  # so --resume finds it done
     if save_error is not None:
         raise save_error
     stopped = result.status == "interrupted" or result.message.endswith(UNTESTED_BY_STOP)
@@ -144,6 +147,38 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
                              f"run {result.status}{_resume_hint(result, checkpoint_dir)}")
         err.exit_code = 128 + int(stop.signum) if stopped else 1
         raise err
+
+
+def _open_record(store: str | None, experiment: str, cfg: RunConfig,
+                 resume_from: Path | None) -> tuple[RunStore, Recorder | None, RunRecord | None]:
+    """The store the run records into and its recorder; or, where the checkpoint in ``resume_from``
+    is where a run recorded there ended (:func:`~mnistlab.run.recorded_end`), that run and no
+    recorder. An unusable store fails now, before training."""
+    from mnistlab.run import Recorder, recorded_end
+
+    try:
+        runs = open_store(store, create=True)
+        done = recorded_end(resume_from, runs, cfg)
+        return runs, Recorder.for_config(runs, experiment, cfg) if done is None else None, done
+    except MnistlabError as exc:
+        raise type(exc)(f"{exc} (or train with --no-record)") from None
+
+
+def _already_recorded(done: RunRecord, store: RunStore, checkpoint_dir: Path, save_weights: Path | None) -> None:
+    """What `train --resume` says (and does, for --save-weights) when the checkpoint in
+    ``checkpoint_dir`` is where the recorded run ``done`` ended: nothing to train, no copy recorded."""
+    from mnistlab.run import Run
+
+    m = done.metrics
+    loss = "n/a" if m.get("test_loss") is None else f"{m['test_loss']:.4f}"
+    click.echo(f"test_accuracy: {m['test_accuracy']:.4f} - test_loss: {loss} - recorded as run {done.run_id}")
+    if save_weights is not None:
+        files.save_weights(Run.from_store(store, done.run_id).model.state_dict(), save_weights)
+        click.echo(f"weights saved to {save_weights}")
+    epochs = int(done.config.get("train", {}).get("epochs", 0))
+    click.echo(f"nothing to train: the checkpoint in {checkpoint_dir} is where run {done.run_id} ended, tested and "
+               f"recorded (mnistlab show {done.run_id}); --epochs above {epochs} trains on from it, and without "
+               "--resume the run trains afresh", err=True)
 
 
 def _not_trained(exc: BaseException, signum: int, recorder: Recorder | None) -> BaseException:
