@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import statistics
 from pathlib import Path
@@ -342,6 +343,50 @@ def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_d
         assert main(["compare", *args, "--store", str(store.root), "--format", "csv"]) == 0
         out, err = capsys.readouterr()
         assert err == f"note: {said} {smoke}" and out.startswith("variant,")  # the csv is left a csv
+
+
+def test_compare_during_a_sweep_says_what_is_training_and_what_may_be_queued(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A sweep in flight: a variant short of its runs says how many more are training, one training
+    its first says so (not "never trained"), and one not reached yet may be queued."""
+    from mnistlab.cli import main
+
+    p = write(tmp_path, TINY.replace("epochs = 1", "epochs = 2") + '[[variants]]\nname = "a"\n'
+              '[[variants]]\nname = "b"\nrepeats = 2\n"train.lr" = 0.01\n[[variants]]\nname = "c"\n"train.lr" = 0.1\n')
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+    cells = {(c.variant, c.repeat): c for c in load_experiment(p).cells()}
+    b1, c0 = [next(r for r in store.runs() if (r.variant, r.config_hash) == (v, cells[v, i].key)) for v, i in
+              (("b", 1), ("c", 0))]
+    store.rm([b1.run_id, c0.run_id])
+
+    def start(variant: str, repeat: int) -> str:  # a live process (this one) training the cell
+        cell = cells[variant, repeat]
+        return store.start_run(experiment=cell.experiment, variant=variant, seed=cell.seed, member=0,
+                               config=cell.config, config_hash=cell.key, repeat=repeat)
+
+    def compare_cli(*args: str) -> tuple[dict[str, tuple[int, str | None]], str]:
+        assert main(["compare", *args, "--store", str(store.root), "--format", "json"]) == 0
+        out, err = capsys.readouterr()
+        return {r["variant"]: (r["n"], r["note"]) for r in json.loads(out)}, err
+
+    training = start("b", 1)
+    out, err = compare_cli(str(p))
+    assert out == {"a": (1, None), "b": (1, "1 more run training now")}
+    assert err == (f'note: variant "c" has no run of its current cells yet: the sweep training now may reach it '
+                   f"(`mnistlab watch {p}` follows it), else `mnistlab run {p}` trains it\n")
+    rows = compare(store, "exp")
+    start("c", 0)
+    out, err = compare_cli(str(p))
+    assert err == f'note: variant "c" is training now (1 run): `mnistlab watch {p}` follows it\n'
+    out, err = compare_cli("exp")  # by name
+    assert err == 'note: 1 run of "c" training now, not in the table yet: `mnistlab watch exp` follows it\n'
+    assert [r["variant"] for r in rows] == ["a", "b"] and rows[1]["n"] == 1
+    for run_id in (training, *(r.run_id for r in store.runs() if r.status == "running")):
+        store.finish_run(run_id, status="interrupted", history=[], metrics={}, env={}, message="stopped")
+    out, err = compare_cli(str(p))  # the sweep stopped: nothing training
+    assert (out["a"], out["b"], out["c"][0]) == ((1, None), (1, None), 0) and err == ""
+    assert str(out["c"][1]).startswith("no result: 1 interrupted")
 
 
 def _run(run_id: str, variant: str, key: str, started: float, acc: float, status: str = "finished") -> RunRecord:

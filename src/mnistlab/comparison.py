@@ -188,7 +188,19 @@ def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = Fal
         raise StoreError(nothing_to_compare(store, ref, quick))
     if (cells := ref.cells(quick=quick)) is not None:
         _note_unrecorded(rows, store, ref, cells, quick)
+    running = running_now(store, ref, quick=quick)
+    for row in rows:  # its n grows when they end
+        if n := running.get(str(row.get("variant")), 0):
+            row["note"] = "; ".join(filter(None, [row.get("note"), f"{n} more run{'s' * (n != 1)} training now"]))
     return rows
+
+
+def running_now(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> Counter[str]:
+    """How many runs of each variant of ``ref`` are training now (``running``: a live process;
+    :meth:`~mnistlab.store.RunStore.mark_stale` ends the others), for a file of its current cells."""
+    keys = ref.keys(quick=quick)
+    return Counter(r.variant for r in store.runs(experiment=ref.recorded_as(quick=quick))
+                   if r.status == "running" and (keys is None or (r.variant, r.config_hash) in keys))
 
 
 def _note_unrecorded(rows: list[dict[str, Any]], store: RunStore, ref: ExperimentRef, cells: Sequence[Cell],
@@ -205,18 +217,27 @@ def _note_unrecorded(rows: list[dict[str, Any]], store: RunStore, ref: Experimen
             row["note"] = "; ".join(filter(None, [row.get("note"), said]))
 
 
-def untrained_notes(ref: ExperimentRef, rows: Sequence[Mapping[str, Any]], *, quick: bool = False) -> list[str]:
+def untrained_notes(ref: ExperimentRef, rows: Sequence[Mapping[str, Any]], *, quick: bool = False,
+                    running: Mapping[str, int] | None = None) -> list[str]:
     """A line for each variant of ``ref``'s file (its ``--quick`` cells with ``quick``) that ``rows``
-    leave out because none of its current cells has a run recorded (never trained, or its settings
-    or its own data changed since: a new cell key), with the command that trains it. Empty without
-    a file, and for a search."""
+    leave out: one training now (``running``: :func:`running_now`), or one none of whose current
+    cells has a run recorded (never trained, or its settings or its own data changed since: a new
+    cell key; while a sweep runs, perhaps queued), with the command that follows or trains it.
+    Empty without a file, and for a search."""
     cells = ref.cells(quick=quick)
     if cells is None:
         return []
-    shown = {str(row.get("variant")) for row in rows}
+    running = running or {}
+    shown, again = {str(row.get("variant")) for row in rows}, f"{ref.given}{' --quick' * quick}"
+    missing = dict.fromkeys(c.variant for c in cells if c.variant not in shown)
+    lines = [f'variant "{name}" is training now ({running[name]} run{"s" * (running[name] != 1)}): '
+             f"`mnistlab watch {again}` follows it" for name in missing if running.get(name)]
+    if running:  # perhaps queued
+        return lines + [f'variant "{name}" has no run of its current cells yet: the sweep training now may reach it '
+                        f"(`mnistlab watch {again}` follows it), else `mnistlab run {again}` trains it"
+                        for name in missing if not running.get(name)]
     return [f'variant "{name}" has no run of its current cells (never trained, or its settings or data changed '
-            f"since): `mnistlab run {ref.given}{' --quick' * quick}` trains it"
-            for name in dict.fromkeys(c.variant for c in cells if c.variant not in shown)]
+            f"since): `mnistlab run {again}` trains it" for name in missing]
 
 
 def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str, Any]], *,
@@ -244,7 +265,14 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
         shared = shared_runs((c.variant, c.key, c.seed) for c in cells if shown(c.variant))
     else:  # by name: what the shown runs share
         shared = shared_runs((r.variant, r.config_hash, r.seed) for r in shown_runs(store, ref) if shown(r.variant))
-    return notes + ([] if variants else untrained_notes(ref, rows, quick=quick)) + shared
+    running = running_now(store, ref, quick=quick)
+    untrained = [] if variants else untrained_notes(ref, rows, quick=quick, running=running)
+    rowless = {v: n for v, n in running.items() if shown(v) and v not in {str(row.get("variant")) for row in rows}}
+    if ref.cells(quick=quick) is None and (k := sum(rowless.values())):  # by name, or a search's trials
+        names = ", ".join(f'"{v}"' for v in rowless)
+        untrained.append(f"{k} run{'s' * (k != 1)} of {names} training now, not in the table yet: "
+                         f"`mnistlab watch {ref.given}` follows {'them' if k != 1 else 'it'}")
+    return notes + untrained + shared
 
 
 def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
