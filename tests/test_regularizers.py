@@ -120,6 +120,28 @@ def test_a_bias_penalty_needs_a_bias() -> None:
         Dense(units=3, use_bias=False, bias_regularizer="l2")
 
 
+def test_the_summary_and_the_model_card_name_each_penalty(data_dir: Path, tmp_path: Path) -> None:
+    """Keras's summary says nothing of them; mnistlab's says which layer's weights pay what."""
+    from mnistlab.card import model_card
+    from mnistlab.models import format_summary, summarize
+    from mnistlab.presets import resolve_model
+    from mnistlab.run import train
+
+    spec = parse_model_spec({"input_shape": [8, 8, 1], "layers": LAYERS["conv"]})
+    summary = summarize(spec)
+    assert summary.penalties == ("conv2d kernel L1(l1=0.01)", "conv2d bias L2(l2=0.05)", "dense kernel L1L2(l1=0, l2=0)")
+    assert format_summary(summary).endswith("\nWeight penalties (added to the loss): conv2d kernel L1(l1=0.01), "
+                                            "conv2d bias L2(l2=0.05), dense kernel L1L2(l1=0, l2=0)")
+    assert summary.to_dict()["weight_penalties"] == list(summary.penalties)
+    plain = summarize(resolve_model("seed000-cnn"))
+    assert plain.penalties == () and "Weight penalties" not in format_summary(plain)
+    model = {"layers": ["Flatten", {"type": "Dense", "units": 10, "activation": "softmax",
+                                    "kernel_regularizer": {"l1": 1e-5, "l2": 1e-4}}]}
+    run = train("mnist", model, epochs=1, data_dir=data_dir, progress="none", subset=120)
+    assert ("Weight penalties, added to the loss it trained on: dense kernel L1L2(l1=1e-05, l2=0.0001)."
+            in model_card(run, data_dir=data_dir))
+
+
 def test_a_penalised_committee_trains_its_members_one_by_one() -> None:
     configs = [parse_run_config({"dataset": "mnist", "train": {"seed": s},
                                  "model": {"layers": ["Flatten", LAYERS["dense"][2]]}}) for s in (0, 1)]

@@ -82,9 +82,10 @@ def _model_section(spec: ModelSpec, recorded_params: int | None) -> list[str]:
         note = (f" Keras counts {recorded_params:,} for the model as written: the Normalization it adapted "
                 f"holds its mean, variance and count as {recorded_params - s.total:,} non-trainable weights, "
                 "which the recorded model keeps as constants.")
+    penalties = [f"Weight penalties, added to the loss it trained on: {md(', '.join(s.penalties))}.", ""] if s.penalties else []
     return ["## Model", "", f"{md(s.name)}: input {s.input_shape}, **{s.total:,} parameters** "
             f"({s.trainable:,} trainable), {s.flops:,} multiply-adds per image.{note}", "", *_table(
-                ["layer (type)", "output shape", "params"], rows), ""]
+                ["layer (type)", "output shape", "params"], rows), "", *penalties]
 
 
 def _data_section(run: Run, class_names: Sequence[str]) -> list[str]:

@@ -548,11 +548,13 @@ class ModelSummary:
     non_trainable: int
     flops: int                      # multiply-adds per image in Dense and Conv2D layers
     memory: MemoryEstimate | None = None  # training memory with adam at batch 32 (Keras's defaults)
+    penalties: tuple[str, ...] = ()  # "dense kernel L2(l2=0.001)": S.weight_penalties
 
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "input_shape": list(self.input_shape), "total": self.total,
                 "trainable": self.trainable, "non_trainable": self.non_trainable, "flops": self.flops,
                 "training_memory": None if self.memory is None else self.memory.to_dict(),
+                "weight_penalties": list(self.penalties),
                 "rows": [{"name": r.name, "type": r.type, "output_shape": list(r.output_shape),
                           "params": r.params, "flops": r.flops,
                           **({"connected_to": list(r.connected_to)} if r.connected_to else {})}
@@ -585,7 +587,8 @@ def _summarize(spec: ModelSpec) -> ModelSummary:
     trainable = sum(r.trainable for r in rows)
     total = sum(r.params for r in rows)
     return ModelSummary(spec.name or ("functional" if functional else "sequential"), spec.input_shape, tuple(rows),
-                        total, trainable, total - trainable, sum(r.flops for r in rows), training_memory(spec))
+                        total, trainable, total - trainable, sum(r.flops for r in rows), training_memory(spec),
+                        S.weight_penalties(spec))
 
 
 def format_summary(summary: ModelSummary, memory: MemoryEstimate | None = None) -> str:
@@ -613,6 +616,8 @@ def format_summary(summary: ModelSummary, memory: MemoryEstimate | None = None) 
             f"Forward multiply-adds per image: {summary.flops:,} ({_human(summary.flops)})"]
     if memory or summary.memory:
         out.append(f"Training memory: {(memory or summary.memory).describe()}")  # type: ignore[union-attr]
+    if summary.penalties:  # Keras's summary has no word of them; they change the loss trained on
+        out.append(f"Weight penalties (added to the loss): {', '.join(summary.penalties)}")
     return "\n".join(out)
 
 

@@ -171,6 +171,14 @@ class Regularizer:
         """``{"l1": ..., "l2": ...}``: what :func:`_regularizer` reads back."""
         return {"l1": self.l1, "l2": self.l2}
 
+    def __str__(self) -> str:
+        """As Keras's class would print it built with these factors: ``L2(l2=0.0005)``, ``L1L2(l1=1e-05, l2=0.0001)``."""
+        if self.l1 and not self.l2:
+            return f"L1(l1={self.l1:g})"
+        if self.l2 and not self.l1:
+            return f"L2(l2={self.l2:g})"
+        return f"L1L2(l1={self.l1:g}, l2={self.l2:g})"
+
 
 # Keras's string identifiers (keras.regularizers.get: the class, built with its defaults)
 _REGULARIZER_NAMES = {"l1": Regularizer(l1=0.01), "l2": Regularizer(l2=0.01), "l1l2": Regularizer()}
@@ -209,8 +217,14 @@ def _set_regularizers(layer: Any) -> None:
 
 def regularized(spec: ModelSpec) -> bool:
     """Whether any layer of ``spec`` (blocks' layers included) has a kernel or bias regularizer."""
-    return any(getattr(node.layer, "kernel_regularizer", None) is not None
-               or getattr(node.layer, "bias_regularizer", None) is not None for node in keras_graph(spec))
+    return bool(weight_penalties(spec))
+
+
+def weight_penalties(spec: ModelSpec) -> tuple[str, ...]:
+    """Each kernel or bias regularizer of ``spec``'s layers (blocks' included), named by the Keras
+    layer it is on: ``("dense kernel L2(l2=0.001)", ...)``; empty without any."""
+    return tuple(f"{node.name} {what} {penalty}" for node in keras_graph(spec) for what in ("kernel", "bias")
+                 if (penalty := getattr(node.layer, f"{what}_regularizer", None)) is not None)
 
 
 # ---------------------------------------------------------------------------------------------
