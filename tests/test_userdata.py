@@ -419,6 +419,69 @@ def test_seed_recipe_on_the_whole_fashion_csv_scores_as_on_the_idx_files(tmp_pat
     assert on_csv.metrics["test_accuracy"] == on_idx.metrics["test_accuracy"] > 0.8
 
 
+def _numbered_folder(root: Path, classes: int, per_class: int, first: int = 1) -> Path:
+    """8x8 images, class by class, each with its own number in pixel (0, 0) and a square of ink."""
+    for c in range(classes):
+        (root / f"class{c}").mkdir(parents=True)
+        for i in range(per_class):
+            img = np.zeros((8, 8), np.uint8)
+            img[2:6, 2:6], img[0, 0] = 255, first + c * per_class + i
+            Image.fromarray(img).save(root / f"class{c}" / f"{i:03d}.png")
+    return root
+
+
+def test_a_folders_images_come_in_one_shuffled_order_as_keras_takes_a_directory(tmp_path: Path) -> None:
+    """image_dataset_from_directory shuffles its files; class by class, data.subset and a "last"
+    split held the first classes alone (a user's --quick trained on 7 classes of 10, tested on 5)."""
+    data = {"folder": str(_numbered_folder(tmp_path / "train", 4, 12)),
+            "test": str(_numbered_folder(tmp_path / "test", 4, 6, first=100))}
+    by_class = load_any(data, image_shape=(8, 8))
+    assert list(by_class.train_labels) == sorted(by_class.train_labels)  # read class by class
+    shuffled, again = (load_any(data, image_shape=(8, 8), shuffle=True) for _ in range(2))
+    for ds in (shuffled, again):
+        for images, labels, first, per in ((ds.train_images, ds.train_labels, 1, 12),
+                                           (ds.test_images, ds.test_labels, 100, 6)):
+            assert list(labels) != sorted(labels)
+            ids = images[:, 0, 0].astype(int)
+            assert sorted(ids) == list(range(first, first + 4 * per))  # every image once ...
+            assert list((ids - first) // per) == list(labels)  # ... with its own label
+    assert np.array_equal(shuffled.train_images, again.train_images)  # one order (seed 0), every time
+
+    model = {"input_shape": [8, 8, 1], "layers": ["Flatten", {"type": "Dense", "units": 4, "activation": "softmax"}]}
+    cfg = parse_run_config({"dataset": data, "model": model, "data": {"subset": 12}, "train": {"epochs": 1}})
+    assert cfg.resolved()["data"]["shuffle"] is True  # a folder's default
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # every class in the subset: no warning
+        result = run_config(cfg, progress="none")
+    assert result.status == "finished" and result.metrics["train_size"] == 12
+    from mnistlab.run import prepare_data
+
+    assert len(set(prepare_data(cfg).train_y.tolist())) == 4
+    kept = parse_run_config({**cfg.resolved(), "data": {"subset": 12, "shuffle": False}})
+    assert "shuffle" not in kept.resolved()["data"]  # false is how runs before data.shuffle read a folder: their key
+    with pytest.warns(DataWarning, match=r"data.subset = 12 keeps the first 12 training images, which leave out 3 of its 4 "
+                                         r"classes \(class1, class2, class3\); data.shuffle = true takes them"):
+        split = prepare_data(kept)
+    assert set(split.train_y.tolist()) == {0}
+    from mnistlab.run import run_dataset  # a recorded run's test set, in the order it was scored in
+
+    assert list(run_dataset(kept.resolved()).test_labels) == sorted(by_class.test_labels)
+    assert np.array_equal(run_dataset(cfg.resolved()).test_labels, shuffled.test_labels)
+
+
+def test_data_shuffle_is_for_the_users_own_data_and_leaves_other_keys_alone(tmp_path: Path) -> None:
+    csv = write_csv(tmp_path / "train.csv", four_images(), [0, 1, 0, 1])
+    for dataset in ("mnist", str(csv)):
+        assert "shuffle" not in parse_run_config({"dataset": dataset, "model": "seed000-dense"}).resolved()["data"]
+    assert parse_run_config({"dataset": str(csv), "model": "seed000-dense",
+                             "data": {"shuffle": True}}).resolved()["data"]["shuffle"] is True
+    with pytest.raises(SpecError, match=r"data: mnist comes in its published order \(already shuffled\); shuffle is for "
+                                        r"your own data: a folder, a CSV, an .npz \(got shuffle = true\)$"):
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "data": {"shuffle": True}})
+    with pytest.raises(SpecError, match="data.shuffle: must be a valid boolean"):
+        parse_run_config({"dataset": str(csv), "model": "seed000-dense", "data": {"shuffle": 3}})
+
+
 def test_cli_trains_and_shows_a_folder_dataset(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.chdir(tmp_path)

@@ -73,6 +73,11 @@ class DataConfig(BaseModel):
     split_seed: int | None = Field(None, ge=0, lt=2**63)
     #: 0 = everything; N = the first N train images and N // 6 test images (quick runs, tests).
     subset: int = Field(0, ge=0)
+    #: the user's own images in one order drawn once (seed 0), before ``subset`` and the splits, as
+    #: Keras's ``image_dataset_from_directory(shuffle=True)`` shuffles its files. None: true for a
+    #: folder of class folders (its files come class by class), false for a CSV or an .npz (their
+    #: rows' order, as Keras's ``fit(x, y)`` takes it). A registered dataset keeps its published order.
+    shuffle: bool | None = None
 
     @field_validator("validation")
     @classmethod
@@ -454,6 +459,12 @@ class EvaluateConfig(BaseModel):
 
 
 # ------------------------------------------------------------------------------------- run config
+def data_shuffled(resolved: Mapping[str, Any]) -> bool:
+    """:attr:`RunConfig.shuffles_data` of a recorded run's resolved config: false for runs recorded
+    before ``data.shuffle`` was (a folder's images then came class by class)."""
+    return (resolved.get("data") or {}).get("shuffle") is True
+
+
 def split_seed(resolved: Mapping[str, Any]) -> int:
     """:attr:`RunConfig.split_seed` of a recorded run's resolved config: ``data.split_seed``, which
     :meth:`RunConfig.resolved` spells out, else ``train.seed`` (0 where neither is recorded)."""
@@ -482,6 +493,17 @@ class RunConfig(BaseModel):
         if v is None or isinstance(v, (Mapping, AugmentConfig)):
             return v
         raise ValueError(f"must be a table of settings ([augment]) or false for no augmentation, got {show(v)}")
+
+    @field_validator("data")
+    @classmethod
+    def _shuffle_own_data(cls, v: DataConfig, info: ValidationInfo) -> DataConfig:
+        from mnistlab.data.registry import is_registered
+
+        dataset = info.data.get("dataset")
+        if v.shuffle and is_registered(dataset):
+            raise ValueError(f"{dataset} comes in its published order (already shuffled); "
+                             "shuffle is for your own data: a folder, a CSV, an .npz (got shuffle = true)")
+        return v
 
     @field_validator("dataset")
     @classmethod
@@ -525,7 +547,19 @@ class RunConfig(BaseModel):
             if d["train"][key] is None:
                 d["train"][key] = value  # Keras's default for this optimizer (None where it has no such setting)
         d["data"]["split_seed"] = self.split_seed
+        if self.shuffles_data:  # written only where true: the configs (and keys) of other runs are as before
+            d["data"]["shuffle"] = True
+        else:
+            del d["data"]["shuffle"]
         return d
+
+    @property
+    def shuffles_data(self) -> bool:
+        """Whether the user's own images are taken in a shuffled order (``data.shuffle``; by default
+        a folder of class folders is, a CSV or an .npz is not): :func:`data_shuffled` of :meth:`resolved`."""
+        from mnistlab.data.userdata import is_folder_dataset
+
+        return self.data.shuffle if self.data.shuffle is not None else is_folder_dataset(self.dataset)
 
     @property
     def split_seed(self) -> int:

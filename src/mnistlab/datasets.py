@@ -587,17 +587,19 @@ def _default_font_has(char: str) -> bool:
 
 
 def load_any(dataset: str | Mapping[str, Any], data_dir: str | os.PathLike | None = None, *,
-             image_shape: tuple[int, int] = (28, 28), seed: int = 0) -> Dataset:
+             image_shape: tuple[int, int] = (28, 28), seed: int = 0, shuffle: bool = False) -> Dataset:
     """A registered dataset by name, or the user's own data: a path (``.csv``, ``.npz``, a folder)
     or a table (``{"csv": ..., "test": ...}``, ``{"folder": ...}``, ``{"npz": ...}``; see
     :func:`mnistlab.data.userdata.load_user_data`). User images come resized to ``image_shape``
-    (H, W); a test split is carved with ``seed`` when none is given. DataError for anything wrong.
+    (H, W), in a shuffled order with ``shuffle`` (``data.shuffle``); a test split is carved with
+    ``seed`` when none is given. DataError for anything wrong.
     """
     from mnistlab.data import userdata
 
     if is_registered(dataset):
         return load_dataset(dataset, data_dir)
-    return userdata.load_user_data(userdata.parse_user_dataset(dataset), image_shape=image_shape, seed=seed)
+    return userdata.load_user_data(userdata.parse_user_dataset(dataset), image_shape=image_shape, seed=seed,
+                                   shuffle=shuffle)
 
 
 # --------------------------------------------------------------------------------------------

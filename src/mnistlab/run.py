@@ -32,11 +32,12 @@ from mnistlab import accel
 from mnistlab._version import __version__
 from mnistlab.callbacks import Callback, EarlyStopping, check_progress_mode, make_callback
 from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, checkpoint_config, checkpoint_key,
-                             parse_run_config, run_key, setting_default, split_seed)
+                             data_shuffled, parse_run_config, run_key, setting_default, split_seed)
 from mnistlab.data.userdata import class_count_mismatch
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import load_any, validation_count, validation_split
-from mnistlab.errors import CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, StoreError
+from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, StoreError,
+                             clip)
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs
 from mnistlab.files import write_atomic
 from mnistlab.models import (MemoryEstimate, adapt_normalization, build_model, gigabytes, summarize, training_memory,
@@ -133,7 +134,7 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
                             "name the experiment file that says where it is now")
     shape = (config.get("model") or {}).get("input_shape") or (28, 28)
     ds = load_any(relocated(config.get("dataset") or "", moved), data_dir, image_shape=(int(shape[0]), int(shape[1])),
-                  seed=split_seed(config))
+                  seed=split_seed(config), shuffle=data_shuffled(config))
     for path, digest in recorded.items():
         where = moved.get(path, path)
         if (now := ds.checksums.get(where)) is not None and now != digest and not same_folder_as_recorded(where, digest):
@@ -199,15 +200,17 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
     it has no test file, split with the run's split seed; its files' SHA-256 go in ``provenance``.
     """
     height, width = cfg.model_spec().input_shape[:2]
-    ds = load_any(cfg.dataset, data_dir, image_shape=(height, width), seed=cfg.split_seed)
+    ds = load_any(cfg.dataset, data_dir, image_shape=(height, width), seed=cfg.split_seed, shuffle=cfg.shuffles_data)
     train_x, train_y = np.asarray(ds.train_images), np.asarray(ds.train_labels)
     test_x, test_y = np.asarray(ds.test_images), np.asarray(ds.test_labels)
     if cfg.data.subset > len(train_x):
         warnings.warn(f"data.subset = {cfg.data.subset:,} is more than the {len(train_x):,} training images: "
                       "training on all of them", DataWarning, stacklevel=2)
     if cfg.data.subset:
-        train_x, train_y = train_x[: cfg.data.subset], train_y[: cfg.data.subset]
         keep = max(cfg.data.subset // 6, 1)
+        if not is_registered(cfg.dataset):  # the user's rows may come sorted by class
+            _subset_classes(cfg, ds.info.class_names, (train_y, cfg.data.subset, "training"), (test_y, keep, "test"))
+        train_x, train_y = train_x[: cfg.data.subset], train_y[: cfg.data.subset]
         test_x, test_y = test_x[:keep], test_y[:keep]
     validation = cfg.data.validation
     val_x = val_y = None
@@ -230,6 +233,23 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
                              "checksums": dict(ds.checksums), "class_names": list(ds.info.class_names),
                              "test_held_out": ds.test_held_out},
                  metric=ds.info.metric)
+
+
+def _subset_classes(cfg: RunConfig, names: Sequence[str], *parts: tuple[np.ndarray, int, str]) -> None:
+    """Warn (:class:`DataWarning`) where ``data.subset``'s first images of a part, (labels, how
+    many are kept, its name), leave out classes that part has though there are as many images as
+    classes: the user's rows sorted by class."""
+    for labels, n, what in parts:
+        classes = set(np.unique(labels).tolist())
+        if n >= len(labels) or n < len(classes):
+            continue
+        lost = sorted(classes - set(np.unique(labels[:n]).tolist()))
+        if lost:
+            cure = ("" if cfg.shuffles_data else
+                    "; data.shuffle = true takes them in a shuffled order, from every class")
+            warnings.warn(f"data.subset = {cfg.data.subset:,} keeps the first {n:,} {what} images, which leave out "
+                          f"{len(lost)} of its {len(classes)} classes ("
+                          f"{clip(', '.join(str(names[i]) for i in lost), 60)}){cure}", DataWarning, stacklevel=3)
 
 
 def _run_env(device: torch.device, trainer: Trainer, data: Split, averaged: Mapping[str, Any]) -> dict[str, Any]:

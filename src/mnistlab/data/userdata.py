@@ -148,6 +148,25 @@ def _from_path(text: str) -> UserData:
                         f"or a .csv file, an .npz file or a folder of class folders")
 
 
+def is_folder_dataset(dataset: Any) -> bool:
+    """Whether a config's ``dataset`` names a folder of class folders, read from the config alone
+    (a path that is not a .csv or an .npz, or a ``{ folder = ... }`` table; no file is touched)."""
+    from mnistlab.data.registry import _REGISTRY
+
+    if isinstance(dataset, Mapping):
+        return "folder" in dataset
+    return isinstance(dataset, str) and dataset not in _REGISTRY and Path(dataset).suffix.lower() not in (".csv", ".npz")
+
+
+SHUFFLE_SEED = 0  # data.shuffle's one order: the same subset and splits for every run and seed
+
+
+def _shuffled(images: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """``images`` and ``labels`` in one order drawn with :data:`SHUFFLE_SEED` (``data.shuffle``)."""
+    order = np.random.default_rng(SHUFFLE_SEED).permutation(len(images))
+    return images[order], None if labels is None else labels[order]
+
+
 def data_beside(dataset: Any, folder: str | Path) -> Any:
     """``dataset`` as written in a config or experiment file, its relative paths made relative to
     that file's ``folder`` (the file travels with its data; the ``--dataset`` flag stays relative
@@ -228,9 +247,12 @@ def class_count_mismatch(spec: Any, dataset: Any, classes: int) -> str:
 
 
 # ------------------------------------------------------------------------------------- loading
-def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), seed: int = 0) -> Any:
+def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), seed: int = 0,
+                   shuffle: bool = False) -> Any:
     """The :class:`~mnistlab.datasets.Dataset` of ``spec``: images uint8 (N, H, W) resized to
-    ``image_shape``, labels int64 0..classes-1, ``checksums`` {file: SHA-256}. Without ``test``,
+    ``image_shape``, labels int64 0..classes-1, ``checksums`` {file: SHA-256}. ``shuffle``: each
+    file's images in one order drawn with :data:`SHUFFLE_SEED` (``data.shuffle``; else a folder's
+    come class by class). Without ``test``,
     a stratified ``test_fraction`` of the data (at least one image) is held out with ``seed``.
     Raises DataError for any bad file (see the module docstring). Each file is read once per
     process while it stays as it is (:func:`_read`): a later call splits and resizes that read."""
@@ -241,6 +263,10 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
     test_x, test_raw = _read(spec, spec.test) if spec.test is not None else (None, None)
     if spec.kind == "npz" and spec.test is None and npz_has_test(spec.path):
         test_x, test_raw = _read(spec, spec.path, "test")
+    if shuffle:
+        train_x, train_raw = _shuffled(train_x, train_raw)
+        if test_x is not None:
+            test_x, test_raw = _shuffled(test_x, test_raw)
     for x, where in ((train_x, spec.path), (test_x, spec.test or f"{spec.path}'s test split")):
         if x is not None and len(x) == 0:
             raise DataError(f"{where}: holds no images")
