@@ -345,6 +345,7 @@ def show_augment_cmd(dataset: str | None, config_file: Path | None, variant: str
                      seed: int, data_dir: Path | None, out: Path, **flags: Any) -> None:
     """Save a grid of training images next to augmented copies (one row per image)."""
     from mnistlab.augment import preview_figure
+    from mnistlab.data.userdata import is_folder_dataset
     from mnistlab.datasets import load_any
 
     out = check_output(out, (".png", ".svg", ".pdf", ".jpg", ".jpeg"))  # a typo costs nothing
@@ -355,7 +356,8 @@ def show_augment_cmd(dataset: str | None, config_file: Path | None, variant: str
         raise SpecError("--variant names a variant of the experiment file given as --config")
     settings.update({k: v for k, v in flags.items() if v is not None})
     cfg = parse_augment(settings, source="command line")
-    ds = load_any(dataset or setting_default("dataset"), data_dir)  # a registered name, or the user's own data
+    dataset = dataset or setting_default("dataset")  # a registered name, or the user's own data: a folder's
+    ds = load_any(dataset, data_dir, shuffle=is_folder_dataset(dataset))  # first images then are of every class
     fig = preview_figure(ds.train_images[:count], cfg, seed=seed, copies=copies)
     save_figure(fig, out)
     click.echo(f"wrote {out}")
