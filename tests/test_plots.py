@@ -80,6 +80,21 @@ def test_sample_grid_other_shape_and_few_images(fashion):
     assert fig.axes[0].get_title() == str(int(fashion.test_labels[0]))  # no names: the label number
 
 
+def test_every_figure_of_dataset_images_draws_them_alike(fashion):
+    """What predict --show says the model saw is drawn as the samples, errors and augmentation
+    previews are: an image given inverted then looks unlike the data (a user read it as right)."""
+    from mnistlab.augment import preview_figure
+    from mnistlab.config import AugmentConfig
+
+    images, labels = fashion.test_images[:2], fashion.test_labels[:2]
+    figures = {"samples": plots.plot_sample_grid(images, labels, None, rows=1, cols=2).axes[0],
+               "errors": plots.plot_misclassified(images, labels, [1, 2], None).axes[0],
+               "augment": preview_figure(images, AugmentConfig(rotation_range=10), copies=1).axes[1],
+               "seen": plots.plot_predictions(list(images), images, np.eye(10)[[1, 2]], None, ["a", "b"]).axes[1]}
+    assert {k: ax.images[0].get_cmap().name for k, ax in figures.items()} == dict.fromkeys(figures, "binary")
+    assert figures["seen"].get_title().startswith("what the model saw (28x28)")
+
+
 @pytest.mark.parametrize("images", [np.zeros((0, 28, 28)), np.zeros((28, 28)), np.zeros((2, 3, 28, 28))])
 def test_sample_grid_rejects_bad_images(images):
     with pytest.raises(PlotError):

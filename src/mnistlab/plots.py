@@ -31,6 +31,7 @@ from mnistlab.models import layer_outputs
 
 TRUE_COLOR = "blue"  # seed 002: the true label in blue ...
 PRED_COLOR = "red"  # ... and the prediction in red
+DATA_CMAP = "binary"  # every figure of dataset images: ink dark on light, as the Keras tutorials draw MNIST
 FEATURE_CMAP = "inferno"  # seed 001's feature-map colormap
 
 
@@ -111,7 +112,7 @@ def plot_sample_grid(images: Any, labels: Sequence[int] | np.ndarray, class_name
     fig = Figure(figsize=(1.6 * cols, 1.7 * rows), layout="constrained")
     for i in range(n):
         ax = fig.add_subplot(rows, cols, i + 1)
-        ax.imshow(imgs[i], cmap="binary")
+        ax.imshow(imgs[i], cmap=DATA_CMAP)
         ax.set_title(_class_name(class_names, int(labels[i])), fontsize=9)
         ax.set_xticks([]), ax.set_yticks([])
     return fig
@@ -313,7 +314,7 @@ def plot_misclassified(images: Any, true: Sequence[int] | np.ndarray, pred: Sequ
     fig.set_size_inches(1.9 * cols, 2.1 * rows)
     for i in range(n):
         ax = fig.add_subplot(rows, cols, i + 1)
-        ax.imshow(imgs[i], cmap="binary")
+        ax.imshow(imgs[i], cmap=DATA_CMAP)
         ax.set_xticks([]), ax.set_yticks([])
         # Two coloured texts instead of one title: matplotlib titles have one colour.
         ax.text(0.0, 1.02, _class_name(class_names, int(true[i])), color=TRUE_COLOR, fontsize=8,
@@ -508,8 +509,8 @@ def plot_predictions(originals: Sequence[Any], seen: Any, probs: np.ndarray, cla
             original = original[..., 0]
         given.imshow(original, cmap="gray" if original.ndim == 2 else None)
         given.set_title(str(names[i]), fontsize=8, parse_math=False)
-        model.imshow(seen[i], cmap="gray", vmin=0, vmax=255)
-        model.set_title(f"what the model saw ({seen.shape[1]}x{seen.shape[2]})", fontsize=8)
+        model.imshow(seen[i], cmap=DATA_CMAP, vmin=0, vmax=255)  # as the samples and errors are drawn: alike when right
+        model.set_title(f"what the model saw ({seen.shape[1]}x{seen.shape[2]}), drawn as the data", fontsize=8)
         for ax in (given, model):
             ax.set_xticks([]), ax.set_yticks([])
         best = int(probs[i].argmax())
