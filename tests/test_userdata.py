@@ -469,6 +469,24 @@ def test_a_folders_images_come_in_one_shuffled_order_as_keras_takes_a_directory(
     assert np.array_equal(run_dataset(cfg.resolved()).test_labels, shuffled.test_labels)
 
 
+def test_test_classes_the_training_data_lacks_and_data_of_one_class_are_said(tmp_path: Path) -> None:
+    """A test folder "nought" beside a training "zero" was told as a model with too few outputs."""
+    train = _folder(tmp_path / "train", {"zero": 2, "one": 2}, size=(8, 8))
+    test = _folder(tmp_path / "test", {"nought": 1, "one": 1, "two": 1}, size=(8, 8))
+    with pytest.raises(DataError, match=rf"^{test}: classes nought, two not in {train} \(its classes: one, zero\): name "
+                                        r"the test classes as the training data's$"):
+        load_any({"folder": str(train), "test": str(test)})
+    csv, test_csv = (write_csv(tmp_path / f"{n}.csv", four_images(), labels) for n, labels in
+                     (("train", [0, 1, 0, 1]), ("test", [0, 1, 2, 2])))
+    with pytest.warns(DataWarning, match=rf"{test_csv}: no training image is labelled 2: the model never learns that "
+                                         r"class, and its test images are always wrong$"):
+        ds = load_any({"csv": str(csv), "test": str(test_csv)})
+    assert ds.info.num_classes == 3
+    for one in (_folder(tmp_path / "one", {"zero": 3}, size=(8, 8)), write_csv(tmp_path / "one.csv", four_images(), [4] * 4)):
+        with pytest.raises(DataError, match=r"one class \((zero|4)\): a classifier needs images of at least 2 classes$"):
+            load_any(str(one))
+
+
 def test_data_shuffle_is_for_the_users_own_data_and_leaves_other_keys_alone(tmp_path: Path) -> None:
     csv = write_csv(tmp_path / "train.csv", four_images(), [0, 1, 0, 1])
     for dataset in ("mnist", str(csv)):

@@ -300,6 +300,7 @@ def _class_indices(spec: UserData, train: np.ndarray | None, test: np.ndarray | 
         strings, numbers = (spec.path, spec.test) if not numeric[0] else (spec.test, spec.path)
         raise DataError(f"labels are strings in {strings} but numbers in {numbers}: use the same kind in both")
     both = train if test is None else np.concatenate([train, test])
+    _check_classes(spec, train, test, both)
     if numeric[0]:
         if both.size and both.min() < 0:
             raise DataError(f"{spec.path}: negative label {int(both.min())}: labels are 0, 1, 2, ... or class names")
@@ -313,6 +314,28 @@ def _class_indices(spec: UserData, train: np.ndarray | None, test: np.ndarray | 
     index = {n: i for i, n in enumerate(names)}
     as_idx = lambda a: np.array([index[v] for v in a.tolist()], dtype=np.int64)  # noqa: E731
     return names, as_idx(train), None if test is None else as_idx(test)
+
+
+def _check_classes(spec: UserData, train: np.ndarray, test: np.ndarray | None, both: np.ndarray) -> None:
+    """DataError for data of one class, and for test classes named otherwise than the training
+    data's (a folder ``nought`` beside ``zero``); a warning for test labels no training image has."""
+    if len(present := np.unique(both)) < 2:
+        raise DataError(f"{spec.path}: {'no class' if not len(present) else f'one class ({clip(str(present[0]), 40)})'}: "
+                        "a classifier needs images of at least 2 classes")
+    if test is None:
+        return
+    untrained = sorted(set(np.unique(test).tolist()) - set(np.unique(train).tolist()))
+    if not untrained:
+        return
+    where = spec.test or f"{spec.path}'s test split"
+    listed = clip(", ".join(map(str, untrained)), 60)
+    if train.dtype.kind in "iu":
+        _warn(f"{where}: no training image is labelled {listed}: the model never learns "
+              f"{'that class' if len(untrained) == 1 else 'those classes'}, and its test images are always wrong")
+        return
+    raise DataError(f"{where}: class{'es' * (len(untrained) != 1)} {listed} not in {spec.path} (its classes: "
+                    f"{clip(', '.join(map(str, np.unique(train).tolist())), 60)}): name the test classes as the "
+                    "training data's")
 
 
 # What the readers returned in this process, with the warnings their read gave, by (kind, label,
