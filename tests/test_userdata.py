@@ -1200,6 +1200,20 @@ def test_every_variant_that_cannot_fit_its_data_is_listed_in_one_run(tmp_path: P
     assert RunStore(tmp_path / "store").runs() == []  # nothing trained, nothing recorded
 
 
+def test_variants_of_one_bad_data_file_are_one_line(tmp_path: Path, capsys) -> None:
+    """The data in [base], every variant with it: one line naming them all (it said the same line
+    once per variant)."""
+    root = _folder(tmp_path / "digits", {"zero": 3, "one": 3}, size=(8, 8))
+    (root / "one" / "zz.png").write_bytes(b"\x89PNG\r\n\x1a\n not a picture")
+    (tmp_path / "exp.toml").write_text(
+        'name = "one-bad"\n[base]\ndataset = "digits"\nmodel = { dense = [8], outputs = 2 }\n'
+        + "".join(f'[[variants]]\nname = "{n}"\n"train.lr" = {lr}\n' for n, lr in (("a", 0.1), ("b", 0.01), ("c", 0.001))))
+    assert main(["run", str(tmp_path / "exp.toml"), "--store", str(tmp_path / "store")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: {tmp_path / "exp.toml"}: variants "a", "b", "c": {root / "one" / "zz.png"}: ')
+    assert err.count("\n") == 1 and RunStore(tmp_path / "store").runs() == []
+
+
 def test_a_search_finds_a_bad_data_file_before_its_first_trial(tmp_path: Path, capsys) -> None:
     write_csv(tmp_path / "bad.csv", np.stack([glyph_l()] * 4), None)
     (tmp_path / "s.toml").write_text('name = "s"\n[base]\ndataset = "bad.csv"\nmodel = { dense = [8], outputs = 2 }\n'

@@ -585,8 +585,8 @@ def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLi
     read once): its model's outputs against the classes, its validation split against the
     training images (:func:`~mnistlab.run.check_run_data`). Each variant is checked on its own:
     raises the DataError or SpecError of the first variant at fault, naming it, the others' in
-    its ``more``."""
-    classes: dict[str, tuple[int, int]] = {}
+    its ``more``; variants with the same mistake (their data from ``[base]``) in one line."""
+    classes: dict[str, tuple[int, int] | MnistlabError] = {}
     mistakes: dict[str, MnistlabError] = {}  # by variant: its other cells have its data and model
     for cell in cells:
         if cell.variant in mistakes:
@@ -594,9 +594,14 @@ def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLi
         try:
             check_run_data(cell.config, data_dir, classes)
         except (DataError, SpecError) as exc:
-            mistakes[cell.variant] = type(exc)(f'{exp.source}: variant "{cell.variant}": {exc}')
-    if mistakes:
-        first, *others = mistakes.values()
+            mistakes[cell.variant] = exc
+    alike: dict[tuple[type[MnistlabError], str], list[str]] = {}
+    for variant, mistake in mistakes.items():
+        alike.setdefault((type(mistake), str(mistake)), []).append(f'"{variant}"')
+    errors = [kind(f"{exp.source}: variant{'s' * (len(names) > 1)} {', '.join(names)}: {message}")
+              for (kind, message), names in alike.items()]
+    if errors:
+        first, *others = errors
         first.more = tuple(others)
         raise first
 

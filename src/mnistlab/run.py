@@ -145,7 +145,7 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
 
 
 def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None = None,
-                   classes: dict[str, tuple[int, int]] | None = None) -> None:
+                   classes: dict[str, tuple[int, int] | MnistlabError] | None = None) -> None:
     """Check a resolved run ``config`` against the data it trains on, so that a sweep finds a
     mistake before anything trains, not when that cell's turn comes: the
     model's outputs against the data's classes, and ``data.validation`` against the training
@@ -153,7 +153,7 @@ def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None
     read it (:func:`run_dataset`); a registered dataset is known by its registry entry, no file
     read (a remote backend, Ray, may hold its files where this process does not). ``classes``
     keeps (class count, training images) of each dataset read (its path, input size and split
-    seed), so that a sweep reads each once. Raises DataError for a bad file (a CSV without its
+    seed), or the error its read raised, so that a sweep reads each once. Raises DataError for a bad file (a CSV without its
     label column or cut short, a folder without class folders, an .npz without its arrays),
     SpecError when the model's outputs do not match the classes or the validation split leaves
     no training image."""
@@ -168,9 +168,15 @@ def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None
         shape = (config.get("model") or {}).get("input_shape") or (28, 28)
         read = json.dumps([dataset, list(shape[:2]), split_seed(config)], sort_keys=True, default=str)
         if read not in classes:
-            ds = run_dataset(dict(config), data_dir)
-            classes[read] = ds.info.num_classes, len(ds.train_labels)
-        found = classes[read]
+            try:
+                ds = run_dataset(dict(config), data_dir)
+                classes[read] = ds.info.num_classes, len(ds.train_labels)
+            except MnistlabError as exc:  # a corrupt image in 60,000: found once, not again for each variant
+                classes[read] = exc
+        known = classes[read]
+        if isinstance(known, MnistlabError):
+            raise known
+        found = known
     spec = ModelSpec.from_dict(config["model"])
     if spec.num_classes != found[0]:
         raise SpecError(class_count_mismatch(spec, dataset, found[0]))
