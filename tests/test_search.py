@@ -329,6 +329,17 @@ def test_a_trial_asked_with_a_complete_trials_parameters_is_not_trained_twice(tm
             assert f"trial {n:4d}  {r.run_id}  complete" in out and "not trained twice" in out
     study = optuna.load_study(study_name="s", storage=storage_url(tmp_path / "store"))
     assert [t.value for t in study.trials] == [runs[t.number].metrics["search_value"] for t in study.trials]
+    store = RunStore(tmp_path / "store")  # a trial stopped (Ctrl-C) with those parameters shares no run
+    stopped = store.start_run(experiment="s", variant="trial-0099", seed=0, member=0, config=runs[0].config,
+                              config_hash=runs[0].config_hash)
+    store.finish_run(stopped, status="interrupted", history=[], metrics={}, env={}, message="interrupted")
+    assert main(["compare", "s", "--store", str(tmp_path / "store"), "--format", "csv"]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if "recorded under each" in line]
+    shared = {frozenset(r.variant for r in runs.values() if r.metrics["trial_params"]["train.lr"] == lr)
+              for lr in trained}
+    assert len(notes) == 2 and all(note.startswith("note: trials ") and "asked the same parameters: one run, recorded "
+                                   "under each (trained once)" in note and "train.seed" not in note for note in notes)
+    assert {frozenset(re.findall(r'"(trial-\d+)"', note)) for note in notes} == shared  # not trial-0099
 
 
 def test_a_repeated_trial_on_edited_data_is_trained_again(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -263,8 +263,11 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
         shared = []
     elif (cells := ref.cells()) is not None:  # a file: what its cells will share, trained or not
         shared = shared_runs((c.variant, c.key, c.seed) for c in cells if shown(c.variant))
-    else:  # by name: what the shown runs share
-        shared = shared_runs((r.variant, r.config_hash, r.seed) for r in shown_runs(store, ref) if shown(r.variant))
+    else:  # by name: what the shown runs with a result share (a trial stopped and asked again shares nothing)
+        from mnistlab.search import is_search
+
+        results = [r for r in shown_runs(store, ref) if r.status in RESULT_STATUSES and shown(r.variant)]
+        shared = shared_runs(((r.variant, r.config_hash, r.seed) for r in results), trials=is_search(results))
     running = running_now(store, ref, quick=quick)
     untrained = [] if variants else untrained_notes(ref, rows, quick=quick, running=running)
     rowless = {v: n for v, n in running.items() if shown(v) and v not in {str(row.get("variant")) for row in rows}}

@@ -277,14 +277,15 @@ class Experiment:
         return out
 
 
-def shared_runs(cells: Iterable[tuple[str, str, int]]) -> list[str]:
+def shared_runs(cells: Iterable[tuple[str, str, int]], *, trials: bool = False) -> list[str]:
     """A line for each set of variants with cells of one config and seed, given as (variant, cell
     key, seed) triples (an experiment's cells, or the recorded runs a comparison shows): a
     committee variant beside the plain variant it repeats (seed 0 of both), a grid value equal to
     another variant's. Such a run trains once and is recorded under each
     (:func:`mnistlab.execute.cells_to_train`), so their rows share its numbers and are not
     independent samples (a Welch test between them means nothing). Empty when no two variants
-    share a run."""
+    share a run. ``trials``: the variants are a search's trials, one of which was given another's
+    result (:func:`mnistlab.search.same_trial`)."""
     by_key: dict[str, list[tuple[str, int]]] = {}
     for variant, key, seed in cells:
         by_key.setdefault(key, []).append((variant, seed))
@@ -295,6 +296,10 @@ def shared_runs(cells: Iterable[tuple[str, str, int]]) -> list[str]:
     lines = []
     for names, seeds in shared.items():
         listed = ", ".join(f'"{n}"' for n in names[:-1]) + f' and "{names[-1]}"'
+        if trials:
+            lines.append(f"trials {listed} asked the same parameters: one run, recorded under each (trained once), so "
+                         "their rows are not independent samples")
+            continue
         lines.append(f"variants {listed} train the same config with seed{'s' * (len(seeds) > 1)} "
                      f"{', '.join(map(str, sorted(seeds)))}: each such run trains once and is recorded under each, "
                      f'so their rows share it (not independent samples); another "train.seed" in one draws new runs')
