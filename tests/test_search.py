@@ -1010,6 +1010,36 @@ def test_compare_and_report_take_a_search_files_quick_study_with_quick(tmp_path:
     assert "give srch-quick instead of the file" in capsys.readouterr().err
 
 
+def test_a_trial_stopped_by_ctrl_c_is_asked_again_and_continues_from_its_checkpoint(tmp_path: Path,
+                                                                                     data_dir: Path) -> None:
+    """New-user finding: the trial asked again for a stopped one trained from its first epoch (a
+    plain sweep's cell continues from its checkpoint)."""
+    path = _exp(tmp_path, BASE.replace("subset = 240", "subset = 6000").replace("epochs = 3", "epochs = 6")
+                + '[search]\n"train.lr" = { choice = [0.01] }\ntrials = 1\npruner = "none"\n')
+    store_dir = tmp_path / "store"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MNISTLAB_CHECKPOINT_EVERY": "0"}  # a checkpoint at every epoch's end
+    cmd = [sys.executable, "-m", "mnistlab", "search", str(path), "--store", str(store_dir), "--data-dir", str(data_dir)]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and not list(store_dir.glob("checkpoints/*/*/last.pt")):
+        time.sleep(0.05)
+    assert proc.poll() is None, proc.communicate()
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err.decode()
+    (stopped,) = RunStore(store_dir).runs(experiment="s")
+    assert stopped.status == "interrupted" and list(store_dir.glob("checkpoints/*/*/last.pt"))
+    again = subprocess.run(cmd, env=env, capture_output=True, timeout=180)
+    assert again.returncode == 0, again.stderr.decode()
+    runs = {r.variant: r for r in RunStore(store_dir).runs(experiment="s")}
+    assert sorted(runs) == ["trial-0000", "trial-0001"] and runs["trial-0001"].status == "finished"
+    done = runs["trial-0001"]
+    assert done.metrics["resumed_from_epoch"] >= 1 and len(done.history) == 6  # continued, every epoch in its history
+    study = optuna.load_study(study_name="s", storage=storage_url(store_dir))
+    assert study.trials[1].user_attrs["continues_trial"] == 0 and study.trials[1].state.name == "COMPLETE"
+    assert not list(store_dir.glob("checkpoints/*/*/last.pt"))  # its result recorded: the checkpoint is gone
+
+
 def test_a_seeded_search_stopped_and_resumed_asks_the_trials_an_uninterrupted_one_asks(tmp_path: Path,
                                                                                       data_dir: Path) -> None:
     """New-user finding: after a resume the sampler drew other trials than the same search run through."""

@@ -66,7 +66,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnistlab.callbacks import Callback, Logs, check_monitor
-from mnistlab.errors import (MnistlabError, SpecError, SpecWarning, StoreError, did_you_mean, first_line,
+from mnistlab.errors import (CheckpointError, MnistlabError, SpecError, SpecWarning, StoreError, did_you_mean, first_line,
                              show, unknown_key)
 from mnistlab.experiments import base_value, key_path, slices_alone, written_key
 from mnistlab.files import write_atomic
@@ -99,6 +99,7 @@ QUICK_TRIALS = 4
 _FINGERPRINT = "mnistlab:space"  # study user attr: space_fingerprint of the [search] table that drew its trials
 _BASE = "mnistlab:base"  # study user attr: base_setting of the [base] its trials trained on
 _KILLED = "mnistlab:killed"  # system attr of a trial failed because its driver died (it is asked again)
+_CONTINUES = "continues_trial"  # user attr of a trial asked again: the stopped trial whose checkpoint it continues
 
 
 # ------------------------------------------------------------------------------------ spec
@@ -687,7 +688,7 @@ def recover(study: Any, runs: Sequence[Any] = ()) -> list[int]:
             continue
         study._storage.set_trial_system_attr(t._trial_id, _KILLED, True)
         study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
-        study.enqueue_trial(t.params, skip_if_exists=False)
+        _ask_again(study, t)
         out.append(t.number)
     return out
 
@@ -742,6 +743,7 @@ class TrialTask:
     threads: int = 0  # CPU threads of this worker (0: the config's); not recorded in the run's config
     log_params: tuple[str, ...] = ()  # the params searched on a log scale (recorded: the figures' axes follow them)
     pruner_options: tuple[tuple[str, int], ...] = ()  # the [search] pruner table's options
+    continues: int | None = None  # the stopped trial this one is asked again for: it resumes from its checkpoint
 
 
 @dataclass
@@ -805,8 +807,8 @@ def record_trial(recorder: Any, task: TrialTask, cfg: Any, result: Any, pruned_a
 
 def run_trial(task: TrialTask) -> TrialResult:
     """Train one trial (any process with the store's disk), reporting to its Optuna trial at epoch
-    ends, and record it. A Ctrl-C records the run interrupted and is raised again."""
-    from mnistlab.run import run_config
+    ends, and record it. A Ctrl-C records the run interrupted and is raised again; its checkpoint
+    stays for the trial asked again in its place (:func:`trial_checkpoint`)."""
     from mnistlab.store import RunStore
 
     t0 = time.perf_counter()
@@ -824,16 +826,49 @@ def run_trial(task: TrialTask) -> TrialResult:
             return TrialResult(task.number, "", "failed", None, "failed", str(exc))
         recorder = trial_recorder(store, task, cfg)
         pruning = PruningCallback(trial, task.metric)
+        folder = trial_checkpoint(store, task)
         t1 = time.perf_counter()
         try:
-            result = run_config(run_cfg, data_dir=task.data_dir, progress="none", extra_callbacks=[pruning])
+            result = _train_trial(task, run_cfg, pruning, folder)
         except BaseException as exc:
             status = recorder.fail(exc)
             if isinstance(exc, KeyboardInterrupt):
                 raise
             return TrialResult(task.number, recorder.run_id, "failed", None, status, str(exc))
-        return record_trial(recorder, task, cfg, result, pruning.pruned_at, study.direction.name.lower(),
-                            time.perf_counter() - t1 - pruning.seconds, attach_s + pruning.seconds)
+        res = record_trial(recorder, task, cfg, result, pruning.pruned_at, study.direction.name.lower(),
+                           time.perf_counter() - t1 - pruning.seconds, attach_s + pruning.seconds)
+        if res.status != "interrupted":  # its result is recorded: nothing left to continue
+            shutil.rmtree(folder, ignore_errors=True)
+        return res
+
+
+def trial_checkpoint(store: Any, task: TrialTask) -> Path:
+    """Where a trial keeps its checkpoint while it trains (in the store, as a sweep's cells do):
+    the folder of the trial it continues (``task.continues``), else its own, so that a trial
+    stopped by Ctrl-C or a dead driver is asked again and continues from its last checkpoint."""
+    origin = task.number if task.continues is None else task.continues
+    return store.checkpoint_dir(task.experiment, trial_variant(origin), "search trial")
+
+
+def _train_trial(task: TrialTask, cfg: Any, pruning: PruningCallback, folder: Path) -> Any:
+    """:func:`~mnistlab.run.run_config` of a trial, checkpointed in ``folder`` (every
+    ``MNISTLAB_CHECKPOINT_EVERY`` seconds, as a sweep's cells) and continuing from the checkpoint
+    there when it is asked again for a stopped trial; a checkpoint that cannot be read, or of
+    other settings, is deleted with a warning and the trial trains from its first epoch."""
+    from mnistlab.execute import checkpoint_every
+    from mnistlab.run import run_config
+
+    def run(resume: bool) -> Any:
+        return run_config(cfg, data_dir=task.data_dir, progress="none", extra_callbacks=[pruning], checkpoint_dir=folder,
+                          resume=resume, checkpoint_every=checkpoint_every())
+    if task.continues is None:
+        return run(False)
+    try:
+        return run(True)
+    except CheckpointError as exc:
+        warnings.warn(f"{exc}: it is deleted and trial {task.number} trains from its first epoch", SpecWarning, stacklevel=2)
+        shutil.rmtree(folder, ignore_errors=True)
+        return run(False)
 
 
 # ----------------------------------------------------------------------------------- driver
@@ -871,9 +906,19 @@ def _ask(study: Any, space: SearchSpace, dists: Mapping[str, Any], name: str, ba
     trial.set_user_attr("pid", os.getpid())  # whose trial it is: a dead driver's are asked again (recover)
     trial.set_user_attr("host", socket.gethostname())
     params = {p.key: _decode(p, trial.params[p.key]) for p in space.params}
+    continues = trial.user_attrs.get(_CONTINUES)  # set where a stopped trial was queued again (_ask_again)
     return TrialTask(name, name, trial._trial_id, trial.number, apply_dotted(base, params), params, space.metric,
                      space.pruner, store_root, data_dir, threads, tuple(p.key for p in space.params if p.log),
-                     space.pruner_options)
+                     space.pruner_options, continues if isinstance(continues, int) else None)
+
+
+def _ask_again(study: Any, trial: Any) -> None:
+    """Queue a stopped trial's parameters again (a stop or a dead driver failed it), naming the
+    trial whose checkpoint the new one continues from: the first of the line, when it was itself
+    asked again."""
+    origin = trial.user_attrs.get(_CONTINUES)
+    study.enqueue_trial(trial.params, user_attrs={_CONTINUES: origin if isinstance(origin, int) else trial.number},
+                        skip_if_exists=False)
 
 
 def trials_drawn(study: Any) -> int:
@@ -926,7 +971,7 @@ def _tell(study: Any, task: TrialTask, res: TrialResult) -> None:
     if res.status == "interrupted":  # Ctrl-C: this trial is asked again by the next run
         study._storage.set_trial_system_attr(task.trial_id, _KILLED, True)
         study.tell(task.number, state=states.FAIL)
-        study.enqueue_trial(study._storage.get_trial(task.trial_id).params, skip_if_exists=False)
+        _ask_again(study, study._storage.get_trial(task.trial_id))
     elif res.state == "complete":
         study.tell(task.number, res.value)
     else:
