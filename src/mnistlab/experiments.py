@@ -468,6 +468,9 @@ def _not_an_experiment_file(p: Path, error: str) -> str:
             if candidate.is_file():
                 return f" (did you mean {candidate}?)"
         return " (an experiment file ends in .toml)"
+    if p.suffix.lower() in (".onnx", ".pt", ".pth", ".torchscript", ".safetensors"):  # export.SUFFIXES: what it writes
+        return (" (an exported model, not an experiment: `predict`, `export` and `card` take a run id or an "
+                "experiment; an .onnx file runs in onnxruntime, as its .md file beside it shows)")
     if p.suffix.lower() == ".json" and "invalid TOML" in error:
         return f" (an experiment file is TOML; a run config in JSON trains with `mnistlab train --config {p}`)"
     return " (an experiment file is TOML)" if "invalid TOML" in error or "not a text file" in error else ""
