@@ -141,6 +141,26 @@ def test_without_the_dataset_export_says_to_use_no_verify_which_writes_with_a_wa
     assert json.loads(read_metadata(out)["mnistlab.class_names"]) == [str(d) for d in range(10)]
 
 
+def test_an_export_of_a_model_of_the_users_own_data_says_what_it_knows_and_no_path(tmp_path):
+    """New-user finding: the metadata gave a Python dict with the data's absolute paths, MNIST's
+    centring beside a "resize" recipe, and "light on dark" though the data's polarity is unknown."""
+    from test_userdata import _folder
+
+    from mnistlab.export import export_model, read_metadata
+    from mnistlab.run import train
+
+    data = _folder(tmp_path / "private-folder", {"zero": 6, "one": 6}, size=(8, 8))
+    run = train({"folder": str(data), "test_fraction": 0.5}, {"dense": [4], "outputs": 2}, epochs=1, progress="none")
+    export_model(run, tmp_path / "m.safetensors")
+    meta = read_metadata(tmp_path / "m.safetensors")
+    assert json.loads(meta["mnistlab.dataset"]) == {"own data": "folder", "test file": False, "label": "label",
+                                                    "test_fraction": 0.5}
+    assert "private-folder" not in json.dumps(meta)
+    recipe = json.loads(meta["mnistlab.preprocessing"])
+    assert recipe["kind"] == "resize" and recipe["invert"] == "never" and not {"fit", "centre", "sharpen"} & set(recipe)
+    assert "as the training images were" in meta["mnistlab.input"] and "light on dark" not in meta["mnistlab.input"]
+
+
 @pytest.mark.parametrize("fmt, name", [("onnx", "m.pt"), ("torchscript", "m.onnx"), ("safetensors", "m.pth")])
 def test_a_format_that_contradicts_the_suffix_is_one_line(mnist_models, tmp_path, capsys, fmt, name):
     code = main(["export", "use", "--variant", "dense", "--format", fmt, "-o", str(tmp_path / name),

@@ -124,17 +124,22 @@ def metadata(model: Run | Committee) -> dict[str, str]:
     """The file's metadata (strings, some JSON): dataset, class names, preprocessing, input, output,
     runs, and the model spec (``mnistlab.spec``; for a committee of different networks, a
     ``[[committees]]`` one, a JSON list of the members' specs in member order)."""
+    from mnistlab.data.userdata import data_setting
+
     dataset = model.dataset
     names = class_names(model)
     members = model.members if isinstance(model, Committee) else [model]
     specs = [m.config["model"] for m in members]
     h, w = model.input_shape
+    recipe = recipe_for(dataset, model.input_shape)
+    polarity = "light on dark" if recipe.invert == "light-background" else "as the training images were"
     return {
         "mnistlab.version": __version__,
-        "mnistlab.dataset": str(dataset),
+        # the user's own data as its kind and options: its paths (a home folder's name) stay on this machine
+        "mnistlab.dataset": setting if isinstance(setting := data_setting(dataset), str) else json.dumps(setting),
         "mnistlab.class_names": json.dumps(names),
-        "mnistlab.preprocessing": json.dumps(recipe_for(dataset, model.input_shape).to_dict()),
-        "mnistlab.input": f"images: float32 (N, 1, {h}, {w}), pixels / 255 in [0, 1], light on dark, in dataset form",
+        "mnistlab.preprocessing": json.dumps(recipe.to_dict()),
+        "mnistlab.input": f"images: float32 (N, 1, {h}, {w}), pixels / 255 in [0, 1], {polarity}, in dataset form",
         "mnistlab.output": "logits: float32 (N, classes); softmax gives the class probabilities",
         "mnistlab.runs": json.dumps([m.run_id for m in members]),
         "mnistlab.spec": json.dumps(specs[0] if all(x == specs[0] for x in specs) else specs),

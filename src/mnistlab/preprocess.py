@@ -80,9 +80,13 @@ class Recipe:
     steps: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data (JSON-ready): what exports record in their metadata and cards print."""
+        """Plain data (JSON-ready): what exports record in their metadata and cards print. A
+        "resize" recipe has no ``fit``, ``centre`` or ``sharpen``: it neither crops nor centres."""
         d = asdict(self)
         d["size"], d["steps"] = list(self.size), list(self.steps)
+        if self.kind == "resize":
+            for key in ("fit", "centre", "sharpen"):
+                del d[key]
         return d
 
 
