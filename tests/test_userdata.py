@@ -272,6 +272,13 @@ def test_a_label_column_spelt_otherwise_and_a_path_that_is_not_there_say_so(tmp_
                                         r'dataset = \{ csv = "Label.csv", label = "Label" \}'):
         load_any(str(csv_path))
     assert len(load_any({"csv": str(csv_path), "label": "Label", "test_fraction": 0.5}).train_labels) == 2
+    digit = write_csv(tmp_path / "digit.csv", four_images(), [1, 0, 1, 0], label="digit")  # new-user finding
+    with pytest.raises(DataError, match=r'digit.csv: no "label" column, but "digit" looks like one \(the 784 others are '
+                                        r'pixels\): name it, dataset = \{ csv = "digit.csv", label = "digit" \}$'):
+        load_any(str(digit))
+    for kind, says in (("folder", "its class folders' names"), ("npz", "its y_train \\(or labels\\) array")):
+        with pytest.raises(DataError, match=rf"^label: names a CSV's label column; a {kind}'s labels are {says}$"):
+            load_any({kind: str(tmp_path), "label": "x"})
     with pytest.raises(DataError, match=r"nowhere/digits: no such file or folder; a dataset is a name \(mnist, "):
         load_any(str(tmp_path / "nowhere" / "digits"))
     with pytest.raises(DataError, match=r"unknown dataset 'mnsit' \(did you mean \"mnist\"\?\)"):
@@ -292,10 +299,31 @@ def test_npz_in_keras_layout_and_images_labels(tmp_path: Path) -> None:
     assert ds.info.class_names == ("x", "y") and ds.train_images.max() == 255 and is_l(ds.train_images[0])
 
 
+def test_npz_as_keras_users_hold_their_arrays_flat_colour_and_one_hot(tmp_path: Path) -> None:
+    """New-user finding: Keras's to_categorical labels, colour and flat images were refused."""
+    x = np.stack([glyph_l(), 255 - glyph_l()] * 3)
+    labels = np.array([0, 1, 2, 1, 0, 2])
+    one_hot = np.eye(3, dtype=np.float32)[labels]  # keras.utils.to_categorical(labels)
+    colour = np.stack([x, x, x], axis=-1)
+    np.savez(tmp_path / "keras.npz", x_train=x.reshape(6, 784), y_train=one_hot, x_test=colour[:3], y_test=one_hot[:3])
+    ds = load_any(str(tmp_path / "keras.npz"))
+    assert np.array_equal(ds.train_images, x) and ds.train_labels.tolist() == labels.tolist()
+    assert np.array_equal(ds.test_images, x[:3]) and ds.test_labels.tolist() == labels[:3].tolist()
+    tinted = (colour.astype(np.float64) * [1.0, 0.5, 0.25]).astype(np.uint8)  # made grayscale as a folder's are
+    np.savez(tmp_path / "tint.npz", x_train=tinted, y_train=labels, x_test=tinted[:2], y_test=labels[:2])
+    pillow = np.stack([np.asarray(Image.fromarray(im).convert("L")) for im in tinted]).astype(int)
+    gray = load_any(str(tmp_path / "tint.npz")).train_images.astype(int)
+    assert np.abs(gray - pillow).max() <= 1 and gray.max() > 0  # Pillow rounds in integers: within one level
+
+
 @pytest.mark.parametrize(("arrays", "message"), [
     ({"X": np.zeros((2, 28, 28)), "Y": np.zeros(2)}, "has keys X, Y; expected x_train and y_train"),
     ({"x_train": np.full((2, 28, 28), 300), "y_train": np.zeros(2, int)}, "x_train has pixels outside 0-255"),
     ({"x_train": np.zeros((2, 28, 28), np.uint8), "y_train": np.zeros(3, int)}, "y_train has shape (3,); expected (2,)"),
+    ({"x_train": np.zeros((2, 783)), "y_train": np.zeros(2, int)}, "or flat square ones (N, H * W)"),
+    ({"x_train": np.zeros((2, 28, 28, 4)), "y_train": np.zeros(2, int)}, "x_train has shape (2, 28, 28, 4)"),
+    ({"x_train": np.zeros((2, 28, 28)), "y_train": np.array([[0.7, 0.3], [0, 1]])}, "is not one-hot (a single 1 per row)"),
+    ({"x_train": np.zeros((2, 28, 28)), "y_train": np.array([[1, 1], [0, 1]])}, "is not one-hot"),
 ])
 def test_bad_npz(tmp_path: Path, arrays: dict, message: str) -> None:
     np.savez(tmp_path / "bad.npz", **arrays)

@@ -28,6 +28,7 @@ import csv
 import hashlib
 import math
 import os
+import re
 import warnings
 import zipfile
 import zlib
@@ -91,6 +92,9 @@ def parse_user_dataset(value: str | Mapping[str, Any]) -> UserData:
     for key in (kind, "test", "label"):
         if key in value and not isinstance(value[key], str):
             raise UserDataError(f"{key}: must be a string, got {type_name(value[key])}", key=key)
+    if "label" in value and kind != "csv":
+        where = "its class folders' names" if kind == "folder" else "its y_train (or labels) array"
+        raise UserDataError(f"label: names a CSV's label column; a {kind}'s labels are {where}", key="label")
     fraction = value.get("test_fraction", 0.2)
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
         raise UserDataError(f"test_fraction: must be a number between 0 and 1 (exclusive), got {fraction!r}",
@@ -595,6 +599,9 @@ def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray |
     pixel_cols = [i for i in range(len(header)) if i != label_at]
     n = len(pixel_cols)
     side = math.isqrt(n)
+    if label_at is None and n > 1 and math.isqrt(n - 1) ** 2 == n - 1 and (odd := _odd_column(header)) is not None:
+        raise DataError(f'{path}: no "{label}" column, but "{odd}" looks like one (the {n - 1} others are pixels): '
+                        f'name it, dataset = {{ csv = "{path.name}", label = "{odd}" }}')
     if n == 0 or side * side != n:
         near = max(2, round(math.sqrt(n)))  # the nearest square, 2x2 at least (0 columns: no image at all)
         raise DataError(f"{path}: {n} pixel column{'s' * (n != 1)} {'is' if n == 1 else 'are'} not a square image "
@@ -616,6 +623,15 @@ def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray |
                         "numbers from 0 to 255 (multiply by 255)")
     images = pixels.astype(np.uint8).reshape(-1, side, side)
     return images, labels
+
+
+def _odd_column(header: list[str]) -> str | None:
+    """The one column named unlike the others (``digit`` among ``pixel0`` ... ``pixel783``, or among
+    ``1x1`` ... ``28x28``: names alike but for their digits), or None when there is no single one."""
+    shape = [re.sub(r"\d+", "#", h.strip().lower()) for h in header]
+    common = max(set(shape), key=shape.count)
+    odd = [h for h, form in zip(header, shape) if form != common]
+    return odd[0] if len(odd) == 1 else None
 
 
 def _csv_header(path: Path) -> list[str]:
@@ -888,8 +904,10 @@ def npz_has_test(path: Path) -> bool:
 
 def read_npz(path: Path, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
     """An ``.npz`` with ``x_<split>`` and ``y_<split>`` (Keras's mnist.npz: ``x_train``, ``y_train``,
-    ``x_test``, ``y_test``) or ``images`` and ``labels``. Images (N, H, W) or (N, H, W, 1):
-    integers 0-255, or floats in [0, 1] (x / 255).
+    ``x_test``, ``y_test``) or ``images`` and ``labels``. Images (N, H, W), (N, H, W, 1), colour
+    (N, H, W, 3: made grayscale as Pillow's ``convert("L")`` makes a folder's, ITU-R 601-2 luma) or
+    flat (N, H * W) of square images: integers 0-255, or floats in [0, 1] (x / 255). Labels (N,)
+    integers or class names, or one-hot (N, classes), as Keras's ``to_categorical`` writes them.
     DataError: missing keys (the keys it has are listed), pixels outside 0-255, mismatched lengths."""
     with open_npz(path) as npz:
         keys = list(npz.files)
@@ -903,12 +921,16 @@ def read_npz(path: Path, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
 
 
 def _npz_images(path: Path, key: str, x: np.ndarray) -> np.ndarray:
-    if x.ndim == 4 and x.shape[-1] == 1:
-        x = x[..., 0]
-    if x.ndim != 3:
-        raise DataError(f"{path}: {key} has shape {x.shape}; expected (N, H, W) or (N, H, W, 1) grayscale images")
     if x.dtype.kind not in "iuf":
         raise DataError(f"{path}: {key} has dtype {x.dtype}; expected numbers")
+    if x.ndim == 2 and x.shape[1] and math.isqrt(x.shape[1]) ** 2 == x.shape[1]:  # flat rows, as a CSV's
+        side = math.isqrt(x.shape[1])
+        x = x.reshape(len(x), side, side)
+    if x.ndim == 4 and x.shape[-1] in (1, 3):
+        x = x[..., 0] if x.shape[-1] == 1 else x.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
+    if x.ndim != 3:
+        raise DataError(f"{path}: {key} has shape {x.shape}; expected images (N, H, W), (N, H, W, 1), (N, H, W, 3) "
+                        "or flat square ones (N, H * W)")
     if x.size and (not np.isfinite(x).all() or x.min() < 0 or x.max() > 255):
         raise DataError(f"{path}: {key} has pixels outside 0-255 (min {x.min():g}, max {x.max():g})")
     if x.dtype.kind == "f" and x.size and x.max() <= 1.0:
@@ -917,6 +939,11 @@ def _npz_images(path: Path, key: str, x: np.ndarray) -> np.ndarray:
 
 
 def _npz_labels(path: Path, key: str, y: np.ndarray, n: int) -> np.ndarray:
+    if y.ndim == 2 and y.shape[0] == n and y.shape[1] > 1 and y.dtype.kind in "iuf":  # one-hot (to_categorical)
+        if not (np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()):
+            raise DataError(f"{path}: {key} has shape {y.shape} but is not one-hot (a single 1 per row): soft or "
+                            "multi-label targets are not classes")
+        return y.argmax(axis=1).astype(np.int64)
     if y.shape != (n,):
         raise DataError(f"{path}: {key} has shape {y.shape}; expected ({n},), one label per image")
     if y.dtype.kind in "iu":
