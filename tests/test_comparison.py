@@ -389,6 +389,22 @@ def test_compare_during_a_sweep_says_what_is_training_and_what_may_be_queued(
     assert str(out["c"][1]).startswith("no result: 1 interrupted")
 
 
+def test_a_markdown_table_keeps_the_key_to_its_best_marks(tmp_path: Path, data_dir: Path,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """New-user finding: pasted into a page, `best` and `~best` had no key (the table format has it)."""
+    from mnistlab.cli import main
+
+    p = write(tmp_path, "repeats = 2\n" + TINY.replace("epochs = 1", "epochs = 2") + '[[variants]]\nname = "a"\n'
+              '[[variants]]\nname = "b"\n"train.lr" = 0.01\n')
+    run_experiment(p, RunStore(tmp_path / "s"), data_dir=data_dir)
+    for fmt in ("table", "markdown"):
+        assert main(["compare", str(p), "--store", str(tmp_path / "s"), "--format", fmt]) == 0
+        out = capsys.readouterr().out
+        assert " best" in out and out.rstrip().splitlines()[-1].startswith("best: the highest mean test accuracy")
+    assert main(["compare", str(p), "--store", str(tmp_path / "s"), "--format", "csv"]) == 0
+    assert "best: the highest" not in capsys.readouterr().out  # a csv stays a csv
+
+
 def _run(run_id: str, variant: str, key: str, started: float, acc: float, status: str = "finished") -> RunRecord:
     return RunRecord(run_id, "e", variant, 0, 0, {}, key, status, metrics={"test_accuracy": acc, "params": 10},
                      created_at=started)

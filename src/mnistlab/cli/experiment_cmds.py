@@ -34,6 +34,8 @@ def _rows_out(rows: list[dict], title: str, fmt: str) -> None:
 
     if fmt != "table":
         click.echo(format_rows(rows, fmt), nl=False)
+        if fmt == "markdown" and (legend := best_legend(rows)):  # pasted into a page, the marks need their key
+            click.echo(f"\n{legend}")
         return
     if is_terminal():
         rich_console().print(rich_table(rows, title=title))
