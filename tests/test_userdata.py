@@ -554,6 +554,9 @@ def test_cli_trains_and_shows_a_folder_dataset(tmp_path: Path, monkeypatch: pyte
     assert "the model has 10 outputs but two has 2 classes" in capsys.readouterr().err
     code = main(["show-data", "digits", "--rows", "2", "--cols", "2", "-o", "grid.png"])
     assert code == 0 and (tmp_path / "grid.png").is_file()
+    code = main(["train", "--dataset", '{ folder = "digits", test_fraction = 0.5 }', "--model", "seed000-dense",
+                 "--epochs", "1", "--progress", "none"])  # a table on the command line, as a run config writes it
+    assert code == 0 and store.runs()[-1].config["dataset"] == {"folder": str(tmp_path / "digits"), "test_fraction": 0.5}
 
 
 def test_a_notebook_run_on_user_data_predicts(tmp_path: Path) -> None:

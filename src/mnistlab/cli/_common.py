@@ -32,6 +32,22 @@ def not_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     return _refuse_empty(value, "value", param, ctx)
 
 
+def dataset_arg(ctx: click.Context, param: click.Parameter, value: str | None) -> str | dict[str, Any] | None:
+    """The callback of `--dataset`: a name or a path, or the user's data as a TOML inline table,
+    as a run config writes it (``'{ folder = "digits/train", test = "digits/test" }'``)."""
+    value = _refuse_empty(value, "value", param, ctx)
+    if not (isinstance(value, str) and value.lstrip().startswith("{")):
+        return value
+    try:
+        table = toml_value(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"not a TOML inline table ({' '.join(str(exc).split())[:80]}): write it as "
+                                 "'{ folder = \"digits/train\", test = \"digits/test\" }'", ctx=ctx, param=param) from None
+    if not isinstance(table, dict):  # pragma: no cover - a "{" starts nothing else in TOML
+        raise click.BadParameter("expected a table", ctx=ctx, param=param)
+    return table
+
+
 def _refuse_empty(value: Any, what: str, param: click.Parameter | None, ctx: click.Context | None) -> Any:
     """``value``, unless it is an empty (or blank) string: click.BadParameter naming the ``what``."""
     if isinstance(value, str) and not value.strip():

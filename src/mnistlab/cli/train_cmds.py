@@ -11,7 +11,7 @@ import click
 
 from mnistlab import files
 from mnistlab.callbacks import PROGRESS_MODES
-from mnistlab.cli._common import (PathArg, TomlNumber, check_output, data_dir_option, is_experiment, not_empty, one_variant,
+from mnistlab.cli._common import (PathArg, TomlNumber, check_output, data_dir_option, dataset_arg, is_experiment, one_variant,
                                   open_store, save_figure, store_option, variant_configs)
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
@@ -46,8 +46,9 @@ def _validation(value: str | None) -> Any:
 @click.option("--config", "config_file", type=PathArg(dir_okay=False, path_type=Path),
               help="Run config TOML (dataset, model, [data], [train], [augment], [[callbacks]]), or a recorded "
                    "run's config.json (that run again); flags override it.")
-@click.option("--dataset", callback=not_empty,
-              help=f"A dataset name (mnistlab datasets), or your own .csv, .npz or class-folder path "
+@click.option("--dataset", callback=dataset_arg,
+              help=f"A dataset name (mnistlab datasets), or your own .csv, .npz or class-folder path, or a table "
+                   f"'{{ folder = \"train\", test = \"test\" }}' "
                    f"(default {setting_default('dataset')}).")
 @click.option("--model",
               help=f"A preset name (mnistlab models) or a spec file (.toml/.json). Default {setting_default('model')}.")
@@ -316,7 +317,7 @@ def _check_writable_folder(folder: Path, flag: str) -> None:
 
 
 @click.command("show-augment")
-@click.option("--dataset", callback=not_empty,
+@click.option("--dataset", callback=dataset_arg,
               help=f"Whose training images (default: the config's, else {setting_default('dataset')}).")
 @click.option("--config", "config_file", type=PathArg(dir_okay=False, path_type=Path),
               help="Take [augment] and the dataset from this run or experiment file (a variant's: --variant).")
