@@ -138,8 +138,9 @@ def test_the_summary_and_the_model_card_name_each_penalty(data_dir: Path, tmp_pa
     model = {"layers": ["Flatten", {"type": "Dense", "units": 10, "activation": "softmax",
                                     "kernel_regularizer": {"l1": 1e-5, "l2": 1e-4}}]}
     run = train("mnist", model, epochs=1, data_dir=data_dir, progress="none", subset=120)
-    assert ("Weight penalties, added to the loss it trained on: dense kernel L1L2(l1=1e-05, l2=0.0001)."
-            in model_card(run, data_dir=data_dir))
+    card = model_card(run, data_dir=data_dir)
+    assert "Weight penalties, added to the loss it trained on: dense kernel L1L2(l1=1e-05, l2=0.0001)." in card
+    assert card.endswith("\n") and not card.endswith("\n\n")  # a text file's one last newline (new-user finding)
 
 
 def test_a_penalised_committee_trains_its_members_one_by_one() -> None:

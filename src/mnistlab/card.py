@@ -257,4 +257,4 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
     out += _environment_section(model) + _preprocessing_section(model)
     if verification is not None:
         out += ["## Export", "", f"- file: {md(exported or '')}", f"- {md(verification.summary())}", ""]
-    return "\n".join(out)
+    return "\n".join(out).rstrip("\n") + "\n"  # a text file ends in one newline

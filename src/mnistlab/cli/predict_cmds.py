@@ -264,7 +264,7 @@ def card_command(model: str, variant: str | None, pick: str, store_path: str | N
         check_output_path(output)
     text = model_card(_load(store_path, model, variant, pick), data_dir=data_dir)
     if output is None:
-        click.echo(text)
+        click.echo(text, nl=False)
     else:
         _write(Path(output), text)
         click.echo(f"wrote {display_name(output)}")
