@@ -405,6 +405,20 @@ def test_a_markdown_table_keeps_the_key_to_its_best_marks(tmp_path: Path, data_d
     assert "best: the highest" not in capsys.readouterr().out  # a csv stays a csv
 
 
+def test_a_fifo_given_as_the_experiment_is_refused_not_waited_on(tmp_path: Path) -> None:
+    """Hostile-input review: compare, rm -e, report, plot ... blocked forever reading a FIFO."""
+    import os
+    import subprocess
+    import sys
+
+    RunStore(tmp_path / "s").close()
+    os.mkfifo(tmp_path / "f.toml")
+    for args in (["compare"], ["rm", "-e"], ["report", "-o", str(tmp_path / "r.html")], ["search-best"]):
+        done = subprocess.run([sys.executable, "-m", "mnistlab", *args, str(tmp_path / "f.toml"), "--store",
+                               str(tmp_path / "s")], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 2 and "not a regular file" in done.stderr and done.stderr.count("\n") == 1, done.stderr
+
+
 def _run(run_id: str, variant: str, key: str, started: float, acc: float, status: str = "finished") -> RunRecord:
     return RunRecord(run_id, "e", variant, 0, 0, {}, key, status, metrics={"test_accuracy": acc, "params": 10},
                      created_at=started)

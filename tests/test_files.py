@@ -144,6 +144,13 @@ def test_no_output_file_may_land_in_a_run_stores_records(tmp_path: Path) -> None
             check_output_path(root / inside)
     assert store_part(tmp_path / "link" / "3fa9c01b2e" / "w.safetensors") == str(root / "runs" / "3fa9c01b2e")
     assert store_part(root / "runs" / ".." / "report.html") is None  # the store's own folder: a report may go there
+    (tmp_path / "w.safetensors").symlink_to(root / "runs" / "3fa9c01b2e" / "weights.safetensors")  # a link written
+    assert store_part(tmp_path / "w.safetensors") == str(root / "runs" / "3fa9c01b2e")  # through (hostile-input review)
+    with pytest.raises(OutputError, match="inside the run store's records"):
+        check_output_path(tmp_path / "w.safetensors")
+    (tmp_path / "w.safetensors").unlink()
+    (tmp_path / "loop").symlink_to(tmp_path / "loop")
+    assert store_part(tmp_path / "loop") is None  # a loop of links: nothing is written there anyway
     for outside in (root / "report.html", tmp_path / "runs" / "a" / "b.png", tmp_path / "w.safetensors"):
         assert store_part(outside) is None, outside
 
@@ -161,6 +168,11 @@ def test_train_and_export_refuse_to_write_over_a_recorded_run(recorded, tmp_path
     assert len(err) == 2 and all("inside the run store's records" in line for line in err), err
     assert weights.read_bytes() == before and not (store / "runs" / ids["cnn0"] / "m.onnx").exists()
     assert not (tmp_path / "s").exists()  # refused before training, before its store was made
+    for folder in (store / "runs" / ids["cnn0"], store / "checkpoints" / "x"):  # checkpoints into its records
+        assert main(["train", "--dataset", "mnist", "--model", "seed000-dense", "--epochs", "1", "--subset", "60",
+                     "--store", str(tmp_path / "s"), "--checkpoint-dir", str(folder)]) == 2
+        assert "inside the run store's records" in capsys.readouterr().err
+    assert not (store / "runs" / ids["cnn0"] / "last.pt").exists() and not (store / "checkpoints" / "x").exists()
 
 
 def test_a_report_that_cannot_be_written_is_one_line_naming_it_and_the_old_file_stays(recorded, tmp_path: Path,

@@ -690,6 +690,16 @@ def test_search_best_prints_refuses_to_overwrite_and_refuses_a_non_search(tmp_pa
     assert err.count("\n") == 1 and "exists" in err and "--force" in err and dest.read_text() == "mine"
     assert main(["search-best", "ts", "--store", str(store.root), "-o", str(dest), "--force"]) == 0
     assert load_experiment(dest).variants[0].config["train"]["lr"] == 0.05
+    capsys.readouterr()
+    index = (store.root / "runs.sqlite").read_bytes()
+    os.mkfifo(tmp_path / "fifo")
+    for target, says in ((store.root / "runs.sqlite", "inside the run store's records"),  # hostile-input review:
+                         (store.root / "search.sqlite", "inside the run store's records"),  # written over with --force
+                         (tmp_path / "fifo", "not a regular file"), (tmp_path, "is a directory")):
+        assert main(["search-best", "ts", "--store", str(store.root), "-o", str(target), "--force"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and says in err, err
+    assert (store.root / "runs.sqlite").read_bytes() == index and (tmp_path / "fifo").is_fifo()
     rid = store.start_run(experiment="plain", variant="base", seed=0, member=0, config={}, config_hash="k")
     store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.9}, env={})
     assert main(["search-best", "plain", "--store", str(store.root)]) == 2
@@ -1038,6 +1048,9 @@ def test_a_trial_stopped_by_ctrl_c_is_asked_again_and_continues_from_its_checkpo
     study = optuna.load_study(study_name="s", storage=storage_url(store_dir))
     assert study.trials[1].user_attrs["continues_trial"] == 0 and study.trials[1].state.name == "COMPLETE"
     assert not list(store_dir.glob("checkpoints/*/*/last.pt"))  # its result recorded: the checkpoint is gone
+    assert runs["trial-0000"].metrics.get("trial_state") in (None, "interrupted")  # not "failed" (new-user finding)
+    rows = {r["variant"]: r for r in compare(RunStore(store_dir), "s")}
+    assert rows["trial-0000"]["note"].endswith("interrupted: asked again") and rows["trial-0001"]["note"] == "#1 complete"
 
 
 def test_a_seeded_search_stopped_and_resumed_asks_the_trials_an_uninterrupted_one_asks(tmp_path: Path,

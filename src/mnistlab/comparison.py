@@ -157,7 +157,7 @@ def _recorded_name(path: str) -> str:
 
     stem = Path(path).stem
     try:
-        if Path(path).stat().st_size > MAX_FILE_BYTES:
+        if not Path(path).is_file() or Path(path).stat().st_size > MAX_FILE_BYTES:  # a FIFO would block the read
             return stem
         name = tomllib.loads(Path(path).read_text(encoding="utf-8")).get("name")
     except (OSError, ValueError, RecursionError):

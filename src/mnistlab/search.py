@@ -89,7 +89,7 @@ PRUNER_OPTIONS: dict[str, dict[str, tuple[int, int, int]]] = {
     "none": {},
 }
 DIRECTIONS = ("maximize", "minimize")
-STATES = ("complete", "pruned", "failed")
+STATES = ("complete", "pruned", "failed", "interrupted")  # a recorded trial's; interrupted: asked again, continuing
 MAX_TRIALS = 10_000
 DEFAULT_TRIALS = 20
 STUDY_FILE = "search.sqlite"
@@ -794,7 +794,8 @@ def record_trial(recorder: Any, task: TrialTask, cfg: Any, result: Any, pruned_a
     last = result.history[-1].get(task.metric) if result.history else None
     ok = result.status == "finished" and isinstance(last, (int, float)) and math.isfinite(last)
     value = float(last) if ok and last is not None else None
-    state = ("pruned" if pruned_at is not None else "complete") if ok else "failed"
+    state = (("pruned" if pruned_at is not None else "complete") if ok
+             else "interrupted" if result.status == "interrupted" else "failed")  # interrupted: asked again
     result.config.setdefault("train", {})["threads"] = cfg.train.threads  # the user's, not this worker's share
     result.metrics.update(trial=task.number, trial_state=state, search_metric=task.metric,
                           search_direction=direction, search_value=value, trial_params=task.params,
@@ -1179,7 +1180,8 @@ def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[st
             continue
         r.update(trial=t["trial"], trial_state=t["state"], search_metric=t["metric"], search_value=t["value"])
         shown = t["metric"] in SHOWN_METRICS or not isinstance(t["value"], (int, float))
-        r["note"] = f"#{i} {t['state']}" + ("" if shown else f", {t['metric']} {t['value']:.4f}")
+        said = "interrupted: asked again" if t["state"] == "interrupted" else t["state"]
+        r["note"] = f"#{i} {said}" + ("" if shown else f", {t['metric']} {t['value']:.4f}")
     return ranked
 
 

@@ -242,17 +242,21 @@ def store_part(path: str | os.PathLike) -> str | None:
 
     target = Path(path).expanduser()
     try:
-        folder = target.parent.resolve()
-    except OSError:  # a loop of links: nothing can be written there anyway
+        places = [target.parent.resolve() / target.name]
+        if target.is_symlink():  # a link written through: where it leads counts too
+            places.append(target.resolve())
+    except (OSError, RuntimeError):  # a loop of links (RuntimeError before Python 3.13): nothing can be written there
         return None
-    for root in (folder, *folder.parents):
-        if (root / DB_FILE).is_file():
-            parts = (*folder.relative_to(root).parts, target.name)
-            if len(parts) > 1 and parts[0] in ("runs", CHECKPOINT_DIR, PLAN_DIR):
-                return f"{root / parts[0] / parts[1]}"
-            if len(parts) == 1 and parts[0].startswith((DB_FILE, STUDY_FILE)):
-                return f"{root / parts[0]}"
-            return None
+    for place in places:
+        folder = place.parent
+        for root in (folder, *folder.parents):
+            if (root / DB_FILE).is_file():
+                parts = (*folder.relative_to(root).parts, place.name)
+                if len(parts) > 1 and parts[0] in ("runs", CHECKPOINT_DIR, PLAN_DIR):
+                    return f"{root / parts[0] / parts[1]}"
+                if len(parts) == 1 and parts[0].startswith((DB_FILE, STUDY_FILE)):
+                    return f"{root / parts[0]}"
+                break
     return None
 
 

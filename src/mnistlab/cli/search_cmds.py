@@ -14,6 +14,7 @@ from mnistlab.cli._common import (PathArg, backend_and_store, backend_options, c
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
 from mnistlab.cli._output import closed_output_stops, format_option, is_terminal, rich_console, stopped_by
 from mnistlab.errors import RunNotFinished
+from mnistlab.files import check_output_path
 
 _STORE = store_option()
 
@@ -117,6 +118,8 @@ def search_best_cmd(experiment: str, store: str | None, output: str | None, forc
     from mnistlab.errors import SpecError
     from mnistlab.search import best_toml, best_trial, is_search, smoke_warning, write_best
 
+    if output is not None:  # a folder, a FIFO, a store's records: refused before anything is read
+        check_output_path(output)
     st = open_store(store)
     name = resolve_experiment(st, experiment).name
     runs = st.runs(experiment=name)
