@@ -391,6 +391,16 @@ def _check_trial_configs(space: SearchSpace, base: Mapping[str, Any], source: st
             except SpecError as exc:  # apply_dotted's own (a slice given a number) does not name the file yet
                 said = str(exc) if str(exc).startswith(f"{source}:") else f"{label}: {exc}"
                 raise SpecError(said, path=("search", *key_path(p.key)), source=source) from None
+    if len(space.params) < 2:
+        return
+    for end in (0, -1):  # all together, at their first and at their last values: keys that cannot go together
+        values = {p.key: p.corners()[end] for p in space.params}  # ("model.dense" beside "model.layers[2]...")
+        label = f"{source}: [search] " + ", ".join(f'"{written_key(key_path(k))}" = {show(v)}' for k, v in values.items())
+        try:
+            parse_run_config(apply_dotted(base, values), source=label)
+        except SpecError as exc:
+            said = str(exc) if str(exc).startswith(f"{source}:") else f"{label}: {exc}"
+            raise SpecError(f"{said} (these keys together: a trial sets them all)", path=("search",), source=source) from None
 
 
 # ---------------------------------------------------------------------------------- optuna
