@@ -190,3 +190,16 @@ def test_a_penalty_too_strong_is_named_beside_the_learning_rate_when_the_loss_bl
     result = run_config(strong, data_dir=data_dir, progress="none")
     assert result.status == "diverged" and result.message.endswith(
         "or a weight penalty too strong (kernel_regularizer, bias_regularizer: the loss includes it)"), result.message
+    huge = parse_run_config({**strong.resolved(), "model": {**strong.resolved()["model"], "layers": [
+        strong.resolved()["model"]["layers"][0], {**strong.resolved()["model"]["layers"][1],
+                                                  "kernel_regularizer": {"l1": 0.0, "l2": 1e308}},
+        strong.resolved()["model"]["layers"][2]]}})
+    inf = run_config(huge, data_dir=data_dir, progress="none")  # the loss is inf at once (hostile-input review)
+    assert inf.status == "diverged" and inf.message.startswith("loss became inf") and (
+        "or a weight penalty too strong (kernel_regularizer, bias_regularizer: the loss includes it)" in inf.message)
+    from mnistlab.comparison import Comparison
+    from mnistlab.store import RunRecord
+
+    rec = RunRecord("r1", "e", "l2", 0, 0, {}, "k", "diverged", message=inf.message)
+    (row,) = Comparison([rec], [], keys={("l2", "k")}).rows()
+    assert row["note"] == "1 diverged: the learning rate or the weight penalty is probably too high"

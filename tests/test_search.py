@@ -453,6 +453,17 @@ def test_a_diverging_trial_is_failed_in_the_store_and_in_the_study(tmp_path: Pat
     assert rows[0]["variant"] == "trial-0001" and rows[1]["note"] == "#2 failed" and rows[1]["trial"] == 0
 
 
+def test_a_search_with_no_complete_trial_exits_1_each_time_it_is_run(tmp_path: Path, data_dir: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """Hostile-input review: every trial diverged (exit 1), then the same command with nothing left
+    to ask exited 0, though search-best still had no trial to give."""
+    text = BASE.replace("epochs = 3", "epochs = 1") + '\n[search]\n"train.lr" = { choice = [100.0] }\ntrials = 1\n'
+    path = _exp(tmp_path, text, "div.toml")
+    args = ["search", str(path), "--store", str(tmp_path / "store"), "--data-dir", str(data_dir)]
+    assert main(args) == 1 and "all 1 trials of div failed" in capsys.readouterr().err
+    assert main(args) == 1 and "no trial of div is complete (1 recorded)" in capsys.readouterr().err
+
+
 def test_sigterm_stops_a_parallel_search_with_its_ranking_printed(tmp_path: Path, data_dir: Path) -> None:
     """New-user finding (18): SIGTERM killed `mnistlab search --jobs 2` with no table and no message."""
     text = SEARCH.replace("trials = 12", "trials = 60").replace('pruner = "median"', 'pruner = "none"')

@@ -720,6 +720,7 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
 
     is_committee = any(r.member > 0 for r in recs)
     blown = sum(r.status == "diverged" and "too high" in r.message for r in recs)  # NaN or blow_up's loss
+    penalty = any(r.status == "diverged" and "weight penalty" in r.message for r in recs)  # trainer.PENALTY_HINT
     return {
         "variant": variant,
         "n": len(accs),
@@ -743,7 +744,7 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "committee_val_acc": (float(np.mean([c.val_accuracy for c in comms]))
                               if comms and all(c.val_accuracy is not None for c in comms) else None),
         "failed": len(recs) - len(ok),
-        "note": (f"{blown} diverged: the learning rate is probably too high" if blown
+        "note": (f"{blown} diverged: the learning rate{' or the weight penalty' * penalty} is probably too high" if blown
                  else None if ok or not recs else _no_result(recs)),
         "committee_acc_std": float(np.std([c.accuracy for c in comms], ddof=1)) if len(comms) > 1 else None,
         "committees": len(comms) if comms else None,  # scored committees, one per repeat

@@ -104,6 +104,10 @@ def _changed_settings(saved: Any, now: str) -> str:
     return f" ({changes})" if changes else ""
 
 
+# what a diverged run's message adds when the model has a weight penalty: a penalty that large also does it
+PENALTY_HINT = "; or a weight penalty too strong (kernel_regularizer, bias_regularizer: the loss includes it)"
+
+
 def divergence_hint(loss: float, where: str, lr: float, optimizer: str | None = None) -> str:
     """What a run that diverged records: its non-finite ``loss``, ``where`` (``"during epoch 3"``)
     and a lower learning rate to try (:func:`~mnistlab.optim.lower_lr`)."""
@@ -320,9 +324,7 @@ class Trainer:
                     if last or time.monotonic() - self._last_checkpoint >= self._checkpoint_every:
                         self._write_checkpoint(target)
                 if (why := blow_up(self.history, self._classes, self.optimizer_name)) is not None:  # finite, far past chance
-                    outcome.status, outcome.message = "diverged", why + (  # a penalty that large also does it
-                        "; or a weight penalty too strong (kernel_regularizer, bias_regularizer: the loss includes "
-                        "it)" if self.penalised else "")
+                    outcome.status, outcome.message = "diverged", why + (PENALTY_HINT if self.penalised else "")
                     break
         except KeyboardInterrupt:
             outcome.status = "interrupted"
@@ -403,7 +405,7 @@ class Trainer:
 
     def _diverged(self, loss: float, where: str, lr: float) -> None:
         """Note why the run diverged (a non-finite ``loss`` ``where``); run_epoch then returns None."""
-        self._divergence_hint = divergence_hint(loss, where, lr, self.optimizer_name)
+        self._divergence_hint = divergence_hint(loss, where, lr, self.optimizer_name) + (PENALTY_HINT if self.penalised else "")
 
     def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimisation step on a uint8 batch (B, H, W). Returns the mean loss (float32) and the

@@ -86,6 +86,10 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
     states = [t.state for t in result.trials]
     if states and all(s == "failed" for s in states):
         raise RunNotFinished(f"all {len(states)} trials of {result.study} failed: see `mnistlab runs -e {result.study}`")
+    recorded = [(r.metrics or {}).get("trial_state") for r in st.runs(experiment=result.study)]
+    if recorded and "complete" not in recorded:  # run again with nothing left to ask: still no result (exit 1 as before)
+        raise RunNotFinished(f"no trial of {result.study} is complete ({len(recorded)} recorded): see "
+                             f"`mnistlab runs -e {result.study}`")
 
 
 def _stopped(st, name: str, fmt: str, signum: int) -> None:  # noqa: ANN001
