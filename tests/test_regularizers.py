@@ -5,6 +5,7 @@ penalty, evaluate's loss, and two SGD epochs' losses and weights; and their bad 
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -162,6 +163,33 @@ def test_a_variant_adds_a_penalty_to_a_presets_layer(tmp_path: Path) -> None:
     p.write_text(p.read_text().replace("{ l2 = 0.001 }", '"l1_l2"'))
     with pytest.raises(SpecError, match=r'lab.toml:\d+: variants\[1\] \("l2"\): .*"l1_l2" \(0.01 each in tf.keras 2'):
         load_experiment(p)
+
+
+def test_a_variants_penalty_replaces_the_bases_and_false_drops_it(tmp_path: Path) -> None:
+    """Hostile-input review: a variant's table was merged into the base's (l1 added to its l2, as a
+    [grid] never does), no variant could drop the base's penalty, a deliberate 0 was told to write
+    0.01, and a factor set inside a base's "l2" failed with no file or line."""
+    from mnistlab.experiments import load_experiment
+
+    p = tmp_path / "pen.toml"
+    layer = '{ type = "Dense", units = 8, activation = "relu", kernel_regularizer = %s }'
+    text = ('name = "pen"\n[base]\ndataset = "mnist"\nmodel = { layers = ["Flatten", %s, { type = "Dense", units = 10, '
+            'activation = "softmax" }] }\n' + "".join(f'[[variants]]\nname = "{n}"\n{o}\n' for n, o in (
+                ("base", ""), ("l1", '"model.layers[1].kernel_regularizer" = { l1 = 0.001 }'),
+                ("none", '"model.layers[1].kernel_regularizer" = false'),
+                ("zero", '"model.layers[1].kernel_regularizer" = { l2 = 0 }'),
+                ("factor", '"model.layers[1].kernel_regularizer.l1" = 0.001'))))
+    for base, factor in (("{ l2 = 0.01 }", (0.001, 0.01)), ('"l2"', (0.001, 0.01))):
+        p.write_text(text % (layer % base))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the zero penalty is deliberate: no warning
+            specs = {c.variant: parse_run_config(c.config).model_spec() for c in load_experiment(p).cells()}
+        penalty = {v: spec.layers[1].kernel_regularizer for v, spec in specs.items()}
+        assert (penalty["base"].l1, penalty["base"].l2) == (0.0, 0.01) and penalty["none"] is None
+        assert (penalty["l1"].l1, penalty["l1"].l2) == (0.001, 0.0)  # replaced whole, as a [grid] replaces it
+        assert (penalty["zero"].l1, penalty["zero"].l2) == (0.0, 0.0)
+        assert (penalty["factor"].l1, penalty["factor"].l2) == factor  # one factor changed, the other kept
+        assert "kernel_regularizer" not in specs["none"].layers[1].to_dict()  # keyed as a layer never penalised
 
 
 def test_a_grid_over_penalties_on_a_preset_names_each_cell_by_its_factors(tmp_path: Path) -> None:

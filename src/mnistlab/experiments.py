@@ -171,6 +171,10 @@ def set_at(tree: dict[str, Any], parts: Sequence[str], value: Any) -> tuple[str,
         if child is None or (child is False and tuple(plain) == ("augment",)):
             child = [] if is_position(parts[i + 1]) or is_slice(parts[i + 1]) else {}
             node[step] = child
+        elif isinstance(child, str) and str(step) in ("kernel_regularizer", "bias_regularizer"):  # "l2": its table,
+            from mnistlab.specs import penalty_table  # so that ".l1" sets a factor of it
+
+            child = node[step] = penalty_table(child)
         node = child
     return tuple(plain)
 
@@ -983,6 +987,8 @@ def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: s
         also = " (augment = false trains without augmentation)" if path == ("augment",) else ""
         raise SpecError(f"{source}: {where}: {written_key(path)} = {{}} changes nothing: a table merges into the "
                         f"base's{also}", path=(*table, *path), source=source)
+    if path[-1] in ("kernel_regularizer", "bias_regularizer"):  # a penalty is one value, as in Keras: a table
+        return [(path, value)]  # replaces the base's whole ({ l1 = ... } drops its l2), as in a [grid]; false: none
     if is_slice(path[-1]):  # items of a list replaced by others (none: removed)
         check_slice_value(path, value, f"{source}: {where}", (*table, *path), source)
         return [(path, value)]

@@ -166,6 +166,7 @@ class Regularizer:
 
     l1: float = 0.0
     l2: float = 0.0
+    written: str = dataclasses.field(default="", compare=False)  # the Keras name it was given by ("l1l2"), if any
 
     def to_dict(self) -> dict[str, float]:
         """``{"l1": ..., "l2": ...}``: what :func:`_regularizer` reads back."""
@@ -181,13 +182,15 @@ class Regularizer:
 
 
 # Keras's string identifiers (keras.regularizers.get: the class, built with its defaults)
-_REGULARIZER_NAMES = {"l1": Regularizer(l1=0.01), "l2": Regularizer(l2=0.01), "l1l2": Regularizer()}
+_REGULARIZER_NAMES = {"l1": Regularizer(l1=0.01, written="l1"), "l2": Regularizer(l2=0.01, written="l2"),
+                      "l1l2": Regularizer(written="l1l2")}
 
 
 def _regularizer(name: str, v: Any) -> Regularizer | None:
-    """A ``kernel_regularizer`` / ``bias_regularizer`` value as :class:`Regularizer` (None: none)."""
-    if v is None or isinstance(v, Regularizer):
-        return v
+    """A ``kernel_regularizer`` / ``bias_regularizer`` value as :class:`Regularizer` (None: none;
+    ``false`` is none too, Keras's ``None``: a variant's way to drop its base's penalty)."""
+    if v is None or v is False or isinstance(v, Regularizer):
+        return v or None
     if isinstance(v, str):
         key = v.strip().lower()
         if key == "l1_l2":
@@ -201,9 +204,17 @@ def _regularizer(name: str, v: Any) -> Regularizer | None:
         for k in v:
             if k not in ("l1", "l2"):
                 raise unknown_key(k, ["l1", "l2"], where=name, path=(name,))
-        return Regularizer(*(_float(f"{name}.{k}", v.get(k, 0.0), 0.0, math.inf) for k in ("l1", "l2")))
+        return Regularizer(l1=_float(f"{name}.l1", v.get("l1", 0.0), 0.0, math.inf),
+                           l2=_float(f"{name}.l2", v.get("l2", 0.0), 0.0, math.inf))
     raise SpecError(f'{name} must be "l1", "l2" or a table such as {{ l2 = 0.0005 }}, got {show(v)}',
                     path=(name,))
+
+
+def penalty_table(value: Any) -> dict[str, float]:
+    """A ``kernel_regularizer`` / ``bias_regularizer`` as written (``"l2"``, a table) as its table of
+    factors, ``{"l1": 0.0, "l2": 0.01}``: what a dotted key into it (``.l1``) changes. SpecError as
+    :class:`Regularizer` reads it; ``false`` is ``{"l1": 0.0, "l2": 0.0}``."""
+    return (_regularizer("penalty", value) or Regularizer()).to_dict()
 
 
 def _set_regularizers(layer: Any) -> None:
@@ -1254,9 +1265,9 @@ def spec_warnings(spec: ModelSpec) -> list[str]:
             out.append(f"layers[{i}] ({layer.type}): softmax on a hidden layer squashes its features; "
                        "use 'relu' there and keep softmax for the output")
         for key in ("kernel_regularizer", "bias_regularizer"):
-            if getattr(layer, key, None) == Regularizer():
+            if (penalty := getattr(layer, key, None)) is not None and penalty.written == "l1l2":  # zeros in a table:
                 out.append(f"layers[{i}] ({layer.type}): {key} penalises nothing (l1 = l2 = 0, as Keras 3's \"l1l2\" gives, "
-                           "though its docstring says 0.01 each); write { l1 = 0.01, l2 = 0.01 } for those")
+                           "though its docstring says 0.01 each); write { l1 = 0.01, l2 = 0.01 } for those")  # meant
         init = getattr(layer, "kernel_initializer", None)
         if init in ("zeros", "ones"):
             out.append(f"layers[{i}] ({layer.type}): kernel_initializer '{init}' gives every "

@@ -83,11 +83,17 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
     if result.resumed:
         click.echo(f"asked again: trials {', '.join(map(str, result.resumed))} (their driver had stopped)", err=err)
     _rows_out(compare(st, result.study), result.study, fmt)
+    _no_result(st, result)
+
+
+def _no_result(st, result) -> None:  # noqa: ANN001
+    """Exit status 1 (RunNotFinished) when every trial this run trained failed, or when the study
+    has no complete trial (run again with nothing left to ask: still no result to give)."""
     states = [t.state for t in result.trials]
     if states and all(s == "failed" for s in states):
         raise RunNotFinished(f"all {len(states)} trials of {result.study} failed: see `mnistlab runs -e {result.study}`")
     recorded = [(r.metrics or {}).get("trial_state") for r in st.runs(experiment=result.study)]
-    if recorded and "complete" not in recorded:  # run again with nothing left to ask: still no result (exit 1 as before)
+    if recorded and "complete" not in recorded:
         raise RunNotFinished(f"no trial of {result.study} is complete ({len(recorded)} recorded): see "
                              f"`mnistlab runs -e {result.study}`")
 
