@@ -15,7 +15,7 @@ from mnistlab.comparison import (Comparison, compare, compare_runs, current_runs
                                  resolve_experiment)
 from mnistlab.config import parse_run_config
 from mnistlab.datasets import load_any
-from mnistlab.errors import PlotError, StoreError
+from mnistlab.errors import PlotError, SpecError, StoreError
 from mnistlab.execute import committee_val_accuracy, run_experiment, scored_labels
 from mnistlab.experiments import load_experiment
 from mnistlab.export import export_model
@@ -417,6 +417,27 @@ def test_a_fifo_given_as_the_experiment_is_refused_not_waited_on(tmp_path: Path)
         done = subprocess.run([sys.executable, "-m", "mnistlab", *args, str(tmp_path / "f.toml"), "--store",
                                str(tmp_path / "s")], capture_output=True, text=True, timeout=60)
         assert done.returncode == 2 and "not a regular file" in done.stderr and done.stderr.count("\n") == 1, done.stderr
+
+
+def test_a_variant_entry_with_a_grid_of_its_own_names_all_its_variants(tmp_path: Path) -> None:
+    """Hostile-input review: `--variant pen` for a [[variants]] entry "pen" with its own grid said
+    no variant was named so, listing names that held commas."""
+    from mnistlab.cli._common import variant_configs
+
+    rows = [{"variant": v, "test_acc": a, "test_acc_std": 0.01, "n": 3}
+            for v, a in (("plain", 0.9), ("pen,l2=0.001", 0.95), ("pen,l2=0.01", 0.93), ("pent", 0.5))]
+    picked = only_variants([dict(r) for r in rows], ["pen"], "e")
+    assert [r["variant"] for r in picked] == ["pen,l2=0.001", "pen,l2=0.01"] and picked[0]["vs_best"] == "best"
+    assert [r["variant"] for r in only_variants([dict(r) for r in rows], ["pen,l2=0.01", "plain"], "e")] == [
+        "plain", "pen,l2=0.01"]
+    with pytest.raises(StoreError, match='has no row "pe" to compare'):
+        only_variants([dict(r) for r in rows], ["pe"], "e")
+    p = write(tmp_path, TINY + '[[variants]]\nname = "plain"\n[[variants]]\nname = "pen"\n'
+              '[variants.grid]\n"train.lr" = [0.01, 0.1]\n')
+    assert sorted(variant_configs(p, "pen")) == ["pen,lr=0.01", "pen,lr=0.1"]
+    assert list(variant_configs(p, "plain")) == ["plain"]
+    with pytest.raises(SpecError, match='no variant is named "pe"'):
+        variant_configs(p, "pe")
 
 
 def _run(run_id: str, variant: str, key: str, started: float, acc: float, status: str = "finished") -> RunRecord:

@@ -761,12 +761,16 @@ def only_variants(rows: list[dict[str, Any]], variants: Sequence[str], experimen
     """The rows of ``variants`` (``--variant``, repeatable), in the table's order, their ``best``
     marks taken again among them (:func:`mark_vs_best`: the best of those compared). Raises
     StoreError for a name no row has, with a "did you mean" and the names there are."""
+    from mnistlab.experiments import grid_family
+
     names = [str(r["variant"]) for r in rows]
-    for v in variants:
-        if v not in names:
+    wanted = set()
+    for v in variants:  # a [[variants]] entry with a grid of its own stands for every variant it expands into
+        if not (found := [v] if v in names else grid_family(v, names)):
             raise StoreError(f'experiment "{experiment}" has no row "{v}" to compare{did_you_mean(v, names)} (a variant '
                              f"with no run shows none); rows: {', '.join(names)}")
-    kept = [r for r in rows if str(r["variant"]) in variants]
+        wanted.update(found)
+    kept = [r for r in rows if str(r["variant"]) in wanted]
     mark_vs_best([r for r in kept if not str(r.get("note") or "").startswith(ACROSS_NOTE)])  # as rows() marks
     return kept
 

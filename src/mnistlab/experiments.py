@@ -1110,6 +1110,13 @@ def reaches_into_layers(model: Any, overrides: Mapping[str, Any]) -> bool:
     return any(p[0] == "layers" or not isinstance(model, Mapping) for p in inner)
 
 
+def grid_family(name: str, names: Iterable[str]) -> list[str]:
+    """The variants a ``[[variants]]`` entry named ``name`` with a grid of its own expands into, of
+    ``names`` (``pen,l2=0.001``, ``pen,l2=0.01``: the entry's name, a comma, :func:`derive_name`);
+    empty when there are none."""
+    return [n for n in names if n.startswith(f"{name},")]
+
+
 def derive_name(overrides: Mapping[str, Any]) -> str:
     """A readable name from what a variant changes: ``{"train.lr": 0.01} -> "lr=0.01"``; a key
     into a list of tables by position (a config flattened for `mnistlab compare`) keeps the

@@ -91,14 +91,16 @@ def variant_configs(path: str | Path, variant: str | None) -> dict[str, Any]:
     for a variant name the file lacks, with a "did you mean" and the names it has."""
     from mnistlab.config import parse_run_config
     from mnistlab.errors import SpecError, did_you_mean
-    from mnistlab.experiments import load_experiment
+    from mnistlab.experiments import grid_family, load_experiment
 
     exp = load_experiment(path)
     by_name = {v.name: v for v in exp.variants}
-    if variant is not None and variant not in by_name:
-        raise SpecError(f'{path}: no variant is named "{variant}"{did_you_mean(variant, list(by_name))}; '
+    chosen = (exp.variants if variant is None else [by_name[variant]] if variant in by_name
+              else [by_name[n] for n in grid_family(variant, by_name)])  # an entry with a grid of its own: all of it
+    if not chosen:
+        raise SpecError(f'{path}: no variant is named "{variant}"{did_you_mean(str(variant), list(by_name))}; '
                         f"the variants: {', '.join(by_name)}")
-    return {v.name: parse_run_config(v.config, source=str(path)) for v in ([by_name[variant]] if variant else exp.variants)}
+    return {v.name: parse_run_config(v.config, source=str(path)) for v in chosen}
 
 
 def store_option(name: str = "store") -> Callable[[F], F]:
