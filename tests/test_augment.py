@@ -445,7 +445,7 @@ def test_show_augment_takes_the_files_dataset_and_a_variants_augmentation(data_d
         return code
 
     assert preview("--variant", "flips") == 0 and preview("--variant", "aug", "--dataset", "mnist") == 0
-    assert preview() == 2 and "its variants augment differently: give --variant (one of aug, flips)" in shown[()][1]
+    assert preview() == 2 and 'its variants augment differently: give --variant (one of "aug", "flips")' in shown[()][1]
     assert preview("--variant", "flip") == 2
     assert 'no variant is named "flip" (did you mean "flips"?)' in shown[("--variant", "flip")][1]
     exp.write_text(exp.read_text().replace("rotation_range = 10.0", "rotation_range = 1000.0"))

@@ -46,7 +46,8 @@ def summary_command(model: str, as_json: bool, save: str | None, variant: str | 
         specs = {name: cfg.model_spec() for name, cfg in variant_configs(model, variant).items()}
         spec = next(iter(specs.values()))
         if any(s != spec for s in specs.values()):
-            raise SpecError(f"{model}: its variants' models differ: give --variant (one of {', '.join(specs)})")
+            names = ", ".join(f'"{n}"' for n in specs)  # quoted: a grid's names hold commas
+            raise SpecError(f"{model}: its variants' models differ: give --variant (one of {names})")
     elif variant is not None:
         raise SpecError(f"--variant names a variant of an experiment file, and {model} is none")
     else:

@@ -380,7 +380,8 @@ def _augment_of(path: Path, variant: str | None, dataset: str | None) -> tuple[d
         by_name = variant_configs(path, variant)
         chosen = list(by_name.values())
         if any(c.augment != chosen[0].augment for c in chosen):
-            raise SpecError(f"{path}: its variants augment differently: give --variant (one of {', '.join(by_name)})")
+            names = ", ".join(f'"{n}"' for n in by_name)  # quoted: a grid's names hold commas
+            raise SpecError(f"{path}: its variants augment differently: give --variant (one of {names})")
         return _settings(chosen[0].augment), dataset or chosen[0].dataset
     if variant is not None:
         raise SpecError(f"{path}: --variant names a variant of an experiment file, and this is none")
