@@ -116,6 +116,19 @@ def test_bad_regularizers_are_one_line_errors_before_anything_trains(value: obje
     assert message in str(err.value) and "\n" not in str(err.value), str(err.value)
 
 
+def test_keras_saved_form_of_a_penalty_is_read() -> None:
+    """Hostile-input review: a penalty pasted from Keras's get_config / model.to_json was an unknown key."""
+    saved = {"module": "keras.regularizers", "class_name": "L2", "config": {"l2": 0.0005}, "registered_name": None}
+    read = {json.dumps(v): Dense(units=3, kernel_regularizer=v).kernel_regularizer for v in (
+        saved, {"class_name": "L1", "config": {}}, {"class_name": "L1L2", "config": {"l1": 1e-5, "l2": 1e-4}})}
+    assert [(r.l1, r.l2) for r in read.values()] == [(0.0, 0.0005), (0.01, 0.0), (1e-5, 1e-4)]  # L1(): Keras's 0.01
+    for bad, says in (({"class_name": "OrthogonalRegularizer", "config": {"factor": 0.01}}, "is none mnistlab reads"),
+                      ({"class_name": "L2", "config": {"l1": 0.1}}, "is none mnistlab reads"),
+                      ({"class_name": "L2", "cfg": {}}, 'unknown key "cfg"')):
+        with pytest.raises(SpecError, match=says):
+            Dense(units=3, kernel_regularizer=bad)
+
+
 def test_a_bias_penalty_needs_a_bias() -> None:
     with pytest.raises(SpecError, match="bias_regularizer with use_bias = false: the layer has no bias to penalise"):
         Dense(units=3, use_bias=False, bias_regularizer="l2")

@@ -200,6 +200,8 @@ def _regularizer(name: str, v: Any) -> Regularizer | None:
             raise SpecError(f'{name}: unknown regularizer "{clip(v)}"{did_you_mean(key, list(_REGULARIZER_NAMES))}; '
                             'write "l1", "l2" or a table such as { l2 = 0.0005 }', path=(name,))
         return _REGULARIZER_NAMES[key]
+    if isinstance(v, Mapping) and "class_name" in v:  # Keras's saved form (get_config / model.to_json)
+        return _saved_regularizer(name, v)
     if isinstance(v, Mapping):
         for k in v:
             if k not in ("l1", "l2"):
@@ -208,6 +210,21 @@ def _regularizer(name: str, v: Any) -> Regularizer | None:
                            l2=_float(f"{name}.l2", v.get("l2", 0.0), 0.0, math.inf))
     raise SpecError(f'{name} must be "l1", "l2" or a table such as {{ l2 = 0.0005 }}, got {show(v)}',
                     path=(name,))
+
+
+def _saved_regularizer(name: str, v: Mapping[str, Any]) -> Regularizer:
+    """Keras 3's serialised regularizer, ``{"module": "keras.regularizers", "class_name": "L2",
+    "config": {"l2": 0.01}, "registered_name": null}`` (``keras.saving.serialize_keras_object``):
+    ``L1``, ``L2`` or ``L1L2`` with its factors; SpecError for another class or key."""
+    for k in v:
+        if k not in ("class_name", "config", "module", "registered_name"):
+            raise unknown_key(k, ["class_name", "config", "module", "registered_name"], where=name, path=(name,))
+    cls, config = v.get("class_name"), v.get("config", {})
+    defaults = {"L1": {"l1": 0.01}, "L2": {"l2": 0.01}, "L1L2": {"l1": 0.0, "l2": 0.0}}  # the classes' own
+    if cls not in defaults or not isinstance(config, Mapping) or set(config) - set(defaults[cls]):
+        raise SpecError(f'{name}: Keras\'s saved form of {show(cls)} with config {show(config)} is none mnistlab reads '
+                        '(L1, L2 or L1L2 with their factors); write { l2 = 0.01 }', path=(name,))
+    return _regularizer(name, {**defaults[cls], **config}) or Regularizer()
 
 
 def penalty_table(value: Any) -> dict[str, float]:
