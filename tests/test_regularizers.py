@@ -129,6 +129,26 @@ def test_keras_saved_form_of_a_penalty_is_read() -> None:
             Dense(units=3, kernel_regularizer=bad)
 
 
+def test_a_residual_block_puts_its_penalty_on_every_convolution() -> None:
+    """Hostile-input review: ResidualBlock took no kernel_regularizer ("did you mean kernel_size?");
+    keras.io's ResNets put L2 on each Conv2D, the projection too."""
+    from mnistlab.specs import ResidualBlock
+
+    layers = [{"type": "Conv2D", "filters": 4, "kernel_size": 3},
+              {"type": "ResidualBlock", "filters": 8, "strides": 2, "kernel_regularizer": {"l2": 1e-4}},
+              "GlobalAveragePooling2D", {"type": "Dense", "units": 3, "activation": "softmax"}]
+    spec = parse_model_spec({"input_shape": [8, 8, 1], "layers": layers})
+    model = build_model(spec)
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv2d)][1:]  # the block's: 2 and the projection
+    assert len(convs) == 3
+    expected = sum(1e-4 * float(c.weight.detach().double().square().sum()) for c in convs)
+    assert float(regularization_loss(model).detach()) == pytest.approx(expected, rel=1e-5)
+    from mnistlab.models import summarize
+
+    assert len(summarize(spec).penalties) == 3 and all("L2(l2=0.0001)" in p for p in summarize(spec).penalties)
+    assert "kernel_regularizer" not in ResidualBlock(filters=8).to_dict()  # an unpenalised block keys as before
+
+
 def test_a_bias_penalty_needs_a_bias() -> None:
     with pytest.raises(SpecError, match="bias_regularizer with use_bias = false: the layer has no bias to penalise"):
         Dense(units=3, use_bias=False, bias_regularizer="l2")

@@ -672,7 +672,8 @@ class ResidualBlock(LayerSpec):
     `projection`: "auto" (a 1x1 Conv2D only when the shape changes), "always", or "never" (an
     identity shortcut; a shape change is then a SpecError). `projection_batch_norm` puts a
     BatchNormalization after the projection (default: in v1 when `batch_norm`, not in v2).
-    `batch_norm = false` drops every BatchNormalization. Convolutions use `kernel_initializer`
+    `batch_norm = false` drops every BatchNormalization. `kernel_regularizer` / `bias_regularizer`
+    go on every Conv2D of the block, the projection too. Convolutions use `kernel_initializer`
     ("he_normal", as keras.io's CIFAR-10 ResNet example) and keep Keras's default bias, as
     keras.applications' ResNet50 does. The summary shows the Keras layers it stands for
     (`expand`), named as Keras names them.
@@ -688,6 +689,8 @@ class ResidualBlock(LayerSpec):
     activation: str = "relu"
     kernel_initializer: str = "he_normal"
     use_bias: bool = True
+    kernel_regularizer: Regularizer | None = None  # on every convolution, the 1x1 projection too (keras.io's
+    bias_regularizer: Regularizer | None = None  # ResNets put L2(1e-4) on each Conv2D)
     type: ClassVar[str] = "ResidualBlock"
     keras_name: ClassVar[str] = "residual_block"
     wants_map: ClassVar[bool] = True
@@ -704,6 +707,7 @@ class ResidualBlock(LayerSpec):
         _set(self, "activation", _activation(self.activation))
         _set(self, "kernel_initializer", _initializer(self.kernel_initializer))
         _set(self, "use_bias", _bool("use_bias", self.use_bias))
+        _set_regularizers(self)
 
     def expand(self, shape: Shape) -> tuple[LayerSpec, ...]:
         """The layers this block stands for on an input of `shape`: plain layers and one Residual."""
@@ -728,8 +732,9 @@ class ResidualBlock(LayerSpec):
         return (Residual((*bn, *act, self._conv(k, s), *bn, *act, self._conv(k, (1, 1)))),)
 
     def _conv(self, size: tuple[int, int], strides: tuple[int, int]) -> Conv2D:
-        return Conv2D(self.filters, size, strides=strides, padding="same",
-                      kernel_initializer=self.kernel_initializer, use_bias=self.use_bias)
+        return Conv2D(self.filters, size, strides=strides, padding="same", kernel_initializer=self.kernel_initializer,
+                      use_bias=self.use_bias, kernel_regularizer=self.kernel_regularizer,
+                      bias_regularizer=self.bias_regularizer)
 
     def output_shape(self, shape: Shape) -> Shape:
         for layer in self.expand(shape):
