@@ -1128,8 +1128,11 @@ def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str]
     if "\n" in setting or "\r" in setting:  # one setting per --set; TOML would read the rest as more
         raise SpecError(f"--set: one KEY=VALUE per --set, on one line; got {setting!r}", source=label)
     parts = _setting_key(setting)  # dotted, with "quoted" parts allowed, as TOML writes keys
+    if eq and not parts and not setting.partition("=")[0].isascii():  # train.épochs: no such key, not a bad form
+        raise SpecError(f"--set: unknown key {clip(setting.partition('=')[0].strip(), 60)!r}: mnistlab's keys are ASCII "
+                        "(e.g. train.epochs)", source=label)
     if not eq or not parts:
-        raise SpecError(f"--set: expected KEY=VALUE (e.g. train.momentum=0.9), got {setting!r}", source=label)
+        raise SpecError(f"--set: expected KEY=VALUE (e.g. train.momentum=0.9), got {clip(setting, 80)!r}", source=label)
     if len(parts) == 1:
         parts = setting_path(parts[0]).split(".")  # lr=0.01 means train.lr, as the flags do
     path = ".".join(parts)
