@@ -248,6 +248,19 @@ def test_set_reaches_the_model_flag_s_layer_however_the_key_is_spelled(setting):
     assert [getattr(layer, "units", None) for layer in cfg.model_spec().layers] == [None, 32, 10]
 
 
+def test_set_of_a_table_without_a_type_changes_a_layers_keys_as_a_variant_does():
+    """A layer's table without a type changed nothing but an error ("missing 'type'"), where a
+    variant's merges it: --set 'model.layers[1]={ kernel_regularizer = "l2" }' (session 23's list)."""
+    cfg = build_run_config(settings=['model.layers[1]={ kernel_regularizer = "l2", units = 64 }'],
+                           flags={"model": "seed000-dense"})
+    dense = cfg.model_spec().layers[1]
+    assert (dense.units, dense.activation, dense.kernel_regularizer.l2) == (64, "relu", 0.01)  # relu: the preset's, kept
+    cfg = build_run_config(settings=['model.layers[-1]={ type = "Dense", units = 10 }'], flags={"model": "seed000-dense"})
+    assert cfg.model_spec().layers[-1].activation == "linear"  # with a type: the layer replaced whole, Keras's default
+    with pytest.raises(SpecError, match=r"layers\[1\] \(Dense\): unknown key 'typo'"):
+        build_run_config(settings=["model.layers[1]={ typo = 3 }"], flags={"model": "seed000-dense"})
+
+
 def test_a_bad_value_set_inside_a_layer_is_blamed_on_the_command_line(tmp_path):
     run = tmp_path / "run.toml"
     run.write_text('dataset = "mnist"\nmodel = "seed000-dense"\n')

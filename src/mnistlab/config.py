@@ -46,7 +46,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from mnistlab._toml import dotted_key, loads_json, loads_toml, read_text_file, toml_value, with_line
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, show, toml_repr, type_name, unknown_key
-from mnistlab.experiments import check_slice_value, is_slice, reaches_into_layers, set_at, slices_alone, written_key
+from mnistlab.experiments import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
+                                  slices_alone, written_key)
 from mnistlab.optim import OPTIMIZERS, optimizer_defaults
 from mnistlab.presets import resolve_model
 from mnistlab.specs import ModelSpec
@@ -1148,7 +1149,11 @@ def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str]
                             f'which has no key "{parts[1]}": change a layer\'s key, as model.layers[0].units',
                             path=tuple(parts), source=label)
     try:
-        plain = set_at(out, parts, value)  # a table may be created, but never replace a value
+        if is_position(parts[-1]) and isinstance(value, dict) and value and "type" not in value:
+            for key, item in value.items():  # a layer's keys, as a variant's table without a type changes them
+                plain = set_at(out, [*parts, *key_path(str(key))], item)[:len(parts)]  # (with a type: the layer, whole)
+        else:
+            plain = set_at(out, parts, value)  # a table may be created, but never replace a value
     except ValueError as exc:
         raise SpecError(f"--set {written_key(parts)}: {exc}", path=tuple(parts), source=label) from None
     if is_slice(plain[-1]):
