@@ -440,6 +440,18 @@ def test_a_variant_entry_with_a_grid_of_its_own_names_all_its_variants(tmp_path:
         variant_configs(p, "pe")
 
 
+def test_plot_history_of_a_grid_entry_draws_every_variant_it_expands_into(tmp_path: Path, data_dir: Path) -> None:
+    p = write(tmp_path, TINY.replace("epochs = 1", "epochs = 2") + '[[variants]]\nname = "plain"\n[[variants]]\n'
+              'name = "pen"\n[variants.grid]\n"train.lr" = [0.01, 0.1]\n')
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+    fig = figure_for("history", store, "exp", variant="pen")
+    labels = {t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()}
+    assert {"pen,lr=0.01 train", "pen,lr=0.1 train"} <= labels and not any(t.startswith("plain") for t in labels)
+    with pytest.raises(StoreError):
+        figure_for("history", store, "exp", variant="pe")
+
+
 def _run(run_id: str, variant: str, key: str, started: float, acc: float, status: str = "finished") -> RunRecord:
     return RunRecord(run_id, "e", variant, 0, 0, {}, key, status, metrics={"test_accuracy": acc, "params": 10},
                      created_at=started)

@@ -327,7 +327,8 @@ def _averaged(store: RunStore, ids: Sequence[str]) -> np.ndarray:
 
 def _runs_or_members(store: RunStore, target: str, variant: str | None, quick: bool = False) -> list[RunRecord]:
     """:func:`resolve_runs`, or, where ``variant`` names a committee across variants (``[[committees]]``),
-    its members' records (their curves; a member's model for the figures of one model)."""
+    its members' records (their curves; a member's model for the figures of one model), or, where it
+    names a ``[[variants]]`` entry with a grid of its own, the runs of every variant it expands into."""
     from mnistlab.run import trained_runs
 
     try:
@@ -340,9 +341,15 @@ def _runs_or_members(store: RunStore, target: str, variant: str | None, quick: b
         ids, committee = trained_runs(store, target, variant=variant, quick=quick)
     except StoreError:
         committee = None
-    if committee is None:
+    if committee is not None:
+        return [store.get(m) for m in ids]
+    from mnistlab.experiments import grid_family  # a [[variants]] entry with a grid of its own: its variants' runs
+
+    ref = resolve_experiment(store, target, quick=quick)
+    family = grid_family(variant, dict.fromkeys(r.variant for r in store.runs(experiment=ref.recorded_as(quick=quick))))
+    if not family:
         raise no_such_variant
-    return [store.get(m) for m in ids]
+    return [r for name in family for r in resolve_runs(store, target, name, quick=quick)]
 
 
 def committee_predictions(store: RunStore, target: str, variant: str,
