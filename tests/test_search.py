@@ -138,6 +138,16 @@ BAD = {
 }
 
 
+def test_a_bad_search_key_is_quoted_as_written_at_its_own_line(tmp_path: Path) -> None:
+    """Hostile-input review: the error gave the [search] header's line and "layers[3]" for the
+    "layers[-2]" the file wrote."""
+    path = _exp(tmp_path, f'{BASE}\n[search]\ntrials = 3\n"model.layers[-2].units" = {{ int = [-4, 8] }}\n')
+    line = path.read_text().splitlines().index('"model.layers[-2].units" = { int = [-4, 8] }') + 1
+    with pytest.raises(SpecError) as exc:
+        load_experiment(path)
+    assert str(exc.value).startswith(f'{path}:{line}: [search] "model.layers[-2].units" = integer -4: '), str(exc.value)
+
+
 @pytest.mark.parametrize("case", BAD, ids=list(BAD))
 def test_bad_search_is_one_line_before_training(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     table, message = BAD[case]

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import itertools
 import json
 import logging
@@ -119,6 +120,7 @@ class Param:
     step: float | None = None
     log: bool = False
     choices: tuple[Any, ...] = ()
+    written: str = field(default="", compare=False)  # the key as the file writes it (layers[-1]), for messages
 
     def corners(self) -> list[Any]:
         """The values a config must accept for every trial to be valid: both ends, or every choice."""
@@ -174,7 +176,7 @@ def parse_search(table: Any, experiment: Mapping[str, Any], base: Mapping[str, A
             raise SpecError(f"{source}: {other} cannot be used with [search]: a search trains one run per trial "
                             f"(train the best trial with repeats: `mnistlab search-best`)", path=(other,), source=source)
     settings = {k: v for k, v in table.items() if k in SETTINGS}
-    params = [_param(key, spec, known, where, source) for key, spec in _param_items(table, known, where, source)]
+    params = [_param(key, spec, where, source, written) for key, written, spec in _param_items(table, known, where, source)]
     slices_alone([p.key for p in params], source, "[search]", ("search",))
     if twice := next((p.key for i, p in enumerate(params) if p.key in {q.key for q in params[:i]}), None):
         raise SpecError(f'{where}: "{written_key(key_path(twice))}" is searched twice (once by position from the '
@@ -187,29 +189,31 @@ def parse_search(table: Any, experiment: Mapping[str, Any], base: Mapping[str, A
     return space
 
 
-def _param_items(table: Mapping[str, Any], known: Mapping[str, Any], where: str,
-                 source: str, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, Any]]:
-    """(dotted key, distribution table) of every searched setting; ``train.lr`` written as a TOML
-    dotted key arrives as nested tables, so tables are walked down to the distributions."""
+def _param_items(table: Mapping[str, Any], known: Mapping[str, Any], where: str, source: str,
+                 prefix: tuple[str, ...] = (), as_written: tuple[str, ...] = ()) -> Iterator[tuple[str, str, Any]]:
+    """(dotted key, the key as the file writes it, distribution table) of every searched setting
+    (``layers.6`` written ``layers[-1]``); ``train.lr`` written as a TOML dotted key arrives as
+    nested tables, so tables are walked down to the distributions."""
     for key, value in table.items():
         if not prefix and key in SETTINGS:
             continue
-        path = (*prefix, *key_path(str(key)))
+        path, written = (*prefix, *key_path(str(key))), (*as_written, *key_path(str(key)))
         if path[0] not in known:
             raise unknown_key(path[0], [*SETTINGS, *known], where=where, path=("search",), source=source)
         at, path = base_value(known, path, source, "[search]", ("search",))
         is_dist = isinstance(value, Mapping) and (not isinstance(at, Mapping)
                                                   or bool(set(value) & {*DISTRIBUTIONS, "step", "log"}))
         if isinstance(value, Mapping) and not is_dist:
-            yield from _param_items(value, known, where, source, path)
+            yield from _param_items(value, known, where, source, path, written)
         else:
-            yield ".".join(path), value
+            yield ".".join(path), written_key(written), value
 
 
-def _param(key: str, spec: Any, known: Mapping[str, Any], where: str, source: str) -> Param:
-    """One distribution table, checked (see :func:`parse_search`)."""
-    path = ("search", *key_path(key))
-    label = f'{where}: "{written_key(key_path(key))}"'
+def _param(key: str, spec: Any, where: str, source: str, written: str) -> Param:
+    """One distribution table, checked (see :func:`parse_search`); ``written``: its key as the file
+    writes it, which messages quote and whose line they give."""
+    path = ("search", *key_path(written))
+    label = f'{where}: "{written}"'
     if not isinstance(spec, Mapping):
         raise SpecError(f"{label}: must be a distribution table such as {{ uniform = [0.0, 0.5] }} or "
                         f"{{ choice = [16, 32] }}, got {show(spec)}", path=path, source=source)
@@ -233,8 +237,8 @@ def _param(key: str, spec: Any, known: Mapping[str, Any], where: str, source: st
     if kind == "choice":
         if not isinstance(values, list) or not values:
             raise SpecError(f"{label}: choice must be a non-empty list of values, got {show(values)}", path=path, source=source)
-        return Param(key, kind, choices=tuple(values))
-    return _range(key, kind, values, spec, label, path, source)
+        return Param(key, kind, choices=tuple(values), written=written)
+    return dataclasses.replace(_range(key, kind, values, spec, label, path, source), written=written)
 
 
 def _takes(kind: str) -> str:
@@ -386,16 +390,16 @@ def _check_trial_configs(space: SearchSpace, base: Mapping[str, Any], source: st
     for p in space.params:
         for value in p.corners():
             try:
-                label = f'{source}: [search] "{written_key(key_path(p.key))}" = {show(value)}'
+                label = f'{source}: [search] "{p.written or written_key(key_path(p.key))}" = {show(value)}'
                 parse_run_config(apply_dotted(base, {p.key: value}), source=label)
             except SpecError as exc:  # apply_dotted's own (a slice given a number) does not name the file yet
                 said = str(exc) if str(exc).startswith(f"{source}:") else f"{label}: {exc}"
-                raise SpecError(said, path=("search", *key_path(p.key)), source=source) from None
+                raise SpecError(said, path=("search", *key_path(p.written or p.key)), source=source) from None
     if len(space.params) < 2:
         return
     for end in (0, -1):  # all together, at their first and at their last values: keys that cannot go together
         values = {p.key: p.corners()[end] for p in space.params}  # ("model.dense" beside "model.layers[2]...")
-        label = f"{source}: [search] " + ", ".join(f'"{written_key(key_path(k))}" = {show(v)}' for k, v in values.items())
+        label = f"{source}: [search] " + ", ".join(f'"{p.written or p.key}" = {show(values[p.key])}' for p in space.params)
         try:
             parse_run_config(apply_dotted(base, values), source=label)
         except SpecError as exc:
