@@ -547,6 +547,16 @@ def test_a_file_that_is_no_experiment_file_says_what_it_probably_was(tmp_path: P
             load_experiment(exported)
 
 
+def test_a_bad_value_of_a_top_level_grid_into_a_layer_gives_the_grids_line(tmp_path):
+    """Hostile-input review: an error about the model, caused by a [grid] key into one of its layers,
+    had no line at all."""
+    p = write(tmp_path, 'name = "g"\n[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n[grid]\n'
+                        '"model.layers[-2].kernel_regularizer.l2" = [0.001, -1]\n')
+    with pytest.raises(SpecError, match=r"exp.toml:6: \[base\] as \"layers\[1\].kernel_regularizer.l2=-1\": model: "
+                                        r"layers\[1\] \(Dense\): kernel_regularizer.l2 must be in \[0, inf\)"):
+        load_experiment(p)
+
+
 @pytest.mark.parametrize("variants, line, says", [
     ('[[variants]]\nname = "a"\n"train.lr" = 0.5\n', 8, '"train.lr" is set by it and by the top-level [grid]'),
     ('[[variants]]\nname = "b"\ngrid = { "train.lr" = [0.1] }\n', 8, '"train.lr" is set by its grid and by the top-level'),

@@ -943,13 +943,17 @@ def _kept_from_base(exc: SpecError, base: Mapping[str, Any], overrides: Mapping[
 def _written_in(path: tuple[str | int, ...], origin: Mapping[str, tuple[str | int, ...]],
                 default: tuple[str | int, ...]) -> tuple[str | int, ...]:
     """The table that set the value at config ``path``: that of the last override (in the order
-    they are applied) whose dotted key leads to it, or ``default`` when the value is the base's."""
+    they are applied) whose dotted key leads to it; else the one table whose overrides lie inside
+    it (a grid's key into a layer, for an error about the model); else ``default`` (the base's)."""
     found, path = default, tuple(map(str, path))  # a position: 0 in a config error's path, "0" in a key's
+    inside: set[tuple[str | int, ...]] = set()  # the tables of overrides within the value at fault
     for dotted, table in origin.items():
         parts = key_path(dotted)
         if path[:len(parts)] == parts:
             found = table
-    return found
+        elif parts[:len(path)] == path:  # "model.layers.1...l2" for an error about the model as a whole
+            inside.add(table)
+    return found if found != default or len(inside) != 1 else inside.pop()
 
 
 def _known_view(base: Mapping[str, Any], cfg: Any) -> dict[str, Any]:
