@@ -569,6 +569,24 @@ def test_a_notebook_run_on_user_data_predicts(tmp_path: Path) -> None:
     assert run.predict(images[:3]).shape == (3, 10)
 
 
+def test_own_data_drawn_dark_on_light_is_not_called_inverted(tmp_path: Path) -> None:
+    """New-user finding: a model of students' dark-on-white drawings warned that its own test images
+    "look inverted: invert them", and its card said it takes light on dark."""
+    import mnistlab
+    from mnistlab.card import model_card
+    from mnistlab.errors import InvertedImageWarning
+
+    images = 255 - np.stack([np.roll(glyph_l(), d, axis=1) for d in range(10)] * 2)  # dark ink, white paper
+    train = write_csv(tmp_path / "t.csv", images, list(range(10)) * 2)
+    run = mnistlab.train(dataset={"csv": str(train), "test_fraction": 0.5}, model="seed000-dense", epochs=1,
+                         progress="none")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InvertedImageWarning)
+        assert run.predict(images[:3]).shape == (3, 10)
+    card = model_card(run)
+    assert "drawn as its training images are" in card and "light on a dark background" not in card
+
+
 def test_an_unlabelled_competition_csv_reads_and_a_submission_writes(tmp_path: Path) -> None:
     from mnistlab.data.userdata import read_csv, write_submission
 

@@ -217,19 +217,22 @@ def committee_probs(members: Sequence[np.ndarray]) -> np.ndarray:
 
 
 def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250,
-                  autocast_dtype: torch.dtype | None = None, dataset: str | None = None) -> np.ndarray:
+                  autocast_dtype: torch.dtype | None = None, dataset: str | None = None,
+                  check_inverted: bool = True) -> np.ndarray:
     """Softmax probabilities for images given as integers (0-255) or floats (already in [0, 1]).
 
     ``images``: a numpy array, a torch tensor or nested lists, in any layout :func:`check_images`
     takes ((N, H, W), (N, 1, H, W), (N, H, W, 1), or one image (H, W) / (H, W, 1)); anything else
     raises ValueError with one line (colour images: "convert to grayscale"). Returns float32
     (N, classes). Warns :class:`~mnistlab.errors.InvertedImageWarning` when some images look
-    inverted for ``dataset`` (see :func:`inverted_images`). ``autocast_dtype``
+    inverted for ``dataset`` (see :func:`inverted_images`; ``check_inverted=False``: no such check,
+    for data whose polarity is its own). ``autocast_dtype``
     (``torch.bfloat16``) computes them as a run that trained in bf16 was tested.
     """
     spec = getattr(model, "spec", None)
     x = check_images(as_array(images), spec.input_shape[:2] if spec is not None else None, single=True)
-    warn_if_inverted(x, dataset, stacklevel=3)
+    if check_inverted:
+        warn_if_inverted(x, dataset, stacklevel=3)
     model.eval()
     device = next(model.parameters()).device
     out = []

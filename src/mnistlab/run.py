@@ -903,16 +903,17 @@ class Run:
         (N, 28, 28), (N, 1, 28, 28), (N, 28, 28, 1) (Keras's channels-last), or one image (28, 28)
         / (28, 28, 1) (giving one row). Anything else raises :class:`SpecError` in one line
         ("convert to grayscale" for colour images, the size the model takes for a wrong size).
-        Images that look inverted for the run's dataset (a bright border) warn
-        :class:`~mnistlab.errors.InvertedImageWarning`. Unreadable files and images with no ink
-        raise :class:`~mnistlab.errors.DataError`.
+        Images that look inverted for the run's registered dataset (a bright border) warn
+        :class:`~mnistlab.errors.InvertedImageWarning`; the user's own data may be drawn either way,
+        so no such warning is given for it. Unreadable files and images with no ink raise
+        :class:`~mnistlab.errors.DataError`.
         """
         x = model_input(images, preprocess, self.dataset, self.input_shape)
         bf16 = self.result.env.get("precision") == "bf16"
-        dataset = self.dataset  # a registered name, or the user's data (a table): no known border
+        known = is_registered(self.dataset)  # the user's data (a path or a table): its polarity is its own
         try:
             return predict_probs(self.result.model, x, autocast_dtype=torch.bfloat16 if bf16 else None,
-                                 dataset=dataset if isinstance(dataset, str) else None)
+                                 dataset=self.dataset if known else None, check_inverted=known)
         except (ValueError, TypeError) as exc:  # check_pixels / numpy on something that is not images
             hint = "; or pass preprocess=True for images of any size or colour" if preprocess is None else ""
             raise SpecError(f"predict: {exc}{hint}") from None
