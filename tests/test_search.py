@@ -472,6 +472,8 @@ def test_a_search_with_no_complete_trial_exits_1_each_time_it_is_run(tmp_path: P
     args = ["search", str(path), "--store", str(tmp_path / "store"), "--data-dir", str(data_dir)]
     assert main(args) == 1 and "all 1 trials of div failed" in capsys.readouterr().err
     assert main(args) == 1 and "no trial of div is complete (1 recorded)" in capsys.readouterr().err
+    assert main(["search-best", "div", "--store", str(tmp_path / "store")]) == 2  # not "run the search first"
+    assert "no trial is complete (1 failed): `mnistlab compare` shows why" in capsys.readouterr().err
 
 
 def test_sigterm_stops_a_parallel_search_with_its_ranking_printed(tmp_path: Path, data_dir: Path) -> None:
@@ -1071,7 +1073,7 @@ def test_a_trial_stopped_by_ctrl_c_is_asked_again_and_continues_from_its_checkpo
     assert done.metrics["resumed_from_epoch"] >= 1 and len(done.history) == 6  # continued, every epoch in its history
     study = optuna.load_study(study_name="s", storage=storage_url(store_dir))
     assert study.trials[1].user_attrs["continues_trial"] == 0 and study.trials[1].state.name == "COMPLETE"
-    assert not list(store_dir.glob("checkpoints/*/*/last.pt"))  # its result recorded: the checkpoint is gone
+    assert not list(store_dir.glob("checkpoints/*"))  # its result recorded: the checkpoint is gone, no empty folder
     assert runs["trial-0000"].metrics.get("trial_state") in (None, "interrupted")  # not "failed" (new-user finding)
     rows = {r["variant"]: r for r in compare(RunStore(store_dir), "s")}
     assert rows["trial-0000"]["note"].endswith("interrupted: asked again") and rows["trial-0001"]["note"] == "#1 complete"

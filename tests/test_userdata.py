@@ -305,7 +305,8 @@ def test_npz_as_keras_users_hold_their_arrays_flat_colour_and_one_hot(tmp_path: 
     labels = np.array([0, 1, 2, 1, 0, 2])
     one_hot = np.eye(3, dtype=np.float32)[labels]  # keras.utils.to_categorical(labels)
     colour = np.stack([x, x, x], axis=-1)
-    np.savez(tmp_path / "keras.npz", x_train=x.reshape(6, 784), y_train=one_hot, x_test=colour[:3], y_test=one_hot[:3])
+    np.savez(tmp_path / "keras.npz", x_train=x.reshape(6, 784), y_train=one_hot, x_test=colour[:3],
+             y_test=labels[:3, None])  # a column of labels, as keras.datasets.cifar10 gives them
     ds = load_any(str(tmp_path / "keras.npz"))
     assert np.array_equal(ds.train_images, x) and ds.train_labels.tolist() == labels.tolist()
     assert np.array_equal(ds.test_images, x[:3]) and ds.test_labels.tolist() == labels[:3].tolist()

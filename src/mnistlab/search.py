@@ -58,6 +58,7 @@ import sqlite3
 import tempfile
 import time
 import warnings
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from contextlib import contextmanager
@@ -852,17 +853,21 @@ def run_trial(task: TrialTask) -> TrialResult:
             return TrialResult(task.number, recorder.run_id, "failed", None, status, str(exc))
         res = record_trial(recorder, task, cfg, result, pruning.pruned_at, study.direction.name.lower(),
                            time.perf_counter() - t1 - pruning.seconds, attach_s + pruning.seconds)
-        if res.status != "interrupted":  # its result is recorded: nothing left to continue
-            shutil.rmtree(folder, ignore_errors=True)
+        if res.status != "interrupted":  # its result is recorded: nothing left to continue (no empty folder left)
+            store.drop_checkpoint(task.experiment, *_trial_cell(task))
         return res
+
+
+def _trial_cell(task: TrialTask) -> tuple[str, str]:
+    """The (variant, key) a trial's checkpoint is kept under: the trial it continues, else its own."""
+    return trial_variant(task.number if task.continues is None else task.continues), "search trial"
 
 
 def trial_checkpoint(store: Any, task: TrialTask) -> Path:
     """Where a trial keeps its checkpoint while it trains (in the store, as a sweep's cells do):
     the folder of the trial it continues (``task.continues``), else its own, so that a trial
     stopped by Ctrl-C or a dead driver is asked again and continues from its last checkpoint."""
-    origin = task.number if task.continues is None else task.continues
-    return store.checkpoint_dir(task.experiment, trial_variant(origin), "search trial")
+    return store.checkpoint_dir(task.experiment, *_trial_cell(task))
 
 
 def _train_trial(task: TrialTask, cfg: Any, pruning: PruningCallback, folder: Path) -> Any:
@@ -1217,7 +1222,12 @@ def best_trial(runs: Sequence[Any]) -> Any:
     ranked = ranked_runs(runs)  # complete trials with a value rank first, when there are any
     best = (ranked[0].metrics or {}) if ranked else {}
     if best.get("trial_state") != "complete" or not isinstance(best.get("search_value"), (int, float)):
-        raise SpecError("no complete trial recorded yet: run the search first (`mnistlab search FILE`)")
+        states = Counter((r.metrics or {}).get("trial_state") or r.status for r in runs)
+        if not runs:
+            raise SpecError("no complete trial recorded yet: run the search first (`mnistlab search FILE`)")
+        said = ", ".join(f"{n} {state}" for state, n in states.items())
+        raise SpecError(f"no trial is complete ({said}): `mnistlab compare` shows why; a search with other "
+                        "settings (a lower learning rate, a narrower range) gives one")
     return ranked[0]
 
 

@@ -223,7 +223,8 @@ def _saved_regularizer(name: str, v: Mapping[str, Any]) -> Regularizer:
     defaults = {"L1": {"l1": 0.01}, "L2": {"l2": 0.01}, "L1L2": {"l1": 0.0, "l2": 0.0}}  # the classes' own
     if cls not in defaults or not isinstance(config, Mapping) or set(config) - set(defaults[cls]):
         raise SpecError(f'{name}: Keras\'s saved form of {show(cls)} with config {show(config)} is none mnistlab reads '
-                        '(L1, L2 or L1L2 with their factors); write { l2 = 0.01 }', path=(name,))
+                        '(class_name "L1", "L2" or "L1L2", with their factors l1 and l2; or write the factors as a '
+                        'table, { l2 = ... })', path=(name,))
     return _regularizer(name, {**defaults[cls], **config}) or Regularizer()
 
 

@@ -64,7 +64,8 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
 
     def on_trial(t) -> None:  # noqa: ANN001
         value = f", {space.metric} {t.value:.4f}" if t.value is not None else ""
-        line = f"  trial {t.number:4d}  {t.run_id or '-':10s}  {t.state}{value}" + (f" ({t.message})" if t.message else "")
+        said = t.message.removeprefix(t.state).strip() if t.message else ""  # "interrupted (Ctrl-C ...)": one word once
+        line = f"  trial {t.number:4d}  {t.run_id or '-':10s}  {t.state}{value}" + (f" ({said})" if said else "")
         if table is None:
             click.echo(line, err=err)
         else:  # the live table (trials done / running / left, the leader) says it; a line above it each trial

@@ -944,6 +944,8 @@ def _npz_labels(path: Path, key: str, y: np.ndarray, n: int) -> np.ndarray:
             raise DataError(f"{path}: {key} has shape {y.shape} but is not one-hot (a single 1 per row): soft or "
                             "multi-label targets are not classes")
         return y.argmax(axis=1).astype(np.int64)
+    if y.shape == (n, 1):  # a column of labels, as keras.datasets.cifar10 gives them (Keras's fit takes it)
+        y = y[:, 0]
     if y.shape != (n,):
         raise DataError(f"{path}: {key} has shape {y.shape}; expected ({n},), one label per image")
     if y.dtype.kind in "iu":
