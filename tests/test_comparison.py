@@ -352,13 +352,14 @@ def test_compare_during_a_sweep_says_what_is_training_and_what_may_be_queued(
     from mnistlab.cli import main
 
     p = write(tmp_path, TINY.replace("epochs = 1", "epochs = 2") + '[[variants]]\nname = "a"\n'
-              '[[variants]]\nname = "b"\nrepeats = 2\n"train.lr" = 0.01\n[[variants]]\nname = "c"\n"train.lr" = 0.1\n')
+              '[[variants]]\nname = "b"\nrepeats = 2\n"train.lr" = 0.01\n[[variants]]\nname = "c"\n"train.lr" = 0.1\n'
+              '[[variants]]\nname = "d"\nrepeats = 2\n"train.lr" = 0.003\n')
     store = RunStore(tmp_path / "s")
     run_experiment(p, store, data_dir=data_dir)
     cells = {(c.variant, c.repeat): c for c in load_experiment(p).cells()}
-    b1, c0 = [next(r for r in store.runs() if (r.variant, r.config_hash) == (v, cells[v, i].key)) for v, i in
-              (("b", 1), ("c", 0))]
-    store.rm([b1.run_id, c0.run_id])
+    b1, c0, d1 = [next(r for r in store.runs() if (r.variant, r.config_hash) == (v, cells[v, i].key)) for v, i in
+                  (("b", 1), ("c", 0), ("d", 1))]
+    store.rm([b1.run_id, c0.run_id, d1.run_id])
 
     def start(variant: str, repeat: int) -> str:  # a live process (this one) training the cell
         cell = cells[variant, repeat]
@@ -372,7 +373,8 @@ def test_compare_during_a_sweep_says_what_is_training_and_what_may_be_queued(
 
     training = start("b", 1)
     out, err = compare_cli(str(p))
-    assert out == {"a": (1, None), "b": (1, "1 more run training now")}
+    assert out == {"a": (1, None), "b": (1, "1 more run training now"), "d": (1, (
+        f"1 of its 2 runs not recorded: the sweep training now may reach it, else `mnistlab run {p}` trains it"))}
     assert err == (f'note: variant "c" has no run of its current cells yet: the sweep training now may reach it '
                    f"(`mnistlab watch {p}` follows it), else `mnistlab run {p}` trains it\n")
     rows = compare(store, "exp")
@@ -381,11 +383,12 @@ def test_compare_during_a_sweep_says_what_is_training_and_what_may_be_queued(
     assert err == f'note: variant "c" is training now (1 run): `mnistlab watch {p}` follows it\n'
     out, err = compare_cli("exp")  # by name
     assert err == 'note: 1 run of "c" training now, not in the table yet: `mnistlab watch exp` follows it\n'
-    assert [r["variant"] for r in rows] == ["a", "b"] and rows[1]["n"] == 1
+    assert [r["variant"] for r in rows] == ["a", "b", "d"] and rows[1]["n"] == 1
     for run_id in (training, *(r.run_id for r in store.runs() if r.status == "running")):
         store.finish_run(run_id, status="interrupted", history=[], metrics={}, env={}, message="stopped")
     out, err = compare_cli(str(p))  # the sweep stopped: nothing training
     assert (out["a"], out["b"], out["c"][0]) == ((1, None), (1, None), 0) and err == ""
+    assert out["d"] == (1, f"1 of its 2 runs not recorded: `mnistlab run {p}` trains it")  # nothing running: missing
     assert str(out["c"][1]).startswith("no result: 1 interrupted")
 
 

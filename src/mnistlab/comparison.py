@@ -206,11 +206,15 @@ def running_now(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> 
 def _note_unrecorded(rows: list[dict[str, Any]], store: RunStore, ref: ExperimentRef, cells: Sequence[Cell],
                      quick: bool) -> None:
     """Add to each row of a file's variant the ``cells`` with no run recorded (deleted by `mnistlab
-    rm`, or never trained): its n and its committee are then short, and the note says how to fill them."""
-    have = {(r.variant, r.config_hash) for r in store.runs(experiment=ref.name)}
+    rm`, or never trained; while a sweep runs, perhaps queued): its n and its committee are then
+    short, and the note says how to fill them."""
+    runs = store.runs(experiment=ref.name)
+    have = {(r.variant, r.config_hash) for r in runs}
     total = Counter(c.variant for c in cells)
     missing = Counter(c.variant for c in cells if (c.variant, c.key) not in have)
     again = f"`mnistlab run {ref.given}{' --quick' * quick}` trains {{}}"
+    if any(r.status == "running" for r in runs):  # a sweep is on its way: perhaps queued, not missing
+        again = f"the sweep training now may reach {{0}}, else `mnistlab run {ref.given}{' --quick' * quick}` trains {{0}}"
     for row in rows:
         if k := missing.get(str(row.get("variant")), 0):
             said = f"{k} of its {total[row['variant']]} runs not recorded: " + again.format("it" if k == 1 else "them")
@@ -767,8 +771,9 @@ def only_variants(rows: list[dict[str, Any]], variants: Sequence[str], experimen
     wanted = set()
     for v in variants:  # a [[variants]] entry with a grid of its own stands for every variant it expands into
         if not (found := [v] if v in names else grid_family(v, names)):
+            listed = ", ".join(f'"{n}"' for n in names)  # quoted: a grid's names hold commas
             raise StoreError(f'experiment "{experiment}" has no row "{v}" to compare{did_you_mean(v, names)} (a variant '
-                             f"with no run shows none); rows: {', '.join(names)}")
+                             f"with no run shows none); rows: {listed}")
         wanted.update(found)
     kept = [r for r in rows if str(r["variant"]) in wanted]
     mark_vs_best([r for r in kept if not str(r.get("note") or "").startswith(ACROSS_NOTE)])  # as rows() marks
