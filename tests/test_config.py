@@ -412,7 +412,8 @@ def test_the_split_seed_is_the_fixed_one_else_the_runs_seed_in_configs_and_recor
     ({"rotation_range": 10}, "it is a key of augment (write augment.rotation_range = 10"),
     ({"train.lr": 0.01}, '"train.lr": a dotted key in quotes is one name here; a variant, a [grid] and --set take it '
                          "as a path, but here write the tables out (train = { ... }, or the dotted key unquoted)"),
-    ({"model.layers[0].units": 3}, "write the tables out (model = { ... })"),  # no unquoted key with [0]: not TOML
+    ({"model.layers[0].units": 3}, 'to set it for every variant, write it in a top-level [grid] with one value '
+                                   '("model.layers[0].units" = [3]), or write the layers out'),  # a preset's layer
     ({"modle": "x"}, 'unknown key "modle" (did you mean "model"?)'),  # a typo of a top-level key stays one
 ])
 def test_a_tables_key_at_the_top_says_which_table_it_belongs_to(settings, message):

@@ -153,8 +153,7 @@ def test_an_export_of_a_model_of_the_users_own_data_says_what_it_knows_and_no_pa
     run = train({"folder": str(data), "test_fraction": 0.5}, {"dense": [4], "outputs": 2}, epochs=1, progress="none")
     export_model(run, tmp_path / "m.safetensors")
     meta = read_metadata(tmp_path / "m.safetensors")
-    assert json.loads(meta["mnistlab.dataset"]) == {"own data": "folder", "test file": False, "label": "label",
-                                                    "test_fraction": 0.5}
+    assert json.loads(meta["mnistlab.dataset"]) == {"own data": "folder", "test file": False, "test_fraction": 0.5}
     assert "private-folder" not in json.dumps(meta)
     recipe = json.loads(meta["mnistlab.preprocessing"])
     assert recipe["kind"] == "resize" and recipe["invert"] == "never" and not {"fit", "centre", "sharpen"} & set(recipe)

@@ -132,6 +132,9 @@ BAD = {
     "step off the bounds": ('"train.lr" = { uniform = [0.01, 0.1], step = 0.04 }',
                             "the range [0.01, 0.1] is not a whole number of steps of 0.04: end it on a step, e.g. at 0.09"),
     "int step off the bounds": ('"train.batch_size" = { int = [32, 100], step = 32 }', "e.g. at 96"),
+    "a value and a key inside it": ('"model.layers[3]" = { choice = [{ type = "Dense", units = 4 }] }\n'
+                                    '"model.layers[3].units" = { int = [4, 8] }',
+                                    '"model.layers[3]" searches a value whole and "model.layers[3].units" a key inside it'),
     "keys that cannot go together": ('"model.dense" = { choice = [[4], [8]] }\n"model.layers[3].units" = { int = [4, 8] }',
                                      "unknown key 'dense'; allowed: name, input_shape, layers (these keys together: a "
                                      "trial sets them all)"),  # each alone passed; every trial failed (hostile-input review)

@@ -748,9 +748,12 @@ def _misplaced_key(cls: type[BaseModel], key: str, known: Sequence[str], value: 
     key (``"train.lr" = 0.1``, which TOML reads as one name), or a key of one of its tables
     (``epochs = 3`` for ``train.epochs``) that is not a typo of a top-level key. None otherwise."""
     if "." in key or "[" in key:
-        unquoted = "" if "[" in key else ", or the dotted key unquoted"
+        if "[" in key:  # a position in a preset's layers: no table to write out here
+            return (f'"{key}": a dotted key in quotes is one name here; a variant, a [grid] and --set take it as a path: '
+                    f"to set it for every variant, write it in a top-level [grid] with one value "
+                    f"(\"{key}\" = [{clip(toml_repr(value), 40)}]), or write the layers out (model = {{ layers = [...] }})")
         return (f'"{key}": a dotted key in quotes is one name here; a variant, a [grid] and --set take it as a path, '
-                f"but here write the tables out ({key.split('.')[0].split('[')[0]} = {{ ... }}{unquoted})")
+                f"but here write the tables out ({key.split('.')[0]} = {{ ... }}, or the dotted key unquoted)")
     homes = [table for table in known if key in _fields_at(cls, [table])]
     if not homes or did_you_mean(key, known):
         return None

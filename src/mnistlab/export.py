@@ -136,7 +136,7 @@ def metadata(model: Run | Committee) -> dict[str, str]:
     return {
         "mnistlab.version": __version__,
         # the user's own data as its kind and options: its paths (a home folder's name) stay on this machine
-        "mnistlab.dataset": setting if isinstance(setting := data_setting(dataset), str) else json.dumps(setting),
+        "mnistlab.dataset": setting if isinstance(setting := data_setting(dataset), str) else json.dumps(_applies(setting)),
         "mnistlab.class_names": json.dumps(names),
         "mnistlab.preprocessing": json.dumps(recipe.to_dict()),
         "mnistlab.input": f"images: float32 (N, 1, {h}, {w}), pixels / 255 in [0, 1], {polarity}, in dataset form",
@@ -145,6 +145,13 @@ def metadata(model: Run | Committee) -> dict[str, str]:
         "mnistlab.spec": json.dumps(specs[0] if all(x == specs[0] for x in specs) else specs),
         "mnistlab.committee": str(len(members)) if isinstance(model, Committee) else "0",
     }
+
+
+def _applies(setting: dict[str, Any]) -> dict[str, Any]:
+    """The user's data setting (:func:`~mnistlab.data.userdata.data_setting`) less the options that
+    did nothing: ``label`` but for a CSV, ``test_fraction`` where a test file was given."""
+    return {k: v for k, v in setting.items() if not (k == "label" and setting.get("own data") != "csv"
+                                                     or k == "test_fraction" and setting.get("test file"))}
 
 
 def format_for(path: str | os.PathLike, fmt: str | None = None) -> str:

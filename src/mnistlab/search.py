@@ -182,6 +182,13 @@ def parse_search(table: Any, experiment: Mapping[str, Any], base: Mapping[str, A
     if twice := next((p.key for i, p in enumerate(params) if p.key in {q.key for q in params[:i]}), None):
         raise SpecError(f'{where}: "{written_key(key_path(twice))}" is searched twice (once by position from the '
                         "end?): give its distribution once", path=("search", *key_path(twice)), source=source)
+    for p in params:  # "model.layers[1]" beside "model.layers[1].kernel_regularizer.l2", as a variant refuses it
+        whole = key_path(p.key)
+        if inner := next((q for q in params if len(key_path(q.key)) > len(whole)
+                          and key_path(q.key)[:len(whole)] == whole), None):
+            raise SpecError(f'{where}: "{p.written or p.key}" searches a value whole and "{inner.written or inner.key}" a '
+                            "key inside it: a trial would set both; search the inside keys alone, or the whole value",
+                            path=("search", *key_path(p.written or p.key)), source=source)
     if not params:
         raise SpecError(f"{where}: no setting to search: add one, e.g. \"train.lr\" = {{ log_uniform = [1e-4, 1e-1] }}",
                         path=("search",), source=source)
