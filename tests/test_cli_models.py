@@ -111,7 +111,7 @@ def test_cli_summary_of_an_experiment_files_variant_before_it_trains(capsys, tmp
         totals[variant] = json.loads(capsys.readouterr().out)["total"]
     # by hand, as Keras counts: 3x3 convs of 64 (or 16) then 64 filters, Dense 128 on 5x5x64, Dense 10
     assert totals == {"cnn": 640 + 36_928 + 204_928 + 1_290, "f16": 160 + 9_280 + 204_928 + 1_290}
-    for argv, fragment in ((["summary", str(exp)], 'its variants\' models differ: give --variant (one of "cnn", "f16")'),
+    for argv, fragment in ((["summary", str(exp)], 'its variants have different models: give --variant (one of "cnn", "f16")'),
                            (["summary", str(exp), "--variant", "f61"], 'no variant is named "f61"'),
                            (["summary", "seed000-cnn", "--variant", "cnn"], "seed000-cnn is none")):
         assert main(argv) == 2

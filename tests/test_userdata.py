@@ -122,7 +122,10 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
     write_csv(tmp / "typo.csv", np.stack([glyph_l()] * 12), [*range(10), "7x", 3])  # one typo among numbers
     head, *rows = (tmp / "typo.csv").read_text().splitlines()
     (tmp / "typo.csv").write_text("\n".join([head, rows[0], "", "", *rows[1:]]) + "\n")  # blank lines before it
+    np.savez(tmp / "arrays.npz", x_train=good, y_train=np.array([0, 1]))  # an .npz given as a CSV (new-user finding)
     return {
+        "an npz": ({"csv": "arrays.npz"}, "arrays.npz: not a text CSV (its bytes are not UTF-8 text): a CSV holds a "
+                                         "header and rows of numbers; an .npz is given as { npz = ... }"),
         "783 columns": ({"csv": "783.csv"}, "783.csv: 783 pixel columns are not a square image (28x28 needs 784)"),
         "2 columns": ({"csv": "two.csv"}, "two.csv: 2 pixel columns are not a square image (2x2 needs 4)"),
         "non-numeric": ({"csv": "nan.csv"}, "nan.csv line 3, column pixel100: 'x7' is not a number"),
@@ -142,7 +145,8 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
     }
 
 
-@pytest.mark.parametrize("case", ["783 columns", "2 columns", "non-numeric", "above 255", "below 0", "mixed kinds", "no labels",
+@pytest.mark.parametrize("case", ["an npz",
+                                  "783 columns", "2 columns", "non-numeric", "above 255", "below 0", "mixed kinds", "no labels",
                                   "a typo in a label",
                                   "no header", "scaled to 0-1", "a fraction", "semicolons", "a long cell"])
 def test_bad_csv_is_one_line_and_never_trains(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

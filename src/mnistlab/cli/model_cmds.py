@@ -47,7 +47,8 @@ def summary_command(model: str, as_json: bool, save: str | None, variant: str | 
         spec = next(iter(specs.values()))
         if any(s != spec for s in specs.values()):
             names = ", ".join(f'"{n}"' for n in specs)  # quoted: a grid's names hold commas
-            raise SpecError(f"{model}: its variants' models differ: give --variant (one of {names})")
+            whose = f'the variants of "{variant}"' if variant else "its variants"  # a grid's entry, named whole
+            raise SpecError(f"{model}: {whose} have different models: give --variant (one of {names})")
     elif variant is not None:
         raise SpecError(f"--variant names a variant of an experiment file, and {model} is none")
     else:

@@ -638,8 +638,11 @@ def _csv_header(path: Path) -> list[str]:
     try:
         with open(path, newline="", encoding=CSV_ENCODING) as f:
             header = next(csv.reader(f), None)
-    except (OSError, UnicodeDecodeError) as exc:
-        raise DataError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
+    except UnicodeDecodeError:  # an .npz, an image, a zip named as a CSV
+        raise DataError(f"{path}: not a text CSV (its bytes are not UTF-8 text): a CSV holds a header and rows of "
+                        "numbers; an .npz is given as { npz = ... }") from None
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
     if not header:
         raise DataError(f"{path}: empty file: expected a header (label, pixel0, pixel1, ...) and rows")
     if len(header) == 1 and (sep := next((c for c in ";\t|" if c in header[0]), None)):
