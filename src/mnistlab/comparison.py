@@ -723,7 +723,8 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         return float(np.mean(vals)) if vals else None
 
     is_committee = any(r.member > 0 for r in recs)
-    blown = sum(r.status == "diverged" and "too high" in r.message for r in recs)  # NaN or blow_up's loss
+    blown = sum(r.status == "diverged" and ("too high" in r.message or "penalty too strong" in r.message)
+                for r in recs)  # NaN or blow_up's loss (trainer.divergence_hint, PENALTY_HINT)
     penalty = any(r.status == "diverged" and "weight penalty" in r.message for r in recs)  # trainer.PENALTY_HINT
     return {
         "variant": variant,

@@ -358,7 +358,7 @@ class Trainer:
             loss, hits = self.train_step(xb, yb)
             value = meter.add(loss, hits, len(yb), read=batch_hooks)  # None: left on the device (GPU)
             if value is not None and not math.isfinite(value):
-                self._diverged(value, f"at epoch {epoch + 1}, batch {step + 1}", lr)
+                self._diverged(value, f"at epoch {epoch + 1}, batch {step + 1}", lr, first=epoch == step == 0)
                 return None
             if batch_hooks:
                 hooks.on_batch_end(step, {"loss": value, "batch": step, "size": len(yb)})
@@ -403,9 +403,13 @@ class Trainer:
         if math.isfinite(sums["loss_sum"]):  # a NaN never replaces the last good checkpoint
             self._write_checkpoint(target, partial=(done, sums, time.perf_counter() - start))
 
-    def _diverged(self, loss: float, where: str, lr: float) -> None:
-        """Note why the run diverged (a non-finite ``loss`` ``where``); run_epoch then returns None."""
+    def _diverged(self, loss: float, where: str, lr: float, first: bool = False) -> None:
+        """Note why the run diverged (a non-finite ``loss`` ``where``; ``first``: at the run's first
+        step, before any update); run_epoch then returns None."""
         self._divergence_hint = divergence_hint(loss, where, lr, self.optimizer_name) + (PENALTY_HINT if self.penalised else "")
+        if self.penalised and first:  # the starting weights' loss: no update, so no learning rate, has acted yet
+            self._divergence_hint = (f"loss became {loss} {where}, before any update: a weight penalty too strong "
+                                     "(kernel_regularizer, bias_regularizer: the loss includes it): lower its factors")
 
     def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimisation step on a uint8 batch (B, H, W). Returns the mean loss (float32) and the
