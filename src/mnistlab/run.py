@@ -13,7 +13,6 @@ Two levels, use the one you need:
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -35,7 +34,7 @@ from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, c
                              data_shuffled, parse_run_config, run_key, setting_default, split_seed)
 from mnistlab.data.userdata import class_count_mismatch
 from mnistlab.data.registry import is_registered
-from mnistlab.datasets import load_any, validation_count, validation_split
+from mnistlab.datasets import file_digest, load_any, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, StoreError,
                              clip)
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs
@@ -792,16 +791,13 @@ class Recorder:
 RECORDED_FILE = "recorded.json"  # beside a checkpoint: the recorded run that ended with it
 
 
-def _file_sha256(path: Path) -> str | None:
-    """The SHA-256 (hex) of the file at ``path``; None when it cannot be read."""
-    digest = hashlib.sha256()
+def _checkpoint_sha256(folder: Path) -> str | None:
+    """The SHA-256 of the checkpoint in ``folder`` (:func:`~mnistlab.datasets.file_digest`); None
+    when there is none, or it cannot be read."""
     try:
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
+        return file_digest(folder / CHECKPOINT_FILE)
+    except DataError:
         return None
-    return digest.hexdigest()
 
 
 def mark_checkpoint_recorded(folder: str | os.PathLike | None, run_id: str, cfg: RunConfig, result: RunResult) -> None:
@@ -814,7 +810,7 @@ def mark_checkpoint_recorded(folder: str | os.PathLike | None, run_id: str, cfg:
     if folder is None or result.status != "finished" or result.metrics.get("test_accuracy") is None:
         return
     folder = Path(folder)
-    digest = _file_sha256(folder / CHECKPOINT_FILE)
+    digest = _checkpoint_sha256(folder)
     if digest is None:
         return
     note = {"run_id": run_id, "checkpoint_sha256": digest, "config_key": checkpoint_key(cfg.resolved()),
@@ -841,7 +837,7 @@ def recorded_end(folder: str | os.PathLike | None, store: RunStore, cfg: RunConf
     if not (isinstance(note, dict) and isinstance(note.get("run_id"), str) and note.get("epochs") == cfg.train.epochs
             and note.get("config_key") == checkpoint_key(cfg.resolved())):
         return None
-    if note.get("checkpoint_sha256") != _file_sha256(folder / CHECKPOINT_FILE):
+    if note.get("checkpoint_sha256") != _checkpoint_sha256(folder):
         return None
     try:
         rec = store.get(note["run_id"])

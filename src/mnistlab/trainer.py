@@ -406,10 +406,12 @@ class Trainer:
     def _diverged(self, loss: float, where: str, lr: float, first: bool = False) -> None:
         """Note why the run diverged (a non-finite ``loss`` ``where``; ``first``: at the run's first
         step, before any update); run_epoch then returns None."""
-        self._divergence_hint = divergence_hint(loss, where, lr, self.optimizer_name) + (PENALTY_HINT if self.penalised else "")
         if self.penalised and first:  # the starting weights' loss: no update, so no learning rate, has acted yet
             self._divergence_hint = (f"loss became {loss} {where}, before any update: a weight penalty too strong "
                                      "(kernel_regularizer, bias_regularizer: the loss includes it): lower its factors")
+        else:
+            self._divergence_hint = divergence_hint(loss, where, lr, self.optimizer_name) + (PENALTY_HINT if self.penalised
+                                                                                             else "")
 
     def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimisation step on a uint8 batch (B, H, W). Returns the mean loss (float32) and the

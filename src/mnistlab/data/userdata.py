@@ -154,12 +154,10 @@ def _from_path(text: str) -> UserData:
 
 def is_folder_dataset(dataset: Any) -> bool:
     """Whether a config's ``dataset`` names a folder of class folders, read from the config alone
-    (a path that is not a .csv or an .npz, or a ``{ folder = ... }`` table; no file is touched)."""
-    from mnistlab.data.registry import _REGISTRY
-
-    if isinstance(dataset, Mapping):
-        return "folder" in dataset
-    return isinstance(dataset, str) and dataset not in _REGISTRY and Path(dataset).suffix.lower() not in (".csv", ".npz")
+    (a path that is not a .csv or an .npz, or a ``{ folder = ... }`` table: :func:`data_setting`'s
+    kind; no file is touched)."""
+    setting = data_setting(dataset)
+    return isinstance(setting, Mapping) and setting.get("own data") == "folder"
 
 
 SHUFFLE_SEED = 0  # data.shuffle's one order: the same subset and splits for every run and seed
