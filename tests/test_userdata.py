@@ -1344,3 +1344,43 @@ def test_a_run_recorded_before_class_folder_links_were_hashed_still_finds_its_da
     Image.fromarray(np.full((32, 32), 200, np.uint8)).save(sorted((folder / "a").iterdir())[0])
     with pytest.raises(DataError, match="changed since this run trained on it"):
         run_dataset(config, env=env)
+
+
+def test_a_class_folders_images_in_subfolders_are_its_own_as_keras_reads_them(tmp_path: Path) -> None:
+    """Keras's ``image_dataset_from_directory`` walks each class folder to any depth (``os.walk``,
+    links below it not followed): images in ``a/2019/`` are class ``a``. Dot-folders are not read
+    (a deliberate difference, said in the warning), and a class whose images are all in one says so."""
+    import os
+
+    from mnistlab.data.userdata import IMAGE_SUFFIXES, folder_listing, path_digest
+
+    root = _folder(tmp_path / "d", {"a": 2, "b": 2})
+    for sub in ("a/2019", "a/2019/late", "b/scans", "a/.ipynb_checkpoints"):
+        (root / sub).mkdir(parents=True)
+    for rel in ("a/2019/x.png", "a/2019/late/y.png", "b/scans/z.png", "a/.ipynb_checkpoints/000.png"):
+        Image.fromarray(glyph_l()).save(root / rel)
+    (root / "b" / "scans" / "readme.txt").write_text("not an image")
+    os.symlink(root / "a", root / "b" / "again")  # a link to a folder below a class: not followed (no loop)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        listing = folder_listing(root)
+        ds = load_any(str(root))
+    assert [p.relative_to(root).as_posix() for p in listing["a"]] == [
+        "a/000.png", "a/001.png", "a/2019/x.png", "a/2019/late/y.png"]  # Keras's order: folder, then name
+    assert [p.relative_to(root).as_posix() for p in listing["b"]] == ["b/000.png", "b/001.png", "b/scans/z.png"]
+    assert ds.info.train_size + ds.info.test_size == 7 and ds.info.class_names == ("a", "b")
+    messages = sorted({str(w.message) for w in said})
+    assert messages == [
+        f"{root}: 2 entries of its class folders not read (not {', '.join(IMAGE_SUFFIXES)} images): b/again, "
+        "b/scans/readme.txt",
+        f"{root}: skipped 1 hidden folder(s) inside class folders, not read: a/.ipynb_checkpoints"]
+    # the run's digest holds exactly the images read
+    digested = path_digest(root)
+    (root / "a" / "2019" / "late" / "y.png").unlink()
+    assert path_digest(root) != digested
+    (tmp_path / "e" / "c" / ".hid").mkdir(parents=True)
+    (tmp_path / "e" / "d").mkdir()
+    Image.fromarray(glyph_l()).save(tmp_path / "e" / "c" / ".hid" / "0.png")
+    Image.fromarray(glyph_l()).save(tmp_path / "e" / "d" / "0.png")
+    with pytest.raises(DataError, match=r"/c: class folder with no images .*; hidden folders are not read: c/\.hid$"):
+        load_any(str(tmp_path / "e"))

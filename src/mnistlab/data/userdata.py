@@ -732,9 +732,14 @@ def read_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def folder_listing(path: Path) -> dict[str, list[Path]]:
-    """The images :func:`read_folder` reads: {class folder name: its image files, sorted}, classes
-    sorted. Warns (:class:`~mnistlab.errors.DataWarning`) of dot-folders skipped and of entries
-    that are not images; DataError for no class folders or a class folder with no images."""
+    """The images :func:`read_folder` reads: {class folder name: its image files}, classes sorted.
+    A class's images are those at any depth below its folder, as Keras's
+    ``image_dataset_from_directory`` walks it (``os.walk``, folders in path order, each folder's
+    files sorted; links to folders below a class folder not followed, Keras's
+    ``follow_links=False``). Unlike Keras, dot-folders (``.ipynb_checkpoints``, ``.git``) are not
+    read at any depth: a notebook's checkpoint folder would repeat its images. Warns
+    (:class:`~mnistlab.errors.DataWarning`) of dot-folders skipped and of entries that are not
+    images; DataError for no class folders or a class folder with no images."""
     folders = sorted(p for p in path.iterdir() if p.is_dir())
     hidden = [p.name for p in folders if p.name.startswith(".")]
     if hidden:
@@ -745,20 +750,17 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
     listing: dict[str, list[Path]] = {}
     skipped: list[str] = []
     broken: list[str] = []
+    inner: list[str] = []  # dot-folders inside class folders
     for folder in classes:
-        with os.scandir(folder) as entries:  # scandir, not iterdir: 60,000 files listed without a stat each
-            listed = sorted(entries, key=lambda e: e.name)
-        files, left = [], []
-        for e in listed:
-            if _suffix(e.name) in IMAGE_SUFFIXES and _is_file(e):
-                files.append(folder / e.name)
-            elif not _system_file(e.name):
-                left.append((f"{folder.name}/{e.name}", e.is_symlink() and not os.path.exists(e.path)))
-        broken += [name for name, dead in left if dead]
-        skipped += [name for name, dead in left if not dead]
+        files = _class_images(folder, skipped, broken, inner)
         if not files:
-            raise DataError(f"{folder}: class folder with no images ({', '.join(IMAGE_SUFFIXES)})")
+            hid = [h for h in inner if h.startswith(f"{folder.name}/")]
+            raise DataError(f"{folder}: class folder with no images ({', '.join(IMAGE_SUFFIXES)})"
+                            + (f"; hidden folders are not read: {clip(', '.join(hid), 60)}" if hid else ""))
         listing[folder.name] = files
+    if inner:
+        _warn(f"{path}: skipped {len(inner)} hidden folder(s) inside class folders, not read: "
+              f"{clip(', '.join(inner), 80)}")
     if skipped:
         _warn(f"{path}: {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} of its class folders not read (not "
               f"{', '.join(IMAGE_SUFFIXES)} images): {clip(', '.join(sorted(skipped)), 80)}")
@@ -766,6 +768,31 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
         _warn(f"{path}: {len(broken)} link{'s' * (len(broken) != 1)} in its class folders to nothing (the file they "
               f"name is gone, or they name each other), not read: {clip(', '.join(sorted(broken)), 80)}")
     return listing
+
+
+def _class_images(folder: Path, skipped: list[str], broken: list[str], hidden: list[str]) -> list[Path]:
+    """A class folder's images at any depth, in Keras's order (each folder's path, then each file's
+    name). Appends, as ``class/sub/name``: to ``skipped`` the entries that are not images (a link
+    to a folder among them: not followed), to ``broken`` the links to nothing, to ``hidden`` the
+    dot-folders passed over."""
+    found: list[tuple[str, str, Path]] = []
+    stack = [(folder, folder.name)]
+    while stack:
+        here, shown = stack.pop()
+        with os.scandir(here) as entries:  # scandir, not iterdir: 60,000 files listed without a stat each
+            listed = sorted(entries, key=lambda e: e.name)
+        for e in listed:
+            if _suffix(e.name) in IMAGE_SUFFIXES and _is_file(e):
+                found.append((str(here), e.name, here / e.name))
+            elif e.is_dir(follow_symlinks=False) and e.name.startswith("."):
+                hidden.append(f"{shown}/{e.name}")
+            elif e.is_dir(follow_symlinks=False):
+                stack.append((here / e.name, f"{shown}/{e.name}"))
+            elif e.is_symlink() and not os.path.exists(e.path):
+                broken.append(f"{shown}/{e.name}")
+            elif not _system_file(e.name):
+                skipped.append(f"{shown}/{e.name}")
+    return [file for _, _, file in sorted(found, key=lambda f: (f[0], f[1]))]
 
 
 def _is_file(entry: os.DirEntry[str]) -> bool:
