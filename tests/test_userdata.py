@@ -1384,3 +1384,23 @@ def test_a_class_folders_images_in_subfolders_are_its_own_as_keras_reads_them(tm
     Image.fromarray(glyph_l()).save(tmp_path / "e" / "d" / "0.png")
     with pytest.raises(DataError, match=r"/c: class folder with no images .*; hidden folders are not read: c/\.hid$"):
         load_any(str(tmp_path / "e"))
+
+
+def test_a_test_fraction_beside_a_test_set_is_said_to_be_unused(tmp_path: Path) -> None:
+    """``test_fraction`` with a ``test`` file (or an ``.npz`` holding ``x_test``) holds nothing
+    out: a warning says so, instead of the setting being passed over in silence. Not an error:
+    configs that ran with it still run. Left at its default, nothing is said."""
+    csv = write_csv(tmp_path / "train.csv", four_images(), [0, 1, 0, 1])
+    test = write_csv(tmp_path / "test.csv", four_images(), [1, 0, 1, 0])
+    np.savez(tmp_path / "both.npz", x_train=four_images(), y_train=np.array([0, 1, 0, 1]), x_test=four_images(),
+             y_test=np.array([0, 1, 1, 0]))
+    for table, names in (({"csv": str(csv), "test": str(test), "test_fraction": 0.3}, str(test)),
+                         ({"npz": str(tmp_path / "both.npz"), "test_fraction": 0.5}, "its x_test and y_test")):
+        with pytest.warns(DataWarning, match=re.escape(f"test_fraction = {table['test_fraction']:g} not used: the test "
+                                                       f"set is {names}, held out whole")):
+            ds = load_any(table)
+        assert ds.info.train_size == 4 and ds.info.test_size == 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_any({"csv": str(csv), "test": str(test)})
+        assert load_any({"csv": str(csv), "test_fraction": 0.5}).info.test_size == 2

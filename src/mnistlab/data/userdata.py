@@ -34,7 +34,7 @@ import zipfile
 import zlib
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +65,7 @@ class UserData:
     test: Path | None = None
     label: str = "label"
     test_fraction: float = 0.2
+    fraction_given: bool = field(default=False, compare=False)  # test_fraction written, not the default
 
     @property
     def name(self) -> str:
@@ -101,7 +102,7 @@ def parse_user_dataset(value: str | Mapping[str, Any]) -> UserData:
                             key="test_fraction")
     path = _existing(value[kind], kind, kind)
     test = _existing(value["test"], kind, "test") if "test" in value else None
-    return UserData(kind, path, test, value.get("label", "label"), float(fraction))
+    return UserData(kind, path, test, value.get("label", "label"), float(fraction), "test_fraction" in value)
 
 
 def dataset_label(dataset: str | Mapping[str, Any]) -> str:
@@ -274,6 +275,9 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
             raise DataError(f"{where}: holds no images")
     names, train_y, test_y = _class_indices(spec, train_raw, test_raw)
     held_out = spec.test_fraction if test_x is None else 0.0
+    if test_x is not None and spec.fraction_given:  # refused it would break configs that ran; said, it is not a surprise
+        _warn(f"{spec.path}: test_fraction = {spec.test_fraction:g} not used: the test set is "
+              f"{spec.test if spec.test is not None else 'its x_test and y_test'}, held out whole")
     if test_x is None:
         if len(train_y) < 2:
             raise DataError(f"{spec.path}: {len(train_y)} image(s): too few to hold out a test split")
