@@ -50,9 +50,10 @@ def test_train_from_config_file_with_flag_overrides_and_resume(data_dir, tmp_pat
     out = capsys.readouterr().out
     assert "Epoch 2/2" in out and "Epoch 1/2" not in out  # epoch 1 came from the checkpoint
     assert main([*base, "--epochs", "3", "--lr", "0.05", "--resume"]) == 2  # another config's checkpoint
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert ("written by a different run config (train.lr was 0.01, now 0.05): use another --checkpoint-dir, "
             "or drop --resume") in err
+    assert "Resuming from" not in out and "Total params" not in out  # refused before the data loads, said once
 
 
 @pytest.mark.parametrize("args, needle", [

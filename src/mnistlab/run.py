@@ -43,7 +43,7 @@ from mnistlab.models import (MemoryEstimate, adapt_normalization, build_model, g
                              weights_finite)
 from mnistlab.specs import ModelSpec
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
-from mnistlab.trainer import CHECKPOINT_FILE, FitOutcome, Trainer
+from mnistlab.trainer import CHECKPOINT_FILE, FitOutcome, Trainer, read_checkpoint
 
 __all__ = ["Committee", "Recorder", "Run", "RunResult", "Split", "environment", "load_trained", "model_input",
            "prepare_data", "run_config", "train", "trained_runs"]
@@ -308,6 +308,8 @@ def run_config(
     check_progress_mode(progress)  # a config error: say so before any data is loaded
     resolved, spec, t = cfg.resolved(), cfg.model_spec(), cfg.train
     ckpt_key = checkpoint_key(resolved), checkpoint_config(resolved)  # the second names a change
+    if resume and checkpoint_dir is not None and (Path(checkpoint_dir) / CHECKPOINT_FILE).exists():
+        read_checkpoint(Path(checkpoint_dir) / CHECKPOINT_FILE, *ckpt_key)  # another config's: said before the data loads
     device = accel.pick_device(t.device)
     data = prepare_data(cfg, data_dir, device)
     summary = summarize(spec)  # Keras's count as written: a Normalization to adapt holds 2C+1 weights

@@ -90,6 +90,26 @@ def _partial_ok(partial: Any) -> bool:
             and isinstance(meter.get("seen"), int) and isinstance(meter.get("correct"), int)
             and isinstance(meter.get("loss_sum"), float) and 0 <= meter["correct"] <= meter["seen"])
 
+def read_checkpoint(path: Path, config_key: str = "", key_config: str = "") -> dict[str, Any]:
+    """The state a :meth:`Trainer.save_checkpoint` file holds, loaded on the CPU without pickles
+    (``weights_only``). CheckpointError (one line) if it is unreadable, not mnistlab's, or written
+    by another run config (``config_key``; the settings that changed are named when
+    ``key_config``, :func:`~mnistlab.config.checkpoint_config`, is given). Whether it fits the
+    model is :meth:`Trainer.load_checkpoint`'s to find."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)  # RNG states must stay on CPU
+    except Exception as exc:  # truncated, garbage or hostile (non-weights) pickle
+        raise CheckpointError(f"{path}: not a readable mnistlab checkpoint ({type(exc).__name__})") from None
+    if not isinstance(state, dict) or state.get("format") not in (CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_INSIDE_EPOCH):
+        raise CheckpointError(f"{path}: not a mnistlab checkpoint (mnistlab writes formats {CHECKPOINT_FORMAT} "
+                              f"and {CHECKPOINT_FORMAT_INSIDE_EPOCH})")
+    if config_key and state.get("config_key") != config_key:
+        writer = state.get("mnistlab")
+        by = "" if writer == __version__ else f" (and by mnistlab {writer or 'of an older version'}, not {__version__})"
+        changed = _changed_settings(state.get("config"), key_config)
+        raise CheckpointError(f"{path}: the checkpoint was written by a different run config{by}{changed}")
+    return state
+
 
 def _changed_settings(saved: Any, now: str) -> str:
     """``" (train.lr was 0.001, now 0.01)"`` when both configs are known and readable, else ``""``
@@ -537,18 +557,7 @@ class Trainer:
         """Load a checkpoint written by :meth:`save_checkpoint`; CheckpointError if it is unreadable,
         not mnistlab's, of another run config (``config_key``: the settings that changed are named
         when ``key_config`` is given) or of another model."""
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)  # RNG states must stay on CPU
-        except Exception as exc:  # truncated, garbage or hostile (non-weights) pickle
-            raise CheckpointError(f"{path}: not a readable mnistlab checkpoint ({type(exc).__name__})") from None
-        if not isinstance(state, dict) or state.get("format") not in (CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_INSIDE_EPOCH):
-            raise CheckpointError(f"{path}: not a mnistlab checkpoint (mnistlab writes formats {CHECKPOINT_FORMAT} "
-                                  f"and {CHECKPOINT_FORMAT_INSIDE_EPOCH})")
-        if config_key and state.get("config_key") != config_key:
-            writer = state.get("mnistlab")
-            by = "" if writer == __version__ else f" (and by mnistlab {writer or 'of an older version'}, not {__version__})"
-            changed = _changed_settings(state.get("config"), key_config)
-            raise CheckpointError(f"{path}: the checkpoint was written by a different run config{by}{changed}")
+        state = read_checkpoint(path, config_key, key_config)
         done, history = state.get("epochs_done"), state.get("history")
         if not (isinstance(done, int) and isinstance(history, list) and 0 <= done == len(history)):
             raise CheckpointError(f"{path}: damaged checkpoint: it says {done!r} epochs done but holds the "
