@@ -1074,6 +1074,8 @@ def test_a_trial_stopped_by_ctrl_c_is_asked_again_and_continues_from_its_checkpo
     assert sorted(runs) == ["trial-0000", "trial-0001"] and runs["trial-0001"].status == "finished"
     done = runs["trial-0001"]
     assert done.metrics["resumed_from_epoch"] >= 1 and len(done.history) == 6  # continued, every epoch in its history
+    said = again.stdout.decode() + again.stderr.decode()  # and its line says so
+    assert f"(continued trial 0 from epoch {done.metrics['resumed_from_epoch'] + 1})" in said, said
     study = optuna.load_study(study_name="s", storage=storage_url(store_dir))
     assert study.trials[1].user_attrs["continues_trial"] == 0 and study.trials[1].state.name == "COMPLETE"
     assert not list(store_dir.glob("checkpoints/*"))  # its result recorded: the checkpoint is gone, no empty folder

@@ -780,6 +780,7 @@ class TrialResult:
     message: str = ""
     seconds: float = 0.0  # wall time of the run (training and evaluation) in the worker
     overhead: float = 0.0  # the worker's Optuna bookkeeping: loading the study and trial, reporting at epoch ends
+    continued: str = ""  # "continued trial 3 from epoch 5": where a trial asked again picked up a stopped one's training
 
 
 def trial_configs(task: TrialTask) -> tuple[Any, Any]:
@@ -825,7 +826,19 @@ def record_trial(recorder: Any, task: TrialTask, cfg: Any, result: Any, pruned_a
                           pruned_at_epoch=pruned_at)
     problem = recorder.finish(result)
     return TrialResult(task.number, recorder.run_id, "failed" if problem else state, value,
-                       "failed" if problem else result.status, problem or result.message, seconds, overhead)
+                       "failed" if problem else result.status, problem or result.message, seconds, overhead,
+                       _continued(task, result.metrics))
+
+
+def _continued(task: TrialTask, metrics: Mapping[str, Any]) -> str:
+    """What a trial asked again for a stopped one took over: "continued trial 3 from epoch 5
+    (batch 120)", "trained trial 3's epochs afresh" (no checkpoint was left), or "" (a trial of its own)."""
+    if task.continues is None:
+        return ""
+    done, step = metrics.get("resumed_from_epoch") or 0, metrics.get("resumed_from_step") or 0
+    if not (done or step):
+        return f"trained trial {task.continues}'s parameters afresh: it left no checkpoint"
+    return f"continued trial {task.continues} from epoch {done + 1}" + (f", batch {step + 1}" if step else "")
 
 
 def run_trial(task: TrialTask) -> TrialResult:
