@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import statistics
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -762,9 +763,16 @@ def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: 
     assert slow["committee_acc"] == pytest.approx(0.95) and quick["committee_acc"] is None
     assert set(slow["run_ids"]) == set(slow_ids)
     again = _chosen_run(store, fast, "train", "seed000-cnn", 0, 0.83)  # a rerun: the same config and seed
-    with pytest.warns(UserWarning, match=f"still running, so not compared: {running}"):
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
         rows = compare_runs(store, [*fast_ids, again, running])
-    assert rows[0]["n"] == 4 and again in rows[0]["run_ids"]  # every chosen run counts
+    # one sample per seed, as `compare EXPERIMENT` counts a rerun: the latest with a result
+    assert rows[0]["n"] == 3 and again in rows[0]["run_ids"] and fast_ids[0] not in rows[0]["run_ids"]
+    assert rows[0]["test_acc"] == pytest.approx((0.83 + 0.82 + 0.81) / 3)
+    assert sorted(str(w.message) for w in said) == [
+        f"1 chosen run not counted: the same setting and seed as another chosen run, so not another sample (the "
+        f"latest with a result counts, as in compare EXPERIMENT): {fast_ids[0]} (seed 0: {again} counted)",
+        f"still running, so not compared: {running}"]
     wide = {**fast, "model": {**fast["model"], "layers": list(fast["model"]["layers"])}}
     wide["model"]["layers"][-2] = {**wide["model"]["layers"][-2], "name": "renamed"}  # layers differ, same length
     odd = _chosen_run(store, wide, "train", "seed000-cnn", 0, 0.1)

@@ -339,8 +339,9 @@ def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
     A row is named by its variant; by ``experiment/variant`` when the runs come from several
     experiments; and where two rows would share a name (`mnistlab train` runs of one model with
     another ``lr``, say), by what their configs set differently: ``seed000-cnn (lr=0.01)``.
-    Every chosen run counts (two runs of one config and seed too); one named twice counts once,
-    and runs still running are left out with a :class:`~mnistlab.errors.ReportWarning`.
+    One run of each setting and seed counts, as in :func:`compare` (a rerun of a seed is no new
+    sample: the latest with a result, :func:`counts_over`); one named twice counts once. Runs still
+    running, and reruns not counted, are left out with a :class:`~mnistlab.errors.ReportWarning`.
     Raises StoreError for an unknown or ambiguous id (nothing is shown then), and when every
     chosen run is still running.
     """
@@ -366,12 +367,31 @@ def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
     chosen = set(label_of)
     comms = [replace(c, variant=label_of[c.member_ids[0]]) for e in sorted({r.experiment for r in ended})
              for c in store.committees(e) if c.member_ids and set(c.member_ids) <= chosen]
-    # each chosen run counts: two runs of one config and seed (a rerun) are two samples here
-    rows = Comparison([replace(r, variant=label_of[r.run_id], config_hash=r.run_id) for r in ended], comms).rows()
+    # one run per setting and seed counts, as in `compare EXPERIMENT`: a rerun of a seed is not another sample
+    labelled = [replace(r, variant=label_of[r.run_id], config_hash=r.config_hash or r.run_id) for r in ended]
+    rows = Comparison(labelled, comms).rows()
+    _say_reruns(labelled, {i for row in rows for i in row.get("run_ids") or ()})
     if scored_on_note(ended) is not None:  # accuracies on other test images: no row is "best" of them
         for row in rows:
             row.update(vs_best=None, vs_best_p=None)
     return rows
+
+
+def _say_reruns(runs: Sequence[RunRecord], counted: set[str]) -> None:
+    """A :class:`~mnistlab.errors.ReportWarning` naming the chosen runs left out as reruns of a
+    setting and seed another chosen run holds (the one counted: :func:`counts_over`)."""
+    left = [r for r in runs if r.run_id not in counted]
+    if not left:
+        return
+    import warnings
+
+    from mnistlab.errors import ReportWarning
+
+    held = {(r.variant, r.config_hash): r.run_id for r in runs if r.run_id in counted}
+    said = "; ".join(f"{r.run_id} (seed {r.seed}: {held.get((r.variant, r.config_hash), '?')} counted)" for r in left[:4])
+    warnings.warn(f"{len(left)} chosen run{'s' * (len(left) != 1)} not counted: the same setting and seed as "
+                  f"another chosen run, so not another sample (the latest with a result counts, as in compare "
+                  f"EXPERIMENT): {said}{' ...' if len(left) > 4 else ''}", ReportWarning, stacklevel=3)
 
 
 def scored_on_note(runs: Sequence[RunRecord]) -> str | None:
