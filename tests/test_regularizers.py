@@ -32,6 +32,10 @@ LAYERS = {
               "bias_regularizer": {"l2": 0.05}},
              "GlobalAveragePooling2D",
              {"type": "Dense", "units": 3, "activation": "softmax", "kernel_regularizer": "l1l2"}],
+    "residual": [{"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "same"},
+                 {"type": "ResidualBlock", "filters": 8, "batch_norm": False,
+                  "kernel_regularizer": {"l2": 0.02}, "bias_regularizer": "l1"},
+                 "GlobalAveragePooling2D", {"type": "Dense", "units": 3, "activation": "softmax"}],
 }
 
 
@@ -64,8 +68,10 @@ def test_the_string_names_are_keras_3s_factors() -> None:
         assert reg.l1 == pytest.approx(factors.get("l1", 0.0), rel=1e-6) and reg.l2 == pytest.approx(factors.get("l2", 0.0))
 
 
-@pytest.mark.parametrize("kind", ["dense", "conv"])
+@pytest.mark.parametrize("kind", ["dense", "conv", "residual"])
 def test_penalty_evaluate_loss_and_two_sgd_epochs_match_keras(kind: str) -> None:
+    """``residual``: a ResidualBlock's penalty on its three convolutions (the projection too) is the
+    one Keras adds for the same functional block, and trains as Keras trains it."""
     rec = KERAS["models"][kind]
     model = _model(kind)
     images, labels = _data(kind)
@@ -147,6 +153,45 @@ def test_a_residual_block_puts_its_penalty_on_every_convolution() -> None:
 
     assert len(summarize(spec).penalties) == 3 and all("L2(l2=0.0001)" in p for p in summarize(spec).penalties)
     assert "kernel_regularizer" not in ResidualBlock(filters=8).to_dict()  # an unpenalised block keys as before
+
+
+def test_a_strided_residual_blocks_penalised_step_follows_the_losss_slope() -> None:
+    """Where Keras 3.15 (torch backend) is no reference (a strided block's 1x1 projection: its
+    gradient varied from run to run, bench/keras_regularizers.py), the trainer's SGD step on every
+    weight is checked against the slope of the cross-entropy plus the penalty, by central
+    differences in float64: the step trains on the penalty of all three convolutions."""
+    import copy
+
+    layers = [dict(LAYERS["residual"][0]), {**LAYERS["residual"][1], "strides": 2}, *LAYERS["residual"][2:]]
+    model = build_model(parse_model_spec({"input_shape": [8, 8, 1], "layers": layers}))
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.3)
+    exact = copy.deepcopy(model).double()
+    images = torch.randint(0, 256, (6, 8, 8), generator=gen, dtype=torch.uint8)
+    labels = torch.tensor([0, 1, 2, 0, 1, 2])
+    before = [p.detach().clone() for p in model.parameters()]
+    Trainer(model, optimizer="sgd", lr=0.1, batch_size=6, precision="float32").fit(images, labels, epochs=1)
+    x = (images.double() / 255.0)[:, None]
+
+    def loss() -> float:
+        penalty = regularization_loss(exact)
+        assert penalty is not None and penalty.dtype == torch.float64
+        return float(torch.nn.functional.cross_entropy(exact(x), labels) + penalty)
+
+    with torch.no_grad():
+        for (name, p), p0, p1 in zip(exact.named_parameters(), before, model.parameters()):
+            step, slope = ((p0 - p1.detach()) / 0.1).view(-1), {}
+            for i in torch.randperm(p.numel(), generator=gen)[:10].tolist():  # ten weights of each tensor
+                flat = p.view(-1)
+                flat[i] += 1e-6
+                up = loss()
+                flat[i] -= 2e-6
+                slope[i] = (up - loss()) / 2e-6
+                flat[i] += 1e-6
+            torch.testing.assert_close(step[list(slope)].double(), torch.tensor(list(slope.values()), dtype=torch.float64),
+                                       rtol=1e-3, atol=1e-5, msg=name)
 
 
 def test_a_bias_penalty_needs_a_bias() -> None:

@@ -156,14 +156,15 @@ def penalised(model: nn.Module) -> bool:
 def regularization_loss(model: nn.Module) -> torch.Tensor | None:
     """Keras's ``sum(model.losses)`` of a model's weight penalties: for each Dense and Conv2D
     ``kernel_regularizer`` / ``bias_regularizer``, ``l1 * sum(|w|) + l2 * sum(w ** 2)``
-    (:class:`~mnistlab.specs.Regularizer`), a float32 scalar on the weights' device that carries
+    (:class:`~mnistlab.specs.Regularizer`), a float32 scalar (float64 for float64 weights) on the weights' device that carries
     their gradient; None where no layer has one. Keras adds it to the loss it trains on and
     reports (``loss``, ``val_loss``, the test loss); layouts do not matter (sums over all weights)."""
     total: torch.Tensor | None = None
     for module in model.modules():
         for name, reg in getattr(module, "regularizers", {}).items():
-            w = getattr(module, name).float()
-            term = torch.zeros((), device=w.device)
+            w = getattr(module, name)
+            w = w if w.dtype == torch.float64 else w.float()  # float32 at least (bf16 weights summed in float32)
+            term = torch.zeros((), device=w.device, dtype=w.dtype)
             if reg.l1:
                 term = term + reg.l1 * w.abs().sum()
             if reg.l2:
