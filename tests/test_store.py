@@ -620,3 +620,23 @@ def test_an_ended_run_is_in_the_database_file_itself_while_the_store_is_still_op
     shutil.copy(tmp_path / "s" / "runs.sqlite", tmp_path / "copy" / "runs.sqlite")  # the file alone
     with sqlite3.connect(tmp_path / "copy" / "runs.sqlite") as con:
         assert con.execute("SELECT status FROM runs WHERE run_id = ?", (rid,)).fetchall() == [("finished",)]
+
+
+def test_a_run_stopped_from_outside_keeps_the_epochs_it_posted(tmp_path: Path) -> None:
+    """New-user finding: a Ray cell stopped by Ctrl-C was recorded "interrupted after 0 of 8 epochs",
+    its history wiped, though it had posted 4 epochs (the driver records it, the worker cancelled).
+    A failure keeps no history: its epochs are not a result to read."""
+    from mnistlab.run import Recorder
+
+    store = RunStore(tmp_path)
+    epochs = [{"epoch": 1, "epochs": 8, "loss": 0.5}, {"epoch": 2, "epochs": 8, "loss": 0.4}]
+    stopped = Recorder(store, experiment="e", variant="v", config={"train": {"epochs": 8}}, seed=0)
+    store.record_progress(stopped.run_id, epochs)
+    assert stopped.fail(KeyboardInterrupt()) == "interrupted"
+    for seen in (store, RunStore(tmp_path)):
+        rec = seen.get(stopped.run_id)
+        assert rec.status == "interrupted" and rec.history == epochs
+    assert json.loads((tmp_path / "runs" / stopped.run_id / "history.json").read_text()) == epochs
+    broken = Recorder(store, experiment="e", variant="v", config={"train": {"epochs": 8}}, seed=1)
+    store.record_progress(broken.run_id, epochs)
+    assert broken.fail(RuntimeError("boom")) == "failed" and store.get(broken.run_id).history == []

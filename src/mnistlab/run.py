@@ -745,7 +745,10 @@ class Recorder:
         else:
             status, message = "failed", str(exc) if isinstance(exc, MnistlabError) else failure_message(exc)
         try:
-            self.store.finish_run(self.run_id, status=status, history=[], metrics={}, env={}, message=message)
+            # the epochs it posted while training (a Ray cell's, a sweep's) stay: it did train them
+            history = self.store.get(self.run_id).history if status == "interrupted" else []
+            self.store.finish_run(self.run_id, status=status, history=history or [], metrics={}, env={},
+                                  message=message)
         except MnistlabError:
             pass  # the row is gone (deleted meanwhile): nothing left to mark
         return status
