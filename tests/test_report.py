@@ -180,11 +180,18 @@ def test_report_cli_rejects_bad_output(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
     (tmp_path / "d.html").mkdir()
     assert main(["report", "seed000", "-o", str(tmp_path / "d.html")]) == 2
-    assert capsys.readouterr().err.strip().endswith("d.html: it is a folder")
+    assert capsys.readouterr().err.strip().endswith(f"d.html': it is a folder; give a file in it ({tmp_path}/d.html/<name>.html)")
     (tmp_path / "d.png").mkdir()
     assert main(["plot", "history", "seed000", "-o", str(tmp_path / "d.png")]) == 2
-    assert capsys.readouterr().err.strip().endswith("d.png: it is a folder")
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.html", "d.png"]  # and no .tmp left behind
+    assert capsys.readouterr().err.strip().endswith("d.png/<name>.png)")
+    # new-user finding: `-o out`, a folder, was told "the file name must end in .html"
+    (tmp_path / "out").mkdir()
+    for given in (str(tmp_path / "out"), str(tmp_path / "out") + "/"):
+        assert main(["report", "seed000", "-o", given]) == 2
+        assert capsys.readouterr().err.strip() == (f"error: cannot write {given!r}: it is a folder; give a file in it "
+                                                   f"({tmp_path}/out/<name>.html)")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d.html", "d.png", "out"]  # and no .tmp left behind
+    assert not list((tmp_path / "out").iterdir())
 
 
 @pytest.mark.browser

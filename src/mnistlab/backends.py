@@ -660,10 +660,13 @@ def _check_answers(address: str, timeout: float = 3.0) -> None:
     :data:`CONNECT_SETTINGS`, decides)."""
     if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):  # a TLS cluster answers TLS, not HTTP/2
         return
+    if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", address) and not address.startswith("ray://"):  # the dashboard's http://
+        raise SpecError(f'--address "{address}": expected auto, HOST:PORT (the cluster\'s GCS port, 6379 by '
+                        "default, not the dashboard's) or ray://HOST:PORT (Ray Client, 10001 by default)")
     hostport = address.removeprefix("ray://")
     host, _, port = hostport.rpartition(":")
-    if not host or not port.isdigit():
-        raise SpecError(f'--address "{address}": expected auto, HOST:PORT or ray://HOST:PORT')
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SpecError(f'--address "{address}": expected auto, HOST:PORT or ray://HOST:PORT (a port 1 to 65535)')
     try:
         with socket.create_connection((host, int(port)), timeout=timeout) as conn:
             conn.settimeout(timeout)

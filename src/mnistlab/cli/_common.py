@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -155,6 +156,9 @@ def check_output(path: str | Path, allowed: tuple[str, ...]) -> Path:
     """``path`` as a Path, once its suffix is one of ``allowed`` (lower case, with the dot) and it
     can be written (:func:`~mnistlab.files.check_output_path`: not a folder, its folder exists):
     checked before any work, so a typo costs nothing. Raises OutputError."""
+    if Path(path).is_dir() or str(path).endswith(("/", os.sep)):  # `-o out` for `-o out/report.html`
+        raise OutputError(f"cannot write {str(path)!r}: it is a folder; give a file in it "
+                          f"({str(Path(path))}{os.sep}<name>{allowed[0]})")
     if Path(path).suffix.lower() not in allowed:
         raise OutputError(f"cannot write {str(path)!r}: the file name must end in {', '.join(allowed)}")
     return check_output_path(path)
