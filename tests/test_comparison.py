@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import statistics
 import warnings
 from pathlib import Path
@@ -838,3 +839,19 @@ def test_a_committee_variant_named_committee_is_not_said_twice(tmp_path: Path, d
     run_experiment(p, store, data_dir=data_dir)
     card = model_card(load_trained(store, "exp", variant="committee"), data_dir=data_dir)
     assert card.startswith("# Model card: committee of 2 on "), card.splitlines()[0]
+
+
+def test_a_mistyped_experiment_file_name_is_given_the_file_it_may_mean(tmp_path: Path, monkeypatch) -> None:
+    """New-user finding: `compare long.tom` suggested nothing, though `long.toml` is right there
+    (a mistyped experiment name gets its "did you mean")."""
+    from mnistlab.comparison import resolve_experiment
+
+    (tmp_path / "long.toml").write_text("name = 'x'\n")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "mid.toml").write_text("name = 'y'\n")
+    monkeypatch.chdir(tmp_path)
+    store = RunStore(tmp_path / "store")
+    with pytest.raises(StoreError, match=re.escape(f"named 'long.tom' in {store.root} (did you mean \"long.toml\"?)")):
+        resolve_experiment(store, "long.tom")
+    with pytest.raises(SpecError, match="sub/mid.tml: no such file"):  # a path: read as a file, and said missing
+        resolve_experiment(store, "sub/mid.tml")

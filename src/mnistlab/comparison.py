@@ -145,7 +145,19 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True, qu
         else:
             return ExperimentRef(rec.experiment, target, run=rec)
     what = "experiment file, experiment or run" if run_ids else "experiment file or experiment"
-    raise NotRecorded(f"no {what} named {target!r} in {store.root}{did_you_mean(target, known)}; {_what_exists(store)}")
+    raise NotRecorded(f"no {what} named {target!r} in {store.root}{did_you_mean(target, [*known, *_files_beside(target)])}; "
+                      f"{_what_exists(store)}")
+
+
+def _files_beside(target: str) -> list[str]:
+    """The experiment files (``*.toml``) in the folder ``target`` names one in, as it would be typed
+    (``long.toml`` for ``long.tom``): what a mistyped file name may have meant."""
+    folder = Path(target).parent
+    try:
+        found = sorted(p.name for p in folder.iterdir() if p.suffix == ".toml" and p.is_file())[:200]
+    except OSError:
+        return []
+    return [name if str(folder) == "." else str(folder / name) for name in found]
 
 
 def _recorded_name(path: str) -> str:
