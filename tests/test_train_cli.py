@@ -352,8 +352,39 @@ def test_a_resume_with_a_damaged_or_stale_recorded_note_trains_as_before(data_di
     (ck / "recorded.json").write_text(note)
     capsys.readouterr()
     assert main([*base, "--resume"]) == 0
-    assert "nothing to train" not in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "nothing to train" not in err
     assert len(RunStore(tmp_path / "mnistlab-runs").runs()) == 2
+    # hostile-input review: the copy was recorded in silence
+    assert (f"warning: {ck / 'recorded.json'}: not the note mnistlab writes (damaged or edited): which recorded run "
+            "ended with this checkpoint is unknown, so --resume tests it and records a run of its own") in err
+
+
+def test_a_resume_never_reads_a_fifo_and_names_the_experiment_a_recorded_run_is_under(data_dir, tmp_path, capsys):
+    """Hostile-input review: a FIFO as recorded.json or last.pt hung `train --resume` for ever; a
+    resume under another --experiment said "recorded as run X", a run of experiment "train"."""
+    import os
+
+    ck = tmp_path / "ck"
+    base = ["train", *QUICK, "--data-dir", str(data_dir), "--checkpoint-dir", str(ck), "--progress", "none",
+            "--epochs", "1"]
+    assert main(base) == 0
+    (first,) = RunStore(tmp_path / "mnistlab-runs").runs()
+    capsys.readouterr()
+    assert main([*base, "--resume", "--experiment", "other"]) == 0
+    out, err = capsys.readouterr()
+    assert f"recorded as run {first.run_id} of experiment 'train', not 'other'" in out
+    assert err.rstrip().endswith("without --resume the run trains afresh (and is recorded under 'other')")
+    (ck / "recorded.json").unlink()
+    os.mkfifo(ck / "recorded.json")
+    assert main([*base, "--resume"]) == 0  # not read: tested and recorded again, saying why
+    assert "recorded.json: not a regular file" in capsys.readouterr().err
+    (ck / "recorded.json").unlink()
+    (ck / "last.pt").unlink()
+    os.mkfifo(ck / "last.pt")
+    assert main([*base, "--resume"]) == 2
+    assert capsys.readouterr().err.strip() == (f"error: {ck / 'last.pt'}: not a regular file, so not a checkpoint: use "
+                                               "another --checkpoint-dir, or drop --resume to train afresh")
 
 
 def test_a_resume_finds_nothing_recorded_once_the_run_is_deleted_or_the_checkpoint_rewritten(data_dir, tmp_path, capsys):

@@ -35,8 +35,8 @@ from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, c
 from mnistlab.data.userdata import class_count_mismatch
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_any, validation_count, validation_split
-from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, StoreError,
-                             clip)
+from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
+                             StoreError, clip)
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs
 from mnistlab.files import write_atomic
 from mnistlab.models import (MemoryEstimate, adapt_normalization, build_model, gigabytes, summarize, training_memory,
@@ -835,12 +835,11 @@ def recorded_end(folder: str | os.PathLike | None, store: RunStore, cfg: RunConf
     if folder is None:
         return None
     folder = Path(folder)
-    try:
-        note = json.loads((folder / RECORDED_FILE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not (isinstance(note, dict) and isinstance(note.get("run_id"), str) and note.get("epochs") == cfg.train.epochs
+    note = _recorded_note(folder / RECORDED_FILE)
+    if not (note is not None and note.get("epochs") == cfg.train.epochs
             and note.get("config_key") == checkpoint_key(cfg.resolved())):
+        return None
+    if not (folder / CHECKPOINT_FILE).is_file():  # a FIFO or a device there: never read (it would not end)
         return None
     if note.get("checkpoint_sha256") != _checkpoint_sha256(folder):
         return None
@@ -850,6 +849,32 @@ def recorded_end(folder: str | os.PathLike | None, store: RunStore, cfg: RunConf
         return None
     tested = rec.status == "finished" and rec.metrics.get("test_accuracy") is not None
     return rec if tested and rec.run_id == note["run_id"] else None
+
+
+def _recorded_note(path: Path) -> dict[str, Any] | None:
+    """The note :func:`mark_checkpoint_recorded` wrote at ``path``; None when there is none, and,
+    with a :class:`~mnistlab.errors.SpecWarning`, when it is damaged or not a file (a FIFO or a
+    device is never read): whether a recorded run ended with the checkpoint is then unknown, so a
+    resume tests it and records a run of its own, as before the note existed."""
+    if not path.exists() and not path.is_symlink():
+        return None
+    why = "not a regular file" if not path.is_file() else None
+    note: Any = None
+    if why is None:
+        try:
+            with open(path, "rb") as f:
+                note = json.loads(f.read(1 << 16).decode("utf-8"))
+        except (OSError, ValueError):
+            why = "not the note mnistlab writes (damaged or edited)"
+    if why is None and not (isinstance(note, dict) and isinstance(note.get("run_id"), str)
+                            and isinstance(note.get("checkpoint_sha256"), str)):
+        why = "not the note mnistlab writes (damaged or edited)"
+    if why is not None:
+        warnings.warn(f"{path}: {why}: which recorded run ended with this checkpoint is unknown, so --resume "
+                      "tests it and records a run of its own (delete the file to silence this)", SpecWarning,
+                      stacklevel=3)
+        return None
+    return note
 
 
 class Run:

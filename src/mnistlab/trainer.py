@@ -96,6 +96,8 @@ def read_checkpoint(path: Path, config_key: str = "", key_config: str = "") -> d
     by another run config (``config_key``; the settings that changed are named when
     ``key_config``, :func:`~mnistlab.config.checkpoint_config`, is given). Whether it fits the
     model is :meth:`Trainer.load_checkpoint`'s to find."""
+    if not Path(path).is_file():  # a FIFO or a device would never end
+        raise CheckpointError(f"{path}: not a regular file, so not a checkpoint")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)  # RNG states must stay on CPU
     except Exception as exc:  # truncated, garbage or hostile (non-weights) pickle

@@ -119,7 +119,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     if record:
         runs, recorder, done = _open_record(store, experiment, cfg, checkpoint_dir if resume else None)
         if done is not None and checkpoint_dir is not None:
-            _already_recorded(done, runs, checkpoint_dir, save_weights)
+            _already_recorded(done, runs, checkpoint_dir, save_weights, experiment)
             return
     # its epochs so far in its row, as a sweep's: a `kill -9` leaves them for `runs` and `show`
     kept = [EpochProgress(recorder.store, recorder.run_id)] if recorder is not None else []
@@ -165,21 +165,25 @@ def _open_record(store: str | None, experiment: str, cfg: RunConfig,
         raise type(exc)(f"{exc} (or train with --no-record)") from None
 
 
-def _already_recorded(done: RunRecord, store: RunStore, checkpoint_dir: Path, save_weights: Path | None) -> None:
+def _already_recorded(done: RunRecord, store: RunStore, checkpoint_dir: Path, save_weights: Path | None,
+                      experiment: str) -> None:
     """What `train --resume` says (and does, for --save-weights) when the checkpoint in
-    ``checkpoint_dir`` is where the recorded run ``done`` ended: nothing to train, no copy recorded."""
+    ``checkpoint_dir`` is where the recorded run ``done`` ended: nothing to train, no copy recorded
+    (under ``experiment`` either: the run is said to be recorded under its own)."""
     from mnistlab.run import Run
 
     m = done.metrics
     loss = "n/a" if m.get("test_loss") is None else f"{m['test_loss']:.4f}"
-    click.echo(f"test_accuracy: {m['test_accuracy']:.4f} - test_loss: {loss} - recorded as run {done.run_id}")
+    elsewhere = f" of experiment {done.experiment!r}, not {experiment!r}" if done.experiment != experiment else ""
+    click.echo(f"test_accuracy: {m['test_accuracy']:.4f} - test_loss: {loss} - recorded as run {done.run_id}{elsewhere}")
     if save_weights is not None:
         files.save_weights(Run.from_store(store, done.run_id).model.state_dict(), save_weights)
         click.echo(f"weights saved to {save_weights}")
     epochs = int(done.config.get("train", {}).get("epochs", 0))
     click.echo(f"nothing to train: the checkpoint in {checkpoint_dir} is where run {done.run_id} ended, tested and "
                f"recorded (mnistlab show {done.run_id}); --epochs above {epochs} trains on from it, and without "
-               "--resume the run trains afresh", err=True)
+               f"--resume the run trains afresh{' (and is recorded under ' + repr(experiment) + ')' if elsewhere else ''}",
+               err=True)
 
 
 def _not_trained(exc: BaseException, signum: int, recorder: Recorder | None) -> BaseException:
