@@ -14,7 +14,7 @@ import torch
 
 from mnistlab.accel.members import batch_refusal
 from mnistlab.config import parse_run_config
-from mnistlab.errors import SpecError
+from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.evaluate import evaluate_model
 from mnistlab.models import build_model, regularization_loss
 from mnistlab.specs import Dense, ModelSpec, layer_from_dict, parse_model_spec, spec_warnings
@@ -293,7 +293,15 @@ def test_a_penalty_too_strong_is_named_beside_the_learning_rate_when_the_loss_bl
     strong = parse_run_config({**cfg.resolved(), "model": {"layers": [
         "Flatten", {"type": "Dense", "units": 128, "activation": "relu", "kernel_regularizer": {"l2": 10.0}},
         {"type": "Dense", "units": 10, "activation": "softmax"}]}})
-    result = run_config(strong, data_dir=data_dir, progress="none")
+    # hostile-input review: a penalty that large makes the loss large from the first step (falling),
+    # with accuracy at chance: not a learning rate blown up, but a penalty too strong, said as such
+    with pytest.warns(SpecWarning, match=r"epoch 1: the weight penalties are .* of the loss .* and accuracy is at chance "
+                                         r".*: the penalty \(kernel_regularizer, bias_regularizer\) is probably too strong"):
+        result = run_config(strong, data_dir=data_dir, progress="none")
+    assert result.status == "finished", result.message
+    blown = parse_run_config({**strong.resolved(), "train": {**strong.resolved()["train"], "optimizer": "sgd",
+                                                              "lr": 50.0}})
+    result = run_config(blown, data_dir=data_dir, progress="none")  # a step far too large: blown up, penalty or not
     assert result.status == "diverged" and result.message.endswith(
         "or a weight penalty too strong (kernel_regularizer, bias_regularizer: the loss includes it)"), result.message
     huge = parse_run_config({**strong.resolved(), "model": {**strong.resolved()["model"], "layers": [

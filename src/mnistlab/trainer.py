@@ -226,6 +226,9 @@ class Trainer:
                                        hand_gradients=hand_gradients)
         self.model = model
         self.penalised = penalised(model)  # its layers are its own for the fit: asked once, not at every step
+        self._penalty_paid: list[Any] = [0.0, 0]  # this epoch's weight penalties, summed over its images; images
+        self._penalty_means: list[float | None] = []  # each epoch's mean penalty (None: not seen, a resumed epoch)
+        self._said_penalty = False  # _say_penalty_dominates: once a fit
         self.base_lr = float(lr if lr is not None else optimizer_defaults(optimizer)["lr"])
         self.optimizer_name = optimizer
         self.optimizer = self.plan.optimizer(make_optimizer(optimizer, model.parameters(), lr=self.base_lr,
@@ -333,11 +336,15 @@ class Trainer:
                     raise KeyboardInterrupt
                 if self.plan.follow_hooks(self.model):  # a callback hooked the model: no fast path may skip it
                     self.compute_gradients = self.plan.gradients(self.autograd_step, self.label_smoothing)
+                self._penalty_paid = [0.0, 0]  # the epoch's weight penalties (summed over its images), images
                 entry = self.run_epoch(self.epochs_done, epochs, images, labels, val)
                 if entry is None:
                     outcome.status, outcome.message = "diverged", self._divergence_hint
                     break
                 self.history.append(entry)
+                paid, seen = self._penalty_paid
+                self._penalty_means += [None] * (len(self.history) - 1 - len(self._penalty_means))  # a resume's epochs
+                self._penalty_means.append(float(paid) / seen if seen else None)
                 logs = {k: v for k, v in entry.items() if k != "epoch"}  # what on_train_end sees, as in Keras
                 self.epochs_done += 1
                 # The fit ends here: an older checkpoint of it (this fit's, or the one it resumed) is replaced.
@@ -345,9 +352,10 @@ class Trainer:
                     last = (self.epochs_done == epochs or self.stop_training) and target.path.exists()
                     if last or time.monotonic() - self._last_checkpoint >= self._checkpoint_every:
                         self._write_checkpoint(target)
-                if (why := blow_up(self.history, self._classes, self.optimizer_name)) is not None:  # finite, far past chance
+                if (why := blow_up(self._judged(), self._classes, self.optimizer_name)) is not None:  # far past chance
                     outcome.status, outcome.message = "diverged", why + (PENALTY_HINT if self.penalised else "")
                     break
+                self._say_penalty_dominates()
         except KeyboardInterrupt:
             outcome.status = "interrupted"
             outcome.message = f"interrupted {STOPPED_BY} after {self.epochs_done} complete epoch(s)"
@@ -455,9 +463,34 @@ class Trainer:
         loss = F.cross_entropy(logits.float(), y, label_smoothing=self.label_smoothing)
         if self.penalised and (penalty := regularization_loss(self.model)) is not None:  # Keras's model.losses,
             loss = loss + penalty  # in the loss it trains on and reports
+            paid = self._penalty_paid  # ... and kept aside, so that a blow-up is judged without it (_judged)
+            paid[0], paid[1] = paid[0] + penalty.detach().double() * len(y), paid[1] + len(y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         return loss, logits
+
+    def _say_penalty_dominates(self) -> None:
+        """A :class:`~mnistlab.errors.SpecWarning`, once per trainer, when the last epoch's weight
+        penalties are most of its loss and its accuracy is at chance: the model learns to shrink
+        its weights, not to classify (not a blow-up: its cross-entropy is not far past chance)."""
+        penalty, last = self._penalty_means[-1] if self._penalty_means else None, self.history[-1]
+        if penalty is None or self._said_penalty or not (
+                penalty > float(last["loss"]) / 2 and float(last["accuracy"]) <= 1.5 / self._classes):
+            return
+        self._said_penalty = True
+        warnings.warn(f"epoch {len(self.history)}: the weight penalties are {penalty:.3g} of the loss {float(last['loss']):.3g} "
+                      f"and accuracy is at chance ({float(last['accuracy']):.1%}): the penalty (kernel_regularizer, "
+                      "bias_regularizer) is probably too strong; lower its factors", SpecWarning, stacklevel=4)
+
+    def _judged(self) -> list[dict[str, Any]]:
+        """The history :func:`~mnistlab.evaluate.blow_up` judges: a penalised model's epochs with
+        their weight penalties' mean taken out of the loss (where seen: not a resumed run's earlier
+        epochs), so that a strong penalty (a loss
+        large from the first step, and falling) is not called a learning rate blown up; the
+        cross-entropy alone is what a too-large step throws far past chance."""
+        if not self.penalised:
+            return self.history
+        return [h if p is None else {**h, "loss": float(h["loss"]) - p} for h, p in zip(self.history, self._penalty_means)]
 
     def evaluate(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
         """Mean loss and accuracy on uint8 images, with the plan's forward; the model is left in eval mode."""
