@@ -226,9 +226,8 @@ class Trainer:
                                        hand_gradients=hand_gradients)
         self.model = model
         self.penalised = penalised(model)  # its layers are its own for the fit: asked once, not at every step
-        self._penalty_paid: list[Any] = [0.0, 0]  # this epoch's weight penalties, summed over its images; images
-        self._penalty_means: list[float | None] = []  # each epoch's mean penalty (None: not seen, a resumed epoch)
-        self._said_penalty = False  # _say_penalty_dominates: once a fit
+        # the epoch's penalties (summed over images; images), each epoch's mean (None: a resumed run's), said
+        self._penalty_paid, self._penalty_means, self._said_penalty = list[Any]([0.0, 0]), list[float | None](), False
         self.base_lr = float(lr if lr is not None else optimizer_defaults(optimizer)["lr"])
         self.optimizer_name = optimizer
         self.optimizer = self.plan.optimizer(make_optimizer(optimizer, model.parameters(), lr=self.base_lr,
