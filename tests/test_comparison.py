@@ -27,6 +27,10 @@ from mnistlab.specs import ModelSpec
 from mnistlab.store import RunRecord, RunStore
 from mnistlab.views import figure_for
 
+# what compare adds under a table of runs scored on a data.subset's part of the test set
+PART_NOTE = ("note: test accuracy here is on part of the test set (20 of mnist's 10,000 test images, the first of "
+             "them: data.subset keeps subset // 6), so it is not the figure a full-size run reports on the whole set\n")
+
 
 def test_committee_and_repeats_in_compare(tmp_path: Path, data_dir: Path) -> None:
     p = write(tmp_path, TINY + '[[variants]]\nname = "solo"\nrepeats = 3\n'
@@ -332,14 +336,14 @@ def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_d
                                        f"note: 4 runs of other settings not shown (an older version of a variant or "
                                        f"of its data, `mnistlab train` runs of one model with other flags, or --quick "
                                        f"smoke runs): `mnistlab runs -e {exp.name}` lists every run, `mnistlab compare "
-                                       "RUN_ID RUN_ID ...` compares chosen ones\n")
+                                       "RUN_ID RUN_ID ...` compares chosen ones\n" + PART_NOTE)
     from mnistlab.report import build_report
 
     page = build_report(store, exp.name, data_dir=data_dir)
     assert "4 runs of other settings not shown" in page  # the report says it too (it hid them without a word)
     assert main(["compare", str(p), "--store", str(store.root)]) == 0  # by file: its cells, and the one never trained
     assert capsys.readouterr().err == ('note: variant "new" has no run of its current cells (never trained, or its '
-                                       f"settings or data changed since): `mnistlab run {p}` trains it\n")
+                                       f"settings or data changed since): `mnistlab run {p}` trains it\n" + PART_NOTE)
     chosen = [only_smoke["run_ids"][0], edited.rows[0]["run_ids"][0]]  # one of each
     for args, said in (([str(p), "--quick"], "these are"), (chosen, "the runs of new are")):
         assert main(["compare", *args, "--store", str(store.root), "--format", "csv"]) == 0
@@ -378,18 +382,18 @@ def test_compare_during_a_sweep_says_what_is_training_and_what_may_be_queued(
     assert out == {"a": (1, None), "b": (1, "1 more run training now"), "d": (1, (
         f"1 of its 2 runs not recorded: the sweep training now may reach it, else `mnistlab run {p}` trains it"))}
     assert err == (f'note: variant "c" has no run of its current cells yet: the sweep training now may reach it '
-                   f"(`mnistlab watch {p}` follows it), else `mnistlab run {p}` trains it\n")
+                   f"(`mnistlab watch {p}` follows it), else `mnistlab run {p}` trains it\n" + PART_NOTE)
     rows = compare(store, "exp")
     start("c", 0)
     out, err = compare_cli(str(p))
-    assert err == f'note: variant "c" is training now (1 run): `mnistlab watch {p}` follows it\n'
+    assert err == f'note: variant "c" is training now (1 run): `mnistlab watch {p}` follows it\n' + PART_NOTE
     out, err = compare_cli("exp")  # by name
-    assert err == 'note: 1 run of "c" training now, not in the table yet: `mnistlab watch exp` follows it\n'
+    assert err == 'note: 1 run of "c" training now, not in the table yet: `mnistlab watch exp` follows it\n' + PART_NOTE
     assert [r["variant"] for r in rows] == ["a", "b", "d"] and rows[1]["n"] == 1
     for run_id in (training, *(r.run_id for r in store.runs() if r.status == "running")):
         store.finish_run(run_id, status="interrupted", history=[], metrics={}, env={}, message="stopped")
     out, err = compare_cli(str(p))  # the sweep stopped: nothing training
-    assert (out["a"], out["b"], out["c"][0]) == ((1, None), (1, None), 0) and err == ""
+    assert (out["a"], out["b"], out["c"][0]) == ((1, None), (1, None), 0) and err == PART_NOTE
     assert out["d"] == (1, f"1 of its 2 runs not recorded: `mnistlab run {p}` trains it")  # nothing running: missing
     assert str(out["c"][1]).startswith("no result: 1 interrupted")
 
@@ -855,3 +859,27 @@ def test_a_mistyped_experiment_file_name_is_given_the_file_it_may_mean(tmp_path:
         resolve_experiment(store, "long.tom")
     with pytest.raises(SpecError, match="sub/mid.tml: no such file"):  # a path: read as a file, and said missing
         resolve_experiment(store, "sub/mid.tml")
+
+
+def test_a_comparison_scored_on_part_of_the_test_set_says_so(tmp_path: Path) -> None:
+    """New-user finding: with data.subset = 8000 the runs scored 1,333 test images, which only the
+    config said; a colleague reads 87.70% as the whole test set's."""
+    from mnistlab.comparison import ExperimentRef, notes_below, part_of_test_set
+
+    store = RunStore(tmp_path)
+    for variant, size in (("a", 1333), ("b", 1333)):
+        rid = store.start_run(experiment="e", variant=variant, seed=0, member=0, config={"dataset": "fashion-mnist"},
+                              config_hash=variant)
+        store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.8, "test_size": size}, env={})
+    rows = compare(store, "e")
+    said = [n for n in notes_below(store, ExperimentRef("e", "e"), rows) if "part of the test set" in n]
+    assert said == ["test accuracy here is on part of the test set (1,333 of fashion-mnist's 10,000 test images, "
+                    "the first of them: data.subset keeps subset // 6), so it is not the figure a full-size run "
+                    "reports on the whole set"]
+    whole = store.start_run(experiment="w", variant="a", seed=0, member=0, config={"dataset": "mnist"}, config_hash="w")
+    store.finish_run(whole, status="finished", history=[], metrics={"test_accuracy": 0.9, "test_size": 10_000}, env={})
+    own = store.start_run(experiment="w", variant="b", seed=0, member=0, config={"dataset": {"csv": "x.csv"}},
+                          config_hash="o")
+    store.finish_run(own, status="finished", history=[], metrics={"test_accuracy": 0.9, "test_size": 12}, env={})
+    assert part_of_test_set(store.runs(experiment="w")) is None  # the whole set, or the user's own
+    assert not [n for n in notes_below(store, ExperimentRef("w", "w"), compare(store, "w")) if "part of" in n]

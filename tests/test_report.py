@@ -235,6 +235,26 @@ def test_report_has_every_part_and_escapes_names(recorded, data_dir, tmp_path, c
     assert "243,786 parameters" in text
 
 
+def test_report_says_how_its_runs_were_made(recorded, data_dir, tmp_path, capsys):
+    """New-user finding: a report handed to a colleague named no command, no versions, no dates
+    and no run ids (the store records them all)."""
+    import html as _html
+
+    root, ids = recorded
+    _, text = _report(recorded, data_dir, tmp_path, capsys)
+    made = re.search(r'<ul class="provenance">(.*?)</ul>', text, re.S)
+    assert made is not None
+    lines = [_html.unescape(li) for li in re.findall(r"<li>(.*?)</li>", made.group(1))]
+    runs = [r for r in RunStore(root).runs(experiment=EXPERIMENT) if r.status != "running"]
+    assert lines[0].startswith(f"recorded as experiment {EXPERIMENT!r}; its experiment file is not named here")
+    assert re.fullmatch(rf"{len(runs)} runs started \d{{4}}-\d\d-\d\d \d\d:\d\d UTC( to .*)?", lines[1]), lines[1]
+    env = runs[0].env
+    assert lines[2] == f"mnistlab {env['mnistlab']}; torch {env['torch']}; python {env['python']}; numpy {env['numpy']}"
+    assert lines[3].startswith(f"device {env['device']} {env['device_name']}; precision {env['precision']}")
+    cnn = [r for r in runs if r.run_id == ids["cnn0"]][0]
+    assert f"runs {cnn.run_id} (seed {cnn.seed})," in _html.unescape(text)  # each variant names its runs
+
+
 @pytest.mark.browser
 def test_report_renders_in_chromium(recorded, data_dir, tmp_path, capsys):
     out, _ = _report(recorded, data_dir, tmp_path, capsys)
@@ -363,3 +383,22 @@ def test_report_quick_shows_a_files_smoke_runs_and_refuses_without_a_file(data_d
     assert main(["report", "exp", "--quick", *args]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--quick compares an experiment file's smoke runs" in err
+
+
+def test_a_report_made_without_the_data_says_so_once_and_leaves_this_machines_paths_out(recorded, tmp_path, capsys):
+    """New-user finding: without the dataset the report printed a 1,000-character warning per
+    variant, tried to read the data again for each, and wrote the folders it looked in (this
+    machine's) into the page meant for a colleague."""
+    root, _ = recorded
+    empty = tmp_path / "nodata"
+    empty.mkdir()
+    out = tmp_path / "r.html"
+    assert main(["report", EXPERIMENT, "--store", str(root), "--data-dir", str(empty), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    said = [line for line in err.splitlines() if "misclassified" in line]
+    assert len(said) == 1 and said[0].startswith("warning: no confusion matrices or misclassified images of "
+                                                 "fashion-mnist: ") and str(empty) in said[0]  # the reason, here
+    text = out.read_text(encoding="utf-8")
+    assert str(empty) not in text and str(Path.home()) not in text
+    assert text.count("no confusion matrices or misclassified images of fashion-mnist runs in this report") == 1
+    assert text.count("<img") == 3 + 2  # the comparison's 3 figures and each variant's history

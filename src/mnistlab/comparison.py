@@ -291,7 +291,28 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
         names = ", ".join(f'"{v}"' for v in rowless)
         untrained.append(f"{k} run{'s' * (k != 1)} of {names} training now, not in the table yet: "
                          f"`mnistlab watch {ref.given}` follows {'them' if k != 1 else 'it'}")
-    return notes + untrained + shared
+    counted = {i for row in rows if shown(row.get("variant")) for i in row.get("run_ids") or ()}
+    part = part_of_test_set(r for r in store.runs(experiment=ref.name) if r.run_id in counted)
+    return notes + untrained + shared + ([part] if part and not quick else [])
+
+
+def part_of_test_set(runs: Iterable[RunRecord]) -> str | None:
+    """A note when runs on a registered dataset were scored on part of its test set (a
+    ``data.subset`` keeps its first ``subset // 6`` test images), naming how many: a reader
+    takes a test accuracy for the whole set's otherwise. None when every run scored the whole set
+    (or the user's own data, whose test set is what the user gave)."""
+    from mnistlab.data.registry import get_info, is_registered
+
+    parts: dict[tuple[str, int], int] = {}
+    for r in runs:
+        dataset, size = (r.config or {}).get("dataset"), (r.metrics or {}).get("test_size")
+        if is_registered(dataset) and isinstance(size, int) and size < (full := get_info(dataset).test_size):
+            parts[(dataset, size)] = full
+    if not parts:
+        return None
+    said = ", ".join(f"{size:,} of {dataset}'s {full:,}" for (dataset, size), full in parts.items())
+    return (f"test accuracy here is on part of the test set ({said} test images, the first of them: data.subset "
+            "keeps subset // 6), so it is not the figure a full-size run reports on the whole set")
 
 
 def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:

@@ -29,7 +29,8 @@ from matplotlib.figure import Figure
 
 from mnistlab import plots, views
 from mnistlab.comparison import compare_experiment, notes_below, resolve_experiment, shown_runs, smoke_note
-from mnistlab.errors import MnistlabError, PlotError, ReportWarning
+from mnistlab.data.userdata import dataset_label
+from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning
 from mnistlab.evaluate import confusion_matrix, misclassified
 from mnistlab.files import write_output
 from mnistlab.search import is_search, param_importances, trial_rows
@@ -111,9 +112,11 @@ def _figure_html(caption: str, uri: str) -> str:
 
 
 def render_report(experiment: str, rows: Sequence[Mapping[str, Any]], comparison_figures: Sequence[tuple[str, str]],
-                  sections: Sequence[VariantSection], notes: Sequence[str] = (), description: str = "") -> str:
+                  sections: Sequence[VariantSection], notes: Sequence[str] = (), description: str = "",
+                  provenance: Sequence[str] = ()) -> str:
     """The whole report as one HTML string, from plain data (figures already as data URIs);
-    ``description``: the experiment file's, under the title."""
+    ``description``: the experiment file's, under the title; ``provenance``: how the runs were
+    made (:func:`provenance`), a list under the comparison."""
     parts = [f"<h1>Experiment {_esc(experiment)}</h1>"]
     if description:
         parts.append(f'<p class="description">{_esc(description)}</p>')
@@ -121,6 +124,9 @@ def render_report(experiment: str, rows: Sequence[Mapping[str, Any]], comparison
     parts.append("<h2>Comparison</h2>")
     parts.append(render_table(rows) if rows else '<p class="note">No finished runs to compare.</p>')
     parts.append('<div class="figures">' + "".join(_figure_html(c, u) for c, u in comparison_figures) + "</div>")
+    if provenance:
+        parts.append('<h2>How these runs were made</h2><ul class="provenance">'
+                     + "".join(f"<li>{_esc(line)}</li>" for line in provenance) + "</ul>")
     toc = "".join(f'<li><a href="#variant-{i}">{_esc(s.name)}</a></li>' for i, s in enumerate(sections))
     parts.append(f"<h2>Variants</h2><ul>{toc}</ul>")
     for i, s in enumerate(sections):
@@ -138,6 +144,35 @@ def render_report(experiment: str, rows: Sequence[Mapping[str, Any]], comparison
     return _PAGE.format(title=_esc(f"mnistlab report: {experiment}"), css=_CSS, body="\n".join(parts), js=_JS)
 
 
+def provenance(records: Sequence[RunRecord], experiment: str, given: str, file: bool, quick: bool = False) -> list[str]:
+    """What a reader needs to make the shown runs again, from their records: the command (the
+    experiment file as it was given, or, by name, that its file is not known), when they ran,
+    and the versions, devices, precisions and threads they recorded (each set of values once)."""
+    import datetime as dt
+
+    if file:
+        lines = [f"command: mnistlab run {given}{' --quick' * quick} (the runs are recorded as experiment "
+                 f"{experiment!r}; each variant's config below is what its runs trained, seeds aside)"]
+    else:
+        lines = [f"recorded as experiment {experiment!r}; its experiment file is not named here (give the file "
+                 "to `mnistlab report` for its command and descriptions); each variant's config below is what "
+                 "its runs trained, seeds aside"]
+    starts = sorted(r.created_at for r in records if r.created_at)
+    if starts:
+        day = [dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC") for t in (starts[0], starts[-1])]
+        lines.append(f"{len(records)} runs started {day[0]}" + (f" to {day[1]}" if day[1] != day[0] else ""))
+
+    def values(*keys: str) -> str:
+        seen = dict.fromkeys(" ".join(str((r.env or {}).get(k)) for k in keys if (r.env or {}).get(k) is not None)
+                             for r in records)
+        return ", ".join(v for v in seen if v) or "not recorded"
+    lines.append(f"mnistlab {values('mnistlab')}; torch {values('torch')}; python {values('python')}; "
+                 f"numpy {values('numpy')}")
+    lines.append(f"device {values('device', 'device_name')}; precision {values('precision')}; "
+                 f"CPU threads {values('threads')}")
+    return lines
+
+
 def _facts(records: Sequence[RunRecord]) -> list[str]:
     """The few settings and results a reader looks for first, from the recorded config and metrics."""
     cfg, train = records[0].config or {}, (records[0].config or {}).get("train") or {}
@@ -151,11 +186,12 @@ def _facts(records: Sequence[RunRecord]) -> list[str]:
     accs = [r.metrics.get("test_accuracy") for r in records if (r.metrics or {}).get("test_accuracy") is not None]
     if accs:
         facts.append("test accuracy " + ", ".join(f"{a:.2%}" for a in accs))
+    facts.append("runs " + ", ".join(f"{r.run_id} (seed {r.seed})" for r in records))  # `mnistlab show ID`
     return facts
 
 
 def _variant_section(store: RunStore, target: str, name: str, records: Sequence[RunRecord],
-                     data_dir: str | os.PathLike | None, committees: int = 0, quick: bool = False) -> VariantSection:
+                     data_dir: DataPlace, committees: int = 0, quick: bool = False) -> VariantSection:
     """A variant's section: facts, config, its runs' curves and, from its stored test predictions,
     the confusion matrix and most confident mistakes: of the committee's averaged outputs when the
     variant is a scored committee (the best of ``committees``, the scored ones the table counts),
@@ -175,7 +211,7 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
 
 
 def _committee_section(store: RunStore, target: str, row: Mapping[str, Any],
-                       data_dir: str | os.PathLike | None, quick: bool = False) -> VariantSection | None:
+                       data_dir: DataPlace, quick: bool = False) -> VariantSection | None:
     """The section of a committee across variants (``[[committees]]``): its members' facts and
     curves, and the figures of their averaged outputs; None when it was not scored."""
     try:
@@ -212,13 +248,34 @@ def _history_uri(records: Sequence[RunRecord]) -> str:
     return figure_data_uri(plots.plot_history(views.history_runs(views.one_per_variant(records) if many else records)))
 
 
+@dataclass
+class DataPlace:
+    """Where a report reads the datasets its figures need (``--data-dir``), and the datasets it
+    found it cannot read there: each said once, not once per variant."""
+
+    dir: str | os.PathLike | None
+    missing: set[str] = field(default_factory=set)
+
+
 def _prediction_figures(store: RunStore, section: VariantSection,
-                        source: RunRecord | tuple[list[RunRecord], np.ndarray], data_dir: str | os.PathLike | None) -> None:
+                        source: RunRecord | tuple[list[RunRecord], np.ndarray], data_dir: DataPlace) -> None:
     """Add the confusion matrix and the misclassified images of one run (a record) or of a
-    committee (its members' records and averaged outputs) to ``section``, or a note saying why not."""
+    committee (its members' records and averaged outputs) to ``section``, or a note saying why not.
+    A dataset that cannot be read is said once (the full reason on the terminal; on the page, which
+    goes to others, without this machine's paths), and not tried again for later variants."""
     first = source if isinstance(source, RunRecord) else source[0][0]
+    dataset = dataset_label((first.config or {}).get("dataset", "?"))
+    if dataset in data_dir.missing:
+        return
     try:
-        ds, images, true, probs = views.run_predictions(store, first, data_dir)
+        ds, images, true, probs = views.run_predictions(store, first, data_dir.dir)
+    except DataError as exc:
+        data_dir.missing.add(dataset)
+        warnings.warn(f"no confusion matrices or misclassified images of {dataset}: {exc}", ReportWarning, stacklevel=2)
+        section.notes.append(f"no confusion matrices or misclassified images of {dataset} runs in this report: its "
+                             "data could not be read where the report was made (`mnistlab report --data-dir` names "
+                             "the folder holding it)")
+        return
     except (MnistlabError, OSError) as exc:
         _trouble(section.notes, f"no confusion matrix or misclassified images for run {first.run_id}: {exc}")
         return
@@ -317,16 +374,18 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     target = name if ref.run is not None or name != ref.name else experiment
     quick_cells = quick and target == experiment  # the file's --quick cells (a search's smoke study is a name of its own)
     scored = {str(row["variant"]): int(row.get("committees") or 0) for row in rows if "variant" in row}
-    sections = [_variant_section(store, target, name, runs, data_dir, scored.get(name, 0), quick_cells)
+    place = DataPlace(data_dir)
+    sections = [_variant_section(store, target, name, runs, place, scored.get(name, 0), quick_cells)
                 for name, runs in by_variant.items() if runs]
-    across = (_committee_section(store, target, row, data_dir, quick_cells) for row in rows
+    across = (_committee_section(store, target, row, place, quick_cells) for row in rows
               if not by_variant.get(str(row["variant"])) and row.get("committee_acc") is not None)
     shown = [*sections, *(s for s in across if s is not None)]
     if (file := ref.file) is not None:  # the file's words (a name or run id has none: runs do not record them)
         said = {v.name: v.description for v in file.variants} | {c.name: c.description for c in file.committees}
         for s in shown:
             s.description = said.get(s.name, "")
-    return render_report(name, rows, figures, shown, notes, file.description if file is not None else "")
+    made = provenance([r for r in current if r.status != "running"], name, ref.given, ref.file is not None, quick)
+    return render_report(name, rows, figures, shown, notes, file.description if file is not None else "", made)
 
 
 def write_report(store: RunStore, experiment: str, path: str | os.PathLike, *,
