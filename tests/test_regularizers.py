@@ -318,3 +318,9 @@ def test_a_penalty_too_strong_is_named_beside_the_learning_rate_when_the_loss_bl
     rec = RunRecord("r1", "e", "l2", 0, 0, {}, "k", "diverged", message=inf.message)
     (row,) = Comparison([rec], [], keys={("l2", "k")}).rows()
     assert row["note"] == "1 diverged: the learning rate or the weight penalty is probably too high"
+
+
+def test_a_negative_zero_factor_is_zero() -> None:
+    """Hostile-input review: l2 = -0.0 was listed as "L1L2(l1=0, l2=-0)"."""
+    reg = Dense(units=2, kernel_regularizer={"l1": 1e-3, "l2": -0.0}).kernel_regularizer
+    assert reg is not None and str(reg) == "L1(l1=0.001)" and str(reg.to_dict()["l2"]) == "0.0"

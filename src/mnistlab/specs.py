@@ -206,8 +206,8 @@ def _regularizer(name: str, v: Any) -> Regularizer | None:
         for k in v:
             if k not in ("l1", "l2"):
                 raise unknown_key(k, ["l1", "l2"], where=name, path=(name,))
-        return Regularizer(l1=_float(f"{name}.l1", v.get("l1", 0.0), 0.0, math.inf),
-                           l2=_float(f"{name}.l2", v.get("l2", 0.0), 0.0, math.inf))
+        return Regularizer(l1=_float(f"{name}.l1", v.get("l1", 0.0), 0.0, math.inf) + 0.0,  # + 0.0: -0.0 is 0
+                           l2=_float(f"{name}.l2", v.get("l2", 0.0), 0.0, math.inf) + 0.0)
     raise SpecError(f'{name} must be "l1", "l2" or a table such as {{ l2 = 0.0005 }}, got {show(v)}',
                     path=(name,))
 
