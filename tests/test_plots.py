@@ -200,6 +200,21 @@ def test_accuracy_vs_params_and_time_one_point_per_variant():
     assert [c.lines[0].get_xdata()[0] for c in ax.containers] == [14.0, 68.6, 30.0]
 
 
+def test_variants_of_one_size_are_spread_apart_and_names_on_the_right_stay_inside():
+    """New-user finding: three variants of 173,930 parameters drew their bars and names on top of
+    each other, and the rightmost point's name was cut off at the axes' edge."""
+    rows = [*ROWS, dict(variant="cnn-f32", params=243_786, test_acc_mean=0.9, test_acc_std=0.01, n=2),
+            dict(variant="cnn-dropout", params=243_786, test_acc_mean=0.901, test_acc_std=0.01, n=2)]
+    (ax,) = plots.plot_accuracy_vs_params(rows).axes
+    xs = [c.lines[0].get_xdata()[0] for c in ax.containers]
+    assert xs[0] == 101_770 and xs[2] == 55_098  # a size of its own: where it is
+    same = [xs[1], xs[3], xs[4]]  # cnn, cnn-f32, cnn-dropout: one size, three places around it
+    assert len(set(same)) == 3 and min(same) < 243_786 < max(same) and 243_786 in same
+    assert max(same) / min(same) < 1.25  # near enough to read as one size on the log axis
+    names = {t.get_text(): t.get_horizontalalignment() for t in ax.texts}
+    assert names["ex1"] == "left" and names["cnn-dropout"] == "right"  # leftmost point's name right of it; rightmost left
+
+
 def test_comparison_rejects_rows_without_results():
     with pytest.raises(PlotError, match="test accuracy"):
         plots.plot_comparison([dict(variant="a", test_acc_mean=None)])

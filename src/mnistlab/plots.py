@@ -266,19 +266,44 @@ def _wrapped(label: str, width: int = 28) -> str:
 
 
 def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, title: str, log: bool) -> Figure:
+    """One point per row, with its sd as an error bar and its variant's name beside it. Variants
+    at one x (the same parameter count) are spread a little apart, so that their bars and names do
+    not sit on each other; a name on the right half of the plot goes to the left of its point, so
+    that it stays inside the axes."""
     rows = _rows_with(rows, "variant", xkey)
+    log = log and all(float(r[xkey]) > 0 for r in rows)
+    xs = _dodged([float(r[xkey]) for r in rows], log)
+    lo, hi = min(xs), max(xs)
     fig = Figure(figsize=(6.5, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    for i, r in enumerate(rows):
-        ax.errorbar(float(r[xkey]), float(r["acc"]), yerr=float(r.get("test_acc_std") or 0.0),
+    for i, (r, x) in enumerate(zip(rows, xs)):
+        ax.errorbar(x, float(r["acc"]), yerr=float(r.get("test_acc_std") or 0.0),
                     fmt="o", color=f"C{i % 10}", capsize=3, label=str(r["variant"]))
-        ax.annotate(str(r["variant"]), (float(r[xkey]), float(r["acc"])), fontsize=7,
-                    xytext=(4, 4), textcoords="offset points")
-    if log and all(float(r[xkey]) > 0 for r in rows):
+        right = hi > lo and ((math.log(x) - math.log(lo)) / (math.log(hi) - math.log(lo)) if log
+                             else (x - lo) / (hi - lo)) > 0.5
+        ax.annotate(str(r["variant"]), (x, float(r["acc"])), fontsize=7, xytext=(-4 if right else 4, 4),
+                    textcoords="offset points", ha="right" if right else "left")
+    if log:
         ax.set_xscale("log")
+    ax.margins(x=0.08)
     ax.set(title=title, xlabel=xlabel, ylabel="test accuracy")
     ax.grid(alpha=0.3)
     return fig
+
+
+def _dodged(xs: Sequence[float], log: bool) -> list[float]:
+    """``xs`` with the points that share a value spread symmetrically around it: by 4% of a decade
+    apart on a log axis, by 1% of the range (or of the value) apart on a linear one."""
+    span = (max(xs) - min(xs)) or abs(xs[0]) or 1.0
+    seen: dict[float, list[int]] = {}
+    for i, x in enumerate(xs):
+        seen.setdefault(x, []).append(i)
+    out = list(xs)
+    for x, at in seen.items():
+        for j, i in enumerate(at):
+            shift = j - (len(at) - 1) / 2
+            out[i] = x * 10 ** (0.04 * shift) if log else x + 0.01 * span * shift
+    return out
 
 
 def plot_accuracy_vs_params(rows: Sequence[Mapping[str, Any]]) -> Figure:
