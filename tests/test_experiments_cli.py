@@ -110,6 +110,8 @@ def test_bad_inputs_are_one_line_errors(tmp_path: Path, exp_file: Path, capsys: 
         err = capsys.readouterr().err
         assert err.startswith("error:") and err.count("\n") == 1, (argv, err)
     assert RunStore(tmp_path / "fresh").runs() == []
+    assert main(["run", str(exp_file), "--jobs", "two"]) == 2  # new-user finding: "not a valid integer range"
+    assert capsys.readouterr().err == "error: Invalid value for '--jobs' / '-j': 'two' is not a valid integer.\n"
 
 
 def test_every_bad_variant_of_a_file_is_reported_at_once_one_line_each(tmp_path: Path, exp_file: Path,

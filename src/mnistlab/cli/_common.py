@@ -109,7 +109,7 @@ def store_option(name: str = "store") -> Callable[[F], F]:
 
 def jobs_option(what: str) -> Callable[[F], F]:
     """`--jobs/-j`: how many of ``what`` (cells, trials) train at once, in processes splitting the cores."""
-    return click.option("--jobs", "-j", type=click.IntRange(1, 256), default=1, show_default=True,
+    return click.option("--jobs", "-j", type=IntRange(1, 256), default=1, show_default=True,
                         help=f"Train this many {what} at once, in separate processes splitting the cores.")
 
 
@@ -140,6 +140,13 @@ def _check_data_dir_variable(ctx: click.Context, param: click.Parameter, value: 
         warnings.warn(f"MNISTLAB_DATA_DIR is {named!r}, which is no folder: it is searched in vain", DataWarning,
                       stacklevel=2)
     return value
+
+
+class IntRange(click.IntRange):
+    """click's IntRange, named "integer" in its errors: ``--jobs two`` is "'two' is not a valid
+    integer" (click says "not a valid integer range"); out of range it says the range, as click does."""
+
+    name = "integer"
 
 
 def check_backend_flags(backend: str | None, address: str | None, data_dir: Path | None) -> None:

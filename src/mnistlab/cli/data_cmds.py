@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from mnistlab import datasets
-from mnistlab.cli._common import PathArg, check_output, data_dir_option, not_empty, save_figure
+from mnistlab.cli._common import IntRange, PathArg, check_output, data_dir_option, not_empty, save_figure
 from mnistlab.cli._output import Column, emit, format_option
 
 
@@ -45,9 +45,9 @@ def datasets_cmd(data_dir: Path | None, fmt: str) -> None:
 @click.command("show-data")
 @click.argument("dataset", metavar="DATASET", callback=not_empty)
 @click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True)
-@click.option("--rows", type=click.IntRange(1, 20), default=5, show_default=True)
-@click.option("--cols", type=click.IntRange(1, 20), default=5, show_default=True)
-@click.option("--index", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--rows", type=IntRange(1, 20), default=5, show_default=True)
+@click.option("--cols", type=IntRange(1, 20), default=5, show_default=True)
+@click.option("--index", type=IntRange(min=0), default=0, show_default=True,
               help="Image drawn alone with a colour bar.")
 @click.option("-o", "--output", type=PathArg(dir_okay=False, path_type=Path), default=None,
               help="Grid image file [default: DATASET-samples.png].")

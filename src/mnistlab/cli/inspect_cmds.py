@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from mnistlab.cli._common import PathArg, check_output, data_dir_option, open_store, save_figure, store_option
+from mnistlab.cli._common import IntRange, PathArg, check_output, data_dir_option, open_store, save_figure, store_option
 from mnistlab.errors import OutputError
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
@@ -35,13 +35,13 @@ def _parse_indices(text: str) -> list[int]:
               help="Pick a variant of an experiment; repeat it to draw several (history, compare, params, time).")
 @click.option("--images", "images", default="0,23,28", show_default=True, help="feature-maps: test image indices.")
 @click.option("--filter", "filter_index", type=int, default=0, show_default=True, help="feature-maps: filter index.")
-@click.option("--layers", type=click.IntRange(0, 64), default=4, show_default=True,
+@click.option("--layers", type=IntRange(0, 64), default=4, show_default=True,
               help="feature-maps: how many conv/pool layers (0 = all).")
 @click.option("--index", type=int, default=0, show_default=True, help="image: which image.")
 @click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True,
               help="samples/image: which set.")
-@click.option("--max-images", type=click.IntRange(1, 200), default=25, show_default=True, help="misclassified: how many.")
-@click.option("--dpi", type=click.IntRange(20, 600), default=100, show_default=True)
+@click.option("--max-images", type=IntRange(1, 200), default=25, show_default=True, help="misclassified: how many.")
+@click.option("--dpi", type=IntRange(20, 600), default=100, show_default=True)
 @click.option("--quick", is_flag=True, help="With a .toml file: draw its --quick smoke runs instead.")
 def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | None, data_dir: Path | None,
              variants: tuple[str, ...],

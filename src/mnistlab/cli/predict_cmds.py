@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from mnistlab.cli._common import PathArg, data_dir_option, one_variant, open_store, save_figure, store_option
+from mnistlab.cli._common import IntRange, PathArg, data_dir_option, one_variant, open_store, save_figure, store_option
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import DataError, InvertedImageWarning, MnistlabError, OutputError, PartlyUnreadable
 from mnistlab.files import check_output_path, display_name, write_output
@@ -58,7 +58,7 @@ def _class_names(model: Any) -> list[str]:
 @click.argument("model")
 @click.argument("images", type=PathArg(), nargs=-1, required=True)
 @model_options
-@click.option("--top", type=click.IntRange(1, 100), default=3, show_default=True, help="How many classes per image.")
+@click.option("--top", type=IntRange(1, 100), default=3, show_default=True, help="How many classes per image.")
 @format_option()
 @click.option("--show", type=PathArg(), default=None,
               help="Also save a figure (.png, .svg, .pdf): each image, what the model saw, "

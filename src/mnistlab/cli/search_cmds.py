@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from mnistlab.cli._common import (PathArg, backend_and_store, backend_options, check_backend_flags, data_dir_option, jobs_option,
-                                  open_store, store_option)
+from mnistlab.cli._common import (IntRange, PathArg, backend_and_store, backend_options, check_backend_flags, data_dir_option,
+                                  jobs_option, open_store, store_option)
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
 from mnistlab.cli._output import closed_output_stops, format_option, is_terminal, rich_console, stopped_by
 from mnistlab.errors import RunNotFinished
@@ -122,7 +122,7 @@ def _header(name: str, space, root: Path) -> str:  # noqa: ANN001
 @click.option("--output", "-o", type=PathArg(dir_okay=False), default=None,
               help="The experiment file to write (default: the TOML on stdout).")
 @click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
-@click.option("--repeats", type=click.IntRange(1, 1000), default=3, show_default=True, help="Seeds the written file trains.")
+@click.option("--repeats", type=IntRange(1, 1000), default=3, show_default=True, help="Seeds the written file trains.")
 def search_best_cmd(experiment: str, store: str | None, output: str | None, force: bool, repeats: int) -> None:
     """Write the best complete trial of a search EXPERIMENT (a file, its name or a run id) as a plain
     experiment file, trained with `mnistlab run OUTPUT` over --repeats seeds (no -o: printed)."""

@@ -11,8 +11,8 @@ import click
 
 from mnistlab import files
 from mnistlab.callbacks import PROGRESS_MODES
-from mnistlab.cli._common import (PathArg, TomlNumber, check_output, data_dir_option, dataset_arg, is_experiment, one_variant,
-                                  open_store, save_figure, store_option, variant_configs)
+from mnistlab.cli._common import (IntRange, PathArg, TomlNumber, check_output, data_dir_option, dataset_arg, is_experiment,
+                                  one_variant, open_store, save_figure, store_option, variant_configs)
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError
@@ -66,7 +66,7 @@ def _validation(value: str | None) -> Any:
               help=f"Seed of weights, shuffling, augmentation, dropout (default {setting_default('seed')}).")
 @click.option("--validation", help='Fraction of train (0.1), a count (10000), "test", or 0 for none. Held out '
               "at random (seeded); Keras's validation_split takes the last images: --set data.split=last.")
-@click.option("--subset", type=click.IntRange(min=1), help="Train on the first N images (and N//6 test images); "
+@click.option("--subset", type=IntRange(min=1), help="Train on the first N images (and N//6 test images); "
               "without it, all of them.")
 @click.option("--device", help=f"auto cpu cuda cuda:N mps (default {setting_default('device')})")
 @click.option("--threads", type=int, help="CPU threads (0 = from the machine).")
@@ -342,10 +342,10 @@ def _check_writable_folder(folder: Path, flag: str) -> None:
 @click.option("--random-erasing", type=float)
 @click.option("--fill-mode", type=click.Choice(["nearest", "constant", "reflect", "wrap"]))
 @click.option("--cval", type=float, help='Fill value of --fill-mode constant (0 black, 1 white).')
-@click.option("--images", "count", type=click.IntRange(1, 50), default=6, show_default=True,
+@click.option("--images", "count", type=IntRange(1, 50), default=6, show_default=True,
               help="Rows: the first N training images.")
-@click.option("--copies", type=click.IntRange(1, 20), default=7, show_default=True, help="Augmented copies per image.")
-@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True)
+@click.option("--copies", type=IntRange(1, 20), default=7, show_default=True, help="Augmented copies per image.")
+@click.option("--seed", type=IntRange(0, 2**63 - 1), default=0, show_default=True)
 @data_dir_option()
 @click.option("-o", "--output", "--out", "out", type=PathArg(dir_okay=False, path_type=Path), default=Path("augment.png"),
               show_default=True)
