@@ -291,6 +291,8 @@ def test_search_of_12_trials_prunes_ranks_reports_and_writes_best(tmp_path: Path
     html = build_report(store, "srch", data_dir=data_dir)
     for caption in ("optimisation history", "parallel coordinates", "parameter importance"):
         assert f"<figcaption>{caption}</figcaption>" in html
+    by_file = build_report(store, str(path), data_dir=data_dir)  # its command: a search's, not a sweep's
+    assert f"<li>command: mnistlab search {path} (the runs are recorded as experiment &#x27;srch&#x27;" in by_file
     page = tmp_path / "report.html"
     page.write_text(html, encoding="utf-8")
     check_in_browser(page, tmp_path, rows=12, images=html.count("<img "))  # every figure decodes in Chromium

@@ -144,14 +144,16 @@ def render_report(experiment: str, rows: Sequence[Mapping[str, Any]], comparison
     return _PAGE.format(title=_esc(f"mnistlab report: {experiment}"), css=_CSS, body="\n".join(parts), js=_JS)
 
 
-def provenance(records: Sequence[RunRecord], experiment: str, given: str, file: bool, quick: bool = False) -> list[str]:
-    """What a reader needs to make the shown runs again, from their records: the command (the
-    experiment file as it was given, or, by name, that its file is not known), when they ran,
-    and the versions, devices, precisions and threads they recorded (each set of values once)."""
+def provenance(records: Sequence[RunRecord], experiment: str, given: str, file: str | None,
+               quick: bool = False) -> list[str]:
+    """What a reader needs to make the shown runs again, from their records: the command (``file``:
+    "run" or "search", the experiment file as it was ``given``; None, by name: that its file is not
+    known), when they ran, and the versions, devices, precisions and threads they recorded (each
+    set of values once)."""
     import datetime as dt
 
     if file:
-        lines = [f"command: mnistlab run {given}{' --quick' * quick} (the runs are recorded as experiment "
+        lines = [f"command: mnistlab {file} {given}{' --quick' * quick} (the runs are recorded as experiment "
                  f"{experiment!r}; each variant's config below is what its runs trained, seeds aside)"]
     else:
         lines = [f"recorded as experiment {experiment!r}; its experiment file is not named here (give the file "
@@ -384,7 +386,8 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
         said = {v.name: v.description for v in file.variants} | {c.name: c.description for c in file.committees}
         for s in shown:
             s.description = said.get(s.name, "")
-    made = provenance([r for r in current if r.status != "running"], name, ref.given, ref.file is not None, quick)
+    command = None if ref.file is None else "search" if ref.file.search is not None else "run"
+    made = provenance([r for r in current if r.status != "running"], name, ref.given, command, quick)
     return render_report(name, rows, figures, shown, notes, file.description if file is not None else "", made)
 
 
