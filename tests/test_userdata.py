@@ -393,6 +393,10 @@ def test_an_npz_without_images_is_refused(tmp_path: Path) -> None:
                                                      ".csv file write csv = ...)"),
     ({"csv": "train.csv", "test": "d"}, ("dataset", "test"), "test: d is a folder, not a .csv file"),
     ({"npz": "d"}, ("dataset", "npz"), "npz: d is a folder, not a .npz file"),
+    ({"folder": "d", "test": ""}, ("dataset", "test"), "test: an empty path (an unset variable?): give the folder of "
+                                                       "class folders"),
+    ({"folder": ""}, ("dataset", "folder"), "folder: an empty path"),
+    ({"csv": " "}, ("dataset", "csv"), "csv: an empty path (an unset variable?): give the .csv file"),
 ])
 def test_dataset_table_is_validated_where_it_enters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dataset,
                                                     path: tuple, message: str) -> None:

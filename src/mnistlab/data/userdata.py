@@ -93,6 +93,10 @@ def parse_user_dataset(value: str | Mapping[str, Any]) -> UserData:
     for key in (kind, "test", "label"):
         if key in value and not isinstance(value[key], str):
             raise UserDataError(f"{key}: must be a string, got {type_name(value[key])}", key=key)
+    for key in (kind, "test"):  # an empty path is the current folder to the OS: never what was meant
+        if key in value and not value[key].strip():
+            raise UserDataError(f"{key}: an empty path (an unset variable?): give the "
+                                + ("folder of class folders" if kind == "folder" else f".{kind} file"), key=key)
     if "label" in value and kind != "csv":
         where = "its class folders' names" if kind == "folder" else "its y_train (or labels) array"
         raise UserDataError(f"label: names a CSV's label column; a {kind}'s labels are {where}", key="label")
