@@ -397,6 +397,7 @@ def test_an_npz_without_images_is_refused(tmp_path: Path) -> None:
                                                        "class folders"),
     ({"folder": ""}, ("dataset", "folder"), "folder: an empty path"),
     ({"csv": " "}, ("dataset", "csv"), "csv: an empty path (an unset variable?): give the .csv file"),
+    ({"csv": "train.csv", "test_fraction": True}, ("dataset", "test_fraction"), "(exclusive), got true"),
 ])
 def test_dataset_table_is_validated_where_it_enters(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dataset,
                                                     path: tuple, message: str) -> None:

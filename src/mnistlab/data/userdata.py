@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.errors import DataError, clip, did_you_mean, first_line, type_name
+from mnistlab.errors import DataError, clip, did_you_mean, first_line, toml_repr, type_name
 from mnistlab.files import write_atomic
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
@@ -102,7 +102,7 @@ def parse_user_dataset(value: str | Mapping[str, Any]) -> UserData:
         raise UserDataError(f"label: names a CSV's label column; a {kind}'s labels are {where}", key="label")
     fraction = value.get("test_fraction", 0.2)
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
-        raise UserDataError(f"test_fraction: must be a number between 0 and 1 (exclusive), got {fraction!r}",
+        raise UserDataError(f"test_fraction: must be a number between 0 and 1 (exclusive), got {toml_repr(fraction)}",
                             key="test_fraction")
     path = _existing(value[kind], kind, kind)
     test = _existing(value["test"], kind, "test") if "test" in value else None
