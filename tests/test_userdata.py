@@ -166,6 +166,22 @@ def test_bad_csv_is_one_line_and_never_trains(case: str, tmp_path: Path, monkeyp
     assert not (tmp_path / "mnistlab-runs").exists() or "finished" not in err
 
 
+@pytest.mark.parametrize("bad, message", [("300", "pixel value 300 outside 0-255"),
+                                         ("127.5", "pixel value 127.5 is not a whole number"),
+                                         ("x7", "'x7' is not a number")])
+def test_a_bad_csv_cell_is_named_by_its_line_in_the_file_after_blank_lines(tmp_path: Path, bad: str, message: str) -> None:
+    path = write_csv(tmp_path / "train.csv", np.stack([glyph_l()] * 8), [0, 1] * 4)
+    lines = path.read_text().splitlines()
+    lines.insert(2, "")  # line 3 blank: the second image is on line 4
+    lines.insert(5, "")
+    cells = lines[8].split(",")  # line 9: the sixth image
+    cells[5] = bad
+    lines[8] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError, match=re.escape(f"train.csv line 9, column pixel4: {message}")):
+        load_any(str(path))
+
+
 # ------------------------------------------------------------------------------------- folders
 def _folder(root: Path, classes: dict[str, int], size: tuple[int, int] = (32, 32), mode: str = "RGB") -> Path:
     for name, n in classes.items():

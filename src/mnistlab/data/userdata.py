@@ -612,17 +612,17 @@ def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray |
         near = max(2, round(math.sqrt(n)))  # the nearest square, 2x2 at least (0 columns: no image at all)
         raise DataError(f"{path}: {n} pixel column{'s' * (n != 1)} {'is' if n == 1 else 'are'} not a square image "
                         f"({near}x{near} needs {near * near})")
-    labels = _csv_rows(path, header, label_at)  # every row's length checked, the labels read
-    pixels = _csv_numbers(path, header, pixel_cols)
+    labels, lines = _csv_rows(path, header, label_at)  # every row's length checked, the labels read
+    pixels = _csv_numbers(path, header, pixel_cols)  # row r is the file's line lines[r]: blank lines skipped
     bad = np.argwhere(~((pixels >= 0) & (pixels <= 255)))
     if len(bad):
         r, c = bad[0]
-        raise DataError(f"{path} line {r + 2}, column {header[pixel_cols[c]]}: pixel value {pixels[r, c]:g} outside 0-255")
+        raise DataError(f"{path} line {lines[r]}, column {header[pixel_cols[c]]}: pixel value {pixels[r, c]:g} outside 0-255")
     fractions = np.argwhere(pixels != np.rint(pixels))
     if len(fractions):  # rounding them would keep almost nothing of images scaled to 0-1
         r, c = fractions[0]
         scaled = " (the pixels look scaled to 0-1: multiply them by 255)" if pixels.max() <= 1 else ""
-        raise DataError(f"{path} line {r + 2}, column {header[pixel_cols[c]]}: pixel value {pixels[r, c]:g} is not a "
+        raise DataError(f"{path} line {lines[r]}, column {header[pixel_cols[c]]}: pixel value {pixels[r, c]:g} is not a "
                         f"whole number from 0 to 255{scaled}")
     if pixels.size and 0 < pixels.max() <= 1:  # 0-255 images this dark are black: these were divided by 255
         raise DataError(f"{path}: every pixel value is 0 or 1: the pixels look scaled to 0-1; write them as whole "
@@ -672,13 +672,19 @@ def _csv_numbers(path: Path, header: list[str], cols: list[int]) -> np.ndarray:
     """The pixel columns as float32 (N, len(cols)): numpy's fast reader, and on failure a scan
     that finds the first bad cell to name it."""
     try:
-        return np.loadtxt(path, delimiter=",", skiprows=1, usecols=cols, dtype=np.float32, ndmin=2, encoding=CSV_ENCODING)
+        # comments=None: a line starting with # is a row here, as it is to csv (else the labels, read by csv, and the
+        # images would not pair up)
+        return np.loadtxt(path, delimiter=",", skiprows=1, usecols=cols, dtype=np.float32, ndmin=2, encoding=CSV_ENCODING,
+                          comments=None)
     except (ValueError, IndexError):
         pass
     with open(path, newline="", encoding=CSV_ENCODING) as f:
         rows = csv.reader(f)
         next(rows)
-        for line, row in enumerate(rows, start=2):
+        for row in rows:
+            line = rows.line_num  # the file's line (a record's last), blank lines counted
+            if not row:  # a blank line, skipped as numpy's reader skips it
+                continue
             if len(row) != len(header):
                 raise DataError(f"{path} line {line}: {len(row)} cells, the header has {len(header)}")
             for c in cols:
@@ -689,15 +695,17 @@ def _csv_numbers(path: Path, header: list[str], cols: list[int]) -> np.ndarray:
     raise DataError(f"{path}: cannot read the pixel columns")  # pragma: no cover - the scan names the cell
 
 
-def _csv_rows(path: Path, header: list[str], label_at: int | None) -> np.ndarray | None:
+def _csv_rows(path: Path, header: list[str], label_at: int | None) -> tuple[np.ndarray | None, list[int]]:
     """One pass over the rows: DataError for a row whose cell count is not the header's (numpy's
     reader would silently drop an extra cell) and for a file with no rows; the labels (see
-    :func:`_csv_labels`), or None without a label column. Blank lines are skipped, as numpy does."""
+    :func:`_csv_labels`), or None without a label column, and each row's line in the file (blank
+    lines are skipped, as numpy does, but counted)."""
     values, lines = [], []
     with open(path, newline="", encoding=CSV_ENCODING) as f:
         rows = csv.reader(f)
         next(rows)
-        for line, row in enumerate(rows, start=2):
+        for row in rows:
+            line = rows.line_num  # the file's line (a record's last): a quoted cell may span lines
             if not row:
                 continue
             if len(row) != len(header):
@@ -707,7 +715,7 @@ def _csv_rows(path: Path, header: list[str], label_at: int | None) -> np.ndarray
             lines.append(line)
     if not values:
         raise DataError(f"{path}: no rows: the file has a header but no images")
-    return None if label_at is None else _csv_labels(path, values, lines)
+    return (None if label_at is None else _csv_labels(path, values, lines)), lines
 
 
 def _csv_labels(path: Path, values: list[str], lines: list[int]) -> np.ndarray:
