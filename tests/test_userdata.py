@@ -1331,6 +1331,63 @@ def test_an_npz_of_python_objects_says_so_not_that_the_zip_is_damaged(tmp_path: 
         load_any(str(tmp_path / "objects.npz"))
 
 
+LIMIT = ("numeric labels number the classes 0, 1, 2, ..., up to 999 here (1,000 classes, or one per image when there "
+         "are more images); number the classes from 0, or name them by text")
+
+
+@pytest.mark.parametrize("label, says", [
+    (3_000_000, "label 3000000 would make 3,000,001 classes for 4 images"),
+    (9_000_000_000_000_000_000, "label 9000000000000000000 would make 9,000,000,000,000,000,001 classes"),
+    (99_999_999_999_999_999_999_999, "label 99999999999999999999999 would make 100,000,000,000,000,000,000,000 classes"),
+    (-99_999_999_999_999_999_999_999, "negative label -99999999999999999999999: labels are 0, 1, 2, ..."),
+])
+def test_a_huge_numeric_label_in_a_csv_is_one_line_before_a_name_is_made_per_class(
+        tmp_path: Path, label: int, says: str, capsys: pytest.CaptureFixture) -> None:
+    path = write_csv(tmp_path / "ids.csv", four_images(), [0, 1, 0, label])
+    with pytest.raises(DataError, match=re.escape(f"ids.csv line 5: {says}")):
+        load_any(str(path))  # was seconds and 836 MB of names, a MemoryError, or an OverflowError traceback
+    assert main(["train", "--dataset", str(path), "--model", "seed000-dense", "--epochs", "1", "--no-record",
+                 "--progress", "none"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert says in err and len(err.splitlines()) == 1 and "Traceback" not in err
+
+
+def test_a_huge_or_broken_numeric_label_in_an_npz_is_named_without_a_numpy_warning(tmp_path: Path) -> None:
+    x = np.stack([glyph_l()] * 4)
+    cases = {"ids": (np.array([0, 1, 0, 9_000_000_000_000_000_000]),
+                     "y_train[3]: label 9000000000000000000 would make 9,000,000,000,000,000,001 classes for 4 images: " + LIMIT),
+             "unsigned": (np.array([0, 1, 0, 2 ** 64 - 1], dtype=np.uint64), "y_train[3]: label 18446744073709551615 would"),
+             "floats": (np.array([0.0, 1.0, 0.0, 1e30]), "y_train[3]: label 1e+30 is far too large for 4 images"),
+             "infinite": (np.array([0.0, 1.0, np.inf, 1.0]), "y_train[2] is inf, not a whole number"),
+             "negative": (np.array([0.0, 1.0, -1e30, 1.0]), "y_train[2] is a negative label (-1e+30)")}
+    for name, (y, says) in cases.items():
+        np.savez(tmp_path / f"{name}.npz", x_train=x, y_train=y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy's "invalid value encountered in cast" was said raw
+            with pytest.raises(DataError, match=re.escape(f"{name}.npz: {says}")):
+                load_any(str(tmp_path / f"{name}.npz"))
+
+
+def test_numeric_labels_are_taken_up_to_one_class_per_image_or_a_thousand(tmp_path: Path) -> None:
+    x = np.stack([glyph_l()] * 4)
+    np.savez(tmp_path / "sample.npz", x_train=x, y_train=np.array([0, 999, 0, 999]))  # a sample of 1000 classes
+    with pytest.warns(DataWarning, match="labels run 0 to 999"):
+        assert load_any(str(tmp_path / "sample.npz")).info.num_classes == 1000
+    np.savez(tmp_path / "more.npz", x_train=x, y_train=np.array([0, 1000, 0, 1000]))
+    with pytest.raises(DataError, match=re.escape("more.npz: y_train[1]: label 1000 would make 1,001 classes")):
+        load_any(str(tmp_path / "more.npz"))
+    many = np.stack([glyph_l()] * 1200)  # 1,200 images: labels to 1,199
+    labels = np.arange(1200) % 2
+    labels[-1] = 1199
+    write_csv(tmp_path / "train.csv", many[:4], [0, 1, 0, 1])
+    np.savez(tmp_path / "big.npz", x_train=many, y_train=labels)
+    with pytest.warns(DataWarning, match="labels run 0 to 1199"):
+        assert load_any(str(tmp_path / "big.npz")).info.num_classes == 1200
+    write_csv(tmp_path / "test.csv", many[:4], [0, 1, 0, 5000])  # the test file's label, named as such
+    with pytest.raises(DataError, match=re.escape("test.csv line 5: label 5000 would make 5,001 classes for 4 images")):
+        load_any({"csv": str(tmp_path / "train.csv"), "test": str(tmp_path / "test.csv")})
+
+
 def test_numeric_labels_that_skip_classes_are_warned_of(tmp_path: Path) -> None:
     x = np.stack([glyph_l()] * 4)
     np.savez(tmp_path / "sparse.npz", x_train=x, y_train=np.array([3, 7, 3, 7]))

@@ -314,6 +314,8 @@ def _class_indices(spec: UserData, train: np.ndarray | None, test: np.ndarray | 
     if numeric[0]:
         if both.size and both.min() < 0:
             raise DataError(f"{spec.path}: negative label {int(both.min())}: labels are 0, 1, 2, ... or class names")
+        if both.size and (top := int(both.max())) > label_limit(len(both)):  # before a name is made for each class
+            raise huge_label(spec.path if top == train.max() else spec.test or f"{spec.path}'s test split", top, len(both))
         names = [str(i) for i in range(int(both.max()) + 1 if both.size else 0)]
         if missing := sorted(set(range(len(names))) - set(np.unique(both).tolist())):  # labels 3 and 7: 8 classes
             _warn(f"{spec.path}: labels run 0 to {len(names) - 1}, so the model gets {len(names)} classes, but no image is "
@@ -346,6 +348,27 @@ def _check_classes(spec: UserData, train: np.ndarray, test: np.ndarray | None, b
     raise DataError(f"{where}: class{'es' * (len(untrained) != 1)} {listed} not in {spec.path} (its classes: "
                     f"{clip(', '.join(map(str, np.unique(train).tolist())), 60)}): name the test classes as the "
                     "training data's")
+
+
+# Numeric labels number the classes 0..the largest label. Up to this many classes are taken however few
+# images there are (a small sample of ImageNet's 1000 classes); above it, no more classes than images.
+FEW_CLASSES = 1000
+
+
+def label_limit(images: int) -> int:
+    """The largest numeric label taken for ``images`` labelled images (:data:`FEW_CLASSES`): a label
+    above it makes more classes than images, most never learnt (an ID, not a class number)."""
+    return max(FEW_CLASSES, images) - 1
+
+
+def huge_label(where: object, label: int | float, images: int) -> DataError:
+    """The one-line DataError for a numeric label above :func:`label_limit` (``where``: its file and line
+    or index), said before a class name is made for each number up to it."""
+    shown = f"{label:g}" if isinstance(label, float) else clip(label, 40)
+    classes = f"would make {label + 1:,} classes" if isinstance(label, int) and label < 10 ** 30 else "is far too large"
+    return DataError(f"{where}: label {shown} {classes} for {images:,} image{'s' * (images != 1)}: numeric labels "
+                     f"number the classes 0, 1, 2, ..., up to {label_limit(images):,} here ({FEW_CLASSES:,} classes, or "
+                     f"one per image when there are more images); number the classes from 0, or name them by text")
 
 
 # What the readers returned in this process, with the warnings their read gave, by (kind, label,
@@ -724,7 +747,7 @@ def _csv_labels(path: Path, values: list[str], lines: list[int]) -> np.ndarray:
     for an empty label, and for a few odd labels among whole numbers (at least 90% of them): a typo
     there would otherwise make every label a class name, and each number a class of its own."""
     try:
-        return np.array([int(v) for v in values], dtype=np.int64)
+        numbers = [int(v) for v in values]
     except ValueError:
         if any(v == "" for v in values):
             raise DataError(f"{path} line {lines[values.index('')]}: empty label") from None
@@ -735,6 +758,13 @@ def _csv_labels(path: Path, values: list[str], lines: list[int]) -> np.ndarray:
                             + (f" ({len(odd)} are not)" if len(odd) > 1 else "")
                             + ": fix it, or name every class by text") from None
         return np.array(values, dtype=str)
+    low, high = min(range(len(numbers)), key=numbers.__getitem__), max(range(len(numbers)), key=numbers.__getitem__)
+    if numbers[low] < 0:
+        raise DataError(f"{path} line {lines[low]}: negative label {clip(numbers[low], 40)}: labels are 0, 1, 2, ... or "
+                        "class names")
+    if numbers[high] > label_limit(len(numbers)):  # checked here, in Python's ints: it may not fit numpy's
+        raise huge_label(f"{path} line {lines[high]}", numbers[high], len(numbers))
+    return np.array(numbers, dtype=np.int64)
 
 
 # --------------------------------------------------------------------------------------- folder
@@ -992,13 +1022,19 @@ def _npz_labels(path: Path, key: str, y: np.ndarray, n: int) -> np.ndarray:
         y = y[:, 0]
     if y.shape != (n,):
         raise DataError(f"{path}: {key} has shape {y.shape}; expected ({n},), one label per image")
-    if y.dtype.kind in "iu":
-        return y.astype(np.int64)
     if y.dtype.kind in "US":
         return y.astype(str)
-    if y.dtype.kind == "f" and np.all(y == np.rint(y)):
-        return y.astype(np.int64)
-    raise DataError(f"{path}: {key} has dtype {y.dtype}; expected integer labels or class names")
+    if y.dtype.kind not in "iuf":
+        raise DataError(f"{path}: {key} has dtype {y.dtype}; expected integer labels or class names")
+    if y.dtype.kind == "f" and len(odd := np.flatnonzero(~np.isfinite(y) | (y != np.rint(y)))):
+        raise DataError(f"{path}: {key}[{odd[0]}] is {y[odd[0]]:g}, not a whole number: labels are 0, 1, 2, ... or "
+                        "class names")
+    if y.size and y.min() < 0:
+        raise DataError(f"{path}: {key}[{y.argmin()}] is a negative label ({y.min():g}): labels are 0, 1, 2, ... or "
+                        "class names")
+    if y.size and y.max() > label_limit(n):  # checked before the cast: a float label may not fit int64
+        raise huge_label(f"{path}: {key}[{y.argmax()}]", y.max().item(), n)
+    return y.astype(np.int64)
 
 
 # ----------------------------------------------------------------------------------- submission
