@@ -385,6 +385,53 @@ def test_a_truncated_or_foreign_npz_is_one_line_naming_the_file(tmp_path: Path, 
     assert not (tmp_path / "grid.png").exists()
 
 
+def _claiming(shape: tuple, version: tuple = (1, 0)) -> bytes:
+    """An .npy header claiming ``shape`` (uint8), followed by 100 bytes of data."""
+    buf = io.BytesIO()
+    write = np.lib.format.write_array_header_1_0 if version == (1, 0) else np.lib.format.write_array_header_2_0
+    write(buf, {"descr": "|u1", "fortran_order": False, "shape": shape})
+    return buf.getvalue() + bytes(100)
+
+
+def _lying_size(data: bytes, size: int) -> bytes:
+    """A zip whose entries each claim ``size`` uncompressed bytes, in their local and central headers."""
+    import struct
+
+    out = bytearray(data)
+    for signature, at in ((b"PK\x03\x04", 22), (b"PK\x01\x02", 24)):
+        i = out.find(signature)
+        while i >= 0:
+            struct.pack_into("<I", out, i + at, size)
+            i = out.find(signature, i + 1)
+    return bytes(out)
+
+
+@pytest.mark.parametrize("version", [(1, 0), (2, 0)])
+def test_an_npz_whose_header_claims_more_than_it_holds_is_damaged_not_a_memory_error(
+        tmp_path: Path, version: tuple, capsys: pytest.CaptureFixture) -> None:
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "cut.npz", "w") as z:
+        z.writestr("x_train.npy", _claiming((10 ** 12, 28, 28), version))
+        z.writestr("y_train.npy", _npy(np.array([0, 1, 0, 1])))
+    says = ("cut.npz: not a readable .npz: a truncated or damaged zip archive (x_train.npy claims an array of shape "
+            "(1000000000000, 28, 28) and dtype uint8, 784,000,000,000,000 bytes, but holds at most 100)")
+    with pytest.raises(DataError, match=re.escape(says)):
+        load_any(str(tmp_path / "cut.npz"))  # was numpy's _ArrayMemoryError: 713 TiB
+    assert main(["train", "--dataset", str(tmp_path / "cut.npz"), "--model", "seed000-dense", "--no-record",
+                 "--progress", "none"]) != 0
+    err = capsys.readouterr().err.strip()
+    assert says in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    buf = io.BytesIO()  # a deflated entry whose zip headers claim 4 GB: deflate makes at most 1032 times its bytes
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("x_train.npy", _claiming((4_000_000_000,), version))
+        z.writestr("y_train.npy", _claiming((4_000_000_000,), version))
+    (tmp_path / "lying.npz").write_bytes(_lying_size(buf.getvalue(), 0xFFFFFFF0))
+    with pytest.raises(DataError, match=re.escape("lying.npz: not a readable .npz: a truncated or damaged zip archive "
+                                                  "(x_train.npy claims an array of shape (4000000000,)")):
+        load_any(str(tmp_path / "lying.npz"))
+
+
 def test_an_npz_without_images_is_refused(tmp_path: Path) -> None:
     np.savez(tmp_path / "none.npz", x_train=np.zeros((0, 28, 28), np.uint8), y_train=np.zeros(0, int))
     with pytest.raises(DataError, match=r"none.npz: holds no images"):

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from mnistlab.data.idx import MAX_IDX_BYTES, describe_bytes, idx_bytes, parse_idx, read_bytes, read_idx, write_idx
-from mnistlab.data.userdata import open_npz
+from mnistlab.data.userdata import npz_array, open_npz
 from mnistlab.data.registry import (
     CANONICAL_FILES,
     SPLIT_FILES,
@@ -340,7 +340,7 @@ def _read_npz(path: Path, key: str = "arr_0") -> np.ndarray:
     with open_npz(path) as npz:
         if key not in npz.files:
             raise DataError(f"{path}: no array {key!r} in this .npz (it has: {', '.join(npz.files) or 'nothing'})")
-        return np.asarray(npz[key])
+        return npz_array(npz, key, path)
 
 
 def _head(path: Path) -> bytes:

@@ -947,6 +947,38 @@ def open_npz(path: Path) -> Iterator[Any]:
         raise _not_npz(path, exc) from None
 
 
+DEFLATE_MOST = 1032  # deflate's largest ratio of bytes out to bytes in
+
+
+def npz_array(npz: Any, key: str, path: Path) -> np.ndarray:
+    """``npz[key]`` of an :func:`open_npz`, once its ``.npy`` header's shape and dtype are checked
+    against the bytes the zip holds for it: a damaged or truncated file whose header claims
+    (10**12, 28, 28) is one DataError, not numpy allocating 713 TiB."""
+    _check_npy_size(npz.zip, key + ".npy" if key + ".npy" in npz.zip.namelist() else key, path)
+    return np.asarray(npz[key])
+
+
+def _check_npy_size(archive: zipfile.ZipFile, name: str, path: Path) -> None:
+    """DataError when the ``.npy`` member ``name`` claims more bytes than the zip holds for it: its
+    uncompressed size, at most what deflate makes of its compressed size (a damaged zip entry may
+    claim more)."""
+    info = archive.getinfo(name)
+    with archive.open(info) as f:
+        version = np.lib.format.read_magic(f)
+        if version not in ((1, 0), (2, 0)):  # (3, 0): utf-8 field names, read by numpy's own checks alone
+            return
+        read = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
+        shape, _, dtype = read(f)
+        header = f.tell()
+    most = {zipfile.ZIP_STORED: info.compress_size, zipfile.ZIP_DEFLATED: info.compress_size * DEFLATE_MOST + 1024}
+    have = min(info.file_size, most.get(info.compress_type, info.file_size)) - header
+    need = math.prod(shape) * dtype.itemsize
+    if dtype.hasobject or need <= have:
+        return
+    raise DataError(f"{path}: not a readable .npz: a truncated or damaged zip archive ({name} claims an array of shape "
+                    f"{clip(shape, 60)} and dtype {dtype}, {need:,} bytes, but holds at most {max(have, 0):,})")
+
+
 def _not_npz(path: Path, exc: BaseException) -> DataError:
     from mnistlab.data.idx import describe_bytes
 
@@ -990,7 +1022,7 @@ def read_npz(path: Path, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
         if pair is None:
             raise DataError(f"{path}: has keys {', '.join(keys) or 'none'}; expected x_{split} and y_{split} "
                             f"(Keras's mnist.npz) or images and labels")
-        x, y = np.asarray(npz[pair[0]]), np.asarray(npz[pair[1]])
+        x, y = npz_array(npz, pair[0], path), npz_array(npz, pair[1], path)
     return _npz_images(path, pair[0], x), _npz_labels(path, pair[1], y, len(x))
 
 
