@@ -1511,6 +1511,28 @@ def test_a_class_folders_images_in_subfolders_are_its_own_as_keras_reads_them(tm
         load_any(str(tmp_path / "e"))
 
 
+def test_a_held_out_test_split_that_takes_whole_classes_is_said_or_refused(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture) -> None:
+    images = np.stack([glyph_l()] * 10)
+    write_csv(tmp_path / "ten.csv", images, [0, 1] * 5)
+    says = ("ten.csv: test_fraction = 0.99 holds out 9 of its 10 images, leaving 1 of one class to train on: a classifier "
+            "needs images of at least 2 classes; lower test_fraction, or give a test file")
+    with pytest.raises(DataError, match=re.escape(says)):
+        load_any({"csv": str(tmp_path / "ten.csv"), "test_fraction": 0.99})  # trained on one image of one class
+    assert main(["train", "--dataset", f'{{ csv = "{tmp_path / "ten.csv"}", test_fraction = 0.99 }}', "--model",
+                 "seed000-dense", "--set", "model.layers[-1].units=2", "--no-record", "--progress", "none"]) != 0
+    out, err = capsys.readouterr()
+    assert says in err and len(err.strip().splitlines()) == 1 and "Training on" not in out
+    write_csv(tmp_path / "five.csv", images[:5], ["a", "a", "b", "b", "c"])  # 3 of 5 held out: c's one image among them
+    with pytest.warns(DataWarning, match=re.escape("five.csv: test_fraction = 0.6 holds out every image of class c (2 of "
+                                                   "its 5 images left to train on): the model never learns it")):
+        ds = load_any({"csv": str(tmp_path / "five.csv"), "test_fraction": 0.6})
+    assert ds.train_labels.tolist() == [0, 1] and ds.info.class_names == ("a", "b", "c")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every class kept: nothing said
+        load_any({"csv": str(tmp_path / "ten.csv")})
+
+
 def test_a_test_fraction_beside_a_test_set_is_said_to_be_unused(tmp_path: Path) -> None:
     """``test_fraction`` with a ``test`` file (or an ``.npz`` holding ``x_test``) holds nothing
     out: a warning says so, instead of the setting being passed over in silence. Not an error:

@@ -287,6 +287,7 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
             raise DataError(f"{spec.path}: {len(train_y)} image(s): too few to hold out a test split")
         count = min(max(1, round(len(train_y) * spec.test_fraction)), len(train_y) - 1)
         keep, held = validation_split(train_y, count=count, seed=seed, stratify=True)
+        _check_held_out(spec, names, train_y, train_y[keep])
         train_x, test_x, train_y, test_y = train_x[keep], train_x[held], train_y[keep], train_y[held]
     assert test_y is not None
     train_x, test_x = resize_images(train_x, image_shape), resize_images(test_x, image_shape)
@@ -296,6 +297,22 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
     return Dataset(info=info, train_images=train_x, train_labels=train_y, test_images=test_x, test_labels=test_y,
                    source=f"{spec.path} (user data)", verified="sha256 recorded", checksums=checksums,
                    test_held_out=held_out)
+
+
+def _check_held_out(spec: UserData, names: list[str], labels: np.ndarray, kept: np.ndarray) -> None:
+    """What the held-out test split (``test_fraction``) leaves to train on: DataError for images of
+    fewer than 2 classes, a warning naming the classes it took every image of."""
+    fraction = f"test_fraction = {spec.test_fraction:g}" + ("" if spec.fraction_given else " (the default)")
+    left = np.unique(kept)
+    lost = sorted(set(np.unique(labels).tolist()) - set(left.tolist()))
+    if len(left) < 2:
+        raise DataError(f"{spec.path}: {fraction} holds out {len(labels) - len(kept)} of its {len(labels)} images, leaving "
+                        f"{len(kept)} of {'no class' if not len(left) else 'one class'} to train on: a classifier needs "
+                        "images of at least 2 classes; lower test_fraction, or give a test file")
+    if lost:
+        _warn(f"{spec.path}: {fraction} holds out every image of class{'es' * (len(lost) != 1)} "
+              f"{clip(', '.join(names[i] for i in lost), 60)} ({len(kept)} of its {len(labels)} images left to train on): "
+              f"the model never learns {'them' if len(lost) > 1 else 'it'}; lower test_fraction, or give a test file")
 
 
 def _class_indices(spec: UserData, train: np.ndarray | None, test: np.ndarray | None
