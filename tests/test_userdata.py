@@ -204,6 +204,27 @@ def test_folder_per_class_any_size_and_colour(tmp_path: Path) -> None:
     assert len(ds.checksums[str(root)]) == 64
 
 
+def test_a_folders_large_first_image_does_not_size_every_image(tmp_path: Path) -> None:
+    import tracemalloc
+
+    from mnistlab.data.userdata import resize_images
+
+    root = _folder(tmp_path / "d", {"a": 10, "b": 10}, size=(28, 28), mode="L")
+    Image.fromarray(np.zeros((2000, 2000), np.uint8)).save(root / "a" / "000.png")  # the first image read: 4 MB a copy
+    tracemalloc.start()
+    try:
+        ds = load_any({"folder": str(root), "test": str(root)})
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16e6  # was 20 images upsized to 2000x2000: 80 MB (3 GB for a folder of 4000x4000 and 200 images)
+    small = [img for img in ds.train_images if img.any()]
+    assert len(small) == 19 and all(np.array_equal(img, glyph_l()) for img in small)  # at their size, never resized
+    assert read_folder(root)[0].shape == (20, 256, 256)  # no size asked: the first image's, scaled down to fit 256
+    same = _folder(tmp_path / "same", {"a": 2, "b": 2}, size=(32, 32))  # a folder of one size reads as it always did
+    assert np.array_equal(read_folder(same, (28, 28))[0], resize_images(read_folder(same)[0], (28, 28)))
+
+
 def test_empty_class_folder_and_an_unreadable_image_are_named(tmp_path: Path) -> None:
     root = _folder(tmp_path / "d", {"a": 3, "b": 2}, size=(28, 28), mode="L")
     (root / "c").mkdir()
@@ -972,10 +993,12 @@ def test_own_data_is_read_once_per_process_until_a_file_changes(tmp_path: Path) 
     os.symlink(tmp_path / "elsewhere", folder / "b")  # a class folder that is a link
     userdata._READS.clear()
     first = load_any(str(folder))
-    for seed in (1, 2, 3):  # every seed's split, and another model input, from the one read
+    for seed in (1, 2, 3):  # every seed's split from the one read
         load_any(str(folder), seed=seed)
-    load_any(str(folder), image_shape=(14, 14))
     assert len(userdata._READS) == 1 and first.info.train_size + first.info.test_size == 6
+    for _ in range(2):  # another model input: a folder's images are decoded straight to it, once
+        load_any(str(folder), image_shape=(14, 14))
+    assert len(userdata._READS) == 2
     spec = userdata.parse_user_dataset(str(folder))
     read = userdata._read(spec, spec.path)[0]
     assert userdata._read(spec, spec.path)[0] is read and not read.flags.writeable

@@ -266,10 +266,10 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
     from mnistlab.data.registry import DatasetInfo
     from mnistlab.datasets import Dataset, validation_split
 
-    train_x, train_raw = _read(spec, spec.path)
-    test_x, test_raw = _read(spec, spec.test) if spec.test is not None else (None, None)
+    train_x, train_raw = _read(spec, spec.path, shape=image_shape)
+    test_x, test_raw = _read(spec, spec.test, shape=image_shape) if spec.test is not None else (None, None)
     if spec.kind == "npz" and spec.test is None and npz_has_test(spec.path):
-        test_x, test_raw = _read(spec, spec.path, "test")
+        test_x, test_raw = _read(spec, spec.path, "test", shape=image_shape)
     if shuffle:
         train_x, train_raw = _shuffled(train_x, train_raw)
         if test_x is not None:
@@ -397,9 +397,10 @@ READS_KEPT = 4
 READ_KEPT_BYTES = 1 << 30
 
 
-def _read(spec: UserData, path: Path, split: str = "train") -> tuple[np.ndarray, np.ndarray | None]:
-    """``spec``'s reader on ``path`` (:func:`read_csv`, :func:`read_folder`, :func:`read_npz` with
-    ``split``), once per process while the files it reads keep their stamps (:func:`_stamp`: an
+def _read(spec: UserData, path: Path, split: str = "train", *, shape: tuple[int, int] = (28, 28)
+          ) -> tuple[np.ndarray, np.ndarray | None]:
+    """``spec``'s reader on ``path`` (:func:`read_csv`, :func:`read_folder` at ``shape``, :func:`read_npz`
+    with ``split``), once per process while the files it reads keep their stamps (:func:`_stamp`: an
     edit, a replacement or a new file reads again); the images come read-only, shared by every
     later call, as a registered dataset's memory map is. The warnings of the read (files not read,
     an image Pillow warns of) are given again by each call, from where they were first given."""
@@ -409,13 +410,13 @@ def _read(spec: UserData, path: Path, split: str = "train") -> tuple[np.ndarray,
                                                                    for f in files)
     else:
         stamps = (_stamp(path),)
-    key = (spec.kind, spec.label, split, stamps)
+    key = (spec.kind, spec.label, split, stamps, tuple(shape) if spec.kind == "folder" else None)
     if key not in _READS:
         said: list[warnings.WarningMessage] = []
         try:
             with warnings.catch_warnings(record=True) as said:
                 warnings.simplefilter("always")
-                x, raw = (read_csv(path, spec.label) if spec.kind == "csv" else decode_folder(listing)
+                x, raw = (read_csv(path, spec.label) if spec.kind == "csv" else decode_folder(listing, shape)
                           if spec.kind == "folder" else read_npz(path, split))
         finally:  # said also when the read fails: a warning may explain the error
             _say_again(said)
@@ -785,13 +786,14 @@ def _csv_labels(path: Path, values: list[str], lines: list[int]) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------- folder
-def read_folder(path: Path) -> tuple[np.ndarray, np.ndarray]:
+def read_folder(path: Path, shape: tuple[int, int] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``path/<class>/<image>``: every image, grayscale, uint8 (N, H, W), and its class folder's
-    name. Images of another size are resized to the first image's size (the model's size comes
-    later). Dot-folders (``.ipynb_checkpoints``, ``.git``) are not classes: they are skipped with one
+    name. Each image is resized to ``shape`` (H, W) as it is read, or without it to the first
+    image's size, scaled down to fit :data:`FOLDER_SIDE_MOST` (see :func:`decode_folder`).
+    Dot-folders (``.ipynb_checkpoints``, ``.git``) are not classes: they are skipped with one
     :class:`~mnistlab.errors.DataWarning` naming them. DataError: no class folders, a class folder
     with no images, an unreadable image (named)."""
-    return decode_folder(folder_listing(path))
+    return decode_folder(folder_listing(path), shape)
 
 
 def folder_listing(path: Path) -> dict[str, list[Path]]:
@@ -867,18 +869,34 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
         return False
 
 
-def decode_folder(listing: Mapping[str, list[Path]]) -> tuple[np.ndarray, np.ndarray]:
-    """The images of a :func:`folder_listing`, uint8 (N, H, W) at the first image's size, and each
-    one's class folder name; DataError naming an image that cannot be read."""
+# The longest side of a folder's common size when none is asked for (read_folder(path)): the first
+# image's size, scaled down to it. A first image of 4000x4000 px would else have each image held at
+# 16 MB; 256 keeps the sizes such data comes in (28, 32, 64, 224) as they are.
+FOLDER_SIDE_MOST = 256
+
+
+def decode_folder(listing: Mapping[str, list[Path]], shape: tuple[int, int] | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """The images of a :func:`folder_listing`, uint8 (N, H, W), and each one's class folder name;
+    DataError naming an image that cannot be read. Each image is resized to ``shape`` (H, W) as it
+    is decoded (the model's input: memory stays N * H * W bytes, whatever the files' sizes); without
+    it, to the first image's size scaled down to fit :data:`FOLDER_SIDE_MOST`."""
     images, labels = [], []
-    shape: tuple[int, int] | None = None
     for name, files in listing.items():
         for file in files:
             img = _read_image(_hashed_bytes(file), shape, file)
-            shape = shape or img.shape
+            if shape is None:
+                shape = _fitting(img.shape[0], img.shape[1], FOLDER_SIDE_MOST)
+                img = resize_images(img[None], shape)[0]
             images.append(img)
             labels.append(name)
     return np.stack(images), np.array(labels, dtype=str)
+
+
+def _fitting(h: int, w: int, most: int) -> tuple[int, int]:
+    """(h, w) scaled down, its aspect kept, so that neither side is above ``most``; as is when they are not."""
+    scale = most / max(h, w)
+    return (h, w) if scale >= 1 else (max(1, round(h * scale)), max(1, round(w * scale)))
 
 
 def _system_file(name: str) -> bool:
