@@ -1086,6 +1086,55 @@ def test_a_trial_stopped_by_ctrl_c_is_asked_again_and_continues_from_its_checkpo
     assert rows["trial-0000"]["note"].endswith("interrupted: asked again") and rows["trial-0001"]["note"] == "#1 complete"
 
 
+PARALLEL = BASE.replace("subset = 240", "subset = 6000").replace("epochs = 3", "epochs = 6") + (
+    '[search]\n"train.lr" = { log_uniform = [1e-3, 0.1] }\ntrials = 2\npruner = "none"\n')
+
+
+def _parallel_search(tmp_path: Path, data_dir: Path) -> tuple[subprocess.Popen, list[str], dict[str, str], Path]:
+    """`mnistlab search --jobs 2` of two 6-epoch trials in a session of its own (its process group:
+    the driver and its workers), once both trials have a checkpoint: (process, command, env, store)."""
+    path, store_dir = _exp(tmp_path, PARALLEL), tmp_path / "store"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MNISTLAB_CHECKPOINT_EVERY": "0"}  # a checkpoint at every epoch's end
+    cmd = [sys.executable, "-m", "mnistlab", "search", str(path), "--store", str(store_dir), "--data-dir",
+           str(data_dir), "--jobs", "2"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None and len(list(store_dir.glob("checkpoints/*/*/last.pt"))) < 2:
+        time.sleep(0.05)
+    if proc.poll() is not None:
+        pytest.fail(f"the search ended before its trials had checkpoints: {proc.communicate()}")
+    return proc, cmd, env, store_dir
+
+
+def _resumed_from_checkpoints(cmd: list[str], env: dict[str, str], store_dir: Path) -> None:
+    """The same search run again asks its two stopped trials again, continuing from their
+    checkpoints: two complete trials of six epochs, no checkpoint left."""
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+    assert again.returncode == 0, again.stderr
+    runs = {r.variant: r for r in RunStore(store_dir).runs(experiment="s")}
+    assert sorted(runs) == ["trial-0000", "trial-0001", "trial-0002", "trial-0003"], again.stdout
+    assert [runs[v].status for v in ("trial-0000", "trial-0001")] == ["interrupted"] * 2
+    for v in ("trial-0002", "trial-0003"):
+        assert runs[v].status == "finished" and len(runs[v].history) == 6
+        assert runs[v].metrics["resumed_from_epoch"] >= 1, runs[v].metrics  # continued, not trained afresh
+    study = optuna.load_study(study_name="s", storage=storage_url(store_dir))
+    assert sorted(t.user_attrs.get("continues_trial", -1) for t in study.trials[2:]) == [0, 1]
+    assert [t.state.name for t in study.trials[2:]] == ["COMPLETE"] * 2 and counted_trials(study) == 2
+    assert not list(store_dir.glob("checkpoints/*"))
+
+
+def test_ctrl_c_to_a_parallel_search_asks_its_stopped_trials_again(tmp_path: Path, data_dir: Path) -> None:
+    """Reviewer finding: Ctrl-C (the process group) stopped `search --jobs 2` with its workers'
+    trials recorded interrupted and left running in the study; the next search failed them for good
+    (4 trials asked, the stopped 2 counted) where --jobs 1 asks them again and continues them."""
+    proc, cmd, env, store_dir = _parallel_search(tmp_path, data_dir)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    _resumed_from_checkpoints(cmd, env, store_dir)
+
+
 def test_a_seeded_search_stopped_and_resumed_asks_the_trials_an_uninterrupted_one_asks(tmp_path: Path,
                                                                                       data_dir: Path) -> None:
     """New-user finding: after a resume the sampler drew other trials than the same search run through."""

@@ -689,10 +689,12 @@ def changed_keys(old: str, new: str) -> list[str]:
 
 def recover(study: Any, runs: Sequence[Any] = ()) -> list[int]:
     """Settle the trials a dead driver left running (this host: its pid is gone, or is this
-    process's own, which has asked for none yet): one whose run is recorded (the driver died
-    between recording and telling) is told from ``runs`` (the study's runs in the store); the
-    others are failed and asked again with the same parameters. Returns the numbers of those
-    asked again. Called before this process asks for its first trial."""
+    process's own, which has asked for none yet): one whose run is recorded complete, pruned or
+    failed (the driver died between recording and telling) is told from ``runs`` (the study's runs
+    in the store); the others, and those recorded ``interrupted`` (a Ctrl-C to the process group
+    stops the workers and the driver before it tells), are failed and asked again with the same
+    parameters, continuing from their checkpoints. Returns the numbers of those asked again.
+    Called before this process asks for its first trial."""
     from mnistlab.store import process_holds
 
     optuna = _optuna()
@@ -702,12 +704,14 @@ def recover(study: Any, runs: Sequence[Any] = ()) -> list[int]:
         pid, t_host = t.user_attrs.get("pid"), t.user_attrs.get("host", "")
         if t_host == host and isinstance(pid, int) and process_holds(pid, host, mine=False):
             continue  # (this process has asked for no trial yet: one with its pid is a gone process's)
-        if t.number in recorded:
+        if t.number in recorded and recorded[t.number].metrics["trial_state"] != "interrupted":
             m = recorded[t.number].metrics
             state = {"complete": None, "pruned": optuna.trial.TrialState.PRUNED}.get(m["trial_state"],
                                                                                     optuna.trial.TrialState.FAIL)
             study.tell(t.number, m["search_value"] if state is None else None, state=state)
             continue
+        # recorded interrupted (a Ctrl-C reached its worker before the driver told it), or not recorded:
+        # a stopped trial, asked again as _tell asks one, continuing from its checkpoint
         study._storage.set_trial_system_attr(t._trial_id, _KILLED, True)
         study._storage.set_trial_state_values(t._trial_id, optuna.trial.TrialState.FAIL)
         _ask_again(study, t)
