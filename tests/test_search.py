@@ -1135,6 +1135,54 @@ def test_ctrl_c_to_a_parallel_search_asks_its_stopped_trials_again(tmp_path: Pat
     _resumed_from_checkpoints(cmd, env, store_dir)
 
 
+def _alive_in_group(pgid: int) -> list[int]:
+    """The processes of process group ``pgid`` that are alive (not zombies)."""
+    out = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[-1].split()
+        except OSError:  # ended meanwhile
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            out.append(int(stat.parent.name))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_a_parallel_search_s_workers_stop_when_their_driver_is_killed(tmp_path: Path, data_dir: Path) -> None:
+    """Reviewer finding: `kill -9` of the `search --jobs 2` driver left its workers training, then
+    idle forever, and a search started again meanwhile recorded nonsense rows. The workers stop,
+    record their trials interrupted and exit; the search run again at once continues them."""
+    proc, cmd, env, store_dir = _parallel_search(tmp_path, data_dir)
+    try:
+        proc.kill()
+        proc.wait()
+        started = time.monotonic()
+        _resumed_from_checkpoints(cmd, env, store_dir)  # at once: it waits for the workers to record their trials
+        deadline = started + 30
+        while _alive_in_group(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive_in_group(proc.pid)
+    finally:
+        for pid in _alive_in_group(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        proc.communicate()
+    stopped = [r for r in RunStore(store_dir).runs(experiment="s") if r.variant in ("trial-0000", "trial-0001")]
+    assert all(len(r.history) < 6 and r.metrics.get("epochs_run", 0) < 6 for r in stopped)
+
+
+def test_sigterm_to_a_parallel_search_s_driver_stops_its_trials_at_once(tmp_path: Path, data_dir: Path) -> None:
+    """Reviewer finding: SIGTERM (or SIGINT) to the `search --jobs 2` driver alone waited for the
+    running trials to train all their epochs; its workers are told to stop, as a sweep's are."""
+    proc, _, _, store_dir = _parallel_search(tmp_path, data_dir)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    runs = RunStore(store_dir).runs(experiment="s")
+    assert sorted((r.variant, r.status) for r in runs) == [("trial-0000", "interrupted"), ("trial-0001", "interrupted")]
+    assert all(len(r.history) < 6 for r in runs)
+
+
 def test_a_seeded_search_stopped_and_resumed_asks_the_trials_an_uninterrupted_one_asks(tmp_path: Path,
                                                                                       data_dir: Path) -> None:
     """New-user finding: after a resume the sampler drew other trials than the same search run through."""

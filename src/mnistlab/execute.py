@@ -108,7 +108,7 @@ class ProcessRunner:
     """Runs cells in ``jobs`` spawned processes (spawn: safe with torch's threads).
 
     Stopping (Ctrl-C, SIGTERM, or an exception here) forwards SIGINT to every worker: each records
-    the run it is training as ``interrupted`` and takes no further cell (:func:`_init_worker`), so
+    the run it is training as ``interrupted`` and takes no further cell (:func:`init_worker`), so
     the pool's shutdown returns in seconds instead of waiting for the running cells to finish.
     """
 
@@ -120,11 +120,11 @@ class ProcessRunner:
         :class:`~mnistlab.errors.WorkerDied` for a worker that was killed."""
         quiet_resource_tracker()
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_init_worker)
+                                   initializer=init_worker)
         complete = False
         try:
             # The workers start with INT and TERM blocked (a signal mask survives exec) until
-            # _init_worker has installed its handler: a Ctrl-C while one imports torch waits
+            # init_worker has installed its handler: a Ctrl-C while one imports torch waits
             # for the handler instead of killing it and breaking the pool.
             with stop_signals_held():
                 pending = {pool.submit(fn, item): item for item in items}
@@ -136,7 +136,7 @@ class ProcessRunner:
             complete = True
         finally:
             if not complete:
-                _stop_workers(pool)
+                stop_workers(pool)
             pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -162,7 +162,9 @@ def quiet_resource_tracker() -> None:
 
 
 
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
+def stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Tell every worker of ``pool`` (started with :func:`init_worker`) to stop: SIGINT, which
+    stops the task it trains as Ctrl-C does (recorded ``interrupted``) and lets it take no other."""
     # The executor keeps its worker processes in a private dict; there is no public way to reach them.
     for proc in list((getattr(pool, "_processes", None) or {}).values()):
         try:
@@ -188,8 +190,10 @@ def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
 
-def _init_worker() -> None:
-    """Each worker process's start (the pool's initializer): install the stop handler, then unblock."""
+def init_worker() -> None:
+    """Each worker process's start (the initializer of a pool of sweep cells or search trials):
+    install the stop handler and the watch on the driver, then unblock the stop signals (a pool's
+    workers are started inside :func:`~mnistlab.files.stop_signals_held`)."""
     for sig in STOP_SIGNALS:
         signal.signal(sig, _on_stop_signal)
     warnings.showwarning = show_warning  # a spec warning (a resumed cell's) as the CLI shows it
@@ -215,6 +219,34 @@ def _end_with_driver(driver: int, interval: float = 1.0) -> None:
         time.sleep(0.05)
     # A cell claimed just now is left "running": the next sweep's mark_stale makes it interrupted.
     os._exit(128 + signal.SIGTERM)
+
+
+@contextmanager
+def worker_task() -> Iterator[bool]:
+    """In a pool worker (:func:`init_worker`), around one task that trains and records: a worker
+    whose driver is gone lets the task be recorded before it exits. Yields whether the worker has
+    been told to stop (it then takes no new task). Elsewhere it yields False and does nothing."""
+    global _busy
+    _busy = True
+    try:
+        yield _stopping
+    finally:
+        _busy = False
+
+
+@contextmanager
+def worker_training() -> Iterator[None]:
+    """In a pool worker (:func:`init_worker`), around the training itself: a stop (Ctrl-C, SIGTERM,
+    the driver gone) raises KeyboardInterrupt in the block, as Ctrl-C does in a single process,
+    and one that came before the block raises it at once. Elsewhere it does nothing."""
+    global _training
+    _training = True
+    try:
+        if _stopping:
+            raise KeyboardInterrupt
+        yield
+    finally:
+        _training = False
 
 
 class StopSignal:

@@ -849,6 +849,7 @@ def run_trial(task: TrialTask) -> TrialResult:
     """Train one trial (any process with the store's disk), reporting to its Optuna trial at epoch
     ends, and record it. A Ctrl-C records the run interrupted and is raised again; its checkpoint
     stays for the trial asked again in its place (:func:`trial_checkpoint`)."""
+    from mnistlab.execute import worker_training
     from mnistlab.store import RunStore
 
     t0 = time.perf_counter()
@@ -869,7 +870,8 @@ def run_trial(task: TrialTask) -> TrialResult:
         folder = trial_checkpoint(store, task)
         t1 = time.perf_counter()
         try:
-            result = _train_trial(task, run_cfg, pruning, folder)
+            with worker_training():  # a --jobs worker told to stop (init_worker) raises KeyboardInterrupt here
+                result = _train_trial(task, run_cfg, pruning, folder)
         except BaseException as exc:
             status = recorder.fail(exc)
             if isinstance(exc, KeyboardInterrupt):
@@ -880,6 +882,22 @@ def run_trial(task: TrialTask) -> TrialResult:
         if res.status != "interrupted":  # its result is recorded: nothing left to continue (no empty folder left)
             store.drop_checkpoint(task.experiment, *_trial_cell(task))
         return res
+
+
+def pool_trial(task: TrialTask) -> TrialResult:
+    """:func:`run_trial` in a worker of :class:`LocalTrials`' pool (started by
+    :func:`~mnistlab.execute.init_worker`): a worker told to stop (Ctrl-C, SIGTERM, its driver gone)
+    records the trial it trains ``interrupted`` and takes no new one; either comes back as an
+    ``interrupted`` result, which :func:`_tell` asks again."""
+    from mnistlab.execute import worker_task
+
+    with worker_task() as stopping:  # a worker whose driver is gone exits once this trial is recorded
+        try:
+            if not stopping:
+                return run_trial(task)
+        except KeyboardInterrupt:  # stopped before it trained (its run, if any, recorded interrupted)
+            pass
+        return TrialResult(task.number, "", "interrupted", None, "interrupted", "stopped before it trained")
 
 
 def _trial_cell(task: TrialTask) -> tuple[str, str]:
@@ -1034,10 +1052,13 @@ class LocalTrials:
         self.threads = max(1, (os.cpu_count() or 1) // jobs) if jobs > 1 else 0
         self.pool = None
         if jobs > 1:
-            from mnistlab.execute import quiet_resource_tracker
+            from mnistlab.execute import init_worker, quiet_resource_tracker
 
             quiet_resource_tracker()  # no "leaked semaphore" warning after a kill -9 of the driver
-            self.pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+            # init_worker, as a sweep's workers: a stop handler, and a watch that stops the worker
+            # once its driver is gone (kill -9), its trial recorded interrupted (asked again)
+            self.pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=init_worker)
         self.pending: dict[Future, TrialTask] = {}
         self.ready: list[tuple[TrialTask, TrialResult]] = []
 
@@ -1048,8 +1069,11 @@ class LocalTrials:
         """Start training ``task`` (inline: train it now)."""
         if self.pool is None:
             self.ready.append((task, run_trial(task)))
-        else:
-            self.pending[self.pool.submit(run_trial, task)] = task
+            return
+        from mnistlab.files import stop_signals_held
+
+        with stop_signals_held():  # a worker started here begins with them blocked, until init_worker's handler
+            self.pending[self.pool.submit(pool_trial, task)] = task
 
     def wait(self) -> list[tuple[TrialTask, TrialResult]]:
         """The trials that ended (at least one, waiting for it), with their results."""
@@ -1062,9 +1086,16 @@ class LocalTrials:
         return [(self.pending.pop(fut), worker_result(fut)) for fut in done]
 
     def close(self) -> None:
-        """Stop the pool (its workers record their interrupted trials themselves)."""
-        if self.pool is not None:
-            self.pool.shutdown(wait=True, cancel_futures=True)
+        """Stop the pool: trials still training (a stop, an error in the driver) are stopped at once,
+        as a sweep's cells are (:func:`~mnistlab.execute.stop_workers`), and their workers record
+        them interrupted; the next search asks them again (:func:`recover`)."""
+        if self.pool is None:
+            return
+        from mnistlab.execute import stop_workers
+
+        if self.pending:
+            stop_workers(self.pool)
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 # long: the ask / train / tell loop; its bookkeeping reads best in one place
@@ -1090,6 +1121,7 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     """
     from mnistlab.config import parse_run_config
     from mnistlab.errors import DataError
+    from mnistlab.execute import await_orphaned_workers
     from mnistlab.run import check_run_data
     from mnistlab.experiments import Experiment, load_experiment, study_name
     from mnistlab.live import end_plan, write_plan
@@ -1103,8 +1135,9 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     if jobs < 1:
         raise SpecError(f"--jobs must be at least 1, got {jobs}")
     st = store if isinstance(store, RunStore) else RunStore(store)
-    st.mark_stale()
     name, base = study_name(exp.name, quick), trial_base(exp.base, quick)
+    await_orphaned_workers(st, name)  # a driver killed just now: its workers are still recording their trials
+    st.mark_stale()
     base_cfg = parse_run_config(base, source=exp.source, check_model=False)
     epochs = base_cfg.train.epochs
     try:  # a bad data file, a class count or a validation split is found before any trial (a trial's
