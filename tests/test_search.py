@@ -1183,6 +1183,22 @@ def test_sigterm_to_a_parallel_search_s_driver_stops_its_trials_at_once(tmp_path
     assert all(len(r.history) < 6 for r in runs)
 
 
+def test_ctrl_c_before_a_parallel_search_records_a_trial_says_interrupted(tmp_path: Path, data_dir: Path) -> None:
+    """Reviewer finding: Ctrl-C before any trial was recorded said `error: no runs of experiment
+    "s"` with status 2: it is the one line of a stop, status 130."""
+    path = _exp(tmp_path, PARALLEL)
+    cmd = [sys.executable, "-m", "mnistlab", "search", str(path), "--store", str(tmp_path / "store"), "--data-dir",
+           str(data_dir), "--jobs", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.stdout is not None and proc.stdout.readline().startswith("search s: ")  # the study is open
+    os.killpg(proc.pid, signal.SIGINT)  # while the workers start (they import torch before a trial is recorded)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "error" not in err
+    assert err.strip().splitlines()[-1].startswith("interrupted by SIGINT: the trials finished so far are recorded")
+
+
 def test_a_seeded_search_stopped_and_resumed_asks_the_trials_an_uninterrupted_one_asks(tmp_path: Path,
                                                                                       data_dir: Path) -> None:
     """New-user finding: after a resume the sampler drew other trials than the same search run through."""

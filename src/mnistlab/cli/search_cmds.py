@@ -101,10 +101,12 @@ def _no_result(st, result) -> None:  # noqa: ANN001
 
 
 def _stopped(st, name: str, fmt: str, signum: int) -> None:  # noqa: ANN001
-    """Ctrl-C, SIGTERM or a closed output: the trials recorded so far, ranked, one line on stderr, exit 128 + signal."""
+    """Ctrl-C, SIGTERM or a closed output: the trials recorded so far, ranked (none before the
+    first trial is recorded: no table), one line on stderr, exit 128 + signal."""
     from mnistlab.comparison import compare
 
-    _rows_out(compare(st, name), name, fmt)
+    if st.runs(experiment=name):
+        _rows_out(compare(st, name), name, fmt)
     click.echo(f"{stopped_by(signum)}: the trials finished so far are recorded; "
                "run the same command again to resume the study", err=True)
     raise SystemExit(128 + signum) from None
