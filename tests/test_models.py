@@ -475,3 +475,27 @@ def test_the_summary_shows_the_training_memory():
     big = ModelSpec(layers=(Flatten(), Dense(400_000, activation="relu"), Dense(10, activation="softmax")))
     est = training_memory(big, "adam", 32)
     assert est.params == 318_000_010 and 5.0e9 < est.total < 5.3e9  # the issue's model: about 5.2 GB with adam
+
+
+def test_a_strided_pointwise_convolution_has_the_right_kernel_gradient_on_channels_last_input() -> None:
+    """torch 2.13's CPU kernel for a strided 1x1 convolution (a ResNet's projection shortcut) gave a
+    wrong kernel gradient on channels-last input in about 5 calls in 100 at 4 to 8 channels
+    (bench/strided_pointwise_grad.py); mnistlab's Conv2D takes every stride-th pixel instead: the
+    same outputs, and the gradient right on every call."""
+    from mnistlab.models import Conv2D as TorchConv2D
+    from mnistlab.specs import Conv2D
+
+    torch.manual_seed(0)
+    layer = TorchConv2D((8, 8, 4), Conv2D(filters=8, kernel_size=(1, 1), strides=(2, 2), padding="same"))
+    x = torch.randn(6, 4, 8, 8)
+    g = torch.randn(6, 8, 4, 4)
+    expected = torch.nn.functional.conv2d(x, layer.weight, layer.bias, stride=2)
+    torch.testing.assert_close(layer.conv_forward(x), expected)
+    layer.zero_grad()
+    (layer.conv_forward(x) * g).sum().backward()
+    right = layer.weight.grad.clone()
+    channels_last = x.contiguous(memory_format=torch.channels_last)
+    for _ in range(300):
+        layer.zero_grad()
+        (layer.conv_forward(channels_last) * g).sum().backward()
+        torch.testing.assert_close(layer.weight.grad, right, rtol=1e-4, atol=1e-5)

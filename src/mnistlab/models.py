@@ -211,9 +211,18 @@ class Conv2D(nn.Conv2d):
         return (pw, pw, ph, ph)
 
     def conv_forward(self, x: torch.Tensor) -> torch.Tensor:
-        """The convolution without the activation (accel.conv_pool applies the ReLU after the pool)."""
+        """The convolution without the activation (accel.conv_pool applies the ReLU after the pool).
+
+        A strided 1x1 convolution without padding (a ResNet's projection shortcut) is the 1x1
+        convolution of every ``stride``-th pixel, and is computed so: torch 2.13's CPU kernel for
+        it, on a channels-last input, gave a wrong kernel gradient in about 1 to 6 calls in 100
+        at small channel counts (4 to 8 channels; bench/results/strided_pointwise_grad.txt), and
+        once aborted the process."""
         if self.extra_pad is not None:
             x = F.pad(x, self.extra_pad)
+        if self.kernel_size == (1, 1) and self.stride != (1, 1) and self.padding == (0, 0):
+            sh, sw = self.stride
+            return F.conv2d(x[:, :, ::sh, ::sw], self.weight, self.bias)
         return super().forward(x)
 
 
