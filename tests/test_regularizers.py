@@ -157,7 +157,8 @@ def test_a_residual_block_puts_its_penalty_on_every_convolution() -> None:
 
 def test_a_strided_residual_blocks_penalised_step_follows_the_losss_slope() -> None:
     """Where Keras 3.15 (torch backend) is no reference (a strided block's 1x1 projection: its
-    gradient varied from run to run, bench/keras_regularizers.py), the trainer's SGD step on every
+    gradient varied from run to run, torch's kernel erring: bench/strided_pointwise_grad.py), the
+    trainer's SGD step on every
     weight is checked against the slope of the cross-entropy plus the penalty, by central
     differences in float64: the step trains on the penalty of all three convolutions."""
     import copy
