@@ -883,3 +883,22 @@ def test_a_comparison_scored_on_part_of_the_test_set_says_so(tmp_path: Path) -> 
     store.finish_run(own, status="finished", history=[], metrics={"test_accuracy": 0.9, "test_size": 12}, env={})
     assert part_of_test_set(store.runs(experiment="w")) is None  # the whole set, or the user's own
     assert not [n for n in notes_below(store, ExperimentRef("w", "w"), compare(store, "w")) if "part of" in n]
+
+
+def test_compare_of_chosen_runs_on_part_of_the_test_set_says_so(tmp_path: Path, capsys) -> None:
+    """New-user finding: `compare RUN RUN` of runs trained with --subset said nothing of their
+    500 test images (`compare NAME` did)."""
+    from mnistlab.cli import main
+
+    store = RunStore(tmp_path)
+    ids = []
+    for seed in (0, 1):
+        rid = store.start_run(experiment="train", variant="m", seed=seed, member=0, config={"dataset": "mnist"},
+                              config_hash=f"k{seed}")
+        store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.9, "test_size": 500}, env={})
+        ids.append(rid)
+    assert main(["compare", *ids, "--store", str(tmp_path)]) == 0
+    err = capsys.readouterr().err
+    assert err == ("note: test accuracy here is on part of the test set (500 of mnist's 10,000 test images, the first "
+                   "of them: data.subset keeps subset // 6), so it is not the figure a full-size run reports on the "
+                   "whole set\n")

@@ -360,6 +360,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         compare_runs,
         notes_below,
         only_variants,
+        part_of_test_set,
         resolve_experiment,
         shown_runs,
         smoke_note,
@@ -374,8 +375,10 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         rows = compare_runs(st, experiment)
         ended = [r for r in chosen_runs(st, experiment) if r.status != "running"]
         _say_smoke(smoke_note(ended))
-        _say_smoke(scored_on_note(ended))
+        _say_smoke(elsewhere := scored_on_note(ended))
         _rows_out(rows, "chosen runs", fmt)
+        if elsewhere is None and (part := part_of_test_set(ended)):  # (other test sets: said above)
+            click.echo(f"note: {part}", err=True)
         return
     ref = resolve_experiment(st, experiment[0], quick=quick)
     rows = compare_experiment(st, ref, quick=quick)
