@@ -1116,7 +1116,8 @@ def test_a_class_count_mismatch_says_how_to_fit_the_model(tmp_path: Path) -> Non
         train(str(tmp_path / "train.csv"), "seed000-dense", 1, progress="none")
     text = str(exc.value)
     assert "has 3 classes" in text and "outputs = 3" in text and "\n" not in text
-    assert '"model.layers[-1].units" = 3 in a variant or --set \'model.layers[-1].units=3\'' in text
+    assert ('"model.layers[-1].units" = 3 in a variant, with the preset named in [base] (a table that names it sets '
+            'model whole), or --set \'model.layers[-1].units=3\'') in text
     fitted = build_run_config(settings=["model.layers[-1].units=3"],  # what it says to do trains
                               flags={"dataset": str(tmp_path / "train.csv"), "model": "seed000-dense", "epochs": 1})
     assert run_config(fitted, progress="none").metrics["params"] == 784 * 128 + 128 + 128 * 3 + 3
@@ -1127,6 +1128,13 @@ def test_a_class_count_mismatch_says_how_to_fit_the_model(tmp_path: Path) -> Non
     assert '"model.layers[-3].units" = 3' in hint
     m5 = build_run_config(settings=["model.layers[-3].units=3"], flags={"model": "an2020-m5"})
     assert m5.model_spec().num_classes == 3
+    from mnistlab.experiments import load_experiment
+
+    exp = tmp_path / "fit.toml"  # new-user finding: in a variant that names the preset itself it is refused
+    exp.write_text('name = "fit"\n[base]\ndataset = "train.csv"\nmodel = "seed000-dense"\n[[variants]]\n'
+                   'name = "a"\n"model.layers[-1].units" = 3\n')
+    (cell,) = load_experiment(exp).cells()
+    assert parse_run_config(cell.config).model_spec().num_classes == 3
 
 
 def test_show_data_on_a_folder_shows_every_class(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:

@@ -247,7 +247,8 @@ def class_count_mismatch(spec: Any, dataset: Any, classes: int) -> str:
         (_shown(v) for k, v in dict(dataset).items() if k in KINDS), "the data")
     dense = [i - len(spec.layers) for i, layer in enumerate(spec.layers) if layer.type == "Dense"]
     where = (f"; for a preset, set them by the layer's position: \"model.layers[{dense[-1]}].units\" = {classes} in "
-             f"a variant or --set 'model.layers[{dense[-1]}].units={classes}'" if dense else "")
+             f"a variant, with the preset named in [base] (a table that names it sets model whole), or --set "
+             f"'model.layers[{dense[-1]}].units={classes}'" if dense else "")
     return (f"the model has {spec.num_classes} outputs but {name} has {classes} classes: fit the model to {classes} "
             f"classes: in a model table write outputs = {classes} (e.g. model = {{ conv = [32], dense = [128], "
             f"outputs = {classes} }}); in a list of layers set the last Dense layer's units to {classes}{where}")
