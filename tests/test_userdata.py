@@ -1582,3 +1582,16 @@ def test_a_test_fraction_beside_a_test_set_is_said_to_be_unused(tmp_path: Path) 
         warnings.simplefilter("error")
         load_any({"csv": str(csv), "test": str(test)})
         assert load_any({"csv": str(csv), "test_fraction": 0.5}).info.test_size == 2
+
+
+def test_show_data_takes_the_table_form_of_the_users_data(tmp_path: Path, monkeypatch, capsys) -> None:
+    """New-user finding: `show-data '{ folder = "digits", test = "digits-test" }'` was "unknown
+    dataset", though the README says the user's data works wherever a dataset name does."""
+    _folder(tmp_path / "digits", {"a": 2, "b": 2})
+    _folder(tmp_path / "digits-test", {"a": 1, "b": 1})
+    monkeypatch.chdir(tmp_path)
+    assert main(["show-data", '{ folder = "digits", test = "digits-test" }', "--split", "test", "--rows", "1",
+                 "--cols", "2"]) == 0
+    assert (tmp_path / "digits-samples.png").is_file() and (tmp_path / "digits-samples-image-0.png").is_file()
+    assert main(["show-data", "{ folder = "]) == 2
+    assert "not a TOML inline table" in capsys.readouterr().err

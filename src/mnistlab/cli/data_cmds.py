@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from mnistlab import datasets
-from mnistlab.cli._common import IntRange, PathArg, check_output, data_dir_option, not_empty, save_figure
+from mnistlab.cli._common import IntRange, PathArg, check_output, data_dir_option, dataset_arg, save_figure
 from mnistlab.cli._output import Column, emit, format_option
 
 
@@ -43,7 +44,7 @@ def datasets_cmd(data_dir: Path | None, fmt: str) -> None:
 
 
 @click.command("show-data")
-@click.argument("dataset", metavar="DATASET", callback=not_empty)
+@click.argument("dataset", metavar="DATASET", callback=dataset_arg)
 @click.option("--split", type=click.Choice(["train", "test"]), default="train", show_default=True)
 @click.option("--rows", type=IntRange(1, 20), default=5, show_default=True)
 @click.option("--cols", type=IntRange(1, 20), default=5, show_default=True)
@@ -52,18 +53,24 @@ def datasets_cmd(data_dir: Path | None, fmt: str) -> None:
 @click.option("-o", "--output", type=PathArg(dir_okay=False, path_type=Path), default=None,
               help="Grid image file [default: DATASET-samples.png].")
 @data_dir_option()
-def show_data_cmd(dataset: str, split: str, rows: int, cols: int, index: int, output: Path | None,
+def show_data_cmd(dataset: str | dict[str, Any], split: str, rows: int, cols: int, index: int, output: Path | None,
                   data_dir: Path | None) -> None:
     """Save a labelled grid of samples and one raw image with a colour bar.
 
     DATASET is a registered name (`mnistlab datasets`), or your own data: a .csv, an .npz or a
-    folder of class folders. Labels show in the dataset's own script where the font has it
+    folder of class folders, or a TOML inline table as --dataset takes it
+    ('{ folder = "digits/train", test = "digits/test" }'). Labels show in the dataset's own script where the font has it
     (hiragana for the Kuzushiji sets), romanised otherwise. The grid shows the first images, or
     the first of each class in turn where the first ones miss classes (a folder read class by class).
     """
     from mnistlab import plots
 
-    output = check_output(output or Path(f"{Path(dataset).stem or 'data'}-samples.png"),
+    from mnistlab.data.userdata import dataset_label
+
+    label_of = dataset_label(dataset)
+    stem = Path(dataset if isinstance(dataset, str) else next(
+        (str(v) for k, v in dataset.items() if k in ("csv", "folder", "npz")), "")).stem
+    output = check_output(output or Path(f"{stem or 'data'}-samples.png"),
                           (".png", ".svg", ".pdf", ".jpg", ".jpeg"))
     ds = datasets.load_any(dataset, data_dir)
     names = datasets.display_names(ds.info)
@@ -75,7 +82,7 @@ def show_data_cmd(dataset: str, split: str, rows: int, cols: int, index: int, ou
     grid = plots.plot_sample_grid(images[shown], labels[shown], names, rows=rows, cols=cols)
     single_path = output.with_name(f"{output.stem}-image-{index}{output.suffix}")
     label = names[int(labels[index])]
-    single = plots.plot_image(images[index], title=f"{dataset} {split}[{index}]: {label}")
+    single = plots.plot_image(images[index], title=f"{label_of} {split}[{index}]: {label}")
     for fig, path in ((grid, output), (single, single_path)):
         save_figure(fig, path)
         click.echo(f"wrote {path}")
