@@ -731,6 +731,10 @@ def test_search_best_prints_refuses_to_overwrite_and_refuses_a_non_search(tmp_pa
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and says in err, err
     assert (store.root / "runs.sqlite").read_bytes() == index and (tmp_path / "fifo").is_fifo()
+    assert main(["search-best", "ts", "--store", str(store.root), "-o", str(tmp_path / "best.json")]) == 2
+    assert capsys.readouterr().err == (f"error: cannot write {str(tmp_path / 'best.json')!r}: search-best writes an "
+                                       "experiment file, so the file name must end in .toml\n")  # new-user finding
+    assert not (tmp_path / "best.json").exists()
     rid = store.start_run(experiment="plain", variant="base", seed=0, member=0, config={}, config_hash="k")
     store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.9}, env={})
     assert main(["search-best", "plain", "--store", str(store.root)]) == 2

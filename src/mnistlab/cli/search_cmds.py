@@ -13,7 +13,7 @@ from mnistlab.cli._common import (IntRange, PathArg, backend_and_store, backend_
                                   jobs_option, open_store, store_option)
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
 from mnistlab.cli._output import closed_output_stops, format_option, is_terminal, rich_console, stopped_by
-from mnistlab.errors import RunNotFinished
+from mnistlab.errors import OutputError, RunNotFinished
 from mnistlab.files import check_output_path
 
 _STORE = store_option()
@@ -134,6 +134,9 @@ def search_best_cmd(experiment: str, store: str | None, output: str | None, forc
 
     if output is not None:  # a folder, a FIFO, a store's records: refused before anything is read
         check_output_path(output)
+        if Path(output).suffix.lower() != ".toml":  # it writes an experiment file: `run` reads .toml alone
+            raise OutputError(f"cannot write {output!r}: search-best writes an experiment file, so the file name "
+                              "must end in .toml")
     st = open_store(store)
     name = resolve_experiment(st, experiment).name
     runs = st.runs(experiment=name)
