@@ -170,6 +170,9 @@ def test_a_folder_of_class_folders_names_them(tmp_path):
     with pytest.raises(DataError, match=r"a folder with no images .*; its 4 subfolders \(0, 1, 2, ...\) are not "
                                         "searched: give them as well"):
         image_sources([tmp_path])
+    (tmp_path / "one" / "scans").mkdir(parents=True)  # new-user finding: "its 1 subfolder (scans) are not searched"
+    with pytest.raises(DataError, match=r"; its 1 subfolder \(scans\) is not searched: give it as well$"):
+        image_sources([tmp_path / "one"])
 
 
 def test_folders_and_missing_paths(tmp_path):

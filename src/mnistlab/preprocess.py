@@ -558,7 +558,8 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
         if not found:
             sub = sorted(f.name for f in listed if f.is_dir() and not f.name.startswith("."))
             inside = (f"; its {len(sub)} subfolder{'s' * (len(sub) != 1)} ({', '.join(sub[:3])}{', ...' * (len(sub) > 3)})"
-                      " are not searched: give them as well" if sub else "")
+                      f" {'is' if len(sub) == 1 else 'are'} not searched: give {'it' if len(sub) == 1 else 'them'} as well"
+                      if sub else "")
             raise DataError(f"{display_name(p)}: a folder with no images (looked for {', '.join(IMAGE_SUFFIXES)})"
                             + inside)
         images = set(found)
