@@ -1595,3 +1595,20 @@ def test_show_data_takes_the_table_form_of_the_users_data(tmp_path: Path, monkey
     assert (tmp_path / "digits-samples.png").is_file() and (tmp_path / "digits-samples-image-0.png").is_file()
     assert main(["show-data", "{ folder = "]) == 2
     assert "not a TOML inline table" in capsys.readouterr().err
+
+
+def test_a_test_split_left_inside_the_data_folder_is_named_not_taken_in_silence(tmp_path: Path) -> None:
+    """New-user finding: digits/{1,3,7,test/{1,3,7}} trained on 4 classes, one of them "test",
+    without a word."""
+    from mnistlab.errors import DataWarning
+
+    root = _folder(tmp_path / "digits", {"1": 2, "3": 2, "7": 2})
+    _folder(root / "test", {"1": 1, "3": 1, "7": 1})
+    with pytest.warns(DataWarning, match=re.escape(
+            f"{root}: its folder 'test' holds folders named as its classes (1, 3, 7), yet is read as one more class: "
+            f"a test split? move it out of digits/ and give it as test = \"{root / 'test'}\"")):
+        ds = load_any(str(root))
+    assert ds.info.class_names == ("1", "3", "7", "test")  # read as Keras reads it: a class, said
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_any(str(_folder(tmp_path / "plain", {"test": 2, "other": 2})))  # a class named test, holding images

@@ -32,7 +32,7 @@ import re
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -824,6 +824,7 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
             raise DataError(f"{folder}: class folder with no images ({', '.join(IMAGE_SUFFIXES)})"
                             + (f"; hidden folders are not read: {clip(', '.join(hid), 60)}" if hid else ""))
         listing[folder.name] = files
+    _warn_split_as_class(path, classes)
     if inner:
         _warn(f"{path}: skipped {len(inner)} hidden folder(s) inside class folders, not read: "
               f"{clip(', '.join(inner), 80)}")
@@ -834,6 +835,23 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
         _warn(f"{path}: {len(broken)} link{'s' * (len(broken) != 1)} in its class folders to nothing (the file they "
               f"name is gone, or they name each other), not read: {clip(', '.join(sorted(broken)), 80)}")
     return listing
+
+
+SPLIT_NAMES = ("test", "train", "val", "valid", "validation")  # a split's folder, not a class, when it holds classes
+
+
+def _warn_split_as_class(path: Path, classes: Sequence[Path]) -> None:
+    """A :class:`~mnistlab.errors.DataWarning` for a class folder named like a split (``test``,
+    ``val``, ...) whose own folders are named as the other classes: a test split left inside the
+    data, which is read as one more class (its images at any depth are that class's)."""
+    names = {c.name for c in classes}
+    for c in classes:
+        if c.name.lower() in SPLIT_NAMES:
+            inside = sorted(d.name for d in c.iterdir() if d.is_dir() and d.name in names - {c.name})
+            if inside:
+                _warn(f"{path}: its folder {c.name!r} holds folders named as its classes "
+                      f"({clip(', '.join(inside), 40)}), yet is read as one more class: a {c.name} split? move it "
+                      f"out of {path.name}/ and give it as test = \"{c}\"")
 
 
 def _class_images(folder: Path, skipped: list[str], broken: list[str], hidden: list[str]) -> list[Path]:
