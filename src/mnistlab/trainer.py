@@ -90,6 +90,7 @@ def _partial_ok(partial: Any) -> bool:
             and isinstance(meter.get("seen"), int) and isinstance(meter.get("correct"), int)
             and isinstance(meter.get("loss_sum"), float) and 0 <= meter["correct"] <= meter["seen"])
 
+
 def read_checkpoint(path: Path, config_key: str = "", key_config: str = "") -> dict[str, Any]:
     """The state a :meth:`Trainer.save_checkpoint` file holds, loaded on the CPU without pickles
     (``weights_only``). CheckpointError (one line) if it is unreadable, not mnistlab's, or written
@@ -484,9 +485,9 @@ class Trainer:
     def _judged(self) -> list[dict[str, Any]]:
         """The history :func:`~mnistlab.evaluate.blow_up` judges: a penalised model's epochs with
         their weight penalties' mean taken out of the loss (where seen: not a resumed run's earlier
-        epochs), so that a strong penalty (a loss
-        large from the first step, and falling) is not called a learning rate blown up; the
-        cross-entropy alone is what a too-large step throws far past chance."""
+        epochs), so that a strong penalty (a loss large from the first step, and falling) is not
+        called a learning rate blown up; the cross-entropy alone is what a too-large step throws
+        far past chance."""
         if not self.penalised:
             return self.history
         return [h if p is None else {**h, "loss": float(h["loss"]) - p} for h, p in zip(self.history, self._penalty_means)]
