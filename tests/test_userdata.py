@@ -1612,3 +1612,17 @@ def test_a_test_split_left_inside_the_data_folder_is_named_not_taken_in_silence(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         load_any(str(_folder(tmp_path / "plain", {"test": 2, "other": 2})))  # a class named test, holding images
+
+
+def test_images_beside_the_class_folders_are_named_as_not_read(tmp_path: Path) -> None:
+    """New-user finding: digits/stray.png (in no class folder) was passed over in silence, while a
+    text file inside a class folder got a warning."""
+    from mnistlab.errors import DataWarning
+
+    root = _folder(tmp_path / "digits", {"a": 2, "b": 2})
+    Image.fromarray(glyph_l()).save(root / "stray.png")
+    (root / "notes.txt").write_text("not an image: no word about it")
+    with pytest.warns(DataWarning, match=re.escape(f"{root}: 1 image beside the class folders, in no class, not read: "
+                                                   "stray.png")):
+        ds = load_any(str(root))
+    assert ds.info.train_size + ds.info.test_size == 4

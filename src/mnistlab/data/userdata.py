@@ -806,13 +806,17 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
     read at any depth: a notebook's checkpoint folder would repeat its images. Warns
     (:class:`~mnistlab.errors.DataWarning`) of dot-folders skipped and of entries that are not
     images; DataError for no class folders or a class folder with no images."""
-    folders = sorted(p for p in path.iterdir() if p.is_dir())
+    entries = sorted(path.iterdir())
+    folders = [p for p in entries if p.is_dir()]
     hidden = [p.name for p in folders if p.name.startswith(".")]
     if hidden:
         _warn(f"{path}: skipped {len(hidden)} hidden folder(s), not classes: {', '.join(hidden)}")
     classes = [p for p in folders if not p.name.startswith(".")]
     if not classes:
         raise DataError(f"{path}: no class folders (expected {path}/<class name>/<images>)")
+    if loose := [p.name for p in entries if _suffix(p.name) in IMAGE_SUFFIXES and p.is_file()]:  # Keras passes them over too
+        _warn(f"{path}: {len(loose)} image{'s' * (len(loose) != 1)} beside the class folders, in no class, not read: "
+              f"{clip(', '.join(loose), 60)}")
     listing: dict[str, list[Path]] = {}
     skipped: list[str] = []
     broken: list[str] = []
