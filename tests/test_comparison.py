@@ -902,3 +902,23 @@ def test_compare_of_chosen_runs_on_part_of_the_test_set_says_so(tmp_path: Path, 
     assert err == ("note: test accuracy here is on part of the test set (500 of mnist's 10,000 test images, the first "
                    "of them: data.subset keeps subset // 6), so it is not the figure a full-size run reports on the "
                    "whole set\n")
+
+
+def test_compare_by_name_of_runs_on_two_datasets_says_so_and_marks_no_best(tmp_path: Path) -> None:
+    """New-user finding: `compare train` put an own-data row beside an MNIST row, ranked, and its
+    note "500 of mnist's 10,000" read as covering both (`compare RUN RUN` said they do not compare)."""
+    from mnistlab.comparison import ExperimentRef, compare_experiment, notes_below
+
+    store = RunStore(tmp_path)
+    for variant, dataset, acc in (("m", "mnist", 0.9), ("f", "fashion-mnist", 0.8)):
+        for seed in (0, 1):
+            rid = store.start_run(experiment="train", variant=variant, seed=seed, member=0, config={"dataset": dataset},
+                                  config_hash=f"{variant}{seed}")
+            store.finish_run(rid, status="finished", history=[], env={},
+                             metrics={"test_accuracy": acc + seed / 100, "test_size": 10_000})
+    ref = ExperimentRef("train", "train")
+    rows = compare_experiment(store, ref)
+    assert [r["vs_best"] for r in rows] == [None, None]
+    assert notes_below(store, ref, rows) == [
+        "these runs were scored on 2 different test sets (mnist (10,000 test images), fashion-mnist (10,000 test "
+        "images)): their test accuracies do not compare, so no row is marked best"]

@@ -200,6 +200,10 @@ def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = Fal
         raise StoreError(nothing_to_compare(store, ref, quick))
     if (cells := ref.cells(quick=quick)) is not None:
         _note_unrecorded(rows, store, ref, cells, quick)
+    ids = {i for row in rows for i in row.get("run_ids") or ()}
+    if scored_on_note([r for r in store.runs(experiment=ref.recorded_as(quick=quick)) if r.run_id in ids]):
+        for row in rows:  # accuracies on other test images (`mnistlab train` runs of two datasets): none is best
+            row.update(vs_best=None, vs_best_p=None)
     running = running_now(store, ref, quick=quick)
     for row in rows:  # its n grows when they end
         if n := running.get(str(row.get("variant")), 0):
@@ -292,8 +296,9 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
         untrained.append(f"{k} run{'s' * (k != 1)} of {names} training now, not in the table yet: "
                          f"`mnistlab watch {ref.given}` follows {'them' if k != 1 else 'it'}")
     counted = {i for row in rows if shown(row.get("variant")) for i in row.get("run_ids") or ()}
-    part = part_of_test_set(r for r in store.runs(experiment=ref.name) if r.run_id in counted)
-    return notes + untrained + shared + ([part] if part and not quick else [])
+    scored = [r for r in store.runs(experiment=ref.recorded_as(quick=quick)) if r.run_id in counted]
+    part = None if quick else part_of_test_set(scored)
+    return notes + untrained + shared + [n for n in (scored_on_note(scored), part) if n]
 
 
 def part_of_test_set(runs: Iterable[RunRecord]) -> str | None:
