@@ -1090,12 +1090,15 @@ def test_a_trial_stopped_by_ctrl_c_is_asked_again_and_continues_from_its_checkpo
     assert rows["trial-0000"]["note"].endswith("interrupted: asked again") and rows["trial-0001"]["note"] == "#1 complete"
 
 
-PARALLEL = BASE.replace("subset = 240", "subset = 6000").replace("epochs = 3", "epochs = 6") + (
+# 40 epochs: an epoch of it takes 0.2 s on an idle machine, so that both trials are still training
+# when both have a checkpoint (at 6 epochs the first trial could end before the second had one)
+PARALLEL_EPOCHS = 40
+PARALLEL = BASE.replace("subset = 240", "subset = 6000").replace("epochs = 3", f"epochs = {PARALLEL_EPOCHS}") + (
     '[search]\n"train.lr" = { log_uniform = [1e-3, 0.1] }\ntrials = 2\npruner = "none"\n')
 
 
 def _parallel_search(tmp_path: Path, data_dir: Path) -> tuple[subprocess.Popen, list[str], dict[str, str], Path]:
-    """`mnistlab search --jobs 2` of two 6-epoch trials in a session of its own (its process group:
+    """`mnistlab search --jobs 2` of two PARALLEL_EPOCHS-epoch trials in a session of its own (its process group:
     the driver and its workers), once both trials have a checkpoint: (process, command, env, store)."""
     path, store_dir = _exp(tmp_path, PARALLEL), tmp_path / "store"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "MNISTLAB_CHECKPOINT_EVERY": "0"}  # a checkpoint at every epoch's end
@@ -1113,14 +1116,14 @@ def _parallel_search(tmp_path: Path, data_dir: Path) -> tuple[subprocess.Popen, 
 
 def _resumed_from_checkpoints(cmd: list[str], env: dict[str, str], store_dir: Path) -> None:
     """The same search run again asks its two stopped trials again, continuing from their
-    checkpoints: two complete trials of six epochs, no checkpoint left."""
+    checkpoints: two complete trials of PARALLEL_EPOCHS epochs, no checkpoint left."""
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
     assert again.returncode == 0, again.stderr
     runs = {r.variant: r for r in RunStore(store_dir).runs(experiment="s")}
     assert sorted(runs) == ["trial-0000", "trial-0001", "trial-0002", "trial-0003"], again.stdout
     assert [runs[v].status for v in ("trial-0000", "trial-0001")] == ["interrupted"] * 2
     for v in ("trial-0002", "trial-0003"):
-        assert runs[v].status == "finished" and len(runs[v].history) == 6
+        assert runs[v].status == "finished" and len(runs[v].history) == PARALLEL_EPOCHS
         assert runs[v].metrics["resumed_from_epoch"] >= 1, runs[v].metrics  # continued, not trained afresh
     study = optuna.load_study(study_name="s", storage=storage_url(store_dir))
     assert sorted(t.user_attrs.get("continues_trial", -1) for t in study.trials[2:]) == [0, 1]
@@ -1172,7 +1175,7 @@ def test_a_parallel_search_s_workers_stop_when_their_driver_is_killed(tmp_path: 
             os.kill(pid, signal.SIGKILL)
         proc.communicate()
     stopped = [r for r in RunStore(store_dir).runs(experiment="s") if r.variant in ("trial-0000", "trial-0001")]
-    assert all(len(r.history) < 6 and r.metrics.get("epochs_run", 0) < 6 for r in stopped)
+    assert all(len(r.history) < PARALLEL_EPOCHS and r.metrics.get("epochs_run", 0) < PARALLEL_EPOCHS for r in stopped)
 
 
 def test_sigterm_to_a_parallel_search_s_driver_stops_its_trials_at_once(tmp_path: Path, data_dir: Path) -> None:
@@ -1184,7 +1187,7 @@ def test_sigterm_to_a_parallel_search_s_driver_stops_its_trials_at_once(tmp_path
     assert proc.returncode == 143, err
     runs = RunStore(store_dir).runs(experiment="s")
     assert sorted((r.variant, r.status) for r in runs) == [("trial-0000", "interrupted"), ("trial-0001", "interrupted")]
-    assert all(len(r.history) < 6 for r in runs)
+    assert all(len(r.history) < PARALLEL_EPOCHS for r in runs)
 
 
 def test_ctrl_c_before_a_parallel_search_records_a_trial_says_interrupted(tmp_path: Path, data_dir: Path) -> None:
