@@ -200,8 +200,7 @@ def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = Fal
         raise StoreError(nothing_to_compare(store, ref, quick))
     if (cells := ref.cells(quick=quick)) is not None:
         _note_unrecorded(rows, store, ref, cells, quick)
-    ids = {i for row in rows for i in row.get("run_ids") or ()}
-    if scored_on_note([r for r in store.runs(experiment=ref.recorded_as(quick=quick)) if r.run_id in ids]):
+    if scored_on_note(rows_runs(store, ref.recorded_as(quick=quick), rows)):
         for row in rows:  # accuracies on other test images (`mnistlab train` runs of two datasets): none is best
             row.update(vs_best=None, vs_best_p=None)
     running = running_now(store, ref, quick=quick)
@@ -295,10 +294,15 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
         names = ", ".join(f'"{v}"' for v in rowless)
         untrained.append(f"{k} run{'s' * (k != 1)} of {names} training now, not in the table yet: "
                          f"`mnistlab watch {ref.given}` follows {'them' if k != 1 else 'it'}")
-    counted = {i for row in rows if shown(row.get("variant")) for i in row.get("run_ids") or ()}
-    scored = [r for r in store.runs(experiment=ref.recorded_as(quick=quick)) if r.run_id in counted]
+    scored = rows_runs(store, ref.recorded_as(quick=quick), [row for row in rows if shown(row.get("variant"))])
     part = None if quick else part_of_test_set(scored)
     return notes + untrained + shared + [n for n in (scored_on_note(scored), part) if n]
+
+
+def rows_runs(store: RunStore, experiment: str, rows: Sequence[Mapping[str, Any]]) -> list[RunRecord]:
+    """The runs of ``experiment`` whose figures ``rows`` show (their ``run_ids``), in start order."""
+    ids = {i for row in rows for i in row.get("run_ids") or ()}
+    return [r for r in store.runs(experiment=experiment) if r.run_id in ids]
 
 
 def part_of_test_set(runs: Iterable[RunRecord]) -> str | None:
