@@ -45,8 +45,11 @@ def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(autouse=True)
 def _isolated_home(_session_cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep tests away from the user's cache and run store (each test gets its own store)."""
+    """Keep tests away from the user's cache and run store (each test gets its own store), and off
+    the network: a dataset missing from the folder a test gives is not downloaded (nothing listens
+    at port 9), so it fails at once instead of waiting on a mirror the CI machine cannot reach."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache))
+    monkeypatch.setenv("MNISTLAB_MIRRORS", "http://127.0.0.1:9/")
     monkeypatch.setenv("MNISTLAB_STORE", str(tmp_path / "mnistlab-runs"))
     monkeypatch.setenv("MPLBACKEND", "Agg")
 

@@ -539,3 +539,25 @@ def test_the_table_follows_the_file_though_a_shared_run_is_recorded_last(tmp_pat
     assert 'note: variants "a" and "lr,lr=0.001" train the same config with seed 0' in captured.err
     assert main(["compare", result.experiment.name, "--store", str(tmp_path / "s")]) == 0  # by name: the runs say it
     assert 'note: variants "a" and "lr,lr=0.001" train the same config with seed 0' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["run", "search"])
+def test_a_dataset_missing_offline_is_one_error_before_anything_trains(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: str) -> None:
+    """Reviewer finding: with mnist's files nowhere and no network, `run` recorded a failed run for
+    every cell (and `search` a failed trial for each), each trying the download again; the sweep
+    exits with the one line of the missing files, before any run is recorded."""
+    monkeypatch.delenv("MNISTLAB_DATA_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("MNISTLAB_MIRRORS", "http://127.0.0.1:9/")  # nothing listens there: offline
+    text = TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n'
+    if command == "search":
+        text = TINY.replace("subset = 120", "subset = 120\nvalidation = 0.25") + (
+            '[search]\n"train.lr" = { log_uniform = [1e-3, 0.1] }\ntrials = 3\n')
+    p, store = write(tmp_path, text), tmp_path / "s"
+    (tmp_path / "empty").mkdir()
+    assert main([command, str(p), "--store", str(store), "--data-dir", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {p}: ") and "mnist: files not found" in err and "the download failed" in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not store.exists() or RunStore(store).runs() == []

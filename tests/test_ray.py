@@ -339,6 +339,42 @@ def test_a_search_on_ray_prunes_through_the_driver_and_records_the_local_table(t
         assert set(ray_runs[r.variant].metrics) == set(r.metrics)
 
 
+def test_ctrl_c_to_a_search_on_ray_tells_each_trial_in_flight_and_asks_it_again(tmp_path: Path, data_dir: Path,
+                                                                               ray_address: str) -> None:
+    """Ctrl-C to the driver (a real SIGINT to the main thread) while both trials train on Ray: each
+    is cancelled, recorded interrupted, said and told, and the next search asks both again."""
+    import threading
+
+    import optuna
+
+    from mnistlab.search import run_search, storage_url
+
+    text = RAY_SEARCH.replace("epochs = 3", "epochs = 400").replace('pruner = "median"', 'pruner = "none"')
+    p = write(tmp_path, text.replace("[0.01, 0.011, 0.012, 0.013, 1e-7, 1.1e-7, 1.2e-7, 1.3e-7]", "[0.01, 0.02]"))
+    st, said = RunStore(tmp_path / "s"), []
+
+    def stop_when_both_train() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with contextlib.suppress(MnistlabError):  # the store not made yet, or busy
+                if sum(r.status == "running" and bool(r.history) for r in RunStore(tmp_path / "s").runs()) == 2:
+                    break
+            time.sleep(0.05)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    watcher = threading.Thread(target=stop_when_both_train)
+    watcher.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_search(p, st, data_dir=data_dir, runner=RayRunner(cpus_per_cell=1), on_trial=said.append)
+    finally:
+        watcher.join()
+    assert sorted((t.number, t.state) for t in said) == [(0, "interrupted"), (1, "interrupted")]
+    assert sorted(r.status for r in st.runs()) == ["interrupted", "interrupted"]
+    study = optuna.load_study(study_name="raysrch", storage=storage_url(st.root))
+    assert [t.state.name for t in study.trials] == ["FAIL", "FAIL", "WAITING", "WAITING"]  # told, and asked again
+
+
 def test_ray_cells_write_their_epochs_to_the_store_as_they_train(tmp_path: Path, data_dir: Path,
                                                                  ray_address: str) -> None:
     import threading

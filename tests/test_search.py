@@ -387,12 +387,13 @@ def test_a_repeated_trial_on_edited_data_is_trained_again(tmp_path: Path, capsys
     (b"SQLite format 3\x00" + b"\xff" * 500, "search.sqlite: cannot be read as the store's search studies"),
 ])
 def test_a_damaged_study_file_is_one_line_and_never_started_afresh(tmp_path: Path, content: bytes, message: str,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+                                                                    capsys: pytest.CaptureFixture[str],
+                                                                    data_dir: Path) -> None:
     path = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 2").replace("epochs = 3", "epochs = 1"))
     store = tmp_path / "store"
     RunStore(store).close()
     (store / "search.sqlite").write_bytes(content)
-    assert main(["search", str(path), "--store", str(store), "--data-dir", str(tmp_path)]) == 2
+    assert main(["search", str(path), "--store", str(store), "--data-dir", str(data_dir)]) == 2
     err = capsys.readouterr().err
     assert message in err and "move it aside" in err and err.count("\n") == 1 and "Traceback" not in err
     assert (store / "search.sqlite").read_bytes() == content and RunStore(store).runs() == []  # untouched, nothing trained
@@ -514,7 +515,8 @@ def test_a_stepped_value_is_rounded_to_its_steps_decimals_and_a_short_grid_says_
         assert load_experiment(_exp(tmp_path, grid, "g.toml")).search.trials == 2
 
 
-def test_a_changed_search_table_is_refused_on_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_changed_search_table_is_refused_on_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                     data_dir: Path) -> None:
     first = load_experiment(_exp(tmp_path, SEARCH))
     RunStore(tmp_path / "store", create=True)
     study = open_study("srch", first.search, tmp_path / "store", 3)
@@ -526,7 +528,7 @@ def test_a_changed_search_table_is_refused_on_resume(tmp_path: Path, capsys: pyt
         path = _exp(tmp_path, SEARCH.replace(*change), "changed.toml")
         with pytest.raises(SpecError, match="the \\[search\\] table changed since trial 0 of study srch"):
             open_study("srch", load_experiment(path).search, tmp_path / "store", 3)
-        assert main(["search", str(path), "--store", str(tmp_path / "store"), "--data-dir", str(tmp_path)]) == 2
+        assert main(["search", str(path), "--store", str(tmp_path / "store"), "--data-dir", str(data_dir)]) == 2
         out, err = capsys.readouterr()
         assert err.count("\n") == 1 and "use a new experiment name" in err and f"of study srch ({key} changed)" in err
         assert "search srch:" not in out + err  # the header comes only once the study opened (new-user check 2)
@@ -1139,6 +1141,14 @@ def test_ctrl_c_to_a_parallel_search_asks_its_stopped_trials_again(tmp_path: Pat
     os.killpg(proc.pid, signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, err
+    # Reviewer finding: only the first stopped trial had its line (with a double parenthesis), the
+    # other was left running in the study until the next search "recovered" it as a dead driver's
+    lines = sorted(ln.split()[1] for ln in out.splitlines() if ln.lstrip().startswith("trial "))
+    assert lines == ["0", "1"], out
+    assert out.count("interrupted (Ctrl-C or a stop signal) after") == 2 and "((" not in out, out
+    study = optuna.load_study(study_name="s", storage=storage_url(store_dir))
+    assert [t.state.name for t in study.trials] == ["FAIL", "FAIL", "WAITING", "WAITING"]  # told, asked again
+    assert "trial-0000 (interrupted: asked again)" in out and "#" not in out.split("trial-0001")[1].split("\n")[0], out
     _resumed_from_checkpoints(cmd, env, store_dir)
 
 
@@ -1275,3 +1285,20 @@ def test_a_trial_killed_before_it_had_its_parameters_does_not_make_the_next_draw
     asked = study.ask({"lr": lr})
     study.tell(asked, 0.5)
     assert trials_drawn(study) == 4  # ... and counts once it has
+
+
+def test_a_searched_layer_key_is_named_as_the_file_writes_it(tmp_path: Path, data_dir: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """Reviewer finding: `"model.layers[-2].units"` searched came back as the compare column
+    `model.layers.1.units` (the study's own key), which the file never says."""
+    text = BASE.replace('{ conv = [4], pool = [true], dense = [8] }', '"seed000-dense"').replace("epochs = 3", "epochs = 1")
+    p = _exp(tmp_path, text + '[search]\n"model.layers[-2].units" = { choice = [8, 16] }\ntrials = 2\nsampler = "grid"\n')
+    store = tmp_path / "store"
+    assert main(["search", str(p), "--store", str(store), "--data-dir", str(data_dir), "--format", "csv"]) == 0
+    header = capsys.readouterr().out.splitlines()[0].split(",")
+    assert "model.layers[-2].units" in header and not any("layers.1" in h for h in header), header
+    rows = compare(RunStore(store), "s")
+    assert sorted(r["model.layers[-2].units"] for r in rows) == [8, 16]
+    assert main(["search-best", "s", "--store", str(store)]) == 0
+    description = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("description"))
+    assert 'model.layers[-2].units\\": ' in description, description

@@ -437,18 +437,38 @@ class RayTrials:
         return [(task, record_trial(recorder, task, cfg, result, pruned_at, self.study.direction.name.lower(),
                                     seconds, overhead))]
 
+    def stop(self) -> list[tuple[Any, Any]]:
+        """Cancel the trials in flight and record their runs interrupted; returns every trial not yet
+        handed back, with its result, as :meth:`wait` does (the next search asks the stopped ones again)."""
+        from mnistlab.search import TrialResult
+        from mnistlab.trainer import STOPPED_BY
+
+        out, self.ready = self.ready, []
+        for task, recorder in self._cancel():
+            status = recorder.fail(KeyboardInterrupt(), STOPPED_BY)
+            out.append((task, TrialResult(task.number, recorder.run_id, "interrupted", None, status, STOPPED_BY)))
+        return out
+
     def close(self) -> None:
         """Cancel the trials in flight and record their runs interrupted (the next search asks them again)."""
+        for _, recorder in self._cancel():
+            recorder.fail(KeyboardInterrupt())
+
+    def _cancel(self) -> list[tuple[Any, Any]]:
+        """Cancel the trials in flight; their tasks and recorders."""
         import ray
 
-        for ref, (_, recorder, _) in self.pending.items():
+        out = []
+        for ref, (task, recorder, _) in self.pending.items():
             try:
                 ray.cancel(ref, force=True)
             except Exception:  # noqa: BLE001 - already finished or gone: nothing to cancel
                 pass
-            recorder.fail(KeyboardInterrupt())
             self.runner._sent.pop(ref, None)
+            self.by_run.pop(recorder.run_id, None)
+            out.append((task, recorder))
         self.pending.clear()
+        return out
 
 
 def _import_optuna() -> Any:

@@ -519,7 +519,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     st = store if isinstance(store, RunStore) else RunStore(store)
     keys = dict.fromkeys((c.variant, c.key) for c in cells)  # ordered: the table follows the file
     result, started = ExperimentResult(exp), time.time()
-    todo = _cells_ready(st, exp, cells, result, force, data_dir)
+    todo = _cells_ready(st, exp, cells, result, force, data_dir, files_here=runner is None)
     live = (Comparison(st.runs(experiment=exp.name), st.committees(exp.name), keys=keys,
                        defined=exp.committee_variants()) if on_cell else None)
     if on_cell and live is not None:
@@ -552,7 +552,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
 
 
 def _cells_ready(st: RunStore, exp: Experiment, cells: Sequence[Cell], result: ExperimentResult, force: bool,
-                 data_dir: str | os.PathLike | None) -> list[Cell]:
+                 data_dir: str | os.PathLike | None, *, files_here: bool = False) -> list[Cell]:
     """What :func:`run_experiment` does before any cell trains: wait for a killed driver's workers,
     mark dead processes' runs interrupted, take out the cells already done (into ``result``) and
     check the rest against their data. Returns the cells to train. A stop meanwhile (these can
@@ -561,7 +561,7 @@ def _cells_ready(st: RunStore, exp: Experiment, cells: Sequence[Cell], result: E
         await_orphaned_workers(st, exp.name)  # a driver killed just now: its workers are still recording
         st.mark_stale()
         todo = cells_to_train(st, cells, result, force)
-        check_data(exp, todo, data_dir)  # a bad data file is found before anything trains
+        check_data(exp, todo, data_dir, files_here=files_here)  # a bad data file is found before anything trains
     except KeyboardInterrupt:
         raise SweepInterrupted(result) from None
     return todo
@@ -612,10 +612,12 @@ def stopped_in_workers(st: RunStore, cells: Sequence[Cell], result: ExperimentRe
             on_cell(outcome, live.add(rec))
 
 
-def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLike | None = None) -> None:
+def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLike | None = None, *,
+               files_here: bool = False) -> None:
     """Check each cell against the data it trains on before anything trains (the user's own data
-    read once): its model's outputs against the classes, its validation split against the
-    training images (:func:`~mnistlab.run.check_run_data`). Each variant is checked on its own:
+    read once; a registered dataset's files found or downloaded once with ``files_here``, the
+    cells training on this machine): its model's outputs against the classes, its validation
+    split against the training images (:func:`~mnistlab.run.check_run_data`). Each variant is checked on its own:
     raises the DataError or SpecError of the first variant at fault, naming it, the others' in
     its ``more``; variants with the same mistake (their data from ``[base]``) in one line."""
     classes: dict[str, tuple[int, int] | MnistlabError] = {}
@@ -624,7 +626,7 @@ def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLi
         if cell.variant in mistakes:
             continue
         try:
-            check_run_data(cell.config, data_dir, classes)
+            check_run_data(cell.config, data_dir, classes, files_here=files_here)
         except (DataError, SpecError) as exc:
             mistakes[cell.variant] = exc
     alike: dict[tuple[type[MnistlabError], str], list[str]] = {}

@@ -144,42 +144,56 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
 
 
 def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None = None,
-                   classes: dict[str, tuple[int, int] | MnistlabError] | None = None) -> None:
+                   classes: dict[str, tuple[int, int] | MnistlabError] | None = None, *,
+                   files_here: bool = False) -> None:
     """Check a resolved run ``config`` against the data it trains on, so that a sweep finds a
     mistake before anything trains, not when that cell's turn comes: the
     model's outputs against the data's classes, and ``data.validation`` against the training
     images (``data.subset`` of them, where given). The user's own data is read as its run will
     read it (:func:`run_dataset`); a registered dataset is known by its registry entry, no file
-    read (a remote backend, Ray, may hold its files where this process does not). ``classes``
+    read (a remote backend, Ray, may hold its files where this process does not), unless
+    ``files_here`` (the runs train on this machine): its files are then found, or downloaded,
+    once (:func:`~mnistlab.datasets.load_dataset`), so that a dataset missing offline is one error,
+    not one failed run per cell each trying the download. ``classes``
     keeps (class count, training images) of each dataset read (its path, input size and split
     seed), or the error its read raised, so that a sweep reads each once. Raises DataError for a bad file (a CSV without its
     label column or cut short, a folder without class folders, an .npz without its arrays),
     SpecError when the model's outputs do not match the classes or the validation split leaves
     no training image."""
-    from mnistlab.data.registry import get_info
-
+    classes = {} if classes is None else classes
     dataset = config.get("dataset")
-    if is_registered(dataset):
-        info = get_info(dataset)
-        found = info.num_classes, info.train_size
-    else:
-        classes = {} if classes is None else classes
-        shape = (config.get("model") or {}).get("input_shape") or (28, 28)
-        read = json.dumps([dataset, list(shape[:2]), split_seed(config)], sort_keys=True, default=str)
-        if read not in classes:
-            try:
-                ds = run_dataset(dict(config), data_dir)
-                classes[read] = ds.info.num_classes, len(ds.train_labels)
-            except MnistlabError as exc:  # a corrupt image in 60,000: found once, not again for each variant
-                classes[read] = exc
-        known = classes[read]
-        if isinstance(known, MnistlabError):
-            raise known
-        found = known
+    shape = (config.get("model") or {}).get("input_shape") or (28, 28)
+    read = json.dumps([dataset, str(data_dir) if files_here else None] if is_registered(dataset)
+                      else [dataset, list(shape[:2]), split_seed(config)], sort_keys=True, default=str)
+    if read not in classes:
+        try:
+            classes[read] = _classes_and_size(config, data_dir, files_here)
+        except MnistlabError as exc:  # a corrupt image in 60,000: found once, not again for each variant
+            classes[read] = exc
+    found = classes[read]
+    if isinstance(found, MnistlabError):
+        raise found
     spec = ModelSpec.from_dict(config["model"])
     if spec.num_classes != found[0]:
         raise SpecError(class_count_mismatch(spec, dataset, found[0]))
     _check_validation(config.get("data") or {}, found[1])
+
+
+def _classes_and_size(config: Mapping[str, Any], data_dir: str | os.PathLike | None,
+                      files_here: bool) -> tuple[int, int]:
+    """(class count, training images) of the data a resolved run ``config`` trains on; see
+    :func:`check_run_data` for what is read. Raises DataError for data that cannot be read."""
+    from mnistlab.data.registry import get_info
+    from mnistlab.datasets import load_dataset
+
+    dataset = config.get("dataset")
+    if is_registered(dataset):
+        if files_here:  # found or downloaded now: missing offline, it is one error before anything trains
+            load_dataset(dataset, data_dir)
+        info = get_info(dataset)
+        return info.num_classes, info.train_size
+    ds = run_dataset(dict(config), data_dir)
+    return ds.info.num_classes, len(ds.train_labels)
 
 
 def _check_validation(data: Mapping[str, Any], train_size: int) -> None:

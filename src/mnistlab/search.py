@@ -770,6 +770,7 @@ class TrialTask:
     log_params: tuple[str, ...] = ()  # the params searched on a log scale (recorded: the figures' axes follow them)
     pruner_options: tuple[tuple[str, int], ...] = ()  # the [search] pruner table's options
     continues: int | None = None  # the stopped trial this one is asked again for: it resumes from its checkpoint
+    written: tuple[tuple[str, str], ...] = ()  # (key, the key as the file writes it) where they differ (layers[-1])
 
 
 @dataclass
@@ -826,7 +827,7 @@ def record_trial(recorder: Any, task: TrialTask, cfg: Any, result: Any, pruned_a
     result.config.setdefault("train", {})["threads"] = cfg.train.threads  # the user's, not this worker's share
     result.metrics.update(trial=task.number, trial_state=state, search_metric=task.metric,
                           search_direction=direction, search_value=value, trial_params=task.params,
-                          trial_log_params=list(task.log_params),
+                          trial_log_params=list(task.log_params), trial_param_names=dict(task.written),
                           pruned_at_epoch=pruned_at)
     problem = recorder.finish(result)
     return TrialResult(task.number, recorder.run_id, "failed" if problem else state, value,
@@ -971,7 +972,8 @@ def _ask(study: Any, space: SearchSpace, dists: Mapping[str, Any], name: str, ba
     continues = trial.user_attrs.get(_CONTINUES)  # set where a stopped trial was queued again (_ask_again)
     return TrialTask(name, name, trial._trial_id, trial.number, apply_dotted(base, params), params, space.metric,
                      space.pruner, store_root, data_dir, threads, tuple(p.key for p in space.params if p.log),
-                     space.pruner_options, continues if isinstance(continues, int) else None)
+                     space.pruner_options, continues if isinstance(continues, int) else None,
+                     tuple((p.key, p.written) for p in space.params if p.written and p.written != p.key))
 
 
 def _ask_again(study: Any, trial: Any) -> None:
@@ -1085,6 +1087,27 @@ class LocalTrials:
         done, _ = wait(self.pending, return_when=FIRST_COMPLETED)
         return [(self.pending.pop(fut), worker_result(fut)) for fut in done]
 
+    def stop(self) -> list[tuple[TrialTask, TrialResult]]:
+        """Stop the trials still training (a Ctrl-C or SIGTERM to the driver, or one trial stopped by
+        one): each worker records its run ``interrupted``. Returns every trial not yet handed back,
+        with its result, as :meth:`wait` does; waits for the workers to record them."""
+        out, self.ready = self.ready, []
+        if self.pool is None or not self.pending:
+            return out
+        from mnistlab.errors import WorkerDied
+        from mnistlab.execute import stop_workers, worker_result
+
+        stop_workers(self.pool)
+        for fut, task in list(self.pending.items()):
+            try:
+                res = worker_result(fut)
+            except WorkerDied:  # killed: its run is settled by the next search (recover)
+                continue
+            finally:
+                del self.pending[fut]
+            out.append((task, res))
+        return out
+
     def close(self) -> None:
         """Stop the pool: trials still training (a stop, an error in the driver) are stopped at once,
         as a sweep's cells are (:func:`~mnistlab.execute.stop_workers`), and their workers record
@@ -1140,8 +1163,8 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     st.mark_stale()
     base_cfg = parse_run_config(base, source=exp.source, check_model=False)
     epochs = base_cfg.train.epochs
-    try:  # a bad data file, a class count or a validation split is found before any trial (a trial's
-        check_run_data(base_cfg.resolved(), data_dir)  # parameters only change the base's model)
+    try:  # a bad or missing data file, a class count or a validation split is found before any trial
+        check_run_data(base_cfg.resolved(), data_dir, files_here=runner is None)  # (a trial changes the model)
     except (DataError, SpecError) as exc:
         raise type(exc)(f"{exp.source}: {exc}") from None
     t0 = time.perf_counter()
@@ -1165,20 +1188,29 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     if on_start is not None:
         on_start(out)
     try:
-        while True:
-            while len(trials) < trials.slots and counted_trials(study) + len(trials) < out.total:
-                t0 = time.perf_counter()
-                task = _ask(study, space, dists, name, base, str(st.root), dd, trials.threads)
-                same = same_trial(study, st, task)
-                out.driver_seconds += time.perf_counter() - t0
-                if same is not None:
-                    _finish(study, task, same, out, on_trial)
-                else:
-                    trials.submit(task)
-            if not len(trials):
-                break
-            for task, res in trials.wait():
+        stopped = False
+        try:
+            while not stopped:
+                while len(trials) < trials.slots and counted_trials(study) + len(trials) < out.total:
+                    t0 = time.perf_counter()
+                    task = _ask(study, space, dists, name, base, str(st.root), dd, trials.threads)
+                    same = same_trial(study, st, task)
+                    out.driver_seconds += time.perf_counter() - t0
+                    if same is not None:
+                        _finish(study, task, same, out, on_trial)
+                    else:
+                        trials.submit(task)
+                if not len(trials):
+                    break
+                for task, res in trials.wait():
+                    _finish(study, task, res, out, on_trial)
+                    stopped = stopped or res.status == "interrupted"  # a Ctrl-C reached that trial's worker
+        except KeyboardInterrupt:  # (Ctrl-C, SIGTERM) to this driver
+            stopped = True
+        if stopped:  # the other trials in flight are stopped, told and said too, so each is asked again
+            for task, res in trials.stop():
                 _finish(study, task, res, out, on_trial)
+            raise KeyboardInterrupt
     finally:
         trials.close()
         end_plan(st.root, name)  # this process searches no more, though it may live on (a notebook)
@@ -1194,8 +1226,6 @@ def _finish(study: Any, task: TrialTask, res: TrialResult, out: SearchResult,
     out.trials.append(res)
     if on_trial is not None:
         on_trial(res)
-    if res.status == "interrupted":
-        raise KeyboardInterrupt
 
 
 # ------------------------------------------------------------------------- reading the store
@@ -1205,18 +1235,34 @@ def is_search(runs: Sequence[Any]) -> bool:
 
 
 def trial_rows(runs: Sequence[Any]) -> list[dict[str, Any]]:
-    """One dict per recorded trial (number, state, value, params, run id, metric, direction), by number."""
+    """One dict per recorded trial (number, state, value, params, run id, metric, direction), by
+    number. Each param is named as the file writes it (``model.layers[-1].units``, where the
+    study's own key is ``model.layers.6.units``)."""
     out = []
     for r in runs:
         m = r.metrics or {}
         if "trial" not in m:
             continue
+        names, logs = _param_names(m), m.get("trial_log_params")
         out.append({"trial": int(m["trial"]), "variant": r.variant, "state": m.get("trial_state"),
-                    "value": m.get("search_value"), "params": dict(m.get("trial_params") or {}), "run_id": r.run_id,
+                    "value": m.get("search_value"), "run_id": r.run_id, "params": _params_as_written(m),
                     "metric": m.get("search_metric"), "direction": m.get("search_direction", "maximize"),
                     "epochs": m.get("epochs_run"),  # None: a trial recorded before its log scales were
-                    "log_params": None if m.get("trial_log_params") is None else list(m["trial_log_params"])})
+                    "log_params": None if logs is None else [names.get(k, k) for k in logs]})
     return sorted(out, key=lambda t: t["trial"])
+
+
+def _params_as_written(metrics: Mapping[str, Any]) -> dict[str, Any]:
+    """A trial run's searched values, keyed as the file writes them (``trial_param_names``; runs
+    recorded before it, and keys written as the study keeps them, by the study's key)."""
+    names = _param_names(metrics)
+    return {names.get(k, k): v for k, v in (metrics.get("trial_params") or {}).items()}
+
+
+def _param_names(metrics: Mapping[str, Any]) -> dict[str, str]:
+    """The study's key -> the key as the file writes it, of a trial run's params where they differ."""
+    names = metrics.get("trial_param_names")
+    return names if isinstance(names, dict) else {}
 
 
 def _rank_key(direction: str) -> Callable[[Mapping[str, Any]], tuple[int, float]]:
@@ -1236,9 +1282,10 @@ def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[st
     """The comparison rows of a search, best trial first: complete trials by their value, then the
     pruned ones (a value from fewer epochs), then those without a value. Each row gains
     :data:`TRIAL_FIELDS` (the trial's number, state, the searched metric and its value; None but
-    the metric for a run stopped before it recorded its trial) and a
-    short ``note`` (``#1 complete``; ``, val_loss 0.3120`` after it when no column shows the
-    metric), and each searched param's value is a column named by its dotted key (``train.lr``)."""
+    the metric for a run stopped before it recorded its trial) and a short ``note`` (``#1
+    complete``; ``, val_loss 0.3120`` after it when no column shows the metric; an interrupted
+    trial, asked again under another number, has no rank), and each searched param's value is a
+    column named by its dotted key (``train.lr``)."""
     trials = {t["variant"]: t for t in trial_rows(runs)}
     if not trials:
         return rows
@@ -1246,7 +1293,8 @@ def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[st
     key = _rank_key(direction)
     ranked = sorted(rows, key=lambda r: key(trials.get(r["variant"], {})))
     keys = list(dict.fromkeys(k for t in trials.values() for k in t["params"]))
-    for i, r in enumerate(ranked, 1):
+    i = 0
+    for r in ranked:
         t = trials.get(r["variant"])
         for k in keys:  # one column per searched param, named by its dotted key
             r[k] = None if t is None else t["params"].get(k)
@@ -1256,8 +1304,11 @@ def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[st
             continue
         r.update(trial=t["trial"], trial_state=t["state"], search_metric=t["metric"], search_value=t["value"])
         shown = t["metric"] in SHOWN_METRICS or not isinstance(t["value"], (int, float))
-        said = "interrupted: asked again" if t["state"] == "interrupted" else t["state"]
-        r["note"] = f"#{i} {said}" + ("" if shown else f", {t['metric']} {t['value']:.4f}")
+        if t["state"] == "interrupted":  # no outcome, so no rank: its trial is asked again under a new number
+            r["note"] = "interrupted: asked again"
+            continue
+        i += 1
+        r["note"] = f"#{i} {t['state']}" + ("" if shown else f", {t['metric']} {t['value']:.4f}")
     return ranked
 
 
@@ -1293,7 +1344,7 @@ def best_experiment(runs: Sequence[Any], experiment: str, repeats: int = 3) -> d
     rec = best_trial(runs)
     m = rec.metrics
     desc = (f"best trial ({m['trial']}) of search {experiment}: {m['search_metric']} {m['search_value']:.4f} "
-            f"with {json.dumps(m.get('trial_params') or {}, sort_keys=True)}")
+            f"with {json.dumps(_params_as_written(m), sort_keys=True)}")
     return {"name": f"{experiment}-best", "description": desc, "repeats": repeats, "base": copy.deepcopy(rec.config)}
 
 
