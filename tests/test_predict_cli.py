@@ -325,16 +325,22 @@ def test_bad_files_do_not_cancel_the_batch_each_is_listed_and_the_exit_is_1(mnis
     assert "bad-empty.png: no ink" in err and "bad-text.png: not an image" in err
     assert "missing.png: no such file or folder" in err
     assert lines[-1] == "error: 3 of 6 images could not be read (listed above); the other 3 were predicted"
-    (folder / "sub").mkdir()  # a folder beside the images, a note, and a hidden file: not read, and said so
-    (folder / "notes.txt").write_text("scanned on monday")
-    (folder / ".DS_Store").write_bytes(b"\0\1")
+    (folder / "sub" / "deeper").mkdir(parents=True)  # images at any depth are read, as training reads a class's
+    Image.fromarray(on_paper(x[4], seed=4)).save(folder / "sub" / "deeper" / "more.png")
+    (folder / ".ipynb_checkpoints").mkdir()  # a notebook's copies: not read, and said so
+    Image.fromarray(on_paper(x[4], seed=4)).save(folder / ".ipynb_checkpoints" / "more.png")
+    (folder / "notes.txt").write_text("scanned on monday")  # a note: not read, and said so
+    (folder / ".DS_Store").write_bytes(b"\0\1")  # the system's: quietly
     Image.fromarray(on_paper(x[3], seed=3)).save(folder / ".scan.png")  # a hidden image is still an image
     for bad in ("bad-text.png", "bad-empty.png"):
         (folder / bad).unlink()
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", folder, "--format", "json", "--store", mnist_models)
-    assert code == 0 and len(json.loads(out)) == 4, err
-    assert err == (f"warning: {folder}: 2 entries not read: 1 subfolder (not searched; give them as well); 1 file not "
-                   "ending in an image suffix\n")
+    rows = json.loads(out)
+    assert code == 0 and [r["file"].removeprefix(f"{folder}/") for r in rows] == [
+        ".scan.png", "good0.png", "good1.png", "good2.png", "sub/deeper/more.png"], err
+    assert int(rows[-1]["class_1"]) == y[4]
+    assert err == (f"warning: {folder}: not read: 1 file not ending in an image suffix; 1 hidden folder "
+                   "(.ipynb_checkpoints)\n")
 
 
 def test_photos_lit_unevenly_or_with_specks_are_predicted_right(mnist_models, tmp_path, test_digits):

@@ -163,28 +163,36 @@ def test_every_bad_file_is_one_line_naming_it(tmp_path):
         assert str(path) in str(err.value) and "\n" not in str(err.value), key
 
 
-def test_a_folder_of_class_folders_names_them(tmp_path):
-    """New-user finding (19): `predict RUN digits/` on a training folder said only "no images"."""
+def test_a_folder_of_class_folders_is_read_at_any_depth_as_training_reads_it(tmp_path):
+    """New-user finding (19): `predict RUN digits/` on a training folder said only "no images";
+    then (33) it named the subfolders, which training reads and predict did not. Its images at any
+    depth are read, by path; a dot-folder is not (a notebook's checkpoints would repeat them)."""
     for name in "0123":
-        (tmp_path / name).mkdir()
-    with pytest.raises(DataError, match=r"a folder with no images .*; its 4 subfolders \(0, 1, 2, ...\) are not "
-                                        "searched: give them as well"):
-        image_sources([tmp_path])
-    (tmp_path / "one" / "scans").mkdir(parents=True)  # new-user finding: "its 1 subfolder (scans) are not searched"
-    with pytest.raises(DataError, match=r"; its 1 subfolder \(scans\) is not searched: give it as well$"):
-        image_sources([tmp_path / "one"])
+        (tmp_path / "digits" / name).mkdir(parents=True)
+    with pytest.raises(DataError, match=r"digits: a folder with no images at any depth \(looked for \.png, .*\.ppm\)$"):
+        image_sources([tmp_path / "digits"])
+    for name in "3210":
+        Image.new("L", (8, 8), 255).save(tmp_path / "digits" / name / f"{name}.png")
+    (tmp_path / "digits" / "1" / "scans").mkdir()
+    Image.new("L", (8, 8), 255).save(tmp_path / "digits" / "1" / "scans" / "a.pgm")  # as training reads .pgm
+    found = [name.removeprefix(f"{tmp_path}/") for name, _ in image_sources([tmp_path / "digits"])]
+    assert found == ["digits/0/0.png", "digits/1/1.png", "digits/1/scans/a.pgm", "digits/2/2.png", "digits/3/3.png"]
+    (tmp_path / "only-hidden" / ".ipynb_checkpoints").mkdir(parents=True)
+    Image.new("L", (8, 8), 255).save(tmp_path / "only-hidden" / ".ipynb_checkpoints" / "0.png")
+    with pytest.raises(DataError, match=r"no images at any depth .*; hidden folders are not read: \.ipynb_checkpoints$"):
+        image_sources([tmp_path / "only-hidden"])
 
 
 def test_folders_and_missing_paths(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.txt").write_text("no images here")
-    with pytest.raises(DataError, match=r"a folder with no images \(looked for [^)]*\)$"):
+    with pytest.raises(DataError, match=r"a folder with no images at any depth \(looked for [^)]*\)$"):
         image_sources([tmp_path / "empty"])
     with pytest.raises(DataError, match="no such file or folder"):
         image_sources([tmp_path / "nope.png"])
     Image.new("L", (28, 28)).save(tmp_path / "b.png")
     Image.new("L", (28, 28)).save(tmp_path / "a.JPG")
-    with pytest.warns(DataWarning, match="1 entry not read: 1 subfolder"):  # "empty": a folder beside the images
+    with pytest.warns(DataWarning, match="not read: 1 file not ending in an image suffix$"):  # empty/notes.txt
         assert [Path(n).name for n, _ in image_sources([tmp_path])] == ["a.JPG", "b.png"]
     with pytest.raises(DataError, match="is a folder"):
         open_image(tmp_path)

@@ -38,12 +38,12 @@ import sys
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
+from mnistlab.data.userdata import IMAGE_SUFFIXES, system_file, walk_images
 from mnistlab.errors import DataError, DataWarning
 from mnistlab.files import display_name
 
@@ -53,7 +53,6 @@ __all__ = ["RECIPES", "Recipe", "ImageInput", "preprocess", "recipe_for", "open_
 # The formats Pillow may read here. Pillow knows many more (EPS runs Ghostscript, PSD, ICO...):
 # an image a user photographs or draws is one of these (JPEG covers the MPO files of many phones).
 IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 # Pillow modes that hold 8-bit pixels mnistlab can turn into grayscale; others (16-bit I;16, 32-bit
 # I and F, CMYK, LAB, HSV) are refused: their conversion would guess.
 IMAGE_MODES = ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "YCbCr")
@@ -527,7 +526,7 @@ def _to_uint8(a: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------- many files at once
 def image_sources(paths: Iterable[str | os.PathLike], errors: list[str] | None = None) -> list[tuple[str, str | bytes]]:
     """(display name, path or bytes) for each IMAGES argument: a file, a folder's image files
-    (by suffix, sorted, not recursive), or ``-`` for one image read from stdin.
+    (by suffix, at any depth, sorted by path), or ``-`` for one image read from stdin.
 
     Raises DataError for a path that does not exist, a folder holding no image files and empty
     stdin; with an ``errors`` list, appends that one-line message to it instead and goes on with
@@ -553,29 +552,34 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
             raise DataError("<stdin>: empty: nothing was piped in (mnistlab predict RUN - < image.png)")
         return [("<stdin>", data)]
     if os.path.isdir(p):
-        listed = list(Path(p).iterdir())
-        found = sorted(f for f in listed if f.suffix.lower() in IMAGE_SUFFIXES and f.is_file())
-        if not found:
-            sub = sorted(f.name for f in listed if f.is_dir() and not f.name.startswith("."))
-            inside = (f"; its {len(sub)} subfolder{'s' * (len(sub) != 1)} ({', '.join(sub[:3])}{', ...' * (len(sub) > 3)})"
-                      f" {'is' if len(sub) == 1 else 'are'} not searched: give {'it' if len(sub) == 1 else 'them'} as well"
-                      if sub else "")
-            raise DataError(f"{display_name(p)}: a folder with no images (looked for {', '.join(IMAGE_SUFFIXES)})"
-                            + inside)
-        images = set(found)
-        entries = [f for f in listed if f not in images and not f.name.startswith(".")]  # .DS_Store: quietly
-        if others := len(entries):
-            folders = sum(f.is_dir() for f in entries)
-            warnings.warn(f"{display_name(p)}: {others} entr{'y' if others == 1 else 'ies'} not read: "
-                          + (f"{folders} subfolder{'s' * (folders != 1)} (not searched; give them as well)"
-                             if folders else "")
-                          + ("; " if folders and others > folders else "")
-                          + (f"{others - folders} file{'s' * (others - folders != 1)} not ending in an image suffix"
-                             if others > folders else ""), DataWarning, stacklevel=2)
-        return [(display_name(f), str(f)) for f in found]
+        return _folder_sources(p)
     if os.path.exists(p):
         return [(display_name(p), p)]
     raise DataError(f"{display_name(p)}: no such file or folder")
+
+
+def _folder_sources(p: str) -> list[tuple[str, str | bytes]]:
+    """A folder's images at any depth, by path (dot-folders not read: a notebook's checkpoints
+    would repeat its images), as :func:`~mnistlab.data.userdata.walk_images` finds them; a
+    :class:`~mnistlab.errors.DataWarning` counts the entries not read."""
+    found, hidden, others = [], [], 0
+    for f in walk_images(p):
+        if f.kind == "image":
+            found.append(f)
+        elif f.kind == "hidden":
+            hidden.append("/".join(f.parts))
+        elif not system_file(f.parts[-1]):  # .DS_Store, Thumbs.db: quietly
+            others += 1
+    skipped = f"; hidden folders are not read: {', '.join(sorted(hidden)[:3])}{', ...' * (len(hidden) > 3)}" if hidden else ""
+    if not found:
+        raise DataError(f"{display_name(p)}: a folder with no images at any depth (looked for {', '.join(IMAGE_SUFFIXES)})"
+                        + skipped)
+    if others or hidden:
+        said = [f"{others} file{'s' * (others != 1)} not ending in an image suffix"] if others else []
+        said += [f"{len(hidden)} hidden folder{'s' * (len(hidden) != 1)} ({', '.join(sorted(hidden)[:3])}"
+                 f"{', ...' * (len(hidden) > 3)})"] if hidden else []
+        warnings.warn(f"{display_name(p)}: not read: {'; '.join(said)}", DataWarning, stacklevel=3)
+    return [(display_name(f.path), f.path) for f in sorted(found, key=lambda f: f.parts)]
 
 
 def read_images(sources: Sequence[tuple[str, str | bytes]], dataset: str | None, *, size: Sequence[int] = (28, 28),

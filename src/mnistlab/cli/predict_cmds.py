@@ -71,7 +71,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
                     top: int, fmt: str, show: str | None, no_preprocess: bool, output: str | None) -> None:
     """Predict the classes of IMAGES with a trained MODEL.
 
-    IMAGES: image files (PNG, JPEG, BMP, GIF, TIFF, WebP), folders of them, - for one image on
+    IMAGES: image files (PNG, JPEG, BMP, GIF, TIFF, WebP, PGM), folders of them (at any depth), - for one image on
     stdin, or Kaggle-style CSV files (an optional label column, then one column per pixel: images
     already in dataset form). Each image file is first put in dataset form as the model's dataset
     was made (for MNIST: inverted when the background is light, cropped to the ink, scaled to 20

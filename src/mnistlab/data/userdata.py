@@ -481,30 +481,65 @@ def same_folder_as_recorded(path: str | os.PathLike, recorded: str) -> bool:
 def _image_files(path: Path, follow_class_links: bool = True) -> list[tuple[str, str]]:
     """The files :func:`path_digest` hashes in a folder, as (path relative to it with ``/``,
     absolute path): every image at any depth, dot-folders left out as :func:`read_folder` leaves
-    them out, in path order (as ``sorted(path.rglob("*"))`` gives them; ``os.scandir`` and strings
-    list 60,000 files in a fraction of rglob's time). A class folder that is a link is followed,
-    as :func:`read_folder` reads it (an image edited behind it is new data); links to folders
-    deeper down are not (no loops)."""
-    found: list[tuple[tuple[str, ...], str]] = []
-
-    def walk(folder: str, parts: tuple[str, ...]) -> None:
-        try:
-            with os.scandir(folder) as entries:
-                listed = list(entries)
-        except OSError:  # an unreadable folder is passed over, as rglob passes it over
-            return
-        for entry in listed:
-            try:
-                if entry.is_dir(follow_symlinks=follow_class_links and not parts):  # a class folder's link, as read
-                    if not entry.name.startswith("."):
-                        walk(entry.path, (*parts, entry.name))
-                elif _suffix(entry.name) in IMAGE_SUFFIXES and entry.is_file():
-                    found.append(((*parts, entry.name), entry.path))
-            except OSError:
-                continue
-
-    walk(os.path.abspath(path), ())
+    them out, in path order (as ``sorted(path.rglob("*"))`` gives them). A class folder that is a
+    link is followed, as :func:`read_folder` reads it (an image edited behind it is new data);
+    links to folders deeper down are not (no loops)."""
+    found = [(f.parts, f.path) for f in walk_images(os.path.abspath(path), follow_top_links=follow_class_links)
+             if f.kind == "image"]
     return [("/".join(parts), p) for parts, p in sorted(found, key=lambda f: f[0])]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """What :func:`walk_images` finds: its path's parts below the folder walked, its path, and its
+    kind: ``image`` (a file, or a link to one, with an image suffix), ``hidden`` (a dot-folder, not
+    entered), ``broken`` (a link to nothing, or a loop of links), ``unreadable`` (a folder that
+    cannot be listed) or ``other`` (any other file; a link to a folder not followed)."""
+
+    parts: tuple[str, ...]
+    path: str
+    kind: str
+
+
+def walk_images(folder: str | os.PathLike[str], *, follow_top_links: bool = False) -> Iterator[Entry]:
+    """Every entry below ``folder`` at any depth, in no set order (each caller sorts: Keras's order
+    for :func:`folder_listing`, path order for :func:`path_digest`, names for ``mnistlab
+    predict``). Folders are entered, not yielded; dot-folders are not entered
+    (``.ipynb_checkpoints`` would repeat a notebook's images). Links to folders are not followed
+    (no loops, as Keras's ``follow_links=False``), except those right in ``folder`` with
+    ``follow_top_links`` (a data folder's class folder that is a link). ``os.scandir``, not
+    ``Path.rglob``: 60,000 files listed without a ``stat`` each."""
+    stack: list[tuple[str, tuple[str, ...]]] = [(os.fspath(folder), ())]
+    while stack:
+        here, parts = stack.pop()
+        try:
+            with os.scandir(here) as entries:
+                listed = list(entries)
+        except OSError:
+            if parts:  # (the folder walked itself: the caller's to check)
+                yield Entry(parts, here, "unreadable")
+            continue
+        for e in listed:
+            yield from _entry(e, (*parts, e.name), follow_top_links and not parts, stack)
+
+
+def _entry(e: os.DirEntry[str], parts: tuple[str, ...], follow: bool,
+           stack: list[tuple[str, tuple[str, ...]]]) -> Iterator[Entry]:
+    """:func:`walk_images`' verdict on one listed entry (a folder to enter goes on ``stack``)."""
+    try:
+        is_dir = e.is_dir(follow_symlinks=follow)
+    except OSError:  # a loop of links
+        is_dir = False
+    if is_dir and e.name.startswith("."):
+        yield Entry(parts, e.path, "hidden")
+    elif is_dir:
+        stack.append((e.path, parts))
+    elif _suffix(e.name) in IMAGE_SUFFIXES and _is_file(e):
+        yield Entry(parts, e.path, "image")
+    elif e.is_symlink() and not os.path.exists(e.path):
+        yield Entry(parts, e.path, "broken")
+    else:
+        yield Entry(parts, e.path, "other")
 
 
 def _suffix(name: str) -> str:
@@ -861,25 +896,19 @@ def _warn_split_as_class(path: Path, classes: Sequence[Path]) -> None:
 def _class_images(folder: Path, skipped: list[str], broken: list[str], hidden: list[str]) -> list[Path]:
     """A class folder's images at any depth, in Keras's order (each folder's path, then each file's
     name). Appends, as ``class/sub/name``: to ``skipped`` the entries that are not images (a link
-    to a folder among them: not followed), to ``broken`` the links to nothing, to ``hidden`` the
-    dot-folders passed over."""
+    to a folder among them: not followed; a folder that cannot be listed), to ``broken`` the links
+    to nothing, to ``hidden`` the dot-folders passed over."""
     found: list[tuple[str, str, Path]] = []
-    stack = [(folder, folder.name)]
-    while stack:
-        here, shown = stack.pop()
-        with os.scandir(here) as entries:  # scandir, not iterdir: 60,000 files listed without a stat each
-            listed = sorted(entries, key=lambda e: e.name)
-        for e in listed:
-            if _suffix(e.name) in IMAGE_SUFFIXES and _is_file(e):
-                found.append((str(here), e.name, here / e.name))
-            elif e.is_dir(follow_symlinks=False) and e.name.startswith("."):
-                hidden.append(f"{shown}/{e.name}")
-            elif e.is_dir(follow_symlinks=False):
-                stack.append((here / e.name, f"{shown}/{e.name}"))
-            elif e.is_symlink() and not os.path.exists(e.path):
-                broken.append(f"{shown}/{e.name}")
-            elif not _system_file(e.name):
-                skipped.append(f"{shown}/{e.name}")
+    for f in walk_images(folder):
+        shown = "/".join((folder.name, *f.parts))
+        if f.kind == "image":
+            found.append((os.path.dirname(f.path), f.parts[-1], Path(f.path)))
+        elif f.kind == "hidden":
+            hidden.append(shown)
+        elif f.kind == "broken":
+            broken.append(shown)
+        elif not system_file(f.parts[-1]):
+            skipped.append(shown)
     return [file for _, _, file in sorted(found, key=lambda f: (f[0], f[1]))]
 
 
@@ -922,7 +951,7 @@ def _fitting(h: int, w: int, most: int) -> tuple[int, int]:
     return (h, w) if scale >= 1 else (max(1, round(h * scale)), max(1, round(w * scale)))
 
 
-def _system_file(name: str) -> bool:
+def system_file(name: str) -> bool:
     """A file the system leaves in folders (``.DS_Store``, ``Thumbs.db``, ``desktop.ini``): passed over quietly."""
     return name.startswith(".") or name.lower() in ("thumbs.db", "desktop.ini")
 
