@@ -95,6 +95,23 @@ def test_every_figure_of_dataset_images_draws_them_alike(fashion):
     assert figures["seen"].get_title().startswith("what the model saw (28x28)")
 
 
+def test_scans_of_dark_ink_on_paper_are_drawn_as_they_look_not_inverted(fashion):
+    """New-user finding: a sample grid of one's own scans (dark ink, light paper) showed them as
+    white ink on black: the MNIST-family colormap reads a value as ink. Light-bordered data is
+    drawn by brightness, in the sample grid, the errors and the augmentation preview alike."""
+    from mnistlab.augment import preview_figure
+    from mnistlab.config import AugmentConfig
+
+    scans, labels = 255 - fashion.test_images[:2], fashion.test_labels[:2]
+    figures = {"samples": plots.plot_sample_grid(scans, labels, None, rows=1, cols=2).axes[0],
+               "errors": plots.plot_misclassified(scans, labels, [1, 2], None).axes[0],
+               "augment": preview_figure(scans, AugmentConfig(rotation_range=10), copies=1).axes[1]}
+    assert {k: ax.images[0].get_cmap().name for k, ax in figures.items()} == dict.fromkeys(figures, "gray")
+    paper = figures["samples"].images[0]  # the paper (255) is drawn white, as in the file
+    assert paper.cmap(paper.norm(255))[:3] == pytest.approx((1.0, 1.0, 1.0))
+    assert plots.data_cmap(np.zeros((1, 28, 28))) == plots.data_cmap(np.full((1, 28, 28), 255)) == "binary"  # no ink
+
+
 @pytest.mark.parametrize("images", [np.zeros((0, 28, 28)), np.zeros((28, 28)), np.zeros((2, 3, 28, 28))])
 def test_sample_grid_rejects_bad_images(images):
     with pytest.raises(PlotError):

@@ -291,8 +291,9 @@ def preview_figure(images: Any, cfg: AugmentConfig, *, seed: int = 0, copies: in
     """
     from matplotlib.figure import Figure
 
-    from mnistlab.plots import DATA_CMAP
+    from mnistlab.plots import data_cmap
 
+    cmap = data_cmap(np.asarray(images))  # drawn as the sample grid draws them (dark-ink scans not inverted)
     x = torch.from_numpy(np.array(images)).float().div(255).unsqueeze(1)
     gen = torch.Generator().manual_seed(seed)
     batches = [x] + [augment_batch(x, cfg, gen) for _ in range(copies)]
@@ -302,7 +303,7 @@ def preview_figure(images: Any, cfg: AugmentConfig, *, seed: int = 0, copies: in
     for r in range(rows):
         for c in range(cols):
             ax = axes[r][c]
-            ax.imshow(batches[c][r, 0].numpy(), cmap=DATA_CMAP, vmin=0, vmax=1)
+            ax.imshow(batches[c][r, 0].numpy(), cmap=cmap, vmin=0, vmax=1)
             ax.set_xticks([])
             ax.set_yticks([])
             if c == 0:

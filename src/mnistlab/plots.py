@@ -75,6 +75,18 @@ def _as_images(images: Any) -> np.ndarray:
     return arr
 
 
+def data_cmap(images: np.ndarray) -> str:
+    """The colormap that draws (N, H, W) dataset images with the ink dark on light: ``binary``
+    (:data:`DATA_CMAP`: the value is ink, as in MNIST's black background) unless the images'
+    borders are mostly light (scans of dark ink on paper, as a user's own data may be): then
+    ``gray`` (the value is brightness), so they are drawn as the files look, not inverted."""
+    if images.size == 0 or images.shape[1] < 2 or images.shape[2] < 2:
+        return DATA_CMAP
+    border = np.concatenate([images[:, 0, :], images[:, -1, :], images[:, :, 0], images[:, :, -1]], axis=1)
+    lo, hi = float(images.min()), float(images.max())
+    return "gray" if hi > lo and float(np.median(border)) > (lo + hi) / 2 else DATA_CMAP
+
+
 def _class_name(class_names: Sequence[str] | None, i: int) -> str:
     return str(class_names[i]) if class_names is not None and 0 <= i < len(class_names) else str(i)
 
@@ -109,10 +121,10 @@ def plot_sample_grid(images: Any, labels: Sequence[int] | np.ndarray, class_name
     n = min(rows * cols, len(imgs))
     if n == 0:
         raise PlotError("no images to show")
-    fig = Figure(figsize=(1.6 * cols, 1.7 * rows), layout="constrained")
+    fig, cmap = Figure(figsize=(1.6 * cols, 1.7 * rows), layout="constrained"), data_cmap(imgs[:n])
     for i in range(n):
         ax = fig.add_subplot(rows, cols, i + 1)
-        ax.imshow(imgs[i], cmap=DATA_CMAP)
+        ax.imshow(imgs[i], cmap=cmap)
         ax.set_title(_class_name(class_names, int(labels[i])), fontsize=9)
         ax.set_xticks([]), ax.set_yticks([])
     return fig
@@ -337,9 +349,10 @@ def plot_misclassified(images: Any, true: Sequence[int] | np.ndarray, pred: Sequ
     cols = min(n, 5 if n <= 25 else 8)
     rows = math.ceil(n / cols)
     fig.set_size_inches(1.9 * cols, 2.1 * rows)
+    cmap = data_cmap(imgs)
     for i in range(n):
         ax = fig.add_subplot(rows, cols, i + 1)
-        ax.imshow(imgs[i], cmap=DATA_CMAP)
+        ax.imshow(imgs[i], cmap=cmap)
         ax.set_xticks([]), ax.set_yticks([])
         # Two coloured texts instead of one title: matplotlib titles have one colour.
         ax.text(0.0, 1.02, _class_name(class_names, int(true[i])), color=TRUE_COLOR, fontsize=8,
@@ -534,7 +547,7 @@ def plot_predictions(originals: Sequence[Any], seen: Any, probs: np.ndarray, cla
             original = original[..., 0]
         given.imshow(original, cmap="gray" if original.ndim == 2 else None)
         given.set_title(str(names[i]), fontsize=8, parse_math=False)
-        model.imshow(seen[i], cmap=DATA_CMAP, vmin=0, vmax=255)  # as the samples and errors are drawn: alike when right
+        model.imshow(seen[i], cmap=DATA_CMAP, vmin=0, vmax=255)  # as MNIST-family samples are drawn: alike when right
         model.set_title(f"what the model saw ({seen.shape[1]}x{seen.shape[2]}), drawn as the data", fontsize=8)
         for ax in (given, model):
             ax.set_xticks([]), ax.set_yticks([])
