@@ -743,6 +743,29 @@ def test_chosen_runs_scored_on_other_test_sets_are_said_and_none_is_best(tmp_pat
     assert [r["vs_best"] for r in compare_runs(store, held_out)] == [None, None]  # each holds out its own test images
 
 
+def test_chosen_runs_on_other_data_are_named_by_their_data_not_its_table(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """New-user finding: runs of one variant on a CSV and on a folder were named by their data
+    tables' leaves, `(dataset=/home/me/digits/d.csv,folder=none)`; they are named by their data as
+    messages name it, relative to where compare runs. Runs on the same data still show the table
+    key they differ in."""
+    from mnistlab.comparison import setting_labels
+
+    store = RunStore(tmp_path / "s")
+    (tmp_path / "mine").mkdir()
+    monkeypatch.chdir(tmp_path)
+    base = {"model": "seed000-dense", "train": {"lr": 0.01}}
+    ids = [_chosen_run(store, {**base, "dataset": d}, "train", "seed000-dense", 0, 0.5)
+           for d in ({"csv": str(tmp_path / "mine" / "d.csv")}, {"folder": str(tmp_path / "mine" / "digits")}, "mnist")]
+    labels = setting_labels(store.runs())
+    assert sorted(labels[i] for i in ids) == ["seed000-dense (dataset=folder mine/digits)",
+                                              "seed000-dense (dataset=mine/d.csv)", "seed000-dense (dataset=mnist)"]
+    more = _chosen_run(store, {**base, "dataset": {"csv": str(tmp_path / "mine" / "d.csv"), "test_fraction": 0.3}},
+                       "train", "seed000-dense", 1, 0.5)
+    labels = setting_labels([store.get(ids[0]), store.get(more)])
+    assert sorted(labels.values()) == ["seed000-dense (test_fraction=0.3)", "seed000-dense (test_fraction=none)"]
+
+
 def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: Path, recorded, capsys) -> None:
     from mnistlab.cli import main
     from mnistlab.comparison import compare_runs

@@ -499,7 +499,7 @@ def _group_labels(groups: Mapping[tuple[str, str, int], Sequence[RunRecord]], *,
         keys = [k for k in groups if names[k] == name]
         if len(keys) < 2:
             continue
-        flat = {k: dict(flatten_config(groups[k][0].config)) for k in keys}
+        flat = {k: _flat_setting(groups[k][0].config, [groups[j][0].config for j in keys]) for k in keys}
         differ = _telling_keys(flat)
         more = ",..." if set(_differing_keys(flat)) - set(differ) else ""  # `mnistlab show` has the rest
         said = {k: derive_name({d: flat[k].get(d) for d in differ}) + (more if differ else "") for k in keys}
@@ -510,6 +510,21 @@ def _group_labels(groups: Mapping[tuple[str, str, int], Sequence[RunRecord]], *,
             else:
                 out[k] = f"{name} ({said[k]})"
     return out
+
+
+def _flat_setting(config: Mapping[str, Any], others: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """A run's config flattened (:func:`flatten_config`) to be told apart from ``others`` (the
+    configs of the groups that share its variant): where they train on different data, the
+    dataset is one key, named as messages name it (``dataset=digits.csv``), not its table's
+    leaves (``dataset.csv=/home/.../digits.csv,shuffle=none``)."""
+    from mnistlab.data.userdata import dataset_label
+
+    flat = dict(flatten_config(config))
+    labels = {dataset_label(c.get("dataset") or "") for c in others}
+    if len(labels) > 1:
+        flat = {k: v for k, v in flat.items() if k != "dataset" and not k.startswith("dataset.")}
+        flat["dataset"] = dataset_label(config.get("dataset") or "")
+    return flat
 
 
 _NOT_SETTINGS = ("train.seed", "data.split_seed", "train.threads", "train.device")  # samples' or speed's
