@@ -11,7 +11,8 @@ import sys
 
 def main() -> int:
     """Load the CLI with Ctrl-C held back (noted, not raised inside an import), then run it; 130
-    after "interrupted" when Ctrl-C came while it loaded."""
+    after "interrupted" when Ctrl-C came while it loaded. A Ctrl-C after the command returned (while
+    Python exits) is ignored: the command's status stands, not a death by SIGINT."""
     pressed: list[int] = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
     try:
@@ -21,4 +22,6 @@ def main() -> int:
     if pressed:
         print("interrupted", file=sys.stderr)
         return 130
-    return cli_main()
+    status = cli_main()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # done and recorded: a Ctrl-C while Python exits changes nothing
+    return status

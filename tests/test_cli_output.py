@@ -187,13 +187,17 @@ def test_a_narrow_terminal_leaves_out_whole_columns_and_says_which(width: int) -
         assert "left out for the terminal's width: " in said and "s/epoch (--format markdown" in said, text
 
 
-def test_ctrl_c_while_the_command_loads_is_one_line_not_a_traceback() -> None:
-    """The console script (mnistlab_launch) catches a Ctrl-C in the second or two torch takes to load."""
+@pytest.mark.parametrize("how", ["console script", "python -m"])
+def test_ctrl_c_while_the_command_loads_is_one_line_not_a_traceback(how: str) -> None:
+    """The console script (mnistlab_launch) catches a Ctrl-C in the second or two torch takes to
+    load; new-user finding: `python -m mnistlab` (the package loads before its __main__) gave a
+    traceback, 17 times in 17 between 0.3 and 1.9 s."""
     import signal
     import time
 
-    script = Path(sys.executable).with_name("mnistlab")
-    proc = subprocess.Popen([str(script), "models"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    command = [str(Path(sys.executable).with_name("mnistlab"))] if how == "console script" else [
+        sys.executable, "-m", "mnistlab"]
+    proc = subprocess.Popen([*command, "models"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     time.sleep(0.5)  # past the interpreter's start, inside `import mnistlab` (torch alone takes longer)
     proc.send_signal(signal.SIGINT)

@@ -13,7 +13,18 @@ the speed work sits beside them in ``accel``.
 
 from __future__ import annotations
 
+import signal as _signal
+import sys as _sys
+
 from mnistlab._version import __version__
+
+# `python -m mnistlab` loads this package (torch and the rest: a second or two) before its
+# __main__ runs, while Python's ``sys.argv[0]`` is still "-m": a Ctrl-C then is noted, not raised
+# inside an import (a traceback, or numpy's "C-extensions failed"), and __main__ ends in one line
+# and status 130, as the `mnistlab` console script does (mnistlab_launch).
+_PRESSED: list[int] = []
+_HOLD = _sys.argv[:1] == ["-m"] and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler
+_previous = _signal.signal(_signal.SIGINT, lambda signum, frame: _PRESSED.append(signum)) if _HOLD else None
 
 from mnistlab.comparison import compare
 from mnistlab.config import RunConfig, parse_run_config
@@ -27,6 +38,9 @@ from mnistlab.specs import ModelSpec, load_model_spec, parse_model_spec, save_mo
 from mnistlab.store import RunRecord, RunStore
 from mnistlab.run import Committee, Run, RunResult, load_trained, run_config, train
 from mnistlab.preprocess import preprocess
+
+if _HOLD:
+    _signal.signal(_signal.SIGINT, _previous)
 
 __all__ = [
     "__version__",
