@@ -119,3 +119,22 @@ def test_cli_summary_of_an_experiment_files_variant_before_it_trains(capsys, tmp
         assert fragment in err and err.count("\n") == 1, err
     exp.write_text(exp.read_text().replace('"model.layers[0].filters" = 16', '"train.lr" = 0.01'))
     assert main(["summary", str(exp)]) == 0 and "Total params: 243,786" in capsys.readouterr().out  # one model
+
+
+def test_cli_summary_of_an_experiment_gives_the_memory_at_its_own_batch_and_optimizer(capsys, tmp_path):
+    """New-user finding: `summary exp.toml` gave the training memory with adam at batch 32 for a
+    file training with sgd at batch 4096 (about 100 times less than the run's own check)."""
+    from mnistlab.models import training_memory
+    from mnistlab.presets import resolve_model
+
+    exp = tmp_path / "big.toml"
+    exp.write_text('name = "big"\n[base]\ndataset = "mnist"\nmodel = "seed000-cnn"\n'
+                   'train = { batch_size = 4096, optimizer = "sgd" }\n[[variants]]\nname = "big"\n'
+                   '[[variants]]\nname = "small"\n"train.batch_size" = 64\n"train.optimizer" = "adam"\n')
+    want = {name: training_memory(resolve_model("seed000-cnn"), opt, batch).to_dict()
+            for name, opt, batch in (("big", "sgd", 4096), ("small", "adam", 64))}
+    for variant in ("big", "small"):
+        assert main(["summary", str(exp), "--variant", variant, "--json"]) == 0
+        assert json.loads(capsys.readouterr().out)["training_memory"] == want[variant]
+    assert main(["summary", str(exp)]) == 0  # both variants: the most either needs
+    assert "Training memory: about 1.46 GB with sgd at batch 4096" in capsys.readouterr().out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -40,11 +41,19 @@ def summary_command(model: str, as_json: bool, save: str | None, variant: str | 
 
     MODEL is a preset name (see `mnistlab models`), a .toml / .json spec file, an inline JSON
     spec such as '{"conv": [32, 32], "dense": [128]}', or an experiment file (its variant's model,
-    for its dataset's images, before anything trains).
+    for its dataset's images, before anything trains; the training memory at its optimizer and batch).
     """
+    memory = None
     if experiment_file(model):
-        specs = {name: cfg.model_spec() for name, cfg in variant_configs(model, variant).items()}
+        from mnistlab.run import run_memory
+
+        configs = variant_configs(model, variant)
+        specs = {name: cfg.model_spec() for name, cfg in configs.items()}
         spec = next(iter(specs.values()))
+        # the training memory at the variant's own optimizer and batch (the most any variant needs),
+        # as the run checks it before training: not the summary's adam at batch 32
+        memory = max((run_memory(cfg, specs[name], cfg.data.subset or cfg.train.batch_size)
+                      for name, cfg in configs.items()), key=lambda m: m.total)
         if any(s != spec for s in specs.values()):
             names = ", ".join(f'"{n}"' for n in specs)  # quoted: a grid's names hold commas
             whose = f'the variants of "{variant}"' if variant else "its variants"  # a grid's entry, named whole
@@ -54,6 +63,8 @@ def summary_command(model: str, as_json: bool, save: str | None, variant: str | 
     else:
         spec = resolve_model(_inline_json(model) if model.lstrip().startswith(("{", "[")) else model)
     summary = summarize(spec)
+    if memory is not None:
+        summary = dataclasses.replace(summary, memory=memory)
     if as_json:
         click.echo(json.dumps(summary.to_dict(), indent=2))
     else:
