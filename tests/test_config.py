@@ -420,3 +420,22 @@ def test_a_tables_key_at_the_top_says_which_table_it_belongs_to(settings, messag
     with pytest.raises(SpecError) as err:
         parse_run_config({"dataset": "mnist", **settings}, source="run.toml")
     assert message in str(err.value) and "\n" not in str(err.value), str(err.value)
+
+
+def test_keras_spellings_of_an_optimizer_and_an_input_layer_say_how_mnistlab_writes_them(tmp_path: Path) -> None:
+    """New-user finding: `optimizer = { type = "Adam", learning_rate = 0.01 }` said only "must be a
+    valid string", and a `{ type = "Input" }` layer "unknown layer type"; each says the mnistlab way."""
+    from mnistlab.experiments import load_experiment
+
+    with pytest.raises(SpecError) as exc:
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense",
+                          "train": {"optimizer": {"type": "Adam", "learning_rate": 0.01, "beta_1": 0.8}}})
+    assert ('train.optimizer: is a name, not a table: optimizer = "adam", and its settings as train keys '
+            "(train.lr = 0.01, train.beta_1 = 0.8)") in str(exc.value) and "\n" not in str(exc.value)
+    p = tmp_path / "i.toml"
+    p.write_text('[base]\ndataset = "mnist"\nmodel = { layers = [{ type = "Input", shape = [28, 28, 1] }, '
+                 '{ type = "Flatten" }, { type = "Dense", units = 10 }] }\n')
+    with pytest.raises(SpecError) as exc:
+        load_experiment(p)
+    assert str(exc.value).startswith(f'{p}:3: ') and 'layers[0]: "Input" is not a layer here: the input is the ' \
+        "model's input_shape, beside its layers (model = { input_shape = [28, 28, 1], layers = [...] })" in str(exc.value)

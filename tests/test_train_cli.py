@@ -66,6 +66,8 @@ def test_train_from_config_file_with_flag_overrides_and_resume(data_dir, tmp_pat
     (["--optimizer", "adamm"], 'did you mean "adam"'),
     (["--validation", "lots"], "--validation"),
     (["--validation", "2.5"], "data.validation"),
+    (["--validation", "60"],  # new-user finding: said without the settings it came from
+     "error: data.validation = 60: validation count must be between 1 and 59, got 60 (data.subset = 60 of its"),
     (["--resume"], "--resume needs --checkpoint-dir"),
     (["--checkpoint-every", "60"], "--checkpoint-every needs --checkpoint-dir"),
     (["--checkpoint-every", "-1", "--checkpoint-dir", "ck"], "expected seconds (a number >= 0), got -1"),
@@ -466,9 +468,9 @@ def test_train_records_the_run_in_the_store(data_dir, tmp_path, capsys):
 def test_bad_input_found_late_leaves_no_record_and_no_record_means_none(data_dir, tmp_path, capsys):
     store = tmp_path / "runs"
     assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--store", str(store),
-                 "--validation", "0.001"]) == 2  # found while preparing the data: the run never started
+                 "--validation", "0.001"]) == 2  # found before the data is read: the run never started
     assert "holds out 0" in capsys.readouterr().err
-    assert RunStore(store, create=False).runs() == []
+    assert not store.exists()  # (found before the store was opened, now)
     assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--no-record",
                  "--store", str(tmp_path / "unused")]) == 0
     assert not (tmp_path / "unused").exists()

@@ -192,6 +192,19 @@ class TrainConfig(BaseModel):
     #: stochastic weight averaging, e.g. { start_epoch = 31, lr = 0.01 }; None = none
     swa: SWAConfig | None = None
 
+    @field_validator("optimizer", mode="before")
+    @classmethod
+    def _optimizer_as_a_table(cls, v: Any) -> Any:
+        """Keras's ``optimizer=keras.optimizers.Adam(learning_rate=0.01)`` written as a table: said how
+        mnistlab spells it (the name, and its settings as train keys), not "must be a valid string"."""
+        if isinstance(v, Mapping):
+            kind = v.get("type") or v.get("class_name") or "adam"
+            settings = ", ".join(f"train.{'lr' if k == 'learning_rate' else k} = {v[k]!r}" for k in v
+                                 if k not in ("type", "class_name"))
+            raise ValueError(f'is a name, not a table: optimizer = "{clip(str(kind).lower(), 20)}"'
+                             + (f", and its settings as train keys ({clip(settings, 80)})" if settings else ""))
+        return v
+
     @field_validator("optimizer")
     @classmethod
     def _check_optimizer(cls, v: str) -> str:

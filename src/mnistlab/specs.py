@@ -867,6 +867,9 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
         raise SpecError(f"{where}: missing 'type' (one of {', '.join(_ALL_TYPES)})" if kind is None
                         else f"{where}: 'type' must be a string, got {show(kind)}", path=(*path, "type"))
     name = _LAYER_LOOKUP.get(kind.strip().lower())
+    if name is None and kind.strip().lower() in ("input", "inputlayer"):  # keras.Input(shape=...), Keras's first layer
+        raise SpecError(f'{where}: "{clip(kind)}" is not a layer here: the input is the model\'s input_shape, '
+                        "beside its layers (model = { input_shape = [28, 28, 1], layers = [...] })", path=(*path, "type"))
     if name is None:
         raise SpecError(f'{where}: unknown layer type "{clip(kind)}"{did_you_mean(kind, _ALL_TYPES)}; '
                         f"choose from {', '.join(_ALL_TYPES)}", path=(*path, "type"))

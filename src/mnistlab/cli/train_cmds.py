@@ -105,7 +105,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     from mnistlab.callbacks import StopBetweenEpochs
     from mnistlab.execute import terminate_as_interrupt
     from mnistlab.live import EpochProgress
-    from mnistlab.run import UNTESTED_BY_STOP, mark_checkpoint_recorded, run_config
+    from mnistlab.data.registry import is_registered
+    from mnistlab.run import UNTESTED_BY_STOP, check_run_data, mark_checkpoint_recorded, run_config
     from mnistlab.trainer import STOPPED_BY
 
     _check_outputs(resume, checkpoint_dir, save_weights)
@@ -114,6 +115,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     if validation is not None:
         flags["validation"] = _validation(validation)
     cfg = build_run_config(config_file, settings, flags)
+    if is_registered(cfg.dataset):  # a split that leaves no training image, said with its settings (the user's
+        check_run_data(cfg.resolved(), data_dir)  # own data is checked as it is read, once)
     pick_device(cfg.train.device)  # an unavailable device fails before the summary, not after
     recorder = None
     if record:
