@@ -9,11 +9,12 @@ import signal
 import sys
 
 
-def main() -> int:
+def main(pressed: list[int] | None = None) -> int:
     """Load the CLI with Ctrl-C held back (noted, not raised inside an import), then run it; 130
-    after "interrupted" when Ctrl-C came while it loaded. A Ctrl-C after the command returned (while
+    after "interrupted" when Ctrl-C came while it loaded (or was already noted in ``pressed``: the
+    package's own hold under ``python -m mnistlab``). A Ctrl-C after the command returned (while
     Python exits) is ignored: the command's status stands, not a death by SIGINT."""
-    pressed: list[int] = []
+    pressed = [] if pressed is None else pressed
     previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
     try:
         from mnistlab.cli import main as cli_main

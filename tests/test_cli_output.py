@@ -317,7 +317,7 @@ def test_train_into_a_closed_pipe_records_an_interrupted_run_and_exits_141(tmp_p
         [run] = RunStore(store).runs()
         assert run.status == "interrupted" and "because its output was closed (SIGPIPE)" in run.message
         # the epoch whose line found the reader gone is kept: the stop is taken at the next epoch's start
-        assert 2 <= len(run.history) < 5 and f"after {len(run.history)} complete epoch(s)" in run.message
+        assert 2 <= len(run.history) < 5 and f"after {len(run.history)} complete epochs" in run.message
         return
     _, err = proc.communicate(timeout=300)
     assert proc.returncode == 141, err

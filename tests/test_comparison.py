@@ -401,7 +401,8 @@ def test_compare_during_a_sweep_says_what_is_training_and_what_may_be_queued(
 
 def test_a_markdown_table_keeps_the_key_to_its_best_marks(tmp_path: Path, data_dir: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    """New-user finding: pasted into a page, `best` and `~best` had no key (the table format has it)."""
+    """New-user finding: pasted into a page, `best` and `~best` had no key (the table format has it),
+    and the notes under it (part of the test set) went to stderr, not into the page."""
     from mnistlab.cli import main
 
     p = write(tmp_path, "repeats = 2\n" + TINY.replace("epochs = 1", "epochs = 2") + '[[variants]]\nname = "a"\n'
@@ -409,8 +410,11 @@ def test_a_markdown_table_keeps_the_key_to_its_best_marks(tmp_path: Path, data_d
     run_experiment(p, RunStore(tmp_path / "s"), data_dir=data_dir)
     for fmt in ("table", "markdown"):
         assert main(["compare", str(p), "--store", str(tmp_path / "s"), "--format", fmt]) == 0
-        out = capsys.readouterr().out
-        assert " best" in out and out.rstrip().splitlines()[-1].startswith("best: the highest mean test accuracy")
+        out, err = capsys.readouterr()
+        page = out.rstrip().split("\n\nNote: ")  # markdown: the notes below the table and its key, in the page
+        assert " best" in out and page[0].splitlines()[-1].startswith("best: the highest mean test accuracy")
+        assert (page[1:], err) == (([PART_NOTE.removeprefix("note: ").rstrip()], "") if fmt == "markdown"
+                                   else ([], PART_NOTE))  # a table on a terminal: on stderr, beside it
     assert main(["compare", str(p), "--store", str(tmp_path / "s"), "--format", "csv"]) == 0
     assert "best: the highest" not in capsys.readouterr().out  # a csv stays a csv
 

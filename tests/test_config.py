@@ -168,7 +168,7 @@ def test_overrides_on_a_section_that_is_not_a_table(section: str) -> None:
     ({"callbacks": [{"type": "StopAtLoss"}]}, ("callbacks", 0, "threshold")),
     ({"callbacks": [{"type": "EarlyStopping"}]}, ("callbacks", 0, "monitor")),  # val_loss without validation
     ({"model": "seed000-dence"}, ("model",)),
-    ({"model": {"conv": [0]}}, ("model",)),  # a model's own paths stay in the spec error's message
+    ({"model": {"conv": [0]}}, ("model", "conv", 0)),  # an inline model: on into it (its line in this file)
     ({"dataset": "mnsit"}, ("dataset",)),
 ])
 def test_errors_carry_the_key_path_and_source(extra, path):

@@ -547,6 +547,15 @@ def test_a_file_that_is_no_experiment_file_says_what_it_probably_was(tmp_path: P
             load_experiment(exported)
 
 
+def test_an_inline_models_bad_layer_gives_the_layers_own_line(tmp_path):
+    """An inline model's error pointed at its `model =` line, not at the layer written lines below it."""
+    p = write(tmp_path, 'name = "g"\n[base]\ndataset = "mnist"\nmodel = { layers = [\n'
+                        '  { type = "Conv2D", filters = 8, kernel_size = 3 },\n  { type = "Flatten" },\n'
+                        '  { type = "Dense", units = 10, activation = "softmaxx" },\n] }\n')
+    with pytest.raises(SpecError, match=r"exp.toml:7: \[base\]: model: layers\[2\] \(Dense\): unknown activation"):
+        load_experiment(p)
+
+
 def test_a_bad_value_of_a_top_level_grid_into_a_layer_gives_the_grids_line(tmp_path):
     """Hostile-input review: an error about the model, caused by a [grid] key into one of its layers,
     had no line at all."""

@@ -339,7 +339,7 @@ def test_bad_files_do_not_cancel_the_batch_each_is_listed_and_the_exit_is_1(mnis
     assert code == 0 and [r["file"].removeprefix(f"{folder}/") for r in rows] == [
         ".scan.png", "good0.png", "good1.png", "good2.png", "sub/deeper/more.png"], err
     assert int(rows[-1]["class_1"]) == y[4]
-    assert err == (f"warning: {folder}: not read: 1 file not ending in an image suffix; 1 hidden folder "
+    assert err == (f"warning: {folder}: not read: 1 file not ending in an image suffix (notes.txt); 1 hidden folder "
                    "(.ipynb_checkpoints)\n")
 
 

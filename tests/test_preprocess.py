@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
 import zlib
 from pathlib import Path
@@ -179,23 +180,46 @@ def test_a_folder_of_class_folders_is_read_at_any_depth_as_training_reads_it(tmp
     assert found == ["digits/0/0.png", "digits/1/1.png", "digits/1/scans/a.pgm", "digits/2/2.png", "digits/3/3.png"]
     (tmp_path / "only-hidden" / ".ipynb_checkpoints").mkdir(parents=True)
     Image.new("L", (8, 8), 255).save(tmp_path / "only-hidden" / ".ipynb_checkpoints" / "0.png")
-    with pytest.raises(DataError, match=r"no images at any depth .*; hidden folders are not read: \.ipynb_checkpoints$"):
+    with pytest.raises(DataError, match=r"no images at any depth .*; not read: 1 hidden folder \(\.ipynb_checkpoints\)$"):
         image_sources([tmp_path / "only-hidden"])
 
 
 def test_folders_and_missing_paths(tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "notes.txt").write_text("no images here")
-    with pytest.raises(DataError, match=r"a folder with no images at any depth \(looked for [^)]*\)$"):
+    with pytest.raises(DataError, match=r"a folder with no images at any depth \(looked for [^)]*\); "
+                                        r"not read: 1 file not ending in an image suffix \(notes.txt\)$"):
         image_sources([tmp_path / "empty"])
     with pytest.raises(DataError, match="no such file or folder"):
         image_sources([tmp_path / "nope.png"])
     Image.new("L", (28, 28)).save(tmp_path / "b.png")
     Image.new("L", (28, 28)).save(tmp_path / "a.JPG")
-    with pytest.warns(DataWarning, match="not read: 1 file not ending in an image suffix$"):  # empty/notes.txt
+    with pytest.warns(DataWarning, match=r"not read: 1 file not ending in an image suffix \(empty/notes.txt\)$"):
         assert [Path(n).name for n, _ in image_sources([tmp_path])] == ["a.JPG", "b.png"]
     with pytest.raises(DataError, match="is a folder"):
         open_image(tmp_path)
+
+
+def test_a_folders_dead_links_and_unlistable_folders_are_named_as_what_they_are(tmp_path):
+    """A link to nothing named like an image is not "a file not ending in an image suffix", and a
+    folder predict cannot list is said, not passed over."""
+    Image.new("L", (28, 28)).save(tmp_path / "a.png")
+    (tmp_path / "gone.png").symlink_to(tmp_path / "deleted.png")
+    (tmp_path / "loop.png").symlink_to(tmp_path / "loop.png")
+    for name in ("x.txt", "y.txt", "z.txt", "w.txt"):
+        (tmp_path / name).write_text("-")
+    with pytest.warns(DataWarning) as said:
+        assert [Path(n).name for n, _ in image_sources([tmp_path])] == ["a.png"]
+    assert str(said[0].message) == (f"{tmp_path}: not read: 4 files not ending in an image suffix (w.txt, x.txt, "
+                                    "y.txt, ...); 2 links to nothing (gone.png, loop.png)")
+    if os.geteuid() != 0:  # root lists any folder
+        (tmp_path / "locked").mkdir()
+        (tmp_path / "locked").chmod(0)
+        try:
+            with pytest.warns(DataWarning, match=r"; 1 folder that cannot be listed \(locked\)$"):
+                image_sources([tmp_path])
+        finally:
+            (tmp_path / "locked").chmod(0o755)
 
 
 def test_without_preprocessing_files_must_be_in_dataset_form(tmp_path, digits):

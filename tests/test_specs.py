@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -239,6 +240,47 @@ def test_spec_file_errors_name_their_file_as_source(tmp_path):
     with pytest.raises(SpecError) as info:
         load_model_spec(path)
     assert (info.value.source, info.value.path) == (str(path), ("layers", 1, "units"))
+
+
+INLINE_MODEL = """\
+# a model written inline, one layer a line
+layers = [  # a comment with ] and }
+  { type = "Conv2D", filters = 8, kernel_size = 3, activation = "relu" },
+  { type = "MaxPooling2D" },  # a quote " and ] in a comment
+  { type = "Flatten" },   # 5
+  { type = "Dense", units = 10, activation = "softmaxx" },
+]
+"""
+TABLE_MODEL = """\
+name = "mine"
+[[layers]]
+type = "Conv2D"
+filters = 8
+kernel_size = 3
+[[layers]]
+type = "Flatten"
+[[layers]]
+type = "Dense"
+units = 0       # 10
+activation = "softmax"
+"""
+
+
+@pytest.mark.parametrize(("text", "change", "line", "says"), [
+    (TABLE_MODEL, None, 10, "layers[2] (Dense): units"),
+    (INLINE_MODEL, None, 6, 'unknown activation "softmaxx"'),
+    (INLINE_MODEL, ('"MaxPooling2D" }', '"MaxPooling2D", size = "2,]}#" }'), 4, "size"),
+    (INLINE_MODEL, ('{ type = "Flatten" }', '{ type = "Flaten" }'), 5,
+     "Flaten"),
+])
+def test_a_model_files_errors_give_the_line_to_fix(tmp_path, text, change, line, says):
+    """New-user finding (34): a model file's errors named no line, where an experiment file's do. A
+    layer written inline, one a line, is found in its array."""
+    if change:
+        text = text.replace(*change)
+    (tmp_path / "m.toml").write_text(text)
+    with pytest.raises(SpecError, match=rf"^{re.escape(str(tmp_path / 'm.toml'))}:{line}: .*{re.escape(says)}"):
+        load_model_spec(tmp_path / "m.toml")
 
 
 def test_python_construction_validates_too():

@@ -62,6 +62,38 @@ def test_key_line_follows_tables_arrays_and_dotted_keys(path, line) -> None:
     assert key_line(EXPERIMENT, path) == line
 
 
+INLINE = """\
+name = "inline"
+[base]
+model = { name = "m", layers = [   # 3
+  { type = "Conv2D", filters = 8, kernel_size = 3, padding = "same" },
+  { type = 'Flatten' },  # "a quote", ] and } in a comment
+  { type = "Dense", units = 10, activation = "softmax" },   # 6
+] }
+text = \"\"\"
+layers = [ { units = 1 } ]
+\"\"\"
+[[variants]]
+name = "a"          # 12
+"model.layers[1].pool_size" = 2
+"""
+
+
+@pytest.mark.parametrize(("path", "line"), [
+    (["base", "model"], 3),
+    (["base", "model", "layers"], 3),
+    (["base", "model", "layers", 0, "filters"], 4),
+    (["base", "model", "layers", 1], 5),
+    (["base", "model", "layers", 2, "activation"], 6),
+    (["base", "model", "layers", 2, "kernel_size"], 6),  # not written: its layer
+    (["base", "model", "layers", 3, "units"], 3),  # no fourth layer: the array's key
+    (["variants", 0, "model", "layers", 2, "units"], 13),  # the variant's key beside the layer at fault
+    (["variants", 0, "model"], 13),
+])
+def test_key_line_finds_an_inline_arrays_element_written_on_a_line_of_its_own(path, line) -> None:
+    assert key_line(INLINE, path) == line
+
+
 def _line_of(message: str, text: str, path: tuple = (), source: str = "exp.toml") -> str:
     """The message with_line makes of an error with ``path`` (``source`` is the error's own)."""
     return str(with_line(SpecError(message, path=path, source=source), "exp.toml", text))

@@ -178,6 +178,30 @@ def test_ctrl_c_in_a_real_process_keeps_the_epochs_and_exits_130(data_dir, tmp_p
     assert rec.status == "interrupted" and len(rec.history) >= 1 and rec.metrics["test_accuracy"] is not None
 
 
+def test_ctrl_c_in_the_first_epoch_says_so_not_zero_complete_epochs_in_no_time(data_dir, tmp_path):
+    """New-user finding (34): a run stopped in its first epoch said "0 complete epochs (0.0s)"."""
+    import os
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mnistlab", "train", "--dataset", "mnist", "--model", "seed000-cnn", "--epochs", "3",
+         "--subset", "36000", "--progress", "lines", "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"},  # each line as it is printed
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("Training on mnist"):  # then a second or three of setup, and epoch 1 (30,000 images): 20 s+
+            break
+    time.sleep(6)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert "train: stopped in epoch 1, before it completed: tested as the weights stood at the stop" in out, out
+    assert "complete epoch" not in out
+    assert "error: run interrupted: (Ctrl-C or a stop signal) in epoch 1, before it completed" in err
+
+
 @pytest.mark.parametrize("flag, target, needle", [
     ("--save-weights", "afile/w.safetensors", "is a file"),
     ("--save-weights", "folder", "is a directory"),

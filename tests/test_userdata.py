@@ -949,6 +949,8 @@ def test_relative_data_paths_are_the_files_and_the_flag_stays_the_current_folder
 @pytest.mark.parametrize("text, message", [
     ("label,p0,p1,p2,p3\n1,0,0,0,0\n0,0,0,0,0,0\n", "line 3: 6 cells, more than the header's 5"),
     ("label,p0,p1,p2,p3\n1,0,0,0,0\n0,0,0,0\n", "line 3: 4 cells, fewer than the header's 5"),
+    ("label,p0,p1,p2,p3\n1,0,0,0,0,0\n0,0,0,0,0,0\n", "line 2: 6 cells, more than the header's 5"),  # every row
+    ("label,p0,p1,p2,p3\n1,0,0,0,0\n  \n0,0,0,0,0\n", "line 3: 1 cell, fewer than the header's 5"),  # spaces: a row
     ("label,p0,p1,p2,p3\n", "no rows: the file has a header but no images"),
     ("p0,p1,p2,p3\n\n", "no rows"),
 ])

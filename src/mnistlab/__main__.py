@@ -7,7 +7,4 @@ if __name__ == "__main__":  # spawned worker processes import this module: never
     import mnistlab
     from mnistlab_launch import main
 
-    if mnistlab._PRESSED:  # Ctrl-C while the package loaded
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
-    sys.exit(main())
+    sys.exit(main(mnistlab._PRESSED))  # a Ctrl-C while the package loaded ends there, as while the CLI loads

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import json
 import os
 import re
@@ -152,8 +153,10 @@ def key_line(text: str, path: list[str | int], *, exact: bool = False) -> int | 
     ``key = value`` lines, and skips the inside of multi-line strings. When the key itself is not
     written in the file, the line of the first key written inside it is returned (a variant's
     ``"model.layers[2].kernel_size"`` for an error about ``model.layers[2]``), else that of the
-    closest enclosing table (None with ``exact``); None when not even that is found. Used to point
-    error messages at a line.
+    closest enclosing table (None with ``exact``), or a key beside it when that shares more of the
+    path; inside an inline array or table written over several lines, the line of the element or
+    key itself. None when not even a table around it is found. Used to point error messages at a
+    line.
     """
     counts: dict[tuple[str, ...], int] = {}
     table: list[str | int] = []
@@ -181,11 +184,78 @@ def key_line(text: str, path: list[str | int], *, exact: bool = False) -> int | 
         # the key itself or a table around it; else a key inside it ("model.layers[2].kernel_size" = 20
         # for an error about model.layers[2]): closer than any table around, not the key itself
         n = len(full) if written == wanted[:len(full)] else len(path) - 0.5 if written[:len(path)] == wanted else -1
+        if n < 0:  # a key beside the one wanted ("model.layers[1].pool_size" = 20, whose change the error at
+            # layers[2] is about): closer than a table around the part they share, not that table itself, where
+            # they share an element of an array (variants[0]), not only a table (another variant's key)
+            shared = next((i for i, (a, b) in enumerate(zip(written, wanted)) if a != b), min(len(written), len(wanted)))
+            n = shared - 0.75 if any(p.isdigit() for p in wanted[:shared]) else -1
         if n >= 0 and (best is None or n > best[0]):
             best = (n, number)
     if best is None or (exact and best[0] < len(path)):
         return None
+    if isinstance(best[0], int) and 0 < best[0] < len(path):  # the key of an inline array or table around it
+        return _inline_line(text, best[1], [str(p) for p in path[best[0]:]]) or best[1]
     return best[1]
+
+
+_INLINE_KEY = re.compile(r'\s*("[^"\n]*"|\'[^\'\n]*\'|[A-Za-z0-9_\-]+)\s*')
+
+
+def _inline_line(text: str, line: int, path: list[str]) -> int | None:
+    """The line of ``path`` inside the inline value set on ``line`` (``layers = [`` and one layer a
+    line below it: ``path`` ``["2", "activation"]`` is the third element's ``activation``), or
+    None when the value is not found there. A scanner of TOML's inline arrays and tables, with
+    strings and comments skipped; it follows ``path`` as far as the file writes it."""
+    starts = [0] + [m.end() for m in re.finditer("\n", text)]
+    pos = text.index("=", starts[line - 1]) + 1
+    found: list[int] = []
+
+    def skip(i: int) -> int:  # whitespace, newlines and comments
+        while i < len(text):
+            if text[i] in " \t\r\n":
+                i += 1
+            elif text[i] == "#":
+                i = text.find("\n", i) if "\n" in text[i:] else len(text)
+            else:
+                break
+        return i
+
+    def value(i: int, rest: list[str] | None) -> int:
+        i = skip(i)
+        if rest is not None:
+            found.append(bisect.bisect_right(starts, i))
+        if i >= len(text):
+            return i
+        if text[i] in "\"'":
+            quote = text[i:i + 3] if text[i:i + 3] in ('"""', "\'\'\'") else text[i]
+            j = i + len(quote)
+            while j < len(text) and not text.startswith(quote, j):
+                j += 2 if text[j] == "\\" and quote[0] == '"' else 1
+            return j + len(quote)
+        if text[i] in "[{":
+            close, k, i = "]" if text[i] == "[" else "}", 0, i + 1
+            while (i := skip(i)) < len(text) and text[i] != close:
+                if text[i] == ",":
+                    i += 1
+                    continue
+                name = None
+                if close == "}" and (m := _INLINE_KEY.match(text, i)):
+                    name, i = _key_parts(m.group(1)), m.end()
+                    while text.startswith(".", i) and (m := _INLINE_KEY.match(text, i + 1)):
+                        name, i = name + _key_parts(m.group(1)), m.end()
+                    i = text.index("=", i) + 1 if "=" in text[i:] else len(text)
+                here = rest is not None and (name == rest[:len(name)] if name else rest[:1] == [str(k)])
+                i = value(i, rest[len(name) if name else 1:] if here and rest else None)
+                k += 1
+            return i + 1
+        m = re.compile(r"[^,\]}#\n]*").match(text, i)
+        return m.end() if m else i + 1
+
+    try:
+        value(pos, path)
+    except (ValueError, IndexError, RecursionError):
+        return None
+    return found[-1] if len(found) > 1 else None
 
 
 def with_line(exc: SpecError, source: str, text: str) -> SpecError:

@@ -676,9 +676,10 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
         try:
             cfg.model_spec()
         except MnistlabError as exc:
-            # The path stops at `model`: a spec file's own paths are in another file, and the line
-            # of `model` (or of its table) is where the user starts looking.
-            raise SpecError(f"{source}: model: {exc}", path=("model",), source=source) from None
+            # An inline model's path goes on into its layers; a spec file's or a preset's stops at
+            # `model`: the spec file's lines are its own (its error names them), not this file's.
+            inner = tuple(exc.path) if isinstance(exc, SpecError) and not isinstance(cfg.model, str) else ()
+            raise SpecError(f"{source}: model: {exc}", path=("model", *inner), source=source) from None
     return cfg
 
 

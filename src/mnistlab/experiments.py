@@ -807,8 +807,10 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             parse_run_config(raw, source=f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else ""))
         except SpecError as exc:
             origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
-            raise exc.within(*_written_in(exc.path, origin, at), source=source,
-                             message=str(exc) + _kept_from_base(exc, base, ov)) from None
+            path, table = tuple(exc.path), _written_in(exc.path, origin, at)
+            if table == at and path[1:] and path[0] == "model" and (whole := _written_in(path[:1], origin, at)) != at:
+                path, table = path[:1], whole  # an inline model's layer, changed by a [grid] key (layers[-2]): that key
+            raise SpecError(str(exc) + _kept_from_base(exc, base, ov), path=(*table, *path), source=source) from None
         out.append(Variant(vname, ov, raw, reps, members, cpus, gpus, description))
     return out
 

@@ -43,7 +43,7 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
-from mnistlab.data.userdata import IMAGE_SUFFIXES, system_file, walk_images
+from mnistlab.data.userdata import IMAGE_SUFFIXES, Entry, system_file, walk_images
 from mnistlab.errors import DataError, DataWarning
 from mnistlab.files import display_name
 
@@ -561,23 +561,25 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
 def _folder_sources(p: str) -> list[tuple[str, str | bytes]]:
     """A folder's images at any depth, by path (dot-folders not read: a notebook's checkpoints
     would repeat its images), as :func:`~mnistlab.data.userdata.walk_images` finds them; a
-    :class:`~mnistlab.errors.DataWarning` counts the entries not read."""
-    found, hidden, others = [], [], 0
+    :class:`~mnistlab.errors.DataWarning` names what was not read: other files, hidden folders,
+    links to nothing and folders that cannot be listed."""
+    found: list[Entry] = []
+    passed: dict[str, list[str]] = {"hidden": [], "broken": [], "unreadable": [], "other": []}
     for f in walk_images(p):
         if f.kind == "image":
             found.append(f)
-        elif f.kind == "hidden":
-            hidden.append("/".join(f.parts))
-        elif not system_file(f.parts[-1]):  # .DS_Store, Thumbs.db: quietly
-            others += 1
-    skipped = f"; hidden folders are not read: {', '.join(sorted(hidden)[:3])}{', ...' * (len(hidden) > 3)}" if hidden else ""
+        elif f.kind != "other" or not system_file(f.parts[-1]):  # .DS_Store, Thumbs.db: quietly
+            passed[f.kind].append("/".join(f.parts))
+    said = [f"{len(names)} {one if len(names) == 1 else many} ({', '.join(sorted(names)[:3])}{', ...' * (len(names) > 3)})"
+            for one, many, names in (
+                ("file not ending in an image suffix", "files not ending in an image suffix", passed["other"]),
+                ("hidden folder", "hidden folders", passed["hidden"]),
+                ("link to nothing", "links to nothing", passed["broken"]),
+                ("folder that cannot be listed", "folders that cannot be listed", passed["unreadable"])) if names]
     if not found:
         raise DataError(f"{display_name(p)}: a folder with no images at any depth (looked for {', '.join(IMAGE_SUFFIXES)})"
-                        + skipped)
-    if others or hidden:
-        said = [f"{others} file{'s' * (others != 1)} not ending in an image suffix"] if others else []
-        said += [f"{len(hidden)} hidden folder{'s' * (len(hidden) != 1)} ({', '.join(sorted(hidden)[:3])}"
-                 f"{', ...' * (len(hidden) > 3)})"] if hidden else []
+                        + (f"; not read: {'; '.join(said)}" if said else ""))
+    if said:
         warnings.warn(f"{display_name(p)}: not read: {'; '.join(said)}", DataWarning, stacklevel=3)
     return [(display_name(f.path), f.path) for f in sorted(found, key=lambda f: f.parts)]
 

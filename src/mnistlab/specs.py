@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mnistlab._toml import dumps_toml, loads_json, loads_toml, read_text_file
+from mnistlab._toml import dumps_toml, loads_json, loads_toml, read_text_file, with_line
 from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, show, unknown_key
 from mnistlab.files import write_atomic
 
@@ -1219,7 +1219,11 @@ MAX_SPEC_FILE_BYTES = 4 << 20
 
 
 def load_model_spec(path: str | os.PathLike) -> ModelSpec:
-    """Read a spec from a .toml or .json file (any form `parse_model_spec` accepts)."""
+    """Read a spec from a .toml or .json file (any form `parse_model_spec` accepts).
+
+    Raises SpecError naming the file, and for a TOML file the line the faulty key is written on
+    (``m.toml:7: layers[2] (Dense): unknown activation ...``; the line of an inline array's key when
+    its elements are written inside it)."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in (".toml", ".json"):
@@ -1228,8 +1232,8 @@ def load_model_spec(path: str | os.PathLike) -> ModelSpec:
     data = loads_toml(text, source=str(p)) if suffix == ".toml" else loads_json(text, source=str(p))
     try:
         return parse_model_spec(data)
-    except SpecError as exc:
-        raise exc.within(message=f"{p}: {exc}", source=str(p)) from None
+    except SpecError as exc:  # with the line its key is written on, as an experiment file's errors
+        raise with_line(exc.within(message=f"{p}: {exc}", source=str(p)), str(p), text) from None
     except RecursionError:
         raise SpecError(f"{p}: nested too deeply to be a model spec", source=str(p)) from None
 

@@ -358,7 +358,9 @@ class Trainer:
                 self._say_penalty_dominates()
         except KeyboardInterrupt:
             outcome.status = "interrupted"
-            outcome.message = f"interrupted {STOPPED_BY} after {self.epochs_done} complete epoch(s)"
+            n = self.epochs_done
+            outcome.message = f"interrupted {STOPPED_BY} " + (f"after {n} complete epoch{'s' * (n != 1)}" if n else
+                                                             "in epoch 1, before it completed")
         return logs
 
     def run_epoch(self, epoch: int, epochs: int, images: torch.Tensor, labels: torch.Tensor,

@@ -377,9 +377,8 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         _say_smoke(smoke_note(ended))
         _say_smoke(elsewhere := scored_on_note(ended))
         _rows_out(rows, "chosen runs", fmt)
-        if elsewhere is None and (part := part_of_test_set(ended)):  # (other test sets: said above)
-            click.echo(f"note: {part}", err=True)
-        return
+        _notes_out([part] if elsewhere is None and (part := part_of_test_set(ended)) else [], fmt)  # (other test
+        return  # sets: said above)
     ref = resolve_experiment(st, experiment[0], quick=quick)
     rows = compare_experiment(st, ref, quick=quick)
     if variants:
@@ -387,8 +386,15 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         variants = tuple(str(r["variant"]) for r in rows)  # a grid's entry stood for its variants: theirs are the notes
     _say_smoke(smoke_note(shown_runs(st, ref, quick=quick)))
     _rows_out(rows, ref.recorded_as(quick=quick), fmt)
-    for line in notes_below(st, ref, rows, quick=quick, variants=variants):
-        click.echo(f"note: {line}", err=True)
+    _notes_out(notes_below(st, ref, rows, quick=quick, variants=variants), fmt)
+
+
+def _notes_out(notes: Sequence[str], fmt: str) -> None:
+    """The notes below a comparison (what its figures cannot show: a part of the test set, runs
+    left out): ``note:`` lines on stderr, beside a table a terminal shows or csv/json rows a program
+    reads; in a Markdown page, below its table, where a reader of the page sees them."""
+    for line in notes:
+        click.echo(f"\nNote: {line}" if fmt == "markdown" else f"note: {line}", err=fmt != "markdown")
 
 
 def _say_elsewhere(name: str, elsewhere: Sequence[RunRecord]) -> None:

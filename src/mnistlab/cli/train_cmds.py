@@ -283,8 +283,9 @@ def _echo_test_metrics(result: RunResult) -> None:
         n = m["epochs_run"]
         trained = f"train: {m['train_seconds']:.1f}s ({n} epoch{'s' * (n != 1)})"
         if result.status == "interrupted":  # stopped inside an epoch: its time is not counted, its weights are tested
-            trained = (f"train: {n} complete epoch{'s' * (n != 1)} ({m['train_seconds']:.1f}s), then stopped: "
-                       "tested as the weights stood at the stop")
+            trained = (f"train: {n} complete epoch{'s' * (n != 1)} ({m['train_seconds']:.1f}s), then stopped" if n else
+                       "train: stopped in epoch 1, before it completed")
+            trained += ": tested as the weights stood at the stop"
         click.echo(f"test_accuracy: {m['test_accuracy']:.4f} - test_loss: {loss} - {trained} - "
                    f"params: {m['params']:,} - "
                    f"{result.env['device']} {result.env['precision']} - {result.status}")
