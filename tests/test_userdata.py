@@ -1628,3 +1628,22 @@ def test_images_beside_the_class_folders_are_named_as_not_read(tmp_path: Path) -
                                                    "stray.png")):
         ds = load_any(str(root))
     assert ds.info.train_size + ds.info.test_size == 4
+
+
+def test_a_path_object_is_a_dataset_alone_or_in_a_table(tmp_path: Path) -> None:
+    """Python code holds paths as pathlib.Path: `train(dataset=Path("d.csv"))` said "must be a valid
+    string". A Path, alone or as a table's value, trains and is recorded as a file writes it."""
+    from mnistlab.datasets import load_any
+    from mnistlab.run import train
+    from mnistlab.store import RunStore
+
+    images = np.concatenate([np.stack([glyph_l()] * 10), np.stack([255 - glyph_l()] * 10)])
+    csv = write_csv(tmp_path / "d.csv", images, [0] * 10 + [1] * 10)
+    store = RunStore(tmp_path / "store")
+    alone = train(csv, {"dense": [8], "outputs": 2}, 1, store=store, progress="none")
+    table = train({"csv": csv, "test_fraction": 0.5}, {"dense": [8], "outputs": 2}, 1, store=store, progress="none")
+    recorded = {r.run_id: r.config["dataset"] for r in store.runs()}
+    assert recorded == {alone.run_id: str(csv.resolve()), table.run_id: {"csv": str(csv.resolve()), "test_fraction": 0.5}}
+    assert len(load_any(csv).train_images) + len(load_any(csv).test_images) == 20
+    with pytest.raises(DataError, match="no such file"):
+        load_any(tmp_path / "nothing.csv")

@@ -586,7 +586,7 @@ def _default_font_has(char: str) -> bool:
     return font.get_char_index(ord(char)) != 0
 
 
-def load_any(dataset: str | Mapping[str, Any], data_dir: str | os.PathLike | None = None, *,
+def load_any(dataset: str | os.PathLike[str] | Mapping[str, Any], data_dir: str | os.PathLike | None = None, *,
              image_shape: tuple[int, int] = (28, 28), seed: int = 0, shuffle: bool = False) -> Dataset:
     """A registered dataset by name, or the user's own data: a path (``.csv``, ``.npz``, a folder)
     or a table (``{"csv": ..., "test": ...}``, ``{"folder": ...}``, ``{"npz": ...}``; see

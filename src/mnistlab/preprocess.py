@@ -157,7 +157,9 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
     ``orient=False`` leaves the EXIF orientation alone (a training folder's images are read as
     Keras's loaders read them, and as they always were here).
     """
-    shown = display_name(name if name is not None else source if isinstance(source, (str, os.PathLike)) else "<image>")
+    def shown() -> str:  # named only when something is said of it: a class folder opens 60,000 images
+        return display_name(name if name is not None else source if isinstance(source, (str, os.PathLike)) else "<image>")
+
     fp = io.BytesIO(source) if isinstance(source, bytes) else source
     try:
         with warnings.catch_warnings():
@@ -166,22 +168,23 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
             im.seek(0)  # a GIF's (or TIFF's) first frame
             im.load()
     except FileNotFoundError:
-        raise DataError(f"{shown}: no such file") from None
+        raise DataError(f"{shown()}: no such file") from None
     except IsADirectoryError:
-        raise DataError(f"{shown}: is a folder, not an image") from None
+        raise DataError(f"{shown()}: is a folder, not an image") from None
     except UnidentifiedImageError:
-        raise DataError(f"{shown}: not an image mnistlab reads (PNG, JPEG, BMP, GIF, TIFF or WebP)") from None
+        raise DataError(f"{shown()}: not an image mnistlab reads (PNG, JPEG, BMP, GIF, TIFF or WebP)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         size = re.search(r"\((\d+) pixels\)", str(exc))  # Pillow says the image's size, then one of two limits
         pixels = f"{int(size.group(1)):,} pixels, " if size else ""
-        raise DataError(f"{shown}: refused as a possible decompression bomb ({pixels}over the limit of "
+        raise DataError(f"{shown()}: refused as a possible decompression bomb ({pixels}over the limit of "
                         f"{Image.MAX_IMAGE_PIXELS:,}: PIL.Image.MAX_IMAGE_PIXELS)") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:  # Pillow's "image file is truncated" and friends
-        raise DataError(f"{shown}: cannot read the image, it is damaged or truncated ({exc})") from None
+        raise DataError(f"{shown()}: cannot read the image, it is damaged or truncated ({exc})") from None
+    out: Image.Image = im
     if orient and (turned := ImageOps.exif_transpose(im)) is not im:
         im.close()  # the file behind the original: the turned copy holds the pixels
-        return _checked_mode(turned, shown, modes)
-    return _checked_mode(im, shown, modes)
+        out = turned
+    return out if out.mode in modes else _checked_mode(out, shown(), modes)
 
 
 def _checked_mode(im: Image.Image, shown: str, modes: tuple[str, ...] = IMAGE_MODES) -> Image.Image:

@@ -32,7 +32,7 @@ from mnistlab._version import __version__
 from mnistlab.callbacks import Callback, EarlyStopping, check_progress_mode, make_callback
 from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, checkpoint_config, checkpoint_key,
                              data_shuffled, parse_run_config, run_key, setting_default, split_seed)
-from mnistlab.data.userdata import class_count_mismatch
+from mnistlab.data.userdata import class_count_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_any, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
@@ -987,7 +987,7 @@ _DEFAULT_EPOCHS: int = setting_default("epochs")
 
 
 def train(
-    dataset: str | Mapping[str, Any] = _DEFAULT_DATASET,
+    dataset: str | os.PathLike[str] | Mapping[str, Any] = _DEFAULT_DATASET,
     model: Any = _DEFAULT_MODEL,
     epochs: int = _DEFAULT_EPOCHS,
     *,
@@ -1003,7 +1003,8 @@ def train(
     """Train a model the way a notebook does; returns a :class:`Run`.
 
     ``dataset``: a registered name, or your own data: a path (``.csv``, ``.npz``, a folder of
-    class folders) or a table such as ``{"csv": "train.csv", "test": "test.csv"}``.
+    class folders; a string or a ``pathlib.Path``) or a table such as ``{"csv": "train.csv",
+    "test": "test.csv"}``.
     ``overrides`` are config settings by name: ``batch_size``, ``lr``, ``optimizer``, ``seed``,
     ``validation``, ``augment={...}``, ``callbacks=[{"type": "EarlyStopping", ...}]`` (or
     :class:`~mnistlab.callbacks.Callback` objects), ``schedule={"type": "cosine"}`` ...
@@ -1023,6 +1024,7 @@ def train(
         model = model.to_dict()
     elif isinstance(model, os.PathLike):
         model = os.fspath(model)
+    dataset = plain_paths(dataset)  # Path("train.csv"), {"csv": Path(...)}: as a file writes them
     raw = apply_overrides({"dataset": dataset, "model": model, "train": {"epochs": epochs}}, overrides, source="train()")
     cfg = parse_run_config(raw, source="train()", check_callbacks=validation_data is None)
     recorder = None

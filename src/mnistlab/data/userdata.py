@@ -72,12 +72,25 @@ class UserData:
         return self.path.name or str(self.path)
 
 
-def parse_user_dataset(value: str | Mapping[str, Any]) -> UserData:
-    """Validate a dataset given as a path or a ``{csv|folder|npz = ..., test = ..., ...}`` table.
+def plain_paths(value: Any) -> Any:
+    """A dataset as Python code may give it, with its paths as strings, as a file writes them:
+    a ``pathlib.Path`` (any ``os.PathLike``) alone or as a table's value (``{"csv": Path(...)}``).
+    Anything else comes back as it is."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, Mapping):
+        return {k: os.fspath(v) if isinstance(v, os.PathLike) else v for k, v in value.items()}
+    return value
+
+
+def parse_user_dataset(value: str | os.PathLike[str] | Mapping[str, Any]) -> UserData:
+    """Validate a dataset given as a path or a ``{csv|folder|npz = ..., test = ..., ...}`` table
+    (paths as strings or ``os.PathLike``).
 
     Raises UserDataError (one line; ``.key`` names the offending key) for unknown keys, not
     exactly one of csv/folder/npz, wrong types, or files that do not exist.
     """
+    value = plain_paths(value)
     if isinstance(value, str):
         return _from_path(value)
     if not isinstance(value, Mapping):
@@ -417,7 +430,7 @@ def _read(spec: UserData, path: Path, split: str = "train", *, shape: tuple[int,
         try:
             with warnings.catch_warnings(record=True) as said:
                 warnings.simplefilter("always")
-                x, raw = (read_csv(path, spec.label) if spec.kind == "csv" else decode_folder(listing, shape)
+                x, raw = (read_csv(path, spec.label) if spec.kind == "csv" else decode_folder(listing, shape, stamps)
                           if spec.kind == "folder" else read_npz(path, split))
         finally:  # said also when the read fails: a warning may explain the error
             _say_again(said)
@@ -956,16 +969,18 @@ def _is_file(entry: os.DirEntry[str]) -> bool:
 FOLDER_SIDE_MOST = 256
 
 
-def decode_folder(listing: Mapping[str, list[Path]], shape: tuple[int, int] | None = None
-                  ) -> tuple[np.ndarray, np.ndarray]:
+def decode_folder(listing: Mapping[str, list[Path]], shape: tuple[int, int] | None = None,
+                  stamps: Sequence[tuple[str, int, int, int, int]] | None = None) -> tuple[np.ndarray, np.ndarray]:
     """The images of a :func:`folder_listing`, uint8 (N, H, W), and each one's class folder name;
     DataError naming an image that cannot be read. Each image is resized to ``shape`` (H, W) as it
     is decoded (the model's input: memory stays N * H * W bytes, whatever the files' sizes); without
-    it, to the first image's size scaled down to fit :data:`FOLDER_SIDE_MOST`."""
+    it, to the first image's size scaled down to fit :data:`FOLDER_SIDE_MOST`. ``stamps``: each
+    file's :func:`_stamp`, in the listing's order, where the caller has just taken them."""
     images, labels = [], []
+    stamped = iter(stamps) if stamps is not None else None
     for name, files in listing.items():
         for file in files:
-            img = _read_image(_hashed_bytes(file), shape, file)
+            img = _read_image(_hashed_bytes(file, None if stamped is None else next(stamped)), shape, file)
             if shape is None:
                 shape = _fitting(img.shape[0], img.shape[1], FOLDER_SIDE_MOST)
                 img = resize_images(img[None], shape)[0]
@@ -992,10 +1007,10 @@ def _warn(message: str) -> None:
     warnings.warn(message, DataWarning, stacklevel=3)
 
 
-def _hashed_bytes(file: Path) -> bytes:
+def _hashed_bytes(file: Path, stamp: tuple[str, int, int, int, int] | None = None) -> bytes:
     """A file's bytes, its SHA-256 remembered as :func:`file_sha256` would (so that the folder's
-    digest reads it no second time); DataError when unreadable."""
-    stamp = _stamp(file)
+    digest reads it no second time) under ``stamp`` (default: taken now); DataError when unreadable."""
+    stamp = stamp or _stamp(file)
     try:
         data = file.read_bytes()
     except OSError as exc:
