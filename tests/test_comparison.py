@@ -399,6 +399,23 @@ def test_compare_during_a_sweep_says_what_is_training_and_what_may_be_queued(
     assert str(out["c"][1]).startswith("no result: 1 interrupted")
 
 
+def test_runs_own_table_says_it_scored_part_of_the_test_set_as_compares_does(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`mnistlab run` printed its table without the note `compare` puts under the same table (not
+    of --quick's smoke runs, which say nothing of a full-size run anyway)."""
+    from mnistlab.cli import main
+
+    p = write(tmp_path, TINY.replace("epochs = 1", "epochs = 2") + '[[variants]]\nname = "a"\n')  # not smoke-sized
+    args = ["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
+    assert main(args) == 0
+    assert capsys.readouterr().err.endswith(PART_NOTE)
+    assert main([*args, "--format", "markdown"]) == 0  # the cell is done: its table again, the note in the page
+    out, err = capsys.readouterr()
+    assert out.startswith("| variant |") and out.endswith(f"\n\nNote: {PART_NOTE.removeprefix('note: ')}")
+    assert main([*args, "--quick"]) == 0
+    assert "part of the test set" not in "".join(capsys.readouterr())
+
+
 def test_a_markdown_table_keeps_the_key_to_its_best_marks(tmp_path: Path, data_dir: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     """New-user finding: pasted into a page, `best` and `~best` had no key (the table format has it),

@@ -470,7 +470,8 @@ def test_run_says_which_variants_share_runs_but_not_for_a_smoke_run(tmp_path: Pa
     assert "note:" not in capsys.readouterr().err
     assert main(args) == 0
     err = capsys.readouterr().err
-    assert err.count("note:") == 1 and 'variants "a" and "c" train the same config with seed 0' in err
+    assert err.count("note:") == 2 and 'variants "a" and "c" train the same config with seed 0' in err
+    assert "note: test accuracy here is on part of the test set" in err  # under the table, as compare says it
 
 
 def test_a_shared_run_training_in_another_process_leaves_its_twin_for_the_next_run(

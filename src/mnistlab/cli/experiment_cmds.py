@@ -85,9 +85,16 @@ class _Progress:
             self.table.live.console.print(line, markup=False, highlight=False)
         self.table.poke()
 
-    def finish(self, rows: list[dict]) -> None:
+    def finish(self, rows: list[dict], records: Sequence[RunRecord] = ()) -> None:
+        """The comparison rows, and under them `compare`'s note of ``records`` (the sweep's runs,
+        none of a stopped sweep) scored on part of the test set; not of smoke-sized runs (a --quick
+        sweep's), which say nothing of a full-size run anyway."""
+        from mnistlab.comparison import part_of_test_set, smoke_run
+
         if rows:  # none: stopped before any cell had a run
             _rows_out(rows, self.title, self.fmt)
+            part = part_of_test_set([r for r in records if not smoke_run(r)])
+            _notes_out([part] if part else [], self.fmt)
 
 
 @click.command("run")
@@ -177,7 +184,7 @@ def _sweep(exp: Experiment, st: RunStore, cells: int, stop: StopSignal, fmt: str
                 result, stopped = exc.result, int(stop.signum)
             finally:
                 close(runner)
-        progress.finish(result.rows)
+        progress.finish(result.rows, [] if stopped else [o.record for o in result.outcomes])
     except KeyboardInterrupt:  # after the cells: scoring committees, closing Ray, printing the table
         _say_recorded(st, exp.name, int(stop.signum))
     return result, stopped
