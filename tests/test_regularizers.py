@@ -286,6 +286,23 @@ def test_a_grid_over_penalties_on_a_preset_names_each_cell_by_its_factors(tmp_pa
     assert [c.variant for c in cells] == ["layers[1].kernel_regularizer.l2=0.001", "layers[1].kernel_regularizer.l2=0.01"]
 
 
+def test_in_a_sweep_a_penalty_too_strong_is_said_of_each_cell_by_name(tmp_path: Path, data_dir: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """Among a sweep's lines, "epoch 1: the weight penalties are ..." did not say which cell it was
+    about (and a second cell's was not shown); a warning of a setting the cells share stays one line."""
+    from mnistlab.cli import main
+
+    (tmp_path / "pen.toml").write_text(
+        'name = "pen"\n[base]\ndataset = "mnist"\ndata = { subset = 600 }\ntrain = { epochs = 1, threads = 1 }\n'
+        'model = { layers = ["Flatten", { type = "Dense", units = 10, activation = "sigmoid", '
+        'kernel_regularizer = { l2 = 50.0 } }] }\n[grid]\n"train.lr" = [0.001, 0.01]\n')
+    assert main(["run", str(tmp_path / "pen.toml"), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning: ")]
+    assert len(said) == 3 and "output activation 'sigmoid'" in said[0], said  # shared: once, not named
+    assert said[1].startswith('warning: variant "lr=0.001" (seed 0): epoch 1: the weight penalties are ')
+    assert said[2].startswith('warning: variant "lr=0.01" (seed 0): epoch 1: the weight penalties are ')
+
+
 def test_a_penalty_too_strong_is_named_beside_the_learning_rate_when_the_loss_blows_up(data_dir: Path) -> None:
     from mnistlab.run import run_config
 

@@ -86,6 +86,11 @@ class SpecWarning(UserWarning):
     watching a metric the run does not log); the CLI shows it as one ``warning:`` line."""
 
 
+class TrainingWarning(SpecWarning):
+    """Of one run's training as it goes (its epochs, its checkpoint), not of a setting it shares
+    with others: in a sweep, the line names the cell (:func:`mnistlab.execute.warnings_named`)."""
+
+
 class DataWarning(SpecWarning):
     """Data that loads, with something left out the user should know of (a folder dataset's
     dot-folders such as ``.ipynb_checkpoints``); the CLI shows it as one ``warning:`` line."""

@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TextIO, TypeVar
 
 import numpy as np
 
@@ -39,7 +39,7 @@ from mnistlab.comparison import COLUMNS, Comparison, compare
 from mnistlab.config import RunConfig, data_shuffled, parse_run_config, split_seed, with_threads
 from mnistlab.datasets import load_any
 from mnistlab.errors import (CheckpointError, DataError, MnistlabError, ReportWarning, SpecError, SpecWarning, StoreError,
-                             WorkerDied, show_warning)
+                             TrainingWarning, WorkerDied, show_warning)
 from mnistlab.evaluate import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment, variant_setting
 from mnistlab.files import STOP_SIGNALS, PipeGuard, stop_signals_held
@@ -372,13 +372,36 @@ def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None =
             return list(run_members([_cell_config(task.cells[i], task.threads) for i in indices], data_dir=task.data_dir))
         progress: list[Callback] = [EpochProgress(store, rid) for rid in run_ids[:1]] if store is not None else []
         progress += callbacks
-        return [resume_or_start(task.cells[i], task.threads, task.data_dir, progress, checkpoint_dir) for i in indices]
+        with warnings_named(f'variant "{task.cells[indices[0]].variant}" (seed {task.cells[indices[0]].seed})'):
+            return [resume_or_start(task.cells[i], task.threads, task.data_dir, progress, checkpoint_dir) for i in indices]
     except KeyboardInterrupt as exc:  # before training began (loading data): recorded as interrupted
         return [exc] * len(indices)
     except Exception as exc:  # a bad input or a bug in one cell must not end the sweep unrecorded
         return [exc] * len(indices)
     finally:
         _training = False
+
+
+@contextmanager
+def warnings_named(cell: str) -> Iterator[None]:
+    """Each :class:`~mnistlab.errors.TrainingWarning` shown meanwhile names ``cell`` first
+    (``variant "l2" (seed 0): epoch 3: the weight penalties are ...``): among a sweep's lines, it
+    says which cell it is about. Other warnings are of settings or data the cells may share, and
+    are shown once, as they were (the filters are left alone: changing them would show them again
+    for each cell)."""
+    shown = warnings.showwarning
+
+    def named(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: TextIO | None = None,
+              line: str | None = None) -> None:
+        if issubclass(category, TrainingWarning):
+            message = category(f"{cell}: {message}")
+        shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = named
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown
 
 
 def resume_or_start(cell: Cell, threads: int, data_dir: str | None, callbacks: Sequence[Callback],

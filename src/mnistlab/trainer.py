@@ -39,7 +39,7 @@ from mnistlab._version import __version__
 from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, CallbackList, make_progress
 from mnistlab.config import AugmentConfig, ScheduleConfig, config_changes
-from mnistlab.errors import CheckpointError, SpecWarning
+from mnistlab.errors import CheckpointError, TrainingWarning
 from mnistlab.evaluate import blow_up, evaluate_model
 from mnistlab.models import penalised, regularization_loss
 from mnistlab.files import stop_signals_held, write_atomic
@@ -472,7 +472,7 @@ class Trainer:
         return loss, logits
 
     def _say_penalty_dominates(self) -> None:
-        """A :class:`~mnistlab.errors.SpecWarning`, once per trainer, when the last epoch's weight
+        """A :class:`~mnistlab.errors.TrainingWarning`, once per trainer, when the last epoch's weight
         penalties are most of its loss and its accuracy is at chance: the model learns to shrink
         its weights, not to classify (not a blow-up: its cross-entropy is not far past chance)."""
         penalty, last = self._penalty_means[-1] if self._penalty_means else None, self.history[-1]
@@ -482,7 +482,7 @@ class Trainer:
         self._said_penalty = True
         warnings.warn(f"epoch {len(self.history)}: the weight penalties are {penalty:.3g} of the loss {float(last['loss']):.3g} "
                       f"and accuracy is at chance ({float(last['accuracy']):.1%}): the penalty (kernel_regularizer, "
-                      "bias_regularizer) is probably too strong; lower its factors", SpecWarning, stacklevel=4)
+                      "bias_regularizer) is probably too strong; lower its factors", TrainingWarning, stacklevel=4)
 
     def _judged(self) -> list[dict[str, Any]]:
         """The history :func:`~mnistlab.evaluate.blow_up` judges: a penalised model's epochs with
@@ -576,7 +576,7 @@ class Trainer:
                    else getattr(exc, "strerror", None) or " ".join(str(exc).split())[:160])
             step = f", batch {outcome.checkpointed_step + 1}" if outcome.checkpointed_step else ""
             warnings.warn(f"{path}: cannot write the checkpoint ({why}); training goes on (a stop "
-                          f"now would continue from epoch {(outcome.checkpointed or 0) + 1}{step})", SpecWarning,
+                          f"now would continue from epoch {(outcome.checkpointed or 0) + 1}{step})", TrainingWarning,
                           stacklevel=5)
         self._unwritable = True
         self._last_checkpoint = time.monotonic()  # the next try after another period, not after every batch
@@ -617,17 +617,17 @@ class Trainer:
         if self.plan.device.type == "cpu" and saved.get("threads") not in (None, threads):
             warnings.warn(f"the checkpoint was written with {saved['threads']} CPU thread(s) and this run uses "
                           f"{threads}: it continues, but its numbers will differ from an uninterrupted run "
-                          f"in the last digits (set train.threads = {saved['threads']} to match)", SpecWarning,
+                          f"in the last digits (set train.threads = {saved['threads']} to match)", TrainingWarning,
                           stacklevel=3)
         if getattr(self.schedule, "type", None) in ("cosine", "onecycle") and saved.get("epochs") not in (None, epochs):
             warnings.warn(f"the learning-rate schedule spans the run's epochs: resuming with {epochs} instead of "
-                          f"{saved['epochs']} reshapes it from epoch {self.epochs_done + 1} on", SpecWarning,
+                          f"{saved['epochs']} reshapes it from epoch {self.epochs_done + 1} on", TrainingWarning,
                           stacklevel=3)
         was, now = saved.get("native_kernel"), self.plan.native_kernel
         if was is not None and now != "not applicable" and (was == "on") != (now == "on"):
             warnings.warn(f"the checkpoint was trained {'with' if was == 'on' else 'without'} mnistlab's native "
                           f"kernel and this run {'uses' if now == 'on' else 'does not use'} it ({now}): it continues, "
-                          f"but its numbers will differ from an uninterrupted run", SpecWarning, stacklevel=3)
+                          f"but its numbers will differ from an uninterrupted run", TrainingWarning, stacklevel=3)
 
 
 def checkpoint_threads(path: str | os.PathLike) -> int | None:
