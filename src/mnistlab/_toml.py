@@ -193,7 +193,8 @@ def key_line(text: str, path: list[str | int], *, exact: bool = False) -> int | 
             best = (n, number)
     if best is None or (exact and best[0] < len(path)):
         return None
-    if isinstance(best[0], int) and 0 < best[0] < len(path):  # the key of an inline array or table around it
+    if isinstance(best[0], int) and 0 < best[0] < len(path) and _KEY.match(text.splitlines()[best[1] - 1]):
+        # the key of an inline array or table around it (not a [table] header: its value is not on its line)
         return _inline_line(text, best[1], [str(p) for p in path[best[0]:]]) or best[1]
     return best[1]
 

@@ -384,8 +384,9 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         _say_smoke(smoke_note(ended))
         _say_smoke(elsewhere := scored_on_note(ended))
         _rows_out(rows, "chosen runs", fmt)
-        _notes_out([part] if elsewhere is None and (part := part_of_test_set(ended)) else [], fmt)  # (other test
-        return  # sets: said above)
+        part = part_of_test_set(ended) if elsewhere is None else None  # (other test sets: said above)
+        _notes_out([part] if part else [], fmt)
+        return
     ref = resolve_experiment(st, experiment[0], quick=quick)
     rows = compare_experiment(st, ref, quick=quick)
     if variants:
