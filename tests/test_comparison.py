@@ -416,6 +416,23 @@ def test_runs_own_table_says_it_scored_part_of_the_test_set_as_compares_does(
     assert "part of the test set" not in "".join(capsys.readouterr())
 
 
+def test_a_markdown_page_of_smoke_runs_says_so_above_its_table(tmp_path: Path, data_dir: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """New-user finding (35): `compare --format markdown > page.md` of smoke-sized runs left the note
+    saying so on stderr: the page showed their accuracies unmarked."""
+    from mnistlab.cli import main
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
+    run_experiment(p, RunStore(tmp_path / "s"), data_dir=data_dir)
+    assert main(["compare", str(p), "--store", str(tmp_path / "s"), "--format", "markdown"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("Note: these are smoke runs, the size of a --quick check") and err == "", err
+    assert out.splitlines()[2].startswith("| variant |")
+    assert main(["compare", str(p), "--store", str(tmp_path / "s"), "--format", "csv"]) == 0
+    out, err = capsys.readouterr()
+    assert out.startswith("variant,") and err.startswith("note: these are smoke runs")  # a csv stays a csv
+
+
 def test_a_markdown_table_keeps_the_key_to_its_best_marks(tmp_path: Path, data_dir: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     """New-user finding: pasted into a page, `best` and `~best` had no key (the table format has it),

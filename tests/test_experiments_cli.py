@@ -74,7 +74,8 @@ def test_run_runs_show_compare_rm(exp_file: Path, data_dir: Path, capsys: pytest
     assert [r["variant"] for r in rows] == ["a", "b"] and rows[1]["committee_acc"] is not None
     assert rows[1]["n"] == 2 and rows[0]["val_acc"] is not None
     assert main(["compare", str(exp_file), "--format", "markdown"]) == 0
-    assert capsys.readouterr().out.startswith("| variant |")
+    page = capsys.readouterr().out  # smoke-sized runs: said in the page, above the table
+    assert page.startswith("Note: these are smoke runs") and page.splitlines()[2].startswith("| variant |")
     assert main(["compare", "cli", "--format", "csv"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == 3
     assert main(["compare", "cil"]) == 2

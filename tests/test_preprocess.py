@@ -365,3 +365,20 @@ def test_a_tiny_image_or_ink_is_predicted_with_a_warning_that_it_is_mostly_blur(
         warnings.simplefilter("error")
         preprocess(digits[0][0], "mnist")
         preprocess(np.pad(np.full((10, 4), 255, np.uint8), 10), "mnist")  # ink half of 20 px: not warned
+
+
+def test_pgm_and_ppm_files_are_read_as_the_readme_says_and_a_dead_link_is_named(tmp_path):
+    """New-user finding (35): predict refused .pgm and .ppm ("not an image mnistlab reads"), which
+    the README lists and a training folder reads; a dead link given by name said "no such file"."""
+    digit = np.zeros((28, 28), np.uint8)
+    digit[6:22, 12:16] = 255
+    Image.fromarray(digit).save(tmp_path / "one.pgm")
+    Image.fromarray(digit).convert("RGB").save(tmp_path / "one.ppm")
+    images, seen = read_images(image_sources([tmp_path / "one.pgm", tmp_path / "one.ppm"]), "mnist")
+    assert len(images) == 2 and (seen[0] == seen[1]).all() and seen[0].max() > 200
+    (tmp_path / "gone.png").symlink_to(tmp_path / "deleted.png")
+    with pytest.raises(DataError, match=r"gone.png: a link to nothing \(what it points to, .*deleted.png, is gone\)$"):
+        image_sources([tmp_path / "gone.png"])
+    (tmp_path / "text.pgm").write_text("P2 not really")
+    with pytest.raises(DataError, match=r"text.pgm: .*(not an image|damaged)"):
+        open_image(tmp_path / "text.pgm")

@@ -623,3 +623,25 @@ def test_a_blown_up_run_says_so_in_the_record_the_table_and_the_train_command(da
     rows = compare(RunStore(store, create=False), "train")
     assert rows[0]["note"] == "1 diverged: the learning rate is probably too high"
     assert "seed000-dense (1 diverged: the learning rate is probably too high)" in format_rows(rows, "markdown")
+
+
+def test_keras_habits_in_train_get_mnistlabs_words(tmp_path, data_dir):
+    """New-user finding (35): fit(x, y) written as dataset=(x, y), verbose=0 and progress=False
+    each said only "must be a valid string" or "unknown setting"; load_trained took no folder."""
+    from mnistlab.run import load_trained
+    from mnistlab.errors import StoreError
+
+    x, y = np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.int64)
+    with pytest.raises(SpecError, match=r"dataset: is a name, a path or a table, not arrays in memory: save them with "
+                                        r"numpy.savez\('data.npz', x_train=x, y_train=y\)"):
+        train(dataset=(x, y), model="seed000-dense", epochs=1)
+    with pytest.raises(SpecError, match=r'unknown setting "verbose": mnistlab\'s is progress= \(Keras\'s verbose=0 is '
+                                        r'progress="none"'):
+        train("mnist", "seed000-dense", 1, verbose=0)
+    with pytest.raises(SpecError, match=r"progress=False: progress is a mode, not a number or a flag"):
+        train("mnist", "seed000-dense", 1, progress=False)  # type: ignore[arg-type]
+    run = train("mnist", "seed000-dense", 1, subset=300, progress="none", data_dir=data_dir, store=tmp_path / "s")
+    loaded = load_trained(str(tmp_path / "s"), run.run_id)  # a folder, as train(store=) takes one
+    assert loaded.test_accuracy == run.test_accuracy
+    with pytest.raises(StoreError, match="no run store at"):
+        load_trained(tmp_path / "nothing", run.run_id)

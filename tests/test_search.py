@@ -1145,7 +1145,7 @@ def test_ctrl_c_to_a_parallel_search_asks_its_stopped_trials_again(tmp_path: Pat
     # other was left running in the study until the next search "recovered" it as a dead driver's
     lines = sorted(ln.split()[1] for ln in out.splitlines() if ln.lstrip().startswith("trial "))
     assert lines == ["0", "1"], out
-    assert out.count("interrupted (Ctrl-C or a stop signal) after") == 2 and "((" not in out, out
+    assert out.count("interrupted by Ctrl-C or a stop signal after") == 2 and "((" not in out, out
     study = optuna.load_study(study_name="s", storage=storage_url(store_dir))
     assert [t.state.name for t in study.trials] == ["FAIL", "FAIL", "WAITING", "WAITING"]  # told, asked again
     assert "trial-0000 (interrupted: asked again)" in out and "#" not in out.split("trial-0001")[1].split("\n")[0], out

@@ -170,7 +170,7 @@ def test_ctrl_c_in_a_real_process_keeps_the_epochs_and_exits_130(data_dir, tmp_p
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "run interrupted" in err and "Traceback" not in err
-    assert "interrupted: interrupted" not in err and "error: run interrupted: (Ctrl-C or a stop signal) after" in err
+    assert "interrupted: interrupted" not in err and "error: run interrupted by Ctrl-C or a stop signal after" in err
     assert "test_accuracy: " in out  # the partly trained model was still evaluated and reported
     assert "complete epoch" in out and "then stopped: tested as the weights stood at the stop" in out
     assert (tmp_path / "ck" / "last.pt").exists()
@@ -178,7 +178,7 @@ def test_ctrl_c_in_a_real_process_keeps_the_epochs_and_exits_130(data_dir, tmp_p
     assert rec.status == "interrupted" and len(rec.history) >= 1 and rec.metrics["test_accuracy"] is not None
 
 
-def test_ctrl_c_in_the_first_epoch_says_so_not_zero_complete_epochs_in_no_time(data_dir, tmp_path):
+def test_ctrl_c_in_the_first_epoch_says_so_not_zero_complete_epochs_in_no_time(data_dir, tmp_path, capsys):
     """New-user finding (34): a run stopped in its first epoch said "0 complete epochs (0.0s)"."""
     import os
     import signal
@@ -199,7 +199,10 @@ def test_ctrl_c_in_the_first_epoch_says_so_not_zero_complete_epochs_in_no_time(d
     assert proc.returncode == 130 and "Traceback" not in err, err
     assert "train: stopped in epoch 1, before it completed: tested as the weights stood at the stop" in out, out
     assert "complete epoch" not in out
-    assert "error: run interrupted: (Ctrl-C or a stop signal) in epoch 1, before it completed" in err
+    assert "error: run interrupted by Ctrl-C or a stop signal in epoch 1, before it completed" in err
+    [rec] = RunStore(os.environ["MNISTLAB_STORE"], create=False).runs()
+    assert main(["show", rec.run_id]) == 0  # new-user finding (35): "status interrupted: interrupted (Ctrl-C ...)"
+    assert "status interrupted by Ctrl-C or a stop signal in epoch 1, before it completed" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("flag, target, needle", [

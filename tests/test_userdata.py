@@ -18,7 +18,7 @@ from PIL import Image
 from mnistlab.cli import main
 from mnistlab.store import RunStore
 from mnistlab.config import build_run_config, parse_run_config
-from mnistlab.data.userdata import path_digest, read_folder
+from mnistlab.data.userdata import path_digest, read_csv, read_folder
 from mnistlab.datasets import load_any, load_dataset
 from mnistlab.errors import DataError, DataWarning, SpecError
 from mnistlab.run import run_config
@@ -1220,7 +1220,7 @@ def test_the_card_of_a_folder_dataset_names_it_and_its_held_out_test_set(tmp_pat
     data = next(line for line in card.splitlines() if line.startswith("- dataset:"))
     assert data == ("- dataset: **folder digits**, all training images, less the test set: 25% of them, held out "
                     "by class (test_fraction)"), data
-    assert "made as folder digits's images were" in card and "{'folder'" not in card  # no Python dict
+    assert "made as the images of folder digits were" in card and "{'folder'" not in card  # no Python dict
 
 
 @pytest.mark.parametrize("with_test", [False, True], ids=["npz without test arrays", "npz with them"])
@@ -1647,3 +1647,38 @@ def test_a_path_object_is_a_dataset_alone_or_in_a_table(tmp_path: Path) -> None:
     assert len(load_any(csv).train_images) + len(load_any(csv).test_images) == 20
     with pytest.raises(DataError, match="no such file"):
         load_any(tmp_path / "nothing.csv")
+
+
+def test_quoted_numbers_and_whole_float_labels_read_as_pandas_writes_them(tmp_path: Path) -> None:
+    """New-user finding (35): a CSV written with csv.QUOTE_ALL ("12") failed with "cannot read the
+    pixel columns" and no line; labels written 7.0 (a pandas column once held as floats) became
+    class names "7.0", which a Kaggle submission then carried."""
+    import csv
+
+    images, labels = four_images(), [3, 1, 3, 0]
+    plain = write_csv(tmp_path / "plain.csv", images, labels)
+    rows = list(csv.reader(plain.open()))
+    for name, quoting, label in (("quoted.csv", csv.QUOTE_ALL, str), ("floats.csv", csv.QUOTE_MINIMAL, float)):
+        with open(tmp_path / name, "w", newline="") as f:
+            csv.writer(f, quoting=quoting).writerows([rows[0], *[[label(int(r[0])), *r[1:]] for r in rows[1:]]])
+        x, y = read_csv(tmp_path / name)
+        assert (x == read_csv(plain)[0]).all() and y is not None and y.dtype == np.int64 and y.tolist() == labels, name
+    (tmp_path / "cell.csv").write_text((tmp_path / "quoted.csv").read_text().replace('"0"', '"x"', 1))
+    with pytest.raises(DataError, match=r"cell.csv line 2, column pixel\d+: 'x' is not a number"):
+        read_csv(tmp_path / "cell.csv")
+
+
+def test_a_label_typed_high_is_located_in_the_warning(tmp_path: Path) -> None:
+    """New-user finding (35): one label typed 12 among 0-3 made classes nobody labels, said without
+    where the 12 was; a top class of many images is not called a typo."""
+    labels = [0, 1, 2, 3] * 5
+    labels[13] = 12
+    p = write_csv(tmp_path / "t.csv", np.concatenate([four_images()] * 5), labels)
+    with pytest.warns(DataWarning, match=r"no image is labelled 4, 5, 6, .*; 12 labels 1 image only: index 13 of the "
+                                         r"labels of .*t.csv \(counting from 0\), a typo\?$"):
+        load_any(str(p))
+    labels = [0, 1, 3] * 6  # 3 on six images: a class, not a typo
+    p = write_csv(tmp_path / "u.csv", np.concatenate([four_images()[:3]] * 6), labels)
+    with pytest.warns(DataWarning) as said:
+        load_any(str(p))
+    assert [str(w.message) for w in said if "no image is labelled 2" in str(w.message) and "typo" not in str(w.message)]

@@ -603,6 +603,9 @@ PROGRESS_MODES = ("auto", "bar", "lines", "none")
 
 def check_progress_mode(mode: str) -> None:
     """Raise :class:`SpecError` (with a did-you-mean hint) unless ``mode`` is in :data:`PROGRESS_MODES`."""
+    if isinstance(mode, (bool, int)):  # Keras's verbose=0/1/2, or progress=False
+        raise SpecError(f'progress={mode!r}: progress is a mode, not a number or a flag: use auto, bar, lines or none '
+                        '(Keras\'s verbose=0 is progress="none", verbose=2 is progress="lines")')
     if mode not in PROGRESS_MODES:
         raise SpecError(f'unknown progress mode "{mode}"{did_you_mean(mode, PROGRESS_MODES)}; use auto, bar, lines or none')
 

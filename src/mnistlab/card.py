@@ -206,8 +206,8 @@ def _preprocessing_section(model: Run | Committee) -> list[str]:
     polarity = "light on a dark background" if recipe.invert == "light-background" else "drawn as its training images are"
     return ["## Preprocessing a caller must apply", "",
             f"The model takes float32 images shaped (N, 1, {h}, {w}), pixels / 255, {polarity}, "
-            f"made as {md(dataset_label(model.dataset))}'s images were (recipe \"{md(recipe.kind)}\"; `mnistlab predict` and "
-            "`mnistlab.preprocess(image, dataset)` apply it):", "",
+            f"made as the images of {md(dataset_label(model.dataset))} were (recipe \"{md(recipe.kind)}\"; "
+            "`mnistlab predict` and `mnistlab.preprocess(image, dataset)` apply it):", "",
             *[f"{i}. {md(step)}" for i, step in enumerate(recipe.steps, 1)], "",
             "Its output is logits; softmax gives the class probabilities.", ""]
 

@@ -519,6 +519,17 @@ class RunConfig(BaseModel):
                              "shuffle is for your own data: a folder, a CSV, an .npz (got shuffle = true)")
         return v
 
+    @field_validator("dataset", mode="before")
+    @classmethod
+    def _not_arrays(cls, v: Any) -> Any:
+        """Keras's ``fit(x, y)`` written as ``dataset=(x, y)``: said what to give instead, not
+        "must be a valid string" over a page of printed pixels."""
+        if isinstance(v, (tuple, list)) or hasattr(v, "__array__"):
+            raise ValueError("is a name, a path or a table, not arrays in memory: save them with "
+                             "numpy.savez('data.npz', x_train=x, y_train=y) and give dataset='data.npz' (a run "
+                             "records its data's checksum; validation_data=(x, y) takes arrays)")
+        return v
+
     @field_validator("dataset")
     @classmethod
     def _absolute_data(cls, v: Any) -> Any:

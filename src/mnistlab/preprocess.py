@@ -52,7 +52,7 @@ __all__ = ["RECIPES", "Recipe", "ImageInput", "preprocess", "recipe_for", "open_
 
 # The formats Pillow may read here. Pillow knows many more (EPS runs Ghostscript, PSD, ICO...):
 # an image a user photographs or draws is one of these (JPEG covers the MPO files of many phones).
-IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP")
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")  # PPM: Pillow's reader of .pgm and .ppm too
 # Pillow modes that hold 8-bit pixels mnistlab can turn into grayscale; others (16-bit I;16, 32-bit
 # I and F, CMYK, LAB, HSV) are refused: their conversion would guess.
 IMAGE_MODES = ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "YCbCr")
@@ -172,7 +172,7 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
     except IsADirectoryError:
         raise DataError(f"{shown()}: is a folder, not an image") from None
     except UnidentifiedImageError:
-        raise DataError(f"{shown()}: not an image mnistlab reads (PNG, JPEG, BMP, GIF, TIFF or WebP)") from None
+        raise DataError(f"{shown()}: not an image mnistlab reads (PNG, JPEG, BMP, GIF, TIFF, WebP, PGM or PPM)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         size = re.search(r"\((\d+) pixels\)", str(exc))  # Pillow says the image's size, then one of two limits
         pixels = f"{int(size.group(1)):,} pixels, " if size else ""
@@ -558,6 +558,8 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
         return _folder_sources(p)
     if os.path.exists(p):
         return [(display_name(p), p)]
+    if os.path.islink(p):  # as a folder's dead links are said
+        raise DataError(f"{display_name(p)}: a link to nothing (what it points to, {display_name(os.readlink(p))}, is gone)")
     raise DataError(f"{display_name(p)}: no such file or folder")
 
 

@@ -986,6 +986,18 @@ _DEFAULT_MODEL: str = setting_default("model")
 _DEFAULT_EPOCHS: int = setting_default("epochs")
 
 
+def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`train`'s dataset and model as a config file writes them: a ``pathlib.Path`` as its
+    string (alone or a table's value), a :class:`~mnistlab.specs.ModelSpec` as its table. SpecError
+    for Keras's ``fit(verbose=0)``, saying mnistlab's word for it (not only "unknown setting")."""
+    if "verbose" in overrides:
+        raise SpecError('train(): unknown setting "verbose": mnistlab\'s is progress= (Keras\'s verbose=0 is '
+                        'progress="none", verbose=2 progress="lines", verbose=1 progress="bar")', path=("verbose",),
+                        source="train()")
+    model = model.to_dict() if hasattr(model, "to_dict") else os.fspath(model) if isinstance(model, os.PathLike) else model
+    return {"dataset": plain_paths(dataset), "model": model}
+
+
 def train(
     dataset: str | os.PathLike[str] | Mapping[str, Any] = _DEFAULT_DATASET,
     model: Any = _DEFAULT_MODEL,
@@ -1020,12 +1032,8 @@ def train(
     cb_objects = [c for c in overrides.get("callbacks", []) if isinstance(c, Callback)]
     if "callbacks" in overrides:
         overrides["callbacks"] = [c for c in overrides["callbacks"] if not isinstance(c, Callback)]
-    if hasattr(model, "to_dict"):
-        model = model.to_dict()
-    elif isinstance(model, os.PathLike):
-        model = os.fspath(model)
-    dataset = plain_paths(dataset)  # Path("train.csv"), {"csv": Path(...)}: as a file writes them
-    raw = apply_overrides({"dataset": dataset, "model": model, "train": {"epochs": epochs}}, overrides, source="train()")
+    raw = apply_overrides({**_as_written(dataset, model, overrides), "train": {"epochs": epochs}}, overrides,
+                          source="train()")
     cfg = parse_run_config(raw, source="train()", check_callbacks=validation_data is None)
     recorder = None
     if store is not None and store is not False:
@@ -1141,9 +1149,14 @@ def _committee_across(store: RunStore, ref: Any, target: str, name: str,
     return max(usable, key=lambda c: c.created_at)
 
 
-def load_trained(store: RunStore, target: str, *, variant: str | None = None, pick: str = "best") -> Run | Committee:
-    """The trained model ``target`` names in ``store``, ready to predict: a :class:`Run` or a
-    :class:`Committee`, the runs :func:`trained_runs` chooses, with their weights loaded."""
+def load_trained(store: RunStore | str | os.PathLike[str], target: str, *, variant: str | None = None,
+                 pick: str = "best") -> Run | Committee:
+    """The trained model ``target`` (a run id, an experiment, a committee) names in ``store`` (a
+    :class:`~mnistlab.store.RunStore` or its folder), ready to predict: a :class:`Run` or a
+    :class:`Committee`, the runs :func:`trained_runs` chooses, with their weights loaded.
+    StoreError when the folder holds no store or ``target`` is not in it."""
+    if not isinstance(store, RunStore):
+        store = RunStore(store, create=False)
     ids, committee = trained_runs(store, target, variant=variant, pick=pick)
     if committee is None:
         run = Run.from_store(store, ids[0])

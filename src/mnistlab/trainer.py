@@ -48,7 +48,7 @@ from mnistlab.optim import lower_lr, make_optimizer, optimizer_defaults, schedul
 __all__ = ["CHECKPOINT_FILE", "EpochMeter", "FitOutcome", "Trainer", "checkpoint_threads", "fit"]
 
 CHECKPOINT_FILE = "last.pt"
-STOPPED_BY = "(Ctrl-C or a stop signal)"  # what an interrupted run's message says stopped it
+STOPPED_BY = "by Ctrl-C or a stop signal"  # what an interrupted run's message says stopped it
 CHECKPOINT_FORMAT = 1
 CHECKPOINT_FORMAT_INSIDE_EPOCH = 2  # a checkpoint written inside an epoch: a reader of format 1 only would redo its batches
 

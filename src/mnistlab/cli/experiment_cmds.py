@@ -326,7 +326,9 @@ def show_cmd(run_id: str, store: str | None) -> None:
     st = open_store(store)
     r = st.get(run_id)
     click.echo(f"run {r.run_id}  experiment {r.experiment}  variant {r.variant}  seed {r.seed}  member {r.member}")
-    click.echo(f"status {r.status}" + (f": {r.message}" if r.message else ""))
+    rest = (r.message or "").removeprefix(r.status).lstrip()  # "interrupted by Ctrl-C ...": the word once
+    click.echo(f"status {r.status}" + (f" {rest}" if rest.startswith(("by ", "because ")) and r.message.startswith(r.status)
+                                       else f": {r.message}" if r.message else ""))
     if smoke_run(r):
         click.echo("size of a --quick smoke run (1 epoch, at most 300 training images): comparisons by name "
                    "leave it out where its variant has a full-size run")
@@ -381,8 +383,8 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
             raise MnistlabError(f"compare: {which}, not with chosen run ids")
         rows = compare_runs(st, experiment)
         ended = [r for r in chosen_runs(st, experiment) if r.status != "running"]
-        _say_smoke(smoke_note(ended))
-        _say_smoke(elsewhere := scored_on_note(ended))
+        _say_smoke(smoke_note(ended), fmt)
+        _say_smoke(elsewhere := scored_on_note(ended), fmt)
         _rows_out(rows, "chosen runs", fmt)
         part = part_of_test_set(ended) if elsewhere is None else None  # (other test sets: said above)
         _notes_out([part] if part else [], fmt)
@@ -392,7 +394,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
     if variants:
         rows = only_variants(rows, variants, ref.name)
         variants = tuple(str(r["variant"]) for r in rows)  # a grid's entry stood for its variants: theirs are the notes
-    _say_smoke(smoke_note(shown_runs(st, ref, quick=quick)))
+    _say_smoke(smoke_note(shown_runs(st, ref, quick=quick)), fmt)
     _rows_out(rows, ref.recorded_as(quick=quick), fmt)
     _notes_out(notes_below(st, ref, rows, quick=quick, variants=variants), fmt)
 
@@ -418,10 +420,11 @@ def _say_elsewhere(name: str, elsewhere: Sequence[RunRecord]) -> None:
                f"leaves them out; `mnistlab watch {name}` follows them{gone}", err=True)
 
 
-def _say_smoke(note: str | None) -> None:
-    """Put :func:`~mnistlab.comparison.smoke_note` above a comparison (on stderr: a csv stays a csv)."""
+def _say_smoke(note: str | None, fmt: str = "table") -> None:
+    """Put :func:`~mnistlab.comparison.smoke_note` (or another note the table needs read first)
+    above a comparison: on stderr (a csv stays a csv), but in a Markdown page, above its table."""
     if note:
-        click.echo(f"note: {note}", err=True)
+        click.echo(f"Note: {note}\n" if fmt == "markdown" else f"note: {note}", err=fmt != "markdown")
 
 
 def _say_quick(full: list[Cell], quick: list[Cell], err: bool) -> None:

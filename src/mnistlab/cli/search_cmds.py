@@ -64,8 +64,8 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
 
     def on_trial(t) -> None:  # noqa: ANN001
         value = f", {space.metric} {t.value:.4f}" if t.value is not None else ""
-        said = t.message.removeprefix(t.state).strip() if t.message else ""  # "interrupted (Ctrl-C ...)": one word once
-        why = f" {said}" if said.startswith("(") else ""  # "interrupted (Ctrl-C or a stop signal) after 2 ...": as is
+        said = t.message.removeprefix(t.state).strip() if t.message else ""  # "interrupted by Ctrl-C ...": one word once
+        why = f" {said}" if said.startswith("by ") else ""  # "interrupted by Ctrl-C or a stop signal after 2 ...": as is
         said = "; ".join(filter(None, (t.continued, "" if why else said)))
         line = f"  trial {t.number:4d}  {t.run_id or '-':10s}  {t.state}{value}{why}" + (f" ({said})" if said else "")
         if table is None:

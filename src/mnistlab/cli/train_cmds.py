@@ -145,8 +145,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         raise save_error
     stopped = result.status == "interrupted" or result.message.endswith(UNTESTED_BY_STOP)
     if result.status != "finished" or stopped:
-        said = result.message.removeprefix(result.status).lstrip()  # "interrupted (Ctrl-C ...)": said once
-        sep = " " if said.startswith("because") else ": "
+        said = result.message.removeprefix(result.status).lstrip()  # "interrupted by Ctrl-C ...": said once
+        sep = " " if said.startswith(("because", "by ")) else ": "
         err = RunNotFinished(f"run {result.status}{sep}{said}{_resume_hint(result, checkpoint_dir)}" if said else
                              f"run {result.status}{_resume_hint(result, checkpoint_dir)}")
         err.exit_code = 128 + int(stop.signum) if stopped else 1

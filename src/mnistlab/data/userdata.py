@@ -32,7 +32,7 @@ import re
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,6 +267,22 @@ def class_count_mismatch(spec: Any, dataset: Any, classes: int) -> str:
             f"outputs = {classes} }}); in a list of layers set the last Dense layer's units to {classes}{where}")
 
 
+def _rare_top(spec: Any, train: np.ndarray, test: np.ndarray | None, top: int) -> str:
+    """Where the highest label is, when it looks like a typo (above a gap, on a handful of images
+    only): ``; 12 labels 1 image only: index 29 of the labels of train.csv (counting from 0), a typo?``;
+    else ''."""
+    where = [(spec.path, np.flatnonzero(train == top))]
+    if test is not None:
+        where.append((spec.test, np.flatnonzero(test == top)))
+    count = sum(len(i) for _, i in where)
+    if top - 1 in set(train.tolist()) | (set() if test is None else set(test.tolist())) or count > 3:
+        return ""
+    file, at = next((f, i) for f, i in where if len(i))
+    shown = ", ".join(map(str, at[:3].tolist()))
+    return (f"; {top} labels {count} image{'s' * (count != 1)} only: index {shown} of the labels of {_shown(file)} "
+            "(counting from 0), a typo?")
+
+
 # ------------------------------------------------------------------------------------- loading
 def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), seed: int = 0,
                    shuffle: bool = False) -> Any:
@@ -351,7 +367,7 @@ def _class_indices(spec: UserData, train: np.ndarray | None, test: np.ndarray | 
         if missing := sorted(set(range(len(names))) - set(np.unique(both).tolist())):  # labels 3 and 7: 8 classes
             _warn(f"{spec.path}: labels run 0 to {len(names) - 1}, so the model gets {len(names)} classes, but no image is "
                   f"labelled {clip(', '.join(map(str, missing)), 60)}: those classes are never learnt (labels are 0, 1, "
-                  f"2, ... of the classes there are)")
+                  f"2, ... of the classes there are)" + _rare_top(spec, train, test, len(names) - 1))
         return names, train.astype(np.int64), None if test is None else test.astype(np.int64)
     names = sorted(set(both.tolist()))
     index = {n: i for i, n in enumerate(names)}
@@ -735,7 +751,8 @@ def _csv_whole_numbers(path: Path, cells: int, label_at: int | None) -> tuple[np
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "input contained no data": a file with no rows, said by the checks
             a = np.loadtxt(path, delimiter=",", skiprows=1, dtype=np.uint8, ndmin=2, encoding=CSV_ENCODING,
-                           comments=None)  # comments=None: a line starting with # is a row, as csv reads it
+                           comments=None, quotechar='"')  # comments=None: a line starting with # is a row, as csv reads
+            # it; quotechar: a cell written "12" (pandas' QUOTE_ALL) is the number, as csv reads it
     except (ValueError, OverflowError, IndexError):
         return None
     if a.shape[0] == 0 or a.shape[1] != cells:
@@ -777,8 +794,8 @@ def _csv_header(path: Path) -> list[str]:
     return [h.strip() for h in header]
 
 
-def _parses(cell: str, as_type: type = float) -> bool:
-    """Whether ``as_type(cell)`` reads the cell (float: a number; int: a whole number)."""
+def _parses(cell: str, as_type: Callable[[str], Any] = float) -> bool:
+    """Whether ``as_type(cell)`` reads the cell (float: a number; :func:`_whole_label`: a whole number)."""
     try:
         as_type(cell)
     except ValueError:
@@ -793,7 +810,7 @@ def _csv_numbers(path: Path, header: list[str], cols: list[int]) -> np.ndarray:
         # comments=None: a line starting with # is a row here, as it is to csv (else the labels, read by csv, and the
         # images would not pair up)
         return np.loadtxt(path, delimiter=",", skiprows=1, usecols=cols, dtype=np.float32, ndmin=2, encoding=CSV_ENCODING,
-                          comments=None)
+                          comments=None, quotechar='"')
     except (ValueError, IndexError):
         pass
     with open(path, newline="", encoding=CSV_ENCODING) as f:
@@ -837,17 +854,29 @@ def _csv_rows(path: Path, header: list[str], label_at: int | None) -> tuple[np.n
     return (None if label_at is None else _csv_labels(path, values, lines)), lines
 
 
+def _whole_label(cell: str) -> int:
+    """A label cell's whole number: ``7``, and ``7.0`` or ``7e0`` (a column pandas once held as
+    floats writes them so); ValueError for anything else (``7.5``, ``nan``, a class name)."""
+    try:
+        return int(cell)
+    except ValueError:
+        number = float(cell)
+        if not number.is_integer():
+            raise
+        return int(number)
+
+
 def _csv_labels(path: Path, values: list[str], lines: list[int]) -> np.ndarray:
-    """A CSV's labels (``lines``: the file line of each): int64 when every one is a whole number,
-    else strings (class names). DataError
+    """A CSV's labels (``lines``: the file line of each): int64 when every one is a whole number
+    (``7``, or ``7.0`` as pandas writes a column that held a float), else strings (class names). DataError
     for an empty label, and for a few odd labels among whole numbers (at least 90% of them): a typo
     there would otherwise make every label a class name, and each number a class of its own."""
     try:
-        numbers = [int(v) for v in values]
+        numbers = [_whole_label(v) for v in values]
     except ValueError:
         if any(v == "" for v in values):
             raise DataError(f"{path} line {lines[values.index('')]}: empty label") from None
-        odd = [i for i, v in enumerate(values) if not _parses(v, int)]
+        odd = [i for i, v in enumerate(values) if not _parses(v, _whole_label)]
         if len(odd) <= len(values) // 10:
             raise DataError(f"{path} line {lines[odd[0]]}: label {clip(values[odd[0]], 40)!r} is not a whole number, "
                             f"as {len(values) - len(odd):,} of the {len(values):,} labels are"
@@ -1025,14 +1054,14 @@ def _read_image(data: bytes, shape: tuple[int, int] | None, file: Path) -> np.nd
     `mnistlab predict` opens images (:func:`mnistlab.preprocess.open_image`): DataError in one line
     for a damaged file, a decompression bomb, 16-bit or 32-bit pixels; transparency flattened on
     the background that contrasts with the ink (:func:`~mnistlab.preprocess.to_gray`). Unlike
-    predict's, PPM/PGM files are read, CMYK converted and the EXIF orientation ignored (Keras's
+    predict's, CMYK is converted and the EXIF orientation ignored (Keras's
     loaders ignore it too)."""
     from PIL import Image
 
     from mnistlab.preprocess import IMAGE_FORMATS, IMAGE_MODES, open_image, to_gray
 
-    # PPM/PGM too, CMYK converted, the EXIF orientation left alone: what this reader always read, as it read it
-    with open_image(data, str(file), formats=(*IMAGE_FORMATS, "PPM"), orient=False,
+    # CMYK converted, the EXIF orientation left alone: what this reader always read, as it read it
+    with open_image(data, str(file), formats=IMAGE_FORMATS, orient=False,
                     modes=(*IMAGE_MODES, "CMYK")) as img:
         if _transparent(img):  # else its transparent background reads as black
             gray = Image.fromarray(np.rint(to_gray(img)).astype(np.uint8), "L")
