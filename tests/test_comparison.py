@@ -944,6 +944,11 @@ def test_a_comparison_scored_on_part_of_the_test_set_says_so(tmp_path: Path) -> 
                           config_hash="o")
     store.finish_run(own, status="finished", history=[], metrics={"test_accuracy": 0.9, "test_size": 12}, env={})
     assert part_of_test_set(store.runs(experiment="w")) is None  # the whole set, or the user's own
+    for variant, size in (("c", 50), ("d", 166)):  # new-user finding (35): "166 of mnist's 10,000, 50 of mnist's 10,000"
+        rid = store.start_run(experiment="m", variant=variant, seed=0, member=0, config={"dataset": "mnist"},
+                              config_hash=variant)
+        store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.8, "test_size": size}, env={})
+    assert "(166 and 50 of mnist's 10,000 test images, the first" in str(part_of_test_set(store.runs(experiment="m")))
     assert not [n for n in notes_below(store, ExperimentRef("w", "w"), compare(store, "w")) if "part of" in n]
 
 

@@ -643,5 +643,7 @@ def test_keras_habits_in_train_get_mnistlabs_words(tmp_path, data_dir):
     run = train("mnist", "seed000-dense", 1, subset=300, progress="none", data_dir=data_dir, store=tmp_path / "s")
     loaded = load_trained(str(tmp_path / "s"), run.run_id)  # a folder, as train(store=) takes one
     assert loaded.test_accuracy == run.test_accuracy
+    x = load_dataset("mnist", data_dir).test_images[:5]
+    assert np.array_equal(run.predict(x.reshape(5, 784)), run.predict(x))  # flat rows, as a CSV holds them
     with pytest.raises(StoreError, match="no run store at"):
         load_trained(tmp_path / "nothing", run.run_id)

@@ -178,6 +178,16 @@ def test_ctrl_c_in_a_real_process_keeps_the_epochs_and_exits_130(data_dir, tmp_p
     assert rec.status == "interrupted" and len(rec.history) >= 1 and rec.metrics["test_accuracy"] is not None
 
 
+def test_train_says_when_it_scored_part_of_the_test_set(data_dir, capsys):
+    """New-user finding (35): `train --subset 300` printed test_accuracy without saying it was of 50
+    test images, as `compare` and `run` say under their tables."""
+    assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir)]) == 0
+    out, err = capsys.readouterr()
+    assert "test_accuracy: " in out and err.endswith(
+        "note: test accuracy here is on part of the test set (50 of mnist's 10,000 test images, the first of them: "
+        "data.subset keeps subset // 6), so it is not the figure a full-size run reports on the whole set\n"), err
+
+
 def test_ctrl_c_in_the_first_epoch_says_so_not_zero_complete_epochs_in_no_time(data_dir, tmp_path, capsys):
     """New-user finding (34): a run stopped in its first epoch said "0 complete epochs (0.0s)"."""
     import os

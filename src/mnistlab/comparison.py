@@ -305,21 +305,25 @@ def rows_runs(store: RunStore, experiment: str, rows: Sequence[Mapping[str, Any]
     return [r for r in store.runs(experiment=experiment) if r.run_id in ids]
 
 
-def part_of_test_set(runs: Iterable[RunRecord]) -> str | None:
-    """A note when runs on a registered dataset were scored on part of its test set (a
-    ``data.subset`` keeps its first ``subset // 6`` test images), naming how many: a reader
-    takes a test accuracy for the whole set's otherwise. None when every run scored the whole set
-    (or the user's own data, whose test set is what the user gave)."""
+def part_of_test_set(runs: Iterable[Any]) -> str | None:
+    """A note when runs (each a :class:`~mnistlab.store.RunRecord` or a
+    :class:`~mnistlab.run.RunResult`: its ``config`` and ``metrics``) on a registered dataset were
+    scored on part of its test set (a ``data.subset`` keeps its first ``subset // 6`` test images),
+    naming how many: a reader takes a test accuracy for the whole set's otherwise. None when every
+    run scored the whole set (or the user's own data, whose test set is what the user gave)."""
     from mnistlab.data.registry import get_info, is_registered
 
-    parts: dict[tuple[str, int], int] = {}
+    parts: dict[str, list[int]] = {}
     for r in runs:
         dataset, size = (r.config or {}).get("dataset"), (r.metrics or {}).get("test_size")
-        if is_registered(dataset) and isinstance(size, int) and size < (full := get_info(dataset).test_size):
-            parts[(dataset, size)] = full
+        if is_registered(dataset) and isinstance(size, int) and size < get_info(dataset).test_size:
+            sizes = parts.setdefault(dataset, [])
+            if size not in sizes:
+                sizes.append(size)
     if not parts:
         return None
-    said = ", ".join(f"{size:,} of {dataset}'s {full:,}" for (dataset, size), full in parts.items())
+    said = "; ".join(f"{' and '.join(f'{n:,}' for n in sorted(sizes, reverse=True))} of {dataset}'s "
+                     f"{get_info(dataset).test_size:,}" for dataset, sizes in parts.items())
     return (f"test accuracy here is on part of the test set ({said} test images, the first of them: data.subset "
             "keeps subset // 6), so it is not the figure a full-size run reports on the whole set")
 

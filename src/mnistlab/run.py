@@ -940,9 +940,10 @@ class Run:
         polarity is then fine. ``preprocess=False`` takes files already in dataset form (28x28).
 
         Arrays without preprocessing: numpy or torch, uint8 (0-255) or float ([0, 1]), shaped
-        (N, 28, 28), (N, 1, 28, 28), (N, 28, 28, 1) (Keras's channels-last), or one image (28, 28)
-        / (28, 28, 1) (giving one row). Anything else raises :class:`SpecError` in one line
-        ("convert to grayscale" for colour images, the size the model takes for a wrong size).
+        (N, 28, 28), (N, 1, 28, 28), (N, 28, 28, 1) (Keras's channels-last), flat rows (N, 784) as a
+        CSV or an ``.npz`` holds them, or one image (28, 28) / (28, 28, 1) (giving one row).
+        Anything else raises :class:`SpecError` in one line ("convert to grayscale" for colour
+        images, the size the model takes for a wrong size).
         Images that look inverted for the run's registered dataset (a bright border) warn
         :class:`~mnistlab.errors.InvertedImageWarning`; the user's own data may be drawn either way,
         so no such warning is given for it. Unreadable files and images with no ink raise
@@ -1077,6 +1078,9 @@ def model_input(images: Any, preprocess: bool | None, dataset: Any, shape: Seque
         paths = [images] if is_path(images) else list(images)
         return read_images(image_sources(paths), dataset, size=size, preprocessing=preprocess is not False)[1]
     if not preprocess:
+        flat: tuple[int, ...] = tuple(getattr(images, "shape", ()))
+        if len(flat) == 2 and flat[1] == size[0] * size[1] != size[1]:  # rows (N, H * W), as a CSV holds them
+            return images.reshape(-1, *size)
         return images
     one = lambda im: prepare(im, dataset, size=None if size == (28, 28) else size)
     if isinstance(images, (list, tuple)):

@@ -273,6 +273,8 @@ def _announce(cfg: RunConfig, resume_from: Path | None) -> None:
 
 
 def _echo_test_metrics(result: RunResult) -> None:
+    from mnistlab.comparison import part_of_test_set
+
     m = result.metrics
     if m.get("restored_epoch") is not None:  # Keras's EarlyStopping says the same (verbose=1)
         click.echo(f"Restoring model weights from the end of the best epoch: {m['restored_epoch']}.")
@@ -292,6 +294,8 @@ def _echo_test_metrics(result: RunResult) -> None:
     if m.get("tta_test_accuracy") is not None:
         click.echo(f"tta_test_accuracy: {m['tta_test_accuracy']:.4f} - tta_test_loss: {m['tta_test_loss']:.4f} "
                    f"({m['tta_views']} views of each test image averaged)")
+    if part := part_of_test_set([result]):  # as compare says it under a table of such runs
+        click.echo(f"note: {part}", err=True)
 
 
 def _seconds(value: float | None, flag: str) -> float | None:
