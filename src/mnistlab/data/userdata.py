@@ -744,9 +744,9 @@ def _csv_whole_numbers(path: Path, cells: int, label_at: int | None) -> tuple[np
     255, ``cells`` in every row (numpy raises when a row's count changes), at least one row, a
     label no higher than :func:`label_limit`. Returns the uint8 (N, pixels) pixels and the int64
     labels (or None without a label column), or None for any other file: the checks that follow
-    read it again and name the first line at fault (a quoted cell, a class name, a pixel of 300,
-    pixels scaled to 0-1). It takes what those checks take, no more: numpy reads a strict subset
-    of what Python's ``int`` reads (digits, a sign, spaces around)."""
+    read it again and name the first line at fault (a class name, a label written 7.0, a pixel of
+    300, pixels scaled to 0-1). It takes what those checks take, no more: numpy reads a strict
+    subset of what Python's ``int`` reads (digits, a sign, spaces around; quoted, as ``csv`` unquotes)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "input contained no data": a file with no rows, said by the checks
