@@ -283,6 +283,18 @@ def test_a_model_files_errors_give_the_line_to_fix(tmp_path, text, change, line,
         load_model_spec(tmp_path / "m.toml")
 
 
+def test_a_json_model_files_errors_give_the_line_to_fix_too(tmp_path):
+    """New-user finding (35): the same mistake named line 19 of a TOML spec and no line of a JSON one."""
+    (tmp_path / "m.json").write_text('{\n  "name": "a # b, ] }",\n  "layers": [\n    {"type": "Conv2D", "filters": 8, '
+                                     '"kernel_size": 3},\n    {"type": "Flatten"},\n    {"type": "Dense",\n     '
+                                     '"units": 10,\n     "use_bias": "yes"}\n  ]\n}\n')
+    with pytest.raises(SpecError, match=r"m.json:8: layers\[2\] \(Dense\): use_bias must be true or false"):
+        load_model_spec(tmp_path / "m.json")
+    (tmp_path / "m.json").write_text('{"layers": [{"type": "Flaten"}]}')  # one line: line 1
+    with pytest.raises(SpecError, match=r"m.json:1: layers\[0\]"):
+        load_model_spec(tmp_path / "m.json")
+
+
 def test_python_construction_validates_too():
     with pytest.raises(SpecError, match="units"):
         Dense(0)

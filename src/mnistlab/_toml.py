@@ -8,6 +8,7 @@ import os
 import re
 import sys
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import tomli_w
@@ -208,7 +209,18 @@ def _inline_line(text: str, line: int, path: list[str]) -> int | None:
     None when the value is not found there. A scanner of TOML's inline arrays and tables, with
     strings and comments skipped; it follows ``path`` as far as the file writes it."""
     starts = [0] + [m.end() for m in re.finditer("\n", text)]
-    pos = text.index("=", starts[line - 1]) + 1
+    return _value_line(text, text.index("=", starts[line - 1]) + 1, path, starts)
+
+
+def json_line(text: str, path: Sequence[str | int]) -> int | None:
+    """The 1-based line where the value at ``path`` (``["layers", 2, "units"]``) starts in a JSON
+    document, as far as it follows ``path``; None when not even its first key is found."""
+    return _value_line(text, 0, [str(p) for p in path], [0] + [m.end() for m in re.finditer("\n", text)])
+
+
+def _value_line(text: str, pos: int, path: list[str], starts: list[int]) -> int | None:
+    """The line of ``path`` inside the value that starts at ``pos`` (see :func:`_inline_line`): TOML's
+    inline arrays and tables, or JSON (a key followed by ``:``, not ``=``)."""
     found: list[int] = []
 
     def skip(i: int) -> int:  # whitespace, newlines and comments
@@ -244,7 +256,7 @@ def _inline_line(text: str, line: int, path: list[str]) -> int | None:
                     name, i = _key_parts(m.group(1)), m.end()
                     while text.startswith(".", i) and (m := _INLINE_KEY.match(text, i + 1)):
                         name, i = name + _key_parts(m.group(1)), m.end()
-                    i = text.index("=", i) + 1 if "=" in text[i:] else len(text)
+                    i = m.end() if (m := re.compile(r"\s*[=:]").match(text, i)) else len(text)
                 here = rest is not None and (name == rest[:len(name)] if name else rest[:1] == [str(k)])
                 i = value(i, rest[len(name) if name else 1:] if here and rest else None)
                 k += 1
@@ -264,7 +276,7 @@ def with_line(exc: SpecError, source: str, text: str) -> SpecError:
     ``"f.toml: x: ..."`` becomes ``"f.toml:9: x: ..."`` (and ``.line`` is 9).
 
     The line is the one where ``exc.path`` is written, or else that of the closest enclosing table
-    (:func:`key_line`). ``exc`` comes back unchanged when it is about another source, has no path,
+    (:func:`key_line`; in a ``.json`` file, :func:`json_line`). ``exc`` comes back unchanged when it is about another source, has no path,
     does not start with ``"source: "``, or its path is not found. Never raises: it only decorates
     an error that is already being reported.
     """
@@ -272,7 +284,7 @@ def with_line(exc: SpecError, source: str, text: str) -> SpecError:
     if exc.source != source or not exc.path or not message.startswith(f"{source}: "):
         return exc
     try:
-        line = key_line(text, list(exc.path))
+        line = json_line(text, list(exc.path)) if source.lower().endswith(".json") else key_line(text, list(exc.path))
     except Exception:  # noqa: BLE001 - a line number is a nicety; the error itself must get out
         line = None
     if line is None:
