@@ -276,8 +276,9 @@ def with_line(exc: SpecError, source: str, text: str) -> SpecError:
     ``"f.toml: x: ..."`` becomes ``"f.toml:9: x: ..."`` (and ``.line`` is 9).
 
     The line is the one where ``exc.path`` is written, or else that of the closest enclosing table
-    (:func:`key_line`; in a ``.json`` file, :func:`json_line`). ``exc`` comes back unchanged when it is about another source, has no path,
-    does not start with ``"source: "``, or its path is not found. Never raises: it only decorates
+    (:func:`key_line`; in a ``.json`` file, :func:`json_line`). ``exc`` comes back unchanged when it
+    is about another source, has no path, does not start with ``"source: "``, or its path is not
+    found. Never raises: it only decorates
     an error that is already being reported.
     """
     message = str(exc)
