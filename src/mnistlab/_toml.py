@@ -278,8 +278,7 @@ def with_line(exc: SpecError, source: str, text: str) -> SpecError:
     The line is the one where ``exc.path`` is written, or else that of the closest enclosing table
     (:func:`key_line`; in a ``.json`` file, :func:`json_line`). ``exc`` comes back unchanged when it
     is about another source, has no path, does not start with ``"source: "``, or its path is not
-    found. Never raises: it only decorates
-    an error that is already being reported.
+    found. Never raises: it only decorates an error that is already being reported.
     """
     message = str(exc)
     if exc.source != source or not exc.path or not message.startswith(f"{source}: "):
