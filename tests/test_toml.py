@@ -89,9 +89,19 @@ name = "a"          # 12
     (["base", "model", "layers", 3, "units"], 3),  # no fourth layer: the array's key
     (["variants", 0, "model", "layers", 2, "units"], 13),  # the variant's key beside the layer at fault
     (["variants", 0, "model"], 13),
+    (["variants", 0, "model.layers[1].pool_size"], 13),  # a quoted dotted key, one part of an error's path
 ])
 def test_key_line_finds_an_inline_arrays_element_written_on_a_line_of_its_own(path, line) -> None:
     assert key_line(INLINE, path) == line
+
+
+def test_a_position_from_the_end_is_the_line_of_an_error_about_that_layer() -> None:
+    """New-user finding (36): `"model.layers[-1].kernel_regularizer"` in [base] was reported at the
+    [base] header: the error counts layers from the start, the key from the end."""
+    text = '[base]\nmodel = "seed000-dense"\n"model.layers[-1].kernel_regularizer" = { l9 = 1 }\n[[variants]]\nname = "a"\n'
+    assert key_line(text, ["base", "model.layers[-1].kernel_regularizer"]) == 3
+    assert key_line(text, ["base", "model", "layers", 2, "kernel_regularizer", "l9"]) == 3
+    assert key_line(text, ["variants", 0, "model", "layers", 2]) == 4  # another table's key is not it
 
 
 def _line_of(message: str, text: str, path: tuple = (), source: str = "exp.toml") -> str:

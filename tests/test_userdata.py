@@ -1682,3 +1682,24 @@ def test_a_label_typed_high_is_located_in_the_warning(tmp_path: Path) -> None:
     with pytest.warns(DataWarning) as said:
         load_any(str(p))
     assert [str(w.message) for w in said if "no image is labelled 2" in str(w.message) and "typo" not in str(w.message)]
+
+
+def test_a_label_typed_one_above_the_others_and_pandas_index_column_are_said(tmp_path: Path) -> None:
+    """New-user finding (36): a label typed 10 among 0-3 (no gap) got no hint, and a CSV written with
+    pandas' to_csv() (its index a first, unnamed column) was "785 pixel columns are not a square"."""
+    labels = [0, 1, 2, 3] * 30
+    labels[57] = 4
+    p = write_csv(tmp_path / "t.csv", np.concatenate([four_images()] * 30), labels)
+    with pytest.warns(DataWarning, match=r"t.csv: labels run 0 to 4; 4 labels 1 image only: index 57 of the labels of "
+                                         r".*t.csv \(counting from 0\), a typo\?$"):
+        load_any(str(p))
+    text = p.read_text().splitlines()
+    (tmp_path / "pd.csv").write_text("\n".join(["," + text[0], *[f"{i},{row}" for i, row in enumerate(text[1:])]]) + "\n")
+    with pytest.raises(DataError, match=r"pd.csv: its first column has no name: the index pandas writes unless told "
+                                        r"not to; write the CSV with df.to_csv\(path, index=False\)"):
+        load_any(str(tmp_path / "pd.csv"))
+    from mnistlab.run import train
+
+    with pytest.raises(SpecError, match=r'dataset: is one path or a table, not a list of files: .* \{ csv = "train.csv", '
+                                        r'test = "test.csv" \}'):
+        train(dataset=(str(p), str(p)), model="seed000-dense", epochs=1)

@@ -157,8 +157,10 @@ def key_line(text: str, path: list[str | int], *, exact: bool = False) -> int | 
     closest enclosing table (None with ``exact``), or a key beside it when that shares more of the
     path; inside an inline array or table written over several lines, the line of the element or
     key itself. None when not even a table around it is found. Used to point error messages at a
-    line.
+    line. A part of ``path`` that is a dotted key written in quotes (``"model.layers[-1].units"``,
+    one name to TOML) is its parts, as the file's line is read.
     """
+    path = [q for p in path for q in (_key_parts(f'"{p}"') if isinstance(p, str) and ("." in p or "[" in p) else [p])]
     counts: dict[tuple[str, ...], int] = {}
     table: list[str | int] = []
     best: tuple[float, int] | None = None  # (matched length, line)
@@ -184,11 +186,13 @@ def key_line(text: str, path: list[str | int], *, exact: bool = False) -> int | 
         written, wanted = list(map(str, full)), list(map(str, path))
         # the key itself or a table around it; else a key inside it ("model.layers[2].kernel_size" = 20
         # for an error about model.layers[2]): closer than any table around, not the key itself
-        n = len(full) if written == wanted[:len(full)] else len(path) - 0.5 if written[:len(path)] == wanted else -1
+        n = (len(full) if _same(written, wanted[:len(full)]) else len(path) - 0.5 if _same(written[:len(path)], wanted)
+             else -1)
         if n < 0:  # a key beside the one wanted ("model.layers[1].pool_size" = 20, whose change the error at
             # layers[2] is about): closer than a table around the part they share, not that table itself, where
             # they share an element of an array (variants[0]), not only a table (another variant's key)
-            shared = next((i for i, (a, b) in enumerate(zip(written, wanted)) if a != b), min(len(written), len(wanted)))
+            shared = next((i for i, (a, b) in enumerate(zip(written, wanted)) if not _same([a], [b])),
+                          min(len(written), len(wanted)))
             n = shared - 0.75 if any(p.isdigit() for p in wanted[:shared]) else -1
         if n >= 0 and (best is None or n > best[0]):
             best = (n, number)
@@ -198,6 +202,13 @@ def key_line(text: str, path: list[str | int], *, exact: bool = False) -> int | 
         # the key of an inline array or table around it (not a [table] header: its value is not on its line)
         return _inline_line(text, best[1], [str(p) for p in path[best[0]:]]) or best[1]
     return best[1]
+
+
+def _same(written: list[str], wanted: list[str]) -> bool:
+    """Whether a key as written is the path wanted, a position from the end (``layers[-1]``, as an
+    override writes it) standing for any position (the error's path counts from the start)."""
+    return len(written) == len(wanted) and all(
+        w == x or (w.startswith("-") and w[1:].isdigit() and x.isdigit()) for w, x in zip(written, wanted))
 
 
 _INLINE_KEY = re.compile(r'\s*("[^"\n]*"|\'[^\'\n]*\'|[A-Za-z0-9_\-]+)\s*')

@@ -524,6 +524,9 @@ class RunConfig(BaseModel):
     def _not_arrays(cls, v: Any) -> Any:
         """Keras's ``fit(x, y)`` written as ``dataset=(x, y)``: said what to give instead, not
         "must be a valid string" over a page of printed pixels."""
+        if isinstance(v, (tuple, list)) and v and all(isinstance(p, (str, os.PathLike)) for p in v):
+            raise ValueError("is one path or a table, not a list of files: a training file and a test file are "
+                             "{ csv = \"train.csv\", test = \"test.csv\" } (a dict in Python)")
         if isinstance(v, (tuple, list)) or hasattr(v, "__array__"):
             raise ValueError("is a name, a path or a table, not arrays in memory: save them with "
                              "numpy.savez('data.npz', x_train=x, y_train=y) and give dataset='data.npz' (a run "

@@ -267,15 +267,15 @@ def class_count_mismatch(spec: Any, dataset: Any, classes: int) -> str:
             f"outputs = {classes} }}); in a list of layers set the last Dense layer's units to {classes}{where}")
 
 
-def _rare_top(spec: Any, train: np.ndarray, test: np.ndarray | None, top: int) -> str:
-    """Where the highest label is, when it looks like a typo (above a gap, on a handful of images
-    only): ``; 12 labels 1 image only: index 29 of the labels of train.csv (counting from 0), a typo?``;
-    else ''."""
+def _rare_top(spec: Any, train: np.ndarray, test: np.ndarray | None, top: int, *, after_gap: bool = True) -> str:
+    """Where the highest label is, when it looks like a typo (on a handful of images only, and
+    above a gap unless not ``after_gap``): ``; 12 labels 1 image only: index 29 of the labels of
+    train.csv (counting from 0), a typo?``; else ''."""
     where = [(spec.path, np.flatnonzero(train == top))]
     if test is not None:
         where.append((spec.test, np.flatnonzero(test == top)))
     count = sum(len(i) for _, i in where)
-    if top - 1 in set(train.tolist()) | (set() if test is None else set(test.tolist())) or count > 3:
+    if (after_gap and top - 1 in set(train.tolist()) | (set() if test is None else set(test.tolist()))) or count > 3:
         return ""
     file, at = next((f, i) for f, i in where if len(i))
     shown = ", ".join(map(str, at[:3].tolist()))
@@ -368,6 +368,8 @@ def _class_indices(spec: UserData, train: np.ndarray | None, test: np.ndarray | 
             _warn(f"{spec.path}: labels run 0 to {len(names) - 1}, so the model gets {len(names)} classes, but no image is "
                   f"labelled {clip(', '.join(map(str, missing)), 60)}: those classes are never learnt (labels are 0, 1, "
                   f"2, ... of the classes there are)" + _rare_top(spec, train, test, len(names) - 1))
+        elif len(both) >= 100 and (rare := _rare_top(spec, train, test, len(names) - 1, after_gap=False)):
+            _warn(f"{spec.path}: labels run 0 to {len(names) - 1}{rare}")  # 10 among 0-9: an 11th class on one image
         return names, train.astype(np.int64), None if test is None else test.astype(np.int64)
     names = sorted(set(both.tolist()))
     index = {n: i for i, n in enumerate(names)}
@@ -714,6 +716,9 @@ def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray |
     if label_at is None and n > 1 and math.isqrt(n - 1) ** 2 == n - 1 and (odd := _odd_column(header)) is not None:
         raise DataError(f'{path}: no "{label}" column, but "{odd}" looks like one (the {n - 1} others are pixels): '
                         f'name it, dataset = {{ csv = "{path.name}", label = "{odd}" }}')
+    if header[0] == "" and n > 1 and math.isqrt(n - 1) ** 2 == n - 1:  # ",label,pixel0,...": pandas' to_csv()
+        raise DataError(f"{path}: its first column has no name: the index pandas writes unless told not to; write the "
+                        "CSV with df.to_csv(path, index=False), or delete that column")
     if n == 0 or side * side != n:
         near = max(2, round(math.sqrt(n)))  # the nearest square, 2x2 at least (0 columns: no image at all)
         raise DataError(f"{path}: {n} pixel column{'s' * (n != 1)} {'is' if n == 1 else 'are'} not a square image "
