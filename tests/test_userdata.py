@@ -1668,15 +1668,22 @@ def test_quoted_numbers_and_whole_float_labels_read_as_pandas_writes_them(tmp_pa
         read_csv(tmp_path / "cell.csv")
 
 
+def _typed(tmp_path: Path, copies: int, at: int, label: int, said: str) -> Path:
+    """A CSV of ``copies`` times the four images labelled 0-3, the one at index ``at`` labelled
+    ``label``; asserts its read warns ``said`` then where that label is, as a typo."""
+    labels = [0, 1, 2, 3] * copies
+    labels[at] = label
+    p = write_csv(tmp_path / "t.csv", np.concatenate([four_images()] * copies), labels)
+    with pytest.warns(DataWarning, match=rf"{said}; {label} labels 1 image only: index {at} of the labels of "
+                                         r".*t.csv \(counting from 0\), a typo\?$"):
+        load_any(str(p))
+    return p
+
+
 def test_a_label_typed_high_is_located_in_the_warning(tmp_path: Path) -> None:
     """New-user finding (35): one label typed 12 among 0-3 made classes nobody labels, said without
     where the 12 was; a top class of many images is not called a typo."""
-    labels = [0, 1, 2, 3] * 5
-    labels[13] = 12
-    p = write_csv(tmp_path / "t.csv", np.concatenate([four_images()] * 5), labels)
-    with pytest.warns(DataWarning, match=r"no image is labelled 4, 5, 6, .*; 12 labels 1 image only: index 13 of the "
-                                         r"labels of .*t.csv \(counting from 0\), a typo\?$"):
-        load_any(str(p))
+    _typed(tmp_path, 5, 13, 12, "no image is labelled 4, 5, 6, .*")
     labels = [0, 1, 3] * 6  # 3 on six images: a class, not a typo
     p = write_csv(tmp_path / "u.csv", np.concatenate([four_images()[:3]] * 6), labels)
     with pytest.warns(DataWarning) as said:
@@ -1687,13 +1694,7 @@ def test_a_label_typed_high_is_located_in_the_warning(tmp_path: Path) -> None:
 def test_a_label_typed_one_above_the_others_and_pandas_index_column_are_said(tmp_path: Path) -> None:
     """New-user finding (36): a label typed 10 among 0-3 (no gap) got no hint, and a CSV written with
     pandas' to_csv() (its index a first, unnamed column) was "785 pixel columns are not a square"."""
-    labels = [0, 1, 2, 3] * 30
-    labels[57] = 4
-    p = write_csv(tmp_path / "t.csv", np.concatenate([four_images()] * 30), labels)
-    with pytest.warns(DataWarning, match=r"t.csv: labels run 0 to 4; 4 labels 1 image only: index 57 of the labels of "
-                                         r".*t.csv \(counting from 0\), a typo\?$"):
-        load_any(str(p))
-    text = p.read_text().splitlines()
+    text = _typed(tmp_path, 30, 57, 4, "t.csv: labels run 0 to 4").read_text().splitlines()
     (tmp_path / "pd.csv").write_text("\n".join(["," + text[0], *[f"{i},{row}" for i, row in enumerate(text[1:])]]) + "\n")
     with pytest.raises(DataError, match=r"pd.csv: its first column has no name: the index pandas writes unless told "
                                         r"not to; write the CSV with df.to_csv\(path, index=False\)"):
@@ -1702,4 +1703,4 @@ def test_a_label_typed_one_above_the_others_and_pandas_index_column_are_said(tmp
 
     with pytest.raises(SpecError, match=r'dataset: is one path or a table, not a list of files: .* \{ csv = "train.csv", '
                                         r'test = "test.csv" \}'):
-        train(dataset=(str(p), str(p)), model="seed000-dense", epochs=1)
+        train(dataset=(str(tmp_path / "t.csv"), str(tmp_path / "pd.csv")), model="seed000-dense", epochs=1)
