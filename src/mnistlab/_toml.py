@@ -212,6 +212,8 @@ def _same(written: list[str], wanted: list[str]) -> bool:
 
 
 _INLINE_KEY = re.compile(r'\s*("[^"\n]*"|\'[^\'\n]*\'|[A-Za-z0-9_\-]+)\s*')
+_INLINE_SEP = re.compile(r"\s*[=:]")  # after an inline table's key: = in TOML, : in JSON
+_INLINE_SCALAR = re.compile(r"[^,\]}#\n]*")  # a number, a date, true: up to what ends it
 
 
 def _inline_line(text: str, line: int, path: list[str]) -> int | None:
@@ -239,7 +241,7 @@ def _value_line(text: str, pos: int, path: list[str], starts: list[int]) -> int 
             if text[i] in " \t\r\n":
                 i += 1
             elif text[i] == "#":
-                i = text.find("\n", i) if "\n" in text[i:] else len(text)
+                i = end if (end := text.find("\n", i)) >= 0 else len(text)
             else:
                 break
         return i
@@ -267,12 +269,12 @@ def _value_line(text: str, pos: int, path: list[str], starts: list[int]) -> int 
                     name, i = _key_parts(m.group(1)), m.end()
                     while text.startswith(".", i) and (m := _INLINE_KEY.match(text, i + 1)):
                         name, i = name + _key_parts(m.group(1)), m.end()
-                    i = m.end() if (m := re.compile(r"\s*[=:]").match(text, i)) else len(text)
+                    i = m.end() if (m := _INLINE_SEP.match(text, i)) else len(text)
                 here = rest is not None and (name == rest[:len(name)] if name else rest[:1] == [str(k)])
                 i = value(i, rest[len(name) if name else 1:] if here and rest else None)
                 k += 1
             return i + 1
-        m = re.compile(r"[^,\]}#\n]*").match(text, i)
+        m = _INLINE_SCALAR.match(text, i)
         return m.end() if m else i + 1
 
     try:

@@ -1221,9 +1221,9 @@ MAX_SPEC_FILE_BYTES = 4 << 20
 def load_model_spec(path: str | os.PathLike) -> ModelSpec:
     """Read a spec from a .toml or .json file (any form `parse_model_spec` accepts).
 
-    Raises SpecError naming the file, and for a TOML file the line the faulty key is written on
-    (``m.toml:7: layers[2] (Dense): unknown activation ...``; the line of an inline array's key when
-    its elements are written inside it)."""
+    Raises SpecError naming the file and the line the faulty key is written on (``m.toml:7:
+    layers[2] (Dense): unknown activation ...``), TOML or JSON, a layer written inline included
+    (:func:`~mnistlab._toml.with_line`)."""
     p = Path(path)
     suffix = p.suffix.lower()
     if suffix not in (".toml", ".json"):

@@ -404,7 +404,16 @@ def _notes_out(notes: Sequence[str], fmt: str) -> None:
     left out): ``note:`` lines on stderr, beside a table a terminal shows or csv/json rows a program
     reads; in a Markdown page, below its table, where a reader of the page sees them."""
     for line in notes:
-        click.echo(f"\nNote: {line}" if fmt == "markdown" else f"note: {line}", err=fmt != "markdown")
+        _note(line, fmt, above=False)
+
+
+def _note(line: str, fmt: str, *, above: bool) -> None:
+    """One note of a comparison: ``note:`` on stderr, or in a Markdown page a paragraph of its own,
+    ``above`` its table or below it."""
+    if fmt != "markdown":
+        click.echo(f"note: {line}", err=True)
+    else:
+        click.echo(f"Note: {line}\n" if above else f"\nNote: {line}")
 
 
 def _say_elsewhere(name: str, elsewhere: Sequence[RunRecord]) -> None:
@@ -424,7 +433,7 @@ def _say_smoke(note: str | None, fmt: str = "table") -> None:
     """Put :func:`~mnistlab.comparison.smoke_note` (or another note the table needs read first)
     above a comparison: on stderr (a csv stays a csv), but in a Markdown page, above its table."""
     if note:
-        click.echo(f"Note: {note}\n" if fmt == "markdown" else f"note: {note}", err=fmt != "markdown")
+        _note(note, fmt, above=True)
 
 
 def _say_quick(full: list[Cell], quick: list[Cell], err: bool) -> None:
