@@ -68,6 +68,29 @@ def test_a_run_records_its_tta_beside_the_plain_score(data_dir: Path) -> None:
     plain = run_config(parse_run_config(base), data_dir=data_dir, progress="none")
     assert not any(k.startswith("tta_") for k in plain.metrics)
     assert plain.metrics["test_loss"] == none.metrics["test_loss"]  # TTA leaves the plain score alone
+    assert "tta_val_accuracy" not in none.metrics  # no validation images of its own: nothing to choose TTA on
+
+
+@pytest.mark.parametrize("validation", [0.2, "test"])
+def test_a_run_scores_its_tta_on_its_validation_images_where_it_has_its_own(validation: float | str,
+                                                                             data_dir: Path) -> None:
+    """Whether TTA pays is read on validation: the run records the validation accuracy with the
+    views and its gain over the same final weights without them; a run validated on the test set
+    records neither (choosing TTA there would be choosing on the test set)."""
+    cfg = parse_run_config({"dataset": "mnist", "model": "seed000-cnn", "data": {"subset": 1200, "validation": validation},
+                            "train": {"epochs": 1, "precision": "float32"}, "evaluate": {"tta": {"shift": 4, "rotation": 30}}})
+    result = run_config(cfg, data_dir=data_dir, progress="none")
+    if validation == "test":
+        assert "tta_test_accuracy" in result.metrics and "tta_val_accuracy" not in result.metrics
+        return
+    data = prepare_data(cfg, data_dir)
+    assert data.val_x is not None and data.val_y is not None
+    _, plain, _ = evaluate_model(result.model, data.val_x, data.val_y, return_probs=True)
+    _, with_tta, _ = evaluate_tta(result.model, data.val_x, data.val_y, tta_views(4, 30))
+    one_image = 1 / len(data.val_y)
+    assert result.metrics["tta_val_accuracy"] == pytest.approx(with_tta, abs=1.5 * one_image)
+    assert result.metrics["tta_val_gain"] == pytest.approx(with_tta - plain, abs=2.5 * one_image)
+    assert result.metrics["tta_val_gain"] < 0  # views this far off cost a 1-epoch model accuracy
 
 
 def test_tta_is_recorded_in_the_store(tmp_path: Path, data_dir: Path) -> None:
@@ -87,6 +110,9 @@ def test_tta_is_recorded_in_the_store(tmp_path: Path, data_dir: Path) -> None:
     heads, (cells,) = display_cells([row])
     assert cells[heads.index("test acc (TTA)")] == f"{100 * run.metrics['tta_test_accuracy']:.2f}%"
     assert "test acc (TTA)" not in display_cells([{**row, "tta_test_acc": None}])[0]  # no TTA, no column
+    assert "TTA gain (val)" not in heads  # no validation split: nothing to choose TTA on
+    heads, (cells,) = display_cells([{**row, "tta_val_gain": 0.0012}])
+    assert cells[heads.index("TTA gain (val)")] == "+0.12 pts" and heads.index("TTA gain (val)") < heads.index("test acc (TTA)")
     from mnistlab.card import model_card
     from mnistlab.run import Run
 
@@ -105,6 +131,13 @@ def test_train_prints_the_tta_score(tmp_path: Path, data_dir: Path, capsys) -> N
                  "--progress", "none"]) == 0
     out = capsys.readouterr().out
     assert "tta_test_accuracy: " in out and "(5 views of each test image averaged)" in out
+    assert "tta_val_accuracy" not in out  # validated on nothing: no line to choose TTA by
+    (tmp_path / "run.toml").write_text('dataset = "mnist"\nmodel = "seed000-dense"\n[data]\nsubset = 300\n'
+                                        "validation = 0.2\n[train]\nepochs = 1\n[evaluate]\ntta = { shift = 1 }\n")
+    assert main(["train", "--config", str(tmp_path / "run.toml"), "--data-dir", str(data_dir), "--no-record",
+                 "--progress", "none"]) == 0
+    line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("tta_val_accuracy: "))
+    assert line.endswith(" points over the same weights without TTA on the validation images)"), line
 
 
 @pytest.mark.parametrize("tta, fragment", [

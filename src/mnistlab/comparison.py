@@ -53,7 +53,8 @@ _FIRST_COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "t
                   "member_acc_min", "member_acc_max", "committee_acc", "committee_val_acc", "failed", "note")
 COMMITTEE_SPREAD = ("committee_acc_std", "committees")  # the committees' sd and count (a search has neither)
 # columns added later go last: a reader by position keeps its columns
-COLUMNS = _FIRST_COLUMNS + COMMITTEE_SPREAD + ("run_ids",)  # run_ids: the runs a row's figures come from
+# run_ids: the runs a row's figures come from; tta_val_gain: what test-time augmentation adds on validation
+COLUMNS = _FIRST_COLUMNS + COMMITTEE_SPREAD + ("run_ids", "tta_val_gain")
 NOISE_P = 0.05  # Welch's p at or above which two variants' mean test accuracies are not told apart
 
 
@@ -835,6 +836,7 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "committee_acc_std": float(np.std([c.accuracy for c in comms], ddof=1)) if len(comms) > 1 else None,
         "committees": len(comms) if comms else None,  # scored committees, one per repeat
         "run_ids": [r.run_id for r in recs],  # the counted runs (`mnistlab show ID`)
+        "tta_val_gain": mean("tta_val_gain"),  # what [evaluate] tta adds on validation: where to choose it
     }
 
 
@@ -947,9 +949,11 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
     val = any(r.get("val_acc") is not None for r in rows)
     balanced = any(r.get("test_balanced_acc") is not None for r in rows)  # a dataset judged by balanced accuracy
     tta = any(r.get("tta_test_acc") is not None for r in rows)
+    tta_val = any(r.get("tta_val_gain") is not None for r in rows)
     searched = search_columns(rows)
     heads = (["variant", *searched, "params", "epochs", "train acc"] + ["val acc"] * val + ["test acc"]
-             + ["balanced acc"] * balanced + ["test acc (TTA)"] * tta + ["test loss", "train time", "s/epoch"]
+             + ["balanced acc"] * balanced + ["TTA gain (val)"] * tta_val + ["test acc (TTA)"] * tta
+             + ["test loss", "train time", "s/epoch"]
              + ["members"] * committee + ["committee val"] * committee_val + ["committee"] * committee)
     out = []
     for r in rows:
@@ -961,7 +965,9 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
                  "-" if r.get("params") is None else f"{r['params']:,}",
                  "-" if r.get("epochs") is None else f"{r['epochs']:g}", pct(r.get("train_acc"))]
         cells += [pct(r.get("val_acc"))] * val
-        cells += [test] + [pct(r.get("test_balanced_acc"))] * balanced + [pct(r.get("tta_test_acc"))] * tta
+        gain = r.get("tta_val_gain")
+        cells += [test] + [pct(r.get("test_balanced_acc"))] * balanced
+        cells += ["-" if gain is None else f"{100 * gain:+.2f} pts"] * tta_val + [pct(r.get("tta_test_acc"))] * tta
         cells += ["-" if r.get("test_loss") is None else f"{r['test_loss']:.4f}",
                   "-" if r.get("train_seconds") is None else f"{r['train_seconds']:.3g} s",
                   "-" if r.get("seconds_per_epoch") is None else f"{r['seconds_per_epoch']:.2f}"]
@@ -1014,7 +1020,7 @@ def _split_at_dots(head: str, column: Sequence[str]) -> str:
 
 # Columns a narrow terminal leaves out first (then the next): what a ranking is read by stays.
 _DROP_FIRST = ("s/epoch", "train time", "epochs", "test loss", "params", "train acc", "members",
-               "test acc (TTA)", "balanced acc")
+               "test acc (TTA)", "TTA gain (val)", "balanced acc")
 
 
 def rich_table(rows: Sequence[Mapping[str, Any]], title: str | None = None, width: int | None = None) -> Any:

@@ -468,7 +468,8 @@ class EvaluateConfig(BaseModel):
 
     model_config = _FROZEN
     #: test-time augmentation; the run records ``tta_test_accuracy``, ``tta_test_loss`` and
-    #: ``tta_views`` beside the plain ``test_accuracy`` (None = no TTA)
+    #: ``tta_views`` beside the plain ``test_accuracy``, and with validation images of its own
+    #: ``tta_val_accuracy`` and ``tta_val_gain``, to choose TTA on (None = no TTA)
     tta: TTAConfig | None = None
 
 

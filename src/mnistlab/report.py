@@ -43,6 +43,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "train_acc": ("train acc", "pct"), "val_acc": ("val acc", "pct"), "test_acc_mean": ("test acc", "pct"),
     "test_acc": ("test acc", "pct"), "test_acc_std": ("± std", "pct"),
     "test_balanced_acc": ("balanced acc", "pct"), "tta_test_acc": ("test acc (TTA)", "pct"),
+    "tta_val_gain": ("TTA gain (val)", "pts"),
     "vs_best": ("vs best (Welch)", "text"), "vs_best_p": ("p", "num"),
     "test_loss": ("test loss", "num"),
     "train_seconds": ("train s", "num"), "seconds_per_epoch": ("s / epoch", "num"),
@@ -85,7 +86,7 @@ def _cell(value: Any, how: str) -> tuple[str, str]:
     v = float(value)
     if how == "auto":  # a search's parameter (train.lr): a float to 4 significant digits, as the CLI table
         how = "num" if isinstance(value, (float, np.floating)) else "text"
-    shown = {"pct": f"{v:.2%}", "int": f"{int(v):,}", "num": f"{v:.4g}"}.get(how, str(value))
+    shown = {"pct": f"{v:.2%}", "pts": f"{100 * v:+.2f} pts", "int": f"{int(v):,}", "num": f"{v:.4g}"}.get(how, str(value))
     return repr(v), shown
 
 

@@ -13,6 +13,7 @@ Two levels, use the one you need:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -412,16 +413,26 @@ def restored_epoch(callbacks: Sequence[Callback]) -> int | None:
 
 
 def _tta_metrics(cfg: RunConfig, trainer: Trainer, data: Split) -> dict[str, Any]:
-    """``tta_test_loss``, ``tta_test_accuracy`` and ``tta_views`` of ``evaluate.tta`` (none without it)."""
+    """What ``evaluate.tta`` records (none without it): ``tta_test_loss``, ``tta_test_accuracy``,
+    ``tta_views`` and, where the run holds out validation images of its own (not the test set),
+    ``tta_val_accuracy`` and ``tta_val_gain``: the validation accuracy with TTA and its gain over
+    the same final weights without it (a fraction: 0.001 is 0.1 points), so whether TTA pays is read
+    on validation, never on the test set."""
     from mnistlab.evaluate import evaluate_tta, tta_views
 
     tta = cfg.evaluate.tta
     if tta is None:
         return {}
     views = tta_views(tta.shift, tta.rotation)
-    loss, acc, _ = evaluate_tta(trainer.model, data.test_x, data.test_y, views, label_smoothing=trainer.label_smoothing,
-                                channels_last=trainer.plan.channels_last, forward=trainer.plan.forward)
-    return {"tta_test_loss": loss if math.isfinite(loss) else None, "tta_test_accuracy": acc, "tta_views": len(views)}
+    score = functools.partial(evaluate_tta, trainer.model, label_smoothing=trainer.label_smoothing,
+                              channels_last=trainer.plan.channels_last, forward=trainer.plan.forward)
+    loss, acc, _ = score(data.test_x, data.test_y, views)
+    out = {"tta_test_loss": loss if math.isfinite(loss) else None, "tta_test_accuracy": acc, "tta_views": len(views)}
+    if data.val_x is not None and data.val_y is not None and not data.validation_is_test:
+        _, plain, _ = score(data.val_x, data.val_y, views[:1])
+        _, val, _ = score(data.val_x, data.val_y, views)
+        out |= {"tta_val_accuracy": val, "tta_val_gain": val - plain}
+    return out
 
 
 def optimizer_settings(cfg: RunConfig) -> dict[str, Any]:
