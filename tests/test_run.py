@@ -647,3 +647,65 @@ def test_keras_habits_in_train_get_mnistlabs_words(tmp_path, data_dir):
     assert np.array_equal(run.predict(x.reshape(5, 784)), run.predict(x))  # flat rows, as a CSV holds them
     with pytest.raises(StoreError, match="no run store at"):
         load_trained(tmp_path / "nothing", run.run_id)
+
+
+PENALISED = {"input_shape": [28, 28, 1], "layers": [
+    {"type": "Flatten"},
+    {"type": "Dense", "units": 32, "activation": "relu", "kernel_regularizer": {"l2": 1e-3}},
+    {"type": "Dense", "units": 10, "activation": "softmax"}]}
+
+
+@pytest.fixture(scope="module")
+def penalised_run(data_dir):
+    return train("mnist", PENALISED, epochs=1, data_dir=data_dir, progress="none", subset=600, precision="float32",
+                 label_smoothing=0.1, validation=0.1)
+
+
+def test_evaluate_on_the_runs_test_images_is_its_recorded_test_score(penalised_run, data_dir):
+    """Keras's model.evaluate(x, y): [loss, accuracy], the loss with the run's label smoothing and
+    weight penalty, as the test pass computed it; one-hot labels (to_categorical) score the same."""
+    run, test = penalised_run, load_dataset("mnist", data_dir)
+    n = run.metrics["test_size"]
+    x, y = test.test_images[:n], np.asarray(test.test_labels[:n])
+    loss, acc = run.evaluate(x, y)
+    assert acc == run.test_accuracy
+    assert loss == pytest.approx(run.test_loss, rel=1e-5)
+    assert run.evaluate(x, np.eye(10)[y], return_dict=True) == pytest.approx({"loss": loss, "accuracy": acc})
+    assert run.evaluate(torch.tensor(x), torch.tensor(y)) == pytest.approx([loss, acc])  # torch tensors too
+    unpenalised = loss - float(sum(1e-3 * (w.detach() ** 2).sum() for name, w in run.model.named_parameters()
+                                   if name.endswith("weight") and w.ndim == 2 and w.shape[0] == 32))
+    assert 0 < unpenalised < loss  # the penalty is in, as Keras adds it
+
+
+@pytest.mark.parametrize("labels, needle", [
+    (np.zeros(3), r"6 images but labels of shape \(3,\): give 6 class indices"),
+    (np.array([0, 1, 2, 3, 4, 10]), r"label 10 \(at index 5\) is not a class of the model \(0-9\)"),
+    (np.array([0, 1, 2, 3, 4, 1.5]), r"label 1.5 \(at index 5\)"),
+    (np.array([0, 1, 2, 3, 4, -1]), r"label -1 \(at index 5\)"),
+    (np.array([0, 1, 2, 3, 4, np.nan]), r"label nan \(at index 5\)"),
+    (np.eye(9)[:6], r"labels of shape \(6, 9\) are not one-hot rows of the model's 10 classes"),
+    (np.full((6, 10), 0.5), "summing to 1"),
+    (["a", "b", "c", "d", "e", "f"], "labels must be class indices or one-hot rows of numbers, got "),
+    (np.zeros((6, 10, 1)), r"labels of shape \(6, 10, 1\)"),
+])
+def test_evaluate_refuses_labels_that_do_not_fit_in_one_line(penalised_run, data_dir, labels, needle):
+    x = load_dataset("mnist", data_dir).test_images[:6]
+    with pytest.raises(SpecError, match=needle) as info:
+        penalised_run.evaluate(x, labels)
+    assert "\n" not in str(info.value) and str(info.value).startswith("evaluate: ")
+
+
+def test_history_reads_as_keras_history_history_by_metric(penalised_run, capsys):
+    run = penalised_run
+    assert run.history[-1]["val_accuracy"] == run.history["val_accuracy"][-1]  # a list of epochs, and by metric
+    assert run.history.keys()[:4] == ["loss", "accuracy", "val_loss", "val_accuracy"]
+    assert len(run.history["loss"]) == len(run.history) == 1 and run.history[0]["epoch"] == 1
+    with pytest.raises(KeyError) as info:
+        run.history["val_acc"]
+    assert info.value.args[0].startswith("no metric 'val_acc' in this history (did you mean \"val_accuracy\"?); it has loss, ")
+    run.summary()
+    out = capsys.readouterr().out
+    assert "Total params: 25,450" in out and "Dense" in out and "Output Shape" in out
+    lines: list[str] = []
+    run.summary(print_fn=lines.append)
+    assert lines == [out.rstrip("\n")]

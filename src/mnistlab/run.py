@@ -37,11 +37,11 @@ from mnistlab.data.userdata import class_count_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_any, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
-                             StoreError, clip)
+                             StoreError, clip, did_you_mean, type_name)
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs
 from mnistlab.files import write_atomic
-from mnistlab.models import (MemoryEstimate, adapt_normalization, build_model, gigabytes, summarize, training_memory,
-                             weights_finite)
+from mnistlab.models import (MemoryEstimate, adapt_normalization, build_model, format_summary, gigabytes,
+                             regularization_loss, summarize, training_memory, weights_finite)
 from mnistlab.specs import ModelSpec
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 from mnistlab.trainer import CHECKPOINT_FILE, FitOutcome, Trainer, read_checkpoint
@@ -902,8 +902,28 @@ def _recorded_note(path: Path) -> dict[str, Any] | None:
     return note
 
 
+class History(list):
+    """A run's epochs, oldest first: a list of one dict per epoch (``history[-1]["val_accuracy"]``)
+    that also reads as Keras's ``History.history`` dict does, one list per metric:
+    ``history["val_accuracy"]`` and ``history.keys()`` ("loss", "accuracy", "val_loss",
+    "val_accuracy", "lr", ...). An unknown metric raises KeyError naming the recorded ones."""
+
+    def __getitem__(self, key: Any) -> Any:
+        if not isinstance(key, str):
+            return super().__getitem__(key)
+        if key not in self.keys():
+            raise KeyError(f"no metric {key!r} in this history{did_you_mean(key, self.keys())}; "
+                           f"it has {', '.join(self.keys()) or 'no epochs'}")
+        return [epoch.get(key) for epoch in self]
+
+    def keys(self) -> list[str]:
+        """The metrics recorded per epoch, in the order Keras lists them (the epoch number left out)."""
+        return [k for k in dict.fromkeys(k for epoch in self for k in epoch) if k != "epoch"]
+
+
 class Run:
-    """A finished run for notebooks: ``.history``, ``.test_accuracy``, ``.model``, ``.predict()``."""
+    """A finished run for notebooks: ``.history``, ``.test_accuracy``, ``.model``, ``.predict()``,
+    and Keras's ``evaluate()`` and ``summary()``."""
 
     def __init__(self, result: RunResult, run_id: str | None = None) -> None:
         self.result = result
@@ -912,7 +932,7 @@ class Run:
         self.chosen: str | None = None  # how load_trained chose it among several runs (pick_note), for its card
 
     status = property(lambda self: self.result.status)
-    history = property(lambda self: self.result.history)
+    history = property(lambda self: History(self.result.history))  # also by metric: history["val_accuracy"]
     metrics = property(lambda self: self.result.metrics)
     config = property(lambda self: self.result.config)
     env = property(lambda self: self.result.env)  # where and on what data it ran (env["data"]: the data's checksums)
@@ -969,6 +989,32 @@ class Run:
         except (ValueError, TypeError) as exc:  # check_pixels / numpy on something that is not images
             hint = "; or pass preprocess=True for images of any size or colour" if preprocess is None else ""
             raise SpecError(f"predict: {exc}{hint}") from None
+
+    def evaluate(self, x: Any, y: Any, *, preprocess: bool | None = None,
+                 return_dict: bool = False) -> list[float] | dict[str, float]:
+        """Keras's ``model.evaluate(x, y)``: ``[loss, accuracy]`` of the run's model on images ``x``
+        (anything :meth:`predict` takes) and labels ``y``: class indices (N,), as Keras's
+        sparse_categorical_crossentropy takes them, or rows of class probabilities (N, classes),
+        one-hot as ``to_categorical`` makes them (categorical_crossentropy). ``return_dict``: as
+        Keras's, ``{"loss": ..., "accuracy": ...}``. The loss is the run's own: the cross-entropy
+        of the predicted probabilities (with the run's label smoothing) plus the weight penalties,
+        as Keras adds them; on the run's test images it is the recorded ``test_loss`` and
+        ``test_accuracy``. Labels that do not fit the images or the classes raise SpecError.
+        """
+        probs = self.predict(x, preprocess)
+        target = label_targets(y, len(probs), probs.shape[1])
+        smoothing = float((self.result.config.get("train") or {}).get("label_smoothing") or 0.0)
+        target = target * (1 - smoothing) + smoothing / probs.shape[1]
+        loss = float(-(target * np.log(np.clip(probs.astype(np.float64), 1e-12, None))).sum(1).mean()) if len(probs) else 0.0
+        if len(probs) and (penalty := regularization_loss(self.result.model)) is not None:
+            loss += float(penalty.detach())
+        acc = float((probs.argmax(1) == target.argmax(1)).mean()) if len(probs) else 0.0
+        return {"loss": loss, "accuracy": acc} if return_dict else [loss, acc]
+
+    def summary(self, print_fn: Callable[[str], Any] = print) -> None:
+        """Keras's ``model.summary()``: the model's layers, output shapes and parameter counts, in
+        Keras's format (:func:`mnistlab.models.format_summary`), given to ``print_fn``."""
+        print_fn(format_summary(summarize(ModelSpec.from_dict(self.result.config["model"]))))
 
     def __repr__(self) -> str:
         m = self.result.metrics
@@ -1071,6 +1117,30 @@ def train(
 
 
 # ------------------------------------------------------------------- using a trained model
+def label_targets(labels: Any, n: int, classes: int) -> np.ndarray:
+    """Labels for :meth:`Run.evaluate` as float64 target rows (n, classes): class indices (n,) (whole
+    numbers, as ints or floats) become one-hot rows; rows (n, classes) of non-negative numbers
+    summing to 1 (Keras's ``to_categorical``) are taken as they are. Anything else, or a count
+    other than ``n``, raises SpecError in one line."""
+    try:
+        y = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise SpecError(f"evaluate: labels must be class indices or one-hot rows of numbers, got {type_name(labels)}") from None
+    if y.ndim not in (1, 2) or len(y) != n:
+        raise SpecError(f"evaluate: {n} images but labels of shape {tuple(y.shape)}: give {n} class indices "
+                        f"(shape ({n},)) or {n} one-hot rows (shape ({n}, {classes}))")
+    if y.ndim == 2:
+        if y.shape[1] != classes or not np.isfinite(y).all() or (y < 0).any() or not np.allclose(y.sum(1), 1.0):
+            raise SpecError(f"evaluate: labels of shape {tuple(y.shape)} are not one-hot rows of the model's {classes} "
+                            "classes (each row non-negative, summing to 1)")
+        return y
+    bad = ~np.isfinite(y) | (y != np.round(y)) | (y < 0) | (y >= classes)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise SpecError(f"evaluate: label {y[i]:g} (at index {i}) is not a class of the model (0-{classes - 1})")
+    return np.eye(classes)[y.astype(np.int64)]
+
+
 def model_input(images: Any, preprocess: bool | None, dataset: Any, shape: Sequence[int]) -> Any:
     """What :meth:`Run.predict` feeds the model: files read (and preprocessed unless ``preprocess``
     is False), arrays preprocessed one by one when ``preprocess`` is True, else ``images`` as given.
