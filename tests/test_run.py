@@ -638,6 +638,12 @@ def test_keras_habits_in_train_get_mnistlabs_words(tmp_path, data_dir):
     with pytest.raises(SpecError, match=r'unknown setting "verbose": mnistlab\'s is progress= \(Keras\'s verbose=0 is '
                                         r'progress="none"'):
         train("mnist", "seed000-dense", 1, verbose=0)
+    with pytest.raises(SpecError, match=r'unknown setting "x": mnistlab trains on a dataset, not fit\'s x and y: .*'
+                                        r'numpy.savez\("data.npz", x_train=x, y_train=y\) and give dataset="data.npz"'):
+        train(x=x, y=y, model="seed000-dense", epochs=1)  # type: ignore[call-arg]
+    with pytest.raises(SpecError, match=r'unknown setting "validation_split": mnistlab\'s is validation=0.2; Keras holds '
+                                        r'out the last images, which validation=0.2, split="last" does'):
+        train("mnist", "seed000-dense", 1, validation_split=0.2)
     with pytest.raises(SpecError, match=r"progress=False: progress is a mode, not a number or a flag"):
         train("mnist", "seed000-dense", 1, progress=False)  # type: ignore[arg-type]
     run = train("mnist", "seed000-dense", 1, subset=300, progress="none", data_dir=data_dir, store=tmp_path / "s")

@@ -1044,14 +1044,27 @@ _DEFAULT_MODEL: str = setting_default("model")
 _DEFAULT_EPOCHS: int = setting_default("epochs")
 
 
+# Keras's fit() arguments that train() names otherwise: what a Keras user types, and mnistlab's word for it.
+_KERAS_FIT_WORDS = {
+    "verbose": 'mnistlab\'s is progress= (Keras\'s verbose=0 is progress="none", verbose=2 progress="lines", '
+               'verbose=1 progress="bar")',
+    "x": "mnistlab trains on a dataset, not fit's x and y: dataset=\"mnist\", a file or a folder; save arrays with "
+         "numpy.savez(\"data.npz\", x_train=x, y_train=y) and give dataset=\"data.npz\"",
+    "validation_split": 'mnistlab\'s is validation={value!r}; Keras holds out the last images, which '
+                        'validation={value!r}, split="last" does (the default holds out a seeded random draw)',
+}
+_KERAS_FIT_WORDS["y"] = _KERAS_FIT_WORDS["x"]
+
+
 def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
     """:func:`train`'s dataset and model as a config file writes them: a ``pathlib.Path`` as its
     string (alone or a table's value), a :class:`~mnistlab.specs.ModelSpec` as its table. SpecError
-    for Keras's ``fit(verbose=0)``, saying mnistlab's word for it (not only "unknown setting")."""
-    if "verbose" in overrides:
-        raise SpecError('train(): unknown setting "verbose": mnistlab\'s is progress= (Keras\'s verbose=0 is '
-                        'progress="none", verbose=2 progress="lines", verbose=1 progress="bar")', path=("verbose",),
-                        source="train()")
+    for Keras's ``fit(x, y, verbose=0, validation_split=0.1)`` words, saying mnistlab's word for
+    each (not only "unknown setting")."""
+    for word, hint in _KERAS_FIT_WORDS.items():
+        if word in overrides:
+            raise SpecError(f'train(): unknown setting "{word}": ' + hint.format(value=overrides[word]), path=(word,),
+                            source="train()")
     model = model.to_dict() if hasattr(model, "to_dict") else os.fspath(model) if isinstance(model, os.PathLike) else model
     return {"dataset": plain_paths(dataset), "model": model}
 
