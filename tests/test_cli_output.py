@@ -362,3 +362,19 @@ def test_output_into_a_full_disk_is_the_systems_words_in_one_line(tmp_path: Path
         proc = subprocess.run([sys.executable, "-m", "mnistlab", "runs", "--store", str(tmp_path / "s"), "--format", "csv"],
                               stdout=full, stderr=subprocess.PIPE, text=True, timeout=120)
     assert (proc.returncode, proc.stderr) == (1, "error: No space left on device\n")
+
+
+@pytest.mark.parametrize("status, message, said", [
+    ("interrupted", "interrupted by Ctrl-C or a stop signal after 2 complete epochs",
+     (" by Ctrl-C or a stop signal after 2 complete epochs", "")),
+    ("interrupted", "interrupted because its output was closed (SIGPIPE)", (" because its output was closed (SIGPIPE)", "")),
+    ("diverged", "the learning rate is probably too high", ("", "the learning rate is probably too high")),
+    ("failed", "failed to read x.csv", ("", "failed to read x.csv")),  # the word, then no "by"/"because": as written
+    ("failed", None, ("", "")),
+])
+def test_a_status_and_its_message_say_the_status_word_once(status: str, message: str | None, said: tuple[str, str]) -> None:
+    """train's error, show's status line and search's trial line share this: "interrupted by
+    Ctrl-C ..." reads on from the word, never "interrupted: interrupted by ..."."""
+    from mnistlab.cli._common import status_said
+
+    assert status_said(status, message) == said

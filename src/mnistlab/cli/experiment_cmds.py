@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mnistlab.cli._common import (FiniteRange, PathArg, backend_and_store, backend_options, check_backend_flags, data_dir_option,
-                                  jobs_option, open_store, store_option)
+                                  jobs_option, open_store, status_said, store_option)
 from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, plain_table, rich_console,
                                   stopped_by)
 from mnistlab.errors import MnistlabError, RunNotFinished
@@ -326,9 +326,8 @@ def show_cmd(run_id: str, store: str | None) -> None:
     st = open_store(store)
     r = st.get(run_id)
     click.echo(f"run {r.run_id}  experiment {r.experiment}  variant {r.variant}  seed {r.seed}  member {r.member}")
-    rest = (r.message or "").removeprefix(r.status).lstrip()  # "interrupted by Ctrl-C ...": the word once
-    click.echo(f"status {r.status}" + (f" {rest}" if rest.startswith(("by ", "because ")) and r.message.startswith(r.status)
-                                       else f": {r.message}" if r.message else ""))
+    tail, rest = status_said(r.status, r.message)  # "interrupted by Ctrl-C ...": the word once
+    click.echo(f"status {r.status}{tail}" + (f": {rest}" if rest else ""))
     if smoke_run(r):
         click.echo("size of a --quick smoke run (1 epoch, at most 300 training images): comparisons by name "
                    "leave it out where its variant has a full-size run")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from mnistlab.cli._common import (IntRange, PathArg, backend_and_store, backend_options, check_backend_flags, data_dir_option,
-                                  jobs_option, open_store, store_option)
+                                  jobs_option, open_store, status_said, store_option)
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
 from mnistlab.cli._output import closed_output_stops, format_option, is_terminal, rich_console, stopped_by
 from mnistlab.errors import OutputError, RunNotFinished
@@ -64,9 +64,8 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
 
     def on_trial(t) -> None:  # noqa: ANN001
         value = f", {space.metric} {t.value:.4f}" if t.value is not None else ""
-        said = t.message.removeprefix(t.state).strip() if t.message else ""  # "interrupted by Ctrl-C ...": one word once
-        why = f" {said}" if said.startswith("by ") else ""  # "interrupted by Ctrl-C or a stop signal after 2 ...": as is
-        said = "; ".join(filter(None, (t.continued, "" if why else said)))
+        why, rest = status_said(t.state, t.message)  # "interrupted by Ctrl-C or a stop signal after 2 ...": the word once
+        said = "; ".join(filter(None, (t.continued, rest)))
         line = f"  trial {t.number:4d}  {t.run_id or '-':10s}  {t.state}{value}{why}" + (f" ({said})" if said else "")
         if table is None:
             click.echo(line, err=err)

@@ -12,7 +12,7 @@ import click
 from mnistlab import files
 from mnistlab.callbacks import PROGRESS_MODES
 from mnistlab.cli._common import (IntRange, PathArg, TomlNumber, check_output, data_dir_option, dataset_arg, is_experiment,
-                                  one_variant, open_store, save_figure, store_option, variant_configs)
+                                  one_variant, open_store, save_figure, status_said, store_option, variant_configs)
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError
@@ -145,10 +145,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         raise save_error
     stopped = result.status == "interrupted" or result.message.endswith(UNTESTED_BY_STOP)
     if result.status != "finished" or stopped:
-        said = result.message.removeprefix(result.status).lstrip()  # "interrupted by Ctrl-C ...": said once
-        sep = " " if said.startswith(("because", "by ")) else ": "
-        err = RunNotFinished(f"run {result.status}{sep}{said}{_resume_hint(result, checkpoint_dir)}" if said else
-                             f"run {result.status}{_resume_hint(result, checkpoint_dir)}")
+        tail, rest = status_said(result.status, result.message)  # "interrupted by Ctrl-C ...": the word once
+        err = RunNotFinished(f"run {result.status}{tail}" + (f": {rest}" if rest else "") + _resume_hint(result, checkpoint_dir))
         err.exit_code = 128 + int(stop.signum) if stopped else 1
         raise err
 
