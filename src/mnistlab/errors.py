@@ -25,6 +25,7 @@ class MnistlabError(Exception):
 
     exit_code = 2
     more: tuple[MnistlabError, ...] = ()
+    label = "error"  # what the CLI's line starts with ("error: ..."); "" for none (a stop the user asked for)
 
     def __str__(self) -> str:
         # One line, always: multi-line messages would break the "one clear line" promise.

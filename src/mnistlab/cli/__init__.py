@@ -57,7 +57,7 @@ def _main(argv: list[str] | None) -> int:
     except MnistlabError as exc:
         if debug:
             raise
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"{exc.label}: {exc}" if exc.label else str(exc), err=True)
         more = exc.more
         for other in more[:MORE_MISTAKES]:  # the file's other mistakes, one line each
             click.echo(f"error: {other}", err=True)

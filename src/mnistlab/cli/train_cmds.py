@@ -148,6 +148,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         tail, rest = status_said(result.status, result.message)  # "interrupted by Ctrl-C ...": the word once
         err = RunNotFinished(f"run {result.status}{tail}" + (f": {rest}" if rest else "") + _resume_hint(result, checkpoint_dir))
         err.exit_code = 128 + int(stop.signum) if stopped else 1
+        if stopped and stop.signum != signal.SIGPIPE:  # Ctrl-C or kill: what the user asked for, not an error
+            err.label = ""
         raise err
 
 
