@@ -191,7 +191,9 @@ def _checked_mode(im: Image.Image, shown: str, modes: tuple[str, ...] = IMAGE_MO
     if im.mode in modes:
         return im
     if im.mode.startswith("I") or im.mode == "F":
-        why = f"{'32' if im.mode in ('I', 'F') else '16'}-bit pixels (mode {im.mode})"
+        # Pillow opens a 16-bit PGM/PPM as mode I too: the mode alone does not tell 16 from 32 bits
+        depth = {"I": "16- or 32-bit integer", "F": "32-bit floating-point"}.get(im.mode, "16-bit")
+        why = f"{depth} pixels (mode {im.mode})"
     else:
         why = f"{im.mode} colours"
     raise DataError(f"{shown}: {why} are not read; save it as an 8-bit grayscale or RGB image")
