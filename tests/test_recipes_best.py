@@ -47,20 +47,38 @@ def test_best_mnist_refit_is_best_mnist_on_every_training_image_for_its_chosen_e
     assert "25, 31, 33, 31 and 29" in (RECIPES / "best-mnist-refit.toml").read_text()
 
 
-@pytest.mark.parametrize("name, members", [("best-mnist", 2), ("best-fashion", 1)])
-def test_a_best_recipe_runs_quick_and_records_ema_and_tta(name: str, members: int, tmp_path: Path,
+# Their quick runs are these (tests/test_recipes.py leaves them out: a wide ResNet's quick run is not cheap).
+@pytest.mark.parametrize("name, runs", [("best-mnist", 2), ("best-fashion", 1)])
+def test_a_best_recipe_runs_quick_and_records_ema_and_tta(name: str, runs: int, tmp_path: Path,
                                                            data_dir: Path) -> None:
     exp = load_experiment(RECIPES / f"{name}.toml")
+    assert exp.name == name and all(c.config["data"]["subset"] == 0 for c in exp.cells())  # the recipe is full size
     result = run_experiment(exp, tmp_path / "store", quick=True, data_dir=data_dir)
-    assert [o.record.status for o in result.outcomes] == ["finished"] * members, [o.record.message for o in result.outcomes]
-    runs = RunStore(tmp_path / "store").runs(experiment=name, status="finished")
-    assert len(runs) == members
-    for run in runs:
+    assert [o.record.status for o in result.outcomes] == ["finished"] * runs, [o.record.message for o in result.outcomes]
+    recorded = RunStore(tmp_path / "store").runs(experiment=name, status="finished")
+    assert len(recorded) == runs
+    for run in recorded:
         assert run.config["train"]["use_ema"] is True and run.config["evaluate"]["tta"] == {"shift": 1, "rotation": 0.0}
         assert run.metrics["tta_views"] == 5 and 0 <= run.metrics["tta_test_accuracy"] <= 1
         assert run.metrics["val_size"] > 0 and run.metrics["validation_is_test"] is False
-    if members > 1:
-        assert result.rows[0]["committee_acc"] is not None
+        assert 0 <= run.metrics["tta_val_accuracy"] <= 1  # whether the TTA pays, read on validation
+    rows = {r["variant"]: r for r in result.rows}
+    assert set(rows) == {v.name for v in exp.variants} | {c.name for c in exp.committees}
+    for v in exp.variants:
+        assert rows[v.name]["test_acc"] is not None and rows[v.name]["tta_val_gain"] is not None
+        assert (rows[v.name]["committee_acc"] is not None) == (v.committee > 1)
+
+
+def test_best_fashion_candidates_are_best_fashion_beside_it_with_flips() -> None:
+    """recipes/best-fashion-candidates.toml: its "as-recorded" variant trains best-fashion's config
+    exactly, and "flip" the same with left-right flips (so best-fashion's quick run above covers
+    both; a wide ResNet's quick run is not cheap). An edit to best-fashion it does not follow fails here."""
+    (best,) = load_experiment(RECIPES / "best-fashion.toml").cells()
+    cells = {c.variant: c for c in load_experiment(RECIPES / "best-fashion-candidates.toml").cells()}
+    assert set(cells) == {"as-recorded", "flip"} and all(c.config["data"]["subset"] == 0 for c in cells.values())
+    assert cells["as-recorded"].config == best.config and cells["as-recorded"].key == best.key
+    flipped = {**best.config, "augment": {**best.config["augment"], "horizontal_flip": True}}
+    assert cells["flip"].config == flipped
 
 
 def _full(name: str, tmp_path: Path, data_dir: Path) -> list:
