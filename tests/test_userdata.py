@@ -1671,13 +1671,20 @@ def test_quoted_numbers_and_whole_float_labels_read_as_pandas_writes_them(tmp_pa
 
 def _typed(tmp_path: Path, copies: int, at: int, label: int, said: str) -> Path:
     """A CSV of ``copies`` times the four images labelled 0-3, the one at index ``at`` labelled
-    ``label``; asserts its read warns ``said`` then where that label is, as a typo."""
+    ``label``, with a blank line before it; asserts its read warns ``said`` then the file's line of
+    that label (the header, ``at`` rows and the blank line before it), as a typo."""
     labels = [0, 1, 2, 3] * copies
     labels[at] = label
     p = write_csv(tmp_path / "t.csv", np.concatenate([four_images()] * copies), labels)
-    with pytest.warns(DataWarning, match=rf"{said}; {label} labels 1 image only: index {at} of the labels of "
-                                         r".*t.csv \(counting from 0\), a typo\?$"):
+    text = p.read_text().splitlines()
+    p.write_text("\n".join([*text[:at + 1], "", *text[at + 1:]]) + "\n")  # a blank line: counted, as an editor counts
+    with pytest.warns(DataWarning, match=rf"{said}; {label} labels 1 image only: line {at + 3} of .*t.csv, a typo\?$"):
         load_any(str(p))
+    npz = tmp_path / "t.npz"
+    np.savez(npz, x_train=np.concatenate([four_images()] * copies), y_train=np.array(labels))
+    with pytest.warns(DataWarning, match=rf"{said.replace('t.csv', 't.npz')}; {label} labels 1 image only: index {at} of "
+                                         r"the labels of .*t.npz \(counting from 0\), a typo\?$"):
+        load_any(str(npz))
     return p
 
 
@@ -1695,7 +1702,7 @@ def test_a_label_typed_high_is_located_in_the_warning(tmp_path: Path) -> None:
 def test_a_label_typed_one_above_the_others_and_pandas_index_column_are_said(tmp_path: Path) -> None:
     """New-user finding (36): a label typed 10 among 0-3 (no gap) got no hint, and a CSV written with
     pandas' to_csv() (its index a first, unnamed column) was "785 pixel columns are not a square"."""
-    text = _typed(tmp_path, 30, 57, 4, "t.csv: labels run 0 to 4").read_text().splitlines()
+    text = [ln for ln in _typed(tmp_path, 30, 57, 4, "t.csv: labels run 0 to 4").read_text().splitlines() if ln]
     (tmp_path / "pd.csv").write_text("\n".join(["," + text[0], *[f"{i},{row}" for i, row in enumerate(text[1:])]]) + "\n")
     with pytest.raises(DataError, match=r"pd.csv: its first column has no name: the index pandas writes unless told "
                                         r"not to; write the CSV with df.to_csv\(path, index=False\)"):

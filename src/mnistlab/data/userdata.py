@@ -269,8 +269,8 @@ def class_count_mismatch(spec: Any, dataset: Any, classes: int) -> str:
 
 def _rare_top(spec: Any, train: np.ndarray, test: np.ndarray | None, top: int, *, after_gap: bool = True) -> str:
     """Where the highest label is, when it looks like a typo (on a handful of images only, and
-    above a gap unless not ``after_gap``): ``; 12 labels 1 image only: index 29 of the labels of
-    train.csv (counting from 0), a typo?``; else ''."""
+    above a gap unless not ``after_gap``): ``; 12 labels 1 image only: line 31 of train.csv, a
+    typo?`` (an .npz's: ``index 29 of the labels of data.npz (counting from 0)``); else ''."""
     where = [(spec.path, np.flatnonzero(train == top))]
     if test is not None:
         where.append((spec.test, np.flatnonzero(test == top)))
@@ -278,9 +278,13 @@ def _rare_top(spec: Any, train: np.ndarray, test: np.ndarray | None, top: int, *
     if (after_gap and top - 1 in set(train.tolist()) | (set() if test is None else set(test.tolist()))) or count > 3:
         return ""
     file, at = next((f, i) for f, i in where if len(i))
+    only = f"; {top} labels {count} image{'s' * (count != 1)} only: "
+    if Path(file).suffix.lower() == ".csv":  # a second pass, on this rare path only: the file's lines of those rows
+        lines = _csv_rows(Path(file), _csv_header(Path(file)), None)[1]
+        shown = ", ".join(str(lines[i]) for i in at[:3].tolist())
+        return f"{only}line{'s' * (len(at) > 1)} {shown} of {_shown(file)}, a typo?"
     shown = ", ".join(map(str, at[:3].tolist()))
-    return (f"; {top} labels {count} image{'s' * (count != 1)} only: index {shown} of the labels of {_shown(file)} "
-            "(counting from 0), a typo?")
+    return f"{only}index {shown} of the labels of {_shown(file)} (counting from 0), a typo?"
 
 
 # ------------------------------------------------------------------------------------- loading
