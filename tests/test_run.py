@@ -715,3 +715,27 @@ def test_history_reads_as_keras_history_history_by_metric(penalised_run, capsys)
     lines: list[str] = []
     run.summary(print_fn=lines.append)
     assert lines == [out.rstrip("\n")]
+
+
+def test_validation_data_of_another_dataset_is_warned_about(data_dir):
+    """New-user trap: train(model=..., validation_data=(MNIST images, labels)) trains on the default
+    dataset, Fashion-MNIST, and validates on digits: val_accuracy near chance and EarlyStopping
+    choosing by it, said by nothing. Images of the dataset trained on are not warned about."""
+    import warnings
+
+    from mnistlab.errors import DataWarning
+
+    mnist, fashion = load_dataset("mnist", data_dir), load_dataset("fashion-mnist", data_dir)
+    digits = (mnist.test_images[:200], mnist.test_labels[:200])
+    with pytest.warns(DataWarning, match=r"validation_data: its images look unlike fashion-mnist's training images "
+                                         r"\(\d+% of pixels inked, against \d+%\): images of another dataset, or inverted\? "
+                                         r"\(train\(dataset=...\) names the one trained on; the default is fashion-mnist\)"):
+        train(model="seed000-dense", epochs=1, subset=300, progress="none", data_dir=data_dir, validation_data=digits)
+    with pytest.warns(DataWarning, match="look unlike mnist's training images"):  # inverted digits
+        train("mnist", "seed000-dense", 1, subset=300, progress="none", data_dir=data_dir,
+              validation_data=(255 - digits[0], digits[1]))
+    for name, ds in (("mnist", mnist), ("fashion-mnist", fashion)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DataWarning)
+            train(name, "seed000-dense", 1, subset=300, progress="none", data_dir=data_dir,
+                  validation_data=(ds.test_images[:200], ds.test_labels[:200]))

@@ -33,7 +33,7 @@ from mnistlab._version import __version__
 from mnistlab.callbacks import Callback, EarlyStopping, check_progress_mode, make_callback
 from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, checkpoint_config, checkpoint_key,
                              data_shuffled, parse_run_config, run_key, setting_default, split_seed)
-from mnistlab.data.userdata import class_count_mismatch, plain_paths
+from mnistlab.data.userdata import class_count_mismatch, dataset_label, plain_paths
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_any, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
@@ -510,6 +510,29 @@ def _fit_data_to_model(cfg: RunConfig, spec: ModelSpec, data: Split, validation_
         if cfg.data.validation:
             raise SpecError("validation_data was given, and data.validation is set too: choose one")
         data.val_x, data.val_y = given_validation(validation_data, spec.input_shape[:2], data.num_classes, device)
+        if unlike := unlike_training(data.train_x, data.val_x):
+            warnings.warn(f"validation_data: its images look unlike {dataset_label(cfg.dataset)}'s training images ({unlike}): "
+                          f"images of another dataset, or inverted? (train(dataset=...) names the one trained on; the default is "
+                          f"{_DEFAULT_DATASET})", DataWarning, stacklevel=4)
+
+
+# How far apart two sets of images' inked fractions may be before they look like two datasets:
+# MNIST inks 19% of its pixels, Fashion-MNIST 50%; one dataset's own splits agree to a point.
+INK_RATIO = 1.6
+
+
+def unlike_training(train_x: torch.Tensor, val_x: torch.Tensor, *, least: int = 20) -> str:
+    """Why validation images ``val_x`` look unlike training images ``train_x`` (both uint8 (N, H, W)):
+    the fractions of their pixels that are not background (0) differ by more than :data:`INK_RATIO`
+    times (``"19% of pixels inked, against 50%"``); '' when they agree, or with fewer than
+    ``least`` validation images to tell by. The first 10,000 training images are counted."""
+    if len(val_x) < least or not len(train_x):
+        return ""
+    val = float((val_x != 0).float().mean())
+    train = float((train_x[:10_000] != 0).float().mean())
+    if min(val, train) > 0 and max(val, train) / min(val, train) <= INK_RATIO:
+        return ""
+    return f"{val:.0%} of pixels inked, against {train:.0%}"
 
 
 def _fit(trainer: Trainer, data: Split, epochs: int, key: tuple[str, str], memory: MemoryEstimate, *,
