@@ -739,3 +739,23 @@ def test_validation_data_of_another_dataset_is_warned_about(data_dir):
             warnings.simplefilter("error", DataWarning)
             train(name, "seed000-dense", 1, subset=300, progress="none", data_dir=data_dir,
                   validation_data=(ds.test_images[:200], ds.test_labels[:200]))
+
+
+def test_git_commit_is_mnistlabs_own_checkout_not_the_folder_the_command_runs_in(tmp_path, monkeypatch):
+    """New-user finding (37): env.git_commit was `git rev-parse HEAD` of the current folder: run
+    from a project of the user's, a run recorded that project's commit as if it were the code's."""
+    import subprocess
+    from pathlib import Path
+
+    import mnistlab.run as run_module
+
+    source = Path(run_module.__file__).resolve().parent
+    ours = subprocess.run(["git", "-C", str(source), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    other = tmp_path / "project"
+    other.mkdir()
+    git = ["git", "-C", str(other), "-c", "user.name=u", "-c", "user.email=u@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "theirs"], check=True)
+    theirs = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    monkeypatch.chdir(other)
+    assert run_module._git_commit() == (ours or None) and run_module._git_commit() != theirs

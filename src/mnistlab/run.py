@@ -737,8 +737,16 @@ def _device_name(device: torch.device) -> str:
 
 
 def _git_commit() -> str | None:
+    """The commit of the git checkout mnistlab's own source is tracked in (an editable install), for
+    ``env.git_commit``; None for an installed package or without git. Never the repository the
+    command happens to run in: that commit says nothing of the code that trained."""
+    here = str(Path(__file__).resolve().parent)
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=3, check=False)
+        tracked = subprocess.run(["git", "-C", here, "ls-files", "--error-unmatch", Path(__file__).name],
+                                 capture_output=True, text=True, timeout=3, check=False)
+        if tracked.returncode != 0:  # site-packages, or a folder git ignores
+            return None
+        out = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=3, check=False)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
