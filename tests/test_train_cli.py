@@ -615,3 +615,33 @@ def test_a_train_killed_outright_keeps_its_epochs_in_its_row(tmp_path: Path, dat
     [row] = capsys.readouterr().out.splitlines()[1:]
     status, epochs = row.split(",")[5], row.split(",")[7]
     assert status == "interrupted" and int(epochs) >= 2  # the epochs it trained, not "-"
+
+
+def test_ctrl_c_between_training_on_and_the_first_batch_is_said_and_recorded(data_dir, tmp_path, capsys):
+    """New-user finding (37): a Ctrl-C in the seconds between "Training on ..." and the first batch
+    (the model built, the plan chosen) printed a bare "interrupted", recorded "interrupted:
+    interrupted before it finished", and said nothing of what to do. Sent as the line appears, it
+    lands there or, on a fast machine, in epoch 1: either way one line says it, without "error:"."""
+    import os
+    import signal
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mnistlab", "train", "--dataset", "mnist", "--model", "seed000-cnn", "--epochs", "2",
+         "--subset", "20000", "--progress", "lines", "--data-dir", str(data_dir)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith("Training on mnist"):
+            break
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err and "error:" not in err, err
+    [rec] = RunStore(os.environ["MNISTLAB_STORE"], create=False).runs()
+    assert rec.status == "interrupted" and rec.message.startswith("interrupted by Ctrl-C or a stop signal "), rec.message
+    assert err.strip().splitlines()[-1].startswith(f"run {rec.message}"), err  # the record says what the line says
+    if "before training began" in rec.message:
+        assert f"(recorded as run {rec.run_id}); run the same command again to train it" in err
+    assert main(["show", rec.run_id]) == 0
+    assert f"status {rec.message}" in capsys.readouterr().out  # the word once: not "interrupted: interrupted"

@@ -571,6 +571,10 @@ class StopBetweenEpochs(Callback):
 
     def __init__(self, stop: Any) -> None:
         self.stop = stop
+        self.began = False  # whether training began: a stop before it is said so
+
+    def on_train_begin(self, logs: Logs | None = None) -> None:
+        self.began = True
 
     def asked(self) -> bool:
         """Whether a stop is pending (then ``stop.signum`` becomes its signal); ends the deferring."""

@@ -133,7 +133,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
                                 extra_callbacks=[between := StopBetweenEpochs(stop), *kept], interrupt=between.asked,
                                 on_data_ready=lambda: _announce(cfg, checkpoint_dir if resume else None))
     except BaseException as exc:
-        raise _not_trained(exc, int(stop.signum), recorder) from None
+        raise _not_trained(exc, int(stop.signum), recorder, began=between.began) from None
     if result.status == "interrupted" and stop.signum == signal.SIGPIPE:  # not Ctrl-C: say what stopped it
         result.message = result.message.replace(STOPPED_BY, "because its output was closed (SIGPIPE)")
     with closed_output_ignored():  # the reader gone now must not cost the weights or the record
@@ -189,20 +189,30 @@ def _already_recorded(done: RunRecord, store: RunStore, checkpoint_dir: Path, sa
                err=True)
 
 
-def _not_trained(exc: BaseException, signum: int, recorder: Recorder | None) -> BaseException:
+def _not_trained(exc: BaseException, signum: int, recorder: Recorder | None, *, began: bool) -> BaseException:
     """What `train` raises when training raised ``exc`` (``signum``: what stopped it, if it was a
-    stop), once the run is recorded (interrupted, failed) or, for bad input, left unrecorded."""
-    piped = isinstance(exc, KeyboardInterrupt) and signum == signal.SIGPIPE  # while the summary was printed
-    why = "interrupted because its output was closed (SIGPIPE) before training began" if piped else None
+    stop; ``began``: whether training had begun), once the run is recorded (interrupted, failed)
+    or, for bad input, left unrecorded. A stop says when it came, without "error:" unless the
+    output was closed (SIGPIPE)."""
+    from mnistlab.trainer import STOPPED_BY
+
+    stopped = isinstance(exc, KeyboardInterrupt)
+    piped = stopped and signum == signal.SIGPIPE  # while the summary was printed
+    when = "after training, before its result was complete" if began else "before training began"
+    why = (f"interrupted because its output was closed (SIGPIPE) {when}" if piped else
+           f"interrupted {STOPPED_BY} {when}" if stopped else None)
     if recorder is not None:
         recorder.abandon(exc, why)  # the record says why too: the line on stderr may have no reader either
     if isinstance(exc, CheckpointError):
         return CheckpointError(f"{exc}: use another --checkpoint-dir, or drop --resume to train afresh")
-    if why is not None:
-        err = RunNotFinished(f"run {why}")
-        err.exit_code = 128 + signal.SIGPIPE
-        return err
-    return exc
+    if why is None:
+        return exc
+    recorded = f" (recorded as run {recorder.run_id})" if recorder is not None else ""
+    err = RunNotFinished(f"run {why}" + ("" if piped else f"{recorded}; run the same command again to train it"))
+    err.exit_code = 128 + (signum or signal.SIGINT)
+    if not piped:
+        err.label = ""  # Ctrl-C or kill: what the user asked for, not an error
+    return err
 
 
 def _save_and_record(result: RunResult, save_weights: Path | None, recorder: Recorder | None) -> MnistlabError | None:
