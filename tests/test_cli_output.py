@@ -368,6 +368,7 @@ def test_output_into_a_full_disk_is_the_systems_words_in_one_line(tmp_path: Path
     ("interrupted", "interrupted by Ctrl-C or a stop signal after 2 complete epochs",
      (" by Ctrl-C or a stop signal after 2 complete epochs", "")),
     ("interrupted", "interrupted because its output was closed (SIGPIPE)", (" because its output was closed (SIGPIPE)", "")),
+    ("interrupted", "interrupted before it finished", (" before it finished", "")),  # not "interrupted: interrupted ..."
     ("diverged", "the learning rate is probably too high", ("", "the learning rate is probably too high")),
     ("failed", "failed to read x.csv", ("", "failed to read x.csv")),  # the word, then no "by"/"because": as written
     ("failed", None, ("", "")),

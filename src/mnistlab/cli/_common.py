@@ -300,11 +300,11 @@ def open_store(path: str | None, *, create: bool = False) -> RunStore:
 def status_said(status: str, message: str | None) -> tuple[str, str]:
     """A run's or trial's status and message, said once: ``(tail, rest)``, where ``tail`` reads on
     from the status word (" by Ctrl-C or a stop signal after 2 complete epochs" after
-    "interrupted", for a message that repeats the word; " because ...") and ``rest`` is a message
-    that does not (shown after a colon or in brackets). Either may be empty."""
+    "interrupted", for a message that repeats the word; " because ...", " before ...") and
+    ``rest`` is a message that does not (shown after a colon or in brackets). Either may be empty."""
     said = (message or "").strip()
     if said.startswith(status):
         tail = said.removeprefix(status).lstrip()
-        if tail.startswith(("by ", "because ")):
+        if tail.startswith(("by ", "because ", "before ", "after ", "in ", "while ")):
             return f" {tail}", ""
     return "", said
