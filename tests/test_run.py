@@ -13,7 +13,7 @@ from mnistlab.accel import resolve_precision
 from mnistlab.callbacks import Callback
 from mnistlab.config import parse_run_config
 from mnistlab.datasets import load_dataset
-from mnistlab.errors import MnistlabError, SpecError
+from mnistlab.errors import MnistlabError, SpecError, SpecWarning
 from mnistlab.models import weights_finite
 from mnistlab.run import prepare_data, run_config, train
 
@@ -644,6 +644,9 @@ def test_keras_habits_in_train_get_mnistlabs_words(tmp_path, data_dir):
     with pytest.raises(SpecError, match=r'unknown setting "validation_split": mnistlab\'s is validation=0.2; Keras holds '
                                         r'out the last images, which validation=0.2, split="last" does'):
         train("mnist", "seed000-dense", 1, validation_split=0.2)
+    with pytest.warns(SpecWarning, match=r"train\(shuffle=False\) sets data.shuffle, the order your own data's images "
+                                         r"are read in, not Keras's fit\(shuffle=False\)"):
+        train("mnist", "seed000-dense", 1, subset=60, progress="none", data_dir=data_dir, shuffle=False)
     with pytest.raises(SpecError, match=r"progress=False: progress is a mode, not a number or a flag"):
         train("mnist", "seed000-dense", 1, progress=False)  # type: ignore[arg-type]
     run = train("mnist", "seed000-dense", 1, subset=300, progress="none", data_dir=data_dir, store=tmp_path / "s")
@@ -691,7 +694,10 @@ def test_evaluate_on_the_runs_test_images_is_its_recorded_test_score(penalised_r
     (np.array([0, 1, 2, 3, 4, np.nan]), r"label nan \(at index 5\)"),
     (np.eye(9)[:6], r"labels of shape \(6, 9\) are not one-hot rows of the model's 10 classes"),
     (np.full((6, 10), 0.5), "summing to 1"),
-    (["a", "b", "c", "d", "e", "f"], "labels must be class indices or one-hot rows of numbers, got "),
+    (["a", "b", "c", "d", "e", "f"], "labels must be class indices or one-hot rows of numbers, got strings"),
+    (np.array(["1", "2", "3", "4", "5", "6"]), "got strings"),  # numbers written as text: not silently read
+    (np.ones(6, bool), "got booleans"),
+    (None, "got None"),
     (np.zeros((6, 10, 1)), r"labels of shape \(6, 10, 1\)"),
 ])
 def test_evaluate_refuses_labels_that_do_not_fit_in_one_line(penalised_run, data_dir, labels, needle):
@@ -701,8 +707,25 @@ def test_evaluate_refuses_labels_that_do_not_fit_in_one_line(penalised_run, data
     assert "\n" not in str(info.value) and str(info.value).startswith("evaluate: ")
 
 
+def test_evaluate_takes_kerass_keywords_one_image_and_refuses_none(penalised_run, data_dir):
+    """New-user finding (37): evaluate(x, y, verbose=0) and batch_size= were a TypeError; one image
+    with its bare label was refused; no images gave [0.0, 0.0]."""
+    test = load_dataset("mnist", data_dir)
+    x, y = test.test_images[:40], np.asarray(test.test_labels[:40])
+    assert penalised_run.evaluate(x, y, verbose=0, batch_size=7) == pytest.approx(penalised_run.evaluate(x, y))
+    one = penalised_run.evaluate(x[0], int(y[0]), return_dict=True)  # as predict takes one image
+    assert one == pytest.approx(penalised_run.evaluate(x[:1], y[:1], return_dict=True))
+    with pytest.raises(SpecError, match=r"^evaluate: 1 image but labels of shape \(2,\): give 1 class index "):
+        penalised_run.evaluate(x[0], y[:2])
+    with pytest.raises(SpecError, match="^evaluate: no images to evaluate on$"):
+        penalised_run.evaluate(x[:0], y[:0])
+
+
 def test_history_reads_as_keras_history_history_by_metric(penalised_run, capsys):
     run = penalised_run
+    assert "val_accuracy" in run.history and "val_acc" not in run.history  # as Keras's `in history.history`
+    assert run.history.history == {k: run.history[k] for k in run.history.keys()} == dict(run.history)
+    assert run.history.epoch == [0]  # Keras's History.epoch: indices from 0
     assert run.history[-1]["val_accuracy"] == run.history["val_accuracy"][-1]  # a list of epochs, and by metric
     assert run.history.keys()[:4] == ["loss", "accuracy", "val_loss", "val_accuracy"]
     assert len(run.history["loss"]) == len(run.history) == 1 and run.history[0]["epoch"] == 1

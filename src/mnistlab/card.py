@@ -162,7 +162,8 @@ def _results_section(model: Run | Committee, labels: np.ndarray | None, class_na
         out += [f"- test accuracy **{_pct(model.test_accuracy)}**, test loss {_num(model.test_loss, '.4f')}"]
     tta = members[0].metrics.get("tta_test_accuracy")
     if tta is not None and not isinstance(model, Committee):
-        out += [f"- with test-time augmentation ({members[0].metrics.get('tta_views')} views of each image averaged): "
+        views = members[0].metrics.get("tta_views")
+        out += [f"- with test-time augmentation ({views} view{'s' * (views != 1)} of each image averaged): "
                 f"test accuracy {_pct(tta)}; `mnistlab predict` and an exported model give the plain predictions "
                 "(no test-time augmentation)"]
     probs = committee_probs([np.asarray(m.result.test_probs) for m in members])

@@ -947,9 +947,23 @@ class History(list):
                            f"it has {', '.join(self.keys()) or 'no epochs'}")
         return [epoch.get(key) for epoch in self]
 
+    def __contains__(self, key: object) -> bool:
+        """``"val_accuracy" in history``: whether that metric is recorded, as for Keras's dict."""
+        return key in self.keys() if isinstance(key, str) else super().__contains__(key)
+
     def keys(self) -> list[str]:
         """The metrics recorded per epoch, in the order Keras lists them (the epoch number left out)."""
         return [k for k in dict.fromkeys(k for epoch in self for k in epoch) if k != "epoch"]
+
+    @property
+    def history(self) -> dict[str, list[Any]]:
+        """Keras's ``History.history``: ``{metric: [one value per epoch]}``."""
+        return {k: self[k] for k in self.keys()}
+
+    @property
+    def epoch(self) -> list[int]:
+        """Keras's ``History.epoch``: the epochs' indices, from 0."""
+        return [int(e.get("epoch", i + 1)) - 1 for i, e in enumerate(self)]
 
 
 class Run:
@@ -991,7 +1005,7 @@ class Run:
         run.record = rec
         return run
 
-    def predict(self, images: Any, preprocess: bool | None = None) -> np.ndarray:
+    def predict(self, images: Any, preprocess: bool | None = None, *, batch_size: int | None = None) -> np.ndarray:
         """Class probabilities float32 (N, classes), computed in the precision the run was tested in
         (so they agree with ``test_accuracy``).
 
@@ -1015,14 +1029,15 @@ class Run:
         bf16 = self.result.env.get("precision") == "bf16"
         known = is_registered(self.dataset)  # the user's data (a path or a table): its polarity is its own
         try:
-            return predict_probs(self.result.model, x, autocast_dtype=torch.bfloat16 if bf16 else None,
+            return predict_probs(self.result.model, x, batch_size=batch_size or 250,
+                                 autocast_dtype=torch.bfloat16 if bf16 else None,
                                  dataset=self.dataset if known else None, check_inverted=known)
         except (ValueError, TypeError) as exc:  # check_pixels / numpy on something that is not images
             hint = "; or pass preprocess=True for images of any size or colour" if preprocess is None else ""
             raise SpecError(f"predict: {exc}{hint}") from None
 
-    def evaluate(self, x: Any, y: Any, *, preprocess: bool | None = None,
-                 return_dict: bool = False) -> list[float] | dict[str, float]:
+    def evaluate(self, x: Any, y: Any, *, preprocess: bool | None = None, return_dict: bool = False,
+                 batch_size: int | None = None, verbose: Any = "auto") -> list[float] | dict[str, float]:
         """Keras's ``model.evaluate(x, y)``: ``[loss, accuracy]`` of the run's model on images ``x``
         (anything :meth:`predict` takes) and labels ``y``: class indices (N,), as Keras's
         sparse_categorical_crossentropy takes them, or rows of class probabilities (N, classes),
@@ -1030,16 +1045,21 @@ class Run:
         Keras's, ``{"loss": ..., "accuracy": ...}``. The loss is the run's own: the cross-entropy
         of the predicted probabilities (with the run's label smoothing) plus the weight penalties,
         as Keras adds them; on the run's test images it is the recorded ``test_loss`` and
-        ``test_accuracy``. Labels that do not fit the images or the classes raise SpecError.
+        ``test_accuracy``. ``batch_size`` (images a pass, 250 if None) and ``verbose`` are taken as
+        Keras takes them; nothing is printed. No images, or labels that do not fit the images or
+        the classes, raise SpecError.
         """
-        probs = self.predict(x, preprocess)
+        del verbose  # Keras's progress bar: evaluate prints nothing
+        probs = self.predict(x, preprocess, batch_size=batch_size)
+        if not len(probs):
+            raise SpecError("evaluate: no images to evaluate on")
         target = label_targets(y, len(probs), probs.shape[1])
         smoothing = float((self.result.config.get("train") or {}).get("label_smoothing") or 0.0)
         target = target * (1 - smoothing) + smoothing / probs.shape[1]
-        loss = float(-(target * np.log(np.clip(probs.astype(np.float64), 1e-12, None))).sum(1).mean()) if len(probs) else 0.0
-        if len(probs) and (penalty := regularization_loss(self.result.model)) is not None:
+        loss = float(-(target * np.log(np.clip(probs.astype(np.float64), 1e-12, None))).sum(1).mean())
+        if (penalty := regularization_loss(self.result.model)) is not None:
             loss += float(penalty.detach())
-        acc = float((probs.argmax(1) == target.argmax(1)).mean()) if len(probs) else 0.0
+        acc = float((probs.argmax(1) == target.argmax(1)).mean())
         return {"loss": loss, "accuracy": acc} if return_dict else [loss, acc]
 
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:
@@ -1096,6 +1116,10 @@ def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[
         if word in overrides:
             raise SpecError(f'train(): unknown setting "{word}": ' + hint.format(value=overrides[word]), path=(word,),
                             source="train()")
+    if overrides.get("shuffle") is False:  # Keras's fit(shuffle=False): the batches' order, which mnistlab always draws
+        warnings.warn("train(shuffle=False) sets data.shuffle, the order your own data's images are read in, not "
+                      "Keras's fit(shuffle=False): each epoch's batches are drawn in a new order whatever it says",
+                      SpecWarning, stacklevel=3)
     model = model.to_dict() if hasattr(model, "to_dict") else os.fspath(model) if isinstance(model, os.PathLike) else model
     return {"dataset": plain_paths(dataset), "model": model}
 
@@ -1163,16 +1187,24 @@ def train(
 # ------------------------------------------------------------------- using a trained model
 def label_targets(labels: Any, n: int, classes: int) -> np.ndarray:
     """Labels for :meth:`Run.evaluate` as float64 target rows (n, classes): class indices (n,) (whole
-    numbers, as ints or floats) become one-hot rows; rows (n, classes) of non-negative numbers
-    summing to 1 (Keras's ``to_categorical``) are taken as they are. Anything else, or a count
-    other than ``n``, raises SpecError in one line."""
+    numbers, as ints or floats; one image's may be a bare number) become one-hot rows; rows
+    (n, classes) of non-negative numbers summing to 1 (Keras's ``to_categorical``) are taken as
+    they are. Anything else (strings, None, booleans), or a count other than ``n``, raises
+    SpecError in one line."""
+    raw = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else labels
     try:
-        y = np.asarray(labels.detach().cpu() if isinstance(labels, torch.Tensor) else labels, dtype=np.float64)
+        y = np.asarray(raw)
     except (TypeError, ValueError):
-        raise SpecError(f"evaluate: labels must be class indices or one-hot rows of numbers, got {type_name(labels)}") from None
+        y = np.asarray(None)
+    if y.dtype.kind not in "iuf":
+        got = "None" if raw is None else {"U": "strings", "S": "bytes", "b": "booleans", "c": "complex numbers"}.get(
+            y.dtype.kind, f"{type_name(raw)} of objects" if y.ndim else type_name(raw))
+        raise SpecError(f"evaluate: labels must be class indices or one-hot rows of numbers, got {got}")
+    y = y.astype(np.float64).reshape(1) if y.ndim == 0 and n == 1 else y.astype(np.float64)
     if y.ndim not in (1, 2) or len(y) != n:
-        raise SpecError(f"evaluate: {n} images but labels of shape {tuple(y.shape)}: give {n} class indices "
-                        f"(shape ({n},)) or {n} one-hot rows (shape ({n}, {classes}))")
+        raise SpecError(f"evaluate: {n} image{'s' * (n != 1)} but labels of shape {tuple(y.shape)}: give {n} class "
+                        f"{'index' if n == 1 else 'indices'} (shape ({n},)) or {n} one-hot row{'s' * (n != 1)} "
+                        f"(shape ({n}, {classes}))")
     if y.ndim == 2:
         if y.shape[1] != classes or not np.isfinite(y).all() or (y < 0).any() or not np.allclose(y.sum(1), 1.0):
             raise SpecError(f"evaluate: labels of shape {tuple(y.shape)} are not one-hot rows of the model's {classes} "
@@ -1238,7 +1270,7 @@ class Committee:
     run_ids = property(lambda self: [m.run_id for m in self.members])
     test_accuracy = property(lambda self: self.record.accuracy if self.record is not None else None)
 
-    def predict(self, images: Any, preprocess: bool | None = None) -> np.ndarray:
+    def predict(self, images: Any, preprocess: bool | None = None, *, batch_size: int | None = None) -> np.ndarray:
         """The members' probabilities (:meth:`Run.predict`) averaged: float32 (N, classes)."""
         from mnistlab.evaluate import committee_probs
 

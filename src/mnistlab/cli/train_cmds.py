@@ -303,7 +303,7 @@ def _echo_test_metrics(result: RunResult) -> None:
                    f"{result.env['device']} {result.env['precision']} - {result.status}")
     if m.get("tta_test_accuracy") is not None:
         click.echo(f"tta_test_accuracy: {m['tta_test_accuracy']:.4f} - tta_test_loss: {m['tta_test_loss']:.4f} "
-                   f"({m['tta_views']} views of each test image averaged)")
+                   f"({m['tta_views']} view{'s' * (m['tta_views'] != 1)} of each test image averaged)")
     if m.get("tta_val_gain") is not None:  # where to decide whether TTA pays: never on the test set
         click.echo(f"tta_val_accuracy: {m['tta_val_accuracy']:.4f} ({100 * m['tta_val_gain']:+.2f} points over the "
                    "same weights without TTA on the validation images)")
