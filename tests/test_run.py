@@ -644,6 +644,10 @@ def test_keras_habits_in_train_get_mnistlabs_words(tmp_path, data_dir):
     with pytest.raises(SpecError, match=r'unknown setting "validation_split": mnistlab\'s is validation=0.2; Keras holds '
                                         r'out the last images, which validation=0.2, split="last" does'):
         train("mnist", "seed000-dense", 1, validation_split=0.2)
+    with pytest.raises(SpecError, match=r'unknown setting "loss": the loss is always Keras\'s sparse_categorical_crossentropy'):
+        train("mnist", "seed000-dense", 1, loss="categorical_crossentropy")
+    with pytest.raises(SpecError, match=r'unknown setting "metrics": accuracy and loss, and their val_ twins'):
+        train("mnist", "seed000-dense", 1, metrics=["accuracy"])
     with pytest.warns(SpecWarning, match=r"train\(shuffle=False\) sets data.shuffle, the order your own data's images "
                                          r"are read in, not Keras's fit\(shuffle=False\)"):
         train("mnist", "seed000-dense", 1, subset=60, progress="none", data_dir=data_dir, shuffle=False)

@@ -37,7 +37,7 @@ from mnistlab.data.userdata import class_count_mismatch, dataset_label, plain_pa
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_any, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
-                             StoreError, clip, did_you_mean, type_name)
+                             StoreError, KERAS_ELSEWHERE, clip, did_you_mean, type_name)
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs
 from mnistlab.files import write_atomic
 from mnistlab.models import (MemoryEstimate, adapt_normalization, build_model, format_summary, gigabytes,
@@ -1105,6 +1105,7 @@ _KERAS_FIT_WORDS = {
                         'validation={value!r}, split="last" does (the default holds out a seeded random draw)',
 }
 _KERAS_FIT_WORDS["y"] = _KERAS_FIT_WORDS["x"]
+_KERAS_FIT_WORDS |= {word: KERAS_ELSEWHERE[word] for word in ("loss", "metrics")}  # compile()'s, said as a file's
 
 
 def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
