@@ -375,7 +375,7 @@ def test_resuming_a_run_already_recorded_trains_nothing_and_records_no_copy(data
     assert saved.keys() == recorded.keys() and all(torch.equal(saved[k], recorded[k]) for k in saved)
     assert main([*base, "--epochs", "2", "--resume"]) == 0  # more epochs: trained on, a run of its own
     out = capsys.readouterr().out
-    assert "Resuming from" in out and "s (2 epochs) - params" in out
+    assert f"Resuming from {ck / 'last.pt'}: epoch 2\n" in out and "s (2 epochs) - params" in out
     assert len(store.runs()) == 2
     assert main([*base, "--epochs", "2", "--resume"]) == 0  # ... and found in its turn
     assert "nothing to train" in capsys.readouterr().err and len(store.runs()) == 2
@@ -484,6 +484,7 @@ def test_checkpoint_every_saves_inside_epochs_and_resume_continues_there(data_di
     assert f"written inside epoch {done + 1}, past the {done} epoch(s) asked for" in too_few.stderr
     resumed = subprocess.run([*base, "--epochs", str(done + 1), "--resume"], env=env, capture_output=True, text=True)
     assert resumed.returncode == 0 and "Resuming from" in resumed.stdout, resumed.stderr
+    assert f"last.pt: epoch {done + 1}, batch {inside['steps'] + 1}\n" in resumed.stdout  # where it goes on, said
     assert torch.load(ckpt / "last.pt", weights_only=True)["partial_epoch"] is None  # the last epoch's end is saved
 
 

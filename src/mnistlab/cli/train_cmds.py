@@ -278,8 +278,24 @@ def _announce(cfg: RunConfig, resume_from: Path | None) -> None:
                f"{t.optimizer} lr {cfg.lr:g}, seed {t.seed}")
     if resume_from is not None:
         found = (resume_from / CHECKPOINT_FILE).exists()
-        click.echo(f"Resuming from {resume_from / CHECKPOINT_FILE}" if found
+        click.echo(f"Resuming from {resume_from / CHECKPOINT_FILE}{_resumed_at(resume_from / CHECKPOINT_FILE)}" if found
                    else f"No checkpoint in {resume_from} yet: starting from epoch 1")
+
+
+def _resumed_at(path: Path) -> str:
+    """Where a resume from the checkpoint at ``path`` goes on: ``": epoch 3, batch 12"`` (the
+    checkpoint's next batch); '' where it cannot be read (the trainer then says why, in one line)."""
+    from mnistlab.trainer import read_checkpoint
+
+    try:
+        state = read_checkpoint(path)
+    except CheckpointError:
+        return ""
+    done, inside = state.get("epochs_done"), state.get("partial_epoch")
+    if not isinstance(done, int):
+        return ""
+    steps = inside.get("steps") if isinstance(inside, dict) else None
+    return f": epoch {done + 1}, batch {steps + 1}" if isinstance(steps, int) else f": epoch {done + 1}"
 
 
 def _echo_test_metrics(result: RunResult) -> None:
