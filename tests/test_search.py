@@ -23,7 +23,7 @@ import optuna  # noqa: E402
 from mnistlab import plots  # noqa: E402
 from mnistlab.cli import main  # noqa: E402
 from mnistlab.comparison import compare  # noqa: E402
-from mnistlab.errors import SpecError, SpecWarning, StoreError  # noqa: E402
+from mnistlab.errors import ReportWarning, SpecError, SpecWarning, StoreError  # noqa: E402
 from mnistlab.experiments import load_experiment, parse_experiment  # noqa: E402
 from mnistlab.report import build_report  # noqa: E402
 from mnistlab.live import render, sweep_status, write_plan  # noqa: E402
@@ -291,7 +291,11 @@ def test_search_of_12_trials_prunes_ranks_reports_and_writes_best(tmp_path: Path
     html = build_report(store, "srch", data_dir=data_dir)
     for caption in ("optimisation history", "parallel coordinates", "parameter importance"):
         assert f"<figcaption>{caption}</figcaption>" in html
-    by_file = build_report(store, str(path), data_dir=data_dir)  # its command: a search's, not a sweep's
+    # its command: a search's, not a sweep's (read from a folder without the data: the 12 trials'
+    # confusion matrices and misclassified images, drawn for the page above, would double its time)
+    (tmp_path / "no-data").mkdir()
+    with pytest.warns(ReportWarning, match="no confusion matrices or misclassified images of mnist"):
+        by_file = build_report(store, str(path), data_dir=tmp_path / "no-data")
     assert f"<li>command: mnistlab search {path} (the runs are recorded as experiment &#x27;srch&#x27;" in by_file
     page = tmp_path / "report.html"
     page.write_text(html, encoding="utf-8")
@@ -896,8 +900,8 @@ def test_compare_a_search_has_trial_fields_and_a_short_note(tmp_path: Path, caps
     _trial(store, 0, 0.8, 0.8, {"train.lr": 0.001})
     assert main(["compare", "sl", "--store", str(store.root), "--format", "csv"]) == 0
     head, first = capsys.readouterr().out.splitlines()[:2]
-    assert head.endswith(",note,trial,trial_state,search_metric,search_value,train.lr")
-    assert first.startswith("trial-0001,") and first.endswith(',"#1 complete, val_loss 0.3120",1,complete,val_loss,0.312,0.05')
+    assert head.endswith(",note,trial,trial_state,search_metric,search_value,tta_val_gain,train.lr")
+    assert first.startswith("trial-0001,") and first.endswith(',"#1 complete, val_loss 0.3120",1,complete,val_loss,0.312,,0.05')
     assert main(["compare", "sl", "--store", str(store.root), "--format", "json"]) == 0
     row = json.loads(capsys.readouterr().out)[0]
     assert (row["trial"], row["trial_state"], row["search_metric"], row["search_value"]) == (1, "complete", "val_loss", 0.312)
