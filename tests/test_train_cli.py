@@ -152,20 +152,22 @@ def test_spec_file_named_in_a_config_is_found_beside_it(data_dir, tmp_path, caps
     assert "Total params: 7,850" in capsys.readouterr().out
 
 
-def test_ctrl_c_in_a_real_process_keeps_the_epochs_and_exits_130(data_dir, tmp_path):
-    import os
-    import signal
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mnistlab", "train", *QUICK[:-2], "--subset", "2000", "--epochs", "200",
-         "--progress", "lines", "--data-dir", str(data_dir), "--checkpoint-dir", str(tmp_path / "ck")],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
+def _train_until(line_start: str, args: list[str], cwd: Path) -> subprocess.Popen[str]:
+    """`mnistlab train ARGS` in a process of its own (one thread, lines as printed), once it has
+    printed a line starting ``line_start`` (its stdout is read up to there)."""
+    proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "train", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=cwd,
+                            env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"})
     assert proc.stdout is not None
     for line in proc.stdout:
-        if line.startswith("Epoch 2/200"):
+        if line.startswith(line_start):
             break
+    return proc
+
+
+def test_ctrl_c_in_a_real_process_keeps_the_epochs_and_exits_130(data_dir, tmp_path):
+    proc = _train_until("Epoch 2/200", [*QUICK[:-2], "--subset", "2000", "--epochs", "200", "--progress", "lines",
+                                        "--data-dir", str(data_dir), "--checkpoint-dir", str(tmp_path / "ck")], tmp_path)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
@@ -191,19 +193,9 @@ def test_train_says_when_it_scored_part_of_the_test_set(data_dir, capsys):
 
 def test_ctrl_c_in_the_first_epoch_says_so_not_zero_complete_epochs_in_no_time(data_dir, tmp_path, capsys):
     """New-user finding (34): a run stopped in its first epoch said "0 complete epochs (0.0s)"."""
-    import os
-    import signal
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mnistlab", "train", "--dataset", "mnist", "--model", "seed000-cnn", "--epochs", "3",
-         "--subset", "36000", "--progress", "lines", "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"},  # each line as it is printed
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("Training on mnist"):  # then a second or three of setup, and epoch 1 (30,000 images): 20 s+
-            break
+    # then a second or three of setup, and epoch 1 (30,000 images): 20 s+
+    proc = _train_until("Training on mnist", ["--dataset", "mnist", "--model", "seed000-cnn", "--epochs", "3", "--subset",
+                                              "36000", "--progress", "lines", "--data-dir", str(data_dir)], tmp_path)
     time.sleep(6)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
@@ -623,19 +615,8 @@ def test_ctrl_c_between_training_on_and_the_first_batch_is_said_and_recorded(dat
     (the model built, the plan chosen) printed a bare "interrupted", recorded "interrupted:
     interrupted before it finished", and said nothing of what to do. Sent as the line appears, it
     lands there or, on a fast machine, in epoch 1: either way one line says it, without "error:"."""
-    import os
-    import signal
-
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mnistlab", "train", "--dataset", "mnist", "--model", "seed000-cnn", "--epochs", "2",
-         "--subset", "20000", "--progress", "lines", "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"},
-    )
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.startswith("Training on mnist"):
-            break
+    proc = _train_until("Training on mnist", ["--dataset", "mnist", "--model", "seed000-cnn", "--epochs", "2", "--subset",
+                                              "20000", "--progress", "lines", "--data-dir", str(data_dir)], tmp_path)
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "Traceback" not in err and "error:" not in err, err
