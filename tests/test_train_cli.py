@@ -203,6 +203,7 @@ def test_ctrl_c_in_the_first_epoch_says_so_not_zero_complete_epochs_in_no_time(d
     assert "train: stopped in epoch 1, before it completed: tested as the weights stood at the stop" in out, out
     assert "complete epoch" not in out
     assert "\nrun interrupted by Ctrl-C or a stop signal in epoch 1, before it completed" in f"\n{err}" and "error:" not in err
+    assert err.rstrip().endswith("; it kept no checkpoint: with --checkpoint-dir DIR a stopped run continues with --resume")
     [rec] = RunStore(os.environ["MNISTLAB_STORE"], create=False).runs()
     assert main(["show", rec.run_id]) == 0  # new-user finding (35): "status interrupted: interrupted (Ctrl-C ...)"
     assert "status interrupted by Ctrl-C or a stop signal in epoch 1, before it completed" in capsys.readouterr().out

@@ -234,8 +234,11 @@ def _save_and_record(result: RunResult, save_weights: Path | None, recorder: Rec
 
 
 def _resume_hint(result: Any, checkpoint_dir: Path | None) -> str:
-    """Where ``--resume`` would continue an interrupted run from its checkpoint (empty otherwise)."""
+    """Where ``--resume`` would continue an interrupted run from its checkpoint, or, without
+    ``--checkpoint-dir``, how to make the next one resumable (empty otherwise)."""
     saved = result.metrics.get("checkpoint_epoch")
+    if result.status == "interrupted" and checkpoint_dir is None:
+        return "; it kept no checkpoint: with --checkpoint-dir DIR a stopped run continues with --resume"
     if result.status != "interrupted" or checkpoint_dir is None or not isinstance(saved, int):
         return ""
     step = result.metrics.get("checkpoint_step") or 0
