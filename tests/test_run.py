@@ -730,6 +730,8 @@ def test_history_reads_as_keras_history_history_by_metric(penalised_run, capsys)
     assert "val_accuracy" in run.history and "val_acc" not in run.history  # as Keras's `in history.history`
     assert run.history.history == {k: run.history[k] for k in run.history.keys()} == dict(run.history)
     assert run.history.epoch == [0]  # Keras's History.epoch: indices from 0
+    assert dict(run.history.items()) == run.history.history and run.history.get("val_acc", "none") == "none"
+    assert run.history.get("loss") == run.history["loss"]
     assert run.history[-1]["val_accuracy"] == run.history["val_accuracy"][-1]  # a list of epochs, and by metric
     assert run.history.keys()[:4] == ["loss", "accuracy", "val_loss", "val_accuracy"]
     assert len(run.history["loss"]) == len(run.history) == 1 and run.history[0]["epoch"] == 1

@@ -160,3 +160,12 @@ def test_tta_and_ema_are_set_like_any_setting() -> None:
                             "variants": [{"name": "tta", "evaluate.tta": {"rotation": 5.0}}, {"name": "plain"}]},
                            source="x")
     assert [c.config["evaluate"]["tta"] for c in exp.cells()] == [{"shift": 0, "rotation": 5.0}, None]
+
+
+def test_the_report_shows_the_tta_gain_on_validation_before_the_tta_test_score() -> None:
+    """As the CLI table: what TTA is chosen on (validation) comes before what it scored on test."""
+    from mnistlab.report import render_table
+
+    html = render_table([{"variant": "v", "test_acc": 0.9, "tta_test_acc": 0.91, "tta_val_gain": 0.0012}])
+    assert html.index("TTA gain (val)") < html.index("test acc (TTA)") and ">+0.12 pts<" in html
+    assert "TTA gain (val)" not in render_table([{"variant": "v", "test_acc": 0.9, "tta_val_gain": None}])

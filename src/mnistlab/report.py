@@ -42,8 +42,8 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "variant": ("variant", "text"), "n": ("n", "int"), "params": ("params", "int"), "epochs": ("epochs", "num"),
     "train_acc": ("train acc", "pct"), "val_acc": ("val acc", "pct"), "test_acc_mean": ("test acc", "pct"),
     "test_acc": ("test acc", "pct"), "test_acc_std": ("± std", "pct"),
-    "test_balanced_acc": ("balanced acc", "pct"), "tta_test_acc": ("test acc (TTA)", "pct"),
-    "tta_val_gain": ("TTA gain (val)", "pts"),
+    "test_balanced_acc": ("balanced acc", "pct"), "tta_val_gain": ("TTA gain (val)", "pts"),
+    "tta_test_acc": ("test acc (TTA)", "pct"),  # after the gain on validation, as the CLI table
     "vs_best": ("vs best (Welch)", "text"), "vs_best_p": ("p", "num"),
     "test_loss": ("test loss", "num"),
     "train_seconds": ("train s", "num"), "seconds_per_epoch": ("s / epoch", "num"),

@@ -955,6 +955,14 @@ class History(list):
         """The metrics recorded per epoch, in the order Keras lists them (the epoch number left out)."""
         return [k for k in dict.fromkeys(k for epoch in self for k in epoch) if k != "epoch"]
 
+    def items(self) -> list[tuple[str, list[Any]]]:
+        """``(metric, [one value per epoch])`` pairs, as Keras's dict's items."""
+        return [(k, self[k]) for k in self.keys()]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """One metric's values per epoch, or ``default`` where it is not recorded, as a dict's get."""
+        return self[key] if key in self else default
+
     @property
     def history(self) -> dict[str, list[Any]]:
         """Keras's ``History.history``: ``{metric: [one value per epoch]}``."""
