@@ -1022,6 +1022,7 @@ class Run:
         run's dataset was made (:func:`mnistlab.preprocess.preprocess`: for MNIST, inverted when
         the background is light, cropped, scaled to 20 px, centred by mass): any size, colour or
         polarity is then fine. ``preprocess=False`` takes files already in dataset form (28x28).
+        ``batch_size``: images a pass (250 if None), as Keras's ``predict`` takes it.
 
         Arrays without preprocessing: numpy or torch, uint8 (0-255) or float ([0, 1]), shaped
         (N, 28, 28), (N, 1, 28, 28), (N, 28, 28, 1) (Keras's channels-last), flat rows (N, 784) as a
