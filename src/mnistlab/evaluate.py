@@ -149,13 +149,24 @@ def evaluate_tta(
         out.append((mean / len(views)).cpu())
     mean_probs = torch.cat(out) if out else torch.zeros((0, 1))
     y = labels.cpu()
-    classes = mean_probs.shape[1]
-    target = F.one_hot(y, classes).float() * (1 - label_smoothing) + label_smoothing / classes
-    loss = float(-(target * mean_probs.clamp_min(1e-12).log()).sum(1).double().mean()) if len(y) else 0.0
-    if len(y) and (penalty := regularization_loss(model)) is not None:  # as evaluate_model's loss has it
-        loss += float(penalty)
+    loss = probs_loss(mean_probs, F.one_hot(y, mean_probs.shape[1]).float(), model, label_smoothing=label_smoothing)
     acc = float((mean_probs.argmax(1) == y).double().mean()) if len(y) else 0.0
     return loss, acc, mean_probs.numpy()
+
+
+def probs_loss(probs: torch.Tensor, targets: torch.Tensor, model: torch.nn.Module, *, label_smoothing: float = 0.0) -> float:
+    """The loss of predicted probabilities ``probs`` (float32 (N, classes)) against target rows
+    ``targets`` (N, classes), one-hot or soft: their cross-entropy with Keras's label smoothing
+    (``targets * (1 - s) + s / classes``), probabilities clamped at 1e-12, plus ``model``'s weight
+    penalties, as Keras's loss adds them (:func:`evaluate_model`'s loss from logits, to rounding).
+    0.0 for no rows."""
+    if not len(probs):
+        return 0.0
+    target = targets * (1 - label_smoothing) + label_smoothing / probs.shape[1]
+    loss = float(-(target * probs.clamp_min(1e-12).log()).sum(1).double().mean())
+    if (penalty := regularization_loss(model)) is not None:
+        loss += float(penalty.detach())
+    return loss
 
 
 def accuracy(probs: np.ndarray, labels: np.ndarray) -> float:

@@ -38,10 +38,10 @@ from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_any, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
                              StoreError, KERAS_ELSEWHERE, clip, did_you_mean, type_name)
-from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs
+from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs, probs_loss
 from mnistlab.files import write_atomic
-from mnistlab.models import (MemoryEstimate, adapt_normalization, build_model, format_summary, gigabytes,
-                             regularization_loss, summarize, training_memory, weights_finite)
+from mnistlab.models import (MemoryEstimate, adapt_normalization, build_model, format_summary, gigabytes, summarize,
+                             training_memory, weights_finite)
 from mnistlab.specs import ModelSpec
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 from mnistlab.trainer import CHECKPOINT_FILE, FitOutcome, Trainer, read_checkpoint
@@ -1064,10 +1064,8 @@ class Run:
             raise SpecError("evaluate: no images to evaluate on")
         target = label_targets(y, len(probs), probs.shape[1])
         smoothing = float((self.result.config.get("train") or {}).get("label_smoothing") or 0.0)
-        target = target * (1 - smoothing) + smoothing / probs.shape[1]
-        loss = float(-(target * np.log(np.clip(probs.astype(np.float64), 1e-12, None))).sum(1).mean())
-        if (penalty := regularization_loss(self.result.model)) is not None:
-            loss += float(penalty.detach())
+        loss = probs_loss(torch.from_numpy(probs), torch.from_numpy(target).float(), self.result.model,
+                          label_smoothing=smoothing)
         acc = float((probs.argmax(1) == target.argmax(1)).mean())
         return {"loss": loss, "accuracy": acc} if return_dict else [loss, acc]
 
