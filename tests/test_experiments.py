@@ -684,6 +684,11 @@ def test_a_file_saved_with_a_byte_order_mark_reads_and_utf_16_says_so(tmp_path: 
     ('[base]\ndataset = "mnist"\nmodel = { layers = [{ type = "Flatten", input_shape = [28, 28, 1] }, '
      '{ type = "Dense", units = 10 }] }\n[[variants]]\nname = "a"\n',
      "unknown key 'input_shape' (the input's shape is the model's: input_shape = [28, 28, 1] at its top level"),
+    (TINY + '[[variants]]\nname = "a"\n"train.class_weight" = { 0 = 2.0 }\n',
+     '"train.class_weight": the base has no key "class_weight" (every image counts once in the loss: mnistlab has no '
+     'class or sample weights'),
+    ('[base]\ndataset = "mnist"\nmodel = { dense = [8] }\n[base.train]\nsteps_per_epoch = 10\n[[variants]]\nname = "a"\n',
+     'train: unknown key "steps_per_epoch" (an epoch is one pass over the training images: data.subset'),
 ])
 def test_keras_words_for_what_mnistlab_keeps_elsewhere_say_where(tmp_path: Path, text: str, fragment: str) -> None:
     with pytest.raises(SpecError) as exc:

@@ -648,6 +648,18 @@ def test_keras_habits_in_train_get_mnistlabs_words(tmp_path, data_dir):
         train("mnist", "seed000-dense", 1, loss="categorical_crossentropy")
     with pytest.raises(SpecError, match=r'unknown setting "metrics": accuracy and loss, and their val_ twins'):
         train("mnist", "seed000-dense", 1, metrics=["accuracy"])
+    with pytest.raises(SpecError, match=r'unknown setting "class_weight": every image counts once in the loss: '
+                                        r"mnistlab has no class or sample weights \(Keras's fit\(class_weight=\)"):
+        train("mnist", "seed000-dense", 1, class_weight={0: 2.0})
+    with pytest.raises(SpecError, match=r'unknown setting "sample_weight": every image counts once in the loss'):
+        train("mnist", "seed000-dense", 1, sample_weight=np.ones(3))
+    with pytest.raises(SpecError, match=r'unknown setting "initial_epoch": a stopped run continues from its checkpoint '
+                                        r"where it stopped \(mnistlab train --resume, or train\(checkpoint_dir=..., "
+                                        r"resume=True\)\)"):
+        train("mnist", "seed000-dense", 3, initial_epoch=1)
+    with pytest.raises(SpecError, match=r'unknown setting "input_shape": the input\'s shape is the model\'s: '
+                                        r'model=\{"input_shape": \[28, 28, 1\], "layers": \[...\]\}'):
+        train("mnist", "seed000-dense", 1, input_shape=(28, 28, 1))
     with pytest.warns(SpecWarning, match=r"train\(shuffle=False\) sets data.shuffle, the order your own data's images "
                                          r"are read in, not Keras's fit\(shuffle=False\)"):
         train("mnist", "seed000-dense", 1, subset=60, progress="none", data_dir=data_dir, shuffle=False)

@@ -159,7 +159,29 @@ KERAS_ELSEWHERE = {
             "train.label_smoothing smooths it",
     "metrics": "accuracy and loss, and their val_ twins with validation, are always recorded",
     "verbose": "progress is the command's --progress (lines, bar, none), or progress= in Python",
+    "class_weight": "every image counts once in the loss: mnistlab has no class or sample weights (Keras's "
+                    "fit(class_weight=) and sample_weight=); the confusion matrix shows what an imbalance costs",
+    "steps_per_epoch": "an epoch is one pass over the training images: data.subset trains on fewer of them, "
+                       "train.epochs sets the passes",
+    "initial_epoch": "a stopped run continues from its checkpoint where it stopped (mnistlab train --resume, or "
+                     "train(checkpoint_dir=..., resume=True)): no epoch number to give",
+    "validation_freq": "validation is scored after every epoch: the history has a val_ value for each",
+    "validation_steps": "validation scores all the held-out images after every epoch",
 }
+KERAS_ELSEWHERE["sample_weight"] = KERAS_ELSEWHERE["class_weight"]
+# The same words given to :func:`mnistlab.run.train` (Keras's fit() and compile() arguments), where
+# mnistlab's Python word differs from a file's; the others are said as KERAS_ELSEWHERE says them.
+KERAS_ELSEWHERE_IN_PYTHON = {
+    "verbose": 'mnistlab\'s is progress= (Keras\'s verbose=0 is progress="none", verbose=2 progress="lines", '
+               'verbose=1 progress="bar")',
+    "x": "mnistlab trains on a dataset, not fit's x and y: dataset=\"mnist\", a file or a folder; save arrays with "
+         "numpy.savez(\"data.npz\", x_train=x, y_train=y) and give dataset=\"data.npz\"",
+    "validation_split": 'mnistlab\'s is validation={value!r}; Keras holds out the last images, which '
+                        'validation={value!r}, split="last" does (the default holds out a seeded random draw)',
+}
+KERAS_ELSEWHERE_IN_PYTHON["y"] = KERAS_ELSEWHERE_IN_PYTHON["x"]
+KERAS_ELSEWHERE_IN_PYTHON["input_shape"] = ("the input's shape is the model's: model={\"input_shape\": [28, 28, 1], "
+                                            "\"layers\": [...]} or ModelSpec(input_shape=...), not train()'s")
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

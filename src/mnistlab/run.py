@@ -37,7 +37,7 @@ from mnistlab.data.userdata import class_count_mismatch, dataset_label, plain_pa
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_any, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
-                             StoreError, KERAS_ELSEWHERE, clip, did_you_mean, type_name)
+                             StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, did_you_mean, type_name)
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs, probs_loss
 from mnistlab.files import write_atomic
 from mnistlab.models import (MemoryEstimate, adapt_normalization, build_model, format_summary, gigabytes, summarize,
@@ -1102,28 +1102,17 @@ _DEFAULT_MODEL: str = setting_default("model")
 _DEFAULT_EPOCHS: int = setting_default("epochs")
 
 
-# Keras's fit() arguments that train() names otherwise: what a Keras user types, and mnistlab's word for it.
-_KERAS_FIT_WORDS = {
-    "verbose": 'mnistlab\'s is progress= (Keras\'s verbose=0 is progress="none", verbose=2 progress="lines", '
-               'verbose=1 progress="bar")',
-    "x": "mnistlab trains on a dataset, not fit's x and y: dataset=\"mnist\", a file or a folder; save arrays with "
-         "numpy.savez(\"data.npz\", x_train=x, y_train=y) and give dataset=\"data.npz\"",
-    "validation_split": 'mnistlab\'s is validation={value!r}; Keras holds out the last images, which '
-                        'validation={value!r}, split="last" does (the default holds out a seeded random draw)',
-}
-_KERAS_FIT_WORDS["y"] = _KERAS_FIT_WORDS["x"]
-_KERAS_FIT_WORDS |= {word: KERAS_ELSEWHERE[word] for word in ("loss", "metrics")}  # compile()'s, said as a file's
-
-
 def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[str, Any]:
     """:func:`train`'s dataset and model as a config file writes them: a ``pathlib.Path`` as its
     string (alone or a table's value), a :class:`~mnistlab.specs.ModelSpec` as its table. SpecError
     for Keras's ``fit(x, y, verbose=0, validation_split=0.1)`` words, saying mnistlab's word for
     each (not only "unknown setting")."""
-    for word, hint in _KERAS_FIT_WORDS.items():
-        if word in overrides:
-            raise SpecError(f'train(): unknown setting "{word}": ' + hint.format(value=overrides[word]), path=(word,),
-                            source="train()")
+    for word in overrides:  # the first Keras word given, as the user wrote them
+        hint = KERAS_ELSEWHERE_IN_PYTHON.get(word) or KERAS_ELSEWHERE.get(word)
+        if hint is None:
+            continue
+        raise SpecError(f'train(): unknown setting "{word}": ' + hint.replace("{value!r}", repr(overrides[word])), path=(word,),
+                        source="train()")
     if overrides.get("shuffle") is False:  # Keras's fit(shuffle=False): the batches' order, which mnistlab always draws
         warnings.warn("train(shuffle=False) sets data.shuffle, the order your own data's images are read in, not "
                       "Keras's fit(shuffle=False): each epoch's batches are drawn in a new order whatever it says",
