@@ -439,15 +439,16 @@ def test_a_resume_finds_nothing_recorded_once_the_run_is_deleted_or_the_checkpoi
     assert main([*base, "--resume"]) == 0 and "nothing to train" not in capsys.readouterr().err
 
 
-def _epochs_saved(path: Path) -> int:
-    """The complete epochs a checkpoint holds (0 while there is none, or it cannot be read yet)."""
+def _saved_early_inside_a_later_epoch(path: Path) -> bool:
+    """Whether the checkpoint at ``path`` was written inside epoch 2 or later, before its 375th batch."""
     try:
-        return int(torch.load(path, weights_only=True)["epochs_done"])
-    except (OSError, RuntimeError, EOFError, KeyError):
-        return 0
+        state = torch.load(path, weights_only=True)
+    except (OSError, RuntimeError, EOFError):
+        return False
+    return state["epochs_done"] >= 1 and state["partial_epoch"] is not None and state["partial_epoch"]["steps"] < 375
 
 
-def test_checkpoint_every_saves_inside_epochs_and_resume_continues_there(data_dir, tmp_path):
+def test_checkpoint_every_saves_inside_epochs_and_resume_continues_there(data_dir, tmp_path, capsys):
     """Ctrl-C in the middle of an epoch: with --checkpoint-every the checkpoint holds the batches of
     that epoch done so far; --resume continues after them (and refuses to stop before that epoch)."""
     ckpt = tmp_path / "ck"
@@ -456,12 +457,13 @@ def test_checkpoint_every_saves_inside_epochs_and_resume_continues_there(data_di
             "--progress", "none"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     store = tmp_path / "runs"
-    proc = subprocess.Popen([*base, "--epochs", "40", "--checkpoint-every", "0.000001", "--record", "--store", str(store)],
+    proc = subprocess.Popen([*base, "--epochs", "40", "--checkpoint-every", "0.05", "--record", "--store", str(store)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
-    while not _epochs_saved(ckpt / "last.pt") and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.1)  # until epoch 2 has begun
-    time.sleep(0.5)  # a few hundred batches more
+    # until a checkpoint inside epoch 2 or later, in the first half of its epoch's 750 batches: the
+    # next one the process writes (every 0.05 s) is inside that epoch too, not at its end
+    while not _saved_early_inside_a_later_epoch(ckpt / "last.pt") and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
     proc.send_signal(signal.SIGTERM)  # a batch scheduler's stop: as Ctrl-C, with SIGTERM's exit status
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143, err
@@ -472,12 +474,12 @@ def test_checkpoint_every_saves_inside_epochs_and_resume_continues_there(data_di
         in err.decode()
     [rec] = RunStore(store).runs()
     assert rec.status == "interrupted" and rec.metrics["checkpoint_step"] == inside["steps"]
-    too_few = subprocess.run([*base, "--epochs", str(done), "--resume"], env=env, capture_output=True, text=True)
-    assert too_few.returncode == 2 and too_few.stderr.count("\n") == 1
-    assert f"written inside epoch {done + 1}, past the {done} epoch(s) asked for" in too_few.stderr
-    resumed = subprocess.run([*base, "--epochs", str(done + 1), "--resume"], env=env, capture_output=True, text=True)
-    assert resumed.returncode == 0 and "Resuming from" in resumed.stdout, resumed.stderr
-    assert f"last.pt: epoch {done + 1}, batch {inside['steps'] + 1}\n" in resumed.stdout  # where it goes on, said
+    assert main([*base[3:], "--epochs", str(done), "--resume"]) == 2  # in this process: the CLI's own handling
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"written inside epoch {done + 1}, past the {done} epoch(s) asked for" in err
+    assert main([*base[3:], "--epochs", str(done + 1), "--resume"]) == 0
+    out = capsys.readouterr().out
+    assert "Resuming from" in out and f"last.pt: epoch {done + 1}, batch {inside['steps'] + 1}\n" in out  # where it goes on
     assert torch.load(ckpt / "last.pt", weights_only=True)["partial_epoch"] is None  # the last epoch's end is saved
 
 
