@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs mnistlab with its test extras into .venv, runs the linters (ruff, mypy; either failing
-# fails the script) and then the default test suite (tests/ and the package's doctests).
+# fails the script) and then the default test suite (tests/ and the package's doctests), in two
+# processes, then the tests that need a quiet machine alone.
 # Usage (from the repository root): bash scripts/test.sh [pytest args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,4 +33,18 @@ fi
 # The real datasets: ../shared/datasets beside the checkout unless the caller says otherwise.
 export MNISTLAB_DATA_DIR="${MNISTLAB_DATA_DIR:-$(cd .. && pwd)/shared/datasets}"
 export MPLBACKEND=Agg
-exec .venv/bin/python -m pytest "$@"
+
+# Given a marker expression (-m slow), pytest runs once, as asked. Otherwise the suite runs in
+# MNISTLAB_TEST_WORKERS processes (pytest-xdist; 2 by default, CI's cores): most of its time is
+# spent waiting on subprocesses, Ray and Chromium. Then the tests that measure the machine's own
+# load (marked "quiet") run alone, with nothing of the suite beside them.
+for arg in "$@"; do
+    case "$arg" in -m|-m*) exec .venv/bin/python -m pytest "$@" ;; esac
+done
+empty=0
+pytest_part() {  # a part the arguments choose no test of (status 5) is not a failure; both are
+    .venv/bin/python -m pytest "$@" || { status=$?; [ "$status" = 5 ] || exit "$status"; empty=$((empty + 1)); }
+}
+pytest_part -n "${MNISTLAB_TEST_WORKERS:-2}" --dist worksteal -m "not slow and not quiet" "$@"
+pytest_part -m "quiet and not slow" "$@"
+[ "$empty" -lt 2 ] || exit 5

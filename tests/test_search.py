@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 pytest.importorskip("optuna", reason="the search extra (optuna) is in the dev extra: pip install -e '.[dev]'")
 import optuna  # noqa: E402
@@ -257,9 +258,7 @@ def test_search_of_12_trials_prunes_ranks_reports_and_writes_best(tmp_path: Path
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     path = _exp(tmp_path, SEARCH)
     store_dir = tmp_path / "store"
-    t0 = time.perf_counter()
     assert main(["search", str(path), "--store", str(store_dir), "--data-dir", str(data_dir)]) == 0
-    seconds = time.perf_counter() - t0
     out = capsys.readouterr().out
     store = RunStore(store_dir)
     runs = store.runs(experiment="srch")
@@ -312,7 +311,6 @@ def test_search_of_12_trials_prunes_ranks_reports_and_writes_best(tmp_path: Path
     assert len(again) == 2 and all(r.status == "finished" for r in again)
     same_seed = next(r for r in again if r.seed == best_run_seed(runs, best["run_id"]))
     assert same_seed.history[-1]["val_accuracy"] == pytest.approx(best["value"])  # the trial, trained again
-    assert seconds < 120, seconds  # about 60 s on 2 busy cores
 
 
 def best_run_seed(runs: list, run_id: str) -> int:
@@ -1120,40 +1118,15 @@ def _parallel_search(tmp_path: Path, data_dir: Path) -> tuple[subprocess.Popen, 
     return proc, cmd, env, store_dir
 
 
-def _resumed_from_checkpoints(cmd: list[str], env: dict[str, str], store_dir: Path) -> None:
-    """The same search run again asks its two stopped trials again, continuing from their
-    checkpoints: two complete trials of PARALLEL_EPOCHS epochs, no checkpoint left."""
-    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
-    assert again.returncode == 0, again.stderr
-    runs = {r.variant: r for r in RunStore(store_dir).runs(experiment="s")}
-    assert sorted(runs) == ["trial-0000", "trial-0001", "trial-0002", "trial-0003"], again.stdout
-    assert [runs[v].status for v in ("trial-0000", "trial-0001")] == ["interrupted"] * 2
-    for v in ("trial-0002", "trial-0003"):
-        assert runs[v].status == "finished" and len(runs[v].history) == PARALLEL_EPOCHS
-        assert runs[v].metrics["resumed_from_epoch"] >= 1, runs[v].metrics  # continued, not trained afresh
-    study = optuna.load_study(study_name="s", storage=storage_url(store_dir))
-    assert sorted(t.user_attrs.get("continues_trial", -1) for t in study.trials[2:]) == [0, 1]
-    assert [t.state.name for t in study.trials[2:]] == ["COMPLETE"] * 2 and counted_trials(study) == 2
-    assert not list(store_dir.glob("checkpoints/*"))
-
-
-def test_ctrl_c_to_a_parallel_search_asks_its_stopped_trials_again(tmp_path: Path, data_dir: Path) -> None:
-    """Reviewer finding: Ctrl-C (the process group) stopped `search --jobs 2` with its workers'
-    trials recorded interrupted and left running in the study; the next search failed them for good
-    (4 trials asked, the stopped 2 counted) where --jobs 1 asks them again and continues them."""
-    proc, cmd, env, store_dir = _parallel_search(tmp_path, data_dir)
-    os.killpg(proc.pid, signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err
-    # Reviewer finding: only the first stopped trial had its line (with a double parenthesis), the
-    # other was left running in the study until the next search "recovered" it as a dead driver's
-    lines = sorted(ln.split()[1] for ln in out.splitlines() if ln.lstrip().startswith("trial "))
-    assert lines == ["0", "1"], out
-    assert out.count("interrupted by Ctrl-C or a stop signal after") == 2 and "((" not in out, out
-    study = optuna.load_study(study_name="s", storage=storage_url(store_dir))
-    assert [t.state.name for t in study.trials] == ["FAIL", "FAIL", "WAITING", "WAITING"]  # told, asked again
-    assert "trial-0000 (interrupted: asked again)" in out and "#" not in out.split("trial-0001")[1].split("\n")[0], out
-    _resumed_from_checkpoints(cmd, env, store_dir)
+def _checkpointed_epochs(store_dir: Path) -> dict[Path, int]:
+    """The complete epochs each trial's checkpoint holds (-1 while it cannot be read)."""
+    out = {}
+    for path in store_dir.glob("checkpoints/*/*/last.pt"):
+        try:
+            out[path] = int(torch.load(path, weights_only=True)["epochs_done"])
+        except (OSError, RuntimeError, EOFError, KeyError):
+            out[path] = -1
+    return out
 
 
 def _alive_in_group(pgid: int) -> list[int]:
@@ -1170,16 +1143,43 @@ def _alive_in_group(pgid: int) -> list[int]:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
-def test_a_parallel_search_s_workers_stop_when_their_driver_is_killed(tmp_path: Path, data_dir: Path) -> None:
-    """Reviewer finding: `kill -9` of the `search --jobs 2` driver left its workers training, then
-    idle forever, and a search started again meanwhile recorded nonsense rows. The workers stop,
-    record their trials interrupted and exit; the search run again at once continues them."""
+def test_a_parallel_search_stopped_by_ctrl_c_then_its_driver_killed_loses_nothing(tmp_path: Path, data_dir: Path) -> None:
+    """Reviewer findings, one search through both stops. (1) Ctrl-C (the process group) stopped
+    `search --jobs 2` with its workers' trials recorded interrupted and left running in the study;
+    the next search failed them for good (4 trials asked, the stopped 2 counted) where --jobs 1 asks
+    them again and continues them. (2) `kill -9` of the driver left its workers training, then idle
+    forever, and a search started again meanwhile recorded nonsense rows: the workers stop, record
+    their trials interrupted and exit; the search run again at once continues them."""
     proc, cmd, env, store_dir = _parallel_search(tmp_path, data_dir)
+    os.killpg(proc.pid, signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    # Reviewer finding: only the first stopped trial had its line (with a double parenthesis), the
+    # other was left running in the study until the next search "recovered" it as a dead driver's
+    lines = sorted(ln.split()[1] for ln in out.splitlines() if ln.lstrip().startswith("trial "))
+    assert lines == ["0", "1"], out
+    assert out.count("interrupted by Ctrl-C or a stop signal after") == 2 and "((" not in out, out
+    study = optuna.load_study(study_name="s", storage=storage_url(store_dir))
+    assert [t.state.name for t in study.trials] == ["FAIL", "FAIL", "WAITING", "WAITING"]  # told, asked again
+    assert "trial-0000 (interrupted: asked again)" in out and "#" not in out.split("trial-0001")[1].split("\n")[0], out
+    at_stop = _checkpointed_epochs(store_dir)
+    assert len(at_stop) == 2 and min(at_stop.values()) >= 1, at_stop
+
+    # asked again: both trials go on from their checkpoints, until the driver is killed
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     try:
+        deadline = time.monotonic() + 120
+        while proc.poll() is None and time.monotonic() < deadline and not all(
+                _checkpointed_epochs(store_dir).get(p, -1) > n for p, n in at_stop.items()):
+            time.sleep(0.05)
+        assert proc.poll() is None, proc.communicate()
         proc.kill()
         proc.wait()
         started = time.monotonic()
-        _resumed_from_checkpoints(cmd, env, store_dir)  # at once: it waits for the workers to record their trials
+        # run again at once: it waits for the killed driver's workers to record their trials
+        again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=180)
+        assert again.returncode == 0, again.stderr
         deadline = started + 30
         while _alive_in_group(proc.pid) and time.monotonic() < deadline:
             time.sleep(0.2)
@@ -1188,8 +1188,19 @@ def test_a_parallel_search_s_workers_stop_when_their_driver_is_killed(tmp_path: 
         for pid in _alive_in_group(proc.pid):
             os.kill(pid, signal.SIGKILL)
         proc.communicate()
-    stopped = [r for r in RunStore(store_dir).runs(experiment="s") if r.variant in ("trial-0000", "trial-0001")]
+    runs = {r.variant: r for r in RunStore(store_dir).runs(experiment="s")}
+    assert sorted(runs) == [f"trial-{i:04d}" for i in range(6)], again.stdout
+    stopped = [runs[f"trial-{i:04d}"] for i in range(4)]
+    assert [r.status for r in stopped] == ["interrupted"] * 4
     assert all(len(r.history) < PARALLEL_EPOCHS and r.metrics.get("epochs_run", 0) < PARALLEL_EPOCHS for r in stopped)
+    for v in ("trial-0004", "trial-0005"):
+        assert runs[v].status == "finished" and len(runs[v].history) == PARALLEL_EPOCHS
+        assert runs[v].metrics["resumed_from_epoch"] > min(at_stop.values()), runs[v].metrics  # continued twice
+    study = optuna.load_study(study_name="s", storage=storage_url(store_dir))
+    assert sorted(t.user_attrs.get("continues_trial", -1) for t in study.trials[2:4]) == [0, 1]
+    assert sorted(t.user_attrs.get("continues_trial", -1) for t in study.trials[4:]) == [0, 1]  # the first of the line
+    assert [t.state.name for t in study.trials[4:]] == ["COMPLETE"] * 2 and counted_trials(study) == 2
+    assert not list(store_dir.glob("checkpoints/*"))
 
 
 def test_sigterm_to_a_parallel_search_s_driver_stops_its_trials_at_once(tmp_path: Path, data_dir: Path) -> None:

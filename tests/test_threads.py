@@ -15,6 +15,8 @@ from mnistlab.accel.threads import CHECK_EVERY_SECONDS, CHECK_EVERY_STEPS, CpuSa
 from mnistlab.models import build_model, summarize
 from mnistlab.presets import resolve_model
 
+pytestmark = pytest.mark.quiet  # scripts/test.sh runs these alone: the rest of the suite would be the load they see
+
 CORES = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 needs_two_cores = pytest.mark.skipif(CORES < 2 or not os.path.exists("/proc/stat"),
                                      reason="needs two cores and /proc/stat to share them")
