@@ -799,4 +799,5 @@ def test_git_commit_is_mnistlabs_own_checkout_not_the_folder_the_command_runs_in
     subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "theirs"], check=True)
     theirs = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
     monkeypatch.chdir(other)
+    run_module._git_commit.cache_clear()  # asked here, in the user's project, not earlier elsewhere
     assert run_module._git_commit() == (ours or None) and run_module._git_commit() != theirs

@@ -736,10 +736,12 @@ def _device_name(device: torch.device) -> str:
     return platform.processor() or platform.machine()
 
 
+@functools.lru_cache(maxsize=1)
 def _git_commit() -> str | None:
     """The commit of the git checkout mnistlab's own source is tracked in (an editable install), for
     ``env.git_commit``; None for an installed package or without git. Never the repository the
-    command happens to run in: that commit says nothing of the code that trained."""
+    command happens to run in: that commit says nothing of the code that trained. Asked once per
+    process (two git calls), when its first run is recorded: the code it runs was loaded by then."""
     here = str(Path(__file__).resolve().parent)
     try:
         tracked = subprocess.run(["git", "-C", here, "ls-files", "--error-unmatch", Path(__file__).name],
