@@ -377,7 +377,7 @@ def test_qmnist_style_int32_labels_with_eight_columns(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("name", "payload", "message"), [
-    ("labels-idx1-ubyte", gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x01\x07"), "is gzip data but its name lacks .gz"),
+    ("labels-idx1-ubyte", gzip.compress(b"\x00\x00\x08\x01\x00\x00\x00\x01\x07", mtime=0), "is gzip data but its name lacks .gz"),
     ("labels-idx1-ubyte.gz", b"\x00\x00\x08\x01\x00\x00\x00\x01\x07", "uncompressed IDX file, not gzip data: rename"),
     ("labels-idx1-ubyte.gz", b"<!DOCTYPE html><html><body>Moved</body></html>", "is an HTML page, not gzip data"),
     ("labels-idx1-ubyte", b"\n  <html><head></head><body>404</body></html>", "it is an HTML page"),
