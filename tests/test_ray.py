@@ -17,11 +17,14 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from test_experiments import TINY, write
 
+from mnistlab.callbacks import Callback
 from mnistlab.cli import main
 from mnistlab.execute import CellTask, run_experiment, train_cells
 from mnistlab.run import RunResult
@@ -79,14 +82,67 @@ def test_a_thread_count_set_in_the_file_holds_on_every_backend(tmp_path: Path, d
     assert _metrics(on_ray) == _metrics(local) == _metrics(split)
 
 
-def _dying(marks: str, task: CellTask, indices: Sequence[int], callbacks: Sequence = ()) -> list[RunResult | BaseException]:
+def _dying(marks: str, task: CellTask, indices: Sequence[int], callbacks: Sequence = (),
+           checkpoint_dir: Path | None = None) -> list[RunResult | BaseException]:
     """Variant "dead": its worker dies every time; "flaky": dies the first time only."""
     variant = task.cells[0].variant
     mark = Path(marks) / f"{variant}.{time.monotonic_ns()}"
     mark.touch()  # one file per attempt
     if variant == "dead" or (variant == "flaky" and len(list(Path(marks).glob("flaky.*"))) == 1):
         os._exit(3)
-    return train_cells(task, indices, callbacks=callbacks)
+    return train_cells(task, indices, callbacks=callbacks, checkpoint_dir=checkpoint_dir)
+
+
+class _DieAtEpoch(Callback):
+    """Ends the worker process (as an out-of-memory kill would) as epoch ``epoch`` (1-based) begins,
+    after the callbacks before it in the list (the checkpoint mirror) have run."""
+
+    def __init__(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        if epoch + 1 == self.epoch:
+            os._exit(3)
+
+
+def _dies_once_in_epoch_3(marks: str, task: CellTask, indices: Sequence[int], callbacks: Sequence = (),
+                          checkpoint_dir: Path | None = None) -> list[RunResult | BaseException]:
+    """The cell's first try: its worker dies as epoch 3 begins; the retry trains on."""
+    first_try = not any(Path(marks).iterdir())
+    (Path(marks) / f"try.{time.monotonic_ns()}").touch()
+    killer = [_DieAtEpoch(3)] if first_try else []
+    return train_cells(task, indices, callbacks=[*callbacks, *killer], checkpoint_dir=checkpoint_dir)
+
+
+def test_a_cell_whose_worker_died_continues_from_its_checkpoint_on_the_retry(tmp_path: Path, data_dir: Path,
+                                                                           ray_address: str) -> None:
+    """Review finding: a Ray cell kept no checkpoint, so Ray's retry (and a sweep run again after
+    its driver was killed) trained it from its first epoch. The worker's checkpoints reach the
+    relay and the store; the retry continues from epoch 3 and ends on the uninterrupted digits."""
+    from mnistlab.backends import _quiet_ray_messages, close, ray_runner
+
+    p = write(tmp_path, TINY.replace("epochs = 1", "epochs = 4").replace("subset = 120", "subset = 600")
+              + 'threads = 1\n[[variants]]\nname = "a"\n')
+    whole = run_experiment(p, tmp_path / "whole", data_dir=data_dir, runner=RayRunner()).outcomes[0].record
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    runner = ray_runner()
+    runner.quieted = _quiet_ray_messages()
+    runner.train = functools.partial(_dies_once_in_epoch_3, str(marks))
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")  # the driver's setting (the workers have not its environment)
+            res = run_experiment(p, tmp_path / "s", data_dir=data_dir, runner=runner)
+    finally:
+        close(runner)
+    assert len(list(marks.iterdir())) == 2  # died once, retried once
+    [record] = RunStore(tmp_path / "s").runs()
+    assert res.outcomes[0].record.run_id == record.run_id and record.status == "finished"
+    assert record.metrics["resumed_from_epoch"] == 2 and whole.metrics["resumed_from_epoch"] == 0
+    assert [h["epoch"] for h in record.history] == [1, 2, 3, 4]
+    assert record.metrics["test_accuracy"] == whole.metrics["test_accuracy"]  # as if it had never died
+    assert record.metrics["test_loss"] == pytest.approx(whole.metrics["test_loss"], abs=1e-6)
+    assert not list((tmp_path / "s").glob("checkpoints/*/*/*"))  # recorded: its checkpoint is gone
 
 
 def test_a_dying_worker_is_retried_once_then_its_cell_failed(tmp_path: Path, data_dir: Path, ray_address: str,
@@ -142,10 +198,13 @@ def test_a_killed_driver_loses_nothing_and_the_rerun_trains_only_the_rest(tmp_pa
     child = ("import runpy, sys; sys.argv = ['mnistlab'] + sys.argv[1:]; runpy.run_module('mnistlab', run_name='__main__')")
     proc = subprocess.Popen([sys.executable, "-c", child, "run", str(exp), "--store", str(store_dir), "--data-dir",
                              str(data_dir), "--backend", "ray", "--address", ray_address],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "MNISTLAB_CHECKPOINT_EVERY": "0"})  # at every epoch's end
     finished: list[str] = []
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None and not finished:
+    # until a cell has finished and another, still training, has a checkpoint in the store
+    while time.monotonic() < deadline and proc.poll() is None and not (
+            finished and list(store_dir.glob("checkpoints/*/*/last.pt"))):
         time.sleep(0.1)
         if (store_dir / "runs.sqlite").exists():
             with RunStore(store_dir) as st:
@@ -156,6 +215,9 @@ def test_a_killed_driver_loses_nothing_and_the_rerun_trains_only_the_rest(tmp_pa
     with RunStore(store_dir) as st:
         before = {r.run_id for r in st.runs() if r.status == "finished"}
     assert 0 < len(before) < 4, "the sweep ended before the driver was killed: make SLOW slower"
+    saved = {path.parent: torch.load(path, weights_only=True)["epochs_done"]
+             for path in store_dir.glob("checkpoints/*/*/last.pt")}
+    assert saved, out
     res = run_experiment(exp, store_dir, data_dir=data_dir, runner=RayRunner())
     assert sum(o.skipped for o in res.outcomes) == len(before)
     assert {o.record.run_id for o in res.outcomes if o.skipped} == before  # nothing recorded was lost
@@ -163,6 +225,11 @@ def test_a_killed_driver_loses_nothing_and_the_rerun_trains_only_the_rest(tmp_pa
     done = [r for r in st.runs() if r.status == "finished"]
     assert len(done) == 4 and len({r.config_hash for r in done}) == 4  # one finished run per cell
     assert all(r.status in ("finished", "interrupted") for r in st.runs())  # the killed driver's claims expired
+    # a cell the killed driver's worker had checkpointed went on from there, not from its first epoch
+    resumed = {st.checkpoint_dir(r.experiment, r.variant, r.config_hash): r.metrics["resumed_from_epoch"]
+               for r in done if r.run_id not in before}
+    assert {folder: resumed.get(folder) for folder in saved} == saved, (saved, resumed)
+    assert not list(store_dir.glob("checkpoints/*/*/*"))
 
 
 def _closed_port() -> int:

@@ -10,8 +10,13 @@ run. Same config, same seed: the same numbers as the local backend.
 Workers talk to the driver through one small Ray actor, the *relay* (:class:`Relay`): at each
 epoch end a task posts its history so far (the driver writes it to the running run's row, so
 `mnistlab watch` and the live view show Ray cells' epochs) and a search trial asks whether to
-stop (the driver, which holds the Optuna study, answers; :class:`RayTrials`). The relay holds no
+stop (the driver, which holds the Optuna study, answers; :class:`RayTrials`). The relay opens no
 files, so a worker never opens the driver's store or study, wherever it runs.
+
+A cell's checkpoints travel the same way (:class:`CheckpointMirror`): the worker trains with a
+checkpoint folder of its own and posts each checkpoint it writes; the relay keeps the newest (a
+task Ray retries after its worker died starts from it) and the driver writes it into the store
+beside a local cell's (a sweep run again after its driver was killed continues the cell there).
 
     runner = ray_runner(address=None, cpus_per_cell=1)     # a local Ray sized to this machine
     run_experiment("recipes/fast.toml", runner=runner)
@@ -32,15 +37,18 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 import torch
 
 from mnistlab.callbacks import Callback, Logs
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, first_line
-from mnistlab.execute import CellTask, Claims, claim_cells, record_cells, train_cells
+from mnistlab.execute import DONE_STATUSES, CellTask, Claims, claim_cells, record_cells, train_cells
+from mnistlab.files import write_atomic
 from mnistlab.run import RunResult, failure_message
 from mnistlab.store import RunStore
+from mnistlab.trainer import CHECKPOINT_FILE
 
 BACKENDS = ("local", "ray")
 POLL_SECONDS = 0.05  # how often the driver looks at the relay while tasks train
@@ -53,8 +61,9 @@ CONNECT_SETTINGS = {"RAY_gcs_server_port_wait_time_s": "2", "RAY_gcs_rpc_server_
                     "RAY_py_gcs_connect_timeout_s": "4"}
 T = TypeVar("T")
 R = TypeVar("R")
-TrainFn = Callable[..., "list[RunResult | BaseException]"]  # (task, indices, callbacks=[...]) -> results
-OnReport = Callable[[str, str, Any], Any]  # (run_id, "progress" | "prune", payload) -> the answer to a "prune"
+TrainFn = Callable[..., "list[RunResult | BaseException]"]  # (task, indices, callbacks=, checkpoint_dir=) -> results
+OnReport = Callable[[str, str, Any], Any]  # (run_id, "progress" | "prune" | "checkpoint", payload) -> a "prune"'s answer
+MIRROR_SECONDS = 1.0  # how often a Ray worker looks for a checkpoint written inside an epoch
 
 
 class Relay:
@@ -67,10 +76,14 @@ class Relay:
     def __init__(self) -> None:
         self._inbox: list[tuple[str, str, Any]] = []
         self._waiting: dict[tuple[str, int], asyncio.Future] = {}
+        self._checkpoints: dict[str, bytes] = {}  # run id -> the newest checkpoint file's bytes
 
     async def report(self, run_id: str, kind: str, payload: Any) -> Any:
-        """Post a report; for ``"prune"``, wait for and return the driver's answer (a bool)."""
+        """Post a report; for ``"prune"``, wait for and return the driver's answer (a bool); a
+        ``"checkpoint"`` (the file's bytes) is also kept as the run's newest (:meth:`checkpoint`)."""
         self._inbox.append((run_id, kind, payload))
+        if kind == "checkpoint":
+            self._checkpoints[run_id] = payload
         if kind != "prune":
             return None
         fut = asyncio.get_running_loop().create_future()
@@ -81,6 +94,18 @@ class Relay:
         """Every report posted since the last take, oldest first."""
         out, self._inbox = self._inbox, []
         return out
+
+    async def checkpoint(self, run_id: str) -> bytes | None:
+        """The newest checkpoint of ``run_id`` (posted by its worker or kept by the driver), or None."""
+        return self._checkpoints.get(run_id)
+
+    async def keep(self, run_id: str, data: bytes | None) -> None:
+        """The driver's side of :meth:`checkpoint`: the store's checkpoint of a cell it sends (a
+        rerun's), or None to forget the run's once its cell has ended."""
+        if data is None:
+            self._checkpoints.pop(run_id, None)
+        else:
+            self._checkpoints[run_id] = data
 
     async def answer(self, run_id: str, step: int, value: Any) -> None:
         """Answer the ``"prune"`` report of ``run_id`` at ``step``."""
@@ -105,6 +130,56 @@ class RelayProgress(Callback):
             self.relay.report.remote(self.run_id, "progress", list(self.history))
         except Exception:  # noqa: BLE001 - the driver and its relay are gone: the task is cancelled anyway
             pass
+
+
+class CheckpointMirror(Callback):
+    """Worker side: posts each checkpoint the cell writes to ``path`` (in the worker's own folder)
+    to the relay as ``"checkpoint"``, waiting for the relay to have it. It looks as each epoch
+    begins (the last epoch's end wrote one) and every :data:`MIRROR_SECONDS` in a thread of its own
+    (one written inside an epoch). A relay that is gone is ignored: the cell trains on."""
+
+    def __init__(self, relay: Any, run_id: str, path: Path, every: float = MIRROR_SECONDS) -> None:
+        import threading
+
+        self.relay, self.run_id, self.path = relay, run_id, path
+        self._sent = self._stamp()  # a checkpoint the cell resumes from is the relay's already
+        self._lock, self._done = threading.Lock(), threading.Event()
+        self._thread = threading.Thread(target=self._watch, args=(every,), name="mnistlab-checkpoint-mirror", daemon=True)
+        self._thread.start()
+
+    def _stamp(self) -> tuple[int, int, int] | None:
+        try:
+            st = self.path.stat()
+        except OSError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size  # a new file (written whole, then renamed) has a new inode
+
+    def _watch(self, every: float) -> None:
+        while not self._done.wait(every):
+            self.flush()
+
+    def flush(self) -> None:
+        """Post the checkpoint file if it changed since the last post, and wait for the relay."""
+        import ray
+
+        with self._lock:
+            stamp = self._stamp()
+            if stamp is None or stamp == self._sent:
+                return
+            try:
+                data = self.path.read_bytes()
+                ray.get(self.relay.report.remote(self.run_id, "checkpoint", data))
+            except (OSError, ray.exceptions.RayError):  # renamed over meanwhile (the next look sends it), or no relay
+                return
+            self._sent = stamp
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        self.flush()
+
+    def close(self) -> None:
+        """Stop the thread (the cell has ended)."""
+        self._done.set()
+        self._thread.join()
 
 
 class RelayTrial:
@@ -159,13 +234,28 @@ def _portable(res: RunResult | BaseException) -> RunResult | BaseException:
 def train_remote(train: TrainFn, task: CellTask, indices: Sequence[int], relay: Any = None,
                  run_id: str = "", token: str = "") -> list[RunResult | BaseException]:
     """What a Ray task runs: ``train(task, indices)`` (:func:`~mnistlab.execute.train_cells`, which
-    writes no store), its epochs posted to ``relay`` as the run ``run_id``, each result made small
-    and picklable for the driver. ``token`` is posted first as ``"started"`` (the driver then knows
-    the task is not waiting for resources)."""
+    writes no store), each result made small and picklable for the driver. ``token`` is posted
+    first as ``"started"`` (the driver then knows the task is not waiting for resources). A single
+    cell (``run_id``, its run) posts its epochs to ``relay`` and trains with a checkpoint folder
+    in the worker's temporary files: it starts from the relay's newest checkpoint of the run if
+    there is one, and each checkpoint it writes goes to the relay (:class:`CheckpointMirror`)."""
     if relay is not None and token:
         relay.report.remote(token, "started", None)
-    callbacks = [RelayProgress(relay, run_id)] if relay is not None and run_id else []
-    return [_portable(r) for r in train(task, indices, callbacks=callbacks)]
+    if relay is None or not run_id:  # several cells (stacked members) restart together, as locally
+        return [_portable(r) for r in train(task, indices)]
+    import ray
+
+    with tempfile.TemporaryDirectory(prefix="mnistlab-cell-") as folder:
+        path = Path(folder) / CHECKPOINT_FILE
+        newest = ray.get(relay.checkpoint.remote(run_id))  # this task's last try's, or the store's
+        if newest:
+            path.write_bytes(newest)
+        mirror = CheckpointMirror(relay, run_id, path)
+        try:
+            results = train(task, indices, callbacks=[RelayProgress(relay, run_id), mirror], checkpoint_dir=Path(folder))
+        finally:
+            mirror.close()
+    return [_portable(r) for r in results]
 
 
 def _units(cpus: float, gpus: float) -> str:
@@ -338,8 +428,14 @@ class RayRunner:
         queue = list(reversed(tasks))
         pending: dict[Any, tuple[CellTask, Claims]] = {}
         with RunStore(tasks[0].store_root) as store:
-            def progress(run_id: str, kind: str, payload: Any) -> None:  # a cell's epochs so far
-                store.record_progress(run_id, payload)
+            folders: dict[str, Path] = {}  # a single cell's run id -> its checkpoint folder in the store
+
+            def progress(run_id: str, kind: str, payload: Any) -> None:  # a cell's epochs so far, or a checkpoint
+                if kind != "checkpoint":
+                    store.record_progress(run_id, payload)
+                elif run_id in folders:
+                    folders[run_id].mkdir(parents=True, exist_ok=True)
+                    write_atomic(folders[run_id] / CHECKPOINT_FILE, lambda tmp: tmp.write_bytes(payload))
 
             try:
                 while queue or pending:
@@ -350,6 +446,8 @@ class RayRunner:
                             yield task, record_cells(*claims, [])
                             continue
                         first = claims[1][0][1].run_id if len(claims[1]) == 1 else ""  # one cell: its epochs
+                        if first:  # and its checkpoints, as a local cell's (execute_cell)
+                            folders[first] = self._seed_checkpoint(store, task, claims[1][0][0], first)
                         cpus, gpus = self.cell_resources(task.cells[0])
                         task = dataclasses.replace(task, threads=max(1, int(cpus)))  # Ray sets OMP threads so
                         token = claims[1][0][1].run_id
@@ -361,11 +459,40 @@ class RayRunner:
                         continue
                     ref = self.wait_one(list(pending), progress)
                     task, claims = pending.pop(ref)
-                    yield task, record_cells(*claims, _results(ref, len(claims[1])))
+                    statuses = record_cells(*claims, _results(ref, len(claims[1])))
+                    if len(claims[1]) == 1:
+                        self._end_checkpoint(store, task, claims[1][0], statuses, folders)
+                    yield task, statuses
             finally:
                 _stop(pending)
                 for ref in pending:  # cancelled: no longer this sweep's (a reused runner counts afresh)
                     self._sent.pop(ref, None)
+
+    def _seed_checkpoint(self, store: RunStore, task: CellTask, index: int, run_id: str) -> Path:
+        """The store's checkpoint folder of the task's cell ``index``, trained as run ``run_id``: its
+        checkpoint, if any, handed to the relay for the worker to resume from (``--force``: dropped,
+        the cell trains afresh, as :func:`~mnistlab.execute.execute_cell` does)."""
+        cell = task.cells[index]
+        folder = store.checkpoint_dir(cell.experiment, cell.variant, cell.key)
+        if not task.done:
+            store.drop_checkpoint(cell.experiment, cell.variant, cell.key)
+        elif (folder / CHECKPOINT_FILE).is_file():
+            import ray
+
+            with contextlib.suppress(OSError):  # unreadable: the cell trains from its first epoch
+                ray.get(self.relay().keep.remote(run_id, (folder / CHECKPOINT_FILE).read_bytes()))
+        return folder
+
+    def _end_checkpoint(self, store: RunStore, task: CellTask, mine: tuple[int, Any],
+                        statuses: Sequence[tuple[str, str]], folders: dict[str, Path]) -> None:
+        """A single cell's task has ended: the relay forgets its checkpoint; the store's goes once
+        the cell is recorded done (an interrupted or failed one keeps it for the next run)."""
+        index, recorder = mine
+        folders.pop(recorder.run_id, None)
+        self.relay().keep.remote(recorder.run_id, None)
+        if statuses[index][1] in DONE_STATUSES:
+            cell = task.cells[index]
+            store.drop_checkpoint(cell.experiment, cell.variant, cell.key)
 
     def trial_pool(self, study: Any, store: RunStore) -> RayTrials:
         """A search's trials as Ray tasks (see :class:`RayTrials`; used by :func:`~mnistlab.search.run_search`)."""

@@ -294,6 +294,9 @@ class CellTask:
     data_dir: str | None = None
     threads: int = 0
     done: tuple[str, ...] = DONE_STATUSES  # a cell with such a run is not trained again (() = --force)
+    #: seconds between the cell's checkpoints: :func:`checkpoint_every` where the task is made (a
+    #: Ray worker on another machine has not the driver's environment)
+    checkpoint_every: float = field(default_factory=lambda: checkpoint_every())
 
 
 def _cell_config(cell: Cell, threads: int = 0) -> RunConfig:
@@ -373,7 +376,8 @@ def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None =
         progress: list[Callback] = [EpochProgress(store, rid) for rid in run_ids[:1]] if store is not None else []
         progress += callbacks
         with warnings_named(f'variant "{task.cells[indices[0]].variant}" (seed {task.cells[indices[0]].seed})'):
-            return [resume_or_start(task.cells[i], task.threads, task.data_dir, progress, checkpoint_dir) for i in indices]
+            return [resume_or_start(task.cells[i], task.threads, task.data_dir, progress, checkpoint_dir,
+                                    task.checkpoint_every) for i in indices]
     except KeyboardInterrupt as exc:  # before training began (loading data): recorded as interrupted
         return [exc] * len(indices)
     except Exception as exc:  # a bad input or a bug in one cell must not end the sweep unrecorded
@@ -405,9 +409,10 @@ def warnings_named(cell: str) -> Iterator[None]:
 
 
 def resume_or_start(cell: Cell, threads: int, data_dir: str | None, callbacks: Sequence[Callback],
-                    folder: Path | None) -> RunResult:
+                    folder: Path | None, every: float = CHECKPOINT_EVERY) -> RunResult:
     """:func:`~mnistlab.run.run_config` for one sweep cell (training with ``threads`` unless its file
-    sets them), continuing from the checkpoint in ``folder`` when there is one, with the thread
+    sets them), writing a checkpoint in ``folder`` every ``every`` seconds (0: at every epoch's end;
+    :func:`checkpoint_every`) and continuing from the one there when there is one, with the thread
     count that checkpoint was trained with when that was fixed (:func:`~mnistlab.trainer.checkpoint_threads`):
     the resumed cell then ends on the digits of an uninterrupted one. A checkpoint that cannot be
     read (or is not this config's) is deleted with a warning and the cell trains from its first
@@ -416,7 +421,7 @@ def resume_or_start(cell: Cell, threads: int, data_dir: str | None, callbacks: S
 
     def run(cfg: RunConfig, resume: bool) -> RunResult:
         return run_config(cfg, data_dir=data_dir, progress="none", extra_callbacks=callbacks, checkpoint_dir=folder,
-                          resume=resume, checkpoint_every=checkpoint_every())
+                          resume=resume, checkpoint_every=every)
     if folder is None:
         return run(fresh, False)
     saved = checkpoint_threads(folder / CHECKPOINT_FILE)
@@ -538,7 +543,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     if jobs < 1:
         raise SpecError(f"--jobs must be at least 1, got {jobs}")
     cells = exp.cells(quick=quick)  # every config validated before anything trains
-    checkpoint_every()  # ... and the environment's setting
+    every = checkpoint_every()  # ... and the environment's setting
     st = store if isinstance(store, RunStore) else RunStore(store)
     keys = dict.fromkeys((c.variant, c.key) for c in cells)  # ordered: the table follows the file
     result, started = ExperimentResult(exp), time.time()
@@ -556,8 +561,8 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     if slots is not None and groups:
         workers = min(slots(), len(groups))
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0  # the cores split between workers
-    tasks = [CellTask(g, str(st.root), None if data_dir is None else str(data_dir), threads, () if force else DONE_STATUSES)
-             for g in groups]
+    tasks = [CellTask(g, str(st.root), None if data_dir is None else str(data_dir), threads, () if force else DONE_STATUSES,
+                      every) for g in groups]
     with planned(st.root, exp.name, [(c.variant, c.key) for c in cells], workers=max(workers, 1)):  # then ended:
         interrupted = _run_tasks(runner, tasks, st, result, on_cell, live)  # this process may live on (a notebook)
         if not interrupted:
