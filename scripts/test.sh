@@ -34,17 +34,22 @@ fi
 export MNISTLAB_DATA_DIR="${MNISTLAB_DATA_DIR:-$(cd .. && pwd)/shared/datasets}"
 export MPLBACKEND=Agg
 
-# Given a marker expression (-m slow), pytest runs once, as asked. Otherwise the suite runs in
-# MNISTLAB_TEST_WORKERS processes (pytest-xdist; 2 by default, CI's cores): most of its time is
-# spent waiting on subprocesses, Ray and Chromium. Then the tests that measure the machine's own
-# load (marked "quiet") run alone, with nothing of the suite beside them.
+# Given a marker expression (-m slow), --pdb or -p no:xdist, pytest runs once, as asked. Otherwise
+# the suite runs in MNISTLAB_TEST_WORKERS processes (pytest-xdist; 2 by default, CI's cores): most
+# of its time is spent waiting on subprocesses, Ray and Chromium. The Ray tests share one worker
+# (one Ray), and training there keeps the thread count it chose (the other worker's load would
+# change its last digits). Then the tests that measure the machine's own load (marked "quiet") run
+# alone, with nothing of the suite beside them.
 for arg in "$@"; do
-    case "$arg" in -m|-m*) exec .venv/bin/python -m pytest "$@" ;; esac
+    case "$arg" in -m|-m*|--pdb|no:xdist) exec .venv/bin/python -m pytest "$@" ;; esac
 done
-empty=0
+empty=0 failed=0
 pytest_part() {  # a part the arguments choose no test of (status 5) is not a failure; both are
-    .venv/bin/python -m pytest "$@" || { status=$?; [ "$status" = 5 ] || exit "$status"; empty=$((empty + 1)); }
+    local status=0
+    .venv/bin/python -m pytest "$@" || status=$?
+    case "$status" in 0) ;; 5) empty=$((empty + 1)) ;; *) [ "$failed" != 0 ] || failed=$status ;; esac
 }
-pytest_part -n "${MNISTLAB_TEST_WORKERS:-2}" --dist worksteal -m "not slow and not quiet" "$@"
+MNISTLAB_ADAPTIVE_THREADS=0 pytest_part -n "${MNISTLAB_TEST_WORKERS:-2}" --dist loadgroup -m "not slow and not quiet" "$@"
 pytest_part -m "quiet and not slow" "$@"
+[ "$failed" = 0 ] || exit "$failed"
 [ "$empty" -lt 2 ] || exit 5

@@ -32,6 +32,7 @@ from mnistlab.errors import MnistlabError, SpecError
 from mnistlab.store import RunStore
 
 ray = pytest.importorskip("ray")
+pytestmark = pytest.mark.xdist_group("ray")  # one Ray for the session: these tests share one xdist worker
 
 from mnistlab.backends import RayRunner  # noqa: E402 - only with Ray installed
 
@@ -175,6 +176,31 @@ def test_a_dying_worker_is_retried_once_then_its_cell_failed(tmp_path: Path, dat
     assert len(RunStore(tmp_path / "s").runs()) == 2  # one run per cell, retries included
 
 
+def test_a_resumed_ray_cell_posts_its_earlier_epochs_first(tmp_path: Path, data_dir: Path, ray_address: str) -> None:
+    """Review finding: a Ray cell resumed from a checkpoint posted only its new epochs (`watch`, and
+    a stopped run's row, lost the first ones); it posts those it resumed with as its first epoch begins."""
+    from mnistlab.backends import Relay, RelayProgress
+    from mnistlab.config import parse_run_config
+    from mnistlab.run import run_config
+
+    raw = {"dataset": "mnist", "model": {"dense": [8]}, "data": {"subset": 120}, "train": {"epochs": 2, "batch_size": 60}}
+    folder = tmp_path / "ck"
+    run_config(parse_run_config(raw), data_dir=data_dir, progress="none", checkpoint_dir=folder, checkpoint_every=0)
+    relay = ray.remote(num_cpus=0)(Relay).remote()
+    raw["train"]["epochs"] = 4
+    res = run_config(parse_run_config(raw), data_dir=data_dir, progress="none", checkpoint_dir=folder, resume=True,
+                     checkpoint_every=0, extra_callbacks=[RelayProgress(relay, "r")])
+    assert res.status == "finished" and res.metrics["resumed_from_epoch"] == 2
+    posts: list = []
+    deadline = time.monotonic() + 30
+    while len(posts) < 3 and time.monotonic() < deadline:  # posted without waiting: they arrive in any order
+        posts += [payload for run_id, kind, payload in ray.get(relay.take.remote()) if kind == "progress"]
+        time.sleep(0.05)
+    posts.sort(key=len)
+    assert [[e["epoch"] for e in p] for p in posts] == [[1, 2], [1, 2, 3], [1, 2, 3, 4]]
+    assert posts[-1][0]["loss"] == pytest.approx(res.history[0]["loss"]) and posts[-1][0]["epochs"] == 4
+
+
 SLOW = """
 name = "killme"
 [base]
@@ -215,8 +241,10 @@ def test_a_killed_driver_loses_nothing_and_the_rerun_trains_only_the_rest(tmp_pa
     with RunStore(store_dir) as st:
         before = {r.run_id for r in st.runs() if r.status == "finished"}
     assert 0 < len(before) < 4, "the sweep ended before the driver was killed: make SLOW slower"
+    with RunStore(store_dir) as st:  # a finished cell's checkpoint goes a moment after its run is recorded
+        ended = {st.checkpoint_dir(r.experiment, r.variant, r.config_hash) for r in st.runs() if r.run_id in before}
     saved = {path.parent: torch.load(path, weights_only=True)["epochs_done"]
-             for path in store_dir.glob("checkpoints/*/*/last.pt")}
+             for path in store_dir.glob("checkpoints/*/*/last.pt") if path.parent not in ended}
     assert saved, out
     res = run_experiment(exp, store_dir, data_dir=data_dir, runner=RayRunner())
     assert sum(o.skipped for o in res.outcomes) == len(before)

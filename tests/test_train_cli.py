@@ -440,12 +440,12 @@ def test_a_resume_finds_nothing_recorded_once_the_run_is_deleted_or_the_checkpoi
 
 
 def _saved_early_inside_a_later_epoch(path: Path) -> bool:
-    """Whether the checkpoint at ``path`` was written inside epoch 2 or later, before its 375th batch."""
+    """Whether the checkpoint at ``path`` was written inside epoch 2 or later, before its 150th batch."""
     try:
         state = torch.load(path, weights_only=True)
     except (OSError, RuntimeError, EOFError):
         return False
-    return state["epochs_done"] >= 1 and state["partial_epoch"] is not None and state["partial_epoch"]["steps"] < 375
+    return state["epochs_done"] >= 1 and state["partial_epoch"] is not None and state["partial_epoch"]["steps"] < 150
 
 
 def test_checkpoint_every_saves_inside_epochs_and_resume_continues_there(data_dir, tmp_path, capsys):
@@ -460,8 +460,8 @@ def test_checkpoint_every_saves_inside_epochs_and_resume_continues_there(data_di
     proc = subprocess.Popen([*base, "--epochs", "40", "--checkpoint-every", "0.05", "--record", "--store", str(store)],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 120
-    # until a checkpoint inside epoch 2 or later, in the first half of its epoch's 750 batches: the
-    # next one the process writes (every 0.05 s) is inside that epoch too, not at its end
+    # until a checkpoint inside epoch 2 or later, in the first 150 of its epoch's 750 batches: the
+    # next ones the process writes (every 0.05 s) are inside that epoch too, not at its end
     while not _saved_early_inside_a_later_epoch(ckpt / "last.pt") and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
     proc.send_signal(signal.SIGTERM)  # a batch scheduler's stop: as Ctrl-C, with SIGTERM's exit status

@@ -31,6 +31,7 @@ import logging
 import math
 import os
 import re
+import shutil
 import socket
 import sys
 import tempfile
@@ -64,6 +65,7 @@ R = TypeVar("R")
 TrainFn = Callable[..., "list[RunResult | BaseException]"]  # (task, indices, callbacks=, checkpoint_dir=) -> results
 OnReport = Callable[[str, str, Any], Any]  # (run_id, "progress" | "prune" | "checkpoint", payload) -> a "prune"'s answer
 MIRROR_SECONDS = 1.0  # how often a Ray worker looks for a checkpoint written inside an epoch
+RELAY_TIMEOUT_SECONDS = 60.0  # a relay that has not answered a checkpoint's post by then: the cell trains on
 
 
 class Relay:
@@ -123,9 +125,20 @@ class RelayProgress(Callback):
         self.relay, self.run_id = relay, run_id
         self.history: list[dict[str, Any]] = []
 
+    def _entry(self, epoch: int, logs: Logs | None) -> dict[str, Any]:
+        numbers = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, (int, float)) and k != "epoch"}
+        return {"epoch": epoch + 1, "epochs": int(self.params.get("epochs", 0) or 0), **numbers}
+
+    def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
+        if epoch > 0 and not self.history:  # resumed from a checkpoint: its epochs so far, at once
+            self.history = [self._entry(i, h) for i, h in enumerate(self.trainer.history[:epoch])]
+            self._post()
+
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
-        entry = {k: float(v) for k, v in (logs or {}).items() if isinstance(v, (int, float))}
-        self.history.append({"epoch": epoch + 1, "epochs": int(self.params.get("epochs", 0) or 0), **entry})
+        self.history.append(self._entry(epoch, logs))
+        self._post()
+
+    def _post(self) -> None:
         try:
             self.relay.report.remote(self.run_id, "progress", list(self.history))
         except Exception:  # noqa: BLE001 - the driver and its relay are gone: the task is cancelled anyway
@@ -168,7 +181,7 @@ class CheckpointMirror(Callback):
                 return
             try:
                 data = self.path.read_bytes()
-                ray.get(self.relay.report.remote(self.run_id, "checkpoint", data))
+                ray.get(self.relay.report.remote(self.run_id, "checkpoint", data), timeout=RELAY_TIMEOUT_SECONDS)
             except (OSError, ray.exceptions.RayError):  # renamed over meanwhile (the next look sends it), or no relay
                 return
             self._sent = stamp
@@ -245,17 +258,46 @@ def train_remote(train: TrainFn, task: CellTask, indices: Sequence[int], relay: 
         return [_portable(r) for r in train(task, indices)]
     import ray
 
-    with tempfile.TemporaryDirectory(prefix="mnistlab-cell-") as folder:
-        path = Path(folder) / CHECKPOINT_FILE
-        newest = ray.get(relay.checkpoint.remote(run_id))  # this task's last try's, or the store's
-        if newest:
-            path.write_bytes(newest)
-        mirror = CheckpointMirror(relay, run_id, path)
-        try:
-            results = train(task, indices, callbacks=[RelayProgress(relay, run_id), mirror], checkpoint_dir=Path(folder))
-        finally:
-            mirror.close()
+    folder = _worker_folder()
+    path = folder / CHECKPOINT_FILE
+    try:
+        newest = ray.get(relay.checkpoint.remote(run_id), timeout=RELAY_TIMEOUT_SECONDS)  # the last try's, or the store's
+    except ray.exceptions.RayError:  # no relay: the cell trains from its first epoch
+        newest = None
+    if newest:
+        path.write_bytes(newest)
+    mirror = CheckpointMirror(relay, run_id, path)
+    try:
+        results = train(task, indices, callbacks=[RelayProgress(relay, run_id), mirror], checkpoint_dir=folder)
+    finally:
+        mirror.close()
+        shutil.rmtree(folder, ignore_errors=True)
     return [_portable(r) for r in results]
+
+
+def _worker_folder() -> Path:
+    """An empty folder for this Ray worker process's cell checkpoint (a worker trains one task at a
+    time). A worker killed meanwhile (Ray's cancel, out of memory) could not remove its own: the
+    folders of processes no longer alive on this machine are removed here."""
+    root = Path(tempfile.gettempdir())
+    for old in root.glob("mnistlab-ray-cell-*"):
+        pid = old.name.rsplit("-", 1)[-1]
+        if pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
+    folder = root / f"mnistlab-ray-cell-{os.getpid()}"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir()
+    return folder
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's: alive
+        return True
+    return True
 
 
 def _units(cpus: float, gpus: float) -> str:
@@ -275,7 +317,8 @@ class RayRunner:
     A task whose worker dies (killed, out of memory, ``os._exit``) is run again once by Ray
     (``max_retries=1``); if it dies again its cells are recorded ``failed``. Stopping the driver
     (Ctrl-C) cancels the tasks in flight and records their cells ``interrupted``; killing it
-    outright leaves their claims to expire with it, and the next run trains them again.
+    outright leaves their claims to expire with it. Either way the next run trains them again,
+    each from its last checkpoint where it had one (:class:`CheckpointMirror`).
     ``train`` is what the workers run (tests give one that dies).
     """
 
@@ -294,6 +337,7 @@ class RayRunner:
         self._relay: Any = None
         self._sent: dict[Any, tuple[str, float, float, float]] = {}  # ref -> (token, sent at, CPUs, GPUs)
         self._started: set[str] = set()  # tokens of the tasks a worker began
+        self._progress_seen: dict[str, int] = {}  # run id -> epochs in the longest history it posted
         self._said_waiting = False
         self._looked_at = 0.0  # when _say_waiting last asked the cluster (time.monotonic())
         self.wait_say_seconds = WAIT_SAY_SECONDS
@@ -324,6 +368,10 @@ class RayRunner:
                     if kind == "started":
                         self._started.add(run_id)
                         continue
+                    if kind == "progress":  # posted without waiting, they may come out of order: the longest stands
+                        if len(payload) <= self._progress_seen.get(run_id, 0):
+                            continue
+                        self._progress_seen[run_id] = len(payload)
                     answer = on_report(run_id, kind, payload)
                     if kind == "prune":
                         self._relay.answer.remote(run_id, payload[0], answer)
@@ -433,9 +481,14 @@ class RayRunner:
             def progress(run_id: str, kind: str, payload: Any) -> None:  # a cell's epochs so far, or a checkpoint
                 if kind != "checkpoint":
                     store.record_progress(run_id, payload)
-                elif run_id in folders:
-                    folders[run_id].mkdir(parents=True, exist_ok=True)
-                    write_atomic(folders[run_id] / CHECKPOINT_FILE, lambda tmp: tmp.write_bytes(payload))
+                elif (folder := folders.get(run_id)) is not None:
+                    try:
+                        folder.mkdir(parents=True, exist_ok=True)
+                        write_atomic(folder / CHECKPOINT_FILE, lambda tmp: tmp.write_bytes(payload))
+                    except OSError as exc:  # a full disk: as a local cell, the cell trains on without one
+                        folders.pop(run_id)
+                        _say(f"run {run_id}: its checkpoint cannot be written in the store ({first_line(exc)}); "
+                             "the cell trains on, and a stop loses its epochs")
 
             try:
                 while queue or pending:
@@ -446,13 +499,17 @@ class RayRunner:
                             yield task, record_cells(*claims, [])
                             continue
                         first = claims[1][0][1].run_id if len(claims[1]) == 1 else ""  # one cell: its epochs
-                        if first:  # and its checkpoints, as a local cell's (execute_cell)
-                            folders[first] = self._seed_checkpoint(store, task, claims[1][0][0], first)
-                        cpus, gpus = self.cell_resources(task.cells[0])
-                        task = dataclasses.replace(task, threads=max(1, int(cpus)))  # Ray sets OMP threads so
-                        token = claims[1][0][1].run_id
-                        ref = remote.options(num_cpus=cpus, num_gpus=gpus).remote(
-                            self.train, task, [i for i, _ in claims[1]], relay, first, token)
+                        try:
+                            if first:  # and its checkpoints, as a local cell's (execute_cell)
+                                folders[first] = self._seed_checkpoint(store, task, claims[1][0][0], first)
+                            cpus, gpus = self.cell_resources(task.cells[0])
+                            task = dataclasses.replace(task, threads=max(1, int(cpus)))  # Ray sets OMP threads so
+                            token = claims[1][0][1].run_id
+                            ref = remote.options(num_cpus=cpus, num_gpus=gpus).remote(
+                                self.train, task, [i for i, _ in claims[1]], relay, first, token)
+                        except BaseException as exc:  # claimed, not sent (a Ctrl-C, Ray gone): recorded, not left running
+                            record_cells(*claims, [exc] * len(claims[1]))
+                            raise
                         pending[ref] = (task, claims)
                         self.track(ref, token, cpus, gpus)
                     if not pending:
@@ -467,6 +524,9 @@ class RayRunner:
                 _stop(pending)
                 for ref in pending:  # cancelled: no longer this sweep's (a reused runner counts afresh)
                     self._sent.pop(ref, None)
+                with contextlib.suppress(Exception):  # nor are their checkpoints the relay's (the store keeps them)
+                    for run_id in folders:
+                        self.relay().keep.remote(run_id, None)
 
     def _seed_checkpoint(self, store: RunStore, task: CellTask, index: int, run_id: str) -> Path:
         """The store's checkpoint folder of the task's cell ``index``, trained as run ``run_id``: its
@@ -537,8 +597,9 @@ class RayTrials:
         self.runner.track(ref, recorder.run_id, self.runner.cpus_per_cell, self.runner.gpus_per_cell)
 
     def _on_report(self, run_id: str, kind: str, payload: Any) -> Any:
-        if kind != "prune":
+        if kind == "progress":
             self.store.record_progress(run_id, payload)
+        if kind != "prune":
             return None
         trial = self.by_run.get(run_id)
         if trial is None:
