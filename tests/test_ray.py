@@ -421,18 +421,22 @@ def test_a_search_on_ray_prunes_through_the_driver_and_records_the_local_table(t
     got, want = trial_rows(on_ray.runs(experiment="raysrch")), trial_rows(local.runs(experiment="raysrch"))
     assert [(t["trial"], t["params"]) for t in got] == [(t["trial"], t["params"]) for t in want]
     states = [t["state"] for t in got]
-    assert states[:4] == ["complete"] * 4 and "pruned" in states[4:], states  # the lr=1e-7 trials: pruned on Ray too
+    assert "pruned" in states[4:], states  # the lr=1e-7 trials: pruned on Ray too, by the driver's pruner
     for r in on_ray.runs(experiment="raysrch"):
         assert r.status == "finished" and len(r.history) == r.metrics["epochs_run"]
         if r.metrics["trial_state"] == "pruned":
             assert r.metrics["pruned_at_epoch"] == r.metrics["epochs_run"]
-    for a, b in zip(got[:4], want[:4]):  # the complete trials: the local numbers
-        assert a["value"] == pytest.approx(b["value"])
+    # Which trials the median pruner stops depends on which had finished when they reported: Ray
+    # trains two at once, and a worker that must first import torch starts seconds after a warm one
+    # (under load, the warm one may finish four trials meanwhile). Trials that end alike: the local numbers.
+    alike = [(a, b) for a, b in zip(got, want) if a["state"] == b["state"] == "complete"]
+    assert len(alike) >= 3 and all(a["value"] == pytest.approx(b["value"]) for a, b in alike), (states, want)
     ray_rows, local_rows = compare(on_ray, "raysrch"), compare(local, "raysrch")
     assert [list(r) for r in ray_rows] == [list(r) for r in local_rows] and len(ray_rows) == 8
     ray_runs = {r.variant: r for r in on_ray.runs(experiment="raysrch")}
-    for r in local.runs(experiment="raysrch"):  # every trial's record holds the same keys as locally
-        assert set(ray_runs[r.variant].metrics) == set(r.metrics)
+    for r in local.runs(experiment="raysrch"):  # every trial's record holds the keys it holds locally
+        if ray_runs[r.variant].metrics["trial_state"] == r.metrics["trial_state"]:
+            assert set(ray_runs[r.variant].metrics) == set(r.metrics)
 
 
 def test_ctrl_c_to_a_search_on_ray_tells_each_trial_in_flight_and_asks_it_again(tmp_path: Path, data_dir: Path,

@@ -463,6 +463,7 @@ class RayRunner:
             for ref in pending:
                 ray.cancel(ref, force=True)
 
+    # long: the driver's loop (claim, send, wait, record, stop), read top to bottom; split, it would scatter it
     def run_cells(self, tasks: Sequence[CellTask]) -> Iterator[tuple[CellTask, list[tuple[str, str]]]]:
         """Claim, train on Ray and record every task's cells; yields ``(task, [(run_id, status)])``
         as :func:`~mnistlab.execute.execute_cell` returns them, in the order the tasks finish."""
