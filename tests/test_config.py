@@ -16,7 +16,7 @@ from mnistlab.config import (
     parse_augment, parse_run_config, run_key, setting_default, split_seed,
 )
 from mnistlab.errors import SpecError, SpecWarning
-from mnistlab.optim import optimizer_defaults
+from mnistlab.config import optimizer_defaults
 
 BASE = {"dataset": "fashion-mnist", "model": "seed000-dense"}
 

@@ -33,3 +33,57 @@ def test_importing_every_module_has_no_side_effects(tmp_path):
     assert status == "None"
     assert not cache.exists() and not home.exists()
     assert list(work.iterdir()) == []
+
+
+_LIGHT = """
+import json, sys
+from mnistlab.cli import main
+commands = json.loads(sys.argv[1])
+for args in commands:
+    try:
+        status = main(args)
+    except SystemExit as exc:  # --help and --version end in SystemExit(0)
+        status = exc.code
+    print(json.dumps([args, status, "torch" in sys.modules]), flush=True)
+"""
+
+
+def test_help_listings_and_the_store_commands_do_not_load_torch(recorded) -> None:
+    """`mnistlab --help`, each command's help and the commands that read the store or the dataset
+    list do not wait for torch (2-4 s of a 0.3-1 s command); torch loads inside the commands that
+    train, build, draw or export (helper-94's finding: `--help` took 4.8 s, 3.4 of them torch)."""
+    import json
+
+    from mnistlab.cli import cli
+
+    root, ids = recorded
+    store = ["--store", str(root)]
+    commands = [["--help"], ["--version"], *([name, "--help"] for name in cli.commands),
+                ["runs", *store], ["show", ids["cnn0"], *store], ["compare", "tiny", *store],
+                ["datasets"], ["rm", "no-such-run", *store]]
+    proc = subprocess.run([sys.executable, "-c", _LIGHT, json.dumps(commands)], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "MNISTLAB_DEBUG": ""})
+    results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("[")]
+    assert [args for args, _, _ in results] == commands, proc.stderr[-2000:]
+    assert [args for args, status, _ in results if status not in (0, None)] == [["rm", "no-such-run", *store]]
+    assert [args for args, _, torch_loaded in results if torch_loaded] == []
+
+
+def test_the_public_names_load_on_first_use() -> None:
+    """``import mnistlab`` is light (PEP 562): each public name loads its module when first asked
+    for, and is the module's own object; a wrong name is an AttributeError, as for any module."""
+    code = """
+import sys, mnistlab
+before = "torch" in sys.modules
+import mnistlab.run as run, mnistlab.store as store
+same = mnistlab.train is run.train and mnistlab.RunStore is store.RunStore
+missing = [name for name in mnistlab.__all__ if not hasattr(mnistlab, name)]
+listed = set(mnistlab.__all__) <= set(dir(mnistlab))
+try:
+    mnistlab.trian
+except AttributeError as exc:
+    wrong = str(exc)
+print(before, same, missing, listed, wrong)
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.stdout.strip() == "False True [] True module 'mnistlab' has no attribute 'trian'", proc.stderr[-2000:]

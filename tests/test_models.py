@@ -411,7 +411,7 @@ def _optimizer_state_bytes(name, momentum=0.0, **flags):
 
 
 def _optimizer_cases():
-    from mnistlab.optim import OPTIMIZERS
+    from mnistlab.config import OPTIMIZERS
 
     return [(name, 0.0, {}) for name in OPTIMIZERS] + [
         ("sgd", 0.9, {}), ("rmsprop", 0.9, {}), ("rmsprop", 0.0, {"centered": True}),

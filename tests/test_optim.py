@@ -13,13 +13,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from mnistlab.config import CosineSchedule, OneCycleSchedule, StepSchedule
+from mnistlab.config import CosineSchedule, OneCycleSchedule, StepSchedule, optimizer_defaults
 from mnistlab.accel.fused_adam import is_lean, lean
 from mnistlab.optim import (
     cosine_lr,
     make_optimizer,
     onecycle_lr,
-    optimizer_defaults,
     schedule_lr,
     set_lr,
     step_lr,
@@ -453,3 +452,16 @@ def test_a_closure_step_equals_a_plain_step(name: str) -> None:
                 opt.step()
         paths.append(w.detach().clone())
     torch.testing.assert_close(paths[0], paths[1], rtol=0, atol=0)
+
+
+def test_every_configurable_optimizer_has_its_class_and_takes_its_keras_defaults():
+    """config.OPTIMIZERS (what a config accepts, torch-free) and optim's classes name the same
+    optimizers, and each class takes Keras's defaults as they are written in the config."""
+    from mnistlab import optim
+    from mnistlab.config import OPTIMIZERS
+
+    assert sorted(optim._CLASSES) == sorted(OPTIMIZERS)
+    for name in OPTIMIZERS:
+        opt = make_optimizer(name, torch.nn.Linear(2, 2).parameters(), fused=False)
+        for key, value in optimizer_defaults(name).items():
+            assert opt.defaults[key] == value, (name, key)

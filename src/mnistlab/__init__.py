@@ -13,34 +13,57 @@ the speed work sits beside them in ``accel``.
 
 from __future__ import annotations
 
-import signal as _signal
-import sys as _sys
+from typing import TYPE_CHECKING, Any
 
 from mnistlab._version import __version__
 
-# `python -m mnistlab` loads this package (torch and the rest: a second or two) before its
-# __main__ runs, while Python's ``sys.argv[0]`` is still "-m": a Ctrl-C then is noted, not raised
-# inside an import (a traceback, or numpy's "C-extensions failed"), and __main__ ends in one line
-# and status 130, as the `mnistlab` console script does (mnistlab_launch).
-_PRESSED: list[int] = []
-_HOLD = _sys.argv[:1] == ["-m"] and _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler
-_previous = _signal.signal(_signal.SIGINT, lambda signum, frame: _PRESSED.append(signum)) if _HOLD else None
+# The public names, each loaded from its module on first use (PEP 562): `import mnistlab` and the
+# `mnistlab` command's help, listings and store commands do not wait for torch (seconds) to load.
+_HOMES = {
+    "compare": "comparison",
+    "RunConfig": "config", "parse_run_config": "config",
+    "Dataset": "datasets", "list_datasets": "datasets", "load_dataset": "datasets", "validation_split": "datasets",
+    "DataError": "errors", "MnistlabError": "errors", "SpecError": "errors", "StoreError": "errors",
+    "run_experiment": "execute",
+    "load_experiment": "experiments",
+    "build_model": "models", "format_summary": "models", "summarize": "models",
+    "list_presets": "presets", "resolve_model": "presets",
+    "ModelSpec": "specs", "load_model_spec": "specs", "parse_model_spec": "specs", "save_model_spec": "specs",
+    "RunRecord": "store", "RunStore": "store",
+    "Committee": "run", "Run": "run", "RunResult": "run", "load_trained": "run", "run_config": "run", "train": "run",
+    "preprocess": "preprocess",
+}
 
-from mnistlab.comparison import compare
-from mnistlab.config import RunConfig, parse_run_config
-from mnistlab.datasets import Dataset, list_datasets, load_dataset, validation_split
-from mnistlab.errors import DataError, MnistlabError, SpecError, StoreError
-from mnistlab.execute import run_experiment
-from mnistlab.experiments import load_experiment
-from mnistlab.models import build_model, format_summary, summarize
-from mnistlab.presets import list_presets, resolve_model
-from mnistlab.specs import ModelSpec, load_model_spec, parse_model_spec, save_model_spec
-from mnistlab.store import RunRecord, RunStore
-from mnistlab.run import Committee, Run, RunResult, load_trained, run_config, train
-from mnistlab.preprocess import preprocess
+if TYPE_CHECKING:
+    from mnistlab.comparison import compare
+    from mnistlab.config import RunConfig, parse_run_config
+    from mnistlab.datasets import Dataset, list_datasets, load_dataset, validation_split
+    from mnistlab.errors import DataError, MnistlabError, SpecError, StoreError
+    from mnistlab.execute import run_experiment
+    from mnistlab.experiments import load_experiment
+    from mnistlab.models import build_model, format_summary, summarize
+    from mnistlab.presets import list_presets, resolve_model
+    from mnistlab.specs import ModelSpec, load_model_spec, parse_model_spec, save_model_spec
+    from mnistlab.store import RunRecord, RunStore
+    from mnistlab.run import Committee, Run, RunResult, load_trained, run_config, train
+    from mnistlab.preprocess import preprocess
 
-if _HOLD:
-    _signal.signal(_signal.SIGINT, _previous)
+
+def __getattr__(name: str) -> Any:
+    """A public name, imported from its module the first time it is asked for (PEP 562)."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'mnistlab' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"mnistlab.{home}"), name)
+    globals()[name] = value  # asked once: later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})
+
 
 __all__ = [
     "__version__",

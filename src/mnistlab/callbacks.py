@@ -62,12 +62,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import numpy as np
-import torch
 
 from mnistlab.errors import SpecError, SpecWarning, did_you_mean
 from mnistlab.files import save_weights
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # annotations only: this module loads without torch (the CLI's help lists its progress modes)
+    import torch
+
     from mnistlab.config import CallbackConfig
 
 Logs = dict[str, Any]
@@ -548,7 +549,8 @@ class ModelCheckpoint(MonitorCallback):
         return {"best": self.best, "saved": list(self.saved)}
 
 
-# The config's callback types (mnistlab.config.CALLBACKS holds their schemas; a test pins the two).
+# The config's callback types defined here (mnistlab.config.CALLBACKS holds their schemas; a test
+# pins the two); SwapEMAWeights is the other (:func:`callback_type`).
 CALLBACK_TYPES: dict[str, type[Callback]] = {
     "StopAtLoss": StopAtLoss,
     "EarlyStopping": EarlyStopping,
@@ -598,7 +600,19 @@ def make_callback(cfg: CallbackConfig) -> Callback:
     """Build a callback from its validated config (see :mod:`mnistlab.config`)."""
     kwargs = cfg.model_dump()
     kind = kwargs.pop("type")
-    return CALLBACK_TYPES[kind](**kwargs)
+    return callback_type(kind)(**kwargs)
+
+
+def callback_type(kind: str) -> type[Callback]:
+    """The class of config callback type ``kind`` (a key of :data:`mnistlab.config.CALLBACKS`).
+    SwapEMAWeights lives beside the optimizer EMA it swaps, in :mod:`mnistlab.averaging` (which
+    builds on this module, and loads torch): imported when first asked for. Raises KeyError for an
+    unknown kind (the config validates kinds before this)."""
+    if kind == "SwapEMAWeights":
+        from mnistlab.averaging import SwapEMAWeights
+
+        return SwapEMAWeights
+    return CALLBACK_TYPES[kind]
 
 
 # ------------------------------------------------------------------------------------ progress
@@ -761,10 +775,3 @@ def make_progress(mode: str, stream: TextIO | None = None) -> ProgressLogger:
     """The progress callback for a :data:`PROGRESS_MODES` mode (:class:`ProgressLogger`); the trainer
     puts it last in its :class:`CallbackList`."""
     return ProgressLogger(mode, stream)
-
-
-# SwapEMAWeights lives beside the optimizer EMA it swaps, in mnistlab.averaging, which builds on this
-# module's Callback: it joins the registry once this module is complete.
-from mnistlab.averaging import SwapEMAWeights  # noqa: E402
-
-CALLBACK_TYPES["SwapEMAWeights"] = SwapEMAWeights

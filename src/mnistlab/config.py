@@ -48,11 +48,29 @@ from mnistlab._toml import dotted_key, loads_json, loads_toml, read_text_file, t
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, show, toml_repr, type_name, unknown_key
 from mnistlab.experiments import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
                                   slices_alone, written_key)
-from mnistlab.optim import OPTIMIZERS, optimizer_defaults
 from mnistlab.presets import resolve_model
 from mnistlab.specs import ModelSpec
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", strict=True, allow_inf_nan=False)
+
+# Keras 3's defaults for each optimizer (keras/src/optimizers/<name>.py), as keyword arguments of
+# mnistlab.optim's classes (torch's names: betas, eps; ``lr`` always present). The one registry of
+# them, here and torch-free: a config is checked, and the CLI lists the names, without loading torch.
+_OPTIMIZER_DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
+    "adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7},
+    "adamw": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7, "weight_decay": 0.004},
+    "nadam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7},
+    "adagrad": {"lr": 1e-3, "initial_accumulator_value": 0.1, "eps": 1e-7},
+    "rmsprop": {"lr": 1e-3, "rho": 0.9, "eps": 1e-7},
+    "sgd": {"lr": 0.01},
+})
+OPTIMIZERS: tuple[str, ...] = tuple(_OPTIMIZER_DEFAULTS)
+
+
+def optimizer_defaults(name: str) -> dict[str, Any]:
+    """Keras's defaults for optimizer ``name`` (any case), as keyword arguments of its class in
+    :mod:`mnistlab.optim` (``lr`` always present). Raises KeyError for an unknown name."""
+    return dict(_OPTIMIZER_DEFAULTS[name.lower()])
 
 
 # --------------------------------------------------------------------------------------- sections
@@ -599,7 +617,7 @@ class RunConfig(BaseModel):
     @property
     def lr(self) -> float:
         """The learning rate this run starts from: ``train.lr``, else the optimizer's Keras default
-        (:func:`mnistlab.optim.optimizer_defaults`, the one registry of those defaults)."""
+        (:func:`optimizer_defaults`, the one registry of those defaults)."""
         return self.train.lr if self.train.lr is not None else optimizer_defaults(self.train.optimizer)["lr"]
 
     @property

@@ -38,7 +38,9 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
-if TYPE_CHECKING:  # config imports this module (the optimizer names), so only the type checker imports it back
+from mnistlab.config import OPTIMIZERS, optimizer_defaults
+
+if TYPE_CHECKING:
     from mnistlab.config import ScheduleConfig
 
 # ------------------------------------------------------------------------------ update rules
@@ -271,22 +273,12 @@ class KerasAdagrad(_KerasRule):
             p.addcdiv_(g, (acc + group["eps"]).sqrt_(), value=-group["lr"])
 
 
-# name -> (class, Keras's defaults as its keyword arguments)
-_REGISTRY: dict[str, tuple[Callable[..., torch.optim.Optimizer], dict[str, Any]]] = {
-    "adam": (KerasAdam, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7}),
-    "adamw": (KerasAdamW, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7, "weight_decay": 0.004}),
-    "nadam": (KerasNadam, {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7}),
-    "adagrad": (KerasAdagrad, {"lr": 1e-3, "initial_accumulator_value": 0.1, "eps": 1e-7}),
-    "rmsprop": (KerasRMSprop, {"lr": 1e-3, "rho": 0.9, "eps": 1e-7}),
-    "sgd": (KerasSGD, {"lr": 0.01}),
+# name -> class (the names of config.OPTIMIZERS, whose optimizer_defaults are each class's keyword arguments)
+_CLASSES: dict[str, Callable[..., torch.optim.Optimizer]] = {
+    "adam": KerasAdam, "adamw": KerasAdamW, "nadam": KerasNadam, "adagrad": KerasAdagrad, "rmsprop": KerasRMSprop,
+    "sgd": KerasSGD,
 }
-OPTIMIZERS: tuple[str, ...] = tuple(_REGISTRY)
 _FUSABLE = {"adam", "adamw", "sgd"}  # torch has fused kernels for these
-
-
-def optimizer_defaults(name: str) -> dict[str, Any]:
-    """Keras's defaults for an optimizer, as keyword arguments of its class (``lr`` always present)."""
-    return dict(_REGISTRY[name.lower()][1])
 
 
 def lower_lr(lr: float, optimizer: str | None = None) -> str:
@@ -300,7 +292,7 @@ def lower_lr(lr: float, optimizer: str | None = None) -> str:
     'lr = 0.01 (--lr 0.01)'
     """
     key = str(optimizer or "").lower()
-    default = float(_REGISTRY[key][1]["lr"]) if key in _REGISTRY else None
+    default = float(optimizer_defaults(key)["lr"]) if key in OPTIMIZERS else None
     if default is not None and lr / 10 > default:
         return f"lr = {default:g} (--lr {default:g}), Keras's default for {key}"
     return f"lr = {lr / 10:g} (--lr {lr / 10:g})"
@@ -343,8 +335,7 @@ def make_optimizer(
     1e-07
     """
     name = name.lower()
-    cls, kwargs = _REGISTRY[name]
-    kwargs = dict(kwargs)
+    cls, kwargs = _CLASSES[name], optimizer_defaults(name)
     if lr is not None:
         kwargs["lr"] = float(lr)
     if weight_decay is not None:

@@ -38,12 +38,12 @@ from mnistlab import accel
 from mnistlab._version import __version__
 from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, CallbackList, make_progress
-from mnistlab.config import AugmentConfig, ScheduleConfig, config_changes
+from mnistlab.config import AugmentConfig, ScheduleConfig, config_changes, optimizer_defaults
 from mnistlab.errors import CheckpointError, TrainingWarning
 from mnistlab.evaluate import blow_up, evaluate_model
 from mnistlab.models import penalised, regularization_loss
 from mnistlab.files import stop_signals_held, write_atomic
-from mnistlab.optim import lower_lr, make_optimizer, optimizer_defaults, schedule_lr, set_lr
+from mnistlab.optim import lower_lr, make_optimizer, schedule_lr, set_lr
 
 __all__ = ["CHECKPOINT_FILE", "EpochMeter", "FitOutcome", "Trainer", "checkpoint_threads", "fit"]
 

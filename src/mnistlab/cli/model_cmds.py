@@ -11,9 +11,6 @@ import click
 from mnistlab.cli._common import PathArg, experiment_file, one_variant, variant_configs
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import SpecError
-from mnistlab.models import format_summary, summarize
-from mnistlab.presets import list_presets, resolve_model
-from mnistlab.specs import save_model_spec, spec_warnings
 
 
 MODEL_COLUMNS = (Column("name", "name", whole=True), Column("params", "params", "{:,}".format, right=True, whole=True),
@@ -24,6 +21,9 @@ MODEL_COLUMNS = (Column("name", "name", whole=True), Column("params", "params", 
 @format_option()
 def models_command(fmt: str) -> None:
     """List the preset models with their parameter counts."""
+    from mnistlab.models import summarize
+    from mnistlab.presets import list_presets
+
     rows = [{"name": p.name, "params": summarize(p.spec).total, "source": p.source, "description": p.description}
             for p in list_presets()]
     emit(rows, MODEL_COLUMNS, fmt, title="mnistlab presets (use the name wherever a model is asked for)")
@@ -43,6 +43,10 @@ def summary_command(model: str, as_json: bool, save: str | None, variant: str | 
     spec such as '{"conv": [32, 32], "dense": [128]}', or an experiment file (its variant's model,
     for its dataset's images, before anything trains; the training memory at its optimizer and batch).
     """
+    from mnistlab.models import format_summary, summarize
+    from mnistlab.presets import resolve_model
+    from mnistlab.specs import save_model_spec, spec_warnings
+
     memory = None
     if experiment_file(model):
         from mnistlab.run import run_memory

@@ -14,10 +14,9 @@ from mnistlab.callbacks import PROGRESS_MODES
 from mnistlab.cli._common import (IntRange, PathArg, TomlNumber, check_output, data_dir_option, dataset_arg, is_experiment,
                                   one_variant, open_store, save_figure, status_said, store_option, variant_configs)
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
-from mnistlab.config import AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
+from mnistlab.config import OPTIMIZERS, AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError
 from mnistlab.files import refuse_store_path
-from mnistlab.optim import OPTIMIZERS
 
 if TYPE_CHECKING:  # the commands import mnistlab.run late, when they run
     from mnistlab.run import Recorder, RunResult
