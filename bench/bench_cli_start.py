@@ -1,14 +1,13 @@
 """How long the `mnistlab` command takes to answer when it trains nothing (its help, the run
-listing, one run shown, the dataset list), side by side with bare Python and with `import torch`
-in the same run, idle and with one competing busy process.
+listing, one run shown, the dataset list), side by side with bare Python and `import torch`, and
+with an older tree's code, in one run, idle and with one competing busy process.
 
-    python bench/bench_cli_start.py [--repeats 7] [--store STORE]
-    PYTHONPATH=<worktree of an older commit>/src python bench/bench_cli_start.py   # that code's figures
+    python bench/bench_cli_start.py [--repeats 5] [--before ../old-tree/src] [--store STORE]
 
-Each figure is the median wall time of ``repeats`` fresh processes. Without ``--store``, a store
-with one short recorded run is made in a temporary folder (MNISTLAB_DATA_DIR must reach mnist).
-The ratio column is each command against ``python -c "import torch"``: below 1, the command did
-not wait for torch, as none of these needs it.
+Each figure is the median wall time of ``repeats`` fresh processes, the trees alternating command
+by command. ``--before``: the ``src`` folder of another checkout (``git worktree add ../old-tree
+<commit>``), put first on the path of its processes. Without ``--store``, a store with one short
+recorded run is made in a temporary folder (MNISTLAB_DATA_DIR must reach mnist).
 """
 
 from __future__ import annotations
@@ -25,18 +24,16 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_keras import busy_load  # noqa: E402  (one home for the competing busy process)
 
-# the console script's own entry point, in a fresh Python that honours PYTHONPATH (an older tree)
+# the console script's own entry point, in a fresh Python whose path may start with another tree
 MNISTLAB = [sys.executable, "-c", "import sys; from mnistlab_launch import main; sys.exit(main())"]
 
 
-def seconds(command: list[str], repeats: int) -> float:
-    """The median wall time of ``command`` run ``repeats`` times, each in a fresh process."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def seconds(command: list[str], src: str | None) -> float:
+    """Wall time of one fresh process running ``command``, with ``src`` first on its path."""
+    env = {**os.environ, "PYTHONPATH": src} if src else dict(os.environ)
+    start = time.perf_counter()
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, env=env)
+    return time.perf_counter() - start
 
 
 def record_one_run(store: str) -> None:
@@ -52,9 +49,8 @@ def last_run(store: str) -> str:
     return listing.strip().splitlines()[-1].split(",")[0]
 
 
-def table(store: str, run_id: str, repeats: int) -> list[tuple[str, float]]:
-    """(command, median seconds) for each command, bare Python and `import torch` first."""
-    commands = {
+def commands(store: str, run_id: str) -> dict[str, list[str]]:
+    return {
         'python -c "pass"': [sys.executable, "-c", "pass"],
         'python -c "import torch"': [sys.executable, "-c", "import torch"],
         "mnistlab --help": [*MNISTLAB, "--help"],
@@ -63,29 +59,46 @@ def table(store: str, run_id: str, repeats: int) -> list[tuple[str, float]]:
         "mnistlab show RUN": [*MNISTLAB, "show", run_id, "--store", store],
         "mnistlab datasets": [*MNISTLAB, "datasets"],
     }
-    return [(name, seconds(command, repeats)) for name, command in commands.items()]
+
+
+def medians(store: str, run_id: str, trees: dict[str, str | None], repeats: int) -> dict[tuple[str, str], float]:
+    """(command, tree) -> median seconds, the trees taking turns."""
+    times: dict[tuple[str, str], list[float]] = {}
+    for name, command in commands(store, run_id).items():
+        for _ in range(repeats):
+            for tree, src in trees.items():
+                times.setdefault((name, tree), []).append(seconds(command, src))
+    return {key: statistics.median(values) for key, values in times.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--before", help="the src folder of an older checkout, measured beside this one")
     parser.add_argument("--store", help="a store to list and show (default: a temporary one with one run)")
     args = parser.parse_args()
+    trees: dict[str, str | None] = {"now": None}
+    if args.before:
+        trees = {"before": str(Path(args.before).resolve()), "now": None}
     with tempfile.TemporaryDirectory() as tmp:
         store = args.store or str(Path(tmp) / "store")
         if not args.store:
             record_one_run(store)
         run_id = last_run(store)
-        rows = {}
+        figures = {}
         for load in (0, 1):
             with busy_load(load):
-                rows[load] = table(store, run_id, args.repeats)
-    torch_s = {load: dict(rows[load])['python -c "import torch"'] for load in rows}
-    print(f"{os.cpu_count()} cores, median of {args.repeats} fresh processes each")
-    print("| command | idle (s) | vs import torch | one busy process (s) | vs import torch |")
-    print("|---|---|---|---|---|")
-    for (name, idle), (_, busy) in zip(rows[0], rows[1]):
-        print(f"| `{name}` | {idle:.2f} | {idle / torch_s[0]:.2f} | {busy:.2f} | {busy / torch_s[1]:.2f} |")
+                figures[load] = medians(store, run_id, trees, args.repeats)
+    print(f"{os.cpu_count()} cores, median of {args.repeats} fresh processes each; seconds")
+    head = " | ".join(f"{tree} ({'idle' if load == 0 else 'busy'})" for load in (0, 1) for tree in trees)
+    ratios = " | now / before (idle) | now / before (busy)" if args.before else ""
+    print(f"| command | {head}{ratios} |")
+    print("|---" * (1 + 2 * len(trees) + (2 if args.before else 0)) + "|")
+    for name in commands(store, run_id):
+        cells = [f"{figures[load][name, tree]:.2f}" for load in (0, 1) for tree in trees]
+        if args.before:
+            cells += [f"{figures[load][name, 'now'] / figures[load][name, 'before']:.2f}" for load in (0, 1)]
+        print(f"| `{name}` | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

@@ -201,10 +201,29 @@ def test_ctrl_c_while_the_command_loads_is_one_line_not_a_traceback(how: str) ->
         sys.executable, "-m", "mnistlab"]
     proc = subprocess.Popen([*command, "models"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
-    time.sleep(0.5)  # past the interpreter's start, inside `import mnistlab` (torch alone takes longer)
+    time.sleep(0.5)  # past the interpreter's start: in the launcher's hold or in the command's torch import (the test below)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert (proc.returncode, err.lstrip("\n")) == (130, "interrupted\n"), err[-400:]
+
+
+def test_ctrl_c_while_a_command_imports_the_library_is_one_line(monkeypatch, capsys) -> None:
+    """The commands import the library (and torch) when they run: a Ctrl-C in that import is the
+    same one line and status 130 (here for certain: the import of mnistlab.models is interrupted)."""
+    import importlib.abc
+
+    from mnistlab.cli import main
+
+    class Interrupted(importlib.abc.MetaPathFinder):
+        def find_spec(self, name, path=None, target=None):
+            if name == "mnistlab.models":
+                raise KeyboardInterrupt
+            return None
+
+    monkeypatch.delitem(sys.modules, "mnistlab.models", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Interrupted(), *sys.meta_path])
+    assert main(["models"]) == 130
+    assert capsys.readouterr().err.lstrip("\n") == "interrupted\n"
 
 
 # ------------------------------------------------------------- a closed output (`mnistlab ... | head`)

@@ -13,10 +13,9 @@ from mnistlab._toml import dumps_toml, loads_toml
 from mnistlab.config import (
     RUN_DEFAULTS, AugmentConfig, RunConfig, TrainConfig, apply_overrides, build_run_config, checkpoint_config,
     checkpoint_key, config_changes,
-    parse_augment, parse_run_config, run_key, setting_default, split_seed,
+    optimizer_defaults, parse_augment, parse_run_config, run_key, setting_default, split_seed,
 )
 from mnistlab.errors import SpecError, SpecWarning
-from mnistlab.config import optimizer_defaults
 
 BASE = {"dataset": "fashion-mnist", "model": "seed000-dense"}
 

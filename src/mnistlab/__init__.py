@@ -13,6 +13,8 @@ the speed work sits beside them in ``accel``.
 
 from __future__ import annotations
 
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
 from mnistlab._version import __version__
@@ -49,20 +51,36 @@ if TYPE_CHECKING:
     from mnistlab.preprocess import preprocess
 
 
-def __getattr__(name: str) -> Any:
-    """A public name, imported from its module the first time it is asked for (PEP 562)."""
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'mnistlab' has no attribute {name!r}")
-    import importlib
+if not TYPE_CHECKING:  # for a type checker the names are the imports above: a misspelt one is an error
 
-    value = getattr(importlib.import_module(f"mnistlab.{home}"), name)
-    globals()[name] = value  # asked once: later lookups are plain attribute reads
-    return value
+    def __getattr__(name: str) -> Any:
+        """A public name, imported from its module the first time it is asked for (PEP 562)."""
+        home = _HOMES.get(name)
+        if home is None:
+            raise AttributeError(f"module 'mnistlab' has no attribute {name!r}")
+        import importlib
+
+        value = getattr(importlib.import_module(f"mnistlab.{home}"), name)
+        globals()[name] = value  # asked once: later lookups are plain attribute reads
+        return value
+
+    def __dir__() -> list[str]:
+        return sorted({*globals(), *_HOMES})
 
 
-def __dir__() -> list[str]:
-    return sorted({*globals(), *_HOMES})
+class _Package(types.ModuleType):
+    """The package's module type. ``preprocess`` is both a public function and the name of its
+    module, and importing the module (``from mnistlab.preprocess import ...``) sets the package's
+    attribute to the module: the function stays (a module subclass, as the Python reference's
+    "Customizing module attribute access" shows)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "preprocess" and isinstance(value, types.ModuleType):
+            value = value.preprocess
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [

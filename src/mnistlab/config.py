@@ -44,6 +44,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from mnistlab._version import __version__
 from mnistlab._toml import dotted_key, loads_json, loads_toml, read_text_file, toml_value, with_line
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, show, toml_repr, type_name, unknown_key
 from mnistlab.experiments import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
@@ -924,9 +925,7 @@ def run_key(resolved: Mapping[str, Any], *, version: str | None = None) -> str:
     a moved one is not. An experiment skips a cell whose key the store already holds as finished.
     """
     if version is None:
-        import mnistlab  # lazily: the package imports this module first
-
-        version = mnistlab.__version__
+        version = __version__
     return config_hash(resolved, ignore=("threads", "device"), version=version)
 
 
