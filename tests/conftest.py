@@ -25,6 +25,14 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests marked ``long`` first, the rest in file order. scripts/test.sh runs the suite in
+    two pytest-xdist processes, which take the tests in this order (the Ray tests, one group, before
+    all): a long test taken last would leave one process working alone at the end (longest first
+    keeps both busy to the end). Run alone, only the order changes."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)  # stable: file order within each part
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """The folder holding the canonical `mnist/` and `fashion-mnist/` IDX files.

@@ -296,6 +296,7 @@ train = { lr = 0.002 }
 """
 
 
+@pytest.mark.long
 def test_run_into_a_closed_pipe_stops_the_sweep_records_it_and_exits_141(tmp_path: Path, data_dir: Path) -> None:
     exp, store = tmp_path / "piped.toml", tmp_path / "store"
     exp.write_text(PIPED)

@@ -258,6 +258,7 @@ name = "long"
 """
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_a_cell_killed_mid_training_continues_from_its_checkpoint(tmp_path: Path, data_dir: Path,
                                                                    sig: signal.Signals) -> None:

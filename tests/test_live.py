@@ -280,6 +280,7 @@ def _wait(proc: subprocess.Popen[str], what: str, ready, timeout: float = 180) -
     raise AssertionError(f"{what} did not happen in time: {proc.communicate()}")
 
 
+@pytest.mark.long
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_stopping_the_driver_alone_stops_its_workers(tmp_path: Path, data_dir: Path, sig: signal.Signals) -> None:
     """`kill -INT/-TERM <driver pid>` with --jobs 2: the workers record their runs as interrupted,

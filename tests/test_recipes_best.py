@@ -48,6 +48,7 @@ def test_best_mnist_refit_is_best_mnist_on_every_training_image_for_its_chosen_e
 
 
 # Their quick runs are these (tests/test_recipes.py leaves them out: a wide ResNet's quick run is not cheap).
+@pytest.mark.long
 @pytest.mark.parametrize("name, runs", [("best-mnist", 2), ("best-fashion", 1)])
 def test_a_best_recipe_runs_quick_and_records_ema_and_tta(name: str, runs: int, tmp_path: Path,
                                                            data_dir: Path) -> None:

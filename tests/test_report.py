@@ -271,6 +271,7 @@ def test_report_unknown_experiment_is_one_line(recorded, tmp_path, capsys):
     assert not out.exists()
 
 
+@pytest.mark.long
 @pytest.mark.browser
 def test_seed000_recipe_report_shows_all_parts_in_chromium(data_dir, tmp_path, capsys):
     """Done-when of issue 6: the seed 000 recipe (quick) -> report -> Chromium shows every part."""
@@ -290,6 +291,7 @@ def test_seed000_recipe_report_shows_all_parts_in_chromium(data_dir, tmp_path, c
     shot.replace(tmp_path / "keep" / "seed000-report.png")
 
 
+@pytest.mark.long
 def test_report_follows_compare_committees_get_sections_and_smoke_runs_stay_out(data_dir, tmp_path):
     from test_experiments import TINY, write
 

@@ -254,6 +254,7 @@ def test_pruning_callback_stops_the_run_when_the_pruner_says_so() -> None:
     assert finished.pruned_at is None and not finished.trainer.stop_training  # ...but not after its last: complete
 
 
+@pytest.mark.long
 def test_search_of_12_trials_prunes_ranks_reports_and_writes_best(tmp_path: Path, data_dir: Path,
                                                                    capsys: pytest.CaptureFixture[str]) -> None:
     path = _exp(tmp_path, SEARCH)
@@ -417,6 +418,7 @@ def test_parallel_search_with_two_jobs(tmp_path: Path, data_dir: Path) -> None:
 
 
 # --------------------------------------------------------------------------- kill and resume
+@pytest.mark.long
 def test_killed_search_resumes_without_redoing_complete_trials(tmp_path: Path, data_dir: Path) -> None:
     text = SEARCH.replace("epochs = 3", "epochs = 2").replace('pruner = "median"', 'pruner = "none"')
     path = _exp(tmp_path, text)
@@ -1142,6 +1144,7 @@ def _alive_in_group(pgid: int) -> list[int]:
     return out
 
 
+@pytest.mark.long
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
 def test_a_parallel_search_stopped_by_ctrl_c_then_its_driver_killed_loses_nothing(tmp_path: Path, data_dir: Path) -> None:
     """Reviewer findings, one search through both stops. (1) Ctrl-C (the process group) stopped
@@ -1203,6 +1206,7 @@ def test_a_parallel_search_stopped_by_ctrl_c_then_its_driver_killed_loses_nothin
     assert not list(store_dir.glob("checkpoints/*"))
 
 
+@pytest.mark.long
 def test_sigterm_to_a_parallel_search_s_driver_stops_its_trials_at_once(tmp_path: Path, data_dir: Path) -> None:
     """Reviewer finding: SIGTERM (or SIGINT) to the `search --jobs 2` driver alone waited for the
     running trials to train all their epochs; its workers are told to stop, as a sweep's are."""
