@@ -207,6 +207,18 @@ def test_ctrl_c_while_the_command_loads_is_one_line_not_a_traceback(how: str) ->
     assert (proc.returncode, err.lstrip("\n")) == (130, "interrupted\n"), err[-400:]
 
 
+def test_mnistlab_alone_prints_its_help_whole(capsys) -> None:
+    """`mnistlab` with no command: the help as `--help` prints it, line by line (new-user finding:
+    it came as one 1,500-character "error:" line), and click's status 2 for a usage mistake."""
+    from mnistlab.cli import main
+
+    assert main([]) == 2
+    out, err = capsys.readouterr()
+    assert main(["--help"]) == 0
+    assert out == "" and err == capsys.readouterr().out and "error" not in err
+    assert err.startswith("Usage: mnistlab [OPTIONS] COMMAND [ARGS]...\n") and "\nCommands:\n" in err
+
+
 def test_ctrl_c_while_a_command_imports_the_library_is_one_line(monkeypatch, capsys) -> None:
     """The commands import the library (and torch) when they run: a Ctrl-C in that import is the
     same one line and status 130 (here for certain: the import of mnistlab.models is interrupted)."""

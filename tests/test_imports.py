@@ -72,8 +72,9 @@ def test_help_listings_and_the_store_commands_do_not_load_torch(recorded) -> Non
 def test_the_public_names_load_on_first_use() -> None:
     """``import mnistlab`` is light (PEP 562): each public name loads its module when first asked
     for and is that module's own object, whichever module was imported first (``preprocess`` is
-    both a function and its module's name: the function stays); a wrong name is an AttributeError,
-    as for any module."""
+    both a function and its module's name: the function stays); ``dir`` (a notebook's completion)
+    offers the public names, not the package's helpers; a wrong name is an AttributeError, as for
+    any module."""
     code = """
 import importlib, json, sys
 import mnistlab
@@ -83,7 +84,7 @@ for module in ("mnistlab.preprocess", "mnistlab.export", "mnistlab.card"):  # a 
 homes = {name: mnistlab._HOMES.get(name) for name in mnistlab.__all__ if name != "__version__"}
 wrong = [name for name, home in homes.items()
          if home is None or getattr(mnistlab, name) is not getattr(importlib.import_module("mnistlab." + home), name)]
-listed = set(mnistlab.__all__) <= set(dir(mnistlab))
+listed = {name for name in dir(mnistlab) if not name.startswith("__")} == set(mnistlab.__all__) - {"__version__"}
 try:
     mnistlab.trian
 except AttributeError as exc:

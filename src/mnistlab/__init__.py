@@ -65,7 +65,8 @@ if not TYPE_CHECKING:  # for a type checker the names are the imports above: a m
         return value
 
     def __dir__() -> list[str]:
-        return sorted({*globals(), *_HOMES})
+        """The public names and the module's own dunders (what completion in a notebook offers)."""
+        return sorted({*__all__, *(name for name in globals() if name.startswith("__"))})
 
 
 class _Package(types.ModuleType):

@@ -51,6 +51,9 @@ def _main(argv: list[str] | None) -> int:
     except click.exceptions.Abort:
         click.echo("interrupted", err=True)
         return 130
+    except click.exceptions.NoArgsIsHelpError as exc:  # `mnistlab` alone: its help, whole, as click prints it
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message(), err=True)
+        return exc.exit_code
     except click.ClickException as exc:  # bad flags: click's own one-line message
         click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
         return exc.exit_code
