@@ -51,7 +51,7 @@ for args in commands:
 def test_help_listings_and_the_store_commands_do_not_load_torch(recorded) -> None:
     """`mnistlab --help`, each command's help and the commands that read the store or the dataset
     list do not wait for torch (2-4 s of a 0.3-1 s command); torch loads inside the commands that
-    train, build, draw or export (helper-94's finding: `--help` took 4.8 s, 3.4 of them torch)."""
+    train, build, draw or export (note 29: `--help` took 4.8 s under the CI's load, 3.4 of them torch)."""
     import json
 
     from mnistlab.cli import cli
