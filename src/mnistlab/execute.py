@@ -409,7 +409,7 @@ def warnings_named(cell: str) -> Iterator[None]:
 
 
 def resume_or_start(cell: Cell, threads: int, data_dir: str | None, callbacks: Sequence[Callback],
-                    folder: Path | None, every: float = CHECKPOINT_EVERY) -> RunResult:
+                    folder: Path | None, every: float) -> RunResult:
     """:func:`~mnistlab.run.run_config` for one sweep cell (training with ``threads`` unless its file
     sets them), writing a checkpoint in ``folder`` every ``every`` seconds (0: at every epoch's end;
     :func:`checkpoint_every`) and continuing from the one there when there is one, with the thread
