@@ -529,6 +529,40 @@ def test_a_stop_while_testing_records_the_run_interrupted_not_finished_without_a
     assert again.status == "finished" and again.metrics["resumed_from_epoch"] == 2 and len(again.history) == 2
 
 
+def test_ctrl_c_in_train_stops_a_loop_of_runs_with_each_recorded(data_dir, tmp_path):
+    """Keras's fit lets Ctrl-C through: so does train(), once the run is recorded, and the
+    exception holds the run as it ended (helper-96: a loop of train() calls went on silently)."""
+    import os
+    import signal
+
+    from mnistlab import TrainingInterrupted
+    from mnistlab.store import RunStore
+
+    class CtrlCInEpoch2(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    kw = dict(epochs=3, data_dir=data_dir, progress="none", subset=120)
+    trained = []
+    with pytest.raises(TrainingInterrupted) as stopped:
+        for seed in (0, 1):
+            trained.append(train("mnist", "seed000-dense", seed=seed, callbacks=[CtrlCInEpoch2()],
+                                 store=tmp_path / "runs", **kw))
+    assert trained == [] and isinstance(stopped.value, KeyboardInterrupt)
+    run = stopped.value.run
+    assert run.status == "interrupted" and len(run.history) == 1 and run.test_accuracy is not None
+    assert str(stopped.value) == (f"training interrupted after 1 of 3 epochs, recorded as run {run.run_id}; "
+                                  "the run as it ended is this exception's .run")
+    (rec,) = RunStore(tmp_path / "runs", create=False).runs()
+    assert (rec.run_id, rec.status, len(rec.history)) == (run.run_id, "interrupted", 1)
+
+    with pytest.raises(KeyboardInterrupt) as unrecorded:
+        train("mnist", "seed000-dense", callbacks=[CtrlCInEpoch2()], **kw)
+    assert unrecorded.value.run.run_id is None and str(unrecorded.value).startswith("training interrupted after 1 of 3 "
+                                                                                    "epochs; the run")
+
+
 def test_train_resumed_where_a_recorded_run_ended_returns_that_run(data_dir, tmp_path):
     from mnistlab.store import RunStore
 
@@ -544,8 +578,8 @@ def test_train_resumed_where_a_recorded_run_ended_returns_that_run(data_dir, tmp
 
 def test_recording_a_result_whose_row_was_deleted_or_that_is_stopped(data_dir, tmp_path):
     """A run deleted while it trained no longer ends its sweep with "no run" (rm of a running
-    cell); a stop while its result is written leaves it interrupted, not running (store attack,
-    session 22)."""
+    cell); a stop while its result is written leaves it recorded whole, never running (store attack,
+    session 22; helper-96 found finished results recorded as interrupted)."""
     import dataclasses
     import os
     import signal
@@ -571,10 +605,11 @@ def test_recording_a_result_whose_row_was_deleted_or_that_is_stopped(data_dir, t
             return self.model.state_dict(*args, **kwargs)
 
     stopped = Recorder.for_config(store, "e", config)
-    with pytest.raises(KeyboardInterrupt):
+    with pytest.raises(KeyboardInterrupt):  # the stop is held until the whole result is recorded, then comes
         record_cells({}, [(0, stopped)], [dataclasses.replace(result, model=StopWhileSaved(result.model))])
-    rec = store.get(stopped.run_id)
-    assert (rec.status, rec.message) == ("interrupted", "interrupted while its result was recorded")
+    rec = store.get(stopped.run_id)  # (a finished result was once marked "interrupted while its result was recorded")
+    assert rec.status == "finished" and rec.metrics["test_accuracy"] == result.metrics["test_accuracy"]
+    assert store.load_model(stopped.run_id) is not None  # its weights whole
 
     class StopInTheCommit(dict):  # an epoch's figures: Ctrl-C while the store's transaction holds it back
         def items(self):

@@ -181,6 +181,27 @@ def test_ctrl_c_in_a_real_process_keeps_the_epochs_and_exits_130(data_dir, tmp_p
     assert rec.status == "interrupted" and len(rec.history) >= 1 and rec.metrics["test_accuracy"] is not None
 
 
+def test_ctrl_c_while_the_result_is_printed_waits_for_the_record(data_dir, tmp_path, monkeypatch, capsys):
+    """helper-96: a Ctrl-C between the printed test metrics and "recorded as" cost the finished run
+    its record (status interrupted). It now waits until the run is recorded whole, then stops (130)."""
+    from mnistlab.cli import train_cmds
+
+    printed = train_cmds._echo_test_metrics
+
+    def then_ctrl_c(result):  # the user presses Ctrl-C as the test metrics appear
+        printed(result)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(train_cmds, "_echo_test_metrics", then_ctrl_c)
+    weights = tmp_path / "w.safetensors"
+    assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--save-weights", str(weights)]) == 130
+    out, err = capsys.readouterr()
+    [rec] = RunStore(os.environ["MNISTLAB_STORE"], create=False).runs()
+    assert rec.status == "finished" and rec.metrics["test_accuracy"] is not None
+    assert f"recorded as run {rec.run_id} in " in out and weights.is_file()
+    assert err.splitlines()[-1] == f"interrupted by Ctrl-C after run {rec.run_id} was recorded as finished"
+
+
 def test_train_says_when_it_scored_part_of_the_test_set(data_dir, capsys):
     """New-user finding (35): `train --subset 300` printed test_accuracy without saying it was of 50
     test images, as `compare` and `run` say under their tables."""

@@ -26,14 +26,14 @@ _HOMES = {
     "RunConfig": "config", "parse_run_config": "config",
     "Dataset": "datasets", "list_datasets": "datasets", "load_dataset": "datasets", "validation_split": "datasets",
     "DataError": "errors", "MnistlabError": "errors", "SpecError": "errors", "StoreError": "errors",
-    "run_experiment": "execute",
+    "SweepInterrupted": "execute", "run_experiment": "execute",
     "load_experiment": "experiments",
     "build_model": "models", "format_summary": "models", "summarize": "models",
     "list_presets": "presets", "resolve_model": "presets",
     "ModelSpec": "specs", "load_model_spec": "specs", "parse_model_spec": "specs", "save_model_spec": "specs",
     "RunRecord": "store", "RunStore": "store",
     "Committee": "run", "Run": "run", "RunResult": "run", "load_trained": "run", "run_config": "run", "train": "run",
-    "preprocess": "preprocess",
+    "TrainingInterrupted": "run", "preprocess": "preprocess",
 }
 
 if TYPE_CHECKING:
@@ -41,13 +41,13 @@ if TYPE_CHECKING:
     from mnistlab.config import RunConfig, parse_run_config
     from mnistlab.datasets import Dataset, list_datasets, load_dataset, validation_split
     from mnistlab.errors import DataError, MnistlabError, SpecError, StoreError
-    from mnistlab.execute import run_experiment
+    from mnistlab.execute import SweepInterrupted, run_experiment
     from mnistlab.experiments import load_experiment
     from mnistlab.models import build_model, format_summary, summarize
     from mnistlab.presets import list_presets, resolve_model
     from mnistlab.specs import ModelSpec, load_model_spec, parse_model_spec, save_model_spec
     from mnistlab.store import RunRecord, RunStore
-    from mnistlab.run import Committee, Run, RunResult, load_trained, run_config, train
+    from mnistlab.run import Committee, Run, RunResult, TrainingInterrupted, load_trained, run_config, train
     from mnistlab.preprocess import preprocess
 
 
@@ -89,8 +89,8 @@ __all__ = [
     "Dataset", "list_datasets", "load_dataset", "validation_split",
     "ModelSpec", "parse_model_spec", "load_model_spec", "save_model_spec",
     "build_model", "summarize", "format_summary", "resolve_model", "list_presets",
-    "RunConfig", "parse_run_config", "run_config", "train", "Run", "RunResult",
+    "RunConfig", "parse_run_config", "run_config", "train", "Run", "RunResult", "TrainingInterrupted",
     "load_trained", "Committee", "preprocess",
-    "load_experiment", "run_experiment", "compare", "RunStore", "RunRecord",
+    "load_experiment", "run_experiment", "SweepInterrupted", "compare", "RunStore", "RunRecord",
     "MnistlabError", "DataError", "SpecError", "StoreError",
 ]

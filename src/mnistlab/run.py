@@ -39,7 +39,7 @@ from mnistlab.datasets import file_digest, load_any, validation_count, validatio
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
                              StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, did_you_mean, type_name)
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs, probs_loss
-from mnistlab.files import write_atomic
+from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.models import (MemoryEstimate, adapt_normalization, build_model, format_summary, gigabytes, summarize,
                              training_memory, weights_finite)
 from mnistlab.specs import ModelSpec
@@ -825,20 +825,13 @@ class Recorder:
 
     def finish(self, result: RunResult) -> str | None:
         """Record the result; returns why it could not be (the run row deleted meanwhile...) or None.
-        A Ctrl-C while its files are written records the run ``interrupted`` (its result is not
-        whole: the cell trains again), then goes on (re-raised)."""
+        Ctrl-C and SIGTERM are held back while it is written (:func:`~mnistlab.files.stop_signals_held`):
+        a result that is whole is recorded whole, then the stop goes on (KeyboardInterrupt raised here)."""
         try:
-            self.store.finish_run(self.run_id, status=result.status, history=result.history, metrics=result.metrics,
-                                  env=result.env, message=result.message, weights=result.model.state_dict(),
-                                  predictions=result.test_probs, config=result.config)
-        except KeyboardInterrupt as stop:  # (a stop held over the row's commit comes just after it: kept)
-            try:
-                recorded = self.store.get(self.run_id).status != "running"
-            except MnistlabError:
-                recorded = True  # deleted meanwhile: nothing to mark
-            if not recorded:
-                self.fail(stop, "interrupted while its result was recorded")
-            raise
+            with stop_signals_held():
+                self.store.finish_run(self.run_id, status=result.status, history=result.history, metrics=result.metrics,
+                                      env=result.env, message=result.message, weights=result.model.state_dict(),
+                                      predictions=result.test_probs, config=result.config)
         except Exception as exc:  # a store error, or a callback's value JSON cannot hold: never "running"
             problem = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {exc}"
             try:
@@ -1150,6 +1143,10 @@ def train(
     records the run there under ``experiment``, as ``mnistlab train`` does; ``run.run_id`` is its id.
     ``resume=True`` continues from the checkpoint in ``checkpoint_dir``; where a run in ``store``
     ended with it (the same settings and epochs: :func:`recorded_end`), that run is returned.
+    A run that diverged or failed is returned, its ``status`` and ``message`` saying so; Ctrl-C
+    raises :class:`TrainingInterrupted` (a KeyboardInterrupt, as from Keras's ``fit``) once the run
+    is recorded, its ``.run`` the run as it ended. Bad settings or data raise
+    :class:`~mnistlab.errors.MnistlabError` before anything trains.
 
         >>> run = train("fashion-mnist", "seed000-dense", epochs=1, subset=600)   # doctest: +SKIP
         >>> run.test_accuracy                                                     # doctest: +SKIP
@@ -1173,14 +1170,47 @@ def train(
         if recorder is not None:
             recorder.abandon(exc)
         raise
-    if recorder is None:
-        return Run(result)
-    problem = recorder.finish(result)
+    run = Run(result) if recorder is None else _recorded(recorder, cfg, result, checkpoint_dir)
+    if result.status == "interrupted":
+        raise TrainingInterrupted(run)
+    return run
+
+
+def _recorded(recorder: Recorder, cfg: RunConfig, result: RunResult, checkpoint_dir: str | os.PathLike | None) -> Run:
+    """:func:`train`'s run, recorded by ``recorder`` (without its id when that failed: a warning says
+    why). A stop while it is recorded waits for the record, then raises :class:`TrainingInterrupted`."""
+    try:
+        problem = recorder.finish(result)
+    except KeyboardInterrupt:
+        raise TrainingInterrupted(Run(result, recorder.run_id), after_record=True) from None
     if problem:  # the run itself is fine and returned; only its record is missing
-        warnings.warn(f"the run was not recorded: {problem}", stacklevel=2)
+        warnings.warn(f"the run was not recorded: {problem}", stacklevel=3)
         return Run(result)
     mark_checkpoint_recorded(checkpoint_dir, recorder.run_id, cfg, result)
     return Run(result, recorder.run_id)
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Raised by :func:`train` when Ctrl-C (or SIGTERM) stopped it, as Keras's ``fit`` lets
+    KeyboardInterrupt through: a loop of ``train()`` calls stops, not only the one run. Raised once
+    the run is recorded (``train(store=...)``: status ``interrupted``, its epochs so far kept; a
+    stop while a finished run was being recorded waits for the record, then comes). ``run`` is the
+    :class:`Run` as it ended: its history, metrics and weights so far. Catching KeyboardInterrupt
+    catches it too.
+
+        try:
+            run = mnistlab.train("mnist", "seed000-cnn", epochs=10)
+        except mnistlab.TrainingInterrupted as stop:
+            run = stop.run          # run.status == "interrupted", run.history: the epochs it trained
+    """
+
+    def __init__(self, run: Run, *, after_record: bool = False) -> None:
+        epochs = run.config.get("train", {}).get("epochs")
+        done = f"after {len(run.result.history)} of {epochs} epochs" if epochs else "while it ran"
+        what = (f"stopped once run {run.run_id} was recorded as {run.status}" if after_record else
+                f"training interrupted {done}" + (f", recorded as run {run.run_id}" if run.run_id else ""))
+        super().__init__(f"{what}; the run as it ended is this exception's .run")
+        self.run = run
 
 
 # ------------------------------------------------------------------- using a trained model

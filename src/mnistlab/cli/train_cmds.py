@@ -105,7 +105,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     from mnistlab.execute import terminate_as_interrupt
     from mnistlab.live import EpochProgress
     from mnistlab.data.registry import is_registered
-    from mnistlab.run import UNTESTED_BY_STOP, check_run_data, mark_checkpoint_recorded, run_config
+    from mnistlab.run import UNTESTED_BY_STOP, check_run_data, run_config
     from mnistlab.trainer import STOPPED_BY
 
     _check_outputs(resume, checkpoint_dir, save_weights)
@@ -135,11 +135,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         raise _not_trained(exc, int(stop.signum), recorder, began=between.began) from None
     if result.status == "interrupted" and stop.signum == signal.SIGPIPE:  # not Ctrl-C: say what stopped it
         result.message = result.message.replace(STOPPED_BY, "because its output was closed (SIGPIPE)")
-    with closed_output_ignored():  # the reader gone now must not cost the weights or the record
-        _echo_test_metrics(result)
-        save_error = _save_and_record(result, save_weights, recorder)
-        if recorder is not None:
-            mark_checkpoint_recorded(checkpoint_dir, recorder.run_id, cfg, result)  # so --resume finds it done
+    save_error = _report(result, cfg, save_weights, recorder, checkpoint_dir)
     if save_error is not None:
         raise save_error
     stopped = result.status == "interrupted" or result.message.endswith(UNTESTED_BY_STOP)
@@ -211,6 +207,33 @@ def _not_trained(exc: BaseException, signum: int, recorder: Recorder | None, *, 
     err.exit_code = 128 + (signum or signal.SIGINT)
     if not piped:
         err.label = ""  # Ctrl-C or kill: what the user asked for, not an error
+    return err
+
+
+def _report(result: RunResult, cfg: RunConfig, save_weights: Path | None, recorder: Recorder | None,
+            checkpoint_dir: Path | None) -> MnistlabError | None:
+    """`train`'s test metrics, --save-weights and record (:func:`_save_and_record`). Neither a reader
+    gone now nor a stop may cost the weights or the record: a Ctrl-C meanwhile comes once they are
+    written, as :func:`_stopped_after`'s error."""
+    from mnistlab.run import mark_checkpoint_recorded
+
+    try:
+        with closed_output_ignored(), files.stop_signals_held():
+            _echo_test_metrics(result)
+            save_error = _save_and_record(result, save_weights, recorder)
+            if recorder is not None:
+                mark_checkpoint_recorded(checkpoint_dir, recorder.run_id, cfg, result)  # so --resume finds it done
+    except KeyboardInterrupt:
+        raise _stopped_after(result, recorder) from None
+    return save_error
+
+
+def _stopped_after(result: RunResult, recorder: Recorder | None) -> RunNotFinished:
+    """What `train` raises for a Ctrl-C that came while its result was printed and recorded (held
+    until the record was whole): the run as recorded, exit status 130, no "error:"."""
+    kept = f"run {recorder.run_id} was recorded as {result.status}" if recorder is not None else f"the run {result.status}"
+    err = RunNotFinished(f"interrupted by Ctrl-C after {kept}")
+    err.exit_code, err.label = 128 + signal.SIGINT, ""
     return err
 
 
