@@ -2,7 +2,7 @@
 listing, one run shown, the dataset list), side by side with bare Python and `import torch`, and
 with an older tree's code, in one run, idle and with one competing busy process.
 
-    python bench/bench_cli_start.py [--repeats 5] [--before ../old-tree/src] [--store STORE]
+    python bench/bench_cli_start.py [--repeats 5] [--before ../old-tree/src] [--store STORE] [--only WORD ...]
 
 Each figure is the median wall time of ``repeats`` fresh processes, the trees alternating command
 by command. ``--before``: the ``src`` folder of another checkout (``git worktree add ../old-tree
@@ -58,17 +58,26 @@ def commands(store: str, run_id: str) -> dict[str, list[str]]:
         "mnistlab runs": [*MNISTLAB, "runs", "--store", store],
         "mnistlab show RUN": [*MNISTLAB, "show", run_id, "--store", store],
         "mnistlab datasets": [*MNISTLAB, "datasets"],
+        "mnistlab models": [*MNISTLAB, "models"],
+        "mnistlab summary resnet20": [*MNISTLAB, "summary", "resnet20"],
     }
 
 
-def medians(store: str, run_id: str, trees: dict[str, str | None], repeats: int) -> dict[tuple[str, str], float]:
-    """(command, tree) -> median seconds, the trees taking turns."""
+def medians(store: str, run_id: str, trees: dict[str, str | None], repeats: int,
+            only: list[str]) -> dict[tuple[str, str], float]:
+    """(command, tree) -> median seconds, the trees taking turns; ``only``: the commands whose
+    names hold one of these words (all when empty)."""
     times: dict[tuple[str, str], list[float]] = {}
-    for name, command in commands(store, run_id).items():
+    for name, command in chosen(commands(store, run_id), only).items():
         for _ in range(repeats):
             for tree, src in trees.items():
                 times.setdefault((name, tree), []).append(seconds(command, src))
     return {key: statistics.median(values) for key, values in times.items()}
+
+
+def chosen(table: dict[str, list[str]], only: list[str]) -> dict[str, list[str]]:
+    """The rows of ``table`` whose names hold one of ``only`` (every row when it is empty)."""
+    return {name: c for name, c in table.items() if not only or any(word in name for word in only)}
 
 
 def main() -> None:
@@ -76,6 +85,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--before", help="the src folder of an older checkout, measured beside this one")
     parser.add_argument("--store", help="a store to list and show (default: a temporary one with one run)")
+    parser.add_argument("--only", action="append", default=[],
+                        help="measure only the commands whose names hold this word (repeatable): --only models")
     args = parser.parse_args()
     trees: dict[str, str | None] = {"now": None}
     if args.before:
@@ -88,13 +99,13 @@ def main() -> None:
         figures = {}
         for load in (0, 1):
             with busy_load(load):
-                figures[load] = medians(store, run_id, trees, args.repeats)
+                figures[load] = medians(store, run_id, trees, args.repeats, args.only)
     print(f"{os.cpu_count()} cores, median of {args.repeats} fresh processes each; seconds")
     head = " | ".join(f"{tree} ({'idle' if load == 0 else 'busy'})" for load in (0, 1) for tree in trees)
     ratios = " | now / before (idle) | now / before (busy)" if args.before else ""
     print(f"| command | {head}{ratios} |")
     print("|---" * (1 + 2 * len(trees) + (2 if args.before else 0)) + "|")
-    for name in commands(store, run_id):
+    for name in chosen(commands(store, run_id), args.only):
         cells = [f"{figures[load][name, tree]:.2f}" for load in (0, 1) for tree in trees]
         if args.before:
             cells += [f"{figures[load][name, 'now'] / figures[load][name, 'before']:.2f}" for load in (0, 1)]

@@ -20,7 +20,8 @@ import torch
 from mnistlab.accel.cpu import default_threads
 from mnistlab.config import RunConfig, parse_run_config
 from mnistlab.errors import SpecWarning
-from mnistlab.models import build_model, summarize
+from mnistlab.models import build_model
+from mnistlab.summary import summarize
 from mnistlab.run import prepare_data
 from mnistlab.trainer import Trainer
 

@@ -24,6 +24,22 @@ def main() -> int:
     if pressed:
         print("interrupted", file=sys.stderr)
         return 130
+    signal.signal(signal.SIGINT, _ctrl_c)
     status = cli_main()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # done and recorded: a Ctrl-C while Python exits changes nothing
     return status
+
+
+def _ctrl_c(signum: int, frame: object) -> None:
+    """Python's own Ctrl-C (KeyboardInterrupt), after a line break where standard error is a
+    terminal: what the command says next starts on a line of its own, not after the ``^C`` the
+    terminal echoed (click does the same before its "Aborted!"). Written with ``os.write``: the
+    signal may have come in the middle of a ``print`` to the same stream."""
+    import os
+
+    if os.isatty(2):
+        try:
+            os.write(2, b"\n")
+        except OSError:
+            pass
+    raise KeyboardInterrupt

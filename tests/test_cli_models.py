@@ -124,7 +124,7 @@ def test_cli_summary_of_an_experiment_files_variant_before_it_trains(capsys, tmp
 def test_cli_summary_of_an_experiment_gives_the_memory_at_its_own_batch_and_optimizer(capsys, tmp_path):
     """New-user finding: `summary exp.toml` gave the training memory with adam at batch 32 for a
     file training with sgd at batch 4096 (about 100 times less than the run's own check)."""
-    from mnistlab.models import training_memory
+    from mnistlab.summary import training_memory
     from mnistlab.presets import resolve_model
 
     exp = tmp_path / "big.toml"

@@ -199,12 +199,36 @@ def test_ctrl_c_while_the_command_loads_is_one_line_not_a_traceback(how: str) ->
 
     command = [str(Path(sys.executable).with_name("mnistlab"))] if how == "console script" else [
         sys.executable, "-m", "mnistlab"]
-    proc = subprocess.Popen([*command, "models"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    # train loads torch (seconds; `models` no longer does, and may be done by 0.5 s)
+    proc = subprocess.Popen([*command, "train", "--dataset", "mnist", "--subset", "60", "--epochs", "1", "--no-record"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
     time.sleep(0.5)  # past the interpreter's start: in the launcher's hold or in the command's torch import (the test below)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=120)
     assert (proc.returncode, err.lstrip("\n")) == (130, "interrupted\n"), err[-400:]
+
+
+def test_after_ctrl_c_on_a_terminal_the_command_speaks_on_a_line_of_its_own(data_dir: Path) -> None:
+    """The terminal echoes Ctrl-C as "^C" where the cursor is; what `train` said next (its test
+    metrics, "run interrupted ...") followed it on the same line: "^Ctest_accuracy: ..."
+    (helper-96). A line break comes first now, as click's before its "Aborted!"."""
+    command = [str(Path(sys.executable).with_name("mnistlab")), "train", "--dataset", "mnist", "--subset", "3000",
+               "--epochs", "50", "--progress", "lines", "--no-record", "--data-dir", str(data_dir)]
+    pid, leader = pty.fork()  # the child's controlling terminal: Ctrl-C typed there signals it
+    if pid == 0:
+        os.execv(command[0], command)
+    said = b""
+    while b"Epoch 2/50" not in said:
+        chunk = os.read(leader, 65536)
+        assert chunk, said
+        said += chunk
+    os.write(leader, b"\x03")  # Ctrl-C, typed: the terminal echoes "^C" and sends SIGINT
+    said += read_terminal(leader)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 130
+    text = said.decode(errors="replace")
+    assert "^C" in text and "run interrupted" in text, text[-1000:]
+    assert re.search(r"\^C[^\r\n]", text) is None, text[-1000:]  # "^C" ends its line
 
 
 def test_mnistlab_alone_prints_its_help_whole(capsys) -> None:
@@ -221,18 +245,18 @@ def test_mnistlab_alone_prints_its_help_whole(capsys) -> None:
 
 def test_ctrl_c_while_a_command_imports_the_library_is_one_line(monkeypatch, capsys) -> None:
     """The commands import the library (and torch) when they run: a Ctrl-C in that import is the
-    same one line and status 130 (here for certain: the import of mnistlab.models is interrupted)."""
+    same one line and status 130 (here for certain: the import of mnistlab.summary is interrupted)."""
     import importlib.abc
 
     from mnistlab.cli import main
 
     class Interrupted(importlib.abc.MetaPathFinder):
         def find_spec(self, name, path=None, target=None):
-            if name == "mnistlab.models":
+            if name == "mnistlab.summary":
                 raise KeyboardInterrupt
             return None
 
-    monkeypatch.delitem(sys.modules, "mnistlab.models", raising=False)
+    monkeypatch.delitem(sys.modules, "mnistlab.summary", raising=False)
     monkeypatch.setattr(sys, "meta_path", [Interrupted(), *sys.meta_path])
     assert main(["models"]) == 130
     assert capsys.readouterr().err.lstrip("\n") == "interrupted\n"

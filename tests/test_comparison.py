@@ -22,7 +22,7 @@ from mnistlab.errors import PlotError, SpecError, StoreError
 from mnistlab.execute import committee_val_accuracy, run_experiment, scored_labels
 from mnistlab.experiments import load_experiment
 from mnistlab.export import export_model
-from mnistlab.models import summarize
+from mnistlab.summary import summarize
 from mnistlab.run import Committee, Run, load_trained, prepare_data
 from mnistlab.specs import ModelSpec
 from mnistlab.store import RunRecord, RunStore

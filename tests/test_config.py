@@ -116,6 +116,21 @@ def test_unknown_dataset_and_model_and_missing_keys():
         parse_run_config(["dataset", "mnist"])  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("key, hint", [
+    ("lrate", ' (did you mean "lr"?)'),  # helper-96: was "evaluate", the nearest top-level key by spelling
+    ("learning_rate", ' (did you mean "lr"?)'),  # Keras's word: was no hint at all
+    ("epoch", ' (did you mean "epochs"?)'),
+    ("validation_split", " (Keras's validation_split is data.validation here, a fraction or a count; "),
+])
+def test_a_bare_set_key_is_hinted_among_train_and_data_keys_too(key: str, hint: str):
+    """`--set lr=0.1` means train.lr: an unknown bare key is matched against those keys too."""
+    with pytest.raises(SpecError) as exc:
+        build_run_config(settings=[f"{key}=0.1"])
+    assert str(exc.value).startswith(f'command line: unknown key "{key}"{hint}') and exc.value.path == (key,)
+    assert str(exc.value).endswith("known keys: dataset, model, data, train, augment, callbacks, evaluate, and "
+                                   "train's and data's keys alone (lr, epochs, validation, ...)")
+
+
 def test_hostile_toml_is_one_line_error():
     with pytest.raises(SpecError, match="invalid TOML"):
         parse_run_config(loads_toml('dataset = "mnist"\n[train\nepochs = 2', source="run.toml"))

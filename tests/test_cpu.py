@@ -13,7 +13,7 @@ import torch
 
 from mnistlab.callbacks import Callback
 from mnistlab.accel.cpu import SMALL_STEP_MACS, cpu_has_native_bf16, default_threads, flush_denormals
-from mnistlab.models import summarize
+from mnistlab.summary import summarize
 from mnistlab.presets import resolve_model
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 _IMPORT_ALL = """
 import importlib, pkgutil, sys
@@ -35,6 +36,7 @@ def test_importing_every_module_has_no_side_effects(tmp_path):
     assert list(work.iterdir()) == []
 
 
+RECIPE = Path(__file__).resolve().parents[1] / "recipes" / "best-mnist.toml"
 _LIGHT = """
 import json, sys
 from mnistlab.cli import main
@@ -45,9 +47,10 @@ for args in commands:
 
 
 def test_help_listings_and_the_store_commands_do_not_load_torch(recorded) -> None:
-    """`mnistlab --help`, each command's help and the commands that read the store or the dataset
-    list do not wait for torch (2-4 s of a 0.3-1 s command); torch loads inside the commands that
-    train, build, draw or export (note 29: `--help` took 4.8 s under the CI's load, 3.4 of them torch)."""
+    """`mnistlab --help`, each command's help, the commands that read the store or the dataset
+    list and the model summaries do not wait for torch (2-4 s of a 0.3-1 s command); torch loads
+    inside the commands that train, build, draw or export (note 29: `--help` took 4.8 s under the
+    CI's load, 3.4 of them torch; helper-96: `mnistlab models`, 3.9 s)."""
     import json
 
     from mnistlab.cli import cli
@@ -56,7 +59,8 @@ def test_help_listings_and_the_store_commands_do_not_load_torch(recorded) -> Non
     store = ["--store", str(root)]
     commands = [["--help"], ["--version"], *([name, "--help"] for name in cli.commands),
                 ["runs", *store], ["show", ids["cnn0"], *store], ["compare", "tiny", *store],
-                ["datasets"], ["rm", "no-such-run", *store]]
+                ["datasets"], ["rm", "no-such-run", *store],
+                ["models"], ["summary", "resnet20"], ["summary", str(RECIPE)]]  # from the spec alone
     proc = subprocess.run([sys.executable, "-c", _LIGHT, json.dumps(commands)], capture_output=True, text=True,
                           timeout=300, env={**os.environ, "MNISTLAB_DEBUG": ""})
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("[")]

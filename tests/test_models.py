@@ -12,10 +12,9 @@ import torch.nn.functional as F
 
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import SpecError, SpecWarning
-from mnistlab.models import (
-    ACTIVATION_MODULES, INITIALIZER_FUNCTIONS, adapt_normalization, build_model, count_parameters, format_summary,
-    layer_outputs, num_classes, summarize,
-)
+from mnistlab.models import (ACTIVATION_MODULES, INITIALIZER_FUNCTIONS, adapt_normalization, build_model, count_parameters,
+                             layer_outputs, num_classes)
+from mnistlab.summary import format_summary, summarize
 from mnistlab.specs import (
     ACTIVATIONS, INITIALIZERS, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
     LAYER_TYPES, GlobalAveragePooling2D, MaxPooling2D, ModelSpec, Normalization, compact_spec,
@@ -420,7 +419,7 @@ def _optimizer_cases():
 
 @pytest.mark.parametrize("name, momentum, flags", _optimizer_cases())
 def test_training_memory_counts_what_every_optimizer_keeps(name, momentum, flags):
-    from mnistlab.models import training_memory
+    from mnistlab.summary import training_memory
 
     est = training_memory(CNN, name, 32, momentum=momentum, **flags)
     params = summarize(CNN).total
@@ -456,14 +455,14 @@ def _memory_specs():
 
 @pytest.mark.parametrize("name, spec", _memory_specs(), ids=[n for n, _ in _memory_specs()])
 def test_training_memory_activations_match_what_autograd_saves(name, spec):
-    from mnistlab.models import training_memory
+    from mnistlab.summary import training_memory
 
     measured = _saved_for_backward(_quiet_build(spec, seed=0), 32)
     assert 0.75 <= training_memory(spec, "adam", 32).activations / measured <= 1.25
 
 
 def test_the_summary_shows_the_training_memory():
-    from mnistlab.models import training_memory
+    from mnistlab.summary import training_memory
 
     summary = summarize("seed000-dense")
     text = format_summary(summary)

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from mnistlab.errors import SpecError, SpecWarning
-from mnistlab.models import build_model, count_parameters, summarize
+from mnistlab.models import build_model, count_parameters
+from mnistlab.summary import summarize
 from mnistlab.presets import get_preset, list_presets, preset_names, resolve_model, seed001_builder
 from mnistlab.specs import Dense, Flatten, ModelSpec, compact_spec, save_model_spec
 

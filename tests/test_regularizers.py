@@ -149,7 +149,7 @@ def test_a_residual_block_puts_its_penalty_on_every_convolution() -> None:
     assert len(convs) == 3
     expected = sum(1e-4 * float(c.weight.detach().double().square().sum()) for c in convs)
     assert float(regularization_loss(model).detach()) == pytest.approx(expected, rel=1e-5)
-    from mnistlab.models import summarize
+    from mnistlab.summary import summarize
 
     assert len(summarize(spec).penalties) == 3 and all("L2(l2=0.0001)" in p for p in summarize(spec).penalties)
     assert "kernel_regularizer" not in ResidualBlock(filters=8).to_dict()  # an unpenalised block keys as before
@@ -203,7 +203,7 @@ def test_a_bias_penalty_needs_a_bias() -> None:
 def test_the_summary_and_the_model_card_name_each_penalty(data_dir: Path, tmp_path: Path) -> None:
     """Keras's summary says nothing of them; mnistlab's says which layer's weights pay what."""
     from mnistlab.card import model_card
-    from mnistlab.models import format_summary, summarize
+    from mnistlab.summary import format_summary, summarize
     from mnistlab.presets import resolve_model
     from mnistlab.run import train
 

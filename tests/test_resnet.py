@@ -21,7 +21,8 @@ from mnistlab.config import parse_run_config
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.export import export_model, verify_file
-from mnistlab.models import build_model, count_parameters, format_summary, keras_names, summarize, training_memory
+from mnistlab.models import build_model, count_parameters, keras_names
+from mnistlab.summary import format_summary, summarize, training_memory
 from mnistlab.presets import get_preset, resolve_model
 from mnistlab.run import train
 from mnistlab.specs import (

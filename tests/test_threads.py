@@ -12,7 +12,8 @@ import torch
 
 from mnistlab import accel
 from mnistlab.accel.threads import CHECK_EVERY_SECONDS, CHECK_EVERY_STEPS, CpuSampler, ThreadGovernor, threads_for
-from mnistlab.models import build_model, summarize
+from mnistlab.models import build_model
+from mnistlab.summary import summarize
 from mnistlab.presets import resolve_model
 
 pytestmark = pytest.mark.quiet  # scripts/test.sh runs these alone: the rest of the suite would be the load they see

@@ -28,7 +28,7 @@ _HOMES = {
     "DataError": "errors", "MnistlabError": "errors", "SpecError": "errors", "StoreError": "errors",
     "SweepInterrupted": "execute", "run_experiment": "execute",
     "load_experiment": "experiments",
-    "build_model": "models", "format_summary": "models", "summarize": "models",
+    "build_model": "models", "format_summary": "summary", "summarize": "summary",
     "list_presets": "presets", "resolve_model": "presets",
     "ModelSpec": "specs", "load_model_spec": "specs", "parse_model_spec": "specs", "save_model_spec": "specs",
     "RunRecord": "store", "RunStore": "store",
@@ -43,7 +43,8 @@ if TYPE_CHECKING:
     from mnistlab.errors import DataError, MnistlabError, SpecError, StoreError
     from mnistlab.execute import SweepInterrupted, run_experiment
     from mnistlab.experiments import load_experiment
-    from mnistlab.models import build_model, format_summary, summarize
+    from mnistlab.models import build_model
+    from mnistlab.summary import format_summary, summarize
     from mnistlab.presets import list_presets, resolve_model
     from mnistlab.specs import ModelSpec, load_model_spec, parse_model_spec, save_model_spec
     from mnistlab.store import RunRecord, RunStore

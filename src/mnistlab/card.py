@@ -26,7 +26,7 @@ from mnistlab.data.registry import is_registered
 from mnistlab.data.userdata import dataset_label
 from mnistlab.evaluate import committee_probs, confusion_matrix
 from mnistlab.experiments import is_quick, model_as_written, same_setting
-from mnistlab.models import summarize
+from mnistlab.summary import summarize
 from mnistlab.plots import most_confused_pairs
 from mnistlab.preprocess import recipe_for
 from mnistlab.run import Committee, Run

@@ -46,7 +46,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from mnistlab._version import __version__
 from mnistlab._toml import dotted_key, loads_json, loads_toml, read_text_file, toml_value, with_line
-from mnistlab.errors import MnistlabError, SpecError, SpecWarning, clip, did_you_mean, show, toml_repr, type_name, unknown_key
+from mnistlab.errors import (MnistlabError, SpecError, SpecWarning, clip, did_you_mean, key_hint, show, toml_repr, type_name,
+                             unknown_key)
 from mnistlab.experiments import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
                                   slices_alone, written_key)
 from mnistlab.presets import resolve_model
@@ -1184,6 +1185,11 @@ def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str]
     if not eq or not parts:
         raise SpecError(f"--set: expected KEY=VALUE (e.g. train.momentum=0.9), got {clip(setting, 80)!r}", source=label)
     if len(parts) == 1:
+        if parts[0] not in RunConfig.model_fields and parts[0] not in _FLAT_SECTIONS:  # hinted among both
+            top = ", ".join(RunConfig.model_fields)
+            raise SpecError(f'{label}: unknown key "{parts[0]}"{key_hint(parts[0], [*RunConfig.model_fields, *_FLAT_SECTIONS])}; '
+                            f"known keys: {top}, and train's and data's keys alone (lr, epochs, validation, ...)",
+                            path=tuple(parts), source=label)
         parts = setting_path(parts[0]).split(".")  # lr=0.01 means train.lr, as the flags do
     path = ".".join(parts)
     if path in flagged:

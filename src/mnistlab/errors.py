@@ -110,7 +110,7 @@ class InvertedImageWarning(UserWarning):
 
 class ResourceError(MnistlabError):
     """The machine lacks the memory a run needs: seen before training by the estimate
-    (:func:`mnistlab.models.training_memory`) or by a failed allocation while building or training.
+    (:func:`mnistlab.summary.training_memory`) or by a failed allocation while building or training.
     Unlike bad input it leaves a record: the run is recorded as ``failed`` with this message."""
 
     exit_code = 1
@@ -149,7 +149,9 @@ class RunNotFinished(MnistlabError):
     exit_code = 1
 
 
-KERAS_SYNONYMS = {"learning_rate": "lr"}  # Keras's word -> mnistlab's key for it, where they differ
+# Keras's word (and tutorials' spellings of it) -> mnistlab's key for it, where they differ; said before
+# a close match: "lrate" is nearer "evaluate" than "lr" by spelling alone
+KERAS_SYNONYMS = {"learning_rate": "lr", "lrate": "lr", "learningrate": "lr", "learning-rate": "lr"}
 # Keras's words for what mnistlab keeps elsewhere, or does always: where a Keras user will type them.
 KERAS_ELSEWHERE = {
     "input_shape": "the input's shape is the model's: input_shape = [28, 28, 1] at its top level, not a layer's",

@@ -40,8 +40,8 @@ from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabEr
                              StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, did_you_mean, type_name)
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs, probs_loss
 from mnistlab.files import stop_signals_held, write_atomic
-from mnistlab.models import (MemoryEstimate, adapt_normalization, build_model, format_summary, gigabytes, summarize,
-                             training_memory, weights_finite)
+from mnistlab.models import adapt_normalization, build_model, weights_finite
+from mnistlab.summary import MemoryEstimate, format_summary, gigabytes, run_memory, summarize
 from mnistlab.specs import ModelSpec
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 from mnistlab.trainer import CHECKPOINT_FILE, FitOutcome, Trainer, read_checkpoint
@@ -555,14 +555,6 @@ def _fit(trainer: Trainer, data: Split, epochs: int, key: tuple[str, str], memor
         return FitOutcome("failed", message or failure_message(exc), trainer.history)
 
 
-def run_memory(cfg: RunConfig, spec: ModelSpec, train_size: int) -> MemoryEstimate:
-    """:func:`~mnistlab.models.training_memory` of ``spec`` with the run's optimizer settings and batch
-    (at most ``train_size`` images: a batch larger than the data set holds the data set)."""
-    t = cfg.train
-    return training_memory(spec, t.optimizer, min(t.batch_size, max(train_size, 1)), momentum=t.momentum,
-                           amsgrad=getattr(t, "amsgrad", False), centered=getattr(t, "centered", False))
-
-
 def build_on(device: torch.device, spec: ModelSpec, seed: int, memory: MemoryEstimate) -> torch.nn.Module:
     """``build_model(spec, seed=seed)`` on ``device``, or :class:`ResourceError` (one line) when
     ``memory`` (the run's estimate) exceeds :func:`available_memory` or an allocation fails."""
@@ -1066,7 +1058,7 @@ class Run:
 
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:
         """Keras's ``model.summary()``: the model's layers, output shapes and parameter counts, in
-        Keras's format (:func:`mnistlab.models.format_summary`), given to ``print_fn``."""
+        Keras's format (:func:`mnistlab.summary.format_summary`), given to ``print_fn``."""
         print_fn(format_summary(summarize(ModelSpec.from_dict(self.result.config["model"]))))
 
     def __repr__(self) -> str:

@@ -21,8 +21,8 @@ MODEL_COLUMNS = (Column("name", "name", whole=True), Column("params", "params", 
 @format_option()
 def models_command(fmt: str) -> None:
     """List the preset models with their parameter counts."""
-    from mnistlab.models import summarize
     from mnistlab.presets import list_presets
+    from mnistlab.summary import summarize
 
     rows = [{"name": p.name, "params": summarize(p.spec).total, "source": p.source, "description": p.description}
             for p in list_presets()]
@@ -43,14 +43,12 @@ def summary_command(model: str, as_json: bool, save: str | None, variant: str | 
     spec such as '{"conv": [32, 32], "dense": [128]}', or an experiment file (its variant's model,
     for its dataset's images, before anything trains; the training memory at its optimizer and batch).
     """
-    from mnistlab.models import format_summary, summarize
     from mnistlab.presets import resolve_model
     from mnistlab.specs import save_model_spec, spec_warnings
+    from mnistlab.summary import format_summary, run_memory, summarize
 
     memory = None
     if experiment_file(model):
-        from mnistlab.run import run_memory
-
         configs = variant_configs(model, variant)
         specs = {name: cfg.model_spec() for name, cfg in configs.items()}
         spec = next(iter(specs.values()))

@@ -292,8 +292,7 @@ def _check_outputs(resume: bool, checkpoint_dir: Path | None, save_weights: Path
 def _announce(cfg: RunConfig, resume_from: Path | None) -> None:
     """The model's summary, what the run will do, and whether it resumes (``resume_from``: --checkpoint-dir)."""
     from mnistlab.data.userdata import dataset_label
-    from mnistlab.models import format_summary, summarize
-    from mnistlab.run import run_memory
+    from mnistlab.summary import format_summary, run_memory, summarize
     from mnistlab.trainer import CHECKPOINT_FILE
 
     spec = cfg.model_spec()  # the memory line for this run's optimizer and batch, not the summary's default
@@ -348,7 +347,7 @@ def _echo_test_metrics(result: RunResult) -> None:
     if m.get("tta_val_gain") is not None:  # where to decide whether TTA pays: never on the test set
         click.echo(f"tta_val_accuracy: {m['tta_val_accuracy']:.4f} ({100 * m['tta_val_gain']:+.2f} points over the "
                    "same weights without TTA on the validation images)")
-    if part := part_of_test_set([result]):  # as compare says it under a table of such runs
+    if m["test_accuracy"] is not None and (part := part_of_test_set([result])):  # as compare says it under a table
         click.echo(f"note: {part}", err=True)
 
 
