@@ -1,6 +1,7 @@
 """How long the `mnistlab` command takes to answer when it trains nothing (its help, the run
-listing, one run shown, the dataset list), side by side with bare Python and `import torch`, and
-with an older tree's code, in one run, idle and with one competing busy process.
+listing, one run shown, the dataset list, model summaries, figures of a stored run), side by
+side with bare Python and `import torch`, and with an older tree's code, in one run, idle and
+with one competing busy process.
 
     python bench/bench_cli_start.py [--repeats 5] [--before ../old-tree/src] [--store STORE] [--only WORD ...]
 
@@ -60,6 +61,10 @@ def commands(store: str, run_id: str) -> dict[str, list[str]]:
         "mnistlab datasets": [*MNISTLAB, "datasets"],
         "mnistlab models": [*MNISTLAB, "models"],
         "mnistlab summary resnet20": [*MNISTLAB, "summary", "resnet20"],
+        "mnistlab plot history RUN": [*MNISTLAB, "plot", "history", run_id, "--store", store, "-o",
+                                      str(Path(store).parent / "history.png")],
+        "mnistlab plot confusion RUN": [*MNISTLAB, "plot", "confusion", run_id, "--store", store, "-o",
+                                        str(Path(store).parent / "confusion.png")],
     }
 
 

@@ -23,7 +23,8 @@ import torch
 
 from mnistlab.config import parse_run_config
 from mnistlab.errors import MnistlabError
-from mnistlab.evaluate import committee_probs, evaluate_tta, tta_views
+from mnistlab.evaluate import evaluate_tta, tta_views
+from mnistlab.metrics import committee_probs
 from mnistlab.run import Run, prepare_data
 from mnistlab.store import RunStore
 

@@ -6,9 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from mnistlab.evaluate import (
-    accuracy, committee_probs, confusion_matrix, evaluate_model, misclassified, per_class_accuracy, predict_probs,
-)
+from mnistlab.evaluate import evaluate_model, predict_probs
+from mnistlab.metrics import accuracy, committee_probs, confusion_matrix, misclassified, per_class_accuracy
 
 PROBS = np.array([[0.9, 0.1, 0.0], [0.2, 0.7, 0.1], [0.1, 0.3, 0.6], [0.6, 0.3, 0.1], [0.05, 0.9, 0.05]])
 LABELS = np.array([0, 1, 2, 1, 0])

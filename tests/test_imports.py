@@ -46,11 +46,12 @@ for args in commands:
 """
 
 
-def test_help_listings_and_the_store_commands_do_not_load_torch(recorded) -> None:
+def test_help_listings_and_the_store_commands_do_not_load_torch(recorded, data_dir, tmp_path) -> None:
     """`mnistlab --help`, each command's help, the commands that read the store or the dataset
-    list and the model summaries do not wait for torch (2-4 s of a 0.3-1 s command); torch loads
-    inside the commands that train, build, draw or export (note 29: `--help` took 4.8 s under the
-    CI's load, 3.4 of them torch; helper-96: `mnistlab models`, 3.9 s)."""
+    list, the model summaries and the figures and report of stored results do not wait for torch
+    (2-4 s of a 0.3-1 s command); torch loads inside the commands that train, predict, draw a
+    model's insides (feature maps, filters) or export (note 29: `--help` took 4.8 s under the CI's
+    load, 3.4 of them torch; helper-96: `mnistlab models` 3.9 s, `plot history` up to 7.6 s)."""
     import json
 
     from mnistlab.cli import cli
@@ -60,7 +61,10 @@ def test_help_listings_and_the_store_commands_do_not_load_torch(recorded) -> Non
     commands = [["--help"], ["--version"], *([name, "--help"] for name in cli.commands),
                 ["runs", *store], ["show", ids["cnn0"], *store], ["compare", "tiny", *store],
                 ["datasets"], ["rm", "no-such-run", *store],
-                ["models"], ["summary", "resnet20"], ["summary", str(RECIPE)]]  # from the spec alone
+                ["models"], ["summary", "resnet20"], ["summary", str(RECIPE)],  # from the spec alone
+                *(["plot", kind, ids["cnn0"], "-o", str(tmp_path / f"{kind}.png"), "--data-dir", str(data_dir), *store]
+                  for kind in ("history", "compare", "confusion", "misclassified", "samples")),  # stored figures
+                ["report", "tiny", "-o", str(tmp_path / "r.html"), "--data-dir", str(data_dir), *store]]
     proc = subprocess.run([sys.executable, "-c", _LIGHT, json.dumps(commands)], capture_output=True, text=True,
                           timeout=300, env={**os.environ, "MNISTLAB_DEBUG": ""})
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("[")]

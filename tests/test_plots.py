@@ -10,7 +10,7 @@ import torch
 from mnistlab import plots
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import DataError, PlotError
-from mnistlab.evaluate import class_recall, confusion_matrix
+from mnistlab.metrics import class_recall, confusion_matrix
 from mnistlab.models import build_model
 from mnistlab.presets import resolve_model
 

@@ -674,7 +674,7 @@ def test_a_trial_stopped_before_its_first_epoch_has_every_trial_field(tmp_path: 
 def test_a_search_by_name_names_its_best_trial_by_its_own_metric_as_a_model(tmp_path: Path) -> None:
     """`card NAME`, `export NAME`, `predict NAME` of a search: its best trial on validation, not by test
     accuracy, and without --variant trial-NNNN."""
-    from mnistlab.run import pick_note, trained_runs
+    from mnistlab.views import pick_note, trained_runs
 
     store = RunStore(tmp_path / "store", create=True)
     _trial(store, 0, 0.80, 0.99, {"train.lr": 0.001})  # the best test accuracy, the worse validation

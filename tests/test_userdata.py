@@ -586,7 +586,7 @@ def test_a_folders_images_come_in_one_shuffled_order_as_keras_takes_a_directory(
                                          r"classes \(class1, class2, class3\); data.shuffle = true takes them"):
         split = prepare_data(kept)
     assert set(split.train_y.tolist()) == {0}
-    from mnistlab.run import run_dataset  # a recorded run's test set, in the order it was scored in
+    from mnistlab.datasets import run_dataset  # a recorded run's test set, in the order it was scored in
 
     assert list(run_dataset(kept.resolved()).test_labels) == sorted(by_class.test_labels)
     assert np.array_equal(run_dataset(cfg.resolved()).test_labels, shuffled.test_labels)
@@ -896,7 +896,7 @@ def test_views_export_and_card_of_a_run_whose_own_data_changed_or_went_say_so(tm
     for args in commands:
         assert main(args) == 0
     assert (tmp_path / "c.png").exists() and (tmp_path / "m.pt").exists()
-    from mnistlab.run import run_dataset  # a dataset name no longer registered: its payload names are no paths
+    from mnistlab.datasets import run_dataset  # a dataset name no longer registered: its payload names are no paths
 
     with pytest.raises(DataError, match="unknown dataset 'my-letters'"):
         run_dataset({"dataset": "my-letters"}, None, {"data": {"checksums": {"train_images": "ab12"}}})
@@ -1490,7 +1490,7 @@ def test_a_run_recorded_before_class_folder_links_were_hashed_still_finds_its_da
 
     from mnistlab.data.userdata import path_digest
     from mnistlab.errors import DataError
-    from mnistlab.run import run_dataset
+    from mnistlab.datasets import run_dataset
 
     folder = _folder(tmp_path / "d", {"a": 3})
     _folder(tmp_path / "far", {"b": 3})

@@ -15,7 +15,7 @@ from mnistlab import views
 from mnistlab.cli import main
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import PlotError, StoreError
-from mnistlab.evaluate import confusion_matrix
+from mnistlab.metrics import confusion_matrix
 from mnistlab.store import RunStore
 
 HOSTILE = "<script>alert(1)</script>"

@@ -24,7 +24,7 @@ import numpy as np
 
 from mnistlab.data.registry import is_registered
 from mnistlab.data.userdata import dataset_label
-from mnistlab.evaluate import committee_probs, confusion_matrix
+from mnistlab.metrics import committee_probs, confusion_matrix
 from mnistlab.experiments import is_quick, model_as_written, same_setting
 from mnistlab.summary import summarize
 from mnistlab.plots import most_confused_pairs
@@ -222,7 +222,7 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
     :class:`~mnistlab.export.Verification`) and ``exported`` (its file name) add the export section.
     """
     from mnistlab.errors import MnistlabError
-    from mnistlab.run import run_dataset
+    from mnistlab.datasets import run_dataset
 
     members = _members(model)
     try:

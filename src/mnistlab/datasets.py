@@ -602,6 +602,42 @@ def load_any(dataset: str | os.PathLike[str] | Mapping[str, Any], data_dir: str 
                                    shuffle=shuffle)
 
 
+def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = None,
+                env: Mapping[str, Any] | None = None) -> Any:
+    """The :class:`~mnistlab.datasets.Dataset` a recorded run (its resolved ``config``) trained on:
+    a registered name, or the user's own data resized to the model's input and split with the
+    run's split seed, as :func:`~mnistlab.run.prepare_data` loaded it. MnistlabError when it cannot be loaded.
+
+    ``env`` (the run's recorded environment) holds the SHA-256 of the user's files as the run read
+    them. A file moved since is found where this process has seen the same content (an experiment
+    file read now names its new place: :func:`~mnistlab.data.userdata.seen_at`); one gone, or
+    changed since (its test split then is not the run's: the stored predictions would be scored
+    against other labels), raises DataError saying which.
+    """
+    from mnistlab.config import data_shuffled, split_seed
+    from mnistlab.data.userdata import relocated, same_folder_as_recorded, seen_at
+
+    recorded = ((env or {}).get("data") or {}).get("checksums") or {}
+    # The user's files, by absolute path (a registered dataset records its payloads by name, and its loader checks them)
+    recorded = {p: d for p, d in recorded.items() if os.path.isabs(p)} if not is_registered(config.get("dataset")) else {}
+    moved = {p: place for p, d in recorded.items()
+             if not Path(p).exists() and (place := seen_at(d)) is not None and Path(place).exists()}
+    for path in recorded:
+        if not Path(path).exists() and path not in moved:
+            raise DataError(f"{path}: the data this run trained on is gone (moved or deleted): put it back there, or "
+                            "name the experiment file that says where it is now")
+    shape = (config.get("model") or {}).get("input_shape") or (28, 28)
+    ds = load_any(relocated(config.get("dataset") or "", moved), data_dir, image_shape=(int(shape[0]), int(shape[1])),
+                  seed=split_seed(config), shuffle=data_shuffled(config))
+    for path, digest in recorded.items():
+        where = moved.get(path, path)
+        if (now := ds.checksums.get(where)) is not None and now != digest and not same_folder_as_recorded(where, digest):
+            raise DataError(f"{path}: changed since this run trained on it (SHA-256 {digest[:12]}... then, {now[:12]}... "
+                            "now), so its test images or their classes may not be the run's: put the data back as the "
+                            "run trained on it")
+    return ds
+
+
 # --------------------------------------------------------------------------------------------
 # Splits
 

@@ -40,7 +40,7 @@ from mnistlab.config import RunConfig, data_shuffled, parse_run_config, split_se
 from mnistlab.datasets import load_any
 from mnistlab.errors import (CheckpointError, DataError, MnistlabError, ReportWarning, SpecError, SpecWarning, StoreError,
                              TrainingWarning, WorkerDied, show_warning)
-from mnistlab.evaluate import committee_probs
+from mnistlab.metrics import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment, variant_setting
 from mnistlab.files import STOP_SIGNALS, PipeGuard, stop_signals_held
 from mnistlab.live import EpochProgress, driver_alive, planned, read_plan

@@ -313,7 +313,7 @@ def verify_file(path: Path, fmt: str, module: nn.Module, dataset: Any,
     test set of ``dataset``, or of the run whose resolved ``config`` is given: the user's own data
     too, checked against the run's recorded ``env``) at batch 1 and at ``batch``: see :class:`Verification`."""
     if images is None:
-        from mnistlab.run import run_dataset
+        from mnistlab.datasets import run_dataset
 
         try:
             images = np.asarray(run_dataset(config or {"dataset": dataset}, data_dir, env).test_images)

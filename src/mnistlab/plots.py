@@ -17,17 +17,18 @@ import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
-import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from torch import nn
 
 from mnistlab.errors import PlotError, did_you_mean
-from mnistlab.evaluate import class_recall, to_input
-from mnistlab.models import layer_outputs
+from mnistlab.metrics import class_recall
+
+if TYPE_CHECKING:  # torch loads with the figures of a model (feature maps, filters): curves and tables need none
+    import torch
+    from torch import nn
 
 TRUE_COLOR = "blue"  # seed 002: the true label in blue ...
 PRED_COLOR = "red"  # ... and the prediction in red
@@ -403,10 +404,14 @@ def plot_per_class_accuracy(cm: np.ndarray, class_names: Sequence[str] | None = 
 
 
 def _is_conv(module: nn.Module) -> TypeGuard[nn.Conv2d]:
+    from torch import nn
+
     return isinstance(module, nn.Conv2d)
 
 
 def _is_pool(module: Any) -> bool:
+    from torch import nn
+
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
         return True
     # Custom pooling modules (mnistlab's Keras-padding Pool2D): judged by name, never "Global...".
@@ -416,6 +421,10 @@ def _is_pool(module: Any) -> bool:
 
 def _model_input(images: Any, device: Any) -> torch.Tensor:
     """(N, C, H, W) float32 from one image or a batch: uint8 pixels scaled as training scales them."""
+    import torch
+
+    from mnistlab.evaluate import to_input
+
     arr = np.asarray(images)
     if arr.ndim == 2:
         arr = arr[None]
@@ -435,6 +444,11 @@ def feature_maps(model: nn.Module, images: Any, layers: int | Sequence[str] | No
     None for all of them, an int for the first that many (seed 001 shows four: conv, pool, conv,
     pool), or a list of layer names (as `model.named_modules()` calls them).
     """
+    import torch
+    from torch import nn
+
+    from mnistlab.models import layer_outputs
+
     param = next(model.parameters(), None)
     x = _model_input(images, param.device if param is not None else "cpu")
     names = {m: n for n, m in model.named_modules()}

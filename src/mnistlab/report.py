@@ -31,7 +31,7 @@ from mnistlab import plots, views
 from mnistlab.comparison import compare_experiment, notes_below, resolve_experiment, shown_runs, smoke_note
 from mnistlab.data.userdata import dataset_label
 from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning
-from mnistlab.evaluate import confusion_matrix, misclassified
+from mnistlab.metrics import confusion_matrix, misclassified
 from mnistlab.files import write_output
 from mnistlab.search import is_search, param_importances, trial_rows
 from mnistlab.store import RunRecord, RunStore

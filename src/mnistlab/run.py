@@ -32,10 +32,10 @@ from mnistlab import accel
 from mnistlab._version import __version__
 from mnistlab.callbacks import Callback, EarlyStopping, check_progress_mode, make_callback
 from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, checkpoint_config, checkpoint_key,
-                             data_shuffled, parse_run_config, run_key, setting_default, split_seed)
+                             parse_run_config, run_key, setting_default, split_seed)
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, plain_paths
 from mnistlab.data.registry import is_registered
-from mnistlab.datasets import file_digest, load_any, validation_count, validation_split
+from mnistlab.datasets import file_digest, load_any, run_dataset, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
                              StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, did_you_mean, type_name)
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs, probs_loss
@@ -47,7 +47,7 @@ from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 from mnistlab.trainer import CHECKPOINT_FILE, FitOutcome, Trainer, read_checkpoint
 
 __all__ = ["Committee", "Recorder", "Run", "RunResult", "Split", "environment", "load_trained", "model_input",
-           "prepare_data", "run_config", "train", "trained_runs"]
+           "prepare_data", "run_config", "train"]
 
 
 @dataclass
@@ -107,41 +107,6 @@ def given_validation(validation_data: Any, shape: Sequence[int], num_classes: in
     if x.dtype != np.uint8:
         x = np.rint(x * 255).astype(np.uint8)  # the run holds uint8; x / 255 comes back exactly
     return torch.from_numpy(x).to(device), torch.from_numpy(y.astype(np.int64)).to(device)
-
-
-def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = None,
-                env: Mapping[str, Any] | None = None) -> Any:
-    """The :class:`~mnistlab.datasets.Dataset` a recorded run (its resolved ``config``) trained on:
-    a registered name, or the user's own data resized to the model's input and split with the
-    run's split seed, as :func:`prepare_data` loaded it. MnistlabError when it cannot be loaded.
-
-    ``env`` (the run's recorded environment) holds the SHA-256 of the user's files as the run read
-    them. A file moved since is found where this process has seen the same content (an experiment
-    file read now names its new place: :func:`~mnistlab.data.userdata.seen_at`); one gone, or
-    changed since (its test split then is not the run's: the stored predictions would be scored
-    against other labels), raises DataError saying which.
-    """
-    from mnistlab.data.userdata import relocated, same_folder_as_recorded, seen_at
-
-    recorded = ((env or {}).get("data") or {}).get("checksums") or {}
-    # The user's files, by absolute path (a registered dataset records its payloads by name, and its loader checks them)
-    recorded = {p: d for p, d in recorded.items() if os.path.isabs(p)} if not is_registered(config.get("dataset")) else {}
-    moved = {p: place for p, d in recorded.items()
-             if not Path(p).exists() and (place := seen_at(d)) is not None and Path(place).exists()}
-    for path in recorded:
-        if not Path(path).exists() and path not in moved:
-            raise DataError(f"{path}: the data this run trained on is gone (moved or deleted): put it back there, or "
-                            "name the experiment file that says where it is now")
-    shape = (config.get("model") or {}).get("input_shape") or (28, 28)
-    ds = load_any(relocated(config.get("dataset") or "", moved), data_dir, image_shape=(int(shape[0]), int(shape[1])),
-                  seed=split_seed(config), shuffle=data_shuffled(config))
-    for path, digest in recorded.items():
-        where = moved.get(path, path)
-        if (now := ds.checksums.get(where)) is not None and now != digest and not same_folder_as_recorded(where, digest):
-            raise DataError(f"{path}: changed since this run trained on it (SHA-256 {digest[:12]}... then, {now[:12]}... "
-                            "now), so its test images or their classes may not be the run's: put the data back as the "
-                            "run trained on it")
-    return ds
 
 
 def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None = None,
@@ -292,7 +257,7 @@ def dataset_metrics(data: Split, probs: np.ndarray) -> dict[str, Any]:
     probs = np.asarray(probs)
     if data.metric != "balanced_accuracy" or len(probs) != len(data.test_y) or not np.isfinite(probs).all():
         return {"metric": data.metric} if data.metric != "accuracy" else {}
-    from mnistlab.evaluate import class_recall, confusion_matrix
+    from mnistlab.metrics import class_recall, confusion_matrix
 
     cm = confusion_matrix(data.test_y.cpu().numpy(), probs.argmax(1), data.num_classes)
     recall = class_recall(cm)
@@ -1293,7 +1258,7 @@ class Committee:
 
     def predict(self, images: Any, preprocess: bool | None = None, *, batch_size: int | None = None) -> np.ndarray:
         """The members' probabilities (:meth:`Run.predict`) averaged: float32 (N, classes)."""
-        from mnistlab.evaluate import committee_probs
+        from mnistlab.metrics import committee_probs
 
         x = model_input(images, preprocess, self.dataset, self.input_shape)  # read and preprocessed once
         return committee_probs([m.predict(x, preprocess=False) for m in self.members])
@@ -1303,40 +1268,14 @@ class Committee:
         return f"Committee({len(self.members)} members, {self.dataset}, test_accuracy={acc})"
 
 
-PICKS = ("best", "latest")
-
-
-def _committee_across(store: RunStore, ref: Any, target: str, name: str,
-                      records: Sequence[CommitteeRecord], quick: bool = False) -> CommitteeRecord:
-    """The committee across variants ``name`` as `mnistlab compare` shows it: its latest evaluation
-    over the current runs (``target``'s file's cells for the variants it names, or each variant as
-    last run); StoreError when no evaluation covers them."""
-    from mnistlab.views import resolve_runs
-
-    current = resolve_runs(store, target, quick=quick)
-    wanted = ref.file.committee_variants().get(name) if ref.file is not None else None
-    if ref.file is not None and wanted is None:
-        raise StoreError(f"{ref.given} has no committee named {name!r} (its [[committees]]: "
-                         f"{', '.join(ref.file.committee_variants()) or 'none'}); a record of an older version of "
-                         "the file is read by the experiment's name")
-    if wanted is not None:
-        ids = {r.run_id for r in current if r.variant in wanted}
-        usable = [c for c in records if set(c.member_ids) == ids]
-    else:
-        ids = {r.run_id for r in current}
-        usable = [c for c in records if set(c.member_ids) <= ids]
-    if not usable:
-        raise StoreError(f"committee {name!r} of {ref.name!r} was not scored on the current runs of its variants "
-                         "(a member has not finished, or the file changed since): run the experiment again")
-    return max(usable, key=lambda c: c.created_at)
-
-
 def load_trained(store: RunStore | str | os.PathLike[str], target: str, *, variant: str | None = None,
                  pick: str = "best") -> Run | Committee:
     """The trained model ``target`` (a run id, an experiment, a committee) names in ``store`` (a
     :class:`~mnistlab.store.RunStore` or its folder), ready to predict: a :class:`Run` or a
-    :class:`Committee`, the runs :func:`trained_runs` chooses, with their weights loaded.
+    :class:`Committee`, the runs :func:`~mnistlab.views.trained_runs` chooses, with their weights loaded.
     StoreError when the folder holds no store or ``target`` is not in it."""
+    from mnistlab.views import pick_note, trained_runs
+
     if not isinstance(store, RunStore):
         store = RunStore(store, create=False)
     ids, committee = trained_runs(store, target, variant=variant, pick=pick)
@@ -1347,81 +1286,3 @@ def load_trained(store: RunStore | str | os.PathLike[str], target: str, *, varia
     return Committee([Run.from_store(store, m) for m in ids], committee)
 
 
-def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant: str | None = None,
-              pick: str = "best") -> str | None:
-    """How :func:`trained_runs` chose ``chosen`` among several runs (a model card says it): the
-    best trial of a search by its own metric, or the best (by test accuracy: an optimistic figure,
-    with the variant's mean and sd beside it) or latest of a variant's runs. None for a run given
-    by id and for a variant of one finished run."""
-    from mnistlab.comparison import resolve_experiment
-    from mnistlab.search import is_search
-    from mnistlab.views import resolve_runs
-
-    if chosen is None or resolve_experiment(store, target).run is not None:
-        return None
-    runs = resolve_runs(store, target, variant)
-    if variant is None and is_search(runs):
-        complete = sum((r.metrics or {}).get("trial_state") == "complete" for r in runs)
-        return (f"the best of {complete} complete trials of search {chosen.experiment} by its metric, "
-                f"{chosen.metrics.get('search_metric')} (on validation data)")
-    accs = [float(r.metrics["test_accuracy"]) for r in runs if r.variant == chosen.variant and r.status == "finished"
-            and isinstance((r.metrics or {}).get("test_accuracy"), (int, float))]
-    if len(accs) < 2:
-        return None
-    spread = f"{100 * np.mean(accs):.2f}% +- {100 * np.std(accs, ddof=1):.2f} (n={len(accs)})"
-    if pick == "latest":
-        return f"the latest of {len(accs)} runs of variant {chosen.variant} (their test accuracy: {spread})"
-    return (f"the best of {len(accs)} runs of variant {chosen.variant} by test accuracy, an optimistic figure as the "
-            f"test set chose it: their mean is {spread}")
-
-
-def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
-                 pick: str = "best", quick: bool = False) -> tuple[list[str], CommitteeRecord | None]:
-    """Which recorded runs ``target`` names as one trained model: ([run id], None) for a single
-    run, or (the members' run ids, their committee's record) for a committee; nothing is loaded.
-
-    ``target`` is read as every command reads it (:func:`~mnistlab.comparison.resolve_experiment`):
-    a run id (or unique prefix) is that run; an experiment file or name, narrowed to one
-    ``variant`` when it has several (:func:`~mnistlab.views.resolve_runs`), is that variant's
-    ``pick``: its "best" finished run by test accuracy or its "latest" (a search without
-    ``variant``: its best complete trial by the search's own metric, for "best"); a committee variant is its
-    best (or latest) scored committee of the most members, and ``variant`` may also name a
-    committee across variants (an experiment's ``[[committees]]``: its latest evaluation over the
-    current runs, whatever ``pick``). ``quick``: of an experiment file's ``--quick`` smoke runs
-    (:func:`~mnistlab.views.resolve_runs`). Raises StoreError when nothing usable matches.
-    """
-    from mnistlab.comparison import resolve_experiment
-    from mnistlab.search import best_trial, is_search
-    from mnistlab.views import resolve_runs
-
-    if pick not in PICKS:
-        raise SpecError(f"pick must be one of {', '.join(PICKS)}, got {pick!r}")
-    ref = resolve_experiment(store, target, quick=quick)
-    name = ref.recorded_as(quick=quick)
-    if ref.run is None and variant is not None:  # a committee across variants ([[committees]]) by its name
-        across = [c for c in store.committees(name) if c.variant == variant]
-        in_file = ref.file is not None and variant in ref.file.committee_variants()
-        if (across or in_file) and all(r.variant != variant for r in store.runs(experiment=name)):
-            whole = _committee_across(store, ref, target, variant, across, quick)
-            return list(whole.member_ids), whole
-    runs = resolve_runs(store, target, variant, quick=quick)  # with a run id: that run, once --variant agrees with it
-    if ref.run is not None:
-        return [ref.run.run_id], None
-    variants = list(dict.fromkeys(str(r.variant) for r in runs))
-    if len(variants) > 1 and variant is None and pick == "best" and is_search(runs):  # a search: its best trial
-        return [best_trial(runs).run_id], None
-    if len(variants) > 1:
-        named = sorted({c.variant for c in store.committees(name)} - set(variants))  # [[committees]]
-        raise StoreError(f"experiment {name!r} has {len(variants)} variants: choose one with --variant; "
-                         f"variants: {', '.join(variants)}" + (f"; committees: {', '.join(named)}" if named else ""))
-    ids = {r.run_id for r in runs}
-    committees = [c for c in store.committees(name) if c.variant == variants[0] and set(c.member_ids) <= ids]
-    if committees:  # the whole committee, not a --quick smoke committee of its first members
-        best = max(committees, key=lambda c: (len(c.member_ids), c.accuracy if pick == "best" else c.created_at))
-        return list(best.member_ids), best
-    if any(r.member > 0 for r in runs):
-        raise StoreError(f"variant {variants[0]!r} of {ref.name!r} is a committee that was never scored whole "
-                         "(a member did not finish): give one member's run id instead")
-    acc = lambda r: float(r.metrics["test_accuracy"]) if isinstance(r.metrics.get("test_accuracy"), (int, float)) else -1.0
-    chosen = max(runs, key=lambda r: (acc(r), r.created_at) if pick == "best" else (r.created_at, 0.0))
-    return [chosen.run_id], None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -20,14 +21,14 @@ from matplotlib.figure import Figure
 from mnistlab.comparison import (
     chosen_runs, compare_experiment, current_runs, nothing_to_compare, only_variants, resolve_experiment, setting_labels,
 )
-from mnistlab.datasets import Dataset
+from mnistlab.datasets import Dataset, run_dataset
 from mnistlab.errors import PlotError, ReportWarning, SpecError, StoreError, did_you_mean
-from mnistlab.evaluate import confusion_matrix, misclassified
+from mnistlab.metrics import confusion_matrix, misclassified
 from mnistlab.plots import (
     plot_accuracy_vs_params, plot_accuracy_vs_time, plot_comparison, plot_confusion_matrix, plot_feature_maps,
     plot_filters, plot_history, plot_image, plot_misclassified, plot_per_class_accuracy, plot_sample_grid,
 )
-from mnistlab.store import RunRecord, RunStore
+from mnistlab.store import CommitteeRecord, RunRecord, RunStore
 
 FIGURE_KINDS = ("history", "compare", "params", "time", "samples", "image", "misclassified", "confusion",
                 "per-class", "feature-maps", "filters")
@@ -76,8 +77,6 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None, *, qu
 
 
 def _dataset_of(record: RunRecord, data_dir: str | os.PathLike | None = None) -> Dataset:
-    from mnistlab.run import run_dataset
-
     if not (record.config or {}).get("dataset"):
         raise PlotError(f"run {record.run_id} records no dataset")
     return run_dataset(record.config, data_dir, record.env)  # the user's own data: resized and split as the run did
@@ -305,11 +304,9 @@ def _data_figure(kind: str, ds: Dataset, split: str, index: int, rows: int, cols
 def _one_model(store: RunStore, target: str, variant: str | None, kind: str,
                quick: bool = False) -> tuple[RunRecord, np.ndarray | None]:
     """The run a figure of one model draws, chosen as `predict`, `export` and `card` choose it
-    (:func:`~mnistlab.run.trained_runs`: a run id, or a variant's best run), with None; for a
+    (:func:`trained_runs`: a run id, or a variant's best run), with None; for a
     committee, its first member's record and the members' averaged test outputs. PlotError for
     a committee's ``feature-maps`` or ``filters`` (one model's), StoreError as trained_runs."""
-    from mnistlab.run import trained_runs
-
     ids, committee = trained_runs(store, target, variant=variant, quick=quick)
     if committee is None:
         return store.get(ids[0]), None
@@ -320,7 +317,7 @@ def _one_model(store: RunStore, target: str, variant: str | None, kind: str,
 
 
 def _averaged(store: RunStore, ids: Sequence[str]) -> np.ndarray:
-    from mnistlab.evaluate import committee_probs
+    from mnistlab.metrics import committee_probs
 
     return committee_probs([np.asarray(store.load_predictions(m)) for m in ids])
 
@@ -329,8 +326,6 @@ def _runs_or_members(store: RunStore, target: str, variant: str | None, quick: b
     """:func:`resolve_runs`, or, where ``variant`` names a committee across variants (``[[committees]]``),
     its members' records (their curves; a member's model for the figures of one model), or, where it
     names a ``[[variants]]`` entry with a grid of its own, the runs of every variant it expands into."""
-    from mnistlab.run import trained_runs
-
     try:
         return resolve_runs(store, target, variant, quick=quick)
     except StoreError as exc:
@@ -355,12 +350,10 @@ def _runs_or_members(store: RunStore, target: str, variant: str | None, quick: b
 def committee_predictions(store: RunStore, target: str, variant: str,
                           quick: bool = False) -> tuple[list[RunRecord], np.ndarray] | None:
     """(the members' records, their averaged test softmax outputs, float (N, classes)) when
-    ``variant`` of ``target`` is a scored committee (:func:`~mnistlab.run.trained_runs`: a committee
+    ``variant`` of ``target`` is a scored committee (:func:`trained_runs`: a committee
     variant, or a ``[[committees]]`` name), else None (a single run's variant); ``quick``: of an
     experiment file's ``--quick`` smoke runs. Reads the members' stored predictions, not their
-    weights. StoreError as :func:`~mnistlab.run.trained_runs`."""
-    from mnistlab.run import trained_runs
-
+    weights. StoreError as :func:`trained_runs`."""
     ids, committee = trained_runs(store, target, variant=variant, quick=quick)
     if committee is None:
         return None
@@ -370,3 +363,106 @@ def committee_predictions(store: RunStore, target: str, variant: str,
 def _check_index(i: int, n: int, split: str) -> None:
     if not 0 <= int(i) < n:
         raise PlotError(f"image index {i} out of range: the {split} set has {n} images (0..{n - 1})")
+
+
+# --------------------------------------------------------------------------- one trained model
+PICKS = ("best", "latest")
+
+
+def _committee_across(store: RunStore, ref: Any, target: str, name: str,
+                      records: Sequence[CommitteeRecord], quick: bool = False) -> CommitteeRecord:
+    """The committee across variants ``name`` as `mnistlab compare` shows it: its latest evaluation
+    over the current runs (``target``'s file's cells for the variants it names, or each variant as
+    last run); StoreError when no evaluation covers them."""
+    current = resolve_runs(store, target, quick=quick)
+    wanted = ref.file.committee_variants().get(name) if ref.file is not None else None
+    if ref.file is not None and wanted is None:
+        raise StoreError(f"{ref.given} has no committee named {name!r} (its [[committees]]: "
+                         f"{', '.join(ref.file.committee_variants()) or 'none'}); a record of an older version of "
+                         "the file is read by the experiment's name")
+    if wanted is not None:
+        ids = {r.run_id for r in current if r.variant in wanted}
+        usable = [c for c in records if set(c.member_ids) == ids]
+    else:
+        ids = {r.run_id for r in current}
+        usable = [c for c in records if set(c.member_ids) <= ids]
+    if not usable:
+        raise StoreError(f"committee {name!r} of {ref.name!r} was not scored on the current runs of its variants "
+                         "(a member has not finished, or the file changed since): run the experiment again")
+    return max(usable, key=lambda c: c.created_at)
+
+
+def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant: str | None = None,
+              pick: str = "best") -> str | None:
+    """How :func:`trained_runs` chose ``chosen`` among several runs (a model card says it): the
+    best trial of a search by its own metric, or the best (by test accuracy: an optimistic figure,
+    with the variant's mean and sd beside it) or latest of a variant's runs. None for a run given
+    by id and for a variant of one finished run."""
+    from mnistlab.search import is_search
+
+    if chosen is None or resolve_experiment(store, target).run is not None:
+        return None
+    runs = resolve_runs(store, target, variant)
+    if variant is None and is_search(runs):
+        complete = sum((r.metrics or {}).get("trial_state") == "complete" for r in runs)
+        return (f"the best of {complete} complete trials of search {chosen.experiment} by its metric, "
+                f"{chosen.metrics.get('search_metric')} (on validation data)")
+    accs = [float(r.metrics["test_accuracy"]) for r in runs if r.variant == chosen.variant and r.status == "finished"
+            and isinstance((r.metrics or {}).get("test_accuracy"), (int, float))]
+    if len(accs) < 2:
+        return None
+    spread = f"{100 * np.mean(accs):.2f}% +- {100 * np.std(accs, ddof=1):.2f} (n={len(accs)})"
+    if pick == "latest":
+        return f"the latest of {len(accs)} runs of variant {chosen.variant} (their test accuracy: {spread})"
+    return (f"the best of {len(accs)} runs of variant {chosen.variant} by test accuracy, an optimistic figure as the "
+            f"test set chose it: their mean is {spread}")
+
+
+def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
+                 pick: str = "best", quick: bool = False) -> tuple[list[str], CommitteeRecord | None]:
+    """Which recorded runs ``target`` names as one trained model: ([run id], None) for a single
+    run, or (the members' run ids, their committee's record) for a committee; nothing is loaded.
+
+    ``target`` is read as every command reads it (:func:`~mnistlab.comparison.resolve_experiment`):
+    a run id (or unique prefix) is that run; an experiment file or name, narrowed to one
+    ``variant`` when it has several (:func:`resolve_runs`), is that variant's
+    ``pick``: its "best" finished run by test accuracy or its "latest" (a search without
+    ``variant``: its best complete trial by the search's own metric, for "best"); a committee variant is its
+    best (or latest) scored committee of the most members, and ``variant`` may also name a
+    committee across variants (an experiment's ``[[committees]]``: its latest evaluation over the
+    current runs, whatever ``pick``). ``quick``: of an experiment file's ``--quick`` smoke runs
+    (:func:`resolve_runs`). Raises StoreError when nothing usable matches.
+    """
+    from mnistlab.search import best_trial, is_search
+
+    if pick not in PICKS:
+        raise SpecError(f"pick must be one of {', '.join(PICKS)}, got {pick!r}")
+    ref = resolve_experiment(store, target, quick=quick)
+    name = ref.recorded_as(quick=quick)
+    if ref.run is None and variant is not None:  # a committee across variants ([[committees]]) by its name
+        across = [c for c in store.committees(name) if c.variant == variant]
+        in_file = ref.file is not None and variant in ref.file.committee_variants()
+        if (across or in_file) and all(r.variant != variant for r in store.runs(experiment=name)):
+            whole = _committee_across(store, ref, target, variant, across, quick)
+            return list(whole.member_ids), whole
+    runs = resolve_runs(store, target, variant, quick=quick)  # with a run id: that run, once --variant agrees with it
+    if ref.run is not None:
+        return [ref.run.run_id], None
+    variants = list(dict.fromkeys(str(r.variant) for r in runs))
+    if len(variants) > 1 and variant is None and pick == "best" and is_search(runs):  # a search: its best trial
+        return [best_trial(runs).run_id], None
+    if len(variants) > 1:
+        named = sorted({c.variant for c in store.committees(name)} - set(variants))  # [[committees]]
+        raise StoreError(f"experiment {name!r} has {len(variants)} variants: choose one with --variant; "
+                         f"variants: {', '.join(variants)}" + (f"; committees: {', '.join(named)}" if named else ""))
+    ids = {r.run_id for r in runs}
+    committees = [c for c in store.committees(name) if c.variant == variants[0] and set(c.member_ids) <= ids]
+    if committees:  # the whole committee, not a --quick smoke committee of its first members
+        best = max(committees, key=lambda c: (len(c.member_ids), c.accuracy if pick == "best" else c.created_at))
+        return list(best.member_ids), best
+    if any(r.member > 0 for r in runs):
+        raise StoreError(f"variant {variants[0]!r} of {ref.name!r} is a committee that was never scored whole "
+                         "(a member did not finish): give one member's run id instead")
+    acc = lambda r: float(r.metrics["test_accuracy"]) if isinstance(r.metrics.get("test_accuracy"), (int, float)) else -1.0
+    chosen = max(runs, key=lambda r: (acc(r), r.created_at) if pick == "best" else (r.created_at, 0.0))
+    return [chosen.run_id], None
