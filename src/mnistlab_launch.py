@@ -24,7 +24,8 @@ def main() -> int:
     if pressed:
         print("interrupted", file=sys.stderr)
         return 130
-    signal.signal(signal.SIGINT, _ctrl_c)
+    if previous is signal.default_int_handler:  # not where SIGINT came ignored (`mnistlab run ... &` in a script)
+        signal.signal(signal.SIGINT, _ctrl_c)
     status = cli_main()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # done and recorded: a Ctrl-C while Python exits changes nothing
     return status

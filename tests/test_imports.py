@@ -98,3 +98,35 @@ print(json.dumps([before, wrong, listed, said, callable(mnistlab.preprocess)]))
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.stdout.strip() == '[false, [], true, "module \'mnistlab\' has no attribute \'trian\'", true]', \
         proc.stderr[-2000:]
+
+
+_CTRL_C_IN_IMPORT = """
+import importlib.abc, os, signal, sys
+
+class CtrlC(importlib.abc.MetaPathFinder):  # Ctrl-C, pressed while torch's import is half done
+    pressed = False
+
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch.nn" and not CtrlC.pressed:
+            CtrlC.pressed = True
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+import mnistlab
+try:
+    mnistlab.train
+except KeyboardInterrupt:
+    print("interrupted", CtrlC.pressed, flush=True)
+train = mnistlab.train  # the notebook's second try
+import torch
+print("again", float((torch.zeros(2) + 1).sum()), flush=True)
+"""
+
+
+def test_ctrl_c_while_a_public_name_loads_torch_leaves_it_whole_for_the_next_try() -> None:
+    """helper-96: a Ctrl-C in the first ``mnistlab.train`` (which imports torch, seconds) left torch
+    half-imported, and the next try failed ("partially initialized module 'torch'") or crashed the
+    interpreter. The stop now waits for the import, then comes: the next try finds it whole."""
+    proc = subprocess.run([sys.executable, "-c", _CTRL_C_IN_IMPORT], capture_output=True, text=True, timeout=300)
+    assert (proc.returncode, proc.stdout) == (0, "interrupted True\nagain 2.0\n"), proc.stderr[-800:]

@@ -475,6 +475,52 @@ def test_ctrl_c_to_a_search_on_ray_tells_each_trial_in_flight_and_asks_it_again(
     assert [t.state.name for t in study.trials] == ["FAIL", "FAIL", "WAITING", "WAITING"]  # told, and asked again
 
 
+def test_a_stopped_search_trial_on_ray_continues_from_its_checkpoint(tmp_path: Path, data_dir: Path,
+                                                                     ray_address: str) -> None:
+    """A search trial on Ray kept no checkpoint (README, note 30): stopped, it was asked again and
+    trained from its first epoch. Its worker's checkpoints now reach the store through the driver,
+    as a cell's do; the trial asked again continues from there, and once recorded its checkpoint goes."""
+    import threading
+
+    from mnistlab.search import run_search
+
+    text = (RAY_SEARCH.replace("epochs = 3", "epochs = 24").replace("batch_size = 30", "batch_size = 10")
+            .replace("subset = 240", "subset = 1200").replace('pruner = "median"', 'pruner = "none"')
+            .replace("[0.01, 0.011, 0.012, 0.013, 1e-7, 1.1e-7, 1.2e-7, 1.3e-7]", "[0.01, 0.02]"))
+    p, st = write(tmp_path, text), RunStore(tmp_path / "s")
+
+    def stop_when_both_trained_two_epochs() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            with contextlib.suppress(MnistlabError):
+                runs = RunStore(tmp_path / "s").runs()
+                kept = list((tmp_path / "s").glob("checkpoints/*/*/last.pt"))  # each worker's, through the driver
+                if sum(r.status == "running" and len(r.history) >= 2 for r in runs) == 2 and len(kept) == 2:
+                    break
+            time.sleep(0.05)
+        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    watcher = threading.Thread(target=stop_when_both_trained_two_epochs)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")  # the driver's setting: a checkpoint at each epoch's end
+        watcher.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                run_search(p, st, data_dir=data_dir, runner=RayRunner(cpus_per_cell=1))
+        finally:
+            watcher.join()
+        stopped = st.runs()
+        assert sorted(r.status for r in stopped) == ["interrupted", "interrupted"]
+        assert len(list((tmp_path / "s").glob("checkpoints/*/*/last.pt"))) == 2  # both kept in the store
+        said: list[Any] = []
+        run_search(p, st, data_dir=data_dir, runner=RayRunner(cpus_per_cell=1), on_trial=said.append)
+    again = [r for r in st.runs() if r.status == "finished"]
+    assert len(again) == 2 and sorted(t.state for t in said) == ["complete", "complete"]
+    for run in again:
+        assert run.metrics["resumed_from_epoch"] >= 1 and len(run.history) == 24, run.metrics  # continued, whole
+    assert not list((tmp_path / "s").glob("checkpoints/*/*/last.pt"))  # recorded: their checkpoints are gone
+
+
 def test_ray_cells_write_their_epochs_to_the_store_as_they_train(tmp_path: Path, data_dir: Path,
                                                                  ray_address: str) -> None:
     import threading

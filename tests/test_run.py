@@ -563,6 +563,39 @@ def test_ctrl_c_in_train_stops_a_loop_of_runs_with_each_recorded(data_dir, tmp_p
                                                                                     "epochs; the run")
 
 
+def test_ctrl_c_while_train_records_its_run_waits_for_the_record_and_its_note(data_dir, tmp_path, monkeypatch):
+    """A stop while train(store=...) records a finished run comes once the run is recorded and its
+    checkpoint noted as its end (review of session 31: the note was skipped, so a resume of the same
+    run tested it again and recorded a copy); the exception holds the run and says how it stands."""
+    import os
+    import pickle
+    import signal
+
+    from mnistlab import TrainingInterrupted
+    from mnistlab.run import RECORDED_FILE
+    from mnistlab.store import RunStore
+
+    finish = RunStore.finish_run
+
+    def ctrl_c_then_finish(self, *args, **kwargs):  # the user presses Ctrl-C as the result is written
+        os.kill(os.getpid(), signal.SIGINT)
+        return finish(self, *args, **kwargs)
+
+    monkeypatch.setattr(RunStore, "finish_run", ctrl_c_then_finish)
+    kw = dict(epochs=1, data_dir=data_dir, progress="none", subset=120, store=tmp_path / "runs",
+              checkpoint_dir=tmp_path / "ck")
+    with pytest.raises(TrainingInterrupted) as stopped:
+        train("mnist", "seed000-dense", **kw)
+    run = stopped.value.run
+    assert str(stopped.value) == f"stopped once run {run.run_id} was recorded (finished); the run is this exception's .run"
+    monkeypatch.undo()
+    assert RunStore(tmp_path / "runs", create=False).get(run.run_id).status == "finished"
+    assert (tmp_path / "ck" / RECORDED_FILE).is_file()  # noted: the same run resumed is that run, not a copy
+    assert train("mnist", "seed000-dense", resume=True, **kw).run_id == run.run_id
+    again = pickle.loads(pickle.dumps(stopped.value))  # as from a worker process
+    assert str(again) == str(stopped.value) and again.run.test_accuracy == run.test_accuracy
+
+
 def test_train_resumed_where_a_recorded_run_ended_returns_that_run(data_dir, tmp_path):
     from mnistlab.store import RunStore
 

@@ -181,25 +181,26 @@ def test_ctrl_c_in_a_real_process_keeps_the_epochs_and_exits_130(data_dir, tmp_p
     assert rec.status == "interrupted" and len(rec.history) >= 1 and rec.metrics["test_accuracy"] is not None
 
 
-def test_ctrl_c_while_the_result_is_printed_waits_for_the_record(data_dir, tmp_path, monkeypatch, capsys):
-    """helper-96: a Ctrl-C between the printed test metrics and "recorded as" cost the finished run
-    its record (status interrupted). It now waits until the run is recorded whole, then stops (130)."""
-    from mnistlab.cli import train_cmds
+def test_ctrl_c_while_the_result_is_written_waits_for_the_record(data_dir, tmp_path, monkeypatch, capsys):
+    """helper-96: a Ctrl-C between the printed test metrics and "recorded as" left the finished run
+    without its record (status running, or interrupted). The weights and the record are now written
+    first, a stop waiting until both are whole; then everything is said, and the exit status is 130."""
+    from mnistlab import files
 
-    printed = train_cmds._echo_test_metrics
+    save = files.save_weights
 
-    def then_ctrl_c(result):  # the user presses Ctrl-C as the test metrics appear
-        printed(result)
+    def ctrl_c_then_save(*args, **kwargs):  # the user presses Ctrl-C as --save-weights is written
         os.kill(os.getpid(), signal.SIGINT)
+        return save(*args, **kwargs)
 
-    monkeypatch.setattr(train_cmds, "_echo_test_metrics", then_ctrl_c)
+    monkeypatch.setattr(files, "save_weights", ctrl_c_then_save)
     weights = tmp_path / "w.safetensors"
     assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--save-weights", str(weights)]) == 130
     out, err = capsys.readouterr()
     [rec] = RunStore(os.environ["MNISTLAB_STORE"], create=False).runs()
-    assert rec.status == "finished" and rec.metrics["test_accuracy"] is not None
-    assert f"recorded as run {rec.run_id} in " in out and weights.is_file()
-    assert err.splitlines()[-1] == f"interrupted by Ctrl-C after run {rec.run_id} was recorded as finished"
+    assert rec.status == "finished" and rec.metrics["test_accuracy"] is not None and weights.is_file()
+    assert "test_accuracy: " in out and f"weights saved to {weights}" in out and f"recorded as run {rec.run_id} in " in out
+    assert err.splitlines()[-1] == f"interrupted by Ctrl-C after training; run {rec.run_id} was recorded (finished)"
 
 
 def test_train_says_when_it_scored_part_of_the_test_set(data_dir, capsys):

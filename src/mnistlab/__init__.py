@@ -61,7 +61,13 @@ if not TYPE_CHECKING:  # for a type checker the names are the imports above: a m
             raise AttributeError(f"module 'mnistlab' has no attribute {name!r}")
         import importlib
 
-        value = getattr(importlib.import_module(f"mnistlab.{home}"), name)
+        from mnistlab.files import stop_signals_held
+
+        # Ctrl-C waits for the import (torch's, seconds): one cut short leaves torch half-imported, and every
+        # later try fails ("partially initialized module 'torch'") or crashes; it comes once the import is whole.
+        with stop_signals_held():
+            module = importlib.import_module(f"mnistlab.{home}")
+        value = getattr(module, name)
         globals()[name] = value  # asked once: later lookups are plain attribute reads
         return value
 

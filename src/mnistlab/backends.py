@@ -46,7 +46,7 @@ import torch
 from mnistlab.callbacks import Callback, Logs
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, first_line
 from mnistlab.execute import DONE_STATUSES, CellTask, Claims, claim_cells, record_cells, train_cells
-from mnistlab.files import write_atomic
+from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.run import RunResult, failure_message
 from mnistlab.store import RunStore
 from mnistlab.trainer import CHECKPOINT_FILE
@@ -256,23 +256,30 @@ def train_remote(train: TrainFn, task: CellTask, indices: Sequence[int], relay: 
         relay.report.remote(token, "started", None)
     if relay is None or not run_id:  # several cells (stacked members) restart together, as locally
         return [_portable(r) for r in train(task, indices)]
-    import ray
-
     folder = _worker_folder()
-    path = folder / CHECKPOINT_FILE
-    try:
-        newest = ray.get(relay.checkpoint.remote(run_id), timeout=RELAY_TIMEOUT_SECONDS)  # the last try's, or the store's
-    except ray.exceptions.RayError:  # no relay: the cell trains from its first epoch
-        newest = None
-    if newest:
-        path.write_bytes(newest)
-    mirror = CheckpointMirror(relay, run_id, path)
+    _fetch_checkpoint(relay, run_id, folder / CHECKPOINT_FILE)
+    mirror = CheckpointMirror(relay, run_id, folder / CHECKPOINT_FILE)
     try:
         results = train(task, indices, callbacks=[RelayProgress(relay, run_id), mirror], checkpoint_dir=folder)
     finally:
         mirror.close()
         shutil.rmtree(folder, ignore_errors=True)
     return [_portable(r) for r in results]
+
+
+def _fetch_checkpoint(relay: Any, run_id: str, path: Path) -> bool:
+    """Write the relay's newest checkpoint of ``run_id`` (the last try's, or the one the driver
+    kept from the store) to ``path``; whether there was one. No relay: none (it trains from its
+    first epoch)."""
+    import ray
+
+    try:
+        newest = ray.get(relay.checkpoint.remote(run_id), timeout=RELAY_TIMEOUT_SECONDS)
+    except ray.exceptions.RayError:
+        return False
+    if newest:
+        path.write_bytes(newest)
+    return bool(newest)
 
 
 def _worker_folder() -> Path:
@@ -363,22 +370,31 @@ class RayRunner:
 
         while True:
             done, _ = ray.wait(list(refs), num_returns=1, timeout=POLL_SECONDS)
-            if self._relay is not None:
-                for run_id, kind, payload in ray.get(self._relay.take.remote()):
-                    if kind == "started":
-                        self._started.add(run_id)
-                        continue
-                    if kind == "progress":  # posted without waiting, they may come out of order: the longest stands
-                        if len(payload) <= self._progress_seen.get(run_id, 0):
-                            continue
-                        self._progress_seen[run_id] = len(payload)
-                    answer = on_report(run_id, kind, payload)
-                    if kind == "prune":
-                        self._relay.answer.remote(run_id, payload[0], answer)
+            self.drain(on_report)
             if done:
                 self._sent.pop(done[0], None)
                 return done[0]
             self._say_waiting(refs)
+
+    def drain(self, on_report: OnReport) -> None:
+        """Hand every report the workers posted since the last look to ``on_report`` (and send each
+        ``"prune"`` its answer): while waiting, and once more when the driver stops, so that a
+        checkpoint posted just before the stop reaches the store."""
+        import ray
+
+        if self._relay is None:
+            return
+        for run_id, kind, payload in ray.get(self._relay.take.remote()):
+            if kind == "started":
+                self._started.add(run_id)
+                continue
+            if kind == "progress":  # posted without waiting, they may come out of order: the longest stands
+                if len(payload) <= self._progress_seen.get(run_id, 0):
+                    continue
+                self._progress_seen[run_id] = len(payload)
+            answer = on_report(run_id, kind, payload)
+            if kind == "prune":
+                self._relay.answer.remote(run_id, payload[0], answer)
 
     def _say_waiting(self, refs: Sequence[Any]) -> None:
         """One line (once per runner) when a task has waited ``wait_say_seconds`` without a
@@ -482,14 +498,8 @@ class RayRunner:
             def progress(run_id: str, kind: str, payload: Any) -> None:  # a cell's epochs so far, or a checkpoint
                 if kind != "checkpoint":
                     store.record_progress(run_id, payload)
-                elif (folder := folders.get(run_id)) is not None:
-                    try:
-                        folder.mkdir(parents=True, exist_ok=True)
-                        write_atomic(folder / CHECKPOINT_FILE, lambda tmp: tmp.write_bytes(payload))
-                    except OSError as exc:  # a full disk: as a local cell, the cell trains on without one
-                        folders.pop(run_id)
-                        _say(f"run {run_id}: its checkpoint cannot be written in the store ({first_line(exc)}); "
-                             "the cell trains on, and a stop loses its epochs")
+                else:
+                    _keep_in_store(folders, run_id, payload)
 
             try:
                 while queue or pending:
@@ -517,11 +527,14 @@ class RayRunner:
                         continue
                     ref = self.wait_one(list(pending), progress)
                     task, claims = pending.pop(ref)
-                    statuses = record_cells(*claims, _results(ref, len(claims[1])))
-                    if len(claims[1]) == 1:
-                        self._end_checkpoint(store, task, claims[1][0], statuses, folders)
+                    with stop_signals_held():  # recorded, and its checkpoint settled, before a stop
+                        statuses = record_cells(*claims, _results(ref, len(claims[1])))
+                        if len(claims[1]) == 1:
+                            self._end_checkpoint(store, task, claims[1][0], statuses, folders)
                     yield task, statuses
             finally:
+                with contextlib.suppress(Exception):  # the last checkpoints posted reach the store (Ray gone: none)
+                    self.drain(progress)
                 _stop(pending)
                 for ref in pending:  # cancelled: no longer this sweep's (a reused runner counts afresh)
                     self._sent.pop(ref, None)
@@ -537,11 +550,8 @@ class RayRunner:
         folder = store.checkpoint_dir(cell.experiment, cell.variant, cell.key)
         if not task.done:
             store.drop_checkpoint(cell.experiment, cell.variant, cell.key)
-        elif (folder / CHECKPOINT_FILE).is_file():
-            import ray
-
-            with contextlib.suppress(OSError):  # unreadable: the cell trains from its first epoch
-                ray.get(self.relay().keep.remote(run_id, (folder / CHECKPOINT_FILE).read_bytes()))
+        else:
+            _hand_to_relay(self.relay(), run_id, folder)
         return folder
 
     def _end_checkpoint(self, store: RunStore, task: CellTask, mine: tuple[int, Any],
@@ -560,6 +570,32 @@ class RayRunner:
         return RayTrials(self, study, store)
 
 
+def _hand_to_relay(relay: Any, run_id: str, folder: Path) -> None:
+    """The store's checkpoint in ``folder`` handed to the relay, for the worker that trains run
+    ``run_id`` to continue from; none there, or unreadable: it trains from its first epoch."""
+    if (folder / CHECKPOINT_FILE).is_file():
+        import ray
+
+        with contextlib.suppress(OSError):
+            ray.get(relay.keep.remote(run_id, (folder / CHECKPOINT_FILE).read_bytes()))
+
+
+def _keep_in_store(folders: dict[str, Path], run_id: str, data: bytes) -> None:
+    """A checkpoint a worker posted for run ``run_id``, written whole in its store folder
+    (``folders``: run id -> folder). A full disk: said once, and the run trains on without one, as
+    a local one does (its folder forgotten: a stop then loses its epochs)."""
+    folder = folders.get(run_id)
+    if folder is None:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        write_atomic(folder / CHECKPOINT_FILE, lambda tmp: tmp.write_bytes(data))
+    except OSError as exc:
+        folders.pop(run_id)
+        _say(f"run {run_id}: its checkpoint cannot be written in the store ({first_line(exc)}); it trains on, "
+             "and a stop loses its epochs")
+
+
 class RayTrials:
     """A search's trials as Ray tasks (the pool :func:`~mnistlab.search.run_search` drives, as it
     drives :class:`~mnistlab.search.LocalTrials`). The driver holds the study and the store: it
@@ -567,7 +603,9 @@ class RayTrials:
     worker trains with the search's own :class:`~mnistlab.search.PruningCallback`, whose trial is a
     :class:`RelayTrial`: at each epoch end the driver reports the value to the study and answers
     with the pruner's verdict (as Ray Tune's function trainables report to their driver). Each
-    epoch is also written to the running run's row for `mnistlab watch`."""
+    epoch is also written to the running run's row for `mnistlab watch`, and each checkpoint the
+    worker posts to the trial's folder in the store (:func:`~mnistlab.search.trial_checkpoint`),
+    whence a trial asked again for a stopped one continues (:func:`train_trial_remote`)."""
 
     def __init__(self, runner: RayRunner, study: Any, store: RunStore) -> None:
         self.runner, self.study, self.store = runner, study, store
@@ -575,6 +613,7 @@ class RayTrials:
         self.remote = runner._remote(train_trial_remote)
         self.pending: dict[Any, tuple[Any, Any, Any]] = {}  # ref -> (task, recorder, cfg)
         self.by_run: dict[str, Any] = {}  # run id -> its Optuna trial
+        self.folders: dict[str, Path] = {}  # run id -> its trial's checkpoint folder in the store
         self.ready: list[tuple[Any, Any]] = []
 
     def __len__(self) -> int:
@@ -582,7 +621,7 @@ class RayTrials:
 
     def submit(self, task: Any) -> None:
         """Mark the trial's run running and send it to Ray (a config the trial's values break: failed here)."""
-        from mnistlab.search import TrialResult, trial_configs, trial_recorder
+        from mnistlab.search import TrialResult, trial_checkpoint, trial_configs, trial_recorder
 
         optuna = _import_optuna()
         try:
@@ -591,15 +630,25 @@ class RayTrials:
             self.ready.append((task, TrialResult(task.number, "", "failed", None, "failed", str(exc))))
             return
         recorder = trial_recorder(self.store, task, cfg)
-        self.by_run[recorder.run_id] = optuna.Trial(self.study, task.trial_id)
-        sent = dataclasses.replace(task, store_root="")  # the worker has no business with the store's disk
-        ref = self.remote.remote(sent, self.runner.relay(), recorder.run_id)
+        try:
+            self.by_run[recorder.run_id] = optuna.Trial(self.study, task.trial_id)
+            self.folders[recorder.run_id] = folder = trial_checkpoint(self.store, task)
+            if task.continues is not None:  # a stopped trial asked again: from its checkpoint
+                _hand_to_relay(self.runner.relay(), recorder.run_id, folder)
+            sent = dataclasses.replace(task, store_root="")  # the worker has no business with the store's disk
+            ref = self.remote.remote(sent, self.runner.relay(), recorder.run_id)
+        except BaseException as exc:  # marked running, not sent (a Ctrl-C, Ray gone): recorded, not left running
+            recorder.fail(exc)
+            self._forget(recorder.run_id)
+            raise
         self.pending[ref] = (task, recorder, cfg)
         self.runner.track(ref, recorder.run_id, self.runner.cpus_per_cell, self.runner.gpus_per_cell)
 
     def _on_report(self, run_id: str, kind: str, payload: Any) -> Any:
         if kind == "progress":
             self.store.record_progress(run_id, payload)
+        if kind == "checkpoint":
+            _keep_in_store(self.folders, run_id, payload)
         if kind != "prune":
             return None
         trial = self.by_run.get(run_id)
@@ -611,20 +660,38 @@ class RayTrials:
 
     def wait(self) -> list[tuple[Any, Any]]:
         """The trials that ended (at least one), recorded, with their results."""
-        from mnistlab.search import TrialResult, record_trial
+        from mnistlab.search import TrialResult, record_trial, trial_cell
 
         if self.ready:
             out, self.ready = self.ready, []
             return out
         ref = self.runner.wait_one(list(self.pending), self._on_report)
         task, recorder, cfg = self.pending.pop(ref)
-        self.by_run.pop(recorder.run_id, None)
+        self._forget(recorder.run_id)
         res: Any = _results(ref, 1)[0]  # (result, pruned_at, seconds, overhead) or the error
-        if isinstance(res, BaseException):
-            return [(task, TrialResult(task.number, recorder.run_id, "failed", None, recorder.fail(res), str(res)))]
-        result, pruned_at, seconds, overhead = res
-        return [(task, record_trial(recorder, task, cfg, result, pruned_at, self.study.direction.name.lower(),
-                                    seconds, overhead))]
+        done = None
+        try:
+            with stop_signals_held():  # recorded, and its checkpoint settled, before a stop
+                if isinstance(res, BaseException):
+                    done = TrialResult(task.number, recorder.run_id, "failed", None, recorder.fail(res), str(res))
+                else:
+                    result, pruned_at, seconds, overhead = res
+                    done = record_trial(recorder, task, cfg, result, pruned_at, self.study.direction.name.lower(),
+                                        seconds, overhead)
+                if done.status != "interrupted":  # recorded, or never to be continued: its checkpoint goes
+                    self.store.drop_checkpoint(task.experiment, *trial_cell(task))
+        except KeyboardInterrupt:  # the stop held meanwhile: this trial is handed back by stop(), told to the study
+            if done is not None:
+                self.ready.append((task, done))
+            raise
+        return [(task, done)]
+
+    def _forget(self, run_id: str) -> None:
+        """A trial's task has ended: neither the relay nor this pool keeps its checkpoint (the store does)."""
+        self.by_run.pop(run_id, None)
+        self.folders.pop(run_id, None)
+        with contextlib.suppress(Exception):  # Ray gone: nothing to forget there
+            self.runner.relay().keep.remote(run_id, None)
 
     def stop(self) -> list[tuple[Any, Any]]:
         """Cancel the trials in flight and record their runs interrupted; returns every trial not yet
@@ -648,13 +715,14 @@ class RayTrials:
         import ray
 
         out = []
-        for ref, (task, recorder, _) in self.pending.items():
-            try:
+        for ref in self.pending:
+            with contextlib.suppress(Exception):  # already finished or gone: nothing to cancel
                 ray.cancel(ref, force=True)
-            except Exception:  # noqa: BLE001 - already finished or gone: nothing to cancel
-                pass
+        with contextlib.suppress(Exception):  # the last checkpoints they posted reach the store (Ray gone: none)
+            self.runner.drain(self._on_report)
+        for ref, (task, recorder, _) in self.pending.items():
             self.runner._sent.pop(ref, None)
-            self.by_run.pop(recorder.run_id, None)
+            self._forget(recorder.run_id)
             out.append((task, recorder))
         self.pending.clear()
         return out
@@ -669,21 +737,29 @@ def _import_optuna() -> Any:
 def train_trial_remote(task: Any, relay: Any, run_id: str) -> Any:
     """What a search trial's Ray task runs: train it (no store, no study) with a pruning callback
     answered by the driver through ``relay``; returns ``(result, pruned_at, seconds, overhead)``
-    made small for the trip back, or the error as a one-line :class:`_CellError`."""
+    made small for the trip back, or the error as a one-line :class:`_CellError`. Its checkpoints
+    go to the relay, as a cell's (:func:`train_remote`), and it continues from the relay's newest
+    one when there is one (a trial asked again for a stopped one; Ray's retry of a dead worker's)."""
     import time
 
-    from mnistlab.run import run_config
-    from mnistlab.search import PruningCallback, trial_configs
+    from mnistlab.search import PruningCallback, train_trial, trial_configs
 
     relay.report.remote(run_id, "started", None)  # the driver then knows the task is not waiting for resources
+    folder = _worker_folder()
+    mirror = None
     try:
         _, run_cfg = trial_configs(task)
         pruning = PruningCallback(RelayTrial(relay, run_id), task.metric)
+        resume = _fetch_checkpoint(relay, run_id, folder / CHECKPOINT_FILE)
+        mirror = CheckpointMirror(relay, run_id, folder / CHECKPOINT_FILE)
         t0 = time.perf_counter()
-        result = run_config(run_cfg, data_dir=task.data_dir, progress="none",
-                            extra_callbacks=[pruning, RelayProgress(relay, run_id)])
+        result = train_trial(task, run_cfg, [pruning, RelayProgress(relay, run_id), mirror], folder, resume=resume)
     except Exception as exc:  # noqa: BLE001 - bad data or a bug: the trial fails, recorded by the driver
         return [_portable(exc)]
+    finally:
+        if mirror is not None:
+            mirror.close()
+        shutil.rmtree(folder, ignore_errors=True)
     return [(_portable(result), pruning.pruned_at, time.perf_counter() - t0 - pruning.seconds, pruning.seconds)]
 
 

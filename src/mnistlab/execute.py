@@ -327,9 +327,10 @@ def execute_cell(task: CellTask) -> list[tuple[str, str]]:
             if cell is not None and not task.done:  # --force: the cell trains afresh
                 store.drop_checkpoint(cell.experiment, cell.variant, cell.key)
             results = train_cells(task, indices, store, [r.run_id for _, r in mine], checkpoint_dir=folder)
-            statuses = record_cells(out, mine, results)
-            if cell is not None and statuses[indices[0]][1] in DONE_STATUSES:  # recorded: nothing left to resume
-                store.drop_checkpoint(cell.experiment, cell.variant, cell.key)
+            with stop_signals_held():  # every cell recorded, and its checkpoint settled, before a stop
+                statuses = record_cells(out, mine, results)
+                if cell is not None and statuses[indices[0]][1] in DONE_STATUSES:  # recorded: nothing left to resume
+                    store.drop_checkpoint(cell.experiment, cell.variant, cell.key)
             return statuses
     finally:
         _busy = False

@@ -336,7 +336,7 @@ def plot_misclassified(images: Any, true: Sequence[int] | np.ndarray, pred: Sequ
                        class_names: Sequence[str] | None, max_images: int = 25) -> Figure:
     """Grid of (already selected) misclassified images: true label in blue, prediction in red (seed 002).
 
-    Pass only the wrong ones, e.g. `idx = evaluate.misclassified(probs, labels)`, then
+    Pass only the wrong ones, e.g. `idx = metrics.misclassified(probs, labels)`, then
     `plot_misclassified(images[idx], labels[idx], probs.argmax(1)[idx], names)`.
     """
     imgs = _as_images(images)[:max_images]

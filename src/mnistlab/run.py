@@ -116,7 +116,7 @@ def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None
     mistake before anything trains, not when that cell's turn comes: the
     model's outputs against the data's classes, and ``data.validation`` against the training
     images (``data.subset`` of them, where given). The user's own data is read as its run will
-    read it (:func:`run_dataset`); a registered dataset is known by its registry entry, no file
+    read it (:func:`~mnistlab.datasets.run_dataset`); a registered dataset is known by its registry entry, no file
     read (a remote backend, Ray, may hold its files where this process does not), unless
     ``files_here`` (the runs train on this machine): its files are then found, or downloaded,
     once (:func:`~mnistlab.datasets.load_dataset`), so that a dataset missing offline is one error,
@@ -784,20 +784,20 @@ class Recorder:
         """Record the result; returns why it could not be (the run row deleted meanwhile...) or None.
         Ctrl-C and SIGTERM are held back while it is written (:func:`~mnistlab.files.stop_signals_held`):
         a result that is whole is recorded whole, then the stop goes on (KeyboardInterrupt raised here)."""
-        try:
-            with stop_signals_held():
+        with stop_signals_held():
+            try:
                 self.store.finish_run(self.run_id, status=result.status, history=result.history, metrics=result.metrics,
                                       env=result.env, message=result.message, weights=result.model.state_dict(),
                                       predictions=result.test_probs, config=result.config)
-        except Exception as exc:  # a store error, or a callback's value JSON cannot hold: never "running"
-            problem = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {exc}"
-            try:
-                self.store.finish_run(self.run_id, status="failed", history=[], metrics={}, env={},
-                                      message=f"could not record the result: {problem}"[:400],
-                                      files=False)  # the result's files, written already, stay
-            except MnistlabError:
-                pass  # the row is gone (deleted meanwhile): nothing left to mark
-            return problem
+            except Exception as exc:  # a store error, or a callback's value JSON cannot hold: never "running"
+                problem = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {exc}"
+                try:
+                    self.store.finish_run(self.run_id, status="failed", history=[], metrics={}, env={},
+                                          message=f"could not record the result: {problem}"[:400],
+                                          files=False)  # the result's files, written already, stay
+                except MnistlabError:
+                    pass  # the row is gone (deleted meanwhile): nothing left to mark
+                return problem
         return None
 
 
@@ -1129,26 +1129,30 @@ def train(
         raise
     run = Run(result) if recorder is None else _recorded(recorder, cfg, result, checkpoint_dir)
     if result.status == "interrupted":
-        raise TrainingInterrupted(run)
+        raise TrainingInterrupted.of(run)
     return run
 
 
 def _recorded(recorder: Recorder, cfg: RunConfig, result: RunResult, checkpoint_dir: str | os.PathLike | None) -> Run:
     """:func:`train`'s run, recorded by ``recorder`` (without its id when that failed: a warning says
-    why). A stop while it is recorded waits for the record, then raises :class:`TrainingInterrupted`."""
+    why), its checkpoint noted as recorded. A stop meanwhile waits for both, then raises
+    :class:`TrainingInterrupted`."""
+    problem = None
     try:
-        problem = recorder.finish(result)
+        with stop_signals_held():
+            problem = recorder.finish(result)
+            if not problem:
+                mark_checkpoint_recorded(checkpoint_dir, recorder.run_id, cfg, result)
     except KeyboardInterrupt:
-        raise TrainingInterrupted(Run(result, recorder.run_id), after_record=True) from None
+        raise TrainingInterrupted.of(Run(result, None if problem else recorder.run_id), recorder.store) from None
     if problem:  # the run itself is fine and returned; only its record is missing
         warnings.warn(f"the run was not recorded: {problem}", stacklevel=3)
         return Run(result)
-    mark_checkpoint_recorded(checkpoint_dir, recorder.run_id, cfg, result)
     return Run(result, recorder.run_id)
 
 
 class TrainingInterrupted(KeyboardInterrupt):
-    """Raised by :func:`train` when Ctrl-C (or SIGTERM) stopped it, as Keras's ``fit`` lets
+    """Raised by :func:`train` when Ctrl-C stopped it, as Keras's ``fit`` lets
     KeyboardInterrupt through: a loop of ``train()`` calls stops, not only the one run. Raised once
     the run is recorded (``train(store=...)``: status ``interrupted``, its epochs so far kept; a
     stop while a finished run was being recorded waits for the record, then comes). ``run`` is the
@@ -1161,13 +1165,27 @@ class TrainingInterrupted(KeyboardInterrupt):
             run = stop.run          # run.status == "interrupted", run.history: the epochs it trained
     """
 
-    def __init__(self, run: Run, *, after_record: bool = False) -> None:
+    def __init__(self, message: str, run: Run) -> None:
+        super().__init__(message)
+        self.run = run
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled whole (a train() in a worker process): its run too
+        return type(self), (str(self), self.run)
+
+    @classmethod
+    def of(cls, run: Run, store: RunStore | None = None) -> TrainingInterrupted:
+        """The exception for ``run``: stopped in training, or (``store``: it holds the run's record) once
+        the run was recorded, as the store says it was."""
+        if store is not None and run.run_id is not None:
+            try:
+                status = store.get(run.run_id).status
+            except MnistlabError:
+                status = "deleted meanwhile"
+            return cls(f"stopped once run {run.run_id} was recorded ({status}); the run is this exception's .run", run)
         epochs = run.config.get("train", {}).get("epochs")
         done = f"after {len(run.result.history)} of {epochs} epochs" if epochs else "while it ran"
-        what = (f"stopped once run {run.run_id} was recorded as {run.status}" if after_record else
-                f"training interrupted {done}" + (f", recorded as run {run.run_id}" if run.run_id else ""))
-        super().__init__(f"{what}; the run as it ended is this exception's .run")
-        self.run = run
+        recorded = f", recorded as run {run.run_id}" if run.run_id else ""
+        return cls(f"training interrupted {done}{recorded}; the run as it ended is this exception's .run", run)
 
 
 # ------------------------------------------------------------------- using a trained model

@@ -71,7 +71,7 @@ from mnistlab.callbacks import Callback, Logs, check_monitor
 from mnistlab.errors import (CheckpointError, MnistlabError, SpecError, SpecWarning, StoreError, did_you_mean, first_line,
                              show, unknown_key)
 from mnistlab.experiments import base_value, key_path, slices_alone, written_key
-from mnistlab.files import write_atomic
+from mnistlab.files import stop_signals_held, write_atomic
 
 if TYPE_CHECKING:
     from mnistlab.store import Removal
@@ -771,6 +771,9 @@ class TrialTask:
     pruner_options: tuple[tuple[str, int], ...] = ()  # the [search] pruner table's options
     continues: int | None = None  # the stopped trial this one is asked again for: it resumes from its checkpoint
     written: tuple[tuple[str, str], ...] = ()  # (key, the key as the file writes it) where they differ (layers[-1])
+    #: seconds between the trial's checkpoints: ``MNISTLAB_CHECKPOINT_EVERY`` where the task is made
+    #: (a Ray worker on another machine has not the driver's environment), as a sweep cell's
+    checkpoint_every: float = field(default_factory=lambda: _checkpoint_every())
 
 
 @dataclass
@@ -872,16 +875,17 @@ def run_trial(task: TrialTask) -> TrialResult:
         t1 = time.perf_counter()
         try:
             with worker_training():  # a --jobs worker told to stop (init_worker) raises KeyboardInterrupt here
-                result = _train_trial(task, run_cfg, pruning, folder)
+                result = train_trial(task, run_cfg, [pruning], folder, resume=task.continues is not None)
         except BaseException as exc:
             status = recorder.fail(exc)
             if isinstance(exc, KeyboardInterrupt):
                 raise
             return TrialResult(task.number, recorder.run_id, "failed", None, status, str(exc))
-        res = record_trial(recorder, task, cfg, result, pruning.pruned_at, study.direction.name.lower(),
-                           time.perf_counter() - t1 - pruning.seconds, attach_s + pruning.seconds)
-        if res.status != "interrupted":  # its result is recorded: nothing left to continue (no empty folder left)
-            store.drop_checkpoint(task.experiment, *_trial_cell(task))
+        with stop_signals_held():  # recorded, and its checkpoint settled, before a stop
+            res = record_trial(recorder, task, cfg, result, pruning.pruned_at, study.direction.name.lower(),
+                               time.perf_counter() - t1 - pruning.seconds, attach_s + pruning.seconds)
+            if res.status != "interrupted":  # its result is recorded: nothing left to continue (no empty folder left)
+                store.drop_checkpoint(task.experiment, *trial_cell(task))
         return res
 
 
@@ -901,7 +905,13 @@ def pool_trial(task: TrialTask) -> TrialResult:
         return TrialResult(task.number, "", "interrupted", None, "interrupted", "stopped before it trained")
 
 
-def _trial_cell(task: TrialTask) -> tuple[str, str]:
+def _checkpoint_every() -> float:
+    from mnistlab.execute import checkpoint_every
+
+    return checkpoint_every()
+
+
+def trial_cell(task: TrialTask) -> tuple[str, str]:
     """The (variant, key) a trial's checkpoint is kept under: the trial it continues, else its own."""
     return trial_variant(task.number if task.continues is None else task.continues), "search trial"
 
@@ -910,21 +920,21 @@ def trial_checkpoint(store: Any, task: TrialTask) -> Path:
     """Where a trial keeps its checkpoint while it trains (in the store, as a sweep's cells do):
     the folder of the trial it continues (``task.continues``), else its own, so that a trial
     stopped by Ctrl-C or a dead driver is asked again and continues from its last checkpoint."""
-    return store.checkpoint_dir(task.experiment, *_trial_cell(task))
+    return store.checkpoint_dir(task.experiment, *trial_cell(task))
 
 
-def _train_trial(task: TrialTask, cfg: Any, pruning: PruningCallback, folder: Path) -> Any:
-    """:func:`~mnistlab.run.run_config` of a trial, checkpointed in ``folder`` (every
-    ``MNISTLAB_CHECKPOINT_EVERY`` seconds, as a sweep's cells) and continuing from the checkpoint
-    there when it is asked again for a stopped trial; a checkpoint that cannot be read, or of
-    other settings, is deleted with a warning and the trial trains from its first epoch."""
-    from mnistlab.execute import checkpoint_every
+def train_trial(task: TrialTask, cfg: Any, callbacks: Sequence[Callback], folder: Path, *, resume: bool) -> Any:
+    """:func:`~mnistlab.run.run_config` of a trial with ``callbacks`` (its pruning callback first),
+    checkpointed in ``folder`` every ``task.checkpoint_every`` seconds, as a sweep's cells are, and
+    with ``resume``, continuing from the checkpoint there (a trial asked again for a stopped one,
+    or Ray's retry of a trial whose worker died); a checkpoint that cannot be read, or of other
+    settings, is deleted with a warning and the trial trains from its first epoch."""
     from mnistlab.run import run_config
 
     def run(resume: bool) -> Any:
-        return run_config(cfg, data_dir=task.data_dir, progress="none", extra_callbacks=[pruning], checkpoint_dir=folder,
-                          resume=resume, checkpoint_every=checkpoint_every())
-    if task.continues is None:
+        return run_config(cfg, data_dir=task.data_dir, progress="none", extra_callbacks=list(callbacks),
+                          checkpoint_dir=folder, resume=resume, checkpoint_every=task.checkpoint_every)
+    if not resume:
         return run(False)
     try:
         return run(True)
@@ -1072,8 +1082,6 @@ class LocalTrials:
         if self.pool is None:
             self.ready.append((task, run_trial(task)))
             return
-        from mnistlab.files import stop_signals_held
-
         with stop_signals_held():  # a worker started here begins with them blocked, until init_worker's handler
             self.pending[self.pool.submit(pool_trial, task)] = task
 
@@ -1157,6 +1165,7 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
         raise SpecError(f"{exp.source}: has no [search] table: train its cells with `mnistlab run`")
     if jobs < 1:
         raise SpecError(f"--jobs must be at least 1, got {jobs}")
+    _checkpoint_every()  # a bad MNISTLAB_CHECKPOINT_EVERY is said before the store is made (each trial reads it)
     st = store if isinstance(store, RunStore) else RunStore(store)
     name, base = study_name(exp.name, quick), trial_base(exp.base, quick)
     await_orphaned_workers(st, name)  # a driver killed just now: its workers are still recording their trials

@@ -212,47 +212,57 @@ def _not_trained(exc: BaseException, signum: int, recorder: Recorder | None, *, 
 
 def _report(result: RunResult, cfg: RunConfig, save_weights: Path | None, recorder: Recorder | None,
             checkpoint_dir: Path | None) -> MnistlabError | None:
-    """`train`'s test metrics, --save-weights and record (:func:`_save_and_record`). Neither a reader
-    gone now nor a stop may cost the weights or the record: a Ctrl-C meanwhile comes once they are
-    written, as :func:`_stopped_after`'s error."""
+    """Write --save-weights and record the run, then print the test metrics and say both; returns
+    the weights' error, to be raised once the run is recorded (a store problem must not cost the
+    weights, nor a weights problem the record). A stop may not cut the writing short: Ctrl-C or
+    SIGTERM then waits until it is done (nothing is printed meanwhile, so a full pipe holds no stop
+    back); a Ctrl-C then or while the lines are printed ends it as :func:`_stopped_after` says."""
     from mnistlab.run import mark_checkpoint_recorded
 
+    save_error: MnistlabError | None = None
+    problem: str | None = None
+    stopped = False
     try:
-        with closed_output_ignored(), files.stop_signals_held():
-            _echo_test_metrics(result)
-            save_error = _save_and_record(result, save_weights, recorder)
+        with files.stop_signals_held():
+            if save_weights is not None:
+                try:
+                    files.save_weights(result.model.state_dict(), save_weights)
+                except MnistlabError as exc:
+                    save_error = exc
             if recorder is not None:
+                problem = recorder.finish(result)
                 mark_checkpoint_recorded(checkpoint_dir, recorder.run_id, cfg, result)  # so --resume finds it done
     except KeyboardInterrupt:
-        raise _stopped_after(result, recorder) from None
+        stopped = True
+    try:
+        with closed_output_ignored():  # the reader gone now changes nothing: all is written
+            _echo_test_metrics(result)
+            if save_weights is not None and save_error is None:
+                click.echo(f"weights saved to {save_weights}")
+            if recorder is not None:
+                click.echo(f"warning: the run was not recorded: {problem}" if problem else
+                           f"recorded as run {recorder.run_id} in {recorder.store.root} (mnistlab show {recorder.run_id})",
+                           err=bool(problem))
+    except KeyboardInterrupt:
+        stopped = True
+    if stopped:
+        raise _stopped_after(recorder)
     return save_error
 
 
-def _stopped_after(result: RunResult, recorder: Recorder | None) -> RunNotFinished:
-    """What `train` raises for a Ctrl-C that came while its result was printed and recorded (held
-    until the record was whole): the run as recorded, exit status 130, no "error:"."""
-    kept = f"run {recorder.run_id} was recorded as {result.status}" if recorder is not None else f"the run {result.status}"
-    err = RunNotFinished(f"interrupted by Ctrl-C after {kept}")
+def _stopped_after(recorder: Recorder | None) -> RunNotFinished:
+    """What `train` raises for a Ctrl-C that came once training had ended, while the result was
+    written (held until it was whole) or said: the run as the store holds it, exit status 130,
+    no "error:"."""
+    kept = "the run was not recorded (--no-record)"
+    if recorder is not None:
+        try:
+            kept = f"run {recorder.run_id} was recorded ({recorder.store.get(recorder.run_id).status})"
+        except MnistlabError:
+            kept = f"run {recorder.run_id} was recorded, then deleted"
+    err = RunNotFinished(f"interrupted by Ctrl-C after training; {kept}")
     err.exit_code, err.label = 128 + signal.SIGINT, ""
     return err
-
-
-def _save_and_record(result: RunResult, save_weights: Path | None, recorder: Recorder | None) -> MnistlabError | None:
-    """Write --save-weights, then record the run, saying each; the weights' error, returned to be
-    raised once the run is recorded."""
-    save_error = None
-    if save_weights is not None:  # before the store: a store problem must not cost the weights
-        try:
-            files.save_weights(result.model.state_dict(), save_weights)
-            click.echo(f"weights saved to {save_weights}")
-        except MnistlabError as exc:  # ... nor a weights problem the record: report it after recording
-            save_error = exc
-    if recorder is not None:
-        problem = recorder.finish(result)
-        click.echo(f"warning: the run was not recorded: {problem}" if problem else
-                   f"recorded as run {recorder.run_id} in {recorder.store.root} (mnistlab show {recorder.run_id})",
-                   err=bool(problem))
-    return save_error
 
 
 def _resume_hint(result: Any, checkpoint_dir: Path | None) -> str:
