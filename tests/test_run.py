@@ -563,6 +563,30 @@ def test_ctrl_c_in_train_stops_a_loop_of_runs_with_each_recorded(data_dir, tmp_p
                                                                                     "epochs; the run")
 
 
+def test_ctrl_c_as_training_ends_keeps_the_epochs_it_trained(data_dir, tmp_path):
+    """helper-98: a Ctrl-C in a callback's on_train_end (EarlyStopping restoring its best epoch, a
+    slow user callback) came out as a bare KeyboardInterrupt, the run recorded with no epochs."""
+    import os
+    import signal
+
+    from mnistlab import TrainingInterrupted
+    from mnistlab.store import RunStore
+
+    class CtrlCAtTheEnd(Callback):
+        def on_train_end(self, logs=None):
+            os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(KeyboardInterrupt) as stopped:  # (a bare one would end the test session: caught, then judged)
+        train("mnist", "seed000-dense", epochs=2, data_dir=data_dir, progress="none", subset=120,
+              callbacks=[CtrlCAtTheEnd()], store=tmp_path / "runs")
+    assert isinstance(stopped.value, TrainingInterrupted)
+    run = stopped.value.run
+    assert run.status == "interrupted" and len(run.history) == 2 and run.test_accuracy is not None
+    assert run.message.endswith("after 2 complete epochs, as training ended (its callbacks' on_train_end, such as "
+                                "EarlyStopping's restore, may not have finished)")
+    assert len(RunStore(tmp_path / "runs", create=False).get(run.run_id).history) == 2
+
+
 def test_ctrl_c_while_train_records_its_run_waits_for_the_record_and_its_note(data_dir, tmp_path, monkeypatch):
     """A stop while train(store=...) records a finished run comes once the run is recorded and its
     checkpoint noted as its end (review of session 31: the note was skipped, so a resume of the same

@@ -32,6 +32,7 @@ nanoGPT's ``get_lr``).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -298,6 +299,18 @@ def lower_lr(lr: float, optimizer: str | None = None) -> str:
     return f"lr = {lr / 10:g} (--lr {lr / 10:g})"
 
 
+@functools.cache
+def _load_dynamo() -> None:
+    """Import ``torch._dynamo`` with Ctrl-C held (:func:`~mnistlab.files.stop_signals_held`). torch's
+    first optimizer imports it (and sympy): 2-3 s of a run's start, where a Ctrl-C cut the import
+    short and left the process unable to build another (``module 'sympy' has no attribute
+    'core'``), in a notebook until its kernel restarts. The stop comes once the import is whole."""
+    from mnistlab.files import stop_signals_held
+
+    with stop_signals_held():
+        import torch._dynamo  # noqa: F401
+
+
 # long: one Keras-name-to-class mapping per optimizer setting, read top to bottom; split, it would scatter them
 def make_optimizer(
     name: str,
@@ -335,6 +348,7 @@ def make_optimizer(
     1e-07
     """
     name = name.lower()
+    _load_dynamo()
     cls, kwargs = _CLASSES[name], optimizer_defaults(name)
     if lr is not None:
         kwargs["lr"] = float(lr)

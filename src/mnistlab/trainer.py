@@ -321,10 +321,22 @@ class Trainer:
             if outcome.status in ("finished", "diverged"):
                 # A diverged run ends the way Keras's TerminateOnNaN ends fit, with on_train_end:
                 # EarlyStopping(restore_best_weights) hands back its best epoch instead of NaNs.
-                self.hooks.on_train_end(logs)
+                self._end(outcome, logs)
         finally:
             self.hooks.close()  # the progress bar ends, even on Ctrl-C or an error
         return outcome
+
+    def _end(self, outcome: FitOutcome, logs: dict[str, Any]) -> None:
+        """The callbacks' ``on_train_end``. A Ctrl-C there (a slow one, EarlyStopping's restore) ends
+        the run ``interrupted`` with its epochs, as one inside an epoch does, not as a run that
+        never trained (helper-98: its history was lost)."""
+        try:
+            self.hooks.on_train_end(logs)
+        except KeyboardInterrupt:
+            n = self.epochs_done
+            outcome.status = "interrupted"
+            outcome.message = (f"interrupted {STOPPED_BY} after {n} complete epoch{'s' * (n != 1)}, as training ended "
+                               "(its callbacks' on_train_end, such as EarlyStopping's restore, may not have finished)")
 
     def _epochs(self, outcome: FitOutcome, epochs: int, images: torch.Tensor, labels: torch.Tensor,
                 val: tuple[torch.Tensor, torch.Tensor] | None) -> dict[str, Any]:
