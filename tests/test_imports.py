@@ -100,18 +100,34 @@ print(json.dumps([before, wrong, listed, said, callable(mnistlab.preprocess)]))
         proc.stderr[-2000:]
 
 
-_CTRL_C_IN_IMPORT = """
+# Ctrl-C, pressed while the module named by the script's first argument is being imported (its
+# import half done); the script's own lines follow (a notebook's cells: a try, then the next one)
+_CTRL_C_WHILE_IMPORTING = """
 import importlib.abc, os, signal, sys
 
-class CtrlC(importlib.abc.MetaPathFinder):  # Ctrl-C, pressed while torch's import is half done
+class CtrlC(importlib.abc.MetaPathFinder):
     pressed = False
 
     def find_spec(self, name, path=None, target=None):
-        if name == "torch.nn" and not CtrlC.pressed:
+        if name == sys.argv[1] and not CtrlC.pressed:
             CtrlC.pressed = True
             os.kill(os.getpid(), signal.SIGINT)
         return None
 
+"""
+
+
+def _ctrl_c_while_importing(module: str, cells: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """A fresh Python running ``cells`` with a Ctrl-C pressed inside the first import of ``module``."""
+    return subprocess.run([sys.executable, "-c", _CTRL_C_WHILE_IMPORTING + cells, module, *args], capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_ctrl_c_while_a_public_name_loads_torch_leaves_it_whole_for_the_next_try() -> None:
+    """helper-96: a Ctrl-C in the first ``mnistlab.train`` (which imports torch, seconds) left torch
+    half-imported, and the next try failed ("partially initialized module 'torch'") or crashed the
+    interpreter. The stop now waits for the import, then comes: the next try finds it whole."""
+    proc = _ctrl_c_while_importing("torch.nn", """
 sys.meta_path.insert(0, CtrlC())
 import mnistlab
 try:
@@ -121,46 +137,23 @@ except KeyboardInterrupt:
 train = mnistlab.train  # the notebook's second try
 import torch
 print("again", float((torch.zeros(2) + 1).sum()), flush=True)
-"""
-
-
-def test_ctrl_c_while_a_public_name_loads_torch_leaves_it_whole_for_the_next_try() -> None:
-    """helper-96: a Ctrl-C in the first ``mnistlab.train`` (which imports torch, seconds) left torch
-    half-imported, and the next try failed ("partially initialized module 'torch'") or crashed the
-    interpreter. The stop now waits for the import, then comes: the next try finds it whole."""
-    proc = subprocess.run([sys.executable, "-c", _CTRL_C_IN_IMPORT], capture_output=True, text=True, timeout=300)
+""")
     assert (proc.returncode, proc.stdout) == (0, "interrupted True\nagain 2.0\n"), proc.stderr[-800:]
-
-
-_CTRL_C_IN_THE_FIRST_OPTIMIZER = """
-import importlib.abc, os, signal, sys
-
-class CtrlC(importlib.abc.MetaPathFinder):  # Ctrl-C, pressed while torch's first optimizer imports sympy
-    pressed = False
-
-    def find_spec(self, name, path=None, target=None):
-        if name == "sympy.polys" and not CtrlC.pressed:
-            CtrlC.pressed = True
-            os.kill(os.getpid(), signal.SIGINT)
-        return None
-
-import mnistlab
-mnistlab.train  # torch loaded, its compiler (and sympy) not yet
-sys.meta_path.insert(0, CtrlC())
-kw = dict(epochs=1, data_dir=sys.argv[1], progress="none", subset=120)
-try:
-    mnistlab.train("mnist", "seed000-dense", **kw)
-except KeyboardInterrupt:
-    print("interrupted", CtrlC.pressed, flush=True)
-print("again", mnistlab.train("mnist", "seed000-dense", **kw).status, flush=True)  # the notebook's next cell
-"""
 
 
 def test_ctrl_c_while_the_first_optimizer_is_built_leaves_the_process_able_to_train(data_dir) -> None:
     """helper-98: torch's first optimizer imports its compiler and sympy (2-3 s of a run's start); a
     Ctrl-C then left sympy half-imported and every later run failed ("module 'sympy' has no
     attribute 'core'") until the notebook's kernel restarted. The import is now whole first."""
-    proc = subprocess.run([sys.executable, "-c", _CTRL_C_IN_THE_FIRST_OPTIMIZER, str(data_dir)], capture_output=True,
-                          text=True, timeout=300)
+    proc = _ctrl_c_while_importing("sympy.polys", """
+import mnistlab
+mnistlab.train  # torch loaded, its compiler (and sympy) not yet
+sys.meta_path.insert(0, CtrlC())
+kw = dict(epochs=1, data_dir=sys.argv[2], progress="none", subset=120)
+try:
+    mnistlab.train("mnist", "seed000-dense", **kw)
+except KeyboardInterrupt:
+    print("interrupted", CtrlC.pressed, flush=True)
+print("again", mnistlab.train("mnist", "seed000-dense", **kw).status, flush=True)  # the notebook's next cell
+""", str(data_dir))
     assert (proc.returncode, proc.stdout) == (0, "interrupted True\nagain finished\n"), proc.stderr[-800:]
-
