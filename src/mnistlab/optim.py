@@ -32,7 +32,6 @@ nanoGPT's ``get_lr``).
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -299,18 +298,6 @@ def lower_lr(lr: float, optimizer: str | None = None) -> str:
     return f"lr = {lr / 10:g} (--lr {lr / 10:g})"
 
 
-@functools.cache
-def _load_dynamo() -> None:
-    """Import ``torch._dynamo`` with Ctrl-C held (:func:`~mnistlab.files.stop_signals_held`). torch's
-    first optimizer imports it (and sympy): 2-3 s of a run's start, where a Ctrl-C cut the import
-    short and left the process unable to build another (``module 'sympy' has no attribute
-    'core'``), in a notebook until its kernel restarts. The stop comes once the import is whole."""
-    from mnistlab.files import stop_signals_held
-
-    with stop_signals_held():
-        import torch._dynamo  # noqa: F401
-
-
 # long: one Keras-name-to-class mapping per optimizer setting, read top to bottom; split, it would scatter them
 def make_optimizer(
     name: str,
@@ -347,8 +334,10 @@ def make_optimizer(
     >>> opt.defaults["eps"]
     1e-07
     """
+    from mnistlab.accel import import_compiler
+
     name = name.lower()
-    _load_dynamo()
+    import_compiler()  # torch's first optimizer imports its compiler: whole, whatever a Ctrl-C meanwhile
     cls, kwargs = _CLASSES[name], optimizer_defaults(name)
     if lr is not None:
         kwargs["lr"] = float(lr)

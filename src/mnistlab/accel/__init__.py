@@ -34,6 +34,7 @@ of mnistlab lives in this package.
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -52,7 +53,7 @@ from mnistlab.callbacks import Callback
 from mnistlab.errors import SpecError
 from mnistlab.evaluate import to_input
 
-__all__ = ["Plan", "default_threads", "pick_device", "plan", "resolve_precision"]
+__all__ = ["Plan", "default_threads", "import_compiler", "pick_device", "plan", "resolve_precision"]
 
 Precision = Literal["float32", "bf16"]
 Step = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
@@ -249,6 +250,18 @@ def resolve_precision(precision: str, device: torch.device, has_conv: bool) -> P
     if device.type == "cpu" and has_conv:
         return "bf16" if cpu_has_native_bf16() else "float32"
     return "float32"
+
+
+@functools.cache
+def import_compiler() -> None:
+    """Import torch's compiler (``torch._dynamo``) with Ctrl-C held (:func:`~mnistlab.files.stop_signals_held`).
+    torch's first optimizer imports it (and sympy): 2-3 s of a run's start, where a Ctrl-C cut the
+    import short and left the process unable to build another optimizer (``module 'sympy' has no
+    attribute 'core'``), in a notebook until its kernel restarts. The stop comes once it is whole."""
+    from mnistlab.files import stop_signals_held
+
+    with stop_signals_held():
+        import torch._dynamo  # noqa: F401
 
 
 def pick_device(name: str) -> torch.device:
