@@ -603,8 +603,8 @@ def load_any(dataset: str | os.PathLike[str] | Mapping[str, Any], data_dir: str 
 
 
 def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = None,
-                env: Mapping[str, Any] | None = None) -> Any:
-    """The :class:`~mnistlab.datasets.Dataset` a recorded run (its resolved ``config``) trained on:
+                env: Mapping[str, Any] | None = None) -> Dataset:
+    """The :class:`Dataset` a recorded run (its resolved ``config``) trained on:
     a registered name, or the user's own data resized to the model's input and split with the
     run's split seed, as :func:`~mnistlab.run.prepare_data` loaded it. MnistlabError when it cannot be loaded.
 

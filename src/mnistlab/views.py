@@ -23,7 +23,7 @@ from mnistlab.comparison import (
 )
 from mnistlab.datasets import Dataset, run_dataset
 from mnistlab.errors import PlotError, ReportWarning, SpecError, StoreError, did_you_mean
-from mnistlab.metrics import confusion_matrix, misclassified
+from mnistlab.metrics import committee_probs, confusion_matrix, misclassified
 from mnistlab.plots import (
     plot_accuracy_vs_params, plot_accuracy_vs_time, plot_comparison, plot_confusion_matrix, plot_feature_maps,
     plot_filters, plot_history, plot_image, plot_misclassified, plot_per_class_accuracy, plot_sample_grid,
@@ -317,8 +317,6 @@ def _one_model(store: RunStore, target: str, variant: str | None, kind: str,
 
 
 def _averaged(store: RunStore, ids: Sequence[str]) -> np.ndarray:
-    from mnistlab.metrics import committee_probs
-
     return committee_probs([np.asarray(store.load_predictions(m)) for m in ids])
 
 
