@@ -318,6 +318,17 @@ def best_run_seed(runs: list, run_id: str) -> int:
     return next(r.seed for r in runs if r.run_id == run_id)
 
 
+@pytest.mark.parametrize("value", ["soon", "-1", "nan"])
+def test_a_bad_checkpoint_interval_is_refused_before_the_search_makes_its_store(
+        tmp_path: Path, data_dir: Path, value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each trial carries the driver's MNISTLAB_CHECKPOINT_EVERY (a Ray worker has not its
+    environment): a bad one is said before anything is made, as a sweep says it."""
+    monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", value)
+    with pytest.raises(SpecError, match="MNISTLAB_CHECKPOINT_EVERY: expected seconds between checkpoints"):
+        run_search(_exp(tmp_path, SEARCH), tmp_path / "store", data_dir=data_dir)
+    assert not (tmp_path / "store").exists()
+
+
 def test_grid_search_tries_each_point_once(tmp_path: Path, data_dir: Path) -> None:
     text = BASE.replace("epochs = 3", "epochs = 1") + ('\n[search]\n"train.lr" = { choice = [0.001, 0.01] }\n'
                                                        '"train.batch_size" = { int = [30, 60], step = 30 }\n'
