@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
 import matplotlib.colors as mcolors
 import numpy as np
 import pytest
 import torch
+from matplotlib.artist import Artist
 
 from mnistlab import plots
 from mnistlab.datasets import load_dataset
@@ -151,6 +158,10 @@ def test_history_two_panels_train_solid_val_dashed_test_line():
     # one colour per run, shared by its train and val curves
     colour = {line.get_label(): line.get_color() for line in acc.get_lines()}
     assert colour["cnn train"] == colour["cnn val"] != colour["dense train"]
+    # new-user finding (helper-99): in the legend train and val looked the same (the marker hid the dashes)
+    marks = {line.get_label(): (line.get_marker(), line.get_markerfacecolor()) for line in acc.get_lines()}
+    assert marks["cnn train"][0] != marks["cnn val"][0] and marks["cnn val"][1] == "white"
+    assert acc.get_legend().handlelength >= 3
 
 
 def test_history_without_validation_has_train_only():
@@ -401,3 +412,86 @@ def test_a_stale_font_cache_says_nothing_while_a_figure_is_saved(tmp_path, data_
     ours = subprocess.run([sys.executable, "-m", "mnistlab", "plot", "params", "exp", "--store", str(tmp_path / "store"),
                            "-o", str(out)], env=env, capture_output=True, text=True)
     assert ours.returncode == 0 and "findfont" not in ours.stderr and out.read_bytes()[:4] == b"\x89PNG", ours.stderr
+
+
+# --------------------------------------------------------------------------- drawing many figures at once
+
+
+_MARKED = """
+import os, sys
+from pathlib import Path
+from matplotlib.artist import Artist
+from mnistlab import plots
+
+log, count, jobs, die = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4] == "die"
+here = os.getpid()
+
+class PidMark(Artist):  # notes the process that draws it; "die": kills any other process that draws it
+    def draw(self, renderer):
+        if die and os.getpid() != here:
+            os._exit(3)
+        with open(log, "a") as f:
+            f.write(f"{os.getpid()}\\n")
+
+figures = []
+for i in range(count):  # each figure different, so that order mistakes show
+    fig = plots.plot_comparison([{"variant": f"v{j}", "test_acc_mean": 0.5 + 0.05 * ((i + j) % 7), "n": 1}
+                                 for j in range(i + 1)])
+    fig.add_artist(PidMark())
+    figures.append(fig)
+pngs = plots.render_pngs(figures, jobs=jobs)
+Path(str(log) + ".png").write_bytes(b"".join(len(p).to_bytes(8, "little") + p for p in pngs))
+print(here)
+"""
+
+
+def _render_marked(log: Path, count: int, jobs: int, die: bool = False) -> tuple[list[bytes], int, set[int]]:
+    """render_pngs of ``count`` marked figures in a fresh process (one Python thread, as the CLI):
+    (the PNGs, that process's pid, the pids that drew the figures)."""
+    done = subprocess.run([sys.executable, "-c", _MARKED, str(log), str(count), str(jobs), "die" if die else "live"],
+                          capture_output=True, text=True, timeout=300, check=True)
+    blob, pngs = Path(str(log) + ".png").read_bytes(), []
+    while blob:
+        size = int.from_bytes(blob[:8], "little")
+        pngs.append(blob[8: 8 + size])
+        blob = blob[8 + size:]
+    return pngs, int(done.stdout.split()[-1]), {int(line) for line in log.read_text().split()}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="figures are drawn in forked processes on Linux only")
+def test_figures_drawn_at_once_are_the_bytes_drawn_one_by_one_in_order_by_other_processes(tmp_path):
+    one_by_one, serial_pid, serial_drawers = _render_marked(tmp_path / "serial", 5, jobs=1)
+    at_once, forked_pid, forked_drawers = _render_marked(tmp_path / "forked", 5, jobs=2)
+    assert [png[:8] for png in at_once] == [b"\x89PNG\r\n\x1a\n"] * 5
+    assert at_once == one_by_one  # same bytes, same order (each figure differs)
+    assert len(set(at_once)) == 5
+    assert serial_drawers == {serial_pid}
+    assert forked_pid not in forked_drawers and len(forked_drawers) >= 1
+
+
+def test_figures_are_drawn_here_while_another_python_thread_runs(tmp_path):
+    # a thread may hold a lock (logging's, a stream's) that a forked child would inherit held
+    class Mark(Artist):
+        def draw(self, renderer) -> None:
+            with open(tmp_path / "log", "a") as f:
+                f.write(f"{os.getpid()}\n")
+
+    figures = [plots.plot_comparison([{"variant": "a", "test_acc_mean": 0.5 + i / 10, "n": 1}]) for i in range(3)]
+    for fig in figures:
+        fig.add_artist(Mark())
+    release = threading.Event()
+    other = threading.Thread(target=release.wait)
+    other.start()
+    try:
+        pngs = plots.render_pngs(figures, jobs=2)
+    finally:
+        release.set()
+        other.join()
+    assert len(pngs) == 3 and {int(n) for n in (tmp_path / "log").read_text().split()} == {os.getpid()}
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="figures are drawn in forked processes on Linux only")
+def test_a_renderer_that_dies_leaves_the_figures_to_this_process(tmp_path):
+    pngs, pid, drawers = _render_marked(tmp_path / "log", 4, jobs=2, die=True)
+    assert pngs == _render_marked(tmp_path / "again", 4, jobs=1)[0]
+    assert drawers == {pid}

@@ -235,6 +235,21 @@ def test_report_has_every_part_and_escapes_names(recorded, data_dir, tmp_path, c
     assert "243,786 parameters" in text
 
 
+def test_report_drawn_one_figure_at_a_time_is_the_same_page(recorded, data_dir, tmp_path, capsys):
+    out, text = _report(recorded, data_dir, tmp_path, capsys)  # the default: every core
+    root, _ = recorded
+    serial = tmp_path / "serial.html"
+    assert main(["report", EXPERIMENT, "--store", str(root), "--data-dir", str(data_dir), "-o", str(serial),
+                 "-j", "1"]) == 0
+    assert serial.read_text(encoding="utf-8") == text
+    capsys.readouterr()
+    for bad in ("0", "-2", "two", ""):
+        assert main(["report", EXPERIMENT, "--store", str(root), "-o", str(tmp_path / "bad.html"), "-j", bad]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("error: ") and "--jobs" in err and "\n" not in err, err
+    assert not (tmp_path / "bad.html").exists()
+
+
 def test_report_says_how_its_runs_were_made(recorded, data_dir, tmp_path, capsys):
     """New-user finding: a report handed to a colleague named no command, no versions, no dates
     and no run ids (the store records them all)."""

@@ -13,10 +13,18 @@ Figures of recorded runs, fetched from a run store (`figure_for`), are `mnistlab
 
 from __future__ import annotations
 
+import io
 import logging
 import math
+import multiprocessing
+import os
 import re
+import sys
+import threading
+import warnings
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
@@ -47,6 +55,60 @@ def save(fig: Figure, target: Any, **savefig: Any) -> None:
         fig.savefig(target, **savefig)
     finally:
         fonts.setLevel(level)
+
+
+def png_bytes(fig: Figure, dpi: int = 80) -> bytes:
+    """``fig`` as the bytes of a PNG file at ``dpi`` dots per inch (:func:`save`)."""
+    buf = io.BytesIO()
+    save(fig, buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+_INHERITED: tuple[Sequence[Figure], int] | None = None  # what render_pngs's forked workers draw, by index
+
+
+def _inherited_png(index: int) -> bytes:
+    assert _INHERITED is not None, "a renderer runs only in a process forked by render_pngs"
+    figures, dpi = _INHERITED
+    return png_bytes(figures[index], dpi)
+
+
+def _forks_safely() -> bool:
+    """Whether this process may fork renderers: Linux (fork is cheap there, and the children
+    inherit the figures without pickling them) with no other Python thread alive, so that no lock
+    such a thread holds (logging's, a stream's) is copied held. Threads of C libraries may run:
+    numpy's BLAS pool is fork-safe (it re-arms itself after fork), as torch's DataLoader relies on."""
+    return (sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+            and threading.active_count() == 1)
+
+
+def render_pngs(figures: Sequence[Figure], *, dpi: int = 80, jobs: int | None = None) -> list[bytes]:
+    """Each figure as PNG bytes (:func:`png_bytes`), in order, up to ``jobs`` at once.
+
+    Drawing a figure is matplotlib's pure-Python work (layout, text, Agg), 0.2-0.8 s each on one
+    core; a report has three per variant. With ``jobs`` > 1 (default: the cores this process may
+    use) and several figures, forked processes draw them, each inheriting the figures (nothing is
+    pickled but the PNGs coming back); the bytes are those drawn here. Serial where forking is not
+    safe or cheap (not Linux, or other Python threads alive: a notebook's kernel), and when a
+    renderer dies.
+    """
+    global _INHERITED
+    if jobs is None:
+        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = min(jobs, len(figures))
+    if workers > 1 and _INHERITED is None and _forks_safely():
+        _INHERITED = (figures, dpi)
+        try:
+            with warnings.catch_warnings(), ProcessPoolExecutor(
+                    workers, mp_context=multiprocessing.get_context("fork")) as pool:
+                # Python >= 3.12 warns at any fork beside C threads (numpy's BLAS pool): see _forks_safely
+                warnings.filterwarnings("ignore", "This process .* is multi-threaded", DeprecationWarning)
+                return list(pool.map(_inherited_png, range(len(figures))))
+        except BrokenProcessPool:  # a renderer killed (out of memory, a signal): draw them here
+            pass
+        finally:
+            _INHERITED = None
+    return [png_bytes(fig, dpi) for fig in figures]
 
 
 # --------------------------------------------------------------------------- pure maths
@@ -185,7 +247,9 @@ def plot_history(runs: Sequence[HistoryRun]) -> Figure:
                 plotted.update(x)
             x, y = _series(history, f"val_{key}")
             if x:
-                ax.plot(x, y, color=color, linestyle="--", marker="o", markersize=3, label=f"{label} val")
+                # open squares: in a legend's short line the dashes hide behind a marker, the marker does not
+                ax.plot(x, y, color=color, linestyle="--", marker="s", markersize=3, markerfacecolor="white",
+                        label=f"{label} val")
                 plotted.update(x)
         if test_acc is not None:
             ax_acc.axhline(float(test_acc), color=color, linestyle=":", label=f"{label} test {float(test_acc):.2%}")
@@ -203,10 +267,10 @@ def plot_history(runs: Sequence[HistoryRun]) -> Figure:
         ax.grid(alpha=0.3)
     if len(runs) <= 3:
         for ax in (ax_acc, ax_loss):
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=7, handlelength=3)
     else:  # many runs: one legend beside the panels instead of two covering the curves
         fig.set_size_inches(14, 4.8)
-        fig.legend(*ax_acc.get_legend_handles_labels(), loc="outside right upper", fontsize=7)
+        fig.legend(*ax_acc.get_legend_handles_labels(), loc="outside right upper", fontsize=7, handlelength=3)
     return fig
 
 

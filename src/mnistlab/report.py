@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import json
 import os
 import warnings
@@ -56,11 +55,12 @@ COLUMNS: dict[str, tuple[str, str]] = {
 
 @dataclass
 class VariantSection:
-    """One variant's part of the report: its config, figures (caption, PNG data URI) and notes."""
+    """One variant's part of the report: its config, figures (caption, and a PNG data URI or the
+    Figure still to draw: :func:`build_report` draws them all at once) and notes."""
 
     name: str
     config: Mapping[str, Any] | None
-    figures: list[tuple[str, str]] = field(default_factory=list)
+    figures: list[tuple[str, Figure | str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
     description: str = ""  # the experiment file's words for it
@@ -68,9 +68,20 @@ class VariantSection:
 
 def figure_data_uri(fig: Figure, dpi: int = 80) -> str:
     """A figure as a `data:image/png;base64,...` URI (embedded, so the report needs no other file)."""
-    buf = io.BytesIO()
-    plots.save(fig, buf, format="png", dpi=dpi)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    return _png_uri(plots.png_bytes(fig, dpi))
+
+
+def _png_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def draw_figures(*lists: list[tuple[str, Figure | str]], jobs: int | None = None) -> None:
+    """Replace every Figure in these (caption, figure) lists by its PNG data URI, in place, drawing
+    them all at once (:func:`mnistlab.plots.render_pngs`, up to ``jobs`` processes)."""
+    at = [(pairs, i) for pairs in lists for i, (_, shown) in enumerate(pairs) if isinstance(shown, Figure)]
+    pngs = plots.render_pngs([pairs[i][1] for pairs, i in at], jobs=jobs)  # type: ignore[misc]
+    for (pairs, i), png in zip(at, pngs):
+        pairs[i] = (pairs[i][0], _png_uri(png))
 
 
 def _esc(value: Any) -> str:
@@ -108,14 +119,17 @@ def render_table(rows: Sequence[Mapping[str, Any]]) -> str:
             f'<tbody>{"".join(body)}</tbody></table>')
 
 
-def _figure_html(caption: str, uri: str) -> str:
+def _figure_html(caption: str, shown: Figure | str) -> str:
+    uri = shown if isinstance(shown, str) else figure_data_uri(shown)
     return f'<figure><img src="{_esc(uri)}" alt="{_esc(caption)}"><figcaption>{_esc(caption)}</figcaption></figure>'
 
 
-def render_report(experiment: str, rows: Sequence[Mapping[str, Any]], comparison_figures: Sequence[tuple[str, str]],
+def render_report(experiment: str, rows: Sequence[Mapping[str, Any]],
+                  comparison_figures: Sequence[tuple[str, Figure | str]],
                   sections: Sequence[VariantSection], notes: Sequence[str] = (), description: str = "",
                   provenance: Sequence[str] = ()) -> str:
-    """The whole report as one HTML string, from plain data (figures already as data URIs);
+    """The whole report as one HTML string, from plain data (figures as data URIs, or Figures that
+    are drawn here one by one: :func:`draw_figures` draws many at once first);
     ``description``: the experiment file's, under the title; ``provenance``: how the runs were
     made (:func:`provenance`), a list under the comparison."""
     parts = [f"<h1>Experiment {_esc(experiment)}</h1>"]
@@ -200,7 +214,7 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
     variant is a scored committee (the best of ``committees``, the scored ones the table counts),
     else of its first run. ``quick``: ``target`` is a file whose ``--quick`` runs are shown."""
     section = VariantSection(name=name, config=records[0].config, facts=_facts(records))
-    section.figures.append(("training history", _history_uri(records)))
+    section.figures.append(("training history", _history_figure(records)))
     committee = None
     if any(r.member > 0 for r in records):  # a committee variant (a single run's needs no lookup)
         try:
@@ -233,7 +247,7 @@ def _committee_section(store: RunStore, target: str, row: Mapping[str, Any],
         facts.append(f"committee validation accuracy {row['committee_val_acc']:.2%}")
     section = VariantSection(name=str(row["variant"]), config=None, facts=facts,
                              notes=["each member's settings: its variant's section"])
-    section.figures.append(("training history of the members", _history_uri(members)))
+    section.figures.append(("training history of the members", _history_figure(members)))
     _prediction_figures(store, section, committee, data_dir)
     return section
 
@@ -246,9 +260,9 @@ def _seeds(records: Sequence[RunRecord]) -> str:
     return f"seed{'s' * (len(seeds) > 1)} " + (f"{seeds[0]}-{seeds[-1]}" if span else ", ".join(map(str, seeds)))
 
 
-def _history_uri(records: Sequence[RunRecord]) -> str:
+def _history_figure(records: Sequence[RunRecord]) -> Figure:
     many = len(records) > 10  # past ten curves a plot is unreadable: then one run per variant, as `plot history`
-    return figure_data_uri(plots.plot_history(views.history_runs(views.one_per_variant(records) if many else records)))
+    return plots.plot_history(views.history_runs(views.one_per_variant(records) if many else records))
 
 
 @dataclass
@@ -299,10 +313,10 @@ def _prediction_figures(store: RunStore, section: VariantSection,
                          "test images misclassified; most confused: " + ", ".join(
                              f"{ds.info.class_names[t]} as {ds.info.class_names[p]} ({c})"
                              for t, p, c in plots.most_confused_pairs(cm, 3)))
-    section.figures.append(("confusion matrix", figure_data_uri(plots.plot_confusion_matrix(cm, ds.info.class_names))))
+    section.figures.append(("confusion matrix", plots.plot_confusion_matrix(cm, ds.info.class_names)))
     wrong = misclassified(probs, true)  # the most confident mistakes first
-    section.figures.append(("misclassified test images (true blue, predicted red)", figure_data_uri(
-        plots.plot_misclassified(images[wrong], true[wrong], pred[wrong], ds.info.class_names, 25))))
+    section.figures.append(("misclassified test images (true blue, predicted red)",
+                            plots.plot_misclassified(images[wrong], true[wrong], pred[wrong], ds.info.class_names, 25)))
 
 
 def _trouble(notes: list[str], text: str) -> None:
@@ -313,31 +327,45 @@ def _trouble(notes: list[str], text: str) -> None:
 
 
 def search_figures(store: RunStore, experiment: str, records: Sequence[RunRecord],
-                   notes: list[str]) -> list[tuple[str, str]]:
+                   notes: list[str]) -> list[tuple[str, Figure | str]]:
     """A search's figures (optimisation history, parallel coordinates, parameter importance) as
-    (caption, data URI); a figure that cannot be drawn adds a line to ``notes`` instead."""
+    (caption, Figure); a figure that cannot be drawn adds a line to ``notes`` instead."""
     trials = trial_rows(records)
     metric, direction = trials[0]["metric"] or "val_accuracy", trials[0]["direction"] or "maximize"
-    out = []
+    out: list[tuple[str, Figure | str]] = []
     for caption, draw in (("optimisation history", lambda: plots.plot_optimization_history(trials, metric, direction)),
                           ("parallel coordinates", lambda: plots.plot_parallel_coordinates(trials, metric)),
                           ("parameter importance", lambda: plots.plot_param_importances(
                               param_importances(store.root, experiment)))):
         try:
-            out.append((caption, figure_data_uri(draw())))
+            out.append((caption, draw()))
         except MnistlabError as exc:  # PlotError, or Optuna missing for the importances
             _trouble(notes, f"{caption}: {exc}")
     return out
 
 
+def _comparison_figures(rows: Sequence[Mapping[str, Any]], notes: list[str]) -> list[tuple[str, Figure | str]]:
+    """The figures of the comparison table's rows; one that cannot be drawn is a note instead."""
+    figures: list[tuple[str, Figure | str]] = []
+    for caption, draw in (("test accuracy per variant", plots.plot_comparison),
+                          ("accuracy vs parameters", plots.plot_accuracy_vs_params),
+                          ("accuracy vs training time", plots.plot_accuracy_vs_time)):
+        try:
+            figures.append((caption, draw(rows)))
+        except PlotError as exc:
+            _trouble(notes, f"{caption}: {exc}")
+    return figures
+
+
 def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLike | None = None,
-                 quick: bool = False) -> str:
+                 quick: bool = False, jobs: int | None = None) -> str:
     """Collect an experiment's runs from `store` and render the report (no training happens).
 
     ``experiment`` is read as `mnistlab compare` reads it (an experiment file: its current cells and
     committees; a name: each variant as last run at full size; a run id: its experiment), and the
     report shows what that comparison shows: one section per variant, then one per committee across
     variants. ``quick`` (with an experiment file): its ``--quick`` smoke runs, as `compare --quick`.
+    ``jobs``: figures drawn at once (:func:`draw_figures`; default, every core this process may use).
     Raises StoreError for an unknown experiment (naming those the store holds), or when there is
     nothing to compare (the error `compare` gives: say, a file with only ``--quick`` runs, or
     ``quick`` without them); SpecError for an invalid file
@@ -358,14 +386,7 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     if smoke := smoke_note(current):  # first, where a reader looks: these numbers are no result
         notes.insert(0, smoke[0].upper() + smoke[1:])
     notes += [line[0].upper() + line[1:] for line in notes_below(store, ref, rows, quick=quick)]
-    figures = []
-    for caption, draw in (("test accuracy per variant", plots.plot_comparison),
-                          ("accuracy vs parameters", plots.plot_accuracy_vs_params),
-                          ("accuracy vs training time", plots.plot_accuracy_vs_time)):
-        try:
-            figures.append((caption, figure_data_uri(draw(rows))))
-        except PlotError as exc:
-            _trouble(notes, f"{caption}: {exc}")
+    figures = _comparison_figures(rows, notes)
     if is_search(records):
         figures += search_figures(store, name, records, notes)
     # Sections follow the comparison table's order (the experiment file's), runs by seed within.
@@ -389,15 +410,16 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
             s.description = said.get(s.name, "")
     command = None if ref.file is None else "search" if ref.file.search is not None else "run"
     made = provenance([r for r in current if r.status != "running"], name, ref.given, command, quick)
+    draw_figures(figures, *(s.figures for s in shown), jobs=jobs)
     return render_report(name, rows, figures, shown, notes, file.description if file is not None else "", made)
 
 
 def write_report(store: RunStore, experiment: str, path: str | os.PathLike, *,
-                 data_dir: str | os.PathLike | None = None, quick: bool = False) -> Path:
+                 data_dir: str | os.PathLike | None = None, quick: bool = False, jobs: int | None = None) -> Path:
     """Build the report (:func:`build_report`) and write it to `path` (written whole at the end: no
     half-written file). OutputError, one line naming ``path``, when it cannot be written (a full
     disk, a folder that refuses new files)."""
-    text = build_report(store, experiment, data_dir=data_dir, quick=quick)
+    text = build_report(store, experiment, data_dir=data_dir, quick=quick, jobs=jobs)
     return write_output(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))  # a full disk leaves no half file
 
 

@@ -79,7 +79,10 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
 @store_option("store_path")
 @data_dir_option("for the misclassified images")
 @click.option("--quick", is_flag=True, help="With a .toml file: report its --quick smoke runs instead.")
-def report_cmd(experiment: str, output: str, store_path: str | None, data_dir: Path | None, quick: bool) -> None:
+@click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
+              help="Draw this many figures at once, in forked processes (default: every core this process may use).")
+def report_cmd(experiment: str, output: str, store_path: str | None, data_dir: Path | None, quick: bool,
+               jobs: int | None) -> None:
     """Write one self-contained HTML report for EXPERIMENT (opens offline in any browser).
 
     EXPERIMENT: an experiment file, its recorded name, or one of its run ids; the report shows
@@ -88,7 +91,7 @@ def report_cmd(experiment: str, output: str, store_path: str | None, data_dir: P
     from mnistlab.report import write_report
 
     out = check_output(output, (".html", ".htm"))
-    write_report(open_store(store_path), experiment, out, data_dir=data_dir, quick=quick)
+    write_report(open_store(store_path), experiment, out, data_dir=data_dir, quick=quick, jobs=jobs)
     click.echo(f"wrote {out}")
 
 
