@@ -79,8 +79,9 @@ def test_cli_summary_unknown_preset_suggests(capsys):
     ("x\x00y.toml", "not a valid file path"),
     ("seed000-cnn.toml", 'the preset is called "seed000-cnn"'),
     ("--layers", "No such option"),
-    ('{"conv": [32], "dense": [128]', "not valid"),
-    ("[" * 50_000, "not valid"),
+    ('{"conv": [32], "dense": [128]', "neither JSON nor a TOML inline table"),
+    ("[" * 50_000, "neither JSON nor a TOML inline table"),
+    ("{ conv = [32], dense = ", "neither JSON nor a TOML inline table"),
     ('{"conv": [32], "dense": [-128]}', "dense[0]"),
 ])
 def test_cli_summary_hostile_arguments(capsys, arg, fragment):
@@ -99,6 +100,21 @@ def test_cli_summary_refuses_special_files(capsys, tmp_path):
 def test_cli_summary_of_an_inline_json_spec(capsys):
     assert main(["summary", '{"conv": [32], "pool": [true], "dense": [128]}']) == 0
     assert "Total params: 693,962" in capsys.readouterr().out  # = seed000-ex4a
+
+
+def test_a_model_written_inline_as_toml_as_a_run_config_writes_it(capsys, data_dir, tmp_path):
+    """New-user finding (helper-99): --model '{ conv = [8], dense = [16], outputs = 3 }' was an
+    "unknown model", though --dataset takes a TOML inline table."""
+    assert main(["summary", '{ conv = [32], pool = [true], dense = [128] }']) == 0
+    assert "Total params: 693,962" in capsys.readouterr().out  # = seed000-ex4a, as its JSON above
+    assert main(["train", "--model", "{ conv = [8], dense = [16] }", "--dataset", "mnist", "--subset", "60",
+                 "--epochs", "1", "--progress", "none", "--data-dir", str(data_dir), "--no-record"]) == 0
+    assert "params: 21,898" in capsys.readouterr().out  # Conv 8 3x3 (80), MaxPool, Dense 16 on 13x13x8, Dense 10
+    for bad in ("{ conv = [8], dense = ", '{"conv": [8]'):
+        assert main(["train", "--model", bad, "--epochs", "1", "--no-record"]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("error: the model looks written inline but is neither JSON nor a TOML inline table") \
+            and err.count("\n") == 1, err
 
 
 def test_cli_summary_of_an_experiment_files_variant_before_it_trains(capsys, tmp_path):

@@ -290,6 +290,30 @@ def test_build_run_config_layers_defaults_file_settings_flags(tmp_path: Path):
     assert build_run_config(off, ["augment.rotation_range=5.0"]).augment.rotation_range == 5.0  # a setting turns it on
 
 
+def test_every_mistake_of_a_config_is_said_at_once_on_one_line(tmp_path: Path):
+    """New-user finding (helper-98): two bad --set keys reported only the first: each fix cost a run."""
+    with pytest.raises(SpecError) as err:
+        build_run_config(settings=["train.epocs=2", "data.valdation=0.1"])
+    assert str(err.value) == ('command line: data: unknown key "valdation" (did you mean "validation"?); known keys: '
+                              "validation, split, stratify, split_seed, subset, shuffle; "
+                              'and 1 more: train.epocs: unknown key (did you mean "epochs"?)')
+    assert err.value.path == ("data", "valdation")  # the first problem's, for its line in a file
+    run = tmp_path / "run.toml"
+    run.write_text('dataset = "mnist"\nmodel = "seed000-dense"\n\n[train]\nepochs = 0\nbatchsize = 4\nlr = "fast"\n'
+                   '[data]\nvalidation = -1\n')
+    with pytest.raises(SpecError) as err:
+        build_run_config(run)
+    message = str(err.value)
+    assert message.startswith(f"{run}:9: data.validation: ") and "\n" not in message
+    assert message.count("; and 3 more: ") == 1 and message.endswith(
+        '; and 3 more: train.epochs: must be greater than or equal to 1 (got 0); '
+        'train.lr: must be a valid number (got "fast"); train.batchsize: unknown key (did you mean "batch_size"?)'), message
+    # a key missing beside an unknown one of its table is that key mistyped: said once, as the unknown key
+    with pytest.raises(SpecError) as err:
+        parse_run_config({"dataset": "mnist", "modle": "seed000-dense"})
+    assert "and 1 more" not in str(err.value) and 'unknown key "modle" (did you mean "model"?)' in str(err.value)
+
+
 def test_build_run_config_says_who_set_the_bad_value(tmp_path: Path):
     run = tmp_path / "run.toml"
     run.write_text('dataset = "mnist"\nmodel = "seed000-dense"\n\n[train]\nepochs = 0\nlrr = 1\n')
@@ -453,3 +477,57 @@ def test_keras_spellings_of_an_optimizer_and_an_input_layer_say_how_mnistlab_wri
         load_experiment(p)
     assert str(exc.value).startswith(f'{p}:3: ') and 'layers[0]: "Input" is not a layer here: the input is the ' \
         "model's input_shape, beside its layers (model = { input_shape = [28, 28, 1], layers = [...] })" in str(exc.value)
+
+
+@pytest.mark.parametrize(("layer", "said"), [
+    ('{ type = "Add" }', '"Add" is not a layer here: Keras\'s Add of a shortcut is a Residual block: { type = "Residual"'),
+    ('{ type = "LeakyReLU" }', '"LeakyReLU" is not a layer here: an activation: activation = "leaky_relu" on a Dense'),
+    ('{ type = "ReLU" }', '"ReLU" is not a layer here: an activation: activation = "relu"'),
+    ('{ type = "Dense", units = 4, bias_initializer = "ones" }',
+     "unknown key 'bias_initializer' (biases start at zeros, Keras's default bias_initializer; no other is offered"),
+])
+def test_keras_layers_written_another_way_here_say_how(tmp_path: Path, layer: str, said: str) -> None:
+    """New-user finding (helper-99): `Add` was an "unknown layer type" without a word of Residual, and
+    `bias_initializer` got "did you mean kernel_initializer", which is another thing."""
+    spec = tmp_path / "m.toml"
+    spec.write_text(f'layers = ["Flatten", {layer}, {{ type = "Dense", units = 10 }}]\n')
+    with pytest.raises(SpecError) as exc:
+        build_run_config(None, flags={"model": str(spec), "dataset": "mnist"})
+    assert said in str(exc.value) and "did you mean" not in str(exc.value) and "\n" not in str(exc.value), str(exc.value)
+
+
+def test_a_keras_models_json_is_said_not_to_be_read(tmp_path: Path, capsys) -> None:
+    from mnistlab.cli import main
+
+    keras_json = tmp_path / "model.json"  # what keras.Model.to_json() writes, in short
+    keras_json.write_text(json.dumps({"class_name": "Sequential", "config": {"name": "sequential", "layers": []},
+                                      "keras_version": "3.15.1", "backend": "tensorflow"}))
+    assert main(["summary", str(keras_json)]) == 2
+    err = capsys.readouterr().err
+    assert "a Keras model's JSON (model.to_json()) is not read; write its layers as a list" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("written", ["mixed_bfloat16", "bfloat16", "BF16", "Mixed_BFloat16"])
+def test_keras_dtype_policy_names_are_bf16(written: str, capsys) -> None:
+    """New-user finding (helper-99): --precision bfloat16 was refused; Keras calls bf16 compute
+    with float32 weights the mixed_bfloat16 policy."""
+    assert parse_run_config({"dataset": "mnist", "model": "seed000-dense",
+                             "train": {"precision": written}}).train.precision == "bf16"
+    assert build_run_config(None, flags={"precision": written.lower()}).train.precision == "bf16"
+    from mnistlab.cli import main
+
+    assert main(["train", "--precision", written, "--epochs", "0"]) == 2  # the flag takes it; epochs 0 stops it there
+    assert "--precision" not in capsys.readouterr().err
+
+
+def test_written_toml_keeps_a_short_array_of_values_on_one_line() -> None:
+    """New-user finding (helper-99): `search-best -o best.toml` wrote input_shape = [ then 28, 28, 1
+    a line each (tomli_w writes every array so)."""
+    data = {"input_shape": [28, 28, 1], "strings": ["a, b", 'c"d', "x]"], "long": list(range(40)),
+            "mixed": [1e-5, 0.5, True], "layers": [{"type": "Dense", "units": 3}], "t": {"kernel_size": [3, 3]}}
+    text = dumps_toml(data)
+    assert loads_toml(text) == data
+    assert "input_shape = [28, 28, 1]\n" in text and "mixed = [1e-05, 0.5, true]\n" in text
+    assert "kernel_size = [3, 3]\n" in text
+    assert "long = [\n    0,\n" in text  # past 100 characters a line: as tomli_w writes it
+    assert 'strings = [\n    "a, b",\n' in text  # a bracket inside a string: left as written, never misread

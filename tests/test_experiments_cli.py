@@ -545,6 +545,13 @@ def test_rm_e_of_a_file_never_deletes_another_file_s_runs_of_the_same_name(tmp_p
     ('model = { layers = ["Flatten", { type = "Dense", units = 7, activation = "softmax" }] }',
      "the model has 7 outputs but mnist has 10 classes: fit the model to 10 classes: in a model table write "
      "outputs = 10"),
+    # new-user finding (helper-99): a 32x32 model trained on 28x28 images failed in its test pass, a traceback
+    ('model = { input_shape = [32, 32, 1], layers = [{ type = "Conv2D", filters = 4, kernel_size = 3 }, "Flatten", '
+     '{ type = "Dense", units = 10 }] }',
+     "the model takes 32x32x1 images (input_shape = [32, 32, 1]) but mnist's images are 28x28 with 1 channel "
+     "(grayscale): set input_shape = [28, 28, 1] (a registered dataset is not resized"),
+    ('model = { input_shape = [28, 28, 3], layers = ["Flatten", { type = "Dense", units = 10 }] }',
+     "set input_shape = [28, 28, 1]; every dataset is read as grayscale, one channel"),
 ])
 def test_a_validation_split_or_outputs_that_cannot_fit_the_dataset_are_found_before_anything_trains(
         variant: str, fragment: str, tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture) -> None:

@@ -12,6 +12,7 @@ import numpy as np
 import onnx
 import onnxruntime
 import pytest
+from safetensors.torch import load_file
 import torch
 
 from mnistlab.cli import main
@@ -63,6 +64,10 @@ def test_torchscript_and_safetensors_round_trips(mnist_models, tmp_path, fmt, te
     assert check is not None and check.passed and check.fmt == fmt and check.images == 10_000
     assert check.batch_sizes == (1, 1000) and check.max_logit_diff <= LOGIT_ATOL
     meta = read_metadata(out)
+    if fmt == "safetensors":  # new-user finding (helper-99): nothing said the tensors are in PyTorch's layout
+        assert "Dense weight (out, in) where Keras's is (in, out)" in meta["mnistlab.layout"]
+        weights = load_file(str(out))
+        assert weights["dense.weight"].shape == (128, 784)  # seed000-dense's Dense(128) after Flatten: (out, in)
     assert json.loads(meta["mnistlab.runs"]) == [model.run_id]
     assert json.loads(meta["mnistlab.spec"]) == model.config["model"]
     assert not list(tmp_path.glob(".*.tmp*"))  # written through a temporary file, renamed into place
@@ -88,6 +93,13 @@ def test_verification_fails_for_a_file_of_another_model(mnist_models, tmp_path, 
                         images=test_set[0][:500], batch=100)
     assert not check.passed and check.mismatches > 0 and check.max_logit_diff > LOGIT_ATOL
     assert "top-1 mismatches" in check.summary()
+    # fewer images than a batch: one batch of them, said so (new-user finding: "40 test images at batch 1 and 1000")
+    check = verify_file(tmp_path / "first.safetensors", "safetensors", export_module(first), "mnist",
+                        images=test_set[0][:40])
+    assert check.passed and check.batch_sizes == (1, 40) and "on 40 test images at batch 1 and 40:" in check.summary()
+    check = verify_file(tmp_path / "first.safetensors", "safetensors", export_module(first), "mnist",
+                        images=test_set[0][:1])
+    assert check.passed and check.batch_sizes == (1,) and "on 1 test image at batch 1:" in check.summary()
 
 
 def test_bad_export_paths_are_one_line(mnist_models, tmp_path, capsys):
@@ -158,6 +170,15 @@ def test_an_export_of_a_model_of_the_users_own_data_says_what_it_knows_and_no_pa
     recipe = json.loads(meta["mnistlab.preprocessing"])
     assert recipe["kind"] == "resize" and recipe["invert"] == "never" and not {"fit", "centre", "sharpen"} & set(recipe)
     assert "as the training images were" in meta["mnistlab.input"] and "light on dark" not in meta["mnistlab.input"]
+
+
+@pytest.mark.parametrize("name", ["m.keras", "m.h5", "m.weights.h5", "M.HDF5"])
+def test_a_keras_file_name_says_what_can_be_written_instead(mnist_models, tmp_path, capsys, name):
+    """New-user finding (helper-99): `-o m.keras` said only that the format could not be told."""
+    assert main(["export", "use", "--variant", "dense", "-o", str(tmp_path / name), "--store", str(mnist_models)]) == 2
+    err = capsys.readouterr().err
+    assert "mnistlab writes no Keras file (.keras, .h5, .hdf5); write ONNX" in err and err.count("\n") == 1, err
+    assert not list(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("fmt, name", [("onnx", "m.pt"), ("torchscript", "m.onnx"), ("safetensors", "m.pth")])

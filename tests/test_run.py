@@ -7,15 +7,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from test_trainer import TIMING, cfg, numbers
 
 from mnistlab.accel import resolve_precision
 from mnistlab.callbacks import Callback
+from mnistlab.cli import main as cli_main
 from mnistlab.config import parse_run_config
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning
 from mnistlab.models import weights_finite
 from mnistlab.run import prepare_data, run_config, train
+from mnistlab.store import RunStore
 
 
 def test_tiny_run_records_everything(data_dir, capsys):
@@ -52,6 +55,36 @@ def test_model_with_wrong_number_of_outputs_is_refused(data_dir):
     spec = {"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 5, "activation": "softmax"}]}
     with pytest.raises(SpecError, match="5 outputs but fashion-mnist has 10 classes"):
         run_config(cfg(model=spec), data_dir=data_dir, progress="none")
+
+
+def test_a_model_for_other_images_than_the_datasets_is_refused_before_it_trains(data_dir, tmp_path, capsys):
+    """New-user finding (helper-99): a model for 32x32 images trained on MNIST's 28x28 ones (its
+    loss on nothing), then ended in a traceback from its test pass."""
+    wide = {"input_shape": [32, 32, 1], "layers": [{"type": "Conv2D", "filters": 4, "kernel_size": 3}, {"type": "Flatten"},
+                                                   {"type": "Dense", "units": 10}]}
+    with pytest.raises(SpecError, match=r"^the model takes 32x32x1 images .* but fashion-mnist's images are 28x28") as err:
+        run_config(cfg(model=wide), data_dir=data_dir, progress="none")
+    assert err.value.path == ("model", "input_shape")
+    with pytest.raises(SpecError, match="the model takes 28x28x3 images"):
+        train("mnist", {**wide, "input_shape": [28, 28, 3]}, epochs=1, data_dir=data_dir, progress="none", subset=60)
+    spec = tmp_path / "wide.toml"
+    spec.write_text('input_shape = [32, 32, 1]\nlayers = [{ type = "Conv2D", filters = 4, kernel_size = 3 }, "Flatten", '
+                    '{ type = "Dense", units = 10 }]\n')
+    store = tmp_path / "store"
+    assert cli_main(["train", "--model", str(spec), "--dataset", "mnist", "--subset", "60", "--epochs", "1",
+                     "--data-dir", str(data_dir), "--store", str(store)]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("error: the model takes 32x32x1 images") and err.count("\n") == 1 and "Training on" not in out
+    assert not (store / "runs.sqlite").exists() or RunStore(store).runs() == []
+    # the user's own images are resized to the model's input: the same model trains on them
+    folder = tmp_path / "own"
+    for label in range(2):
+        (folder / str(label)).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(np.full((20, 24), 40 + 150 * label + i, np.uint8)).save(folder / str(label) / f"{i}.png")
+    run = train({"folder": str(folder)}, {**wide, "layers": [*wide["layers"][:2], {"type": "Dense", "units": 2}]},
+                epochs=1, progress="none", store=False)
+    assert run.status == "finished" and run.metrics["test_accuracy"] is not None
 
 
 def test_notebook_api(data_dir):

@@ -181,6 +181,25 @@ def test_ctrl_c_in_a_real_process_keeps_the_epochs_and_exits_130(data_dir, tmp_p
     assert rec.status == "interrupted" and len(rec.history) >= 1 and rec.metrics["test_accuracy"] is not None
 
 
+def test_weights_saved_after_a_stop_are_said_to_be_the_weights_at_the_stop(data_dir, tmp_path, monkeypatch, capsys):
+    """helper-98: after a Ctrl-C in epoch 2 of 3, --save-weights said only "weights saved to ..."."""
+    from mnistlab.trainer import Trainer
+
+    run_epoch = Trainer.run_epoch
+
+    def ctrl_c_in_epoch_2(self, epoch, *args, **kwargs):  # the user presses Ctrl-C as epoch 2 starts
+        if epoch == 1:
+            os.kill(os.getpid(), signal.SIGINT)
+        return run_epoch(self, epoch, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "run_epoch", ctrl_c_in_epoch_2)
+    weights = tmp_path / "w.safetensors"
+    assert main(["train", *QUICK, "--epochs", "3", "--data-dir", str(data_dir), "--save-weights", str(weights)]) == 130
+    out = capsys.readouterr().out
+    assert weights.is_file()
+    assert f"weights saved to {weights} (the weights at the stop: interrupted after 1 of 3 epochs)\n" in out, out
+
+
 def test_ctrl_c_while_the_result_is_written_waits_for_the_record(data_dir, tmp_path, monkeypatch, capsys):
     """helper-96: a Ctrl-C between the printed test metrics and "recorded as" left the finished run
     without its record (status running, or interrupted). The weights and the record are now written

@@ -367,6 +367,11 @@ def test_npz_as_keras_users_hold_their_arrays_flat_colour_and_one_hot(tmp_path: 
     ({"x_train": np.zeros((2, 28, 28, 4)), "y_train": np.zeros(2, int)}, "x_train has shape (2, 28, 28, 4)"),
     ({"x_train": np.zeros((2, 28, 28)), "y_train": np.array([[0.7, 0.3], [0, 1]])}, "is not one-hot (a single 1 per row)"),
     ({"x_train": np.zeros((2, 28, 28)), "y_train": np.array([[1, 1], [0, 1]])}, "is not one-hot"),
+    # new-user finding (helper-99): it said "labels are strings in .../bad.npz but numbers in None"
+    ({"x_train": np.zeros((2, 28, 28)), "y_train": np.array(["a", "b"]), "x_test": np.zeros((2, 28, 28)),
+      "y_test": np.array([[1, 0], [0, 1]])}, "bad.npz's y_train but numbers in its y_test: use the same kind in both"),
+    ({"x_train": np.zeros((2, 28, 28)), "y_train": np.array([0, 1]), "x_test": np.zeros((2, 28, 28)),
+      "y_test": np.array(["a", "b"])}, "labels are strings in its y_test but numbers in "),
 ])
 def test_bad_npz(tmp_path: Path, arrays: dict, message: str) -> None:
     np.savez(tmp_path / "bad.npz", **arrays)

@@ -340,3 +340,37 @@ def test_a_history_plot_past_ten_runs_says_which_it_draws(tmp_path: Path, data_d
     with pytest.warns(ReportWarning, match=r"one run \(the first seed\) of each variant: 11 of 13 runs left out"):
         fig = views.figure_for("history", store, "exp")
     assert len(seeds_drawn(fig)) == 2
+
+
+def test_figures_of_an_interrupted_runs_test_predictions_say_so(data_dir, tmp_path, capsys):
+    """helper-98: the confusion matrix of a run stopped in its second epoch looked like a result."""
+    import os
+    import signal
+
+    from mnistlab import TrainingInterrupted
+    from mnistlab.callbacks import Callback
+    from mnistlab.run import train
+
+    class CtrlCInEpoch2(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    with pytest.raises(TrainingInterrupted) as stopped:
+        train("mnist", "seed000-dense", epochs=3, data_dir=data_dir, progress="none", subset=240,
+              callbacks=[CtrlCInEpoch2()], store=tmp_path / "runs")
+    run_id = stopped.value.run.run_id
+    store = RunStore(tmp_path / "runs", create=False)
+    said = f"run {run_id} was interrupted after 1 of 3 epochs: its test predictions are those of the weights at the stop"
+    for kind in ("confusion", "per-class", "misclassified"):
+        with pytest.warns(Warning, match=re.escape(said)):
+            fig = views.figure_for(kind, store, run_id, data_dir=data_dir)
+        title = fig.get_suptitle() if kind == "misclassified" else fig.axes[0].get_title()
+        assert title.endswith("\n(run interrupted after 1 of 3 epochs: the weights at the stop)"), title
+    out = tmp_path / "cm.png"
+    assert main(["plot", "confusion", run_id, "--store", str(store.root), "--data-dir", str(data_dir), "-o", str(out)]) == 0
+    assert capsys.readouterr().err.startswith(f"warning: {said}") and out.stat().st_size > 0
+    # a finished run's figures carry no such words
+    finished = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=240,
+                     store=tmp_path / "runs")
+    assert views.figure_for("confusion", store, finished.run_id, data_dir=data_dir).axes[0].get_title() == "Confusion matrix"

@@ -111,8 +111,22 @@ def load_toml(path: str | os.PathLike, *, what: str = "a config file") -> dict[s
 
 
 def dumps_toml(data: dict[str, Any]) -> str:
-    """Serialise plain data to TOML (None values are dropped, as TOML has no null)."""
-    return tomli_w.dumps(_drop_none(data))
+    """Serialise plain data to TOML (None values are dropped, as TOML has no null), an array of
+    plain values on one line where it fits (``input_shape = [28, 28, 1]``, not one number a line
+    as tomli_w writes every array)."""
+    text = tomli_w.dumps(_drop_none(data))
+    short = _SCALAR_ARRAY.sub(_one_line, text)
+    return short if short == text or tomllib.loads(short) == tomllib.loads(text) else text  # the same data, or as it was
+
+
+# tomli_w's array of plain values: "key = [" then one indented value a line, each with a comma, then "]".
+_SCALAR_ARRAY = re.compile(r"= \[\n((?:    [^\n\[\]{}]*,\n)+)\]$", re.M)
+
+
+def _one_line(match: re.Match[str]) -> str:
+    values = [line.strip().removesuffix(",") for line in match.group(1).splitlines()]
+    joined = f"= [{', '.join(values)}]"
+    return joined if len(joined) <= 100 else match.group(0)
 
 
 def _drop_none(value: Any) -> Any:

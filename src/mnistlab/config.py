@@ -67,6 +67,8 @@ _OPTIMIZER_DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "sgd": {"lr": 0.01},
 })
 OPTIMIZERS: tuple[str, ...] = tuple(_OPTIMIZER_DEFAULTS)
+#: train.precision as Keras's dtype policies name it (keras.mixed_precision.set_global_policy)
+PRECISION_SYNONYMS: dict[str, str] = {"mixed_bfloat16": "bf16", "bfloat16": "bf16"}
 
 
 def optimizer_defaults(name: str) -> dict[str, Any]:
@@ -232,6 +234,17 @@ class TrainConfig(BaseModel):
         if name not in OPTIMIZERS:
             raise ValueError(f'got "{v}"{did_you_mean(v, OPTIMIZERS)}; choose from {", ".join(OPTIMIZERS)}')
         return name
+
+    @field_validator("precision", mode="before")
+    @classmethod
+    def _keras_precision(cls, v: Any) -> Any:
+        """Keras's dtype policy names: ``mixed_bfloat16`` (float32 weights, bfloat16 compute) is
+        mnistlab's ``bf16`` autocast, and so is ``bfloat16`` (Keras's pure-bfloat16 policy, which
+        keeps the weights in bfloat16 too: here they stay float32); any case."""
+        if isinstance(v, str):
+            lower = v.strip().lower()
+            return PRECISION_SYNONYMS.get(lower, lower)
+        return v
 
     @field_validator("device")
     @classmethod
@@ -760,31 +773,54 @@ def _dotted(path: Sequence[str | int]) -> str:
 
 def _validation_error(exc: ValidationError, source: str, cls: type[BaseModel],
                       prefix: tuple[str | int, ...] = ()) -> SpecError:
-    """One line for the first pydantic error (an unknown key before a missing one: ``modle`` for
-    ``model``): source, dotted key path, problem, did-you-mean; the error's path is ``prefix`` plus
-    pydantic's location (``cls`` is the model validated there)."""
-    errors = exc.errors()
-    err = errors[0]
-    if err["type"] == "missing":  # a key missing beside an unknown one: most often the same key mistyped
-        err = next((e for e in errors if e["type"] == "extra_forbidden"), err)
-    loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and _is_union_tag(p)))
+    """One line for every problem pydantic found: the first in full (source, dotted key path,
+    problem, did-you-mean, the keys the table knows), then ``; and 2 more: train.lr: must be ...;
+    data.valdation: unknown key (did you mean "validation"?)`` for the rest, so that a file with
+    three typos is mended in one go. The error's path is the first problem's: ``prefix`` plus
+    pydantic's location (``cls`` is the model validated there). A key missing beside an unknown key
+    of the same table is left unsaid (most often the same key, mistyped: ``modle`` for ``model``),
+    and so is a union's second reading of one value."""
+    errors: list[dict[str, Any]] = []
+    seen: set[tuple[Any, ...]] = set()
+    for err in exc.errors():
+        loc = tuple(p for p in err["loc"] if not (isinstance(p, str) and _is_union_tag(p)))
+        if loc not in seen:
+            seen.add(loc)
+            errors.append({**err, "loc": loc})
+    unknown_in = {e["loc"][:-1] for e in errors if e["type"] == "extra_forbidden"}
+    errors = [e for e in errors if not (e["type"] == "missing" and e["loc"][:-1] in unknown_in)]
+    first = _one_problem(errors[0], source, cls, prefix)
+    if len(errors) == 1:
+        return first
+    rest = "; ".join(str(_one_problem(e, source, cls, prefix, brief=True)) for e in errors[1:])
+    return SpecError(f"{first}; and {len(errors) - 1} more: {rest}", path=first.path, source=source)
+
+
+def _one_problem(err: Mapping[str, Any], source: str, cls: type[BaseModel], prefix: tuple[str | int, ...],
+                 brief: bool = False) -> SpecError:
+    """The message for one pydantic error (its ``loc`` without union tags); ``brief``: without the
+    source and the list of known keys, as :func:`_validation_error` gives the second and later."""
+    loc = tuple(err["loc"])
     path = (*prefix, *loc)
     dotted = _dotted(path)
+    at = "" if brief else f"{source}: "
     if err["type"] == "extra_forbidden":
         if path[-2:-1] == ("augment",) and (instead := KERAS_GENERATOR_ELSEWHERE.get(str(loc[-1]))):
-            return SpecError(f"{source}: {dotted}: Keras's ImageDataGenerator takes it; {instead}", path=path, source=source)
+            return SpecError(f"{at}{dotted}: Keras's ImageDataGenerator takes it; {instead}", path=path, source=source)
         known = _fields_at(cls, list(loc[:-1]))
         if len(loc) == 1 and (misplaced := _misplaced_key(cls, str(loc[0]), known, err.get("input"))):
-            return SpecError(f"{source}: {misplaced}", path=path, source=source)
+            return SpecError(f"{at}{misplaced}", path=path, source=source)
+        if brief:
+            return SpecError(f"{dotted}: unknown key{key_hint(str(loc[-1]), known)}", path=path, source=source)
         where = f"{source}: {dotted.rsplit('.', 1)[0]}" if "." in dotted else source  # at the top: the source says where
         return unknown_key(loc[-1], known, where=where, path=path[:-1], source=source)
     if err["type"] == "missing":
-        return SpecError(f"{source}: {dotted}: required key is missing", path=path, source=source)
+        return SpecError(f"{at}{dotted}: required key is missing", path=path, source=source)
     msg = err["msg"].removeprefix("Value error, ").replace("Input should be ", "must be ", 1)  # the house's phrasing
     got = err.get("input")
     shown = ("" if "got " in msg else f" (got {show(got)})" if isinstance(got, (dict, list))
              else f" (got {clip(toml_repr(got), 60)})")
-    return SpecError(f"{source}: {dotted or 'top level'}: {msg}{shown}", path=path, source=source)
+    return SpecError(f"{at}{dotted or 'top level'}: {msg}{shown}", path=path, source=source)
 
 
 def _is_union_tag(p: str) -> bool:

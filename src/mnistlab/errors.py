@@ -169,6 +169,8 @@ KERAS_ELSEWHERE = {
                      "train(checkpoint_dir=..., resume=True)): no epoch number to give",
     "validation_freq": "validation is scored after every epoch: the history has a val_ value for each",
     "validation_steps": "validation scores all the held-out images after every epoch",
+    "bias_initializer": "biases start at zeros, Keras's default bias_initializer; no other is offered: "
+                        "kernel_initializer sets how the weights start",
 }
 KERAS_ELSEWHERE["sample_weight"] = KERAS_ELSEWHERE["class_weight"]
 # The same words given to :func:`mnistlab.run.train` (Keras's fit() and compile() arguments), where

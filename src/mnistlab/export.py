@@ -51,6 +51,11 @@ SUFFIXES = {".onnx": "onnx", ".pt": "torchscript", ".pth": "torchscript", ".torc
 LOGIT_ATOL = 1e-4
 LOGIT_RTOL = 1e-4
 VERIFY_BATCH = 1000
+KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")  # Keras's model files: refused with a word on what to write instead
+# What a safetensors file holds, in its metadata: the tensors are a torch state_dict's.
+SAFETENSORS_LAYOUT = ("PyTorch state_dict of mnistlab.models.build_model(spec): Conv2D weight (out, in, kh, kw) where "
+                      "Keras's kernel is (kh, kw, in, out), Dense weight (out, in) where Keras's is (in, out), and a "
+                      "Flatten flattens (C, H, W) where Keras flattens (H, W, C)")
 
 
 @dataclass(frozen=True)
@@ -78,7 +83,7 @@ class Verification:
         sizes = " and ".join(str(b) for b in self.batch_sizes)
         verdict = "same top-1 class on every image" if self.mismatches == 0 else f"{self.mismatches} top-1 mismatches"
         ties = f" ({self.ties} near-ties within tolerance)" if self.ties else ""
-        return (f"{self.fmt} verified on {self.images} test images at batch {sizes}: {verdict}{ties}, "
+        return (f"{self.fmt} verified on {self.images} test image{'s' * (self.images != 1)} at batch {sizes}: {verdict}{ties}, "
                 f"logits within {self.max_logit_diff:.2g} (tolerance {LOGIT_ATOL:g} + {LOGIT_RTOL:g} x |logit|)")
 
 
@@ -167,6 +172,10 @@ def format_for(path: str | os.PathLike, fmt: str | None = None) -> str:
             raise OutputError(f"--format {fmt} but the name {str(path)!r} ends in {suffix}, the suffix of "
                               f"{SUFFIXES[suffix]}: end it in {wanted}, or leave out --format to write {SUFFIXES[suffix]}")
         return fmt
+    if suffix in KERAS_SUFFIXES or str(path).lower().endswith(".weights.h5"):
+        raise OutputError(f"{str(path)!r}: mnistlab writes no Keras file ({', '.join(KERAS_SUFFIXES)}); write ONNX "
+                          "(.onnx: onnxruntime, or onnx2tf/onnx2keras for TensorFlow), TorchScript (.pt) or safetensors "
+                          "(.safetensors, in PyTorch's weight layout: README, \"Using a trained model\")")
     if suffix not in SUFFIXES:
         raise OutputError(f"cannot tell the format of {str(path)!r} from its suffix: give --format "
                           f"({', '.join(FORMATS)}) or end the name in {', '.join(SUFFIXES)}")
@@ -245,7 +254,7 @@ def _write_torchscript(module: nn.Module, path: Path, meta: dict[str, str], shap
 
 
 def _write_safetensors(module: nn.Module, path: Path, meta: dict[str, str], shape: tuple[int, int]) -> None:
-    save_weights(module.state_dict(), path, meta)
+    save_weights(module.state_dict(), path, {**meta, "mnistlab.layout": SAFETENSORS_LAYOUT})
 
 
 WRITERS: dict[str, Callable[[nn.Module, Path, dict[str, str], tuple[int, int]], None]] = {
@@ -326,7 +335,8 @@ def verify_file(path: Path, fmt: str, module: nn.Module, dataset: Any,
     forward = _loaded(path, fmt, module)
     worst, mismatches, ties, within = 0.0, 0, 0, True
     threads = torch.get_num_threads()
-    for size in (1, batch):
+    sizes = tuple(dict.fromkeys((1, max(1, min(batch, len(x))))))  # 40 test images are one batch of 40, and said so
+    for size in sizes:
         torch.set_num_threads(1 if size == 1 else threads)  # one image: threads only add their overhead
         try:
             got = np.concatenate([forward(x[i: i + size]) for i in range(0, len(x), size)])
@@ -341,4 +351,4 @@ def verify_file(path: Path, fmt: str, module: nn.Module, dataset: Any,
         within = within and bool(np.all(diff <= LOGIT_ATOL + LOGIT_RTOL * np.abs(ref)))
         if not within:
             break
-    return Verification(fmt, len(x), (1, batch), worst, mismatches, ties, within)
+    return Verification(fmt, len(x), sizes, worst, mismatches, ties, within)

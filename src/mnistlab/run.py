@@ -33,7 +33,7 @@ from mnistlab._version import __version__
 from mnistlab.callbacks import Callback, EarlyStopping, check_progress_mode, make_callback
 from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, checkpoint_config, checkpoint_key,
                              parse_run_config, run_key, setting_default, split_seed)
-from mnistlab.data.userdata import class_count_mismatch, dataset_label, plain_paths
+from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_any, run_dataset, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
@@ -142,7 +142,17 @@ def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None
     spec = ModelSpec.from_dict(config["model"])
     if spec.num_classes != found[0]:
         raise SpecError(class_count_mismatch(spec, dataset, found[0]))
+    if why := input_size_mismatch(spec, dataset, _image_shape(dataset, shape)):
+        raise SpecError(why, path=("model", "input_shape"))
     _check_validation(config.get("data") or {}, found[1])
+
+
+def _image_shape(dataset: Any, model_input: Sequence[int]) -> tuple[int, int]:
+    """(H, W) of the images a run of ``dataset`` trains on: a registered dataset's own, the model's
+    input for the user's data (resized to it as it is read)."""
+    from mnistlab.data.registry import get_info
+
+    return get_info(dataset).image_shape if is_registered(dataset) else (int(model_input[0]), int(model_input[1]))
 
 
 def _classes_and_size(config: Mapping[str, Any], data_dir: str | os.PathLike | None,
@@ -471,6 +481,8 @@ def _fit_data_to_model(cfg: RunConfig, spec: ModelSpec, data: Split, validation_
     """SpecError unless the model's outputs match the dataset's classes; ``validation_data`` into ``data``."""
     if spec.num_classes != data.num_classes:
         raise SpecError(class_count_mismatch(spec, cfg.dataset, data.num_classes))
+    if why := input_size_mismatch(spec, cfg.dataset, tuple(data.train_x.shape[1:3])):
+        raise SpecError(why, path=("model", "input_shape"))
     if validation_data is not None:
         if cfg.data.validation:
             raise SpecError("validation_data was given, and data.validation is set too: choose one")

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mnistlab._toml import dumps_toml, loads_json, loads_toml, read_text_file, with_line
+from mnistlab.keras_json import from_keras_json, is_keras_json
 from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, show, unknown_key
 from mnistlab.files import write_atomic
 
@@ -826,6 +827,17 @@ LAYER_ALIASES: dict[str, str] = {
     "globalavgpool2d": "GlobalAveragePooling2D", "convolution2d": "Conv2D", "batchnorm": "BatchNormalization",
 }
 _ALL_TYPES = LAYER_TYPES | BLOCK_TYPES
+# Keras layers that mnistlab writes another way: where a Keras user finds each (lower-case type -> how).
+KERAS_LAYERS_ELSEWHERE: dict[str, str] = {
+    "add": ('Keras\'s Add of a shortcut is a Residual block: { type = "Residual", branch = [...layers...], '
+            'shortcut = [] (the identity) or [...layers...], activation = "relu" }, or a ResidualBlock (ResNet\'s)'),
+    "leakyrelu": ('an activation: activation = "leaky_relu" on a Dense or Conv2D, or { type = "Activation", '
+                  'activation = "leaky_relu" } (Keras\'s negative_slope 0.2)'),
+    "relu": 'an activation: activation = "relu" on a Dense or Conv2D, or { type = "Activation", activation = "relu" }',
+    "softmax": ('an activation: activation = "softmax" on the last Dense, or { type = "Activation", '
+                'activation = "softmax" }'),
+    "elu": 'an activation: activation = "elu", or { type = "Activation", activation = "elu" }',
+}
 _LAYER_LOOKUP = {name.lower(): name for name in _ALL_TYPES} | LAYER_ALIASES
 # Required fields whose absence deserves a word more than "missing".
 _MISSING_HINTS: dict[tuple[str, str], str] = {
@@ -870,6 +882,8 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
     if name is None and kind.strip().lower() in ("input", "inputlayer"):  # keras.Input(shape=...), Keras's first layer
         raise SpecError(f'{where}: "{clip(kind)}" is not a layer here: the input is the model\'s input_shape, '
                         "beside its layers (model = { input_shape = [28, 28, 1], layers = [...] })", path=(*path, "type"))
+    if name is None and (instead := KERAS_LAYERS_ELSEWHERE.get(kind.strip().lower())):
+        raise SpecError(f'{where}: "{clip(kind)}" is not a layer here: {instead}', path=(*path, "type"))
     if name is None:
         raise SpecError(f'{where}: unknown layer type "{clip(kind)}"{did_you_mean(kind, _ALL_TYPES)}; '
                         f"choose from {', '.join(_ALL_TYPES)}", path=(*path, "type"))
@@ -1192,6 +1206,7 @@ def parse_model_spec(obj: Mapping[str, Any] | Sequence[Any] | ModelSpec) -> Mode
       with optional kernel_size, padding, activation, dropout, outputs, output_activation,
       kernel_initializer (see `compact_spec`)
     - builder form (seed 001): `{"filters": 32, "additional_convolutions": 1}` (see `builder_spec`)
+    - a Keras model's JSON, ``model.to_json()`` parsed (see :mod:`mnistlab.keras_json`)
     """
     if isinstance(obj, ModelSpec):
         return obj
@@ -1207,6 +1222,8 @@ def parse_model_spec(obj: Mapping[str, Any] | Sequence[Any] | ModelSpec) -> Mode
     if "filters" in obj or "additional_convolutions" in obj:
         _reject_unknown(obj, _BUILDER_KEYS, "builder model spec")
         return builder_spec(**{k: obj[k] for k in obj})
+    if is_keras_json(obj):  # keras.Model.to_json(): its layers in mnistlab's words, checked as any spec
+        return ModelSpec.from_dict(from_keras_json(obj))
     keys = ", ".join(repr(str(k)) for k in list(obj)[:5]) or "nothing"
     raise SpecError(f"model spec has {keys}: expected 'layers' (full form), 'conv'/'dense' (compact form) "
                     "or 'filters'/'additional_convolutions' (seed 001 builder form)")

@@ -260,9 +260,7 @@ def figure_for(kind: str, store: RunStore, target: str | Sequence[str], *, varia
         check_feature_images(images)
     record, averaged = _one_model(store, target, variant, kind, quick)
     if kind in ("misclassified", "confusion", "per-class"):
-        ds, test_images, true, probs = run_predictions(store, record, data_dir)
-        who = f"run {record.run_id}" if averaged is None else f"the committee of run {record.run_id}"
-        return _prediction_figure(kind, who, ds, test_images, true, probs if averaged is None else averaged, max_images)
+        return _predictions_figure(kind, store, record, averaged, data_dir, max_images)
     model = store.load_model(record.run_id)
     if kind == "filters":
         return plot_filters(model)
@@ -272,6 +270,42 @@ def figure_for(kind: str, store: RunStore, target: str | Sequence[str], *, varia
     # Each row says which test image it is and its class, as asked: "test #23: Trouser".
     row_labels = [f"test #{int(i)}: {ds.info.class_names[int(ds.test_labels[int(i)])]}" for i in images]
     return plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers, labels=row_labels)
+
+
+def _predictions_figure(kind: str, store: RunStore, record: RunRecord, averaged: np.ndarray | None,
+                        data_dir: str | os.PathLike | None, max_images: int) -> Figure:
+    """``kind`` of the test predictions of ``record``'s run, or of a committee's ``averaged`` ones; a
+    run that did not finish is said to (a ReportWarning, and the figure's title)."""
+    ds, test_images, true, probs = run_predictions(store, record, data_dir)
+    who = f"run {record.run_id}" if averaged is None else f"the committee of run {record.run_id}"
+    fig = _prediction_figure(kind, who, ds, test_images, true, probs if averaged is None else averaged, max_images)
+    if averaged is None and (unfinished := unfinished_note(record)):
+        warnings.warn(f"run {record.run_id} {unfinished}", ReportWarning, stacklevel=3)
+        _subtitle(fig, f"run {unfinished.split(':')[0].removeprefix('was ')}: the weights at the stop")
+    return fig
+
+
+def unfinished_note(record: RunRecord) -> str:
+    """What a run's test figures are when it did not finish (``"was interrupted after 3 of 10
+    epochs: its test predictions are those of the weights at the stop, not a result"``); '' for a
+    finished run."""
+    if record.status == "finished":
+        return ""
+    planned = int(((record.config or {}).get("train") or {}).get("epochs") or 0)
+    done = len(record.history or [])
+    return (f"was {record.status} after {done} of {planned} epochs: its test predictions are those of the weights at "
+            "the stop, not a result")
+
+
+def _subtitle(fig: Figure, words: str) -> None:
+    """Add ``(words)`` to the figure's title: its suptitle where it has one, else its first axes' title."""
+    suptitle = getattr(fig, "_suptitle", None)  # Figure.get_suptitle() is matplotlib >= 3.8's
+    title = suptitle.get_text() if suptitle is not None else ""
+    if title:
+        fig.suptitle(f"{title}\n({words})", fontsize=10)
+    elif fig.axes:
+        ax = fig.axes[0]
+        ax.set_title(f"{ax.get_title()}\n({words})" if ax.get_title() else f"({words})")
 
 
 def _prediction_figure(kind: str, who: str, ds: Dataset, test_images: np.ndarray, true: np.ndarray,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 from collections.abc import Callable, Mapping, Sequence
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mnistlab._toml import toml_value
-from mnistlab.errors import OutputError
+from mnistlab.errors import OutputError, SpecError
 from mnistlab.files import check_output_path, write_output
 
 if TYPE_CHECKING:  # RunStore is imported late at run time (see open_store)
@@ -44,6 +45,24 @@ def dataset_arg(ctx: click.Context, param: click.Parameter, value: str | None) -
     except ValueError as exc:
         raise click.BadParameter(f"not a TOML inline table ({' '.join(str(exc).split())[:80]}): write it as "
                                  "'{ folder = \"digits/train\", test = \"digits/test\" }'", ctx=ctx, param=param) from None
+
+
+def model_arg(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> Any:
+    """The callback of `--model` (and `summary`'s MODEL): a preset name or a spec file, or a spec
+    written inline, as JSON (``'{"conv": [32], "dense": [128]}'``) or as a TOML inline table or
+    array, as a run config writes it (``'{ conv = [32], dense = [128], outputs = 3 }'``)."""
+    value = _refuse_empty(value, "value", param, ctx)
+    if not (isinstance(value, str) and value.lstrip().startswith(("{", "["))):
+        return value
+    try:
+        return json.loads(value)
+    except (ValueError, RecursionError):
+        pass
+    try:
+        return toml_value(value)
+    except (ValueError, RecursionError) as exc:
+        raise SpecError(f"the model looks written inline but is neither JSON nor a TOML inline table "
+                        f"({' '.join(str(exc).split())[:80]}): write it as '{{ conv = [32], dense = [128] }}'") from None
 
 
 def _refuse_empty(value: Any, what: str, param: click.Parameter | None, ctx: click.Context | None) -> Any:

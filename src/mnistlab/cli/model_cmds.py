@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
 
 import click
 
-from mnistlab.cli._common import PathArg, experiment_file, one_variant, variant_configs
+from mnistlab.cli._common import PathArg, experiment_file, model_arg, one_variant, variant_configs
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import SpecError
 
@@ -39,8 +38,8 @@ def models_command(fmt: str) -> None:
 def summary_command(model: str, as_json: bool, save: str | None, variant: str | None) -> None:
     """Print MODEL's layer table, parameter counts and multiply-adds, as Keras's model.summary().
 
-    MODEL is a preset name (see `mnistlab models`), a .toml / .json spec file, an inline JSON
-    spec such as '{"conv": [32, 32], "dense": [128]}', or an experiment file (its variant's model,
+    MODEL is a preset name (see `mnistlab models`), a .toml / .json spec file, a spec inline, as
+    JSON or TOML: '{ conv = [32, 32], dense = [128] }', or an experiment file (its variant's model,
     for its dataset's images, before anything trains; the training memory at its optimizer and batch).
     """
     from mnistlab.presets import resolve_model
@@ -63,7 +62,7 @@ def summary_command(model: str, as_json: bool, save: str | None, variant: str | 
     elif variant is not None:
         raise SpecError(f"--variant names a variant of an experiment file, and {model} is none")
     else:
-        spec = resolve_model(_inline_json(model) if model.lstrip().startswith(("{", "[")) else model)
+        spec = resolve_model(model_arg(None, None, model))
     summary = summarize(spec)
     if memory is not None:
         summary = dataclasses.replace(summary, memory=memory)
@@ -76,14 +75,6 @@ def summary_command(model: str, as_json: bool, save: str | None, variant: str | 
     if save:
         save_model_spec(spec, save)
         click.echo(f"wrote {save}", err=True)
-
-
-def _inline_json(text: str) -> dict[str, Any] | list[Any]:
-    """MODEL given as JSON; it starts with { or [, so it parses to a dict or a list, or raises."""
-    try:
-        return json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        raise SpecError(f"MODEL looks like inline JSON but is not valid: {' '.join(str(exc).split())[:80]}") from None
 
 
 COMMANDS: list[click.Command] = [models_command, summary_command]

@@ -12,7 +12,7 @@ import click
 from mnistlab import files
 from mnistlab.callbacks import PROGRESS_MODES
 from mnistlab.cli._common import (IntRange, PathArg, TomlNumber, check_output, data_dir_option, dataset_arg, is_experiment,
-                                  one_variant, open_store, save_figure, status_said, store_option, variant_configs)
+                                  model_arg, one_variant, open_store, save_figure, status_said, store_option, variant_configs)
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import OPTIMIZERS, AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError
@@ -49,8 +49,9 @@ def _validation(value: str | None) -> Any:
               help=f"A dataset name (mnistlab datasets), or your own .csv, .npz or class-folder path, or a table "
                    f"'{{ folder = \"train\", test = \"test\" }}' "
                    f"(default {setting_default('dataset')}).")
-@click.option("--model",
-              help=f"A preset name (mnistlab models) or a spec file (.toml/.json). Default {setting_default('model')}.")
+@click.option("--model", callback=model_arg,
+              help=f"A preset name (mnistlab models) or a spec file (.toml/.json), or a spec inline: "
+                   f"'{{ conv = [32], dense = [128] }}' (TOML or JSON). Default {setting_default('model')}.")
 @click.option("--epochs", type=int, help=f"Epochs (default {setting_default('epochs')}).")
 @click.option("--batch-size", type=int, help=f"Images per step (default {setting_default('batch_size')}, as Keras).")
 @click.option("--lr", type=float, help="Learning rate (default: the optimizer's Keras default).")
@@ -69,9 +70,10 @@ def _validation(value: str | None) -> Any:
               "without it, all of them.")
 @click.option("--device", help=f"auto cpu cuda cuda:N mps (default {setting_default('device')})")
 @click.option("--threads", type=int, help="CPU threads (0 = from the machine).")
-@click.option("--precision", type=click.Choice(["float32", "bf16", "auto"]),
+@click.option("--precision", type=click.Choice(["float32", "bf16", "auto", "mixed_bfloat16", "bfloat16"],
+                                              case_sensitive=False),
               help=f"Default {setting_default('precision')}: auto = bf16 autocast where it pays (conv models on CPUs "
-                   "with native bf16), else float32.")
+                   "with native bf16), else float32. bf16 is Keras's mixed_bfloat16 policy (float32 weights).")
 @data_dir_option()
 @click.option("--checkpoint-dir", type=PathArg(file_okay=False, path_type=Path),
               help="Save checkpoints here: after every epoch, or see --checkpoint-every (resume with --resume).")
@@ -238,7 +240,9 @@ def _report(result: RunResult, cfg: RunConfig, save_weights: Path | None, record
         with closed_output_ignored():  # the reader gone now changes nothing: all is written
             _echo_test_metrics(result)
             if save_weights is not None and save_error is None:
-                click.echo(f"weights saved to {save_weights}")
+                planned, done = cfg.train.epochs, len(result.history)
+                click.echo(f"weights saved to {save_weights}" + ("" if result.status == "finished" else
+                           f" (the weights at the stop: {result.status} after {done} of {planned} epochs)"))
             if recorder is not None:
                 click.echo(f"warning: the run was not recorded: {problem}" if problem else
                            f"recorded as run {recorder.run_id} in {recorder.store.root} (mnistlab show {recorder.run_id})",

@@ -251,6 +251,24 @@ def _existing(text: str, kind: str, key: str | None) -> Path:
     return path
 
 
+def input_size_mismatch(spec: Any, dataset: Any, image_shape: Sequence[int]) -> str | None:
+    """The one-line message for a model (a :class:`~mnistlab.specs.ModelSpec`) whose
+    ``input_shape`` (H, W, C) cannot take ``dataset``'s images, ``image_shape`` (H, W) uint8 grayscale,
+    saying how to fit it; None when it can. Every dataset is one channel (the user's images are
+    read as grayscale); a registered dataset keeps its size (the user's own data is resized to the
+    model's input as it is read, so only its channels can differ)."""
+    height, width, channels = (int(n) for n in spec.input_shape)
+    name = dataset_label(dataset) if isinstance(dataset, str) else "the data"
+    if channels == 1 and (height, width) == tuple(int(n) for n in image_shape[:2]):
+        return None
+    fit = ", ".join(str(int(n)) for n in (*image_shape[:2], 1))
+    return (f"the model takes {height}x{width}x{channels} images (input_shape = [{height}, {width}, {channels}]) but "
+            f"{name}'s images are {image_shape[0]}x{image_shape[1]} with 1 channel (grayscale): set input_shape = "
+            f"[{fit}]" + ("" if channels == 1 else "; every dataset is read as grayscale, one channel")
+            + (" (a registered dataset is not resized; your own images are resized to the model's input)"
+               if (height, width) != tuple(image_shape[:2]) else ""))
+
+
 def class_count_mismatch(spec: Any, dataset: Any, classes: int) -> str:
     """The one-line message for a model (a :class:`~mnistlab.specs.ModelSpec`) whose outputs are not
     the ``classes`` of ``dataset``, saying how to fit it: ``outputs = N`` in a compact model table,
@@ -358,7 +376,9 @@ def _class_indices(spec: UserData, train: np.ndarray | None, test: np.ndarray | 
         raise DataError(f"{spec.test}: no labels (no {spec.label!r} column): a test file needs them")
     numeric = [a.dtype.kind in "iu" for a in (train, test) if a is not None]
     if len(set(numeric)) > 1:
-        strings, numbers = (spec.path, spec.test) if not numeric[0] else (spec.test, spec.path)
+        train_at, test_at = ((f"{spec.path}'s y_train", "its y_test") if spec.test is None  # one .npz holds both
+                             else (str(spec.path), str(spec.test)))
+        strings, numbers = (train_at, test_at) if not numeric[0] else (test_at, train_at)
         raise DataError(f"labels are strings in {strings} but numbers in {numbers}: use the same kind in both")
     both = train if test is None else np.concatenate([train, test])
     _check_classes(spec, train, test, both)

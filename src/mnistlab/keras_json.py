@@ -1,0 +1,231 @@
+"""A Keras model's JSON (``model.to_json()``) read as an mnistlab model spec.
+
+A Keras user brings the model of a notebook as Keras wrote it::
+
+    open("model.json", "w").write(model.to_json())      # in the notebook (Keras 3, or tf.keras 2)
+    mnistlab summary model.json                           # the same layers, shapes and parameter count
+    mnistlab train --model model.json --dataset mnist
+
+:func:`from_keras_json` turns the JSON of a ``Sequential`` model, or of a ``Functional`` one whose
+layers form one chain (each layer's input is the layer before), into the full form
+(``{"input_shape": [...], "layers": [{"type": "Conv2D", ...}, ...]}``) that
+:func:`mnistlab.specs.parse_model_spec` then checks as any spec. What it reads, layer by layer, is
+what mnistlab builds: Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
+Flatten, Dropout, BatchNormalization and Activation, with their initialisers (by Keras's class,
+``GlorotUniform`` as ``glorot_uniform``) and L1/L2 penalties. A setting mnistlab does not build
+(a dilation, groups, a bias initialiser other than zeros, a constraint, channels-first data, a
+layer it does not have, a graph with an ``Add``) is refused in one line naming the layer and the
+setting, never dropped. Keras's bookkeeping (names, ``trainable``, dtype policies, build configs,
+seeds) carries no computation and is left out; a setting a later Keras adds is left out while it
+is off (None or false) and refused once set.
+
+A flat input (``Input((784,))``, the notebooks' ``x.reshape(-1, 784)``) of a square number of
+pixels is read as the image it was flattened from, 28x28x1, with a ``Flatten`` first: the same
+weights and outputs, since Keras's reshape and Flatten both take the pixels row by row.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from mnistlab.errors import SpecError, clip
+
+__all__ = ["from_keras_json", "is_keras_json"]
+
+# Keras's bookkeeping in a layer's config: no computation hangs on it.
+# (An input shape a tf.keras 2 first layer carries is read as the model's input, before this.)
+_BOOKKEEPING = frozenset({"name", "trainable", "dtype", "autocast", "seed", "build_config", "synchronized",
+                          "batch_shape", "batch_input_shape"})
+_NO_DEFAULT = object()
+# Per Keras class: the keys mnistlab reads (Keras's name -> mnistlab's), and the keys it does not
+# build, each with the values that mean "not used" (Keras's defaults), so that those may stand.
+_OFF_INIT = ({"class_name": "Zeros"}, "zeros")
+_READS: dict[str, tuple[dict[str, str], dict[str, tuple[Any, ...]]]] = {
+    "Conv2D": ({"filters": "filters", "kernel_size": "kernel_size", "strides": "strides", "padding": "padding",
+                "activation": "activation", "use_bias": "use_bias", "kernel_initializer": "kernel_initializer",
+                "kernel_regularizer": "kernel_regularizer", "bias_regularizer": "bias_regularizer"},
+               {"data_format": ("channels_last",), "dilation_rate": ([1, 1], 1), "groups": (1,),
+                "bias_initializer": _OFF_INIT}),
+    "Dense": ({"units": "units", "activation": "activation", "use_bias": "use_bias",
+               "kernel_initializer": "kernel_initializer", "kernel_regularizer": "kernel_regularizer",
+               "bias_regularizer": "bias_regularizer"},
+              {"bias_initializer": _OFF_INIT}),
+    "MaxPooling2D": ({"pool_size": "pool_size", "strides": "strides", "padding": "padding"},
+                     {"data_format": ("channels_last",)}),
+    "AveragePooling2D": ({"pool_size": "pool_size", "strides": "strides", "padding": "padding"},
+                         {"data_format": ("channels_last",)}),
+    "GlobalAveragePooling2D": ({}, {"data_format": ("channels_last",), "keepdims": (False,)}),
+    "Flatten": ({}, {"data_format": ("channels_last",)}),
+    "Dropout": ({"rate": "rate"}, {}),
+    "BatchNormalization": ({"momentum": "momentum", "epsilon": "epsilon"},
+                           {"axis": (-1, 3, [3], [-1]), "center": (True,), "scale": (True,), "renorm": (False,),
+                            "renorm_momentum": (0.99,), "beta_initializer": _OFF_INIT,
+                            "gamma_initializer": ({"class_name": "Ones"}, "ones"),
+                            "moving_mean_initializer": _OFF_INIT,
+                            "moving_variance_initializer": ({"class_name": "Ones"}, "ones")}),
+    "Activation": ({"activation": "activation"}, {}),
+}
+# Keras's names of the same layers (tf.keras 2 and Keras 3 aliases)
+_ALIASES = {"Convolution2D": "Conv2D", "MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D",
+            "GlobalAvgPool2D": "GlobalAveragePooling2D"}
+# Keras's initializer classes and the settings mnistlab's namesakes have (keras.initializers' defaults)
+_INITIALIZERS: dict[str, dict[str, Any]] = {
+    "GlorotUniform": {}, "GlorotNormal": {}, "HeNormal": {}, "HeUniform": {}, "LecunNormal": {},
+    "RandomNormal": {"mean": 0.0, "stddev": 0.05}, "RandomUniform": {"minval": -0.05, "maxval": 0.05},
+    "Zeros": {}, "Ones": {}, "Orthogonal": {"gain": 1.0},
+}
+_INITIALIZER_BOOKKEEPING = frozenset({"seed", "input_axes", "output_axes"})
+
+
+def is_keras_json(obj: Any) -> bool:
+    """Whether ``obj`` (parsed JSON) is a Keras model's JSON: a ``class_name`` and a ``config``."""
+    return isinstance(obj, Mapping) and "class_name" in obj and "config" in obj
+
+
+def from_keras_json(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """A Keras model's JSON (``keras.Model.to_json()``, parsed; Keras 3 or tf.keras 2) as mnistlab's
+    full-form spec dict, ``{"name", "input_shape": [H, W, C], "layers": [...]}``.
+
+    Raises SpecError, one line naming the Keras layer (``layers[2] (Conv2D "conv2d_1")``), for a
+    model class other than Sequential or a one-chain Functional, a layer mnistlab does not build, a
+    setting it does not build, and an input that is not an image (H, W, C) or a flat square one.
+    """
+    kind = obj.get("class_name")
+    config = obj.get("config")
+    if kind not in ("Sequential", "Functional", "Model") or not isinstance(config, Mapping):
+        raise SpecError(f"a Keras model's JSON of class {_json(kind)}: only a Sequential model, or a Functional one "
+                        "whose layers form one chain, is read")
+    layers = config.get("layers")
+    if not isinstance(layers, list) or not all(isinstance(layer, Mapping) for layer in layers):
+        raise SpecError("a Keras model's JSON without its config's list of layers")
+    if kind != "Sequential":
+        _check_chain(layers)
+    shape = config.get("build_input_shape") or (obj.get("build_config") or {}).get("input_shape")
+    out: list[dict[str, Any]] = []
+    for i, layer in enumerate(layers):
+        cls = _ALIASES.get(str(layer.get("class_name")), layer.get("class_name"))
+        settings = layer.get("config") if isinstance(layer.get("config"), Mapping) else {}
+        where = f"layers[{i}] ({cls} {_json(settings.get('name', ''), 40)})"
+        given = settings.get("batch_shape") or settings.get("batch_input_shape")
+        if cls == "InputLayer" or given is not None:
+            shape = given if given is not None else shape
+            if cls == "InputLayer":
+                continue
+        out.append(_layer(str(cls), settings, where))
+    input_shape, flat = _input_shape(shape)
+    return {"name": str(config.get("name") or "keras_model"), "input_shape": input_shape,
+            "layers": ([{"type": "Flatten"}] if flat else []) + out}
+
+
+def _layer(cls: str, settings: Mapping[str, Any], where: str) -> dict[str, Any]:
+    """One Keras layer's config as mnistlab's layer table."""
+    if cls not in _READS:
+        raise SpecError(f"{where}: Keras's {clip(cls, 40)} layer is none mnistlab builds ({', '.join(_READS)})")
+    reads, unused = _READS[cls]
+    table: dict[str, Any] = {"type": cls}
+    for key, value in settings.items():
+        if key in reads:
+            table[reads[key]] = _initializer(value, f"{where}: {key}") if key == "kernel_initializer" else value
+        elif key in unused:
+            if not _is_default(value, unused[key]):
+                raise SpecError(f"{where}: {key} = {_json(value)} is a setting mnistlab does not build "
+                                f"(only {_json(_shown_default(unused[key]))})")
+        elif key not in _BOOKKEEPING and value not in (None, False):
+            raise SpecError(f"{where}: {key} = {_json(value)} is a setting mnistlab does not build")
+    return table
+
+
+def _is_default(value: Any, defaults: tuple[Any, ...]) -> bool:
+    """Whether ``value`` is one of ``defaults``: an initializer by its class (its config as Keras's defaults)."""
+    if isinstance(value, Mapping) and "class_name" in value:
+        return any(isinstance(d, Mapping) and d["class_name"] == value["class_name"] for d in defaults) and not (
+            set(value.get("config") or {}) - _INITIALIZER_BOOKKEEPING)
+    if isinstance(value, str):
+        return value in defaults or _snake(value) in defaults
+    return any(value == d for d in defaults if not isinstance(d, Mapping))
+
+
+def _shown_default(defaults: tuple[Any, ...]) -> Any:
+    first = defaults[0]
+    return first["class_name"] if isinstance(first, Mapping) else first
+
+
+def _initializer(value: Any, where: str) -> str:
+    """Keras's initializer (a name, or its saved form ``{"class_name": "HeNormal", "config": {...}}``)
+    as mnistlab's name; SpecError for a class or setting mnistlab's namesake does not have."""
+    if isinstance(value, str):
+        return _snake(value)
+    if not (isinstance(value, Mapping) and isinstance(value.get("class_name"), str)):
+        raise SpecError(f"{where}: {_json(value)} is no initializer mnistlab reads")
+    cls, config = value["class_name"], value.get("config") or {}
+    if cls not in _INITIALIZERS:
+        raise SpecError(f"{where}: Keras's {clip(cls, 40)} is no initializer mnistlab builds "
+                        f"({', '.join(_snake(c) for c in _INITIALIZERS)})")
+    for key, setting in config.items():
+        if key in _INITIALIZER_BOOKKEEPING:
+            continue
+        wanted = _INITIALIZERS[cls].get(key, _NO_DEFAULT)
+        if wanted is _NO_DEFAULT or not (isinstance(setting, (int, float)) and math.isclose(setting, wanted)):
+            defaults = ", ".join(f"{k} = {v}" for k, v in _INITIALIZERS[cls].items()) or "no settings"
+            raise SpecError(f"{where}: {cls} with {key} = {_json(setting, 40)}: mnistlab's {_snake(cls)} is "
+                            f"Keras's default ({defaults})")
+    return _snake(cls)
+
+
+def _json(value: Any, n: int = 60) -> str:
+    """A value as the JSON it came from, cut to ``n`` characters: how the messages quote Keras's settings."""
+    try:
+        return clip(json.dumps(value), n)
+    except (TypeError, ValueError):
+        return clip(repr(value), n)
+
+
+def _snake(name: str) -> str:
+    """``GlorotUniform`` -> ``glorot_uniform`` (Keras's class name as its string identifier)."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
+
+
+def _input_shape(shape: Any) -> tuple[list[int], bool]:
+    """(mnistlab's input_shape [H, W, C], whether the model took the image flat) from Keras's batch
+    shape ``[None, H, W, C]`` or ``[None, H * W]``."""
+    dims = list(shape)[1:] if isinstance(shape, Sequence) and not isinstance(shape, str) else None
+    if not dims or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in dims):
+        raise SpecError(f"a Keras model's JSON whose input shape is {_json(shape)}: give the model an Input of the "
+                        "image's shape, keras.Input((28, 28, 1))")
+    if len(dims) == 3:
+        return dims, False
+    side = math.isqrt(dims[0]) if len(dims) == 1 else 0
+    if len(dims) == 2:
+        return [*dims, 1], False
+    if side * side == dims[0]:
+        return [side, side, 1], True
+    raise SpecError(f"a Keras model's JSON whose input shape is {_json(shape)}: mnistlab's models take images, "
+                    "(H, W, C), or a flat square one (784 pixels)")
+
+
+def _check_chain(layers: Sequence[Mapping[str, Any]]) -> None:
+    """SpecError unless each layer of a Functional model takes the one before it as its only input."""
+    for i, layer in enumerate(layers[1:], 1):
+        nodes = layer.get("inbound_nodes") or []
+        sources = [_source(arg) for node in nodes for arg in _node_args(node)]
+        before = (layers[i - 1].get("config") or {}).get("name") or layers[i - 1].get("name")
+        if sources != [before]:
+            raise SpecError(f"layers[{i}] ({_json(layer.get('class_name'), 40)}): a Functional model whose layers "
+                            "do not form one chain (an Add, a second input or output) is not read from Keras's JSON; "
+                            'write its residual blocks as { type = "Residual", branch = [...], shortcut = [...] }')
+
+
+def _node_args(node: Any) -> list[Any]:
+    if isinstance(node, Mapping):  # Keras 3: {"args": [tensor, ...], "kwargs": {...}}
+        return list(node.get("args") or [])
+    return list(node) if isinstance(node, list) else [node]  # tf.keras 2: [[name, node, tensor, kwargs], ...]
+
+
+def _source(arg: Any) -> Any:
+    if isinstance(arg, Mapping):
+        return ((arg.get("config") or {}).get("keras_history") or [None])[0]
+    return arg[0] if isinstance(arg, list) and arg else None

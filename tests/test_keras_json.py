@@ -1,0 +1,106 @@
+"""A Keras model's JSON (model.to_json()) read as mnistlab's spec: against what Keras 3 said of the same
+models (tests/data/keras_models.json, written by bench/keras_model_json.py), and refusals of what
+mnistlab does not build."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mnistlab.cli import main
+from mnistlab.errors import SpecError
+from mnistlab.models import build_model
+from mnistlab.specs import parse_model_spec
+from mnistlab.summary import summarize
+
+RECORDED = json.loads((Path(__file__).parent / "data" / "keras_models.json").read_text())["models"]
+READABLE = [name for name, m in RECORDED.items() if "refused" not in m]
+REFUSED = [name for name, m in RECORDED.items() if "refused" in m]
+
+
+@pytest.mark.parametrize("name", READABLE)
+def test_a_keras_models_json_reads_as_the_same_layers_shapes_and_parameters(name: str) -> None:
+    keras = RECORDED[name]
+    spec = parse_model_spec(keras["json"])
+    summary = summarize(spec)
+    assert summary.total == keras["params"] and summary.trainable == keras["trainable"]
+    assert sum(p.numel() for p in build_model(spec).parameters()) == keras["trainable"]  # what trains, as Keras
+    shapes = [list(shape) for shape in spec.shapes()]
+    if name == "flat-dense":  # its flat 784 input is read as the 28x28x1 image, with a Flatten first
+        assert spec.input_shape == (28, 28, 1) and spec.layers[0].type == "Flatten" and shapes[0] == [784]
+        shapes = shapes[1:]
+    assert shapes == keras["output_shapes"]
+
+
+def test_what_a_keras_layer_says_is_what_the_spec_holds() -> None:
+    spec = parse_model_spec(RECORDED["bn-regularized"]["json"])
+    conv, bn = spec.layers[0], spec.layers[4]
+    assert (conv.filters, conv.kernel_size, conv.padding, conv.kernel_initializer, conv.use_bias) == (
+        32, (3, 3), "same", "he_normal", False)
+    assert conv.kernel_regularizer.l2 == pytest.approx(0.01) and spec.layers[3].strides == (2, 2)
+    assert spec.layers[3].kernel_regularizer.l1 == pytest.approx(1e-5)
+    assert (bn.momentum, bn.epsilon) == (pytest.approx(0.9), pytest.approx(1e-5))
+    assert spec.layers[-1].kernel_initializer == "random_normal" and spec.layers[-1].activation == "softmax"
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_what_mnistlab_does_not_build_is_refused_in_one_line(name: str) -> None:
+    with pytest.raises(SpecError) as err:
+        parse_model_spec(RECORDED[name]["json"])
+    assert RECORDED[name]["refused"] in str(err.value) and "\n" not in str(err.value), str(err.value)
+
+
+def test_a_keras_json_file_is_a_model_for_every_command(tmp_path: Path, data_dir: Path, capsys) -> None:
+    """New-user finding (helper-99): `summary keras.json` said only "expected 'layers'"."""
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(RECORDED["seed000-cnn"]["json"]))
+    assert main(["summary", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith('Model: "sequential"') and "Total params: 243,786" in out and "(None, 5, 5, 64)" in out
+    assert main(["train", "--model", str(path), "--dataset", "mnist", "--subset", "60", "--epochs", "1",
+                 "--progress", "none", "--data-dir", str(data_dir), "--no-record"]) == 0
+    assert "params: 243,786" in capsys.readouterr().out
+    bad = tmp_path / "dilated.json"
+    bad.write_text(json.dumps(RECORDED["dilated"]["json"]))
+    assert main(["summary", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {bad}: layers[1] (Conv2D ") and "dilation_rate" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("change", "said"), [
+    (lambda d: d.update(class_name="Bidirectional"), 'of class "Bidirectional": only a Sequential model'),
+    (lambda d: d["config"].update(layers="x"), "without its config's list of layers"),
+    (lambda d: d["config"]["layers"][0]["config"].update(batch_shape=[None, 10, 3, 2, 1]),
+     "input shape is [null, 10, 3, 2, 1]: mnistlab's models take images"),
+    (lambda d: d["config"]["layers"][0]["config"].update(batch_shape=[None, 783]), "input shape is [null, 783]"),
+    (lambda d: d["config"]["layers"][0]["config"].update(batch_shape="28x28"), "input shape is"),
+    (lambda d: d["config"]["layers"][1]["config"].update(kernel_initializer={"class_name": "Identity"}),
+     "Keras's Identity is no initializer mnistlab builds"),
+    (lambda d: d["config"]["layers"][1]["config"].update(kernel_constraint={"class_name": "MaxNorm"}),
+     'kernel_constraint = {"class_name": "MaxNorm"} is a setting mnistlab does not build'),
+    (lambda d: d["config"]["layers"][1]["config"].update(filters=-3), "filters"),
+    (lambda d: d["config"]["layers"][1].update(config=None), "missing"),
+])
+def test_a_damaged_or_foreign_keras_json_is_one_line(change, said: str) -> None:
+    written = json.loads(json.dumps(RECORDED["seed000-cnn"]["json"]))
+    change(written)
+    with pytest.raises(SpecError) as err:
+        parse_model_spec(written)
+    assert said in str(err.value) and "\n" not in str(err.value), str(err.value)
+
+
+def test_a_tf_keras_2_json_reads_too() -> None:
+    """tf.keras 2 writes the input shape on the first layer and initializers without their module."""
+    written = {"class_name": "Sequential", "keras_version": "2.15.0", "backend": "tensorflow", "config": {
+        "name": "sequential", "layers": [
+            {"class_name": "Flatten", "config": {"name": "flatten", "trainable": True, "batch_input_shape": [None, 28, 28],
+                                                 "dtype": "float32", "data_format": "channels_last"}},
+            {"class_name": "Dense", "config": {"name": "dense", "units": 128, "activation": "relu", "use_bias": True,
+                                               "kernel_initializer": {"class_name": "GlorotUniform", "config": {"seed": None}},
+                                               "bias_initializer": {"class_name": "Zeros", "config": {}},
+                                               "kernel_regularizer": None, "activity_regularizer": None}},
+            {"class_name": "Dense", "config": {"name": "dense_1", "units": 10, "activation": "softmax"}}]}}
+    spec = parse_model_spec(written)
+    assert spec.input_shape == (28, 28, 1) and summarize(spec).total == 101_770  # seed 000's dense model
