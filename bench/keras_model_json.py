@@ -50,6 +50,12 @@ def models() -> dict[str, tuple[object, str | None]]:
         "functional-chain": (chain(layers.Conv2D(16, 3), layers.BatchNormalization(), layers.Activation("relu"),
                                    layers.MaxPooling2D(), layers.Flatten(), layers.Dense(10, activation="softmax")), None),
         "functional-add": (residual, "do not form one chain"),
+        "reshaped-rescaled": (keras.Sequential([
+            keras.Input((784,)), layers.Rescaling(1 / 255), layers.Reshape((28, 28, 1)), layers.Conv2D(8, 3, activation="relu"),
+            layers.MaxPooling2D(), layers.Flatten(), layers.Dense(10, activation="softmax")]), None),
+        "rescaled-otherwise": (keras.Sequential([keras.Input((28, 28, 1)), layers.Rescaling(1 / 127.5, offset=-1),
+                                                 layers.Flatten(), layers.Dense(10)]),
+                               "Rescaling(scale = 0.00784313725490196, offset = -1): mnistlab feeds"),
         "dilated": (keras.Sequential([keras.Input((28, 28, 1)), layers.Conv2D(8, 3, dilation_rate=2), layers.Flatten(),
                                       layers.Dense(10)]), "dilation_rate = [2, 2] is a setting mnistlab does not build"),
         "leaky-relu-layer": (keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(32),
@@ -75,8 +81,9 @@ def main() -> None:
         entry = {"json": json.loads(model.to_json()), "params": model.count_params(),
                  "trainable": sum(int(w.numpy().size) for w in model.trainable_weights)}
         if refused is None:
-            entry["output_shapes"] = [list(layer.output.shape[1:]) for layer in model.layers
-                                      if not isinstance(layer, keras.layers.InputLayer)]
+            entry["output_shapes"] = [list(layer.output.shape[1:]) for layer in model.layers  # of the layers read
+                                      if not isinstance(layer, (keras.layers.InputLayer, keras.layers.Rescaling,
+                                                                keras.layers.Reshape))]
         else:
             entry["refused"] = refused
         recorded["models"][name] = entry

@@ -284,7 +284,9 @@ def test_a_committee_of_different_networks_exports_and_has_a_card_for_each(tmp_p
     assert "## Model 1 of 2: variant small (1 member)" in card and "## Model 2 of 2: variant wide" in card
     small, wide = (summarize(ModelSpec.from_dict(m.config["model"])).total for m in both.members)
     assert f"The committee holds **{small + wide:,} parameters** in all (1 x {small:,} + 1 x {wide:,})." in card
-    assert card.startswith("# Model card: small + wide committee of 2 on ")  # inline models: named by their variants
+    # its own name first (new-user finding, helper-99: the committee's name was nowhere), then its networks,
+    # inline models named by their variants
+    assert card.startswith("# Model card: both, the committee of 2 (small + wide) on "), card.splitlines()[0]
     cm = np.asarray(figure_for("confusion", store, "exp", variant="both", data_dir=data_dir).axes[0].images[0].get_array())
     assert np.trace(cm) / cm.sum() == pytest.approx(both.test_accuracy)  # the committee's outputs, not a member's
     assert both.test_accuracy not in [m.test_accuracy for m in both.members]  # (so a member's would fail this test)

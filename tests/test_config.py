@@ -496,17 +496,6 @@ def test_keras_layers_written_another_way_here_say_how(tmp_path: Path, layer: st
     assert said in str(exc.value) and "did you mean" not in str(exc.value) and "\n" not in str(exc.value), str(exc.value)
 
 
-def test_a_keras_models_json_is_said_not_to_be_read(tmp_path: Path, capsys) -> None:
-    from mnistlab.cli import main
-
-    keras_json = tmp_path / "model.json"  # what keras.Model.to_json() writes, in short
-    keras_json.write_text(json.dumps({"class_name": "Sequential", "config": {"name": "sequential", "layers": []},
-                                      "keras_version": "3.15.1", "backend": "tensorflow"}))
-    assert main(["summary", str(keras_json)]) == 2
-    err = capsys.readouterr().err
-    assert "a Keras model's JSON (model.to_json()) is not read; write its layers as a list" in err and err.count("\n") == 1
-
-
 @pytest.mark.parametrize("written", ["mixed_bfloat16", "bfloat16", "BF16", "Mixed_BFloat16"])
 def test_keras_dtype_policy_names_are_bf16(written: str, capsys) -> None:
     """New-user finding (helper-99): --precision bfloat16 was refused; Keras calls bf16 compute

@@ -235,9 +235,11 @@ def test_report_has_every_part_and_escapes_names(recorded, data_dir, tmp_path, c
     assert "243,786 parameters" in text
 
 
-def test_report_drawn_one_figure_at_a_time_is_the_same_page(recorded, data_dir, tmp_path, capsys):
+def test_report_drawn_one_figure_at_a_time_is_the_same_page(recorded, data_dir, tmp_path, capsys, monkeypatch):
     out, text = _report(recorded, data_dir, tmp_path, capsys)  # the default: every core
     root, _ = recorded
+    monkeypatch.setattr(report, "FIGURE_BATCH", 1)  # drawn section by section as they are made, as a long report is
+    assert _report(recorded, data_dir, tmp_path, capsys)[1] == text
     serial = tmp_path / "serial.html"
     assert main(["report", EXPERIMENT, "--store", str(root), "--data-dir", str(data_dir), "-o", str(serial),
                  "-j", "1"]) == 0

@@ -53,9 +53,11 @@ LOGIT_RTOL = 1e-4
 VERIFY_BATCH = 1000
 KERAS_SUFFIXES = (".keras", ".h5", ".hdf5")  # Keras's model files: refused with a word on what to write instead
 # What a safetensors file holds, in its metadata: the tensors are a torch state_dict's.
-SAFETENSORS_LAYOUT = ("PyTorch state_dict of mnistlab.models.build_model(spec): Conv2D weight (out, in, kh, kw) where "
-                      "Keras's kernel is (kh, kw, in, out), Dense weight (out, in) where Keras's is (in, out), and a "
-                      "Flatten flattens (C, H, W) where Keras flattens (H, W, C)")
+SAFETENSORS_LAYOUT = ("PyTorch state_dict of mnistlab.models.build_model(spec) (a committee: members.N. before each "
+                      "of member N's keys, its spec the Nth of mnistlab.spec's list, or mnistlab.spec for each when "
+                      "it is one): Conv2D weight (out, in, kh, kw) where Keras's kernel is (kh, kw, in, out), Dense "
+                      "weight (out, in) where Keras's is (in, out), and a Flatten flattens (C, H, W) where Keras "
+                      "flattens (H, W, C)")
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,9 @@ is off (None or false) and refused once set.
 
 A flat input (``Input((784,))``, the notebooks' ``x.reshape(-1, 784)``) of a square number of
 pixels is read as the image it was flattened from, 28x28x1, with a ``Flatten`` first: the same
-weights and outputs, since Keras's reshape and Flatten both take the pixels row by row.
+weights and outputs, since Keras's reshape and Flatten both take the pixels row by row; a first
+``Reshape((28, 28, 1))`` of it makes that image the input. A first ``Rescaling(1/255)`` is left
+out: mnistlab feeds every model its pixels / 255 already.
 """
 
 from __future__ import annotations
@@ -29,17 +31,20 @@ from __future__ import annotations
 import json
 import math
 import re
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mnistlab.errors import SpecError, clip
+from mnistlab.errors import SpecError, SpecWarning, clip
 
 __all__ = ["from_keras_json", "is_keras_json"]
 
 # Keras's bookkeeping in a layer's config: no computation hangs on it.
 # (An input shape a tf.keras 2 first layer carries is read as the model's input, before this.)
-_BOOKKEEPING = frozenset({"name", "trainable", "dtype", "autocast", "seed", "build_config", "synchronized",
-                          "batch_shape", "batch_input_shape"})
+_BOOKKEEPING = frozenset({"name", "autocast", "seed", "build_config", "synchronized", "batch_shape", "batch_input_shape"})
+# Settings every layer has, read apart: trainable (false freezes it, and runs a BatchNormalization in
+# inference mode: refused), dtype (a float32 policy; mixed precision is the run's train.precision).
+_FLOAT32 = ("float32", None)
 _NO_DEFAULT = object()
 # Per Keras class: the keys mnistlab reads (Keras's name -> mnistlab's), and the keys it does not
 # build, each with the values that mean "not used" (Keras's defaults), so that those may stand.
@@ -62,7 +67,7 @@ _READS: dict[str, tuple[dict[str, str], dict[str, tuple[Any, ...]]]] = {
     "Flatten": ({}, {"data_format": ("channels_last",)}),
     "Dropout": ({"rate": "rate"}, {}),
     "BatchNormalization": ({"momentum": "momentum", "epsilon": "epsilon"},
-                           {"axis": (-1, 3, [3], [-1]), "center": (True,), "scale": (True,), "renorm": (False,),
+                           {"center": (True,), "scale": (True,), "renorm": (False,),
                             "renorm_momentum": (0.99,), "beta_initializer": _OFF_INIT,
                             "gamma_initializer": ({"class_name": "Ones"}, "ones"),
                             "moving_mean_initializer": _OFF_INIT,
@@ -78,7 +83,8 @@ _INITIALIZERS: dict[str, dict[str, Any]] = {
     "RandomNormal": {"mean": 0.0, "stddev": 0.05}, "RandomUniform": {"minval": -0.05, "maxval": 0.05},
     "Zeros": {}, "Ones": {}, "Orthogonal": {"gain": 1.0},
 }
-_INITIALIZER_BOOKKEEPING = frozenset({"seed", "input_axes", "output_axes"})
+_INITIALIZER_BOOKKEEPING = frozenset({"seed"})
+_INITIALIZER_UNSET = frozenset({"input_axes", "output_axes"})  # Keras 3.15's fan axes: None is the default
 
 
 def is_keras_json(obj: Any) -> bool:
@@ -103,47 +109,113 @@ def from_keras_json(obj: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(layers, list) or not all(isinstance(layer, Mapping) for layer in layers):
         raise SpecError("a Keras model's JSON without its config's list of layers")
     if kind != "Sequential":
-        _check_chain(layers)
+        _check_chain(layers, config.get("output_layers"))
+    if obj.get("compile_config"):
+        warnings.warn("the Keras JSON's compile settings (optimizer, loss, metrics) are not read: the run's train "
+                      "settings are its own (train.optimizer, train.lr; the loss is always the cross-entropy)",
+                      SpecWarning, stacklevel=3)
     shape = config.get("build_input_shape") or (obj.get("build_config") or {}).get("input_shape")
     out: list[dict[str, Any]] = []
+    rank = 0
     for i, layer in enumerate(layers):
         cls = _ALIASES.get(str(layer.get("class_name")), layer.get("class_name"))
         settings = layer.get("config") if isinstance(layer.get("config"), Mapping) else {}
-        where = f"layers[{i}] ({cls} {_json(settings.get('name', ''), 40)})"
+        label = f"layers[{i}] {_json(settings.get('name', ''), 40)}"  # as Keras's JSON numbers and names it
+        where = f"{label} ({cls})"
         given = settings.get("batch_shape") or settings.get("batch_input_shape")
         if cls == "InputLayer" or given is not None:
             shape = given if given is not None else shape
             if cls == "InputLayer":
                 continue
-        out.append(_layer(str(cls), settings, where))
+        if cls in ("Rescaling", "Reshape") and not out:  # the input's own preparation, before any layer mnistlab builds
+            shape = _prepared_input(str(cls), settings, shape, where)
+            continue
+        if not out:
+            rank = len(shape) - 1 if isinstance(shape, Sequence) and not isinstance(shape, str) else 3
+        out.append(_layer(str(cls), settings, label, rank))
+        rank = _rank_after(str(cls), rank)
     input_shape, flat = _input_shape(shape)
     return {"name": str(config.get("name") or "keras_model"), "input_shape": input_shape,
             "layers": ([{"type": "Flatten"}] if flat else []) + out}
 
 
-def _layer(cls: str, settings: Mapping[str, Any], where: str) -> dict[str, Any]:
-    """One Keras layer's config as mnistlab's layer table."""
+def _prepared_input(cls: str, settings: Mapping[str, Any], shape: Any, where: str) -> Any:
+    """The input's batch shape once a first ``Rescaling`` or ``Reshape`` (before any other layer) is
+    read: ``Rescaling(1/255)`` is what mnistlab feeds every model (pixels / 255), so it is left out;
+    a ``Reshape`` of the flat input to an image, ``(784,)`` to ``(28, 28, 1)``, makes that image the
+    model's input. SpecError for any other."""
+    if cls == "Rescaling":
+        scale, offset = settings.get("scale"), settings.get("offset", 0.0)
+        if (isinstance(scale, (int, float)) and math.isclose(scale, 1 / 255, rel_tol=1e-4)
+                and isinstance(offset, (int, float)) and offset == 0):
+            return shape
+        raise SpecError(f"{where}: Rescaling(scale = {_json(scale, 20)}, offset = {_json(offset, 20)}): mnistlab feeds "
+                        "every model its pixels / 255, what Rescaling(1/255) gives; only that one, first, is read")
+    target = settings.get("target_shape")
+    dims = list(shape)[1:] if isinstance(shape, Sequence) and not isinstance(shape, str) else []
+    if (isinstance(target, Sequence) and len(target) == 3 and all(isinstance(d, int) and d > 0 for d in target)
+            and all(isinstance(d, int) for d in dims) and math.prod(dims) == math.prod(target)):
+        return [None, *target]
+    raise SpecError(f"{where}: Reshape to {_json(target, 30)} of an input {_json(shape, 30)}: only a first Reshape of "
+                    "the flat input to the image (H, W, C) it holds is read")
+
+
+def _layer(cls: str, settings: Mapping[str, Any], label: str, rank: int) -> dict[str, Any]:
+    """One Keras layer's config as mnistlab's layer table, checked as mnistlab checks a layer
+    (``label`` numbers and names it as Keras's JSON does); ``rank``: its input's, without the batch axis."""
+    from mnistlab.specs import layer_from_dict  # specs reads Keras's JSON through this module
+
+    where = f"{label} ({cls})"
     if cls not in _READS:
         raise SpecError(f"{where}: Keras's {clip(cls, 40)} layer is none mnistlab builds ({', '.join(_READS)})")
     reads, unused = _READS[cls]
     table: dict[str, Any] = {"type": cls}
     for key, value in settings.items():
+        if key == "trainable" and value is not True:
+            raise SpecError(f"{where}: trainable = {_json(value)}: a frozen layer is none mnistlab builds (every layer "
+                            "trains here, and a frozen BatchNormalization would normalise with its moving statistics)")
+        if key == "dtype" and (policy := _policy(value)) not in _FLOAT32:
+            raise SpecError(f"{where}: dtype policy {_json(policy)}: mnistlab's layers hold float32 weights; mixed "
+                            'precision is a run\'s train.precision ("bf16" is Keras\'s mixed_bfloat16)')
+        if cls == "BatchNormalization" and key == "axis" and value not in (-1, [-1], rank, [rank]):
+            raise SpecError(f"{where}: axis = {_json(value)}: mnistlab's BatchNormalization normalises the last axis "
+                            "(channels), as Keras's default axis = -1")
+        if key in ("trainable", "dtype", "axis") and (cls == "BatchNormalization" or key != "axis"):
+            continue
         if key in reads:
             table[reads[key]] = _initializer(value, f"{where}: {key}") if key == "kernel_initializer" else value
         elif key in unused:
             if not _is_default(value, unused[key]):
                 raise SpecError(f"{where}: {key} = {_json(value)} is a setting mnistlab does not build "
                                 f"(only {_json(_shown_default(unused[key]))})")
-        elif key not in _BOOKKEEPING and value not in (None, False):
+        elif key not in _BOOKKEEPING and not (value is None or value is False):
             raise SpecError(f"{where}: {key} = {_json(value)} is a setting mnistlab does not build")
+    layer_from_dict(table, where=label)
     return table
+
+
+def _policy(value: Any) -> Any:
+    """A layer's dtype policy's name: Keras 3 writes ``{"class_name": "DTypePolicy", "config": {"name":
+    "float32"}}``, tf.keras 2 ``"float32"`` or ``{"class_name": "Policy", "config": {"name": ...}}``."""
+    if isinstance(value, Mapping):
+        config = value.get("config")
+        return config.get("name") if isinstance(config, Mapping) else config
+    return value
+
+
+def _rank_after(cls: str, rank: int) -> int:
+    """The rank (without the batch axis) of what a layer of Keras class ``cls`` gives for an input of ``rank``."""
+    return 1 if cls in ("Flatten", "Dense", "GlobalAveragePooling2D") else 3 if cls in (
+        "Conv2D", "MaxPooling2D", "AveragePooling2D") else rank
 
 
 def _is_default(value: Any, defaults: tuple[Any, ...]) -> bool:
     """Whether ``value`` is one of ``defaults``: an initializer by its class (its config as Keras's defaults)."""
     if isinstance(value, Mapping) and "class_name" in value:
-        return any(isinstance(d, Mapping) and d["class_name"] == value["class_name"] for d in defaults) and not (
-            set(value.get("config") or {}) - _INITIALIZER_BOOKKEEPING)
+        config = value.get("config") or {}
+        return (any(isinstance(d, Mapping) and d["class_name"] == value["class_name"] for d in defaults)
+                and isinstance(config, Mapping) and all(k in _INITIALIZER_BOOKKEEPING or (k in _INITIALIZER_UNSET and v is None)
+                                                         for k, v in config.items()))
     if isinstance(value, str):
         return value in defaults or _snake(value) in defaults
     return any(value == d for d in defaults if not isinstance(d, Mapping))
@@ -162,11 +234,13 @@ def _initializer(value: Any, where: str) -> str:
     if not (isinstance(value, Mapping) and isinstance(value.get("class_name"), str)):
         raise SpecError(f"{where}: {_json(value)} is no initializer mnistlab reads")
     cls, config = value["class_name"], value.get("config") or {}
+    if not isinstance(config, Mapping):
+        raise SpecError(f"{where}: {cls}'s config {_json(config, 40)} is not a table")
     if cls not in _INITIALIZERS:
         raise SpecError(f"{where}: Keras's {clip(cls, 40)} is no initializer mnistlab builds "
                         f"({', '.join(_snake(c) for c in _INITIALIZERS)})")
     for key, setting in config.items():
-        if key in _INITIALIZER_BOOKKEEPING:
+        if key in _INITIALIZER_BOOKKEEPING or (key in _INITIALIZER_UNSET and setting is None):
             continue
         wanted = _INITIALIZERS[cls].get(key, _NO_DEFAULT)
         if wanted is _NO_DEFAULT or not (isinstance(setting, (int, float)) and math.isclose(setting, wanted)):
@@ -207,10 +281,21 @@ def _input_shape(shape: Any) -> tuple[list[int], bool]:
                     "(H, W, C), or a flat square one (784 pixels)")
 
 
-def _check_chain(layers: Sequence[Mapping[str, Any]]) -> None:
-    """SpecError unless each layer of a Functional model takes the one before it as its only input."""
+def _check_chain(layers: Sequence[Mapping[str, Any]], outputs: Any) -> None:
+    """SpecError unless each layer of a Functional model takes the one before it as its only input,
+    called without arguments that change it (``training=``), and the last layer is its one output."""
+    last = (layers[-1].get("config") or {}).get("name") or layers[-1].get("name") if layers else None
+    named = outputs[0] if isinstance(outputs, list) and outputs and isinstance(outputs[0], list) and len(outputs) == 1 \
+        else outputs
+    if not (isinstance(named, list) and named and named[0] == last):
+        raise SpecError(f"a Functional model with outputs {_json(outputs, 60)}: only one output, its last layer's, is read")
     for i, layer in enumerate(layers[1:], 1):
         nodes = layer.get("inbound_nodes") or []
+        called = [node.get("kwargs") for node in nodes if isinstance(node, Mapping)]
+        called += [arg[3] for node in nodes if isinstance(node, list) for arg in node if isinstance(arg, list) and len(arg) > 3]
+        if any(kwargs and any(v is not None for v in kwargs.values()) for kwargs in called if isinstance(kwargs, Mapping)):
+            raise SpecError(f"layers[{i}] ({_json(layer.get('class_name'), 40)}): called with {_json(called, 60)}: "
+                            "a layer called with arguments (training=...) is none mnistlab builds")
         sources = [_source(arg) for node in nodes for arg in _node_args(node)]
         before = (layers[i - 1].get("config") or {}).get("name") or layers[i - 1].get("name")
         if sources != [before]:

@@ -13,6 +13,7 @@ Figures of recorded runs, fetched from a run store (`figure_for`), are `mnistlab
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import math
@@ -64,6 +65,7 @@ def png_bytes(fig: Figure, dpi: int = 80) -> bytes:
     return buf.getvalue()
 
 
+MAX_RENDERERS = 8  # render_pngs's default ceiling on processes
 _INHERITED: tuple[Sequence[Figure], int] | None = None  # what render_pngs's forked workers draw, by index
 
 
@@ -87,17 +89,18 @@ def render_pngs(figures: Sequence[Figure], *, dpi: int = 80, jobs: int | None = 
 
     Drawing a figure is matplotlib's pure-Python work (layout, text, Agg), 0.2-0.8 s each on one
     core; a report has three per variant. With ``jobs`` > 1 (default: the cores this process may
-    use) and several figures, forked processes draw them, each inheriting the figures (nothing is
+    use, at most :data:`MAX_RENDERERS`) and several figures, forked processes draw them, each inheriting the figures (nothing is
     pickled but the PNGs coming back); the bytes are those drawn here. Serial where forking is not
     safe or cheap (not Linux, or other Python threads alive: a notebook's kernel), and when a
     renderer dies.
     """
     global _INHERITED
-    if jobs is None:
-        jobs = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    if jobs is None:  # at most MAX_RENDERERS: each is a fork of this process (a container's quota is not seen here)
+        jobs = min(MAX_RENDERERS, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
     workers = min(jobs, len(figures))
     if workers > 1 and _INHERITED is None and _forks_safely():
         _INHERITED = (figures, dpi)
+        gc.freeze()  # the heap as it is now stays out of the children's collections: shared, not copied
         try:
             with warnings.catch_warnings(), ProcessPoolExecutor(
                     workers, mp_context=multiprocessing.get_context("fork")) as pool:
@@ -108,6 +111,7 @@ def render_pngs(figures: Sequence[Figure], *, dpi: int = 80, jobs: int | None = 
             pass
         finally:
             _INHERITED = None
+            gc.unfreeze()
     return [png_bytes(fig, dpi) for fig in figures]
 
 

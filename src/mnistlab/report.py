@@ -18,7 +18,7 @@ import html
 import json
 import os
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -344,6 +344,24 @@ def search_figures(store: RunStore, experiment: str, records: Sequence[RunRecord
     return out
 
 
+FIGURE_BATCH = 24  # figures held undrawn at most, while sections are made (a search's trials are many)
+
+
+def _drawn_as_made(sections: Iterable[VariantSection], jobs: int | None) -> list[VariantSection]:
+    """The sections, their figures drawn (:func:`draw_figures`) a batch at a time as they are made,
+    so that a report of hundreds of variants never holds hundreds of Figures (megabytes each)."""
+    out: list[VariantSection] = []
+    pending = 0
+    for section in sections:
+        out.append(section)
+        pending += sum(isinstance(shown, Figure) for _, shown in section.figures)
+        if pending >= FIGURE_BATCH:
+            draw_figures(*(s.figures for s in out), jobs=jobs)
+            pending = 0
+    draw_figures(*(s.figures for s in out), jobs=jobs)
+    return out
+
+
 def _comparison_figures(rows: Sequence[Mapping[str, Any]], notes: list[str]) -> list[tuple[str, Figure | str]]:
     """The figures of the comparison table's rows; one that cannot be drawn is a note instead."""
     figures: list[tuple[str, Figure | str]] = []
@@ -399,11 +417,11 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     quick_cells = quick and target == experiment  # the file's --quick cells (a search's smoke study is a name of its own)
     scored = {str(row["variant"]): int(row.get("committees") or 0) for row in rows if "variant" in row}
     place = DataPlace(data_dir)
-    sections = [_variant_section(store, target, name, runs, place, scored.get(name, 0), quick_cells)
-                for name, runs in by_variant.items() if runs]
+    sections = (_variant_section(store, target, name, runs, place, scored.get(name, 0), quick_cells)
+                for name, runs in by_variant.items() if runs)
     across = (_committee_section(store, target, row, place, quick_cells) for row in rows
               if not by_variant.get(str(row["variant"])) and row.get("committee_acc") is not None)
-    shown = [*sections, *(s for s in across if s is not None)]
+    shown = _drawn_as_made((s for part in (sections, across) for s in part if s is not None), jobs)
     if (file := ref.file) is not None:  # the file's words (a name or run id has none: runs do not record them)
         said = {v.name: v.description for v in file.variants} | {c.name: c.description for c in file.committees}
         for s in shown:

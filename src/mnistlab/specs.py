@@ -832,8 +832,10 @@ KERAS_LAYERS_ELSEWHERE: dict[str, str] = {
     "add": ('Keras\'s Add of a shortcut is a Residual block: { type = "Residual", branch = [...layers...], '
             'shortcut = [] (the identity) or [...layers...], activation = "relu" }, or a ResidualBlock (ResNet\'s)'),
     "leakyrelu": ('an activation: activation = "leaky_relu" on a Dense or Conv2D, or { type = "Activation", '
-                  'activation = "leaky_relu" } (Keras\'s negative_slope 0.2)'),
-    "relu": 'an activation: activation = "relu" on a Dense or Conv2D, or { type = "Activation", activation = "relu" }',
+                  'activation = "leaky_relu" }: the slope of Keras\'s leaky_relu activation, 0.2, where its LeakyReLU '
+                  'layer defaults to 0.3 (no other slope is offered)'),
+    "relu": ('an activation: activation = "relu" on a Dense or Conv2D, or { type = "Activation", activation = "relu" } '
+             "(a plain ReLU: Keras's layer's max_value, negative_slope and threshold have no form here)"),
     "softmax": ('an activation: activation = "softmax" on the last Dense, or { type = "Activation", '
                 'activation = "softmax" }'),
     "elu": 'an activation: activation = "elu", or { type = "Activation", activation = "elu" }',

@@ -281,7 +281,7 @@ def _predictions_figure(kind: str, store: RunStore, record: RunRecord, averaged:
     fig = _prediction_figure(kind, who, ds, test_images, true, probs if averaged is None else averaged, max_images)
     if averaged is None and (unfinished := unfinished_note(record)):
         warnings.warn(f"run {record.run_id} {unfinished}", ReportWarning, stacklevel=3)
-        _subtitle(fig, f"run {unfinished.split(':')[0].removeprefix('was ')}: the weights at the stop")
+        _subtitle(fig, f"run {unfinished.split(':')[0].removeprefix('was ')}: the weights at the stop")  # "ended diverged ..."
     return fig
 
 
@@ -293,8 +293,8 @@ def unfinished_note(record: RunRecord) -> str:
         return ""
     planned = int(((record.config or {}).get("train") or {}).get("epochs") or 0)
     done = len(record.history or [])
-    return (f"was {record.status} after {done} of {planned} epochs: its test predictions are those of the weights at "
-            "the stop, not a result")
+    how = f"was {record.status}" if record.status in ("interrupted", "running") else f"ended {record.status}"
+    return f"{how} after {done} of {planned} epochs: its test predictions are those of the weights at the stop, not a result"
 
 
 def _subtitle(fig: Figure, words: str) -> None:

@@ -56,13 +56,14 @@ def model_arg(ctx: click.Context | None, param: click.Parameter | None, value: s
         return value
     try:
         return json.loads(value)
-    except (ValueError, RecursionError):
-        pass
+    except (ValueError, RecursionError) as exc:
+        as_json = exc
     try:
         return toml_value(value)
     except (ValueError, RecursionError) as exc:
+        said = as_json if '":' in value else exc  # the reader it was written for says what is wrong
         raise SpecError(f"the model looks written inline but is neither JSON nor a TOML inline table "
-                        f"({' '.join(str(exc).split())[:80]}): write it as '{{ conv = [32], dense = [128] }}'") from None
+                        f"({' '.join(str(said).split())[:80]}): write it as '{{ conv = [32], dense = [128] }}'") from None
 
 
 def _refuse_empty(value: Any, what: str, param: click.Parameter | None, ctx: click.Context | None) -> Any:
