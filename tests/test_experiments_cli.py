@@ -551,7 +551,8 @@ def test_rm_e_of_a_file_never_deletes_another_file_s_runs_of_the_same_name(tmp_p
      "the model takes 32x32x1 images (input_shape = [32, 32, 1]) but mnist's images are 28x28 with 1 channel "
      "(grayscale): set input_shape = [28, 28, 1] (a registered dataset is not resized"),
     ('model = { input_shape = [28, 28, 3], layers = ["Flatten", { type = "Dense", units = 10 }] }',
-     "set input_shape = [28, 28, 1]; every dataset is read as grayscale, one channel"),
+     "the model takes 28x28x3 images (input_shape = [28, 28, 3]) but every dataset is read as grayscale, one channel: "
+     "set input_shape = [28, 28, 1]"),
 ])
 def test_a_validation_split_or_outputs_that_cannot_fit_the_dataset_are_found_before_anything_trains(
         variant: str, fragment: str, tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture) -> None:

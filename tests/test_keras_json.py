@@ -80,7 +80,7 @@ def test_a_keras_json_file_is_a_model_for_every_command(tmp_path: Path, data_dir
     (lambda d: d["config"]["layers"][1]["config"].update(kernel_initializer={"class_name": "Identity"}),
      "Keras's Identity is no initializer mnistlab builds"),
     (lambda d: d["config"]["layers"][1]["config"].update(kernel_constraint={"class_name": "MaxNorm"}),
-     'kernel_constraint = {"class_name": "MaxNorm"} is a setting mnistlab does not build'),
+     "kernel_constraint = MaxNorm() is a setting mnistlab does not build"),
     (lambda d: d["config"]["layers"][1]["config"].update(filters=-3, name="c1"),
      'layers[1] "c1" (Conv2D): filters must be at least 1, got -3'),
     (lambda d: d["config"]["layers"][1].update(config=None), 'layers[1] "" (Conv2D): missing \'filters\''),

@@ -11,7 +11,8 @@ layers form one chain (each layer's input is the layer before), into the full fo
 (``{"input_shape": [...], "layers": [{"type": "Conv2D", ...}, ...]}``) that
 :func:`mnistlab.specs.parse_model_spec` then checks as any spec. What it reads, layer by layer, is
 what mnistlab builds: Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
-Flatten, Dropout, BatchNormalization and Activation, with their initialisers (by Keras's class,
+Flatten, Dropout, BatchNormalization, Normalization and Activation (and the ReLU, Softmax, ELU and
+LeakyReLU layers as Activation, at the settings of mnistlab's activations), with their initialisers (by Keras's class,
 ``GlorotUniform`` as ``glorot_uniform``) and L1/L2 penalties. A setting mnistlab does not build
 (a dilation, groups, a bias initialiser other than zeros, a constraint, channels-first data, a
 layer it does not have, a graph with an ``Add``) is refused in one line naming the layer and the
@@ -73,6 +74,15 @@ _READS: dict[str, tuple[dict[str, str], dict[str, tuple[Any, ...]]]] = {
                             "moving_mean_initializer": _OFF_INIT,
                             "moving_variance_initializer": ({"class_name": "Ones"}, "ones")}),
     "Activation": ({"activation": "activation"}, {}),
+    "Normalization": ({"mean": "mean", "variance": "variance"}, {"axis": (-1, [-1]), "invert": (False,)}),
+}
+# Keras's activation layers with their default settings: mnistlab's Activation layer (LeakyReLU's
+# slope must be the leaky_relu activation's 0.2; Keras 3's layer defaults to 0.3).
+_ACTIVATION_LAYERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "ReLU": ("relu", {"max_value": None, "negative_slope": 0.0, "threshold": 0.0}),
+    "Softmax": ("softmax", {"axis": -1}),
+    "LeakyReLU": ("leaky_relu", {"negative_slope": 0.2}),
+    "ELU": ("elu", {"alpha": 1.0}),
 }
 # Keras's names of the same layers (tf.keras 2 and Keras 3 aliases)
 _ALIASES = {"Convolution2D": "Conv2D", "MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D",
@@ -166,8 +176,11 @@ def _layer(cls: str, settings: Mapping[str, Any], label: str, rank: int) -> dict
     from mnistlab.specs import layer_from_dict  # specs reads Keras's JSON through this module
 
     where = f"{label} ({cls})"
+    if cls in _ACTIVATION_LAYERS:
+        return _activation_layer(cls, settings, label)
     if cls not in _READS:
-        raise SpecError(f"{where}: Keras's {clip(cls, 40)} layer is none mnistlab builds ({', '.join(_READS)})")
+        raise SpecError(f"{where}: Keras's {clip(cls, 40)} layer is none mnistlab builds ({', '.join(_READS)}; "
+                        f"{', '.join(_ACTIVATION_LAYERS)} as Activation; a first Rescaling(1/255) or Reshape)")
     reads, unused = _READS[cls]
     table: dict[str, Any] = {"type": cls}
     for key, value in settings.items():
@@ -192,6 +205,25 @@ def _layer(cls: str, settings: Mapping[str, Any], label: str, rank: int) -> dict
             raise SpecError(f"{where}: {key} = {_json(value)} is a setting mnistlab does not build")
     layer_from_dict(table, where=label)
     return table
+
+
+def _activation_layer(cls: str, settings: Mapping[str, Any], label: str) -> dict[str, Any]:
+    """Keras's ReLU/Softmax/LeakyReLU/ELU layer, at the settings mnistlab's activation of that name has,
+    as an Activation layer; SpecError for another setting."""
+    name, wanted = _ACTIVATION_LAYERS[cls]
+    for key, value in settings.items():
+        if key in wanted:
+            if value != wanted[key] and not (isinstance(value, (int, float)) and isinstance(wanted[key], (int, float))
+                                             and math.isclose(value, wanted[key], abs_tol=1e-9)):
+                raise SpecError(f"{label} ({cls}): {key} = {_json(value)}: mnistlab's {name} activation has "
+                                f"{key} = {_json(wanted[key])}, and no other")
+        elif key == "trainable" or (key == "dtype" and _policy(value) in _FLOAT32) or key in _BOOKKEEPING:
+            continue
+        elif not (value is None or value is False):
+            raise SpecError(f"{label} ({cls}): {key} = {_json(value)} is a setting mnistlab does not build")
+    if cls == "LeakyReLU" and "negative_slope" not in settings:  # tf.keras 2 writes alpha, its default 0.3
+        raise SpecError(f"{label} ({cls}): its slope is not 0.2, the only one mnistlab's leaky_relu has")
+    return {"type": "Activation", "activation": name}
 
 
 def _policy(value: Any) -> Any:
@@ -251,7 +283,11 @@ def _initializer(value: Any, where: str) -> str:
 
 
 def _json(value: Any, n: int = 60) -> str:
-    """A value as the JSON it came from, cut to ``n`` characters: how the messages quote Keras's settings."""
+    """A value as the JSON it came from, cut to ``n`` characters: how the messages quote Keras's settings
+    (a saved Keras object, ``{"class_name": "MaxNorm", "config": {...}}``, as ``MaxNorm({...})``)."""
+    if isinstance(value, Mapping) and isinstance(value.get("class_name"), str):
+        config = value.get("config")
+        return clip(f"{value['class_name']}({json.dumps(config) if config else ''})", n)
     try:
         return clip(json.dumps(value), n)
     except (TypeError, ValueError):

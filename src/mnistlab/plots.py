@@ -89,10 +89,10 @@ def render_pngs(figures: Sequence[Figure], *, dpi: int = 80, jobs: int | None = 
 
     Drawing a figure is matplotlib's pure-Python work (layout, text, Agg), 0.2-0.8 s each on one
     core; a report has three per variant. With ``jobs`` > 1 (default: the cores this process may
-    use, at most :data:`MAX_RENDERERS`) and several figures, forked processes draw them, each inheriting the figures (nothing is
-    pickled but the PNGs coming back); the bytes are those drawn here. Serial where forking is not
-    safe or cheap (not Linux, or other Python threads alive: a notebook's kernel), and when a
-    renderer dies.
+    use, at most :data:`MAX_RENDERERS`) and several figures, forked processes draw them, each
+    inheriting the figures (nothing is pickled but the PNGs coming back); the bytes are those drawn
+    here. Serial where forking is not safe or cheap (not Linux, or other Python threads alive: a
+    notebook's kernel), and when a renderer dies.
     """
     global _INHERITED
     if jobs is None:  # at most MAX_RENDERERS: each is a fork of this process (a container's quota is not seen here)

@@ -56,7 +56,7 @@ COLUMNS: dict[str, tuple[str, str]] = {
 @dataclass
 class VariantSection:
     """One variant's part of the report: its config, figures (caption, and a PNG data URI or the
-    Figure still to draw: :func:`build_report` draws them all at once) and notes."""
+    Figure still to draw: :func:`build_report` draws them a batch at a time) and notes."""
 
     name: str
     config: Mapping[str, Any] | None

@@ -262,11 +262,12 @@ def input_size_mismatch(spec: Any, dataset: Any, image_shape: Sequence[int]) -> 
     if channels == 1 and (height, width) == tuple(int(n) for n in image_shape[:2]):
         return None
     fit = ", ".join(str(int(n)) for n in (*image_shape[:2], 1))
-    return (f"the model takes {height}x{width}x{channels} images (input_shape = [{height}, {width}, {channels}]) but "
-            f"{name}'s images are {image_shape[0]}x{image_shape[1]} with 1 channel (grayscale): set input_shape = "
-            f"[{fit}]" + ("" if channels == 1 else "; every dataset is read as grayscale, one channel")
-            + (" (a registered dataset is not resized; your own images are resized to the model's input)"
-               if (height, width) != tuple(image_shape[:2]) else ""))
+    takes = f"the model takes {height}x{width}x{channels} images (input_shape = [{height}, {width}, {channels}])"
+    if (height, width) == tuple(int(n) for n in image_shape[:2]):  # the user's data (resized to it), or the size right
+        return f"{takes} but every dataset is read as grayscale, one channel: set input_shape = [{fit}]"
+    return (f"{takes} but {name}'s images are {image_shape[0]}x{image_shape[1]} with 1 channel (grayscale): set "
+            f"input_shape = [{fit}]" + ("" if channels == 1 else "; every dataset is read as grayscale, one channel")
+            + " (a registered dataset is not resized; your own images are resized to the model's input)")
 
 
 def class_count_mismatch(spec: Any, dataset: Any, classes: int) -> str:
