@@ -106,7 +106,7 @@ def from_keras_json(obj: Mapping[str, Any]) -> dict[str, Any]:
     """A Keras model's JSON (``keras.Model.to_json()``, parsed; Keras 3 or tf.keras 2) as mnistlab's
     full-form spec dict, ``{"name", "input_shape": [H, W, C], "layers": [...]}``.
 
-    Raises SpecError, one line naming the Keras layer (``layers[2] (Conv2D "conv2d_1")``), for a
+    Raises SpecError, one line naming the Keras layer (``layers[2] "conv2d_1" (Conv2D): ...``), for a
     model class other than Sequential or a one-chain Functional, a layer mnistlab does not build, a
     setting it does not build, and an input that is not an image (H, W, C) or a flat square one.
     """

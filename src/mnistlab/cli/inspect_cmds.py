@@ -80,7 +80,7 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
 @data_dir_option("for the misclassified images")
 @click.option("--quick", is_flag=True, help="With a .toml file: report its --quick smoke runs instead.")
 @click.option("--jobs", "-j", type=click.IntRange(1, 256), default=None,
-              help="Draw this many figures at once, in forked processes (default: every core this process may use).")
+              help="Draw this many figures at once, in forked processes (default: one a core this process may use, at most 8).")
 def report_cmd(experiment: str, output: str, store_path: str | None, data_dir: Path | None, quick: bool,
                jobs: int | None) -> None:
     """Write one self-contained HTML report for EXPERIMENT (opens offline in any browser).
