@@ -141,7 +141,7 @@ def from_keras_json(obj: Mapping[str, Any]) -> dict[str, Any]:
             shape = _prepared_input(str(cls), settings, shape, where)
             continue
         if not out:
-            rank = len(shape) - 1 if isinstance(shape, Sequence) and not isinstance(shape, str) else 3
+            rank = len(dims) if (dims := _dims(shape)) is not None else 3
         out.append(_layer(str(cls), settings, label, rank))
         rank = _rank_after(str(cls), rank)
     input_shape, flat = _input_shape(shape)
@@ -162,7 +162,7 @@ def _prepared_input(cls: str, settings: Mapping[str, Any], shape: Any, where: st
         raise SpecError(f"{where}: Rescaling(scale = {_json(scale, 20)}, offset = {_json(offset, 20)}): mnistlab feeds "
                         "every model its pixels / 255, what Rescaling(1/255) gives; only that one, first, is read")
     target = settings.get("target_shape")
-    dims = list(shape)[1:] if isinstance(shape, Sequence) and not isinstance(shape, str) else []
+    dims = _dims(shape) or []
     if (isinstance(target, Sequence) and len(target) == 3 and all(isinstance(d, int) and d > 0 for d in target)
             and all(isinstance(d, int) for d in dims) and math.prod(dims) == math.prod(target)):
         return [None, *target]
@@ -184,18 +184,20 @@ def _layer(cls: str, settings: Mapping[str, Any], label: str, rank: int) -> dict
     reads, unused = _READS[cls]
     table: dict[str, Any] = {"type": cls}
     for key, value in settings.items():
-        if key == "trainable" and value is not True:
-            raise SpecError(f"{where}: trainable = {_json(value)}: a frozen layer is none mnistlab builds (every layer "
-                            "trains here, and a frozen BatchNormalization would normalise with its moving statistics)")
-        if key == "dtype" and (policy := _policy(value)) not in _FLOAT32:
-            raise SpecError(f"{where}: dtype policy {_json(policy)}: mnistlab's layers hold float32 weights; mixed "
-                            'precision is a run\'s train.precision ("bf16" is Keras\'s mixed_bfloat16)')
-        if cls == "BatchNormalization" and key == "axis" and value not in (-1, [-1], rank, [rank]):
-            raise SpecError(f"{where}: axis = {_json(value)}: mnistlab's BatchNormalization normalises the last axis "
-                            "(channels), as Keras's default axis = -1")
-        if key in ("trainable", "dtype", "axis") and (cls == "BatchNormalization" or key != "axis"):
-            continue
-        if key in reads:
+        if key == "trainable":
+            if value is not True:
+                raise SpecError(f"{where}: trainable = {_json(value)}: a frozen layer is none mnistlab builds (every "
+                                "layer trains here, and a frozen BatchNormalization would normalise with its moving "
+                                "statistics)")
+        elif key == "dtype":
+            if (policy := _policy(value)) not in _FLOAT32:
+                raise SpecError(f"{where}: dtype policy {_json(policy)}: mnistlab's layers hold float32 weights; mixed "
+                                'precision is a run\'s train.precision ("bf16" is Keras\'s mixed_bfloat16)')
+        elif key == "axis" and cls == "BatchNormalization":
+            if value not in (-1, [-1], rank, [rank]):
+                raise SpecError(f"{where}: axis = {_json(value)}: mnistlab's BatchNormalization normalises the last "
+                                "axis (channels), as Keras's default axis = -1")
+        elif key in reads:
             table[reads[key]] = _initializer(value, f"{where}: {key}") if key == "kernel_initializer" else value
         elif key in unused:
             if not _is_default(value, unused[key]):
@@ -299,10 +301,15 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def _dims(shape: Any) -> list[Any] | None:
+    """A Keras batch shape ``[None, H, W, C]`` without its batch axis; None when it is no list."""
+    return list(shape)[1:] if isinstance(shape, Sequence) and not isinstance(shape, str) else None
+
+
 def _input_shape(shape: Any) -> tuple[list[int], bool]:
     """(mnistlab's input_shape [H, W, C], whether the model took the image flat) from Keras's batch
     shape ``[None, H, W, C]`` or ``[None, H * W]``."""
-    dims = list(shape)[1:] if isinstance(shape, Sequence) and not isinstance(shape, str) else None
+    dims = _dims(shape)
     if not dims or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in dims):
         raise SpecError(f"a Keras model's JSON whose input shape is {_json(shape)}: give the model an Input of the "
                         "image's shape, keras.Input((28, 28, 1))")

@@ -34,7 +34,7 @@ from mnistlab.callbacks import Callback
 from mnistlab.comparison import counts_over
 from mnistlab.errors import MnistlabError
 from mnistlab.files import write_atomic
-from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore, process_holds, run_alive
+from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore, epochs_trained, process_holds, run_alive
 
 PLAN_DIR = "sweeps"  # under the store root: one small JSON file per experiment
 # Seconds between two progress writes of one run. Each write is a SQLite commit and a small file,
@@ -389,8 +389,8 @@ def cell_line(rec: RunRecord, how: str | None = None, position: tuple[int, int] 
                 f"run it again to continue from epoch {saved + 1}{inside}" if saved > 0 or inside else
                 "run it again to train it from the start: it stopped before its first checkpoint")
         testing = " while testing" if rec.message.endswith("interrupted before its test pass") else ""
-        return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: interrupted{testing} after {len(rec.history)}"
-                + (f" of {epochs}" if epochs else "") + f" epochs, no result yet ({then})")
+        return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: interrupted{testing} after "
+                f"{epochs_trained(rec)}, no result yet ({then})")
     resumed, step = rec.metrics.get("resumed_from_epoch"), rec.metrics.get("resumed_from_step")
     status = rec.status
     if isinstance(resumed, int) and isinstance(step, int) and step > 0:  # from a checkpoint inside an epoch

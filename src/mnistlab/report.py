@@ -349,7 +349,8 @@ FIGURE_BATCH = 24  # figures held undrawn at most, while sections are made (a se
 
 def _drawn_as_made(sections: Iterable[VariantSection], jobs: int | None) -> list[VariantSection]:
     """The sections, their figures drawn (:func:`draw_figures`) a batch at a time as they are made,
-    so that a report of hundreds of variants never holds hundreds of Figures (megabytes each)."""
+    so that a report of hundreds of variants never holds hundreds of Figures (megabytes each); the
+    last, short batch is left to the caller, to draw with the comparison's figures."""
     out: list[VariantSection] = []
     pending = 0
     for section in sections:
@@ -358,7 +359,6 @@ def _drawn_as_made(sections: Iterable[VariantSection], jobs: int | None) -> list
         if pending >= FIGURE_BATCH:
             draw_figures(*(s.figures for s in out), jobs=jobs)
             pending = 0
-    draw_figures(*(s.figures for s in out), jobs=jobs)
     return out
 
 
@@ -428,7 +428,7 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
             s.description = said.get(s.name, "")
     command = None if ref.file is None else "search" if ref.file.search is not None else "run"
     made = provenance([r for r in current if r.status != "running"], name, ref.given, command, quick)
-    draw_figures(figures, *(s.figures for s in shown), jobs=jobs)
+    draw_figures(figures, *(s.figures for s in shown), jobs=jobs)  # the comparison's and the last sections' at once
     return render_report(name, rows, figures, shown, notes, file.description if file is not None else "", made)
 
 

@@ -1596,6 +1596,13 @@ def process_holds(pid: int, host: str, mine: bool) -> bool:
     return process_alive(pid, host)
 
 
+def epochs_trained(record: RunRecord) -> str:
+    """How far a run trained, in words: ``"3 of 10 epochs"`` (its history against its config's
+    ``train.epochs``), or ``"3 epochs"`` when the config names none."""
+    planned = int(((record.config or {}).get("train") or {}).get("epochs") or 0)
+    return f"{len(record.history or [])}" + (f" of {planned}" if planned else "") + " epochs"
+
+
 def run_alive(run_id: str, pid: int, host: str) -> bool:
     """Whether the process training the ``running`` run ``run_id`` (recorded with ``pid`` on
     ``host``) still lives (:func:`process_holds`: this process's own pid, if it started the run)."""

@@ -28,7 +28,7 @@ from mnistlab.plots import (
     plot_accuracy_vs_params, plot_accuracy_vs_time, plot_comparison, plot_confusion_matrix, plot_feature_maps,
     plot_filters, plot_history, plot_image, plot_misclassified, plot_per_class_accuracy, plot_sample_grid,
 )
-from mnistlab.store import CommitteeRecord, RunRecord, RunStore
+from mnistlab.store import CommitteeRecord, RunRecord, RunStore, epochs_trained
 
 FIGURE_KINDS = ("history", "compare", "params", "time", "samples", "image", "misclassified", "confusion",
                 "per-class", "feature-maps", "filters")
@@ -291,10 +291,9 @@ def unfinished_note(record: RunRecord) -> str:
     finished run."""
     if record.status == "finished":
         return ""
-    planned = int(((record.config or {}).get("train") or {}).get("epochs") or 0)
-    done = len(record.history or [])
     how = f"was {record.status}" if record.status in ("interrupted", "running") else f"ended {record.status}"
-    return f"{how} after {done} of {planned} epochs: its test predictions are those of the weights at the stop, not a result"
+    return (f"{how} after {epochs_trained(record)}: its test predictions are those of the weights at the stop, "
+            "not a result")
 
 
 def _subtitle(fig: Figure, words: str) -> None:
