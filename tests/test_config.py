@@ -509,6 +509,16 @@ def test_keras_dtype_policy_names_are_bf16(written: str, capsys) -> None:
     assert "--precision" not in capsys.readouterr().err
 
 
+def test_written_toml_leaves_out_a_table_of_nothing_but_nulls() -> None:
+    """New-user finding (helper-99): search-best wrote an empty [base.evaluate] (its tta null); a
+    table written empty stays: it says "this table, at its defaults"."""
+    data = {"base": {"evaluate": {"tta": None}, "augment": {}, "data": {"subset": None, "validation": 0.1},
+                     "deep": {"inner": {"x": None}}}}
+    text = dumps_toml(data)
+    assert "evaluate" not in text and "deep" not in text and "[base.augment]" in text
+    assert loads_toml(text) == {"base": {"augment": {}, "data": {"validation": 0.1}}}
+
+
 def test_written_toml_keeps_a_short_array_of_values_on_one_line() -> None:
     """New-user finding (helper-99): `search-best -o best.toml` wrote input_shape = [ then 28, 28, 1
     a line each (tomli_w writes every array so)."""

@@ -559,6 +559,7 @@ def test_a_dataset_missing_offline_is_one_error_before_anything_trains(
     (tmp_path / "empty").mkdir()
     assert main([command, str(p), "--store", str(store), "--data-dir", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"error: {p}: ") and "mnist: files not found" in err and "the download failed" in err
+    assert err.startswith(f"error: {p}:3: ")  # the line of [base]'s dataset
+    assert "mnist: files not found" in err and "the download failed" in err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert not store.exists() or RunStore(store).runs() == []

@@ -561,10 +561,43 @@ def test_a_validation_split_or_outputs_that_cannot_fit_the_dataset_are_found_bef
     p = tmp_path / "e.toml"
     p.write_text(EXP.split("[[variants]]")[0] + '[[variants]]\nname = "fine"\n[[variants]]\nname = "bad"\n'
                  + variant + "\n")
+    line = p.read_text().splitlines().index(variant) + 1  # the line that sets it
     assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 2
     err = capsys.readouterr().err
-    assert err.startswith(f'error: {p}: variant "bad": ') and fragment in err and err.count("\n") == 1, err
+    assert err.startswith(f'error: {p}:{line}: variant "bad": ') and fragment in err and err.count("\n") == 1, err
     assert not (tmp_path / "s" / "runs.sqlite").exists() or RunStore(tmp_path / "s").runs() == []  # nothing trained
+
+
+def test_one_run_finds_every_mistake_of_a_file_in_its_order_the_file_s_and_the_data_s(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture) -> None:
+    """New-user finding (helper-99): a file's mistakes came out in stages, those found reading the
+    file first, those that need the data (a validation split, the classes, the image size) only
+    once the first were mended, and the latter without a line. One run says all of them, each at
+    the line that sets it, in the file's order; a mistake every variant keeps from [base] at
+    [base]'s line, once; nothing trains."""
+    p = tmp_path / "e.toml"
+    p.write_text(EXP.split("[[variants]]")[0] + "\n".join([
+        '[[variants]]', 'name = "shape"', 'model = { input_shape = [32, 32, 1], dense = [8] }',
+        '[[variants]]', 'name = "typo"', '"train.optimizer" = "adamm"',
+        '[[variants]]', 'name = "split"', '"data.validation" = 500',
+        '[[variants]]', 'name = "fine"', '"train.lr" = 0.01', '']))
+    lines = p.read_text().splitlines()
+    at = {key: lines.index(key) + 1 for key in ('model = { input_shape = [32, 32, 1], dense = [8] }',
+                                                '"train.optimizer" = "adamm"', '"data.validation" = 500')}
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert [e.split(": ")[1] for e in err] == [f"{p}:{n}" for n in sorted(at.values())], err
+    assert 'variant "shape": the model takes 32x32x1 images' in err[0]
+    assert '("typo"): train.optimizer: got "adamm" (did you mean "adam"?)' in err[1]
+    assert 'variant "split": data.validation = 500: validation count must be between 1 and 119' in err[2]
+    assert not (tmp_path / "s" / "runs.sqlite").exists() or RunStore(tmp_path / "s").runs() == []  # nothing trained
+
+    # [base]'s split too large for every variant: one line, at [base]'s key, naming them all
+    p.write_text(EXP.replace("validation = 0.2", "validation = 500").replace('committee = 2', ''))
+    line = p.read_text().splitlines().index("validation = 500") + 1
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith(f'error: {p}:{line}: variants "a", "b": data.validation = 500'), err
 
 
 BIG = EXP.replace("subset = 120", "subset = 600")  # --quick shrinks it (to 300), so its cells differ

@@ -162,3 +162,24 @@ def test_a_compiled_models_json_says_its_compile_settings_are_not_read() -> None
     compiled = {**RECORDED["seed000-cnn"]["json"], "compile_config": {"optimizer": "sgd", "loss": "mse"}}
     with pytest.warns(SpecWarning, match=r"compile settings \(optimizer, loss, metrics\) are not read"):
         assert summarize(parse_model_spec(compiled)).total == RECORDED["seed000-cnn"]["params"]
+
+
+def test_settings_every_layer_has_are_read_alike_in_every_layer() -> None:
+    """Read-through: a layer without weights frozen (as `model.trainable = False` writes it on
+    every layer) computes the same, so it reads; a weighted one frozen does not; a dtype policy is
+    the same refusal on an activation layer as on a Conv2D (it said "a setting mnistlab does not build")."""
+    written = json.loads(json.dumps(RECORDED["activation-layers"]["json"]))
+    layers = written["config"]["layers"]
+    for layer in layers[1:]:
+        if layer["class_name"] in ("ReLU", "Flatten", "LeakyReLU", "Softmax", "Normalization"):
+            layer["config"]["trainable"] = False
+    assert summarize(parse_model_spec(written)).total == RECORDED["activation-layers"]["params"]
+    relu = next(i for i, layer in enumerate(layers) if layer["class_name"] == "ReLU")
+    layers[relu]["config"]["dtype"] = {"class_name": "DTypePolicy", "config": {"name": "mixed_bfloat16"}}
+    with pytest.raises(SpecError, match=r'\(ReLU\): dtype policy "mixed_bfloat16": mnistlab\'s layers hold float32'):
+        parse_model_spec(written)
+    layers[relu]["config"]["dtype"] = "float32"
+    dense = next(i for i, layer in enumerate(layers) if layer["class_name"] == "Dense")
+    layers[dense]["config"]["trainable"] = False
+    with pytest.raises(SpecError, match=r"\(Dense\): trainable = false: a frozen layer"):
+        parse_model_spec(written)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mnistlab import plots, report
+from mnistlab import plots, report, views
 from mnistlab.cli import main
 from mnistlab.execute import run_experiment
 from mnistlab.store import RunStore
@@ -352,6 +352,24 @@ def test_report_of_a_committee_variant_with_repeats_names_the_committee_its_figu
     assert "the figures below draw the best of its 2 committees by test accuracy" in text
     assert f"errors of the committee of 3 runs (seeds {seeds[0]}-{seeds[-1]}; averaged outputs): " \
            f"{round((1 - best.accuracy) * len(store.load_predictions(best.member_ids[0])))} of" in text
+
+
+def test_report_of_a_variant_with_repeats_draws_its_best_run_as_plot_and_card_do(data_dir, tmp_path):
+    """New-user finding (helper-99): the report drew a variant's first run (seed 0), `plot` and
+    `card` its best by test accuracy; it draws the same run now, and says how it was chosen."""
+    from test_experiments import TINY, write
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "again"\nrepeats = 3\n"train.seed" = 1\n')  # seed 1: 0 of 20 right
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+    runs = store.runs(experiment="exp")
+    best = max(runs, key=lambda r: (r.metrics["test_accuracy"], r.created_at))
+    first = min(runs, key=lambda r: r.seed)
+    assert first.metrics["test_accuracy"] < best.metrics["test_accuracy"]  # what the report drew before
+    assert views.trained_runs(store, str(p))[0] == [best.run_id]  # what plot and card draw
+    text = html.unescape(report.build_report(store, str(p), data_dir=data_dir))
+    assert f"errors of run {best.run_id} (seed {best.seed}): " in text
+    assert "the figures below draw the best of 3 runs of variant again by test accuracy, an optimistic figure" in text
 
 
 def test_report_and_plot_quick_draw_the_smoke_committee_not_the_full_size_one(data_dir, tmp_path, capsys):

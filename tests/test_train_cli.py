@@ -59,9 +59,10 @@ def test_train_from_config_file_with_flag_overrides_and_resume(data_dir, tmp_pat
 @pytest.mark.parametrize("args, needle", [
     (["--model", "seed000-dence"], "model:"),
     (["--dataset", "mnsit"], 'did you mean "mnist"'),
-    (["--dataset", "{ folder = digits }"], "not a TOML inline table"),
+    (["--dataset", "{ folder = digits }"], "neither JSON nor a TOML inline table"),
     (["--dataset", '{ fold = "digits" }'], "unknown key 'fold' (did you mean \"folder\"?)"),
-    (["--dataset", "{ folder = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[ }"], "not a TOML inline table"),
+    (["--dataset", '{"fold": "digits"}'], "unknown key 'fold' (did you mean \"folder\"?)"),  # JSON, as --model takes
+    (["--dataset", "{ folder = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[ }"], "neither JSON nor a TOML inline table"),
     (["--epochs", "0"], "train.epochs"),
     (["--optimizer", "adamm"], 'did you mean "adam"'),
     (["--validation", "lots"], "--validation"),

@@ -130,8 +130,11 @@ def _one_line(match: re.Match[str]) -> str:
 
 
 def _drop_none(value: Any) -> Any:
+    """``value`` without its None values, nor the tables that held only None values (``evaluate =
+    { tta = null }``: an empty ``[evaluate]`` says nothing either; a table written empty stays)."""
     if isinstance(value, dict):
-        return {k: _drop_none(v) for k, v in value.items() if v is not None}
+        kept = {k: _drop_none(v) for k, v in value.items() if v is not None}
+        return {k: v for k, v in kept.items() if not (isinstance(v, dict) and not v and value[k])}
     if isinstance(value, (list, tuple)):
         return [_drop_none(v) for v in value]
     return value
@@ -310,10 +313,17 @@ def with_line(exc: SpecError, source: str, text: str) -> SpecError:
     message = str(exc)
     if exc.source != source or not exc.path or not message.startswith(f"{source}: "):
         return exc
-    try:
-        line = json_line(text, list(exc.path)) if source.lower().endswith(".json") else key_line(text, list(exc.path))
-    except Exception:  # noqa: BLE001 - a line number is a nicety; the error itself must get out
-        line = None
+    line = line_of(text, exc.path, json=source.lower().endswith(".json"))
     if line is None:
         return exc
     return SpecError(f"{source}:{line}: {message[len(source) + 2:]}", path=exc.path, source=source, line=line)
+
+
+def line_of(text: str, path: Sequence[str | int], *, json: bool = False) -> int | None:
+    """The 1-based line of ``text`` (TOML, or JSON with ``json``) where the key ``path`` is written,
+    or that of its closest enclosing table (:func:`key_line`, :func:`json_line`); None when not
+    found. Never raises: a line number decorates an error already being reported."""
+    try:
+        return json_line(text, list(path)) if json else key_line(text, list(path))
+    except Exception:  # noqa: BLE001 - a line number is a nicety; the error itself must get out
+        return None

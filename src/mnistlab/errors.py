@@ -15,7 +15,7 @@ import json
 import sys
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 
 class MnistlabError(Exception):
@@ -25,6 +25,7 @@ class MnistlabError(Exception):
 
     exit_code = 2
     more: tuple[MnistlabError, ...] = ()
+    line: int | None = None  # the line of the file the message names, where one was found
     label = "error"  # what the CLI's line starts with ("error: ..."); "" for none (a stop the user asked for)
 
     def __str__(self) -> str:
@@ -61,6 +62,7 @@ class SpecError(MnistlabError):
         self.path: tuple[str | int, ...] = tuple(path)
         self.source = source
         self.line = line
+        self.partial: Any = None  # what was right beside this mistake, where a caller can use it
 
     def within(self, *prefix: str | int, message: str | None = None, source: str | None = None) -> SpecError:
         """This error as seen from an enclosing table: ``prefix`` put before its path.

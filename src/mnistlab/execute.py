@@ -647,8 +647,21 @@ def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLi
     read once; a registered dataset's files found or downloaded once with ``files_here``, the
     cells training on this machine): its model's outputs against the classes, its validation
     split against the training images (:func:`~mnistlab.run.check_run_data`). Each variant is checked on its own:
-    raises the DataError or SpecError of the first variant at fault, naming it, the others' in
-    its ``more``; variants with the same mistake (their data from ``[base]``) in one line."""
+    raises the DataError or SpecError of the first variant at fault, naming it and the file's line
+    that sets the value at fault (``exp.toml:18: variant "b": dataset: ...``), the others' in its
+    ``more``, in the file's order; variants with the same mistake (their data from ``[base]``) in one line."""
+    mistakes = data_mistakes(exp, cells, data_dir, files_here=files_here)
+    if mistakes:
+        first, *others = mistakes
+        first.more = tuple(others)
+        raise first
+
+
+def data_mistakes(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLike | None = None, *,
+                  files_here: bool = False) -> list[MnistlabError]:
+    """What :func:`check_data` raises, as a list: a DataError or SpecError for each mistake (empty
+    when every cell fits its data), each naming its variants and the line of ``exp.source`` that
+    sets the value at fault, ordered by that line."""
     classes: dict[str, tuple[int, int] | MnistlabError] = {}
     mistakes: dict[str, MnistlabError] = {}  # by variant: its other cells have its data and model
     for cell in cells:
@@ -658,15 +671,58 @@ def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLi
             check_run_data(cell.config, data_dir, classes, files_here=files_here)
         except (DataError, SpecError) as exc:
             mistakes[cell.variant] = exc
-    alike: dict[tuple[type[MnistlabError], str], list[str]] = {}
+    alike: dict[tuple[type[MnistlabError], str, int | None], list[str]] = {}
     for variant, mistake in mistakes.items():
-        alike.setdefault((type(mistake), str(mistake)), []).append(f'"{variant}"')
-    errors = [kind(f"{exp.source}: variant{'s' * (len(names) > 1)} {', '.join(names)}: {message}")
-              for (kind, message), names in alike.items()]
-    if errors:
-        first, *others = errors
+        alike.setdefault((type(mistake), str(mistake), mistake_line(exp, variant, mistake)), []).append(f'"{variant}"')
+    out = []
+    for (kind, message, line), names in sorted(alike.items(), key=lambda item: _line_order(item[0][2])):
+        out.append(kind(f"{exp.source}{f':{line}' if line else ''}: variant{'s' * (len(names) > 1)} "
+                        f"{', '.join(names)}: {message}"))
+        out[-1].line = line
+    return out
+
+
+def mistake_line(exp: Experiment, variant: str, mistake: MnistlabError) -> int | None:
+    """The line of ``exp``'s file that sets the value a data check of ``variant`` found at fault:
+    the key at the SpecError's path, the dataset's for a DataError (:meth:`Experiment.written_at`);
+    None when the file cannot be read again or the key is not found (never raises)."""
+    from mnistlab._toml import line_of
+
+    try:
+        text = Path(exp.source).read_text(encoding="utf-8")
+    except (OSError, UnicodeError, ValueError):
+        return None
+    at = exp.written_at(variant, getattr(mistake, "path", ()) or ("dataset",))
+    return line_of(text, at, json=exp.source.lower().endswith(".json"))
+
+
+def _line_order(line: int | None) -> tuple[bool, int]:
+    """Sort key of mistakes by their file's line, those without one last (stable: in variant order)."""
+    return line is None, line or 0
+
+
+def load_checked(path: str | os.PathLike, data_dir: str | os.PathLike | None = None, *,
+                 quick: bool = False) -> Experiment:
+    """:func:`~mnistlab.experiments.load_experiment`, whose error for variants with mistakes in
+    the file also holds the data mistakes of the other variants (:func:`data_mistakes`; their
+    registered datasets known by the registry, no file read), so that one pass shows every
+    mistake, in the file's order. Raises SpecError (or DataError: the first by line is raised,
+    the others in its ``more``)."""
+    try:
+        return load_experiment(path)
+    except SpecError as exc:
+        right = exc.partial
+        if not isinstance(right, Experiment) or not right.variants:
+            raise
+        try:
+            found = data_mistakes(right, right.cells(quick=quick), data_dir)
+        except MnistlabError:  # a right variant's cells that cannot be made: the file's mistakes say enough
+            found = []
+        if not found:
+            raise
+        first, *others = sorted([exc, *exc.more, *found], key=lambda e: _line_order(e.line))
         first.more = tuple(others)
-        raise first
+        raise first from None
 
 
 def data_changed(st: RunStore, cells: Sequence[Cell], force: bool = False) -> list[str]:

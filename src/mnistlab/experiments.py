@@ -54,7 +54,7 @@ import math
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -225,6 +225,7 @@ class Variant:
     cpus: float | None = None  # its own `resources = { cpus = ..., gpus = ... }` (Ray)
     gpus: float | None = None
     description: str = ""  # the file's words for it (the report shows them)
+    written: dict[str, tuple[str | int, ...]] = field(default_factory=dict)  # override key -> its table's path in the file
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,13 @@ class Experiment:
     def committee_variants(self) -> dict[str, tuple[str, ...]]:
         """The ``[[committees]]`` as name -> the variants it gathers (what a comparison shows)."""
         return {c.name: c.variants for c in self.committees}
+
+    def written_at(self, variant: str, path: Sequence[str | int]) -> tuple[str | int, ...]:
+        """Where in the file the value at ``path`` of ``variant``'s run config is set, as a key path
+        for :func:`~mnistlab._toml.with_line`: ``("variants", 2, "dataset")`` for a variant's own
+        key (or its grid's), ``("base", "dataset")`` for one it keeps from ``[base]``."""
+        v = next((v for v in self.variants if v.name == variant), None)
+        return (*_written_in(tuple(path), v.written if v else {}, ("base",)), *path)
 
     def cells(self, *, quick: bool = False) -> list[Cell]:
         """Every cell: variant x repeat x member, in file order. ``quick`` shrinks each one.
@@ -424,7 +432,9 @@ def study_name(experiment: str, quick: bool) -> str:
 # ------------------------------------------------------------------------------- loading
 def load_experiment(path: str | os.PathLike) -> Experiment:
     """Read and validate an experiment file; every problem is a one-line SpecError (the mistakes
-    of other variants in its ``more``)."""
+    of other variants in its ``more``, and where they are variants' mistakes, the experiment of
+    the right variants in its ``partial``, so that a caller can check their data too:
+    :func:`mnistlab.execute.load_checked`)."""
     p = Path(path)
     try:
         text = read_text_file(p, what="an experiment file", max_bytes=MAX_FILE_BYTES)
@@ -440,6 +450,7 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     except SpecError as exc:
         first = with_line(exc, str(p), text)
         first.more = tuple(with_line(o, str(p), text) if isinstance(o, SpecError) else o for o in exc.more)
+        first.partial = exc.partial
         raise first from None
 
 
@@ -546,7 +557,12 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
                         path=("variants",), source=source)
     if not raw_variants:
         raw_variants = [{}]
-    variants = _variants(raw_variants, base, known, top_grid, source, repeats, committee, implicit=not d.get("variants"))
+    try:
+        variants = _variants(raw_variants, base, known, top_grid, source, repeats, committee,
+                             implicit=not d.get("variants"))
+    except SpecError as exc:  # the variants that are right, for a check of their data beside these mistakes
+        exc.partial = Experiment(name, source, dict(base), exc.partial, resources=resources) if exc.partial else None
+        raise
     seen: set[str] = set()
     for v in variants:
         if v.name in seen:
@@ -564,7 +580,7 @@ def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], kn
     """The variants the ``[[variants]]`` tables expand to (their grids crossed with the top grid;
     ``implicit``: the file has none, and its one variant is named ``[base]`` in messages).
     Each table is checked on its own, so one pass finds every bad one: SpecError of the first,
-    the others in its ``more``; or at once when the runs exceed ``MAX_CELLS``."""
+    the others in its ``more``, the right tables' variants in its ``partial``; or at once when the runs exceed ``MAX_CELLS``."""
     variants: list[Variant] = []
     mistakes: list[SpecError] = []
     for i, rv in enumerate(raw_variants):
@@ -583,6 +599,7 @@ def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], kn
             raise too_many
     if mistakes:
         mistakes[0].more = tuple(mistakes[1:])
+        mistakes[0].partial = variants  # the tables that are right
         raise mistakes[0]
     return variants
 
@@ -803,15 +820,15 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
         derived = derive_name(grid_part if name else ov)
         vname = (f"{name},{derived}" if grid_part else name) if name else (derived or "base")
         raw = apply_dotted(base, ov)
+        origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
         try:
             parse_run_config(raw, source=f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else ""))
         except SpecError as exc:
-            origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
             path, table = tuple(exc.path), _written_in(exc.path, origin, at)
             if table == at and path[1:] and path[0] == "model" and (whole := _written_in(path[:1], origin, at)) != at:
                 path, table = path[:1], whole  # an inline model's layer, changed by a [grid] key (layers[-2]): that key
             raise SpecError(str(exc) + _kept_from_base(exc, base, ov), path=(*table, *path), source=source) from None
-        out.append(Variant(vname, ov, raw, reps, members, cpus, gpus, description))
+        out.append(Variant(vname, ov, raw, reps, members, cpus, gpus, description, origin))
     return out
 
 

@@ -46,6 +46,7 @@ _BOOKKEEPING = frozenset({"name", "autocast", "seed", "build_config", "synchroni
 # Settings every layer has, read apart: trainable (false freezes it, and runs a BatchNormalization in
 # inference mode: refused), dtype (a float32 policy; mixed precision is the run's train.precision).
 _FLOAT32 = ("float32", None)
+_HAS_WEIGHTS = frozenset({"Conv2D", "Dense", "BatchNormalization"})  # frozen: refused; a layer without: no matter
 _NO_DEFAULT = object()
 # Per Keras class: the keys mnistlab reads (Keras's name -> mnistlab's), and the keys it does not
 # build, each with the values that mean "not used" (Keras's defaults), so that those may stand.
@@ -184,26 +185,15 @@ def _layer(cls: str, settings: Mapping[str, Any], label: str, rank: int) -> dict
     reads, unused = _READS[cls]
     table: dict[str, Any] = {"type": cls}
     for key, value in settings.items():
-        if key == "trainable":
-            if value is not True:
-                raise SpecError(f"{where}: trainable = {_json(value)}: a frozen layer is none mnistlab builds (every "
-                                "layer trains here, and a frozen BatchNormalization would normalise with its moving "
-                                "statistics)")
-        elif key == "dtype":
-            if (policy := _policy(value)) not in _FLOAT32:
-                raise SpecError(f"{where}: dtype policy {_json(policy)}: mnistlab's layers hold float32 weights; mixed "
-                                'precision is a run\'s train.precision ("bf16" is Keras\'s mixed_bfloat16)')
-        elif key == "axis" and cls == "BatchNormalization":
-            if value not in (-1, [-1], rank, [rank]):
-                raise SpecError(f"{where}: axis = {_json(value)}: mnistlab's BatchNormalization normalises the last "
-                                "axis (channels), as Keras's default axis = -1")
-        elif key in reads:
+        if _every_layers(cls, key, value, where, rank):
+            continue
+        if key in reads:
             table[reads[key]] = _initializer(value, f"{where}: {key}") if key == "kernel_initializer" else value
         elif key in unused:
             if not _is_default(value, unused[key]):
                 raise SpecError(f"{where}: {key} = {_json(value)} is a setting mnistlab does not build "
                                 f"(only {_json(_shown_default(unused[key]))})")
-        elif key not in _BOOKKEEPING and not (value is None or value is False):
+        elif not (value is None or value is False):
             raise SpecError(f"{where}: {key} = {_json(value)} is a setting mnistlab does not build")
     layer_from_dict(table, where=label)
     return table
@@ -214,18 +204,44 @@ def _activation_layer(cls: str, settings: Mapping[str, Any], label: str) -> dict
     as an Activation layer; SpecError for another setting."""
     name, wanted = _ACTIVATION_LAYERS[cls]
     for key, value in settings.items():
+        if _every_layers(cls, key, value, f"{label} ({cls})", 0):
+            continue
         if key in wanted:
             if value != wanted[key] and not (isinstance(value, (int, float)) and isinstance(wanted[key], (int, float))
                                              and math.isclose(value, wanted[key], abs_tol=1e-9)):
                 raise SpecError(f"{label} ({cls}): {key} = {_json(value)}: mnistlab's {name} activation has "
                                 f"{key} = {_json(wanted[key])}, and no other")
-        elif key == "trainable" or (key == "dtype" and _policy(value) in _FLOAT32) or key in _BOOKKEEPING:
-            continue
         elif not (value is None or value is False):
             raise SpecError(f"{label} ({cls}): {key} = {_json(value)} is a setting mnistlab does not build")
     if cls == "LeakyReLU" and "negative_slope" not in settings:  # tf.keras 2 writes alpha, its default 0.3
         raise SpecError(f"{label} ({cls}): its slope is not 0.2, the only one mnistlab's leaky_relu has")
     return {"type": "Activation", "activation": name}
+
+
+def _every_layers(cls: str, key: str, value: Any, where: str, rank: int) -> bool:
+    """Whether ``key`` is a setting every Keras layer has (its bookkeeping, trainable, dtype, a
+    BatchNormalization's axis), checked here; SpecError for a value that changes what is computed:
+    a frozen layer with weights, a dtype policy other than float32, a BN axis other than the last
+    (of an input of ``rank`` axes, without the batch axis)."""
+    if key in _BOOKKEEPING:
+        return True
+    if key == "trainable":
+        if value is not True and cls in _HAS_WEIGHTS:
+            raise SpecError(f"{where}: trainable = {_json(value)}: a frozen layer is none mnistlab builds (every "
+                            "layer trains here, and a frozen BatchNormalization would normalise with its moving "
+                            "statistics)")
+        return True
+    if key == "dtype":
+        if (policy := _policy(value)) not in _FLOAT32:
+            raise SpecError(f"{where}: dtype policy {_json(policy)}: mnistlab's layers hold float32 weights; mixed "
+                            'precision is a run\'s train.precision ("bf16" is Keras\'s mixed_bfloat16)')
+        return True
+    if key == "axis" and cls == "BatchNormalization":
+        if value not in (-1, [-1], rank, [rank]):
+            raise SpecError(f"{where}: axis = {_json(value)}: mnistlab's BatchNormalization normalises the last "
+                            "axis (channels), as Keras's default axis = -1")
+        return True
+    return False
 
 
 def _policy(value: Any) -> Any:

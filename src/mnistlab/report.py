@@ -212,7 +212,8 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
     """A variant's section: facts, config, its runs' curves and, from its stored test predictions,
     the confusion matrix and most confident mistakes: of the committee's averaged outputs when the
     variant is a scored committee (the best of ``committees``, the scored ones the table counts),
-    else of its first run. ``quick``: ``target`` is a file whose ``--quick`` runs are shown."""
+    else of its best run by test accuracy, as `mnistlab plot` and `card` draw by default (a note
+    says so, with the runs' mean). ``quick``: ``target`` is a file whose ``--quick`` runs are shown."""
     section = VariantSection(name=name, config=records[0].config, facts=_facts(records))
     section.figures.append(("training history", _history_figure(records)))
     committee = None
@@ -223,7 +224,10 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
             _trouble(section.notes, f"{name}: no committee figures: {exc}")
         if committee is not None and committees > 1:  # the table's count: the committees scored over these runs
             section.notes.append(f"the figures below draw the best of its {committees} committees by test accuracy")
-    _prediction_figures(store, section, records[0] if committee is None else committee, data_dir)
+    drawn = views.picked_run(records) if committee is None else committee
+    if committee is None and len(records) > 1 and (how := views.pick_note(store, target, drawn, variant=name, quick=quick)):
+        section.notes.append(f"the figures below draw {how}")
+    _prediction_figures(store, section, drawn, data_dir)
     return section
 
 

@@ -43,7 +43,7 @@ from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.models import adapt_normalization, build_model, weights_finite
 from mnistlab.summary import MemoryEstimate, format_summary, gigabytes, run_memory, summarize
 from mnistlab.specs import ModelSpec
-from mnistlab.store import CommitteeRecord, RunRecord, RunStore
+from mnistlab.store import CommitteeRecord, RunRecord, RunStore, epochs_trained
 from mnistlab.trainer import CHECKPOINT_FILE, FitOutcome, Trainer, read_checkpoint
 
 __all__ = ["Committee", "Recorder", "Run", "RunResult", "Split", "environment", "load_trained", "model_input",
@@ -141,7 +141,7 @@ def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None
         raise found
     spec = ModelSpec.from_dict(config["model"])
     if spec.num_classes != found[0]:
-        raise SpecError(class_count_mismatch(spec, dataset, found[0]))
+        raise SpecError(class_count_mismatch(spec, dataset, found[0]), path=("model",))
     if why := input_size_mismatch(spec, dataset, _image_shape(dataset, shape)):
         raise SpecError(why, path=("model", "input_shape"))
     _check_validation(config.get("data") or {}, found[1])
@@ -1194,8 +1194,7 @@ class TrainingInterrupted(KeyboardInterrupt):
             except MnistlabError:
                 status = "deleted meanwhile"
             return cls(f"stopped once run {run.run_id} was recorded ({status}); the run is this exception's .run", run)
-        epochs = run.config.get("train", {}).get("epochs")
-        done = f"after {len(run.result.history)} of {epochs} epochs" if epochs else "while it ran"
+        done = f"after {epochs_trained(run.result)}"
         recorded = f", recorded as run {run.run_id}" if run.run_id else ""
         return cls(f"training interrupted {done}{recorded}; the run as it ended is this exception's .run", run)
 

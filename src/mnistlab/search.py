@@ -1152,7 +1152,7 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     """
     from mnistlab.config import parse_run_config
     from mnistlab.errors import DataError
-    from mnistlab.execute import await_orphaned_workers
+    from mnistlab.execute import await_orphaned_workers, mistake_line
     from mnistlab.run import check_run_data
     from mnistlab.experiments import Experiment, load_experiment, study_name
     from mnistlab.live import end_plan, write_plan
@@ -1175,7 +1175,8 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     try:  # a bad or missing data file, a class count or a validation split is found before any trial
         check_run_data(base_cfg.resolved(), data_dir, files_here=runner is None)  # (a trial changes the model)
     except (DataError, SpecError) as exc:
-        raise type(exc)(f"{exp.source}: {exc}") from None
+        line = mistake_line(exp, "base", exc)
+        raise type(exc)(f"{exp.source}{f':{line}' if line else ''}: {exc}") from None
     t0 = time.perf_counter()
     study = open_study(name, space, st.root, epochs, base_setting(base_cfg.resolved(), space))
     total = min(space.trials, QUICK_TRIALS) if quick else space.trials
@@ -1349,12 +1350,21 @@ def best_trial(runs: Sequence[Any]) -> Any:
 
 
 def best_experiment(runs: Sequence[Any], experiment: str, repeats: int = 3) -> dict[str, Any]:
-    """A plain experiment file (as data) training the best trial's config ``repeats`` times."""
+    """A plain experiment file (as data) training the best trial's config ``repeats`` times, on
+    seeds after the trial's own: the trial won the search on its seed, so its score is an optimistic
+    estimate of the setting (the winner's curse); fresh seeds measure the setting itself, and
+    none of them trains the trial again."""
     rec = best_trial(runs)
     m = rec.metrics
+    base = copy.deepcopy(rec.config)
+    train = base.setdefault("train", {})
+    first = int(train.get("seed") or 0) + 1
+    train["seed"] = first
+    seeds = f"seed {first}" if repeats == 1 else f"seeds {first}-{first + repeats - 1}"
     desc = (f"best trial ({m['trial']}) of search {experiment}: {m['search_metric']} {m['search_value']:.4f} "
-            f"with {json.dumps(_params_as_written(m), sort_keys=True)}")
-    return {"name": f"{experiment}-best", "description": desc, "repeats": repeats, "base": copy.deepcopy(rec.config)}
+            f"with {json.dumps(_params_as_written(m), sort_keys=True)}; trained on {seeds}, not the trial's own "
+            f"{first - 1}: the best of a search is an optimistic score, fresh seeds measure the setting")
+    return {"name": f"{experiment}-best", "description": desc, "repeats": repeats, "base": base}
 
 
 def best_toml(runs: Sequence[Any], experiment: str, repeats: int = 3) -> str:

@@ -1596,9 +1596,10 @@ def process_holds(pid: int, host: str, mine: bool) -> bool:
     return process_alive(pid, host)
 
 
-def epochs_trained(record: RunRecord) -> str:
+def epochs_trained(record: Any) -> str:
     """How far a run trained, in words: ``"3 of 10 epochs"`` (its history against its config's
-    ``train.epochs``), or ``"3 epochs"`` when the config names none."""
+    ``train.epochs``), or ``"3 epochs"`` when the config names none. ``record``: a
+    :class:`RunRecord`, or a :class:`~mnistlab.run.RunResult` (anything with ``history`` and ``config``)."""
     planned = int(((record.config or {}).get("train") or {}).get("epochs") or 0)
     return f"{len(record.history or [])}" + (f" of {planned}" if planned else "") + " epochs"
 

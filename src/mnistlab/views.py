@@ -424,16 +424,16 @@ def _committee_across(store: RunStore, ref: Any, target: str, name: str,
 
 
 def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant: str | None = None,
-              pick: str = "best") -> str | None:
+              pick: str = "best", quick: bool = False) -> str | None:
     """How :func:`trained_runs` chose ``chosen`` among several runs (a model card says it): the
     best trial of a search by its own metric, or the best (by test accuracy: an optimistic figure,
-    with the variant's mean and sd beside it) or latest of a variant's runs. None for a run given
-    by id and for a variant of one finished run."""
+    with the variant's mean and sd beside it) or latest of a variant's runs (``quick``: of a file's
+    ``--quick`` runs). None for a run given by id and for a variant of one finished run."""
     from mnistlab.search import is_search
 
-    if chosen is None or resolve_experiment(store, target).run is not None:
+    if chosen is None or resolve_experiment(store, target, quick=quick).run is not None:
         return None
-    runs = resolve_runs(store, target, variant)
+    runs = resolve_runs(store, target, variant, quick=quick)
     if variant is None and is_search(runs):
         complete = sum((r.metrics or {}).get("trial_state") == "complete" for r in runs)
         return (f"the best of {complete} complete trials of search {chosen.experiment} by its metric, "
@@ -494,6 +494,14 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
     if any(r.member > 0 for r in runs):
         raise StoreError(f"variant {variants[0]!r} of {ref.name!r} is a committee that was never scored whole "
                          "(a member did not finish): give one member's run id instead")
-    acc = lambda r: float(r.metrics["test_accuracy"]) if isinstance(r.metrics.get("test_accuracy"), (int, float)) else -1.0
-    chosen = max(runs, key=lambda r: (acc(r), r.created_at) if pick == "best" else (r.created_at, 0.0))
-    return [chosen.run_id], None
+    return [picked_run(runs, pick).run_id], None
+
+
+def picked_run(runs: Sequence[RunRecord], pick: str = "best") -> RunRecord:
+    """The run ``pick`` chooses among one variant's ``runs`` (not empty): the "best" by test
+    accuracy (the latest of equals; runs without one last), or the "latest" by start time."""
+    def acc(r: RunRecord) -> float:
+        value = (r.metrics or {}).get("test_accuracy")
+        return float(value) if isinstance(value, (int, float)) else -1.0
+
+    return max(runs, key=lambda r: (acc(r), r.created_at) if pick == "best" else (r.created_at, 0.0))

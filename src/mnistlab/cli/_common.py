@@ -35,24 +35,23 @@ def not_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 
 def dataset_arg(ctx: click.Context, param: click.Parameter, value: str | None) -> str | dict[str, Any] | None:
-    """The callback of `--dataset`: a name or a path, or the user's data as a TOML inline table,
-    as a run config writes it (``'{ folder = "digits/train", test = "digits/test" }'``)."""
-    value = _refuse_empty(value, "value", param, ctx)
-    if not (isinstance(value, str) and value.lstrip().startswith("{")):
-        return value
-    try:
-        return toml_value(value)  # a TOML value starting with "{" is a table
-    except ValueError as exc:
-        raise click.BadParameter(f"not a TOML inline table ({' '.join(str(exc).split())[:80]}): write it as "
-                                 "'{ folder = \"digits/train\", test = \"digits/test\" }'", ctx=ctx, param=param) from None
+    """The callback of `--dataset`: a name or a path, or the user's data written inline as a run
+    config writes it (``'{ folder = "digits/train", test = "digits/test" }'``; JSON too)."""
+    return _inline(_refuse_empty(value, "value", param, ctx), "dataset", '{ folder = "digits/train", test = "digits/test" }')
 
 
 def model_arg(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> Any:
     """The callback of `--model` (and `summary`'s MODEL): a preset name or a spec file, or a spec
     written inline, as JSON (``'{"conv": [32], "dense": [128]}'``) or as a TOML inline table or
     array, as a run config writes it (``'{ conv = [32], dense = [128], outputs = 3 }'``)."""
-    value = _refuse_empty(value, "value", param, ctx)
-    if not (isinstance(value, str) and value.lstrip().startswith(("{", "["))):
+    return _inline(_refuse_empty(value, "value", param, ctx), "model", "{ conv = [32], dense = [128] }", arrays=True)
+
+
+def _inline(value: Any, what: str, example: str, *, arrays: bool = False) -> Any:
+    """``value`` as given, or, where it starts with ``{`` (or ``[`` with ``arrays``), the value it
+    writes inline, read as JSON or else as a TOML inline table or array. SpecError, one line naming
+    ``what`` and showing the ``example``, for neither."""
+    if not (isinstance(value, str) and value.lstrip().startswith(("{", "[") if arrays else "{")):
         return value
     try:
         return json.loads(value)
@@ -62,8 +61,8 @@ def model_arg(ctx: click.Context | None, param: click.Parameter | None, value: s
         return toml_value(value)
     except (ValueError, RecursionError) as exc:
         said = as_json if '":' in value else exc  # the reader it was written for says what is wrong
-        raise SpecError(f"the model looks written inline but is neither JSON nor a TOML inline table "
-                        f"({' '.join(str(said).split())[:80]}): write it as '{{ conv = [32], dense = [128] }}'") from None
+        raise SpecError(f"the {what} looks written inline but is neither JSON nor a TOML inline table "
+                        f"({' '.join(str(said).split())[:80]}): write it as '{example}'") from None
 
 
 def _refuse_empty(value: Any, what: str, param: click.Parameter | None, ctx: click.Context | None) -> Any:

@@ -126,11 +126,11 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     README, "Running on Ray"); Ray missing or an address that does not answer exits 2 at once.
     The backend flags override the experiment file's [resources] table.
     """
-    from mnistlab.execute import checkpoint_every, data_changed, terminate_as_interrupt
-    from mnistlab.experiments import load_experiment, shared_runs
+    from mnistlab.execute import checkpoint_every, data_changed, load_checked, terminate_as_interrupt
+    from mnistlab.experiments import shared_runs
 
     check_backend_flags(backend, address, data_dir)
-    exp = load_experiment(experiment)
+    exp = load_checked(experiment, data_dir, quick=quick)
     todo = exp.cells(quick=quick)  # a bad experiment says so before Ray starts or the store is made ...
     checkpoint_every()  # ... and so does a bad MNISTLAB_CHECKPOINT_EVERY
     runner, st = backend_and_store(exp.resources, todo, store, backend=backend, address=address,

@@ -220,6 +220,7 @@ def _report(result: RunResult, cfg: RunConfig, save_weights: Path | None, record
     SIGTERM then waits until it is done (nothing is printed meanwhile, so a full pipe holds no stop
     back); a Ctrl-C then or while the lines are printed ends it as :func:`_stopped_after` says."""
     from mnistlab.run import mark_checkpoint_recorded
+    from mnistlab.store import epochs_trained
 
     save_error: MnistlabError | None = None
     problem: str | None = None
@@ -240,9 +241,8 @@ def _report(result: RunResult, cfg: RunConfig, save_weights: Path | None, record
         with closed_output_ignored():  # the reader gone now changes nothing: all is written
             _echo_test_metrics(result)
             if save_weights is not None and save_error is None:
-                planned, done = cfg.train.epochs, len(result.history)
                 click.echo(f"weights saved to {save_weights}" + ("" if result.status == "finished" else
-                           f" (the weights at the stop: {result.status} after {done} of {planned} epochs)"))
+                           f" (the weights at the stop: {result.status} after {epochs_trained(result)})"))
             if recorder is not None:
                 click.echo(f"warning: the run was not recorded: {problem}" if problem else
                            f"recorded as run {recorder.run_id} in {recorder.store.root} (mnistlab show {recorder.run_id})",
