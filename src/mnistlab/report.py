@@ -220,14 +220,17 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
     if any(r.member > 0 for r in records):  # a committee variant (a single run's needs no lookup)
         try:
             committee = views.committee_predictions(store, target, name, quick)
-        except MnistlabError as exc:  # a committee a member of which did not finish: its first run instead
+        except MnistlabError as exc:  # a committee a member of which did not finish: its best run instead
             _trouble(section.notes, f"{name}: no committee figures: {exc}")
         if committee is not None and committees > 1:  # the table's count: the committees scored over these runs
             section.notes.append(f"the figures below draw the best of its {committees} committees by test accuracy")
-    drawn = views.picked_run(records) if committee is None else committee
-    if committee is None and len(records) > 1 and (how := views.pick_note(store, target, drawn, variant=name, quick=quick)):
+    if committee is not None:
+        _prediction_figures(store, section, committee, data_dir)
+        return section
+    best = views.picked_run(records)
+    if len(records) > 1 and (how := views.pick_note(store, target, best, variant=name, quick=quick)):
         section.notes.append(f"the figures below draw {how}")
-    _prediction_figures(store, section, drawn, data_dir)
+    _prediction_figures(store, section, best, data_dir)
     return section
 
 
