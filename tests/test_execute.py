@@ -563,3 +563,35 @@ def test_a_dataset_missing_offline_is_one_error_before_anything_trains(
     assert "mnist: files not found" in err and "the download failed" in err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     assert not store.exists() or RunStore(store).runs() == []
+
+
+def _every_line(exc: BaseException) -> list[str]:
+    return [str(exc), *(str(m) for m in getattr(exc, "more", ()))]
+
+
+def test_run_experiment_finds_the_file_s_and_the_data_s_mistakes_in_one_pass(tmp_path: Path, data_dir: Path) -> None:
+    """Review findings (helper-103): the library's run_experiment(path) said the data's mistakes only
+    once the file's were mended; a grid's key, a [base] mistake beside a variant's, a file starting
+    with a byte order mark, and outputs that fit [base]'s data but not a variant's own all name their line."""
+    rows = ["label," + ",".join(f"p{i}" for i in range(784))] + [f"{i % 2}," + ",".join(["0"] * 784) for i in range(12)]
+    (tmp_path / "two.csv").write_text("\n".join(rows) + "\n")
+    text = (TINY.replace("subset = 120", "subset = 120\nvalidation = 500")  # [base]'s split: every variant's
+            + '[[variants]]\nname = "plain"\n'
+            + '[[variants]]\nname = "typo"\n"train.optimizer" = "adamm"\n'
+            + '[[variants]]\nname = "own"\ndataset = "two.csv"\n'  # 10 outputs, 2 classes: its dataset's line
+            + '[[variants]]\nname = "g"\n[variants.grid]\n"data.validation" = [0.1, 200]\n')
+    p = tmp_path / "exp.toml"
+    p.write_bytes(b"\xef\xbb\xbf" + text.encode())  # a byte order mark, as some Windows editors write
+    lines = text.splitlines()
+    at = lambda key: lines.index(key) + 1  # noqa: E731
+    with pytest.raises(SpecError) as err:
+        run_experiment(p, RunStore(tmp_path / "s"), data_dir=data_dir)
+    said = _every_line(err.value)
+    assert [s.split(": ")[0] for s in said] == [f"{p}:{n}" for n in (at("validation = 500"), at('"train.optimizer" = "adamm"'),
+                                                                   at('dataset = "two.csv"'),
+                                                                   at('"data.validation" = [0.1, 200]'))], said
+    assert 'variant "plain": data.validation = 500: validation count must be between 1 and 119' in said[0]
+    assert 'variant "own": the model has 10 outputs but' in said[2] and "2 classes" in said[2]
+    assert 'variant "g,val=200": data.validation = 200' in said[3]
+    assert not (tmp_path / "s" / "runs.sqlite").exists() or RunStore(tmp_path / "s").runs() == []
+    assert all(getattr(m, "more", ()) == () for m in err.value.more)  # each said once: no list inside the list

@@ -50,6 +50,8 @@ class SpecError(MnistlabError):
     problem is not about one key. ``source`` is what the message names as the value's origin (a
     file, ``"command line"``, ``"train()"``), None when unknown. ``line`` is the 1-based line of
     ``path`` in that file once a caller has found it (:func:`mnistlab._toml.with_line`).
+    ``partial``: what was right beside the mistake, where a caller can still check it (an
+    experiment file's error: the :class:`~mnistlab.experiments.Experiment` of its right variants).
 
     >>> err = SpecError("run.toml: train.lr: must be > 0", path=("train", "lr"), source="run.toml")
     >>> err.path, str(err)

@@ -540,7 +540,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     >>> result.rows[0]["test_acc"]                                 # doctest: +SKIP
     """
     if not isinstance(exp, Experiment):
-        exp = load_experiment(exp)
+        exp = load_checked(exp, data_dir, quick=quick)
     if jobs < 1:
         raise SpecError(f"--jobs must be at least 1, got {jobs}")
     cells = exp.cells(quick=quick)  # every config validated before anything trains
@@ -648,8 +648,9 @@ def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLi
     cells training on this machine): its model's outputs against the classes, its validation
     split against the training images (:func:`~mnistlab.run.check_run_data`). Each variant is checked on its own:
     raises the DataError or SpecError of the first variant at fault, naming it and the file's line
-    that sets the value at fault (``exp.toml:18: variant "b": dataset: ...``), the others' in its
-    ``more``, in the file's order; variants with the same mistake (their data from ``[base]``) in one line."""
+    that sets the value at fault (``exp.toml:18: variant "b": digits.csv: no labels ...``), the
+    others' in its ``more``, in the file's order; variants with the same mistake (their data from
+    ``[base]``) in one line."""
     mistakes = data_mistakes(exp, cells, data_dir, files_here=files_here)
     if mistakes:
         first, *others = mistakes
@@ -684,16 +685,20 @@ def data_mistakes(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.Pat
 
 def mistake_line(exp: Experiment, variant: str, mistake: MnistlabError) -> int | None:
     """The line of ``exp``'s file that sets the value a data check of ``variant`` found at fault:
-    the key at the SpecError's path, the dataset's for a DataError (:meth:`Experiment.written_at`);
-    None when the file cannot be read again or the key is not found (never raises)."""
-    from mnistlab._toml import line_of
+    the key at the SpecError's path, the dataset's for a DataError (:meth:`Experiment.written_at`),
+    for outputs that do not match the classes the model's, or the dataset's where only that is
+    the variant's own; None when the file cannot be read again or the key is not found (never raises)."""
+    from mnistlab._toml import line_of, read_text_file
+    from mnistlab.experiments import MAX_FILE_BYTES
 
     try:
-        text = Path(exp.source).read_text(encoding="utf-8")
-    except (OSError, UnicodeError, ValueError):
+        text = read_text_file(exp.source, what="an experiment file", max_bytes=MAX_FILE_BYTES)  # as it was read
+    except (MnistlabError, OSError):
         return None
-    at = exp.written_at(variant, getattr(mistake, "path", ()) or ("dataset",))
-    return line_of(text, at, json=exp.source.lower().endswith(".json"))
+    path = getattr(mistake, "path", ()) or ("dataset",)
+    if path == ("model",) and exp.written_at(variant, path)[0] == "base":  # the classes: the model's, or its data's
+        path = ("dataset",) if exp.written_at(variant, ("dataset",))[0] != "base" else path
+    return line_of(text, exp.written_at(variant, path))  # an experiment file is TOML, whatever its name
 
 
 def _line_order(line: int | None) -> tuple[bool, int]:
@@ -704,10 +709,10 @@ def _line_order(line: int | None) -> tuple[bool, int]:
 def load_checked(path: str | os.PathLike, data_dir: str | os.PathLike | None = None, *,
                  quick: bool = False) -> Experiment:
     """:func:`~mnistlab.experiments.load_experiment`, whose error for variants with mistakes in
-    the file also holds the data mistakes of the other variants (:func:`data_mistakes`; their
-    registered datasets known by the registry, no file read), so that one pass shows every
-    mistake, in the file's order. Raises SpecError (or DataError: the first by line is raised,
-    the others in its ``more``)."""
+    the file also holds the data mistakes of the other variants (:func:`data_mistakes`, of every
+    cell, finished or not; their registered datasets known by the registry, no file read), so
+    that one pass shows every mistake, in the file's order (:func:`run_experiment` reads a path
+    so). Raises SpecError (or DataError: the first by line is raised, the others in its ``more``)."""
     try:
         return load_experiment(path)
     except SpecError as exc:
@@ -720,7 +725,9 @@ def load_checked(path: str | os.PathLike, data_dir: str | os.PathLike | None = N
             found = []
         if not found:
             raise
-        first, *others = sorted([exc, *exc.more, *found], key=lambda e: _line_order(e.line))
+        every = [exc, *exc.more, *found]
+        exc.more, exc.partial = (), None  # each said once, in the one list below
+        first, *others = sorted(every, key=lambda e: _line_order(e.line))
         first.more = tuple(others)
         raise first from None
 

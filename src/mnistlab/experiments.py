@@ -258,8 +258,9 @@ class Experiment:
 
     def written_at(self, variant: str, path: Sequence[str | int]) -> tuple[str | int, ...]:
         """Where in the file the value at ``path`` of ``variant``'s run config is set, as a key path
-        for :func:`~mnistlab._toml.with_line`: ``("variants", 2, "dataset")`` for a variant's own
-        key (or its grid's), ``("base", "dataset")`` for one it keeps from ``[base]``."""
+        for :func:`~mnistlab._toml.line_of`: ``("variants", 2, "dataset")`` for a variant's own
+        key, ``("variants", 2, "grid", "dataset")`` or ``("grid", "dataset")`` for a grid's,
+        ``("base", "dataset")`` for one it keeps from ``[base]``."""
         v = next((v for v in self.variants if v.name == variant), None)
         return (*_written_in(tuple(path), v.written if v else {}, ("base",)), *path)
 
@@ -557,12 +558,12 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
                         path=("variants",), source=source)
     if not raw_variants:
         raw_variants = [{}]
-    try:
-        variants = _variants(raw_variants, base, known, top_grid, source, repeats, committee,
-                             implicit=not d.get("variants"))
-    except SpecError as exc:  # the variants that are right, for a check of their data beside these mistakes
-        exc.partial = Experiment(name, source, dict(base), exc.partial, resources=resources) if exc.partial else None
-        raise
+    variants, mistakes = _variants(raw_variants, base, known, top_grid, source, repeats, committee,
+                                   implicit=not d.get("variants"))
+    if mistakes:  # with the variants that are right, for a check of their data beside these mistakes
+        mistakes[0].more = tuple(mistakes[1:])
+        mistakes[0].partial = Experiment(name, source, dict(base), variants, resources=resources) if variants else None
+        raise mistakes[0]
     seen: set[str] = set()
     for v in variants:
         if v.name in seen:
@@ -576,11 +577,11 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
 
 def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], known: dict[str, Any],
               top_grid: list[tuple[str, list[Any]]], source: str, repeats: int, committee: int, *,
-              implicit: bool = False) -> list[Variant]:
+              implicit: bool = False) -> tuple[list[Variant], list[SpecError]]:
     """The variants the ``[[variants]]`` tables expand to (their grids crossed with the top grid;
-    ``implicit``: the file has none, and its one variant is named ``[base]`` in messages).
-    Each table is checked on its own, so one pass finds every bad one: SpecError of the first,
-    the others in its ``more``, the right tables' variants in its ``partial``; or at once when the runs exceed ``MAX_CELLS``."""
+    ``implicit``: the file has none, and its one variant is named ``[base]`` in messages), and the
+    mistakes of the tables that are wrong: each table is checked on its own, so one pass finds
+    every bad one. SpecError at once when the runs exceed ``MAX_CELLS``."""
     variants: list[Variant] = []
     mistakes: list[SpecError] = []
     for i, rv in enumerate(raw_variants):
@@ -597,11 +598,7 @@ def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], kn
                                  source=source)
             too_many.more = tuple(mistakes)
             raise too_many
-    if mistakes:
-        mistakes[0].more = tuple(mistakes[1:])
-        mistakes[0].partial = variants  # the tables that are right
-        raise mistakes[0]
-    return variants
+    return variants, mistakes
 
 
 def _mistake_key(exc: SpecError) -> tuple[Any, ...]:

@@ -228,7 +228,7 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
         _prediction_figures(store, section, committee, data_dir)
         return section
     best = views.picked_run(records)
-    if len(records) > 1 and (how := views.pick_note(store, target, best, variant=name, quick=quick)):
+    if how := views.picked_note(records):
         section.notes.append(f"the figures below draw {how}")
     _prediction_figures(store, section, best, data_dir)
     return section

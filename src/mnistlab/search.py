@@ -1176,7 +1176,9 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
         check_run_data(base_cfg.resolved(), data_dir, files_here=runner is None)  # (a trial changes the model)
     except (DataError, SpecError) as exc:
         line = mistake_line(exp, "base", exc)
-        raise type(exc)(f"{exp.source}{f':{line}' if line else ''}: {exc}") from None
+        said = type(exc)(f"{exp.source}{f':{line}' if line else ''}: {exc}")
+        said.line = line
+        raise said from None
     t0 = time.perf_counter()
     study = open_study(name, space, st.root, epochs, base_setting(base_cfg.resolved(), space))
     total = min(space.trials, QUICK_TRIALS) if quick else space.trials

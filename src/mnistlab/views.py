@@ -424,28 +424,36 @@ def _committee_across(store: RunStore, ref: Any, target: str, name: str,
 
 
 def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant: str | None = None,
-              pick: str = "best", quick: bool = False) -> str | None:
+              pick: str = "best") -> str | None:
     """How :func:`trained_runs` chose ``chosen`` among several runs (a model card says it): the
     best trial of a search by its own metric, or the best (by test accuracy: an optimistic figure,
-    with the variant's mean and sd beside it) or latest of a variant's runs (``quick``: of a file's
-    ``--quick`` runs). None for a run given by id and for a variant of one finished run."""
+    with the variant's mean and sd beside it) or latest of a variant's runs (:func:`picked_note`).
+    None for a run given by id and for a variant of one finished run."""
     from mnistlab.search import is_search
 
-    if chosen is None or resolve_experiment(store, target, quick=quick).run is not None:
+    if chosen is None or resolve_experiment(store, target).run is not None:
         return None
-    runs = resolve_runs(store, target, variant, quick=quick)
+    runs = resolve_runs(store, target, variant)
     if variant is None and is_search(runs):
         complete = sum((r.metrics or {}).get("trial_state") == "complete" for r in runs)
         return (f"the best of {complete} complete trials of search {chosen.experiment} by its metric, "
                 f"{chosen.metrics.get('search_metric')} (on validation data)")
-    accs = [float(r.metrics["test_accuracy"]) for r in runs if r.variant == chosen.variant and r.status == "finished"
+    return picked_note([r for r in runs if r.variant == chosen.variant], pick)
+
+
+def picked_note(runs: Sequence[RunRecord], pick: str = "best") -> str | None:
+    """How :func:`picked_run` chose among one variant's ``runs``, with their test accuracies'
+    mean, sd and n ("the best of 3 runs of variant a by test accuracy, an optimistic figure as the
+    test set chose it: their mean is ..."); None for fewer than 2 finished runs with a result."""
+    accs = [float(r.metrics["test_accuracy"]) for r in runs if r.status == "finished"
             and isinstance((r.metrics or {}).get("test_accuracy"), (int, float))]
     if len(accs) < 2:
         return None
+    variant = runs[0].variant
     spread = f"{100 * np.mean(accs):.2f}% +- {100 * np.std(accs, ddof=1):.2f} (n={len(accs)})"
     if pick == "latest":
-        return f"the latest of {len(accs)} runs of variant {chosen.variant} (their test accuracy: {spread})"
-    return (f"the best of {len(accs)} runs of variant {chosen.variant} by test accuracy, an optimistic figure as the "
+        return f"the latest of {len(accs)} runs of variant {variant} (their test accuracy: {spread})"
+    return (f"the best of {len(accs)} runs of variant {variant} by test accuracy, an optimistic figure as the "
             f"test set chose it: their mean is {spread}")
 
 

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from mnistlab.data import read_cache
 from mnistlab.errors import DataError, clip, did_you_mean, first_line, toml_repr, type_name
 from mnistlab.files import write_atomic
 
@@ -470,13 +471,20 @@ def _read(spec: UserData, path: Path, split: str = "train", *, shape: tuple[int,
     key = (spec.kind, spec.label, split, stamps, tuple(shape) if spec.kind == "folder" else None)
     if key not in _READS:
         said: list[warnings.WarningMessage] = []
-        try:
-            with warnings.catch_warnings(record=True) as said:
-                warnings.simplefilter("always")
-                x, raw = (read_csv(path, spec.label) if spec.kind == "csv" else decode_folder(listing, shape, stamps)
-                          if spec.kind == "folder" else read_npz(path, split))
-        finally:  # said also when the read fails: a warning may explain the error
-            _say_again(said)
+        kept = read_cache.entry_key(key) if spec.kind != "npz" else None  # an .npz loads as fast as a copy would
+        if kept is not None and (cached := read_cache.load(kept, len(stamps))) is not None:
+            x, raw, digests = cached
+            _DIGESTS.update(zip(stamps, digests))  # hashed when it was kept: not again
+        else:
+            try:
+                with warnings.catch_warnings(record=True) as said:
+                    warnings.simplefilter("always")
+                    x, raw = (read_csv(path, spec.label) if spec.kind == "csv" else decode_folder(listing, shape, stamps)
+                              if spec.kind == "folder" else read_npz(path, split))
+            finally:  # said also when the read fails: a warning may explain the error
+                _say_again(said)
+            if kept is not None and not said:  # a read with warnings is read again, to give them again
+                _keep(kept, x, raw, stamps, path)
         x.setflags(write=False)
         if raw is not None:
             raw.setflags(write=False)
@@ -489,6 +497,18 @@ def _read(spec: UserData, path: Path, split: str = "train", *, shape: tuple[int,
     x, raw, said = _READS[key]
     _say_again(said)
     return x, raw
+
+
+def _keep(key: str, x: np.ndarray, raw: np.ndarray | None, stamps: Sequence[tuple[str, int, int, int, int]],
+          path: Path) -> None:
+    """Keep a CSV's or a folder's read for later processes (:mod:`mnistlab.data.read_cache`), with
+    each file's SHA-256: a CSV's hashed now (its run hashes it anyway), a folder's as its images
+    were read; not kept when one of them changed while it was read (its SHA-256 was not taken)."""
+    if len(stamps) == 1 and stamps[0] not in _DIGESTS and not path.is_dir():
+        file_sha256(path)
+    digests = [_DIGESTS.get(stamp) for stamp in stamps]
+    if all(digests):
+        read_cache.save(key, x, raw, [str(d) for d in digests])
 
 
 def _say_again(said: list[warnings.WarningMessage]) -> None:
