@@ -356,6 +356,25 @@ def test_run_into_a_closed_pipe_stops_the_sweep_records_it_and_exits_141(tmp_pat
     assert sorted(r.variant for r in RunStore(store).runs(experiment="piped") if r.status == "finished") == ["a", "b", "c"]
 
 
+def test_a_closed_pipe_after_the_cells_counts_this_sweep_s_cells_not_the_last_plan_s(tmp_path: Path,
+                                                                                     data_dir: Path) -> None:
+    """New-user finding (helper-102): `run FILE | head -1` with every cell done said "after the
+    cells: 2 of 2 runs" of the --quick sweep run last (the last plan written; this sweep, with
+    nothing to train, writes none), not this sweep's 4."""
+    exp, store = tmp_path / "piped.toml", tmp_path / "store"
+    exp.write_text(PIPED.split("[[variants]]")[0].replace("subset = 600", "subset = 120")
+                   .replace('name = "piped"\n', 'name = "piped"\nrepeats = 2\n')
+                   + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\ntrain = { lr = 0.01 }\n')
+    cmd = [sys.executable, "-m", "mnistlab", "run", str(exp), "--store", str(store), "--data-dir", str(data_dir)]
+    for args in ([], ["--quick"]):  # the full sweep (4 cells), then its smoke check (2): the last plan is the latter's
+        assert subprocess.run([*cmd, *args], capture_output=True, timeout=300).returncode == 0
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _read_until(proc, b"experiment piped")  # `| head -1`: the table below finds no reader
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 141, err
+    assert "after the cells: 4 of 4 runs of piped finished and recorded, 0 failed, none left" in err.decode(), err
+
+
 @pytest.mark.parametrize("closed", ["before the first line", "after the first epoch"])
 def test_train_into_a_closed_pipe_records_an_interrupted_run_and_exits_141(tmp_path: Path, data_dir: Path,
                                                                           closed: str) -> None:

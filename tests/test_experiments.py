@@ -689,6 +689,12 @@ def test_a_file_saved_with_a_byte_order_mark_reads_and_utf_16_says_so(tmp_path: 
      'class or sample weights'),
     ('[base]\ndataset = "mnist"\nmodel = { dense = [8] }\n[base.train]\nsteps_per_epoch = 10\n[[variants]]\nname = "a"\n',
      'train: unknown key "steps_per_epoch" (an epoch is one pass over the training images: data.subset'),
+    # new-user finding (helper-102): a variant's own Keras word got the known keys only
+    (TINY + '[[variants]]\nname = "a"\nvalidation_split = 0.1\n',
+     '("a"): unknown key "validation_split" (Keras\'s validation_split is data.validation here'),
+    # ... and verbose pointed at a --progress that `run` has not
+    (TINY + '[[variants]]\nname = "a"\n"train.verbose" = 0\n',
+     '(progress is `mnistlab train --progress lines|bar|none`; `mnistlab run` shows each cell as it ends'),
 ])
 def test_keras_words_for_what_mnistlab_keeps_elsewhere_say_where(tmp_path: Path, text: str, fragment: str) -> None:
     with pytest.raises(SpecError) as exc:
@@ -700,3 +706,19 @@ def test_keras_words_for_what_mnistlab_keeps_elsewhere_say_where(tmp_path: Path,
 def test_an_empty_experiment_file_says_so(tmp_path: Path, text: str) -> None:
     with pytest.raises(SpecError, match=r"exp.toml: the file is empty: an experiment is a \[base\] run config"):
         load_experiment(write(tmp_path, text))
+
+
+def test_a_name_given_twice_is_said_with_the_file_s_other_mistakes_in_its_order(tmp_path: Path) -> None:
+    """New-user finding (helper-102): a variant name given twice was said only once the file's other
+    mistakes were mended."""
+    text = (TINY + '[[variants]]\nname = "e"\n[[variants]]\nname = "x"\n"train.lrr" = 1\n'
+            '[[variants]]\nname = "e"\n"train.lr" = 0.1\n[[variants]]\nname = "y"\n"train.optimizer" = "adamm"\n')
+    p = write(tmp_path, text)
+    lines = text.splitlines()
+    with pytest.raises(SpecError) as exc:
+        load_experiment(p)
+    said = [str(exc.value), *map(str, exc.value.more)]
+    wanted = [lines.index('"train.lrr" = 1') + 1, len(lines) - lines[::-1].index('name = "e"'),
+              lines.index('"train.optimizer" = "adamm"') + 1]
+    assert [s.split(": ")[0] for s in said] == [f"{p}:{n}" for n in wanted], said
+    assert said[1].endswith('two variants are named "e"; give them distinct names')

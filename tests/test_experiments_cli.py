@@ -18,6 +18,7 @@ from conftest import read_terminal
 
 from mnistlab.cli import main
 from mnistlab.execute import await_orphaned_workers
+from mnistlab.live import read_plan
 from mnistlab.store import RunStore, process_alive
 
 EXP = """
@@ -671,8 +672,10 @@ def test_quick_says_which_variants_it_makes_alike(tmp_path: Path, data_dir: Path
     assert said[0].startswith('--quick: variants "epochs=2,lr=0.01", "epochs=3,lr=0.01", "epochs=4,lr=0.01" differ '
                               "only in what --quick shrinks"), said
     assert "lr=0.1\"," in said[1] and "lr=0.01" not in said[1]
+    assert read_plan(tmp_path / "mnistlab-runs", "cli")["quick"] is True  # `watch` says it is a smoke check
     assert main(["run", str(exp), "--data-dir", str(data_dir), "--format", "csv"]) == 0
     assert "train alike" not in "".join(capsys.readouterr())  # full size: every cell its own
+    assert read_plan(tmp_path / "mnistlab-runs", "cli")["quick"] is False
     sizes = tmp_path / "sizes.toml"  # alike at full size too (a committee's size): not --quick's doing
     sizes.write_text(EXP.split("[[variants]]")[0] + '[[variants]]\nname = "c2"\ncommittee = 2\n'
                      '[[variants]]\nname = "c3"\ncommittee = 3\n')

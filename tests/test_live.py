@@ -356,6 +356,10 @@ def test_watch_cli_follows_an_ended_sweep_and_rejects_bad_input(tmp_path: Path, 
     _run(store, "a", "k1", "finished", 0.75, took=1)
     assert main(["watch", "sw", "--store", str(store.root), "--interval", "0.1"]) == 0
     assert "sw: 1/1 done, 0 running, 0 left, leader a 75.00% test acc (1 run)" in capsys.readouterr().out
+    # new-user finding (helper-102): a --quick smoke check's leader read as the experiment's
+    write_plan(store.root, "sw", [("a", "k1")], quick=True)
+    assert main(["watch", "sw", "--store", str(store.root), "--interval", "0.1"]) == 0
+    assert "sw (a --quick smoke check: its figures are no result): 1/1 done" in capsys.readouterr().out
 
     assert main(["watch", "nope", "--store", str(store.root)]) != 0
     err = capsys.readouterr().err

@@ -349,12 +349,13 @@ def test_report_of_a_committee_variant_with_repeats_names_the_committee_its_figu
     assert seeds in ([0, 1, 2], [3, 4, 5])
     text = html.unescape(report.build_report(store, str(p), data_dir=data_dir))
     assert "6 runs (seeds 0-5)" in text
-    assert "the figures below draw the best of its 2 committees by test accuracy" in text
+    assert "the confusion matrix and misclassified images below draw the best of its 2 committees by test accuracy" \
+        in text
     assert f"errors of the committee of 3 runs (seeds {seeds[0]}-{seeds[-1]}; averaged outputs): " \
            f"{round((1 - best.accuracy) * len(store.load_predictions(best.member_ids[0])))} of" in text
 
 
-def test_report_of_a_variant_with_repeats_draws_its_best_run_as_plot_and_card_do(data_dir, tmp_path):
+def test_report_of_a_variant_with_repeats_draws_its_best_run_as_plot_and_card_do(data_dir, tmp_path, capsys):
     """New-user finding (helper-99): the report drew a variant's first run (seed 0), `plot` and
     `card` its best by test accuracy; it draws the same run now, and says how it was chosen."""
     from test_experiments import TINY, write
@@ -369,7 +370,14 @@ def test_report_of_a_variant_with_repeats_draws_its_best_run_as_plot_and_card_do
     assert views.trained_runs(store, str(p))[0] == [best.run_id]  # what plot and card draw
     text = html.unescape(report.build_report(store, str(p), data_dir=data_dir))
     assert f"errors of run {best.run_id} (seed {best.seed}): " in text
-    assert "the figures below draw the best of 3 runs of variant again by test accuracy, an optimistic figure" in text
+    assert ("the confusion matrix and misclassified images below draw the best of 3 runs of variant again by test "
+            "accuracy, an optimistic figure") in text
+    # new-user finding (helper-102): `plot` wrote the file without saying which run it drew
+    assert main(["plot", "confusion", str(p), "--store", str(store.root), "--data-dir", str(data_dir),
+                 "-o", str(tmp_path / "cm.png")]) == 0
+    out = capsys.readouterr().out.strip()
+    assert out.startswith(f"wrote {tmp_path / 'cm.png'}: run {best.run_id} (seed {best.seed}), the best of 3 runs of "
+                          "variant again by test accuracy, an optimistic figure as the test set chose it: their mean is ")
 
 
 def test_report_and_plot_quick_draw_the_smoke_committee_not_the_full_size_one(data_dir, tmp_path, capsys):

@@ -26,6 +26,7 @@ class MnistlabError(Exception):
     exit_code = 2
     more: tuple[MnistlabError, ...] = ()
     line: int | None = None  # the line of the file the message names, where one was found
+    partial: Any = None  # what was right beside this mistake, where a caller can still check it (see SpecError)
     label = "error"  # what the CLI's line starts with ("error: ..."); "" for none (a stop the user asked for)
 
     def __str__(self) -> str:
@@ -64,7 +65,6 @@ class SpecError(MnistlabError):
         self.path: tuple[str | int, ...] = tuple(path)
         self.source = source
         self.line = line
-        self.partial: Any = None  # what was right beside this mistake, where a caller can use it
 
     def within(self, *prefix: str | int, message: str | None = None, source: str | None = None) -> SpecError:
         """This error as seen from an enclosing table: ``prefix`` put before its path.
@@ -164,7 +164,8 @@ KERAS_ELSEWHERE = {
     "loss": "the loss is always Keras's sparse_categorical_crossentropy on the softmax output; "
             "train.label_smoothing smooths it",
     "metrics": "accuracy and loss, and their val_ twins with validation, are always recorded",
-    "verbose": "progress is the command's --progress (lines, bar, none), or progress= in Python",
+    "verbose": "progress is `mnistlab train --progress lines|bar|none`; `mnistlab run` shows each cell as it "
+               "ends, a live table on a terminal; progress= in Python",
     "class_weight": "every image counts once in the loss: mnistlab has no class or sample weights (Keras's "
                     "fit(class_weight=) and sample_weight=); the confusion matrix shows what an imbalance costs",
     "steps_per_epoch": "an epoch is one pass over the training images: data.subset trains on fewer of them, "
@@ -310,14 +311,14 @@ def unknown_key(key: object, known: Sequence[str], *, where: str, path: Sequence
     Gives ``'<where>: unknown key "<key>" (did you mean "x"?); <listing>: a, b'`` with ``path``
     (the table's path) extended by the key's dotted parts (a quoted ``"train.lr"`` key of an
     experiment variant is the path train, lr, as the file's tables are). ``near`` is the word the
-    hint is matched on (default: the key itself); ``quote`` the quote around the key; ``clip_at``
-    shortens a long key in the message. The caller raises it.
+    hint is matched on (default: the key itself; a Keras word gets :func:`key_hint`'s); ``quote``
+    the quote around the key; ``clip_at`` shortens a long key in the message. The caller raises it.
 
     >>> str(unknown_key("lrr", ["lr", "epochs"], where="run.toml: train"))
     'run.toml: train: unknown key "lrr" (did you mean "lr"?); known keys: lr, epochs'
     """
     shown = str(key) if clip_at is None else clip(key, clip_at)
-    hint = key_hint(str(key), known) if near is None else did_you_mean(near, known)
+    hint = key_hint(str(key) if near is None else near, known)
     listed = ", ".join(known) or "no other keys"
     return SpecError(f"{where}: unknown key {quote}{shown}{quote}{hint}; {listing}: {listed}",
                      path=(*path, *str(key).split(".")), source=source)

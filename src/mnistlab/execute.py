@@ -564,7 +564,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0  # the cores split between workers
     tasks = [CellTask(g, str(st.root), None if data_dir is None else str(data_dir), threads, () if force else DONE_STATUSES,
                       every) for g in groups]
-    with planned(st.root, exp.name, [(c.variant, c.key) for c in cells], workers=max(workers, 1)):  # then ended:
+    with planned(st.root, exp.name, [(c.variant, c.key) for c in cells], workers=max(workers, 1), quick=quick):
         interrupted = _run_tasks(runner, tasks, st, result, on_cell, live)  # this process may live on (a notebook)
         if not interrupted:
             record_repeats(st, result, on_cell, live)

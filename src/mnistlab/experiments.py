@@ -449,9 +449,9 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     try:
         return parse_experiment(data, source=str(p), default_name=p.stem)
     except SpecError as exc:
-        first = with_line(exc, str(p), text)
-        first.more = tuple(with_line(o, str(p), text) if isinstance(o, SpecError) else o for o in exc.more)
-        first.partial = exc.partial
+        every = [with_line(e, str(p), text) if isinstance(e, SpecError) else e for e in (exc, *exc.more)]
+        first, *others = sorted(every, key=lambda e: (e.line is None, e.line or 0))  # the file's order
+        first.more, first.partial = tuple(others), exc.partial
         raise first from None
 
 
@@ -560,19 +560,30 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
         raw_variants = [{}]
     variants, mistakes = _variants(raw_variants, base, known, top_grid, source, repeats, committee,
                                    implicit=not d.get("variants"))
+    variants, twice = _named_once(variants, raw_variants, source)
+    mistakes += twice
     if mistakes:  # with the variants that are right, for a check of their data beside these mistakes
         mistakes[0].more = tuple(mistakes[1:])
         mistakes[0].partial = Experiment(name, source, dict(base), variants, resources=resources) if variants else None
         raise mistakes[0]
-    seen: set[str] = set()
-    for v in variants:
-        if v.name in seen:
-            named = [i for i, rv in enumerate(raw_variants) if rv.get("name") == v.name]  # the second's line, if named
-            raise SpecError(f'{source}: two variants are named "{v.name}"; give them distinct names', source=source,
-                            path=("variants", named[1], "name") if len(named) > 1 else ())
-        seen.add(v.name)
     return Experiment(name, source, dict(base), variants, _description(d, source), resources=resources,
                       committees=parse_committees(d.get("committees", []), variants, source))
+
+
+def _named_once(variants: list[Variant], raw_variants: list[Mapping[str, Any]],
+                source: str) -> tuple[list[Variant], list[SpecError]]:
+    """The variants with a name of their own (the first of each name), and a SpecError for each
+    name given twice, at the second table's ``name`` where it names it."""
+    kept: dict[str, Variant] = {}
+    twice: list[SpecError] = []
+    for v in variants:
+        if v.name not in kept:
+            kept[v.name] = v
+        elif not any(str(e).endswith(f'named "{v.name}"; give them distinct names') for e in twice):
+            named = [i for i, rv in enumerate(raw_variants) if rv.get("name") == v.name]  # the second's line, if named
+            twice.append(SpecError(f'{source}: two variants are named "{v.name}"; give them distinct names',
+                                   source=source, path=("variants", named[1], "name") if len(named) > 1 else ()))
+    return list(kept.values()), twice
 
 
 def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], known: dict[str, Any],

@@ -95,15 +95,16 @@ _PLANNED_HERE: set[str] = set()
 
 
 def write_plan(root: str | os.PathLike, experiment: str, cells: Sequence[tuple[str, str]], *, workers: int = 1,
-               started: float | None = None, trials: int = 0) -> None:
+               started: float | None = None, trials: int = 0, quick: bool = False) -> None:
     """Record the sweep a driver is about to run: its cells as ``(variant, config key)`` pairs,
-    how many workers, when it started and the driver's pid and host; a search (whose trials are
-    not known ahead) gives no cells but its number of ``trials``. Written atomically; a store
-    that cannot be written to is ignored (the sweep itself reports that)."""
+    how many workers, when it started, the driver's pid and host, and whether it is a ``--quick``
+    smoke check; a search (whose trials are not known ahead) gives no cells but its number of
+    ``trials``. Written atomically; a store that cannot be written to is ignored (the sweep itself
+    reports that)."""
     _PLANNED_HERE.add(experiment)
     plan = {"experiment": experiment, "cells": [list(c) for c in cells], "workers": int(workers),
             "started": time.time() if started is None else started, "pid": os.getpid(), "host": socket.gethostname(),
-            "trials": int(trials)}
+            "trials": int(trials), "quick": bool(quick)}
     path = _plan_path(root, experiment)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,9 +115,9 @@ def write_plan(root: str | os.PathLike, experiment: str, cells: Sequence[tuple[s
 
 @contextmanager
 def planned(root: str | os.PathLike, experiment: str, cells: Sequence[tuple[str, str]], *,
-            workers: int = 1) -> Iterator[None]:
+            workers: int = 1, quick: bool = False) -> Iterator[None]:
     """:func:`write_plan` for the block, then :func:`end_plan`, however the block ends."""
-    write_plan(root, experiment, cells, workers=workers)
+    write_plan(root, experiment, cells, workers=workers, quick=quick)
     try:
         yield
     finally:
@@ -211,6 +212,7 @@ class SweepStatus:
     eta: float | None
     driver_alive: bool = True
     search: bool = False  # a search's trials (its plan counts trials; a trial has no seed or member to show)
+    smoke: bool = False  # the plan's cells are a --quick smoke check's: their figures are no result
 
     @property
     def over(self) -> bool:
@@ -228,6 +230,7 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
     ``workers`` default to the plan's (else the first run's start, and the running count)."""
     plan = read_plan(store.root, experiment)
     runs = store.runs(experiment=experiment)
+    cells_from_plan = cells is None and bool(plan and plan["cells"])
     if cells is None:
         cells = [tuple(c) for c in plan["cells"]] if plan and plan["cells"] else [(r.variant, r.config_hash) for r in runs]
     latest: dict[tuple[str, str], RunRecord] = {}
@@ -260,7 +263,8 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
         now = max((r.finished_at for r in recs if r is not None and r.finished_at), default=now)
     return SweepStatus(experiment, total, done, failed, running, left, _leader(recs), now - started,
                        _eta(recs, running, left, started, width),
-                       driver_alive(plan) if plan else bool(running), search)
+                       driver_alive(plan) if plan else bool(running), search,
+                       smoke=bool(plan and plan.get("quick") and cells_from_plan))
 
 
 def _running(r: RunRecord, now: float) -> RunningCell:
@@ -320,8 +324,8 @@ def clock(seconds: float | None) -> str:
 
 def summary(status: SweepStatus) -> str:
     """The status in one line: counts, leader, elapsed and ETA."""
-    parts = [f"{status.experiment}: {status.done}/{status.total} done", f"{len(status.running)} running",
-             f"{status.left} left"]
+    name = f"{status.experiment} (a --quick smoke check: its figures are no result)" if status.smoke else status.experiment
+    parts = [f"{name}: {status.done}/{status.total} done", f"{len(status.running)} running", f"{status.left} left"]
     if status.failed:
         parts.append(f"{status.failed} failed")
     if status.leader is not None and len(status.leader) == 4:  # a search: its best trial by the search's metric

@@ -223,13 +223,14 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
         except MnistlabError as exc:  # a committee a member of which did not finish: its best run instead
             _trouble(section.notes, f"{name}: no committee figures: {exc}")
         if committee is not None and committees > 1:  # the table's count: the committees scored over these runs
-            section.notes.append(f"the figures below draw the best of its {committees} committees by test accuracy")
+            section.notes.append(f"the confusion matrix and misclassified images below draw the best of its "
+                                 f"{committees} committees by test accuracy")
     if committee is not None:
         _prediction_figures(store, section, committee, data_dir)
         return section
     best = views.picked_run(records)
     if how := views.picked_note(records):
-        section.notes.append(f"the figures below draw {how}")
+        section.notes.append(f"the confusion matrix and misclassified images below draw {how}")
     _prediction_figures(store, section, best, data_dir)
     return section
 

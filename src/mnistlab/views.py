@@ -349,6 +349,20 @@ def _one_model(store: RunStore, target: str, variant: str | None, kind: str,
     return store.get(ids[0]), _averaged(store, ids)
 
 
+def drawn_note(store: RunStore, target: str, kind: str, variant: str | None = None, *, quick: bool = False) -> str | None:
+    """Which model a figure ``kind`` of one model drew (`mnistlab plot` says it beside the file it
+    wrote): ``"run 3f2a9c01de (seed 1): the best of 2 runs of variant cnn by test accuracy, ..."``,
+    or a committee's members; None for the figures of several runs or of the data."""
+    if kind not in ("misclassified", "confusion", "per-class", "feature-maps", "filters"):
+        return None
+    ids, committee = trained_runs(store, target, variant=variant, quick=quick)
+    if committee is not None:
+        return f"the committee {committee.variant} of {len(ids)} runs (their averaged outputs)"
+    record = store.get(ids[0])
+    how = pick_note(store, target, record, variant=variant, quick=quick)
+    return f"run {record.run_id} (seed {record.seed})" + (f", {how}" if how else "")
+
+
 def _averaged(store: RunStore, ids: Sequence[str]) -> np.ndarray:
     return committee_probs([np.asarray(store.load_predictions(m)) for m in ids])
 
@@ -424,16 +438,17 @@ def _committee_across(store: RunStore, ref: Any, target: str, name: str,
 
 
 def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant: str | None = None,
-              pick: str = "best") -> str | None:
+              pick: str = "best", quick: bool = False) -> str | None:
     """How :func:`trained_runs` chose ``chosen`` among several runs (a model card says it): the
     best trial of a search by its own metric, or the best (by test accuracy: an optimistic figure,
-    with the variant's mean and sd beside it) or latest of a variant's runs (:func:`picked_note`).
-    None for a run given by id and for a variant of one finished run."""
+    with the variant's mean and sd beside it) or latest of a variant's runs (:func:`picked_note`;
+    ``quick``: among a file's ``--quick`` runs). None for a run given by id and for a variant of
+    one finished run."""
     from mnistlab.search import is_search
 
-    if chosen is None or resolve_experiment(store, target).run is not None:
+    if chosen is None or resolve_experiment(store, target, quick=quick).run is not None:
         return None
-    runs = resolve_runs(store, target, variant)
+    runs = resolve_runs(store, target, variant, quick=quick)
     if variant is None and is_search(runs):
         complete = sum((r.metrics or {}).get("trial_state") == "complete" for r in runs)
         return (f"the best of {complete} complete trials of search {chosen.experiment} by its metric, "

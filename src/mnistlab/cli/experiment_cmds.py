@@ -148,8 +148,8 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
                 click.echo(f"note: {line}", err=True)
         except KeyboardInterrupt:  # before the first cell
             _say_stopped(exp.name, int(stop.signum), [])
-        result, stopped = _sweep(exp, st, cells, stop, fmt, runner, jobs=jobs, force=force, quick=quick, data_dir=data_dir,
-                                 batch_members=batch_members)
+        result, stopped = _sweep(exp, st, [(c.variant, c.key) for c in todo], stop, fmt, runner, jobs=jobs, force=force,
+                                 quick=quick, data_dir=data_dir, batch_members=batch_members)
         if result.elsewhere:
             _say_elsewhere(exp.name, result.elsewhere)
         if result.unrecorded:
@@ -166,18 +166,18 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
                              f"({what}): see `mnistlab runs -e {exp.name}` and `mnistlab show RUN_ID`")
 
 
-def _sweep(exp: Experiment, st: RunStore, cells: int, stop: StopSignal, fmt: str, runner: Runner | None,
-           **options: Any) -> tuple[ExperimentResult, int]:
-    """Run the sweep of ``cells`` cells (``options``: :func:`~mnistlab.execute.run_experiment`'s),
+def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: StopSignal, fmt: str,
+           runner: Runner | None, **options: Any) -> tuple[ExperimentResult, int]:
+    """Run the sweep of ``cells`` (variant, config key) (``options``: :func:`~mnistlab.execute.run_experiment`'s),
     showing its progress, then its table; (the result, the signal that stopped it or 0). Stopped
     once the cells had ended (scoring committees, printing the table): says what the store holds
-    and exits (:func:`_say_recorded`)."""
+    of these cells and exits (:func:`_say_recorded`)."""
     from mnistlab.backends import close
     from mnistlab.execute import SweepInterrupted, run_experiment
 
     stopped = 0
     try:
-        with _Progress(exp.name, fmt, st.root, cells) as progress:
+        with _Progress(exp.name, fmt, st.root, len(cells)) as progress:
             try:
                 result = run_experiment(exp, st, on_cell=progress.on_cell, runner=runner, **options)
             except SweepInterrupted as exc:
@@ -186,7 +186,7 @@ def _sweep(exp: Experiment, st: RunStore, cells: int, stop: StopSignal, fmt: str
                 close(runner)
         progress.finish(result.rows, [] if stopped else [o.record for o in result.outcomes])
     except KeyboardInterrupt:  # after the cells: scoring committees, closing Ray, printing the table
-        _say_recorded(st, exp.name, int(stop.signum))
+        _say_recorded(st, exp.name, int(stop.signum), cells)
     return result, stopped
 
 
@@ -199,11 +199,12 @@ def _say_stopped(name: str, signum: int, outcomes: list) -> None:  # noqa: ANN00
     raise SystemExit(128 + signum)
 
 
-def _say_recorded(st: RunStore, name: str, signum: int) -> None:
-    """Stopped once the cells had ended: say what the store holds, then exit 128 + the signal's number."""
+def _say_recorded(st: RunStore, name: str, signum: int, cells: list[tuple[str, str]]) -> None:
+    """Stopped once the cells had ended: say what the store holds of this sweep's ``cells`` (not of
+    the last plan written: a sweep with nothing to train writes none), then exit 128 + the signal's number."""
     from mnistlab.live import sweep_status
 
-    status = sweep_status(st, name)
+    status = sweep_status(st, name, cells)
     left = f"{status.left} left: run the same command again to train them" if status.left else "none left"
     click.echo(f"{stopped_by(signum)} after the cells: {status.done} of {status.total} runs "
                f"of {name} finished and recorded, {status.failed} failed, {left}; `mnistlab compare {name}` "

@@ -51,7 +51,8 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
 
     EXPERIMENT_OR_RUN: an experiment file, its recorded name, or a run id (or unique prefix);
     for compare, params, time and history, also several run ids (the runs `mnistlab compare ID
-    ID ...` shows).
+    ID ...` shows). A figure of one model (misclassified, confusion, per-class, feature-maps,
+    filters) draws a variant's best run by test accuracy, or its committee, and says which.
 
     KIND: history, compare, params, time, samples, image, misclassified, confusion, per-class,
     feature-maps, filters. Example: mnistlab plot confusion seed000 --variant cnn -o cm.png
@@ -70,7 +71,9 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
                            images=indices, filter_index=filter_index, layers=layers or None,
                            index=index, split=split, max_images=max_images, quick=quick)
     save_figure(fig, out, dpi=dpi)
-    click.echo(f"wrote {out}")
+    which = views.drawn_note(open_store(store_path), target[0], kind, variants[0] if variants else None,
+                             quick=quick) if len(target) == 1 else None
+    click.echo(f"wrote {out}" + (f": {which}" if which else ""))
 
 
 @click.command("report")

@@ -459,9 +459,11 @@ def _read(spec: UserData, path: Path, split: str = "train", *, shape: tuple[int,
           ) -> tuple[np.ndarray, np.ndarray | None]:
     """``spec``'s reader on ``path`` (:func:`read_csv`, :func:`read_folder` at ``shape``, :func:`read_npz`
     with ``split``), once per process while the files it reads keep their stamps (:func:`_stamp`: an
-    edit, a replacement or a new file reads again); the images come read-only, shared by every
-    later call, as a registered dataset's memory map is. The warnings of the read (files not read,
-    an image Pillow warns of) are given again by each call, from where they were first given."""
+    edit, a replacement or a new file reads again), and a CSV's or a folder's once for every later
+    process too (:mod:`mnistlab.data.read_cache`, unless the read gave a warning); the images come
+    read-only, shared by every later call, as a registered dataset's memory map is. The warnings of
+    the read (files not read, an image Pillow warns of) are given again by each call, from where
+    they were first given."""
     if spec.kind == "folder":
         listing = folder_listing(path)  # its own warnings (hidden folders, files not read) each call
         stamps: tuple[tuple[str, int, int, int, int], ...] = tuple(_stamp(f) for files in listing.values()
