@@ -992,3 +992,17 @@ def test_compare_by_name_of_runs_on_two_datasets_says_so_and_marks_no_best(tmp_p
     assert notes_below(store, ref, rows) == [
         "these runs were scored on 2 different test sets (mnist (10,000 test images), fashion-mnist (10,000 test "
         "images)): their test accuracies do not compare, so no row is marked best"]
+
+
+def test_a_card_of_a_variant_that_changes_a_preset_names_the_variant_and_the_preset(tmp_path: Path,
+                                                                                   data_dir: Path) -> None:
+    """New-user finding (helper-102): the card of variant "tanh" (seed000-dense with tanh) was titled
+    "seed000-dense", the preset it no longer is."""
+    from mnistlab.card import model_card
+
+    p = write(tmp_path, TINY.replace("model = { dense = [8] }", 'model = "seed000-dense"')
+              + '[[variants]]\nname = "tanh"\n"model.layers[1].activation" = "tanh"\n')
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+    card = model_card(load_trained(store, "exp", variant="tanh"), data_dir=data_dir)
+    assert card.startswith("# Model card: tanh (seed000-dense) on "), card.splitlines()[0]

@@ -75,6 +75,13 @@ def test_the_marks_are_explained_under_the_table():
                                        "compared: with few runs, a hint, not a proof)")
     comm = mark_vs_best([{**row("b", 0.9123, 0.0031, 5), "committee_acc": 0.93}, row("c", 0.8476, 0.0093, 5)])
     assert best_legend(comm).endswith("; a committee row is tested by its members' mean")
+    # new-user finding (helper-102): 2 runs a row, one row's runs alike: 6 points apart read "~best" unexplained
+    few = mark_vs_best([row("cnn", 0.96, 0.02, 2), row("dense", 0.898, 0.0, 2)])
+    assert few[1]["vs_best"] == "within noise"
+    assert best_legend(few).endswith("so their order may be seed noise (or too few runs to tell: 2 runs a row leave "
+                                     "the test almost no power, 1 degree of freedom where a row's runs agree; "
+                                     "repeats = 3 or more tell more)")
+    assert "too few runs" not in best_legend(rows)  # 5 runs a row
     alone = mark_vs_best([row("b", 0.9123, 0.0031, 5), row("one run", 0.95, None, 1)])
     assert best_legend(alone) is None  # one variant of 2 runs or more: nothing is ranked, nothing is marked
     assert best_legend(mark_vs_best([row("a", 0.9, None, 1), row("b", 0.8, None, 1)])) is None  # no marks: no legend

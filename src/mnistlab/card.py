@@ -195,6 +195,16 @@ def _environment_section(model: Run | Committee) -> list[str]:
             + f" ({_num(members[0].metrics.get('seconds_per_epoch'), '.2f')} s per epoch).", "", *_table(["", ""], rows), ""]
 
 
+def _called(run: Run) -> str:
+    """What a card calls a run's network: its variant and the model it names where they differ (``tanh
+    (seed000-cnn)``: a preset a variant changed is no longer the preset), else the model's name, or
+    its variant's for a model written inline (which has no name)."""
+    model, variant = run.config["model"].get("name"), _variant(run)
+    if model and variant and variant != model:
+        return f"{md(variant)} ({md(model)})"
+    return md(model or variant or "model")
+
+
 def _variant(run: Run) -> str | None:
     """The variant a run was recorded as, naming a model written inline (which has no name)."""
     record = getattr(run, "record", None)
@@ -234,7 +244,7 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
 
         labels, names, why = None, class_names(model), str(exc)
     networks = _networks(members)  # one (first member, how many) per distinct network, in member order
-    name = " + ".join(md(m.config["model"].get("name") or _variant(m) or "model") for m, _ in networks)
+    name = " + ".join(_called(m) for m, _ in networks)
     said = "" if "committee" in name.lower() else " committee"  # a variant named "committee": not said twice
     title = name + (f"{said} of {len(members)}" if len(members) > 1 else "")
     record = model.record if isinstance(model, Committee) else None

@@ -987,6 +987,10 @@ def best_legend(rows: Sequence[Mapping[str, Any]]) -> str | None:
         return None
     near = (f"; ~best: Welch's t-test cannot tell its mean from best's (p >= {NOISE_P:g}), so their order may be "
             "seed noise" if "within noise" in marks else "")
+    best_n = next((r.get("n") for r in rows if r.get("vs_best") == "best"), None)
+    if near and any(r.get("vs_best") == "within noise" and 2 in (r.get("n"), best_n) for r in rows):
+        near += (" (or too few runs to tell: 2 runs a row leave the test almost no power, 1 degree of freedom where "
+                 "a row's runs agree; repeats = 3 or more tell more)")
     below = (f"; unmarked ones with 2 runs or more differ from best by Welch's test (p < {NOISE_P:g}, each row "
              "tested alone against the best, uncorrected for the rows compared: with few runs, a hint, not a proof)"
              if "below" in marks else "")
