@@ -1001,8 +1001,11 @@ def test_a_card_of_a_variant_that_changes_a_preset_names_the_variant_and_the_pre
     from mnistlab.card import model_card
 
     p = write(tmp_path, TINY.replace("model = { dense = [8] }", 'model = "seed000-dense"')
-              + '[[variants]]\nname = "tanh"\n"model.layers[1].activation" = "tanh"\n')
+              + '[[variants]]\nname = "tanh"\n"model.layers[1].activation" = "tanh"\n'
+              + '[[variants]]\nname = "fast"\n"train.lr" = 0.01\n')
     store = RunStore(tmp_path / "s")
     run_experiment(p, store, data_dir=data_dir)
     card = model_card(load_trained(store, "exp", variant="tanh"), data_dir=data_dir)
     assert card.startswith("# Model card: tanh (seed000-dense) on "), card.splitlines()[0]
+    card = model_card(load_trained(store, "exp", variant="fast"), data_dir=data_dir)  # the preset's layers as they are
+    assert card.startswith("# Model card: seed000-dense on "), card.splitlines()[0]

@@ -722,3 +722,9 @@ def test_a_name_given_twice_is_said_with_the_file_s_other_mistakes_in_its_order(
               lines.index('"train.optimizer" = "adamm"') + 1]
     assert [s.split(": ")[0] for s in said] == [f"{p}:{n}" for n in wanted], said
     assert said[1].endswith('two variants are named "e"; give them distinct names')
+    assert all(m.more == () for m in exc.value.more)  # each said once: no list inside the list (helper-104)
+    unnamed = write(tmp_path, TINY + '[[variants]]\n"train.lr" = 0.1\n[[variants]]\n"train.lr" = 0.1\n'
+                    '[[variants]]\nname = "x"\n"train.lrr" = 1\n', "unnamed.toml")
+    with pytest.raises(SpecError) as exc:
+        load_experiment(unnamed)
+    assert len([str(exc.value), *exc.value.more]) == 2 and all(m.more == () for m in exc.value.more)

@@ -24,6 +24,7 @@ import numpy as np
 
 from mnistlab.data.registry import is_registered
 from mnistlab.data.userdata import dataset_label
+from mnistlab.errors import MnistlabError
 from mnistlab.metrics import committee_probs, confusion_matrix
 from mnistlab.experiments import is_quick, model_as_written, same_setting
 from mnistlab.summary import summarize
@@ -196,12 +197,19 @@ def _environment_section(model: Run | Committee) -> list[str]:
 
 
 def _called(run: Run) -> str:
-    """What a card calls a run's network: its variant and the model it names where they differ (``tanh
-    (seed000-cnn)``: a preset a variant changed is no longer the preset), else the model's name, or
-    its variant's for a model written inline (which has no name)."""
+    """What a card calls a run's network: the model's name, or its variant's for a model written
+    inline (which has no name); where a variant changed a preset's layers, both (``tanh
+    (seed000-cnn)``): it is no longer the preset."""
+    from mnistlab.presets import get_preset, preset_names
+
     model, variant = run.config["model"].get("name"), _variant(run)
-    if model and variant and variant != model:
-        return f"{md(variant)} ({md(model)})"
+    if model in preset_names() and variant and variant != model:
+        try:
+            changed = ModelSpec.from_dict(run.config["model"]).to_dict() != get_preset(model).spec.to_dict()
+        except MnistlabError:  # a spec that no longer reads: say both
+            changed = True
+        if changed:
+            return f"{md(variant)} ({md(model)})"
     return md(model or variant or "model")
 
 
@@ -231,7 +239,6 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
     so instead of the per-class table. ``verification`` (an export's
     :class:`~mnistlab.export.Verification`) and ``exported`` (its file name) add the export section.
     """
-    from mnistlab.errors import MnistlabError
     from mnistlab.datasets import run_dataset
 
     members = _members(model)

@@ -450,6 +450,7 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         return parse_experiment(data, source=str(p), default_name=p.stem)
     except SpecError as exc:
         every = [with_line(e, str(p), text) if isinstance(e, SpecError) else e for e in (exc, *exc.more)]
+        exc.more = ()  # each said once, in the one list below (with_line may give exc itself back)
         first, *others = sorted(every, key=lambda e: (e.line is None, e.line or 0))  # the file's order
         first.more, first.partial = tuple(others), exc.partial
         raise first from None

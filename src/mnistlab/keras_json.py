@@ -43,8 +43,9 @@ __all__ = ["from_keras_json", "is_keras_json"]
 # Keras's bookkeeping in a layer's config: no computation hangs on it.
 # (An input shape a tf.keras 2 first layer carries is read as the model's input, before this.)
 _BOOKKEEPING = frozenset({"name", "autocast", "seed", "build_config", "synchronized", "batch_shape", "batch_input_shape"})
-# Settings every layer has, read apart: trainable (false freezes it, and runs a BatchNormalization in
-# inference mode: refused), dtype (a float32 policy; mixed precision is the run's train.precision).
+# Settings every layer has, read apart (_every_layers): trainable (false freezes a layer's weights, and
+# runs a BatchNormalization in inference mode: refused for a layer with weights), dtype (a float32
+# policy; mixed precision is the run's train.precision).
 _FLOAT32 = ("float32", None)
 _HAS_WEIGHTS = frozenset({"Conv2D", "Dense", "BatchNormalization"})  # frozen: refused; a layer without: no matter
 _NO_DEFAULT = object()

@@ -351,7 +351,7 @@ def _one_model(store: RunStore, target: str, variant: str | None, kind: str,
 
 def drawn_note(store: RunStore, target: str, kind: str, variant: str | None = None, *, quick: bool = False) -> str | None:
     """Which model a figure ``kind`` of one model drew (`mnistlab plot` says it beside the file it
-    wrote): ``"run 3f2a9c01de (seed 1): the best of 2 runs of variant cnn by test accuracy, ..."``,
+    wrote): ``"run 3f2a9c01de (seed 1), the best of 2 runs of variant cnn by test accuracy, ..."``,
     or a committee's members; None for the figures of several runs or of the data."""
     if kind not in ("misclassified", "confusion", "per-class", "feature-maps", "filters"):
         return None

@@ -6,8 +6,9 @@ is a new process that would read it again. What :func:`mnistlab.data.userdata` r
 beside the registered datasets' decoded copies (``$XDG_CACHE_HOME/mnistlab/decoded/own/``), and
 memory-mapped by later reads (milliseconds, however many images).
 
-An entry is keyed by what identifies the read: the reader and its options, the model's input size
-the images were resized to, and each file's stamp (absolute path, size, mtime_ns, inode, ctime_ns:
+An entry is keyed by what identifies the read: the path read, the reader and its options, the
+model's input size the images were resized to, what decodes (mnistlab's readers, Pillow's
+version), and each file's stamp (absolute path, size, mtime_ns, inode, ctime_ns:
 an edited, replaced, added or removed file is another key, as for the in-process reads). It holds
 the images, the labels and each file's SHA-256 (the run's key and provenance), so a later process
 hashes nothing either. At most :data:`KEPT_BYTES` and :data:`KEPT_ENTRIES` are kept; the least
@@ -34,7 +35,7 @@ from mnistlab.files import write_atomic
 __all__ = ["KEPT_BYTES", "KEPT_ENTRIES", "entry_key", "load", "root", "save"]
 
 VERSION = 1  # of what an entry holds and how the readers decode: raise it when either changes
-KEPT_BYTES = 2 << 30  # the whole cache, in bytes (about 40 folders of 60,000 28x28 images)
+KEPT_BYTES = 2 << 30  # the whole cache, in bytes (about 40 folders of 60,000 28x28 images and their labels)
 KEPT_ENTRIES = 32
 _ENTRY = "entry.json"  # written last: an entry without it is half-written, never read
 
@@ -47,33 +48,57 @@ def root() -> Path:
 
 
 def entry_key(read: Sequence[Any]) -> str:
-    """The entry's name for a read described by ``read`` (plain data: the reader, its options,
-    the input size, the files' stamps): a SHA-256 of it, :data:`VERSION` and mnistlab's version,
-    32 hex digits."""
+    """The entry's name for a read described by ``read`` (plain data: the path read, the reader,
+    its options, the input size, the files' stamps): a SHA-256 of it and of what decodes
+    (:func:`_decoders`), 32 hex digits."""
+    text = json.dumps([_decoders(), list(read)], default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@functools.cache
+def _decoders() -> list[str]:
+    """What the decoded images depend on besides the files: :data:`VERSION`, mnistlab's and Pillow's
+    versions, and the SHA-256 of the readers' own source (userdata, preprocess), so that a changed
+    reader, in a release or a checkout, decodes the files again."""
+    import importlib
+
+    import PIL
+
     from mnistlab import __version__
 
-    text = json.dumps([VERSION, __version__, list(read)], default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
+    sources = hashlib.sha256()
+    for name in ("mnistlab.data.userdata", "mnistlab.preprocess"):
+        try:
+            sources.update(Path(str(importlib.import_module(name).__file__)).read_bytes())
+        except OSError:  # a zipped install: its version stands for it
+            pass
+    return [str(VERSION), __version__, PIL.__version__, sources.hexdigest()]
 
 
 def load(key: str, count: int) -> tuple[np.ndarray, np.ndarray | None, list[str]] | None:
     """The entry ``key`` of a read of ``count`` files: (images uint8 (N, H, W), memory-mapped and
     read-only; labels (N,) or None; the files' SHA-256, one per file); None when there is none, or
     it is damaged or not whole (then read the files). Never raises."""
-    folder = root() / key
     try:
+        folder = root() / key
         meta = json.loads((folder / _ENTRY).read_text(encoding="utf-8"))
         x = np.load(folder / "images.npy", mmap_mode="r", allow_pickle=False)
+        digests = np.load(folder / "sha256.npy", mmap_mode="r", allow_pickle=False)
+        if not (meta["key"] == key and isinstance(x, np.ndarray) and x.dtype == np.uint8 and x.ndim == 3
+                and isinstance(digests, np.ndarray) and digests.dtype == np.dtype("S64") and digests.shape == (count,)
+                and (not meta["labels"] or (folder / "labels.npy").stat().st_size <= 1024 * len(x) + 4096)):
+            return None  # (a file name has at most 255 characters, 4 bytes each: larger labels are no save's)
         raw = np.load(folder / "labels.npy", allow_pickle=False) if meta["labels"] else None
-        digests = np.load(folder / "sha256.npy", allow_pickle=False).tolist()
-        whole = (meta["key"] == key and x.dtype == np.uint8 and x.ndim == 3 and len(digests) == count
-                 and (raw is None or raw.shape == (len(x),)) and all(isinstance(d, str) and len(d) == 64 for d in digests))
-        if not whole:
+        if raw is not None and (not isinstance(raw, np.ndarray) or raw.shape != (len(x),)):
             return None
-        os.utime(folder / _ENTRY)  # used now: the last to be dropped
-        return x, raw, digests
-    except (OSError, ValueError, KeyError, TypeError, EOFError):  # none, or damaged: read the files
+        sums = [d.decode("ascii") for d in digests.tolist()]
+    except Exception:  # noqa: BLE001 - none, or damaged in any way: read the files (a cache never stops a read)
         return None
+    try:
+        os.utime(folder / _ENTRY)  # used now: the last to be dropped
+    except OSError:  # another user's cache, read-only: still a hit
+        pass
+    return x, raw, sums
 
 
 def save(key: str, x: np.ndarray, raw: np.ndarray | None, digests: Sequence[str]) -> None:
@@ -83,11 +108,11 @@ def save(key: str, x: np.ndarray, raw: np.ndarray | None, digests: Sequence[str]
     anything when the cache cannot be written."""
     if (raw is not None and raw.dtype == object) or x.nbytes > KEPT_BYTES // 2:
         return
-    folder = root() / key
     try:
+        folder = root() / key
         folder.mkdir(parents=True, exist_ok=True)
         (folder / _ENTRY).unlink(missing_ok=True)
-        arrays = {"images": np.ascontiguousarray(x), "sha256": np.array(list(digests), dtype="<U64"),
+        arrays = {"images": np.ascontiguousarray(x), "sha256": np.array([d.encode("ascii") for d in digests], dtype="S64"),
                   **({"labels": raw} if raw is not None else {})}
         for name, array in arrays.items():
             write_atomic(folder / f"{name}.npy", functools.partial(_save_array, array=array))
@@ -108,17 +133,20 @@ def _drop_past_limits() -> None:
     older than an hour too (a process killed mid-write)."""
     entries = []
     try:
-        for folder in root().iterdir():
-            files = list(folder.iterdir()) if folder.is_dir() else []
+        folders = list(root().iterdir())
+    except OSError:
+        return
+    for folder in folders:
+        try:
+            files = list(folder.iterdir())
             size = sum(f.stat().st_size for f in files)
             meta = folder / _ENTRY
-            when = meta.stat().st_mtime if meta.exists() else None
-            if when is None and max((f.stat().st_mtime for f in files), default=0) < time.time() - 3600:
-                shutil.rmtree(folder, ignore_errors=True)
-            elif when is not None:
-                entries.append((when, size, folder))
-    except OSError:  # another process dropped one meanwhile
-        return
+            if meta.exists():
+                entries.append((meta.stat().st_mtime, size, folder))
+            elif max([folder.stat().st_mtime, *(f.stat().st_mtime for f in files)]) < time.time() - 3600:
+                shutil.rmtree(folder, ignore_errors=True)  # half-written an hour ago: its writer was killed
+        except OSError:  # dropped or renamed by another process meanwhile: the next look sees it
+            continue
     entries.sort(reverse=True)  # the most recently used first
     kept = total = 0
     for _, size, folder in entries:

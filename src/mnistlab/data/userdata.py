@@ -470,7 +470,8 @@ def _read(spec: UserData, path: Path, split: str = "train", *, shape: tuple[int,
                                                                    for f in files)
     else:
         stamps = (_stamp(path),)
-    key = (spec.kind, spec.label, split, stamps, tuple(shape) if spec.kind == "folder" else None)
+    # the path read too: a folder and its one subfolder list the same files as other classes
+    key = (os.path.abspath(path), spec.kind, spec.label, split, stamps, tuple(shape) if spec.kind == "folder" else None)
     if key not in _READS:
         said: list[warnings.WarningMessage] = []
         kept = read_cache.entry_key(key) if spec.kind != "npz" else None  # an .npz loads as fast as a copy would
