@@ -148,6 +148,9 @@ def test_without_the_dataset_export_says_to_use_no_verify_which_writes_with_a_wa
     code = main(["export", "use", "--variant", "dense", "-o", str(out), "--no-verify", "--store", str(mnist_models)])
     stdout, err = capsys.readouterr()
     assert code == 0 and out.is_file() and f"wrote {out}" in stdout and "verified on" not in stdout
+    # new-user finding (helper-102): it did not say which run it exported (only the card beside it did)
+    run = load_trained(RunStore(mnist_models), "use", variant="dense")
+    assert f"wrote {out} from run {run.run_id} (seed {run.config['train']['seed']})\n" in stdout
     assert err.strip() == f"warning: {out} is unverified (--no-verify): it was not compared with the PyTorch model " \
                           "on the test set"
     assert json.loads(read_metadata(out)["mnistlab.class_names"]) == [str(d) for d in range(10)]

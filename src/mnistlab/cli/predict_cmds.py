@@ -9,7 +9,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -17,6 +17,9 @@ from mnistlab.cli._common import IntRange, PathArg, data_dir_option, one_variant
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import DataError, InvertedImageWarning, MnistlabError, OutputError, PartlyUnreadable
 from mnistlab.files import check_output_path, display_name, write_output
+
+if TYPE_CHECKING:
+    from mnistlab.run import Committee, Run
 
 F = TypeVar("F", bound=Callable[..., object])
 MODEL_HELP = ("MODEL: a run id (or unique prefix), or an experiment (file or recorded name) with --variant when "
@@ -229,7 +232,7 @@ def export_command(model: str, variant: str | None, pick: str, store_path: str |
         check_output_path(card_path)
     trained = _load(store_path, model, variant, pick)
     check = export_model(trained, output, fmt, data_dir=data_dir, verify=not no_verify)
-    click.echo(f"wrote {display_name(output)}")
+    click.echo(f"wrote {display_name(output)} from {_which(trained)}")
     if check is not None:
         click.echo(check.summary())
     else:
@@ -242,6 +245,18 @@ def export_command(model: str, variant: str | None, pick: str, store_path: str |
             raise OutputError(f"{display_name(output)} stands, but its card was not written: {exc}") from None
         _write(card_path, text)
         click.echo(f"wrote {display_name(card_path)}")
+
+
+def _which(trained: Run | Committee) -> str:
+    """The run (or committee) a command used, as its output line names it: ``run 3f2a9c01de (seed
+    1)``, ``the committee of 5 runs (3f2a9c01de, ...)``; how it was chosen is in its card."""
+    from mnistlab.run import Committee
+
+    if isinstance(trained, Committee):
+        ids = [str(i) for i in trained.run_ids]
+        return f"the committee of {len(ids)} runs ({', '.join(ids[:3])}{', ...' * (len(ids) > 3)})"
+    seed = ((trained.config or {}).get("train") or {}).get("seed")
+    return f"run {trained.run_id}" + (f" (seed {seed})" if seed is not None else "")
 
 
 def _write(path: Path, text: str) -> None:
