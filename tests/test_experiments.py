@@ -728,3 +728,17 @@ def test_a_name_given_twice_is_said_with_the_file_s_other_mistakes_in_its_order(
     with pytest.raises(SpecError) as exc:
         load_experiment(unnamed)
     assert len([str(exc.value), *exc.value.more]) == 2 and all(m.more == () for m in exc.value.more)
+
+
+def test_several_mistakes_of_base_are_each_at_their_line(tmp_path: Path) -> None:
+    """New-user finding (helper-99): [base]'s mistakes came on one line, "...; and 1 more: ...", the
+    later ones without their line; a file's are each on their own, as its variants' are."""
+    text = TINY.replace("epochs = 1", 'epochs = 1\nlr = "fast"\nbatch_sise = 32') + '[[variants]]\nname = "a"\n'
+    p = write(tmp_path, text)
+    lines = text.splitlines()
+    with pytest.raises(SpecError) as exc:
+        load_experiment(p)
+    said = [str(exc.value), *map(str, exc.value.more)]
+    assert [s.split(": ")[0] for s in said] == [f"{p}:{lines.index(k) + 1}" for k in ('lr = "fast"', "batch_sise = 32")]
+    assert said[0].endswith('[base]: train.lr: must be a valid number (got "fast")')
+    assert 'train: unknown key "batch_sise" (did you mean "batch_size"?)' in said[1] and "more:" not in said[0]

@@ -776,7 +776,8 @@ def _validation_error(exc: ValidationError, source: str, cls: type[BaseModel],
     """One line for every problem pydantic found: the first in full (source, dotted key path,
     problem, did-you-mean, the keys the table knows), then ``; and 2 more: train.lr: must be ...;
     data.valdation: unknown key (did you mean "validation"?)`` for the rest, so that a file with
-    three typos is mended in one go. The error's path is the first problem's: ``prefix`` plus
+    three typos is mended in one go (each also in full in the error's ``apart``, for an experiment
+    file to say each at its line). The error's path is the first problem's: ``prefix`` plus
     pydantic's location (``cls`` is the model validated there). A key missing beside an unknown key
     of the same table is left unsaid (most often the same key, mistyped: ``modle`` for ``model``),
     and so is a union's second reading of one value."""
@@ -793,7 +794,9 @@ def _validation_error(exc: ValidationError, source: str, cls: type[BaseModel],
     if len(errors) == 1:
         return first
     rest = "; ".join(str(_one_problem(e, source, cls, prefix, brief=True)) for e in errors[1:])
-    return SpecError(f"{first}; and {len(errors) - 1} more: {rest}", path=first.path, source=source)
+    together = SpecError(f"{first}; and {len(errors) - 1} more: {rest}", path=first.path, source=source)
+    together.apart = (first, *(_one_problem(e, source, cls, prefix) for e in errors[1:]))  # a file's: a line each
+    return together
 
 
 def _one_problem(err: Mapping[str, Any], source: str, cls: type[BaseModel], prefix: tuple[str | int, ...],

@@ -59,6 +59,8 @@ class SpecError(MnistlabError):
     (('train', 'lr'), 'run.toml: train.lr: must be > 0')
     """
 
+    apart: tuple[SpecError, ...] = ()  # several problems said in one line: each on its own, with its path
+
     def __init__(self, message: str, *, path: Sequence[str | int] = (), source: str | None = None,
                  line: int | None = None) -> None:
         super().__init__(message)

@@ -540,6 +540,10 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
     try:
         base_cfg = parse_run_config(base, source=f"{source}: [base]", check_callbacks=False)  # variants may add validation
     except SpecError as exc:
+        if exc.apart:  # [base]'s several mistakes: each at its own line
+            first, *others = (e.within("base", source=source) for e in exc.apart)
+            first.more = tuple(others)
+            raise first from None
         raise exc.within("base", source=source) from None
     known = _known_view(base, base_cfg)
     resources = parse_resources(d.get("resources", {}), source)
