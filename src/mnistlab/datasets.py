@@ -516,13 +516,15 @@ def _write_cache(folder: Path, stamp_file: Path, stamp: dict, arrays: dict[str, 
         folder.mkdir(parents=True, exist_ok=True)
         stamp_file.unlink(missing_ok=True)
         for key, array in arrays.items():
-            write_atomic(folder / f"{key}.npy", functools.partial(_save_array, array=array))
+            write_atomic(folder / f"{key}.npy", functools.partial(save_array, array=array))
         write_atomic(stamp_file, lambda tmp: tmp.write_text(json.dumps(stamp)))
     except OSError:
         pass  # a read-only cache only costs speed
 
 
-def _save_array(path: Path, array: np.ndarray) -> None:
+def save_array(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` as the .npy file ``path``, without pickling (the decoded caches' writer,
+    given to :func:`~mnistlab.files.write_atomic`)."""
     np.save(path, array, allow_pickle=False)
 
 

@@ -41,7 +41,7 @@ from mnistlab.datasets import load_any
 from mnistlab.errors import (CheckpointError, DataError, MnistlabError, ReportWarning, SpecError, SpecWarning, StoreError,
                              TrainingWarning, WorkerDied, show_warning)
 from mnistlab.metrics import committee_probs
-from mnistlab.experiments import Cell, Experiment, load_experiment, variant_setting
+from mnistlab.experiments import Cell, Experiment, in_file_order, load_experiment, variant_setting
 from mnistlab.files import STOP_SIGNALS, PipeGuard, stop_signals_held
 from mnistlab.live import EpochProgress, driver_alive, planned, read_plan
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, run_alive
@@ -673,37 +673,44 @@ def data_mistakes(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.Pat
         except (DataError, SpecError) as exc:
             mistakes[cell.variant] = exc
     alike: dict[tuple[type[MnistlabError], str, int | None], list[str]] = {}
+    text = _source_text(exp) if mistakes else None  # read once for every mistake's line
     for variant, mistake in mistakes.items():
-        alike.setdefault((type(mistake), str(mistake), mistake_line(exp, variant, mistake)), []).append(f'"{variant}"')
+        alike.setdefault((type(mistake), str(mistake), mistake_line(exp, variant, mistake, text)), []).append(f'"{variant}"')
     out = []
-    for (kind, message, line), names in sorted(alike.items(), key=lambda item: _line_order(item[0][2])):
+    for (kind, message, line), names in sorted(alike.items(), key=lambda item: in_file_order(item[0][2])):
         out.append(kind(f"{exp.source}{f':{line}' if line else ''}: variant{'s' * (len(names) > 1)} "
                         f"{', '.join(names)}: {message}"))
         out[-1].line = line
     return out
 
 
-def mistake_line(exp: Experiment, variant: str, mistake: MnistlabError) -> int | None:
-    """The line of ``exp``'s file that sets the value a data check of ``variant`` found at fault:
-    the key at the SpecError's path, the dataset's for a DataError (:meth:`Experiment.written_at`),
-    for outputs that do not match the classes the model's, or the dataset's where only that is
-    the variant's own; None when the file cannot be read again or the key is not found (never raises)."""
-    from mnistlab._toml import line_of, read_text_file
+def _source_text(exp: Experiment) -> str | None:
+    """The text of ``exp``'s file, read as :func:`~mnistlab.experiments.load_experiment` read it;
+    None when it cannot be read again (an experiment given as data)."""
+    from mnistlab._toml import read_text_file
     from mnistlab.experiments import MAX_FILE_BYTES
 
     try:
-        text = read_text_file(exp.source, what="an experiment file", max_bytes=MAX_FILE_BYTES)  # as it was read
+        return read_text_file(exp.source, what="an experiment file", max_bytes=MAX_FILE_BYTES)
     except (MnistlabError, OSError):
+        return None
+
+
+def mistake_line(exp: Experiment, variant: str, mistake: MnistlabError, text: str | None = None) -> int | None:
+    """The line of ``exp``'s file (its ``text``, read here when not given) that sets the value a
+    data check of ``variant`` found at fault: the key at the SpecError's path, the dataset's for a
+    DataError (:meth:`Experiment.written_at`), for outputs that do not match the classes the
+    model's, or the dataset's where only that is the variant's own; None when the file cannot be
+    read again or the key is not found (never raises)."""
+    from mnistlab._toml import line_of
+
+    text = _source_text(exp) if text is None else text
+    if text is None:
         return None
     path = getattr(mistake, "path", ()) or ("dataset",)
     if path == ("model",) and exp.written_at(variant, path)[0] == "base":  # the classes: the model's, or its data's
         path = ("dataset",) if exp.written_at(variant, ("dataset",))[0] != "base" else path
     return line_of(text, exp.written_at(variant, path))  # an experiment file is TOML, whatever its name
-
-
-def _line_order(line: int | None) -> tuple[bool, int]:
-    """Sort key of mistakes by their file's line, those without one last (stable: in variant order)."""
-    return line is None, line or 0
 
 
 def load_checked(path: str | os.PathLike, data_dir: str | os.PathLike | None = None, *,
@@ -727,7 +734,7 @@ def load_checked(path: str | os.PathLike, data_dir: str | os.PathLike | None = N
             raise
         every = [exc, *exc.more, *found]
         exc.more, exc.partial = (), None  # each said once, in the one list below
-        first, *others = sorted(every, key=lambda e: _line_order(e.line))
+        first, *others = sorted(every, key=lambda e: in_file_order(e.line))
         first.more = tuple(others)
         raise first from None
 

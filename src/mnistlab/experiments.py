@@ -451,9 +451,15 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     except SpecError as exc:
         every = [with_line(e, str(p), text) if isinstance(e, SpecError) else e for e in (exc, *exc.more)]
         exc.more = ()  # each said once, in the one list below (with_line may give exc itself back)
-        first, *others = sorted(every, key=lambda e: (e.line is None, e.line or 0))  # the file's order
+        first, *others = sorted(every, key=lambda e: in_file_order(e.line))
         first.more, first.partial = tuple(others), exc.partial
         raise first from None
+
+
+def in_file_order(line: int | None) -> tuple[bool, int]:
+    """Sort key of mistakes by the line of their file, those without one last (a stable sort keeps
+    those in the order they were found)."""
+    return line is None, line or 0
 
 
 def recorded_name(path: str | os.PathLike) -> str | None:
@@ -581,10 +587,12 @@ def _named_once(variants: list[Variant], raw_variants: list[Mapping[str, Any]],
     name given twice, at the second table's ``name`` where it names it."""
     kept: dict[str, Variant] = {}
     twice: list[SpecError] = []
+    said: set[str] = set()
     for v in variants:
         if v.name not in kept:
             kept[v.name] = v
-        elif not any(str(e).endswith(f'named "{v.name}"; give them distinct names') for e in twice):
+        elif v.name not in said:
+            said.add(v.name)
             named = [i for i, rv in enumerate(raw_variants) if rv.get("name") == v.name]  # the second's line, if named
             twice.append(SpecError(f'{source}: two variants are named "{v.name}"; give them distinct names',
                                    source=source, path=("variants", named[1], "name") if len(named) > 1 else ()))

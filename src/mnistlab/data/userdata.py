@@ -487,7 +487,7 @@ def _read(spec: UserData, path: Path, split: str = "train", *, shape: tuple[int,
             finally:  # said also when the read fails: a warning may explain the error
                 _say_again(said)
             if kept is not None and not said:  # a read with warnings is read again, to give them again
-                _keep(kept, x, raw, stamps, path)
+                _keep(kept, x, raw, stamps, path if spec.kind == "csv" else None)
         x.setflags(write=False)
         if raw is not None:
             raw.setflags(write=False)
@@ -503,12 +503,12 @@ def _read(spec: UserData, path: Path, split: str = "train", *, shape: tuple[int,
 
 
 def _keep(key: str, x: np.ndarray, raw: np.ndarray | None, stamps: Sequence[tuple[str, int, int, int, int]],
-          path: Path) -> None:
+          csv: Path | None) -> None:
     """Keep a CSV's or a folder's read for later processes (:mod:`mnistlab.data.read_cache`), with
-    each file's SHA-256: a CSV's hashed now (its run hashes it anyway), a folder's as its images
-    were read; not kept when one of them changed while it was read (its SHA-256 was not taken)."""
-    if len(stamps) == 1 and stamps[0] not in _DIGESTS and not path.is_dir():
-        file_sha256(path)
+    each file's SHA-256: the ``csv``'s hashed now (its run hashes it anyway), a folder's as its
+    images were read; not kept when one of them changed while it was read (its SHA-256 was not taken)."""
+    if csv is not None and stamps[0] not in _DIGESTS:
+        file_sha256(csv)
     digests = [_DIGESTS.get(stamp) for stamp in stamps]
     if all(digests):
         read_cache.save(key, x, raw, [str(d) for d in digests])
