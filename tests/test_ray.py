@@ -453,14 +453,17 @@ def test_ctrl_c_to_a_search_on_ray_tells_each_trial_in_flight_and_asks_it_again(
     p = write(tmp_path, text.replace("[0.01, 0.011, 0.012, 0.013, 1e-7, 1.1e-7, 1.2e-7, 1.3e-7]", "[0.01, 0.02]"))
     st, said = RunStore(tmp_path / "s"), []
 
+    returned = threading.Event()
+
     def stop_when_both_train() -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline and not returned.is_set():
             with contextlib.suppress(MnistlabError):  # the store not made yet, or busy
                 if sum(r.status == "running" and bool(r.history) for r in RunStore(tmp_path / "s").runs()) == 2:
                     break
             time.sleep(0.05)
-        signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+        if not returned.is_set():  # (after the search returned, it would end the test's process)
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
 
     watcher = threading.Thread(target=stop_when_both_train)
     watcher.start()
@@ -468,6 +471,7 @@ def test_ctrl_c_to_a_search_on_ray_tells_each_trial_in_flight_and_asks_it_again(
         with pytest.raises(KeyboardInterrupt):
             run_search(p, st, data_dir=data_dir, runner=RayRunner(cpus_per_cell=1), on_trial=said.append)
     finally:
+        returned.set()
         watcher.join()
     assert sorted((t.number, t.state) for t in said) == [(0, "interrupted"), (1, "interrupted")]
     assert sorted(r.status for r in st.runs()) == ["interrupted", "interrupted"]
