@@ -565,6 +565,29 @@ def test_a_dataset_missing_offline_is_one_error_before_anything_trains(
     assert not store.exists() or RunStore(store).runs() == []
 
 
+@pytest.mark.parametrize("command", ["run", "search"])
+def test_every_data_mistake_of_one_variant_is_said_at_once(tmp_path: Path, data_dir: Path, command: str,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """Note 33's gap: the data check stopped at a variant's first mistake, so outputs that did not
+    match the classes hid a validation split too large for the data; both are said, each at its line."""
+    rows = ["label," + ",".join(f"p{i}" for i in range(784))] + [f"{i % 2}," + ",".join(["0"] * 784) for i in range(12)]
+    (tmp_path / "two.csv").write_text("\n".join(rows) + "\n")
+    own = 'dataset = "two.csv"\n"data.validation" = 500\n'
+    if command == "run":
+        text = TINY + '[[variants]]\nname = "plain"\n[[variants]]\nname = "own"\n' + own
+    else:
+        text = (TINY.replace('dataset = "mnist"', 'dataset = "two.csv"').replace("subset = 120", "validation = 500")
+                + '[search]\n"train.lr" = { log_uniform = [1e-3, 0.1] }\ntrials = 2\n')
+    p, lines = write(tmp_path, text), text.splitlines()
+    assert main([command, str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    where = (('dataset = "two.csv"', '"data.validation" = 500') if command == "run"  # the variant's own data: its line
+             else ("model = { dense = [8] }", "validation = 500"))
+    assert [e.split(": ")[1] for e in err] == [f"{p}:{lines.index(w) + 1}" for w in where], err
+    assert "the model has 10 outputs but" in err[0] and "data.validation = 500: validation count" in err[1]
+    assert not (tmp_path / "s" / "runs.sqlite").exists() or RunStore(tmp_path / "s").runs() == []
+
+
 def _every_line(exc: BaseException) -> list[str]:
     return [str(exc), *(str(m) for m in getattr(exc, "more", ()))]
 
@@ -587,11 +610,14 @@ def test_run_experiment_finds_the_file_s_and_the_data_s_mistakes_in_one_pass(tmp
     with pytest.raises(SpecError) as err:
         run_experiment(p, RunStore(tmp_path / "s"), data_dir=data_dir)
     said = _every_line(err.value)
-    assert [s.split(": ")[0] for s in said] == [f"{p}:{n}" for n in (at("validation = 500"), at('"train.optimizer" = "adamm"'),
+    assert [s.split(": ")[0] for s in said] == [f"{p}:{n}" for n in (at("validation = 500"), at("validation = 500"),
+                                                                   at('"train.optimizer" = "adamm"'),
                                                                    at('dataset = "two.csv"'),
                                                                    at('"data.validation" = [0.1, 200]'))], said
     assert 'variant "plain": data.validation = 500: validation count must be between 1 and 119' in said[0]
-    assert 'variant "own": the model has 10 outputs but' in said[2] and "2 classes" in said[2]
-    assert 'variant "g,val=200": data.validation = 200' in said[3]
+    # "own" has both: [base]'s split is too large for its 12 images too (it waited for its outputs to be mended)
+    assert 'variant "own": data.validation = 500: validation count must be between 1 and 9' in said[1]
+    assert 'variant "own": the model has 10 outputs but' in said[3] and "2 classes" in said[3]
+    assert 'variant "g,val=200": data.validation = 200' in said[4]
     assert not (tmp_path / "s" / "runs.sqlite").exists() or RunStore(tmp_path / "s").runs() == []
     assert all(getattr(m, "more", ()) == () for m in err.value.more)  # each said once: no list inside the list

@@ -93,9 +93,9 @@ def test_keys_follow_the_resolved_config(tmp_path: Path) -> None:
     ("[grid]\n\"train.lr\" = []\n", "must be a non-empty list"),
     ("[grid]\n\"train.lx\" = [0.1]\n", 'no key "lx"'),
     ('[[variants]]\nname = "a"\n[[variants]]\nname = "a"\n', 'two variants are named "a"'),
-    ('[[variants]]\nname = 5\n', "name: must be a non-empty string"),
+    ('[[variants]]\nname = 5\n', "variants[0]: name: must be a non-empty string"),  # no name: its place
     ('name = "bad name!"\n', "name: must be ASCII letters"),
-    ('[[variants]]\nname = "a\\u0007b"\n', r'variants[0] ("a\x07b"): name: has a control character (got "a\x07b")'),
+    ('[[variants]]\nname = "a\\u0007b"\n', r'variant "a\x07b": name: has a control character (got "a\x07b")'),
 ])
 def test_validation_errors_name_file_and_key(tmp_path: Path, extra: str, match: str) -> None:
     text = extra + TINY if not extra.startswith(("[[", "[grid")) else TINY + extra
@@ -615,8 +615,8 @@ def test_a_variants_model_error_names_the_key_it_kept_from_the_base(tmp_path: Pa
 
 @pytest.mark.parametrize("text, where, path", [
     ('description = ["a", "list"]\n' + TINY, "exp.toml:1: description: must be a string, got", ("description",)),
-    (TINY + '[[variants]]\nname = "a"\ndescription = 5\n', "variants[0]", ("variants", 0, "description")),
-    (TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\ndescription = { a = 1 }\n', "variants[1]",
+    (TINY + '[[variants]]\nname = "a"\ndescription = 5\n', 'variant "a"', ("variants", 0, "description")),
+    (TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\ndescription = { a = 1 }\n', 'variant "b"',
      ("variants", 1, "description")),
 ])
 def test_a_description_that_is_no_string_is_one_line_at_its_key(tmp_path: Path, text: str, where: str, path: tuple) -> None:
@@ -691,7 +691,7 @@ def test_a_file_saved_with_a_byte_order_mark_reads_and_utf_16_says_so(tmp_path: 
      'train: unknown key "steps_per_epoch" (an epoch is one pass over the training images: data.subset'),
     # new-user finding (helper-102): a variant's own Keras word got the known keys only
     (TINY + '[[variants]]\nname = "a"\nvalidation_split = 0.1\n',
-     '("a"): unknown key "validation_split" (Keras\'s validation_split is data.validation here'),
+     'variant "a": unknown key "validation_split" (Keras\'s validation_split is data.validation here'),
     # ... and verbose pointed at a --progress that `run` has not
     (TINY + '[[variants]]\nname = "a"\n"train.verbose" = 0\n',
      '(progress is `mnistlab train --progress lines|bar|none`; `mnistlab run` shows each cell as it ends'),

@@ -45,7 +45,7 @@ from mnistlab.experiments import Cell, Experiment, in_file_order, load_experimen
 from mnistlab.files import STOP_SIGNALS, PipeGuard, stop_signals_held
 from mnistlab.live import EpochProgress, driver_alive, planned, read_plan
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, run_alive
-from mnistlab.run import Recorder, RunResult, check_run_data, run_config, run_members
+from mnistlab.run import Recorder, RunResult, run_config, run_data_mistakes, run_members
 from mnistlab.trainer import CHECKPOINT_FILE, STOPPED_BY, checkpoint_threads
 
 DONE_STATUSES = RESULT_STATUSES  # cells with such a run are skipped unless force
@@ -646,11 +646,11 @@ def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLi
     """Check each cell against the data it trains on before anything trains (the user's own data
     read once; a registered dataset's files found or downloaded once with ``files_here``, the
     cells training on this machine): its model's outputs against the classes, its validation
-    split against the training images (:func:`~mnistlab.run.check_run_data`). Each variant is checked on its own:
-    raises the DataError or SpecError of the first variant at fault, naming it and the file's line
-    that sets the value at fault (``exp.toml:18: variant "b": digits.csv: no labels ...``), the
-    others' in its ``more``, in the file's order; variants with the same mistake (their data from
-    ``[base]``) in one line."""
+    split against the training images (:func:`~mnistlab.run.run_data_mistakes`). Each variant is
+    checked on its own, for every mistake it has: raises the DataError or SpecError of the first
+    mistake, naming its variant and the file's line that sets the value at fault
+    (``exp.toml:18: variant "b": digits.csv: no labels ...``), the others in its ``more``, in the
+    file's order; variants with the same mistake (their data from ``[base]``) in one line."""
     mistakes = data_mistakes(exp, cells, data_dir, files_here=files_here)
     if mistakes:
         first, *others = mistakes
@@ -664,18 +664,22 @@ def data_mistakes(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.Pat
     when every cell fits its data), each naming its variants and the line of ``exp.source`` that
     sets the value at fault, ordered by that line."""
     classes: dict[str, tuple[int, int] | MnistlabError] = {}
-    mistakes: dict[str, MnistlabError] = {}  # by variant: its other cells have its data and model
+    mistakes: dict[str, list[MnistlabError]] = {}  # by variant: its other cells have its data and model
     for cell in cells:
         if cell.variant in mistakes:
             continue
         try:
-            check_run_data(cell.config, data_dir, classes, files_here=files_here)
-        except (DataError, SpecError) as exc:
-            mistakes[cell.variant] = exc
+            found = run_data_mistakes(cell.config, data_dir, classes, files_here=files_here)
+        except (DataError, SpecError) as exc:  # (a model that cannot be built: said where it is)
+            found = [exc]
+        if found:
+            mistakes[cell.variant] = found
     alike: dict[tuple[type[MnistlabError], str, int | None], list[str]] = {}
     text = _source_text(exp) if mistakes else None  # read once for every mistake's line
-    for variant, mistake in mistakes.items():
-        alike.setdefault((type(mistake), str(mistake), mistake_line(exp, variant, mistake, text)), []).append(f'"{variant}"')
+    for variant, found in mistakes.items():
+        for mistake in found:
+            key = (type(mistake), str(mistake), mistake_line(exp, variant, mistake, text))
+            alike.setdefault(key, []).append(f'"{variant}"')
     out = []
     for (kind, message, line), names in sorted(alike.items(), key=lambda item: in_file_order(item[0][2])):
         out.append(kind(f"{exp.source}{f':{line}' if line else ''}: variant{'s' * (len(names) > 1)} "

@@ -609,8 +609,9 @@ def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], kn
     variants: list[Variant] = []
     mistakes: list[SpecError] = []
     for i, rv in enumerate(raw_variants):
-        where = "[base]" if implicit else f"variants[{i}]" + (
-            f' ("{clip(_printable(rv["name"]), 40)}")' if isinstance(rv.get("name"), str) else "")
+        name = rv.get("name")  # said as the run's messages and the data check say it; by position while it has none
+        where = ("[base]" if implicit else f'variant "{clip(_printable(name), 40)}"' if isinstance(name, str) and name
+                 else f"variants[{i}]")
         try:
             variants += _expand_variant(rv, base, known, top_grid, source, where, ("variants", i), repeats, committee)
         except SpecError as exc:

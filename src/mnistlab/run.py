@@ -115,17 +115,31 @@ def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None
     """Check a resolved run ``config`` against the data it trains on, so that a sweep finds a
     mistake before anything trains, not when that cell's turn comes: the
     model's outputs against the data's classes, and ``data.validation`` against the training
-    images (``data.subset`` of them, where given). The user's own data is read as its run will
-    read it (:func:`~mnistlab.datasets.run_dataset`); a registered dataset is known by its registry entry, no file
-    read (a remote backend, Ray, may hold its files where this process does not), unless
-    ``files_here`` (the runs train on this machine): its files are then found, or downloaded,
-    once (:func:`~mnistlab.datasets.load_dataset`), so that a dataset missing offline is one error,
-    not one failed run per cell each trying the download. ``classes``
-    keeps (class count, training images) of each dataset read (its path, input size and split
-    seed), or the error its read raised, so that a sweep reads each once. Raises DataError for a bad file (a CSV without its
-    label column or cut short, a folder without class folders, an .npz without its arrays),
-    SpecError when the model's outputs do not match the classes or the validation split leaves
-    no training image."""
+    images (``data.subset`` of them, where given). Raises the first of :func:`run_data_mistakes`,
+    the others in its ``more``: DataError for a bad file (a CSV without its label column or cut
+    short, a folder without class folders, an .npz without its arrays), SpecError when the model's
+    outputs do not match the classes, its input size is not the dataset's, or the validation split
+    leaves no training image."""
+    mistakes = run_data_mistakes(config, data_dir, classes, files_here=files_here)
+    if mistakes:
+        mistakes[0].more = tuple(mistakes[1:])
+        raise mistakes[0]
+
+
+def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | None = None,
+                      classes: dict[str, tuple[int, int] | MnistlabError] | None = None, *,
+                      files_here: bool = False) -> list[MnistlabError]:
+    """Every mistake :func:`check_run_data` finds in a resolved run ``config``, in a list (empty:
+    none): the DataError of data that cannot be read alone, else a SpecError for each setting at
+    fault, its ``path`` the key that sets it (``("model",)``, ``("model", "input_shape")``,
+    ``("data", "validation")``). The user's own data is read as its run will read it
+    (:func:`~mnistlab.datasets.run_dataset`); a registered dataset is known by its registry entry,
+    no file read (a remote backend, Ray, may hold its files where this process does not), unless
+    ``files_here`` (the runs train on this machine): its files are then found, or downloaded, once
+    (:func:`~mnistlab.datasets.load_dataset`), so that a dataset missing offline is one error, not
+    one failed run per cell each trying the download. ``classes`` keeps (class count, training
+    images) of each dataset read (its path, input size and split seed), or the error its read
+    raised, so that a sweep reads each once."""
     classes = {} if classes is None else classes
     dataset = config.get("dataset")
     shape = (config.get("model") or {}).get("input_shape") or (28, 28)
@@ -138,13 +152,18 @@ def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None
             classes[read] = exc
     found = classes[read]
     if isinstance(found, MnistlabError):
-        raise found
+        return [found]
     spec = ModelSpec.from_dict(config["model"])
+    out: list[MnistlabError] = []
     if spec.num_classes != found[0]:
-        raise SpecError(class_count_mismatch(spec, dataset, found[0]), path=("model",))
+        out.append(SpecError(class_count_mismatch(spec, dataset, found[0]), path=("model",)))
     if why := input_size_mismatch(spec, dataset, _image_shape(dataset, shape)):
-        raise SpecError(why, path=("model", "input_shape"))
-    _check_validation(config.get("data") or {}, found[1])
+        out.append(SpecError(why, path=("model", "input_shape")))
+    try:
+        _check_validation(config.get("data") or {}, found[1])
+    except SpecError as exc:
+        out.append(exc)
+    return out
 
 
 def _image_shape(dataset: Any, model_input: Sequence[int]) -> tuple[int, int]:

@@ -1151,10 +1151,9 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     >>> result = run_search("recipes/lr-search.toml", quick=True)   # doctest: +SKIP
     """
     from mnistlab.config import parse_run_config
-    from mnistlab.errors import DataError
     from mnistlab.execute import await_orphaned_workers, mistake_line
-    from mnistlab.run import check_run_data
-    from mnistlab.experiments import Experiment, load_experiment, study_name
+    from mnistlab.run import run_data_mistakes
+    from mnistlab.experiments import Experiment, in_file_order, load_experiment, study_name
     from mnistlab.live import end_plan, write_plan
     from mnistlab.store import RunStore
 
@@ -1172,13 +1171,16 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     st.mark_stale()
     base_cfg = parse_run_config(base, source=exp.source, check_model=False)
     epochs = base_cfg.train.epochs
-    try:  # a bad or missing data file, a class count or a validation split is found before any trial
-        check_run_data(base_cfg.resolved(), data_dir, files_here=runner is None)  # (a trial changes the model)
-    except (DataError, SpecError) as exc:
-        line = mistake_line(exp, "base", exc)
-        said = type(exc)(f"{exp.source}{f':{line}' if line else ''}: {exc}")
-        said.line = line
-        raise said from None
+    # a bad or missing data file, a class count or a validation split is found before any trial
+    if found := run_data_mistakes(base_cfg.resolved(), data_dir, files_here=runner is None):  # (a trial changes the model)
+        said = []
+        for mistake in found:
+            line = mistake_line(exp, "base", mistake)
+            said.append(type(mistake)(f"{exp.source}{f':{line}' if line else ''}: {mistake}"))
+            said[-1].line = line
+        said.sort(key=lambda e: in_file_order(e.line))
+        said[0].more = tuple(said[1:])
+        raise said[0]
     t0 = time.perf_counter()
     study = open_study(name, space, st.root, epochs, base_setting(base_cfg.resolved(), space))
     total = min(space.trials, QUICK_TRIALS) if quick else space.trials
