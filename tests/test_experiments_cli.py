@@ -589,7 +589,7 @@ def test_one_run_finds_every_mistake_of_a_file_in_its_order_the_file_s_and_the_d
     err = capsys.readouterr().err.splitlines()
     assert [e.split(": ")[1] for e in err] == [f"{p}:{n}" for n in sorted(at.values())], err
     assert 'variant "shape": the model takes 32x32x1 images' in err[0]
-    assert '("typo"): train.optimizer: got "adamm" (did you mean "adam"?)' in err[1]
+    assert 'variant "typo": train.optimizer: got "adamm" (did you mean "adam"?)' in err[1]
     assert 'variant "split": data.validation = 500: validation count must be between 1 and 119' in err[2]
     assert not (tmp_path / "s" / "runs.sqlite").exists() or RunStore(tmp_path / "s").runs() == []  # nothing trained
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -215,12 +216,36 @@ def _chosen_runs_figure(kind: str, store: RunStore, run_ids: list[str]) -> Figur
     raise PlotError(f"{kind} draws one model or dataset: give one run id or experiment, not {len(run_ids)}")
 
 
-def figure_for(kind: str, store: RunStore, target: str | Sequence[str], *, variant: str | Sequence[str] | None = None,
-               data_dir: str | os.PathLike | None = None, index: int = 0, images: Sequence[int] = (0, 23, 28),
-               filter_index: int = 0, layers: int | None = 4, max_images: int = 25, rows: int = 5, cols: int = 5,
-               split: str = "train", quick: bool = False) -> Figure:
+def figure_for(kind: str, store: RunStore, target: str | Sequence[str], **options: Any) -> Figure:
     """Draw figure `kind` (one of FIGURE_KINDS) for a run id, experiment name or file in `store`
-    (or, for ``compare``, ``params``, ``time`` and ``history``, a list of chosen run ids).
+    (or, for ``compare``, ``params``, ``time`` and ``history``, a list of chosen run ids): the
+    figure of :func:`draw`, which takes the same ``options`` and says which model it drew.
+
+    >>> figure_for("history", RunStore(), "seed000").savefig("history.png")                   # doctest: +SKIP
+    >>> figure_for("feature-maps", RunStore(), "3f2a", images=[0, 23, 28], filter_index=1)  # doctest: +SKIP
+    """
+    return draw(kind, store, target, **options).figure
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """A figure of recorded runs (:func:`draw`) and, for a figure of one model, which model it drew:
+    ``"run 3f2a9c01de (seed 1), the best of 2 runs of variant cnn by test accuracy, ..."`` or a
+    committee's members (`mnistlab plot` says it beside the file); None for the figures of several
+    runs or of the data."""
+
+    figure: Figure
+    drawn: str | None = None
+
+
+# long: one branch a kind of figure, each a few lines; its choices read best in one place
+def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: str | Sequence[str] | None = None,
+         data_dir: str | os.PathLike | None = None, index: int = 0, images: Sequence[int] = (0, 23, 28),
+         filter_index: int = 0, layers: int | None = 4, max_images: int = 25, rows: int = 5, cols: int = 5,
+         split: str = "train", quick: bool = False) -> Drawing:
+    """Draw figure `kind` (one of FIGURE_KINDS) for a run id, experiment name or file in `store`
+    (or, for ``compare``, ``params``, ``time`` and ``history``, a list of chosen run ids), with
+    which model it drew (:class:`Drawing`; the run is chosen once, so the words name the run drawn).
 
     ``history`` draws every current run of the experiment (or of ``variant``, or a committee's
     members), and ``compare``, ``params`` and ``time`` every variant's row; ``variant`` may name
@@ -233,43 +258,44 @@ def figure_for(kind: str, store: RunStore, target: str | Sequence[str], *, varia
     smoke runs (SpecError without a file). ``history`` draws at most :data:`MAX_CURVES` runs' curves
     and warns (:class:`~mnistlab.errors.ReportWarning`) of those it leaves out.
 
-    >>> figure_for("history", RunStore(), "seed000").savefig("history.png")                   # doctest: +SKIP
-    >>> figure_for("feature-maps", RunStore(), "3f2a", images=[0, 23, 28], filter_index=1)  # doctest: +SKIP
+    >>> draw("confusion", RunStore(), "seed000", variant="cnn").drawn   # doctest: +SKIP
+    'run 3f2a9c01de (seed 1), the best of 2 runs of variant cnn by test accuracy, ...'
     """
     check_kind(kind)
     if not isinstance(target, str):  # chosen runs (several run ids): `compare ID1 ID2 ...`'s rows, or their curves
-        return _chosen_runs_figure(kind, store, list(target))
+        return Drawing(_chosen_runs_figure(kind, store, list(target)))
     variants = [] if variant is None else [variant] if isinstance(variant, str) else list(dict.fromkeys(variant))
     if kind in _TABLE_FIGURES:  # a run id: its experiment
         ref = resolve_experiment(store, target, quick=quick)
         table = compare_experiment(store, ref, quick=quick)
-        return _TABLE_FIGURES[kind](only_variants(table, variants, ref.name) if variants else table)
+        return Drawing(_TABLE_FIGURES[kind](only_variants(table, variants, ref.name) if variants else table))
     if len(variants) > 1:
         if kind != "history":
             raise PlotError(f"{kind} draws one {'dataset' if kind in ('samples', 'image') else 'model'}: give one "
                             f"--variant, not {len(variants)}")
-        return plot_history(history_runs(readable_curves(
-            [r for v in variants for r in _runs_or_members(store, target, v, quick)])))
+        return Drawing(plot_history(history_runs(readable_curves(
+            [r for v in variants for r in _runs_or_members(store, target, v, quick)]))))
     variant = variants[0] if variants else None
     if kind in ("history", "samples", "image"):
         records = _runs_or_members(store, target, variant, quick)
         if kind == "history":
-            return plot_history(history_runs(readable_curves(records)))
-        return _data_figure(kind, _dataset_of(records[0], data_dir), split, index, rows, cols)
+            return Drawing(plot_history(history_runs(readable_curves(records))))
+        return Drawing(_data_figure(kind, _dataset_of(records[0], data_dir), split, index, rows, cols))
     if kind == "feature-maps":
         check_feature_images(images)
-    record, averaged = _one_model(store, target, variant, kind, quick)
+    record, averaged, drawn = _one_model(store, target, variant, kind, quick)
     if kind in ("misclassified", "confusion", "per-class"):
-        return _predictions_figure(kind, store, record, averaged, data_dir, max_images)
+        return Drawing(_predictions_figure(kind, store, record, averaged, data_dir, max_images), drawn)
     model = store.load_model(record.run_id)
     if kind == "filters":
-        return plot_filters(model)
+        return Drawing(plot_filters(model), drawn)
     ds = _dataset_of(record, data_dir)
     for i in images:
         _check_index(i, len(ds.test_images), "test")
     # Each row says which test image it is and its class, as asked: "test #23: Trouser".
     row_labels = [f"test #{int(i)}: {ds.info.class_names[int(ds.test_labels[int(i)])]}" for i in images]
-    return plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers, labels=row_labels)
+    fig = plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers, labels=row_labels)
+    return Drawing(fig, drawn)
 
 
 def _predictions_figure(kind: str, store: RunStore, record: RunRecord, averaged: np.ndarray | None,
@@ -335,32 +361,22 @@ def _data_figure(kind: str, ds: Dataset, split: str, index: int, rows: int, cols
 
 
 def _one_model(store: RunStore, target: str, variant: str | None, kind: str,
-               quick: bool = False) -> tuple[RunRecord, np.ndarray | None]:
+               quick: bool = False) -> tuple[RunRecord, np.ndarray | None, str]:
     """The run a figure of one model draws, chosen as `predict`, `export` and `card` choose it
-    (:func:`trained_runs`: a run id, or a variant's best run), with None; for a
-    committee, its first member's record and the members' averaged test outputs. PlotError for
-    a committee's ``feature-maps`` or ``filters`` (one model's), StoreError as trained_runs."""
+    (:func:`trained_runs`: a run id, or a variant's best run), with None and how it was chosen
+    (``"run 3f2a9c01de (seed 1), the best of 2 runs ..."``); for a committee, its first member's
+    record, the members' averaged test outputs and ``"the committee c of 5 runs ..."``. PlotError
+    for a committee's ``feature-maps`` or ``filters`` (one model's), StoreError as trained_runs."""
     ids, committee = trained_runs(store, target, variant=variant, quick=quick)
     if committee is None:
-        return store.get(ids[0]), None
+        record = store.get(ids[0])
+        how = pick_note(store, target, record, variant=variant, quick=quick)
+        return record, None, f"run {record.run_id} (seed {record.seed})" + (f", {how}" if how else "")
     if kind in ("feature-maps", "filters"):
         raise PlotError(f"{committee.variant!r} is a committee of {len(ids)} models and {kind} show one: give one "
                         f"member's run id ({', '.join(ids[:4])}{', ...' * (len(ids) > 4)})")
-    return store.get(ids[0]), _averaged(store, ids)
-
-
-def drawn_note(store: RunStore, target: str, kind: str, variant: str | None = None, *, quick: bool = False) -> str | None:
-    """Which model a figure ``kind`` of one model drew (`mnistlab plot` says it beside the file it
-    wrote): ``"run 3f2a9c01de (seed 1), the best of 2 runs of variant cnn by test accuracy, ..."``,
-    or a committee's members; None for the figures of several runs or of the data."""
-    if kind not in ("misclassified", "confusion", "per-class", "feature-maps", "filters"):
-        return None
-    ids, committee = trained_runs(store, target, variant=variant, quick=quick)
-    if committee is not None:
-        return f"the committee {committee.variant} of {len(ids)} runs (their averaged outputs)"
-    record = store.get(ids[0])
-    how = pick_note(store, target, record, variant=variant, quick=quick)
-    return f"run {record.run_id} (seed {record.seed})" + (f", {how}" if how else "")
+    return (store.get(ids[0]), _averaged(store, ids),
+            f"the committee {committee.variant} of {len(ids)} runs (their averaged outputs)")
 
 
 def _averaged(store: RunStore, ids: Sequence[str]) -> np.ndarray:

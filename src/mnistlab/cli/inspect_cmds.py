@@ -66,14 +66,12 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
         raise OutputError("--quick draws an experiment file's smoke runs, not chosen run ids")
     out = check_output(output, FIGURE_FORMATS)
     indices = _parse_indices(images)
-    fig = views.figure_for(kind, open_store(store_path), target[0] if len(target) == 1 else target,
-                           variant=variants, data_dir=data_dir,
-                           images=indices, filter_index=filter_index, layers=layers or None,
-                           index=index, split=split, max_images=max_images, quick=quick)
-    save_figure(fig, out, dpi=dpi)
-    which = views.drawn_note(open_store(store_path), target[0], kind, variants[0] if variants else None,
-                             quick=quick) if len(target) == 1 else None
-    click.echo(f"wrote {out}" + (f": {which}" if which else ""))
+    drawing = views.draw(kind, open_store(store_path), target[0] if len(target) == 1 else target,
+                         variant=variants, data_dir=data_dir,
+                         images=indices, filter_index=filter_index, layers=layers or None,
+                         index=index, split=split, max_images=max_images, quick=quick)
+    save_figure(drawing.figure, out, dpi=dpi)
+    click.echo(f"wrote {out}" + (f": {drawing.drawn}" if drawing.drawn else ""))
 
 
 @click.command("report")
