@@ -241,7 +241,8 @@ def test_a_competition_csv_predicts_into_a_submission(mnist_models, tmp_path, ca
     assert table[0]["file"].endswith("test.csv#1") and [int(r["class_1"]) for r in table] == predicted.tolist()
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "test.csv", "-o", sub,
                          "--store", mnist_models)
-    assert code == 0 and out == "" and err.strip() == f"wrote {sub} (40 predictions)"  # no 40-row table beside the file
+    said = err.strip().splitlines()  # which of the variant's runs answered, then the file: no 40-row table beside it
+    assert code == 0 and out == "" and said[0].startswith("predicted with run ") and said[1:] == [f"wrote {sub} (40 predictions)"]
     code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "test.csv", "-o", tmp_path / "s.json",
                        "--store", mnist_models)
     assert code == 2 and "must end in .csv" in err and err.count("\n") == 1 and not (tmp_path / "s.json").exists()
@@ -320,7 +321,8 @@ def test_bad_files_do_not_cancel_the_batch_each_is_listed_and_the_exit_is_1(mnis
     rows = json.loads(out)
     assert [r["file"].rsplit("/", 1)[-1] for r in rows] == ["good0.png", "good1.png", "good2.png"]
     assert [int(r["class_1"]) for r in rows] == y[:3].tolist()
-    lines = err.strip().splitlines()
+    said, *lines = err.strip().splitlines()
+    assert said.startswith("predicted with run ")  # the 3 images that could be read: the variant's best run
     assert len(lines) == 4 and all(line.startswith("error: ") for line in lines) and "Traceback" not in err
     assert "bad-empty.png: no ink" in err and "bad-text.png: not an image" in err
     assert "missing.png: no such file or folder" in err
@@ -339,8 +341,9 @@ def test_bad_files_do_not_cancel_the_batch_each_is_listed_and_the_exit_is_1(mnis
     assert code == 0 and [r["file"].removeprefix(f"{folder}/") for r in rows] == [
         ".scan.png", "good0.png", "good1.png", "good2.png", "sub/deeper/more.png"], err
     assert int(rows[-1]["class_1"]) == y[4]
-    assert err == (f"warning: {folder}: not read: 1 file not ending in an image suffix (notes.txt); 1 hidden folder "
-                   "(.ipynb_checkpoints)\n")
+    assert err.splitlines()[0] == (f"warning: {folder}: not read: 1 file not ending in an image suffix (notes.txt); "
+                                   "1 hidden folder (.ipynb_checkpoints)")
+    assert len(err.splitlines()) == 2 and err.splitlines()[1].startswith("predicted with run ")
 
 
 def test_photos_lit_unevenly_or_with_specks_are_predicted_right(mnist_models, tmp_path, test_digits):
@@ -369,3 +372,23 @@ def test_variant_with_a_run_id_must_be_that_runs_variant(mnist_models, capsys):
     code, _, err = cli(capsys, "card", "use", "--store", mnist_models)  # two variants: which one?
     one_line_error(code, err, "choose one with --variant", "dense", "committee")
     assert "variant=)" not in err
+
+
+def test_predict_says_which_run_of_an_experiment_answered(mnist_models, tmp_path, capsys, test_digits):
+    """Note 33's gap: export and plot said which run they used; predict did not, where MODEL named
+    an experiment whose variant has several runs (its best by test accuracy, or --pick latest)."""
+    x, _ = test_digits
+    Image.fromarray(x[0]).save(tmp_path / "d.png")
+    dense = [r for r in RunStore(mnist_models).runs() if r.variant == "dense"]
+    best = max(dense, key=lambda r: r.metrics["test_accuracy"])
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "d.png", "--store", mnist_models)
+    assert code == 0 and err.startswith(f"predicted with run {best.run_id} (seed {best.seed}), the best of 2 runs of "
+                                        "variant dense by test accuracy"), err
+    latest = dense[-1]
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "--pick", "latest", tmp_path / "d.png",
+                         "--store", mnist_models)
+    assert code == 0 and err.startswith(f"predicted with run {latest.run_id} (seed {latest.seed}), the latest of 2"), err
+    code, out, err = cli(capsys, "predict", best.run_id, tmp_path / "d.png", "--store", mnist_models)
+    assert code == 0 and err == ""  # a run named by its id: nothing to say
+    code, out, err = cli(capsys, "predict", "use", "--variant", "committee", tmp_path / "d.png", "--store", mnist_models)
+    assert code == 0 and err.startswith("predicted with the committee of 2 runs ("), err

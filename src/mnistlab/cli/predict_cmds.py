@@ -99,6 +99,8 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InvertedImageWarning)
         probs = trained.predict(seen, preprocess=False)
+    if chosen := _chosen(trained):  # MODEL named an experiment: which of its runs answered, as export and plot say
+        click.echo(f"predicted with {chosen}", err=True)
     for w in caught:
         click.echo(f"warning: {' '.join(str(w.message).split())}", err=True)
     names = _class_names(trained)
@@ -257,6 +259,18 @@ def _which(trained: Run | Committee) -> str:
         return f"the committee of {len(ids)} runs ({', '.join(ids[:3])}{', ...' * (len(ids) > 3)})"
     seed = ((trained.config or {}).get("train") or {}).get("seed")
     return f"run {trained.run_id}" + (f" (seed {seed})" if seed is not None else "")
+
+
+def _chosen(trained: Run | Committee) -> str | None:
+    """Which model of an experiment a command chose (``run 3f2a9c01de (seed 1), the best of 3 runs
+    of variant cnn by test accuracy, ...``, or its committee); None where MODEL named the run itself
+    or the variant's one run."""
+    from mnistlab.run import Committee
+
+    if isinstance(trained, Committee):
+        return _which(trained)
+    note = getattr(trained, "chosen", None)
+    return f"{_which(trained)}, {note}" if note else None
 
 
 def _write(path: Path, text: str) -> None:
