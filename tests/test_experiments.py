@@ -742,3 +742,23 @@ def test_several_mistakes_of_base_are_each_at_their_line(tmp_path: Path) -> None
     assert [s.split(": ")[0] for s in said] == [f"{p}:{lines.index(k) + 1}" for k in ('lr = "fast"', "batch_sise = 32")]
     assert said[0].endswith('[base]: train.lr: must be a valid number (got "fast")')
     assert 'train: unknown key "batch_sise" (did you mean "batch_size"?)' in said[1] and "more:" not in said[0]
+
+
+def test_every_mistake_of_one_variant_is_said_at_once_each_at_its_line(tmp_path: Path) -> None:
+    """New-user finding (helper-105): a variant's unknown key hid its other mistakes until it was
+    mended (a round a mistake), and its several wrong values came as one line, the later ones
+    without their line; each is said in one pass at the key that sets it."""
+    text = (TINY + '[[variants]]\nname = "sgd"\n"train.learning_rate" = 0.1\n"train.optimizer" = "sgdd"\n'
+            '"train.epochs" = "three"\n"train.bogus" = 1\n[[variants]]\nname = "ok"\n"train.optimizer" = "adamm"\n')
+    p, lines = write(tmp_path, text), text.splitlines()
+    with pytest.raises(SpecError) as exc:
+        load_experiment(p)
+    said = [str(exc.value), *map(str, exc.value.more)]
+    keys = ('"train.learning_rate" = 0.1', '"train.optimizer" = "sgdd"', '"train.epochs" = "three"', '"train.bogus" = 1',
+            '"train.optimizer" = "adamm"')
+    assert [s.split(": ")[0] for s in said] == [f"{p}:{lines.index(k) + 1}" for k in keys], said
+    assert 'variant "sgd": "train.learning_rate": the base has no key "learning_rate" (did you mean "lr"?)' in said[0]
+    assert 'variant "sgd": train.optimizer: got "sgdd"' in said[1] and "more:" not in said[1]
+    assert 'variant "sgd": train.epochs: must be a valid integer (got "three")' in said[2]
+    assert 'variant "ok": train.optimizer: got "adamm"' in said[4]
+    assert all(m.more == () for m in exc.value.more)  # each said once

@@ -615,8 +615,10 @@ def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], kn
         try:
             variants += _expand_variant(rv, base, known, top_grid, source, where, ("variants", i), repeats, committee)
         except SpecError as exc:
-            if _mistake_key(exc) not in {_mistake_key(m) for m in mistakes}:  # a bad top-level grid value
-                mistakes.append(exc)  # is every variant's: said once
+            for each in (exc, *(m for m in exc.more if isinstance(m, SpecError))):
+                if _mistake_key(each) not in {_mistake_key(m) for m in mistakes}:  # a bad top-level grid value
+                    mistakes.append(each)  # is every variant's: said once
+            exc.more = ()
         total = sum(v.repeats * v.committee for v in variants)
         if total > MAX_CELLS:
             too_many = SpecError(f"{source}: {total:,}+ runs requested; at most {MAX_CELLS:,} per experiment",
@@ -821,7 +823,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     members = _count(rv, "committee", committee, MAX_COMMITTEE, source, where=where, at=at)
     cpus, gpus = _variant_resources(rv, source, where, at)
     description = _description(rv, source, f"{source}: {where}", at)
-    overrides = _variant_overrides(rv, known, source, where, at)
+    overrides, unknown = _variant_overrides(rv, known, source, where, at)
     own_grid = _grid(rv.get("grid", {}), known, source, f"{where}.grid", (*at, "grid"))
     _one_setter(overrides, top_grid, own_grid, source, where, at)
     grid = top_grid + own_grid
@@ -845,21 +847,40 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
         origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
         try:
             parse_run_config(raw, source=f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else ""))
-        except SpecError as exc:
-            path, table = tuple(exc.path), _written_in(exc.path, origin, at)
-            if table == at and path[1:] and path[0] == "model" and (whole := _written_in(path[:1], origin, at)) != at:
-                path, table = path[:1], whole  # an inline model's layer, changed by a [grid] key (layers[-2]): that key
-            raise SpecError(str(exc) + _kept_from_base(exc, base, ov), path=(*table, *path), source=source) from None
+        except SpecError as exc:  # each of its mistakes at the key that set it, the unknown keys' among them
+            raise _together([*unknown, *(_placed(e, origin, at, base, ov, source) for e in exc.apart or (exc,))]) from None
         out.append(Variant(vname, ov, raw, reps, members, cpus, gpus, description, origin))
+    if unknown:
+        raise _together(unknown)
     return out
 
 
+def _placed(exc: SpecError, origin: Mapping[str, tuple[str | int, ...]], at: tuple[str | int, ...],
+            base: Mapping[str, Any], overrides: Mapping[str, Any], source: str) -> SpecError:
+    """A variant's config error ``exc`` at the key that set the bad value (:func:`_written_in`: the
+    variant's own key, its grid's or the top grid's, ``at`` for the base's), with what the base kept."""
+    path, table = tuple(exc.path), _written_in(exc.path, origin, at)
+    if table == at and path[1:] and path[0] == "model" and (whole := _written_in(path[:1], origin, at)) != at:
+        path, table = path[:1], whole  # an inline model's layer, changed by a [grid] key (layers[-2]): that key
+    return SpecError(str(exc) + _kept_from_base(exc, base, overrides), path=(*table, *path), source=source)
+
+
+def _together(mistakes: Sequence[SpecError]) -> SpecError:
+    """The first of ``mistakes``, the others in its ``more`` (each said on its own line)."""
+    first, *others = mistakes
+    first.more = tuple(others)
+    return first
+
+
 def _variant_overrides(rv: Mapping[str, Any], known: dict[str, Any], source: str, where: str,
-                       at: tuple[str | int, ...]) -> dict[str, Any]:
+                       at: tuple[str | int, ...]) -> tuple[dict[str, Any], list[SpecError]]:
     """A ``[[variants]]`` table's overrides (at path ``at`` in the file) as dotted keys with plain
-    positions (``model.layers.0.filters``), each checked against the base (``known``); SpecError
-    for an unknown key, one key written twice, or a value set whole beside a key inside it."""
+    positions (``model.layers.0.filters``), each checked against the base (``known``), and a
+    SpecError for each key at fault on its own (one the base lacks, a slice's value that is no
+    list: left out of the overrides, so that the others are checked in the same pass); SpecError
+    raised for one key written twice, or a value set whole beside a key inside it."""
     overrides: dict[str, Any] = {}
+    unknown: list[SpecError] = []
     _whole_or_inside({k: v for k, v in rv.items() if isinstance(k, str) and k not in (*VARIANT_META_KEYS, "augment")
                       and (not isinstance(v, Mapping) or "." in k)}, source, where, at)  # before a key is looked up
     for key, value in rv.items():
@@ -868,9 +889,15 @@ def _variant_overrides(rv: Mapping[str, Any], known: dict[str, Any], source: str
         if not isinstance(key, str):
             raise SpecError(f"{source}: {where}: keys must be strings", path=at, source=source)
         if key_path(key)[0] not in known:  # a typo of a variant setting or of a config section
-            raise unknown_key(key, [*VARIANT_META_KEYS, *known], where=f"{source}: {where}", path=at, source=source,
-                              near=key_path(key)[0])
-        for path, v in _flatten(key_path(key), value, known, source, where, at):
+            unknown.append(unknown_key(key, [*VARIANT_META_KEYS, *known], where=f"{source}: {where}", path=at,
+                                       source=source, near=key_path(key)[0]))
+            continue
+        try:
+            flat = _flatten(key_path(key), value, known, source, where, at)
+        except SpecError as exc:  # this key's alone (one the base lacks, a slice's value): the others are checked
+            unknown.append(exc)
+            continue
+        for path, v in flat:
             if ".".join(path) in overrides:  # "layers[0]" and "layers[-7]": one key written twice
                 raise SpecError(f'{source}: {where}: "{written_key(path)}" is set twice (once by position from the '
                                 "end?): set it once", path=(*at, *key_path(key)), source=source)
@@ -879,7 +906,7 @@ def _variant_overrides(rv: Mapping[str, Any], known: dict[str, Any], source: str
         raise SpecError(f"{source}: {where}: augment = false and {inside[0]} contradict each other: give one of them",
                         path=(*at, "augment"), source=source)
     _whole_or_inside(overrides, source, where, at)
-    return overrides
+    return overrides, unknown
 
 
 def check_slice_value(path: tuple[str, ...], value: Any, label: str, at: tuple[str | int, ...], source: str) -> None:
