@@ -588,6 +588,24 @@ def test_every_data_mistake_of_one_variant_is_said_at_once(tmp_path: Path, data_
     assert not (tmp_path / "s" / "runs.sqlite").exists() or RunStore(tmp_path / "s").runs() == []
 
 
+@pytest.mark.parametrize("command", ["run", "search"])
+def test_quick_finds_the_data_mistakes_of_the_full_run(tmp_path: Path, data_dir: Path, command: str,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """New-user finding (helper-105): `--quick` passed a file whose full run then refused it (a
+    validation split of 1,000 in a subset of 1,000 fits the smoke run's 300 images, rescaled)."""
+    text = TINY.replace("subset = 120", "subset = 1000\nvalidation = 1000")
+    text += ('[[variants]]\nname = "v"\n[[variants]]\nname = "w"\n"data.validation" = 0.1\n' if command == "run" else
+             '[search]\n"train.lr" = { log_uniform = [1e-3, 0.1] }\ntrials = 2\n')
+    p = write(tmp_path, text)
+    assert main([command, str(p), "--quick", "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    at = text.splitlines().index("validation = 1000") + 1
+    assert len(err) == 1 and err[0].startswith(f"error: {p}:{at}: "), err  # "w" has a split of its own: it fits
+    assert "data.validation = 1000: validation count must be between 1 and 999" in err[0]
+    assert err[0].endswith("; in the full run (--quick checks it too)")
+    assert not (tmp_path / "s" / "runs.sqlite").exists() or RunStore(tmp_path / "s").runs() == []
+
+
 def _every_line(exc: BaseException) -> list[str]:
     return [str(exc), *(str(m) for m in getattr(exc, "more", ()))]
 

@@ -548,7 +548,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     st = store if isinstance(store, RunStore) else RunStore(store)
     keys = dict.fromkeys((c.variant, c.key) for c in cells)  # ordered: the table follows the file
     result, started = ExperimentResult(exp), time.time()
-    todo = _cells_ready(st, exp, cells, result, force, data_dir, files_here=runner is None)
+    todo = _cells_ready(st, exp, cells, result, force, data_dir, files_here=runner is None, quick=quick)
     live = (Comparison(st.runs(experiment=exp.name), st.committees(exp.name), keys=keys,
                        defined=exp.committee_variants()) if on_cell else None)
     if on_cell and live is not None:
@@ -581,16 +581,17 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
 
 
 def _cells_ready(st: RunStore, exp: Experiment, cells: Sequence[Cell], result: ExperimentResult, force: bool,
-                 data_dir: str | os.PathLike | None, *, files_here: bool = False) -> list[Cell]:
+                 data_dir: str | os.PathLike | None, *, files_here: bool = False, quick: bool = False) -> list[Cell]:
     """What :func:`run_experiment` does before any cell trains: wait for a killed driver's workers,
     mark dead processes' runs interrupted, take out the cells already done (into ``result``) and
-    check the rest against their data. Returns the cells to train. A stop meanwhile (these can
-    take a while) is the sweep's stop too: SweepInterrupted, not a bare KeyboardInterrupt."""
+    check the rest against their data (``quick``: their full-size cells' too). Returns the cells to
+    train. A stop meanwhile (these can take a while) is the sweep's stop too: SweepInterrupted, not
+    a bare KeyboardInterrupt."""
     try:
         await_orphaned_workers(st, exp.name)  # a driver killed just now: its workers are still recording
         st.mark_stale()
         todo = cells_to_train(st, cells, result, force)
-        check_data(exp, todo, data_dir, files_here=files_here)  # a bad data file is found before anything trains
+        check_data(exp, todo, data_dir, files_here=files_here, quick=quick)  # found before anything trains
     except KeyboardInterrupt:
         raise SweepInterrupted(result) from None
     return todo
@@ -642,7 +643,7 @@ def stopped_in_workers(st: RunStore, cells: Sequence[Cell], result: ExperimentRe
 
 
 def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLike | None = None, *,
-               files_here: bool = False) -> None:
+               files_here: bool = False, quick: bool = False) -> None:
     """Check each cell against the data it trains on before anything trains (the user's own data
     read once; a registered dataset's files found or downloaded once with ``files_here``, the
     cells training on this machine): its model's outputs against the classes, its validation
@@ -650,8 +651,12 @@ def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLi
     checked on its own, for every mistake it has: raises the DataError or SpecError of the first
     mistake, naming its variant and the file's line that sets the value at fault
     (``exp.toml:18: variant "b": digits.csv: no labels ...``), the others in its ``more``, in the
-    file's order; variants with the same mistake (their data from ``[base]``) in one line."""
+    file's order; variants with the same mistake (their data from ``[base]``) in one line.
+    ``quick``: ``cells`` are a ``--quick`` run's, and the full-size cells of their variants are
+    checked too (:func:`with_full_size`), so that the smoke check finds what the full run would."""
     mistakes = data_mistakes(exp, cells, data_dir, files_here=files_here)
+    if quick:
+        mistakes = with_full_size(exp, cells, mistakes, data_dir)
     if mistakes:
         first, *others = mistakes
         first.more = tuple(others)
@@ -686,6 +691,22 @@ def data_mistakes(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.Pat
                         f"{', '.join(names)}: {message}"))
         out[-1].line = line
     return out
+
+
+def with_full_size(exp: Experiment, cells: Sequence[Cell], mistakes: Sequence[MnistlabError],
+                   data_dir: str | os.PathLike | None = None) -> list[MnistlabError]:
+    """``mistakes`` (:func:`data_mistakes` of a ``--quick`` run's ``cells``) and those of the
+    full-size cells of the same variants that the quick ones do not have (a ``data.validation``
+    of 1,000 in a ``data.subset`` of 1,000 fits the quick run's smaller subset, not the full one's),
+    each saying so, in the file's order. A registered dataset is known by its registry (no file read)."""
+    variants = {c.variant for c in cells}
+    said = {(m.line, str(m)) for m in mistakes}
+    out = list(mistakes)
+    for m in data_mistakes(exp, [c for c in exp.cells() if c.variant in variants], data_dir):
+        if (m.line, str(m)) not in said:
+            out.append(type(m)(f"{m}; in the full run (--quick checks it too)"))
+            out[-1].line = m.line
+    return sorted(out, key=lambda e: in_file_order(e.line))
 
 
 def _source_text(exp: Experiment) -> str | None:
@@ -731,7 +752,9 @@ def load_checked(path: str | os.PathLike, data_dir: str | os.PathLike | None = N
         if not isinstance(right, Experiment) or not right.variants:
             raise
         try:
-            found = data_mistakes(right, right.cells(quick=quick), data_dir)
+            cells = right.cells(quick=quick)
+            found = data_mistakes(right, cells, data_dir)
+            found = with_full_size(right, cells, found, data_dir) if quick else found
         except MnistlabError:  # a right variant's cells that cannot be made: the file's mistakes say enough
             found = []
         if not found:

@@ -1129,6 +1129,35 @@ class LocalTrials:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+def check_base_data(exp: Any, base_cfg: Any, data_dir: str | os.PathLike | None = None, *, files_here: bool = False,
+                    quick: bool = False) -> None:
+    """Check a search's ``[base]`` (``base_cfg``, its trials' :func:`trial_base`) against its data
+    before any trial: a bad or missing data file, a class count, a validation split (a trial
+    changes the model, not the data). Raises the first mistake at its line of ``exp``'s file, the
+    others in its ``more``; ``quick``: the full-size base's mistakes too, each saying so (as
+    :func:`~mnistlab.execute.with_full_size`)."""
+    from mnistlab.config import parse_run_config
+    from mnistlab.execute import mistake_line
+    from mnistlab.experiments import in_file_order
+    from mnistlab.run import run_data_mistakes
+
+    found = [(m, "") for m in run_data_mistakes(base_cfg.resolved(), data_dir, files_here=files_here)]
+    if quick:
+        full = parse_run_config(trial_base(exp.base, False), source=exp.source, check_model=False)
+        found += [(m, "; in the full run (--quick checks it too)") for m in run_data_mistakes(full.resolved(), data_dir)
+                  if str(m) not in {str(q) for q, _ in found}]
+    if not found:
+        return
+    said = []
+    for mistake, tail in found:
+        line = mistake_line(exp, "base", mistake)
+        said.append(type(mistake)(f"{exp.source}{f':{line}' if line else ''}: {mistake}{tail}"))
+        said[-1].line = line
+    said.sort(key=lambda e: in_file_order(e.line))
+    said[0].more = tuple(said[1:])
+    raise said[0]
+
+
 # long: the ask / train / tell loop; its bookkeeping reads best in one place
 def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = False,
                data_dir: str | os.PathLike | None = None,
@@ -1151,9 +1180,8 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     >>> result = run_search("recipes/lr-search.toml", quick=True)   # doctest: +SKIP
     """
     from mnistlab.config import parse_run_config
-    from mnistlab.execute import await_orphaned_workers, mistake_line
-    from mnistlab.run import run_data_mistakes
-    from mnistlab.experiments import Experiment, in_file_order, load_experiment, study_name
+    from mnistlab.execute import await_orphaned_workers
+    from mnistlab.experiments import Experiment, load_experiment, study_name
     from mnistlab.live import end_plan, write_plan
     from mnistlab.store import RunStore
 
@@ -1171,16 +1199,7 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     st.mark_stale()
     base_cfg = parse_run_config(base, source=exp.source, check_model=False)
     epochs = base_cfg.train.epochs
-    # a bad or missing data file, a class count or a validation split is found before any trial
-    if found := run_data_mistakes(base_cfg.resolved(), data_dir, files_here=runner is None):  # (a trial changes the model)
-        said = []
-        for mistake in found:
-            line = mistake_line(exp, "base", mistake)
-            said.append(type(mistake)(f"{exp.source}{f':{line}' if line else ''}: {mistake}"))
-            said[-1].line = line
-        said.sort(key=lambda e: in_file_order(e.line))
-        said[0].more = tuple(said[1:])
-        raise said[0]
+    check_base_data(exp, base_cfg, data_dir, files_here=runner is None, quick=quick)
     t0 = time.perf_counter()
     study = open_study(name, space, st.root, epochs, base_setting(base_cfg.resolved(), space))
     total = min(space.trials, QUICK_TRIALS) if quick else space.trials
