@@ -135,6 +135,7 @@ def _bad_files(tmp_path: Path) -> dict[str, tuple[Path, str]]:
     Image.fromarray(on_paper(np.eye(28, dtype=np.uint8) * 255)).save(good, "PNG")
     files = {
         "text": (b"this is not an image\n", "not an image"),
+        "zero-bytes": (b"", ": an empty file"),  # a copy that did not finish (helper-105)
         "truncated": (good.getvalue()[: len(good.getvalue()) // 2], "truncated"),
         "bomb": (_png_header(10_000, 10_000), "decompression bomb"),  # Pillow only warns at 1-2x its limit
         "huge-bomb": (_png_header(30_000, 30_000), "decompression bomb"),  # ... and raises above

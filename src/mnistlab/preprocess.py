@@ -172,6 +172,8 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
     except IsADirectoryError:
         raise DataError(f"{shown()}: is a folder, not an image") from None
     except UnidentifiedImageError:
+        if _empty(source):  # a download or a copy that did not finish: not a format question
+            raise DataError(f"{shown()}: an empty file (0 bytes), not an image") from None
         raise DataError(f"{shown()}: not an image mnistlab reads (PNG, JPEG, BMP, GIF, TIFF, WebP, PGM or PPM)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         size = re.search(r"\((\d+) pixels\)", str(exc))  # Pillow says the image's size, then one of two limits
@@ -185,6 +187,17 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
         im.close()  # the file behind the original: the turned copy holds the pixels
         out = turned
     return out if out.mode in modes else _checked_mode(out, shown(), modes)
+
+
+def _empty(source: str | os.PathLike | bytes | IO[bytes]) -> bool:
+    """Whether an image source that Pillow could not identify holds no byte at all (False when that
+    cannot be told: a stream)."""
+    if isinstance(source, bytes):
+        return not source
+    try:
+        return isinstance(source, (str, os.PathLike)) and os.path.getsize(source) == 0
+    except OSError:
+        return False
 
 
 def _checked_mode(im: Image.Image, shown: str, modes: tuple[str, ...] = IMAGE_MODES) -> Image.Image:
