@@ -1009,3 +1009,17 @@ def test_a_card_of_a_variant_that_changes_a_preset_names_the_variant_and_the_pre
     assert card.startswith("# Model card: tanh (seed000-dense) on "), card.splitlines()[0]
     card = model_card(load_trained(store, "exp", variant="fast"), data_dir=data_dir)  # the preset's layers as they are
     assert card.startswith("# Model card: seed000-dense on "), card.splitlines()[0]
+
+
+def test_by_name_a_variant_shown_by_its_smoke_run_keeps_its_place(tmp_path: Path, data_dir: Path) -> None:
+    """New-user finding (helper-105): by name, rows followed the start of each row's counted run, so
+    a variant with only its --quick run (the oldest shown) went to the top; rows follow where each
+    variant first ran, smoke runs among them."""
+    variants = '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n'
+    store, base = RunStore(tmp_path / "s"), TINY.replace("subset = 120", "subset = 360")  # more than a smoke run's
+    run_experiment(write(tmp_path, base + variants + '[[variants]]\nname = "c"\n"train.lr" = 0.02\n'), store,
+                   data_dir=data_dir, quick=True)
+    run_experiment(write(tmp_path, base + variants), store, data_dir=data_dir)  # c left out of the full run
+    rows = compare(store, "exp")
+    assert [r["variant"] for r in rows] == ["a", "b", "c"]
+    assert [store.get(r["run_ids"][0]).config["data"]["subset"] for r in rows] == [360, 360, 300]

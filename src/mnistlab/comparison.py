@@ -370,9 +370,12 @@ def compare(store: RunStore, experiment: str, *, keys: Collection[tuple[str, str
     if not runs and experiment not in store.experiments():
         raise StoreError(f'no runs of experiment "{experiment}"{did_you_mean(experiment, store.experiments())}')
     runs = [r for r in runs if r.status != "running"]
+    # by name: each variant where it first ran, smoke runs among them (a variant shown by its --quick
+    # run alone stays in its place, not first since its run is the oldest shown)
+    first_ran = list(dict.fromkeys(r.variant for r in runs)) if keys is None else None
     if keys is None:
         runs = current_runs(runs)
-    rows = Comparison(runs, store.committees(experiment), keys=keys, defined=committees).rows()
+    rows = Comparison(runs, store.committees(experiment), keys=keys, defined=committees, order=first_ran).rows()
     from mnistlab.search import is_search, rank_trials  # late: search imports experiments, as this module does
 
     return rank_trials(rows, runs) if is_search(runs) else rows
@@ -690,11 +693,14 @@ class Comparison:
 
     def __init__(self, runs: Iterable[RunRecord], committees: Iterable[CommitteeRecord], *,
                  keys: Collection[tuple[str, str]] | None = None,
-                 defined: Mapping[str, Sequence[str]] | None = None) -> None:
+                 defined: Mapping[str, Sequence[str]] | None = None, order: Sequence[str] | None = None) -> None:
         self.keys = None if keys is None else frozenset(keys)
-        # An ordered ``keys`` (a file's cells, in order) orders the rows: file order, whichever ran first.
+        # An ordered ``keys`` (a file's cells, in order) orders the rows: file order, whichever ran first;
+        # else ``order`` (variant names) where given
         ordered = keys is not None and not isinstance(keys, (set, frozenset))
         self._order = {v: i for i, v in enumerate(dict.fromkeys(v for v, _ in keys))} if ordered and keys else {}
+        if not self._order and order:
+            self._order = {v: i for i, v in enumerate(dict.fromkeys(order))}
         self.defined = defined  # the file's committees across variants (name -> variants), when known
         # variant -> cell key -> (when the cell's first counted run started, its latest run). Rows,
         # and the runs within a row, follow those first starts: the order the store lists runs in.
@@ -716,7 +722,7 @@ class Comparison:
 
     def rows(self) -> list[dict[str, Any]]:
         """One row (a fresh dict) per variant, in the order of ``keys`` where they are ordered (a
-        file's cells), else in the order the variants' first counted runs started,
+        file's cells), else of ``order``, else in the order the variants' first counted runs started,
         each marked against the best variant (:func:`mark_vs_best`); then one per committee across
         variants (``[[committees]]``) whose members all count here, unmarked (its runs are the
         variants' own), by name."""
