@@ -506,25 +506,27 @@ def _load_decoded(info: DatasetInfo, located: Located) -> tuple[dict[str, np.nda
     where = {k: located.paths.get(k, located.paths.get("archive")) for k in SPLIT_FILES}
     arrays = _finish(info, raw, where)
     _check_shapes(info, arrays, where)
-    _write_cache(folder, stamp_file, {"stamp": stamp, "verified": verified}, arrays)
+    try:
+        save_arrays(folder, arrays, stamp_file, json.dumps({"stamp": stamp, "verified": verified}))
+    except OSError:
+        pass  # a read-only cache only costs speed
     return arrays, verified
 
 
-def _write_cache(folder: Path, stamp_file: Path, stamp: dict, arrays: dict[str, np.ndarray]) -> None:
-    """Write the decoded copy; the stamp goes last, so a half-written cache is never trusted."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        stamp_file.unlink(missing_ok=True)
-        for key, array in arrays.items():
-            write_atomic(folder / f"{key}.npy", functools.partial(save_array, array=array))
-        write_atomic(stamp_file, lambda tmp: tmp.write_text(json.dumps(stamp)))
-    except OSError:
-        pass  # a read-only cache only costs speed
+def save_arrays(folder: Path, arrays: Mapping[str, np.ndarray], stamp: Path, text: str) -> None:
+    """Write each of ``arrays`` as ``folder/<name>.npy`` (atomically, without pickling), then the
+    file ``stamp`` holding ``text`` last, an older stamp removed first: a cache whose stamp is there
+    is whole, so a half-written one is never trusted (the decoded caches' writer: this module's of
+    the registered datasets, :mod:`mnistlab.data.read_cache`'s of the user's data). Raises OSError
+    (a read-only or full disk) and ValueError (an array numpy cannot save without pickling)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp.unlink(missing_ok=True)
+    for name, array in arrays.items():
+        write_atomic(folder / f"{name}.npy", functools.partial(_save_array, array=array))
+    write_atomic(stamp, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
-def save_array(path: Path, array: np.ndarray) -> None:
-    """Write ``array`` as the .npy file ``path``, without pickling (the decoded caches' writer,
-    given to :func:`~mnistlab.files.write_atomic`)."""
+def _save_array(path: Path, array: np.ndarray) -> None:
     np.save(path, array, allow_pickle=False)
 
 

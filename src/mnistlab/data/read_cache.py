@@ -30,7 +30,6 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.files import write_atomic
 
 __all__ = ["KEPT_BYTES", "KEPT_ENTRIES", "entry_key", "load", "root", "save"]
 
@@ -106,20 +105,16 @@ def save(key: str, x: np.ndarray, raw: np.ndarray | None, digests: Sequence[str]
     entries past :data:`KEPT_BYTES` or :data:`KEPT_ENTRIES`. Labels numpy cannot save without
     pickling (mixed objects) are not kept, nor images of more than half :data:`KEPT_BYTES`, nor
     anything when the cache cannot be written."""
-    from mnistlab.datasets import save_array  # (datasets reads the user's data through this module)
+    from mnistlab.datasets import save_arrays  # (datasets reads the user's data through this module)
 
     if (raw is not None and raw.dtype == object) or x.nbytes > KEPT_BYTES // 2:
         return
     try:
         folder = root() / key
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / _ENTRY).unlink(missing_ok=True)
         arrays = {"images": np.ascontiguousarray(x), "sha256": np.array([d.encode("ascii") for d in digests], dtype="S64"),
                   **({"labels": raw} if raw is not None else {})}
-        for name, array in arrays.items():
-            write_atomic(folder / f"{name}.npy", functools.partial(save_array, array=array))
         meta = json.dumps({"key": key, "labels": raw is not None, "images": int(len(x))})
-        write_atomic(folder / _ENTRY, lambda tmp: tmp.write_text(meta, encoding="utf-8"))
+        save_arrays(folder, arrays, folder / _ENTRY, meta)
     except (OSError, ValueError):
         return  # a read-only or full cache only costs speed
     _drop_past_limits()
