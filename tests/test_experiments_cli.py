@@ -621,6 +621,12 @@ def test_compare_after_only_quick_runs_says_what_exists(tmp_path: Path, data_dir
         assert f"no full-size runs of {exp} (experiment 'cli') are recorded yet" in err, err
         assert f"it has 3 --quick runs: see them with `mnistlab compare {exp} --quick`" in err, err
         assert f"record them with `mnistlab run {exp}`" in err, err
+    twin = tmp_path / "twin" / "cli.toml"  # another file named as this one, of other settings
+    twin.parent.mkdir()
+    twin.write_text(BIG.replace("batch_size = 60", "batch_size = 30"))
+    assert main(["compare", str(twin), "--quick"]) == 2
+    assert ("3 runs of other settings (an older version of the file, or another file of the same name): see them "
+            "with `mnistlab compare cli`") in capsys.readouterr().err
     assert main(["compare", str(exp), "--quick", "--format", "json"]) == 0
     assert [r["n"] for r in json.loads(capsys.readouterr().out)] == [1, 2]
     assert main(["compare", "cli", "--quick"]) == 2  # --quick needs the file: it names the quick cells

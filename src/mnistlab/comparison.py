@@ -346,8 +346,8 @@ def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
         parts.append(f"it has {other} {other_kind} run{'s' * (other != 1)}: see them with "
                      f"`mnistlab compare {ref.given}{flag}`")
     if rest:
-        parts.append(f"{rest} run{'s' * (rest != 1)} of other settings (an older version of the file): "
-                     f"see them with `mnistlab compare {ref.name}`")
+        parts.append(f"{rest} run{'s' * (rest != 1)} of other settings (an older version of the file, or another "
+                     f"file of the same name): see them with `mnistlab compare {ref.name}`")
     if running:
         parts.append(f"{running} still running")
     parts.append(f"record them with `mnistlab run {ref.given}{' --quick' if quick else ''}`")
