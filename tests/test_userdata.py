@@ -1719,3 +1719,20 @@ def test_a_label_typed_one_above_the_others_and_pandas_index_column_are_said(tmp
     with pytest.raises(SpecError, match=r'dataset: is one path or a table, not a list of files: .* \{ csv = "train.csv", '
                                         r'test = "test.csv" \}'):
         train(dataset=(str(tmp_path / "t.csv"), str(tmp_path / "pd.csv")), model="seed000-dense", epochs=1)
+
+
+def test_a_quick_run_on_data_smaller_than_its_subset_trains_on_all_of_it_unsaid(tmp_path: Path, data_dir: Path,
+                                                                                capsys) -> None:
+    """New-user finding (helper-105): `run --quick` on one's own 40 images warned "data.subset = 300
+    is more than the 32 training images": --quick's size, not the user's setting. A subset the user
+    wrote is still said."""
+    rows = ["label," + ",".join(f"p{i}" for i in range(784))]
+    rows += [f"{i % 2}," + ",".join(str((i * 7 + j) % 256) for j in range(784)) for i in range(40)]
+    (tmp_path / "small.csv").write_text("\n".join(rows) + "\n")
+    exp = tmp_path / "exp.toml"
+    exp.write_text('[base]\ndataset = "small.csv"\nmodel = { dense = [8], outputs = 2 }\n[base.train]\nepochs = 2\n'
+                   '[base.data]\nsubset = 1000\n')
+    assert main(["run", str(exp), "--quick", "--store", str(tmp_path / "s")]) == 0
+    assert "is more than the" not in capsys.readouterr().err
+    assert main(["run", str(exp), "--store", str(tmp_path / "s")]) == 0
+    assert "data.subset = 1,000 is more than the 32 training images: training on all of them" in capsys.readouterr().err

@@ -207,6 +207,13 @@ def _check_validation(data: Mapping[str, Any], train_size: int) -> None:
                         path=("data", "validation")) from None
 
 
+def _smoke_sized(cfg: RunConfig) -> bool:
+    """Whether ``cfg`` is the size of a ``--quick`` smoke run (:func:`~mnistlab.experiments.is_quick`)."""
+    from mnistlab.experiments import is_quick
+
+    return is_quick(cfg.resolved())
+
+
 def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, device: torch.device | str = "cpu") -> Split:
     """Load the dataset, apply ``data.subset`` and the validation split; tensors on ``device``.
 
@@ -217,7 +224,7 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
     ds = load_any(cfg.dataset, data_dir, image_shape=(height, width), seed=cfg.split_seed, shuffle=cfg.shuffles_data)
     train_x, train_y = np.asarray(ds.train_images), np.asarray(ds.train_labels)
     test_x, test_y = np.asarray(ds.test_images), np.asarray(ds.test_labels)
-    if cfg.data.subset > len(train_x):
+    if cfg.data.subset > len(train_x) and not _smoke_sized(cfg):  # (--quick's 300 of 160 images: all, unsaid)
         warnings.warn(f"data.subset = {cfg.data.subset:,} is more than the {len(train_x):,} training images: "
                       "training on all of them", DataWarning, stacklevel=2)
     if cfg.data.subset:
