@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import warnings
 from pathlib import Path
 from typing import Any
@@ -204,6 +205,37 @@ def test_a_cell_without_a_recent_checkpoint_starts_over(tmp_path: Path, data_dir
     assert not (folder / CHECKPOINT_FILE).exists()
     resumed = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
     assert resumed.metrics["resumed_from_epoch"] == 0 and len(resumed.history) == 4
+
+
+class _SlowEpochs(Callback):
+    """Epochs of about ``seconds`` each (a real one's length, in a test's tiny cell)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+
+    def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
+        time.sleep(self.seconds)
+
+
+def test_a_cell_of_epochs_long_enough_keeps_a_checkpoint_before_the_minute(tmp_path: Path, data_dir: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """New-user finding (helper-105): a cell of 9-second epochs stopped in its second lost its first,
+    the checkpoint being due once a minute; an epoch's end writes one as soon as the write costs
+    at most CHEAP_CHECKPOINT of the training since the last (a guess of FIRST_CHECKPOINT_SECONDS
+    until one is timed): here after epoch 2 (3 s), not after epoch 1 (1.5 s)."""
+    from mnistlab.trainer import CHEAP_CHECKPOINT, FIRST_CHECKPOINT_SECONDS
+
+    assert 1.5 * CHEAP_CHECKPOINT < FIRST_CHECKPOINT_SECONDS <= 3.0 * CHEAP_CHECKPOINT  # what the epochs below rely on
+    monkeypatch.delenv("MNISTLAB_CHECKPOINT_EVERY", raising=False)  # the default: a minute
+    p, store = _one_cell(tmp_path)
+    task = CellTask((load_experiment(p).cells()[0],), str(store.root), str(data_dir), 0, done=())
+    out, mine = claim_cells(store, task)
+    folder = store.checkpoint_dir(task.cells[0].experiment, "a", task.cells[0].key)
+    [(run_id, status)] = record_cells(out, mine, train_cells(task, [0], store, [mine[0][1].run_id],
+                                                             callbacks=[_SlowEpochs(1.5), _CtrlCAfter(3)],
+                                                             checkpoint_dir=folder))
+    assert status == "interrupted" and store.get(run_id).metrics["checkpoint_epoch"] == 2
+    assert cell_line(store.get(run_id)).endswith("(run it again to continue from epoch 3)")
 
 
 def test_force_and_a_broken_checkpoint_train_from_the_first_epoch(tmp_path: Path, data_dir: Path,
@@ -604,6 +636,33 @@ def test_quick_finds_the_data_mistakes_of_the_full_run(tmp_path: Path, data_dir:
     assert "data.validation = 1000: validation count must be between 1 and 999" in err[0]
     assert err[0].endswith("; in the full run (--quick checks it too)")
     assert not (tmp_path / "s" / "runs.sqlite").exists() or RunStore(tmp_path / "s").runs() == []
+
+
+@pytest.mark.parametrize("command", ["run", "search"])
+def test_quick_says_a_key_at_fault_at_both_sizes_once_with_the_users_value(tmp_path: Path, data_dir: Path,
+                                                                           command: str, capsys) -> None:
+    """Review finding (helper-106): a validation of 500 in 10 images was said twice under --quick,
+    first as the 50 the smoke run scales it to (a value the user never wrote)."""
+    rows = ["label," + ",".join(f"p{i}" for i in range(784))] + [f"{i % 2}," + ",".join(["0"] * 784) for i in range(12)]
+    (tmp_path / "two.csv").write_text("\n".join(rows) + "\n")
+    text = ('[base]\ndataset = "two.csv"\nmodel = { dense = [8], outputs = 2 }\n[base.data]\nvalidation = 500\n'
+            '[base.train]\nepochs = 1\n')
+    text += '[[variants]]\nname = "a"\n' if command == "run" else '[search]\n"train.lr" = { log_uniform = [1e-3, 0.1] }\n'
+    p = write(tmp_path, text)
+    assert main([command, str(p), "--quick", "--store", str(tmp_path / "s")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{p}:5: " in err[0] and "data.validation = 500: validation count must be between 1 and 9" in err[0]
+    assert "in the full run" not in err[0]  # the smoke run has it too
+
+
+def test_train_config_says_every_data_mistake(tmp_path: Path, data_dir: Path, capsys) -> None:
+    """`train --config` with outputs that do not match mnist's classes and a split larger than the
+    subset: both said (the check stopped at the first)."""
+    cfg = tmp_path / "run.toml"
+    cfg.write_text('dataset = "mnist"\nmodel = { dense = [8], outputs = 5 }\n[data]\nsubset = 120\nvalidation = 500\n')
+    assert main(["train", "--config", str(cfg), "--data-dir", str(data_dir), "--no-record"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 2 and "the model has 5 outputs" in err[0] and "data.validation = 500" in err[1], err
 
 
 def _every_line(exc: BaseException) -> list[str]:

@@ -762,3 +762,30 @@ def test_every_mistake_of_one_variant_is_said_at_once_each_at_its_line(tmp_path:
     assert 'variant "sgd": train.epochs: must be a valid integer (got "three")' in said[2]
     assert 'variant "ok": train.optimizer: got "adamm"' in said[4]
     assert all(m.more == () for m in exc.value.more)  # each said once
+
+
+@pytest.mark.parametrize("later", ['[variants.grid]\n"train.batch_sizz" = [1, 2]\n',
+                                   '"model.dense[0]" = 4\n"model.dense[-1]" = 5\n'])
+def test_a_variants_unknown_key_is_said_beside_a_later_mistake_of_the_table(tmp_path: Path, later: str) -> None:
+    """Review finding (helper-106): a variant's unknown keys were kept for the end, and a mistake found
+    after them (its grid's, a key set twice) was said alone."""
+    text = TINY + '[[variants]]\nname = "b"\n"train.lrr" = 1\n' + later
+    p, lines = write(tmp_path, text), text.splitlines()
+    with pytest.raises(SpecError) as exc:
+        load_experiment(p)
+    said = [str(exc.value), *map(str, exc.value.more)]
+    at = lines.index('"train.lrr" = 1') + 1
+    assert len(said) == 2 and said[0].startswith(f'{p}:{at}: variant "b": "train.lrr"'), said
+    assert "batch_sizz" in said[1] or "set twice" in said[1]
+
+
+def test_one_mistake_in_two_tables_of_one_name_is_said_at_both(tmp_path: Path) -> None:
+    """Review finding (helper-106): mistakes were told apart by their words alone, which no longer
+    hold the table's place: the second table named "a" with the same typo went unsaid."""
+    text = TINY + '[[variants]]\nname = "a"\n"train.lrr" = 1\n[[variants]]\nname = "a"\n"train.lrr" = 1\n'
+    p = write(tmp_path, text)
+    with pytest.raises(SpecError) as exc:
+        load_experiment(p)
+    said = [str(exc.value), *map(str, exc.value.more)]
+    rows = [n + 1 for n, line in enumerate(text.splitlines()) if line == '"train.lrr" = 1']
+    assert [s.split(": ")[0] for s in said] == [f"{p}:{n}" for n in rows], said

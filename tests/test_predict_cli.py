@@ -241,16 +241,17 @@ def test_a_competition_csv_predicts_into_a_submission(mnist_models, tmp_path, ca
     assert table[0]["file"].endswith("test.csv#1") and [int(r["class_1"]) for r in table] == predicted.tolist()
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "test.csv", "-o", sub,
                          "--store", mnist_models)
-    said = err.strip().splitlines()  # which of the variant's runs answered, then the file: no 40-row table beside it
-    assert code == 0 and out == "" and said[0].startswith("predicted with run ") and said[1:] == [f"wrote {sub} (40 predictions)"]
+    said = err.strip().splitlines()  # the file, then which of the variant's runs answered: no 40-row table beside it
+    assert code == 0 and out == "" and said[0] == f"wrote {sub} (40 predictions)" and said[1].startswith("predicted with run ")
+    assert len(said) == 2
     code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "test.csv", "-o", tmp_path / "s.json",
                        "--store", mnist_models)
     assert code == 2 and "must end in .csv" in err and err.count("\n") == 1 and not (tmp_path / "s.json").exists()
     Image.fromarray(x[0]).save(tmp_path / "one.png")
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "one.png", tmp_path / "test.csv",
                          "-o", sub, "--store", mnist_models)
-    assert code == 0 and err.strip().endswith("(41 predictions; ImageId counts the images in the order given: "
-                                              "--format csv lists them with their names)")
+    assert code == 0 and err.splitlines()[0].endswith("(41 predictions; ImageId counts the images in the order given: "
+                                                      "--format csv lists them with their names)")
     wide = "label," + ",".join(f"pixel{i}" for i in range(1024)) + "\n1," + ",".join(["0"] * 1024) + "\n"
     (tmp_path / "wide.csv").write_text(wide)
     code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "wide.csv", "--store", mnist_models)

@@ -364,7 +364,8 @@ def compare(store: RunStore, experiment: str, *, keys: Collection[tuple[str, str
     variants also get the members' accuracy range and the committee accuracy (mean over repeats).
     ``committees`` (the file's ``[[committees]]``: name -> variants) shows exactly those
     committees across variants, each over the counted runs of its variants; without it, each
-    recorded one's latest evaluation whose members all count.
+    recorded one's latest evaluation whose members all count. The rows follow ``keys``' order (a
+    file's), else where each variant first ran (any of its runs, a smoke or failed one too).
     """
     runs = store.runs(experiment=experiment)
     if not runs and experiment not in store.experiments():

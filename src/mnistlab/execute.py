@@ -695,17 +695,21 @@ def data_mistakes(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.Pat
 
 def with_full_size(exp: Experiment, cells: Sequence[Cell], mistakes: Sequence[MnistlabError],
                    data_dir: str | os.PathLike | None = None) -> list[MnistlabError]:
-    """``mistakes`` (:func:`data_mistakes` of a ``--quick`` run's ``cells``) and those of the
-    full-size cells of the same variants that the quick ones do not have (a ``data.validation``
-    of 1,000 in a ``data.subset`` of 1,000 fits the quick run's smaller subset, not the full one's),
-    each saying so, in the file's order. A registered dataset is known by its registry (no file read)."""
+    """``mistakes`` (:func:`data_mistakes` of a ``--quick`` run's ``cells``) with those of the
+    full-size cells of the same variants: where both sizes are at fault at one line (for the same
+    variants) the full run's words, the values the user wrote (``data.validation = 500``, not the
+    50 a smoke run scales it to); a full-size mistake alone (a ``data.validation`` of 1,000 in a
+    ``data.subset`` of 1,000 fits the smoke run's smaller subset) saying ``in the full run``; in
+    the file's order. A registered dataset is known by its registry (no file read)."""
+    def where(m: MnistlabError) -> tuple[int | None, str]:  # its line and its variants' names
+        return m.line, str(m).removeprefix(str(exp.source)).split(": ")[1]
+
     variants = {c.variant for c in cells}
-    said = {(m.line, str(m)) for m in mistakes}
-    out = list(mistakes)
-    for m in data_mistakes(exp, [c for c in exp.cells() if c.variant in variants], data_dir):
-        if (m.line, str(m)) not in said:
-            out.append(type(m)(f"{m}; in the full run (--quick checks it too)"))
-            out[-1].line = m.line
+    full = {where(m): m for m in data_mistakes(exp, [c for c in exp.cells() if c.variant in variants], data_dir)}
+    out = [full.pop(where(m), m) for m in mistakes]
+    for m in full.values():
+        out.append(type(m)(f"{m}; in the full run (--quick checks it too)"))
+        out[-1].line = m.line
     return sorted(out, key=lambda e: in_file_order(e.line))
 
 

@@ -47,6 +47,7 @@ Training the cells is :func:`mnistlab.execute.run_experiment`'s job; comparing t
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import itertools
 import json
@@ -630,8 +631,9 @@ def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], kn
 
 def _mistake_key(exc: SpecError) -> tuple[Any, ...]:
     """What tells two mistakes apart: where in the file, for a top-level grid's value (every
-    variant crosses it, each naming itself); else the message."""
-    return exc.path if exc.path[:1] == ("grid",) else (str(exc),)
+    variant crosses it, each naming itself); else the message and where (two tables of one name
+    may say one thing at two keys)."""
+    return exc.path if exc.path[:1] == ("grid",) else (str(exc), exc.path)
 
 
 def parse_committees(tables: Any, variants: list[Variant] | None, source: str) -> tuple[VariantCommittee, ...]:
@@ -824,35 +826,48 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     cpus, gpus = _variant_resources(rv, source, where, at)
     description = _description(rv, source, f"{source}: {where}", at)
     overrides, unknown = _variant_overrides(rv, known, source, where, at)
-    own_grid = _grid(rv.get("grid", {}), known, source, f"{where}.grid", (*at, "grid"))
-    _one_setter(overrides, top_grid, own_grid, source, where, at)
-    grid = top_grid + own_grid
-    # Where each override was written: the variant, or the grid (the top one, or the variant's own).
-    written_at: dict[str, tuple[str | int, ...]] = {k: at for k in overrides}
-    tables = [("grid",)] * len(top_grid) + [(*at, "grid")] * len(own_grid)
     out = []
-    axes = [vals for _, vals in grid]
-    size = math.prod(len(a) for a in axes) * reps * members  # checked before expanding: grids explode
-    if size > MAX_CELLS:
-        raise SpecError(f"{source}: {where}: {size:,} runs requested; at most {MAX_CELLS:,} per experiment",
-                        path=at, source=source)
-    for combo in itertools.product(*axes) if grid else [()]:
-        ov = dict(overrides)
-        grid_part = {k: val for (k, _), val in zip(grid, combo)}
-        ov.update(grid_part)
-        slices_alone(ov, source, where, at)
-        derived = derive_name(grid_part if name else ov)
-        vname = (f"{name},{derived}" if grid_part else name) if name else (derived or "base")
-        raw = apply_dotted(base, ov)
-        origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
-        try:
-            parse_run_config(raw, source=f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else ""))
-        except SpecError as exc:  # each of its mistakes at the key that set it, the unknown keys' among them
-            raise _together([*unknown, *(_placed(e, origin, at, base, ov, source) for e in exc.apart or (exc,))]) from None
-        out.append(Variant(vname, ov, raw, reps, members, cpus, gpus, description, origin))
+    with _after(unknown):  # a later mistake of the table is said with its keys at fault, not instead of them
+        own_grid = _grid(rv.get("grid", {}), known, source, f"{where}'s grid", (*at, "grid"))
+        _one_setter(overrides, top_grid, own_grid, source, where, at)
+        grid = top_grid + own_grid
+        # Where each override was written: the variant, or the grid (the top one, or the variant's own).
+        written_at: dict[str, tuple[str | int, ...]] = {k: at for k in overrides}
+        tables = [("grid",)] * len(top_grid) + [(*at, "grid")] * len(own_grid)
+        axes = [vals for _, vals in grid]
+        size = math.prod(len(a) for a in axes) * reps * members  # checked before expanding: grids explode
+        if size > MAX_CELLS:
+            raise SpecError(f"{source}: {where}: {size:,} runs requested; at most {MAX_CELLS:,} per experiment",
+                            path=at, source=source)
+        for combo in itertools.product(*axes) if grid else [()]:
+            ov = dict(overrides)
+            grid_part = {k: val for (k, _), val in zip(grid, combo)}
+            ov.update(grid_part)
+            slices_alone(ov, source, where, at)
+            derived = derive_name(grid_part if name else ov)
+            vname = (f"{name},{derived}" if grid_part else name) if name else (derived or "base")
+            raw = apply_dotted(base, ov)
+            origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
+            try:
+                parse_run_config(raw, source=f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else ""))
+            except SpecError as exc:  # each of its mistakes at the key that set it
+                raise _together([_placed(e, origin, at, base, ov, source) for e in exc.apart or (exc,)]) from None
+            out.append(Variant(vname, ov, raw, reps, members, cpus, gpus, description, origin))
     if unknown:
         raise _together(unknown)
     return out
+
+
+@contextlib.contextmanager
+def _after(found: Sequence[SpecError]) -> Iterator[None]:
+    """Raise a SpecError of the block with the mistakes ``found`` before it (one table's, each said)."""
+    try:
+        yield
+    except SpecError as exc:
+        if not found:
+            raise
+        more, exc.more = exc.more, ()
+        raise _together([*found, exc, *(m for m in more if isinstance(m, SpecError))]) from None
 
 
 def _placed(exc: SpecError, origin: Mapping[str, tuple[str | int, ...]], at: tuple[str | int, ...],
@@ -899,13 +914,14 @@ def _variant_overrides(rv: Mapping[str, Any], known: dict[str, Any], source: str
             continue
         for path, v in flat:
             if ".".join(path) in overrides:  # "layers[0]" and "layers[-7]": one key written twice
-                raise SpecError(f'{source}: {where}: "{written_key(path)}" is set twice (once by position from the '
-                                "end?): set it once", path=(*at, *key_path(key)), source=source)
+                unknown.append(SpecError(f'{source}: {where}: "{written_key(path)}" is set twice (once by position from '
+                                         "the end?): set it once", path=(*at, *key_path(key)), source=source))
             overrides[".".join(path)] = v
-    if overrides.get("augment") is False and (inside := [k for k in overrides if k.startswith("augment.")]):
-        raise SpecError(f"{source}: {where}: augment = false and {inside[0]} contradict each other: give one of them",
-                        path=(*at, "augment"), source=source)
-    _whole_or_inside(overrides, source, where, at)
+    with _after(unknown):
+        if overrides.get("augment") is False and (inside := [k for k in overrides if k.startswith("augment.")]):
+            raise SpecError(f"{source}: {where}: augment = false and {inside[0]} contradict each other: give one of "
+                            "them", path=(*at, "augment"), source=source)
+        _whole_or_inside(overrides, source, where, at)
     return overrides, unknown
 
 

@@ -121,8 +121,9 @@ def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None
     outputs do not match the classes, its input size is not the dataset's, or the validation split
     leaves no training image."""
     mistakes = run_data_mistakes(config, data_dir, classes, files_here=files_here)
-    if mistakes:
+    if len(mistakes) > 1:  # (fresh SpecErrors: a data file's error, kept in ``classes`` for other reads, comes alone)
         mistakes[0].more = tuple(mistakes[1:])
+    if mistakes:
         raise mistakes[0]
 
 
@@ -177,7 +178,7 @@ def _image_shape(dataset: Any, model_input: Sequence[int]) -> tuple[int, int]:
 def _classes_and_size(config: Mapping[str, Any], data_dir: str | os.PathLike | None,
                       files_here: bool) -> tuple[int, int]:
     """(class count, training images) of the data a resolved run ``config`` trains on; see
-    :func:`check_run_data` for what is read. Raises DataError for data that cannot be read."""
+    :func:`run_data_mistakes` for what is read. Raises DataError for data that cannot be read."""
     from mnistlab.data.registry import get_info
     from mnistlab.datasets import load_dataset
 

@@ -1134,18 +1134,19 @@ def check_base_data(exp: Any, base_cfg: Any, data_dir: str | os.PathLike | None 
     """Check a search's ``[base]`` (``base_cfg``, its trials' :func:`trial_base`) against its data
     before any trial: a bad or missing data file, a class count, a validation split (a trial
     changes the model, not the data). Raises the first mistake at its line of ``exp``'s file, the
-    others in its ``more``; ``quick``: the full-size base's mistakes too, each saying so (as
-    :func:`~mnistlab.execute.with_full_size`)."""
+    others in its ``more``; ``quick``: the full-size base's mistakes too, as
+    :func:`~mnistlab.execute.with_full_size` says them."""
     from mnistlab.config import parse_run_config
     from mnistlab.execute import mistake_line
     from mnistlab.experiments import in_file_order
     from mnistlab.run import run_data_mistakes
 
     found = [(m, "") for m in run_data_mistakes(base_cfg.resolved(), data_dir, files_here=files_here)]
-    if quick:
-        full = parse_run_config(trial_base(exp.base, False), source=exp.source, check_model=False)
-        found += [(m, "; in the full run (--quick checks it too)") for m in run_data_mistakes(full.resolved(), data_dir)
-                  if str(m) not in {str(q) for q, _ in found}]
+    if quick:  # a key at fault at both sizes in the full run's words (the user's values), one only there said so
+        config = parse_run_config(trial_base(exp.base, False), source=exp.source, check_model=False).resolved()
+        full = {getattr(m, "path", ()): m for m in run_data_mistakes(config, data_dir)}
+        found = [(full.pop(getattr(m, "path", ()), m), "") for m, _ in found]
+        found += [(m, "; in the full run (--quick checks it too)") for m in full.values()]
     if not found:
         return
     said = []

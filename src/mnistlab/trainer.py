@@ -51,6 +51,12 @@ CHECKPOINT_FILE = "last.pt"
 STOPPED_BY = "by Ctrl-C or a stop signal"  # what an interrupted run's message says stopped it
 CHECKPOINT_FORMAT = 1
 CHECKPOINT_FORMAT_INSIDE_EPOCH = 2  # a checkpoint written inside an epoch: a reader of format 1 only would redo its batches
+# An epoch's end writes a checkpoint before its period is up where the write costs at most this
+# share of the training since the last one (a 9-second epoch keeps its checkpoint: a stop in the
+# next loses at most that epoch, as Keras's BackupAndRestore per epoch), a write guessed to cost
+# FIRST_CHECKPOINT_SECONDS until one is timed (BENCHMARKS.md: 14-78 ms for the best recipes' models).
+CHEAP_CHECKPOINT = 0.02
+FIRST_CHECKPOINT_SECONDS = 0.05
 
 
 @dataclass
@@ -277,7 +283,8 @@ class Trainer:
         ``images``: uint8 (N, H, W); ``labels``: int64 (N,), both on the plan's device. With a
         ``checkpoint_dir``, a checkpoint is written there at the end of an epoch once
         ``checkpoint_every`` seconds (0: every epoch) have passed since the last one (or the start),
-        as Keras's BackupAndRestore does per epoch; with ``checkpoint_every`` > 0 also after the
+        or sooner where the write costs at most :data:`CHEAP_CHECKPOINT` of the training since the
+        last (the last write timed), as Keras's BackupAndRestore does per epoch; with ``checkpoint_every`` > 0 also after the
         batch where that time is up inside a long epoch (Keras's ``save_freq`` in batches, here in
         seconds), so a stop loses at most about ``checkpoint_every`` seconds of training; at the
         last epoch's end (or an early stop's) a checkpoint already there is always replaced. A
@@ -294,6 +301,7 @@ class Trainer:
         ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
         self._target_epochs = epochs
         self._checkpoint_every, self._last_checkpoint, self._unwritable = checkpoint_every, time.monotonic(), False
+        self._checkpoint_cost = FIRST_CHECKPOINT_SECONDS  # seconds the last write took
         self._checkpoint_to = None if ckpt is None else CheckpointTarget(ckpt, config_key, key_config, outcome)
         outcome.checkpointed = None if ckpt is None else 0
         self._classes = max(int(labels.max()) + 1, 2) if len(labels) else 2  # for blow_up's chance level
@@ -362,7 +370,8 @@ class Trainer:
                 # The fit ends here: an older checkpoint of it (this fit's, or the one it resumed) is replaced.
                 if (target := self._checkpoint_to) is not None:
                     last = (self.epochs_done == epochs or self.stop_training) and target.path.exists()
-                    if last or time.monotonic() - self._last_checkpoint >= self._checkpoint_every:
+                    since = time.monotonic() - self._last_checkpoint  # the period, or sooner where cheap
+                    if last or since >= self._checkpoint_every or since * CHEAP_CHECKPOINT >= self._checkpoint_cost:
                         self._write_checkpoint(target)
                 if (why := blow_up(self._judged(), self._classes, self.optimizer_name)) is not None:  # far past chance
                     outcome.status, outcome.message = "diverged", why + (PENALTY_HINT if self.penalised else "")
@@ -572,12 +581,14 @@ class Trainer:
         says what the file holds (what a stopped run records as where its next run continues)."""
         outcome = target.outcome
         with stop_signals_held():
+            began = time.monotonic()
             try:
                 self.save_checkpoint(target.path, target.key, partial, target.key_config)
             except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as a RuntimeError
                 self._unwritable_checkpoint(target.path, exc, outcome)
                 return
             self._last_checkpoint, outcome.checkpointed, self._unwritable = time.monotonic(), self.epochs_done, False
+            self._checkpoint_cost = self._last_checkpoint - began
             outcome.checkpointed_step = partial[0] if partial else 0
 
     def _unwritable_checkpoint(self, path: Path, exc: BaseException, outcome: FitOutcome) -> None:
@@ -592,6 +603,7 @@ class Trainer:
                           stacklevel=5)
         self._unwritable = True
         self._last_checkpoint = time.monotonic()  # the next try after another period, not after every batch
+        self._checkpoint_cost = math.inf  # ... nor at each epoch's end as a cheap one
 
     def save_checkpoint(self, path: Path, config_key: str = "",
                         partial: tuple[int, dict[str, Any], float] | None = None, key_config: str = "") -> None:

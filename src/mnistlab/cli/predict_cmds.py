@@ -99,8 +99,6 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InvertedImageWarning)
         probs = trained.predict(seen, preprocess=False)
-    if chosen := _chosen(trained):  # MODEL named an experiment: which of its runs answered, as export and plot say
-        click.echo(f"predicted with {chosen}", err=True)
     for w in caught:
         click.echo(f"warning: {' '.join(str(w.message).split())}", err=True)
     names = _class_names(trained)
@@ -121,6 +119,8 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
         save_figure(figure, show)
         click.echo(f"wrote {display_name(show)}" + (f" (the first {n} of {len(seen)} images)" if n < len(seen) else ""),
                    err=True)
+    if chosen := _chosen(trained):  # MODEL named an experiment: which of its runs answered, as export and plot say
+        click.echo(f"predicted with {chosen}", err=True)  # (once its files are written: an error stays one line)
     if bad:
         for message in bad:
             click.echo(f"error: {message}", err=True)
