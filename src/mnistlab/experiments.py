@@ -825,9 +825,9 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     members = _count(rv, "committee", committee, MAX_COMMITTEE, source, where=where, at=at)
     cpus, gpus = _variant_resources(rv, source, where, at)
     description = _description(rv, source, f"{source}: {where}", at)
-    overrides, unknown = _variant_overrides(rv, known, source, where, at)
+    overrides, faults = _variant_overrides(rv, known, source, where, at)
     out = []
-    with _after(unknown):  # a later mistake of the table is said with its keys at fault, not instead of them
+    with _after(faults):  # a later mistake of the table is said with its keys at fault, not instead of them
         own_grid = _grid(rv.get("grid", {}), known, source, f"{where}'s grid", (*at, "grid"))
         _one_setter(overrides, top_grid, own_grid, source, where, at)
         grid = top_grid + own_grid
@@ -853,8 +853,8 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             except SpecError as exc:  # each of its mistakes at the key that set it
                 raise _together([_placed(e, origin, at, base, ov, source) for e in exc.apart or (exc,)]) from None
             out.append(Variant(vname, ov, raw, reps, members, cpus, gpus, description, origin))
-    if unknown:
-        raise _together(unknown)
+    if faults:
+        raise _together(faults)
     return out
 
 
@@ -892,10 +892,11 @@ def _variant_overrides(rv: Mapping[str, Any], known: dict[str, Any], source: str
     """A ``[[variants]]`` table's overrides (at path ``at`` in the file) as dotted keys with plain
     positions (``model.layers.0.filters``), each checked against the base (``known``), and a
     SpecError for each key at fault on its own (one the base lacks, a slice's value that is no
-    list: left out of the overrides, so that the others are checked in the same pass); SpecError
-    raised for one key written twice, or a value set whole beside a key inside it."""
+    list, one written twice), so that the others are checked in the same pass; SpecError raised
+    (after those) for a value set whole beside a key inside it, or ``augment = false`` beside an
+    ``augment.`` key."""
     overrides: dict[str, Any] = {}
-    unknown: list[SpecError] = []
+    faults: list[SpecError] = []
     _whole_or_inside({k: v for k, v in rv.items() if isinstance(k, str) and k not in (*VARIANT_META_KEYS, "augment")
                       and (not isinstance(v, Mapping) or "." in k)}, source, where, at)  # before a key is looked up
     for key, value in rv.items():
@@ -904,25 +905,25 @@ def _variant_overrides(rv: Mapping[str, Any], known: dict[str, Any], source: str
         if not isinstance(key, str):
             raise SpecError(f"{source}: {where}: keys must be strings", path=at, source=source)
         if key_path(key)[0] not in known:  # a typo of a variant setting or of a config section
-            unknown.append(unknown_key(key, [*VARIANT_META_KEYS, *known], where=f"{source}: {where}", path=at,
+            faults.append(unknown_key(key, [*VARIANT_META_KEYS, *known], where=f"{source}: {where}", path=at,
                                        source=source, near=key_path(key)[0]))
             continue
         try:
             flat = _flatten(key_path(key), value, known, source, where, at)
         except SpecError as exc:  # this key's alone (one the base lacks, a slice's value): the others are checked
-            unknown.append(exc)
+            faults.append(exc)
             continue
         for path, v in flat:
             if ".".join(path) in overrides:  # "layers[0]" and "layers[-7]": one key written twice
-                unknown.append(SpecError(f'{source}: {where}: "{written_key(path)}" is set twice (once by position from '
+                faults.append(SpecError(f'{source}: {where}: "{written_key(path)}" is set twice (once by position from '
                                          "the end?): set it once", path=(*at, *key_path(key)), source=source))
             overrides[".".join(path)] = v
-    with _after(unknown):
+    with _after(faults):
         if overrides.get("augment") is False and (inside := [k for k in overrides if k.startswith("augment.")]):
             raise SpecError(f"{source}: {where}: augment = false and {inside[0]} contradict each other: give one of "
                             "them", path=(*at, "augment"), source=source)
         _whole_or_inside(overrides, source, where, at)
-    return overrides, unknown
+    return overrides, faults
 
 
 def check_slice_value(path: tuple[str, ...], value: Any, label: str, at: tuple[str | int, ...], source: str) -> None:

@@ -1137,14 +1137,21 @@ def check_base_data(exp: Any, base_cfg: Any, data_dir: str | os.PathLike | None 
     others in its ``more``; ``quick``: the full-size base's mistakes too, as
     :func:`~mnistlab.execute.with_full_size` says them."""
     from mnistlab.config import parse_run_config
+    from mnistlab.errors import DataError
     from mnistlab.execute import mistake_line
     from mnistlab.experiments import in_file_order
     from mnistlab.run import run_data_mistakes
 
-    found = [(m, "") for m in run_data_mistakes(base_cfg.resolved(), data_dir, files_here=files_here)]
+    def mistakes(config: Mapping[str, Any], here: bool = False) -> list[MnistlabError]:
+        try:
+            return run_data_mistakes(config, data_dir, files_here=here)
+        except (DataError, SpecError) as exc:  # (a model that cannot be built: said at its line too)
+            return [exc]
+
+    found = [(m, "") for m in mistakes(base_cfg.resolved(), files_here)]
     if quick:  # a key at fault at both sizes in the full run's words (the user's values), one only there said so
         config = parse_run_config(trial_base(exp.base, False), source=exp.source, check_model=False).resolved()
-        full = {getattr(m, "path", ()): m for m in run_data_mistakes(config, data_dir)}
+        full = {getattr(m, "path", ()): m for m in mistakes(config)}
         found = [(full.pop(getattr(m, "path", ()), m), "") for m, _ in found]
         found += [(m, "; in the full run (--quick checks it too)") for m in full.values()]
     if not found:
