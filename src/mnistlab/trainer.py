@@ -282,19 +282,19 @@ class Trainer:
 
         ``images``: uint8 (N, H, W); ``labels``: int64 (N,), both on the plan's device. With a
         ``checkpoint_dir``, a checkpoint is written there at the end of an epoch once
-        ``checkpoint_every`` seconds (0: every epoch) have passed since the last one (or the start),
-        or sooner where the write costs at most :data:`CHEAP_CHECKPOINT` of the training since the
-        last (the last write timed), as Keras's BackupAndRestore does per epoch; with ``checkpoint_every`` > 0 also after the
-        batch where that time is up inside a long epoch (Keras's ``save_freq`` in batches, here in
-        seconds), so a stop loses at most about ``checkpoint_every`` seconds of training; at the
-        last epoch's end (or an early stop's) a checkpoint already there is always replaced. A
-        resume continues after the checkpoint's last batch, with the same order, random draws,
-        epoch sums and seconds, and on a CPU ends exactly as an uninterrupted run; the callbacks
-        see ``on_epoch_begin`` of that epoch again (in a new process, as after an epoch-end
-        checkpoint they see the next epoch's), its logs giving ``resumed_after_batch`` (batches
-        done before, int) and ``seconds_before_resume`` (float) where Keras's are empty. Raises CheckpointError for an unreadable
-        checkpoint, one of another config (``config_key``; naming the settings that changed when
-        ``key_config``, :func:`~mnistlab.config.checkpoint_config`, is given), or one that has
+        ``checkpoint_every`` seconds (0: every epoch) have passed since the last one (or the start), or
+        sooner where the write costs at most :data:`CHEAP_CHECKPOINT` of the training since the last
+        (the last write timed), as Keras's BackupAndRestore does per epoch; with ``checkpoint_every`` >
+        0 also after the batch where that time is up inside a long epoch (Keras's ``save_freq`` in
+        batches, here in seconds), so a stop loses at most about ``checkpoint_every`` seconds of
+        training; at the last epoch's end (or an early stop's) a checkpoint already there is always
+        replaced. A resume continues after the checkpoint's last batch, with the same order, random
+        draws, epoch sums and seconds, and on a CPU ends exactly as an uninterrupted run; the callbacks
+        see ``on_epoch_begin`` of that epoch again (in a new process, as after an epoch-end checkpoint
+        they see the next epoch's), its logs giving ``resumed_after_batch`` (batches done before, int)
+        and ``seconds_before_resume`` (float) where Keras's are empty. Raises CheckpointError for an
+        unreadable checkpoint, one of another config (``config_key``; naming the settings that changed
+        when ``key_config``, :func:`~mnistlab.config.checkpoint_config`, is given), or one that has
         trained past ``epochs``.
         """
         outcome = FitOutcome(history=self.history)
