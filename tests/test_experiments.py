@@ -779,6 +779,23 @@ def test_a_variants_unknown_key_is_said_beside_a_later_mistake_of_the_table(tmp_
     assert "batch_sizz" in said[1] or "set twice" in said[1]
 
 
+def test_a_variants_grid_mistakes_do_not_hide_its_own_values_mistakes(tmp_path: Path) -> None:
+    """New-user finding (helper-107): a misspelt key in a variant's own grid hid the variant's wrong
+    values, and a wrong value at one point of its grid hid one at another (a second pass each)."""
+    text = (TINY + '[[variants]]\nname = "bad"\n"train.optimizer" = "sgdd"\n"train.epochs" = "three"\n'
+            '[variants.grid]\n"train.lrr" = [0.01, 0.1]\n'
+            '[[variants]]\nname = "pts"\n"train.lr" = "fast"\n[variants.grid]\n"train.optimizer" = ["adam", "sgdd"]\n')
+    p, lines = write(tmp_path, text), text.splitlines()
+    with pytest.raises(SpecError) as exc:
+        load_experiment(p)
+    said = [str(exc.value), *map(str, exc.value.more)]
+    keys = ('"train.optimizer" = "sgdd"', '"train.epochs" = "three"', '"train.lrr" = [0.01, 0.1]', '"train.lr" = "fast"',
+            '"train.optimizer" = ["adam", "sgdd"]')
+    assert [s.split(": ")[0] for s in said] == [f"{p}:{lines.index(k) + 1}" for k in keys], said
+    assert 'train.lr: must be a valid number (got "fast")' in said[3]  # once, though both points of the grid have it
+    assert 'train.optimizer: got "sgdd"' in said[4]
+
+
 def test_one_mistake_in_two_tables_of_one_name_is_said_at_both(tmp_path: Path) -> None:
     """Review finding (helper-106): mistakes were told apart by their words alone, which no longer
     hold the table's place: the second table named "a" with the same typo went unsaid."""

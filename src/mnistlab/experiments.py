@@ -826,9 +826,14 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     cpus, gpus = _variant_resources(rv, source, where, at)
     description = _description(rv, source, f"{source}: {where}", at)
     overrides, faults = _variant_overrides(rv, known, source, where, at)
-    out = []
+    out: list[Variant] = []
+    wrong: list[SpecError] = []  # the config's mistakes, over every point of the grid
     with _after(faults):  # a later mistake of the table is said with its keys at fault, not instead of them
-        own_grid = _grid(rv.get("grid", {}), known, source, f"{where}'s grid", (*at, "grid"))
+        try:
+            own_grid = _grid(rv.get("grid", {}), known, source, f"{where}'s grid", (*at, "grid"))
+        except SpecError as exc:  # its grid's: the variant's own values are still checked, without it
+            faults += [exc, *(m for m in exc.more if isinstance(m, SpecError))]
+            exc.more, own_grid = (), []
         _one_setter(overrides, top_grid, own_grid, source, where, at)
         grid = top_grid + own_grid
         # Where each override was written: the variant, or the grid (the top one, or the variant's own).
@@ -850,9 +855,13 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
             try:
                 parse_run_config(raw, source=f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else ""))
-            except SpecError as exc:  # each of its mistakes at the key that set it
-                raise _together([_placed(e, origin, at, base, ov, source) for e in exc.apart or (exc,)]) from None
+            except SpecError as exc:  # each of its mistakes at the key that set it, once for all its grid's points
+                wrong += [m for e in exc.apart or (exc,) if (m := _placed(e, origin, at, base, ov, source)).path
+                          not in {w.path for w in wrong}]
+                continue
             out.append(Variant(vname, ov, raw, reps, members, cpus, gpus, description, origin))
+        if wrong:
+            raise _together(wrong)
     if faults:
         raise _together(faults)
     return out
