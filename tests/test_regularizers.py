@@ -240,7 +240,7 @@ def test_a_variant_adds_a_penalty_to_a_presets_layer(tmp_path: Path) -> None:
     assert plain.layers[-2].kernel_regularizer is None and penalised.layers[-2].kernel_regularizer.l2 == 0.001
     assert cells["cnn"].key != cells["l2"].key
     p.write_text(p.read_text().replace("{ l2 = 0.001 }", '"l1_l2"'))
-    with pytest.raises(SpecError, match=r'lab.toml:\d+: variants\[1\] \("l2"\): .*"l1_l2" \(0.01 each in tf.keras 2'):
+    with pytest.raises(SpecError, match=r'lab.toml:\d+: variant "l2": .*"l1_l2" \(0.01 each in tf.keras 2'):
         load_experiment(p)
 
 
