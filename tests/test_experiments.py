@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -750,18 +751,24 @@ def test_every_mistake_of_one_variant_is_said_at_once_each_at_its_line(tmp_path:
     without their line; each is said in one pass at the key that sets it."""
     text = (TINY + '[[variants]]\nname = "sgd"\n"train.learning_rate" = 0.1\n"train.optimizer" = "sgdd"\n'
             '"train.epochs" = "three"\n"train.bogus" = 1\n[[variants]]\nname = "ok"\n"train.optimizer" = "adamm"\n')
-    p, lines = write(tmp_path, text), text.splitlines()
-    with pytest.raises(SpecError) as exc:
-        load_experiment(p)
-    said = [str(exc.value), *map(str, exc.value.more)]
-    keys = ('"train.learning_rate" = 0.1', '"train.optimizer" = "sgdd"', '"train.epochs" = "three"', '"train.bogus" = 1',
-            '"train.optimizer" = "adamm"')
-    assert [s.split(": ")[0] for s in said] == [f"{p}:{lines.index(k) + 1}" for k in keys], said
+    said = _said_at(tmp_path, text, ('"train.learning_rate" = 0.1', '"train.optimizer" = "sgdd"',
+                                     '"train.epochs" = "three"', '"train.bogus" = 1', '"train.optimizer" = "adamm"'))
     assert 'variant "sgd": "train.learning_rate": the base has no key "learning_rate" (did you mean "lr"?)' in said[0]
     assert 'variant "sgd": train.optimizer: got "sgdd"' in said[1] and "more:" not in said[1]
     assert 'variant "sgd": train.epochs: must be a valid integer (got "three")' in said[2]
     assert 'variant "ok": train.optimizer: got "adamm"' in said[4]
-    assert all(m.more == () for m in exc.value.more)  # each said once
+
+
+def _said_at(tmp_path: Path, text: str, keys: Sequence[str]) -> list[str]:
+    """The lines `load_experiment` says of experiment ``text``, checked to be one a key of ``keys``
+    (a line of the file each), in that order, each said once (no list inside the list)."""
+    p, lines = write(tmp_path, text), text.splitlines()
+    with pytest.raises(SpecError) as exc:
+        load_experiment(p)
+    said = [str(exc.value), *map(str, exc.value.more)]
+    assert [s.split(": ")[0] for s in said] == [f"{p}:{lines.index(k) + 1}" for k in keys], said
+    assert all(m.more == () for m in exc.value.more)
+    return said
 
 
 @pytest.mark.parametrize("later", ['[variants.grid]\n"train.batch_sizz" = [1, 2]\n',
@@ -785,13 +792,8 @@ def test_a_variants_grid_mistakes_do_not_hide_its_own_values_mistakes(tmp_path: 
     text = (TINY + '[[variants]]\nname = "bad"\n"train.optimizer" = "sgdd"\n"train.epochs" = "three"\n'
             '[variants.grid]\n"train.lrr" = [0.01, 0.1]\n'
             '[[variants]]\nname = "pts"\n"train.lr" = "fast"\n[variants.grid]\n"train.optimizer" = ["adam", "sgdd"]\n')
-    p, lines = write(tmp_path, text), text.splitlines()
-    with pytest.raises(SpecError) as exc:
-        load_experiment(p)
-    said = [str(exc.value), *map(str, exc.value.more)]
-    keys = ('"train.optimizer" = "sgdd"', '"train.epochs" = "three"', '"train.lrr" = [0.01, 0.1]', '"train.lr" = "fast"',
-            '"train.optimizer" = ["adam", "sgdd"]')
-    assert [s.split(": ")[0] for s in said] == [f"{p}:{lines.index(k) + 1}" for k in keys], said
+    said = _said_at(tmp_path, text, ('"train.optimizer" = "sgdd"', '"train.epochs" = "three"', '"train.lrr" = [0.01, 0.1]',
+                                     '"train.lr" = "fast"', '"train.optimizer" = ["adam", "sgdd"]'))
     assert 'train.lr: must be a valid number (got "fast")' in said[3]  # once, though both points of the grid have it
     assert 'train.optimizer: got "sgdd"' in said[4]
 
