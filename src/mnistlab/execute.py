@@ -653,10 +653,8 @@ def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLi
     (``exp.toml:18: variant "b": digits.csv: no labels ...``), the others in its ``more``, in the
     file's order; variants with the same mistake (their data from ``[base]``) in one line.
     ``quick``: ``cells`` are a ``--quick`` run's, and the full-size cells of their variants are
-    checked too (:func:`with_full_size`), so that the smoke check finds what the full run would."""
-    mistakes = data_mistakes(exp, cells, data_dir, files_here=files_here)
-    if quick:
-        mistakes = with_full_size(exp, cells, mistakes, data_dir)
+    checked too (:func:`data_mistakes`), so that the smoke check finds what the full run would."""
+    mistakes = data_mistakes(exp, cells, data_dir, files_here=files_here, quick=quick)
     if mistakes:
         first, *others = mistakes
         first.more = tuple(others)
@@ -664,12 +662,40 @@ def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLi
 
 
 def data_mistakes(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLike | None = None, *,
-                  files_here: bool = False) -> list[MnistlabError]:
+                  files_here: bool = False, quick: bool = False) -> list[MnistlabError]:
     """What :func:`check_data` raises, as a list: a DataError or SpecError for each mistake (empty
     when every cell fits its data), each naming its variants and the line of ``exp.source`` that
-    sets the value at fault, ordered by that line."""
+    sets the value at fault, ordered by that line. ``quick``: ``cells`` are a ``--quick`` run's,
+    and the full-size cells of their variants are checked too: where both sizes are at fault at one
+    line (for the same variants) in the full run's words, the values the user wrote
+    (``data.validation = 500``, not the 50 a smoke run scales it to); a full-size mistake alone (a
+    ``data.validation`` of 1,000 in a ``data.subset`` of 1,000 fits the smoke run's smaller subset)
+    saying ``in the full run``. A registered dataset's full-size cells are known by its registry."""
+    found = _variant_mistakes(cells, data_dir, files_here)
+    variants = {c.variant for c in cells}
+    full = _variant_mistakes([c for c in exp.cells() if c.variant in variants], data_dir) if quick else {}
+    text = _source_text(exp) if found or full else None  # read once for every mistake's line
+    alike = _alike(exp, found, text)
+    if full:
+        at = {(line, tuple(names)): (kind, message) for (kind, message, line), names in _alike(exp, full, text).items()}
+        both = {(*at.pop((line, tuple(names)), (kind, message)), line): names
+                for (kind, message, line), names in alike.items()}
+        alike = {**both, **{(kind, f"{message}; in the full run (--quick checks it too)", line): list(names)
+                            for (line, names), (kind, message) in at.items()}}
+    out = []
+    for (kind, message, line), names in sorted(alike.items(), key=lambda item: in_file_order(item[0][2])):
+        out.append(kind(f"{exp.source}{f':{line}' if line else ''}: variant{'s' * (len(names) > 1)} "
+                        f"{', '.join(names)}: {message}"))
+        out[-1].line = line
+    return out
+
+
+def _variant_mistakes(cells: Sequence[Cell], data_dir: str | os.PathLike | None,
+                      files_here: bool = False) -> dict[str, list[MnistlabError]]:
+    """Each variant's data mistakes (:func:`~mnistlab.run.run_data_mistakes` of its first cell: its
+    other cells have its data and model), for the variants that have some."""
     classes: dict[str, tuple[int, int] | MnistlabError] = {}
-    mistakes: dict[str, list[MnistlabError]] = {}  # by variant: its other cells have its data and model
+    mistakes: dict[str, list[MnistlabError]] = {}
     for cell in cells:
         if cell.variant in mistakes:
             continue
@@ -679,38 +705,19 @@ def data_mistakes(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.Pat
             found = [exc]
         if found:
             mistakes[cell.variant] = found
+    return mistakes
+
+
+def _alike(exp: Experiment, mistakes: Mapping[str, Sequence[MnistlabError]],
+           text: str | None) -> dict[tuple[type[MnistlabError], str, int | None], list[str]]:
+    """Variants' ``mistakes`` as (kind, message, line of ``text``) -> the quoted names of the variants
+    that have it (a [base] mistake is every variant's: one line)."""
     alike: dict[tuple[type[MnistlabError], str, int | None], list[str]] = {}
-    text = _source_text(exp) if mistakes else None  # read once for every mistake's line
     for variant, found in mistakes.items():
         for mistake in found:
-            key = (type(mistake), str(mistake), mistake_line(exp, variant, mistake, text))
-            alike.setdefault(key, []).append(f'"{variant}"')
-    out = []
-    for (kind, message, line), names in sorted(alike.items(), key=lambda item: in_file_order(item[0][2])):
-        out.append(kind(f"{exp.source}{f':{line}' if line else ''}: variant{'s' * (len(names) > 1)} "
-                        f"{', '.join(names)}: {message}"))
-        out[-1].line = line
-    return out
-
-
-def with_full_size(exp: Experiment, cells: Sequence[Cell], mistakes: Sequence[MnistlabError],
-                   data_dir: str | os.PathLike | None = None) -> list[MnistlabError]:
-    """``mistakes`` (:func:`data_mistakes` of a ``--quick`` run's ``cells``) with those of the
-    full-size cells of the same variants: where both sizes are at fault at one line (for the same
-    variants) the full run's words, the values the user wrote (``data.validation = 500``, not the
-    50 a smoke run scales it to); a full-size mistake alone (a ``data.validation`` of 1,000 in a
-    ``data.subset`` of 1,000 fits the smoke run's smaller subset) saying ``in the full run``; in
-    the file's order. A registered dataset is known by its registry (no file read)."""
-    def where(m: MnistlabError) -> tuple[int | None, str]:  # its line and its variants' names
-        return m.line, str(m).removeprefix(str(exp.source)).split(": ")[1]
-
-    variants = {c.variant for c in cells}
-    full = {where(m): m for m in data_mistakes(exp, [c for c in exp.cells() if c.variant in variants], data_dir)}
-    out = [full.pop(where(m), m) for m in mistakes]
-    for m in full.values():
-        out.append(type(m)(f"{m}; in the full run (--quick checks it too)"))
-        out[-1].line = m.line
-    return sorted(out, key=lambda e: in_file_order(e.line))
+            alike.setdefault((type(mistake), str(mistake), mistake_line(exp, variant, mistake, text)),
+                             []).append(f'"{variant}"')
+    return alike
 
 
 def _source_text(exp: Experiment) -> str | None:
@@ -756,9 +763,7 @@ def load_checked(path: str | os.PathLike, data_dir: str | os.PathLike | None = N
         if not isinstance(right, Experiment) or not right.variants:
             raise
         try:
-            cells = right.cells(quick=quick)
-            found = data_mistakes(right, cells, data_dir)
-            found = with_full_size(right, cells, found, data_dir) if quick else found
+            found = data_mistakes(right, right.cells(quick=quick), data_dir, quick=quick)
         except MnistlabError:  # a right variant's cells that cannot be made: the file's mistakes say enough
             found = []
         if not found:

@@ -1135,7 +1135,7 @@ def check_base_data(exp: Any, base_cfg: Any, data_dir: str | os.PathLike | None 
     before any trial: a bad or missing data file, a class count, a validation split (a trial
     changes the model, not the data). Raises the first mistake at its line of ``exp``'s file, the
     others in its ``more``; ``quick``: the full-size base's mistakes too, as
-    :func:`~mnistlab.execute.with_full_size` says them."""
+    :func:`~mnistlab.execute.data_mistakes` says them."""
     from mnistlab.config import parse_run_config
     from mnistlab.errors import DataError
     from mnistlab.execute import mistake_line
