@@ -15,7 +15,7 @@ import json
 import sys
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import Any, TextIO
+from typing import Any, TextIO, TypeVar
 
 
 class MnistlabError(Exception):
@@ -32,6 +32,23 @@ class MnistlabError(Exception):
     def __str__(self) -> str:
         # One line, always: multi-line messages would break the "one clear line" promise.
         return " ".join(str(super().__str__()).split())
+
+
+E = TypeVar("E", bound=MnistlabError)
+
+
+def in_file_order(line: int | None) -> tuple[bool, int]:
+    """Sort key of mistakes by the line of their file, those without one last (a stable sort keeps
+    those in the order they were found)."""
+    return line is None, line or 0
+
+
+def together(mistakes: Sequence[E], *, in_order: bool = False) -> E:
+    """The one error that says ``mistakes`` (at least one): the first, the others in its ``more``
+    (the CLI prints a line each); ``in_order``: sorted by their lines first (:func:`in_file_order`)."""
+    first, *others = sorted(mistakes, key=lambda e: in_file_order(e.line)) if in_order else mistakes
+    first.more = tuple(others)
+    return first
 
 
 class DataError(MnistlabError):

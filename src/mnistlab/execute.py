@@ -39,9 +39,9 @@ from mnistlab.comparison import COLUMNS, Comparison, compare
 from mnistlab.config import RunConfig, data_shuffled, parse_run_config, split_seed, with_threads
 from mnistlab.datasets import load_any
 from mnistlab.errors import (CheckpointError, DataError, MnistlabError, ReportWarning, SpecError, SpecWarning, StoreError,
-                             TrainingWarning, WorkerDied, show_warning)
+                             TrainingWarning, WorkerDied, in_file_order, show_warning, together)
 from mnistlab.metrics import committee_probs
-from mnistlab.experiments import Cell, Experiment, in_file_order, load_experiment, variant_setting
+from mnistlab.experiments import Cell, Experiment, load_experiment, variant_setting
 from mnistlab.files import STOP_SIGNALS, PipeGuard, stop_signals_held
 from mnistlab.live import EpochProgress, driver_alive, planned, read_plan
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, run_alive
@@ -656,9 +656,7 @@ def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLi
     checked too (:func:`data_mistakes`), so that the smoke check finds what the full run would."""
     mistakes = data_mistakes(exp, cells, data_dir, files_here=files_here, quick=quick)
     if mistakes:
-        first, *others = mistakes
-        first.more = tuple(others)
-        raise first
+        raise together(mistakes)
 
 
 def data_mistakes(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLike | None = None, *,
@@ -770,9 +768,7 @@ def load_checked(path: str | os.PathLike, data_dir: str | os.PathLike | None = N
             raise
         every = [exc, *exc.more, *found]
         exc.more, exc.partial = (), None  # each said once, in the one list below
-        first, *others = sorted(every, key=lambda e: in_file_order(e.line))
-        first.more = tuple(others)
-        raise first from None
+        raise together(every, in_order=True) from None
 
 
 def data_changed(st: RunStore, cells: Sequence[Cell], force: bool = False) -> list[str]:

@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnistlab._toml import POSITION_RE, loads_toml, read_text_file, with_line
-from mnistlab.errors import SpecError, clip, did_you_mean, key_hint, show, unknown_key
+from mnistlab.errors import SpecError, clip, did_you_mean, key_hint, show, together, unknown_key
 
 if TYPE_CHECKING:
     from mnistlab.search import SearchSpace
@@ -452,15 +452,9 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
     except SpecError as exc:
         every = [with_line(e, str(p), text) if isinstance(e, SpecError) else e for e in (exc, *exc.more)]
         exc.more = ()  # each said once, in the one list below (with_line may give exc itself back)
-        first, *others = sorted(every, key=lambda e: in_file_order(e.line))
-        first.more, first.partial = tuple(others), exc.partial
+        first = together(every, in_order=True)
+        first.partial = exc.partial
         raise first from None
-
-
-def in_file_order(line: int | None) -> tuple[bool, int]:
-    """Sort key of mistakes by the line of their file, those without one last (a stable sort keeps
-    those in the order they were found)."""
-    return line is None, line or 0
 
 
 def recorded_name(path: str | os.PathLike) -> str | None:
@@ -548,9 +542,7 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
         base_cfg = parse_run_config(base, source=f"{source}: [base]", check_callbacks=False)  # variants may add validation
     except SpecError as exc:
         if exc.apart:  # [base]'s several mistakes: each at its own line
-            first, *others = (e.within("base", source=source) for e in exc.apart)
-            first.more = tuple(others)
-            raise first from None
+            raise together([e.within("base", source=source) for e in exc.apart]) from None
         raise exc.within("base", source=source) from None
     known = _known_view(base, base_cfg)
     resources = parse_resources(d.get("resources", {}), source)
@@ -575,9 +567,9 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
     variants, twice = _named_once(variants, raw_variants, source)
     mistakes += twice
     if mistakes:  # with the variants that are right, for a check of their data beside these mistakes
-        mistakes[0].more = tuple(mistakes[1:])
-        mistakes[0].partial = Experiment(name, source, dict(base), variants, resources=resources) if variants else None
-        raise mistakes[0]
+        first = together(mistakes)
+        first.partial = Experiment(name, source, dict(base), variants, resources=resources) if variants else None
+        raise first
     return Experiment(name, source, dict(base), variants, _description(d, source), resources=resources,
                       committees=parse_committees(d.get("committees", []), variants, source))
 
@@ -861,9 +853,9 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
                 continue
             out.append(Variant(vname, ov, raw, reps, members, cpus, gpus, description, origin))
         if wrong:
-            raise _together(wrong)
+            raise together(wrong)
     if faults:
-        raise _together(faults)
+        raise together(faults)
     return out
 
 
@@ -876,7 +868,7 @@ def _after(found: Sequence[SpecError]) -> Iterator[None]:
         if not found:
             raise
         more, exc.more = exc.more, ()
-        raise _together([*found, exc, *(m for m in more if isinstance(m, SpecError))]) from None
+        raise together([*found, exc, *(m for m in more if isinstance(m, SpecError))]) from None
 
 
 def _placed(exc: SpecError, origin: Mapping[str, tuple[str | int, ...]], at: tuple[str | int, ...],
@@ -887,13 +879,6 @@ def _placed(exc: SpecError, origin: Mapping[str, tuple[str | int, ...]], at: tup
     if table == at and path[1:] and path[0] == "model" and (whole := _written_in(path[:1], origin, at)) != at:
         path, table = path[:1], whole  # an inline model's layer, changed by a [grid] key (layers[-2]): that key
     return SpecError(str(exc) + _kept_from_base(exc, base, overrides), path=(*table, *path), source=source)
-
-
-def _together(mistakes: Sequence[SpecError]) -> SpecError:
-    """The first of ``mistakes``, the others in its ``more`` (each said on its own line)."""
-    first, *others = mistakes
-    first.more = tuple(others)
-    return first
 
 
 def _variant_overrides(rv: Mapping[str, Any], known: dict[str, Any], source: str, where: str,

@@ -1137,9 +1137,8 @@ def check_base_data(exp: Any, base_cfg: Any, data_dir: str | os.PathLike | None 
     others in its ``more``; ``quick``: the full-size base's mistakes too, as
     :func:`~mnistlab.execute.data_mistakes` says them."""
     from mnistlab.config import parse_run_config
-    from mnistlab.errors import DataError
+    from mnistlab.errors import DataError, together
     from mnistlab.execute import mistake_line
-    from mnistlab.experiments import in_file_order
     from mnistlab.run import run_data_mistakes
 
     def mistakes(config: Mapping[str, Any], here: bool = False) -> list[MnistlabError]:
@@ -1161,9 +1160,7 @@ def check_base_data(exp: Any, base_cfg: Any, data_dir: str | os.PathLike | None 
         line = mistake_line(exp, "base", mistake)
         said.append(type(mistake)(f"{exp.source}{f':{line}' if line else ''}: {mistake}{tail}"))
         said[-1].line = line
-    said.sort(key=lambda e: in_file_order(e.line))
-    said[0].more = tuple(said[1:])
-    raise said[0]
+    raise together(said, in_order=True)
 
 
 # long: the ask / train / tell loop; its bookkeeping reads best in one place
