@@ -308,6 +308,16 @@ def test_every_mistake_of_a_config_is_said_at_once_on_one_line(tmp_path: Path):
     assert message.count("; and 3 more: ") == 1 and message.endswith(
         '; and 3 more: train.epochs: must be greater than or equal to 1 (got 0); '
         'train.lr: must be a valid number (got "fast"); train.batchsize: unknown key (did you mean "batch_size"?)'), message
+    # the model and the dataset are checked beside the other keys, not once those are right
+    with pytest.raises(SpecError) as err:
+        parse_run_config({"dataset": "mnistt", "model": "dense", "train": {"epochs": "three"}}, source="c.toml")
+    assert str(err.value).startswith('c.toml: train.epochs: must be a valid integer (got "three"); and 2 more: '
+                                     "dataset: unknown dataset 'mnistt'"), err.value
+    assert [e.path for e in err.value.apart] == [("train", "epochs"), ("dataset",), ("model",)]
+    assert 'model: unknown model "dense"' in str(err.value.apart[2])
+    with pytest.raises(SpecError) as err:  # a model the validation already refuses is said once
+        parse_run_config({"dataset": "mnist", "model": 3, "train": {"epochs": "three"}})
+    assert str(err.value).count("model") == 1 and len(err.value.apart) == 2, err.value
     # a key missing beside an unknown one of its table is that key mistyped: said once, as the unknown key
     with pytest.raises(SpecError) as err:
         parse_run_config({"dataset": "mnist", "modle": "seed000-dense"})

@@ -745,6 +745,18 @@ def test_several_mistakes_of_base_are_each_at_their_line(tmp_path: Path) -> None
     assert 'train: unknown key "batch_sise" (did you mean "batch_size"?)' in said[1] and "more:" not in said[0]
 
 
+def test_a_wrong_model_or_dataset_is_said_beside_the_other_mistakes_of_its_table(tmp_path: Path) -> None:
+    """A misspelt preset or dataset name waited until the table's other mistakes were mended (the
+    model and dataset were checked only once the rest of the config was right): a round each."""
+    text = (TINY.replace('dataset = "mnist"', 'dataset = "mnistt"').replace("epochs = 1", 'epochs = "one"')
+            + '[[variants]]\nname = "a"\nmodel = "dense"\n"train.lr" = "fast"\n')
+    said = _said_at(tmp_path, text, ('dataset = "mnistt"', 'epochs = "one"'))  # [base]'s first: a variant's wait
+    assert 'dataset: unknown dataset \'mnistt\' (did you mean "mnist"?)' in said[0]
+    mended = text.replace('"mnistt"', '"mnist"').replace('"one"', "1")
+    said = _said_at(tmp_path, mended, ('model = "dense"', '"train.lr" = "fast"'))
+    assert 'variant "a": model: unknown model "dense"' in said[0] and "train.lr" in said[1]
+
+
 def test_every_mistake_of_one_variant_is_said_at_once_each_at_its_line(tmp_path: Path) -> None:
     """New-user finding (helper-105): a variant's unknown key hid its other mistakes until it was
     mended (a round a mistake), and its several wrong values came as one line, the later ones

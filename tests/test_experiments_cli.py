@@ -609,7 +609,7 @@ def test_compare_after_only_quick_runs_says_what_exists(tmp_path: Path, data_dir
     exp.write_text(BIG)
     assert main(["run", str(exp), "--quick", "--data-dir", str(data_dir)]) == 0
     out = capsys.readouterr().out
-    assert "--quick: a smoke test (300 training images, 1 epoch), so its accuracies say nothing" in out, out
+    assert "--quick: a smoke test (1 epoch, at most 300 training images), so its accuracies say nothing" in out, out
     assert "train alike" not in out  # a and b differ in lr: their smoke runs do too
     assert main(["run", str(exp), "--quick", "--data-dir", str(data_dir), "--format", "csv"]) == 0
     out, err = capsys.readouterr()

@@ -717,18 +717,39 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
     try:
         cfg = RunConfig.model_validate(d)
     except ValidationError as exc:
-        raise _validation_error(exc, source, RunConfig) from None
-    _check_dataset(cfg, source)
+        # its dataset and model are checked too where they are not among the keys at fault, so that
+        # a misspelt preset name is not said only once the typo beside it is mended
+        wrong = {e["loc"][0] for e in exc.errors() if e["loc"]}
+        later = [m for key, check in (("dataset", _dataset_mistake), ("model", _model_mistake if check_model else None))
+                 if check is not None and key in d and key not in wrong and (m := check(d[key], source)) is not None]
+        raise _validation_error(exc, source, RunConfig, later=later) from None
+    if (mistake := _dataset_mistake(cfg.dataset, source)) is not None:
+        raise mistake
     _check_callbacks(cfg, source, validation=bool(cfg.data.validation) or not check_callbacks)
     if check_model:
         try:
             cfg.model_spec()
         except MnistlabError as exc:
-            # An inline model's path goes on into its layers; a spec file's or a preset's stops at
-            # `model`: the spec file's lines are its own (its error names them), not this file's.
-            inner = tuple(exc.path) if isinstance(exc, SpecError) and not isinstance(cfg.model, str) else ()
-            raise SpecError(f"{source}: model: {exc}", path=("model", *inner), source=source) from None
+            raise _model_error(exc, cfg.model, source) from None
     return cfg
+
+
+def _model_mistake(model: Any, source: str) -> SpecError | None:
+    """The SpecError of a model (a preset name, a spec file, a written spec) that cannot be
+    resolved (:func:`~mnistlab.presets.resolve_model`), or None."""
+    try:
+        resolve_model(model)
+    except MnistlabError as exc:
+        return _model_error(exc, model, source)
+    return None
+
+
+def _model_error(exc: MnistlabError, model: Any, source: str) -> SpecError:
+    """``exc``, raised resolving ``model``, as the config's ``model`` mistake. An inline model's path
+    goes on into its layers; a spec file's or a preset's stops at ``model``: the spec file's lines
+    are its own (its error names them), not this file's."""
+    inner = tuple(exc.path) if isinstance(exc, SpecError) and not isinstance(model, str) else ()
+    return SpecError(f"{source}: model: {exc}", path=("model", *inner), source=source)
 
 
 def parse_augment(settings: Mapping[str, Any], *, source: str = "command line") -> AugmentConfig:
@@ -772,7 +793,7 @@ def _dotted(path: Sequence[str | int]) -> str:
 
 
 def _validation_error(exc: ValidationError, source: str, cls: type[BaseModel],
-                      prefix: tuple[str | int, ...] = ()) -> SpecError:
+                      prefix: tuple[str | int, ...] = (), later: Sequence[SpecError] = ()) -> SpecError:
     """One line for every problem pydantic found: the first in full (source, dotted key path,
     problem, did-you-mean, the keys the table knows), then ``; and 2 more: train.lr: must be ...;
     data.valdation: unknown key (did you mean "validation"?)`` for the rest, so that a file with
@@ -780,7 +801,8 @@ def _validation_error(exc: ValidationError, source: str, cls: type[BaseModel],
     file to say each at its line). The error's path is the first problem's: ``prefix`` plus
     pydantic's location (``cls`` is the model validated there). A key missing beside an unknown key
     of the same table is left unsaid (most often the same key, mistyped: ``modle`` for ``model``),
-    and so is a union's second reading of one value."""
+    and so is a union's second reading of one value. ``later``: mistakes found beside pydantic's
+    (each a SpecError whose message starts with ``source``), said after them."""
     errors: list[dict[str, Any]] = []
     seen: set[tuple[Any, ...]] = set()
     for err in exc.errors():
@@ -791,11 +813,12 @@ def _validation_error(exc: ValidationError, source: str, cls: type[BaseModel],
     unknown_in = {e["loc"][:-1] for e in errors if e["type"] == "extra_forbidden"}
     errors = [e for e in errors if not (e["type"] == "missing" and e["loc"][:-1] in unknown_in)]
     first = _one_problem(errors[0], source, cls, prefix)
-    if len(errors) == 1:
+    if len(errors) == 1 and not later:
         return first
-    rest = "; ".join(str(_one_problem(e, source, cls, prefix, brief=True)) for e in errors[1:])
-    together = SpecError(f"{first}; and {len(errors) - 1} more: {rest}", path=first.path, source=source)
-    together.apart = (first, *(_one_problem(e, source, cls, prefix) for e in errors[1:]))  # a file's: a line each
+    rest = "; ".join([*(str(_one_problem(e, source, cls, prefix, brief=True)) for e in errors[1:]),
+                      *(str(m).removeprefix(f"{source}: ") for m in later)])
+    together = SpecError(f"{first}; and {len(errors) + len(later) - 1} more: {rest}", path=first.path, source=source)
+    together.apart = (first, *(_one_problem(e, source, cls, prefix) for e in errors[1:]), *later)  # a file's: a line each
     return together
 
 
@@ -862,19 +885,21 @@ def _fields_at(cls: type[BaseModel], loc: list[Any]) -> list[str]:
     return []
 
 
-def _check_dataset(cfg: RunConfig, source: str) -> None:
-    """A registered name, or the user's data (:func:`mnistlab.data.userdata.parse_user_dataset`):
-    a path or a ``{csv|folder|npz = ..., test = ...}`` table whose files exist."""
+def _dataset_mistake(dataset: Any, source: str) -> SpecError | None:
+    """None for a registered name or the user's data (:func:`mnistlab.data.userdata.parse_user_dataset`:
+    a path or a ``{csv|folder|npz = ..., test = ...}`` table whose files exist); otherwise the
+    SpecError that says what is wrong, at ``dataset`` (or the table's key at fault)."""
     from mnistlab.data.registry import _REGISTRY
     from mnistlab.data.userdata import UserDataError, parse_user_dataset
 
-    if isinstance(cfg.dataset, str) and cfg.dataset in _REGISTRY:
-        return
+    if isinstance(dataset, str) and dataset in _REGISTRY:
+        return None
     try:
-        parse_user_dataset(cfg.dataset)
+        parse_user_dataset(dataset)
     except UserDataError as exc:
         path: tuple[str, ...] = ("dataset",) if exc.key is None else ("dataset", exc.key)
-        raise SpecError(f"{source}: dataset: {exc}", path=path, source=source) from None
+        return SpecError(f"{source}: dataset: {exc}", path=path, source=source)
+    return None
 
 
 def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:

@@ -440,7 +440,7 @@ def _say_quick(full: list[Cell], quick: list[Cell], err: bool) -> None:
     """What `run --quick` prints first: that it is a smoke test, and which variants it makes alike."""
     from mnistlab.experiments import QUICK_SUBSET, quick_alike
 
-    click.echo(f"--quick: a smoke test ({QUICK_SUBSET} training images, 1 epoch), so its accuracies say "
+    click.echo(f"--quick: a smoke test (1 epoch, at most {QUICK_SUBSET} training images), so its accuracies say "
                "nothing of the recipe's (a run without --quick trains its own cells)", err=err)
     for names in quick_alike(full, quick):
         shown = ", ".join(f'"{n}"' for n in names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
