@@ -1736,3 +1736,46 @@ def test_a_quick_run_on_data_smaller_than_its_subset_trains_on_all_of_it_unsaid(
     assert "is more than the" not in capsys.readouterr().err
     assert main(["run", str(exp), "--store", str(tmp_path / "s")]) == 0
     assert "data.subset = 1,000 is more than the 32 training images: training on all of them" in capsys.readouterr().err
+
+
+def test_images_scaled_to_0_1_are_refused_in_an_npz_and_a_folder_as_in_a_csv(tmp_path: Path) -> None:
+    """New-user finding (helper-108): pixels of 0 and 1 (images divided by 255, then stored as
+    integers) trained at chance from an .npz or a folder of PNGs, without a word; a CSV's are refused."""
+    binary = (np.stack([glyph_l(), 255 - glyph_l()] * 4) > 0).astype(np.uint8)  # 0 and 1
+    np.savez(tmp_path / "ints.npz", x_train=binary, y_train=np.array([0, 1] * 4))
+    with pytest.raises(DataError, match=r"ints\.npz: every pixel value is 0 or 1, as integers: .*multiply by 255"):
+        load_any(str(tmp_path / "ints.npz"), image_shape=(28, 28), seed=0)
+    np.savez(tmp_path / "floats.npz", x_train=binary.astype(np.float32), y_train=np.array([0, 1] * 4))
+    ds = load_any(str(tmp_path / "floats.npz"), image_shape=(28, 28), seed=0)  # floats in [0, 1]: x / 255
+    assert set(np.unique(np.asarray(ds.train_images))) <= {0, 255}
+    for c in ("0", "1"):
+        (tmp_path / "binpng" / c).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(binary[int(c)]).save(tmp_path / "binpng" / c / f"{i}.png")
+    with pytest.raises(DataError, match=r"binpng: its images' pixels are all 0 or 1 \(of 255\): .*multiply by 255"):
+        load_any({"folder": str(tmp_path / "binpng"), "test_fraction": 0.34}, image_shape=(28, 28), seed=0)
+    assert main(["train", "--dataset", str(tmp_path / "ints.npz"), "--model", "seed000-dense", "--no-record"]) == 2
+
+
+def test_a_subset_of_the_user_s_test_file_is_said_as_a_registered_dataset_s_is(tmp_path: Path, monkeypatch,
+                                                                                capsys: pytest.CaptureFixture) -> None:
+    """New-user finding (helper-108): `data.subset` kept subset // 6 of the user's test file, and
+    neither `train` nor `compare` said the test accuracy was of part of it, as they say for mnist."""
+    monkeypatch.chdir(tmp_path)  # its files named as typed, relative to here
+    write_csv(tmp_path / "train.csv", np.stack([glyph_l(), 255 - glyph_l()] * 12), [0, 1] * 12)
+    write_csv(tmp_path / "test.csv", np.stack([glyph_l(), 255 - glyph_l()] * 6), [0, 1] * 6)
+    (tmp_path / "run.toml").write_text('model = { dense = [8], outputs = 2 }\n[dataset]\ncsv = "train.csv"\n'
+                                       'test = "test.csv"\n[train]\nepochs = 1\n[data]\nsubset = 12\n')
+    store = str(tmp_path / "store")
+    assert main(["train", "--config", str(tmp_path / "run.toml"), "--store", store, "--experiment", "own",
+                 "--progress", "none"]) == 0
+    note = "test accuracy here is on part of the test set (2 of the 12 test images of train.csv (test: test.csv), the first"
+    assert note in capsys.readouterr().err
+    (rec,) = RunStore(store).runs()
+    assert (rec.metrics["test_size"], rec.metrics["test_set_size"]) == (2, 12)
+    assert main(["compare", "own", "--store", store]) == 0
+    assert note in capsys.readouterr().err  # below the table
+    (tmp_path / "run.toml").write_text((tmp_path / "run.toml").read_text().replace("subset = 12", "subset = 0"))
+    assert main(["train", "--config", str(tmp_path / "run.toml"), "--store", store, "--progress", "none"]) == 0
+    assert "part of the test set" not in capsys.readouterr().err
+    assert ["test_set_size" in r.metrics for r in RunStore(store).runs()] == [True, False]  # in start order

@@ -308,24 +308,29 @@ def rows_runs(store: RunStore, experiment: str, rows: Sequence[Mapping[str, Any]
 
 def part_of_test_set(runs: Iterable[Any]) -> str | None:
     """A note when runs (each a :class:`~mnistlab.store.RunRecord` or a
-    :class:`~mnistlab.run.RunResult`: its ``config`` and ``metrics``) on a registered dataset were
-    scored on part of its test set (a ``data.subset`` keeps its first ``subset // 6`` test images),
-    naming how many: a reader takes a test accuracy for the whole set's otherwise. None when every
-    run scored the whole set (or the user's own data, whose test set is what the user gave)."""
+    :class:`~mnistlab.run.RunResult`: its ``config`` and ``metrics``) were scored on part of their
+    test set (a ``data.subset`` keeps its first ``subset // 6`` test images), naming how many: a
+    reader takes a test accuracy for the whole set's otherwise. The whole set's size is the one the
+    run recorded (``test_set_size``: the user's own data too) or, for runs recorded before it was, a
+    registered dataset's. None when every run scored its whole test set."""
     from mnistlab.data.registry import get_info, is_registered
+    from mnistlab.data.userdata import dataset_label
 
-    parts: dict[str, list[int]] = {}
+    parts: dict[str, list[int]] = {}  # "of mnist's 10,000 test images" -> the sizes scored
     for r in runs:
-        dataset, size = (r.config or {}).get("dataset"), (r.metrics or {}).get("test_size")
-        if is_registered(dataset) and isinstance(size, int) and size < get_info(dataset).test_size:
-            sizes = parts.setdefault(dataset, [])
-            if size not in sizes:
+        dataset, metrics = (r.config or {}).get("dataset"), r.metrics or {}
+        size, whole = metrics.get("test_size"), metrics.get("test_set_size")
+        if not isinstance(whole, int) and is_registered(dataset):
+            whole = get_info(dataset).test_size
+        if isinstance(size, int) and isinstance(whole, int) and size < whole and dataset is not None:
+            of = (f"of {dataset}'s {whole:,} test images" if is_registered(dataset)
+                  else f"of the {whole:,} test images of {dataset_label(dataset)}")
+            if size not in (sizes := parts.setdefault(of, [])):
                 sizes.append(size)
     if not parts:
         return None
-    said = "; ".join(f"{' and '.join(f'{n:,}' for n in sorted(sizes, reverse=True))} of {dataset}'s "
-                     f"{get_info(dataset).test_size:,}" for dataset, sizes in parts.items())
-    return (f"test accuracy here is on part of the test set ({said} test images, the first of them: data.subset "
+    said = "; ".join(f"{' and '.join(f'{n:,}' for n in sorted(sizes, reverse=True))} {of}" for of, sizes in parts.items())
+    return (f"test accuracy here is on part of the test set ({said}, the first of them: data.subset "
             "keeps subset // 6), so it is not the figure a full-size run reports on the whole set")
 
 

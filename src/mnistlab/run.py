@@ -80,6 +80,7 @@ class Split:
     num_classes: int
     provenance: dict[str, Any] = field(default_factory=dict)  # the exact data: name, source, checks, checksums
     metric: str = "accuracy"  # what the dataset is judged by: accuracy | balanced_accuracy
+    test_set_size: int | None = None  # the whole test set's images where data.subset kept fewer of them
 
 
 def given_validation(validation_data: Any, shape: Sequence[int], num_classes: int,
@@ -228,6 +229,7 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
     if cfg.data.subset > len(train_x) and not _smoke_sized(cfg):  # (--quick's 300 of 160 images: all, unsaid)
         warnings.warn(f"data.subset = {cfg.data.subset:,} is more than the {len(train_x):,} training images: "
                       "training on all of them", DataWarning, stacklevel=2)
+    whole_test = len(test_y)
     if cfg.data.subset:
         keep = max(cfg.data.subset // 6, 1)
         if not is_registered(cfg.dataset):  # the user's rows may come sorted by class
@@ -254,7 +256,7 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
                  provenance={"name": ds.info.name, "source": ds.source, "verified": ds.verified,
                              "checksums": dict(ds.checksums), "class_names": list(ds.info.class_names),
                              "test_held_out": ds.test_held_out},
-                 metric=ds.info.metric)
+                 metric=ds.info.metric, test_set_size=whole_test if len(test_y) < whole_test else None)
 
 
 def _subset_classes(cfg: RunConfig, names: Sequence[str], *parts: tuple[np.ndarray, int, str]) -> None:
@@ -689,6 +691,8 @@ def _metrics(outcome: FitOutcome, test_loss: float | None, test_acc: float | Non
         "validation_is_test": data.validation_is_test,
         "resumed_from_epoch": outcome.resumed_from,
     }
+    if data.test_set_size is not None:
+        m["test_set_size"] = data.test_set_size  # test_size of them scored (data.subset): a note says so
     if outcome.resumed_from_step:
         m["resumed_from_step"] = outcome.resumed_from_step  # batches of the next epoch its checkpoint held
     if outcome.status == "interrupted" and outcome.checkpointed is not None:

@@ -484,6 +484,7 @@ def _read(spec: UserData, path: Path, split: str = "train", *, shape: tuple[int,
                     warnings.simplefilter("always")
                     x, raw = (read_csv(path, spec.label) if spec.kind == "csv" else decode_folder(listing, shape, stamps)
                               if spec.kind == "folder" else read_npz(path, split))
+                    _check_not_scaled(x, path, spec.kind)
             finally:  # said also when the read fails: a warning may explain the error
                 _say_again(said)
             if kept is not None and not said:  # a read with warnings is read again, to give them again
@@ -500,6 +501,21 @@ def _read(spec: UserData, path: Path, split: str = "train", *, shape: tuple[int,
     x, raw, said = _READS[key]
     _say_again(said)
     return x, raw
+
+
+def _check_not_scaled(images: np.ndarray, path: Path, kind: str) -> None:
+    """DataError when every pixel of ``images`` (uint8) is 0 or 1, and some 1: images scaled to 0-1
+    and written as whole numbers (or saved so), which would train at chance on images that are
+    black: :func:`read_csv` says it of a CSV's cells, this of an ``.npz``'s integer arrays and a
+    folder's images (an ``.npz``'s floats in [0, 1] are taken as ``x / 255``)."""
+    if not images.size or images.max() != 1:
+        return
+    what = {"folder": "its images' pixels are all 0 or 1 (of 255): they look saved from images scaled to 0-1; "
+                      "save them as 0-255 (multiply by 255 first)",
+            "npz": "every pixel value is 0 or 1, as integers: the pixels look scaled to 0-1; store them as 0-255 "
+                   "(multiply by 255) or as floats in [0, 1]"}.get(kind)
+    if what is not None:
+        raise DataError(f"{path}: {what}")
 
 
 def _keep(key: str, x: np.ndarray, raw: np.ndarray | None, stamps: Sequence[tuple[str, int, int, int, int]],
