@@ -46,9 +46,9 @@ BASELINES = {
             "with np.load(SRC) as f: x, y = f['x_train'], f['y_train']\n"
             "print(time.perf_counter() - t)"),
 }
-MNISTLAB = ("from mnistlab.datasets import load_any\n"
-            "t = time.perf_counter(); load_any(SRC); first = time.perf_counter() - t\n"
-            "t = time.perf_counter(); load_any(SRC); again = time.perf_counter() - t\n"
+MNISTLAB = ("from mnistlab.datasets import load_dataset\n"
+            "t = time.perf_counter(); load_dataset(SRC); first = time.perf_counter() - t\n"
+            "t = time.perf_counter(); load_dataset(SRC); again = time.perf_counter() - t\n"
             "print(first, again)")
 
 

@@ -48,9 +48,9 @@ def _prepare(folder: Path, data_dir: Path, images: int, runs: int) -> None:
     """The folder of PNGs, the experiment file and its trained runs (store ``folder/store``)."""
     from PIL import Image
 
-    from mnistlab.datasets import load_any
+    from mnistlab.datasets import load_dataset
 
-    ds = load_any("mnist", data_dir=data_dir)
+    ds = load_dataset("mnist", data_dir=data_dir)
     for i in range(images):
         cls = folder / "digits" / str(int(ds.train_labels[i]))
         cls.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ from mnistlab.cli import main
 from mnistlab.comparison import (Comparison, compare, compare_runs, current_runs, format_rows, left_out, only_variants,
                                  resolve_experiment)
 from mnistlab.config import parse_run_config
-from mnistlab.datasets import load_any
+from mnistlab.datasets import load_dataset
 from mnistlab.errors import PlotError, SpecError, StoreError
 from mnistlab.execute import committee_val_accuracy, run_experiment, scored_labels
 from mnistlab.experiments import load_experiment
@@ -84,7 +84,7 @@ def test_a_committee_across_variants_averages_all_their_runs_and_gets_its_own_ro
     whole = load_trained(store, "exp", variant="mixed")  # what `mnistlab predict` / `export --variant mixed` use
     assert isinstance(whole, Committee) and sorted(whole.run_ids) == sorted(r.run_id for r in runs)
     assert whole.test_accuracy == mixed["committee_acc"]
-    x = load_any("mnist", data_dir).test_images[: len(labels)]
+    x = load_dataset("mnist", data_dir).test_images[: len(labels)]
     assert float((whole.predict(x).argmax(1) == labels).mean()) == pytest.approx(manual)
     # --quick trains one run of "solo": "mixed" still has two, "solos" has one and is not scored
     quick = run_experiment(p, store, data_dir=data_dir, quick=True)
@@ -221,7 +221,7 @@ def test_repeats_whose_normalization_adapted_to_their_own_split_are_one_variant(
 def test_by_name_a_variant_keeps_its_runs_on_data_that_moved(tmp_path: Path, data_dir: Path) -> None:
     # two seeds on the user's CSV, the folder moved, a third seed: the same data (the SHA-256 each run
     # recorded), so one variant of n = 3; the moved runs used to drop out, keyed by a path now gone
-    ds = load_any("mnist", data_dir=data_dir)
+    ds = load_dataset("mnist", data_dir=data_dir)
     (tmp_path / "a").mkdir()
     rows = [",".join(["label", *(f"pixel{i}" for i in range(784))])]
     rows += [",".join(map(str, [int(y), *x.reshape(-1).tolist()])) for x, y in zip(ds.train_images[:150], ds.train_labels)]

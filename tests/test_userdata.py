@@ -19,7 +19,7 @@ from mnistlab.cli import main
 from mnistlab.store import RunStore
 from mnistlab.config import build_run_config, parse_run_config
 from mnistlab.data.userdata import path_digest, read_csv, read_folder
-from mnistlab.datasets import load_any, load_dataset
+from mnistlab.datasets import load_dataset
 from mnistlab.errors import DataError, DataWarning, SpecError
 from mnistlab.run import run_config
 
@@ -60,7 +60,7 @@ def test_csv_with_numeric_labels_and_a_test_file(tmp_path: Path) -> None:
     train = write_csv(tmp_path / "train.csv", four_images(), [3, 1, 3, 0])
     test = write_csv(tmp_path / "test.csv", four_images()[:2], [0, 3])
     with pytest.warns(DataWarning, match="no image is labelled 2"):  # 0 to 3, and no 2: its class is never learnt
-        ds = load_any({"csv": str(train), "test": str(test)})
+        ds = load_dataset({"csv": str(train), "test": str(test)})
     assert ds.train_images.shape == (4, 28, 28) and ds.train_images.dtype == np.uint8
     assert ds.train_labels.tolist() == [3, 1, 3, 0] and ds.test_labels.tolist() == [0, 3]
     assert ds.info.class_names == ("0", "1", "2", "3")
@@ -72,7 +72,7 @@ def test_csv_with_numeric_labels_and_a_test_file(tmp_path: Path) -> None:
 def test_csv_with_the_byte_order_mark_excel_writes(tmp_path: Path) -> None:
     plain = write_csv(tmp_path / "plain.csv", four_images(), [3, 1, 3, 0])
     (tmp_path / "bom.csv").write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
-    ds = load_any({"csv": str(tmp_path / "bom.csv"), "test_fraction": 0.5})
+    ds = load_dataset({"csv": str(tmp_path / "bom.csv"), "test_fraction": 0.5})
     assert sorted(ds.train_labels.tolist() + ds.test_labels.tolist()) == [0, 1, 3, 3]
     assert ds.info.class_names == ("0", "1", "2", "3")
 
@@ -81,8 +81,8 @@ def test_csv_string_labels_become_sorted_classes_and_a_seeded_test_split(tmp_pat
     images = np.stack([glyph_l()] * 20)
     labels = ["cat", "dog"] * 10
     train = write_csv(tmp_path / "pets.csv", images, labels)
-    a, b = load_any(str(train), seed=1), load_any(str(train), seed=1)
-    c = load_any({"csv": str(train), "test_fraction": 0.5}, seed=2)
+    a, b = load_dataset(str(train), seed=1), load_dataset(str(train), seed=1)
+    c = load_dataset({"csv": str(train), "test_fraction": 0.5}, seed=2)
     assert a.info.class_names == ("cat", "dog") and (len(a.train_labels), len(a.test_labels)) == (16, 4)
     assert np.bincount(a.test_labels).tolist() == [2, 2]  # stratified
     np.testing.assert_array_equal(a.test_labels, b.test_labels)
@@ -91,7 +91,7 @@ def test_csv_string_labels_become_sorted_classes_and_a_seeded_test_split(tmp_pat
 
 def test_csv_resized_to_the_models_input(tmp_path: Path) -> None:
     train = write_csv(tmp_path / "small.csv", np.stack([glyph_l(14, 14)] * 3), [0, 1, 0])
-    ds = load_any({"csv": str(train), "test": str(train)}, image_shape=(28, 28))
+    ds = load_dataset({"csv": str(train), "test": str(train)}, image_shape=(28, 28))
     assert ds.train_images.shape == (3, 28, 28) and is_l(ds.train_images[0])
 
 
@@ -154,7 +154,7 @@ def test_bad_csv_is_one_line_and_never_trains(case: str, tmp_path: Path, monkeyp
     monkeypatch.chdir(tmp_path)
     table, message = _bad_csvs(tmp_path)[case]
     with pytest.raises(DataError, match=re.escape(message)) as exc:
-        load_any(table)
+        load_dataset(table)
     assert "\n" not in str(exc.value)
     toml = "model = \"seed000-dense\"\n[dataset]\n" + "".join(f'{k} = "{v}"\n' for k, v in table.items())
     (tmp_path / "run.toml").write_text(toml + "[train]\nepochs = 1\n")
@@ -179,7 +179,7 @@ def test_a_bad_csv_cell_is_named_by_its_line_in_the_file_after_blank_lines(tmp_p
     lines[8] = ",".join(cells)
     path.write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=re.escape(f"train.csv line 9, column pixel4: {message}")):
-        load_any(str(path))
+        load_dataset(str(path))
 
 
 # ------------------------------------------------------------------------------------- folders
@@ -197,7 +197,7 @@ def test_folder_per_class_any_size_and_colour(tmp_path: Path) -> None:
     (root / "ell" / "notes.txt").write_text("not an image: skipped, with a warning")
     (root / "ell" / ".DS_Store").write_text("quietly skipped")
     with pytest.warns(DataWarning, match=r"shapes: 1 entry of its class folders not read \(not .png, .*\): ell/notes.txt$"):
-        ds = load_any({"folder": str(root), "test_fraction": 0.2}, image_shape=(28, 28), seed=0)
+        ds = load_dataset({"folder": str(root), "test_fraction": 0.2}, image_shape=(28, 28), seed=0)
     assert ds.info.class_names == ("also-ell", "ell")
     assert ds.train_images.shape[1:] == (28, 28) and len(ds.train_labels) + len(ds.test_labels) == 10
     assert all(is_l(img) for img in ds.train_images)
@@ -213,7 +213,7 @@ def test_a_folders_large_first_image_does_not_size_every_image(tmp_path: Path) -
     Image.fromarray(np.zeros((2000, 2000), np.uint8)).save(root / "a" / "000.png")  # the first image read: 4 MB a copy
     tracemalloc.start()
     try:
-        ds = load_any({"folder": str(root), "test": str(root)})
+        ds = load_dataset({"folder": str(root), "test": str(root)})
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -229,14 +229,14 @@ def test_empty_class_folder_and_an_unreadable_image_are_named(tmp_path: Path) ->
     root = _folder(tmp_path / "d", {"a": 3, "b": 2}, size=(28, 28), mode="L")
     (root / "c").mkdir()
     with pytest.raises(DataError, match=re.escape(f"{root / 'c'}: class folder with no images")):
-        load_any({"folder": str(root)})
+        load_dataset({"folder": str(root)})
     (root / "c" / "ok.png").write_bytes((root / "a" / "000.png").read_bytes())
     (root / "b" / "001.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     with pytest.raises(DataError, match=re.escape(f"{root / 'b' / '001.png'}: not an image mnistlab reads")) as exc:
-        load_any(str(root))
+        load_dataset(str(root))
     assert "\n" not in str(exc.value)
     with pytest.raises(DataError, match="no class folders"):
-        load_any(str(root / "a"))
+        load_dataset(str(root / "a"))
 
 
 @pytest.mark.parametrize("bad, says", [
@@ -258,7 +258,7 @@ def test_a_class_folders_image_is_read_as_predict_reads_it(bad: str, says: str, 
     else:
         target.write_text("a text file named .png")
     with pytest.raises(DataError) as exc:
-        load_any(str(root))
+        load_dataset(str(root))
     assert str(exc.value).startswith(f"{target}: ") and says in str(exc.value) and "\n" not in str(exc.value)
     assert main(["train", "--dataset", str(root), "--model", "seed000-dense", "--epochs", "1", "--no-record"]) == 2
     err = capsys.readouterr().err
@@ -275,14 +275,14 @@ def test_a_class_folders_transparent_images_are_flattened_as_predict_flattens_th
             rgba = np.zeros((28, 28, 4), np.uint8)
             rgba[..., 3] = 255 * (glyph_l() > 0)  # opaque black ink, transparent elsewhere
             Image.fromarray(rgba, "RGBA").save(root / name / f"{i}.png")
-    images = np.asarray(load_any(str(root)).train_images)
+    images = np.asarray(load_dataset(str(root)).train_images)
     assert ((images == 255) == (glyph_l() == 0)).all() and ((images == 0) == (glyph_l() > 0)).all()
     colours = (np.random.default_rng(0).random((28, 28, 3)) * 255).astype(np.uint8)  # opaque RGBA: read as before
     for name in ("a", "b"):
         for i in range(2):
             Image.fromarray(np.dstack([colours, np.full((28, 28), 255, np.uint8)]), "RGBA").save(root / name / f"{i}.png")
     expected = np.asarray(Image.fromarray(colours).convert("L"))
-    assert all(np.array_equal(img, expected) for img in load_any(str(root)).train_images)
+    assert all(np.array_equal(img, expected) for img in load_dataset(str(root)).train_images)
 
 
 def test_a_class_folders_ppm_cmyk_and_exif_turned_images_read_as_they_always_did(tmp_path: Path) -> None:
@@ -312,32 +312,32 @@ def test_a_label_column_spelt_otherwise_and_a_path_that_is_not_there_say_so(tmp_
     csv_path = write_csv(tmp_path / "Label.csv", four_images(), [1, 0, 1, 0], label="Label")
     with pytest.raises(DataError, match=r'Label.csv: no "label" column, but a "Label" one: name it, '
                                         r'dataset = \{ csv = "Label.csv", label = "Label" \}'):
-        load_any(str(csv_path))
-    assert len(load_any({"csv": str(csv_path), "label": "Label", "test_fraction": 0.5}).train_labels) == 2
+        load_dataset(str(csv_path))
+    assert len(load_dataset({"csv": str(csv_path), "label": "Label", "test_fraction": 0.5}).train_labels) == 2
     digit = write_csv(tmp_path / "digit.csv", four_images(), [1, 0, 1, 0], label="digit")  # new-user finding
     with pytest.raises(DataError, match=r'digit.csv: no "label" column, but "digit" looks like one \(the 784 others are '
                                         r'pixels\): name it, dataset = \{ csv = "digit.csv", label = "digit" \}$'):
-        load_any(str(digit))
+        load_dataset(str(digit))
     for kind, says in (("folder", "its class folders' names"), ("npz", "its y_train \\(or labels\\) array")):
         with pytest.raises(DataError, match=rf"^label: names a CSV's label column; a {kind}'s labels are {says}$"):
-            load_any({kind: str(tmp_path), "label": "x"})
+            load_dataset({kind: str(tmp_path), "label": "x"})
     with pytest.raises(DataError, match=r"nowhere/digits: no such file or folder; a dataset is a name \(mnist, "):
-        load_any(str(tmp_path / "nowhere" / "digits"))
+        load_dataset(str(tmp_path / "nowhere" / "digits"))
     with pytest.raises(DataError, match=r"unknown dataset 'mnsit' \(did you mean \"mnist\"\?\)"):
-        load_any("mnsit")
+        load_dataset("mnsit")
     (tmp_path / "data.zip").write_bytes(b"PK")
     with pytest.raises(DataError, match=r"data.zip: a .zip is no dataset mnistlab reads; a dataset is a name \(mnist, "):
-        load_any(str(tmp_path / "data.zip"))
+        load_dataset(str(tmp_path / "data.zip"))
 
 
 # ----------------------------------------------------------------------------------------- npz
 def test_npz_in_keras_layout_and_images_labels(tmp_path: Path) -> None:
     x = np.stack([glyph_l()] * 4)
     np.savez(tmp_path / "mnist.npz", x_train=x, y_train=np.array([0, 1, 2, 1]), x_test=x[:2], y_test=np.array([2, 0]))
-    ds = load_any(str(tmp_path / "mnist.npz"))
+    ds = load_dataset(str(tmp_path / "mnist.npz"))
     assert ds.test_labels.tolist() == [2, 0] and is_l(ds.train_images[3])
     np.savez(tmp_path / "floats.npz", images=(x[..., None] / 255.0).astype(np.float32), labels=np.array(["x", "y"] * 2))
-    ds = load_any({"npz": str(tmp_path / "floats.npz"), "test_fraction": 0.5})
+    ds = load_dataset({"npz": str(tmp_path / "floats.npz"), "test_fraction": 0.5})
     assert ds.info.class_names == ("x", "y") and ds.train_images.max() == 255 and is_l(ds.train_images[0])
 
 
@@ -349,13 +349,13 @@ def test_npz_as_keras_users_hold_their_arrays_flat_colour_and_one_hot(tmp_path: 
     colour = np.stack([x, x, x], axis=-1)
     np.savez(tmp_path / "keras.npz", x_train=x.reshape(6, 784), y_train=one_hot, x_test=colour[:3],
              y_test=labels[:3, None])  # a column of labels, as keras.datasets.cifar10 gives them
-    ds = load_any(str(tmp_path / "keras.npz"))
+    ds = load_dataset(str(tmp_path / "keras.npz"))
     assert np.array_equal(ds.train_images, x) and ds.train_labels.tolist() == labels.tolist()
     assert np.array_equal(ds.test_images, x[:3]) and ds.test_labels.tolist() == labels[:3].tolist()
     tinted = (colour.astype(np.float64) * [1.0, 0.5, 0.25]).astype(np.uint8)  # made grayscale as a folder's are
     np.savez(tmp_path / "tint.npz", x_train=tinted, y_train=labels, x_test=tinted[:2], y_test=labels[:2])
     pillow = np.stack([np.asarray(Image.fromarray(im).convert("L")) for im in tinted]).astype(int)
-    gray = load_any(str(tmp_path / "tint.npz")).train_images.astype(int)
+    gray = load_dataset(str(tmp_path / "tint.npz")).train_images.astype(int)
     assert np.abs(gray - pillow).max() <= 1 and gray.max() > 0  # Pillow rounds in integers: within one level
 
 
@@ -376,7 +376,7 @@ def test_npz_as_keras_users_hold_their_arrays_flat_colour_and_one_hot(tmp_path: 
 def test_bad_npz(tmp_path: Path, arrays: dict, message: str) -> None:
     np.savez(tmp_path / "bad.npz", **arrays)
     with pytest.raises(DataError, match=re.escape(message)):
-        load_any(str(tmp_path / "bad.npz"))
+        load_dataset(str(tmp_path / "bad.npz"))
 
 
 def _npy(array: np.ndarray) -> bytes:
@@ -405,7 +405,7 @@ def test_a_truncated_or_foreign_npz_is_one_line_naming_the_file(tmp_path: Path, 
 
     (tmp_path / "bad.npz").write_bytes(content(_npz_bytes(tmp_path)))
     with pytest.raises(DataError, match=re.escape(message)):
-        load_any(str(tmp_path / "bad.npz"))
+        load_dataset(str(tmp_path / "bad.npz"))
     assert main(["show-data", str(tmp_path / "bad.npz"), "-o", str(tmp_path / "grid.png")]) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
@@ -444,7 +444,7 @@ def test_an_npz_whose_header_claims_more_than_it_holds_is_damaged_not_a_memory_e
     says = ("cut.npz: not a readable .npz: a truncated or damaged zip archive (x_train.npy claims an array of shape "
             "(1000000000000, 28, 28) and dtype uint8, 784,000,000,000,000 bytes, but holds at most 100)")
     with pytest.raises(DataError, match=re.escape(says)):
-        load_any(str(tmp_path / "cut.npz"))  # was numpy's _ArrayMemoryError: 713 TiB
+        load_dataset(str(tmp_path / "cut.npz"))  # was numpy's _ArrayMemoryError: 713 TiB
     assert main(["train", "--dataset", str(tmp_path / "cut.npz"), "--model", "seed000-dense", "--no-record",
                  "--progress", "none"]) != 0
     err = capsys.readouterr().err.strip()
@@ -456,17 +456,17 @@ def test_an_npz_whose_header_claims_more_than_it_holds_is_damaged_not_a_memory_e
     (tmp_path / "lying.npz").write_bytes(_lying_size(buf.getvalue(), 0xFFFFFFF0))
     with pytest.raises(DataError, match=re.escape("lying.npz: not a readable .npz: a truncated or damaged zip archive "
                                                   "(x_train.npy claims an array of shape (4000000000,)")):
-        load_any(str(tmp_path / "lying.npz"))
+        load_dataset(str(tmp_path / "lying.npz"))
 
 
 def test_an_npz_without_images_is_refused(tmp_path: Path) -> None:
     np.savez(tmp_path / "none.npz", x_train=np.zeros((0, 28, 28), np.uint8), y_train=np.zeros(0, int))
     with pytest.raises(DataError, match=r"none.npz: holds no images"):
-        load_any(str(tmp_path / "none.npz"))
+        load_dataset(str(tmp_path / "none.npz"))
     np.savez(tmp_path / "no-test.npz", x_train=np.zeros((4, 28, 28), np.uint8), y_train=np.array([0, 1, 0, 1]),
              x_test=np.zeros((0, 28, 28), np.uint8), y_test=np.zeros(0, int))
     with pytest.raises(DataError, match=r"no-test.npz's test split: holds no images"):
-        load_any(str(tmp_path / "no-test.npz"))
+        load_dataset(str(tmp_path / "no-test.npz"))
 
 
 # -------------------------------------------------------------------------------------- config
@@ -563,9 +563,9 @@ def test_a_folders_images_come_in_one_shuffled_order_as_keras_takes_a_directory(
     split held the first classes alone (a user's --quick trained on 7 classes of 10, tested on 5)."""
     data = {"folder": str(_numbered_folder(tmp_path / "train", 4, 12)),
             "test": str(_numbered_folder(tmp_path / "test", 4, 6, first=100))}
-    by_class = load_any(data, image_shape=(8, 8))
+    by_class = load_dataset(data, image_shape=(8, 8))
     assert list(by_class.train_labels) == sorted(by_class.train_labels)  # read class by class
-    shuffled, again = (load_any(data, image_shape=(8, 8), shuffle=True) for _ in range(2))
+    shuffled, again = (load_dataset(data, image_shape=(8, 8), shuffle=True) for _ in range(2))
     for ds in (shuffled, again):
         for images, labels, first, per in ((ds.train_images, ds.train_labels, 1, 12),
                                            (ds.test_images, ds.test_labels, 100, 6)):
@@ -603,16 +603,16 @@ def test_test_classes_the_training_data_lacks_and_data_of_one_class_are_said(tmp
     test = _folder(tmp_path / "test", {"nought": 1, "one": 1, "two": 1}, size=(8, 8))
     with pytest.raises(DataError, match=rf"^{test}: classes nought, two not in {train} \(its classes: one, zero\): name "
                                         r"the test classes as the training data's$"):
-        load_any({"folder": str(train), "test": str(test)})
+        load_dataset({"folder": str(train), "test": str(test)})
     csv, test_csv = (write_csv(tmp_path / f"{n}.csv", four_images(), labels) for n, labels in
                      (("train", [0, 1, 0, 1]), ("test", [0, 1, 2, 2])))
     with pytest.warns(DataWarning, match=rf"{test_csv}: no training image is labelled 2: the model never learns that "
                                          r"class, and its test images are always wrong$"):
-        ds = load_any({"csv": str(csv), "test": str(test_csv)})
+        ds = load_dataset({"csv": str(csv), "test": str(test_csv)})
     assert ds.info.num_classes == 3
     for one in (_folder(tmp_path / "one", {"zero": 3}, size=(8, 8)), write_csv(tmp_path / "one.csv", four_images(), [4] * 4)):
         with pytest.raises(DataError, match=r"one class \((zero|4)\): a classifier needs images of at least 2 classes$"):
-            load_any(str(one))
+            load_dataset(str(one))
 
 
 def test_data_shuffle_is_for_the_users_own_data_and_leaves_other_keys_alone(tmp_path: Path) -> None:
@@ -968,7 +968,7 @@ def test_csv_rows_with_a_wrong_cell_count_and_a_header_only_file(tmp_path: Path,
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no numpy warning leaks out
         with pytest.raises(DataError, match=re.escape(message)) as exc:
-            load_any(str(path))
+            load_dataset(str(path))
     assert "\n" not in str(exc.value) and str(path) in str(exc.value)
 
 
@@ -980,7 +980,7 @@ def test_hidden_folders_are_skipped_with_one_warning(tmp_path: Path, capsys: pyt
         for i in range(2):
             Image.fromarray(img).save(tmp_path / "d" / name / f"{i}.png")
     with pytest.warns(DataWarning, match=r"skipped 1 hidden folder\(s\), not classes: \.ipynb_checkpoints"):
-        ds = load_any({"folder": str(tmp_path / "d")})
+        ds = load_dataset({"folder": str(tmp_path / "d")})
     assert ds.info.class_names == ("a", "b")
     assert main(["show-data", str(tmp_path / "d"), "-o", str(tmp_path / "grid.png")]) == 0
     err = capsys.readouterr().err
@@ -1000,12 +1000,12 @@ def test_own_data_is_read_once_per_process_until_a_file_changes(tmp_path: Path) 
     shutil.copytree(folder / "a", tmp_path / "elsewhere")
     os.symlink(tmp_path / "elsewhere", folder / "b")  # a class folder that is a link
     userdata._READS.clear()
-    first = load_any(str(folder))
+    first = load_dataset(str(folder))
     for seed in (1, 2, 3):  # every seed's split from the one read
-        load_any(str(folder), seed=seed)
+        load_dataset(str(folder), seed=seed)
     assert len(userdata._READS) == 1 and first.info.train_size + first.info.test_size == 6
     for _ in range(2):  # another model input: a folder's images are decoded straight to it, once
-        load_any(str(folder), image_shape=(14, 14))
+        load_dataset(str(folder), image_shape=(14, 14))
     assert len(userdata._READS) == 2
     spec = userdata.parse_user_dataset(str(folder))
     read = userdata._read(spec, spec.path)[0]
@@ -1014,7 +1014,7 @@ def test_own_data_is_read_once_per_process_until_a_file_changes(tmp_path: Path) 
         read[0, 0, 0] = 1
 
     def whites() -> int:
-        ds = load_any(str(folder))
+        ds = load_dataset(str(folder))
         return int((np.concatenate([ds.train_images, ds.test_images]).mean(axis=(1, 2)) > 199).sum())
 
     Image.fromarray(np.full((32, 32), 200, np.uint8)).save(sorted((folder / "a").iterdir())[0])  # edited
@@ -1022,14 +1022,14 @@ def test_own_data_is_read_once_per_process_until_a_file_changes(tmp_path: Path) 
     Image.fromarray(np.full((32, 32), 200, np.uint8)).save(tmp_path / "elsewhere" / "000.png")  # behind the link
     assert whites() == 2
     Image.fromarray(np.zeros((32, 32), np.uint8)).save(folder / "b" / "new.png")  # one more image
-    assert load_any(str(folder)).info.train_size + load_any(str(folder)).info.test_size == 7
+    assert load_dataset(str(folder)).info.train_size + load_dataset(str(folder)).info.test_size == 7
     # a CSV replaced by one of the same size and modification time (cp -p, rsync -t): read again
     csv = write_csv(tmp_path / "c.csv", four_images(), [0, 1, 0, 1])
-    before = load_any({"csv": str(csv), "test_fraction": 0.5})
+    before = load_dataset({"csv": str(csv), "test_fraction": 0.5})
     other = write_csv(tmp_path / "other.csv", four_images(), [1, 0, 1, 0])
     os.utime(other, ns=(csv.stat().st_atime_ns, csv.stat().st_mtime_ns))
     os.replace(other, csv)
-    after = load_any({"csv": str(csv), "test_fraction": 0.5})
+    after = load_dataset({"csv": str(csv), "test_fraction": 0.5})
 
     def ell_labels(ds) -> set[int]:  # the labels of the images drawn as an L
         images, labels = np.concatenate([ds.train_images, ds.test_images]), np.concatenate([ds.train_labels,
@@ -1049,7 +1049,7 @@ def test_links_to_nothing_in_a_class_folder_are_named_as_such(tmp_path: Path) ->
     os.symlink(folder / "b" / "loop1.png", folder / "b" / "loop2.png")
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
-        ds = load_any(str(folder))
+        ds = load_dataset(str(folder))
     assert ds.info.train_size + ds.info.test_size == 4
     assert [str(w.message) for w in said] == [
         f"{folder}: 3 links in its class folders to nothing (the file they name is gone, or they name each other), "
@@ -1064,14 +1064,14 @@ def test_a_failed_read_still_says_its_warnings(tmp_path: Path) -> None:
     Image.fromarray(glyph_l()).save(tmp_path / "hid" / ".digits" / "0.png")
     with pytest.warns(DataWarning, match=r"skipped 1 hidden folder\(s\), not classes: \.digits"):
         with pytest.raises(DataError, match="no class folders"):
-            load_any(str(tmp_path / "hid"))
+            load_dataset(str(tmp_path / "hid"))
     (tmp_path / "one" / "a").mkdir(parents=True)
     (tmp_path / "one" / "a" / "notes.txt").write_text("x")
     (tmp_path / "one" / "a" / "0.png").write_bytes(b"not a png")
     for _ in range(2):  # and each time it is read
         with pytest.warns(DataWarning, match="not read"):
             with pytest.raises(DataError, match="0.png: not an image"):
-                load_any(str(tmp_path / "one"))
+                load_dataset(str(tmp_path / "one"))
 
 
 def test_a_folders_digest_lists_its_images_as_rglob_did(tmp_path: Path) -> None:
@@ -1113,7 +1113,7 @@ def test_an_image_edited_behind_a_class_folder_link_is_new_data(tmp_path: Path) 
     assert every_link != path_digest(tmp_path / "d")  # not the digest of an empty listing
     Image.fromarray(np.full((32, 32), 200, np.uint8)).save(sorted((folder / "a").iterdir())[0])
     assert path_digest(folder) != before and path_digest(tmp_path / "links") != every_link
-    assert load_any(str(tmp_path / "links")).info.train_size + load_any(str(tmp_path / "links")).info.test_size == 6
+    assert load_dataset(str(tmp_path / "links")).info.train_size + load_dataset(str(tmp_path / "links")).info.test_size == 6
 
 
 def test_a_class_count_mismatch_says_how_to_fit_the_model(tmp_path: Path) -> None:
@@ -1152,7 +1152,7 @@ def test_show_data_on_a_folder_shows_every_class(tmp_path: Path, capsys: pytest.
         (tmp_path / "d" / name).mkdir(parents=True)
         for i in range(10):
             Image.fromarray(glyph_l()).save(tmp_path / "d" / name / f"{i}.png")
-    ds = load_any({"folder": str(tmp_path / "d")})
+    ds = load_dataset({"folder": str(tmp_path / "d")})
     assert len(set(ds.train_labels[:4].tolist())) == 1  # read class by class: the first images are one class
     shown = sample_indices(ds.train_labels, 4)
     assert sorted(set(ds.train_labels[shown].tolist())) == [0, 1, 2] and len(set(shown.tolist())) == 4
@@ -1400,7 +1400,7 @@ def test_an_npz_with_half_a_test_split_is_refused_not_replaced_by_a_held_out_one
     x, y = np.stack([glyph_l(), 255 - glyph_l()] * 3), np.array([0, 1] * 3)
     np.savez(tmp_path / "d.npz", x_train=x, y_train=y, **{half: x[:2] if half == "x_test" else y[:2]})
     with pytest.raises(DataError, match=f"d.npz: has {half} but no {'y_test' if half == 'x_test' else 'x_test'}: "):
-        load_any(str(tmp_path / "d.npz"))
+        load_dataset(str(tmp_path / "d.npz"))
 
 
 def test_show_augment_takes_the_users_own_data_as_every_dataset_flag_does(tmp_path: Path, capsys) -> None:
@@ -1416,7 +1416,7 @@ def test_an_npz_of_python_objects_says_so_not_that_the_zip_is_damaged(tmp_path: 
     np.savez(tmp_path / "objects.npz", x_train=x, y_train=np.array([0, "1", 2, 1], dtype=object))
     with pytest.raises(DataError, match=r"objects.npz: holds an array of Python objects \(dtype object\), which mnistlab "
                                         r"does not unpickle: save its images as uint8 and its labels as int or str"):
-        load_any(str(tmp_path / "objects.npz"))
+        load_dataset(str(tmp_path / "objects.npz"))
 
 
 LIMIT = ("numeric labels number the classes 0, 1, 2, ..., up to 999 here (1,000 classes, or one per image when there "
@@ -1433,7 +1433,7 @@ def test_a_huge_numeric_label_in_a_csv_is_one_line_before_a_name_is_made_per_cla
         tmp_path: Path, label: int, says: str, capsys: pytest.CaptureFixture) -> None:
     path = write_csv(tmp_path / "ids.csv", four_images(), [0, 1, 0, label])
     with pytest.raises(DataError, match=re.escape(f"ids.csv line 5: {says}")):
-        load_any(str(path))  # was seconds and 836 MB of names, a MemoryError, or an OverflowError traceback
+        load_dataset(str(path))  # was seconds and 836 MB of names, a MemoryError, or an OverflowError traceback
     assert main(["train", "--dataset", str(path), "--model", "seed000-dense", "--epochs", "1", "--no-record",
                  "--progress", "none"]) != 0
     err = capsys.readouterr().err.strip()
@@ -1453,27 +1453,27 @@ def test_a_huge_or_broken_numeric_label_in_an_npz_is_named_without_a_numpy_warni
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # numpy's "invalid value encountered in cast" was said raw
             with pytest.raises(DataError, match=re.escape(f"{name}.npz: {says}")):
-                load_any(str(tmp_path / f"{name}.npz"))
+                load_dataset(str(tmp_path / f"{name}.npz"))
 
 
 def test_numeric_labels_are_taken_up_to_one_class_per_image_or_a_thousand(tmp_path: Path) -> None:
     x = np.stack([glyph_l()] * 4)
     np.savez(tmp_path / "sample.npz", x_train=x, y_train=np.array([0, 999, 0, 999]))  # a sample of 1000 classes
     with pytest.warns(DataWarning, match="labels run 0 to 999"):
-        assert load_any(str(tmp_path / "sample.npz")).info.num_classes == 1000
+        assert load_dataset(str(tmp_path / "sample.npz")).info.num_classes == 1000
     np.savez(tmp_path / "more.npz", x_train=x, y_train=np.array([0, 1000, 0, 1000]))
     with pytest.raises(DataError, match=re.escape("more.npz: y_train[1]: label 1000 would make 1,001 classes")):
-        load_any(str(tmp_path / "more.npz"))
+        load_dataset(str(tmp_path / "more.npz"))
     many = np.stack([glyph_l()] * 1200)  # 1,200 images: labels to 1,199
     labels = np.arange(1200) % 2
     labels[-1] = 1199
     write_csv(tmp_path / "train.csv", many[:4], [0, 1, 0, 1])
     np.savez(tmp_path / "big.npz", x_train=many, y_train=labels)
     with pytest.warns(DataWarning, match="labels run 0 to 1199"):
-        assert load_any(str(tmp_path / "big.npz")).info.num_classes == 1200
+        assert load_dataset(str(tmp_path / "big.npz")).info.num_classes == 1200
     write_csv(tmp_path / "test.csv", many[:4], [0, 1, 0, 5000])  # the test file's label, named as such
     with pytest.raises(DataError, match=re.escape("test.csv line 5: label 5000 would make 5,001 classes for 4 images")):
-        load_any({"csv": str(tmp_path / "train.csv"), "test": str(tmp_path / "test.csv")})
+        load_dataset({"csv": str(tmp_path / "train.csv"), "test": str(tmp_path / "test.csv")})
 
 
 def test_numeric_labels_that_skip_classes_are_warned_of(tmp_path: Path) -> None:
@@ -1481,13 +1481,13 @@ def test_numeric_labels_that_skip_classes_are_warned_of(tmp_path: Path) -> None:
     np.savez(tmp_path / "sparse.npz", x_train=x, y_train=np.array([3, 7, 3, 7]))
     with pytest.warns(DataWarning, match=r"sparse.npz: labels run 0 to 7, so the model gets 8 classes, but no image is "
                                          r"labelled 0, 1, 2, 4, 5, 6: those classes are never learnt"):
-        assert load_any(str(tmp_path / "sparse.npz")).info.num_classes == 8
+        assert load_dataset(str(tmp_path / "sparse.npz")).info.num_classes == 8
     import warnings
 
     np.savez(tmp_path / "whole.npz", x_train=x, y_train=np.array([0, 1, 2, 1]))
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        load_any(str(tmp_path / "whole.npz"))
+        load_dataset(str(tmp_path / "whole.npz"))
 
 
 def test_a_run_recorded_before_class_folder_links_were_hashed_still_finds_its_data_unchanged(tmp_path: Path) -> None:
@@ -1530,7 +1530,7 @@ def test_a_class_folders_images_in_subfolders_are_its_own_as_keras_reads_them(tm
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         listing = folder_listing(root)
-        ds = load_any(str(root))
+        ds = load_dataset(str(root))
     assert [p.relative_to(root).as_posix() for p in listing["a"]] == [
         "a/000.png", "a/001.png", "a/2019/x.png", "a/2019/late/y.png"]  # Keras's order: folder, then name
     assert [p.relative_to(root).as_posix() for p in listing["b"]] == ["b/000.png", "b/001.png", "b/scans/z.png"]
@@ -1549,7 +1549,7 @@ def test_a_class_folders_images_in_subfolders_are_its_own_as_keras_reads_them(tm
     Image.fromarray(glyph_l()).save(tmp_path / "e" / "c" / ".hid" / "0.png")
     Image.fromarray(glyph_l()).save(tmp_path / "e" / "d" / "0.png")
     with pytest.raises(DataError, match=r"/c: class folder with no images .*; hidden folders are not read: c/\.hid$"):
-        load_any(str(tmp_path / "e"))
+        load_dataset(str(tmp_path / "e"))
 
 
 def test_a_held_out_test_split_that_takes_whole_classes_is_said_or_refused(tmp_path: Path,
@@ -1559,7 +1559,7 @@ def test_a_held_out_test_split_that_takes_whole_classes_is_said_or_refused(tmp_p
     says = ("ten.csv: test_fraction = 0.99 holds out 9 of its 10 images, leaving 1 of one class to train on: a classifier "
             "needs images of at least 2 classes; lower test_fraction, or give a test file")
     with pytest.raises(DataError, match=re.escape(says)):
-        load_any({"csv": str(tmp_path / "ten.csv"), "test_fraction": 0.99})  # trained on one image of one class
+        load_dataset({"csv": str(tmp_path / "ten.csv"), "test_fraction": 0.99})  # trained on one image of one class
     assert main(["train", "--dataset", f'{{ csv = "{tmp_path / "ten.csv"}", test_fraction = 0.99 }}', "--model",
                  "seed000-dense", "--set", "model.layers[-1].units=2", "--no-record", "--progress", "none"]) != 0
     out, err = capsys.readouterr()
@@ -1567,11 +1567,11 @@ def test_a_held_out_test_split_that_takes_whole_classes_is_said_or_refused(tmp_p
     write_csv(tmp_path / "five.csv", images[:5], ["a", "a", "b", "b", "c"])  # 3 of 5 held out: c's one image among them
     with pytest.warns(DataWarning, match=re.escape("five.csv: test_fraction = 0.6 holds out every image of class c (2 of "
                                                    "its 5 images left to train on): the model never learns it")):
-        ds = load_any({"csv": str(tmp_path / "five.csv"), "test_fraction": 0.6})
+        ds = load_dataset({"csv": str(tmp_path / "five.csv"), "test_fraction": 0.6})
     assert ds.train_labels.tolist() == [0, 1] and ds.info.class_names == ("a", "b", "c")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # every class kept: nothing said
-        load_any({"csv": str(tmp_path / "ten.csv")})
+        load_dataset({"csv": str(tmp_path / "ten.csv")})
 
 
 def test_a_test_fraction_beside_a_test_set_is_said_to_be_unused(tmp_path: Path) -> None:
@@ -1586,12 +1586,12 @@ def test_a_test_fraction_beside_a_test_set_is_said_to_be_unused(tmp_path: Path) 
                          ({"npz": str(tmp_path / "both.npz"), "test_fraction": 0.5}, "its x_test and y_test")):
         with pytest.warns(DataWarning, match=re.escape(f"test_fraction = {table['test_fraction']:g} not used: the test "
                                                        f"set is {names}, held out whole")):
-            ds = load_any(table)
+            ds = load_dataset(table)
         assert ds.info.train_size == 4 and ds.info.test_size == 4
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        load_any({"csv": str(csv), "test": str(test)})
-        assert load_any({"csv": str(csv), "test_fraction": 0.5}).info.test_size == 2
+        load_dataset({"csv": str(csv), "test": str(test)})
+        assert load_dataset({"csv": str(csv), "test_fraction": 0.5}).info.test_size == 2
 
 
 def test_show_data_takes_the_table_form_of_the_users_data(tmp_path: Path, monkeypatch, capsys) -> None:
@@ -1617,11 +1617,11 @@ def test_a_test_split_left_inside_the_data_folder_is_named_not_taken_in_silence(
     with pytest.warns(DataWarning, match=re.escape(
             f"{root}: its folder 'test' holds folders named as its classes (1, 3, 7), yet is read as one more class: "
             f"a test split? move it out of digits/ and give it as test = \"{root / 'test'}\"")):
-        ds = load_any(str(root))
+        ds = load_dataset(str(root))
     assert ds.info.class_names == ("1", "3", "7", "test")  # read as Keras reads it: a class, said
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        load_any(str(_folder(tmp_path / "plain", {"test": 2, "other": 2})))  # a class named test, holding images
+        load_dataset(str(_folder(tmp_path / "plain", {"test": 2, "other": 2})))  # a class named test, holding images
 
 
 def test_images_beside_the_class_folders_are_named_as_not_read(tmp_path: Path) -> None:
@@ -1634,14 +1634,14 @@ def test_images_beside_the_class_folders_are_named_as_not_read(tmp_path: Path) -
     (root / "notes.txt").write_text("not an image: no word about it")
     with pytest.warns(DataWarning, match=re.escape(f"{root}: 1 image beside the class folders, in no class, not read: "
                                                    "stray.png")):
-        ds = load_any(str(root))
+        ds = load_dataset(str(root))
     assert ds.info.train_size + ds.info.test_size == 4
 
 
 def test_a_path_object_is_a_dataset_alone_or_in_a_table(tmp_path: Path) -> None:
     """Python code holds paths as pathlib.Path: `train(dataset=Path("d.csv"))` said "must be a valid
     string". A Path, alone or as a table's value, trains and is recorded as a file writes it."""
-    from mnistlab.datasets import load_any
+    from mnistlab.datasets import load_dataset
     from mnistlab.run import train
     from mnistlab.store import RunStore
 
@@ -1652,9 +1652,9 @@ def test_a_path_object_is_a_dataset_alone_or_in_a_table(tmp_path: Path) -> None:
     table = train({"csv": csv, "test_fraction": 0.5}, {"dense": [8], "outputs": 2}, 1, store=store, progress="none")
     recorded = {r.run_id: r.config["dataset"] for r in store.runs()}
     assert recorded == {alone.run_id: str(csv.resolve()), table.run_id: {"csv": str(csv.resolve()), "test_fraction": 0.5}}
-    assert len(load_any(csv).train_images) + len(load_any(csv).test_images) == 20
+    assert len(load_dataset(csv).train_images) + len(load_dataset(csv).test_images) == 20
     with pytest.raises(DataError, match="no such file"):
-        load_any(tmp_path / "nothing.csv")
+        load_dataset(tmp_path / "nothing.csv")
 
 
 def test_quoted_numbers_and_whole_float_labels_read_as_pandas_writes_them(tmp_path: Path) -> None:
@@ -1686,12 +1686,12 @@ def _typed(tmp_path: Path, copies: int, at: int, label: int, said: str) -> Path:
     text = p.read_text().splitlines()
     p.write_text("\n".join([*text[:at + 1], "", *text[at + 1:]]) + "\n")  # a blank line: counted, as an editor counts
     with pytest.warns(DataWarning, match=rf"{said}; {label} labels 1 image only: line {at + 3} of .*t.csv, a typo\?$"):
-        load_any(str(p))
+        load_dataset(str(p))
     npz = tmp_path / "t.npz"
     np.savez(npz, x_train=np.concatenate([four_images()] * copies), y_train=np.array(labels))
     with pytest.warns(DataWarning, match=rf"{said.replace('t.csv', 't.npz')}; {label} labels 1 image only: index {at} of "
                                          r"the labels of .*t.npz \(counting from 0\), a typo\?$"):
-        load_any(str(npz))
+        load_dataset(str(npz))
     return p
 
 
@@ -1702,7 +1702,7 @@ def test_a_label_typed_high_is_located_in_the_warning(tmp_path: Path) -> None:
     labels = [0, 1, 3] * 6  # 3 on six images: a class, not a typo
     p = write_csv(tmp_path / "u.csv", np.concatenate([four_images()[:3]] * 6), labels)
     with pytest.warns(DataWarning) as said:
-        load_any(str(p))
+        load_dataset(str(p))
     assert [str(w.message) for w in said if "no image is labelled 2" in str(w.message) and "typo" not in str(w.message)]
 
 
@@ -1713,7 +1713,7 @@ def test_a_label_typed_one_above_the_others_and_pandas_index_column_are_said(tmp
     (tmp_path / "pd.csv").write_text("\n".join(["," + text[0], *[f"{i},{row}" for i, row in enumerate(text[1:])]]) + "\n")
     with pytest.raises(DataError, match=r"pd.csv: its first column has no name: the index pandas writes unless told "
                                         r"not to; write the CSV with df.to_csv\(path, index=False\)"):
-        load_any(str(tmp_path / "pd.csv"))
+        load_dataset(str(tmp_path / "pd.csv"))
     from mnistlab.run import train
 
     with pytest.raises(SpecError, match=r'dataset: is one path or a table, not a list of files: .* \{ csv = "train.csv", '
@@ -1744,16 +1744,16 @@ def test_images_scaled_to_0_1_are_refused_in_an_npz_and_a_folder_as_in_a_csv(tmp
     binary = (np.stack([glyph_l(), 255 - glyph_l()] * 4) > 0).astype(np.uint8)  # 0 and 1
     np.savez(tmp_path / "ints.npz", x_train=binary, y_train=np.array([0, 1] * 4))
     with pytest.raises(DataError, match=r"ints\.npz: every pixel value is 0 or 1, as integers: .*multiply by 255"):
-        load_any(str(tmp_path / "ints.npz"), image_shape=(28, 28), seed=0)
+        load_dataset(str(tmp_path / "ints.npz"), image_shape=(28, 28), seed=0)
     np.savez(tmp_path / "floats.npz", x_train=binary.astype(np.float32), y_train=np.array([0, 1] * 4))
-    ds = load_any(str(tmp_path / "floats.npz"), image_shape=(28, 28), seed=0)  # floats in [0, 1]: x / 255
+    ds = load_dataset(str(tmp_path / "floats.npz"), image_shape=(28, 28), seed=0)  # floats in [0, 1]: x / 255
     assert set(np.unique(np.asarray(ds.train_images))) <= {0, 255}
     for c in ("0", "1"):
         (tmp_path / "binpng" / c).mkdir(parents=True)
         for i in range(3):
             Image.fromarray(binary[int(c)]).save(tmp_path / "binpng" / c / f"{i}.png")
     with pytest.raises(DataError, match=r"binpng: its images' pixels are all 0 or 1 \(of 255\): .*multiply by 255"):
-        load_any({"folder": str(tmp_path / "binpng"), "test_fraction": 0.34}, image_shape=(28, 28), seed=0)
+        load_dataset({"folder": str(tmp_path / "binpng"), "test_fraction": 0.34}, image_shape=(28, 28), seed=0)
     assert main(["train", "--dataset", str(tmp_path / "ints.npz"), "--model", "seed000-dense", "--no-record"]) == 2
 
 
@@ -1779,3 +1779,20 @@ def test_a_subset_of_the_user_s_test_file_is_said_as_a_registered_dataset_s_is(t
     assert main(["train", "--config", str(tmp_path / "run.toml"), "--store", store, "--progress", "none"]) == 0
     assert "part of the test set" not in capsys.readouterr().err
     assert ["test_set_size" in r.metrics for r in RunStore(store).runs()] == [True, False]  # in start order
+
+
+def test_load_dataset_takes_the_user_s_data_as_dataset_does(tmp_path: Path, monkeypatch) -> None:
+    """New-user finding (helper-108): the README says the user's data works wherever a dataset
+    name does, but `mnistlab.load_dataset("train.csv")` said "unknown dataset"."""
+    import mnistlab
+
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "train.csv", four_images(), [2, 1, 2, 0])
+    write_csv(tmp_path / "test.csv", four_images()[:2], [2, 1])
+    ds = mnistlab.load_dataset({"csv": "train.csv", "test": "test.csv"})
+    assert ds.train_images.shape == (4, 28, 28) and ds.test_labels.tolist() == [2, 1]
+    assert mnistlab.load_dataset("train.csv", image_shape=(14, 14)).train_images.shape[1:] == (14, 14)
+    with pytest.raises(DataError, match=r"unknown dataset 'mnistt' \(did you mean \"mnist\"\?\).*or a \.csv file"):
+        mnistlab.load_dataset("mnistt")
+    with pytest.raises(DataError, match="nothere.csv"):
+        mnistlab.load_dataset("nothere.csv")

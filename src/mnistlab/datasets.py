@@ -16,8 +16,8 @@ checksum where one is known: the SHA-256 of the decompressed payload, else the M
 published (:attr:`Dataset.verified` says which). The decoded arrays are then cached as ``.npy``
 files and memory-mapped on later loads (milliseconds instead of a second or more).
 
-The user's own data (a CSV, a folder per class, an ``.npz``) loads through :func:`load_any`,
-which takes a registered name, a path, or a table (:mod:`mnistlab.data.userdata`).
+The user's own data (a CSV, a folder per class, an ``.npz``) loads through :func:`load_dataset` too,
+given a path or a table (:mod:`mnistlab.data.userdata`).
 
     >>> ds = load_dataset("mnist")                          # doctest: +SKIP
     >>> ds.train_images.shape, ds.train_labels[:5].tolist()  # doctest: +SKIP
@@ -61,7 +61,7 @@ from mnistlab.files import write_atomic
 
 __all__ = [
     "MAX_IDX_BYTES", "SPLIT_FILES", "Dataset", "DatasetInfo", "DatasetStatus", "cache_dir", "candidate_dirs",
-    "dataset_status", "display_names", "download_dataset", "find_files", "get_info", "list_datasets", "load_any", "load_dataset",
+    "dataset_status", "display_names", "download_dataset", "find_files", "get_info", "list_datasets", "load_dataset",
     "parse_idx", "read_idx", "register_dataset", "validation_split", "verify_file", "write_idx",
 ]
 
@@ -435,13 +435,26 @@ def _finish(info: DatasetInfo, raw: dict[str, np.ndarray], where: Mapping[str, A
 # Loading
 
 
-def load_dataset(name: str, data_dir: str | os.PathLike | None = None, *, download: bool = True) -> Dataset:
-    """Find, verify and decode a registered dataset; see the module docstring for where files are looked for.
+def load_dataset(name: str | os.PathLike[str] | Mapping[str, Any], data_dir: str | os.PathLike | None = None, *,
+                 download: bool = True, image_shape: tuple[int, int] = (28, 28), seed: int = 0,
+                 shuffle: bool = False) -> Dataset:
+    """Find, verify and decode a registered dataset (see the module docstring for where files are
+    looked for), or load the user's own data, what ``--dataset`` takes: a path (``.csv``, ``.npz``, a
+    folder of class folders) or a table (``{"csv": ..., "test": ...}``, ``{"folder": ...}``,
+    ``{"npz": ...}``; :func:`mnistlab.data.userdata.load_user_data`).
 
-    The first load decodes and verifies (a second or more); later loads memory-map a decoded copy
-    in the cache (milliseconds). Raises DataError for an unknown name, missing, truncated,
-    corrupted or mislabelled file, or a failed download.
+    A registered dataset's first load decodes and verifies (a second or more); later loads
+    memory-map a decoded copy in the cache (milliseconds). The user's images come as uint8
+    grayscale resized to ``image_shape`` (H, W), in a shuffled order with ``shuffle``
+    (``data.shuffle``); a test split is carved with ``seed`` when none is given. Raises DataError
+    for an unknown name (with a did-you-mean), a missing, truncated, corrupted or mislabelled file,
+    or a failed download.
     """
+    if not is_registered(name):
+        from mnistlab.data import userdata
+
+        return userdata.load_user_data(userdata.parse_user_dataset(name), image_shape=image_shape, seed=seed,
+                                       shuffle=shuffle)
     info = get_info(name)
     located = find_files(info, data_dir)
     if located is None:
@@ -590,22 +603,6 @@ def _default_font_has(char: str) -> bool:
     return font.get_char_index(ord(char)) != 0
 
 
-def load_any(dataset: str | os.PathLike[str] | Mapping[str, Any], data_dir: str | os.PathLike | None = None, *,
-             image_shape: tuple[int, int] = (28, 28), seed: int = 0, shuffle: bool = False) -> Dataset:
-    """A registered dataset by name, or the user's own data: a path (``.csv``, ``.npz``, a folder)
-    or a table (``{"csv": ..., "test": ...}``, ``{"folder": ...}``, ``{"npz": ...}``; see
-    :func:`mnistlab.data.userdata.load_user_data`). User images come resized to ``image_shape``
-    (H, W), in a shuffled order with ``shuffle`` (``data.shuffle``); a test split is carved with
-    ``seed`` when none is given. DataError for anything wrong.
-    """
-    from mnistlab.data import userdata
-
-    if is_registered(dataset):
-        return load_dataset(dataset, data_dir)
-    return userdata.load_user_data(userdata.parse_user_dataset(dataset), image_shape=image_shape, seed=seed,
-                                   shuffle=shuffle)
-
-
 def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = None,
                 env: Mapping[str, Any] | None = None) -> Dataset:
     """The :class:`Dataset` a recorded run (its resolved ``config``) trained on:
@@ -631,7 +628,7 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
             raise DataError(f"{path}: the data this run trained on is gone (moved or deleted): put it back there, or "
                             "name the experiment file that says where it is now")
     shape = (config.get("model") or {}).get("input_shape") or (28, 28)
-    ds = load_any(relocated(config.get("dataset") or "", moved), data_dir, image_shape=(int(shape[0]), int(shape[1])),
+    ds = load_dataset(relocated(config.get("dataset") or "", moved), data_dir, image_shape=(int(shape[0]), int(shape[1])),
                   seed=split_seed(config), shuffle=data_shuffled(config))
     for path, digest in recorded.items():
         where = moved.get(path, path)

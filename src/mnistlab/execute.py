@@ -37,7 +37,7 @@ from mnistlab.accel.members import batch_refusal
 from mnistlab.callbacks import Callback
 from mnistlab.comparison import COLUMNS, Comparison, compare
 from mnistlab.config import RunConfig, data_shuffled, parse_run_config, split_seed, with_threads
-from mnistlab.datasets import load_any
+from mnistlab.datasets import load_dataset
 from mnistlab.errors import (CheckpointError, DataError, MnistlabError, ReportWarning, SpecError, SpecWarning, StoreError,
                              TrainingWarning, WorkerDied, in_file_order, show_warning, together)
 from mnistlab.metrics import committee_probs
@@ -1023,4 +1023,4 @@ def committee_accuracy(member_probs: Sequence[np.ndarray], labels: np.ndarray) -
 def scored_labels(resolved: Mapping[str, Any], n: int, data_dir: str | os.PathLike | None = None) -> np.ndarray:
     """The test labels a run was scored on (``data.subset`` keeps the first images)."""
     seed = split_seed(resolved)  # user data without a test file: its carved split
-    return np.asarray(load_any(resolved["dataset"], data_dir, seed=seed, shuffle=data_shuffled(resolved)).test_labels[:n])
+    return np.asarray(load_dataset(resolved["dataset"], data_dir, seed=seed, shuffle=data_shuffled(resolved)).test_labels[:n])

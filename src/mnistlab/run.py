@@ -35,7 +35,7 @@ from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, c
                              parse_run_config, run_key, setting_default, split_seed)
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
-from mnistlab.datasets import file_digest, load_any, run_dataset, validation_count, validation_split
+from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
                              StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, did_you_mean, type_name)
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs, probs_loss
@@ -223,7 +223,7 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
     it has no test file, split with the run's split seed; its files' SHA-256 go in ``provenance``.
     """
     height, width = cfg.model_spec().input_shape[:2]
-    ds = load_any(cfg.dataset, data_dir, image_shape=(height, width), seed=cfg.split_seed, shuffle=cfg.shuffles_data)
+    ds = load_dataset(cfg.dataset, data_dir, image_shape=(height, width), seed=cfg.split_seed, shuffle=cfg.shuffles_data)
     train_x, train_y = np.asarray(ds.train_images), np.asarray(ds.train_labels)
     test_x, test_y = np.asarray(ds.test_images), np.asarray(ds.test_labels)
     if cfg.data.subset > len(train_x) and not _smoke_sized(cfg):  # (--quick's 300 of 160 images: all, unsaid)

@@ -72,7 +72,7 @@ def show_data_cmd(dataset: str | dict[str, Any], split: str, rows: int, cols: in
         (str(v) for k, v in dataset.items() if k in ("csv", "folder", "npz")), "")).stem
     output = check_output(output or Path(f"{stem or 'data'}-samples.png"),
                           (".png", ".svg", ".pdf", ".jpg", ".jpeg"))
-    ds = datasets.load_any(dataset, data_dir)
+    ds = datasets.load_dataset(dataset, data_dir)
     names = datasets.display_names(ds.info)
     images = ds.train_images if split == "train" else ds.test_images
     labels = ds.train_labels if split == "train" else ds.test_labels

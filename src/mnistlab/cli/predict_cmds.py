@@ -185,16 +185,19 @@ def _stop_when_nothing_left(bad: list[str], left: list[Any]) -> None:
 def _with_csv_images(tables: list[str], sources: list[Any], originals: list[Any], seen: Any,
                      shape: tuple[int, int]) -> tuple[list[Any], list[Any], Any]:
     """Add the images of Kaggle-style CSV files (already in dataset form) after the image files':
-    each named ``FILE.csv#ROW`` (ROW from 1). DataError for a CSV whose images are not ``shape``."""
+    each named ``FILE.csv#ROW`` (ROW from 1). A CSV of another square size is resized to ``shape``
+    as a CSV dataset is for training (:func:`~mnistlab.data.userdata.resize_images`), with a note."""
     import numpy as np
 
-    from mnistlab.data.userdata import read_csv
+    from mnistlab.data.userdata import read_csv, resize_images
 
     parts = [] if seen is None else [np.asarray(seen)]
     for table in tables:
         x, _ = read_csv(Path(table))  # labels, if any, are not needed to predict
         if tuple(x.shape[1:]) != tuple(shape):
-            raise DataError(f"{table}: its images are {x.shape[1]}x{x.shape[2]}; the model takes {shape[0]}x{shape[1]}")
+            click.echo(f"note: {table}: its {x.shape[2]}x{x.shape[1]} images resized to the model's {shape[1]}x{shape[0]}, "
+                       "as a CSV dataset's are for training", err=True)
+            x = resize_images(x, (int(shape[0]), int(shape[1])))
         sources = [*sources, *((f"{table}#{i + 1}", None) for i in range(len(x)))]
         originals = [*originals, *x]
         parts.append(x)

@@ -429,7 +429,7 @@ def show_augment_cmd(dataset: str | None, config_file: Path | None, variant: str
     """Save a grid of training images next to augmented copies (one row per image)."""
     from mnistlab.augment import preview_figure
     from mnistlab.data.userdata import is_folder_dataset
-    from mnistlab.datasets import load_any
+    from mnistlab.datasets import load_dataset
 
     out = check_output(out, (".png", ".svg", ".pdf", ".jpg", ".jpeg"))  # a typo costs nothing
     settings: dict[str, Any] = {}
@@ -440,7 +440,7 @@ def show_augment_cmd(dataset: str | None, config_file: Path | None, variant: str
     settings.update({k: v for k, v in flags.items() if v is not None})
     cfg = parse_augment(settings, source="command line")
     dataset = dataset or setting_default("dataset")  # a registered name, or the user's own data: a folder's
-    ds = load_any(dataset, data_dir, shuffle=is_folder_dataset(dataset))  # first images then are of every class
+    ds = load_dataset(dataset, data_dir, shuffle=is_folder_dataset(dataset))  # first images then are of every class
     fig = preview_figure(ds.train_images[:count], cfg, seed=seed, copies=copies)
     save_figure(fig, out)
     click.echo(f"wrote {out}")
