@@ -184,10 +184,10 @@ def _finished(db: Path) -> set[str]:
         return set()
 
 
-def _start(exp: Path, store: Path, data_dir: Path, **env_vars: str) -> subprocess.Popen[bytes]:
+def _start(exp: Path, store: Path, data_dir: Path, *flags: str, **env_vars: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", **env_vars}
     return subprocess.Popen([sys.executable, "-m", "mnistlab", "run", str(exp), "--store", str(store),
-                             "--data-dir", str(data_dir)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             "--data-dir", str(data_dir), *flags], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def _wait_for_first(proc: subprocess.Popen[bytes], db: Path) -> set[str]:
@@ -242,6 +242,15 @@ def test_killed_sweep_loses_nothing_and_resumes(tmp_path: Path, data_dir: Path, 
     assert before <= {r.run_id for r in finished}  # the old runs were kept, not redone
     assert out.decode().count("skipped (already finished)") == len(before)
     assert store.runs(status="running") == []  # the killed run is marked interrupted, not left running
+    if sig == signal.SIGINT:  # New-user finding (helper-108): stopped, `run --force` said to run "the same
+        forced = _start(exp, store_dir, data_dir, "--force")  # command" again, which trains every cell again
+        _wait_for_first(forced, store_dir / "runs.sqlite")
+        deadline = time.monotonic() + 60
+        while len(_finished(store_dir / "runs.sqlite")) == 6 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        forced.send_signal(signal.SIGINT)
+        _, err = forced.communicate(timeout=60)
+        assert forced.returncode == 130 and b"run the same command again without --force to train" in err, err
 
 
 LONG_CELL = """

@@ -19,7 +19,7 @@ from PIL import Image
 from mnistlab.cli import main
 from mnistlab.data.userdata import resize_images
 from mnistlab.datasets import load_dataset
-from mnistlab.errors import InvertedImageWarning
+from mnistlab.errors import InvertedImageWarning, SpecError
 from mnistlab.preprocess import preprocess
 from mnistlab.run import Committee, Run, load_trained
 from mnistlab.store import RunStore
@@ -104,6 +104,11 @@ def test_table_csv_json_top_and_stdin(mnist_models, tmp_path, capsys, test_digit
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "-", "--store", mnist_models)
     assert code == 2 and err.startswith("error: <stdin>: empty: nothing was piped in")
+    csv_text = b"label,pixel0,pixel1,pixel2,pixel3\n1,0,255,0,0\n"  # helper-108: "not an image"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(csv_text)))
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "-", "--store", mnist_models)
+    assert code == 2 and err == ("error: <stdin>: CSV text, not an image: stdin holds one image file; give the CSV by "
+                                 "its path (mnistlab predict RUN test.csv)\n"), err
 
 
 def test_show_saves_the_inputs_beside_what_the_model_saw(mnist_models, tmp_path, capsys, test_digits):
@@ -119,19 +124,25 @@ def test_show_saves_the_inputs_beside_what_the_model_saw(mnist_models, tmp_path,
     one_line_error(code, err, ".png, .svg or .pdf")
 
 
-def test_model_is_a_run_id_a_variants_best_or_latest_run_or_a_committee(mnist_models, test_digits):
+def test_model_is_a_run_id_a_variants_best_or_latest_run_or_a_committee(mnist_models, test_digits, tmp_path, capsys):
     store = RunStore(mnist_models)
     dense = [r for r in store.runs(experiment="use") if r.variant == "dense"]
     best = max(dense, key=lambda r: r.metrics["test_accuracy"])
     assert load_trained(store, "use", variant="dense").run_id == best.run_id
     assert load_trained(store, "use", variant="dense", pick="latest").run_id == dense[-1].run_id
     assert load_trained(store, dense[0].run_id[:7]).run_id == dense[0].run_id
+    with pytest.raises(SpecError, match=f"--pick latest picks among an experiment's runs, and {dense[0].run_id[:7]} is "
+                                        f"run {dense[0].run_id}: give its experiment \\(use\\) instead"):
+        load_trained(store, dense[0].run_id[:7], pick="latest")  # helper-108: ignored, unsaid
     committee = load_trained(store, "use", variant="committee")
     assert isinstance(committee, Committee) and len(committee.members) == 2
     x = test_digits[0]
     expected = np.mean([Run.from_store(store, m).predict(x) for m in committee.run_ids], axis=0)
     np.testing.assert_allclose(committee.predict(x), expected, atol=1e-6)
     assert committee.test_accuracy == store.committees("use")[0].accuracy
+    Image.fromarray(x[0]).save(tmp_path / "d.png")
+    code, _, err = cli(capsys, "predict", dense[0].run_id, tmp_path / "d.png", "--pick", "latest", "--store", mnist_models)
+    one_line_error(code, err, "--pick latest picks among an experiment's runs")
 
 
 def test_a_committee_predicts_from_the_cli(mnist_models, tmp_path, capsys, test_digits):

@@ -123,7 +123,13 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
     head, *rows = (tmp / "typo.csv").read_text().splitlines()
     (tmp / "typo.csv").write_text("\n".join([head, rows[0], "", "", *rows[1:]]) + "\n")  # blank lines before it
     np.savez(tmp / "arrays.npz", x_train=good, y_train=np.array([0, 1]))  # an .npz given as a CSV (new-user finding)
+    (tmp / "comma.csv").write_text("\n".join(line + "," for line in text) + "\n")  # helper-108: 785 columns, unsaid why
+    (tmp / "id.csv").write_text("\n".join(f"{'ImageId' if i == 0 else i}," + line for i, line in enumerate(text)) + "\n")
     return {
+        "a comma ending each line": ({"csv": "comma.csv"}, "comma.csv: 785 pixel columns are not a square image (28x28 "
+                                                          "needs 784): the last column has no name: a comma at the end"),
+        "an id column": ({"csv": "id.csv"}, 'id.csv: 785 pixel columns are not a square image (28x28 needs 784): '
+                                            '"ImageId" looks like no pixel (an id?): delete that column'),
         "an npz": ({"csv": "arrays.npz"}, "arrays.npz: not a text CSV (its bytes are not UTF-8 text): a CSV holds a "
                                          "header and rows of numbers; an .npz is given as { npz = ... }"),
         "783 columns": ({"csv": "783.csv"}, "783.csv: 783 pixel columns are not a square image (28x28 needs 784)"),
@@ -145,7 +151,7 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
     }
 
 
-@pytest.mark.parametrize("case", ["an npz",
+@pytest.mark.parametrize("case", ["an npz", "a comma ending each line", "an id column",
                                   "783 columns", "2 columns", "non-numeric", "above 255", "below 0", "mixed kinds", "no labels",
                                   "a typo in a label",
                                   "no header", "scaled to 0-1", "a fraction", "semicolons", "a long cell"])

@@ -568,6 +568,9 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
     if p == "-":
         if not (data := sys.stdin.buffer.read()):
             raise DataError("<stdin>: empty: nothing was piped in (mnistlab predict RUN - < image.png)")
+        if _csv_text(data):
+            raise DataError("<stdin>: CSV text, not an image: stdin holds one image file; give the CSV by its path "
+                            "(mnistlab predict RUN test.csv)")
         return [("<stdin>", data)]
     if os.path.isdir(p):
         return _folder_sources(p)
@@ -576,6 +579,16 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
     if os.path.islink(p):  # as a folder's dead links are said
         raise DataError(f"{display_name(p)}: a link to nothing (what it points to, {display_name(os.readlink(p))}, is gone)")
     raise DataError(f"{display_name(p)}: no such file or folder")
+
+
+def _csv_text(data: bytes) -> bool:
+    """Whether ``data`` starts as a CSV of pixels does: a first line of text with commas in it."""
+    first = data[:65536].split(b"\n", 1)[0]
+    try:
+        text = first.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return False
+    return text.count(",") >= 2 and text.isprintable()
 
 
 def _folder_sources(p: str) -> list[tuple[str, str | bytes]]:

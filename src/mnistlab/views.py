@@ -501,7 +501,8 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
     best (or latest) scored committee of the most members, and ``variant`` may also name a
     committee across variants (an experiment's ``[[committees]]``: its latest evaluation over the
     current runs, whatever ``pick``). ``quick``: of an experiment file's ``--quick`` smoke runs
-    (:func:`resolve_runs`). Raises StoreError when nothing usable matches.
+    (:func:`resolve_runs`). Raises StoreError when nothing usable matches, SpecError for a
+    ``pick`` of "latest" with a run id (one run: nothing to pick from).
     """
     from mnistlab.search import best_trial, is_search
 
@@ -517,6 +518,9 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
             return list(whole.member_ids), whole
     runs = resolve_runs(store, target, variant, quick=quick)  # with a run id: that run, once --variant agrees with it
     if ref.run is not None:
+        if pick == "latest":  # a run id names one run: nothing to pick from (said, not ignored)
+            raise SpecError(f"--pick latest picks among an experiment's runs, and {target} is run {ref.run.run_id}: "
+                            f"give its experiment ({ref.run.experiment}) instead, or leave --pick out")
         return [ref.run.run_id], None
     variants = list(dict.fromkeys(str(r.variant) for r in runs))
     if len(variants) > 1 and variant is None and pick == "best" and is_search(runs):  # a search: its best trial

@@ -19,7 +19,21 @@ from ._output import closed_output_ignored
 from . import data_cmds, experiment_cmds, inspect_cmds, model_cmds, predict_cmds, search_cmds, train_cmds
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Stopped(Exception):
+    """A Ctrl-C (KeyboardInterrupt) in a command, carried past click's ``main``, which writes a line
+    break of its own before it says "Aborted!": the console script's SIGINT handler
+    (``mnistlab_launch``) writes one where standard error is a terminal, and nothing else wants one."""
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as exc:
+            raise _Stopped from exc
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="mnistlab")
 def cli() -> None:
     """Train, compare and inspect small image classifiers on the MNIST family."""
@@ -67,7 +81,7 @@ def _main(argv: list[str] | None) -> int:
         if len(more) > MORE_MISTAKES:
             click.echo(f"error: ... and {len(more) - MORE_MISTAKES} more mistakes like these", err=True)
         return exc.exit_code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, _Stopped):
         click.echo("interrupted", err=True)
         return 130
     except Warning as exc:  # `python -W error`: a warning the user made an error is one line too

@@ -147,7 +147,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
             for line in shared:  # cells often coincide: no note
                 click.echo(f"note: {line}", err=True)
         except KeyboardInterrupt:  # before the first cell
-            _say_stopped(exp.name, int(stop.signum), [])
+            _say_stopped(exp.name, int(stop.signum), [], force)
         result, stopped = _sweep(exp, st, [(c.variant, c.key) for c in todo], stop, fmt, runner, jobs=jobs, force=force,
                                  quick=quick, data_dir=data_dir, batch_members=batch_members)
         if result.elsewhere:
@@ -158,7 +158,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
                        f"(another process trains it, or it failed): `mnistlab run {experiment}` again records "
                        f"{'them' if n != 1 else 'it'} once it has", err=True)
         if stopped:
-            _say_stopped(exp.name, stopped, result.outcomes)
+            _say_stopped(exp.name, stopped, result.outcomes, force)
     bad = Counter(o.record.status for o in result.outcomes if o.record.status in ("failed", "diverged"))
     if bad:
         what = ", ".join(f"{n} {status}" for status, n in sorted(bad.items()))
@@ -186,26 +186,31 @@ def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: St
                 close(runner)
         progress.finish(result.rows, [] if stopped else [o.record for o in result.outcomes])
     except KeyboardInterrupt:  # after the cells: scoring committees, closing Ray, printing the table
-        _say_recorded(st, exp.name, int(stop.signum), cells)
+        _say_recorded(st, exp.name, int(stop.signum), cells, bool(options.get("force")))
     return result, stopped
 
 
-def _say_stopped(name: str, signum: int, outcomes: list) -> None:  # noqa: ANN001
+def _say_stopped(name: str, signum: int, outcomes: list, force: bool) -> None:  # noqa: ANN001
     """One line on stderr, then exit 128 + the signal's number (130 Ctrl-C, 143 SIGTERM, 141 a closed output)."""
     done = sum(o.record.status in ("finished", "diverged") for o in outcomes)
     click.echo(f"{stopped_by(signum)}: {done} run{'s' * (done != 1)} of {name} finished and recorded, "
-               "the running ones recorded as interrupted; run the same command again to train only the rest",
+               f"the running ones recorded as interrupted; {_again(force)} to train only the rest",
                err=True)
     raise SystemExit(128 + signum)
 
 
-def _say_recorded(st: RunStore, name: str, signum: int, cells: list[tuple[str, str]]) -> None:
+def _again(force: bool) -> str:
+    """How a stopped sweep is finished: its command again, without --force (which trains every cell again)."""
+    return "run the same command again without --force" if force else "run the same command again"
+
+
+def _say_recorded(st: RunStore, name: str, signum: int, cells: list[tuple[str, str]], force: bool) -> None:
     """Stopped once the cells had ended: say what the store holds of this sweep's ``cells`` (not of
     the last plan written: a sweep with nothing to train writes none), then exit 128 + the signal's number."""
     from mnistlab.live import sweep_status
 
     status = sweep_status(st, name, cells)
-    left = f"{status.left} left: run the same command again to train them" if status.left else "none left"
+    left = f"{status.left} left: {_again(force)} to train them" if status.left else "none left"
     click.echo(f"{stopped_by(signum)} after the cells: {status.done} of {status.total} runs "
                f"of {name} finished and recorded, {status.failed} failed, {left}; `mnistlab compare {name}` "
                "shows the table", err=True)

@@ -786,7 +786,7 @@ def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray |
     if n == 0 or side * side != n:
         near = max(2, round(math.sqrt(n)))  # the nearest square, 2x2 at least (0 columns: no image at all)
         raise DataError(f"{path}: {n} pixel column{'s' * (n != 1)} {'is' if n == 1 else 'are'} not a square image "
-                        f"({near}x{near} needs {near * near})")
+                        f"({near}x{near} needs {near * near}){_one_too_many(header, pixel_cols)}")
     if (fast := _csv_whole_numbers(path, len(header), label_at)) is not None:
         return fast[0].reshape(-1, side, side), fast[1]
     labels, lines = _csv_rows(path, header, label_at)  # every row's length checked, the labels read
@@ -833,6 +833,19 @@ def _csv_whole_numbers(path: Path, cells: int, label_at: int | None) -> tuple[np
         return pixels, None
     labels = a[:, label_at].astype(np.int64)
     return (pixels, labels) if labels.max() <= label_limit(len(labels)) else None
+
+
+def _one_too_many(header: list[str], pixel_cols: list[int]) -> str:
+    """What a CSV whose pixel columns are one more than a square may hold besides pixels: a comma
+    at the end of each line (a last column without a name), or a column named unlike the pixels
+    (an ``ImageId``); "" otherwise."""
+    n = len(pixel_cols)
+    if n < 2 or math.isqrt(n - 1) ** 2 != n - 1:
+        return ""
+    if header[pixel_cols[-1]].strip() == "":
+        return ": the last column has no name: a comma at the end of each line? delete it"
+    odd = _odd_column([header[i] for i in pixel_cols])
+    return f': "{odd}" looks like no pixel (an id?): delete that column' if odd is not None else ""
 
 
 def _odd_column(header: list[str]) -> str | None:
