@@ -325,7 +325,7 @@ def test_a_label_column_spelt_otherwise_and_a_path_that_is_not_there_say_so(tmp_
                                         r'pixels\): name it, dataset = \{ csv = "digit.csv", label = "digit" \}$'):
         load_dataset(str(digit))
     for kind, says in (("folder", "its class folders' names"), ("npz", "its y_train \\(or labels\\) array")):
-        with pytest.raises(DataError, match=rf"^label: names a CSV's label column; a {kind}'s labels are {says}$"):
+        with pytest.raises(DataError, match=rf"^label: names a CSV's label column; an? {kind}'s labels are {says}$"):
             load_dataset({kind: str(tmp_path), "label": "x"})
     with pytest.raises(DataError, match=r"nowhere/digits: no such file or folder; a dataset is a name \(mnist, "):
         load_dataset(str(tmp_path / "nowhere" / "digits"))
@@ -478,7 +478,7 @@ def test_an_npz_without_images_is_refused(tmp_path: Path) -> None:
 # -------------------------------------------------------------------------------------- config
 @pytest.mark.parametrize(("dataset", "path", "message"), [
     ({"csv": "train.csv", "tset": "x.csv"}, ("dataset", "tset"), 'unknown key \'tset\' (did you mean "test"?)'),
-    ({"csv": "train.csv", "folder": "d"}, ("dataset",), "give exactly one of csv, folder or npz (got csv, folder)"),
+    ({"csv": "train.csv", "folder": "d"}, ("dataset",), "give exactly one of csv, folder, npz or idx (got csv, folder)"),
     ({"csv": "missing.csv"}, ("dataset", "csv"), "csv: no such file: missing.csv"),
     ({"csv": "train.csv", "test_fraction": 1.5}, ("dataset", "test_fraction"), "between 0 and 1"),
     ({"npz": 3}, ("dataset", "npz"), "npz: must be a string"),
@@ -1802,3 +1802,97 @@ def test_load_dataset_takes_the_user_s_data_as_dataset_does(tmp_path: Path, monk
         mnistlab.load_dataset("mnistt")
     with pytest.raises(DataError, match="nothere.csv"):
         mnistlab.load_dataset("nothere.csv")
+
+
+# ------------------------------------------------------------------------------------------ IDX
+def _idx_folder(folder: Path, n: int = 12, *, test: int = 6, gz: bool = True, prefix: str = "") -> Path:
+    """A folder of IDX files named as MNIST's are: `n` training images (the glyph and its negative
+    in turn, labels 0 and 1) and, with `test`, that many test images."""
+    from mnistlab.data.idx import write_idx
+
+    folder.mkdir(parents=True, exist_ok=True)
+    end = "-ubyte.gz" if gz else "-ubyte"
+    for split, count in (("train", n), ("t10k", test)):
+        if count:
+            write_idx(folder / f"{prefix}{split}-images-idx3{end}", np.stack([glyph_l(), 255 - glyph_l()] * (count // 2)))
+            write_idx(folder / f"{prefix}{split}-labels-idx1{end}", np.array([0, 1] * (count // 2), np.uint8))
+    return folder
+
+
+def test_a_folder_of_idx_files_is_a_dataset(tmp_path: Path, monkeypatch, capsys) -> None:
+    """New-user finding (helper-108): the user's own IDX files (MNIST's format) had no way in, and
+    a folder of them given as a dataset said "no class folders"."""
+    monkeypatch.chdir(tmp_path)
+    _idx_folder(tmp_path / "mine")
+    ds = load_dataset({"idx": "mine"}, image_shape=(14, 14))
+    assert ds.train_images.shape == (12, 14, 14) and ds.test_images.shape == (6, 14, 14)  # its t10k files: the test set
+    assert ds.train_labels.tolist() == [0, 1] * 6 and ds.test_held_out == 0.0
+    assert is_l(load_dataset({"idx": "mine"}).train_images[0])  # as stored, at 28x28
+    _idx_folder(tmp_path / "raw", 20, test=0, gz=False, prefix="emnist-digits-")  # no .gz, a prefix, no test files
+    held = load_dataset({"idx": "raw", "test_fraction": 0.25})
+    assert (len(held.train_labels), len(held.test_labels), held.test_held_out) == (15, 5, 0.25)
+    with pytest.raises(DataError, match=r'mine: holds IDX files \(t10k-images-idx3-ubyte.gz, .*\), not class folders: '
+                                        r'give it as dataset = \{ idx = "mine" \}'):
+        load_dataset("mine")
+    (tmp_path / "run.toml").write_text('model = { dense = [8], outputs = 2 }\ndataset = { idx = "mine" }\n[train]\nepochs = 1\n')
+    assert main(["train", "--config", "run.toml", "--store", "store", "--progress", "none"]) == 0
+    assert "Training on idx mine: 1 epoch" in capsys.readouterr().out
+    (rec,) = RunStore(tmp_path / "store").runs()
+    assert rec.status == "finished" and rec.metrics["test_size"] == 6
+    assert rec.env["data"]["checksums"] == {str(tmp_path / "mine"): path_digest(tmp_path / "mine", kind="idx")}
+    key = run_config_key(tmp_path / "run.toml")
+    from mnistlab.data.idx import write_idx
+    write_idx(tmp_path / "mine" / "train-labels-idx1-ubyte.gz", np.array([1, 0] * 6, np.uint8))  # edited labels: new data
+    assert run_config_key(tmp_path / "run.toml") != key
+
+
+def run_config_key(path: Path) -> str:
+    from mnistlab.config import run_key
+
+    return run_key(build_run_config(path).model_dump(mode="json"))
+
+
+@pytest.mark.parametrize("case", ["labels missing", "two datasets", "a file", "no train files", "truncated", "counts differ",
+                                  "a test key", "a label key", "float images"])
+def test_a_bad_folder_of_idx_files_is_one_line_before_anything_trains(case: str, tmp_path: Path, monkeypatch) -> None:
+    from mnistlab.data.idx import write_idx
+
+    monkeypatch.chdir(tmp_path)
+    folder = _idx_folder(tmp_path / "d")
+    table: dict = {"idx": "d"}
+    if case == "labels missing":
+        (folder / "train-labels-idx1-ubyte.gz").unlink()
+        message = "train-images-idx3-ubyte.gz without its labels file (train-labels-idx1-ubyte.gz)"
+    elif case == "two datasets":
+        _idx_folder(folder, prefix="emnist-letters-")
+        message = "holds the IDX files of 2 datasets ((none), emnist-letters- before train-images-...): give a folder of one"
+    elif case == "a file":
+        table = {"idx": "d/train-images-idx3-ubyte.gz"}
+        message = "idx: d/train-images-idx3-ubyte.gz is a file: give the folder that holds the IDX files"
+    elif case == "no train files":
+        for f in folder.glob("train-*"):
+            f.unlink()
+        message = "no training IDX files (train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz"
+    elif case == "truncated":
+        data = (folder / "train-images-idx3-ubyte.gz").read_bytes()
+        (folder / "train-images-idx3-ubyte.gz").write_bytes(data[: len(data) // 2])
+        message = "train-images-idx3-ubyte.gz: truncated gzip file"
+    elif case == "counts differ":
+        write_idx(folder / "train-labels-idx1-ubyte.gz", np.array([0, 1] * 5, np.uint8))
+        message = "train-images-idx3-ubyte.gz holds 12 images but train-labels-idx1-ubyte.gz 10 labels"
+    elif case == "a test key":
+        table = {"idx": "d", "test": "d"}
+        message = "test: an IDX folder's test set is its own t10k- (or test-) files"
+    elif case == "a label key":
+        table = {"idx": "d", "label": "y"}
+        message = "label: names a CSV's label column; an idx's labels are its labels files"
+    else:
+        write_idx(folder / "train-images-idx3-ubyte.gz", np.zeros((12, 28, 28), np.float32))
+        message = "holds float32 (12, 28, 28); expected images as unsigned bytes (N, H, W)"
+    with pytest.raises(DataError, match=re.escape(message)) as exc:
+        load_dataset(table)
+    assert "\n" not in str(exc.value)
+    toml = "model = { dense = [8], outputs = 2 }\n[dataset]\n" + "".join(f'{k} = "{v}"\n' for k, v in table.items())
+    (tmp_path / "run.toml").write_text(toml + "[train]\nepochs = 1\n")
+    assert main(["train", "--config", "run.toml", "--store", "store", "--progress", "none"]) != 0
+    assert not (tmp_path / "store" / "runs.sqlite").exists() or RunStore(tmp_path / "store").runs() == []

@@ -525,7 +525,7 @@ class RunConfig(BaseModel):
     """One training run. Build it with :func:`parse_run_config`; it is frozen."""
 
     model_config = _FROZEN
-    dataset: str | dict[str, Any]  # a registered name, a path, or {csv|folder|npz = ..., test = ...}
+    dataset: str | dict[str, Any]  # a registered name, a path, or {csv|folder|npz|idx = ..., test = ...}
     model: str | dict[str, Any] | list[Any]  # preset name / spec file path / inline spec
     data: DataConfig = DataConfig()
     train: TrainConfig = TrainConfig()
@@ -887,7 +887,7 @@ def _fields_at(cls: type[BaseModel], loc: list[Any]) -> list[str]:
 
 def _dataset_mistake(dataset: Any, source: str) -> SpecError | None:
     """None for a registered name or the user's data (:func:`mnistlab.data.userdata.parse_user_dataset`:
-    a path or a ``{csv|folder|npz = ..., test = ...}`` table whose files exist); otherwise the
+    a path or a ``{csv|folder|npz|idx = ..., test = ...}`` table whose files exist); otherwise the
     SpecError that says what is wrong, at ``dataset`` (or the table's key at fault)."""
     from mnistlab.data.registry import _REGISTRY
     from mnistlab.data.userdata import UserDataError, parse_user_dataset

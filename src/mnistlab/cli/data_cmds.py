@@ -59,17 +59,18 @@ def show_data_cmd(dataset: str | dict[str, Any], split: str, rows: int, cols: in
 
     DATASET is a registered name (`mnistlab datasets`), or your own data: a .csv, an .npz or a
     folder of class folders, or a TOML inline table as --dataset takes it
-    ('{ folder = "digits/train", test = "digits/test" }'). Labels show in the dataset's own script where the font has it
+    ('{ folder = "digits/train", test = "digits/test" }', '{ idx = "my-mnist" }'). Labels show in
+    the dataset's own script where the font has it
     (hiragana for the Kuzushiji sets), romanised otherwise. The grid shows the first images, or
     the first of each class in turn where the first ones miss classes (a folder read class by class).
     """
     from mnistlab import plots
 
-    from mnistlab.data.userdata import dataset_label
+    from mnistlab.data.userdata import KINDS, dataset_label
 
     label_of = dataset_label(dataset)
     stem = Path(dataset if isinstance(dataset, str) else next(
-        (str(v) for k, v in dataset.items() if k in ("csv", "folder", "npz")), "")).stem
+        (str(v) for k, v in dataset.items() if k in KINDS), "")).stem
     output = check_output(output or Path(f"{stem or 'data'}-samples.png"),
                           (".png", ".svg", ".pdf", ".jpg", ".jpeg"))
     ds = datasets.load_dataset(dataset, data_dir)

@@ -1,10 +1,11 @@
-"""The user's own data as a dataset: a Kaggle-style CSV, a folder per class, or NumPy arrays.
+"""The user's own data as a dataset: a Kaggle-style CSV, a folder per class, NumPy arrays or IDX files.
 
 Wherever a dataset name is accepted, these are too::
 
     dataset = { csv = "train.csv", test = "test.csv" }   # a `label` column, then pixel0 ... pixel783
     dataset = { folder = "digits/" }                     # digits/<class name>/<image files>
     dataset = { npz = "data.npz" }                       # x_train, y_train[, x_test, y_test] (Keras's mnist.npz)
+    dataset = { idx = "my-mnist/" }                      # train-images-idx3-ubyte[.gz], train-labels-...[, t10k-...]
     dataset = "train.csv"                                 # a path alone: the same without options
 
 A relative path in a config or experiment file is relative to that file's folder (the file and its
@@ -45,7 +46,7 @@ from mnistlab.errors import DataError, clip, did_you_mean, first_line, toml_repr
 from mnistlab.files import write_atomic
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
-KINDS = ("csv", "folder", "npz")
+KINDS = ("csv", "folder", "npz", "idx")
 OPTIONS = ("test", "label", "test_fraction")
 
 
@@ -59,7 +60,7 @@ class UserDataError(DataError):
 
 @dataclass(frozen=True)
 class UserData:
-    """The user's data, validated: ``kind`` (csv | folder | npz), ``path``, optional ``test``."""
+    """The user's data, validated: ``kind`` (csv | folder | npz | idx), ``path``, optional ``test``."""
 
     kind: str
     path: Path
@@ -85,11 +86,12 @@ def plain_paths(value: Any) -> Any:
 
 
 def parse_user_dataset(value: str | os.PathLike[str] | Mapping[str, Any]) -> UserData:
-    """Validate a dataset given as a path or a ``{csv|folder|npz = ..., test = ..., ...}`` table
+    """Validate a dataset given as a path or a ``{csv|folder|npz|idx = ..., test = ..., ...}`` table
     (paths as strings or ``os.PathLike``).
 
     Raises UserDataError (one line; ``.key`` names the offending key) for unknown keys, not
-    exactly one of csv/folder/npz, wrong types, or files that do not exist.
+    exactly one of csv/folder/npz/idx, wrong types, files that do not exist, and a folder of IDX
+    files without its training pair (:func:`idx_files`).
     """
     value = plain_paths(value)
     if isinstance(value, str):
@@ -102,7 +104,7 @@ def parse_user_dataset(value: str | os.PathLike[str] | Mapping[str, Any]) -> Use
                                 f"known: {', '.join((*KINDS, *OPTIONS))}", key=str(key))
     kinds = [k for k in KINDS if k in value]
     if len(kinds) != 1:
-        raise UserDataError("give exactly one of csv, folder or npz" + (f" (got {', '.join(kinds)})" if kinds else ""))
+        raise UserDataError("give exactly one of csv, folder, npz or idx" + (f" (got {', '.join(kinds)})" if kinds else ""))
     kind = kinds[0]
     for key in (kind, "test", "label"):
         if key in value and not isinstance(value[key], str):
@@ -110,16 +112,27 @@ def parse_user_dataset(value: str | os.PathLike[str] | Mapping[str, Any]) -> Use
     for key in (kind, "test"):  # an empty path is the current folder to the OS: never what was meant
         if key in value and not value[key].strip():
             raise UserDataError(f"{key}: an empty path (an unset variable?): give the "
-                                + ("folder of class folders" if kind == "folder" else f".{kind} file"), key=key)
+                                + ("folder of class folders" if kind == "folder" else "folder of IDX files" if kind == "idx"
+                                   else f".{kind} file"), key=key)
     if "label" in value and kind != "csv":
-        where = "its class folders' names" if kind == "folder" else "its y_train (or labels) array"
-        raise UserDataError(f"label: names a CSV's label column; a {kind}'s labels are {where}", key="label")
+        where = {"folder": "its class folders' names", "npz": "its y_train (or labels) array",
+                 "idx": "its labels files (train-labels-idx1-ubyte)"}[kind]
+        raise UserDataError(f"label: names a CSV's label column; {'a' if kind == 'folder' else 'an'} {kind}'s labels are "
+                            f"{where}", key="label")
+    if "test" in value and kind == "idx":
+        raise UserDataError("test: an IDX folder's test set is its own t10k- (or test-) files; without them "
+                            "test_fraction holds one out of its training images", key="test")
     fraction = value.get("test_fraction", 0.2)
     if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction < 1:
         raise UserDataError(f"test_fraction: must be a number between 0 and 1 (exclusive), got {toml_repr(fraction)}",
                             key="test_fraction")
     path = _existing(value[kind], kind, kind)
     test = _existing(value["test"], kind, "test") if "test" in value else None
+    if kind == "idx":
+        try:
+            idx_files(path)
+        except DataError as exc:
+            raise UserDataError(str(exc), key="idx") from None
     return UserData(kind, path, test, value.get("label", "label"), float(fraction), "test_fraction" in value)
 
 
@@ -135,7 +148,7 @@ def dataset_label(dataset: str | Mapping[str, Any]) -> str:
     kind = next((k for k in KINDS if k in dataset), None)
     if kind is None:
         return str(dict(dataset))
-    main = f"folder {_shown(dataset[kind])}" if kind == "folder" else _shown(dataset[kind])
+    main = f"{kind} {_shown(dataset[kind])}" if kind in ("folder", "idx") else _shown(dataset[kind])
     return main + (f" (test: {_shown(dataset['test'])})" if "test" in dataset else "")
 
 
@@ -155,6 +168,9 @@ def _shown(path: object) -> str:
 def _from_path(text: str) -> UserData:
     path = Path(text).expanduser()
     if path.is_dir():
+        if (found := _idx_beside_no_class(path)) is not None:
+            raise UserDataError(f"{_shown(text)}: holds IDX files ({found}), not class folders: give it as "
+                                f"dataset = {{ idx = {toml_repr(_shown(text))} }}")
         return UserData("folder", path)
     if path.suffix.lower() in (".csv", ".npz"):
         return UserData(path.suffix.lower()[1:], _existing(text, path.suffix.lower()[1:], None))
@@ -237,7 +253,12 @@ def absolute_data(dataset: Any) -> Any:
 
 def _existing(text: str, kind: str, key: str | None) -> Path:
     path = Path(text).expanduser()
-    if kind == "folder":
+    if kind == "idx":
+        if path.is_file():
+            raise UserDataError(f"idx: {_shown(text)} is a file: give the folder that holds the IDX files", key=key)
+        if not path.is_dir():
+            raise UserDataError(f"idx: no such folder: {text}", key=key)
+    elif kind == "folder":
         if path.is_file():  # a folder dataset's data, its test data too, is a folder of class folders
             raise UserDataError(f"{key or kind}: {_shown(text)} is a file, not a folder of class folders"
                                 + (" (the test data is one, as the training data is)" if key == "test" else
@@ -322,7 +343,8 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
 
     train_x, train_raw = _read(spec, spec.path, shape=image_shape)
     test_x, test_raw = _read(spec, spec.test, shape=image_shape) if spec.test is not None else (None, None)
-    if spec.kind == "npz" and spec.test is None and npz_has_test(spec.path):
+    if spec.test is None and (spec.kind == "npz" and npz_has_test(spec.path)
+                              or spec.kind == "idx" and "test" in idx_files(spec.path)):
         test_x, test_raw = _read(spec, spec.path, "test", shape=image_shape)
     if shuffle:
         train_x, train_raw = _shuffled(train_x, train_raw)
@@ -345,7 +367,7 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
         train_x, test_x, train_y, test_y = train_x[keep], train_x[held], train_y[keep], train_y[held]
     assert test_y is not None
     train_x, test_x = resize_images(train_x, image_shape), resize_images(test_x, image_shape)
-    checksums = {str(p): _seen(p) for p in (spec.path, spec.test) if p is not None}
+    checksums = {str(p): _seen(p, spec.kind) for p in (spec.path, spec.test) if p is not None}
     info = DatasetInfo(name=spec.name, class_names=tuple(names), train_size=len(train_y), test_size=len(test_y),
                        files={}, sha256={}, image_shape=image_shape, description=f"the user's {spec.kind} {spec.path}")
     return Dataset(info=info, train_images=train_x, train_labels=train_y, test_images=test_x, test_labels=test_y,
@@ -458,7 +480,7 @@ READ_KEPT_BYTES = 1 << 30
 def _read(spec: UserData, path: Path, split: str = "train", *, shape: tuple[int, int] = (28, 28)
           ) -> tuple[np.ndarray, np.ndarray | None]:
     """``spec``'s reader on ``path`` (:func:`read_csv`, :func:`read_folder` at ``shape``, :func:`read_npz`
-    with ``split``), once per process while the files it reads keep their stamps (:func:`_stamp`: an
+    or :func:`read_idx_pair` with ``split``), once per process while the files it reads keep their stamps (:func:`_stamp`: an
     edit, a replacement or a new file reads again), and a CSV's or a folder's once for every later
     process too (:mod:`mnistlab.data.read_cache`, unless the read gave a warning); the images come
     read-only, shared by every later call, as a registered dataset's memory map is. The warnings of
@@ -468,6 +490,8 @@ def _read(spec: UserData, path: Path, split: str = "train", *, shape: tuple[int,
         listing = folder_listing(path)  # its own warnings (hidden folders, files not read) each call
         stamps: tuple[tuple[str, int, int, int, int], ...] = tuple(_stamp(f) for files in listing.values()
                                                                    for f in files)
+    elif spec.kind == "idx":
+        stamps = tuple(_stamp(f) for f in idx_files(path)[split])
     else:
         stamps = (_stamp(path),)
     # the path read too: a folder and its one subfolder list the same files as other classes
@@ -483,7 +507,8 @@ def _read(spec: UserData, path: Path, split: str = "train", *, shape: tuple[int,
                 with warnings.catch_warnings(record=True) as said:
                     warnings.simplefilter("always")
                     x, raw = (read_csv(path, spec.label) if spec.kind == "csv" else decode_folder(listing, shape, stamps)
-                              if spec.kind == "folder" else read_npz(path, split))
+                              if spec.kind == "folder" else read_npz(path, split) if spec.kind == "npz"
+                              else read_idx_pair(path, split))
                     _check_not_scaled(x, path, spec.kind)
             finally:  # said also when the read fails: a warning may explain the error
                 _say_again(said)
@@ -513,7 +538,9 @@ def _check_not_scaled(images: np.ndarray, path: Path, kind: str) -> None:
     what = {"folder": "its images' pixels are all 0 or 1 (of 255): they look saved from images scaled to 0-1; "
                       "save them as 0-255 (multiply by 255 first)",
             "npz": "every pixel value is 0 or 1, as integers: the pixels look scaled to 0-1; store them as 0-255 "
-                   "(multiply by 255) or as floats in [0, 1]"}.get(kind)
+                   "(multiply by 255) or as floats in [0, 1]",
+            "idx": "every pixel value is 0 or 1: the pixels look scaled to 0-1; write them as 0-255 (multiply by 255)",
+            }.get(kind)
     if what is not None:
         raise DataError(f"{path}: {what}")
 
@@ -644,15 +671,18 @@ def _suffix(name: str) -> str:
     return name[i:].lower() if 0 < i < len(name) - 1 else ""
 
 
-def path_digest(path: Path, *, follow_class_links: bool = True) -> str:
+def path_digest(path: Path, *, follow_class_links: bool = True, kind: str = "folder") -> str:
     """SHA-256 of a file, or of a folder (each image file's relative path and SHA-256, in order,
-    dot-folders left out as :func:`read_folder` leaves them out). ``follow_class_links=False``: the
+    dot-folders left out as :func:`read_folder` leaves them out; ``kind`` "idx": each of its IDX
+    files', :func:`idx_files`). ``follow_class_links=False``: the
     digest runs recorded before class folders that are links were followed (passed over, though
     read), which :func:`same_folder_as_recorded` still accepts for such a run."""
     if not path.is_dir():
         return file_sha256(path)
     h = hashlib.sha256()
-    for rel, p in _image_files(path, follow_class_links):
+    files = ([(f.name, str(f)) for pair in idx_files(path).values() for f in pair] if kind == "idx"
+             else _image_files(path, follow_class_links))
+    for rel, p in files:
         h.update(f"{rel}\0{file_sha256(p)}\n".encode())
     return h.hexdigest()
 
@@ -670,8 +700,8 @@ def data_identity(dataset: Any) -> dict[str, Any] | None:
         return None
     try:
         spec = parse_user_dataset(dataset)
-        return {"kind": spec.kind, "sha256": _seen(spec.path),
-                "test_sha256": None if spec.test is None else _seen(spec.test),
+        return {"kind": spec.kind, "sha256": _seen(spec.path, spec.kind),
+                "test_sha256": None if spec.test is None else _seen(spec.test, spec.kind),
                 "label": spec.label, "test_fraction": spec.test_fraction}
     except (MnistlabError, OSError):
         return None
@@ -706,9 +736,9 @@ def data_setting(dataset: Any) -> Any:
 _PLACES: dict[str, str] = {}
 
 
-def _seen(path: Path) -> str:
-    """:func:`path_digest` of ``path``, its place remembered for :func:`seen_at`."""
-    digest = path_digest(path)
+def _seen(path: Path, kind: str = "folder") -> str:
+    """:func:`path_digest` of ``path`` (the user's data of ``kind``), its place remembered for :func:`seen_at`."""
+    digest = path_digest(path, kind=kind)
     _PLACES[digest] = str(Path(path).expanduser().resolve())
     return digest
 
@@ -1312,6 +1342,83 @@ def _npz_labels(path: Path, key: str, y: np.ndarray, n: int) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------------- submission
+# ------------------------------------------------------------------------------------------ IDX
+_IDX_NAME = re.compile(r"^(?P<prefix>.*?)(?P<split>train|t10k|test)[-_.](?P<part>images|labels)[-_.]idx(?P<dims>[13])"
+                       r"[-_.]ubyte(\.gz)?$", re.IGNORECASE)
+
+
+def idx_files(folder: Path) -> dict[str, tuple[Path, Path]]:
+    """The IDX files of ``folder`` as MNIST and its family publish them: {"train": (images, labels)}
+    and, where the folder has them, {"test": ...}; images ``[prefix]train-images-idx3-ubyte`` (or
+    ``.idx3-ubyte``), labels ``...-labels-idx1-ubyte``, each gzipped (``.gz``) or not, the test
+    pair named ``t10k-`` or ``test-`` (EMNIST's ``emnist-letters-train-...`` has a prefix). DataError
+    when the training pair is not there whole, or the files of several datasets (prefixes) are."""
+    try:
+        names = sorted(p.name for p in folder.iterdir() if p.is_file())
+    except OSError as exc:
+        raise DataError(f"{folder}: cannot list: {exc.strerror or exc}") from None
+    found: dict[tuple[str, str, str], list[str]] = {}
+    for name in names:
+        if (m := _IDX_NAME.match(name)) and (m["part"].lower() == "images") == (m["dims"] == "3"):
+            split = "train" if m["split"].lower() == "train" else "test"
+            found.setdefault((m["prefix"], split, m["part"].lower()), []).append(name)
+    prefixes = sorted({prefix for prefix, split, _ in found if split == "train"})
+    if len(prefixes) > 1:
+        shown = ", ".join(p or "(none)" for p in prefixes)
+        raise DataError(f"{folder}: holds the IDX files of {len(prefixes)} datasets ({shown} before train-images-...): "
+                        "give a folder of one")
+    prefix = prefixes[0] if prefixes else ""
+    out: dict[str, tuple[Path, Path]] = {}
+    for split in ("train", "test"):
+        images, labels = found.get((prefix, split, "images"), []), found.get((prefix, split, "labels"), [])
+        if len(images) > 1 or len(labels) > 1:
+            raise DataError(f"{folder}: two {split} files of one kind: {', '.join(images if len(images) > 1 else labels)}: "
+                            "keep one (with or without .gz)")
+        if images and labels:
+            out[split] = (folder / images[0], folder / labels[0])
+        elif images or labels:
+            have, missing = (images[0], "labels-idx1") if images else (labels[0], "images-idx3")
+            raise DataError(f"{folder}: {have} without its {missing.split('-')[0]} file "
+                            f"({prefix}{'train' if split == 'train' else 't10k'}-{missing}-ubyte.gz)")
+    if "train" not in out:
+        raise DataError(f"{folder}: no training IDX files (train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz, "
+                        "as MNIST's are named)")
+    return out
+
+
+def _idx_beside_no_class(folder: Path) -> str | None:
+    """The IDX file names of a folder that holds some and no class folders (a folder of IDX files
+    given where a folder of class folders goes), clipped; None otherwise."""
+    try:
+        entries = list(folder.iterdir())
+    except OSError:
+        return None
+    idx = sorted(p.name for p in entries if _IDX_NAME.match(p.name))
+    if not idx or any(p.is_dir() and not p.name.startswith(".") for p in entries):
+        return None
+    return clip(", ".join(idx), 80)
+
+
+def read_idx_pair(folder: Path, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """A folder's IDX images and labels of ``split`` (:func:`idx_files`): uint8 (N, H, W) and int64
+    (N,), as stored (EMNIST's files hold their images transposed: they train so). DataError for
+    files that are not IDX (:func:`mnistlab.data.idx.read_idx`), images that are not unsigned
+    bytes (N, H, W), labels that are not (N,) integers, and counts that differ."""
+    from mnistlab.data.idx import read_idx
+
+    images_file, labels_file = idx_files(folder)[split]
+    x, y = read_idx(images_file), read_idx(labels_file)
+    if x.ndim != 3 or x.dtype != np.uint8:
+        raise DataError(f"{images_file}: holds {x.dtype} {x.shape}; expected images as unsigned bytes (N, H, W)")
+    if y.ndim != 1 or y.dtype.kind not in "iu":
+        raise DataError(f"{labels_file}: holds {y.dtype} {y.shape}; expected integer labels (N,)")
+    if len(x) != len(y):
+        raise DataError(f"{folder}: {images_file.name} holds {len(x):,} images but {labels_file.name} {len(y):,} labels")
+    if len(y) and y.max() > label_limit(len(y)):
+        raise huge_label(labels_file, int(y.max()), len(y))
+    return x, y.astype(np.int64)
+
+
 def write_submission(path: Path, predictions: np.ndarray, class_names: tuple[str, ...] | None = None) -> None:
     """A competition submission: ``ImageId,Label`` with ImageId from 1 (the digit-recognizer's
     format), one row per prediction (int class indices, (N,)); ``class_names`` writes names
