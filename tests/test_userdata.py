@@ -1896,3 +1896,34 @@ def test_a_bad_folder_of_idx_files_is_one_line_before_anything_trains(case: str,
     (tmp_path / "run.toml").write_text(toml + "[train]\nepochs = 1\n")
     assert main(["train", "--config", "run.toml", "--store", "store", "--progress", "none"]) != 0
     assert not (tmp_path / "store" / "runs.sqlite").exists() or RunStore(tmp_path / "store").runs() == []
+
+
+def test_an_image_on_the_other_background_than_the_training_images_warns(tmp_path: Path, data_dir: Path) -> None:
+    """New-user finding (helper-108): a model trained on the user's MNIST-style CSV (light strokes on
+    black) answered dark-on-paper images with 99.8% nonsense and no word; the user's data may be
+    drawn either way, so the run records its training images' border brightness, and an image on
+    the other side of it warns, as an inverted image for mnist does."""
+    from mnistlab.errors import InvertedImageWarning
+    from mnistlab.run import train
+
+    mnist = load_dataset("mnist", data_dir)
+    x, y = np.asarray(mnist.train_images[:600]), np.asarray(mnist.train_labels[:600]).tolist()
+    write_csv(tmp_path / "black.csv", x, y)
+    write_csv(tmp_path / "paper.csv", 255 - x, y)
+    digits, paper = np.asarray(mnist.test_images[:8]), 255 - np.asarray(mnist.test_images[:8])
+    for csv_file, right, wrong, background in (("black.csv", digits, paper, "dark"), ("paper.csv", paper, digits, "light")):
+        run = train(dataset=str(tmp_path / csv_file), model="seed000-dense", epochs=1, progress="none")
+        low, high = run.env["data"]["border"]
+        assert (high < 30) if background == "dark" else (low > 225), run.env["data"]["border"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", InvertedImageWarning)
+            run.predict(right)  # the training images' polarity: no warning
+        with pytest.warns(InvertedImageWarning, match=rf"^8 of 8 images look inverted \(index 0, 1, 2, 3, 4, \.\.\.\): their "
+                                                      rf"border is .* where every training image is {background}"):
+            run.predict(wrong)
+    mixed = np.concatenate([x[:300], 255 - x[300:]])  # training images on both backgrounds: either is fine
+    write_csv(tmp_path / "mixed.csv", mixed, y)
+    run = train(dataset=str(tmp_path / "mixed.csv"), model="seed000-dense", epochs=1, progress="none")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InvertedImageWarning)
+        run.predict(np.concatenate([digits, paper]))

@@ -166,21 +166,22 @@ def probs_loss(probs: torch.Tensor, targets: torch.Tensor, model: torch.nn.Modul
 
 def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250,
                   autocast_dtype: torch.dtype | None = None, dataset: str | None = None,
-                  check_inverted: bool = True) -> np.ndarray:
+                  check_inverted: bool = True, trained_border: Sequence[float] | None = None) -> np.ndarray:
     """Softmax probabilities for images given as integers (0-255) or floats (already in [0, 1]).
 
     ``images``: a numpy array, a torch tensor or nested lists, in any layout :func:`check_images`
     takes ((N, H, W), (N, 1, H, W), (N, H, W, 1), or one image (H, W) / (H, W, 1)); anything else
     raises ValueError with one line (colour images: "convert to grayscale"). Returns float32
     (N, classes). Warns :class:`~mnistlab.errors.InvertedImageWarning` when some images look
-    inverted for ``dataset`` (see :func:`inverted_images`; ``check_inverted=False``: no such check,
-    for data whose polarity is its own). ``autocast_dtype``
+    inverted for ``dataset`` (see :func:`inverted_images`), or against ``trained_border`` (the
+    training images' border brightness, :func:`border_range`, for the user's own data: see
+    :func:`warn_if_inverted`); ``check_inverted=False``: no such check. ``autocast_dtype``
     (``torch.bfloat16``) computes them as a run that trained in bf16 was tested.
     """
     spec = getattr(model, "spec", None)
     x = check_images(as_array(images), spec.input_shape[:2] if spec is not None else None, single=True)
     if check_inverted:
-        warn_if_inverted(x, dataset, stacklevel=3)
+        warn_if_inverted(x, dataset, stacklevel=3, trained_border=trained_border)
     model.eval()
     device = next(model.parameters()).device
     out = []
@@ -300,16 +301,50 @@ def inverted_images(images: np.ndarray, dataset: str | None = None) -> np.ndarra
     return border_brightness(images) > INVERTED_BORDER.get(dataset or "", DEFAULT_INVERTED_BORDER)
 
 
-def warn_if_inverted(images: np.ndarray, dataset: str | None = None, *, stacklevel: int = 2) -> None:
-    """One :class:`~mnistlab.errors.InvertedImageWarning` when any of ``images`` looks inverted."""
-    bad = np.flatnonzero(inverted_images(images, dataset))
+BORDER_MARGIN = 48.0  # how far past the training images' borders an image's must be to look inverted
+
+
+def border_range(images: np.ndarray) -> list[float]:
+    """The training images' border brightness (:func:`border_brightness`) as a run records it
+    (``env["data"]["border"]``): its 0.5th and 99.5th percentiles, 0-255, over at most the first
+    5,000 images; [] for no images."""
+    b = border_brightness(np.asarray(images[:5000]))
+    return [round(float(np.percentile(b, q)), 1) for q in (0.5, 99.5)] if len(b) else []
+
+
+def _border_limit(trained_border: Sequence[float]) -> tuple[str, float] | None:
+    """("dark", the brightest border an image may have) for training images on a dark background,
+    ("light", the darkest) for light ones, None for training images of both (no check)."""
+    low, high = trained_border
+    if high <= 100.0:
+        return "dark", max(INVERTED_BORDER["mnist"], high + BORDER_MARGIN)
+    if low >= 155.0:
+        return "light", min(255.0 - INVERTED_BORDER["mnist"], low - BORDER_MARGIN)
+    return None
+
+
+def warn_if_inverted(images: np.ndarray, dataset: str | None = None, *, stacklevel: int = 2,
+                     trained_border: Sequence[float] | None = None) -> None:
+    """One :class:`~mnistlab.errors.InvertedImageWarning` when any of ``images`` looks inverted: for
+    a registered ``dataset``, by :func:`inverted_images`; given ``trained_border`` (the user's own
+    training images' :func:`border_range`), a border :data:`BORDER_MARGIN` past what those had, on
+    the other side (light where they were all dark, or dark where all were light), as a photo of
+    dark ink on paper is to a model trained on light strokes on black."""
+    limit = _border_limit(trained_border) if trained_border and len(trained_border) == 2 else None
+    if trained_border and limit is None:  # training images on dark and light backgrounds: either is fine
+        return
+    if limit is not None and limit[0] == "light":
+        bad = np.flatnonzero(border_brightness(images) < limit[1])
+        seen, was, drawing = f"dark (mean under {limit[1]:g} of 255)", "light", "a dark drawing on a light background"
+    else:
+        bound = limit[1] if limit is not None else INVERTED_BORDER.get(dataset or "", DEFAULT_INVERTED_BORDER)
+        bad = np.flatnonzero(border_brightness(images) > bound)
+        seen, was, drawing = f"bright (mean above {bound:g} of 255)", "dark", "a light drawing on a dark background"
     if len(bad):
-        limit = INVERTED_BORDER.get(dataset or "", DEFAULT_INVERTED_BORDER)
         shown = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
-        warnings.warn(f"{len(bad)} of {len(images)} images look inverted (index {shown}): their border is bright "
-                      f"(mean above {limit:g} of 255) where every {dataset or 'training'} image is dark; the model "
-                      "expects a light drawing on a dark background, so invert them (255 - x, or 1 - x for floats)",
-                      InvertedImageWarning, stacklevel=stacklevel + 1)
+        warnings.warn(f"{len(bad)} of {len(images)} images look inverted (index {shown}): their border is {seen} "
+                      f"where every {dataset or 'training'} image is {was}; the model expects {drawing}, so invert "
+                      "them (255 - x, or 1 - x for floats)", InvertedImageWarning, stacklevel=stacklevel + 1)
 
 
 BLOW_UP_FACTOR = 100.0  # "far above": a hundred times the chance-level loss (or the first epoch's, if lower)

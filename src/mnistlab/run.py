@@ -38,7 +38,7 @@ from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
                              StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, did_you_mean, type_name)
-from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs, probs_loss
+from mnistlab.evaluate import as_array, border_range, check_images, evaluate_model, predict_probs, probs_loss
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.models import adapt_normalization, build_model, weights_finite
 from mnistlab.summary import MemoryEstimate, format_summary, gigabytes, run_memory, summarize
@@ -255,7 +255,7 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
                  t(test_x, torch.uint8), t(test_y, torch.int64), validation == "test", ds.info.num_classes,
                  provenance={"name": ds.info.name, "source": ds.source, "verified": ds.verified,
                              "checksums": dict(ds.checksums), "class_names": list(ds.info.class_names),
-                             "test_held_out": ds.test_held_out},
+                             "test_held_out": ds.test_held_out, "border": border_range(train_x)},
                  metric=ds.info.metric, test_set_size=whole_test if len(test_y) < whole_test else None)
 
 
@@ -1025,17 +1025,20 @@ class Run:
         Anything else raises :class:`SpecError` in one line ("convert to grayscale" for colour
         images, the size the model takes for a wrong size).
         Images that look inverted for the run's registered dataset (a bright border) warn
-        :class:`~mnistlab.errors.InvertedImageWarning`; the user's own data may be drawn either way,
-        so no such warning is given for it. Unreadable files and images with no ink raise
-        :class:`~mnistlab.errors.DataError`.
+        :class:`~mnistlab.errors.InvertedImageWarning`; for the user's own data, which may be drawn
+        either way, those whose border is on the other side of every training image's (recorded as
+        ``env["data"]["border"]``: a light border where all were dark, or the reverse) warn so.
+        Unreadable files and images with no ink raise :class:`~mnistlab.errors.DataError`.
         """
         x = model_input(images, preprocess, self.dataset, self.input_shape)
         bf16 = self.result.env.get("precision") == "bf16"
-        known = is_registered(self.dataset)  # the user's data (a path or a table): its polarity is its own
+        known = is_registered(self.dataset)  # the user's data (a path or a table): its polarity is its own ...
+        border = None if known else (self.result.env.get("data") or {}).get("border")  # ... as its training images'
         try:
             return predict_probs(self.result.model, x, batch_size=batch_size or 250,
                                  autocast_dtype=torch.bfloat16 if bf16 else None,
-                                 dataset=self.dataset if known else None, check_inverted=known)
+                                 dataset=self.dataset if known else None, check_inverted=known or bool(border),
+                                 trained_border=border)
         except (ValueError, TypeError) as exc:  # check_pixels / numpy on something that is not images
             hint = "; or pass preprocess=True for images of any size or colour" if preprocess is None else ""
             raise SpecError(f"predict: {exc}{hint}") from None

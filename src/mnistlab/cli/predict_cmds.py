@@ -99,8 +99,8 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InvertedImageWarning)
         probs = trained.predict(seen, preprocess=False)
-    for w in caught:
-        click.echo(f"warning: {' '.join(str(w.message).split())}", err=True)
+    for message in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):  # a committee's members: once
+        click.echo(f"warning: {message}", err=True)
     names = _class_names(trained)
     if output is None or fmt != "table":  # a submission file is the answer: no per-image table beside it
         _emit_top(sources, probs, names, top, fmt)
