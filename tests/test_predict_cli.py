@@ -274,6 +274,13 @@ def test_a_competition_csv_predicts_into_a_submission(mnist_models, tmp_path, ca
     assert code == 0 and err.startswith(f"note: {tmp_path / 'wide.csv'}: its 32x32 images resized to the model's 28x28"), err
     wide_predicted = np.array([int(r["class_1"]) for r in csv.DictReader(io.StringIO(out))])
     assert (wide_predicted == y).mean() > 0.8 and (wide_predicted == predicted).mean() > 0.9
+    # helper-108: a label column predict does not need stopped it at a label a training read refuses
+    lines = (tmp_path / "test.csv").read_text().splitlines()  # its label column: 7s and one "seven"
+    named = ["label," + lines[0], *(("seven," if i == 3 else "7,") + line for i, line in enumerate(lines[1:]))]
+    (tmp_path / "labelled.csv").write_text("\n".join(named) + "\n")
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "labelled.csv", "--store", mnist_models,
+                         "--format", "csv")
+    assert code == 0 and [int(r["class_1"]) for r in csv.DictReader(io.StringIO(out))] == predicted.tolist(), err
 
 
 def test_show_takes_grayscale_images_with_transparency(mnist_models, tmp_path, capsys, test_digits):

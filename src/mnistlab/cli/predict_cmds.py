@@ -193,7 +193,7 @@ def _with_csv_images(tables: list[str], sources: list[Any], originals: list[Any]
 
     parts = [] if seen is None else [np.asarray(seen)]
     for table in tables:
-        x, _ = read_csv(Path(table))  # labels, if any, are not needed to predict
+        x, _ = read_csv(Path(table), labels=False)  # labels, if any, are not needed to predict: not read
         if tuple(x.shape[1:]) != tuple(shape):
             click.echo(f"note: {table}: its {x.shape[2]}x{x.shape[1]} images resized to the model's {shape[1]}x{shape[0]}, "
                        "as a CSV dataset's are for training", err=True)

@@ -793,12 +793,13 @@ def resize_images(images: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 CSV_ENCODING = "utf-8-sig"  # UTF-8, with or without the byte-order mark Excel writes first
 
 
-def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray | None]:
+def read_csv(path: Path, label: str = "label", *, labels: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """A Kaggle-style CSV: a header, a ``label`` column (optional: a competition's test file has
     none), then one column per pixel of a square image, row by row. Returns uint8 (N, S, S) images
     and the labels (int64 when every label is an integer, else strings), or None without a label
-    column. DataError: a pixel count that is not a square, a non-numeric cell or a pixel outside
-    0-255 (with its line and column), a row with the wrong number of cells."""
+    column; ``labels=False``: the label column is left unread (None), as predicting needs none.
+    DataError: a pixel count that is not a square, a non-numeric cell or a pixel outside 0-255
+    (with its line and column), a row with the wrong number of cells."""
     header = _csv_header(path)
     label_at = header.index(label) if label in header else None
     if label_at is None and (other := next((h for h in header if h.lower() == label.lower()), None)):
@@ -818,8 +819,8 @@ def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray |
         raise DataError(f"{path}: {n} pixel column{'s' * (n != 1)} {'is' if n == 1 else 'are'} not a square image "
                         f"({near}x{near} needs {near * near}){_one_too_many(header, pixel_cols)}")
     if (fast := _csv_whole_numbers(path, len(header), label_at)) is not None:
-        return fast[0].reshape(-1, side, side), fast[1]
-    labels, lines = _csv_rows(path, header, label_at)  # every row's length checked, the labels read
+        return fast[0].reshape(-1, side, side), fast[1] if labels else None
+    found, lines = _csv_rows(path, header, label_at if labels else None)  # every row's length checked, the labels read
     pixels = _csv_numbers(path, header, pixel_cols)  # row r is the file's line lines[r]: blank lines skipped
     bad = np.argwhere(~((pixels >= 0) & (pixels <= 255)))
     if len(bad):
@@ -835,7 +836,7 @@ def read_csv(path: Path, label: str = "label") -> tuple[np.ndarray, np.ndarray |
         raise DataError(f"{path}: every pixel value is 0 or 1: the pixels look scaled to 0-1; write them as whole "
                         "numbers from 0 to 255 (multiply by 255)")
     images = pixels.astype(np.uint8).reshape(-1, side, side)
-    return images, labels
+    return images, found
 
 
 def _csv_whole_numbers(path: Path, cells: int, label_at: int | None) -> tuple[np.ndarray, np.ndarray | None] | None:
