@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from mnistlab.comparison import best_legend, display_cells, mark_vs_best
+from mnistlab.comparison import best_legend, display_cells, format_rows, mark_vs_best
 from mnistlab.stats import betainc, welch_test
 
 SCIPY_WELCH = [  # (m1, s1, n1, m2, s2, n2) -> (t, two-sided p)
@@ -85,3 +85,15 @@ def test_the_marks_are_explained_under_the_table():
     alone = mark_vs_best([row("b", 0.9123, 0.0031, 5), row("one run", 0.95, None, 1)])
     assert best_legend(alone) is None  # one variant of 2 runs or more: nothing is ranked, nothing is marked
     assert best_legend(mark_vs_best([row("a", 0.9, None, 1), row("b", 0.8, None, 1)])) is None  # no marks: no legend
+
+
+def test_the_marked_column_keeps_its_figures_in_line():
+    """Noted in session 34: "best" and "~best" after the right-aligned test accuracy pushed it left
+    of the unmarked rows' in a plain table; the marks take one width, so the figures line up."""
+    rows = mark_vs_best([row("a", 0.72, 0.0557, 3), row("b", 0.80, 0.02, 3), row("c", 0.21, 0.02, 3)])
+    heads, cells = display_cells(rows)
+    at = heads.index("test acc")
+    shown = [c[at] for c in cells]
+    assert [s.split(" +-")[0] for s in shown] == ["72.00%", "80.00%", "21.00%"]
+    assert len({len(s) for s in shown}) == 1 and {s[-6:] for s in shown} == {" ~best", "  best", " " * 6}, shown
+    assert "  " not in format_rows(rows, "markdown")  # markdown's cells: single spaces

@@ -932,7 +932,7 @@ def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
     if fmt == "markdown":
         heads, cells = display_cells(rows)
         lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-        lines += ["| " + " | ".join(c) + " |" for c in cells]
+        lines += ["| " + " | ".join(" ".join(x.split()) for x in c) + " |" for c in cells]  # (aligned only in a table)
         return "\n".join(lines) + "\n"
     raise SpecError(f'unknown format "{fmt}"{did_you_mean(fmt, ["table", "csv", "markdown", "json"])}')
 
@@ -967,11 +967,12 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
              + ["balanced acc"] * balanced + ["TTA gain (val)"] * tta_val + ["test acc (TTA)"] * tta
              + ["test loss", "train time", "s/epoch"]
              + ["members"] * committee + ["committee val"] * committee_val + ["committee"] * committee)
-    out = []
+    marked = any(r.get("vs_best") in ("best", "within noise") for r in rows)  # marks of one width: the
+    out = []  # right-aligned figures stay in line
     for r in rows:
         pct = (lambda x: "-" if x is None else f"{100 * x:.2f}%")
         test = _spread(pct(r.get("test_acc")), r.get("test_acc_std"), r.get("n", 0), always_n=True)
-        test += {"best": " best", "within noise": " ~best", "below": ""}.get(r.get("vs_best") or "", "")
+        test += {"best": "  best", "within noise": " ~best"}.get(r.get("vs_best") or "", " " * 6 * marked)
         note = f" ({r['note']})" if r.get("note") else ""  # e.g. diverged: the learning rate is probably too high
         cells = [str(r["variant"]) + note, *(_searched_cell(r.get(k)) for k in searched),
                  "-" if r.get("params") is None else f"{r['params']:,}",
