@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -529,3 +530,52 @@ def test_the_logged_keys_are_what_the_trainer_logs(data_dir, validation):
                             "data": {"subset": 200, "validation": validation}, "train": {"epochs": 1}})
     r = run_config(cfg, data_dir=data_dir, progress="none", extra_callbacks=[Keys()])
     assert r.status == "finished" and seen == [sorted(C.logged_keys(validation=bool(validation)))]
+
+
+def test_a_checkpoint_path_inside_a_run_store_or_below_a_file_is_refused_before_training(tmp_path: Path, data_dir,
+                                                                                          monkeypatch) -> None:
+    """New-user finding (helper-109): a ModelCheckpoint filepath into a recorded run's folder
+    replaced its weights (its card and export then failed), where every -o is refused there; one
+    below a file failed after the first epoch ("File exists")."""
+    from mnistlab.cli import main
+    from mnistlab.store import RunStore
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "--dataset", "mnist", "--subset", "120", "--epochs", "1", "--store", "store",
+                 "--data-dir", str(data_dir), "--progress", "none"]) == 0
+    (rec,) = RunStore("store").runs()
+    weights = Path("store") / "runs" / rec.run_id / "weights.safetensors"
+    before = weights.read_bytes()
+    base = {"dataset": "mnist", "model": "seed000-dense"}
+    for filepath, says in ((str(weights), f"is inside the run store's records ({(tmp_path / weights).parent})"),
+                           ("store/runs.sqlite-{epoch}.safetensors", "is inside the run store's records"),
+                           ("store/checkpoints/e{epoch}.safetensors", "is inside the run store's records"),
+                           ("notes.txt/e{epoch}.safetensors", "is to go in notes.txt, which is a file, not a folder")):
+        Path("notes.txt").write_text("a file")
+        with pytest.raises(SpecError, match=re.escape(says)) as exc:
+            parse_run_config({**base, "callbacks": [{"type": "ModelCheckpoint", "filepath": filepath}]})
+        assert exc.value.path == ("callbacks", 0, "filepath") and "\n" not in str(exc.value)
+    assert weights.read_bytes() == before
+    ok = parse_run_config({**base, "callbacks": [{"type": "ModelCheckpoint", "filepath": "store/e{epoch}.safetensors"}]})
+    assert ok.callbacks[0].filepath == "store/e{epoch}.safetensors"  # the store's own folder holds no records
+
+
+def test_an_experiment_file_s_checkpoint_paths_are_relative_to_it(tmp_path: Path, data_dir, monkeypatch) -> None:
+    """New-user finding (helper-109): the README says a path in a config or experiment file is
+    relative to the file, as its data paths are; a ModelCheckpoint's was relative to the current
+    folder."""
+    from mnistlab.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "exp.toml").write_text(
+        '[base]\ndataset = "mnist"\nmodel = { dense = [8] }\ndata.subset = 120\ntrain.epochs = 1\n'
+        'callbacks = [{ type = "ModelCheckpoint", filepath = "ck/e{epoch}.safetensors" }]\n')
+    (tmp_path / "sub" / "run.toml").write_text(
+        'dataset = "mnist"\nmodel = { dense = [8] }\n[data]\nsubset = 120\n[train]\nepochs = 1\n'
+        '[[callbacks]]\ntype = "ModelCheckpoint"\nfilepath = "ck2/e{epoch}.safetensors"\n')
+    assert main(["run", "sub/exp.toml", "--store", "store", "--data-dir", str(data_dir)]) == 0
+    assert main(["train", "--config", "sub/run.toml", "--store", "store", "--data-dir", str(data_dir),
+                 "--progress", "none"]) == 0
+    assert (tmp_path / "sub" / "ck" / "e1.safetensors").is_file() and (tmp_path / "sub" / "ck2" / "e1.safetensors").is_file()
+    assert not (tmp_path / "ck").exists() and not (tmp_path / "ck2").exists()

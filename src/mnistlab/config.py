@@ -934,6 +934,7 @@ def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
         if isinstance(cb, ModelCheckpointConfig):
             try:
                 keys = check_filepath(cb.filepath, f"{where}.filepath")
+                _check_checkpoint_place(cb.filepath, f"{where}.filepath")
             except SpecError as exc:
                 raise SpecError(str(exc), path=("callbacks", i, "filepath"), source=source) from None
             # the monitor of a save-every-epoch checkpoint is never read
@@ -943,6 +944,41 @@ def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
                 raise SpecError(f'{where}.{name}: "{key}" needs validation data, '
                                 f'and data.validation is 0; set it (0.1, a count, or "test") or use "{key[4:]}"',
                                 path=("callbacks", i, name), source=source)
+
+
+def _check_checkpoint_place(filepath: str, who: str) -> None:
+    """SpecError (one line, before anything trains) where a ModelCheckpoint ``filepath`` (checked
+    by :func:`~mnistlab.callbacks.check_filepath`) cannot be written: inside a run store's records
+    (a recorded run's weights would be replaced: :func:`mnistlab.store.store_part`), or below a
+    file that is not a folder (its save would fail after the first epoch)."""
+    from mnistlab.callbacks import EPOCH_LOG_KEYS
+    from mnistlab.store import store_part
+
+    sample = Path(filepath.format(epoch=1, **{k: 0.5 for k in EPOCH_LOG_KEYS})).expanduser()
+    if (part := store_part(sample)) is not None:
+        raise SpecError(f'{who}: "{filepath}" is inside the run store\'s records ({part}), which only mnistlab '
+                        "writes (a recorded run's weights would be replaced): save elsewhere")
+    for folder in sample.parents:
+        if folder.exists() or folder.is_symlink():
+            if not folder.is_dir():
+                raise SpecError(f'{who}: "{filepath}" is to go in {folder}, which is a file, not a folder')
+            return
+
+
+def checkpoints_beside(callbacks: Any, folder: str | os.PathLike) -> Any:
+    """``callbacks`` as a config or experiment file writes them, each ModelCheckpoint's relative
+    ``filepath`` made relative to that file's ``folder``, as its data and spec files are; a file
+    in the current folder keeps its paths as written. Values of the wrong type pass through
+    (validation reports those)."""
+    if Path(folder) == Path(".") or not isinstance(callbacks, list):
+        return callbacks
+    out = []
+    for cb in callbacks:
+        path = cb.get("filepath") if isinstance(cb, Mapping) and cb.get("type") == "ModelCheckpoint" else None
+        if isinstance(path, str) and path and not Path(path).expanduser().is_absolute():
+            cb = {**cb, "filepath": str(Path(folder) / path)}
+        out.append(cb)
+    return out
 
 
 # Keys of the flat Python/CLI form (``lr=0.01``) and the section each belongs to.
@@ -1150,6 +1186,8 @@ def build_run_config(file: str | os.PathLike | None = None, settings: Sequence[s
         table = _run_config_table(text, source, json_file=Path(file).suffix.lower() == ".json")
         raw.update(table)
         raw["model"] = model_beside(raw["model"], Path(file).parent)
+        if "callbacks" in table:  # its checkpoints' paths too
+            raw["callbacks"] = checkpoints_beside(raw["callbacks"], Path(file).parent)
         if "dataset" in table:  # its data paths too are relative to the file
             from mnistlab.data.userdata import data_beside
 

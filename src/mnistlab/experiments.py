@@ -506,7 +506,9 @@ def _models_beside(data: dict[str, Any], folder: Path) -> None:
 
 
 def _data_beside(data: dict[str, Any], folder: Path) -> None:
-    """Data paths in [base], a variant or a grid are relative to the experiment file, as spec files are."""
+    """Data paths in [base], a variant or a grid are relative to the experiment file, as spec files
+    are, and so are the ModelCheckpoint paths of [base]'s and the variants' callbacks."""
+    from mnistlab.config import checkpoints_beside
     from mnistlab.data.userdata import data_beside
 
     variants = data.get("variants")
@@ -514,6 +516,8 @@ def _data_beside(data: dict[str, Any], folder: Path) -> None:
     for table in tables:
         if isinstance(table, dict) and "dataset" in table:
             table["dataset"] = data_beside(table["dataset"], folder)
+        if isinstance(table, dict) and "callbacks" in table:
+            table["callbacks"] = checkpoints_beside(table["callbacks"], folder)
     grids = [data.get("grid"), *(t.get("grid") for t in tables[1:] if isinstance(t, dict))]
     for grid in grids:
         if isinstance(grid, dict) and isinstance(grid.get("dataset"), list):
