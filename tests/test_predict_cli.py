@@ -104,11 +104,11 @@ def test_table_csv_json_top_and_stdin(mnist_models, tmp_path, capsys, test_digit
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"")))
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "-", "--store", mnist_models)
     assert code == 2 and err.startswith("error: <stdin>: empty: nothing was piped in")
-    csv_text = b"label,pixel0,pixel1,pixel2,pixel3\n1,0,255,0,0\n"  # helper-108: "not an image"
-    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(csv_text)))
-    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "-", "--store", mnist_models)
-    assert code == 2 and err == ("error: <stdin>: CSV text, not an image: stdin holds one image file; give the CSV by "
-                                 "its path (mnistlab predict RUN test.csv)\n"), err
+    for csv_text in (b"label,pixel0,pixel1,pixel2,pixel3\n1,0,255,0,0\n", b"pixel0,pixel1,pixel2\r\n0,255,0\r\n"):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(csv_text)))  # helper-108: "not an image";
+        code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "-", "--store", mnist_models)  # Excel's \r\n
+        assert code == 2 and err == ("error: <stdin>: CSV text, not an image: stdin holds one image file; give the CSV "
+                                     "by its path (mnistlab predict RUN test.csv)\n"), err
 
 
 def test_show_saves_the_inputs_beside_what_the_model_saw(mnist_models, tmp_path, capsys, test_digits):

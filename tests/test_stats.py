@@ -7,6 +7,8 @@ The reference values were computed with SciPy 1.17 (not a test dependency):
 
 from __future__ import annotations
 
+import io
+
 import pytest
 
 from mnistlab.comparison import best_legend, display_cells, format_rows, mark_vs_best
@@ -97,3 +99,18 @@ def test_the_marked_column_keeps_its_figures_in_line():
     assert [s.split(" +-")[0] for s in shown] == ["72.00%", "80.00%", "21.00%"]
     assert len({len(s) for s in shown}) == 1 and {s[-6:] for s in shown} == {" ~best", "  best", " " * 6}, shown
     assert "  " not in format_rows(rows, "markdown")  # markdown's cells: single spaces
+
+
+def test_on_a_terminal_the_marks_have_a_column_of_their_own():
+    """Review finding (helper-110): rich strips a right-aligned cell's trailing spaces, so on a
+    terminal the unmarked rows' accuracies still stood 6 cells right of the marked ones'."""
+    from rich.console import Console
+
+    from mnistlab.comparison import rich_table
+
+    rows = mark_vs_best([row("a", 0.72, 0.0557, 3), row("b", 0.80, 0.02, 3), row("c", 0.21, 0.02, 3)])
+    console = Console(width=160, record=True, file=io.StringIO())
+    console.print(rich_table(rows))
+    lines = {ln.split()[1]: ln for ln in console.export_text().splitlines() if ln[:3] in ("│ a", "│ b", "│ c")}
+    assert len({ln.index("(n=3)") for ln in lines.values()}) == 1, lines
+    assert "~best" in lines["a"] and " best " in lines["b"] and "best" not in lines["c"]

@@ -235,10 +235,11 @@ def test_train_says_when_it_scored_part_of_the_test_set(data_dir, capsys):
 
 def test_ctrl_c_in_the_first_epoch_says_so_not_zero_complete_epochs_in_no_time(data_dir, tmp_path, capsys):
     """New-user finding (34): a run stopped in its first epoch said "0 complete epochs (0.0s)"."""
-    # then a second or three of setup, and epoch 1 (30,000 images): 20 s+. On a machine busy enough
-    # that the setup outlasts the wait, the stop comes before training began (said so): wait longer.
+    # then a second or three of setup, and epoch 1 (30,000 images of seed 002's deep CNN: 20 s+ on a
+    # CPU with bf16, where seed000-cnn's took 4.8 s). On a machine busy enough that the setup
+    # outlasts the wait, the stop comes before training began (said so): wait longer.
     for wait in (6, 15):
-        proc = _train_until("Training on mnist", ["--dataset", "mnist", "--model", "seed000-cnn", "--epochs", "3",
+        proc = _train_until("Training on mnist", ["--dataset", "mnist", "--model", "seed002-deep-conv", "--epochs", "3",
                                                   "--subset", "36000", "--progress", "lines", "--data-dir", str(data_dir)],
                             tmp_path)
         time.sleep(wait)

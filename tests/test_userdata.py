@@ -1828,12 +1828,17 @@ def test_a_folder_of_idx_files_is_a_dataset(tmp_path: Path, monkeypatch, capsys)
     assert ds.train_images.shape == (12, 14, 14) and ds.test_images.shape == (6, 14, 14)  # its t10k files: the test set
     assert ds.train_labels.tolist() == [0, 1] * 6 and ds.test_held_out == 0.0
     assert is_l(load_dataset({"idx": "mine"}).train_images[0])  # as stored, at 28x28
+    _idx_folder(tmp_path / "mine", gz=False)  # each file beside its .gz, as torchvision's MNIST/raw keeps them
+    assert load_dataset({"idx": "mine"}).train_images.shape == (12, 28, 28)
     _idx_folder(tmp_path / "raw", 20, test=0, gz=False, prefix="emnist-digits-")  # no .gz, a prefix, no test files
     held = load_dataset({"idx": "raw", "test_fraction": 0.25})
     assert (len(held.train_labels), len(held.test_labels), held.test_held_out) == (15, 5, 0.25)
-    with pytest.raises(DataError, match=r'mine: holds IDX files \(t10k-images-idx3-ubyte.gz, .*\), not class folders: '
+    with pytest.raises(DataError, match=r'mine: holds IDX files \(t10k-images-idx3-ubyte, .*\), not class folders: '
                                         r'give it as dataset = \{ idx = "mine" \}'):
         load_dataset("mine")
+    with pytest.raises(DataError, match=r'train-images-idx3-ubyte.gz: one IDX file; a dataset of them is their folder: '
+                                        r'dataset = \{ idx = "mine" \}'):
+        load_dataset("mine/train-images-idx3-ubyte.gz")
     (tmp_path / "run.toml").write_text('model = { dense = [8], outputs = 2 }\ndataset = { idx = "mine" }\n[train]\nepochs = 1\n')
     assert main(["train", "--config", "run.toml", "--store", "store", "--progress", "none"]) == 0
     assert "Training on idx mine: 1 epoch" in capsys.readouterr().out
@@ -1842,7 +1847,7 @@ def test_a_folder_of_idx_files_is_a_dataset(tmp_path: Path, monkeypatch, capsys)
     assert rec.env["data"]["checksums"] == {str(tmp_path / "mine"): path_digest(tmp_path / "mine", kind="idx")}
     key = run_config_key(tmp_path / "run.toml")
     from mnistlab.data.idx import write_idx
-    write_idx(tmp_path / "mine" / "train-labels-idx1-ubyte.gz", np.array([1, 0] * 6, np.uint8))  # edited labels: new data
+    write_idx(tmp_path / "mine" / "train-labels-idx1-ubyte", np.array([1, 0] * 6, np.uint8))  # edited labels (the file read)
     assert run_config_key(tmp_path / "run.toml") != key
 
 
@@ -1853,7 +1858,7 @@ def run_config_key(path: Path) -> str:
 
 
 @pytest.mark.parametrize("case", ["labels missing", "two datasets", "a file", "no train files", "truncated", "counts differ",
-                                  "a test key", "a label key", "float images"])
+                                  "a test key", "a label key", "float images", "t10k and test"])
 def test_a_bad_folder_of_idx_files_is_one_line_before_anything_trains(case: str, tmp_path: Path, monkeypatch) -> None:
     from mnistlab.data.idx import write_idx
 
@@ -1886,6 +1891,9 @@ def test_a_bad_folder_of_idx_files_is_one_line_before_anything_trains(case: str,
     elif case == "a label key":
         table = {"idx": "d", "label": "y"}
         message = "label: names a CSV's label column; an idx's labels are its labels files"
+    elif case == "t10k and test":
+        (folder / "test-images-idx3-ubyte.gz").write_bytes((folder / "t10k-images-idx3-ubyte.gz").read_bytes())
+        message = "t10k-images-idx3-ubyte.gz and test-images-idx3-ubyte.gz hold the same part of its data: keep one"
     else:
         write_idx(folder / "train-images-idx3-ubyte.gz", np.zeros((12, 28, 28), np.float32))
         message = "holds float32 (12, 28, 28); expected images as unsigned bytes (N, H, W)"
@@ -1921,9 +1929,31 @@ def test_an_image_on_the_other_background_than_the_training_images_warns(tmp_pat
         with pytest.warns(InvertedImageWarning, match=rf"^8 of 8 images look inverted \(index 0, 1, 2, 3, 4, \.\.\.\): their "
                                                       rf"border is .* where every training image is {background}"):
             run.predict(wrong)
-    mixed = np.concatenate([x[:300], 255 - x[300:]])  # training images on both backgrounds: either is fine
-    write_csv(tmp_path / "mixed.csv", mixed, y)
+    del run.env["data"]["border"]  # a run recorded before the border was: no check, as then
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", InvertedImageWarning)
+        run.predict(digits)
+    mixed = np.concatenate([x[:599], 255 - x[599:]])  # one training image on paper, the last: either is fine (helper-110:
+    write_csv(tmp_path / "mixed.csv", mixed, y)  # the first 5,000 images and their 0.5th-99.5th percentiles were measured)
     run = train(dataset=str(tmp_path / "mixed.csv"), model="seed000-dense", epochs=1, progress="none")
     with warnings.catch_warnings():
         warnings.simplefilter("error", InvertedImageWarning)
         run.predict(np.concatenate([digits, paper]))
+
+
+def test_a_csv_read_to_predict_gets_no_label_advice(tmp_path: Path) -> None:
+    """Review finding (helper-110): `predict x.csv` of a competition file (no label column) with a
+    comma ending each line or an ImageId column was told to name a label column, which predict
+    cannot take; a "Label" column stopped it though its labels go unread."""
+    pixels, cells = ",".join(f"pixel{i}" for i in range(784)), ",".join(["0"] * 783 + ["255"])
+    for name, text, says in (
+            ("trailing.csv", f"{pixels},\n{cells},\n", "the last column has no name: a comma at the end of each line?"),
+            ("id.csv", f"ImageId,{pixels}\n1,{cells}\n", '"ImageId" looks like no pixel (an id?): delete that column')):
+        (tmp_path / name).write_text(text)
+        with pytest.raises(DataError, match=re.escape(f"785 pixel columns are not a square image (28x28 needs 784): {says}")):
+            read_csv(tmp_path / name, labels=False)
+    (tmp_path / "Label.csv").write_text(f"Label,{pixels}\nseven,{cells}\n")
+    x, y = read_csv(tmp_path / "Label.csv", labels=False)
+    assert x.shape == (1, 28, 28) and x[0, 27, 27] == 255 and y is None
+    with pytest.raises(DataError, match='no "label" column, but a "Label" one'):  # to train, it must be named
+        read_csv(tmp_path / "Label.csv")

@@ -98,7 +98,7 @@ class DataConfig(BaseModel):
     subset: int = Field(0, ge=0)
     #: the user's own images in one order drawn once (seed 0), before ``subset`` and the splits, as
     #: Keras's ``image_dataset_from_directory(shuffle=True)`` shuffles its files. None: true for a
-    #: folder of class folders (its files come class by class), false for a CSV or an .npz (their
+    #: folder of class folders (its files come class by class), false for a CSV, an .npz or IDX files (their
     #: rows' order, as Keras's ``fit(x, y)`` takes it). A registered dataset keeps its published order.
     shuffle: bool | None = None
 

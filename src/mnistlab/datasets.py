@@ -16,7 +16,7 @@ checksum where one is known: the SHA-256 of the decompressed payload, else the M
 published (:attr:`Dataset.verified` says which). The decoded arrays are then cached as ``.npy``
 files and memory-mapped on later loads (milliseconds instead of a second or more).
 
-The user's own data (a CSV, a folder per class, an ``.npz``) loads through :func:`load_dataset` too,
+The user's own data (a CSV, a folder per class, an ``.npz``, IDX files) loads through :func:`load_dataset` too,
 given a path or a table (:mod:`mnistlab.data.userdata`).
 
     >>> ds = load_dataset("mnist")                          # doctest: +SKIP
@@ -441,7 +441,7 @@ def load_dataset(name: str | os.PathLike[str] | Mapping[str, Any], data_dir: str
     """Find, verify and decode a registered dataset (see the module docstring for where files are
     looked for), or load the user's own data, what ``--dataset`` takes: a path (``.csv``, ``.npz``, a
     folder of class folders) or a table (``{"csv": ..., "test": ...}``, ``{"folder": ...}``,
-    ``{"npz": ...}``; :func:`mnistlab.data.userdata.load_user_data`).
+    ``{"npz": ...}``, ``{"idx": ...}``; :func:`mnistlab.data.userdata.load_user_data`).
 
     A registered dataset's first load decodes and verifies (a second or more); later loads
     memory-map a decoded copy in the cache (milliseconds). The user's images come as uint8

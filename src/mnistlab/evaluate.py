@@ -306,10 +306,13 @@ BORDER_MARGIN = 48.0  # how far past the training images' borders an image's mus
 
 def border_range(images: np.ndarray) -> list[float]:
     """The training images' border brightness (:func:`border_brightness`) as a run records it
-    (``env["data"]["border"]``): its 0.5th and 99.5th percentiles, 0-255, over at most the first
-    5,000 images; [] for no images."""
-    b = border_brightness(np.asarray(images[:5000]))
-    return [round(float(np.percentile(b, q)), 1) for q in (0.5, 99.5)] if len(b) else []
+    (``env["data"]["border"]``): its least and greatest over every image (N, H, W), 0-255, so that
+    one image on the other background is enough to leave every polarity unwarned; [] for none."""
+    images = np.asarray(images)
+    if not len(images):
+        return []
+    parts = [border_brightness(images[i:i + 10_000]) for i in range(0, len(images), 10_000)]  # a ring each: small
+    return [round(float(min(p.min() for p in parts)), 1), round(float(max(p.max() for p in parts)), 1)]
 
 
 def _border_limit(trained_border: Sequence[float]) -> tuple[str, float] | None:
@@ -327,9 +330,9 @@ def warn_if_inverted(images: np.ndarray, dataset: str | None = None, *, stacklev
                      trained_border: Sequence[float] | None = None) -> None:
     """One :class:`~mnistlab.errors.InvertedImageWarning` when any of ``images`` looks inverted: for
     a registered ``dataset``, by :func:`inverted_images`; given ``trained_border`` (the user's own
-    training images' :func:`border_range`), a border :data:`BORDER_MARGIN` past what those had, on
-    the other side (light where they were all dark, or dark where all were light), as a photo of
-    dark ink on paper is to a model trained on light strokes on black."""
+    training images' :func:`border_range`), a border :data:`BORDER_MARGIN` past every one of
+    theirs, on the other side (light where all were dark, or dark where all were light), as a
+    photo of dark ink on paper is to a model trained on light strokes on black."""
     limit = _border_limit(trained_border) if trained_border and len(trained_border) == 2 else None
     if trained_border and limit is None:  # training images on dark and light backgrounds: either is fine
         return

@@ -583,7 +583,7 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
 
 def _csv_text(data: bytes) -> bool:
     """Whether ``data`` starts as a CSV of pixels does: a first line of text with commas in it."""
-    first = data[:65536].split(b"\n", 1)[0]
+    first = data[:65536].split(b"\n", 1)[0].rstrip(b"\r")  # (Excel's lines end in \r\n)
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError:

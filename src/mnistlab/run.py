@@ -1137,7 +1137,7 @@ def train(
 
     ``dataset``: a registered name, or your own data: a path (``.csv``, ``.npz``, a folder of
     class folders; a string or a ``pathlib.Path``) or a table such as ``{"csv": "train.csv",
-    "test": "test.csv"}``.
+    "test": "test.csv"}`` (``{"idx": "folder"}`` for a folder of IDX files).
     ``overrides`` are config settings by name: ``batch_size``, ``lr``, ``optimizer``, ``seed``,
     ``validation``, ``augment={...}``, ``callbacks=[{"type": "EarlyStopping", ...}]`` (or
     :class:`~mnistlab.callbacks.Callback` objects), ``schedule={"type": "cosine"}`` ...

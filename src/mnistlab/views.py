@@ -520,7 +520,7 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
     if ref.run is not None:
         if pick == "latest":  # a run id names one run: nothing to pick from (said, not ignored)
             raise SpecError(f"--pick latest picks among an experiment's runs, and {target} is run {ref.run.run_id}: "
-                            f"give its experiment ({ref.run.experiment}) instead, or leave --pick out")
+                            f"give its experiment ({ref.run.experiment}) instead, or leave --pick (pick=) out")
         return [ref.run.run_id], None
     variants = list(dict.fromkeys(str(r.variant) for r in runs))
     if len(variants) > 1 and variant is None and pick == "best" and is_search(runs):  # a search: its best trial

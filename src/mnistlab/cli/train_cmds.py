@@ -47,7 +47,7 @@ def _validation(value: str | None) -> Any:
                    "run's config.json (that run again); flags override it.")
 @click.option("--dataset", callback=dataset_arg,
               help=f"A dataset name (mnistlab datasets), or your own .csv, .npz or class-folder path, or a table "
-                   f"'{{ folder = \"train\", test = \"test\" }}' "
+                   f"'{{ folder = \"train\", test = \"test\" }}' ('{{ idx = \"folder\" }}': IDX files) "
                    f"(default {setting_default('dataset')}).")
 @click.option("--model", callback=model_arg,
               help=f"A preset name (mnistlab models) or a spec file (.toml/.json), or a spec inline: "

@@ -176,15 +176,18 @@ def _from_path(text: str) -> UserData:
         return UserData(path.suffix.lower()[1:], _existing(text, path.suffix.lower()[1:], None))
     from mnistlab.data.registry import _REGISTRY
 
+    own = "a .csv file, an .npz file, a folder of class folders or { idx = folder } for a folder of IDX files"
+    if path.exists() and _IDX_NAME.match(path.name):
+        raise UserDataError(f"{_shown(text)}: one IDX file; a dataset of them is their folder: dataset = "
+                            f"{{ idx = {toml_repr(_shown(str(path.parent)))} }}")
     if path.exists():
         raise UserDataError(f"{_shown(text)}: a {path.suffix or 'file without a suffix'} is no dataset mnistlab reads; "
-                            f"a dataset is a name ({', '.join(_REGISTRY)}), a .csv file, an .npz file or a folder of "
-                            f"class folders")
+                            f"a dataset is a name ({', '.join(_REGISTRY)}), {own}")
     if os.sep in text or (os.altsep or os.sep) in text or text.startswith(("~", ".")):  # meant as a path
         raise UserDataError(f"{_shown(text)}: no such file or folder; a dataset is a name ({', '.join(_REGISTRY)}), "
-                            f"a .csv file, an .npz file or a folder of class folders")
+                            f"{own}")
     raise UserDataError(f"unknown dataset {text!r}{did_you_mean(text, _REGISTRY)}; known: {', '.join(_REGISTRY)}, "
-                        f"or a .csv file, an .npz file or a folder of class folders")
+                        f"or {own}")
 
 
 def is_folder_dataset(dataset: Any) -> bool:
@@ -802,13 +805,17 @@ def read_csv(path: Path, label: str = "label", *, labels: bool = True) -> tuple[
     (with its line and column), a row with the wrong number of cells."""
     header = _csv_header(path)
     label_at = header.index(label) if label in header else None
-    if label_at is None and (other := next((h for h in header if h.lower() == label.lower()), None)):
+    other = next((h for h in header if h.lower() == label.lower()), None) if label_at is None else None
+    if other is not None and not labels:  # its labels unread: a "Label" column is as good as a "label" one
+        label_at, other = header.index(other), None
+    if other is not None:
         raise DataError(f'{path}: no "{label}" column, but a "{other}" one: name it, dataset = {{ csv = "{path.name}", '
                         f'label = "{other}" }}')
     pixel_cols = [i for i in range(len(header)) if i != label_at]
     n = len(pixel_cols)
     side = math.isqrt(n)
-    if label_at is None and n > 1 and math.isqrt(n - 1) ** 2 == n - 1 and (odd := _odd_column(header)) is not None:
+    if (labels and label_at is None and n > 1 and math.isqrt(n - 1) ** 2 == n - 1
+            and (odd := _odd_column(header)) is not None and odd.strip()):  # (no name: a trailing comma, said below)
         raise DataError(f'{path}: no "{label}" column, but "{odd}" looks like one (the {n - 1} others are pixels): '
                         f'name it, dataset = {{ csv = "{path.name}", label = "{odd}" }}')
     if header[0] == "" and n > 1 and math.isqrt(n - 1) ** 2 == n - 1:  # ",label,pixel0,...": pandas' to_csv()
@@ -1352,8 +1359,9 @@ def idx_files(folder: Path) -> dict[str, tuple[Path, Path]]:
     """The IDX files of ``folder`` as MNIST and its family publish them: {"train": (images, labels)}
     and, where the folder has them, {"test": ...}; images ``[prefix]train-images-idx3-ubyte`` (or
     ``.idx3-ubyte``), labels ``...-labels-idx1-ubyte``, each gzipped (``.gz``) or not, the test
-    pair named ``t10k-`` or ``test-`` (EMNIST's ``emnist-letters-train-...`` has a prefix). DataError
-    when the training pair is not there whole, or the files of several datasets (prefixes) are."""
+    pair named ``t10k-`` or ``test-`` (EMNIST's ``emnist-letters-train-...`` has a prefix); a file
+    and its ``.gz`` both there are read unzipped (:func:`_one_of`). DataError when the training pair
+    is not there whole, or the files of several datasets (prefixes) are."""
     try:
         names = sorted(p.name for p in folder.iterdir() if p.is_file())
     except OSError as exc:
@@ -1371,10 +1379,7 @@ def idx_files(folder: Path) -> dict[str, tuple[Path, Path]]:
     prefix = prefixes[0] if prefixes else ""
     out: dict[str, tuple[Path, Path]] = {}
     for split in ("train", "test"):
-        images, labels = found.get((prefix, split, "images"), []), found.get((prefix, split, "labels"), [])
-        if len(images) > 1 or len(labels) > 1:
-            raise DataError(f"{folder}: two {split} files of one kind: {', '.join(images if len(images) > 1 else labels)}: "
-                            "keep one (with or without .gz)")
+        images, labels = (_one_of(found.get((prefix, split, part), []), folder) for part in ("images", "labels"))
         if images and labels:
             out[split] = (folder / images[0], folder / labels[0])
         elif images or labels:
@@ -1385,6 +1390,16 @@ def idx_files(folder: Path) -> dict[str, tuple[Path, Path]]:
         raise DataError(f"{folder}: no training IDX files (train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz, "
                         "as MNIST's are named)")
     return out
+
+
+def _one_of(names: list[str], folder: Path) -> list[str]:
+    """The one IDX file of a role among ``names`` ([] for none): a file and its ``.gz`` beside it
+    (torchvision's ``MNIST/raw`` keeps both) are one, read unzipped; DataError for two others
+    (``t10k-`` and ``test-`` files both)."""
+    kept = [n for n in names if not (n.lower().endswith(".gz") and n[:-3] in names)]
+    if len(kept) > 1:
+        raise DataError(f"{folder}: {' and '.join(kept)} hold the same part of its data: keep one of them")
+    return kept
 
 
 def _idx_beside_no_class(folder: Path) -> str | None:
