@@ -565,20 +565,22 @@ def _rm_name(st: RunStore, experiment: str) -> str:
     """The experiment name ``rm -e`` deletes: a file or a recorded name (a run id never stands for
     its whole experiment here: deleting is not the place to guess), or a search's study whose runs
     are gone already. A file stands for its name only when every run recorded under it is of one
-    of the file's variants (:func:`~mnistlab.comparison.not_the_files`); else MnistlabError, naming the others."""
+    of the file's variants (:func:`~mnistlab.comparison.not_the_files`); else MnistlabError, naming
+    the others. A file with a mistake (made after its runs) cannot say which are its variants:
+    SpecError, naming the name that deletes every run recorded under it."""
     from mnistlab.comparison import not_the_files, resolve_experiment
     from mnistlab.errors import SpecError, StoreError
     from mnistlab.experiments import recorded_name
 
     try:
         ref = resolve_experiment(st, experiment, run_ids=False)
-    except SpecError as mistake:  # a file with a mistake (made after its runs): its name still says what to delete
+    except SpecError as mistake:  # a file with a mistake: which runs are its own, it cannot say (helper-109)
         name = recorded_name(experiment)
         if name is None or not (name in st.experiments() or _has_study(st, name)):
             raise
-        click.echo(f"warning: {' '.join(str(mistake).split())}; deleting what it records under its name, {name}",
-                   err=True)
-        return name
+        raise SpecError(f"{' '.join(str(mistake).split())}; with this mistake the file cannot say which runs are its "
+                        f"own, so none is deleted: mend it, or `mnistlab rm -e {name}` (the name) deletes every run "
+                        "recorded under it") from None
     except StoreError as unknown:
         if not experiment.endswith(".toml") and _has_study(st, experiment):
             return experiment
