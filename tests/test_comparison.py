@@ -1023,3 +1023,22 @@ def test_by_name_a_variant_shown_by_its_smoke_run_keeps_its_place(tmp_path: Path
     rows = compare(store, "exp")
     assert [r["variant"] for r in rows] == ["a", "b", "c"]
     assert [store.get(r["run_ids"][0]).config["data"]["subset"] for r in rows] == [360, 360, 300]
+
+
+def test_runs_whose_callbacks_watch_the_test_set_get_a_note(tmp_path: Path, data_dir: Path, capsys) -> None:
+    """New-user finding (helper-109): `data.validation = "test"` (the notebooks' validation_data =
+    (x_test, y_test)) with EarlyStopping(restore_best_weights) picked the epoch on the test set, and
+    `compare` showed its test accuracy with no word of it."""
+    exp = tmp_path / "vt.toml"
+    exp.write_text('[base]\ndataset = "mnist"\nmodel = { dense = [8] }\ndata.subset = 120\ndata.validation = "test"\n'
+                   'train.epochs = 2\ncallbacks = [{ type = "EarlyStopping", monitor = "val_accuracy", '
+                   'restore_best_weights = true }]\n[[variants]]\nname = "es"\n[[variants]]\nname = "watching"\n'
+                   'callbacks = [{ type = "ModelCheckpoint", filepath = "ck/e{epoch}.safetensors" }]\n')
+    store = str(tmp_path / "store")
+    assert main(["run", str(exp), "--store", store, "--data-dir", str(data_dir)]) == 0
+    note = ('"es" (EarlyStopping) validates on the test set (data.validation = "test") with callbacks watching it: '
+            "the test set chose the epoch or the learning rate, so the test accuracy is optimistic")
+    assert note in capsys.readouterr().err  # a checkpoint of every epoch chooses nothing: "watching" unnamed
+    assert main(["compare", str(exp), "--store", store]) == 0
+    err = capsys.readouterr().err
+    assert note in err and '"watching"' not in err

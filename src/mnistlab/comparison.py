@@ -297,7 +297,34 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
                          f"`mnistlab watch {ref.given}` follows {'them' if k != 1 else 'it'}")
     scored = rows_runs(store, ref.recorded_as(quick=quick), [row for row in rows if shown(row.get("variant"))])
     part = None if quick else part_of_test_set(scored)
-    return notes + untrained + shared + [n for n in (scored_on_note(scored), part) if n]
+    return notes + untrained + shared + [n for n in (scored_on_note(scored), part, chosen_on_test_note(scored)) if n]
+
+
+def chosen_on_test_note(runs: Sequence[Any]) -> str | None:
+    """A note naming the variants of ``runs`` (records or results: ``config``, ``variant``) that
+    validate on the test set (``data.validation = "test"``, Keras's ``validation_data=(x_test,
+    y_test)``) while a callback watches a ``val_*`` value (EarlyStopping, ReduceLROnPlateau,
+    ModelCheckpoint(save_best_only)): the test set then chose their epoch or learning rate, so
+    their test accuracy is optimistic. None when no run does."""
+    names: list[str] = []
+    for r in runs:
+        config = getattr(r, "config", None) or {}
+        watched = [str(cb.get("type")) for cb in config.get("callbacks") or () if isinstance(cb, Mapping)
+                   and str(cb.get("monitor", "val_loss")).startswith("val_")
+                   and (cb.get("type") != "ModelCheckpoint" or cb.get("save_best_only"))
+                   and cb.get("type") in ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint")]
+        if (config.get("data") or {}).get("validation") == "test" and watched:
+            variant = getattr(r, "variant", None)
+            who = f'"{variant}"' if variant else "this run"
+            name = f'{who} ({", ".join(dict.fromkeys(watched))})'
+            if name not in names:
+                names.append(name)
+    if not names:
+        return None
+    return (f"{', '.join(names[:4])}{' ...' * (len(names) > 4)} validate{'s' * (len(names) == 1)} on the test set "
+            '(data.validation = "test") with callbacks watching it: the test set chose the epoch or the learning '
+            "rate, so the test accuracy is optimistic; hold out validation images (data.validation = 0.1) for a "
+            "fair figure")
 
 
 def rows_runs(store: RunStore, experiment: str, rows: Sequence[Mapping[str, Any]]) -> list[RunRecord]:

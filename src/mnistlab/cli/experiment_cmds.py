@@ -86,15 +86,15 @@ class _Progress:
         self.table.poke()
 
     def finish(self, rows: list[dict], records: Sequence[RunRecord] = ()) -> None:
-        """The comparison rows, and under them `compare`'s note of ``records`` (the sweep's runs,
-        none of a stopped sweep) scored on part of the test set; not of smoke-sized runs (a --quick
-        sweep's), which say nothing of a full-size run anyway."""
-        from mnistlab.comparison import part_of_test_set, smoke_run
+        """The comparison rows, and under them `compare`'s notes of ``records`` (the sweep's runs,
+        none of a stopped sweep) scored on part of the test set or chosen on it; not of smoke-sized
+        runs (a --quick sweep's), which say nothing of a full-size run anyway."""
+        from mnistlab.comparison import chosen_on_test_note, part_of_test_set, smoke_run
 
         if rows:  # none: stopped before any cell had a run
             _rows_out(rows, self.title, self.fmt)
-            part = part_of_test_set([r for r in records if not smoke_run(r)])
-            _notes_out([part] if part else [], self.fmt)
+            full = [r for r in records if not smoke_run(r)]
+            _notes_out([n for n in (part_of_test_set(full), chosen_on_test_note(full)) if n], self.fmt)
 
 
 @click.command("run")
@@ -369,6 +369,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
     differently where needed.
     """
     from mnistlab.comparison import (
+        chosen_on_test_note,
         chosen_runs,
         compare_experiment,
         compare_runs,
@@ -392,7 +393,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         _say_smoke(elsewhere := scored_on_note(ended), fmt)
         _rows_out(rows, "chosen runs", fmt)
         part = part_of_test_set(ended) if elsewhere is None else None  # (other test sets: said above)
-        _notes_out([part] if part else [], fmt)
+        _notes_out([n for n in (part, chosen_on_test_note(ended)) if n], fmt)
         return
     ref = resolve_experiment(st, experiment[0], quick=quick)
     rows = compare_experiment(st, ref, quick=quick)
