@@ -160,10 +160,14 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
         if stopped:
             _say_stopped(exp.name, stopped, result.outcomes, force)
     bad = Counter(o.record.status for o in result.outcomes if o.record.status in ("failed", "diverged"))
-    if bad:
-        what = ", ".join(f"{n} {status}" for status, n in sorted(bad.items()))
-        raise RunNotFinished(f"{sum(bad.values())} of {len(result.outcomes)} runs of {exp.name} did not finish "
-                             f"({what}): see `mnistlab runs -e {exp.name}` and `mnistlab show RUN_ID`")
+    if bad:  # a diverged run has a result (its weights as they ended, in the table with a note): said apart
+        total, said = len(result.outcomes), []
+        if bad["failed"]:
+            said.append(f"{bad['failed']} of {total} runs of {exp.name} failed (no result)")
+        if bad["diverged"]:
+            said.append(f"{bad['diverged']}{'' if said else f' of {total} runs of {exp.name}'} diverged (scored as "
+                        "their weights ended: the table's note says so)")
+        raise RunNotFinished(f"{'; '.join(said)}: see `mnistlab runs -e {exp.name}` and `mnistlab show RUN_ID`")
 
 
 def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: StopSignal, fmt: str,
