@@ -579,3 +579,16 @@ def test_an_experiment_file_s_checkpoint_paths_are_relative_to_it(tmp_path: Path
                  "--progress", "none"]) == 0
     assert (tmp_path / "sub" / "ck" / "e1.safetensors").is_file() and (tmp_path / "sub" / "ck2" / "e1.safetensors").is_file()
     assert not (tmp_path / "ck").exists() and not (tmp_path / "ck2").exists()
+
+
+def test_model_checkpoint_takes_keras_s_save_weights_only_as_it_saves(tmp_path: Path) -> None:
+    """New-user finding (helper-109): Keras's `save_weights_only = true` was an unknown key with a
+    "did you mean save_best_only?", though weights alone are what mnistlab saves; false (a whole
+    .keras model) is what it cannot do, said in one line."""
+    base = {"dataset": "mnist", "model": "seed000-dense"}
+    ck = {"type": "ModelCheckpoint", "filepath": str(tmp_path / "e{epoch}.safetensors")}
+    with_it = parse_run_config({**base, "callbacks": [{**ck, "save_weights_only": True}]})
+    assert with_it.resolved() == parse_run_config({**base, "callbacks": [ck]}).resolved()  # the same run: same key
+    with pytest.raises(SpecError, match=r"callbacks\[0\]\.save_weights_only: mnistlab saves the weights alone "
+                                        r"\(safetensors\), not Keras's whole-model \.keras file: leave it out, or true"):
+        parse_run_config({**base, "callbacks": [{**ck, "save_weights_only": False}]})

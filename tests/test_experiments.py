@@ -820,3 +820,14 @@ def test_one_mistake_in_two_tables_of_one_name_is_said_at_both(tmp_path: Path) -
     said = [str(exc.value), *map(str, exc.value.more)]
     rows = [n + 1 for n, line in enumerate(text.splitlines()) if line == '"train.lrr" = 1']
     assert [s.split(": ")[0] for s in said] == [f"{p}:{n}" for n in rows], said
+
+
+def test_a_variant_s_keras_generator_argument_gets_the_hint_base_gets(tmp_path: Path) -> None:
+    """New-user finding (helper-109): `rescale` or `featurewise_center` in a variant's augment said
+    only "the base has no key"; in [base] they say what to write instead."""
+    text = (TINY + '[base.augment]\nrotation_range = 5\n[[variants]]\nname = "a"\n"augment.rescale" = 0.0039\n'
+            '[[variants]]\nname = "b"\naugment = { featurewise_center = true }\n')
+    said = _said_at(tmp_path, text, ('"augment.rescale" = 0.0039', "augment = { featurewise_center = true }"))
+    assert said[0].endswith('variant "a": "augment.rescale": Keras\'s ImageDataGenerator takes it; mnistlab gives the '
+                            "model pixels / 255 (in [0, 1]) already, what rescale = 1/255 does in Keras: leave it out")
+    assert 'variant "b": "augment.featurewise_center": Keras\'s ImageDataGenerator takes it; put a Normalization' in said[1]

@@ -513,7 +513,8 @@ class ReduceLROnPlateau(MonitorCallback):
 class ModelCheckpoint(MonitorCallback):
     """Save the model's weights (safetensors) after each epoch, or only when ``monitor`` improves.
 
-    ``filepath`` is formatted with ``epoch`` (from 1) and the logs, e.g. ``"e{epoch:02d}.safetensors"``;
+    ``filepath`` is formatted with ``epoch`` (from 1) and the logs, e.g. ``"e{epoch:02d}.safetensors"``
+    (``save_weights_only``, Keras's, may only be true: the weights alone are what is saved);
     the path is formatted every epoch, before deciding to save (a bad pattern fails at once, as in
     Keras; configs are checked before training by :func:`check_filepath`). With ``save_best_only``
     a save needs an improvement on the best so far (:func:`is_improvement`, no ``min_delta``), the
@@ -523,7 +524,10 @@ class ModelCheckpoint(MonitorCallback):
     """
 
     def __init__(self, filepath: str | Path, monitor: str = "val_loss", save_best_only: bool = False,
-                 mode: str = "auto", initial_value_threshold: float | None = None) -> None:
+                 mode: str = "auto", initial_value_threshold: float | None = None, save_weights_only: bool = True) -> None:
+        if not save_weights_only:  # Keras's whole-model file: not what mnistlab writes
+            raise SpecError("ModelCheckpoint: save_weights_only = false asks for Keras's whole-model .keras file; "
+                            "mnistlab saves the weights alone (safetensors)")
         super().__init__(monitor, mode, min_delta=0.0)
         self.filepath = str(filepath)
         self.save_best_only = save_best_only

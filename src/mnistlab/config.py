@@ -458,6 +458,17 @@ class ModelCheckpointConfig(BaseModel):
     save_best_only: bool = False
     mode: Mode = "auto"
     initial_value_threshold: float | None = None  # the best value to beat before the first save (save_best_only)
+    # Keras's switch between weights and the whole model: mnistlab writes weights alone, so only
+    # true is taken (left out of the dump: a config that writes it is the same run as one without)
+    save_weights_only: bool = Field(True, exclude=True)
+
+    @field_validator("save_weights_only")
+    @classmethod
+    def _weights_only(cls, v: bool) -> bool:
+        if not v:
+            raise ValueError("mnistlab saves the weights alone (safetensors), not Keras's whole-model .keras file: "
+                             "leave it out, or true")
+        return v
 
 
 class SwapEMAWeightsConfig(BaseModel):

@@ -1126,6 +1126,9 @@ def base_value(known: Any, path: tuple[str, ...], source: str, where: str,
                             f'file or [[layers]]), which has no key "{part}"{key_hint(part, list(cur))}: change a '
                             'layer\'s key, as "model.layers[0].units", or replace the model whole (model = { ... })',
                             path=(*table, *path), source=source)
+        if part not in cur and path[:1] == ("augment",) and i == 1 and (instead := _keras_generator_hint(part)):
+            raise SpecError(f'{source}: {where}: "{dotted}": Keras\'s ImageDataGenerator takes it; {instead}',
+                            path=(*table, *path), source=source)  # as [base] says it
         if part not in cur:
             choices = [str(k) for k in cur]
             raise SpecError(f'{source}: {where}: "{dotted}": the base has no key "{part}"{key_hint(part, choices)}; '
@@ -1133,6 +1136,14 @@ def base_value(known: Any, path: tuple[str, ...], source: str, where: str,
         plain.append(part)
         cur = cur[part]
     return cur, tuple(plain)
+
+
+def _keras_generator_hint(key: str) -> str | None:
+    """What to write instead of an ImageDataGenerator argument mnistlab's [augment] has no key for
+    (``rescale``, ``featurewise_center``: :data:`mnistlab.config.KERAS_GENERATOR_ELSEWHERE`), or None."""
+    from mnistlab.config import KERAS_GENERATOR_ELSEWHERE
+
+    return KERAS_GENERATOR_ELSEWHERE.get(key)
 
 
 def _grid(g: Any, known: dict[str, Any], source: str, where: str,
