@@ -448,7 +448,7 @@ def test_a_killed_worker_stops_the_sweep_in_one_line_and_leaves_no_run_running(t
     assert sorted(r.status for r in store.runs()) == ["interrupted", "interrupted"]  # neither left "running"
 
 
-def test_a_run_two_variants_share_trains_once_and_is_recorded_under_both(tmp_path: Path, data_dir: Path) -> None:
+def test_a_run_two_variants_share_trains_once_and_is_recorded_under_both(tmp_path: Path, data_dir: Path, capsys) -> None:
     """A committee of the plain variant's config repeats its seed 0: one run, recorded under each."""
     p = write(tmp_path, TINY + '[[variants]]\nname = "plain"\n[[variants]]\nname = "comm"\ncommittee = 3\n')
     store = RunStore(tmp_path / "s")
@@ -472,6 +472,9 @@ def test_a_run_two_variants_share_trains_once_and_is_recorded_under_both(tmp_pat
     assert all(o.skipped for o in rerun.outcomes) and len(store.runs()) == 4
     [copied] = [o.record for o in rerun.outcomes if o.cell.variant == "plain"]
     assert copied.env["same_run_as"] == plain.run_id  # the run that trained, not the copy it was made from
+    from mnistlab.cli import main
+    assert main(["show", copied.run_id, "--store", str(store.root)]) == 0  # helper-109: named a run no longer there
+    assert f"(run {plain.run_id} since deleted; this run holds its files and figures)" in capsys.readouterr().out
     again = store.record_again(copied, variant="comm", seed=0, member=0, repeat=0)  # a second driver, say
     assert again.variant == "comm" and again.member == 0 and len(store.runs()) == 4  # its run: nothing new
 

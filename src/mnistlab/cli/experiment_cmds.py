@@ -337,6 +337,8 @@ def show_cmd(run_id: str, store: str | None) -> None:
     r = st.get(run_id)
     click.echo(f"run {r.run_id}  experiment {r.experiment}  variant {r.variant}  seed {r.seed}  member {r.member}")
     tail, rest = status_said(r.status, r.message)  # "interrupted by Ctrl-C ...": the word once
+    if (trained := r.env.get("same_run_as")) and not _recorded(st, str(trained)):  # helper-109: a trail to nothing
+        rest += f" (run {trained} since deleted; this run holds its files and figures)"
     click.echo(f"status {r.status}{tail}" + (f": {rest}" if rest else ""))
     if smoke_run(r):
         click.echo("size of a --quick smoke run (1 epoch, at most 300 training images): comparisons by name "
@@ -354,6 +356,16 @@ def show_cmd(run_id: str, store: str | None) -> None:
     for h in r.history:
         click.echo("  " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in h.items()))
     click.echo("config " + json.dumps(r.config, indent=1, sort_keys=True))
+
+
+def _recorded(st: RunStore, run_id: str) -> bool:
+    """Whether ``st`` holds run ``run_id`` (a whole id)."""
+    from mnistlab.errors import StoreError
+
+    try:
+        return st.get(run_id).run_id == run_id
+    except StoreError:
+        return False
 
 
 @click.command("compare")
