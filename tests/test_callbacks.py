@@ -579,6 +579,12 @@ def test_an_experiment_file_s_checkpoint_paths_are_relative_to_it(tmp_path: Path
                  "--progress", "none"]) == 0
     assert (tmp_path / "sub" / "ck" / "e1.safetensors").is_file() and (tmp_path / "sub" / "ck2" / "e1.safetensors").is_file()
     assert not (tmp_path / "ck").exists() and not (tmp_path / "ck2").exists()
+    from mnistlab.store import RunStore
+    trained = RunStore("store").runs()[-1]  # that run again from its config.json: its paths as recorded, not
+    (tmp_path / "sub" / "ck2" / "e1.safetensors").unlink()  # moved into the run's folder in the store (refused)
+    assert main(["train", "--config", f"store/runs/{trained.run_id}/config.json", "--store", "store", "--data-dir",
+                 str(data_dir), "--progress", "none"]) == 0
+    assert (tmp_path / "sub" / "ck2" / "e1.safetensors").is_file()
 
 
 def test_model_checkpoint_takes_keras_s_save_weights_only_as_it_saves(tmp_path: Path) -> None:

@@ -1197,8 +1197,11 @@ def build_run_config(file: str | os.PathLike | None = None, settings: Sequence[s
         table = _run_config_table(text, source, json_file=Path(file).suffix.lower() == ".json")
         raw.update(table)
         raw["model"] = model_beside(raw["model"], Path(file).parent)
-        if "callbacks" in table:  # its checkpoints' paths too
-            raw["callbacks"] = checkpoints_beside(raw["callbacks"], Path(file).parent)
+        if "callbacks" in table:  # its checkpoints' paths too (not a recorded run's config.json: as recorded)
+            from mnistlab.store import store_part
+
+            if store_part(file) is None:
+                raw["callbacks"] = checkpoints_beside(raw["callbacks"], Path(file).parent)
         if "dataset" in table:  # its data paths too are relative to the file
             from mnistlab.data.userdata import data_beside
 
