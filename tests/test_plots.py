@@ -497,3 +497,19 @@ def test_a_renderer_that_dies_leaves_the_figures_to_this_process(tmp_path):
     pngs, pid, drawers = _render_marked(tmp_path / "log", 4, jobs=2, die=True)
     assert pngs == _render_marked(tmp_path / "again", 4, jobs=1)[0]
     assert drawers == {pid}
+
+
+def test_the_n_labels_stay_inside_the_axes_below_the_title():
+    """New-user finding (helper-109): over a wide range of accuracies the highest variant's "n=3"
+    stood on the title (the axis kept 0.02 above it, whatever its scale)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    rows = [{"variant": v, "acc": a, "test_acc": a, "test_acc_std": sd, "n": 3}
+            for v, a, sd in (("a", 0.72, 0.0557), ("b", 0.80, 0.02), ("c", 0.21, 0.02))]
+    fig = plots.plot_comparison(rows)
+    (ax,) = fig.axes
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    top = ax.get_window_extent(renderer).y1
+    assert [t.get_text() for t in ax.texts] == ["n=3"] * 3
+    assert all(t.get_window_extent(renderer).y1 <= top for t in ax.texts)

@@ -325,7 +325,9 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
     ax.set_xlim(-0.6, len(rows) - 0.4)
     tops = np.concatenate([means + stds, [c for _, c in committees]])
     low = float(np.nanmin(np.concatenate([means - stds, [c for _, c in committees]])))
-    ax.set_ylim(max(0.0, low - 0.02), min(1.0, float(np.nanmax(tops)) + 0.02))
+    high = float(np.nanmax(tops))
+    span = max(high - low, 0.01)  # room above the highest for its "n=" (it overlapped the title), in the axis's scale
+    ax.set_ylim(max(0.0, low - max(0.02, 0.05 * span)), high + max(0.02, 0.12 * span))
     ax.set(title="Test accuracy per variant (mean ± sd of n runs)", xlabel="variant", ylabel="test accuracy")
     ax.grid(axis="y", alpha=0.3)
     return fig
