@@ -513,3 +513,19 @@ def test_the_n_labels_stay_inside_the_axes_below_the_title():
     top = ax.get_window_extent(renderer).y1
     assert [t.get_text() for t in ax.texts] == ["n=3"] * 3
     assert all(t.get_window_extent(renderer).y1 <= top for t in ax.texts)
+
+
+def test_a_residual_model_s_layer_paths_do_not_overlap_as_column_titles(fashion):
+    """New-user finding (helper-109): a residual block's layers are named by their path
+    (residual_block.add.branch.conv2d_1), and in one line each title ran into the next one's."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    model = build_model(resolve_model("resnet20"), seed=0).eval()
+    fig = plots.plot_feature_maps(model, fashion.test_images[:2], layers=4)
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    titles = [ax.title for ax in fig.axes[:4]]
+    assert any("\n" in t.get_text() for t in titles) and all(
+        max(len(line) for line in t.get_text().splitlines()) <= 26 for t in titles)
+    boxes = [t.get_window_extent(renderer) for t in titles]
+    assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:])), [(b.x0, b.x1) for b in boxes]

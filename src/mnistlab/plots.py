@@ -333,12 +333,13 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
     return fig
 
 
-def _wrapped(label: str, width: int = 28) -> str:
+def _wrapped(label: str, width: int = 28, after: str = ",") -> str:
     """A long tick label on lines of about ``width`` characters, broken at spaces and after the
-    commas of a setting's name (``cnn (lr=0.01,batch=64,opt=sgd)``); a short one as it is."""
+    commas of a setting's name (``cnn (lr=0.01,batch=64,opt=sgd)``), or after each character of
+    ``after`` (``",."``: a layer's dotted path too); a short one as it is."""
     if len(label) <= width:
         return label
-    pieces = re.split(r"(\s+|(?<=,))", label)  # word, separator, word, ...; "" after a comma
+    pieces = re.split(rf"(\s+|(?<=[{re.escape(after)}]))", label)  # word, separator, word, ...; "" after a comma
     lines = [pieces[0]]
     for sep, word in zip(pieces[1::2], pieces[2::2]):
         if lines[-1] and len(lines[-1]) + len(sep) + len(word) > width:
@@ -582,7 +583,8 @@ def plot_feature_maps(model: nn.Module, images: Any, filter_index: int = 0,
             ax.imshow(m[r, filter_index], cmap=FEATURE_CMAP)
             ax.set_xticks([]), ax.set_yticks([])
             if r == 0:
-                ax.set_title(f"{name} {tuple(m.shape[2:])}", fontsize=8)
+                ax.set_title(_wrapped(f"{name} {tuple(m.shape[2:])}", 24, after=",."), fontsize=8)  # a block's
+                # layer path (residual_block.add.branch.conv2d_1) on lines: in one, the next column's overlapped it
             if c == 0:
                 ax.set_ylabel(labels[r] if labels is not None else f"image {r}", fontsize=8)
     fig.suptitle(f"Feature maps, filter {filter_index}", fontsize=10)
