@@ -374,3 +374,21 @@ def test_figures_of_an_interrupted_runs_test_predictions_say_so(data_dir, tmp_pa
     finished = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=240,
                      store=tmp_path / "runs")
     assert views.figure_for("confusion", store, finished.run_id, data_dir=data_dir).axes[0].get_title() == "Confusion matrix"
+
+
+def test_a_committee_s_figure_says_it_is_the_best_of_its_scored_committees(tmp_path: Path, data_dir: Path, capsys) -> None:
+    """New-user finding (helper-109): `plot confusion --variant comm` of a committee variant with
+    repeats said "the committee comm of 2 runs", not that it drew the best of its committees, as
+    the report says."""
+    from test_experiments import TINY, write
+
+    p = write(tmp_path, "repeats = 2\n" + TINY + '[[variants]]\nname = "comm"\ncommittee = 2\n')
+    store = str(tmp_path / "s")
+    assert main(["run", str(p), "--store", store, "--data-dir", str(data_dir)]) == 0
+    assert len(RunStore(store).committees("exp")) == 2
+    capsys.readouterr()
+    out = tmp_path / "c.png"
+    assert main(["plot", "confusion", "exp", "--store", store, "--data-dir", str(data_dir), "-o", str(out)]) == 0
+    said = capsys.readouterr()
+    assert ("the committee comm of 2 runs (their averaged outputs), the best of its 2 scored committees by test accuracy"
+            in said.out + said.err), said

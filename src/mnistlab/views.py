@@ -375,8 +375,13 @@ def _one_model(store: RunStore, target: str, variant: str | None, kind: str,
     if kind in ("feature-maps", "filters"):
         raise PlotError(f"{committee.variant!r} is a committee of {len(ids)} models and {kind} show one: give one "
                         f"member's run id ({', '.join(ids[:4])}{', ...' * (len(ids) > 4)})")
-    return (store.get(ids[0]), _averaged(store, ids),
-            f"the committee {committee.variant} of {len(ids)} runs (their averaged outputs)")
+    first = store.get(ids[0])
+    alike = [c for c in store.committees(committee.experiment)  # a committee variant's repeats, the best drawn:
+             if c.variant == committee.variant and len(c.member_ids) == len(ids)]  # said, as the report says it
+    best = (f", the best of its {len(alike)} scored committees by test accuracy"
+            if len(alike) > 1 and first.variant == committee.variant else "")  # (across variants: its latest)
+    return (first, _averaged(store, ids),
+            f"the committee {committee.variant} of {len(ids)} runs (their averaged outputs){best}")
 
 
 def _averaged(store: RunStore, ids: Sequence[str]) -> np.ndarray:
