@@ -1042,3 +1042,23 @@ def test_runs_whose_callbacks_watch_the_test_set_get_a_note(tmp_path: Path, data
     assert main(["compare", str(exp), "--store", store]) == 0
     err = capsys.readouterr().err
     assert note in err and '"watching"' not in err
+
+
+def test_validation_data_that_is_the_test_set_is_known_as_it(tmp_path: Path, data_dir: Path, capsys) -> None:
+    """New-user finding (helper-111): `train(validation_data=(x_test, y_test))`, the notebooks' own
+    call, recorded validation_is_test false, and `compare` gave no note of EarlyStopping choosing on it."""
+    from mnistlab.datasets import load_dataset
+    from mnistlab.run import train
+
+    mnist = load_dataset("mnist", data_dir)
+    x_test, y_test = np.asarray(mnist.test_images), np.asarray(mnist.test_labels)
+    store = RunStore(tmp_path / "s")
+    es = [{"type": "EarlyStopping", "monitor": "val_accuracy", "restore_best_weights": True}]
+    run = train(dataset="mnist", model={"dense": [8]}, epochs=1, subset=600, data_dir=data_dir, progress="none",
+                validation_data=(x_test, y_test), callbacks=es, store=store, experiment="nb")
+    assert run.result.metrics["validation_is_test"] is True  # the subset's 100 test images, and 9,900 more
+    other = train(dataset="mnist", model={"dense": [8]}, epochs=1, subset=600, data_dir=data_dir, progress="none",
+                  validation_data=(x_test[100:], y_test[100:]), callbacks=es)
+    assert other.result.metrics["validation_is_test"] is False
+    assert main(["compare", "nb", "--store", str(store.root)]) == 0
+    assert '"model" (EarlyStopping) validates on the test set' in capsys.readouterr().err

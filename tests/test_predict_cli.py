@@ -281,6 +281,13 @@ def test_a_competition_csv_predicts_into_a_submission(mnist_models, tmp_path, ca
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "labelled.csv", "--store", mnist_models,
                          "--format", "csv")
     assert code == 0 and [int(r["class_1"]) for r in csv.DictReader(io.StringIO(out))] == predicted.tolist(), err
+    # helper-111: a CSV that cannot be read stopped the images beside it, where a bad image file is one line
+    (tmp_path / "cut.csv").write_text(lines[0] + "\n" + lines[1][:100] + "\n")
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "cut.csv", tmp_path / "one.png",
+                         "--store", mnist_models, "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 1 and [r["file"] for r in rows] == [str(tmp_path / "one.png")], (out, err)
+    assert "error: " in err and "cut.csv" in err and "1 of 2 images could not be read" in err, err
 
 
 def test_show_takes_grayscale_images_with_transparency(mnist_models, tmp_path, capsys, test_digits):

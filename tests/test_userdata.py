@@ -1957,3 +1957,33 @@ def test_a_csv_read_to_predict_gets_no_label_advice(tmp_path: Path) -> None:
     assert x.shape == (1, 28, 28) and x[0, 27, 27] == 255 and y is None
     with pytest.raises(DataError, match='no "label" column, but a "Label" one'):  # to train, it must be named
         read_csv(tmp_path / "Label.csv")
+
+
+def test_a_test_file_that_is_the_training_file_warns(tmp_path: Path) -> None:
+    """New-user finding (helper-111): `{ csv = "train.csv", test = "train.csv" }` trained and
+    reported a test accuracy on the images it trained on, without a word."""
+    write_csv(tmp_path / "train.csv", four_images(), [1, 0, 1, 0])
+    (tmp_path / "copy.csv").write_bytes((tmp_path / "train.csv").read_bytes())
+    for test in ("train.csv", "copy.csv"):
+        with pytest.warns(DataWarning, match=rf"{test}: the test data is the training data \(the same files' content\)"):
+            load_dataset({"csv": str(tmp_path / "train.csv"), "test": str(tmp_path / test)})
+    write_csv(tmp_path / "other.csv", four_images()[:2], [1, 0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        load_dataset({"csv": str(tmp_path / "train.csv"), "test": str(tmp_path / "other.csv")})
+
+
+def test_a_model_trained_on_a_csv_with_its_own_label_column_predicts_csvs_of_that_form(tmp_path: Path, monkeypatch,
+                                                                                      capsys) -> None:
+    """New-user finding (helper-111): trained with `label = "digit"`, a model could not predict a
+    CSV of its own form: the "digit" column was read as a pixel ("looks like no pixel")."""
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "train.csv", np.stack([glyph_l(), 255 - glyph_l()] * 6), [0, 1] * 6, label="digit")
+    write_csv(tmp_path / "new.csv", np.stack([glyph_l(), 255 - glyph_l()]), ["?", "?"], label="digit")
+    assert main(["train", "--dataset", '{ csv = "train.csv", label = "digit" }', "--model", '{ dense = [8], outputs = 2 }',
+                 "--epochs", "1", "--store", "store", "--progress", "none"]) == 0
+    (rec,) = RunStore("store").runs()
+    capsys.readouterr()
+    assert main(["predict", rec.run_id, "new.csv", "--store", "store", "--format", "csv"]) == 0
+    out = capsys.readouterr().out
+    assert [r.split(",")[0] for r in out.splitlines()[1:]] == ["new.csv#1", "new.csv#2"]

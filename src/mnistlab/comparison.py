@@ -301,11 +301,12 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
 
 
 def chosen_on_test_note(runs: Sequence[Any]) -> str | None:
-    """A note naming the variants of ``runs`` (records or results: ``config``, ``variant``) that
-    validate on the test set (``data.validation = "test"``, Keras's ``validation_data=(x_test,
-    y_test)``) while a callback watches a ``val_*`` value (EarlyStopping, ReduceLROnPlateau,
-    ModelCheckpoint(save_best_only)): the test set then chose their epoch or learning rate, so
-    their test accuracy is optimistic. None when no run does."""
+    """A note naming the variants of ``runs`` (records or results: ``config``, ``metrics``,
+    ``variant``) that validate on the test set (``data.validation = "test"``, or given Keras's
+    ``validation_data=(x_test, y_test)``: ``metrics["validation_is_test"]``) while a callback
+    watches a ``val_*`` value (EarlyStopping, ReduceLROnPlateau, ModelCheckpoint(save_best_only)):
+    the test set then chose their epoch or learning rate, so their test accuracy is optimistic.
+    None when no run does."""
     names: list[str] = []
     for r in runs:
         config = getattr(r, "config", None) or {}
@@ -313,7 +314,9 @@ def chosen_on_test_note(runs: Sequence[Any]) -> str | None:
                    and str(cb.get("monitor", "val_loss")).startswith("val_")
                    and (cb.get("type") != "ModelCheckpoint" or cb.get("save_best_only"))
                    and cb.get("type") in ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint")]
-        if (config.get("data") or {}).get("validation") == "test" and watched:
+        on_test = ((config.get("data") or {}).get("validation") == "test"
+                   or (getattr(r, "metrics", None) or {}).get("validation_is_test") is True)  # validation_data=(x_test, ...)
+        if on_test and watched:
             variant = getattr(r, "variant", None)
             who = f'"{variant}"' if variant else "this run"
             name = f'{who} ({", ".join(dict.fromkeys(watched))})'

@@ -507,7 +507,9 @@ def run_members(cfgs: Sequence[RunConfig], *, data_dir: str | os.PathLike | None
 
 def _fit_data_to_model(cfg: RunConfig, spec: ModelSpec, data: Split, validation_data: tuple[Any, Any] | None,
                        device: torch.device) -> None:
-    """SpecError unless the model's outputs match the dataset's classes; ``validation_data`` into ``data``."""
+    """SpecError unless the model's outputs match the dataset's classes; ``validation_data`` into
+    ``data`` (``validation_is_test`` when its images and labels are the test set's, or begin with
+    them: a notebook's ``validation_data=(x_test, y_test)``)."""
     if spec.num_classes != data.num_classes:
         raise SpecError(class_count_mismatch(spec, cfg.dataset, data.num_classes))
     if why := input_size_mismatch(spec, cfg.dataset, tuple(data.train_x.shape[1:3])):
@@ -516,6 +518,9 @@ def _fit_data_to_model(cfg: RunConfig, spec: ModelSpec, data: Split, validation_
         if cfg.data.validation:
             raise SpecError("validation_data was given, and data.validation is set too: choose one")
         data.val_x, data.val_y = given_validation(validation_data, spec.input_shape[:2], data.num_classes, device)
+        n = len(data.test_y)  # the notebooks' validation_data=(x_test, y_test): the test set (or a subset's first part)
+        data.validation_is_test = bool(n and len(data.val_y) >= n and torch.equal(data.val_x[:n], data.test_x)
+                                       and torch.equal(data.val_y[:n], data.test_y))
         if unlike := unlike_training(data.train_x, data.val_x):
             warnings.warn(f"validation_data: its images look unlike {dataset_label(cfg.dataset)}'s training images ({unlike}): "
                           f"images of another dataset, or inverted? (train(dataset=...) names the one trained on; the default is "

@@ -95,7 +95,9 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     sources, originals, seen = _read_good(sources, trained, not no_preprocess, bad)
     _stop_when_nothing_left(bad, sources or tables)
     if tables:
-        sources, originals, seen = _with_csv_images(tables, sources, originals, seen, trained.input_shape)
+        sources, originals, seen = _with_csv_images(tables, sources, originals, seen, trained.input_shape,
+                                                    _label_column(trained.dataset), bad)
+        _stop_when_nothing_left(bad, sources)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InvertedImageWarning)
         probs = trained.predict(seen, preprocess=False)
@@ -182,18 +184,31 @@ def _stop_when_nothing_left(bad: list[str], left: list[Any]) -> None:
     raise DataError(f"none of the {len(bad)} images could be read (listed above)")
 
 
+def _label_column(dataset: Any) -> str:
+    """The label column of the CSV a model trained on (``label = "digit"``), which its CSVs to
+    predict may hold too: "label" for any other dataset."""
+    label = dataset.get("label") if isinstance(dataset, dict) else None
+    return label if isinstance(label, str) and label else "label"
+
+
 def _with_csv_images(tables: list[str], sources: list[Any], originals: list[Any], seen: Any,
-                     shape: tuple[int, int]) -> tuple[list[Any], list[Any], Any]:
+                     shape: tuple[int, int], label: str, bad: list[str]) -> tuple[list[Any], list[Any], Any]:
     """Add the images of Kaggle-style CSV files (already in dataset form) after the image files':
-    each named ``FILE.csv#ROW`` (ROW from 1). A CSV of another square size is resized to ``shape``
-    as a CSV dataset is for training (:func:`~mnistlab.data.userdata.resize_images`), with a note."""
+    each named ``FILE.csv#ROW`` (ROW from 1), a ``label`` column left out. A CSV of another square
+    size is resized to ``shape`` as a CSV dataset is for training
+    (:func:`~mnistlab.data.userdata.resize_images`), with a note; a CSV that cannot be read adds its
+    line to ``bad``, as a bad image file does, and the others are still predicted."""
     import numpy as np
 
     from mnistlab.data.userdata import read_csv, resize_images
 
     parts = [] if seen is None else [np.asarray(seen)]
     for table in tables:
-        x, _ = read_csv(Path(table), labels=False)  # labels, if any, are not needed to predict: not read
+        try:
+            x, _ = read_csv(Path(table), label, labels=False)  # labels, if any, are not needed to predict: not read
+        except DataError as exc:
+            bad.append(str(exc))
+            continue
         if tuple(x.shape[1:]) != tuple(shape):
             click.echo(f"note: {table}: its {x.shape[2]}x{x.shape[1]} images resized to the model's {shape[1]}x{shape[0]}, "
                        "as a CSV dataset's are for training", err=True)
@@ -201,7 +216,7 @@ def _with_csv_images(tables: list[str], sources: list[Any], originals: list[Any]
         sources = [*sources, *((f"{table}#{i + 1}", None) for i in range(len(x)))]
         originals = [*originals, *x]
         parts.append(x)
-    return sources, originals, np.concatenate(parts)
+    return sources, originals, np.concatenate(parts) if parts else None
 
 
 @click.command("export")

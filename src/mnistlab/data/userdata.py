@@ -371,6 +371,9 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
     assert test_y is not None
     train_x, test_x = resize_images(train_x, image_shape), resize_images(test_x, image_shape)
     checksums = {str(p): _seen(p, spec.kind) for p in (spec.path, spec.test) if p is not None}
+    if spec.test is not None and _seen(spec.test, spec.kind) == _seen(spec.path, spec.kind):  # (hashed once)
+        _warn(f"{spec.test}: the test data is the training data (the same files' content): its test accuracy is on "
+              "images the model trained on; give other images as test, or leave test out (test_fraction holds out some)")
     info = DatasetInfo(name=spec.name, class_names=tuple(names), train_size=len(train_y), test_size=len(test_y),
                        files={}, sha256={}, image_shape=image_shape, description=f"the user's {spec.kind} {spec.path}")
     return Dataset(info=info, train_images=train_x, train_labels=train_y, test_images=test_x, test_labels=test_y,
