@@ -598,3 +598,26 @@ def test_model_checkpoint_takes_keras_s_save_weights_only_as_it_saves(tmp_path: 
     with pytest.raises(SpecError, match=r"callbacks\[0\]\.save_weights_only: mnistlab saves the weights alone "
                                         r"\(safetensors\), not Keras's whole-model \.keras file: leave it out, or true"):
         parse_run_config({**base, "callbacks": [{**ck, "save_weights_only": False}]})
+
+
+def test_callbacks_take_keras_s_verbose_and_save_freq(tmp_path: Path, data_dir, capsys) -> None:
+    """New-user finding (helper-111): a Keras notebook's ReduceLROnPlateau(..., verbose=1) or
+    ModelCheckpoint(save_freq="epoch") was refused as an unknown key. verbose says what Keras says
+    (and is no part of the run's key: it changes no number); save_freq takes Keras's default alone."""
+    from mnistlab.config import run_key
+    from mnistlab.run import train
+
+    base = {"dataset": "mnist", "model": {"dense": [8]}, "train": {"epochs": 3}, "data": {"subset": 300, "validation": 60}}
+    ck = {"type": "ModelCheckpoint", "filepath": str(tmp_path / "e{epoch}.safetensors")}
+    quiet = [{"type": "EarlyStopping", "monitor": "loss", "min_delta": 10.0, "patience": 1},
+             {"type": "ReduceLROnPlateau", "monitor": "loss", "min_delta": 10.0, "patience": 0}, ck]
+    loud = [{**cb, "verbose": 1} for cb in quiet[:2]] + [{**ck, "verbose": 1, "save_freq": "epoch"}]
+    assert run_key(parse_run_config({**base, "callbacks": loud}).resolved()) == run_key(
+        parse_run_config({**base, "callbacks": quiet}).resolved())
+    train(**{k: v for k, v in base.items() if k not in ("train", "data")}, epochs=3, subset=300, validation=60,
+          callbacks=loud, data_dir=data_dir, progress="none")
+    out = capsys.readouterr().out
+    assert "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.0001." in out  # its first epoch sets its best
+    assert "Epoch 2: early stopping" in out and f"Epoch 1: saving model to {tmp_path / 'e1.safetensors'}" in out
+    with pytest.raises(SpecError, match=r"callbacks\[0\]\.save_freq: "):
+        parse_run_config({**base, "callbacks": [{**ck, "save_freq": 100}]})

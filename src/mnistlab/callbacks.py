@@ -401,8 +401,10 @@ class EarlyStopping(MonitorCallback):
     def __init__(
         self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0, mode: str = "auto",
         baseline: float | None = None, restore_best_weights: bool = False, start_from_epoch: int = 0,
+        verbose: int = 0,
     ) -> None:
         super().__init__(monitor, mode, min_delta)
+        self.verbose = verbose  # Keras's: "Epoch 7: early stopping" when it stops
         self.patience = int(patience)
         self.baseline = baseline
         self.restore_best_weights = restore_best_weights
@@ -431,6 +433,8 @@ class EarlyStopping(MonitorCallback):
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.trainer.stop_training = True
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: early stopping")
 
     def on_train_end(self, logs: Logs | None = None) -> None:
         if self.restore_best_weights and self.best_weights is not None:
@@ -454,7 +458,7 @@ class ReduceLROnPlateau(MonitorCallback):
 
     def __init__(
         self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10, mode: str = "auto",
-        min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0, verbose: bool = False,
+        min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0, verbose: int = 0,
     ) -> None:
         if not 0 < factor < 1:
             raise SpecError(f"ReduceLROnPlateau: factor must be in (0, 1), got {factor}")
@@ -524,11 +528,15 @@ class ModelCheckpoint(MonitorCallback):
     """
 
     def __init__(self, filepath: str | Path, monitor: str = "val_loss", save_best_only: bool = False,
-                 mode: str = "auto", initial_value_threshold: float | None = None, save_weights_only: bool = True) -> None:
+                 mode: str = "auto", initial_value_threshold: float | None = None, save_weights_only: bool = True,
+                 save_freq: str = "epoch", verbose: int = 0) -> None:
         if not save_weights_only:  # Keras's whole-model file: not what mnistlab writes
             raise SpecError("ModelCheckpoint: save_weights_only = false asks for Keras's whole-model .keras file; "
                             "mnistlab saves the weights alone (safetensors)")
+        if save_freq != "epoch":
+            raise SpecError(f"ModelCheckpoint: save_freq {save_freq!r}: mnistlab saves at epochs' ends (\"epoch\")")
         super().__init__(monitor, mode, min_delta=0.0)
+        self.verbose = verbose  # Keras's: "Epoch 3: saving model to ..." at each save
         self.filepath = str(filepath)
         self.save_best_only = save_best_only
         self.best: float | None = None if initial_value_threshold is None else float(initial_value_threshold)
@@ -546,6 +554,8 @@ class ModelCheckpoint(MonitorCallback):
                 if not self._is_improvement(value, self.best):
                     return
                 self.best = value
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: saving model to {path}")
         save_weights(self.trainer.model.state_dict(), path)  # whole: a stop while saving keeps the last file
         self.saved.append(str(path))
 
@@ -601,8 +611,10 @@ class StopBetweenEpochs(Callback):
 
 
 def make_callback(cfg: CallbackConfig) -> Callback:
-    """Build a callback from its validated config (see :mod:`mnistlab.config`)."""
+    """Build a callback from its validated config (see :mod:`mnistlab.config`), its settings left
+    out of the run's key (``verbose``) included."""
     kwargs = cfg.model_dump()
+    kwargs.update({k: getattr(cfg, k) for k, field in type(cfg).model_fields.items() if field.exclude})
     kind = kwargs.pop("type")
     return callback_type(kind)(**kwargs)
 

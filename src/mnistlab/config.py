@@ -429,6 +429,7 @@ class EarlyStoppingConfig(BaseModel):
     baseline: float | None = None
     restore_best_weights: bool = False
     start_from_epoch: int = Field(0, ge=0)
+    verbose: int = Field(0, ge=0, exclude=True)  # Keras's: 1 says the stop; left out of the run's key, as it prints only
 
 
 class ReduceLROnPlateauConfig(BaseModel):
@@ -443,6 +444,7 @@ class ReduceLROnPlateauConfig(BaseModel):
     min_delta: float = Field(1e-4, ge=0)
     cooldown: int = Field(0, ge=0)
     min_lr: float = Field(0.0, ge=0)
+    verbose: int = Field(0, ge=0, exclude=True)  # Keras's: 1 says each reduction; left out of the run's key
 
 
 class ModelCheckpointConfig(BaseModel):
@@ -461,6 +463,8 @@ class ModelCheckpointConfig(BaseModel):
     # Keras's switch between weights and the whole model: mnistlab writes weights alone, so only
     # true is taken (left out of the dump: a config that writes it is the same run as one without)
     save_weights_only: bool = Field(True, exclude=True)
+    save_freq: Literal["epoch"] = Field("epoch", exclude=True)  # Keras's default; every N batches is not offered
+    verbose: int = Field(0, ge=0, exclude=True)  # Keras's: 1 says each save
 
     @field_validator("save_weights_only")
     @classmethod
