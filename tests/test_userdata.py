@@ -1870,7 +1870,8 @@ def test_a_bad_folder_of_idx_files_is_one_line_before_anything_trains(case: str,
         message = "train-images-idx3-ubyte.gz without its labels file (train-labels-idx1-ubyte.gz)"
     elif case == "two datasets":
         _idx_folder(folder, prefix="emnist-letters-")
-        message = "holds the IDX files of 2 datasets ((none), emnist-letters- before train-images-...): give a folder of one"
+        message = ('holds the IDX files of 2 datasets ((none), emnist-letters- before train-images-...): name one, as '
+                   'idx = "d/emnist-letters"')  # (a prefix for the unnamed is none to give: the named one shown)
     elif case == "a file":
         table = {"idx": "d/train-images-idx3-ubyte.gz"}
         message = "idx: d/train-images-idx3-ubyte.gz is a file: give the folder that holds the IDX files"
@@ -1987,3 +1988,32 @@ def test_a_model_trained_on_a_csv_with_its_own_label_column_predicts_csvs_of_tha
     assert main(["predict", rec.run_id, "new.csv", "--store", "store", "--format", "csv"]) == 0
     out = capsys.readouterr().out
     assert [r.split(",")[0] for r in out.splitlines()[1:]] == ["new.csv#1", "new.csv#2"]
+
+
+def test_one_dataset_of_a_folder_of_several_idx_datasets_is_named_by_its_prefix(tmp_path: Path, monkeypatch) -> None:
+    """New-user finding (helper-111): EMNIST's unzipped folder holds every split's IDX files
+    (emnist-digits-..., emnist-mnist-...), and could not be used: "give a folder of one"; test
+    files of another prefix than the training files' were passed over without a word."""
+    monkeypatch.chdir(tmp_path)
+    _idx_folder(tmp_path / "gzip", 12, test=6, prefix="emnist-digits-")
+    _idx_folder(tmp_path / "gzip", 20, test=4, prefix="emnist-mnist-")
+    with pytest.raises(DataError, match='name one, as idx = "gzip/emnist-digits"'):
+        load_dataset({"idx": "gzip"})
+    digits = load_dataset({"idx": "gzip/emnist-digits"})
+    assert (len(digits.train_labels), len(digits.test_labels)) == (12, 6)
+    assert len(load_dataset({"idx": "gzip/emnist-mnist-"}).train_labels) == 20  # its dash or not
+    with pytest.raises(DataError, match=r"gzip/emnist-letters: no training IDX files named emnist-letters-train-\.\.\. "
+                                        r"in gzip \(its datasets: emnist-digits-, emnist-mnist-\)"):
+        load_dataset({"idx": "gzip/emnist-letters"})
+    (tmp_path / "run.toml").write_text('model = { dense = [8], outputs = 2 }\ndataset = { idx = "gzip/emnist-digits" }\n'
+                                       "[train]\nepochs = 1\n")
+    assert main(["train", "--config", "run.toml", "--store", "store", "--progress", "none"]) == 0
+    (rec,) = RunStore("store").runs()
+    assert rec.config["dataset"]["idx"] == str(tmp_path / "gzip" / "emnist-digits")  # recorded whole, as data paths are
+    _idx_folder(tmp_path / "mixed", 20, test=0, prefix="emnist-digits-")
+    _idx_folder(tmp_path / "mixed", 0, test=4, prefix="emnist-mnist-")
+    with pytest.warns(DataWarning, match=r"its test files are not those of its training files' dataset "
+                                         r"\(emnist-mnist-t10k-images-idx3-ubyte.gz, .*\): not used; the test set is "
+                                         r"test_fraction = 0.2 of the training images"):
+        held = load_dataset({"idx": "mixed"})
+    assert len(held.test_labels) == 4 and held.test_held_out == 0.2

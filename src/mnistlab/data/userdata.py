@@ -6,6 +6,7 @@ Wherever a dataset name is accepted, these are too::
     dataset = { folder = "digits/" }                     # digits/<class name>/<image files>
     dataset = { npz = "data.npz" }                       # x_train, y_train[, x_test, y_test] (Keras's mnist.npz)
     dataset = { idx = "my-mnist/" }                      # train-images-idx3-ubyte[.gz], train-labels-...[, t10k-...]
+    dataset = { idx = "gzip/emnist-digits" }             # one dataset's IDX files (by prefix) of a folder of several
     dataset = "train.csv"                                 # a path alone: the same without options
 
 A relative path in a config or experiment file is relative to that file's folder (the file and its
@@ -247,19 +248,26 @@ def absolute_data(dataset: Any) -> Any:
             return text
         return str(Path(text).expanduser().resolve())
 
+    def absolute_prefix(text: Any) -> Any:  # an IDX prefix ("gzip/emnist-digits"): its folder, made absolute
+        if not isinstance(text, str) or not text or Path(text).expanduser().exists():
+            return absolute(text)
+        folder = absolute(str(Path(text).expanduser().parent))
+        return str(Path(folder) / Path(text).name) if folder != str(Path(text).expanduser().parent) else text
+
     if isinstance(dataset, str):
         return dataset if dataset in _REGISTRY else absolute(dataset)
     if isinstance(dataset, Mapping):
-        return {k: absolute(v) if k in (*KINDS, "test") else v for k, v in dataset.items()}
+        return {k: absolute_prefix(v) if k == "idx" else absolute(v) if k in (*KINDS, "test") else v
+                for k, v in dataset.items()}
     return dataset
 
 
 def _existing(text: str, kind: str, key: str | None) -> Path:
     path = Path(text).expanduser()
-    if kind == "idx":
+    if kind == "idx":  # a folder, or a folder and the prefix of its files of one dataset ("gzip/emnist-digits")
         if path.is_file():
             raise UserDataError(f"idx: {_shown(text)} is a file: give the folder that holds the IDX files", key=key)
-        if not path.is_dir():
+        if not path.is_dir() and not path.parent.is_dir():
             raise UserDataError(f"idx: no such folder: {text}", key=key)
     elif kind == "folder":
         if path.is_file():  # a folder dataset's data, its test data too, is a folder of class folders
@@ -349,6 +357,9 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
     if spec.test is None and (spec.kind == "npz" and npz_has_test(spec.path)
                               or spec.kind == "idx" and "test" in idx_files(spec.path)):
         test_x, test_raw = _read(spec, spec.path, "test", shape=image_shape)
+    elif spec.kind == "idx" and (unused := _idx_unused_tests(spec.path)):
+        _warn(f"{spec.path}: its test files are not those of its training files' dataset ({clip(', '.join(unused), 80)}): "
+              f"not used; the test set is test_fraction = {spec.test_fraction:g} of the training images")
     if shuffle:
         train_x, train_raw = _shuffled(train_x, train_raw)
         if test_x is not None:
@@ -683,7 +694,7 @@ def path_digest(path: Path, *, follow_class_links: bool = True, kind: str = "fol
     files', :func:`idx_files`). ``follow_class_links=False``: the
     digest runs recorded before class folders that are links were followed (passed over, though
     read), which :func:`same_folder_as_recorded` still accepts for such a run."""
-    if not path.is_dir():
+    if kind != "idx" and not path.is_dir():
         return file_sha256(path)
     h = hashlib.sha256()
     files = ([(f.name, str(f)) for pair in idx_files(path).values() for f in pair] if kind == "idx"
@@ -1358,27 +1369,29 @@ _IDX_NAME = re.compile(r"^(?P<prefix>.*?)(?P<split>train|t10k|test)[-_.](?P<part
                        r"[-_.]ubyte(\.gz)?$", re.IGNORECASE)
 
 
-def idx_files(folder: Path) -> dict[str, tuple[Path, Path]]:
-    """The IDX files of ``folder`` as MNIST and its family publish them: {"train": (images, labels)}
-    and, where the folder has them, {"test": ...}; images ``[prefix]train-images-idx3-ubyte`` (or
+def idx_files(path: Path) -> dict[str, tuple[Path, Path]]:
+    """The IDX files of ``path`` as MNIST and its family publish them: {"train": (images, labels)}
+    and, where there are some, {"test": ...}; images ``[prefix]train-images-idx3-ubyte`` (or
     ``.idx3-ubyte``), labels ``...-labels-idx1-ubyte``, each gzipped (``.gz``) or not, the test
     pair named ``t10k-`` or ``test-`` (EMNIST's ``emnist-letters-train-...`` has a prefix); a file
-    and its ``.gz`` both there are read unzipped (:func:`_one_of`). DataError when the training pair
-    is not there whole, or the files of several datasets (prefixes) are."""
-    try:
-        names = sorted(p.name for p in folder.iterdir() if p.is_file())
-    except OSError as exc:
-        raise DataError(f"{folder}: cannot list: {exc.strerror or exc}") from None
-    found: dict[tuple[str, str, str], list[str]] = {}
-    for name in names:
-        if (m := _IDX_NAME.match(name)) and (m["part"].lower() == "images") == (m["dims"] == "3"):
-            split = "train" if m["split"].lower() == "train" else "test"
-            found.setdefault((m["prefix"], split, m["part"].lower()), []).append(name)
+    and its ``.gz`` both there are read unzipped (:func:`_one_of`). ``path``: a folder holding one
+    dataset's files, or a folder and a prefix (``gzip/emnist-digits``: that dataset's files of a
+    folder holding several, as EMNIST's zip unpacks). DataError when the training pair is not there
+    whole, or the files of several datasets (prefixes) are and none is named."""
+    folder, named = (path, None) if path.is_dir() else (path.parent, path.name.rstrip("-_.").lower())
+    found = _idx_names(folder)
     prefixes = sorted({prefix for prefix, split, _ in found if split == "train"})
+    if named is not None:
+        prefixes = [p for p in prefixes if p.rstrip("-_.").lower() == named]
+        if not prefixes:
+            others = sorted({p for p, _, _ in found})
+            raise DataError(f"{path}: no training IDX files named {path.name}-train-... in {folder}"
+                            + (f" (its datasets: {', '.join(p or '(none)' for p in others)})" if others else ""))
     if len(prefixes) > 1:
         shown = ", ".join(p or "(none)" for p in prefixes)
+        name = next((p for p in prefixes if p), "").rstrip("-_.")
         raise DataError(f"{folder}: holds the IDX files of {len(prefixes)} datasets ({shown} before train-images-...): "
-                        "give a folder of one")
+                        f"name one, as idx = {toml_repr(str(folder / name))}")
     prefix = prefixes[0] if prefixes else ""
     out: dict[str, tuple[Path, Path]] = {}
     for split in ("train", "test"):
@@ -1393,6 +1406,27 @@ def idx_files(folder: Path) -> dict[str, tuple[Path, Path]]:
         raise DataError(f"{folder}: no training IDX files (train-images-idx3-ubyte.gz and train-labels-idx1-ubyte.gz, "
                         "as MNIST's are named)")
     return out
+
+
+def _idx_names(folder: Path) -> dict[tuple[str, str, str], list[str]]:
+    """The IDX file names of ``folder`` by (prefix, "train" or "test", "images" or "labels")."""
+    try:
+        names = sorted(p.name for p in folder.iterdir() if p.is_file())
+    except OSError as exc:
+        raise DataError(f"{folder}: cannot list: {exc.strerror or exc}") from None
+    found: dict[tuple[str, str, str], list[str]] = {}
+    for name in names:
+        if (m := _IDX_NAME.match(name)) and (m["part"].lower() == "images") == (m["dims"] == "3"):
+            split = "train" if m["split"].lower() == "train" else "test"
+            found.setdefault((m["prefix"], split, m["part"].lower()), []).append(name)
+    return found
+
+
+def _idx_unused_tests(path: Path) -> list[str]:
+    """Test files of other datasets (prefixes) beside ``path``'s IDX files, which has none of its
+    own: what a warning names (its test set is then held out of its training images)."""
+    folder = path if path.is_dir() else path.parent
+    return sorted(n for (_, split, _), names in _idx_names(folder).items() if split == "test" for n in names)
 
 
 def _one_of(names: list[str], folder: Path) -> list[str]:
