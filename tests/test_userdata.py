@@ -2017,3 +2017,18 @@ def test_one_dataset_of_a_folder_of_several_idx_datasets_is_named_by_its_prefix(
                                          r"test_fraction = 0.2 of the training images"):
         held = load_dataset({"idx": "mixed"})
     assert len(held.test_labels) == 4 and held.test_held_out == 0.2
+
+
+def test_the_report_names_a_table_dataset_by_its_files(tmp_path: Path, monkeypatch) -> None:
+    """New-user finding (helper-111): the report's facts showed the user's data as a Python dict of
+    absolute paths ({'csv': '/work/.../train.csv', ...})."""
+    import html
+
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "train.csv", four_images(), [1, 0, 1, 0])
+    write_csv(tmp_path / "test.csv", four_images()[:2], [1, 0])
+    exp_path = _csv_experiment(tmp_path)
+    assert main(["run", str(exp_path), "--store", "store"]) == 0
+    assert main(["report", str(exp_path), "--store", "store", "-o", "r.html"]) == 0
+    page = html.unescape((tmp_path / "r.html").read_text("utf-8"))
+    assert "dataset train.csv (test: test.csv)" in page and "{'csv'" not in page

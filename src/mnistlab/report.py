@@ -194,7 +194,9 @@ def _facts(records: Sequence[RunRecord]) -> list[str]:
     """The few settings and results a reader looks for first, from the recorded config and metrics."""
     cfg, train = records[0].config or {}, (records[0].config or {}).get("train") or {}
     facts = [f"{len(records)} run{'s' if len(records) != 1 else ''} ({_seeds(records)})"]
-    facts += [f"{k} {v}" for k, v in (("dataset", cfg.get("dataset")), ("epochs", train.get("epochs")),
+    dataset = cfg.get("dataset")  # the user's own data by its files, not as a Python dict (helper-111)
+    facts += [f"{k} {v}" for k, v in (("dataset", dataset if dataset is None else dataset_label(dataset)),
+                                      ("epochs", train.get("epochs")),
                                       ("batch", train.get("batch_size")), ("optimizer", train.get("optimizer")),
                                       ("lr", train.get("lr"))) if v is not None]
     params = (records[0].metrics or {}).get("params")
