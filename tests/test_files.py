@@ -76,8 +76,10 @@ def test_a_process_killed_mid_write_never_leaves_half_a_file(tmp_path: Path) -> 
 
 def test_an_output_path_is_checked_before_the_work(tmp_path: Path) -> None:
     (tmp_path / "folder.png").mkdir()
+    (tmp_path / "afile").write_text("x")
     for path, message in ((tmp_path / "folder.png", "it is a folder"),
                           (tmp_path / "missing" / "a.png", "folder .* does not exist"),
+                          (tmp_path / "afile" / "a.png", "folder .*afile is a file, not a folder"),  # helper-111
                           ("/dev/null", "not a regular file")):
         with pytest.raises(OutputError, match=message):
             check_output_path(path)

@@ -2032,3 +2032,13 @@ def test_the_report_names_a_table_dataset_by_its_files(tmp_path: Path, monkeypat
     assert main(["report", str(exp_path), "--store", "store", "-o", "r.html"]) == 0
     page = html.unescape((tmp_path / "r.html").read_text("utf-8"))
     assert "dataset train.csv (test: test.csv)" in page and "{'csv'" not in page
+
+
+def test_torchvision_s_mnist_folder_points_at_its_raw_idx_files(tmp_path: Path, monkeypatch) -> None:
+    """New-user finding (helper-111): torchvision's MNIST/ (raw/ holding the IDX files) given as a
+    dataset was read as a folder of class folders, "raw" one of them, with no hint."""
+    monkeypatch.chdir(tmp_path)
+    _idx_folder(tmp_path / "MNIST" / "raw")
+    with pytest.raises(DataError, match=r'MNIST/raw: class folder with no images .*; it holds IDX files: give it as '
+                                        r'dataset = \{ idx = "MNIST/raw" \}'):
+        load_dataset("MNIST")

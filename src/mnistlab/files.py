@@ -91,7 +91,8 @@ def check_output_path(path: str | os.PathLike) -> Path:
     if out.exists() and not out.is_file():  # a FIFO or a device: replacing it would destroy it
         raise OutputError(f"cannot write {shown}: it is not a regular file (a device, FIFO or socket)")
     if not parent.is_dir():
-        raise OutputError(f"cannot write {shown}: folder {display_name(parent)} does not exist")
+        what = "is a file, not a folder" if parent.exists() else "does not exist"
+        raise OutputError(f"cannot write {shown}: folder {display_name(parent)} {what}")
     if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
         raise OutputError(f"cannot write {shown}: permission denied")
     refuse_store_path(out)

@@ -1065,8 +1065,10 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
         files = _class_images(folder, skipped, broken, inner)
         if not files:
             hid = [h for h in inner if h.startswith(f"{folder.name}/")]
+            idx = f"; it holds IDX files: give it as dataset = {{ idx = {toml_repr(_shown(str(folder)))} }}" \
+                if _idx_beside_no_class(folder) else ""  # torchvision's MNIST/ (its raw/ folder): not classes
             raise DataError(f"{folder}: class folder with no images ({', '.join(IMAGE_SUFFIXES)})"
-                            + (f"; hidden folders are not read: {clip(', '.join(hid), 60)}" if hid else ""))
+                            + (f"; hidden folders are not read: {clip(', '.join(hid), 60)}" if hid else "") + idx)
         listing[folder.name] = files
     _warn_split_as_class(path, classes)
     if inner:
