@@ -104,7 +104,7 @@ def test_verification_fails_for_a_file_of_another_model(mnist_models, tmp_path, 
 
 def test_bad_export_paths_are_one_line(mnist_models, tmp_path, capsys):
     (tmp_path / "a-file").write_text("x")
-    cases = [(tmp_path / "missing" / "m.onnx", "does not exist"), (tmp_path / "a-file" / "m.onnx", "does not exist"),
+    cases = [(tmp_path / "missing" / "m.onnx", "does not exist"), (tmp_path / "a-file" / "m.onnx", "is a file, not a folder"),
              (tmp_path, "it is a folder"), (tmp_path / "m.bin", "cannot tell the format"),
              (tmp_path / "[red]m[reverse]\n.bin", "cannot tell the format")]
     for path, words in cases:
