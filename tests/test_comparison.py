@@ -1036,7 +1036,8 @@ def test_runs_whose_callbacks_watch_the_test_set_get_a_note(tmp_path: Path, data
                    'callbacks = [{ type = "ModelCheckpoint", filepath = "ck/e{epoch}.safetensors" }]\n')
     store = str(tmp_path / "store")
     assert main(["run", str(exp), "--store", store, "--data-dir", str(data_dir)]) == 0
-    note = ('"es" (EarlyStopping) validates on the test set (data.validation = "test") with callbacks watching it: '
+    note = ('"es" (EarlyStopping) validates on the test set (data.validation = "test", or validation_data of its '
+            'images) with callbacks watching it: '
             "the test set chose the epoch or the learning rate, so the test accuracy is optimistic")
     assert note in capsys.readouterr().err  # a checkpoint of every epoch chooses nothing: "watching" unnamed
     assert main(["compare", str(exp), "--store", store]) == 0

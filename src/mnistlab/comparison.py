@@ -325,9 +325,9 @@ def chosen_on_test_note(runs: Sequence[Any]) -> str | None:
     if not names:
         return None
     return (f"{', '.join(names[:4])}{' ...' * (len(names) > 4)} validate{'s' * (len(names) == 1)} on the test set "
-            '(data.validation = "test") with callbacks watching it: the test set chose the epoch or the learning '
-            "rate, so the test accuracy is optimistic; hold out validation images (data.validation = 0.1) for a "
-            "fair figure")
+            '(data.validation = "test", or validation_data of its images) with callbacks watching it: the test set '
+            "chose the epoch or the learning rate, so the test accuracy is optimistic; hold out validation images "
+            "(data.validation = 0.1) for a fair figure")
 
 
 def rows_runs(store: RunStore, experiment: str, rows: Sequence[Mapping[str, Any]]) -> list[RunRecord]:
