@@ -1751,6 +1751,9 @@ def test_images_scaled_to_0_1_are_refused_in_an_npz_and_a_folder_as_in_a_csv(tmp
     np.savez(tmp_path / "ints.npz", x_train=binary, y_train=np.array([0, 1] * 4))
     with pytest.raises(DataError, match=r"ints\.npz: every pixel value is 0 or 1, as integers: .*multiply by 255"):
         load_dataset(str(tmp_path / "ints.npz"), image_shape=(28, 28), seed=0)
+    np.savez(tmp_path / "colour.npz", x_train=np.repeat(binary[..., None], 3, -1), y_train=np.array([0, 1] * 4))
+    with pytest.raises(DataError, match=r"colour\.npz: every pixel value is 0 or 1, as integers"):  # helper-111: x 255
+        load_dataset(str(tmp_path / "colour.npz"), image_shape=(28, 28), seed=0)
     np.savez(tmp_path / "floats.npz", x_train=binary.astype(np.float32), y_train=np.array([0, 1] * 4))
     ds = load_dataset(str(tmp_path / "floats.npz"), image_shape=(28, 28), seed=0)  # floats in [0, 1]: x / 255
     assert set(np.unique(np.asarray(ds.train_images))) <= {0, 255}

@@ -1325,6 +1325,7 @@ def read_npz(path: Path, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
 def _npz_images(path: Path, key: str, x: np.ndarray) -> np.ndarray:
     if x.dtype.kind not in "iuf":
         raise DataError(f"{path}: {key} has dtype {x.dtype}; expected numbers")
+    integers = x.dtype.kind in "iu"  # 0-255 however they come out of the grayscale conversion below
     if x.ndim == 2 and x.shape[1] and math.isqrt(x.shape[1]) ** 2 == x.shape[1]:  # flat rows, as a CSV's
         side = math.isqrt(x.shape[1])
         x = x.reshape(len(x), side, side)
@@ -1335,8 +1336,8 @@ def _npz_images(path: Path, key: str, x: np.ndarray) -> np.ndarray:
                         "or flat square ones (N, H * W)")
     if x.size and (not np.isfinite(x).all() or x.min() < 0 or x.max() > 255):
         raise DataError(f"{path}: {key} has pixels outside 0-255 (min {x.min():g}, max {x.max():g})")
-    if x.dtype.kind == "f" and x.size and x.max() <= 1.0:
-        x = x * 255.0  # floats in [0, 1] are x / 255
+    if not integers and x.size and x.max() <= 1.0:
+        x = x * 255.0  # floats in [0, 1] are x / 255 (colour integers of 0 and 1 are not: refused as scaled)
     return np.rint(x).astype(np.uint8) if x.dtype != np.uint8 else x
 
 
