@@ -2045,3 +2045,19 @@ def test_torchvision_s_mnist_folder_points_at_its_raw_idx_files(tmp_path: Path, 
     with pytest.raises(DataError, match=r'MNIST/raw: class folder with no images .*; it holds IDX files: give it as '
                                         r'dataset = \{ idx = "MNIST/raw" \}'):
         load_dataset("MNIST")
+
+
+def test_kaggle_s_folder_per_idx_file_is_read(tmp_path: Path, monkeypatch) -> None:
+    """New-user finding (helper-111): Kaggle's copy of MNIST unpacks each IDX file into a folder of
+    its own name (train-images-idx3-ubyte/train-images-idx3-ubyte): "no training IDX files", and
+    the bare path was read as class folders."""
+    monkeypatch.chdir(tmp_path)
+    _idx_folder(tmp_path / "flat", gz=False)
+    for f in (tmp_path / "flat").iterdir():
+        (tmp_path / "kaggle" / f.name).mkdir(parents=True)
+        f.rename(tmp_path / "kaggle" / f.name / f.name)
+    ds = load_dataset({"idx": "kaggle"})
+    assert (len(ds.train_labels), len(ds.test_labels)) == (12, 6) and is_l(ds.train_images[0])
+    with pytest.raises(DataError, match=r'kaggle: holds IDX files \(t10k-images-idx3-ubyte, .*\), not class folders: '
+                                        r'give it as dataset = \{ idx = "kaggle" \}'):
+        load_dataset("kaggle")

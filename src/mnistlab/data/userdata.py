@@ -1412,14 +1412,18 @@ def idx_files(path: Path) -> dict[str, tuple[Path, Path]]:
 
 
 def _idx_names(folder: Path) -> dict[tuple[str, str, str], list[str]]:
-    """The IDX file names of ``folder`` by (prefix, "train" or "test", "images" or "labels")."""
+    """The IDX file names of ``folder`` by (prefix, "train" or "test", "images" or "labels"); a file
+    in a folder of its own name (``train-images-idx3-ubyte/train-images-idx3-ubyte``, as Kaggle's
+    copy of MNIST unpacks) by its path below ``folder``."""
     try:
-        names = sorted(p.name for p in folder.iterdir() if p.is_file())
+        entries = sorted(folder.iterdir())
+        names = [p.name if p.is_file() else f"{p.name}/{p.name}" for p in entries
+                 if p.is_file() or (p.is_dir() and (p / p.name).is_file())]
     except OSError as exc:
         raise DataError(f"{folder}: cannot list: {exc.strerror or exc}") from None
     found: dict[tuple[str, str, str], list[str]] = {}
     for name in names:
-        if (m := _IDX_NAME.match(name)) and (m["part"].lower() == "images") == (m["dims"] == "3"):
+        if (m := _IDX_NAME.match(name.rsplit("/", 1)[-1])) and (m["part"].lower() == "images") == (m["dims"] == "3"):
             split = "train" if m["split"].lower() == "train" else "test"
             found.setdefault((m["prefix"], split, m["part"].lower()), []).append(name)
     return found
@@ -1449,8 +1453,8 @@ def _idx_beside_no_class(folder: Path) -> str | None:
         entries = list(folder.iterdir())
     except OSError:
         return None
-    idx = sorted(p.name for p in entries if _IDX_NAME.match(p.name))
-    if not idx or any(p.is_dir() and not p.name.startswith(".") for p in entries):
+    idx = sorted(p.name for p in entries if _IDX_NAME.match(p.name))  # (a folder of one IDX file's name: Kaggle's)
+    if not idx or any(p.is_dir() and not p.name.startswith(".") and not _IDX_NAME.match(p.name) for p in entries):
         return None
     return clip(", ".join(idx), 80)
 
