@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import re
 from pathlib import Path
 
 import pydantic
@@ -540,3 +541,20 @@ def test_written_toml_keeps_a_short_array_of_values_on_one_line() -> None:
     assert "kernel_size = [3, 3]\n" in text
     assert "long = [\n    0,\n" in text  # past 100 characters a line: as tomli_w writes it
     assert 'strings = [\n    "a, b",\n' in text  # a bracket inside a string: left as written, never misread
+
+
+def test_a_setting_inside_a_flag_s_value_is_refused_not_lost():
+    """New-user finding (helper-112): `--optimizer rmsprop --set train.optimizer.centered=true`
+    trained without `centered` (the flag replaced the table the setting made), typos too; without
+    the flag it was refused, with a hint naming a key that does not exist (train.beta1)."""
+    with pytest.raises(SpecError, match=re.escape("--set train.optimizer.centered goes inside --optimizer's value, a name, "
+                                                  "not a table: write its settings as train keys (--set train.centered=true)")):
+        build_run_config(settings=["train.optimizer.centered=true"], flags={"optimizer": "rmsprop"})
+    with pytest.raises(SpecError, match=re.escape("(--set train.beta_1=0.8)")):
+        build_run_config(settings=["train.optimizer.beta1=0.8"], flags={"optimizer": "adam"})
+    with pytest.raises(SpecError, match=re.escape('optimizer = "adam", and its settings as train keys (train.beta_1 = 0.8)')):
+        build_run_config(settings=["train.optimizer.beta1=0.8"])
+    with pytest.raises(SpecError, match=re.escape("--set dataset.test goes inside --dataset's value, which the flag sets "
+                                                  "whole: give one of them")):
+        build_run_config(settings=["dataset.test=t.csv"], flags={"dataset": {"csv": "x.csv"}})
+    assert build_run_config(settings=["train.centered=true"], flags={"optimizer": "rmsprop"}).train.centered is True

@@ -523,3 +523,15 @@ def test_average_pooling_needs_pool_size_as_in_keras3():
         AveragePooling2D()  # type: ignore[call-arg]
     assert MaxPooling2D().pool_size == tuple(recorded["MaxPooling2D"]["default"])
     assert parse_model_spec(_layers({"type": "MaxPooling2D"}, FLAT, OUT)).shapes()[0] == (14, 14, 1)
+
+
+def test_activation_none_is_keras_s_linear():
+    """New-user finding (helper-112): `"activation": null` in a JSON spec (Keras's activation=None,
+    a linear layer) was refused as "must be a string"."""
+    from mnistlab.presets import resolve_model
+
+    spec = resolve_model({"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 10, "activation": None}]})
+    assert spec.layers[-1].activation == "linear"
+    assert spec == resolve_model({"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 10}]})
+    with pytest.raises(SpecError, match="activation must be a string, got integer 3"):
+        resolve_model({"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 10, "activation": 3}]})

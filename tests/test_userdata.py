@@ -2061,3 +2061,15 @@ def test_kaggle_s_folder_per_idx_file_is_read(tmp_path: Path, monkeypatch) -> No
     with pytest.raises(DataError, match=r'kaggle: holds IDX files \(t10k-images-idx3-ubyte, .*\), not class folders: '
                                         r'give it as dataset = \{ idx = "kaggle" \}'):
         load_dataset("kaggle")
+
+
+def test_the_card_says_the_optimizer_s_switches_that_are_on(tmp_path: Path, data_dir: Path) -> None:
+    """New-user finding (helper-112): the card's training table said optimizer sgd and momentum 0.9,
+    but not nesterov (only the collapsed full config had it)."""
+    from mnistlab.card import model_card
+    from mnistlab.run import train
+
+    run = train(dataset="mnist", model={"dense": [8]}, epochs=1, subset=120, data_dir=data_dir, progress="none",
+                optimizer="sgd", momentum=0.9, nesterov=True)
+    table = model_card(run).split("## Training")[1].split("<details>")[0]
+    assert "| momentum | 0.9 |\n| nesterov | true |" in table and "amsgrad" not in table

@@ -122,6 +122,9 @@ def _training_section(model: Run | Committee) -> list[str]:
     keys = ("optimizer", "lr", "epochs", "batch_size", "weight_decay", "momentum", "label_smoothing", "precision",
             "schedule")
     rows = [(k, md(json.dumps(t[k]) if isinstance(t[k], (dict, list)) else t[k])) for k in keys if k in t]
+    named = [k for k, _ in rows]
+    at = named.index("momentum") + 1 if "momentum" in named else 2  # after the momentum, else the optimizer and its lr:
+    rows[at:at] = [(k, "true") for k in ("nesterov", "amsgrad", "centered") if t.get(k)]  # the optimizer's switches
     used = run.result.env.get("precision")  # what "auto" became on the machine that trained it
     rows = [(k, f"{v} ({md(used)})" if k == "precision" and used and used != t.get(k) else v) for k, v in rows]
     seeds = [str(m.record.seed if m.record else m.config.get("train", {}).get("seed")) for m in _members(model)]

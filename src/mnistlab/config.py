@@ -221,8 +221,7 @@ class TrainConfig(BaseModel):
         mnistlab spells it (the name, and its settings as train keys), not "must be a valid string"."""
         if isinstance(v, Mapping):
             kind = v.get("type") or v.get("class_name") or "adam"
-            settings = ", ".join(f"train.{'lr' if k == 'learning_rate' else k} = {v[k]!r}" for k in v
-                                 if k not in ("type", "class_name"))
+            settings = ", ".join(f"train.{optimizer_key(str(k))} = {v[k]!r}" for k in v if k not in ("type", "class_name"))
             raise ValueError(f'is a name, not a table: optimizer = "{clip(str(kind).lower(), 20)}"'
                              + (f", and its settings as train keys ({clip(settings, 80)})" if settings else ""))
         return v
@@ -1288,6 +1287,17 @@ def _setting_key(setting: str) -> list[str]:
     return dotted_key(setting.partition("=")[0].strip()) or []
 
 
+def optimizer_key(key: str) -> str:
+    """The train key a Keras optimizer argument is in mnistlab (``learning_rate`` is ``lr``; a
+    misspelt one, ``beta1``, its nearest train key, ``beta_1``); an unknown one as it is."""
+    import difflib
+
+    if key == "learning_rate":
+        return "lr"
+    fields = list(TrainConfig.model_fields)
+    return key if key in fields else next(iter(difflib.get_close_matches(key, fields, n=1, cutoff=0.7)), key)
+
+
 def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str],
                    label: str) -> tuple[dict[str, Any], tuple[str, ...]]:
     """``train.schedule.type=cosine`` set in a copy of ``raw``: returns it and the key path set.
@@ -1315,6 +1325,11 @@ def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str]
     if path in flagged:
         raise SpecError(f"--set {path} contradicts --{flagged[path].replace('_', '-')}: give one of them",
                         path=tuple(parts), source=label)
+    if (inside := next((f for f in flagged if path.startswith(f + ".")), None)) is not None:  # the flag replaced it:
+        flag = f"--{flagged[inside].replace('_', '-')}"  # the setting was lost without a word (helper-112)
+        instead = (f"a name, not a table: write its settings as train keys (--set train.{optimizer_key(parts[-1])}="
+                   f"{text.strip()})" if inside == "train.optimizer" else "which the flag sets whole: give one of them")
+        raise SpecError(f"--set {path} goes inside {flag}'s value, {instead}", path=tuple(parts), source=label)
     value = _setting_value(text)
     out = copy.deepcopy(raw)
     if reaches_into_layers(out.get("model"), {path: value}):  # a preset's layer: the layers it stands for

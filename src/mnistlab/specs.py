@@ -124,7 +124,8 @@ def _choice(name: str, v: Any, choices: Sequence[str], aliases: Mapping[str, str
 
 
 def _activation(v: Any) -> str:
-    return _choice("activation", v, ACTIVATIONS, ACTIVATION_ALIASES)
+    """A layer's activation by name; None (JSON's null, Python's None) is Keras's ``activation=None``: linear."""
+    return "linear" if v is None else _choice("activation", v, ACTIVATIONS, ACTIVATION_ALIASES)
 
 
 def _initializer(v: Any) -> str:
