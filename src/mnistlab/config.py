@@ -46,8 +46,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 
 from mnistlab._version import __version__
 from mnistlab._toml import dotted_key, loads_json, loads_toml, read_text_file, toml_value, with_line
-from mnistlab.errors import (MnistlabError, SpecError, SpecWarning, clip, did_you_mean, key_hint, show, toml_repr, type_name,
-                             unknown_key)
+from mnistlab.errors import (MnistlabError, SpecError, SpecWarning, clip, closest, did_you_mean, key_hint, show, toml_repr,
+                             type_name, unknown_key)
 from mnistlab.experiments import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
                                   slices_alone, written_key)
 from mnistlab.presets import resolve_model
@@ -1289,13 +1289,10 @@ def _setting_key(setting: str) -> list[str]:
 
 def optimizer_key(key: str) -> str:
     """The train key a Keras optimizer argument is in mnistlab (``learning_rate`` is ``lr``; a
-    misspelt one, ``beta1``, its nearest train key, ``beta_1``); an unknown one as it is."""
-    import difflib
-
-    if key == "learning_rate":
-        return "lr"
+    misspelt one, ``beta1``, its nearest train key, ``beta_1``: :func:`~mnistlab.errors.closest`);
+    one with no near key as it is."""
     fields = list(TrainConfig.model_fields)
-    return key if key in fields else next(iter(difflib.get_close_matches(key, fields, n=1, cutoff=0.7)), key)
+    return key if key in fields else closest(key, fields) or key
 
 
 def _apply_setting(raw: dict[str, Any], setting: str, flagged: Mapping[str, str],

@@ -221,14 +221,19 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     >>> did_you_mean("learning_rate", ["epochs", "lr"])
     ' (did you mean "lr"?)'
     """
+    match = closest(word, choices)
+    return "" if match is None else f' (did you mean "{match}"?)'
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The one of ``choices`` that ``word`` most likely means: the choice that is Keras's word for
+    it (:data:`KERAS_SYNONYMS`: ``learning_rate`` is ``lr``), else the nearest in spelling
+    (difflib, case ignored, cutoff 0.6), else None."""
     choices = [str(c) for c in choices]  # may be a generator: it is read twice below
     if KERAS_SYNONYMS.get(str(word).lower()) in choices:
-        return f' (did you mean "{KERAS_SYNONYMS[str(word).lower()]}"?)'
+        return KERAS_SYNONYMS[str(word).lower()]
     matches = difflib.get_close_matches(str(word).lower(), [c.lower() for c in choices], n=1, cutoff=0.6)
-    if not matches:
-        return ""
-    original = {c.lower(): c for c in choices}[matches[0]]
-    return f' (did you mean "{original}"?)'
+    return {c.lower(): c for c in choices}[matches[0]] if matches else None
 
 
 def key_hint(key: str, known: Iterable[str]) -> str:

@@ -1091,7 +1091,10 @@ def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: s
 def base_value(known: Any, path: tuple[str, ...], source: str, where: str,
                table: tuple[str | int, ...]) -> tuple[Any, tuple[str, ...]]:
     """The base's value at the override ``path`` (written in the file's ``table``), and the path
-    with its positions made plain (``-1``: the list's last); SpecError when the base has no such key."""
+    with its positions made plain (``-1``: the list's last); SpecError when the base has no such key
+    (for an ImageDataGenerator argument [augment] has none of, what to write instead, as [base] says)."""
+    from mnistlab.config import KERAS_GENERATOR_ELSEWHERE  # (config builds on this module)
+
     cur, plain, dotted = known, [], written_key(path)
     for i, part in enumerate(path):
         here = written_key(path[:i])
@@ -1126,7 +1129,7 @@ def base_value(known: Any, path: tuple[str, ...], source: str, where: str,
                             f'file or [[layers]]), which has no key "{part}"{key_hint(part, list(cur))}: change a '
                             'layer\'s key, as "model.layers[0].units", or replace the model whole (model = { ... })',
                             path=(*table, *path), source=source)
-        if part not in cur and path[:1] == ("augment",) and i == 1 and (instead := _keras_generator_hint(part)):
+        if part not in cur and path[:1] == ("augment",) and i == 1 and (instead := KERAS_GENERATOR_ELSEWHERE.get(part)):
             raise SpecError(f'{source}: {where}: "{dotted}": Keras\'s ImageDataGenerator takes it; {instead}',
                             path=(*table, *path), source=source)  # as [base] says it
         if part not in cur:
@@ -1136,14 +1139,6 @@ def base_value(known: Any, path: tuple[str, ...], source: str, where: str,
         plain.append(part)
         cur = cur[part]
     return cur, tuple(plain)
-
-
-def _keras_generator_hint(key: str) -> str | None:
-    """What to write instead of an ImageDataGenerator argument mnistlab's [augment] has no key for
-    (``rescale``, ``featurewise_center``: :data:`mnistlab.config.KERAS_GENERATOR_ELSEWHERE`), or None."""
-    from mnistlab.config import KERAS_GENERATOR_ELSEWHERE
-
-    return KERAS_GENERATOR_ELSEWHERE.get(key)
 
 
 def _grid(g: Any, known: dict[str, Any], source: str, where: str,

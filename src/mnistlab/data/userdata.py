@@ -381,8 +381,10 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
         train_x, test_x, train_y, test_y = train_x[keep], train_x[held], train_y[keep], train_y[held]
     assert test_y is not None
     train_x, test_x = resize_images(train_x, image_shape), resize_images(test_x, image_shape)
-    checksums = {str(p): _seen(p, spec.kind) for p in (spec.path, spec.test) if p is not None}
-    if spec.test is not None and _seen(spec.test, spec.kind) == _seen(spec.path, spec.kind):  # (hashed once)
+    checksums = {str(spec.path): _seen(spec.path, spec.kind)}
+    if spec.test is not None:
+        checksums[str(spec.test)] = _seen(spec.test, spec.kind)
+    if spec.test is not None and checksums[str(spec.test)] == checksums[str(spec.path)]:
         _warn(f"{spec.test}: the test data is the training data (the same files' content): its test accuracy is on "
               "images the model trained on; give other images as test, or leave test out (test_fraction holds out some)")
     info = DatasetInfo(name=spec.name, class_names=tuple(names), train_size=len(train_y), test_size=len(test_y),
@@ -1366,7 +1368,6 @@ def _npz_labels(path: Path, key: str, y: np.ndarray, n: int) -> np.ndarray:
     return y.astype(np.int64)
 
 
-# ----------------------------------------------------------------------------------- submission
 # ------------------------------------------------------------------------------------------ IDX
 _IDX_NAME = re.compile(r"^(?P<prefix>.*?)(?P<split>train|t10k|test)[-_.](?P<part>images|labels)[-_.]idx(?P<dims>[13])"
                        r"[-_.]ubyte(\.gz)?$", re.IGNORECASE)
@@ -1479,6 +1480,7 @@ def read_idx_pair(folder: Path, split: str = "train") -> tuple[np.ndarray, np.nd
     return x, y.astype(np.int64)
 
 
+# ----------------------------------------------------------------------------------- submission
 def write_submission(path: Path, predictions: np.ndarray, class_names: tuple[str, ...] | None = None) -> None:
     """A competition submission: ``ImageId,Label`` with ImageId from 1 (the digit-recognizer's
     format), one row per prediction (int class indices, (N,)); ``class_names`` writes names
