@@ -285,11 +285,11 @@ def border_brightness(images: np.ndarray) -> np.ndarray:
 
     ``images``: (N, H, W), uint8 (0-255) or float ([0, 1], scaled by 255 here).
     """
-    x = np.asarray(images, dtype=np.float64) * (255.0 if np.asarray(images).dtype.kind == "f" else 1.0)
+    x = np.asarray(images)
     if x.shape[0] == 0:
         return np.zeros(0)
-    ring = np.concatenate([x[:, 0, :], x[:, -1, :], x[:, 1:-1, 0], x[:, 1:-1, -1]], axis=1)
-    return ring.mean(1)
+    ring = np.concatenate([x[:, 0, :], x[:, -1, :], x[:, 1:-1, 0], x[:, 1:-1, -1]], axis=1)  # the ring alone converted:
+    return (ring.astype(np.float64) * (255.0 if x.dtype.kind == "f" else 1.0)).mean(1)  # not every pixel
 
 
 def inverted_images(images: np.ndarray, dataset: str | None = None) -> np.ndarray:

@@ -255,7 +255,9 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
                  t(test_x, torch.uint8), t(test_y, torch.int64), validation == "test", ds.info.num_classes,
                  provenance={"name": ds.info.name, "source": ds.source, "verified": ds.verified,
                              "checksums": dict(ds.checksums), "class_names": list(ds.info.class_names),
-                             "test_held_out": ds.test_held_out, "border": border_range(train_x)},
+                             "test_held_out": ds.test_held_out,
+                             **({} if is_registered(cfg.dataset) else {"border": border_range(train_x)})},  # (predict's
+                 # polarity check of the user's data: a registered dataset's limits are known, INVERTED_BORDER)
                  metric=ds.info.metric, test_set_size=whole_test if len(test_y) < whole_test else None)
 
 
