@@ -123,6 +123,24 @@ def test_truncated_and_garbage_gzip(tmp_path: Path, data_dir: Path) -> None:
         read_idx(tmp_path)
 
 
+def test_a_gzip_is_read_no_further_than_its_idx_header_says(tmp_path: Path) -> None:
+    """A gzip bomb (zeros, or a small IDX file padded with megabytes) is refused after its first
+    bytes: these streams are cut short at the end, and reading them whole would say "truncated"."""
+    import gzip
+
+    def cut_gzip(name: str, payload: bytes) -> Path:
+        packed = gzip.compress(payload, compresslevel=1)
+        (tmp_path / name).write_bytes(packed[: len(packed) - 64])  # its last blocks and trailer lost
+        return tmp_path / name
+
+    zeros = cut_gzip("zeros.gz", bytes(32 * 2**20))
+    padded = cut_gzip("padded.gz", _valid_idx_bytes() + bytes(32 * 2**20))
+    with pytest.raises(DataError, match="bad magic"):
+        read_idx(zeros)
+    with pytest.raises(DataError, match="unexpected bytes after the data"):
+        read_idx(padded)
+
+
 def _copy_dataset(src: Path, dst: Path) -> Path:
     shutil.copytree(src, dst)
     for f in dst.iterdir():

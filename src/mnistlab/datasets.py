@@ -44,7 +44,9 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.data.idx import MAX_IDX_BYTES, describe_bytes, idx_bytes, parse_idx, read_bytes, read_idx, write_idx
+from mnistlab.data.idx import (
+    MAX_IDX_BYTES, describe_bytes, idx_bytes, parse_idx, read_bytes, read_idx, read_limited, write_idx,
+)
 from mnistlab.data.userdata import npz_array, open_npz
 from mnistlab.data.registry import (
     CANONICAL_FILES,
@@ -377,12 +379,9 @@ def _gunzip(data: bytes, name: str) -> bytes:
 
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as g:
-            out = g.read(MAX_IDX_BYTES + 1)
+            return read_limited(g, name)
     except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
         raise DataError(f"{name}: corrupted gzip member ({exc})") from None
-    if len(out) > MAX_IDX_BYTES:
-        raise DataError(f"{name}: larger than {MAX_IDX_BYTES} bytes uncompressed: refusing")
-    return out
 
 
 def _read_raw(info: DatasetInfo, located: Located) -> tuple[dict[str, np.ndarray], str]:

@@ -17,6 +17,7 @@ import os
 import struct
 import zlib
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -89,7 +90,7 @@ def parse_idx(data: bytes, *, name: str = "<bytes>") -> np.ndarray:
     if actual < expected:
         raise DataError(f"{name}: truncated: dimensions {dims} need {expected} data bytes, found {actual}")
     if actual > expected:
-        raise DataError(f"{name}: {actual - expected} unexpected bytes after the data (dimensions {dims})")
+        raise DataError(f"{name}: unexpected bytes after the data (dimensions {dims} need {expected} bytes)")
     array = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
     return array.astype(dtype.newbyteorder("="))  # a writable, native-endian copy
 
@@ -119,7 +120,11 @@ def write_idx(path: str | os.PathLike, array: np.ndarray) -> None:
 
 def read_bytes(path: Path, limit: int = MAX_IDX_BYTES) -> bytes:
     """The uncompressed bytes of ``path`` (gunzipped when named ``.gz``); DataError naming the file
-    for a missing, unreadable or damaged file, and for a file whose content contradicts its name."""
+    for a missing, unreadable or damaged file, and for a file whose content contradicts its name.
+
+    Reads no further than an IDX header says the file holds (see :func:`read_limited`): a gzip bomb
+    or a file of something else is refused after its first bytes, not after ``limit`` of them.
+    """
     try:
         with open(path, "rb") as f:
             head = f.read(512)
@@ -128,9 +133,9 @@ def read_bytes(path: Path, limit: int = MAX_IDX_BYTES) -> bytes:
             f.seek(0)
             if gz:
                 with gzip.open(f, "rb") as g:
-                    data = g.read(limit + 1)
+                    data = read_limited(g, str(path), limit)
             else:
-                data = f.read(limit + 1)
+                data = read_limited(f, str(path), limit)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -141,9 +146,28 @@ def read_bytes(path: Path, limit: int = MAX_IDX_BYTES) -> bytes:
         raise DataError(f"{path}: corrupted gzip file ({exc})") from None
     except OSError as exc:
         raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if len(data) > limit:
-        raise DataError(f"{path}: larger than {limit} bytes uncompressed: refusing")
     return data
+
+
+def read_limited(stream: BinaryIO, name: str, limit: int = MAX_IDX_BYTES) -> bytes:
+    """The bytes of ``stream``, read no further than its IDX header says it holds, plus one byte
+    (so that :func:`parse_idx` sees a file longer than its dimensions). A stream whose first bytes
+    are no IDX header is read for 512 bytes, enough for parse_idx to say what it is.
+
+    Raises DataError naming ``name`` when the header claims more than ``limit`` bytes, or when a
+    stream without a header of its own size runs past ``limit``.
+    """
+    head = stream.read(4)
+    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in IDX_DTYPES or not 1 <= head[3] <= 4:
+        return head + stream.read(512 - len(head))
+    dims_bytes = stream.read(4 * head[3])
+    if len(dims_bytes) < 4 * head[3]:
+        return head + dims_bytes
+    dims = struct.unpack(f">{head[3]}I", dims_bytes)
+    expected = int(np.prod(dims, dtype=np.float64)) * IDX_DTYPES[head[2]].itemsize
+    if expected > limit:
+        raise DataError(f"{name}: IDX header claims {expected} bytes of data (dimensions {dims}): refusing")
+    return head + dims_bytes + stream.read(expected + 1)
 
 
 def _check_compression(path: Path, head: bytes, gz: bool) -> None:
