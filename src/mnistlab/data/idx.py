@@ -17,7 +17,7 @@ import os
 import struct
 import zlib
 from pathlib import Path
-from typing import BinaryIO
+from typing import Protocol
 
 import numpy as np
 
@@ -37,6 +37,14 @@ IDX_DTYPES: dict[int, np.dtype] = {
 }
 
 GZIP_MAGIC = b"\x1f\x8b"
+
+
+class _Reader(Protocol):
+    """A binary stream: an open file, a GzipFile."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+
 ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -149,7 +157,7 @@ def read_bytes(path: Path, limit: int = MAX_IDX_BYTES) -> bytes:
     return data
 
 
-def read_limited(stream: BinaryIO, name: str, limit: int = MAX_IDX_BYTES) -> bytes:
+def read_limited(stream: _Reader, name: str, limit: int = MAX_IDX_BYTES) -> bytes:
     """The bytes of ``stream``, read no further than its IDX header says it holds, plus one byte
     (so that :func:`parse_idx` sees a file longer than its dimensions). A stream whose first bytes
     are no IDX header is read for 512 bytes, enough for parse_idx to say what it is.
