@@ -37,15 +37,13 @@ IDX_DTYPES: dict[int, np.dtype] = {
 }
 
 GZIP_MAGIC = b"\x1f\x8b"
+ZIP_MAGIC = b"PK\x03\x04"
 
 
 class _Reader(Protocol):
     """A binary stream: an open file, a GzipFile."""
 
     def read(self, size: int = -1, /) -> bytes: ...
-
-
-ZIP_MAGIC = b"PK\x03\x04"
 
 
 def describe_bytes(head: bytes) -> str | None:
