@@ -505,6 +505,25 @@ def test_dataset_table_is_validated_where_it_enters(tmp_path: Path, monkeypatch:
     assert exc.value.path == path and "\n" not in str(exc.value)
 
 
+def test_a_pipe_named_like_a_dataset_file_is_refused_not_called_missing(tmp_path: Path,
+                                                                         capsys: pytest.CaptureFixture) -> None:
+    """A FIFO named x.csv exists (it was "no such file"), but it cannot be read twice (a digest,
+    then the data): it is refused in one line, before anything opens it (opening one would wait
+    forever for a writer)."""
+    import os
+
+    write_csv(tmp_path / "train.csv", np.stack([glyph_l()] * 2), [0, 1])
+    os.mkfifo(tmp_path / "pipe.csv")
+    with pytest.raises(SpecError, match=re.escape("test: ") + ".*pipe.csv is not a regular file \\(a pipe or a "
+                                        "device\\); save it to a .csv file first"):
+        parse_run_config({"dataset": {"csv": str(tmp_path / "train.csv"), "test": str(tmp_path / "pipe.csv")},
+                          "model": "seed000-dense"})
+    assert main(["train", "--dataset", str(tmp_path / "pipe.csv"), "--model", "seed000-dense", "--no-record"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("pipe.csv is not a regular file (a pipe or a device); save it to a .csv file first")
+    assert len(err.splitlines()) == 1
+
+
 def test_a_bad_dataset_table_in_a_file_names_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     write_csv(tmp_path / "train.csv", np.stack([glyph_l()] * 2), [0, 1])

@@ -279,6 +279,9 @@ def _existing(text: str, kind: str, key: str | None) -> Path:
             raise UserDataError(f"{key}: no such folder: {text}", key=key)
     elif path.is_dir():
         raise UserDataError(f"{key or kind}: {_shown(text)} is a folder, not a .{kind} file", key=key)
+    elif path.exists() and not path.is_file():  # a FIFO, a socket, a device: read once or never ends
+        raise UserDataError((f"{key}: " if key else "") + f"{_shown(text)} is not a regular file (a pipe or a device); "
+                            f"save it to a .{kind} file first", key=key)
     elif not path.is_file():
         raise UserDataError(f"{key or kind}: no such file: {text}" if key else f"no such file: {text}", key=key)
     return path
