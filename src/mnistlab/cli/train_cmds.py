@@ -313,11 +313,27 @@ def _announce(cfg: RunConfig, resume_from: Path | None) -> None:
     click.echo(format_summary(summarize(spec), run_memory(cfg, spec, cfg.data.subset or cfg.train.batch_size)))
     t = cfg.train
     click.echo(f"Training on {dataset_label(cfg.dataset)}: {t.epochs} epoch{'s' * (t.epochs != 1)}, batch {t.batch_size}, "
-               f"{t.optimizer} lr {cfg.lr:g}, seed {t.seed}")
+               f"{_optimizer_text(cfg)}, seed {t.seed}")
     if resume_from is not None:
         found = (resume_from / CHECKPOINT_FILE).exists()
         click.echo(f"Resuming from {resume_from / CHECKPOINT_FILE}{_resumed_at(resume_from / CHECKPOINT_FILE)}" if found
                    else f"No checkpoint in {resume_from} yet: starting from epoch 1")
+
+
+def _optimizer_text(cfg: RunConfig) -> str:
+    """The optimizer as the run uses it, what differs from its Keras defaults included: ``"sgd lr
+    0.01 (momentum 0.9, nesterov), step schedule, label smoothing 0.1"``."""
+    t = cfg.train
+    knobs = [f"momentum {t.momentum:g}"] if t.momentum else []
+    knobs += [k for k in ("nesterov", "amsgrad", "centered") if getattr(t, k)]
+    knobs += [f"{k.replace('_', ' ')} {getattr(t, k):g}" for k in ("weight_decay", "beta_1", "beta_2", "epsilon", "rho")
+              if getattr(t, k) is not None]
+    text = f"{t.optimizer} lr {cfg.lr:g}" + (f" ({', '.join(knobs)})" if knobs else "")
+    extras = [f"{t.schedule.type} schedule"] if t.schedule else []
+    extras += [f"label smoothing {t.label_smoothing:g}"] if t.label_smoothing else []
+    extras += [f"EMA {t.ema_momentum:g}"] if t.use_ema else []
+    extras += [f"SWA from epoch {t.swa.start_epoch}"] if t.swa else []
+    return ", ".join([text, *extras])
 
 
 def _resumed_at(path: Path) -> str:
