@@ -531,7 +531,8 @@ def _read(spec: UserData, path: Path, split: str = "train", *, shape: tuple[int,
                     x, raw = (read_csv(path, spec.label) if spec.kind == "csv" else decode_folder(listing, shape, stamps)
                               if spec.kind == "folder" else read_npz(path, split) if spec.kind == "npz"
                               else read_idx_pair(path, split))
-                    _check_not_scaled(x, path, spec.kind)
+                    if spec.kind != "csv":  # read_csv checks its own (predict reads CSVs too)
+                        _check_not_scaled(x, path, spec.kind)
             finally:  # said also when the read fails: a warning may explain the error
                 _say_again(said)
             if kept is not None and not said:  # a read with warnings is read again, to give them again
@@ -552,9 +553,9 @@ def _read(spec: UserData, path: Path, split: str = "train", *, shape: tuple[int,
 
 def _check_not_scaled(images: np.ndarray, path: Path, kind: str) -> None:
     """DataError when every pixel of ``images`` (uint8) is 0 or 1, and some 1: images scaled to 0-1
-    and written as whole numbers (or saved so), which would train at chance on images that are
-    black: :func:`read_csv` says it of a CSV's cells, this of an ``.npz``'s integer arrays and a
-    folder's images (an ``.npz``'s floats in [0, 1] are taken as ``x / 255``)."""
+    and written as whole numbers (or saved so), which would train at chance (and predict nonsense)
+    on images that are black. ``kind`` (csv, folder, npz, idx) picks the remedy the message gives;
+    an ``.npz``'s floats in [0, 1] are taken as ``x / 255`` before this sees them."""
     if not images.size or images.max() != 1:
         return
     what = {"folder": "its images' pixels are all 0 or 1 (of 255): they look saved from images scaled to 0-1; "
@@ -562,9 +563,9 @@ def _check_not_scaled(images: np.ndarray, path: Path, kind: str) -> None:
             "npz": "every pixel value is 0 or 1, as integers: the pixels look scaled to 0-1; store them as 0-255 "
                    "(multiply by 255) or as floats in [0, 1]",
             "idx": "every pixel value is 0 or 1: the pixels look scaled to 0-1; write them as 0-255 (multiply by 255)",
-            }.get(kind)
-    if what is not None:
-        raise DataError(f"{path}: {what}")
+            "csv": "every pixel value is 0 or 1: the pixels look scaled to 0-1; write them as whole numbers from 0 "
+                   "to 255 (multiply by 255)"}
+    raise DataError(f"{path}: {what[kind]}")
 
 
 def _keep(key: str, x: np.ndarray, raw: np.ndarray | None, stamps: Sequence[tuple[str, int, int, int, int]],
@@ -858,10 +859,8 @@ def read_csv(path: Path, label: str = "label", *, labels: bool = True) -> tuple[
         scaled = " (the pixels look scaled to 0-1: multiply them by 255)" if pixels.max() <= 1 else ""
         raise DataError(f"{path} line {lines[r]}, column {header[pixel_cols[c]]}: pixel value {pixels[r, c]:g} is not a "
                         f"whole number from 0 to 255{scaled}")
-    if pixels.size and 0 < pixels.max() <= 1:  # 0-255 images this dark are black: these were divided by 255
-        raise DataError(f"{path}: every pixel value is 0 or 1: the pixels look scaled to 0-1; write them as whole "
-                        "numbers from 0 to 255 (multiply by 255)")
     images = pixels.astype(np.uint8).reshape(-1, side, side)
+    _check_not_scaled(images, path, "csv")
     return images, found
 
 
