@@ -296,8 +296,14 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
         untrained.append(f"{k} run{'s' * (k != 1)} of {names} training now, not in the table yet: "
                          f"`mnistlab watch {ref.given}` follows {'them' if k != 1 else 'it'}")
     scored = rows_runs(store, ref.recorded_as(quick=quick), [row for row in rows if shown(row.get("variant"))])
-    part = None if quick else part_of_test_set(scored)
-    return notes + untrained + shared + [n for n in (scored_on_note(scored), part, chosen_on_test_note(scored)) if n]
+    return notes + untrained + shared + [n for n in [scored_on_note(scored)] if n] + test_set_notes(scored, part=not quick)
+
+
+def test_set_notes(runs: Sequence[Any], *, part: bool = True) -> list[str]:
+    """The notes said under every table of test scores (compare's, a sweep's, train's own line):
+    :func:`part_of_test_set` (unless ``part`` is False: a --quick table, or test sets said to differ
+    already) and :func:`chosen_on_test_note`, those that apply to ``runs``."""
+    return [n for n in (part_of_test_set(runs) if part else None, chosen_on_test_note(runs)) if n]
 
 
 def chosen_on_test_note(runs: Sequence[Any]) -> str | None:

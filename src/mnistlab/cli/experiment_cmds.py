@@ -89,12 +89,12 @@ class _Progress:
         """The comparison rows, and under them `compare`'s notes of ``records`` (the sweep's runs,
         none of a stopped sweep) scored on part of the test set or chosen on it; not of smoke-sized
         runs (a --quick sweep's), which say nothing of a full-size run anyway."""
-        from mnistlab.comparison import chosen_on_test_note, part_of_test_set, smoke_run
+        from mnistlab.comparison import smoke_run, test_set_notes
 
         if rows:  # none: stopped before any cell had a run
             _rows_out(rows, self.title, self.fmt)
             full = [r for r in records if not smoke_run(r)]
-            _notes_out([n for n in (part_of_test_set(full), chosen_on_test_note(full)) if n], self.fmt)
+            _notes_out(test_set_notes(full), self.fmt)
 
 
 @click.command("run")
@@ -385,17 +385,16 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
     differently where needed.
     """
     from mnistlab.comparison import (
-        chosen_on_test_note,
         chosen_runs,
         compare_experiment,
         compare_runs,
         notes_below,
         only_variants,
-        part_of_test_set,
         resolve_experiment,
         shown_runs,
         smoke_note,
         scored_on_note,
+        test_set_notes,
     )
 
     st = open_store(store)
@@ -408,8 +407,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         _say_smoke(smoke_note(ended), fmt)
         _say_smoke(elsewhere := scored_on_note(ended), fmt)
         _rows_out(rows, "chosen runs", fmt)
-        part = part_of_test_set(ended) if elsewhere is None else None  # (other test sets: said above)
-        _notes_out([n for n in (part, chosen_on_test_note(ended)) if n], fmt)
+        _notes_out(test_set_notes(ended, part=elsewhere is None), fmt)  # (other test sets: said above)
         return
     ref = resolve_experiment(st, experiment[0], quick=quick)
     rows = compare_experiment(st, ref, quick=quick)

@@ -353,7 +353,7 @@ def _resumed_at(path: Path) -> str:
 
 
 def _echo_test_metrics(result: RunResult) -> None:
-    from mnistlab.comparison import chosen_on_test_note, part_of_test_set
+    from mnistlab.comparison import test_set_notes
 
     m = result.metrics
     if m.get("restored_epoch") is not None:  # Keras's EarlyStopping says the same (verbose=1)
@@ -377,9 +377,8 @@ def _echo_test_metrics(result: RunResult) -> None:
     if m.get("tta_val_gain") is not None:  # where to decide whether TTA pays: never on the test set
         click.echo(f"tta_val_accuracy: {m['tta_val_accuracy']:.4f} ({100 * m['tta_val_gain']:+.2f} points over the "
                    "same weights without TTA on the validation images)")
-    for note in (part_of_test_set([result]), chosen_on_test_note([result])) if m["test_accuracy"] is not None else ():
-        if note:  # as compare says them under a table
-            click.echo(f"note: {note}", err=True)
+    for note in test_set_notes([result]) if m["test_accuracy"] is not None else ():  # as compare says them
+        click.echo(f"note: {note}", err=True)
 
 
 def _seconds(value: float | None, flag: str) -> float | None:
