@@ -290,6 +290,24 @@ def test_a_competition_csv_predicts_into_a_submission(mnist_models, tmp_path, ca
     assert "error: " in err and "cut.csv" in err and "1 of 2 images could not be read" in err, err
 
 
+def test_a_folders_images_are_predicted_in_natural_order(mnist_models, tmp_path, capsys, test_digits):
+    """Note 34: a folder's img10.png came before img2.png (path order), so a
+    submission's ImageId 2 was the tenth image; they come as a file manager (ls -v) lists them."""
+    x, y = test_digits
+    (tmp_path / "digits" / "more").mkdir(parents=True)
+    for i in range(1, 13):
+        Image.fromarray(x[i]).save(tmp_path / "digits" / f"img{i}.png")
+    Image.fromarray(x[20]).save(tmp_path / "digits" / "more" / "img1.png")
+    sub = tmp_path / "sub.csv"
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "digits", "-o", sub, "--format", "csv",
+                         "--store", mnist_models)
+    assert code == 0, err
+    names = [Path(r["file"]).relative_to(tmp_path / "digits").as_posix() for r in csv.DictReader(io.StringIO(out))]
+    assert names == [f"img{i}.png" for i in range(1, 13)] + ["more/img1.png"]
+    labels = [int(r["Label"]) for r in csv.DictReader(io.StringIO(sub.read_text()))]
+    assert [int(r["class_1"]) for r in csv.DictReader(io.StringIO(out))] == labels  # ImageId k is the k-th listed
+
+
 def test_show_takes_grayscale_images_with_transparency(mnist_models, tmp_path, capsys, test_digits):
     x, _ = test_digits
     ink = np.kron(x[0], np.ones((4, 4), np.uint8))

@@ -544,7 +544,7 @@ def _to_uint8(a: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------------- many files at once
 def image_sources(paths: Iterable[str | os.PathLike], errors: list[str] | None = None) -> list[tuple[str, str | bytes]]:
     """(display name, path or bytes) for each IMAGES argument: a file, a folder's image files
-    (by suffix, at any depth, sorted by path), or ``-`` for one image read from stdin.
+    (by suffix, at any depth, in :func:`natural_order`), or ``-`` for one image read from stdin.
 
     Raises DataError for a path that does not exist, a folder holding no image files and empty
     stdin; with an ``errors`` list, appends that one-line message to it instead and goes on with
@@ -592,7 +592,7 @@ def _csv_text(data: bytes) -> bool:
 
 
 def _folder_sources(p: str) -> list[tuple[str, str | bytes]]:
-    """A folder's images at any depth, by path (dot-folders not read: a notebook's checkpoints
+    """A folder's images at any depth, in :func:`natural_order` (dot-folders not read: a notebook's checkpoints
     would repeat its images), as :func:`~mnistlab.data.userdata.walk_images` finds them; a
     :class:`~mnistlab.errors.DataWarning` names what was not read: other files, hidden folders,
     links to nothing and folders that cannot be listed."""
@@ -614,7 +614,16 @@ def _folder_sources(p: str) -> list[tuple[str, str | bytes]]:
                         + (f"; not read: {'; '.join(said)}" if said else ""))
     if said:
         warnings.warn(f"{display_name(p)}: not read: {'; '.join(said)}", DataWarning, stacklevel=3)
-    return [(display_name(f.path), f.path) for f in sorted(found, key=lambda f: f.parts)]
+    return [(display_name(f.path), f.path) for f in sorted(found, key=lambda f: natural_order(f.parts))]
+
+
+def natural_order(parts: Sequence[str]) -> tuple[tuple[tuple[int, int | str], ...], ...]:
+    """The sort key of a path's ``parts`` that a file manager (or ``ls -v``) lists them by: runs of
+    digits compare as numbers, so ``img2.png`` comes before ``img10.png``, and a submission's
+    ImageId counts a folder's images in the order its user sees them. Training's class folders keep
+    path order (Keras's ``image_dataset_from_directory``: what their shuffle starts from)."""
+    return tuple(tuple((0, int(chunk)) if chunk.isdecimal() else (1, chunk)
+                       for chunk in re.split(r"(\d+)", part) if chunk) for part in parts)
 
 
 def read_images(sources: Sequence[tuple[str, str | bytes]], dataset: str | None, *, size: Sequence[int] = (28, 28),
