@@ -225,7 +225,7 @@ def test_report_has_every_part_and_escapes_names(recorded, data_dir, tmp_path, c
     assert text.count("<img") == 3 + 2 * 3  # 3 comparison figures; history, confusion, misclassified each
     assert "<script>alert(1)</script>" not in text and "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "&lt;b&gt;boom&lt;/b&gt;" in text and "<b>boom" not in text  # the failed run's message, escaped
-    assert capsys.readouterr().err == ("warning: 1 run without a result (failed, diverged or stopped): the report's "
+    assert capsys.readouterr().err == ("warning: 1 run without a result (failed or stopped): the report's "
                                        "notes say why\n")  # on the terminal too, once for all of them
     assert text.count("<script>") == 1
     table = re.search(r'<table id="comparison".*?</table>', text, re.S).group(0)
@@ -447,3 +447,43 @@ def test_a_report_made_without_the_data_says_so_once_and_leaves_this_machines_pa
     assert str(empty) not in text and str(Path.home()) not in text
     assert text.count("no confusion matrices or misclassified images of fashion-mnist runs in this report") == 1
     assert text.count("<img") == 3 + 2  # the comparison's 3 figures and each variant's history
+
+
+def test_a_diverged_variant_has_its_section_and_the_page_explains_its_marks(data_dir, tmp_path, capsys):
+    """helper-114: a variant whose runs diverged (a result: scored as its weights ended, counted in
+    the table) had no section, though its curves are what diagnose the blow-up, and the warning
+    called it a run "without a result"; the table's marks had no key, and its alt texts repeated."""
+    from test_experiments import TINY, write
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "ok"\nrepeats = 2\n[[variants]]\nname = "boom"\n'
+              'repeats = 2\n"train.lr" = 100.0\n')
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+    assert [r.status for r in store.runs() if r.variant == "boom"] == ["diverged", "diverged"]
+    out = tmp_path / "r.html"
+    assert main(["report", str(p), "--store", str(store.root), "--data-dir", str(data_dir), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "warning: 2 runs diverged (scored as their weights ended): the report's notes say why" in err
+    assert "without a result" not in err
+    text = html.unescape(out.read_text(encoding="utf-8"))
+    assert text.count("<section") == 2 and ">boom</h3>" in text
+    assert text.count("<img") == 3 + 2 * 3  # the comparison's 3; history, confusion, misclassified of each
+    assert 'alt="boom: training history"' in text and 'alt="ok: confusion matrix"' in text
+    assert '<div class="wide"><table id="comparison"' in text  # a wide table scrolls inside the page
+    legend = re.search(r'<p class="legend">(.*?)</p>', text).group(1)
+    table = re.search(r'<table id="comparison".*?</table>', text).group(0)
+    mark = next(m for m in ("within noise", "below") if f">{m}<" in table)  # the table's word, explained by its key
+    assert legend.startswith("best: the highest mean test accuracy") and f"; {mark}: " in legend and "~best" not in legend
+    tags = [a for tag, a in _parse(out.read_text(encoding="utf-8")).tags if tag == "th"]
+    assert tags and all(a.get("tabindex") == "0" and a.get("aria-sort") == "none" for a in tags)  # keyboard sorting
+
+
+def test_a_report_without_its_data_says_nothing_of_figures_it_could_not_draw(recorded, tmp_path, capsys):
+    """helper-114: "the confusion matrix and misclassified images below draw the best of 2 runs"
+    stood above nothing, when the dataset could not be read."""
+    root, _ = recorded
+    (tmp_path / "nodata").mkdir()
+    text = report.build_report(RunStore(root), EXPERIMENT, data_dir=tmp_path / "nodata")
+    assert "no confusion matrices or misclassified images of fashion-mnist runs" in text
+    assert "images below draw" not in text
+    capsys.readouterr()

@@ -1029,22 +1029,26 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
     return heads, out
 
 
-def best_legend(rows: Sequence[Mapping[str, Any]]) -> str | None:
-    """What the ``best`` and ``~best`` marks of ``rows`` mean, one line; None when no row has one."""
+def best_legend(rows: Sequence[Mapping[str, Any]], *, words: bool = False) -> str | None:
+    """What the ``best`` and ``~best`` marks of ``rows`` mean, one line; None when no row has one.
+    ``words``: of a table that shows ``vs_best`` as it is (``within noise``, ``below``: the report's)."""
     marks = {r.get("vs_best") for r in rows}
     if "best" not in marks:
         return None
-    near = (f"; ~best: Welch's t-test cannot tell its mean from best's (p >= {NOISE_P:g}), so their order may be "
-            "seed noise" if "within noise" in marks else "")
+    near = (f"; {'within noise' if words else '~best'}: Welch's t-test cannot tell its mean from best's "
+            f"(p >= {NOISE_P:g}), so their order may be seed noise" if "within noise" in marks else "")
     best_n = next((r.get("n") for r in rows if r.get("vs_best") == "best"), None)
     if near and any(r.get("vs_best") == "within noise" and 2 in (r.get("n"), best_n) for r in rows):
         near += (" (or too few runs to tell: 2 runs a row leave the test almost no power, 1 degree of freedom where "
                  "a row's runs agree; repeats = 3 or more tell more)")
-    below = (f"; unmarked ones with 2 runs or more differ from best by Welch's test (p < {NOISE_P:g}, each row "
+    who = "below: differs" if words else "unmarked ones with 2 runs or more differ"
+    below = (f"; {who} from best by Welch's test (p < {NOISE_P:g}, each row "
              "tested alone against the best, uncorrected for the rows compared: with few runs, a hint, not a proof)"
              if "below" in marks else "")
-    committees = ("; a committee row is tested by its members' mean" if any(r.get("committee_acc") is not None
-                                                                            for r in rows) else "")
+    across = [str(r.get("note") or "").startswith(ACROSS_NOTE) for r in rows]
+    committees = ("; a committee row is tested by its members' mean" if any(
+        r.get("committee_acc") is not None and not a for r, a in zip(rows, across)) else "")
+    committees += "; a committee across variants is not ranked (its runs are its variants')" if any(across) else ""
     return "best: the highest mean test accuracy of the variants with 2 runs or more" + near + below + committees
 
 

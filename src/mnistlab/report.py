@@ -27,13 +27,13 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnistlab import plots, views
-from mnistlab.comparison import compare_experiment, notes_below, resolve_experiment, shown_runs, smoke_note
+from mnistlab.comparison import best_legend, compare_experiment, notes_below, resolve_experiment, shown_runs, smoke_note
 from mnistlab.data.userdata import dataset_label
 from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning
 from mnistlab.metrics import confusion_matrix, misclassified
 from mnistlab.files import write_output
 from mnistlab.search import is_search, param_importances, trial_rows
-from mnistlab.store import RunRecord, RunStore
+from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore
 
 # Comparison columns in reading order, with how to show them; unknown keys follow, shown as-is.
 NOT_SHOWN = frozenset({"run_ids"})  # row keys the table leaves out: each section names its runs
@@ -107,7 +107,8 @@ def render_table(rows: Sequence[Mapping[str, Any]]) -> str:
     keys += [k for r in rows for k in r if k not in keys and k not in COLUMNS and k not in NOT_SHOWN]
     # Columns empty in every row (no committees, say) only add noise.
     keys = [k for k in dict.fromkeys(keys) if k == "variant" or any(r.get(k) is not None for r in rows)]
-    head = "".join(f'<th data-col="{i}" title="sort">{_esc(COLUMNS.get(k, (k,))[0])}</th>' for i, k in enumerate(keys))
+    head = "".join(f'<th data-col="{i}" title="sort" tabindex="0" scope="col" aria-sort="none">'
+                   f'{_esc(COLUMNS.get(k, (k,))[0])}</th>' for i, k in enumerate(keys))
     body = []
     for r in rows:
         cells = []
@@ -115,13 +116,18 @@ def render_table(rows: Sequence[Mapping[str, Any]]) -> str:
             sort, shown = _cell(r.get(k), COLUMNS.get(k, (k, "auto"))[1])
             cells.append(f'<td data-sort="{_esc(sort)}">{_esc(shown)}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<table id="comparison" class="sortable"><thead><tr>{head}</tr></thead>'
-            f'<tbody>{"".join(body)}</tbody></table>')
+    legend = best_legend(rows, words=True)  # the marks' key, as compare prints it under its table
+    return (f'<div class="wide"><table id="comparison" class="sortable"><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(body)}</tbody></table></div>'
+            + (f'<p class="legend">{_esc(legend)}</p>' if legend else ""))
 
 
-def _figure_html(caption: str, shown: Figure | str) -> str:
+def _figure_html(caption: str, shown: Figure | str, of: str = "") -> str:
+    """A figure and its caption; ``of``: the variant it belongs to, named in its alt text (a screen
+    reader hears "boom: confusion matrix", not the tenth "confusion matrix")."""
     uri = shown if isinstance(shown, str) else figure_data_uri(shown)
-    return f'<figure><img src="{_esc(uri)}" alt="{_esc(caption)}"><figcaption>{_esc(caption)}</figcaption></figure>'
+    alt = f"{of}: {caption}" if of else caption
+    return f'<figure><img src="{_esc(uri)}" alt="{_esc(alt)}"><figcaption>{_esc(caption)}</figcaption></figure>'
 
 
 def render_report(experiment: str, rows: Sequence[Mapping[str, Any]],
@@ -155,7 +161,8 @@ def render_report(experiment: str, rows: Sequence[Mapping[str, Any]],
         if s.config is not None:
             config = json.dumps(s.config, indent=2, sort_keys=True, default=str)
             parts.append(f"<details><summary>config</summary><pre>{_esc(config)}</pre></details>")
-        parts.append('<div class="figures">' + "".join(_figure_html(c, u) for c, u in s.figures) + "</div></section>")
+        parts.append('<div class="figures">' + "".join(_figure_html(c, u, s.name) for c, u in s.figures)
+                     + "</div></section>")
     return _PAGE.format(title=_esc(f"mnistlab report: {experiment}"), css=_CSS, body="\n".join(parts), js=_JS)
 
 
@@ -224,16 +231,15 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
             committee = views.committee_predictions(store, target, name, quick)
         except MnistlabError as exc:  # a committee a member of which did not finish: its best run instead
             _trouble(section.notes, f"{name}: no committee figures: {exc}")
-        if committee is not None and committees > 1:  # the table's count: the committees scored over these runs
-            section.notes.append(f"the confusion matrix and misclassified images below draw the best of its "
-                                 f"{committees} committees by test accuracy")
     if committee is not None:
-        _prediction_figures(store, section, committee, data_dir)
+        at = len(section.notes)
+        if _prediction_figures(store, section, committee, data_dir) and committees > 1:  # the table's count
+            section.notes.insert(at, f"the confusion matrix and misclassified images below draw the best of its "
+                                     f"{committees} committees by test accuracy")
         return section
-    best = views.picked_run(records)
-    if how := views.picked_note(records):
-        section.notes.append(f"the confusion matrix and misclassified images below draw {how}")
-    _prediction_figures(store, section, best, data_dir)
+    at = len(section.notes)
+    if _prediction_figures(store, section, views.picked_run(records), data_dir) and (how := views.picked_note(records)):
+        section.notes.insert(at, f"the confusion matrix and misclassified images below draw {how}")
     return section
 
 
@@ -285,15 +291,15 @@ class DataPlace:
 
 
 def _prediction_figures(store: RunStore, section: VariantSection,
-                        source: RunRecord | tuple[list[RunRecord], np.ndarray], data_dir: DataPlace) -> None:
+                        source: RunRecord | tuple[list[RunRecord], np.ndarray], data_dir: DataPlace) -> bool:
     """Add the confusion matrix and the misclassified images of one run (a record) or of a
-    committee (its members' records and averaged outputs) to ``section``, or a note saying why not.
-    A dataset that cannot be read is said once (the full reason on the terminal; on the page, which
+    committee (its members' records and averaged outputs) to ``section``, or a note saying why not;
+    True when they were added. A dataset that cannot be read is said once (the full reason on the terminal; on the page, which
     goes to others, without this machine's paths), and not tried again for later variants."""
     first = source if isinstance(source, RunRecord) else source[0][0]
     dataset = dataset_label((first.config or {}).get("dataset", "?"))
     if dataset in data_dir.missing:
-        return
+        return False
     try:
         ds, images, true, probs = views.run_predictions(store, first, data_dir.dir)
     except DataError as exc:
@@ -302,10 +308,10 @@ def _prediction_figures(store: RunStore, section: VariantSection,
         section.notes.append(f"no confusion matrices or misclassified images of {dataset} runs in this report: its "
                              "data could not be read where the report was made (`mnistlab report --data-dir` names "
                              "the folder holding it)")
-        return
+        return False
     except (MnistlabError, OSError) as exc:
         _trouble(section.notes, f"no confusion matrix or misclassified images for run {first.run_id}: {exc}")
-        return
+        return False
     if isinstance(source, RunRecord):
         who = f"run {first.run_id} (seed {first.seed})"
     else:
@@ -314,7 +320,7 @@ def _prediction_figures(store: RunStore, section: VariantSection,
         images, true, probs, note = views.with_predictions(who, images, true, probs)
     except MnistlabError as exc:
         _trouble(section.notes, f"no confusion matrix or misclassified images: {exc}")
-        return
+        return False
     if note:
         _trouble(section.notes, note)
     pred = probs.argmax(1)
@@ -327,6 +333,7 @@ def _prediction_figures(store: RunStore, section: VariantSection,
     wrong = misclassified(probs, true)  # the most confident mistakes first
     section.figures.append(("misclassified test images (true blue, predicted red)",
                             plots.plot_misclassified(images[wrong], true[wrong], pred[wrong], ds.info.class_names, 25)))
+    return True
 
 
 def _trouble(notes: list[str], text: str) -> None:
@@ -409,8 +416,7 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     notes = [f"run {r.run_id} ({r.variant}, seed {r.seed}) {r.status}" + (f": {r.message}" if r.message else "")
              for r in current if r.status != "finished"]
     if notes:  # one warning line for them all: a search's diverged trials are many, and normal
-        warnings.warn(f"{len(notes)} run{'s' * (len(notes) != 1)} without a result (failed, diverged or stopped): "
-                      "the report's notes say why", ReportWarning, stacklevel=2)
+        warnings.warn(_unfinished_text(current) + ": the report's notes say why", ReportWarning, stacklevel=2)
     if smoke := smoke_note(current):  # first, where a reader looks: these numbers are no result
         notes.insert(0, smoke[0].upper() + smoke[1:])
     notes += [line[0].upper() + line[1:] for line in notes_below(store, ref, rows, quick=quick)]
@@ -420,7 +426,7 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     # Sections follow the comparison table's order (the experiment file's), runs by seed within.
     by_variant: dict[str, list[RunRecord]] = {str(row["variant"]): [] for row in rows if "variant" in row}
     for r in sorted(current, key=lambda r: (r.seed if r.seed is not None else 0, r.created_at)):
-        if r.status == "finished":
+        if r.status in RESULT_STATUSES:  # a diverged run's curves and confusion are what diagnose it
             by_variant.setdefault(str(r.variant), []).append(r)
     # a run id stands for its whole experiment here; a search's --quick study for its file
     target = name if ref.run is not None or name != ref.name else experiment
@@ -440,6 +446,18 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     made = provenance([r for r in current if r.status != "running"], name, ref.given, command, quick)
     draw_figures(figures, *(s.figures for s in shown), jobs=jobs)  # the comparison's and the last sections' at once
     return render_report(name, rows, figures, shown, notes, file.description if file is not None else "", made)
+
+
+def _unfinished_text(runs: Sequence[RunRecord]) -> str:
+    """``"1 run without a result (failed or stopped) and 2 diverged (scored as their weights
+    ended)"``: the runs of ``runs`` that did not finish, as the report's warning counts them."""
+    diverged = sum(r.status == "diverged" for r in runs)
+    lost = sum(r.status not in ("finished", "diverged") for r in runs)
+    said = [f"{lost} run{'s' * (lost != 1)} without a result (failed or stopped)"] if lost else []
+    if diverged:
+        said.append(f"{diverged}{'' if lost else ' run' + 's' * (diverged != 1)} diverged (scored as "
+                    f"{'its' if diverged == 1 else 'their'} weights ended)")
+    return " and ".join(said)
 
 
 def write_report(store: RunStore, experiment: str, path: str | os.PathLike, *,
@@ -464,6 +482,7 @@ _PAGE = """<!DOCTYPE html>
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }
+.wide { overflow-x: auto; } .legend { font-size: 13px; color: #555; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f0f0f0; cursor: pointer; user-select: none; }
@@ -489,8 +508,11 @@ _JS = """
     th.addEventListener('click', function () {
       var table = th.closest('table'), body = table.tBodies[0], col = Number(th.dataset.col);
       var asc = !th.classList.contains('asc');
-      table.querySelectorAll('th').forEach(function (h) { h.classList.remove('asc', 'desc'); });
+      table.querySelectorAll('th').forEach(function (h) {
+        h.classList.remove('asc', 'desc'); h.setAttribute('aria-sort', 'none');
+      });
       th.classList.add(asc ? 'asc' : 'desc');
+      th.setAttribute('aria-sort', asc ? 'ascending' : 'descending');
       var rows = Array.prototype.slice.call(body.rows);
       var key = function (r) { return r.cells[col].dataset.sort; };
       var numeric = rows.every(function (r) { return key(r) === '' || !isNaN(parseFloat(key(r))); });
@@ -500,6 +522,9 @@ _JS = """
         return asc ? c : -c;
       });
       rows.forEach(function (r) { body.appendChild(r); });
+    });
+    th.addEventListener('keydown', function (e) {  // the keyboard sorts as a click does
+      if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); th.click(); }
     });
   });
   window.addEventListener('load', function () {
