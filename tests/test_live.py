@@ -164,6 +164,34 @@ def test_a_plan_round_trips_and_a_dead_driver_ends_the_sweep(tmp_path: Path) -> 
     assert s.left == 2 and not s.driver_alive and s.over  # nothing will train them now
 
 
+def test_a_stopped_sweep_has_no_eta_and_its_time_ends_with_its_last_run(tmp_path: Path) -> None:
+    """helper-114: `watch` of a sweep stopped minutes earlier said "elapsed 4:17, ETA 0:04", as if live."""
+    store = RunStore(tmp_path / "store")
+    write_plan(store.root, "sw", [("a", "k1"), ("a", "k2"), ("b", "k3")], workers=1, started=time.time() - 600)
+    _run(store, "a", "k1", "finished", 0.9, took=10)
+    [path] = (store.root / "sweeps").glob("*.json")
+    path.write_text(json.dumps({**read_plan(store.root, "sw"), "pid": _dead_pid()}))  # the driver was stopped
+    s = sweep_status(store, "sw")
+    assert s.left == 2 and s.eta is None and 590 <= s.elapsed < 620  # its start to its last run's end
+    assert sweep_status(store, "sw", now=time.time() + 3600).elapsed == s.elapsed  # not the time of this look
+    assert "ETA" not in summary(s)
+
+
+def test_watch_counts_diverged_cells_and_leads_only_on_one_test_set(tmp_path: Path) -> None:
+    """helper-114: `watch` said "4/4 done, leader ok" of a sweep half of whose runs diverged, and led
+    with a Fashion-MNIST variant's accuracy over an MNIST one's."""
+    store = RunStore(tmp_path / "store")
+    _run(store, "ok", "k1", "finished", 0.86, took=3)
+    _run(store, "boom", "k2", "diverged", 0.10, took=3)
+    assert summary(sweep_status(store, "sw")).startswith("sw: 2/2 done (1 diverged), 0 running, 0 left, leader ok 86.00%")
+    for variant, dataset, acc in (("digits", "mnist", 0.97), ("clothes", "fashion-mnist", 0.88)):
+        rid = store.start_run(experiment="mixed", variant=variant, seed=0, member=0, config={"dataset": dataset},
+                              config_hash=variant)
+        store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": acc, "test_size": 10_000}, env={})
+    s = sweep_status(store, "mixed")
+    assert s.done == 2 and s.leader is None and "leader" not in summary(s)
+
+
 def test_clock_and_cell_line() -> None:
     assert (clock(None), clock(0), clock(83.2), clock(4000)) == ("?", "0:00", "1:23", "1:06:40")
     rec = RunRecord("abc", "sw", "v", 3, 0, {}, "k", "failed", metrics={}, message="boom")

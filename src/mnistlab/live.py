@@ -196,10 +196,12 @@ class RunningCell:
 
 @dataclass(frozen=True)
 class SweepStatus:
-    """Where a sweep stands. ``done`` counts finished and diverged cells, ``failed`` failed ones,
-    ``left`` those not started or interrupted; ``leader`` is ``(variant, mean test accuracy, runs)``
-    over finished runs (a search's: ``(trial variant, value, 1, metric)``, its best complete trial
-    by the search's metric and direction); ``eta`` is None until a cell of this sweep has ended."""
+    """Where a sweep stands. ``done`` counts finished and diverged cells (``diverged`` of them),
+    ``failed`` failed ones, ``left`` those not started or interrupted; ``leader`` is ``(variant,
+    mean test accuracy, runs)`` over finished runs scored on one test set (None when they were
+    scored on several: their accuracies do not compare; a search's: ``(trial variant, value, 1,
+    metric)``, its best complete trial by the search's metric and direction); ``eta`` is None until
+    a cell of this sweep has ended, and when its driver has ended (nothing will end)."""
 
     experiment: str
     total: int
@@ -213,6 +215,7 @@ class SweepStatus:
     driver_alive: bool = True
     search: bool = False  # a search's trials (its plan counts trials; a trial has no seed or member to show)
     smoke: bool = False  # the plan's cells are a --quick smoke check's: their figures are no result
+    diverged: int = 0  # of ``done``: scored as their weights ended, after a blow-up
 
     @property
     def over(self) -> bool:
@@ -259,12 +262,13 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
     left = max(0, total - done - failed - len(running))
     width = workers or (int(plan["workers"]) if plan else 0) or max(len(running), 1)
     search = bool(plan and plan.get("trials")) or any(r is not None and "trial" in (r.metrics or {}) for r in recs)
-    if not running and not left:  # over: its time ends with its last run, not at this look
+    alive = driver_alive(plan) if plan else bool(running)
+    if not running and (not left or not alive):  # over, or stopped: its time ends with its last run, not at this look
         now = max((r.finished_at for r in recs if r is not None and r.finished_at), default=now)
     return SweepStatus(experiment, total, done, failed, running, left, _leader(recs), now - started,
-                       _eta(recs, running, left, started, width),
-                       driver_alive(plan) if plan else bool(running), search,
-                       smoke=bool(plan and plan.get("quick") and cells_from_plan))
+                       None if left and not (alive or running) else _eta(recs, running, left, started, width), alive, search,
+                       smoke=bool(plan and plan.get("quick") and cells_from_plan),
+                       diverged=sum(r is not None and r.status == "diverged" for r in recs))
 
 
 def _running(r: RunRecord, now: float) -> RunningCell:
@@ -278,12 +282,16 @@ def _running(r: RunRecord, now: float) -> RunningCell:
 def _leader(recs: Sequence[RunRecord | None]) -> tuple[Any, ...] | None:
     if any(r is not None and "trial" in (r.metrics or {}) for r in recs):
         return _search_leader(recs)
+    from mnistlab.comparison import scored_on_note
+
     scores: dict[str, list[float]] = {}
+    scored = []
     for r in recs:
         acc = None if r is None or r.status != "finished" else r.metrics.get("test_accuracy")
         if r is not None and isinstance(acc, float):
             scores.setdefault(r.variant, []).append(acc)
-    if not scores:
+            scored.append(r)
+    if not scores or scored_on_note(scored):  # another dataset's (or test set's) accuracy is no rival
         return None
     best = max(scores, key=lambda v: sum(scores[v]) / len(scores[v]))
     return best, sum(scores[best]) / len(scores[best]), len(scores[best])
@@ -325,7 +333,8 @@ def clock(seconds: float | None) -> str:
 def summary(status: SweepStatus) -> str:
     """The status in one line: counts, leader, elapsed and ETA."""
     name = f"{status.experiment} (a --quick smoke check: its figures are no result)" if status.smoke else status.experiment
-    parts = [f"{name}: {status.done}/{status.total} done", f"{len(status.running)} running", f"{status.left} left"]
+    done = f"{status.done}/{status.total} done" + (f" ({status.diverged} diverged)" if status.diverged else "")
+    parts = [f"{name}: {done}", f"{len(status.running)} running", f"{status.left} left"]
     if status.failed:
         parts.append(f"{status.failed} failed")
     if status.leader is not None and len(status.leader) == 4:  # a search: its best trial by the search's metric
@@ -335,7 +344,7 @@ def summary(status: SweepStatus) -> str:
         variant, acc, n = status.leader[:3]
         parts.append(f"leader {variant} {100 * acc:.2f}% test acc ({n} run{'s' * (n != 1)})")
     parts.append(f"elapsed {clock(status.elapsed)}")
-    if status.running or status.left:
+    if status.running or (status.left and status.driver_alive):  # a stopped sweep has no ETA
         parts.append(f"ETA {clock(status.eta)}")
     return ", ".join(parts)
 

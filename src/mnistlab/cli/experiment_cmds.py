@@ -250,9 +250,10 @@ def watch_cmd(experiment: str, store: str | None, interval: float, wait: bool | 
     except KeyboardInterrupt:
         return
     if status.left and not status.driver_alive:
-        what = ("search", "trials") if status.search else ("sweep", "cells")
-        click.echo(f"the {what[0]}'s driver has ended with {status.left} {what[1]} left: run it again to finish them",
-                   err=True)
+        what = ("search", "trial") if status.search else ("sweep", "cell")
+        n = status.left
+        click.echo(f"the {what[0]}'s driver has ended with {n} {what[1]}{'s' * (n != 1)} left: run it again to finish "
+                   f"{'them' if n != 1 else 'it'}", err=True)
 
 
 def _await_sweep(store: str | None, target: str, wait: bool, interval: float) -> tuple[RunStore, str]:
