@@ -187,6 +187,39 @@ def test_a_narrow_terminal_leaves_out_whole_columns_and_says_which(width: int) -
         assert "left out for the terminal's width: " in said and "s/epoch (--format markdown" in said, text
 
 
+def test_the_best_marks_stay_when_a_narrow_terminal_leaves_columns_out() -> None:
+    """helper-114: at 60 columns the unnamed best/~best column was the first to go (taken for a
+    search's key), its blank name in the caption's list, while the legend under it explained marks
+    no longer shown."""
+    from rich.console import Console
+
+    from mnistlab.comparison import mark_vs_best, rich_table
+
+    rows = mark_vs_best([{"variant": v, "n": 3, "params": 43_706, "epochs": 2, "train_acc": 0.9, "test_acc": acc,
+                          "test_acc_std": 0.004, "test_accs": [acc - 0.004, acc, acc + 0.004], "test_loss": 0.3,
+                          "train_seconds": 2.0, "seconds_per_epoch": 1.0} for v, acc in (("small", 0.86), ("wide", 0.889))])
+    console = Console(width=60, record=True, file=io.StringIO())
+    console.print(rich_table(rows, title="lab"))
+    text = console.export_text()
+    said = " ".join(text.split())
+    assert "best" in text and "left out for the terminal's width: " in said and ", ," not in said, text
+
+
+def test_runs_on_a_narrow_terminal_leaves_out_whole_columns_and_says_which(recorded) -> None:
+    """helper-114: `mnistlab runs` at 60 columns squeezed every column to "…" (a test accuracy of
+    "8…") and took two lines a run."""
+    store, ids = recorded
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "runs", "--store", str(store)], stdout=follower,
+                            stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "60"})
+    os.close(follower)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", read_terminal(leader).decode("utf-8", "replace")).replace("\r", "")
+    assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+    assert "…" not in text and all(len(line) <= 60 for line in text.splitlines()), text
+    assert all(i in text for i in ids.values())  # every run id whole (a long name folds, never "…")
+    assert "left out for the terminal's width: " in " ".join(text.split()) and "%" in text
+
+
 @pytest.mark.parametrize("how", ["console script", "python -m"])
 def test_ctrl_c_while_the_command_loads_is_one_line_not_a_traceback(how: str) -> None:
     """A Ctrl-C while the command loads is one line: while the CLI loads, mnistlab_launch holds it;

@@ -126,6 +126,11 @@ BAD = {
     "test metric": ('"train.lr" = { uniform = [0.01, 0.1] }\nmetric = "test_accuracy"',
                     'a search may not choose by the test data ("test_accuracy"): score the trials on the validation '
                     'split with "val_accuracy" (or "val_loss")'),
+    "a training metric": ('"train.lr" = { uniform = [0.01, 0.1] }\nmetric = "accuracy"',  # helper-113: it ran
+                          '"accuracy" is no validation figure: a search chooses on the validation split; use '
+                          '"val_accuracy" (or "val_loss")'),
+    "the learning rate as a metric": ('"train.lr" = { uniform = [0.01, 0.1] }\nmetric = "lr"', '"lr" is no validation '
+                                      'figure'),
     "empty range": ('"train.lr" = { uniform = [0.01, 0.01] }', "the range's low (0.01) equals its high: the range is "
                     "empty (to train every trial with 0.01, set it in [base] and leave it out of [search])"),
     "infinite end": ('"train.lr" = { log_uniform = [1e-4, inf] }', "a range's ends must be finite numbers"),
@@ -595,6 +600,61 @@ def test_a_changed_base_is_refused_on_resume_but_threads_and_a_searched_key_are_
         "trials trained another setting; use a new experiment name" in err
 
 
+def test_a_base_setting_added_or_a_searched_models_other_keys_changed_is_refused(tmp_path: Path) -> None:
+    """helper-113: with model.dense searched, [base]'s conv = [4] -> [8] resumed the study silently
+    (the whole model was left out of the comparison), and so did an added augment table or
+    schedule (a key only one version holds was taken for an option new to mnistlab)."""
+    from mnistlab.config import parse_run_config
+    from mnistlab.search import base_setting, trial_base, written_setting
+
+    def settings(exp):  # what run_search records with the study
+        return (base_setting(parse_run_config(exp.base, check_model=False).resolved(), exp.search),
+                written_setting(trial_base(exp.base, False), exp.search))
+
+    first = load_experiment(_exp(tmp_path, SEARCH))
+    RunStore(tmp_path / "store", create=True)
+    study = open_study("srch", first.search, tmp_path / "store", 3, *settings(first))
+    study.tell(study.ask({}), 0.5)
+    refused = {"model.conv": SEARCH.replace("conv = [4]", "conv = [8]"),
+               "augment.rotation_range": SEARCH.replace("[base.train]", "[base.augment]\nrotation_range = 10\n[base.train]"),
+               "train.schedule": SEARCH.replace("batch_size = 60", 'batch_size = 60\nschedule = { type = "cosine" }')}
+    for i, (key, text) in enumerate(refused.items()):
+        exp = load_experiment(_exp(tmp_path, text, f"changed{i}.toml"))
+        with pytest.raises(SpecError, match=re.escape(f"[base] changed since trial 0 of study srch ({key}")):
+            open_study("srch", exp.search, tmp_path / "store", 3, *settings(exp))
+    same = [SEARCH.replace("dense = [8]", "dense = [32]"),  # the searched key itself
+            SEARCH.replace("batch_size = 60", "batch_size = 60\nthreads = 2"),  # where it runs
+            SEARCH.replace("[base.train]\nepochs = 3", "[base.train]\nepochs = 3\noptimizer = \"adam\"")]  # a default
+    for i, text in enumerate(same):
+        exp = load_experiment(_exp(tmp_path, text, f"same{i}.toml"))
+        assert open_study("srch", exp.search, tmp_path / "store", 3, *settings(exp)) is not None, text
+    study.set_user_attr("mnistlab:base-written", None)  # a study recorded before the written base was: as before
+    exp = load_experiment(_exp(tmp_path, refused["model.conv"], "old.toml"))
+    assert open_study("srch", exp.search, tmp_path / "store", 3, *settings(exp)) is not None
+
+
+def test_a_search_and_an_experiment_may_not_share_a_name_in_a_store(tmp_path: Path, data_dir: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-113: a search under a plain experiment's name (and a `run` under a search's) was
+    accepted, and `compare` then ranked the experiment's runs among the trials, mislabelled."""
+    from mnistlab.execute import run_experiment
+
+    plain = _exp(tmp_path, 'name = "srch"\n' + BASE + '[[variants]]\nname = "solo"\n', "plain.toml")
+    run_experiment(plain, tmp_path / "a", data_dir=data_dir)
+    search = _exp(tmp_path, SEARCH.replace("trials = 12", "trials = 1"))
+    assert main(["search", str(search), "--store", str(tmp_path / "a"), "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f'name "srch" is taken in {tmp_path / "a"} by 1 run of an experiment' in err
+    assert len(RunStore(tmp_path / "a").runs()) == 1  # nothing trained, nothing lost
+    assert main(["search", str(search), "--store", str(tmp_path / "b"), "--data-dir", str(data_dir)]) == 0
+    capsys.readouterr()
+    with pytest.raises(SpecError, match=re.escape("name \"srch\" is a search's in")):
+        run_experiment(plain, tmp_path / "b", data_dir=data_dir)
+    assert main(["run", str(plain), "--store", str(tmp_path / "b"), "--data-dir", str(data_dir)]) == 2
+    assert "give this experiment a name of its own" in capsys.readouterr().err
+    assert len(RunStore(tmp_path / "b").runs()) == 1
+
+
 def test_the_study_file_alone_holds_the_study_and_trial_runs_without_it_are_not_trained_again(
         tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A backup of search.sqlite without its -wal lost the study, and the next search trained every
@@ -859,6 +919,12 @@ def test_rm_of_a_search_deletes_its_study_so_it_starts_afresh(tmp_path: Path, da
     assert main(["rm", first[0][:8], "--store", str(store_dir)]) == 2
     err = capsys.readouterr().err
     assert f"run {first[0]} is a trial of search srch" in err and "`mnistlab rm -e srch`" in err
+    # helper-113: a trial's run stopped before its first epoch recorded the trial was deleted alone
+    stopped = store.start_run(experiment="srch", variant="trial-0002", seed=0, member=0, config={}, config_hash="t2")
+    store.finish_run(stopped, status="interrupted", history=[], metrics={}, env={})
+    assert main(["rm", stopped, "--store", str(store_dir)]) == 2
+    assert f"run {stopped} is a trial of search srch" in capsys.readouterr().err
+    store.rm([stopped])  # (as `rm -e` would, with the rest)
     assert len(store.runs(experiment="srch")) == 2
     assert header.startswith("search srch: tpe sampler, no pruner, maximize val_accuracy")  # not "none pruner"
     assert main(["rm", "-e", "srch", "--store", str(store_dir)]) == 0

@@ -392,3 +392,25 @@ def test_a_committee_s_figure_says_it_is_the_best_of_its_scored_committees(tmp_p
     said = capsys.readouterr()
     assert ("the committee comm of 2 runs (their averaged outputs), the best of its 2 scored committees by test accuracy"
             in said.out + said.err), said
+
+
+def test_a_comparison_figure_of_two_datasets_says_its_accuracies_do_not_compare(tmp_path: Path, data_dir: Path,
+                                                                                 capsys) -> None:
+    """helper-114: `plot compare` (and params, time) put an MNIST and a Fashion-MNIST variant on one
+    axis without a word, where `compare` says their accuracies do not compare."""
+    from test_experiments import TINY, write
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "digits"\n[[variants]]\nname = "clothes"\n'
+              'dataset = "fashion-mnist"\n')
+    store = tmp_path / "s"
+    assert main(["run", str(p), "--store", str(store), "--data-dir", str(data_dir)]) == 0
+    ids = [r.run_id for r in RunStore(store).runs()]
+    capsys.readouterr()
+    for kind, target in (("compare", [str(p)]), ("time", [str(p)]), ("compare", ids)):
+        assert main(["plot", kind, *target, "--store", str(store), "-o", str(tmp_path / f"{kind}.png")]) == 0
+        err = capsys.readouterr().err
+        assert "warning: these runs were scored on 2 different test sets (mnist (20 test images), fashion-mnist " \
+               "(20 test images)): their test accuracies do not compare, so their points do not rank on one axis" in err
+    fig = views.figure_for("params", RunStore(store), str(p))
+    titles = [fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""] + [a.get_title() for a in fig.axes]
+    assert any("scored on different test sets" in t for t in titles), titles

@@ -375,8 +375,10 @@ def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
     command that shows (or records) them: one line."""
     runs = store.runs(experiment=ref.name)
     running = sum(r.status == "running" for r in runs)
+    them = f"`mnistlab watch {{}}` follows {'them' if running != 1 else 'it'}"
     if ref.file is None:
-        return f"nothing to compare for experiment {ref.name!r}: its {running} run(s) are still running"
+        return (f"nothing to compare for experiment {ref.name!r} yet: its {running} run{'s' * (running != 1)} "
+                f"{'are' if running != 1 else 'is'} still running; {them.format(ref.name)}")
     kind, other_kind = ("--quick", "full-size") if quick else ("full-size", "--quick")
     other_keys: Collection[tuple[str, str]] = ref.keys(quick=not quick) or {}
     other = sum((r.variant, r.config_hash) in other_keys and r.status != "running" for r in runs)
@@ -389,9 +391,10 @@ def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
     if rest:
         parts.append(f"{rest} run{'s' * (rest != 1)} of other settings (an older version of the file, or another "
                      f"file of the same name): see them with `mnistlab compare {ref.name}`")
-    if running:
-        parts.append(f"{running} still running")
-    parts.append(f"record them with `mnistlab run {ref.given}{' --quick' if quick else ''}`")
+    if running:  # a sweep training them now: a second `run` would only wait for its cells
+        parts.append(f"{running} still running: {them.format(ref.given)}")
+    else:
+        parts.append(f"record them with `mnistlab run {ref.given}{' --quick' if quick else ''}`")
     return "; ".join(parts)
 
 
@@ -1110,7 +1113,8 @@ def _fitted_table(rows: Sequence[Mapping[str, Any]], title: str | None, width: i
     longest_word = max(cell_len(w) for text in [heads[0], *(c[0] for c in cells)] for w in text.split() or [""])
     wanted[0] = longest_word + 3  # the variant column wraps its notes at spaces, down to its longest word
     keep = list(range(len(heads)))
-    searched = [h for h in heads[1:] if h not in _DROP_FIRST and not h.startswith(("val ", "test acc", "committee"))]
+    searched = [h for h in heads[1:] if h and h not in _DROP_FIRST  # ("": the best/~best marks' column, kept)
+                and not h.startswith(("val ", "test acc", "committee"))]
     for name in [*_DROP_FIRST, *reversed(searched)]:  # a search's keys go last (`mnistlab show` has them)
         if sum(wanted[i] for i in keep) + 1 <= width:
             break

@@ -549,8 +549,8 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     keys = dict.fromkeys((c.variant, c.key) for c in cells)  # ordered: the table follows the file
     result, started = ExperimentResult(exp), time.time()
     todo = _cells_ready(st, exp, cells, result, force, data_dir, files_here=runner is None, quick=quick)
-    live = (Comparison(st.runs(experiment=exp.name), st.committees(exp.name), keys=keys,
-                       defined=exp.committee_variants()) if on_cell else None)
+    held = _runs_of_its_name(st, exp)
+    live = Comparison(held, st.committees(exp.name), keys=keys, defined=exp.committee_variants()) if on_cell else None
     if on_cell and live is not None:
         for o in result.outcomes:
             on_cell(o, live.rows())
@@ -578,6 +578,18 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
         raise SweepInterrupted(result)
     result.rows = compare(st, exp.name, keys=keys, committees=exp.committee_variants())
     return result
+
+
+def _runs_of_its_name(st: RunStore, exp: Experiment) -> list[RunRecord]:
+    """The runs ``st`` holds under ``exp``'s name; SpecError, before anything trains, when they are
+    a search's trials: the experiment's runs would be ranked among them (and they among its variants)."""
+    from mnistlab.search import is_search
+
+    if is_search(held := st.runs(experiment=exp.name)):
+        raise SpecError(f'{exp.source}: name "{exp.name}" is a search\'s in {st.root} (`mnistlab compare {exp.name}` '
+                        "lists its trials): its runs and these would mix; give this experiment a name of its own "
+                        '(name = "...")', path=("name",))
+    return held
 
 
 def _cells_ready(st: RunStore, exp: Experiment, cells: Sequence[Cell], result: ExperimentResult, force: bool,

@@ -52,6 +52,7 @@ import logging
 import math
 import multiprocessing
 import os
+import re
 import shutil
 import socket
 import sqlite3
@@ -100,6 +101,7 @@ STUDY_FILE_FIX = ("move it aside to start every search of this store afresh (the
 QUICK_TRIALS = 4
 _FINGERPRINT = "mnistlab:space"  # study user attr: space_fingerprint of the [search] table that drew its trials
 _BASE = "mnistlab:base"  # study user attr: base_setting of the [base] its trials trained on
+_WRITTEN = "mnistlab:base-written"  # study user attr: written_setting, the [base] as its file wrote it
 _KILLED = "mnistlab:killed"  # system attr of a trial failed because its driver died (it is asked again)
 _CONTINUES = "continues_trial"  # user attr of a trial asked again: the stopped trial whose checkpoint it continues
 
@@ -329,6 +331,11 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
         check_monitor(metric, f"{where}: metric")
     except SpecError as exc:
         raise SpecError(str(exc), path=("search", "metric"), source=source) from None
+    if not metric.startswith("val_"):  # a training figure (accuracy, loss) ranks overfitting, lr the largest rate
+        instead = f"val_{metric}" if metric in ("accuracy", "loss") else "val_accuracy"
+        raise SpecError(f'{where}: metric: "{metric}" is no validation figure: a search chooses on the validation '
+                        f'split; use "{instead}"' + ('' if instead == "val_loss" else ' (or "val_loss")'),
+                        path=("search", "metric"), source=source)
     direction = pick("direction", DIRECTIONS, "minimize" if "loss" in metric else "maximize")
     natural = "minimize" if "loss" in metric else "maximize" if "acc" in metric else direction
     if direction != natural:  # the study would rank the worst trials first
@@ -563,9 +570,10 @@ def distributions(space: SearchSpace) -> dict[str, Any]:
 
 
 def open_study(name: str, space: SearchSpace, store_root: str | os.PathLike, epochs: int,
-               base: str | None = None) -> Any:
+               base: str | None = None, written: str | None = None) -> Any:
     """Create, or load to resume, the study ``name`` in the store's ``search.sqlite``; ``base``:
-    the :func:`base_setting` its trials train on (None: not checked). Raises StoreError, one line,
+    the :func:`base_setting` its trials train on, ``written``: its :func:`written_setting` (None:
+    not checked). Raises StoreError, one line,
     when that file is damaged or empty (a search never starts its studies afresh over a file it
     cannot read: their trials would be trained again); SpecError when a resumed study's [search]
     table or base changed (:func:`_check_fingerprint`)."""
@@ -574,7 +582,7 @@ def open_study(name: str, space: SearchSpace, store_root: str | os.PathLike, epo
         study = optuna.create_study(storage=open_storage(store_root), study_name=name, direction=space.direction,
                                     sampler=make_sampler(space), pruner=make_pruner(space.pruner, epochs, space.pruner_options),
                                     load_if_exists=True)
-    _check_fingerprint(study, name, space, base)
+    _check_fingerprint(study, name, space, base, written)
     if space.sampler == "grid":
         # Every grid point queued once, in file order (Optuna's GridSampler calls study.stop() when
         # the grid is used up, which only works inside study.optimize, not with ask and tell).
@@ -643,11 +651,37 @@ def base_setting(resolved: Mapping[str, Any], space: SearchSpace) -> str:
     return json.dumps(flat, sort_keys=True, default=str)
 
 
-def _check_fingerprint(study: Any, name: str, space: SearchSpace, base: str | None = None) -> None:
-    """Record the search table's fingerprint, and the base's setting (:func:`base_setting`), with a
-    new study; a resumed study whose table or base changed is refused (its old trials, from
-    another space or trained on another setting, would rank beside the new ones)."""
+def written_setting(base: Mapping[str, Any], space: SearchSpace) -> str:
+    """The [base] as its file writes it (``base``: :func:`trial_base`'s, before any resolving),
+    flattened to dotted keys like :func:`base_setting`, less where it runs and the searched keys
+    (a searched key's own sub-keys too); the user's data by its kind and options. What tells a
+    setting the user added or changed (an ``augment`` table, a searched model's other keys) from
+    one that a newer mnistlab merely resolves (:func:`_check_fingerprint`)."""
+    from mnistlab.comparison import flatten_config
+    from mnistlab.data.userdata import data_setting
+
+    config = {**base, "dataset": data_setting(base.get("dataset"))}
+    searched = [re.sub(r"\[(\d+)\]", r".\1", p.key) for p in space.params]  # model.layers[0].filters: as flattened
+    flat = {k: v for k, v in flatten_config(config) if k not in ("train.threads", "train.device")
+            and not any(k == s or k.startswith(f"{s}.") for s in searched)}
+    return json.dumps(flat, sort_keys=True, default=str)
+
+
+def _check_fingerprint(study: Any, name: str, space: SearchSpace, base: str | None = None,
+                       written: str | None = None) -> None:
+    """Record the search table's fingerprint, and the base's setting (:func:`base_setting`, and as
+    written: :func:`written_setting`), with a new study; a resumed study whose table or base changed
+    is refused (its old trials, from another space or trained on another setting, would rank beside
+    the new ones). A base changed is a resolved key both records hold with another value; or, where
+    the [base] as written changed too, a resolved key only one of them holds (an added ``augment``)
+    or a written key of a searched model (its resolved layers are not compared): a resolved key new
+    to this version, with the base written as it was, is no change."""
     trials = study.get_trials(deepcopy=False)
+    if trials and written is not None and (was := study.user_attrs.get(_WRITTEN)) is not None and was != written \
+            and (moved := _written_changes(was, written, study.user_attrs.get(_BASE), base)):
+        raise _changed_base(trials, name, moved)
+    if written is not None and (not trials or study.user_attrs.get(_WRITTEN) is None):
+        study.set_user_attr(_WRITTEN, written)
     for attr, now, what in ((_FINGERPRINT, space_fingerprint(space), "the [search] table"), (_BASE, base, "[base]")):
         recorded = study.user_attrs.get(attr)
         if now is None:
@@ -663,6 +697,33 @@ def _check_fingerprint(study: Any, name: str, space: SearchSpace, base: str | No
             raise SpecError(f"{what} changed since trial {trials[-1].number} of study {name}{listed}: its trials "
                             f"{why}; use a new experiment name (name = \"...\") to start a new study, or "
                             f"`mnistlab rm -e {name}` to delete it", path=("search",) if attr == _FINGERPRINT else ("base",))
+
+
+def _changed_base(trials: Sequence[Any], name: str, changed: Sequence[str]) -> SpecError:
+    listed = f" ({', '.join(changed[:5])}{' ...' * (len(changed) > 5)} changed)" if changed else ""
+    return SpecError(f"[base] changed since trial {trials[-1].number} of study {name}{listed}: its trials trained "
+                     f"another setting; use a new experiment name (name = \"...\") to start a new study, or "
+                     f"`mnistlab rm -e {name}` to delete it", path=("base",))
+
+
+def _written_changes(was: str, now: str, resolved_was: str | None, resolved_now: str | None) -> list[str]:
+    """What :func:`_check_fingerprint` counts as a changed [base] of two :func:`written_setting`
+    texts (and the :func:`base_setting` texts beside them), as the written keys: those behind a
+    resolved key only one text holds, and those of a model the resolved texts leave out (a
+    searched model's)."""
+    try:
+        a, b = json.loads(was), json.loads(now)
+        ra, rb = json.loads(resolved_was or "{}"), json.loads(resolved_now or "{}")
+    except ValueError:
+        return []
+    written = [k for k in dict.fromkeys([*a, *b]) if a.get(k, _MISSING) != b.get(k, _MISSING)]
+    only_one = [k for k in dict.fromkeys([*ra, *rb]) if (k in ra) != (k in rb)]
+    model = [k for k in written if k.startswith("model.") and not any(r.startswith("model.") for r in (*ra, *rb))]
+    related = [w for w in written if any(k == w or k.startswith(f"{w}.") or w.startswith(f"{k}.") for k in only_one)]
+    return list(dict.fromkeys(related + model))  # in the user's words: the written keys
+
+
+_MISSING = object()
 
 
 def _changed_settings(old: str, new: str) -> list[str]:
@@ -1202,11 +1263,17 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     name, base = study_name(exp.name, quick), trial_base(exp.base, quick)
     await_orphaned_workers(st, name)  # a driver killed just now: its workers are still recording their trials
     st.mark_stale()
+    if (held := st.runs(experiment=name)) and not is_search(held):
+        raise SpecError(f'{exp.source}: name "{name}" is taken in {st.root} by {len(held)} run{"s" * (len(held) != 1)} '
+                        "of an experiment (`mnistlab compare "
+                        f'{name}`): its runs and these trials would mix; give this search a name of its own (name = "...")',
+                        path=("name",))
     base_cfg = parse_run_config(base, source=exp.source, check_model=False)
     epochs = base_cfg.train.epochs
     check_base_data(exp, base_cfg, data_dir, files_here=runner is None, quick=quick)
     t0 = time.perf_counter()
-    study = open_study(name, space, st.root, epochs, base_setting(base_cfg.resolved(), space))
+    study = open_study(name, space, st.root, epochs, base_setting(base_cfg.resolved(), space),
+                       written_setting(base, space))
     total = min(space.trials, QUICK_TRIALS) if quick else space.trials
     runs = st.runs(experiment=name)
     if not runs and (told := sum(bool(t.user_attrs.get("run_id")) for t in study.get_trials(deepcopy=False))):
@@ -1538,6 +1605,15 @@ def has_study(store_root: str | os.PathLike, study: str) -> bool:
         return any(s.study_name == study for s in storage.get_all_studies())
 
 
-def search_of_runs(runs: Sequence[Any]) -> list[tuple[str, str]]:
-    """(run id, experiment) of each run in ``runs`` that is a search's trial."""
-    return [(r.run_id, str(r.experiment)) for r in runs if "trial" in (r.metrics or {})]
+def search_of_runs(runs: Sequence[Any], store: Any = None) -> list[tuple[str, str]]:
+    """(run id, experiment) of each run in ``runs`` that is a search's trial: its metrics say so, or
+    (with ``store``, a RunStore) its experiment is a search's (a trial stopped before its first
+    epoch recorded it: its study still holds the trial)."""
+    searches: dict[str, bool] = {}
+
+    def in_a_search(name: str) -> bool:
+        if name not in searches:
+            searches[name] = store is not None and (is_search(store.runs(experiment=name))
+                                                    or has_study(store.root, name))
+        return searches[name]
+    return [(r.run_id, str(r.experiment)) for r in runs if "trial" in (r.metrics or {}) or in_a_search(str(r.experiment))]

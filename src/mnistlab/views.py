@@ -20,7 +20,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnistlab.comparison import (
-    chosen_runs, compare_experiment, current_runs, nothing_to_compare, only_variants, resolve_experiment, setting_labels,
+    chosen_runs, compare_experiment, current_runs, nothing_to_compare, only_variants, resolve_experiment, rows_runs,
+    scored_on_note, setting_labels,
 )
 from mnistlab.datasets import Dataset, run_dataset
 from mnistlab.errors import PlotError, ReportWarning, SpecError, StoreError, did_you_mean
@@ -210,10 +211,21 @@ def _chosen_runs_figure(kind: str, store: RunStore, run_ids: list[str]) -> Figur
     from mnistlab.comparison import compare_runs
 
     if kind in _TABLE_FIGURES:
-        return _TABLE_FIGURES[kind](compare_runs(store, run_ids))
+        return _across_test_sets(_TABLE_FIGURES[kind](compare_runs(store, run_ids)), chosen_runs(store, run_ids))
     if kind == "history":
         return plot_history(_chosen_curves(chosen_runs(store, run_ids)))
     raise PlotError(f"{kind} draws one model or dataset: give one run id or experiment, not {len(run_ids)}")
+
+
+def _across_test_sets(fig: Figure, runs: Sequence[RunRecord]) -> Figure:
+    """``fig``, a figure of test accuracies of ``runs``, said (a ReportWarning, and its title) to
+    put on one axis the scores of different test sets (another dataset: `compare`'s note) when
+    they were."""
+    if note := scored_on_note(runs):
+        warnings.warn(note.replace("no row is marked best", "their points do not rank on one axis"), ReportWarning,
+                      stacklevel=3)
+        _subtitle(fig, "scored on different test sets: the accuracies do not compare")
+    return fig
 
 
 def figure_for(kind: str, store: RunStore, target: str | Sequence[str], **options: Any) -> Figure:
@@ -268,7 +280,8 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
     if kind in _TABLE_FIGURES:  # a run id: its experiment
         ref = resolve_experiment(store, target, quick=quick)
         table = compare_experiment(store, ref, quick=quick)
-        return Drawing(_TABLE_FIGURES[kind](only_variants(table, variants, ref.name) if variants else table))
+        table = only_variants(table, variants, ref.name) if variants else table
+        return Drawing(_across_test_sets(_TABLE_FIGURES[kind](table), rows_runs(store, ref.recorded_as(quick=quick), table)))
     if len(variants) > 1:
         if kind != "history":
             raise PlotError(f"{kind} draws one {'dataset' if kind in ('samples', 'image') else 'model'}: give one "

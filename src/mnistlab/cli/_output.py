@@ -50,6 +50,7 @@ class Column:
     show: Callable[[Any], str] = str
     right: bool = False  # right-aligned in the table (numbers)
     whole: bool = False  # never wrapped or cut short on a narrow terminal (ids and names people copy)
+    drop: int = 0  # on a terminal too narrow for every column, left out in this order (1 first); 0: always shown
 
 
 def to_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str) -> str:
@@ -119,18 +120,27 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str,
     if not is_terminal():
         click.echo((f"{title}\n" if title else "") + to_text(rows, columns, "table"), nl=False)
         return
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
+    console = rich_console()
+    widest = {c.key: max([cell_len(c.header), *(cell_len(_shown(c, r.get(c.key))) for r in rows)]) for c in columns}
+    shown = list(columns)
+    for c in sorted((c for c in columns if c.drop), key=lambda c: c.drop):  # whole columns go, not every cell squeezed
+        if sum(widest[k.key] + 3 for k in shown) + 1 <= console.width:
+            break
+        shown.remove(c)
+    left_out = [c.header for c in columns if c not in shown]
     # Text, not str: a "[" in a name or message is shown as typed, never read as rich markup.
-    table = Table(title=None if title is None else Text(title))
-    for c in columns:
-        widest = max([len(c.header), *(len(_shown(c, r.get(c.key))) for r in rows)])
+    table = Table(title=None if title is None else Text(title), caption=Text(
+        f"left out for the terminal's width: {', '.join(left_out)} (--format csv shows every column)") if left_out else None)
+    for c in shown:
         table.add_column(c.header, justify="right" if c.right else "left", no_wrap=c.whole,
-                         min_width=widest if c.whole else None)
+                         min_width=widest[c.key] if c.whole else None, overflow="fold")  # folded, never "…"
     for r in rows:
-        table.add_row(*(Text(_shown(c, r.get(c.key))) for c in columns))
-    rich_console().print(table)
+        table.add_row(*(Text(_shown(c, r.get(c.key))) for c in shown))
+    console.print(table)
 
 
 @contextmanager

@@ -294,12 +294,13 @@ def _watched_name(st: RunStore, target: str) -> str:
         raise
 
 
-RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experiment"), Column("variant", "variant"),
-               Column("seed", "seed", right=True), Column("member", "member", right=True),
-               Column("status", "status", whole=True),
-               Column("test_accuracy", "test acc", lambda a: f"{100 * a:.2f}%", right=True),
-               Column("epochs", "epochs", right=True), Column("started", "started", lambda t: t[:16].replace("T", " ")),
-               Column("quick", "quick", lambda q: "yes" if q else ""))  # (added last: readers by position)
+RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experiment", drop=6),
+               Column("variant", "variant"), Column("seed", "seed", right=True, drop=5),
+               Column("member", "member", right=True, drop=2), Column("status", "status", whole=True),
+               Column("test_accuracy", "test acc", lambda a: f"{100 * a:.2f}%", right=True, whole=True),
+               Column("epochs", "epochs", right=True, drop=3),
+               Column("started", "started", lambda t: t[:16].replace("T", " "), drop=1),
+               Column("quick", "quick", lambda q: "yes" if q else "", drop=4))  # (added last: readers by position)
 
 
 @click.command("runs")
@@ -505,7 +506,7 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None, 
                    + _checkpoints_gone(gone.checkpoints))
         return
     recs = [st.get(r) for r in run_ids]
-    if trials := search_of_runs(recs):
+    if trials := search_of_runs(recs, st):
         rid, name = trials[0]
         raise MnistlabError(f"rm: run {rid} is a trial of search {name}: its study would keep the trial; delete "
                             f"the whole search (its runs and study) with `mnistlab rm -e {name}`")
