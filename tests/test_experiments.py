@@ -88,6 +88,9 @@ def test_keys_follow_the_resolved_config(tmp_path: Path) -> None:
     ('[[variants]]\n"train.optimizer" = "adamm"\n', "adam"),
     ("repeats = \"3\"\n", "repeats: must be a whole number"),
     ("committee = 0\n", "committee: must be between 1"),
+    ('[[variants]]\nname = "c"\ncommittee = ["a", "b"]\n',  # helper-114
+     'committee: must be a whole number, got array ["a", "b"]; a committee of other variants is a [[committees]] '
+     'table: name = "...", variants = [...]'),
     ("repeats = 1000000000\n", "repeats: must be between 1 and 1000"),
     ("variants = 3\n", "variants: must be a list of tables"),
     ("[grid]\n\"train.lr\" = 0.1\n", "must be a non-empty list"),

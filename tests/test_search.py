@@ -118,6 +118,10 @@ BAD = {
     "a pruner option not a number": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = { type = "median", '
                                      'n_warmup_steps = true }', "n_warmup_steps: must be a whole number"),
     "bad metric": ('"train.lr" = { uniform = [0.01, 0.1] }\nmetric = "val_acc"', 'did you mean "val_accuracy"?'),
+    "Optuna's categorical": ('"model.dense" = { categorical = [[8], [16]] }',  # helper-113: no hint before
+                             'unknown distribution "categorical" (Optuna\'s suggest_categorical: write choice = [...])'),
+    "Optuna's float": ('"train.lr" = { float = [1e-4, 1e-1], log = true }', "(Optuna's suggest_float: write uniform "
+                       "= [low, high], or log_uniform for log = true)"),
     "a value the config refuses": ('"train.batch_size" = { int = [-4, 64] }', "batch_size"),
     "a choice the config refuses": ('"train.optimizer" = { choice = ["adam", "adamm"] }', "adamm"),
     "no setting": ('trials = 3', "no setting to search"),

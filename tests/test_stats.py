@@ -114,3 +114,17 @@ def test_on_a_terminal_the_marks_have_a_column_of_their_own():
     lines = {ln.split()[1]: ln for ln in console.export_text().splitlines() if ln[:3] in ("│ a", "│ b", "│ c")}
     assert len({ln.index("(n=3)") for ln in lines.values()}) == 1, lines
     assert "~best" in lines["a"] and " best " in lines["b"] and "best" not in lines["c"]
+
+
+def test_csv_and_json_carry_no_binary_noise_of_a_mean() -> None:
+    """helper-114: `compare --format csv` printed 0.8847499999999999 for the mean of 0.8795 and 0.89."""
+    import json
+
+    mean = (0.8795 + 0.89) / 2
+    assert repr(mean) == "0.8847499999999999"
+    rows = [{"variant": "a", "n": 2, "test_acc": mean, "test_acc_std": 0.007424621202458749, "params": 43_706,
+             "run_ids": ["ab", "cd"], "model.dense": [0.1 + 0.2]}]
+    line = format_rows(rows, "csv").splitlines()[1]
+    assert ",0.88475,0.00742462120246," in line and "0.30000000000000004" not in line and "[0.3]" in line
+    said = json.loads(format_rows(rows, "json"))[0]
+    assert said["test_acc"] == 0.88475 and said["params"] == 43_706 and said["model.dense"] == [0.3]

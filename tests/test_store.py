@@ -262,7 +262,7 @@ def test_weights_that_went_non_finite_after_the_test_are_refused_as_damage(tmp_p
         store.load_model(rid)
 
 
-def test_foreign_sqlite_file_and_file_as_store(tmp_path: Path) -> None:
+def test_foreign_sqlite_file_and_file_as_store(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     con = sqlite3.connect(tmp_path / "runs.sqlite")
     con.execute("CREATE TABLE other (x)")
     con.commit()
@@ -272,6 +272,12 @@ def test_foreign_sqlite_file_and_file_as_store(tmp_path: Path) -> None:
     (tmp_path / "afile").write_text("x")
     with pytest.raises(StoreError, match="must be a folder"):
         RunStore(tmp_path / "afile")
+    from mnistlab.cli import main
+
+    said = f"error: {tmp_path / 'afile'}: the run store must be a folder, but this is a file\n"
+    for argv in (["runs", "--store", str(tmp_path / "afile")], ["compare", "x", "--store", str(tmp_path / "afile")]):
+        assert main(argv) == 2  # helper-114: --store said click's "Directory ... is a file.", $MNISTLAB_STORE this
+        assert capsys.readouterr().err == said
     (tmp_path / "d" / "runs.sqlite").mkdir(parents=True)
     for create in (True, False):  # not "no run store": the database is a folder
         with pytest.raises(StoreError, match=r"runs.sqlite: not a file \(the run store's database\)"):

@@ -947,13 +947,26 @@ def _num(x: Any) -> float | None:
 def _csv_value(key: str, value: Any) -> Any:
     if key == "run_ids":  # ids are hex: space-separated reads (and splits) more plainly than JSON in a cell
         return " ".join(value)
+    value = _tidy(value)
     return json.dumps(value) if isinstance(value, (list, dict, bool)) else value  # false, as beside {"a": 1}
+
+
+def _tidy(value: Any) -> Any:
+    """``value`` with each float to 12 significant digits: a mean's binary noise (``0.8847499999999999``)
+    gone from CSV and JSON, the value itself kept (test accuracies have at most 5 digits, times 4)."""
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.12g}")
+    if isinstance(value, list):
+        return [_tidy(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _tidy(v) for k, v in value.items()}
+    return value
 
 
 def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
     """The comparison rows as ``csv``, ``markdown`` or ``json`` text (``table``: see rich_table)."""
     if fmt == "json":
-        return json.dumps(list(rows), indent=1) + "\n"  # text ends in a newline, as csv and markdown do
+        return json.dumps([_tidy(dict(r)) for r in rows], indent=1) + "\n"  # text ends in a newline, as csv and markdown do
     if fmt == "csv":
         buf = io.StringIO()
         fields = [*COLUMNS, *search_columns(rows)]

@@ -1258,7 +1258,9 @@ def _count(d: Mapping[str, Any], key: str, default: int, most: int, source: str,
     v = d.get(key, default)
     label = f"{source}: {where}" if where else source
     if isinstance(v, bool) or not isinstance(v, int):
-        raise SpecError(f"{label}: {key}: must be a whole number, got {show(v)}", path=(*at, key), source=source)
+        hint = ("; a committee of other variants is a [[committees]] table: name = \"...\", variants = [...]"
+                if key == "committee" and isinstance(v, list) else "")
+        raise SpecError(f"{label}: {key}: must be a whole number, got {show(v)}{hint}", path=(*at, key), source=source)
     if not 1 <= v <= most:
         raise SpecError(f"{label}: {key}: must be between 1 and {most}, got {v}", path=(*at, key), source=source)
     return v

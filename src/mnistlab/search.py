@@ -79,6 +79,13 @@ if TYPE_CHECKING:
 
 SETTINGS = ("metric", "direction", "trials", "sampler", "pruner", "seed")
 DISTRIBUTIONS = ("uniform", "log_uniform", "int", "choice")
+# Optuna's words for them (suggest_categorical, suggest_float(log=True), its old distributions), each
+# answered with mnistlab's: a user who knows Optuna writes these first
+_OPTUNA_NAMES = {"categorical": ' (Optuna\'s suggest_categorical: write choice = [...])',
+                 "float": " (Optuna's suggest_float: write uniform = [low, high], or log_uniform for log = true)",
+                 "loguniform": ' (did you mean "log_uniform"?)', "integer": ' (did you mean "int"?)',
+                 "discreteuniform": " (Optuna's discrete_uniform: write uniform = [low, high] with step = q)",
+                 "intuniform": ' (did you mean "int"?)'}
 OPTIONS = {"uniform": ("step",), "log_uniform": (), "int": ("step", "log"), "choice": ()}
 SAMPLERS = ("tpe", "random", "grid")
 PRUNERS = ("median", "hyperband", "successive_halving", "none")
@@ -234,8 +241,9 @@ def _param(key: str, spec: Any, where: str, source: str, written: str) -> Param:
                 raise SpecError(f'{label}: unknown key "{k}" in the distribution'
                                 f"{did_you_mean(str(k), [*OPTIONS[kinds[0]], *DISTRIBUTIONS])}; "
                                 f"{_takes(kinds[0])}", path=path, source=source)
-            raise SpecError(f'{label}: unknown distribution "{k}"{did_you_mean(str(k), DISTRIBUTIONS)}; '
-                            f"known: {', '.join(DISTRIBUTIONS)}", path=path, source=source)
+            hint = _OPTUNA_NAMES.get(str(k).lower().replace("_", "")) or did_you_mean(str(k), DISTRIBUTIONS)
+            raise SpecError(f'{label}: unknown distribution "{k}"{hint}; known: {", ".join(DISTRIBUTIONS)}',
+                            path=path, source=source)
     if len(kinds) != 1:
         raise SpecError(f"{label}: give exactly one distribution ({', '.join(DISTRIBUTIONS)}), got {len(kinds)}",
                         path=path, source=source)

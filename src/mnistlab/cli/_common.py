@@ -122,7 +122,7 @@ def variant_configs(path: str | Path, variant: str | None) -> dict[str, Any]:
 
 def store_option(name: str = "store") -> Callable[[F], F]:
     """The `--store` option every store-reading command takes (passed on as ``name``)."""
-    return click.option("--store", name, type=PathArg(file_okay=False), default=None,
+    return click.option("--store", name, type=PathArg(), default=None,
                         help="Run store folder (default: $MNISTLAB_STORE or ./mnistlab-runs).")
 
 
