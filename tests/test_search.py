@@ -118,6 +118,11 @@ BAD = {
     "a pruner option not a number": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = { type = "median", '
                                      'n_warmup_steps = true }', "n_warmup_steps: must be a whole number"),
     "bad metric": ('"train.lr" = { uniform = [0.01, 0.1] }\nmetric = "val_acc"', 'did you mean "val_accuracy"?'),
+    "a timeout of 0": ('"train.lr" = { uniform = [0.01, 0.1] }\ntimeout = 0', "timeout: must be a number of seconds "
+                       "above 0, got integer 0"),
+    "a timeout as text": ('"train.lr" = { uniform = [0.01, 0.1] }\ntimeout = "1h"', 'timeout: must be a number of '
+                          'seconds above 0, got string "1h"'),
+    "an endless timeout": ('"train.lr" = { uniform = [0.01, 0.1] }\ntimeout = inf', "timeout: must be a number of seconds"),
     "Optuna's categorical": ('"model.dense" = { categorical = [[8], [16]] }',  # helper-113: no hint before
                              'unknown distribution "categorical" (Optuna\'s suggest_categorical: write choice = [...])'),
     "Optuna's float": ('"train.lr" = { float = [1e-4, 1e-1], log = true }', "(Optuna's suggest_float: write uniform "
@@ -657,6 +662,26 @@ def test_a_search_and_an_experiment_may_not_share_a_name_in_a_store(tmp_path: Pa
     assert main(["run", str(plain), "--store", str(tmp_path / "b"), "--data-dir", str(data_dir)]) == 2
     assert "give this experiment a name of its own" in capsys.readouterr().err
     assert len(RunStore(tmp_path / "b").runs()) == 1
+
+
+def test_a_timeout_stops_asking_trials_and_a_rerun_goes_on(tmp_path: Path, data_dir: Path,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-113: Optuna users set a timeout (optimize(timeout=...)); `timeout = 60` was an unknown
+    key. Past it no trial is asked, those training finish, and the next run goes on; a rerun with
+    nothing left to ask says so (it said nothing)."""
+    text = SEARCH.replace("trials = 12", "trials = 40\ntimeout = 2").replace("epochs = 3", "epochs = 1")
+    path, store = _exp(tmp_path, text), tmp_path / "store"
+    argv = ["search", str(path), "--store", str(store), "--data-dir", str(data_dir)]
+    assert main(argv) == 0
+    err = "".join(capsys.readouterr())  # on a terminal or in a pipe, the lines go to stdout with the table
+    done = len(RunStore(store).runs(experiment="srch"))
+    assert 1 <= done < 40 and f"timeout: 2 s passed, so no trial was asked after it: {done} of 40 trials; run it " \
+        "again to go on" in err, err
+    _exp(tmp_path, text.replace("trials = 40", f"trials = {done}"))  # lowered to what it has: nothing to ask
+    assert main(argv) == 0
+    assert f"nothing to train: study srch has {done} trials (trials = {done}); raise trials to search further" in \
+        "".join(capsys.readouterr())
+    assert len(RunStore(store).runs(experiment="srch")) == done
 
 
 def test_the_study_file_alone_holds_the_study_and_trial_runs_without_it_are_not_trained_again(

@@ -20,6 +20,7 @@ An experiment file with a search::
     pruner = "median"            # median (default) | hyperband | successive_halving | none, or a table
                                  # with Optuna's options: { type = "median", n_startup_trials = 2 }
     seed = 0                     # the sampler's seed (default 0)
+    timeout = 3600               # optional: seconds after which no trial is asked (Optuna's timeout)
 
 :func:`parse_search` validates the table where the experiment file is read (every trial's value
 at each end of its range is parsed as a run config), so bad input is a one-line SpecError before
@@ -77,7 +78,7 @@ from mnistlab.files import stop_signals_held, write_atomic
 if TYPE_CHECKING:
     from mnistlab.store import Removal
 
-SETTINGS = ("metric", "direction", "trials", "sampler", "pruner", "seed")
+SETTINGS = ("metric", "direction", "trials", "sampler", "pruner", "seed", "timeout")
 DISTRIBUTIONS = ("uniform", "log_uniform", "int", "choice")
 # Optuna's words for them (suggest_categorical, suggest_float(log=True), its old distributions), each
 # answered with mnistlab's: a user who knows Optuna writes these first
@@ -166,6 +167,9 @@ class SearchSpace:
     pruner: str = "median"
     seed: int = 0
     pruner_options: tuple[tuple[str, int], ...] = ()  # a pruner table's options ((name, value), ...)
+    #: seconds after which a run of the search asks no new trial (those training finish; Optuna's
+    #: ``optimize(timeout=...)``); the next run goes on. None: until ``trials``. Not part of the study.
+    timeout: float | None = None
 
 
 # --------------------------------------------------------------------------------- parsing
@@ -372,7 +376,13 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
     if not _has_validation(base):
         raise SpecError(f"{source}: a search needs a validation split to score its trials on: set data.validation "
                         f"in [base] (e.g. data = {{ validation = 0.1 }})", path=("base",), source=source)
-    return SearchSpace(params, metric, direction, trials, sampler, pruner, seed, pruner_options)
+    timeout = s.get("timeout")
+    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
+                                or not 0 < timeout < math.inf):
+        raise SpecError(f"{where}: timeout: must be a number of seconds above 0, got {show(timeout)}",
+                        path=("search", "timeout"), source=source)
+    return SearchSpace(params, metric, direction, trials, sampler, pruner, seed, pruner_options,
+                       None if timeout is None else float(timeout))
 
 
 def _pruner(value: Any, where: str, source: str) -> tuple[str, tuple[tuple[str, int], ...]]:
@@ -1024,6 +1034,8 @@ class SearchResult:
     resumed: list[int] = field(default_factory=list)
     driver_seconds: float = 0.0
     total: int = 0  # trials the search asks for
+    timed_out: bool = False  # it stopped asking at the [search] table's timeout, short of total
+    counted: int = 0  # the study's trials when it stopped (complete, pruned or failed: those ``total`` counts)
     setup_seconds: float = 0.0  # of driver_seconds: creating or loading the study and settling a dead driver's trials
 
 
@@ -1300,11 +1312,15 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     out.driver_seconds = out.setup_seconds = time.perf_counter() - t0
     if on_start is not None:
         on_start(out)
+    ends = math.inf if space.timeout is None else time.monotonic() + space.timeout
     try:
         stopped = False
         try:
             while not stopped:
                 while len(trials) < trials.slots and counted_trials(study) + len(trials) < out.total:
+                    if time.monotonic() >= ends:  # Optuna's timeout: no new trial; those training finish
+                        out.timed_out = True
+                        break
                     t0 = time.perf_counter()
                     task = _ask(study, space, dists, name, base, str(st.root), dd, trials.threads)
                     same = same_trial(study, st, task)
@@ -1324,6 +1340,7 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
             for task, res in trials.stop():
                 _finish(study, task, res, out, on_trial)
             raise KeyboardInterrupt
+        out.counted = counted_trials(study)
     finally:
         trials.close()
         end_plan(st.root, name)  # this process searches no more, though it may live on (a notebook)
