@@ -376,13 +376,16 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
     if not _has_validation(base):
         raise SpecError(f"{source}: a search needs a validation split to score its trials on: set data.validation "
                         f"in [base] (e.g. data = {{ validation = 0.1 }})", path=("base",), source=source)
-    timeout = s.get("timeout")
-    if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, (int, float))
-                                or not 0 < timeout < math.inf):
-        raise SpecError(f"{where}: timeout: must be a number of seconds above 0, got {show(timeout)}",
-                        path=("search", "timeout"), source=source)
     return SearchSpace(params, metric, direction, trials, sampler, pruner, seed, pruner_options,
-                       None if timeout is None else float(timeout))
+                       _timeout(s.get("timeout"), where, source))
+
+
+def _timeout(value: Any, where: str, source: str) -> float | None:
+    """``[search]``'s ``timeout``: seconds, a finite number above 0; None where it has none."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf):
+        raise SpecError(f"{where}: timeout: must be a number of seconds above 0, got {show(value)}",
+                        path=("search", "timeout"), source=source)
+    return None if value is None else float(value)
 
 
 def _pruner(value: Any, where: str, source: str) -> tuple[str, tuple[tuple[str, int], ...]]:

@@ -82,16 +82,22 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
             _stopped(st, name, fmt, int(stop.signum or signal.SIGINT))
         finally:
             close(runner)
+    _say_how_it_ended(result, space, err)
+    _rows_out(compare(st, result.study), result.study, fmt)
+    _no_result(st, result)
+
+
+def _say_how_it_ended(result, space, err: bool) -> None:  # noqa: ANN001
+    """The lines above the ranking: trials asked again after a dead driver, a timeout reached, or
+    nothing left to ask (a rerun of a study that has its trials, or more: trials lowered since)."""
     if result.resumed:
         click.echo(f"asked again: trials {', '.join(map(str, result.resumed))} (their driver had stopped)", err=err)
     if result.timed_out:
         click.echo(f"timeout: {space.timeout:g} s passed, so no trial was asked after it: {result.counted} of "
                    f"{result.total} trials; run it again to go on", err=err)
-    elif not result.trials:  # a rerun of a study that has its trials (or more: trials lowered since)
+    elif not result.trials:
         click.echo(f"nothing to train: study {result.study} has {result.counted} trials (trials = {result.total})"
                    + ("; raise trials to search further" if result.counted >= result.total else ""), err=err)
-    _rows_out(compare(st, result.study), result.study, fmt)
-    _no_result(st, result)
 
 
 def _no_result(st, result) -> None:  # noqa: ANN001
