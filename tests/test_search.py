@@ -494,7 +494,10 @@ def test_a_diverging_trial_is_failed_in_the_store_and_in_the_study(tmp_path: Pat
     study = optuna.load_study(study_name="div", storage=storage_url(tmp_path / "store"))
     assert [t.state.name for t in study.trials] == ["FAIL", "COMPLETE"]
     rows = compare(RunStore(tmp_path / "store"), "div")
-    assert rows[0]["variant"] == "trial-0001" and rows[1]["note"] == "#2 failed" and rows[1]["trial"] == 0
+    assert rows[0]["variant"] == "trial-0001" and rows[0]["note"] == "#1 complete" and rows[1]["trial"] == 0
+    assert rows[1]["note"] == "failed; 1 diverged: the learning rate is probably too high"  # no rank: no value
+    message = RunStore(tmp_path / "store").get(rows[1]["run_ids"][0]).message  # helper-113: no such flag in a search
+    assert "--lr" not in message and message.endswith("; train.lr is searched: lower its range's high"), message
 
 
 def test_a_search_with_no_complete_trial_exits_1_each_time_it_is_run(tmp_path: Path, data_dir: Path,

@@ -99,6 +99,13 @@ def test_error_figures_match_stored_predictions(recorded, data_dir):
     assert mcolors.to_hex(first["pred"].get_color()) == "#ff0000"
     fig = views.figure_for("per-class", store, ids["cnn0"], data_dir=data_dir)
     assert len(fig.axes[0].patches) == 10
+    # helper-114: the PNG alone names what it is of (it said so only on the terminal)
+    said = f"run {ids['cnn0']}, cnn, tiny, fashion-mnist"
+    assert said in fig.axes[0].get_title()
+    fig = views.figure_for("misclassified", store, ids["cnn0"], data_dir=data_dir, max_images=6)
+    assert said in fig._suptitle.get_text() and "(red, right)" in fig._suptitle.get_text()
+    fig = views.figure_for("samples", store, ids["cnn0"], data_dir=data_dir)
+    assert fig._suptitle.get_text() == "(fashion-mnist, train set)" and len(fig.axes) == 25
 
 
 def test_network_figures_use_stored_weights(recorded, data_dir):

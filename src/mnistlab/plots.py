@@ -431,7 +431,7 @@ def plot_misclassified(images: Any, true: Sequence[int] | np.ndarray, pred: Sequ
                 transform=ax.transAxes, ha="left", va="bottom", gid="true")
         ax.text(1.0, 1.02, _class_name(class_names, int(pred[i])), color=PRED_COLOR, fontsize=8,
                 transform=ax.transAxes, ha="right", va="bottom", gid="pred")
-    fig.suptitle(f"Misclassified: true ({TRUE_COLOR}) vs predicted ({PRED_COLOR})", fontsize=10)
+    fig.suptitle(f"Misclassified: true ({TRUE_COLOR}, left) vs predicted ({PRED_COLOR}, right)", fontsize=10)
     return fig
 
 

@@ -910,6 +910,7 @@ def record_trial(recorder: Any, task: TrialTask, cfg: Any, result: Any, pruned_a
     state = (("pruned" if pruned_at is not None else "complete") if ok
              else "interrupted" if result.status == "interrupted" else "failed")  # interrupted: asked again
     result.config.setdefault("train", {})["threads"] = cfg.train.threads  # the user's, not this worker's share
+    result.message = _in_search_words(result.message, task)
     result.metrics.update(trial=task.number, trial_state=state, search_metric=task.metric,
                           search_direction=direction, search_value=value, trial_params=task.params,
                           trial_log_params=list(task.log_params), trial_param_names=dict(task.written),
@@ -918,6 +919,16 @@ def record_trial(recorder: Any, task: TrialTask, cfg: Any, result: Any, pruned_a
     return TrialResult(task.number, recorder.run_id, "failed" if problem else state, value,
                        "failed" if problem else result.status, problem or result.message, seconds, overhead,
                        _continued(task, result.metrics))
+
+
+def _in_search_words(message: str | None, task: TrialTask) -> str | None:
+    """A trial's run message as a search's user acts on it: a diverged run's ``try lr = 0.01 (--lr
+    0.01)`` names a flag `mnistlab search` does not have; where the lr is searched, its range is
+    what to lower."""
+    if not message or "(--lr " not in message:
+        return message
+    message = re.sub(r" \(--lr [^)]*\)", "", message)
+    return message + ("; train.lr is searched: lower its range's high" if "train.lr" in task.params else "")
 
 
 def _continued(task: TrialTask, metrics: Mapping[str, Any]) -> str:
@@ -1439,6 +1450,9 @@ def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[st
         shown = t["metric"] in SHOWN_METRICS or not isinstance(t["value"], (int, float))
         if t["state"] == "interrupted":  # no outcome, so no rank: its trial is asked again under a new number
             r["note"] = "interrupted: asked again"
+            continue
+        if t["state"] == "failed":  # no value (Optuna's FAIL), so no rank; a diverged run's row says why
+            r["note"] = "failed" + (f"; {r['note']}" if r.get("note") else "")
             continue
         i += 1
         r["note"] = f"#{i} {t['state']}" + ("" if shown else f", {t['metric']} {t['value']:.4f}")

@@ -24,6 +24,7 @@ from mnistlab.comparison import (
     scored_on_note, setting_labels,
 )
 from mnistlab.datasets import Dataset, run_dataset
+from mnistlab.data.userdata import dataset_label
 from mnistlab.errors import PlotError, ReportWarning, SpecError, StoreError, did_you_mean
 from mnistlab.metrics import committee_probs, confusion_matrix, misclassified
 from mnistlab.plots import (
@@ -293,22 +294,37 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
         records = _runs_or_members(store, target, variant, quick)
         if kind == "history":
             return Drawing(plot_history(history_runs(readable_curves(records))))
-        return Drawing(_data_figure(kind, _dataset_of(records[0], data_dir), split, index, rows, cols))
+        ds = _dataset_of(records[0], data_dir)
+        fig = _data_figure(kind, ds, split, index, rows, cols)
+        _subtitle(fig, f"{dataset_label((records[0].config or {}).get('dataset', ds.info.name))}, {split} set")
+        return Drawing(fig)  # which dataset: an experiment may train on several (helper-114)
     if kind == "feature-maps":
         check_feature_images(images)
     record, averaged, drawn = _one_model(store, target, variant, kind, quick)
     if kind in ("misclassified", "confusion", "per-class"):
-        return Drawing(_predictions_figure(kind, store, record, averaged, data_dir, max_images), drawn)
+        fig = _predictions_figure(kind, store, record, averaged, data_dir, max_images)
+        return Drawing(_named(fig, record, averaged is not None), drawn)
     model = store.load_model(record.run_id)
     if kind == "filters":
-        return Drawing(plot_filters(model), drawn)
+        return Drawing(_named(plot_filters(model), record), drawn)
     ds = _dataset_of(record, data_dir)
     for i in images:
         _check_index(i, len(ds.test_images), "test")
     # Each row says which test image it is and its class, as asked: "test #23: Trouser".
     row_labels = [f"test #{int(i)}: {ds.info.class_names[int(ds.test_labels[int(i)])]}" for i in images]
     fig = plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers, labels=row_labels)
-    return Drawing(fig, drawn)
+    return Drawing(_named(fig, record), drawn)
+
+
+def _named(fig: Figure, record: RunRecord, committee: bool = False) -> Figure:
+    """``fig``, a figure of one model, titled with what it is of: the PNG alone names its run (or
+    committee), variant, experiment and dataset, and a --quick smoke run as one (helper-114)."""
+    from mnistlab.comparison import smoke_run
+
+    who = f"committee of {record.variant}" if committee else f"run {record.run_id}, {record.variant}"
+    dataset = dataset_label((record.config or {}).get("dataset", "?"))
+    _subtitle(fig, f"{who}, {record.experiment}, {dataset}" + (", a --quick smoke run" if smoke_run(record) else ""))
+    return fig
 
 
 def _predictions_figure(kind: str, store: RunStore, record: RunRecord, averaged: np.ndarray | None,
@@ -341,9 +357,11 @@ def _subtitle(fig: Figure, words: str) -> None:
     title = suptitle.get_text() if suptitle is not None else ""
     if title:
         fig.suptitle(f"{title}\n({words})", fontsize=10)
-    elif fig.axes:
+    elif len(fig.axes) == 1:
         ax = fig.axes[0]
         ax.set_title(f"{ax.get_title()}\n({words})" if ax.get_title() else f"({words})")
+    elif fig.axes:  # a grid of images, each titled: the words over them all
+        fig.suptitle(f"({words})", fontsize=10)
 
 
 def _prediction_figure(kind: str, who: str, ds: Dataset, test_images: np.ndarray, true: np.ndarray,
