@@ -373,14 +373,16 @@ def test_figures_of_an_interrupted_runs_test_predictions_say_so(data_dir, tmp_pa
         with pytest.warns(Warning, match=re.escape(said)):
             fig = views.figure_for(kind, store, run_id, data_dir=data_dir)
         title = fig.get_suptitle() if kind == "misclassified" else fig.axes[0].get_title()
-        assert title.endswith("\n(run interrupted after 1 of 3 epochs: the weights at the stop)"), title
+        assert "\n(run interrupted after 1 of 3 epochs: the weights at the stop)\n" in title, title
+        assert title.endswith(f"\n(run {run_id}, seed000-dense, train, mnist)"), title  # what the figure is of
     out = tmp_path / "cm.png"
     assert main(["plot", "confusion", run_id, "--store", str(store.root), "--data-dir", str(data_dir), "-o", str(out)]) == 0
     assert capsys.readouterr().err.startswith(f"warning: {said}") and out.stat().st_size > 0
     # a finished run's figures carry no such words
     finished = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=240,
                      store=tmp_path / "runs")
-    assert views.figure_for("confusion", store, finished.run_id, data_dir=data_dir).axes[0].get_title() == "Confusion matrix"
+    title = views.figure_for("confusion", store, finished.run_id, data_dir=data_dir).axes[0].get_title()
+    assert title == f"Confusion matrix\n(run {finished.run_id}, seed000-dense, train, mnist, the size of a --quick smoke run)"
 
 
 def test_a_committee_s_figure_says_it_is_the_best_of_its_scored_committees(tmp_path: Path, data_dir: Path, capsys) -> None:
@@ -421,3 +423,16 @@ def test_a_comparison_figure_of_two_datasets_says_its_accuracies_do_not_compare(
     fig = views.figure_for("params", RunStore(store), str(p))
     titles = [fig._suptitle.get_text() if getattr(fig, "_suptitle", None) else ""] + [a.get_title() for a in fig.axes]
     assert any("scored on different test sets" in t for t in titles), titles
+
+
+def test_a_name_the_figures_font_lacks_is_one_warning_line(tmp_path: Path, data_dir: Path, capsys) -> None:
+    """helper-114: a CJK variant name printed matplotlib's "UserWarning: Glyph 26085 ... missing
+    from font(s)" with a source path, once a character."""
+    from test_experiments import TINY, write
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "日本語"\n[[variants]]\nname = "plain"\n')
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 0
+    capsys.readouterr()
+    assert main(["plot", "compare", str(p), "--store", str(tmp_path / "s"), "-o", str(tmp_path / "c.png")]) == 0
+    err = capsys.readouterr().err
+    assert err == "warning: the figures' font lacks characters of some names (CJK, emoji): they are drawn as boxes\n"

@@ -374,14 +374,21 @@ def said_afresh() -> None:
     _SAID.clear()
 
 
+def _missing_glyph(text: str) -> bool:
+    """Whether a warning is matplotlib's "Glyph 26085 (...) missing from font(s) DejaVu Sans.", one a
+    character of a name in a figure: said once in a line of ours, not once a character with a source path."""
+    return text.startswith("Glyph ") and "missing from font" in text
+
+
 def show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
                  file: TextIO | None = None, line: str | None = None) -> None:
     """A ``warnings.showwarning`` for the CLI and its sweep workers: a :class:`SpecWarning` is advice
     to the user, one ``warning:`` line on stderr, not a Python source location, and so is a
     :class:`ReportWarning`, each said once per process (a config is validated again for each cell
     of a sweep); others as Python shows them."""
-    if issubclass(category, (SpecWarning, ReportWarning)):
-        said = f"warning: {' '.join(str(message).split())}"
+    if issubclass(category, (SpecWarning, ReportWarning)) or _missing_glyph(str(message)):
+        said = (f"warning: {' '.join(str(message).split())}" if not _missing_glyph(str(message)) else
+                "warning: the figures' font lacks characters of some names (CJK, emoji): they are drawn as boxes")
         if said not in _SAID:
             _SAID.add(said)
             print(said, file=sys.stderr, flush=True)

@@ -323,7 +323,8 @@ def _named(fig: Figure, record: RunRecord, committee: bool = False) -> Figure:
 
     who = f"committee of {record.variant}" if committee else f"run {record.run_id}, {record.variant}"
     dataset = dataset_label((record.config or {}).get("dataset", "?"))
-    _subtitle(fig, f"{who}, {record.experiment}, {dataset}" + (", a --quick smoke run" if smoke_run(record) else ""))
+    _subtitle(fig, f"{who}, {record.experiment}, {dataset}"
+              + (", the size of a --quick smoke run" if smoke_run(record) else ""))
     return fig
 
 
@@ -357,11 +358,11 @@ def _subtitle(fig: Figure, words: str) -> None:
     title = suptitle.get_text() if suptitle is not None else ""
     if title:
         fig.suptitle(f"{title}\n({words})", fontsize=10)
-    elif len(fig.axes) == 1:
+    elif sum(bool(ax.get_title()) for ax in fig.axes) > 1:  # a grid of images, each titled: the words over them all
+        fig.suptitle(f"({words})", fontsize=10)
+    elif fig.axes:  # one plot (a colour bar beside it has no title)
         ax = fig.axes[0]
         ax.set_title(f"{ax.get_title()}\n({words})" if ax.get_title() else f"({words})")
-    elif fig.axes:  # a grid of images, each titled: the words over them all
-        fig.suptitle(f"({words})", fontsize=10)
 
 
 def _prediction_figure(kind: str, who: str, ds: Dataset, test_images: np.ndarray, true: np.ndarray,
