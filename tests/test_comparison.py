@@ -1063,3 +1063,24 @@ def test_validation_data_that_is_the_test_set_is_known_as_it(tmp_path: Path, dat
     assert other.result.metrics["validation_is_test"] is False
     assert main(["compare", "nb", "--store", str(store.root)]) == 0
     assert '"model" (EarlyStopping) validates on the test set' in capsys.readouterr().err
+
+
+def test_runs_own_table_marks_no_best_across_test_sets_and_a_stopped_run_is_no_test_set(tmp_path: Path,
+                                                                                       data_dir: Path) -> None:
+    """helper-116: `mnistlab run`'s closing table ranked an MNIST variant "best" over a Fashion-MNIST
+    one (compare did not), and an interrupted run's unshown score made two test sets of one."""
+    from mnistlab.comparison import scored_on_note
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "digits"\nrepeats = 2\n[[variants]]\nname = "clothes"\n'
+              'repeats = 2\ndataset = "fashion-mnist"\n')
+    store = RunStore(tmp_path / "s")
+    rows = run_experiment(p, store, data_dir=data_dir).rows
+    assert [r["n"] for r in rows] == [2, 2] and all(r["vs_best"] is None for r in rows)
+    runs = store.runs()
+    assert scored_on_note(runs) is not None
+    stopped = store.start_run(experiment="exp", variant="digits", seed=5, member=0, config=runs[0].config,
+                              config_hash="stopped")
+    store.finish_run(stopped, status="interrupted", history=[], env={},
+                     metrics={"test_accuracy": 0.97, "test_size": 10_000})  # tested at the stop: shown as "-"
+    digits = [r for r in store.runs() if r.variant == "digits"]
+    assert len(digits) == 3 and scored_on_note(digits) is None

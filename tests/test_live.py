@@ -648,3 +648,21 @@ def test_compare_early_in_a_sweep_points_to_watch_not_to_a_second_run(tmp_path: 
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.endswith(f"1 still running: `mnistlab watch {exp}` follows it\n"), err
     assert "mnistlab run" not in err
+
+
+def test_the_live_table_on_a_narrow_terminal_leaves_columns_out_not_cells_cut(tmp_path: Path) -> None:
+    """helper-116: at 60 columns watch's table cut every cell to "…" ("s… │ m… │ e…")."""
+    from rich.cells import cell_len
+
+    store = RunStore(tmp_path / "store")
+    rid = _run(store, "lr=0.001,dropout=0.25", "k1", history=[{"epoch": 3, "epochs": 10, "val_accuracy": 0.875}])
+    status = sweep_status(store, "sw")
+    for width in (60, 40):
+        console = Console(width=width, record=True, file=io.StringIO())
+        console.print(render(status))
+        text = console.export_text()
+        lines = text.splitlines()
+        assert "…" not in text and max(cell_len(line) for line in lines) <= width, text
+        assert rid in text and "3/10" in text, text  # the run whole, and its epoch
+    wide = _render(status)
+    assert "87.50%" in wide and "member" in wide and "lr=0.001,dropout=0.25" in wide

@@ -118,6 +118,8 @@ BAD = {
     "a pruner option not a number": ('"train.lr" = { uniform = [0.01, 0.1] }\npruner = { type = "median", '
                                      'n_warmup_steps = true }', "n_warmup_steps: must be a whole number"),
     "bad metric": ('"train.lr" = { uniform = [0.01, 0.1] }\nmetric = "val_acc"', 'did you mean "val_accuracy"?'),
+    "the dataset searched": ('"dataset" = { choice = ["mnist", "fashion-mnist"] }', "a search ranks its trials on "
+                             "one dataset's validation images, so the dataset is not a searched key"),  # helper-116
     "a timeout of 0": ('"train.lr" = { uniform = [0.01, 0.1] }\ntimeout = 0', "timeout: must be a number of seconds "
                        "above 0, got integer 0"),
     "a timeout as text": ('"train.lr" = { uniform = [0.01, 0.1] }\ntimeout = "1h"', 'timeout: must be a number of '
@@ -664,6 +666,10 @@ def test_a_search_and_an_experiment_may_not_share_a_name_in_a_store(tmp_path: Pa
         run_experiment(plain, tmp_path / "b", data_dir=data_dir)
     assert main(["run", str(plain), "--store", str(tmp_path / "b"), "--data-dir", str(data_dir)]) == 2
     assert "give this experiment a name of its own" in capsys.readouterr().err
+    assert main(["train", "--dataset", "mnist", "--model", "seed000-dense", "--subset", "60", "--epochs", "1",
+                 "--experiment", "srch", "--store", str(tmp_path / "b"), "--data-dir", str(data_dir)]) == 2
+    assert capsys.readouterr().err == (f'error: --experiment: "srch" is a search\'s in {tmp_path / "b"}: a run of its '
+                                       "own would be ranked among its trials; give another name\n")  # helper-116
     assert len(RunStore(tmp_path / "b").runs()) == 1
 
 

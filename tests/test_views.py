@@ -436,3 +436,26 @@ def test_a_name_the_figures_font_lacks_is_one_warning_line(tmp_path: Path, data_
     assert main(["plot", "compare", str(p), "--store", str(tmp_path / "s"), "-o", str(tmp_path / "c.png")]) == 0
     err = capsys.readouterr().err
     assert err == "warning: the figures' font lacks characters of some names (CJK, emoji): they are drawn as boxes\n"
+
+
+def test_figures_of_a_diverged_variant_are_drawn_as_the_report_draws_them(tmp_path: Path, data_dir: Path,
+                                                                           capsys) -> None:
+    """helper-116: `plot confusion exp --variant boom` said "no finished run of variant 'boom'" of a
+    variant whose runs diverged, which the report draws (their figures are its diagnosis)."""
+    from test_experiments import TINY, write
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "ok"\n[[variants]]\nname = "boom"\nrepeats = 2\n'
+              '"train.lr" = 100.0\n')
+    store = tmp_path / "s"
+    assert main(["run", str(p), "--store", str(store), "--data-dir", str(data_dir)]) == 1  # (runs diverged)
+    capsys.readouterr()
+    for kind in ("history", "confusion", "misclassified", "per-class"):
+        out = tmp_path / f"{kind}.png"
+        assert main(["plot", kind, str(p), "--variant", "boom", "--store", str(store), "--data-dir", str(data_dir),
+                     "-o", str(out)]) == 0, capsys.readouterr().err
+        said = capsys.readouterr()
+        assert out.stat().st_size > 0 and "error" not in said.err
+        if kind == "confusion":
+            assert "the best of 2 runs of variant boom by test accuracy" in said.out, said.out
+    assert main(["predict", str(p), "--variant", "boom", str(out), "--store", str(store)]) == 2  # no model to use
+    assert "has no finished run of variant 'boom'" in capsys.readouterr().err

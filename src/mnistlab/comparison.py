@@ -201,9 +201,6 @@ def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = Fal
         raise StoreError(nothing_to_compare(store, ref, quick))
     if (cells := ref.cells(quick=quick)) is not None:
         _note_unrecorded(rows, store, ref, cells, quick)
-    if scored_on_note(rows_runs(store, ref.recorded_as(quick=quick), rows)):
-        for row in rows:  # accuracies on other test images (`mnistlab train` runs of two datasets): none is best
-            row.update(vs_best=None, vs_best_p=None)
     running = running_now(store, ref, quick=quick)
     for row in rows:  # its n grows when they end
         if n := running.get(str(row.get("variant")), 0):
@@ -464,11 +461,8 @@ def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
              for c in store.committees(e) if c.member_ids and set(c.member_ids) <= chosen]
     # one run per setting and seed counts, as in `compare EXPERIMENT`: a rerun of a seed is not another sample
     labelled = [replace(r, variant=label_of[r.run_id], config_hash=r.config_hash or r.run_id) for r in ended]
-    rows = Comparison(labelled, comms).rows()
+    rows = Comparison(labelled, comms).rows()  # (accuracies on other test images: no row is "best" of them)
     _say_reruns(labelled, {i for row in rows for i in row.get("run_ids") or ()})
-    if scored_on_note(ended) is not None:  # accuracies on other test images: no row is "best" of them
-        for row in rows:
-            row.update(vs_best=None, vs_best_p=None)
     return rows
 
 
@@ -497,7 +491,7 @@ def scored_on_note(runs: Sequence[RunRecord]) -> str | None:
     sets: dict[Any, str] = {}
     for r in runs:
         size = (r.metrics or {}).get("test_size")
-        if size is None:
+        if size is None or getattr(r, "status", "finished") not in RESULT_STATUSES:  # a stopped run shows no score
             continue
         dataset = (r.config or {}).get("dataset")
         if isinstance(dataset, Mapping):  # the user's own data: its test file, or the part held out of its data
@@ -772,7 +766,12 @@ class Comparison:
         variants (``[[committees]]``) whose members all count here, unmarked (its runs are the
         variants' own), by name."""
         order = sorted(self._rows, key=lambda v: (self._order.get(v, len(self._order)), self._first[v]))
-        variants = mark_vs_best([dict(self._rows[v]) for v in order])
+        variants = [dict(self._rows[v]) for v in order]
+        if scored_on_note([r for cells in self._cells.values() for _, r in cells.values()]) is None:
+            variants = mark_vs_best(variants)  # (accuracies on other test images: none is best of them)
+        else:
+            for row in variants:
+                row.update(vs_best=None, vs_best_p=None)
         return variants + self._variant_committee_rows()
 
     def _variant_committee_rows(self) -> list[dict[str, Any]]:

@@ -352,24 +352,40 @@ def summary(status: SweepStatus) -> str:
 def render(status: SweepStatus) -> Any:
     """The status as one rich renderable: the :func:`summary` line over a table with a row per
     running cell (its run, variant, seed, member, epoch, last validation accuracy and time; a
-    search's trials have no seed or member column)."""
-    from rich.console import Group
+    search's trials have no seed or member column), fitted when printed to the console's width:
+    whole columns left out (member, seed, time, val acc, in that order), never a cell cut to "…"."""
+    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
     heads = ["run", "variant", *(() if status.search else ("seed", "member")), "epoch", "val acc", "time"]
-    table = Table(expand=False)
-    for head in heads:
-        table.add_column(head, justify="left" if head in ("run", "variant") else "right",
-                         no_wrap=head in ("run", "variant"))
+    rows = []
     for c in status.running:
         epoch = f"{c.epoch}/{c.epochs}" if c.epochs else str(c.epoch)
         val = "" if c.val_accuracy is None else f"{100 * c.val_accuracy:.2f}%"
         seeds = [] if status.search else [str(c.seed), str(c.member)]
-        table.add_row(c.run_id, c.variant, *seeds, epoch, val, clock(c.seconds))
+        rows.append([c.run_id, c.variant, *seeds, epoch, val, clock(c.seconds)])
     if not status.running:
-        table.add_row("", "(nothing running)" if status.over else "(starting)", *[""] * (len(heads) - 2))
-    return Group(Text(summary(status), style="bold"), table)
+        rows.append(["", "(nothing running)" if status.over else "(starting)", *[""] * (len(heads) - 2)])
+    widths = [max(cell_len(h), *(cell_len(r[i]) for r in rows)) + 3 for i, h in enumerate(heads)]
+
+    class Fitted:
+        def __rich_console__(self, console: Any, options: Any) -> Any:
+            keep = list(range(len(heads)))
+            for name in ("member", "seed", "time", "val acc"):
+                if sum(widths[i] for i in keep) + 1 <= options.max_width:
+                    break
+                keep = [i for i in keep if heads[i] != name]
+            table = Table(expand=False)
+            for i in keep:
+                table.add_column(heads[i], justify="left" if heads[i] in ("run", "variant") else "right",
+                                 no_wrap=heads[i] == "run", overflow="fold")
+            for r in rows:
+                table.add_row(*(r[i] for i in keep))
+            yield Text(summary(status), style="bold")
+            yield table
+
+    return Fitted()
 
 
 def outcome_line(outcome: Any, position: tuple[int, int] | None = None) -> str:

@@ -235,6 +235,10 @@ def _param(key: str, spec: Any, where: str, source: str, written: str) -> Param:
     writes it, which messages quote and whose line they give."""
     path = ("search", *key_path(written))
     label = f'{where}: "{written}"'
+    if key == "dataset" or key.startswith("dataset."):  # trials on other data score on other validation images
+        raise SpecError(f"{label}: a search ranks its trials on one dataset's validation images, so the dataset is "
+                        "not a searched key: search each dataset in a file of its own (or compare datasets with "
+                        "variants in a plain experiment)", path=path, source=source)
     if not isinstance(spec, Mapping):
         raise SpecError(f"{label}: must be a distribution table such as {{ uniform = [0.0, 0.5] }} or "
                         f"{{ choice = [16, 32] }}, got {show(spec)}", path=path, source=source)

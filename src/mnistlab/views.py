@@ -31,16 +31,18 @@ from mnistlab.plots import (
     plot_accuracy_vs_params, plot_accuracy_vs_time, plot_comparison, plot_confusion_matrix, plot_feature_maps,
     plot_filters, plot_history, plot_image, plot_misclassified, plot_per_class_accuracy, plot_sample_grid,
 )
-from mnistlab.store import CommitteeRecord, RunRecord, RunStore, epochs_trained
+from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, epochs_trained
 
 FIGURE_KINDS = ("history", "compare", "params", "time", "samples", "image", "misclassified", "confusion",
                 "per-class", "feature-maps", "filters")
 
 
-def resolve_runs(store: RunStore, target: str, variant: str | None = None, *, quick: bool = False) -> list[RunRecord]:
+def resolve_runs(store: RunStore, target: str, variant: str | None = None, *, quick: bool = False,
+                 diverged: bool = False) -> list[RunRecord]:
     """The finished runs ``target`` names: an experiment file, an experiment name or a run id (or
     unique prefix), read as every command reads it (:func:`~mnistlab.comparison.resolve_experiment`);
-    ``quick``: an experiment file's ``--quick`` smoke runs, as `compare --quick` reads them.
+    ``quick``: an experiment file's ``--quick`` smoke runs, as `compare --quick` reads them;
+    ``diverged``: diverged runs too (a result, scored as their weights ended: what a figure diagnoses).
 
     An experiment's runs can be narrowed to one ``variant``; with a run id, ``variant`` must be the
     run's own. Raises StoreError when nothing matches, SpecError for ``quick`` without a file.
@@ -53,7 +55,7 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None, *, qu
     else:
         name = ref.recorded_as(quick=quick)
         everything = store.runs(experiment=name)
-        finished = [r for r in everything if r.status == "finished"]
+        finished = [r for r in everything if r.status in (RESULT_STATUSES if diverged else ("finished",))]
         if not finished:
             statuses = ", ".join(sorted({r.status for r in everything}))
             raise StoreError(f"experiment {name!r} has no finished runs yet (its runs are: {statuses})")
@@ -69,7 +71,7 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None, *, qu
         if not runs:
             across = sorted({c.variant for c in store.committees(ref.recorded_as(quick=quick))} - set(names)
                             | set(ref.file.committee_variants() if ref.file is not None else ()))
-            raise StoreError(f"experiment {ref.name!r} has no finished run of variant {variant!r}"
+            raise StoreError(f"experiment {ref.name!r} has no {'scored' if diverged else 'finished'} run of variant {variant!r}"
                              f"{did_you_mean(variant, [*names, *across])}; variants: {', '.join(names)}"
                              + (f"; committees: {', '.join(across)}" if across else ""))
     # Variants in the order they first ran (the experiment file's order), then by seed.
@@ -399,10 +401,10 @@ def _one_model(store: RunStore, target: str, variant: str | None, kind: str,
     (``"run 3f2a9c01de (seed 1), the best of 2 runs ..."``); for a committee, its first member's
     record, the members' averaged test outputs and ``"the committee c of 5 runs ..."``. PlotError
     for a committee's ``feature-maps`` or ``filters`` (one model's), StoreError as trained_runs."""
-    ids, committee = trained_runs(store, target, variant=variant, quick=quick)
+    ids, committee = trained_runs(store, target, variant=variant, quick=quick, diverged=True)
     if committee is None:
         record = store.get(ids[0])
-        how = pick_note(store, target, record, variant=variant, quick=quick)
+        how = pick_note(store, target, record, variant=variant, quick=quick, diverged=True)
         return record, None, f"run {record.run_id} (seed {record.seed})" + (f", {how}" if how else "")
     if kind in ("feature-maps", "filters"):
         raise PlotError(f"{committee.variant!r} is a committee of {len(ids)} models and {kind} show one: give one "
@@ -425,7 +427,7 @@ def _runs_or_members(store: RunStore, target: str, variant: str | None, quick: b
     its members' records (their curves; a member's model for the figures of one model), or, where it
     names a ``[[variants]]`` entry with a grid of its own, the runs of every variant it expands into."""
     try:
-        return resolve_runs(store, target, variant, quick=quick)
+        return resolve_runs(store, target, variant, quick=quick, diverged=True)  # a diverged run's curves: its diagnosis
     except StoreError as exc:
         no_such_variant = exc
     if variant is None:
@@ -442,7 +444,7 @@ def _runs_or_members(store: RunStore, target: str, variant: str | None, quick: b
     family = grid_family(variant, dict.fromkeys(r.variant for r in store.runs(experiment=ref.recorded_as(quick=quick))))
     if not family:
         raise no_such_variant
-    return [r for name in family for r in resolve_runs(store, target, name, quick=quick)]
+    return [r for name in family for r in resolve_runs(store, target, name, quick=quick, diverged=True)]
 
 
 def committee_predictions(store: RunStore, target: str, variant: str,
@@ -491,7 +493,7 @@ def _committee_across(store: RunStore, ref: Any, target: str, name: str,
 
 
 def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant: str | None = None,
-              pick: str = "best", quick: bool = False) -> str | None:
+              pick: str = "best", quick: bool = False, diverged: bool = False) -> str | None:
     """How :func:`trained_runs` chose ``chosen`` among several runs (a model card says it): the
     best trial of a search by its own metric, or the best (by test accuracy: an optimistic figure,
     with the variant's mean and sd beside it) or latest of a variant's runs (:func:`picked_note`;
@@ -501,7 +503,7 @@ def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant
 
     if chosen is None or resolve_experiment(store, target, quick=quick).run is not None:
         return None
-    runs = resolve_runs(store, target, variant, quick=quick)
+    runs = resolve_runs(store, target, variant, quick=quick, diverged=diverged)
     if variant is None and is_search(runs):
         complete = sum((r.metrics or {}).get("trial_state") == "complete" for r in runs)
         return (f"the best of {complete} complete trials of search {chosen.experiment} by its metric, "
@@ -512,8 +514,8 @@ def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant
 def picked_note(runs: Sequence[RunRecord], pick: str = "best") -> str | None:
     """How :func:`picked_run` chose among one variant's ``runs``, with their test accuracies'
     mean, sd and n ("the best of 3 runs of variant a by test accuracy, an optimistic figure as the
-    test set chose it: their mean is ..."); None for fewer than 2 finished runs with a result."""
-    accs = [float(r.metrics["test_accuracy"]) for r in runs if r.status == "finished"
+    test set chose it: their mean is ..."); None for fewer than 2 runs with a result (finished or diverged)."""
+    accs = [float(r.metrics["test_accuracy"]) for r in runs if r.status in RESULT_STATUSES
             and isinstance((r.metrics or {}).get("test_accuracy"), (int, float))]
     if len(accs) < 2:
         return None
@@ -525,8 +527,8 @@ def picked_note(runs: Sequence[RunRecord], pick: str = "best") -> str | None:
             f"test set chose it: their mean is {spread}")
 
 
-def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
-                 pick: str = "best", quick: bool = False) -> tuple[list[str], CommitteeRecord | None]:
+def trained_runs(store: RunStore, target: str, *, variant: str | None = None, pick: str = "best", quick: bool = False,
+                 diverged: bool = False) -> tuple[list[str], CommitteeRecord | None]:
     """Which recorded runs ``target`` names as one trained model: ([run id], None) for a single
     run, or (the members' run ids, their committee's record) for a committee; nothing is loaded.
 
@@ -538,8 +540,8 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
     best (or latest) scored committee of the most members, and ``variant`` may also name a
     committee across variants (an experiment's ``[[committees]]``: its latest evaluation over the
     current runs, whatever ``pick``). ``quick``: of an experiment file's ``--quick`` smoke runs
-    (:func:`resolve_runs`). Raises StoreError when nothing usable matches, SpecError for a
-    ``pick`` of "latest" with a run id (one run: nothing to pick from).
+    (:func:`resolve_runs`; ``diverged``: a diverged run too, for figures). Raises StoreError when
+    nothing usable matches, SpecError for a ``pick`` of "latest" with a run id (one run: nothing to pick from).
     """
     from mnistlab.search import best_trial, is_search
 
@@ -553,7 +555,7 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None,
         if (across or in_file) and all(r.variant != variant for r in store.runs(experiment=name)):
             whole = _committee_across(store, ref, target, variant, across, quick)
             return list(whole.member_ids), whole
-    runs = resolve_runs(store, target, variant, quick=quick)  # with a run id: that run, once --variant agrees with it
+    runs = resolve_runs(store, target, variant, quick=quick, diverged=diverged)  # a run id: that run (its --variant agreeing)
     if ref.run is not None:
         if pick == "latest":  # a run id names one run: nothing to pick from (said, not ignored)
             raise SpecError(f"--pick latest picks among an experiment's runs, and {target} is run {ref.run.run_id}: "

@@ -160,9 +160,21 @@ def _open_record(store: str | None, experiment: str, cfg: RunConfig,
     try:
         runs = open_store(store, create=True)
         done = recorded_end(resume_from, runs, cfg)
-        return runs, Recorder.for_config(runs, experiment, cfg) if done is None else None, done
     except MnistlabError as exc:
         raise type(exc)(f"{exc} (or train with --no-record)") from None
+    _not_a_searchs(runs, experiment)
+    return runs, Recorder.for_config(runs, experiment, cfg) if done is None else None, done
+
+
+def _not_a_searchs(runs: RunStore, experiment: str) -> None:
+    """SpecError when ``experiment`` names a search's trials in ``runs`` (helper-116: a run of
+    `train --experiment SEARCH` was ranked among the trials, and could not be deleted alone). The
+    default name is looked up only in a store that holds a search (its runs may be many)."""
+    from mnistlab.search import STUDY_FILE, is_search
+
+    if (experiment != "train" or (runs.root / STUDY_FILE).is_file()) and is_search(runs.runs(experiment=experiment)):
+        raise SpecError(f'--experiment: "{experiment}" is a search\'s in {runs.root}: a run of its own would be '
+                        "ranked among its trials; give another name")
 
 
 def _already_recorded(done: RunRecord, store: RunStore, checkpoint_dir: Path, save_weights: Path | None,
