@@ -196,6 +196,23 @@ def test_a_resumed_cell_shows_its_epochs_at_once_and_says_where_it_continues(tmp
         "(run it again to train it from the start: it stopped before its first checkpoint)")
 
 
+def test_a_cell_cancelled_without_a_word_back_says_where_its_checkpoint_continues(
+        tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-115: a Ray cell stopped by Ctrl-C (its task cancelled: no result comes back, the driver
+    records it) said "no result yet (run it again to train it)" though its worker had left a
+    checkpoint after epoch 2, which the next run continued from."""
+    monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")
+    p, store = _one_cell(tmp_path)
+    _interrupt_first_cell(p, store, after=2, data_dir=data_dir)  # leaves the cell's checkpoint after epoch 2
+    task = CellTask((load_experiment(p).cells()[0],), str(store.root), str(data_dir))
+    _, mine = claim_cells(store, task)
+    [(_, recorder)] = mine
+    assert recorder.fail(KeyboardInterrupt()) == "interrupted"  # as RayRunner records a cancelled task
+    rec = store.get(recorder.run_id)
+    assert rec.metrics == {"checkpoint_epoch": 2}
+    assert cell_line(rec).endswith("(run it again to continue from epoch 3)"), cell_line(rec)
+
+
 def test_a_cell_without_a_recent_checkpoint_starts_over(tmp_path: Path, data_dir: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     # CHECKPOINT_EVERY (60 s) has not passed in these second-long epochs: nothing was written

@@ -666,3 +666,22 @@ def test_the_live_table_on_a_narrow_terminal_leaves_columns_out_not_cells_cut(tm
         assert rid in text and "3/10" in text, text  # the run whole, and its epoch
     wide = _render(status)
     assert "87.50%" in wide and "member" in wide and "lr=0.001,dropout=0.25" in wide
+
+
+def test_a_killed_sweeps_time_ends_with_its_last_epoch_not_when_a_look_found_it(tmp_path: Path) -> None:
+    """helper-116: after `kill -9` of a driver, watch said "elapsed 0:39" of a sweep that ran 9 s:
+    its run's end was the time a later look found its process gone."""
+    store = RunStore(tmp_path / "store")
+    started = time.time() - 600
+    write_plan(store.root, "sw", [("a", "k1"), ("a", "k2")], workers=1, started=started)
+    rid = _run(store, "a", "k1", history=[{"epoch": 1, "epochs": 4, "epoch_seconds": 4.0},
+                                          {"epoch": 2, "epochs": 4, "epoch_seconds": 5.0}])
+    [path] = (store.root / "sweeps").glob("*.json")
+    path.write_text(json.dumps({**read_plan(store.root, "sw"), "pid": _dead_pid()}))  # the driver: killed
+    con = sqlite3.connect(store.db_path)
+    con.execute("UPDATE runs SET pid = ?, created_at = ? WHERE run_id = ?", (_dead_pid(), started, rid))
+    con.commit()
+    con.close()
+    assert store.mark_stale() == 1  # a look, 600 s on: its end is unrecorded
+    s = sweep_status(store, "sw")
+    assert not s.driver_alive and s.eta is None and s.elapsed == pytest.approx(9.0, abs=0.5), s.elapsed

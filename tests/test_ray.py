@@ -66,6 +66,9 @@ def test_ray_gives_the_local_numbers_one_run_per_cell(tmp_path: Path, data_dir: 
     for r in on_ray.runs():  # the weights and predictions came back from the workers intact
         np.testing.assert_array_equal(on_ray.load_predictions(r.run_id), local.load_predictions(by_cell[r.variant, r.seed]))
         assert on_ray.load_model(r.run_id) is not None
+        # helper-115: the record says where it trained (the store's own pid column is the driver's)
+        assert r.env["host"] == socket.gethostname() and r.env["pid"] not in (os.getpid(), r.pid)
+    assert {r.env["pid"] for r in local.runs()} == {os.getpid()}  # a local run: this process
     again = run_experiment(p, on_ray, data_dir=data_dir, runner=RayRunner())
     assert all(o.skipped for o in again.outcomes) and len(on_ray.runs()) == 3
 
@@ -338,6 +341,21 @@ def test_an_address_that_does_not_answer_is_one_line_before_training(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and address in err and "Traceback" not in err
     assert not (tmp_path / "s").exists()  # no store folder left behind by a backend that does not work
+
+
+def test_a_cluster_refusing_the_drivers_token_is_said_so_not_called_silent() -> None:
+    """helper-115: joining a cluster started with authentication, without its token, said "no Ray
+    cluster answers there: give the head node's GCS port", though it answered: Ray 2.60's error
+    names InvalidAuthToken (as helper-115 saw it calling ray.init itself) below its first line."""
+    from mnistlab.backends import ray_init_error
+
+    refused = RuntimeError("Failed to connect to GCS at address 192.0.2.2:6390 within 5 seconds.\n"
+                           "GCS status: InvalidAuthToken: Authentication token is missing or incorrect")
+    said = ray_init_error("192.0.2.2:6390", refused)
+    assert said.startswith("could not start or reach Ray at 192.0.2.2:6390: the cluster answers but refuses this "
+                           "driver's authentication token") and "GCS port" not in said and "\n" not in said
+    silent = RuntimeError("Failed to connect to GCS at address 192.0.2.2:6390 within 5 seconds.")
+    assert "no Ray cluster answers there" in ray_init_error("192.0.2.2:6390", silent)
 
 
 def test_an_empty_address_is_refused(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

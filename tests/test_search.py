@@ -307,6 +307,9 @@ def test_search_of_12_trials_prunes_ranks_reports_and_writes_best(tmp_path: Path
     html = build_report(store, "srch", data_dir=data_dir)
     for caption in ("optimisation history", "parallel coordinates", "parameter importance"):
         assert f"<figcaption>{caption}</figcaption>" in html
+    assert ">trial state</th>" in html and ">trial_state<" not in html  # helper-116: its headers in words
+    lrs = re.findall(r" · lr ([^ <]+)", html)  # each section's facts: a searched lr to 4 digits, not 17
+    assert lrs and all(v == f"{float(v):.4g}" for v in lrs), lrs
     # its command: a search's, not a sweep's (read from a folder without the data: the 12 trials'
     # confusion matrices and misclassified images, drawn for the page above, would double its time)
     (tmp_path / "no-data").mkdir()
@@ -618,18 +621,16 @@ def test_a_base_setting_added_or_a_searched_models_other_keys_changed_is_refused
     """helper-113: with model.dense searched, [base]'s conv = [4] -> [8] resumed the study silently
     (the whole model was left out of the comparison), and so did an added augment table or
     schedule (a key only one version holds was taken for an option new to mnistlab)."""
-    from mnistlab.config import parse_run_config
-    from mnistlab.search import base_setting, trial_base, written_setting
+    from mnistlab.search import study_settings, trial_base
 
     def settings(exp):  # what run_search records with the study
-        return (base_setting(parse_run_config(exp.base, check_model=False).resolved(), exp.search),
-                written_setting(trial_base(exp.base, False), exp.search))
+        return study_settings(trial_base(exp.base, False), exp.search)
 
     first = load_experiment(_exp(tmp_path, SEARCH))
     RunStore(tmp_path / "store", create=True)
     study = open_study("srch", first.search, tmp_path / "store", 3, *settings(first))
     study.tell(study.ask({}), 0.5)
-    refused = {"model.conv": SEARCH.replace("conv = [4]", "conv = [8]"),
+    refused = {"model.layers.0.filters": SEARCH.replace("conv = [4]", "conv = [8]"),
                "augment.rotation_range": SEARCH.replace("[base.train]", "[base.augment]\nrotation_range = 10\n[base.train]"),
                "train.schedule": SEARCH.replace("batch_size = 60", 'batch_size = 60\nschedule = { type = "cosine" }')}
     for i, (key, text) in enumerate(refused.items()):
@@ -638,12 +639,14 @@ def test_a_base_setting_added_or_a_searched_models_other_keys_changed_is_refused
             open_study("srch", exp.search, tmp_path / "store", 3, *settings(exp))
     same = [SEARCH.replace("dense = [8]", "dense = [32]"),  # the searched key itself
             SEARCH.replace("batch_size = 60", "batch_size = 60\nthreads = 2"),  # where it runs
-            SEARCH.replace("[base.train]\nepochs = 3", "[base.train]\nepochs = 3\noptimizer = \"adam\"")]  # a default
+            SEARCH.replace("[base.train]\nepochs = 3", "[base.train]\nepochs = 3\noptimizer = \"adam\""),  # a default
+            SEARCH.replace("dense = [8] }", "dense = [8], dropout = 0.0 }")]  # helper-116: one of the model's too
     for i, text in enumerate(same):
         exp = load_experiment(_exp(tmp_path, text, f"same{i}.toml"))
         assert open_study("srch", exp.search, tmp_path / "store", 3, *settings(exp)) is not None, text
     study.set_user_attr("mnistlab:base-written", None)  # a study recorded before the written base was: as before
-    exp = load_experiment(_exp(tmp_path, refused["model.conv"], "old.toml"))
+    study.set_user_attr("mnistlab:base", None)
+    exp = load_experiment(_exp(tmp_path, refused["model.layers.0.filters"], "old.toml"))
     assert open_study("srch", exp.search, tmp_path / "store", 3, *settings(exp)) is not None
 
 
@@ -691,6 +694,26 @@ def test_a_timeout_stops_asking_trials_and_a_rerun_goes_on(tmp_path: Path, data_
     assert f"nothing to train: study srch has {done} trials (trials = {done}); raise trials to search further" in \
         "".join(capsys.readouterr())
     assert len(RunStore(store).runs(experiment="srch")) == done
+
+
+def test_a_search_whose_only_runs_were_stopped_before_a_trial_was_recorded_resumes(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-115: a search on Ray stopped by Ctrl-C records its trials' runs interrupted with empty
+    metrics (no `trial` in them); the next `mnistlab search` took them for another experiment's
+    ("name is taken") and would not resume. Its study says it is a search."""
+    from mnistlab.search import study_settings, trial_base
+
+    exp = load_experiment(_exp(tmp_path, SEARCH.replace("trials = 12", "trials = 1").replace("epochs = 3", "epochs = 1")))
+    store = RunStore(tmp_path / "store", create=True)
+    study = open_study("srch", exp.search, store.root, 1, *study_settings(trial_base(exp.base, False), exp.search))
+    study.ask(distributions(exp.search))  # the trial its driver was training when stopped
+    stopped = store.start_run(experiment="srch", variant="trial-0000", seed=0, member=0, config={}, config_hash="t0")
+    store.finish_run(stopped, status="interrupted", history=[], metrics={}, env={})  # as a Ray task's stop leaves it
+    argv = ["search", str(exp.source), "--store", str(store.root), "--data-dir", str(data_dir)]
+    assert main(argv) == 0, capsys.readouterr().err
+    assert "complete" in [(r.metrics or {}).get("trial_state") for r in RunStore(store.root).runs()]
+    plain = _exp(tmp_path, 'name = "srch"\n' + BASE + '[[variants]]\nname = "solo"\n', "plain.toml")
+    assert main(["run", str(plain), "--store", str(store.root), "--data-dir", str(data_dir)]) == 2  # still a search's
 
 
 def test_the_study_file_alone_holds_the_study_and_trial_runs_without_it_are_not_trained_again(

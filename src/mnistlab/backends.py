@@ -856,15 +856,24 @@ def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_p
             ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
                      logging_level=logging.ERROR)
     except Exception as exc:  # noqa: BLE001 - Ray raises many kinds (ConnectionError, RuntimeError...)
-        first = first_line(exc)
-        if address == "auto" and "running Ray instance" in first:
-            first = "no Ray cluster is running on this machine (start one with `ray start --head`, or leave out --address)"
-        elif address and "Failed to connect" in first:
-            first = ("no Ray cluster answers there: give the head node's GCS port (6379 unless `ray start --port` "
-                     "said otherwise), or ray://HOST:10001 for Ray Client")
-        raise SpecError(f"could not start or reach Ray{f' at {address}' if address else ''}: {first}") from None
+        raise SpecError(ray_init_error(address, exc)) from None
     runner.started = not address
     return runner
+
+
+def ray_init_error(address: str | None, exc: BaseException) -> str:
+    """The one line said when ``ray.init`` (joining ``address``, or starting a local Ray) raised
+    ``exc``: what a user does about it, where Ray's words are known, else Ray's first line."""
+    first, whole = first_line(exc), str(exc)
+    if address == "auto" and "running Ray instance" in first:
+        first = "no Ray cluster is running on this machine (start one with `ray start --head`, or leave out --address)"
+    elif address and ("InvalidAuthToken" in whole or "uthentication token" in whole):  # helper-115: said "no answer"
+        first = ("the cluster answers but refuses this driver's authentication token (missing or wrong): set "
+                 "RAY_AUTH_TOKEN as on the cluster, or run on its head node with --address auto")
+    elif address and "Failed to connect" in first:
+        first = ("no Ray cluster answers there: give the head node's GCS port (6379 unless `ray start --port` "
+                 "said otherwise), or ray://HOST:10001 for Ray Client")
+    return f"could not start or reach Ray{f' at {address}' if address else ''}: {first}"
 
 
 @contextlib.contextmanager

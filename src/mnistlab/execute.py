@@ -583,9 +583,9 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
 def _runs_of_its_name(st: RunStore, exp: Experiment) -> list[RunRecord]:
     """The runs ``st`` holds under ``exp``'s name; SpecError, before anything trains, when they are
     a search's trials: the experiment's runs would be ranked among them (and they among its variants)."""
-    from mnistlab.search import is_search
+    from mnistlab.search import holds_search
 
-    if is_search(held := st.runs(experiment=exp.name)):
+    if holds_search(st, exp.name, held := st.runs(experiment=exp.name)):
         raise SpecError(f'{exp.source}: name "{exp.name}" is a search\'s in {st.root} (`mnistlab compare {exp.name}` '
                         "lists its trials): its runs and these would mix; give this experiment a name of its own "
                         '(name = "...")', path=("name",))

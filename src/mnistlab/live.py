@@ -34,7 +34,7 @@ from mnistlab.callbacks import Callback
 from mnistlab.comparison import counts_over
 from mnistlab.errors import MnistlabError
 from mnistlab.files import write_atomic
-from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore, epochs_trained, process_holds, run_alive
+from mnistlab.store import ENDED, RESULT_STATUSES, RunRecord, RunStore, epochs_trained, process_holds, run_alive
 
 PLAN_DIR = "sweeps"  # under the store root: one small JSON file per experiment
 # Seconds between two progress writes of one run. Each write is a SQLite commit and a small file,
@@ -264,11 +264,19 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
     search = bool(plan and plan.get("trials")) or any(r is not None and "trial" in (r.metrics or {}) for r in recs)
     alive = driver_alive(plan) if plan else bool(running)
     if not running and (not left or not alive):  # over, or stopped: its time ends with its last run, not at this look
-        now = max((r.finished_at for r in recs if r is not None and r.finished_at), default=now)
+        now = max((_ended_at(r) for r in recs if r is not None and r.finished_at), default=now)
     return SweepStatus(experiment, total, done, failed, running, left, _leader(recs), now - started,
                        None if left and not (alive or running) else _eta(recs, running, left, started, width), alive, search,
                        smoke=bool(plan and plan.get("quick") and cells_from_plan),
                        diverged=sum(r is not None and r.status == "diverged" for r in recs))
+
+
+def _ended_at(r: RunRecord) -> float:
+    """When ``r`` ended: its recorded end, or for a run whose process died unrecorded (``kill -9``:
+    its end is when a look found it, :data:`~mnistlab.store.ENDED`) its start plus its epochs' times."""
+    if r.message != ENDED:
+        return float(r.finished_at or r.created_at)
+    return r.created_at + sum(float(h.get("epoch_seconds") or 0.0) for h in r.history or ())
 
 
 def _running(r: RunRecord, now: float) -> RunningCell:

@@ -50,6 +50,9 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "committee_acc": ("committee acc", "pct"), "committee_acc_std": ("committee ± std", "pct"),
     "committees": ("committees", "int"), "committee_val_acc": ("committee val acc", "pct"),
     "failed": ("failed", "int"),
+    # a search's trial fields (mnistlab.search.TRIAL_FIELDS), in words
+    "trial": ("trial", "int"), "trial_state": ("trial state", "text"), "search_metric": ("search metric", "text"),
+    "search_value": ("its value", "num"),
 }
 
 
@@ -202,10 +205,10 @@ def _facts(records: Sequence[RunRecord]) -> list[str]:
     cfg, train = records[0].config or {}, (records[0].config or {}).get("train") or {}
     facts = [f"{len(records)} run{'s' if len(records) != 1 else ''} ({_seeds(records)})"]
     dataset = cfg.get("dataset")  # the user's own data by its files, not as a Python dict (helper-111)
-    facts += [f"{k} {v}" for k, v in (("dataset", dataset if dataset is None else dataset_label(dataset)),
-                                      ("epochs", train.get("epochs")),
-                                      ("batch", train.get("batch_size")), ("optimizer", train.get("optimizer")),
-                                      ("lr", train.get("lr"))) if v is not None]
+    facts += [f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"  # a searched lr: 0.01288, not 0.012881482725481003
+              for k, v in (("dataset", dataset if dataset is None else dataset_label(dataset)),
+                           ("epochs", train.get("epochs")), ("batch", train.get("batch_size")),
+                           ("optimizer", train.get("optimizer")), ("lr", train.get("lr"))) if v is not None]
     params = (records[0].metrics or {}).get("params")
     if params is not None:
         facts.append(f"{int(params):,} parameters")

@@ -18,6 +18,7 @@ import json
 import math
 import os
 import platform
+import socket
 import subprocess
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -716,8 +717,12 @@ def _metrics(outcome: FitOutcome, test_loss: float | None, test_acc: float | Non
 
 
 def environment(device: torch.device) -> dict[str, Any]:
-    """Provenance of a run: versions, device, threads, git commit of the working folder (if any)."""
+    """Provenance of a run: versions, device, threads, git commit of mnistlab's checkout (if any),
+    and the machine and process that trained it (``host``, ``pid``: on Ray, the worker's node, where
+    the store's own host and pid columns are its driver's)."""
     env = {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "numpy": np.__version__,
@@ -811,12 +816,29 @@ class Recorder:
             status, message = "failed", str(exc) if isinstance(exc, MnistlabError) else failure_message(exc)
         try:
             # the epochs it posted while training (a Ray cell's, a sweep's) stay: it did train them
-            history = self.store.get(self.run_id).history if status == "interrupted" else []
-            self.store.finish_run(self.run_id, status=status, history=history or [], metrics={}, env={},
-                                  message=message)
+            rec = self.store.get(self.run_id) if status == "interrupted" else None
+            self.store.finish_run(self.run_id, status=status, history=rec.history if rec else [], env={},
+                                  metrics=self._checkpointed(rec) if rec else {}, message=message)
         except MnistlabError:
             pass  # the row is gone (deleted meanwhile): nothing left to mark
         return status
+
+    def _checkpointed(self, rec: RunRecord) -> dict[str, int]:
+        """Where the next run of an interrupted sweep cell continues, from the checkpoint its worker
+        left in the store (a Ray task cancelled by Ctrl-C reports nothing back): ``checkpoint_epoch``
+        and ``checkpoint_step``, as a run that ended itself records them; {} where it left none."""
+        from mnistlab.trainer import CHECKPOINT_FILE, read_checkpoint
+
+        path = self.store.checkpoint_dir(rec.experiment, rec.variant, rec.config_hash) / CHECKPOINT_FILE
+        try:
+            state = read_checkpoint(path) if path.is_file() else {}
+        except (MnistlabError, OSError):
+            return {}
+        done, inside = state.get("epochs_done"), state.get("partial_epoch")
+        steps = inside.get("steps") if isinstance(inside, dict) else None
+        if not isinstance(done, int):
+            return {}
+        return {"checkpoint_epoch": done, **({"checkpoint_step": steps} if isinstance(steps, int) and steps else {})}
 
     def abandon(self, exc: BaseException, why: str | None = None) -> None:
         """Like :meth:`fail`, except that bad input (a :class:`MnistlabError`: bad data, config or

@@ -659,18 +659,40 @@ def space_fingerprint(space: SearchSpace) -> str:
                        "sampler": space.sampler, "seed": space.seed}, sort_keys=True)
 
 
-def base_setting(resolved: Mapping[str, Any], space: SearchSpace) -> str:
+def study_settings(base: Mapping[str, Any], space: SearchSpace) -> tuple[str, str]:
+    """What a study records of its [base] (``base``: :func:`trial_base`'s, as written):
+    (:func:`base_setting`, :func:`written_setting`). Where the model is searched, its layers are
+    those of the model with every searched key at its first value (a choice's first, a range's
+    low): a change to the model's other keys shows in them, a default spelled out does not."""
+    from mnistlab.config import parse_run_config
+    from mnistlab.experiments import apply_dotted
+
+    resolved = parse_run_config(base, check_model=False).resolved()
+    model = None
+    if any(p.key.startswith("model.") for p in space.params):
+        first = {p.key: p.choices[0] if p.kind == "choice" else p.low for p in space.params}
+        try:
+            model = parse_run_config(apply_dotted(base, first), check_model=False).resolved()["model"]
+        except MnistlabError:  # (each end was checked alone: a pair that cannot be built leaves the model out)
+            model = None
+    return base_setting(resolved, space, model), written_setting(base, space)
+
+
+def base_setting(resolved: Mapping[str, Any], space: SearchSpace, model: Mapping[str, Any] | None = None) -> str:
     """What a study's trials share besides the searched keys, as JSON text: the base's resolved
     config flattened to dotted keys, less where and how fast it runs (``train.threads``,
-    ``train.device``) and the keys a trial sets (the whole model where a trial sets a key of it);
+    ``train.device``) and the keys a trial sets (the whole model where a trial sets a key of it,
+    unless ``model`` gives it with those keys at fixed values: :func:`study_settings`);
     the user's own data by its kind and options
     (:func:`~mnistlab.data.userdata.data_setting`: a moved folder is the same base)."""
     from mnistlab.comparison import flatten_config
     from mnistlab.data.userdata import data_setting
 
     config = {**resolved, "dataset": data_setting(resolved.get("dataset"))}
+    if model is not None:
+        config["model"] = model
     # a searched key of the model (model.dense, model.layers[0].filters) may change any of its layers
-    searched = [("model" if p.key.startswith("model.") else p.key) for p in space.params]
+    searched = [("model" if p.key.startswith("model.") and model is None else p.key) for p in space.params]
     flat = {k: v for k, v in flatten_config(config) if k not in ("train.threads", "train.device")
             and not any(k == s or k.startswith(f"{s}.") for s in searched)}
     return json.dumps(flat, sort_keys=True, default=str)
@@ -1301,7 +1323,7 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     name, base = study_name(exp.name, quick), trial_base(exp.base, quick)
     await_orphaned_workers(st, name)  # a driver killed just now: its workers are still recording their trials
     st.mark_stale()
-    if (held := st.runs(experiment=name)) and not is_search(held):
+    if (held := st.runs(experiment=name)) and not holds_search(st, name, held):
         raise SpecError(f'{exp.source}: name "{name}" is taken in {st.root} by {len(held)} run{"s" * (len(held) != 1)} '
                         "of an experiment (`mnistlab compare "
                         f'{name}`): its runs and these trials would mix; give this search a name of its own (name = "...")',
@@ -1310,8 +1332,7 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     epochs = base_cfg.train.epochs
     check_base_data(exp, base_cfg, data_dir, files_here=runner is None, quick=quick)
     t0 = time.perf_counter()
-    study = open_study(name, space, st.root, epochs, base_setting(base_cfg.resolved(), space),
-                       written_setting(base, space))
+    study = open_study(name, space, st.root, epochs, *study_settings(base, space))
     total = min(space.trials, QUICK_TRIALS) if quick else space.trials
     runs = st.runs(experiment=name)
     if not runs and (told := sum(bool(t.user_attrs.get("run_id")) for t in study.get_trials(deepcopy=False))):
@@ -1380,6 +1401,18 @@ def _finish(study: Any, task: TrialTask, res: TrialResult, out: SearchResult,
 def is_search(runs: Sequence[Any]) -> bool:
     """Whether an experiment's runs are the trials of a search (their metrics carry ``trial``)."""
     return any("trial" in (r.metrics or {}) for r in runs)
+
+
+def holds_search(store: Any, name: str, runs: Sequence[Any]) -> bool:
+    """Whether ``name`` is a search's in ``store`` (a RunStore): its ``runs`` say so, or its
+    study does (a search whose trials were all stopped before their first epoch, on Ray too,
+    recorded runs without a trial in their metrics)."""
+    if is_search(runs) or not (Path(store.root) / STUDY_FILE).is_file():
+        return is_search(runs)
+    try:
+        return has_study(store.root, name)
+    except StoreError:  # a damaged study file: said by the search that needs it, not by every run beside it
+        return False
 
 
 def trial_rows(runs: Sequence[Any]) -> list[dict[str, Any]]:
@@ -1659,7 +1692,6 @@ def search_of_runs(runs: Sequence[Any], store: Any = None) -> list[tuple[str, st
 
     def in_a_search(name: str) -> bool:
         if name not in searches:
-            searches[name] = store is not None and (is_search(store.runs(experiment=name))
-                                                    or has_study(store.root, name))
+            searches[name] = store is not None and holds_search(store, name, store.runs(experiment=name))
         return searches[name]
     return [(r.run_id, str(r.experiment)) for r in runs if "trial" in (r.metrics or {}) or in_a_search(str(r.experiment))]

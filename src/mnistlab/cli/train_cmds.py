@@ -170,9 +170,10 @@ def _not_a_searchs(runs: RunStore, experiment: str) -> None:
     """SpecError when ``experiment`` names a search's trials in ``runs`` (helper-116: a run of
     `train --experiment SEARCH` was ranked among the trials, and could not be deleted alone). The
     default name is looked up only in a store that holds a search (its runs may be many)."""
-    from mnistlab.search import STUDY_FILE, is_search
+    from mnistlab.search import STUDY_FILE, holds_search
 
-    if (experiment != "train" or (runs.root / STUDY_FILE).is_file()) and is_search(runs.runs(experiment=experiment)):
+    if (experiment != "train" or (runs.root / STUDY_FILE).is_file()) and holds_search(
+            runs, experiment, runs.runs(experiment=experiment)):
         raise SpecError(f'--experiment: "{experiment}" is a search\'s in {runs.root}: a run of its own would be '
                         "ranked among its trials; give another name")
 
