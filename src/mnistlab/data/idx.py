@@ -41,9 +41,11 @@ ZIP_MAGIC = b"PK\x03\x04"
 
 
 class _Reader(Protocol):
-    """A binary stream: an open file, a GzipFile."""
+    """A buffered binary stream: an open file, a GzipFile."""
 
     def read(self, size: int = -1, /) -> bytes: ...
+
+    def peek(self, n: int, /) -> bytes: ...
 
 
 def describe_bytes(head: bytes) -> str | None:
@@ -158,11 +160,27 @@ def read_bytes(path: Path, limit: int = MAX_IDX_BYTES) -> bytes:
 def read_limited(stream: _Reader, name: str, limit: int = MAX_IDX_BYTES) -> bytes:
     """The bytes of ``stream``, read no further than its IDX header says it holds, plus one byte
     (so that :func:`parse_idx` sees a file longer than its dimensions). A stream whose first bytes
-    are no IDX header is read for 512 bytes, enough for parse_idx to say what it is.
+    are no IDX header is read for 512 bytes, enough for parse_idx to say what it is. The header is
+    peeked, not read: the data then come in one read, as fast as reading the whole stream.
 
     Raises DataError naming ``name`` when the header claims more than ``limit`` bytes, or when a
     stream without a header of its own size runs past ``limit``.
     """
+    head = stream.peek(4 + 4 * 4)[:4 + 4 * 4]  # a buffered stream's first bytes, left unread
+    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in IDX_DTYPES or not 1 <= head[3] <= 4:
+        return stream.read(512) if len(head) >= 4 else _read_unpeeked(stream, name, limit)
+    header = 4 + 4 * head[3]
+    if len(head) < header:  # a buffer that held less than the header (a tiny chunk): read it as it comes
+        return _read_unpeeked(stream, name, limit)
+    dims = struct.unpack(f">{head[3]}I", head[4:header])
+    expected = int(np.prod(dims, dtype=np.float64)) * IDX_DTYPES[head[2]].itemsize
+    if expected > limit:
+        raise DataError(f"{name}: IDX header claims {expected} bytes of data (dimensions {dims}): refusing")
+    return stream.read(header + expected + 1)
+
+
+def _read_unpeeked(stream: _Reader, name: str, limit: int) -> bytes:
+    """:func:`read_limited` where a peek showed less than the header: the header read first."""
     head = stream.read(4)
     if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in IDX_DTYPES or not 1 <= head[3] <= 4:
         return head + stream.read(512 - len(head))
