@@ -750,3 +750,14 @@ def test_jobs_on_ray_warn_that_ray_decides(tmp_path: Path, data_dir: Path, capsy
     warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
     assert warned == ["warning: -j 2 applies to the local backend: on Ray the cells' resources decide how many train "
                       "at once (see --cpus-per-cell)"]
+
+
+def test_jobs_on_ray_for_a_search_speak_of_trials(ray_address: str) -> None:
+    """helper-115: `search --backend ray -j 2` warned that "the cells' resources" decide."""
+    from mnistlab.backends import close, runner_for
+    from mnistlab.errors import SpecWarning
+    from mnistlab.experiments import Resources
+
+    with pytest.warns(SpecWarning, match=r"-j 2 applies to the local backend: on Ray the trials' resources decide"):
+        runner = runner_for(Resources(), backend="ray", jobs=2, unit="trials")
+    close(runner)

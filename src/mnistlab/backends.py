@@ -790,7 +790,7 @@ def _stop(pending: dict[Any, tuple[CellTask, Claims]]) -> None:
 
 def runner_for(resources: Any, *, backend: str | None = None, address: str | None = None,
                cpus_per_cell: float | None = None, gpus_per_cell: float | None = None,
-               jobs: int = 1) -> RayRunner | None:
+               jobs: int = 1, unit: str = "cells") -> RayRunner | None:
     """The runner an experiment trains with: its ``[resources]`` table
     (:class:`~mnistlab.experiments.Resources`) with each flag given (not None) taking precedence
     over the file, including a variant's own ``resources``; None for the local backend. A Ray
@@ -798,7 +798,7 @@ def runner_for(resources: Any, *, backend: str | None = None, address: str | Non
 
     A flag the chosen backend ignores is one :class:`~mnistlab.errors.SpecWarning`: the per-cell
     amounts on the local backend, ``jobs`` (`-j`) above 1 on Ray (Ray decides how many cells train
-    at once from the resources).
+    at once from the resources; ``unit``: what trains, "cells" or a search's "trials").
 
     Raises :class:`~mnistlab.errors.SpecError` for ``address`` without the Ray backend, and as
     :func:`ray_runner` does.
@@ -814,7 +814,7 @@ def runner_for(resources: Any, *, backend: str | None = None, address: str | Non
                           f"the local backend ignores {them}", SpecWarning, stacklevel=2)
         return None
     if jobs > 1:
-        warnings.warn(f"-j {jobs} applies to the local backend: on Ray the cells' resources decide how many "
+        warnings.warn(f"-j {jobs} applies to the local backend: on Ray the {unit}' resources decide how many "
                       "train at once (see --cpus-per-cell)", SpecWarning, stacklevel=2)
     cpus = cpus_per_cell if cpus_per_cell is not None else resources.cpus_per_cell
     gpus = gpus_per_cell if gpus_per_cell is not None else resources.gpus_per_cell

@@ -51,7 +51,7 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
     check_backend_flags(backend, address, data_dir)
     trial = SimpleNamespace(variant=f"{exp.name} (each trial)", cpus=None, gpus=None)  # the per-cell amounts
     runner, st = backend_and_store(exp.resources, [trial], store, backend=backend, address=address,
-                                   cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs)
+                                   cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs, unit="trials")
     err, space = fmt != "table", exp.search
     name = study_name(exp.name, quick)
     table = LiveTable(rich_console(), st.root, name) if fmt == "table" and is_terminal() else None
