@@ -718,3 +718,18 @@ def test_run_experiment_finds_the_file_s_and_the_data_s_mistakes_in_one_pass(tmp
     assert 'variant "g,val=200": data.validation = 200' in said[4]
     assert not (tmp_path / "s" / "runs.sqlite").exists() or RunStore(tmp_path / "s").runs() == []
     assert all(getattr(m, "more", ()) == () for m in err.value.more)  # each said once: no list inside the list
+
+
+def test_more_jobs_than_cores_is_said_once_before_anything_trains() -> None:
+    """helper-115: `run -j 8` on 2 cores said nothing (on Ray -j warns); its workers share the cores."""
+    import os
+
+    from mnistlab.backends import runner_for
+    from mnistlab.experiments import Resources
+
+    cores = len(os.sched_getaffinity(0))
+    with pytest.warns(SpecWarning, match=f"-j {cores + 1} starts more workers than the {cores} core"):
+        assert runner_for(Resources(), jobs=cores + 1) is None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert runner_for(Resources(), jobs=cores) is None  # as many as the cores: nothing to say
