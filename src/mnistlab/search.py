@@ -721,8 +721,8 @@ def _check_fingerprint(study: Any, name: str, space: SearchSpace, base: str | No
     is refused (its old trials, from another space or trained on another setting, would rank beside
     the new ones). A base changed is a resolved key both records hold with another value; or, where
     the [base] as written changed too, a resolved key only one of them holds (an added ``augment``)
-    or a written key of a searched model (its resolved layers are not compared): a resolved key new
-    to this version, with the base written as it was, is no change."""
+    or a written key of a searched model whose layers could not be resolved (:func:`study_settings`):
+    a resolved key new to this version, with the base written as it was, is no change."""
     trials = study.get_trials(deepcopy=False)
     if trials and written is not None and (was := study.user_attrs.get(_WRITTEN)) is not None and was != written \
             and (moved := _written_changes(was, written, study.user_attrs.get(_BASE), base)):
@@ -1407,8 +1407,10 @@ def holds_search(store: Any, name: str, runs: Sequence[Any]) -> bool:
     """Whether ``name`` is a search's in ``store`` (a RunStore): its ``runs`` say so, or its
     study does (a search whose trials were all stopped before their first epoch, on Ray too,
     recorded runs without a trial in their metrics)."""
-    if is_search(runs) or not (Path(store.root) / STUDY_FILE).is_file():
-        return is_search(runs)
+    if is_search(runs):
+        return True
+    if not (Path(store.root) / STUDY_FILE).is_file():
+        return False
     try:
         return has_study(store.root, name)
     except StoreError:  # a damaged study file: said by the search that needs it, not by every run beside it
