@@ -298,12 +298,13 @@ def test_a_folders_images_are_predicted_in_natural_order(mnist_models, tmp_path,
     for i in range(1, 13):
         Image.fromarray(x[i]).save(tmp_path / "digits" / f"img{i}.png")
     Image.fromarray(x[20]).save(tmp_path / "digits" / "more" / "img1.png")
+    Image.fromarray(x[21]).save(tmp_path / "digits" / "Img13.png")  # helper-116: case aside, as a file manager sorts
     sub = tmp_path / "sub.csv"
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "digits", "-o", sub, "--format", "csv",
                          "--store", mnist_models)
     assert code == 0, err
     names = [Path(r["file"]).relative_to(tmp_path / "digits").as_posix() for r in csv.DictReader(io.StringIO(out))]
-    assert names == [f"img{i}.png" for i in range(1, 13)] + ["more/img1.png"]
+    assert names == [f"img{i}.png" for i in range(1, 13)] + ["Img13.png", "more/img1.png"]
     labels = [int(r["Label"]) for r in csv.DictReader(io.StringIO(sub.read_text()))]
     assert [int(r["class_1"]) for r in csv.DictReader(io.StringIO(out))] == labels  # ImageId k is the k-th listed
 

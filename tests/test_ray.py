@@ -695,8 +695,9 @@ def another_job_holding_the_cluster(tmp_path: Path) -> Iterator[RayRunner]:
     runner = RayRunner()
     runner.wait_say_seconds = 0.5  # 10 s by default
 
-    def release_once_said() -> None:
-        while not runner._said_waiting and not release.exists():
+    def release_once_said() -> None:  # (or after a minute: a runner that never says it fails its test, not hangs)
+        until = time.monotonic() + 60
+        while not runner._said_waiting and not release.exists() and time.monotonic() < until:
             time.sleep(0.05)
         release.touch()
 
@@ -717,6 +718,19 @@ def test_a_cell_waiting_for_resources_taken_by_others_says_so(tmp_path: Path, da
     err = capfd.readouterr().err
     assert err.count("warning: waiting for Ray resources") == 1, err
     assert "warning: waiting for Ray resources: 1 CPUs per cell, the cluster has 0 CPUs free (other jobs" in err, err
+
+
+def test_a_cell_asking_for_the_whole_cluster_held_by_another_job_is_said_to_wait(
+        tmp_path: Path, data_dir: Path, ray_address: str, capfd: pytest.CaptureFixture[str]) -> None:
+    """helper-115: cells of 2 CPUs each, another job holding the 2-CPU cluster: never said (the
+    busy CPUs were taken for this sweep's own queued task, "still starting"). A task unstarted past
+    ``starting_seconds`` (30 s; 1 here) is queued: its CPUs are not the busy ones."""
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
+    with another_job_holding_the_cluster(tmp_path) as runner:
+        runner.cpus_per_cell, runner.starting_seconds = 2.0, 1.0
+        res = run_experiment(p, tmp_path / "s", data_dir=data_dir, runner=runner)
+    assert [o.record.status for o in res.outcomes] == ["finished"]
+    assert "warning: waiting for Ray resources: 2 CPUs per cell, the cluster has 0 CPUs free" in capfd.readouterr().err
 
 
 def test_a_search_trial_waiting_for_resources_taken_by_others_says_so(tmp_path: Path, data_dir: Path,

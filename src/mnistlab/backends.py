@@ -54,6 +54,9 @@ from mnistlab.trainer import CHECKPOINT_FILE
 BACKENDS = ("local", "ray")
 POLL_SECONDS = 0.05  # how often the driver looks at the relay while tasks train
 WAIT_SAY_SECONDS = 10.0  # a task not started after this long: say that it waits for resources
+# A task of ours unstarted this long is queued, not a worker still importing torch: its CPUs no longer
+# count as the cluster's busy ones (helper-115: another job holding a 2-CPU cluster was never said)
+STARTING_SECONDS = 30.0
 # How hard Ray tries to join a cluster (its settings, read from the environment when Ray is
 # imported): twice instead of 20 times, each try giving up after 3 s to connect and 4 s to hear the
 # cluster's id instead of 5 and 30 s, so that a server which speaks gRPC but is not Ray's GCS is one
@@ -348,6 +351,7 @@ class RayRunner:
         self._said_waiting = False
         self._looked_at = 0.0  # when _say_waiting last asked the cluster (time.monotonic())
         self.wait_say_seconds = WAIT_SAY_SECONDS
+        self.starting_seconds = STARTING_SECONDS
 
     @property
     def threads(self) -> int:
@@ -409,7 +413,9 @@ class RayRunner:
             if token and token not in self._started and now - sent > self.wait_say_seconds:
                 self._looked_at = now
                 free, total = ray.available_resources(), ray.cluster_resources()
-                ours = sum(c for t, _, c, _ in self._sent.values())  # this driver's tasks, started or starting
+                # this driver's tasks, started or (sent in the last starting_seconds) maybe starting: a task
+                # unstarted longer is queued, and its CPUs are no reason to think the cluster's busy ones ours
+                ours = sum(c for t, at, c, _ in self._sent.values() if t in self._started or now - at < self.starting_seconds)
                 if total.get("CPU", 0) - free.get("CPU", 0) <= ours and (not gpus or free.get("GPU", 0) >= gpus):
                     return  # the CPUs in use may all be this sweep's own workers, still starting (importing torch)
                 need = f"{cpus:g} CPUs" + (f" and {gpus:g} GPUs" if gpus else "")

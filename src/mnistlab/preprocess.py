@@ -617,13 +617,15 @@ def _folder_sources(p: str) -> list[tuple[str, str | bytes]]:
     return [(display_name(f.path), f.path) for f in sorted(found, key=lambda f: natural_order(f.parts))]
 
 
-def natural_order(parts: Sequence[str]) -> tuple[tuple[tuple[int, int | str], ...], ...]:
-    """The sort key of a path's ``parts`` that a file manager (or ``ls -v``) lists them by: runs of
-    digits compare as numbers, so ``img2.png`` comes before ``img10.png``, and a submission's
-    ImageId counts a folder's images in the order its user sees them. Training's class folders keep
-    path order (Keras's ``image_dataset_from_directory``: what their shuffle starts from)."""
-    return tuple(tuple((0, int(chunk)) if chunk.isdecimal() else (1, chunk)
-                       for chunk in re.split(r"(\d+)", part) if chunk) for part in parts)
+def natural_order(parts: Sequence[str]) -> tuple[Any, ...]:
+    """The sort key of a path's ``parts`` that a file manager lists them by: runs of digits compare
+    as numbers, so ``img2.png`` comes before ``img10.png``, and letters without their case
+    (``Img3`` between ``img2`` and ``img4``; the case breaks ties), so a submission's ImageId counts
+    a folder's images in the order its user sees them. Training's class folders keep path order
+    (Keras's ``image_dataset_from_directory``: what their shuffle starts from)."""
+    key = tuple(tuple((0, int(chunk), "") if chunk.isdecimal() else (1, 0, chunk.casefold())
+                      for chunk in re.split(r"(\d+)", part) if chunk) for part in parts)
+    return key, tuple(parts)
 
 
 def read_images(sources: Sequence[tuple[str, str | bytes]], dataset: str | None, *, size: Sequence[int] = (28, 28),
