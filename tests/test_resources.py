@@ -97,3 +97,10 @@ def test_per_cell_flags_on_the_local_backend_warn_that_they_are_ignored(tmp_path
     warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
     assert warned == ["warning: --cpus-per-cell and --gpus-per-cell apply with --backend ray: the local backend "
                       "ignores them"]
+    # helper-115: a variant's own resources were ignored on the local backend without a word
+    q = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "big"\nresources = { cpus = 2 }\n',
+              "own.toml")
+    assert main(["run", str(q), "--store", str(tmp_path / "s2"), "--data-dir", str(data_dir)]) == 0
+    warned = [line for line in capsys.readouterr().err.splitlines() if line.startswith("warning:")]
+    assert warned == ["warning: variant big: resources (cpus, gpus) apply with --backend ray: the local backend "
+                      "ignores them"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mnistlab._toml import toml_value
-from mnistlab.errors import OutputError, SpecError
+from mnistlab.errors import OutputError, SpecError, SpecWarning
 from mnistlab.files import check_output_path, write_output
 
 if TYPE_CHECKING:  # RunStore is imported late at run time (see open_store)
@@ -287,6 +288,9 @@ def backend_and_store(resources: Any, cells: Sequence[Any], store: str | None, *
     from mnistlab.backends import close, runner_for
 
     runner = runner_for(resources, **flags)
+    if runner is None and (own := sorted({str(c.variant) for c in cells if c.cpus is not None or c.gpus is not None})):
+        warnings.warn(f"variant{'s' * (len(own) > 1)} {', '.join(own)}: resources (cpus, gpus) apply with --backend "
+                      "ray: the local backend ignores them", SpecWarning, stacklevel=2)  # as it says of the flags
     try:
         if runner is not None:
             runner.check_fits(cells)
