@@ -55,6 +55,23 @@ def test_bad_resources_are_one_line_naming_the_line_before_training(case: str, t
     assert RunStore(tmp_path / "s").runs() == []
 
 
+def test_every_resources_mistake_is_said_with_the_variants_before_training(tmp_path: Path, data_dir: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-115: a [resources] table of two mistakes, beside a variant's bad resources and a typo,
+    said its first mistake alone: one run per mistake to find them all."""
+    text = ('[resources]\ncpus_per_cell = -2\ngpus_per_cell = "x"\n' + TINY + '[[variants]]\nname = "a"\n'
+            'resources = { cpus = -1 }\n[[variants]]\nname = "b"\n"train.lrr" = 1\n')
+    p = write(tmp_path, text)
+    lines = p.read_text().splitlines()
+    at = [lines.index(k) + 1 for k in ("cpus_per_cell = -2", 'gpus_per_cell = "x"', "resources = { cpus = -1 }",
+                                       '"train.lrr" = 1')]
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert [e.split(": ")[1] for e in err] == [f"{p}:{n}" for n in at], err
+    assert "cpus_per_cell: must be above 0" in err[0] and "gpus_per_cell: must be a number of GPUs" in err[1]
+    assert not (tmp_path / "s").exists() or RunStore(tmp_path / "s").runs() == []
+
+
 @pytest.mark.parametrize("flag,value", [("--cpus-per-cell", "nan"), ("--cpus-per-cell", "inf"),
                                         ("--gpus-per-cell", "nan"), ("--gpus-per-cell", "-inf")])
 def test_a_per_cell_amount_that_is_not_finite_is_one_line_exit_2_before_ray_starts(

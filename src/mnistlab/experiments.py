@@ -549,7 +549,12 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
             raise together([e.within("base", source=source) for e in exc.apart]) from None
         raise exc.within("base", source=source) from None
     known = _known_view(base, base_cfg)
-    resources = parse_resources(d.get("resources", {}), source)
+    try:
+        resources, mistakes = parse_resources(d.get("resources", {}), source), []
+    except SpecError as exc:  # said with the variants' mistakes below (a search: at once)
+        resources, mistakes = Resources(), [exc, *exc.more]
+        if "search" in d:
+            raise
     if "search" in d:  # a search has no variants: its trials come from Optuna (mnistlab.search)
         from mnistlab.search import parse_search
 
@@ -566,10 +571,10 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
                         path=("variants",), source=source)
     if not raw_variants:
         raw_variants = [{}]
-    variants, mistakes = _variants(raw_variants, base, known, top_grid, source, repeats, committee,
-                                   implicit=not d.get("variants"))
+    variants, found = _variants(raw_variants, base, known, top_grid, source, repeats, committee,
+                                implicit=not d.get("variants"))
     variants, twice = _named_once(variants, raw_variants, source)
-    mistakes += twice
+    mistakes += found + twice
     if mistakes:  # with the variants that are right, for a check of their data beside these mistakes
         first = together(mistakes)
         first.partial = Experiment(name, source, dict(base), variants, resources=resources) if variants else None
@@ -751,22 +756,27 @@ def parse_resources(table: Any, source: str) -> Resources:
         raise SpecError(f"{source}: resources: must be a table ([resources]), got {show(table)}",
                         path=("resources",), source=source)
     where = f"{source}: [resources]"
-    for key in table:
-        if key not in RESOURCE_KEYS:
-            raise unknown_key(key, RESOURCE_KEYS, where=where, path=("resources",), source=source)
+    problems = [unknown_key(key, RESOURCE_KEYS, where=where, path=("resources",), source=source)
+                for key in table if key not in RESOURCE_KEYS]
     backend, address = table.get("backend"), table.get("address")
     if backend is not None and backend not in ("local", "ray"):
-        raise SpecError(f'{where}: backend: must be "local" or "ray", got {show(backend)}',
-                        path=("resources", "backend"), source=source)
+        problems.append(SpecError(f'{where}: backend: must be "local" or "ray", got {show(backend)}',
+                                  path=("resources", "backend"), source=source))
     if address is not None and (not isinstance(address, str) or not address.strip()):
-        raise SpecError(f"{where}: address: must be auto, HOST:PORT or ray://HOST:PORT, got {show(address)}",
-                        path=("resources", "address"), source=source)
-    if address is not None and backend != "ray":
-        raise SpecError(f'{where}: address: only applies with backend = "ray"', path=("resources", "address"),
-                        source=source)
-    cpus = _amount(table, "cpus_per_cell", "CPUs", where, ("resources",), source)
-    gpus = _amount(table, "gpus_per_cell", "GPUs", where, ("resources",), source)
-    return Resources(backend, address, cpus, gpus)
+        problems.append(SpecError(f"{where}: address: must be auto, HOST:PORT or ray://HOST:PORT, got {show(address)}",
+                                  path=("resources", "address"), source=source))
+    elif address is not None and backend != "ray":
+        problems.append(SpecError(f'{where}: address: only applies with backend = "ray"',
+                                  path=("resources", "address"), source=source))
+    amounts = []
+    for key, what in (("cpus_per_cell", "CPUs"), ("gpus_per_cell", "GPUs")):
+        try:
+            amounts.append(_amount(table, key, what, where, ("resources",), source))
+        except SpecError as exc:  # each mistake of the table said, not its first alone (helper-115)
+            problems.append(exc)
+    if problems:
+        raise together(problems, in_order=True)
+    return Resources(backend, address, *amounts)
 
 
 def _amount(table: Mapping[str, Any], key: str, what: str, where: str, at: tuple[str | int, ...],
