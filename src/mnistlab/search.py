@@ -726,9 +726,7 @@ def _check_fingerprint(study: Any, name: str, space: SearchSpace, base: str | No
     trials = study.get_trials(deepcopy=False)
     if trials and written is not None and (was := study.user_attrs.get(_WRITTEN)) is not None and was != written \
             and (moved := _written_changes(was, written, study.user_attrs.get(_BASE), base)):
-        raise _changed_base(trials, name, moved)
-    if written is not None and (not trials or study.user_attrs.get(_WRITTEN) is None):
-        study.set_user_attr(_WRITTEN, written)
+        raise _changed("[base]", trials, name, moved)
     for attr, now, what in ((_FINGERPRINT, space_fingerprint(space), "the [search] table"), (_BASE, base, "[base]")):
         recorded = study.user_attrs.get(attr)
         if now is None:
@@ -739,18 +737,23 @@ def _check_fingerprint(study: Any, name: str, space: SearchSpace, base: str | No
             continue
         changed = changed_keys(recorded, now) if attr == _FINGERPRINT else _changed_settings(recorded, now)
         if recorded != now and (attr == _FINGERPRINT or changed):  # a base key new to this version is no change
-            why = "were drawn from another space" if attr == _FINGERPRINT else "trained another setting"
-            listed = f" ({', '.join(changed[:5])}{' ...' * (len(changed) > 5)} changed)" if changed else ""
-            raise SpecError(f"{what} changed since trial {trials[-1].number} of study {name}{listed}: its trials "
-                            f"{why}; use a new experiment name (name = \"...\") to start a new study, or "
-                            f"`mnistlab rm -e {name}` to delete it", path=("search",) if attr == _FINGERPRINT else ("base",))
+            raise _changed(what, trials, name, changed, space=attr == _FINGERPRINT)
+    if written is not None and (not trials or study.user_attrs.get(_WRITTEN) is None):
+        if trials:  # helper-116: a study of an older version resumed without a word of what it cannot check
+            warnings.warn(SpecWarning(f"study {name} was recorded before mnistlab kept its [base] as written: a "
+                                      "table added to [base] before this run is not checked (from now on it is)"),
+                          stacklevel=3)
+        study.set_user_attr(_WRITTEN, written)
 
 
-def _changed_base(trials: Sequence[Any], name: str, changed: Sequence[str]) -> SpecError:
+def _changed(what: str, trials: Sequence[Any], name: str, changed: Sequence[str], *, space: bool = False) -> SpecError:
+    """The refusal of a resumed study whose [search] table (``space``) or [base] (``what``) changed,
+    naming the keys that did."""
     listed = f" ({', '.join(changed[:5])}{' ...' * (len(changed) > 5)} changed)" if changed else ""
-    return SpecError(f"[base] changed since trial {trials[-1].number} of study {name}{listed}: its trials trained "
-                     f"another setting; use a new experiment name (name = \"...\") to start a new study, or "
-                     f"`mnistlab rm -e {name}` to delete it", path=("base",))
+    why = "were drawn from another space" if space else "trained another setting"
+    return SpecError(f"{what} changed since trial {trials[-1].number} of study {name}{listed}: its trials {why}; use "
+                     f"a new experiment name (name = \"...\") to start a new study, or `mnistlab rm -e {name}` to "
+                     "delete it", path=("search",) if space else ("base",))
 
 
 def _written_changes(was: str, now: str, resolved_was: str | None, resolved_now: str | None) -> list[str]:
