@@ -258,6 +258,14 @@ def test_notebook_validation_data_is_used_and_recorded(data_dir):
     assert run.history[-1]["val_accuracy"] == pytest.approx(expected)
     plain = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120, validation=0.1)
     assert plain.metrics["validation"] == "random"
+    # helper-117: Keras takes the labels one-hot (to_categorical's) or as a column (N, 1), a callback alone
+    from mnistlab.callbacks import EarlyStopping
+
+    for given in (np.eye(10, dtype=np.float32)[labels], labels[:, None]):
+        again = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120,
+                      validation_data=(images.astype(np.float32) / 255, given),
+                      callbacks=EarlyStopping(monitor="val_accuracy", patience=5))
+        assert again.history[-1]["val_accuracy"] == pytest.approx(run.history[-1]["val_accuracy"])
 
 
 @pytest.mark.parametrize(("given", "needle"), [
@@ -860,6 +868,17 @@ def test_evaluate_takes_kerass_keywords_one_image_and_refuses_none(penalised_run
         penalised_run.evaluate(x[0], y[:2])
     with pytest.raises(SpecError, match="^evaluate: no images to evaluate on$"):
         penalised_run.evaluate(x[:0], y[:0])
+    # helper-117: Keras's positional batch_size and verbose, sparse labels as a column (N, 1), predict's
+    # verbose; a batch of -1 returned no rows (and evaluate then said "no images"), 2.5 a raw TypeError
+    whole = penalised_run.evaluate(x, y)
+    assert penalised_run.evaluate(x, y, 7, 0) == pytest.approx(whole)
+    assert penalised_run.evaluate(x, y[:, None]) == pytest.approx(whole)
+    assert np.array_equal(penalised_run.predict(x, verbose=0), penalised_run.predict(x))
+    for size in (-1, 0, 2.5, True, "8"):
+        with pytest.raises(SpecError, match=r"^predict: batch_size must be a whole number of images, at least 1"):
+            penalised_run.predict(x, batch_size=size)
+    with pytest.raises(SpecError, match=r"^evaluate: batch_size must be a whole number of images, at least 1, got integer -1$"):
+        penalised_run.evaluate(x, y, batch_size=-1)
 
 
 def test_history_reads_as_keras_history_history_by_metric(penalised_run, capsys):

@@ -38,7 +38,7 @@ from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_si
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
-                             StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, did_you_mean, type_name)
+                             StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, did_you_mean, show, type_name)
 from mnistlab.evaluate import as_array, border_range, check_images, evaluate_model, predict_probs, probs_loss
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.models import adapt_normalization, build_model, weights_finite
@@ -89,7 +89,7 @@ def given_validation(validation_data: Any, shape: Sequence[int], num_classes: in
     """``(images, labels)`` from a notebook as the uint8/int64 tensors a run holds; bad arrays raise SpecError.
 
     Images are numpy or torch, (N, H, W), (N, 1, H, W) or (N, H, W, 1), integers 0-255 or floats
-    in [0, 1] (as ``x / 255``).
+    in [0, 1] (as ``x / 255``); labels class indices (N,) or (N, 1), or one-hot rows (N, classes).
     """
     try:
         images, labels = validation_data
@@ -102,6 +102,10 @@ def given_validation(validation_data: Any, shape: Sequence[int], num_classes: in
         raise SpecError(f"validation_data: {exc}") from None
     if len(x) == 0:
         raise SpecError("validation_data: 0 images; give at least one, or leave validation_data out")
+    if y.ndim == 2 and y.shape[1] == 1:  # Keras's sparse labels as a column (N, 1)
+        y = y[:, 0]
+    elif y.ndim == 2 and y.shape == (len(x), num_classes) and np.isin(y, (0, 1)).all() and (y.sum(1) == 1).all():
+        y = y.argmax(1)  # one-hot rows (to_categorical's), as evaluate takes them
     if y.shape != (len(x),):
         raise SpecError(f"validation_data: {len(x)} images need {len(x)} labels (N,), got shape {y.shape}")
     if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() >= num_classes:
@@ -1037,7 +1041,8 @@ class Run:
         run.record = rec
         return run
 
-    def predict(self, images: Any, preprocess: bool | None = None, *, batch_size: int | None = None) -> np.ndarray:
+    def predict(self, images: Any, preprocess: bool | None = None, *, batch_size: int | None = None,
+                verbose: Any = "auto") -> np.ndarray:
         """Class probabilities float32 (N, classes), computed in the precision the run was tested in
         (so they agree with ``test_accuracy``).
 
@@ -1046,7 +1051,8 @@ class Run:
         run's dataset was made (:func:`mnistlab.preprocess.preprocess`: for MNIST, inverted when
         the background is light, cropped, scaled to 20 px, centred by mass): any size, colour or
         polarity is then fine. ``preprocess=False`` takes files already in dataset form (28x28).
-        ``batch_size``: images a pass (250 if None), as Keras's ``predict`` takes it.
+        ``batch_size``: images a pass (250 if None; a whole number at least 1, else SpecError), and
+        ``verbose``, as Keras's ``predict`` takes them (nothing is printed).
 
         Arrays without preprocessing: numpy or torch, uint8 (0-255) or float ([0, 1]), shaped
         (N, 28, 28), (N, 1, 28, 28), (N, 28, 28, 1) (Keras's channels-last), flat rows (N, 784) as a
@@ -1059,12 +1065,14 @@ class Run:
         ``env["data"]["border"]``: a light border where all were dark, or the reverse) warn so.
         Unreadable files and images with no ink raise :class:`~mnistlab.errors.DataError`.
         """
+        del verbose  # Keras's progress bar: predict prints nothing
+        size = pass_size(batch_size, "predict")
         x = model_input(images, preprocess, self.dataset, self.input_shape)
         bf16 = self.result.env.get("precision") == "bf16"
         known = is_registered(self.dataset)  # the user's data (a path or a table): its polarity is its own ...
         border = None if known else (self.result.env.get("data") or {}).get("border")  # ... as its training images'
         try:
-            return predict_probs(self.result.model, x, batch_size=batch_size or 250,
+            return predict_probs(self.result.model, x, batch_size=size,
                                  autocast_dtype=torch.bfloat16 if bf16 else None,
                                  dataset=self.dataset if known else None, check_inverted=known or bool(border),
                                  trained_border=border)
@@ -1072,8 +1080,8 @@ class Run:
             hint = "; or pass preprocess=True for images of any size or colour" if preprocess is None else ""
             raise SpecError(f"predict: {exc}{hint}") from None
 
-    def evaluate(self, x: Any, y: Any, *, preprocess: bool | None = None, return_dict: bool = False,
-                 batch_size: int | None = None, verbose: Any = "auto") -> list[float] | dict[str, float]:
+    def evaluate(self, x: Any, y: Any, batch_size: int | None = None, verbose: Any = "auto", *,
+                 preprocess: bool | None = None, return_dict: bool = False) -> list[float] | dict[str, float]:
         """Keras's ``model.evaluate(x, y)``: ``[loss, accuracy]`` of the run's model on images ``x``
         (anything :meth:`predict` takes) and labels ``y``: class indices (N,), as Keras's
         sparse_categorical_crossentropy takes them, or rows of class probabilities (N, classes),
@@ -1086,7 +1094,7 @@ class Run:
         the classes, raise SpecError.
         """
         del verbose  # Keras's progress bar: evaluate prints nothing
-        probs = self.predict(x, preprocess, batch_size=batch_size)
+        probs = self.predict(x, preprocess, batch_size=pass_size(batch_size, "evaluate"))
         if not len(probs):
             raise SpecError("evaluate: no images to evaluate on")
         target = label_targets(y, len(probs), probs.shape[1])
@@ -1183,6 +1191,8 @@ def train(
         >>> run = train("fashion-mnist", "seed000-dense", epochs=1, subset=600)   # doctest: +SKIP
         >>> run.test_accuracy                                                     # doctest: +SKIP
     """
+    if isinstance(overrides.get("callbacks"), (Callback, Mapping)):  # one callback, as Keras 3 takes it
+        overrides["callbacks"] = [overrides["callbacks"]]
     cb_objects = [c for c in overrides.get("callbacks", []) if isinstance(c, Callback)]
     if "callbacks" in overrides:
         overrides["callbacks"] = [c for c in overrides["callbacks"] if not isinstance(c, Callback)]
@@ -1263,6 +1273,16 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 # ------------------------------------------------------------------- using a trained model
+def pass_size(batch_size: Any, where: str) -> int:
+    """Images a forward pass for :meth:`Run.predict` and :meth:`Run.evaluate`: ``batch_size``, a
+    whole number at least 1, or 250 for None (SpecError otherwise: a batch of -1 returned no rows)."""
+    if batch_size is None:
+        return 250
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+        raise SpecError(f"{where}: batch_size must be a whole number of images, at least 1, got {show(batch_size)}")
+    return int(batch_size)
+
+
 def label_targets(labels: Any, n: int, classes: int) -> np.ndarray:
     """Labels for :meth:`Run.evaluate` as float64 target rows (n, classes): class indices (n,) (whole
     numbers, as ints or floats; one image's may be a bare number) become one-hot rows; rows
@@ -1279,6 +1299,8 @@ def label_targets(labels: Any, n: int, classes: int) -> np.ndarray:
             y.dtype.kind, f"{type_name(raw)} of objects" if y.ndim else type_name(raw))
         raise SpecError(f"evaluate: labels must be class indices or one-hot rows of numbers, got {got}")
     y = y.astype(np.float64).reshape(1) if y.ndim == 0 and n == 1 else y.astype(np.float64)
+    if y.ndim == 2 and y.shape[1] == 1 and classes != 1:  # Keras's sparse labels, a column: (N, 1)
+        y = y[:, 0]
     if y.ndim not in (1, 2) or len(y) != n:
         raise SpecError(f"evaluate: {n} image{'s' * (n != 1)} but labels of shape {tuple(y.shape)}: give {n} class "
                         f"{'index' if n == 1 else 'indices'} (shape ({n},)) or {n} one-hot row{'s' * (n != 1)} "
@@ -1348,12 +1370,15 @@ class Committee:
     run_ids = property(lambda self: [m.run_id for m in self.members])
     test_accuracy = property(lambda self: self.record.accuracy if self.record is not None else None)
 
-    def predict(self, images: Any, preprocess: bool | None = None, *, batch_size: int | None = None) -> np.ndarray:
-        """The members' probabilities (:meth:`Run.predict`) averaged: float32 (N, classes)."""
+    def predict(self, images: Any, preprocess: bool | None = None, *, batch_size: int | None = None,
+                verbose: Any = "auto") -> np.ndarray:
+        """The members' probabilities (:meth:`Run.predict`, ``batch_size`` and ``verbose`` as
+        there) averaged: float32 (N, classes)."""
         from mnistlab.metrics import committee_probs
 
+        pass_size(batch_size, "predict")  # said before the images are read
         x = model_input(images, preprocess, self.dataset, self.input_shape)  # read and preprocessed once
-        return committee_probs([m.predict(x, preprocess=False) for m in self.members])
+        return committee_probs([m.predict(x, preprocess=False, batch_size=batch_size) for m in self.members])
 
     def __repr__(self) -> str:
         acc = "n/a" if self.test_accuracy is None else f"{self.test_accuracy:.4f}"
