@@ -4,6 +4,8 @@ settings refused before training."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -266,6 +268,20 @@ def test_notebook_validation_data_is_used_and_recorded(data_dir):
                       validation_data=(images.astype(np.float32) / 255, given),
                       callbacks=EarlyStopping(monitor="val_accuracy", patience=5))
         assert again.history[-1]["val_accuracy"] == pytest.approx(run.history[-1]["val_accuracy"])
+
+
+def test_a_callback_object_is_checked_before_training_as_its_table_is(data_dir):
+    """helper-117: {"type": "EarlyStopping", "monitor": "val_acc"} was refused before training, the
+    object EarlyStopping(monitor="val_acc") only warned each epoch and stopped nothing."""
+    from mnistlab.callbacks import EarlyStopping, ReduceLROnPlateau
+
+    for cb, said in ((EarlyStopping(monitor="val_acc"), 'did you mean "val_accuracy"?'),
+                     (ReduceLROnPlateau(), "ReduceLROnPlateau(monitor='val_loss') needs validation data")):
+        with pytest.raises(SpecError, match=re.escape(said)):
+            train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60, callbacks=[cb])
+    run = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60, validation=0.2,
+                callbacks=[EarlyStopping()])
+    assert run.status == "finished"
 
 
 @pytest.mark.parametrize(("given", "needle"), [

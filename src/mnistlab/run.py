@@ -1191,14 +1191,11 @@ def train(
         >>> run = train("fashion-mnist", "seed000-dense", epochs=1, subset=600)   # doctest: +SKIP
         >>> run.test_accuracy                                                     # doctest: +SKIP
     """
-    if isinstance(overrides.get("callbacks"), (Callback, Mapping)):  # one callback, as Keras 3 takes it
-        overrides["callbacks"] = [overrides["callbacks"]]
-    cb_objects = [c for c in overrides.get("callbacks", []) if isinstance(c, Callback)]
-    if "callbacks" in overrides:
-        overrides["callbacks"] = [c for c in overrides["callbacks"] if not isinstance(c, Callback)]
+    cb_objects = _callback_objects(overrides)
     raw = apply_overrides({**_as_written(dataset, model, overrides), "train": {"epochs": epochs}}, overrides,
                           source="train()")
     cfg = parse_run_config(raw, source="train()", check_callbacks=validation_data is None)
+    _check_callback_objects(cb_objects, bool(cfg.data.validation) or validation_data is not None)
     recorder = None
     if store is not None and store is not False:
         runs = _train_store(store, experiment)
@@ -1273,6 +1270,33 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 # ------------------------------------------------------------------- using a trained model
+def _callback_objects(overrides: dict[str, Any]) -> list[Callback]:
+    """The Callback objects among ``overrides["callbacks"]`` (one alone too, as Keras 3 takes it),
+    taken out of it: the tables left there are the run config's."""
+    given = overrides.get("callbacks", [])
+    given = [given] if isinstance(given, (Callback, Mapping)) else given
+    if "callbacks" in overrides:
+        overrides["callbacks"] = [c for c in given if not isinstance(c, Callback)]
+    return [c for c in given if isinstance(c, Callback)]
+
+
+def _check_callback_objects(callbacks: Sequence[Callback], validation: bool) -> None:
+    """What a callback given as a table is checked for before training, for callback objects
+    (``EarlyStopping(monitor="val_acc")``): a monitor the run logs, and a ``val_*`` one only with
+    validation data. SpecError, one line (helper-117: an object only warned each epoch and did nothing)."""
+    from mnistlab.callbacks import check_monitor
+
+    for cb in callbacks:
+        monitor = getattr(cb, "monitor", None)
+        if not isinstance(monitor, str):
+            continue
+        who = f"train(): callbacks: {type(cb).__name__}(monitor={monitor!r})"
+        check_monitor(monitor, who)
+        if monitor.startswith("val_") and not validation:
+            raise SpecError(f'{who} needs validation data: pass validation=0.1 (a count, or "test") or '
+                            f'validation_data=(x, y), or monitor "{monitor[4:]}"')
+
+
 def pass_size(batch_size: Any, where: str) -> int:
     """Images a forward pass for :meth:`Run.predict` and :meth:`Run.evaluate`: ``batch_size``, a
     whole number at least 1, or 250 for None (SpecError otherwise: a batch of -1 returned no rows)."""
