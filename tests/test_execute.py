@@ -418,6 +418,8 @@ def test_a_stop_before_any_cell_trains_is_the_sweep_s_stop(tmp_path: Path, data_
         with pytest.raises(SweepInterrupted) as stopped:
             run_experiment(p, store, data_dir=data_dir)
         assert stopped.value.result.outcomes == [] and store.get(rid).status == "running"  # nothing trained
+        assert str(stopped.value) == ("sweep exp stopped: 0 cells ended in it, recorded (.result holds them); run it "
+                                      "again to train the rest")  # helper-117: a notebook's traceback said nothing
     finally:
         worker.kill()
         worker.wait()

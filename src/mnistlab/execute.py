@@ -514,7 +514,9 @@ class SweepInterrupted(KeyboardInterrupt):
     done (its rows are the comparison as it stands). Catching KeyboardInterrupt catches it too."""
 
     def __init__(self, result: ExperimentResult) -> None:
-        super().__init__()
+        ended = sum(not o.skipped for o in result.outcomes)
+        super().__init__(f"sweep {result.experiment.name} stopped: {ended} cell{'s' * (ended != 1)} ended in it, "
+                         "recorded (.result holds them); run it again to train the rest")  # a notebook's last line
         self.result = result
 
 
