@@ -86,6 +86,9 @@ def test_a_committee_across_variants_averages_all_their_runs_and_gets_its_own_ro
     assert whole.test_accuracy == mixed["committee_acc"]
     x = load_dataset("mnist", data_dir).test_images[: len(labels)]
     assert float((whole.predict(x).argmax(1) == labels).mean()) == pytest.approx(manual)
+    loss, acc = whole.evaluate(x, labels)  # helper-117: a Committee had no evaluate
+    assert acc == pytest.approx(manual) and loss == pytest.approx(
+        float(-np.log(np.clip(np.mean(probs, axis=0)[np.arange(len(labels)), labels], 1e-12, None)).mean()), rel=1e-4)
     # --quick trains one run of "solo": "mixed" still has two, "solos" has one and is not scored
     quick = run_experiment(p, store, data_dir=data_dir, quick=True)
     exp = load_experiment(p)

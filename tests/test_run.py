@@ -95,6 +95,7 @@ def test_notebook_api(data_dir):
     assert run.status == "finished" and len(run.history) == 1 and run.config["train"]["lr"] == 2e-3
     assert run.test_accuracy == run.metrics["test_accuracy"] and run.test_loss > 0
     assert repr(run).startswith("Run(mnist, seed000-dense, finished, epochs=1, test_accuracy=")
+    assert " on 50 of 10,000 test images, train_seconds=" in repr(run)  # helper-117: subset=300 scores 300 // 6
     ds = load_dataset("mnist", data_dir)
     p_uint8 = run.predict(ds.test_images[:5])
     p_float = run.predict(ds.test_images[:5].astype(np.float32) / 255)

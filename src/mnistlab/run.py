@@ -1113,6 +1113,13 @@ class Run:
         m = self.result.metrics
         name = self.result.config["model"].get("name") or "model"
         acc = f"{m['test_accuracy']:.4f}" if m.get("test_accuracy") is not None else "n/a"
+        size, whole = m.get("test_size"), m.get("test_set_size")
+        if whole is None and is_registered(self.dataset):
+            from mnistlab.data.registry import get_info
+
+            whole = get_info(self.dataset).test_size
+        if acc != "n/a" and isinstance(size, int) and isinstance(whole, int) and size < whole:  # data.subset's part
+            acc += f" on {size:,} of {whole:,} test images"
         return (f"Run({self.result.config['dataset']}, {name}, {self.status}, epochs={m['epochs_run']}, "
                 f"test_accuracy={acc}, train_seconds={m['train_seconds']:.1f})")
 
@@ -1403,6 +1410,21 @@ class Committee:
         pass_size(batch_size, "predict")  # said before the images are read
         x = model_input(images, preprocess, self.dataset, self.input_shape)  # read and preprocessed once
         return committee_probs([m.predict(x, preprocess=False, batch_size=batch_size) for m in self.members])
+
+    def evaluate(self, x: Any, y: Any, batch_size: int | None = None, verbose: Any = "auto", *,
+                 preprocess: bool | None = None, return_dict: bool = False) -> list[float] | dict[str, float]:
+        """:meth:`Run.evaluate` of the committee's averaged probabilities (:meth:`predict`):
+        ``[loss, accuracy]``, the loss their cross-entropy (no weight penalty: a committee has no
+        one model's weights, and no label smoothing), the accuracy as its recorded
+        ``test_accuracy`` counts it on the test images."""
+        del verbose  # Keras's progress bar: evaluate prints nothing
+        probs = self.predict(x, preprocess, batch_size=pass_size(batch_size, "evaluate"))
+        if not len(probs):
+            raise SpecError("evaluate: no images to evaluate on")
+        target = label_targets(y, len(probs), probs.shape[1])
+        loss = float(-(target * np.log(np.clip(probs, 1e-12, None))).sum(1).mean())
+        acc = float((probs.argmax(1) == target.argmax(1)).mean())
+        return {"loss": loss, "accuracy": acc} if return_dict else [loss, acc]
 
     def __repr__(self) -> str:
         acc = "n/a" if self.test_accuracy is None else f"{self.test_accuracy:.4f}"
