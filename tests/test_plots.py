@@ -529,3 +529,25 @@ def test_a_residual_model_s_layer_paths_do_not_overlap_as_column_titles(fashion)
         max(len(line) for line in t.get_text().splitlines()) <= 26 for t in titles)
     boxes = [t.get_window_extent(renderer) for t in titles]
     assert all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:])), [(b.x0, b.x1) for b in boxes]
+
+
+def test_plot_history_takes_runs_and_kerass_history_dict_and_refuses_the_rest_in_one_line(data_dir: Path) -> None:
+    """helper-117: plot_history([run]), a Keras history.history dict and (label, history) pairs raised
+    TypeError/AttributeError from inside; plot_confusion_matrix(run) an IndexError."""
+    from mnistlab import train
+
+    run = train("mnist", "seed000-dense", epochs=2, data_dir=data_dir, progress="none", subset=120, validation=0.2)
+    accs = [e["accuracy"] for e in run.history]
+    test = f"{run.test_accuracy:.2%}"
+    for given, labels in (([run], ["seed000-dense train", "seed000-dense val", f"seed000-dense test {test}"]),
+                          ([("k", run.history.history, run.test_accuracy)], ["k train", "k val", f"k test {test}"]),
+                          ([("p", list(run.history))], ["p train", "p val"])):
+        fig = plots.plot_history(given)
+        assert fig.axes[0].get_legend_handles_labels()[1] == labels
+        assert list(fig.axes[0].lines[0].get_ydata()) == accs
+    for bad in (["cnn"], [("x", "not a history", None)]):
+        with pytest.raises(PlotError, match="plot_history takes|a history is a list of per-epoch dicts"):
+            plots.plot_history(bad)
+    for bad in (run, np.zeros((3, 4)), np.zeros(5)):
+        with pytest.raises(PlotError, match="plot_confusion_matrix takes a square matrix of counts"):
+            plots.plot_confusion_matrix(bad)

@@ -228,13 +228,34 @@ def _series(history: Sequence[Mapping[str, Any]], key: str) -> tuple[list[int], 
     return xs, ys
 
 
+def _history_run(given: Any) -> HistoryRun:
+    """One of :func:`plot_history`'s runs as (label, per-epoch dicts, test accuracy or None)."""
+    if hasattr(given, "history") and hasattr(given, "test_accuracy"):  # a Run, as train() returns it
+        config = getattr(given, "config", None) or {}
+        given = (str((config.get("model") or {}).get("name") or "run"), given.history, given.test_accuracy)
+    if not isinstance(given, (tuple, list)) or len(given) not in (2, 3):
+        raise PlotError(f"plot_history takes (label, history, test_accuracy) tuples or runs, got {type(given).__name__}")
+    label, history, test_acc = (*given, None) if len(given) == 2 else given
+    if isinstance(history, Mapping):  # Keras's history.history: {"loss": [...], "accuracy": [...]}
+        n = max((len(v) for v in history.values() if isinstance(v, (list, tuple))), default=0)
+        history = [{"epoch": i + 1, **{k: v[i] for k, v in history.items() if isinstance(v, (list, tuple)) and i < len(v)}}
+                   for i in range(n)]
+    if not isinstance(history, (list, tuple)) or not all(isinstance(h, Mapping) for h in history):
+        raise PlotError(f"{label}: a history is a list of per-epoch dicts or Keras's history.history dict, got "
+                        f"{type(history).__name__}")
+    return str(label), list(history), test_acc
+
+
 def plot_history(runs: Sequence[HistoryRun]) -> Figure:
     """Accuracy and loss per epoch: train solid, validation dashed, test accuracy as a horizontal line.
 
-    `runs` is a list of (label, history, test_accuracy or None); each history is the per-epoch list
-    of dicts a run records (epoch, loss, accuracy, val_loss, val_accuracy). Several runs overlay in
-    the same two panels, one colour each (seeds 002 and 003).
+    `runs` is a list of (label, history, test_accuracy or None), or of (label, history), or of
+    trained runs (:class:`mnistlab.Run`: labelled by their model); each history is the per-epoch
+    list of dicts a run records (epoch, loss, accuracy, val_loss, val_accuracy), or Keras's
+    ``history.history`` dict of lists. Several runs overlay in the same two panels, one colour each
+    (seeds 002 and 003). PlotError, one line, for anything else.
     """
+    runs = [_history_run(r) for r in runs]
     if not runs:
         raise PlotError("no runs to plot")
     fig = Figure(figsize=(11, 4.2), layout="constrained")
@@ -436,8 +457,16 @@ def plot_misclassified(images: Any, true: Sequence[int] | np.ndarray, pred: Sequ
 
 
 def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str] | None = None) -> Figure:
-    """Heatmap of a confusion matrix (rows true, columns predicted) with the count in each cell."""
-    cm = np.asarray(cm)
+    """Heatmap of a confusion matrix (rows true, columns predicted) with the count in each cell.
+    PlotError for anything but a square matrix of counts (a trained run: draw its figure with
+    ``mnistlab.views.figure_for("confusion", store, run_id)``, or pass ``metrics.confusion_matrix``'s)."""
+    try:
+        cm = np.asarray(cm, dtype=np.float64)
+    except (TypeError, ValueError):
+        cm = np.zeros(0)
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or not len(cm):
+        raise PlotError("plot_confusion_matrix takes a square matrix of counts (metrics.confusion_matrix(true, "
+                        "pred, classes)); for a trained run, views.figure_for(\"confusion\", store, run_id)")
     k = cm.shape[0]
     names = [_class_name(class_names, i) for i in range(k)]
     fig = Figure(figsize=(1.0 + 0.6 * k, 0.6 + 0.55 * k), layout="constrained")
