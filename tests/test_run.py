@@ -271,7 +271,7 @@ def test_notebook_validation_data_is_used_and_recorded(data_dir):
         assert again.history[-1]["val_accuracy"] == pytest.approx(run.history[-1]["val_accuracy"])
 
 
-def test_a_callback_object_is_checked_before_training_as_its_table_is(data_dir):
+def test_a_callback_object_is_checked_before_training_as_its_table_is(data_dir, tmp_path):
     """helper-117: {"type": "EarlyStopping", "monitor": "val_acc"} was refused before training, the
     object EarlyStopping(monitor="val_acc") only warned each epoch and stopped nothing."""
     from mnistlab.callbacks import EarlyStopping, ReduceLROnPlateau
@@ -283,6 +283,11 @@ def test_a_callback_object_is_checked_before_training_as_its_table_is(data_dir):
     run = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60, validation=0.2,
                 callbacks=[EarlyStopping()])
     assert run.status == "finished"
+    from mnistlab.callbacks import ModelCheckpoint  # saving every epoch: its monitor (val_loss) is never read
+
+    every = ModelCheckpoint(str(tmp_path / "e{epoch}.safetensors"))
+    assert train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60,
+                 callbacks=every).status == "finished" and (tmp_path / "e1.safetensors").is_file()
 
 
 @pytest.mark.parametrize(("given", "needle"), [

@@ -1295,8 +1295,8 @@ def _check_callback_objects(callbacks: Sequence[Callback], validation: bool) -> 
 
     for cb in callbacks:
         monitor = getattr(cb, "monitor", None)
-        if not isinstance(monitor, str):
-            continue
+        if not isinstance(monitor, str) or getattr(cb, "save_best_only", True) is False:
+            continue  # (a ModelCheckpoint saving every epoch never reads its monitor)
         who = f"train(): callbacks: {type(cb).__name__}(monitor={monitor!r})"
         check_monitor(monitor, who)
         if monitor.startswith("val_") and not validation:
