@@ -271,6 +271,28 @@ def test_notebook_validation_data_is_used_and_recorded(data_dir):
         assert again.history[-1]["val_accuracy"] == pytest.approx(run.history[-1]["val_accuracy"])
 
 
+def test_an_error_in_the_users_own_callback_is_raised_once_the_run_is_recorded(data_dir, tmp_path):
+    """helper-117: a ValueError raised in the user's callback came back as a failed Run (the message
+    alone, no traceback); Keras's fit lets it through. It is raised, the run recorded failed."""
+    import traceback
+
+    from mnistlab.callbacks import Callback
+    from mnistlab.store import RunStore
+
+    class Boom(Callback):
+        def on_epoch_end(self, epoch, logs=None):  # noqa: ANN001
+            raise ValueError("my bug")
+
+    with pytest.raises(ValueError, match="^my bug$") as raised:
+        train("mnist", "seed000-dense", epochs=2, data_dir=data_dir, progress="none", subset=60, callbacks=[Boom()],
+              store=tmp_path / "runs")
+    assert "on_epoch_end" in "".join(traceback.format_tb(raised.value.__traceback__))  # the user's line, to debug
+    [rec] = RunStore(tmp_path / "runs").runs()
+    assert rec.status == "failed" and rec.message == "ValueError: my bug"
+    with pytest.raises(ValueError, match="^my bug$"):  # not recorded: raised all the same
+        train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60, callbacks=Boom())
+
+
 def test_a_callback_object_is_checked_before_training_as_its_table_is(data_dir, tmp_path):
     """helper-117: {"type": "EarlyStopping", "monitor": "val_acc"} was refused before training, the
     object EarlyStopping(monitor="val_acc") only warned each epoch and stopped nothing."""

@@ -63,6 +63,7 @@ class RunResult:
     test_probs: np.ndarray
     model: torch.nn.Module
     message: str = ""
+    error: BaseException | None = field(default=None, repr=False, compare=False)  # the user's callback's (FitOutcome)
 
 
 
@@ -368,7 +369,8 @@ def run_config(
                              else "none" if data.val_y is None else cfg.data.split)
     model.eval()
     model = model.to("cpu", memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # torch's stubs lack memory_format
-    return RunResult(resolved, outcome.status, list(outcome.history), metrics, env, probs, model, outcome.message)
+    return RunResult(resolved, outcome.status, list(outcome.history), metrics, env, probs, model, outcome.message,
+                     outcome.error)
 
 
 def run_callbacks(cfg: RunConfig) -> list[Callback]:
@@ -570,7 +572,20 @@ def _fit(trainer: Trainer, data: Split, epochs: int, key: tuple[str, str], memor
         if os.environ.get("MNISTLAB_DEBUG"):
             raise
         message = memory_message(memory, "an allocation failed while training") if allocation_failed(exc) else None
-        return FitOutcome("failed", message or failure_message(exc), trainer.history)
+        return FitOutcome("failed", message or failure_message(exc), trainer.history,
+                          error=exc if raised_by_users_callback(exc, trainer.callbacks) else None)
+
+
+def raised_by_users_callback(exc: BaseException, callbacks: Sequence[Callback]) -> bool:
+    """Whether ``exc`` came out of a method of one of ``callbacks`` whose class is the user's own
+    (not mnistlab's): its traceback passes through a frame whose ``self`` is that callback."""
+    theirs = {id(cb) for cb in callbacks if not type(cb).__module__.startswith("mnistlab.")}
+    tb = exc.__traceback__
+    while tb is not None and theirs:
+        if id(tb.tb_frame.f_locals.get("self")) in theirs:
+            return True
+        tb = tb.tb_next
+    return False
 
 
 def build_on(device: torch.device, spec: ModelSpec, seed: int, memory: MemoryEstimate) -> torch.nn.Module:
@@ -1190,8 +1205,9 @@ def train(
     records the run there under ``experiment``, as ``mnistlab train`` does; ``run.run_id`` is its id.
     ``resume=True`` continues from the checkpoint in ``checkpoint_dir``; where a run in ``store``
     ended with it (the same settings and epochs: :func:`recorded_end`), that run is returned.
-    A run that diverged or failed is returned, its ``status`` and ``message`` saying so; Ctrl-C
-    raises :class:`TrainingInterrupted` (a KeyboardInterrupt, as from Keras's ``fit``) once the run
+    A run that diverged or failed is returned, its ``status`` and ``message`` saying so (an error of
+    a callback class of the user's own is raised, as Keras's ``fit`` does, once the run is recorded);
+    Ctrl-C raises :class:`TrainingInterrupted` (a KeyboardInterrupt, as Keras's ``fit``) once the run
     is recorded, its ``.run`` the run as it ended. Bad settings or data raise
     :class:`~mnistlab.errors.MnistlabError` before anything trains.
 
@@ -1219,6 +1235,8 @@ def train(
     run = Run(result) if recorder is None else _recorded(recorder, cfg, result, checkpoint_dir)
     if result.status == "interrupted":
         raise TrainingInterrupted.of(run)
+    if result.error is not None:  # the user's own callback raised: theirs to see, as Keras's fit shows it
+        raise result.error
     return run
 
 

@@ -70,6 +70,9 @@ class FitOutcome:
     checkpointed: int | None = None  # epochs the checkpoint on disk holds (None: no checkpoint_dir)
     resumed_from_step: int = 0  # batches of the next epoch already done when this fit started
     checkpointed_step: int = 0  # batches of the next epoch the checkpoint holds (0: written at an epoch's end)
+    #: what a ``failed`` fit raised where it came from the user's own callback code: train() raises it
+    #: again once the run is recorded, as Keras's fit lets it through (with its traceback)
+    error: BaseException | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
