@@ -4,6 +4,7 @@ settings refused before training."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -271,7 +272,7 @@ def test_notebook_validation_data_is_used_and_recorded(data_dir):
         assert again.history[-1]["val_accuracy"] == pytest.approx(run.history[-1]["val_accuracy"])
 
 
-def test_an_error_in_the_users_own_callback_is_raised_once_the_run_is_recorded(data_dir, tmp_path):
+def test_an_error_in_the_users_own_callback_is_raised_once_the_run_is_recorded(data_dir, tmp_path, capsys):
     """helper-117: a ValueError raised in the user's callback came back as a failed Run (the message
     alone, no traceback); Keras's fit lets it through. It is raised, the run recorded failed."""
     import traceback
@@ -289,6 +290,11 @@ def test_an_error_in_the_users_own_callback_is_raised_once_the_run_is_recorded(d
     assert "on_epoch_end" in "".join(traceback.format_tb(raised.value.__traceback__))  # the user's line, to debug
     [rec] = RunStore(tmp_path / "runs").runs()
     assert rec.status == "failed" and rec.message == "ValueError: my bug"
+    from mnistlab.cli import main  # helper-118: `runs` listed the failed run's tested weights as its accuracy
+
+    assert main(["runs", "--store", str(tmp_path / "runs"), "--format", "json"]) == 0
+    [listed] = json.loads(capsys.readouterr().out)
+    assert listed["status"] == "failed" and listed["test_accuracy"] is None
     with pytest.raises(ValueError, match="^my bug$"):  # not recorded: raised all the same
         train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60, callbacks=Boom())
 

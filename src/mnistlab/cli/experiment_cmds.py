@@ -313,12 +313,14 @@ def runs_cmd(store: str | None, experiment: str | None, status: str | None, fmt:
     """List recorded runs, oldest first; "quick" marks the size of a --quick smoke run (1 epoch,
     at most 300 training images), which comparisons by name leave out beside full-size runs."""
     from mnistlab.comparison import resolve_experiment, smoke_run
+    from mnistlab.store import RESULT_STATUSES
 
     st = open_store(store)
     name = None if experiment is None else resolve_experiment(st, experiment).name
     rows = []
     for r in st.runs(experiment=name, status=status):
-        acc = r.metrics.get("test_accuracy") if r.status != "interrupted" else None  # partial weights: no result
+        acc = r.metrics.get("test_accuracy") if r.status in RESULT_STATUSES else None  # a stop's or a failure's
+        # weights were tested (train, predict) but they are no result, as compare counts none
         rows.append({"run_id": r.run_id, "experiment": r.experiment, "variant": r.variant, "seed": r.seed,
                      "member": r.member, "status": r.status, "test_accuracy": acc if isinstance(acc, float) else None,
                      "epochs": r.metrics.get("epochs_run", len(r.history) or None),
