@@ -80,21 +80,18 @@ def parse_idx(data: bytes, *, name: str = "<bytes>") -> np.ndarray:
     """Parse the bytes of an uncompressed IDX file; see :func:`read_idx`."""
     if len(data) < 4:
         raise DataError(f"{name}: truncated: {len(data)} bytes, too short for an IDX header")
-    zero, type_code, ndim = struct.unpack(">HBB", data[:4])
-    if zero != 0 or type_code not in IDX_DTYPES or not 1 <= ndim <= 4:
+    header = _header_size(data[:4])
+    if header is None:
         what = describe_bytes(data[:512])
         if what and what != "an uncompressed IDX file":
             raise DataError(f"{name}: not a (big-endian) IDX file: it is {what} (magic 0x{data[:4].hex()})")
         raise DataError(f"{name}: not an IDX file (bad magic number 0x{data[:4].hex()})")
-    header = 4 + 4 * ndim
     if len(data) < header:
         raise DataError(f"{name}: truncated: header needs {header} bytes, file has {len(data)}")
-    dims = struct.unpack(f">{ndim}I", data[4:header])
-    dtype = IDX_DTYPES[type_code]
-    expected = int(np.prod(dims, dtype=np.float64)) * dtype.itemsize
+    expected = _claimed_size(data[:header], name, MAX_IDX_BYTES) - header
+    dims = struct.unpack(f">{data[3]}I", data[4:header])
+    dtype = IDX_DTYPES[data[2]]
     actual = len(data) - header
-    if expected > MAX_IDX_BYTES:
-        raise DataError(f"{name}: IDX header claims {expected} bytes of data (dimensions {dims}): refusing")
     if actual < expected:
         raise DataError(f"{name}: truncated: dimensions {dims} need {expected} data bytes, found {actual}")
     if actual > expected:
@@ -163,35 +160,37 @@ def read_limited(stream: _Reader, name: str, limit: int = MAX_IDX_BYTES) -> byte
     are no IDX header is read for 512 bytes, enough for parse_idx to say what it is. The header is
     peeked, not read: the data then come in one read, as fast as reading the whole stream.
 
-    Raises DataError naming ``name`` when the header claims more than ``limit`` bytes, or when a
-    stream without a header of its own size runs past ``limit``.
+    Raises DataError naming ``name`` when the header claims more than ``limit`` bytes.
     """
     head = stream.peek(4 + 4 * 4)[:4 + 4 * 4]  # a buffered stream's first bytes, left unread
-    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in IDX_DTYPES or not 1 <= head[3] <= 4:
-        return stream.read(512) if len(head) >= 4 else _read_unpeeked(stream, name, limit)
-    header = 4 + 4 * head[3]
-    if len(head) < header:  # a buffer that held less than the header (a tiny chunk): read it as it comes
-        return _read_unpeeked(stream, name, limit)
-    dims = struct.unpack(f">{head[3]}I", head[4:header])
-    expected = int(np.prod(dims, dtype=np.float64)) * IDX_DTYPES[head[2]].itemsize
-    if expected > limit:
-        raise DataError(f"{name}: IDX header claims {expected} bytes of data (dimensions {dims}): refusing")
-    return stream.read(header + expected + 1)
-
-
-def _read_unpeeked(stream: _Reader, name: str, limit: int) -> bytes:
-    """:func:`read_limited` where a peek showed less than the header: the header read first."""
-    head = stream.read(4)
-    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in IDX_DTYPES or not 1 <= head[3] <= 4:
+    header = _header_size(head)
+    if header is not None and len(head) >= header:
+        return stream.read(_claimed_size(head, name, limit) + 1)
+    if header is None and len(head) >= 4:
+        return stream.read(512)
+    head = stream.read(4)  # a buffer that held less than the header (a tiny chunk): read it as it comes
+    if (header := _header_size(head)) is None:
         return head + stream.read(512 - len(head))
-    dims_bytes = stream.read(4 * head[3])
-    if len(dims_bytes) < 4 * head[3]:
-        return head + dims_bytes
-    dims = struct.unpack(f">{head[3]}I", dims_bytes)
+    head += stream.read(header - 4)
+    return head if len(head) < header else head + stream.read(_claimed_size(head, name, limit) - header + 1)
+
+
+def _header_size(head: bytes) -> int | None:
+    """The length of the IDX header ``head`` begins with (its magic number read: ``00 00 TT NN``),
+    None where its first 4 bytes are no IDX magic number."""
+    if len(head) < 4 or head[:2] != b"\0\0" or head[2] not in IDX_DTYPES or not 1 <= head[3] <= 4:
+        return None
+    return 4 + 4 * head[3]
+
+
+def _claimed_size(head: bytes, name: str, limit: int) -> int:
+    """The bytes the IDX file whose whole header is ``head`` claims to hold, header included;
+    DataError naming ``name`` when its data claim more than ``limit`` bytes."""
+    dims = struct.unpack(f">{head[3]}I", head[4:4 + 4 * head[3]])
     expected = int(np.prod(dims, dtype=np.float64)) * IDX_DTYPES[head[2]].itemsize
     if expected > limit:
         raise DataError(f"{name}: IDX header claims {expected} bytes of data (dimensions {dims}): refusing")
-    return head + dims_bytes + stream.read(expected + 1)
+    return 4 + 4 * head[3] + expected
 
 
 def _check_compression(path: Path, head: bytes, gz: bool) -> None:
