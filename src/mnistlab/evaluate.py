@@ -149,17 +149,18 @@ def evaluate_tta(
     return loss, acc, mean_probs.numpy()
 
 
-def probs_loss(probs: torch.Tensor, targets: torch.Tensor, model: torch.nn.Module, *, label_smoothing: float = 0.0) -> float:
+def probs_loss(probs: torch.Tensor, targets: torch.Tensor, model: torch.nn.Module | None, *,
+               label_smoothing: float = 0.0) -> float:
     """The loss of predicted probabilities ``probs`` (float32 (N, classes)) against target rows
     ``targets`` (N, classes), one-hot or soft: their cross-entropy with Keras's label smoothing
     (``targets * (1 - s) + s / classes``), probabilities clamped at 1e-12, plus ``model``'s weight
-    penalties, as Keras's loss adds them (:func:`evaluate_model`'s loss from logits, to rounding).
-    0.0 for no rows."""
+    penalties, as Keras's loss adds them (:func:`evaluate_model`'s loss from logits, to rounding;
+    None: a committee's averaged outputs, no one model's penalties). 0.0 for no rows."""
     if not len(probs):
         return 0.0
     target = targets * (1 - label_smoothing) + label_smoothing / probs.shape[1]
     loss = float(-(target * probs.clamp_min(1e-12).log()).sum(1).double().mean())
-    if (penalty := regularization_loss(model)) is not None:
+    if model is not None and (penalty := regularization_loss(model)) is not None:
         loss += float(penalty.detach())
     return loss
 

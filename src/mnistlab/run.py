@@ -1110,14 +1110,8 @@ class Run:
         """
         del verbose  # Keras's progress bar: evaluate prints nothing
         probs = self.predict(x, preprocess, batch_size=pass_size(batch_size, "evaluate"))
-        if not len(probs):
-            raise SpecError("evaluate: no images to evaluate on")
-        target = label_targets(y, len(probs), probs.shape[1])
         smoothing = float((self.result.config.get("train") or {}).get("label_smoothing") or 0.0)
-        loss = probs_loss(torch.from_numpy(probs), torch.from_numpy(target).float(), self.result.model,
-                          label_smoothing=smoothing)
-        acc = float((probs.argmax(1) == target.argmax(1)).mean())
-        return {"loss": loss, "accuracy": acc} if return_dict else [loss, acc]
+        return evaluation(probs, y, self.result.model, label_smoothing=smoothing, return_dict=return_dict)
 
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:
         """Keras's ``model.summary()``: the model's layers, output shapes and parameter counts, in
@@ -1322,6 +1316,20 @@ def _check_callback_objects(callbacks: Sequence[Callback], validation: bool) -> 
                             f'validation_data=(x, y), or monitor "{monitor[4:]}"')
 
 
+def evaluation(probs: np.ndarray, y: Any, model: torch.nn.Module | None, *, label_smoothing: float = 0.0,
+               return_dict: bool = False) -> list[float] | dict[str, float]:
+    """What :meth:`Run.evaluate` (and a committee's) returns of predicted probabilities ``probs``
+    (float32 (N, classes)) and labels ``y`` (:func:`label_targets`): ``[loss, accuracy]`` or, with
+    ``return_dict``, Keras's dict; the loss :func:`~mnistlab.evaluate.probs_loss`'s (``model``'s
+    weight penalties; None for a committee). SpecError for no images, or labels that do not fit."""
+    if not len(probs):
+        raise SpecError("evaluate: no images to evaluate on")
+    target = label_targets(y, len(probs), probs.shape[1])
+    loss = probs_loss(torch.from_numpy(probs), torch.from_numpy(target).float(), model, label_smoothing=label_smoothing)
+    acc = float((probs.argmax(1) == target.argmax(1)).mean())
+    return {"loss": loss, "accuracy": acc} if return_dict else [loss, acc]
+
+
 def pass_size(batch_size: Any, where: str) -> int:
     """Images a forward pass for :meth:`Run.predict` and :meth:`Run.evaluate`: ``batch_size``, a
     whole number at least 1, or 250 for None (SpecError otherwise: a batch of -1 returned no rows)."""
@@ -1437,12 +1445,7 @@ class Committee:
         ``test_accuracy`` counts it on the test images."""
         del verbose  # Keras's progress bar: evaluate prints nothing
         probs = self.predict(x, preprocess, batch_size=pass_size(batch_size, "evaluate"))
-        if not len(probs):
-            raise SpecError("evaluate: no images to evaluate on")
-        target = label_targets(y, len(probs), probs.shape[1])
-        loss = float(-(target * np.log(np.clip(probs, 1e-12, None))).sum(1).mean())
-        acc = float((probs.argmax(1) == target.argmax(1)).mean())
-        return {"loss": loss, "accuracy": acc} if return_dict else [loss, acc]
+        return evaluation(probs, y, None, return_dict=return_dict)
 
     def __repr__(self) -> str:
         acc = "n/a" if self.test_accuracy is None else f"{self.test_accuracy:.4f}"
