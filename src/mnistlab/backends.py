@@ -818,7 +818,9 @@ def runner_for(resources: Any, *, backend: str | None = None, address: str | Non
             them = "them" if len(given) > 1 else "it"
             warnings.warn(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} with --backend ray: "
                           f"the local backend ignores {them}", SpecWarning, stacklevel=2)
-        if jobs > (cores := len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1):
+        from mnistlab.accel.threads import usable_cores
+
+        if jobs > (cores := len(usable_cores())):
             warnings.warn(f"-j {jobs} starts more workers than the {cores} core{'s' * (cores != 1)} this process may "
                           f"use: they share them, each of the {unit} training slower, and the whole seldom ends "
                           f"sooner than with -j {cores}", SpecWarning, stacklevel=2)

@@ -386,9 +386,10 @@ def show_warning(message: Warning | str, category: type[Warning], filename: str,
     to the user, one ``warning:`` line on stderr, not a Python source location, and so is a
     :class:`ReportWarning`, each said once per process (a config is validated again for each cell
     of a sweep); others as Python shows them."""
-    if issubclass(category, (SpecWarning, ReportWarning)) or _missing_glyph(str(message)):
-        said = (f"warning: {' '.join(str(message).split())}" if not _missing_glyph(str(message)) else
-                "warning: the figures' font lacks characters of some names (CJK, emoji): they are drawn as boxes")
+    glyph = _missing_glyph(str(message))
+    if glyph or issubclass(category, (SpecWarning, ReportWarning)):
+        said = ("warning: the figures' font lacks characters of some names (CJK, emoji): they are drawn as boxes"
+                if glyph else f"warning: {' '.join(str(message).split())}")
         if said not in _SAID:
             _SAID.add(said)
             print(said, file=sys.stderr, flush=True)

@@ -55,6 +55,12 @@ def threads_for(others: float, cores: int, most: int) -> int:
     return max(1, min(most, cores - taken))
 
 
+def usable_cores() -> set[int]:
+    """The cores this process may run on (its affinity mask, as taskset or a container's cpuset
+    narrows it; every core where the platform has no mask)."""
+    return os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
+
+
 class CpuSampler:
     """How many of this process's cores other processes kept busy since the last :meth:`sample`.
 
@@ -64,8 +70,7 @@ class CpuSampler:
     """
 
     def __init__(self) -> None:
-        affinity = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else set(range(os.cpu_count() or 1))
-        self.cpus = {f"cpu{i}" for i in affinity}
+        self.cpus = {f"cpu{i}" for i in usable_cores()}
         self.cores = len(self.cpus)
         self._last = self._read()
 
