@@ -339,23 +339,35 @@ def rows_runs(store: RunStore, experiment: str, rows: Sequence[Mapping[str, Any]
     return [r for r in store.runs(experiment=experiment) if r.run_id in ids]
 
 
+def scored_part(dataset: Any, metrics: Mapping[str, Any]) -> tuple[int, int] | None:
+    """(test images scored, the whole test set's) of a run of ``dataset`` whose ``metrics`` say it
+    scored part of its test set (a ``data.subset``); None when it scored the whole, or cannot tell.
+    The whole set's size is the one the run recorded (``test_set_size``: the user's own data too)
+    or, for runs recorded before it was, a registered dataset's."""
+    from mnistlab.data.registry import get_info, is_registered
+
+    size, whole = metrics.get("test_size"), metrics.get("test_set_size")
+    if not isinstance(whole, int) and is_registered(dataset):
+        whole = get_info(dataset).test_size
+    if isinstance(size, int) and isinstance(whole, int) and size < whole and dataset is not None:
+        return size, whole
+    return None
+
+
 def part_of_test_set(runs: Iterable[Any]) -> str | None:
     """A note when runs (each a :class:`~mnistlab.store.RunRecord` or a
     :class:`~mnistlab.run.RunResult`: its ``config`` and ``metrics``) were scored on part of their
     test set (a ``data.subset`` keeps its first ``subset // 6`` test images), naming how many: a
-    reader takes a test accuracy for the whole set's otherwise. The whole set's size is the one the
-    run recorded (``test_set_size``: the user's own data too) or, for runs recorded before it was, a
-    registered dataset's. None when every run scored its whole test set."""
-    from mnistlab.data.registry import get_info, is_registered
+    reader takes a test accuracy for the whole set's otherwise (:func:`scored_part`). None when
+    every run scored its whole test set."""
+    from mnistlab.data.registry import is_registered
     from mnistlab.data.userdata import dataset_label
 
     parts: dict[str, list[int]] = {}  # "of mnist's 10,000 test images" -> the sizes scored
     for r in runs:
-        dataset, metrics = (r.config or {}).get("dataset"), r.metrics or {}
-        size, whole = metrics.get("test_size"), metrics.get("test_set_size")
-        if not isinstance(whole, int) and is_registered(dataset):
-            whole = get_info(dataset).test_size
-        if isinstance(size, int) and isinstance(whole, int) and size < whole and dataset is not None:
+        dataset = (r.config or {}).get("dataset")
+        if dataset is not None and (scored := scored_part(dataset, r.metrics or {})) is not None:
+            size, whole = scored
             of = (f"of {dataset}'s {whole:,} test images" if is_registered(dataset)
                   else f"of the {whole:,} test images of {dataset_label(dataset)}")
             if size not in (sizes := parts.setdefault(of, [])):

@@ -1122,13 +1122,10 @@ class Run:
         m = self.result.metrics
         name = self.result.config["model"].get("name") or "model"
         acc = f"{m['test_accuracy']:.4f}" if m.get("test_accuracy") is not None else "n/a"
-        size, whole = m.get("test_size"), m.get("test_set_size")
-        if whole is None and is_registered(self.dataset):
-            from mnistlab.data.registry import get_info
+        from mnistlab.comparison import scored_part
 
-            whole = get_info(self.dataset).test_size
-        if acc != "n/a" and isinstance(size, int) and isinstance(whole, int) and size < whole:  # data.subset's part
-            acc += f" on {size:,} of {whole:,} test images"
+        if acc != "n/a" and (part := scored_part(self.dataset, m)) is not None:  # data.subset's part
+            acc += f" on {part[0]:,} of {part[1]:,} test images"
         return (f"Run({self.result.config['dataset']}, {name}, {self.status}, epochs={m['epochs_run']}, "
                 f"test_accuracy={acc}, train_seconds={m['train_seconds']:.1f})")
 
