@@ -685,17 +685,10 @@ def base_setting(resolved: Mapping[str, Any], space: SearchSpace, model: Mapping
     unless ``model`` gives it with those keys at fixed values: :func:`study_settings`);
     the user's own data by its kind and options
     (:func:`~mnistlab.data.userdata.data_setting`: a moved folder is the same base)."""
-    from mnistlab.comparison import flatten_config
-    from mnistlab.data.userdata import data_setting
-
-    config = {**resolved, "dataset": data_setting(resolved.get("dataset"))}
-    if model is not None:
-        config["model"] = model
+    config = {**resolved, **({} if model is None else {"model": model})}
     # a searched key of the model (model.dense, model.layers[0].filters) may change any of its layers
-    searched = [("model" if p.key.startswith("model.") and model is None else p.key) for p in space.params]
-    flat = {k: v for k, v in flatten_config(config) if k not in ("train.threads", "train.device")
-            and not any(k == s or k.startswith(f"{s}.") for s in searched)}
-    return json.dumps(flat, sort_keys=True, default=str)
+    return _setting_text(config, [("model" if p.key.startswith("model.") and model is None else p.key)
+                                  for p in space.params])
 
 
 def written_setting(base: Mapping[str, Any], space: SearchSpace) -> str:
@@ -704,13 +697,18 @@ def written_setting(base: Mapping[str, Any], space: SearchSpace) -> str:
     (a searched key's own sub-keys too); the user's data by its kind and options. What tells a
     setting the user added or changed (an ``augment`` table, a searched model's other keys) from
     one that a newer mnistlab merely resolves (:func:`_check_fingerprint`)."""
+    return _setting_text(base, [p.key for p in space.params])  # (a study's keys are dotted: model.layers.6.units)
+
+
+def _setting_text(config: Mapping[str, Any], searched: Sequence[str]) -> str:
+    """``config`` flattened to dotted keys (:func:`~mnistlab.comparison.flatten_config`) as JSON
+    text, its dataset by :func:`~mnistlab.data.userdata.data_setting`, less where it runs
+    (``train.threads``, ``train.device``) and the ``searched`` keys with their sub-keys."""
     from mnistlab.comparison import flatten_config
     from mnistlab.data.userdata import data_setting
 
-    config = {**base, "dataset": data_setting(base.get("dataset"))}
-    searched = [re.sub(r"\[(\d+)\]", r".\1", p.key) for p in space.params]  # model.layers[0].filters: as flattened
-    flat = {k: v for k, v in flatten_config(config) if k not in ("train.threads", "train.device")
-            and not any(k == s or k.startswith(f"{s}.") for s in searched)}
+    flat = {k: v for k, v in flatten_config({**config, "dataset": data_setting(config.get("dataset"))})
+            if k not in ("train.threads", "train.device") and not any(k == s or k.startswith(f"{s}.") for s in searched)}
     return json.dumps(flat, sort_keys=True, default=str)
 
 
