@@ -1122,6 +1122,18 @@ def rich_table(rows: Sequence[Mapping[str, Any]], title: str | None = None, widt
     return Fitted()
 
 
+def columns_that_fit(widths: Sequence[int], dropped_first: Sequence[int], room: int) -> list[int]:
+    """The columns a terminal table keeps (indices into ``widths``: each column's widest cell with
+    its padding and border) when whole ones are left out, in the order ``dropped_first``, until
+    the rest fit in ``room`` cells (or none is left to drop): never every cell cut to "…"."""
+    keep = list(range(len(widths)))
+    for i in dropped_first:
+        if sum(widths[k] for k in keep) + 1 <= room:
+            break
+        keep = [k for k in keep if k != i]
+    return keep
+
+
 def _fitted_table(rows: Sequence[Mapping[str, Any]], title: str | None, width: int) -> Any:
     from rich.cells import cell_len
     from rich.table import Table
@@ -1136,13 +1148,10 @@ def _fitted_table(rows: Sequence[Mapping[str, Any]], title: str | None, width: i
     wanted = [max([*map(cell_len, h.splitlines()), *(cell_len(c[i]) for c in cells)]) + 3 for i, h in enumerate(heads)]
     longest_word = max(cell_len(w) for text in [heads[0], *(c[0] for c in cells)] for w in text.split() or [""])
     wanted[0] = longest_word + 3  # the variant column wraps its notes at spaces, down to its longest word
-    keep = list(range(len(heads)))
     searched = [h for h in heads[1:] if h and h not in _DROP_FIRST  # ("": the best/~best marks' column, kept)
                 and not h.startswith(("val ", "test acc", "committee"))]
-    for name in [*_DROP_FIRST, *reversed(searched)]:  # a search's keys go last (`mnistlab show` has them)
-        if sum(wanted[i] for i in keep) + 1 <= width:
-            break
-        keep = [i for i in keep if heads[i] != name]
+    order = [*_DROP_FIRST, *reversed(searched)]  # a search's keys go last (`mnistlab show` has them)
+    keep = columns_that_fit(wanted, [i for name in order for i, h in enumerate(heads) if h == name], width)
     left_out = [h for i, h in enumerate(heads) if i not in keep]
     caption = f"left out for the terminal's width: {', '.join(left_out)} (--format markdown shows every column)"
     table = Table(title=None if title is None else Text(title),  # Text: a "[" in a name is not markup

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from mnistlab.callbacks import Callback
-from mnistlab.comparison import counts_over
+from mnistlab.comparison import columns_that_fit, counts_over
 from mnistlab.errors import MnistlabError
 from mnistlab.files import write_atomic
 from mnistlab.store import ENDED, RESULT_STATUSES, RunRecord, RunStore, epochs_trained, process_holds, run_alive
@@ -379,11 +379,8 @@ def render(status: SweepStatus) -> Any:
 
     class Fitted:
         def __rich_console__(self, console: Any, options: Any) -> Any:
-            keep = list(range(len(heads)))
-            for name in ("member", "seed", "time", "val acc"):
-                if sum(widths[i] for i in keep) + 1 <= options.max_width:
-                    break
-                keep = [i for i in keep if heads[i] != name]
+            order = [heads.index(h) for h in ("member", "seed", "time", "val acc") if h in heads]
+            keep = columns_that_fit(widths, order, options.max_width)
             table = Table(expand=False)
             for i in keep:
                 table.add_column(heads[i], justify="left" if heads[i] in ("run", "variant") else "right",

@@ -124,13 +124,12 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str,
     from rich.table import Table
     from rich.text import Text
 
+    from mnistlab.comparison import columns_that_fit
+
     console = rich_console()
     widest = {c.key: max([cell_len(c.header), *(cell_len(_shown(c, r.get(c.key))) for r in rows)]) for c in columns}
-    shown = list(columns)
-    for c in sorted((c for c in columns if c.drop), key=lambda c: c.drop):  # whole columns go, not every cell squeezed
-        if sum(widest[k.key] + 3 for k in shown) + 1 <= console.width:
-            break
-        shown.remove(c)
+    order = sorted((i for i, c in enumerate(columns) if c.drop), key=lambda i: columns[i].drop)
+    shown = [columns[i] for i in columns_that_fit([widest[c.key] + 3 for c in columns], order, console.width)]
     left_out = [c.header for c in columns if c not in shown]
     # Text, not str: a "[" in a name or message is shown as typed, never read as rich markup.
     table = Table(title=None if title is None else Text(title), caption=Text(
