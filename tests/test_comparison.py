@@ -300,6 +300,33 @@ def test_a_committee_of_different_networks_exports_and_has_a_card_for_each(tmp_p
     assert np.array_equal(np.asarray(again), cm)
 
 
+def test_a_committees_card_says_each_members_precision_and_epoch_time(tmp_path: Path, data_dir: Path) -> None:
+    """helper-119: a committee across variants, half trained in bf16, was carded as float32 (its
+    first member's), with the first member's seconds per epoch."""
+    from mnistlab.card import model_card
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "full"\n[[variants]]\nname = "half"\n"train.precision" = "bf16"\n'
+              '"model.dense" = [64, 64]\n[[committees]]\nname = "both"\nvariants = ["full", "half"]\n')
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir, progress="none")
+    both = load_trained(store, "exp", variant="both")
+    assert [m.env["precision"] for m in both.members] == ["float32", "bf16"]
+    card = model_card(both, data_dir=data_dir)
+    assert "| precision | float32 (1 member), bf16 (1 member) |" in card  # the environment's row
+    spe = sorted(m.metrics["seconds_per_epoch"] for m in both.members)
+    assert f"s over 2 members ({spe[0]:.2f} to {spe[1]:.2f} s per epoch)" in card or f"{spe[0]:.2f} s per epoch" in card
+
+
+def test_an_experiment_whose_runs_all_diverged_has_no_model_and_no_yet(tmp_path: Path, data_dir: Path) -> None:
+    """helper-119: "has no finished runs yet (its runs are: diverged)": no rerun brings one."""
+    p = write(tmp_path, TINY + '[[variants]]\nname = "boom"\n"train.lr" = 100.0\n')
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir, progress="none")
+    with pytest.raises(StoreError, match=r"^experiment 'exp' has no finished runs \(its runs are: diverged\); a "
+                                         r"diverged run's weights are no model to use: `mnistlab show RUN_ID`"):
+        load_trained(store, "exp")
+
+
 def main_rm(store: RunStore, run_id: str) -> bool:
     return store.rm([run_id]).run_ids == [run_id]
 
@@ -368,7 +395,7 @@ def test_compare_during_a_sweep_says_what_is_training_and_what_may_be_queued(
               '[[variants]]\nname = "b"\nrepeats = 2\n"train.lr" = 0.01\n[[variants]]\nname = "c"\n"train.lr" = 0.1\n'
               '[[variants]]\nname = "d"\nrepeats = 2\n"train.lr" = 0.003\n')
     store = RunStore(tmp_path / "s")
-    run_experiment(p, store, data_dir=data_dir)
+    run_experiment(p, store, data_dir=data_dir, progress="none")
     cells = {(c.variant, c.repeat): c for c in load_experiment(p).cells()}
     b1, c0, d1 = [next(r for r in store.runs() if (r.variant, r.config_hash) == (v, cells[v, i].key)) for v, i in
                   (("b", 1), ("c", 0), ("d", 1))]
@@ -429,7 +456,7 @@ def test_a_markdown_page_of_smoke_runs_says_so_above_its_table(tmp_path: Path, d
     from mnistlab.cli import main
 
     p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
-    run_experiment(p, RunStore(tmp_path / "s"), data_dir=data_dir)
+    run_experiment(p, RunStore(tmp_path / "s"), data_dir=data_dir, progress="none")
     assert main(["compare", str(p), "--store", str(tmp_path / "s"), "--format", "markdown"]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("Note: these are smoke runs, the size of a --quick check") and err == "", err
@@ -707,6 +734,10 @@ def test_figures_of_one_model_draw_the_run_predict_uses(tmp_path: Path, data_dir
     run_experiment(p, store, data_dir=data_dir)
     with pytest.raises(StoreError, match="has 2 variants: choose one with --variant; variants: a, b"):
         figure_for("confusion", store, "exp", data_dir=data_dir)  # it used to draw the first run silently
+    with pytest.raises(StoreError, match="has 2 variants: choose one with variant=; variants: a, b"):
+        load_trained(store, "exp")  # in Python's words (helper-117: "--variant" in a notebook)
+    with pytest.raises(SpecError, match=r"give its experiment \(exp\) instead, or leave pick= out$"):
+        load_trained(store, store.runs()[0].run_id, pick="latest")
     best = load_trained(store, "exp", variant="a")  # predict's, export's and card's choice: the best of three
     accs = [r.metrics["test_accuracy"] for r in store.runs() if r.variant == "a"]
     assert best.test_accuracy == max(accs) > accs[0]  # seeds 1-3: the first run is not the best (so it can fail)
@@ -721,7 +752,7 @@ def test_rm_of_a_member_says_which_committee_scores_went(tmp_path: Path, data_di
     p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "t"\ncommittee = 2\n[[committees]]\n'
               'name = "both"\nvariants = ["a", "t"]\n')
     store = RunStore(tmp_path / "s")
-    run_experiment(p, store, data_dir=data_dir)
+    run_experiment(p, store, data_dir=data_dir, progress="none")
     member = next(r.run_id for r in store.runs() if r.variant == "t")
     solo = next(r.run_id for r in store.runs() if r.variant == "a")
     assert main(["rm", solo, "--store", str(store.root)]) == 0
@@ -1012,6 +1043,51 @@ def test_a_card_of_a_variant_that_changes_a_preset_names_the_variant_and_the_pre
     assert card.startswith("# Model card: tanh (seed000-dense) on "), card.splitlines()[0]
     card = model_card(load_trained(store, "exp", variant="fast"), data_dir=data_dir)  # the preset's layers as they are
     assert card.startswith("# Model card: seed000-dense on "), card.splitlines()[0]
+    # helper-119: a `train --set model...` run's card was titled as the preset, and its config left the model out
+    assert main(["train", "--dataset", "mnist", "--model", "seed000-dense", "--set", "model.layers[1].activation=tanh",
+                 "--epochs", "1", "--subset", "120", "--data-dir", str(data_dir), "--store", str(store.root)]) == 0
+    [tanh] = store.runs(experiment="train")
+    card = model_card(load_trained(store, tanh.run_id), data_dir=data_dir)
+    assert card.startswith(r"# Model card: seed000-dense, changed: layers\[1\].act=tanh on "), card.splitlines()[0]
+    assert '"activation": "tanh"' in card
+
+
+def test_an_experiment_named_as_a_run_ids_start_is_read_as_the_experiment_and_said_so(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-119: `export f8a6` wrote experiment f8a6's run, where `show f8a6` showed run f8a6057aae; silently."""
+    from mnistlab.errors import ReportWarning
+
+    store = RunStore(tmp_path / "s")
+    run_experiment(write(tmp_path, TINY + '[[variants]]\nname = "a"\n'), store, data_dir=data_dir, progress="none")
+    [first] = store.runs()
+    prefix = first.run_id[:4]
+    run_experiment(write(tmp_path, f'name = "{prefix}"\n' + TINY + '[[variants]]\nname = "b"\n', "e2.toml"), store,
+                   data_dir=data_dir, progress="none")
+    with pytest.warns(ReportWarning, match=f"'{prefix}' is experiment {prefix}'s name and the start of run "
+                                           f"{first.run_id}'s id: read as the experiment"):
+        assert load_trained(store, prefix).record.experiment == prefix
+    assert main(["card", prefix, "--store", str(store.root), "--data-dir", str(data_dir)]) == 0
+    assert f"the start of run {first.run_id}'s id" in capsys.readouterr().err
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert load_trained(store, first.run_id).run_id == first.run_id  # the whole id: the run, nothing to say
+
+
+def test_a_card_says_how_a_committee_was_chosen_among_its_variants_committees(tmp_path: Path, data_dir: Path) -> None:
+    """helper-119: a card of the best of a variant's committees said nothing of the others (its runs' did)."""
+    from mnistlab.card import model_card
+
+    store = RunStore(tmp_path / "s")
+    run_experiment(write(tmp_path, TINY + '[[variants]]\nname = "team"\ncommittee = 2\nrepeats = 2\n'), store,
+                   data_dir=data_dir, progress="none")
+    accs = [c.accuracy for c in store.committees("exp")]
+    assert len(accs) == 2
+    spread = f"{100 * np.mean(accs):.2f}% +- {100 * np.std(accs, ddof=1):.2f} (n=2)"
+    card = model_card(load_trained(store, "exp", variant="team"), data_dir=data_dir)
+    assert (f"Chosen as the best of 2 committees of 2 of variant team by test accuracy, an optimistic figure as the "
+            f"test set chose it: their mean is {spread}.") in card
+    card = model_card(load_trained(store, "exp", variant="team", pick="latest"), data_dir=data_dir)
+    assert f"Chosen as the latest of 2 committees of 2 of variant team (their test accuracy: {spread})." in card
 
 
 def test_by_name_a_variant_shown_by_its_smoke_run_keeps_its_place(tmp_path: Path, data_dir: Path) -> None:

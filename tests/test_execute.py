@@ -86,14 +86,19 @@ def test_which_earlier_outcomes_are_reused(tmp_path: Path, data_dir: Path, statu
 
 
 # ------------------------------------------------------------- resuming an interrupted cell
-class _CtrlCAfter(Callback):
-    """A user's Ctrl-C at the end of epoch ``epochs`` (1-based), as the trainer receives it."""
+class _CtrlCIn(Callback):
+    """A user's Ctrl-C as epoch ``epoch`` (1-based) begins, or as it ends (``ends``: in its
+    ``on_epoch_end``, its batches trained), as the trainer receives it."""
 
-    def __init__(self, epochs: int) -> None:
-        self.epochs = epochs
+    def __init__(self, epoch: int, ends: bool = False) -> None:
+        self.epoch, self.ends = epoch, ends
+
+    def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
+        if epoch + 1 == self.epoch and not self.ends:
+            raise KeyboardInterrupt
 
     def on_epoch_end(self, epoch: int, logs: Any = None) -> None:
-        if epoch + 1 == self.epochs:
+        if epoch + 1 == self.epoch and self.ends:
             raise KeyboardInterrupt
 
 
@@ -106,15 +111,15 @@ def _one_cell(tmp_path: Path) -> tuple[Path, RunStore]:
 
 
 def _interrupt_first_cell(exp_path: Path, store: RunStore, after: int, data_dir: Path,
-                          threads: int = 0) -> tuple[str, Path]:
+                          threads: int = 0, ends: bool = False) -> tuple[str, Path]:
     """Train the experiment's first cell the way a sweep worker does (with ``threads``: a worker's
-    share of the cores), stopped by Ctrl-C in epoch ``after + 1`` (the checkpoint holds ``after``
-    epochs); returns its run id and checkpoint folder."""
+    share of the cores), stopped by Ctrl-C as epoch ``after + 1`` begins (the checkpoint holds
+    ``after`` epochs), or as it ends (``ends``); returns its run id and checkpoint folder."""
     exp = load_experiment(exp_path)
     task = CellTask((exp.cells()[0],), str(store.root), str(data_dir), threads, done=())  # trained even if done before
     out, mine = claim_cells(store, task)
     folder = store.checkpoint_dir(task.cells[0].experiment, task.cells[0].variant, task.cells[0].key)
-    results = train_cells(task, [0], store, [mine[0][1].run_id], callbacks=[_CtrlCAfter(after + 1)],
+    results = train_cells(task, [0], store, [mine[0][1].run_id], callbacks=[_CtrlCIn(after + 1, ends)],
                           checkpoint_dir=folder)
     [(run_id, status)] = record_cells(out, mine, results)
     assert status == "interrupted"
@@ -150,8 +155,9 @@ def test_a_cell_stopped_inside_an_epoch_continues_after_its_last_checkpointed_ba
     monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0.000001")  # a checkpoint after every batch (10 an epoch)
     p, store = _one_cell(tmp_path)
     whole = run_experiment(p, tmp_path / "whole", data_dir=data_dir).outcomes[0].record
-    stopped, folder = _interrupt_first_cell(p, store, after=2, data_dir=data_dir)  # Ctrl-C as epoch 3 ends
+    stopped, folder = _interrupt_first_cell(p, store, after=2, data_dir=data_dir, ends=True)  # as epoch 3 ends
     rec = store.get(stopped)
+    assert len(rec.history) == 3  # its weights trained epoch 3; the checkpoint holds it but for its end
     assert (rec.metrics["checkpoint_epoch"], rec.metrics["checkpoint_step"]) == (2, 9)  # after batch 9 of 10
     assert cell_line(rec).endswith("(run it again to continue from epoch 3, batch 10)")
     resumed = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
@@ -249,10 +255,46 @@ def test_a_cell_of_epochs_long_enough_keeps_a_checkpoint_before_the_minute(tmp_p
     out, mine = claim_cells(store, task)
     folder = store.checkpoint_dir(task.cells[0].experiment, "a", task.cells[0].key)
     [(run_id, status)] = record_cells(out, mine, train_cells(task, [0], store, [mine[0][1].run_id],
-                                                             callbacks=[_SlowEpochs(1.5), _CtrlCAfter(3)],
+                                                             callbacks=[_SlowEpochs(1.5), _CtrlCIn(3)],
                                                              checkpoint_dir=folder))
     assert status == "interrupted" and store.get(run_id).metrics["checkpoint_epoch"] == 2
     assert cell_line(store.get(run_id)).endswith("(run it again to continue from epoch 3)")
+
+
+def test_a_sweeps_result_and_its_interruption_count_interrupted_cells_apart(tmp_path: Path, data_dir: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-117/118: an ExperimentResult's repr printed every record, a Dataset's its arrays, a
+    RunStore's an address; SweepInterrupted's "1 cell ended in it" counted a cell it interrupted."""
+    from mnistlab.datasets import load_dataset
+    from mnistlab.execute import CellOutcome, ExperimentResult, SweepInterrupted
+
+    monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")
+    p, store = _one_cell(tmp_path)
+    stopped, _ = _interrupt_first_cell(p, store, after=1, data_dir=data_dir)
+    result = run_experiment(p, store, data_dir=data_dir)  # the stopped cell, continued
+    assert repr(result) == "ExperimentResult('exp', 1 cell: 1 trained, 1 row)"
+    exp = load_experiment(p)
+    cut = ExperimentResult(exp, [CellOutcome(exp.cells()[0], store.get(stopped), False), *result.outcomes])
+    assert str(SweepInterrupted(cut)).startswith("sweep exp stopped: 1 cell ended in it, 1 interrupted, recorded")
+    assert cut.counts() == "1 trained, 1 interrupted" and ExperimentResult(exp).counts() == "no cells"
+    assert repr(store) == f"RunStore({str(store.root.resolve())!r})"
+    assert repr(RunStore(store.root, create=False)) == repr(store)
+    assert repr(load_dataset("mnist", data_dir)) == ("Dataset('mnist', train (60000, 28, 28) uint8, "
+                                                     "test (10000, 28, 28) uint8, 10 classes)")
+
+
+def test_run_experiment_prints_a_line_per_cell_in_python_unless_asked_not_to(tmp_path: Path, data_dir: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-117: run_experiment printed nothing in a notebook, through minutes of training."""
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\ntrain = { optimizer = "sgd" }\n')
+    with pytest.raises(SpecError, match='^progress: "cells"'):
+        run_experiment(p, tmp_path / "s", data_dir=data_dir, progress="bar")
+    run_experiment(p, tmp_path / "s", data_dir=data_dir)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(re.match(rf"\s*\[{i}/2\] [0-9a-f]{{10}}\s+{v}\s+seed 0: finished, test acc \d", line)
+                                   for i, v, line in zip((1, 2), "ab", lines)), lines
+    run_experiment(p, tmp_path / "s", data_dir=data_dir, progress="none")
+    assert capsys.readouterr().out == ""
 
 
 def test_force_and_a_broken_checkpoint_train_from_the_first_epoch(tmp_path: Path, data_dir: Path,
@@ -585,7 +627,7 @@ def test_the_table_follows_the_file_though_a_shared_run_is_recorded_last(tmp_pat
                                                                         capsys: pytest.CaptureFixture[str]) -> None:
     p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "lr"\n[variants.grid]\n'
               '"train.lr" = [0.01, 0.001, 0.1]\n')  # lr=0.001 is Adam's default: a's run, recorded after the others
-    result = run_experiment(p, tmp_path / "s", data_dir=data_dir)
+    result = run_experiment(p, tmp_path / "s", data_dir=data_dir, progress="none")
     assert [o.cell.variant for o in result.outcomes][-1] == "lr,lr=0.001"
     assert [r["variant"] for r in result.rows] == ["a", "lr,lr=0.01", "lr,lr=0.001", "lr,lr=0.1"]
     assert main(["compare", str(p), "--store", str(tmp_path / "s")]) == 0

@@ -84,6 +84,105 @@ def test_a_committee_exports_as_the_log_of_its_mean_probabilities(mnist_models, 
     assert read_metadata(tmp_path / "committee.onnx")["mnistlab.committee"] == "2"
 
 
+def test_a_run_and_a_committee_save_as_keras_models_do(mnist_models, tmp_path, test_set, capsys):
+    """helper-117: a Keras user reaches for model.save(path); a Run and a Committee have it (export_model)."""
+    from mnistlab.errors import OutputError
+
+    store = RunStore(mnist_models)
+    run = load_trained(store, "use", variant="dense", pick="latest")
+    check = run.save(tmp_path / "m.pt")
+    assert check is not None and check.passed and check.fmt == "torchscript"
+    images = test_set[0][:20]
+    logits = torch.jit.load(str(tmp_path / "m.pt"))(torch.from_numpy(images.astype(np.float32) / 255)[:, None])
+    np.testing.assert_allclose(torch.softmax(logits, 1).detach().numpy(), run.predict(images), atol=1e-5)
+    committee = load_trained(store, "use", variant="committee")
+    assert committee.save(tmp_path / "c.bin", "onnx", verify=False) is None and (tmp_path / "c.bin").stat().st_size > 0
+    for name in ("m.keras", "m.weights.h5"):
+        with pytest.raises(OutputError, match="mnistlab writes no Keras file"):
+            run.save(tmp_path / name)
+        assert not (tmp_path / name).exists()
+    from mnistlab.errors import SpecError  # helper-119: an AttributeError, and the command's flags in Python
+
+    with pytest.raises(SpecError, match=r"^export_model takes a Run or a Committee .* not str$"):
+        export_model(run.run_id, tmp_path / "x.onnx")
+    with pytest.raises(OutputError, match=r"cannot tell the format of .*x\.txt.* give fmt= \(onnx"):
+        export_model(run, tmp_path / "x.txt")
+    with pytest.raises(OutputError, match=r"give the file a name before its suffix \(model\.onnx\)"):
+        export_model(run, tmp_path / ".onnx")
+    code = main(["export", run.run_id, "-o", str(tmp_path / "x.txt"), "--store", str(mnist_models)])
+    assert code == 2 and "give --format (onnx" in capsys.readouterr().err  # the command's words stay its flags
+
+
+def test_a_bf16_runs_export_says_the_file_computes_in_float32_and_what_it_scores(data_dir, tmp_path, test_set):
+    """helper-119: a bf16 run's ONNX file (float32) scored 99.03% where its card said 99.02%, 3 answers
+    differing from `predict`'s, and nothing said so. The check says the file's own accuracy and
+    how many answers differ from the run's recorded ones."""
+    from mnistlab.card import model_card
+    from mnistlab.run import train
+
+    run = train("mnist", "seed000-ex1", epochs=1, data_dir=data_dir, progress="none", subset=600, precision="bf16")
+    check = run.save(tmp_path / "m.onnx", data_dir=data_dir)
+    assert check is not None and check.passed and check.run_precision == "bf16"
+    session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
+    images, labels = test_set
+    got = session.run(["logits"], {"images": (images.astype(np.float32) / 255)[:, None]})[0].argmax(1)
+    assert check.accuracy == pytest.approx(float((got == labels).mean()))
+    recorded = np.asarray(run.result.test_probs).argmax(1)
+    assert check.differ_from_run == int((got[: len(recorded)] != recorded).sum())
+    said = check.summary()
+    assert f"the file scores {check.accuracy:.2%} on them (it computes in float32, the run was tested in bf16: " in said
+    assert "## Export" in model_card(run, data_dir=data_dir, verification=check, exported="m.onnx")
+    plain = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120)
+    check = plain.save(tmp_path / "p.onnx", data_dir=data_dir)
+    assert check.run_precision is None and "float32" not in check.summary() and "the file scores" in check.summary()
+
+
+@pytest.mark.parametrize("suffix", ["onnx", "pt", "safetensors"])
+def test_the_cards_code_runs_the_exported_file(mnist_models, tmp_path, test_set, monkeypatch, suffix):
+    """helper-119: an error said the card beside an export shows how to run it; it did not."""
+    import re
+
+    model = load_trained(RunStore(mnist_models), "use", variant="dense", pick="latest")
+    monkeypatch.chdir(tmp_path)
+    assert main(["export", model.run_id, "-o", f"m.{suffix}", "--store", str(mnist_models)]) == 0
+    card = Path(f"m.{suffix}.md").read_text()
+    [code] = re.findall(r"```python\n(.*?)```", card, re.S)
+    images = test_set[0][:30]
+    scope = {"x": (images.astype(np.float32) / 255)[:, None]}
+    exec(code, scope)  # noqa: S102 - the card's own lines, as a reader pastes them
+    np.testing.assert_allclose(scope["probs"], model.predict(images), atol=1e-5)
+
+
+def test_exporting_a_model_twice_writes_the_same_bytes(mnist_models, tmp_path):
+    """helper-119: the safetensors header held its metadata in a different order each time, the ONNX
+    file torch's version as mnistlab's, the .pt its temporary file's name (TorchScript still names
+    a class traced again in one process anew: ___torch_mangle_N)."""
+    import hashlib
+    import zipfile
+
+    from mnistlab import __version__
+
+    model = load_trained(RunStore(mnist_models), "use", variant="committee")
+    export_model(model, tmp_path / "m.pt", verify=False)
+    assert {n.split("/")[0] for n in zipfile.ZipFile(tmp_path / "m.pt").namelist()} == {"archive"}
+    for suffix in ("safetensors", "onnx"):
+        digests = set()
+        for name in ("a", "b", "c"):
+            export_model(model, tmp_path / f"{name}.{suffix}", verify=False)
+            digests.add(hashlib.sha256((tmp_path / f"{name}.{suffix}").read_bytes()).hexdigest())
+        assert len(digests) == 1, suffix
+    assert onnx.load(str(tmp_path / "a.onnx")).producer_version == __version__
+    assert load_file(str(tmp_path / "a.safetensors")).keys() == export_module(model).state_dict().keys()
+    assert read_metadata(tmp_path / "a.safetensors") == metadata_of(tmp_path / "b.safetensors")
+
+
+def metadata_of(path: Path) -> dict[str, str]:
+    from safetensors import safe_open
+
+    with safe_open(str(path), "pt") as f:
+        return dict(f.metadata())
+
+
 def test_verification_fails_for_a_file_of_another_model(mnist_models, tmp_path, test_set):
     store = RunStore(mnist_models)
     runs = [r for r in store.runs(experiment="use") if r.variant == "dense"]
@@ -154,6 +253,8 @@ def test_without_the_dataset_export_says_to_use_no_verify_which_writes_with_a_wa
     assert err.strip() == f"warning: {out} is unverified (--no-verify): it was not compared with the PyTorch model " \
                           "on the test set"
     assert json.loads(read_metadata(out)["mnistlab.class_names"]) == [str(d) for d in range(10)]
+    card = Path(str(out) + ".md").read_text()  # helper-119: the card beside it did not say it was unverified
+    assert "## Export" in card and "- not verified: written without comparing it with the PyTorch model" in card
 
 
 def test_an_export_of_a_model_of_the_users_own_data_says_what_it_knows_and_no_path(tmp_path):

@@ -80,9 +80,13 @@ def test_an_output_path_is_checked_before_the_work(tmp_path: Path) -> None:
     for path, message in ((tmp_path / "folder.png", "it is a folder"),
                           (tmp_path / "missing" / "a.png", "folder .* does not exist"),
                           (tmp_path / "afile" / "a.png", "folder .*afile is a file, not a folder"),  # helper-111
-                          ("/dev/null", "not a regular file")):
+                          ("/dev/null", "not a regular file"),
+                          (tmp_path / ("a" * 300 + ".onnx"), "its name is 305 bytes, over the 255")):  # helper-119: rc 1
         with pytest.raises(OutputError, match=message):
             check_output_path(path)
+    (tmp_path / "dangling.md").symlink_to(tmp_path / "gone.md")  # helper-119: found once the model was written
+    with pytest.raises(OutputError, match=r"dangling\.md: a link to nothing \(what it points to, .*gone\.md, is gone\)"):
+        check_output_path(tmp_path / "dangling.md")
     assert check_output_path(tmp_path / "new.png") == tmp_path / "new.png"
     assert display_name("bad\nname\x1b.png") == "bad\\nname\\x1b.png"
 

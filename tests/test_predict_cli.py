@@ -131,8 +131,9 @@ def test_model_is_a_run_id_a_variants_best_or_latest_run_or_a_committee(mnist_mo
     assert load_trained(store, "use", variant="dense").run_id == best.run_id
     assert load_trained(store, "use", variant="dense", pick="latest").run_id == dense[-1].run_id
     assert load_trained(store, dense[0].run_id[:7]).run_id == dense[0].run_id
-    with pytest.raises(SpecError, match=f"--pick latest picks among an experiment's runs, and {dense[0].run_id[:7]} is "
-                                        f"run {dense[0].run_id}: give its experiment \\(use\\) instead"):
+    with pytest.raises(SpecError, match=f"^pick=\"latest\" picks among an experiment's runs, and {dense[0].run_id[:7]} "
+                                        f"is run {dense[0].run_id}: give its experiment \\(use\\) instead, or leave "
+                                        "pick= out$"):  # in Python's words
         load_trained(store, dense[0].run_id[:7], pick="latest")  # helper-108: ignored, unsaid
     committee = load_trained(store, "use", variant="committee")
     assert isinstance(committee, Committee) and len(committee.members) == 2
@@ -142,7 +143,7 @@ def test_model_is_a_run_id_a_variants_best_or_latest_run_or_a_committee(mnist_mo
     assert committee.test_accuracy == store.committees("use")[0].accuracy
     Image.fromarray(x[0]).save(tmp_path / "d.png")
     code, _, err = cli(capsys, "predict", dense[0].run_id, tmp_path / "d.png", "--pick", "latest", "--store", mnist_models)
-    one_line_error(code, err, "--pick latest picks among an experiment's runs")
+    one_line_error(code, err, "--pick latest picks among an experiment's runs", "or leave --pick out")
 
 
 def test_a_committee_predicts_from_the_cli(mnist_models, tmp_path, capsys, test_digits):
@@ -207,6 +208,12 @@ def test_the_card_command(mnist_models, tmp_path, capsys):
             f"chose it: their mean is {100 * np.mean(accs):.2f}% +- {100 * np.std(accs, ddof=1):.2f} (n=2).") in out
     code, out, _ = cli(capsys, "card", best.run_id, "--store", mnist_models)  # by id: nothing was chosen
     assert code == 0 and "Chosen as" not in out
+    (tmp_path / "dense.onnx").write_bytes(b"model bytes")  # helper-119: card -o over a model wrote Markdown into it
+    code, _, err = cli(capsys, "card", best.run_id, "-o", tmp_path / "dense.onnx", "--store", mnist_models)
+    one_line_error(code, err, "a model card is Markdown, so the file name must end in .md or .markdown")
+    assert (tmp_path / "dense.onnx").read_bytes() == b"model bytes"
+    code, out, _ = cli(capsys, "card", best.run_id, "-o", "-", "--store", mnist_models)  # -: stdout, no file "-"
+    assert code == 0 and out.startswith("# Model card") and not Path("-").exists()
 
 
 def test_a_hostile_variant_name_is_text_in_the_card(recorded, capsys):
@@ -307,6 +314,37 @@ def test_a_folders_images_are_predicted_in_natural_order(mnist_models, tmp_path,
     assert names == [f"img{i}.png" for i in range(1, 13)] + ["Img13.png", "more/img1.png"]
     labels = [int(r["Label"]) for r in csv.DictReader(io.StringIO(sub.read_text()))]
     assert [int(r["class_1"]) for r in csv.DictReader(io.StringIO(out))] == labels  # ImageId k is the k-th listed
+
+
+def test_list_images_names_predicts_rows_and_pil_images_are_preprocessed(mnist_models, tmp_path, test_digits):
+    """helper-117: run.predict("folder/") gave rows with no file names, and a PIL image (a file
+    opened) was not preprocessed as its file is. list_images gives predict's files in its order."""
+    import mnistlab
+
+    x, y = test_digits
+    (tmp_path / "d" / "more").mkdir(parents=True)
+    for i in (1, 2, 10):
+        Image.fromarray(x[i]).save(tmp_path / "d" / f"img{i}.png")
+    Image.fromarray(x[3]).save(tmp_path / "d" / "more" / "a.png")
+    (tmp_path / "d" / "notes.txt").write_text("not an image")
+    run = load_trained(mnist_models, "use", variant="dense", pick="latest")
+    with pytest.warns(UserWarning, match="not read: 1 file not ending"):
+        files = mnistlab.list_images(tmp_path / "d")
+    assert [Path(f).relative_to(tmp_path / "d").as_posix() for f in files] == [
+        "img1.png", "img2.png", "img10.png", "more/a.png"]
+    with pytest.warns(UserWarning):
+        probs = run.predict(tmp_path / "d")
+    one_by_one = np.concatenate([run.predict(f) for f in files])
+    np.testing.assert_allclose(probs, one_by_one, atol=1e-6)  # row i is file i
+    assert mnistlab.list_images([files[1], files[0]]) == [files[1], files[0]]  # a list keeps its order
+    big = Image.fromarray(255 - np.kron(x[4], np.ones((3, 3), np.uint8)))  # 84x84, dark on light: a photo's form
+    np.testing.assert_allclose(run.predict(big), run.predict(np.asarray(big), preprocess=True), atol=1e-6)
+    np.testing.assert_allclose(run.predict([big, big]), np.repeat(run.predict(big), 2, 0), atol=1e-6)
+    assert int(run.predict(big).argmax()) == y[4]
+    with pytest.raises(SpecError, match="the model takes"):
+        run.predict(big, preprocess=False)
+    with pytest.raises(mnistlab.DataError, match="no such file"):
+        mnistlab.list_images(tmp_path / "missing")
 
 
 def test_show_takes_grayscale_images_with_transparency(mnist_models, tmp_path, capsys, test_digits):

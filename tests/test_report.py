@@ -363,7 +363,7 @@ def test_report_of_a_variant_with_repeats_draws_its_best_run_as_plot_and_card_do
 
     p = write(tmp_path, TINY + '[[variants]]\nname = "again"\nrepeats = 3\n"train.seed" = 1\n')  # seed 1: 0 of 20 right
     store = RunStore(tmp_path / "s")
-    run_experiment(p, store, data_dir=data_dir)
+    run_experiment(p, store, data_dir=data_dir, progress="none")
     runs = store.runs(experiment="exp")
     best = max(runs, key=lambda r: (r.metrics["test_accuracy"], r.created_at))
     first = min(runs, key=lambda r: r.seed)

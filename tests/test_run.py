@@ -20,7 +20,7 @@ from mnistlab.config import parse_run_config
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning
 from mnistlab.models import weights_finite
-from mnistlab.run import prepare_data, run_config, train
+from mnistlab.run import TrainingInterrupted, prepare_data, run_config, train
 from mnistlab.store import RunStore
 
 
@@ -357,6 +357,42 @@ def test_notebook_runs_can_be_recorded_even_when_they_diverge(data_dir, tmp_path
     assert train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120).run_id is None
 
 
+def test_a_runs_history_has_keras_params(data_dir):
+    """helper-117: Keras's history.params ({"verbose", "epochs", "steps"}) was missing."""
+    run = train("mnist", "seed000-dense", epochs=2, data_dir=data_dir, progress="none", subset=130, batch_size=32)
+    assert run.history.params == {"verbose": 0, "epochs": 2, "steps": 5}  # 130 images: 4 batches of 32 and one of 2
+    assert list(run.history.history) == run.history.keys() and len(run.history) == 2
+
+
+def test_an_epoch_whose_on_epoch_end_raised_is_kept_in_the_recorded_history(data_dir, tmp_path):
+    """helper-117: the epoch whose on_epoch_end raised (the user's error, a Ctrl-C in a slow
+    callback) was left out of the history, though its weights had trained it."""
+    from mnistlab.callbacks import Callback
+    from mnistlab.store import RunStore
+
+    class FailsInEpoch2(Callback):
+        def __init__(self, error: type[BaseException]) -> None:
+            super().__init__()
+            self.error = error
+
+        def on_epoch_end(self, epoch, logs=None):  # noqa: ANN001
+            if epoch == 1:
+                raise self.error("in my callback")
+
+    with pytest.raises(ValueError, match="in my callback"):
+        train("mnist", "seed000-dense", epochs=3, data_dir=data_dir, progress="none", subset=60,
+              callbacks=FailsInEpoch2(ValueError), store=tmp_path / "runs")
+    [rec] = RunStore(tmp_path / "runs", create=False).runs()
+    assert rec.status == "failed" and [h["epoch"] for h in rec.history] == [1, 2]
+    assert all(h["accuracy"] is not None and h["epoch_seconds"] > 0 for h in rec.history)
+    with pytest.raises(TrainingInterrupted) as stopped:
+        train("mnist", "seed000-dense", epochs=3, data_dir=data_dir, progress="none", subset=60,
+              callbacks=FailsInEpoch2(KeyboardInterrupt), store=tmp_path / "runs")
+    run = stopped.value.run
+    assert run.status == "interrupted" and len(run.history) == 2 and "after 2 complete epochs" in run.message
+    assert len(RunStore(tmp_path / "runs", create=False).get(run.run_id).history) == 2
+
+
 def test_a_run_deleted_from_the_store_while_training_is_a_warning_not_a_crash(data_dir, tmp_path):
     from mnistlab.store import RunStore
 
@@ -626,7 +662,6 @@ def test_ctrl_c_in_train_stops_a_loop_of_runs_with_each_recorded(data_dir, tmp_p
     import os
     import signal
 
-    from mnistlab import TrainingInterrupted
     from mnistlab.store import RunStore
 
     class CtrlCInEpoch2(Callback):
@@ -660,7 +695,6 @@ def test_ctrl_c_as_training_ends_keeps_the_epochs_it_trained(data_dir, tmp_path)
     import os
     import signal
 
-    from mnistlab import TrainingInterrupted
     from mnistlab.store import RunStore
 
     class CtrlCAtTheEnd(Callback):
@@ -686,7 +720,6 @@ def test_ctrl_c_while_train_records_its_run_waits_for_the_record_and_its_note(da
     import pickle
     import signal
 
-    from mnistlab import TrainingInterrupted
     from mnistlab.run import RECORDED_FILE
     from mnistlab.store import RunStore
 
@@ -722,6 +755,9 @@ def test_train_resumed_where_a_recorded_run_ended_returns_that_run(data_dir, tmp
     assert len(RunStore(tmp_path / "runs", create=False).runs()) == 1
     on = train("mnist", "seed000-dense", resume=True, **{**kw, "epochs": 2})
     assert on.run_id != first.run_id and on.metrics["resumed_from_epoch"] == 1 and len(on.history) == 2
+    with pytest.raises(SpecError, match=r"^train\(resume=True\) needs checkpoint_dir="):  # helper-117: trained afresh
+        train("mnist", "seed000-dense", resume=True, **{**kw, "checkpoint_dir": None})
+    assert len(RunStore(tmp_path / "runs", create=False).runs()) == 2  # nothing recorded
 
 
 def test_recording_a_result_whose_row_was_deleted_or_that_is_stopped(data_dir, tmp_path):

@@ -744,12 +744,12 @@ def test_editing_the_data_changes_the_cell_key_and_reruns_the_cell(tmp_path: Pat
     exp_path = _csv_experiment(tmp_path)
     monkeypatch.chdir(tmp_path.parent)  # the paths are the file's, not the current folder's
     store = tmp_path / "store"
-    first = run_experiment(exp_path, store)
+    first = run_experiment(exp_path, store, progress="none")
     assert [(o.skipped, o.record.status) for o in first.outcomes] == [(False, "finished")]
     cell = load_experiment(exp_path).cells()[0]
     assert run_key(cell.config) == cell.key == first.outcomes[0].record.config_hash  # the recorder's hash too
     write_csv(tmp_path / "train.csv", four_images(), [1, 0, 1, 0])  # rewritten, same content: same key
-    assert [o.skipped for o in run_experiment(exp_path, store).outcomes] == [True]
+    assert [o.skipped for o in run_experiment(exp_path, store, progress="none").outcomes] == [True]
     write_csv(tmp_path / "train.csv", four_images(), [0, 0, 1, 1])  # edited labels: new data
     assert load_experiment(exp_path).cells()[0].key != cell.key
     from mnistlab.cli import main
@@ -757,7 +757,7 @@ def test_editing_the_data_changes_the_cell_key_and_reruns_the_cell(tmp_path: Pat
     s = ["--store", str(store), "--format", "csv"]
     assert main(["compare", str(exp_path), *s]) == 2  # its only variant's cell is not trained on this data yet
     # by name: the variant as it last ran, on the data it last ran on (not a mean over two datasets)
-    assert main(["compare", str(run_experiment(exp_path, store).outcomes[0].record.experiment), *s]) == 0
+    assert main(["compare", str(run_experiment(exp_path, store, progress="none").outcomes[0].record.experiment), *s]) == 0
     out, err = capsys.readouterr()
     assert out.splitlines()[1].split(",")[1] == "1" and "an older version of a variant or of its data" in err
 

@@ -33,7 +33,7 @@ _HOMES = {
     "ModelSpec": "specs", "load_model_spec": "specs", "parse_model_spec": "specs", "save_model_spec": "specs",
     "RunRecord": "store", "RunStore": "store",
     "Committee": "run", "Run": "run", "RunResult": "run", "load_trained": "run", "run_config": "run", "train": "run",
-    "TrainingInterrupted": "run", "preprocess": "preprocess",
+    "TrainingInterrupted": "run", "list_images": "preprocess", "preprocess": "preprocess",
 }
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from mnistlab.specs import ModelSpec, load_model_spec, parse_model_spec, save_model_spec
     from mnistlab.store import RunRecord, RunStore
     from mnistlab.run import Committee, Run, RunResult, TrainingInterrupted, load_trained, run_config, train
-    from mnistlab.preprocess import preprocess
+    from mnistlab.preprocess import list_images, preprocess
 
 
 if not TYPE_CHECKING:  # for a type checker the names are the imports above: a misspelt one is an error
@@ -97,7 +97,7 @@ __all__ = [
     "ModelSpec", "parse_model_spec", "load_model_spec", "save_model_spec",
     "build_model", "summarize", "format_summary", "resolve_model", "list_presets",
     "RunConfig", "parse_run_config", "run_config", "train", "Run", "RunResult", "TrainingInterrupted",
-    "load_trained", "Committee", "preprocess",
+    "load_trained", "Committee", "preprocess", "list_images",
     "load_experiment", "run_experiment", "SweepInterrupted", "compare", "RunStore", "RunRecord",
     "MnistlabError", "DataError", "SpecError", "StoreError",
 ]

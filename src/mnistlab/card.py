@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -125,7 +126,7 @@ def _training_section(model: Run | Committee) -> list[str]:
     named = [k for k, _ in rows]
     at = named.index("momentum") + 1 if "momentum" in named else 2  # after the momentum, else the optimizer and its lr:
     rows[at:at] = [(k, "true") for k in ("nesterov", "amsgrad", "centered") if t.get(k)]  # the optimizer's switches
-    used = run.result.env.get("precision")  # what "auto" became on the machine that trained it
+    used = _each([m.result.env.get("precision") for m in _members(model)])  # what "auto" became where each trained
     rows = [(k, f"{v} ({md(used)})" if k == "precision" and used and used != t.get(k) else v) for k, v in rows]
     seeds = [str(m.record.seed if m.record else m.config.get("train", {}).get("seed")) for m in _members(model)]
     rows.append(("seeds" if len(seeds) > 1 else "seed", ", ".join(seeds)))
@@ -139,7 +140,7 @@ def _training_section(model: Run | Committee) -> list[str]:
              ("test-time augmentation", md(json.dumps((run.config.get("evaluate") or {}).get("tta"))
                                            if (run.config.get("evaluate") or {}).get("tta") else None))]
     rows = [(k, v) for k, v in rows if v not in ("None", "")]
-    full = json.dumps({k: v for k, v in run.config.items() if k != "model"}, indent=1, default=str)
+    full = json.dumps(run.config, indent=1, default=str)  # the model too: what a changed preset's layers hold
     differ = not all(same_setting({**m.config, "model": None}, {**run.config, "model": None})  # seeds aside,
                      and m.config.get("dataset") == run.config.get("dataset") for m in _members(model))  # same files
     note = ([f"The members were trained with different settings; this table is the first member's (run "
@@ -187,16 +188,27 @@ def _results_section(model: Run | Committee, labels: np.ndarray | None, class_na
     return out + [""]
 
 
+def _each(values: Sequence[Any]) -> str | None:
+    """The one value the members share, or each value with how many members have it (``bf16 (2
+    members), float32 (1 member)``: a committee whose networks "auto" trained differently); None for none."""
+    counts = Counter(str(v) for v in values if v is not None)
+    if len(counts) <= 1:
+        return next(iter(counts), None)
+    return ", ".join(f"{v} ({n} member{'s' * (n != 1)})" for v, n in counts.most_common())
+
+
 def _environment_section(model: Run | Committee) -> list[str]:
     members = _members(model)
     seconds = sum(float(m.metrics.get("train_seconds") or 0) for m in members)
-    env = members[0].result.env
     keys = ("device", "device_name", "precision", "threads", "python", "torch", "numpy", "mnistlab", "platform",
             "git_commit")
-    rows = [(k, md(env[k])) for k in keys if env.get(k) is not None]
+    rows = [(k, md(said)) for k in keys if (said := _each([m.result.env.get(k) for m in members])) is not None]
+    epochs = [float(s) for m in members if isinstance(s := m.metrics.get("seconds_per_epoch"), (int, float))]
+    per_epoch = ("n/a" if not epochs else f"{epochs[0]:.2f}" if max(epochs) - min(epochs) < 0.005
+                 else f"{min(epochs):.2f} to {max(epochs):.2f}")
     return ["## Training time and environment", "", f"Training took {seconds:.1f} s"
             + (f" over {len(members)} members" if len(members) > 1 else "")
-            + f" ({_num(members[0].metrics.get('seconds_per_epoch'), '.2f')} s per epoch).", "", *_table(["", ""], rows), ""]
+            + f" ({per_epoch} s per epoch).", "", *_table(["", ""], rows), ""]
 
 
 def _called(run: Run) -> str:
@@ -206,14 +218,29 @@ def _called(run: Run) -> str:
     from mnistlab.presets import get_preset, preset_names
 
     model, variant = run.config["model"].get("name"), _variant(run)
-    if model in preset_names() and variant and variant != model:
+    if model in preset_names():
         try:
-            changed = ModelSpec.from_dict(run.config["model"]).to_dict() != get_preset(model).spec.to_dict()
+            mine, preset = ModelSpec.from_dict(run.config["model"]).to_dict(), get_preset(model).spec.to_dict()
         except MnistlabError:  # a spec that no longer reads: say both
-            changed = True
-        if changed:
+            mine, preset = {}, {"layers": None}
+        if mine != preset and variant and variant != model:
             return f"{md(variant)} ({md(model)})"
+        if mine != preset:  # a run of `train --set model...`: what it changed, as compare names its row
+            return f"{md(model)}, changed: {md(_changes(preset, mine))}"
     return md(model or variant or "model")
+
+
+def _changes(preset: dict[str, Any], spec: dict[str, Any], most: int = 3) -> str:
+    """What ``spec`` (a model's dict) sets otherwise than ``preset``: ``layers[1].activation=tanh``
+    (at most ``most`` keys, then ``,...``); where the layers were added or removed, their count."""
+    from mnistlab.comparison import flatten_config
+    from mnistlab.experiments import derive_name
+
+    if len(spec.get("layers") or []) != len(preset.get("layers") or []):
+        return f"{len(spec.get('layers') or [])} layers, the preset's {len(preset.get('layers') or [])}"
+    ours, theirs = dict(flatten_config(spec, "model.")), dict(flatten_config(preset, "model."))
+    differ = [k for k in dict.fromkeys([*ours, *theirs]) if ours.get(k) != theirs.get(k) and k != "model.name"]
+    return derive_name({k: ours.get(k) for k in differ[:most]}) + (",..." if len(differ) > most else "")
 
 
 def _variant(run: Run) -> str | None:
@@ -234,13 +261,44 @@ def _preprocessing_section(model: Run | Committee) -> list[str]:
             "Its output is logits; softmax gives the class probabilities.", ""]
 
 
+def _loading_section(exported: str, model: Run | Committee) -> list[str]:
+    """How to run the exported file ``exported`` without mnistlab (with it for safetensors): lines of
+    Python from ``x``, float32 numpy (N, 1, H, W) pixels / 255, to ``probs``, float (N, classes)."""
+    from mnistlab.export import format_for
+
+    try:
+        fmt = format_for(exported)
+    except MnistlabError:  # a name no format claims (model.bin, written with --format): its metadata says
+        return []
+    if fmt == "safetensors" and isinstance(model, Committee):  # its members' weights under members.N.
+        return ["A committee's safetensors file holds each member's weights under `members.N.` (its spec the "
+                "Nth of `mnistlab.spec`'s list, or that spec for each): load each member so, and average their "
+                "softmax outputs.", ""]
+    name = json.dumps(exported)
+    code = {
+        "onnx": ["import numpy, onnxruntime", f"session = onnxruntime.InferenceSession({name})",
+                 'logits = session.run(["logits"], {"images": x})[0]'],
+        "torchscript": ["import numpy, torch", f"model = torch.jit.load({name}).eval()",
+                        "logits = model(torch.from_numpy(x)).detach().numpy()"],
+        "safetensors": ["import json, numpy, torch, mnistlab", "from mnistlab.export import read_metadata",
+                        "from safetensors.torch import load_file",
+                        f'spec = mnistlab.ModelSpec.from_dict(json.loads(read_metadata({name})["mnistlab.spec"]))',
+                        f"model = mnistlab.build_model(spec); model.load_state_dict(load_file({name})); model.eval()",
+                        "logits = model(torch.from_numpy(x)).detach().numpy()"],
+    }[fmt]
+    h, w = model.input_shape
+    return [f"Running it (`x`: float32 (N, 1, {h}, {w}), pixels / 255, preprocessed as below):", "", "```python",
+            *code, "e = numpy.exp(logits - logits.max(axis=1, keepdims=True))",
+            "probs = e / e.sum(axis=1, keepdims=True)  # the class probabilities", "```", ""]
+
+
 def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = None,
                verification: Any = None, exported: str | None = None) -> str:
     """The Markdown card of ``model`` (a :class:`~mnistlab.run.Run` or :class:`~mnistlab.run.Committee`).
 
     The test labels come from the dataset (``data_dir``); when it cannot be loaded the card says
-    so instead of the per-class table. ``verification`` (an export's
-    :class:`~mnistlab.export.Verification`) and ``exported`` (its file name) add the export section.
+    so instead of the per-class table. ``exported`` (an export's file name) adds the export section,
+    with ``verification`` (its :class:`~mnistlab.export.Verification`; None: written unverified).
     """
     from mnistlab.datasets import run_dataset
 
@@ -262,7 +320,7 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
         title = f"{md(str(record.variant))}, the committee of {len(members)} ({name})"
     out = [f"# Model card: {title} on {md(dataset_label(model.dataset))}", "",
            "Run" + ("s" if len(members) > 1 else "") + ": " + ", ".join(_who(m) for m in members) + ".", ""]
-    if isinstance(model, Run) and model.chosen:  # picked among several runs: how, and what the others say
+    if model.chosen:  # picked among several runs or committees: how, and what the others say
         out += [f"Chosen as {md(model.chosen)}.", ""]
     if all(is_quick(m.config) for m in members):  # its accuracy says nothing of what the recipe reaches
         out += ["**A smoke run:** the size of a `--quick` check (1 epoch, at most 300 training images); its "
@@ -280,6 +338,9 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
         out += [f"The committee holds **{sum(c * t for c, t in sizes):,} parameters** in all ({parts}).", ""]
     out += _data_section(members[0], names) + _training_section(model) + _results_section(model, labels, names, why)
     out += _environment_section(model) + _preprocessing_section(model)
-    if verification is not None:
-        out += ["## Export", "", f"- file: {md(exported or '')}", f"- {md(verification.summary())}", ""]
+    if exported is not None:  # unverified (--no-verify) too: a card beside an export says which it is
+        said = verification.summary() if verification is not None else (
+            "not verified: written without comparing it with the PyTorch model on the test set (--no-verify)")
+        out += ["## Export", "", f"- file: {md(exported)}", f"- {md(said)}", "",
+                *_loading_section(exported, model)]
     return "\n".join(out).rstrip("\n") + "\n"  # a text file ends in one newline

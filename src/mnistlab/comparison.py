@@ -136,6 +136,13 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True, qu
                               f"run `mnistlab run {target}` first; {_what_exists(store)}")
         return ExperimentRef(exp.name, target, file=exp)
     if target in known:
+        if run_ids and (run := _run_it_starts(store, target)) is not None:  # helper-119: `show` read it as the run
+            import warnings
+
+            from mnistlab.errors import ReportWarning
+
+            warnings.warn(f"{target!r} is experiment {target}'s name and the start of run {run}'s id: read as the "
+                          f"experiment (give the run's whole id for the run)", ReportWarning, stacklevel=2)
         return ExperimentRef(target, target)
     if run_ids and re.fullmatch(r"[0-9a-fA-F]{1,64}", target):
         try:
@@ -148,6 +155,16 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True, qu
     what = "experiment file, experiment or run" if run_ids else "experiment file or experiment"
     raise NotRecorded(f"no {what} named {target!r} in {store.root}{did_you_mean(target, [*known, *_files_beside(target)])}; "
                       f"{_what_exists(store)}")
+
+
+def _run_it_starts(store: RunStore, target: str) -> str | None:
+    """The id of a run whose id starts with ``target`` (hex), or None (none, or not hex)."""
+    if not re.fullmatch(r"[0-9a-fA-F]{1,64}", target):
+        return None
+    try:
+        return store.get(target).run_id
+    except StoreError as exc:  # ambiguous: several runs start so
+        return f"{target}..." if "ambiguous" in str(exc) else None
 
 
 def _files_beside(target: str) -> list[str]:

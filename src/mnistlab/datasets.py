@@ -95,6 +95,13 @@ class Dataset:
     checksums: Mapping[str, str] = field(default_factory=dict, compare=False)
     test_held_out: float = field(default=0.0, compare=False)
 
+    def __repr__(self) -> str:
+        """One line, as a notebook shows it: ``Dataset('mnist', train (60000, 28, 28) uint8,
+        test (10000, 28, 28) uint8, 10 classes)`` (the dataclass's own repr printed the arrays)."""
+        part = lambda x: f"{tuple(x.shape)} {x.dtype}"  # noqa: E731
+        return (f"Dataset({self.info.name!r}, train {part(self.train_images)}, test {part(self.test_images)}, "
+                f"{len(self.info.class_names)} classes)")
+
 
 def verify_file(path: Path, expected_sha256: str | None) -> np.ndarray:
     """Read, parse and (when ``expected_sha256`` is given) checksum one IDX file; its array or DataError."""

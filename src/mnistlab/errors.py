@@ -9,12 +9,14 @@ the file's line or tell a flag from a file without reading the message back.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import difflib
 import json
+import re
 import sys
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO, TypeVar
 
 
@@ -210,6 +212,21 @@ KERAS_ELSEWHERE_IN_PYTHON = {
 KERAS_ELSEWHERE_IN_PYTHON["y"] = KERAS_ELSEWHERE_IN_PYTHON["x"]
 KERAS_ELSEWHERE_IN_PYTHON["input_shape"] = ("the input's shape is the model's: model={\"input_shape\": [28, 28, 1], "
                                             "\"layers\": [...]} or ModelSpec(input_shape=...), not train()'s")
+
+
+@contextlib.contextmanager
+def in_python_words(words: Mapping[str, str]) -> Iterator[None]:
+    """A MnistlabError raised inside, said in a Python caller's words: each command-line flag of
+    ``words`` (``{"--pick latest": 'pick="latest"', "--variant": "variant="}``, longest first)
+    replaced by its keyword, where the message named the flag its command takes."""
+    try:
+        yield
+    except MnistlabError as exc:
+        said = str(exc)
+        for flag in sorted(words, key=len, reverse=True):
+            said = re.sub(re.escape(flag) + r"(?![\w-])", words[flag].replace("\\", r"\\"), said)
+        exc.args = (said, *exc.args[1:])
+        raise
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -507,6 +507,20 @@ class ExperimentResult:
     repeats: list[Cell] = field(default_factory=list)  # cells of a key another cell of the sweep trains
     unrecorded: list[Cell] = field(default_factory=list)  # repeats whose run did not end here (elsewhere, or failed)
 
+    def counts(self) -> str:
+        """What the cells did, in words: ``"3 trained, 1 interrupted, 2 already done"`` (none: ``"no cells"``)."""
+        trained = [o.record.status for o in self.outcomes if not o.skipped]
+        said = [(sum(s != "interrupted" for s in trained), "trained"), (trained.count("interrupted"), "interrupted"),
+                (sum(o.skipped for o in self.outcomes), "already done"), (len(self.elsewhere), "training elsewhere")]
+        return ", ".join(f"{n} {what}" for n, what in said if n) or "no cells"
+
+    def __repr__(self) -> str:
+        """``ExperimentResult('seed001', 8 cells: 6 trained, 2 already done, 5 rows)`` (the dataclass's
+        own repr printed every record)."""
+        n, rows = len(self.outcomes), len(self.rows)
+        return f"ExperimentResult({self.experiment.name!r}, {n} cell{'s' * (n != 1)}: {self.counts()}, " \
+               f"{rows} row{'s' * (rows != 1)})"
+
 
 class SweepInterrupted(KeyboardInterrupt):
     """Raised by :func:`run_experiment` when Ctrl-C or SIGTERM stopped the sweep, after the
@@ -514,29 +528,33 @@ class SweepInterrupted(KeyboardInterrupt):
     done (its rows are the comparison as it stands). Catching KeyboardInterrupt catches it too."""
 
     def __init__(self, result: ExperimentResult) -> None:
-        ended = sum(not o.skipped for o in result.outcomes)
-        super().__init__(f"sweep {result.experiment.name} stopped: {ended} cell{'s' * (ended != 1)} ended in it, "
-                         "recorded (.result holds them); run it again to train the rest")  # a notebook's last line
+        ended = sum(not o.skipped and o.record.status != "interrupted" for o in result.outcomes)
+        stopped = sum(not o.skipped and o.record.status == "interrupted" for o in result.outcomes)
+        super().__init__(f"sweep {result.experiment.name} stopped: {ended} cell{'s' * (ended != 1)} ended in it"
+                         + (f", {stopped} interrupted" if stopped else "")
+                         + ", recorded (.result holds them); run it again to train the rest")  # a notebook's last line
         self.result = result
 
 
 def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | os.PathLike | None = None, *,
                    jobs: int = 1, force: bool = False, quick: bool = False, data_dir: str | os.PathLike | None = None,
                    runner: Runner | None = None, batch_members: bool | None = None,
-                   on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None = None) -> ExperimentResult:
+                   on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None = None,
+                   progress: str = "cells") -> ExperimentResult:
     """Train every cell of an experiment that is not already finished in the store.
 
-    ``on_cell(outcome, rows)`` is called after each cell with the comparison rows so far (the
-    store is read for them once, then each recorded run is added: see :class:`~mnistlab.comparison.Comparison`).
-    Ctrl-C (or SIGTERM inside :func:`terminate_as_interrupt`) stops the sweep: the running cells
-    are recorded as interrupted (in every worker), complete committees are still scored, and
-    :class:`SweepInterrupted` (a KeyboardInterrupt) is raised; finished runs stay recorded and the
-    next call trains only what is missing (also when stopped before any cell began: waiting for a
-    killed driver's workers, reading the user's data). A bad file of the user's data, or a model whose outputs
-    do not match its classes, raises DataError or SpecError before anything trains
-    (:func:`check_data`). ``batch_members``: train each committee's members as
-    one stacked model (None: on CUDA only; see :func:`member_groups`). The sweep's plan (its
-    cells, workers, start) is written to the store for :mod:`mnistlab.live` and `mnistlab watch`.
+    ``on_cell(outcome, rows)`` is called after each cell with the comparison rows so far (the store is
+    read for them once, then each recorded run is added: see :class:`~mnistlab.comparison.Comparison`).
+    ``progress="cells"`` prints a line for each cell as it ends (``[2/8] 804311532c  cnn  seed 1:
+    finished, test acc 99.12%``, as `mnistlab run` does in a log), ``"none"`` nothing.
+    Ctrl-C (or SIGTERM inside :func:`terminate_as_interrupt`) stops the sweep: the running cells are
+    recorded as interrupted (in every worker), complete committees are still scored, and
+    :class:`SweepInterrupted` (a KeyboardInterrupt) is raised; finished runs stay recorded and the next
+    call trains only what is missing (also when stopped before any cell began: waiting for a killed
+    driver's workers, reading the user's data). A bad file of the user's data, or a model whose outputs
+    do not match its classes, raises DataError or SpecError before anything trains (:func:`check_data`).
+    ``batch_members``: train each committee's members as one stacked model (None: on CUDA only; see
+    :func:`member_groups`). The sweep's plan is written to the store for `mnistlab watch`.
 
     >>> result = run_experiment("recipes/fast.toml", quick=True)   # doctest: +SKIP
     >>> result.rows[0]["test_acc"]                                 # doctest: +SKIP
@@ -544,8 +562,9 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     if not isinstance(exp, Experiment):
         exp = load_checked(exp, data_dir, quick=quick)
     if jobs < 1:
-        raise SpecError(f"--jobs must be at least 1, got {jobs}")
+        raise SpecError(f"jobs must be at least 1, got {jobs}")
     cells = exp.cells(quick=quick)  # every config validated before anything trains
+    on_cell = _with_lines(on_cell, progress, len(cells))
     every = checkpoint_every()  # ... and the environment's setting
     st = store if isinstance(store, RunStore) else RunStore(store)
     keys = dict.fromkeys((c.variant, c.key) for c in cells)  # ordered: the table follows the file
@@ -557,12 +576,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
         for o in result.outcomes:
             on_cell(o, live.rows())
     groups = member_groups(todo, batch_members)
-    workers = min(jobs, len(groups))
-    if runner is None:
-        runner = InlineRunner() if workers <= 1 else ProcessRunner(workers)
-    slots = getattr(runner, "slots", None)  # a runner that knows its room (Ray): the plan shows it
-    if slots is not None and groups:
-        workers = min(slots(), len(groups))
+    runner, workers = _runner(runner, jobs, len(groups))
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0  # the cores split between workers
     tasks = [CellTask(g, str(st.root), None if data_dir is None else str(data_dir), threads, () if force else DONE_STATUSES,
                       every) for g in groups]
@@ -580,6 +594,39 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
         raise SweepInterrupted(result)
     result.rows = compare(st, exp.name, keys=keys, committees=exp.committee_variants())
     return result
+
+
+def _runner(runner: Runner | None, jobs: int, groups: int) -> tuple[Runner, int]:
+    """The runner of a sweep of ``groups`` tasks (``runner``, or one of at most ``jobs`` processes
+    here: inline for one) and how many of them run at once (a Ray runner's ``slots``, its room)."""
+    workers = min(jobs, groups)
+    if runner is None:
+        runner = InlineRunner() if workers <= 1 else ProcessRunner(workers)
+    slots = getattr(runner, "slots", None)  # a runner that knows its room (Ray): the plan shows it
+    if slots is not None and groups:
+        workers = min(slots(), groups)
+    return runner, workers
+
+
+def _with_lines(on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None, progress: str,
+                total: int) -> Callable[[CellOutcome, list[dict[str, Any]]], None] | None:
+    """``on_cell``, after printing each cell's line on stdout (:func:`~mnistlab.live.outcome_line`,
+    ``[i/total]``) where ``progress`` is ``"cells"``; as it is for ``"none"``; else SpecError."""
+    if progress not in ("cells", "none"):
+        raise SpecError(f'progress: "cells" (a line for each cell as it ends) or "none", got {progress!r}')
+    if progress == "none":
+        return on_cell
+    from mnistlab.live import outcome_line
+
+    seen = [0]
+
+    def each(outcome: CellOutcome, rows: list[dict[str, Any]]) -> None:
+        seen[0] += 1
+        print(outcome_line(outcome, (seen[0], total) if total > 1 else None), flush=True)
+        if on_cell is not None:
+            on_cell(outcome, rows)
+
+    return each
 
 
 def _runs_of_its_name(st: RunStore, exp: Experiment) -> list[RunRecord]:

@@ -21,12 +21,14 @@ metadata (:func:`read_metadata`). ONNX needs the optional extra: ``pip install '
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import io
 import json
 import logging
 import os
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +37,7 @@ import torch
 from torch import nn
 
 from mnistlab._version import __version__
-from mnistlab.errors import DataError, ExportError, MnistlabError, OutputError, did_you_mean
+from mnistlab.errors import DataError, ExportError, MnistlabError, OutputError, SpecError, did_you_mean, in_python_words
 from mnistlab.files import check_output_path, save_weights, write_output
 from mnistlab.preprocess import recipe_for
 from mnistlab.run import Committee, Run
@@ -75,18 +77,33 @@ class Verification:
     mismatches: int
     ties: int
     within_tolerance: bool
+    #: the file's top-1 accuracy on the test images (None where their labels were not given)
+    accuracy: float | None = None
+    #: the file's top-1 class of each test image (int64 (N,)), to hold against the run's recorded answers
+    classes: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: where the run was tested in another precision than the file computes in (float32): that precision
+    #: ("bf16"), and how many of the file's answers differ from the run's recorded ones
+    run_precision: str | None = None
+    differ_from_run: int | None = None
 
     @property
     def passed(self) -> bool:
         return self.mismatches == 0 and self.within_tolerance
 
     def summary(self) -> str:
-        """One line: what was compared and how closely."""
+        """One line: what was compared and how closely; the file's test accuracy, and where the run
+        was tested in bf16, that the file computes in float32 and how many answers differ."""
         sizes = " and ".join(str(b) for b in self.batch_sizes)
         verdict = "same top-1 class on every image" if self.mismatches == 0 else f"{self.mismatches} top-1 mismatches"
         ties = f" ({self.ties} near-ties within tolerance)" if self.ties else ""
+        scored = f"; the file scores {self.accuracy:.2%} on them" if self.accuracy is not None else ""
+        if self.run_precision is not None:
+            n = self.differ_from_run
+            scored += (f" (it computes in float32, the run was tested in {self.run_precision}: "
+                       + (f"{n} answer{'s' * (n != 1)} of the run's recorded ones differ)" if n is not None else
+                          "its recorded answers may differ slightly)"))
         return (f"{self.fmt} verified on {self.images} test image{'s' * (self.images != 1)} at batch {sizes}: {verdict}{ties}, "
-                f"logits within {self.max_logit_diff:.2g} (tolerance {LOGIT_ATOL:g} + {LOGIT_RTOL:g} x |logit|)")
+                f"logits within {self.max_logit_diff:.2g} (tolerance {LOGIT_ATOL:g} + {LOGIT_RTOL:g} x |logit|){scored}")
 
 
 class CommitteeModule(nn.Module):
@@ -178,6 +195,8 @@ def format_for(path: str | os.PathLike, fmt: str | None = None) -> str:
         raise OutputError(f"{str(path)!r}: mnistlab writes no Keras file ({', '.join(KERAS_SUFFIXES)}); write ONNX "
                           "(.onnx: onnxruntime, or onnx2tf/onnx2keras for TensorFlow), TorchScript (.pt) or safetensors "
                           "(.safetensors, in PyTorch's weight layout: README, \"Using a trained model\")")
+    if Path(path).name.lower() in SUFFIXES:  # -o out/.onnx: a hidden file with no suffix, to Python
+        raise OutputError(f"{str(path)!r}: give the file a name before its suffix (model{Path(path).name})")
     if suffix not in SUFFIXES:
         raise OutputError(f"cannot tell the format of {str(path)!r} from its suffix: give --format "
                           f"({', '.join(FORMATS)}) or end the name in {', '.join(SUFFIXES)}")
@@ -192,6 +211,16 @@ def export_model(model: Run | Committee, path: str | os.PathLike, fmt: str | Non
     that cannot be written, ExportError when the export fails or the file disagrees with PyTorch
     (the file is then removed), and MnistlabError when the ONNX extra is missing.
     """
+    if not isinstance(model, (Run, Committee)):  # export_model("3f2a9c01de", ...): an AttributeError, deep inside
+        raise SpecError(f"export_model takes a Run or a Committee (mnistlab.load_trained(store, RUN_ID) gives one), "
+                        f"not {type(model).__name__}")
+    with in_python_words({"--format": "fmt=", "--no-verify": "verify=False"}):  # the command's flags: keywords here
+        return write_export(model, path, fmt, data_dir=data_dir, verify=verify)
+
+
+def write_export(model: Run | Committee, path: str | os.PathLike, fmt: str | None = None, *,
+                 data_dir: str | os.PathLike | None = None, verify: bool = True) -> Verification | None:
+    """:func:`export_model` for `mnistlab export`: its errors name the command's flags (``--format``)."""
     out = check_output_path(path)
     fmt = format_for(path, fmt)
     module, meta = export_module(model), metadata(model)
@@ -207,7 +236,24 @@ def export_model(model: Run | Committee, path: str | os.PathLike, fmt: str | Non
         checks.append(check)
 
     write_output(out, write_and_verify)
-    return checks[0]
+    return _against_the_run(checks[0], model)
+
+
+def _against_the_run(check: Verification | None, model: Run | Committee) -> Verification | None:
+    """``check``, with the precision the run was tested in and how many of the file's answers differ
+    from its recorded test predictions, where that precision is not the file's float32 (a bf16 run)."""
+    members = model.members if isinstance(model, Committee) else [model]
+    tested = {str(m.result.env.get("precision") or "float32") for m in members} - {"float32"}
+    if check is None or not tested:
+        return check
+    recorded = [np.asarray(m.result.test_probs) for m in members]
+    differ = None
+    if check.classes is not None and all(len(r) and len(r) <= len(check.classes) for r in recorded):
+        from mnistlab.metrics import committee_probs
+
+        ran = committee_probs(recorded).argmax(1)
+        differ = int((check.classes[: len(ran)] != ran).sum())
+    return dataclasses.replace(check, run_precision=" and ".join(sorted(tested)), differ_from_run=differ)
 
 
 @contextlib.contextmanager
@@ -244,7 +290,7 @@ def _write_onnx(module: nn.Module, path: Path, meta: dict[str, str], shape: tupl
     for key, value in meta.items():
         entry = proto.metadata_props.add()
         entry.key, entry.value = key, value
-    proto.producer_name = "mnistlab"
+    proto.producer_name, proto.producer_version = "mnistlab", __version__  # not torch's version beside our name
     onnx.save(proto, str(path))
 
 
@@ -252,7 +298,9 @@ def _write_torchscript(module: nn.Module, path: Path, meta: dict[str, str], shap
     # torch.jit.trace is deprecated from torch 2.10 in favour of torch.export, but TorchScript files are
     # still what libtorch (C++) and older mobile runtimes load; the warning is silenced in _quiet.
     traced = torch.jit.trace(module, _example(shape))
-    torch.jit.save(traced, str(path), _extra_files={"mnistlab.json": json.dumps(meta)})
+    buffer = io.BytesIO()  # saved to a path, the archive's folder is named after it: the temporary file's name
+    torch.jit.save(traced, buffer, _extra_files={"mnistlab.json": json.dumps(meta)})
+    path.write_bytes(buffer.getvalue())
 
 
 def _write_safetensors(module: nn.Module, path: Path, meta: dict[str, str], shape: tuple[int, int]) -> None:
@@ -323,14 +371,16 @@ def verify_file(path: Path, fmt: str, module: nn.Module, dataset: Any,
     """Compare the file at ``path`` with ``module`` on ``images`` (uint8 (N, H, W); default: the whole
     test set of ``dataset``, or of the run whose resolved ``config`` is given: the user's own data
     too, checked against the run's recorded ``env``) at batch 1 and at ``batch``: see :class:`Verification`."""
+    labels = None
     if images is None:
         from mnistlab.datasets import run_dataset
 
         try:
-            images = np.asarray(run_dataset(config or {"dataset": dataset}, data_dir, env).test_images)
+            ds = run_dataset(config or {"dataset": dataset}, data_dir, env)
         except MnistlabError as exc:
             raise DataError(f"cannot verify the export without its test set: {exc}; give --no-verify "
-                            "(verify=False) to write it unverified") from None
+                            "to write it unverified") from None
+        images, labels = np.asarray(ds.test_images), np.asarray(ds.test_labels)
     x = (images.astype(np.float32) / 255.0)[:, None]
     with torch.inference_mode():
         ref = np.concatenate([module(torch.from_numpy(x[i: i + batch])).numpy() for i in range(0, len(x), batch)])
@@ -353,4 +403,6 @@ def verify_file(path: Path, fmt: str, module: nn.Module, dataset: Any,
         within = within and bool(np.all(diff <= LOGIT_ATOL + LOGIT_RTOL * np.abs(ref)))
         if not within:
             break
-    return Verification(fmt, len(x), sizes, worst, mismatches, ties, within)
+    classes = got.argmax(1)  # at the larger batch: as the file is most often run
+    accuracy = float((classes == labels).mean()) if labels is not None and len(labels) == len(classes) > 0 else None
+    return Verification(fmt, len(x), sizes, worst, mismatches, ties, within, accuracy, classes)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import functools
+import json
 import os
 import secrets
 import signal
@@ -86,6 +87,9 @@ def check_output_path(path: str | os.PathLike) -> Path:
     temporary file and a rename would replace, or a run store's records: :func:`refuse_store_path`)."""
     out, shown = Path(path), display_name(path)
     parent = out.parent if str(out.parent) else Path(".")
+    if len(os.fsencode(out.name)) > (most := _name_max(parent)):  # before any look at it: that raises
+        raise OutputError(f"cannot write {shown}: its name is {len(os.fsencode(out.name))} bytes, over the {most} "
+                          "this file system takes")
     if out.is_dir():
         raise OutputError(f"cannot write {shown}: it is a folder")
     if out.exists() and not out.is_file():  # a FIFO or a device: replacing it would destroy it
@@ -96,7 +100,18 @@ def check_output_path(path: str | os.PathLike) -> Path:
     if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
         raise OutputError(f"cannot write {shown}: permission denied")
     refuse_store_path(out)
+    if out.is_symlink() and not out.exists():  # found only once the work is done (helper-119)
+        raise OutputError(f"cannot write {shown}: a link to nothing (what it points to, "
+                          f"{display_name(os.readlink(out))}, is gone)")
     return out
+
+
+def _name_max(folder: Path) -> int:
+    """The longest file name (in bytes) ``folder``'s file system takes: 255 where it does not say."""
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (OSError, ValueError, AttributeError):  # no pathconf (Windows), or no such setting
+        return 255
 
 
 def refuse_store_path(path: str | os.PathLike) -> None:
@@ -203,18 +218,35 @@ def write_output(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
         raise OutputError(f"cannot write {display_name(path)}: {exc.strerror or exc}") from None
 
 
+def _metadata_sorted(data: bytes) -> bytes:
+    """A safetensors file's bytes with its header's metadata in key order: safetensors writes them
+    in a hash map's order, which changes from one save to the next, so the same weights made
+    different files. The header's length is kept (the same JSON, reordered); where it would not
+    be, ``data`` is returned as it is."""
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8: 8 + size])
+    if "__metadata__" not in header:
+        return data
+    header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+    if len(text) > size or data[8 + len(text): 8 + size].strip(b" "):
+        return data
+    return data[:8] + text + b" " * (size - len(text)) + data[8 + size:]
+
+
 def save_weights(state: Mapping[str, Any], path: str | os.PathLike, metadata: Mapping[str, str] | None = None) -> Path:
     """Write a state dict (name -> tensor, any device) as a safetensors file, whole
     (:func:`write_atomic`): each tensor detached, on the CPU and contiguous, as safetensors stores
     them; ``metadata`` in its header. The file's folder is made. OutputError (one line) when the
     file cannot be written (a full disk, no permission), from an OSError or safetensors' own error."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save
 
     path = Path(path)
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return write_atomic(path, lambda tmp: save_file(tensors, str(tmp), metadata=dict(metadata or {}) or None))
+        data = _metadata_sorted(save(tensors, metadata=dict(metadata or {}) or None))
+        return write_atomic(path, lambda tmp: tmp.write_bytes(data))
     except Exception as exc:  # OSError, or safetensors' own error type for the same I/O failures
         detail = getattr(exc, "strerror", None) or " ".join(str(exc).split())
         raise OutputError(f"{display_name(path)}: cannot write weights: {detail}") from None

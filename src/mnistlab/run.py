@@ -38,7 +38,8 @@ from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_si
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
-                             StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, did_you_mean, show, type_name)
+                             StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, did_you_mean, in_python_words,
+                             show, type_name)
 from mnistlab.evaluate import as_array, border_range, check_images, evaluate_model, predict_probs, probs_loss
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.models import adapt_normalization, build_model, weights_finite
@@ -980,7 +981,12 @@ class History(list):
     """A run's epochs, oldest first: a list of one dict per epoch (``history[-1]["val_accuracy"]``)
     that also reads as Keras's ``History.history`` dict does, one list per metric:
     ``history["val_accuracy"]`` and ``history.keys()`` ("loss", "accuracy", "val_loss",
-    "val_accuracy", "lr", ...). An unknown metric raises KeyError naming the recorded ones."""
+    "val_accuracy", "lr", ...). An unknown metric raises KeyError naming the recorded ones.
+    ``params``: Keras's ``History.params``, ``{"verbose", "epochs", "steps"}`` (steps: batches an epoch)."""
+
+    def __init__(self, epochs: Sequence[dict[str, Any]] = (), params: dict[str, Any] | None = None) -> None:
+        super().__init__(epochs)
+        self.params = dict(params or {})
 
     def __getitem__(self, key: Any) -> Any:
         if not isinstance(key, str):
@@ -1028,7 +1034,14 @@ class Run:
         self.chosen: str | None = None  # how load_trained chose it among several runs (pick_note), for its card
 
     status = property(lambda self: self.result.status)
-    history = property(lambda self: History(self.result.history))  # also by metric: history["val_accuracy"]
+    @property
+    def history(self) -> History:
+        """Its epochs (:class:`History`), also by metric: ``history["val_accuracy"]``, with Keras's ``params``."""
+        train, n = self.result.config.get("train") or {}, self.result.metrics.get("train_size")
+        size = train.get("batch_size")
+        steps = math.ceil(n / size) if isinstance(n, int) and isinstance(size, int) and size > 0 else None
+        return History(self.result.history, {"verbose": 0, "epochs": train.get("epochs"), "steps": steps})
+
     metrics = property(lambda self: self.result.metrics)
     config = property(lambda self: self.result.config)
     env = property(lambda self: self.result.env)  # where and on what data it ran (env["data"]: the data's checksums)
@@ -1061,8 +1074,9 @@ class Run:
         """Class probabilities float32 (N, classes), computed in the precision the run was tested in
         (so they agree with ``test_accuracy``).
 
-        ``images``: an image file or a folder of them (a path, or a list of paths), or arrays.
-        ``preprocess`` (None: files yes, arrays no) puts each image in dataset form first, as the
+        ``images``: an image file or a folder of them (a path, or a list of paths; row ``i`` is
+        :func:`mnistlab.list_images`'s file ``i``), PIL images, or arrays.
+        ``preprocess`` (None: files and PIL images yes, arrays no) puts each image in dataset form first, as the
         run's dataset was made (:func:`mnistlab.preprocess.preprocess`: for MNIST, inverted when
         the background is light, cropped, scaled to 20 px, centred by mass): any size, colour or
         polarity is then fine. ``preprocess=False`` takes files already in dataset form (28x28).
@@ -1112,6 +1126,16 @@ class Run:
         probs = self.predict(x, preprocess, batch_size=pass_size(batch_size, "evaluate"))
         smoothing = float((self.result.config.get("train") or {}).get("label_smoothing") or 0.0)
         return evaluation(probs, y, self.result.model, label_smoothing=smoothing, return_dict=return_dict)
+
+    def save(self, path: str | os.PathLike, fmt: str | None = None, *, data_dir: str | os.PathLike | None = None,
+             verify: bool = True) -> Any:
+        """Write the model to ``path`` as Keras's ``model.save`` would, in the formats mnistlab exports:
+        ``.onnx``, ``.pt`` (TorchScript) or ``.safetensors`` (``fmt`` otherwise), verified on the test
+        set: :func:`mnistlab.export.export_model`, whose Verification it returns (None without
+        ``verify``). A ``.keras`` or ``.h5`` file raises OutputError: export ONNX to take it to Keras."""
+        from mnistlab.export import export_model
+
+        return export_model(self, path, fmt, data_dir=data_dir, verify=verify)
 
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:
         """Keras's ``model.summary()``: the model's layers, output shapes and parameter counts, in
@@ -1185,31 +1209,30 @@ def train(
 ) -> Run:
     """Train a model the way a notebook does; returns a :class:`Run`.
 
-    ``dataset``: a registered name, or your own data: a path (``.csv``, ``.npz``, a folder of
-    class folders; a string or a ``pathlib.Path``) or a table such as ``{"csv": "train.csv",
-    "test": "test.csv"}`` (``{"idx": "folder"}`` for a folder of IDX files).
-    ``overrides`` are config settings by name: ``batch_size``, ``lr``, ``optimizer``, ``seed``,
-    ``validation``, ``augment={...}``, ``callbacks=[{"type": "EarlyStopping", ...}]`` (or
-    :class:`~mnistlab.callbacks.Callback` objects), ``schedule={"type": "cosine"}`` ...
-    ``validation_data=(images, labels)`` validates on your own arrays, as Keras's ``fit`` does.
-    ``store`` (a folder, a :class:`~mnistlab.store.RunStore`, or True for the default one)
-    records the run there under ``experiment``, as ``mnistlab train`` does; ``run.run_id`` is its id.
-    ``resume=True`` continues from the checkpoint in ``checkpoint_dir``; where a run in ``store``
-    ended with it (the same settings and epochs: :func:`recorded_end`), that run is returned.
-    A run that diverged or failed is returned, its ``status`` and ``message`` saying so (an error of
-    a callback class of the user's own is raised, as Keras's ``fit`` does, once the run is recorded);
-    Ctrl-C raises :class:`TrainingInterrupted` (a KeyboardInterrupt, as Keras's ``fit``) once the run
-    is recorded, its ``.run`` the run as it ended. Bad settings or data raise
+    ``dataset``: a registered name, or your own data: a path (``.csv``, ``.npz``, a folder of class
+    folders; a string or a ``pathlib.Path``) or a table such as ``{"csv": "train.csv", "test": "test.csv"}``
+    (``{"idx": "folder"}`` for a folder of IDX files). ``overrides`` are config settings by name:
+    ``batch_size``, ``lr``, ``optimizer``, ``seed``, ``validation``, ``augment={...}``,
+    ``callbacks=[{"type": "EarlyStopping", ...}]`` (or :class:`~mnistlab.callbacks.Callback` objects),
+    ``schedule={"type": "cosine"}`` ... ``validation_data=(images, labels)`` validates on your own
+    arrays, as Keras's ``fit`` does: images as :meth:`Run.predict` takes arrays, labels (N,), (N, 1) or
+    one-hot (N, classes). ``store`` (a folder, a :class:`~mnistlab.store.RunStore`, or True for the
+    default one) records the run there under ``experiment``, as ``mnistlab train`` does (``run.run_id``).
+    ``resume=True`` continues from the checkpoint in ``checkpoint_dir`` (SpecError without one; a folder
+    with no checkpoint yet trains from the first epoch, as Keras's BackupAndRestore); where a run in
+    ``store`` ended with it (the same settings and epochs: :func:`recorded_end`), that run is returned.
+    A run that diverged or failed is returned, its ``status`` and ``message`` saying so (an error of a
+    callback class of the user's own is raised, as Keras's ``fit`` does, once the run is recorded);
+    Ctrl-C raises :class:`TrainingInterrupted` (a KeyboardInterrupt, as Keras's ``fit``) once the run is
+    recorded, its ``.run`` the run as it ended. Bad settings or data raise
     :class:`~mnistlab.errors.MnistlabError` before anything trains.
 
         >>> run = train("fashion-mnist", "seed000-dense", epochs=1, subset=600)   # doctest: +SKIP
         >>> run.test_accuracy                                                     # doctest: +SKIP
     """
-    cb_objects = _callback_objects(overrides)
-    raw = apply_overrides({**_as_written(dataset, model, overrides), "train": {"epochs": epochs}}, overrides,
-                          source="train()")
-    cfg = parse_run_config(raw, source="train()", check_callbacks=validation_data is None)
-    _check_callback_objects(cb_objects, bool(cfg.data.validation) or validation_data is not None)
+    if resume and checkpoint_dir is None:  # it would train afresh, and say nothing
+        raise SpecError("train(resume=True) needs checkpoint_dir=, the folder its checkpoint is in")
+    cfg, cb_objects = _train_config(dataset, model, epochs, overrides, validating=validation_data is not None)
     recorder = None
     if store is not None and store is not False:
         runs = _train_store(store, experiment)
@@ -1229,6 +1252,18 @@ def train(
     if result.error is not None:  # the user's own callback raised: theirs to see, as Keras's fit shows it
         raise result.error
     return run
+
+
+def _train_config(dataset: Any, model: Any, epochs: int, overrides: dict[str, Any], *,
+                  validating: bool) -> tuple[RunConfig, list[Callback]]:
+    """:func:`train`'s arguments as a checked config, and the callback objects among ``overrides``
+    (checked as their tables are); ``validating``: ``validation_data`` was given. SpecError otherwise."""
+    cb_objects = _callback_objects(overrides)
+    raw = apply_overrides({**_as_written(dataset, model, overrides), "train": {"epochs": epochs}}, overrides,
+                          source="train()")
+    cfg = parse_run_config(raw, source="train()", check_callbacks=not validating)
+    _check_callback_objects(cb_objects, bool(cfg.data.validation) or validating)
+    return cfg, cb_objects
 
 
 def _recorded(recorder: Recorder, cfg: RunConfig, result: RunResult, checkpoint_dir: str | os.PathLike | None) -> Run:
@@ -1372,8 +1407,9 @@ def label_targets(labels: Any, n: int, classes: int) -> np.ndarray:
 
 
 def model_input(images: Any, preprocess: bool | None, dataset: Any, shape: Sequence[int]) -> Any:
-    """What :meth:`Run.predict` feeds the model: files read (and preprocessed unless ``preprocess``
-    is False), arrays preprocessed one by one when ``preprocess`` is True, else ``images`` as given.
+    """What :meth:`Run.predict` feeds the model: files and PIL images read (and preprocessed unless
+    ``preprocess`` is False), arrays preprocessed one by one when ``preprocess`` is True, else
+    ``images`` as given.
     ``dataset``: the run's (a registered name picks its recipe; the user's own data, a path or a
     table, is only resized).
 
@@ -1388,7 +1424,9 @@ def model_input(images: Any, preprocess: bool | None, dataset: Any, shape: Seque
     if is_path(images) or (isinstance(images, (list, tuple)) and images and all(is_path(i) for i in images)):
         paths = [images] if is_path(images) else list(images)
         return read_images(image_sources(paths), dataset, size=size, preprocessing=preprocess is not False)[1]
-    if not preprocess:
+    pil = hasattr(images, "convert") or (isinstance(images, (list, tuple)) and images
+                                         and all(hasattr(i, "convert") for i in images))
+    if preprocess is False or (preprocess is None and not pil):  # PIL images, as files, are preprocessed
         flat: tuple[int, ...] = tuple(getattr(images, "shape", ()))
         if len(flat) == 2 and flat[1] == size[0] * size[1] != size[1]:  # rows (N, H * W), as a CSV holds them
             return images.reshape(-1, *size)
@@ -1416,6 +1454,7 @@ class Committee:
             raise SpecError("a committee needs at least one member")
         self.members = list(members)
         self.record = record
+        self.chosen: str | None = None  # how load_trained chose it among its variant's committees, for its card
 
     config = property(lambda self: self.members[0].config)
     env = property(lambda self: self.members[0].env)
@@ -1444,9 +1483,15 @@ class Committee:
         probs = self.predict(x, preprocess, batch_size=pass_size(batch_size, "evaluate"))
         return evaluation(probs, y, None, return_dict=return_dict)
 
+    save = Run.save  # the averaged model, written and verified as a Run's: export_model takes both
+
     def __repr__(self) -> str:
         acc = "n/a" if self.test_accuracy is None else f"{self.test_accuracy:.4f}"
         return f"Committee({len(self.members)} members, {self.dataset}, test_accuracy={acc})"
+
+
+#: the flags of a command that takes a MODEL, as load_trained's keywords
+MODEL_KEYWORDS = {"--variant": "variant=", "--pick latest": 'pick="latest"', "--pick": "pick="}
 
 
 def load_trained(store: RunStore | str | os.PathLike[str], target: str, *, variant: str | None = None,
@@ -1455,7 +1500,14 @@ def load_trained(store: RunStore | str | os.PathLike[str], target: str, *, varia
     :class:`~mnistlab.store.RunStore` or its folder), ready to predict: a :class:`Run` or a
     :class:`Committee`, the runs :func:`~mnistlab.views.trained_runs` chooses, with their weights loaded.
     StoreError when the folder holds no store or ``target`` is not in it."""
-    from mnistlab.views import pick_note, trained_runs
+    with in_python_words(MODEL_KEYWORDS):  # the commands' words are flags: this caller's are keywords
+        return open_trained(store, target, variant=variant, pick=pick)
+
+
+def open_trained(store: RunStore | str | os.PathLike[str], target: str, *, variant: str | None = None,
+                 pick: str = "best") -> Run | Committee:
+    """:func:`load_trained` for the commands that take a MODEL: its errors name their flags (``--variant``)."""
+    from mnistlab.views import committee_pick_note, pick_note, trained_runs
 
     if not isinstance(store, RunStore):
         store = RunStore(store, create=False)
@@ -1464,6 +1516,8 @@ def load_trained(store: RunStore | str | os.PathLike[str], target: str, *, varia
         run = Run.from_store(store, ids[0])
         run.chosen = pick_note(store, target, run.record, variant=variant, pick=pick)
         return run
-    return Committee([Run.from_store(store, m) for m in ids], committee)
+    chosen = Committee([Run.from_store(store, m) for m in ids], committee)
+    chosen.chosen = committee_pick_note(store, committee, pick)
+    return chosen
 
 

@@ -337,7 +337,12 @@ class RunStore:
         with self._errors("open"):
             self._open()
 
+    def __repr__(self) -> str:
+        """``RunStore('/abs/path/mnistlab-runs')``: where it is (counting its runs would read the database)."""
+        return f"RunStore({str(self.root.resolve())!r}{', read-only' if self.read_only else ''})"
+
     # -- connection ------------------------------------------------------------------------
+
     def _refuse_lost_database(self, *, empty: bool = False) -> None:
         """StoreError when ``runs/`` holds recorded runs but the database is missing or empty
         (``empty``: known to hold no tables): a new, empty database there would hide them (and a

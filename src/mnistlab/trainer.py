@@ -10,7 +10,9 @@ DataLoader), normalises each batch (/255), and records per epoch ``loss``, ``acc
 ``val_loss``, ``val_accuracy`` (when there is validation data), ``lr``, ``epoch_seconds`` and
 ``images_per_second``. Failure is a result: a NaN/inf loss, or an epoch whose loss blew up at
 chance accuracy (:func:`mnistlab.evaluate.blow_up`), ends the fit as ``"diverged"``, Ctrl-C
-as ``"interrupted"``, with the history so far kept. With a checkpoint folder the state is saved
+as ``"interrupted"``, with the history so far kept: an epoch whose ``on_epoch_end`` raised (a
+callback's error, a Ctrl-C there) counts, as it has trained (Keras's History, its last callback,
+would miss it). With a checkpoint folder the state is saved
 (model, optimizer, callbacks, RNG states, history) after every epoch, or every ``checkpoint_every``
 seconds (inside epochs too), and ``resume=True`` continues bit-exactly on CPU.
 
@@ -364,12 +366,8 @@ class Trainer:
                 if entry is None:
                     outcome.status, outcome.message = "diverged", self._divergence_hint
                     break
-                self.history.append(entry)
-                paid, seen = self._penalty_paid
-                self._penalty_means += [None] * (len(self.history) - 1 - len(self._penalty_means))  # a resume's epochs
-                self._penalty_means.append(float(paid) / seen if seen else None)
+                self._record(entry)
                 logs = {k: v for k, v in entry.items() if k != "epoch"}  # what on_train_end sees, as in Keras
-                self.epochs_done += 1
                 # The fit ends here: an older checkpoint of it (this fit's, or the one it resumed) is replaced.
                 if (target := self._checkpoint_to) is not None:
                     last = (self.epochs_done == epochs or self.stop_training) and target.path.exists()
@@ -433,9 +431,26 @@ class Trainer:
             logs["val_loss"], logs["val_accuracy"] = self.evaluate(*val)
             hooks.on_test_end({})
         logs["lr"] = lr
-        hooks.on_epoch_end(epoch, logs)
-        seconds = time.perf_counter() - start
-        return {"epoch": epoch + 1, **logs, "epoch_seconds": seconds, "images_per_second": meter.seen / train_seconds}
+        try:
+            hooks.on_epoch_end(epoch, logs)
+        except BaseException:  # a callback's error, or a Ctrl-C there: the epoch has trained, its figures stand
+            self._record(self._entry(epoch, logs, start, meter.seen / train_seconds))
+            raise
+        return self._entry(epoch, logs, start, meter.seen / train_seconds)
+
+    @staticmethod
+    def _entry(epoch: int, logs: dict[str, Any], start: float, speed: float) -> dict[str, Any]:
+        """A history entry: the 1-based ``epoch``, the callbacks' ``logs``, the seconds since ``start``
+        (a ``time.perf_counter()`` reading) and ``speed`` in training images per second."""
+        return {"epoch": epoch + 1, **logs, "epoch_seconds": time.perf_counter() - start, "images_per_second": speed}
+
+    def _record(self, entry: dict[str, Any]) -> None:
+        """Count a trained epoch: its history ``entry``, and the mean weight penalty it paid."""
+        self.history.append(entry)
+        paid, seen = self._penalty_paid
+        self._penalty_means += [None] * (len(self.history) - 1 - len(self._penalty_means))  # a resume's epochs
+        self._penalty_means.append(float(paid) / seen if seen else None)
+        self.epochs_done += 1
 
     def _continue_epoch(self, meter: EpochMeter) -> tuple[int, float]:
         """After a mid-epoch checkpoint was loaded: its epoch sums into ``meter``, and how many

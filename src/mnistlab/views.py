@@ -57,8 +57,12 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None, *, qu
         everything = store.runs(experiment=name)
         finished = [r for r in everything if r.status in (RESULT_STATUSES if diverged else ("finished",))]
         if not finished:
-            statuses = ", ".join(sorted({r.status for r in everything}))
-            raise StoreError(f"experiment {name!r} has no finished runs yet (its runs are: {statuses})")
+            statuses = sorted({r.status for r in everything})
+            ended = not {"running", "interrupted"} & set(statuses)  # none to come: "yet" would promise one
+            raise StoreError(f"experiment {name!r} has no finished runs{'' if ended else ' yet'} (its runs are: "
+                             f"{', '.join(statuses)})" + ("; a diverged run's weights are no model to use: "
+                                                          "`mnistlab show RUN_ID` says how it blew up"
+                                                          if statuses == ["diverged"] else ""))
         runs = current_runs(finished, ref.keys(quick=quick))  # as `compare` reads it: no --quick or stale runs
         if not runs:
             raise StoreError(nothing_to_compare(store, ref, quick=quick))
@@ -527,6 +531,22 @@ def picked_note(runs: Sequence[RunRecord], pick: str = "best") -> str | None:
             f"test set chose it: their mean is {spread}")
 
 
+def committee_pick_note(store: RunStore, chosen: CommitteeRecord, pick: str = "best") -> str | None:
+    """How :func:`trained_runs` chose the committee ``chosen`` among its variant's committees of as
+    many members, with their test accuracies' mean, sd and n, as :func:`picked_note` says it of runs;
+    None where it is the only one."""
+    same = [c for c in store.committees(chosen.experiment)
+            if c.variant == chosen.variant and len(c.member_ids) == len(chosen.member_ids)]
+    accs = [float(c.accuracy) for c in same]
+    if len(accs) < 2:
+        return None
+    spread = f"{100 * np.mean(accs):.2f}% +- {100 * np.std(accs, ddof=1):.2f} (n={len(accs)})"
+    of = f"{len(accs)} committees of {len(chosen.member_ids)} of variant {chosen.variant}"
+    if pick == "latest":
+        return f"the latest of {of} (their test accuracy: {spread})"
+    return f"the best of {of} by test accuracy, an optimistic figure as the test set chose it: their mean is {spread}"
+
+
 def trained_runs(store: RunStore, target: str, *, variant: str | None = None, pick: str = "best", quick: bool = False,
                  diverged: bool = False) -> tuple[list[str], CommitteeRecord | None]:
     """Which recorded runs ``target`` names as one trained model: ([run id], None) for a single
@@ -559,7 +579,7 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None, pi
     if ref.run is not None:
         if pick == "latest":  # a run id names one run: nothing to pick from (said, not ignored)
             raise SpecError(f"--pick latest picks among an experiment's runs, and {target} is run {ref.run.run_id}: "
-                            f"give its experiment ({ref.run.experiment}) instead, or leave --pick (pick=) out")
+                            f"give its experiment ({ref.run.experiment}) instead, or leave --pick out")
         return [ref.run.run_id], None
     variants = list(dict.fromkeys(str(r.variant) for r in runs))
     if len(variants) > 1 and variant is None and pick == "best" and is_search(runs):  # a search: its best trial

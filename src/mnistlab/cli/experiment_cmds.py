@@ -183,7 +183,7 @@ def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: St
     try:
         with _Progress(exp.name, fmt, st.root, len(cells)) as progress:
             try:
-                result = run_experiment(exp, st, on_cell=progress.on_cell, runner=runner, **options)
+                result = run_experiment(exp, st, on_cell=progress.on_cell, runner=runner, progress="none", **options)
             except SweepInterrupted as exc:
                 result, stopped = exc.result, int(stop.signum)
             finally:

@@ -44,9 +44,9 @@ SHOW_AT_MOST = 64  # --show draws a row per image: a bigger figure takes minutes
 
 
 def _load(store_path: str | None, model: str, variant: str | None, pick: str) -> Any:
-    from mnistlab.run import load_trained
+    from mnistlab.run import open_trained
 
-    return load_trained(open_store(store_path), model, variant=variant, pick=pick)
+    return open_trained(open_store(store_path), model, variant=variant, pick=pick)
 
 
 def _class_names(model: Any) -> list[str]:
@@ -243,7 +243,7 @@ def export_command(model: str, variant: str | None, pick: str, store_path: str |
     Example: mnistlab export seed000 --variant cnn -o cnn.onnx
     """
     from mnistlab.card import model_card
-    from mnistlab.export import export_model, format_for
+    from mnistlab.export import format_for, write_export
 
     check_output_path(output)
     fmt = format_for(output, fmt)
@@ -251,7 +251,7 @@ def export_command(model: str, variant: str | None, pick: str, store_path: str |
     if card:
         check_output_path(card_path)
     trained = _load(store_path, model, variant, pick)
-    check = export_model(trained, output, fmt, data_dir=data_dir, verify=not no_verify)
+    check = write_export(trained, output, fmt, data_dir=data_dir, verify=not no_verify)
     click.echo(f"wrote {display_name(output)} from {_which(trained)}")
     if check is not None:
         click.echo(check.summary())
@@ -285,9 +285,9 @@ def _chosen(trained: Run | Committee) -> str | None:
     or the variant's one run."""
     from mnistlab.run import Committee
 
-    if isinstance(trained, Committee):
-        return _which(trained)
     note = getattr(trained, "chosen", None)
+    if isinstance(trained, Committee):
+        return f"{_which(trained)}, {note}" if note else _which(trained)
     return f"{_which(trained)}, {note}" if note else None
 
 
@@ -295,19 +295,27 @@ def _write(path: Path, text: str) -> None:
     write_output(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
+CARD_SUFFIXES = (".md", ".markdown")  # what `card -o` writes
+
+
 @click.command("card")
 @click.argument("model")
 @model_options
 @data_dir_option("for the test set")
 @click.option("-o", "--output", type=PathArg(), default=None,
-              help="Write the card to this .md file (default: print it).")
+              help="Write the card to this .md file (default, or -: print it).")
 def card_command(model: str, variant: str | None, pick: str, store_path: str | None, data_dir: Path | None,
                  output: str | None) -> None:
     """Print (or write) the Markdown model card of a trained MODEL: layers, data, config, accuracy per
     class, most-confused pairs, training time, environment and the preprocessing a caller must apply."""
     from mnistlab.card import model_card
 
+    if output == "-":  # as predict reads -, stdout
+        output = None
     if output is not None:
+        if Path(output).suffix.lower() not in CARD_SUFFIXES:  # card -o model.onnx overwrote the model with text
+            raise OutputError(f"cannot write {output!r}: a model card is Markdown, so the file name must end in "
+                              f"{' or '.join(CARD_SUFFIXES)}")
         check_output_path(output)
     text = model_card(_load(store_path, model, variant, pick), data_dir=data_dir)
     if output is None:
