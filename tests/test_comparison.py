@@ -1088,6 +1088,8 @@ def test_a_card_says_how_a_committee_was_chosen_among_its_variants_committees(tm
             f"test set chose it: their mean is {spread}.") in card
     card = model_card(load_trained(store, "exp", variant="team", pick="latest"), data_dir=data_dir)
     assert f"Chosen as the latest of 2 committees of 2 of variant team (their test accuracy: {spread})." in card
+    team = load_trained(store, "exp", variant="team")  # helper-118: a Run's repr said "on 20 of ...", a Committee's not
+    assert repr(team) == f"Committee(2 members, mnist, test_accuracy={team.test_accuracy:.4f} on 20 of 10,000 test images)"
 
 
 def test_by_name_a_variant_shown_by_its_smoke_run_keeps_its_place(tmp_path: Path, data_dir: Path) -> None:

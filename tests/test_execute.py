@@ -566,8 +566,9 @@ def test_run_says_which_variants_share_runs_but_not_for_a_smoke_run(tmp_path: Pa
     assert "note:" not in capsys.readouterr().err
     assert main(args) == 0
     err = capsys.readouterr().err
-    assert err.count("note:") == 2 and 'variants "a" and "c" train the same config with seed 0' in err
+    assert err.count("note:") == 3 and 'variants "a" and "c" train the same config with seed 0' in err
     assert "note: test accuracy here is on part of the test set" in err  # under the table, as compare says it
+    assert "note: the runs of a, c are smoke runs" in err  # above it, as compare says it too (helper-118)
 
 
 def test_a_shared_run_training_in_another_process_leaves_its_twin_for_the_next_run(
@@ -777,3 +778,6 @@ def test_more_jobs_than_cores_is_said_once_before_anything_trains() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert runner_for(Resources(), jobs=cores) is None  # as many as the cores: nothing to say
+        assert runner_for(Resources(), jobs=cores + 5, tasks=cores) is None  # helper-118: -j 8 for 2 cells starts 2
+    with pytest.warns(SpecWarning, match=f"-j {cores + 5} starts {cores + 1} workers, more than the {cores} core"):
+        runner_for(Resources(), jobs=cores + 5, tasks=cores + 1)

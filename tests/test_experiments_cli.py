@@ -69,6 +69,11 @@ def test_run_runs_show_compare_rm(exp_file: Path, data_dir: Path, capsys: pytest
     shown = capsys.readouterr().out
     assert ids[0] in shown and "test_accuracy" in shown and "status finished" in shown
     assert "\nhistory (1 epoch)\n  epoch=1  " in shown  # the epochs under a heading of their own
+    assert main(["show", ids[0][:6], "--format", "json"]) == 0  # helper-114: for scripts, as `runs --format json`
+    record = json.loads(capsys.readouterr().out)
+    assert record["run_id"] == ids[0] and record["status"] == "finished" and len(record["history"]) == 1
+    assert record["metrics"]["test_accuracy"] == RunStore(record["artifacts"].rsplit("/runs/", 1)[0]).get(ids[0]).metrics[
+        "test_accuracy"] and record["config"]["dataset"] == "mnist" and record["smoke_run"] is True
 
     assert main(["compare", "cli", "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
@@ -99,6 +104,22 @@ def test_the_table_says_what_best_and_near_best_mean(tmp_path: Path, data_dir: P
                                                                     "with 2 runs or more")
     assert main(["compare", str(p), "--format", "csv"]) == 0
     assert "highest mean" not in capsys.readouterr().out  # a CSV stays a CSV
+
+
+def test_runs_closing_table_has_compares_notes_of_smoke_sized_runs(exp_file: Path, tmp_path: Path, data_dir: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-118: a sweep of smoke-sized runs (not --quick) closed on a table without the notes
+    `compare` prints of it; a --quick sweep, which says first that it is a smoke test, still has none."""
+    store = ["--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
+    assert main(["run", str(exp_file), *store, "--format", "csv"]) == 0
+    err = capsys.readouterr().err
+    assert main(["compare", str(exp_file), *store[:2], "--format", "csv"]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note: ")]
+    assert said and all(line in err.splitlines() for line in said), (said, err)
+    assert "note: these are smoke runs" in err and "note: test accuracy here is on part of the test set" in err
+    assert main(["run", str(exp_file), *store, "--quick", "--format", "csv"]) == 0
+    err = capsys.readouterr().err
+    assert "note: these are smoke runs" not in err and "on part of the test set" not in err
 
 
 def test_bad_inputs_are_one_line_errors(tmp_path: Path, exp_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -400,6 +421,7 @@ def test_run_exits_nonzero_after_recording_when_a_cell_failed(tmp_path: Path, da
     # Everything recorded and the table printed first, then one line saying how many and why.
     assert sorted(r.status for r in RunStore().runs()) == ["failed", "failed", "finished"]  # gpu: a committee of 2
     assert "variant" in out and "gpu" in out and "(n=0)" in out
+    err = "".join(line for line in err.splitlines(keepends=True) if not line.startswith("note: "))  # compare's notes
     assert err.startswith("error: 2 of 3 runs of cli failed (no result)") and err.count("\n") == 1, err
 
 
@@ -414,6 +436,7 @@ def test_run_exits_nonzero_when_a_cell_diverged(exp_file: Path, data_dir: Path, 
     assert main(["run", str(exp_file), "--data-dir", str(data_dir)]) == 1
     out, err = capsys.readouterr()
     assert f"{rid}  a  seed 0: skipped" in out and "committee" in out
+    err = "".join(line for line in err.splitlines(keepends=True) if not line.startswith("note: "))  # compare's notes
     assert ("1 of 3 runs of cli diverged (scored as their weights ended: the table's note says so)" in err
             and err.count("\n") == 1), err  # helper-109: "did not finish", while the table counted it
     assert main(["run", str(exp_file), "--data-dir", str(data_dir), "--format", "json"]) == 1  # still diverged

@@ -394,6 +394,10 @@ def test_ray_not_installed_is_one_line_before_training(tmp_path: Path, data_dir:
         assert not (tmp_path / "s").exists()
     assert main(["run", str(p), "--store", str(tmp_path / "s"), "--address", "auto"]) == 2  # --address without ray
     assert "--address needs --backend ray" in capsys.readouterr().err
+    by_file = write(tmp_path, '[resources]\nbackend = "ray"\n' + TINY + '[[variants]]\nname = "a"\n', "file.toml")
+    assert main(["run", str(by_file), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 2
+    assert capsys.readouterr().err.splitlines() == [  # helper-115: it blamed a flag the user never gave
+        """error: [resources] backend = "ray" needs Ray, which is not installed: pip install 'mnistlab[ray]'"""]
 
 
 # ------------------------------------------------------------------------------ search on Ray

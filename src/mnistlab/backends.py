@@ -796,7 +796,7 @@ def _stop(pending: dict[Any, tuple[CellTask, Claims]]) -> None:
 
 def runner_for(resources: Any, *, backend: str | None = None, address: str | None = None,
                cpus_per_cell: float | None = None, gpus_per_cell: float | None = None,
-               jobs: int = 1, unit: str = "cells") -> RayRunner | None:
+               jobs: int = 1, unit: str = "cells", tasks: int | None = None) -> RayRunner | None:
     """The runner an experiment trains with: its ``[resources]`` table
     (:class:`~mnistlab.experiments.Resources`) with each flag given (not None) taking precedence
     over the file, including a variant's own ``resources``; None for the local backend. A Ray
@@ -804,11 +804,13 @@ def runner_for(resources: Any, *, backend: str | None = None, address: str | Non
 
     A flag the chosen backend ignores is one :class:`~mnistlab.errors.SpecWarning`: the per-cell
     amounts on the local backend, ``jobs`` (`-j`) above 1 on Ray (Ray decides how many cells train
-    at once from the resources; ``unit``: what trains, "cells" or a search's "trials").
+    at once from the resources; ``unit``: what trains, "cells" or a search's "trials"), and locally
+    more workers than cores (at most ``tasks`` of them start, where that is known).
 
     Raises :class:`~mnistlab.errors.SpecError` for ``address`` without the Ray backend, and as
     :func:`ray_runner` does.
     """
+    asked = "--backend ray" if backend else '[resources] backend = "ray"'  # what a missing Ray is said of
     backend = backend or resources.backend or "local"
     if backend != "ray":
         if address is not None:
@@ -820,10 +822,12 @@ def runner_for(resources: Any, *, backend: str | None = None, address: str | Non
                           f"the local backend ignores {them}", SpecWarning, stacklevel=2)
         from mnistlab.accel.threads import usable_cores
 
-        if jobs > (cores := len(usable_cores())):
-            warnings.warn(f"-j {jobs} starts more workers than the {cores} core{'s' * (cores != 1)} this process may "
-                          f"use: they share them, each of the {unit} training slower, and the whole seldom ends "
-                          f"sooner than with -j {cores}", SpecWarning, stacklevel=2)
+        workers = jobs if tasks is None else min(jobs, tasks)  # -j 8 for 2 cells starts 2
+        if workers > (cores := len(usable_cores())):
+            many = "more workers than" if tasks is None else f"{workers} workers, more than"
+            warnings.warn(f"-j {jobs} starts {many} the {cores} core{'s' * (cores != 1)} this process may use: they "
+                          f"share them, each of the {unit} training slower, and the whole seldom ends sooner than "
+                          f"with -j {cores}", SpecWarning, stacklevel=2)
         return None
     if jobs > 1:
         warnings.warn(f"-j {jobs} applies to the local backend: on Ray the {unit}' resources decide how many "
@@ -831,19 +835,21 @@ def runner_for(resources: Any, *, backend: str | None = None, address: str | Non
     cpus = cpus_per_cell if cpus_per_cell is not None else resources.cpus_per_cell
     gpus = gpus_per_cell if gpus_per_cell is not None else resources.gpus_per_cell
     runner = ray_runner(address if address is not None else resources.address,
-                        cpus_per_cell=1.0 if cpus is None else cpus, gpus_per_cell=0.0 if gpus is None else gpus)
+                        cpus_per_cell=1.0 if cpus is None else cpus, gpus_per_cell=0.0 if gpus is None else gpus,
+                        asked=asked)
     runner.fixed = (cpus_per_cell is not None, gpus_per_cell is not None)
     return runner
 
 
-def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_per_cell: float = 0.0) -> RayRunner:
+def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_per_cell: float = 0.0,
+               asked: str = "--backend ray") -> RayRunner:
     """A :class:`RayRunner` connected to Ray, before anything trains: the Ray this process already
     joined; else, without ``address``, a new local instance sized to this machine (no dashboard,
     workers' output not forwarded); else the cluster at ``address`` (``auto``: the one running on
     this machine; ``HOST:PORT`` its GCS; ``ray://HOST:PORT`` through Ray Client).
 
-    Raises :class:`~mnistlab.errors.SpecError` (one line) when Ray is not installed or the address
-    does not answer.
+    Raises :class:`~mnistlab.errors.SpecError` (one line) when Ray is not installed (naming what
+    ``asked`` for it: the flag, or the experiment file's ``[resources]``) or the address does not answer.
     """
     runner = RayRunner(cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell)
     if address is not None and not address.strip():
@@ -854,7 +860,7 @@ def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_p
     try:
         import ray
     except ImportError:
-        raise SpecError("--backend ray needs Ray, which is not installed: pip install 'mnistlab[ray]'") from None
+        raise SpecError(f"{asked} needs Ray, which is not installed: pip install 'mnistlab[ray]'") from None
     if address and address != "auto":
         _check_answers(address)
     if ray.is_initialized():  # a Ray this process joined already (a notebook's): its messages stay as they are

@@ -214,7 +214,8 @@ def _environment_section(model: Run | Committee) -> list[str]:
 def _called(run: Run) -> str:
     """What a card calls a run's network: the model's name, or its variant's for a model written
     inline (which has no name); where a variant changed a preset's layers, both (``tanh
-    (seed000-cnn)``): it is no longer the preset."""
+    (seed000-cnn)``): it is no longer the preset; where a run of the preset's own name did (`train
+    --set model...`), what changed (``seed000-dense, changed: layers[1].act=tanh``)."""
     from mnistlab.presets import get_preset, preset_names
 
     model, variant = run.config["model"].get("name"), _variant(run)
@@ -231,8 +232,9 @@ def _called(run: Run) -> str:
 
 
 def _changes(preset: dict[str, Any], spec: dict[str, Any], most: int = 3) -> str:
-    """What ``spec`` (a model's dict) sets otherwise than ``preset``: ``layers[1].activation=tanh``
-    (at most ``most`` keys, then ``,...``); where the layers were added or removed, their count."""
+    """What ``spec`` (a model's dict) sets otherwise than ``preset``, as compare names a row:
+    ``layers[1].act=tanh`` (at most ``most`` keys, then ``,...``); where layers were added or
+    removed, their count."""
     from mnistlab.comparison import flatten_config
     from mnistlab.experiments import derive_name
 

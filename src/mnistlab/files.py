@@ -218,20 +218,22 @@ def write_output(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
         raise OutputError(f"cannot write {display_name(path)}: {exc.strerror or exc}") from None
 
 
-def _metadata_sorted(data: bytes) -> bytes:
-    """A safetensors file's bytes with its header's metadata in key order: safetensors writes them
-    in a hash map's order, which changes from one save to the next, so the same weights made
-    different files. The header's length is kept (the same JSON, reordered); where it would not
-    be, ``data`` is returned as it is."""
-    size = int.from_bytes(data[:8], "little")
-    header = json.loads(data[8: 8 + size])
-    if "__metadata__" not in header:
-        return data
-    header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
-    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
-    if len(text) > size or data[8 + len(text): 8 + size].strip(b" "):
-        return data
-    return data[:8] + text + b" " * (size - len(text)) + data[8 + size:]
+def _sort_metadata(path: Path) -> None:
+    """Put the metadata in the header of the safetensors file at ``path`` in key order, in place:
+    safetensors writes them in a hash map's order, which changes from one save to the next, so the
+    same weights made different files. The header keeps its length (the same JSON, reordered); where
+    it would not, the file is left as it is."""
+    with open(path, "r+b") as f:
+        size = int.from_bytes(f.read(8), "little")
+        raw = f.read(size)
+        header = json.loads(raw)
+        if "__metadata__" not in header:
+            return
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+        text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode()
+        if len(text) <= size and not raw[len(text):].strip(b" "):  # the same length: the JSON reordered
+            f.seek(8)
+            f.write(text + b" " * (size - len(text)))
 
 
 def save_weights(state: Mapping[str, Any], path: str | os.PathLike, metadata: Mapping[str, str] | None = None) -> Path:
@@ -239,14 +241,18 @@ def save_weights(state: Mapping[str, Any], path: str | os.PathLike, metadata: Ma
     (:func:`write_atomic`): each tensor detached, on the CPU and contiguous, as safetensors stores
     them; ``metadata`` in its header. The file's folder is made. OutputError (one line) when the
     file cannot be written (a full disk, no permission), from an OSError or safetensors' own error."""
-    from safetensors.torch import save
+    from safetensors.torch import save_file
 
     path = Path(path)
     tensors = {k: v.detach().cpu().contiguous() for k, v in state.items()}
+
+    def write(tmp: Path) -> None:
+        save_file(tensors, str(tmp), metadata=dict(metadata or {}) or None)
+        _sort_metadata(tmp)
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        data = _metadata_sorted(save(tensors, metadata=dict(metadata or {}) or None))
-        return write_atomic(path, lambda tmp: tmp.write_bytes(data))
+        return write_atomic(path, write)
     except Exception as exc:  # OSError, or safetensors' own error type for the same I/O failures
         detail = getattr(exc, "strerror", None) or " ".join(str(exc).split())
         raise OutputError(f"{display_name(path)}: cannot write weights: {detail}") from None

@@ -1486,7 +1486,11 @@ class Committee:
     save = Run.save  # the averaged model, written and verified as a Run's: export_model takes both
 
     def __repr__(self) -> str:
+        from mnistlab.comparison import scored_part
+
         acc = "n/a" if self.test_accuracy is None else f"{self.test_accuracy:.4f}"
+        if acc != "n/a" and (part := scored_part(self.dataset, self.members[0].metrics)) is not None:  # as a Run says it
+            acc += f" on {part[0]:,} of {part[1]:,} test images"
         return f"Committee({len(self.members)} members, {self.dataset}, test_accuracy={acc})"
 
 

@@ -85,16 +85,17 @@ class _Progress:
             self.table.live.console.print(line, markup=False, highlight=False)
         self.table.poke()
 
-    def finish(self, rows: list[dict], records: Sequence[RunRecord] = ()) -> None:
-        """The comparison rows, and under them `compare`'s notes of ``records`` (the sweep's runs,
-        none of a stopped sweep) scored on part of the test set or chosen on it; not of smoke-sized
-        runs (a --quick sweep's), which say nothing of a full-size run anyway."""
-        from mnistlab.comparison import smoke_run, test_set_notes
+    def finish(self, rows: list[dict], records: Sequence[RunRecord] = (), *, quick: bool = False) -> None:
+        """The comparison rows with `compare`'s notes of ``records`` (the sweep's runs, none of a
+        stopped sweep): above them, which are the size of a smoke run, and under them, those scored
+        on part of the test set or chosen on it. A --quick sweep (``quick``), which said first that
+        it is a smoke test, has only the note of a test set that chose an epoch."""
+        from mnistlab.comparison import smoke_note, test_set_notes
 
         if rows:  # none: stopped before any cell had a run
+            _say_smoke(None if quick else smoke_note(records), self.fmt)
             _rows_out(rows, self.title, self.fmt)
-            full = [r for r in records if not smoke_run(r)]
-            _notes_out(test_set_notes(full), self.fmt)
+            _notes_out(test_set_notes(records, part=not quick), self.fmt)
 
 
 @click.command("run")
@@ -134,7 +135,8 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     todo = exp.cells(quick=quick)  # a bad experiment says so before Ray starts or the store is made ...
     checkpoint_every()  # ... and so does a bad MNISTLAB_CHECKPOINT_EVERY
     runner, st = backend_and_store(exp.resources, todo, store, backend=backend, address=address,
-                                   cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs)
+                                   cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs,
+                                   tasks=len(todo))
     cells = len(todo)
     with terminate_as_interrupt() as stop, closed_output_stops(stop):
         try:
@@ -188,7 +190,8 @@ def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: St
                 result, stopped = exc.result, int(stop.signum)
             finally:
                 close(runner)
-        progress.finish(result.rows, [] if stopped else [o.record for o in result.outcomes])
+        progress.finish(result.rows, [] if stopped else [o.record for o in result.outcomes],
+                        quick=bool(options.get("quick")))
     except KeyboardInterrupt:  # after the cells: scoring committees, closing Ray, printing the table
         _say_recorded(st, exp.name, int(stop.signum), cells, bool(options.get("force")))
     return result, stopped
@@ -332,13 +335,21 @@ def runs_cmd(store: str | None, experiment: str | None, status: str | None, fmt:
 @click.command("show")
 @click.argument("run_id")
 @_STORE
-def show_cmd(run_id: str, store: str | None) -> None:
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="text: for reading; json: the whole record as one object, for scripts.")
+def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
     """Show one run: status, metrics, environment, history and config (any unique id prefix)."""
+    import dataclasses
+
     from mnistlab.comparison import smoke_run
     from mnistlab.store import ENDED
 
     st = open_store(store)
     r = st.get(run_id)
+    if fmt == "json":  # the record as stored, with where its files are and whether it is smoke-sized
+        record = {**dataclasses.asdict(r), "artifacts": str(st.artifact_dir(r.run_id)), "smoke_run": smoke_run(r)}
+        click.echo(json.dumps(record, indent=1, sort_keys=True, default=str))
+        return
     click.echo(f"run {r.run_id}  experiment {r.experiment}  variant {r.variant}  seed {r.seed}  member {r.member}")
     tail, rest = status_said(r.status, r.message)  # "interrupted by Ctrl-C ...": the word once
     if (trained := r.env.get("same_run_as")) and not _recorded(st, str(trained)):  # helper-109: a trail to nothing
