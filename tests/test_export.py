@@ -105,6 +105,10 @@ def test_a_run_and_a_committee_save_as_keras_models_do(mnist_models, tmp_path, t
 
     with pytest.raises(SpecError, match=r"^export_model takes a Run or a Committee .* not str$"):
         export_model(run.run_id, tmp_path / "x.onnx")
+    from mnistlab.card import model_card
+
+    with pytest.raises(SpecError, match=r"^model_card takes a Run or a Committee .* not str$"):  # helper-120
+        model_card(run.run_id)
     with pytest.raises(OutputError, match=r"cannot tell the format of .*x\.txt.* give fmt= \(onnx"):
         export_model(run, tmp_path / "x.txt")
     with pytest.raises(OutputError, match=r"give the file a name before its suffix \(model\.onnx\)"):
@@ -122,19 +126,22 @@ def test_a_bf16_runs_export_says_the_file_computes_in_float32_and_what_it_scores
 
     run = train("mnist", "seed000-ex1", epochs=1, data_dir=data_dir, progress="none", subset=600, precision="bf16")
     check = run.save(tmp_path / "m.onnx", data_dir=data_dir)
-    assert check is not None and check.passed and check.run_precision == "bf16"
+    assert check is not None and check.passed and check.tested_in == "the run was tested in bf16"
     session = onnxruntime.InferenceSession(str(tmp_path / "m.onnx"), providers=["CPUExecutionProvider"])
     images, labels = test_set
     got = session.run(["logits"], {"images": (images.astype(np.float32) / 255)[:, None]})[0].argmax(1)
-    assert check.accuracy == pytest.approx(float((got == labels).mean()))
     recorded = np.asarray(run.result.test_probs).argmax(1)
-    assert check.differ_from_run == int((got[: len(recorded)] != recorded).sum())
+    n = len(recorded)  # subset 600: the run scored the first 100 test images; the file's figure is of those
+    assert n == 100 and check.scored == n and check.accuracy == pytest.approx(float((got[:n] == labels[:n]).mean()))
+    assert check.differ_from_run == int((got[:n] != recorded).sum())
     said = check.summary()
-    assert f"the file scores {check.accuracy:.2%} on them (it computes in float32, the run was tested in bf16: " in said
+    assert (f"the file scores {check.accuracy:.2%} on the run's 100 test images (it computes in float32, where the "
+            "run was tested in bf16: ") in said
     assert "## Export" in model_card(run, data_dir=data_dir, verification=check, exported="m.onnx")
     plain = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120)
     check = plain.save(tmp_path / "p.onnx", data_dir=data_dir)
-    assert check.run_precision is None and "float32" not in check.summary() and "the file scores" in check.summary()
+    assert check.tested_in is None and "float32" not in check.summary()
+    assert f"the file scores {check.accuracy:.2%} on the run's 20 test images" in check.summary()  # subset 120
 
 
 @pytest.mark.parametrize("suffix", ["onnx", "pt", "safetensors"])

@@ -212,6 +212,8 @@ def test_the_card_command(mnist_models, tmp_path, capsys):
     code, _, err = cli(capsys, "card", best.run_id, "-o", tmp_path / "dense.onnx", "--store", mnist_models)
     one_line_error(code, err, "a model card is Markdown, so the file name must end in .md or .markdown")
     assert (tmp_path / "dense.onnx").read_bytes() == b"model bytes"
+    code, _, err = cli(capsys, "card", best.run_id, "-o", tmp_path / ".md", "--store", mnist_models)
+    one_line_error(code, err, "give the file a name before its suffix (card.md)")  # helper-120: "must end in .md"
     code, out, _ = cli(capsys, "card", best.run_id, "-o", "-", "--store", mnist_models)  # -: stdout, no file "-"
     assert code == 0 and out.startswith("# Model card") and not Path("-").exists()
 
@@ -340,6 +342,9 @@ def test_list_images_names_predicts_rows_and_pil_images_are_preprocessed(mnist_m
     big = Image.fromarray(255 - np.kron(x[4], np.ones((3, 3), np.uint8)))  # 84x84, dark on light: a photo's form
     np.testing.assert_allclose(run.predict(big), run.predict(np.asarray(big), preprocess=True), atol=1e-6)
     np.testing.assert_allclose(run.predict([big, big]), np.repeat(run.predict(big), 2, 0), atol=1e-6)
+    mixed = run.predict([big, files[0], big])  # helper-120: a list of a file and PIL images was a numpy error
+    np.testing.assert_allclose(mixed, np.concatenate([run.predict(big), run.predict(files[0]), run.predict(big)]),
+                               atol=1e-6)
     assert int(run.predict(big).argmax()) == y[4]
     with pytest.raises(SpecError, match="the model takes"):
         run.predict(big, preprocess=False)

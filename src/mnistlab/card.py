@@ -25,7 +25,7 @@ import numpy as np
 
 from mnistlab.data.registry import is_registered
 from mnistlab.data.userdata import dataset_label
-from mnistlab.errors import MnistlabError
+from mnistlab.errors import MnistlabError, SpecError
 from mnistlab.metrics import committee_probs, confusion_matrix
 from mnistlab.experiments import is_quick, model_as_written, same_setting
 from mnistlab.summary import summarize
@@ -289,8 +289,8 @@ def _loading_section(exported: str, model: Run | Committee) -> list[str]:
                         "logits = model(torch.from_numpy(x)).detach().numpy()"],
     }[fmt]
     h, w = model.input_shape
-    return [f"Running it (`x`: float32 (N, 1, {h}, {w}), pixels / 255, preprocessed as below):", "", "```python",
-            *code, "e = numpy.exp(logits - logits.max(axis=1, keepdims=True))",
+    return [f"Running it (`x`: float32 (N, 1, {h}, {w}), pixels / 255, preprocessed as the section above says):",
+            "", "```python", *code, "e = numpy.exp(logits - logits.max(axis=1, keepdims=True))",
             "probs = e / e.sum(axis=1, keepdims=True)  # the class probabilities", "```", ""]
 
 
@@ -304,6 +304,9 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
     """
     from mnistlab.datasets import run_dataset
 
+    if not isinstance(model, (Run, Committee)):  # model_card("3f2a9c01de"): an AttributeError, deep inside
+        raise SpecError(f"model_card takes a Run or a Committee (mnistlab.load_trained(store, RUN_ID) gives one), "
+                        f"not {type(model).__name__}")
     members = _members(model)
     try:
         ds = run_dataset(getattr(model, "config", None) or {"dataset": model.dataset}, data_dir,

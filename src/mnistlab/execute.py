@@ -540,13 +540,13 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
                    jobs: int = 1, force: bool = False, quick: bool = False, data_dir: str | os.PathLike | None = None,
                    runner: Runner | None = None, batch_members: bool | None = None,
                    on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None = None,
-                   progress: str = "cells") -> ExperimentResult:
+                   progress: str = "auto") -> ExperimentResult:
     """Train every cell of an experiment that is not already finished in the store.
 
     ``on_cell(outcome, rows)`` is called after each cell with the comparison rows so far (the store is
     read for them once, then each recorded run is added: see :class:`~mnistlab.comparison.Comparison`).
-    ``progress="cells"`` prints a line for each cell as it ends (``[2/8] 804311532c  cnn  seed 1:
-    finished, test acc 99.12%``, as `mnistlab run` does in a log), ``"none"`` nothing.
+    ``progress`` (train()'s words) but ``"none"`` prints a line for each cell as it ends (``[2/8]
+    804311532c  cnn  seed 1: finished, test acc 99.12%``, as `mnistlab run` does in a log).
     Ctrl-C (or SIGTERM inside :func:`terminate_as_interrupt`) stops the sweep: the running cells are
     recorded as interrupted (in every worker), complete committees are still scored, and
     :class:`SweepInterrupted` (a KeyboardInterrupt) is raised; finished runs stay recorded and the next
@@ -611,9 +611,11 @@ def _runner(runner: Runner | None, jobs: int, groups: int) -> tuple[Runner, int]
 def _with_lines(on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None, progress: str,
                 total: int) -> Callable[[CellOutcome, list[dict[str, Any]]], None] | None:
     """``on_cell``, after printing each cell's line on stdout (:func:`~mnistlab.live.outcome_line`,
-    ``[i/total]``) where ``progress`` is ``"cells"``; as it is for ``"none"``; else SpecError."""
-    if progress not in ("cells", "none"):
-        raise SpecError(f'progress: "cells" (a line for each cell as it ends) or "none", got {progress!r}')
+    ``[i/total]``) for any :data:`~mnistlab.callbacks.PROGRESS_MODES` mode but ``"none"``, for
+    which it is as it is; SpecError for another word."""
+    from mnistlab.callbacks import check_progress_mode
+
+    check_progress_mode(progress)
     if progress == "none":
         return on_cell
     from mnistlab.live import outcome_line

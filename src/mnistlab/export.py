@@ -77,13 +77,18 @@ class Verification:
     mismatches: int
     ties: int
     within_tolerance: bool
-    #: the file's top-1 accuracy on the test images (None where their labels were not given)
+    #: the file's top-1 accuracy on the first ``scored`` test images, the run's (None without labels)
     accuracy: float | None = None
     #: the file's top-1 class of each test image (int64 (N,)), to hold against the run's recorded answers
     classes: np.ndarray | None = field(default=None, repr=False, compare=False)
-    #: where the run was tested in another precision than the file computes in (float32): that precision
-    #: ("bf16"), and how many of the file's answers differ from the run's recorded ones
-    run_precision: str | None = None
+    #: whether each of the file's answers is right (bool (N,)); None without the test labels
+    correct: np.ndarray | None = field(default=None, repr=False, compare=False)
+    #: how many test images the accuracy is of: those the run was scored on (a data.subset keeps the first)
+    scored: int | None = None
+    #: where the run was tested in another precision than the file computes in (float32), that said
+    #: ("the run was tested in bf16", "its members were tested in bf16 and float32"), and how many of
+    #: the run's recorded answers differ from the file's
+    tested_in: str | None = None
     differ_from_run: int | None = None
 
     @property
@@ -96,11 +101,14 @@ class Verification:
         sizes = " and ".join(str(b) for b in self.batch_sizes)
         verdict = "same top-1 class on every image" if self.mismatches == 0 else f"{self.mismatches} top-1 mismatches"
         ties = f" ({self.ties} near-ties within tolerance)" if self.ties else ""
-        scored = f"; the file scores {self.accuracy:.2%} on them" if self.accuracy is not None else ""
-        if self.run_precision is not None:
+        scored = ""
+        if self.accuracy is not None:
+            part = self.scored if self.scored is not None and self.scored < self.images else None
+            scored = f"; the file scores {self.accuracy:.2%} on " + (f"the run's {part:,} test images" if part else "them")
+        if self.tested_in is not None:  # the check above is against the float32 model the file holds
             n = self.differ_from_run
-            scored += (f" (it computes in float32, the run was tested in {self.run_precision}: "
-                       + (f"{n} answer{'s' * (n != 1)} of the run's recorded ones differ)" if n is not None else
+            scored += (f" (it computes in float32, where {self.tested_in}: "
+                       + (f"{n} of the run's recorded answers differ from the file's)" if n is not None else
                           "its recorded answers may differ slightly)"))
         return (f"{self.fmt} verified on {self.images} test image{'s' * (self.images != 1)} at batch {sizes}: {verdict}{ties}, "
                 f"logits within {self.max_logit_diff:.2g} (tolerance {LOGIT_ATOL:g} + {LOGIT_RTOL:g} x |logit|){scored}")
@@ -240,20 +248,28 @@ def write_export(model: Run | Committee, path: str | os.PathLike, fmt: str | Non
 
 
 def _against_the_run(check: Verification | None, model: Run | Committee) -> Verification | None:
-    """``check``, with the precision the run was tested in and how many of the file's answers differ
-    from its recorded test predictions, where that precision is not the file's float32 (a bf16 run)."""
+    """``check`` as the run's figures read: the file's accuracy on the test images the run was
+    scored on (the first ``test_size``: a data.subset scores part of the set), and where the run
+    was tested in another precision than the file's float32 (bf16), which, and how many of its
+    recorded answers differ from the file's."""
+    if check is None:
+        return None
     members = model.members if isinstance(model, Committee) else [model]
-    tested = {str(m.result.env.get("precision") or "float32") for m in members} - {"float32"}
-    if check is None or not tested:
-        return check
     recorded = [np.asarray(m.result.test_probs) for m in members]
-    differ = None
-    if check.classes is not None and all(len(r) and len(r) <= len(check.classes) for r in recorded):
-        from mnistlab.metrics import committee_probs
+    n = len(recorded[0]) if all(len(r) == len(recorded[0]) > 0 for r in recorded) else 0
+    if not 0 < n <= check.images:
+        return check
+    if check.correct is not None:
+        check = dataclasses.replace(check, accuracy=float(check.correct[:n].mean()), scored=n)
+    tested = sorted({str(m.result.env.get("precision") or "float32") for m in members})
+    if tested == ["float32"]:
+        return check
+    from mnistlab.metrics import committee_probs
 
-        ran = committee_probs(recorded).argmax(1)
-        differ = int((check.classes[: len(ran)] != ran).sum())
-    return dataclasses.replace(check, run_precision=" and ".join(sorted(tested)), differ_from_run=differ)
+    differ = None if check.classes is None else int((check.classes[:n] != committee_probs(recorded).argmax(1)).sum())
+    said = (f"the run was tested in {tested[0]}" if len(members) == 1 else
+            f"its members were tested in {' and '.join(tested)}")
+    return dataclasses.replace(check, tested_in=said, differ_from_run=differ)
 
 
 @contextlib.contextmanager
@@ -404,5 +420,6 @@ def verify_file(path: Path, fmt: str, module: nn.Module, dataset: Any,
         if not within:
             break
     classes = got.argmax(1)  # at the larger batch: as the file is most often run
-    accuracy = float((classes == labels).mean()) if labels is not None and len(labels) == len(classes) > 0 else None
-    return Verification(fmt, len(x), sizes, worst, mismatches, ties, within, accuracy, classes)
+    correct = classes == labels if labels is not None and len(labels) == len(classes) > 0 else None
+    accuracy = None if correct is None else float(correct.mean())
+    return Verification(fmt, len(x), sizes, worst, mismatches, ties, within, accuracy, classes, correct, len(x))

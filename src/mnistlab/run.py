@@ -1250,8 +1250,17 @@ def train(
     if result.status == "interrupted":
         raise TrainingInterrupted.of(run)
     if result.error is not None:  # the user's own callback raised: theirs to see, as Keras's fit shows it
-        raise result.error
+        raise _noted(result.error, run)
     return run
+
+
+def _noted(error: BaseException, run: Run) -> BaseException:
+    """``error`` (the user's callback's), with a note under its traceback naming ``run``'s record
+    where it has one (Python 3.11's ``add_note``; helper-120: the user had no id to look at)."""
+    if run.run_id and hasattr(error, "add_note"):
+        error.add_note(f"mnistlab: the run is recorded as failed, run {run.run_id} "
+                       f"(`mnistlab show {run.run_id}`: its epochs so far)")
+    return error
 
 
 def _train_config(dataset: Any, model: Any, epochs: int, overrides: dict[str, Any], *,
@@ -1424,14 +1433,18 @@ def model_input(images: Any, preprocess: bool | None, dataset: Any, shape: Seque
     if is_path(images) or (isinstance(images, (list, tuple)) and images and all(is_path(i) for i in images)):
         paths = [images] if is_path(images) else list(images)
         return read_images(image_sources(paths), dataset, size=size, preprocessing=preprocess is not False)[1]
-    pil = hasattr(images, "convert") or (isinstance(images, (list, tuple)) and images
-                                         and all(hasattr(i, "convert") for i in images))
+    one = lambda im: prepare(im, dataset, size=None if size == (28, 28) else size)
+    is_pil = lambda x: hasattr(x, "convert")
+    if isinstance(images, (list, tuple)) and images and all(is_path(i) or is_pil(i) for i in images) \
+            and preprocess is not False:  # files beside PIL images (helper-120: numpy's "inhomogeneous shape")
+        return np.concatenate([read_images(image_sources([i]), dataset, size=size)[1] if is_path(i) else one(i)[None]
+                               for i in images])
+    pil = is_pil(images) or (isinstance(images, (list, tuple)) and images and all(is_pil(i) for i in images))
     if preprocess is False or (preprocess is None and not pil):  # PIL images, as files, are preprocessed
         flat: tuple[int, ...] = tuple(getattr(images, "shape", ()))
         if len(flat) == 2 and flat[1] == size[0] * size[1] != size[1]:  # rows (N, H * W), as a CSV holds them
             return images.reshape(-1, *size)
         return images
-    one = lambda im: prepare(im, dataset, size=None if size == (28, 28) else size)
     if isinstance(images, (list, tuple)):
         return np.stack([one(im) for im in images]) if images else np.zeros((0, *size), np.uint8)
     if hasattr(images, "convert"):  # a PIL image

@@ -313,6 +313,8 @@ def card_command(model: str, variant: str | None, pick: str, store_path: str | N
     if output == "-":  # as predict reads -, stdout
         output = None
     if output is not None:
+        if Path(output).name.lower() in CARD_SUFFIXES:  # -o out/.md: a hidden file with no suffix, to Python
+            raise OutputError(f"cannot write {output!r}: give the file a name before its suffix (card{Path(output).name})")
         if Path(output).suffix.lower() not in CARD_SUFFIXES:  # card -o model.onnx overwrote the model with text
             raise OutputError(f"cannot write {output!r}: a model card is Markdown, so the file name must end in "
                               f"{' or '.join(CARD_SUFFIXES)}")
