@@ -122,6 +122,18 @@ def test_runs_closing_table_has_compares_notes_of_smoke_sized_runs(exp_file: Pat
     assert "note: these are smoke runs" not in err and "on part of the test set" not in err
 
 
+def test_runs_closing_table_says_when_its_runs_were_scored_on_different_test_sets(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-121: `compare` said the runs were scored on 2 different test sets, `run`'s own table not."""
+    p = tmp_path / "two.toml"
+    p.write_text(EXP.replace("committee = 2\n", 'dataset = "fashion-mnist"\n'))
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--format", "csv"]) == 0
+    err = capsys.readouterr().err
+    assert "note: these runs were scored on 2 different test sets (mnist (20 test images), fashion-mnist (20 test " \
+           "images)): their test accuracies do not compare, so no row is marked best" in err, err
+    assert "on part of the test set" not in err  # the test sets are said above: as compare leaves it out
+
+
 def test_bad_inputs_are_one_line_errors(tmp_path: Path, exp_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     (tmp_path / "store").mkdir()
     (tmp_path / "store" / "runs.sqlite").write_bytes(b"\x89garbage" * 100)

@@ -114,8 +114,9 @@ def test_scans_of_dark_ink_on_paper_are_drawn_as_they_look_not_inverted(fashion)
     scans, labels = 255 - fashion.test_images[:2], fashion.test_labels[:2]
     figures = {"samples": plots.plot_sample_grid(scans, labels, None, rows=1, cols=2).axes[0],
                "errors": plots.plot_misclassified(scans, labels, [1, 2], None).axes[0],
-               "augment": preview_figure(scans, AugmentConfig(rotation_range=10), copies=1).axes[1]}
-    assert {k: ax.images[0].get_cmap().name for k, ax in figures.items()} == dict.fromkeys(figures, "gray")
+               "augment": preview_figure(scans, AugmentConfig(rotation_range=10), copies=1).axes[1],
+               "seen": plots.plot_predictions(list(scans), scans, np.eye(10)[[1, 2]], None, ["a", "b"]).axes[1]}
+    assert {k: ax.images[0].get_cmap().name for k, ax in figures.items()} == dict.fromkeys(figures, "gray")  # helper-121
     paper = figures["samples"].images[0]  # the paper (255) is drawn white, as in the file
     assert paper.cmap(paper.norm(255))[:3] == pytest.approx((1.0, 1.0, 1.0))
     assert plots.data_cmap(np.zeros((1, 28, 28))) == plots.data_cmap(np.full((1, 28, 28), 255)) == "binary"  # no ink

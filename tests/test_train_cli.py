@@ -303,7 +303,8 @@ def test_optimizer_flags_and_set_reach_the_run(data_dir, tmp_path, capsys):
     assert (train["momentum"], train["nesterov"], train["weight_decay"], train["label_smoothing"]) == (0.9, True, 0.001, 0.1)
     assert train["batch_size"] == 16 and rec.config["augment"]["rotation_range"] == 10  # flat key -> train.
     assert rec.config["data"]["stratify"] is True and rec.metrics["val_size"] == 30
-    said = "Training on mnist: 2 epochs, batch 16, sgd lr 0.01 (momentum 0.9, nesterov, weight decay 0.001), cosine "
+    sizes = f"({rec.metrics['train_size']:,} training, 30 validation, {rec.metrics['test_size']:,} test images)"  # helper-121
+    said = f"Training on mnist {sizes}: 2 epochs, batch 16, sgd lr 0.01 (momentum 0.9, nesterov, weight decay 0.001), cosine "
     assert said + "schedule, label smoothing 0.1, seed 0" in out  # what trains, as the flags said it (not "sgd lr 0.01")
     last = [line for line in out.splitlines() if line.startswith("Epoch 2/2")][0]
     assert float(re.search(r"lr: (\S+) ", last).group(1)) < 1e-3  # cosine decays from sgd's 0.01 towards 0

@@ -210,6 +210,67 @@ def test_folder_per_class_any_size_and_colour(tmp_path: Path) -> None:
     assert len(ds.checksums[str(root)]) == 64
 
 
+def test_load_dataset_of_a_folder_gives_the_split_and_order_training_used(tmp_path: Path) -> None:
+    """helper-121: training shuffles a folder before carving its test set, load_dataset did not: 31
+    of the 45 "test" images it gave had trained the run, and run.evaluate on them flattered it."""
+    from mnistlab.config import parse_run_config
+    from mnistlab.run import prepare_data
+
+    rng = np.random.default_rng(0)
+    for name in ("a", "b", "c"):
+        (tmp_path / "f" / name).mkdir(parents=True)
+        for i in range(20):  # every image its own: which ones went where shows
+            Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(tmp_path / "f" / name / f"{i:02d}.png")
+    spec = {"folder": str(tmp_path / "f"), "test_fraction": 0.25}
+    cfg = parse_run_config({"dataset": spec, "model": {"dense": [8], "outputs": 3}})
+    assert cfg.shuffles_data  # a folder trains shuffled
+    split = prepare_data(cfg)
+    ds = load_dataset(spec)
+    np.testing.assert_array_equal(ds.test_images, np.asarray(split.test_x.cpu()))  # the run's test set, in its order
+    assert not np.array_equal(load_dataset(spec, shuffle=False).test_images, ds.test_images)  # what it gave before
+    csv = write_csv(tmp_path / "d.csv", rng.integers(0, 256, (40, 28, 28)), [0, 1] * 20)  # a CSV: in its own order
+    np.testing.assert_array_equal(load_dataset(str(csv)).train_images,
+                                  load_dataset(str(csv), shuffle=False).train_images)
+
+
+def test_a_folder_of_train_and_test_splits_is_not_read_as_two_classes(tmp_path: Path) -> None:
+    """helper-121: dataset = "data" holding train/ and test/ (each of class folders) trained a model
+    to tell the splits apart ("fit the model to 2 classes", it said)."""
+    from mnistlab.cli import main
+
+    for split in ("train", "test"):
+        _folder(tmp_path / "data" / split, {"ell": 3, "also-ell": 3})
+    with pytest.raises(DataError, match=r"data: its folders \(test, train\) are splits holding class folders, not "
+                                        r"classes: give dataset = \{ folder = \".*data/train\", test = \".*data/test\" \}"):
+        load_dataset(str(tmp_path / "data"))
+    assert main(["train", "--dataset", str(tmp_path / "data"), "--model", "{ dense = [8], outputs = 2 }",
+                 "--store", str(tmp_path / "s")]) == 2
+    assert not (tmp_path / "s" / "runs.sqlite").exists() or RunStore(tmp_path / "s").runs() == []
+    ds = load_dataset({"folder": str(tmp_path / "data" / "train"), "test": str(tmp_path / "data" / "test")})
+    assert ds.info.class_names == ("also-ell", "ell")  # as the hint says, it loads
+
+
+def test_predict_makes_an_image_of_your_own_data_as_training_read_it(tmp_path: Path) -> None:
+    """helper-121: training resized the user's images bilinearly on 8-bit pixels, predict with
+    Lanczos on floats: a training file's pixels differed by up to 43/255 (train/serve skew)."""
+    from mnistlab.preprocess import preprocess, recipe_for
+
+    rng = np.random.default_rng(1)
+    (tmp_path / "f" / "a").mkdir(parents=True)
+    (tmp_path / "f" / "b").mkdir(parents=True)
+    files = []
+    for i in range(6):
+        files.append(tmp_path / "f" / "ab"[i % 2] / f"{i}.png")
+        Image.fromarray(rng.integers(0, 256, (32, 40, 3), dtype=np.uint8), "RGB").save(files[-1])  # 40x32, colour
+    spec = {"folder": str(tmp_path / "f")}
+    ds = load_dataset(spec, shuffle=False)
+    made = np.concatenate([ds.train_images, ds.test_images])
+    for f in files:  # each file as predict makes it is one of the images training read (the split aside)
+        seen = preprocess(f, None).astype(int)
+        assert min(np.abs(seen - m.astype(int)).max() for m in made) <= 1, f  # Pillow's own rounding aside
+    assert "bilinear" in " ".join(recipe_for(spec).steps)  # what the card tells a caller of an export
+
+
 def test_a_folders_large_first_image_does_not_size_every_image(tmp_path: Path) -> None:
     import tracemalloc
 
@@ -588,9 +649,9 @@ def test_a_folders_images_come_in_one_shuffled_order_as_keras_takes_a_directory(
     split held the first classes alone (a user's --quick trained on 7 classes of 10, tested on 5)."""
     data = {"folder": str(_numbered_folder(tmp_path / "train", 4, 12)),
             "test": str(_numbered_folder(tmp_path / "test", 4, 6, first=100))}
-    by_class = load_dataset(data, image_shape=(8, 8))
+    by_class = load_dataset(data, image_shape=(8, 8), shuffle=False)
     assert list(by_class.train_labels) == sorted(by_class.train_labels)  # read class by class
-    shuffled, again = (load_dataset(data, image_shape=(8, 8), shuffle=True) for _ in range(2))
+    shuffled, again = (load_dataset(data, image_shape=(8, 8)) for _ in range(2))  # a folder's default, as training's
     for ds in (shuffled, again):
         for images, labels, first, per in ((ds.train_images, ds.train_labels, 1, 12),
                                            (ds.test_images, ds.test_labels, 100, 6)):
@@ -1177,7 +1238,7 @@ def test_show_data_on_a_folder_shows_every_class(tmp_path: Path, capsys: pytest.
         (tmp_path / "d" / name).mkdir(parents=True)
         for i in range(10):
             Image.fromarray(glyph_l()).save(tmp_path / "d" / name / f"{i}.png")
-    ds = load_dataset({"folder": str(tmp_path / "d")})
+    ds = load_dataset({"folder": str(tmp_path / "d")}, shuffle=False)
     assert len(set(ds.train_labels[:4].tolist())) == 1  # read class by class: the first images are one class
     shown = sample_indices(ds.train_labels, 4)
     assert sorted(set(ds.train_labels[shown].tolist())) == [0, 1, 2] and len(set(shown.tolist())) == 4
@@ -1863,7 +1924,7 @@ def test_a_folder_of_idx_files_is_a_dataset(tmp_path: Path, monkeypatch, capsys)
         load_dataset("mine/train-images-idx3-ubyte.gz")
     (tmp_path / "run.toml").write_text('model = { dense = [8], outputs = 2 }\ndataset = { idx = "mine" }\n[train]\nepochs = 1\n')
     assert main(["train", "--config", "run.toml", "--store", "store", "--progress", "none"]) == 0
-    assert "Training on idx mine: 1 epoch" in capsys.readouterr().out
+    assert "Training on idx mine (12 training, 6 test images): 1 epoch" in capsys.readouterr().out
     (rec,) = RunStore(tmp_path / "store").runs()
     assert rec.status == "finished" and rec.metrics["test_size"] == 6
     assert rec.env["data"]["checksums"] == {str(tmp_path / "mine"): path_digest(tmp_path / "mine", kind="idx")}

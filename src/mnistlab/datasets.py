@@ -443,7 +443,7 @@ def _finish(info: DatasetInfo, raw: dict[str, np.ndarray], where: Mapping[str, A
 
 def load_dataset(name: str | os.PathLike[str] | Mapping[str, Any], data_dir: str | os.PathLike | None = None, *,
                  download: bool = True, image_shape: tuple[int, int] = (28, 28), seed: int = 0,
-                 shuffle: bool = False) -> Dataset:
+                 shuffle: bool | None = None) -> Dataset:
     """Find, verify and decode a registered dataset (see the module docstring for where files are
     looked for), or load the user's own data, what ``--dataset`` takes: a path (``.csv``, ``.npz``, a
     folder of class folders) or a table (``{"csv": ..., "test": ...}``, ``{"folder": ...}``,
@@ -451,14 +451,18 @@ def load_dataset(name: str | os.PathLike[str] | Mapping[str, Any], data_dir: str
 
     A registered dataset's first load decodes and verifies (a second or more); later loads
     memory-map a decoded copy in the cache (milliseconds). The user's images come as uint8
-    grayscale resized to ``image_shape`` (H, W), in a shuffled order with ``shuffle``
-    (``data.shuffle``); a test split is carved with ``seed`` when none is given. Raises DataError
+    grayscale resized to ``image_shape`` (H, W), in a shuffled order with ``shuffle`` (``data.shuffle``;
+    None: as training takes them, a folder of class folders shuffled, a CSV or an .npz not); a test
+    split is carved with ``seed`` (a run's ``data.split_seed``, else its ``train.seed``) when none is
+    given: the defaults give the split and order a run of the default seed trained on. Raises DataError
     for an unknown name (with a did-you-mean), a missing, truncated, corrupted or mislabelled file,
     or a failed download.
     """
     if not is_registered(name):
         from mnistlab.data import userdata
 
+        if shuffle is None:  # helper-121: a folder's test split differed from the run's, training images in it
+            shuffle = userdata.is_folder_dataset(name)
         return userdata.load_user_data(userdata.parse_user_dataset(name), image_shape=image_shape, seed=seed,
                                        shuffle=shuffle)
     info = get_info(name)

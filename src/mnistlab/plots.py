@@ -654,6 +654,7 @@ def plot_predictions(originals: Sequence[Any], seen: Any, probs: np.ndarray, cla
     if not len(seen):
         raise PlotError("no images to show")
     n, classes = len(seen), probs.shape[1]
+    cmap = data_cmap(seen)  # as plot samples picks it: dark-on-light data is not drawn inverted (helper-121)
     fig = Figure(figsize=(9, 2.2 * n), layout="constrained")
     for i in range(n):
         given, model, bars = (fig.add_subplot(n, 3, 3 * i + k) for k in (1, 2, 3))
@@ -662,7 +663,7 @@ def plot_predictions(originals: Sequence[Any], seen: Any, probs: np.ndarray, cla
             original = original[..., 0]
         given.imshow(original, cmap="gray" if original.ndim == 2 else None)
         given.set_title(str(names[i]), fontsize=8, parse_math=False)
-        model.imshow(seen[i], cmap=DATA_CMAP, vmin=0, vmax=255)  # as MNIST-family samples are drawn: alike when right
+        model.imshow(seen[i], cmap=cmap, vmin=0, vmax=255)  # as the data's samples are drawn: alike when right
         model.set_title(f"what the model saw ({seen.shape[1]}x{seen.shape[2]})\nits ink drawn dark, as plot samples draws "
                         "the data", fontsize=8)  # (not the file's colours: the column beside has those)
         for ax in (given, model):

@@ -18,7 +18,8 @@ The recipes:
 - **fashion-mnist** ("items", Xiao et al. 2017, section 2): light items on black, trimmed, the
   longer side 28 px, sharpened, the box (not the mass) centred; an image already in that form
   (Fashion-MNIST's own) is taken as it is.
-- any other dataset ("resize"): grayscale and resize to the model's input; nothing else is known.
+- any other dataset ("resize"): 8-bit grayscale and a bilinear resize to the model's input, as
+  training read the user's data; nothing else is known.
 
 Each recipe's ``steps`` are the one full description: the model card prints them, exports record
 them, and the README quotes them (a test keeps it so).
@@ -135,11 +136,13 @@ def recipe_for(dataset: Any, size: Sequence[int] | None = None) -> Recipe:
     """
     dataset = dataset if isinstance(dataset, str) else "your own data" if dataset else None
     recipe = RECIPES.get(dataset or "") or Recipe(dataset or "", "resize", invert="never", steps=(
-        "convert to 8-bit grayscale", "resize to the model's input size (no crop, no inversion: how this dataset's "
-        "images were made is not known)", "feed pixels / 255 (float32 in [0, 1]) as (N, 1, H, W)"))
+        "convert to 8-bit grayscale", "resize to the model's input size with bilinear filtering (Pillow's, on the "
+        "8-bit pixels, as training read the data; no crop, no inversion: how this dataset's images were made is not "
+        "known)", "feed pixels / 255 (float32 in [0, 1]) as (N, 1, H, W)"))
     if size is not None and tuple(size) != recipe.size:
         recipe = Recipe(recipe.dataset, "resize", tuple(size), invert=recipe.invert,  # type: ignore[arg-type]
-                        steps=(f"convert to grayscale, resize to {size[0]}x{size[1]}",))
+                        steps=(f"convert to 8-bit grayscale, resize to {size[0]}x{size[1]} with bilinear filtering "
+                               "(Pillow's)",))
     return recipe
 
 
@@ -281,9 +284,12 @@ def preprocess(image: ImageInput, dataset: str | None = "mnist", *, size: Sequen
         raise DataError(f"{shown}: {exc}") from None
     if min(gray.shape) == 0:
         raise DataError(f"{shown}: the image is empty (0 pixels)")
-    if recipe.kind == "resize":
+    if recipe.kind == "resize":  # as the user's own data was read for training: 8-bit, then bilinear (Pillow)
         _warn_if_small(gray.shape, max(recipe.size), shown, "image")
-        return _to_uint8(_resize(gray / 255.0, recipe.size[::-1]))
+        eight = Image.fromarray(np.rint(gray).astype(np.uint8), "L")
+        if eight.size != (recipe.size[1], recipe.size[0]):
+            eight = eight.resize((recipe.size[1], recipe.size[0]), Image.Resampling.BILINEAR)
+        return np.asarray(eight, dtype=np.uint8)
     digits = recipe.kind == "digits"
     if _in_form(gray, recipe):
         return _to_uint8(gray / 255.0)

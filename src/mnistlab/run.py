@@ -319,16 +319,16 @@ def run_config(
     progress: str = "auto",
     checkpoint_dir: str | os.PathLike | None = None, resume: bool = False, checkpoint_every: float = 0.0,
     extra_callbacks: Sequence[Callback] = (), interrupt: Callable[[], bool] | None = None,
-    validation_data: tuple[Any, Any] | None = None,
-    on_data_ready: Callable[[], None] | None = None,
+    validation_data: tuple[Any, Any] | None = None, on_data_ready: Callable[[Split], None] | None = None,
 ) -> RunResult:
     """Train one run described by ``cfg`` and evaluate it on the test set.
 
     ``checkpoint_dir``: a checkpoint there every ``checkpoint_every`` seconds, inside epochs too
-    (0: at each epoch's end; :meth:`Trainer.fit`); ``resume`` continues from it. ``on_data_ready()`` runs once the data
-    is loaded and checked (`mnistlab train` prints its summary then). ``validation_data=(images,
-    labels)`` validates on those arrays (Keras's ``fit(validation_data=)``) instead of what
-    ``data.validation`` says; which one was used is recorded in ``metrics["validation"]``. ``interrupt``: the Trainer's.
+    (0: at each epoch's end; :meth:`Trainer.fit`); ``resume`` continues from it. ``on_data_ready(split)``
+    runs once the data is loaded and checked, given its :class:`Split` (`mnistlab train` prints its
+    summary and sizes then). ``validation_data=(images, labels)`` validates on those arrays (Keras's
+    ``fit(validation_data=)``) instead of what ``data.validation`` says; which one was used is
+    recorded in ``metrics["validation"]``. ``interrupt``: the Trainer's.
 
     Never raises for what happens during training (divergence, Ctrl-C, a failing callback): the
     status and message say what happened and the history so far is kept. Bad configs, missing data
@@ -346,7 +346,7 @@ def run_config(
     resolved["model"] = spec.to_dict()
     _fit_data_to_model(cfg, spec, data, validation_data, device)
     if on_data_ready is not None:
-        on_data_ready()
+        on_data_ready(data)
     flops, memory = summary.flops, run_memory(cfg, spec, len(data.train_y))
     model = build_on(device, spec, t.seed, memory)
     # The EMA's optimizer step hook would turn the lean fused Adam step aside anyway (accel.fused_adam).

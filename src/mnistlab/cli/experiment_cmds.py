@@ -90,12 +90,13 @@ class _Progress:
         stopped sweep): above them, which are the size of a smoke run, and under them, those scored
         on part of the test set or chosen on it. A --quick sweep (``quick``), which said first that
         it is a smoke test, has only the note of a test set that chose an epoch."""
-        from mnistlab.comparison import smoke_note, test_set_notes
+        from mnistlab.comparison import scored_on_note, smoke_note, test_set_notes
 
         if rows:  # none: stopped before any cell had a run
             _say_smoke(None if quick else smoke_note(records), self.fmt)
+            _say_smoke(elsewhere := scored_on_note(records), self.fmt)  # as compare says it (helper-121)
             _rows_out(rows, self.title, self.fmt)
-            _notes_out(test_set_notes(records, part=not quick), self.fmt)
+            _notes_out(test_set_notes(records, part=not quick and elsewhere is None), self.fmt)
 
 
 @click.command("run")

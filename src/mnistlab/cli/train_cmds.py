@@ -132,7 +132,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
             result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
                                 resume=resume, checkpoint_every=checkpoint_every or 0.0,
                                 extra_callbacks=[between := StopBetweenEpochs(stop), *kept], interrupt=between.asked,
-                                on_data_ready=lambda: _announce(cfg, checkpoint_dir if resume else None))
+                                on_data_ready=lambda data: _announce(cfg, checkpoint_dir if resume else None, data))
     except BaseException as exc:
         raise _not_trained(exc, int(stop.signum), recorder, began=between.began) from None
     if result.status == "interrupted" and stop.signum == signal.SIGPIPE:  # not Ctrl-C: say what stopped it
@@ -316,8 +316,9 @@ def _check_outputs(resume: bool, checkpoint_dir: Path | None, save_weights: Path
         refuse_store_path(save_weights)
 
 
-def _announce(cfg: RunConfig, resume_from: Path | None) -> None:
-    """The model's summary, what the run will do, and whether it resumes (``resume_from``: --checkpoint-dir)."""
+def _announce(cfg: RunConfig, resume_from: Path | None, data: Any = None) -> None:
+    """The model's summary, what the run will do on how many images of ``data`` (its
+    :class:`~mnistlab.run.Split`), and whether it resumes (``resume_from``: --checkpoint-dir)."""
     from mnistlab.data.userdata import dataset_label
     from mnistlab.summary import format_summary, run_memory, summarize
     from mnistlab.trainer import CHECKPOINT_FILE
@@ -325,12 +326,23 @@ def _announce(cfg: RunConfig, resume_from: Path | None) -> None:
     spec = cfg.model_spec()  # the memory line for this run's optimizer and batch, not the summary's default
     click.echo(format_summary(summarize(spec), run_memory(cfg, spec, cfg.data.subset or cfg.train.batch_size)))
     t = cfg.train
-    click.echo(f"Training on {dataset_label(cfg.dataset)}: {t.epochs} epoch{'s' * (t.epochs != 1)}, batch {t.batch_size}, "
-               f"{_optimizer_text(cfg)}, seed {t.seed}")
+    click.echo(f"Training on {dataset_label(cfg.dataset)}{_sizes(data)}: {t.epochs} epoch{'s' * (t.epochs != 1)}, "
+               f"batch {t.batch_size}, {_optimizer_text(cfg)}, seed {t.seed}")
     if resume_from is not None:
         found = (resume_from / CHECKPOINT_FILE).exists()
         click.echo(f"Resuming from {resume_from / CHECKPOINT_FILE}{_resumed_at(resume_from / CHECKPOINT_FILE)}" if found
                    else f"No checkpoint in {resume_from} yet: starting from epoch 1")
+
+
+def _sizes(data: Any) -> str:
+    """`` (320 training, 80 validation, 100 test images)``: how a run's images were split (helper-121:
+    the 20% of a CSV held out as its test set went unsaid); '' without ``data``."""
+    if data is None:
+        return ""
+    val = 0 if data.val_y is None or data.validation_is_test else len(data.val_y)
+    return (f" ({len(data.train_y):,} training, " + (f"{val:,} validation, " if val else "")
+            + f"{len(data.test_y):,} test images" + (", validating on the test set" if data.validation_is_test else "")
+            + ")")
 
 
 def _optimizer_text(cfg: RunConfig) -> str:

@@ -1065,6 +1065,7 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
     skipped: list[str] = []
     broken: list[str] = []
     inner: list[str] = []  # dot-folders inside class folders
+    _refuse_splits_as_classes(path, classes)
     for folder in classes:
         files = _class_images(folder, skipped, broken, inner)
         if not files:
@@ -1088,6 +1089,21 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
 
 
 SPLIT_NAMES = ("test", "train", "val", "valid", "validation")  # a split's folder, not a class, when it holds classes
+
+
+def _refuse_splits_as_classes(path: Path, classes: Sequence[Path]) -> None:
+    """DataError where every "class" folder of ``path`` is named as a split (``train``, ``test``)
+    and holds folders of its own: the splits of a dataset, one level too high (helper-121: read as
+    the classes "test" and "train", a model learnt to tell the splits apart)."""
+    if len(classes) < 2 or not all(c.name.lower() in SPLIT_NAMES for c in classes):
+        return
+    if not all(any(d.is_dir() and not d.name.startswith(".") for d in c.iterdir()) for c in classes):
+        return
+    train = next((c for c in classes if c.name.lower() == "train"), classes[0])
+    test = next((c for c in classes if c is not train and c.name.lower() == "test"), None)
+    hint = f'{{ folder = {toml_repr(_shown(str(train)))}' + (f", test = {toml_repr(_shown(str(test)))} }}" if test else " }")
+    raise DataError(f"{path}: its folders ({', '.join(sorted(c.name for c in classes))}) are splits holding class "
+                    f"folders, not classes: give dataset = {hint}")
 
 
 def _warn_split_as_class(path: Path, classes: Sequence[Path]) -> None:
