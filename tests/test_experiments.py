@@ -515,6 +515,14 @@ def test_at_most_max_committees_tables(tmp_path: Path) -> None:
     assert len(load_experiment(write(tmp_path, TWO + tables.rsplit("[[committees]]", 1)[0], "ok.toml")).committees) == 100
 
 
+def test_a_base_without_a_dataset_says_why_it_needs_one(tmp_path: Path) -> None:
+    """helper-121: "[base]: dataset: required key is missing" where every variant set its own dataset."""
+    p = write(tmp_path, TINY.replace('dataset = "mnist"\n', "") + '[[variants]]\nname = "a"\ndataset = "mnist"\n')
+    with pytest.raises(SpecError, match=r"\[base\]: dataset: required key is missing: \[base\] is a whole run config, "
+                                        r"so it names a dataset even where every variant sets its own"):
+        load_experiment(p)
+
+
 def test_is_quick_tells_a_smoke_cell_from_a_full_one(tmp_path: Path) -> None:
     exp = load_experiment(write(tmp_path, TINY.replace("subset = 120", "subset = 1000").replace("epochs = 1", "epochs = 3")
                                 + '[[variants]]\nname = "a"\n'))

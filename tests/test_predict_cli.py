@@ -352,6 +352,20 @@ def test_list_images_names_predicts_rows_and_pil_images_are_preprocessed(mnist_m
         mnistlab.list_images(tmp_path / "missing")
 
 
+def test_the_inverted_images_warning_names_the_files(mnist_models, tmp_path, capsys, test_digits):
+    """helper-121: `predict` warned "3 of 6 images look inverted (index 1, 2, 3)": the files have names."""
+    x, _ = test_digits
+    Image.fromarray(x[0]).save(tmp_path / "fine.png")
+    for i in (1, 2):
+        Image.fromarray(255 - x[i]).save(tmp_path / f"inverted{i}.png")
+    code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "fine.png", tmp_path / "inverted1.png",
+                       tmp_path / "inverted2.png", "--no-preprocess", "--store", mnist_models)
+    assert code == 0, err
+    [line] = [w for w in err.splitlines() if w.startswith("warning: ")]
+    assert line.startswith(f"warning: 2 of 3 images look inverted ({tmp_path / 'inverted1.png'}, "
+                           f"{tmp_path / 'inverted2.png'}): their border is bright"), line
+
+
 def test_show_takes_grayscale_images_with_transparency(mnist_models, tmp_path, capsys, test_digits):
     x, _ = test_digits
     ink = np.kron(x[0], np.ones((4, 4), np.uint8))

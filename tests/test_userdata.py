@@ -125,7 +125,9 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
     np.savez(tmp / "arrays.npz", x_train=good, y_train=np.array([0, 1]))  # an .npz given as a CSV (new-user finding)
     (tmp / "comma.csv").write_text("\n".join(line + "," for line in text) + "\n")  # helper-108: 785 columns, unsaid why
     (tmp / "id.csv").write_text("\n".join(f"{'ImageId' if i == 0 else i}," + line for i, line in enumerate(text)) + "\n")
+    (tmp / "utf16.csv").write_text("\n".join(text) + "\n", encoding="utf-16")  # helper-121: "an .npz is ..."
     return {
+        "UTF-16": ({"csv": "utf16.csv"}, 'utf16.csv: UTF-16 text: save it as UTF-8 (Excel: "CSV UTF-8"'),
         "a comma ending each line": ({"csv": "comma.csv"}, "comma.csv: 785 pixel columns are not a square image (28x28 "
                                                           "needs 784): the last column has no name: a comma at the end"),
         "an id column": ({"csv": "id.csv"}, 'id.csv: 785 pixel columns are not a square image (28x28 needs 784): '
@@ -151,7 +153,7 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
     }
 
 
-@pytest.mark.parametrize("case", ["an npz", "a comma ending each line", "an id column",
+@pytest.mark.parametrize("case", ["an npz", "UTF-16", "a comma ending each line", "an id column",
                                   "783 columns", "2 columns", "non-numeric", "above 255", "below 0", "mixed kinds", "no labels",
                                   "a typo in a label",
                                   "no header", "scaled to 0-1", "a fraction", "semicolons", "a long cell"])
@@ -269,6 +271,17 @@ def test_predict_makes_an_image_of_your_own_data_as_training_read_it(tmp_path: P
         seen = preprocess(f, None).astype(int)
         assert min(np.abs(seen - m.astype(int)).max() for m in made) <= 1, f  # Pillow's own rounding aside
     assert "bilinear" in " ".join(recipe_for(spec).steps)  # what the card tells a caller of an export
+
+
+def test_a_link_to_the_datasets_own_folder_is_no_class(tmp_path: Path) -> None:
+    """helper-121: `ln -s . data/self` made a class "self" holding every image (240 where 150 files were)."""
+    root = _folder(tmp_path / "data", {"ell": 3, "also-ell": 2})
+    (root / "self").symlink_to(".")
+    (root / "up").symlink_to("..")
+    with pytest.warns(DataWarning, match=r"data: skipped 2 link\(s\) to the dataset's own folder or one above it, not "
+                                         r"classes \(each would hold every image\): self, up"):
+        ds = load_dataset({"folder": str(root), "test_fraction": 0.2})
+    assert ds.info.class_names == ("also-ell", "ell") and len(ds.train_labels) + len(ds.test_labels) == 5
 
 
 def test_a_folders_large_first_image_does_not_size_every_image(tmp_path: Path) -> None:

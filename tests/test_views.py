@@ -459,3 +459,17 @@ def test_figures_of_a_diverged_variant_are_drawn_as_the_report_draws_them(tmp_pa
             assert "the best of 2 runs of variant boom by test accuracy" in said.out, said.out
     assert main(["predict", str(p), "--variant", "boom", str(out), "--store", str(store)]) == 2  # no model to use
     assert "has no finished run of variant 'boom'" in capsys.readouterr().err
+
+
+def test_a_small_figures_long_title_is_wrapped_inside_it() -> None:
+    """helper-121: a 3-class confusion matrix (280 px wide) cut its title at both ends."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from mnistlab.plots import plot_confusion_matrix
+
+    fig = plot_confusion_matrix(np.eye(3, dtype=int) * 5, ["circle", "square", "triangle"])
+    views._subtitle(fig, "run c8581bac48, conv8, shapes, folder data/shapes/train (test: data/shapes/test)")
+    FigureCanvasAgg(fig).draw()
+    title, whole = fig.axes[0].title.get_window_extent(), fig.bbox
+    assert whole.x0 <= title.x0 and title.x1 <= whole.x1, (title, whole)
+    assert "data/shapes/train" in fig.axes[0].get_title()  # wrapped between words, not inside a path

@@ -130,7 +130,12 @@ class ReportWarning(UserWarning):
 
 class InvertedImageWarning(UserWarning):
     """Images given to a model look inverted (a bright border, where every image of its dataset is
-    dark): the prediction is probably wrong. See :func:`mnistlab.evaluate.inverted_images`."""
+    dark): the prediction is probably wrong. See :func:`mnistlab.evaluate.inverted_images`.
+    ``indices``: which of the images given (0-based), for a caller that knows their names."""
+
+    def __init__(self, message: str, indices: Sequence[int] = ()) -> None:
+        super().__init__(message)
+        self.indices = tuple(int(i) for i in indices)
 
 
 class ResourceError(MnistlabError):

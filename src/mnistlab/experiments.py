@@ -524,6 +524,16 @@ def _data_beside(data: dict[str, Any], folder: Path) -> None:
             grid["dataset"] = [data_beside(v, folder) for v in grid["dataset"]]
 
 
+def _base_mistake(exc: SpecError) -> SpecError:
+    """A mistake of [base] as said: a missing dataset with why [base] needs one (helper-121: every
+    variant set its own, and "required key is missing" was all it said)."""
+    if tuple(exc.path) == ("dataset",) and "required key is missing" in str(exc):
+        return SpecError(f"{exc}: [base] is a whole run config, so it names a dataset even where every variant "
+                         'sets its own (which replaces it): write the one most variants use, say dataset = "mnist"',
+                         path=exc.path, source=exc.source)
+    return exc
+
+
 def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", default_name: str = "experiment") -> Experiment:
     """Validate an experiment given as plain data (what the TOML file holds).
 
@@ -547,7 +557,7 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
     except SpecError as exc:
         if exc.apart:  # [base]'s several mistakes: each at its own line
             raise together([e.within("base", source=source) for e in exc.apart]) from None
-        raise exc.within("base", source=source) from None
+        raise _base_mistake(exc).within("base", source=source) from None
     known = _known_view(base, base_cfg)
     try:
         resources, mistakes = parse_resources(d.get("resources", {}), source), []

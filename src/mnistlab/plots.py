@@ -469,7 +469,7 @@ def plot_confusion_matrix(cm: np.ndarray, class_names: Sequence[str] | None = No
                         "pred, classes)); for a trained run, views.figure_for(\"confusion\", store, run_id)")
     k = cm.shape[0]
     names = [_class_name(class_names, i) for i in range(k)]
-    fig = Figure(figsize=(1.0 + 0.6 * k, 0.6 + 0.55 * k), layout="constrained")
+    fig = Figure(figsize=(max(4.5, 1.0 + 0.6 * k), 0.6 + 0.55 * k), layout="constrained")  # room for a title
     ax = fig.add_subplot()
     shown = ax.imshow(cm, cmap="Blues")
     fig.colorbar(shown, ax=ax, shrink=0.8)

@@ -359,7 +359,11 @@ def unfinished_note(record: RunRecord) -> str:
 
 
 def _subtitle(fig: Figure, words: str) -> None:
-    """Add ``(words)`` to the figure's title: its suptitle where it has one, else its first axes' title."""
+    """Add ``(words)`` to the figure's title: its suptitle where it has one, else its first axes' title;
+    wrapped to the figure's width (helper-121: a 3-class confusion matrix cut its title at both ends)."""
+    import textwrap
+
+    words = textwrap.fill(words, width=max(24, int(fig.get_figwidth() * 12)), break_long_words=False)  # 10 pt
     suptitle = getattr(fig, "_suptitle", None)  # Figure.get_suptitle() is matplotlib >= 3.8's
     title = suptitle.get_text() if suptitle is not None else ""
     if title:
@@ -367,8 +371,27 @@ def _subtitle(fig: Figure, words: str) -> None:
     elif sum(bool(ax.get_title()) for ax in fig.axes) > 1:  # a grid of images, each titled: the words over them all
         fig.suptitle(f"({words})", fontsize=10)
     elif fig.axes:  # one plot (a colour bar beside it has no title)
-        ax = fig.axes[0]
-        ax.set_title(f"{ax.get_title()}\n({words})" if ax.get_title() else f"({words})")
+        _fitted_title(fig, fig.axes[0], words)
+
+
+def _fitted_title(fig: Figure, ax: Any, words: str) -> None:
+    """``(words)`` under ``ax``'s title, which is centred on the figure where its axes sits off to one
+    side (a 3-class confusion matrix's), and wrapped narrower until it fits inside the figure: drawn
+    once a try, to measure it."""
+    import textwrap
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    head, text = ax.get_title(), " ".join(words.split())
+    for width in range(max(24, int(fig.get_figwidth() * 12)), 11, -4):  # ~9 characters of 12 pt an inch
+        said = "(" + textwrap.fill(text, width=width, break_long_words=False) + ")"
+        ax.set_title(f"{head}\n{said}" if head else said)
+        FigureCanvasAgg(fig).draw()  # (a file is then saved through its own format's canvas)
+        axes = ax.get_window_extent()
+        ax.title.set_x((fig.bbox.width / 2 - axes.x0) / axes.width)  # over the figure's middle
+        box = ax.title.get_window_extent(FigureCanvasAgg(fig).get_renderer())
+        if box.x0 >= fig.bbox.x0 and box.x1 <= fig.bbox.x1:
+            return
 
 
 def _prediction_figure(kind: str, who: str, ds: Dataset, test_images: np.ndarray, true: np.ndarray,

@@ -6,8 +6,9 @@ committee); the work is :mod:`mnistlab.preprocess`, :mod:`mnistlab.export` and :
 
 from __future__ import annotations
 
+import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -101,7 +102,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InvertedImageWarning)
         probs = trained.predict(seen, preprocess=False)
-    for message in dict.fromkeys(" ".join(str(w.message).split()) for w in caught):  # a committee's members: once
+    for message in dict.fromkeys(_named(w.message, sources) for w in caught):  # a committee's members: once
         click.echo(f"warning: {message}", err=True)
     names = _class_names(trained)
     if output is None or fmt != "table":  # a submission file is the answer: no per-image table beside it
@@ -289,6 +290,17 @@ def _chosen(trained: Run | Committee) -> str | None:
     if isinstance(trained, Committee):
         return f"{_which(trained)}, {note}" if note else _which(trained)
     return f"{_which(trained)}, {note}" if note else None
+
+
+def _named(warning: Warning | str, sources: Sequence[tuple[str, Any]]) -> str:
+    """A warning's one line, an InvertedImageWarning's image indices given as the files' names
+    (``sources``: (name, source) in the order predicted; helper-121: "index 1, 2, 3")."""
+    said = " ".join(str(warning).split())
+    indices = getattr(warning, "indices", ())
+    if indices and all(i < len(sources) for i in indices):
+        names = ", ".join(str(sources[i][0]) for i in indices[:5]) + (", ..." if len(indices) > 5 else "")
+        said = re.sub(r"\(index [^)]*\)", lambda _m: f"({names})", said, count=1)
+    return said
 
 
 def _write(path: Path, text: str) -> None:

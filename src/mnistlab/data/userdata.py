@@ -917,7 +917,12 @@ def _csv_header(path: Path) -> list[str]:
     try:
         with open(path, newline="", encoding=CSV_ENCODING) as f:
             header = next(csv.reader(f), None)
-    except UnicodeDecodeError:  # an .npz, an image, a zip named as a CSV
+    except UnicodeDecodeError:  # an .npz, an image, a zip named as a CSV; or text in UTF-16
+        with open(path, "rb") as f:
+            start = f.read(2)
+        if start in (b"\xff\xfe", b"\xfe\xff"):  # helper-121: UTF-16 text was told of .npz
+            raise DataError(f"{path}: UTF-16 text: save it as UTF-8 (Excel: \"CSV UTF-8\"; or iconv -f UTF-16 -t "
+                            "UTF-8)") from None
         raise DataError(f"{path}: not a text CSV (its bytes are not UTF-8 text): a CSV holds a header and rows of "
                         "numbers; an .npz is given as { npz = ... }") from None
     except OSError as exc:
@@ -1056,6 +1061,10 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
     if hidden:
         _warn(f"{path}: skipped {len(hidden)} hidden folder(s), not classes: {', '.join(hidden)}")
     classes = [p for p in folders if not p.name.startswith(".")]
+    if around := [p.name for p in classes if p.is_symlink() and _holds(p.resolve(), path.resolve())]:  # helper-121
+        _warn(f"{path}: skipped {len(around)} link(s) to the dataset's own folder or one above it, not classes "
+              f"(each would hold every image): {', '.join(around)}")
+        classes = [p for p in classes if p.name not in around]
     if not classes:
         raise DataError(f"{path}: no class folders (expected {path}/<class name>/<images>)")
     if loose := [p.name for p in entries if _suffix(p.name) in IMAGE_SUFFIXES and p.is_file()]:  # Keras passes them over too
@@ -1086,6 +1095,11 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
         _warn(f"{path}: {len(broken)} link{'s' * (len(broken) != 1)} in its class folders to nothing (the file they "
               f"name is gone, or they name each other), not read: {clip(', '.join(sorted(broken)), 80)}")
     return listing
+
+
+def _holds(outer: Path, inner: Path) -> bool:
+    """Whether folder ``outer`` is ``inner`` or one of the folders above it (both resolved)."""
+    return outer == inner or outer in inner.parents
 
 
 SPLIT_NAMES = ("test", "train", "val", "valid", "validation")  # a split's folder, not a class, when it holds classes
