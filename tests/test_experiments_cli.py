@@ -676,8 +676,8 @@ def test_compare_after_only_quick_runs_says_what_exists(tmp_path: Path, data_dir
     twin.parent.mkdir()
     twin.write_text(BIG.replace("batch_size = 60", "batch_size = 30"))
     assert main(["compare", str(twin), "--quick"]) == 2
-    assert ("3 runs of other settings (an older version of the file, or another file of the same name): see them "
-            "with `mnistlab compare cli`") in capsys.readouterr().err
+    assert ("3 runs of other settings (an older version of the file or of its data, or another file of the same "
+            "name): see them with `mnistlab compare cli`") in capsys.readouterr().err
     assert main(["compare", str(exp), "--quick", "--format", "json"]) == 0
     assert [r["n"] for r in json.loads(capsys.readouterr().out)] == [1, 2]
     assert main(["compare", "cli", "--quick"]) == 2  # --quick needs the file: it names the quick cells

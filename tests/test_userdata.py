@@ -2166,3 +2166,23 @@ def test_the_card_says_the_optimizer_s_switches_that_are_on(tmp_path: Path, data
                 optimizer="sgd", momentum=0.9, nesterov=True)
     table = model_card(run).split("## Training")[1].split("<details>")[0]
     assert "| momentum | 0.9 |\n| nesterov | true |" in table and "amsgrad" not in table
+
+
+def test_a_dataset_label_prints_on_one_line() -> None:
+    """helper-121: a newline in a data path was printed raw in `Training on odd/new<newline>line: ...`."""
+    from mnistlab.data.userdata import dataset_label
+
+    assert dataset_label("odd/new\nline.csv") == "odd/new\\nline.csv"
+    assert dataset_label({"csv": "tab\there.csv", "test": "día.csv"}) == "tab\\there.csv (test: día.csv)"  # letters stay
+
+
+def test_a_dataset_and_a_run_name_their_classes_as_keras_does(tmp_path: Path, data_dir: Path) -> None:
+    """helper-121: Keras users look for ds.class_names; a Run had none (only env["data"]["class_names"])."""
+    from mnistlab.run import train
+
+    root = _folder(tmp_path / "shapes", {"ell": 4, "also-ell": 4})
+    ds = load_dataset({"folder": str(root), "test_fraction": 0.25})
+    assert ds.class_names == ["also-ell", "ell"] == list(ds.info.class_names)
+    run = train({"folder": str(root), "test_fraction": 0.25}, {"dense": [4], "outputs": 2}, 1, progress="none")
+    assert run.class_names == ["also-ell", "ell"] and run.predict(ds.test_images).shape[1] == len(run.class_names)
+    assert load_dataset("mnist", data_dir).class_names == [str(d) for d in range(10)]

@@ -415,8 +415,8 @@ def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
         parts.append(f"it has {other} {other_kind} run{'s' * (other != 1)}: see them with "
                      f"`mnistlab compare {ref.given}{flag}`")
     if rest:
-        parts.append(f"{rest} run{'s' * (rest != 1)} of other settings (an older version of the file, or another "
-                     f"file of the same name): see them with `mnistlab compare {ref.name}`")
+        parts.append(f"{rest} run{'s' * (rest != 1)} of other settings (an older version of the file or of its "
+                     f"data, or another file of the same name): see them with `mnistlab compare {ref.name}`")
     if running:  # a sweep training them now: a second `run` would only wait for its cells
         parts.append(f"{running} still running: {them.format(ref.given)}")
     else:

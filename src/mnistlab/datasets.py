@@ -95,6 +95,12 @@ class Dataset:
     checksums: Mapping[str, str] = field(default_factory=dict, compare=False)
     test_held_out: float = field(default=0.0, compare=False)
 
+    @property
+    def class_names(self) -> list[str]:
+        """The classes' names in label order, as Keras's ``image_dataset_from_directory`` gives them
+        (``.info.class_names``: a folder's class folders, text labels, or the registry's)."""
+        return list(self.info.class_names)
+
     def __repr__(self) -> str:
         """One line, as a notebook shows it: ``Dataset('mnist', train (60000, 28, 28) uint8,
         test (10000, 28, 28) uint8, 10 classes)`` (the dataclass's own repr printed the arrays)."""

@@ -1053,6 +1053,14 @@ class Run:
     dataset = property(lambda self: self.result.config.get("dataset"))
     input_shape = property(lambda self: tuple(self.result.config["model"]["input_shape"][:2]))
 
+    @property
+    def class_names(self) -> list[str]:
+        """Its classes' names in label order (row ``i`` of :meth:`predict`'s columns is class ``i``):
+        its dataset's, as recorded with the run where the data was the user's own."""
+        from mnistlab.export import class_names
+
+        return class_names(self)
+
     @classmethod
     def from_store(cls, store: RunStore, run_id: str) -> Run:
         """A recorded run (id or unique prefix) with its model rebuilt from the stored spec and weights.
@@ -1473,6 +1481,7 @@ class Committee:
     env = property(lambda self: self.members[0].env)
     dataset = property(lambda self: self.members[0].dataset)
     input_shape = property(lambda self: self.members[0].input_shape)
+    class_names = property(lambda self: self.members[0].class_names)
     run_ids = property(lambda self: [m.run_id for m in self.members])
     test_accuracy = property(lambda self: self.record.accuracy if self.record is not None else None)
 

@@ -44,7 +44,7 @@ import numpy as np
 
 from mnistlab.data import read_cache
 from mnistlab.errors import DataError, clip, did_you_mean, first_line, toml_repr, type_name
-from mnistlab.files import write_atomic
+from mnistlab.files import display_name, write_atomic
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 KINDS = ("csv", "folder", "npz", "idx")
@@ -145,12 +145,12 @@ def dataset_label(dataset: str | Mapping[str, Any]) -> str:
     'train.csv (test: test.csv)'
     """
     if not isinstance(dataset, Mapping):
-        return _shown(dataset)
+        return display_name(_shown(dataset))  # a newline in a path: escaped, as a file name (helper-121)
     kind = next((k for k in KINDS if k in dataset), None)
     if kind is None:
-        return str(dict(dataset))
+        return display_name(str(dict(dataset)))
     main = f"{kind} {_shown(dataset[kind])}" if kind in ("folder", "idx") else _shown(dataset[kind])
-    return main + (f" (test: {_shown(dataset['test'])})" if "test" in dataset else "")
+    return display_name(main + (f" (test: {_shown(dataset['test'])})" if "test" in dataset else ""))
 
 
 def _shown(path: object) -> str:
