@@ -115,8 +115,12 @@ def test_scans_of_dark_ink_on_paper_are_drawn_as_they_look_not_inverted(fashion)
     figures = {"samples": plots.plot_sample_grid(scans, labels, None, rows=1, cols=2).axes[0],
                "errors": plots.plot_misclassified(scans, labels, [1, 2], None).axes[0],
                "augment": preview_figure(scans, AugmentConfig(rotation_range=10), copies=1).axes[1],
-               "seen": plots.plot_predictions(list(scans), scans, np.eye(10)[[1, 2]], None, ["a", "b"]).axes[1]}
+               "seen": plots.plot_predictions(list(scans), scans, np.eye(10)[[1, 2]], None, ["a", "b"],
+                                              light_background=True).axes[1]}  # a model trained on such scans
     assert {k: ax.images[0].get_cmap().name for k, ax in figures.items()} == dict.fromkeys(figures, "gray")  # helper-121
+    inverted = plots.plot_predictions(list(scans), 255 - scans, np.eye(10)[[1, 2]], None, ["a", "b"],
+                                      light_background=True).axes[1]  # helper-122: by the training data, not the images
+    assert inverted.images[0].get_cmap().name == "gray"
     paper = figures["samples"].images[0]  # the paper (255) is drawn white, as in the file
     assert paper.cmap(paper.norm(255))[:3] == pytest.approx((1.0, 1.0, 1.0))
     assert plots.data_cmap(np.zeros((1, 28, 28))) == plots.data_cmap(np.full((1, 28, 28), 255)) == "binary"  # no ink

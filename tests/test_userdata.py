@@ -250,6 +250,10 @@ def test_a_folder_of_train_and_test_splits_is_not_read_as_two_classes(tmp_path: 
     assert not (tmp_path / "s" / "runs.sqlite").exists() or RunStore(tmp_path / "s").runs() == []
     ds = load_dataset({"folder": str(tmp_path / "data" / "train"), "test": str(tmp_path / "data" / "test")})
     assert ds.info.class_names == ("also-ell", "ell")  # as the hint says, it loads
+    _folder(tmp_path / "data" / "val", {"ell": 1, "also-ell": 1})  # helper-122: val/ went unsaid
+    with pytest.raises(DataError, match=r"\(test, train, val\) .* test = \".*data/test\" \} \(val not read: "
+                                        r"data.validation holds a validation split out of the training images"):
+        load_dataset(str(tmp_path / "data"))
 
 
 def test_predict_makes_an_image_of_your_own_data_as_training_read_it(tmp_path: Path) -> None:
@@ -264,12 +268,19 @@ def test_predict_makes_an_image_of_your_own_data_as_training_read_it(tmp_path: P
     for i in range(6):
         files.append(tmp_path / "f" / "ab"[i % 2] / f"{i}.png")
         Image.fromarray(rng.integers(0, 256, (32, 40, 3), dtype=np.uint8), "RGB").save(files[-1])  # 40x32, colour
+    exif = Image.Exif()
+    exif[0x0112] = 6  # helper-122: a phone's JPEG, "rotate 90": training read it unturned, predict turned it
+    files.append(tmp_path / "f" / "a" / "phone.jpg")
+    Image.fromarray(rng.integers(0, 256, (32, 40, 3), dtype=np.uint8), "RGB").save(files[-1], exif=exif)
     spec = {"folder": str(tmp_path / "f")}
     ds = load_dataset(spec, shuffle=False)
     made = np.concatenate([ds.train_images, ds.test_images])
     for f in files:  # each file as predict makes it is one of the images training read (the split aside)
         seen = preprocess(f, None).astype(int)
-        assert min(np.abs(seen - m.astype(int)).max() for m in made) <= 1, f  # Pillow's own rounding aside
+        assert min(np.abs(seen - m.astype(int)).max() for m in made) == 0, f  # Pillow's own "L" too (helper-122)
+    from mnistlab.preprocess import image_sources, read_images
+
+    np.testing.assert_array_equal(read_images(image_sources([files[-1]]), None)[1][0], preprocess(files[-1], None))
     assert "bilinear" in " ".join(recipe_for(spec).steps)  # what the card tells a caller of an export
 
 
@@ -1678,8 +1689,9 @@ def test_a_test_fraction_beside_a_test_set_is_said_to_be_unused(tmp_path: Path) 
     out: a warning says so, instead of the setting being passed over in silence. Not an error:
     configs that ran with it still run. Left at its default, nothing is said."""
     csv = write_csv(tmp_path / "train.csv", four_images(), [0, 1, 0, 1])
-    test = write_csv(tmp_path / "test.csv", four_images(), [1, 0, 1, 0])
-    np.savez(tmp_path / "both.npz", x_train=four_images(), y_train=np.array([0, 1, 0, 1]), x_test=four_images(),
+    others = np.random.default_rng(0).integers(0, 256, (4, 28, 28)).astype(np.uint8)  # not the training images
+    test = write_csv(tmp_path / "test.csv", others, [1, 0, 1, 0])
+    np.savez(tmp_path / "both.npz", x_train=four_images(), y_train=np.array([0, 1, 0, 1]), x_test=others,
              y_test=np.array([0, 1, 1, 0]))
     for table, names in (({"csv": str(csv), "test": str(test), "test_fraction": 0.3}, str(test)),
                          ({"npz": str(tmp_path / "both.npz"), "test_fraction": 0.5}, "its x_test and y_test")):
@@ -2064,7 +2076,7 @@ def test_a_test_file_that_is_the_training_file_warns(tmp_path: Path) -> None:
     for test in ("train.csv", "copy.csv"):
         with pytest.warns(DataWarning, match=rf"{test}: the test data is the training data \(the same files' content\)"):
             load_dataset({"csv": str(tmp_path / "train.csv"), "test": str(tmp_path / test)})
-    write_csv(tmp_path / "other.csv", four_images()[:2], [1, 0])
+    write_csv(tmp_path / "other.csv", np.random.default_rng(0).integers(0, 256, (2, 28, 28)), [1, 0])  # other images
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)
         load_dataset({"csv": str(tmp_path / "train.csv"), "test": str(tmp_path / "other.csv")})
@@ -2186,3 +2198,17 @@ def test_a_dataset_and_a_run_name_their_classes_as_keras_does(tmp_path: Path, da
     run = train({"folder": str(root), "test_fraction": 0.25}, {"dense": [4], "outputs": 2}, 1, progress="none")
     assert run.class_names == ["also-ell", "ell"] and run.predict(ds.test_images).shape[1] == len(run.class_names)
     assert load_dataset("mnist", data_dir).class_names == [str(d) for d in range(10)]
+
+
+def test_a_test_file_sharing_images_with_the_training_file_is_said(tmp_path: Path) -> None:
+    """helper-121: an identical test file was warned of, one sharing 100 of its 250 rows not."""
+    rng = np.random.default_rng(3)
+    images = rng.integers(0, 256, (30, 28, 28))
+    train = write_csv(tmp_path / "train.csv", images[:20], [0, 1] * 10)
+    test = write_csv(tmp_path / "test.csv", images[15:], [1, 0, 1, 0, 1] + [0, 1] * 5)  # 5 of its 15 trained
+    with pytest.warns(DataWarning, match=r"test.csv: 5 of its 15 images are also training images \(the same pixels\)"):
+        load_dataset({"csv": str(train), "test": str(test)})
+    apart = write_csv(tmp_path / "apart.csv", images[20:], [0, 1] * 5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        load_dataset({"csv": str(train), "test": str(apart)})  # none shared: nothing said

@@ -473,3 +473,19 @@ def test_a_small_figures_long_title_is_wrapped_inside_it() -> None:
     title, whole = fig.axes[0].title.get_window_extent(), fig.bbox
     assert whole.x0 <= title.x0 and title.x1 <= whole.x1, (title, whole)
     assert "data/shapes/train" in fig.axes[0].get_title()  # wrapped between words, not inside a path
+
+
+def test_a_long_path_in_a_small_figures_title_does_not_collapse_the_plot() -> None:
+    """helper-122: a path (one word) wrapped to a word a line squeezed a 3-class matrix to nothing."""
+    import warnings
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from mnistlab.plots import plot_confusion_matrix
+
+    fig = plot_confusion_matrix(np.eye(3, dtype=int) * 5, ["circle", "square", "triangle"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # constrained_layout's "collapsed to zero" warning
+        views._subtitle(fig, "run c8581bac48, conv8, shapes, folder /home/someone/projects/" + "a" * 60 + "/shapes/train")
+        FigureCanvasAgg(fig).draw()
+    assert fig.axes[0].get_window_extent().height > 100  # the matrix is still drawn

@@ -322,9 +322,15 @@ def _border_limit(trained_border: Sequence[float]) -> tuple[str, float] | None:
     low, high = trained_border
     if high <= 100.0:
         return "dark", max(INVERTED_BORDER["mnist"], high + BORDER_MARGIN)
-    if low >= 155.0:
+    if light_backgrounds(trained_border):
         return "light", min(255.0 - INVERTED_BORDER["mnist"], low - BORDER_MARGIN)
     return None
+
+
+def light_backgrounds(trained_border: Sequence[float] | None) -> bool:
+    """Whether training images whose borders' brightness ranged over ``trained_border`` (low, high;
+    :func:`border_range`) all had light backgrounds (each at least 155 of 255): dark ink on paper."""
+    return trained_border is not None and len(trained_border) == 2 and float(trained_border[0]) >= 155.0
 
 
 def warn_if_inverted(images: np.ndarray, dataset: str | None = None, *, stacklevel: int = 2,

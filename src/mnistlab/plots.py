@@ -644,17 +644,20 @@ def plot_filters(model: nn.Module, max_filters: int = 64) -> Figure:
 
 
 def plot_predictions(originals: Sequence[Any], seen: Any, probs: np.ndarray, class_names: Sequence[str] | None,
-                     names: Sequence[str]) -> Figure:
+                     names: Sequence[str], *, light_background: bool = False) -> Figure:
     """One row per image: the image as given, the (H, W) image the model saw, and a bar of its probabilities.
 
     ``originals``: PIL images or arrays; ``seen``: uint8 (N, H, W); ``probs``: (N, classes);
     ``names``: a title per row, shown as typed (no mathtext: a "$" in a file name stays a "$").
+    What the model saw is drawn as `plot samples` draws its training data (:func:`data_cmap`):
+    ``light_background``, the training images' (a user's dark ink on paper), by brightness, else
+    the value as ink; from the training data, not these images, so one given inverted looks it.
     """
     seen, probs = _as_images(seen), np.asarray(probs)
     if not len(seen):
         raise PlotError("no images to show")
     n, classes = len(seen), probs.shape[1]
-    cmap = data_cmap(seen)  # as plot samples picks it: dark-on-light data is not drawn inverted (helper-121)
+    cmap = "gray" if light_background else DATA_CMAP  # (helper-121/122: as the training data is drawn)
     fig = Figure(figsize=(9, 2.2 * n), layout="constrained")
     for i in range(n):
         given, model, bars = (fig.add_subplot(n, 3, 3 * i + k) for k in (1, 2, 3))

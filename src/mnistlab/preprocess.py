@@ -277,7 +277,7 @@ def preprocess(image: ImageInput, dataset: str | None = "mnist", *, size: Sequen
     recipe = recipe_for(dataset, size)
     shown = display_name(name if name is not None else image if isinstance(image, (str, os.PathLike)) else "image")
     if isinstance(image, (str, os.PathLike, bytes)) or hasattr(image, "read"):
-        image = open_image(image, name)
+        image = open_image(image, name, orient=recipe.kind != "resize")  # the user's own data: as training read it
     try:
         gray = to_gray(image)
     except ValueError as exc:
@@ -285,8 +285,11 @@ def preprocess(image: ImageInput, dataset: str | None = "mnist", *, size: Sequen
     if min(gray.shape) == 0:
         raise DataError(f"{shown}: the image is empty (0 pixels)")
     if recipe.kind == "resize":  # as the user's own data was read for training: 8-bit, then bilinear (Pillow)
+        from mnistlab.data.userdata import has_transparency
+
         _warn_if_small(gray.shape, max(recipe.size), shown, "image")
-        eight = Image.fromarray(np.rint(gray).astype(np.uint8), "L")
+        opaque = isinstance(image, Image.Image) and not has_transparency(image)  # Pillow's own integer "L", as training's
+        eight = image.convert("L") if opaque else Image.fromarray(np.rint(gray).astype(np.uint8), "L")
         if eight.size != (recipe.size[1], recipe.size[0]):
             eight = eight.resize((recipe.size[1], recipe.size[0]), Image.Resampling.BILINEAR)
         return np.asarray(eight, dtype=np.uint8)
@@ -670,9 +673,10 @@ def read_images(sources: Sequence[tuple[str, str | bytes]], dataset: str | None,
     one-line message) is appended and it is left out of both results.
     """
     originals, seen = [], []
+    as_trained = recipe_for(dataset, size).kind == "resize"  # the user's own data: its EXIF orientation as training left it
     for i, (name, src) in enumerate(sources):
         try:
-            im = open_image(src, name)
+            im = open_image(src, name, orient=not as_trained)
             if preprocessing:
                 seen.append(preprocess(im, dataset, size=size if tuple(size) != (28, 28) else None, name=name))
             elif (im.height, im.width) != tuple(size):

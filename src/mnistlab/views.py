@@ -383,9 +383,13 @@ def _fitted_title(fig: Figure, ax: Any, words: str) -> None:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     head, text = ax.get_title(), " ".join(words.split())
-    for width in range(max(24, int(fig.get_figwidth() * 12)), 11, -4):  # ~9 characters of 12 pt an inch
+    start = max(24, int(fig.get_figwidth() * 12))  # ~9 characters of 12 pt an inch
+    narrowest = max(12, *(len(w) for w in text.split()))  # a path is one word: no line is narrower (helper-122)
+    height = fig.get_figheight()
+    for width in [*range(start, narrowest - 1, -4), start]:  # none fits: the first, as before
         said = "(" + textwrap.fill(text, width=width, break_long_words=False) + ")"
         ax.set_title(f"{head}\n{said}" if head else said)
+        fig.set_figheight(height + 0.2 * said.count("\n"))  # the plot keeps its room under the added lines
         FigureCanvasAgg(fig).draw()  # (a file is then saved through its own format's canvas)
         axes = ax.get_window_extent()
         ax.title.set_x((fig.bbox.width / 2 - axes.x0) / axes.width)  # over the figure's middle

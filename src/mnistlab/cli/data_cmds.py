@@ -61,8 +61,9 @@ def show_data_cmd(dataset: str | dict[str, Any], split: str, rows: int, cols: in
     folder of class folders, or a TOML inline table as --dataset takes it
     ('{ folder = "digits/train", test = "digits/test" }', '{ idx = "my-mnist" }'). Labels show in
     the dataset's own script where the font has it
-    (hiragana for the Kuzushiji sets), romanised otherwise. The grid shows the first images, or
-    the first of each class in turn where the first ones miss classes (a folder read class by class).
+    (hiragana for the Kuzushiji sets), romanised otherwise. The grid shows the first images in the
+    order training takes them (a folder's shuffled, as Keras's image_dataset_from_directory does), or
+    the first of each class in turn where the first ones miss classes.
     """
     from mnistlab import plots
 

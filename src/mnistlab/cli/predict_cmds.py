@@ -118,7 +118,8 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
         from mnistlab.plots import plot_predictions
 
         n = min(len(seen), SHOW_AT_MOST)
-        figure = plot_predictions(originals[:n], seen[:n], probs[:n], names, [name for name, _ in sources[:n]])
+        figure = plot_predictions(originals[:n], seen[:n], probs[:n], names, [name for name, _ in sources[:n]],
+                                  light_background=_trained_on_light(trained))
         save_figure(figure, show)
         click.echo(f"wrote {display_name(show)}" + (f" (the first {n} of {len(seen)} images)" if n < len(seen) else ""),
                    err=True)
@@ -290,6 +291,18 @@ def _chosen(trained: Run | Committee) -> str | None:
     if isinstance(trained, Committee):
         return f"{_which(trained)}, {note}" if note else _which(trained)
     return f"{_which(trained)}, {note}" if note else None
+
+
+def _trained_on_light(trained: Any) -> bool:
+    """Whether a model's training images had light backgrounds (a user's dark ink on paper): the
+    border brightness its run recorded, every image's at least 155 of 255; a registered dataset's
+    are dark."""
+    from mnistlab.evaluate import light_backgrounds
+    from mnistlab.run import Committee
+
+    run = trained.members[0] if isinstance(trained, Committee) else trained
+    border = (run.env.get("data") or {}).get("border")
+    return isinstance(border, list) and light_backgrounds(border)
 
 
 def _named(warning: Warning | str, sources: Sequence[tuple[str, Any]]) -> str:

@@ -390,11 +390,20 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
     if spec.test is not None and checksums[str(spec.test)] == checksums[str(spec.path)]:
         _warn(f"{spec.test}: the test data is the training data (the same files' content): its test accuracy is on "
               "images the model trained on; give other images as test, or leave test out (test_fraction holds out some)")
+    elif spec.test is not None and (shared := _shared_images(train_x, test_x)):  # helper-121: a partial overlap
+        _warn(f"{spec.test}: {shared:,} of its {len(test_x):,} images are also training images (the same pixels): "
+              "their test accuracy is on images the model trained on; take them out of one of the two")
     info = DatasetInfo(name=spec.name, class_names=tuple(names), train_size=len(train_y), test_size=len(test_y),
                        files={}, sha256={}, image_shape=image_shape, description=f"the user's {spec.kind} {spec.path}")
     return Dataset(info=info, train_images=train_x, train_labels=train_y, test_images=test_x, test_labels=test_y,
                    source=f"{spec.path} (user data)", verified="sha256 recorded", checksums=checksums,
                    test_held_out=held_out)
+
+
+def _shared_images(train_x: np.ndarray, test_x: np.ndarray) -> int:
+    """How many of ``test_x``'s images (uint8 (N, H, W)) are, pixel for pixel, one of ``train_x``'s."""
+    seen = {image.tobytes() for image in train_x}
+    return sum(image.tobytes() in seen for image in test_x)
 
 
 def _check_held_out(spec: UserData, names: list[str], labels: np.ndarray, kept: np.ndarray) -> None:
@@ -1116,8 +1125,11 @@ def _refuse_splits_as_classes(path: Path, classes: Sequence[Path]) -> None:
     train = next((c for c in classes if c.name.lower() == "train"), classes[0])
     test = next((c for c in classes if c is not train and c.name.lower() == "test"), None)
     hint = f'{{ folder = {toml_repr(_shown(str(train)))}' + (f", test = {toml_repr(_shown(str(test)))} }}" if test else " }")
+    rest = sorted(c.name for c in classes if c is not train and c is not test)  # val/: helper-122 saw it dropped unsaid
     raise DataError(f"{path}: its folders ({', '.join(sorted(c.name for c in classes))}) are splits holding class "
-                    f"folders, not classes: give dataset = {hint}")
+                    f"folders, not classes: give dataset = {hint}" + (
+                        f" ({', '.join(rest)} not read: data.validation holds a validation split out of the training "
+                        "images; or give it as test)" if rest else ""))
 
 
 def _warn_split_as_class(path: Path, classes: Sequence[Path]) -> None:
@@ -1233,7 +1245,7 @@ def _read_image(data: bytes, shape: tuple[int, int] | None, file: Path) -> np.nd
     # CMYK converted, the EXIF orientation left alone: what this reader always read, as it read it
     with open_image(data, str(file), formats=IMAGE_FORMATS, orient=False,
                     modes=(*IMAGE_MODES, "CMYK")) as img:
-        if _transparent(img):  # else its transparent background reads as black
+        if has_transparency(img):  # else its transparent background reads as black
             gray = Image.fromarray(np.rint(to_gray(img)).astype(np.uint8), "L")
         else:  # as before transparency was read: an opaque RGBA image's pixels unchanged
             gray = img.convert("L")
@@ -1242,7 +1254,7 @@ def _read_image(data: bytes, shape: tuple[int, int] | None, file: Path) -> np.nd
         return np.asarray(gray, dtype=np.uint8)
 
 
-def _transparent(img: Any) -> bool:
+def has_transparency(img: Any) -> bool:
     """Whether a PIL image has a pixel that is not fully opaque (an alpha channel or a palette's
     transparent colour in use)."""
     if "A" not in img.mode and "transparency" not in img.info:
