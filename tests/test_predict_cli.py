@@ -364,6 +364,9 @@ def test_the_inverted_images_warning_names_the_files(mnist_models, tmp_path, cap
     [line] = [w for w in err.splitlines() if w.startswith("warning: ")]
     assert line.startswith(f"warning: 2 of 3 images look inverted ({tmp_path / 'inverted1.png'}, "
                            f"{tmp_path / 'inverted2.png'}): their border is bright"), line
+    from mnistlab.cli.predict_cmds import _trained_on_light
+
+    assert not _trained_on_light(load_trained(mnist_models, "use", variant="dense"))  # MNIST: drawn as ink, as samples
 
 
 def test_show_takes_grayscale_images_with_transparency(mnist_models, tmp_path, capsys, test_digits):

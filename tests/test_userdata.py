@@ -794,7 +794,12 @@ def test_own_data_drawn_dark_on_light_is_not_called_inverted(tmp_path: Path) -> 
         warnings.simplefilter("error", InvertedImageWarning)
         assert run.predict(images[:3]).shape == (3, 10)
     card = model_card(run)
-    assert "drawn as its training images are" in card and "light on a dark background" not in card
+    assert "light on a dark background" not in card  # helper-121: which polarity, and the squashing, said
+    assert "pixels / 255, dark on a light background, as its training images are, resized to 28x28 whatever their " \
+           "aspect ratio, made as" in card
+    from mnistlab.cli.predict_cmds import _trained_on_light
+
+    assert _trained_on_light(run)  # predict --show draws what this model saw by brightness, as its samples are
 
 
 def test_an_unlabelled_competition_csv_reads_and_a_submission_writes(tmp_path: Path) -> None:

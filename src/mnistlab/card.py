@@ -252,9 +252,18 @@ def _variant(run: Run) -> str | None:
 
 
 def _preprocessing_section(model: Run | Committee) -> list[str]:
+    from mnistlab.evaluate import light_backgrounds
+
     recipe = recipe_for(model.dataset, model.input_shape)
     h, w = model.input_shape
-    polarity = "light on a dark background" if recipe.invert == "light-background" else "drawn as its training images are"
+    run = _members(model)[0]
+    border = (run.result.env.get("data") or {}).get("border")  # the user's own training images': [low, high]
+    polarity = ("light on a dark background" if recipe.invert == "light-background" else
+                "dark on a light background, as its training images are" if light_backgrounds(border) else
+                "light on a dark background, as its training images are" if isinstance(border, list) and len(border) == 2
+                and float(border[1]) <= 100.0 else "drawn as its training images are")  # (helper-121: which, unsaid)
+    if recipe.kind == "resize":
+        polarity += f", resized to {w}x{h} whatever their aspect ratio"
     return ["## Preprocessing a caller must apply", "",
             f"The model takes float32 images shaped (N, 1, {h}, {w}), pixels / 255, {polarity}, "
             f"made as the images of {md(dataset_label(model.dataset))} were (recipe \"{md(recipe.kind)}\"; "
