@@ -58,7 +58,7 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None, *, qu
         finished = [r for r in everything if r.status in (RESULT_STATUSES if diverged else ("finished",))]
         if not finished:
             statuses = sorted({r.status for r in everything})
-            ended = not {"running", "interrupted"} & set(statuses)  # none to come: "yet" would promise one
+            ended = set(statuses) <= {"diverged"}  # a rerun keeps a diverged run (failed ones train again): no "yet"
             raise StoreError(f"experiment {name!r} has no finished runs{'' if ended else ' yet'} (its runs are: "
                              f"{', '.join(statuses)})" + ("; a diverged run's weights are no model to use: "
                                                           "`mnistlab show RUN_ID` says how it blew up"
