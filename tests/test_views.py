@@ -105,7 +105,7 @@ def test_error_figures_match_stored_predictions(recorded, data_dir):
     fig = views.figure_for("misclassified", store, ids["cnn0"], data_dir=data_dir, max_images=6)
     assert said in fig._suptitle.get_text() and "(red, right)" in fig._suptitle.get_text()
     fig = views.figure_for("samples", store, ids["cnn0"], data_dir=data_dir)
-    assert fig._suptitle.get_text() == "(fashion-mnist, train set)" and len(fig.axes) == 25
+    assert fig._suptitle.get_text() == "fashion-mnist, train set" and len(fig.axes) == 25
 
 
 def test_network_figures_use_stored_weights(recorded, data_dir):

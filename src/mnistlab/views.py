@@ -368,8 +368,8 @@ def _subtitle(fig: Figure, words: str) -> None:
     title = suptitle.get_text() if suptitle is not None else ""
     if title:
         fig.suptitle(f"{title}\n({words})", fontsize=10)
-    elif sum(bool(ax.get_title()) for ax in fig.axes) > 1:  # a grid of images, each titled: the words over them all
-        fig.suptitle(f"({words})", fontsize=10)
+    elif sum(bool(ax.get_title()) for ax in fig.axes) > 1:  # a grid of images, each titled: the words over them all,
+        fig.suptitle(words, fontsize=10)  # the title itself (helper-121: a title of only a parenthesis)
     elif fig.axes:  # one plot (a colour bar beside it has no title)
         _fitted_title(fig, fig.axes[0], words)
 
