@@ -25,13 +25,13 @@ import numpy as np
 
 from mnistlab.data.registry import is_registered
 from mnistlab.data.userdata import dataset_label
-from mnistlab.errors import MnistlabError, SpecError
+from mnistlab.errors import MnistlabError
 from mnistlab.metrics import committee_probs, confusion_matrix
 from mnistlab.experiments import is_quick, model_as_written, same_setting
 from mnistlab.summary import summarize
 from mnistlab.plots import most_confused_pairs
 from mnistlab.preprocess import recipe_for
-from mnistlab.run import Committee, Run
+from mnistlab.run import Committee, Run, check_trained
 from mnistlab.specs import ModelSpec
 
 __all__ = ["model_card", "md"]
@@ -252,16 +252,14 @@ def _variant(run: Run) -> str | None:
 
 
 def _preprocessing_section(model: Run | Committee) -> list[str]:
-    from mnistlab.evaluate import light_backgrounds
+    from mnistlab.evaluate import trained_background
 
     recipe = recipe_for(model.dataset, model.input_shape)
     h, w = model.input_shape
-    run = _members(model)[0]
-    border = (run.result.env.get("data") or {}).get("border")  # the user's own training images': [low, high]
+    background = trained_background((_members(model)[0].result.env.get("data") or {}).get("border"))  # own data's
     polarity = ("light on a dark background" if recipe.invert == "light-background" else
-                "dark on a light background, as its training images are" if light_backgrounds(border) else
-                "light on a dark background, as its training images are" if isinstance(border, list) and len(border) == 2
-                and float(border[1]) <= 100.0 else "drawn as its training images are")  # (helper-121: which, unsaid)
+                f"{'dark' if background == 'light' else 'light'} on a {background} background, as its training "
+                "images are" if background else "drawn as its training images are")  # (helper-121: which, unsaid)
     if recipe.kind == "resize":
         polarity += f", resized to {w}x{h} whatever their aspect ratio"
     return ["## Preprocessing a caller must apply", "",
@@ -313,9 +311,7 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
     """
     from mnistlab.datasets import run_dataset
 
-    if not isinstance(model, (Run, Committee)):  # model_card("3f2a9c01de"): an AttributeError, deep inside
-        raise SpecError(f"model_card takes a Run or a Committee (mnistlab.load_trained(store, RUN_ID) gives one), "
-                        f"not {type(model).__name__}")
+    check_trained(model, "model_card")
     members = _members(model)
     try:
         ds = run_dataset(getattr(model, "config", None) or {"dataset": model.dataset}, data_dir,

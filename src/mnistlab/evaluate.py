@@ -320,17 +320,23 @@ def _border_limit(trained_border: Sequence[float]) -> tuple[str, float] | None:
     """("dark", the brightest border an image may have) for training images on a dark background,
     ("light", the darkest) for light ones, None for training images of both (no check)."""
     low, high = trained_border
-    if high <= 100.0:
+    background = trained_background(trained_border)
+    if background == "dark":
         return "dark", max(INVERTED_BORDER["mnist"], high + BORDER_MARGIN)
-    if light_backgrounds(trained_border):
+    if background == "light":
         return "light", min(255.0 - INVERTED_BORDER["mnist"], low - BORDER_MARGIN)
     return None
 
 
-def light_backgrounds(trained_border: Sequence[float] | None) -> bool:
-    """Whether training images whose borders' brightness ranged over ``trained_border`` (low, high;
-    :func:`border_range`) all had light backgrounds (each at least 155 of 255): dark ink on paper."""
-    return trained_border is not None and len(trained_border) == 2 and float(trained_border[0]) >= 155.0
+def trained_background(trained_border: Any) -> str | None:
+    """``"dark"`` where training images whose borders' brightness ranged over ``trained_border``
+    (low, high; :func:`border_range`) all had dark backgrounds (each at most 100 of 255: light ink,
+    as MNIST's), ``"light"`` where all had light ones (each at least 155: dark ink on paper), None
+    for both kinds, or no recorded range."""
+    if trained_border is None or np.ndim(trained_border) != 1 or len(trained_border) != 2:
+        return None
+    low, high = (float(b) for b in trained_border)
+    return "dark" if high <= 100.0 else "light" if low >= 155.0 else None
 
 
 def warn_if_inverted(images: np.ndarray, dataset: str | None = None, *, stacklevel: int = 2,

@@ -507,11 +507,15 @@ class ExperimentResult:
     repeats: list[Cell] = field(default_factory=list)  # cells of a key another cell of the sweep trains
     unrecorded: list[Cell] = field(default_factory=list)  # repeats whose run did not end here (elsewhere, or failed)
 
+    def ended(self) -> tuple[int, int]:
+        """(cells trained to their end here, cells interrupted here): skipped cells are neither."""
+        trained = [o.record.status for o in self.outcomes if not o.skipped]
+        return sum(s != "interrupted" for s in trained), trained.count("interrupted")
+
     def counts(self) -> str:
         """What the cells did, in words: ``"3 trained, 1 interrupted, 2 already done"`` (none: ``"no cells"``)."""
-        trained = [o.record.status for o in self.outcomes if not o.skipped]
-        said = [(sum(s != "interrupted" for s in trained), "trained"), (trained.count("interrupted"), "interrupted"),
-                (sum(o.skipped for o in self.outcomes), "already done"), (len(self.elsewhere), "training elsewhere")]
+        said = [*zip(self.ended(), ("trained", "interrupted")), (sum(o.skipped for o in self.outcomes), "already done"),
+                (len(self.elsewhere), "training elsewhere")]
         return ", ".join(f"{n} {what}" for n, what in said if n) or "no cells"
 
     def __repr__(self) -> str:
@@ -528,8 +532,7 @@ class SweepInterrupted(KeyboardInterrupt):
     done (its rows are the comparison as it stands). Catching KeyboardInterrupt catches it too."""
 
     def __init__(self, result: ExperimentResult) -> None:
-        ended = sum(not o.skipped and o.record.status != "interrupted" for o in result.outcomes)
-        stopped = sum(not o.skipped and o.record.status == "interrupted" for o in result.outcomes)
+        ended, stopped = result.ended()
         super().__init__(f"sweep {result.experiment.name} stopped: {ended} cell{'s' * (ended != 1)} ended in it"
                          + (f", {stopped} interrupted" if stopped else "")
                          + ", recorded (.result holds them); run it again to train the rest")  # a notebook's last line

@@ -37,10 +37,10 @@ import torch
 from torch import nn
 
 from mnistlab._version import __version__
-from mnistlab.errors import DataError, ExportError, MnistlabError, OutputError, SpecError, did_you_mean, in_python_words
+from mnistlab.errors import DataError, ExportError, MnistlabError, OutputError, did_you_mean, in_python_words
 from mnistlab.files import check_output_path, save_weights, write_output
 from mnistlab.preprocess import recipe_for
-from mnistlab.run import Committee, Run
+from mnistlab.run import Committee, Run, check_trained
 
 __all__ = ["FORMATS", "LOGIT_ATOL", "LOGIT_RTOL", "Verification", "export_model", "format_for", "metadata",
            "read_metadata"]
@@ -77,8 +77,6 @@ class Verification:
     mismatches: int
     ties: int
     within_tolerance: bool
-    #: the file's top-1 accuracy on the first ``scored`` test images, the run's (None without labels)
-    accuracy: float | None = None
     #: the file's top-1 class of each test image (int64 (N,)), to hold against the run's recorded answers
     classes: np.ndarray | None = field(default=None, repr=False, compare=False)
     #: whether each of the file's answers is right (bool (N,)); None without the test labels
@@ -94,6 +92,13 @@ class Verification:
     @property
     def passed(self) -> bool:
         return self.mismatches == 0 and self.within_tolerance
+
+    @property
+    def accuracy(self) -> float | None:
+        """The file's top-1 accuracy on the first ``scored`` test images, the run's (None without labels)."""
+        if self.correct is None or not len(self.correct):
+            return None
+        return float(self.correct[: self.scored].mean())
 
     def summary(self) -> str:
         """One line: what was compared and how closely; the file's test accuracy, and where the run
@@ -219,9 +224,7 @@ def export_model(model: Run | Committee, path: str | os.PathLike, fmt: str | Non
     that cannot be written, ExportError when the export fails or the file disagrees with PyTorch
     (the file is then removed), and MnistlabError when the ONNX extra is missing.
     """
-    if not isinstance(model, (Run, Committee)):  # export_model("3f2a9c01de", ...): an AttributeError, deep inside
-        raise SpecError(f"export_model takes a Run or a Committee (mnistlab.load_trained(store, RUN_ID) gives one), "
-                        f"not {type(model).__name__}")
+    check_trained(model, "export_model")
     with in_python_words({"--format": "fmt=", "--no-verify": "verify=False"}):  # the command's flags: keywords here
         return write_export(model, path, fmt, data_dir=data_dir, verify=verify)
 
@@ -259,8 +262,7 @@ def _against_the_run(check: Verification | None, model: Run | Committee) -> Veri
     n = len(recorded[0]) if all(len(r) == len(recorded[0]) > 0 for r in recorded) else 0
     if not 0 < n <= check.images:
         return check
-    if check.correct is not None:
-        check = dataclasses.replace(check, accuracy=float(check.correct[:n].mean()), scored=n)
+    check = dataclasses.replace(check, scored=n)
     tested = sorted({str(m.result.env.get("precision") or "float32") for m in members})
     if tested == ["float32"]:
         return check
@@ -421,5 +423,4 @@ def verify_file(path: Path, fmt: str, module: nn.Module, dataset: Any,
             break
     classes = got.argmax(1)  # at the larger batch: as the file is most often run
     correct = classes == labels if labels is not None and len(labels) == len(classes) > 0 else None
-    accuracy = None if correct is None else float(correct.mean())
-    return Verification(fmt, len(x), sizes, worst, mismatches, ties, within, accuracy, classes, correct, len(x))
+    return Verification(fmt, len(x), sizes, worst, mismatches, ties, within, classes, correct, len(x))

@@ -1516,6 +1516,14 @@ class Committee:
         return f"Committee({len(self.members)} members, {self.dataset}, test_accuracy={acc})"
 
 
+def check_trained(model: Any, caller: str) -> None:
+    """SpecError unless ``model`` is a :class:`Run` or a :class:`Committee`: ``caller`` (a function
+    of one, such as ``export_model``) given a run id string raised an AttributeError deep inside."""
+    if not isinstance(model, (Run, Committee)):
+        raise SpecError(f"{caller} takes a Run or a Committee (mnistlab.load_trained(store, RUN_ID) gives one), "
+                        f"not {type(model).__name__}")
+
+
 #: the flags of a command that takes a MODEL, as load_trained's keywords
 MODEL_KEYWORDS = {"--variant": "variant=", "--pick latest": 'pick="latest"', "--pick": "pick="}
 

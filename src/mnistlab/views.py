@@ -359,19 +359,25 @@ def unfinished_note(record: RunRecord) -> str:
 
 
 def _subtitle(fig: Figure, words: str) -> None:
-    """Add ``(words)`` to the figure's title: its suptitle where it has one, else its first axes' title;
-    wrapped to the figure's width (helper-121: a 3-class confusion matrix cut its title at both ends)."""
+    """Add ``(words)`` to the figure's title: its suptitle where it has one, else its first axes' title
+    (:func:`_fitted_title`); a grid of titled images without one gets ``words`` as its title. Wrapped
+    to the figure's width (helper-121: a 3-class confusion matrix cut its title at both ends)."""
     import textwrap
 
-    words = textwrap.fill(words, width=max(24, int(fig.get_figwidth() * 12)), break_long_words=False)  # 10 pt
     suptitle = getattr(fig, "_suptitle", None)  # Figure.get_suptitle() is matplotlib >= 3.8's
     title = suptitle.get_text() if suptitle is not None else ""
+    wrapped = textwrap.fill(words, width=_title_width(fig), break_long_words=False)  # (10 pt: ~12 characters an inch)
     if title:
-        fig.suptitle(f"{title}\n({words})", fontsize=10)
+        fig.suptitle(f"{title}\n({wrapped})", fontsize=10)
     elif sum(bool(ax.get_title()) for ax in fig.axes) > 1:  # a grid of images, each titled: the words over them all,
-        fig.suptitle(words, fontsize=10)  # the title itself (helper-121: a title of only a parenthesis)
+        fig.suptitle(wrapped, fontsize=10)  # the title itself (helper-121: a title of only a parenthesis)
     elif fig.axes:  # one plot (a colour bar beside it has no title)
         _fitted_title(fig, fig.axes[0], words)
+
+
+def _title_width(fig: Figure) -> int:
+    """The characters a line of ``fig``'s title words starts at: about 12 an inch, at least 24."""
+    return max(24, int(fig.get_figwidth() * 12))
 
 
 def _fitted_title(fig: Figure, ax: Any, words: str) -> None:
@@ -382,18 +388,18 @@ def _fitted_title(fig: Figure, ax: Any, words: str) -> None:
 
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    head, text = ax.get_title(), " ".join(words.split())
-    start = max(24, int(fig.get_figwidth() * 12))  # ~9 characters of 12 pt an inch
+    head, text, start = ax.get_title(), " ".join(words.split()), _title_width(fig)
     narrowest = max(12, *(len(w) for w in text.split()))  # a path is one word: no line is narrower (helper-122)
     height = fig.get_figheight()
+    canvas = FigureCanvasAgg(fig)  # (a file is then saved through its own format's canvas)
     for width in [*range(start, narrowest - 1, -4), start]:  # none fits: the first, as before
         said = "(" + textwrap.fill(text, width=width, break_long_words=False) + ")"
         ax.set_title(f"{head}\n{said}" if head else said)
         fig.set_figheight(height + 0.2 * said.count("\n"))  # the plot keeps its room under the added lines
-        FigureCanvasAgg(fig).draw()  # (a file is then saved through its own format's canvas)
+        canvas.draw()
         axes = ax.get_window_extent()
         ax.title.set_x((fig.bbox.width / 2 - axes.x0) / axes.width)  # over the figure's middle
-        box = ax.title.get_window_extent(FigureCanvasAgg(fig).get_renderer())
+        box = ax.title.get_window_extent(canvas.get_renderer())
         if box.x0 >= fig.bbox.x0 and box.x1 <= fig.bbox.x1:
             return
 

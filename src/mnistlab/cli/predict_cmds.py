@@ -297,12 +297,11 @@ def _trained_on_light(trained: Any) -> bool:
     """Whether a model's training images had light backgrounds (a user's dark ink on paper): the
     border brightness its run recorded, every image's at least 155 of 255; a registered dataset's
     are dark."""
-    from mnistlab.evaluate import light_backgrounds
+    from mnistlab.evaluate import trained_background
     from mnistlab.run import Committee
 
     run = trained.members[0] if isinstance(trained, Committee) else trained
-    border = (run.env.get("data") or {}).get("border")
-    return isinstance(border, list) and light_backgrounds(border)
+    return trained_background((run.env.get("data") or {}).get("border")) == "light"
 
 
 def _named(warning: Warning | str, sources: Sequence[tuple[str, Any]]) -> str:

@@ -1070,7 +1070,7 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
     if hidden:
         _warn(f"{path}: skipped {len(hidden)} hidden folder(s), not classes: {', '.join(hidden)}")
     classes = [p for p in folders if not p.name.startswith(".")]
-    if around := [p.name for p in classes if p.is_symlink() and _holds(p.resolve(), path.resolve())]:  # helper-121
+    if around := [p.name for p in classes if p.is_symlink() and path.resolve().is_relative_to(p.resolve())]:  # helper-121
         _warn(f"{path}: skipped {len(around)} link(s) to the dataset's own folder or one above it, not classes "
               f"(each would hold every image): {', '.join(around)}")
         classes = [p for p in classes if p.name not in around]
@@ -1104,11 +1104,6 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
         _warn(f"{path}: {len(broken)} link{'s' * (len(broken) != 1)} in its class folders to nothing (the file they "
               f"name is gone, or they name each other), not read: {clip(', '.join(sorted(broken)), 80)}")
     return listing
-
-
-def _holds(outer: Path, inner: Path) -> bool:
-    """Whether folder ``outer`` is ``inner`` or one of the folders above it (both resolved)."""
-    return outer == inner or outer in inner.parents
 
 
 SPLIT_NAMES = ("test", "train", "val", "valid", "validation")  # a split's folder, not a class, when it holds classes
