@@ -230,8 +230,9 @@ def test_val_callbacks_are_fine_with_validation_and_checkpoints_without_val_keys
 def test_momentum_an_optimizer_ignores_is_a_warning():
     from mnistlab.errors import SpecWarning
 
-    with pytest.warns(SpecWarning, match="train.momentum = 0.9 applies to sgd and rmsprop; adam ignores it"):
-        cfg(train={"optimizer": "adam", "momentum": 0.9})
+    with pytest.warns(SpecWarning, match="train.momentum = 0.9 applies to sgd and rmsprop; adam ignores it") as record:
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"optimizer": "adam", "momentum": 0.9}})
+    assert record[0].filename == __file__  # the caller's line, not config.py's
 
 
 def test_keras_style_split_holds_out_the_last_images(data_dir):

@@ -235,6 +235,31 @@ def test_load_dataset_of_a_folder_gives_the_split_and_order_training_used(tmp_pa
                                   load_dataset(str(csv), shuffle=False).train_images)
 
 
+def test_a_run_gives_its_own_test_split_whatever_its_seed(tmp_path: Path) -> None:
+    """Note 37: load_dataset gives a run's split for the default seed only; a run of another seed
+    (or of data.subset) says its own with run.test_data(), which scores as the run was scored."""
+    from mnistlab.run import train
+
+    rng = np.random.default_rng(1)
+    for name in ("a", "b"):
+        (tmp_path / "f" / name).mkdir(parents=True)
+        for i in range(30):
+            Image.fromarray(rng.integers(0, 256, (28, 28), dtype=np.uint8)).save(tmp_path / "f" / name / f"{i:02d}.png")
+    spec = {"folder": str(tmp_path / "f"), "test_fraction": 0.25}
+    model = {"dense": [8], "outputs": 2}
+    run = train(spec, model, 1, progress="none", seed=3)
+    x, y = run.test_data()
+    assert x.dtype == np.uint8 and x.shape == (15, 28, 28) and y.shape == (15,)
+    np.testing.assert_array_equal(x, load_dataset(spec, seed=3).test_images)
+    assert not np.array_equal(x, load_dataset(spec).test_images)  # the default seed's split is another
+    loss, acc = run.evaluate(x, y)
+    assert (acc, loss) == pytest.approx((run.test_accuracy, run.test_loss), abs=1e-6)
+    part = train(spec, model, 1, progress="none", subset=20)  # scored on a part of its test set
+    px, py = part.test_data()
+    assert len(px) == len(py) == part.metrics["test_size"] < 15
+    assert part.evaluate(px, py)[1] == pytest.approx(part.test_accuracy, abs=1e-6)
+
+
 def test_a_folder_of_train_and_test_splits_is_not_read_as_two_classes(tmp_path: Path) -> None:
     """helper-121: dataset = "data" holding train/ and test/ (each of class folders) trained a model
     to tell the splits apart ("fit the model to 2 classes", it said)."""
@@ -1749,9 +1774,13 @@ def test_images_beside_the_class_folders_are_named_as_not_read(tmp_path: Path) -
     Image.fromarray(glyph_l()).save(root / "stray.png")
     (root / "notes.txt").write_text("not an image: no word about it")
     with pytest.warns(DataWarning, match=re.escape(f"{root}: 1 image beside the class folders, in no class, not read: "
-                                                   "stray.png")):
+                                                   "stray.png")) as record:
         ds = load_dataset(str(root))
     assert ds.info.train_size + ds.info.test_size == 4
+    assert record[0].filename == __file__  # the caller's line, not one five calls deep in mnistlab
+    with pytest.warns(DataWarning, match="stray.png") as again:  # a read kept in memory says it again
+        load_dataset(str(root))
+    assert (again[0].filename, again[0].lineno) == (__file__, record[0].lineno + 4)  # at this call's line
 
 
 def test_a_path_object_is_a_dataset_alone_or_in_a_table(tmp_path: Path) -> None:
@@ -1947,7 +1976,7 @@ def test_a_folder_of_idx_files_is_a_dataset(tmp_path: Path, monkeypatch, capsys)
     held = load_dataset({"idx": "raw", "test_fraction": 0.25})
     assert (len(held.train_labels), len(held.test_labels), held.test_held_out) == (15, 5, 0.25)
     with pytest.raises(DataError, match=r'mine: holds IDX files \(t10k-images-idx3-ubyte, .*\), not class folders: '
-                                        r'give it as dataset = \{ idx = "mine" \}'):
+                                        r'give it as the table \{ idx = "mine" \}'):
         load_dataset("mine")
     with pytest.raises(DataError, match=r'train-images-idx3-ubyte.gz: one IDX file; a dataset of them is their folder: '
                                         r'dataset = \{ idx = "mine" \}'):
@@ -2153,7 +2182,7 @@ def test_torchvision_s_mnist_folder_points_at_its_raw_idx_files(tmp_path: Path, 
     monkeypatch.chdir(tmp_path)
     _idx_folder(tmp_path / "MNIST" / "raw")
     with pytest.raises(DataError, match=r'MNIST/raw: class folder with no images .*; it holds IDX files: give it as '
-                                        r'dataset = \{ idx = "MNIST/raw" \}'):
+                                        r'the table \{ idx = "MNIST/raw" \}'):
         load_dataset("MNIST")
 
 
@@ -2169,7 +2198,7 @@ def test_kaggle_s_folder_per_idx_file_is_read(tmp_path: Path, monkeypatch) -> No
     ds = load_dataset({"idx": "kaggle"})
     assert (len(ds.train_labels), len(ds.test_labels)) == (12, 6) and is_l(ds.train_images[0])
     with pytest.raises(DataError, match=r'kaggle: holds IDX files \(t10k-images-idx3-ubyte, .*\), not class folders: '
-                                        r'give it as dataset = \{ idx = "kaggle" \}'):
+                                        r'give it as the table \{ idx = "kaggle" \}'):
         load_dataset("kaggle")
 
 

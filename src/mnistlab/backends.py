@@ -44,7 +44,7 @@ from typing import Any, TypeVar
 import torch
 
 from mnistlab.callbacks import Callback, Logs
-from mnistlab.errors import MnistlabError, SpecError, SpecWarning, first_line
+from mnistlab.errors import MnistlabError, SpecError, SpecWarning, first_line, user_level
 from mnistlab.execute import DONE_STATUSES, CellTask, Claims, claim_cells, record_cells, train_cells
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.run import RunResult, failure_message
@@ -819,7 +819,7 @@ def runner_for(resources: Any, *, backend: str | None = None, address: str | Non
         if given:
             them = "them" if len(given) > 1 else "it"
             warnings.warn(f"{' and '.join(given)} {'apply' if len(given) > 1 else 'applies'} with --backend ray: "
-                          f"the local backend ignores {them}", SpecWarning, stacklevel=2)
+                          f"the local backend ignores {them}", SpecWarning, stacklevel=user_level())
         from mnistlab.accel.threads import usable_cores
 
         workers = jobs if tasks is None else min(jobs, tasks)  # -j 8 for 2 cells starts 2
@@ -827,11 +827,11 @@ def runner_for(resources: Any, *, backend: str | None = None, address: str | Non
             many = "more workers than" if tasks is None else f"{workers} workers, more than"
             warnings.warn(f"-j {jobs} starts {many} the {cores} core{'s' * (cores != 1)} this process may use: they "
                           f"share them, each of the {unit} training slower, and the whole seldom ends sooner than "
-                          f"with -j {cores}", SpecWarning, stacklevel=2)
+                          f"with -j {cores}", SpecWarning, stacklevel=user_level())
         return None
     if jobs > 1:
         warnings.warn(f"-j {jobs} applies to the local backend: on Ray the {unit}' resources decide how many "
-                      "train at once (see --cpus-per-cell)", SpecWarning, stacklevel=2)
+                      "train at once (see --cpus-per-cell)", SpecWarning, stacklevel=user_level())
     cpus = cpus_per_cell if cpus_per_cell is not None else resources.cpus_per_cell
     gpus = gpus_per_cell if gpus_per_cell is not None else resources.gpus_per_cell
     runner = ray_runner(address if address is not None else resources.address,

@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import numpy as np
 
-from mnistlab.errors import SpecError, SpecWarning, did_you_mean
+from mnistlab.errors import SpecError, SpecWarning, did_you_mean, user_level
 from mnistlab.files import save_weights
 
 if TYPE_CHECKING:  # annotations only: this module loads without torch (the CLI's help lists its progress modes)
@@ -342,15 +342,14 @@ def is_improvement(value: float, reference: float | None, mode: str, min_delta: 
     return bool(np.float32(float(value) + delta) < np.float32(reference))
 
 
-def _monitored(logs: Logs | None, monitor: str, who: str, stacklevel: int = 4, then: str = "skipping") -> float | None:
-    """``logs[monitor]`` as a float, or None with the one "not available" warning (ending in ``then``).
-
-    ``stacklevel`` 4 points the warning past this function and the hook at the hook's caller."""
+def _monitored(logs: Logs | None, monitor: str, who: str, then: str = "skipping") -> float | None:
+    """``logs[monitor]`` as a float, or None with the one "not available" warning (ending in ``then``),
+    pointing at the first line outside mnistlab (:func:`~mnistlab.errors.user_level`)."""
     value = (logs or {}).get(monitor)
     if value is None:
         available = ", ".join(sorted(k for k, v in (logs or {}).items() if isinstance(v, (int, float))))
         warnings.warn(f"{who}: metric {monitor!r} is not available (available: {available}); {then}",
-                      SpecWarning, stacklevel=stacklevel)
+                      SpecWarning, stacklevel=user_level())
         return None
     return float(value)
 
@@ -371,7 +370,7 @@ class MonitorCallback(Callback):
 
     def _monitored(self, logs: Logs | None, then: str = "skipping") -> float | None:
         """The monitored value, or None (with a warning) when the logs lack it."""
-        return _monitored(logs, self.monitor, type(self).__name__, stacklevel=5, then=then)
+        return _monitored(logs, self.monitor, type(self).__name__, then=then)
 
 
 class StopAtLoss(Callback):

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from mnistlab.data.userdata import recorded_digests
-from mnistlab.errors import NotRecorded, SpecError, StoreError, did_you_mean
+from mnistlab.errors import NotRecorded, SpecError, StoreError, did_you_mean, user_level
 from mnistlab.experiments import QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name
 from mnistlab.stats import welch_test
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore
@@ -142,7 +142,7 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True, qu
             from mnistlab.errors import ReportWarning
 
             warnings.warn(f"{target!r} is experiment {target}'s name and the start of run {run}'s id: read as the "
-                          f"experiment (give the run's whole id for the run)", ReportWarning, stacklevel=2)
+                          f"experiment (give the run's whole id for the run)", ReportWarning, stacklevel=user_level())
         return ExperimentRef(target, target)
     if run_ids and re.fullmatch(r"[0-9a-fA-F]{1,64}", target):
         try:
@@ -483,7 +483,7 @@ def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
         from mnistlab.errors import ReportWarning
 
         warnings.warn(f"still running, so not compared: {', '.join(r.run_id for r in recs if r.status == 'running')}",
-                      ReportWarning, stacklevel=2)
+                      ReportWarning, stacklevel=user_level())
     label_of = setting_labels(ended)
     chosen = set(label_of)
     comms = [replace(c, variant=label_of[c.member_ids[0]]) for e in sorted({r.experiment for r in ended})
@@ -509,7 +509,7 @@ def _say_reruns(runs: Sequence[RunRecord], counted: set[str]) -> None:
     said = "; ".join(f"{r.run_id} (seed {r.seed}: {held.get((r.variant, r.config_hash), '?')} counted)" for r in left[:4])
     warnings.warn(f"{len(left)} chosen run{'s' * (len(left) != 1)} not counted: the same setting and seed as "
                   f"another chosen run, so not another sample (the latest with a result counts, as in compare "
-                  f"EXPERIMENT): {said}{' ...' if len(left) > 4 else ''}", ReportWarning, stacklevel=3)
+                  f"EXPERIMENT): {said}{' ...' if len(left) > 4 else ''}", ReportWarning, stacklevel=user_level())
 
 
 def scored_on_note(runs: Sequence[RunRecord]) -> str | None:

@@ -47,7 +47,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from mnistlab._version import __version__
 from mnistlab._toml import dotted_key, loads_json, loads_toml, read_text_file, toml_value, with_line
 from mnistlab.errors import (MnistlabError, SpecError, SpecWarning, clip, closest, did_you_mean, key_hint, show, toml_repr,
-                             type_name, unknown_key)
+                             type_name, unknown_key, user_level)
 from mnistlab.experiments import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
                                   slices_alone, written_key)
 from mnistlab.presets import resolve_model
@@ -259,7 +259,7 @@ class TrainConfig(BaseModel):
         if self.momentum and self.optimizer not in ("sgd", "rmsprop"):
             # A warning, not an error: an experiment may sweep optimizers over a base with momentum.
             warnings.warn(f"train.momentum = {self.momentum:g} applies to sgd and rmsprop; "
-                          f"{self.optimizer} ignores it", SpecWarning, stacklevel=2)
+                          f"{self.optimizer} ignores it", SpecWarning, stacklevel=user_level())
         if self.nesterov and (self.optimizer != "sgd" or self.momentum == 0):
             raise ValueError("nesterov needs optimizer sgd with momentum > 0")
         if self.swa is not None:
@@ -271,18 +271,18 @@ class TrainConfig(BaseModel):
                 raise ValueError("swa.lr and a schedule both set the learning rate: drop one of them")
         if not self.use_ema and (self.ema_momentum != 0.99 or self.ema_overwrite_frequency is not None):
             warnings.warn("train.ema_momentum and train.ema_overwrite_frequency apply with train.use_ema = true; "
-                          "without it they are ignored", SpecWarning, stacklevel=2)
+                          "without it they are ignored", SpecWarning, stacklevel=user_level())
         defaults = optimizer_defaults(self.optimizer)
         for flag, takers in (("amsgrad", ("adam", "adamw")), ("centered", ("rmsprop",))):
             if getattr(self, flag) and self.optimizer not in takers:
                 warnings.warn(f"train.{flag} applies to {' and '.join(takers)}; {self.optimizer} ignores it",
-                              SpecWarning, stacklevel=2)
+                              SpecWarning, stacklevel=user_level())
         for key, known in (("beta_1", "betas"), ("beta_2", "betas"), ("epsilon", "eps"), ("rho", "rho"),
                            ("initial_accumulator_value", "initial_accumulator_value")):
             if getattr(self, key) is not None and known not in defaults:
                 users = [name for name in OPTIMIZERS if known in optimizer_defaults(name)]
                 warnings.warn(f"train.{key} = {getattr(self, key):g} applies to {', '.join(users)}; "
-                              f"{self.optimizer} ignores it", SpecWarning, stacklevel=2)
+                              f"{self.optimizer} ignores it", SpecWarning, stacklevel=user_level())
         return self
 
 
@@ -363,7 +363,7 @@ class AugmentConfig(BaseModel):
             if v == 1 and isinstance(v, int):
                 warnings.warn(f"augment.{info.field_name} = 1 (an int) shifts by whole pixels in (-1, 1), that is never, "
                               f"as in Keras: write 2 for -1, 0 or 1 pixel, or 1.0 for any shift up to a pixel", SpecWarning,
-                              stacklevel=2)
+                              stacklevel=user_level())
             return v if isinstance(v, int) and v > 1 else float(0 if isinstance(v, int) else v)  # an int: whole pixels
         if isinstance(v, list) and 0 < len(v) <= MAX_SHIFT and all(_is_number(r) and 0 <= r <= MAX_SHIFT for r in v):
             return [float(r) for r in v] if any(v) else 0.0  # [0] draws and shifts as 0 does: none
@@ -377,7 +377,7 @@ class AugmentConfig(BaseModel):
     def _cval_is_for_constant(self) -> AugmentConfig:
         if self.cval and self.fill_mode != "constant":
             warnings.warn(f'augment.cval = {self.cval:g} fills only with fill_mode = "constant"; "{self.fill_mode}" '
-                          f"does not use it", SpecWarning, stacklevel=2)
+                          f"does not use it", SpecWarning, stacklevel=user_level())
         return self
 
     def is_identity(self) -> bool:
@@ -934,7 +934,7 @@ def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
                 isinstance(c, SwapEMAWeightsConfig) and c.swap_on_epoch for c in cfg.callbacks[:i]):
             warnings.warn(f"{where}: EarlyStopping(restore_best_weights) ends the run with the raw weights of its "
                           "best epoch, replacing train.use_ema's average (as in Keras); to keep the average, put "
-                          "SwapEMAWeights(swap_on_epoch = true) before it", SpecWarning, stacklevel=2)
+                          "SwapEMAWeights(swap_on_epoch = true) before it", SpecWarning, stacklevel=user_level())
         if isinstance(cb, SwapEMAWeightsConfig):  # watches nothing; swaps the EMA the optimizer keeps
             if not cfg.train.use_ema:
                 raise SpecError(f"{where}: SwapEMAWeights needs an optimizer EMA: set train.use_ema = true",

@@ -508,7 +508,7 @@ def missing_message(info: DatasetInfo, data_dir: str | os.PathLike | None = None
     get = (f"download them from {mirror.rstrip('/')}/ into {cache_dir() / info.dir_name}" if mirror
            else f"put them in {cache_dir() / info.dir_name}")
     return (f"{info.name}: files not found: looked in {where} for {files}; {get}, or put them in a folder of "
-            f"your own and give it as --data-dir (or MNISTLAB_DATA_DIR)")
+            f"your own and name it with --data-dir (data_dir= in Python) or MNISTLAB_DATA_DIR")
 
 
 def _stamp(located: Located) -> dict[str, Any]:

@@ -13,8 +13,10 @@ import contextlib
 import datetime
 import difflib
 import json
+import os
 import re
 import sys
+import types
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO, TypeVar
@@ -232,6 +234,23 @@ def in_python_words(words: Mapping[str, str]) -> Iterator[None]:
             said = re.sub(re.escape(flag) + r"(?![\w-])", words[flag].replace("\\", r"\\"), said)
         exc.args = (said, *exc.args[1:])
         raise
+
+
+def user_level() -> int:
+    """The ``stacklevel`` for ``warnings.warn`` called where this is called that points the warning
+    at the line that called into mnistlab: the user's ``train(...)`` or ``run.predict(...)``, not
+    the mnistlab line that found the problem, however deep (a validator that pydantic calls, a
+    callback the trainer calls). Pandas's ``find_stack_level``, Python 3.12's
+    ``skip_file_prefixes``, for 3.10 too; from the CLI, which calls everything, a level past the
+    stack (Python then names ``sys``; the CLI shows warnings without a place)."""
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame: types.FrameType | None = sys._getframe(1)  # the function calling warnings.warn: stacklevel 1
+    level = outermost = 1
+    while frame is not None:
+        if os.path.abspath(frame.f_code.co_filename).startswith(package):
+            outermost = level
+        frame, level = frame.f_back, level + 1
+    return outermost + 1
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from mnistlab.errors import InvertedImageWarning
+from mnistlab.errors import InvertedImageWarning, user_level
 from mnistlab.models import regularization_loss
 from mnistlab.optim import lower_lr
 
@@ -182,7 +182,7 @@ def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250,
     spec = getattr(model, "spec", None)
     x = check_images(as_array(images), spec.input_shape[:2] if spec is not None else None, single=True)
     if check_inverted:
-        warn_if_inverted(x, dataset, stacklevel=3, trained_border=trained_border)
+        warn_if_inverted(x, dataset, trained_border=trained_border)
     model.eval()
     device = next(model.parameters()).device
     out = []
@@ -339,7 +339,7 @@ def trained_background(trained_border: Any) -> str | None:
     return "dark" if high <= 100.0 else "light" if low >= 155.0 else None
 
 
-def warn_if_inverted(images: np.ndarray, dataset: str | None = None, *, stacklevel: int = 2,
+def warn_if_inverted(images: np.ndarray, dataset: str | None = None, *,
                      trained_border: Sequence[float] | None = None) -> None:
     """One :class:`~mnistlab.errors.InvertedImageWarning` when any of ``images`` looks inverted: for
     a registered ``dataset``, by :func:`inverted_images`; given ``trained_border`` (the user's own
@@ -361,7 +361,7 @@ def warn_if_inverted(images: np.ndarray, dataset: str | None = None, *, stacklev
         warnings.warn(InvertedImageWarning(
             f"{len(bad)} of {len(images)} images look inverted (index {shown}): their border is {seen} where every "
             f"{dataset or 'training'} image is {was}; the model expects {drawing}, so invert them (255 - x, or 1 - x "
-            "for floats)", bad.tolist()), stacklevel=stacklevel + 1)
+            "for floats)", bad.tolist()), stacklevel=user_level())
 
 
 BLOW_UP_FACTOR = 100.0  # "far above": a hundred times the chance-level loss (or the first epoch's, if lower)

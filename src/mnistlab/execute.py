@@ -39,7 +39,7 @@ from mnistlab.comparison import COLUMNS, Comparison, compare
 from mnistlab.config import RunConfig, data_shuffled, parse_run_config, split_seed, with_threads
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import (CheckpointError, DataError, MnistlabError, ReportWarning, SpecError, SpecWarning, StoreError,
-                             TrainingWarning, WorkerDied, in_file_order, show_warning, together)
+                             TrainingWarning, WorkerDied, in_file_order, show_warning, together, user_level)
 from mnistlab.metrics import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment, variant_setting
 from mnistlab.files import STOP_SIGNALS, PipeGuard, stop_signals_held
@@ -429,7 +429,7 @@ def resume_or_start(cell: Cell, threads: int, data_dir: str | None, callbacks: S
     try:
         return run(_cell_config(cell, saved) if saved else fresh, True)
     except CheckpointError as exc:
-        warnings.warn(f"{exc}: it is deleted and the cell trains from its first epoch", SpecWarning, stacklevel=2)
+        warnings.warn(f"{exc}: it is deleted and the cell trains from its first epoch", SpecWarning, stacklevel=user_level())
         (folder / CHECKPOINT_FILE).unlink(missing_ok=True)
         return run(fresh, False)
 
@@ -482,7 +482,7 @@ def member_groups(cells: Sequence[Cell], batch_members: bool | None = None) -> l
             continue
         if batch_members and len(members) > 1:  # asked for by name: say why not
             warnings.warn(f'variant "{members[0].variant}" (repeat {members[0].repeat}): its {len(members)} committee '
-                          f"members train one by one: {why}", SpecWarning, stacklevel=2)
+                          f"members train one by one: {why}", SpecWarning, stacklevel=user_level())
         groups.extend((c,) for c in members)
     return groups
 
@@ -970,7 +970,7 @@ def _run_tasks(runner: Runner, tasks: list[CellTask], st: RunStore, result: Expe
                 if status == "deleted":
                     warnings.warn(f'run {run_id} ({cell.variant}, seed {cell.seed}) was deleted while it trained: its '
                                   "result is not recorded (`mnistlab run` again trains the cell)", ReportWarning,
-                                  stacklevel=2)
+                                  stacklevel=user_level())
                     continue
                 outcome = CellOutcome(cell, st.get(run_id), status == "taken")  # taken: another driver's run
                 result.outcomes.append(outcome)
@@ -1026,7 +1026,7 @@ def _score_committee(store: RunStore, experiment: str, name: str, repeat: int, m
     if len({p.shape for p in probs}) > 1:
         warnings.warn(f'committee "{name}": its runs were scored on different test sets '
                       f'({", ".join(sorted({str(p.shape) for p in probs}))}); it is not scored', SpecWarning,
-                      stacklevel=3)
+                      stacklevel=user_level())
         return None
     labels = scored_labels(members[0].config, len(probs[0]), data_dir)
     rec = CommitteeRecord(experiment, name, repeat, committee_accuracy(probs, labels), [r.run_id for r in recs],

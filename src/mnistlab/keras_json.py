@@ -36,7 +36,7 @@ import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from mnistlab.errors import SpecError, SpecWarning, clip
+from mnistlab.errors import SpecError, SpecWarning, clip, user_level
 
 __all__ = ["from_keras_json", "is_keras_json"]
 
@@ -125,7 +125,7 @@ def from_keras_json(obj: Mapping[str, Any]) -> dict[str, Any]:
     if obj.get("compile_config"):
         warnings.warn("the Keras JSON's compile settings (optimizer, loss, metrics) are not read: the run's train "
                       "settings are its own (train.optimizer, train.lr; the loss is always the cross-entropy)",
-                      SpecWarning, stacklevel=3)
+                      SpecWarning, stacklevel=user_level())
     shape = config.get("build_input_shape") or (obj.get("build_config") or {}).get("input_shape")
     out: list[dict[str, Any]] = []
     rank = 0

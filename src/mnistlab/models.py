@@ -39,7 +39,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from mnistlab import specs as S
-from mnistlab.errors import SpecError, SpecWarning
+from mnistlab.errors import SpecError, SpecWarning, user_level
 from mnistlab.specs import ModelSpec, Shape, output_activation, spec_warnings
 
 __all__ = ["ACTIVATION_MODULES", "INITIALIZER_FUNCTIONS", "SequentialModel", "adapt_normalization", "build_model",
@@ -426,7 +426,7 @@ def build_model(spec: ModelSpec, *, seed: int | None = None) -> SequentialModel:
     if not isinstance(spec, ModelSpec):
         spec = _resolve(spec)
     for message in spec_warnings(spec):
-        warnings.warn(message, SpecWarning, stacklevel=2)
+        warnings.warn(message, SpecWarning, stacklevel=user_level())
     if seed is None:
         seed = int(torch.randint(0, 2**62, (1,)).item())
     out_idx, out_act = output_activation(spec)

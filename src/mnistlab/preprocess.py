@@ -46,7 +46,7 @@ import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from mnistlab.data.userdata import IMAGE_SUFFIXES, Entry, system_file, walk_images
-from mnistlab.errors import DataError, DataWarning
+from mnistlab.errors import DataError, DataWarning, user_level
 from mnistlab.files import display_name
 
 __all__ = ["RECIPES", "Recipe", "ImageInput", "preprocess", "recipe_for", "open_image", "to_gray", "image_sources",
@@ -312,7 +312,7 @@ def _warn_if_small(shape: tuple[int, ...], target: int, shown: str, what: str) -
     to ``target`` px on the longer side: the model then sees a blur, and its prediction says little."""
     if max(shape) < SMALL * target:
         warnings.warn(f"{shown}: the {what} is only {shape[1]}x{shape[0]} pixels, enlarged to {target} px: the model "
-                      f"sees a blur and its prediction says little (use a larger image)", DataWarning, stacklevel=3)
+                      f"sees a blur and its prediction says little (use a larger image)", DataWarning, stacklevel=user_level())
 
 
 def _in_form(gray: np.ndarray, recipe: Recipe) -> bool:
@@ -647,7 +647,7 @@ def _folder_sources(p: str) -> list[tuple[str, str | bytes]]:
         raise DataError(f"{display_name(p)}: a folder with no images at any depth (looked for {', '.join(IMAGE_SUFFIXES)})"
                         + (f"; not read: {'; '.join(said)}" if said else ""))
     if said:
-        warnings.warn(f"{display_name(p)}: not read: {'; '.join(said)}", DataWarning, stacklevel=3)
+        warnings.warn(f"{display_name(p)}: not read: {'; '.join(said)}", DataWarning, stacklevel=user_level())
     return [(display_name(f.path), f.path) for f in sorted(found, key=lambda f: natural_order(f.parts))]
 
 

@@ -29,7 +29,7 @@ from matplotlib.figure import Figure
 from mnistlab import plots, views
 from mnistlab.comparison import best_legend, compare_experiment, notes_below, resolve_experiment, shown_runs, smoke_note
 from mnistlab.data.userdata import dataset_label
-from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning
+from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning, user_level
 from mnistlab.metrics import confusion_matrix, misclassified
 from mnistlab.files import write_output
 from mnistlab.search import is_search, param_importances, trial_rows
@@ -307,7 +307,8 @@ def _prediction_figures(store: RunStore, section: VariantSection,
         ds, images, true, probs = views.run_predictions(store, first, data_dir.dir)
     except DataError as exc:
         data_dir.missing.add(dataset)
-        warnings.warn(f"no confusion matrices or misclassified images of {dataset}: {exc}", ReportWarning, stacklevel=2)
+        warnings.warn(f"no confusion matrices or misclassified images of {dataset}: {exc}", ReportWarning,
+                      stacklevel=user_level())
         section.notes.append(f"no confusion matrices or misclassified images of {dataset} runs in this report: its "
                              "data could not be read where the report was made (`mnistlab report --data-dir` names "
                              "the folder holding it)")
@@ -343,7 +344,7 @@ def _trouble(notes: list[str], text: str) -> None:
     """A note on the page for something the report could not show, also given as a
     :class:`~mnistlab.errors.ReportWarning` (the CLI's ``warning:`` line: not only inside the page)."""
     notes.append(text)
-    warnings.warn(text, ReportWarning, stacklevel=2)
+    warnings.warn(text, ReportWarning, stacklevel=user_level())
 
 
 def search_figures(store: RunStore, experiment: str, records: Sequence[RunRecord],
@@ -419,7 +420,7 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     notes = [f"run {r.run_id} ({r.variant}, seed {r.seed}) {r.status}" + (f": {r.message}" if r.message else "")
              for r in current if r.status != "finished"]
     if notes:  # one warning line for them all: a search's diverged trials are many, and normal
-        warnings.warn(_unfinished_text(current) + ": the report's notes say why", ReportWarning, stacklevel=2)
+        warnings.warn(_unfinished_text(current) + ": the report's notes say why", ReportWarning, stacklevel=user_level())
     if smoke := smoke_note(current):  # first, where a reader looks: these numbers are no result
         notes.insert(0, smoke[0].upper() + smoke[1:])
     notes += [line[0].upper() + line[1:] for line in notes_below(store, ref, rows, quick=quick)]

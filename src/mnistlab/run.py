@@ -39,7 +39,7 @@ from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
                              StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, did_you_mean, in_python_words,
-                             show, type_name)
+                             show, type_name, user_level)
 from mnistlab.evaluate import as_array, border_range, check_images, evaluate_model, predict_probs, probs_loss
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.models import adapt_normalization, build_model, weights_finite
@@ -235,7 +235,7 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
     test_x, test_y = np.asarray(ds.test_images), np.asarray(ds.test_labels)
     if cfg.data.subset > len(train_x) and not _smoke_sized(cfg):  # (--quick's 300 of 160 images: all, unsaid)
         warnings.warn(f"data.subset = {cfg.data.subset:,} is more than the {len(train_x):,} training images: "
-                      "training on all of them", DataWarning, stacklevel=2)
+                      "training on all of them", DataWarning, stacklevel=user_level())
     whole_test = len(test_y)
     if cfg.data.subset:
         keep = max(cfg.data.subset // 6, 1)
@@ -282,7 +282,7 @@ def _subset_classes(cfg: RunConfig, names: Sequence[str], *parts: tuple[np.ndarr
                     "; data.shuffle = true takes them in a shuffled order, from every class")
             warnings.warn(f"data.subset = {cfg.data.subset:,} keeps the first {n:,} {what} images, which leave out "
                           f"{len(lost)} of its {len(classes)} classes ("
-                          f"{clip(', '.join(str(names[i]) for i in lost), 60)}){cure}", DataWarning, stacklevel=3)
+                          f"{clip(', '.join(str(names[i]) for i in lost), 60)}){cure}", DataWarning, stacklevel=user_level())
 
 
 def _run_env(device: torch.device, trainer: Trainer, data: Split, averaged: Mapping[str, Any]) -> dict[str, Any]:
@@ -534,7 +534,7 @@ def _fit_data_to_model(cfg: RunConfig, spec: ModelSpec, data: Split, validation_
         if unlike := unlike_training(data.train_x, data.val_x):
             warnings.warn(f"validation_data: its images look unlike {dataset_label(cfg.dataset)}'s training images ({unlike}): "
                           f"images of another dataset, or inverted? (train(dataset=...) names the one trained on; the default is "
-                          f"{_DEFAULT_DATASET})", DataWarning, stacklevel=4)
+                          f"{_DEFAULT_DATASET})", DataWarning, stacklevel=user_level())
 
 
 # How far apart two sets of images' inked fractions may be before they look like two datasets:
@@ -972,7 +972,7 @@ def _recorded_note(path: Path) -> dict[str, Any] | None:
     if why is not None:
         warnings.warn(f"{path}: {why}: which recorded run ended with this checkpoint is unknown, so --resume "
                       "tests it and records a run of its own (delete the file to silence this)", SpecWarning,
-                      stacklevel=3)
+                      stacklevel=user_level())
         return None
     return note
 
@@ -1060,6 +1060,21 @@ class Run:
         from mnistlab.export import class_names
 
         return class_names(self)
+
+    def test_data(self, data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The test images (uint8 (N, H, W), at the model's input size) and labels (int64 (N,)) the
+        run was scored on: its dataset read, resized, split and ordered as the run read it (the
+        user's own data with the run's split seed and shuffle, which ``load_dataset``'s defaults give
+        only for the default seed: :func:`~mnistlab.datasets.run_dataset`), its first
+        ``metrics["test_size"]`` where ``data.subset`` scored a part. ``run.evaluate(*run.test_data())``
+        gives ``test_loss`` and ``test_accuracy`` again. Raises DataError where the data cannot be
+        read, or the user's files changed since the run read them."""
+        from mnistlab.datasets import run_dataset
+
+        ds = run_dataset(self.config, data_dir, self.env)
+        n = self.metrics.get("test_size")
+        n = n if isinstance(n, int) and not isinstance(n, bool) else len(ds.test_labels)
+        return np.asarray(ds.test_images[:n]), np.asarray(ds.test_labels[:n])
 
     @classmethod
     def from_store(cls, store: RunStore, run_id: str) -> Run:
@@ -1196,7 +1211,7 @@ def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[
     if overrides.get("shuffle") is False:  # Keras's fit(shuffle=False): the batches' order, which mnistlab always draws
         warnings.warn("train(shuffle=False) sets data.shuffle, the order your own data's images are read in, not "
                       "Keras's fit(shuffle=False): each epoch's batches are drawn in a new order whatever it says",
-                      SpecWarning, stacklevel=3)
+                      SpecWarning, stacklevel=user_level())
     model = model.to_dict() if hasattr(model, "to_dict") else os.fspath(model) if isinstance(model, os.PathLike) else model
     return {"dataset": plain_paths(dataset), "model": model}
 
@@ -1296,7 +1311,7 @@ def _recorded(recorder: Recorder, cfg: RunConfig, result: RunResult, checkpoint_
     except KeyboardInterrupt:
         raise TrainingInterrupted.of(Run(result, None if problem else recorder.run_id), recorder.store) from None
     if problem:  # the run itself is fine and returned; only its record is missing
-        warnings.warn(f"the run was not recorded: {problem}", stacklevel=3)
+        warnings.warn(f"the run was not recorded: {problem}", stacklevel=user_level())
         return Run(result)
     return Run(result, recorder.run_id)
 
@@ -1484,6 +1499,10 @@ class Committee:
     class_names = property(lambda self: self.members[0].class_names)
     run_ids = property(lambda self: [m.run_id for m in self.members])
     test_accuracy = property(lambda self: self.record.accuracy if self.record is not None else None)
+
+    def test_data(self, data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The test images and labels its members were scored on (:meth:`Run.test_data`)."""
+        return self.members[0].test_data(data_dir)
 
     def predict(self, images: Any, preprocess: bool | None = None, *, batch_size: int | None = None,
                 verbose: Any = "auto") -> np.ndarray:

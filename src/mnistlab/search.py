@@ -71,7 +71,7 @@ from typing import TYPE_CHECKING, Any
 
 from mnistlab.callbacks import Callback, Logs, check_monitor
 from mnistlab.errors import (CheckpointError, MnistlabError, SpecError, SpecWarning, StoreError, did_you_mean, first_line,
-                             show, unknown_key)
+                             show, unknown_key, user_level)
 from mnistlab.experiments import base_value, key_path, slices_alone, written_key
 from mnistlab.files import stop_signals_held, write_atomic
 
@@ -375,7 +375,7 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
         size = math.prod(len(p.grid_values()) for p in params)
         if trials > size and "trials" in s:
             warnings.warn(SpecWarning(f"{where}: trials = {trials} but the grid has {size} points: the search runs "
-                                      f"{size} trials (each point once)"), stacklevel=2)
+                                      f"{size} trials (each point once)"), stacklevel=user_level())
         trials = min(trials, size)
     if not _has_validation(base):
         raise SpecError(f"{source}: a search needs a validation split to score its trials on: set data.validation "
@@ -740,7 +740,7 @@ def _check_fingerprint(study: Any, name: str, space: SearchSpace, base: str | No
         if trials:  # helper-116: a study of an older version resumed without a word of what it cannot check
             warnings.warn(SpecWarning(f"study {name} was recorded before mnistlab kept its [base] as written: a "
                                       "table added to [base] before this run is not checked (from now on it is)"),
-                          stacklevel=3)
+                          stacklevel=user_level())
         study.set_user_attr(_WRITTEN, written)
 
 
@@ -1059,7 +1059,8 @@ def train_trial(task: TrialTask, cfg: Any, callbacks: Sequence[Callback], folder
     try:
         return run(True)
     except CheckpointError as exc:
-        warnings.warn(f"{exc}: it is deleted and trial {task.number} trains from its first epoch", SpecWarning, stacklevel=2)
+        warnings.warn(f"{exc}: it is deleted and trial {task.number} trains from its first epoch", SpecWarning,
+                      stacklevel=user_level())
         shutil.rmtree(folder, ignore_errors=True)
         return run(False)
 

@@ -46,7 +46,7 @@ from typing import Any, ClassVar
 
 from mnistlab._toml import dumps_toml, loads_json, loads_toml, read_text_file, with_line
 from mnistlab.keras_json import from_keras_json, is_keras_json
-from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, show, unknown_key
+from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, show, unknown_key, user_level
 from mnistlab.files import write_atomic
 
 __all__ = [
@@ -1128,7 +1128,7 @@ def compact_spec(conv: Sequence[int] = (), pool: Sequence[bool] | None = None, d
         # seed 000's own helper listed the output width too; here it would add a second output layer
         warnings.warn(f"compact spec: 'dense' lists the HIDDEN widths only and the {outputs}-unit output layer "
                       f"is added for you, so dense = {dense} ends with two {outputs}-unit layers; "
-                      f"drop the last {outputs} if that is not what you meant", SpecWarning, stacklevel=2)
+                      f"drop the last {outputs} if that is not what you meant", SpecWarning, stacklevel=user_level())
     pool = [True] * len(conv) if pool is None else list(pool) if isinstance(pool, (list, tuple)) else pool
     if not isinstance(pool, list) or not all(isinstance(p, bool) for p in pool):
         raise SpecError(f"compact spec: 'pool' must be a list of true/false, got {show(pool)}", path=("pool",))

@@ -41,7 +41,7 @@ from mnistlab._version import __version__
 from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, CallbackList, make_progress
 from mnistlab.config import AugmentConfig, ScheduleConfig, config_changes, optimizer_defaults
-from mnistlab.errors import CheckpointError, TrainingWarning
+from mnistlab.errors import CheckpointError, TrainingWarning, user_level
 from mnistlab.evaluate import blow_up, evaluate_model
 from mnistlab.models import penalised, regularization_loss
 from mnistlab.files import stop_signals_held, write_atomic
@@ -521,7 +521,7 @@ class Trainer:
         self._said_penalty = True
         warnings.warn(f"epoch {len(self.history)}: the weight penalties are {penalty:.3g} of the loss {float(last['loss']):.3g} "
                       f"and accuracy is at chance ({float(last['accuracy']):.1%}): the penalty (kernel_regularizer, "
-                      "bias_regularizer) is probably too strong; lower its factors", TrainingWarning, stacklevel=4)
+                      "bias_regularizer) is probably too strong; lower its factors", TrainingWarning, stacklevel=user_level())
 
     def _judged(self) -> list[dict[str, Any]]:
         """The history :func:`~mnistlab.evaluate.blow_up` judges: a penalised model's epochs with
@@ -618,7 +618,7 @@ class Trainer:
             step = f", batch {outcome.checkpointed_step + 1}" if outcome.checkpointed_step else ""
             warnings.warn(f"{path}: cannot write the checkpoint ({why}); training goes on (a stop "
                           f"now would continue from epoch {(outcome.checkpointed or 0) + 1}{step})", TrainingWarning,
-                          stacklevel=5)
+                          stacklevel=user_level())
         self._unwritable = True
         self._last_checkpoint = time.monotonic()  # the next try after another period, not after every batch
         self._checkpoint_cost = math.inf  # ... nor at each epoch's end as a cheap one
@@ -660,16 +660,16 @@ class Trainer:
             warnings.warn(f"the checkpoint was written with {saved['threads']} CPU thread(s) and this run uses "
                           f"{threads}: it continues, but its numbers will differ from an uninterrupted run "
                           f"in the last digits (set train.threads = {saved['threads']} to match)", TrainingWarning,
-                          stacklevel=3)
+                          stacklevel=user_level())
         if getattr(self.schedule, "type", None) in ("cosine", "onecycle") and saved.get("epochs") not in (None, epochs):
             warnings.warn(f"the learning-rate schedule spans the run's epochs: resuming with {epochs} instead of "
                           f"{saved['epochs']} reshapes it from epoch {self.epochs_done + 1} on", TrainingWarning,
-                          stacklevel=3)
+                          stacklevel=user_level())
         was, now = saved.get("native_kernel"), self.plan.native_kernel
         if was is not None and now != "not applicable" and (was == "on") != (now == "on"):
             warnings.warn(f"the checkpoint was trained {'with' if was == 'on' else 'without'} mnistlab's native "
                           f"kernel and this run {'uses' if now == 'on' else 'does not use'} it ({now}): it continues, "
-                          f"but its numbers will differ from an uninterrupted run", TrainingWarning, stacklevel=3)
+                          f"but its numbers will differ from an uninterrupted run", TrainingWarning, stacklevel=user_level())
 
 
 def checkpoint_threads(path: str | os.PathLike) -> int | None:

@@ -25,7 +25,7 @@ from mnistlab.comparison import (
 )
 from mnistlab.datasets import Dataset, run_dataset
 from mnistlab.data.userdata import dataset_label
-from mnistlab.errors import PlotError, ReportWarning, SpecError, StoreError, did_you_mean
+from mnistlab.errors import PlotError, ReportWarning, SpecError, StoreError, did_you_mean, user_level
 from mnistlab.metrics import committee_probs, confusion_matrix, misclassified
 from mnistlab.plots import (
     plot_accuracy_vs_params, plot_accuracy_vs_time, plot_comparison, plot_confusion_matrix, plot_feature_maps,
@@ -177,7 +177,7 @@ def readable_curves(records: Sequence[RunRecord]) -> list[RunRecord]:
         metric = (kept[0].metrics or {}).get("search_metric") if kept else None
         warnings.warn(f"the history plot draws the {len(kept)} best trials by {metric}: {len(records) - len(kept)} of "
                       f"{len(records)} runs left out, past which the curves are unreadable (give chosen run ids)",
-                      ReportWarning, stacklevel=2)
+                      ReportWarning, stacklevel=user_level())
         return kept
     kept = one_per_variant(records)
     if len(kept) == 1:
@@ -187,7 +187,8 @@ def readable_curves(records: Sequence[RunRecord]) -> list[RunRecord]:
     else:
         kept, how = kept[:MAX_CURVES], f"one run (the first seed) of each of the first {MAX_CURVES} variants"
     warnings.warn(f"the history plot draws {how}: {len(records) - len(kept)} of {len(records)} runs left out, "
-                  "past which the curves are unreadable (give --variant, or chosen run ids)", ReportWarning, stacklevel=2)
+                  "past which the curves are unreadable (give --variant, or chosen run ids)", ReportWarning,
+                  stacklevel=user_level())
     return kept
 
 
@@ -230,7 +231,7 @@ def _across_test_sets(fig: Figure, runs: Sequence[RunRecord]) -> Figure:
     they were."""
     if note := scored_on_note(runs):
         warnings.warn(note.replace("no row is marked best", "their points do not rank on one axis"), ReportWarning,
-                      stacklevel=3)
+                      stacklevel=user_level())
         _subtitle(fig, "scored on different test sets: the accuracies do not compare")
     return fig
 
@@ -342,7 +343,7 @@ def _predictions_figure(kind: str, store: RunStore, record: RunRecord, averaged:
     who = f"run {record.run_id}" if averaged is None else f"the committee of run {record.run_id}"
     fig = _prediction_figure(kind, who, ds, test_images, true, probs if averaged is None else averaged, max_images)
     if averaged is None and (unfinished := unfinished_note(record)):
-        warnings.warn(f"run {record.run_id} {unfinished}", ReportWarning, stacklevel=3)
+        warnings.warn(f"run {record.run_id} {unfinished}", ReportWarning, stacklevel=user_level())
         _subtitle(fig, f"run {unfinished.split(':')[0].removeprefix('was ')}: the weights at the stop")  # "ended diverged ..."
     return fig
 
@@ -411,7 +412,7 @@ def _prediction_figure(kind: str, who: str, ds: Dataset, test_images: np.ndarray
     names = ds.info.class_names
     test_images, true, probs, note = with_predictions(who, test_images, true, probs)
     if note:
-        warnings.warn(note, ReportWarning, stacklevel=2)
+        warnings.warn(note, ReportWarning, stacklevel=user_level())
     pred = probs.argmax(1)
     if kind == "misclassified":
         wrong = misclassified(probs, true)  # the most confident mistakes first

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mnistlab._toml import toml_value
-from mnistlab.errors import OutputError, SpecError, SpecWarning
+from mnistlab.errors import OutputError, SpecError, SpecWarning, user_level
 from mnistlab.files import check_output_path, write_output
 
 if TYPE_CHECKING:  # RunStore is imported late at run time (see open_store)
@@ -158,7 +158,7 @@ def _check_data_dir_variable(ctx: click.Context, param: click.Parameter, value: 
     named = os.environ.get("MNISTLAB_DATA_DIR")
     if value is None and named and not ctx.resilient_parsing and not Path(named).expanduser().is_dir():
         warnings.warn(f"MNISTLAB_DATA_DIR is {named!r}, which is no folder: it is searched in vain", DataWarning,
-                      stacklevel=2)
+                      stacklevel=user_level())
     return value
 
 
@@ -290,7 +290,7 @@ def backend_and_store(resources: Any, cells: Sequence[Any], store: str | None, *
     runner = runner_for(resources, **flags)
     if runner is None and (own := sorted({str(c.variant) for c in cells if c.cpus is not None or c.gpus is not None})):
         warnings.warn(f"variant{'s' * (len(own) > 1)} {', '.join(own)}: resources (cpus, gpus) apply with --backend "
-                      "ray: the local backend ignores them", SpecWarning, stacklevel=2)  # as it says of the flags
+                      "ray: the local backend ignores them", SpecWarning, stacklevel=user_level())  # as it says of the flags
     try:
         if runner is not None:
             runner.check_fits(cells)

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 
 from mnistlab.data import read_cache
-from mnistlab.errors import DataError, clip, did_you_mean, first_line, toml_repr, type_name
+from mnistlab.errors import DataError, clip, did_you_mean, first_line, toml_repr, type_name, user_level
 from mnistlab.files import display_name, write_atomic
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
@@ -171,7 +171,7 @@ def _from_path(text: str) -> UserData:
     if path.is_dir():
         if (found := _idx_beside_no_class(path)) is not None:
             raise UserDataError(f"{_shown(text)}: holds IDX files ({found}), not class folders: give it as "
-                                f"dataset = {{ idx = {toml_repr(_shown(text))} }}")
+                                f"the table {{ idx = {toml_repr(_shown(text))} }}")
         return UserData("folder", path)
     if path.suffix.lower() in (".csv", ".npz"):
         return UserData(path.suffix.lower()[1:], _existing(text, path.suffix.lower()[1:], None))
@@ -590,9 +590,10 @@ def _keep(key: str, x: np.ndarray, raw: np.ndarray | None, stamps: Sequence[tupl
 
 
 def _say_again(said: list[warnings.WarningMessage]) -> None:
-    """Give recorded warnings as they were first given (their category, file and line)."""
+    """Give recorded warnings again, as they were first given (their category), at the line that
+    asked for the read this time (:func:`~mnistlab.errors.user_level`)."""
     for w in said:
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        warnings.warn(w.message, w.category, stacklevel=user_level())
 
 
 # SHA-256 of files already hashed in this process, by their stamp (:func:`_stamp`): a big CSV is
@@ -1088,7 +1089,7 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
         files = _class_images(folder, skipped, broken, inner)
         if not files:
             hid = [h for h in inner if h.startswith(f"{folder.name}/")]
-            idx = f"; it holds IDX files: give it as dataset = {{ idx = {toml_repr(_shown(str(folder)))} }}" \
+            idx = f"; it holds IDX files: give it as the table {{ idx = {toml_repr(_shown(str(folder)))} }}" \
                 if _idx_beside_no_class(folder) else ""  # torchvision's MNIST/ (its raw/ folder): not classes
             raise DataError(f"{folder}: class folder with no images ({', '.join(IMAGE_SUFFIXES)})"
                             + (f"; hidden folders are not read: {clip(', '.join(hid), 60)}" if hid else "") + idx)
@@ -1210,7 +1211,7 @@ def _warn(message: str) -> None:
     """A :class:`~mnistlab.errors.DataWarning`: data that loads, with something left out."""
     from mnistlab.errors import DataWarning
 
-    warnings.warn(message, DataWarning, stacklevel=3)
+    warnings.warn(message, DataWarning, stacklevel=user_level())
 
 
 def _hashed_bytes(file: Path, stamp: tuple[str, int, int, int, int] | None = None) -> bytes:
