@@ -66,3 +66,16 @@ def test_unknown_key_words_the_two_styles_and_extends_the_path() -> None:
 @pytest.mark.parametrize("cls", [SpecError, StoreError, RunNotFinished])
 def test_every_error_is_a_mnistlab_error(cls: type[Exception]) -> None:
     assert issubclass(cls, MnistlabError)
+
+
+def test_an_inverted_images_warning_names_its_files_where_it_listed_indices() -> None:
+    from mnistlab.errors import InvertedImageWarning
+
+    w = InvertedImageWarning("7 of 9 images look inverted (index 0, 1, 2, 3, 4, ...): their border is bright",
+                             range(7), "index 0, 1, 2, 3, 4, ...")
+    names = [f"f{i}.png" for i in range(9)]
+    assert w.naming(names) == "7 of 9 images look inverted (f0.png, f1.png, f2.png, f3.png, f4.png, ...): their " \
+                              "border is bright"
+    assert w.naming(names[:3]) == str(w)  # names that do not reach every index: the indices stay
+    assert InvertedImageWarning("1 of 1 images look inverted", [0], "index 9").naming(["a"]) == \
+        "1 of 1 images look inverted"  # words not in the message: nothing replaced

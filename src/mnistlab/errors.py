@@ -133,11 +133,22 @@ class ReportWarning(UserWarning):
 class InvertedImageWarning(UserWarning):
     """Images given to a model look inverted (a bright border, where every image of its dataset is
     dark): the prediction is probably wrong. See :func:`mnistlab.evaluate.inverted_images`.
-    ``indices``: which of the images given (0-based), for a caller that knows their names."""
+    ``indices``: which of the images given (0-based); ``listed``: the words of ``message`` that list
+    them (``"index 1, 2"``), which :meth:`naming` replaces for a caller that knows their names."""
 
-    def __init__(self, message: str, indices: Sequence[int] = ()) -> None:
+    def __init__(self, message: str, indices: Sequence[int] = (), listed: str = "") -> None:
         super().__init__(message)
         self.indices = tuple(int(i) for i in indices)
+        self.listed = listed if listed and listed in message else ""
+
+    def naming(self, names: Sequence[str]) -> str:
+        """The one-line message with the images' ``names`` (``names[i]``: image ``i``'s file) where
+        it lists their indices, the first five (helper-121: "index 1, 2, 3" of files with names)."""
+        said = str(self.args[0]) if self.args else ""
+        if self.listed and self.indices and all(i < len(names) for i in self.indices):
+            shown = ", ".join(str(names[i]) for i in self.indices[:5]) + (", ..." if len(self.indices) > 5 else "")
+            said = said.replace(self.listed, shown, 1)
+        return " ".join(said.split())
 
 
 class ResourceError(MnistlabError):

@@ -357,11 +357,11 @@ def warn_if_inverted(images: np.ndarray, dataset: str | None = None, *,
         bad = np.flatnonzero(border_brightness(images) > bound)
         seen, was, drawing = f"bright (mean above {bound:g} of 255)", "dark", "a light drawing on a dark background"
     if len(bad):
-        shown = ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
+        listed = "index " + ", ".join(map(str, bad[:5])) + (", ..." if len(bad) > 5 else "")
         warnings.warn(InvertedImageWarning(
-            f"{len(bad)} of {len(images)} images look inverted (index {shown}): their border is {seen} where every "
+            f"{len(bad)} of {len(images)} images look inverted ({listed}): their border is {seen} where every "
             f"{dataset or 'training'} image is {was}; the model expects {drawing}, so invert them (255 - x, or 1 - x "
-            "for floats)", bad.tolist()), stacklevel=user_level())
+            "for floats)", bad.tolist(), listed), stacklevel=user_level())
 
 
 BLOW_UP_FACTOR = 100.0  # "far above": a hundred times the chance-level loss (or the first epoch's, if lower)

@@ -6,7 +6,6 @@ committee); the work is :mod:`mnistlab.preprocess`, :mod:`mnistlab.export` and :
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -306,13 +305,10 @@ def _trained_on_light(trained: Any) -> bool:
 
 def _named(warning: Warning | str, sources: Sequence[tuple[str, Any]]) -> str:
     """A warning's one line, an InvertedImageWarning's image indices given as the files' names
-    (``sources``: (name, source) in the order predicted; helper-121: "index 1, 2, 3")."""
-    said = " ".join(str(warning).split())
-    indices = getattr(warning, "indices", ())
-    if indices and all(i < len(sources) for i in indices):
-        names = ", ".join(str(sources[i][0]) for i in indices[:5]) + (", ..." if len(indices) > 5 else "")
-        said = re.sub(r"\(index [^)]*\)", lambda _m: f"({names})", said, count=1)
-    return said
+    (``sources``: (name, source) in the order predicted)."""
+    if isinstance(warning, InvertedImageWarning):
+        return warning.naming([name for name, _ in sources])
+    return " ".join(str(warning).split())
 
 
 def _write(path: Path, text: str) -> None:
