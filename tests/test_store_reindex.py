@@ -557,6 +557,20 @@ def test_a_run_that_ends_after_its_database_was_rebuilt_lands_in_the_new_one(tmp
     assert RunStore(tmp_path).get(rid).status == "finished"
 
 
+def test_a_store_open_before_a_rebuild_reads_the_new_database(tmp_path: Path) -> None:
+    """helper-123: `reindex` while a sweep ran stopped the sweep with `no run "1f28ecec39"`: its
+    driver read the unlinked database, its worker recorded in the new one."""
+    driver, worker = RunStore(tmp_path), RunStore(tmp_path)  # two processes' connections
+    rid = _add(worker, "live", status="running")
+    assert driver.get(rid).status == "running"
+    _lose(tmp_path)
+    RunStore.reindex(tmp_path)
+    late = _add(worker, "next", status="running")  # a cell claimed in the rebuilt database
+    worker.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.9}, env={})
+    assert (driver.get(rid).status, driver.get(late).status) == ("finished", "running")
+    assert {r.run_id for r in driver.runs()} == {rid, late}
+
+
 def test_a_run_ending_as_the_reindex_reads_it_is_brought_up_to_date_saying_so_plainly(tmp_path: Path, capsys) -> None:
     """Its files come a moment before its row: a reindex in that moment takes the end from the
     folder, and says so without claiming the database was lost; the run's own update follows."""

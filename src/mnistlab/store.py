@@ -422,9 +422,12 @@ class RunStore:
 
     @property
     def _conn(self) -> sqlite3.Connection:
+        """The open connection, to the database now in place (:meth:`_follow_rebuild`): a sweep's
+        driver reads what its workers record in a database `mnistlab reindex` rebuilt meanwhile."""
         if self._con is None:
             raise StoreError(f"{self.db_path}: the store is closed")
-        return self._con
+        self._follow_rebuild()
+        return self._con  # (reopened by _follow_rebuild if replaced)
 
     def close(self) -> None:
         """Close the database connection (also done when the object is collected)."""
@@ -442,8 +445,10 @@ class RunStore:
         """Reopen the database when `mnistlab reindex` has put a new one in its place meanwhile: a
         process training a run then records the run's end in the store's index, not in the file
         the rebuild replaced (unlinked, or moved aside as damaged)."""
+        if self._con is None or self._con.in_transaction:  # never from under a transaction (its own file to the end)
+            return
         now = _file_id(self.db_path)
-        if self._con is not None and None not in (now, self._db_id) and now != self._db_id:
+        if None not in (now, self._db_id) and now != self._db_id:
             self.close()
             self._open()
 
@@ -457,8 +462,7 @@ class RunStore:
         run's own record) refused as "within a transaction". A stop while BEGIN waits, or before the
         signals are held, rolls the transaction back; one left open all the same is rolled back
         before the next write begins."""
-        self._follow_rebuild()
-        con = self._conn
+        con = self._conn  # (the database now in place)
         if con.in_transaction:
             con.execute("ROLLBACK")
         try:
