@@ -219,6 +219,36 @@ def test_a_cell_cancelled_without_a_word_back_says_where_its_checkpoint_continue
     assert cell_line(rec).endswith("(run it again to continue from epoch 3)"), cell_line(rec)
 
 
+def test_a_cell_whose_run_was_deleted_while_it_trained_leaves_no_checkpoint(tmp_path: Path, data_dir: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-123: `mnistlab rm` said "the next `mnistlab run` trains that cell afresh", but the
+    worker went on writing checkpoints, and the next run resumed after epoch 5."""
+    import threading
+
+    from mnistlab.execute import execute_cell
+
+    monkeypatch.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")  # a checkpoint at every epoch's end
+    p, store = _one_cell(tmp_path)
+    task = CellTask((load_experiment(p).cells()[0],), str(store.root), str(data_dir), done=())
+    deleted: list[str] = []
+
+    def rm_when_running() -> None:  # another command's rm (on another host: a rm here refuses a live run)
+        watcher, deadline = RunStore(store.root), time.monotonic() + 60
+        while not deleted and time.monotonic() < deadline:
+            if running := [r.run_id for r in watcher.runs() if r.status == "running"]:
+                deleted.extend(watcher.rm(running).run_ids)
+            time.sleep(0.005)
+
+    rm = threading.Thread(target=rm_when_running)
+    rm.start()
+    [(run_id, status)] = execute_cell(task)
+    rm.join()
+    assert deleted == [run_id] and status == "deleted"
+    assert not store.checkpoint_dir(task.cells[0].experiment, "a", task.cells[0].key).exists()
+    again = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
+    assert again.metrics["resumed_from_epoch"] == 0 and len(again.history) == 4  # afresh, as rm said
+
+
 def test_a_cell_without_a_recent_checkpoint_starts_over(tmp_path: Path, data_dir: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     # CHECKPOINT_EVERY (60 s) has not passed in these second-long epochs: nothing was written

@@ -600,6 +600,31 @@ def test_an_ended_process_nobody_reaped_is_not_alive() -> None:
     assert not process_alive(child.pid, here) and process_alive(child.pid, "another-host")
 
 
+def test_a_run_another_process_trains_now_is_not_deleted(tmp_path: Path, capsys) -> None:
+    """helper-123: `mnistlab rm` of a sweep's running run said "deleted"; the worker trained on to
+    its end, then dropped its result, and the cell resumed from the checkpoint rm said was gone."""
+    from mnistlab.cli import main
+
+    store = RunStore(tmp_path)
+    done = _add(store, "a")
+    trainer = subprocess.Popen([sys.executable, "-c", "import sys, time; from mnistlab.store import RunStore; "
+                                f"s = RunStore({str(tmp_path)!r}); print(s.start_run(experiment='exp', variant='b', "
+                                "seed=0, member=0, config={}, config_hash='h'), flush=True); time.sleep(60)"],
+                               stdout=subprocess.PIPE, text=True)
+    try:
+        running = trainer.stdout.readline().strip()
+        with pytest.raises(StoreError, match=f"^run {running} is being trained now \\(process {trainer.pid} on this "
+                                             "machine\\): stop it first .*; nothing deleted$"):
+            store.rm([done, running])
+        assert main(["rm", running[:6], "--store", str(tmp_path), "--yes"]) == 2
+        assert capsys.readouterr().err.startswith(f"error: run {running} is being trained now")
+        assert {r.run_id for r in store.runs()} == {done, running}  # nothing deleted, the finished run neither
+    finally:
+        trainer.kill()
+        trainer.wait()
+    assert store.rm([running]).run_ids == [running]  # its process has ended: a stale run, deleted
+
+
 def test_a_missing_artifact_says_whether_the_run_finished_or_its_file_was_removed(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "s")
     done, running = _add(store, "a"), _add(store, "b", status="running")

@@ -45,7 +45,7 @@ import torch
 
 from mnistlab.callbacks import Callback, Logs
 from mnistlab.errors import MnistlabError, SpecError, SpecWarning, first_line, user_level
-from mnistlab.execute import DONE_STATUSES, CellTask, Claims, claim_cells, record_cells, train_cells
+from mnistlab.execute import CHECKPOINT_ENDS, CellTask, Claims, claim_cells, record_cells, train_cells
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.run import RunResult, failure_message
 from mnistlab.store import RunStore
@@ -563,11 +563,12 @@ class RayRunner:
     def _end_checkpoint(self, store: RunStore, task: CellTask, mine: tuple[int, Any],
                         statuses: Sequence[tuple[str, str]], folders: dict[str, Path]) -> None:
         """A single cell's task has ended: the relay forgets its checkpoint; the store's goes once
-        the cell is recorded done (an interrupted or failed one keeps it for the next run)."""
+        the cell is recorded done or its run was deleted meanwhile (an interrupted or failed one
+        keeps it for the next run)."""
         index, recorder = mine
         folders.pop(recorder.run_id, None)
         self.relay().keep.remote(recorder.run_id, None)
-        if statuses[index][1] in DONE_STATUSES:
+        if statuses[index][1] in CHECKPOINT_ENDS:
             cell = task.cells[index]
             store.drop_checkpoint(cell.experiment, cell.variant, cell.key)
 

@@ -49,6 +49,9 @@ from mnistlab.run import Recorder, RunResult, run_config, run_data_mistakes, run
 from mnistlab.trainer import CHECKPOINT_FILE, STOPPED_BY, checkpoint_threads
 
 DONE_STATUSES = RESULT_STATUSES  # cells with such a run are skipped unless force
+# A cell's checkpoint goes when its run ends so, or was deleted (`mnistlab rm`) while it trained: rm said
+# "the next `mnistlab run` trains that cell afresh", and the worker's later checkpoints must not make it resume
+CHECKPOINT_ENDS = (*DONE_STATUSES, "deleted")
 # A sweep cell writes its checkpoint once this many seconds have passed since the last one, at an
 # epoch's end or after the batch where the time is up inside an epoch: an interrupted cell loses
 # about this much training, and a sweep of second-long epochs does not spend its time writing
@@ -329,7 +332,7 @@ def execute_cell(task: CellTask) -> list[tuple[str, str]]:
             results = train_cells(task, indices, store, [r.run_id for _, r in mine], checkpoint_dir=folder)
             with stop_signals_held():  # every cell recorded, and its checkpoint settled, before a stop
                 statuses = record_cells(out, mine, results)
-                if cell is not None and statuses[indices[0]][1] in DONE_STATUSES:  # recorded: nothing left to resume
+                if cell is not None and statuses[indices[0]][1] in CHECKPOINT_ENDS:  # nothing left to resume
                     store.drop_checkpoint(cell.experiment, cell.variant, cell.key)
             return statuses
     finally:

@@ -850,6 +850,10 @@ class RunStore:
         Deleting a sweep cell's latest run deletes the cell's checkpoint (:meth:`checkpoint_dir`):
         deleting the run a sweep stopped is asking for its cell to train afresh (an older run of the
         cell leaves it alone), and deleting an experiment leaves nothing to resume.
+
+        Raises StoreError, deleting nothing, for a run that another process on this machine is
+        training now (helper-123: it trained on to its end, then its result was dropped); one
+        training on another host, which cannot be asked, is deleted, and its end is not recorded.
         """
         if run_ids:
             recs = [self.get(r) for r in run_ids]  # resolve all first: one typo deletes nothing
@@ -857,6 +861,11 @@ class RunStore:
             recs = self.runs(experiment=experiment)
         else:
             raise StoreError("rm: give run ids or an experiment")
+        here = socket.gethostname()
+        if live := [r for r in recs if r.status == "running" and r.host == here and r.pid != os.getpid()
+                    and process_alive(r.pid, r.host)]:
+            raise StoreError(f"run {live[0].run_id} is being trained now (process {live[0].pid} on this machine): "
+                             "stop it first (Ctrl-C its `mnistlab run` or `train`), then delete it; nothing deleted")
         ids = list(dict.fromkeys(r.run_id for r in recs))  # one run named twice (by two prefixes) is one run
         whole = experiment is not None and not run_ids  # its checkpoints folder goes whole: no per-cell lookup
         latest = set() if whole else {r.run_id for r in recs if self._latest_of_cell(r)}
