@@ -249,6 +249,40 @@ def test_a_cell_whose_run_was_deleted_while_it_trained_leaves_no_checkpoint(tmp_
     assert again.metrics["resumed_from_epoch"] == 0 and len(again.history) == 4  # afresh, as rm said
 
 
+def test_a_cell_another_driver_gave_up_is_trained_before_the_sweep_ends(tmp_path: Path, data_dir: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-123: two `mnistlab run` of one file; the second, stopped, left the cell it held
+    interrupted; the first had passed it as "being trained by another process", never trained it,
+    and ended 0 with a row of n=1."""
+    import subprocess
+    import sys
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n')
+    store = RunStore(tmp_path / "s")
+    other = subprocess.Popen([sys.executable, "-c", "import sys, time; from mnistlab.experiments import load_experiment; "
+                              "from mnistlab.run import Recorder; from mnistlab.store import RunStore; "
+                              f"c = load_experiment({str(p)!r}).cells()[0]; r, rid = Recorder.claim(RunStore("
+                              f"{str(store.root)!r}), experiment=c.experiment, variant=c.variant, config=c.config, "
+                              "seed=c.seed); print(rid, flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    held = other.stdout.readline().strip()
+
+    def stop_the_other(outcome: Any, rows: Any) -> None:  # as its user's Ctrl-C, once this sweep has passed its cell
+        if outcome.skipped and outcome.record.run_id == held:
+            other.kill()
+            other.wait()
+    try:
+        result = run_experiment(p, store, data_dir=data_dir, on_cell=stop_the_other)
+    finally:
+        other.kill()
+        other.wait()
+    assert store.get(held).status == "interrupted"
+    mine = [o.record for o in result.outcomes if o.cell.variant == "a"]
+    assert [(r.status, r.run_id != held) for r in mine] == [("finished", True)]  # trained here after all
+    assert {r["variant"]: r["n"] for r in result.rows} == {"a": 1, "b": 1} and not result.elsewhere
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.lstrip().startswith("[")]
+    assert [line.split()[0] for line in lines] == ["[1/2]", "[2/2]", "[1/2]"], lines  # the cell keeps its number
+
+
 def test_a_cell_without_a_recent_checkpoint_starts_over(tmp_path: Path, data_dir: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     # CHECKPOINT_EVERY (60 s) has not passed in these second-long epochs: nothing was written

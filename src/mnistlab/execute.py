@@ -584,10 +584,15 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     groups = member_groups(todo, batch_members)
     runner, workers = _runner(runner, jobs, len(groups))
     threads = max(1, (os.cpu_count() or 1) // workers) if workers > 1 else 0  # the cores split between workers
-    tasks = [CellTask(g, str(st.root), None if data_dir is None else str(data_dir), threads, () if force else DONE_STATUSES,
-                      every) for g in groups]
+    def task(group: tuple[Cell, ...]) -> CellTask:
+        return CellTask(group, str(st.root), None if data_dir is None else str(data_dir), threads,
+                        () if force else DONE_STATUSES, every)
     with planned(st.root, exp.name, [(c.variant, c.key) for c in cells], workers=max(workers, 1), quick=quick):
-        interrupted = _run_tasks(runner, tasks, st, result, on_cell, live)  # this process may live on (a notebook)
+        interrupted = _run_tasks(runner, [task(g) for g in groups], st, result, on_cell, live)  # (a notebook lives on)
+        for _ in range(TAKE_BACK_PASSES):  # cells another driver held and gave up meanwhile: trained here
+            if interrupted or not (again := given_up_elsewhere(st, result)):
+                break
+            interrupted = _run_tasks(runner, [task((c,)) for c in again], st, result, on_cell, live)
         if not interrupted:
             record_repeats(st, result, on_cell, live)
     evaluate_committees(st, exp, cells, data_dir=data_dir)  # a stopped sweep's complete committees too
@@ -626,11 +631,11 @@ def _with_lines(on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | N
         return on_cell
     from mnistlab.live import outcome_line
 
-    seen = [0]
+    numbers: dict[int, int] = {}  # a cell's line number: a cell another driver gave up keeps its own when trained here
 
     def each(outcome: CellOutcome, rows: list[dict[str, Any]]) -> None:
-        seen[0] += 1
-        print(outcome_line(outcome, (seen[0], total) if total > 1 else None), flush=True)
+        number = numbers.setdefault(id(outcome.cell), len(numbers) + 1)
+        print(outcome_line(outcome, (number, total) if total > 1 else None), flush=True)
         if on_cell is not None:
             on_cell(outcome, rows)
 
@@ -926,6 +931,31 @@ def _same_run(st: RunStore, cell: Cell) -> RunRecord | None:
                                done=DONE_STATUSES)
     except StoreError:
         return None
+
+
+TAKE_BACK_PASSES = 3  # how often a sweep looks again for cells other drivers gave up (each may give up one anew)
+
+
+def given_up_elsewhere(st: RunStore, result: ExperimentResult) -> list[Cell]:
+    """The cells another driver held when this sweep reached them (``taken``) whose run has ended
+    since without a result (that driver stopped: interrupted, failed, deleted, or its process gone),
+    taken out of ``result`` for this sweep to train (helper-123: such a cell was never trained,
+    and the sweep ended 0 with a row of n=1). A held cell that has finished meanwhile gets its
+    final record; one still training elsewhere stays as it is (:func:`running_elsewhere`)."""
+    st.mark_stale()  # a killed driver's runs: interrupted, not running
+    again: list[Cell] = []
+    for i, o in reversed(list(enumerate(result.outcomes))):
+        if not (o.skipped and o.record.status == "running"):
+            continue
+        try:
+            now = st.get(o.record.run_id)
+        except StoreError:  # deleted meanwhile
+            now = None
+        if now is not None and (now.status in DONE_STATUSES or now.status == "running"):
+            result.outcomes[i] = CellOutcome(o.cell, now, True)
+        else:
+            again.insert(0, result.outcomes.pop(i).cell)
+    return again
 
 
 def running_elsewhere(st: RunStore, outcomes: Sequence[CellOutcome]) -> list[RunRecord]:

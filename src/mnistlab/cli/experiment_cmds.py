@@ -58,7 +58,8 @@ class _Progress:
     def __init__(self, title: str, fmt: str, root: Path, cells: int) -> None:
         from mnistlab.live import LiveTable
 
-        self.title, self.fmt, self.cells, self.seen = title, fmt, cells, 0
+        self.title, self.fmt, self.cells = title, fmt, cells
+        self.numbers: dict[int, int] = {}  # a cell's line number (one another driver gave up keeps its own)
         self.table = None
         if fmt == "table" and is_terminal() and cells > 1:
             self.table = LiveTable(rich_console(), root, title)
@@ -76,8 +77,8 @@ class _Progress:
         from mnistlab.live import outcome_line
 
         rec = outcome.record
-        self.seen += 1
-        line = outcome_line(outcome, (self.seen, self.cells) if self.cells > 1 else None)
+        number = self.numbers.setdefault(id(outcome.cell), len(self.numbers) + 1)
+        line = outcome_line(outcome, (number, self.cells) if self.cells > 1 else None)
         if self.table is None:
             click.echo(line, err=self.fmt != "table")  # csv/json/markdown: stdout holds only the rows
             return
