@@ -588,11 +588,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
         return CellTask(group, str(st.root), None if data_dir is None else str(data_dir), threads,
                         () if force else DONE_STATUSES, every)
     with planned(st.root, exp.name, [(c.variant, c.key) for c in cells], workers=max(workers, 1), quick=quick):
-        interrupted = _run_tasks(runner, [task(g) for g in groups], st, result, on_cell, live)  # (a notebook lives on)
-        for _ in range(TAKE_BACK_PASSES):  # cells another driver held and gave up meanwhile: trained here
-            if interrupted or not (again := given_up_elsewhere(st, result)):
-                break
-            interrupted = _run_tasks(runner, [task((c,)) for c in again], st, result, on_cell, live)
+        interrupted = _train_all(runner, groups, task, st, result, on_cell, live)  # (a notebook lives on)
         if not interrupted:
             record_repeats(st, result, on_cell, live)
     evaluate_committees(st, exp, cells, data_dir=data_dir)  # a stopped sweep's complete committees too
@@ -605,6 +601,19 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
         raise SweepInterrupted(result)
     result.rows = compare(st, exp.name, keys=keys, committees=exp.committee_variants())
     return result
+
+
+def _train_all(runner: Runner, groups: Sequence[tuple[Cell, ...]], task: Callable[[tuple[Cell, ...]], CellTask],
+               st: RunStore, result: ExperimentResult,
+               on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None, live: Comparison | None) -> bool:
+    """Train the ``groups`` (each a ``task``), then the cells other drivers held and gave up
+    meanwhile (:func:`given_up_elsewhere`); True when the sweep was stopped (:func:`_run_tasks`)."""
+    interrupted = _run_tasks(runner, [task(g) for g in groups], st, result, on_cell, live)
+    for _ in range(TAKE_BACK_PASSES):
+        if interrupted or not (again := given_up_elsewhere(st, result)):
+            break
+        interrupted = _run_tasks(runner, [task((c,)) for c in again], st, result, on_cell, live)
+    return interrupted
 
 
 def _runner(runner: Runner | None, jobs: int, groups: int) -> tuple[Runner, int]:
