@@ -427,7 +427,11 @@ def test_compare_during_a_sweep_says_what_is_training_and_what_may_be_queued(
     for run_id in (training, *(r.run_id for r in store.runs() if r.status == "running")):
         store.finish_run(run_id, status="interrupted", history=[], metrics={}, env={}, message="stopped")
     out, err = compare_cli(str(p))  # the sweep stopped: nothing training
-    assert (out["a"], out["b"], out["c"][0]) == ((1, None), (1, None), 0) and err == PART_NOTE
+    assert (out["a"], out["c"][0]) == ((1, None), 0) and err == PART_NOTE
+    assert out["b"] == (1, "1 interrupted, no result yet: running its experiment again continues it")  # helper-123
+    assert main(["compare", str(p), "--store", str(store.root), "--format", "json"]) == 0
+    [b] = [r for r in json.loads(capsys.readouterr().out) if r["variant"] == "b"]
+    assert b["failed"] == 0 and len(b["run_ids"]) == 1 and store.get(b["run_ids"][0]).status == "finished"
     assert out["d"] == (1, f"1 of its 2 runs not recorded: `mnistlab run {p}` trains it")  # nothing running: missing
     assert str(out["c"][1]).startswith("no result: 1 interrupted")
 

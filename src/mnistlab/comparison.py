@@ -498,14 +498,14 @@ def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
 def _say_reruns(runs: Sequence[RunRecord], counted: set[str]) -> None:
     """A :class:`~mnistlab.errors.ReportWarning` naming the chosen runs left out as reruns of a
     setting and seed another chosen run holds (the one counted: :func:`counts_over`)."""
-    left = [r for r in runs if r.run_id not in counted]
+    held = {(r.variant, r.config_hash): r.run_id for r in runs if r.run_id in counted}
+    left = [r for r in runs if r.run_id not in counted and (r.variant, r.config_hash) in held]  # (not a failed one's)
     if not left:
         return
     import warnings
 
     from mnistlab.errors import ReportWarning
 
-    held = {(r.variant, r.config_hash): r.run_id for r in runs if r.run_id in counted}
     said = "; ".join(f"{r.run_id} (seed {r.seed}: {held.get((r.variant, r.config_hash), '?')} counted)" for r in left[:4])
     warnings.warn(f"{len(left)} chosen run{'s' * (len(left) != 1)} not counted: the same setting and seed as "
                   f"another chosen run, so not another sample (the latest with a result counts, as in compare "
@@ -909,12 +909,11 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         # what a committee is chosen on (when its members shared their validation images)
         "committee_val_acc": (float(np.mean([c.val_accuracy for c in comms]))
                               if comms and all(c.val_accuracy is not None for c in comms) else None),
-        "failed": len(recs) - len(ok),
-        "note": (f"{blown} diverged: the learning rate{' or the weight penalty' * penalty} is probably too high" if blown
-                 else None if ok or not recs else _no_result(recs)),
+        "failed": sum(r.status == "failed" for r in recs),  # (an interrupted run is not: the note says it)
+        "note": _row_note(recs, ok, blown, penalty),
         "committee_acc_std": float(np.std([c.accuracy for c in comms], ddof=1)) if len(comms) > 1 else None,
         "committees": len(comms) if comms else None,  # scored committees, one per repeat
-        "run_ids": [r.run_id for r in recs],  # the counted runs (`mnistlab show ID`)
+        "run_ids": [r.run_id for r in ok],  # the runs its figures come from (`mnistlab show ID`)
         "tta_val_gain": mean("tta_val_gain"),  # what [evaluate] tta adds on validation: where to choose it
     }
 
@@ -1094,6 +1093,18 @@ def best_legend(rows: Sequence[Mapping[str, Any]], *, words: bool = False) -> st
         r.get("committee_acc") is not None and not a for r, a in zip(rows, across)) else "")
     committees += "; a committee across variants is not ranked (its runs are its variants')" if any(across) else ""
     return "best: the highest mean test accuracy of the variants with 2 runs or more" + near + below + committees
+
+
+def _row_note(recs: Sequence[RunRecord], ok: Sequence[RunRecord], blown: int, penalty: bool) -> str | None:
+    """A row's note: its runs that diverged (``blown``: by a learning rate, or a weight penalty too
+    strong) and those interrupted, where some have a result (helper-123: a row of n=1 of two cells
+    said nothing of the interrupted one, and counted it as failed), or why none has one."""
+    if recs and not ok:
+        return _no_result(recs)
+    said = [f"{blown} diverged: the learning rate{' or the weight penalty' * penalty} is probably too high"] * bool(blown)
+    if stopped := sum(r.status == "interrupted" for r in recs):  # (a failed one is in the failed column)
+        said.append(f"{stopped} interrupted, no result yet: running its experiment again continues it")
+    return "; ".join(said) or None
 
 
 def _no_result(recs: Sequence[RunRecord]) -> str:

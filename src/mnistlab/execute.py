@@ -989,7 +989,6 @@ def stopped_rows(rows: list[dict[str, Any]], cells: Sequence[Cell], st: RunStore
         said = str(row.get("note") or "")  # a row of no result already counts its interrupted runs
         if stopped := [f"{n[s]} {s}" for s in ("interrupted", "not started") if n[s] and f"{n[s]} {s}" not in said]:
             row["note"] = "; ".join(filter(None, [row.get("note"), "stopped: " + ", ".join(stopped)]))
-        row["failed"] = max(0, (row.get("failed") or 0) - n["interrupted"])
         out.append(row)
     return out + [r for r in rows if r["variant"] not in counts]
 
