@@ -151,7 +151,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
             for line in shared:  # cells often coincide: no note
                 click.echo(f"note: {line}", err=True)
         except KeyboardInterrupt:  # before the first cell
-            _say_stopped(exp.name, int(stop.signum), [], force)
+            _say_stopped(st, exp.name, int(stop.signum), [(c.variant, c.key) for c in todo], force)
         result, stopped = _sweep(exp, st, [(c.variant, c.key) for c in todo], stop, fmt, runner, jobs=jobs, force=force,
                                  quick=quick, data_dir=data_dir, batch_members=batch_members)
         if result.elsewhere:
@@ -162,7 +162,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
                        f"(another process trains it, or it failed): `mnistlab run {experiment}` again records "
                        f"{'them' if n != 1 else 'it'} once it has", err=True)
         if stopped:
-            _say_stopped(exp.name, stopped, result.outcomes, force)
+            _say_stopped(st, exp.name, stopped, [(c.variant, c.key) for c in todo], force)
     bad = Counter(o.record.status for o in result.outcomes if o.record.status in ("failed", "diverged"))
     if bad:  # a diverged run has a result (its weights as they ended, in the table with a note): said apart
         total, said = len(result.outcomes), []
@@ -199,12 +199,18 @@ def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: St
     return result, stopped
 
 
-def _say_stopped(name: str, signum: int, outcomes: list, force: bool) -> None:  # noqa: ANN001
-    """One line on stderr, then exit 128 + the signal's number (130 Ctrl-C, 143 SIGTERM, 141 a closed output)."""
-    done = sum(o.record.status in ("finished", "diverged") for o in outcomes)
-    click.echo(f"{stopped_by(signum)}: {done} run{'s' * (done != 1)} of {name} finished and recorded, "
-               f"the running ones recorded as interrupted; {_again(force)} to train only the rest",
-               err=True)
+def _say_stopped(st: RunStore, name: str, signum: int, cells: list[tuple[str, str]], force: bool) -> None:
+    """One line on stderr of what the store holds of this sweep's ``cells`` (``(variant, key)``), then
+    exit 128 + the signal's number (130 Ctrl-C, 143 SIGTERM, 141 a closed output). helper-123: it
+    counted only this process's cells ("0 runs finished" above a table of another's), and said
+    "train only the rest" where none was left."""
+    from mnistlab.live import sweep_status
+
+    status = sweep_status(st, name, cells)
+    elsewhere = f", {len(status.running)} training in another process" if status.running else ""
+    left = f"{status.left} left: {_again(force)} to train them" if status.left else "none left to train"
+    click.echo(f"{stopped_by(signum)}: {status.done} of {status.total} runs of {name} finished and recorded, "
+               f"{status.failed} failed, the running ones here recorded as interrupted{elsewhere}; {left}", err=True)
     raise SystemExit(128 + signum)
 
 
