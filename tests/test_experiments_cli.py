@@ -64,6 +64,17 @@ def test_run_runs_show_compare_rm(exp_file: Path, data_dir: Path, capsys: pytest
     assert 'did you mean "finished"' in capsys.readouterr().err
     assert main(["runs", "--status", "pruned"]) == 2  # a trial state, not a run's status: said where to look
     assert "a search's pruned trial is a finished run whose trial state is pruned" in capsys.readouterr().err
+    # helper-123: `-s finished -s interrupted` listed the interrupted ones only
+    stopped = store.start_run(experiment="cli", variant="x", seed=0, member=0, config={}, config_hash="x")
+    store.finish_run(stopped, status="interrupted", history=[], metrics={}, env={})
+    for given in (["-s", "finished", "-s", "interrupted"], ["-s", "finished,interrupted"]):
+        assert main(["runs", *given, "--format", "csv"]) == 0
+        assert sorted(line.split(",")[0] for line in capsys.readouterr().out.splitlines()[1:]) == sorted([*ids, stopped])
+    assert main(["runs", "-s", "finished", "-s", "interupted"]) == 2
+    assert 'unknown status "interupted" (did you mean "interrupted"?)' in capsys.readouterr().err
+    assert main(["runs", "-s", "interrupted", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.splitlines()[1].startswith(f"{stopped},")
+    store.rm([stopped])
 
     assert main(["show", ids[0][:6]]) == 0
     shown = capsys.readouterr().out
@@ -801,8 +812,8 @@ def test_rm_asks_first_on_a_terminal_and_not_in_a_script(tmp_path: Path, data_di
     store = tmp_path / "s"
     assert main(["run", str(p), "--store", str(store), "--data-dir", str(data_dir)]) == 0  # no terminal here: no question
     code, said = _rm_on_a_terminal(["-e", "cli", "--store", str(store)], b"n\n")
-    assert code == 2 and "delete all 3 runs of cli (2 variants) with their files? [y/N]" in said
-    assert "rm: nothing deleted" in said and len(RunStore(store).runs()) == 3
+    assert code == 1 and "delete all 3 runs of cli (2 variants) with their files? [y/N]" in said
+    assert said.rstrip().endswith("\nrm: nothing deleted") and len(RunStore(store).runs()) == 3  # not an error: a no
     one = RunStore(store).runs()[0].run_id
     code, said = _rm_on_a_terminal([one, "--store", str(store)], b"y\n")
     assert code == 0 and f"delete 1 run ({one} cli/" in said and "deleted 1 run" in said

@@ -487,6 +487,8 @@ def test_runs_of_dead_processes_become_interrupted(tmp_path: Path, capsys: pytes
     assert {r.variant: r.status for r in store.runs()} == {"dead": "interrupted", "alive": "running"}
     assert store.get(mine).status == "running"
     dead = next(r.run_id for r in store.runs() if r.variant == "dead")
+    kept = json.loads((tmp_path / "runs" / dead / "record.json").read_text())  # helper-123: "running" there
+    assert (kept["status"], kept["message"]) == ("interrupted", store.get(dead).message)
     assert main(["show", dead, "--store", str(tmp_path)]) == 0
     shown = capsys.readouterr().out
     assert "status interrupted: the process running it ended" in shown and "after it started (its own end was " \

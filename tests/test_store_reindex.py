@@ -274,6 +274,9 @@ def test_reindex_refuses_what_it_cannot_rebuild(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and "no run folders" in err
     assert not (tmp_path / "nowhere").exists()  # nothing made where a path was mistyped
+    (tmp_path / "storefile").write_text("not a store")  # helper-123: "no storefile/runs folder"
+    assert main(["reindex", "--store", str(tmp_path / "storefile")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'storefile'}: the run store must be a folder, but this is a file\n"
     store = RunStore(tmp_path / "new")
     _add(store)
     store.close()

@@ -186,6 +186,14 @@ class StoreCheckFailed(StoreError):
     exit_code = 1
 
 
+class Declined(MnistlabError):
+    """The user answered no to a question (`mnistlab rm`'s "delete ...? [y/N]"): nothing was done,
+    said without "error:" (helper-123), exit status 1, as a declined ``apt`` or ``conda`` prompt."""
+
+    exit_code = 1
+    label = ""
+
+
 class RunNotFinished(MnistlabError):
     """The run ended as diverged/interrupted/failed: its metrics are printed, the exit code says so."""
 

@@ -45,7 +45,7 @@ import socket
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -650,7 +650,9 @@ class RunStore:
                 pass
 
     def mark_stale(self) -> int:
-        """Mark ``running`` rows of dead processes on this host as ``interrupted``; returns how many."""
+        """Mark ``running`` rows of dead processes on this host as ``interrupted``, in the database and
+        in each run's ``record.json`` (helper-123: a ``kill -9``'s run stayed "running" there, what a
+        rebuild reads); returns how many."""
         host = socket.gethostname()
         with self._errors("read"):
             rows = self._conn.execute("SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ?",
@@ -660,6 +662,9 @@ class RunStore:
             with self._errors("update"), self._write() as con:
                 con.executemany("UPDATE runs SET status = 'interrupted', message = ?, finished_at = ? "
                                 "WHERE run_id = ? AND status = 'running'", [(ENDED, time.time(), r) for r in dead])
+            for rid in dead:
+                with suppress(OSError, StoreError):  # its folder gone or unwritable: the row says it
+                    _keep_record(self.root, self.get(rid))
         return len(dead)
 
     @classmethod
@@ -681,6 +686,8 @@ class RunStore:
         database of a newer mnistlab.
         """
         root = Path(root) if root is not None else default_root()
+        if root.exists() and not root.is_dir():  # said as every other command says it (helper-123)
+            raise StoreError(f"{root}: the run store must be a folder, but this is a file")
         if not (root / "runs").is_dir():
             raise NotRecorded(f"{root}: no run folders to index (no {root / 'runs'} folder)")
         db = Path(os.path.realpath(root / DB_FILE))  # a link's target (the database kept on another disk), its logs beside it
@@ -1001,20 +1008,23 @@ class RunStore:
         """What :meth:`get` adds when ``given`` is an experiment's name, not a run id (`show seed000`)."""
         return f": it names an experiment, whose runs `mnistlab runs -e {given}` lists" if given in self.experiments() else ""
 
-    def runs(self, experiment: str | None = None, status: str | None = None) -> list[RunRecord]:
-        """Runs in the order they started, optionally only one experiment's and/or one status."""
-        if status is not None and status not in STATUSES:
-            from mnistlab.errors import did_you_mean
+    def runs(self, experiment: str | None = None, status: str | Sequence[str] | None = None) -> list[RunRecord]:
+        """Runs in the order they started, optionally only one experiment's and/or those of one
+        status or of any of several (StoreError for an unknown one, with a did-you-mean)."""
+        wanted = [status] if isinstance(status, str) else list(status) if status is not None else []
+        for word in wanted:
+            if word not in STATUSES:
+                from mnistlab.errors import did_you_mean
 
-            pruned = ("; a search's pruned trial is a finished run whose trial state is pruned: `mnistlab compare "
-                      "NAME` shows each trial's state" if status.lower() == "pruned" else "")
-            raise StoreError(f'unknown status "{status}"{did_you_mean(status, STATUSES)}; choose from '
-                             f'{", ".join(STATUSES)}{pruned}')
+                pruned = ("; a search's pruned trial is a finished run whose trial state is pruned: `mnistlab "
+                          "compare NAME` shows each trial's state" if str(word).lower() == "pruned" else "")
+                raise StoreError(f'unknown status "{word}"{did_you_mean(str(word), STATUSES)}; choose from '
+                                 f'{", ".join(STATUSES)}{pruned}')
         sql, args = "SELECT * FROM runs WHERE 1", list[str]()
         if experiment is not None:
             sql, args = sql + " AND experiment = ?", [*args, experiment]
         if status is not None:
-            sql, args = sql + " AND status = ?", [*args, status]
+            sql, args = sql + f" AND status IN ({', '.join('?' * len(wanted)) or 'NULL'})", [*args, *wanted]
         with self._errors("read"):
             rows = self._conn.execute(sql + " ORDER BY created_at, rowid", args).fetchall()
             cols = self._columns()
@@ -1548,9 +1558,12 @@ def database_state(db: Path, *, write: bool = True) -> str:
         finally:
             con.close()
     except sqlite3.OperationalError as exc:
-        if any(w in str(exc) for w in ("locked", "readonly", "unable to open", "disk I/O")):
+        if "locked" in str(exc):
             raise StoreError(f"{db}: cannot open it to check it ({exc}): try again when no other mnistlab uses the "
-                             "store, where it can be written") from None
+                             "store") from None
+        if any(w in str(exc) for w in ("readonly", "unable to open", "disk I/O")):  # helper-123: not a "locked" one
+            raise StoreError(f"{db}: cannot open it to check it ({exc}): the store cannot be written here (a "
+                             "read-only disk, folder or file?); rebuild it where it can be") from None
         return "damaged"  # e.g. "no such table: schema_version": another program's database
     except sqlite3.DatabaseError:
         return "damaged"

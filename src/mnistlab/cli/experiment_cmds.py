@@ -318,9 +318,11 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
 @_STORE
 @click.option("--experiment", "-e", default=None,
               help="Only this experiment's runs: an experiment file, its name, or one of its run ids.")
-@click.option("--status", "-s", default=None, help="Only runs with this status (running, finished, ...).")
+@click.option("--status", "-s", multiple=True,
+              help="Only runs with this status (running, finished, ...); repeat it, or give several with commas, "
+                   "for any of them.")
 @format_option()
-def runs_cmd(store: str | None, experiment: str | None, status: str | None, fmt: str) -> None:
+def runs_cmd(store: str | None, experiment: str | None, status: tuple[str, ...], fmt: str) -> None:
     """List recorded runs, oldest first; "quick" marks the size of a --quick smoke run (1 epoch,
     at most 300 training images), which comparisons by name leave out beside full-size runs."""
     from mnistlab.comparison import resolve_experiment, smoke_run
@@ -329,7 +331,8 @@ def runs_cmd(store: str | None, experiment: str | None, status: str | None, fmt:
     st = open_store(store)
     name = None if experiment is None else resolve_experiment(st, experiment).name
     rows = []
-    for r in st.runs(experiment=name, status=status):
+    statuses = [w.strip() for given in status for w in given.split(",")] or None  # -s a -s b, or -s a,b
+    for r in st.runs(experiment=name, status=statuses):
         acc = r.metrics.get("test_accuracy") if r.status in RESULT_STATUSES else None  # a stop's or a failure's
         # weights were tested (train, predict) but they are no result, as compare counts none
         rows.append({"run_id": r.run_id, "experiment": r.experiment, "variant": r.variant, "seed": r.seed,
@@ -545,8 +548,8 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None, 
 
 
 def _confirm(yes: bool, question: str) -> None:
-    """Ask ``question`` on a terminal unless ``yes``; MnistlabError ("nothing deleted") on any answer
-    but yes. Without a terminal on stdin (a script, a pipe) it does not ask: scripts say what they mean."""
+    """Ask ``question`` on a terminal unless ``yes``; Declined ("rm: nothing deleted", exit 1) on any
+    answer but yes. Without a terminal on stdin (a script, a pipe) it does not ask: scripts say what they mean."""
     if yes or not sys.stdin.isatty():
         return
     try:
@@ -554,7 +557,9 @@ def _confirm(yes: bool, question: str) -> None:
     except click.Abort:  # Ctrl-D, or Ctrl-C at the question
         sure = False
     if not sure:
-        raise MnistlabError("rm: nothing deleted")
+        from mnistlab.errors import Declined
+
+        raise Declined("rm: nothing deleted")
 
 
 def _check_without_database(root: Path, state: str) -> None:
