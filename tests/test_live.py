@@ -84,6 +84,30 @@ def test_status_counts_leader_eta_and_running_epochs(tmp_path: Path) -> None:
     assert dead not in text
 
 
+def test_a_sweep_before_its_first_cell_ends_has_an_eta_by_its_running_cells_pace(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-123: `watch` said "ETA ?" until a cell ended, and `show` of a running run said only
+    "running", though its epochs were recorded."""
+    store = RunStore(tmp_path / "store")
+    write_plan(store.root, "sw", [("a", "k1"), ("a", "k2")], workers=1, started=time.time() - 20)
+    running = _run(store, "a", "k1", history=[{"epoch": 1, "epochs": 4}])
+    con = sqlite3.connect(store.db_path)
+    con.execute("UPDATE runs SET created_at = ? WHERE run_id = ?", (time.time() - 20, running))
+    con.commit()
+    con.close()
+    s = sweep_status(store, "sw")
+    # 1 of 4 epochs in 20 s: a cell takes 80 s; 3/4 of this one and one more cell are left
+    assert s.eta == pytest.approx(80 * 1.75, rel=0.05)
+    assert main(["show", running, "--store", str(store.root)]) == 0
+    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("progress "))
+    assert re.fullmatch(rf"progress epoch 1 of 4, 0:2[01] so far, about 1:0[01] left \(at its pace so far\), "
+                        rf"process {os.getpid()} on {re.escape(socket.gethostname())}", line), line
+    from mnistlab.views import history_runs
+
+    [(label, history, _)] = history_runs([store.get(running)])  # its plot looked finished
+    assert label == "seed 0 (running: 1 of 4 epochs so far)" and len(history) == 1
+
+
 def test_status_without_a_plan_counts_the_runs_and_the_latest_run_wins(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "store")
     _run(store, "a", "k1", "interrupted", took=10)

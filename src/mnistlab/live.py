@@ -253,7 +253,7 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
     now = time.time() if now is None else now
     if started is None:
         started = float(plan["started"]) if plan else min((r.created_at for r in recs if r), default=now)
-    running = tuple(_running(r, now) for r in recs if r is not None and live(r))
+    running = tuple(running_cell(r, now) for r in recs if r is not None and live(r))
     done = sum(r is not None and r.status in RESULT_STATUSES for r in recs)
     failed = sum(r is not None and r.status == "failed" for r in recs)
     # A search counts its planned trials: a trial stopped by Ctrl-C is asked again under a new number,
@@ -279,7 +279,9 @@ def _ended_at(r: RunRecord) -> float:
     return r.created_at + sum(float(h.get("epoch_seconds") or 0.0) for h in r.history or ())
 
 
-def _running(r: RunRecord, now: float) -> RunningCell:
+def running_cell(r: RunRecord, now: float) -> RunningCell:
+    """Where ``r`` (a ``running`` run) stands at ``now`` (epoch seconds): its last epoch's end of its
+    epochs, and the seconds since it started."""
     last = r.history[-1] if r.history else {}
     epochs = int(last.get("epochs") or (r.config.get("train") or {}).get("epochs") or 0)
     val = last.get("val_accuracy")
@@ -318,10 +320,13 @@ def _search_leader(recs: Sequence[RunRecord | None]) -> tuple[str, float, int, s
 
 def _eta(recs: Sequence[RunRecord | None], running: Sequence[RunningCell], left: int, started: float,
          workers: int) -> float | None:
-    """Seconds to go: the mean duration of this sweep's ended cells times the work left (whole
-    cells, and the unfinished share of each running one by its epochs), spread over the workers."""
+    """Seconds to go: the mean duration of this sweep's ended cells (before any has ended, of the
+    running ones at their pace so far) times the work left (whole cells, and the unfinished share
+    of each running one by its epochs), spread over the workers."""
     took = [r.finished_at - r.created_at for r in recs
             if r is not None and r.finished_at and r.created_at >= started - 1 and r.status != "running"]
+    if not took:  # before a cell has ended: the running cells' pace by their epochs (helper-123: "ETA ?" till then)
+        took = [c.seconds * c.epochs / c.epoch for c in running if 0 < c.epoch <= c.epochs]
     if not took:
         return None if left or running else 0.0
     share = sum(1 - c.epoch / c.epochs if c.epochs else 1.0 for c in running)

@@ -134,9 +134,17 @@ def history_runs(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], fl
     for r in records:
         who = f"seed {r.seed}" if r.seed is not None else str(r.run_id)[:8]
         label = str(r.variant) if many_variants and one_run_each else f"{r.variant} {who}" if many_variants else who
-        out.append((label, list(r.history or []),
-                    (r.metrics or {}).get("test_accuracy")))
+        out.append((label + _running_said(r), list(r.history or []), (r.metrics or {}).get("test_accuracy")))
     return out
+
+
+def _running_said(r: RunRecord) -> str:
+    """A curve's label's end for a run still training (helper-123: its plot looked finished):
+    ``" (running: 4 of 6 epochs so far)"``; ``""`` for any other."""
+    if r.status != "running":
+        return ""
+    epochs = (r.config.get("train") or {}).get("epochs")
+    return f" (running: {len(r.history or [])}{f' of {epochs}' if epochs else ''} epochs so far)"
 
 
 def _chosen_curves(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], float | None]]:
@@ -148,7 +156,8 @@ def _chosen_curves(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], 
     for r in records:
         same = [o for o in records if label_of[o.run_id] == label_of[r.run_id]]
         who = "" if len(same) == 1 else f" seed {r.seed}" if len({o.seed for o in same}) == len(same) else f" {r.run_id}"
-        out.append((label_of[r.run_id] + who, list(r.history or []), (r.metrics or {}).get("test_accuracy")))
+        out.append((label_of[r.run_id] + who + _running_said(r), list(r.history or []),
+                    (r.metrics or {}).get("test_accuracy")))
     return out
 
 
