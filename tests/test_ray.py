@@ -230,14 +230,18 @@ def test_a_killed_driver_loses_nothing_and_the_rerun_trains_only_the_rest(tmp_pa
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "MNISTLAB_CHECKPOINT_EVERY": "0"})  # at every epoch's end
     finished: list[str] = []
+    training: list[Path] = []
     deadline = time.monotonic() + 120
-    # until a cell has finished and another, still training, has a checkpoint in the store
-    while time.monotonic() < deadline and proc.poll() is None and not (
-            finished and list(store_dir.glob("checkpoints/*/*/last.pt"))):
+    # until a cell has finished and another, still training, has a checkpoint in the store (a
+    # finished cell's own goes a moment after its run is recorded: not that one)
+    while time.monotonic() < deadline and proc.poll() is None and not (finished and training):
         time.sleep(0.1)
         if (store_dir / "runs.sqlite").exists():
             with RunStore(store_dir) as st:
-                finished = [r.run_id for r in st.runs() if r.status == "finished"]
+                runs = st.runs()
+                finished = [r.run_id for r in runs if r.status == "finished"]
+                done = {st.checkpoint_dir(r.experiment, r.variant, r.config_hash) for r in runs if r.status == "finished"}
+            training = [p for p in store_dir.glob("checkpoints/*/*/last.pt") if p.parent not in done]
     proc.send_signal(signal.SIGKILL)
     out = proc.communicate()
     assert finished, f"no cell finished before the driver was killed: {out}"
