@@ -367,6 +367,8 @@ def test_a_runs_history_has_keras_params(data_dir):
     run = train("mnist", "seed000-dense", epochs=2, data_dir=data_dir, progress="none", subset=130, batch_size=32)
     assert run.history.params == {"verbose": 0, "epochs": 2, "steps": 5}  # 130 images: 4 batches of 32 and one of 2
     assert list(run.history.history) == run.history.keys() and len(run.history) == 2
+    shown = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="lines", subset=130, batch_size=32)
+    assert shown.history.params["verbose"] == 2  # Keras's verbose=2 is one line an epoch (note 37: always 0)
 
 
 def test_an_epoch_whose_on_epoch_end_raised_is_kept_in_the_recorded_history(data_dir, tmp_path):

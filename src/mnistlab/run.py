@@ -20,6 +20,7 @@ import os
 import platform
 import socket
 import subprocess
+import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -1032,6 +1033,7 @@ class Run:
         self.run_id = run_id  # its id in the run store, when train(store=...) recorded it
         self.record: RunRecord | None = None  # its row in the run store, when loaded from one (from_store)
         self.chosen: str | None = None  # how load_trained chose it among several runs (pick_note), for its card
+        self.verbose = 0  # Keras's verbose of the progress train() showed (history.params): 0 none, 1 bar, 2 lines
 
     status = property(lambda self: self.result.status)
     @property
@@ -1040,7 +1042,7 @@ class Run:
         train, n = self.result.config.get("train") or {}, self.result.metrics.get("train_size")
         size = train.get("batch_size")
         steps = math.ceil(n / size) if isinstance(n, int) and isinstance(size, int) and size > 0 else None
-        return History(self.result.history, {"verbose": 0, "epochs": train.get("epochs"), "steps": steps})
+        return History(self.result.history, {"verbose": self.verbose, "epochs": train.get("epochs"), "steps": steps})
 
     metrics = property(lambda self: self.result.metrics)
     config = property(lambda self: self.result.config)
@@ -1270,6 +1272,8 @@ def train(
             recorder.abandon(exc)
         raise
     run = Run(result) if recorder is None else _recorded(recorder, cfg, result, checkpoint_dir)
+    shown = "bar" if progress == "auto" and sys.stdout.isatty() else "lines" if progress == "auto" else progress
+    run.verbose = {"none": 0, "bar": 1, "lines": 2}.get(shown, 0)  # as ProgressLogger resolved it: Keras's words
     if result.status == "interrupted":
         raise TrainingInterrupted.of(run)
     if result.error is not None:  # the user's own callback raised: theirs to see, as Keras's fit shows it
