@@ -1272,13 +1272,19 @@ def train(
             recorder.abandon(exc)
         raise
     run = Run(result) if recorder is None else _recorded(recorder, cfg, result, checkpoint_dir)
-    shown = "bar" if progress == "auto" and sys.stdout.isatty() else "lines" if progress == "auto" else progress
-    run.verbose = {"none": 0, "bar": 1, "lines": 2}.get(shown, 0)  # as ProgressLogger resolved it: Keras's words
+    run.verbose = _keras_verbose(progress)
     if result.status == "interrupted":
         raise TrainingInterrupted.of(run)
     if result.error is not None:  # the user's own callback raised: theirs to see, as Keras's fit shows it
         raise _noted(result.error, run)
     return run
+
+
+def _keras_verbose(progress: str) -> int:
+    """Keras's ``verbose`` for a :data:`~mnistlab.callbacks.PROGRESS_MODES` mode, ``"auto"`` resolved
+    as :class:`~mnistlab.callbacks.ProgressLogger` resolves it: 0 none, 1 a bar, 2 a line an epoch."""
+    shown = ("bar" if sys.stdout.isatty() else "lines") if progress == "auto" else progress
+    return {"none": 0, "bar": 1, "lines": 2}.get(shown, 0)
 
 
 def _noted(error: BaseException, run: Run) -> BaseException:
