@@ -992,7 +992,7 @@ def test_a_files_digest_is_computed_once_per_size_and_mtime(tmp_path: Path, monk
 
 def test_class_names_are_recorded_and_used_by_predict_export_and_card(tmp_path: Path) -> None:
     from mnistlab.card import model_card
-    from mnistlab.export import class_names, metadata
+    from mnistlab.export import metadata
     from mnistlab.run import train
     from mnistlab.store import RunStore
 
@@ -1005,7 +1005,7 @@ def test_class_names_are_recorded_and_used_by_predict_export_and_card(tmp_path: 
     assert run.result.env["data"]["class_names"] == ["box", "ell"]
     (tmp_path / "data").rename(tmp_path / "moved")  # the data is gone: the recorded names still name the classes
     loaded = type(run).from_store(store, run.run_id)
-    assert class_names(loaded) == ["box", "ell"] and '["box", "ell"]' in metadata(loaded)["mnistlab.class_names"]
+    assert loaded.class_names == ["box", "ell"] and '["box", "ell"]' in metadata(loaded)["mnistlab.class_names"]
     card = model_card(loaded)
     assert "box" in card and "ell" in card
 

@@ -318,9 +318,7 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
                          getattr(model, "env", None))
         labels, names, why = np.asarray(ds.test_labels), list(ds.info.class_names), ""
     except MnistlabError as exc:  # the data is gone or changed: the names recorded in the run still say what each class is
-        from mnistlab.export import class_names
-
-        labels, names, why = None, class_names(model), str(exc)
+        labels, names, why = None, model.class_names, str(exc)
     networks = _networks(members)  # one (first member, how many) per distinct network, in member order
     name = " + ".join(_called(m) for m, _ in networks)
     said = "" if "committee" in name.lower() else " committee"  # a variant named "committee": not said twice

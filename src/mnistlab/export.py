@@ -138,25 +138,6 @@ def export_module(model: Run | Committee) -> nn.Module:
     return model.model.float().cpu().eval()
 
 
-def class_names(model: Run | Committee) -> list[str]:
-    """The class names of ``model``'s dataset, without reading any data file: the registry's for a
-    registered dataset, those recorded in the run (``env["data"]["class_names"]``: the user's own
-    data's folder names or label values), else numbers 0..N-1 (runs recorded before names were)."""
-    from mnistlab.datasets import get_info
-
-    try:
-        return list(get_info(model.dataset).class_names)
-    except MnistlabError:  # the user's own data (or a dataset this mnistlab does not register)
-        pass
-    run = model.members[0] if isinstance(model, Committee) else model
-    recorded = (run.result.env.get("data") or {}).get("class_names")
-    if isinstance(recorded, list) and all(isinstance(n, str) for n in recorded):
-        return recorded
-    from mnistlab.specs import ModelSpec
-
-    return [str(i) for i in range(ModelSpec.from_dict(model.config["model"]).num_classes)]
-
-
 def metadata(model: Run | Committee) -> dict[str, str]:
     """The file's metadata (strings, some JSON): dataset, class names, preprocessing, input, output,
     runs, and the model spec (``mnistlab.spec``; for a committee of different networks, a
@@ -164,7 +145,7 @@ def metadata(model: Run | Committee) -> dict[str, str]:
     from mnistlab.data.userdata import data_setting
 
     dataset = model.dataset
-    names = class_names(model)
+    names = model.class_names
     members = model.members if isinstance(model, Committee) else [model]
     specs = [m.config["model"] for m in members]
     h, w = model.input_shape

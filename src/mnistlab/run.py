@@ -1057,11 +1057,22 @@ class Run:
 
     @property
     def class_names(self) -> list[str]:
-        """Its classes' names in label order (row ``i`` of :meth:`predict`'s columns is class ``i``):
-        its dataset's, as recorded with the run where the data was the user's own."""
-        from mnistlab.export import class_names
+        """Its classes' names in label order (row ``i`` of :meth:`predict`'s columns is class ``i``),
+        without reading any data file: the registry's for a registered dataset, those recorded in
+        the run (``env["data"]["class_names"]``: the user's own data's folder names or label
+        values), else numbers 0..N-1 (runs recorded before names were)."""
+        from mnistlab.datasets import get_info
 
-        return class_names(self)
+        try:
+            return list(get_info(self.dataset).class_names)
+        except MnistlabError:  # the user's own data (or a dataset this mnistlab does not register)
+            pass
+        recorded = (self.result.env.get("data") or {}).get("class_names")
+        if isinstance(recorded, list) and all(isinstance(n, str) for n in recorded):
+            return recorded
+        from mnistlab.specs import ModelSpec
+
+        return [str(i) for i in range(ModelSpec.from_dict(self.config["model"]).num_classes)]
 
     def test_data(self, data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The test images (uint8 (N, H, W), at the model's input size) and labels (int64 (N,)) the

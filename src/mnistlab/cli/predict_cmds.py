@@ -49,14 +49,6 @@ def _load(store_path: str | None, model: str, variant: str | None, pick: str) ->
     return open_trained(open_store(store_path), model, variant=variant, pick=pick)
 
 
-def _class_names(model: Any) -> list[str]:
-    import json
-
-    from mnistlab.export import metadata
-
-    return json.loads(metadata(model)["mnistlab.class_names"])  # the registry's: no dataset file is read
-
-
 @click.command("predict")
 @click.argument("model")
 @click.argument("images", type=PathArg(), nargs=-1, required=True)
@@ -103,7 +95,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
         probs = trained.predict(seen, preprocess=False)
     for message in dict.fromkeys(_named(w.message, sources) for w in caught):  # a committee's members: once
         click.echo(f"warning: {message}", err=True)
-    names = _class_names(trained)
+    names = trained.class_names  # the registry's or the run's record: no dataset file is read
     if output is None or fmt != "table":  # a submission file is the answer: no per-image table beside it
         _emit_top(sources, probs, names, top, fmt)
     if output is not None:
