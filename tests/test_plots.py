@@ -235,6 +235,18 @@ def test_accuracy_vs_params_and_time_one_point_per_variant():
     assert [c.lines[0].get_xdata()[0] for c in ax.containers] == [14.0, 68.6, 30.0]
 
 
+def test_a_committee_is_a_diamond_at_all_its_members_parameters_and_seconds():
+    """Note 37: a committee variant's point was its members' mean alone, at one member's size."""
+    rows = [dict(ROWS[0]), dict(ROWS[1], n=6, committees=2, committee_acc=0.93)]  # 2 committees of 3
+    for plot, x in ((plots.plot_accuracy_vs_params, 243_786), (plots.plot_accuracy_vs_time, 68.6)):
+        (ax,) = plot(rows).axes
+        diamonds = [line for line in ax.lines if line.get_marker() == "D"]
+        assert [(d.get_xdata()[0], d.get_ydata()[0]) for d in diamonds] == [(pytest.approx(3 * x), 0.93)]
+        assert "committee of 3" in [t.get_text() for t in ax.texts]
+    (ax,) = plots.plot_accuracy_vs_params([dict(ROWS[1], n=2, committees=2, committee_acc=0.9)]).axes  # of 1 member
+    assert not [line for line in ax.lines if line.get_marker() == "D"]
+
+
 def test_variants_of_one_size_are_spread_apart_and_names_on_the_right_stay_inside():
     """New-user finding: three variants of 173,930 parameters drew their bars and names on top of
     each other, and the rightmost point's name was cut off at the axes' edge."""

@@ -388,12 +388,29 @@ def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, tit
                              else (x - lo) / (hi - lo)) > 0.5
         ax.annotate(str(r["variant"]), (x, float(r["acc"])), fontsize=7, xytext=(-4 if right else 4, 4),
                     textcoords="offset points", ha="right" if right else "left")
+        _committee_point(ax, r, x, f"C{i % 10}")
     if log:
         ax.set_xscale("log")
     ax.margins(x=0.08)
     ax.set(title=title, xlabel=xlabel, ylabel="test accuracy")
     ax.grid(alpha=0.3)
     return fig
+
+
+def _committee_point(ax: Any, row: Mapping[str, Any], x: float, color: str) -> None:
+    """A committee variant's accuracy (``committee_acc``) as a diamond at ``x`` times its members
+    (a committee of 5 has five times the parameters and the training time of one member: note 37,
+    its point was its members' mean alone), joined to the members' point by a dotted line."""
+    acc, n, committees = row.get("committee_acc"), row.get("n"), row.get("committees")
+    if acc is None or not isinstance(n, int) or not isinstance(committees, int) or committees < 1:
+        return
+    members = round(n / committees)
+    if members < 2:
+        return
+    ax.plot([x, x * members], [float(row["acc"]), float(acc)], ":", color=color, linewidth=0.8)
+    ax.plot(x * members, float(acc), "D", color=color)
+    ax.annotate(f"committee of {members}", (x * members, float(acc)), fontsize=7, xytext=(4, -9),
+                textcoords="offset points", ha="left")
 
 
 def _dodged(xs: Sequence[float], log: bool) -> list[float]:
@@ -412,12 +429,14 @@ def _dodged(xs: Sequence[float], log: bool) -> list[float]:
 
 
 def plot_accuracy_vs_params(rows: Sequence[Mapping[str, Any]]) -> Figure:
-    """Test accuracy against parameter count, one point per variant (log x)."""
+    """Test accuracy against parameter count, one point per variant (log x), and a committee's
+    accuracy as a diamond at all its members' parameters."""
     return _scatter_rows(rows, "params", "parameters", "Test accuracy vs parameters", log=True)
 
 
 def plot_accuracy_vs_time(rows: Sequence[Mapping[str, Any]]) -> Figure:
-    """Test accuracy against training seconds, one point per variant (seed 003's trade-off)."""
+    """Test accuracy against training seconds, one point per variant (seed 003's trade-off), and a
+    committee's accuracy as a diamond at all its members' seconds."""
     return _scatter_rows(rows, "train_seconds", "training time (s)", "Test accuracy vs training time", log=False)
 
 
