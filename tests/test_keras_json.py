@@ -34,6 +34,17 @@ def test_a_keras_models_json_reads_as_the_same_layers_shapes_and_parameters(name
     assert shapes == keras["output_shapes"]
 
 
+def test_model_to_json_text_is_a_model_in_python_too() -> None:
+    """helper-125: `summarize(keras_model.to_json())` and `train(model=...)` said `unknown model "{...`,
+    where the CLI read the same text."""
+    keras = RECORDED[READABLE[0]]
+    assert summarize(json.dumps(keras["json"])).total == keras["params"]
+    assert summarize(" " + json.dumps(keras["json"], indent=2)).total == keras["params"]  # as a file holds it
+    assert summarize('{ conv = [8], dense = [16] }').total == summarize({"conv": [8], "dense": [16]}).total
+    with pytest.raises(SpecError, match="^the model looks written inline but is neither JSON nor a TOML inline table"):
+        summarize('{"class_name": "Sequential", "config": ')
+
+
 def test_what_a_keras_layer_says_is_what_the_spec_holds() -> None:
     spec = parse_model_spec(RECORDED["bn-regularized"]["json"])
     conv, bn = spec.layers[0], spec.layers[4]
@@ -72,6 +83,8 @@ def test_a_keras_json_file_is_a_model_for_every_command(tmp_path: Path, data_dir
 
 @pytest.mark.parametrize(("change", "said"), [
     (lambda d: d.update(class_name="Bidirectional"), 'of class "Bidirectional": only a Sequential model'),
+    (lambda d: d.update(config=d["config"]["layers"], keras_version="1.2.2"),  # helper-125: "of class Sequential: only ..."
+     "a Keras 1.2.2 model's JSON in the old format (its config is the list of layers): save it again with Keras 3"),
     (lambda d: d["config"].update(layers="x"), "without its config's list of layers"),
     (lambda d: d["config"]["layers"][0]["config"].update(batch_shape=[None, 10, 3, 2, 1]),
      "input shape is [null, 10, 3, 2, 1]: mnistlab's models take images"),

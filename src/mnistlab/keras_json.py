@@ -114,6 +114,10 @@ def from_keras_json(obj: Mapping[str, Any]) -> dict[str, Any]:
     """
     kind = obj.get("class_name")
     config = obj.get("config")
+    if kind == "Sequential" and isinstance(config, list):  # Keras 1 and Keras 2.0-2.1 wrote the layers as the config
+        version = f" {obj['keras_version']}" if isinstance(obj.get("keras_version"), str) else ""
+        raise SpecError(f"a Keras{version} model's JSON in the old format (its config is the list of layers): save it "
+                        "again with Keras 3 or tf.keras 2 (model.to_json()), whose format is read")
     if kind not in ("Sequential", "Functional", "Model") or not isinstance(config, Mapping):
         raise SpecError(f"a Keras model's JSON of class {_json(kind)}: only a Sequential model, or a Functional one "
                         "whose layers form one chain, is read")

@@ -86,11 +86,16 @@ def list_presets() -> list[Preset]:
 
 
 def resolve_model(obj: str | os.PathLike | Mapping[str, Any] | Sequence[Any] | ModelSpec) -> ModelSpec:
-    """A preset name, a .toml/.json spec file, a written spec (dict or layer list) or a ModelSpec -> ModelSpec."""
+    """A preset name, a .toml/.json spec file, a written spec (dict or layer list, or text writing
+    one inline: JSON, Keras's ``model.to_json()``, or a TOML inline table) or a ModelSpec -> ModelSpec."""
     if isinstance(obj, ModelSpec):
         return obj
     if isinstance(obj, (Mapping, list, tuple)):
         return parse_model_spec(obj)
+    if isinstance(obj, str) and obj.lstrip().startswith(("{", "[")):  # written inline: model.to_json() (helper-125)
+        from mnistlab._toml import inline_value
+
+        return parse_model_spec(inline_value(obj, "model", "{ conv = [32], dense = [128] }", arrays=True))
     if isinstance(obj, (str, os.PathLike)):
         text = os.fspath(obj)
         if isinstance(text, bytes):

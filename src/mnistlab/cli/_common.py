@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import warnings
@@ -12,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mnistlab._toml import toml_value
+from mnistlab._toml import inline_value, toml_value
 from mnistlab.errors import OutputError, SpecError, SpecWarning, user_level
 from mnistlab.files import check_output_path, write_output
 
@@ -38,32 +37,14 @@ def not_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 def dataset_arg(ctx: click.Context, param: click.Parameter, value: str | None) -> str | dict[str, Any] | None:
     """The callback of `--dataset`: a name or a path, or the user's data written inline as a run
     config writes it (``'{ folder = "digits/train", test = "digits/test" }'``; JSON too)."""
-    return _inline(_refuse_empty(value, "value", param, ctx), "dataset", '{ folder = "digits/train", test = "digits/test" }')
+    return inline_value(_refuse_empty(value, "value", param, ctx), "dataset", '{ folder = "digits/train", test = "digits/test" }')
 
 
 def model_arg(ctx: click.Context | None, param: click.Parameter | None, value: str | None) -> Any:
     """The callback of `--model` (and `summary`'s MODEL): a preset name or a spec file, or a spec
     written inline, as JSON (``'{"conv": [32], "dense": [128]}'``) or as a TOML inline table or
     array, as a run config writes it (``'{ conv = [32], dense = [128], outputs = 3 }'``)."""
-    return _inline(_refuse_empty(value, "value", param, ctx), "model", "{ conv = [32], dense = [128] }", arrays=True)
-
-
-def _inline(value: Any, what: str, example: str, *, arrays: bool = False) -> Any:
-    """``value`` as given, or, where it starts with ``{`` (or ``[`` with ``arrays``), the value it
-    writes inline, read as JSON or else as a TOML inline table or array. SpecError, one line naming
-    ``what`` and showing the ``example``, for neither."""
-    if not (isinstance(value, str) and value.lstrip().startswith(("{", "[") if arrays else "{")):
-        return value
-    try:
-        return json.loads(value)
-    except (ValueError, RecursionError) as exc:
-        as_json = exc
-    try:
-        return toml_value(value)
-    except (ValueError, RecursionError) as exc:
-        said = as_json if '":' in value else exc  # the reader it was written for says what is wrong
-        raise SpecError(f"the {what} looks written inline but is neither JSON nor a TOML inline table "
-                        f"({' '.join(str(said).split())[:80]}): write it as '{example}'") from None
+    return inline_value(_refuse_empty(value, "value", param, ctx), "model", "{ conv = [32], dense = [128] }", arrays=True)
 
 
 def _refuse_empty(value: Any, what: str, param: click.Parameter | None, ctx: click.Context | None) -> Any:
@@ -108,7 +89,7 @@ def variant_configs(path: str | Path, variant: str | None) -> dict[str, Any]:
     name (``variant``: of that variant alone), validated whole as `mnistlab run` does. Raises SpecError
     for a variant name the file lacks, with a "did you mean" and the names it has."""
     from mnistlab.config import parse_run_config
-    from mnistlab.errors import SpecError, did_you_mean
+    from mnistlab.errors import did_you_mean
     from mnistlab.experiments import grid_family, load_experiment
 
     exp = load_experiment(path)
