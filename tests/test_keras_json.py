@@ -45,6 +45,24 @@ def test_model_to_json_text_is_a_model_in_python_too() -> None:
         summarize('{"class_name": "Sequential", "config": ')
 
 
+def test_numpy_numbers_are_the_numbers_they_hold() -> None:
+    """helper-125: `units=np.int64(10)` said "units must be an integer, got integer 10" (Keras takes it)."""
+    import numpy as np
+
+    from mnistlab.config import parse_run_config
+
+    layers = [{"type": "Flatten"}, {"type": "Dense", "units": np.int64(10), "activation": "softmax"}]
+    assert summarize(layers).total == 7850 == summarize(tuple(layers)).total
+    assert summarize({"conv": [np.int32(8)], "dense": [16], "dropout": np.float32(0.5)}).total == \
+        summarize({"conv": [8], "dense": [16], "dropout": 0.5}).total
+    cfg = parse_run_config({"dataset": "mnist", "model": {"layers": layers},
+                            "train": {"epochs": np.int64(2), "lr": np.float64(0.01), "nesterov": np.bool_(False)},
+                            "data": {"subset": np.int64(600)}})
+    assert (cfg.train.epochs, cfg.train.lr, cfg.data.subset) == (2, 0.01, 600) and type(cfg.train.epochs) is int
+    with pytest.raises(SpecError, match="units must be an integer, got float 1.5"):  # a wrong number still is
+        summarize([{"type": "Flatten"}, {"type": "Dense", "units": np.float64(1.5)}])
+
+
 def test_what_a_keras_layer_says_is_what_the_spec_holds() -> None:
     spec = parse_model_spec(RECORDED["bn-regularized"]["json"])
     conv, bn = spec.layers[0], spec.layers[4]

@@ -8,12 +8,12 @@ import os
 import re
 import sys
 from pathlib import Path
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import tomli_w
 
-from mnistlab.errors import SpecError, clip
+from mnistlab.errors import SpecError, clip, plain_number
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -71,6 +71,18 @@ def toml_value(text: str) -> Any:
         return tomllib.loads(f"v = {text.strip()}")["v"]
     except RecursionError:  # hostile nesting: [[[[...
         raise ValueError("nested too deeply") from None
+
+
+def plain_data(obj: Any) -> Any:
+    """``obj`` with every NumPy scalar in it (``np.int64(10)``, ``np.float32(0.5)``, ``np.bool_``)
+    as the Python value it holds, through nested tables, lists and tuples: what a Python caller
+    computed with NumPy is the number a file writes (helper-125: "units must be an integer, got
+    integer 10"), as Keras takes it. Other values as they are."""
+    if isinstance(obj, Mapping):
+        return {k: plain_data(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(plain_data(v) for v in obj)
+    return plain_number(obj)
 
 
 def inline_value(value: Any, what: str, example: str, *, arrays: bool = False) -> Any:

@@ -45,7 +45,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from mnistlab._version import __version__
-from mnistlab._toml import dotted_key, loads_json, loads_toml, read_text_file, toml_value, with_line
+from mnistlab._toml import dotted_key, loads_json, loads_toml, plain_data, read_text_file, toml_value, with_line
 from mnistlab.errors import (MnistlabError, SpecError, SpecWarning, clip, closest, did_you_mean, key_hint, show, toml_repr,
                              type_name, unknown_key, user_level)
 from mnistlab.experiments import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
@@ -716,7 +716,7 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
     """
     if not isinstance(d, Mapping):
         raise SpecError(f"{source}: a run config must be a table, got {type_name(d)}", source=source)
-    d = dict(d)
+    d = dict(plain_data(d))  # NumPy numbers of a Python caller's, as a file writes them
     train = d.get("train")
     if isinstance(train, Mapping) and isinstance(train.get("schedule"), Mapping):
         train = dict(train)

@@ -331,13 +331,13 @@ _TOML_TYPES: tuple[tuple[type | tuple[type, ...], str], ...] = (
 def type_name(value: object) -> str:
     """The TOML name of ``value``'s type (``string``, ``integer``, ``array``, ``table``, ``null``
     for JSON's null), as an error message names what it got; Python's name for anything else."""
-    value = _plain(value)
+    value = plain_number(value)
     if value is None:
         return "null"
     return next((name for kind, name in _TOML_TYPES if isinstance(value, kind)), type(value).__name__)
 
 
-def _plain(value: object) -> object:
+def plain_number(value: object) -> object:
     """A numpy scalar as the Python number it holds (np.int64(3) -> 3); anything else as it is."""
     item = getattr(value, "item", None)
     return item() if type(value).__module__ == "numpy" and callable(item) and getattr(value, "ndim", 1) == 0 else value
@@ -360,7 +360,7 @@ def toml_repr(value: object) -> str:
     >>> toml_repr({"type": "Dense", "units": [8, True]})
     '{ type = "Dense", units = [8, true] }'
     """
-    value = _plain(value)
+    value = plain_number(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):

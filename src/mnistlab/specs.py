@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from mnistlab._toml import dumps_toml, loads_json, loads_toml, read_text_file, with_line
+from mnistlab._toml import dumps_toml, loads_json, loads_toml, plain_data, read_text_file, with_line
 from mnistlab.keras_json import from_keras_json, is_keras_json
 from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, show, unknown_key, user_level
 from mnistlab.files import write_atomic
@@ -1213,6 +1213,7 @@ def parse_model_spec(obj: Mapping[str, Any] | Sequence[Any] | ModelSpec) -> Mode
     """
     if isinstance(obj, ModelSpec):
         return obj
+    obj = plain_data(obj)  # NumPy numbers of a Python caller's, as a file writes them
     if isinstance(obj, (list, tuple)):
         return ModelSpec.from_dict({"layers": obj})
     if not isinstance(obj, Mapping):
