@@ -186,6 +186,15 @@ def test_the_built_block_computes_the_papers_formula(preactivation):
                                       "padding": "same"}]},
      ["layers[1] (Residual): Add of mismatched shapes: the branch gives 8x8x16 but the identity shortcut gives "
       "16x16x8", "Conv2D 16 1x1 with strides 2"]),
+    ({"type": "Residual", "branch": [{"type": "Conv2D", "filters": 16, "kernel_size": 3}]},  # helper-125: "strides 2"
+     ["the branch gives 14x14x16 but the identity shortcut gives 16x16x8; branch[0]'s padding = \"valid\" shrinks "
+      "the map: give the branch's convolutions padding = \"same\""]),
+    ({"type": "Residual", "branch": [{"type": "Conv2D", "filters": 8, "kernel_size": 3, "strides": 2}]},
+     ["the branch gives 7x7x8 but the identity shortcut gives 16x16x8; branch[0]'s padding"]),  # strides 3: 6x6
+    ({"type": "Residual", "branch": [{"type": "Conv2D", "filters": 8, "kernel_size": 3, "strides": 3,
+                                      "padding": "same"}]},
+     ["the branch gives 6x6x8 but the identity shortcut gives 16x16x8; give the shortcut a projection, e.g. Conv2D 8 "
+      "1x1 with strides 3 and padding same"]),
     ({"type": "Residual", "branch": [{"type": "Conv2D", "filters": 8, "kernel_size": 3}],
       "shortcut": [{"type": "Conv2D", "filters": 8, "kernel_size": 1}]},
      ["Add of mismatched shapes: the branch gives 14x14x8 but the shortcut gives 16x16x8"]),

@@ -601,14 +601,29 @@ class Residual(LayerSpec):
     def output_shape(self, shape: Shape) -> Shape:
         branch, shortcut = self.paths(shape)
         if branch[-1] != shortcut[-1]:
-            hint = ""
-            if len(shape) == 3 and len(branch[-1]) == 3 and not self.shortcut:
-                hint = (f"; give the shortcut a projection, e.g. Conv2D {branch[-1][2]} 1x1 with strides "
-                        f"{max(1, -(-shape[0] // branch[-1][0]))} and padding same")
+            hint = self._projection_hint(shape, branch[-1]) if not self.shortcut else ""
             raise SpecError(f"Add of mismatched shapes: the branch gives {_fmt_shape(branch[-1])} but the "
                             f"{'shortcut' if self.shortcut else 'identity shortcut'} gives "
                             f"{_fmt_shape(shortcut[-1])}{hint}")
         return branch[-1]
+
+    def _projection_hint(self, shape: Shape, out: Shape) -> str:
+        """How an identity shortcut from ``shape`` meets the branch's ``out``: a 1x1 projection with
+        the strides that give ``out``'s size (ceil(size / strides), as padding same does), where one
+        does; else (helper-125: a valid-padding branch of 26x26 from 28x28 was told strides 2)
+        padding same for the branch's convolutions that shrink the map, or nothing."""
+        if len(shape) != 3 or len(out) != 3:
+            return ""
+        fits = [s for s in range(1, max(shape[0], shape[1]) + 1)
+                if -(-shape[0] // s) == out[0] and -(-shape[1] // s) == out[1]]
+        if fits:
+            return f"; give the shortcut a projection, e.g. Conv2D {out[2]} 1x1 with strides {fits[0]} and padding same"
+        shrink = [i for i, layer in enumerate(self.branch) if getattr(layer, "padding", "same") == "valid"
+                  and getattr(layer, "kernel_size", (1, 1)) != (1, 1)]
+        if shrink:
+            return (f"; branch[{shrink[0]}]'s padding = \"valid\" shrinks the map: give the branch's convolutions "
+                    "padding = \"same\" (then a projection, if the filters differ)")
+        return ""
 
     def params(self, shape: Shape) -> tuple[int, int]:
         branch, shortcut = self.paths(shape)
