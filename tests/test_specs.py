@@ -535,3 +535,28 @@ def test_activation_none_is_keras_s_linear():
     assert spec == resolve_model({"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 10}]})
     with pytest.raises(SpecError, match="activation must be a string, got integer 3"):
         resolve_model({"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 10, "activation": 3}]})
+
+
+def test_a_model_over_the_parameter_limit_names_the_layer_that_holds_them() -> None:
+    """helper-125: "model has 795,000,010 parameters, more than the limit" named no layer."""
+    layers = [{"type": "Flatten"}, {"type": "Dense", "units": 1_000_000, "activation": "relu"},
+              {"type": "Dense", "units": 10, "activation": "softmax"}]
+    with pytest.raises(SpecError, match=r"^model has 795,000,010 parameters, more than the limit of 500,000,000: "
+                                         r"layers\[1\] \(Dense\) holds 785,000,000 of them$") as info:
+        parse_model_spec(layers)
+    assert info.value.path == ("layers", 1)
+
+
+def test_a_kernel_initializer_by_keras_s_class_name_or_one_mnistlab_does_not_build() -> None:
+    """helper-125: "HeNormal" (keras.initializers.get takes it) was refused; "truncated_normal" was
+    offered random_normal, another distribution."""
+    dense = {"type": "Dense", "units": 10, "activation": "softmax"}
+    for given, kept in (("HeNormal", "he_normal"), ("GlorotUniform", "glorot_uniform"), ("Zeros", "zeros")):
+        spec = parse_model_spec([{"type": "Flatten"}, {**dense, "kernel_initializer": given}])
+        assert spec.layers[1].kernel_initializer == kept
+    with pytest.raises(SpecError, match='kernel_initializer "truncated_normal" is one of Keras\'s that mnistlab does '
+                                        'not build; choose from glorot_uniform') as info:
+        parse_model_spec([{"type": "Flatten"}, {**dense, "kernel_initializer": "truncated_normal"}])
+    assert "did you mean" not in str(info.value)
+    with pytest.raises(SpecError, match='did you mean "he_normal"'):
+        parse_model_spec([{"type": "Flatten"}, {**dense, "kernel_initializer": "he_normall"}])

@@ -38,6 +38,7 @@ import dataclasses
 import json
 import math
 import os
+import re
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -128,7 +129,19 @@ def _activation(v: Any) -> str:
     return "linear" if v is None else _choice("activation", v, ACTIVATIONS, ACTIVATION_ALIASES)
 
 
+# Keras initializers mnistlab does not build: said so, not "did you mean" one that draws otherwise
+# (helper-125: truncated_normal was offered random_normal)
+KERAS_ONLY_INITIALIZERS = ("truncated_normal", "variance_scaling", "lecun_uniform", "identity", "constant", "stft")
+
+
 def _initializer(v: Any) -> str:
+    """A kernel initializer by Keras's name (``"he_normal"``) or class name (``"HeNormal"``, as
+    ``keras.initializers.get`` takes it too)."""
+    if isinstance(v, str) and re.fullmatch(r"[A-Z][A-Za-z]*", v.strip()):  # HeNormal -> he_normal
+        v = re.sub(r"(?<!^)(?=[A-Z])", "_", v.strip()).lower()
+    if isinstance(v, str) and v.strip().lower() in KERAS_ONLY_INITIALIZERS:
+        raise SpecError(f'kernel_initializer "{clip(v)}" is one of Keras\'s that mnistlab does not build; choose from '
+                        f'{", ".join(INITIALIZERS)}', path=("kernel_initializer",))
     return _choice("kernel_initializer", v, INITIALIZERS, INITIALIZER_ALIASES)
 
 
@@ -961,9 +974,11 @@ class ModelSpec:
                                 path=("layers", i))
         _set(self, "layers", layers)
         self.shapes()  # raises on any impossible shape; cheap enough to do once here
-        total = sum(sum(layer.params(s)) for layer, s in zip(self.layers, self._input_shapes()))
-        if total > MAX_PARAMS:
-            raise SpecError(f"model has {total:,} parameters, more than the limit of {MAX_PARAMS:,}")
+        counts = [sum(layer.params(s)) for layer, s in zip(self.layers, self._input_shapes())]
+        if (total := sum(counts)) > MAX_PARAMS:  # the layer that holds most of them named (helper-125)
+            big = max(range(len(counts)), key=counts.__getitem__)
+            raise SpecError(f"model has {total:,} parameters, more than the limit of {MAX_PARAMS:,}: layers[{big}] "
+                            f"({self.layers[big].type}) holds {counts[big]:,} of them", path=("layers", big))
 
     def shapes(self) -> list[Shape]:
         """Output shape of every layer (Keras order, no batch axis)."""
