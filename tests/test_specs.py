@@ -560,3 +560,17 @@ def test_a_kernel_initializer_by_keras_s_class_name_or_one_mnistlab_does_not_bui
     assert "did you mean" not in str(info.value)
     with pytest.raises(SpecError, match='did you mean "he_normal"'):
         parse_model_spec([{"type": "Flatten"}, {**dense, "kernel_initializer": "he_normall"}])
+
+
+def test_keras_s_default_data_format_is_read_and_another_refused() -> None:
+    """helper-125: data_format = "channels_last" (Keras's default, what a Keras user writes) was an unknown key."""
+    conv = {"type": "Conv2D", "filters": 4, "kernel_size": 3}
+    plain = parse_model_spec([conv, {"type": "MaxPooling2D"}, {"type": "Flatten"}, {"type": "Dense", "units": 10}])
+    written = parse_model_spec([{**conv, "data_format": "channels_last"},
+                                {"type": "MaxPooling2D", "data_format": "channels_last"},
+                                {"type": "Flatten", "data_format": "channels_last"}, {"type": "Dense", "units": 10}])
+    assert written == plain and written.to_dict() == plain.to_dict()  # the same layers, the same recorded config
+    with pytest.raises(SpecError, match=r'^layers\[0\] \(Conv2D\): data_format = string "channels_first": mnistlab'):
+        parse_model_spec([{**conv, "data_format": "channels_first"}, {"type": "Flatten"}, {"type": "Dense", "units": 10}])
+    with pytest.raises(SpecError, match="unknown key 'data_format'"):
+        parse_model_spec([{"type": "Flatten"}, {"type": "Dense", "units": 10, "data_format": "channels_last"}])

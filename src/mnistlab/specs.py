@@ -870,6 +870,9 @@ KERAS_LAYERS_ELSEWHERE: dict[str, str] = {
     "elu": 'an activation: activation = "elu", or { type = "Activation", activation = "elu" }',
 }
 _LAYER_LOOKUP = {name.lower(): name for name in _ALL_TYPES} | LAYER_ALIASES
+# The layers whose Keras class takes data_format (read as "channels_last" only)
+_DATA_FORMAT_TAKERS = {"Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
+                       "Flatten"}
 # Required fields whose absence deserves a word more than "missing".
 _MISSING_HINTS: dict[tuple[str, str], str] = {
     ("AveragePooling2D", "pool_size"): (" (Keras 3 requires it for AveragePooling2D, e.g. pool_size = 2; "
@@ -925,6 +928,11 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
     for key, value in d.items():
         if key == "type":
             continue
+        if key == "data_format" and name in _DATA_FORMAT_TAKERS:  # Keras's word for the layout (helper-125)
+            if value != "channels_last":
+                raise SpecError(f"{where}: data_format = {show(value)}: mnistlab's layers take images channels last "
+                                '(H, W, C), Keras\'s default "channels_last"', path=(*path, "data_format"))
+            continue  # the default, the only layout built: written or not, the same layer (and the same run)
         if key not in fields:
             raise _unknown_spec_key(key, list(fields), where=where, path=path)
         args[key] = value
