@@ -102,6 +102,9 @@ def test_a_sweep_before_its_first_cell_ends_has_an_eta_by_its_running_cells_pace
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("progress "))
     assert re.fullmatch(rf"progress epoch 1 of 4, 0:2[01] so far, about 1:0[01] left \(at its pace so far\), "
                         rf"process {os.getpid()} on {re.escape(socket.gethostname())}", line), line
+    assert main(["show", running, "--store", str(store.root), "--format", "json"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["progress"]["epoch"] == 1 and shown["progress"]["epochs"] == 4 and shown["pid"] == os.getpid()
     from mnistlab.views import history_runs
 
     [(label, history, _)] = history_runs([store.get(running)])  # its plot looked finished

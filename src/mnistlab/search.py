@@ -1646,9 +1646,11 @@ def delete_experiment(store: Any, name: str) -> tuple[Removal, bool]:
     live = [r for r in runs
             if r.status == "running" and r.host == here and r.pid != os.getpid() and process_alive(r.pid, r.host)]
     plan = read_plan(store.root, name)
-    if live or (plan and plan.get("host") == here and plan.get("pid") != os.getpid() and driver_alive(plan)):
-        pid = live[0].pid if live else plan.get("pid") if plan else None
-        raise MnistlabError(f"{name} is being trained now (process {pid} on this machine): stop it first, then delete it")
+    driving = bool(plan and plan.get("host") == here and plan.get("pid") != os.getpid() and driver_alive(plan))
+    if live or driving:  # the driver's pid where it lives (its workers stop with it: helper-124), else the run's
+        pid = plan.get("pid") if driving and plan else live[0].pid
+        raise MnistlabError(f"{name} is being trained now (process {pid} on this machine): stop it first, then delete "
+                            "it; nothing deleted")
     study = False  # a plain experiment has no study: the study file (or Optuna) is not needed
     # a search (a trial stopped before it was recorded has only its variant's name), or a study whose runs are gone
     if search_of_runs(runs) or any(r.variant.startswith(TRIAL_PREFIX) for r in runs) or not runs:

@@ -359,6 +359,11 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
     r = st.get(run_id)
     if fmt == "json":  # the record as stored, with where its files are and whether it is smoke-sized
         record = {**dataclasses.asdict(r), "artifacts": str(st.artifact_dir(r.run_id)), "smoke_run": smoke_run(r)}
+        if r.status == "running":  # where it stands, as the text says it (helper-124)
+            from mnistlab.live import running_cell
+
+            cell = running_cell(r, time.time())
+            record["progress"] = {"epoch": cell.epoch, "epochs": cell.epochs, "seconds": round(cell.seconds, 3)}
         click.echo(json.dumps(record, indent=1, sort_keys=True, default=str))
         return
     click.echo(f"run {r.run_id}  experiment {r.experiment}  variant {r.variant}  seed {r.seed}  member {r.member}")
