@@ -102,6 +102,9 @@ def test_a_sweep_before_its_first_cell_ends_has_an_eta_by_its_running_cells_pace
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("progress "))
     assert re.fullmatch(rf"progress epoch 1 of 4, 0:2[01] so far, about 1:0[01] left \(at its pace so far\), "
                         rf"process {os.getpid()} on {re.escape(socket.gethostname())}", line), line
+    log = Console(file=io.StringIO(), width=80, record=True)  # a pipe's lines: each running cell's epoch too
+    watch(store, "sw", log, interval=0.05, live=False, max_seconds=0.2)
+    assert log.export_text().splitlines()[0].endswith("; running a seed 0 epoch 1/4"), log.export_text()
     assert main(["show", running, "--store", str(store.root), "--format", "json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     assert shown["progress"]["epoch"] == 1 and shown["progress"]["epochs"] == 4 and shown["pid"] == os.getpid()

@@ -362,6 +362,14 @@ def summary(status: SweepStatus) -> str:
     return ", ".join(parts)
 
 
+def epochs_said(status: SweepStatus, most: int = 4) -> str:
+    """Each running cell's epoch, as a pipe's line ends (helper-124: the table's column, missing in a
+    log): ``"; running lr=0.01 seed 0 epoch 2/4, lr=0.1 seed 0 epoch 1/4"``, the first ``most``."""
+    cells = [f"{c.variant} seed {c.seed} epoch {c.epoch}/{c.epochs or '?'}" for c in status.running[:most]]
+    more = ", ..." if len(status.running) > most else ""
+    return f"; running {', '.join(cells)}{more}" if cells else ""
+
+
 def render(status: SweepStatus) -> Any:
     """The status as one rich renderable: the :func:`summary` line over a table with a row per
     running cell (its run, variant, seed, member, epoch, last validation accuracy and time; a
@@ -504,9 +512,10 @@ def watch(store: RunStore, experiment: str, console: Any, *, interval: float = 2
     last = ""
     while True:
         line = summary(status)
-        if line.split(", elapsed")[0] != last:  # the counts or leader changed: not just the clock
-            console.print(line, markup=False, highlight=False, soft_wrap=True)  # a plain line: never cut at a width
-            last = line.split(", elapsed")[0]
+        key = line.split(", elapsed")[0] + epochs_said(status)
+        if key != last:  # the counts, the leader or a running cell's epoch changed: not just the clock
+            console.print(line + epochs_said(status), markup=False, highlight=False, soft_wrap=True)  # never cut
+            last = key
         if status.over or (deadline is not None and time.monotonic() >= deadline):
             return status
         time.sleep(interval)
