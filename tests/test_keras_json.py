@@ -41,8 +41,11 @@ def test_model_to_json_text_is_a_model_in_python_too() -> None:
     assert summarize(json.dumps(keras["json"])).total == keras["params"]
     assert summarize(" " + json.dumps(keras["json"], indent=2)).total == keras["params"]  # as a file holds it
     assert summarize('{ conv = [8], dense = [16] }').total == summarize({"conv": [8], "dense": [16]}).total
-    with pytest.raises(SpecError, match="^the model looks written inline but is neither JSON nor a TOML inline table"):
+    with pytest.raises(SpecError, match="^the model is written as JSON but does not read as JSON: Expecting value"):
         summarize('{"class_name": "Sequential", "config": ')
+    assert summarize("\ufeff" + json.dumps(keras["json"])).total == keras["params"]  # a file's byte-order mark first
+    with pytest.raises(SpecError, match=r'^a Keras Sequential model\'s JSON whose config is null, not the table of'):
+        summarize({"class_name": "Sequential", "config": None})
 
 
 def test_numpy_numbers_are_the_numbers_they_hold() -> None:
@@ -59,6 +62,8 @@ def test_numpy_numbers_are_the_numbers_they_hold() -> None:
                             "train": {"epochs": np.int64(2), "lr": np.float64(0.01), "nesterov": np.bool_(False)},
                             "data": {"subset": np.int64(600)}})
     assert (cfg.train.epochs, cfg.train.lr, cfg.data.subset) == (2, 0.01, 600) and type(cfg.train.epochs) is int
+    assert parse_run_config(  # a float32 as written, not its widening 0.009999999776...
+        {"dataset": "mnist", "model": "seed000-dense", "train": {"lr": np.float32(0.01)}}).train.lr == 0.01
     with pytest.raises(SpecError, match="units must be an integer, got float 1.5"):  # a wrong number still is
         summarize([{"type": "Flatten"}, {"type": "Dense", "units": np.float64(1.5)}])
 

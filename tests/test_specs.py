@@ -570,6 +570,9 @@ def test_keras_s_default_data_format_is_read_and_another_refused() -> None:
                                 {"type": "MaxPooling2D", "data_format": "channels_last"},
                                 {"type": "Flatten", "data_format": "channels_last"}, {"type": "Dense", "units": 10}])
     assert written == plain and written.to_dict() == plain.to_dict()  # the same layers, the same recorded config
+    assert parse_model_spec([{**conv, "data_format": "Channels_Last"}, {"type": "Flatten"},  # Keras lowercases it
+                             {"type": "Dense", "units": 10}]) == parse_model_spec([conv, {"type": "Flatten"},
+                                                                                   {"type": "Dense", "units": 10}])
     with pytest.raises(SpecError, match=r'^layers\[0\] \(Conv2D\): data_format = string "channels_first": mnistlab'):
         parse_model_spec([{**conv, "data_format": "channels_first"}, {"type": "Flatten"}, {"type": "Dense", "units": 10}])
     with pytest.raises(SpecError, match="unknown key 'data_format'"):

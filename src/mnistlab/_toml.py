@@ -90,18 +90,21 @@ def inline_value(value: Any, what: str, example: str, *, arrays: bool = False) -
     value it writes inline, read as JSON (Keras's ``model.to_json()`` too) or else as a TOML inline
     table or array, as a config file writes it. SpecError, one line naming ``what`` and showing the
     ``example``, for neither. What `--model` and `--dataset` take, and ``train(model=...)``."""
+    if isinstance(value, str):
+        value = value.lstrip("\ufeff")  # a byte-order mark a file's text began with (helper-126)
     if not (isinstance(value, str) and value.lstrip().startswith(("{", "[") if arrays else "{")):
         return value
     try:
         return json.loads(value)
     except (ValueError, RecursionError) as exc:
         as_json = exc
+    if '":' in value:  # written as JSON (a Keras model's to_json()): JSON's reader says what is wrong
+        raise SpecError(f"the {what} is written as JSON but does not read as JSON: {clip(as_json, 120)}") from None
     try:
         return toml_value(value)
     except (ValueError, RecursionError) as exc:
-        said = as_json if '":' in value else exc  # the reader it was written for says what is wrong
         raise SpecError(f"the {what} looks written inline but is neither JSON nor a TOML inline table "
-                        f"({' '.join(str(said).split())[:80]}): write it as '{example}'") from None
+                        f"({clip(exc, 80)}): write it as '{example}'") from None
 
 
 def read_text_file(path: str | os.PathLike, *, what: str = "a config file", max_bytes: int = 4 << 20) -> str:

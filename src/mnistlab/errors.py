@@ -338,9 +338,15 @@ def type_name(value: object) -> str:
 
 
 def plain_number(value: object) -> object:
-    """A numpy scalar as the Python number it holds (np.int64(3) -> 3); anything else as it is."""
+    """A numpy scalar as the Python number it holds (np.int64(3) -> 3; np.float32(0.01) -> 0.01, the
+    decimal it was written as, not its float64 widening 0.009999999776482582: helper-126); anything
+    else as it is."""
     item = getattr(value, "item", None)
-    return item() if type(value).__module__ == "numpy" and callable(item) and getattr(value, "ndim", 1) == 0 else value
+    if type(value).__module__ != "numpy" or not callable(item) or getattr(value, "ndim", 1) != 0:
+        return value
+    if getattr(value, "dtype", None) is not None and value.dtype.kind == "f" and value.dtype.itemsize < 8:  # type: ignore[attr-defined]
+        return float(str(value))  # numpy's shortest repr that reads back as the same float32
+    return item()
 
 
 def show(value: object, n: int = 40) -> str:

@@ -118,6 +118,9 @@ def from_keras_json(obj: Mapping[str, Any]) -> dict[str, Any]:
         version = f" {obj['keras_version']}" if isinstance(obj.get("keras_version"), str) else ""
         raise SpecError(f"a Keras{version} model's JSON in the old format (its config is the list of layers): save it "
                         "again with Keras 3 or tf.keras 2 (model.to_json()), whose format is read")
+    if kind in ("Sequential", "Functional", "Model") and not isinstance(config, Mapping):  # helper-126: "only a Sequential"
+        raise SpecError(f"a Keras {kind} model's JSON whose config is {_json(config, 30)}, not the table of its layers "
+                        "(a file cut or edited?): save it again with model.to_json()")
     if kind not in ("Sequential", "Functional", "Model") or not isinstance(config, Mapping):
         raise SpecError(f"a Keras model's JSON of class {_json(kind)}: only a Sequential model, or a Functional one "
                         "whose layers form one chain, is read")

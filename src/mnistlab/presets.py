@@ -92,7 +92,7 @@ def resolve_model(obj: str | os.PathLike | Mapping[str, Any] | Sequence[Any] | M
         return obj
     if isinstance(obj, (Mapping, list, tuple)):
         return parse_model_spec(obj)
-    if isinstance(obj, str) and obj.lstrip().startswith(("{", "[")):  # written inline: model.to_json() (helper-125)
+    if isinstance(obj, str) and obj.lstrip("\ufeff \t\r\n").startswith(("{", "[")):  # inline: model.to_json() (helper-125)
         from mnistlab._toml import inline_value
 
         return parse_model_spec(inline_value(obj, "model", "{ conv = [32], dense = [128] }", arrays=True))

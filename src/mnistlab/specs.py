@@ -929,7 +929,7 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
         if key == "type":
             continue
         if key == "data_format" and name in _DATA_FORMAT_TAKERS:  # Keras's word for the layout (helper-125)
-            if value != "channels_last":
+            if not isinstance(value, str) or value.lower() != "channels_last":  # Keras lowercases it too
                 raise SpecError(f"{where}: data_format = {show(value)}: mnistlab's layers take images channels last "
                                 '(H, W, C), Keras\'s default "channels_last"', path=(*path, "data_format"))
             continue  # the default, the only layout built: written or not, the same layer (and the same run)
