@@ -48,6 +48,27 @@ def test_model_to_json_text_is_a_model_in_python_too() -> None:
         summarize({"class_name": "Sequential", "config": None})
 
 
+def test_errors_found_once_read_name_the_layer_as_the_json_numbers_and_names_it() -> None:
+    """helper-125/126: a setting's error said `layers[6] "dense"` (the JSON's count, InputLayer first),
+    a shape's `layers[4] (Dense)` (mnistlab's, without it) and no name: one count, one name."""
+    import copy
+
+    cnn = copy.deepcopy(RECORDED["seed000-cnn"]["json"])
+    cnn["config"]["layers"][1]["config"].update(kernel_size=[30, 30])  # conv2d_1: wider than the image
+    with pytest.raises(SpecError, match=r'^layers\[1\] "conv2d_1" \(Conv2D\): convolution window 30x30'):
+        parse_model_spec(cnn)
+    cnn = copy.deepcopy(RECORDED["seed000-cnn"]["json"])
+    del cnn["config"]["layers"][5]  # flatten_1 gone: a Dense on a feature map
+    dense = next(i for i, layer in enumerate(cnn["config"]["layers"]) if layer["class_name"] == "Dense")
+    name = cnn["config"]["layers"][dense]["config"]["name"]
+    with pytest.raises(SpecError, match=rf'^layers\[{dense}\] "{name}" \(Dense\): Dense on a'):
+        parse_model_spec(cnn)
+    flat = copy.deepcopy(RECORDED["flat-dense"]["json"])  # a flat input: mnistlab puts a Flatten first
+    flat["config"]["layers"][1]["config"].update(units=1_000_000)
+    with pytest.raises(SpecError, match=r'more than the limit of 500,000,000: layers\[1\] "dense_4" \(Dense\) holds'):
+        parse_model_spec(flat)
+
+
 def test_numpy_numbers_are_the_numbers_they_hold() -> None:
     """helper-125: `units=np.int64(10)` said "units must be an integer, got integer 10" (Keras takes it)."""
     import numpy as np

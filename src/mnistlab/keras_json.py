@@ -38,7 +38,7 @@ from typing import Any
 
 from mnistlab.errors import SpecError, SpecWarning, clip, user_level
 
-__all__ = ["from_keras_json", "is_keras_json"]
+__all__ = ["from_keras_json", "is_keras_json", "placed"]
 
 # Keras's bookkeeping in a layer's config: no computation hangs on it.
 # (An input shape a tf.keras 2 first layer carries is read as the model's input, before this.)
@@ -104,13 +104,15 @@ def is_keras_json(obj: Any) -> bool:
     return isinstance(obj, Mapping) and "class_name" in obj and "config" in obj
 
 
-def from_keras_json(obj: Mapping[str, Any]) -> dict[str, Any]:
+def from_keras_json(obj: Mapping[str, Any], labels_out: list[str] | None = None) -> dict[str, Any]:
     """A Keras model's JSON (``keras.Model.to_json()``, parsed; Keras 3 or tf.keras 2) as mnistlab's
     full-form spec dict, ``{"name", "input_shape": [H, W, C], "layers": [...]}``.
 
     Raises SpecError, one line naming the Keras layer (``layers[2] "conv2d_1" (Conv2D): ...``), for a
     model class other than Sequential or a one-chain Functional, a layer mnistlab does not build, a
     setting it does not build, and an input that is not an image (H, W, C) or a flat square one.
+    ``labels_out``, given a list, is filled with each spec layer's name as the JSON numbers and names
+    it (``layers[3] "dense"``), for :func:`placed`.
     """
     kind = obj.get("class_name")
     config = obj.get("config")
@@ -135,6 +137,7 @@ def from_keras_json(obj: Mapping[str, Any]) -> dict[str, Any]:
                       SpecWarning, stacklevel=user_level())
     shape = config.get("build_input_shape") or (obj.get("build_config") or {}).get("input_shape")
     out: list[dict[str, Any]] = []
+    labels: list[str] = []
     rank = 0
     for i, layer in enumerate(layers):
         cls = _ALIASES.get(str(layer.get("class_name")), layer.get("class_name"))
@@ -152,10 +155,25 @@ def from_keras_json(obj: Mapping[str, Any]) -> dict[str, Any]:
         if not out:
             rank = len(dims) if (dims := _dims(shape)) is not None else 3
         out.append(_layer(str(cls), settings, label, rank))
+        labels.append(label)
         rank = _rank_after(str(cls), rank)
     input_shape, flat = _input_shape(shape)
+    if labels_out is not None:
+        labels_out[:] = (["the flat input's Flatten"] if flat else []) + labels
     return {"name": str(config.get("name") or "keras_model"), "input_shape": input_shape,
             "layers": ([{"type": "Flatten"}] if flat else []) + out}
+
+
+def placed(exc: SpecError, labels: Sequence[str]) -> SpecError:
+    """``exc``, an error found in the spec read from a Keras JSON (a shape that does not fit, the
+    parameter limit), with the layer it names as Keras's JSON numbers and names it (``labels[i]``
+    for the spec's ``layers[i]``, as :func:`from_keras_json` gave them): helper-125, the InputLayer
+    counted in one error and not in the next, and no name."""
+    path = exc.path
+    if len(path) < 2 or path[0] != "layers" or not isinstance(path[1], int) or not 0 <= path[1] < len(labels):
+        return exc
+    said = str(exc).replace(f"layers[{path[1]}] (", f"{labels[path[1]]} (", 1)
+    return SpecError(said, path=path, source=exc.source, line=exc.line)
 
 
 def _prepared_input(cls: str, settings: Mapping[str, Any], shape: Any, where: str) -> Any:

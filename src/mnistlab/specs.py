@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mnistlab._toml import dumps_toml, loads_json, loads_toml, plain_data, read_text_file, with_line
-from mnistlab.keras_json import from_keras_json, is_keras_json
+from mnistlab.keras_json import from_keras_json, is_keras_json, placed
 from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, show, unknown_key, user_level
 from mnistlab.files import write_atomic
 
@@ -1265,7 +1265,12 @@ def parse_model_spec(obj: Mapping[str, Any] | Sequence[Any] | ModelSpec) -> Mode
         _reject_unknown(obj, _BUILDER_KEYS, "builder model spec")
         return builder_spec(**{k: obj[k] for k in obj})
     if is_keras_json(obj):  # keras.Model.to_json(): its layers in mnistlab's words, checked as any spec
-        return ModelSpec.from_dict(from_keras_json(obj))
+        labels: list[str] = []
+        table = from_keras_json(obj, labels)
+        try:
+            return ModelSpec.from_dict(table)
+        except SpecError as exc:  # a shape or the size, found once read: the layer as the JSON numbers and names it
+            raise placed(exc, labels) from None
     keys = ", ".join(repr(str(k)) for k in list(obj)[:5]) or "nothing"
     raise SpecError(f"model spec has {keys}: expected 'layers' (full form), 'conv'/'dense' (compact form) "
                     "or 'filters'/'additional_convolutions' (seed 001 builder form)")
