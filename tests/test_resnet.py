@@ -188,7 +188,9 @@ def test_the_built_block_computes_the_papers_formula(preactivation):
       "16x16x8", "Conv2D 16 1x1 with strides 2"]),
     ({"type": "Residual", "branch": [{"type": "Conv2D", "filters": 16, "kernel_size": 3}]},  # helper-125: "strides 2"
      ["the branch gives 14x14x16 but the identity shortcut gives 16x16x8; branch[0]'s padding = \"valid\" shrinks "
-      "the map: give the branch's convolutions padding = \"same\""]),
+      "the map: give the branch's layers padding = \"same\""]),
+    ({"type": "Residual", "branch": [{"type": "MaxPooling2D", "pool_size": 3, "strides": 1}]},  # helper-126: no hint
+     ["the branch gives 14x14x8 but the identity shortcut gives 16x16x8; branch[0]'s padding = \"valid\""]),
     ({"type": "Residual", "branch": [{"type": "Conv2D", "filters": 8, "kernel_size": 3, "strides": 2}]},
      ["the branch gives 7x7x8 but the identity shortcut gives 16x16x8; branch[0]'s padding"]),  # strides 3: 6x6
     ({"type": "Residual", "branch": [{"type": "Conv2D", "filters": 8, "kernel_size": 3, "strides": 3,

@@ -632,9 +632,9 @@ class Residual(LayerSpec):
         if fits:
             return f"; give the shortcut a projection, e.g. Conv2D {out[2]} 1x1 with strides {fits[0]} and padding same"
         shrink = [i for i, layer in enumerate(self.branch) if getattr(layer, "padding", "same") == "valid"
-                  and getattr(layer, "kernel_size", (1, 1)) != (1, 1)]
-        if shrink:
-            return (f"; branch[{shrink[0]}]'s padding = \"valid\" shrinks the map: give the branch's convolutions "
+                  and (getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None) or (1, 1)) != (1, 1)]
+        if shrink:  # a convolution's or a pooling's window (helper-126: a pooling got no hint)
+            return (f"; branch[{shrink[0]}]'s padding = \"valid\" shrinks the map: give the branch's layers "
                     "padding = \"same\" (then a projection, if the filters differ)")
         return ""
 
