@@ -72,6 +72,8 @@ def test_a_lost_database_is_rebuilt_from_the_run_folders_whole(tmp_path: Path, c
     dead = next(r for r in before_runs if r["run_id"] == ids["dead"])
     assert dead["status"] == "interrupted" and len(dead["history"]) == 2
     _lose(tmp_path)
+    kept = tmp_path / "runs" / ids["dead"] / "record.json"  # marked there too; as a kill -9 leaves it where the
+    kept.write_text(json.dumps({**json.loads(kept.read_text()), "status": "running", "message": ""}))  # db went first
     assert main(["runs", "--store", str(tmp_path)]) != 0
     assert "mnistlab reindex --store" in capsys.readouterr().err  # the refusal says the way back
     assert main(["reindex", "--store", str(tmp_path)]) == 0
