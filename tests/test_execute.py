@@ -283,6 +283,26 @@ def test_a_cell_another_driver_gave_up_is_trained_before_the_sweep_ends(tmp_path
     assert [line.split()[0] for line in lines] == ["[1/2]", "[2/2]", "[1/2]"], lines  # the cell keeps its number
 
 
+def test_a_database_lost_while_a_sweep_runs_is_rebuilt_and_the_sweep_goes_on(tmp_path: Path, data_dir: Path) -> None:
+    """helper-124: runs.sqlite deleted while a cell trained stopped the sweep after that cell (`empty
+    or missing ... mnistlab reindex`), its other cells untrained, no table."""
+    from mnistlab.errors import ReportWarning
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n'
+                              '[[variants]]\nname = "c"\n"train.lr" = 0.02\n')
+    store = RunStore(tmp_path / "s")
+
+    def lose(outcome: Any, rows: Any) -> None:  # after each cell, as a user's `rm runs.sqlite*` between two
+        for f in store.root.glob("runs.sqlite*"):
+            f.unlink()
+    with pytest.warns(ReportWarning, match="runs.sqlite was lost while the sweep ran: rebuilt from the run folders"):
+        result = run_experiment(p, store, data_dir=data_dir, on_cell=lose)
+    assert [o.record.status for o in result.outcomes] == ["finished"] * 3
+    assert {r["variant"]: r["n"] for r in result.rows} == {"a": 1, "b": 1, "c": 1}
+    assert (store.root / "runs.sqlite").is_file()  # rebuilt after the last cell too
+    assert sorted(r.variant for r in RunStore(store.root).runs()) == ["a", "b", "c"]
+
+
 def test_a_cell_without_a_recent_checkpoint_starts_over(tmp_path: Path, data_dir: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
     # CHECKPOINT_EVERY (60 s) has not passed in these second-long epochs: nothing was written

@@ -104,6 +104,11 @@ class StoreError(MnistlabError):
     """The run store cannot be opened, or a run id does not exist."""
 
 
+class LostDatabase(StoreError):
+    """The store's ``runs.sqlite`` is missing or empty while its run folders hold recorded runs:
+    `mnistlab reindex` rebuilds it from them (a sweep does so itself, and goes on)."""
+
+
 class NotRecorded(StoreError):
     """What was asked for is not in the run store, or there is no store yet: a sweep that has not
     started (what `mnistlab watch` waits for), unlike a damaged store or a wrong name's hint."""

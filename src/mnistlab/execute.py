@@ -322,7 +322,7 @@ def execute_cell(task: CellTask) -> list[tuple[str, str]]:
     try:
         if _stopping:
             return [("", "stopped")] * len(task.cells)
-        with RunStore(task.store_root) as store:
+        with RunStore.opened_for_a_sweep(task.store_root) as store:  # its database rebuilt if it was lost meanwhile
             out, mine = claim_cells(store, task)
             indices = [i for i, _ in mine]
             cell = resumable_cell(task, indices)
@@ -613,6 +613,7 @@ def _train_all(runner: Runner, groups: Sequence[tuple[Cell, ...]], task: Callabl
         if interrupted or not (again := given_up_elsewhere(st, result)):
             break
         interrupted = _run_tasks(runner, [task((c,)) for c in again], st, result, on_cell, live)
+    RunStore.opened_for_a_sweep(st.root).close()  # a database lost during the last cells: rebuilt before the table
     return interrupted
 
 

@@ -54,7 +54,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mnistlab.config import run_key
-from mnistlab.errors import NotRecorded, OutputError, StoreError, first_line
+from mnistlab.errors import LostDatabase, NotRecorded, OutputError, StoreError, first_line
 from mnistlab.files import save_weights, stop_signals_held, write_atomic
 
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
@@ -353,9 +353,27 @@ class RunStore:
         empty = empty or not self.db_path.exists() or (self.db_path.is_file() and self.db_path.stat().st_size == 0
                                                        and not (wal.is_file() and wal.stat().st_size))
         if empty and (kept := sum((f / "config.json").exists() for f in run_folders(self.root / "runs"))):
-            raise StoreError(f"{self.db_path}: empty or missing, but {self.root / 'runs'} holds {kept} recorded "
+            raise LostDatabase(f"{self.db_path}: empty or missing, but {self.root / 'runs'} holds {kept} recorded "
                              "run(s): the database was lost (a truncated copy?); restore it, or rebuild it from the run "
                              f"folders with `mnistlab reindex --store {self.root}`")
+
+    @classmethod
+    def opened_for_a_sweep(cls, root: str | os.PathLike) -> RunStore:
+        """The store at ``root`` for a sweep to record in; where its database was lost meanwhile
+        (deleted, a truncated copy) while its run folders hold the recorded runs, rebuilt from them
+        first (:meth:`reindex`), with a ReportWarning: the sweep goes on (helper-124: it stopped
+        after the cell, its other cells untrained, until the user ran `mnistlab reindex`)."""
+        try:
+            return cls(root)
+        except LostDatabase:
+            import warnings
+
+            from mnistlab.errors import ReportWarning, user_level
+
+            cls.reindex(root)
+            warnings.warn(f"{Path(root) / DB_FILE} was lost while the sweep ran: rebuilt from the run folders (as "
+                          "`mnistlab reindex` does), and the sweep goes on", ReportWarning, stacklevel=user_level())
+            return cls(root)
 
     def _open(self) -> None:
         if self.read_only:
