@@ -496,6 +496,10 @@ def test_runs_of_dead_processes_become_interrupted(tmp_path: Path, capsys: pytes
     assert main(["runs", "--store", str(tmp_path), "--format", "csv"]) == 0
     listed = {row.split(",")[2]: row.split(",") for row in capsys.readouterr().out.splitlines()}
     assert listed["dead"][7] == "2" and listed["alive"][7] == ""  # the epochs it recorded before it died
+    early = store.start_run(experiment="exp", variant="early", seed=0, member=0, config={}, config_hash="h-early")
+    store.finish_run(early, status="interrupted", history=[], metrics={}, env={})  # a kill -9's, marked: no metrics
+    assert main(["runs", "--store", str(tmp_path), "--format", "csv"]) == 0
+    assert next(line for line in capsys.readouterr().out.splitlines() if line.startswith(early)).split(",")[7] == "0"
 
 
 def test_metrics_survive_when_the_run_files_cannot_be_written(tmp_path: Path) -> None:

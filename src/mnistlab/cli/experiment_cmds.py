@@ -338,7 +338,9 @@ def runs_cmd(store: str | None, experiment: str | None, status: tuple[str, ...],
         # weights were tested (train, predict) but they are no result, as compare counts none
         rows.append({"run_id": r.run_id, "experiment": r.experiment, "variant": r.variant, "seed": r.seed,
                      "member": r.member, "status": r.status, "test_accuracy": acc if isinstance(acc, float) else None,
-                     "epochs": r.metrics.get("epochs_run", len(r.history) or None),
+                     # an ended run's epochs, 0 before its first whichever way it was stopped (helper-124: - or 0)
+                     "epochs": None if r.status == "running" and not r.history else r.metrics.get("epochs_run",
+                                                                                                  len(r.history)),
                      "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(r.created_at)),
                      "quick": smoke_run(r)})
     emit(rows, RUN_COLUMNS, fmt, empty="no runs")
