@@ -815,6 +815,8 @@ def test_rm_asks_first_on_a_terminal_and_not_in_a_script(tmp_path: Path, data_di
     code, said = _rm_on_a_terminal(["-e", "cli", "--store", str(store)], b"n\n")
     assert code == 1 and "delete all 3 runs of cli (2 variants) with their files? [y/N]" in said
     assert said.rstrip().endswith("\nrm: nothing deleted") and len(RunStore(store).runs()) == 3  # not an error: a no
+    code, said = _rm_on_a_terminal(["-e", "cli", "--store", str(store)], b"\x04")  # Ctrl-D: its own line too
+    assert code == 1 and said.rstrip().endswith("\nrm: nothing deleted") and "[y/N]: rm:" not in said, said
     one = RunStore(store).runs()[0].run_id
     code, said = _rm_on_a_terminal([one, "--store", str(store)], b"y\n")
     assert code == 0 and f"delete 1 run ({one} cli/" in said and "deleted 1 run" in said

@@ -576,7 +576,8 @@ def _confirm(yes: bool, question: str) -> None:
         return
     try:
         sure = click.confirm(question, default=False, err=True)
-    except click.Abort:  # Ctrl-D, or Ctrl-C at the question
+    except click.Abort:  # Ctrl-D, or Ctrl-C at the question: the answer's line ended, as Enter ends it (helper-124)
+        click.echo("", err=True)
         sure = False
     if not sure:
         from mnistlab.errors import Declined
