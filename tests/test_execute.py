@@ -232,7 +232,8 @@ def test_a_cell_whose_run_was_deleted_while_it_trained_leaves_no_checkpoint(tmp_
     task = CellTask((load_experiment(p).cells()[0],), str(store.root), str(data_dir), done=())
     deleted: list[str] = []
 
-    def rm_when_running() -> None:  # another command's rm (on another host: a rm here refuses a live run)
+    def rm_when_running() -> None:  # as an rm of another host's would (here rm refuses a live run of another
+        # process; this thread shares the trainer's process, which rm lets delete its own runs)
         watcher, deadline = RunStore(store.root), time.monotonic() + 60
         while not deleted and time.monotonic() < deadline:
             if running := [r.run_id for r in watcher.runs() if r.status == "running"]:

@@ -83,8 +83,12 @@ def test_numpy_numbers_are_the_numbers_they_hold() -> None:
                             "train": {"epochs": np.int64(2), "lr": np.float64(0.01), "nesterov": np.bool_(False)},
                             "data": {"subset": np.int64(600)}})
     assert (cfg.train.epochs, cfg.train.lr, cfg.data.subset) == (2, 0.01, 600) and type(cfg.train.epochs) is int
-    assert parse_run_config(  # a float32 as written, not its widening 0.009999999776...
-        {"dataset": "mnist", "model": "seed000-dense", "train": {"lr": np.float32(0.01)}}).train.lr == 0.01
+    from mnistlab.config import run_key
+
+    lr32 = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"lr": np.float32(0.01)}})
+    assert lr32.train.lr == float(np.float32(0.01))  # its exact value, as runs recorded it before NumPy ints were read:
+    plain = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"lr": 0.009999999776482582}})
+    assert run_key(lr32.resolved()) == run_key(plain.resolved())  # the same run as before this reading (helper-127)
     with pytest.raises(SpecError, match="units must be an integer, got float 1.5"):  # a wrong number still is
         summarize([{"type": "Flatten"}, {"type": "Dense", "units": np.float64(1.5)}])
 

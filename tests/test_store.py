@@ -20,7 +20,8 @@ import torch
 
 from mnistlab.cli import main
 from mnistlab.errors import StoreError
-from mnistlab.store import _SCHEMA_V1, SCHEMA_VERSION, CommitteeRecord, RunStore, process_alive
+from mnistlab.store import (_SCHEMA_V1, PROCESS_START_SLACK, SCHEMA_VERSION, CommitteeRecord, RunStore, process_alive,
+                            trained_here_now)
 
 
 def _add(store: RunStore, variant: str = "v", status: str = "finished", acc: float = 0.5) -> str:
@@ -629,6 +630,26 @@ def test_a_run_another_process_trains_now_is_not_deleted(tmp_path: Path, capsys)
         trainer.kill()
         trainer.wait()
     assert store.rm([running]).run_ids == [running]  # its process has ended: a stale run, deleted
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")
+def test_a_pid_reused_by_a_process_started_after_the_run_holds_nothing(tmp_path: Path) -> None:
+    """helper-127: a running row whose pid a later process had taken (a reboot, a container started
+    again) could be neither deleted nor marked interrupted: `rm` said to stop that process."""
+    store = RunStore(tmp_path)
+    stale = _add(store, "stale", status="running")
+    time.sleep(PROCESS_START_SLACK + 1.5)  # the process below starts well after the run did
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with sqlite3.connect(tmp_path / "runs.sqlite") as con:  # the row as the dead trainer left it, its pid now other's
+            con.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (other.pid, stale))
+        assert process_alive(other.pid, socket.gethostname())  # the pid lives ...
+        assert trained_here_now([store.get(stale)]) == []  # ... but not as this run's trainer
+        assert store.mark_stale() == 1 and store.get(stale).status == "interrupted"
+        assert store.rm([stale]).run_ids == [stale]
+    finally:
+        other.kill()
+        other.wait()
 
 
 def test_a_missing_artifact_says_whether_the_run_finished_or_its_file_was_removed(tmp_path: Path) -> None:

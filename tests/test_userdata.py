@@ -1979,7 +1979,7 @@ def test_a_folder_of_idx_files_is_a_dataset(tmp_path: Path, monkeypatch, capsys)
                                         r'give it as the table \{ idx = "mine" \}'):
         load_dataset("mine")
     with pytest.raises(DataError, match=r'train-images-idx3-ubyte.gz: one IDX file; a dataset of them is their folder: '
-                                        r'dataset = \{ idx = "mine" \}'):
+                                        r'the table \{ idx = "mine" \}'):
         load_dataset("mine/train-images-idx3-ubyte.gz")
     (tmp_path / "run.toml").write_text('model = { dense = [8], outputs = 2 }\ndataset = { idx = "mine" }\n[train]\nepochs = 1\n')
     assert main(["train", "--config", "run.toml", "--store", "store", "--progress", "none"]) == 0

@@ -80,6 +80,8 @@ def plain_data(obj: Any) -> Any:
     integer 10"), as Keras takes it. Other values as they are."""
     if isinstance(obj, Mapping):
         return {k: plain_data(v) for k, v in obj.items()}
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a namedtuple takes its fields one by one
+        return type(obj)(*(plain_data(v) for v in obj))
     if isinstance(obj, (list, tuple)):
         return type(obj)(plain_data(v) for v in obj)
     return plain_number(obj)

@@ -265,13 +265,15 @@ def user_level() -> int:
     at the line that called into mnistlab: the user's ``train(...)`` or ``run.predict(...)``, not
     the mnistlab line that found the problem, however deep (a validator that pydantic calls, a
     callback the trainer calls). Pandas's ``find_stack_level``, Python 3.12's
-    ``skip_file_prefixes``, for 3.10 too; from the CLI, which calls everything, a level past the
-    stack (Python then names ``sys``; the CLI shows warnings without a place)."""
+    ``skip_file_prefixes``, for 3.10 too; from the CLI (its launcher, ``mnistlab_launch.py``,
+    counts as mnistlab's), a level past the stack: Python then names ``sys``, and the CLI shows
+    its warnings as one line without a place."""
     package = os.path.dirname(os.path.abspath(__file__)) + os.sep
     frame: types.FrameType | None = sys._getframe(1)  # the function calling warnings.warn: stacklevel 1
     level = outermost = 1
     while frame is not None:
-        if os.path.abspath(frame.f_code.co_filename).startswith(package):
+        where = os.path.abspath(frame.f_code.co_filename)
+        if where.startswith(package) or os.path.basename(where) == "mnistlab_launch.py":  # the CLI's launcher too
             outermost = level
         frame, level = frame.f_back, level + 1
     return outermost + 1
@@ -343,15 +345,11 @@ def type_name(value: object) -> str:
 
 
 def plain_number(value: object) -> object:
-    """A numpy scalar as the Python number it holds (np.int64(3) -> 3; np.float32(0.01) -> 0.01, the
-    decimal it was written as, not its float64 widening 0.009999999776482582: helper-126); anything
-    else as it is."""
+    """A numpy scalar as the Python number it holds (np.int64(3) -> 3; np.float32(0.01) -> its exact
+    value 0.009999999776482582, as runs recorded it before: a run's config, and so its identity,
+    stays what it was for the same input (helper-127)); anything else as it is."""
     item = getattr(value, "item", None)
-    if type(value).__module__ != "numpy" or not callable(item) or getattr(value, "ndim", 1) != 0:
-        return value
-    if getattr(value, "dtype", None) is not None and value.dtype.kind == "f" and value.dtype.itemsize < 8:  # type: ignore[attr-defined]
-        return float(str(value))  # numpy's shortest repr that reads back as the same float32
-    return item()
+    return item() if type(value).__module__ == "numpy" and callable(item) and getattr(value, "ndim", 1) == 0 else value
 
 
 def show(value: object, n: int = 40) -> str:

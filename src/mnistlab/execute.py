@@ -610,10 +610,10 @@ def _train_all(runner: Runner, groups: Sequence[tuple[Cell, ...]], task: Callabl
     meanwhile (:func:`given_up_elsewhere`); True when the sweep was stopped (:func:`_run_tasks`)."""
     interrupted = _run_tasks(runner, [task(g) for g in groups], st, result, on_cell, live)
     for _ in range(TAKE_BACK_PASSES):
+        RunStore.opened_for_a_sweep(st.root).close()  # a database lost meanwhile: rebuilt before it is read again
         if interrupted or not (again := given_up_elsewhere(st, result)):
             break
         interrupted = _run_tasks(runner, [task((c,)) for c in again], st, result, on_cell, live)
-    RunStore.opened_for_a_sweep(st.root).close()  # a database lost during the last cells: rebuilt before the table
     return interrupted
 
 
@@ -698,7 +698,7 @@ def await_orphaned_workers(st: RunStore, experiment: str, timeout: float = ORPHA
 
     def orphans() -> list[RunRecord]:
         return [r for r in st.runs(experiment=experiment, status="running") if r.host == here
-                and run_alive(r.run_id, r.pid, here)]
+                and run_alive(r.run_id, r.pid, here, r.created_at)]
 
     found = len(orphans())
     deadline = time.monotonic() + timeout
@@ -972,7 +972,7 @@ def running_elsewhere(st: RunStore, outcomes: Sequence[CellOutcome]) -> list[Run
     """The runs of cells another driver on the same store held during the sweep (``taken``) and
     still trains now, looked up again (the comparison leaves them out)."""
     held = [st.get(o.record.run_id) for o in outcomes if o.skipped and o.record.status == "running"]
-    return [r for r in held if r.status == "running" and run_alive(r.run_id, r.pid, r.host)]
+    return [r for r in held if r.status == "running" and run_alive(r.run_id, r.pid, r.host, r.created_at)]
 
 
 def stopped_rows(rows: list[dict[str, Any]], cells: Sequence[Cell], st: RunStore) -> list[dict[str, Any]]:

@@ -247,7 +247,7 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
     # a cell training now shows its live run; else it counts as compare counts it; else (only a
     # run whose process died) it is left
     def live(r: RunRecord | None) -> bool:
-        return r is not None and r.status == "running" and run_alive(r.run_id, r.pid, r.host)
+        return r is not None and r.status == "running" and run_alive(r.run_id, r.pid, r.host, r.created_at)
 
     recs = [latest[c] if live(latest.get(c)) else counted.get(c, latest.get(c)) for c in wanted]
     now = time.time() if now is None else now

@@ -1639,12 +1639,11 @@ def delete_experiment(store: Any, name: str) -> tuple[Removal, bool]:
     Raises MnistlabError while a driver on this machine still trains the experiment (its runs and
     study would go from under it), or, for a search, when the study file cannot be read or written."""
     from mnistlab.live import driver_alive, read_plan, remove_plan
-    from mnistlab.store import process_alive
+    from mnistlab.store import trained_here_now
 
     here = socket.gethostname()
     runs = store.runs(experiment=name)
-    live = [r for r in runs
-            if r.status == "running" and r.host == here and r.pid != os.getpid() and process_alive(r.pid, r.host)]
+    live = trained_here_now(runs)
     plan = read_plan(store.root, name)
     driving = bool(plan and plan.get("host") == here and plan.get("pid") != os.getpid() and driver_alive(plan))
     if live or driving:  # the driver's pid where it lives (its workers stop with it: helper-124), else the run's

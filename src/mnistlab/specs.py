@@ -623,19 +623,19 @@ class Residual(LayerSpec):
     def _projection_hint(self, shape: Shape, out: Shape) -> str:
         """How an identity shortcut from ``shape`` meets the branch's ``out``: a 1x1 projection with
         the strides that give ``out``'s size (ceil(size / strides), as padding same does), where one
-        does; else (helper-125: a valid-padding branch of 26x26 from 28x28 was told strides 2)
-        padding same for the branch's convolutions that shrink the map, or nothing."""
+        does, unless a valid padding of the branch's shrinks the map (helper-125: a 26x26 branch
+        from 28x28 was told strides 2): padding same for it then; or nothing."""
         if len(shape) != 3 or len(out) != 3:
             return ""
+        shrink = [i for i, layer in enumerate(self.branch) if getattr(layer, "padding", "same") == "valid"
+                  and (getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None) or (1, 1)) != (1, 1)]
+        if shrink:  # a convolution's or a pooling's window, first (helper-127: a 2x2 of 6x6 was told strides 3)
+            return (f"; branch[{shrink[0]}]'s padding = \"valid\" shrinks the map: give the branch's layers "
+                    "padding = \"same\" (then a projection, if the filters differ)")
         fits = [s for s in range(1, max(shape[0], shape[1]) + 1)
                 if -(-shape[0] // s) == out[0] and -(-shape[1] // s) == out[1]]
         if fits:
             return f"; give the shortcut a projection, e.g. Conv2D {out[2]} 1x1 with strides {fits[0]} and padding same"
-        shrink = [i for i, layer in enumerate(self.branch) if getattr(layer, "padding", "same") == "valid"
-                  and (getattr(layer, "kernel_size", None) or getattr(layer, "pool_size", None) or (1, 1)) != (1, 1)]
-        if shrink:  # a convolution's or a pooling's window (helper-126: a pooling got no hint)
-            return (f"; branch[{shrink[0]}]'s padding = \"valid\" shrinks the map: give the branch's layers "
-                    "padding = \"same\" (then a projection, if the filters differ)")
         return ""
 
     def params(self, shape: Shape) -> tuple[int, int]:
@@ -871,8 +871,7 @@ KERAS_LAYERS_ELSEWHERE: dict[str, str] = {
 }
 _LAYER_LOOKUP = {name.lower(): name for name in _ALL_TYPES} | LAYER_ALIASES
 # The layers whose Keras class takes data_format (read as "channels_last" only)
-_DATA_FORMAT_TAKERS = {"Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "GlobalMaxPooling2D",
-                       "Flatten"}
+_DATA_FORMAT_TAKERS = {"Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten"}
 # Required fields whose absence deserves a word more than "missing".
 _MISSING_HINTS: dict[tuple[str, str], str] = {
     ("AveragePooling2D", "pool_size"): (" (Keras 3 requires it for AveragePooling2D, e.g. pool_size = 2; "

@@ -537,12 +537,12 @@ class RunStore:
         the process that made it: a killed driver's cells are free again.
         """
         with self._errors("record the run"), self._write() as con:
-            rows = con.execute("SELECT run_id, status, pid, host FROM runs WHERE experiment = ? AND variant = ?"
+            rows = con.execute("SELECT run_id, status, pid, host, created_at FROM runs WHERE experiment = ? AND variant = ?"
                                " AND config_hash = ? AND (status = 'running' OR status IN"
                                f" ({', '.join('?' * len(done)) or 'NULL'})) ORDER BY created_at DESC",
                                (experiment, variant, config_hash, *done)).fetchall()
-            for run_id, status, pid, run_host in rows:
-                if status != "running" or run_alive(run_id, pid, run_host):
+            for run_id, status, pid, run_host, created in rows:
+                if status != "running" or run_alive(run_id, pid, run_host, created):
                     return run_id, False
             rec = _running(new_run_id(), experiment, variant, seed, member, config, config_hash, repeat, None)
             _insert(con, rec)
@@ -673,9 +673,9 @@ class RunStore:
         rebuild reads); returns how many."""
         host = socket.gethostname()
         with self._errors("read"):
-            rows = self._conn.execute("SELECT run_id, pid FROM runs WHERE status = 'running' AND host = ?",
+            rows = self._conn.execute("SELECT run_id, pid, created_at FROM runs WHERE status = 'running' AND host = ?",
                                       (host,)).fetchall()
-        dead = [r[0] for r in rows if not run_alive(r[0], r[1], host)]
+        dead = [r[0] for r in rows if not run_alive(r[0], r[1], host, r[2])]
         if dead:
             with self._errors("update"), self._write() as con:
                 con.executemany("UPDATE runs SET status = 'interrupted', message = ?, finished_at = ? "
@@ -726,7 +726,7 @@ class RunStore:
         with self._errors("read"):
             ids = [r[0] for r in self._conn.execute("SELECT run_id FROM runs ORDER BY created_at")]
         gone = [i for i in ids if not (self.root / "runs" / i).is_dir()]
-        ended = sum(r.status == "running" and not run_alive(r.run_id, r.pid, r.host) for r in added)
+        ended = sum(r.status == "running" and not run_alive(r.run_id, r.pid, r.host, r.created_at) for r in added)
         self.mark_stale()
         return Reindexed([r.run_id for r in added], committees, skipped, aside, gone, ended, updated)
 
@@ -886,11 +886,7 @@ class RunStore:
             recs = self.runs(experiment=experiment)
         else:
             raise StoreError("rm: give run ids or an experiment")
-        here = socket.gethostname()
-        if live := [r for r in recs if r.status == "running" and r.host == here and r.pid != os.getpid()
-                    and process_alive(r.pid, r.host)]:
-            raise StoreError(f"run {live[0].run_id} is being trained now (process {live[0].pid} on this machine): "
-                             "stop it first (Ctrl-C its `mnistlab run` or `train`), then delete it; nothing deleted")
+        refuse_trained_now(recs)
         ids = list(dict.fromkeys(r.run_id for r in recs))  # one run named twice (by two prefixes) is one run
         whole = experiment is not None and not run_ids  # its checkpoints folder goes whole: no per-cell lookup
         latest = set() if whole else {r.run_id for r in recs if self._latest_of_cell(r)}
@@ -1030,6 +1026,7 @@ class RunStore:
         """Runs in the order they started, optionally only one experiment's and/or those of one
         status or of any of several (StoreError for an unknown one, with a did-you-mean)."""
         wanted = [status] if isinstance(status, str) else list(status) if status is not None else []
+        status = status if wanted else None  # an empty list of statuses filters nothing out
         for word in wanted:
             if word not in STATUSES:
                 from mnistlab.errors import did_you_mean
@@ -1579,9 +1576,11 @@ def database_state(db: Path, *, write: bool = True) -> str:
         if "locked" in str(exc):
             raise StoreError(f"{db}: cannot open it to check it ({exc}): try again when no other mnistlab uses the "
                              "store") from None
-        if any(w in str(exc) for w in ("readonly", "unable to open", "disk I/O")):  # helper-123: not a "locked" one
+        if "readonly" in str(exc):  # helper-123: not a "locked" one
             raise StoreError(f"{db}: cannot open it to check it ({exc}): the store cannot be written here (a "
                              "read-only disk, folder or file?); rebuild it where it can be") from None
+        if any(w in str(exc) for w in ("unable to open", "disk I/O")):
+            raise StoreError(f"{db}: cannot open it to check it ({exc})") from None
         return "damaged"  # e.g. "no such table: schema_version": another program's database
     except sqlite3.DatabaseError:
         return "damaged"
@@ -1653,10 +1652,48 @@ def epochs_trained(record: Any) -> str:
     return f"{len(record.history or [])}" + (f" of {planned}" if planned else "") + " epochs"
 
 
-def run_alive(run_id: str, pid: int, host: str) -> bool:
+def run_alive(run_id: str, pid: int, host: str, since: float | None = None) -> bool:
     """Whether the process training the ``running`` run ``run_id`` (recorded with ``pid`` on
-    ``host``) still lives (:func:`process_holds`: this process's own pid, if it started the run)."""
-    return process_holds(pid, host, run_id in _STARTED_HERE)
+    ``host``, the run started at ``since``, epoch seconds) still lives (:func:`process_holds`: this
+    process's own pid, if it started the run). A process of that pid on this host that started
+    after the run did is another's, the pid reused since (a reboot, a container started again):
+    helper-127, such a run could be neither deleted nor marked interrupted. Where the start of a
+    process cannot be read (no ``/proc``), a live pid holds the run."""
+    if not process_holds(pid, host, run_id in _STARTED_HERE):
+        return False
+    started = _process_start(pid) if since is not None and host == socket.gethostname() else None
+    return started is None or since is None or started <= since + PROCESS_START_SLACK
+
+
+def trained_here_now(recs: Sequence[RunRecord]) -> list[RunRecord]:
+    """The runs of ``recs`` that another live process of this machine trains now (:func:`run_alive`,
+    its start checked against theirs): what `rm` refuses to delete from under it."""
+    here = socket.gethostname()
+    return [r for r in recs if r.status == "running" and r.host == here and r.pid != os.getpid()
+            and run_alive(r.run_id, r.pid, r.host, r.created_at)]
+
+
+def refuse_trained_now(recs: Sequence[RunRecord]) -> None:
+    """StoreError, one line, when another live process of this machine trains one of ``recs`` now
+    (:func:`trained_here_now`): what `rm` says before deleting anything, or asking to."""
+    if live := trained_here_now(recs):
+        raise StoreError(f"run {live[0].run_id} is being trained now (process {live[0].pid} on this machine): "
+                         "stop it first (Ctrl-C its `mnistlab run` or `train`), then delete it; nothing deleted")
+
+
+PROCESS_START_SLACK = 2.0  # seconds: /proc's boot time is whole seconds, and a run starts after its process
+
+
+def _process_start(pid: int) -> float | None:
+    """When process ``pid`` started (epoch seconds; Linux's /proc: its start in clock ticks after
+    boot, field 22 of its stat, plus the boot time), or None where that cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text().splitlines()
+                    if line.startswith("btime "))
+        return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")  # fields[0] is field 3 (the state)
+    except (OSError, ValueError, IndexError, StopIteration):
+        return None
 
 
 def _alive(pid: int) -> bool:

@@ -536,6 +536,7 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None, 
     trial, and the search would never ask it again).
     """
     from mnistlab.search import delete_experiment, search_of_runs
+    from mnistlab.store import refuse_trained_now
 
     if bool(run_ids) == bool(experiment):
         raise MnistlabError("rm: give run ids or --experiment NAME" + (", not both" if run_ids else ""))
@@ -557,6 +558,7 @@ def rm_cmd(run_ids: tuple[str, ...], store: str | None, experiment: str | None, 
         raise MnistlabError(f"rm: run {rid} is a trial of search {name}: its study would keep the trial; delete "
                             f"the whole search (its runs and study) with `mnistlab rm -e {name}`")
     named = list({r.run_id: r for r in recs}.values())
+    refuse_trained_now(named)  # said before the question (helper-127: asked, then refused)
     _confirm(yes, f"delete {len(named)} run{'s' * (len(named) != 1)} ("
                   + ", ".join(f"{r.run_id} {r.experiment}/{r.variant} seed {r.seed}" for r in named[:3])
                   + (", ..." if len(named) > 3 else "") + ") with their files?")

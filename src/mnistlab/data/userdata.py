@@ -179,7 +179,7 @@ def _from_path(text: str) -> UserData:
 
     own = "a .csv file, an .npz file, a folder of class folders or { idx = folder } for a folder of IDX files"
     if path.exists() and _IDX_NAME.match(path.name):
-        raise UserDataError(f"{_shown(text)}: one IDX file; a dataset of them is their folder: dataset = "
+        raise UserDataError(f"{_shown(text)}: one IDX file; a dataset of them is their folder: the table "
                             f"{{ idx = {toml_repr(_shown(str(path.parent)))} }}")
     if path.exists():
         raise UserDataError(f"{_shown(text)}: a {path.suffix or 'file without a suffix'} is no dataset mnistlab reads; "
