@@ -639,13 +639,12 @@ def _with_lines(on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | N
     check_progress_mode(progress)
     if progress == "none":
         return on_cell
-    from mnistlab.live import outcome_line
+    from mnistlab.live import OutcomeLines
 
-    numbers: dict[int, int] = {}  # a cell's line number: a cell another driver gave up keeps its own when trained here
+    line = OutcomeLines(total)
 
     def each(outcome: CellOutcome, rows: list[dict[str, Any]]) -> None:
-        number = numbers.setdefault(id(outcome.cell), len(numbers) + 1)
-        print(outcome_line(outcome, (number, total) if total > 1 else None), flush=True)
+        print(line(outcome), flush=True)
         if on_cell is not None:
             on_cell(outcome, rows)
 

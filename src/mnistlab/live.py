@@ -406,6 +406,30 @@ def render(status: SweepStatus) -> Any:
     return Fitted()
 
 
+class OutcomeLines:
+    """Each ended cell's line of a sweep of ``total`` cells (:func:`outcome_line`), numbered
+    ``[i/total]`` in the order they end; a cell that comes again (one another driver held and gave
+    up, trained here after all) keeps its number. `mnistlab run`'s lines and ``run_experiment``'s."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.numbers: dict[int, int] = {}  # by the cell object's id: the driver's own cells
+
+    def __call__(self, outcome: Any) -> str:
+        number = self.numbers.setdefault(id(outcome.cell), len(self.numbers) + 1)
+        return outcome_line(outcome, (number, self.total) if self.total > 1 else None)
+
+
+def progress_said(r: RunRecord, now: float) -> str:
+    """A running run's progress at ``now`` (epoch seconds), as `mnistlab show` says it (helper-123):
+    ``progress epoch 2 of 6, 0:31 so far, about 1:02 left (at its pace so far), process 32161 on vm``."""
+    cell = running_cell(r, now)
+    of = f" of {cell.epochs}" if cell.epochs else ""
+    left = (f", about {clock(cell.seconds * (cell.epochs - cell.epoch) / cell.epoch)} left (at its pace so far)"
+            if 0 < cell.epoch <= cell.epochs else "")
+    return f"progress epoch {cell.epoch}{of}, {clock(cell.seconds)} so far{left}, process {r.pid} on {r.host}"
+
+
 def outcome_line(outcome: Any, position: tuple[int, int] | None = None) -> str:
     """:func:`cell_line` for a sweep's :class:`~mnistlab.execute.CellOutcome`: a cell it did not
     train now says so ("skipped (already finished)", or "being trained by another process")."""

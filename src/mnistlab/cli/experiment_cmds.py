@@ -56,10 +56,10 @@ class _Progress:
     """
 
     def __init__(self, title: str, fmt: str, root: Path, cells: int) -> None:
-        from mnistlab.live import LiveTable
+        from mnistlab.live import LiveTable, OutcomeLines
 
         self.title, self.fmt, self.cells = title, fmt, cells
-        self.numbers: dict[int, int] = {}  # a cell's line number (one another driver gave up keeps its own)
+        self.line = OutcomeLines(cells)
         self.table = None
         if fmt == "table" and is_terminal() and cells > 1:
             self.table = LiveTable(rich_console(), root, title)
@@ -74,11 +74,8 @@ class _Progress:
             self.table.__exit__(*exc)
 
     def on_cell(self, outcome, rows) -> None:  # noqa: ANN001
-        from mnistlab.live import outcome_line
-
         rec = outcome.record
-        number = self.numbers.setdefault(id(outcome.cell), len(self.numbers) + 1)
-        line = outcome_line(outcome, (number, self.cells) if self.cells > 1 else None)
+        line = self.line(outcome)
         if self.table is None:
             click.echo(line, err=self.fmt != "table")  # csv/json/markdown: stdout holds only the rows
             return
@@ -384,7 +381,9 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
                 else f", took {secs:.1f} s")
     click.echo(f"started {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(r.created_at))}{took}")
     if r.status == "running":
-        click.echo(_progress_said(r))
+        from mnistlab.live import progress_said
+
+        click.echo(progress_said(r, time.time()))
     click.echo(f"artifacts {st.artifact_dir(r.run_id)}")
     click.echo("metrics " + json.dumps(r.metrics, indent=1, sort_keys=True))
     click.echo("env " + json.dumps(r.env, indent=1, sort_keys=True))
@@ -392,18 +391,6 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
     for h in r.history:
         click.echo("  " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in h.items()))
     click.echo("config " + json.dumps(r.config, indent=1, sort_keys=True))
-
-
-def _progress_said(r: RunRecord) -> str:
-    """A running run's progress (helper-123: `show` said only "running"): ``progress epoch 2 of 6,
-    0:31 so far, about 1:02 left (at its pace so far), process 32161 on vm``."""
-    from mnistlab.live import clock, running_cell
-
-    cell = running_cell(r, time.time())
-    of = f" of {cell.epochs}" if cell.epochs else ""
-    left = (f", about {clock(cell.seconds * (cell.epochs - cell.epoch) / cell.epoch)} left (at its pace so far)"
-            if 0 < cell.epoch <= cell.epochs else "")
-    return f"progress epoch {cell.epoch}{of}, {clock(cell.seconds)} so far{left}, process {r.pid} on {r.host}"
 
 
 def _recorded(st: RunStore, run_id: str) -> bool:
