@@ -634,6 +634,14 @@ def callback_type(kind: str) -> type[Callback]:
 PROGRESS_MODES = ("auto", "bar", "lines", "none")
 
 
+def shown_mode(mode: str, stream: TextIO | None = None) -> str:
+    """The progress a :data:`PROGRESS_MODES` mode shows on ``stream`` (default stdout): ``"auto"``
+    is "bar" on a terminal, else "lines"; any other mode itself."""
+    if mode != "auto":
+        return mode
+    return "bar" if getattr(stream or sys.stdout, "isatty", lambda: False)() else "lines"
+
+
 def check_progress_mode(mode: str) -> None:
     """Raise :class:`SpecError` (with a did-you-mean hint) unless ``mode`` is in :data:`PROGRESS_MODES`."""
     if isinstance(mode, (bool, int)):  # Keras's verbose=0/1/2, or progress=False
@@ -713,9 +721,7 @@ class ProgressLogger(Callback):
 
     def __init__(self, mode: str = "auto", stream: TextIO | None = None) -> None:
         check_progress_mode(mode)
-        if mode == "auto":
-            out = stream or sys.stdout
-            mode = "bar" if getattr(out, "isatty", lambda: False)() else "lines"
+        mode = shown_mode(mode, stream)
         self.mode, self.stream = mode, stream
         self.clock = time.perf_counter
         self._bar = _LiveBar(stream) if mode == "bar" else None

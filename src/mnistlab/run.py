@@ -20,7 +20,6 @@ import os
 import platform
 import socket
 import subprocess
-import sys
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +31,7 @@ import torch
 
 from mnistlab import accel
 from mnistlab._version import __version__
-from mnistlab.callbacks import Callback, EarlyStopping, check_progress_mode, make_callback
+from mnistlab.callbacks import Callback, EarlyStopping, check_progress_mode, make_callback, shown_mode
 from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, checkpoint_config, checkpoint_key,
                              parse_run_config, run_key, setting_default, split_seed)
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
@@ -1294,8 +1293,7 @@ def train(
 def _keras_verbose(progress: str) -> int:
     """Keras's ``verbose`` for a :data:`~mnistlab.callbacks.PROGRESS_MODES` mode, ``"auto"`` resolved
     as :class:`~mnistlab.callbacks.ProgressLogger` resolves it: 0 none, 1 a bar, 2 a line an epoch."""
-    shown = ("bar" if sys.stdout.isatty() else "lines") if progress == "auto" else progress
-    return {"none": 0, "bar": 1, "lines": 2}.get(shown, 0)
+    return {"none": 0, "bar": 1, "lines": 2}.get(shown_mode(progress), 0)
 
 
 def _noted(error: BaseException, run: Run) -> BaseException:
