@@ -141,10 +141,7 @@ def history_runs(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], fl
 def _running_said(r: RunRecord) -> str:
     """A curve's label's end for a run still training (helper-123: its plot looked finished):
     ``" (running: 4 of 6 epochs so far)"``; ``""`` for any other."""
-    if r.status != "running":
-        return ""
-    epochs = (r.config.get("train") or {}).get("epochs")
-    return f" (running: {len(r.history or [])}{f' of {epochs}' if epochs else ''} epochs so far)"
+    return f" (running: {epochs_trained(r)} so far)" if r.status == "running" else ""
 
 
 def _chosen_curves(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], float | None]]:
