@@ -1661,8 +1661,10 @@ def run_alive(run_id: str, pid: int, host: str, since: float | None = None) -> b
     process cannot be read (no ``/proc``), a live pid holds the run."""
     if not process_holds(pid, host, run_id in _STARTED_HERE):
         return False
-    started = _process_start(pid) if since is not None and host == socket.gethostname() else None
-    return started is None or since is None or started <= since + PROCESS_START_SLACK
+    if since is None or host != socket.gethostname() or pid == os.getpid():  # this process knows its own runs
+        return True
+    started = _process_start(pid)
+    return started is None or started <= since + PROCESS_START_SLACK
 
 
 def trained_here_now(recs: Sequence[RunRecord]) -> list[RunRecord]:
