@@ -6,7 +6,7 @@ A Keras user brings the model of a notebook as Keras wrote it::
     mnistlab summary model.json                           # the same layers, shapes and parameter count
     mnistlab train --model model.json --dataset mnist
 
-:func:`from_keras_json` turns the JSON of a ``Sequential`` model, or of a ``Functional`` one whose
+:func:`read_keras_json` turns the JSON of a ``Sequential`` model, or of a ``Functional`` one whose
 layers form one chain (each layer's input is the layer before), into the full form
 (``{"input_shape": [...], "layers": [{"type": "Conv2D", ...}, ...]}``) that
 :func:`mnistlab.specs.parse_model_spec` then checks as any spec. What it reads, layer by layer, is
@@ -38,7 +38,7 @@ from typing import Any
 
 from mnistlab.errors import SpecError, SpecWarning, clip, user_level
 
-__all__ = ["from_keras_json", "is_keras_json", "placed"]
+__all__ = ["is_keras_json", "placed", "read_keras_json"]
 
 # Keras's bookkeeping in a layer's config: no computation hangs on it.
 # (An input shape a tf.keras 2 first layer carries is read as the model's input, before this.)
@@ -104,15 +104,15 @@ def is_keras_json(obj: Any) -> bool:
     return isinstance(obj, Mapping) and "class_name" in obj and "config" in obj
 
 
-def from_keras_json(obj: Mapping[str, Any], labels_out: list[str] | None = None) -> dict[str, Any]:
+def read_keras_json(obj: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """A Keras model's JSON (``keras.Model.to_json()``, parsed; Keras 3 or tf.keras 2) as mnistlab's
     full-form spec dict, ``{"name", "input_shape": [H, W, C], "layers": [...]}``.
 
     Raises SpecError, one line naming the Keras layer (``layers[2] "conv2d_1" (Conv2D): ...``), for a
     model class other than Sequential or a one-chain Functional, a layer mnistlab does not build, a
     setting it does not build, and an input that is not an image (H, W, C) or a flat square one.
-    ``labels_out``, given a list, is filled with each spec layer's name as the JSON numbers and names
-    it (``layers[3] "dense"``), for :func:`placed`.
+    Returns the table and each of its layers' name as the JSON numbers and names it (``layers[3]
+    "dense"``), for :func:`placed`.
     """
     kind = obj.get("class_name")
     config = obj.get("config")
@@ -158,16 +158,15 @@ def from_keras_json(obj: Mapping[str, Any], labels_out: list[str] | None = None)
         labels.append(label)
         rank = _rank_after(str(cls), rank)
     input_shape, flat = _input_shape(shape)
-    if labels_out is not None:
-        labels_out[:] = (["the flat input's Flatten"] if flat else []) + labels
-    return {"name": str(config.get("name") or "keras_model"), "input_shape": input_shape,
-            "layers": ([{"type": "Flatten"}] if flat else []) + out}
+    return ({"name": str(config.get("name") or "keras_model"), "input_shape": input_shape,
+             "layers": ([{"type": "Flatten"}] if flat else []) + out},
+            (["the flat input's Flatten"] if flat else []) + labels)
 
 
 def placed(exc: SpecError, labels: Sequence[str]) -> SpecError:
     """``exc``, an error found in the spec read from a Keras JSON (a shape that does not fit, the
     parameter limit), with the layer it names as Keras's JSON numbers and names it (``labels[i]``
-    for the spec's ``layers[i]``, as :func:`from_keras_json` gave them): helper-125, the InputLayer
+    for the spec's ``layers[i]``, as :func:`read_keras_json` gave them): helper-125, the InputLayer
     counted in one error and not in the next, and no name."""
     path = exc.path
     if len(path) < 2 or path[0] != "layers" or not isinstance(path[1], int) or not 0 <= path[1] < len(labels):

@@ -193,6 +193,12 @@ class RunningCell:
     seconds: float  # since the run started
     val_accuracy: float | None
 
+    @property
+    def expected_seconds(self) -> float | None:
+        """The whole run's seconds at its pace so far (its seconds per epoch ended, times its
+        epochs); None before its first epoch's end."""
+        return self.seconds * self.epochs / self.epoch if 0 < self.epoch <= self.epochs else None
+
 
 @dataclass(frozen=True)
 class SweepStatus:
@@ -326,7 +332,7 @@ def _eta(recs: Sequence[RunRecord | None], running: Sequence[RunningCell], left:
     took = [r.finished_at - r.created_at for r in recs
             if r is not None and r.finished_at and r.created_at >= started - 1 and r.status != "running"]
     if not took:  # before a cell has ended: the running cells' pace by their epochs (helper-123: "ETA ?" till then)
-        took = [c.seconds * c.epochs / c.epoch for c in running if 0 < c.epoch <= c.epochs]
+        took = [c.expected_seconds for c in running if c.expected_seconds is not None]
     if not took:
         return None if left or running else 0.0
     share = sum(1 - c.epoch / c.epochs if c.epochs else 1.0 for c in running)
@@ -425,8 +431,8 @@ def progress_said(r: RunRecord, now: float) -> str:
     ``progress epoch 2 of 6, 0:31 so far, about 1:02 left (at its pace so far), process 32161 on vm``."""
     cell = running_cell(r, now)
     of = f" of {cell.epochs}" if cell.epochs else ""
-    left = (f", about {clock(cell.seconds * (cell.epochs - cell.epoch) / cell.epoch)} left (at its pace so far)"
-            if 0 < cell.epoch <= cell.epochs else "")
+    whole = cell.expected_seconds
+    left = f", about {clock(whole - cell.seconds)} left (at its pace so far)" if whole is not None else ""
     return f"progress epoch {cell.epoch}{of}, {clock(cell.seconds)} so far{left}, process {r.pid} on {r.host}"
 
 
@@ -535,10 +541,10 @@ def watch(store: RunStore, experiment: str, console: Any, *, interval: float = 2
         return status
     last = ""
     while True:
-        line = summary(status)
-        key = line.split(", elapsed")[0] + epochs_said(status)
+        line, epochs = summary(status), epochs_said(status)
+        key = line.split(", elapsed")[0] + epochs
         if key != last:  # the counts, the leader or a running cell's epoch changed: not just the clock
-            console.print(line + epochs_said(status), markup=False, highlight=False, soft_wrap=True)  # never cut
+            console.print(line + epochs, markup=False, highlight=False, soft_wrap=True)  # a plain line: never cut
             last = key
         if status.over or (deadline is not None and time.monotonic() >= deadline):
             return status

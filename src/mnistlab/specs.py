@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mnistlab._toml import dumps_toml, loads_json, loads_toml, plain_data, read_text_file, with_line
-from mnistlab.keras_json import from_keras_json, is_keras_json, placed
+from mnistlab.keras_json import is_keras_json, placed, read_keras_json
 from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, show, unknown_key, user_level
 from mnistlab.files import write_atomic
 
@@ -1264,8 +1264,7 @@ def parse_model_spec(obj: Mapping[str, Any] | Sequence[Any] | ModelSpec) -> Mode
         _reject_unknown(obj, _BUILDER_KEYS, "builder model spec")
         return builder_spec(**{k: obj[k] for k in obj})
     if is_keras_json(obj):  # keras.Model.to_json(): its layers in mnistlab's words, checked as any spec
-        labels: list[str] = []
-        table = from_keras_json(obj, labels)
+        table, labels = read_keras_json(obj)
         try:
             return ModelSpec.from_dict(table)
         except SpecError as exc:  # a shape or the size, found once read: the layer as the JSON numbers and names it

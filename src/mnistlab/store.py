@@ -1025,8 +1025,7 @@ class RunStore:
     def runs(self, experiment: str | None = None, status: str | Sequence[str] | None = None) -> list[RunRecord]:
         """Runs in the order they started, optionally only one experiment's and/or those of one
         status or of any of several (StoreError for an unknown one, with a did-you-mean)."""
-        wanted = [status] if isinstance(status, str) else list(status) if status is not None else []
-        status = status if wanted else None  # an empty list of statuses filters nothing out
+        wanted = [status] if isinstance(status, str) else list(status) if status is not None else []  # []: any
         for word in wanted:
             if word not in STATUSES:
                 from mnistlab.errors import did_you_mean
@@ -1038,8 +1037,8 @@ class RunStore:
         sql, args = "SELECT * FROM runs WHERE 1", list[str]()
         if experiment is not None:
             sql, args = sql + " AND experiment = ?", [*args, experiment]
-        if status is not None:
-            sql, args = sql + f" AND status IN ({', '.join('?' * len(wanted)) or 'NULL'})", [*args, *wanted]
+        if wanted:
+            sql, args = sql + f" AND status IN ({', '.join('?' * len(wanted))})", [*args, *wanted]
         with self._errors("read"):
             rows = self._conn.execute(sql + " ORDER BY created_at, rowid", args).fetchall()
             cols = self._columns()
@@ -1652,7 +1651,7 @@ def epochs_trained(record: Any) -> str:
     return f"{len(record.history or [])}" + (f" of {planned}" if planned else "") + " epochs"
 
 
-def run_alive(run_id: str, pid: int, host: str, since: float | None = None) -> bool:
+def run_alive(run_id: str, pid: int, host: str, since: float) -> bool:
     """Whether the process training the ``running`` run ``run_id`` (recorded with ``pid`` on
     ``host``, the run started at ``since``, epoch seconds) still lives (:func:`process_holds`: this
     process's own pid, if it started the run). A process of that pid on this host that started
@@ -1661,7 +1660,7 @@ def run_alive(run_id: str, pid: int, host: str, since: float | None = None) -> b
     process cannot be read (no ``/proc``), a live pid holds the run."""
     if not process_holds(pid, host, run_id in _STARTED_HERE):
         return False
-    if since is None or host != socket.gethostname() or pid == os.getpid():  # this process knows its own runs
+    if host != socket.gethostname() or pid == os.getpid():  # another host cannot be asked; this process knows its own
         return True
     started = _process_start(pid)
     return started is None or started <= since + PROCESS_START_SLACK

@@ -289,10 +289,8 @@ def _trained_on_light(trained: Any) -> bool:
     border brightness its run recorded, every image's at least 155 of 255; a registered dataset's
     are dark."""
     from mnistlab.evaluate import trained_background
-    from mnistlab.run import Committee
 
-    run = trained.members[0] if isinstance(trained, Committee) else trained
-    return trained_background((run.env.get("data") or {}).get("border")) == "light"
+    return trained_background((trained.env.get("data") or {}).get("border")) == "light"  # a Committee's: its members'
 
 
 def _named(warning: Warning | str, sources: Sequence[tuple[str, Any]]) -> str:
