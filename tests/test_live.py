@@ -100,8 +100,11 @@ def test_a_sweep_before_its_first_cell_ends_has_an_eta_by_its_running_cells_pace
     assert s.eta == pytest.approx(80 * 1.75, rel=0.05)
     assert main(["show", running, "--store", str(store.root)]) == 0
     line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("progress "))
-    assert re.fullmatch(rf"progress epoch 1 of 4, 0:2[01] so far, about 1:0[01] left \(at its pace so far\), "
-                        rf"process {os.getpid()} on {re.escape(socket.gethostname())}", line), line
+    said = re.fullmatch(rf"progress epoch 1 of 4, 0:(\d\d) so far, about 1:(\d\d) left \(at its pace so far\), "
+                        rf"process {os.getpid()} on {re.escape(socket.gethostname())}", line)
+    assert said, line  # 1 of 4 epochs in its seconds so far (20 and the test's own): 3 times as many left
+    so_far, left = int(said[1]), 60 + int(said[2])
+    assert 20 <= so_far <= 25 and abs(left - 3 * so_far) <= 2, line  # (each rounded to a whole second)
     log = Console(file=io.StringIO(), width=80, record=True)  # a pipe's lines: each running cell's epoch too
     watch(store, "sw", log, interval=0.05, live=False, max_seconds=0.2)
     assert log.export_text().splitlines()[0].endswith("; running a seed 0 epoch 1/4"), log.export_text()
