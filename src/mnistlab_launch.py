@@ -1,46 +1,76 @@
-"""The `mnistlab` console script's first step, outside the package: loading the CLI (click,
-numpy, pydantic: most of a second) with Ctrl-C held, so that a Ctrl-C in that time ends in
-one line and exit status 130, as it does once the CLI runs (:func:`mnistlab.cli.main`), not in a
-traceback (nor in numpy's "Importing the numpy C-extensions failed", which an interrupt inside its
-import turns into). torch loads later, inside the commands that need it, where a Ctrl-C is a
-KeyboardInterrupt the CLI reports in one line too."""
+"""The `mnistlab` console script's first step, outside the package: Ctrl-C is held back while a
+module loads, so that a Ctrl-C while the CLI loads (click, numpy, pydantic: most of a second) or
+while a command loads torch or matplotlib (seconds) ends in one line and exit status 130, as it
+does once the command runs (:func:`mnistlab.cli.main`). Raised inside an import, it turned into
+a traceback, into numpy's "Importing the numpy C-extensions failed", into torch's "Error calling
+__set_name__ on 'cached_property'" (a half-loaded torch), or into a death by SIGINT (status -2)
+after the command had said "interrupted" and returned 130."""
 
 from __future__ import annotations
 
+import builtins
+import os
 import signal
 import sys
+import threading
+from typing import Any
+
+
+class _Hold:
+    """Whether the main thread is inside an import, and whether Ctrl-C came meanwhile."""
+
+    importing = False
+    pressed = False
+
+
+_MAIN_THREAD = threading.get_ident()
+_real_import = builtins.__import__
 
 
 def main() -> int:
-    """Load the CLI with Ctrl-C held back (noted, not raised inside an import), then run it; 130
-    after "interrupted" when Ctrl-C came while it loaded. A Ctrl-C after the command returned
-    (while Python exits) is ignored: the command's status stands, not a death by SIGINT."""
-    pressed: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    """Run the CLI with Ctrl-C held back inside imports (noted, raised once the import is done);
+    130 after "interrupted" when Ctrl-C came while the CLI loaded. A Ctrl-C after the command
+    returned (while Python exits) is ignored: the command's status stands, not a death by SIGINT.
+    Where SIGINT came ignored (`mnistlab run ... &` in a script), it stays ignored."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        builtins.__import__ = _held_import
+        signal.signal(signal.SIGINT, _ctrl_c)
     try:
         from mnistlab.cli import main as cli_main
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if pressed:
+    except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    if previous is signal.default_int_handler:  # not where SIGINT came ignored (`mnistlab run ... &` in a script)
-        signal.signal(signal.SIGINT, _ctrl_c)
     status = cli_main()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # done and recorded: a Ctrl-C while Python exits changes nothing
     return status
 
 
-def _ctrl_c(signum: int, frame: object) -> None:
-    """Python's own Ctrl-C (KeyboardInterrupt), after a line break where standard error is a
-    terminal: what the command says next starts on a line of its own, not after the ``^C`` the
-    terminal echoed (click does the same before its "Aborted!"). Written with ``os.write``: the
-    signal may have come in the middle of a ``print`` to the same stream."""
-    import os
+def _held_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+    """``__import__`` with a Ctrl-C that comes while the main thread imports raised when the
+    outermost import is done (or has failed: Ctrl-C wins), not inside the module it loads."""
+    if _Hold.importing or threading.get_ident() != _MAIN_THREAD:
+        return _real_import(name, globals, locals, fromlist, level)
+    _Hold.importing = True
+    try:
+        return _real_import(name, globals, locals, fromlist, level)
+    finally:
+        _Hold.importing = False
+        if _Hold.pressed:
+            _Hold.pressed = False
+            raise KeyboardInterrupt  # noqa: B012 - Ctrl-C outranks whatever the import raised
 
+
+def _ctrl_c(signum: int, frame: object) -> None:
+    """Python's own Ctrl-C (KeyboardInterrupt), held while an import runs, after a line break
+    where standard error is a terminal: what the command says next starts on a line of its own,
+    not after the ``^C`` the terminal echoed (click does the same before its "Aborted!"). Written
+    with ``os.write``: the signal may have come in the middle of a ``print`` to the same stream."""
     if os.isatty(2):
         try:
             os.write(2, b"\n")
         except OSError:
             pass
+    if _Hold.importing:
+        _Hold.pressed = True
+        return
     raise KeyboardInterrupt

@@ -222,8 +222,8 @@ def test_runs_on_a_narrow_terminal_leaves_out_whole_columns_and_says_which(recor
 
 @pytest.mark.parametrize("how", ["console script", "python -m"])
 def test_ctrl_c_while_the_command_loads_is_one_line_not_a_traceback(how: str) -> None:
-    """A Ctrl-C while the command loads is one line: while the CLI loads, mnistlab_launch holds it;
-    while the command loads torch (seconds), it is a KeyboardInterrupt the CLI reports (a
+    """A Ctrl-C while the command loads is one line: mnistlab_launch holds it while a module loads
+    (the CLI, torch: the test below) and raises it after, a KeyboardInterrupt the CLI reports (a
     terminal's "^C" line ended by the launcher's SIGINT handler: not here, where stderr is a
     pipe). New-user finding: `python -m mnistlab`
     (the package loaded torch before its __main__) gave a traceback, 17 times in 17 between 0.3
@@ -490,3 +490,32 @@ def test_a_status_and_its_message_say_the_status_word_once(status: str, message:
     from mnistlab.cli._common import status_said
 
     assert status_said(status, message) == said
+
+
+def test_a_ctrl_c_inside_an_import_is_raised_once_the_module_has_loaded(tmp_path: Path) -> None:
+    """CI failure (session 39): a Ctrl-C that came while `train` loaded torch was raised inside
+    torch's own import (in a dataclass it was building): the command said "interrupted" and
+    returned 130, and Python then died by SIGINT (status -2), 3 times in 40; once torch, half
+    loaded, raised "Error calling __set_name__ on 'cached_property'" (status 1). The console
+    script holds a Ctrl-C while the main thread imports and raises it when the import is done,
+    and a failing import interrupted meanwhile is a Ctrl-C too."""
+    (tmp_path / "slow_module.py").write_text(
+        "import dataclasses, os, signal\n"
+        "os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, in the middle of this import\n"
+        "@dataclasses.dataclass\nclass Loaded:\n    whole: bool = True\n")
+    (tmp_path / "broken_module.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGINT)\nraise ImportError('no')\n")
+    script = (
+        "import builtins, signal, sys\n"
+        "import mnistlab_launch as launch\n"
+        "builtins.__import__ = launch._held_import\n"
+        "signal.signal(signal.SIGINT, launch._ctrl_c)\n"
+        "for name in ('slow_module', 'broken_module'):\n"
+        "    try:\n"
+        "        __import__(name)\n"
+        "    except KeyboardInterrupt:\n"
+        "        print(name, 'interrupted after', name in sys.modules and sys.modules[name].Loaded().whole)\n"
+        "sys.exit(130)\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                          env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), *sys.path])})
+    assert (proc.returncode, proc.stdout, proc.stderr) == (
+        130, "slow_module interrupted after True\nbroken_module interrupted after False\n", "")
