@@ -503,7 +503,8 @@ def test_a_ctrl_c_inside_an_import_is_raised_once_the_module_has_loaded(tmp_path
         "import dataclasses, os, signal\n"
         "os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, in the middle of this import\n"
         "@dataclasses.dataclass\nclass Loaded:\n    whole: bool = True\n")
-    (tmp_path / "broken_module.py").write_text("import os, signal\nos.kill(os.getpid(), signal.SIGINT)\nraise ImportError('no')\n")
+    (tmp_path / "broken_module.py").write_text(
+        "import os, signal\nos.kill(os.getpid(), signal.SIGINT)\nraise ImportError('no')\n")
     script = (
         "import builtins, signal, sys\n"
         "import mnistlab_launch as launch\n"
