@@ -268,7 +268,7 @@ def test_a_folder_of_train_and_test_splits_is_not_read_as_two_classes(tmp_path: 
     for split in ("train", "test"):
         _folder(tmp_path / "data" / split, {"ell": 3, "also-ell": 3})
     with pytest.raises(DataError, match=r"data: its folders \(test, train\) are splits holding class folders, not "
-                                        r"classes: give dataset = \{ folder = \".*data/train\", test = \".*data/test\" \}"):
+                                        r"classes: give the table \{ folder = \".*data/train\", test = \".*data/test\" \}"):
         load_dataset(str(tmp_path / "data"))
     assert main(["train", "--dataset", str(tmp_path / "data"), "--model", "{ dense = [8], outputs = 2 }",
                  "--store", str(tmp_path / "s")]) == 2
@@ -427,12 +427,12 @@ def test_a_class_folders_ppm_cmyk_and_exif_turned_images_read_as_they_always_did
 def test_a_label_column_spelt_otherwise_and_a_path_that_is_not_there_say_so(tmp_path: Path) -> None:
     csv_path = write_csv(tmp_path / "Label.csv", four_images(), [1, 0, 1, 0], label="Label")
     with pytest.raises(DataError, match=r'Label.csv: no "label" column, but a "Label" one: name it, '
-                                        r'dataset = \{ csv = "Label.csv", label = "Label" \}'):
+                                        r'give the table \{ csv = ".*Label.csv", label = "Label" \}'):
         load_dataset(str(csv_path))
     assert len(load_dataset({"csv": str(csv_path), "label": "Label", "test_fraction": 0.5}).train_labels) == 2
     digit = write_csv(tmp_path / "digit.csv", four_images(), [1, 0, 1, 0], label="digit")  # new-user finding
     with pytest.raises(DataError, match=r'digit.csv: no "label" column, but "digit" looks like one \(the 784 others are '
-                                        r'pixels\): name it, dataset = \{ csv = "digit.csv", label = "digit" \}$'):
+                                        r'pixels\): name it, give the table \{ csv = ".*digit.csv", label = "digit" \}$'):
         load_dataset(str(digit))
     for kind, says in (("folder", "its class folders' names"), ("npz", "its y_train \\(or labels\\) array")):
         with pytest.raises(DataError, match=rf"^label: names a CSV's label column; an? {kind}'s labels are {says}$"):

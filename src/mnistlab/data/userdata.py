@@ -839,15 +839,15 @@ def read_csv(path: Path, label: str = "label", *, labels: bool = True) -> tuple[
     if other is not None and not labels:  # its labels unread: a "Label" column is as good as a "label" one
         label_at, other = header.index(other), None
     if other is not None:
-        raise DataError(f'{path}: no "{label}" column, but a "{other}" one: name it, dataset = {{ csv = "{path.name}", '
-                        f'label = "{other}" }}')
+        raise DataError(f'{path}: no "{label}" column, but a "{other}" one: name it, give the table {{ csv = '
+                        f'{toml_repr(_shown(path))}, label = {toml_repr(other)} }}')
     pixel_cols = [i for i in range(len(header)) if i != label_at]
     n = len(pixel_cols)
     side = math.isqrt(n)
     if (labels and label_at is None and n > 1 and math.isqrt(n - 1) ** 2 == n - 1
             and (odd := _odd_column(header)) is not None and odd.strip()):  # (no name: a trailing comma, said below)
         raise DataError(f'{path}: no "{label}" column, but "{odd}" looks like one (the {n - 1} others are pixels): '
-                        f'name it, dataset = {{ csv = "{path.name}", label = "{odd}" }}')
+                        f'name it, give the table {{ csv = {toml_repr(_shown(path))}, label = {toml_repr(odd)} }}')
     if header[0] == "" and n > 1 and math.isqrt(n - 1) ** 2 == n - 1:  # ",label,pixel0,...": pandas' to_csv()
         raise DataError(f"{path}: its first column has no name: the index pandas writes unless told not to; write the "
                         "CSV with df.to_csv(path, index=False), or delete that column")
@@ -1123,7 +1123,7 @@ def _refuse_splits_as_classes(path: Path, classes: Sequence[Path]) -> None:
     hint = f'{{ folder = {toml_repr(_shown(str(train)))}' + (f", test = {toml_repr(_shown(str(test)))} }}" if test else " }")
     rest = sorted(c.name for c in classes if c is not train and c is not test)  # val/: helper-122 saw it dropped unsaid
     raise DataError(f"{path}: its folders ({', '.join(sorted(c.name for c in classes))}) are splits holding class "
-                    f"folders, not classes: give dataset = {hint}" + (
+                    f"folders, not classes: give the table {hint}" + (
                         f" ({', '.join(rest)} not read: data.validation holds a validation split out of the training "
                         "images; or give it as test)" if rest else ""))
 
