@@ -492,19 +492,50 @@ def test_keras_spellings_of_an_optimizer_and_an_input_layer_say_how_mnistlab_wri
 
 @pytest.mark.parametrize(("layer", "said"), [
     ('{ type = "Add" }', '"Add" is not a layer here: Keras\'s Add of a shortcut is a Residual block: { type = "Residual"'),
-    ('{ type = "LeakyReLU" }', '"LeakyReLU" is not a layer here: an activation: activation = "leaky_relu" on a Dense'),
-    ('{ type = "ReLU" }', '"ReLU" is not a layer here: an activation: activation = "relu"'),
+    ('{ type = "LeakyReLU" }', "layers[1] (LeakyReLU): its default slope (Keras 3's negative_slope = 0.3, tf.keras 2's "
+     "alpha) is not 0.2, the only one mnistlab's leaky_relu has: write negative_slope = 0.2"),
+    ('{ type = "ReLU", max_value = 6 }', "layers[1] (ReLU): max_value = 6: mnistlab's relu activation has max_value = "
+     "null, and no other"),
+    ('{ type = "Reshape", target_shape = [28, 28, 1] }', '"Reshape" is not a layer here: a model\'s input is the image its '
+     "input_shape says"),
+    ('{ type = "Dense", units = 4, kernel_initializer = { class_name = "TruncatedNormal" } }',
+     "layers[1] (Dense): kernel_initializer: Keras's TruncatedNormal is no initializer mnistlab builds (glorot_uniform"),
     ('{ type = "Dense", units = 4, bias_initializer = "ones" }',
      "unknown key 'bias_initializer' (biases start at zeros, Keras's default bias_initializer; no other is offered"),
 ])
 def test_keras_layers_written_another_way_here_say_how(tmp_path: Path, layer: str, said: str) -> None:
     """New-user finding (helper-99): `Add` was an "unknown layer type" without a word of Residual, and
-    `bias_initializer` got "did you mean kernel_initializer", which is another thing."""
+    `bias_initializer` got "did you mean kernel_initializer", which is another thing. Keras's
+    activation layers and saved initializers at settings mnistlab does not build say which."""
     spec = tmp_path / "m.toml"
     spec.write_text(f'layers = ["Flatten", {layer}, {{ type = "Dense", units = 10 }}]\n')
     with pytest.raises(SpecError) as exc:
         build_run_config(None, flags={"model": str(spec), "dataset": "mnist"})
     assert said in str(exc.value) and "did you mean" not in str(exc.value) and "\n" not in str(exc.value), str(exc.value)
+
+
+def test_keras_activation_layers_and_saved_initializers_read_in_a_spec_as_in_keras_json() -> None:
+    """Note 38: a spec refused `{ type = "ReLU" }` and `kernel_initializer = { class_name = "HeNormal" }`,
+    which the same model's Keras JSON reads: both read as the JSON reads them, the same run as the
+    Activation layer and the initializer's name; a flat input_shape [784] says what to write."""
+    from mnistlab.specs import ModelSpec
+
+    def key(layers: list[dict]) -> str:
+        return run_key(parse_run_config({"dataset": "mnist", "model": {"layers": layers}}).resolved())
+
+    written = [{"type": "Conv2D", "filters": 4, "kernel_size": 3, "kernel_initializer": {
+        "module": "keras.initializers", "class_name": "HeNormal", "config": {"seed": 3}, "registered_name": None}},
+        {"type": "relu"}, {"type": "Flatten"}, {"type": "Dense", "units": 10},
+        {"type": "LeakyReLU", "negative_slope": 0.2}, {"type": "Softmax", "axis": -1}]
+    plain = [{"type": "Conv2D", "filters": 4, "kernel_size": 3, "kernel_initializer": "he_normal"},
+             {"type": "Activation", "activation": "relu"}, {"type": "Flatten"}, {"type": "Dense", "units": 10},
+             {"type": "Activation", "activation": "leaky_relu"}, {"type": "Activation", "activation": "softmax"}]
+    assert key(written) == key(plain)
+    assert [layer.to_dict() for layer in ModelSpec.from_dict({"layers": written}).layers] == [
+        layer.to_dict() for layer in ModelSpec.from_dict({"layers": plain}).layers]
+    with pytest.raises(SpecError, match=r"^input_shape \[784\] is a flat image: a model's input is the image, "
+                                        r"\[28, 28, 1\] \(the default for MNIST\), and a Flatten first"):
+        ModelSpec.from_dict({"input_shape": [784], "layers": plain})
 
 
 @pytest.mark.parametrize("written", ["mixed_bfloat16", "bfloat16", "BF16", "Mixed_BFloat16"])

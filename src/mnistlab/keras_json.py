@@ -38,7 +38,7 @@ from typing import Any
 
 from mnistlab.errors import SpecError, SpecWarning, clip, user_level
 
-__all__ = ["is_keras_json", "placed", "read_keras_json"]
+__all__ = ["ACTIVATION_LAYERS", "activation_layer", "initializer_name", "is_keras_json", "placed", "read_keras_json"]
 
 # Keras's bookkeeping in a layer's config: no computation hangs on it.
 # (An input shape a tf.keras 2 first layer carries is read as the model's input, before this.)
@@ -80,7 +80,7 @@ _READS: dict[str, tuple[dict[str, str], dict[str, tuple[Any, ...]]]] = {
 }
 # Keras's activation layers with their default settings: mnistlab's Activation layer (LeakyReLU's
 # slope must be the leaky_relu activation's 0.2; Keras 3's layer defaults to 0.3).
-_ACTIVATION_LAYERS: dict[str, tuple[str, dict[str, Any]]] = {
+ACTIVATION_LAYERS: dict[str, tuple[str, dict[str, Any]]] = {
     "ReLU": ("relu", {"max_value": None, "negative_slope": 0.0, "threshold": 0.0}),
     "Softmax": ("softmax", {"axis": -1}),
     "LeakyReLU": ("leaky_relu", {"negative_slope": 0.2}),
@@ -202,18 +202,18 @@ def _layer(cls: str, settings: Mapping[str, Any], label: str, rank: int) -> dict
     from mnistlab.specs import layer_from_dict  # specs reads Keras's JSON through this module
 
     where = f"{label} ({cls})"
-    if cls in _ACTIVATION_LAYERS:
-        return _activation_layer(cls, settings, label)
+    if cls in ACTIVATION_LAYERS:
+        return activation_layer(cls, settings, label)
     if cls not in _READS:
         raise SpecError(f"{where}: Keras's {clip(cls, 40)} layer is none mnistlab builds ({', '.join(_READS)}; "
-                        f"{', '.join(_ACTIVATION_LAYERS)} as Activation; a first Rescaling(1/255) or Reshape)")
+                        f"{', '.join(ACTIVATION_LAYERS)} as Activation; a first Rescaling(1/255) or Reshape)")
     reads, unused = _READS[cls]
     table: dict[str, Any] = {"type": cls}
     for key, value in settings.items():
         if _every_layers(cls, key, value, where, rank):
             continue
         if key in reads:
-            table[reads[key]] = _initializer(value, f"{where}: {key}") if key == "kernel_initializer" else value
+            table[reads[key]] = initializer_name(value, f"{where}: {key}") if key == "kernel_initializer" else value
         elif key in unused:
             if not _is_default(value, unused[key]):
                 raise SpecError(f"{where}: {key} = {_json(value)} is a setting mnistlab does not build "
@@ -224,10 +224,11 @@ def _layer(cls: str, settings: Mapping[str, Any], label: str, rank: int) -> dict
     return table
 
 
-def _activation_layer(cls: str, settings: Mapping[str, Any], label: str) -> dict[str, Any]:
-    """Keras's ReLU/Softmax/LeakyReLU/ELU layer, at the settings mnistlab's activation of that name has,
-    as an Activation layer; SpecError for another setting."""
-    name, wanted = _ACTIVATION_LAYERS[cls]
+def activation_layer(cls: str, settings: Mapping[str, Any], label: str) -> dict[str, Any]:
+    """Keras's ReLU/Softmax/LeakyReLU/ELU layer (``cls``, one of :data:`ACTIVATION_LAYERS`), at the
+    settings mnistlab's activation of that name has, as an Activation layer table; SpecError for
+    another setting. Read from Keras's JSON and from a spec (``{ type = "ReLU" }``) alike."""
+    name, wanted = ACTIVATION_LAYERS[cls]
     for key, value in settings.items():
         if _every_layers(cls, key, value, f"{label} ({cls})", 0):
             continue
@@ -239,7 +240,8 @@ def _activation_layer(cls: str, settings: Mapping[str, Any], label: str) -> dict
         elif not (value is None or value is False):
             raise SpecError(f"{label} ({cls}): {key} = {_json(value)} is a setting mnistlab does not build")
     if cls == "LeakyReLU" and "negative_slope" not in settings:  # tf.keras 2 writes alpha, its default 0.3
-        raise SpecError(f"{label} ({cls}): its slope is not 0.2, the only one mnistlab's leaky_relu has")
+        raise SpecError(f"{label} ({cls}): its default slope (Keras 3's negative_slope = 0.3, tf.keras 2's alpha) is "
+                        "not 0.2, the only one mnistlab's leaky_relu has: write negative_slope = 0.2")
     return {"type": "Activation", "activation": name}
 
 
@@ -301,9 +303,10 @@ def _shown_default(defaults: tuple[Any, ...]) -> Any:
     return first["class_name"] if isinstance(first, Mapping) else first
 
 
-def _initializer(value: Any, where: str) -> str:
-    """Keras's initializer (a name, or its saved form ``{"class_name": "HeNormal", "config": {...}}``)
-    as mnistlab's name; SpecError for a class or setting mnistlab's namesake does not have."""
+def initializer_name(value: Any, where: str) -> str:
+    """Keras's initializer (a name, or its saved form ``{"class_name": "HeNormal", "config": {...}}``,
+    as ``keras.initializers.serialize`` writes it) as mnistlab's name; SpecError, starting with
+    ``where``, for a class or setting mnistlab's namesake does not have."""
     if isinstance(value, str):
         return _snake(value)
     if not (isinstance(value, Mapping) and isinstance(value.get("class_name"), str)):

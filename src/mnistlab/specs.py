@@ -135,8 +135,13 @@ KERAS_ONLY_INITIALIZERS = ("truncated_normal", "variance_scaling", "lecun_unifor
 
 
 def _initializer(v: Any) -> str:
-    """A kernel initializer by Keras's name (``"he_normal"``) or class name (``"HeNormal"``, as
-    ``keras.initializers.get`` takes it too)."""
+    """A kernel initializer by Keras's name (``"he_normal"``), class name (``"HeNormal"``, as
+    ``keras.initializers.get`` takes it too) or saved form (``{"class_name": "HeNormal", "config":
+    {...}}``, as Keras's JSON and ``keras.initializers.serialize`` write it)."""
+    if isinstance(v, Mapping) and "class_name" in v:
+        from mnistlab.keras_json import initializer_name
+
+        v = initializer_name(v, "kernel_initializer")
     if isinstance(v, str) and re.fullmatch(r"[A-Z][A-Za-z]*", v.strip()):  # HeNormal -> he_normal
         v = re.sub(r"(?<!^)(?=[A-Z])", "_", v.strip()).lower()
     if isinstance(v, str) and v.strip().lower() in KERAS_ONLY_INITIALIZERS:
@@ -860,15 +865,12 @@ _ALL_TYPES = LAYER_TYPES | BLOCK_TYPES
 KERAS_LAYERS_ELSEWHERE: dict[str, str] = {
     "add": ('Keras\'s Add of a shortcut is a Residual block: { type = "Residual", branch = [...layers...], '
             'shortcut = [] (the identity) or [...layers...], activation = "relu" }, or a ResidualBlock (ResNet\'s)'),
-    "leakyrelu": ('an activation: activation = "leaky_relu" on a Dense or Conv2D, or { type = "Activation", '
-                  'activation = "leaky_relu" }: the slope of Keras\'s leaky_relu activation, 0.2, where its LeakyReLU '
-                  'layer defaults to 0.3 (no other slope is offered)'),
-    "relu": ('an activation: activation = "relu" on a Dense or Conv2D, or { type = "Activation", activation = "relu" } '
-             "(a plain ReLU: Keras's layer's max_value, negative_slope and threshold have no form here)"),
-    "softmax": ('an activation: activation = "softmax" on the last Dense, or { type = "Activation", '
-                'activation = "softmax" }'),
-    "elu": 'an activation: activation = "elu", or { type = "Activation", activation = "elu" }',
+    "reshape": ("a model's input is the image its input_shape says, (H, W, C), as the data holds it: no Reshape is "
+                "needed (a Flatten makes it flat for a Dense)"),
+    "rescaling": "mnistlab feeds every model its pixels / 255, what Rescaling(1/255) gives: leave it out",
 }
+# Keras's activation layers, written as such (lower-case type -> Keras's class): Activation layers
+_KERAS_ACTIVATION_LAYERS = {"relu": "ReLU", "softmax": "Softmax", "leakyrelu": "LeakyReLU", "elu": "ELU"}
 _LAYER_LOOKUP = {name.lower(): name for name in _ALL_TYPES} | LAYER_ALIASES
 # The layers whose Keras class takes data_format (read as "channels_last" only)
 _DATA_FORMAT_TAKERS = {"Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten"}
@@ -915,6 +917,13 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
     if name is None and kind.strip().lower() in ("input", "inputlayer"):  # keras.Input(shape=...), Keras's first layer
         raise SpecError(f'{where}: "{clip(kind)}" is not a layer here: the input is the model\'s input_shape, '
                         "beside its layers (model = { input_shape = [28, 28, 1], layers = [...] })", path=(*path, "type"))
+    if name is None and (keras_name := _KERAS_ACTIVATION_LAYERS.get(kind.strip().lower())):  # as Keras's JSON reads it
+        from mnistlab.keras_json import activation_layer
+
+        try:
+            d, name = activation_layer(keras_name, {k: v for k, v in d.items() if k != "type"}, where), "Activation"
+        except SpecError as exc:
+            raise exc.within(*path) from None
     if name is None and (instead := KERAS_LAYERS_ELSEWHERE.get(kind.strip().lower())):
         raise SpecError(f'{where}: "{clip(kind)}" is not a layer here: {instead}', path=(*path, "type"))
     if name is None:
@@ -1122,6 +1131,10 @@ def is_functional(spec: ModelSpec) -> bool:
 
 
 def _input_shape(v: Any) -> tuple[int, int, int]:
+    if isinstance(v, (list, tuple)) and len(v) == 1 and _is_int(v[0]) and (side := math.isqrt(max(v[0], 0))) > 1 \
+            and side * side == v[0]:  # Keras's Input((784,)) of the notebooks' x.reshape(-1, 784)
+        raise SpecError(f"input_shape {list(v)} is a flat image: a model's input is the image, [{side}, {side}, 1] (the "
+                        "default for MNIST), and a Flatten first makes it flat for a Dense", path=("input_shape",))
     if not isinstance(v, (list, tuple)) or len(v) not in (2, 3) or not all(_is_int(x) for x in v):
         raise SpecError(f"input_shape must be [height, width] or [height, width, channels], got {show(v)}",
                         path=("input_shape",))
