@@ -310,6 +310,10 @@ def test_python_construction_validates_too():
 @pytest.mark.parametrize("name, content, fragment", [
     ("m.toml", '[[layers]]\ntype = "Flatten"\n[[layers]]\ntype = "Dense"\nunits = ', "invalid TOML"),
     ("m.toml", "", "expected 'layers'"),
+    ("m.toml", '[model]\nlayers = ["Flatten"]\n', "a model spec file writes the model's keys at its top (layers = "
+                                                "[...]), not in a [model] table"),  # the [model] of a run's config
+    ("run.toml", 'dataset = "mnist"\n[model]\nlayers = ["Flatten"]\n', "model spec has 'dataset', 'model': a run's "
+                                                                        "config (train --config reads it)"),
     ("m.toml", b"\x00\xff\xfe garbage \x89PNG", "not a text file"),
     ("m.json", '{"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 1', "invalid JSON"),
     ("m.json", '{"layers": [{"type": "Dense", "name": "a\n', "Invalid control character at line 1 column 41 (the "

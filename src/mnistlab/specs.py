@@ -1283,6 +1283,11 @@ def parse_model_spec(obj: Mapping[str, Any] | Sequence[Any] | ModelSpec) -> Mode
         except SpecError as exc:  # a shape or the size, found once read: the layer as the JSON numbers and names it
             raise placed(exc, labels) from None
     keys = ", ".join(repr(str(k)) for k in list(obj)[:5]) or "nothing"
+    if isinstance(obj.get("model"), Mapping):  # a run's config, or [model] around a spec
+        run = {"dataset", "train", "data", "augment", "callbacks"} & set(obj)
+        raise SpecError(f"model spec has {keys}: " + ("a run's config (train --config reads it), whose [model] table is "
+                                                      "the model" if run else "a model spec file writes the model's "
+                                                      "keys at its top (layers = [...]), not in a [model] table"))
     raise SpecError(f"model spec has {keys}: expected 'layers' (full form), 'conv'/'dense' (compact form) "
                     "or 'filters'/'additional_convolutions' (seed 001 builder form)")
 
