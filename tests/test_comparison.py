@@ -113,6 +113,7 @@ def test_a_quick_smoke_committee_leaves_the_full_committees_score(tmp_path: Path
         again = compare(store, exp.name, keys={(c.variant, c.key) for c in exp.cells()})
         assert again[0]["committee_acc"] == full.rows[0]["committee_acc"] is not None
         assert len(store.committees(exp.name)) == 2 and smoke.rows[0]["committee_acc"] is not None
+        assert full.rows[0]["committee_members"] == [3] and smoke.rows[0]["committee_members"] == [2]  # who voted
 
 
 def test_a_committee_is_scored_on_validation_when_its_members_held_out_the_same_images(tmp_path: Path,
@@ -647,8 +648,9 @@ def test_a_committee_variant_shows_its_committees_spread_and_count() -> None:
     assert one["committees"] == 1 and one["committee_acc_std"] is None
     assert display_cells([one])[1][0][-1] == "93.00%"
     head, line = format_rows([row], "csv").splitlines()
-    assert head.endswith("committee_acc,committee_val_acc,failed,note,committee_acc_std,committees,run_ids,tta_val_gain")
-    assert line.endswith(",2," + " ".join(r.run_id for r in runs) + ",")  # the runs the row's figures come from; no TTA
+    assert head.endswith("committee_acc,committee_val_acc,failed,note,committee_acc_std,committees,committee_members,"
+                         "run_ids,tta_val_gain")
+    assert line.endswith(',2,"[2, 2]",' + " ".join(r.run_id for r in runs) + ",")  # the runs the row's figures come from; no TTA
     assert row["run_ids"] == [r.run_id for r in runs]
 
 

@@ -245,6 +245,11 @@ def test_a_committee_is_a_diamond_at_all_its_members_parameters_and_seconds():
         assert "committee of 3" in [t.get_text() for t in ax.texts]
     (ax,) = plots.plot_accuracy_vs_params([dict(ROWS[1], n=2, committees=2, committee_acc=0.9)]).axes  # of 1 member
     assert not [line for line in ax.lines if line.get_marker() == "D"]
+    # note 38: a failed member left 2 committees of 5 with 9 runs, drawn as "committee of 4" (9 / 2, rounded)
+    (ax,) = plots.plot_accuracy_vs_params([dict(ROWS[1], n=9, committees=2, committee_members=[5, 4],
+                                                committee_acc=0.93)]).axes
+    (diamond,) = [line for line in ax.lines if line.get_marker() == "D"]
+    assert diamond.get_xdata()[0] == pytest.approx(4.5 * 243_786) and "committees of 4-5" in [t.get_text() for t in ax.texts]
 
 
 def test_variants_of_one_size_are_spread_apart_and_names_on_the_right_stay_inside():

@@ -51,7 +51,8 @@ from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore
 _FIRST_COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "vs_best",
                   "vs_best_p", "test_balanced_acc", "tta_test_acc", "test_loss", "train_seconds", "seconds_per_epoch",
                   "member_acc_min", "member_acc_max", "committee_acc", "committee_val_acc", "failed", "note")
-COMMITTEE_SPREAD = ("committee_acc_std", "committees")  # the committees' sd and count (a search has neither)
+# the committees' sd, count and members that voted in each (a search has none)
+COMMITTEE_SPREAD = ("committee_acc_std", "committees", "committee_members")
 # columns added later go last: a reader by position keeps its columns
 # run_ids: the runs a row's figures come from; tta_val_gain: what test-time augmentation adds on validation
 COLUMNS = _FIRST_COLUMNS + COMMITTEE_SPREAD + ("run_ids", "tta_val_gain")
@@ -913,6 +914,7 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "note": _row_note(recs, ok, blown, penalty),
         "committee_acc_std": float(np.std([c.accuracy for c in comms], ddof=1)) if len(comms) > 1 else None,
         "committees": len(comms) if comms else None,  # scored committees, one per repeat
+        "committee_members": [len(c.member_ids) for c in comms] if comms else None,  # each one's voters
         "run_ids": [r.run_id for r in ok],  # the runs its figures come from (`mnistlab show ID`)
         "tta_val_gain": mean("tta_val_gain"),  # what [evaluate] tta adds on validation: where to choose it
     }

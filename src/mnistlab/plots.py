@@ -400,17 +400,23 @@ def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, tit
 def _committee_point(ax: Any, row: Mapping[str, Any], x: float, color: str) -> None:
     """A committee variant's accuracy (``committee_acc``) as a diamond at ``x`` times its members
     (a committee of 5 has five times the parameters and the training time of one member: note 37,
-    its point was its members' mean alone), joined to the members' point by a dotted line."""
+    its point was its members' mean alone), joined to the members' point by a dotted line. Its
+    members are those that voted (``committee_members``, one count per committee: a failed member
+    leaves its committee one smaller); a row without them (an older caller's) counts ``n`` shared
+    among its ``committees``."""
     acc, n, committees = row.get("committee_acc"), row.get("n"), row.get("committees")
-    if acc is None or not isinstance(n, int) or not isinstance(committees, int) or committees < 1:
+    sizes = row.get("committee_members")
+    if not (isinstance(sizes, list) and sizes and all(isinstance(m, int) for m in sizes)):
+        if acc is None or not isinstance(n, int) or not isinstance(committees, int) or committees < 1:
+            return
+        sizes = [round(n / committees)]
+    if acc is None or max(sizes) < 2:
         return
-    members = round(n / committees)
-    if members < 2:
-        return
+    members = sum(sizes) / len(sizes)
     ax.plot([x, x * members], [float(row["acc"]), float(acc)], ":", color=color, linewidth=0.8)
     ax.plot(x * members, float(acc), "D", color=color)
-    ax.annotate(f"committee of {members}", (x * members, float(acc)), fontsize=7, xytext=(4, -9),
-                textcoords="offset points", ha="left")
+    said = f"committee of {sizes[0]}" if min(sizes) == max(sizes) else f"committees of {min(sizes)}-{max(sizes)}"
+    ax.annotate(said, (x * members, float(acc)), fontsize=7, xytext=(4, -9), textcoords="offset points", ha="left")
 
 
 def _dodged(xs: Sequence[float], log: bool) -> list[float]:
