@@ -32,8 +32,8 @@ import torch
 from mnistlab import accel
 from mnistlab._version import __version__
 from mnistlab.callbacks import Callback, EarlyStopping, check_progress_mode, make_callback, shown_mode
-from mnistlab.config import (RunConfig, SwapEMAWeightsConfig, apply_overrides, checkpoint_config, checkpoint_key,
-                             parse_run_config, run_key, setting_default, split_seed)
+from mnistlab.config import (EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig, apply_overrides, checkpoint_config,
+                             checkpoint_key, parse_run_config, run_key, setting_default, split_seed)
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
@@ -362,10 +362,10 @@ def run_config(
         outcome = _fit(trainer, data, t.epochs, ckpt_key, memory, folder=checkpoint_dir, resume=resume, every=checkpoint_every)
         averaged = _finish_averaging(cfg, trainer, data, outcome)
         test_loss, test_acc, probs = _test(trainer, data, memory, outcome)
-        tta = _tta_metrics(cfg, trainer, data) if test_acc is not None else {}
+        after = _tta_metrics(cfg, trainer, data) | _averaged_val(trainer, data, averaged) if test_acc is not None else {}
         env = _run_env(device, trainer, data, averaged)
     metrics = {**_metrics(outcome, test_loss, test_acc, summary.total, flops, data, restored_epoch(trainer.callbacks)),
-               **dataset_metrics(data, probs), **tta}
+               **dataset_metrics(data, probs), **after}
     metrics["validation"] = ("given" if validation_data is not None else "test" if data.validation_is_test
                              else "none" if data.val_y is None else cfg.data.split)
     model.eval()
@@ -397,9 +397,11 @@ def _finish_averaging(cfg: RunConfig, trainer: Trainer, data: Split, outcome: Fi
     if t.use_ema:
         every = f"every {t.ema_overwrite_frequency} steps" if t.ema_overwrite_frequency else "at the end"
         replaced = restored_epoch(trainer.callbacks)
+        then = "" if replaced is None else (
+            f"; then EarlyStopping's restored average of epoch {replaced}" if _swaps_on_epoch(cfg)
+            else f"; then replaced by EarlyStopping's restored weights of epoch {replaced}")
         return {"weight_average": f"ema: Keras's optimizer EMA, momentum {t.ema_momentum:g}, written into the "
-                f"weights {every}" + (f"; then replaced by EarlyStopping's restored weights of epoch {replaced}"
-                                      if replaced is not None and not _swaps_on_epoch(cfg) else "")}
+                f"weights {every}{then}"}
     swa = next((cb for cb in trainer.callbacks if isinstance(cb, StochasticWeightAveraging)), None)
     if swa is None or outcome.status not in ("finished", "diverged"):
         return {}
@@ -411,9 +413,28 @@ def _finish_averaging(cfg: RunConfig, trainer: Trainer, data: Split, outcome: Fi
             + (", BatchNormalization statistics recomputed over the training images" if bn else "")}
 
 
+def _averaged_val(trainer: Trainer, data: Split, averaged: Mapping[str, str]) -> dict[str, Any]:
+    """A weight-averaged run's (``averaged``: what :func:`_finish_averaging` recorded) ``val_loss``
+    and ``val_accuracy``, scored on the weights it ends with, the ones the test set scores, and
+    ``val_scored = "final weights"``; nothing without an average or validation images. Its
+    epochs' validation scored the raw weights (unless SwapEMAWeights swapped the EMA in), so the
+    last epoch's figures are another model's (helper-128: an SWA run recorded val 87.80% for
+    weights that score 89.2%, and choosing on validation, a search, could not see the average)."""
+    if not averaged or data.val_x is None or data.val_y is None:
+        return {}
+    loss, acc = trainer.evaluate(data.val_x, data.val_y)
+    return {"val_loss": loss if math.isfinite(loss) else None, "val_accuracy": acc, "val_scored": "final weights"}
+
+
 def _swaps_on_epoch(cfg: RunConfig) -> bool:
-    """Whether a SwapEMAWeights(swap_on_epoch) comes before the callbacks (then they keep the EMA)."""
-    return any(isinstance(c, SwapEMAWeightsConfig) and c.swap_on_epoch for c in cfg.callbacks)
+    """Whether a SwapEMAWeights(swap_on_epoch) comes before every EarlyStopping(restore_best_weights)
+    (then it keeps the EMA of its best epoch; after one, it kept that epoch's raw weights, helper-128)."""
+    swapped = False
+    for c in cfg.callbacks:
+        swapped = swapped or (isinstance(c, SwapEMAWeightsConfig) and c.swap_on_epoch)
+        if isinstance(c, EarlyStoppingConfig) and c.restore_best_weights and not swapped:
+            return False
+    return swapped
 
 
 def restored_epoch(callbacks: Sequence[Callback]) -> int | None:
@@ -699,7 +720,8 @@ def _metrics(outcome: FitOutcome, test_loss: float | None, test_acc: float | Non
              data: Split, restored: int | None = None) -> dict[str, Any]:
     """A run's metrics. The train and val figures are those of the epoch whose weights the model
     ends with: the last, or the one EarlyStopping restored (``restored``, from 1, then recorded as
-    ``restored_epoch``), so that they describe the model the test set scored."""
+    ``restored_epoch``), so that they describe the model the test set scored (a weight average's
+    val figures: :func:`_averaged_val`)."""
     hist = outcome.history
     last = hist[restored - 1] if restored is not None and 0 < restored <= len(hist) else hist[-1] if hist else {}
     seconds = sum(h["epoch_seconds"] for h in hist)
