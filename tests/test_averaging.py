@@ -382,3 +382,23 @@ def test_early_stopping_before_the_swap_says_it_kept_raw_weights(data_dir: Path)
     result, warned = said["before"]
     assert result.env["weight_average"].endswith(f"; then EarlyStopping's restored average of epoch "
                                                   f"{result.metrics['restored_epoch']}") and not warned
+
+
+def test_weight_average_callback_objects_are_checked_before_training(data_dir: Path, tmp_path: Path) -> None:
+    """helper-128: `train(callbacks=[SwapEMAWeights()])` without use_ema trained nothing, raised
+    nothing and recorded a failed run scored on its untrained weights; the table form was refused."""
+    from mnistlab.callbacks import EarlyStopping
+    from mnistlab.run import train
+    from mnistlab.store import RunStore
+
+    with pytest.raises(SpecError, match=r"^train\(\): callbacks: SwapEMAWeights needs an optimizer EMA: pass "
+                                        r"use_ema=True$"):
+        train("mnist", "seed000-dense", epochs=1, subset=60, data_dir=data_dir, progress="none",
+              callbacks=[SwapEMAWeights(swap_on_epoch=True)], store=tmp_path / "runs")
+    with pytest.raises(SpecError, match=r"EarlyStopping\(restore_best_weights=True\) would replace swa's average"):
+        train("mnist", "seed000-dense", epochs=2, subset=60, data_dir=data_dir, progress="none", validation=10,
+              swa={"start_epoch": 1}, callbacks=[EarlyStopping(monitor="val_loss", restore_best_weights=True)])
+    assert not RunStore(tmp_path / "runs", create=True).runs()  # nothing trained, nothing recorded
+    run = train("mnist", "seed000-dense", epochs=1, subset=60, data_dir=data_dir, progress="none", use_ema=True,
+                validation=10, callbacks=[SwapEMAWeights(swap_on_epoch=True)])
+    assert run.status == "finished" and run.metrics["val_scored"] == "final weights"

@@ -614,6 +614,8 @@ def test_a_real_failed_allocation_while_training_ends_the_run_failed(data_dir):
 
     r = run_config(cfg(dataset="mnist", train={"epochs": 3}), data_dir=data_dir, progress="none", extra_callbacks=[Hog()])
     assert r.status == "failed" and len(r.history) == 1
+    # helper-128: a failed run's weights are no result: untested, as a stacked member's never were
+    assert r.metrics["test_accuracy"] is None and r.metrics["test_loss"] is None and np.isnan(r.test_probs).all()
     assert r.message.startswith("not enough memory for a 102K-parameter model: about ")
     assert r.message.endswith("needed with adam (batch 32; an allocation failed while training)")
 

@@ -681,8 +681,12 @@ def _untested(data: Split) -> tuple[None, None, np.ndarray]:
 def _test(trainer: Trainer, data: Split, memory: MemoryEstimate,
           outcome: FitOutcome) -> tuple[float | None, float | None, np.ndarray]:
     """The trained model's test loss, accuracy and probabilities, unless its weights are not finite
-    (a diverged model's "accuracy" would be one class's share) or the test pass cannot run; why not
-    goes into ``outcome.message`` (a failed allocation also makes the run ``failed``)."""
+    (a diverged model's "accuracy" would be one class's share), the fit failed (its weights are no
+    result: helper-128 saw a run failed before its first epoch record the untrained weights' 15.7%,
+    as stacked members never did) or the test pass cannot run; why not goes into ``outcome.message``
+    (a failed allocation also makes the run ``failed``)."""
+    if outcome.status == "failed":
+        return _untested(data)
     finite = weights_finite(trainer.model)
     test_loss, test_acc, probs, untested = _safe_test(trainer, data, memory) if finite else (
         *_untested(data), "its weights are not finite, so it was not tested")
@@ -1335,7 +1339,7 @@ def _train_config(dataset: Any, model: Any, epochs: int, overrides: dict[str, An
     raw = apply_overrides({**_as_written(dataset, model, overrides), "train": {"epochs": epochs}}, overrides,
                           source="train()")
     cfg = parse_run_config(raw, source="train()", check_callbacks=not validating)
-    _check_callback_objects(cb_objects, bool(cfg.data.validation) or validating)
+    _check_callback_objects(cb_objects, bool(cfg.data.validation) or validating, cfg)
     return cfg, cb_objects
 
 
@@ -1404,13 +1408,21 @@ def _callback_objects(overrides: dict[str, Any]) -> list[Callback]:
     return [c for c in given if isinstance(c, Callback)]
 
 
-def _check_callback_objects(callbacks: Sequence[Callback], validation: bool) -> None:
+def _check_callback_objects(callbacks: Sequence[Callback], validation: bool, cfg: RunConfig) -> None:
     """What a callback given as a table is checked for before training, for callback objects
-    (``EarlyStopping(monitor="val_acc")``): a monitor the run logs, and a ``val_*`` one only with
-    validation data. SpecError, one line (helper-117: an object only warned each epoch and did nothing)."""
+    (``EarlyStopping(monitor="val_acc")``): a monitor the run logs, a ``val_*`` one only with
+    validation data, a SwapEMAWeights only with ``use_ema``, no restore_best_weights with SWA.
+    SpecError, one line (helper-117: an object only warned each epoch and did nothing; helper-128: a
+    SwapEMAWeights object without an EMA failed the run once trained, untrained weights scored)."""
+    from mnistlab.averaging import SwapEMAWeights
     from mnistlab.callbacks import check_monitor
 
     for cb in callbacks:
+        if isinstance(cb, SwapEMAWeights) and not cfg.train.use_ema:
+            raise SpecError("train(): callbacks: SwapEMAWeights needs an optimizer EMA: pass use_ema=True")
+        if isinstance(cb, EarlyStopping) and cb.restore_best_weights and cfg.train.swa is not None:
+            raise SpecError("train(): callbacks: EarlyStopping(restore_best_weights=True) would replace swa's average "
+                            "with one epoch's weights: use one of them")
         monitor = getattr(cb, "monitor", None)
         if not isinstance(monitor, str) or getattr(cb, "save_best_only", True) is False:
             continue  # (a ModelCheckpoint saving every epoch never reads its monitor)
