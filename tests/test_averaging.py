@@ -4,6 +4,7 @@ trainer and in runs (finalised, resumed, swapped in for validation), and its con
 from __future__ import annotations
 
 import json
+import re
 import warnings
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import torch.nn.functional as F
 from mnistlab.accel.members import batch_refusal
 from mnistlab.averaging import ExponentialMovingAverage, SwapEMAWeights
 from mnistlab.callbacks import Callback
-from mnistlab.config import parse_run_config, run_key
+from mnistlab.config import apply_overrides, parse_run_config, run_key
 from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.evaluate import evaluate_model
 from mnistlab.optim import make_optimizer
@@ -402,3 +403,19 @@ def test_weight_average_callback_objects_are_checked_before_training(data_dir: P
     run = train("mnist", "seed000-dense", epochs=1, subset=60, data_dir=data_dir, progress="none", use_ema=True,
                 validation=10, callbacks=[SwapEMAWeights(swap_on_epoch=True)])
     assert run.status == "finished" and run.metrics["val_scored"] == "final weights"
+
+
+def test_false_switches_off_a_bases_swa_and_tta_as_augment_false_does() -> None:
+    """helper-128: a variant could not drop the base's SWA or TTA (`"train.swa" = false`: "must be a
+    valid dictionary or instance of SWAConfig"); false is none now, the same run as leaving it out."""
+    base = {"dataset": "mnist", "model": "seed000-dense", "train": {"epochs": 3, "swa": {"start_epoch": 2}},
+            "evaluate": {"tta": {"shift": 1}}}
+    on = parse_run_config(base)
+    off = parse_run_config(apply_overrides(base, {"train.swa": False, "evaluate.tta": False}))
+    plain = parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"epochs": 3}})
+    assert on.train.swa is not None and on.evaluate.tta is not None and off.train.swa is None and off.evaluate.tta is None
+    assert run_key(off.resolved()) == run_key(plain.resolved()) != run_key(on.resolved())
+    for key, example in (("train.swa", "{ start_epoch = 31, lr = 0.01 }"), ("evaluate.tta", "{ shift = 1, rotation = 8.0 }")):
+        with pytest.raises(SpecError, match=rf"{key}: must be a table of settings, e.g. {key} = {re.escape(example)}, or "
+                                            r"false for none, got integer 3$"):
+            parse_run_config(apply_overrides(base, {key: 3}))

@@ -214,6 +214,13 @@ class TrainConfig(BaseModel):
     #: stochastic weight averaging, e.g. { start_epoch = 31, lr = 0.01 }; None = none
     swa: SWAConfig | None = None
 
+    @field_validator("swa", mode="before")
+    @classmethod
+    def _swa_off(cls, v: Any) -> Any:
+        """``false`` (a variant without the base's SWA, as ``augment = false``) is none; anything but
+        a table says what to write (helper-128: "must be a valid dictionary or instance of SWAConfig")."""
+        return _table_or_off(v, SWAConfig, "train.swa", "{ start_epoch = 31, lr = 0.01 }")
+
     @field_validator("optimizer", mode="before")
     @classmethod
     def _optimizer_as_a_table(cls, v: Any) -> Any:
@@ -496,6 +503,16 @@ CALLBACKS: dict[str, type[BaseModel]] = {
 }
 
 
+def _table_or_off(v: Any, cls: type[BaseModel], key: str, example: str) -> Any:
+    """A setting that is a table of settings or nothing: ``false`` (or None) is nothing, a table (or
+    ``cls``) is itself; ValueError saying what to write otherwise."""
+    if v is False or v is None:
+        return None
+    if isinstance(v, (Mapping, cls)):
+        return v
+    raise ValueError(f"must be a table of settings, e.g. {key} = {example}, or false for none, got {show(v)}")
+
+
 # ------------------------------------------------------------------------------------- evaluation
 class TTAConfig(BaseModel):
     """Test-time augmentation: the test score averages the softmax over the image and a few fixed
@@ -518,6 +535,11 @@ class EvaluateConfig(BaseModel):
     #: ``tta_views`` beside the plain ``test_accuracy``, and with validation images of its own
     #: ``tta_val_accuracy`` and ``tta_val_gain``, to choose TTA on (None = no TTA)
     tta: TTAConfig | None = None
+
+    @field_validator("tta", mode="before")
+    @classmethod
+    def _tta_off(cls, v: Any) -> Any:
+        return _table_or_off(v, TTAConfig, "evaluate.tta", "{ shift = 1, rotation = 8.0 }")
 
 
 # ------------------------------------------------------------------------------------- run config
