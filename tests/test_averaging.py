@@ -419,3 +419,12 @@ def test_false_switches_off_a_bases_swa_and_tta_as_augment_false_does() -> None:
         with pytest.raises(SpecError, match=rf"{key}: must be a table of settings, e.g. {key} = {re.escape(example)}, or "
                                             r"false for none, got integer 3$"):
             parse_run_config(apply_overrides(base, {key: 3}))
+
+
+def test_ema_settings_with_use_ema_written_false_do_not_warn() -> None:
+    """helper-128: a variant (or a search) that switched the base's EMA off with use_ema = false
+    warned that the base's ema_momentum is ignored, unnamed, once a variant; it is what was asked."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense",
+                          "train": {"ema_momentum": 0.9, "use_ema": False}})

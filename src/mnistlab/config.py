@@ -276,7 +276,8 @@ class TrainConfig(BaseModel):
                 raise ValueError(f"swa.start_epoch ({self.swa.start_epoch}) is after the last epoch ({self.epochs})")
             if self.swa.lr is not None and self.schedule is not None:
                 raise ValueError("swa.lr and a schedule both set the learning rate: drop one of them")
-        if not self.use_ema and (self.ema_momentum != 0.99 or self.ema_overwrite_frequency is not None):
+        if not self.use_ema and "use_ema" not in self.model_fields_set and (  # use_ema = false, written: no mistake
+                self.ema_momentum != 0.99 or self.ema_overwrite_frequency is not None):
             warnings.warn("train.ema_momentum and train.ema_overwrite_frequency apply with train.use_ema = true; "
                           "without it they are ignored", SpecWarning, stacklevel=user_level())
         defaults = optimizer_defaults(self.optimizer)
