@@ -324,10 +324,11 @@ def test_report_follows_compare_committees_get_sections_and_smoke_runs_stay_out(
         text = html.unescape(report.build_report(store, target, data_dir=data_dir))
         assert text.count("<section") == 3 and ">all</h3>" in text, target
         assert text.count("epochs 1") == 0 and "2 runs (seeds 0, 1)" in text
-        said = r"errors of the committee of \d runs \(seeds [\d, ]+; averaged outputs\): (\d+) of"
-        errors = [int(e) for e in re.findall(said, text)]
+        said = r"errors of the committee of \d runs \(([^;]+); averaged outputs\): (\d+) of"
+        whose, errors = zip(*[(w, int(e)) for w, e in re.findall(said, text)])
+        assert whose == ("seeds 0, 1", "team seed 0, team seed 1, solo seed 0")  # not "seeds 0, 1, 0" (helper-129)
         n = len(store.load_predictions(store.runs()[0].run_id))
-        assert errors == [round((1 - rows["team"]["committee_acc"]) * n), round((1 - rows["all"]["committee_acc"]) * n)]
+        assert list(errors) == [round((1 - rows["team"]["committee_acc"]) * n), round((1 - rows["all"]["committee_acc"]) * n)]
         assert text.count("<summary>config</summary>") == 2  # a committee across variants has no one config
         assert f"3 runs: team (seeds 0, 1), solo (seed 0) · committee test accuracy {rows['all']['committee_acc']:.2%}" in text
         assert "no committee figures" not in text
@@ -335,6 +336,8 @@ def test_report_follows_compare_committees_get_sections_and_smoke_runs_stay_out(
         described = ('<p class="description">Two teams, <b>one</b> table</p>', '>team</h3>\n<p class="description">a '
                      'committee of two</p>', '>all</h3>\n<p class="description">everything averaged</p>')
         assert all((d in text) == (target == str(p)) for d in described), target  # a name or run id: not recorded
+    fig = views.figure_for("confusion", store, "exp", variant="all", data_dir=data_dir)
+    assert "(committee all, exp, " in fig.axes[0].get_title(), fig.axes[0].get_title()  # not its first member's
 
 
 def test_report_of_a_committee_variant_with_repeats_names_the_committee_its_figures_draw(data_dir, tmp_path):

@@ -458,7 +458,9 @@ def test_figures_of_a_diverged_variant_are_drawn_as_the_report_draws_them(tmp_pa
         if kind == "confusion":
             assert "the best of 2 runs of variant boom by test accuracy" in said.out, said.out
     assert main(["predict", str(p), "--variant", "boom", str(out), "--store", str(store)]) == 2  # no model to use
-    assert "has no finished run of variant 'boom'" in capsys.readouterr().err
+    said = capsys.readouterr().err  # which runs it has, and where to read how they ended (helper-129)
+    assert "variant 'boom' of experiment 'exp' has no finished run at its current settings" in said
+    assert ": 2 diverged; `mnistlab show " in said
 
 
 def test_a_small_figures_long_title_is_wrapped_inside_it() -> None:
@@ -489,3 +491,42 @@ def test_a_long_path_in_a_small_figures_title_does_not_collapse_the_plot() -> No
         views._subtitle(fig, "run c8581bac48, conv8, shapes, folder /home/someone/projects/" + "a" * 60 + "/shapes/train")
         FigureCanvasAgg(fig).draw()
     assert fig.axes[0].get_window_extent().height > 100  # the matrix is still drawn
+
+
+def test_figures_of_a_variant_draw_the_runs_compare_shows(tmp_path: Path, data_dir: Path, capsys) -> None:
+    """helper-129: `train` runs of one model on mnist (finished), then on fashion-mnist (interrupted):
+    `compare train` showed the variant as it was last run, "no result: 1 interrupted", and `plot
+    confusion train` drew the older mnist run that compare left out, another dataset's."""
+    from mnistlab.run import TrainingInterrupted, train
+    from test_trainer import InterruptAt
+
+    store = tmp_path / "s"
+    first = train("mnist", "seed000-dense", epochs=1, subset=60, data_dir=data_dir, progress="none", store=store)
+    with pytest.raises(TrainingInterrupted):
+        train("fashion-mnist", "seed000-dense", epochs=2, subset=60, data_dir=data_dir, progress="none", store=store,
+              callbacks=[InterruptAt(1, 0)])
+    assert main(["compare", "train", "--store", str(store), "--format", "json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["n"] == 0 and first.run_id not in row["run_ids"]
+    for kind in ("confusion", "history"):
+        assert main(["plot", kind, "train", "--store", str(store), "--data-dir", str(data_dir),
+                     "-o", str(tmp_path / f"{kind}.png")]) == 2
+        said = capsys.readouterr().err
+        assert said.startswith("error: experiment 'train' has no ") and "run at its current settings (as `mnistlab " \
+            "compare` shows them): 1 interrupted; `mnistlab show " in said and first.run_id not in said, said
+    assert main(["plot", "confusion", first.run_id, "--store", str(store), "--data-dir", str(data_dir),
+                 "-o", str(tmp_path / "one.png")]) == 0  # the older run, by its id
+
+
+def test_curves_of_runs_on_two_datasets_say_their_test_accuracies_do_not_compare(tmp_path: Path, data_dir: Path) -> None:
+    """helper-129: `plot history train` drew a mnist run's "test 92.79%" beside a fashion-mnist run's
+    76.88% without a word, where the figures of chosen runs said so."""
+    from mnistlab.errors import ReportWarning
+    from mnistlab.run import train
+
+    store = tmp_path / "s"
+    train("mnist", "seed000-dense", epochs=1, subset=60, data_dir=data_dir, progress="none", store=store)
+    train("fashion-mnist", "seed000-cnn", epochs=1, subset=60, data_dir=data_dir, progress="none", store=store)
+    with pytest.warns(ReportWarning, match="scored on 2 different test sets"):
+        fig = views.figure_for("history", RunStore(store), "train")
+    assert "scored on different test sets: the accuracies do not compare" in fig._suptitle.get_text()

@@ -273,7 +273,10 @@ def _committee_section(store: RunStore, target: str, row: Mapping[str, Any],
 
 def _seeds(records: Sequence[RunRecord]) -> str:
     """The runs' seeds in their order: ``seed 3``, ``seeds 0, 1``, or ``seeds 10-14`` for three or
-    more consecutive ones."""
+    more consecutive ones; runs of several variants (a committee across them) each with its
+    variant's name, ``dense seed 0, cnn seed 0`` (helper-129: "seeds 0, 0")."""
+    if len({str(r.variant) for r in records}) > 1:
+        return ", ".join(f"{r.variant} seed {r.seed}" for r in records)
     seeds = [int(r.seed) for r in records]
     span = len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds)))
     return f"seed{'s' * (len(seeds) > 1)} " + (f"{seeds[0]}-{seeds[-1]}" if span else ", ".join(map(str, seeds)))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -55,22 +56,29 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None, *, qu
     else:
         name = ref.recorded_as(quick=quick)
         everything = store.runs(experiment=name)
-        finished = [r for r in everything if r.status in (RESULT_STATUSES if diverged else ("finished",))]
-        if not finished:
+        results = RESULT_STATUSES if diverged else ("finished",)
+        if not any(r.status in results for r in everything):
             statuses = sorted({r.status for r in everything})
             ended = set(statuses) <= {"diverged"}  # a rerun keeps a diverged run (failed ones train again): no "yet"
             raise StoreError(f"experiment {name!r} has no finished runs{'' if ended else ' yet'} (its runs are: "
                              f"{', '.join(statuses)})" + ("; a diverged run's weights are no model to use: "
                                                           "`mnistlab show RUN_ID` says how it blew up"
                                                           if statuses == ["diverged"] else ""))
-        runs = current_runs(finished, ref.keys(quick=quick))  # as `compare` reads it: no --quick or stale runs
+        # as `compare` reads it (helper-129: of finished runs alone, a variant whose latest run was
+        # interrupted drew an older setting's run, on another dataset, that compare leaves out)
+        current = current_runs(everything, ref.keys(quick=quick))
+        runs = [r for r in current if r.status in results]
         if not runs:
-            raise StoreError(nothing_to_compare(store, ref, quick=quick))
+            raise StoreError(nothing_to_compare(store, ref, quick=quick) if ref.file is not None or any(
+                r.status == "running" for r in current) else _not_at_current_settings(name, None, current, diverged))
     if variant is not None and ref.run is not None and str(ref.run.variant) != variant:
         raise StoreError(f"run {ref.run.run_id} is of variant {str(ref.run.variant)!r}, not {variant!r}: give the "
                          "run id alone, or the experiment with --variant")
     if variant is not None:
         names = sorted({str(r.variant) for r in runs})
+        if ref.run is None and not any(str(r.variant) == variant for r in runs) and (
+                mine := [r for r in current if str(r.variant) == variant]):  # its runs failed, or still run
+            raise StoreError(_not_at_current_settings(name, variant, mine, diverged))
         runs = [r for r in runs if str(r.variant) == variant]
         if not runs:
             across = sorted({c.variant for c in store.committees(ref.recorded_as(quick=quick))} - set(names)
@@ -83,6 +91,18 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None, *, qu
     for i, r in enumerate(runs):
         first.setdefault(str(r.variant), i)
     return sorted(runs, key=lambda r: (first[str(r.variant)], r.seed if r.seed is not None else 0, r.created_at))
+
+
+def _not_at_current_settings(experiment: str, variant: str | None, current: Sequence[RunRecord],
+                             diverged: bool) -> str:
+    """Why an experiment (or its ``variant``) has nothing to draw though it has runs: those at its
+    current settings (``current``, as `compare` reads them) did not finish; which did what, and the
+    command that says how the latest ended."""
+    said = ", ".join(f"{n} {status}" for status, n in Counter(r.status for r in current).items())
+    latest = max(current, key=lambda r: r.created_at)
+    who = f"variant {variant!r} of experiment {experiment!r}" if variant else f"experiment {experiment!r}"
+    return (f"{who} has no {'scored' if diverged else 'finished'} run at its current settings (as `mnistlab "
+            f"compare` shows them): {said}; `mnistlab show {latest.run_id}` says how its latest ended")
 
 
 def _dataset_of(record: RunRecord, data_dir: str | os.PathLike | None = None) -> Dataset:
@@ -227,7 +247,7 @@ def _chosen_runs_figure(kind: str, store: RunStore, run_ids: list[str]) -> Figur
     if kind in _TABLE_FIGURES:
         return _across_test_sets(_TABLE_FIGURES[kind](compare_runs(store, run_ids)), chosen_runs(store, run_ids))
     if kind == "history":
-        return plot_history(_chosen_curves(chosen_runs(store, run_ids)))
+        return _across_test_sets(plot_history(_chosen_curves(runs := chosen_runs(store, run_ids))), runs)
     raise PlotError(f"{kind} draws one model or dataset: give one run id or experiment, not {len(run_ids)}")
 
 
@@ -300,13 +320,13 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
         if kind != "history":
             raise PlotError(f"{kind} draws one {'dataset' if kind in ('samples', 'image') else 'model'}: give one "
                             f"--variant, not {len(variants)}")
-        return Drawing(plot_history(history_runs(readable_curves(
-            [r for v in variants for r in _runs_or_members(store, target, v, quick)]))))
+        curves = [r for v in variants for r in _runs_or_members(store, target, v, quick)]
+        return Drawing(_across_test_sets(plot_history(history_runs(readable_curves(curves))), curves))
     variant = variants[0] if variants else None
     if kind in ("history", "samples", "image"):
         records = _runs_or_members(store, target, variant, quick)
-        if kind == "history":
-            return Drawing(plot_history(history_runs(readable_curves(records))))
+        if kind == "history":  # (an experiment's runs may be on several datasets: `train`'s, helper-129)
+            return Drawing(_across_test_sets(plot_history(history_runs(readable_curves(records))), records))
         ds = _dataset_of(records[0], data_dir)
         fig = _data_figure(kind, ds, split, index, rows, cols)
         _subtitle(fig, f"{dataset_label((records[0].config or {}).get('dataset', ds.info.name))}, {split} set")
@@ -316,7 +336,8 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
     record, averaged, drawn = _one_model(store, target, variant, kind, quick)
     if kind in ("misclassified", "confusion", "per-class"):
         fig = _predictions_figure(kind, store, record, averaged, data_dir, max_images)
-        return Drawing(_named(fig, record, averaged is not None), drawn)
+        # a committee across variants by its name, not its first member's variant (helper-129)
+        return Drawing(_named(fig, record, (variant or str(record.variant)) if averaged is not None else None), drawn)
     model = store.load_model(record.run_id)
     if kind == "filters":
         return Drawing(_named(plot_filters(model), record), drawn)
@@ -329,12 +350,13 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
     return Drawing(_named(fig, record), drawn)
 
 
-def _named(fig: Figure, record: RunRecord, committee: bool = False) -> Figure:
+def _named(fig: Figure, record: RunRecord, committee: str | None = None) -> Figure:
     """``fig``, a figure of one model, titled with what it is of: the PNG alone names its run (or
-    committee), variant, experiment and dataset, and a --quick smoke run as one (helper-114)."""
+    ``committee``, by its name, ``record`` one of its members), variant, experiment and dataset, and a
+    --quick smoke run as one (helper-114)."""
     from mnistlab.comparison import smoke_run
 
-    who = f"committee of {record.variant}" if committee else f"run {record.run_id}, {record.variant}"
+    who = f"committee {committee}" if committee else f"run {record.run_id}, {record.variant}"
     dataset = dataset_label((record.config or {}).get("dataset", "?"))
     _subtitle(fig, f"{who}, {record.experiment}, {dataset}"
               + (", the size of a --quick smoke run" if smoke_run(record) else ""))
