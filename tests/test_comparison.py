@@ -627,6 +627,13 @@ def test_epochs_read_as_a_count_unless_early_stopping_made_the_runs_differ() -> 
     assert '"epochs": 30,' in format_rows(rows, "json")
 
 
+def test_markdown_escapes_a_pipe_in_a_variants_name() -> None:
+    """helper-129: a variant named `x|y,z "q"` made a 9-cell row under an 8-column header."""
+    row = {"variant": 'x|y,z "q"', "n": 1, "test_acc": 0.9, "params": 10, "epochs": 1}
+    head, rule, line = format_rows([row], "markdown").splitlines()
+    assert line.replace("\\|", "").count("|") == head.count("|") and "x\\|y,z" in line
+
+
 def test_a_committee_variant_shows_its_committees_spread_and_count() -> None:
     from mnistlab.comparison import display_cells
     from mnistlab.store import CommitteeRecord

@@ -492,3 +492,16 @@ def test_a_report_without_its_data_says_nothing_of_figures_it_could_not_draw(rec
     assert any("no confusion matrices or misclassified images of fashion-mnist" in str(w.message) for w in said)
     assert "no confusion matrices or misclassified images of fashion-mnist runs" in text
     assert "images below draw" not in text
+
+
+def test_provenance_quotes_the_file_as_a_shell_reads_it_and_counts_one_run(recorded) -> None:
+    """helper-129: the report's command read `mnistlab run exp/we ird/h"ost<i>le's.toml` (not a
+    command to paste) and "1 runs started"."""
+    import shlex
+
+    root, ids = recorded
+    one = [RunStore(root).get(ids["cnn0"])]
+    name = """exp/we ird/h"ost<i>le's.toml"""
+    lines = report.provenance(one, "hostile", name, "run")
+    assert shlex.split(lines[0].split(" (the runs")[0]) == ["command:", "mnistlab", "run", name]
+    assert lines[1].startswith("1 run started ")

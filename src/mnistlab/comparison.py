@@ -1012,8 +1012,12 @@ def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
         return buf.getvalue()
     if fmt == "markdown":
         heads, cells = display_cells(rows)
-        lines = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]
-        lines += ["| " + " | ".join(" ".join(x.split()) for x in c) + " |" for c in cells]  # (aligned only in a table)
+
+        def cell(x: str) -> str:  # one line, its pipes escaped as GitHub's tables read them (helper-129)
+            return " ".join(x.split()).replace("\\", "\\\\").replace("|", "\\|")
+
+        lines = ["| " + " | ".join(map(cell, heads)) + " |", "|" + "---|" * len(heads)]
+        lines += ["| " + " | ".join(map(cell, c)) + " |" for c in cells]  # (aligned only in a table)
         return "\n".join(lines) + "\n"
     raise SpecError(f'unknown format "{fmt}"{did_you_mean(fmt, ["table", "csv", "markdown", "json"])}')
 

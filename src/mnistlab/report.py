@@ -17,6 +17,7 @@ import base64
 import html
 import json
 import os
+import shlex
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -178,7 +179,7 @@ def provenance(records: Sequence[RunRecord], experiment: str, given: str, file: 
     import datetime as dt
 
     if file:
-        lines = [f"command: mnistlab {file} {given}{' --quick' * quick} (the runs are recorded as experiment "
+        lines = [f"command: mnistlab {file} {shlex.quote(given)}{' --quick' * quick} (the runs are recorded as experiment "
                  f"{experiment!r}; each variant's config below is what its runs trained, seeds aside)"]
     else:
         lines = [f"recorded as experiment {experiment!r}; its experiment file is not named here (give the file "
@@ -187,7 +188,8 @@ def provenance(records: Sequence[RunRecord], experiment: str, given: str, file: 
     starts = sorted(r.created_at for r in records if r.created_at)
     if starts:
         day = [dt.datetime.fromtimestamp(t, dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC") for t in (starts[0], starts[-1])]
-        lines.append(f"{len(records)} runs started {day[0]}" + (f" to {day[1]}" if day[1] != day[0] else ""))
+        lines.append(f"{len(records)} run{'s' * (len(records) != 1)} started {day[0]}"
+                     + (f" to {day[1]}" if day[1] != day[0] else ""))
 
     def values(*keys: str) -> str:
         seen = dict.fromkeys(" ".join(str((r.env or {}).get(k)) for k in keys if (r.env or {}).get(k) is not None)

@@ -409,7 +409,8 @@ def _finish_averaging(cfg: RunConfig, trainer: Trainer, data: Split, outcome: Fi
         return {"weight_average": f"swa: never started (training ended after epoch {len(outcome.history)}, "
                 f"before swa.start_epoch {swa.start_epoch}): the model is the plain one"}
     bn = recompute_bn(trainer.model, data.train_x, trainer.plan.inputs)
-    return {"weight_average": f"swa: the mean of {swa.averaged} epochs' weights"
+    return {"weight_average": (f"swa: the mean of {swa.averaged} epochs' weights" if swa.averaged > 1 else
+                               f"swa: the weights of epoch {swa.start_epoch} alone (training ended there), the plain model's")
             + (", BatchNormalization statistics recomputed over the training images" if bn else "")}
 
 
