@@ -36,6 +36,10 @@ def test_show_data_saves_grid_and_raw_image(tmp_path: Path, data_dir: Path, caps
     assert code == 0, capsys.readouterr().err
     single = tmp_path / "grid-image-3.png"
     assert Image.open(out).size[0] > 300 and Image.open(single).size[0] > 200
+    odd = tmp_path / "new\nline.png"  # helper-129: "wrote .../new" and "line.png" on two lines
+    assert main(["show-data", "mnist", "--data-dir", str(data_dir), "-o", str(odd)]) == 0
+    said = capsys.readouterr().out
+    assert said.count("\n") == said.count("wrote ") and "new\\nline.png" in said, said
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ import click
 from mnistlab import datasets
 from mnistlab.cli._common import IntRange, PathArg, check_output, data_dir_option, dataset_arg, save_figure
 from mnistlab.cli._output import Column, emit, format_option
+from mnistlab.files import display_name
 
 
 def _size(n: int) -> str:
@@ -87,7 +88,7 @@ def show_data_cmd(dataset: str | dict[str, Any], split: str, rows: int, cols: in
     single = plots.plot_image(images[index], title=f"{label_of} {split}[{index}]: {label}")
     for fig, path in ((grid, output), (single, single_path)):
         save_figure(fig, path)
-        click.echo(f"wrote {path}")
+        click.echo(f"wrote {display_name(path)}")
 
 
 COMMANDS: list[click.Command] = [datasets_cmd, show_data_cmd]

@@ -8,6 +8,7 @@ import click
 
 from mnistlab.cli._common import IntRange, PathArg, check_output, data_dir_option, open_store, save_figure, store_option
 from mnistlab.errors import OutputError
+from mnistlab.files import display_name
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
 
@@ -71,7 +72,7 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
                          images=indices, filter_index=filter_index, layers=layers or None,
                          index=index, split=split, max_images=max_images, quick=quick)
     save_figure(drawing.figure, out, dpi=dpi)
-    click.echo(f"wrote {out}" + (f": {drawing.drawn}" if drawing.drawn else ""))
+    click.echo(f"wrote {display_name(out)}" + (f": {drawing.drawn}" if drawing.drawn else ""))
 
 
 @click.command("report")
@@ -93,7 +94,7 @@ def report_cmd(experiment: str, output: str, store_path: str | None, data_dir: P
 
     out = check_output(output, (".html", ".htm"))
     write_report(open_store(store_path), experiment, out, data_dir=data_dir, quick=quick, jobs=jobs)
-    click.echo(f"wrote {out}")
+    click.echo(f"wrote {display_name(out)}")
 
 
 COMMANDS: list[click.Command] = [plot_cmd, report_cmd]

@@ -10,6 +10,7 @@ import click
 from mnistlab.cli._common import PathArg, experiment_file, model_arg, one_variant, variant_configs
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import SpecError
+from mnistlab.files import display_name
 
 
 MODEL_COLUMNS = (Column("name", "name", whole=True), Column("params", "params", "{:,}".format, right=True, whole=True),
@@ -74,7 +75,7 @@ def summary_command(model: str, as_json: bool, save: str | None, variant: str | 
         click.echo(f"warning: {message}", err=True)
     if save:
         save_model_spec(spec, save)
-        click.echo(f"wrote {save}", err=True)
+        click.echo(f"wrote {display_name(save)}", err=True)
 
 
 COMMANDS: list[click.Command] = [models_command, summary_command]

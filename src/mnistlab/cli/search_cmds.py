@@ -14,7 +14,7 @@ from mnistlab.cli._common import (IntRange, PathArg, backend_and_store, backend_
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
 from mnistlab.cli._output import closed_output_stops, format_option, is_terminal, rich_console, stopped_by
 from mnistlab.errors import OutputError, RunNotFinished
-from mnistlab.files import check_output_path
+from mnistlab.files import check_output_path, display_name
 
 _STORE = store_option()
 
@@ -164,7 +164,7 @@ def search_best_cmd(experiment: str, store: str | None, output: str | None, forc
         return
     path = write_best(runs, name, output, repeats)
     rec = best_trial(runs)
-    click.echo(f"wrote {path}: trial {rec.metrics['trial']} ({rec.run_id}), {rec.metrics['search_metric']} "
+    click.echo(f"wrote {display_name(path)}: trial {rec.metrics['trial']} ({rec.run_id}), {rec.metrics['search_metric']} "
                f"{rec.metrics['search_value']:.4f}; train it with `mnistlab run {path}`")
 
 
