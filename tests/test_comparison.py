@@ -429,7 +429,8 @@ def test_compare_during_a_sweep_says_what_is_training_and_what_may_be_queued(
         store.finish_run(run_id, status="interrupted", history=[], metrics={}, env={}, message="stopped")
     out, err = compare_cli(str(p))  # the sweep stopped: nothing training
     assert (out["a"], out["c"][0]) == ((1, None), 0) and err == PART_NOTE
-    assert out["b"] == (1, "1 interrupted, no result yet: running its experiment again continues it")  # helper-123
+    assert out["b"] == (1, "1 interrupted, no result yet: running its experiment again trains it on (from its last "
+                           "checkpoint, if it reached one)")  # helper-123; helper-129: not "continues" one with none
     assert main(["compare", str(p), "--store", str(store.root), "--format", "json"]) == 0
     [b] = [r for r in json.loads(capsys.readouterr().out) if r["variant"] == "b"]
     assert b["failed"] == 0 and len(b["run_ids"]) == 1 and store.get(b["run_ids"][0]).status == "finished"

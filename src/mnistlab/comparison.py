@@ -1109,7 +1109,8 @@ def _row_note(recs: Sequence[RunRecord], ok: Sequence[RunRecord], blown: int, pe
         return _no_result(recs)
     said = [f"{blown} diverged: the learning rate{' or the weight penalty' * penalty} is probably too high"] * bool(blown)
     if stopped := sum(r.status == "interrupted" for r in recs):  # (a failed one is in the failed column)
-        said.append(f"{stopped} interrupted, no result yet: running its experiment again continues it")
+        said.append(f"{stopped} interrupted, no result yet: running its experiment again trains it on (from its last "
+                    "checkpoint, if it reached one)")
     return "; ".join(said) or None
 
 
