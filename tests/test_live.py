@@ -99,7 +99,9 @@ def test_a_sweep_before_its_first_cell_ends_has_an_eta_by_its_running_cells_pace
     # 1 of 4 epochs in 20 s: a cell takes 80 s; 3/4 of this one and one more cell are left
     assert s.eta == pytest.approx(80 * 1.75, rel=0.05)
     assert main(["show", running, "--store", str(store.root)]) == 0
-    line = next(x for x in capsys.readouterr().out.splitlines() if x.startswith("progress "))
+    shown_text = capsys.readouterr().out
+    line = next(x for x in shown_text.splitlines() if x.startswith("progress "))
+    assert "  epoch=1\n" in shown_text and "epochs=4" not in shown_text  # helper-129: each epoch's line said epochs=60
     said = re.fullmatch(rf"progress epoch 1 of 4, 0:(\d\d) so far, about 1:(\d\d) left \(at its pace so far\), "
                         rf"process {os.getpid()} on {re.escape(socket.gethostname())}", line)
     assert said, line  # 1 of 4 epochs in its seconds so far (20 and the test's own): 3 times as many left

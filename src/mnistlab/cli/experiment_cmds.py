@@ -389,7 +389,8 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
     click.echo("env " + json.dumps(r.env, indent=1, sort_keys=True))
     click.echo(f"history ({len(r.history)} epoch{'s' * (len(r.history) != 1)})")
     for h in r.history:
-        click.echo("  " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in h.items()))
+        click.echo("  " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in h.items()
+                                    if k != "epochs"))  # a running run's planned epochs: its progress line says them
     click.echo("config " + json.dumps(r.config, indent=1, sort_keys=True))
 
 
