@@ -573,3 +573,12 @@ def test_plot_history_takes_runs_and_kerass_history_dict_and_refuses_the_rest_in
     for bad in (run, np.zeros((3, 4)), np.zeros(5)):
         with pytest.raises(PlotError, match="plot_confusion_matrix takes a square matrix of counts"):
             plots.plot_confusion_matrix(bad)
+
+
+def test_a_blown_up_loss_puts_the_loss_panel_on_a_log_scale():
+    """helper-129: a diverged run's loss (1.56e8) drew every other run's loss curve flat at 0."""
+    calm = [{"epoch": e, "loss": 0.5 / e, "accuracy": 0.8} for e in (1, 2, 3)]
+    wild = [{"epoch": e, "loss": 10.0 ** (3 * e), "accuracy": 0.1} for e in (1, 2, 3)]
+    assert plots.plot_history([("calm", calm)]).axes[1].get_yscale() == "linear"
+    ax = plots.plot_history([("calm", calm), ("wild", wild)]).axes[1]
+    assert ax.get_yscale() == "log" and ax.get_ylabel() == "loss (log scale)"

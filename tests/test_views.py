@@ -516,6 +516,11 @@ def test_figures_of_a_variant_draw_the_runs_compare_shows(tmp_path: Path, data_d
             "compare` shows them): 1 interrupted; `mnistlab show " in said and first.run_id not in said, said
     assert main(["plot", "confusion", first.run_id, "--store", str(store), "--data-dir", str(data_dir),
                  "-o", str(tmp_path / "one.png")]) == 0  # the older run, by its id
+    stopped = RunStore(store).runs()[-1]  # its curves say it stopped, and draw no test line (no result)
+    fig = views.figure_for("history", RunStore(store), stopped.run_id)
+    labels = [line.get_label() for line in fig.axes[0].get_lines()]
+    assert labels == ["seed 0 (interrupted after 1 of 2 epochs) train"], labels
+    assert fig._suptitle.get_text() == "train, seed000-dense, fashion-mnist"  # what the curves are of (helper-129)
 
 
 def test_curves_of_runs_on_two_datasets_say_their_test_accuracies_do_not_compare(tmp_path: Path, data_dir: Path) -> None:

@@ -246,6 +246,9 @@ def _history_run(given: Any) -> HistoryRun:
     return str(label), list(history), test_acc
 
 
+LOG_LOSS_SPAN = 1000  # losses spanning more than this factor are drawn on a log scale (helper-129)
+
+
 def plot_history(runs: Sequence[HistoryRun]) -> Figure:
     """Accuracy and loss per epoch: train solid, validation dashed, test accuracy as a horizontal line.
 
@@ -253,7 +256,8 @@ def plot_history(runs: Sequence[HistoryRun]) -> Figure:
     trained runs (:class:`mnistlab.Run`: labelled by their model); each history is the per-epoch
     list of dicts a run records (epoch, loss, accuracy, val_loss, val_accuracy), or Keras's
     ``history.history`` dict of lists. Several runs overlay in the same two panels, one colour each
-    (seeds 002 and 003). PlotError, one line, for anything else.
+    (seeds 002 and 003); losses that span more than :data:`LOG_LOSS_SPAN` times are drawn on a log
+    scale. PlotError, one line, for anything else.
     """
     runs = [_history_run(r) for r in runs]
     if not runs:
@@ -282,6 +286,10 @@ def plot_history(runs: Sequence[HistoryRun]) -> Figure:
         raise PlotError("the runs have no recorded epochs")
     ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
     ax_loss.set(title="Loss", xlabel="epoch", ylabel="loss")
+    losses = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax_loss.get_lines()] or [np.zeros(0)])
+    losses = losses[np.isfinite(losses) & (losses > 0)]
+    if losses.size and losses.max() > LOG_LOSS_SPAN * losses.min():  # a diverged run's 1e8 flattened every other curve
+        ax_loss.set(yscale="log", ylabel="loss (log scale)")
     epochs = sorted(plotted)
     for ax in (ax_acc, ax_loss):
         if len(epochs) <= 20:  # epochs are whole numbers: tick each one

@@ -154,14 +154,23 @@ def history_runs(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], fl
     for r in records:
         who = f"seed {r.seed}" if r.seed is not None else str(r.run_id)[:8]
         label = str(r.variant) if many_variants and one_run_each else f"{r.variant} {who}" if many_variants else who
-        out.append((label + _running_said(r), list(r.history or []), (r.metrics or {}).get("test_accuracy")))
+        out.append((label + _running_said(r), list(r.history or []), _test_line(r)))
     return out
 
 
 def _running_said(r: RunRecord) -> str:
-    """A curve's label's end for a run still training (helper-123: its plot looked finished):
-    ``" (running: 4 of 6 epochs so far)"``; ``""`` for any other."""
-    return f" (running: {epochs_trained(r)} so far)" if r.status == "running" else ""
+    """A curve's label's end for a run that did not finish: ``" (running: 4 of 6 epochs so far)"``
+    (helper-123: its plot looked finished), ``" (interrupted after 33 of 200 epochs)"``, ``"
+    (diverged)"`` (helper-129: the legend read as a result); ``""`` for a finished run."""
+    if r.status == "running":
+        return f" (running: {epochs_trained(r)} so far)"
+    return "" if r.status == "finished" else f" ({r.status} after {epochs_trained(r)})"
+
+
+def _test_line(r: RunRecord) -> float | None:
+    """The test accuracy a run's curves draw as a line: a finished run's (an interrupted run's is that
+    of its weights at the stop, no result: `runs` and `compare` show none either)."""
+    return (r.metrics or {}).get("test_accuracy") if r.status == "finished" else None
 
 
 def _chosen_curves(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], float | None]]:
@@ -173,8 +182,7 @@ def _chosen_curves(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], 
     for r in records:
         same = [o for o in records if label_of[o.run_id] == label_of[r.run_id]]
         who = "" if len(same) == 1 else f" seed {r.seed}" if len({o.seed for o in same}) == len(same) else f" {r.run_id}"
-        out.append((label_of[r.run_id] + who + _running_said(r), list(r.history or []),
-                    (r.metrics or {}).get("test_accuracy")))
+        out.append((label_of[r.run_id] + who + _running_said(r), list(r.history or []), _test_line(r)))
     return out
 
 
@@ -321,12 +329,14 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
             raise PlotError(f"{kind} draws one {'dataset' if kind in ('samples', 'image') else 'model'}: give one "
                             f"--variant, not {len(variants)}")
         curves = [r for v in variants for r in _runs_or_members(store, target, v, quick)]
-        return Drawing(_across_test_sets(plot_history(history_runs(readable_curves(curves))), curves))
+        return Drawing(_across_test_sets(_curves_named(plot_history(history_runs(readable_curves(curves))), curves),
+                                         curves))
     variant = variants[0] if variants else None
     if kind in ("history", "samples", "image"):
         records = _runs_or_members(store, target, variant, quick)
         if kind == "history":  # (an experiment's runs may be on several datasets: `train`'s, helper-129)
-            return Drawing(_across_test_sets(plot_history(history_runs(readable_curves(records))), records))
+            return Drawing(_across_test_sets(_curves_named(plot_history(history_runs(readable_curves(records))),
+                                                           records), records))
         ds = _dataset_of(records[0], data_dir)
         fig = _data_figure(kind, ds, split, index, rows, cols)
         _subtitle(fig, f"{dataset_label((records[0].config or {}).get('dataset', ds.info.name))}, {split} set")
@@ -348,6 +358,19 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
     row_labels = [f"test #{int(i)}: {ds.info.class_names[int(ds.test_labels[int(i)])]}" for i in images]
     fig = plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers, labels=row_labels)
     return Drawing(_named(fig, record), drawn)
+
+
+def _curves_named(fig: Figure, records: Sequence[RunRecord]) -> Figure:
+    """``fig``, the curves of ``records``, titled with what they are of, as a figure of one model is
+    (:func:`_named`): their experiment, their variant when they share one, and their dataset(s)
+    (helper-129: a history PNG named none of them)."""
+    def listed(values: Sequence[str]) -> str:
+        return ", ".join(dict.fromkeys(values))
+
+    variants = listed([str(r.variant) for r in records])
+    words = [listed([r.experiment for r in records])] + ([variants] if len({r.variant for r in records}) == 1 else [])
+    _subtitle(fig, ", ".join(words + [listed([dataset_label((r.config or {}).get("dataset", "?")) for r in records])]))
+    return fig
 
 
 def _named(fig: Figure, record: RunRecord, committee: str | None = None) -> Figure:
