@@ -31,7 +31,7 @@ LISTINGS = {
     "models": ["name", "params", "source", "description"],
     "datasets": ["name", "classes", "train", "test", "location", "size", "status", "check"],
     "runs": ["run_id", "experiment", "variant", "seed", "member", "status", "test_accuracy", "epochs", "started",
-             "quick"],
+             "quick", "dataset"],
     "compare": list(COLUMNS),
 }
 

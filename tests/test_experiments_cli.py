@@ -80,6 +80,7 @@ def test_run_runs_show_compare_rm(exp_file: Path, data_dir: Path, capsys: pytest
     shown = capsys.readouterr().out
     assert ids[0] in shown and "test_accuracy" in shown and "status finished" in shown
     assert "\nhistory (1 epoch)\n  epoch=1  " in shown  # the epochs under a heading of their own
+    assert shown.splitlines()[1] == "dataset mnist"  # helper-129: only inside its config before
     assert main(["show", ids[0][:6], "--format", "json"]) == 0  # helper-114: for scripts, as `runs --format json`
     record = json.loads(capsys.readouterr().out)
     assert record["run_id"] == ids[0] and record["status"] == "finished" and len(record["history"]) == 1
@@ -702,7 +703,9 @@ def test_compare_after_only_quick_runs_says_what_exists(tmp_path: Path, data_dir
     assert sorted(r["quick"] for r in listed) == [False] * 3 + [True] * 3
     assert main(["runs"]) == 0
     table = capsys.readouterr().out.splitlines()
-    assert table[0].split()[-1] == "quick" and sum(line.rstrip().endswith("yes") for line in table[1:]) == 3
+    assert table[0].split()[-2:] == ["quick", "dataset"] and sum(
+        line.split()[-2:] == ["yes", "mnist"] for line in table[1:]) == 3  # helper-129: which data a run had
+    assert {r["dataset"] for r in listed} == {"mnist"}
     smoke = next(r["run_id"] for r in listed if r["quick"])
     full = next(r["run_id"] for r in listed if not r["quick"])
     assert main(["show", smoke]) == 0 and "size of a --quick smoke run" in capsys.readouterr().out

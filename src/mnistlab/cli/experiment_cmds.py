@@ -309,7 +309,8 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
                Column("test_accuracy", "test acc", lambda a: f"{100 * a:.2f}%", right=True, whole=True),
                Column("epochs", "epochs", right=True, drop=3),
                Column("started", "started", lambda t: t[:16].replace("T", " "), drop=1),
-               Column("quick", "quick", lambda q: "yes" if q else "", drop=4))  # (added last: readers by position)
+               Column("quick", "quick", lambda q: "yes" if q else "", drop=4),
+               Column("dataset", "dataset", drop=2))  # (each added last: readers by position)
 
 
 @click.command("runs")
@@ -324,6 +325,7 @@ def runs_cmd(store: str | None, experiment: str | None, status: tuple[str, ...],
     """List recorded runs, oldest first; "quick" marks the size of a --quick smoke run (1 epoch,
     at most 300 training images), which comparisons by name leave out beside full-size runs."""
     from mnistlab.comparison import resolve_experiment, smoke_run
+    from mnistlab.data.userdata import dataset_label
     from mnistlab.store import RESULT_STATUSES
 
     st = open_store(store)
@@ -339,7 +341,8 @@ def runs_cmd(store: str | None, experiment: str | None, status: tuple[str, ...],
                      "epochs": None if r.status == "running" and not r.history else r.metrics.get("epochs_run",
                                                                                                   len(r.history)),
                      "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(r.created_at)),
-                     "quick": smoke_run(r)})
+                     "quick": smoke_run(r),  # runs of one model on two datasets read alike without (helper-129)
+                     "dataset": dataset_label(r.config["dataset"]) if (r.config or {}).get("dataset") else None})
     emit(rows, RUN_COLUMNS, fmt, empty="no runs")
 
 
@@ -367,6 +370,10 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
         click.echo(json.dumps(record, indent=1, sort_keys=True, default=str))
         return
     click.echo(f"run {r.run_id}  experiment {r.experiment}  variant {r.variant}  seed {r.seed}  member {r.member}")
+    if (r.config or {}).get("dataset"):  # helper-129: only inside its config
+        from mnistlab.data.userdata import dataset_label
+
+        click.echo(f"dataset {dataset_label(r.config['dataset'])}")
     tail, rest = status_said(r.status, r.message)  # "interrupted by Ctrl-C ...": the word once
     if (trained := r.env.get("same_run_as")) and not _recorded(st, str(trained)):  # helper-109: a trail to nothing
         rest += f" (run {trained} since deleted; this run holds its files and figures)"
