@@ -428,3 +428,17 @@ def test_ema_settings_with_use_ema_written_false_do_not_warn() -> None:
         warnings.simplefilter("error")
         parse_run_config({"dataset": "mnist", "model": "seed000-dense",
                           "train": {"ema_momentum": 0.9, "use_ema": False}})
+
+
+def test_an_ema_momentum_of_1_warns_that_the_average_never_moves() -> None:
+    """helper-128: ema_momentum = 1.0 was taken silently; the run ended with the weights after step 1."""
+    with pytest.warns(SpecWarning, match="train.ema_momentum = 1 keeps the weights after the first step"):
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"use_ema": True, "ema_momentum": 1.0}})
+
+
+def test_tta_is_a_setting_of_train_by_its_own_name(data_dir: Path) -> None:
+    """helper-128: `train(tta={...})` said only 'unknown setting "tta"'."""
+    from mnistlab.run import train
+
+    run = train("mnist", "seed000-dense", epochs=1, subset=60, data_dir=data_dir, progress="none", tta={"shift": 1})
+    assert run.metrics["tta_views"] == 5

@@ -25,11 +25,18 @@ def test_views_never_flip_and_count_as_documented() -> None:
 
 
 def test_a_view_moves_whole_pixels_and_turns_about_the_centre() -> None:
-    x = torch.arange(16.0).reshape(1, 1, 4, 4)
+    x = torch.arange(16.0).reshape(1, 1, 4, 4)  # its border's median (torch's: the lower middle), 7, comes in
     right = view_of(x, (1, 0, 0.0))
-    assert torch.equal(right[..., 1:], x[..., :3]) and not right[..., 0].any()  # the background comes in
+    assert torch.equal(right[..., 1:], x[..., :3]) and (right[..., 0] == 7).all()  # the background comes in
     up = view_of(x, (0, -1, 0.0))
-    assert torch.equal(up[..., :3, :], x[..., 1:, :]) and not up[..., 3, :].any()
+    assert torch.equal(up[..., :3, :], x[..., 1:, :]) and (up[..., 3, :] == 7).all()
+    digit = torch.zeros(2, 1, 6, 6)
+    digit[:, :, 2:4, 2:4] = 1.0
+    digit[1] = 1 - digit[1]  # helper-128: dark ink on white paper; a black fill was no background of it
+    moved = view_of(digit, (2, 0, 0.0))
+    assert not moved[0, :, :, :2].any() and (moved[1, :, :, :2] == 1).all()
+    turned = view_of(digit, (0, 0, 30.0))
+    assert torch.allclose(turned[1, :, 0, :], torch.ones(6)) and torch.allclose(turned[0, :, 0, :], torch.zeros(6))
     torch.testing.assert_close(view_of(x, (0, 0, 90.0)), torch.rot90(x, -1, (2, 3)))  # a quarter turn, clockwise
     assert torch.equal(view_of(x, (0, 0, 0.0)), x)
 

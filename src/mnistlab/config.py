@@ -276,6 +276,10 @@ class TrainConfig(BaseModel):
                 raise ValueError(f"swa.start_epoch ({self.swa.start_epoch}) is after the last epoch ({self.epochs})")
             if self.swa.lr is not None and self.schedule is not None:
                 raise ValueError("swa.lr and a schedule both set the learning rate: drop one of them")
+        if self.use_ema and self.ema_momentum == 1:  # Keras takes it too: the average of the first step alone
+            warnings.warn("train.ema_momentum = 1 keeps the weights after the first step as the average, which never "
+                          "moves again: the run ends with them (0.99, Keras's default, or 0.999 averages)",
+                          SpecWarning, stacklevel=user_level())
         if not self.use_ema and "use_ema" not in self.model_fields_set and (  # use_ema = false, written: no mistake
                 self.ema_momentum != 0.99 or self.ema_overwrite_frequency is not None):
             warnings.warn("train.ema_momentum and train.ema_overwrite_frequency apply with train.use_ema = true; "
@@ -1022,6 +1026,7 @@ def checkpoints_beside(callbacks: Any, folder: str | os.PathLike) -> Any:
 _FLAT_SECTIONS = {
     **{k: "train" for k in TrainConfig.model_fields},
     **{k: "data" for k in DataConfig.model_fields},
+    **{k: "evaluate" for k in EvaluateConfig.model_fields},  # train(tta={...}), --set tta=... (helper-128)
 }
 
 

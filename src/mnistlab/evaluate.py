@@ -91,9 +91,16 @@ def tta_views(shift: int = 0, rotation: float = 0.0) -> list[View]:
 
 
 def view_of(x: torch.Tensor, view: View) -> torch.Tensor:
-    """float (N, C, H, W) images seen as ``view``: shifted by whole pixels (what comes in is 0,
-    the background), then rotated about the centre (bilinear, 0 outside). Same shape, dtype."""
+    """float (N, C, H, W) images seen as ``view``: shifted by whole pixels, then rotated about the
+    centre (bilinear); what comes in is each image's background, the median of its border pixels
+    in each channel: 0 for the MNIST family, white for dark ink on paper (helper-128: a black fill
+    took inverted digits' TTA accuracy from 72.9% to 67.6%). Same shape, dtype."""
     dx, dy, degrees = view
+    if not (dx or dy or degrees):
+        return x.contiguous()
+    border = torch.cat([x[..., 0, :], x[..., -1, :], x[..., 1:-1, 0], x[..., 1:-1, -1]], dim=-1)
+    background = border.median(dim=-1).values[..., None, None]  # (N, C, 1, 1)
+    x = x - background  # the background is 0 while the view moves the image: what comes in is it
     if dx or dy:
         h, w = x.shape[-2:]
         padded = F.pad(x, (max(dx, 0), max(-dx, 0), max(dy, 0), max(-dy, 0)))
@@ -106,7 +113,7 @@ def view_of(x: torch.Tensor, view: View) -> torch.Tensor:
         matrix = torch.tensor([[cos, sin, 0.0], [-sin, cos, 0.0]], dtype=x.dtype, device=x.device)
         grid = F.affine_grid(matrix.expand(len(x), 2, 3), list(x.shape), align_corners=False)
         x = F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
-    return x.contiguous()
+    return (x + background).contiguous()
 
 
 @torch.inference_mode()
