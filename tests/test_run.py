@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -1040,3 +1041,26 @@ def test_git_commit_is_mnistlabs_own_checkout_not_the_folder_the_command_runs_in
     monkeypatch.chdir(other)
     run_module._git_commit.cache_clear()  # asked here, in the user's project, not earlier elsewhere
     assert run_module._git_commit() == (ours or None) and run_module._git_commit() != theirs
+
+
+def test_validation_data_sharing_test_or_training_images_is_said(data_dir):
+    """helper-128: validation_data of 100 of the 166 test images the run is scored on, or of
+    training images, passed without a word (only the whole test set was told)."""
+    from mnistlab.datasets import load_dataset
+    from mnistlab.errors import DataWarning
+
+    ds = load_dataset("mnist", data_dir=data_dir)
+    cases = {"test": (ds.test_images[:100], ds.test_labels[:100]), "train": (ds.train_images[:300], ds.train_labels[:300])}
+    for where, given in cases.items():
+        with pytest.warns(DataWarning) as caught:
+            r = run_config(cfg(dataset="mnist", data={"subset": 1000}, train={"epochs": 1}), data_dir=data_dir,
+                           progress="none", validation_data=given)
+        said = [str(w.message) for w in caught if issubclass(w.category, DataWarning)]
+        n = 100 if where == "test" else 300
+        assert any(s.startswith(f"validation_data: {n} of its {n} images are {where}ing images too" if where == "train"
+                                else f"validation_data: {n} of its {n} images are test images: ") for s in said), said
+        assert r.metrics["validation_is_test"] is False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)  # images of neither: nothing said
+        run_config(cfg(dataset="mnist", data={"subset": 1000}, train={"epochs": 1}), data_dir=data_dir, progress="none",
+                   validation_data=(ds.train_images[-200:], ds.train_labels[-200:]))

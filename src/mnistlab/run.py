@@ -553,10 +553,36 @@ def _fit_data_to_model(cfg: RunConfig, spec: ModelSpec, data: Split, validation_
         n = len(data.test_y)  # the notebooks' validation_data=(x_test, y_test): the test set (or a subset's first part)
         data.validation_is_test = bool(n and len(data.val_y) >= n and torch.equal(data.val_x[:n], data.test_x)
                                        and torch.equal(data.val_y[:n], data.test_y))
+        _warn_shared_images(data)
         if unlike := unlike_training(data.train_x, data.val_x):
             warnings.warn(f"validation_data: its images look unlike {dataset_label(cfg.dataset)}'s training images ({unlike}): "
                           f"images of another dataset, or inverted? (train(dataset=...) names the one trained on; the default is "
                           f"{_DEFAULT_DATASET})", DataWarning, stacklevel=user_level())
+
+
+def _warn_shared_images(data: Split) -> None:
+    """A DataWarning for ``validation_data`` that shares images with the test set (and is not the
+    test set itself, said elsewhere) or with the training images: choosing on it (EarlyStopping,
+    restore_best_weights, a search) chooses on test images, or validation scores what was learnt
+    (helper-128: 100 of the 166 test images, or 300 training images, passed unsaid)."""
+    def hashed(images: torch.Tensor) -> list[int]:  # one per image, of its bytes (exact copies only)
+        return [hash(row.tobytes()) for row in images.cpu().numpy().reshape(len(images), -1)]
+
+    assert data.val_x is not None
+    val = hashed(data.val_x)
+
+    def shared(images: torch.Tensor) -> int:
+        among = set(hashed(images))
+        return sum(h in among for h in val)
+
+    if not data.validation_is_test and (in_test := shared(data.test_x)):
+        warnings.warn(f"validation_data: {in_test} of its {len(data.val_x)} images are test images: choosing on it "
+                      "(EarlyStopping, restore_best_weights, a search) chooses on the test set, and the test score "
+                      "is no longer an unseen one", DataWarning, stacklevel=user_level())
+    if in_train := shared(data.train_x):
+        warnings.warn(f"validation_data: {in_train} of its {len(data.val_x)} images are training images too: "
+                      "validation scores on them what the model learnt, not how it does on unseen images",
+                      DataWarning, stacklevel=user_level())
 
 
 # How far apart two sets of images' inked fractions may be before they look like two datasets:
