@@ -165,7 +165,11 @@ def test_plot_cli_user_errors_are_one_line(recorded, data_dir, tmp_path, capsys)
              (["plot", "history", EXPERIMENT, "--variant", "cnm"], 'did you mean "cnn"'),
              (["plot", "filters", ids["dense"]], "no convolution"),
              (["plot", "feature-maps", ids["cnn0"], "--filter", "999"], "filter 999 out of range"),
-             (["plot", "image", ids["cnn0"], "--index", "-1"], "out of range")]
+             (["plot", "image", ids["cnn0"], "--index", "-1"], "out of range"),
+             # helper-129: an option of another kind of figure was taken and did nothing
+             (["plot", "samples", ids["cnn0"], "--index", "5"], "--index applies to plot image, not to plot samples"),
+             (["plot", "history", ids["cnn0"], "--images", "3"], "--images applies to plot feature-maps, not to plot"),
+             (["plot", "image", ids["cnn0"], "--max-images", "3"], "--max-images applies to plot misclassified, not")]
     for argv, message in cases:
         assert main([*argv, "--store", str(root), "--data-dir", str(data_dir), "-o", out]) == 2
         err = capsys.readouterr().err

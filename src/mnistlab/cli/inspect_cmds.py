@@ -61,6 +61,7 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
     from mnistlab import views
 
     views.check_kind(kind)  # before opening the store: a typo fails fast
+    _refuse_options_of_other_kinds(kind)
     if len(target) > 1 and variants:
         raise OutputError("--variant picks a variant of one experiment, not of chosen run ids")
     if len(target) > 1 and quick:
@@ -73,6 +74,21 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
                          index=index, split=split, max_images=max_images, quick=quick)
     save_figure(drawing.figure, out, dpi=dpi)
     click.echo(f"wrote {display_name(out)}" + (f": {drawing.drawn}" if drawing.drawn else ""))
+
+
+# The options that apply to some kinds only (the rest apply to every kind): given with another, refused
+OPTION_KINDS = {"images": ("--images", ("feature-maps",)), "filter_index": ("--filter", ("feature-maps",)),
+                "layers": ("--layers", ("feature-maps",)), "index": ("--index", ("image",)),
+                "split": ("--split", ("samples", "image")), "max_images": ("--max-images", ("misclassified",))}
+
+
+def _refuse_options_of_other_kinds(kind: str) -> None:
+    """OutputError for an option given on the command line that ``kind`` does not use (helper-129:
+    `plot samples --index 5` drew the grid as if it were not there)."""
+    ctx = click.get_current_context()
+    for name, (flag, kinds) in OPTION_KINDS.items():
+        if kind not in kinds and ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+            raise OutputError(f"{flag} applies to plot {' and '.join(kinds)}, not to plot {kind}")
 
 
 @click.command("report")
