@@ -582,3 +582,18 @@ def test_a_blown_up_loss_puts_the_loss_panel_on_a_log_scale():
     assert plots.plot_history([("calm", calm)]).axes[1].get_yscale() == "linear"
     ax = plots.plot_history([("calm", calm), ("wild", wild)]).axes[1]
     assert ax.get_yscale() == "log" and ax.get_ylabel() == "loss (log scale)"
+
+
+def test_rows_not_drawn_are_named_under_the_axis():
+    """helper-129: `plot compare` left out a variant whose runs failed without a word, `plot params`
+    a committee across variants (no parameter count of its own), and moved points of one size apart
+    unsaid; `plot params --variant mix` blamed unfinished runs."""
+    failed = {"variant": "huge", "n": 0, "test_acc": None, "note": "no result: 1 failed; `mnistlab show ab` says why"}
+    across = dict(ROWS[1], variant="mix", params=None, note="committee of a + b")
+    ax = plots.plot_comparison([*ROWS, failed]).axes[0]
+    assert ax.get_xlabel() == "variant\nnot drawn: huge (no result: 1 failed)"
+    ax = plots.plot_accuracy_vs_params([*ROWS, dict(ROWS[0], variant="twin"), across]).axes[0]
+    assert ax.get_xlabel().startswith("parameters (variants of one value drawn a little apart)\nnot drawn: mix (no "
+                                      "parameters: a committee across variants has none of its own)"), ax.get_xlabel()
+    with pytest.raises(PlotError, match=r"^mix: no params of its own \(a committee across variants has none\)"):
+        plots.plot_accuracy_vs_params([across])

@@ -315,11 +315,29 @@ def _mean_acc(row: Mapping[str, Any]) -> Any:
     return row.get("test_acc_mean", row.get("test_acc"))
 
 
+def _left_out(ax: Any, rows: Sequence[Mapping[str, Any]], drawn: Sequence[Mapping[str, Any]], why: str) -> None:
+    """Say under ``ax``'s x label which of ``rows`` are not among the ``drawn`` ones, and why (their
+    note's "no result: 1 failed", or ``why``): helper-129, a failed variant was silently missing."""
+    shown = {str(r.get("variant")) for r in drawn}
+    def reason(r: Mapping[str, Any]) -> str:
+        note = str(r.get("note") or "")
+        return note.split(";")[0] if note.startswith("no result") else why
+
+    missing = [f"{r.get('variant')} ({reason(r)})" for r in rows if str(r.get("variant")) not in shown]
+    if missing:
+        ax.set_xlabel(f"{ax.get_xlabel()}\nnot drawn: {_wrapped(', '.join(missing), 90, ',')}", fontsize=8)
+
+
 def _rows_with(rows: Sequence[Mapping[str, Any]], *keys: str) -> list[Mapping[str, Any]]:
     """The rows that have a mean test accuracy and every one of `keys`, with "acc" filled in."""
     usable: list[Mapping[str, Any]] = [{**r, "acc": _mean_acc(r)} for r in rows]
     usable = [r for r in usable if r["acc"] is not None and all(r.get(k) is not None for k in keys)]
     if not usable:
+        scored = [str(r.get("variant")) for r in rows if _mean_acc(r) is not None]
+        lacking = [k for k in keys if k != "variant"]
+        if scored and lacking:  # helper-129: a committee across variants has no parameter count of its own
+            raise PlotError(f"{', '.join(scored)}: no {' or '.join(lacking)} of {'its' if len(scored) == 1 else 'their'} "
+                            "own (a committee across variants has none), so nothing to draw here; plot compare draws it")
         raise PlotError(f"no comparison rows with a test accuracy and {', '.join(keys)} "
                         "(has the experiment finished any runs?)")
     return usable
@@ -330,8 +348,9 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
     error bar (none for a variant of one run: one run shows no spread, not a spread of 0), n
     written above; a committee's accuracy (a committee variant's, or a ``[[committees]]`` row's)
     as a diamond. Points, not bars: the axis is zoomed to the accuracies, and a bar's length would
-    not be its value."""
-    rows = _rows_with(rows, "variant")
+    not be its value. Rows without a test accuracy (a variant whose runs failed) are named under the
+    axis."""
+    given, rows = rows, _rows_with(rows, "variant")
     names = [str(r["variant"]) for r in rows]
     means = np.array([float(r["acc"]) for r in rows])
     stds = np.array([float(r.get("test_acc_std") or 0.0) for r in rows])
@@ -358,6 +377,7 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
     span = max(high - low, 0.01)  # room above the highest for its "n=" (it overlapped the title), in the axis's scale
     ax.set_ylim(max(0.0, low - max(0.02, 0.05 * span)), high + max(0.02, 0.12 * span))
     ax.set(title="Test accuracy per variant (mean ± sd of n runs)", xlabel="variant", ylabel="test accuracy")
+    _left_out(ax, given, rows, "no test accuracy")
     ax.grid(axis="y", alpha=0.3)
     return fig
 
@@ -383,9 +403,11 @@ def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, tit
     at one x (the same parameter count) are spread a little apart, so that their bars and names do
     not sit on each other; a name on the right half of the plot goes to the left of its point, so
     that it stays inside the axes."""
-    rows = _rows_with(rows, "variant", xkey)
+    given, rows = rows, _rows_with(rows, "variant", xkey)
     log = log and all(float(r[xkey]) > 0 for r in rows)
     xs = _dodged([float(r[xkey]) for r in rows], log)
+    if len({float(r[xkey]) for r in rows}) < len(rows):  # helper-129: two of 101,770 drawn at 97k and 105k, unsaid
+        xlabel += " (variants of one value drawn a little apart)"
     lo, hi = min(xs), max(xs)
     fig = Figure(figsize=(6.5, 4.5), layout="constrained")
     ax = fig.add_subplot()
@@ -401,6 +423,7 @@ def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, tit
         ax.set_xscale("log")
     ax.margins(x=0.08)
     ax.set(title=title, xlabel=xlabel, ylabel="test accuracy")
+    _left_out(ax, given, rows, f"no {xlabel.split(' (')[0]}: a committee across variants has none of its own")
     ax.grid(alpha=0.3)
     return fig
 
