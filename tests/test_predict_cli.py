@@ -504,3 +504,26 @@ def test_predict_says_which_run_of_an_experiment_answered(mnist_models, tmp_path
     assert code == 0 and err == ""  # a run named by its id: nothing to say
     code, out, err = cli(capsys, "predict", "use", "--variant", "committee", tmp_path / "d.png", "--store", mnist_models)
     assert code == 0 and err.startswith("predicted with the committee of 2 runs ("), err
+
+
+def test_pick_best_val_chooses_a_run_without_the_test_set(data_dir, tmp_path, capsys, mnist_models, test_digits):
+    """helper-128: predict, export and card chose a variant's run by test accuracy only, against
+    the README's own advice to choose on validation."""
+    from mnistlab.execute import run_experiment
+    from mnistlab.run import load_trained
+    from test_experiments import TINY, write
+
+    p = write(tmp_path, TINY.replace("subset = 120\n", "subset = 120\nvalidation = 30\n")
+              + '[[variants]]\nname = "a"\nrepeats = 3\n')
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)
+    runs = store.runs()
+    chosen = max(runs, key=lambda r: (r.metrics["val_accuracy"], r.created_at))
+    run = load_trained(store, "exp", pick="best-val")
+    assert run.run_id == chosen.run_id and run.chosen.startswith("the best of 3 runs of variant a by validation "
+                                                                 "accuracy, chosen without the test set"), run.chosen
+    Image.fromarray(test_digits[0][0]).save(tmp_path / "d.png")
+    code, _, err = cli(capsys, "predict", "use", "--variant", "dense", "--pick", "best-val", tmp_path / "d.png",
+                       "--store", mnist_models)
+    one_line_error(code, err, "--pick best-val chooses on validation, and the runs of variant 'dense' held out no "
+                              "validation images")

@@ -1624,7 +1624,8 @@ def check_trained(model: Any, caller: str) -> None:
 
 
 #: the flags of a command that takes a MODEL, as load_trained's keywords
-MODEL_KEYWORDS = {"--variant": "variant=", "--pick latest": 'pick="latest"', "--pick": "pick="}
+MODEL_KEYWORDS = {"--variant": "variant=", "--pick latest": 'pick="latest"', "--pick best-val": 'pick="best-val"',
+                  "--pick": "pick="}
 
 
 def load_trained(store: RunStore | str | os.PathLike[str], target: str, *, variant: str | None = None,

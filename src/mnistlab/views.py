@@ -555,7 +555,9 @@ def _check_index(i: int, n: int, split: str) -> None:
 
 
 # --------------------------------------------------------------------------- one trained model
-PICKS = ("best", "latest")
+# "best": by test accuracy (an optimistic figure: the test set chose it); "best-val": by validation
+# accuracy (chosen without the test set, helper-128); "latest": by start time
+PICKS = ("best", "best-val", "latest")
 
 
 def _committee_across(store: RunStore, ref: Any, target: str, name: str,
@@ -612,6 +614,9 @@ def picked_note(runs: Sequence[RunRecord], pick: str = "best") -> str | None:
     spread = f"{100 * np.mean(accs):.2f}% +- {100 * np.std(accs, ddof=1):.2f} (n={len(accs)})"
     if pick == "latest":
         return f"the latest of {len(accs)} runs of variant {variant} (their test accuracy: {spread})"
+    if pick == "best-val":
+        return (f"the best of {len(accs)} runs of variant {variant} by validation accuracy, chosen without the test "
+                f"set (their test accuracy: {spread})")
     return (f"the best of {len(accs)} runs of variant {variant} by test accuracy, an optimistic figure as the "
             f"test set chose it: their mean is {spread}")
 
@@ -629,6 +634,8 @@ def committee_pick_note(store: RunStore, chosen: CommitteeRecord, pick: str = "b
     of = f"{len(accs)} committees of {len(chosen.member_ids)} of variant {chosen.variant}"
     if pick == "latest":
         return f"the latest of {of} (their test accuracy: {spread})"
+    if pick == "best-val":
+        return f"the best of {of} by validation accuracy, chosen without the test set (their test accuracy: {spread})"
     return f"the best of {of} by test accuracy, an optimistic figure as the test set chose it: their mean is {spread}"
 
 
@@ -640,7 +647,7 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None, pi
     ``target`` is read as every command reads it (:func:`~mnistlab.comparison.resolve_experiment`):
     a run id (or unique prefix) is that run; an experiment file or name, narrowed to one
     ``variant`` when it has several (:func:`resolve_runs`), is that variant's
-    ``pick``: its "best" finished run by test accuracy or its "latest" (a search without
+    ``pick``: its "best" finished run by test accuracy, "best-val" by validation accuracy, or its "latest" (a search without
     ``variant``: its best complete trial by the search's own metric, for "best"); a committee variant is its
     best (or latest) scored committee of the most members, and ``variant`` may also name a
     committee across variants (an experiment's ``[[committees]]``: its latest evaluation over the
@@ -662,8 +669,8 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None, pi
             return list(whole.member_ids), whole
     runs = resolve_runs(store, target, variant, quick=quick, diverged=diverged)  # a run id: that run (its --variant agreeing)
     if ref.run is not None:
-        if pick == "latest":  # a run id names one run: nothing to pick from (said, not ignored)
-            raise SpecError(f"--pick latest picks among an experiment's runs, and {target} is run {ref.run.run_id}: "
+        if pick != "best":  # a run id names one run: nothing to pick from (said, not ignored)
+            raise SpecError(f"--pick {pick} picks among an experiment's runs, and {target} is run {ref.run.run_id}: "
                             f"give its experiment ({ref.run.experiment}) instead, or leave --pick out")
         return [ref.run.run_id], None
     variants = list(dict.fromkeys(str(r.variant) for r in runs))
@@ -676,7 +683,12 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None, pi
     ids = {r.run_id for r in runs}
     committees = [c for c in store.committees(name) if c.variant == variants[0] and set(c.member_ids) <= ids]
     if committees:  # the whole committee, not a --quick smoke committee of its first members
-        best = max(committees, key=lambda c: (len(c.member_ids), c.accuracy if pick == "best" else c.created_at))
+        if pick == "best-val" and any(c.val_accuracy is None for c in committees):
+            raise StoreError(f"--pick best-val chooses on validation, and variant {variants[0]!r}'s committees were "
+                             "not scored on any (their members held out no shared validation images): --pick best "
+                             "or latest")
+        best = max(committees, key=lambda c: (len(c.member_ids), c.accuracy if pick == "best" else c.val_accuracy
+                                              if pick == "best-val" else c.created_at))
         return list(best.member_ids), best
     if any(r.member > 0 for r in runs):
         raise StoreError(f"variant {variants[0]!r} of {ref.name!r} is a committee that was never scored whole "
@@ -686,9 +698,17 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None, pi
 
 def picked_run(runs: Sequence[RunRecord], pick: str = "best") -> RunRecord:
     """The run ``pick`` chooses among one variant's ``runs`` (not empty): the "best" by test
-    accuracy (the latest of equals; runs without one last), or the "latest" by start time."""
-    def acc(r: RunRecord) -> float:
-        value = (r.metrics or {}).get("test_accuracy")
+    accuracy or the "best-val" by validation accuracy (the latest of equals; runs without one
+    last), or the "latest" by start time. StoreError for "best-val" among runs of which none
+    recorded a validation accuracy."""
+    def acc(r: RunRecord, key: str) -> float:
+        value = (r.metrics or {}).get(key)
         return float(value) if isinstance(value, (int, float)) else -1.0
 
-    return max(runs, key=lambda r: (acc(r), r.created_at) if pick == "best" else (r.created_at, 0.0))
+    if pick == "latest":
+        return max(runs, key=lambda r: r.created_at)
+    key = "val_accuracy" if pick == "best-val" else "test_accuracy"
+    if key == "val_accuracy" and all(acc(r, key) < 0 for r in runs):
+        raise StoreError(f"--pick best-val chooses on validation, and the runs of variant {runs[0].variant!r} held out "
+                         "no validation images (data.validation): --pick best or latest")
+    return max(runs, key=lambda r: (acc(r, key), r.created_at))

@@ -32,8 +32,9 @@ def model_options(f: F) -> F:
     for option in reversed((
         click.option("--variant", multiple=True, callback=one_variant,
                      help="The experiment's variant (needed when it has several)."),
-        click.option("--pick", type=click.Choice(["best", "latest"]), default="best", show_default=True,
-                     help="Which run of the variant: the best by test accuracy, or the latest."),
+        click.option("--pick", type=click.Choice(["best", "best-val", "latest"]), default="best", show_default=True,
+                     help="Which run of the variant: the best by test accuracy, the best by validation accuracy "
+                          "(chosen without the test set; its runs need data.validation), or the latest."),
         store_option("store_path"),
     )):
         f = option(f)
