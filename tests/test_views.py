@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -387,7 +388,8 @@ def test_figures_of_an_interrupted_runs_test_predictions_say_so(data_dir, tmp_pa
     finished = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=240,
                      store=tmp_path / "runs")
     title = views.figure_for("confusion", store, finished.run_id, data_dir=data_dir).axes[0].get_title()
-    assert title == f"Confusion matrix\n(run {finished.run_id}, seed000-dense, train, mnist, the size of a --quick smoke run)"
+    assert re.fullmatch(rf"Confusion matrix\n\(40 test images, accuracy \d+\.\d\d%\)\n\(run {finished.run_id}, "
+                        r"seed000-dense, train, mnist, the size of a --quick smoke run\)", title), title
 
 
 def test_a_committee_s_figure_says_it_is_the_best_of_its_scored_committees(tmp_path: Path, data_dir: Path, capsys) -> None:
@@ -540,3 +542,28 @@ def test_curves_of_runs_on_two_datasets_say_their_test_accuracies_do_not_compare
     with pytest.warns(ReportWarning, match="scored on 2 different test sets"):
         fig = views.figure_for("history", RunStore(store), "train")
     assert "scored on different test sets: the accuracies do not compare" in fig._suptitle.get_text()
+
+
+def test_a_run_that_counts_for_two_variants_is_one_curve_named_by_both(recorded) -> None:
+    """helper-129: a committee variant whose member is also another variant's run drew its curves
+    twice, one exactly under the other, with both in the legend."""
+    root, ids = recorded
+    run = RunStore(root).get(ids["cnn0"])
+    again = dataclasses.replace(run, variant="cnn-com")  # the same run, listed for a second variant
+    (label, history, _), = views.history_runs([run, again])
+    assert label == "cnn = cnn-com" and history == run.history
+
+
+def test_figures_of_predictions_say_how_many_images_and_errors_they_show(recorded, data_dir) -> None:
+    """helper-129: a confusion matrix gave neither n nor accuracy (of a subset's 333 test images), and
+    the misclassified grid's 25 images said neither of how many errors nor in what order."""
+    root, ids = recorded
+    store = RunStore(root)
+    run = store.get(ids["cnn0"])
+    n, acc = run.metrics["test_size"], run.metrics["test_accuracy"]
+    title = views.figure_for("confusion", store, run.run_id, data_dir=data_dir).axes[0].get_title()
+    assert f"{n:,} test images, accuracy {acc:.2%}" in " ".join(title.split()), title
+    errors = round((1 - acc) * n)
+    fig = views.figure_for("misclassified", store, run.run_id, data_dir=data_dir, max_images=3)
+    said = " ".join(fig._suptitle.get_text().split())
+    assert f"the 3 most confident of its {errors} errors in {n:,} test images" in said, said

@@ -298,12 +298,9 @@ def plot_history(runs: Sequence[HistoryRun]) -> Figure:
         else:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
-    if len(runs) <= 3:
-        for ax in (ax_acc, ax_loss):
-            ax.legend(fontsize=7, handlelength=3)
-    else:  # many runs: one legend beside the panels instead of two covering the curves
-        fig.set_size_inches(14, 4.8)
-        fig.legend(*ax_acc.get_legend_handles_labels(), loc="outside right upper", fontsize=7, handlelength=3)
+    # one legend beside the panels, never over the curves (helper-129: inside a panel it hid one)
+    fig.set_size_inches(13.5 if len(runs) <= 3 else 14, 4.2 if len(runs) <= 3 else 4.8)
+    fig.legend(*ax_acc.get_legend_handles_labels(), loc="outside right upper", fontsize=7, handlelength=3)
     return fig
 
 
@@ -362,8 +359,9 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
     ax.plot(x, means, "o", color="C0", label="mean of the runs")
     if several.any():
         ax.errorbar(x[several], means[several], yerr=stds[several], fmt="none", ecolor="C0", capsize=4)
-    for i, r in enumerate(rows):
-        ax.annotate(f"n={r.get('n', '?')}", (i, means[i] + stds[i]), ha="center", va="bottom", fontsize=7,
+    for i, r in enumerate(rows):  # above its committee's diamond too (helper-129: the diamond hid it)
+        top = max(means[i] + stds[i], float(r.get("committee_acc") or -1.0))
+        ax.annotate(f"n={r.get('n', '?')}", (i, top), ha="center", va="bottom", fontsize=7,
                     xytext=(0, 6), textcoords="offset points")
     committees = [(i, float(r["committee_acc"])) for i, r in enumerate(rows) if r.get("committee_acc") is not None]
     if committees:

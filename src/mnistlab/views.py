@@ -146,14 +146,23 @@ def with_predictions(who: str, images: np.ndarray, true: np.ndarray, probs: np.n
 def history_runs(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], float | None]]:
     """(label, history, test accuracy) for each record, as `plot_history` takes them.
 
-    Labels name the variant when records span several, and the seed (or the run id) otherwise.
+    Labels name the variant when records span several, and the seed (or the run id) otherwise; a
+    run that counts for several variants (a committee variant's member that is also another
+    variant's run) is one curve, named by them all (helper-129: "dense" hid under "dense-com").
     """
-    many_variants = len({r.variant for r in records}) > 1
+    variants_of: dict[str, list[str]] = {}
+    first: dict[str, RunRecord] = {}  # each run once, where it came first
+    for r in records:
+        variants_of.setdefault(r.run_id, []).append(str(r.variant))
+        first.setdefault(r.run_id, r)
+    records = list(first.values())
+    many_variants = len({r.variant for r in records}) > 1 or any(len(v) > 1 for v in variants_of.values())
     one_run_each = len({r.variant for r in records}) == len(records)
     out = []
     for r in records:
         who = f"seed {r.seed}" if r.seed is not None else str(r.run_id)[:8]
-        label = str(r.variant) if many_variants and one_run_each else f"{r.variant} {who}" if many_variants else who
+        variant = " = ".join(dict.fromkeys(variants_of[r.run_id]))
+        label = variant if many_variants and one_run_each else f"{variant} {who}" if many_variants else who
         out.append((label + _running_said(r), list(r.history or []), _test_line(r)))
     return out
 
@@ -467,9 +476,16 @@ def _prediction_figure(kind: str, who: str, ds: Dataset, test_images: np.ndarray
     pred = probs.argmax(1)
     if kind == "misclassified":
         wrong = misclassified(probs, true)  # the most confident mistakes first
-        return plot_misclassified(test_images[wrong], true[wrong], pred[wrong], names, max_images)
+        fig = plot_misclassified(test_images[wrong], true[wrong], pred[wrong], names, max_images)
+        shown = min(max_images, len(wrong))  # helper-129: 25 images, of how many, in what order
+        said = (f"the {shown} most confident of its {len(wrong)} errors" if shown < len(wrong) else
+                f"its {len(wrong)} error{'s' * (len(wrong) != 1)}, the most confident first") if len(wrong) else ""
+        _subtitle(fig, f"{said}{' in ' if said else 'none in '}{len(true):,} test images")
+        return fig
     cm = confusion_matrix(true, pred, len(names))
-    return plot_confusion_matrix(cm, names) if kind == "confusion" else plot_per_class_accuracy(cm, names)
+    fig = plot_confusion_matrix(cm, names) if kind == "confusion" else plot_per_class_accuracy(cm, names)
+    _subtitle(fig, f"{len(true):,} test images, accuracy {float((pred == true).mean()):.2%}")  # helper-129: n and acc
+    return fig
 
 
 def _data_figure(kind: str, ds: Dataset, split: str, index: int, rows: int, cols: int) -> Figure:
