@@ -205,7 +205,7 @@ def provenance(records: Sequence[RunRecord], experiment: str, given: str, file: 
 def _facts(records: Sequence[RunRecord]) -> list[str]:
     """The few settings and results a reader looks for first, from the recorded config and metrics."""
     cfg, train = records[0].config or {}, (records[0].config or {}).get("train") or {}
-    facts = [f"{len(records)} run{'s' if len(records) != 1 else ''} ({_seeds(records)})"]
+    facts = [f"{len(records)} run{'s' if len(records) != 1 else ''} ({views.members_said(records)})"]
     dataset = cfg.get("dataset")  # the user's own data by its files, not as a Python dict (helper-111)
     facts += [f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}"  # a searched lr: 0.01288, not 0.012881482725481003
               for k, v in (("dataset", dataset if dataset is None else dataset_label(dataset)),
@@ -262,7 +262,7 @@ def _committee_section(store: RunStore, target: str, row: Mapping[str, Any],
     by_variant: dict[str, list[RunRecord]] = {}
     for r in members:
         by_variant.setdefault(str(r.variant), []).append(r)
-    facts = [f"{len(members)} runs: " + ", ".join(f"{v} ({_seeds(rs)})" for v, rs in by_variant.items()),
+    facts = [f"{len(members)} runs: " + ", ".join(f"{v} ({views.members_said(rs)})" for v, rs in by_variant.items()),
              f"committee test accuracy {row['committee_acc']:.2%}"]
     if row.get("committee_val_acc") is not None:
         facts.append(f"committee validation accuracy {row['committee_val_acc']:.2%}")
@@ -271,17 +271,6 @@ def _committee_section(store: RunStore, target: str, row: Mapping[str, Any],
     section.figures.append(("training history of the members", _history_figure(members)))
     _prediction_figures(store, section, committee, data_dir)
     return section
-
-
-def _seeds(records: Sequence[RunRecord]) -> str:
-    """The runs' seeds in their order: ``seed 3``, ``seeds 0, 1``, or ``seeds 10-14`` for three or
-    more consecutive ones; runs of several variants (a committee across them) each with its
-    variant's name, ``dense seed 0, cnn seed 0`` (helper-129: "seeds 0, 0")."""
-    if len({str(r.variant) for r in records}) > 1:
-        return ", ".join(f"{r.variant} seed {r.seed}" for r in records)
-    seeds = [int(r.seed) for r in records]
-    span = len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds)))
-    return f"seed{'s' * (len(seeds) > 1)} " + (f"{seeds[0]}-{seeds[-1]}" if span else ", ".join(map(str, seeds)))
 
 
 def _history_figure(records: Sequence[RunRecord]) -> Figure:
@@ -324,7 +313,7 @@ def _prediction_figures(store: RunStore, section: VariantSection,
     if isinstance(source, RunRecord):
         who = f"run {first.run_id} (seed {first.seed})"
     else:
-        probs, who = source[1], f"the committee of {len(source[0])} runs ({_seeds(source[0])}; averaged outputs)"
+        probs, who = source[1], f"the committee of {len(source[0])} runs ({views.members_said(source[0])}; averaged outputs)"
     try:
         images, true, probs, note = views.with_predictions(who, images, true, probs)
     except MnistlabError as exc:

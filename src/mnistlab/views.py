@@ -519,8 +519,19 @@ def _one_model(store: RunStore, target: str, variant: str | None, kind: str,
              if c.variant == committee.variant and len(c.member_ids) == len(ids)]  # said, as the report says it
     best = (f", the best of its {len(alike)} scored committees by test accuracy"
             if len(alike) > 1 and first.variant == committee.variant else "")  # (across variants: its latest)
-    return (first, _averaged(store, ids),
-            f"the committee {committee.variant} of {len(ids)} runs (their averaged outputs){best}")
+    return (first, _averaged(store, ids), f"the committee {committee.variant} of {len(ids)} runs "
+            f"({members_said([store.get(m) for m in ids])}; their averaged outputs){best}")  # which (helper-129)
+
+
+def members_said(records: Sequence[RunRecord]) -> str:
+    """The runs' seeds in their order: ``seed 3``, ``seeds 0, 1``, or ``seeds 10-14`` for three or
+    more consecutive ones; runs of several variants (a committee across them) each with its
+    variant's name, ``dense seed 0, cnn seed 0`` (helper-129: "seeds 0, 0")."""
+    if len({str(r.variant) for r in records}) > 1:
+        return ", ".join(f"{r.variant} seed {r.seed}" for r in records)
+    seeds = [int(r.seed) for r in records]
+    span = len(seeds) > 2 and seeds == list(range(seeds[0], seeds[0] + len(seeds)))
+    return f"seed{'s' * (len(seeds) > 1)} " + (f"{seeds[0]}-{seeds[-1]}" if span else ", ".join(map(str, seeds)))
 
 
 def _averaged(store: RunStore, ids: Sequence[str]) -> np.ndarray:
