@@ -163,14 +163,14 @@ def history_runs(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], fl
         who = f"seed {r.seed}" if r.seed is not None else str(r.run_id)[:8]
         variant = " = ".join(dict.fromkeys(variants_of[r.run_id]))
         label = variant if many_variants and one_run_each else f"{variant} {who}" if many_variants else who
-        out.append((label + _running_said(r), list(r.history or []), _test_line(r)))
+        out.append((label + _unfinished_said(r), list(r.history or []), _test_line(r)))
     return out
 
 
-def _running_said(r: RunRecord) -> str:
+def _unfinished_said(r: RunRecord) -> str:
     """A curve's label's end for a run that did not finish: ``" (running: 4 of 6 epochs so far)"``
     (helper-123: its plot looked finished), ``" (interrupted after 33 of 200 epochs)"``, ``"
-    (diverged)"`` (helper-129: the legend read as a result); ``""`` for a finished run."""
+    (diverged after 3 of 10 epochs)"`` (helper-129: the legend read as a result); ``""`` for a finished run."""
     if r.status == "running":
         return f" (running: {epochs_trained(r)} so far)"
     return "" if r.status == "finished" else f" ({r.status} after {epochs_trained(r)})"
@@ -191,7 +191,7 @@ def _chosen_curves(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], 
     for r in records:
         same = [o for o in records if label_of[o.run_id] == label_of[r.run_id]]
         who = "" if len(same) == 1 else f" seed {r.seed}" if len({o.seed for o in same}) == len(same) else f" {r.run_id}"
-        out.append((label_of[r.run_id] + who + _running_said(r), list(r.history or []), _test_line(r)))
+        out.append((label_of[r.run_id] + who + _unfinished_said(r), list(r.history or []), _test_line(r)))
     return out
 
 
