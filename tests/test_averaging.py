@@ -442,3 +442,30 @@ def test_tta_is_a_setting_of_train_by_its_own_name(data_dir: Path) -> None:
 
     run = train("mnist", "seed000-dense", epochs=1, subset=60, data_dir=data_dir, progress="none", tta={"shift": 1})
     assert run.metrics["tta_views"] == 5
+
+
+def test_callback_objects_and_tables_run_in_the_order_given(data_dir: Path) -> None:
+    """helper-130: `train(callbacks=[EarlyStopping(...), {"type": "SwapEMAWeights", ...}])` ran the
+    table first (the objects after the config's), so the record said the EMA was kept, with no
+    warning, where Keras's order restores the raw weights; SwapEMAWeights is a mnistlab.callbacks name."""
+    from mnistlab.callbacks import EarlyStopping
+    from mnistlab.callbacks import SwapEMAWeights as FromCallbacks
+    from mnistlab.run import train
+
+    assert FromCallbacks is SwapEMAWeights
+    seen: list[str] = []
+
+    class Log(Callback):
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+        def on_epoch_end(self, epoch, logs=None):  # noqa: ANN001
+            seen.append(self.name)
+
+    early = EarlyStopping(monitor="val_accuracy", patience=4, restore_best_weights=True)
+    with pytest.warns(SpecWarning, match=r"put SwapEMAWeights\(swap_on_epoch=True\) before it"):
+        run = train("fashion-mnist", "seed000-dense", epochs=3, subset=300, validation=60, data_dir=data_dir,
+                    progress="none", use_ema=True, optimizer="sgd", lr=0.5,
+                    callbacks=[Log("a"), early, {"type": "SwapEMAWeights", "swap_on_epoch": True}, Log("b")])
+    assert seen == ["a", "b"] * 3
+    assert "then replaced by EarlyStopping's restored weights of epoch" in run.result.env["weight_average"]

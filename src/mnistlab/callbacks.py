@@ -796,3 +796,13 @@ def make_progress(mode: str, stream: TextIO | None = None) -> ProgressLogger:
     """The progress callback for a :data:`PROGRESS_MODES` mode (:class:`ProgressLogger`); the trainer
     puts it last in its :class:`CallbackList`."""
     return ProgressLogger(mode, stream)
+
+
+def __getattr__(name: str) -> Any:
+    """``mnistlab.callbacks.SwapEMAWeights``, where Keras has it (``keras.callbacks``), though it lives
+    with the average it swaps (:mod:`mnistlab.averaging`, which imports this module; helper-130)."""
+    if name == "SwapEMAWeights":
+        from mnistlab.averaging import SwapEMAWeights
+
+        return SwapEMAWeights
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

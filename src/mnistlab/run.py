@@ -318,7 +318,7 @@ def run_config(
     data_dir: str | os.PathLike | None = None,
     progress: str = "auto",
     checkpoint_dir: str | os.PathLike | None = None, resume: bool = False, checkpoint_every: float = 0.0,
-    extra_callbacks: Sequence[Callback] = (), interrupt: Callable[[], bool] | None = None,
+    extra_callbacks: Sequence[Callback] = (), extra_at: Sequence[int] = (), interrupt: Callable[[], bool] | None = None,
     validation_data: tuple[Any, Any] | None = None, on_data_ready: Callable[[Split], None] | None = None,
 ) -> RunResult:
     """Train one run described by ``cfg`` and evaluate it on the test set.
@@ -356,7 +356,7 @@ def run_config(
         trainer = Trainer(
             model, optimizer=t.optimizer, **optimizer_settings(cfg),
             batch_size=t.batch_size, label_smoothing=t.label_smoothing,
-            schedule=t.schedule, augment=cfg.augment, callbacks=run_callbacks(cfg) + list(extra_callbacks),
+            schedule=t.schedule, augment=cfg.augment, callbacks=run_callbacks(cfg, extra_callbacks, extra_at),
             seed=t.seed, progress=progress, plan=plan, interrupt=interrupt,
         )
         outcome = _fit(trainer, data, t.epochs, ckpt_key, memory, folder=checkpoint_dir, resume=resume, every=checkpoint_every)
@@ -374,17 +374,24 @@ def run_config(
                      outcome.error)
 
 
-def run_callbacks(cfg: RunConfig) -> list[Callback]:
-    """The callbacks a run's trainer gets from its config: the weight average first, Keras's
-    optimizer EMA (``train.use_ema``: Keras finalises it before any callback's ``on_train_end``) or
-    SWA (``train.swa``), then ``cfg.callbacks`` in their order."""
+def run_callbacks(cfg: RunConfig, extra: Sequence[Callback] = (), extra_at: Sequence[int] = ()) -> list[Callback]:
+    """The callbacks a run's trainer gets: the weight average first, Keras's optimizer EMA
+    (``train.use_ema``: Keras finalises it before any callback's ``on_train_end``) or SWA
+    (``train.swa``), then ``cfg.callbacks`` and the ``extra`` objects in the order the user listed
+    them: each extra one at its place in that list (``extra_at``; without it, after the config's).
+    helper-130: `train(callbacks=[EarlyStopping(...), {"type": "SwapEMAWeights"}])` ran the table first."""
     from mnistlab.averaging import ExponentialMovingAverage, StochasticWeightAveraging
 
     t = cfg.train
     first: list[Callback] = [ExponentialMovingAverage(t.ema_momentum, t.ema_overwrite_frequency)] if t.use_ema else []
     if t.swa is not None:
         first.append(StochasticWeightAveraging(t.swa.start_epoch, t.swa.lr))
-    return first + [make_callback(c) for c in cfg.callbacks]
+    listed = [make_callback(c) for c in cfg.callbacks]
+    if not extra_at:
+        return first + listed + list(extra)
+    for at, cb in sorted(zip(extra_at, extra), key=lambda placed: placed[0]):  # ascending: each lands where listed
+        listed.insert(at, cb)
+    return first + listed
 
 
 def _finish_averaging(cfg: RunConfig, trainer: Trainer, data: Split, outcome: FitOutcome) -> dict[str, str]:
@@ -398,7 +405,7 @@ def _finish_averaging(cfg: RunConfig, trainer: Trainer, data: Split, outcome: Fi
         every = f"every {t.ema_overwrite_frequency} steps" if t.ema_overwrite_frequency else "at the end"
         replaced = restored_epoch(trainer.callbacks)
         then = "" if replaced is None else (
-            f"; then EarlyStopping's restored average of epoch {replaced}" if _swaps_on_epoch(cfg)
+            f"; then EarlyStopping's restored average of epoch {replaced}" if swaps_before_restoring(trainer.callbacks)
             else f"; then replaced by EarlyStopping's restored weights of epoch {replaced}")
         return {"weight_average": f"ema: Keras's optimizer EMA, momentum {t.ema_momentum:g}, written into the "
                 f"weights {every}{then}"}
@@ -427,13 +434,16 @@ def _averaged_val(trainer: Trainer, data: Split, averaged: Mapping[str, str]) ->
     return {"val_loss": loss if math.isfinite(loss) else None, "val_accuracy": acc, "val_scored": "final weights"}
 
 
-def _swaps_on_epoch(cfg: RunConfig) -> bool:
-    """Whether a SwapEMAWeights(swap_on_epoch) comes before every EarlyStopping(restore_best_weights)
-    (then it keeps the EMA of its best epoch; after one, it kept that epoch's raw weights, helper-128)."""
+def swaps_before_restoring(callbacks: Sequence[Any]) -> bool:
+    """Whether among ``callbacks`` (objects or their config tables, in the order they run) a
+    SwapEMAWeights(swap_on_epoch) comes before every EarlyStopping(restore_best_weights): then it
+    keeps the EMA of its best epoch; after one, that epoch's raw weights (helper-128)."""
+    from mnistlab.averaging import SwapEMAWeights
+
     swapped = False
-    for c in cfg.callbacks:
-        swapped = swapped or (isinstance(c, SwapEMAWeightsConfig) and c.swap_on_epoch)
-        if isinstance(c, EarlyStoppingConfig) and c.restore_best_weights and not swapped:
+    for c in callbacks:
+        swapped = swapped or (isinstance(c, (SwapEMAWeights, SwapEMAWeightsConfig)) and c.swap_on_epoch)
+        if isinstance(c, (EarlyStopping, EarlyStoppingConfig)) and c.restore_best_weights and not swapped:
             return False
     return swapped
 
@@ -1320,7 +1330,7 @@ def train(
     """
     if resume and checkpoint_dir is None:  # it would train afresh, and say nothing
         raise SpecError("train(resume=True) needs checkpoint_dir=, the folder its checkpoint is in")
-    cfg, cb_objects = _train_config(dataset, model, epochs, overrides, validating=validation_data is not None)
+    cfg, cb_objects, cb_at = _train_config(dataset, model, epochs, overrides, validating=validation_data is not None)
     recorder = None
     if store is not None and store is not False:
         runs = _train_store(store, experiment)
@@ -1329,7 +1339,7 @@ def train(
         recorder = Recorder.for_config(runs, experiment, cfg)
     try:
         result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
-                            resume=resume, extra_callbacks=cb_objects, validation_data=validation_data)
+                            resume=resume, extra_callbacks=cb_objects, extra_at=cb_at, validation_data=validation_data)
     except BaseException as exc:
         if recorder is not None:
             recorder.abandon(exc)
@@ -1359,15 +1369,24 @@ def _noted(error: BaseException, run: Run) -> BaseException:
 
 
 def _train_config(dataset: Any, model: Any, epochs: int, overrides: dict[str, Any], *,
-                  validating: bool) -> tuple[RunConfig, list[Callback]]:
-    """:func:`train`'s arguments as a checked config, and the callback objects among ``overrides``
-    (checked as their tables are); ``validating``: ``validation_data`` was given. SpecError otherwise."""
-    cb_objects = _callback_objects(overrides)
+                  validating: bool) -> tuple[RunConfig, list[Callback], list[int]]:
+    """:func:`train`'s arguments as a checked config, the callback objects among ``overrides``
+    (checked as their tables are) and their places in the list given; ``validating``:
+    ``validation_data`` was given. SpecError otherwise."""
+    cb_objects, cb_at = _callback_objects(overrides)
     raw = apply_overrides({**_as_written(dataset, model, overrides), "train": {"epochs": epochs}}, overrides,
                           source="train()")
     cfg = parse_run_config(raw, source="train()", check_callbacks=not validating)
     _check_callback_objects(cb_objects, bool(cfg.data.validation) or validating, cfg)
-    return cfg, cb_objects
+    listed: list[Any] = list(cfg.callbacks)
+    for at, cb in zip(cb_at, cb_objects):
+        listed.insert(at, cb)
+    restores = any(isinstance(c, (EarlyStopping, EarlyStoppingConfig)) and c.restore_best_weights for c in listed)
+    if cb_objects and cfg.train.use_ema and restores and not swaps_before_restoring(listed):
+        warnings.warn("train(): callbacks: EarlyStopping(restore_best_weights) ends the run with the raw weights of its "
+                      "best epoch, replacing use_ema's average (as in Keras); to keep the average, put "
+                      "SwapEMAWeights(swap_on_epoch=True) before it", SpecWarning, stacklevel=user_level())
+    return cfg, cb_objects, cb_at
 
 
 def _recorded(recorder: Recorder, cfg: RunConfig, result: RunResult, checkpoint_dir: str | os.PathLike | None) -> Run:
@@ -1425,14 +1444,15 @@ class TrainingInterrupted(KeyboardInterrupt):
 
 
 # ------------------------------------------------------------------- using a trained model
-def _callback_objects(overrides: dict[str, Any]) -> list[Callback]:
+def _callback_objects(overrides: dict[str, Any]) -> tuple[list[Callback], list[int]]:
     """The Callback objects among ``overrides["callbacks"]`` (one alone too, as Keras 3 takes it),
-    taken out of it: the tables left there are the run config's."""
+    taken out of it, and each one's place in that list: the tables left there are the run config's."""
     given = overrides.get("callbacks", [])
     given = [given] if isinstance(given, (Callback, Mapping)) else given
     if "callbacks" in overrides:
         overrides["callbacks"] = [c for c in given if not isinstance(c, Callback)]
-    return [c for c in given if isinstance(c, Callback)]
+    placed = [(i, c) for i, c in enumerate(given) if isinstance(c, Callback)] if isinstance(given, (list, tuple)) else []
+    return [c for _, c in placed], [i for i, _ in placed]
 
 
 def _check_callback_objects(callbacks: Sequence[Callback], validation: bool, cfg: RunConfig) -> None:
