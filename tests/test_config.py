@@ -525,8 +525,8 @@ def test_keras_activation_layers_and_saved_initializers_read_in_a_spec_as_in_ker
 
     written = [{"type": "Conv2D", "filters": 4, "kernel_size": 3, "kernel_initializer": {
         "module": "keras.initializers", "class_name": "HeNormal", "config": {"seed": 3}, "registered_name": None}},
-        {"type": "relu"}, {"type": "Flatten"}, {"type": "Dense", "units": 10},
-        {"type": "LeakyReLU", "negative_slope": 0.2}, {"type": "Softmax", "axis": -1}]
+        {"type": "relu"}, {"type": "Flatten"}, {"type": "Dense", "units": 10, "bias_initializer": "zeros"},
+        {"type": "LeakyReLU", "alpha": 0.2}, {"type": "Softmax", "axis": -1}]  # helper-130: tf.keras 2's alpha, zeros
     plain = [{"type": "Conv2D", "filters": 4, "kernel_size": 3, "kernel_initializer": "he_normal"},
              {"type": "Activation", "activation": "relu"}, {"type": "Flatten"}, {"type": "Dense", "units": 10},
              {"type": "Activation", "activation": "leaky_relu"}, {"type": "Activation", "activation": "softmax"}]

@@ -229,6 +229,8 @@ def activation_layer(cls: str, settings: Mapping[str, Any], label: str) -> dict[
     settings mnistlab's activation of that name has, as an Activation layer table; SpecError for
     another setting. Read from Keras's JSON and from a spec (``{ type = "ReLU" }``) alike."""
     name, wanted = ACTIVATION_LAYERS[cls]
+    if cls == "LeakyReLU" and "alpha" in settings and "negative_slope" not in settings:  # tf.keras 2's name of it
+        settings = {("negative_slope" if k == "alpha" else k): v for k, v in settings.items()}
     for key, value in settings.items():
         if _every_layers(cls, key, value, f"{label} ({cls})", 0):
             continue

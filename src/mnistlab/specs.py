@@ -897,6 +897,13 @@ def with_every_key(node: Any) -> Any:
     return out
 
 
+def _is_zeros(value: Any) -> bool:
+    """Whether ``value`` names Keras's ``Zeros`` initializer: ``"zeros"`` (any case) or its saved form."""
+    if isinstance(value, Mapping):
+        value = value.get("class_name") if not (value.get("config") or {}) else None
+    return isinstance(value, str) and value.strip().lower() == "zeros"
+
+
 def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] = ()) -> LayerSpec:
     """Build one layer from `{"type": "Dense", "units": 128, ...}` (or a bare name like "Flatten").
 
@@ -936,6 +943,8 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
     for key, value in d.items():
         if key == "type":
             continue
+        if key == "bias_initializer" and name in ("Dense", "Conv2D") and _is_zeros(value):
+            continue  # Keras's default, the only one built: written or not, the same layer (helper-130)
         if key == "data_format" and name in _DATA_FORMAT_TAKERS:  # Keras's word for the layout (helper-125)
             if not isinstance(value, str) or value.lower() != "channels_last":  # Keras lowercases it too
                 raise SpecError(f"{where}: data_format = {show(value)}: mnistlab's layers take images channels last "
