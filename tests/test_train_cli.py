@@ -681,3 +681,16 @@ def test_ctrl_c_between_training_on_and_the_first_batch_is_said_and_recorded(dat
         assert f"(recorded as run {rec.run_id}); run the same command again to train it" in err
     assert main(["show", rec.run_id]) == 0
     assert f"status {rec.message}" in capsys.readouterr().out  # the word once: not "interrupted: interrupted"
+
+
+def test_train_of_a_weight_average_prints_the_final_weights_validation(data_dir, tmp_path, capsys):
+    """helper-130: `train` with SWA printed only its last epoch's val_accuracy, the raw weights',
+    beside the averaged weights' test score."""
+    assert main(["train", "--dataset", "mnist", "--model", "seed000-dense", "--subset", "300", "--epochs", "2",
+                 "--validation", "60", "--set", "train.swa.start_epoch=1", "--progress", "none",
+                 "--store", str(tmp_path / "runs"), "--data-dir", str(data_dir)]) == 0
+    out = capsys.readouterr().out
+    [rec] = RunStore(tmp_path / "runs").runs()
+    said = re.search(r"^val_accuracy: (\d\.\d{4}) - val_loss: \d+\.\d{4} \(these final weights: the model the test set "
+                     r"scores\)$", out, re.M)
+    assert said and float(said[1]) == pytest.approx(rec.metrics["val_accuracy"], abs=5e-5), out

@@ -385,6 +385,10 @@ def _echo_test_metrics(result: RunResult) -> None:
         click.echo(f"Restoring model weights from the end of the best epoch: {m['restored_epoch']}.")
     if result.env.get("weight_average"):
         click.echo(f"weights: {result.env['weight_average']}")
+    if m.get("val_scored") and m.get("val_accuracy") is not None:  # the epochs' lines scored the raw weights
+        loss = "n/a" if m.get("val_loss") is None else f"{m['val_loss']:.4f}"
+        click.echo(f"val_accuracy: {m['val_accuracy']:.4f} - val_loss: {loss} (these {m['val_scored']}: the "
+                   "model the test set scores)")
     if m["test_accuracy"] is not None:
         loss = "n/a" if m["test_loss"] is None else f"{m['test_loss']:.4f}"
         n = m["epochs_run"]
