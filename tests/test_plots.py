@@ -598,3 +598,5 @@ def test_rows_not_drawn_are_named_under_the_axis():
                                       "parameters: a committee across variants has none of its own)"), ax.get_xlabel()
     with pytest.raises(PlotError, match=r"^mix: no params of its own \(a committee across variants has none\)"):
         plots.plot_accuracy_vs_params([across])
+    with pytest.raises(PlotError, match=r"^nothing to draw: no variant has a result: huge \(no result: 1 failed\)$"):
+        plots.plot_comparison([failed])  # helper-130: "no comparison rows with a test accuracy and variant"

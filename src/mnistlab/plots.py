@@ -312,15 +312,17 @@ def _mean_acc(row: Mapping[str, Any]) -> Any:
     return row.get("test_acc_mean", row.get("test_acc"))
 
 
+def _why_not(row: Mapping[str, Any], why: str) -> str:
+    """Why a comparison row has no point: its note's "no result: 1 failed", else ``why``."""
+    note = str(row.get("note") or "")
+    return note.split(";")[0] if note.startswith("no result") else why
+
+
 def _left_out(ax: Any, rows: Sequence[Mapping[str, Any]], drawn: Sequence[Mapping[str, Any]], why: str) -> None:
     """Say under ``ax``'s x label which of ``rows`` are not among the ``drawn`` ones, and why (their
     note's "no result: 1 failed", or ``why``): helper-129, a failed variant was silently missing."""
     shown = {str(r.get("variant")) for r in drawn}
-    def reason(r: Mapping[str, Any]) -> str:
-        note = str(r.get("note") or "")
-        return note.split(";")[0] if note.startswith("no result") else why
-
-    missing = [f"{r.get('variant')} ({reason(r)})" for r in rows if str(r.get("variant")) not in shown]
+    missing = [f"{r.get('variant')} ({_why_not(r, why)})" for r in rows if str(r.get("variant")) not in shown]
     if missing:
         ax.set_xlabel(f"{ax.get_xlabel()}\nnot drawn: {_wrapped(', '.join(missing), 90, ',')}", fontsize=8)
 
@@ -335,8 +337,10 @@ def _rows_with(rows: Sequence[Mapping[str, Any]], *keys: str) -> list[Mapping[st
         if scored and lacking:  # helper-129: a committee across variants has no parameter count of its own
             raise PlotError(f"{', '.join(scored)}: no {' or '.join(lacking)} of {'its' if len(scored) == 1 else 'their'} "
                             "own (a committee across variants has none), so nothing to draw here; plot compare draws it")
-        raise PlotError(f"no comparison rows with a test accuracy and {', '.join(keys)} "
-                        "(has the experiment finished any runs?)")
+        if rows:  # helper-130: "no comparison rows with a test accuracy and variant, params (has it finished any runs?)"
+            said = ", ".join(f"{r.get('variant')} ({_why_not(r, 'no test accuracy')})" for r in rows)
+            raise PlotError(f"nothing to draw: no variant has a result: {said}")
+        raise PlotError("nothing to draw: no comparison rows (has the experiment finished any runs?)")
     return usable
 
 
