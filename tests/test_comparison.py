@@ -291,6 +291,11 @@ def test_a_committee_of_different_networks_exports_and_has_a_card_for_each(tmp_p
     # its own name first (new-user finding, helper-99: the committee's name was nowhere), then its networks,
     # inline models named by their variants
     assert card.startswith("# Model card: both, the committee of 2 (small + wide) on "), card.splitlines()[0]
+    p2 = write(tmp_path, TINY + '[[variants]]\nname = "slow"\n[[variants]]\nname = "fast"\n"train.lr" = 0.01\n'
+               '[[committees]]\nname = "mix"\nvariants = ["slow", "fast"]\n', "one-network.toml")
+    run_experiment(p2, store, data_dir=data_dir)  # one network, two settings: named too (helper-130)
+    mix = model_card(load_trained(store, str(p2), variant="mix"), data_dir=data_dir).splitlines()[0]
+    assert mix.startswith("# Model card: mix, the committee of 2 ("), mix
     cm = np.asarray(figure_for("confusion", store, "exp", variant="both", data_dir=data_dir).axes[0].images[0].get_array())
     assert np.trace(cm) / cm.sum() == pytest.approx(both.test_accuracy)  # the committee's outputs, not a member's
     assert both.test_accuracy not in [m.test_accuracy for m in both.members]  # (so a member's would fail this test)

@@ -338,6 +338,8 @@ def test_report_follows_compare_committees_get_sections_and_smoke_runs_stay_out(
         assert all((d in text) == (target == str(p)) for d in described), target  # a name or run id: not recorded
     fig = views.figure_for("confusion", store, "exp", variant="all", data_dir=data_dir)
     assert "(committee all, exp, " in fig.axes[0].get_title(), fig.axes[0].get_title()  # not its first member's
+    fig = views.figure_for("history", store, "exp", variant="all")  # its members' curves, under its name (helper-130)
+    assert fig._suptitle.get_text().startswith("exp, committee all, "), fig._suptitle.get_text()
 
 
 def test_report_of_a_committee_variant_with_repeats_names_the_committee_its_figures_draw(data_dir, tmp_path):

@@ -324,7 +324,9 @@ def model_card(model: Run | Committee, *, data_dir: str | os.PathLike | None = N
     said = "" if "committee" in name.lower() else " committee"  # a variant named "committee": not said twice
     title = name + (f"{said} of {len(members)}" if len(members) > 1 else "")
     record = model.record if isinstance(model, Committee) else None
-    if record is not None and len(networks) > 1 and record.variant:  # a committee across variants: its own name first
+    across = record is not None and record.variant and all(  # a committee across variants: its own name first,
+        getattr(getattr(m, "record", None), "variant", None) != record.variant for m in members)  # one network too
+    if record is not None and across:
         title = f"{md(str(record.variant))}, the committee of {len(members)} ({name})"
     out = [f"# Model card: {title} on {md(dataset_label(model.dataset))}", "",
            "Run" + ("s" if len(members) > 1 else "") + ": " + ", ".join(_who(m) for m in members) + ".", ""]

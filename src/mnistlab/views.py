@@ -345,7 +345,7 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
         records = _runs_or_members(store, target, variant, quick)
         if kind == "history":  # (an experiment's runs may be on several datasets: `train`'s, helper-129)
             return Drawing(_across_test_sets(_curves_named(plot_history(history_runs(readable_curves(records))),
-                                                           records), records))
+                                                           records, variant), records))
         ds = _dataset_of(records[0], data_dir)
         fig = _data_figure(kind, ds, split, index, rows, cols)
         _subtitle(fig, f"{dataset_label((records[0].config or {}).get('dataset', ds.info.name))}, {split} set")
@@ -369,15 +369,18 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
     return Drawing(_named(fig, record), drawn)
 
 
-def _curves_named(fig: Figure, records: Sequence[RunRecord]) -> Figure:
+def _curves_named(fig: Figure, records: Sequence[RunRecord], asked: str | None = None) -> Figure:
     """``fig``, the curves of ``records``, titled with what they are of, as a figure of one model is
-    (:func:`_named`): their experiment, their variant when they share one, and their dataset(s)
-    (helper-129: a history PNG named none of them)."""
+    (:func:`_named`): their experiment, their variant when they share one (or the committee across
+    variants ``asked`` for, whose members they are), and their dataset(s) (helper-129: a history
+    PNG named none of them)."""
     def listed(values: Sequence[str]) -> str:
         return ", ".join(dict.fromkeys(values))
 
     variants = listed([str(r.variant) for r in records])
-    words = [listed([r.experiment for r in records])] + ([variants] if len({r.variant for r in records}) == 1 else [])
+    across = asked is not None and all(str(r.variant) != asked for r in records)  # helper-130: unnamed
+    words = [listed([r.experiment for r in records])] + ([f"committee {asked}"] if across else [variants] if len(
+        {r.variant for r in records}) == 1 else [])
     _subtitle(fig, ", ".join(words + [listed([dataset_label((r.config or {}).get("dataset", "?")) for r in records])]))
     return fig
 
