@@ -506,4 +506,6 @@ def test_provenance_quotes_the_file_as_a_shell_reads_it_and_counts_one_run(recor
     name = """exp/we ird/h"ost<i>le's.toml"""
     lines = report.provenance(one, "hostile", name, "run")
     assert shlex.split(lines[0].split(" (the runs")[0]) == ["command:", "mnistlab", "run", name]
+    lines = report.provenance(one, "hostile", name, "run", store="my runs")  # helper-130: it recorded there
+    assert shlex.split(lines[0].split(" (the runs")[0]) == ["command:", "mnistlab", "run", name, "--store", "my runs"]
     assert lines[1].startswith("1 run started ")

@@ -34,7 +34,7 @@ from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning, 
 from mnistlab.metrics import confusion_matrix, misclassified
 from mnistlab.files import write_output
 from mnistlab.search import is_search, param_importances, trial_rows
-from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore
+from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore, default_root
 
 # Comparison columns in reading order, with how to show them; unknown keys follow, shown as-is.
 NOT_SHOWN = frozenset({"run_ids"})  # row keys the table leaves out: each section names its runs
@@ -171,15 +171,16 @@ def render_report(experiment: str, rows: Sequence[Mapping[str, Any]],
 
 
 def provenance(records: Sequence[RunRecord], experiment: str, given: str, file: str | None,
-               quick: bool = False) -> list[str]:
+               quick: bool = False, store: str | None = None) -> list[str]:
     """What a reader needs to make the shown runs again, from their records: the command (``file``:
-    "run" or "search", the experiment file as it was ``given``; None, by name: that its file is not
-    known), when they ran, and the versions, devices, precisions and threads they recorded (each
-    set of values once)."""
+    "run" or "search", the experiment file as it was ``given``, with ``--store`` where ``store`` is
+    given: a store other than the default; None, by name: that its file is not known), when they
+    ran, and the versions, devices, precisions and threads they recorded (each set of values once)."""
     import datetime as dt
 
     if file:
-        lines = [f"command: mnistlab {file} {shlex.quote(given)}{' --quick' * quick} (the runs are recorded as experiment "
+        where = f" --store {shlex.quote(store)}" if store else ""  # helper-130: as given, it recorded elsewhere
+        lines = [f"command: mnistlab {file} {shlex.quote(given)}{' --quick' * quick}{where} (the runs are recorded as experiment "
                  f"{experiment!r}; each variant's config below is what its runs trained, seeds aside)"]
     else:
         lines = [f"recorded as experiment {experiment!r}; its experiment file is not named here (give the file "
@@ -441,7 +442,8 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
         for s in shown:
             s.description = said.get(s.name, "")
     command = None if ref.file is None else "search" if ref.file.search is not None else "run"
-    made = provenance([r for r in current if r.status != "running"], name, ref.given, command, quick)
+    other = None if Path(store.root).resolve() == default_root().resolve() else str(store.root)
+    made = provenance([r for r in current if r.status != "running"], name, ref.given, command, quick, other)
     draw_figures(figures, *(s.figures for s in shown), jobs=jobs)  # the comparison's and the last sections' at once
     return render_report(name, rows, figures, shown, notes, file.description if file is not None else "", made)
 
