@@ -212,7 +212,8 @@ def test_bad_ema_settings_are_one_line_errors(train: dict, fragment: str) -> Non
 
 
 def test_ema_settings_without_use_ema_warn() -> None:
-    with pytest.warns(UserWarning, match="apply with train.use_ema = true"):
+    with pytest.warns(UserWarning, match=r"^train.ema_momentum applies with train.use_ema = true; without it it is "
+                                         r"ignored$"):  # the key set alone (helper-130: both were named)
         parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"ema_momentum": 0.9}})
 
 

@@ -282,8 +282,11 @@ class TrainConfig(BaseModel):
                           SpecWarning, stacklevel=user_level())
         if not self.use_ema and "use_ema" not in self.model_fields_set and (  # use_ema = false, written: no mistake
                 self.ema_momentum != 0.99 or self.ema_overwrite_frequency is not None):
-            warnings.warn("train.ema_momentum and train.ema_overwrite_frequency apply with train.use_ema = true; "
-                          "without it they are ignored", SpecWarning, stacklevel=user_level())
+            given = [k for k, unset in (("ema_momentum", 0.99), ("ema_overwrite_frequency", None))
+                     if getattr(self, k) != unset]  # the ones set, not both (helper-130)
+            warnings.warn(f"{' and '.join(f'train.{k}' for k in given)} appl{'y' if len(given) > 1 else 'ies'} with "
+                          f"train.use_ema = true; without it {'they are' if len(given) > 1 else 'it is'} ignored",
+                          SpecWarning, stacklevel=user_level())
         defaults = optimizer_defaults(self.optimizer)
         for flag, takers in (("amsgrad", ("adam", "adamw")), ("centered", ("rmsprop",))):
             if getattr(self, flag) and self.optimizer not in takers:
