@@ -79,3 +79,22 @@ def test_an_inverted_images_warning_names_its_files_where_it_listed_indices() ->
     assert w.naming(names[:3]) == str(w)  # names that do not reach every index: the indices stay
     assert InvertedImageWarning("1 of 1 images look inverted", [0], "index 9").naming(["a"]) == \
         "1 of 1 images look inverted"  # words not in the message: nothing replaced
+
+
+def test_an_experiments_warning_is_said_once_under_the_first_place_it_is_about(capsys) -> None:
+    """helper-130: a [base] callback-order warning was said three times: for [base], for its variant
+    as the file loaded, and again as the run started (under the experiment's name)."""
+    from mnistlab.errors import SpecWarning, said_afresh, show_warning
+
+    said_afresh()
+    core = "callbacks[0]: EarlyStopping(restore_best_weights) ends the run with the raw weights"
+    for where in ('e.toml: [base]', 'e.toml: variant "v"', 'e: variant "v"', 'e: variant "w"'):
+        show_warning(SpecWarning(f"{where}: {core}"), SpecWarning, "x.py", 1)
+    show_warning(SpecWarning(f'e.toml: variant "w": {core} too'), SpecWarning, "x.py", 1)  # another message: said
+    assert capsys.readouterr().err.splitlines() == [f"warning: e.toml: [base]: {core}",
+                                                    f'warning: e.toml: variant "w": {core} too']
+    said_afresh()
+    for where in ('e.toml: variant "v"', 'e: variant "v"', 'e.toml: variant "w"'):  # no [base]: once a variant
+        show_warning(SpecWarning(f"{where}: {core}"), SpecWarning, "x.py", 1)
+    assert capsys.readouterr().err.splitlines() == [f'warning: e.toml: variant "v": {core}',
+                                                    f'warning: e.toml: variant "w": {core}']

@@ -435,7 +435,19 @@ class ExportError(MnistlabError):
 _python_showwarning = warnings.showwarning
 
 
-_SAID: set[str] = set()  # the advice show_warning has printed in this process (this command: see said_afresh)
+_SAID: set[Any] = set()  # the advice show_warning has printed in this process (this command: see said_afresh)
+
+
+_PLACE = re.compile(r'^warning: (?:.*?: )?(\[base\]|variant "(?:[^"\\]|\\.)*"): (.*)$', re.S)
+
+
+def _placed(said: str) -> tuple[str | None, str]:
+    """(where in an experiment a warning is about, ``[base]`` or ``variant "v"``, or None; what it
+    says): a config is checked as the file loads and again as its run starts, under the file's
+    name then the experiment's, and [base]'s warning was said again for each variant (helper-130:
+    three times); said once, under the first place."""
+    placed = _PLACE.match(said)
+    return (placed[1], placed[2]) if placed else (None, said)
 
 
 def said_afresh() -> None:
@@ -459,8 +471,9 @@ def show_warning(message: Warning | str, category: type[Warning], filename: str,
     if glyph or issubclass(category, (SpecWarning, ReportWarning)):
         said = ("warning: the figures' font lacks characters of some names (CJK, emoji): they are drawn as boxes"
                 if glyph else f"warning: {' '.join(str(message).split())}")
-        if said not in _SAID:
-            _SAID.add(said)
+        where, core = _placed(said)
+        if said not in _SAID and ("[base]", core) not in _SAID and (where, core) not in _SAID:
+            _SAID.update((said, (where, core)))
             print(said, file=sys.stderr, flush=True)
     else:
         _python_showwarning(message, category, filename, lineno, file, line)
