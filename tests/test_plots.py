@@ -369,7 +369,7 @@ def test_feature_map_rows_carry_the_given_labels(fashion, cnn):
 
 def test_filters_one_panel_per_first_layer_kernel(cnn):
     fig = plots.plot_filters(cnn)
-    assert len(fig.axes) == 64
+    assert len(fig.axes) == 65 and fig.axes[-1].get_ylabel() == "weight"  # 64 kernels and their shared scale (helper-129)
     first = next(m for m in cnn.modules() if isinstance(m, torch.nn.Conv2d))
     assert np.allclose(fig.axes[7].images[0].get_array(), first.weight[7, 0].detach().numpy())
     assert "64 x 3x3" in fig._suptitle.get_text()

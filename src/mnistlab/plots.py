@@ -674,7 +674,8 @@ def plot_feature_maps(model: nn.Module, images: Any, filter_index: int = 0,
                 # layer path (residual_block.add.branch.conv2d_1) on lines: in one, the next column's overlapped it
             if c == 0:
                 ax.set_ylabel(labels[r] if labels is not None else f"image {r}", fontsize=8)
-    fig.suptitle(f"Feature maps, filter {filter_index}", fontsize=10)
+    fig.suptitle(f"Feature maps, filter {filter_index} (each map on its own scale: dark low, bright high)",
+                 fontsize=10)  # helper-129: no scale said
     return fig
 
 
@@ -689,11 +690,14 @@ def plot_filters(model: nn.Module, max_filters: int = 64) -> Figure:
     rows = math.ceil(n / cols)
     fig = Figure(figsize=(1.3 * cols, 1.4 * rows + 0.4), layout="constrained")
     lim = float(np.abs(w).max()) or 1.0  # one shared, symmetric scale so filters compare
+    axes = []
     for i in range(n):
         ax = fig.add_subplot(rows, cols, i + 1)
-        ax.imshow(w[i], cmap="RdBu_r", vmin=-lim, vmax=lim)
+        shown = ax.imshow(w[i], cmap="RdBu_r", vmin=-lim, vmax=lim)
         ax.set_xticks([]), ax.set_yticks([])
         ax.set_title(str(i), fontsize=7)
+        axes.append(ax)
+    fig.colorbar(shown, ax=axes, shrink=0.8, label="weight")  # the shared scale, read (helper-129: none)
     fig.suptitle(f"First-layer filters ({conv.weight.shape[0]} x {w.shape[1]}x{w.shape[2]})", fontsize=10)
     return fig
 
