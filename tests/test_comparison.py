@@ -1184,3 +1184,19 @@ def test_runs_own_table_marks_no_best_across_test_sets_and_a_stopped_run_is_no_t
                      metrics={"test_accuracy": 0.97, "test_size": 10_000})  # tested at the stop: shown as "-"
     digits = [r for r in store.runs() if r.variant == "digits"]
     assert len(digits) == 3 and scored_on_note(digits) is None
+
+
+def test_chosen_runs_differing_in_a_sub_tables_setting_are_named_with_the_table(tmp_path: Path) -> None:
+    """helper-128: runs that differ in `evaluate.tta.rotation` were named `(rotation=8)`, which reads
+    as augmentation's; a sub-table's setting keeps its table's name. A grid's variant names, which
+    runs are recorded under, keep the short form."""
+    from mnistlab.comparison import setting_labels
+    from mnistlab.experiments import derive_name
+
+    store = RunStore(tmp_path / "s")
+    base = {"dataset": "mnist", "model": "seed000-dense", "train": {"lr": 0.01}}
+    ids = [_chosen_run(store, {**base, "evaluate": {"tta": {"shift": 1, "rotation": r}}}, "train", "seed000-dense", i, 0.5)
+           for i, r in enumerate((8.0, 0.0))]
+    labels = setting_labels(store.runs())
+    assert sorted(labels[i] for i in ids) == ["seed000-dense (tta.rotation=0)", "seed000-dense (tta.rotation=8)"]
+    assert derive_name({"evaluate.tta.rotation": 8.0}) == "rotation=8"

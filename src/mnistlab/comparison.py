@@ -579,7 +579,8 @@ def _group_labels(groups: Mapping[tuple[str, str, int], Sequence[RunRecord]], *,
         flat = {k: _flat_setting(groups[k][0].config, [groups[j][0].config for j in keys]) for k in keys}
         differ = _telling_keys(flat)
         more = ",..." if set(_differing_keys(flat)) - set(differ) else ""  # `mnistlab show` has the rest
-        said = {k: derive_name({d: flat[k].get(d) for d in differ}) + (more if differ else "") for k in keys}
+        said = {k: derive_name({d: flat[k].get(d) for d in differ}, qualified=True) + (more if differ else "")
+                for k in keys}
         shown = Counter(said.values())  # rows are grouped by name: two settings never share one
         for k in keys:
             if shown[said[k]] > 1:  # what it does say, and a run `mnistlab show` finds

@@ -1230,11 +1230,14 @@ def grid_family(name: str, names: Iterable[str]) -> list[str]:
     return [n for n in names if n.startswith(f"{name},")]
 
 
-def derive_name(overrides: Mapping[str, Any]) -> str:
+def derive_name(overrides: Mapping[str, Any], *, qualified: bool = False) -> str:
     """A readable name from what a variant changes: ``{"train.lr": 0.01} -> "lr=0.01"``; a key
     into a list of tables by position (a config flattened for `mnistlab compare`) keeps the
-    position: ``{"model.layers.2.filters": 16} -> "layers[2].filters=16"``."""
-    shorts = [_short_key(k) for k in overrides]
+    position: ``{"model.layers.2.filters": 16} -> "layers[2].filters=16"``. ``qualified`` (the
+    names `compare` gives runs, not a grid's variant names, which runs are recorded under): a
+    setting of a sub-table keeps its table's name, ``tta.rotation=8`` (helper-128: "rotation=8" read
+    as augmentation's)."""
+    shorts = [_short_key(k, qualified) for k in overrides]
     parts = []
     for (key, value), short in zip(overrides.items(), shorts):
         label = short if shorts.count(short) == 1 else key
@@ -1247,14 +1250,17 @@ def derive_name(overrides: Mapping[str, Any]) -> str:
     return ",".join(parts)
 
 
-def _short_key(key: str) -> str:
+def _short_key(key: str, qualified: bool = False) -> str:
     """``key``'s last part (abbreviated: ``ABBREVIATIONS``), or from the first list it goes into on:
     ``model.layers.2.activation`` -> ``layers[2].act``, ``model.layers.0.kernel_size.0`` ->
-    ``layers[0].kernel_size[0]``."""
+    ``layers[0].kernel_size[0]``; ``qualified``: a sub-table's setting with its table's name,
+    ``evaluate.tta.rotation`` -> ``tta.rotation``."""
     parts = list(key_path(key))
     if not is_position(parts[-1]) and not is_slice(parts[-1]):
         parts[-1] = ABBREVIATIONS.get(parts[-1], parts[-1])
     first = next((i for i, p in enumerate(parts) if is_position(p) or is_slice(p)), None)
+    if first is None and qualified and len(parts) > 2 and parts[0] in ("train", "evaluate", "data"):
+        return f"{parts[-2]}.{parts[-1]}"  # train.swa.start_epoch, evaluate.tta.shift, train.schedule.type
     return parts[-1] if first is None or first == 0 else written_key(parts[first - 1:])  # from the first list on
 
 
