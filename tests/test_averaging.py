@@ -470,3 +470,23 @@ def test_callback_objects_and_tables_run_in_the_order_given(data_dir: Path) -> N
                     callbacks=[Log("a"), early, {"type": "SwapEMAWeights", "swap_on_epoch": True}, Log("b")])
     assert seen == ["a", "b"] * 3
     assert "then replaced by EarlyStopping's restored weights of epoch" in run.result.env["weight_average"]
+
+
+def test_a_ctrl_c_after_the_test_pass_keeps_the_run_and_says_so(data_dir: Path, monkeypatch) -> None:
+    """helper-131: a Ctrl-C while an SWA run scored its final weights' validation (after its test
+    pass) escaped run_config, and train() recorded the trained, tested run as failed. The Ctrl-C
+    comes in the validation pass itself (the trainer's evaluate, called once training is over)."""
+    from mnistlab.trainer import Trainer
+
+    def ctrl_c(self, images, labels):  # noqa: ANN001 - what a Ctrl-C in the middle of the pass raises
+        raise KeyboardInterrupt
+
+    class StopTheScoring(Callback):
+        def on_train_end(self, logs=None):  # noqa: ANN001
+            monkeypatch.setattr(Trainer, "evaluate", ctrl_c)
+
+    raw = {**swa_cfg().model_dump(), "data": {"subset": 300, "validation": 60}}
+    result = run_config(parse_run_config(raw), data_dir=data_dir, progress="none", extra_callbacks=[StopTheScoring()])
+    assert result.status == "interrupted" and result.metrics["test_accuracy"] is not None
+    assert result.message.endswith("interrupted after its test pass, while taking its TTA or final validation scores")
+    assert "val_scored" not in result.metrics

@@ -315,7 +315,8 @@ def test_search_of_12_trials_prunes_ranks_reports_and_writes_best(tmp_path: Path
     (tmp_path / "no-data").mkdir()
     with pytest.warns(ReportWarning, match="no confusion matrices or misclassified images of mnist"):
         by_file = build_report(store, str(path), data_dir=tmp_path / "no-data")
-    assert f"<li>command: mnistlab search {path} (the runs are recorded as experiment &#x27;srch&#x27;" in by_file
+    assert (f"<li>command: mnistlab search {path} --store {store.root} (the runs are recorded as experiment "
+            "&#x27;srch&#x27;") in by_file  # the store they were recorded in, not the default one
     page = tmp_path / "report.html"
     page.write_text(html, encoding="utf-8")
     check_in_browser(page, tmp_path, rows=12, images=html.count("<img "))  # every figure decodes in Chromium

@@ -362,7 +362,7 @@ def run_config(
         outcome = _fit(trainer, data, t.epochs, ckpt_key, memory, folder=checkpoint_dir, resume=resume, every=checkpoint_every)
         averaged = _finish_averaging(cfg, trainer, data, outcome)
         test_loss, test_acc, probs = _test(trainer, data, memory, outcome)
-        after = _tta_metrics(cfg, trainer, data) | _averaged_val(trainer, data, averaged) if test_acc is not None else {}
+        after = _after_test(cfg, trainer, data, averaged, outcome) if test_acc is not None else {}
         env = _run_env(device, trainer, data, averaged)
     metrics = {**_metrics(outcome, test_loss, test_acc, summary.total, flops, data, restored_epoch(trainer.callbacks)),
                **dataset_metrics(data, probs), **after}
@@ -419,6 +419,26 @@ def _finish_averaging(cfg: RunConfig, trainer: Trainer, data: Split, outcome: Fi
     return {"weight_average": (f"swa: the mean of {swa.averaged} epochs' weights" if swa.averaged > 1 else
                                f"swa: the weights of epoch {swa.start_epoch} alone (training ended there), the plain model's")
             + (", BatchNormalization statistics recomputed over the training images" if bn else "")}
+
+
+def _after_test(cfg: RunConfig, trainer: Trainer, data: Split, averaged: Mapping[str, str],
+                outcome: FitOutcome) -> dict[str, Any]:
+    """What a tested run scores after its test pass (TTA, a weight average's validation), guarded
+    as the test pass is (:func:`_safe_test`): a Ctrl-C makes the run interrupted (trained again from
+    its checkpoint), a failed allocation leaves them out, said in its message; neither escapes, a
+    trained run's record is kept (helper-131)."""
+    try:
+        return _tta_metrics(cfg, trainer, data) | _averaged_val(trainer, data, averaged)
+    except KeyboardInterrupt:
+        outcome.status = "interrupted"
+        outcome.message = "; ".join(filter(None, [outcome.message, "interrupted after its test pass, while taking "
+                                                                   "its TTA or final validation scores"]))
+    except (RuntimeError, MemoryError) as exc:
+        if not allocation_failed(exc):
+            raise
+        outcome.message = "; ".join(filter(None, [outcome.message, "an allocation failed after the test pass: its "
+                                                                   "TTA and final validation scores were not taken"]))
+    return {}
 
 
 def _averaged_val(trainer: Trainer, data: Split, averaged: Mapping[str, str]) -> dict[str, Any]:
