@@ -470,6 +470,16 @@ def test_callback_objects_and_tables_run_in_the_order_given(data_dir: Path) -> N
                     callbacks=[Log("a"), early, {"type": "SwapEMAWeights", "swap_on_epoch": True}, Log("b")])
     assert seen == ["a", "b"] * 3
     assert "then replaced by EarlyStopping's restored weights of epoch" in run.result.env["weight_average"]
+    early_table = {"type": "EarlyStopping", "monitor": "val_accuracy", "patience": 4, "restore_best_weights": True}
+    with warnings.catch_warnings():  # the swap first, as given: no warning (helper-131: the tables' own order was read)
+        warnings.simplefilter("error", SpecWarning)
+        run = train("fashion-mnist", "seed000-dense", epochs=2, subset=300, validation=60, data_dir=data_dir,
+                    progress="none", use_ema=True, callbacks={SwapEMAWeights(swap_on_epoch=True)} | set())
+    assert run.status == "finished"  # a set of callback objects is taken, not dropped (helper-131)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpecWarning)
+        train("fashion-mnist", "seed000-dense", epochs=1, subset=300, validation=60, data_dir=data_dir, progress="none",
+              use_ema=True, callbacks=[SwapEMAWeights(swap_on_epoch=True), early_table])
 
 
 def test_a_ctrl_c_after_the_test_pass_keeps_the_run_and_says_so(data_dir: Path, monkeypatch) -> None:

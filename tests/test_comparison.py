@@ -661,9 +661,9 @@ def test_a_committee_variant_shows_its_committees_spread_and_count() -> None:
     assert one["committees"] == 1 and one["committee_acc_std"] is None
     assert display_cells([one])[1][0][-1] == "93.00%"
     head, line = format_rows([row], "csv").splitlines()
-    assert head.endswith("committee_acc,committee_val_acc,failed,note,committee_acc_std,committees,committee_members,"
-                         "run_ids,tta_val_gain")
-    assert line.endswith(',2,"[2, 2]",' + " ".join(r.run_id for r in runs) + ",")  # the runs the row's figures come from; no TTA
+    assert head.endswith("committee_acc,committee_val_acc,failed,note,committee_acc_std,committees,run_ids,tta_val_gain,"
+                         "committee_members")  # each column added later goes last (helper-131)
+    assert line.endswith(",2," + " ".join(r.run_id for r in runs) + ',,"[2, 2]"')  # the runs the row's figures come from; no TTA
     assert row["run_ids"] == [r.run_id for r in runs]
 
 

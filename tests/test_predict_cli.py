@@ -19,7 +19,7 @@ from PIL import Image
 from mnistlab.cli import main
 from mnistlab.data.userdata import resize_images
 from mnistlab.datasets import load_dataset
-from mnistlab.errors import InvertedImageWarning, SpecError
+from mnistlab.errors import InvertedImageWarning, SpecError, StoreError
 from mnistlab.preprocess import preprocess
 from mnistlab.run import Committee, Run, load_trained
 from mnistlab.store import RunStore
@@ -527,3 +527,9 @@ def test_pick_best_val_chooses_a_run_without_the_test_set(data_dir, tmp_path, ca
                        "--store", mnist_models)
     one_line_error(code, err, "--pick best-val chooses on validation, and the runs of variant 'dense' held out no "
                               "validation images")
+    p3 = write(tmp_path, TINY.replace("subset = 120\n", 'subset = 120\nvalidation = "test"\n')
+               + '[[variants]]\nname = "t"\nrepeats = 2\n', "on-test.toml")
+    run_experiment(p3, store, data_dir=data_dir)  # helper-131: validated on the test set is no choice without it
+    with pytest.raises(StoreError, match=r'^pick="best-val" chooses on validation, and the runs of variant \'t\' validated '
+                                         r"on the test set"):
+        load_trained(store, str(p3), pick="best-val")

@@ -51,11 +51,11 @@ from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore
 _FIRST_COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "vs_best",
                   "vs_best_p", "test_balanced_acc", "tta_test_acc", "test_loss", "train_seconds", "seconds_per_epoch",
                   "member_acc_min", "member_acc_max", "committee_acc", "committee_val_acc", "failed", "note")
-# the committees' sd, count and members that voted in each (a search has none)
-COMMITTEE_SPREAD = ("committee_acc_std", "committees", "committee_members")
+COMMITTEE_SPREAD = ("committee_acc_std", "committees")  # the committees' sd and count (a search has neither)
 # columns added later go last: a reader by position keeps its columns
-# run_ids: the runs a row's figures come from; tta_val_gain: what test-time augmentation adds on validation
-COLUMNS = _FIRST_COLUMNS + COMMITTEE_SPREAD + ("run_ids", "tta_val_gain")
+# run_ids: the runs a row's figures come from; tta_val_gain: what test-time augmentation adds on validation;
+# committee_members: how many members voted in each committee (a failed one leaves it smaller)
+COLUMNS = _FIRST_COLUMNS + COMMITTEE_SPREAD + ("run_ids", "tta_val_gain", "committee_members")
 NOISE_P = 0.05  # Welch's p at or above which two variants' mean test accuracies are not told apart
 
 
@@ -1003,7 +1003,7 @@ def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
         if any("trial" in r for r in rows):  # a search: each trial's number, state and searched metric
             from mnistlab.search import TRIAL_FIELDS
 
-            fields = [f for f in fields if f not in (*COMMITTEE_SPREAD, "run_ids")]  # a trial is one run: its JSON has the id
+            fields = [f for f in fields if f not in (*COMMITTEE_SPREAD, "run_ids", "committee_members")]  # a trial is one run
             at = fields.index("note") + 1
             fields[at:at] = TRIAL_FIELDS
         w = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")

@@ -21,7 +21,7 @@ import platform
 import socket
 import subprocess
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1396,7 +1396,10 @@ def _train_config(dataset: Any, model: Any, epochs: int, overrides: dict[str, An
     cb_objects, cb_at = _callback_objects(overrides)
     raw = apply_overrides({**_as_written(dataset, model, overrides), "train": {"epochs": epochs}}, overrides,
                           source="train()")
-    cfg = parse_run_config(raw, source="train()", check_callbacks=not validating)
+    with warnings.catch_warnings():
+        if cb_objects:  # the tables' order among themselves is not the order they run in: said below, of all of them
+            warnings.filterwarnings("ignore", message=".*EarlyStopping\\(restore_best_weights\\) ends the run with the raw")
+        cfg = parse_run_config(raw, source="train()", check_callbacks=not validating)
     _check_callback_objects(cb_objects, bool(cfg.data.validation) or validating, cfg)
     listed: list[Any] = list(cfg.callbacks)
     for at, cb in zip(cb_at, cb_objects):
@@ -1469,9 +1472,11 @@ def _callback_objects(overrides: dict[str, Any]) -> tuple[list[Callback], list[i
     taken out of it, and each one's place in that list: the tables left there are the run config's."""
     given = overrides.get("callbacks", [])
     given = [given] if isinstance(given, (Callback, Mapping)) else given
-    if "callbacks" in overrides:
+    if isinstance(given, Iterable) and not isinstance(given, (str, bytes)):  # a tuple, a set, a generator: a list
+        given = list(given)  # (helper-131: a set's objects were dropped; anything else is the config's mistake)
+    if "callbacks" in overrides and isinstance(given, list):
         overrides["callbacks"] = [c for c in given if not isinstance(c, Callback)]
-    placed = [(i, c) for i, c in enumerate(given) if isinstance(c, Callback)] if isinstance(given, (list, tuple)) else []
+    placed = [(i, c) for i, c in enumerate(given) if isinstance(c, Callback)] if isinstance(given, list) else []
     return [c for _, c in placed], [i for i, _ in placed]
 
 

@@ -683,7 +683,8 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None, pi
     committee across variants (an experiment's ``[[committees]]``: its latest evaluation over the
     current runs, whatever ``pick``). ``quick``: of an experiment file's ``--quick`` smoke runs
     (:func:`resolve_runs`; ``diverged``: a diverged run too, for figures). Raises StoreError when
-    nothing usable matches, SpecError for a ``pick`` of "latest" with a run id (one run: nothing to pick from).
+    nothing usable matches (or "best-val" among runs validated on the test set), SpecError for a ``pick``
+    other than "best" with a run id (one run: nothing to pick from).
     """
     from mnistlab.search import best_trial, is_search
 
@@ -712,6 +713,8 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None, pi
                          f"variants: {', '.join(variants)}" + (f"; committees: {', '.join(named)}" if named else ""))
     ids = {r.run_id for r in runs}
     committees = [c for c in store.committees(name) if c.variant == variants[0] and set(c.member_ids) <= ids]
+    if pick == "best-val":
+        _refuse_test_as_validation(runs)
     if committees:  # the whole committee, not a --quick smoke committee of its first members
         if pick == "best-val" and any(c.val_accuracy is None for c in committees):
             raise StoreError(f"--pick best-val chooses on validation, and variant {variants[0]!r}'s committees were "
@@ -724,6 +727,16 @@ def trained_runs(store: RunStore, target: str, *, variant: str | None = None, pi
         raise StoreError(f"variant {variants[0]!r} of {ref.name!r} is a committee that was never scored whole "
                          "(a member did not finish): give one member's run id instead")
     return [picked_run(runs, pick).run_id], None
+
+
+def _refuse_test_as_validation(runs: Sequence[RunRecord]) -> None:
+    """StoreError where ``runs`` validated on the test set (``data.validation = "test"``, seed 003's
+    way, or validation_data that was it): choosing on it is choosing on the test set (helper-131:
+    --pick best-val called that "chosen without the test set")."""
+    if any((r.metrics or {}).get("validation") == "test" or (r.metrics or {}).get("validation_is_test") for r in runs):
+        raise StoreError(f"--pick best-val chooses on validation, and the runs of variant {runs[0].variant!r} validated "
+                         "on the test set (data.validation = \"test\"): that is choosing on the test set, as the "
+                         "default pick, by test accuracy, does and says")
 
 
 def picked_run(runs: Sequence[RunRecord], pick: str = "best") -> RunRecord:
