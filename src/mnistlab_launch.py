@@ -9,10 +9,12 @@ after the command had said "interrupted" and returned 130."""
 from __future__ import annotations
 
 import builtins
+import importlib
 import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 
@@ -24,7 +26,6 @@ class _Hold:
 
 
 _MAIN_THREAD = threading.get_ident()
-_real_import = builtins.__import__
 
 
 def main() -> int:
@@ -33,7 +34,8 @@ def main() -> int:
     returned (while Python exits) is ignored: the command's status stands, not a death by SIGINT.
     Where SIGINT came ignored (`mnistlab run ... &` in a script), it stays ignored."""
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        builtins.__import__ = _held_import
+        builtins.__import__ = _held(builtins.__import__)  # import statements
+        importlib.import_module = _held(importlib.import_module)  # and the loads torch's lazy names make (helper-131)
         signal.signal(signal.SIGINT, _ctrl_c)
     try:
         from mnistlab.cli import main as cli_main
@@ -45,19 +47,23 @@ def main() -> int:
     return status
 
 
-def _held_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
-    """``__import__`` with a Ctrl-C that comes while the main thread imports raised when the
-    outermost import is done (or has failed: Ctrl-C wins), not inside the module it loads."""
-    if _Hold.importing or threading.get_ident() != _MAIN_THREAD:
-        return _real_import(name, globals, locals, fromlist, level)
-    _Hold.importing = True
-    try:
-        return _real_import(name, globals, locals, fromlist, level)
-    finally:
-        _Hold.importing = False
-        if _Hold.pressed:
-            _Hold.pressed = False
-            raise KeyboardInterrupt  # noqa: B012 - Ctrl-C outranks whatever the import raised
+def _held(load: Callable[..., Any]) -> Callable[..., Any]:
+    """``load`` (``__import__``, ``importlib.import_module``) with a Ctrl-C that comes while the main
+    thread imports raised when the outermost import is done (or has failed: Ctrl-C wins), not
+    inside the module it loads."""
+    def held(*args: Any, **kwargs: Any) -> Any:
+        if _Hold.importing or threading.get_ident() != _MAIN_THREAD:
+            return load(*args, **kwargs)
+        _Hold.importing = True
+        try:
+            return load(*args, **kwargs)
+        finally:
+            pressed, _Hold.pressed = _Hold.pressed, False  # taken before the hold ends: a Ctrl-C after it raises itself
+            _Hold.importing = False
+            if pressed:
+                raise KeyboardInterrupt  # noqa: B012 - Ctrl-C outranks whatever the import raised
+
+    return held
 
 
 def _ctrl_c(signum: int, frame: object) -> None:
