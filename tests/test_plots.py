@@ -600,3 +600,12 @@ def test_rows_not_drawn_are_named_under_the_axis():
         plots.plot_accuracy_vs_params([across])
     with pytest.raises(PlotError, match=r"^nothing to draw: no variant has a result: huge \(no result: 1 failed\)$"):
         plots.plot_comparison([failed])  # helper-130: "no comparison rows with a test accuracy and variant"
+
+
+def test_a_history_of_losses_alone_has_its_legend_and_a_long_healthy_fall_stays_linear():
+    """helper-131: the one legend took the accuracy panel's curves alone, empty for Keras's
+    `history.history` of losses; a healthy run falling from 2.3 to 1e-4 went on a log scale."""
+    fig = plots.plot_history([("a", {"loss": [0.9, 0.5]}, None), ("b", {"loss": [0.8, 0.4]}, None)])
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a train", "b train"]
+    falling = [{"epoch": e, "loss": 2.3 * 0.3 ** e, "accuracy": 0.9} for e in range(1, 10)]
+    assert plots.plot_history([("long", falling)]).axes[1].get_yscale() == "linear"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from pathlib import Path
@@ -542,16 +541,6 @@ def test_curves_of_runs_on_two_datasets_say_their_test_accuracies_do_not_compare
     with pytest.warns(ReportWarning, match="scored on 2 different test sets"):
         fig = views.figure_for("history", RunStore(store), "train")
     assert "scored on different test sets: the accuracies do not compare" in fig._suptitle.get_text()
-
-
-def test_a_run_that_counts_for_two_variants_is_one_curve_named_by_both(recorded) -> None:
-    """helper-129: a committee variant whose member is also another variant's run drew its curves
-    twice, one exactly under the other, with both in the legend."""
-    root, ids = recorded
-    run = RunStore(root).get(ids["cnn0"])
-    again = dataclasses.replace(run, variant="cnn-com")  # the same run, listed for a second variant
-    (label, history, _), = views.history_runs([run, again])
-    assert label == "cnn = cnn-com" and history == run.history
 
 
 def test_figures_of_predictions_say_how_many_images_and_errors_they_show(recorded, data_dir) -> None:

@@ -229,19 +229,20 @@ def activation_layer(cls: str, settings: Mapping[str, Any], label: str) -> dict[
     settings mnistlab's activation of that name has, as an Activation layer table; SpecError for
     another setting. Read from Keras's JSON and from a spec (``{ type = "ReLU" }``) alike."""
     name, wanted = ACTIVATION_LAYERS[cls]
-    if cls == "LeakyReLU" and "alpha" in settings and "negative_slope" not in settings:  # tf.keras 2's name of it
-        settings = {("negative_slope" if k == "alpha" else k): v for k, v in settings.items()}
+    alpha = cls == "LeakyReLU" and "alpha" in settings and "negative_slope" not in settings  # tf.keras 2's name
     for key, value in settings.items():
+        key = "negative_slope" if alpha and key == "alpha" else key
         if _every_layers(cls, key, value, f"{label} ({cls})", 0):
             continue
         if key in wanted:
             if value != wanted[key] and not (isinstance(value, (int, float)) and isinstance(wanted[key], (int, float))
                                              and math.isclose(value, wanted[key], abs_tol=1e-9)):
-                raise SpecError(f"{label} ({cls}): {key} = {_json(value)}: mnistlab's {name} activation has "
+                written = "alpha" if alpha and key == "negative_slope" else key  # as the user wrote it (helper-131)
+                raise SpecError(f"{label} ({cls}): {written} = {_json(value)}: mnistlab's {name} activation has "
                                 f"{key} = {_json(wanted[key])}, and no other")
         elif not (value is None or value is False):
             raise SpecError(f"{label} ({cls}): {key} = {_json(value)} is a setting mnistlab does not build")
-    if cls == "LeakyReLU" and "negative_slope" not in settings:  # tf.keras 2 writes alpha, its default 0.3
+    if cls == "LeakyReLU" and "negative_slope" not in settings and not alpha:  # tf.keras 2's default alpha: 0.3
         raise SpecError(f"{label} ({cls}): its default slope (Keras 3's negative_slope = 0.3, tf.keras 2's alpha) is "
                         "not 0.2, the only one mnistlab's leaky_relu has: write negative_slope = 0.2")
     return {"type": "Activation", "activation": name}

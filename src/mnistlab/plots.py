@@ -246,7 +246,7 @@ def _history_run(given: Any) -> HistoryRun:
     return str(label), list(history), test_acc
 
 
-LOG_LOSS_SPAN = 1000  # losses spanning more than this factor are drawn on a log scale (helper-129)
+LOG_LOSS_SPAN = 1000  # a loss this many times the median of all drawn puts the panel on a log scale (helper-129)
 
 
 def plot_history(runs: Sequence[HistoryRun]) -> Figure:
@@ -256,8 +256,8 @@ def plot_history(runs: Sequence[HistoryRun]) -> Figure:
     trained runs (:class:`mnistlab.Run`: labelled by their model); each history is the per-epoch
     list of dicts a run records (epoch, loss, accuracy, val_loss, val_accuracy), or Keras's
     ``history.history`` dict of lists. Several runs overlay in the same two panels, one colour each
-    (seeds 002 and 003); losses that span more than :data:`LOG_LOSS_SPAN` times are drawn on a log
-    scale. PlotError, one line, for anything else.
+    (seeds 002 and 003); a loss :data:`LOG_LOSS_SPAN` times the median of those drawn (a run that
+    blew up) puts the loss panel on a log scale. PlotError, one line, for anything else.
     """
     runs = [_history_run(r) for r in runs]
     if not runs:
@@ -288,7 +288,8 @@ def plot_history(runs: Sequence[HistoryRun]) -> Figure:
     ax_loss.set(title="Loss", xlabel="epoch", ylabel="loss")
     losses = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax_loss.get_lines()] or [np.zeros(0)])
     losses = losses[np.isfinite(losses) & (losses > 0)]
-    if losses.size and losses.max() > LOG_LOSS_SPAN * losses.min():  # a diverged run's 1e8 flattened every other curve
+    if losses.size and losses.max() > LOG_LOSS_SPAN * np.median(losses):  # a diverged run's 1e8 flattened every
+        # other curve; a healthy long run's fall to 1e-4 stays linear (helper-131)
         ax_loss.set(yscale="log", ylabel="loss (log scale)")
     epochs = sorted(plotted)
     for ax in (ax_acc, ax_loss):
@@ -300,7 +301,10 @@ def plot_history(runs: Sequence[HistoryRun]) -> Figure:
         ax.grid(alpha=0.3)
     # one legend beside the panels, never over the curves (helper-129: inside a panel it hid one)
     fig.set_size_inches(13.5 if len(runs) <= 3 else 14, 4.2 if len(runs) <= 3 else 4.8)
-    fig.legend(*ax_acc.get_legend_handles_labels(), loc="outside right upper", fontsize=7, handlelength=3)
+    shown = dict(zip(*reversed(ax_acc.get_legend_handles_labels())))
+    for handle, label in zip(*ax_loss.get_legend_handles_labels()):  # a history of losses alone (helper-131)
+        shown.setdefault(label, handle)
+    fig.legend(list(shown.values()), list(shown), loc="outside right upper", fontsize=7, handlelength=3)
     return fig
 
 

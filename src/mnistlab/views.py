@@ -146,23 +146,14 @@ def with_predictions(who: str, images: np.ndarray, true: np.ndarray, probs: np.n
 def history_runs(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], float | None]]:
     """(label, history, test accuracy) for each record, as `plot_history` takes them.
 
-    Labels name the variant when records span several, and the seed (or the run id) otherwise; a
-    run that counts for several variants (a committee variant's member that is also another
-    variant's run) is one curve, named by them all (helper-129: "dense" hid under "dense-com").
+    Labels name the variant when records span several, and the seed (or the run id) otherwise.
     """
-    variants_of: dict[str, list[str]] = {}
-    first: dict[str, RunRecord] = {}  # each run once, where it came first
-    for r in records:
-        variants_of.setdefault(r.run_id, []).append(str(r.variant))
-        first.setdefault(r.run_id, r)
-    records = list(first.values())
-    many_variants = len({r.variant for r in records}) > 1 or any(len(v) > 1 for v in variants_of.values())
+    many_variants = len({r.variant for r in records}) > 1
     one_run_each = len({r.variant for r in records}) == len(records)
     out = []
     for r in records:
         who = f"seed {r.seed}" if r.seed is not None else str(r.run_id)[:8]
-        variant = " = ".join(dict.fromkeys(variants_of[r.run_id]))
-        label = variant if many_variants and one_run_each else f"{variant} {who}" if many_variants else who
+        label = str(r.variant) if many_variants and one_run_each else f"{r.variant} {who}" if many_variants else who
         out.append((label + _unfinished_said(r), list(r.history or []), _test_line(r)))
     return out
 
@@ -378,7 +369,8 @@ def _curves_named(fig: Figure, records: Sequence[RunRecord], asked: str | None =
         return ", ".join(dict.fromkeys(values))
 
     variants = listed([str(r.variant) for r in records])
-    across = asked is not None and all(str(r.variant) != asked for r in records)  # helper-130: unnamed
+    across = asked is not None and all(str(r.variant) != asked and not str(r.variant).startswith(f"{asked},")
+                                       for r in records)  # helper-130: unnamed (a grid entry's are its own)
     words = [listed([r.experiment for r in records])] + ([f"committee {asked}"] if across else [variants] if len(
         {r.variant for r in records}) == 1 else [])
     _subtitle(fig, ", ".join(words + [listed([dataset_label((r.config or {}).get("dataset", "?")) for r in records])]))
