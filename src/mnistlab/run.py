@@ -387,11 +387,16 @@ def run_callbacks(cfg: RunConfig, extra: Sequence[Callback] = (), extra_at: Sequ
     if t.swa is not None:
         first.append(StochasticWeightAveraging(t.swa.start_epoch, t.swa.lr))
     listed = [make_callback(c) for c in cfg.callbacks]
-    if not extra_at:
-        return first + listed + list(extra)
-    for at, cb in sorted(zip(extra_at, extra), key=lambda placed: placed[0]):  # ascending: each lands where listed
-        listed.insert(at, cb)
-    return first + listed
+    return first + (interleaved(listed, extra, extra_at) if extra_at else listed + list(extra))
+
+
+def interleaved(listed: Sequence[Any], extra: Sequence[Any], at: Sequence[int]) -> list[Any]:
+    """``listed`` with each of ``extra`` put back at its place ``at`` in the list it was taken from
+    (callback objects among a list of callback tables): the list as the user gave it."""
+    out = list(listed)
+    for i, item in sorted(zip(at, extra), key=lambda placed: placed[0]):  # ascending: each lands where it was
+        out.insert(i, item)
+    return out
 
 
 def _finish_averaging(cfg: RunConfig, trainer: Trainer, data: Split, outcome: FitOutcome) -> dict[str, str]:
@@ -1401,9 +1406,7 @@ def _train_config(dataset: Any, model: Any, epochs: int, overrides: dict[str, An
             warnings.filterwarnings("ignore", message=".*EarlyStopping\\(restore_best_weights\\) ends the run with the raw")
         cfg = parse_run_config(raw, source="train()", check_callbacks=not validating)
     _check_callback_objects(cb_objects, bool(cfg.data.validation) or validating, cfg)
-    listed: list[Any] = list(cfg.callbacks)
-    for at, cb in zip(cb_at, cb_objects):
-        listed.insert(at, cb)
+    listed = interleaved(cfg.callbacks, cb_objects, cb_at)
     restores = any(isinstance(c, (EarlyStopping, EarlyStoppingConfig)) and c.restore_best_weights for c in listed)
     if cb_objects and cfg.train.use_ema and restores and not swaps_before_restoring(listed):
         warnings.warn("train(): callbacks: EarlyStopping(restore_best_weights) ends the run with the raw weights of its "

@@ -78,7 +78,8 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None, *, qu
         names = sorted({str(r.variant) for r in runs})
         if ref.run is None and not any(str(r.variant) == variant for r in runs) and (
                 mine := [r for r in current if str(r.variant) == variant]):  # its runs failed, or still run
-            raise StoreError(_not_at_current_settings(name, variant, mine, diverged))
+            raise StoreError(nothing_to_compare(store, ref, quick=quick) if any(r.status == "running" for r in mine)
+                             else _not_at_current_settings(name, variant, mine, diverged))
         runs = [r for r in runs if str(r.variant) == variant]
         if not runs:
             across = sorted({c.variant for c in store.committees(ref.recorded_as(quick=quick))} - set(names)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import signal
 from types import SimpleNamespace
 from contextlib import ExitStack
@@ -165,7 +166,7 @@ def search_best_cmd(experiment: str, store: str | None, output: str | None, forc
     path = write_best(runs, name, output, repeats)
     rec = best_trial(runs)
     click.echo(f"wrote {display_name(path)}: trial {rec.metrics['trial']} ({rec.run_id}), {rec.metrics['search_metric']} "
-               f"{rec.metrics['search_value']:.4f}; train it with `mnistlab run {path}`")
+               f"{rec.metrics['search_value']:.4f}; train it with `mnistlab run {shlex.quote(display_name(path))}`")
 
 
 COMMANDS: list[click.Command] = [search_cmd, search_best_cmd]
