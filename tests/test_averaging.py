@@ -400,6 +400,11 @@ def test_weight_average_callback_objects_are_checked_before_training(data_dir: P
     with pytest.raises(SpecError, match=r"EarlyStopping\(restore_best_weights=True\) would replace swa's average"):
         train("mnist", "seed000-dense", epochs=2, subset=60, data_dir=data_dir, progress="none", validation=10,
               swa={"start_epoch": 1}, callbacks=[EarlyStopping(monitor="val_loss", restore_best_weights=True)])
+    from mnistlab.callbacks import ReduceLROnPlateau  # helper-131: as its table is refused
+
+    with pytest.raises(SpecError, match=r"ReduceLROnPlateau and swa's lr both set the learning rate"):
+        train("mnist", "seed000-dense", epochs=2, subset=60, data_dir=data_dir, progress="none",
+              swa={"start_epoch": 1, "lr": 0.01}, callbacks=[ReduceLROnPlateau(monitor="loss")])
     assert not RunStore(tmp_path / "runs", create=True).runs()  # nothing trained, nothing recorded
     run = train("mnist", "seed000-dense", epochs=1, subset=60, data_dir=data_dir, progress="none", use_ema=True,
                 validation=10, callbacks=[SwapEMAWeights(swap_on_epoch=True)])

@@ -31,7 +31,8 @@ import torch
 
 from mnistlab import accel
 from mnistlab._version import __version__
-from mnistlab.callbacks import Callback, EarlyStopping, check_progress_mode, make_callback, shown_mode
+from mnistlab.callbacks import (Callback, EarlyStopping, ReduceLROnPlateau, check_progress_mode, make_callback,
+                                shown_mode)
 from mnistlab.config import (EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig, apply_overrides, checkpoint_config,
                              checkpoint_key, parse_run_config, run_key, setting_default, split_seed)
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
@@ -1486,7 +1487,8 @@ def _callback_objects(overrides: dict[str, Any]) -> tuple[list[Callback], list[i
 def _check_callback_objects(callbacks: Sequence[Callback], validation: bool, cfg: RunConfig) -> None:
     """What a callback given as a table is checked for before training, for callback objects
     (``EarlyStopping(monitor="val_acc")``): a monitor the run logs, a ``val_*`` one only with
-    validation data, a SwapEMAWeights only with ``use_ema``, no restore_best_weights with SWA.
+    validation data, a SwapEMAWeights only with ``use_ema``, no restore_best_weights with SWA, no
+    ReduceLROnPlateau with SWA's own lr.
     SpecError, one line (helper-117: an object only warned each epoch and did nothing; helper-128: a
     SwapEMAWeights object without an EMA failed the run once trained, untrained weights scored)."""
     from mnistlab.averaging import SwapEMAWeights
@@ -1498,6 +1500,9 @@ def _check_callback_objects(callbacks: Sequence[Callback], validation: bool, cfg
         if isinstance(cb, EarlyStopping) and cb.restore_best_weights and cfg.train.swa is not None:
             raise SpecError("train(): callbacks: EarlyStopping(restore_best_weights=True) would replace swa's average "
                             "with one epoch's weights: use one of them")
+        if isinstance(cb, ReduceLROnPlateau) and cfg.train.swa is not None and cfg.train.swa.lr is not None:
+            raise SpecError("train(): callbacks: ReduceLROnPlateau and swa's lr both set the learning rate (SWA sets "
+                            "its lr again every epoch): drop one of them")
         monitor = getattr(cb, "monitor", None)
         if not isinstance(monitor, str) or getattr(cb, "save_best_only", True) is False:
             continue  # (a ModelCheckpoint saving every epoch never reads its monitor)
