@@ -915,9 +915,9 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "note": _row_note(recs, ok, blown, penalty),
         "committee_acc_std": float(np.std([c.accuracy for c in comms], ddof=1)) if len(comms) > 1 else None,
         "committees": len(comms) if comms else None,  # scored committees, one per repeat
-        "committee_members": [len(c.member_ids) for c in comms] if comms else None,  # each one's voters
         "run_ids": [r.run_id for r in ok],  # the runs its figures come from (`mnistlab show ID`)
         "tta_val_gain": mean("tta_val_gain"),  # what [evaluate] tta adds on validation: where to choose it
+        "committee_members": [len(c.member_ids) for c in comms] if comms else None,  # each one's voters
     }
 
 
