@@ -194,6 +194,17 @@ def test_search_without_validation_split_is_refused(tmp_path: Path) -> None:
     path = _exp(tmp_path, BASE.replace("validation = 0.25", "") + '\n[search]\n"train.lr" = { uniform = [0.01, 0.1] }\n')
     with pytest.raises(SpecError, match="a search needs a validation split"):
         load_experiment(path)
+    # helper-132: on the test set, or a searched split, the winner was chosen on the test set, or on other images
+    path = _exp(tmp_path, BASE.replace("validation = 0.25", 'validation = "test"') +
+                '\n[search]\n"train.lr" = { uniform = [0.01, 0.1] }\n')
+    with pytest.raises(SpecError, match=r'data.validation = "test" scores the trials on the test set, so the search '
+                                        r"would choose on it"):
+        load_experiment(path)
+    for searched in ('"data.validation" = { choice = [0.2, "test"] }', '"data.split_seed" = { int = [0, 3] }'):
+        path = _exp(tmp_path, f"{BASE}\n[search]\n{searched}\n")
+        with pytest.raises(SpecError, match=r"a search ranks its trials on one validation split, the same images for "
+                                            r"each, so the split is not a searched key"):
+            load_experiment(path)
 
 
 def test_run_on_a_search_file_points_at_search(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -239,6 +239,10 @@ def _param(key: str, spec: Any, where: str, source: str, written: str) -> Param:
         raise SpecError(f"{label}: a search ranks its trials on one dataset's validation images, so the dataset is "
                         "not a searched key: search each dataset in a file of its own (or compare datasets with "
                         "variants in a plain experiment)", path=path, source=source)
+    if key in ("data.validation", "data.split", "data.split_seed"):  # helper-132: "test" ranked first, 0 failed
+        raise SpecError(f"{label}: a search ranks its trials on one validation split, the same images for each, so "
+                        "the split is not a searched key: set it in [base] (e.g. data = { validation = 0.1 })",
+                        path=path, source=source)
     if not isinstance(spec, Mapping):
         raise SpecError(f"{label}: must be a distribution table such as {{ uniform = [0.0, 0.5] }} or "
                         f"{{ choice = [16, 32] }}, got {show(spec)}", path=path, source=source)
@@ -380,6 +384,10 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
     if not _has_validation(base):
         raise SpecError(f"{source}: a search needs a validation split to score its trials on: set data.validation "
                         f"in [base] (e.g. data = {{ validation = 0.1 }})", path=("base",), source=source)
+    if (base.get("data") or {}).get("validation") == "test":  # helper-132: the winner chosen on the test set
+        raise SpecError(f'{source}: [base]: data.validation = "test" scores the trials on the test set, so the search '
+                        "would choose on it: hold out part of the training images instead (e.g. data = { validation "
+                        "= 0.1 })", path=("base", "data", "validation"), source=source)
     return SearchSpace(params, metric, direction, trials, sampler, pruner, seed, pruner_options,
                        _timeout(s.get("timeout"), where, source))
 
