@@ -1472,3 +1472,14 @@ def test_a_searched_layer_key_is_named_as_the_file_writes_it(tmp_path: Path, dat
     assert main(["search-best", "s", "--store", str(store)]) == 0
     description = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("description"))
     assert 'model.layers[-2].units\\": ' in description, description
+
+
+def test_a_choice_that_lists_a_value_twice_is_refused(tmp_path: Path) -> None:
+    """helper-132: `{ choice = [0.01, 0.01] }` ran its trials of one value, each "not trained twice"."""
+    path = _exp(tmp_path, f'{BASE}\n[search]\n"train.lr" = {{ choice = [0.01, 0.01] }}\n')
+    with pytest.raises(SpecError, match=r'"train.lr": choice lists 0.01 more than once: each value once \(one value is '
+                                        r"no search: set it in \[base\]\)$"):
+        load_experiment(path)
+    path = _exp(tmp_path, f'{BASE}\n[search]\n"train.optimizer" = {{ choice = ["adam", "sgd", "adam"] }}\n')
+    with pytest.raises(SpecError, match=r'choice lists "adam" more than once: each value once$'):
+        load_experiment(path)

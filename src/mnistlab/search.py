@@ -267,6 +267,11 @@ def _param(key: str, spec: Any, where: str, source: str, written: str) -> Param:
     if kind == "choice":
         if not isinstance(values, list) or not values:
             raise SpecError(f"{label}: choice must be a non-empty list of values, got {show(values)}", path=path, source=source)
+        seen = [json.dumps(v, sort_keys=True, default=str) for v in values]  # 1 and 1.0 alike, as TOML writes them
+        if len(set(seen)) < len(seen):  # helper-132: trials of one value, each "not trained twice"
+            again = next(v for i, v in enumerate(values) if seen[i] in seen[:i])
+            raise SpecError(f"{label}: choice lists {json.dumps(again, default=str)} more than once: each value once" + (
+                " (one value is no search: set it in [base])" if len(set(seen)) == 1 else ""), path=path, source=source)
         return Param(key, kind, choices=tuple(values), written=written)
     return dataclasses.replace(_range(key, kind, values, spec, label, path, source), written=written)
 
