@@ -589,3 +589,12 @@ def test_a_setting_inside_a_flag_s_value_is_refused_not_lost():
                                                   "whole: give one of them")):
         build_run_config(settings=["dataset.test=t.csv"], flags={"dataset": {"csv": "x.csv"}})
     assert build_run_config(settings=["train.centered=true"], flags={"optimizer": "rmsprop"}).train.centered is True
+
+
+def test_a_table_given_a_value_says_to_write_a_table_not_pydantics_class() -> None:
+    """helper-132: `"train" = { choice = [1, 2] }` (a trial's train = 1) said "must be a valid
+    dictionary or instance of TrainConfig", a class the user never wrote."""
+    for key, value in (("train", 1), ("evaluate", 3), ("data", "x")):
+        with pytest.raises(SpecError, match=rf"{key}: must be a table of settings \(\[{key}\] or {key} = {{ ... }}\)") as e:
+            parse_run_config({"dataset": "mnist", "model": "seed000-dense", key: value})
+        assert "Config" not in str(e.value)

@@ -887,6 +887,8 @@ def _one_problem(err: Mapping[str, Any], source: str, cls: type[BaseModel], pref
     if err["type"] == "missing":
         return SpecError(f"{at}{dotted}: required key is missing", path=path, source=source)
     msg = err["msg"].removeprefix("Value error, ").replace("Input should be ", "must be ", 1)  # the house's phrasing
+    if err["type"] == "model_type":  # "a valid dictionary or instance of TrainConfig": a class the user never wrote
+        msg = f"must be a table of settings ([{dotted}] or {dotted} = {{ ... }})"
     got = err.get("input")
     shown = ("" if "got " in msg else f" (got {show(got)})" if isinstance(got, (dict, list))
              else f" (got {clip(toml_repr(got), 60)})")
