@@ -435,7 +435,8 @@ class ExportError(MnistlabError):
 _python_showwarning = warnings.showwarning
 
 
-_SAID: set[Any] = set()  # the advice show_warning has printed in this process (this command: see said_afresh)
+# the advice show_warning has printed in this process (this command: see said_afresh), by where and what
+_SAID: set[tuple[str | None, str]] = set()
 
 
 _PLACE = re.compile(r'^warning: (?:.*?: )?(\[base\]|variant "(?:[^"\\]|\\.)*"): (.*)$', re.S)
@@ -472,8 +473,8 @@ def show_warning(message: Warning | str, category: type[Warning], filename: str,
         said = ("warning: the figures' font lacks characters of some names (CJK, emoji): they are drawn as boxes"
                 if glyph else f"warning: {' '.join(str(message).split())}")
         where, core = _placed(said)
-        if said not in _SAID and ("[base]", core) not in _SAID and (where, core) not in _SAID:
-            _SAID.update((said, (where, core)))
+        if ("[base]", core) not in _SAID and (where, core) not in _SAID:
+            _SAID.add((where, core))
             print(said, file=sys.stderr, flush=True)
     else:
         _python_showwarning(message, category, filename, lineno, file, line)

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mnistlab._toml import dumps_toml, loads_json, loads_toml, plain_data, read_text_file, with_line
-from mnistlab.keras_json import is_keras_json, placed, read_keras_json
+from mnistlab.keras_json import ACTIVATION_LAYERS, activation_layer, initializer_name, is_keras_json, placed, read_keras_json
 from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, show, unknown_key, user_level
 from mnistlab.files import write_atomic
 
@@ -139,8 +139,6 @@ def _initializer(v: Any) -> str:
     ``keras.initializers.get`` takes it too) or saved form (``{"class_name": "HeNormal", "config":
     {...}}``, as Keras's JSON and ``keras.initializers.serialize`` write it)."""
     if isinstance(v, Mapping) and "class_name" in v:
-        from mnistlab.keras_json import initializer_name
-
         v = initializer_name(v, "kernel_initializer")
     if isinstance(v, str) and re.fullmatch(r"[A-Z][A-Za-z]*", v.strip()):  # HeNormal -> he_normal
         v = re.sub(r"(?<!^)(?=[A-Z])", "_", v.strip()).lower()
@@ -870,7 +868,7 @@ KERAS_LAYERS_ELSEWHERE: dict[str, str] = {
     "rescaling": "mnistlab feeds every model its pixels / 255, what Rescaling(1/255) gives: leave it out",
 }
 # Keras's activation layers, written as such (lower-case type -> Keras's class): Activation layers
-_KERAS_ACTIVATION_LAYERS = {"relu": "ReLU", "softmax": "Softmax", "leakyrelu": "LeakyReLU", "elu": "ELU"}
+_KERAS_ACTIVATION_LAYERS = {name.lower(): name for name in ACTIVATION_LAYERS}
 _LAYER_LOOKUP = {name.lower(): name for name in _ALL_TYPES} | LAYER_ALIASES
 # The layers whose Keras class takes data_format (read as "channels_last" only)
 _DATA_FORMAT_TAKERS = {"Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten"}
@@ -925,8 +923,6 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
         raise SpecError(f'{where}: "{clip(kind)}" is not a layer here: the input is the model\'s input_shape, '
                         "beside its layers (model = { input_shape = [28, 28, 1], layers = [...] })", path=(*path, "type"))
     if name is None and (keras_name := _KERAS_ACTIVATION_LAYERS.get(kind.strip().lower())):  # as Keras's JSON reads it
-        from mnistlab.keras_json import activation_layer
-
         try:
             d, name = activation_layer(keras_name, {k: v for k, v in d.items() if k != "type"}, where), "Activation"
         except SpecError as exc:
