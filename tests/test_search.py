@@ -168,6 +168,19 @@ def test_a_bad_search_key_is_quoted_as_written_at_its_own_line(tmp_path: Path) -
     assert str(exc.value).startswith(f'{path}:{line}: [search] "model.layers[-2].units" = integer -4: '), str(exc.value)
 
 
+def test_an_escape_code_in_a_key_is_shown_not_obeyed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-132: a key "l<ESC>[31mr" read `no key "lr"; known: ..., lr` (click strips the code
+    off a pipe; a terminal turned the rest red)."""
+    path = _exp(tmp_path, f'{BASE}\n[search]\ntrials = 3\n"train.l\\u001b[31mr" = {{ uniform = [0.01, 0.1] }}\n')
+    assert main(["search", str(path), "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert '"train.l\\x1b[31mr": the base has no key "l\\x1b[31mr"' in err and "\x1b" not in err, err
+    bad = _exp(tmp_path, BASE.replace("epochs = 3", 'epochs = 3\n"ep\\u0007ochs" = 2'), "run.toml")
+    assert main(["run", str(bad), "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert 'train: unknown key "ep\\x07ochs"' in err and "\x07" not in err, err
+
+
 @pytest.mark.parametrize("case", BAD, ids=list(BAD))
 def test_bad_search_is_one_line_before_training(case: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     table, message = BAD[case]
@@ -188,6 +201,21 @@ def test_search_beside_repeats_committee_variants_or_grid_is_refused(extra: str,
     path = _exp(tmp_path, f'{head}\n{BASE}\n[search]\n"train.lr" = {{ uniform = [0.01, 0.1] }}\n{table}\n')
     with pytest.raises(SpecError, match="cannot be used with \\[search\\]"):
         load_experiment(path)
+
+
+def test_a_search_named_like_a_quick_study_is_refused_before_it_shares_one(tmp_path: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-132: a search named "lr-quick" and `mnistlab search lr.toml --quick` (study "lr-quick")
+    resumed each other's study, by name or by the file's name."""
+    table = '\n[search]\n"train.lr" = { uniform = [0.01, 0.1] }\n'
+    path = _exp(tmp_path, f'name = "lr-quick"\n{BASE}{table}')
+    assert main(["search", str(path), "--data-dir", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err == (f'error: {path}:1: name: a search named "lr-quick" shares its study with `mnistlab search --quick` '
+                   'of a search named "lr" (--quick records under <name>-quick): name it otherwise\n')
+    with pytest.raises(SpecError, match=r'a search named "lr-quick" \(the file\'s name: write name = "\.\.\." '):
+        load_experiment(_exp(tmp_path, BASE + table, "lr-quick.toml"))
+    assert load_experiment(_exp(tmp_path, f'name = "lr-quick"\n{BASE}', "sweep.toml")).name == "lr-quick"  # no search
 
 
 def test_search_without_validation_split_is_refused(tmp_path: Path) -> None:
@@ -515,6 +543,28 @@ def test_a_diverging_trial_is_failed_in_the_store_and_in_the_study(tmp_path: Pat
     assert rows[1]["note"] == "failed; 1 diverged: the learning rate is probably too high"  # no rank: no value
     message = RunStore(tmp_path / "store").get(rows[1]["run_ids"][0]).message  # helper-113: no such flag in a search
     assert "--lr" not in message and message.endswith("; train.lr is searched: lower its range's high"), message
+
+
+def test_a_trial_that_raised_keeps_its_number_and_parameters_in_the_store(tmp_path: Path, data_dir: Path) -> None:
+    """New-user finding (session 40): a trial whose training raised (here a real failed allocation:
+    the process may map 1 GB beyond what it holds) was recorded with no metrics, so its row in
+    `compare` showed no trial number, no state and "-" for the value it was trained with."""
+    text = BASE.replace("epochs = 3", "epochs = 1") + ('\n[search]\n"model.dense" = { choice = [[8], [400000]] }\n'
+                                                       'sampler = "grid"\npruner = "none"\n')
+    script = ("import re, resource, sys\nfrom mnistlab.cli import main\n"
+              "held = int(re.search(r'VmSize:\\s+(\\d+)', open('/proc/self/status').read()).group(1)) * 1024\n"
+              "resource.setrlimit(resource.RLIMIT_AS, (held + 10**9, held + 10**9))\nsys.exit(main(sys.argv[1:]))\n")
+    args = ["search", str(_exp(tmp_path, text, "big.toml")), "--store", str(tmp_path / "store"), "--data-dir", str(data_dir)]
+    p = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=300,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert p.returncode == 0 and "trial    1" in p.stdout and "failed (not enough memory for a " in p.stdout, p.stdout
+    rows = {r["variant"]: r for r in compare(RunStore(tmp_path / "store"), "big")}
+    failed = rows["trial-0001"]
+    assert (failed["trial"], failed["trial_state"], failed["model.dense"], failed["failed"]) == (1, "failed", [400000], 1)
+    assert re.fullmatch(r"failed; `mnistlab show [0-9a-f]{10}` says why", failed["note"]), failed["note"]
+    assert rows["trial-0000"]["note"] == "#1 complete"
+    study = optuna.load_study(study_name="big", storage=storage_url(tmp_path / "store"))
+    assert [t.state.name for t in study.trials] == ["COMPLETE", "FAIL"]
 
 
 def test_a_search_with_no_complete_trial_exits_1_each_time_it_is_run(tmp_path: Path, data_dir: Path,
@@ -904,6 +954,21 @@ def test_parallel_coordinates_take_log_axes_from_the_distribution() -> None:
         t["log_params"] = None
     labels = [t.get_text() for t in plots.plot_parallel_coordinates(trials).axes[0].texts]
     assert "0.489 (log)" in labels and "0.05 (log)" in labels
+
+
+def test_parallel_coordinates_draw_complete_trials_only() -> None:
+    """helper-132: a pruned trial (its value from the epoch it was stopped at) was drawn as a complete
+    one, its low value setting the colour scale; Optuna draws complete trials only."""
+    trials = [{"trial": i, "state": state, "value": value, "log_params": [], "params": {"train.lr": lr}}
+              for i, (state, value, lr) in enumerate([("complete", 0.91, 0.01), ("pruned", 0.12, 0.5),
+                                                      ("complete", 0.95, 0.02), ("failed", None, 0.9)])]
+    ax = plots.plot_parallel_coordinates(trials).axes[0]
+    assert sum(list(line.get_xdata()) == [0, 1] for line in ax.lines) == 2  # (each axis is a vertical line too)
+    assert ax.get_title().endswith("; 1 pruned left out)")
+    labels = [t.get_text() for t in ax.texts]
+    assert "0.5" not in labels and "0.12" not in labels and "0.91" in labels
+    with pytest.raises(plots.PlotError, match=r"no complete trial to plot \(1 pruned"):
+        plots.plot_parallel_coordinates(trials[1:2])
 
 
 # ------------------------------------------------------------- second new-user check (issue 18)

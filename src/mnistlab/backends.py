@@ -667,7 +667,7 @@ class RayTrials:
 
     def wait(self) -> list[tuple[Any, Any]]:
         """The trials that ended (at least one), recorded, with their results."""
-        from mnistlab.search import TrialResult, record_trial, trial_cell
+        from mnistlab.search import TrialResult, record_trial, trial_cell, trial_metrics
 
         if self.ready:
             out, self.ready = self.ready, []
@@ -680,7 +680,8 @@ class RayTrials:
         try:
             with stop_signals_held():  # recorded, and its checkpoint settled, before a stop
                 if isinstance(res, BaseException):
-                    done = TrialResult(task.number, recorder.run_id, "failed", None, recorder.fail(res), str(res))
+                    status = recorder.fail(res, metrics=trial_metrics(task, "failed", self.study.direction.name.lower()))
+                    done = TrialResult(task.number, recorder.run_id, "failed", None, status, str(res))
                 else:
                     result, pruned_at, seconds, overhead = res
                     done = record_trial(recorder, task, cfg, result, pruned_at, self.study.direction.name.lower(),

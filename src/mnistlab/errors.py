@@ -34,8 +34,20 @@ class MnistlabError(Exception):
     label = "error"  # what the CLI's line starts with ("error: ..."); "" for none (a stop the user asked for)
 
     def __str__(self) -> str:
-        # One line, always: multi-line messages would break the "one clear line" promise.
-        return " ".join(str(super().__str__()).split())
+        # One line, always: multi-line messages would break the "one clear line" promise; a control
+        # character a file or flag brought (an escape code) shown, not obeyed (helper-132: a key
+        # "l<ESC>[31mr" read "unknown key "lr"; known keys: ..., lr")
+        return printable(" ".join(str(super().__str__()).split()))
+
+
+def printable(text: str) -> str:
+    """``text`` with its control and format characters escaped (``a\\x07b``, ``\\x1b[31m``), so that a
+    message shows them rather than a terminal obeying them (or click stripping an escape code).
+
+    >>> printable("l\\x1b[31mr")
+    'l\\\\x1b[31mr'
+    """
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 E = TypeVar("E", bound=MnistlabError)
@@ -153,7 +165,7 @@ class InvertedImageWarning(UserWarning):
         if self.listed and self.indices and all(i < len(names) for i in self.indices):
             shown = ", ".join(str(names[i]) for i in self.indices[:5]) + (", ..." if len(self.indices) > 5 else "")
             said = said.replace(self.listed, shown, 1)
-        return " ".join(said.split())
+        return printable(" ".join(said.split()))
 
 
 class ResourceError(MnistlabError):
@@ -471,7 +483,7 @@ def show_warning(message: Warning | str, category: type[Warning], filename: str,
     glyph = _missing_glyph(str(message))
     if glyph or issubclass(category, (SpecWarning, ReportWarning)):
         said = ("warning: the figures' font lacks characters of some names (CJK, emoji): they are drawn as boxes"
-                if glyph else f"warning: {' '.join(str(message).split())}")
+                if glyph else f"warning: {printable(' '.join(str(message).split()))}")
         where, core = _placed(said)
         if ("[base]", core) not in _SAID and (where, core) not in _SAID:
             _SAID.add((where, core))

@@ -60,7 +60,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnistlab._toml import POSITION_RE, loads_toml, read_text_file, with_line
-from mnistlab.errors import SpecError, clip, did_you_mean, key_hint, show, together, unknown_key
+from mnistlab.errors import SpecError, clip, did_you_mean, key_hint, printable, show, together, unknown_key
 
 if TYPE_CHECKING:
     from mnistlab.search import SearchSpace
@@ -86,11 +86,6 @@ _COMPACT_KEYS = ("conv", "pool", "dense", "kernel_size", "padding", "activation"
 _BUILDER_KEYS = ("filters", "additional_convolutions", "dense", "outputs", "input_shape", "name")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
 NAME_RULE = "ASCII letters, digits, '_', '-' or '.', starting with a letter or digit, at most 80"
-
-
-def _printable(text: str) -> str:
-    """``text`` with its control characters escaped (``a\\x07b``), so that a message shows them."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 def key_path(dotted: str) -> tuple[str, ...]:
@@ -568,6 +563,8 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
     if "search" in d:  # a search has no variants: its trials come from Optuna (mnistlab.search)
         from mnistlab.search import parse_search
 
+        _check_search_name(name, "name" in d, source)
+
         parse_committees(d.get("committees", []), None, source)  # refused: a search has no variants
         search = parse_search(d["search"], d, base, known, source)
         return Experiment(name, source, dict(base), [Variant("base", {}, dict(base))], _description(d, source),
@@ -591,6 +588,17 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
         raise first
     return Experiment(name, source, dict(base), variants, _description(d, source), resources=resources,
                       committees=parse_committees(d.get("committees", []), variants, source))
+
+
+def _check_search_name(name: str, written: bool, source: str) -> None:
+    """Refuse a search named ``<x>-quick`` (``written``: by its ``name``, else by its file's): `mnistlab
+    search --quick` of a search named ``x`` records under that name (:func:`study_name`), so each
+    would resume the other's study (helper-132)."""
+    if name.endswith(QUICK_STUDY):
+        given = "" if written else " (the file's name: write name = \"...\" to give another)"
+        raise SpecError(f'{source}: name: a search named "{name}"{given} shares its study with `mnistlab search '
+                        f'--quick` of a search named "{name.removesuffix(QUICK_STUDY)}" (--quick records under '
+                        f'<name>{QUICK_STUDY}): name it otherwise', path=("name",), source=source)
 
 
 def _named_once(variants: list[Variant], raw_variants: list[Mapping[str, Any]],
@@ -622,7 +630,7 @@ def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], kn
     mistakes: list[SpecError] = []
     for i, rv in enumerate(raw_variants):
         name = rv.get("name")  # said as the run's messages and the data check say it; by position while it has none
-        where = ("[base]" if implicit else f'variant "{clip(_printable(name), 40)}"' if isinstance(name, str) and name
+        where = ("[base]" if implicit else f'variant "{clip(printable(name), 40)}"' if isinstance(name, str) and name
                  else f"variants[{i}]")
         try:
             variants += _expand_variant(rv, base, known, top_grid, source, where, ("variants", i), repeats, committee)
@@ -990,7 +998,7 @@ def _variant_name(rv: Mapping[str, Any], source: str, where: str, at: tuple[str 
         raise SpecError(f"{source}: {where}: name: must be a non-empty string, got {show(name)}",
                         path=(*at, "name"), source=source)
     if isinstance(name, str) and not name.isprintable():  # a control character prints as nothing, or moves the cursor
-        raise SpecError(f"{source}: {where}: name: has a control character (got \"{_printable(name)}\")",
+        raise SpecError(f"{source}: {where}: name: has a control character (got \"{printable(name)}\")",
                         path=(*at, "name"), source=source)
     if isinstance(name, str) and len(name) > 120:
         raise SpecError(f"{source}: {where}: name: at most 120 characters, got {len(name)}", path=(*at, "name"),

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from mnistlab.errors import OutputError
+from mnistlab.errors import OutputError, printable
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}  # what stops a run as Ctrl-C does (execute.terminate_as_interrupt)
 
@@ -78,7 +78,7 @@ def display_name(name: object) -> str:
     'a\\\\nb.png'
     """
     text = os.fsencode(name).decode("utf-8", "backslashreplace") if isinstance(name, (str, os.PathLike)) else str(name)
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return printable(text)
 
 
 def check_output_path(path: str | os.PathLike) -> Path:

@@ -823,11 +823,17 @@ def _spans_a_decade(values: Sequence[Any]) -> bool:
 
 
 def plot_parallel_coordinates(trials: Sequence[Mapping[str, Any]], metric: str = "val_accuracy") -> Figure:
-    """One line per trial with a value across one axis per searched param and the metric, colored by
-    the value (Optuna's ``plot_parallel_coordinate``). A param in a trial's ``log_params`` (searched
-    on a log scale) gets a log axis; trials recorded without ``log_params`` (older runs) get one for
-    positive values spanning a decade or more. PlotError when no trial has a value."""
-    scored = _scored(trials)
+    """One line per complete trial across one axis per searched param and the metric, colored by the
+    value (Optuna's ``plot_parallel_coordinate``, which draws complete trials only: a pruned trial's
+    value is from the epoch it was stopped at, not comparable; the title counts those left out). A
+    param in a trial's ``log_params`` (searched on a log scale) gets a log axis; trials recorded
+    without ``log_params`` (older runs) get one for positive values spanning a decade or more.
+    PlotError when no complete trial has a value."""
+    scored = [t for t in _scored(trials) if t.get("state") == "complete"]
+    pruned = sum(t.get("state") == "pruned" for t in _scored(trials))
+    if not scored:
+        raise PlotError(f"no complete trial to plot ({pruned} pruned: a pruned trial's value is from the epoch "
+                        "it was stopped at)")
     keys = sorted({k for t in scored for k in t.get("params", {})})
     logs = {k for t in scored for k in t.get("log_params") or ()}  # log_uniform, int with log = true
     if all(t.get("log_params") is None for t in scored):  # older runs: judged from the values
@@ -852,7 +858,8 @@ def plot_parallel_coordinates(trials: Sequence[Mapping[str, Any]], metric: str =
     ax.set_xticks(range(len(names)), names, rotation=20, ha="right")
     ax.set_yticks([])
     ax.set_ylim(-0.1, 1.1)
-    ax.set_title("Parallel coordinates (one line per trial)")
+    ax.set_title("Parallel coordinates (one line per complete trial"
+                 + (f"; {pruned} pruned left out)" if pruned else ")"))
     return fig
 
 

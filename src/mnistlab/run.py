@@ -914,11 +914,12 @@ class Recorder:
         variant = resolved["model"].get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str) else "model")
         return cls(store, experiment=experiment, variant=variant, config=resolved, seed=cfg.train.seed)
 
-    def fail(self, exc: BaseException, why: str | None = None) -> str:
+    def fail(self, exc: BaseException, why: str | None = None, metrics: Mapping[str, Any] | None = None) -> str:
         """Record that the run raised ``exc`` instead of finishing: ``interrupted`` (Ctrl-C; ``why`` says
         what stopped it, when the caller knows more) or ``failed`` with the error's message; returns
-        that status. A store problem here is swallowed: it must not hide the run's own error, which
-        the caller re-raises or reports."""
+        that status. ``metrics``: what the caller knows of the run without a result (a search trial's
+        number and parameters), recorded in its metrics. A store problem here is swallowed: it must
+        not hide the run's own error, which the caller re-raises or reports."""
         if isinstance(exc, KeyboardInterrupt):
             status, message = "interrupted", why or "interrupted before it finished"
         else:
@@ -927,7 +928,8 @@ class Recorder:
             # the epochs it posted while training (a Ray cell's, a sweep's) stay: it did train them
             rec = self.store.get(self.run_id) if status == "interrupted" else None
             self.store.finish_run(self.run_id, status=status, history=rec.history if rec else [], env={},
-                                  metrics=self._checkpointed(rec) if rec else {}, message=message)
+                                  metrics={**(self._checkpointed(rec) if rec else {}), **(metrics or {})},
+                                  message=message)
         except MnistlabError:
             pass  # the row is gone (deleted meanwhile): nothing left to mark
         return status

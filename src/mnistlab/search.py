@@ -951,14 +951,22 @@ def record_trial(recorder: Any, task: TrialTask, cfg: Any, result: Any, pruned_a
              else "interrupted" if result.status == "interrupted" else "failed")  # interrupted: asked again
     result.config.setdefault("train", {})["threads"] = cfg.train.threads  # the user's, not this worker's share
     result.message = _in_search_words(result.message, task)
-    result.metrics.update(trial=task.number, trial_state=state, search_metric=task.metric,
-                          search_direction=direction, search_value=value, trial_params=task.params,
-                          trial_log_params=list(task.log_params), trial_param_names=dict(task.written),
-                          pruned_at_epoch=pruned_at)
+    result.metrics.update(trial_metrics(task, state, direction, value, pruned_at))
     problem = recorder.finish(result)
     return TrialResult(task.number, recorder.run_id, "failed" if problem else state, value,
                        "failed" if problem else result.status, problem or result.message, seconds, overhead,
                        _continued(task, result.metrics))
+
+
+def trial_metrics(task: TrialTask, state: str, direction: str, value: float | None = None,
+                  pruned_at: int | None = None) -> dict[str, Any]:
+    """What a trial's run records of its trial, in its metrics, whether it finished or raised: its
+    number, ``state`` (one of :data:`STATES`), the searched metric, ``direction`` and the value, its
+    parameters (with their log scales and names as the file writes them) and the epoch the pruner
+    stopped it at (None: not pruned). A failed trial's row in ``compare`` shows its parameters from them."""
+    return dict(trial=task.number, trial_state=state, search_metric=task.metric, search_direction=direction,
+                search_value=value, trial_params=task.params, trial_log_params=list(task.log_params),
+                trial_param_names=dict(task.written), pruned_at_epoch=pruned_at)
 
 
 def _in_search_words(message: str | None, task: TrialTask) -> str | None:
@@ -1010,7 +1018,8 @@ def run_trial(task: TrialTask) -> TrialResult:
             with worker_training():  # a --jobs worker told to stop (init_worker) raises KeyboardInterrupt here
                 result = train_trial(task, run_cfg, [pruning], folder, resume=task.continues is not None)
         except BaseException as exc:
-            status = recorder.fail(exc)
+            stopped = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            status = recorder.fail(exc, metrics=trial_metrics(task, stopped, study.direction.name.lower()))
             if isinstance(exc, KeyboardInterrupt):
                 raise
             return TrialResult(task.number, recorder.run_id, "failed", None, status, str(exc))
@@ -1506,7 +1515,8 @@ def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[st
             r["note"] = "interrupted: asked again"
             continue
         if t["state"] == "failed":  # no value (Optuna's FAIL), so no rank; a diverged run's row says why
-            r["note"] = "failed" + (f"; {r['note']}" if r.get("note") else "")
+            said = str(r.get("note") or "").removeprefix("no result: 1 failed; ")  # compare's; "failed" says it
+            r["note"] = "failed" + (f"; {said}" if said else "")
             continue
         i += 1
         r["note"] = f"#{i} {t['state']}" + ("" if shown else f", {t['metric']} {t['value']:.4f}")
