@@ -273,6 +273,16 @@ def test_a_competition_csv_predicts_into_a_submission(mnist_models, tmp_path, ca
                          "-o", sub, "--store", mnist_models)
     assert code == 0 and err.splitlines()[0].endswith("(41 predictions; ImageId counts the images in the order given: "
                                                       "--format csv lists them with their names)")
+    first = [int(r["Label"]) for r in csv.DictReader(io.StringIO(sub.read_text()))]
+    # helper-133: a CSV given before an image file was predicted after it, the rows out of the order given
+    Image.fromarray(x[3]).save(tmp_path / "three.png")
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "test.csv", tmp_path / "three.png",
+                         tmp_path / "one.png", "-o", sub, "--format", "csv", "--store", mnist_models)
+    names = [r["file"] for r in csv.DictReader(io.StringIO(out))]
+    assert code == 0 and names == [f"{tmp_path / 'test.csv'}#{i}" for i in range(1, 41)] + [
+        str(tmp_path / "three.png"), str(tmp_path / "one.png")], names
+    labels = [int(r["Label"]) for r in csv.DictReader(io.StringIO(sub.read_text()))]
+    assert labels == [*first[1:], labels[40], first[0]] and labels[:40] == predicted.tolist()
     # New-user finding (helper-108): a model trained on a 32x32 CSV (resized to its 28x28 input as it
     # was read) could not predict a CSV of the same images: it is resized as training resized it
     wide = "label," + ",".join(f"pixel{i}" for i in range(1024)) + "\n" + "\n".join(
@@ -504,6 +514,60 @@ def test_predict_says_which_run_of_an_experiment_answered(mnist_models, tmp_path
     assert code == 0 and err == ""  # a run named by its id: nothing to say
     code, out, err = cli(capsys, "predict", "use", "--variant", "committee", tmp_path / "d.png", "--store", mnist_models)
     assert code == 0 and err.startswith("predicted with the committee of 2 runs ("), err
+
+
+def test_predict_says_which_run_it_used_and_the_runs_of_other_settings_it_left_out(data_dir, tmp_path, capsys,
+                                                                                     test_digits):
+    """helper-133: after `mnistlab train` twice with other flags, `predict train` answered with the
+    latest settings' one run (84%), silent on it and on the 95% run of the other flags."""
+    store = tmp_path / "s"
+    for epochs in ("3", "2"):
+        code, _, err = cli(capsys, "train", "--dataset", "mnist", "--model", "seed000-dense", "--subset", "300",
+                           "--epochs", epochs, "--data-dir", data_dir, "--store", store, "--progress", "none")
+        assert code == 0, err
+    older, latest = sorted(RunStore(store).runs(), key=lambda r: -r.config["train"]["epochs"])  # 3 epochs, then 2
+    Image.fromarray(test_digits[0][0]).save(tmp_path / "d.png")
+    code, out, err = cli(capsys, "predict", "train", tmp_path / "d.png", "--store", store)
+    assert code == 0 and out and err == (
+        f"predicted with run {latest.run_id} (seed 0), the only finished run of variant seed000-dense at its current "
+        "settings; 1 run of its other settings not among them (`mnistlab runs -e train` lists them; give a run id "
+        "to use one)\n"), err
+    code, out, err = cli(capsys, "card", "train", "--store", store, "--data-dir", data_dir)
+    assert code == 0 and "Chosen as the only finished run of variant seed000-dense" in out
+    code, out, err = cli(capsys, "predict", older.run_id, tmp_path / "d.png", "--store", store)
+    assert code == 0 and err == ""  # a run named by its id: nothing to say
+
+
+def test_a_quoted_pattern_is_expanded_as_a_shell_would(mnist_models, tmp_path, capsys, test_digits, monkeypatch):
+    """helper-133: `predict RUN 'digits/*.png'` (quoted, or a shell that does not expand it) said
+    "no such file or folder"."""
+    x, _ = test_digits
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    for name, i in (("img10.png", 0), ("img2.png", 1), ("sub/img1.png", 2)):
+        Image.fromarray(x[i]).save(tmp_path / "d" / name)
+    (tmp_path / "d" / "notes.txt").write_text("not an image")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "d/*.png", "--format", "csv", "--store", mnist_models)
+    assert code == 0 and [r["file"] for r in csv.DictReader(io.StringIO(out))] == ["d/img2.png", "d/img10.png"], err
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "d/**/*.png", "--format", "csv",
+                         "--store", mnist_models)
+    assert code == 0 and len(list(csv.DictReader(io.StringIO(out)))) == 3, err
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "d/*.txt", "--store", mnist_models)
+    one_line_error(code, err, "d/*.txt: no image file matches this pattern (only 1 other file)")
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "nowhere/*.png", "--store", mnist_models)
+    one_line_error(code, err, "nowhere/*.png: no image file matches this pattern; looked for .png")
+
+
+@pytest.mark.skipif(not Path("/sys/kernel").is_dir(), reason="needs Linux's /sys, a folder no user can make files in")
+def test_an_output_the_file_system_refuses_is_said_before_any_work(mnist_models, tmp_path, capsys, test_digits):
+    """helper-133 (as root, whom the permission bits let write anywhere): `--show /sys/x.png` printed
+    the predictions, then failed; `-o` said it in other words ("PATH: cannot write: ...")."""
+    Image.fromarray(test_digits[0][0]).save(tmp_path / "d.png")
+    for flag, name in (("--show", "x.png"), ("-o", "x.csv")):
+        code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "d.png", flag,
+                             f"/sys/kernel/{name}", "--store", mnist_models)
+        assert out == "" and not Path(f"/sys/kernel/{name}").exists()
+        one_line_error(code, err, f"error: cannot write /sys/kernel/{name}: ")
 
 
 def test_pick_best_val_chooses_a_run_without_the_test_set(data_dir, tmp_path, capsys, mnist_models, test_digits):

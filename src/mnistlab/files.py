@@ -24,6 +24,7 @@ import json
 import os
 import secrets
 import signal
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -103,7 +104,22 @@ def check_output_path(path: str | os.PathLike) -> Path:
     if out.is_symlink() and not out.exists():  # found only once the work is done (helper-119)
         raise OutputError(f"cannot write {shown}: a link to nothing (what it points to, "
                           f"{display_name(os.readlink(out))}, is gone)")
+    _probe(parent, shown)
     return out
+
+
+def _probe(folder: Path, shown: str) -> None:
+    """OutputError unless a file can be made in ``folder`` (one made and removed at once): the
+    permission bits say yes to root where the file system says no (helper-133: ``--show
+    /sys/x.png`` failed after the predictions were printed), and a full or read-only disk says so
+    only when written."""
+    try:
+        fd, name = tempfile.mkstemp(dir=folder, prefix=".mnistlab-probe-")
+    except OSError as exc:
+        raise OutputError(f"cannot write {shown}: {exc.strerror or exc}") from None
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(name)
 
 
 def _name_max(folder: Path) -> int:

@@ -611,8 +611,10 @@ def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant
     """How :func:`trained_runs` chose ``chosen`` among several runs (a model card says it): the
     best trial of a search by its own metric, or the best (by test accuracy: an optimistic figure,
     with the variant's mean and sd beside it) or latest of a variant's runs (:func:`picked_note`;
-    ``quick``: among a file's ``--quick`` runs). None for a run given by id and for a variant of
-    one finished run."""
+    ``quick``: among a file's ``--quick`` runs), or that it is the variant's only one; with how many
+    runs of the variant's other settings were not among them (helper-133: `predict train --pick best`
+    answered with a 84% run, silent on the 95% one of other flags). None for a run given by id."""
+    from mnistlab.comparison import left_out
     from mnistlab.search import is_search
 
     if chosen is None or resolve_experiment(store, target, quick=quick).run is not None:
@@ -622,7 +624,12 @@ def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant
         complete = sum((r.metrics or {}).get("trial_state") == "complete" for r in runs)
         return (f"the best of {complete} complete trials of search {chosen.experiment} by its metric, "
                 f"{chosen.metrics.get('search_metric')} (on validation data)")
-    return picked_note([r for r in runs if r.variant == chosen.variant], pick)
+    note = picked_note([r for r in runs if r.variant == chosen.variant], pick) or (
+        f"the only {'scored' if diverged else 'finished'} run of variant {chosen.variant} at its current settings")
+    if hidden := left_out([r for r in store.runs(experiment=chosen.experiment) if r.variant == chosen.variant]):
+        note += (f"; {hidden} run{'s' * (hidden != 1)} of its other settings not among them (`mnistlab runs -e "
+                 f"{chosen.experiment}` lists them; give a run id to use one)")
+    return note
 
 
 def picked_note(runs: Sequence[RunRecord], pick: str = "best") -> str | None:

@@ -77,20 +77,10 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     Example: mnistlab predict seed000 --variant cnn photo.jpg digits/ --show seen.png
              mnistlab predict RUN_ID test.csv -o submission.csv --format csv > top3.csv
     """
-    from mnistlab.preprocess import image_sources
-
     _check_outputs(show, output)
-    tables = [i for i in images if i.lower().endswith(".csv")]
     bad: list[str] = []  # one line per bad file: the others are still predicted
-    sources = image_sources([i for i in images if i not in tables], bad) if len(tables) < len(images) else []
-    _stop_when_nothing_left(bad, sources or tables)  # the images are checked first, then the model
-    trained = _load(store_path, model, variant, pick)
-    sources, originals, seen = _read_good(sources, trained, not no_preprocess, bad)
-    _stop_when_nothing_left(bad, sources or tables)
-    if tables:
-        sources, originals, seen = _with_csv_images(tables, sources, originals, seen, trained.input_shape,
-                                                    _label_column(trained.dataset), bad)
-        _stop_when_nothing_left(bad, sources)
+    trained, sources, originals, seen = _images_in_order(images, lambda: _load(store_path, model, variant, pick),
+                                                         not no_preprocess, bad)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", InvertedImageWarning)
         probs = trained.predict(seen, preprocess=False)
@@ -103,9 +93,9 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
         from mnistlab.data.userdata import write_submission
 
         write_submission(Path(output), probs.argmax(1), tuple(names))
-        order = ("" if len(tables) == len(images) else
-                 "; ImageId counts the images in the order given: --format csv lists them with their names")
-        click.echo(f"wrote {display_name(output)} ({len(probs)} prediction{'s' * (len(probs) != 1)}{order})", err=True)
+        said = ("" if all(i.lower().endswith(".csv") for i in images) else
+                "; ImageId counts the images in the order given: --format csv lists them with their names")
+        click.echo(f"wrote {display_name(output)} ({len(probs)} prediction{'s' * (len(probs) != 1)}{said})", err=True)
     if show is not None:
         from mnistlab.plots import plot_predictions
 
@@ -122,6 +112,32 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
             click.echo(f"error: {message}", err=True)
         raise PartlyUnreadable(f"{len(bad)} of {len(bad) + len(probs)} images could not be read (listed above); "
                                f"the other {len(probs)} {'was' if len(probs) == 1 else 'were'} predicted")
+
+
+def _images_in_order(images: Sequence[str], load: Callable[[], Any], preprocessing: bool,
+                     bad: list[str]) -> tuple[Any, list[Any], list[Any], Any]:
+    """The model (``load()``, once the image files are found) and the images of IMAGES in the order
+    given (helper-133: a CSV's rows came after the image files given behind it): their (name,
+    source), the images read and what the model sees of them. Each bad file's line goes into
+    ``bad``; DataError (:func:`_stop_when_nothing_left`) when none is left."""
+    from mnistlab.preprocess import image_sources
+
+    tables = [(k, i) for k, i in enumerate(images) if i.lower().endswith(".csv")]
+    files = [(k, i) for k, i in enumerate(images) if not i.lower().endswith(".csv")]
+    origins: list[int] = []  # the argument each image came from
+    sources = image_sources([i for _, i in files], bad, origins) if files else []
+    origins = [files[o][0] for o in origins]
+    _stop_when_nothing_left(bad, sources or tables)  # the images are checked first, then the model
+    trained = load()
+    kept, originals, seen = _read_good(sources, trained, preprocessing, bad)
+    sources, origins = [sources[i] for i in kept], [origins[i] for i in kept]
+    _stop_when_nothing_left(bad, sources or tables)
+    if tables:
+        sources, originals, seen, origins = _with_csv_images(tables, sources, originals, seen, origins,
+                                                             trained.input_shape, _label_column(trained.dataset), bad)
+        _stop_when_nothing_left(bad, sources)
+    order = sorted(range(len(sources)), key=origins.__getitem__)  # stable: each argument's images in their order
+    return trained, [sources[i] for i in order], [originals[i] for i in order], seen[order]
 
 
 def _check_outputs(show: str | None, output: str | None) -> None:
@@ -153,8 +169,9 @@ def _emit_top(sources: list[Any], probs: Any, names: list[str], top: int, fmt: s
     emit(rows, columns, fmt)
 
 
-def _read_good(sources: list[Any], trained: Any, preprocessing: bool, bad: list[str]) -> tuple[list[Any], list[Any], Any]:
-    """The sources that read, their images and what the model sees of them; each bad one's line added to ``bad``."""
+def _read_good(sources: list[Any], trained: Any, preprocessing: bool, bad: list[str]) -> tuple[list[int], list[Any], Any]:
+    """The indices of the sources that read, their images and what the model sees of them; each
+    bad one's line added to ``bad``."""
     from mnistlab.preprocess import read_images, recipe_dataset
 
     if not sources:
@@ -164,7 +181,7 @@ def _read_good(sources: list[Any], trained: Any, preprocessing: bool, bad: list[
                                   preprocessing=preprocessing, errors=unread)
     bad += [message for _, message in unread]
     skipped = {i for i, _ in unread}
-    return [s for i, s in enumerate(sources) if i not in skipped], originals, seen
+    return [i for i in range(len(sources)) if i not in skipped], originals, seen
 
 
 def _stop_when_nothing_left(bad: list[str], left: list[Any]) -> None:
@@ -185,9 +202,11 @@ def _label_column(dataset: Any) -> str:
     return label if isinstance(label, str) and label else "label"
 
 
-def _with_csv_images(tables: list[str], sources: list[Any], originals: list[Any], seen: Any,
-                     shape: tuple[int, int], label: str, bad: list[str]) -> tuple[list[Any], list[Any], Any]:
-    """Add the images of Kaggle-style CSV files (already in dataset form) after the image files':
+def _with_csv_images(tables: list[tuple[int, str]], sources: list[Any], originals: list[Any], seen: Any,
+                     origins: list[int], shape: tuple[int, int], label: str,
+                     bad: list[str]) -> tuple[list[Any], list[Any], Any, list[int]]:
+    """Add the images of Kaggle-style CSV files (already in dataset form; ``tables``: (argument
+    index, file)) after the image files', with their argument's index added to ``origins`` for each:
     each named ``FILE.csv#ROW`` (ROW from 1), a ``label`` column left out. A CSV of another square
     size is resized to ``shape`` as a CSV dataset is for training
     (:func:`~mnistlab.data.userdata.resize_images`), with a note; a CSV that cannot be read adds its
@@ -197,7 +216,7 @@ def _with_csv_images(tables: list[str], sources: list[Any], originals: list[Any]
     from mnistlab.data.userdata import read_csv, resize_images
 
     parts = [] if seen is None else [np.asarray(seen)]
-    for table in tables:
+    for k, table in tables:
         try:
             x, _ = read_csv(Path(table), label, labels=False)  # labels, if any, are not needed to predict: not read
         except DataError as exc:
@@ -209,8 +228,9 @@ def _with_csv_images(tables: list[str], sources: list[Any], originals: list[Any]
             x = resize_images(x, (int(shape[0]), int(shape[1])))
         sources = [*sources, *((f"{table}#{i + 1}", None) for i in range(len(x)))]
         originals = [*originals, *x]
+        origins = [*origins, *[k] * len(x)]
         parts.append(x)
-    return sources, originals, np.concatenate(parts) if parts else None
+    return sources, originals, np.concatenate(parts) if parts else None, origins
 
 
 @click.command("export")

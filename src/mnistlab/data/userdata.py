@@ -44,7 +44,7 @@ import numpy as np
 
 from mnistlab.data import read_cache
 from mnistlab.errors import DataError, clip, did_you_mean, first_line, toml_repr, type_name, user_level
-from mnistlab.files import display_name, write_atomic
+from mnistlab.files import display_name, write_output
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 KINDS = ("csv", "folder", "npz", "idx")
@@ -1524,7 +1524,8 @@ def read_idx_pair(folder: Path, split: str = "train") -> tuple[np.ndarray, np.nd
 def write_submission(path: Path, predictions: np.ndarray, class_names: tuple[str, ...] | None = None) -> None:
     """A competition submission: ``ImageId,Label`` with ImageId from 1 (the digit-recognizer's
     format), one row per prediction (int class indices, (N,)); ``class_names`` writes names
-    instead of indices (for data whose labels were strings). DataError when it cannot be written.
+    instead of indices (for data whose labels were strings). DataError for predictions not shaped (N,),
+    OutputError when the file cannot be written.
     For the predict command on an unlabelled CSV (:func:`read_csv` gives its images, labels None)."""
     predictions = np.asarray(predictions)
     if predictions.ndim != 1:
@@ -1535,7 +1536,4 @@ def write_submission(path: Path, predictions: np.ndarray, class_names: tuple[str
         with open(tmp, "w", newline="", encoding="utf-8") as f:
             csv.writer(f).writerows([["ImageId", "Label"], *rows])
 
-    try:
-        write_atomic(path, write)
-    except OSError as exc:
-        raise DataError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    write_output(path, write)  # an OSError: OutputError, "cannot write PATH: why", as every output says it
