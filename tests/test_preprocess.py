@@ -323,6 +323,31 @@ def test_a_speck_far_from_the_digit_does_not_change_the_crop(digits):
         assert _corr(a, b) > 0.98, i  # before: the crop took in the specks and the digit shrank (about 0.2)
 
 
+def test_ruled_lines_and_a_box_around_the_digit_are_not_ink(digits):
+    """helper-133: on lined paper 5 of 5 digits were wrong (the lines kept as a band 20 px tall, the
+    digit 9 px tall in the 28x28), and a digit cropped from a form's box kept its box. A digit's own
+    bar (a 7 on a tight crop), one line, stays."""
+    x, _ = digits
+    boxes = []
+    for i, digit in enumerate(x):
+        clean = on_paper(digit, seed=i, at=(60, 90))
+        lined = clean.astype(np.float64)
+        lined[8::24] *= 0.8  # pale ruled lines across the page, every 24 px
+        lined[:, 30:32] *= 0.7  # and a margin line near its left edge
+        boxed = clean.copy()
+        boxed[50:54, 80:240] = boxed[200:204, 80:240] = 20  # a box drawn around the digit, wider than it
+        boxed[50:204, 80:84] = boxed[50:204, 236:240] = 20
+        boxed = boxed[40:214, 70:250]  # cropped to the box, as a form's cell is
+        assert _corr(preprocess(clean, "mnist"), preprocess(lined.astype(np.uint8), "mnist")) > 0.9, i
+        boxes.append(_corr(preprocess(clean[40:214, 70:250], "mnist"), preprocess(boxed, "mnist")))
+    assert min(boxes) > 0.7 and np.mean(boxes) > 0.95, boxes  # (the box's dark ink sets the ink's level: a pixel's shift)
+    bar = np.full((100, 100), 230, np.uint8)
+    bar[10:16, 2:98] = 20  # a 7 cropped tight: its bar runs across the image
+    bar[16:95, 60:66] = 20
+    rows = preprocess(bar, "mnist").sum(1)
+    assert rows.argmax() == np.flatnonzero(rows)[0] and rows.max() > 3 * np.median(rows[rows > 0]), rows  # kept, on top
+
+
 def test_main_ink_keeps_a_separate_stroke_and_drops_only_specks():
     from mnistlab.preprocess import _components, _main_ink
 

@@ -267,6 +267,66 @@ def test_a_killed_driver_loses_nothing_and_the_rerun_trains_only_the_rest(tmp_pa
     assert not list(store_dir.glob("checkpoints/*/*/*"))
 
 
+def _descendants(pid: int) -> dict[int, str]:
+    """The processes below ``pid`` (children, theirs, ...) by pid, with their command lines."""
+    parents, lines = {}, {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                lines[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    out, frontier = {}, [pid]
+    while frontier:
+        here = frontier.pop()
+        for child, parent in parents.items():
+            if parent == here and child not in out:
+                out[child] = lines.get(child, "")
+                frontier.append(child)
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="finds Ray's processes in Linux's /proc")
+def test_ray_dying_under_a_sweep_is_one_line_not_a_traceback(tmp_path: Path, data_dir: Path, ray_address: str) -> None:
+    """helper-134: `ray stop` under a sweep on Ray was 67 lines of traceback (here the driver's own
+    local Ray loses its relay actor: the same ActorDiedError)."""
+    exp = write(tmp_path, SLOW.replace("epochs = 4", "epochs = 40"))
+    store_dir = tmp_path / "store"
+    proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "run", str(exp), "--store", str(store_dir), "--data-dir",
+                             str(data_dir), "--backend", "ray"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "MNISTLAB_CHECKPOINT_EVERY": "0"})
+    deadline, relay = time.monotonic() + 120, None
+    while time.monotonic() < deadline and proc.poll() is None and relay is None:
+        time.sleep(0.2)
+        if (store_dir / "runs.sqlite").exists():
+            with RunStore(store_dir) as st:
+                if any(r.history for r in st.runs()):  # a cell is training on the driver's own Ray
+                    relay = next((p for p, line in _descendants(proc.pid).items() if "Relay" in line), None)
+    assert relay is not None, proc.communicate()
+    os.kill(relay, signal.SIGKILL)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in err, err
+    assert err.splitlines()[-1].startswith("error: the Ray cluster stopped working while this command used it ("), err
+    assert "run the same command again" in err.splitlines()[-1]
+
+
+def test_a_worker_without_a_data_folder_takes_the_drivers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-134: a cluster started from a shell without MNISTLAB_DATA_DIR failed every cell with
+    "files not found", though the driver had it (and had checked its data)."""
+    from mnistlab.backends import _data_from_driver, _driver_data
+
+    monkeypatch.setenv("MNISTLAB_DATA_DIR", os.path.relpath(tmp_path))
+    sent = _driver_data()
+    assert sent == str(tmp_path)  # absolute: a worker's working folder is another
+    monkeypatch.delenv("MNISTLAB_DATA_DIR")  # the worker's environment
+    _data_from_driver(str(tmp_path / "absent"))  # a folder this machine lacks: nothing
+    assert "MNISTLAB_DATA_DIR" not in os.environ
+    _data_from_driver(sent)
+    assert os.environ["MNISTLAB_DATA_DIR"] == sent
+    monkeypatch.setenv("MNISTLAB_DATA_DIR", "/the/workers/own")
+    _data_from_driver(sent)
+    assert os.environ["MNISTLAB_DATA_DIR"] == "/the/workers/own"  # a worker's own stays
+
+
 def _closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -247,14 +247,31 @@ def _portable(res: RunResult | BaseException) -> RunResult | BaseException:
     return dataclasses.replace(res, model=_Weights(state))
 
 
+def _driver_data() -> str:
+    """The driver's ``MNISTLAB_DATA_DIR``, absolute (a worker's working folder is another), for its
+    Ray tasks to use where their worker has none (:func:`_data_from_driver`); "" when it has none."""
+    given = os.environ.get("MNISTLAB_DATA_DIR", "").strip()
+    return os.path.abspath(given) if given else ""
+
+
+def _data_from_driver(folder: str) -> None:
+    """In a Ray worker: take the driver's ``MNISTLAB_DATA_DIR`` (``folder``) where this worker has
+    none and the folder is here (helper-134: a cluster started from a shell without it failed every
+    cell with "files not found", though the driver had checked its data). A worker's own stays."""
+    if folder and not os.environ.get("MNISTLAB_DATA_DIR", "").strip() and os.path.isdir(folder):
+        os.environ["MNISTLAB_DATA_DIR"] = folder
+
+
 def train_remote(train: TrainFn, task: CellTask, indices: Sequence[int], relay: Any = None,
-                 run_id: str = "", token: str = "") -> list[RunResult | BaseException]:
+                 run_id: str = "", token: str = "", data_dir: str = "") -> list[RunResult | BaseException]:
     """What a Ray task runs: ``train(task, indices)`` (:func:`~mnistlab.execute.train_cells`, which
     writes no store), each result made small and picklable for the driver. ``token`` is posted
     first as ``"started"`` (the driver then knows the task is not waiting for resources). A single
     cell (``run_id``, its run) posts its epochs to ``relay`` and trains with a checkpoint folder
     in the worker's temporary files: it starts from the relay's newest checkpoint of the run if
-    there is one, and each checkpoint it writes goes to the relay (:class:`CheckpointMirror`)."""
+    there is one, and each checkpoint it writes goes to the relay (:class:`CheckpointMirror`).
+    ``data_dir``: the driver's ``MNISTLAB_DATA_DIR`` (:func:`_data_from_driver`)."""
+    _data_from_driver(data_dir)
     if relay is not None and token:
         relay.report.remote(token, "started", None)
     if relay is None or not run_id:  # several cells (stacked members) restart together, as locally
@@ -523,7 +540,7 @@ class RayRunner:
                             task = dataclasses.replace(task, threads=max(1, int(cpus)))  # Ray sets OMP threads so
                             token = claims[1][0][1].run_id
                             ref = remote.options(num_cpus=cpus, num_gpus=gpus).remote(
-                                self.train, task, [i for i, _ in claims[1]], relay, first, token)
+                                self.train, task, [i for i, _ in claims[1]], relay, first, token, _driver_data())
                         except BaseException as exc:  # claimed, not sent (a Ctrl-C, Ray gone): recorded, not left running
                             record_cells(*claims, [exc] * len(claims[1]))
                             raise
@@ -643,7 +660,7 @@ class RayTrials:
             if task.continues is not None:  # a stopped trial asked again: from its checkpoint
                 _hand_to_relay(self.runner.relay(), recorder.run_id, folder)
             sent = dataclasses.replace(task, store_root="")  # the worker has no business with the store's disk
-            ref = self.remote.remote(sent, self.runner.relay(), recorder.run_id)
+            ref = self.remote.remote(sent, self.runner.relay(), recorder.run_id, _driver_data())
         except BaseException as exc:  # marked running, not sent (a Ctrl-C, Ray gone): recorded, not left running
             recorder.fail(exc)
             self._forget(recorder.run_id)
@@ -742,14 +759,16 @@ def _import_optuna() -> Any:
     return _optuna()
 
 
-def train_trial_remote(task: Any, relay: Any, run_id: str) -> Any:
+def train_trial_remote(task: Any, relay: Any, run_id: str, data_dir: str = "") -> Any:
     """What a search trial's Ray task runs: train it (no store, no study) with a pruning callback
     answered by the driver through ``relay``; returns ``(result, pruned_at, seconds, overhead)``
     made small for the trip back, or the error as a one-line :class:`_CellError`. Its checkpoints
     go to the relay, as a cell's (:func:`train_remote`), and it continues from the relay's newest
-    one when there is one (a trial asked again for a stopped one; Ray's retry of a dead worker's)."""
+    one when there is one (a trial asked again for a stopped one; Ray's retry of a dead worker's).
+    ``data_dir``: the driver's ``MNISTLAB_DATA_DIR`` (:func:`_data_from_driver`)."""
     import time
 
+    _data_from_driver(data_dir)
     from mnistlab.search import PruningCallback, train_trial, trial_configs
 
     relay.report.remote(run_id, "started", None)  # the driver then knows the task is not waiting for resources
@@ -846,14 +865,17 @@ def runner_for(resources: Any, *, backend: str | None = None, address: str | Non
 def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_per_cell: float = 0.0,
                asked: str = "--backend ray") -> RayRunner:
     """A :class:`RayRunner` connected to Ray, before anything trains: the Ray this process already
-    joined; else, without ``address``, a new local instance sized to this machine (no dashboard,
-    workers' output not forwarded); else the cluster at ``address`` (``auto``: the one running on
-    this machine; ``HOST:PORT`` its GCS; ``ray://HOST:PORT`` through Ray Client).
+    joined; else, without ``address`` (nor ``RAY_ADDRESS``, Ray's variable, read as one), a new local
+    instance sized to this machine, beside any cluster already running here (no dashboard, workers'
+    output not forwarded); else the cluster at ``address`` (``auto``: the one running on this
+    machine; ``HOST:PORT`` its GCS; ``ray://HOST:PORT`` through Ray Client).
 
     Raises :class:`~mnistlab.errors.SpecError` (one line) when Ray is not installed (naming what
     ``asked`` for it: the flag, or the experiment file's ``[resources]``) or the address does not answer.
     """
     runner = RayRunner(cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell)
+    if address is None and os.environ.get("RAY_ADDRESS", "").strip():  # Ray's own way to name a cluster to join
+        address = os.environ["RAY_ADDRESS"].strip()
     if address is not None and not address.strip():
         raise SpecError('--address "": expected auto, HOST:PORT or ray://HOST:PORT (leave it out for a local Ray)')
     if address:  # read when Ray is imported: the ones a user set stay
@@ -873,7 +895,9 @@ def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_p
             with _connecting():
                 ray.init(address=address, log_to_driver=False, logging_level=logging.ERROR)
         else:
-            ray.init(num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
+            # "local": a new instance even where a cluster already runs on this machine (helper-134:
+            # ray.init found one and refused num_cpus, in its own words)
+            ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
                      logging_level=logging.ERROR)
     except Exception as exc:  # noqa: BLE001 - Ray raises many kinds (ConnectionError, RuntimeError...)
         raise SpecError(ray_init_error(address, exc)) from None

@@ -95,7 +95,27 @@ def _main(argv: list[str] | None) -> int:
             raise
         click.echo(f"error: {_said(exc)}", err=True)
         return 1
+    except Exception as exc:  # noqa: BLE001 - only Ray's own errors are said here; the rest is re-raised
+        if debug or not _from_ray(exc):
+            raise
+        click.echo(f"error: {_ray_gone(exc)}", err=True)
+        return 1
     return 0
+
+
+def _from_ray(exc: BaseException) -> bool:
+    """Whether ``exc`` is one of Ray's errors (``ray.exceptions``: a dead actor, a lost node), told
+    by its class's module so that Ray need not be imported."""
+    return any(cls.__module__.split(".")[0] == "ray" for cls in type(exc).__mro__)
+
+
+def _ray_gone(exc: BaseException) -> str:
+    """Ray's error, raised while a command drove it (helper-134: `ray stop` mid-sweep gave 67 lines
+    of traceback), in one line: what happened, in Ray's first words, and what to do."""
+    first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    return (f"the Ray cluster stopped working while this command used it ({type(exc).__name__}: {first[:200]}); "
+            "run the same command again once it is back: finished runs are kept, the others continue from their "
+            "last checkpoints")
 
 
 def _said(exc: OSError | ValueError) -> str:
