@@ -68,7 +68,9 @@ def test_ray_gives_the_local_numbers_one_run_per_cell(tmp_path: Path, data_dir: 
         assert on_ray.load_model(r.run_id) is not None
         # helper-115: the record says where it trained (the store's own pid column is the driver's)
         assert r.env["host"] == socket.gethostname() and r.env["pid"] not in (os.getpid(), r.pid)
+        assert r.env["backend"] == "ray"  # helper-134: and on what
     assert {r.env["pid"] for r in local.runs()} == {os.getpid()}  # a local run: this process
+    assert not any("backend" in r.env for r in local.runs())
     again = run_experiment(p, on_ray, data_dir=data_dir, runner=RayRunner())
     assert all(o.skipped for o in again.outcomes) and len(on_ray.runs()) == 3
 
@@ -118,6 +120,12 @@ def _dies_once_in_epoch_3(marks: str, task: CellTask, indices: Sequence[int], ca
     return train_cells(task, indices, callbacks=[*callbacks, *killer], checkpoint_dir=checkpoint_dir)
 
 
+def _dies_in_epoch_3(marks: str, task: CellTask, indices: Sequence[int], callbacks: Sequence = (),
+                     checkpoint_dir: Path | None = None) -> list[RunResult | BaseException]:
+    """Every try's worker dies as epoch 3 begins: Ray's retry too, so the cell fails."""
+    return train_cells(task, indices, callbacks=[*callbacks, _DieAtEpoch(3)], checkpoint_dir=checkpoint_dir)
+
+
 def test_a_cell_whose_worker_died_continues_from_its_checkpoint_on_the_retry(tmp_path: Path, data_dir: Path,
                                                                            ray_address: str) -> None:
     """Review finding: a Ray cell kept no checkpoint, so Ray's retry (and a sweep run again after
@@ -147,6 +155,19 @@ def test_a_cell_whose_worker_died_continues_from_its_checkpoint_on_the_retry(tmp
     assert record.metrics["test_accuracy"] == whole.metrics["test_accuracy"]  # as if it had never died
     assert record.metrics["test_loss"] == pytest.approx(whole.metrics["test_loss"], abs=1e-6)
     assert not list((tmp_path / "s").glob("checkpoints/*/*/*"))  # recorded: its checkpoint is gone
+    # helper-134: a cell whose worker died twice was recorded failed with none of the epochs it posted
+    runner = ray_runner()
+    runner.quieted = _quiet_ray_messages()
+    runner.train = functools.partial(_dies_in_epoch_3, str(marks))
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("MNISTLAB_CHECKPOINT_EVERY", "0")
+            run_experiment(p, tmp_path / "twice", data_dir=data_dir, runner=runner)
+    finally:
+        close(runner)
+    [record] = RunStore(tmp_path / "twice").runs()
+    assert record.status == "failed" and [h["epoch"] for h in record.history] == [1, 2], record.history
+    assert record.metrics["checkpoint_epoch"] == 2  # and where the next run continues
 
 
 def test_a_dying_worker_is_retried_once_then_its_cell_failed(tmp_path: Path, data_dir: Path, ray_address: str,
@@ -405,6 +426,21 @@ def test_an_address_that_does_not_answer_is_one_line_before_training(
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and address in err and "Traceback" not in err
     assert not (tmp_path / "s").exists()  # no store folder left behind by a backend that does not work
+
+
+def test_an_address_that_does_not_answer_is_named_where_it_was_given(tmp_path: Path, data_dir: Path,
+                                                                      capsys: pytest.CaptureFixture[str],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-134: a file's `address` that did not answer was said to be --address's, given nowhere."""
+    address = f"127.0.0.1:{_closed_port()}"
+    p = write(tmp_path, TINY + f'[resources]\nbackend = "ray"\naddress = "{address}"\n[[variants]]\nname = "a"\n')
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 2
+    err = capsys.readouterr().err
+    assert f"the Ray cluster at {address} ([resources] address) does not answer" in err and "--address" not in err
+    monkeypatch.setenv("RAY_ADDRESS", address)  # Ray's own variable: joined, and named
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n', "plain.toml")
+    assert main(["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir), "--backend", "ray"]) == 2
+    assert f"the Ray cluster at {address} (RAY_ADDRESS) does not answer" in capsys.readouterr().err
 
 
 def test_a_cluster_refusing_the_drivers_token_is_said_so_not_called_silent() -> None:

@@ -683,7 +683,8 @@ def test_an_ended_run_is_in_the_database_file_itself_while_the_store_is_still_op
 def test_a_run_stopped_from_outside_keeps_the_epochs_it_posted(tmp_path: Path) -> None:
     """New-user finding: a Ray cell stopped by Ctrl-C was recorded "interrupted after 0 of 8 epochs",
     its history wiped, though it had posted 4 epochs (the driver records it, the worker cancelled).
-    A failure keeps no history: its epochs are not a result to read."""
+    A failure keeps them too (helper-134: a cell whose Ray worker died twice showed 0 of its 11
+    epochs); they are no result (a failed run is in no comparison), but they say how far it got."""
     from mnistlab.run import Recorder
 
     store = RunStore(tmp_path)
@@ -697,4 +698,4 @@ def test_a_run_stopped_from_outside_keeps_the_epochs_it_posted(tmp_path: Path) -
     assert json.loads((tmp_path / "runs" / stopped.run_id / "history.json").read_text()) == epochs
     broken = Recorder(store, experiment="e", variant="v", config={"train": {"epochs": 8}}, seed=1)
     store.record_progress(broken.run_id, epochs)
-    assert broken.fail(RuntimeError("boom")) == "failed" and store.get(broken.run_id).history == []
+    assert broken.fail(RuntimeError("boom")) == "failed" and store.get(broken.run_id).history == epochs

@@ -244,7 +244,8 @@ def _portable(res: RunResult | BaseException) -> RunResult | BaseException:
             return KeyboardInterrupt()
         return _CellError(str(res) if isinstance(res, MnistlabError) else failure_message(res))
     state = {k: v.detach().cpu() for k, v in res.model.state_dict().items()}
-    return dataclasses.replace(res, model=_Weights(state))
+    # where it trained, in its record's env beside the worker's host and pid (helper-134: nothing said Ray)
+    return dataclasses.replace(res, model=_Weights(state), env={**(res.env or {}), "backend": "ray"})
 
 
 def _driver_data() -> str:
@@ -857,13 +858,13 @@ def runner_for(resources: Any, *, backend: str | None = None, address: str | Non
     gpus = gpus_per_cell if gpus_per_cell is not None else resources.gpus_per_cell
     runner = ray_runner(address if address is not None else resources.address,
                         cpus_per_cell=1.0 if cpus is None else cpus, gpus_per_cell=0.0 if gpus is None else gpus,
-                        asked=asked)
+                        asked=asked, named="--address" if address is not None else "[resources] address")
     runner.fixed = (cpus_per_cell is not None, gpus_per_cell is not None)
     return runner
 
 
 def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_per_cell: float = 0.0,
-               asked: str = "--backend ray") -> RayRunner:
+               asked: str = "--backend ray", named: str = "--address") -> RayRunner:
     """A :class:`RayRunner` connected to Ray, before anything trains: the Ray this process already
     joined; else, without ``address`` (nor ``RAY_ADDRESS``, Ray's variable, read as one), a new local
     instance sized to this machine, beside any cluster already running here (no dashboard, workers'
@@ -871,11 +872,13 @@ def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_p
     machine; ``HOST:PORT`` its GCS; ``ray://HOST:PORT`` through Ray Client).
 
     Raises :class:`~mnistlab.errors.SpecError` (one line) when Ray is not installed (naming what
-    ``asked`` for it: the flag, or the experiment file's ``[resources]``) or the address does not answer.
+    ``asked`` for it: the flag, or the experiment file's ``[resources]``) or the address does not
+    answer, naming where the address came from (``named``: the flag, the file's key, ``RAY_ADDRESS``;
+    helper-134: a file's address was said to be the flag's).
     """
     runner = RayRunner(cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell)
     if address is None and os.environ.get("RAY_ADDRESS", "").strip():  # Ray's own way to name a cluster to join
-        address = os.environ["RAY_ADDRESS"].strip()
+        address, named = os.environ["RAY_ADDRESS"].strip(), "RAY_ADDRESS"
     if address is not None and not address.strip():
         raise SpecError('--address "": expected auto, HOST:PORT or ray://HOST:PORT (leave it out for a local Ray)')
     if address:  # read when Ray is imported: the ones a user set stay
@@ -886,7 +889,7 @@ def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_p
     except ImportError:
         raise SpecError(f"{asked} needs Ray, which is not installed: pip install 'mnistlab[ray]'") from None
     if address and address != "auto":
-        _check_answers(address)
+        _check_answers(address, named=named)
     if ray.is_initialized():  # a Ray this process joined already (a notebook's): its messages stay as they are
         return runner
     runner.quieted = _quiet_ray_messages()
@@ -900,17 +903,17 @@ def ray_runner(address: str | None = None, *, cpus_per_cell: float = 1.0, gpus_p
             ray.init(address="local", num_cpus=os.cpu_count(), include_dashboard=False, log_to_driver=False,
                      logging_level=logging.ERROR)
     except Exception as exc:  # noqa: BLE001 - Ray raises many kinds (ConnectionError, RuntimeError...)
-        raise SpecError(ray_init_error(address, exc)) from None
+        raise SpecError(ray_init_error(address, exc, named)) from None
     runner.started = not address
     return runner
 
 
-def ray_init_error(address: str | None, exc: BaseException) -> str:
+def ray_init_error(address: str | None, exc: BaseException, named: str = "--address") -> str:
     """The one line said when ``ray.init`` (joining ``address``, or starting a local Ray) raised
     ``exc``: what a user does about it, where Ray's words are known, else Ray's first line."""
     first, whole = first_line(exc), str(exc)
     if address == "auto" and "running Ray instance" in first:
-        first = "no Ray cluster is running on this machine (start one with `ray start --head`, or leave out --address)"
+        first = f"no Ray cluster is running on this machine (start one with `ray start --head`, or leave out {named})"
     elif address and ("InvalidAuthToken" in whole or "uthentication token" in whole):  # helper-115: said "no answer"
         first = ("the cluster answers but refuses this driver's authentication token (missing or wrong): set "
                  "RAY_AUTH_TOKEN as on the cluster, or run on its head node with --address auto")
@@ -989,7 +992,7 @@ def _restore_ray_messages() -> None:
         ray_worker.print_to_stdstream = _RAY_PRINTER.pop()
 
 
-def _check_answers(address: str, timeout: float = 3.0) -> None:
+def _check_answers(address: str, timeout: float = 3.0, named: str = "--address") -> None:
     """Fail fast, in one line, when nothing at ``[ray://]HOST:PORT`` answers as a Ray server would
     (Ray itself would retry for 20 s to minutes). Ray's GCS and Ray Client servers speak gRPC, that
     is HTTP/2: sent the client preface (RFC 9113, section 3.4), such a server answers with a SETTINGS
@@ -999,12 +1002,12 @@ def _check_answers(address: str, timeout: float = 3.0) -> None:
     if os.environ.get("RAY_USE_TLS", "0").lower() in ("1", "true"):  # a TLS cluster answers TLS, not HTTP/2
         return
     if re.match(r"[A-Za-z][A-Za-z0-9+.-]*://", address) and not address.startswith("ray://"):  # the dashboard's http://
-        raise SpecError(f'--address "{address}": expected auto, HOST:PORT (the cluster\'s GCS port, 6379 by '
+        raise SpecError(f'{named} "{address}": expected auto, HOST:PORT (the cluster\'s GCS port, 6379 by '
                         "default, not the dashboard's) or ray://HOST:PORT (Ray Client, 10001 by default)")
     hostport = address.removeprefix("ray://")
     host, _, port = hostport.rpartition(":")
     if not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise SpecError(f'--address "{address}": expected auto, HOST:PORT or ray://HOST:PORT (a port 1 to 65535)')
+        raise SpecError(f'{named} "{address}": expected auto, HOST:PORT or ray://HOST:PORT (a port 1 to 65535)')
     try:
         with socket.create_connection((host, int(port)), timeout=timeout) as conn:
             conn.settimeout(timeout)
@@ -1014,9 +1017,10 @@ def _check_answers(address: str, timeout: float = 3.0) -> None:
                 head += chunk
     except OSError as exc:
         why = "no answer" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
-        raise SpecError(f"the Ray cluster at {address} does not answer: {why}") from None
+        raise SpecError(f"the Ray cluster at {address} ({named}) does not answer: {why}") from None
     if len(head) < 9 or head[3] != 0x4:  # byte 3 of a frame header: its type, 0x4 SETTINGS
-        raise SpecError(f"the Ray cluster at {address} does not answer: what listens there is not a Ray server")
+        raise SpecError(f"the Ray cluster at {address} ({named}) does not answer: what listens there is not a Ray "
+                        "server")
 
 
 _H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + an empty SETTINGS frame

@@ -925,8 +925,9 @@ class Recorder:
         else:
             status, message = "failed", str(exc) if isinstance(exc, MnistlabError) else failure_message(exc)
         try:
-            # the epochs it posted while training (a Ray cell's, a sweep's) stay: it did train them
-            rec = self.store.get(self.run_id) if status == "interrupted" else None
+            # the epochs it posted while training (a Ray cell's, a sweep's) stay, stopped or failed: it
+            # did train them (helper-134: a cell whose Ray worker died twice showed 0 epochs of its 11)
+            rec = self.store.get(self.run_id)
             self.store.finish_run(self.run_id, status=status, history=rec.history if rec else [], env={},
                                   metrics={**(self._checkpointed(rec) if rec else {}), **(metrics or {})},
                                   message=message)

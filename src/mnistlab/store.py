@@ -323,8 +323,8 @@ class RunStore:
             raise StoreError(f"{self.db_path}: not a file (the run store's database)")
         self._refuse_lost_database()
         if not create and not self.db_path.is_file():
-            raise NotRecorded(f"no run store at {self.root} (runs are recorded by `mnistlab run`; --store or "
-                             "MNISTLAB_STORE point elsewhere)")
+            raise NotRecorded(f"no run store at {self.root} (runs are recorded by `mnistlab run`, `train` and "
+                             "`search`; --store or MNISTLAB_STORE point elsewhere)")
         # A reading command on a store it cannot write (a read-only disk or mount, another user's
         # files) opens it read-only: listing and comparing work; a write says the store is read-only.
         self.read_only = not create and not (os.access(self.root, os.W_OK) and os.access(self.db_path, os.W_OK))
