@@ -34,6 +34,28 @@ def test_a_keras_models_json_reads_as_the_same_layers_shapes_and_parameters(name
     assert shapes == keras["output_shapes"]
 
 
+@pytest.mark.parametrize("name", READABLE)
+def test_a_keras_models_layers_keep_the_names_its_json_gives_them(name: str) -> None:
+    """Note 39's leftover: the summary replaced the JSON's names (Keras's summary of the loaded model
+    shows "conv2d_1", "dense_7") with fresh auto-names; the PyTorch modules keep theirs."""
+    layers = RECORDED[name]["json"]["config"]["layers"]
+    skipped = ("InputLayer", "Rescaling", "Reshape")  # the input, and its preparation mnistlab does itself
+    named = [layer["config"]["name"] for layer in layers if layer["class_name"] not in skipped]
+    spec = parse_model_spec(RECORDED[name]["json"])
+    shown = [row.name for row in summarize(spec).rows]
+    assert shown == (["flatten", *named] if name == "flat-dense" else named)  # (its flat input's own Flatten first)
+    modules = [n for n, _ in build_model(spec).named_children()]
+    assert modules == [row.name for row in summarize(parse_model_spec(_unnamed(RECORDED[name]["json"]))).rows]
+
+
+def _unnamed(saved: dict) -> dict:
+    """A Keras JSON without its layers' names: mnistlab's auto-names, those its modules are built with."""
+    config = json.loads(json.dumps(saved))
+    for layer in config["config"]["layers"]:
+        layer["config"].pop("name", None)
+    return config
+
+
 def test_model_to_json_text_is_a_model_in_python_too() -> None:
     """helper-125: `summarize(keras_model.to_json())` and `train(model=...)` said `unknown model "{...`,
     where the CLI read the same text."""

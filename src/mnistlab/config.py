@@ -1090,7 +1090,26 @@ def _hashed(resolved: Mapping[str, Any], ignore: tuple[str, ...]) -> dict[str, A
         payload["dataset"] = identity
     if payload.get("evaluate") == _EVALUATE_DEFAULT:
         del payload["evaluate"]
+    if isinstance(model := resolved.get("model"), Mapping):
+        payload["model"] = _unnamed(model)
     return payload
+
+
+def _unnamed(table: Any) -> Any:
+    """A resolved model without its layers' ``name`` (blocks' layers too): a layer's name is how the
+    summary and figures call it, not what trains, so renaming one keeps a run's key and its
+    checkpoint. The model's own name stays, as it always was."""
+    if isinstance(table, Mapping):
+        return {k: [_layer_unnamed(x) for x in v] if k == "layers" and isinstance(v, list) else v
+                for k, v in table.items()}
+    return table
+
+
+def _layer_unnamed(layer: Any) -> Any:
+    if not isinstance(layer, Mapping):
+        return layer
+    return {k: [_layer_unnamed(x) for x in v] if k in ("branch", "shortcut") and isinstance(v, list) else v
+            for k, v in layer.items() if k != "name"}
 
 
 _NOT_IN_CHECKPOINT_KEY = ("epochs", "threads")

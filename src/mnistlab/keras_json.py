@@ -220,7 +220,7 @@ def _layer(cls: str, settings: Mapping[str, Any], label: str, rank: int) -> dict
                                 f"(only {_json(_shown_default(unused[key]))})")
         elif not (value is None or value is False):
             raise SpecError(f"{where}: {key} = {_json(value)} is a setting mnistlab does not build")
-    layer_from_dict(table, where=label)
+    layer_from_dict(_named(table, settings), where=label)
     return table
 
 
@@ -245,7 +245,15 @@ def activation_layer(cls: str, settings: Mapping[str, Any], label: str) -> dict[
     if cls == "LeakyReLU" and "negative_slope" not in settings and not alpha:  # tf.keras 2's default alpha: 0.3
         raise SpecError(f"{label} ({cls}): its default slope (Keras 3's negative_slope = 0.3, tf.keras 2's alpha) is "
                         "not 0.2, the only one mnistlab's leaky_relu has: write negative_slope = 0.2")
-    return {"type": "Activation", "activation": name}
+    return _named({"type": "Activation", "activation": name}, settings)
+
+
+def _named(table: dict[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
+    """``table`` with the layer's Keras ``name`` where its config has one: the summary then names it
+    as Keras's summary of the saved model does (the spec checks it, and that it is the only one)."""
+    if isinstance(name := settings.get("name"), str) and name:
+        table["name"] = name
+    return table
 
 
 def _every_layers(cls: str, key: str, value: Any, where: str, rank: int) -> bool:

@@ -372,7 +372,9 @@ class SequentialModel(nn.Sequential):
 
 
 def keras_names(spec: ModelSpec) -> list[str]:
-    """Per-layer names as Keras assigns them in a fresh session: dense, dense_1, conv2d, ...
+    """Per-layer PyTorch module names: Keras's auto-names in a fresh session (dense, dense_1,
+    conv2d, ...), counting every layer, a named one too (:attr:`~mnistlab.specs.KerasNode.module`:
+    a layer's ``name`` never changes its weights' keys).
 
     A Residual is named after its Add (add, add_1, ...), a ResidualBlock residual_block,
     residual_block_1, ...: the Keras names of the layers inside are in `specs.keras_graph`.
@@ -386,8 +388,8 @@ def keras_names(spec: ModelSpec) -> list[str]:
             names.append("residual_block" if blocks == 0 else f"residual_block_{blocks}")
             blocks += 1
         else:
-            names.append(next(n.name for n in mine if n.type == "Add") if isinstance(layer, S.Residual)
-                         else mine[0].name)
+            names.append(next(n.module for n in mine if n.type == "Add") if isinstance(layer, S.Residual)
+                         else mine[0].module)
     return names
 
 
@@ -395,7 +397,7 @@ def _layer_names(spec: ModelSpec) -> list[list[str]]:
     """For each spec layer, the Keras names of the layers it stands for, in creation order."""
     out: list[list[str]] = [[] for _ in spec.layers]
     for node in S.keras_graph(spec)[1:]:
-        out[node.owner].append(node.name)
+        out[node.owner].append(node.module)
     return out
 
 

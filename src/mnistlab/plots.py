@@ -604,7 +604,8 @@ def feature_maps(model: nn.Module, images: Any, layers: int | Sequence[str] | No
 
     Uses forward hooks, so it works for any torch model whatever its layers are called. `layers`:
     None for all of them, an int for the first that many (seed 001 shows four: conv, pool, conv,
-    pool), or a list of layer names (as `model.named_modules()` calls them).
+    pool), or a list of layer names (as the model's summary calls them: its layers' ``name``, else
+    Keras's auto-names; a model that is no mnistlab spec's, as `model.named_modules()` calls them).
     """
     import torch
     from torch import nn
@@ -613,7 +614,7 @@ def feature_maps(model: nn.Module, images: Any, layers: int | Sequence[str] | No
 
     param = next(model.parameters(), None)
     x = _model_input(images, param.device if param is not None else "cpu")
-    names = {m: n for n, m in model.named_modules()}
+    names = _layer_labels(model)
     captured: list[tuple[str, np.ndarray]] = []
 
     def keep(module: Any, _inputs: Any, out: Any) -> None:
@@ -646,6 +647,20 @@ def feature_maps(model: nn.Module, images: Any, layers: int | Sequence[str] | No
             raise PlotError(f"no conv or pooling layer named {name!r}{did_you_mean(name, found)}; "
                             f"layers: {', '.join(found)}")
     return [(name, m) for name, m in captured if name in set(layers)]
+
+
+def _layer_labels(model: nn.Module) -> dict[Any, str]:
+    """Each module of ``model`` -> its label: for an mnistlab model (``model.spec``), its layer's
+    name in the summary (a layer's ``name=``; the module keeps the auto-name, so that a name never
+    changes the weights' keys), each part of a dotted path (a block's layers); for any other
+    model, its module name."""
+    spec = getattr(model, "spec", None)
+    named: dict[str, str] = {}
+    if spec is not None:
+        from mnistlab.specs import keras_graph
+
+        named = {node.module: node.name for node in keras_graph(spec)}
+    return {m: ".".join(named.get(part, part) for part in n.split(".")) if n else n for n, m in model.named_modules()}
 
 
 def plot_feature_maps(model: nn.Module, images: Any, filter_index: int = 0,

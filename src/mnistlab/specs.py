@@ -288,6 +288,10 @@ class LayerSpec:
     # global pooling), as Keras 3 does (its InputSpec asks for ndim=4 with the batch axis).
     # `ModelSpec.shapes` checks it for every layer type before calling `output_shape`.
     wants_map: ClassVar[bool] = False
+    # Keras's ``name=``: the layer's name in the summary, figures and penalties, unique in the model
+    # (checked by ModelSpec); None: Keras's auto-name. Not part of a run's key (config.config_hash),
+    # and not of the PyTorch module's name, so that renaming a layer keeps its runs and weights.
+    name: str | None = dataclasses.field(default=None, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """The layer as a config table: ``{"type": <Keras class name>, <field>: <value>, ...}``, tuples
@@ -295,8 +299,8 @@ class LayerSpec:
         out: dict[str, Any] = {"type": self.type}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if f.name.endswith("_regularizer") and value is None:
-                continue  # left out, as before regularizers were known: a recorded config keeps its key
+            if (f.name.endswith("_regularizer") or f.name == "name") and value is None:
+                continue  # left out, as before regularizers and names were known: a recorded config keeps its key
             out[f.name] = (value.to_dict() if isinstance(value, Regularizer) else list(value) if isinstance(value, tuple)
                            else value)
         return out
@@ -995,6 +999,7 @@ class ModelSpec:
                                 path=("layers", i))
         _set(self, "layers", layers)
         self.shapes()  # raises on any impossible shape; cheap enough to do once here
+        _check_names(self)
         counts = [sum(layer.params(s)) for layer, s in zip(self.layers, self._input_shapes())]
         if (total := sum(counts)) > MAX_PARAMS:  # the layer that holds most of them named (helper-125)
             big = max(range(len(counts)), key=counts.__getitem__)
@@ -1059,7 +1064,7 @@ class ModelSpec:
 class KerasNode:
     """One Keras layer of the model: its auto-name, class, inputs and output shape."""
 
-    name: str                       # Keras's auto-name in a fresh session: conv2d_3, add_1, input_layer
+    name: str                       # the layer's name=, else Keras's auto-name in a fresh session: conv2d_3, add_1
     type: str                       # the Keras class: Conv2D, Add, InputLayer, ...
     inputs: tuple[int, ...]         # indices (in the graph) of the nodes it reads; Add reads two
     shape: Shape                    # output shape, no batch axis
@@ -1067,27 +1072,36 @@ class KerasNode:
     owner: int                      # index in spec.layers of the layer it comes from (-1: the input)
     params: tuple[int, int] = (0, 0)  # (trainable, non-trainable), as Keras counts them
     macs: int = 0
+    module: str = ""                # the PyTorch module's name: the auto-name counting every layer, named or not
 
 
 def keras_graph(spec: ModelSpec) -> tuple[KerasNode, ...]:
     """The Keras layers of `spec`, in creation order, node 0 being the input.
 
     Blocks are expanded (`ResidualBlock.expand`, then a Residual's branch, shortcut, Add and
-    Activation, in that order), and every layer gets the name Keras's auto-naming gives it when
-    layers are created in that order in a fresh session (`keras/src/backend/common/global_state.py`
-    counts names per class). A sequential spec gives one node per layer.
+    Activation, in that order), and every layer gets its ``name`` or the name Keras's auto-naming
+    gives it when layers are created in that order in a fresh session
+    (`keras/src/utils/naming.py`: a count per class, of the layers created without a name). Its
+    ``module`` (the PyTorch module's name) counts every layer, named or not, so that names never
+    change a model's weights' keys. A sequential spec gives one node per layer.
     """
-    nodes: list[KerasNode] = [KerasNode("input_layer", "InputLayer", (), spec.input_shape, None, -1)]
-    seen: dict[str, int] = {}
+    nodes: list[KerasNode] = [KerasNode("input_layer", "InputLayer", (), spec.input_shape, None, -1,
+                                        module="input_layer")]
+    keras_seen: dict[str, int] = {}
+    module_seen: dict[str, int] = {}
+
+    def count(seen: dict[str, int], base: str) -> str:
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        return base if n == 0 else f"{base}_{n}"
 
     def add(kind: str, keras_name: str, inputs: tuple[int, ...], layer: LayerSpec | None, owner: int) -> int:
-        n = seen.get(keras_name, 0)
-        seen[keras_name] = n + 1
+        given = layer.name if layer is not None else None
+        name = given if given is not None else count(keras_seen, keras_name)
         source = nodes[inputs[0]].shape
         shape, params, macs = (source, (0, 0), 0) if layer is None else (
             layer.output_shape(source), layer.params(source), layer.macs(source))
-        nodes.append(KerasNode(keras_name if n == 0 else f"{keras_name}_{n}", kind, inputs, shape, layer, owner,
-                               params, macs))
+        nodes.append(KerasNode(name, kind, inputs, shape, layer, owner, params, macs, count(module_seen, keras_name)))
         return len(nodes) - 1
 
     def plain(layer: LayerSpec, at: int, owner: int) -> int:
@@ -1109,6 +1123,33 @@ def keras_graph(spec: ModelSpec) -> tuple[KerasNode, ...]:
     for i, layer in enumerate(spec.layers):
         at = plain(layer, at, i)
     return tuple(nodes)
+
+
+MAX_NAME = 128  # characters of a layer's name
+
+
+def _check_names(spec: ModelSpec) -> None:
+    """SpecError for a layer ``name`` Keras refuses (not a string, empty, with a "/"), one on a block
+    (a Residual is no one Keras layer: its layers take names), and two layers of one name, given or
+    Keras's auto-name (Keras: "The name ... is used 2 times in the model. All operation names
+    should be unique"); each at its layer (blocks' layers: at the block)."""
+    for i, layer in enumerate(spec.layers):
+        if type(layer).__name__ in BLOCK_TYPES and layer.name is not None:
+            raise SpecError(f"layers[{i}] ({layer.type}): name: a {layer.type} is no one Keras layer but several; "
+                            "name the layers in it", path=("layers", i, "name"))
+    first: dict[str, KerasNode] = {}
+    for node in keras_graph(spec):
+        given = node.layer.name if node.layer is not None else None
+        at = f"layers[{node.owner}] ({spec.layers[node.owner].type})" if node.owner >= 0 else "the input"
+        if given is not None and (not isinstance(given, str) or not given.strip() or "/" in given
+                                  or not given.isprintable() or len(given) > MAX_NAME):
+            raise SpecError(f"{at}: name must be a non-empty string of printable characters without \"/\" (as Keras "
+                            f"asks), at most {MAX_NAME}; got {show(given)}", path=("layers", node.owner, "name"))
+        if (other := first.setdefault(node.name, node)) is not node:
+            theirs = f"layers[{other.owner}] ({spec.layers[other.owner].type})" if other.owner >= 0 else "the input"
+            how = "Keras's own name" if other.layer is None or other.layer.name is None else "its name too"
+            raise SpecError(f'{at}: name "{clip(node.name, 40)}" is {theirs}\'s ({how}): a model\'s layer names '
+                            "must be unique, as Keras asks; name it otherwise", path=("layers", node.owner, "name"))
 
 
 def keras_order(nodes: Sequence[KerasNode]) -> list[int]:
