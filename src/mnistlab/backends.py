@@ -727,14 +727,20 @@ class RayTrials:
 
         out, self.ready = self.ready, []
         for task, recorder in self._cancel():
-            status = recorder.fail(KeyboardInterrupt(), STOPPED_BY)
+            status = recorder.fail(KeyboardInterrupt(), STOPPED_BY, metrics=self._stopped(task))
             out.append((task, TrialResult(task.number, recorder.run_id, "interrupted", None, status, STOPPED_BY)))
         return out
 
     def close(self) -> None:
         """Cancel the trials in flight and record their runs interrupted (the next search asks them again)."""
-        for _, recorder in self._cancel():
-            recorder.fail(KeyboardInterrupt())
+        for task, recorder in self._cancel():
+            recorder.fail(KeyboardInterrupt(), metrics=self._stopped(task))
+
+    def _stopped(self, task: Any) -> dict[str, Any]:
+        """What a stopped trial's run records of its trial (:func:`~mnistlab.search.trial_metrics`)."""
+        from mnistlab.search import trial_metrics
+
+        return trial_metrics(task, "interrupted", self.study.direction.name.lower())
 
     def _cancel(self) -> list[tuple[Any, Any]]:
         """Cancel the trials in flight; their tasks and recorders."""

@@ -962,11 +962,12 @@ def trial_metrics(task: TrialTask, state: str, direction: str, value: float | No
                   pruned_at: int | None = None) -> dict[str, Any]:
     """What a trial's run records of its trial, in its metrics, whether it finished or raised: its
     number, ``state`` (one of :data:`STATES`), the searched metric, ``direction`` and the value, its
-    parameters (with their log scales and names as the file writes them) and the epoch the pruner
-    stopped it at (None: not pruned). A failed trial's row in ``compare`` shows its parameters from them."""
+    parameters (with their log scales and names as the file writes them), the epoch the pruner
+    stopped it at (None: not pruned) and the stopped trial it continues (None: a trial of its own).
+    A failed trial's row in ``compare`` shows its parameters from them."""
     return dict(trial=task.number, trial_state=state, search_metric=task.metric, search_direction=direction,
                 search_value=value, trial_params=task.params, trial_log_params=list(task.log_params),
-                trial_param_names=dict(task.written), pruned_at_epoch=pruned_at)
+                trial_param_names=dict(task.written), pruned_at_epoch=pruned_at, continues_trial=task.continues)
 
 
 def _in_search_words(message: str | None, task: TrialTask) -> str | None:
@@ -1451,7 +1452,9 @@ def trial_rows(runs: Sequence[Any]) -> list[dict[str, Any]]:
         if "trial" not in m:
             continue
         names, logs = _param_names(m), m.get("trial_log_params")
+        line = m.get("continues_trial")  # the first trial of the line it continues, or its own number
         out.append({"trial": int(m["trial"]), "variant": r.variant, "state": m.get("trial_state"),
+                    "line": line if isinstance(line, int) else int(m["trial"]),
                     "value": m.get("search_value"), "run_id": r.run_id, "params": _params_as_written(m),
                     "metric": m.get("search_metric"), "direction": m.get("search_direction", "maximize"),
                     "epochs": m.get("epochs_run"),  # None: a trial recorded before its log scales were
@@ -1490,15 +1493,21 @@ def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[st
     pruned ones (a value from fewer epochs), then those without a value. Each row gains
     :data:`TRIAL_FIELDS` (the trial's number, state, the searched metric and its value; None but
     the metric for a run stopped before it recorded its trial) and a short ``note`` (``#1
-    complete``; ``, val_loss 0.3120`` after it when no column shows the metric; an interrupted
-    trial, asked again under another number, has no rank), and each searched param's value is a
-    column named by its dotted key (``train.lr``)."""
+    complete``; ``, val_loss 0.3120`` after it when no column shows the metric; ``, continued
+    trial 2`` for a trial asked again for a stopped one; an interrupted trial, asked again under
+    another number, has no rank, and no row once that one is recorded: helper-134, as a sweep shows
+    a cell's latest run), and each searched param's value is a column named by its dotted key
+    (``train.lr``)."""
     trials = {t["variant"]: t for t in trial_rows(runs)}
     if not trials:
         return rows
     direction, metric = next(iter(trials.values()))["direction"], next(iter(trials.values()))["metric"]
     key = _rank_key(direction)
-    ranked = sorted(rows, key=lambda r: key(trials.get(r["variant"], {})))
+    newest: dict[int, int] = {}
+    for one in trials.values():
+        newest[one["line"]] = max(newest.get(one["line"], one["trial"]), one["trial"])
+    gone = {v for v, one in trials.items() if one["state"] == "interrupted" and newest[one["line"]] > one["trial"]}
+    ranked = sorted((r for r in rows if r["variant"] not in gone), key=lambda r: key(trials.get(r["variant"], {})))
     keys = list(dict.fromkeys(k for t in trials.values() for k in t["params"]))
     i = 0
     for r in ranked:
@@ -1519,7 +1528,8 @@ def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[st
             r["note"] = "failed" + (f"; {said}" if said else "")
             continue
         i += 1
-        r["note"] = f"#{i} {t['state']}" + ("" if shown else f", {t['metric']} {t['value']:.4f}")
+        r["note"] = f"#{i} {t['state']}" + ("" if shown else f", {t['metric']} {t['value']:.4f}") + (
+            f", continued trial {t['line']}" if t["line"] != t["trial"] else "")
     return ranked
 
 
