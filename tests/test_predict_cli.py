@@ -570,6 +570,26 @@ def test_an_output_the_file_system_refuses_is_said_before_any_work(mnist_models,
         one_line_error(code, err, f"error: cannot write /sys/kernel/{name}: ")
 
 
+def test_all_classes_gives_each_probability_in_class_order(mnist_models, tmp_path, capsys, test_digits):
+    """helper-133: only the top classes, sorted by probability, could be had; a script wants Keras's
+    model.predict row: every class in class order."""
+    x, _ = test_digits
+    for i in range(2):
+        Image.fromarray(x[i]).save(tmp_path / f"{i}.png")
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "0.png", tmp_path / "1.png",
+                         "--all-classes", "--format", "json", "--store", mnist_models)
+    assert code == 0, err
+    rows = json.loads(out)
+    probs = load_trained(RunStore(mnist_models), "use", variant="dense").predict([tmp_path / "0.png", tmp_path / "1.png"])
+    for row, p in zip(rows, probs):
+        assert list(row) == ["file", "class", *(f"p_{c}" for c in range(10))]
+        np.testing.assert_allclose([row[f"p_{c}"] for c in range(10)], p, atol=1e-6)
+        assert row["class"] == str(int(p.argmax()))
+    code, out, _ = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "0.png", "--all-classes",
+                       "--store", mnist_models)
+    assert code == 0 and out.splitlines()[0].split() == ["file", "class", *map(str, range(10))]
+
+
 def test_pick_best_val_chooses_a_run_without_the_test_set(data_dir, tmp_path, capsys, mnist_models, test_digits):
     """helper-128: predict, export and card chose a variant's run by test accuracy only, against
     the README's own advice to choose on validation."""

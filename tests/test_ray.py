@@ -195,6 +195,7 @@ def test_a_dying_worker_is_retried_once_then_its_cell_failed(tmp_path: Path, dat
     assert "raylet" not in out + err and "A worker died" not in out + err and "\x1b[" not in out + err
     got = {o.cell.variant: o.record for o in res.outcomes}
     assert got["dead"].status == "failed" and "Ray worker died" in got["dead"].message
+    assert "python-core-worker" not in got["dead"].message  # helper-134: Ray's words, naming logs it did not place
     assert got["flaky"].status == "finished"
     assert Counter(m.name.split(".")[0] for m in marks.iterdir()) == {"dead": 2, "flaky": 2}  # one retry each
     assert len(RunStore(tmp_path / "s").runs()) == 2  # one run per cell, retries included

@@ -804,10 +804,13 @@ def _results(ref: Any, n: int) -> list[RunResult | BaseException]:
     try:
         return list(ray.get(ref))
     except ray.exceptions.RayError as exc:
+        if isinstance(exc, (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError)):  # helper-134: Ray's
+            why = ("its Ray worker died twice (Ray retried it once; out of memory, or killed): the worker nodes' "  # words
+                   "Ray logs (/tmp/ray/session_latest/logs) say why; running it again trains it on, from its last "
+                   "checkpoint if it reached one")
+            return [_CellError(f"{why} ({type(exc).__name__})")] * n
         first = (str(exc).strip().splitlines() or [""])[0][:200]
-        why = "its Ray worker died twice (Ray retried it once)" if isinstance(
-            exc, (ray.exceptions.WorkerCrashedError, ray.exceptions.NodeDiedError)) else "the Ray task failed"
-        return [_CellError(f"{why}: {type(exc).__name__}: {first}")] * n
+        return [_CellError(f"the Ray task failed: {type(exc).__name__}: {first}")] * n
 
 
 def _stop(pending: dict[Any, tuple[CellTask, Claims]]) -> None:

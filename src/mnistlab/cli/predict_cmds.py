@@ -55,6 +55,8 @@ def _load(store_path: str | None, model: str, variant: str | None, pick: str) ->
 @click.argument("images", type=PathArg(), nargs=-1, required=True)
 @model_options
 @click.option("--top", type=IntRange(1, 100), default=3, show_default=True, help="How many classes per image.")
+@click.option("--all-classes", is_flag=True, help="Every class's probability, in class order (what Keras's "
+              "model.predict gives), a column each (p_<class>), beside the top class; --top then does not apply.")
 @format_option()
 @click.option("--show", type=PathArg(), default=None,
               help="Also save a figure (.png, .svg, .pdf): each image, what the model saw, "
@@ -64,7 +66,8 @@ def _load(store_path: str | None, model: str, variant: str | None, pick: str) ->
               help="Also write a competition submission CSV (ImageId,Label: "
               "each image's top class, ImageId from 1), e.g. for a digit-recognizer test.csv.")
 def predict_command(model: str, images: tuple[str, ...], variant: str | None, pick: str, store_path: str | None,
-                    top: int, fmt: str, show: str | None, no_preprocess: bool, output: str | None) -> None:
+                    top: int, all_classes: bool, fmt: str, show: str | None, no_preprocess: bool,
+                    output: str | None) -> None:
     """Predict the classes of IMAGES with a trained MODEL.
 
     IMAGES: image files (PNG, JPEG, BMP, GIF, TIFF, WebP, PGM), folders of them (at any depth), - for one image on
@@ -88,7 +91,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
         click.echo(f"warning: {message}", err=True)
     names = trained.class_names  # the registry's or the run's record: no dataset file is read
     if output is None or fmt != "table":  # a submission file is the answer: no per-image table beside it
-        _emit_top(sources, probs, names, top, fmt)
+        (_emit_all if all_classes else _emit_top)(sources, probs, names, top, fmt)
     if output is not None:
         from mnistlab.data.userdata import write_submission
 
@@ -166,6 +169,17 @@ def _emit_top(sources: list[Any], probs: Any, names: list[str], top: int, fmt: s
     for k in range(1, top + 1):
         columns += [Column(f"class_{k}", f"class {k}" if top > 1 else "class", whole=True),
                     Column(f"probability_{k}", "p", "{:.1%}".format, right=True, whole=True)]
+    emit(rows, columns, fmt)
+
+
+def _emit_all(sources: list[Any], probs: Any, names: list[str], top: int, fmt: str) -> None:
+    """Each image's top class and every class's probability in class order, as Keras's
+    ``model.predict`` gives them (helper-133: only the top ones, sorted, could be had); ``top``
+    does not apply."""
+    rows = [{"file": name, "class": names[int(p.argmax())], **{f"p_{c}": round(float(v), 6) for c, v in zip(names, p)}}
+            for (name, _), p in zip(sources, probs)]
+    columns = [Column("file", "file"), Column("class", "class", whole=True)] + [
+        Column(f"p_{c}", str(c), "{:.1%}".format, right=True) for c in names]
     emit(rows, columns, fmt)
 
 
