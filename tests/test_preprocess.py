@@ -91,6 +91,18 @@ def test_a_small_digit_in_a_fine_pen_in_a_large_photo_is_found(width: int) -> No
         preprocess(dust, "mnist")
 
 
+@pytest.mark.parametrize("suffix", [".gif", ".tiff"])
+def test_a_file_of_several_frames_is_read_by_its_first_with_a_warning(digits, tmp_path: Path, suffix: str) -> None:
+    """helper-133: a 2-page TIFF, and a GIF whose first frame was blank (then "no ink found"), said
+    nothing of their other frames."""
+    x, _ = digits
+    first, second = (Image.fromarray(255 - on_paper(d)) for d in x[:2])
+    first.save(tmp_path / f"two{suffix}", save_all=True, append_images=[second])
+    with pytest.warns(DataWarning, match=f"two{suffix}: holds 2 frames; the first is read"):
+        seen = preprocess(tmp_path / f"two{suffix}", "mnist")
+    assert _corr(seen, preprocess(255 - on_paper(x[0]), "mnist")) > 0.95
+
+
 def test_black_on_white_and_white_on_black_give_the_same_image(digits):
     photo = on_paper(digits[0][3])
     a, b = preprocess(photo, "mnist"), preprocess(255 - photo, "mnist")

@@ -191,10 +191,15 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
     except (OSError, SyntaxError, ValueError, EOFError) as exc:  # Pillow's "image file is truncated" and friends
         raise DataError(f"{shown()}: cannot read the image, it is damaged or truncated ({exc})") from None
     out: Image.Image = im
+    frames = int(getattr(im, "n_frames", 1) or 1)
     if orient and (turned := ImageOps.exif_transpose(im)) is not im:
         im.close()  # the file behind the original: the turned copy holds the pixels
         out = turned
+    out.info[FRAMES] = frames  # how many the file holds (the first is read): predict says so
     return out if out.mode in modes else _checked_mode(out, shown(), modes)
+
+
+FRAMES = "mnistlab_frames"  # the key of an opened image's info that counts its file's frames (GIF, TIFF, WebP)
 
 
 def _empty(source: str | os.PathLike | bytes | IO[bytes]) -> bool:
@@ -280,6 +285,9 @@ def preprocess(image: ImageInput, dataset: str | None = "mnist", *, size: Sequen
     shown = display_name(name if name is not None else image if isinstance(image, (str, os.PathLike)) else "image")
     if isinstance(image, (str, os.PathLike, bytes)) or hasattr(image, "read"):
         image = open_image(image, name, orient=recipe.kind != "resize")  # the user's own data: as training read it
+    if isinstance(image, Image.Image) and (frames := int(image.info.get(FRAMES, 1))) > 1:  # helper-133: said nowhere
+        warnings.warn(f"{shown}: holds {frames} frames; the first is read (save another as an image of its own to "
+                      "predict it)", DataWarning, stacklevel=user_level())
     try:
         gray = to_gray(image)
     except ValueError as exc:
