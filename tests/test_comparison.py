@@ -898,14 +898,17 @@ def test_compare_chosen_runs_from_any_experiments_one_row_per_setting(tmp_path: 
         f"latest with a result counts, as in compare EXPERIMENT): {fast_ids[0]} (seed 0: {again} counted)",
         f"still running, so not compared: {running}"]
     wide = {**fast, "model": {**fast["model"], "layers": list(fast["model"]["layers"])}}
-    wide["model"]["layers"][-2] = {**wide["model"]["layers"][-2], "name": "renamed"}  # layers differ, same length
+    wide["model"]["layers"][-2] = {**wide["model"]["layers"][-2], "activation": "tanh"}  # layers differ, same length
     odd = _chosen_run(store, wide, "train", "seed000-cnn", 0, 0.1)
     rows = compare_runs(store, [fast_ids[0], odd])
     assert len(rows) == 2 and [r["n"] for r in rows] == [1, 1]  # two settings, two rows, named by what differs
     at = len(wide["model"]["layers"]) - 2
-    old_name = fast["model"]["layers"][at].get("name")
-    assert [r["variant"] for r in rows] == [f"seed000-cnn (layers[{at}].name={old_name or 'none'})",
-                                            f"seed000-cnn (layers[{at}].name=renamed)"]
+    old_activation = fast["model"]["layers"][at].get("activation")
+    assert [r["variant"] for r in rows] == [f"seed000-cnn (layers[{at}].act={old_activation})",
+                                            f"seed000-cnn (layers[{at}].act=tanh)"]
+    renamed = {**fast, "model": {**fast["model"], "layers": list(fast["model"]["layers"])}}
+    renamed["model"]["layers"][-2] = {**renamed["model"]["layers"][-2], "name": "hidden"}  # a name: no other setting
+    assert len(compare_runs(store, [fast_ids[1], _chosen_run(store, renamed, "train", "seed000-cnn", 5, 0.2)])) == 1
     assert {r["variant"] for r in compare_runs(store, [odd, fast_ids[0]])} == {r["variant"] for r in rows}
     close = {**fast, "train": {**fast["train"], "lr": 0.01000001}}  # "lr=0.01" both: named by a run each
     near = _chosen_run(store, close, "train", "seed000-cnn", 0, 0.2)
