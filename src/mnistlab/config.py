@@ -489,6 +489,18 @@ class ModelCheckpointConfig(BaseModel):
         return v
 
 
+RAW_RESTORED = "EarlyStopping(restore_best_weights) ends the run with the raw weights of its best epoch"
+
+
+def ema_replaced(where: str, python: bool = False) -> str:
+    """The warning for an EarlyStopping that restores its best epoch's raw weights over the EMA,
+    no SwapEMAWeights(swap_on_epoch) before it (Keras does the same); ``python``: said to a caller
+    of ``train()``, in its words."""
+    setting, swap = ("use_ema", "swap_on_epoch=True") if python else ("train.use_ema", "swap_on_epoch = true")
+    return (f"{where}: {RAW_RESTORED}, replacing {setting}'s average (as in Keras); to keep the average, put "
+            f"SwapEMAWeights({swap}) before it")
+
+
 class SwapEMAWeightsConfig(BaseModel):
     """Keras SwapEMAWeights: validate with the averaged weights of ``train.use_ema``; with
     ``swap_on_epoch`` the callbacks after it (EarlyStopping, ModelCheckpoint) see and keep them too."""
@@ -964,9 +976,7 @@ def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
                             "its lr again every epoch): drop one of them", path=("callbacks", i, "type"), source=source)
         if isinstance(cb, EarlyStoppingConfig) and cb.restore_best_weights and cfg.train.use_ema and not any(
                 isinstance(c, SwapEMAWeightsConfig) and c.swap_on_epoch for c in cfg.callbacks[:i]):
-            warnings.warn(f"{where}: EarlyStopping(restore_best_weights) ends the run with the raw weights of its "
-                          "best epoch, replacing train.use_ema's average (as in Keras); to keep the average, put "
-                          "SwapEMAWeights(swap_on_epoch = true) before it", SpecWarning, stacklevel=user_level())
+            warnings.warn(ema_replaced(where), SpecWarning, stacklevel=user_level())
         if isinstance(cb, SwapEMAWeightsConfig):  # watches nothing; swaps the EMA the optimizer keeps
             if not cfg.train.use_ema:
                 raise SpecError(f"{where}: SwapEMAWeights needs an optimizer EMA: set train.use_ema = true",

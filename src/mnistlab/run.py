@@ -18,6 +18,7 @@ import json
 import math
 import os
 import platform
+import re
 import socket
 import subprocess
 import warnings
@@ -33,8 +34,9 @@ from mnistlab import accel
 from mnistlab._version import __version__
 from mnistlab.callbacks import (Callback, EarlyStopping, ReduceLROnPlateau, check_progress_mode, make_callback,
                                 shown_mode)
-from mnistlab.config import (EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig, apply_overrides, checkpoint_config,
-                             checkpoint_key, parse_run_config, run_key, setting_default, split_seed)
+from mnistlab.config import (RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig, apply_overrides,
+                             checkpoint_config, checkpoint_key, ema_replaced, parse_run_config, run_key, setting_default,
+                             split_seed)
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
@@ -1407,15 +1409,13 @@ def _train_config(dataset: Any, model: Any, epochs: int, overrides: dict[str, An
                           source="train()")
     with warnings.catch_warnings():
         if cb_objects:  # the tables' order among themselves is not the order they run in: said below, of all of them
-            warnings.filterwarnings("ignore", message=".*EarlyStopping\\(restore_best_weights\\) ends the run with the raw")
+            warnings.filterwarnings("ignore", message=f".*{re.escape(RAW_RESTORED)}")
         cfg = parse_run_config(raw, source="train()", check_callbacks=not validating)
     _check_callback_objects(cb_objects, bool(cfg.data.validation) or validating, cfg)
     listed = interleaved(cfg.callbacks, cb_objects, cb_at)
     restores = any(isinstance(c, (EarlyStopping, EarlyStoppingConfig)) and c.restore_best_weights for c in listed)
     if cb_objects and cfg.train.use_ema and restores and not swaps_before_restoring(listed):
-        warnings.warn("train(): callbacks: EarlyStopping(restore_best_weights) ends the run with the raw weights of its "
-                      "best epoch, replacing use_ema's average (as in Keras); to keep the average, put "
-                      "SwapEMAWeights(swap_on_epoch=True) before it", SpecWarning, stacklevel=user_level())
+        warnings.warn(ema_replaced("train(): callbacks", python=True), SpecWarning, stacklevel=user_level())
     return cfg, cb_objects, cb_at
 
 

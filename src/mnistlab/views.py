@@ -329,15 +329,15 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
         if kind != "history":
             raise PlotError(f"{kind} draws one {'dataset' if kind in ('samples', 'image') else 'model'}: give one "
                             f"--variant, not {len(variants)}")
-        curves = [r for v in variants for r in _runs_or_members(store, target, v, quick)]
+        curves = [r for v in variants for r in _runs_or_members(store, target, v, quick)[0]]
         return Drawing(_across_test_sets(_curves_named(plot_history(history_runs(readable_curves(curves))), curves),
                                          curves))
     variant = variants[0] if variants else None
     if kind in ("history", "samples", "image"):
-        records = _runs_or_members(store, target, variant, quick)
+        records, committee = _runs_or_members(store, target, variant, quick)
         if kind == "history":  # (an experiment's runs may be on several datasets: `train`'s, helper-129)
             return Drawing(_across_test_sets(_curves_named(plot_history(history_runs(readable_curves(records))),
-                                                           records, variant), records))
+                                                           records, committee), records))
         ds = _dataset_of(records[0], data_dir)
         fig = _data_figure(kind, ds, split, index, rows, cols)
         _subtitle(fig, f"{dataset_label((records[0].config or {}).get('dataset', ds.info.name))}, {split} set")
@@ -361,18 +361,16 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
     return Drawing(_named(fig, record), drawn)
 
 
-def _curves_named(fig: Figure, records: Sequence[RunRecord], asked: str | None = None) -> Figure:
+def _curves_named(fig: Figure, records: Sequence[RunRecord], committee: str | None = None) -> Figure:
     """``fig``, the curves of ``records``, titled with what they are of, as a figure of one model is
-    (:func:`_named`): their experiment, their variant when they share one (or the committee across
-    variants ``asked`` for, whose members they are), and their dataset(s) (helper-129: a history
-    PNG named none of them)."""
+    (:func:`_named`): their experiment, their variant when they share one (or the ``committee``
+    across variants whose members they are), and their dataset(s) (helper-129: a history PNG named
+    none of them)."""
     def listed(values: Sequence[str]) -> str:
         return ", ".join(dict.fromkeys(values))
 
     variants = listed([str(r.variant) for r in records])
-    across = asked is not None and all(str(r.variant) != asked and not str(r.variant).startswith(f"{asked},")
-                                       for r in records)  # helper-130: unnamed (a grid entry's are its own)
-    words = [listed([r.experiment for r in records])] + ([f"committee {asked}"] if across else [variants] if len(
+    words = [listed([r.experiment for r in records])] + ([f"committee {committee}"] if committee else [variants] if len(
         {r.variant for r in records}) == 1 else [])
     _subtitle(fig, ", ".join(words + [listed([dataset_label((r.config or {}).get("dataset", "?")) for r in records])]))
     return fig
@@ -534,12 +532,15 @@ def _averaged(store: RunStore, ids: Sequence[str]) -> np.ndarray:
     return committee_probs([np.asarray(store.load_predictions(m)) for m in ids])
 
 
-def _runs_or_members(store: RunStore, target: str, variant: str | None, quick: bool = False) -> list[RunRecord]:
+def _runs_or_members(store: RunStore, target: str, variant: str | None,
+                     quick: bool = False) -> tuple[list[RunRecord], str | None]:
     """:func:`resolve_runs`, or, where ``variant`` names a committee across variants (``[[committees]]``),
     its members' records (their curves; a member's model for the figures of one model), or, where it
-    names a ``[[variants]]`` entry with a grid of its own, the runs of every variant it expands into."""
+    names a ``[[variants]]`` entry with a grid of its own, the runs of every variant it expands into;
+    with the committee's name in the second case, else None (the branch taken, for a figure's title:
+    helper-131, it was guessed from the runs' variant names)."""
     try:
-        return resolve_runs(store, target, variant, quick=quick, diverged=True)  # a diverged run's curves: its diagnosis
+        return resolve_runs(store, target, variant, quick=quick, diverged=True), None  # a diverged run's: its diagnosis
     except StoreError as exc:
         no_such_variant = exc
     if variant is None:
@@ -549,14 +550,14 @@ def _runs_or_members(store: RunStore, target: str, variant: str | None, quick: b
     except StoreError:
         committee = None
     if committee is not None:
-        return [store.get(m) for m in ids]
+        return [store.get(m) for m in ids], variant
     from mnistlab.experiments import grid_family  # a [[variants]] entry with a grid of its own: its variants' runs
 
     ref = resolve_experiment(store, target, quick=quick)
     family = grid_family(variant, dict.fromkeys(r.variant for r in store.runs(experiment=ref.recorded_as(quick=quick))))
     if not family:
         raise no_such_variant
-    return [r for name in family for r in resolve_runs(store, target, name, quick=quick, diverged=True)]
+    return [r for name in family for r in resolve_runs(store, target, name, quick=quick, diverged=True)], None
 
 
 def committee_predictions(store: RunStore, target: str, variant: str,
