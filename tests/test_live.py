@@ -523,7 +523,8 @@ def test_a_stopped_sweep_lists_every_variant_and_its_interrupted_cell_is_not_sco
     assert "stopped: 1 not started" in rows["third"]
     assert err.splitlines()[-1] == ("interrupted by SIGINT: 0 of 4 runs of stopped finished and recorded, 0 failed, the "
                                     "running ones here recorded as interrupted; 4 left: run the same command again to "
-                                    "train them")  # of the store's cells, as `watch` counts them (helper-123)
+                                    "train them (one stopped in training goes on from its last checkpoint, if it "
+                                    "reached one)")  # of the store's cells, as `watch` counts them (helper-123)
 
 
 def test_the_first_driver_to_finish_says_which_cells_another_still_trains(tmp_path: Path, data_dir: Path,

@@ -205,7 +205,8 @@ def _say_stopped(st: RunStore, name: str, signum: int, cells: list[tuple[str, st
 
     status = sweep_status(st, name, cells)
     elsewhere = f", {len(status.running)} training in another process" if status.running else ""
-    left = (f"{status.left} left: {_again(force)} to train them" if status.left else "none left to train"
+    left = (f"{status.left} left: {_again(force)} to train them (one stopped in training goes on from its last "
+            "checkpoint, if it reached one)" if status.left else "none left to train"
             + (" (every cell has a result: --force again trains them all again)" if force else ""))
     click.echo(f"{stopped_by(signum)}: {status.done} of {status.total} runs of {name} finished and recorded, "
                f"{status.failed} failed, the running ones here recorded as interrupted{elsewhere}; {left}", err=True)
