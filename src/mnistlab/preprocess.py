@@ -449,30 +449,57 @@ def _even_lighting(gray: np.ndarray) -> np.ndarray:
     return np.clip(diff, 0.0, 255.0)  # light ink (chalk, a screen) adds to a dark background
 
 
-# Ruled lines and a form's box: rows (columns) with ink across LINE_COVER of the image, at least
-# two such lines (a digit's bar is one), vertical ones only in the outer LINE_EDGE of the width (a
-# 1 is a vertical line in the middle; a box's sides and a margin line are near an edge).
-LINE_COVER, LINE_EDGE = 0.8, 0.2
+# Ruled lines, a margin line and a form's box: rows (columns) with ink across LINE_COVER of the
+# image. Rows are lines where there are two or more (a digit's bar is one), those no darker
+# (LINE_LEVEL) nor thicker (LINE_WIDTH) than their median: a digit's bar across a tight crop of
+# ruled paper is darker and thicker than the rules (helper-135). Columns are lines only in the
+# outer LINE_EDGE of the width (a 1 is a vertical line in the middle; a box's sides and a margin
+# line are near an edge): two or more (a box's sides), or one fainter than MARGIN_LEVEL (the
+# pen's ink is 1) beside ruled rows or running the whole height (a margin line).
+LINE_COVER, LINE_EDGE, LINE_LEVEL, LINE_WIDTH, MARGIN_LEVEL = 0.8, 0.2, 1.5, 2.0, 0.75
 
 
 def _without_lines(ink: np.ndarray) -> np.ndarray:
-    """``ink`` (H, W, in [0, 1]) without the lines of ruled paper or of a box drawn around the digit
-    (helper-133: on lined paper 5 of 5 digits were wrong, the lines kept as a band that shrank the
-    digit; a boxed digit kept its box): each line's rows (columns) less their median ink, so a
-    stroke that crosses a line keeps what it has above it. Images under 56 px are as given."""
+    """``ink`` (H, W, in [0, 1]) without the lines of ruled paper, a margin line or a box drawn around
+    the digit (helper-133: on lined paper 5 of 5 digits were wrong, the lines kept as a band that
+    shrank the digit; a boxed digit kept its box). Each row (column) of a line loses LINE_LEVEL
+    times the line's level there (the median of its ink), so that nothing of the line is left to
+    widen the crop while a stroke that crosses it, darker, keeps the rest. Images under 56 px are
+    as given."""
     h, w = ink.shape
     if min(h, w) < 56:
         return ink
-    rows, cols = _line_bands(ink, 0), _line_bands(ink, 1)
-    cols = [band for band in cols if band.stop <= LINE_EDGE * w or band.start >= (1 - LINE_EDGE) * w]
-    if len(rows) + len(cols) < 2:
-        return ink
+    rows = _ruled(ink, _line_bands(ink, 0)) if len(_line_bands(ink, 0)) >= 2 else []
+    cols = [band for band in _line_bands(ink, 1) if band.stop <= LINE_EDGE * w or band.start >= (1 - LINE_EDGE) * w]
+    if len(cols) < 2:  # no box: a margin line, fainter than the pen (a 1's stem near an edge is not)
+        cols = [band for band in cols if _line_level(ink, 1, band) <= MARGIN_LEVEL
+                and (rows or (ink[:, band] > 0).any(axis=1).mean() >= 0.95)]  # alone: it runs the whole height
     out = ink.copy()
-    for band in rows:
-        out[band] = np.clip(out[band] - np.median(out[band], axis=1, keepdims=True), 0.0, 1.0)
-    for band in cols:
-        out[:, band] = np.clip(out[:, band] - np.median(out[:, band], axis=0, keepdims=True), 0.0, 1.0)
+    for axis, band in [(0, band) for band in rows] + [(1, band) for band in cols]:
+        view = out[band] if axis == 0 else out[:, band].T
+        on = np.where(view > 0, view, np.nan)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a row of no ink: its level is 0
+            here = np.nan_to_num(np.nanmedian(on, axis=1, keepdims=True))
+        view[...] = np.clip(view - LINE_LEVEL * here, 0.0, 1.0)
     return out
+
+
+def _ruled(ink: np.ndarray, bands: list[slice]) -> list[slice]:
+    """The row ``bands`` that are the page's lines: no darker (:data:`LINE_LEVEL`) nor thicker
+    (:data:`LINE_WIDTH`) than their median (the others: a digit's strokes)."""
+    level = [_line_level(ink, 0, band) for band in bands]
+    width = [band.stop - band.start for band in bands]
+    typical, thick = float(np.median(level)), float(np.median(width))
+    return [band for band, lv, wd in zip(bands, level, width) if lv <= LINE_LEVEL * typical and wd <= LINE_WIDTH * thick]
+
+
+def _line_level(ink: np.ndarray, axis: int, band: slice) -> float:
+    """The ink level of a line (``band`` of rows, ``axis`` 0, or of columns): the median of its rows'
+    (columns') medians, those across LINE_COVER of the image."""
+    view = ink[band] if axis == 0 else ink[:, band].T
+    core = view[(view > 0).mean(axis=1) >= LINE_COVER]
+    return float(np.median(core)) if core.size else 0.0
 
 
 def _line_bands(ink: np.ndarray, axis: int) -> list[slice]:
