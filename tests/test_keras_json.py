@@ -166,7 +166,7 @@ def test_a_keras_json_file_is_a_model_for_every_command(tmp_path: Path, data_dir
      "kernel_constraint = MaxNorm() is a setting mnistlab does not build"),
     (lambda d: d["config"]["layers"][1]["config"].update(filters=-3, name="c1"),
      'layers[1] "c1" (Conv2D): filters must be at least 1, got -3'),
-    (lambda d: d["config"]["layers"][1].update(config=None), 'layers[1] "" (Conv2D): missing \'filters\''),
+    (lambda d: d["config"]["layers"][1].update(config=None), 'layers[1] (Conv2D): missing \'filters\''),
     # helper-100's review: each of these changes what the layer computes, and was taken without a word
     (lambda d: d["config"]["layers"][1]["config"].update(trainable=False), "trainable = false: a frozen layer"),
     (lambda d: d["config"]["layers"][1]["config"]["kernel_initializer"]["config"].update(output_axes=[0]),

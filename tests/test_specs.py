@@ -615,14 +615,15 @@ def test_a_layers_name_is_its_name_in_the_summary_and_figures_but_not_in_the_run
 
 @pytest.mark.parametrize(("named", "said"), [
     ({"type": "Dense", "units": 10, "name": "dense"}, 'layers[2] (Dense): name "dense" is layers[1] (Dense)\'s '
-                                                      "(Keras's own name): a model's layer names must be unique"),
+                                                      "(Keras's own name for it, unnamed): a model's layer names must "
+                                                      "be unique"),
     ({"type": "Dense", "units": 10, "name": "input_layer"}, 'name "input_layer" is the input\'s'),
     ({"type": "Dense", "units": 10, "name": "a/b"}, 'name must be a non-empty string of printable characters without "/"'),
     ({"type": "Dense", "units": 10, "name": ""}, "name must be a non-empty string"),
     ({"type": "Dense", "units": 10, "name": 7}, "got integer 7"),
     ({"type": "Dense", "units": 10, "name": "x\u001b[31m"}, "printable"),
     ({"type": "Residual", "branch": [{"type": "Dense", "units": 16}], "name": "block"},
-     "layers[2] (Residual): name: a Residual is no one Keras layer but several; name the layers in it"),
+     "layers[2] (Residual): name: a Residual is no one Keras layer but several; name the layers of its branch"),
 ])
 def test_a_name_keras_refuses_or_gives_twice_is_one_line(named: dict, said: str, tmp_path: Path,
                                                          capsys: pytest.CaptureFixture[str]) -> None:
@@ -635,3 +636,48 @@ def test_a_name_keras_refuses_or_gives_twice_is_one_line(named: dict, said: str,
     assert cli_main(["run", str(exp), "--store", str(tmp_path / "s"), "--data-dir", str(tmp_path)]) == 2
     err = capsys.readouterr().err  # the file's mistake, before any data is looked for (none is there)
     assert err.count("\n") == 1 and said.replace("\u001b", "") in err.replace("\\x1b", "") and not (tmp_path / "s").exists(), err
+
+
+def test_a_name_that_is_keras_s_auto_name_of_a_later_layer_is_said_at_the_named_one() -> None:
+    """helper-136: `Conv2D(name="conv2d_1")` then a ResidualBlock (whose second conv Keras calls
+    conv2d_1) was refused at the block, "name it otherwise", where the name to change is the first's."""
+    layers = [{"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": "same", "name": "conv2d_1"},
+              {"type": "ResidualBlock", "filters": 4}, "Flatten", {"type": "Dense", "units": 10}]
+    with pytest.raises(SpecError) as err:
+        ModelSpec.from_dict({"layers": layers})
+    assert str(err.value).startswith('layers[0] (Conv2D): name "conv2d_1" is layers[1] (ResidualBlock)\'s (Keras\'s '
+                                     "own name for it, unnamed)"), str(err.value)
+    assert err.value.path == ("layers", 0, "name")
+    with pytest.raises(SpecError, match="a ResidualBlock is no one Keras layer but several; its layers take Keras's "
+                                        "auto-names"):  # and a name it cannot follow ("name the layers in it")
+        ModelSpec.from_dict({"layers": [{"type": "ResidualBlock", "filters": 4, "name": "block"}, *layers[2:]]})
+
+
+def test_a_renamed_layer_keeps_its_run_and_shows_the_files_names(tmp_path: Path, data_dir: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-136: after a rename (no retraining: names are out of the run key) the card and the
+    feature maps of the file's variant showed the names the run was trained under."""
+    import numpy as np
+
+    from mnistlab.store import RunStore
+
+    text = ('name = "rn"\n[base]\ndataset = "mnist"\ndata = { subset = 300 }\ntrain = { epochs = 2 }\n'
+            'model = { layers = [{ type = "Conv2D", filters = 4, kernel_size = 3, activation = "relu"{n} }, '
+            '"Flatten", { type = "Dense", units = 10, activation = "softmax" }] }\n')
+    exp, store = tmp_path / "rn.toml", tmp_path / "s"
+    common = ["--store", str(store), "--data-dir", str(data_dir)]
+    exp.write_text(text.replace("{n}", ""))
+    assert cli_main(["run", str(exp), *common]) == 0
+    exp.write_text(text.replace("{n}", ', name = "edges"'))
+    assert cli_main(["run", str(exp), *common]) == 0
+    assert "skipped (already finished)" in capsys.readouterr().out and len(RunStore(store).runs()) == 1
+    assert cli_main(["card", str(exp), *common]) == 0
+    card = capsys.readouterr().out
+    assert "| edges (Conv2D) |" in card and "conv2d (Conv2D)" not in card, card
+    png = tmp_path / "maps.png"
+    assert cli_main(["plot", "feature-maps", str(exp), "-o", str(png), *common]) == 0
+    from mnistlab.run import load_trained
+    from mnistlab.plots import feature_maps
+
+    model = load_trained(store, str(exp)).model
+    assert [name for name, _ in feature_maps(model, np.zeros((1, 28, 28), np.uint8))] == ["edges"]

@@ -142,7 +142,8 @@ def read_keras_json(obj: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     for i, layer in enumerate(layers):
         cls = _ALIASES.get(str(layer.get("class_name")), layer.get("class_name"))
         settings = layer.get("config") if isinstance(layer.get("config"), Mapping) else {}
-        label = f"layers[{i}] {_json(settings.get('name', ''), 40)}"  # as Keras's JSON numbers and names it
+        named = settings.get("name")  # as Keras's JSON numbers and names it (a layer without a name: its number)
+        label = f"layers[{i}] {_json(named, 40)}" if isinstance(named, str) and named else f"layers[{i}]"
         where = f"{label} ({cls})"
         given = settings.get("batch_shape") or settings.get("batch_input_shape")
         if cls == "InputLayer" or given is not None:
@@ -171,7 +172,9 @@ def placed(exc: SpecError, labels: Sequence[str]) -> SpecError:
     path = exc.path
     if len(path) < 2 or path[0] != "layers" or not isinstance(path[1], int) or not 0 <= path[1] < len(labels):
         return exc
-    said = str(exc).replace(f"layers[{path[1]}] (", f"{labels[path[1]]} (", 1)
+    # every layer it names, as the JSON does (helper-136: "layers[5] ... is layers[3]'s", 4 in the JSON)
+    said = re.sub(r"layers\[(\d+)\] \(", lambda m: (f"{labels[int(m.group(1))]} (" if int(m.group(1)) < len(labels)
+                                                    else m.group(0)), str(exc))
     return SpecError(said, path=path, source=exc.source, line=exc.line)
 
 

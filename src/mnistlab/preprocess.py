@@ -373,8 +373,8 @@ def _ink(gray: np.ndarray, shown: str, *, denoise: bool) -> np.ndarray:
     if top - back < MIN_CONTRAST:  # a small digit in a large photo: under 0.1% of its pixels (helper-133)
         gray, top = _fine_ink(raw, gray, back)
     if top - back < MIN_CONTRAST:
-        raise DataError(f"{shown}: no ink found: the image is one flat colour (or faint noise), "
-                        f"its brightest detail {top - back:.0f} of 255 from the background")
+        raise DataError(f"{shown}: no ink found: the image is one flat colour, faint noise or specks of dust (no "
+                        f"stroke {FINE_SIDE} px long stands {MIN_CONTRAST:.0f} of 255 from the background)")
     low = back + max(4 * noise, 0.15 * (top - back))
     return np.clip((gray - low) / (top - low), 0.0, 1.0)
 
@@ -385,24 +385,36 @@ FINE_INK = 12  # the fewest pixels that make ink: a digit in a fine pen, small i
 def _fine_ink(raw: np.ndarray, smooth: np.ndarray, back: float) -> tuple[np.ndarray, float]:
     """The image to take ink from, and its ink's level, where the 99.9th percentile found none: a
     digit under 0.1% of a photo's pixels (helper-133: a 35 px 7 in a 400x300 photo). Its level is
-    its ``FINE_INK``-th brightest pixel, in the speckle-free ``smooth`` image; where the 3x3 median
-    erased the ink too (strokes 1 px wide, in a fine pen), in the ``raw`` one, when its bright
-    pixels are strokes (FINE_INK of them with two bright neighbours or more: dust and sensor
-    speckle are single pixels) rather than speckle."""
+    its ``FINE_INK``-th brightest pixel, in the speckle-free ``smooth`` image, or where the 3x3
+    median erased the ink too (strokes 1 px wide, in a fine pen) in the ``raw`` one; either only
+    where that ink is a stroke (:func:`_a_stroke`), not dust (helper-135, -137: specks of dirt on a
+    blank page were predicted a digit). Else ``smooth`` and a level that finds no ink."""
     def kth(a: np.ndarray) -> float:
         return float(np.partition(a.ravel(), -FINE_INK)[-FINE_INK]) if a.size > FINE_INK else float(a.max())
 
-    top = kth(smooth)
-    if top - back >= MIN_CONTRAST or raw is smooth:
-        return smooth, top
-    bright = raw - back >= MIN_CONTRAST
-    padded = np.pad(bright, 1).astype(np.int8)
-    h, w = bright.shape
-    neighbours = sum(padded[1 + dy: 1 + dy + h, 1 + dx: 1 + dx + w]
-                     for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx)
-    if int((bright & (neighbours >= 2)).sum()) >= FINE_INK:
-        return raw, kth(raw)
-    return smooth, top
+    for image in (smooth, raw):
+        if (top := kth(image)) - back >= MIN_CONTRAST and _a_stroke(image - back >= MIN_CONTRAST):
+            return image, top
+    return smooth, back  # no ink: the caller says so
+
+
+FINE_SIDE = 10  # px: the least extent of fine ink's largest stroke (a speck of dirt is a few px)
+
+
+def _a_stroke(bright: np.ndarray) -> bool:
+    """Whether the ``bright`` pixels (bool (H, W)) hold a stroke: an 8-connected blob of FINE_INK
+    pixels or more whose box is FINE_SIDE px or more on its longer side."""
+    ys, xs = np.nonzero(bright)
+    if ys.size < FINE_INK:
+        return False
+    top, left = ys.min(), xs.min()
+    labels = _components(bright[top: ys.max() + 1, left: xs.max() + 1])
+    count = np.bincount(labels.ravel())
+    count[0] = 0
+    if count.max() < FINE_INK:
+        return False
+    by, bx = np.nonzero(labels == count.argmax())
+    return max(by.max() - by.min(), bx.max() - bx.min()) + 1 >= FINE_SIDE
 
 
 # Uneven lighting: the background is a quadratic surface in x and y (a gradient, a vignette, a soft
@@ -435,8 +447,7 @@ def _background(gray: np.ndarray) -> np.ndarray:
 
 def _even_lighting(gray: np.ndarray) -> np.ndarray:
     """A photo's smooth background (uneven light) removed, the ink made light on a background of 0.
-    The background is :func:`_background`. Dark ink on paper (the darkest 0.1% further below the
-    background than the brightest 0.1% are above it) reflects a share of the light: 1 - image /
+    The background is :func:`_background`. Dark ink on paper (:func:`_dark_ink`) reflects a share of the light: 1 - image /
     background; light ink adds to it: image - background. Images under 56 px (in dataset form, or
     near it) are as given."""
     h, w = gray.shape
@@ -444,19 +455,30 @@ def _even_lighting(gray: np.ndarray) -> np.ndarray:
         return gray
     back = _background(gray)
     diff = gray - back
-    if -float(np.percentile(diff, 0.1)) > float(np.percentile(diff, 99.9)):  # dark ink on paper: the light
+    if _dark_ink(diff):  # dark ink on paper: the light
         return np.clip(255.0 * (1.0 - gray / np.maximum(back, 1.0)), 0.0, 255.0)  # scales both: divide it out
     return np.clip(diff, 0.0, 255.0)  # light ink (chalk, a screen) adds to a dark background
 
 
+def _dark_ink(diff: np.ndarray) -> bool:
+    """Whether the ink is dark on a light ground: the k-th darkest pixel of ``diff`` (the image less
+    its background) further below it than the k-th brightest is above it, k the 0.1% of the pixels
+    but at most FINE_INK * 2 (helper-135: a digit under 0.1% of a photo was taken for light ink at
+    random, by the noise, and wiped out)."""
+    k = max(1, min(diff.size // 1000, FINE_INK * 2))
+    flat = diff.ravel()
+    return -float(np.partition(flat, k - 1)[k - 1]) > float(np.partition(flat, -k)[-k])
+
+
 # Ruled lines, a margin line and a form's box: rows (columns) with ink across LINE_COVER of the
-# image. Rows are lines where there are two or more (a digit's bar is one), those no darker
-# (LINE_LEVEL) nor thicker (LINE_WIDTH) than their median: a digit's bar across a tight crop of
-# ruled paper is darker and thicker than the rules (helper-135). Columns are lines only in the
+# image, at most LINE_THIN of it thick. Rows are lines where they are ruled paper's or a box's
+# (:func:`_ruled`), those no darker (LINE_LEVEL) nor thicker (LINE_WIDTH) than their median: a
+# digit's bar across a tight crop of ruled paper is darker and thicker than the rules (helper-135). Columns are lines only in the
 # outer LINE_EDGE of the width (a 1 is a vertical line in the middle; a box's sides and a margin
 # line are near an edge): two or more (a box's sides), or one fainter than MARGIN_LEVEL (the
 # pen's ink is 1) beside ruled rows or running the whole height (a margin line).
 LINE_COVER, LINE_EDGE, LINE_LEVEL, LINE_WIDTH, MARGIN_LEVEL = 0.8, 0.2, 1.5, 2.0, 0.75
+LINE_THIN = 0.05  # a line is at most this share of the image thick (a tight crop's bars are 15-50%)
 
 
 def _without_lines(ink: np.ndarray) -> np.ndarray:
@@ -469,8 +491,9 @@ def _without_lines(ink: np.ndarray) -> np.ndarray:
     h, w = ink.shape
     if min(h, w) < 56:
         return ink
-    rows = _ruled(ink, _line_bands(ink, 0)) if len(_line_bands(ink, 0)) >= 2 else []
-    cols = [band for band in _line_bands(ink, 1) if band.stop <= LINE_EDGE * w or band.start >= (1 - LINE_EDGE) * w]
+    cols = [band for band in _line_bands(ink, 1) if band.stop - band.start <= LINE_THIN * w
+            and (band.stop <= LINE_EDGE * w or band.start >= (1 - LINE_EDGE) * w)]
+    rows = _ruled(ink, [band for band in _line_bands(ink, 0) if band.stop - band.start <= LINE_THIN * h], len(cols))
     if len(cols) < 2:  # no box: a margin line, fainter than the pen (a 1's stem near an edge is not)
         cols = [band for band in cols if _line_level(ink, 1, band) <= MARGIN_LEVEL
                 and (rows or (ink[:, band] > 0).any(axis=1).mean() >= 0.95)]  # alone: it runs the whole height
@@ -485,9 +508,19 @@ def _without_lines(ink: np.ndarray) -> np.ndarray:
     return out
 
 
-def _ruled(ink: np.ndarray, bands: list[slice]) -> list[slice]:
-    """The row ``bands`` that are the page's lines: no darker (:data:`LINE_LEVEL`) nor thicker
-    (:data:`LINE_WIDTH`) than their median (the others: a digit's strokes)."""
+def _ruled(ink: np.ndarray, bands: list[slice], sides: int) -> list[slice]:
+    """The thin row ``bands`` that are lines: ruled paper's (three or more, spaced by a whole number
+    of one gap: a digit's bar over a line only hides it), or a box's top and bottom (two, near the
+    edges, ``sides`` its sides); of those, the ones no darker (:data:`LINE_LEVEL`) nor thicker
+    (:data:`LINE_WIDTH`) than their median (the others: a digit's strokes). helper-137: the two bars
+    of a tightly cropped 3, 5 or 7 were taken for ruled lines and erased."""
+    h = ink.shape[0]
+    middles = [(band.start + band.stop) / 2 for band in bands]
+    gaps = np.diff(middles)
+    ruled = len(bands) >= 3 and bool(np.all(np.abs(gaps / gaps.min() - np.rint(gaps / gaps.min())) <= 0.25))
+    boxed = len(bands) == 2 and sides >= 2 and middles[0] <= LINE_EDGE * h and middles[1] >= (1 - LINE_EDGE) * h
+    if not (ruled or boxed):
+        return []
     level = [_line_level(ink, 0, band) for band in bands]
     width = [band.stop - band.start for band in bands]
     typical, thick = float(np.median(level)), float(np.median(width))

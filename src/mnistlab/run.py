@@ -1697,7 +1697,7 @@ def load_trained(store: RunStore | str | os.PathLike[str], target: str, *, varia
 def open_trained(store: RunStore | str | os.PathLike[str], target: str, *, variant: str | None = None,
                  pick: str = "best") -> Run | Committee:
     """:func:`load_trained` for the commands that take a MODEL: its errors name their flags (``--variant``)."""
-    from mnistlab.views import committee_pick_note, pick_note, trained_runs
+    from mnistlab.views import committee_pick_note, named_as_now, pick_note, trained_runs
 
     if not isinstance(store, RunStore):
         store = RunStore(store, create=False)
@@ -1705,6 +1705,9 @@ def open_trained(store: RunStore | str | os.PathLike[str], target: str, *, varia
     if committee is None:
         run = Run.from_store(store, ids[0])
         run.chosen = pick_note(store, target, run.record, variant=variant, pick=pick)
+        if run.record is not None and (now := named_as_now(store, target, variant, run.record)) is not None:  # file's names
+            run.config["model"] = now
+            run.model.spec = ModelSpec.from_dict(now)
         return run
     chosen = Committee([Run.from_store(store, m) for m in ids], committee)
     chosen.chosen = committee_pick_note(store, committee, pick)

@@ -1132,24 +1132,34 @@ def _check_names(spec: ModelSpec) -> None:
     """SpecError for a layer ``name`` Keras refuses (not a string, empty, with a "/"), one on a block
     (a Residual is no one Keras layer: its layers take names), and two layers of one name, given or
     Keras's auto-name (Keras: "The name ... is used 2 times in the model. All operation names
-    should be unique"); each at its layer (blocks' layers: at the block)."""
+    should be unique"); each at the layer whose name was given (blocks' layers: at the block)."""
     for i, layer in enumerate(spec.layers):
         if type(layer).__name__ in BLOCK_TYPES and layer.name is not None:
+            how = ("name the layers of its branch and shortcut" if isinstance(layer, Residual) else
+                   "its layers take Keras's auto-names (a Residual of layers of your own takes names)")
             raise SpecError(f"layers[{i}] ({layer.type}): name: a {layer.type} is no one Keras layer but several; "
-                            "name the layers in it", path=("layers", i, "name"))
+                            f"{how}", path=("layers", i, "name"))
     first: dict[str, KerasNode] = {}
     for node in keras_graph(spec):
         given = node.layer.name if node.layer is not None else None
-        at = f"layers[{node.owner}] ({spec.layers[node.owner].type})" if node.owner >= 0 else "the input"
         if given is not None and (not isinstance(given, str) or not given.strip() or "/" in given
                                   or not given.isprintable() or len(given) > MAX_NAME):
-            raise SpecError(f"{at}: name must be a non-empty string of printable characters without \"/\" (as Keras "
-                            f"asks), at most {MAX_NAME}; got {show(given)}", path=("layers", node.owner, "name"))
-        if (other := first.setdefault(node.name, node)) is not node:
-            theirs = f"layers[{other.owner}] ({spec.layers[other.owner].type})" if other.owner >= 0 else "the input"
-            how = "Keras's own name" if other.layer is None or other.layer.name is None else "its name too"
-            raise SpecError(f'{at}: name "{clip(node.name, 40)}" is {theirs}\'s ({how}): a model\'s layer names '
-                            "must be unique, as Keras asks; name it otherwise", path=("layers", node.owner, "name"))
+            raise SpecError(f"{_node_at(spec, node)}: name must be a non-empty string of printable characters "
+                            f"without \"/\" (as Keras asks), at most {MAX_NAME}; got {show(given)}",
+                            path=("layers", node.owner, "name"))
+        if (other := first.setdefault(node.name, node)) is node:
+            continue
+        named, auto = (node, other) if given is not None else (other, node)  # one of them was given its name
+        whose = ("its name too" if auto.layer is not None and auto.layer.name is not None
+                 else "Keras's own name for it, unnamed")
+        raise SpecError(f'{_node_at(spec, named)}: name "{clip(node.name, 40)}" is {_node_at(spec, auto)}\'s '
+                        f"({whose}): a model's layer names must be unique, as Keras asks; name it otherwise",
+                        path=("layers", named.owner, "name"))
+
+
+def _node_at(spec: ModelSpec, node: KerasNode) -> str:
+    """Where a Keras layer of ``spec`` is, as errors say it: ``layers[2] (Dense)``, "the input"."""
+    return f"layers[{node.owner}] ({spec.layers[node.owner].type})" if node.owner >= 0 else "the input"
 
 
 def keras_order(nodes: Sequence[KerasNode]) -> list[int]:

@@ -32,6 +32,7 @@ from mnistlab.plots import (
     plot_accuracy_vs_params, plot_accuracy_vs_time, plot_comparison, plot_confusion_matrix, plot_feature_maps,
     plot_filters, plot_history, plot_image, plot_misclassified, plot_per_class_accuracy, plot_sample_grid,
 )
+from mnistlab.specs import ModelSpec
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, epochs_trained
 
 FIGURE_KINDS = ("history", "compare", "params", "time", "samples", "image", "misclassified", "confusion",
@@ -350,6 +351,8 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
         # a committee across variants by its name, not its first member's variant (helper-129)
         return Drawing(_named(fig, record, (variant or str(record.variant)) if averaged is not None else None), drawn)
     model = store.load_model(record.run_id)
+    if (now := named_as_now(store, target, variant, record, quick)) is not None:  # the file's names, not the record's
+        model.spec = ModelSpec.from_dict(now)
     if kind == "filters":
         return Drawing(_named(plot_filters(model), record), drawn)
     ds = _dataset_of(record, data_dir)
@@ -422,7 +425,8 @@ def _subtitle(fig: Figure, words: str) -> None:
     suptitle = getattr(fig, "_suptitle", None)  # Figure.get_suptitle() is matplotlib >= 3.8's
     title = suptitle.get_text() if suptitle is not None else ""
     wrapped = textwrap.fill(words, width=_title_width(fig), break_long_words=False)  # (10 pt: ~12 characters an inch)
-    if title:
+    if title:  # the title wrapped too (helper-136: a 2-column feature-map grid cut its own at both ends)
+        title = "\n".join(textwrap.fill(line, width=_title_width(fig), break_long_words=False) for line in title.splitlines())
         fig.suptitle(f"{title}\n({wrapped})", fontsize=10)
     elif sum(bool(ax.get_title()) for ax in fig.axes) > 1:  # a grid of images, each titled: the words over them all,
         fig.suptitle(wrapped, fontsize=10)  # the title itself (helper-121: a title of only a parenthesis)
@@ -530,6 +534,21 @@ def members_said(records: Sequence[RunRecord]) -> str:
 
 def _averaged(store: RunStore, ids: Sequence[str]) -> np.ndarray:
     return committee_probs([np.asarray(store.load_predictions(m)) for m in ids])
+
+
+def named_as_now(store: RunStore, target: str, variant: str | None, record: RunRecord,
+                 quick: bool = False) -> dict[str, Any] | None:
+    """The model of ``record``'s cell as ``target``'s experiment file writes it now (``variant``, else
+    the run's own), where it differs from the recorded one: only in its layers' names, as the run key
+    leaves names out (helper-136: a renamed layer's figures and card showed the names it was trained
+    under). None where ``target`` is no file, or the file has no such cell."""
+    ref = resolve_experiment(store, target, quick=quick)
+    want = variant or str(record.variant)
+    for cell in ref.cells(quick=quick) or ():
+        if cell.variant == want and cell.key == record.config_hash:
+            model = cell.config.get("model")
+            return model if isinstance(model, dict) and model != (record.config or {}).get("model") else None
+    return None
 
 
 def _runs_or_members(store: RunStore, target: str, variant: str | None,
