@@ -19,7 +19,7 @@ from PIL import Image
 from mnistlab.cli import main
 from mnistlab.data.userdata import resize_images
 from mnistlab.datasets import load_dataset
-from mnistlab.errors import InvertedImageWarning, SpecError, StoreError
+from mnistlab.errors import DataError, InvertedImageWarning, SpecError, StoreError
 from mnistlab.preprocess import preprocess
 from mnistlab.run import Committee, Run, load_trained
 from mnistlab.store import RunStore
@@ -552,8 +552,17 @@ def test_a_quoted_pattern_is_expanded_as_a_shell_would(mnist_models, tmp_path, c
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "d/**/*.png", "--format", "csv",
                          "--store", mnist_models)
     assert code == 0 and len(list(csv.DictReader(io.StringIO(out)))) == 3, err
+    # helper-137: as a shell would: a folder it matches is read as a folder, a CSV as a CSV
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "d/*", "--format", "csv", "--store", mnist_models)
+    assert [r["file"] for r in csv.DictReader(io.StringIO(out))] == ["d/img2.png", "d/img10.png", "d/sub/img1.png"], err
+    assert code == 1 and "d/notes.txt: not an image" in err  # (the shell would have given it too)
+    (tmp_path / "t.csv").write_text(",".join(f"pixel{i}" for i in range(784)) + "\n" + ",".join(map(str, x[0].ravel())) + "\n")
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "t*.csv", "--format", "csv", "--store", mnist_models)
+    assert code == 0 and [r["file"] for r in csv.DictReader(io.StringIO(out))] == ["t.csv#1"], (out, err)
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "d/*.txt", "--store", mnist_models)
-    one_line_error(code, err, "d/*.txt: no image file matches this pattern (only 1 other file)")
+    one_line_error(code, err, "d/notes.txt: not an image mnistlab reads")  # what the shell would have given
+    with pytest.raises(DataError, match=r"d/\*\.txt: no image file matches this pattern \(only 1 other file or folder\)"):
+        load_trained(RunStore(mnist_models), "use", variant="dense").predict("d/*.txt")  # Python: images only
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "nowhere/*.png", "--store", mnist_models)
     one_line_error(code, err, "nowhere/*.png: no image file matches this pattern; looked for .png")
 

@@ -113,6 +113,12 @@ def test_a_file_of_several_frames_is_read_by_its_first_with_a_warning(digits, tm
     with pytest.warns(DataWarning, match=f"two{suffix}: holds 2 frames; the first is read"):
         seen = preprocess(tmp_path / f"two{suffix}", "mnist")
     assert _corr(seen, preprocess(255 - on_paper(x[0]), "mnist")) > 0.95
+    Image.fromarray(x[0]).save(tmp_path / f"small{suffix}", save_all=True, append_images=[Image.fromarray(x[1])])
+    with pytest.warns(DataWarning, match="holds 2 frames"):  # helper-137: without preprocessing too
+        _, read = read_images([(f"small{suffix}", str(tmp_path / f"small{suffix}"))], "mnist", preprocessing=False)
+    assert np.array_equal(read[0], x[0])
+    with pytest.warns(DataWarning, match="image: holds 2 frames"):  # a PIL image the caller opened
+        preprocess(Image.open(tmp_path / f"two{suffix}"), "mnist")
 
 
 def test_black_on_white_and_white_on_black_give_the_same_image(digits):

@@ -331,6 +331,16 @@ def test_ray_dying_under_a_sweep_is_one_line_not_a_traceback(tmp_path: Path, dat
     assert "run the same command again" in err.splitlines()[-1]
 
 
+def test_only_rays_outage_errors_are_said_to_be_an_outage() -> None:
+    """helper-137: every error of Ray's, an exception raised inside a task among them (a bug, with
+    its traceback to read), was said to be "the Ray cluster stopped working"."""
+    from mnistlab.cli import _from_ray
+
+    inside = ray.exceptions.RayTaskError("train_remote", "Traceback ...", TypeError("a bug")).as_instanceof_cause()
+    assert not _from_ray(inside) and not _from_ray(TypeError("a bug"))
+    assert _from_ray(ray.exceptions.ActorDiedError()) and _from_ray(ray.exceptions.NodeDiedError("node gone"))
+
+
 def test_a_worker_without_a_data_folder_takes_the_drivers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """helper-134: a cluster started from a shell without MNISTLAB_DATA_DIR failed every cell with
     "files not found", though the driver had it (and had checked its data)."""

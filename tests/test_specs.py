@@ -618,10 +618,11 @@ def test_a_layers_name_is_its_name_in_the_summary_and_figures_but_not_in_the_run
                                                       "(Keras's own name for it, unnamed): a model's layer names must "
                                                       "be unique"),
     ({"type": "Dense", "units": 10, "name": "input_layer"}, 'name "input_layer" is the input\'s'),
-    ({"type": "Dense", "units": 10, "name": "a/b"}, 'name must be a non-empty string of printable characters without "/"'),
-    ({"type": "Dense", "units": 10, "name": ""}, "name must be a non-empty string"),
+    ({"type": "Dense", "units": 10, "name": "a/b"}, 'name must be a string without "/" (as Keras asks), not empty'),
+    ({"type": "Dense", "units": 10, "name": ""}, "not empty and without control characters; got string \"\""),
     ({"type": "Dense", "units": 10, "name": 7}, "got integer 7"),
-    ({"type": "Dense", "units": 10, "name": "x\u001b[31m"}, "printable"),
+    ({"type": "Dense", "units": 10, "name": "tab\there"}, "without control characters"),
+    ({"type": "Dense", "units": 10, "name": "x\u001b[31m"}, "without control characters"),
     ({"type": "Residual", "branch": [{"type": "Dense", "units": 16}], "name": "block"},
      "layers[2] (Residual): name: a Residual is no one Keras layer but several; name the layers of its branch"),
 ])

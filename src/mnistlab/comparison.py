@@ -735,13 +735,15 @@ def smoke_note(runs: Sequence[RunRecord]) -> str | None:
             "images): their accuracies say nothing of a full-size run's")
 
 
-def left_out(runs: Sequence[RunRecord]) -> int:
+def left_out(runs: Sequence[RunRecord], *, results_only: bool = False) -> int:
     """How many ended runs of an experiment (``runs``, in start order) :func:`current_runs` leaves
     out by name, as another setting of their variant: an older version of it, or ``--quick`` smoke
-    runs beside full-size ones (reruns of a shown cell are not counted: their cell is shown)."""
+    runs beside full-size ones (reruns of a shown cell are not counted: their cell is shown);
+    ``results_only``: of those, the ones with a result (a model to use: finished or diverged)."""
     ended = [r for r in runs if r.status != "running"]
     shown = {(r.variant, r.config_hash) for r in current_runs(ended)}
-    return sum((r.variant, r.config_hash) not in shown for r in ended if r.config)  # not damaged rows
+    return sum((r.variant, r.config_hash) not in shown for r in ended
+               if r.config and (not results_only or r.status in RESULT_STATUSES))  # not damaged rows
 
 
 def counts_over(run: RunRecord, held: RunRecord) -> bool:

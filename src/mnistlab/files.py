@@ -109,10 +109,10 @@ def check_output_path(path: str | os.PathLike) -> Path:
 
 
 def _probe(folder: Path, shown: str) -> None:
-    """OutputError unless a file can be made in ``folder`` (one made and removed at once): the
-    permission bits say yes to root where the file system says no (helper-133: ``--show
-    /sys/x.png`` failed after the predictions were printed), and a full or read-only disk says so
-    only when written."""
+    """OutputError unless a file can be made in ``folder`` (an empty one, made and removed at once):
+    the permission bits say yes to root where the file system says no (helper-133: ``--show
+    /sys/x.png`` failed after the predictions were printed), as a read-only mount does. (A full
+    disk may still take an empty file: that is said when the output is written.)"""
     try:
         fd, name = tempfile.mkstemp(dir=folder, prefix=".mnistlab-probe-")
     except OSError as exc:

@@ -13,8 +13,9 @@ made by a known recipe (:data:`RECIPES`), and :func:`preprocess` repeats it on a
 The recipes:
 
 - **mnist** ("digits", LeCun et al.'s): light ink on black, cropped to the ink, the longer side
-  20 px, the centre of mass at the centre of 28x28; a photo's uneven lighting and specks removed first;
-  an image already in that form (MNIST's own) is taken as it is.
+  20 px, the centre of mass where MNIST's digits have theirs, (14, 14) of 28x28; a photo's uneven
+  lighting, specks, ruled lines and a box around the digit removed first; an image already in that
+  form (MNIST's own) is taken as it is.
 - **fashion-mnist** ("items", Xiao et al. 2017, section 2): light items on black, trimmed, the
   longer side 28 px, sharpened, the box (not the mass) centred; an image already in that form
   (Fashion-MNIST's own) is taken as it is.
@@ -66,7 +67,7 @@ MIN_CONTRAST = 48.0  # the least ink-to-background difference (of 255) that coun
 class Recipe:
     """How a dataset's images were made, as :func:`preprocess` repeats it (see the module docstring).
 
-    ``kind``: "digits" (crop to the ink, fit ``fit`` px, centre of mass at the centre), "items"
+    ``kind``: "digits" (crop to the ink, fit ``fit`` px, centre of mass at MNIST's (14, 14)), "items"
     (trim, fit the whole frame, centre the box, sharpen) or "resize" (only grayscale and resize).
     ``size``: the output (H, W). ``invert``: "light-background" (invert when the border is light,
     so the result is light on dark) or "never".
@@ -96,7 +97,8 @@ RECIPES: dict[str, Recipe] = {
     "mnist": Recipe("mnist", "digits", fit=20, centre="mass", steps=(
         "convert to 8-bit grayscale (transparency flattened on the background that contrasts with the ink)",
         "take an image already in MNIST's form as it is (28x28, its border black, the ink within 20 px and its "
-        "centre of mass within a pixel of the centre: the dataset's own images, which remaking would blur)",
+        "centre of mass within a pixel of MNIST's (14, 14) or of the middle: the dataset's own images, which "
+        "remaking would blur)",
         "even out the lighting of a photo (56 px and more): fit a smooth background (a quadratic surface) and "
         "divide it out for dark ink on paper, subtract it for light ink",
         "make the digit light on a dark background: invert dark ink (under 56 px: when the border is light)",
@@ -202,6 +204,14 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
 FRAMES = "mnistlab_frames"  # the key of an opened image's info that counts its file's frames (GIF, TIFF, WebP)
 
 
+def _warn_frames(image: Any, shown: str) -> None:
+    """A DataWarning where ``image`` (a PIL image, opened here or by the caller) is the first of
+    several frames, the one read (helper-133: a blank first frame read "no ink", the others unsaid)."""
+    if isinstance(image, Image.Image) and (frames := int(image.info.get(FRAMES, getattr(image, "n_frames", 1)))) > 1:
+        warnings.warn(f"{shown}: holds {frames} frames; the first is read (save another as an image of its own to "
+                      "predict it)", DataWarning, stacklevel=user_level())
+
+
 def _empty(source: str | os.PathLike | bytes | IO[bytes]) -> bool:
     """Whether an image source that Pillow could not identify holds no byte at all (False when that
     cannot be told: a stream)."""
@@ -285,9 +295,7 @@ def preprocess(image: ImageInput, dataset: str | None = "mnist", *, size: Sequen
     shown = display_name(name if name is not None else image if isinstance(image, (str, os.PathLike)) else "image")
     if isinstance(image, (str, os.PathLike, bytes)) or hasattr(image, "read"):
         image = open_image(image, name, orient=recipe.kind != "resize")  # the user's own data: as training read it
-    if isinstance(image, Image.Image) and (frames := int(image.info.get(FRAMES, 1))) > 1:  # helper-133: said nowhere
-        warnings.warn(f"{shown}: holds {frames} frames; the first is read (save another as an image of its own to "
-                      "predict it)", DataWarning, stacklevel=user_level())
+    _warn_frames(image, shown)
     try:
         gray = to_gray(image)
     except ValueError as exc:
@@ -328,7 +336,8 @@ def _warn_if_small(shape: tuple[int, ...], target: int, shown: str, what: str) -
 def _in_form(gray: np.ndarray, recipe: Recipe) -> bool:
     """Whether ``gray`` (0-255) is already what ``recipe`` makes: the frame's size, a black border
     (its median 0), and for digits the ink's box at most ``recipe.fit`` px with its centre of mass
-    within a pixel of the frame's centre (all 10,000 of MNIST's test images are); for items the
+    within a pixel of MNIST's centre (14, 14) or of the frame's middle (13.5, 13.5), as before the
+    centre moved: all 10,000 of MNIST's test images are; for items the
     box 27 or 28 px on its longer side, its middle within a pixel of the frame's centre (99.8% of
     Fashion-MNIST's test images: remade, 4.7% of a model's answers on them changed, helper-119)."""
     if gray.shape != tuple(recipe.size) or np.median(_border(gray)) != 0:
@@ -346,7 +355,7 @@ def _in_form(gray: np.ndarray, recipe: Recipe) -> bool:
         return False
     cy = float((gray.sum(1) * np.arange(h)).sum() / total)
     cx = float((gray.sum(0) * np.arange(w)).sum() / total)
-    return abs(cy - h / 2) <= 1 and abs(cx - w / 2) <= 1  # MNIST's centre, (14, 14) of 28x28: see _digits
+    return all((c - 1 <= m <= c + 1) or (c - 1.5 <= m <= c) for m, c in ((cy, h / 2), (cx, w / 2)))  # see _digits
 
 
 def _border(a: np.ndarray) -> np.ndarray:
@@ -773,16 +782,34 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
     raise DataError(f"{display_name(p)}: no such file or folder")
 
 
+def expand_pattern(pattern: str) -> list[str]:
+    """What a shell makes of a ``*``/``?``/``[...]`` pattern (``**`` at any depth): the paths it
+    matches, files and folders, in :func:`natural_order`; [] for none (helper-137: a pattern of
+    folders was "no image file matches")."""
+    return sorted(glob.glob(pattern, recursive=True), key=lambda m: natural_order(m.split(os.sep)))
+
+
 def _pattern_sources(pattern: str) -> list[tuple[str, str | bytes]]:
-    """The image files a ``*``/``?``/``[...]`` pattern matches (``**`` at any depth), in
-    :func:`natural_order`; DataError when it matches none (its other files named)."""
-    matched = [m for m in glob.glob(pattern, recursive=True) if os.path.isfile(m)]
-    images = [m for m in matched if m.lower().endswith(IMAGE_SUFFIXES)]
-    if not images:
-        others = f" (only {len(matched)} other file{'s' * (len(matched) != 1)})" if matched else ""
+    """The images of what a pattern matches (:func:`expand_pattern`): image files, and folders'
+    images as a folder's are found; DataError when it matches no image (its other files counted)."""
+    matched = expand_pattern(pattern)
+    out: list[tuple[str, str | bytes]] = []
+    for m in matched:
+        if os.path.isdir(m):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DataWarning)  # a folder's other files: the pattern chose it
+                try:
+                    out += _folder_sources(m)
+                except DataError:
+                    continue  # a folder without images, among the matches
+        elif m.lower().endswith(IMAGE_SUFFIXES):
+            out.append((display_name(m), m))
+    if not out:
+        others = f" (only {len(matched)} other file{'s' * (len(matched) != 1)} or folder{'s' * (len(matched) != 1)})" \
+            if matched else ""
         raise DataError(f"{display_name(pattern)}: no image file matches this pattern{others}; looked for "
                         f"{', '.join(IMAGE_SUFFIXES)}")
-    return [(display_name(m), m) for m in sorted(images, key=lambda m: natural_order(m.split(os.sep)))]
+    return out
 
 
 def _csv_text(data: bytes) -> bool:
@@ -853,6 +880,7 @@ def read_images(sources: Sequence[tuple[str, str | bytes]], dataset: str | None,
                 raise DataError(f"{name}: {im.width}x{im.height} pixels, the model takes {size[1]}x{size[0]}: "
                                 "drop --no-preprocess (preprocess=False) to fit it")
             else:
+                _warn_frames(im, name)  # (preprocess says it of the others)
                 seen.append(_to_uint8(to_gray(im) / 255.0))
         except DataError as exc:
             if errors is None:

@@ -1176,7 +1176,8 @@ def same_trial(study: Any, store: Any, task: TrialTask) -> TrialResult | None:
             if source.metrics.get("trial_state") != "complete" or source.status != "finished" or source.config_hash != key:
                 continue
             rec = store.record_again(source, variant=trial_variant(task.number), seed=source.seed, member=source.member,
-                                     repeat=source.repeat, metrics={"trial": task.number, "trial_params": task.params})
+                                     repeat=source.repeat, metrics={"trial": task.number, "trial_params": task.params,
+                                                                    "continues_trial": None})  # (helper-137) its own
         except MnistlabError:  # its files gone (StoreError), or parameters the config refuses: trained, and said
             continue
         return TrialResult(task.number, rec.run_id, "complete", source.metrics.get("search_value"), rec.status,

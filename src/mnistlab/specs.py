@@ -39,6 +39,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -1125,9 +1126,6 @@ def keras_graph(spec: ModelSpec) -> tuple[KerasNode, ...]:
     return tuple(nodes)
 
 
-MAX_NAME = 128  # characters of a layer's name
-
-
 def _check_names(spec: ModelSpec) -> None:
     """SpecError for a layer ``name`` Keras refuses (not a string, empty, with a "/"), one on a block
     (a Residual is no one Keras layer: its layers take names), and two layers of one name, given or
@@ -1142,11 +1140,10 @@ def _check_names(spec: ModelSpec) -> None:
     first: dict[str, KerasNode] = {}
     for node in keras_graph(spec):
         given = node.layer.name if node.layer is not None else None
-        if given is not None and (not isinstance(given, str) or not given.strip() or "/" in given
-                                  or not given.isprintable() or len(given) > MAX_NAME):
-            raise SpecError(f"{_node_at(spec, node)}: name must be a non-empty string of printable characters "
-                            f"without \"/\" (as Keras asks), at most {MAX_NAME}; got {show(given)}",
-                            path=("layers", node.owner, "name"))
+        if given is not None and (not isinstance(given, str) or not given or "/" in given
+                                  or any(unicodedata.category(c)[0] == "C" for c in given)):
+            raise SpecError(f"{_node_at(spec, node)}: name must be a string without \"/\" (as Keras asks), not "
+                            f"empty and without control characters; got {show(given)}", path=("layers", node.owner, "name"))
         if (other := first.setdefault(node.name, node)) is node:
             continue
         named, auto = (node, other) if given is not None else (other, node)  # one of them was given its name

@@ -646,7 +646,8 @@ def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant
                 f"{chosen.metrics.get('search_metric')} (on validation data)")
     note = picked_note([r for r in runs if r.variant == chosen.variant], pick) or (
         f"the only {'scored' if diverged else 'finished'} run of variant {chosen.variant} at its current settings")
-    if hidden := left_out([r for r in store.runs(experiment=chosen.experiment) if r.variant == chosen.variant]):
+    mine = [r for r in store.runs(experiment=chosen.experiment) if r.variant == chosen.variant]
+    if hidden := left_out(mine, results_only=True):
         note += (f"; {hidden} run{'s' * (hidden != 1)} of its other settings not among them (`mnistlab runs -e "
                  f"{chosen.experiment}` lists them; give a run id to use one)")
     return note

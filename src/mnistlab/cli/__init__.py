@@ -103,10 +103,17 @@ def _main(argv: list[str] | None) -> int:
     return 0
 
 
+# Ray's errors that mean the cluster (a node, a worker, an actor, the object store) went away under
+# a command; another of Ray's (a RayTaskError: an exception raised inside a task) is no outage
+RAY_GONE = ("RayActorError", "ActorDiedError", "ActorUnavailableError", "NodeDiedError", "WorkerCrashedError",
+            "RaySystemError", "ObjectLostError", "OwnerDiedError", "ObjectReconstructionFailedError")
+
+
 def _from_ray(exc: BaseException) -> bool:
-    """Whether ``exc`` is one of Ray's errors (``ray.exceptions``: a dead actor, a lost node), told
-    by its class's module so that Ray need not be imported."""
-    return any(cls.__module__.split(".")[0] == "ray" for cls in type(exc).__mro__)
+    """Whether ``exc`` says that Ray's cluster went away (:data:`RAY_GONE`, from ``ray.exceptions``),
+    told by its class's name and module so that Ray need not be imported (helper-137: any error of
+    Ray's, a task's own bug among them, was said to be an outage)."""
+    return any(cls.__module__.split(".")[0] == "ray" and cls.__name__ in RAY_GONE for cls in type(exc).__mro__)
 
 
 def _ray_gone(exc: BaseException) -> str:

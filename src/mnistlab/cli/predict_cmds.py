@@ -123,10 +123,11 @@ def _images_in_order(images: Sequence[str], load: Callable[[], Any], preprocessi
     given (helper-133: a CSV's rows came after the image files given behind it): their (name,
     source), the images read and what the model sees of them. Each bad file's line goes into
     ``bad``; DataError (:func:`_stop_when_nothing_left`) when none is left."""
-    from mnistlab.preprocess import image_sources
+    from mnistlab.preprocess import expand_pattern, image_sources
 
-    tables = [(k, i) for k, i in enumerate(images) if i.lower().endswith(".csv")]
-    files = [(k, i) for k, i in enumerate(images) if not i.lower().endswith(".csv")]
+    given = [(k, m) for k, i in enumerate(images) for m in _expanded(i, expand_pattern)]
+    tables = [(k, i) for k, i in given if i.lower().endswith(".csv")]
+    files = [(k, i) for k, i in given if not i.lower().endswith(".csv")]
     origins: list[int] = []  # the argument each image came from
     sources = image_sources([i for _, i in files], bad, origins) if files else []
     origins = [files[o][0] for o in origins]
@@ -141,6 +142,17 @@ def _images_in_order(images: Sequence[str], load: Callable[[], Any], preprocessi
         _stop_when_nothing_left(bad, sources)
     order = sorted(range(len(sources)), key=origins.__getitem__)  # stable: each argument's images in their order
     return trained, [sources[i] for i in order], [originals[i] for i in order], seen[order]
+
+
+def _expanded(arg: str, expand: Callable[[str], list[str]]) -> list[str]:
+    """An IMAGES argument as a shell would have given it: a pattern that is no path (quoted, or a
+    shell that does not expand) as the paths it matches, CSVs among them; else the argument."""
+    import glob
+    import os
+
+    if os.path.exists(arg) or not glob.has_magic(arg):
+        return [arg]
+    return expand(arg) or [arg]  # (no match: said as the pattern's own error)
 
 
 def _check_outputs(show: str | None, output: str | None) -> None:
@@ -220,7 +232,8 @@ def _with_csv_images(tables: list[tuple[int, str]], sources: list[Any], original
                      origins: list[int], shape: tuple[int, int], label: str,
                      bad: list[str]) -> tuple[list[Any], list[Any], Any, list[int]]:
     """Add the images of Kaggle-style CSV files (already in dataset form; ``tables``: (argument
-    index, file)) after the image files', with their argument's index added to ``origins`` for each:
+    index, file)) after the image files', with their argument's index added to ``origins`` for each
+    (the caller puts them back in the order given):
     each named ``FILE.csv#ROW`` (ROW from 1), a ``label`` column left out. A CSV of another square
     size is resized to ``shape`` as a CSV dataset is for training
     (:func:`~mnistlab.data.userdata.resize_images`), with a note; a CSV that cannot be read adds its
