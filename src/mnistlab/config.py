@@ -1116,6 +1116,7 @@ def _unnamed(table: Any) -> Any:
 
 
 def _layer_unnamed(layer: Any) -> Any:
+    """One layer table of :func:`_unnamed`, its block's branch and shortcut layers too."""
     if not isinstance(layer, Mapping):
         return layer
     return {k: [_layer_unnamed(x) for x in v] if k in ("branch", "shortcut") and isinstance(v, list) else v

@@ -456,9 +456,9 @@ def _background(gray: np.ndarray) -> np.ndarray:
 
 def _even_lighting(gray: np.ndarray) -> np.ndarray:
     """A photo's smooth background (uneven light) removed, the ink made light on a background of 0.
-    The background is :func:`_background`. Dark ink on paper (:func:`_dark_ink`) reflects a share of the light: 1 - image /
-    background; light ink adds to it: image - background. Images under 56 px (in dataset form, or
-    near it) are as given."""
+    The background is :func:`_background`. Dark ink on paper (:func:`_dark_ink`) reflects a share
+    of the light: 1 - image / background; light ink adds to it: image - background. Images under
+    56 px (in dataset form, or near it) are as given."""
     h, w = gray.shape
     if min(h, w) < 56:
         return gray
@@ -482,10 +482,10 @@ def _dark_ink(diff: np.ndarray) -> bool:
 # Ruled lines, a margin line and a form's box: rows (columns) with ink across LINE_COVER of the
 # image, at most LINE_THIN of it thick. Rows are lines where they are ruled paper's or a box's
 # (:func:`_ruled`), those no darker (LINE_LEVEL) nor thicker (LINE_WIDTH) than their median: a
-# digit's bar across a tight crop of ruled paper is darker and thicker than the rules (helper-135). Columns are lines only in the
-# outer LINE_EDGE of the width (a 1 is a vertical line in the middle; a box's sides and a margin
-# line are near an edge): two or more (a box's sides), or one fainter than MARGIN_LEVEL (the
-# pen's ink is 1) beside ruled rows or running the whole height (a margin line).
+# digit's bar across a tight crop of ruled paper is darker and thicker than the rules (helper-135).
+# Columns are lines only in the outer LINE_EDGE of the width (a 1 is a vertical line in the middle;
+# a box's sides and a margin line are near an edge): two or more (a box's sides), or one fainter
+# than MARGIN_LEVEL (the pen's ink is 1) beside ruled rows or running the whole height (a margin).
 LINE_COVER, LINE_EDGE, LINE_LEVEL, LINE_WIDTH, MARGIN_LEVEL = 0.8, 0.2, 1.5, 2.0, 0.75
 LINE_THIN = 0.05  # a line is at most this share of the image thick (a tight crop's bars are 15-50%)
 

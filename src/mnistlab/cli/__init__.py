@@ -122,7 +122,7 @@ def _ray_gone(exc: BaseException) -> str:
     first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
     return (f"the Ray cluster stopped working while this command used it ({type(exc).__name__}: {first[:200]}); "
             "run the same command again once it is back: finished runs are kept, the others continue from their "
-            "last checkpoints")
+            "last checkpoints, where they reached one")
 
 
 def _said(exc: OSError | ValueError) -> str:
