@@ -682,3 +682,6 @@ def test_a_renamed_layer_keeps_its_run_and_shows_the_files_names(tmp_path: Path,
 
     model = load_trained(store, str(exp)).model
     assert [name for name, _ in feature_maps(model, np.zeros((1, 28, 28), np.uint8))] == ["edges"]
+    from mnistlab.export import metadata  # an export's keys are the modules' names: its metadata maps them
+
+    assert json.loads(metadata(load_trained(store, str(exp)))["mnistlab.layer_names"]) == {"conv2d": "edges"}

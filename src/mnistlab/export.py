@@ -162,7 +162,17 @@ def metadata(model: Run | Committee) -> dict[str, str]:
         "mnistlab.runs": json.dumps([m.run_id for m in members]),
         "mnistlab.spec": json.dumps(specs[0] if all(x == specs[0] for x in specs) else specs),
         "mnistlab.committee": str(len(members)) if isinstance(model, Committee) else "0",
+        "mnistlab.layer_names": json.dumps(_layer_names(specs[0])),
     }
+
+
+def _layer_names(spec: dict[str, Any]) -> dict[str, str]:
+    """The weights' module names (each part of a key: ``conv2d_1`` in ``conv2d_1.weight``) -> the
+    layers' names in the summary, where they differ: a layer's ``name=`` keeps the module's
+    auto-name (helper-136: the exported keys contradicted the summary's names, unsaid)."""
+    from mnistlab.specs import ModelSpec, keras_graph
+
+    return {node.module: node.name for node in keras_graph(ModelSpec.from_dict(spec)) if node.module != node.name}
 
 
 def _applies(setting: dict[str, Any]) -> dict[str, Any]:
