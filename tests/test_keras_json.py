@@ -44,8 +44,11 @@ def test_a_keras_models_layers_keep_the_names_its_json_gives_them(name: str) -> 
     spec = parse_model_spec(RECORDED[name]["json"])
     shown = [row.name for row in summarize(spec).rows]
     assert shown == (["flatten", *named] if name == "flat-dense" else named)  # (its flat input's own Flatten first)
-    modules = [n for n, _ in build_model(spec).named_children()]
-    assert modules == [row.name for row in summarize(parse_model_spec(_unnamed(RECORDED[name]["json"]))).rows]
+    modules = [n for n, _ in build_model(spec).named_children()]  # names change no module's (no weight's key)
+    assert modules == [n for n, _ in build_model(parse_model_spec(_unnamed(RECORDED[name]["json"]))).named_children()]
+    types = [layer["class_name"] for layer in layers if layer["class_name"] not in skipped]
+    shown_types = [row.type for row in summarize(spec).rows]  # ReLU, Softmax...: as Keras's summary types them
+    assert shown_types == (["Flatten", *types] if name == "flat-dense" else types)
 
 
 def _unnamed(saved: dict) -> dict:

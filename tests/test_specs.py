@@ -685,3 +685,20 @@ def test_a_renamed_layer_keeps_its_run_and_shows_the_files_names(tmp_path: Path,
     from mnistlab.export import metadata  # an export's keys are the modules' names: its metadata maps them
 
     assert json.loads(metadata(load_trained(store, str(exp)))["mnistlab.layer_names"]) == {"conv2d": "edges"}
+
+
+def test_keras_s_activation_layers_keep_their_keras_names_and_types() -> None:
+    """helper-136: `{ type = "ReLU" }` (read as Activation("relu"), as Keras's JSON is) showed as
+    "activation (Activation)" where Keras's summary says "re_lu (ReLU)"; the module keeps its name."""
+    from mnistlab.models import build_model
+    from mnistlab.summary import summarize
+
+    spec = ModelSpec.from_dict({"layers": ["Flatten", {"type": "Dense", "units": 16}, {"type": "ReLU"},
+                                           {"type": "Activation", "activation": "relu"},
+                                           {"type": "LeakyReLU", "negative_slope": 0.2}, {"type": "Dense", "units": 10},
+                                           {"type": "Softmax"}]})
+    assert [(row.name, row.type) for row in summarize(spec).rows][2:5] == [
+        ("re_lu", "ReLU"), ("activation", "Activation"), ("leaky_re_lu", "LeakyReLU")]
+    assert [n for n, _ in build_model(spec, seed=0).named_children()][2:5] == ["activation", "activation_1", "activation_2"]
+    with pytest.raises(SpecError, match="keras_class = string \"ELU\": the Keras layer this relu activation"):
+        Activation("relu", keras_class="ELU")

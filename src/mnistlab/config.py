@@ -1106,9 +1106,10 @@ def _hashed(resolved: Mapping[str, Any], ignore: tuple[str, ...]) -> dict[str, A
 
 
 def _unnamed(table: Any) -> Any:
-    """A resolved model without its layers' ``name`` (blocks' layers too): a layer's name is how the
-    summary and figures call it, not what trains, so renaming one keeps a run's key and its
-    checkpoint. The model's own name stays, as it always was."""
+    """A resolved model without its layers' ``name`` and an Activation's ``keras_class`` (blocks'
+    layers too): how the summary and figures call a layer, not what trains, so renaming one (or
+    writing ReLU for Activation("relu")) keeps a run's key and its checkpoint. The model's own name
+    stays, as it always was."""
     if isinstance(table, Mapping):
         return {k: [_layer_unnamed(x) for x in v] if k == "layers" and isinstance(v, list) else v
                 for k, v in table.items()}
@@ -1120,7 +1121,7 @@ def _layer_unnamed(layer: Any) -> Any:
     if not isinstance(layer, Mapping):
         return layer
     return {k: [_layer_unnamed(x) for x in v] if k in ("branch", "shortcut") and isinstance(v, list) else v
-            for k, v in layer.items() if k != "name"}
+            for k, v in layer.items() if k not in ("name", "keras_class")}
 
 
 _NOT_IN_CHECKPOINT_KEY = ("epochs", "threads")

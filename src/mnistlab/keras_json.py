@@ -38,7 +38,8 @@ from typing import Any
 
 from mnistlab.errors import SpecError, SpecWarning, clip, user_level
 
-__all__ = ["ACTIVATION_LAYERS", "activation_layer", "initializer_name", "is_keras_json", "placed", "read_keras_json"]
+__all__ = ["ACTIVATION_LAYER_NAMES", "ACTIVATION_LAYERS", "activation_layer", "initializer_name", "is_keras_json",
+           "placed", "read_keras_json"]
 
 # Keras's bookkeeping in a layer's config: no computation hangs on it.
 # (An input shape a tf.keras 2 first layer carries is read as the model's input, before this.)
@@ -86,6 +87,8 @@ ACTIVATION_LAYERS: dict[str, tuple[str, dict[str, Any]]] = {
     "LeakyReLU": ("leaky_relu", {"negative_slope": 0.2}),
     "ELU": ("elu", {"alpha": 1.0}),
 }
+# The auto-name Keras gives each (keras/src/utils/naming.py: the class in snake case)
+ACTIVATION_LAYER_NAMES = {"ReLU": "re_lu", "Softmax": "softmax", "LeakyReLU": "leaky_re_lu", "ELU": "elu"}
 # Keras's names of the same layers (tf.keras 2 and Keras 3 aliases)
 _ALIASES = {"Convolution2D": "Conv2D", "MaxPool2D": "MaxPooling2D", "AvgPool2D": "AveragePooling2D",
             "GlobalAvgPool2D": "GlobalAveragePooling2D"}
@@ -248,7 +251,7 @@ def activation_layer(cls: str, settings: Mapping[str, Any], label: str) -> dict[
     if cls == "LeakyReLU" and "negative_slope" not in settings and not alpha:  # tf.keras 2's default alpha: 0.3
         raise SpecError(f"{label} ({cls}): its default slope (Keras 3's negative_slope = 0.3, tf.keras 2's alpha) is "
                         "not 0.2, the only one mnistlab's leaky_relu has: write negative_slope = 0.2")
-    return _named({"type": "Activation", "activation": name}, settings)
+    return _named({"type": "Activation", "activation": name, "keras_class": cls}, settings)
 
 
 def _named(table: dict[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:

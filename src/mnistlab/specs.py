@@ -47,7 +47,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mnistlab._toml import dumps_toml, loads_json, loads_toml, plain_data, read_text_file, with_line
-from mnistlab.keras_json import ACTIVATION_LAYERS, activation_layer, initializer_name, is_keras_json, placed, read_keras_json
+from mnistlab.keras_json import (ACTIVATION_LAYER_NAMES, ACTIVATION_LAYERS, activation_layer, initializer_name, is_keras_json,
+                                 placed, read_keras_json)
 from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, show, unknown_key, user_level
 from mnistlab.files import write_atomic
 
@@ -300,7 +301,7 @@ class LayerSpec:
         out: dict[str, Any] = {"type": self.type}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if (f.name.endswith("_regularizer") or f.name == "name") and value is None:
+            if (f.name.endswith("_regularizer") or f.name in ("name", "keras_class")) and value is None:
                 continue  # left out, as before regularizers and names were known: a recorded config keeps its key
             out[f.name] = (value.to_dict() if isinstance(value, Regularizer) else list(value) if isinstance(value, tuple)
                            else value)
@@ -504,14 +505,22 @@ class BatchNormalization(LayerSpec):
 
 @dataclass(frozen=True)
 class Activation(LayerSpec):
-    """A stand-alone activation, e.g. after a BatchNormalization."""
+    """A stand-alone activation, e.g. after a BatchNormalization. ``keras_class``: the Keras layer it
+    was written as, ``ReLU``, ``Softmax``, ``LeakyReLU`` or ``ELU`` (None: ``Activation``): the
+    summary names and types it so, as Keras's does (helper-136); like a layer's name, not part of
+    what trains or of a run's key."""
 
     activation: str
+    keras_class: str | None = dataclasses.field(default=None, kw_only=True)
     type: ClassVar[str] = "Activation"
     keras_name: ClassVar[str] = "activation"
 
     def __post_init__(self) -> None:
         _set(self, "activation", _activation(self.activation))
+        if self.keras_class is not None and ACTIVATION_LAYERS.get(self.keras_class, ("",))[0] != self.activation:
+            raise SpecError(f"keras_class = {show(self.keras_class)}: the Keras layer this {self.activation} activation "
+                            f"was written as must be one of {', '.join(ACTIVATION_LAYERS)}, with its activation",
+                            path=("keras_class",))
 
 
 @dataclass(frozen=True)
@@ -1098,11 +1107,13 @@ def keras_graph(spec: ModelSpec) -> tuple[KerasNode, ...]:
 
     def add(kind: str, keras_name: str, inputs: tuple[int, ...], layer: LayerSpec | None, owner: int) -> int:
         given = layer.name if layer is not None else None
-        name = given if given is not None else count(keras_seen, keras_name)
+        written = layer.keras_class if isinstance(layer, Activation) else None  # a ReLU layer: "re_lu (ReLU)"
+        name = given if given is not None else count(keras_seen, ACTIVATION_LAYER_NAMES[written] if written else keras_name)
         source = nodes[inputs[0]].shape
         shape, params, macs = (source, (0, 0), 0) if layer is None else (
             layer.output_shape(source), layer.params(source), layer.macs(source))
-        nodes.append(KerasNode(name, kind, inputs, shape, layer, owner, params, macs, count(module_seen, keras_name)))
+        nodes.append(KerasNode(name, written or kind, inputs, shape, layer, owner, params, macs,
+                               count(module_seen, keras_name)))
         return len(nodes) - 1
 
     def plain(layer: LayerSpec, at: int, owner: int) -> int:

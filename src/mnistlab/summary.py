@@ -221,7 +221,7 @@ def training_memory(spec: ModelSpec | Any, optimizer: str = "adam", batch_size: 
         # A BatchNormalization's or an Add's output that only a relu-like Activation reads is not kept:
         # that Activation keeps its own output instead (ResNet's BN -> ReLU and Add -> ReLU).
         if node.type in ("BatchNormalization", "Add") and readers.get(i) and all(
-                r.type == "Activation" and getattr(r.layer, "activation", "") in _NEEDS_OUTPUT_ONLY for r in readers[i]):
+                isinstance(r.layer, S.Activation) and r.layer.activation in _NEEDS_OUTPUT_ONLY for r in readers[i]):
             extra -= 1.0
         per_image += math.prod(node.shape) * (1.0 + extra)
     return MemoryEstimate(params, optimizer.lower(), batch_size, 4 * params, 4 * params, 4 * params * slots,
