@@ -649,6 +649,11 @@ def test_a_name_that_is_keras_s_auto_name_of_a_later_layer_is_said_at_the_named_
     assert str(err.value).startswith('layers[0] (Conv2D): name "conv2d_1" is layers[1] (ResidualBlock)\'s (Keras\'s '
                                      "own name for it, unnamed)"), str(err.value)
     assert err.value.path == ("layers", 0, "name")
+    twice = [{**layers[0], "name": "stem"}, {"type": "Residual", "branch": [{**layers[0], "name": "stem"}]}, *layers[2:]]
+    with pytest.raises(SpecError) as err:  # helper-136: a branch layer's name was said to be the block's
+        ModelSpec.from_dict({"layers": twice})
+    assert str(err.value).startswith('layers[1] (Residual) branch[0] (Conv2D): name "stem" is layers[0] (Conv2D)\'s')
+    assert err.value.path == ("layers", 1, "branch", 0, "name")
     with pytest.raises(SpecError, match="a ResidualBlock is no one Keras layer but several; its layers take Keras's "
                                         "auto-names"):  # and a name it cannot follow ("name the layers in it")
         ModelSpec.from_dict({"layers": [{"type": "ResidualBlock", "filters": 4, "name": "block"}, *layers[2:]]})

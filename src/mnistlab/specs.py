@@ -1153,21 +1153,32 @@ def _check_names(spec: ModelSpec) -> None:
         given = node.layer.name if node.layer is not None else None
         if given is not None and (not isinstance(given, str) or not given or "/" in given
                                   or any(unicodedata.category(c)[0] == "C" for c in given)):
-            raise SpecError(f"{_node_at(spec, node)}: name must be a string without \"/\" (as Keras asks), not "
-                            f"empty and without control characters; got {show(given)}", path=("layers", node.owner, "name"))
+            raise SpecError(f"{_node_at(spec, node)[0]}: name must be a string without \"/\" (as Keras asks), not "
+                            f"empty and without control characters; got {show(given)}", path=_node_at(spec, node)[1])
         if (other := first.setdefault(node.name, node)) is node:
             continue
         named, auto = (node, other) if given is not None else (other, node)  # one of them was given its name
         whose = ("its name too" if auto.layer is not None and auto.layer.name is not None
                  else "Keras's own name for it, unnamed")
-        raise SpecError(f'{_node_at(spec, named)}: name "{clip(node.name, 40)}" is {_node_at(spec, auto)}\'s '
-                        f"({whose}): a model's layer names must be unique, as Keras asks; name it otherwise",
-                        path=("layers", named.owner, "name"))
+        (at, path), (theirs, _) = _node_at(spec, named), _node_at(spec, auto)
+        raise SpecError(f'{at}: name "{clip(node.name, 40)}" is {theirs}\'s ({whose}): a model\'s layer names must '
+                        "be unique, as Keras asks; name it otherwise", path=path)
 
 
-def _node_at(spec: ModelSpec, node: KerasNode) -> str:
-    """Where a Keras layer of ``spec`` is, as errors say it: ``layers[2] (Dense)``, "the input"."""
-    return f"layers[{node.owner}] ({spec.layers[node.owner].type})" if node.owner >= 0 else "the input"
+def _node_at(spec: ModelSpec, node: KerasNode) -> tuple[str, tuple[str | int, ...]]:
+    """Where a Keras layer of ``spec`` is, as errors say it, and the path of its ``name``:
+    ``layers[2] (Dense)``, ``layers[1] (Residual) branch[0] (Conv2D)`` (helper-136: a branch
+    layer's was said to be the block's), "the input"."""
+    if node.owner < 0:
+        return "the input", ("input_shape",)
+    owner = spec.layers[node.owner]
+    at, path = f"layers[{node.owner}] ({owner.type})", ("layers", node.owner)
+    if isinstance(owner, Residual) and node.layer is not None:
+        for part in ("branch", "shortcut"):
+            for j, sub in enumerate(getattr(owner, part)):
+                if sub is node.layer:
+                    return f"{at} {part}[{j}] ({sub.type})", (*path, part, j, "name")
+    return at, (*path, "name")
 
 
 def keras_order(nodes: Sequence[KerasNode]) -> list[int]:
