@@ -32,7 +32,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from mnistlab.errors import PlotError, did_you_mean
+from mnistlab.errors import PlotError, clip, did_you_mean
 from mnistlab.metrics import class_recall
 
 if TYPE_CHECKING:  # torch loads with the figures of a model (feature maps, filters): curves and tables need none
@@ -652,15 +652,18 @@ def feature_maps(model: nn.Module, images: Any, layers: int | Sequence[str] | No
 def _layer_labels(model: nn.Module) -> dict[Any, str]:
     """Each module of ``model`` -> its label: for an mnistlab model (``model.spec``), its layer's
     name in the summary (a layer's ``name=``; the module keeps the auto-name, so that a name never
-    changes the weights' keys), each part of a dotted path (a block's layers); for any other
-    model, its module name."""
+    changes the weights' keys), a block's layers too (helper-138: "add.branch.b conv 1" where the
+    summary says "b conv 1"); for any other model, its module name."""
     spec = getattr(model, "spec", None)
     named: dict[str, str] = {}
     if spec is not None:
         from mnistlab.specs import keras_graph
 
         named = {node.module: node.name for node in keras_graph(spec)}
-    return {m: ".".join(named.get(part, part) for part in n.split(".")) if n else n for n, m in model.named_modules()}
+    if not named:
+        return {m: n for n, m in model.named_modules()}
+    # an mnistlab model's layer names are unique: a block's layer by its own, as the summary has it
+    return {m: named.get(n.rsplit(".", 1)[-1], n) if n else n for n, m in model.named_modules()}
 
 
 def plot_feature_maps(model: nn.Module, images: Any, filter_index: int = 0,
@@ -689,8 +692,9 @@ def plot_feature_maps(model: nn.Module, images: Any, filter_index: int = 0,
             ax.imshow(m[r, filter_index], cmap=FEATURE_CMAP)
             ax.set_xticks([]), ax.set_yticks([])
             if r == 0:
-                ax.set_title(_wrapped(f"{name} {tuple(m.shape[2:])}", 24, after=",."), fontsize=8)  # a block's
-                # layer path (residual_block.add.branch.conv2d_1) on lines: in one, the next column's overlapped it
+                ax.set_title(_wrapped(f"{clip(name, 48)} {tuple(m.shape[2:])}", 24, after=",."), fontsize=8)  # a
+                # block's layer path (residual_block.add.branch.conv2d_1) on lines: in one, the next column's overlapped
+                # it; a 300-character name, clipped (helper-138)
             if c == 0:
                 ax.set_ylabel(labels[r] if labels is not None else f"image {r}", fontsize=8)
     fig.suptitle(f"Feature maps, filter {filter_index} (each map on its own scale: dark low, bright high)",

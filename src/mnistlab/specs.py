@@ -1172,12 +1172,12 @@ def _node_at(spec: ModelSpec, node: KerasNode) -> tuple[str, tuple[str | int, ..
     if node.owner < 0:
         return "the input", ("input_shape",)
     owner = spec.layers[node.owner]
-    at, path = f"layers[{node.owner}] ({owner.type})", ("layers", node.owner)
+    at, path = f"layers[{node.owner}] ({getattr(owner, 'keras_class', None) or owner.type})", ("layers", node.owner)
     if isinstance(owner, Residual) and node.layer is not None:
         for part in ("branch", "shortcut"):
             for j, sub in enumerate(getattr(owner, part)):
                 if sub is node.layer:
-                    return f"{at} {part}[{j}] ({sub.type})", (*path, part, j, "name")
+                    return f"{at} {part}[{j}] ({node.type})", (*path, part, j, "name")
     return at, (*path, "name")
 
 
