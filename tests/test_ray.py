@@ -467,6 +467,26 @@ def test_a_cluster_refusing_the_drivers_token_is_said_so_not_called_silent() -> 
                            "driver's authentication token") and "GCS port" not in said and "\n" not in said
     silent = RuntimeError("Failed to connect to GCS at address 192.0.2.2:6390 within 5 seconds.")
     assert "no Ray cluster answers there" in ray_init_error("192.0.2.2:6390", silent)
+    assert "RAY_AUTH_MODE=token" in said  # helper-134: RAY_AUTH_TOKEN alone did not join such a cluster
+
+
+def test_a_silent_join_where_this_machine_holds_a_ray_token_mentions_the_token(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-134: a cluster asking for a token fails a driver without one with Ray's plain "Failed to
+    connect" (the reason only in Ray's log): where ~/.ray/auth_token exists, the line says so."""
+    from mnistlab.backends import ray_init_error
+
+    silent = RuntimeError("Failed to connect to GCS at address 127.0.0.1:6379 within 5 seconds.")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("RAY_AUTH_MODE", raising=False)
+    assert "token" not in ray_init_error("127.0.0.1:6379", silent)
+    (tmp_path / ".ray").mkdir()
+    (tmp_path / ".ray" / "auth_token").write_text("secret")
+    said = ray_init_error("127.0.0.1:6379", silent)
+    assert said.endswith("(this machine has ~/.ray/auth_token): set RAY_AUTH_MODE=token (the token itself "
+                         "in RAY_AUTH_TOKEN or ~/.ray/auth_token, the cluster's)"), said
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # already set: another cause
+    assert "token" not in ray_init_error("127.0.0.1:6379", silent)
 
 
 def test_an_empty_address_is_refused(tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:

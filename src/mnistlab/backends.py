@@ -925,11 +925,19 @@ def ray_init_error(address: str | None, exc: BaseException, named: str = "--addr
         first = f"no Ray cluster is running on this machine (start one with `ray start --head`, or leave out {named})"
     elif address and ("InvalidAuthToken" in whole or "uthentication token" in whole):  # helper-115: said "no answer"
         first = ("the cluster answers but refuses this driver's authentication token (missing or wrong): set "
-                 "RAY_AUTH_TOKEN as on the cluster, or run on its head node with --address auto")
+                 f"{TOKEN_ADVICE}, or run on its head node with --address auto")
     elif address and "Failed to connect" in first:
         first = ("no Ray cluster answers there: give the head node's GCS port (6379 unless `ray start --port` "
                  "said otherwise), or ray://HOST:10001 for Ray Client")
+        if os.environ.get("RAY_AUTH_MODE", "") != "token" and (Path.home() / ".ray" / "auth_token").is_file():
+            first += (f"; or it asks for a token, which Ray says only in its own log (this machine has "
+                      f"~/.ray/auth_token): set {TOKEN_ADVICE}")  # helper-134
     return f"could not start or reach Ray{f' at {address}' if address else ''}: {first}"
+
+
+# How a driver joins a cluster started with tokens (Ray 2.5x: RAY_AUTH_MODE=token, then the token
+# from RAY_AUTH_TOKEN or ~/.ray/auth_token; helper-134: RAY_AUTH_TOKEN alone still failed)
+TOKEN_ADVICE = "RAY_AUTH_MODE=token (the token itself in RAY_AUTH_TOKEN or ~/.ray/auth_token, the cluster's)"
 
 
 @contextlib.contextmanager
