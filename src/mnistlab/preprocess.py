@@ -102,7 +102,10 @@ RECIPES: dict[str, Recipe] = {
         "even out the lighting of a photo (56 px and more): fit a smooth background (a quadratic surface) and "
         "divide it out for dark ink on paper, subtract it for light ink",
         "make the digit light on a dark background: invert dark ink (under 56 px: when the border is light)",
-        "subtract the background level and noise, so the background is 0",
+        "subtract the background level and noise, so the background is 0 (a digit too small for the 99.9th "
+        "percentile to find: its brightest stroke of 10 px or more; specks of dust alone are no ink)",
+        "remove ruled lines, a faint margin line and a box drawn around the digit: thin lines across the image, "
+        "evenly spaced or at its edges, no darker than each other (a digit's own bars stay)",
         "drop specks: blobs of ink under 5% of the largest one's ink, or under 30% and away from it",
         "crop to the ink's bounding box",
         "thicken strokes thinner than 9% of the longer side to 12% (a pen draws finer lines than MNIST's)",
