@@ -478,8 +478,8 @@ def _dark_ink(diff: np.ndarray) -> bool:
     but at most FINE_INK * 2 (helper-135: a digit under 0.1% of a photo was taken for light ink at
     random, by the noise, and wiped out)."""
     k = max(1, min(diff.size // 1000, FINE_INK * 2))
-    flat = diff.ravel()
-    return -float(np.partition(flat, k - 1)[k - 1]) > float(np.partition(flat, -k)[-k])
+    ends = np.partition(diff.ravel(), (k - 1, diff.size - k))  # one partial sort for both ends
+    return -float(ends[k - 1]) > float(ends[diff.size - k])
 
 
 # Ruled lines, a margin line and a form's box: rows (columns) with ink across LINE_COVER of the

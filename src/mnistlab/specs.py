@@ -1153,8 +1153,9 @@ def _check_names(spec: ModelSpec) -> None:
         given = node.layer.name if node.layer is not None else None
         if given is not None and (not isinstance(given, str) or not given or "/" in given
                                   or any(unicodedata.category(c)[0] == "C" for c in given)):
-            raise SpecError(f"{_node_at(spec, node)[0]}: name must be a string without \"/\" (as Keras asks), not "
-                            f"empty and without control characters; got {show(given)}", path=_node_at(spec, node)[1])
+            at, path = _node_at(spec, node)
+            raise SpecError(f"{at}: name must be a string without \"/\" (as Keras asks), not empty and without "
+                            f"control characters; got {show(given)}", path=path)
         if (other := first.setdefault(node.name, node)) is node:
             continue
         named, auto = (node, other) if given is not None else (other, node)  # one of them was given its name
