@@ -29,7 +29,7 @@ Files are read with Pillow, only as PNG, JPEG, BMP, GIF (its first frame), TIFF 
 EXIF orientation applied and transparency flattened on the background that contrasts with the
 ink. Anything else raises :class:`~mnistlab.errors.DataError` in one line naming the file: not
 an image, truncated, larger than Pillow's decompression-bomb limit (an error here, not Pillow's
-warning), 16-bit or CMYK pixels, or an image with no ink at all.
+warning), 16-bit or 32-bit pixels, or an image with no ink at all.
 """
 
 from __future__ import annotations
@@ -58,8 +58,9 @@ __all__ = ["RECIPES", "Recipe", "ImageInput", "preprocess", "recipe_for", "open_
 # an image a user photographs or draws is one of these (JPEG covers the MPO files of many phones).
 IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")  # PPM: Pillow's reader of .pgm and .ppm too
 # Pillow modes that hold 8-bit pixels mnistlab can turn into grayscale; others (16-bit I;16, 32-bit
-# I and F, CMYK, LAB, HSV) are refused: their conversion would guess.
-IMAGE_MODES = ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "YCbCr")
+# I and F, LAB, HSV) are refused: their conversion would guess. CMYK is converted by Pillow's own
+# formula (no colour profile), as training folders always read it: predict must see what training saw.
+IMAGE_MODES = ("1", "L", "LA", "La", "P", "PA", "RGB", "RGBA", "RGBa", "RGBX", "YCbCr", "CMYK")
 MIN_CONTRAST = 48.0  # the least ink-to-background difference (of 255) that counts as ink: flat noise stays under
 
 
@@ -166,7 +167,7 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
     (default: the path). Raises :class:`DataError`, one line naming the file, for a missing file,
     a file that is not one of ``formats`` (Pillow's names; PNG/JPEG/BMP/GIF/TIFF/WebP), a truncated
     one, one over Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``; Pillow only
-    warns below twice that, this raises), and pixels not of ``modes`` (16-bit, 32-bit or CMYK).
+    warns below twice that, this raises), and pixels not of ``modes`` (16-bit or 32-bit).
     ``orient=False`` leaves the EXIF orientation alone (a training folder's images are read as
     Keras's loaders read them, and as they always were here).
     """

@@ -1231,16 +1231,15 @@ def _read_image(data: bytes, shape: tuple[int, int] | None, file: Path) -> np.nd
     """One class folder's image as uint8 (H, W) grayscale, resized to ``shape`` when given. Opened as
     `mnistlab predict` opens images (:func:`mnistlab.preprocess.open_image`): DataError in one line
     for a damaged file, a decompression bomb, 16-bit or 32-bit pixels; transparency flattened on
-    the background that contrasts with the ink (:func:`~mnistlab.preprocess.to_gray`). Unlike
-    predict's, CMYK is converted and the EXIF orientation ignored (Keras's
-    loaders ignore it too)."""
+    the background that contrasts with the ink (:func:`~mnistlab.preprocess.to_gray`), CMYK
+    converted by Pillow. Unlike predict's, the EXIF orientation is ignored (Keras's loaders ignore
+    it too)."""
     from PIL import Image
 
-    from mnistlab.preprocess import IMAGE_FORMATS, IMAGE_MODES, open_image, to_gray
+    from mnistlab.preprocess import open_image, to_gray
 
-    # CMYK converted, the EXIF orientation left alone: what this reader always read, as it read it
-    with open_image(data, str(file), formats=IMAGE_FORMATS, orient=False,
-                    modes=(*IMAGE_MODES, "CMYK")) as img:
+    # the EXIF orientation left alone: what this reader always read, as it read it
+    with open_image(data, str(file), orient=False) as img:
         if has_transparency(img):  # else its transparent background reads as black
             gray = Image.fromarray(np.rint(to_gray(img)).astype(np.uint8), "L")
         else:  # as before transparency was read: an opaque RGBA image's pixels unchanged
