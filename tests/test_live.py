@@ -723,3 +723,28 @@ def test_a_killed_sweeps_time_ends_with_its_last_epoch_not_when_a_look_found_it(
     assert store.mark_stale() == 1  # a look, 600 s on: its end is unrecorded
     s = sweep_status(store, "sw")
     assert not s.driver_alive and s.eta is None and s.elapsed == pytest.approx(9.0, abs=0.5), s.elapsed
+
+
+def test_a_run_sent_to_ray_and_not_started_shows_queued_until_its_worker_begins(tmp_path: Path) -> None:
+    """Note 40: a cell a Ray driver had sent showed as running, epoch 0, while the cluster's
+    resources were taken by other jobs. The driver marks it queued; its worker's start clears it."""
+    from mnistlab.live import epochs_said, progress_said
+
+    store = RunStore(tmp_path / "store")
+    write_plan(store.root, "sw", [("a", "k1"), ("b", "k2"), ("c", "k3")], workers=2, started=time.time() - 5)
+    waiting, training = _run(store, "a", "k1"), _run(store, "b", "k2", history=[{"epoch": 1, "epochs": 4}])
+    store.mark_queued([waiting, training])
+    store.mark_queued([training], queued=False)  # its worker began
+    s = sweep_status(store, "sw")
+    assert [(c.variant, c.queued) for c in s.running] == [("a", True), ("b", False)]
+    assert summary(s).startswith("sw: 0/3 done, 1 running, 1 queued, 1 left, elapsed")
+    assert epochs_said(s) == "; running b seed 0 epoch 1/4"
+    table = _render(s)
+    assert re.search(r"\ba\s.*\bqueued\b", table) and re.search(r"\bb\s.*\b1/4\b", table), table
+    assert progress_said(store.get(waiting), time.time()).startswith("progress none yet: 0:0")
+    assert progress_said(store.get(training), time.time()).startswith("progress epoch 1 of 4")
+    store.record_progress(waiting, [{"epoch": 1, "epochs": 4}])  # a worker's epoch: no longer queued, whatever the message
+    assert not any(c.queued for c in sweep_status(store, "sw").running)
+    store.finish_run(waiting, status="finished", history=[], metrics={"test_accuracy": 0.5}, env={})
+    store.mark_queued([waiting])  # an ended run is left alone
+    assert store.get(waiting).message == ""

@@ -816,9 +816,9 @@ def _hold(release: str, mark: str) -> None:
 
 
 @contextlib.contextmanager
-def another_job_holding_the_cluster(tmp_path: Path) -> Iterator[RayRunner]:
-    """A Ray job holds both CPUs until the yielded runner has said that it waits (then it ends, and
-    the runner's tasks start)."""
+def another_job_holding_the_cluster(tmp_path: Path, look: Any = None) -> Iterator[RayRunner]:
+    """A Ray job holds both CPUs until the yielded runner has said that it waits (then ``look()``,
+    when given, is called, the job ends, and the runner's tasks start)."""
     import threading
 
     mark, release = tmp_path / "holding", tmp_path / "release"
@@ -834,7 +834,11 @@ def another_job_holding_the_cluster(tmp_path: Path) -> Iterator[RayRunner]:
         until = time.monotonic() + 60
         while not runner._said_waiting and not release.exists() and time.monotonic() < until:
             time.sleep(0.05)
-        release.touch()
+        try:
+            if look is not None and runner._said_waiting:
+                look()
+        finally:
+            release.touch()
 
     threading.Thread(target=release_once_said, daemon=True).start()
     try:
@@ -846,13 +850,24 @@ def another_job_holding_the_cluster(tmp_path: Path) -> Iterator[RayRunner]:
 
 def test_a_cell_waiting_for_resources_taken_by_others_says_so(tmp_path: Path, data_dir: Path, ray_address: str,
                                                               capfd: pytest.CaptureFixture[str]) -> None:
+    from mnistlab.live import progress_said, summary, sweep_status
+
     p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n')
-    with another_job_holding_the_cluster(tmp_path) as runner:
+    seen: list[str] = []
+
+    def look() -> None:  # what `mnistlab watch` and `mnistlab show` say of the cell while it waits (note 40)
+        with RunStore(tmp_path / "s") as st:
+            seen.extend([summary(sweep_status(st, "exp")), progress_said(st.runs()[0], time.time())])
+
+    with another_job_holding_the_cluster(tmp_path, look) as runner:
         res = run_experiment(p, tmp_path / "s", data_dir=data_dir, runner=runner)
     assert [o.record.status for o in res.outcomes] == ["finished"]  # it trained once the other job ended
     err = capfd.readouterr().err
     assert err.count("warning: waiting for Ray resources") == 1, err
     assert "warning: waiting for Ray resources: 1 CPUs per cell, the cluster has 0 CPUs free (other jobs" in err, err
+    assert seen[0].startswith("exp: 0/1 done, 0 running, 1 queued, 0 left"), seen
+    assert seen[1].startswith("progress none yet: 0:0") and "waiting for a Ray worker" in seen[1], seen
+    assert res.outcomes[0].record.message == ""
 
 
 def test_a_cell_asking_for_the_whole_cluster_held_by_another_job_is_said_to_wait(
@@ -875,10 +890,19 @@ def test_a_search_trial_waiting_for_resources_taken_by_others_says_so(tmp_path: 
 
     p = write(tmp_path, RAY_SEARCH.replace("epochs = 3", "epochs = 1").replace('sampler = "grid"',
                                                                               'sampler = "grid"\ntrials = 1'))
-    with another_job_holding_the_cluster(tmp_path) as runner:
+    queued: list[bool] = []
+
+    def look() -> None:
+        from mnistlab.live import running_cell
+
+        with RunStore(tmp_path / "s") as st:
+            queued.extend(running_cell(r, time.time()).queued for r in st.runs(status="running"))
+
+    with another_job_holding_the_cluster(tmp_path, look) as runner:
         res = run_search(p, tmp_path / "s", data_dir=data_dir, runner=runner)
     assert [t.state for t in res.trials] == ["complete"]
     assert capfd.readouterr().err.count("warning: waiting for Ray resources: 1 CPUs per cell") == 1
+    assert queued == [True]
 
 
 def test_a_sweep_whose_own_workers_are_starting_is_not_said_to_wait(tmp_path: Path, data_dir: Path, ray_address: str,

@@ -66,7 +66,8 @@ CONNECT_SETTINGS = {"RAY_gcs_server_port_wait_time_s": "2", "RAY_gcs_rpc_server_
 T = TypeVar("T")
 R = TypeVar("R")
 TrainFn = Callable[..., "list[RunResult | BaseException]"]  # (task, indices, callbacks=, checkpoint_dir=) -> results
-OnReport = Callable[[str, str, Any], Any]  # (run_id, "progress" | "prune" | "checkpoint", payload) -> a "prune"'s answer
+# (run_id, "started" | "progress" | "prune" | "checkpoint", payload) -> a "prune"'s answer
+OnReport = Callable[[str, str, Any], Any]
 MIRROR_SECONDS = 1.0  # how often a Ray worker looks for a checkpoint written inside an epoch
 RELAY_TIMEOUT_SECONDS = 60.0  # a relay that has not answered a checkpoint's post by then: the cell trains on
 
@@ -407,9 +408,8 @@ class RayRunner:
         if self._relay is None:
             return
         for run_id, kind, payload in ray.get(self._relay.take.remote()):
-            if kind == "started":
+            if kind == "started":  # its worker began: the run is no longer queued (on_report says so in the store)
                 self._started.add(run_id)
-                continue
             if kind == "progress":  # posted without waiting, they may come out of order: the longest stands
                 if len(payload) <= self._progress_seen.get(run_id, 0):
                     continue
@@ -519,8 +519,12 @@ class RayRunner:
         with RunStore(tasks[0].store_root) as store:
             folders: dict[str, Path] = {}  # a single cell's run id -> its checkpoint folder in the store
 
+            sent: dict[str, list[str]] = {}  # a task's token (its first run id) -> its runs, queued till it starts
+
             def progress(run_id: str, kind: str, payload: Any) -> None:  # a cell's epochs so far, or a checkpoint
-                if kind != "checkpoint":
+                if kind == "started":
+                    store.mark_queued(sent.pop(run_id, ()), queued=False)
+                elif kind != "checkpoint":
                     store.record_progress(run_id, payload)
                 else:
                     _keep_in_store(folders, run_id, payload)
@@ -547,6 +551,8 @@ class RayRunner:
                             raise
                         pending[ref] = (task, claims)
                         self.track(ref, token, cpus, gpus)
+                        sent[token] = [recorder.run_id for _, recorder in claims[1]]
+                        store.mark_queued(sent[token])
                     if not pending:
                         continue
                     ref = self.wait_one(list(pending), progress)
@@ -668,8 +674,11 @@ class RayTrials:
             raise
         self.pending[ref] = (task, recorder, cfg)
         self.runner.track(ref, recorder.run_id, self.runner.cpus_per_cell, self.runner.gpus_per_cell)
+        self.store.mark_queued([recorder.run_id])  # till its worker posts "started"
 
     def _on_report(self, run_id: str, kind: str, payload: Any) -> Any:
+        if kind == "started":
+            self.store.mark_queued([run_id], queued=False)
         if kind == "progress":
             self.store.record_progress(run_id, payload)
         if kind == "checkpoint":

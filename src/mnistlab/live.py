@@ -34,7 +34,7 @@ from mnistlab.callbacks import Callback
 from mnistlab.comparison import columns_that_fit, counts_over
 from mnistlab.errors import MnistlabError
 from mnistlab.files import write_atomic
-from mnistlab.store import ENDED, RESULT_STATUSES, RunRecord, RunStore, epochs_trained, process_holds, run_alive
+from mnistlab.store import ENDED, QUEUED, RESULT_STATUSES, RunRecord, RunStore, epochs_trained, process_holds, run_alive
 
 PLAN_DIR = "sweeps"  # under the store root: one small JSON file per experiment
 # Seconds between two progress writes of one run. Each write is a SQLite commit and a small file,
@@ -192,6 +192,7 @@ class RunningCell:
     epochs: int
     seconds: float  # since the run started
     val_accuracy: float | None
+    queued: bool = False  # sent to Ray, no worker started yet (:data:`~mnistlab.store.QUEUED`)
 
     @property
     def expected_seconds(self) -> float | None:
@@ -292,7 +293,8 @@ def running_cell(r: RunRecord, now: float) -> RunningCell:
     epochs = int(last.get("epochs") or (r.config.get("train") or {}).get("epochs") or 0)
     val = last.get("val_accuracy")
     return RunningCell(r.run_id, r.variant, r.seed, r.member, int(last.get("epoch") or 0), epochs,
-                       max(0.0, now - r.created_at), float(val) if isinstance(val, (int, float)) else None)
+                       max(0.0, now - r.created_at), float(val) if isinstance(val, (int, float)) else None,
+                       queued=r.message == QUEUED and not r.history)
 
 
 def _leader(recs: Sequence[RunRecord | None]) -> tuple[Any, ...] | None:
@@ -353,7 +355,9 @@ def summary(status: SweepStatus) -> str:
     """The status in one line: counts, leader, elapsed and ETA."""
     name = f"{status.experiment} (a --quick smoke check: its figures are no result)" if status.smoke else status.experiment
     done = f"{status.done}/{status.total} done" + (f" ({status.diverged} diverged)" if status.diverged else "")
-    parts = [f"{name}: {done}", f"{len(status.running)} running", f"{status.left} left"]
+    queued = sum(c.queued for c in status.running)  # claimed and sent to Ray, waiting for a worker
+    parts = [f"{name}: {done}", f"{len(status.running) - queued} running", *([f"{queued} queued"] if queued else ()),
+             f"{status.left} left"]
     if status.failed:
         parts.append(f"{status.failed} failed")
     if status.leader is not None and len(status.leader) == 4:  # a search: its best trial by the search's metric
@@ -371,8 +375,9 @@ def summary(status: SweepStatus) -> str:
 def epochs_said(status: SweepStatus, most: int = 4) -> str:
     """Each running cell's epoch, as a pipe's line ends (helper-124: the table's column, missing in a
     log): ``"; running lr=0.01 seed 0 epoch 2/4, lr=0.1 seed 0 epoch 1/4"``, the first ``most``."""
-    cells = [f"{c.variant} seed {c.seed} epoch {c.epoch}/{c.epochs or '?'}" for c in status.running[:most]]
-    more = ", ..." if len(status.running) > most else ""
+    started = [c for c in status.running if not c.queued]
+    cells = [f"{c.variant} seed {c.seed} epoch {c.epoch}/{c.epochs or '?'}" for c in started[:most]]
+    more = ", ..." if len(started) > most else ""
     return f"; running {', '.join(cells)}{more}" if cells else ""
 
 
@@ -388,7 +393,7 @@ def render(status: SweepStatus) -> Any:
     heads = ["run", "variant", *(() if status.search else ("seed", "member")), "epoch", "val acc", "time"]
     rows = []
     for c in status.running:
-        epoch = f"{c.epoch}/{c.epochs}" if c.epochs else str(c.epoch)
+        epoch = "queued" if c.queued else f"{c.epoch}/{c.epochs}" if c.epochs else str(c.epoch)
         val = "" if c.val_accuracy is None else f"{100 * c.val_accuracy:.2f}%"
         seeds = [] if status.search else [str(c.seed), str(c.member)]
         rows.append([c.run_id, c.variant, *seeds, epoch, val, clock(c.seconds)])
@@ -430,6 +435,8 @@ def progress_said(r: RunRecord, now: float) -> str:
     """A running run's progress at ``now`` (epoch seconds), as `mnistlab show` says it (helper-123):
     ``progress epoch 2 of 6, 0:31 so far, about 1:02 left (at its pace so far), process 32161 on vm``."""
     cell = running_cell(r, now)
+    if cell.queued:
+        return f"progress none yet: {clock(cell.seconds)} waiting for a Ray worker (the cluster's resources are taken)"
     of = f" of {cell.epochs}" if cell.epochs else ""
     whole = cell.expected_seconds
     left = f", about {clock(whole - cell.seconds)} left (at its pace so far)" if whole is not None else ""

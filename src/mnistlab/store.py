@@ -69,6 +69,9 @@ CHECKPOINT_DIR = "checkpoints"  # under the store root: the checkpoints of cells
 #: the message of a run whose process ended without recording its end (kill -9, a crash): its
 #: ``finished_at`` is when another process found it so, not when it stopped
 ENDED = "the process running it ended"
+#: the message of a ``running`` run a Ray driver sent that no worker has started yet (the cluster's
+#: resources taken): `watch`, `show` and `runs` say "queued" until its worker begins
+QUEUED = "queued: sent to Ray, waiting for a worker"
 STATUSES = ("running", "finished", "diverged", "interrupted", "failed")
 RESULT_STATUSES = ("finished", "diverged")  # a run with a test accuracy: what comparisons count
 FINAL_STATUSES = STATUSES[1:]
@@ -666,6 +669,14 @@ class RunStore:
                 _write_json(self.root / "runs" / run_id / PROGRESS_FILE, history)
             except OSError:  # the database has it; a full disk stops the run at its next artifact
                 pass
+
+    def mark_queued(self, run_ids: Sequence[str], queued: bool = True) -> None:
+        """Say that ``running`` runs a Ray driver sent wait for a worker (``queued``: their message
+        becomes :data:`QUEUED`), or that their worker began (the message is cleared). A run no
+        longer running is left alone."""
+        with self._errors("update"), self._write() as con:
+            con.executemany("UPDATE runs SET message = ? WHERE run_id = ? AND status = 'running'",
+                            [(QUEUED if queued else "", rid) for rid in run_ids])
 
     def mark_stale(self) -> int:
         """Mark ``running`` rows of dead processes on this host as ``interrupted``, in the database and

@@ -367,7 +367,8 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
             from mnistlab.live import running_cell
 
             cell = running_cell(r, time.time())
-            record["progress"] = {"epoch": cell.epoch, "epochs": cell.epochs, "seconds": round(cell.seconds, 3)}
+            record["progress"] = {"epoch": cell.epoch, "epochs": cell.epochs, "seconds": round(cell.seconds, 3),
+                                  "queued": cell.queued}
         click.echo(json.dumps(record, indent=1, sort_keys=True, default=str))
         return
     click.echo(f"run {r.run_id}  experiment {r.experiment}  variant {r.variant}  seed {r.seed}  member {r.member}")
