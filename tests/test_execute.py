@@ -618,6 +618,9 @@ def test_a_run_two_variants_share_trains_once_and_is_recorded_under_both(tmp_pat
     assert all(o.skipped for o in rerun.outcomes) and len(store.runs()) == 4
     [copied] = [o.record for o in rerun.outcomes if o.cell.variant == "plain"]
     assert copied.env["same_run_as"] == plain.run_id  # the run that trained, not the copy it was made from
+    said = {(o.cell.variant, o.cell.member): outcome_line(o) for o in rerun.outcomes}
+    assert f"finished, the same run as {plain.run_id} (not trained twice)" in said["plain", 0]  # recorded again now
+    assert "skipped (already finished)" in said["comm", 0] and "same run" not in said["comm", 0]  # note 40: was here
     from mnistlab.cli import main
     assert main(["show", copied.run_id, "--store", str(store.root)]) == 0  # helper-109: named a run no longer there
     assert f"(run {plain.run_id} since deleted; this run holds its files and figures)" in capsys.readouterr().out

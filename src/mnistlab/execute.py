@@ -497,6 +497,7 @@ class CellOutcome:
     cell: Cell
     record: RunRecord
     skipped: bool  # True: an earlier finished run was reused
+    copied: bool = False  # skipped as another variant's run of the same config and seed, recorded again now
 
 
 @dataclass
@@ -899,15 +900,14 @@ def cells_to_train(st: RunStore, cells: Sequence[Cell], result: ExperimentResult
     todo, first = [], set()
     for c in cells:
         prev = None if force else st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES)
-        if prev is None and not force:
-            prev = _same_run(st, c)
+        copied = prev is None and not force and (prev := _same_run(st, c)) is not None
         if prev is None and c.key in first:
             result.repeats.append(c)
         elif prev is None:
             todo.append(c)
             first.add(c.key)
         else:
-            result.outcomes.append(CellOutcome(c, prev, True))
+            result.outcomes.append(CellOutcome(c, prev, True, copied))
             st.drop_checkpoint(c.experiment, c.variant, c.key)
     return todo
 
@@ -922,7 +922,7 @@ def record_repeats(st: RunStore, result: ExperimentResult,
         if (rec := _same_run(st, c)) is None:
             result.unrecorded.append(c)
             continue
-        outcome = CellOutcome(c, rec, True)
+        outcome = CellOutcome(c, rec, True, copied=True)
         result.outcomes.append(outcome)
         if on_cell and live is not None:
             on_cell(outcome, live.add(outcome.record))

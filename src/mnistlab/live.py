@@ -451,7 +451,7 @@ def outcome_line(outcome: Any, position: tuple[int, int] | None = None) -> str:
         where = "" if rec.host == socket.gethostname() else f" on host {rec.host}"  # a store on a shared disk
         how = (f"being trained by another process (pid {rec.pid}{where})" if rec.status == "running"
                else f"{rec.status}, the same run as {rec.env['same_run_as']} (not trained twice)"
-               if rec.env.get("same_run_as") else f"skipped (already {rec.status})")
+               if rec.env.get("same_run_as") and getattr(outcome, "copied", False) else f"skipped (already {rec.status})")
     return cell_line(rec, how, position)
 
 
