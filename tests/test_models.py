@@ -15,6 +15,7 @@ from mnistlab.errors import SpecError, SpecWarning
 from mnistlab.models import (ACTIVATION_MODULES, INITIALIZER_FUNCTIONS, adapt_normalization, build_model, count_parameters,
                              layer_outputs, num_classes)
 from mnistlab.summary import format_summary, summarize
+from mnistlab.specs import parse_model_spec
 from mnistlab.specs import (
     ACTIVATIONS, INITIALIZERS, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
     LAYER_TYPES, GlobalAveragePooling2D, MaxPooling2D, ModelSpec, Normalization, compact_spec,
@@ -498,3 +499,55 @@ def test_a_strided_pointwise_convolution_has_the_right_kernel_gradient_on_channe
         layer.zero_grad()
         (layer.conv_forward(channels_last) * g).sum().backward()
         torch.testing.assert_close(layer.weight.grad, right, rtol=1e-4, atol=1e-5)
+
+
+def test_batch_normalization_moves_its_statistics_as_keras_does() -> None:
+    """helper-139: torch's BatchNorm moved toward the batch's unbiased variance (16/15 times
+    Keras's for 16 rows); Keras moves toward the biased one. Keras 3's numbers for nine training
+    batches (the last of each pass short) are recorded by bench/keras_batchnorm.py; the inference
+    output with those statistics too. A run's BN (a Dense layer's or a conv map's) moves as Keras's."""
+    import json
+    from pathlib import Path
+
+    keras = json.loads((Path(__file__).parent / "data" / "keras_batchnorm.json").read_text())
+    images = torch.tensor(keras["images"], dtype=torch.uint8).permute(0, 3, 1, 2).float() / 255  # NHWC -> NCHW
+    c, h, w = images.shape[1:]
+
+    def ours(values: list) -> torch.Tensor:  # Keras's Flatten of NHWC (h, w, c) as mnistlab's of NCHW (c, h, w)
+        t = torch.tensor(values)
+        return t.view(*t.shape[:-1], h, w, c).movedim(-1, -3).flatten(-3) if t.shape[-1] == h * w * c else t
+
+    for kind, want in keras["models"].items():
+        bn_layer = {"type": "BatchNormalization", "momentum": want["momentum"], "epsilon": want["epsilon"]}
+        layers = [{"type": "Flatten"}, bn_layer] if want["flatten"] else [bn_layer, {"type": "Flatten"}]
+        model = build_model(parse_model_spec({"input_shape": [h, w, c], "layers": layers}), seed=0)
+        model.train()
+        with torch.no_grad():
+            for _ in range(keras["passes"]):
+                for batch in images.split(keras["batch"]):
+                    model(batch)
+        [bn] = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm.BatchNorm1d | torch.nn.BatchNorm2d)]
+        torch.testing.assert_close(bn.running_mean, ours(want["moving_mean"]), rtol=1e-5, atol=1e-6, msg=kind)
+        torch.testing.assert_close(bn.running_var, ours(want["moving_variance"]), rtol=1e-5, atol=1e-6, msg=kind)
+        model.eval()
+        with torch.no_grad():
+            out = bn(images[:4].flatten(1) if want["flatten"] else images[:4])
+        expect = ours(want["inference"]) if want["flatten"] else torch.tensor(want["inference"]).permute(0, 3, 1, 2)
+        torch.testing.assert_close(out, expect, rtol=1e-4, atol=1e-5, msg=kind)
+
+
+def test_batch_normalization_under_bf16_autocast_keeps_float32_statistics() -> None:
+    """The batch's statistics come from the normalisation itself, in float32 under bf16 autocast
+    (a bf16 variance would be off by up to 0.4%, more than the bias it replaces)."""
+    spec = parse_model_spec({"input_shape": [6, 6, 4], "layers": [{"type": "BatchNormalization", "momentum": 0.0},
+                                                                   {"type": "Flatten"}]})
+    model = build_model(spec, seed=0)
+    x = torch.randn(32, 4, 6, 6, generator=torch.Generator().manual_seed(1)) * 3 + 2
+    model.train()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        model(x.bfloat16())
+    [bn] = [m for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    var, mean = torch.var_mean(x.bfloat16().float(), dim=[0, 2, 3], correction=0)  # momentum 0: the batch's own
+    assert bn.running_var.dtype == torch.float32
+    torch.testing.assert_close(bn.running_var, var, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(bn.running_mean, mean, rtol=1e-5, atol=1e-6)

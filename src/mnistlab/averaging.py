@@ -243,7 +243,8 @@ class StochasticWeightAveraging(Callback):
 def recompute_bn(model: torch.nn.Module, images: torch.Tensor, inputs: Any, batch_size: int = 250) -> bool:
     """BatchNormalization's running statistics recomputed for ``model``'s weights as they are, over the
     uint8 training ``images`` (N, H, W) without augmentation, in batches of ``batch_size``
-    (``torch.optim.swa_utils.update_bn``: an equal-weight mean over the batches). ``inputs`` turns a
+    (``torch.optim.swa_utils.update_bn``: an equal-weight mean over the batches of each batch's
+    statistics, its variance biased as Keras's in mnistlab's layers: :class:`~mnistlab.models.BatchNorm2d`). ``inputs`` turns a
     uint8 batch into the model's input (a plan's ``inputs``). False, and nothing done, without BN."""
     if not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)) for m in model.modules()):
         return False
