@@ -129,7 +129,9 @@ def test_cli_summary_of_an_experiment_files_variant_before_it_trains(capsys, tmp
     assert totals == {"cnn": 640 + 36_928 + 204_928 + 1_290, "f16": 160 + 9_280 + 204_928 + 1_290}
     for argv, fragment in ((["summary", str(exp)], 'its variants have different models: give --variant (one of "cnn", "f16")'),
                            (["summary", str(exp), "--variant", "f61"], 'no variant is named "f61"'),
-                           (["summary", "seed000-cnn", "--variant", "cnn"], "seed000-cnn is none")):
+                           (["summary", "seed000-cnn", "--variant", "cnn"], "seed000-cnn is none"),
+                           # helper-140: a mistyped file's name is said as without --variant
+                           (["summary", str(tmp_path / "clas.toml"), "--variant", "cnn"], "clas.toml: no such file")):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert fragment in err and err.count("\n") == 1, err

@@ -387,8 +387,8 @@ def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_d
     for args, said in (([str(p), "--quick"], "these are"), (chosen, "the runs of new are")):
         assert main(["compare", *args, "--store", str(store.root), "--format", "csv"]) == 0
         out, err = capsys.readouterr()
-        part = PART_NOTE if args is chosen else ""  # chosen runs on part of the test set say so; a smoke check not
-        assert err == f"note: {said} {smoke}" + part and out.startswith("variant,")  # the csv is left a csv
+        # on part of the test set, said of chosen runs and (helper-140: as `compare NAME` says it) of a smoke check's
+        assert err == f"note: {said} {smoke}" + PART_NOTE and out.startswith("variant,")  # the csv is left a csv
 
 
 def test_compare_during_a_sweep_says_what_is_training_and_what_may_be_queued(
@@ -434,8 +434,8 @@ def test_compare_during_a_sweep_says_what_is_training_and_what_may_be_queued(
         store.finish_run(run_id, status="interrupted", history=[], metrics={}, env={}, message="stopped")
     out, err = compare_cli(str(p))  # the sweep stopped: nothing training
     assert (out["a"], out["c"][0]) == ((1, None), 0) and err == PART_NOTE
-    assert out["b"] == (1, "1 interrupted, no result yet: running its experiment again trains it on (from its last "
-                           "checkpoint, if it reached one)")  # helper-123; helper-129: not "continues" one with none
+    # helper-123; helper-129: not "continues" one with no checkpoint; helper-140: short, it widens the variant column
+    assert out["b"] == (1, "1 interrupted, no result yet: run it again to train it on")
     assert main(["compare", str(p), "--store", str(store.root), "--format", "json"]) == 0
     [b] = [r for r in json.loads(capsys.readouterr().out) if r["variant"] == "b"]
     assert b["failed"] == 0 and len(b["run_ids"]) == 1 and store.get(b["run_ids"][0]).status == "finished"
@@ -954,7 +954,8 @@ def test_a_renamed_variant_is_a_cell_of_its_own_and_the_files_view_shows_only_it
     assert sorted(r.variant for r in store.runs()) == ["x", "y"]
     ref = resolve_experiment(store, str(p))
     assert [r["variant"] for r in compare(store, "ren", keys=ref.keys())] == ["y"]
-    assert [r["variant"] for r in compare(store, "ren")] == ["x", "y"]  # by name: every variant's last runs
+    # by name: every variant's last runs, the last sweep's variants first (helper-140: the file's order)
+    assert [r["variant"] for r in compare(store, "ren")] == ["y", "x"]
 
 
 def test_a_committee_variant_named_committee_is_not_said_twice(tmp_path: Path, data_dir: Path) -> None:

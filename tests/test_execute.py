@@ -869,3 +869,16 @@ def test_more_jobs_than_cores_is_said_once_before_anything_trains() -> None:
         assert runner_for(Resources(), jobs=cores + 5, tasks=cores) is None  # helper-118: -j 8 for 2 cells starts 2
     with pytest.warns(SpecWarning, match=f"-j {cores + 5} starts {cores + 1} workers, more than the {cores} core"):
         runner_for(Resources(), jobs=cores + 5, tasks=cores + 1)
+
+
+def test_compare_by_name_keeps_the_file_s_order_when_a_twin_s_run_is_recorded_last(tmp_path: Path, data_dir: Path) -> None:
+    """helper-140: a cell recorded again from its twin's run (the same config and seed) is recorded
+    after the sweep's other cells, and `compare NAME` put it last; the file's order stands."""
+    from mnistlab.comparison import compare
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "x"\ntrain.lr = 0.01\n[[variants]]\nname = "twin"\ntrain.lr = 0.01\n'
+                               '[[variants]]\nname = "y"\ntrain.lr = 0.02\n')
+    store = RunStore(tmp_path / "s")
+    result = run_experiment(p, store, data_dir=data_dir)
+    assert [o.cell.variant for o in result.outcomes] == ["x", "y", "twin"]  # recorded in this order
+    assert [r["variant"] for r in compare(store, result.experiment.name)] == ["x", "twin", "y"]

@@ -556,3 +556,29 @@ def test_figures_of_predictions_say_how_many_images_and_errors_they_show(recorde
     fig = views.figure_for("misclassified", store, run.run_id, data_dir=data_dir, max_images=3)
     said = " ".join(fig._suptitle.get_text().split())
     assert f"the 3 most confident of its {errors} errors in {n:,} test images" in said, said
+
+
+def test_figures_of_several_runs_say_they_are_smoke_runs_scored_on_part_of_the_test_set(tmp_path: Path,
+                                                                                        data_dir: Path) -> None:
+    """helper-140: `plot history|compare NAME` after a --quick run were titled "seed000,
+    fashion-mnist" alone, while a figure of one model said "the size of a --quick smoke run" and
+    `compare` that the test accuracy is on 50 of 10,000 test images."""
+    from mnistlab.execute import run_experiment
+    from mnistlab.store import RunStore
+    from test_experiments import TINY, write
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\ntrain.lr = 0.01\n')
+    store = RunStore(tmp_path / "s")
+    run_experiment(p, store, data_dir=data_dir)  # TINY: 1 epoch on 120 images, the size of a --quick run
+    said = ("(--quick smoke runs: their figures are no result)\n"
+            "(test accuracy on part of the test set: 20 of mnist's 10,000 test images)")
+    for kind in ("history", "compare", "params", "time"):
+        fig = views.figure_for(kind, store, "exp")
+        title = fig.get_suptitle() if kind == "history" else fig.axes[0].get_title()
+        assert " ".join(title.split()).endswith(" ".join(said.split())), (kind, title)  # (wrapped to the figure)
+    full = write(tmp_path, TINY.replace("subset = 120", "subset = 600").replace("epochs = 1", "epochs = 2")
+                 + '[[variants]]\nname = "a"\n', "full.toml")
+    run_experiment(full, store, data_dir=data_dir)  # not smoke-sized, but scored on 100 test images
+    title = " ".join(views.figure_for("history", store, "full").get_suptitle().split())
+    assert title.endswith(" (test accuracy on part of the test set: 100 of mnist's 10,000 test images)") \
+        and "smoke" not in title, title

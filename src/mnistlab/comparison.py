@@ -294,9 +294,8 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
                      f"or of its data, `mnistlab train` runs of one model with other flags, or --quick smoke runs): "
                      f"`mnistlab runs -e {ref.name}` lists every run, `mnistlab compare RUN_ID RUN_ID ...` compares "
                      "chosen ones")
-    if quick:  # a smoke run's 1-epoch cells often coincide: no note
-        shared = []
-    elif (cells := ref.cells()) is not None:  # a file: what its cells will share, trained or not
+    if (cells := ref.cells(quick=quick)) is not None:  # a file: what its cells will share, trained or not
+        # (--quick's too, as `compare NAME` says them of the same runs: helper-140)
         shared = shared_runs((c.variant, c.key, c.seed) for c in cells if shown(c.variant))
     else:  # by name: what the shown runs with a result share (a trial stopped and asked again shares nothing)
         from mnistlab.search import is_search
@@ -311,7 +310,7 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
         untrained.append(f"{k} run{'s' * (k != 1)} of {names} training now, not in the table yet: "
                          f"`mnistlab watch {ref.given}` follows {'them' if k != 1 else 'it'}")
     scored = rows_runs(store, ref.recorded_as(quick=quick), [row for row in rows if shown(row.get("variant"))])
-    return notes + untrained + shared + [n for n in [scored_on_note(scored)] if n] + test_set_notes(scored, part=not quick)
+    return notes + untrained + shared + [n for n in [scored_on_note(scored)] if n] + test_set_notes(scored)
 
 
 def test_set_notes(runs: Sequence[Any], *, part: bool = True) -> list[str]:
@@ -378,6 +377,15 @@ def part_of_test_set(runs: Iterable[Any]) -> str | None:
     test set (a ``data.subset`` keeps its first ``subset // 6`` test images), naming how many: a
     reader takes a test accuracy for the whole set's otherwise (:func:`scored_part`). None when
     every run scored its whole test set."""
+    if (said := scored_test_images(runs)) is None:
+        return None
+    return (f"test accuracy here is on part of the test set ({said}, the first of them: data.subset "
+            "keeps subset // 6), so it is not the figure a full-size run reports on the whole set")
+
+
+def scored_test_images(runs: Iterable[Any]) -> str | None:
+    """How many test images runs scored where some scored part of their test set
+    (``"50 of fashion-mnist's 10,000 test images"``; :func:`part_of_test_set`), else None."""
     from mnistlab.data.registry import is_registered
     from mnistlab.data.userdata import dataset_label
 
@@ -392,9 +400,7 @@ def part_of_test_set(runs: Iterable[Any]) -> str | None:
                 sizes.append(size)
     if not parts:
         return None
-    said = "; ".join(f"{' and '.join(f'{n:,}' for n in sorted(sizes, reverse=True))} {of}" for of, sizes in parts.items())
-    return (f"test accuracy here is on part of the test set ({said}, the first of them: data.subset "
-            "keeps subset // 6), so it is not the figure a full-size run reports on the whole set")
+    return "; ".join(f"{' and '.join(f'{n:,}' for n in sorted(sizes, reverse=True))} {of}" for of, sizes in parts.items())
 
 
 def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
@@ -436,16 +442,22 @@ def compare(store: RunStore, experiment: str, *, keys: Collection[tuple[str, str
     ``committees`` (the file's ``[[committees]]``: name -> variants) shows exactly those
     committees across variants, each over the counted runs of its variants; without it, each
     recorded one's latest evaluation whose members all count. The rows follow ``keys``' order (a
-    file's), else where each variant first ran (any of its runs, a smoke or failed one too).
+    file's), else the order of the experiment's last planned sweep (its file's, :func:`~mnistlab.live.read_plan`),
+    then where each other variant first ran (any of its runs, a smoke or failed one too).
     """
     runs = store.runs(experiment=experiment)
     if not runs and experiment not in store.experiments():
         raise StoreError(f'no runs of experiment "{experiment}"{did_you_mean(experiment, store.experiments())}')
     runs = [r for r in runs if r.status != "running"]
-    # by name: each variant where it first ran, smoke runs among them (a variant shown by its --quick
-    # run alone stays in its place, not first since its run is the oldest shown)
-    first_ran = list(dict.fromkeys(r.variant for r in runs)) if keys is None else None
+    # by name: the file's order as its last sweep planned it (helper-140: a cell recorded again from
+    # its twin's run came last), then each other variant where it first ran, smoke runs among them
+    # (a variant shown by its --quick run alone stays in its place, not first since its run is the oldest shown)
+    first_ran = None
     if keys is None:
+        from mnistlab.live import read_plan  # late: live imports this module
+
+        plan = read_plan(store.root, experiment)
+        first_ran = [*(v for v, _ in (plan or {}).get("cells", ())), *(r.variant for r in runs)]
         runs = current_runs(runs)
     rows = Comparison(runs, store.committees(experiment), keys=keys, defined=committees, order=first_ran).rows()
     from mnistlab.search import is_search, rank_trials  # late: search imports experiments, as this module does
@@ -1112,8 +1124,7 @@ def _row_note(recs: Sequence[RunRecord], ok: Sequence[RunRecord], blown: int, pe
         return _no_result(recs)
     said = [f"{blown} diverged: the learning rate{' or the weight penalty' * penalty} is probably too high"] * bool(blown)
     if stopped := sum(r.status == "interrupted" for r in recs):  # (a failed one is in the failed column)
-        said.append(f"{stopped} interrupted, no result yet: running its experiment again trains it on (from its last "
-                    "checkpoint, if it reached one)")
+        said.append(f"{stopped} interrupted, no result yet: run it again to train it on")  # short: in the variant column
     return "; ".join(said) or None
 
 

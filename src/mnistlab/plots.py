@@ -13,6 +13,7 @@ Figures of recorded runs, fetched from a run store (`figure_for`), are `mnistlab
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import io
 import logging
@@ -23,7 +24,7 @@ import re
 import sys
 import threading
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -47,13 +48,21 @@ FEATURE_CMAP = "inferno"  # seed 001's feature-map colormap
 
 def save(fig: Figure, target: Any, **savefig: Any) -> None:
     """``fig.savefig(target, **savefig)`` without matplotlib's "findfont: Font family ... not found"
-    lines: a stale font cache makes every figure with mathtext (a log axis's ticks) say them, dozens
-    a report, though the fallback font draws the figure. Other font errors still log."""
+    lines (:func:`quiet_fonts`)."""
+    with quiet_fonts():
+        fig.savefig(target, **savefig)
+
+
+@contextlib.contextmanager
+def quiet_fonts() -> Iterator[None]:
+    """Drawing inside the block says no "findfont: Font family ... not found" lines: a stale font
+    cache makes every figure with mathtext (a log axis's ticks) say them, dozens a report, though
+    the fallback font draws the figure. Other font errors still log."""
     fonts = logging.getLogger("matplotlib.font_manager")
     level = fonts.level
     fonts.setLevel(logging.ERROR)
     try:
-        fig.savefig(target, **savefig)
+        yield
     finally:
         fonts.setLevel(level)
 

@@ -30,7 +30,7 @@ from mnistlab.errors import PlotError, ReportWarning, SpecError, StoreError, did
 from mnistlab.metrics import committee_probs, confusion_matrix, misclassified
 from mnistlab.plots import (
     plot_accuracy_vs_params, plot_accuracy_vs_time, plot_comparison, plot_confusion_matrix, plot_feature_maps,
-    plot_filters, plot_history, plot_image, plot_misclassified, plot_per_class_accuracy, plot_sample_grid,
+    plot_filters, plot_history, plot_image, plot_misclassified, plot_per_class_accuracy, plot_sample_grid, quiet_fonts,
 )
 from mnistlab.specs import ModelSpec
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, epochs_trained
@@ -264,11 +264,20 @@ def _chosen_runs_figure(kind: str, store: RunStore, run_ids: list[str]) -> Figur
 def _across_test_sets(fig: Figure, runs: Sequence[RunRecord]) -> Figure:
     """``fig``, a figure of test accuracies of ``runs``, said (a ReportWarning, and its title) to
     put on one axis the scores of different test sets (another dataset: `compare`'s note) when
-    they were."""
+    they were; its title also says when the runs are --quick smoke runs, or were scored on part
+    of the test set (helper-140: a figure of one model said so, one of several did not)."""
+    from mnistlab.comparison import smoke_run, scored_test_images
+
     if note := scored_on_note(runs):
         warnings.warn(note.replace("no row is marked best", "their points do not rank on one axis"), ReportWarning,
                       stacklevel=user_level())
         _subtitle(fig, "scored on different test sets: the accuracies do not compare")
+    smoke = sum(smoke_run(r) for r in runs)
+    if smoke:
+        _subtitle(fig, "--quick smoke runs: their figures are no result" if smoke == len(runs) else
+                  f"{smoke} of {len(runs)} runs the size of a --quick smoke run")
+    if (scored := scored_test_images([r for r in runs if r.status in RESULT_STATUSES])) is not None:  # a test line drawn
+        _subtitle(fig, f"test accuracy on part of the test set: {scored}")
     return fig
 
 
@@ -455,7 +464,8 @@ def _fitted_title(fig: Figure, ax: Any, words: str) -> None:
         said = "(" + textwrap.fill(text, width=width, break_long_words=False) + ")"
         ax.set_title(f"{head}\n{said}" if head else said)
         fig.set_figheight(height + 0.2 * said.count("\n"))  # the plot keeps its room under the added lines
-        canvas.draw()
+        with quiet_fonts():  # measured as it is saved: no findfont lines from a stale font cache
+            canvas.draw()
         axes = ax.get_window_extent()
         ax.title.set_x((fig.bbox.width / 2 - axes.x0) / axes.width)  # over the figure's middle
         box = ax.title.get_window_extent(canvas.get_renderer())

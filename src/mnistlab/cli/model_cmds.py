@@ -60,10 +60,10 @@ def summary_command(model: str, as_json: bool, save: str | None, variant: str | 
             names = ", ".join(f'"{n}"' for n in specs)  # quoted: a grid's names hold commas
             whose = f'the variants of "{variant}"' if variant else "its variants"  # a grid's entry, named whole
             raise SpecError(f"{model}: {whose} have different models: give --variant (one of {names})")
-    elif variant is not None:
-        raise SpecError(f"--variant names a variant of an experiment file, and {model} is none")
     else:
-        spec = resolve_model(model_arg(None, None, model))
+        spec = resolve_model(model_arg(None, None, model))  # a missing file says so first (helper-140), with --variant too
+        if variant is not None:
+            raise SpecError(f"--variant names a variant of an experiment file, and {model} is none")
     summary = summarize(spec)
     if memory is not None:
         summary = dataclasses.replace(summary, memory=memory)
