@@ -659,8 +659,17 @@ def test_missing_files_offline_say_where_which_files_and_how_to_get_them(tiny, t
         assert str(folder) in text  # every folder it looked in
     assert all(name + ".gz" in text for name in info.files.values())  # the files expected there
     assert "--data-dir" in text and "MNISTLAB_DATA_DIR" in text  # and how to point at them
+    with pytest.raises(DataError, match=r"files not found \(--data-dir is '.*mine', which is no folder\): looked in .* "
+                                        r"for train-images-idx3-ubyte\.gz"):
+        load_dataset("tiny-test", tmp_path / "mine", download=False)
+    (tmp_path / "mine").mkdir()  # a folder, empty: not said to be none
     with pytest.raises(DataError, match=r"files not found: looked in .* for train-images-idx3-ubyte\.gz"):
         load_dataset("tiny-test", tmp_path / "mine", download=False)
+    # helper-140: a mistyped MNISTLAB_DATA_DIR is said where `mnistlab run` (no warning of it: it may be
+    # the Ray workers' folder) fails to find the files
+    monkeypatch.setenv("MNISTLAB_DATA_DIR", str(tmp_path / "mnie"))
+    with pytest.raises(DataError, match=r"files not found \(MNISTLAB_DATA_DIR is '.*mnie', which is no folder\): "):
+        load_dataset("tiny-test", download=False)
 
 
 def test_an_html_page_saved_as_a_dataset_file_is_named_as_such_not_an_md5_mismatch(
