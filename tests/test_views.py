@@ -582,3 +582,16 @@ def test_figures_of_several_runs_say_they_are_smoke_runs_scored_on_part_of_the_t
     title = " ".join(views.figure_for("history", store, "full").get_suptitle().split())
     assert title.endswith(" (test accuracy on part of the test set: 100 of mnist's 10,000 test images)") \
         and "smoke" not in title, title
+
+
+def test_plot_samples_of_a_dataset_s_name_points_to_show_data(tmp_path: Path, capsys) -> None:
+    """helper-140: `plot samples mnist` said only that no experiment is named 'mnist'."""
+    from mnistlab.store import RunStore
+
+    store = str(RunStore(tmp_path / "s").root)  # an empty store
+    assert main(["plot", "samples", "mnist", "--store", store, "-o", str(tmp_path / "s.png")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: no experiment file, experiment or run named 'mnist'") and err.count("\n") == 1
+    assert "mnist is a dataset: `mnistlab show-data mnist` draws its images" in err
+    assert main(["plot", "confusion", "mnist", "--store", store, "-o", str(tmp_path / "c.png")]) == 2
+    assert "show-data" not in capsys.readouterr().err  # a figure of a model: no dataset's figure to point to

@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from mnistlab.cli._common import IntRange, PathArg, check_output, data_dir_option, open_store, save_figure, store_option
-from mnistlab.errors import OutputError
+from mnistlab.errors import OutputError, StoreError
 from mnistlab.files import display_name
 
 FIGURE_FORMATS = (".png", ".svg", ".pdf")
@@ -68,10 +68,18 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
         raise OutputError("--quick draws an experiment file's smoke runs, not chosen run ids")
     out = check_output(output, FIGURE_FORMATS)
     indices = _parse_indices(images)
-    drawing = views.draw(kind, open_store(store_path), target[0] if len(target) == 1 else target,
-                         variant=variants, data_dir=data_dir,
-                         images=indices, filter_index=filter_index, layers=layers or None,
-                         index=index, split=split, max_images=max_images, quick=quick)
+    try:
+        drawing = views.draw(kind, open_store(store_path), target[0] if len(target) == 1 else target,
+                             variant=variants, data_dir=data_dir,
+                             images=indices, filter_index=filter_index, layers=layers or None,
+                             index=index, split=split, max_images=max_images, quick=quick)
+    except StoreError as exc:  # helper-140: `plot samples mnist` for a dataset's images
+        from mnistlab.data.registry import is_registered
+
+        if kind not in ("samples", "image") or len(target) != 1 or not is_registered(target[0]):
+            raise
+        raise StoreError(f"{exc}; {target[0]} is a dataset: `mnistlab show-data {target[0]}` draws its images "
+                         "(plot samples draws those of an experiment's dataset)") from None
     save_figure(drawing.figure, out, dpi=dpi)
     click.echo(f"wrote {display_name(out)}" + (f": {drawing.drawn}" if drawing.drawn else ""))
 
