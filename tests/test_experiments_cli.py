@@ -678,12 +678,15 @@ def test_compare_after_only_quick_runs_says_what_exists(tmp_path: Path, data_dir
     assert main(["run", str(exp), "--quick", "--data-dir", str(data_dir), "--format", "csv"]) == 0
     out, err = capsys.readouterr()
     assert "--quick: a smoke test" in err and "smoke" not in out  # the notice stays out of the CSV
-    for argv in (["compare", str(exp)], ["plot", "compare", str(exp), "-o", str(tmp_path / "c.png")]):
+    for argv, command in ((["compare", str(exp)], "compare"),
+                          (["plot", "compare", str(exp), "-o", str(tmp_path / "c.png")], "plot compare"),
+                          (["report", str(exp), "-o", str(tmp_path / "r.html")], "report")):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert err.count("\n") == 1, err
         assert f"no full-size runs of {exp} (experiment 'cli') are recorded yet" in err, err
-        assert f"it has 3 --quick runs: see them with `mnistlab compare {exp} --quick`" in err, err
+        # the command run, with --quick (helper-140: plot and report said "see them with `mnistlab compare`")
+        assert f"it has 3 --quick runs: see them with `mnistlab {command} {exp} --quick`" in err, err
         assert f"record them with `mnistlab run {exp}`" in err, err
     twin = tmp_path / "twin" / "cli.toml"  # another file named as this one, of other settings
     twin.parent.mkdir()

@@ -204,19 +204,21 @@ def _what_exists(store: RunStore) -> str:
     return "experiments: " + ", ".join(f"{e} ({n} run{'s' * (n != 1)})" for e, n in sorted(counts.items()))
 
 
-def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> list[dict[str, Any]]:
+def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = False,
+                       command: str = "compare") -> list[dict[str, Any]]:
     """:func:`compare` for a resolved argument: a file's current cells (its ``--quick`` cells with
     ``quick``), else each variant of the experiment as it was last run.
 
-    Raises StoreError saying what the store does hold, and the command that shows it, when
-    there is nothing to compare (say, a file with only ``--quick`` runs recorded).
+    Raises StoreError saying what the store does hold, and the ``command`` (``"report"``, ``"plot
+    compare"``: the one the user ran) that shows it, when there is nothing to compare (say, a file
+    with only ``--quick`` runs recorded).
     """
     if quick and ref.file is None:
         raise SpecError(f"--quick compares an experiment file's smoke runs: give the .toml file, not {ref.given!r}")
     committees = None if ref.file is None else ref.file.committee_variants()
     rows = compare(store, ref.recorded_as(quick=quick), keys=ref.keys(quick=quick), committees=committees)
     if not rows:
-        raise StoreError(nothing_to_compare(store, ref, quick))
+        raise StoreError(nothing_to_compare(store, ref, quick, command))
     if (cells := ref.cells(quick=quick)) is not None:
         _note_unrecorded(rows, store, ref, cells, quick)
     running = running_now(store, ref, quick=quick)
@@ -403,9 +405,10 @@ def scored_test_images(runs: Iterable[Any]) -> str | None:
     return "; ".join(f"{' and '.join(f'{n:,}' for n in sorted(sizes, reverse=True))} {of}" for of, sizes in parts.items())
 
 
-def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
+def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool, command: str = "compare") -> str:
     """Why an experiment argument names no runs to show, what the store holds of it, and the
-    command that shows (or records) them: one line."""
+    command that shows (or records) them (``command``: `mnistlab compare`, or the one run,
+    helper-140): one line."""
     runs = store.runs(experiment=ref.name)
     running = sum(r.status == "running" for r in runs)
     them = f"`mnistlab watch {{}}` follows {'them' if running != 1 else 'it'}"
@@ -420,10 +423,10 @@ def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
     if other:
         flag = "" if quick else " --quick"
         parts.append(f"it has {other} {other_kind} run{'s' * (other != 1)}: see them with "
-                     f"`mnistlab compare {ref.given}{flag}`")
+                     f"`mnistlab {command} {ref.given}{flag}`")
     if rest:
         parts.append(f"{rest} run{'s' * (rest != 1)} of other settings (an older version of the file or of its "
-                     f"data, or another file of the same name): see them with `mnistlab compare {ref.name}`")
+                     f"data, or another file of the same name): see them with `mnistlab {command} {ref.name}`")
     if running:  # a sweep training them now: a second `run` would only wait for its cells
         parts.append(f"{running} still running: {them.format(ref.given)}")
     else:

@@ -332,7 +332,7 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
     variants = [] if variant is None else [variant] if isinstance(variant, str) else list(dict.fromkeys(variant))
     if kind in _TABLE_FIGURES:  # a run id: its experiment
         ref = resolve_experiment(store, target, quick=quick)
-        table = compare_experiment(store, ref, quick=quick)
+        table = compare_experiment(store, ref, quick=quick, command=f"plot {kind}")
         table = only_variants(table, variants, ref.name) if variants else table
         return Drawing(_across_test_sets(_TABLE_FIGURES[kind](table), rows_runs(store, ref.recorded_as(quick=quick), table)))
     if len(variants) > 1:
