@@ -79,6 +79,9 @@ def test_sample_grid_is_5x5_titled_with_class_names(fashion):
     titles = [ax.get_title() for ax in fig.axes]
     assert titles == [fashion.info.class_names[int(label)] for label in fashion.train_labels[:25]]
     assert np.array_equal(fig.axes[3].images[0].get_array(), fashion.train_images[3])
+    assert fig.get_suptitle() == ""
+    titled = plots.plot_sample_grid(fashion.train_images, fashion.train_labels, None, 2, 2, title="fashion-mnist, train set")
+    assert titled.get_suptitle() == "fashion-mnist, train set"  # show-data's grid (helper-140: untitled)
 
 
 def test_sample_grid_other_shape_and_few_images(fashion):

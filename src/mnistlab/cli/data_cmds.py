@@ -82,7 +82,8 @@ def show_data_cmd(dataset: str | dict[str, Any], split: str, rows: int, cols: in
     if index >= len(images):
         raise click.BadParameter(f"{index} is past the last image ({len(images) - 1})", param_hint="--index")
     shown = plots.sample_indices(labels, rows * cols)
-    grid = plots.plot_sample_grid(images[shown], labels[shown], names, rows=rows, cols=cols)
+    grid = plots.plot_sample_grid(images[shown], labels[shown], names, rows=rows, cols=cols,
+                                  title=f"{label_of}, {split} set")  # as `plot samples` titles it (helper-140)
     single_path = output.with_name(f"{output.stem}-image-{index}{output.suffix}")
     label = names[int(labels[index])]
     single = plots.plot_image(images[index], title=f"{label_of} {split}[{index}]: {label}")
