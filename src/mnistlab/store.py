@@ -70,7 +70,7 @@ CHECKPOINT_DIR = "checkpoints"  # under the store root: the checkpoints of cells
 #: ``finished_at`` is when another process found it so, not when it stopped
 ENDED = "the process running it ended"
 #: the message of a ``running`` run a Ray driver sent that no worker has started yet (the cluster's
-#: resources taken): `watch`, `show` and `runs` say "queued" until its worker begins
+#: resources taken): `watch` and `show` say "queued" until its worker begins
 QUEUED = "queued: sent to Ray, waiting for a worker"
 STATUSES = ("running", "finished", "diverged", "interrupted", "failed")
 RESULT_STATUSES = ("finished", "diverged")  # a run with a test accuracy: what comparisons count
