@@ -678,22 +678,23 @@ def test_compare_after_only_quick_runs_says_what_exists(tmp_path: Path, data_dir
     assert main(["run", str(exp), "--quick", "--data-dir", str(data_dir), "--format", "csv"]) == 0
     out, err = capsys.readouterr()
     assert "--quick: a smoke test" in err and "smoke" not in out  # the notice stays out of the CSV
-    for argv, command in ((["compare", str(exp)], "compare"),
-                          (["plot", "compare", str(exp), "-o", str(tmp_path / "c.png")], "plot compare"),
-                          (["report", str(exp), "-o", str(tmp_path / "r.html")], "report")):
+    for argv in (["compare", str(exp)], ["plot", "compare", str(exp), "-o", str(tmp_path / "c.png")],
+                 ["plot", "history", str(exp), "-o", str(tmp_path / "h.png")],
+                 ["report", str(exp), "-o", str(tmp_path / "r.html")],
+                 ["plot", "confusion", str(exp), "--variant", "a", "-o", str(tmp_path / "m.png")]):
         assert main(argv) == 2, argv
         err = capsys.readouterr().err
         assert err.count("\n") == 1, err
         assert f"no full-size runs of {exp} (experiment 'cli') are recorded yet" in err, err
-        # the command run, with --quick (helper-140: plot and report said "see them with `mnistlab compare`")
-        assert f"it has 3 --quick runs: see them with `mnistlab {command} {exp} --quick`" in err, err
+        # whichever command was run (helper-140/142: plot and report said "see them with `mnistlab compare`")
+        assert "it has 3 --quick runs: add --quick to see them" in err and "see them with" not in err, err
         assert f"record them with `mnistlab run {exp}`" in err, err
     twin = tmp_path / "twin" / "cli.toml"  # another file named as this one, of other settings
     twin.parent.mkdir()
     twin.write_text(BIG.replace("batch_size = 60", "batch_size = 30"))
     assert main(["compare", str(twin), "--quick"]) == 2
     assert ("3 runs of other settings (an older version of the file or of its data, or another file of the same "
-            "name): see them with `mnistlab compare cli`") in capsys.readouterr().err
+            "name): give its name, cli, for the file to see them") in capsys.readouterr().err
     assert main(["compare", str(exp), "--quick", "--format", "json"]) == 0
     assert [r["n"] for r in json.loads(capsys.readouterr().out)] == [1, 2]
     assert main(["compare", "cli", "--quick"]) == 2  # --quick needs the file: it names the quick cells

@@ -595,3 +595,21 @@ def test_plot_samples_of_a_dataset_s_name_points_to_show_data(tmp_path: Path, ca
     assert "mnist is a dataset: `mnistlab show-data mnist` draws its images" in err
     assert main(["plot", "confusion", "mnist", "--store", store, "-o", str(tmp_path / "c.png")]) == 2
     assert "show-data" not in capsys.readouterr().err  # a figure of a model: no dataset's figure to point to
+
+
+def test_history_draws_variants_in_the_comparison_s_order(tmp_path: Path, data_dir: Path) -> None:
+    """helper-142: `plot history NAME` drew a variant recorded last (from its twin's run: the same
+    config and seed) last, where `compare` keeps the file's order; its --variant curves too."""
+    from mnistlab.execute import run_experiment
+    from mnistlab.store import RunStore
+    from test_experiments import TINY, write
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "x"\ntrain.lr = 0.01\n[[variants]]\nname = "twin"\ntrain.lr = 0.01\n'
+                               '[[variants]]\nname = "y"\ntrain.lr = 0.02\n')
+    store = RunStore(tmp_path / "s")
+    assert [o.cell.variant for o in run_experiment(p, store, data_dir=data_dir).outcomes] == ["x", "y", "twin"]
+    for target in ("exp", str(p)):
+        for variants in (None, ["y", "twin", "x"]):
+            fig = views.figure_for("history", store, target, variant=variants)
+            drawn = [line.get_label().split()[0] for line in fig.axes[0].get_lines()]
+            assert list(dict.fromkeys(drawn)) == ["x", "twin", "y"], (target, variants, drawn)

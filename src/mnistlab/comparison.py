@@ -204,21 +204,19 @@ def _what_exists(store: RunStore) -> str:
     return "experiments: " + ", ".join(f"{e} ({n} run{'s' * (n != 1)})" for e, n in sorted(counts.items()))
 
 
-def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = False,
-                       command: str = "compare") -> list[dict[str, Any]]:
+def compare_experiment(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> list[dict[str, Any]]:
     """:func:`compare` for a resolved argument: a file's current cells (its ``--quick`` cells with
     ``quick``), else each variant of the experiment as it was last run.
 
-    Raises StoreError saying what the store does hold, and the ``command`` (``"report"``, ``"plot
-    compare"``: the one the user ran) that shows it, when there is nothing to compare (say, a file
-    with only ``--quick`` runs recorded).
+    Raises StoreError saying what the store does hold, and how to show it, when there is nothing
+    to compare (say, a file with only ``--quick`` runs recorded).
     """
     if quick and ref.file is None:
         raise SpecError(f"--quick compares an experiment file's smoke runs: give the .toml file, not {ref.given!r}")
     committees = None if ref.file is None else ref.file.committee_variants()
     rows = compare(store, ref.recorded_as(quick=quick), keys=ref.keys(quick=quick), committees=committees)
     if not rows:
-        raise StoreError(nothing_to_compare(store, ref, quick, command))
+        raise StoreError(nothing_to_compare(store, ref, quick))
     if (cells := ref.cells(quick=quick)) is not None:
         _note_unrecorded(rows, store, ref, cells, quick)
     running = running_now(store, ref, quick=quick)
@@ -405,10 +403,11 @@ def scored_test_images(runs: Iterable[Any]) -> str | None:
     return "; ".join(f"{' and '.join(f'{n:,}' for n in sorted(sizes, reverse=True))} {of}" for of, sizes in parts.items())
 
 
-def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool, command: str = "compare") -> str:
-    """Why an experiment argument names no runs to show, what the store holds of it, and the
-    command that shows (or records) them (``command``: `mnistlab compare`, or the one run,
-    helper-140): one line."""
+def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
+    """Why an experiment argument names no runs to show, what the store holds of it, how to show
+    them in whichever command was run (compare, plot, report, predict...: add or leave out --quick,
+    give the name; helper-140/142: "see them with `mnistlab compare ...`" after `plot`), or the
+    command that records them: one line."""
     runs = store.runs(experiment=ref.name)
     running = sum(r.status == "running" for r in runs)
     them = f"`mnistlab watch {{}}` follows {'them' if running != 1 else 'it'}"
@@ -421,12 +420,11 @@ def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool, command
     rest = sum((r.variant, r.config_hash) not in other_keys and r.status != "running" for r in runs)
     parts = [f"no {kind} runs of {ref.given} (experiment {ref.name!r}) are recorded yet"]
     if other:
-        flag = "" if quick else " --quick"
-        parts.append(f"it has {other} {other_kind} run{'s' * (other != 1)}: see them with "
-                     f"`mnistlab {command} {ref.given}{flag}`")
+        parts.append(f"it has {other} {other_kind} run{'s' * (other != 1)}: "
+                     f"{'leave out' if quick else 'add'} --quick to see them")
     if rest:
         parts.append(f"{rest} run{'s' * (rest != 1)} of other settings (an older version of the file or of its "
-                     f"data, or another file of the same name): see them with `mnistlab {command} {ref.name}`")
+                     f"data, or another file of the same name): give its name, {ref.name}, for the file to see them")
     if running:  # a sweep training them now: a second `run` would only wait for its cells
         parts.append(f"{running} still running: {them.format(ref.given)}")
     else:
@@ -452,20 +450,34 @@ def compare(store: RunStore, experiment: str, *, keys: Collection[tuple[str, str
     if not runs and experiment not in store.experiments():
         raise StoreError(f'no runs of experiment "{experiment}"{did_you_mean(experiment, store.experiments())}')
     runs = [r for r in runs if r.status != "running"]
-    # by name: the file's order as its last sweep planned it (helper-140: a cell recorded again from
-    # its twin's run came last), then each other variant where it first ran, smoke runs among them
-    # (a variant shown by its --quick run alone stays in its place, not first since its run is the oldest shown)
     first_ran = None
     if keys is None:
-        from mnistlab.live import read_plan  # late: live imports this module
-
-        plan = read_plan(store.root, experiment)
-        first_ran = [*(v for v, _ in (plan or {}).get("cells", ())), *(r.variant for r in runs)]
+        first_ran = planned_order(store, experiment, runs)
         runs = current_runs(runs)
     rows = Comparison(runs, store.committees(experiment), keys=keys, defined=committees, order=first_ran).rows()
     from mnistlab.search import is_search, rank_trials  # late: search imports experiments, as this module does
 
     return rank_trials(rows, runs) if is_search(runs) else rows
+
+
+def planned_order(store: RunStore, experiment: str, runs: Iterable[RunRecord]) -> list[str]:
+    """The variants of ``experiment`` (its ``runs``, in start order) in the order its rows follow by
+    name: the file's order as its last sweep planned it (:func:`~mnistlab.live.read_plan`;
+    helper-140: a cell recorded again from its twin's run came last), then each other variant
+    where it first ran, smoke runs among them (a variant shown by its --quick run alone stays in
+    its place, not first since its run is the oldest shown)."""
+    from mnistlab.live import read_plan  # late: live imports this module
+
+    plan = read_plan(store.root, experiment)
+    return list(dict.fromkeys([*(str(v) for v, _ in (plan or {}).get("cells", ())), *(str(r.variant) for r in runs)]))
+
+
+def variant_order(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> list[str]:
+    """``ref``'s variants in the order of its comparison's rows: a file's (its ``--quick`` cells'
+    with ``quick``), else :func:`planned_order` (figures of several runs draw them so, helper-142)."""
+    if (cells := ref.cells(quick=quick)) is not None:
+        return list(dict.fromkeys(str(c.variant) for c in cells))
+    return planned_order(store, ref.recorded_as(quick=quick), store.runs(experiment=ref.recorded_as(quick=quick)))
 
 
 def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]]:

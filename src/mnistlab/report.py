@@ -411,7 +411,7 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     name = ref.recorded_as(quick=quick)  # a search file's --quick trials are a study of their own
     records = store.runs(experiment=name)
     current = shown_runs(store, ref, quick=quick)
-    rows = compare_experiment(store, ref, quick=quick, command="report")  # the error compare gives when there is nothing to show
+    rows = compare_experiment(store, ref, quick=quick)  # the error compare gives when there is nothing to show
     notes = [f"run {r.run_id} ({r.variant}, seed {r.seed}) {r.status}" + (f": {r.message}" if r.message else "")
              for r in current if r.status != "finished"]
     if notes:  # one warning line for them all: a search's diverged trials are many, and normal

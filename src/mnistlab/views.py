@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from mnistlab.comparison import (
     chosen_runs, compare_experiment, current_runs, nothing_to_compare, only_variants, resolve_experiment, rows_runs,
-    scored_on_note, setting_labels,
+    scored_on_note, setting_labels, variant_order,
 )
 from mnistlab.datasets import Dataset, run_dataset
 from mnistlab.data.userdata import dataset_label
@@ -332,20 +332,22 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
     variants = [] if variant is None else [variant] if isinstance(variant, str) else list(dict.fromkeys(variant))
     if kind in _TABLE_FIGURES:  # a run id: its experiment
         ref = resolve_experiment(store, target, quick=quick)
-        table = compare_experiment(store, ref, quick=quick, command=f"plot {kind}")
+        table = compare_experiment(store, ref, quick=quick)
         table = only_variants(table, variants, ref.name) if variants else table
         return Drawing(_across_test_sets(_TABLE_FIGURES[kind](table), rows_runs(store, ref.recorded_as(quick=quick), table)))
     if len(variants) > 1:
         if kind != "history":
             raise PlotError(f"{kind} draws one {'dataset' if kind in ('samples', 'image') else 'model'}: give one "
                             f"--variant, not {len(variants)}")
-        curves = [r for v in variants for r in _runs_or_members(store, target, v, quick)[0]]
+        curves = _in_table_order(store, target, [r for v in variants for r in _runs_or_members(store, target, v, quick)[0]],
+                                 quick)
         return Drawing(_across_test_sets(_curves_named(plot_history(history_runs(readable_curves(curves))), curves),
                                          curves))
     variant = variants[0] if variants else None
     if kind in ("history", "samples", "image"):
         records, committee = _runs_or_members(store, target, variant, quick)
         if kind == "history":  # (an experiment's runs may be on several datasets: `train`'s, helper-129)
+            records = _in_table_order(store, target, records, quick)
             return Drawing(_across_test_sets(_curves_named(plot_history(history_runs(readable_curves(records))),
                                                            records, committee), records))
         ds = _dataset_of(records[0], data_dir)
@@ -371,6 +373,18 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
     row_labels = [f"test #{int(i)}: {ds.info.class_names[int(ds.test_labels[int(i)])]}" for i in images]
     fig = plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers, labels=row_labels)
     return Drawing(_named(fig, record), drawn)
+
+
+def _in_table_order(store: RunStore, target: str, records: Sequence[RunRecord], quick: bool) -> list[RunRecord]:
+    """``records`` (of ``target``'s experiment, in start order) with their variants in the order of
+    its comparison's rows (:func:`~mnistlab.comparison.variant_order`; helper-142: `plot history`
+    drew a variant recorded last, from its twin's run, last, and its first 10 variants were the
+    first 10 recorded). A run id's own records stay as they are."""
+    ref = resolve_experiment(store, target, quick=quick)
+    if ref.run is not None:
+        return list(records)
+    order = {v: i for i, v in enumerate(variant_order(store, ref, quick=quick))}
+    return sorted(records, key=lambda r: order.get(str(r.variant), len(order)))  # stable: within a variant, start order
 
 
 def _curves_named(fig: Figure, records: Sequence[RunRecord], committee: str | None = None) -> Figure:
