@@ -811,6 +811,8 @@ def test_chosen_runs_scored_on_other_test_sets_are_said_and_none_is_best(tmp_pat
     slower = [run("mnist", s, a, 333, 0.001) for s, a in ((0, 0.80), (1, 0.81))]
     fashion = [run("fashion-mnist", s, a, 500, 0.01) for s, a in ((0, 0.70), (1, 0.72))]
     assert [r["vs_best"] for r in compare_runs(store, mnist + slower)] == ["best", "below"]  # one test set: marked
+    # the rows in the order their runs are named (helper-142: recorded order, where `plot history` took this one)
+    assert [r["vs_best"] for r in compare_runs(store, slower[:1] + mnist + slower[1:])] == ["below", "best"]
     rows = compare_runs(store, mnist + fashion)
     assert [r["vs_best"] for r in rows] == [None, None]
     assert main(["compare", *mnist, *fashion, "--store", str(tmp_path)]) == 0

@@ -483,7 +483,8 @@ def variant_order(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -
 def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]]:
     """Comparison rows of chosen runs (ids or unique prefixes), from any experiments: one row per
     setting, the runs that differ only in their seeds counted together (mean, sd, n and the
-    Welch marker, as :func:`compare`), and the committees recorded over chosen runs only.
+    Welch marker, as :func:`compare`), and the committees recorded over chosen runs only. The rows
+    follow the order their runs are given in (a row where its first run is named).
 
     A row is named by its variant; by ``experiment/variant`` when the runs come from several
     experiments; and where two rows would share a name (`mnistlab train` runs of one model with
@@ -518,7 +519,9 @@ def compare_runs(store: RunStore, run_ids: Sequence[str]) -> list[dict[str, Any]
              for c in store.committees(e) if c.member_ids and set(c.member_ids) <= chosen]
     # one run per setting and seed counts, as in `compare EXPERIMENT`: a rerun of a seed is not another sample
     labelled = [replace(r, variant=label_of[r.run_id], config_hash=r.config_hash or r.run_id) for r in ended]
-    rows = Comparison(labelled, comms).rows()  # (accuracies on other test images: no row is "best" of them)
+    named_order = [str(r.variant) for r in labelled]  # rows as their runs are named (helper-142: as `plot history`)
+    labelled.sort(key=lambda r: r.created_at)  # what Comparison takes: start order
+    rows = Comparison(labelled, comms, order=named_order).rows()  # (on other test images: no row is "best" of them)
     _say_reruns(labelled, {i for row in rows for i in row.get("run_ids") or ()})
     return rows
 
