@@ -39,12 +39,12 @@ def test_resolved_is_plain_hashable_and_round_trips_through_json_and_toml():
         data={"validation": 0.1, "stratify": True},
         train={"epochs": 3, "schedule": {"type": "Cosine", "warmup_epochs": 1}},
         augment={"rotation_range": 10},
-        callbacks=[{"type": "reducelronplateau", "monitor": "val_accuracy", "factor": 0.5, "patience": 3}],
+        callbacks=[{"type": "earlystopping", "monitor": "val_accuracy", "min_delta": 0.5, "patience": 3}],
     )
     d = cfg.resolved()
     assert d["model"]["layers"][1]["units"] == 128  # the preset expanded to its layers
     assert d["train"]["lr"] == 1e-3 and d["data"]["split_seed"] == 0
-    assert d["callbacks"][0]["type"] == "ReduceLROnPlateau" and d["train"]["schedule"]["type"] == "cosine"
+    assert d["callbacks"][0]["type"] == "EarlyStopping" and d["train"]["schedule"]["type"] == "cosine"
     again = parse_run_config(json.loads(json.dumps(d)))
     assert again.resolved() == d
     assert json.dumps(again.resolved(), sort_keys=True) == json.dumps(d, sort_keys=True)
@@ -404,7 +404,7 @@ def test_optimizer_knobs_default_to_keras_and_are_resolved():
     ({"type": "ModelCheckpoint", "filepath": "e{loss:%Y}.safetensors"}, "filepath", "Invalid format specifier"),
     ({"type": "ModelCheckpoint", "filepath": "e{epoch.safetensors"}, "filepath", "expected '}'"),
     ({"type": "ModelCheckpoint", "filepath": "e{}.safetensors"}, "filepath", "positional {} field"),
-    ({"type": "ModelCheckpoint", "filepath": "e{lr[0]}.safetensors"}, "filepath", "not subscriptable"),
+    ({"type": "ModelCheckpoint", "filepath": "e{lr[0]}.safetensors"}, "filepath", "reaches into a value"),
 ])
 def test_callbacks_watch_only_what_a_run_logs(callback, field, hint):
     # issue 14: Keras finds these after an epoch (and EarlyStopping goes quietly inert); here they
@@ -603,3 +603,31 @@ def test_a_table_given_a_value_says_to_write_a_table_not_pydantics_class() -> No
         with pytest.raises(SpecError, match=rf"{key}: must be a table of settings \(\[{key}\] or {key} = {{ ... }}\)") as e:
             parse_run_config({"dataset": "mnist", "model": "seed000-dense", key: value})
         assert "Config" not in str(e.value)
+
+
+@pytest.mark.parametrize("train, callbacks, fragment", [
+    ({"schedule": {"type": "cosine", "min_lr": 0.5}}, [],
+     r"train.schedule.min_lr|schedule.min_lr \(0.5\) is above train.lr \(0.001\): the cosine decays"),
+    ({"lr": 0.01, "schedule": {"type": "cosine", "min_lr": 0.02}}, [], r"schedule.min_lr \(0.02\) is above train.lr \(0.01\)"),
+    ({"epochs": 2, "schedule": {"type": "cosine", "warmup_epochs": 50}}, [],
+     r"schedule.warmup_epochs \(50\) is not before the last epoch \(2\)"),
+    ({"epochs": 2, "schedule": {"type": "cosine", "warmup_epochs": 2}}, [], r"warmup_epochs \(2\) is not before"),
+    ({"schedule": {"type": "cosine"}}, [{"type": "ReduceLROnPlateau", "monitor": "loss"}],
+     r"callbacks\[0\]: ReduceLROnPlateau and train.schedule both set the learning rate \(Keras refuses"),
+    ({"schedule": {"type": "step"}}, [{"type": "EarlyStopping", "monitor": "loss"}, {"type": "ReduceLROnPlateau"}],
+     r"callbacks\[1\]: ReduceLROnPlateau and train.schedule"),
+])
+def test_a_schedule_that_cannot_be_meant_is_refused_before_training(train: dict, callbacks: list, fragment: str) -> None:
+    """helper-143: a cosine min_lr above the lr rose to it, a warm-up longer than the run never
+    reached the lr, and ReduceLROnPlateau scaled a schedule's base (Keras raises a TypeError),
+    all trained silently."""
+    with pytest.raises(SpecError, match=fragment) as info:
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": train, "callbacks": callbacks})
+    assert "\n" not in str(info.value)
+
+
+def test_a_schedule_within_its_run_is_taken() -> None:
+    for train in ({"schedule": {"type": "cosine", "min_lr": 0.001}}, {"epochs": 3, "schedule": {"type": "cosine",
+                                                                                                "warmup_epochs": 2.5}},
+                  {"optimizer": "sgd", "schedule": {"type": "cosine", "min_lr": 0.005}}):  # sgd's lr: 0.01
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": train})

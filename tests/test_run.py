@@ -215,6 +215,15 @@ def test_predict_checks_what_it_is_given(data_dir):
      'callbacks[0].filepath: "val_accuracy"'),
     ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "/nowhere/best.keras"}]},
      'callbacks[0].filepath: "/nowhere/best.keras" must end in .safetensors'),
+    # helper-143: each of these trained, then failed the run when it saved (the 1 GB name built first)
+    ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "ck/" + "y" * 300 + "-{epoch}.safetensors"}]},
+     "makes a file or folder name of 314 bytes: file systems take 255 at most"),
+    ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "ck/a\x00{epoch}.safetensors"}]}, "holds a control character"),
+    ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "ck/{epoch:>999999999}.safetensors"}]},
+     '"{epoch:>999999999}" pads to 999,999,999 characters: 32 at most'),
+    ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "ck/{epoch.__class__.__name__}.safetensors"}]},
+     '"{epoch.__class__.__name__}" reaches into a value'),
+    ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "ck/{loss[0]}.safetensors"}]}, '"{loss[0]}" reaches into'),
 ])
 def test_settings_a_run_could_not_honour_are_refused_up_front(settings, needle):
     with pytest.raises(SpecError) as info:
@@ -226,6 +235,7 @@ def test_val_callbacks_are_fine_with_validation_and_checkpoints_without_val_keys
     cfg(data={"validation": 0.1}, callbacks=[{"type": "EarlyStopping"}])
     cfg(callbacks=[{"type": "ModelCheckpoint", "filepath": "e{epoch}.safetensors"}])  # default monitor unused
     cfg(callbacks=[{"type": "ModelCheckpoint", "filepath": "val_models/e{epoch}.safetensors"}])  # a folder name
+    cfg(callbacks=[{"type": "ModelCheckpoint", "filepath": "x" * 200 + "/e{epoch:05d}-{loss:012.4f}.safetensors"}])
 
 
 def test_momentum_an_optimizer_ignores_is_a_warning():

@@ -53,6 +53,7 @@ Keras's own callbacks fed the same logs (bench/keras_callbacks.py) and the tests
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 import warnings
@@ -63,7 +64,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 import numpy as np
 
-from mnistlab.errors import SpecError, SpecWarning, did_you_mean, user_level
+from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, user_level
 from mnistlab.files import save_weights
 
 if TYPE_CHECKING:  # annotations only: this module loads without torch (the CLI's help lists its progress modes)
@@ -290,6 +291,7 @@ def check_filepath(filepath: str, who: str = "filepath") -> list[str]:
     ``who`` starts the messages. Keras finds these mistakes when it first saves, after an epoch.
     """
     keys = filepath_keys(filepath, who)
+    _check_filepath_text(filepath, who)
     for key in keys:
         if key == "":
             raise SpecError(f'{who}: "{filepath}" has a positional {{}} field; name a key: epoch or '
@@ -303,7 +305,35 @@ def check_filepath(filepath: str, who: str = "filepath") -> list[str]:
     if not sample.lower().endswith(".safetensors"):  # Keras 3 refuses a wrong suffix as well (.keras, .weights.h5)
         raise SpecError(f'{who}: "{filepath}" must end in .safetensors: mnistlab saves the weights as safetensors '
                         "(Keras's .keras and .weights.h5 files are not written)")
+    if (long := next((part for part in sample.split("/") if len(part.encode()) > MAX_NAME_BYTES), None)) is not None:
+        raise SpecError(f'{who}: "{clip(filepath, 60)}" makes a file or folder name of {len(long.encode())} bytes: '
+                        f"file systems take {MAX_NAME_BYTES} at most")
     return [k for k in keys if k != "epoch"]
+
+
+MAX_NAME_BYTES = 255  # one file or folder name (Linux's NAME_MAX, macOS's and Windows's 255 characters)
+MAX_FIELD_WIDTH = 32  # a {key:WIDTH} wider than this is a mistake (helper-143: {epoch:>999999999} built 1 GB)
+
+
+def _check_filepath_text(filepath: str, who: str) -> None:
+    """SpecError, before anything trains, for what a ModelCheckpoint ``filepath`` cannot become a
+    file by (helper-143: each trained, then failed the run): a NUL or other control character, a
+    field reaching into its value (``{epoch.__class__}``, ``{epoch[0]}``: Python's format would
+    evaluate it), a width over :data:`MAX_FIELD_WIDTH`."""
+    import string
+
+    if any(ord(c) < 32 or ord(c) == 127 for c in filepath):
+        raise SpecError(f"{who}: {filepath!r} holds a control character (a file name cannot)")
+    for _, field, spec, _ in string.Formatter().parse(filepath):
+        if field is None:
+            continue
+        if "." in field or "[" in field:
+            raise SpecError(f'{who}: "{{{field}}}" reaches into a value: name a key alone, {{epoch}} or a logged '
+                            "value such as {val_loss:.4f}")
+        widths = [int(w) for w in re.findall(r"\d+", (spec or "").split(".")[0])]
+        if widths and max(widths) > MAX_FIELD_WIDTH:
+            raise SpecError(f'{who}: "{{{field}:{clip(spec or "", 20)}}}" pads to {max(widths):,} characters: '
+                            f"{MAX_FIELD_WIDTH} at most")
 
 
 def resolve_mode(mode: str, monitor: str) -> str:

@@ -262,6 +262,23 @@ class TrainConfig(BaseModel):
         return d
 
     @model_validator(mode="after")
+    def _check_schedule(self) -> TrainConfig:
+        """A cosine schedule that could not be meant (helper-143: both trained on, silently): a
+        ``min_lr`` above the run's lr (the lr would rise to it), a warm-up not over before the last
+        epoch (the lr would never reach ``lr``). ``lr`` is the optimizer's default when unset."""
+        s = self.schedule
+        if not isinstance(s, CosineSchedule):
+            return self
+        lr = self.lr if self.lr is not None else optimizer_defaults(self.optimizer)["lr"]
+        if s.min_lr > lr:
+            raise ValueError(f"schedule.min_lr ({s.min_lr:g}) is above train.lr ({lr:g}): the cosine decays from lr "
+                             "down to min_lr, and would rise instead")
+        if s.warmup_epochs and s.warmup_epochs >= self.epochs:
+            raise ValueError(f"schedule.warmup_epochs ({s.warmup_epochs:g}) is not before the last epoch "
+                             f"({self.epochs}): the learning rate would never reach train.lr")
+        return self
+
+    @model_validator(mode="after")
     def _check_momentum(self) -> TrainConfig:
         if self.momentum and self.optimizer not in ("sgd", "rmsprop"):
             # A warning, not an error: an experiment may sweep optimizers over a base with momentum.
@@ -902,7 +919,9 @@ def _one_problem(err: Mapping[str, Any], source: str, cls: type[BaseModel], pref
     if err["type"] == "model_type":  # "a valid dictionary or instance of TrainConfig": a class the user never wrote
         msg = f"must be a table of settings ([{dotted}] or {dotted} = {{ ... }})"
     got = err.get("input")
-    shown = ("" if "got " in msg else f" (got {show(got)})" if isinstance(got, (dict, list))
+    # a table's own check (swa.start_epoch after the last epoch) says the values it read: the whole table adds nothing
+    table_check = err["type"] == "value_error" and isinstance(got, dict)
+    shown = ("" if "got " in msg or table_check else f" (got {show(got)})" if isinstance(got, (dict, list))
              else f" (got {clip(toml_repr(got), 60)})")
     return SpecError(f"{at}{dotted or 'top level'}: {msg}{shown}", path=path, source=source)
 
@@ -974,6 +993,10 @@ def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
         if isinstance(cb, ReduceLROnPlateauConfig) and cfg.train.swa is not None and cfg.train.swa.lr is not None:
             raise SpecError(f"{where}: ReduceLROnPlateau and train.swa.lr both set the learning rate (SWA sets "
                             "its lr again every epoch): drop one of them", path=("callbacks", i, "type"), source=source)
+        if isinstance(cb, ReduceLROnPlateauConfig) and cfg.train.schedule is not None:
+            raise SpecError(f"{where}: ReduceLROnPlateau and train.schedule both set the learning rate (Keras refuses "
+                            "the two together too: a schedule's lr cannot be reduced): drop one of them",
+                            path=("callbacks", i, "type"), source=source)
         if isinstance(cb, EarlyStoppingConfig) and cb.restore_best_weights and cfg.train.use_ema and not any(
                 isinstance(c, SwapEMAWeightsConfig) and c.swap_on_epoch for c in cfg.callbacks[:i]):
             warnings.warn(ema_replaced(where), SpecWarning, stacklevel=user_level())

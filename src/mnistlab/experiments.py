@@ -674,7 +674,7 @@ def parse_committees(tables: Any, variants: list[Variant] | None, source: str) -
                         source=source)
     by_name = {v.name: v for v in variants or []}
     taken = set(by_name)
-    out = []
+    out: list[VariantCommittee] = []
     for i, t in enumerate(tables):
         at: tuple[str | int, ...] = ("committees", i)
         where = f"{source}: committees[{i}]"
@@ -692,6 +692,9 @@ def parse_committees(tables: Any, variants: list[Variant] | None, source: str) -
                             path=(*at, "name"), source=source)
         taken.add(name)
         names = _committee_variants(t.get("variants"), by_name, where, (*at, "variants"), source, tables)
+        if (twin := next((c for c in out if set(c.variants) == set(names)), None)) is not None:  # helper-143: two rows
+            raise SpecError(f'{where}: variants: the same as committee "{twin.name}"\'s: the table would show one '
+                            "committee twice", path=(*at, "variants"), source=source)
         out.append(VariantCommittee(name, tuple(names), _description(t, source, where, at)))
     return tuple(out)
 
@@ -713,6 +716,10 @@ def _committee_variants(names: Any, by_name: Mapping[str, Variant], where: str, 
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise SpecError(f"{where}: variants: must be a list of variant names, e.g. [\"a\", \"b\"], got "
                         f"{show(names)}", path=at, source=source)
+    expanded: list[str] = []  # a [[variants]] entry with a grid of its own stands for its variants, as in compare --variant
+    for n in names:
+        expanded += (grid_family(n, by_name) or [n]) if n not in by_name else [n]
+    names = expanded
     for k, n in enumerate(names):
         if n not in by_name and any(t.get("name") == n for t in tables):
             raise SpecError(f'{where}: variants: "{clip(n, 60)}" is a committee: a committee gathers variants, not '
