@@ -167,7 +167,7 @@ def test_config_callbacks_are_the_registered_callbacks():
 
 @pytest.mark.parametrize("name", list(CALLBACKS))
 def test_every_callback_type_builds_from_its_config(name, tmp_path):
-    extra = {"threshold": 0.1} if name == "StopAtLoss" else {}
+    extra = {"StopAtLoss": {"threshold": 0.1}, "ModelCheckpoint": {"filepath": "e{epoch}.safetensors"}}.get(name, {})
     cfg = CALLBACKS[name].model_validate(extra)
     cb = make_callback(cfg)
     assert type(cb) is C.callback_type(name)

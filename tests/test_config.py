@@ -396,8 +396,10 @@ def test_optimizer_knobs_default_to_keras_and_are_resolved():
     ({"type": "ReduceLROnPlateau", "monitor": "val_los"}, "monitor", 'did you mean "val_loss"?'),
     ({"type": "StopAtLoss", "threshold": 0.1, "monitor": "los"}, "monitor", 'did you mean "loss"?'),
     ({"type": "EarlyStopping", "monitor": "learning_rate"}, "monitor", 'did you mean "lr"?'),  # Keras 3's key
-    ({"type": "ModelCheckpoint", "save_best_only": True, "monitor": "val_acc"}, "monitor", '"val_accuracy"'),
-    ({"type": "ModelCheckpoint", "monitor": "val_acc"}, "monitor", '"val_accuracy"'),  # unread, still wrong
+    ({"type": "ModelCheckpoint", "filepath": "e.safetensors", "save_best_only": True, "monitor": "val_acc"}, "monitor",
+     '"val_accuracy"'),
+    ({"type": "ModelCheckpoint", "filepath": "e.safetensors", "monitor": "val_acc"}, "monitor", '"val_accuracy"'),  # unread
+    ({"type": "ModelCheckpoint"}, "filepath", "required key is missing: where it saves, as Keras asks"),  # helper-143
     ({"type": "ModelCheckpoint", "filepath": "e{epoch}-{val_acc:.2f}.safetensors"}, "filepath", '"val_accuracy"'),
     ({"type": "ModelCheckpoint", "filepath": "e{epoch}-{acuracy}.safetensors"}, "filepath", '"accuracy"'),
     ({"type": "ModelCheckpoint", "filepath": "e{epoch:03q}.safetensors"}, "filepath", "Unknown format code 'q'"),
@@ -481,6 +483,10 @@ def test_keras_spellings_of_an_optimizer_and_an_input_layer_say_how_mnistlab_wri
                           "train": {"optimizer": {"type": "Adam", "learning_rate": 0.01, "beta_1": 0.8}}})
     assert ('train.optimizer: is a name, not a table: optimizer = "adam", and its settings as train keys '
             "(train.lr = 0.01, train.beta_1 = 0.8)") in str(exc.value) and "\n" not in str(exc.value)
+    with pytest.raises(SpecError) as exc:  # Keras's saved form (helper-143: "train.config = {...}")
+        parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": {"optimizer": {
+            "class_name": "SGD", "config": {"name": "SGD", "learning_rate": 0.01, "momentum": 0.9, "clipnorm": None}}}})
+    assert str(exc.value).endswith('optimizer = "sgd", and its settings as train keys (train.lr = 0.01, train.momentum = 0.9)')
     p = tmp_path / "i.toml"
     p.write_text('[base]\ndataset = "mnist"\nmodel = { layers = [{ type = "Input", shape = [28, 28, 1] }, '
                  '{ type = "Flatten" }, { type = "Dense", units = 10 }] }\n')
@@ -631,3 +637,16 @@ def test_a_schedule_within_its_run_is_taken() -> None:
                                                                                                 "warmup_epochs": 2.5}},
                   {"optimizer": "sgd", "schedule": {"type": "cosine", "min_lr": 0.005}}):  # sgd's lr: 0.01
         parse_run_config({"dataset": "mnist", "model": "seed000-dense", "train": train})
+
+
+def test_keras_words_mnistlab_lacks_or_spells_otherwise_say_so() -> None:
+    """helper-143: `train.clipnorm` got a bare "unknown key"; `validation = "Test"` "must be a
+    valid number", which hid that "test" is taken."""
+    with pytest.raises(SpecError, match=r"^run.toml: train.clipnorm: Keras's optimizer argument; not offered here"):
+        parse(train={"clipnorm": 1.0})
+    with pytest.raises(SpecError, match=r"^run.toml: train.global_clipnorm: Keras's optimizer argument; not offered"):
+        parse(train={"global_clipnorm": 1.0})
+    assert parse(data={"validation": "Test"}).data.validation == "test"
+    assert parse(data={"validation": "test"}).resolved() == parse(data={"validation": " TEST "}).resolved()
+    with pytest.raises(SpecError, match=r'validation: must be a fraction in \(0, 1\), a count, 0 or "test" \(got \'tset\'\)$'):
+        parse(data={"validation": "tset"})

@@ -97,6 +97,8 @@ def test_keys_follow_the_resolved_config(tmp_path: Path) -> None:
     ("[grid]\n\"train.lr\" = []\n", "must be a non-empty list"),
     ("[grid]\n\"train.lx\" = [0.1]\n", 'no key "lx"'),
     ('[[variants]]\nname = "a"\n[[variants]]\nname = "a"\n', 'two variants are named "a"'),
+    # helper-143: grid values that print alike; said at the grid's key (its line)
+    ('[grid]\n"train.lr" = [0.001, 0.0010]\n', ':11: two variants are named "lr=0.001": a grid\'s values that print alike'),
     ('[[variants]]\nname = 5\n', "variants[0]: name: must be a non-empty string"),  # no name: its place
     ('name = "bad name!"\n', "name: must be ASCII letters"),
     ('[[variants]]\nname = "a\\u0007b"\n', r'variant "a\x07b": name: has a control character (got "a\x07b")'),
@@ -854,3 +856,12 @@ def test_a_variant_s_keras_generator_argument_gets_the_hint_base_gets(tmp_path: 
     assert said[0].endswith('variant "a": "augment.rescale": Keras\'s ImageDataGenerator takes it; mnistlab gives the '
                             "model pixels / 255 (in [0, 1]) already, what rescale = 1/255 does in Keras: leave it out")
     assert 'variant "b": "augment.featurewise_center": Keras\'s ImageDataGenerator takes it; put a Normalization' in said[1]
+
+
+def test_quick_keeps_a_cosine_warm_up_s_share_of_the_one_epoch(tmp_path: Path) -> None:
+    """A recipe's warm-up of 1 epoch of 60 was refused under --quick (one epoch: the warm-up never
+    ended); it takes the same share of the quick run's one epoch."""
+    p = write(tmp_path, TINY.replace("epochs = 1", "epochs = 4") + 'schedule = { type = "cosine", warmup_epochs = 1 }\n'
+                                                                  '[[variants]]\nname = "a"\n')
+    [cell] = load_experiment(p).cells(quick=True)
+    assert cell.config["train"]["epochs"] == 1 and cell.config["train"]["schedule"]["warmup_epochs"] == 0.25

@@ -102,6 +102,16 @@ class DataConfig(BaseModel):
     #: rows' order, as Keras's ``fit(x, y)`` takes it). A registered dataset keeps its published order.
     shuffle: bool | None = None
 
+    @field_validator("validation", mode="before")
+    @classmethod
+    def _validation_word(cls, v: Any) -> Any:
+        """``"test"`` in any case; another word says what is taken (helper-143: "must be a valid number")."""
+        if isinstance(v, str):
+            if v.strip().lower() == "test":
+                return "test"
+            raise ValueError(f'must be a fraction in (0, 1), a count, 0 or "test" (got {clip(repr(v), 40)})')
+        return v
+
     @field_validator("validation")
     @classmethod
     def _check_validation(cls, v: Any) -> Any:
@@ -228,7 +238,11 @@ class TrainConfig(BaseModel):
         mnistlab spells it (the name, and its settings as train keys), not "must be a valid string"."""
         if isinstance(v, Mapping):
             kind = v.get("type") or v.get("class_name") or "adam"
-            settings = ", ".join(f"train.{optimizer_key(str(k))} = {v[k]!r}" for k in v if k not in ("type", "class_name"))
+            # Keras's saved form holds them in its config (helper-143: "train.config = {...}" was said)
+            given = {**{k: x for k, x in v.items() if k != "config"}, **(v["config"] if isinstance(v.get("config"), Mapping)
+                                                                          else {})}
+            settings = ", ".join(f"train.{optimizer_key(str(k))} = {x!r}" for k, x in given.items()
+                                 if k not in ("type", "class_name", "name") and x is not None)
             raise ValueError(f'is a name, not a table: optimizer = "{clip(str(kind).lower(), 20)}"'
                              + (f", and its settings as train keys ({clip(settings, 80)})" if settings else ""))
         return v
@@ -319,6 +333,11 @@ class TrainConfig(BaseModel):
 
 
 # ImageDataGenerator's other arguments, and what a Keras user writes here instead (or why not at all).
+#: Keras optimizer arguments mnistlab does not offer, said as such under ``train`` (helper-143: a bare "unknown key")
+KERAS_OPTIMIZER_NOT_OFFERED: Mapping[str, str] = MappingProxyType({
+    k: "Keras's optimizer argument; not offered here (no gradient clipping or scaling)"
+    for k in ("clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor", "gradient_accumulation_steps")})
+
 KERAS_GENERATOR_ELSEWHERE: Mapping[str, str] = MappingProxyType({
     "rescale": "mnistlab gives the model pixels / 255 (in [0, 1]) already, what rescale = 1/255 does in Keras: leave it out",
     "featurewise_center": "put a Normalization layer first in the model instead (adapted to the training images)",
@@ -486,7 +505,7 @@ class ModelCheckpointConfig(BaseModel):
 
     model_config = _FROZEN
     type: Literal["ModelCheckpoint"] = "ModelCheckpoint"
-    filepath: str = "checkpoints/epoch{epoch:03d}.safetensors"
+    filepath: str  # required, as Keras's (helper-143: a default was written beside wherever mnistlab ran)
     monitor: str = "val_loss"
     save_best_only: bool = False
     mode: Mode = "auto"
@@ -906,6 +925,8 @@ def _one_problem(err: Mapping[str, Any], source: str, cls: type[BaseModel], pref
     if err["type"] == "extra_forbidden":
         if path[-2:-1] == ("augment",) and (instead := KERAS_GENERATOR_ELSEWHERE.get(str(loc[-1]))):
             return SpecError(f"{at}{dotted}: Keras's ImageDataGenerator takes it; {instead}", path=path, source=source)
+        if path[-2:-1] == ("train",) and (instead := KERAS_OPTIMIZER_NOT_OFFERED.get(str(loc[-1]))):
+            return SpecError(f"{at}{dotted}: {instead}", path=path, source=source)
         known = _fields_at(cls, list(loc[:-1]))
         if len(loc) == 1 and (misplaced := _misplaced_key(cls, str(loc[0]), known, err.get("input"))):
             return SpecError(f"{at}{misplaced}", path=path, source=source)
@@ -914,7 +935,9 @@ def _one_problem(err: Mapping[str, Any], source: str, cls: type[BaseModel], pref
         where = f"{source}: {dotted.rsplit('.', 1)[0]}" if "." in dotted else source  # at the top: the source says where
         return unknown_key(loc[-1], known, where=where, path=path[:-1], source=source)
     if err["type"] == "missing":
-        return SpecError(f"{at}{dotted}: required key is missing", path=path, source=source)
+        hint = (': where it saves, as Keras asks, e.g. filepath = "ckpt/e{epoch:02d}.safetensors" (relative to the file)'
+                if loc[-1] == "filepath" else "")  # ModelCheckpoint's (helper-143: its default wrote beside the shell)
+        return SpecError(f"{at}{dotted}: required key is missing{hint}", path=path, source=source)
     msg = err["msg"].removeprefix("Value error, ").replace("Input should be ", "must be ", 1)  # the house's phrasing
     if err["type"] == "model_type":  # "a valid dictionary or instance of TrainConfig": a class the user never wrote
         msg = f"must be a table of settings ([{dotted}] or {dotted} = {{ ... }})"

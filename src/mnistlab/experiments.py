@@ -379,7 +379,8 @@ def same_setting(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
 
 
 def quick_config(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The same run, shrunk for smoke tests: a small data subset and one epoch (SWA from epoch 1)."""
+    """The same run, shrunk for smoke tests: a small data subset and one epoch (SWA from epoch 1, a
+    cosine's warm-up the same share of that epoch as of the run's)."""
     d = copy.deepcopy(dict(raw))
     data = d.setdefault("data", {})
     data["subset"] = min(int(data.get("subset") or QUICK_SUBSET), QUICK_SUBSET)
@@ -387,9 +388,13 @@ def quick_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(val, int) and not isinstance(val, bool) and val > 0:
         data["validation"] = max(1, data["subset"] // 6)
     train = d.setdefault("train", {})
-    train["epochs"] = 1
+    epochs, train["epochs"] = train.get("epochs", 5), 1
     if isinstance(train.get("swa"), dict) and "start_epoch" in train["swa"]:
         train["swa"]["start_epoch"] = 1  # SWA still runs, over the one epoch
+    schedule = train.get("schedule")
+    warmup = schedule.get("warmup_epochs") if isinstance(schedule, dict) else None
+    if all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < math.inf for x in (warmup, epochs)):
+        schedule["warmup_epochs"] = warmup / epochs  # (a warm-up must end before the last epoch: else refused)
     return d
 
 
@@ -614,8 +619,14 @@ def _named_once(variants: list[Variant], raw_variants: list[Mapping[str, Any]],
         elif v.name not in said:
             said.add(v.name)
             named = [i for i, rv in enumerate(raw_variants) if rv.get("name") == v.name]  # the second's line, if named
-            twice.append(SpecError(f'{source}: two variants are named "{v.name}"; give them distinct names',
-                                   source=source, path=("variants", named[1], "name") if len(named) > 1 else ()))
+            if len(named) > 1:
+                twice.append(SpecError(f'{source}: two variants are named "{v.name}"; give them distinct names',
+                                       source=source, path=("variants", named[1], "name")))
+                continue
+            # derived from a grid's values (helper-143: 0.001 and 0.0010 print alike; no line was said): at that grid
+            at = (*list(v.written.values())[-1], list(v.written)[-1]) if v.written else ()
+            twice.append(SpecError(f'{source}: two variants are named "{v.name}": a grid\'s values that print alike '
+                                   "(0.001 and 0.0010) make the same variant twice; drop one", source=source, path=at))
     return list(kept.values()), twice
 
 
