@@ -882,3 +882,23 @@ def test_compare_by_name_keeps_the_file_s_order_when_a_twin_s_run_is_recorded_la
     result = run_experiment(p, store, data_dir=data_dir)
     assert [o.cell.variant for o in result.outcomes] == ["x", "y", "twin"]  # recorded in this order
     assert [r["variant"] for r in compare(store, result.experiment.name)] == ["x", "twin", "y"]
+
+
+def test_a_rerun_after_an_edit_says_which_settings_changed(tmp_path: Path, data_dir: Path, capsys) -> None:
+    """helper-143: editing a callback's patience retrained the variant's cells, and the re-run said
+    only "finished" for each; now a line names the settings that changed, then and now."""
+    text = TINY.replace("subset = 120", "subset = 120\nvalidation = 0.2") + (
+        '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\nrepeats = 2\n'
+        'callbacks = [{ type = "EarlyStopping", patience = 3 }]\n')
+    p = write(tmp_path, text)
+    argv = ["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
+    assert main(argv) == 0
+    assert "settings changed" not in capsys.readouterr().out  # a first run: nothing to say
+    p.write_text(text.replace("patience = 3", "patience = 4").replace("batch_size = 60", "batch_size = 40"))
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    lines = [line for line in out.splitlines() if "settings changed" in line]
+    assert len(lines) == 2 and lines[1].startswith('variant "b": its settings changed since run '), out
+    assert lines[0].endswith("(train.batch_size: 60 -> 40): its cells train again"), lines
+    assert "(callbacks[0].patience: 3 -> 4, train.batch_size: 60 -> 40): its cells train again" in lines[1], lines
+    assert main(argv) == 0 and "settings changed" not in capsys.readouterr().out  # nothing changed since

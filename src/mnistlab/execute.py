@@ -14,6 +14,7 @@ import json
 import math
 import multiprocessing
 import os
+import re
 import signal
 import socket
 import sys
@@ -39,7 +40,8 @@ from mnistlab.comparison import COLUMNS, Comparison, compare
 from mnistlab.config import RunConfig, data_shuffled, parse_run_config, split_seed, with_threads
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import (CheckpointError, DataError, MnistlabError, ReportWarning, SpecError, SpecWarning, StoreError,
-                             TrainingWarning, WorkerDied, in_file_order, show_warning, together, user_level)
+                             TrainingWarning, WorkerDied, clip, in_file_order, show_warning, together, toml_repr,
+                             user_level)
 from mnistlab.metrics import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment, variant_setting
 from mnistlab.files import STOP_SIGNALS, PipeGuard, stop_signals_held
@@ -884,6 +886,49 @@ def data_changed(st: RunStore, cells: Sequence[Cell], force: bool = False) -> li
             said.append(f'variant "{cell.variant}": its {role} changed since run {last[-1].run_id} trained on it '
                         f"(SHA-256 {str(before)[:12]}... then, {str(after)[:12]}... now): its cells train again")
     return said
+
+
+def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, most: int = 3) -> list[str]:
+    """A line for each variant of ``cells`` that trains again though it has finished runs, because
+    its settings changed since the last of them (helper-143: a re-run after an edit said only
+    "finished" for the cells it trained again): the first ``most`` config keys that differ, then
+    and now (seeds, threads and device aside; runs of the same size, a --quick run beside --quick
+    runs). Empty with ``force`` (every cell trains anyway)."""
+    from mnistlab.comparison import flatten_config, smoke_run
+    from mnistlab.experiments import is_quick
+
+    if force:
+        return []
+    training = {c.variant: c for c in reversed(cells)
+                if st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES) is None}  # its first cell
+    runs = {e: st.runs(experiment=e) for e in {c.experiment for c in training.values()}}
+    said: list[str] = []
+    for variant, cell in reversed(training.items()):
+        last = [r for r in runs[cell.experiment] if r.variant == variant and r.status in DONE_STATUSES
+                and r.config and smoke_run(r) == is_quick(cell.config)]
+        if not last:
+            continue
+        then, now = dict(flatten_config(last[-1].config)), dict(flatten_config(cell.config))
+        differ = [k for k in sorted(set(then) | set(now))
+                  if k not in UNSET_IN_CHANGES and repr(then.get(k)) != repr(now.get(k))]
+        if differ:
+            shown = ", ".join(f"{_written(k)}: {_said(then.get(k))} -> {_said(now.get(k))}" for k in differ[:most])
+            said.append(f'variant "{variant}": its settings changed since run {last[-1].run_id} ({shown}'
+                        f"{', ...' if len(differ) > most else ''}): its cells train again")
+    return said
+
+
+UNSET_IN_CHANGES = ("train.seed", "data.split_seed", "train.threads", "train.device")  # a cell's own, or speed's
+
+
+def _written(key: str) -> str:
+    """A flattened config key as a file writes it: ``callbacks.0.patience`` -> ``callbacks[0].patience``."""
+    return re.sub(r"[.](\d+)(?=[.]|$)", r"[\1]", key)
+
+
+def _said(value: Any) -> str:
+    """A config value in a line of :func:`settings_changed`: TOML's words, ``unset`` for none."""
+    return "unset" if value is None else clip(toml_repr(value), 30)
 
 
 def cells_to_train(st: RunStore, cells: Sequence[Cell], result: ExperimentResult, force: bool) -> list[Cell]:

@@ -126,7 +126,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     README, "Running on Ray"); Ray missing or an address that does not answer exits 2 at once.
     The backend flags override the experiment file's [resources] table.
     """
-    from mnistlab.execute import checkpoint_every, data_changed, load_checked, terminate_as_interrupt
+    from mnistlab.execute import checkpoint_every, data_changed, load_checked, settings_changed, terminate_as_interrupt
     from mnistlab.experiments import shared_runs
 
     check_backend_flags(backend, address, data_dir)
@@ -142,7 +142,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
             click.echo(f"experiment {exp.name}: {cells} run{'s' * (cells != 1)}, store {st.root}", err=fmt != "table")
             if quick:
                 _say_quick(exp.cells(), todo, err=fmt != "table")
-            for line in data_changed(st, todo, force):
+            for line in [*data_changed(st, todo, force), *settings_changed(st, todo, force)]:
                 click.echo(line, err=fmt != "table")
             shared = [] if quick else shared_runs((c.variant, c.key, c.seed) for c in todo)  # a smoke run's 1-epoch
             for line in shared:  # cells often coincide: no note
