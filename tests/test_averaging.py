@@ -405,6 +405,9 @@ def test_weight_average_callback_objects_are_checked_before_training(data_dir: P
     with pytest.raises(SpecError, match=r"ReduceLROnPlateau and swa's lr both set the learning rate"):
         train("mnist", "seed000-dense", epochs=2, subset=60, data_dir=data_dir, progress="none",
               swa={"start_epoch": 1, "lr": 0.01}, callbacks=[ReduceLROnPlateau(monitor="loss")])
+    with pytest.raises(SpecError, match=r"ReduceLROnPlateau and a schedule both set the learning rate \(Keras"):
+        train("mnist", "seed000-dense", epochs=2, subset=60, data_dir=data_dir, progress="none",
+              schedule={"type": "step"}, callbacks=[ReduceLROnPlateau(monitor="loss")])  # helper-143, as its table
     assert not RunStore(tmp_path / "runs", create=True).runs()  # nothing trained, nothing recorded
     run = train("mnist", "seed000-dense", epochs=1, subset=60, data_dir=data_dir, progress="none", use_ema=True,
                 validation=10, callbacks=[SwapEMAWeights(swap_on_epoch=True)])

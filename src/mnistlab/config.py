@@ -332,12 +332,12 @@ class TrainConfig(BaseModel):
         return self
 
 
-# ImageDataGenerator's other arguments, and what a Keras user writes here instead (or why not at all).
 #: Keras optimizer arguments mnistlab does not offer, said as such under ``train`` (helper-143: a bare "unknown key")
 KERAS_OPTIMIZER_NOT_OFFERED: Mapping[str, str] = MappingProxyType({
     k: "Keras's optimizer argument; not offered here (no gradient clipping or scaling)"
     for k in ("clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor", "gradient_accumulation_steps")})
 
+# ImageDataGenerator's other arguments, and what a Keras user writes here instead (or why not at all).
 KERAS_GENERATOR_ELSEWHERE: Mapping[str, str] = MappingProxyType({
     "rescale": "mnistlab gives the model pixels / 255 (in [0, 1]) already, what rescale = 1/255 does in Keras: leave it out",
     "featurewise_center": "put a Normalization layer first in the model instead (adapted to the training images)",

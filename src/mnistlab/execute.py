@@ -899,11 +899,13 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
 
     if force:
         return []
-    training = {c.variant: c for c in reversed(cells)
-                if st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES) is None}  # its first cell
+    training: dict[str, Cell] = {}  # each variant's first cell to train
+    for c in cells:
+        if c.variant not in training and st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES) is None:
+            training[c.variant] = c
     runs = {e: st.runs(experiment=e) for e in {c.experiment for c in training.values()}}
     said: list[str] = []
-    for variant, cell in reversed(training.items()):
+    for variant, cell in training.items():
         last = [r for r in runs[cell.experiment] if r.variant == variant and r.status in DONE_STATUSES
                 and r.config and smoke_run(r) == is_quick(cell.config)]
         if not last:
