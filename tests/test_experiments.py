@@ -485,8 +485,6 @@ def test_committees_across_variants_are_parsed_with_the_variants_they_gather(tmp
     ('[[committees]]\nname = "x"\nvariants = ["a", "b", "a"]\n', '"a" is listed twice',
      ("committees", 0, "variants", 2)),
     ('[[committees]]\nname = "x"\nvariants = ["b"]\n', "needs at least 2 runs", ("committees", 0, "variants")),
-    ('[[committees]]\nname = "x"\nvariants = ["a", "b"]\n[[committees]]\nname = "y"\nvariants = ["b", "a"]\n',
-     'variants: the same as committee "x"\'s: the table would show one committee twice', ("committees", 1, "variants")),
     ('[[committees]]\nname = "x"\nvariants = ["a", "b"]\nvariant = ["a"]\n',
      'unknown key "variant" (did you mean "variants"?)', ("committees", 0, "variant")),
     ('[[committees]]\nname = "x"\nvariants = ["a", "b"]\ndescription = 5\n', "description: must be a string",
@@ -517,16 +515,10 @@ def test_a_search_has_no_committees_to_gather(tmp_path: Path) -> None:
 def test_at_most_max_committees_tables(tmp_path: Path) -> None:
     from mnistlab.experiments import MAX_COMMITTEES
 
-    import itertools
-
-    names = [f"v{i}" for i in range(7)]  # 120 sets of 2 or more of them: each committee its own (the same twice is refused)
-    sets = [c for k in range(2, 8) for c in itertools.combinations(names, k)][:MAX_COMMITTEES + 1]
-    variants = "".join(f'[[variants]]\nname = "{n}"\n' for n in names)
-    tables = "".join(f'[[committees]]\nname = "c{i}"\nvariants = {list(c)!r}\n'.replace("'", '"') for i, c in enumerate(sets))
+    tables = "".join(f'[[committees]]\nname = "c{i}"\nvariants = ["a", "b"]\n' for i in range(MAX_COMMITTEES + 1))
     with pytest.raises(SpecError, match=f"committees: at most {MAX_COMMITTEES}, got {MAX_COMMITTEES + 1}"):
-        load_experiment(write(tmp_path, TINY + variants + tables))
-    ok = TINY + variants + tables.rsplit("[[committees]]", 1)[0]
-    assert len(load_experiment(write(tmp_path, ok, "ok.toml")).committees) == MAX_COMMITTEES
+        load_experiment(write(tmp_path, TWO + tables))
+    assert len(load_experiment(write(tmp_path, TWO + tables.rsplit("[[committees]]", 1)[0], "ok.toml")).committees) == 100
 
 
 def test_a_base_without_a_dataset_says_why_it_needs_one(tmp_path: Path) -> None:

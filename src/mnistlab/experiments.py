@@ -703,9 +703,6 @@ def parse_committees(tables: Any, variants: list[Variant] | None, source: str) -
                             path=(*at, "name"), source=source)
         taken.add(name)
         names = _committee_variants(t.get("variants"), by_name, where, (*at, "variants"), source, tables)
-        if (twin := next((c for c in out if set(c.variants) == set(names)), None)) is not None:  # helper-143: two rows
-            raise SpecError(f'{where}: variants: the same as committee "{twin.name}"\'s: the table would show one '
-                            "committee twice", path=(*at, "variants"), source=source)
         out.append(VariantCommittee(name, tuple(names), _description(t, source, where, at)))
     return tuple(out)
 
