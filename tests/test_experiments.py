@@ -98,7 +98,7 @@ def test_keys_follow_the_resolved_config(tmp_path: Path) -> None:
     ("[grid]\n\"train.lx\" = [0.1]\n", 'no key "lx"'),
     ('[[variants]]\nname = "a"\n[[variants]]\nname = "a"\n', 'two variants are named "a"'),
     # helper-143: grid values that print alike; said at the grid's key (its line)
-    ('[grid]\n"train.lr" = [0.001, 0.0010]\n', ':11: two variants are named "lr=0.001": a grid\'s values that print alike'),
+    ('[grid]\n"train.lr" = [0.001, 0.0010]\n', ':11: two variants are named "lr=0.001" (a grid\'s values that print alike'),
     ('[[variants]]\nname = 5\n', "variants[0]: name: must be a non-empty string"),  # no name: its place
     ('name = "bad name!"\n', "name: must be ASCII letters"),
     ('[[variants]]\nname = "a\\u0007b"\n', r'variant "a\x07b": name: has a control character (got "a\x07b")'),
@@ -462,6 +462,10 @@ def test_committees_across_variants_are_parsed_with_the_variants_they_gather(tmp
                                   '[[committees]]\nname = "all"\nvariants = ["rates", "b"]\n', "e.toml"))
     # helper-143: a [[variants]] entry with a grid of its own stands for its variants, as in `compare --variant`
     assert entry.committees[0].variants == ("rates,lr=0.1", "rates,lr=0.01", "b")
+    with pytest.raises(SpecError) as err:  # a mistake after it is said at its own place in the file's list (helper-144)
+        load_experiment(write(tmp_path, TWO + '[[variants]]\nname = "rates"\ngrid = { "train.lr" = [0.1, 0.01] }\n'
+                              '[[committees]]\nname = "all"\nvariants = ["rates", "b", "b"]\n', "e2.toml"))
+    assert err.value.path == ("committees", 0, "variants", 2) and '"b" is listed twice' in str(err.value)
 
 
 @pytest.mark.parametrize("table, match, path", [

@@ -686,15 +686,15 @@ def test_compare_after_only_quick_runs_says_what_exists(tmp_path: Path, data_dir
         err = capsys.readouterr().err
         assert err.count("\n") == 1, err
         assert f"no full-size runs of {exp} (experiment 'cli') are recorded yet" in err, err
-        # whichever command was run (helper-140/142: plot and report said "see them with `mnistlab compare`")
-        assert "it has 3 --quick runs: add --quick to see them" in err and "see them with" not in err, err
+        # compare's command, whichever command was run (helper-144: predict, card and export take no --quick)
+        assert f"it has 3 --quick runs: see them with `mnistlab compare {exp} --quick`" in err, err
         assert f"record them with `mnistlab run {exp}`" in err, err
     twin = tmp_path / "twin" / "cli.toml"  # another file named as this one, of other settings
     twin.parent.mkdir()
     twin.write_text(BIG.replace("batch_size = 60", "batch_size = 30"))
     assert main(["compare", str(twin), "--quick"]) == 2
     assert ("3 runs of other settings (an older version of the file or of its data, or another file of the same "
-            "name): give its name, cli, for the file to see them") in capsys.readouterr().err
+            "name): see them with `mnistlab compare cli`") in capsys.readouterr().err
     assert main(["compare", str(exp), "--quick", "--format", "json"]) == 0
     assert [r["n"] for r in json.loads(capsys.readouterr().out)] == [1, 2]
     assert main(["compare", "cli", "--quick"]) == 2  # --quick needs the file: it names the quick cells

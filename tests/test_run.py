@@ -220,7 +220,9 @@ def test_predict_checks_what_it_is_given(data_dir):
      "makes a file or folder name of 314 bytes: file systems take 255 at most"),
     ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "ck/a\x00{epoch}.safetensors"}]}, "holds a control character"),
     ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "ck/{epoch:>999999999}.safetensors"}]},
-     '"{epoch:>999999999}" pads to 999,999,999 characters: 32 at most'),
+     '"{epoch:>999999999}" makes 999,999,999 characters: 32 at most'),
+    ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "ck/{loss:.999999999f}.safetensors"}]},
+     '"{loss:.999999999f}" makes 999,999,999 characters'),  # helper-144: the precision built it too
     ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "ck/{epoch.__class__.__name__}.safetensors"}]},
      '"{epoch.__class__.__name__}" reaches into a value'),
     ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "ck/{loss[0]}.safetensors"}]}, '"{loss[0]}" reaches into'),

@@ -242,13 +242,16 @@ class StochasticWeightAveraging(Callback):
 
 def recompute_bn(model: torch.nn.Module, images: torch.Tensor, inputs: Any, batch_size: int = 250) -> bool:
     """BatchNormalization's running statistics recomputed for ``model``'s weights as they are, over the
-    uint8 training ``images`` (N, H, W) without augmentation, in batches of ``batch_size``
-    (``torch.optim.swa_utils.update_bn``: an equal-weight mean over the batches of each batch's
-    statistics, its variance biased as Keras's in mnistlab's layers: :class:`~mnistlab.models.BatchNorm2d`). ``inputs`` turns a
-    uint8 batch into the model's input (a plan's ``inputs``). False, and nothing done, without BN."""
+    uint8 training ``images`` (N, H, W) without augmentation, in batches of ``batch_size``, a last
+    batch of one image left out (``torch.optim.swa_utils.update_bn``: an equal-weight mean over the
+    batches of each batch's statistics, the variance biased as Keras's in mnistlab's layers,
+    :class:`~mnistlab.models.BatchNorm2d`). ``inputs`` turns a uint8 batch into the model's input
+    (a plan's ``inputs``). False, and nothing done, without BN."""
     if not any(isinstance(m, (torch.nn.BatchNorm1d, torch.nn.BatchNorm2d)) for m in model.modules()):
         return False
+    # a last batch of one image has a variance of 0, which an equal weight would average in (helper-144)
+    starts = [i for i in range(0, len(images), batch_size) if len(images) - i >= 2]
     with torch.no_grad():  # update_bn only runs forward passes
-        update_bn((inputs(images[i : i + batch_size]) for i in range(0, len(images), batch_size)), model)
+        update_bn((inputs(images[i : i + batch_size]) for i in starts), model)
     model.eval()
     return True

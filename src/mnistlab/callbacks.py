@@ -312,14 +312,14 @@ def check_filepath(filepath: str, who: str = "filepath") -> list[str]:
 
 
 MAX_NAME_BYTES = 255  # one file or folder name (Linux's NAME_MAX, macOS's and Windows's 255 characters)
-MAX_FIELD_WIDTH = 32  # a {key:WIDTH} wider than this is a mistake (helper-143: {epoch:>999999999} built 1 GB)
+MAX_FIELD_WIDTH = 32  # a {key:WIDTH.PRECISION} over this is a mistake (helper-143: {epoch:>999999999} built 1 GB)
 
 
 def _check_filepath_text(filepath: str, who: str) -> None:
     """SpecError, before anything trains, for what a ModelCheckpoint ``filepath`` cannot become a
     file by (helper-143: each trained, then failed the run): a NUL or other control character, a
     field reaching into its value (``{epoch.__class__}``, ``{epoch[0]}``: Python's format would
-    evaluate it), a width over :data:`MAX_FIELD_WIDTH`."""
+    evaluate it), a width or precision over :data:`MAX_FIELD_WIDTH`."""
     import string
 
     if any(ord(c) < 32 or ord(c) == 127 for c in filepath):
@@ -330,9 +330,9 @@ def _check_filepath_text(filepath: str, who: str) -> None:
         if "." in field or "[" in field:
             raise SpecError(f'{who}: "{{{field}}}" reaches into a value: name a key alone, {{epoch}} or a logged '
                             "value such as {val_loss:.4f}")
-        widths = [int(w) for w in re.findall(r"\d+", (spec or "").split(".")[0])]
+        widths = [int(w) for w in re.findall(r"\d+", spec or "")]  # a width or a precision (.999999999f too)
         if widths and max(widths) > MAX_FIELD_WIDTH:
-            raise SpecError(f'{who}: "{{{field}:{clip(spec or "", 20)}}}" pads to {max(widths):,} characters: '
+            raise SpecError(f'{who}: "{{{field}:{clip(spec or "", 20)}}}" makes {max(widths):,} characters: '
                             f"{MAX_FIELD_WIDTH} at most")
 
 

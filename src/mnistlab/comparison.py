@@ -404,10 +404,9 @@ def scored_test_images(runs: Iterable[Any]) -> str | None:
 
 
 def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
-    """Why an experiment argument names no runs to show, what the store holds of it, how to show
-    them in whichever command was run (compare, plot, report, predict...: add or leave out --quick,
-    give the name; helper-140/142: "see them with `mnistlab compare ...`" after `plot`), or the
-    command that records them: one line."""
+    """Why an experiment argument names no runs to show, what the store holds of it, and the
+    command that shows them (`mnistlab compare`, whichever command was run: predict, card and
+    export take no --quick; helper-144) or records them: one line."""
     runs = store.runs(experiment=ref.name)
     running = sum(r.status == "running" for r in runs)
     them = f"`mnistlab watch {{}}` follows {'them' if running != 1 else 'it'}"
@@ -420,11 +419,12 @@ def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
     rest = sum((r.variant, r.config_hash) not in other_keys and r.status != "running" for r in runs)
     parts = [f"no {kind} runs of {ref.given} (experiment {ref.name!r}) are recorded yet"]
     if other:
-        parts.append(f"it has {other} {other_kind} run{'s' * (other != 1)}: "
-                     f"{'leave out' if quick else 'add'} --quick to see them")
+        flag = "" if quick else " --quick"
+        parts.append(f"it has {other} {other_kind} run{'s' * (other != 1)}: see them with "
+                     f"`mnistlab compare {ref.given}{flag}`")
     if rest:
         parts.append(f"{rest} run{'s' * (rest != 1)} of other settings (an older version of the file or of its "
-                     f"data, or another file of the same name): give its name, {ref.name}, for the file to see them")
+                     f"data, or another file of the same name): see them with `mnistlab compare {ref.name}`")
     if running:  # a sweep training them now: a second `run` would only wait for its cells
         parts.append(f"{running} still running: {them.format(ref.given)}")
     else:

@@ -109,7 +109,13 @@ class DataConfig(BaseModel):
         if isinstance(v, str):
             if v.strip().lower() == "test":
                 return "test"
-            raise ValueError(f'must be a fraction in (0, 1), a count, 0 or "test" (got {clip(repr(v), 40)})')
+            try:
+                float(v)
+                quoted = ": a number is written without quotes"
+            except ValueError:
+                quoted = ""
+            raise ValueError(f'must be a fraction in (0, 1), a count, 0 or "test" (got the string {clip(repr(v), 40)}'
+                             f"{quoted})")
         return v
 
     @field_validator("validation")
@@ -238,11 +244,12 @@ class TrainConfig(BaseModel):
         mnistlab spells it (the name, and its settings as train keys), not "must be a valid string"."""
         if isinstance(v, Mapping):
             kind = v.get("type") or v.get("class_name") or "adam"
-            # Keras's saved form holds them in its config (helper-143: "train.config = {...}" was said)
-            given = {**{k: x for k, x in v.items() if k != "config"}, **(v["config"] if isinstance(v.get("config"), Mapping)
-                                                                          else {})}
-            settings = ", ".join(f"train.{optimizer_key(str(k))} = {x!r}" for k, x in given.items()
-                                 if k not in ("type", "class_name", "name") and x is not None)
+            # Keras's saved form holds them in its config (helper-143: "train.config = {...}" was said), beside
+            # its module and registered name; TOML's words; none unset, none mnistlab refuses (helper-144)
+            given = v["config"] if isinstance(v.get("config"), Mapping) else v
+            settings = ", ".join(f"train.{optimizer_key(str(k))} = {toml_repr(x)}" for k, x in given.items()
+                                 if k not in ("type", "class_name", "name", "module", "registered_name")
+                                 and x is not None and k not in KERAS_OPTIMIZER_NOT_OFFERED)
             raise ValueError(f'is a name, not a table: optimizer = "{clip(str(kind).lower(), 20)}"'
                              + (f", and its settings as train keys ({clip(settings, 80)})" if settings else ""))
         return v
@@ -288,8 +295,8 @@ class TrainConfig(BaseModel):
             raise ValueError(f"schedule.min_lr ({s.min_lr:g}) is above train.lr ({lr:g}): the cosine decays from lr "
                              "down to min_lr, and would rise instead")
         if s.warmup_epochs and s.warmup_epochs >= self.epochs:
-            raise ValueError(f"schedule.warmup_epochs ({s.warmup_epochs:g}) is not before the last epoch "
-                             f"({self.epochs}): the learning rate would never reach train.lr")
+            raise ValueError(f"schedule.warmup_epochs ({s.warmup_epochs:g}) is as long as the run or longer ({self.epochs} "
+                             "epochs): the learning rate would never reach train.lr")
         return self
 
     @model_validator(mode="after")
@@ -334,7 +341,7 @@ class TrainConfig(BaseModel):
 
 #: Keras optimizer arguments mnistlab does not offer, said as such under ``train`` (helper-143: a bare "unknown key")
 KERAS_OPTIMIZER_NOT_OFFERED: Mapping[str, str] = MappingProxyType({
-    k: "Keras's optimizer argument; not offered here (no gradient clipping or scaling)"
+    k: "Keras's optimizer argument; not offered here"
     for k in ("clipnorm", "clipvalue", "global_clipnorm", "loss_scale_factor", "gradient_accumulation_steps")})
 
 # ImageDataGenerator's other arguments, and what a Keras user writes here instead (or why not at all).
@@ -935,8 +942,8 @@ def _one_problem(err: Mapping[str, Any], source: str, cls: type[BaseModel], pref
         where = f"{source}: {dotted.rsplit('.', 1)[0]}" if "." in dotted else source  # at the top: the source says where
         return unknown_key(loc[-1], known, where=where, path=path[:-1], source=source)
     if err["type"] == "missing":
-        hint = (': where it saves, as Keras asks, e.g. filepath = "ckpt/e{epoch:02d}.safetensors" (relative to the file)'
-                if loc[-1] == "filepath" else "")  # ModelCheckpoint's (helper-143: its default wrote beside the shell)
+        hint = (': where it saves, as Keras asks, e.g. filepath = "ckpt/e{epoch:02d}.safetensors" (in a file, relative '
+                "to it)" if loc[-1] == "filepath" else "")  # ModelCheckpoint's (helper-143: its default wrote beside the shell)
         return SpecError(f"{at}{dotted}: required key is missing{hint}", path=path, source=source)
     msg = err["msg"].removeprefix("Value error, ").replace("Input should be ", "must be ", 1)  # the house's phrasing
     if err["type"] == "model_type":  # "a valid dictionary or instance of TrainConfig": a class the user never wrote
@@ -1016,10 +1023,6 @@ def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
         if isinstance(cb, ReduceLROnPlateauConfig) and cfg.train.swa is not None and cfg.train.swa.lr is not None:
             raise SpecError(f"{where}: ReduceLROnPlateau and train.swa.lr both set the learning rate (SWA sets "
                             "its lr again every epoch): drop one of them", path=("callbacks", i, "type"), source=source)
-        if isinstance(cb, ReduceLROnPlateauConfig) and cfg.train.schedule is not None:
-            raise SpecError(f"{where}: ReduceLROnPlateau and train.schedule both set the learning rate (Keras refuses "
-                            "the two together too: a schedule's lr cannot be reduced): drop one of them",
-                            path=("callbacks", i, "type"), source=source)
         if isinstance(cb, EarlyStoppingConfig) and cb.restore_best_weights and cfg.train.use_ema and not any(
                 isinstance(c, SwapEMAWeightsConfig) and c.swap_on_epoch for c in cfg.callbacks[:i]):
             warnings.warn(ema_replaced(where), SpecWarning, stacklevel=user_level())

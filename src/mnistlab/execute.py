@@ -911,8 +911,8 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
         if not last:
             continue
         then, now = dict(flatten_config(last[-1].config)), dict(flatten_config(cell.config))
-        differ = [k for k in sorted(set(then) | set(now))
-                  if k not in UNSET_IN_CHANGES and repr(then.get(k)) != repr(now.get(k))]
+        differ = [k for k in sorted(set(then) | set(now)) if repr(then.get(k)) != repr(now.get(k))
+                  and _a_setting(k, now.get(k))]
         if differ:
             shown = ", ".join(f"{_written(k)}: {_said(then.get(k))} -> {_said(now.get(k))}" for k in differ[:most])
             said.append(f'variant "{variant}": its settings changed since run {last[-1].run_id} ({shown}'
@@ -921,6 +921,17 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
 
 
 UNSET_IN_CHANGES = ("train.seed", "data.split_seed", "train.threads", "train.device")  # a cell's own, or speed's
+
+
+def _a_setting(key: str, now: Any) -> bool:
+    """Whether a flattened config key that differs between a variant's last run and its cell now
+    is a change of what trains (helper-144): not a seed, threads or device; not a layer's name (no
+    part of a run's key); not a Normalization's mean or variance that its run adapted and
+    recorded, where the file leaves them unset."""
+    leaf = key.rsplit(".", 1)[-1]
+    if key in UNSET_IN_CHANGES or (key.startswith("model.") and leaf in ("name", "keras_class")):
+        return False
+    return not (key.startswith("model.") and leaf in ("mean", "variance") and now is None)
 
 
 def _written(key: str) -> str:

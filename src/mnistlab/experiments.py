@@ -378,9 +378,9 @@ def same_setting(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
     return la == lb and ((ta is None and sa == tb) or (tb is None and sb == ta))
 
 
-def quick_config(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """The same run, shrunk for smoke tests: a small data subset and one epoch (SWA from epoch 1, a
-    cosine's warm-up the same share of that epoch as of the run's)."""
+def quick_config(raw: Mapping[str, Any], epochs: int = 1) -> dict[str, Any]:
+    """The same run, shrunk for smoke tests: a small data subset and ``epochs`` (one; a search's
+    quick trials take two: SWA from epoch 1, a cosine's warm-up the same share of them as of the run's)."""
     d = copy.deepcopy(dict(raw))
     data = d.setdefault("data", {})
     data["subset"] = min(int(data.get("subset") or QUICK_SUBSET), QUICK_SUBSET)
@@ -388,13 +388,13 @@ def quick_config(raw: Mapping[str, Any]) -> dict[str, Any]:
     if isinstance(val, int) and not isinstance(val, bool) and val > 0:
         data["validation"] = max(1, data["subset"] // 6)
     train = d.setdefault("train", {})
-    epochs, train["epochs"] = train.get("epochs", 5), 1
+    full, train["epochs"] = train.get("epochs", 5), epochs
     if isinstance(train.get("swa"), dict) and "start_epoch" in train["swa"]:
-        train["swa"]["start_epoch"] = 1  # SWA still runs, over the one epoch
+        train["swa"]["start_epoch"] = 1  # SWA still runs, from the first epoch
     schedule = train.get("schedule")
     warmup = schedule.get("warmup_epochs") if isinstance(schedule, dict) else None
-    if all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < math.inf for x in (warmup, epochs)):
-        schedule["warmup_epochs"] = warmup / epochs  # (a warm-up must end before the last epoch: else refused)
+    if all(isinstance(x, (int, float)) and not isinstance(x, bool) and 0 < x < math.inf for x in (warmup, full)):
+        schedule["warmup_epochs"] = warmup / full * epochs  # (a warm-up must end before the last epoch: else refused)
     return d
 
 
@@ -625,8 +625,9 @@ def _named_once(variants: list[Variant], raw_variants: list[Mapping[str, Any]],
                 continue
             # derived from a grid's values (helper-143: 0.001 and 0.0010 print alike; no line was said): at that grid
             at = (*list(v.written.values())[-1], list(v.written)[-1]) if v.written else ()
-            twice.append(SpecError(f'{source}: two variants are named "{v.name}": a grid\'s values that print alike '
-                                   "(0.001 and 0.0010) make the same variant twice; drop one", source=source, path=at))
+            twice.append(SpecError(f'{source}: two variants are named "{v.name}" (a grid\'s values that print alike, '
+                                   "0.001 and 0.0010, name two alike): give them distinct names, or drop one", source=source,
+                                   path=at))
     return list(kept.values()), twice
 
 
@@ -724,11 +725,11 @@ def _committee_variants(names: Any, by_name: Mapping[str, Variant], where: str, 
     if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise SpecError(f"{where}: variants: must be a list of variant names, e.g. [\"a\", \"b\"], got "
                         f"{show(names)}", path=at, source=source)
-    expanded: list[str] = []  # a [[variants]] entry with a grid of its own stands for its variants, as in compare --variant
-    for n in names:
-        expanded += (grid_family(n, by_name) or [n]) if n not in by_name else [n]
-    names = expanded
-    for k, n in enumerate(names):
+    # a [[variants]] entry with a grid of its own stands for its variants, as in compare --variant; each
+    # name keeps its place in the file's list (an error's line, helper-144)
+    placed = [(k, m) for k, n in enumerate(names) for m in ((grid_family(n, by_name) or [n]) if n not in by_name else [n])]
+    names = [m for _, m in placed]
+    for i, (k, n) in enumerate(placed):
         if n not in by_name and any(t.get("name") == n for t in tables):
             raise SpecError(f'{where}: variants: "{clip(n, 60)}" is a committee: a committee gathers variants, not '
                             "committees; list its variants here", path=(*at, k), source=source)
@@ -736,7 +737,7 @@ def _committee_variants(names: Any, by_name: Mapping[str, Variant], where: str, 
             hint = did_you_mean(n, by_name) or f"; the variants: {clip(', '.join(by_name), 200)}"
             raise SpecError(f'{where}: variants: no variant is named "{clip(n, 60)}"{hint}', path=(*at, k),
                             source=source)
-        if names.index(n) != k:
+        if names.index(n) != i:
             raise SpecError(f'{where}: variants: "{clip(n, 60)}" is listed twice', path=(*at, k), source=source)
     chosen = [by_name[n] for n in names]
     if sum(v.repeats * v.committee for v in chosen) < 2:

@@ -308,7 +308,7 @@ class _KerasMoments:
             bn.num_batches_tracked.add_(1)
             weight = 1.0 / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
             bn.running_mean.lerp_(mean.to(bn.running_mean.dtype), weight)
-            var = (invstd.double().pow(-2) - bn.eps).clamp_(min=0.0)  # a constant channel: 0, not -1e-10
+            var = (invstd.float().pow(-2) - bn.eps).clamp_(min=0.0)  # float32: MPS has no float64; a constant channel: 0
             bn.running_var.lerp_(var.to(bn.running_var.dtype), weight)
         return out
 

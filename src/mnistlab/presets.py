@@ -425,8 +425,9 @@ def _deotte_bn_cnn() -> ModelSpec:
 # Recognition" (arXiv:2008.10400): stacks of unpadded convolutions without bias, each followed by
 # BatchNormalization and ReLU, no pooling, and one Dense 10 without bias followed by a
 # BatchNormalization on the logits. Their BN is PyTorch's (momentum 0.1 of the new batch, eps
-# 1e-5), which in Keras words is momentum 0.9, epsilon 1e-5. Their models scale inputs to [-1, 1];
-# here the first BN after an unpadded, bias-free conv removes any input offset and scale, so
+# 1e-5), which in Keras words is momentum 0.9, epsilon 1e-5 (mnistlab's BN moves its variance as
+# Keras's, toward the batch's biased variance, where PyTorch's moves toward the unbiased one).
+# Their models scale inputs to [-1, 1]; here the first BN after an unpadded, bias-free conv removes any input offset and scale, so
 # mnistlab's [0, 1] inputs train the same model. Their public logs: 99.69-99.70% at the last of
 # 150 epochs over 30 seeds (bench/published_simple_cnn.py); the paper's higher single-model
 # figures pick the epoch on the test set.

@@ -1506,9 +1506,6 @@ def _check_callback_objects(callbacks: Sequence[Callback], validation: bool, cfg
         if isinstance(cb, ReduceLROnPlateau) and cfg.train.swa is not None and cfg.train.swa.lr is not None:
             raise SpecError("train(): callbacks: ReduceLROnPlateau and swa's lr both set the learning rate (SWA sets "
                             "its lr again every epoch): drop one of them")
-        if isinstance(cb, ReduceLROnPlateau) and cfg.train.schedule is not None:
-            raise SpecError("train(): callbacks: ReduceLROnPlateau and a schedule both set the learning rate (Keras "
-                            "refuses the two together too): drop one of them")
         monitor = getattr(cb, "monitor", None)
         if not isinstance(monitor, str) or getattr(cb, "save_best_only", True) is False:
             continue  # (a ModelCheckpoint saving every epoch never reads its monitor)

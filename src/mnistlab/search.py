@@ -1110,10 +1110,7 @@ def trial_base(base: Mapping[str, Any], quick: bool) -> dict[str, Any]:
 
     if not quick:
         return copy.deepcopy(dict(base))
-    epochs = int((base.get("train") or {}).get("epochs", 5))
-    out = quick_config(base)
-    out["train"]["epochs"] = min(epochs, 2)
-    return out
+    return quick_config(base, epochs=min(int((base.get("train") or {}).get("epochs", 5)), 2))
 
 
 def _ask(study: Any, space: SearchSpace, dists: Mapping[str, Any], name: str, base: Mapping[str, Any],
