@@ -427,10 +427,10 @@ def _deotte_bn_cnn() -> ModelSpec:
 # BatchNormalization on the logits. Their BN is PyTorch's (momentum 0.1 of the new batch, eps
 # 1e-5), which in Keras words is momentum 0.9, epsilon 1e-5 (mnistlab's BN moves its variance as
 # Keras's, toward the batch's biased variance, where PyTorch's moves toward the unbiased one).
-# Their models scale inputs to [-1, 1]; here the first BN after an unpadded, bias-free conv removes any input offset and scale, so
-# mnistlab's [0, 1] inputs train the same model. Their public logs: 99.69-99.70% at the last of
-# 150 epochs over 30 seeds (bench/published_simple_cnn.py); the paper's higher single-model
-# figures pick the epoch on the test set.
+# Their models scale inputs to [-1, 1]; here the first BN after an unpadded, bias-free conv
+# removes any input offset and scale, so mnistlab's [0, 1] inputs train the same model. Their
+# public logs: 99.69-99.70% at the last of 150 epochs over 30 seeds (bench/published_simple_cnn.py);
+# the paper's higher single-model figures pick the epoch on the test set.
 # ---------------------------------------------------------------------------------------------
 def simple_cnn(widths: Sequence[int], size: int) -> ModelSpec:
     """An et al. 2020's M<size> network: for each width in ``widths`` an unpadded ``size`` x ``size``
