@@ -902,3 +902,15 @@ def test_a_rerun_after_an_edit_says_which_settings_changed(tmp_path: Path, data_
     assert lines[0].endswith("(train.batch_size: 60 -> 40): its cells train again"), lines
     assert "(callbacks[0].patience: 3 -> 4, train.batch_size: 60 -> 40): its cells train again" in lines[1], lines
     assert main(argv) == 0 and "settings changed" not in capsys.readouterr().out  # nothing changed since
+    # helper-144: a Normalization's adapted statistics (recorded, unset in the file) and a layer's name
+    # (no part of a run's key) are no change; the lr is
+    norm = text.replace("model = { dense = [8] }", 'model = { layers = [{ type = "Normalization" }, { type = "Flatten" }, '
+                        '{ type = "Dense", units = 10, activation = "softmax" }] }')
+    p.write_text(norm)
+    assert main(argv) == 0
+    capsys.readouterr()
+    p.write_text(norm.replace('type = "Flatten" }', 'type = "Flatten", name = "flat" }').replace("batch_size = 60",
+                                                                                               "batch_size = 30"))
+    assert main(argv) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "settings changed" in line]
+    assert len(lines) == 2 and all(line.endswith("(train.batch_size: 60 -> 30): its cells train again") for line in lines)

@@ -931,7 +931,7 @@ def _a_setting(key: str, now: Any) -> bool:
     leaf = key.rsplit(".", 1)[-1]
     if key in UNSET_IN_CHANGES or (key.startswith("model.") and leaf in ("name", "keras_class")):
         return False
-    return not (key.startswith("model.") and leaf in ("mean", "variance") and now is None)
+    return not (key.startswith("model.") and leaf in ("mean", "variance", "adapted") and now is None)
 
 
 def _written(key: str) -> str:
