@@ -914,3 +914,21 @@ def test_a_rerun_after_an_edit_says_which_settings_changed(tmp_path: Path, data_
     assert main(argv) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if "settings changed" in line]
     assert len(lines) == 2 and all(line.endswith("(train.batch_size: 60 -> 30): its cells train again") for line in lines)
+
+
+def test_runs_writing_one_checkpoint_path_are_warned_before_they_train(tmp_path: Path, data_dir: Path, capsys) -> None:
+    """helper-145: a [base] ModelCheckpoint wrote one file for variants a and b: b's replaced a's, unsaid."""
+    from mnistlab.execute import shared_checkpoints
+    from mnistlab.experiments import load_experiment
+
+    exp = write(tmp_path, TINY.replace("[base.data]", 'callbacks = [{ type = "ModelCheckpoint", filepath = '
+                                       '"ckr/e{epoch}.safetensors" }]\n[base.data]') + '[[variants]]\nname = "a"\n'
+                '[[variants]]\nname = "b"\n"train.lr" = 0.01\n[[variants]]\nname = "c"\nrepeats = 2\n'
+                'callbacks = [{ type = "ModelCheckpoint", filepath = "own/e{epoch}.safetensors" }]\n', "ck.toml")
+    said = shared_checkpoints(load_experiment(exp).cells())  # (paths relative to the file: absolute, or relative here)
+    assert [line.split('" is written', 1)[1] for line in said] == [
+        " by 2 runs (of 'a', 'b'): each run's saves replace the others'; give each variant a filepath of its own",
+        " by 2 runs (of 'c'): each run's saves replace the others'; the last run's files stay"]
+    assert said[0].startswith('ModelCheckpoint filepath "') and "ckr/e{epoch}.safetensors" in said[0]
+    assert main(["run", str(exp), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 0
+    assert capsys.readouterr().err.count("warning: ModelCheckpoint filepath") == 2

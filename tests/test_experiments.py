@@ -98,7 +98,8 @@ def test_keys_follow_the_resolved_config(tmp_path: Path) -> None:
     ("[grid]\n\"train.lx\" = [0.1]\n", 'no key "lx"'),
     ('[[variants]]\nname = "a"\n[[variants]]\nname = "a"\n', 'two variants are named "a"'),
     # helper-143: grid values that print alike; said at the grid's key (its line)
-    ('[grid]\n"train.lr" = [0.001, 0.0010]\n', ':11: two variants are named "lr=0.001" (a grid\'s values that print alike'),
+    ('[grid]\n"train.lr" = [0.001, 0.0010]\n', ':11: two variants are named "lr=0.001" (a grid gives one value twice'),
+    ('[grid]\n"train.lr" = [0.001, 0.0010]\n"train.batch_size" = [16]\n', ':11: two variants are named'),  # the lr's line
     ('[[variants]]\nname = 5\n', "variants[0]: name: must be a non-empty string"),  # no name: its place
     ('name = "bad name!"\n', "name: must be ASCII letters"),
     ('[[variants]]\nname = "a\\u0007b"\n', r'variant "a\x07b": name: has a control character (got "a\x07b")'),

@@ -36,6 +36,8 @@ def test_cosine_schedule():
     assert cosine_lr(0.5, 1.0, total_epochs=10, warmup_epochs=1) == pytest.approx(0.5)
     assert 0 < cosine_lr(0, 1.0, total_epochs=10, warmup_epochs=1) < 0.01
     assert cosine_lr(1, 1.0, total_epochs=11, warmup_epochs=1) == pytest.approx(1.0)
+    # a base ReduceLROnPlateau lowered below min_lr stays, never rising toward min_lr (helper-145)
+    assert [cosine_lr(e, 0.001, total_epochs=5, min_lr=0.005) for e in (2, 3, 4)] == [0.001] * 3
 
 
 def test_onecycle_schedule():

@@ -226,6 +226,13 @@ def test_predict_checks_what_it_is_given(data_dir):
     ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "ck/{epoch.__class__.__name__}.safetensors"}]},
      '"{epoch.__class__.__name__}" reaches into a value'),
     ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "ck/{loss[0]}.safetensors"}]}, '"{loss[0]}" reaches into'),
+    # helper-145: a format in the format grew past a name's length at epoch 25; a 4.7 KB path; a right-to-left mark
+    ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "ck/{epoch:>{epoch}0}.safetensors"}]},
+     "formats its format with a value"),
+    ({"callbacks": [{"type": "ModelCheckpoint", "filepath": ("d" * 79 + "/") * 60 + "x.safetensors"}]},
+     "is 4,813 bytes long: file systems take 4,000 at most"),
+    ({"callbacks": [{"type": "ModelCheckpoint", "filepath": "ck/e{epoch}\u202egpj.safetensors"}]},
+     "holds a control character"),
 ])
 def test_settings_a_run_could_not_honour_are_refused_up_front(settings, needle):
     with pytest.raises(SpecError) as info:

@@ -312,6 +312,7 @@ def check_filepath(filepath: str, who: str = "filepath") -> list[str]:
 
 
 MAX_NAME_BYTES = 255  # one file or folder name (Linux's NAME_MAX, macOS's and Windows's 255 characters)
+MAX_PATH_BYTES = 4000  # a whole path (Linux's PATH_MAX is 4096, with the folder it is relative to)
 MAX_FIELD_WIDTH = 32  # a {key:WIDTH.PRECISION} over this is a mistake (helper-143: {epoch:>999999999} built 1 GB)
 
 
@@ -322,11 +323,18 @@ def _check_filepath_text(filepath: str, who: str) -> None:
     evaluate it), a width or precision over :data:`MAX_FIELD_WIDTH`."""
     import string
 
-    if any(ord(c) < 32 or ord(c) == 127 for c in filepath):
-        raise SpecError(f"{who}: {filepath!r} holds a control character (a file name cannot)")
+    if any(ord(c) < 32 or ord(c) == 127 or 0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 for c in filepath):
+        raise SpecError(f"{who}: {filepath!r} holds a control character (a file name cannot; a right-to-left mark "
+                        "would show it otherwise than it is)")
+    if len(filepath.encode()) > MAX_PATH_BYTES:
+        raise SpecError(f'{who}: "{clip(filepath, 60)}" is {len(filepath.encode()):,} bytes long: file systems take '
+                        f"{MAX_PATH_BYTES:,} at most")
     for _, field, spec, _ in string.Formatter().parse(filepath):
         if field is None:
             continue
+        if "{" in (spec or ""):  # helper-145: {epoch:>{epoch}0} grew with the epochs, past a name's length
+            raise SpecError(f'{who}: "{{{field}:{clip(spec or "", 20)}}}" formats its format with a value: write a '
+                            "fixed one, such as {epoch:03d}")
         if "." in field or "[" in field:
             raise SpecError(f'{who}: "{{{field}}}" reaches into a value: name a key alone, {{epoch}} or a logged '
                             "value such as {val_loss:.4f}")

@@ -250,8 +250,14 @@ class TrainConfig(BaseModel):
             settings = ", ".join(f"train.{optimizer_key(str(k))} = {toml_repr(x)}" for k, x in given.items()
                                  if k not in ("type", "class_name", "name", "module", "registered_name")
                                  and x is not None and k not in KERAS_OPTIMIZER_NOT_OFFERED)
-            raise ValueError(f'is a name, not a table: optimizer = "{clip(str(kind).lower(), 20)}"'
-                             + (f", and its settings as train keys ({clip(settings, 80)})" if settings else ""))
+            refused = [str(k) for k, x in given.items() if k in KERAS_OPTIMIZER_NOT_OFFERED and x is not None]
+            name = str(kind).lower()
+            if name not in _OPTIMIZER_DEFAULTS:  # helper-145: "optimizer = \"lion\"", then refused
+                raise ValueError(f"is a name, not a table, and {clip(str(kind), 20)} is not one of mnistlab's optimizers: "
+                                 f"{', '.join(_OPTIMIZER_DEFAULTS)}")
+            raise ValueError(f'is a name, not a table: optimizer = "{clip(name, 20)}"'
+                             + (f", and its settings as train keys ({clip(settings, 160)})" if settings else "")
+                             + (f"; {', '.join(refused)}: not offered here" if refused else ""))
         return v
 
     @field_validator("optimizer")
@@ -282,22 +288,25 @@ class TrainConfig(BaseModel):
             raise ValueError(f'unknown device "{v}"; use auto, cpu, cuda, cuda:N or mps')
         return d
 
-    @model_validator(mode="after")
-    def _check_schedule(self) -> TrainConfig:
+    @field_validator("schedule")
+    @classmethod
+    def _check_schedule(cls, s: Any, info: ValidationInfo) -> Any:
         """A cosine schedule that could not be meant (helper-143: both trained on, silently): a
         ``min_lr`` above the run's lr (the lr would rise to it), a warm-up not over before the last
-        epoch (the lr would never reach ``lr``). ``lr`` is the optimizer's default when unset."""
-        s = self.schedule
-        if not isinstance(s, CosineSchedule):
-            return self
-        lr = self.lr if self.lr is not None else optimizer_defaults(self.optimizer)["lr"]
+        epoch (the lr would never reach ``lr``). ``lr`` is the optimizer's default when unset. Said
+        at the schedule's key (its line in a file: helper-145); unchecked where epochs, optimizer or
+        lr is itself wrong (said on its own)."""
+        epochs, optimizer = info.data.get("epochs"), info.data.get("optimizer")
+        if not isinstance(s, CosineSchedule) or epochs is None or optimizer is None or "lr" not in info.data:
+            return s
+        lr = info.data["lr"] if info.data["lr"] is not None else optimizer_defaults(optimizer)["lr"]
         if s.min_lr > lr:
-            raise ValueError(f"schedule.min_lr ({s.min_lr:g}) is above train.lr ({lr:g}): the cosine decays from lr "
-                             "down to min_lr, and would rise instead")
-        if s.warmup_epochs and s.warmup_epochs >= self.epochs:
-            raise ValueError(f"schedule.warmup_epochs ({s.warmup_epochs:g}) is as long as the run or longer ({self.epochs} "
-                             "epochs): the learning rate would never reach train.lr")
-        return self
+            raise ValueError(f"min_lr ({s.min_lr:g}) is above train.lr ({lr:g}): the cosine decays from lr down to "
+                             "min_lr, and would rise instead")
+        if s.warmup_epochs and s.warmup_epochs >= epochs:
+            raise ValueError(f"warmup_epochs ({s.warmup_epochs:g}) is as long as the run or longer ({epochs} "
+                             f"epoch{'s' * (epochs != 1)}): the learning rate would never reach train.lr")
+        return s
 
     @model_validator(mode="after")
     def _check_momentum(self) -> TrainConfig:
@@ -950,7 +959,7 @@ def _one_problem(err: Mapping[str, Any], source: str, cls: type[BaseModel], pref
         msg = f"must be a table of settings ([{dotted}] or {dotted} = {{ ... }})"
     got = err.get("input")
     # a table's own check (swa.start_epoch after the last epoch) says the values it read: the whole table adds nothing
-    table_check = err["type"] == "value_error" and isinstance(got, dict)
+    table_check = err["type"] == "value_error" and isinstance(got, (dict, BaseModel))
     shown = ("" if "got " in msg or table_check else f" (got {show(got)})" if isinstance(got, (dict, list))
              else f" (got {clip(toml_repr(got), 60)})")
     return SpecError(f"{at}{dotted or 'top level'}: {msg}{shown}", path=path, source=source)

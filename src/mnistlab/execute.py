@@ -44,7 +44,7 @@ from mnistlab.errors import (CheckpointError, DataError, MnistlabError, ReportWa
                              user_level)
 from mnistlab.metrics import committee_probs
 from mnistlab.experiments import Cell, Experiment, load_experiment, variant_setting
-from mnistlab.files import STOP_SIGNALS, PipeGuard, stop_signals_held
+from mnistlab.files import STOP_SIGNALS, PipeGuard, display_name, stop_signals_held
 from mnistlab.live import EpochProgress, driver_alive, planned, read_plan
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, run_alive
 from mnistlab.run import Recorder, RunResult, run_config, run_data_mistakes, run_members
@@ -855,6 +855,28 @@ def load_checked(path: str | os.PathLike, data_dir: str | os.PathLike | None = N
         every = [exc, *exc.more, *found]
         exc.more, exc.partial = (), None  # each said once, in the one list below
         raise together(every, in_order=True) from None
+
+
+def shared_checkpoints(cells: Sequence[Cell]) -> list[str]:
+    """A line for each ModelCheckpoint ``filepath`` that several of ``cells`` write (a ``[base]``
+    callback's, say): their files have the same names, so each run's saves replace the others'
+    (helper-145: variant b's silently replaced a's). Keras's ModelCheckpoint has no run in its
+    names either; the line says to give each variant its own path."""
+    users: dict[str, list[Cell]] = {}
+    for c in cells:
+        for cb in c.config.get("callbacks") or ():
+            if isinstance(cb, Mapping) and cb.get("type") == "ModelCheckpoint" and isinstance(cb.get("filepath"), str):
+                users.setdefault(cb["filepath"], []).append(c)
+    said = []
+    for path, who in users.items():
+        if len(who) > 1:
+            names = list(dict.fromkeys(c.variant for c in who))
+            fix = ("give each variant a filepath of its own" if len(names) > 1 else
+                   "the last run's files stay")  # (one variant's seeds: Keras names no run either)
+            shown = os.path.relpath(path) if os.path.isabs(path) and not os.path.relpath(path).startswith("..") else path
+            said.append(f'ModelCheckpoint filepath "{display_name(shown)}" is written by {len(who)} runs (of '
+                        f"{', '.join(repr(n) for n in names)}): each run's saves replace the others'; {fix}")
+    return said
 
 
 def data_changed(st: RunStore, cells: Sequence[Cell], force: bool = False) -> list[str]:

@@ -623,11 +623,16 @@ def _named_once(variants: list[Variant], raw_variants: list[Mapping[str, Any]],
                 twice.append(SpecError(f'{source}: two variants are named "{v.name}"; give them distinct names',
                                        source=source, path=("variants", named[1], "name")))
                 continue
-            # derived from a grid's values (helper-143: 0.001 and 0.0010 print alike; no line was said): at that grid
-            at = (*list(v.written.values())[-1], list(v.written)[-1]) if v.written else ()
-            twice.append(SpecError(f'{source}: two variants are named "{v.name}" (a grid\'s values that print alike, '
-                                   "0.001 and 0.0010, name two alike): give them distinct names, or drop one", source=source,
-                                   path=at))
+            # derived from a grid's values (helper-143: 0.001 and 0.0010 print alike; no line was said): said at
+            # the key whose values differ though they print alike (helper-145), else where the variant is written
+            first = kept[v.name]
+            key = next((k for k in v.written if repr(first.overrides.get(k)) != repr(v.overrides.get(k))), None)
+            alike = (f" ({first.overrides[key]!r} and {v.overrides[key]!r} print alike)"
+                     if key is not None and key in first.overrides else " (a grid gives one value twice)")
+            key = key if key is not None else next(iter(v.written), None)  # (the same values: the grid's first key)
+            at = (*v.written[key], key) if key is not None else ()
+            twice.append(SpecError(f'{source}: two variants are named "{v.name}"{alike}: give them distinct names, or '
+                                   "drop one", source=source, path=at))
     return list(kept.values()), twice
 
 
@@ -1137,7 +1142,7 @@ def base_value(known: Any, path: tuple[str, ...], source: str, where: str,
     """The base's value at the override ``path`` (written in the file's ``table``), and the path
     with its positions made plain (``-1``: the list's last); SpecError when the base has no such key
     (for an ImageDataGenerator argument [augment] has none of, what to write instead, as [base] says)."""
-    from mnistlab.config import KERAS_GENERATOR_ELSEWHERE  # (config builds on this module)
+    from mnistlab.config import KERAS_GENERATOR_ELSEWHERE, KERAS_OPTIMIZER_NOT_OFFERED  # (config builds on this module)
 
     cur, plain, dotted = known, [], written_key(path)
     for i, part in enumerate(path):
@@ -1176,6 +1181,8 @@ def base_value(known: Any, path: tuple[str, ...], source: str, where: str,
         if part not in cur and path[:1] == ("augment",) and i == 1 and (instead := KERAS_GENERATOR_ELSEWHERE.get(part)):
             raise SpecError(f'{source}: {where}: "{dotted}": Keras\'s ImageDataGenerator takes it; {instead}',
                             path=(*table, *path), source=source)  # as [base] says it
+        if part not in cur and path[:1] == ("train",) and i == 1 and (instead := KERAS_OPTIMIZER_NOT_OFFERED.get(part)):
+            raise SpecError(f'{source}: {where}: "{dotted}": {instead}', path=(*table, *path), source=source)  # helper-145
         if part not in cur:
             choices = [str(k) for k in cur]
             raise SpecError(f'{source}: {where}: "{dotted}": the base has no key "{part}"{key_hint(part, choices)}; '

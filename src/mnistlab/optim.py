@@ -395,12 +395,15 @@ def step_lr(epoch: float, base_lr: float, *, step_size: float, gamma: float) -> 
 
 
 def cosine_lr(epoch: float, base_lr: float, *, total_epochs: float, warmup_epochs: float = 0.0, min_lr: float = 0.0) -> float:
-    """Linear warm-up from ~0 to ``base_lr`` over ``warmup_epochs``, then half a cosine down to ``min_lr``."""
+    """Linear warm-up from ~0 to ``base_lr`` over ``warmup_epochs``, then half a cosine down to ``min_lr``;
+    a base below ``min_lr`` (ReduceLROnPlateau lowers it) stays as it is, never rising toward
+    ``min_lr`` (helper-145: 0.0035, 0.0044, 0.0050 with ``min_lr = 0.005``)."""
     if warmup_epochs > 0 and epoch < warmup_epochs:
         return base_lr * max(epoch / warmup_epochs, 1e-3)  # never exactly 0: step one must move
     span = max(total_epochs - warmup_epochs, 1e-12)
     progress = min(max((epoch - warmup_epochs) / span, 0.0), 1.0)
-    return min_lr + 0.5 * (base_lr - min_lr) * (1.0 + math.cos(math.pi * progress))
+    floor = min(min_lr, base_lr)
+    return floor + 0.5 * (base_lr - floor) * (1.0 + math.cos(math.pi * progress))
 
 
 def onecycle_lr(

@@ -126,8 +126,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     README, "Running on Ray"); Ray missing or an address that does not answer exits 2 at once.
     The backend flags override the experiment file's [resources] table.
     """
-    from mnistlab.execute import checkpoint_every, data_changed, load_checked, settings_changed, terminate_as_interrupt
-    from mnistlab.experiments import shared_runs
+    from mnistlab.execute import checkpoint_every, load_checked, terminate_as_interrupt
 
     check_backend_flags(backend, address, data_dir)
     exp = load_checked(experiment, data_dir, quick=quick)
@@ -140,13 +139,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     with terminate_as_interrupt() as stop, closed_output_stops(stop):
         try:
             click.echo(f"experiment {exp.name}: {cells} run{'s' * (cells != 1)}, store {st.root}", err=fmt != "table")
-            if quick:
-                _say_quick(exp.cells(), todo, err=fmt != "table")
-            for line in [*data_changed(st, todo, force), *settings_changed(st, todo, force)]:
-                click.echo(line, err=fmt != "table")
-            shared = [] if quick else shared_runs((c.variant, c.key, c.seed) for c in todo)  # a smoke run's 1-epoch
-            for line in shared:  # cells often coincide: no note
-                click.echo(f"note: {line}", err=True)
+            _say_before(exp, st, todo, quick=quick, force=force, err=fmt != "table")
         except KeyboardInterrupt:  # before the first cell
             _say_stopped(st, exp.name, int(stop.signum), [(c.variant, c.key) for c in todo], force)
         result, stopped = _sweep(exp, st, [(c.variant, c.key) for c in todo], stop, fmt, runner, jobs=jobs, force=force,
@@ -194,6 +187,24 @@ def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: St
     except KeyboardInterrupt:  # after the cells: scoring committees, closing Ray, printing the table
         _say_recorded(st, exp.name, int(stop.signum), cells, bool(options.get("force")))
     return result, stopped
+
+
+def _say_before(exp: Experiment, st: Any, todo: list[Cell], *, quick: bool, force: bool, err: bool) -> None:
+    """What `mnistlab run` says before its first cell: what --quick makes alike, the variants that
+    train again (their data or settings changed), the variants that share runs, and the
+    checkpoint paths several runs write."""
+    from mnistlab.execute import data_changed, settings_changed, shared_checkpoints
+    from mnistlab.experiments import shared_runs
+
+    if quick:
+        _say_quick(exp.cells(), todo, err=err)
+    for line in [*data_changed(st, todo, force), *settings_changed(st, todo, force)]:
+        click.echo(line, err=err)
+    shared = [] if quick else shared_runs((c.variant, c.key, c.seed) for c in todo)  # a smoke run's 1-epoch
+    for line in shared:  # cells often coincide: no note
+        click.echo(f"note: {line}", err=True)
+    for line in shared_checkpoints(todo):
+        click.echo(f"warning: {line}", err=True)
 
 
 def _say_stopped(st: RunStore, name: str, signum: int, cells: list[tuple[str, str]], force: bool) -> None:
