@@ -1083,3 +1083,23 @@ def test_validation_data_sharing_test_or_training_images_is_said(data_dir):
         warnings.simplefilter("error", DataWarning)  # images of neither: nothing said
         run_config(cfg(dataset="mnist", data={"subset": 1000}, train={"epochs": 1}), data_dir=data_dir, progress="none",
                    validation_data=(ds.train_images[-200:], ds.train_labels[-200:]))
+
+
+def test_a_run_stopped_early_says_by_what_and_when(data_dir, tmp_path) -> None:  # noqa: ANN001
+    """helper-143: a table of "epochs 2" for a 6-epoch run said nothing of EarlyStopping (Keras's
+    log says "Epoch 2: early stopping"); the run's message and metrics say so now."""
+    from mnistlab.run import train
+
+    run = train("mnist", "seed000-dense", epochs=6, subset=300, validation=0.2, data_dir=data_dir, progress="none",
+                callbacks=[{"type": "EarlyStopping", "patience": 0, "min_delta": 0.5, "restore_best_weights": True}],
+                store=tmp_path / "runs")
+    record = RunStore(tmp_path / "runs").get(run.run_id)
+    assert record.status == "finished" and record.metrics["stopped_epoch"] == 2 and len(record.history) == 2
+    assert record.message == "stopped early by EarlyStopping after epoch 2 of 6; the weights of epoch 1 restored"
+    full = train("mnist", "seed000-dense", epochs=2, subset=300, data_dir=data_dir, progress="none",
+                 callbacks=[{"type": "StopAtLoss", "threshold": 0.0}], store=tmp_path / "runs")  # never below 0: no stop
+    again = RunStore(tmp_path / "runs").get(full.run_id)
+    assert again.message == "" and "stopped_epoch" not in again.metrics
+    stop = train("mnist", "seed000-dense", epochs=3, subset=300, data_dir=data_dir, progress="none",
+                 callbacks=[{"type": "StopAtLoss", "threshold": 100.0}], store=tmp_path / "runs")
+    assert RunStore(tmp_path / "runs").get(stop.run_id).message == "stopped early by StopAtLoss after epoch 1 of 3"

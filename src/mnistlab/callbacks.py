@@ -417,10 +417,12 @@ class StopAtLoss(Callback):
     def __init__(self, threshold: float, monitor: str = "loss") -> None:
         self.threshold = float(threshold)
         self.monitor = monitor
+        self.stopped_epoch = -1  # the epoch (from 0) it stopped at, as EarlyStopping's
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         value = _monitored(logs, self.monitor, "StopAtLoss")
         if value is not None and value < self.threshold:
+            self.stopped_epoch = epoch
             self.trainer.stop_training = True
 
 

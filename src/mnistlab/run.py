@@ -373,8 +373,22 @@ def run_config(
                              else "none" if data.val_y is None else cfg.data.split)
     model.eval()
     model = model.to("cpu", memory_format=torch.contiguous_format)  # type: ignore[call-overload]  # torch's stubs lack memory_format
-    return RunResult(resolved, outcome.status, list(outcome.history), metrics, env, probs, model, outcome.message,
-                     outcome.error)
+    return RunResult(resolved, outcome.status, list(outcome.history), metrics, env, probs, model,
+                     outcome.message or _stopped_early(trainer.callbacks, t.epochs, outcome, metrics), outcome.error)
+
+
+def _stopped_early(callbacks: Sequence[Callback], epochs: int, outcome: FitOutcome, metrics: dict[str, Any]) -> str:
+    """A finished run's message where a callback (EarlyStopping, StopAtLoss) ended its fit before
+    ``epochs``: ``"stopped early by EarlyStopping after epoch 2 of 6; the weights of epoch 1
+    restored"``, its epoch (from 1) put in ``metrics["stopped_epoch"]`` (helper-143: a table of
+    "epochs 2" said nothing of why, as Keras's log says "Epoch 2: early stopping"). Else ""."""
+    stopper = next((cb for cb in callbacks if getattr(cb, "stopped_epoch", -1) >= 0), None)
+    if outcome.status != "finished" or stopper is None or len(outcome.history) >= epochs:
+        return ""
+    metrics["stopped_epoch"] = stopped = int(stopper.stopped_epoch) + 1  # type: ignore[attr-defined]
+    restored = metrics.get("restored_epoch")
+    return (f"stopped early by {type(stopper).__name__} after epoch {stopped} of {epochs}"
+            + (f"; the weights of epoch {restored} restored" if isinstance(restored, int) else ""))
 
 
 def run_callbacks(cfg: RunConfig, extra: Sequence[Callback] = (), extra_at: Sequence[int] = ()) -> list[Callback]:
