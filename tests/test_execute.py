@@ -914,6 +914,11 @@ def test_a_rerun_after_an_edit_says_which_settings_changed(tmp_path: Path, data_
     assert main(argv) == 0
     lines = [line for line in capsys.readouterr().out.splitlines() if "settings changed" in line]
     assert len(lines) == 2 and all(line.endswith("(train.batch_size: 60 -> 30): its cells train again") for line in lines)
+    named = p.read_text().replace("model = { layers", 'model = { name = "mine", layers')  # the model's own name is
+    p.write_text(named)  # part of a run's key, unlike its layers': said
+    assert main(argv) == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "settings changed" in line]
+    assert len(lines) == 2 and all(line.endswith('(model.name: unset -> "mine"): its cells train again') for line in lines)
 
 
 def test_runs_writing_one_checkpoint_path_are_warned_before_they_train(tmp_path: Path, data_dir: Path, capsys) -> None:

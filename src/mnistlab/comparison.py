@@ -635,7 +635,7 @@ def _flat_setting(config: Mapping[str, Any], others: Sequence[Mapping[str, Any]]
     return flat
 
 
-_NOT_SETTINGS = ("train.seed", "data.split_seed", "train.threads", "train.device")  # samples' or speed's
+NOT_SETTINGS = ("train.seed", "data.split_seed", "train.threads", "train.device")  # samples' or speed's
 
 
 def _telling_keys(flat: Mapping[Any, Mapping[str, Any]], most: int = 3, separate: int = 5) -> list[str]:
@@ -669,7 +669,7 @@ def _differing_keys(flat: Mapping[Any, Mapping[str, Any]]) -> list[str]:
     """The keys whose values differ among the flattened configs ``flat`` (a key one lacks differs),
     by name; none of seeds, threads or device."""
     configs = list(flat.values())
-    return [d for d in sorted({d for c in configs for d in c}) if d not in _NOT_SETTINGS
+    return [d for d in sorted({d for c in configs for d in c}) if d not in NOT_SETTINGS
             and len({repr(c.get(d)) for c in configs}) > 1]
 
 

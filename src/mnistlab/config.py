@@ -1159,11 +1159,11 @@ def _hashed(resolved: Mapping[str, Any], ignore: tuple[str, ...]) -> dict[str, A
     if payload.get("evaluate") == _EVALUATE_DEFAULT:
         del payload["evaluate"]
     if isinstance(model := resolved.get("model"), Mapping):
-        payload["model"] = _unnamed(model)
+        payload["model"] = without_layer_names(model)
     return payload
 
 
-def _unnamed(table: Any) -> Any:
+def without_layer_names(table: Any) -> Any:
     """A resolved model without its layers' ``name`` and an Activation's ``keras_class`` (blocks'
     layers too): how the summary and figures call a layer, not what trains, so renaming one (or
     writing ReLU for Activation("relu")) keeps a run's key and its checkpoint. The model's own name
@@ -1175,7 +1175,7 @@ def _unnamed(table: Any) -> Any:
 
 
 def _layer_unnamed(layer: Any) -> Any:
-    """One layer table of :func:`_unnamed`, its block's branch and shortcut layers too."""
+    """One layer table of :func:`without_layer_names`, its block's branch and shortcut layers too."""
     if not isinstance(layer, Mapping):
         return layer
     return {k: [_layer_unnamed(x) for x in v] if k in ("branch", "shortcut") and isinstance(v, list) else v

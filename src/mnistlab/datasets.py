@@ -59,7 +59,7 @@ from mnistlab.data.registry import (
     register_dataset,
 )
 from mnistlab.errors import DataError
-from mnistlab.files import write_atomic
+from mnistlab.files import data_dir_astray, write_atomic
 
 __all__ = [
     "MAX_IDX_BYTES", "SPLIT_FILES", "Dataset", "DatasetInfo", "DatasetStatus", "cache_dir", "candidate_dirs",
@@ -507,18 +507,10 @@ def missing_message(info: DatasetInfo, data_dir: str | os.PathLike | None = None
     mirror = info.mirrors[0] if info.mirrors else None
     get = (f"download them from {mirror.rstrip('/')}/ into {cache_dir() / info.dir_name}" if mirror
            else f"put them in {cache_dir() / info.dir_name}")
-    astray = _no_folder(data_dir)  # helper-140: `mnistlab run` (which may name the Ray workers' folder) said nothing of a typo
+    astray = data_dir_astray(data_dir)  # helper-140: `mnistlab run` (it may name Ray workers' folder) said nothing of a typo
     return (f"{info.name}: files not found{f' ({astray})' if astray else ''}: looked in {where} for {files}; {get}, or "
             f"put them in a folder of your own and name it with --data-dir (data_dir= in Python) or MNISTLAB_DATA_DIR")
 
-
-def _no_folder(data_dir: str | os.PathLike | None) -> str | None:
-    """``"MNISTLAB_DATA_DIR is '/dta', which is no folder"`` where the folder named to search first
-    (``data_dir``, else the variable) does not exist; None where it does, or none is named."""
-    named = data_dir if data_dir is not None else os.environ.get("MNISTLAB_DATA_DIR") or None
-    if named is None or Path(named).expanduser().is_dir():
-        return None
-    return f"{'--data-dir' if data_dir is not None else 'MNISTLAB_DATA_DIR'} is {str(named)!r}, which is no folder"
 
 
 def _stamp(located: Located) -> dict[str, Any]:

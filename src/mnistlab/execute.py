@@ -873,8 +873,9 @@ def shared_checkpoints(cells: Sequence[Cell]) -> list[str]:
             names = list(dict.fromkeys(c.variant for c in who))
             fix = ("give each variant a filepath of its own" if len(names) > 1 else
                    "the last run's files stay")  # (one variant's seeds: Keras names no run either)
-            shown = os.path.relpath(path) if os.path.isabs(path) and not os.path.relpath(path).startswith("..") else path
-            said.append(f'ModelCheckpoint filepath "{display_name(shown)}" is written by {len(who)} runs (of '
+            here = os.path.relpath(path)  # (a file's paths are absolute: said from here, where that is shorter)
+            shown = display_name(path if here.startswith("..") else here)
+            said.append(f'ModelCheckpoint filepath "{shown}" is written by {len(who)} runs (of '
                         f"{', '.join(repr(n) for n in names)}): each run's saves replace the others'; {fix}")
     return said
 
@@ -916,8 +917,12 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
     "finished" for the cells it trained again): the first ``most`` config keys that differ, then
     and now (seeds, threads and device aside; runs of the same size, a --quick run beside --quick
     runs). Empty with ``force`` (every cell trains anyway)."""
-    from mnistlab.comparison import flatten_config, smoke_run
+    from mnistlab.comparison import NOT_SETTINGS, flatten_config, smoke_run
+    from mnistlab.config import without_layer_names
     from mnistlab.experiments import is_quick
+
+    def flat(config: Mapping[str, Any]) -> dict[str, Any]:  # what trains: layer names are no part of a run's key
+        return dict(flatten_config({**config, "model": without_layer_names(config.get("model"))}))
 
     if force:
         return []
@@ -932,9 +937,9 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
                 and r.config and smoke_run(r) == is_quick(cell.config)]
         if not last:
             continue
-        then, now = dict(flatten_config(last[-1].config)), dict(flatten_config(cell.config))
+        then, now = flat(last[-1].config), flat(cell.config)
         differ = [k for k in sorted(set(then) | set(now)) if repr(then.get(k)) != repr(now.get(k))
-                  and _a_setting(k, now.get(k))]
+                  and k not in NOT_SETTINGS and not _adapted(k, now.get(k))]
         if differ:
             shown = ", ".join(f"{_written(k)}: {_said(then.get(k))} -> {_said(now.get(k))}" for k in differ[:most])
             said.append(f'variant "{variant}": its settings changed since run {last[-1].run_id} ({shown}'
@@ -942,18 +947,11 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
     return said
 
 
-UNSET_IN_CHANGES = ("train.seed", "data.split_seed", "train.threads", "train.device")  # a cell's own, or speed's
-
-
-def _a_setting(key: str, now: Any) -> bool:
-    """Whether a flattened config key that differs between a variant's last run and its cell now
-    is a change of what trains (helper-144): not a seed, threads or device; not a layer's name (no
-    part of a run's key); not a Normalization's mean or variance that its run adapted and
-    recorded, where the file leaves them unset."""
-    leaf = key.rsplit(".", 1)[-1]
-    if key in UNSET_IN_CHANGES or (key.startswith("model.") and leaf in ("name", "keras_class")):
-        return False
-    return not (key.startswith("model.") and leaf in ("mean", "variance", "adapted") and now is None)
+def _adapted(key: str, now: Any) -> bool:
+    """Whether a flattened config key that differs between a variant's last run and its cell now is
+    a Normalization's statistic that the run adapted and recorded, where the file leaves it unset
+    (helper-144): no change of what trains."""
+    return key.startswith("model.") and key.rsplit(".", 1)[-1] in ("mean", "variance", "adapted") and now is None
 
 
 def _written(key: str) -> str:

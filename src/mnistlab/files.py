@@ -82,6 +82,16 @@ def display_name(name: object) -> str:
     return printable(text)
 
 
+def data_dir_astray(data_dir: str | os.PathLike | None = None) -> str | None:
+    """``"MNISTLAB_DATA_DIR is '/dta', which is no folder"`` where the folder named to search for
+    datasets first (``data_dir``, else the ``MNISTLAB_DATA_DIR`` variable) does not exist; None
+    where it does, or none is named. (Light: the CLI asks it while parsing its flags.)"""
+    named = data_dir if data_dir is not None else os.environ.get("MNISTLAB_DATA_DIR") or None
+    if named is None or Path(named).expanduser().is_dir():
+        return None
+    return f"{'--data-dir' if data_dir is not None else 'MNISTLAB_DATA_DIR'} is {str(named)!r}, which is no folder"
+
+
 def check_output_path(path: str | os.PathLike) -> Path:
     """``path`` as a regular file this process can create or replace; OutputError (one line) otherwise
     (a folder, a missing folder, no permission, a device / FIFO / socket, which writing through a

@@ -13,7 +13,7 @@ import click
 
 from mnistlab._toml import inline_value, toml_value
 from mnistlab.errors import OutputError, SpecError, SpecWarning, user_level
-from mnistlab.files import check_output_path, write_output
+from mnistlab.files import check_output_path, data_dir_astray, write_output
 
 if TYPE_CHECKING:  # RunStore is imported late at run time (see open_store)
     from mnistlab.store import RunStore
@@ -131,15 +131,12 @@ def _check_data_dir_variable(ctx: click.Context, param: click.Parameter, value: 
     would otherwise only show as datasets "not found", or a download). Not for the commands that
     can train on Ray (there the variable may name the workers' folder), nor while the shell
     completes a word."""
-    import os
     import warnings
 
     from mnistlab.errors import DataWarning
 
-    named = os.environ.get("MNISTLAB_DATA_DIR")
-    if value is None and named and not ctx.resilient_parsing and not Path(named).expanduser().is_dir():
-        warnings.warn(f"MNISTLAB_DATA_DIR is {named!r}, which is no folder: it is searched in vain", DataWarning,
-                      stacklevel=user_level())
+    if value is None and not ctx.resilient_parsing and (astray := data_dir_astray()) is not None:
+        warnings.warn(f"{astray}: it is searched in vain", DataWarning, stacklevel=user_level())
     return value
 
 
