@@ -1003,6 +1003,9 @@ def test_history_reads_as_keras_history_history_by_metric(penalised_run, capsys)
     assert run.history.epoch == [0]  # Keras's History.epoch: indices from 0
     assert dict(run.history.items()) == run.history.history and run.history.get("val_acc", "none") == "none"
     assert run.history.get("loss") == run.history["loss"]
+    # Keras 3 logs the rate as learning_rate (Keras 2 and mnistlab: lr); keys() lists what is recorded
+    assert "learning_rate" in run.history and run.history["learning_rate"] == run.history["lr"] == [run.config["train"]["lr"]]
+    assert run.history.get("learning_rate") == run.history["lr"] and "learning_rate" not in run.history.keys()
     assert run.history[-1]["val_accuracy"] == run.history["val_accuracy"][-1]  # a list of epochs, and by metric
     assert run.history.keys()[:4] == ["loss", "accuracy", "val_loss", "val_accuracy"]
     assert len(run.history["loss"]) == len(run.history) == 1 and run.history[0]["epoch"] == 1

@@ -1090,7 +1090,12 @@ class History(list):
     that also reads as Keras's ``History.history`` dict does, one list per metric:
     ``history["val_accuracy"]`` and ``history.keys()`` ("loss", "accuracy", "val_loss",
     "val_accuracy", "lr", ...). An unknown metric raises KeyError naming the recorded ones.
-    ``params``: Keras's ``History.params``, ``{"verbose", "epochs", "steps"}`` (steps: batches an epoch)."""
+    ``history["learning_rate"]`` reads ``lr``: Keras 3 logs the rate under that name (where a
+    ReduceLROnPlateau or LearningRateScheduler runs; Keras 2 said ``lr``), mnistlab every epoch as
+    ``lr``, which ``keys()`` lists. ``params``: Keras's ``History.params``, ``{"verbose", "epochs",
+    "steps"}`` (steps: batches an epoch)."""
+
+    ALIASES = {"learning_rate": "lr"}  # Keras 3's name -> the one recorded
 
     def __init__(self, epochs: Sequence[dict[str, Any]] = (), params: dict[str, Any] | None = None) -> None:
         super().__init__(epochs)
@@ -1099,6 +1104,8 @@ class History(list):
     def __getitem__(self, key: Any) -> Any:
         if not isinstance(key, str):
             return super().__getitem__(key)
+        if key not in self.keys() and self.ALIASES.get(key) in self.keys():
+            key = self.ALIASES[key]
         if key not in self.keys():
             raise KeyError(f"no metric {key!r} in this history{did_you_mean(key, self.keys())}; "
                            f"it has {', '.join(self.keys()) or 'no epochs'}")
@@ -1106,7 +1113,9 @@ class History(list):
 
     def __contains__(self, key: object) -> bool:
         """``"val_accuracy" in history``: whether that metric is recorded, as for Keras's dict."""
-        return key in self.keys() if isinstance(key, str) else super().__contains__(key)
+        if isinstance(key, str):
+            return key in self.keys() or self.ALIASES.get(key) in self.keys()
+        return super().__contains__(key)
 
     def keys(self) -> list[str]:
         """The metrics recorded per epoch, in the order Keras lists them (the epoch number left out)."""
