@@ -174,6 +174,26 @@ def test_bad_csv_is_one_line_and_never_trains(case: str, tmp_path: Path, monkeyp
     assert not (tmp_path / "mnistlab-runs").exists() or "finished" not in err
 
 
+@pytest.mark.parametrize("command", ["run", "train", "search"])
+def test_a_data_mistake_leaves_no_new_store_behind(command: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-143: `mnistlab run` (and train, search) made ./mnistlab-runs, then said the data had one
+    class: a first run's data mistake left an empty store behind."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MNISTLAB_STORE", raising=False)
+    (tmp_path / "one.csv").write_text("label," + ",".join(f"p{i}" for i in range(784)) + "\n"
+                                      + "".join("1," + ",".join(["0"] * 784) + "\n" for _ in range(4)))
+    base = '[base]\ndataset = {csv = "one.csv"}\nmodel = "seed000-dense"\ndata.validation = 0.25\n'
+    search = '[search]\n"train.lr" = { log_uniform = [1e-4, 1e-1] }\nmetric = "val_accuracy"\ntrials = 2\n'
+    (tmp_path / "exp.toml").write_text(base + (search if command == "search" else ""))
+    args = {"run": ["run", "exp.toml"], "search": ["search", "exp.toml"],
+            "train": ["train", "--dataset", "one.csv", "--model", "seed000-dense", "--progress", "none"]}[command]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.endswith("one.csv: one class (1): a classifier needs images of at least 2 classes") and "\n" not in err
+    assert not (tmp_path / "mnistlab-runs").exists()
+
+
 @pytest.mark.parametrize("bad, message", [("300", "pixel value 300 outside 0-255"),
                                          ("127.5", "pixel value 127.5 is not a whole number"),
                                          ("x7", "'x7' is not a number")])

@@ -1273,6 +1273,18 @@ class LocalTrials:
         self.pool.shutdown(wait=True, cancel_futures=True)
 
 
+def checked_base(exp: Any, data_dir: str | os.PathLike | None = None, *, files_here: bool = False,
+                 quick: bool = False) -> Any:
+    """The :class:`~mnistlab.config.RunConfig` every trial of search ``exp`` starts from
+    (:func:`trial_base`), checked against its data (:func:`check_base_data`, which says what it
+    raises): a search checks it before it makes its store."""
+    from mnistlab.config import parse_run_config
+
+    base_cfg = parse_run_config(trial_base(exp.base, quick), source=exp.source, check_model=False)
+    check_base_data(exp, base_cfg, data_dir, files_here=files_here, quick=quick)
+    return base_cfg
+
+
 def check_base_data(exp: Any, base_cfg: Any, data_dir: str | os.PathLike | None = None, *, files_here: bool = False,
                     quick: bool = False) -> None:
     """Check a search's ``[base]`` (``base_cfg``, its trials' :func:`trial_base`) against its data
@@ -1328,7 +1340,6 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
 
     >>> result = run_search("recipes/lr-search.toml", quick=True)   # doctest: +SKIP
     """
-    from mnistlab.config import parse_run_config
     from mnistlab.execute import await_orphaned_workers
     from mnistlab.experiments import Experiment, load_experiment, study_name
     from mnistlab.live import end_plan, write_plan
@@ -1342,6 +1353,7 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
     if jobs < 1:
         raise SpecError(f"--jobs must be at least 1, got {jobs}")
     _checkpoint_every()  # a bad MNISTLAB_CHECKPOINT_EVERY is said before the store is made (each trial reads it)
+    base_cfg = checked_base(exp, data_dir, files_here=runner is None, quick=quick)  # ... and a data mistake
     st = store if isinstance(store, RunStore) else RunStore(store)
     name, base = study_name(exp.name, quick), trial_base(exp.base, quick)
     await_orphaned_workers(st, name)  # a driver killed just now: its workers are still recording their trials
@@ -1351,9 +1363,7 @@ def run_search(exp: Any, store: Any = None, *, jobs: int = 1, quick: bool = Fals
                         "of an experiment (`mnistlab compare "
                         f'{name}`): its runs and these trials would mix; give this search a name of its own (name = "...")',
                         path=("name",))
-    base_cfg = parse_run_config(base, source=exp.source, check_model=False)
     epochs = base_cfg.train.epochs
-    check_base_data(exp, base_cfg, data_dir, files_here=runner is None, quick=quick)
     t0 = time.perf_counter()
     study = open_study(name, space, st.root, epochs, *study_settings(base, space))
     total = min(space.trials, QUICK_TRIALS) if quick else space.trials

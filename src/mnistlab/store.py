@@ -234,6 +234,13 @@ def default_root() -> Path:
     return Path(os.environ.get("MNISTLAB_STORE") or "mnistlab-runs")
 
 
+def store_held(root: str | os.PathLike | None = None) -> bool:
+    """Whether a run store is at ``root`` (default :func:`default_root`): its database, or the run
+    folders it is rebuilt from. False where opening it would make a new one."""
+    folder = Path(root) if root is not None else default_root()
+    return (folder / DB_FILE).exists() or (folder / "runs").is_dir()
+
+
 def store_part(path: str | os.PathLike) -> str | None:
     """What of a run store writing the file ``path`` would replace or add to: "runs/3fa9c01b2e"
     (a run's folder), "checkpoints/..." or "sweeps/...", or its database ("runs.sqlite",

@@ -126,12 +126,13 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     README, "Running on Ray"); Ray missing or an address that does not answer exits 2 at once.
     The backend flags override the experiment file's [resources] table.
     """
-    from mnistlab.execute import checkpoint_every, load_checked, terminate_as_interrupt
+    from mnistlab.execute import check_data_before_store, checkpoint_every, load_checked, terminate_as_interrupt
 
     check_backend_flags(backend, address, data_dir)
     exp = load_checked(experiment, data_dir, quick=quick)
     todo = exp.cells(quick=quick)  # a bad experiment says so before Ray starts or the store is made ...
     checkpoint_every()  # ... and so does a bad MNISTLAB_CHECKPOINT_EVERY
+    check_data_before_store(exp, todo, store, data_dir, quick=quick)  # ... and a data mistake, where no store is yet
     runner, st = backend_and_store(exp.resources, todo, store, backend=backend, address=address,
                                    cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs,
                                    tasks=len(todo))

@@ -43,13 +43,14 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
     from mnistlab.execute import terminate_as_interrupt
     from mnistlab.experiments import load_experiment, study_name
     from mnistlab.live import LiveTable
-    from mnistlab.search import run_search
+    from mnistlab.search import checked_base, run_search
 
     exp = load_experiment(experiment)
     if exp.search is None:
         exp.cells()  # not a search: says how to run it (or what is wrong)
         raise click.UsageError(f"{experiment} has no [search] table: train it with `mnistlab run {experiment}`")
     check_backend_flags(backend, address, data_dir)
+    checked_base(exp, data_dir, quick=quick)  # a data mistake is said before the store is made
     trial = SimpleNamespace(variant=f"{exp.name} (each trial)", cpus=None, gpus=None)  # the per-cell amounts
     runner, st = backend_and_store(exp.resources, [trial], store, backend=backend, address=address,
                                    cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs, unit="trials")

@@ -108,6 +108,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     from mnistlab.live import EpochProgress
     from mnistlab.data.registry import is_registered
     from mnistlab.run import UNTESTED_BY_STOP, check_run_data, run_config
+    from mnistlab.store import store_held
     from mnistlab.trainer import STOPPED_BY
 
     _check_outputs(resume, checkpoint_dir, save_weights)
@@ -116,8 +117,10 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     if validation is not None:
         flags["validation"] = _validation(validation)
     cfg = build_run_config(config_file, settings, flags)
-    if is_registered(cfg.dataset):  # a split that leaves no training image, said with its settings (the user's
-        check_run_data(cfg.resolved(), data_dir)  # own data is checked as it is read, once)
+    # a split that leaves no training image, said with its settings (the user's own data is checked as
+    # it is read, but before a first run makes the store: a mistake in it leaves no empty store behind)
+    if is_registered(cfg.dataset) or (record and not store_held(store)):
+        check_run_data(cfg.resolved(), data_dir)
     pick_device(cfg.train.device)  # an unavailable device fails before the summary, not after
     recorder = None
     if record:
