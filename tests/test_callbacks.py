@@ -560,6 +560,32 @@ def test_a_checkpoint_path_inside_a_run_store_or_below_a_file_is_refused_before_
     assert ok.callbacks[0].filepath == "store/e{epoch}.safetensors"  # the store's own folder holds no records
 
 
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc, where no folder can be made")
+def test_a_checkpoint_folder_that_cannot_be_made_or_a_tilde_is_refused_before_training(tmp_path: Path, data_dir,
+                                                                                        monkeypatch, capsys) -> None:
+    """helper-143: a ModelCheckpoint filepath under /proc trained, then failed the run at its first
+    save; one starting with "~" made a folder named "~" here (Python's open() does not expand it)."""
+    from mnistlab.cli import main
+    from mnistlab.store import RunStore
+
+    monkeypatch.chdir(tmp_path)
+    base = {"dataset": "mnist", "model": "seed000-dense"}
+    with pytest.raises(SpecError, match=r'"~/ck/e\{epoch\}.safetensors" starts with "~", which is not your home folder'):
+        parse_run_config({**base, "callbacks": [{"type": "ModelCheckpoint", "filepath": "~/ck/e{epoch}.safetensors"}]})
+    cb = '[[callbacks]]\ntype = "ModelCheckpoint"\nfilepath = "/proc/mnistlab-ck/e{epoch}.safetensors"\n'
+    Path("run.toml").write_text('dataset = "mnist"\nmodel = "seed000-dense"\n[data]\nsubset = 120\n[train]\nepochs = 1\n' + cb)
+    Path("exp.toml").write_text('[base]\ndataset = "mnist"\nmodel = "seed000-dense"\ndata.subset = 120\ntrain.epochs = 1\n'
+                                + cb.replace("[[callbacks]]", "[[base.callbacks]]"))
+    said = ('ModelCheckpoint: filepath: "/proc/mnistlab-ck/e{epoch}.safetensors": '
+            "cannot make or write the folder /proc/mnistlab-ck: ")
+    for args in (["train", "--config", "run.toml", "--progress", "none"], ["run", "exp.toml"]):
+        assert main([*args, "--store", "store", "--data-dir", str(data_dir)]) == 2
+        out, err = capsys.readouterr()
+        assert said in err and len(err.strip().splitlines()) == 1 and "Total params" not in out
+        assert not Path("store").exists() or not RunStore("store").runs()  # nothing trained, nothing recorded
+    assert not list(tmp_path.glob("**/.mnistlab-probe-*")) and not Path("~").exists()
+
+
 def test_an_experiment_file_s_checkpoint_paths_are_relative_to_it(tmp_path: Path, data_dir, monkeypatch) -> None:
     """New-user finding (helper-109): the README says a path in a config or experiment file is
     relative to the file, as its data paths are; a ModelCheckpoint's was relative to the current

@@ -53,6 +53,7 @@ Keras's own callbacks fed the same logs (bench/keras_callbacks.py) and the tests
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import time
@@ -311,6 +312,25 @@ def check_filepath(filepath: str, who: str = "filepath") -> list[str]:
     return [k for k in keys if k != "epoch"]
 
 
+def checkpoint_folder_mistake(filepath: str, who: str = "filepath") -> str | None:
+    """Why the folder a ModelCheckpoint ``filepath`` (checked by :func:`check_filepath`) saves into
+    cannot be made or written on this machine, or None: no folder can be made in its nearest folder
+    that exists (``/proc``, a read-only disk, another user's folder, a file). Probed by making and
+    removing an empty folder there, so that a run fails before it trains, not at its first save
+    (Keras makes the folder then). Relative paths are from the current folder."""
+    import tempfile
+
+    folder = Path(filepath.format(epoch=1, **{k: 0.5 for k in EPOCH_LOG_KEYS})).parent
+    there = folder
+    try:
+        while not there.exists() and there != there.parent:
+            there = there.parent
+        os.rmdir(tempfile.mkdtemp(prefix=".mnistlab-probe-", dir=there))
+    except OSError as exc:
+        return f'{who}: "{clip(filepath, 60)}": cannot make or write the folder {folder}: {exc.strerror or exc}'
+    return None
+
+
 MAX_NAME_BYTES = 255  # one file or folder name (Linux's NAME_MAX, macOS's and Windows's 255 characters)
 MAX_PATH_BYTES = 4000  # a whole path (Linux's PATH_MAX is 4096, with the folder it is relative to)
 MAX_FIELD_WIDTH = 32  # a {key:WIDTH.PRECISION} over this is a mistake (helper-143: {epoch:>999999999} built 1 GB)
@@ -326,6 +346,9 @@ def _check_filepath_text(filepath: str, who: str) -> None:
     if any(ord(c) < 32 or ord(c) == 127 or 0x202A <= ord(c) <= 0x202E or 0x2066 <= ord(c) <= 0x2069 for c in filepath):
         raise SpecError(f"{who}: {filepath!r} holds a control character (a file name cannot; a right-to-left mark "
                         "would show it otherwise than it is)")
+    if filepath.startswith("~"):  # Python's open() does not expand it: a folder named "~" here (rm -rf ~ ...)
+        raise SpecError(f'{who}: "{clip(filepath, 60)}" starts with "~", which is not your home folder here: '
+                        "mnistlab (as Keras) makes a folder named \"~\"; write the full path")
     if len(filepath.encode()) > MAX_PATH_BYTES:
         raise SpecError(f'{who}: "{clip(filepath, 60)}" is {len(filepath.encode()):,} bytes long: file systems take '
                         f"{MAX_PATH_BYTES:,} at most")

@@ -1068,7 +1068,7 @@ def _check_checkpoint_place(filepath: str, who: str) -> None:
     from mnistlab.callbacks import EPOCH_LOG_KEYS
     from mnistlab.store import store_part
 
-    sample = Path(filepath.format(epoch=1, **{k: 0.5 for k in EPOCH_LOG_KEYS})).expanduser()
+    sample = Path(filepath.format(epoch=1, **{k: 0.5 for k in EPOCH_LOG_KEYS}))  # ("~": refused before)
     if (part := store_part(sample)) is not None:
         raise SpecError(f'{who}: "{filepath}" is inside the run store\'s records ({part}), which only mnistlab '
                         "writes (a recorded run's weights would be replaced): save elsewhere")

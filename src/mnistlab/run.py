@@ -166,7 +166,7 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     if isinstance(found, MnistlabError):
         return [found]
     spec = ModelSpec.from_dict(config["model"])
-    out: list[MnistlabError] = []
+    out: list[MnistlabError] = checkpoint_mistakes(config) if files_here else []
     if spec.num_classes != found[0]:
         out.append(SpecError(class_count_mismatch(spec, dataset, found[0]), path=("model",)))
     if why := input_size_mismatch(spec, dataset, _image_shape(dataset, shape)):
@@ -175,6 +175,20 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
         _check_validation(config.get("data") or {}, found[1])
     except SpecError as exc:
         out.append(exc)
+    return out
+
+
+def checkpoint_mistakes(config: Mapping[str, Any]) -> list[MnistlabError]:
+    """A SpecError for each ModelCheckpoint of a resolved run ``config`` whose folder cannot be made
+    or written here (:func:`~mnistlab.callbacks.checkpoint_folder_mistake`), its ``path`` the
+    callback's ``filepath`` key."""
+    from mnistlab.callbacks import checkpoint_folder_mistake
+
+    out: list[MnistlabError] = []
+    for i, cb in enumerate(config.get("callbacks") or ()):
+        if cb.get("type") == "ModelCheckpoint" and (why := checkpoint_folder_mistake(str(cb.get("filepath")),
+                                                                                      "ModelCheckpoint: filepath")):
+            out.append(SpecError(why, path=("callbacks", i, "filepath")))
     return out
 
 
