@@ -397,16 +397,26 @@ def test_a_committee_s_figure_says_it_is_the_best_of_its_scored_committees(tmp_p
     the report says."""
     from test_experiments import TINY, write
 
-    p = write(tmp_path, "repeats = 2\n" + TINY + '[[variants]]\nname = "comm"\ncommittee = 2\n')
+    p = write(tmp_path, "repeats = 2\n" + TINY.replace("epochs = 1", "epochs = 2")  # (1 epoch is a smoke run's size)
+              + '[[variants]]\nname = "comm"\ncommittee = 2\n[[variants]]\nname = "one"\n"train.lr" = 0.01\n')
     store = str(tmp_path / "s")
-    assert main(["run", str(p), "--store", store, "--data-dir", str(data_dir)]) == 0
-    assert len(RunStore(store).committees("exp")) == 2
+    for quick in ([], ["--quick"]):  # helper-146: the --quick smoke committee was counted among the full-size ones
+        assert main(["run", str(p), "--store", store, "--data-dir", str(data_dir), *quick]) == 0
+    assert len(RunStore(store).committees("exp")) == 3
     capsys.readouterr()
     out = tmp_path / "c.png"
-    assert main(["plot", "confusion", "exp", "--store", store, "--data-dir", str(data_dir), "-o", str(out)]) == 0
+    plot = ["--store", store, "--data-dir", str(data_dir), "-o", str(out)]
+    assert main(["plot", "confusion", "exp", "--variant", "comm", *plot]) == 0
     said = capsys.readouterr()
     assert re.search(r"the committee comm of 2 runs \(seeds \d+, \d+; their averaged outputs\), the best of its 2 scored "
-                     "committees by test accuracy", said.out + said.err), said  # which of them (helper-129)
+                     "committees by test accuracy\n", said.out + said.err), said  # which of them (helper-129)
+    assert main(["plot", "confusion", str(p), "--quick", "--variant", "comm", *plot]) == 0
+    said = capsys.readouterr()
+    assert re.search(r"the committee comm of 2 runs \(seeds 0, 1; their averaged outputs\)\n", said.out + said.err), said
+    for quick in ([], ["--quick"]):  # the runs of the other size are not "runs of its other settings"
+        assert main(["plot", "per-class", str(p), "--variant", "one", *quick, *plot]) == 0
+        said = capsys.readouterr()
+        assert "of variant one" in said.out + said.err and "other settings" not in said.out + said.err, said
 
 
 def test_a_comparison_figure_of_two_datasets_says_its_accuracies_do_not_compare(tmp_path: Path, data_dir: Path,

@@ -536,11 +536,12 @@ def _one_model(store: RunStore, target: str, variant: str | None, kind: str,
     if kind in ("feature-maps", "filters"):
         raise PlotError(f"{committee.variant!r} is a committee of {len(ids)} models and {kind} show one: give one "
                         f"member's run id ({', '.join(ids[:4])}{', ...' * (len(ids) > 4)})")
-    first = store.get(ids[0])
-    alike = [c for c in store.committees(committee.experiment)  # a committee variant's repeats, the best drawn:
-             if c.variant == committee.variant and len(c.member_ids) == len(ids)]  # said, as the report says it
-    best = (f", the best of its {len(alike)} scored committees by test accuracy"
-            if len(alike) > 1 and first.variant == committee.variant else "")  # (across variants: its latest)
+    first, alike = store.get(ids[0]), []
+    if first.variant == committee.variant:  # a committee variant's repeats, the best drawn: said, as the report
+        runs = {r.run_id for r in resolve_runs(store, target, variant, quick=quick, diverged=True)}  # says it (of
+        alike = [c for c in store.committees(committee.experiment)  # these runs: a --quick smoke committee is not
+                 if c.variant == committee.variant and len(c.member_ids) == len(ids) and set(c.member_ids) <= runs]
+    best = f", the best of its {len(alike)} scored committees by test accuracy" if len(alike) > 1 else ""  # (across
     return (first, _averaged(store, ids), f"the committee {committee.variant} of {len(ids)} runs "
             f"({members_said([store.get(m) for m in ids])}; their averaged outputs){best}")  # which (helper-129)
 
@@ -659,6 +660,7 @@ def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant
     runs of the variant's other settings were not among them (helper-133: `predict train --pick best`
     answered with a 84% run, silent on the 95% one of other flags). None for a run given by id."""
     from mnistlab.comparison import left_out
+    from mnistlab.experiments import is_quick
     from mnistlab.search import is_search
 
     if chosen is None or resolve_experiment(store, target, quick=quick).run is not None:
@@ -670,7 +672,9 @@ def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant
                 f"{chosen.metrics.get('search_metric')} (on validation data)")
     note = picked_note([r for r in runs if r.variant == chosen.variant], pick) or (
         f"the only {'scored' if diverged else 'finished'} run of variant {chosen.variant} at its current settings")
-    mine = [r for r in store.runs(experiment=chosen.experiment) if r.variant == chosen.variant]
+    smoke = is_quick(chosen.config)  # of its size: a --quick view leaves the full-size runs out, and they it
+    mine = [r for r in store.runs(experiment=chosen.experiment)
+            if r.variant == chosen.variant and r.config and is_quick(r.config) == smoke]
     if hidden := left_out(mine, results_only=True):
         note += (f"; {hidden} run{'s' * (hidden != 1)} of its other settings not among them (`mnistlab runs -e "
                  f"{chosen.experiment}` lists them; give a run id to use one)")
