@@ -397,15 +397,26 @@ def test_a_committee_s_figure_says_it_is_the_best_of_its_scored_committees(tmp_p
     the report says."""
     from test_experiments import TINY, write
 
-    p = write(tmp_path, "repeats = 2\n" + TINY.replace("epochs = 1", "epochs = 2")  # (1 epoch is a smoke run's size)
-              + '[[variants]]\nname = "comm"\ncommittee = 2\n[[variants]]\nname = "one"\n"train.lr" = 0.01\n')
+    text = "repeats = 2\n" + TINY.replace("epochs = 1", "epochs = 2")  # (1 epoch is a smoke run's size)
+    p = write(tmp_path, text + '[[variants]]\nname = "comm"\ncommittee = 2\n[[variants]]\nname = "one"\n"train.lr" = 0.01\n')
     store = str(tmp_path / "s")
-    for quick in ([], ["--quick"]):  # helper-146: the --quick smoke committee was counted among the full-size ones
-        assert main(["run", str(p), "--store", store, "--data-dir", str(data_dir), *quick]) == 0
-    assert len(RunStore(store).committees("exp")) == 3
-    capsys.readouterr()
     out = tmp_path / "c.png"
     plot = ["--store", store, "--data-dir", str(data_dir), "-o", str(out)]
+    assert main(["run", str(p), "--store", store, "--data-dir", str(data_dir)]) == 0
+    whole = p.read_text()
+    write(tmp_path, text + '[[variants]]\nname = "one"\n"train.lr" = 0.01\n')
+    assert main(["run", str(p), "--store", store, "--data-dir", str(data_dir), "--quick"]) == 0  # comm's left out
+    p.write_text(whole)
+    capsys.readouterr()  # helper-146: before its first --quick run, "no run of 'comm' (did you mean "comm"?)"
+    never = f"error: variant 'comm' of {p} has no --quick smoke run yet: `mnistlab run {p} --quick` records one\n"
+    assert main(["plot", "confusion", str(p), "--quick", "--variant", "comm", *plot]) == 2
+    assert capsys.readouterr().err == never
+    assert main(["compare", str(p), "--quick", "--variant", "comm", "--store", store]) == 2
+    assert capsys.readouterr().err == never
+    # helper-146: the --quick smoke committee was counted among the full-size ones
+    assert main(["run", str(p), "--store", store, "--data-dir", str(data_dir), "--quick"]) == 0
+    assert len(RunStore(store).committees("exp")) == 3
+    capsys.readouterr()
     assert main(["plot", "confusion", "exp", "--variant", "comm", *plot]) == 0
     said = capsys.readouterr()
     assert re.search(r"the committee comm of 2 runs \(seeds \d+, \d+; their averaged outputs\), the best of its 2 scored "

@@ -966,16 +966,32 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
 ACROSS_NOTE = "committee of "
 
 
-def only_variants(rows: list[dict[str, Any]], variants: Sequence[str], experiment: str) -> list[dict[str, Any]]:
+def never_run(ref: ExperimentRef, variant: str, quick: bool = False) -> str | None:
+    """Where ``variant`` is one of ``ref``'s experiment file's variants, that it has no run of this
+    size (``quick``: --quick smoke runs) yet and the command that records one (helper-146: `plot
+    --quick --variant v` of a variant trained full-size only said "did you mean "v"?"); else None."""
+    if ref.file is None or variant not in {v.name for v in ref.file.variants}:
+        return None
+    flag = " --quick" if quick else ""
+    return (f"variant {variant!r} of {ref.given} has no {'--quick smoke run' if quick else 'run at its current settings'} "
+            f"yet: `mnistlab run {ref.given}{flag}` records one")
+
+
+def only_variants(rows: list[dict[str, Any]], variants: Sequence[str], experiment: str, *,
+                  ref: ExperimentRef | None = None, quick: bool = False) -> list[dict[str, Any]]:
     """The rows of ``variants`` (``--variant``, repeatable), in the table's order, their ``best``
     marks taken again among them (:func:`mark_vs_best`: the best of those compared). Raises
-    StoreError for a name no row has, with a "did you mean" and the names there are."""
+    StoreError for a name no row has: a variant of ``ref``'s file not run at this size (``quick``)
+    yet (:func:`never_run`), or else with a "did you mean" and the names there are."""
     from mnistlab.experiments import grid_family
 
     names = [str(r["variant"]) for r in rows]
     wanted = set()
     for v in variants:  # a [[variants]] entry with a grid of its own stands for every variant it expands into
-        if not (found := [v] if v in names else grid_family(v, names)):
+        if not (found := [v] if v in names else grid_family(v, names)) and ref is not None and (
+                why := never_run(ref, v, quick)):
+            raise StoreError(why)
+        if not found:
             listed = ", ".join(f'"{n}"' for n in names)  # quoted: a grid's names hold commas
             raise StoreError(f'experiment "{experiment}" has no row "{v}" to compare{did_you_mean(v, names)} (a variant '
                              f"with no run shows none); rows: {listed}")

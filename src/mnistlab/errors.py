@@ -299,9 +299,11 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     ' (did you mean "relu"?)'
     >>> did_you_mean("learning_rate", ["epochs", "lr"])
     ' (did you mean "lr"?)'
+    >>> did_you_mean("relu", ["relu", "tanh"])
+    ''
     """
-    match = closest(word, choices)
-    return "" if match is None else f' (did you mean "{match}"?)'
+    match = closest(word, choices)  # (never itself: helper-146 read 'no run of "v" (did you mean "v"?)')
+    return "" if match is None or match == word else f' (did you mean "{match}"?)'
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:

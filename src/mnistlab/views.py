@@ -21,7 +21,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnistlab.comparison import (
-    chosen_runs, compare_experiment, current_runs, nothing_to_compare, only_variants, resolve_experiment, rows_runs,
+    chosen_runs, compare_experiment, current_runs, never_run, nothing_to_compare, only_variants, resolve_experiment, rows_runs,
     scored_on_note, setting_labels, variant_order,
 )
 from mnistlab.datasets import Dataset, run_dataset
@@ -82,6 +82,8 @@ def resolve_runs(store: RunStore, target: str, variant: str | None = None, *, qu
             raise StoreError(nothing_to_compare(store, ref, quick=quick) if any(r.status == "running" for r in mine)
                              else _not_at_current_settings(name, variant, mine, diverged))
         runs = [r for r in runs if str(r.variant) == variant]
+        if not runs and (why := never_run(ref, variant, quick)):
+            raise StoreError(why)
         if not runs:
             across = sorted({c.variant for c in store.committees(ref.recorded_as(quick=quick))} - set(names)
                             | set(ref.file.committee_variants() if ref.file is not None else ()))
@@ -333,7 +335,7 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
     if kind in _TABLE_FIGURES:  # a run id: its experiment
         ref = resolve_experiment(store, target, quick=quick)
         table = compare_experiment(store, ref, quick=quick)
-        table = only_variants(table, variants, ref.name) if variants else table
+        table = only_variants(table, variants, ref.name, ref=ref, quick=quick) if variants else table
         return Drawing(_across_test_sets(_TABLE_FIGURES[kind](table), rows_runs(store, ref.recorded_as(quick=quick), table)))
     if len(variants) > 1:
         if kind != "history":

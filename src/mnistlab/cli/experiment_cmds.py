@@ -469,7 +469,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
     ref = resolve_experiment(st, experiment[0], quick=quick)
     rows = compare_experiment(st, ref, quick=quick)
     if variants:
-        rows = only_variants(rows, variants, ref.name)
+        rows = only_variants(rows, variants, ref.name, ref=ref, quick=quick)
         variants = tuple(str(r["variant"]) for r in rows)  # a grid's entry stood for its variants: theirs are the notes
     _say_smoke(smoke_note(shown_runs(st, ref, quick=quick)), fmt)
     _rows_out(rows, ref.recorded_as(quick=quick), fmt)
