@@ -434,6 +434,24 @@ def test_watch_cli_follows_an_ended_sweep_and_rejects_bad_input(tmp_path: Path, 
     assert "interval" in capsys.readouterr().err
 
 
+def test_watch_of_runs_no_sweep_planned_does_not_ask_to_run_a_sweep_again(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    """helper-146: `watch` of an interrupted `mnistlab train` run (runs with no plan) said "the
+    sweep's driver has ended with 1 cell left: run it again to finish it": there is no sweep."""
+    store = RunStore(tmp_path / "store")
+    rid = _run(store, "a", "k1", "interrupted", took=1)
+    assert main(["watch", rid, "--store", str(store.root), "--interval", "0.1"]) == 0
+    out, err = capsys.readouterr()
+    assert "sw: 0/1 done, 0 running, 1 left" in out and "driver" not in err and err == (
+        "1 run of sw ended without a result and no sweep is planned to train it (`mnistlab train` runs): `mnistlab "
+        "runs -e sw` lists the runs, `mnistlab show RUN_ID` says how each ended\n")
+    from mnistlab.live import end_plan
+
+    write_plan(store.root, "sw", [("a", "k1")])  # a sweep's plan, its driver ended: run it again
+    end_plan(store.root, "sw")
+    assert main(["watch", "sw", "--store", str(store.root), "--interval", "0.1"]) == 0
+    assert "the sweep's driver has ended with 1 cell left: run it again" in capsys.readouterr().err
+
+
 def test_watch_in_a_pipe_prints_whole_lines_not_wrapped_at_80_columns(tmp_path: Path, capsys) -> None:  # noqa: ANN001
     store = RunStore(tmp_path / "store")
     name = "a-variant-with-a-name-long-enough-to-push-the-summary-past-eighty-columns"

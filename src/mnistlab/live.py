@@ -223,6 +223,7 @@ class SweepStatus:
     search: bool = False  # a search's trials (its plan counts trials; a trial has no seed or member to show)
     smoke: bool = False  # the plan's cells are a --quick smoke check's: their figures are no result
     diverged: int = 0  # of ``done``: scored as their weights ended, after a blow-up
+    planned: bool = True  # a sweep's or search's plan was read; False: runs of `mnistlab train` (no file to run again)
 
     @property
     def over(self) -> bool:
@@ -275,7 +276,7 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
     return SweepStatus(experiment, total, done, failed, running, left, _leader(recs), now - started,
                        None if left and not (alive or running) else _eta(recs, running, left, started, width), alive, search,
                        smoke=bool(plan and plan.get("quick") and cells_from_plan),
-                       diverged=sum(r is not None and r.status == "diverged" for r in recs))
+                       diverged=sum(r is not None and r.status == "diverged" for r in recs), planned=plan is not None)
 
 
 def _ended_at(r: RunRecord) -> float:

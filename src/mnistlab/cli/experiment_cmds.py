@@ -271,9 +271,13 @@ def watch_cmd(experiment: str, store: str | None, interval: float, wait: bool | 
             status = watch(st, name, rich_console(), interval=interval, live=is_terminal())
     except KeyboardInterrupt:
         return
-    if status.left and not status.driver_alive:
+    n = status.left
+    if n and not status.planned:  # helper-146: `mnistlab train` runs said "the sweep's driver ... run it again"
+        click.echo(f"{n} run{'s' * (n != 1)} of {name} ended without a result and no sweep is planned to train "
+                   f"{'them' if n != 1 else 'it'} (`mnistlab train` runs): `mnistlab runs -e {name}` lists the runs, "
+                   "`mnistlab show RUN_ID` says how each ended", err=True)
+    elif n and not status.driver_alive:
         what = ("search", "trial") if status.search else ("sweep", "cell")
-        n = status.left
         click.echo(f"the {what[0]}'s driver has ended with {n} {what[1]}{'s' * (n != 1)} left: run it again to finish "
                    f"{'them' if n != 1 else 'it'}", err=True)
 
