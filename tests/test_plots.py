@@ -222,6 +222,16 @@ def test_a_committees_accuracy_is_a_diamond_above_its_variant():
     (diamonds,) = _scatters(ax)
     assert diamonds.get_offsets().tolist() == [[1.0, 0.93]] and ax.get_ylim()[1] >= 0.93
     assert sorted(t.get_text() for t in ax.get_legend().get_texts()) == ["committee", "mean of the runs"]
+    # helper-146: a committee variant's 3 repeats drew their mean without their sd, and "n=6" counted members
+    rows = [dict(ROWS[0]), dict(ROWS[1], committee_acc=0.93, committee_acc_std=0.01, committees=3)]
+    (ax,) = plots.plot_comparison(rows).axes
+    (diamonds,) = _scatters(ax)
+    ((x, y),) = diamonds.get_offsets().tolist()
+    assert 1.0 < x < 1.5 and y == 0.93 and ax.get_ylim()[1] >= 0.94  # beside its runs' bar, with its own
+    red = [c for c in ax.collections if c is not diamonds and mcolors.same_color(c.get_color()[0], "C3")]
+    assert len(red) == 1 and np.allclose(red[0].get_segments()[0][:, 1], [0.92, 0.94])
+    assert f"n={ROWS[1]['n']}\n3 committees" in [t.get_text() for t in ax.texts]
+    assert "committee (mean ± sd of its repeats)" in [t.get_text() for t in ax.get_legend().get_texts()]
 
 
 def test_accuracy_vs_params_and_time_one_point_per_variant():

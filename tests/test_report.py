@@ -430,6 +430,20 @@ def test_report_quick_shows_a_files_smoke_runs_and_refuses_without_a_file(data_d
     text = html.unescape(out.read_text(encoding="utf-8"))
     assert text.count("<section") == 1 and "1 run (seed 0) · dataset mnist · epochs 1" in text
     assert text.index('<p class="note">These are smoke runs, the size of a --quick check') < text.index("<h2>Comparison</h2>")
+    # helper-146: its figures, copied out of the page, said neither whose nor that they were smoke runs
+    from mnistlab import report
+    from mnistlab.comparison import compare_experiment, resolve_experiment
+
+    (run,) = store.runs()
+    section = report.VariantSection(name="a", config=None, facts=[])
+    assert report._prediction_figures(store, section, run, report.DataPlace(data_dir))
+    rows = compare_experiment(store, resolve_experiment(store, str(p), quick=True), quick=True)
+    figures = [*section.figures, *report._comparison_figures(rows, [], [run]), ("history", report._history_figure([run]))]
+    for caption, fig in figures:
+        said = " ".join([fig._suptitle.get_text() if fig._suptitle else "", *(ax.get_title() for ax in fig.axes)])
+        assert "--quick smoke runs" in said and "part of the test set: 20 of mnist's 10,000" in " ".join(said.split()), caption
+        if caption in ("confusion matrix", "misclassified test images (true blue, predicted red)"):
+            assert f"run {run.run_id} (seed 0): 20 test images, accuracy" in said, (caption, said)
     capsys.readouterr()
     assert main(["report", "exp", "--quick", *args]) == 2
     err = capsys.readouterr().err

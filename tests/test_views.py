@@ -497,7 +497,7 @@ def test_a_small_figures_long_title_is_wrapped_inside_it() -> None:
     from mnistlab.plots import plot_confusion_matrix
 
     fig = plot_confusion_matrix(np.eye(3, dtype=int) * 5, ["circle", "square", "triangle"])
-    views._subtitle(fig, "run c8581bac48, conv8, shapes, folder data/shapes/train (test: data/shapes/test)")
+    views.subtitle(fig, "run c8581bac48, conv8, shapes, folder data/shapes/train (test: data/shapes/test)")
     FigureCanvasAgg(fig).draw()
     title, whole = fig.axes[0].title.get_window_extent(), fig.bbox
     assert whole.x0 <= title.x0 and title.x1 <= whole.x1, (title, whole)
@@ -515,7 +515,7 @@ def test_a_long_path_in_a_small_figures_title_does_not_collapse_the_plot() -> No
     fig = plot_confusion_matrix(np.eye(3, dtype=int) * 5, ["circle", "square", "triangle"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # constrained_layout's "collapsed to zero" warning
-        views._subtitle(fig, "run c8581bac48, conv8, shapes, folder /home/someone/projects/" + "a" * 60 + "/shapes/train")
+        views.subtitle(fig, "run c8581bac48, conv8, shapes, folder /home/someone/projects/" + "a" * 60 + "/shapes/train")
         FigureCanvasAgg(fig).draw()
     assert fig.axes[0].get_window_extent().height > 100  # the matrix is still drawn
 

@@ -379,21 +379,29 @@ def plot_comparison(rows: Sequence[Mapping[str, Any]]) -> Figure:
     ax.plot(x, means, "o", color="C0", label="mean of the runs")
     if several.any():
         ax.errorbar(x[several], means[several], yerr=stds[several], fmt="none", ecolor="C0", capsize=4)
+    # a committee variant's repeats: the mean of its committees, their sd as its bar (helper-146: none was drawn)
+    spread = [float(r.get("committee_acc_std") or 0.0) if (r.get("committees") or 0) > 1 else 0.0 for r in rows]
     for i, r in enumerate(rows):  # above its committee's diamond too (helper-129: the diamond hid it)
-        top = max(means[i] + stds[i], float(r.get("committee_acc") or -1.0))
-        ax.annotate(f"n={r.get('n', '?')}", (i, top), ha="center", va="bottom", fontsize=7,
-                    xytext=(0, 6), textcoords="offset points")
+        top = max(means[i] + stds[i], float(r.get("committee_acc") or -1.0) + spread[i])
+        said = f"n={r.get('n', '?')}" + (f"\n{r['committees']} committees" if (r.get("committees") or 0) > 1 else "")
+        ax.annotate(said, (i, top), ha="center", va="bottom", fontsize=7, xytext=(0, 6), textcoords="offset points")
     committees = [(i, float(r["committee_acc"])) for i, r in enumerate(rows) if r.get("committee_acc") is not None]
     if committees:
-        ax.scatter(*zip(*committees), marker="D", color="C3", zorder=3, label="committee")
+        beside = 0.15 if any(spread) else 0.0  # its bar beside its runs' bar, not on it
+        ax.scatter([i + beside for i, _ in committees], [c for _, c in committees], marker="D", color="C3", zorder=3,
+                   label="committee (mean ± sd of its repeats)" if any(spread) else "committee")
+        if bars := [(i + beside, c, spread[i]) for i, c in committees if spread[i] > 0]:
+            bx, by, be = (np.array(v) for v in zip(*bars))
+            ax.errorbar(bx, by, yerr=be, fmt="none", ecolor="C3", capsize=4, zorder=3)
         ax.legend(loc="best", fontsize=8)
     ax.set_xticks(x, [_wrapped(n) for n in names], rotation=30, ha="right")
     ax.set_xlim(-0.6, len(rows) - 0.4)
-    tops = np.concatenate([means + stds, [c for _, c in committees]])
-    low = float(np.nanmin(np.concatenate([means - stds, [c for _, c in committees]])))
+    tops = np.concatenate([means + stds, [c + spread[i] for i, c in committees]])
+    low = float(np.nanmin(np.concatenate([means - stds, [c - spread[i] for i, c in committees]])))
     high = float(np.nanmax(tops))
     span = max(high - low, 0.01)  # room above the highest for its "n=" (it overlapped the title), in the axis's scale
-    ax.set_ylim(max(0.0, low - max(0.02, 0.05 * span)), high + max(0.02, 0.12 * span))
+    room = 2 if any((r.get("committees") or 0) > 1 for r in rows) else 1  # lines of the labels above
+    ax.set_ylim(max(0.0, low - max(0.02, 0.05 * span)), high + room * max(0.02, 0.12 * span))
     ax.set(title="Test accuracy per variant (mean ± sd of n runs)", xlabel="variant", ylabel="test accuracy")
     _left_out(ax, given, rows, "no test accuracy")
     ax.grid(axis="y", alpha=0.3)

@@ -28,7 +28,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from mnistlab import plots, views
-from mnistlab.comparison import best_legend, compare_experiment, notes_below, resolve_experiment, shown_runs, smoke_note
+from mnistlab.comparison import (best_legend, compare_experiment, notes_below, resolve_experiment, rows_runs, shown_runs,
+                                 smoke_note)
 from mnistlab.data.userdata import dataset_label
 from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning, user_level
 from mnistlab.metrics import confusion_matrix, misclassified
@@ -276,7 +277,8 @@ def _committee_section(store: RunStore, target: str, row: Mapping[str, Any],
 
 def _history_figure(records: Sequence[RunRecord]) -> Figure:
     many = len(records) > 10  # past ten curves a plot is unreadable: then one run per variant, as `plot history`
-    return plots.plot_history(views.history_runs(views.one_per_variant(records) if many else records))
+    drawn = views.one_per_variant(records) if many else records
+    return views.across_test_sets(plots.plot_history(views.history_runs(drawn)), drawn, warn=False)  # (said on the page)
 
 
 @dataclass
@@ -328,10 +330,14 @@ def _prediction_figures(store: RunStore, section: VariantSection,
                          "test images misclassified; most confused: " + ", ".join(
                              f"{ds.info.class_names[t]} as {ds.info.class_names[p]} ({c})"
                              for t, p, c in plots.most_confused_pairs(cm, 3)))
-    section.figures.append(("confusion matrix", plots.plot_confusion_matrix(cm, ds.info.class_names)))
     wrong = misclassified(probs, true)  # the most confident mistakes first
-    section.figures.append(("misclassified test images (true blue, predicted red)",
-                            plots.plot_misclassified(images[wrong], true[wrong], pred[wrong], ds.info.class_names, 25)))
+    figures = (("confusion matrix", plots.plot_confusion_matrix(cm, ds.info.class_names)),
+               ("misclassified test images (true blue, predicted red)",
+                plots.plot_misclassified(images[wrong], true[wrong], pred[wrong], ds.info.class_names, 25)))
+    members = [first] if isinstance(source, RunRecord) else source[0]
+    for caption, fig in figures:  # whose, on how many images, how sized: a figure copied out of the page says it
+        views.subtitle(fig, f"{who}: {len(true):,} test images, accuracy {float((pred == true).mean()):.2%}")
+        section.figures.append((caption, views.across_test_sets(fig, members, warn=False)))
     return True
 
 
@@ -378,14 +384,17 @@ def _drawn_as_made(sections: Iterable[VariantSection], jobs: int | None) -> list
     return out
 
 
-def _comparison_figures(rows: Sequence[Mapping[str, Any]], notes: list[str]) -> list[tuple[str, Figure | str]]:
-    """The figures of the comparison table's rows; one that cannot be drawn is a note instead."""
+def _comparison_figures(rows: Sequence[Mapping[str, Any]], notes: list[str],
+                        runs: Sequence[RunRecord]) -> list[tuple[str, Figure | str]]:
+    """The figures of the comparison table's rows (of ``runs``: their titles say when these are
+    smoke runs or scored on part of the test set, as `mnistlab plot` says it); one that cannot be
+    drawn is a note instead."""
     figures: list[tuple[str, Figure | str]] = []
     for caption, draw in (("test accuracy per variant", plots.plot_comparison),
                           ("accuracy vs parameters", plots.plot_accuracy_vs_params),
                           ("accuracy vs training time", plots.plot_accuracy_vs_time)):
         try:
-            figures.append((caption, draw(rows)))
+            figures.append((caption, views.across_test_sets(draw(rows), runs, warn=False)))
         except PlotError as exc:
             _trouble(notes, f"{caption}: {exc}")
     return figures
@@ -419,7 +428,7 @@ def build_report(store: RunStore, experiment: str, *, data_dir: str | os.PathLik
     if smoke := smoke_note(current):  # first, where a reader looks: these numbers are no result
         notes.insert(0, smoke[0].upper() + smoke[1:])
     notes += [line[0].upper() + line[1:] for line in notes_below(store, ref, rows, quick=quick)]
-    figures = _comparison_figures(rows, notes)
+    figures = _comparison_figures(rows, notes, rows_runs(store, name, rows))
     if is_search(records):
         figures += search_figures(store, name, records, notes)
     # Sections follow the comparison table's order (the experiment file's), runs by seed within.

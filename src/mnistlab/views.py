@@ -257,29 +257,31 @@ def _chosen_runs_figure(kind: str, store: RunStore, run_ids: list[str]) -> Figur
     from mnistlab.comparison import compare_runs
 
     if kind in _TABLE_FIGURES:
-        return _across_test_sets(_TABLE_FIGURES[kind](compare_runs(store, run_ids)), chosen_runs(store, run_ids))
+        return across_test_sets(_TABLE_FIGURES[kind](compare_runs(store, run_ids)), chosen_runs(store, run_ids))
     if kind == "history":
-        return _across_test_sets(plot_history(_chosen_curves(runs := chosen_runs(store, run_ids))), runs)
+        return across_test_sets(plot_history(_chosen_curves(runs := chosen_runs(store, run_ids))), runs)
     raise PlotError(f"{kind} draws one model or dataset: give one run id or experiment, not {len(run_ids)}")
 
 
-def _across_test_sets(fig: Figure, runs: Sequence[RunRecord]) -> Figure:
-    """``fig``, a figure of test accuracies of ``runs``, said (a ReportWarning, and its title) to
-    put on one axis the scores of different test sets (another dataset: `compare`'s note) when
-    they were; its title also says when the runs are --quick smoke runs, or were scored on part
-    of the test set (helper-140: a figure of one model said so, one of several did not)."""
+def across_test_sets(fig: Figure, runs: Sequence[RunRecord], *, warn: bool = True) -> Figure:
+    """``fig``, a figure of test accuracies of ``runs``, said (a ReportWarning where ``warn``, and
+    its title) to put on one axis the scores of different test sets (another dataset: `compare`'s
+    note) when they were; its title also says when the runs are --quick smoke runs, or were scored
+    on part of the test set (helper-140: a figure of one model said so, one of several did not;
+    helper-146: the report's figures too, as a figure copied out of it is seen without its page)."""
     from mnistlab.comparison import smoke_run, scored_test_images
 
-    if note := scored_on_note(runs):
+    if (note := scored_on_note(runs)) and warn:
         warnings.warn(note.replace("no row is marked best", "their points do not rank on one axis"), ReportWarning,
                       stacklevel=user_level())
-        _subtitle(fig, "scored on different test sets: the accuracies do not compare")
+    if note:
+        subtitle(fig, "scored on different test sets: the accuracies do not compare")
     smoke = sum(smoke_run(r) for r in runs)
     if smoke:
-        _subtitle(fig, "--quick smoke runs: their figures are no result" if smoke == len(runs) else
+        subtitle(fig, "--quick smoke runs: their figures are no result" if smoke == len(runs) else
                   f"{smoke} of {len(runs)} runs the size of a --quick smoke run")
     if (scored := scored_test_images([r for r in runs if r.status in RESULT_STATUSES])) is not None:  # a test line drawn
-        _subtitle(fig, f"test accuracy on part of the test set: {scored}")
+        subtitle(fig, f"test accuracy on part of the test set: {scored}")
     return fig
 
 
@@ -336,25 +338,25 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
         ref = resolve_experiment(store, target, quick=quick)
         table = compare_experiment(store, ref, quick=quick)
         table = only_variants(table, variants, ref.name, ref=ref, quick=quick) if variants else table
-        return Drawing(_across_test_sets(_TABLE_FIGURES[kind](table), rows_runs(store, ref.recorded_as(quick=quick), table)))
+        return Drawing(across_test_sets(_TABLE_FIGURES[kind](table), rows_runs(store, ref.recorded_as(quick=quick), table)))
     if len(variants) > 1:
         if kind != "history":
             raise PlotError(f"{kind} draws one {'dataset' if kind in ('samples', 'image') else 'model'}: give one "
                             f"--variant, not {len(variants)}")
         curves = _in_table_order(store, target, [r for v in variants for r in _runs_or_members(store, target, v, quick)[0]],
                                  quick)
-        return Drawing(_across_test_sets(_curves_named(plot_history(history_runs(readable_curves(curves))), curves),
+        return Drawing(across_test_sets(_curves_named(plot_history(history_runs(readable_curves(curves))), curves),
                                          curves))
     variant = variants[0] if variants else None
     if kind in ("history", "samples", "image"):
         records, committee = _runs_or_members(store, target, variant, quick)
         if kind == "history":  # (an experiment's runs may be on several datasets: `train`'s, helper-129)
             records = _in_table_order(store, target, records, quick)
-            return Drawing(_across_test_sets(_curves_named(plot_history(history_runs(readable_curves(records))),
+            return Drawing(across_test_sets(_curves_named(plot_history(history_runs(readable_curves(records))),
                                                            records, committee), records))
         ds = _dataset_of(records[0], data_dir)
         fig = _data_figure(kind, ds, split, index, rows, cols)
-        _subtitle(fig, f"{dataset_label((records[0].config or {}).get('dataset', ds.info.name))}, {split} set")
+        subtitle(fig, f"{dataset_label((records[0].config or {}).get('dataset', ds.info.name))}, {split} set")
         return Drawing(fig)  # which dataset: an experiment may train on several (helper-114)
     if kind == "feature-maps":
         check_feature_images(images)
@@ -400,7 +402,7 @@ def _curves_named(fig: Figure, records: Sequence[RunRecord], committee: str | No
     variants = listed([str(r.variant) for r in records])
     words = [listed([r.experiment for r in records])] + ([f"committee {committee}"] if committee else [variants] if len(
         {r.variant for r in records}) == 1 else [])
-    _subtitle(fig, ", ".join(words + [listed([dataset_label((r.config or {}).get("dataset", "?")) for r in records])]))
+    subtitle(fig, ", ".join(words + [listed([dataset_label((r.config or {}).get("dataset", "?")) for r in records])]))
     return fig
 
 
@@ -412,7 +414,7 @@ def _named(fig: Figure, record: RunRecord, committee: str | None = None) -> Figu
 
     who = f"committee {committee}" if committee else f"run {record.run_id}, {record.variant}"
     dataset = dataset_label((record.config or {}).get("dataset", "?"))
-    _subtitle(fig, f"{who}, {record.experiment}, {dataset}"
+    subtitle(fig, f"{who}, {record.experiment}, {dataset}"
               + (", the size of a --quick smoke run" if smoke_run(record) else ""))
     return fig
 
@@ -426,7 +428,7 @@ def _predictions_figure(kind: str, store: RunStore, record: RunRecord, averaged:
     fig = _prediction_figure(kind, who, ds, test_images, true, probs if averaged is None else averaged, max_images)
     if averaged is None and (unfinished := unfinished_note(record)):
         warnings.warn(f"run {record.run_id} {unfinished}", ReportWarning, stacklevel=user_level())
-        _subtitle(fig, f"run {unfinished.split(':')[0].removeprefix('was ')}: the weights at the stop")  # "ended diverged ..."
+        subtitle(fig, f"run {unfinished.split(':')[0].removeprefix('was ')}: the weights at the stop")  # "ended diverged ..."
     return fig
 
 
@@ -441,7 +443,7 @@ def unfinished_note(record: RunRecord) -> str:
             "not a result")
 
 
-def _subtitle(fig: Figure, words: str) -> None:
+def subtitle(fig: Figure, words: str) -> None:
     """Add ``(words)`` to the figure's title: its suptitle where it has one, else its first axes' title
     (:func:`_fitted_title`); a grid of titled images without one gets ``words`` as its title. Wrapped
     to the figure's width (helper-121: a 3-class confusion matrix cut its title at both ends)."""
@@ -504,11 +506,11 @@ def _prediction_figure(kind: str, who: str, ds: Dataset, test_images: np.ndarray
         shown = min(max_images, len(wrong))  # helper-129: 25 images, of how many, in what order
         said = (f"the {shown} most confident of its {len(wrong)} errors" if shown < len(wrong) else
                 f"its {len(wrong)} error{'s' * (len(wrong) != 1)}, the most confident first") if len(wrong) else ""
-        _subtitle(fig, f"{said}{' in ' if said else 'none in '}{len(true):,} test images")
+        subtitle(fig, f"{said}{' in ' if said else 'none in '}{len(true):,} test images")
         return fig
     cm = confusion_matrix(true, pred, len(names))
     fig = plot_confusion_matrix(cm, names) if kind == "confusion" else plot_per_class_accuracy(cm, names)
-    _subtitle(fig, f"{len(true):,} test images, accuracy {float((pred == true).mean()):.2%}")  # helper-129: n and acc
+    subtitle(fig, f"{len(true):,} test images, accuracy {float((pred == true).mean()):.2%}")  # helper-129: n and acc
     return fig
 
 
