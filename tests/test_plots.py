@@ -256,29 +256,49 @@ def test_a_committee_is_a_diamond_at_all_its_members_parameters_and_seconds():
         (ax,) = plot(rows).axes
         diamonds = [line for line in ax.lines if line.get_marker() == "D"]
         assert [(d.get_xdata()[0], d.get_ydata()[0]) for d in diamonds] == [(pytest.approx(3 * x), 0.93)]
-        assert "committee of 3" in [t.get_text() for t in ax.texts]
+        assert "cnn: committee of 3" in [t.get_text() for t in ax.texts]  # (helper-146: its name too)
     (ax,) = plots.plot_accuracy_vs_params([dict(ROWS[1], n=2, committees=2, committee_acc=0.9)]).axes  # of 1 member
     assert not [line for line in ax.lines if line.get_marker() == "D"]
     # note 38: a failed member left 2 committees of 5 with 9 runs, drawn as "committee of 4" (9 / 2, rounded)
     (ax,) = plots.plot_accuracy_vs_params([dict(ROWS[1], n=9, committees=2, committee_members=[5, 4],
                                                 committee_acc=0.93)]).axes
     (diamond,) = [line for line in ax.lines if line.get_marker() == "D"]
-    assert diamond.get_xdata()[0] == pytest.approx(4.5 * 243_786) and "committees of 4-5" in [t.get_text() for t in ax.texts]
+    assert diamond.get_xdata()[0] == pytest.approx(4.5 * 243_786) and "cnn: committees of 4-5" in [t.get_text() for t in ax.texts]
 
 
 def test_variants_of_one_size_are_spread_apart_and_names_on_the_right_stay_inside():
     """New-user finding: three variants of 173,930 parameters drew their bars and names on top of
-    each other, and the rightmost point's name was cut off at the axes' edge."""
+    each other, and the rightmost point's name was cut off at the axes' edge. helper-146: spread
+    in data units on the log axis, three of 55,098 read as 53k, 55k and 57k; stay at their value,
+    shifted a few points apart on the page, their names stacked above them, in their colours."""
     rows = [*ROWS, dict(variant="cnn-f32", params=243_786, test_acc_mean=0.9, test_acc_std=0.01, n=2),
             dict(variant="cnn-dropout", params=243_786, test_acc_mean=0.901, test_acc_std=0.01, n=2)]
-    (ax,) = plots.plot_accuracy_vs_params(rows).axes
-    xs = [c.lines[0].get_xdata()[0] for c in ax.containers]
-    assert xs[0] == 101_770 and xs[2] == 55_098  # a size of its own: where it is
-    same = [xs[1], xs[3], xs[4]]  # cnn, cnn-f32, cnn-dropout: one size, three places around it
-    assert len(set(same)) == 3 and min(same) < 243_786 < max(same) and 243_786 in same
-    assert max(same) / min(same) < 1.25  # near enough to read as one size on the log axis
-    names = {t.get_text(): t.get_horizontalalignment() for t in ax.texts}
-    assert names["ex1"] == "left" and names["cnn-dropout"] == "right"  # leftmost point's name right of it; rightmost left
+    fig = plots.plot_accuracy_vs_params(rows)
+    (ax,) = fig.axes
+    assert [c.lines[0].get_xdata()[0] for c in ax.containers] == [101_770, 243_786, 55_098, 243_786, 243_786]
+    fig.canvas.draw()
+    page = [c.lines[0].get_transform().transform((c.lines[0].get_xdata()[0], 0.9))[0] for c in ax.containers]
+    dpi = fig.dpi / 72  # pixels a point
+    assert page[3] == pytest.approx(ax.transData.transform((243_786, 0.9))[0])  # the middle one at its value
+    step = plots.DODGE_POINTS * dpi
+    assert page[1] == pytest.approx(page[3] - step) and page[4] == pytest.approx(page[3] + step)
+    names = {t.get_text(): t for t in ax.texts}
+    assert names["ex1"].get_horizontalalignment() == "left" and names["dense"].get_horizontalalignment() == "left"
+    stacked = [names[n] for n in ("cnn", "cnn-f32", "cnn-dropout")]
+    assert [t.get_horizontalalignment() for t in stacked] == ["center"] * 3
+    heights = [t.get_window_extent().y0 for t in stacked]
+    assert heights[0] < heights[1] < heights[2] and all(t.get_window_extent().y1 <= ax.bbox.y1 for t in stacked)
+    assert [mcolors.to_hex(t.get_color()) for t in stacked] == [mcolors.to_hex(f"C{i}") for i in (1, 3, 4)]
+    assert ax.get_xlabel().startswith("parameters (variants of one value drawn a few points apart)")
+    # helper-146: two names near each other (cnn-tanh, cnn-x2 at 1.0 and 1.05 s) printed over each other
+    rows = [dict(ROWS[0], train_seconds=0.1), dict(variant="cnn-tanh", test_acc_mean=0.925, test_acc_std=0.01, n=3,
+                                                   train_seconds=1.02),
+            dict(variant="cnn-x2", test_acc_mean=0.925, test_acc_std=0.008, n=3, train_seconds=1.05),
+            dict(ROWS[1], train_seconds=2.0)]
+    fig = plots.plot_accuracy_vs_time(rows)
+    fig.canvas.draw()
+    boxes = {t.get_text(): t.get_window_extent() for t in fig.axes[0].texts}
+    assert not boxes["cnn-tanh"].overlaps(boxes["cnn-x2"])
 
 
 def test_comparison_rejects_rows_without_results():
@@ -608,7 +628,7 @@ def test_rows_not_drawn_are_named_under_the_axis():
     ax = plots.plot_comparison([*ROWS, failed]).axes[0]
     assert ax.get_xlabel() == "variant\nnot drawn: huge (no result: 1 failed)"
     ax = plots.plot_accuracy_vs_params([*ROWS, dict(ROWS[0], variant="twin"), across]).axes[0]
-    assert ax.get_xlabel().startswith("parameters (variants of one value drawn a little apart)\nnot drawn: mix (no "
+    assert ax.get_xlabel().startswith("parameters (variants of one value drawn a few points apart)\nnot drawn: mix (no "
                                       "parameters: a committee across variants has none of its own)"), ax.get_xlabel()
     with pytest.raises(PlotError, match=r"^mix: no params of its own \(a committee across variants has none\)"):
         plots.plot_accuracy_vs_params([across])

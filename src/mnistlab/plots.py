@@ -24,12 +24,14 @@ import re
 import sys
 import threading
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 import numpy as np
+import matplotlib.transforms as mtransforms
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
@@ -426,41 +428,82 @@ def _wrapped(label: str, width: int = 28, after: str = ",") -> str:
 
 def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, title: str, log: bool) -> Figure:
     """One point per row, with its sd as an error bar and its variant's name beside it. Variants
-    at one x (the same parameter count) are spread a little apart, so that their bars and names do
-    not sit on each other; a name on the right half of the plot goes to the left of its point, so
-    that it stays inside the axes."""
+    at one x (the same parameter count) are drawn at that x, shifted a few points apart on the page
+    (:data:`DODGE_POINTS`), their names stacked above them in their colours, so that bars and names
+    do not sit on each other while the axis still reads their one value (helper-146: spread in
+    data units, three of 55,098 read 53k, 55k and 57k); another name on the right half of the plot
+    goes to the left of its point, so that it stays inside the axes, and one that would print over
+    another's goes to the other side."""
     given, rows = rows, _rows_with(rows, "variant", xkey)
     log = log and all(float(r[xkey]) > 0 for r in rows)
-    xs = _dodged([float(r[xkey]) for r in rows], log)
-    if len({float(r[xkey]) for r in rows}) < len(rows):  # helper-129: two of 101,770 drawn at 97k and 105k, unsaid
-        xlabel += " (variants of one value drawn a little apart)"
+    xs = [float(r[xkey]) for r in rows]
+    shifts = _dodged(xs)
+    if any(shifts):  # helper-129: two of 101,770 drawn at 97k and 105k, unsaid
+        xlabel += " (variants of one value drawn a few points apart)"
     lo, hi = min(xs), max(xs)
     fig = Figure(figsize=(6.5, 4.5), layout="constrained")
     ax = fig.add_subplot()
-    for i, (r, x) in enumerate(zip(rows, xs)):
-        ax.errorbar(x, float(r["acc"]), yerr=float(r.get("test_acc_std") or 0.0),
-                    fmt="o", color=f"C{i % 10}", capsize=3, label=str(r["variant"]))
-        right = hi > lo and ((math.log(x) - math.log(lo)) / (math.log(hi) - math.log(lo)) if log
-                             else (x - lo) / (hi - lo)) > 0.5
-        ax.annotate(str(r["variant"]), (x, float(r["acc"])), fontsize=7, xytext=(-4 if right else 4, 4),
-                    textcoords="offset points", ha="right" if right else "left")
-        _committee_point(ax, r, x, f"C{i % 10}")
     if log:
         ax.set_xscale("log")
+    def where(v: float) -> float:  # a value's place along the x axis, 0 to 1
+        return 0.0 if hi <= lo else (math.log(v) - math.log(lo)) / (math.log(hi) - math.log(lo)) if log else (v - lo) / (hi - lo)
+
+    stds = [float(r.get("test_acc_std") or 0.0) for r in rows]
+    yspan = max(max(float(r["acc"]) + e for r, e in zip(rows, stds)) - min(float(r["acc"]) - e for r, e in zip(rows, stds)),
+                0.01)
+    placed: list[tuple[float, float, bool]] = []  # (x, accuracy, name to the right) of the names written
+    for i, (r, x, shift) in enumerate(zip(rows, xs, shifts)):
+        at = mtransforms.offset_copy(ax.transData, fig=fig, x=shift, units="points")
+        acc = float(r["acc"])
+        ax.errorbar(x, acc, yerr=stds[i], fmt="o", color=f"C{i % 10}", capsize=3, label=str(r["variant"]), transform=at)
+        ax.update_datalim([(x, acc - stds[i]), (x, acc + stds[i])])  # (a shifted artist does not scale the axes)
+        group = [j for j, v in enumerate(xs) if v == x]  # the points of its value (helper-146: "cnn-tanh2" was two
+        if len(group) > 1:  # names): theirs stacked above the highest of their bars, each in its point's colour
+            top = max(float(rows[j]["acc"]) + stds[j] for j in group)
+            ax.annotate(str(r["variant"]), (x, top), fontsize=7, xytext=(shift, 3 + STACKED_POINTS * group.index(i)),
+                        textcoords="offset points", ha="center", va="bottom", color=f"C{i % 10}")
+        else:
+            right = where(x) > 0.5
+            if _crowded(placed, x, acc, not right, where, yspan):  # a name near another's goes to the other side
+                right = not right
+            placed.append((x, acc, not right))
+            ax.annotate(str(r["variant"]), (x, acc), fontsize=7, xytext=(-4 if right else 4, 4),
+                        textcoords="offset points", ha="right" if right else "left")
+        _committee_point(ax, r, x, f"C{i % 10}", at, where)
     ax.margins(x=0.08)
+    ax.autoscale_view()
+    if (stacked := max(Counter(xs).values())) > 1:  # room above for the stacked names (9 points a line, of ~240)
+        low, high = ax.get_ylim()
+        ax.set_ylim(low, high + (high - low) * 0.045 * stacked)
     ax.set(title=title, xlabel=xlabel, ylabel="test accuracy")
     _left_out(ax, given, rows, f"no {xlabel.split(' (')[0]}: a committee across variants has none of its own")
     ax.grid(alpha=0.3)
     return fig
 
 
-def _committee_point(ax: Any, row: Mapping[str, Any], x: float, color: str) -> None:
+DODGE_POINTS = 7.0  # how far apart on the page points of one x value are drawn (1/72 inch each)
+STACKED_POINTS = 9.0  # the line height of their names, stacked above them
+
+
+def _crowded(placed: Sequence[tuple[float, float, bool]], x: float, acc: float, to_right: bool,
+             where: Callable[[float], float], yspan: float) -> bool:
+    """Whether a name beside the point (``x``, ``acc``), on its right (``to_right``) or left, would
+    print over one already ``placed`` on the same side of a point near it: within 12% of the x axis
+    (``where``: a value's place on it, 0 to 1) and 5% of ``yspan`` (the accuracies' range)."""
+    return any(side == to_right and abs(where(px) - where(x)) < 0.12 and abs(pa - acc) < 0.05 * yspan
+               for px, pa, side in placed)
+
+
+def _committee_point(ax: Any, row: Mapping[str, Any], x: float, color: str, at: Any = None,
+                     where: Callable[[float], float] | None = None) -> None:
     """A committee variant's accuracy (``committee_acc``) as a diamond at ``x`` times its members
     (a committee of 5 has five times the parameters and the training time of one member: note 37,
-    its point was its members' mean alone), joined to the members' point by a dotted line. Its
-    members are those that voted (``committee_members``, one count per committee: a failed member
-    leaves its committee one smaller); a row without them (an older caller's) counts ``n`` shared
-    among its ``committees``."""
+    its point was its members' mean alone), joined to the members' point by a dotted line, both
+    drawn with the transform ``at`` (its variant's point's: shifted as it is). Its members are
+    those that voted (``committee_members``, one count per committee: a failed member leaves its
+    committee one smaller); a row without them (an older caller's) counts ``n`` shared among its
+    ``committees``. Labelled with its variant's name (helper-146: "committee of 2" named none), to
+    the left where its place along the axis (``where``, 0 to 1) is on the right half."""
     acc, n, committees = row.get("committee_acc"), row.get("n"), row.get("committees")
     sizes = row.get("committee_members")
     if not (isinstance(sizes, list) and sizes and all(isinstance(m, int) for m in sizes)):
@@ -470,24 +513,26 @@ def _committee_point(ax: Any, row: Mapping[str, Any], x: float, color: str) -> N
     if acc is None or max(sizes) < 2:
         return
     members = sum(sizes) / len(sizes)
-    ax.plot([x, x * members], [float(row["acc"]), float(acc)], ":", color=color, linewidth=0.8)
-    ax.plot(x * members, float(acc), "D", color=color)
-    said = f"committee of {sizes[0]}" if min(sizes) == max(sizes) else f"committees of {min(sizes)}-{max(sizes)}"
-    ax.annotate(said, (x * members, float(acc)), fontsize=7, xytext=(4, -9), textcoords="offset points", ha="left")
+    at = ax.transData if at is None else at
+    ax.plot([x, x * members], [float(row["acc"]), float(acc)], ":", color=color, linewidth=0.8, transform=at)
+    ax.plot(x * members, float(acc), "D", color=color, transform=at)
+    ax.update_datalim([(x * members, float(acc))])
+    size = f" of {sizes[0]}" if min(sizes) == max(sizes) else f"s of {min(sizes)}-{max(sizes)}"
+    left = where is not None and where(x * members) > 0.5
+    ax.annotate(f"{row['variant']}: committee{size}", (x * members, float(acc)), fontsize=7, xytext=(-4 if left else 4, -9),
+                textcoords="offset points", ha="right" if left else "left")
 
 
-def _dodged(xs: Sequence[float], log: bool) -> list[float]:
-    """``xs`` with the points that share a value spread symmetrically around it: by 4% of a decade
-    apart on a log axis, by 1% of the range (or of the value) apart on a linear one."""
-    span = (max(xs) - min(xs)) or abs(xs[0]) or 1.0
+def _dodged(xs: Sequence[float]) -> list[float]:
+    """Each point's shift on the page, in points: those that share a value of ``xs`` spread
+    symmetrically around it, :data:`DODGE_POINTS` apart; 0 for a value of its own."""
     seen: dict[float, list[int]] = {}
     for i, x in enumerate(xs):
         seen.setdefault(x, []).append(i)
-    out = list(xs)
-    for x, at in seen.items():
+    out = [0.0] * len(xs)
+    for at in seen.values():
         for j, i in enumerate(at):
-            shift = j - (len(at) - 1) / 2
-            out[i] = x * 10 ** (0.04 * shift) if log else x + 0.01 * span * shift
+            out[i] = DODGE_POINTS * (j - (len(at) - 1) / 2)
     return out
 
 
