@@ -623,7 +623,11 @@ def test_a_run_two_variants_share_trains_once_and_is_recorded_under_both(tmp_pat
     assert "skipped (already finished)" in said["comm", 0] and "same run" not in said["comm", 0]  # note 40: was here
     from mnistlab.cli import main
     assert main(["show", copied.run_id, "--store", str(store.root)]) == 0  # helper-109: named a run no longer there
-    assert f"(run {plain.run_id} since deleted; this run holds its files and figures)" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert f"(run {plain.run_id} since deleted; this run holds its files and figures)" in shown
+    assert f", recorded from run {plain.run_id}, which trained it\n" in shown and " took " not in shown  # helper-146
+    assert main(["show", [o.record for o in rerun.outcomes if o.cell.variant == "comm"][0].run_id, "--store",
+                 str(store.root)]) == 0 and "  member 0\n" in capsys.readouterr().out  # a committee's member
     again = store.record_again(copied, variant="comm", seed=0, member=0, repeat=0)  # a second driver, say
     assert again.variant == "comm" and again.member == 0 and len(store.runs()) == 4  # its run: nothing new
 

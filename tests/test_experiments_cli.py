@@ -81,6 +81,10 @@ def test_run_runs_show_compare_rm(exp_file: Path, data_dir: Path, capsys: pytest
     assert ids[0] in shown and "test_accuracy" in shown and "status finished" in shown
     assert "\nhistory (1 epoch)\n  epoch=1  " in shown  # the epochs under a heading of their own
     assert shown.splitlines()[1] == "dataset mnist"  # helper-129: only inside its config before
+    rec = RunStore().get(ids[0])  # helper-146: "member 0" of no committee, the result in raw JSON alone
+    assert shown.splitlines()[0].endswith(f"seed {rec.seed}") and "member" not in shown.splitlines()[0]
+    assert (f"\nresult test accuracy {rec.metrics['test_accuracy']:.2%} on 20 of mnist's 10,000 test images, test loss "
+            f"{rec.metrics['test_loss']:.4f}, 1 epoch trained in ") in shown
     assert main(["show", ids[0][:6], "--format", "json"]) == 0  # helper-114: for scripts, as `runs --format json`
     record = json.loads(capsys.readouterr().out)
     assert record["run_id"] == ids[0] and record["status"] == "finished" and len(record["history"]) == 1
