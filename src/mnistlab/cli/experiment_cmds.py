@@ -83,18 +83,18 @@ class _Progress:
             self.table.live.console.print(line, markup=False, highlight=False)
         self.table.poke()
 
-    def finish(self, rows: list[dict], records: Sequence[RunRecord] = (), *, quick: bool = False) -> None:
+    def finish(self, rows: list[dict], records: Sequence[RunRecord] = ()) -> None:
         """The comparison rows with `compare`'s notes of ``records`` (the sweep's runs, none of a
         stopped sweep): above them, which are the size of a smoke run, and under them, those scored
-        on part of the test set or chosen on it. A --quick sweep (``quick``), which said first that
-        it is a smoke test, has only the note of a test set that chose an epoch."""
+        on part of the test set or chosen on it; a --quick sweep's too, as `compare --quick` says
+        them (helper-140, helper-146: the table, read last, did not say what its first line had)."""
         from mnistlab.comparison import scored_on_note, smoke_note, test_set_notes
 
         if rows:  # none: stopped before any cell had a run
-            _say_smoke(None if quick else smoke_note(records), self.fmt)
+            _say_smoke(smoke_note(records), self.fmt)
             _say_smoke(elsewhere := scored_on_note(records), self.fmt)  # as compare says it (helper-121)
             _rows_out(rows, self.title, self.fmt)
-            _notes_out(test_set_notes(records, part=not quick and elsewhere is None), self.fmt)
+            _notes_out(test_set_notes(records, part=elsewhere is None), self.fmt)
 
 
 @click.command("run")
@@ -183,8 +183,7 @@ def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: St
                 result, stopped = exc.result, int(stop.signum)
             finally:
                 close(runner)
-        progress.finish(result.rows, [] if stopped else [o.record for o in result.outcomes],
-                        quick=bool(options.get("quick")))
+        progress.finish(result.rows, [] if stopped else [o.record for o in result.outcomes])
     except KeyboardInterrupt:  # after the cells: scoring committees, closing Ray, printing the table
         _say_recorded(st, exp.name, int(stop.signum), cells, bool(options.get("force")))
     return result, stopped
