@@ -256,7 +256,8 @@ def _not_logged(key: str) -> str:
     # Keras 2 wrote acc and val_acc, Keras 3 logs learning_rate: difflib alone finds neither
     near = {"acc": "accuracy", "learning_rate": "lr"}.get(key, key)
     near = near.removesuffix("_acc") + "_accuracy" if near.endswith("_acc") else near
-    return (f'"{key}" is not a value a run logs{did_you_mean(near, EPOCH_LOG_KEYS)}; '
+    hint = f' (did you mean "{near}"?)' if near != key and near in EPOCH_LOG_KEYS else did_you_mean(near, EPOCH_LOG_KEYS)
+    return (f'"{key}" is not a value a run logs{hint}; '
             f"a run logs {', '.join(EPOCH_LOG_KEYS)} (val_* with validation data)")
 
 

@@ -1124,8 +1124,8 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
         cells += [test] + [pct(r.get("test_balanced_acc"))] * balanced
         cells += ["-" if gain is None else f"{100 * gain:+.2f} pts"] * tta_val + [pct(r.get("tta_test_acc"))] * tta
         cells += ["-" if r.get("test_loss") is None else f"{r['test_loss']:.4f}",
-                  "-" if r.get("train_seconds") is None else f"{r['train_seconds']:.3g} s",
-                  "-" if r.get("seconds_per_epoch") is None else f"{r['seconds_per_epoch']:.2f}"]
+                  "-" if r.get("train_seconds") is None else f"{seconds(r['train_seconds'])} s",
+                  "-" if r.get("seconds_per_epoch") is None else seconds(r["seconds_per_epoch"])]
         if committee:
             lo, hi = r.get("member_acc_min"), r.get("member_acc_max")
             cells += ["-" if lo is None else f"{pct(lo)}-{pct(hi)}"]
@@ -1133,6 +1133,19 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
             cells += [pct(r.get("committee_val_acc"))] * committee_val + [comm]
         out.append(cells)
     return heads, out
+
+
+def seconds(value: float) -> str:
+    """A table's seconds, in one style for its time columns (helper-146: "0.00878 s" beside "0.01";
+    ``.3g`` wrote 1,230 s as "1.23e+03"): 2 decimals under 10, 1 under 100, else whole.
+
+    >>> [seconds(v) for v in (0.004, 0.00878, 0.0701, 1.4, 12.34, 1234.5)]
+    ['<0.01', '0.01', '0.07', '1.40', '12.3', '1,234']
+    """
+    v = float(value)
+    if 0 < v < 0.005:  # (not "0.00": it took some time)
+        return "<0.01"
+    return f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}" if abs(v) < 100 else f"{v:,.0f}"
 
 
 def best_legend(rows: Sequence[Mapping[str, Any]], *, words: bool = False) -> str | None:
