@@ -241,8 +241,11 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
     if committee is not None:
         at = len(section.notes)
         if _prediction_figures(store, section, committee, data_dir) and committees > 1:  # the table's count
-            section.notes.insert(at, f"the confusion matrix and misclassified images below draw the best of its "
-                                     f"{committees} committees by test accuracy")
+            ids = [m.run_id for m in committee[0]]  # how it was chosen, of what (helper-146: no caveat, as runs have)
+            chosen = next((c for c in store.committees(records[0].experiment) if list(c.member_ids) == ids), None)
+            said = (views.committee_pick_note(store, chosen) if chosen is not None else None) or (
+                f"the best of its {committees} committees by test accuracy")
+            section.notes.insert(at, f"the confusion matrix and misclassified images below draw {said}")
         return section
     at = len(section.notes)
     if _prediction_figures(store, section, views.picked_run(records), data_dir) and (how := views.picked_note(records)):

@@ -707,9 +707,18 @@ def picked_note(runs: Sequence[RunRecord], pick: str = "best") -> str | None:
 def committee_pick_note(store: RunStore, chosen: CommitteeRecord, pick: str = "best") -> str | None:
     """How :func:`trained_runs` chose the committee ``chosen`` among its variant's committees of as
     many members, with their test accuracies' mean, sd and n, as :func:`picked_note` says it of runs;
-    None where it is the only one."""
-    same = [c for c in store.committees(chosen.experiment)
-            if c.variant == chosen.variant and len(c.member_ids) == len(chosen.member_ids)]
+    None where it is the only one. Committees of the other size (--quick smoke committees beside
+    full-size ones) are not among them (helper-146)."""
+    from mnistlab.experiments import is_quick
+
+    def smoke(c: CommitteeRecord) -> bool:
+        try:
+            return is_quick(store.get(c.member_ids[0]).config)
+        except StoreError:  # a member deleted since: of no size to tell
+            return False
+
+    same = [c for c in store.committees(chosen.experiment) if c.variant == chosen.variant
+            and len(c.member_ids) == len(chosen.member_ids) and smoke(c) == smoke(chosen)]
     accs = [float(c.accuracy) for c in same]
     if len(accs) < 2:
         return None
