@@ -368,14 +368,20 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
     model = store.load_model(record.run_id)
     if (now := named_as_now(store, target, variant, record, quick)) is not None:  # the file's names, not the record's
         model.spec = ModelSpec.from_dict(now)
-    if kind == "filters":
-        return Drawing(_named(plot_filters(model), record), drawn)
-    ds = _dataset_of(record, data_dir)
-    for i in images:
-        _check_index(i, len(ds.test_images), "test")
-    # Each row says which test image it is and its class, as asked: "test #23: Trouser".
-    row_labels = [f"test #{int(i)}: {ds.info.class_names[int(ds.test_labels[int(i)])]}" for i in images]
-    fig = plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers, labels=row_labels)
+    try:
+        if kind == "filters":
+            return Drawing(_named(plot_filters(model), record), drawn)
+        ds = _dataset_of(record, data_dir)
+        for i in images:
+            _check_index(i, len(ds.test_images), "test")
+        # Each row says which test image it is and its class, as asked: "test #23: Trouser".
+        row_labels = [f"test #{int(i)}: {ds.info.class_names[int(ds.test_labels[int(i)])]}" for i in images]
+        fig = plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers, labels=row_labels)
+    except PlotError as exc:  # whose model (helper-146: "the model has no convolution ..." named none)
+        if not str(exc).startswith("the model "):
+            raise
+        raise PlotError(f"the model of variant {record.variant} (run {record.run_id}){str(exc).removeprefix('the model')}"
+                        ) from None
     return Drawing(_named(fig, record), drawn)
 
 

@@ -14,8 +14,8 @@ FIGURE_FORMATS = (".png", ".svg", ".pdf")
 
 
 def _parse_indices(text: str) -> list[int]:
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
+    try:  # an empty one between commas too (helper-146: 1,,2 was read as 1,2)
+        values = [int(v) for v in text.split(",")] if text.strip() else []
     except ValueError:
         raise OutputError(f"--images must be comma-separated image indices like 0,23,28, got {text!r}") from None
     if not values:
