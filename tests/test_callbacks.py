@@ -647,3 +647,28 @@ def test_callbacks_take_keras_s_verbose_and_save_freq(tmp_path: Path, data_dir, 
     assert "Epoch 2: early stopping" in out and f"Epoch 1: saving model to {tmp_path / 'e1.safetensors'}" in out
     with pytest.raises(SpecError, match=r"callbacks\[0\]\.save_freq: "):
         parse_run_config({**base, "callbacks": [{**ck, "save_freq": 100}]})
+
+
+def test_a_callbacks_verbose_prints_under_mnistlab_run_and_keeps_the_cells_key(tmp_path: Path, data_dir, capsys) -> None:
+    """helper-143: `verbose = 1` printed Keras's lines under `mnistlab train` and train(), and nothing
+    under `mnistlab run` (the cell's resolved config, its key's, leaves verbose out)."""
+    from mnistlab.cli import main
+    from mnistlab.experiments import load_experiment
+    from mnistlab.store import RunStore
+
+    text = ('[base]\ndataset = "mnist"\nmodel = { dense = [8] }\ndata.subset = 120\ntrain.epochs = 3\n'
+            '[[base.callbacks]]\ntype = "ReduceLROnPlateau"\nmonitor = "loss"\npatience = 1\nfactor = 0.5\n'
+            'min_delta = 100\nverbose = 1\n')  # no epoch improves by 100: a reduction at each epoch from the second
+    (tmp_path / "loud.toml").write_text('name = "e"\n' + text)
+    (tmp_path / "quiet.toml").write_text('name = "e"\n' + text.replace("verbose = 1", "verbose = 0"))
+    store = ["--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
+    assert main(["run", str(tmp_path / "loud.toml"), *store]) == 0
+    out = capsys.readouterr().out
+    assert "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.0005.\n" in out
+    assert "Epoch 3: ReduceLROnPlateau reducing learning rate to 0.00025.\n" in out
+    loud, quiet = (load_experiment(tmp_path / f).cells()[0] for f in ("loud.toml", "quiet.toml"))
+    assert loud.key == quiet.key and loud.config == quiet.config and (loud.verbose, quiet.verbose) == ((1,), ())
+    assert main(["run", str(tmp_path / "quiet.toml"), *store]) == 0  # the same cell: done, and quiet
+    out = capsys.readouterr().out
+    assert "skipped (already finished)" in out and "ReduceLROnPlateau" not in out
+    assert len(RunStore(tmp_path / "s").runs()) == 1

@@ -655,7 +655,8 @@ def test_run_says_which_variants_share_runs_but_not_for_a_smoke_run(tmp_path: Pa
               '[[variants]]\nname = "c"\n"train.lr" = 0.001\n')  # c: Adam's default, written out: a's config
     args = ["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
     assert main([*args, "--quick"]) == 0  # a and b both train 1 epoch there: no note for a smoke run
-    assert "note:" not in capsys.readouterr().err
+    err = capsys.readouterr().err  # (but compare --quick's, of smoke runs on part of the test set: helper-146)
+    assert "the same config" not in err and err.count("note:") == 2 and "note: these are smoke runs" in err
     assert main(args) == 0
     err = capsys.readouterr().err
     assert err.count("note:") == 3 and 'variants "a" and "c" train the same config with seed 0' in err

@@ -305,9 +305,13 @@ class CellTask:
 
 
 def _cell_config(cell: Cell, threads: int = 0) -> RunConfig:
-    """The cell's run config, training with ``threads`` unless the file set its own (:func:`with_threads`)."""
-    return parse_run_config(with_threads(cell.config, threads), source=f'{cell.experiment}: variant "{cell.variant}"',
-                            check_model=False)
+    """The cell's run config, training with ``threads`` unless the file set its own (:func:`with_threads`),
+    its callbacks' ``verbose`` as the file set them (:attr:`~mnistlab.experiments.Cell.verbose`)."""
+    config = with_threads(cell.config, threads)
+    if cell.verbose:
+        config = {**config, "callbacks": [{**c, "verbose": v} if v else c
+                                          for c, v in zip(config["callbacks"], cell.verbose)]}
+    return parse_run_config(config, source=f'{cell.experiment}: variant "{cell.variant}"', check_model=False)
 
 
 def execute_cell(task: CellTask) -> list[tuple[str, str]]:

@@ -195,6 +195,9 @@ class Cell:
     key: str  # hash of the config (minus execution details) and the mnistlab version
     cpus: float | None = None  # its variant's own `resources` (Ray), None: the experiment's
     gpus: float | None = None
+    # each of config["callbacks"]'s Keras `verbose` (what it prints, left out of the resolved config
+    # and so of the key): the cell's callbacks print what Keras's do under `mnistlab run` too
+    verbose: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -281,8 +284,10 @@ class Experiment:
                     d = copy.deepcopy(raw)
                     d.setdefault("train", {})["seed"] = seed
                     src = f'{self.source}: variant "{v.name}"'
-                    resolved = parse_run_config(d, source=src, check_model=False).resolved()
-                    out.append(Cell(self.name, v.name, r, m, seed, resolved, cell_key(resolved), v.cpus, v.gpus))
+                    parsed = parse_run_config(d, source=src, check_model=False)
+                    resolved, said = parsed.resolved(), tuple(int(getattr(c, "verbose", 0)) for c in parsed.callbacks)
+                    out.append(Cell(self.name, v.name, r, m, seed, resolved, cell_key(resolved), v.cpus, v.gpus,
+                                    said if any(said) else ()))
         return out
 
 
