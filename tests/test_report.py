@@ -425,6 +425,7 @@ def test_report_quick_shows_a_files_smoke_runs_and_refuses_without_a_file(data_d
     out = tmp_path / "r.html"
     args = ["--store", str(store.root), "--data-dir", str(data_dir), "-o", str(out)]
     assert main(["run", str(p), "--quick", "--store", str(store.root), "--data-dir", str(data_dir)]) == 0
+    capsys.readouterr()
     assert main(["report", str(p), *args]) == 2  # no full-size runs: the error compare gives, no page
     err = capsys.readouterr().err
     assert err.startswith("error: no full-size runs of") and "--quick" in err and not out.exists()
