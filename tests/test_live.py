@@ -147,7 +147,8 @@ def test_a_rerun_that_fails_or_dies_never_hides_a_cell_s_result(tmp_path: Path) 
     con.commit()
     con.close()
     s = sweep_status(store, "sw")
-    assert (s.total, s.done, s.failed, s.left, s.running) == (4, 3, 1, 0, ()) and s.leader == ("a", 0.9, 3)
+    assert (s.total, s.done, s.failed, s.left, s.running) == (4, 3, 1, 0, ()) and s.leader[:3] == ("a", 0.9, 3)
+    assert s.leader[3] == pytest.approx(0.0) and "leader a 90.00% +- 0.00 test acc (3 runs)" in summary(s)  # helper-146
     assert {r["variant"]: (r["n"], r["failed"]) for r in compare(store, "sw")} == {"a": (3, 1)}  # as compare counts
     live = _run(store, "a", "k1")  # a rerun in this process, alive: the cell trains again
     s = sweep_status(store, "sw")

@@ -22,6 +22,7 @@ import json
 import math
 import os
 import socket
+import statistics
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -205,7 +206,7 @@ class RunningCell:
 class SweepStatus:
     """Where a sweep stands. ``done`` counts finished and diverged cells (``diverged`` of them),
     ``failed`` failed ones, ``left`` those not started or interrupted; ``leader`` is ``(variant,
-    mean test accuracy, runs)`` over finished runs scored on one test set (None when they were
+    mean test accuracy, runs)``, and their sd from 2 runs, over finished runs scored on one test set (None when they were
     scored on several: their accuracies do not compare; a search's: ``(trial variant, value, 1,
     metric)``, its best complete trial by the search's metric and direction); ``eta`` is None until
     a cell of this sweep has ended, and when its driver has ended (nothing will end)."""
@@ -313,7 +314,8 @@ def _leader(recs: Sequence[RunRecord | None]) -> tuple[Any, ...] | None:
     if not scores or scored_on_note(scored):  # another dataset's (or test set's) accuracy is no rival
         return None
     best = max(scores, key=lambda v: sum(scores[v]) / len(scores[v]))
-    return best, sum(scores[best]) / len(scores[best]), len(scores[best])
+    accs = scores[best]  # (its sd, from 2 runs, is said beside it: a leader by seed noise shows so)
+    return best, sum(accs) / len(accs), len(accs), *([statistics.stdev(accs)] if len(accs) > 1 else [])
 
 
 def _search_leader(recs: Sequence[RunRecord | None]) -> tuple[str, float, int, str] | None:
@@ -361,12 +363,13 @@ def summary(status: SweepStatus) -> str:
              f"{status.left} left"]
     if status.failed:
         parts.append(f"{status.failed} failed")
-    if status.leader is not None and len(status.leader) == 4:  # a search: its best trial by the search's metric
+    if status.leader is not None and isinstance(status.leader[-1], str):  # a search: its best trial by its metric
         variant, value, _, metric = status.leader
         parts.append(f"leader {variant} {metric} {value:.4f} (the search's metric)")
     elif status.leader is not None:
         variant, acc, n = status.leader[:3]
-        parts.append(f"leader {variant} {100 * acc:.2f}% test acc ({n} run{'s' * (n != 1)})")
+        sd = f" +- {100 * status.leader[3]:.2f}" if len(status.leader) > 3 else ""  # (helper-146: the mean alone)
+        parts.append(f"leader {variant} {100 * acc:.2f}%{sd} test acc ({n} run{'s' * (n != 1)})")
     parts.append(f"elapsed {clock(status.elapsed)}")
     if status.running or (status.left and status.driver_alive):  # a stopped sweep has no ETA
         parts.append(f"ETA {clock(status.eta)}")
