@@ -290,7 +290,7 @@ def test_live_table_and_watch_render_from_the_store(tmp_path: Path) -> None:
     lines = Console(file=io.StringIO(), width=200, record=True)
     _run(store, "a", "k2", "finished", 0.9, took=2)
     last = watch(store, "sw", lines, interval=0.05, live=False, max_seconds=5)
-    assert last.over and "sw: 2/2 done, 0 running, 0 left, leader a 85.00% test acc (2 runs)" in lines.export_text()
+    assert last.over and "sw: 2/2 done, 0 running, 0 left, leader a 85.00% +- 7.07 test acc (2 runs)" in lines.export_text()
 
 
 EXP = """
