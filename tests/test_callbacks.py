@@ -643,8 +643,11 @@ def test_callbacks_take_keras_s_verbose_and_save_freq(tmp_path: Path, data_dir, 
     train(**{k: v for k, v in base.items() if k not in ("train", "data")}, epochs=3, subset=300, validation=60,
           callbacks=loud, data_dir=data_dir, progress="none")
     out = capsys.readouterr().out
-    assert "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.0001." in out  # its first epoch sets its best
-    assert "Epoch 2: early stopping" in out and f"Epoch 1: saving model to {tmp_path / 'e1.safetensors'}" in out
+    # Keras 3.15.1 printed "... to 0.00010000000474974513." (its float32 rate as Python writes it) for 1e-3 * 0.1
+    assert "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.00010000000474974513.\n" in out  # its first epoch
+    assert "Epoch 2: early stopping" in out and f"Epoch 1: saving model to {tmp_path / 'e1.safetensors'}" in out  # best
+    # helper-147: Keras says the stop as training ends, after the epoch's other lines
+    assert out.index("ReduceLROnPlateau reducing") < out.index("Epoch 2: early stopping")
     with pytest.raises(SpecError, match=r"callbacks\[0\]\.save_freq: "):
         parse_run_config({**base, "callbacks": [{**ck, "save_freq": 100}]})
 
@@ -664,11 +667,44 @@ def test_a_callbacks_verbose_prints_under_mnistlab_run_and_keeps_the_cells_key(t
     store = ["--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
     assert main(["run", str(tmp_path / "loud.toml"), *store]) == 0
     out = capsys.readouterr().out
-    assert "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.0005.\n" in out
-    assert "Epoch 3: ReduceLROnPlateau reducing learning rate to 0.00025.\n" in out
+    assert "Epoch 2: ReduceLROnPlateau reducing learning rate to 0.0005000000237487257.\n" in out
+    assert "Epoch 3: ReduceLROnPlateau reducing learning rate to 0.0002500000118743628.\n" in out
     loud, quiet = (load_experiment(tmp_path / f).cells()[0] for f in ("loud.toml", "quiet.toml"))
     assert loud.key == quiet.key and loud.config == quiet.config and (loud.verbose, quiet.verbose) == ((1,), ())
     assert main(["run", str(tmp_path / "quiet.toml"), *store]) == 0  # the same cell: done, and quiet
     out = capsys.readouterr().out
     assert "skipped (already finished)" in out and "ReduceLROnPlateau" not in out
     assert len(RunStore(tmp_path / "s").runs()) == 1
+
+
+def test_verbose_says_what_keras_3_says_of_a_best_only_save_and_a_restore(tmp_path: Path, data_dir, capsys) -> None:
+    """helper-147: ModelCheckpoint(save_best_only, verbose=1) said "saving model to" alone, where Keras
+    3 says "val_loss improved from None to 0.12345, saving model to ..." and "did not improve from";
+    EarlyStopping(restore_best_weights) did not say "Restoring model weights from the end of the best
+    epoch" (keras/src/callbacks/model_checkpoint.py, early_stopping.py)."""
+    from mnistlab.run import train
+
+    path = tmp_path / "best.safetensors"
+    run = train(dataset="mnist", model={"dense": [8]}, epochs=4, subset=300, validation=60, lr=3.0, data_dir=data_dir,
+                progress="none", callbacks=[
+                    {"type": "ModelCheckpoint", "filepath": str(path), "monitor": "loss", "save_best_only": True,
+                     "verbose": 1},
+                    {"type": "EarlyStopping", "monitor": "loss", "patience": 1, "restore_best_weights": True,
+                     "verbose": 1}])
+    out = capsys.readouterr().out.splitlines()
+    losses = run.history["loss"]
+    best = losses[0]
+    expected = [f"Epoch 1: loss improved from None to {losses[0]:.5f}, saving model to {path}"]
+    for epoch, loss in enumerate(losses[1:], start=2):
+        if np.float32(loss) < np.float32(best):
+            expected.append(f"Epoch {epoch}: loss improved from {best:.5f} to {loss:.5f}, saving model to {path}")
+            best = loss
+        else:
+            expected.append(f"Epoch {epoch}: loss did not improve from {best:.5f}")
+    assert [line for line in out if "loss " in line] == expected
+    stopped = run.metrics.get("stopped_epoch")
+    if stopped is not None:  # (lr 3.0: the loss stalls, so that it stops; said as training ends, then the restore)
+        assert out[-2:] == [f"Epoch {stopped}: early stopping",
+                            f"Restoring model weights from the end of the best epoch: {losses.index(min(losses)) + 1}."]
+    else:
+        assert out[-1] == f"Restoring model weights from the end of the best epoch: {losses.index(min(losses)) + 1}."

@@ -467,7 +467,7 @@ class EarlyStopping(MonitorCallback):
         verbose: int = 0,
     ) -> None:
         super().__init__(monitor, mode, min_delta)
-        self.verbose = verbose  # Keras's: "Epoch 7: early stopping" when it stops
+        self.verbose = verbose  # Keras's: "Epoch 7: early stopping" as training ends, and the weights restored
         self.patience = int(patience)
         self.baseline = baseline
         self.restore_best_weights = restore_best_weights
@@ -496,11 +496,13 @@ class EarlyStopping(MonitorCallback):
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.trainer.stop_training = True
-            if self.verbose:
-                print(f"Epoch {epoch + 1}: early stopping")
 
     def on_train_end(self, logs: Logs | None = None) -> None:
+        if self.stopped_epoch > 0 and self.verbose:  # Keras 3 says it as training ends, then the restore
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
+            if self.verbose:
+                print(f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}.")
             self.trainer.model.load_state_dict(self.best_weights)
 
     def state_dict(self) -> dict[str, Any]:
@@ -560,11 +562,12 @@ class ReduceLROnPlateau(MonitorCallback):
         # more, and then stops at float32(1e-4) (a float64 lr would stop one reduction early).
         old = float(np.float32(self.trainer.lr))
         if old > np.float32(self.min_lr):
-            new = float(np.float32(max(old * self.factor, self.min_lr)))
+            wanted = max(old * self.factor, self.min_lr)
+            new = float(np.float32(wanted))
             self.trainer.lr = new
             self.reductions.append((epoch, new))
-            if self.verbose:
-                print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new:g}.")
+            if self.verbose:  # Keras says the float64 product, before its float32 variable rounds it
+                print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {wanted}.")
             self.cooldown_counter = self.cooldown
             self.wait = 0
 
@@ -599,7 +602,7 @@ class ModelCheckpoint(MonitorCallback):
         if save_freq != "epoch":
             raise SpecError(f"ModelCheckpoint: save_freq {save_freq!r}: mnistlab saves at epochs' ends (\"epoch\")")
         super().__init__(monitor, mode, min_delta=0.0)
-        self.verbose = verbose  # Keras's: "Epoch 3: saving model to ..." at each save
+        self.verbose = verbose  # Keras's: "Epoch 3: saving model to ..." at each save (and "did not improve")
         self.filepath = str(filepath)
         self.save_best_only = save_best_only
         self.best: float | None = None if initial_value_threshold is None else float(initial_value_threshold)
@@ -611,14 +614,19 @@ class ModelCheckpoint(MonitorCallback):
             path = Path(self.filepath.format(epoch=epoch + 1, **logs))
         except (KeyError, ValueError, IndexError, TypeError, AttributeError) as exc:
             raise SpecError(f"ModelCheckpoint: cannot format filepath {self.filepath!r}: {exc}") from None
+        said = f"Epoch {epoch + 1}: saving model to {path}"
         if self.save_best_only:
             value = self._monitored(logs, then="saving anyway")
             if value is not None:  # a missing monitor saves (Keras: "Can save best model only with ...")
+                best = "None" if self.best is None else f"{self.best:.5f}"  # Keras 3's words, line for line
                 if not self._is_improvement(value, self.best):
+                    if self.verbose:
+                        print(f"Epoch {epoch + 1}: {self.monitor} did not improve from {best}")
                     return
+                said = f"Epoch {epoch + 1}: {self.monitor} improved from {best} to {value:.5f}, saving model to {path}"
                 self.best = value
         if self.verbose:
-            print(f"Epoch {epoch + 1}: saving model to {path}")
+            print(said)
         save_weights(self.trainer.model.state_dict(), path)  # whole: a stop while saving keeps the last file
         self.saved.append(str(path))
 
