@@ -566,7 +566,6 @@ def test_a_checkpoint_folder_that_cannot_be_made_or_a_tilde_is_refused_before_tr
     """helper-143: a ModelCheckpoint filepath under /proc trained, then failed the run at its first
     save; one starting with "~" made a folder named "~" here (Python's open() does not expand it)."""
     from mnistlab.cli import main
-    from mnistlab.store import RunStore
 
     monkeypatch.chdir(tmp_path)
     base = {"dataset": "mnist", "model": "seed000-dense"}
@@ -576,14 +575,18 @@ def test_a_checkpoint_folder_that_cannot_be_made_or_a_tilde_is_refused_before_tr
     Path("run.toml").write_text('dataset = "mnist"\nmodel = "seed000-dense"\n[data]\nsubset = 120\n[train]\nepochs = 1\n' + cb)
     Path("exp.toml").write_text('[base]\ndataset = "mnist"\nmodel = "seed000-dense"\ndata.subset = 120\ntrain.epochs = 1\n'
                                 + cb.replace("[[callbacks]]", "[[base.callbacks]]"))
-    said = ('ModelCheckpoint: filepath: "/proc/mnistlab-ck/e{epoch}.safetensors": '
-            "cannot make or write the folder /proc/mnistlab-ck: ")
+    said = ('ModelCheckpoint: filepath: "/proc/mnistlab-ck/e{epoch}.safetensors" cannot be written here: a folder '
+            "cannot be made in /proc (")
     for args in (["train", "--config", "run.toml", "--progress", "none"], ["run", "exp.toml"]):
         assert main([*args, "--store", "store", "--data-dir", str(data_dir)]) == 2
         out, err = capsys.readouterr()
         assert said in err and len(err.strip().splitlines()) == 1 and "Total params" not in out
-        assert not Path("store").exists() or not RunStore("store").runs()  # nothing trained, nothing recorded
+        assert not Path("store").exists()  # helper-147: nothing trained, and no store made before the mistake
     assert not list(tmp_path.glob("**/.mnistlab-probe-*")) and not Path("~").exists()
+    Path("ck.safetensors").mkdir()  # helper-147: a folder named as the file failed the run after its first epoch
+    with pytest.raises(SpecError, match=r'"ck.safetensors" is a folder: name a file in it, such as '
+                                        r'"ck.safetensors/e\{epoch\}.safetensors"'):
+        parse_run_config({**base, "callbacks": [{"type": "ModelCheckpoint", "filepath": "ck.safetensors"}]})
 
 
 def test_an_experiment_file_s_checkpoint_paths_are_relative_to_it(tmp_path: Path, data_dir, monkeypatch) -> None:

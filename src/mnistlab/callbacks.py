@@ -327,8 +327,9 @@ def checkpoint_folder_mistake(filepath: str, who: str = "filepath") -> str | Non
         while not there.exists() and there != there.parent:
             there = there.parent
         os.rmdir(tempfile.mkdtemp(prefix=".mnistlab-probe-", dir=there))
-    except OSError as exc:
-        return f'{who}: "{clip(filepath, 60)}": cannot make or write the folder {folder}: {exc.strerror or exc}'
+    except OSError as exc:  # (said of the folder it was made in: /proc/self exists, and takes no folder)
+        return (f'{who}: "{clip(filepath, 60)}" cannot be written here: a folder cannot be made in {there} '
+                f"({exc.strerror or exc})")
     return None
 
 

@@ -1063,8 +1063,8 @@ def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
 def _check_checkpoint_place(filepath: str, who: str) -> None:
     """SpecError (one line, before anything trains) where a ModelCheckpoint ``filepath`` (checked
     by :func:`~mnistlab.callbacks.check_filepath`) cannot be written: inside a run store's records
-    (a recorded run's weights would be replaced: :func:`mnistlab.store.store_part`), or below a
-    file that is not a folder (its save would fail after the first epoch)."""
+    (a recorded run's weights would be replaced: :func:`mnistlab.store.store_part`), at a folder,
+    or below a file that is not a folder (its save would fail after the first epoch)."""
     from mnistlab.callbacks import EPOCH_LOG_KEYS
     from mnistlab.store import store_part
 
@@ -1072,6 +1072,8 @@ def _check_checkpoint_place(filepath: str, who: str) -> None:
     if (part := store_part(sample)) is not None:
         raise SpecError(f'{who}: "{filepath}" is inside the run store\'s records ({part}), which only mnistlab '
                         "writes (a recorded run's weights would be replaced): save elsewhere")
+    if sample.is_dir():  # helper-147: a save failed the run after its first epoch ("Is a directory")
+        raise SpecError(f'{who}: "{filepath}" is a folder: name a file in it, such as "{sample / "e{epoch}.safetensors"}"')
     for folder in sample.parents:
         if folder.exists() or folder.is_symlink():
             if not folder.is_dir():

@@ -144,7 +144,8 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     """Every mistake :func:`check_run_data` finds in a resolved run ``config``, in a list (empty:
     none): the DataError of data that cannot be read alone, else a SpecError for each setting at
     fault, its ``path`` the key that sets it (``("model",)``, ``("model", "input_shape")``,
-    ``("data", "validation")``). The user's own data is read as its run will read it
+    ``("data", "validation")``, a ModelCheckpoint's folder that cannot be written here:
+    :func:`checkpoint_mistakes`). The user's own data is read as its run will read it
     (:func:`~mnistlab.datasets.run_dataset`); a registered dataset is known by its registry entry,
     no file read (a remote backend, Ray, may hold its files where this process does not), unless
     ``files_here`` (the runs train on this machine): its files are then found, or downloaded, once
@@ -166,7 +167,7 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     if isinstance(found, MnistlabError):
         return [found]
     spec = ModelSpec.from_dict(config["model"])
-    out: list[MnistlabError] = checkpoint_mistakes(config) if files_here else []
+    out: list[MnistlabError] = checkpoint_mistakes(config)  # (before a first run makes its store too)
     if spec.num_classes != found[0]:
         out.append(SpecError(class_count_mismatch(spec, dataset, found[0]), path=("model",)))
     if why := input_size_mismatch(spec, dataset, _image_shape(dataset, shape)):
