@@ -737,15 +737,29 @@ def test_a_folders_images_come_in_one_shuffled_order_as_keras_takes_a_directory(
         warnings.simplefilter("error", DataWarning)  # every class in the subset: no warning
         result = run_config(cfg, progress="none")
     assert result.status == "finished" and result.metrics["train_size"] == 12
-    from mnistlab.run import prepare_data
+    from mnistlab.run import prepare_data, run_data_mistakes
 
     assert len(set(prepare_data(cfg).train_y.tolist())) == 4
-    kept = parse_run_config({**cfg.resolved(), "data": {"subset": 12, "shuffle": False}})
+    kept = parse_run_config({**cfg.resolved(), "data": {"subset": 24, "shuffle": False}})
     assert "shuffle" not in kept.resolved()["data"]  # false is how runs before data.shuffle read a folder: their key
-    with pytest.warns(DataWarning, match=r"data.subset = 12 keeps the first 12 training images, which leave out 3 of its 4 "
-                                         r"classes \(class1, class2, class3\); data.shuffle = true takes them"):
+    with pytest.warns(DataWarning, match=r"data.subset = 24 keeps the first 24 training images, which leave out 2 of its 4 "
+                                         r"classes \(class2, class3\); data.shuffle = true takes them"):
         split = prepare_data(kept)
-    assert set(split.train_y.tolist()) == {0}
+    assert set(split.train_y.tolist()) == {0, 1}
+    one = parse_run_config({**cfg.resolved(), "data": {"subset": 12, "shuffle": False}})  # helper-147: trained on one
+    with pytest.raises(DataError, match=r"^data.subset = 12 keeps the first 12 training images, all of one class: a "
+                                        r"classifier needs training images of at least 2 classes; data.shuffle = true"):
+        prepare_data(one)
+    assert [str(m) for m in run_data_mistakes(one.resolved())] == [
+        "data.subset = 12 keeps the first 12 training images, all of one class: a classifier needs training images of at "
+        "least 2 classes; data.shuffle = true takes them in a shuffled order, from every class"]
+    assert run_data_mistakes(kept.resolved()) == []  # (its own subset: not the other's answer, kept for the dataset)
+    testonly = tmp_path / "testonly.npz"  # helper-147: trained on one class, scored on two: one warning, then trained
+    np.savez(testonly, x_train=np.zeros((8, 8, 8), np.uint8), y_train=np.full(8, 2), x_test=np.zeros((4, 8, 8), np.uint8),
+             y_test=np.array([1, 2, 1, 2]))
+    with pytest.raises(DataError, match=r"testonly.npz: its training images are all of one class \(2\), its test images "
+                                        r"of more: a classifier needs training images of at least 2 classes$"):
+        load_dataset(str(testonly), image_shape=(8, 8))
     from mnistlab.datasets import run_dataset  # a recorded run's test set, in the order it was scored in
 
     assert list(run_dataset(kept.resolved()).test_labels) == sorted(by_class.test_labels)

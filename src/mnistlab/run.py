@@ -35,8 +35,8 @@ from mnistlab._version import __version__
 from mnistlab.callbacks import (Callback, EarlyStopping, ReduceLROnPlateau, check_progress_mode, make_callback,
                                 shown_mode)
 from mnistlab.config import (RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig, apply_overrides,
-                             checkpoint_config, checkpoint_key, ema_replaced, parse_run_config, run_key, setting_default,
-                             split_seed)
+                             checkpoint_config, checkpoint_key, data_shuffled, ema_replaced, parse_run_config, run_key,
+                             setting_default, split_seed)
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
@@ -157,7 +157,8 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     dataset = config.get("dataset")
     shape = (config.get("model") or {}).get("input_shape") or (28, 28)
     read = json.dumps([dataset, str(data_dir) if files_here else None] if is_registered(dataset)
-                      else [dataset, list(shape[:2]), split_seed(config)], sort_keys=True, default=str)
+                      else [dataset, list(shape[:2]), split_seed(config), (config.get("data") or {}).get("subset"),
+                            data_shuffled(config)], sort_keys=True, default=str)  # (a subset's classes: its own)
     if read not in classes:
         try:
             classes[read] = _classes_and_size(config, data_dir, files_here)
@@ -215,7 +216,21 @@ def _classes_and_size(config: Mapping[str, Any], data_dir: str | os.PathLike | N
         info = get_info(dataset)
         return info.num_classes, info.train_size
     ds = run_dataset(dict(config), data_dir)
+    subset = int((config.get("data") or {}).get("subset") or 0)
+    if why := one_class_subset(np.asarray(ds.train_labels), subset, data_shuffled(config)):
+        raise SpecError(why, path=("data", "subset"))
     return ds.info.num_classes, len(ds.train_labels)
+
+
+def one_class_subset(labels: np.ndarray, subset: int, shuffled: bool) -> str | None:
+    """Why ``data.subset``'s first ``subset`` training images (of ``labels``, int (N,)) cannot train a
+    classifier: all of one class, from the user's rows sorted by class (helper-147: trained on
+    class 0 alone, "test acc 100%"); None when they hold 2 classes or more, or no subset is taken."""
+    if not subset or subset >= len(labels) or len(np.unique(labels[:subset])) > 1 or len(np.unique(labels)) < 2:
+        return None
+    cure = "" if shuffled else "; data.shuffle = true takes them in a shuffled order, from every class"
+    return (f"data.subset = {subset:,} keeps the first {subset:,} training images, all of one class: a classifier "
+            f"needs training images of at least 2 classes{cure}")
 
 
 def _check_validation(data: Mapping[str, Any], train_size: int) -> None:
@@ -258,6 +273,8 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
     if cfg.data.subset:
         keep = max(cfg.data.subset // 6, 1)
         if not is_registered(cfg.dataset):  # the user's rows may come sorted by class
+            if why := one_class_subset(train_y, cfg.data.subset, cfg.shuffles_data):
+                raise DataError(why)
             _subset_classes(cfg, ds.info.class_names, (train_y, cfg.data.subset, "training"), (test_y, keep, "test"))
         train_x, train_y = train_x[: cfg.data.subset], train_y[: cfg.data.subset]
         test_x, test_y = test_x[:keep], test_y[:keep]

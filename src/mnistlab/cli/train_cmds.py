@@ -15,7 +15,7 @@ from mnistlab.cli._common import (IntRange, PathArg, TomlNumber, check_output, d
                                   model_arg, one_variant, open_store, save_figure, status_said, store_option, variant_configs)
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import OPTIMIZERS, AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
-from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError, together
+from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError
 from mnistlab.files import refuse_store_path
 
 if TYPE_CHECKING:  # the commands import mnistlab.run late, when they run
@@ -115,7 +115,7 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     if validation is not None:
         flags["validation"] = _validation(validation)
     cfg = build_run_config(config_file, settings, flags)
-    _check_before_training(cfg, data_dir, store, record)
+    _check_before_training(cfg, data_dir)
     pick_device(cfg.train.device)  # an unavailable device fails before the summary, not after
     recorder = None
     if record:
@@ -148,19 +148,14 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         raise err
 
 
-def _check_before_training(cfg: RunConfig, data_dir: Path | None, store: str | None, record: bool) -> None:
-    """What `train` checks before it opens the store: a validation split that leaves no training
-    image, said with its settings (the user's own data is checked as it is read, but before a first
-    run makes the store: a mistake in it leaves no empty store behind); a checkpoint folder that
-    cannot be written. Raises SpecError or DataError."""
-    from mnistlab.data.registry import is_registered
-    from mnistlab.run import check_run_data, checkpoint_mistakes
-    from mnistlab.store import store_held
+def _check_before_training(cfg: RunConfig, data_dir: Path | None) -> None:
+    """What `train` checks before it opens the store (:func:`~mnistlab.run.check_run_data`): its data
+    (a first run's mistake in it leaves no empty store behind; the user's own data is read once, kept
+    for the run), a validation split that leaves no training image, said with its settings, a
+    checkpoint folder that cannot be written. Raises SpecError or DataError."""
+    from mnistlab.run import check_run_data
 
-    if is_registered(cfg.dataset) or (record and not store_held(store)):
-        check_run_data(cfg.resolved(), data_dir)
-    if mistakes := checkpoint_mistakes(cfg.resolved()):
-        raise together(mistakes)
+    check_run_data(cfg.resolved(), data_dir)
 
 
 def _open_record(store: str | None, experiment: str, cfg: RunConfig,

@@ -462,6 +462,9 @@ def _check_classes(spec: UserData, train: np.ndarray, test: np.ndarray | None, b
     if len(present := np.unique(both)) < 2:
         raise DataError(f"{spec.path}: {'no class' if not len(present) else f'one class ({clip(str(present[0]), 40)})'}: "
                         "a classifier needs images of at least 2 classes")
+    if test is not None and len(trained := np.unique(train)) < 2:  # helper-147: trained on one, scored on two
+        raise DataError(f"{spec.path}: its training images are all of one class ({clip(str(trained[0]), 40)}), its "
+                        "test images of more: a classifier needs training images of at least 2 classes")
     if test is None:
         return
     untrained = sorted(set(np.unique(test).tolist()) - set(np.unique(train).tolist()))
