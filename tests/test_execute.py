@@ -626,8 +626,10 @@ def test_a_run_two_variants_share_trains_once_and_is_recorded_under_both(tmp_pat
     shown = capsys.readouterr().out
     assert f"(run {plain.run_id} since deleted; this run holds its files and figures)" in shown
     assert f", recorded from run {plain.run_id}, which trained it\n" in shown and " took " not in shown  # helper-146
-    assert main(["show", [o.record for o in rerun.outcomes if o.cell.variant == "comm"][0].run_id, "--store",
-                 str(store.root)]) == 0 and "  member 0\n" in capsys.readouterr().out  # a committee's member
+    member = [o.record for o in rerun.outcomes if o.cell.variant == "comm"][0]
+    assert main(["show", member.run_id, "--store", str(store.root)]) == 0 and "  member 0\n" in capsys.readouterr().out
+    assert main(["compare", copied.run_id, member.run_id, "--store", str(store.root)]) == 0  # helper-147: two rows of
+    assert 'note: variants "plain" and "comm" train the same config with seed 0' in capsys.readouterr().err  # one run
     again = store.record_again(copied, variant="comm", seed=0, member=0, repeat=0)  # a second driver, say
     assert again.variant == "comm" and again.member == 0 and len(store.runs()) == 4  # its run: nothing new
 

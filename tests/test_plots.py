@@ -257,6 +257,12 @@ def test_a_committee_is_a_diamond_at_all_its_members_parameters_and_seconds():
         diamonds = [line for line in ax.lines if line.get_marker() == "D"]
         assert [(d.get_xdata()[0], d.get_ydata()[0]) for d in diamonds] == [(pytest.approx(3 * x), 0.93)]
         assert "cnn: committee of 3" in [t.get_text() for t in ax.texts]  # (helper-146: its name too)
+    # helper-147: a committee variant's repeats drew their mean without their sd, where plot compare draws it
+    rows = [dict(ROWS[0]), dict(ROWS[1], n=6, committees=2, committee_acc=0.93, committee_acc_std=0.01)]
+    for plot in (plots.plot_accuracy_vs_params, plots.plot_accuracy_vs_time):
+        (ax,) = plot(rows).axes
+        bars = [c for c in ax.collections if len(c.get_segments()) == 1 and np.allclose(c.get_segments()[0][:, 1], [0.92, 0.94])]
+        assert len(bars) == 1 and ax.get_ylim()[1] >= 0.94
     (ax,) = plots.plot_accuracy_vs_params([dict(ROWS[1], n=2, committees=2, committee_acc=0.9)]).axes  # of 1 member
     assert not [line for line in ax.lines if line.get_marker() == "D"]
     # note 38: a failed member left 2 committees of 5 with 9 runs, drawn as "committee of 4" (9 / 2, rounded)

@@ -1006,6 +1006,13 @@ def test_history_reads_as_keras_history_history_by_metric(penalised_run, capsys)
     # Keras 3 logs the rate as learning_rate (Keras 2 and mnistlab: lr); keys() lists what is recorded
     assert "learning_rate" in run.history and run.history["learning_rate"] == run.history["lr"] == [run.config["train"]["lr"]]
     assert run.history.get("learning_rate") == run.history["lr"] and "learning_rate" not in run.history.keys()
+    h = run.history.history  # helper-147: Keras 3's idiom, history.history["learning_rate"], raised KeyError
+    assert h["learning_rate"] == h["lr"] and "learning_rate" in h and h.get("learning_rate") == h["lr"]
+    assert "learning_rate" not in list(h) and json.loads(json.dumps(h)) == dict(h)  # a dict to save as JSON
+    for missing in (lambda: h["acc"], lambda: run.history["acc"]):  # Keras 2's name: said in Keras 3's
+        with pytest.raises(KeyError) as info:
+            missing()
+        assert info.value.args[0].startswith("no metric 'acc' in this history (did you mean \"accuracy\"?); it has loss")
     assert run.history[-1]["val_accuracy"] == run.history["val_accuracy"][-1]  # a list of epochs, and by metric
     assert run.history.keys()[:4] == ["loss", "accuracy", "val_loss", "val_accuracy"]
     assert len(run.history["loss"]) == len(run.history) == 1 and run.history[0]["epoch"] == 1

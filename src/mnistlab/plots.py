@@ -516,7 +516,10 @@ def _committee_point(ax: Any, row: Mapping[str, Any], x: float, color: str, at: 
     at = ax.transData if at is None else at
     ax.plot([x, x * members], [float(row["acc"]), float(acc)], ":", color=color, linewidth=0.8, transform=at)
     ax.plot(x * members, float(acc), "D", color=color, transform=at)
-    ax.update_datalim([(x * members, float(acc))])
+    spread = float(row.get("committee_acc_std") or 0.0) if isinstance(committees, int) and committees > 1 else 0.0
+    if spread:  # a committee variant's repeats: their sd, as plot compare draws it (helper-147)
+        ax.errorbar(x * members, float(acc), yerr=spread, fmt="none", ecolor=color, capsize=3, transform=at)
+    ax.update_datalim([(x * members, float(acc) - spread), (x * members, float(acc) + spread)])
     size = f" of {sizes[0]}" if min(sizes) == max(sizes) else f"s of {min(sizes)}-{max(sizes)}"
     left = where is not None and where(x * members) > 0.5
     ax.annotate(f"{row['variant']}: committee{size}", (x * members, float(acc)), fontsize=7, xytext=(-4 if left else 4, -9),

@@ -1117,6 +1117,33 @@ def _recorded_note(path: Path) -> dict[str, Any] | None:
     return note
 
 
+# Keras 2's names of what Keras 3 (and mnistlab) log: difflib alone finds neither ("acc" is far from "accuracy")
+KERAS2_METRICS = {"acc": "accuracy", "val_acc": "val_accuracy"}
+
+
+def _no_metric(key: str, keys: Sequence[str]) -> str:
+    """The KeyError's words for a metric no history has, with Keras 2's name said in Keras 3's."""
+    near = KERAS2_METRICS.get(key) if KERAS2_METRICS.get(key) in keys else None
+    hint = f' (did you mean "{near}"?)' if near else did_you_mean(key, keys)
+    return f"no metric {key!r} in this history{hint}; it has {', '.join(keys) or 'no epochs'}"
+
+
+class _MetricDict(dict):
+    """:attr:`History.history`: a plain dict of the recorded metrics that also reads Keras 3's
+    ``learning_rate`` as ``lr`` (:attr:`History.ALIASES`) and says a missing one as History does."""
+
+    def __missing__(self, key: Any) -> Any:
+        if isinstance(key, str) and (alias := History.ALIASES.get(key)) in self:
+            return self[alias]
+        raise KeyError(_no_metric(key, list(self)) if isinstance(key, str) else key)
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key) or (isinstance(key, str) and super().__contains__(History.ALIASES.get(key)))
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return self[key] if key in self else default
+
+
 class History(list):
     """A run's epochs, oldest first: a list of one dict per epoch (``history[-1]["val_accuracy"]``)
     that also reads as Keras's ``History.history`` dict does, one list per metric:
@@ -1139,8 +1166,7 @@ class History(list):
         if key not in self.keys() and self.ALIASES.get(key) in self.keys():
             key = self.ALIASES[key]
         if key not in self.keys():
-            raise KeyError(f"no metric {key!r} in this history{did_you_mean(key, self.keys())}; "
-                           f"it has {', '.join(self.keys()) or 'no epochs'}")
+            raise KeyError(_no_metric(key, self.keys()))
         return [epoch.get(key) for epoch in self]
 
     def __contains__(self, key: object) -> bool:
@@ -1163,8 +1189,9 @@ class History(list):
 
     @property
     def history(self) -> dict[str, list[Any]]:
-        """Keras's ``History.history``: ``{metric: [one value per epoch]}``."""
-        return {k: self[k] for k in self.keys()}
+        """Keras's ``History.history``: ``{metric: [one value per epoch]}``, whose ``["learning_rate"]``
+        reads ``lr`` too (:attr:`ALIASES`, not listed; helper-147: the usual idiom raised KeyError)."""
+        return _MetricDict({k: self[k] for k in self.keys()})
 
     @property
     def epoch(self) -> list[int]:

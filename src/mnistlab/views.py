@@ -551,7 +551,8 @@ def _one_model(store: RunStore, target: str, variant: str | None, kind: str,
         runs = {r.run_id for r in resolve_runs(store, target, variant, quick=quick, diverged=True)}  # says it (of
         alike = [c for c in store.committees(committee.experiment)  # these runs: a --quick smoke committee is not
                  if c.variant == committee.variant and len(c.member_ids) == len(ids) and set(c.member_ids) <= runs]
-    best = f", the best of its {len(alike)} scored committees by test accuracy" if len(alike) > 1 else ""  # (across
+    best = (f", {committee_pick_note(store, committee) or f'the best of its {len(alike)} scored committees'}"
+            if len(alike) > 1 else "")  # how it was chosen, as the report says it (helper-147)
     return (first, _averaged(store, ids), f"the committee {committee.variant} of {len(ids)} runs "
             f"({members_said([store.get(m) for m in ids])}; their averaged outputs){best}")  # which (helper-129)
 

@@ -484,6 +484,8 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         scored_on_note,
         test_set_notes,
     )
+    from mnistlab.experiments import shared_runs
+    from mnistlab.store import RESULT_STATUSES
 
     st = open_store(store)
     if len(experiment) > 1:
@@ -495,8 +497,9 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         _say_smoke(smoke_note(ended), fmt)
         _say_smoke(elsewhere := scored_on_note(ended), fmt)
         _rows_out(rows, "chosen runs", fmt)
-        _notes_out(test_set_notes(ended, part=elsewhere is None), fmt)  # (other test sets: said above)
-        return
+        shared = shared_runs((r.variant, r.config_hash, r.seed) for r in ended if r.status in RESULT_STATUSES)
+        _notes_out([*test_set_notes(ended, part=elsewhere is None), *shared], fmt)  # (other test sets: said above;
+        return  # one run recorded under two variants: their rows are one sample, helper-147)
     ref = resolve_experiment(st, experiment[0], quick=quick)
     rows = compare_experiment(st, ref, quick=quick)
     if variants:
