@@ -305,6 +305,14 @@ def test_variants_of_one_size_are_spread_apart_and_names_on_the_right_stay_insid
     fig.canvas.draw()
     boxes = {t.get_text(): t.get_window_extent() for t in fig.axes[0].texts}
     assert not boxes["cnn-tanh"].overlaps(boxes["cnn-x2"])
+    # helper-147: two at one place by the left edge: the second name went out of the axes; stacked above instead
+    rows = [dict(variant="cnn", test_acc_mean=0.44, n=1, train_seconds=0.028),
+            dict(variant="cnn-tanh", test_acc_mean=0.44, n=1, train_seconds=0.026), dict(ROWS[1], train_seconds=0.9)]
+    fig = plots.plot_accuracy_vs_time(rows)
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    boxes = {t.get_text(): t.get_window_extent() for t in ax.texts}
+    assert not boxes["cnn"].overlaps(boxes["cnn-tanh"]) and boxes["cnn-tanh"].x0 >= ax.bbox.x0
 
 
 def test_comparison_rejects_rows_without_results():

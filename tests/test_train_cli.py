@@ -547,7 +547,9 @@ def test_train_records_the_run_in_the_store(data_dir, tmp_path, capsys):
     capsys.readouterr()
     assert main(["show", rec.run_id[:6], "--store", str(store)]) == 0
     shown = capsys.readouterr().out
-    assert f", took {rec.finished_at - rec.created_at:.1f} s\n" in shown and "found ended" not in shown, shown
+    from mnistlab.comparison import seconds
+
+    assert f", took {seconds(rec.finished_at - rec.created_at)} s\n" in shown and "found ended" not in shown, shown
 
 
 def test_bad_input_found_late_leaves_no_record_and_no_record_means_none(data_dir, tmp_path, capsys):

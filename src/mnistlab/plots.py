@@ -463,11 +463,14 @@ def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, tit
             ax.annotate(str(r["variant"]), (x, top), fontsize=7, xytext=(shift, 3 + STACKED_POINTS * group.index(i)),
                         textcoords="offset points", ha="center", va="bottom", color=f"C{i % 10}")
         else:
-            right = where(x) > 0.5
-            if _crowded(placed, x, acc, not right, where, yspan):  # a name near another's goes to the other side
+            right = where(x) > 0.5  # a name near another's goes to the other side (not out of the axes), else
+            edge = where(x) < 0.15 if not right else where(x) > 0.85  # stacks above it (helper-146, helper-147)
+            if _crowded(placed, x, acc, not right, where, yspan) and not edge and not _crowded(
+                    placed, x, acc, right, where, yspan):
                 right = not right
+            level = _crowded(placed, x, acc, not right, where, yspan)
             placed.append((x, acc, not right))
-            ax.annotate(str(r["variant"]), (x, acc), fontsize=7, xytext=(-4 if right else 4, 4),
+            ax.annotate(str(r["variant"]), (x, acc), fontsize=7, xytext=(-4 if right else 4, 4 + STACKED_POINTS * level),
                         textcoords="offset points", ha="right" if right else "left")
         _committee_point(ax, r, x, f"C{i % 10}", at, where)
     ax.margins(x=0.08)
@@ -486,11 +489,12 @@ STACKED_POINTS = 9.0  # the line height of their names, stacked above them
 
 
 def _crowded(placed: Sequence[tuple[float, float, bool]], x: float, acc: float, to_right: bool,
-             where: Callable[[float], float], yspan: float) -> bool:
-    """Whether a name beside the point (``x``, ``acc``), on its right (``to_right``) or left, would
-    print over one already ``placed`` on the same side of a point near it: within 12% of the x axis
-    (``where``: a value's place on it, 0 to 1) and 5% of ``yspan`` (the accuracies' range)."""
-    return any(side == to_right and abs(where(px) - where(x)) < 0.12 and abs(pa - acc) < 0.05 * yspan
+             where: Callable[[float], float], yspan: float) -> int:
+    """How many names already ``placed`` on one side of a point, its right (``to_right``) or left,
+    a name beside the point (``x``, ``acc``) on that side would print over: those of points within
+    12% of the x axis (``where``: a value's place on it, 0 to 1) and 5% of ``yspan`` (the
+    accuracies' range)."""
+    return sum(side == to_right and abs(where(px) - where(x)) < 0.12 and abs(pa - acc) < 0.05 * yspan
                for px, pa, side in placed)
 
 

@@ -371,7 +371,7 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
     """Show one run: status, metrics, environment, history and config (any unique id prefix)."""
     import dataclasses
 
-    from mnistlab.comparison import smoke_run
+    from mnistlab.comparison import seconds, smoke_run
     from mnistlab.store import ENDED
 
     st = open_store(store)
@@ -407,8 +407,8 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
         took = f", recorded from run {trained}, which trained it"
     elif r.finished_at:
         secs = r.finished_at - r.created_at
-        took = (f", found ended {secs:.1f} s after it started (its own end was not recorded)" if r.message == ENDED
-                else f", took {secs:.1f} s")
+        took = (f", found ended {seconds(secs)} s after it started (its own end was not recorded)" if r.message == ENDED
+                else f", took {seconds(secs)} s")  # (as the table says times: "0.0 s" read shorter than its training)
     click.echo(f"started {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(r.created_at))}{took}")
     if r.status == "running":
         from mnistlab.live import progress_said
