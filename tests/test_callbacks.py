@@ -582,7 +582,14 @@ def test_a_checkpoint_folder_that_cannot_be_made_or_a_tilde_is_refused_before_tr
         out, err = capsys.readouterr()
         assert said in err and len(err.strip().splitlines()) == 1 and "Total params" not in out
         assert not Path("store").exists()  # helper-147: nothing trained, and no store made before the mistake
-    assert not list(tmp_path.glob("**/.mnistlab-probe-*")) and not Path("~").exists()
+    assert not Path("~").exists()
+    from mnistlab.run import train  # helper-148: the library's train() trained, then failed at its first save
+
+    with pytest.raises(SpecError, match=r'"/proc/mnistlab-ck/e\{epoch\}.safetensors" cannot be written here: a folder'):
+        train(dataset="mnist", model={"dense": [8]}, epochs=1, subset=60, data_dir=data_dir, progress="none",
+              callbacks=[{"type": "ModelCheckpoint", "filepath": "/proc/mnistlab-ck/e{epoch}.safetensors"}])
+    assert C.checkpoint_folder_mistake("new/deeper/e{epoch}.safetensors") is None  # a folder it may make: its probe
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["exp.toml", "run.toml"]  # made and removed, nothing left
     Path("ck.safetensors").mkdir()  # helper-147: a folder named as the file failed the run after its first epoch
     with pytest.raises(SpecError, match=r'"ck.safetensors" is a folder: name a file in it, such as '
                                         r'"ck.safetensors/e\{epoch\}.safetensors"'):

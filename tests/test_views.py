@@ -426,8 +426,13 @@ def test_a_committee_s_figure_says_it_is_the_best_of_its_scored_committees(tmp_p
     assert re.search(r"the committee comm of 2 runs \(seeds \d+, \d+; their averaged outputs\), the best of 2 committees "
                      r"of 2 of variant comm by test accuracy, an optimistic figure as the test set chose it: their mean "
                      r"is \d+\.\d\d% \+- \d+\.\d\d \(n=2\)\n", said.out + said.err), said  # which (helper-129, -147)
-    full = [c for c in RunStore(store).committees("exp") if RunStore(store).get(c.member_ids[0]).config["train"]["epochs"] == 2]
-    assert views.committee_pick_note(RunStore(store), full[0]).startswith("the best of 2 committees of 2 of variant comm")
+    full = views.variant_committees(RunStore(store), "exp", "comm")  # the table's 2, not the smoke one beside them
+    assert len(full) == 2 and all(RunStore(store).get(c.member_ids[0]).config["train"]["epochs"] == 2 for c in full)
+    assert views.committee_pick_note(full[0], full).startswith("the best of 2 committees of 2 of variant comm")
+    assert len(views.variant_committees(RunStore(store), str(p), "comm", quick=True)) == 1
+    assert main(["run", str(p), "--store", store, "--data-dir", str(data_dir), "--force"]) == 0  # helper-148: a rerun's
+    assert len(views.variant_committees(RunStore(store), "exp", "comm")) == 2  # committees replace, not add to, them
+    capsys.readouterr()
     assert main(["plot", "confusion", str(p), "--quick", "--variant", "comm", *plot]) == 0
     said = capsys.readouterr()
     assert re.search(r"the committee comm of 2 runs \(seeds 0, 1; their averaged outputs\)\n", said.out + said.err), said

@@ -901,10 +901,10 @@ class Comparison:
 
     def _row(self, variant: str) -> dict[str, Any]:
         recs = [r for _, r in sorted(self._cells[variant].values(), key=lambda cell: cell[0])]
-        return _row(variant, recs, _counted_committees(self._committees.get(variant, []), {r.run_id for r in recs}))
+        return _row(variant, recs, counted_committees(self._committees.get(variant, []), {r.run_id for r in recs}))
 
 
-def _counted_committees(comms: Iterable[CommitteeRecord], ids: set[str]) -> list[CommitteeRecord]:
+def counted_committees(comms: Iterable[CommitteeRecord], ids: set[str]) -> list[CommitteeRecord]:
     """For each repeat, the committee of the counted runs ``ids``: of the records whose members all
     count, the one with the most members, then the latest (a ``--quick`` smoke committee of the
     same first members, or one a rerun replaced, is recorded beside it)."""

@@ -579,7 +579,7 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     cells = exp.cells(quick=quick)  # every config validated before anything trains
     on_cell = _with_lines(on_cell, progress, len(cells))
     every = checkpoint_every()  # ... and the environment's setting
-    check_data_before_store(exp, cells, store, data_dir, quick=quick)
+    check_data_before_store(exp, cells, store, data_dir, files_here=runner is None, quick=quick)
     st = store if isinstance(store, RunStore) else RunStore(store)
     keys = dict.fromkeys((c.variant, c.key) for c in cells)  # ordered: the table follows the file
     result, started = ExperimentResult(exp), time.time()
@@ -751,15 +751,17 @@ def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLi
 
 
 def check_data_before_store(exp: Experiment, cells: Sequence[Cell], store: RunStore | str | os.PathLike | None,
-                            data_dir: str | os.PathLike | None = None, *, quick: bool = False) -> None:
-    """:func:`check_data` of every cell (registered datasets known by their registry) where no run
-    store is at ``store`` yet (:func:`~mnistlab.store.store_held`): a mistake in the data then
-    leaves no new, empty store behind. (Where a store is, an open one included, the cells it holds
-    finished are not checked: :func:`run_experiment` checks the others once it has read it.)"""
+                            data_dir: str | os.PathLike | None = None, *, files_here: bool = False,
+                            quick: bool = False) -> None:
+    """:func:`check_data` of every cell where no run store is at ``store`` yet
+    (:func:`~mnistlab.store.store_held`): a mistake in the data (or, with ``files_here``, the cells
+    training on this machine, in a checkpoint's folder) then leaves no new, empty store behind.
+    (Where a store is, an open one included, the cells it holds finished are not checked:
+    :func:`run_experiment` checks the others once it has read it.)"""
     from mnistlab.store import store_held
 
     if not isinstance(store, RunStore) and not store_held(store):
-        check_data(exp, cells, data_dir, quick=quick)
+        check_data(exp, cells, data_dir, files_here=files_here, quick=quick)
 
 
 def data_mistakes(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLike | None = None, *,

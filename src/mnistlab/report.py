@@ -242,8 +242,9 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
         at = len(section.notes)
         if _prediction_figures(store, section, committee, data_dir) and committees > 1:  # the table's count
             ids = [m.run_id for m in committee[0]]  # how it was chosen, of what (helper-146: no caveat, as runs have)
-            chosen = next((c for c in store.committees(records[0].experiment) if list(c.member_ids) == ids), None)
-            said = (views.committee_pick_note(store, chosen) if chosen is not None else None) or (
+            among = views.variant_committees(store, target, name, quick)  # those the table counts
+            chosen = next((c for c in among if list(c.member_ids) == ids), None)
+            said = (views.committee_pick_note(chosen, among) if chosen is not None else None) or (
                 f"the best of its {committees} committees by test accuracy")
             section.notes.insert(at, f"the confusion matrix and misclassified images below draw {said}")
         return section

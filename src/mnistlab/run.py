@@ -42,7 +42,7 @@ from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
                              StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, did_you_mean, in_python_words,
-                             show, type_name, user_level)
+                             show, together, type_name, user_level)
 from mnistlab.evaluate import as_array, border_range, check_images, evaluate_model, predict_probs, probs_loss
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.models import adapt_normalization, build_model, weights_finite
@@ -144,8 +144,8 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     """Every mistake :func:`check_run_data` finds in a resolved run ``config``, in a list (empty:
     none): the DataError of data that cannot be read alone, else a SpecError for each setting at
     fault, its ``path`` the key that sets it (``("model",)``, ``("model", "input_shape")``,
-    ``("data", "validation")``, a ModelCheckpoint's folder that cannot be written here:
-    :func:`checkpoint_mistakes`). The user's own data is read as its run will read it
+    ``("data", "validation")``, with ``files_here`` a ModelCheckpoint's folder that cannot be
+    written here: :func:`checkpoint_mistakes`). The user's own data is read as its run will read it
     (:func:`~mnistlab.datasets.run_dataset`); a registered dataset is known by its registry entry,
     no file read (a remote backend, Ray, may hold its files where this process does not), unless
     ``files_here`` (the runs train on this machine): its files are then found, or downloaded, once
@@ -168,7 +168,7 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     if isinstance(found, MnistlabError):
         return [found]
     spec = ModelSpec.from_dict(config["model"])
-    out: list[MnistlabError] = checkpoint_mistakes(config)  # (before a first run makes its store too)
+    out: list[MnistlabError] = checkpoint_mistakes(config) if files_here else []  # (where the runs write them)
     if spec.num_classes != found[0]:
         out.append(SpecError(class_count_mismatch(spec, dataset, found[0]), path=("model",)))
     if why := input_size_mismatch(spec, dataset, _image_shape(dataset, shape)):
@@ -347,6 +347,20 @@ def dataset_metrics(data: Split, probs: np.ndarray) -> dict[str, Any]:
     return {"metric": data.metric, "test_balanced_accuracy": float(np.nanmean(recall))}
 
 
+def _checked_before_data(resolved: Mapping[str, Any], resume_from: str | os.PathLike | None) -> tuple[str, str]:
+    """What :func:`run_config` checks before it loads the data: the ModelCheckpoint folders, on the
+    machine that writes them (a Ray worker's too: :func:`checkpoint_mistakes`), and the checkpoint
+    in ``resume_from``, another config's said now. Returns the run's checkpoint key and the config
+    it hashes (:func:`~mnistlab.config.checkpoint_key`, :func:`~mnistlab.config.checkpoint_config`:
+    the second names a change). Raises SpecError or CheckpointError."""
+    if mistakes := checkpoint_mistakes(resolved):
+        raise together(mistakes)
+    ckpt_key = checkpoint_key(resolved), checkpoint_config(resolved)
+    if resume_from is not None and (Path(resume_from) / CHECKPOINT_FILE).exists():
+        read_checkpoint(Path(resume_from) / CHECKPOINT_FILE, *ckpt_key)
+    return ckpt_key
+
+
 def run_config(
     cfg: RunConfig,
     *,
@@ -370,9 +384,7 @@ def run_config(
     and unreadable checkpoints raise :class:`MnistlabError` before training starts."""
     check_progress_mode(progress)  # a config error: say so before any data is loaded
     resolved, spec, t = cfg.resolved(), cfg.model_spec(), cfg.train
-    ckpt_key = checkpoint_key(resolved), checkpoint_config(resolved)  # the second names a change
-    if resume and checkpoint_dir is not None and (Path(checkpoint_dir) / CHECKPOINT_FILE).exists():
-        read_checkpoint(Path(checkpoint_dir) / CHECKPOINT_FILE, *ckpt_key)  # another config's: said before the data loads
+    ckpt_key = _checked_before_data(resolved, checkpoint_dir if resume else None)
     device = accel.pick_device(t.device)
     data = prepare_data(cfg, data_dir, device)
     summary = summarize(spec)  # Keras's count as written: a Normalization to adapt holds 2C+1 weights
@@ -1779,7 +1791,7 @@ def load_trained(store: RunStore | str | os.PathLike[str], target: str, *, varia
 def open_trained(store: RunStore | str | os.PathLike[str], target: str, *, variant: str | None = None,
                  pick: str = "best") -> Run | Committee:
     """:func:`load_trained` for the commands that take a MODEL: its errors name their flags (``--variant``)."""
-    from mnistlab.views import committee_pick_note, named_as_now, pick_note, trained_runs
+    from mnistlab.views import committee_pick_note, named_as_now, pick_note, trained_runs, variant_committees
 
     if not isinstance(store, RunStore):
         store = RunStore(store, create=False)
@@ -1792,7 +1804,11 @@ def open_trained(store: RunStore | str | os.PathLike[str], target: str, *, varia
             run.model.spec = ModelSpec.from_dict(now)
         return run
     chosen = Committee([Run.from_store(store, m) for m in ids], committee)
-    chosen.chosen = committee_pick_note(store, committee, pick)
+    try:  # among the committees its table row counts (a [[committees]] across variants: none to choose among)
+        among = variant_committees(store, target, str(committee.variant))
+    except StoreError:
+        among = []
+    chosen.chosen = committee_pick_note(committee, among, pick)
     return chosen
 
 

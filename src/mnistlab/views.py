@@ -546,13 +546,9 @@ def _one_model(store: RunStore, target: str, variant: str | None, kind: str,
     if kind in ("feature-maps", "filters"):
         raise PlotError(f"{committee.variant!r} is a committee of {len(ids)} models and {kind} show one: give one "
                         f"member's run id ({', '.join(ids[:4])}{', ...' * (len(ids) > 4)})")
-    first, alike = store.get(ids[0]), []
-    if first.variant == committee.variant:  # a committee variant's repeats, the best drawn: said, as the report
-        runs = {r.run_id for r in resolve_runs(store, target, variant, quick=quick, diverged=True)}  # says it (of
-        alike = [c for c in store.committees(committee.experiment)  # these runs: a --quick smoke committee is not
-                 if c.variant == committee.variant and len(c.member_ids) == len(ids) and set(c.member_ids) <= runs]
-    best = (f", {committee_pick_note(store, committee) or f'the best of its {len(alike)} scored committees'}"
-            if len(alike) > 1 else "")  # how it was chosen, as the report says it (helper-147)
+    first = store.get(ids[0])  # a committee variant's repeats: the one drawn said, as the report says it
+    alike = variant_committees(store, target, str(first.variant), quick) if first.variant == committee.variant else []
+    best = f", {how}" if (how := committee_pick_note(committee, alike)) else ""  # (helper-146, helper-147)
     return (first, _averaged(store, ids), f"the committee {committee.variant} of {len(ids)} runs "
             f"({members_said([store.get(m) for m in ids])}; their averaged outputs){best}")  # which (helper-129)
 
@@ -711,22 +707,23 @@ def picked_note(runs: Sequence[RunRecord], pick: str = "best") -> str | None:
             f"test set chose it: their mean is {spread}")
 
 
-def committee_pick_note(store: RunStore, chosen: CommitteeRecord, pick: str = "best") -> str | None:
-    """How :func:`trained_runs` chose the committee ``chosen`` among its variant's committees of as
-    many members, with their test accuracies' mean, sd and n, as :func:`picked_note` says it of runs;
-    None where it is the only one. Committees of the other size (--quick smoke committees beside
-    full-size ones) are not among them (helper-146)."""
-    from mnistlab.experiments import is_quick
+def variant_committees(store: RunStore, target: str, variant: str, quick: bool = False) -> list[CommitteeRecord]:
+    """The scored committees of committee variant ``variant`` of ``target`` that its table row
+    counts (:func:`~mnistlab.comparison.counted_committees`): one per repeat, of its current runs at
+    this size (``quick``: its --quick smoke runs'), neither an older setting's nor the other size's
+    (helper-146, helper-148: each view counted them its own way). StoreError as :func:`resolve_runs`."""
+    from mnistlab.comparison import counted_committees
 
-    def smoke(c: CommitteeRecord) -> bool:
-        try:
-            return is_quick(store.get(c.member_ids[0]).config)
-        except StoreError:  # a member deleted since: of no size to tell
-            return False
+    runs = resolve_runs(store, target, variant, quick=quick, diverged=True)
+    name = runs[0].experiment if runs else variant
+    return counted_committees([c for c in store.committees(name) if c.variant == variant], {r.run_id for r in runs})
 
-    same = [c for c in store.committees(chosen.experiment) if c.variant == chosen.variant
-            and len(c.member_ids) == len(chosen.member_ids) and smoke(c) == smoke(chosen)]
-    accs = [float(c.accuracy) for c in same]
+
+def committee_pick_note(chosen: CommitteeRecord, among: Sequence[CommitteeRecord], pick: str = "best") -> str | None:
+    """How :func:`trained_runs` chose the committee ``chosen`` among its variant's committees
+    ``among`` (:func:`variant_committees`), with their test accuracies' mean, sd and n, as
+    :func:`picked_note` says it of runs; None where it is the only one."""
+    accs = [float(c.accuracy) for c in among]
     if len(accs) < 2:
         return None
     spread = f"{100 * np.mean(accs):.2f}% +- {100 * np.std(accs, ddof=1):.2f} (n={len(accs)})"

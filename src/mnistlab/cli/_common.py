@@ -258,6 +258,13 @@ def backend_options(what: str) -> Callable[[F], F]:
     return add
 
 
+def trains_here(resources: Any, backend: str | None) -> bool:
+    """Whether the cells of an experiment with ``resources`` (its [resources] table) train on this
+    machine: the local backend, as :func:`mnistlab.backends.runner_for` chooses it (``--backend``
+    first, then the file's), not Ray's workers (whose files and folders may be elsewhere)."""
+    return (backend or resources.backend or "local") != "ray"
+
+
 def backend_and_store(resources: Any, cells: Sequence[Any], store: str | None, **flags: Any) -> tuple[Any, RunStore]:
     """The runner (:func:`mnistlab.backends.runner_for` with the backend flags) and the store a
     `run` or `search` writes, in that order: a Ray that does not answer, or cells larger than its

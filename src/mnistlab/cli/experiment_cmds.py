@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mnistlab.cli._common import (FiniteRange, PathArg, backend_and_store, backend_options, check_backend_flags, data_dir_option,
-                                  jobs_option, open_store, status_said, store_option)
+from mnistlab.cli._common import (FiniteRange, PathArg, backend_and_store, backend_options, check_backend_flags,
+                                  data_dir_option, jobs_option, open_store, status_said, store_option, trains_here)
 from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, plain_table, rich_console,
                                   stopped_by)
 from mnistlab.errors import MnistlabError, RunNotFinished
@@ -132,7 +132,8 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     exp = load_checked(experiment, data_dir, quick=quick)
     todo = exp.cells(quick=quick)  # a bad experiment says so before Ray starts or the store is made ...
     checkpoint_every()  # ... and so does a bad MNISTLAB_CHECKPOINT_EVERY
-    check_data_before_store(exp, todo, store, data_dir, quick=quick)  # ... and a data mistake, where no store is yet
+    check_data_before_store(exp, todo, store, data_dir, files_here=trains_here(exp.resources, backend),
+                            quick=quick)  # ... and a data mistake, before the store is made
     runner, st = backend_and_store(exp.resources, todo, store, backend=backend, address=address,
                                    cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs,
                                    tasks=len(todo))

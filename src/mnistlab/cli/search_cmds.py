@@ -10,8 +10,8 @@ from pathlib import Path
 
 import click
 
-from mnistlab.cli._common import (IntRange, PathArg, backend_and_store, backend_options, check_backend_flags, data_dir_option,
-                                  jobs_option, open_store, status_said, store_option)
+from mnistlab.cli._common import (IntRange, PathArg, backend_and_store, backend_options, check_backend_flags,
+                                  data_dir_option, jobs_option, open_store, status_said, store_option, trains_here)
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
 from mnistlab.cli._output import closed_output_stops, format_option, is_terminal, rich_console, stopped_by
 from mnistlab.errors import OutputError, RunNotFinished
@@ -50,7 +50,7 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
         exp.cells()  # not a search: says how to run it (or what is wrong)
         raise click.UsageError(f"{experiment} has no [search] table: train it with `mnistlab run {experiment}`")
     check_backend_flags(backend, address, data_dir)
-    checked_base(exp, data_dir, quick=quick)  # a data mistake is said before the store is made
+    checked_base(exp, data_dir, files_here=trains_here(exp.resources, backend), quick=quick)  # before the store
     trial = SimpleNamespace(variant=f"{exp.name} (each trial)", cpus=None, gpus=None)  # the per-cell amounts
     runner, st = backend_and_store(exp.resources, [trial], store, backend=backend, address=address,
                                    cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs, unit="trials")

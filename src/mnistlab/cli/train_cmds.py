@@ -155,7 +155,7 @@ def _check_before_training(cfg: RunConfig, data_dir: Path | None) -> None:
     checkpoint folder that cannot be written. Raises SpecError or DataError."""
     from mnistlab.run import check_run_data
 
-    check_run_data(cfg.resolved(), data_dir)
+    check_run_data(cfg.resolved(), data_dir, files_here=True)  # (a run of train trains here)
 
 
 def _open_record(store: str | None, experiment: str, cfg: RunConfig,
