@@ -744,15 +744,16 @@ def test_a_timeout_stops_asking_trials_and_a_rerun_goes_on(tmp_path: Path, data_
     """helper-113: Optuna users set a timeout (optimize(timeout=...)); `timeout = 60` was an unknown
     key. Past it no trial is asked, those training finish, and the next run goes on; a rerun with
     nothing left to ask says so (it said nothing)."""
-    text = SEARCH.replace("trials = 12", "trials = 40\ntimeout = 2").replace("epochs = 3", "epochs = 1")
+    # (400 trials: more than 2 s holds on any machine; 40 of a second each all ended inside it on a fast one)
+    text = SEARCH.replace("trials = 12", "trials = 400\ntimeout = 2").replace("epochs = 3", "epochs = 1")
     path, store = _exp(tmp_path, text), tmp_path / "store"
     argv = ["search", str(path), "--store", str(store), "--data-dir", str(data_dir)]
     assert main(argv) == 0
     err = "".join(capsys.readouterr())  # on a terminal or in a pipe, the lines go to stdout with the table
     done = len(RunStore(store).runs(experiment="srch"))
-    assert 1 <= done < 40 and f"timeout: 2 s passed, so no trial was asked after it: {done} of 40 trials; run it " \
+    assert 1 <= done < 400 and f"timeout: 2 s passed, so no trial was asked after it: {done} of 400 trials; run it " \
         "again to go on" in err, err
-    _exp(tmp_path, text.replace("trials = 40", f"trials = {done}"))  # lowered to what it has: nothing to ask
+    _exp(tmp_path, text.replace("trials = 400", f"trials = {done}"))  # lowered to what it has: nothing to ask
     assert main(argv) == 0
     assert f"nothing to train: study srch has {done} trials (trials = {done}); raise trials to search further" in \
         "".join(capsys.readouterr())

@@ -251,12 +251,24 @@ def logged_keys(validation: bool = True) -> tuple[str, ...]:
     return tuple(k for k in EPOCH_LOG_KEYS if validation or not k.startswith("val_"))
 
 
+# Keras's names of values a run logs under another: Keras 3 logs the rate as learning_rate (which a
+# History reads as lr), Keras 2 wrote acc and val_acc; difflib alone finds neither
+KERAS3_LOGGED = {"learning_rate": "lr"}
+KERAS2_LOGGED = {"acc": "accuracy", "val_acc": "val_accuracy"}
+
+
+def logged_as(key: str) -> str | None:
+    """The name a run logs Keras's ``key`` under (:data:`KERAS3_LOGGED`, :data:`KERAS2_LOGGED`; a
+    Keras 2 ``*_acc`` as ``*_accuracy``), or None where Keras has no other name for it."""
+    if near := KERAS3_LOGGED.get(key) or KERAS2_LOGGED.get(key):
+        return near
+    return key.removesuffix("_acc") + "_accuracy" if key.endswith("_acc") else None
+
+
 def _not_logged(key: str) -> str:
     """``'"val_acc" is not a value a run logs (did you mean "val_accuracy"?); a run logs ...'``."""
-    # Keras 2 wrote acc and val_acc, Keras 3 logs learning_rate: difflib alone finds neither
-    near = {"acc": "accuracy", "learning_rate": "lr"}.get(key, key)
-    near = near.removesuffix("_acc") + "_accuracy" if near.endswith("_acc") else near
-    hint = f' (did you mean "{near}"?)' if near != key and near in EPOCH_LOG_KEYS else did_you_mean(near, EPOCH_LOG_KEYS)
+    near = logged_as(key)
+    hint = f' (did you mean "{near}"?)' if near in EPOCH_LOG_KEYS else did_you_mean(key, EPOCH_LOG_KEYS)
     return (f'"{key}" is not a value a run logs{hint}; '
             f"a run logs {', '.join(EPOCH_LOG_KEYS)} (val_* with validation data)")
 
@@ -630,6 +642,8 @@ class ModelCheckpoint(MonitorCallback):
             print(said)
         save_weights(self.trainer.model.state_dict(), path)  # whole: a stop while saving keeps the last file
         self.saved.append(str(path))
+        if self.verbose:  # Keras 3's second line of a save, once it is written
+            print(f"Epoch {epoch + 1}: finished saving model to {path}")
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best, "saved": list(self.saved)}

@@ -1091,7 +1091,8 @@ def checkpoints_beside(callbacks: Any, folder: str | os.PathLike) -> Any:
     out = []
     for cb in callbacks:
         path = cb.get("filepath") if isinstance(cb, Mapping) and cb.get("type") == "ModelCheckpoint" else None
-        if isinstance(path, str) and path and not Path(path).expanduser().is_absolute():
+        if isinstance(path, str) and path and not Path(path).expanduser().is_absolute():  # ("~/...": left as
+            # written, for check_filepath to refuse; made "folder/~/..." it would make a folder named "~")
             cb = {**cb, "filepath": str(Path(folder) / path)}
         out.append(cb)
     return out

@@ -32,8 +32,8 @@ import torch
 
 from mnistlab import accel
 from mnistlab._version import __version__
-from mnistlab.callbacks import (Callback, EarlyStopping, ReduceLROnPlateau, check_progress_mode, make_callback,
-                                shown_mode)
+from mnistlab.callbacks import (KERAS3_LOGGED, Callback, EarlyStopping, ReduceLROnPlateau, check_progress_mode, logged_as,
+                                make_callback, shown_mode)
 from mnistlab.config import (RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig, apply_overrides,
                              checkpoint_config, checkpoint_key, data_shuffled, ema_replaced, parse_run_config, run_key,
                              setting_default, split_seed)
@@ -1129,28 +1129,25 @@ def _recorded_note(path: Path) -> dict[str, Any] | None:
     return note
 
 
-# Keras 2's names of what Keras 3 (and mnistlab) log: difflib alone finds neither ("acc" is far from "accuracy")
-KERAS2_METRICS = {"acc": "accuracy", "val_acc": "val_accuracy"}
-
-
 def _no_metric(key: str, keys: Sequence[str]) -> str:
-    """The KeyError's words for a metric no history has, with Keras 2's name said in Keras 3's."""
-    near = KERAS2_METRICS.get(key) if KERAS2_METRICS.get(key) in keys else None
-    hint = f' (did you mean "{near}"?)' if near else did_you_mean(key, keys)
+    """The KeyError's words for a metric no history has, with Keras 2's name said in Keras 3's
+    (:func:`~mnistlab.callbacks.logged_as`: "acc" is far from "accuracy" in spelling)."""
+    near = logged_as(key)
+    hint = f' (did you mean "{near}"?)' if near in keys else did_you_mean(key, keys)
     return f"no metric {key!r} in this history{hint}; it has {', '.join(keys) or 'no epochs'}"
 
 
 class _MetricDict(dict):
     """:attr:`History.history`: a plain dict of the recorded metrics that also reads Keras 3's
-    ``learning_rate`` as ``lr`` (:attr:`History.ALIASES`) and says a missing one as History does."""
+    ``learning_rate`` as ``lr`` (:data:`~mnistlab.callbacks.KERAS3_LOGGED`) and says a missing one as History does."""
 
     def __missing__(self, key: Any) -> Any:
-        if isinstance(key, str) and (alias := History.ALIASES.get(key)) in self:
+        if isinstance(key, str) and (alias := KERAS3_LOGGED.get(key)) in self:
             return self[alias]
         raise KeyError(_no_metric(key, list(self)) if isinstance(key, str) else key)
 
     def __contains__(self, key: object) -> bool:
-        return super().__contains__(key) or (isinstance(key, str) and super().__contains__(History.ALIASES.get(key)))
+        return super().__contains__(key) or (isinstance(key, str) and super().__contains__(KERAS3_LOGGED.get(key)))
 
     def get(self, key: Any, default: Any = None) -> Any:
         return self[key] if key in self else default
@@ -1166,7 +1163,6 @@ class History(list):
     ``lr``, which ``keys()`` lists. ``params``: Keras's ``History.params``, ``{"verbose", "epochs",
     "steps"}`` (steps: batches an epoch)."""
 
-    ALIASES = {"learning_rate": "lr"}  # Keras 3's name -> the one recorded
 
     def __init__(self, epochs: Sequence[dict[str, Any]] = (), params: dict[str, Any] | None = None) -> None:
         super().__init__(epochs)
@@ -1175,8 +1171,8 @@ class History(list):
     def __getitem__(self, key: Any) -> Any:
         if not isinstance(key, str):
             return super().__getitem__(key)
-        if key not in self.keys() and self.ALIASES.get(key) in self.keys():
-            key = self.ALIASES[key]
+        if key not in self.keys() and KERAS3_LOGGED.get(key) in self.keys():
+            key = KERAS3_LOGGED[key]
         if key not in self.keys():
             raise KeyError(_no_metric(key, self.keys()))
         return [epoch.get(key) for epoch in self]
@@ -1184,7 +1180,7 @@ class History(list):
     def __contains__(self, key: object) -> bool:
         """``"val_accuracy" in history``: whether that metric is recorded, as for Keras's dict."""
         if isinstance(key, str):
-            return key in self.keys() or self.ALIASES.get(key) in self.keys()
+            return key in self.keys() or KERAS3_LOGGED.get(key) in self.keys()
         return super().__contains__(key)
 
     def keys(self) -> list[str]:
@@ -1202,7 +1198,7 @@ class History(list):
     @property
     def history(self) -> dict[str, list[Any]]:
         """Keras's ``History.history``: ``{metric: [one value per epoch]}``, whose ``["learning_rate"]``
-        reads ``lr`` too (:attr:`ALIASES`, not listed; helper-147: the usual idiom raised KeyError)."""
+        reads ``lr`` too (:data:`~mnistlab.callbacks.KERAS3_LOGGED`, not listed; helper-147: the usual idiom raised KeyError)."""
         return _MetricDict({k: self[k] for k in self.keys()})
 
     @property

@@ -666,8 +666,7 @@ def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant
     ``quick``: among a file's ``--quick`` runs), or that it is the variant's only one; with how many
     runs of the variant's other settings were not among them (helper-133: `predict train --pick best`
     answered with a 84% run, silent on the 95% one of other flags). None for a run given by id."""
-    from mnistlab.comparison import left_out
-    from mnistlab.experiments import is_quick
+    from mnistlab.comparison import left_out, smoke_run
     from mnistlab.search import is_search
 
     if chosen is None or resolve_experiment(store, target, quick=quick).run is not None:
@@ -679,9 +678,9 @@ def pick_note(store: RunStore, target: str, chosen: RunRecord | None, *, variant
                 f"{chosen.metrics.get('search_metric')} (on validation data)")
     note = picked_note([r for r in runs if r.variant == chosen.variant], pick) or (
         f"the only {'scored' if diverged else 'finished'} run of variant {chosen.variant} at its current settings")
-    smoke = is_quick(chosen.config)  # of its size: a --quick view leaves the full-size runs out, and they it
+    smoke = smoke_run(chosen)  # of its size: a --quick view leaves the full-size runs out, and they it
     mine = [r for r in store.runs(experiment=chosen.experiment)
-            if r.variant == chosen.variant and r.config and is_quick(r.config) == smoke]
+            if r.variant == chosen.variant and r.config and smoke_run(r) == smoke]
     if hidden := left_out(mine, results_only=True):
         note += (f"; {hidden} run{'s' * (hidden != 1)} of its other settings not among them (`mnistlab runs -e "
                  f"{chosen.experiment}` lists them; give a run id to use one)")

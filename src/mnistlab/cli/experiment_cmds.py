@@ -387,9 +387,9 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
                                   "queued": cell.queued}
         click.echo(json.dumps(record, indent=1, sort_keys=True, default=str))
         return
-    member = r.member or any(o.member for o in st.runs(experiment=r.experiment) if o.variant == r.variant)
+    member = r.member or any(r.run_id in c.member_ids for c in st.committees(r.experiment))  # (its committees
     click.echo(f"run {r.run_id}  experiment {r.experiment}  variant {r.variant}  seed {r.seed}"
-               + (f"  member {r.member}" if member else ""))  # helper-146: "member 0" of a run of no committee
+               + (f"  member {r.member}" if member else ""))  # only: helper-146, "member 0" of a run of none)
     if (r.config or {}).get("dataset"):  # helper-129: only inside its config
         from mnistlab.data.userdata import dataset_label
 
@@ -429,7 +429,7 @@ def result_said(r: RunRecord) -> str | None:
     """`show`'s line of a run's result, in words (helper-146: only raw metrics JSON said it): ``result
     test accuracy 90.20% on 500 of mnist's 10,000 test images, test loss 0.3613, 2 epochs trained
     in 0.07 s``; None for a run without a test accuracy."""
-    from mnistlab.comparison import scored_test_images
+    from mnistlab.comparison import scored_test_images, seconds
 
     m = r.metrics or {}
     acc = m.get("test_accuracy")
@@ -442,7 +442,7 @@ def result_said(r: RunRecord) -> str | None:
         said.append(f"test loss {loss:.4f}")
     epochs, secs = m.get("epochs_run"), m.get("train_seconds")
     if isinstance(epochs, int):
-        timed = f" in {secs:.3g} s" if isinstance(secs, (int, float)) else ""
+        timed = f" in {seconds(secs)} s" if isinstance(secs, (int, float)) else ""
         said.append(f"{epochs} epoch{'s' * (epochs != 1)} trained{timed}")
     return ", ".join(said)
 
