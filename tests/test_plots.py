@@ -296,6 +296,14 @@ def test_variants_of_one_size_are_spread_apart_and_names_on_the_right_stay_insid
     assert heights[0] < heights[1] < heights[2] and all(t.get_window_extent().y1 <= ax.bbox.y1 for t in stacked)
     assert [mcolors.to_hex(t.get_color()) for t in stacked] == [mcolors.to_hex(f"C{i}") for i in (1, 3, 4)]
     assert ax.get_xlabel().startswith("parameters (variants of one value drawn a few points apart)")
+    # helper-148: 60 of one size (a grid of learning rates) spread 60 x 7 points, their names over the title
+    many = [dict(variant=f"lr={i}", params=55_098, test_acc_mean=0.9 + i / 1000, test_acc_std=0.01, n=3) for i in range(60)]
+    fig = plots.plot_accuracy_vs_params(many)
+    fig.canvas.draw()
+    (ax,) = fig.axes
+    page = [c.lines[0].get_transform().transform((55_098, 0.9))[0] for c in ax.containers]
+    assert max(page) - min(page) == pytest.approx(plots.DODGE_SPAN * fig.dpi / 72)
+    assert [t.get_text() for t in ax.texts] == ["60 variants"] and ax.texts[0].get_window_extent().y1 <= ax.bbox.y1
     # helper-146: two names near each other (cnn-tanh, cnn-x2 at 1.0 and 1.05 s) printed over each other
     rows = [dict(ROWS[0], train_seconds=0.1), dict(variant="cnn-tanh", test_acc_mean=0.925, test_acc_std=0.01, n=3,
                                                    train_seconds=1.02),

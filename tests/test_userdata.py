@@ -754,7 +754,7 @@ def test_a_folders_images_come_in_one_shuffled_order_as_keras_takes_a_directory(
         "data.subset = 12 keeps the first 12 training images, all of one class: a classifier needs training images of at "
         "least 2 classes; data.shuffle = true takes them in a shuffled order, from every class"]
     assert run_data_mistakes(kept.resolved()) == []  # (its own subset: not the other's answer, kept for the dataset)
-    testonly = tmp_path / "testonly.npz"  # helper-147: trained on one class, scored on two: one warning, then trained
+    testonly = tmp_path / "testonly.npz"  # helper-147: trained on one class, scored on two (a warning, then trained)
     np.savez(testonly, x_train=np.zeros((8, 8, 8), np.uint8), y_train=np.full(8, 2), x_test=np.zeros((4, 8, 8), np.uint8),
              y_test=np.array([1, 2, 1, 2]))
     with pytest.raises(DataError, match=r"testonly.npz: its training images are all of one class \(2\), its test images "

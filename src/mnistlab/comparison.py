@@ -1139,13 +1139,13 @@ def seconds(value: float) -> str:
     """A table's seconds, in one style for its time columns (helper-146: "0.00878 s" beside "0.01";
     ``.3g`` wrote 1,230 s as "1.23e+03"): 2 decimals under 10, 1 under 100, else whole.
 
-    >>> [seconds(v) for v in (0.004, 0.00878, 0.0701, 1.4, 12.34, 1234.5)]
-    ['<0.01', '0.01', '0.07', '1.40', '12.3', '1,234']
+    >>> [seconds(v) for v in (0.004, 0.00878, 0.0701, 1.4, 9.996, 12.34, 99.96, 1234.5)]
+    ['<0.01', '0.01', '0.07', '1.40', '10.0', '12.3', '100', '1,234']
     """
     v = float(value)
-    if 0 < v < 0.005:  # (not "0.00": it took some time)
-        return "<0.01"
-    return f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}" if abs(v) < 100 else f"{v:,.0f}"
+    if abs(v) < 0.005:  # (not "0.00" for a time it took; a clock's step back is none)
+        return "<0.01" if v > 0 else "0.00"
+    return f"{v:.2f}" if abs(round(v, 2)) < 10 else f"{v:.1f}" if abs(round(v, 1)) < 100 else f"{v:,.0f}"
 
 
 def best_legend(rows: Sequence[Mapping[str, Any]], *, words: bool = False) -> str | None:

@@ -457,25 +457,11 @@ def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, tit
         acc = float(r["acc"])
         ax.errorbar(x, acc, yerr=stds[i], fmt="o", color=f"C{i % 10}", capsize=3, label=str(r["variant"]), transform=at)
         ax.update_datalim([(x, acc - stds[i]), (x, acc + stds[i])])  # (a shifted artist does not scale the axes)
-        group = [j for j, v in enumerate(xs) if v == x]  # the points of its value (helper-146: "cnn-tanh2" was two
-        if len(group) > 1:  # names): theirs stacked above the highest of their bars, each in its point's colour
-            top = max(float(rows[j]["acc"]) + stds[j] for j in group)
-            ax.annotate(str(r["variant"]), (x, top), fontsize=7, xytext=(shift, 3 + STACKED_POINTS * group.index(i)),
-                        textcoords="offset points", ha="center", va="bottom", color=f"C{i % 10}")
-        else:
-            right = where(x) > 0.5  # a name near another's goes to the other side (not out of the axes), else
-            edge = where(x) < 0.15 if not right else where(x) > 0.85  # stacks above it (helper-146, helper-147)
-            if _crowded(placed, x, acc, not right, where, yspan) and not edge and not _crowded(
-                    placed, x, acc, right, where, yspan):
-                right = not right
-            level = _crowded(placed, x, acc, not right, where, yspan)
-            placed.append((x, acc, not right))
-            ax.annotate(str(r["variant"]), (x, acc), fontsize=7, xytext=(-4 if right else 4, 4 + STACKED_POINTS * level),
-                        textcoords="offset points", ha="right" if right else "left")
+        _name_point(ax, i, rows, xs, shifts, stds, placed, where, yspan)
         _committee_point(ax, r, x, f"C{i % 10}", at, where)
     ax.margins(x=0.08)
     ax.autoscale_view()
-    if (stacked := max(Counter(xs).values())) > 1:  # room above for the stacked names (9 points a line, of ~240)
+    if (stacked := min(max(Counter(xs).values()), MAX_STACKED)) > 1:  # room for the stacked names (9 points a line)
         low, high = ax.get_ylim()
         ax.set_ylim(low, high + (high - low) * 0.045 * stacked)
     ax.set(title=title, xlabel=xlabel, ylabel="test accuracy")
@@ -484,8 +470,37 @@ def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, tit
     return fig
 
 
-DODGE_POINTS = 7.0  # how far apart on the page points of one x value are drawn (1/72 inch each)
+def _name_point(ax: Any, i: int, rows: Sequence[Mapping[str, Any]], xs: Sequence[float], shifts: Sequence[float],
+                stds: Sequence[float], placed: list[tuple[float, float, bool]], where: Callable[[float], float],
+                yspan: float) -> None:
+    """Write row ``i``'s variant name by its point (:func:`_scatter_rows`, which says where), and add
+    it to ``placed``, the names (x, accuracy, to the right) written beside their points."""
+    x, acc, shift, r = xs[i], float(rows[i]["acc"]), shifts[i], rows[i]
+    group = [j for j, v in enumerate(xs) if v == x]  # the points of its value (helper-146: "cnn-tanh2" was two names):
+    top = max(float(rows[j]["acc"]) + stds[j] for j in group)  # theirs above the highest of their bars, stacked,
+    if len(group) > MAX_STACKED:  # each in its point's colour; more (a grid of learning rates of one model) are
+        if group[0] == i:  # counted, their names in the table (helper-148: 60 ran out of the axes)
+            ax.annotate(f"{len(group)} variants", (x, top), fontsize=7, xytext=(0, 3), textcoords="offset points",
+                        ha="center", va="bottom")
+        return
+    if len(group) > 1:
+        ax.annotate(str(r["variant"]), (x, top), fontsize=7, xytext=(shift, 3 + STACKED_POINTS * group.index(i)),
+                    textcoords="offset points", ha="center", va="bottom", color=f"C{i % 10}")
+        return
+    right = where(x) > 0.5  # a name near another's goes to the other side (not out of the axes), else stacks
+    edge = where(x) < 0.15 if not right else where(x) > 0.85  # above it (helper-146, helper-147)
+    if _crowded(placed, x, acc, not right, where, yspan) and not edge and not _crowded(placed, x, acc, right, where, yspan):
+        right = not right
+    level = _crowded(placed, x, acc, not right, where, yspan)
+    placed.append((x, acc, not right))
+    ax.annotate(str(r["variant"]), (x, acc), fontsize=7, xytext=(-4 if right else 4, 4 + STACKED_POINTS * level),
+                textcoords="offset points", ha="right" if right else "left")
+
+
+DODGE_POINTS = 7.0  # how far apart on the page points of one x value are drawn (1/72 inch each) ...
+DODGE_SPAN = 28.0  # ... all of them within this (many are drawn closer)
 STACKED_POINTS = 9.0  # the line height of their names, stacked above them
+MAX_STACKED = 4  # more of one value than this are counted ("12 variants"), not named
 
 
 def _crowded(placed: Sequence[tuple[float, float, bool]], x: float, acc: float, to_right: bool,
@@ -532,14 +547,16 @@ def _committee_point(ax: Any, row: Mapping[str, Any], x: float, color: str, at: 
 
 def _dodged(xs: Sequence[float]) -> list[float]:
     """Each point's shift on the page, in points: those that share a value of ``xs`` spread
-    symmetrically around it, :data:`DODGE_POINTS` apart; 0 for a value of its own."""
+    symmetrically around it, :data:`DODGE_POINTS` apart, or closer where more would span over
+    :data:`DODGE_SPAN`; 0 for a value of its own."""
     seen: dict[float, list[int]] = {}
     for i, x in enumerate(xs):
         seen.setdefault(x, []).append(i)
     out = [0.0] * len(xs)
     for at in seen.values():
+        step = min(DODGE_POINTS, DODGE_SPAN / max(len(at) - 1, 1))
         for j, i in enumerate(at):
-            out[i] = DODGE_POINTS * (j - (len(at) - 1) / 2)
+            out[i] = step * (j - (len(at) - 1) / 2)
     return out
 
 

@@ -498,7 +498,9 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
         _say_smoke(smoke_note(ended), fmt)
         _say_smoke(elsewhere := scored_on_note(ended), fmt)
         _rows_out(rows, "chosen runs", fmt)
-        shared = shared_runs((r.variant, r.config_hash, r.seed) for r in ended if r.status in RESULT_STATUSES)
+        trained = {r.env.get("same_run_as") for r in ended} - {None}  # one run recorded under two variants (not
+        shared = shared_runs((r.variant, r.env.get("same_run_as") or r.run_id, r.seed) for r in ended  # two runs of one
+                             if r.status in RESULT_STATUSES and (r.run_id in trained or r.env.get("same_run_as")))  # config)
         _notes_out([*test_set_notes(ended, part=elsewhere is None), *shared], fmt)  # (other test sets: said above;
         return  # one run recorded under two variants: their rows are one sample, helper-147)
     ref = resolve_experiment(st, experiment[0], quick=quick)
