@@ -442,7 +442,7 @@ def test_watch_of_runs_no_sweep_planned_does_not_ask_to_run_a_sweep_again(tmp_pa
     rid = _run(store, "a", "k1", "interrupted", took=1)
     assert main(["watch", rid, "--store", str(store.root), "--interval", "0.1"]) == 0
     out, err = capsys.readouterr()
-    assert "sw: 0/1 done, 0 running, 1 left" in out and "driver" not in err and err == (
+    assert "sw: 0/1 done, 0 running, 1 stopped" in out and "driver" not in err and err == (
         "1 run of sw ended without a result and no sweep is planned to train it (`mnistlab train` runs): `mnistlab "
         "runs -e sw` lists the runs, `mnistlab show RUN_ID` says how each ended\n")
     from mnistlab.live import end_plan

@@ -359,8 +359,9 @@ def summary(status: SweepStatus) -> str:
     name = f"{status.experiment} (a --quick smoke check: its figures are no result)" if status.smoke else status.experiment
     done = f"{status.done}/{status.total} done" + (f" ({status.diverged} diverged)" if status.diverged else "")
     queued = sum(c.queued for c in status.running)  # claimed and sent to Ray, waiting for a worker
+    left = f"{status.left} {'stopped' if status.left and not status.planned else 'left'}"  # (runs of no sweep: none will
     parts = [f"{name}: {done}", f"{len(status.running) - queued} running", *([f"{queued} queued"] if queued else ()),
-             f"{status.left} left"]
+             left]  # train them, helper-147)
     if status.failed:
         parts.append(f"{status.failed} failed")
     if status.leader is not None and isinstance(status.leader[-1], str):  # a search: its best trial by its metric
