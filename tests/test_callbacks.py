@@ -660,6 +660,10 @@ def test_callbacks_take_keras_s_verbose_and_save_freq(tmp_path: Path, data_dir, 
     assert out.index("ReduceLROnPlateau reducing") < out.index("Epoch 2: early stopping")
     with pytest.raises(SpecError, match=r"callbacks\[0\]\.save_freq: "):
         parse_run_config({**base, "callbacks": [{**ck, "save_freq": 100}]})
+    flags = parse_run_config({**base, "callbacks": [{**cb, "verbose": v} for cb, v in zip(quiet, (True, False, True))]})
+    assert [c.verbose for c in flags.callbacks] == [1, 0, 1]  # helper-147: Keras's `if self.verbose > 0` takes a bool
+    with pytest.raises(SpecError, match=r'callbacks\[0\]\.verbose: must be a valid integer \(got "yes"\)'):
+        parse_run_config({**base, "callbacks": [{**quiet[0], "verbose": "yes"}]})
 
 
 def test_a_callbacks_verbose_prints_under_mnistlab_run_and_keeps_the_cells_key(tmp_path: Path, data_dir, capsys) -> None:

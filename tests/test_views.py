@@ -168,6 +168,7 @@ def test_plot_cli_user_errors_are_one_line(recorded, data_dir, tmp_path, capsys)
               f"the model of variant {HOSTILE} (run {ids['dense']}) has no convolution or pooling layers"),
              (["plot", "feature-maps", ids["cnn0"], "--images", "1,,2"], "got '1,,2'"),  # helper-146: read as 1,2
              (["plot", "feature-maps", ids["cnn0"], "--images", "1,"], "got '1,'"),
+             (["plot", "feature-maps", ids["cnn0"], "--images", "3,1,3"], "--images: image 3 is given twice"),
              (["plot", "feature-maps", ids["cnn0"], "--filter", "999"], "filter 999 out of range"),
              (["plot", "image", ids["cnn0"], "--index", "-1"], "out of range"),
              # helper-129: an option of another kind of figure was taken and did nothing

@@ -42,7 +42,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, ValidationInfo, field_validator,
+                      model_validator)
 
 from mnistlab._version import __version__
 from mnistlab._toml import dotted_key, loads_json, loads_toml, plain_data, read_text_file, toml_value, with_line
@@ -169,6 +170,8 @@ class OneCycleSchedule(BaseModel):
 #: Any one schedule (the type of ``train.schedule``, and what :func:`mnistlab.optim.schedule_lr` takes).
 ScheduleConfig = StepSchedule | CosineSchedule | OneCycleSchedule
 Schedule = Annotated[ScheduleConfig, Field(discriminator="type")]
+# A callback's Keras `verbose`: 0, 1, ..., or true/false, which Keras takes as 1/0 (`if self.verbose > 0`)
+KerasVerbose = Annotated[int, BeforeValidator(lambda v: int(v) if isinstance(v, bool) else v)]
 SCHEDULES: dict[str, type[BaseModel]] = {"step": StepSchedule, "cosine": CosineSchedule, "onecycle": OneCycleSchedule}
 
 
@@ -495,7 +498,7 @@ class EarlyStoppingConfig(BaseModel):
     baseline: float | None = None
     restore_best_weights: bool = False
     start_from_epoch: int = Field(0, ge=0)
-    verbose: int = Field(0, ge=0, exclude=True)  # Keras's: 1 says the stop; left out of the run's key, as it prints only
+    verbose: KerasVerbose = Field(0, ge=0, exclude=True)  # Keras's: 1 says the stop; left out of the run's key, as it prints only
 
 
 class ReduceLROnPlateauConfig(BaseModel):
@@ -510,7 +513,7 @@ class ReduceLROnPlateauConfig(BaseModel):
     min_delta: float = Field(1e-4, ge=0)
     cooldown: int = Field(0, ge=0)
     min_lr: float = Field(0.0, ge=0)
-    verbose: int = Field(0, ge=0, exclude=True)  # Keras's: 1 says each reduction; left out of the run's key
+    verbose: KerasVerbose = Field(0, ge=0, exclude=True)  # Keras's: 1 says each reduction; left out of the run's key
 
 
 class ModelCheckpointConfig(BaseModel):
@@ -530,7 +533,7 @@ class ModelCheckpointConfig(BaseModel):
     # true is taken (left out of the dump: a config that writes it is the same run as one without)
     save_weights_only: bool = Field(True, exclude=True)
     save_freq: Literal["epoch"] = Field("epoch", exclude=True)  # Keras's default; every N batches is not offered
-    verbose: int = Field(0, ge=0, exclude=True)  # Keras's: 1 says each save
+    verbose: KerasVerbose = Field(0, ge=0, exclude=True)  # Keras's: 1 says each save
 
     @field_validator("save_weights_only")
     @classmethod

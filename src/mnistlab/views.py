@@ -242,9 +242,12 @@ MAX_FEATURE_IMAGES = 16  # test images a feature-maps figure takes (a row each)
 
 def check_feature_images(images: Sequence[int]) -> None:
     """PlotError for more ``images`` than a feature-maps figure takes (:data:`MAX_FEATURE_IMAGES`):
-    a row of maps per image, unreadable (and slow) past it."""
+    a row of maps per image, unreadable (and slow) past it; and for an image given twice (its row
+    would be drawn twice: helper-147)."""
     if len(images) > MAX_FEATURE_IMAGES:
         raise PlotError(f"--images: at most {MAX_FEATURE_IMAGES} images, got {len(images)}")
+    if twice := sorted({int(i) for i in images if list(images).count(i) > 1}):
+        raise PlotError(f"--images: image {', '.join(map(str, twice))} is given twice; give each once")
 
 
 _TABLE_FIGURES = {"compare": plot_comparison, "params": plot_accuracy_vs_params, "time": plot_accuracy_vs_time}  # of rows
