@@ -24,7 +24,6 @@ import re
 import sys
 import threading
 import warnings
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -437,7 +436,10 @@ def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, tit
     given, rows = rows, _rows_with(rows, "variant", xkey)
     log = log and all(float(r[xkey]) > 0 for r in rows)
     xs = [float(r[xkey]) for r in rows]
-    shifts = _dodged(xs)
+    groups: dict[float, list[int]] = {}  # the rows of each value of x
+    for i, x in enumerate(xs):
+        groups.setdefault(x, []).append(i)
+    shifts = _dodged(groups, len(xs))
     if any(shifts):  # helper-129: two of 101,770 drawn at 97k and 105k, unsaid
         xlabel += " (variants of one value drawn a few points apart)"
     lo, hi = min(xs), max(xs)
@@ -457,11 +459,11 @@ def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, tit
         acc = float(r["acc"])
         ax.errorbar(x, acc, yerr=stds[i], fmt="o", color=f"C{i % 10}", capsize=3, label=str(r["variant"]), transform=at)
         ax.update_datalim([(x, acc - stds[i]), (x, acc + stds[i])])  # (a shifted artist does not scale the axes)
-        _name_point(ax, i, rows, xs, shifts, stds, placed, where, yspan)
+        _name_point(ax, i, x, rows, groups[x], shift, stds, placed, where, yspan)
         _committee_point(ax, r, x, f"C{i % 10}", at, where)
     ax.margins(x=0.08)
     ax.autoscale_view()
-    if (stacked := min(max(Counter(xs).values()), MAX_STACKED)) > 1:  # room for the stacked names (9 points a line)
+    if (stacked := min(max(map(len, groups.values())), MAX_STACKED)) > 1:  # room for the stacked names (9 points a line)
         low, high = ax.get_ylim()
         ax.set_ylim(low, high + (high - low) * 0.045 * stacked)
     ax.set(title=title, xlabel=xlabel, ylabel="test accuracy")
@@ -470,13 +472,13 @@ def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, tit
     return fig
 
 
-def _name_point(ax: Any, i: int, rows: Sequence[Mapping[str, Any]], xs: Sequence[float], shifts: Sequence[float],
+def _name_point(ax: Any, i: int, x: float, rows: Sequence[Mapping[str, Any]], group: Sequence[int], shift: float,
                 stds: Sequence[float], placed: list[tuple[float, float, bool]], where: Callable[[float], float],
                 yspan: float) -> None:
-    """Write row ``i``'s variant name by its point (:func:`_scatter_rows`, which says where), and add
-    it to ``placed``, the names (x, accuracy, to the right) written beside their points."""
-    x, acc, shift, r = xs[i], float(rows[i]["acc"]), shifts[i], rows[i]
-    group = [j for j, v in enumerate(xs) if v == x]  # the points of its value (helper-146: "cnn-tanh2" was two names):
+    """Write row ``i``'s variant name by its point at ``x``, shifted ``shift`` points on the page
+    among the rows of its value (``group``, itself among them; :func:`_scatter_rows` says where),
+    and add it to ``placed``, the names (x, accuracy, to the right) written beside their points."""
+    r, acc = rows[i], float(rows[i]["acc"])  # the points of its value (helper-146: "cnn-tanh2" was two names):
     top = max(float(rows[j]["acc"]) + stds[j] for j in group)  # theirs above the highest of their bars, stacked,
     if len(group) > MAX_STACKED:  # each in its point's colour; more (a grid of learning rates of one model) are
         if group[0] == i:  # counted, their names in the table (helper-148: 60 ran out of the axes)
@@ -513,8 +515,8 @@ def _crowded(placed: Sequence[tuple[float, float, bool]], x: float, acc: float, 
                for px, pa, side in placed)
 
 
-def _committee_point(ax: Any, row: Mapping[str, Any], x: float, color: str, at: Any = None,
-                     where: Callable[[float], float] | None = None) -> None:
+def _committee_point(ax: Any, row: Mapping[str, Any], x: float, color: str, at: Any,
+                     where: Callable[[float], float]) -> None:
     """A committee variant's accuracy (``committee_acc``) as a diamond at ``x`` times its members
     (a committee of 5 has five times the parameters and the training time of one member: note 37,
     its point was its members' mean alone), joined to the members' point by a dotted line, both
@@ -532,7 +534,6 @@ def _committee_point(ax: Any, row: Mapping[str, Any], x: float, color: str, at: 
     if acc is None or max(sizes) < 2:
         return
     members = sum(sizes) / len(sizes)
-    at = ax.transData if at is None else at
     ax.plot([x, x * members], [float(row["acc"]), float(acc)], ":", color=color, linewidth=0.8, transform=at)
     ax.plot(x * members, float(acc), "D", color=color, transform=at)
     spread = float(row.get("committee_acc_std") or 0.0) if isinstance(committees, int) and committees > 1 else 0.0
@@ -540,20 +541,17 @@ def _committee_point(ax: Any, row: Mapping[str, Any], x: float, color: str, at: 
         ax.errorbar(x * members, float(acc), yerr=spread, fmt="none", ecolor=color, capsize=3, transform=at)
     ax.update_datalim([(x * members, float(acc) - spread), (x * members, float(acc) + spread)])
     size = f" of {sizes[0]}" if min(sizes) == max(sizes) else f"s of {min(sizes)}-{max(sizes)}"
-    left = where is not None and where(x * members) > 0.5
+    left = where(x * members) > 0.5
     ax.annotate(f"{row['variant']}: committee{size}", (x * members, float(acc)), fontsize=7, xytext=(-4 if left else 4, -9),
                 textcoords="offset points", ha="right" if left else "left")
 
 
-def _dodged(xs: Sequence[float]) -> list[float]:
-    """Each point's shift on the page, in points: those that share a value of ``xs`` spread
-    symmetrically around it, :data:`DODGE_POINTS` apart, or closer where more would span over
-    :data:`DODGE_SPAN`; 0 for a value of its own."""
-    seen: dict[float, list[int]] = {}
-    for i, x in enumerate(xs):
-        seen.setdefault(x, []).append(i)
-    out = [0.0] * len(xs)
-    for at in seen.values():
+def _dodged(groups: Mapping[float, Sequence[int]], n: int) -> list[float]:
+    """Each of ``n`` points' shift on the page, in points: those that share a value (``groups``:
+    value -> their indices) spread symmetrically around it, :data:`DODGE_POINTS` apart, or closer
+    where more would span over :data:`DODGE_SPAN`; 0 for a value of its own."""
+    out = [0.0] * n
+    for at in groups.values():
         step = min(DODGE_POINTS, DODGE_SPAN / max(len(at) - 1, 1))
         for j, i in enumerate(at):
             out[i] = step * (j - (len(at) - 1) / 2)
