@@ -312,8 +312,8 @@ def check_filepath(filepath: str, who: str = "filepath") -> list[str]:
                             f"{', '.join(EPOCH_LOG_KEYS)}")
         if key != "epoch" and key not in EPOCH_LOG_KEYS:
             raise SpecError(f'{who}: "{filepath}": {_not_logged(key)}')
-    try:  # the types a save formats: epoch an int, every logs value a float
-        sample = filepath.format(epoch=1, **{k: 0.5 for k in EPOCH_LOG_KEYS})
+    try:
+        sample = sample_filepath(filepath)
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
         raise SpecError(f'{who}: "{filepath}" cannot be formatted: {exc}') from None
     if not sample.lower().endswith(".safetensors"):  # Keras 3 refuses a wrong suffix as well (.keras, .weights.h5)
@@ -325,6 +325,19 @@ def check_filepath(filepath: str, who: str = "filepath") -> list[str]:
     return [k for k in keys if k != "epoch"]
 
 
+def sample_filepath(filepath: str) -> str:
+    """The file a ModelCheckpoint ``filepath`` names at a save of epoch 1, every logged value 0.5
+    (the types a save formats: epoch an int, each logged value a float): what the checks before
+    training look at. Raises what ``str.format`` raises for a pattern it cannot fill."""
+    return filepath.format(epoch=1, **{k: 0.5 for k in EPOCH_LOG_KEYS})
+
+
+def nearest_folder(path: Path) -> Path:
+    """The nearest of ``path``'s parents that exists (or is a link, if broken), where a save makes
+    the folders it needs; the last of them (``.`` or the root) where none does."""
+    return next((p for p in path.parents if p.exists() or p.is_symlink()), path.parents[-1])
+
+
 def checkpoint_folder_mistake(filepath: str, who: str = "filepath") -> str | None:
     """Why the folder a ModelCheckpoint ``filepath`` (checked by :func:`check_filepath`) saves into
     cannot be made or written on this machine, or None: no folder can be made in its nearest folder
@@ -333,11 +346,8 @@ def checkpoint_folder_mistake(filepath: str, who: str = "filepath") -> str | Non
     (Keras makes the folder then). Relative paths are from the current folder."""
     import tempfile
 
-    folder = Path(filepath.format(epoch=1, **{k: 0.5 for k in EPOCH_LOG_KEYS})).parent
-    there = folder
+    there = nearest_folder(Path(sample_filepath(filepath)))
     try:
-        while not there.exists() and there != there.parent:
-            there = there.parent
         os.rmdir(tempfile.mkdtemp(prefix=".mnistlab-probe-", dir=there))
     except OSError as exc:  # (said of the folder it was made in: /proc/self exists, and takes no folder)
         return (f'{who}: "{clip(filepath, 60)}" cannot be written here: a folder cannot be made in {there} '

@@ -1068,20 +1068,17 @@ def _check_checkpoint_place(filepath: str, who: str) -> None:
     by :func:`~mnistlab.callbacks.check_filepath`) cannot be written: inside a run store's records
     (a recorded run's weights would be replaced: :func:`mnistlab.store.store_part`), at a folder,
     or below a file that is not a folder (its save would fail after the first epoch)."""
-    from mnistlab.callbacks import EPOCH_LOG_KEYS
+    from mnistlab.callbacks import nearest_folder, sample_filepath
     from mnistlab.store import store_part
 
-    sample = Path(filepath.format(epoch=1, **{k: 0.5 for k in EPOCH_LOG_KEYS}))  # ("~": refused before)
+    sample = Path(sample_filepath(filepath))  # ("~": refused before)
     if (part := store_part(sample)) is not None:
         raise SpecError(f'{who}: "{filepath}" is inside the run store\'s records ({part}), which only mnistlab '
                         "writes (a recorded run's weights would be replaced): save elsewhere")
     if sample.is_dir():  # helper-147: a save failed the run after its first epoch ("Is a directory")
         raise SpecError(f'{who}: "{filepath}" is a folder: name a file in it, such as "{sample / "e{epoch}.safetensors"}"')
-    for folder in sample.parents:
-        if folder.exists() or folder.is_symlink():
-            if not folder.is_dir():
-                raise SpecError(f'{who}: "{filepath}" is to go in {folder}, which is a file, not a folder')
-            return
+    if not (folder := nearest_folder(sample)).is_dir():  # a file, or a broken link
+        raise SpecError(f'{who}: "{filepath}" is to go in {folder}, which is a file, not a folder')
 
 
 def checkpoints_beside(callbacks: Any, folder: str | os.PathLike) -> Any:
