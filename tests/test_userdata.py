@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
 import re
 import tomllib
 import warnings
@@ -764,6 +765,39 @@ def test_a_folders_images_come_in_one_shuffled_order_as_keras_takes_a_directory(
 
     assert list(run_dataset(kept.resolved()).test_labels) == sorted(by_class.test_labels)
     assert np.array_equal(run_dataset(cfg.resolved()).test_labels, shuffled.test_labels)
+
+
+def test_a_last_split_of_rows_sorted_by_class_that_leaves_training_images_of_one_class_is_refused(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Keras's validation_split holds out the last rows: of an .npz sorted by class, 0.5 held out all of
+    class 1, and the model trained on class 0 alone (as data.subset's first rows did, helper-147)."""
+    from mnistlab.run import prepare_data, run_data_mistakes
+
+    data = tmp_path / "sorted.npz"
+    np.savez(data, x_train=np.arange(16 * 64, dtype=np.uint8).reshape(16, 8, 8), y_train=np.repeat([0, 1], 8),
+             x_test=np.zeros((4, 8, 8), np.uint8), y_test=np.array([0, 1, 0, 1]))
+    model = {"input_shape": [8, 8, 1], "layers": ["Flatten", {"type": "Dense", "units": 2, "activation": "softmax"}]}
+    said = (r'data.validation = 0.5 with data.split = "last" holds out the last 8 of the 16 training images, which '
+            r'leaves the rest all of one class: a classifier needs training images of at least 2 classes; '
+            r'data.split = "random" holds out a seeded random draw')
+    last = parse_run_config({"dataset": str(data), "model": model, "data": {"validation": 0.5, "split": "last"}})
+    with pytest.raises(DataError, match=f"^{re.escape(said)}$"):
+        prepare_data(last)
+    mistakes = run_data_mistakes(last.resolved())
+    assert [(str(m), m.path) for m in mistakes] == [(said, ("data", "split"))]
+    fewer = parse_run_config({**last.resolved(), "data": {"validation": 0.25, "split": "last"}})  # 8 + 4 left: trains
+    assert run_data_mistakes(fewer.resolved()) == [] and set(prepare_data(fewer).train_y.tolist()) == {0, 1}
+    cut = parse_run_config({**last.resolved(), "data": {"validation": 2, "split": "last", "subset": 10}})  # 8 + 0 left
+    assert "holds out the last 2 of the 10 training images" in str(run_data_mistakes(cut.resolved())[0])
+    drawn = parse_run_config({**last.resolved(), "data": {"validation": 0.5}})  # a seeded draw: both classes
+    assert run_data_mistakes(drawn.resolved()) == [] and set(prepare_data(drawn).train_y.tolist()) == {0, 1}
+    (tmp_path / "m.json").write_text(json.dumps(model))
+    capsys.readouterr()
+    assert main(["train", "--dataset", str(data), "--model", str(tmp_path / "m.json"), "--store", str(tmp_path / "s"),
+                 "--set", "data.validation=0.5", "--set", "data.split=last"]) == 2
+    err = capsys.readouterr().err
+    assert 'holds out the last 8 of the 16 training images' in err and "Traceback" not in err
+    assert not (tmp_path / "s" / "runs.sqlite").exists()
 
 
 def test_test_classes_the_training_data_lacks_and_data_of_one_class_are_said(tmp_path: Path) -> None:

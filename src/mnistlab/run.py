@@ -157,8 +157,9 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     dataset = config.get("dataset")
     shape = (config.get("model") or {}).get("input_shape") or (28, 28)
     read = json.dumps([dataset, str(data_dir) if files_here else None] if is_registered(dataset)
-                      else [dataset, list(shape[:2]), split_seed(config), (config.get("data") or {}).get("subset"),
-                            data_shuffled(config)], sort_keys=True, default=str)  # (a subset's classes: its own)
+                      else [dataset, list(shape[:2]), split_seed(config), data_shuffled(config),
+                            {k: v for k, v in (config.get("data") or {}).items() if k in ("subset", "validation", "split")}],
+                      sort_keys=True, default=str)  # (a subset's classes, a split's training images: their own)
     if read not in classes:
         try:
             classes[read] = _classes_and_size(config, data_dir, files_here)
@@ -216,21 +217,41 @@ def _classes_and_size(config: Mapping[str, Any], data_dir: str | os.PathLike | N
         info = get_info(dataset)
         return info.num_classes, info.train_size
     ds = run_dataset(dict(config), data_dir)
-    subset = int((config.get("data") or {}).get("subset") or 0)
-    if why := one_class_subset(np.asarray(ds.train_labels), subset, data_shuffled(config)):
-        raise SpecError(why, path=("data", "subset"))
+    if mistake := one_class_training(np.asarray(ds.train_labels), config.get("data") or {}, data_shuffled(config)):
+        raise mistake
     return ds.info.num_classes, len(ds.train_labels)
 
 
-def one_class_subset(labels: np.ndarray, subset: int, shuffled: bool) -> str | None:
-    """Why ``data.subset``'s first ``subset`` training images (of ``labels``, int (N,)) cannot train a
-    classifier: all of one class, from the user's rows sorted by class (helper-147: trained on
-    class 0 alone, "test acc 100%"); None when they hold 2 classes or more, or no subset is taken."""
-    if not subset or subset >= len(labels) or len(np.unique(labels[:subset])) > 1 or len(np.unique(labels)) < 2:
+def one_class_training(labels: np.ndarray, data: Mapping[str, Any], shuffled: bool) -> SpecError | None:
+    """Why the training images a run keeps of the user's ``labels`` (int (N,), in the order its run
+    reads them) cannot train a classifier: all of one class, from rows sorted by class, where
+    ``data.subset`` keeps the first rows (helper-147: trained on class 0 alone, "test acc 100%") or
+    ``data.split = "last"`` holds out the last ones as validation (Keras's ``validation_split`` does
+    it too, and trains on what is left). A SpecError, its ``path`` the setting at fault; None when
+    they hold 2 classes or more, or the data has one class in all."""
+    subset = int(data.get("subset") or 0)
+    if len(np.unique(labels)) < 2:
         return None
-    cure = "" if shuffled else "; data.shuffle = true takes them in a shuffled order, from every class"
-    return (f"data.subset = {subset:,} keeps the first {subset:,} training images, all of one class: a classifier "
-            f"needs training images of at least 2 classes{cure}")
+    if subset and subset < len(labels):
+        labels = labels[:subset]
+        if len(np.unique(labels)) < 2:
+            cure = "" if shuffled else "; data.shuffle = true takes them in a shuffled order, from every class"
+            return SpecError(f"data.subset = {subset:,} keeps the first {subset:,} training images, all of one class: a "
+                             f"classifier needs training images of at least 2 classes{cure}", path=("data", "subset"))
+    validation = data.get("validation")
+    if data.get("split") != "last" or not validation or validation == "test" or isinstance(validation, bool):
+        return None
+    try:
+        held = validation_count(len(labels), fraction=validation if isinstance(validation, float) else None,
+                                count=validation if isinstance(validation, int) else None, last=True)
+    except DataError:  # (no image on one side: _check_validation says so)
+        return None
+    if len(np.unique(labels[: len(labels) - held])) > 1:
+        return None
+    return SpecError(f'data.validation = {validation!r} with data.split = "last" holds out the last {held:,} of the '
+                     f"{len(labels):,} training images, which leaves the rest all of one class: a classifier needs "
+                     'training images of at least 2 classes; data.split = "random" holds out a seeded random draw',
+                     path=("data", "split"))
 
 
 def _check_validation(data: Mapping[str, Any], train_size: int) -> None:
@@ -270,11 +291,11 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
         warnings.warn(f"data.subset = {cfg.data.subset:,} is more than the {len(train_x):,} training images: "
                       "training on all of them", DataWarning, stacklevel=user_level())
     whole_test = len(test_y)
+    if not is_registered(cfg.dataset) and (mistake := one_class_training(train_y, cfg.resolved()["data"], cfg.shuffles_data)):
+        raise DataError(str(mistake))  # (the user's rows may come sorted by class)
     if cfg.data.subset:
         keep = max(cfg.data.subset // 6, 1)
         if not is_registered(cfg.dataset):  # the user's rows may come sorted by class
-            if why := one_class_subset(train_y, cfg.data.subset, cfg.shuffles_data):
-                raise DataError(why)
             _subset_classes(cfg, ds.info.class_names, (train_y, cfg.data.subset, "training"), (test_y, keep, "test"))
         train_x, train_y = train_x[: cfg.data.subset], train_y[: cfg.data.subset]
         test_x, test_y = test_x[:keep], test_y[:keep]
