@@ -121,10 +121,17 @@ def test_cli_summary_of_an_experiment_files_variant_before_it_trains(capsys, tmp
     exp = tmp_path / "class.toml"
     exp.write_text('name = "class"\n[base]\ndataset = "mnist"\nmodel = "seed000-cnn"\n[[variants]]\nname = "cnn"\n'
                    '[[variants]]\nname = "f16"\n"model.layers[0].filters" = 16\n')
-    totals = {}
+    totals, changed = {}, {}
     for variant in ("cnn", "f16"):
         assert main(["summary", str(exp), "--variant", variant, "--json"]) == 0
-        totals[variant] = json.loads(capsys.readouterr().out)["total"]
+        summary = json.loads(capsys.readouterr().out)
+        totals[variant], changed[variant] = summary["total"], summary.get("changed_from_preset")
+    # helper-143: f16's summary was titled "seed000-cnn", the preset it no longer is
+    assert changed == {"cnn": None, "f16": "layers[0].filters=16"}
+    assert main(["summary", str(exp), "--variant", "f16"]) == 0
+    assert capsys.readouterr().out.startswith('Model: "seed000-cnn", changed: layers[0].filters=16\n')
+    assert main(["summary", str(exp), "--variant", "cnn"]) == 0
+    assert capsys.readouterr().out.startswith('Model: "seed000-cnn"\n')
     # by hand, as Keras counts: 3x3 convs of 64 (or 16) then 64 filters, Dense 128 on 5x5x64, Dense 10
     assert totals == {"cnn": 640 + 36_928 + 204_928 + 1_290, "f16": 160 + 9_280 + 204_928 + 1_290}
     for argv, fragment in ((["summary", str(exp)], 'its variants have different models: give --variant (one of "cnn", "f16")'),

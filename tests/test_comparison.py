@@ -1059,8 +1059,8 @@ def test_compare_by_name_of_runs_on_two_datasets_says_so_and_marks_no_best(tmp_p
         "images)): their test accuracies do not compare, so no row is marked best"]
 
 
-def test_a_card_of_a_variant_that_changes_a_preset_names_the_variant_and_the_preset(tmp_path: Path,
-                                                                                   data_dir: Path) -> None:
+def test_a_card_of_a_variant_that_changes_a_preset_names_the_variant_and_the_preset(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """New-user finding (helper-102): the card of variant "tanh" (seed000-dense with tanh) was titled
     "seed000-dense", the preset it no longer is."""
     from mnistlab.card import model_card
@@ -1081,6 +1081,12 @@ def test_a_card_of_a_variant_that_changes_a_preset_names_the_variant_and_the_pre
     card = model_card(load_trained(store, tanh.run_id), data_dir=data_dir)
     assert card.startswith(r"# Model card: seed000-dense, changed: layers\[1\].act=tanh on "), card.splitlines()[0]
     assert '"activation": "tanh"' in card
+    capsys.readouterr()  # show said the model only inside its config's JSON, by the preset's name
+    assert main(["show", tanh.run_id, "--store", str(store.root)]) == 0
+    assert "\nmodel seed000-dense, changed: layers[1].act=tanh, 101,770 params\n" in capsys.readouterr().out
+    [fast] = [r for r in store.runs(experiment="exp") if r.variant == "fast"]
+    assert main(["show", fast.run_id, "--store", str(store.root)]) == 0
+    assert "\nmodel seed000-dense, 101,770 params\n" in capsys.readouterr().out
 
 
 def test_an_experiment_named_as_a_run_ids_start_is_read_as_the_experiment_and_said_so(

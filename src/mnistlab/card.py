@@ -216,33 +216,12 @@ def _called(run: Run) -> str:
     inline (which has no name); where a variant changed a preset's layers, both (``tanh
     (seed000-cnn)``): it is no longer the preset; where a run of the preset's own name did (`train
     --set model...`), what changed (``seed000-dense, changed: layers[1].act=tanh``)."""
-    from mnistlab.presets import get_preset, preset_names
+    from mnistlab.presets import changed_from_preset
 
     model, variant = run.config["model"].get("name"), _variant(run)
-    if model in preset_names():
-        try:
-            mine, preset = ModelSpec.from_dict(run.config["model"]).to_dict(), get_preset(model).spec.to_dict()
-        except MnistlabError:  # a spec that no longer reads: say both
-            mine, preset = {}, {"layers": None}
-        if mine != preset and variant and variant != model:
-            return f"{md(variant)} ({md(model)})"
-        if mine != preset:  # a run of `train --set model...`: what it changed, as compare names its row
-            return f"{md(model)}, changed: {md(_changes(preset, mine))}"
+    if changed := changed_from_preset(run.config["model"]):
+        return f"{md(variant)} ({md(model)})" if variant and variant != model else f"{md(model)}, changed: {md(changed)}"
     return md(model or variant or "model")
-
-
-def _changes(preset: dict[str, Any], spec: dict[str, Any], most: int = 3) -> str:
-    """What ``spec`` (a model's dict) sets otherwise than ``preset``, as compare names a row:
-    ``layers[1].act=tanh`` (at most ``most`` keys, then ``,...``); where layers were added or
-    removed, their count."""
-    from mnistlab.comparison import flatten_config
-    from mnistlab.experiments import derive_name
-
-    if len(spec.get("layers") or []) != len(preset.get("layers") or []):
-        return f"{len(spec.get('layers') or [])} layers, the preset's {len(preset.get('layers') or [])}"
-    ours, theirs = dict(flatten_config(spec, "model.")), dict(flatten_config(preset, "model."))
-    differ = [k for k in dict.fromkeys([*ours, *theirs]) if ours.get(k) != theirs.get(k) and k != "model.name"]
-    return derive_name({k: ours.get(k) for k in differ[:most]}) + (",..." if len(differ) > most else "")
 
 
 def _variant(run: Run) -> str | None:

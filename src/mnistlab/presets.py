@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mnistlab.errors import SpecError, clip, did_you_mean, type_name
+from mnistlab.errors import MnistlabError, SpecError, clip, did_you_mean, type_name
 from mnistlab.specs import (
     Activation, BatchNormalization, Conv2D, Dense, Dropout, Flatten, GlobalAveragePooling2D, LayerSpec, MaxPooling2D,
     ModelSpec, Normalization, ResidualBlock, builder_spec, compact_spec, load_model_spec, parse_model_spec,
@@ -83,6 +83,31 @@ def get_preset(name: str) -> Preset:
 def list_presets() -> list[Preset]:
     """Every registered preset, in registration order (by notebook)."""
     return [get_preset(name) for name in _REGISTRY]
+
+
+def changed_from_preset(model: Mapping[str, Any], most: int = 3) -> str | None:
+    """What a model's spec dict (``ModelSpec.to_dict()``, a run's ``config["model"]``) named after a
+    preset sets otherwise than the preset, as compare names a row: ``layers[1].act=tanh`` (at most
+    ``most`` keys, then ``,...``), or the count of layers where layers were added or removed; None for
+    a model that is its preset, or is named after none (a variant's ``"model.layers[0].filters"``
+    keeps the preset's name, which then no longer says what the network is)."""
+    from mnistlab.comparison import flatten_config
+    from mnistlab.experiments import derive_name
+
+    name = model.get("name")
+    if not isinstance(name, str) or name not in _REGISTRY:
+        return None
+    try:
+        spec, preset = ModelSpec.from_dict(dict(model)).to_dict(), get_preset(name).spec.to_dict()
+    except MnistlabError:  # a spec that no longer reads
+        return "a spec that no longer reads"
+    if spec == preset:
+        return None
+    if len(spec.get("layers") or []) != len(preset.get("layers") or []):
+        return f"{len(spec.get('layers') or [])} layers, the preset's {len(preset.get('layers') or [])}"
+    ours, theirs = dict(flatten_config(spec, "model.")), dict(flatten_config(preset, "model."))
+    differ = [k for k in dict.fromkeys([*ours, *theirs]) if ours.get(k) != theirs.get(k) and k != "model.name"]
+    return derive_name({k: ours.get(k) for k in differ[:most]}) + (",..." if len(differ) > most else "")
 
 
 def resolve_model(obj: str | os.PathLike | Mapping[str, Any] | Sequence[Any] | ModelSpec) -> ModelSpec:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mnistlab import specs as S
+from mnistlab.presets import changed_from_preset
 from mnistlab.specs import ModelSpec
 
 if TYPE_CHECKING:
@@ -59,9 +60,11 @@ class ModelSummary:
     flops: int                      # multiply-adds per image in Dense and Conv2D layers
     memory: MemoryEstimate | None = None  # training memory with adam at batch 32 (Keras's defaults)
     penalties: tuple[str, ...] = ()  # "dense kernel L2(l2=0.001)": S.weight_penalties
+    changed: str | None = None      # what a model named after a preset sets otherwise: presets.changed_from_preset
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "input_shape": list(self.input_shape), "total": self.total,
+        return {"name": self.name, **({"changed_from_preset": self.changed} if self.changed else {}),
+                "input_shape": list(self.input_shape), "total": self.total,
                 "trainable": self.trainable, "non_trainable": self.non_trainable, "flops": self.flops,
                 "training_memory": None if self.memory is None else self.memory.to_dict(),
                 "weight_penalties": list(self.penalties),
@@ -98,7 +101,7 @@ def _summarize(spec: ModelSpec) -> ModelSummary:
     total = sum(r.params for r in rows)
     return ModelSummary(spec.name or ("functional" if functional else "sequential"), spec.input_shape, tuple(rows),
                         total, trainable, total - trainable, sum(r.flops for r in rows), training_memory(spec),
-                        S.weight_penalties(spec))
+                        S.weight_penalties(spec), changed_from_preset(spec.to_dict()))
 
 
 def format_summary(summary: ModelSummary, memory: MemoryEstimate | None = None) -> str:
@@ -114,7 +117,8 @@ def format_summary(summary: ModelSummary, memory: MemoryEstimate | None = None) 
         return "".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip()
 
     head = ("Output Shape", "Param #", "Connected to")[:len(widths) - 1]
-    out = [f'Model: "{summary.name}"', line, row(" Layer (type)", *head), "=" * sum(widths)]
+    changed = f", changed: {summary.changed}" if summary.changed else ""  # (it is no longer the preset)
+    out = [f'Model: "{summary.name}"{changed}', line, row(" Layer (type)", *head), "=" * sum(widths)]
     for i, r in enumerate(summary.rows):
         shape = "(" + ", ".join("None" if d is None else str(d) for d in r.output_shape) + ")"
         links = [f"{name}[0][0]" for name in r.connected_to] or [""]

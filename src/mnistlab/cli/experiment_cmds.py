@@ -394,6 +394,8 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
         from mnistlab.data.userdata import dataset_label
 
         click.echo(f"dataset {dataset_label(r.config['dataset'])}")
+    if said := model_said(r):
+        click.echo(said)
     tail, rest = status_said(r.status, r.message)  # "interrupted by Ctrl-C ...": the word once
     if (trained := r.env.get("same_run_as")) and not _recorded(st, str(trained)):  # helper-109: a trail to nothing
         rest += f" (run {trained} since deleted; this run holds its files and figures)"
@@ -423,6 +425,23 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
         click.echo("  " + "  ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in h.items()
                                     if k != "epochs"))  # a running run's planned epochs: its progress line says them
     click.echo("config " + json.dumps(r.config, indent=1, sort_keys=True))
+
+
+def model_said(r: RunRecord) -> str | None:
+    """`show`'s line of a run's network: ``model seed000-cnn, changed: layers[0].filters=16, 55,098
+    params`` (a variant's ``"model.layers[0].filters"`` keeps the preset's name, which alone said the
+    preset); None for a record without a model."""
+    from mnistlab.presets import changed_from_preset
+
+    model = (r.config or {}).get("model")
+    if not isinstance(model, dict):
+        return None
+    said = [f"model {model.get('name') or '(written inline)'}"]
+    if changed := changed_from_preset(model):
+        said.append(f"changed: {changed}")
+    if isinstance(params := (r.metrics or {}).get("params"), int):
+        said.append(f"{params:,} params")
+    return ", ".join(said)
 
 
 def result_said(r: RunRecord) -> str | None:
