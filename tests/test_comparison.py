@@ -1059,6 +1059,24 @@ def test_compare_by_name_of_runs_on_two_datasets_says_so_and_marks_no_best(tmp_p
         "images)): their test accuracies do not compare, so no row is marked best"]
 
 
+def test_the_notes_over_chosen_runs_of_several_experiments_name_rows_as_the_table_does(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-143: the smoke note named a chosen run "other" where its row read "e2/other"."""
+    from mnistlab.cli import main
+
+    store = RunStore(tmp_path / "s")
+    big = TINY.replace("epochs = 1", "epochs = 2")
+    full = run_experiment(write(tmp_path, 'name = "e1"\n' + big + '[[variants]]\nname = "base"\n', "e1.toml"), store,
+                          data_dir=data_dir)
+    smoke = run_experiment(write(tmp_path, 'name = "e2"\n' + big + '[[variants]]\nname = "other"\n', "e2.toml"), store,
+                           data_dir=data_dir, quick=True)
+    capsys.readouterr()
+    assert main(["compare", full.rows[0]["run_ids"][0], smoke.rows[0]["run_ids"][0], "--store", str(store.root)]) == 0
+    out, err = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()[2:]] == ["e1/base", "e2/other"]
+    assert err.startswith("note: the runs of e2/other are smoke runs, the size of a --quick check"), err
+
+
 def test_a_card_of_a_variant_that_changes_a_preset_names_the_variant_and_the_preset(
         tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """New-user finding (helper-102): the card of variant "tanh" (seed000-dense with tanh) was titled

@@ -576,6 +576,15 @@ def chosen_runs(store: RunStore, run_ids: Sequence[str]) -> list[RunRecord]:
     return list({r.run_id: r for r in (store.get(i) for i in run_ids)}.values())
 
 
+def as_rows_name(records: Sequence[RunRecord]) -> list[RunRecord]:
+    """``records``, each with its row's name (:func:`setting_labels`) for its variant: the notes
+    above and below a table of chosen runs name what the rows do (``e2/base``, not ``base``)."""
+    from dataclasses import replace
+
+    label_of = setting_labels(records)
+    return [replace(r, variant=label_of[r.run_id]) for r in records]
+
+
 def setting_labels(records: Sequence[RunRecord]) -> dict[str, str]:
     """Each run's row name among ``records`` (run id -> name), the runs that differ only in their
     seeds, on the same data (:func:`same_data`), sharing one: the variant (``experiment/variant`` when they come from several

@@ -493,6 +493,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
     differently where needed.
     """
     from mnistlab.comparison import (
+        as_rows_name,
         chosen_runs,
         compare_experiment,
         compare_runs,
@@ -513,7 +514,7 @@ def compare_cmd(experiment: tuple[str, ...], store: str | None, fmt: str, quick:
             which = "--quick goes with one experiment file" if quick else "--variant goes with one experiment"
             raise MnistlabError(f"compare: {which}, not with chosen run ids")
         rows = compare_runs(st, experiment)
-        ended = [r for r in chosen_runs(st, experiment) if r.status != "running"]
+        ended = as_rows_name([r for r in chosen_runs(st, experiment) if r.status != "running"])  # (notes name rows)
         _say_smoke(smoke_note(ended), fmt)
         _say_smoke(elsewhere := scored_on_note(ended), fmt)
         _rows_out(rows, "chosen runs", fmt)
