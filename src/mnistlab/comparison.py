@@ -764,7 +764,8 @@ def shown_runs(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> l
 def smoke_note(runs: Sequence[RunRecord]) -> str | None:
     """One line for the top of a table of ``runs`` when any is the size of a ``--quick`` smoke run
     (:func:`smoke_run`): which variants, and that their numbers say nothing of a full-size run's;
-    None when no run is."""
+    None when no run is. Chosen runs come named as their rows (:func:`as_rows_name`: a variant's
+    smoke run beside its full-size one is ``a (epochs=1)``)."""
     small = [r for r in runs if smoke_run(r)]
     smoke = list(dict.fromkeys(r.variant for r in small))
     if not small:
@@ -774,11 +775,6 @@ def smoke_note(runs: Sequence[RunRecord]) -> str | None:
     theirs = f"{size}: their accuracies say nothing of a full-size run's"
     if len(small) == len(runs):
         return f"these are smoke runs, {theirs}"
-    if any(r.variant in smoke and not smoke_run(r) for r in runs):  # a variant of both sizes (chosen ids): by id
-        ids = ", ".join(r.run_id for r in small[:5]) + (f" and {len(small) - 5} more" if len(small) > 5 else "")
-        if len(small) == 1:
-            return f"1 of these {len(runs)} runs ({ids}) is a smoke run, {size}: its accuracy says nothing of a full-size run's"
-        return f"{len(small)} of these {len(runs)} runs ({ids}) are smoke runs, {theirs}"
     return f"the runs of {named} are smoke runs, {theirs}"
 
 
