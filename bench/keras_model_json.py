@@ -74,6 +74,8 @@ def models() -> dict[str, tuple[object, str | None]]:
         "random-normal-stddev": (keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(), layers.Dense(
             10, kernel_initializer=keras.initializers.RandomNormal(stddev=0.01))]),
             "RandomNormal with stddev = 0.01: mnistlab's random_normal is Keras's default (mean = 0.0, stddev = 0.05)"),
+        "functional-dropout": (chain(layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dropout(0.2),
+                                     layers.Dense(10, activation="softmax")), None),  # its call written training=False
     }
 
 

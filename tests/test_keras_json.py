@@ -221,6 +221,33 @@ def test_a_functional_model_is_read_only_as_one_chain_called_plainly_to_its_one_
         parse_model_spec(inner)
 
 
+@pytest.mark.parametrize("change, said", [
+    (lambda layers: layers[2].update(config="str"), 'layers[2] ("BatchNormalization"): its config is "str", not the table'),
+    (lambda layers: layers[-1].update(config=[1]), 'layers[6] ("Dense"): its config is [1], not the table of its settings'),
+    (lambda layers: layers[3]["inbound_nodes"][0]["args"][0].update(config="x"), "do not form one chain"),
+    (lambda layers: layers[3].update(class_name="Evil" + "Z" * 3000), "layers[3] \"activation_1\" (EvilZZZ"),
+])
+def test_a_damaged_functional_keras_json_is_one_line(change, said: str) -> None:
+    """helper-149: a Functional model's layer config that is no table raised AttributeError (a
+    traceback), or read as the layer's defaults; a 3,000-character class name was said whole."""
+    written = json.loads(json.dumps(RECORDED["functional-chain"]["json"]))
+    change(written["config"]["layers"])
+    with pytest.raises(SpecError) as err:
+        parse_model_spec(written)
+    assert said in str(err.value) and "\n" not in str(err.value) and len(str(err.value)) < 500, str(err.value)
+
+
+def test_a_model_name_with_a_control_character_is_refused() -> None:
+    """helper-149: a newline in the model's name printed a second, forged `Model: "fake"` line in its
+    summary, and split the rows of `mnistlab runs`."""
+    written = json.loads(json.dumps(RECORDED["functional-chain"]["json"]))
+    written["config"]["name"] = 'line1\nModel: "fake"'
+    with pytest.raises(SpecError, match=r'^name must be without control characters; got string "line1\\nModel'):
+        parse_model_spec(written)
+    with pytest.raises(SpecError, match="without control characters"):
+        parse_model_spec({"name": "a\x1b[31mb", "layers": ["Flatten", {"type": "Dense", "units": 10}]})
+
+
 def test_a_batch_normalization_normalises_the_last_axis_as_tf_keras_2_writes_it() -> None:
     """tf.keras 2 writes BatchNormalization's axis as the positive last axis: [1] after a Dense, [3] after a conv."""
     def model(first: dict, axis: object) -> dict:

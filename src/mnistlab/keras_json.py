@@ -144,7 +144,9 @@ def read_keras_json(obj: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     rank = 0
     for i, layer in enumerate(layers):
         cls = _ALIASES.get(str(layer.get("class_name")), layer.get("class_name"))
-        settings = layer.get("config") if isinstance(layer.get("config"), Mapping) else {}
+        if not isinstance(settings := layer.get("config") or {}, Mapping):  # helper-149: read as the defaults
+            raise SpecError(f"layers[{i}] ({_json(cls, 40)}): its config is {_json(settings, 30)}, not the table of its "
+                            "settings (a file cut or edited?): save it again with model.to_json()")
         named = settings.get("name")  # as Keras's JSON numbers and names it (a layer without a name: its number)
         label = f"layers[{i}] {_json(named, 40)}" if isinstance(named, str) and named else f"layers[{i}]"
         where = f"{label} ({cls})"
@@ -207,7 +209,7 @@ def _layer(cls: str, settings: Mapping[str, Any], label: str, rank: int) -> dict
     (``label`` numbers and names it as Keras's JSON does); ``rank``: its input's, without the batch axis."""
     from mnistlab.specs import layer_from_dict  # specs reads Keras's JSON through this module
 
-    where = f"{label} ({cls})"
+    where = f"{label} ({clip(cls, 40)})"
     if cls in ACTIVATION_LAYERS:
         return activation_layer(cls, settings, label)
     if cls not in _READS:
@@ -387,8 +389,12 @@ def _input_shape(shape: Any) -> tuple[list[int], bool]:
 
 def _check_chain(layers: Sequence[Mapping[str, Any]], outputs: Any) -> None:
     """SpecError unless each layer of a Functional model takes the one before it as its only input,
-    called without arguments that change it (``training=``), and the last layer is its one output."""
-    last = (layers[-1].get("config") or {}).get("name") or layers[-1].get("name") if layers else None
+    called without arguments that change it, and the last layer is its one output. A call's
+    ``training: false`` is no such argument: Keras 3 writes it for each Dropout and
+    BatchNormalization call of a model built plainly, and ``fit``, ``evaluate`` and ``predict`` put
+    their own in its place (keras/src/models/functional.py, ``operation_fn``: a call-context argument
+    that is not None); ``training: true`` is (tf.keras 2 keeps it: dropout at inference too)."""
+    last = _layer_name(layers[-1]) if layers else None
     named = outputs[0] if isinstance(outputs, list) and outputs and isinstance(outputs[0], list) and len(outputs) == 1 \
         else outputs
     if not (isinstance(named, list) and named and named[0] == last):
@@ -397,15 +403,22 @@ def _check_chain(layers: Sequence[Mapping[str, Any]], outputs: Any) -> None:
         nodes = layer.get("inbound_nodes") or []
         called = [node.get("kwargs") for node in nodes if isinstance(node, Mapping)]
         called += [arg[3] for node in nodes if isinstance(node, list) for arg in node if isinstance(arg, list) and len(arg) > 3]
-        if any(kwargs and any(v is not None for v in kwargs.values()) for kwargs in called if isinstance(kwargs, Mapping)):
+        if any(any(v is not None and (k, v) != ("training", False) for k, v in kwargs.items()) for kwargs in called
+               if isinstance(kwargs, Mapping)):
             raise SpecError(f"layers[{i}] ({_json(layer.get('class_name'), 40)}): called with {_json(called, 60)}: "
-                            "a layer called with arguments (training=...) is none mnistlab builds")
+                            "a layer called with arguments (training=True, mask=...) is none mnistlab builds")
         sources = [_source(arg) for node in nodes for arg in _node_args(node)]
-        before = (layers[i - 1].get("config") or {}).get("name") or layers[i - 1].get("name")
+        before = _layer_name(layers[i - 1])
         if sources != [before]:
             raise SpecError(f"layers[{i}] ({_json(layer.get('class_name'), 40)}): a Functional model whose layers "
                             "do not form one chain (an Add, a second input or output) is not read from Keras's JSON; "
                             'write its residual blocks as { type = "Residual", branch = [...], shortcut = [...] }')
+
+
+def _layer_name(layer: Mapping[str, Any]) -> Any:
+    """A Functional model's layer's name, as its inbound nodes name it: its config's, else its own."""
+    config = layer.get("config")
+    return (config.get("name") if isinstance(config, Mapping) else None) or layer.get("name")
 
 
 def _node_args(node: Any) -> list[Any]:
@@ -416,5 +429,7 @@ def _node_args(node: Any) -> list[Any]:
 
 def _source(arg: Any) -> Any:
     if isinstance(arg, Mapping):
-        return ((arg.get("config") or {}).get("keras_history") or [None])[0]
+        config = arg.get("config")
+        history = config.get("keras_history") if isinstance(config, Mapping) else None
+        return history[0] if isinstance(history, list) and history else None
     return arg[0] if isinstance(arg, list) and arg else None

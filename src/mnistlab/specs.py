@@ -993,6 +993,9 @@ class ModelSpec:
         _set(self, "input_shape", _input_shape(self.input_shape))
         if self.name is not None and not isinstance(self.name, str):
             raise SpecError(f"name must be a string, got {show(self.name)}", path=("name",))
+        if self.name is not None and any(unicodedata.category(c)[0] == "C" for c in self.name):  # helper-149: a
+            raise SpecError(f"name must be without control characters; got {show(self.name)}",  # newline forged a
+                            path=("name",))  # second `Model: "..."` line in the summary, and split `runs`' rows
         if not isinstance(self.layers, (list, tuple)):
             raise SpecError(f"layers must be a list, got {show(self.layers)}", path=("layers",))
         layers = tuple(self.layers)
