@@ -455,16 +455,18 @@ def test_bad_files_do_not_cancel_the_batch_each_is_listed_and_the_exit_is_1(mnis
     Image.fromarray(on_paper(x[4], seed=4)).save(folder / ".ipynb_checkpoints" / "more.png")
     (folder / "notes.txt").write_text("scanned on monday")  # a note: not read, and said so
     (folder / ".DS_Store").write_bytes(b"\0\1")  # the system's: quietly
-    Image.fromarray(on_paper(x[3], seed=3)).save(folder / ".scan.png")  # a hidden image is still an image
+    Image.fromarray(on_paper(x[3], seed=3)).save(folder / ".scan.png")  # hidden: not read, and said so (as fastai's
+    (folder / "._good0.png").write_bytes(b"\0\5\x16\7" + bytes(80))  # get_files; helper-150: a Mac's ._ copies failed)
     for bad in ("bad-text.png", "bad-empty.png"):
         (folder / bad).unlink()
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", folder, "--format", "json", "--store", mnist_models)
     rows = json.loads(out)
     assert code == 0 and [r["file"].removeprefix(f"{folder}/") for r in rows] == [
-        ".scan.png", "good0.png", "good1.png", "good2.png", "sub/deeper/more.png"], err
+        "good0.png", "good1.png", "good2.png", "sub/deeper/more.png"], err
     assert int(rows[-1]["class_1"]) == y[4]
     assert err.splitlines()[0] == (f"warning: {folder}: not read: 1 file not ending in an image suffix (notes.txt); "
-                                   "1 hidden folder (.ipynb_checkpoints)")
+                                   "1 hidden folder (.ipynb_checkpoints); 2 hidden files (their names starting with "
+                                   '".", as the ._ files a Mac writes beside each file it copies) (._good0.png, .scan.png)')
     assert len(err.splitlines()) == 2 and err.splitlines()[1].startswith("predicted with run ")
 
 

@@ -303,7 +303,7 @@ def test_a_folders_dead_links_and_unlistable_folders_are_named_as_what_they_are(
     with pytest.warns(DataWarning) as said:
         assert [Path(n).name for n, _ in image_sources([tmp_path])] == ["a.png"]
     assert str(said[0].message) == (f"{tmp_path}: not read: 4 files not ending in an image suffix (w.txt, x.txt, "
-                                    "y.txt, ...); 2 links to nothing (gone.png, loop.png)")
+                                    "y.txt, ...); 2 links to nothing (or in a loop of links) (gone.png, loop.png)")
     if os.geteuid() != 0:  # root lists any folder
         (tmp_path / "locked").mkdir()
         (tmp_path / "locked").chmod(0)

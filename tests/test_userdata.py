@@ -1735,7 +1735,8 @@ def test_a_class_folders_images_in_subfolders_are_its_own_as_keras_reads_them(tm
         Image.fromarray(glyph_l()).save(root / rel)
     (root / "b" / "scans" / "readme.txt").write_text("not an image")
     os.symlink(root / "a", root / "b" / "again")  # a link to a folder below a class: not followed (no loop)
-    with warnings.catch_warnings(record=True) as said:
+    (root / "a" / "._000.png").write_bytes(b"\0\5\x16\7" + bytes(80))  # a Mac's copy of 000.png's metadata: it
+    with warnings.catch_warnings(record=True) as said:  # stopped the data at each in turn (helper-150)
         warnings.simplefilter("always")
         listing = folder_listing(root)
         ds = load_dataset(str(root))
@@ -1747,6 +1748,8 @@ def test_a_class_folders_images_in_subfolders_are_its_own_as_keras_reads_them(tm
     assert messages == [
         f"{root}: 2 entries of its class folders not read (not {', '.join(IMAGE_SUFFIXES)} images): b/again, "
         "b/scans/readme.txt",
+        f"{root}: skipped 1 hidden file(s) inside class folders, their names starting with \".\" (a Mac copying files "
+        "to a USB stick writes a ._ file, no image, beside each): a/._000.png",
         f"{root}: skipped 1 hidden folder(s) inside class folders, not read: a/.ipynb_checkpoints"]
     # the run's digest holds exactly the images read
     digested = path_digest(root)
@@ -1756,7 +1759,7 @@ def test_a_class_folders_images_in_subfolders_are_its_own_as_keras_reads_them(tm
     (tmp_path / "e" / "d").mkdir()
     Image.fromarray(glyph_l()).save(tmp_path / "e" / "c" / ".hid" / "0.png")
     Image.fromarray(glyph_l()).save(tmp_path / "e" / "d" / "0.png")
-    with pytest.raises(DataError, match=r"/c: class folder with no images .*; hidden folders are not read: c/\.hid$"):
+    with pytest.raises(DataError, match=r"/c: class folder with no images .*; hidden folders and files are not read: c/\.hid$"):
         load_dataset(str(tmp_path / "e"))
 
 

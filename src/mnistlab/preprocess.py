@@ -829,10 +829,11 @@ def _csv_text(data: bytes) -> bool:
 def _folder_sources(p: str) -> list[tuple[str, str | bytes]]:
     """A folder's images at any depth, in :func:`natural_order` (dot-folders not read: a notebook's checkpoints
     would repeat its images), as :func:`~mnistlab.data.userdata.walk_images` finds them; a
-    :class:`~mnistlab.errors.DataWarning` names what was not read: other files, hidden folders,
-    links to nothing and folders that cannot be listed."""
+    :class:`~mnistlab.errors.DataWarning` names what was not read: other files, hidden folders and
+    image files, links to nothing and folders that cannot be listed."""
     found: list[Entry] = []
-    passed: dict[str, list[str]] = {"hidden": [], "broken": [], "unreadable": [], "other": []}
+    passed: dict[str, list[str]] = {"hidden": [], "hidden file": [], "broken": [], "unreadable": [], "other": [],
+                                    "folder link": []}
     for f in walk_images(p):
         if f.kind == "image":
             found.append(f)
@@ -842,7 +843,11 @@ def _folder_sources(p: str) -> list[tuple[str, str | bytes]]:
             for one, many, names in (
                 ("file not ending in an image suffix", "files not ending in an image suffix", passed["other"]),
                 ("hidden folder", "hidden folders", passed["hidden"]),
-                ("link to nothing", "links to nothing", passed["broken"]),
+                ('hidden file (its name starting with ".", as the ._ files a Mac writes beside each file it copies)',
+                 'hidden files (their names starting with ".", as the ._ files a Mac writes beside each file it copies)',
+                 passed["hidden file"]),
+                ("link to nothing (or in a loop of links)", "links to nothing (or in a loop of links)", passed["broken"]),
+                ("link to a folder, not followed", "links to folders, not followed", passed["folder link"]),
                 ("folder that cannot be listed", "folders that cannot be listed", passed["unreadable"])) if names]
     if not found:
         raise DataError(f"{display_name(p)}: a folder with no images at any depth (looked for {', '.join(IMAGE_SUFFIXES)})"

@@ -638,12 +638,14 @@ def same_folder_as_recorded(path: str | os.PathLike, recorded: str) -> bool:
 
 def _image_files(path: Path, follow_class_links: bool = True) -> list[tuple[str, str]]:
     """The files :func:`path_digest` hashes in a folder, as (path relative to it with ``/``,
-    absolute path): every image at any depth, dot-folders left out as :func:`read_folder` leaves
-    them out, in path order (as ``sorted(path.rglob("*"))`` gives them). A class folder that is a
-    link is followed, as :func:`read_folder` reads it (an image edited behind it is new data);
-    links to folders deeper down are not (no loops)."""
+    absolute path): every image at any depth (a dot-file of an image's suffix too, which
+    :func:`read_folder` passes over since 2026-12-06: the digest, and run keys, it had before),
+    dot-folders left out as :func:`read_folder` leaves them out, in path order (as
+    ``sorted(path.rglob("*"))`` gives them). A class folder that is a link is followed, as
+    :func:`read_folder` reads it (an image edited behind it is new data); links to folders deeper
+    down are not (no loops)."""
     found = [(f.parts, f.path) for f in walk_images(os.path.abspath(path), follow_top_links=follow_class_links)
-             if f.kind == "image"]
+             if f.kind in ("image", "hidden file")]
     return [("/".join(parts), p) for parts, p in sorted(found, key=lambda f: f[0])]
 
 
@@ -651,8 +653,10 @@ def _image_files(path: Path, follow_class_links: bool = True) -> list[tuple[str,
 class Entry:
     """What :func:`walk_images` finds: its path's parts below the folder walked, its path, and its
     kind: ``image`` (a file, or a link to one, with an image suffix), ``hidden`` (a dot-folder, not
-    entered), ``broken`` (a link to nothing, or a loop of links), ``unreadable`` (a folder that
-    cannot be listed) or ``other`` (any other file; a link to a folder not followed)."""
+    entered), ``hidden file`` (a file with an image suffix whose name starts with ".": macOS writes
+    a ``._name.png`` of its metadata, no image, beside each file it copies to a USB stick), ``broken``
+    (a link to nothing, or a loop of links), ``unreadable`` (a folder that cannot be listed),
+    ``folder link`` (a link to a folder, not followed) or ``other`` (any other file)."""
 
     parts: tuple[str, ...]
     path: str
@@ -663,7 +667,8 @@ def walk_images(folder: str | os.PathLike[str], *, follow_top_links: bool = Fals
     """Every entry below ``folder`` at any depth, in no set order (each caller sorts: Keras's order
     for :func:`folder_listing`, path order for :func:`path_digest`, names for ``mnistlab
     predict``). Folders are entered, not yielded; dot-folders are not entered
-    (``.ipynb_checkpoints`` would repeat a notebook's images). Links to folders are not followed
+    (``.ipynb_checkpoints`` would repeat a notebook's images), and dot-files are no images (helper-150:
+    a folder copied from a Mac, a ``._img10.png`` beside each image, stopped at each in turn). Links to folders are not followed
     (no loops, as Keras's ``follow_links=False``), except those right in ``folder`` with
     ``follow_top_links`` (a data folder's class folder that is a link). ``os.scandir``, not
     ``Path.rglob``: 60,000 files listed without a ``stat`` each."""
@@ -693,9 +698,11 @@ def _entry(e: os.DirEntry[str], parts: tuple[str, ...], follow: bool,
     elif is_dir:
         stack.append((e.path, parts))
     elif _suffix(e.name) in IMAGE_SUFFIXES and _is_file(e):
-        yield Entry(parts, e.path, "image")
+        yield Entry(parts, e.path, "hidden file" if e.name.startswith(".") else "image")
     elif e.is_symlink() and not os.path.exists(e.path):
         yield Entry(parts, e.path, "broken")
+    elif e.is_symlink() and os.path.isdir(e.path):
+        yield Entry(parts, e.path, "folder link")
     else:
         yield Entry(parts, e.path, "other")
 
@@ -1087,20 +1094,26 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
     skipped: list[str] = []
     broken: list[str] = []
     inner: list[str] = []  # dot-folders inside class folders
+    dotted: list[str] = []  # dot-files of an image's suffix
     _refuse_splits_as_classes(path, classes)
     for folder in classes:
-        files = _class_images(folder, skipped, broken, inner)
+        files = _class_images(folder, skipped, broken, inner, dotted)
         if not files:
-            hid = [h for h in inner if h.startswith(f"{folder.name}/")]
+            hid = [h for h in [*inner, *dotted] if h.startswith(f"{folder.name}/")]
             idx = f"; it holds IDX files: give it as the table {{ idx = {toml_repr(_shown(str(folder)))} }}" \
                 if _idx_beside_no_class(folder) else ""  # torchvision's MNIST/ (its raw/ folder): not classes
             raise DataError(f"{folder}: class folder with no images ({', '.join(IMAGE_SUFFIXES)})"
-                            + (f"; hidden folders are not read: {clip(', '.join(hid), 60)}" if hid else "") + idx)
+                            + (f"; hidden folders and files are not read: {clip(', '.join(hid), 60)}" if hid else "")
+                            + idx)
         listing[folder.name] = files
     _warn_split_as_class(path, classes)
     if inner:
         _warn(f"{path}: skipped {len(inner)} hidden folder(s) inside class folders, not read: "
               f"{clip(', '.join(inner), 80)}")
+    if dotted:
+        _warn(f"{path}: skipped {len(dotted)} hidden file(s) inside class folders, their names starting with \".\" "
+              f"(a Mac copying files to a USB stick writes a ._ file, no image, beside each): "
+              f"{clip(', '.join(sorted(dotted)), 80)}")
     if skipped:
         _warn(f"{path}: {len(skipped)} entr{'y' if len(skipped) == 1 else 'ies'} of its class folders not read (not "
               f"{', '.join(IMAGE_SUFFIXES)} images): {clip(', '.join(sorted(skipped)), 80)}")
@@ -1145,11 +1158,13 @@ def _warn_split_as_class(path: Path, classes: Sequence[Path]) -> None:
                       f"out of {path.name}/ and give it as test = \"{c}\"")
 
 
-def _class_images(folder: Path, skipped: list[str], broken: list[str], hidden: list[str]) -> list[Path]:
+def _class_images(folder: Path, skipped: list[str], broken: list[str], hidden: list[str],
+                  dotted: list[str]) -> list[Path]:
     """A class folder's images at any depth, in Keras's order (each folder's path, then each file's
     name). Appends, as ``class/sub/name``: to ``skipped`` the entries that are not images (a link
     to a folder among them: not followed; a folder that cannot be listed), to ``broken`` the links
-    to nothing, to ``hidden`` the dot-folders passed over."""
+    to nothing, to ``hidden`` the dot-folders passed over, to ``dotted`` the dot-files of an image's
+    suffix (macOS's ``._name.png``)."""
     found: list[tuple[str, str, Path]] = []
     for f in walk_images(folder):
         shown = "/".join((folder.name, *f.parts))
@@ -1157,6 +1172,8 @@ def _class_images(folder: Path, skipped: list[str], broken: list[str], hidden: l
             found.append((os.path.dirname(f.path), f.parts[-1], Path(f.path)))
         elif f.kind == "hidden":
             hidden.append(shown)
+        elif f.kind == "hidden file":
+            dotted.append(shown)
         elif f.kind == "broken":
             broken.append(shown)
         elif not system_file(f.parts[-1]):
