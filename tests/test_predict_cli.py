@@ -581,6 +581,32 @@ def test_an_output_the_file_system_refuses_is_said_before_any_work(mnist_models,
         one_line_error(code, err, f"error: cannot write /sys/kernel/{name}: ")
 
 
+def test_an_output_that_would_replace_or_join_the_images_read_is_refused(mnist_models, tmp_path, capsys, test_digits):
+    """helper-150: `-o test.csv` wrote its predictions over the pixels it read, `--show photo.png` the
+    figure over the photo; a figure saved in the folder given was predicted as a digit next time, unsaid."""
+    (tmp_path / "img").mkdir()
+    Image.fromarray(test_digits[0][0]).save(tmp_path / "img" / "d.png")
+    table = tmp_path / "test.csv"
+    table.write_text("pixel" + ",pixel".join(str(i) for i in range(784)) + "\n" + ",".join(["0"] * 784) + "\n")
+    before = table.read_bytes(), (tmp_path / "img" / "d.png").read_bytes()
+    for images, flag, path, said in (
+            ([table], "-o", table, "it is one of the IMAGES given, which -o would replace: name another file"),
+            ([tmp_path / "img" / "d.png"], "--show", tmp_path / "img" / ".." / "img" / "d.png", "which --show would"),
+            ([str(tmp_path / "img" / "*.png")], "--show", tmp_path / "img" / "d.png", "which --show would replace")):
+        code, out, err = cli(capsys, "predict", "use", "--variant", "dense", *images, flag, path, "--store", mnist_models)
+        assert out == "" and said in err, err
+        one_line_error(code, err, "error: cannot write ")
+    assert (table.read_bytes(), (tmp_path / "img" / "d.png").read_bytes()) == before
+    assert sorted(p.name for p in (tmp_path / "img").iterdir()) == ["d.png"]
+    code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "img", "--show", tmp_path / "img" / "s.png",
+                       "--store", mnist_models)  # written, and said: the next predict of img/ reads it too
+    assert code == 0 and err.startswith(f"warning: {tmp_path}/img/s.png is inside {tmp_path}/img, whose images are read: "
+                                        "the next `mnistlab predict` of it will read the figure as an image too\n"), err
+    code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "img", "--show", tmp_path / "img" / "s.pdf",
+                       "-o", tmp_path / "img" / "sub.csv", "--store", mnist_models)  # not images: written
+    assert code == 0 and (tmp_path / "img" / "s.pdf").exists() and (tmp_path / "img" / "sub.csv").exists(), err
+
+
 def test_all_classes_gives_each_probability_in_class_order(mnist_models, tmp_path, capsys, test_digits):
     """helper-133: only the top classes, sorted by probability, could be had; a script wants Keras's
     model.predict row: every class in class order."""

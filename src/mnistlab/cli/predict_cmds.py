@@ -80,7 +80,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     Example: mnistlab predict seed000 --variant cnn photo.jpg digits/ --show seen.png
              mnistlab predict RUN_ID test.csv -o submission.csv --format csv > top3.csv
     """
-    _check_outputs(show, output)
+    _check_outputs(show, output, images)
     bad: list[str] = []  # one line per bad file: the others are still predicted
     trained, sources, originals, seen = _images_in_order(images, lambda: _load(store_path, model, variant, pick),
                                                          not no_preprocess, bad)
@@ -155,8 +155,11 @@ def _expanded(arg: str, expand: Callable[[str], list[str]]) -> list[str]:
     return expand(arg) or [arg]  # (no match: said as the pattern's own error)
 
 
-def _check_outputs(show: str | None, output: str | None) -> None:
-    """OutputError, before any work, for a --show or -o file that cannot be written as asked."""
+def _check_outputs(show: str | None, output: str | None, images: Sequence[str] = ()) -> None:
+    """OutputError, before any work, for a --show or -o file that cannot be written as asked, or
+    that would replace one of ``images`` (helper-150: ``-o test.csv`` wrote its predictions over the
+    pixels it read, ``--show photo.png`` its figure over the photo); a warning for one that would be
+    read as one the next time (a ``--show`` PNG inside a folder given)."""
     if show is not None and Path(show).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise OutputError(f"cannot write {show!r}: the --show file name must end in .png, .svg or .pdf")
     if output is not None and Path(output).suffix.lower() != ".csv":
@@ -165,6 +168,25 @@ def _check_outputs(show: str | None, output: str | None) -> None:
     for path in (show, output):
         if path is not None:
             check_output_path(path)
+            _check_not_an_input(path, "--show" if path is show else "-o", images)
+
+
+def _check_not_an_input(path: str, flag: str, images: Sequence[str]) -> None:
+    """OutputError when ``path`` is one of ``images`` (IMAGES: files, folders, quoted patterns); a
+    warning for a PNG inside a folder among them (each image at any depth is read)."""
+    import glob
+    import os
+
+    given = [m for i in images if i != "-" for m in ([i] if os.path.exists(i) or not glob.has_magic(i)
+                                                        else glob.glob(i, recursive=True))]
+    target = os.path.realpath(path)
+    for i in given:
+        if os.path.isdir(i) and Path(path).suffix.lower() == ".png" and target.startswith(os.path.realpath(i) + os.sep):
+            click.echo(f"warning: {display_name(path)} is inside {display_name(i)}, whose images are read: the next "
+                       f"`mnistlab predict` of it will read the figure as an image too", err=True)
+        if os.path.realpath(i) == target:
+            raise OutputError(f"cannot write {display_name(path)}: it is one of the IMAGES given, which {flag} would "
+                              f"replace: name another file")
 
 
 def _emit_top(sources: list[Any], probs: Any, names: list[str], top: int, fmt: str) -> None:
