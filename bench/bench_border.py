@@ -12,7 +12,8 @@ import argparse
 import numpy as np
 
 from mnistlab.datasets import list_datasets, load_dataset
-from mnistlab.evaluate import DEFAULT_INVERTED_BORDER, INVERTED_BORDER, border_brightness
+from mnistlab.data.borders import border_brightness
+from mnistlab.evaluate import DEFAULT_INVERTED_BORDER, INVERTED_BORDER
 
 
 def main() -> None:

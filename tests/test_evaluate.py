@@ -98,7 +98,8 @@ def test_images_of_another_kind_get_one_line_saying_what_to_do(shape, needles):
 def test_no_dataset_image_has_a_bright_border_and_inverted_ones_do(data_dir):
     """The claim behind the inverted-image warning, checked on every real image (train and test)."""
     from mnistlab.datasets import load_dataset
-    from mnistlab.evaluate import INVERTED_BORDER, border_brightness, inverted_images
+    from mnistlab.data.borders import border_brightness
+    from mnistlab.evaluate import INVERTED_BORDER, inverted_images
 
     for name, limit in INVERTED_BORDER.items():
         ds = load_dataset(name, data_dir)

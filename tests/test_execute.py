@@ -762,7 +762,7 @@ def test_every_data_mistake_of_one_variant_is_said_at_once(tmp_path: Path, data_
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     """Note 33's gap: the data check stopped at a variant's first mistake, so outputs that did not
     match the classes hid a validation split too large for the data; both are said, each at its line."""
-    rows = ["label," + ",".join(f"p{i}" for i in range(784))] + [f"{i % 2}," + ",".join(["0"] * 784) for i in range(12)]
+    rows = ["label," + ",".join(f"p{i}" for i in range(784))] + [f"{i % 2}," + ",".join(["0"] * 783 + ["200"]) for i in range(12)]
     (tmp_path / "two.csv").write_text("\n".join(rows) + "\n")
     own = 'dataset = "two.csv"\n"data.validation" = 500\n'
     if command == "run":
@@ -803,7 +803,7 @@ def test_quick_says_a_key_at_fault_at_both_sizes_once_with_the_users_value(tmp_p
                                                                            command: str, capsys) -> None:
     """Review finding (helper-106): a validation of 500 in 10 images was said twice under --quick,
     first as the 50 the smoke run scales it to (a value the user never wrote)."""
-    rows = ["label," + ",".join(f"p{i}" for i in range(784))] + [f"{i % 2}," + ",".join(["0"] * 784) for i in range(12)]
+    rows = ["label," + ",".join(f"p{i}" for i in range(784))] + [f"{i % 2}," + ",".join(["0"] * 783 + ["200"]) for i in range(12)]
     (tmp_path / "two.csv").write_text("\n".join(rows) + "\n")
     text = ('[base]\ndataset = "two.csv"\nmodel = { dense = [8], outputs = 2 }\n[base.data]\nvalidation = 500\n'
             '[base.train]\nepochs = 1\n')
@@ -833,7 +833,7 @@ def test_run_experiment_finds_the_file_s_and_the_data_s_mistakes_in_one_pass(tmp
     """Review findings (helper-103): the library's run_experiment(path) said the data's mistakes only
     once the file's were mended; a grid's key, a [base] mistake beside a variant's, a file starting
     with a byte order mark, and outputs that fit [base]'s data but not a variant's own all name their line."""
-    rows = ["label," + ",".join(f"p{i}" for i in range(784))] + [f"{i % 2}," + ",".join(["0"] * 784) for i in range(12)]
+    rows = ["label," + ",".join(f"p{i}" for i in range(784))] + [f"{i % 2}," + ",".join(["0"] * 783 + ["200"]) for i in range(12)]
     (tmp_path / "two.csv").write_text("\n".join(rows) + "\n")
     text = (TINY.replace("subset = 120", "subset = 120\nvalidation = 500")  # [base]'s split: every variant's
             + '[[variants]]\nname = "plain"\n'

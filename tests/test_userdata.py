@@ -775,7 +775,7 @@ def test_a_last_split_of_rows_sorted_by_class_that_leaves_training_images_of_one
 
     data = tmp_path / "sorted.npz"
     np.savez(data, x_train=np.arange(16 * 64, dtype=np.uint8).reshape(16, 8, 8), y_train=np.repeat([0, 1], 8),
-             x_test=np.zeros((4, 8, 8), np.uint8), y_test=np.array([0, 1, 0, 1]))
+             x_test=np.arange(4 * 64, dtype=np.uint8).reshape(4, 8, 8), y_test=np.array([0, 1, 0, 1]))
     model = {"input_shape": [8, 8, 1], "layers": ["Flatten", {"type": "Dense", "units": 2, "activation": "softmax"}]}
     said = (r'data.validation = 0.5 with data.split = "last" holds out the last 8 of the 16 training images, which '
             r'leaves the rest all of one class: a classifier needs training images of at least 2 classes; '
@@ -798,6 +798,34 @@ def test_a_last_split_of_rows_sorted_by_class_that_leaves_training_images_of_one
     err = capsys.readouterr().err
     assert 'holds out the last 8 of the 16 training images' in err and "Traceback" not in err
     assert not (tmp_path / "s" / "runs.sqlite").exists()
+
+
+def test_blank_images_are_refused_and_test_images_on_the_other_background_said(tmp_path: Path) -> None:
+    """helper-150: an all-black x_train trained at chance and an all-black x_test scored 16.7%, each
+    without a word; an x_test inverted from x_train (dark on light) scored 0%, unsaid."""
+    rng = np.random.default_rng(0)
+    digits = np.zeros((40, 8, 8), np.uint8)
+    digits[:, 2:6, 2:6] = rng.integers(100, 256, (40, 4, 4))  # light ink on black, as MNIST's
+    labels = np.arange(40) % 4
+
+    def npz(name: str, x_train: np.ndarray, x_test: np.ndarray) -> str:
+        np.savez(tmp_path / name, x_train=x_train, y_train=labels, x_test=x_test, y_test=labels)
+        return str(tmp_path / name)
+
+    for name, x_train, x_test, said in (
+            ("blank_train.npz", np.zeros_like(digits), digits, "every pixel of its 40 training images is 0: blank images, "
+                                                               "nothing to learn from"),
+            ("blank_test.npz", digits, np.full_like(digits, 255), "'s test split: every pixel of its 40 test images is 255: "
+                                                                   "blank images, nothing to score a model on")):
+        with pytest.raises(DataError, match=re.escape(said) + "$"):
+            load_dataset(npz(name, x_train, x_test), image_shape=(8, 8))
+    with pytest.warns(DataWarning, match=r"inverted.npz's test split: its images are dark ink on a light background, "
+                                         r"the training images light ink on a dark background \(by their borders\)"):
+        ds = load_dataset(npz("inverted.npz", digits, 255 - digits), image_shape=(8, 8))
+    assert len(ds.test_labels) == 40  # said, and read: testing on the other kind may be the point
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        load_dataset(npz("same.npz", digits, digits[::-1].copy()), image_shape=(8, 8))  # one kind: no word
 
 
 def test_test_classes_the_training_data_lacks_and_data_of_one_class_are_said(tmp_path: Path) -> None:

@@ -231,7 +231,7 @@ def _variant(run: Run) -> str | None:
 
 
 def _preprocessing_section(model: Run | Committee) -> list[str]:
-    from mnistlab.evaluate import trained_background
+    from mnistlab.data.borders import trained_background
 
     recipe = recipe_for(model.dataset, model.input_shape)
     h, w = model.input_shape

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from mnistlab.data.borders import border_brightness, trained_background
 from mnistlab.errors import InvertedImageWarning, user_level
 from mnistlab.models import regularization_loss
 from mnistlab.optim import lower_lr
@@ -182,7 +183,7 @@ def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250,
     raises ValueError with one line (colour images: "convert to grayscale"). Returns float32
     (N, classes). Warns :class:`~mnistlab.errors.InvertedImageWarning` when some images look
     inverted for ``dataset`` (see :func:`inverted_images`), or against ``trained_border`` (the
-    training images' border brightness, :func:`border_range`, for the user's own data: see
+    training images' border brightness, :func:`~mnistlab.data.borders.border_range`, for the user's own data: see
     :func:`warn_if_inverted`); ``check_inverted=False``: no such check. ``autocast_dtype``
     (``torch.bfloat16``) computes them as a run that trained in bf16 was tested.
     """
@@ -288,18 +289,6 @@ INVERTED_BORDER: dict[str, float] = {"mnist": 64.0, "fashion-mnist": 160.0}
 DEFAULT_INVERTED_BORDER = 160.0  # any other dataset (or none known): fashion-mnist's, the looser
 
 
-def border_brightness(images: np.ndarray) -> np.ndarray:
-    """Mean of each image's outermost ring of pixels on the 0-255 scale: float64 (N,).
-
-    ``images``: (N, H, W), uint8 (0-255) or float ([0, 1], scaled by 255 here).
-    """
-    x = np.asarray(images)
-    if x.shape[0] == 0:
-        return np.zeros(0)
-    ring = np.concatenate([x[:, 0, :], x[:, -1, :], x[:, 1:-1, 0], x[:, 1:-1, -1]], axis=1)  # the ring alone converted:
-    return (ring.astype(np.float64) * (255.0 if x.dtype.kind == "f" else 1.0)).mean(1)  # not every pixel
-
-
 def inverted_images(images: np.ndarray, dataset: str | None = None) -> np.ndarray:
     """Which images look inverted for ``dataset``: a border brighter than any of its images has.
 
@@ -310,17 +299,6 @@ def inverted_images(images: np.ndarray, dataset: str | None = None) -> np.ndarra
 
 
 BORDER_MARGIN = 48.0  # how far past the training images' borders an image's must be to look inverted
-
-
-def border_range(images: np.ndarray) -> list[float]:
-    """The training images' border brightness (:func:`border_brightness`) as a run records it
-    (``env["data"]["border"]``): its least and greatest over every image (N, H, W), 0-255, so that
-    one image on the other background is enough to leave every polarity unwarned; [] for none."""
-    images = np.asarray(images)
-    if not len(images):
-        return []
-    parts = [border_brightness(images[i:i + 10_000]) for i in range(0, len(images), 10_000)]  # a ring each: small
-    return [round(float(min(p.min() for p in parts)), 1), round(float(max(p.max() for p in parts)), 1)]
 
 
 def _border_limit(trained_border: Sequence[float]) -> tuple[str, float] | None:
@@ -335,22 +313,11 @@ def _border_limit(trained_border: Sequence[float]) -> tuple[str, float] | None:
     return None
 
 
-def trained_background(trained_border: Any) -> str | None:
-    """``"dark"`` where training images whose borders' brightness ranged over ``trained_border``
-    (low, high; :func:`border_range`) all had dark backgrounds (each at most 100 of 255: light ink,
-    as MNIST's), ``"light"`` where all had light ones (each at least 155: dark ink on paper), None
-    for both kinds, or no recorded range."""
-    if trained_border is None or np.ndim(trained_border) != 1 or len(trained_border) != 2:
-        return None
-    low, high = (float(b) for b in trained_border)
-    return "dark" if high <= 100.0 else "light" if low >= 155.0 else None
-
-
 def warn_if_inverted(images: np.ndarray, dataset: str | None = None, *,
                      trained_border: Sequence[float] | None = None) -> None:
     """One :class:`~mnistlab.errors.InvertedImageWarning` when any of ``images`` looks inverted: for
     a registered ``dataset``, by :func:`inverted_images`; given ``trained_border`` (the user's own
-    training images' :func:`border_range`), a border :data:`BORDER_MARGIN` past every one of
+    training images' :func:`~mnistlab.data.borders.border_range`), a border :data:`BORDER_MARGIN` past every one of
     theirs, on the other side (light where all were dark, or dark where all were light), as a
     photo of dark ink on paper is to a model trained on light strokes on black."""
     limit = _border_limit(trained_border) if trained_border and len(trained_border) == 2 else None

@@ -43,7 +43,8 @@ from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
                              StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, did_you_mean, in_python_words,
                              show, together, type_name, user_level)
-from mnistlab.evaluate import as_array, border_range, check_images, evaluate_model, predict_probs, probs_loss
+from mnistlab.data.borders import border_range
+from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs, probs_loss
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.models import adapt_normalization, build_model, weights_finite
 from mnistlab.summary import MemoryEstimate, format_summary, gigabytes, run_memory, summarize

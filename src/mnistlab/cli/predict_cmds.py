@@ -358,7 +358,7 @@ def _trained_on_light(trained: Any) -> bool:
     """Whether a model's training images had light backgrounds (a user's dark ink on paper): the
     border brightness its run recorded, every image's at least 155 of 255; a registered dataset's
     are dark."""
-    from mnistlab.evaluate import trained_background
+    from mnistlab.data.borders import trained_background
 
     return trained_background((trained.env.get("data") or {}).get("border")) == "light"  # a Committee's: its members'
 

@@ -384,6 +384,7 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
         train_x, test_x, train_y, test_y = train_x[keep], train_x[held], train_y[keep], train_y[held]
     assert test_y is not None
     train_x, test_x = resize_images(train_x, image_shape), resize_images(test_x, image_shape)
+    _check_pixels(spec, train_x, test_x)
     checksums = {str(spec.path): _seen(spec.path, spec.kind)}
     if spec.test is not None:
         checksums[str(spec.test)] = _seen(spec.test, spec.kind)
@@ -398,6 +399,27 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
     return Dataset(info=info, train_images=train_x, train_labels=train_y, test_images=test_x, test_labels=test_y,
                    source=f"{spec.path} (user data)", verified="sha256 recorded", checksums=checksums,
                    test_held_out=held_out)
+
+
+def _check_pixels(spec: UserData, train_x: np.ndarray, test_x: np.ndarray) -> None:
+    """DataError for training or test images that are all blank (every pixel of every image one
+    value: a model learns nothing from them, or is scored on nothing); a warning for test images on
+    the other background than the training images' (dark ink on light paper beside MNIST's light on
+    black, by :func:`~mnistlab.data.borders.trained_background`): helper-150's inverted x_test scored
+    0%, unsaid. ``train_x``, ``test_x``: uint8 (N, H, W)."""
+    from mnistlab.data.borders import border_range, trained_background
+
+    test = spec.test or f"{spec.path}'s test split"
+    for x, where, what in ((train_x, spec.path, "training"), (test_x, test, "test")):
+        if x.size and x.min() == x.max():
+            raise DataError(f"{where}: every pixel of its {len(x):,} {what} images is {int(x.min())}: blank images, "
+                            f"{'nothing to learn from' if what == 'training' else 'nothing to score a model on'}")
+    trained, tested = trained_background(border_range(train_x)), trained_background(border_range(test_x))
+    if trained and tested and trained != tested:
+        ink = {"dark": "light ink on a dark background", "light": "dark ink on a light background"}
+        _warn(f"{test}: its images are {ink[tested]}, the training images {ink[trained]} (by their borders): a model "
+              "scores at chance or worse on the other kind; invert one of them (255 - x), unless testing on the other "
+              "kind is the point")
 
 
 def _shared_images(train_x: np.ndarray, test_x: np.ndarray) -> int:
