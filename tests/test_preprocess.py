@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import struct
+import warnings
 import zlib
 from pathlib import Path
 
@@ -522,3 +523,22 @@ def test_pgm_and_ppm_files_are_read_as_the_readme_says_and_a_dead_link_is_named(
     (tmp_path / "text.pgm").write_text("P2 not really")
     with pytest.raises(DataError, match=r"text.pgm: .*(not an image|damaged)"):
         open_image(tmp_path / "text.pgm")
+
+
+def test_a_row_of_digits_in_one_image_is_said_and_one_digit_is_not(digits) -> None:
+    """helper-150: "123" photographed in one image was "4 93.9%", unsaid; a digit's own strokes,
+    parted by a gap (a 4's, a 7's bar), must not be taken for a row (bench/bench_rows.py: none of
+    MNIST's 10,000 test digits)."""
+    x, _ = digits
+    for i, digit in enumerate(x):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", DataWarning)
+            preprocess(on_paper(digit, seed=i), "mnist")
+    three = np.concatenate([x[0][:, 4:24], np.zeros((28, 4), np.uint8), x[1][:, 4:24], np.zeros((28, 4), np.uint8),
+                            x[2][:, 4:24]], axis=1)  # 7, 2, 1 in a row
+    with pytest.warns(DataWarning, match=r"^row.png: 3 marks side by side, as several digits written in a row: the model "
+                                         r"reads one digit an image, and answers for the whole row as one; crop each"):
+        preprocess(Image.fromarray(on_paper(three, size=(220, 400))), "mnist", name="row.png")
+    from mnistlab.preprocess import side_by_side
+
+    assert side_by_side(np.zeros((5, 5))) == 0 and side_by_side(x[0] / 255) == 1

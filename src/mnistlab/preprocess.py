@@ -323,6 +323,10 @@ def preprocess(image: ImageInput, dataset: str | None = "mnist", *, size: Sequen
     ink = _ink(gray, shown, denoise=digits)
     ink = _main_ink(_without_lines(ink)) if digits else ink
     _warn_if_small(_crop(ink).shape, recipe.fit if digits else min(recipe.fit, *recipe.size), shown, "ink")
+    if digits and (marks := side_by_side(ink)) > 1:
+        warnings.warn(f"{shown}: {marks} marks side by side, as several digits written in a row: the model reads one "
+                      "digit an image, and answers for the whole row as one; crop each digit into its own image",
+                      DataWarning, stacklevel=user_level())
     return _to_uint8(_digits(ink, recipe) if digits else _items(ink, recipe))
 
 
@@ -603,6 +607,36 @@ def _main_ink(ink: np.ndarray) -> np.ndarray:
     keep[0] = False
     mask = np.repeat(np.repeat(keep[labels], f, axis=0), f, axis=1)[:h, :w]
     return np.where(mask, ink, 0.0)
+
+
+# A row of several digits (helper-150: "123" in one photo was "4 93.9%", unsaid): the ink's box at least
+# this much wider than tall, parted by empty columns into marks that each hold this share of the ink
+# and span this share of its height. One digit in MNIST's test set so drawn: none (bench/bench_rows.py).
+ROW_WIDER, ROW_MASS, ROW_TALL = 1.2, 0.1, 0.5
+
+
+def side_by_side(ink: np.ndarray) -> int:
+    """How many marks ``ink`` (float [0, 1], (H, W), background 0) holds side by side: runs of
+    columns with ink, parted by columns without, each of :data:`ROW_MASS` of the ink and
+    :data:`ROW_TALL` of its height, where the ink is :data:`ROW_WIDER` times wider than tall; 1 for
+    one mark (a digit, however its strokes are parted), 0 for no ink."""
+    mask = ink > 0.25
+    rows, cols = np.nonzero(mask)
+    if not len(rows):
+        return 0
+    height, width = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+    if width < ROW_WIDER * height:
+        return 1
+    band = mask[:, cols.min(): cols.max() + 1]
+    filled = band.any(axis=0)
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], filled.astype(np.int8), [0]])))  # starts, ends of each run
+    total, marks = float(ink[mask].sum()), 0
+    for start, end in zip(edges[::2], edges[1::2]):
+        part = band[:, start:end]
+        tall = np.flatnonzero(part.any(axis=1))
+        mass = float(np.where(part, ink[:, cols.min() + start: cols.min() + end], 0.0).sum())
+        marks += mass >= ROW_MASS * total and tall[-1] - tall[0] + 1 >= ROW_TALL * height
+    return max(marks, 1)
 
 
 def _components(mask: np.ndarray) -> np.ndarray:
