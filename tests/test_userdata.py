@@ -1805,7 +1805,7 @@ def test_a_held_out_test_split_that_takes_whole_classes_is_said_or_refused(tmp_p
     assert says in err and len(err.strip().splitlines()) == 1 and "Training on" not in out
     write_csv(tmp_path / "five.csv", images[:5], ["a", "a", "b", "b", "c"])  # 3 of 5 held out: c's one image among them
     with pytest.warns(DataWarning, match=re.escape("five.csv: test_fraction = 0.6 holds out every image of class c (2 of "
-                                                   "its 5 images left to train on): the model never learns it")):
+                                                   "the 5 images in all left to train on): the model never learns it")):
         ds = load_dataset({"csv": str(tmp_path / "five.csv"), "test_fraction": 0.6})
     assert ds.train_labels.tolist() == [0, 1] and ds.info.class_names == ("a", "b", "c")
     with warnings.catch_warnings():

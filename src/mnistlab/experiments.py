@@ -447,6 +447,10 @@ def load_experiment(path: str | os.PathLike) -> Experiment:
         text = read_text_file(p, what="an experiment file", max_bytes=MAX_FILE_BYTES)
         data = loads_toml(text, source=str(p))
     except SpecError as exc:
+        if p.suffix.lower() in EXPORTED and p.exists():  # its own words first (helper-150: "not a text file (invalid
+            raise SpecError(f"{p}: an exported model, not an experiment: `predict`, `export` and `card` "
+                            "take a run id or an experiment; an .onnx file runs in onnxruntime, as its .md file beside "
+                            "it shows", source=str(p)) from None  # UTF-8)" came before them)
         if hint := _not_an_experiment_file(p, str(exc)):
             raise SpecError(f"{exc}{hint}", source=str(p)) from None
         raise
@@ -481,6 +485,9 @@ def recorded_name(path: str | os.PathLike) -> str | None:
     return name if is_valid_name(name) else None
 
 
+EXPORTED = (".onnx", ".pt", ".pth", ".torchscript", ".safetensors")  # export.SUFFIXES: what it writes
+
+
 def _not_an_experiment_file(p: Path, error: str) -> str:
     """What a file that cannot be read as an experiment (``error``) probably was: a name without
     its .toml (a recipe's), or another format's file; "" when there is no better guess."""
@@ -491,9 +498,6 @@ def _not_an_experiment_file(p: Path, error: str) -> str:
             if candidate.is_file():
                 return f" (did you mean {candidate}?)"
         return " (an experiment file ends in .toml)"
-    if p.suffix.lower() in (".onnx", ".pt", ".pth", ".torchscript", ".safetensors"):  # export.SUFFIXES: what it writes
-        return (" (an exported model, not an experiment: `predict`, `export` and `card` take a run id or an "
-                "experiment; an .onnx file runs in onnxruntime, as its .md file beside it shows)")
     if p.suffix.lower() == ".json" and "invalid TOML" in error:
         return f" (an experiment file is TOML; a run config in JSON trains with `mnistlab train --config {p}`)"
     return " (an experiment file is TOML)" if "invalid TOML" in error or "not a text file" in error else ""

@@ -440,7 +440,7 @@ def _check_held_out(spec: UserData, names: list[str], labels: np.ndarray, kept: 
                         "images of at least 2 classes; lower test_fraction, or give a test file")
     if lost:
         _warn(f"{spec.path}: {fraction} holds out every image of class{'es' * (len(lost) != 1)} "
-              f"{clip(', '.join(names[i] for i in lost), 60)} ({len(kept)} of its {len(labels)} images left to train on): "
+              f"{clip(', '.join(names[i] for i in lost), 60)} ({len(kept)} of the {len(labels)} images in all left to train on): "
               f"the model never learns {'them' if len(lost) > 1 else 'it'}; lower test_fraction, or give a test file")
 
 
