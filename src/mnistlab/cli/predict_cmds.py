@@ -314,8 +314,9 @@ def export_command(model: str, variant: str | None, pick: str, store_path: str |
     if card:
         check_output_path(card_path)
     trained = _load(store_path, model, variant, pick)
+    replaced = Path(output).exists()  # as Keras's model.save(overwrite=True), and said (helper-150: silently)
     check = write_export(trained, output, fmt, data_dir=data_dir, verify=not no_verify)
-    click.echo(f"wrote {display_name(output)} from {_which(trained)}")
+    click.echo(f"wrote {display_name(output)} from {_which(trained)}" + (" (it replaced the file there)" if replaced else ""))
     if check is not None:
         click.echo(check.summary())
     else:
