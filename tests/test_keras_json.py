@@ -178,6 +178,8 @@ def test_a_keras_json_file_is_a_model_for_every_command(tmp_path: Path, data_dir
      "GlorotUniform's config [1] is not a table"),
     (lambda d: d["config"]["layers"][1]["config"].update(groups=0, lora_rank=0), "groups = 0 is a setting"),
     (lambda d: d["config"]["layers"][1]["config"].update(lora_rank=0), "lora_rank = 0 is a setting"),
+    (lambda d: d["config"]["layers"][1]["config"].update(name=""), 'not empty and without control characters; got string ""'),
+    (lambda d: d["config"]["layers"][1]["config"].update(name=123), "name must be a string"),  # (helper-149: auto-named)
     (lambda d: d["config"]["layers"][1]["config"].update(dtype={"class_name": "DTypePolicy",
                                                                 "config": {"name": "mixed_float16"}}),
      'dtype policy "mixed_float16": mnistlab\'s layers hold float32 weights'),

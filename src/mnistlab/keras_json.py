@@ -258,8 +258,9 @@ def activation_layer(cls: str, settings: Mapping[str, Any], label: str) -> dict[
 
 def _named(table: dict[str, Any], settings: Mapping[str, Any]) -> dict[str, Any]:
     """``table`` with the layer's Keras ``name`` where its config has one: the summary then names it
-    as Keras's summary of the saved model does (the spec checks it, and that it is the only one)."""
-    if isinstance(name := settings.get("name"), str) and name:
+    as Keras's summary of the saved model does (the spec checks it, and that it is the only one:
+    an empty one or a number is refused as in a spec, not auto-named unsaid: helper-149)."""
+    if (name := settings.get("name")) is not None:
         table["name"] = name
     return table
 
