@@ -1059,6 +1059,32 @@ def test_compare_by_name_of_runs_on_two_datasets_says_so_and_marks_no_best(tmp_p
         "images)): their test accuracies do not compare, so no row is marked best"]
 
 
+def test_a_variant_renamed_in_its_file_is_said_by_name_and_recorded_again_not_trained(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-151: after "small" was renamed "slim", `compare NAME` ranked small's rows beside slim's,
+    unsaid; the README said a renamed variant trains afresh (its cells are recorded again instead)."""
+    from mnistlab.cli import main
+
+    store = RunStore(tmp_path / "s")
+    p = write(tmp_path, 'name = "exp"\n' + TINY + '[[variants]]\nname = "small"\n[[variants]]\nname = "wide"\n'
+              '"model.dense" = [16]\n')
+    first = run_experiment(p, store, data_dir=data_dir)
+    write(tmp_path, p.read_text().replace('"small"', '"slim"'))
+    again = run_experiment(p, store, data_dir=data_dir)
+    [slim] = [r for r in store.runs(experiment="exp") if r.variant == "slim"]
+    assert slim.env.get("same_run_as") == first.rows[0]["run_ids"][0]  # recorded again, not trained
+    assert [r["variant"] for r in again.rows] == ["slim", "wide"]
+    capsys.readouterr()
+    assert main(["compare", "exp", "--store", str(store.root)]) == 0
+    out, err = capsys.readouterr()
+    assert [line.split()[0] for line in out.splitlines()[2:4]] == ["slim", "wide"] and "small" in out
+    assert ('note: variant "small" is not in the last sweep of exp\'s file (renamed or removed since?): `mnistlab '
+            "compare FILE` shows the file's variants alone; `mnistlab runs -e exp` lists their runs, and `mnistlab rm "
+            "RUN_ID ...` deletes them\n") in err
+    assert main(["compare", str(p), "--store", str(store.root)]) == 0
+    assert "small" not in "".join(capsys.readouterr())  # the file's own variants
+
+
 def test_the_notes_over_chosen_runs_of_several_experiments_name_rows_as_the_table_does(
         tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """helper-143: the smoke note named a chosen run "other" where its row read "e2/other"."""

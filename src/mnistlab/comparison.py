@@ -294,6 +294,13 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
                      f"or of its data, `mnistlab train` runs of one model with other flags, or --quick smoke runs): "
                      f"`mnistlab runs -e {ref.name}` lists every run, `mnistlab compare RUN_ID RUN_ID ...` compares "
                      "chosen ones")
+    if ref.file is None and (gone := not_in_last_sweep(store, ref.name, [str(row.get("variant")) for row in rows
+                                                                         if shown(row.get("variant"))])):
+        listed = ", ".join(f'"{v}"' for v in gone[:4]) + (f" and {len(gone) - 4} more" if len(gone) > 4 else "")
+        notes.append(f"variant{'s' * (len(gone) != 1)} {listed} {'is' if len(gone) == 1 else 'are'} not in the last "
+                     f"sweep of {ref.name}'s file (renamed or removed since?): `mnistlab compare FILE` shows the file's "
+                     f"variants alone; `mnistlab runs -e {ref.name}` lists their runs, and `mnistlab rm RUN_ID ...` "
+                     "deletes them")
     if (cells := ref.cells(quick=quick)) is not None:  # a file: what its cells will share, trained or not
         # (--quick's too, as `compare NAME` says them of the same runs: helper-140)
         shared = shared_runs((c.variant, c.key, c.seed) for c in cells if shown(c.variant))
@@ -470,6 +477,18 @@ def planned_order(store: RunStore, experiment: str, runs: Iterable[RunRecord]) -
 
     plan = read_plan(store.root, experiment)
     return list(dict.fromkeys([*(str(v) for v, _ in (plan or {}).get("cells", ())), *(str(r.variant) for r in runs)]))
+
+
+def not_in_last_sweep(store: RunStore, experiment: str, variants: Sequence[str]) -> list[str]:
+    """Those of ``variants`` (rows of ``experiment`` compared by name) that the last sweep of its file
+    (:func:`~mnistlab.live.read_plan`) did not plan: a variant renamed or removed since, whose runs
+    the store still holds (helper-151: a renamed variant's old rows ranked beside the new ones,
+    unsaid); [] without a plan of cells (none recorded, or a search's)."""
+    from mnistlab.live import read_plan
+
+    plan = read_plan(store.root, experiment)
+    planned = {str(v) for v, _ in (plan or {}).get("cells", ())}
+    return [v for v in dict.fromkeys(variants) if planned and v not in planned]
 
 
 def variant_order(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> list[str]:
