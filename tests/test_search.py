@@ -74,7 +74,8 @@ BAD = {
                          'direction: "maximize" with metric "val_loss" ranks the worst trials first (a loss is '
                          "minimized): drop direction, it follows the metric"),
     "an accuracy minimised": ('"train.lr" = { log_uniform = [1e-4, 1e-1] }\ndirection = "minimize"',
-                              'direction: "minimize" with metric "val_accuracy" ranks the worst trials first'),
+                              'direction: "minimize" with metric "val_accuracy" ranks the worst trials first (an '
+                              "accuracy is maximized)"),
     "unknown distribution": ('"train.lr" = { loguniform = [1e-4, 1e-1] }',
                              'unknown distribution "loguniform" (did you mean "log_uniform"?)'),
     "low above high": ('"train.lr" = { uniform = [0.1, 0.01] }',
@@ -87,6 +88,8 @@ BAD = {
     "log range touching 0": ('"train.lr" = { log_uniform = [0.0, 0.1] }', "a log range must stay above 0"),
     "int log touching 0": ('"train.batch_size" = { int = [0, 64], log = true }', "a log range must stay above 0"),
     "empty choice": ('"model.dense" = { choice = [] }', "choice must be a non-empty list"),
+    "the seed searched": ('"train.seed" = { int = [0, 3] }', '"train.seed": a seed is no hyperparameter: a search over '
+                                                              "it picks the luckiest seed"),  # helper-151: accepted
     "unknown key": ('"trian.lr" = { uniform = [0.01, 0.1] }', 'unknown key "trian" (did you mean "train"?)'),
     "unknown setting": ('"train.lr" = { uniform = [0.01, 0.1] }\ntrails = 3', 'unknown key "trails" (did you mean "trials"?)'),
     "unknown base key": ('"train.lrr" = { uniform = [0.01, 0.1] }', 'the base has no key "lrr" (did you mean "lr"?)'),
@@ -1314,6 +1317,24 @@ def test_a_trial_stopped_by_ctrl_c_is_asked_again_and_continues_from_its_checkpo
     assert list(rows) == ["trial-0001"] and rows["trial-0001"]["note"] == "#1 complete, continued trial 0"
 
 
+def test_a_trial_asked_again_without_a_checkpoint_is_not_said_to_continue_it() -> None:
+    """helper-151: a trial stopped before its first checkpoint was trained again from its first epoch
+    (its line said "afresh"), and its row read "continued trial 3"."""
+    from mnistlab.search import rank_trials
+    from mnistlab.store import RunRecord
+
+    def trial(number: int, state: str, line: int, **resumed: int) -> RunRecord:
+        metrics = {"trial": number, "trial_state": state, "continues_trial": line, "search_value": 0.9,
+                   "search_metric": "val_accuracy", "trial_params": {"train.lr": 0.01}, **resumed}
+        return RunRecord(f"r{number}", "s", f"trial-{number:04d}", 0, 0, {}, f"k{number}", "finished", metrics=metrics)
+
+    for resumed, said in (({}, "#1 complete, trial 3's parameters trained afresh"),
+                          ({"resumed_from_epoch": 2}, "#1 complete, continued trial 3")):
+        runs = [trial(3, "interrupted", 3), trial(4, "complete", 3, **resumed)]
+        rows = rank_trials([{"variant": r.variant} for r in runs], runs)
+        assert [(r["variant"], r["note"]) for r in rows] == [("trial-0004", said)]
+
+
 # 40 epochs: an epoch of it takes 0.2 s on an idle machine, so that both trials are still training
 # when both have a checkpoint (at 6 epochs the first trial could end before the second had one)
 PARALLEL_EPOCHS = 40
@@ -1549,4 +1570,8 @@ def test_a_choice_that_lists_a_value_twice_is_refused(tmp_path: Path) -> None:
         load_experiment(path)
     path = _exp(tmp_path, f'{BASE}\n[search]\n"train.optimizer" = {{ choice = ["adam", "sgd", "adam"] }}\n')
     with pytest.raises(SpecError, match=r'choice lists "adam" more than once: each value once$'):
+        load_experiment(path)
+    path = _exp(tmp_path, f'{BASE}\n[search]\n"model.dense" = {{ choice = [[16]] }}\n')  # helper-151: unsaid, every
+    with pytest.warns(SpecWarning, match=r'"model.dense": a choice of one value is no search: every trial takes \[16\] '
+                                         r"\(set it in \[base\]\)$"):  # trial the first one, "not trained twice"
         load_experiment(path)

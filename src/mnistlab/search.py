@@ -207,6 +207,11 @@ def parse_search(table: Any, experiment: Mapping[str, Any], base: Mapping[str, A
                         path=("search",), source=source)
     space = _settings(settings, tuple(params), base, where, source)
     _check_trial_configs(space, base, source)
+    for p in params:  # (once the table holds no mistake: a warning beside an error is noise)
+        if p.kind == "choice" and len(p.choices) == 1:  # helper-151: every trial the same, "not trained twice"
+            warnings.warn(SpecWarning(f'{where}: "{p.written or p.key}": a choice of one value is no search: every trial '
+                                      f"takes {json.dumps(p.choices[0], default=str)} (set it in [base])"),
+                          stacklevel=user_level())
     return space
 
 
@@ -239,6 +244,10 @@ def _param(key: str, spec: Any, where: str, source: str, written: str) -> Param:
         raise SpecError(f"{label}: a search ranks its trials on one dataset's validation images, so the dataset is "
                         "not a searched key: search each dataset in a file of its own (or compare datasets with "
                         "variants in a plain experiment)", path=path, source=source)
+    if key == "train.seed":  # helper-151: accepted, it ranked seeds by their luck
+        raise SpecError(f"{label}: a seed is no hyperparameter: a search over it picks the luckiest seed, whose "
+                        "validation score does not carry over to other seeds; `mnistlab search-best` trains the best "
+                        "trial with new seeds (repeats)", path=path, source=source)
     if key in ("data.validation", "data.split", "data.split_seed"):  # helper-132: "test" ranked first, 0 failed
         raise SpecError(f"{label}: a search ranks its trials on one validation split, the same images for each, so "
                         "the split is not a searched key: set it in [base] (e.g. data = { validation = 0.1 })",
@@ -364,8 +373,8 @@ def _settings(s: Mapping[str, Any], params: tuple[Param, ...], base: Mapping[str
     direction = pick("direction", DIRECTIONS, "minimize" if "loss" in metric else "maximize")
     natural = "minimize" if "loss" in metric else "maximize" if "acc" in metric else direction
     if direction != natural:  # the study would rank the worst trials first
-        raise SpecError(f'{where}: direction: "{direction}" with metric "{metric}" ranks the worst trials first (a '
-                        f'{"loss" if natural == "minimize" else "accuracy"} is {natural[:-1]}ed): drop direction, '
+        raise SpecError(f'{where}: direction: "{direction}" with metric "{metric}" ranks the worst trials first ('
+                        f'{"a loss" if natural == "minimize" else "an accuracy"} is {natural[:-1]}ed): drop direction, '
                         "it follows the metric", path=("search", "direction"), source=source)
     sampler = pick("sampler", SAMPLERS, "tpe")
     pruner, pruner_options = _pruner(s.get("pruner", "median"), where, source)
@@ -1465,6 +1474,7 @@ def trial_rows(runs: Sequence[Any]) -> list[dict[str, Any]]:
                     "line": line if isinstance(line, int) else int(m["trial"]),
                     "value": m.get("search_value"), "run_id": r.run_id, "params": _params_as_written(m),
                     "metric": m.get("search_metric"), "direction": m.get("search_direction", "maximize"),
+                    "resumed": bool(m.get("resumed_from_epoch") or m.get("resumed_from_step")),  # (a checkpoint's)
                     "epochs": m.get("epochs_run"),  # None: a trial recorded before its log scales were
                     "log_params": None if logs is None else [names.get(k, k) for k in logs]})
     return sorted(out, key=lambda t: t["trial"])
@@ -1537,7 +1547,8 @@ def rank_trials(rows: list[dict[str, Any]], runs: Sequence[Any]) -> list[dict[st
             continue
         i += 1
         r["note"] = f"#{i} {t['state']}" + ("" if shown else f", {t['metric']} {t['value']:.4f}") + (
-            f", continued trial {t['line']}" if t["line"] != t["trial"] else "")
+            "" if t["line"] == t["trial"] else f", continued trial {t['line']}" if t["resumed"]
+            else f", trial {t['line']}'s parameters trained afresh")  # (helper-151: "continued", with no checkpoint)
     return ranked
 
 
