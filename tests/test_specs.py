@@ -365,7 +365,8 @@ def test_sigmoid_output_warns_with_the_fix():
 
 @pytest.mark.parametrize("layers, fragment", [
     ((Flatten(), Dense(10, activation="softmax"), Dense(10, activation="softmax")), "hidden layer"),
-    ((Flatten(), Dense(10, kernel_initializer="zeros")), "same weights"),
+    ((Flatten(), Dense(8, kernel_initializer="zeros"), Dense(10)), "layers[1] (Dense): kernel_initializer 'zeros' gives "
+                                                                  "every unit the same weights"),
     ((Flatten(), Dense(10), Dropout(0.5)), "after the output"),
     ((Flatten(), Dense(10), Activation("relu")), "output activation 'relu'"),
     ((Flatten(), Dense(1)), "one output per class"),
@@ -373,6 +374,12 @@ def test_sigmoid_output_warns_with_the_fix():
 def test_other_incoherent_specs_warn(layers, fragment):
     messages = spec_warnings(ModelSpec(layers=layers))
     assert any(fragment in m for m in messages), messages
+
+
+def test_an_output_layer_of_zeros_is_no_mistake():
+    """helper-151: a logistic regression (one Dense softmax) of zeros was told its units "all learn the
+    same thing": each output unit learns its own class's target, whatever its start."""
+    assert spec_warnings(ModelSpec(layers=(Flatten(), Dense(10, activation="softmax", kernel_initializer="zeros")))) == []
 
 
 # ---------------------------------------------------------------------------------- Normalization

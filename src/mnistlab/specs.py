@@ -1458,7 +1458,8 @@ def spec_warnings(spec: ModelSpec) -> list[str]:
                 out.append(f"layers[{i}] ({layer.type}): {key} penalises nothing (l1 = l2 = 0, as Keras 3's \"l1l2\" gives, "
                            "though its docstring says 0.01 each); write { l1 = 0.01, l2 = 0.01 } for those")  # meant
         init = getattr(layer, "kernel_initializer", None)
-        if init in ("zeros", "ones"):
+        if init in ("zeros", "ones") and i != idx:  # (an output layer's units learn apart: each class's own target;
+            # helper-151: a logistic regression of zeros was told its units "all learn the same thing")
             out.append(f"layers[{i}] ({layer.type}): kernel_initializer '{init}' gives every "
                        "unit the same weights, so they all learn the same thing; use 'glorot_uniform'")
     if spec.num_classes < 2:
