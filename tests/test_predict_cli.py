@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -598,10 +599,25 @@ def test_an_output_that_would_replace_or_join_the_images_read_is_refused(mnist_m
         one_line_error(code, err, "error: cannot write ")
     assert (table.read_bytes(), (tmp_path / "img" / "d.png").read_bytes()) == before
     assert sorted(p.name for p in (tmp_path / "img").iterdir()) == ["d.png"]
+    for images in ([tmp_path / "img"], [str(tmp_path / "img" / "*.png")]):  # an image of the folder, or pattern, given
+        code, out, err = cli(capsys, "predict", "use", "--variant", "dense", *images, "--show", tmp_path / "img" / "d.png",
+                             "--store", mnist_models)  # helper-152: replaced, with a warning
+        assert out == "" and "which --show would replace: name another file" in err, err
+        one_line_error(code, err, "error: cannot write ")
+    assert (tmp_path / "img" / "d.png").read_bytes() == before[1]
     code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "img", "--show", tmp_path / "img" / "s.png",
-                       "--store", mnist_models)  # written, and said: the next predict of img/ reads it too
-    assert code == 0 and err.startswith(f"warning: {tmp_path}/img/s.png is inside {tmp_path}/img, whose images are read: "
-                                        "the next `mnistlab predict` of it will read the figure as an image too\n"), err
+                       "--store", mnist_models)  # written, and said once it is: the next predict of img/ reads it too
+    assert code == 0 and err.splitlines()[:2] == [f"wrote {tmp_path}/img/s.png", f"warning: {tmp_path}/img/s.png is "
+                                                  f"inside {tmp_path}/img, whose images are read: the next `mnistlab "
+                                                  "predict` of them will read it too"], err
+    (tmp_path / "img" / "s.png").unlink()
+    code, _, err = cli(capsys, "predict", "nothing-such", tmp_path / "img", "--show", tmp_path / "img" / "s.png",
+                       "--store", mnist_models)  # an error is one line (helper-153: the warning came first)
+    one_line_error(code, err, "error: ")
+    os.link(tmp_path / "img" / "d.png", tmp_path / "hard.png")  # a hard link of an image given: the same file
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "hard.png", "--show",
+                         tmp_path / "img" / "d.png", "--store", mnist_models)
+    one_line_error(code, err, "error: cannot write ")
     code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "img", "--show", tmp_path / "img" / "s.pdf",
                        "-o", tmp_path / "img" / "sub.csv", "--store", mnist_models)  # not images: written
     assert code == 0 and (tmp_path / "img" / "s.pdf").exists() and (tmp_path / "img" / "sub.csv").exists(), err

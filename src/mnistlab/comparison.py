@@ -488,7 +488,10 @@ def not_in_last_sweep(store: RunStore, experiment: str, variants: Sequence[str])
 
     plan = read_plan(store.root, experiment)
     planned = {str(v) for v, _ in (plan or {}).get("cells", ())}
-    return [v for v in dict.fromkeys(variants) if planned and v not in planned]
+    if not planned:
+        return []
+    ran = {r.variant for r in store.runs(experiment=experiment)}  # (a [[committees]] row runs nothing of its own:
+    return [v for v in dict.fromkeys(variants) if v not in planned and v in ran]  # helper-153, it was named)
 
 
 def variant_order(store: RunStore, ref: ExperimentRef, *, quick: bool = False) -> list[str]:

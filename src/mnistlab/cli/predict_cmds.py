@@ -6,6 +6,8 @@ committee); the work is :mod:`mnistlab.preprocess`, :mod:`mnistlab.export` and :
 
 from __future__ import annotations
 
+import glob
+import os
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -80,7 +82,7 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     Example: mnistlab predict seed000 --variant cnn photo.jpg digits/ --show seen.png
              mnistlab predict RUN_ID test.csv -o submission.csv --format csv > top3.csv
     """
-    _check_outputs(show, output, images)
+    read_back = _check_outputs(show, output, images)
     bad: list[str] = []  # one line per bad file: the others are still predicted
     trained, sources, originals, seen = _images_in_order(images, lambda: _load(store_path, model, variant, pick),
                                                          not no_preprocess, bad)
@@ -108,6 +110,8 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
         save_figure(figure, show)
         click.echo(f"wrote {display_name(show)}" + (f" (the first {n} of {len(seen)} images)" if n < len(seen) else ""),
                    err=True)
+    for message in read_back:  # (once it is written: an error before stays one line, helper-153)
+        click.echo(f"warning: {message}", err=True)
     if chosen := _chosen(trained):  # MODEL named an experiment: which of its runs answered, as export and plot say
         click.echo(f"predicted with {chosen}", err=True)  # (once its files are written: an error stays one line)
     if bad:
@@ -155,38 +159,63 @@ def _expanded(arg: str, expand: Callable[[str], list[str]]) -> list[str]:
     return expand(arg) or [arg]  # (no match: said as the pattern's own error)
 
 
-def _check_outputs(show: str | None, output: str | None, images: Sequence[str] = ()) -> None:
+def _check_outputs(show: str | None, output: str | None, images: Sequence[str] = ()) -> list[str]:
     """OutputError, before any work, for a --show or -o file that cannot be written as asked, or
-    that would replace one of ``images`` (helper-150: ``-o test.csv`` wrote its predictions over the
-    pixels it read, ``--show photo.png`` its figure over the photo); a warning for one that would be
-    read as one the next time (a ``--show`` PNG inside a folder given)."""
+    that would replace an image read (:func:`_read_back`); the warnings to give once the file is
+    written, for a figure that the same IMAGES would read the next time."""
     if show is not None and Path(show).suffix.lower() not in (".png", ".svg", ".pdf"):
         raise OutputError(f"cannot write {show!r}: the --show file name must end in .png, .svg or .pdf")
     if output is not None and Path(output).suffix.lower() != ".csv":
         raise OutputError(f"cannot write {output!r}: -o writes a submission CSV (ImageId,Label), so its name must end "
                           "in .csv; each file's classes, with its name: --format csv or --format json")
+    later = []
     for path in (show, output):
         if path is not None:
             check_output_path(path)
-            _check_not_an_input(path, "--show" if path is show else "-o", images)
+            if (where := _read_back(path, images)) is not None and os.path.exists(path):
+                raise OutputError(f"cannot write {display_name(path)}: it is {where}, which "
+                                  f"{'--show' if path is show else '-o'} would replace: name another file")
+            if where is not None:
+                later.append(f"{display_name(path)} is {where}: the next `mnistlab predict` of them will read "
+                             "it too")
+    return later
 
 
-def _check_not_an_input(path: str, flag: str, images: Sequence[str]) -> None:
-    """OutputError when ``path`` is one of ``images`` (IMAGES: files, folders, quoted patterns); a
-    warning for a PNG inside a folder among them (each image at any depth is read)."""
-    import glob
-    import os
+def _read_back(path: str, images: Sequence[str]) -> str | None:
+    """Where ``path`` is among the IMAGES given (files, folders, quoted patterns), that predict
+    reads (helper-150: ``-o test.csv`` replaced the pixels it read, ``--show photo.png`` the photo;
+    helper-152: ``--show digits/img0.png`` an image of the folder given, and a hard link's target):
+    "one of the IMAGES given", "inside FOLDER, whose images are read", "matched by PATTERN"; None
+    where it is none of them."""
+    import fnmatch
 
-    given = [m for i in images if i != "-" for m in ([i] if os.path.exists(i) or not glob.has_magic(i)
-                                                        else glob.glob(i, recursive=True))]
-    target = os.path.realpath(path)
-    for i in given:
-        if os.path.isdir(i) and Path(path).suffix.lower() == ".png" and target.startswith(os.path.realpath(i) + os.sep):
-            click.echo(f"warning: {display_name(path)} is inside {display_name(i)}, whose images are read: the next "
-                       f"`mnistlab predict` of it will read the figure as an image too", err=True)
-        if os.path.realpath(i) == target:
-            raise OutputError(f"cannot write {display_name(path)}: it is one of the IMAGES given, which {flag} would "
-                              f"replace: name another file")
+    from mnistlab.data.userdata import IMAGE_SUFFIXES
+    from mnistlab.preprocess import expand_pattern
+
+    target, exists = os.path.realpath(path), os.path.exists(path)
+    image = Path(path).suffix.lower() in IMAGE_SUFFIXES and not Path(path).name.startswith(".")
+    for given in images:
+        if given == "-":
+            continue
+        if not os.path.exists(given) and glob.has_magic(given):
+            if (exists and any(_same(m, path) for m in expand_pattern(given))) or fnmatch.fnmatch(path, given):
+                return f"matched by {given}"
+            continue
+        if os.path.isdir(given):
+            if image and target.startswith(os.path.realpath(given) + os.sep):
+                return f"inside {display_name(given)}, whose images are read"
+        elif _same(given, path):
+            return "one of the IMAGES given"
+    return None
+
+
+def _same(a: str, b: str) -> bool:
+    """Whether paths ``a`` and ``b`` name one file: the same file (a hard link, a case-insensitive
+    disk's other spelling) where both exist, else the same real path."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
 
 
 def _emit_top(sources: list[Any], probs: Any, names: list[str], top: int, fmt: str) -> None:

@@ -660,14 +660,14 @@ def same_folder_as_recorded(path: str | os.PathLike, recorded: str) -> bool:
 
 def _image_files(path: Path, follow_class_links: bool = True) -> list[tuple[str, str]]:
     """The files :func:`path_digest` hashes in a folder, as (path relative to it with ``/``,
-    absolute path): every image at any depth (a dot-file of an image's suffix too, which
-    :func:`read_folder` passes over since 2026-12-06: the digest, and run keys, it had before),
-    dot-folders left out as :func:`read_folder` leaves them out, in path order (as
+    absolute path): every image at any depth, dot-folders and dot-files left out as
+    :func:`read_folder` leaves them out (a Mac's ``._name.png`` beside each image changes no run
+    key; a dot-file image trained on before 2026-12-06 is data no longer read), in path order (as
     ``sorted(path.rglob("*"))`` gives them). A class folder that is a link is followed, as
     :func:`read_folder` reads it (an image edited behind it is new data); links to folders deeper
     down are not (no loops)."""
     found = [(f.parts, f.path) for f in walk_images(os.path.abspath(path), follow_top_links=follow_class_links)
-             if f.kind in ("image", "hidden file")]
+             if f.kind == "image"]
     return [("/".join(parts), p) for parts, p in sorted(found, key=lambda f: f[0])]
 
 
