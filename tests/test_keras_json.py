@@ -169,7 +169,9 @@ def test_a_keras_json_file_is_a_model_for_every_command(tmp_path: Path, data_dir
      "kernel_constraint = MaxNorm() is a setting mnistlab does not build"),
     (lambda d: d["config"]["layers"][1]["config"].update(filters=-3, name="c1"),
      'layers[1] "c1" (Conv2D): filters must be at least 1, got -3'),
-    (lambda d: d["config"]["layers"][1].update(config=None), 'layers[1] (Conv2D): missing \'filters\''),
+    (lambda d: d["config"]["layers"][1].update(config=None), 'layers[1] ("Conv2D"): its config is null, not the table'),
+    (lambda d: d["config"]["layers"][1].update(config=[]), 'layers[1] ("Conv2D"): its config is [], not the table'),
+    (lambda d: d["config"]["layers"][1].pop("config"), "layers[1] (Conv2D): missing 'filters'"),  # none: its defaults
     # helper-100's review: each of these changes what the layer computes, and was taken without a word
     (lambda d: d["config"]["layers"][1]["config"].update(trainable=False), "trainable = false: a frozen layer"),
     (lambda d: d["config"]["layers"][1]["config"]["kernel_initializer"]["config"].update(output_axes=[0]),
@@ -213,6 +215,20 @@ def test_a_functional_model_is_read_only_as_one_chain_called_plainly_to_its_one_
     called["config"]["layers"][2]["inbound_nodes"][0]["kwargs"] = {"training": True}  # BatchNormalization(x, training=True)
     with pytest.raises(SpecError, match=r"^layers\[2\] \(\"BatchNormalization\"\): called with .*training"):
         parse_model_spec(called)
+    called["config"]["layers"][2]["inbound_nodes"][0]["kwargs"] = {"training": False}  # as Keras 3 writes a plain call
+    assert summarize(parse_model_spec(called)).total == RECORDED["functional-chain"]["params"]  # (fit gives its own)
+    tf2 = {"class_name": "Functional", "config": {"name": "m", "input_layers": [["in", 0, 0]], "output_layers": [["o", 0, 0]],
+                                                  "layers": [
+        {"class_name": "InputLayer", "name": "in", "config": {"batch_input_shape": [None, 28, 28, 1], "name": "in"},
+         "inbound_nodes": []},
+        {"class_name": "Flatten", "name": "f", "config": {"name": "f"}, "inbound_nodes": [[["in", 0, 0, {}]]]},
+        {"class_name": "Dropout", "name": "d", "config": {"name": "d", "rate": 0.5},
+         "inbound_nodes": [[["f", 0, 0, {"training": False}]]]},  # tf.keras 2 keeps it at fit time: never dropped
+        {"class_name": "Dense", "name": "o", "config": {"name": "o", "units": 10}, "inbound_nodes": [[["d", 0, 0, {}]]]}]}}
+    with pytest.raises(SpecError, match=r'^layers\[2\] \("Dropout"\): called with \[\{"training": false\}\]'):
+        parse_model_spec(tf2)
+    tf2["config"]["layers"][2]["inbound_nodes"] = [[["f", 0, 0, {}]]]
+    assert summarize(parse_model_spec(tf2)).total == 7_850
     two = json.loads(json.dumps(chain))
     two["config"]["output_layers"] = [two["config"]["output_layers"], ["flatten", 0, 0]]  # an intermediate output too
     with pytest.raises(SpecError, match="only one output, its last layer's, is read"):

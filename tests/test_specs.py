@@ -380,6 +380,7 @@ def test_an_output_layer_of_zeros_is_no_mistake():
     """helper-151: a logistic regression (one Dense softmax) of zeros was told its units "all learn the
     same thing": each output unit learns its own class's target, whatever its start."""
     assert spec_warnings(ModelSpec(layers=(Flatten(), Dense(10, activation="softmax", kernel_initializer="zeros")))) == []
+    assert spec_warnings(ModelSpec(layers=(Flatten(), Dense(10, kernel_initializer="zeros"), Activation("softmax")))) == []
 
 
 # ---------------------------------------------------------------------------------- Normalization

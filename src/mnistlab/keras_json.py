@@ -144,7 +144,7 @@ def read_keras_json(obj: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     rank = 0
     for i, layer in enumerate(layers):
         cls = _ALIASES.get(str(layer.get("class_name")), layer.get("class_name"))
-        if not isinstance(settings := layer.get("config") or {}, Mapping):  # helper-149: read as the defaults
+        if not isinstance(settings := layer.get("config", {}), Mapping):  # helper-149, -152: read as the defaults
             raise SpecError(f"layers[{i}] ({_json(cls, 40)}): its config is {_json(settings, 30)}, not the table of its "
                             "settings (a file cut or edited?): save it again with model.to_json()")
         named = settings.get("name")  # as Keras's JSON numbers and names it (a layer without a name: its number)
@@ -394,7 +394,8 @@ def _check_chain(layers: Sequence[Mapping[str, Any]], outputs: Any) -> None:
     ``training: false`` is no such argument: Keras 3 writes it for each Dropout and
     BatchNormalization call of a model built plainly, and ``fit``, ``evaluate`` and ``predict`` put
     their own in its place (keras/src/models/functional.py, ``operation_fn``: a call-context argument
-    that is not None); ``training: true`` is (tf.keras 2 keeps it: dropout at inference too)."""
+    that is not None); ``training: true`` is, and in tf.keras 2's list-form nodes any ``training``
+    (tf.keras 2 keeps an explicit one at fit time: a Dropout called with False never drops)."""
     last = _layer_name(layers[-1]) if layers else None
     named = outputs[0] if isinstance(outputs, list) and outputs and isinstance(outputs[0], list) and len(outputs) == 1 \
         else outputs
@@ -402,12 +403,14 @@ def _check_chain(layers: Sequence[Mapping[str, Any]], outputs: Any) -> None:
         raise SpecError(f"a Functional model with outputs {_json(outputs, 60)}: only one output, its last layer's, is read")
     for i, layer in enumerate(layers[1:], 1):
         nodes = layer.get("inbound_nodes") or []
-        called = [node.get("kwargs") for node in nodes if isinstance(node, Mapping)]
-        called += [arg[3] for node in nodes if isinstance(node, list) for arg in node if isinstance(arg, list) and len(arg) > 3]
-        if any(any(v is not None and (k, v) != ("training", False) for k, v in kwargs.items()) for kwargs in called
-               if isinstance(kwargs, Mapping)):
+        keras3 = [node.get("kwargs") for node in nodes if isinstance(node, Mapping)]  # training=False: replaced
+        tf2 = [arg[3] for node in nodes if isinstance(node, list) for arg in node if isinstance(arg, list) and len(arg) > 3]
+        called = [*keras3, *tf2]
+        if any(isinstance(kwargs, Mapping) and any(v is not None and (k, v) != ("training", False) or kwargs in tf2
+                                                   and v is not None for k, v in kwargs.items()) for kwargs in called):
             raise SpecError(f"layers[{i}] ({_json(layer.get('class_name'), 40)}): called with {_json(called, 60)}: "
-                            "a layer called with arguments (training=True, mask=...) is none mnistlab builds")
+                            "a layer called with arguments (training=True, mask=...; tf.keras 2's training=False) is none "
+                            "mnistlab builds")
         sources = [_source(arg) for node in nodes for arg in _node_args(node)]
         before = _layer_name(layers[i - 1])
         if sources != [before]:

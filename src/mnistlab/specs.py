@@ -993,7 +993,7 @@ class ModelSpec:
         _set(self, "input_shape", _input_shape(self.input_shape))
         if self.name is not None and not isinstance(self.name, str):
             raise SpecError(f"name must be a string, got {show(self.name)}", path=("name",))
-        if self.name is not None and any(unicodedata.category(c)[0] == "C" for c in self.name):  # helper-149: a
+        if self.name is not None and unprintable(self.name):  # helper-149: a
             raise SpecError(f"name must be without control characters; got {show(self.name)}",  # newline forged a
                             path=("name",))  # second `Model: "..."` line in the summary, and split `runs`' rows
         if not isinstance(self.layers, (list, tuple)):
@@ -1140,6 +1140,13 @@ def keras_graph(spec: ModelSpec) -> tuple[KerasNode, ...]:
     return tuple(nodes)
 
 
+def unprintable(name: str) -> bool:
+    """Whether a layer's or model's ``name`` holds a character a terminal would act on rather than
+    show: Unicode's control and format characters (category C: a newline, an escape, a right-to-left
+    override) and line or paragraph separators (Zl, Zp; helper-152: U+2028 broke the summary's line)."""
+    return any(unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp") for c in name)
+
+
 def _check_names(spec: ModelSpec) -> None:
     """SpecError for a layer ``name`` Keras refuses (not a string, empty, with a "/"), one on a block
     (a Residual is no one Keras layer: its layers take names), and two layers of one name, given or
@@ -1154,8 +1161,7 @@ def _check_names(spec: ModelSpec) -> None:
     first: dict[str, KerasNode] = {}
     for node in keras_graph(spec):
         given = node.layer.name if node.layer is not None else None
-        if given is not None and (not isinstance(given, str) or not given or "/" in given
-                                  or any(unicodedata.category(c)[0] == "C" for c in given)):
+        if given is not None and (not isinstance(given, str) or not given or "/" in given or unprintable(given)):
             at, path = _node_at(spec, node)
             raise SpecError(f"{at}: name must be a string without \"/\" (as Keras asks), not empty and without "
                             f"control characters; got {show(given)}", path=path)
@@ -1449,6 +1455,7 @@ def spec_warnings(spec: ModelSpec) -> list[str]:
     if isinstance(spec.layers[-1], Dropout):
         out.append(f"layers[{len(spec.layers) - 1}] (Dropout): dropout after the output layer drops logits; "
                    "move it before the last Dense")
+    last_weights = max((i for i, layer in enumerate(spec.layers) if hasattr(layer, "kernel_initializer")), default=-1)
     for i, layer in enumerate(spec.layers):
         if i != idx and getattr(layer, "activation", None) == "softmax":
             out.append(f"layers[{i}] ({layer.type}): softmax on a hidden layer squashes its features; "
@@ -1458,8 +1465,8 @@ def spec_warnings(spec: ModelSpec) -> list[str]:
                 out.append(f"layers[{i}] ({layer.type}): {key} penalises nothing (l1 = l2 = 0, as Keras 3's \"l1l2\" gives, "
                            "though its docstring says 0.01 each); write { l1 = 0.01, l2 = 0.01 } for those")  # meant
         init = getattr(layer, "kernel_initializer", None)
-        if init in ("zeros", "ones") and i != idx:  # (an output layer's units learn apart: each class's own target;
-            # helper-151: a logistic regression of zeros was told its units "all learn the same thing")
+        if init in ("zeros", "ones") and i != last_weights:  # (an output layer's units learn apart, each its class's
+            # target; helper-151, -153: a logistic regression of zeros was told they "all learn the same thing")
             out.append(f"layers[{i}] ({layer.type}): kernel_initializer '{init}' gives every "
                        "unit the same weights, so they all learn the same thing; use 'glorot_uniform'")
     if spec.num_classes < 2:

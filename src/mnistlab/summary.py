@@ -63,8 +63,8 @@ class ModelSummary:
     changed: str | None = None      # what a model named after a preset sets otherwise: presets.changed_from_preset
 
     def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, **({"changed_from_preset": self.changed} if self.changed else {}),
-                "input_shape": list(self.input_shape), "total": self.total,
+        return {"name": self.name, "changed_from_preset": self.changed, "input_shape": list(self.input_shape),
+                "total": self.total,
                 "trainable": self.trainable, "non_trainable": self.non_trainable, "flops": self.flops,
                 "training_memory": None if self.memory is None else self.memory.to_dict(),
                 "weight_penalties": list(self.penalties),

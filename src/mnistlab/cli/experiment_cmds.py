@@ -428,7 +428,7 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
 
 
 def model_said(r: RunRecord) -> str | None:
-    """`show`'s line of a run's network: ``model seed000-cnn, changed: layers[0].filters=16, 55,098
+    """`show`'s line of a run's network: ``model seed000-cnn, changed: layers[0].filters=16, 215,658
     params`` (a variant's ``"model.layers[0].filters"`` keeps the preset's name, which alone said the
     preset); None for a record without a model."""
     from mnistlab.presets import changed_from_preset
