@@ -316,7 +316,7 @@ def shared_runs(cells: Iterable[tuple[str, str, int]], *, trials: bool = False) 
             continue
         lines.append(f"variants {listed} train the same config with seed{'s' * (len(seeds) > 1)} "
                      f"{', '.join(map(str, sorted(seeds)))}: a run of one seed is the same under each (trained once "
-                     "and recorded under each, or trained again to the same numbers: helper-151), so their rows are "
+                     "and recorded under each, or trained again to the same numbers), so their rows are "
                      'not independent samples; another "train.seed" in one draws new runs')
     return lines
 

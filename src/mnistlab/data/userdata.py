@@ -403,7 +403,7 @@ def load_user_data(spec: UserData, *, image_shape: tuple[int, int] = (28, 28), s
 
 def _check_pixels(spec: UserData, train_x: np.ndarray, test_x: np.ndarray) -> None:
     """DataError for training or test images that are all blank (every pixel of every image one
-    value: a model learns nothing from them, or is scored on nothing); a warning for test images on
+    value), or each one flat shade: a model learns nothing from them, or is scored on nothing; a warning for test images on
     the other background than the training images' (dark ink on light paper beside MNIST's light on
     black, by :func:`~mnistlab.data.borders.trained_background`): helper-150's inverted x_test scored
     0%, unsaid. ``train_x``, ``test_x``: uint8 (N, H, W)."""
@@ -411,9 +411,17 @@ def _check_pixels(spec: UserData, train_x: np.ndarray, test_x: np.ndarray) -> No
 
     test = spec.test or f"{spec.path}'s test split"
     for x, where, what in ((train_x, spec.path, "training"), (test_x, test, "test")):
-        if x.size and x.min() == x.max():
-            raise DataError(f"{where}: every pixel of its {len(x):,} {what} images is {int(x.min())}: blank images, "
-                            f"{'nothing to learn from' if what == 'training' else 'nothing to score a model on'}")
+        if not x.size:
+            continue
+        flat = x.reshape(len(x), -1)
+        low, high = flat.min(axis=1), flat.max(axis=1)
+        if not (low == high).all():
+            continue
+        why = 'nothing to learn from' if what == 'training' else 'nothing to score a model on'
+        if low.min() == high.max():
+            raise DataError(f"{where}: every pixel of its {len(x):,} {what} images is {int(low[0])}: blank images, {why}")
+        raise DataError(f"{where}: each of its {len(x):,} {what} images is one flat shade (all its pixels one "
+                        f"value): no shapes, {why}")  # (helper-152: trained at chance, unsaid)
     trained, tested = trained_background(border_range(train_x)), trained_background(border_range(test_x))
     if trained and tested and trained != tested:
         ink = {"dark": "light ink on a dark background", "light": "dark ink on a light background"}
@@ -715,7 +723,7 @@ def _entry(e: os.DirEntry[str], parts: tuple[str, ...], follow: bool,
         is_dir = e.is_dir(follow_symlinks=follow)
     except OSError:  # a loop of links
         is_dir = False
-    if is_dir and e.name.startswith("."):
+    if is_dir and hidden_folder(e.name):
         yield Entry(parts, e.path, "hidden")
     elif is_dir:
         stack.append((e.path, parts))
@@ -1099,10 +1107,10 @@ def folder_listing(path: Path) -> dict[str, list[Path]]:
     images; DataError for no class folders or a class folder with no images."""
     entries = sorted(path.iterdir())
     folders = [p for p in entries if p.is_dir()]
-    hidden = [p.name for p in folders if p.name.startswith(".")]
+    hidden = [p.name for p in folders if hidden_folder(p.name)]
     if hidden:
         _warn(f"{path}: skipped {len(hidden)} hidden folder(s), not classes: {', '.join(hidden)}")
-    classes = [p for p in folders if not p.name.startswith(".")]
+    classes = [p for p in folders if not hidden_folder(p.name)]
     if around := [p.name for p in classes if p.is_symlink() and path.resolve().is_relative_to(p.resolve())]:  # helper-121
         _warn(f"{path}: skipped {len(around)} link(s) to the dataset's own folder or one above it, not classes "
               f"(each would hold every image): {', '.join(around)}")
@@ -1154,7 +1162,7 @@ def _refuse_splits_as_classes(path: Path, classes: Sequence[Path]) -> None:
     the classes "test" and "train", a model learnt to tell the splits apart)."""
     if len(classes) < 2 or not all(c.name.lower() in SPLIT_NAMES for c in classes):
         return
-    if not all(any(d.is_dir() and not d.name.startswith(".") for d in c.iterdir()) for c in classes):
+    if not all(any(d.is_dir() and not hidden_folder(d.name) for d in c.iterdir()) for c in classes):
         return
     train = next((c for c in classes if c.name.lower() == "train"), classes[0])
     test = next((c for c in classes if c is not train and c.name.lower() == "test"), None)
@@ -1242,6 +1250,13 @@ def _fitting(h: int, w: int, most: int) -> tuple[int, int]:
     """(h, w) scaled down, its aspect kept, so that neither side is above ``most``; as is when they are not."""
     scale = most / max(h, w)
     return (h, w) if scale >= 1 else (max(1, round(h * scale)), max(1, round(w * scale)))
+
+
+def hidden_folder(name: str) -> bool:
+    """A folder no images of a dataset are in: a dot-folder (``.ipynb_checkpoints``, ``.git``), or
+    the ``__MACOSX`` a zip made on a Mac holds its ``._`` files in (helper-152: "class folder with
+    no images")."""
+    return name.startswith(".") or name == "__MACOSX"
 
 
 def system_file(name: str) -> bool:
@@ -1536,7 +1551,7 @@ def _idx_beside_no_class(folder: Path) -> str | None:
     except OSError:
         return None
     idx = sorted(p.name for p in entries if _IDX_NAME.match(p.name))  # (a folder of one IDX file's name: Kaggle's)
-    if not idx or any(p.is_dir() and not p.name.startswith(".") and not _IDX_NAME.match(p.name) for p in entries):
+    if not idx or any(p.is_dir() and not hidden_folder(p.name) and not _IDX_NAME.match(p.name) for p in entries):
         return None
     return clip(", ".join(idx), 80)
 
