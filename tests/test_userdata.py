@@ -789,6 +789,14 @@ def test_a_last_split_of_rows_sorted_by_class_that_leaves_training_images_of_one
     assert run_data_mistakes(fewer.resolved()) == [] and set(prepare_data(fewer).train_y.tolist()) == {0, 1}
     cut = parse_run_config({**last.resolved(), "data": {"validation": 2, "split": "last", "subset": 10}})  # 8 + 0 left
     assert "holds out the last 2 of the 10 training images" in str(run_data_mistakes(cut.resolved())[0])
+    three = tmp_path / "three.npz"  # helper-152: a third class held out whole trained on two, unsaid
+    np.savez(three, x_train=np.arange(24 * 64, dtype=np.uint8).reshape(24, 8, 8), y_train=np.repeat([0, 1, 2], 8),
+             x_test=np.arange(6 * 64, dtype=np.uint8).reshape(6, 8, 8), y_test=np.array([0, 1, 2] * 2))
+    model3 = {**model, "layers": ["Flatten", {"type": "Dense", "units": 3, "activation": "softmax"}]}
+    held = parse_run_config({"dataset": str(three), "model": model3, "data": {"validation": 8, "split": "last"}})
+    with pytest.warns(DataWarning, match=r'^data.validation = 8 with data.split = "last" holds out every training image '
+                                         r"of class 2 \(rows sorted by class\?\): the model never learns them"):
+        assert set(prepare_data(held).train_y.tolist()) == {0, 1}
     drawn = parse_run_config({**last.resolved(), "data": {"validation": 0.5}})  # a seeded draw: both classes
     assert run_data_mistakes(drawn.resolved()) == [] and set(prepare_data(drawn).train_y.tolist()) == {0, 1}
     (tmp_path / "m.json").write_text(json.dumps(model))

@@ -310,6 +310,13 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
                                               last=cfg.data.split == "last", **kind)
         val_x, val_y = train_x[val_idx], train_y[val_idx]
         train_x, train_y = train_x[train_idx], train_y[train_idx]
+        if cfg.data.split == "last" and (lost := sorted(set(val_y.tolist()) - set(train_y.tolist()))):  # helper-152
+            names = ds.info.class_names
+            warnings.warn(f'data.validation = {validation!r} with data.split = "last" holds out every training image of '
+                          f"class{'es' * (len(lost) != 1)} {clip(', '.join(str(names[i]) for i in lost), 60)} (rows "
+                          "sorted by class?): the model never learns them (Keras's validation_split holds them out "
+                          'too, unsaid); data.split = "random" holds out a seeded random draw', DataWarning,
+                          stacklevel=user_level())
 
     def t(a: np.ndarray, dtype: torch.dtype) -> torch.Tensor:
         return torch.from_numpy(np.array(a)).to(device=device, dtype=dtype)  # a copy: the arrays may be read-only memmaps
