@@ -86,7 +86,9 @@ def test_a_model_for_other_images_than_the_datasets_is_refused_before_it_trains(
     for label in range(2):
         (folder / str(label)).mkdir(parents=True)
         for i in range(6):
-            Image.fromarray(np.full((20, 24), 40 + 150 * label + i, np.uint8)).save(folder / str(label) / f"{i}.png")
+            img = np.full((20, 24), 40 + 150 * label + i, np.uint8)
+            img[5:15, 6:18] = 255 - img[0, 0]  # a shape on it: flat images are refused (nothing to learn from)
+            Image.fromarray(img).save(folder / str(label) / f"{i}.png")
     run = train({"folder": str(folder)}, {**wide, "layers": [*wide["layers"][:2], {"type": "Dense", "units": 2}]},
                 epochs=1, progress="none", store=False)
     assert run.status == "finished" and run.metrics["test_accuracy"] is not None
