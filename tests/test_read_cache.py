@@ -80,7 +80,9 @@ def test_an_image_replaced_by_one_of_the_same_size_is_read_again(tmp_path: Path)
     for name in ("a", "b"):
         (root / name).mkdir(parents=True)
         for i in range(4):
-            Image.fromarray(np.full((8, 8), 40 * i + (name == "b"), dtype=np.uint8)).save(root / name / f"{i}.bmp")
+            pixels = np.full((8, 8), 40 * i + (name == "b"), dtype=np.uint8)
+            pixels[3:5, 3:5] = 200  # a shape: images each one flat shade are refused
+            Image.fromarray(pixels).save(root / name / f"{i}.bmp")
     load_dataset({"folder": str(root)}, image_shape=(8, 8), seed=0)
     img = root / "a" / "0.bmp"
     size, when = img.stat().st_size, img.stat().st_mtime_ns
