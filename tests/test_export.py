@@ -265,6 +265,7 @@ def test_without_the_dataset_export_says_to_use_no_verify_which_writes_with_a_wa
     assert main(["export", "use", "--variant", "dense", "-o", str(out), "--no-verify", "--store", str(mnist_models)]) == 0
     stdout = capsys.readouterr().out  # helper-150: a verified file replaced by an unverified one, silently
     assert f"wrote {out} from run {run.run_id} (seed {run.config['train']['seed']}) (it replaced the file there)\n" in stdout
+    assert f"wrote {out}.md (it replaced the file there)\n" in stdout  # its card too (helper-152)
 
 
 def test_an_export_of_a_model_of_the_users_own_data_says_what_it_knows_and_no_path(tmp_path):

@@ -356,8 +356,9 @@ def export_command(model: str, variant: str | None, pick: str, store_path: str |
             text = model_card(trained, data_dir=data_dir, verification=check, exported=Path(output).name)
         except MnistlabError as exc:  # the export stands: say so, and why its card is missing
             raise OutputError(f"{display_name(output)} stands, but its card was not written: {exc}") from None
+        card_there = card_path.exists()  # (helper-152: replaced silently)
         _write(card_path, text)
-        click.echo(f"wrote {display_name(card_path)}")
+        click.echo(f"wrote {display_name(card_path)}" + (" (it replaced the file there)" if card_there else ""))
 
 
 def _which(trained: Run | Committee) -> str:
