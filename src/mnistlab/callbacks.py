@@ -265,11 +265,17 @@ def logged_as(key: str) -> str | None:
     return key.removesuffix("_acc") + "_accuracy" if key.endswith("_acc") else None
 
 
+def logged_hint(key: str, keys: Iterable[str]) -> str:
+    """`` (did you mean "val_accuracy"?)`` for a metric ``key`` none of ``keys`` is: Keras's other
+    name for it (:func:`logged_as`) where ``keys`` has it, else the nearest spelling; "" for none."""
+    keys = list(keys)
+    near = logged_as(key)
+    return f' (did you mean "{near}"?)' if near in keys else did_you_mean(key, keys)
+
+
 def _not_logged(key: str) -> str:
     """``'"val_acc" is not a value a run logs (did you mean "val_accuracy"?); a run logs ...'``."""
-    near = logged_as(key)
-    hint = f' (did you mean "{near}"?)' if near in EPOCH_LOG_KEYS else did_you_mean(key, EPOCH_LOG_KEYS)
-    return (f'"{key}" is not a value a run logs{hint}; '
+    return (f'"{key}" is not a value a run logs{logged_hint(key, EPOCH_LOG_KEYS)}; '
             f"a run logs {', '.join(EPOCH_LOG_KEYS)} (val_* with validation data)")
 
 

@@ -289,13 +289,14 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
         return not variants or str(variant) in variants
 
     notes = []
-    if ref.file is None and (hidden := left_out(store.runs(experiment=ref.name))):
+    named = store.runs(experiment=ref.name) if ref.file is None else []  # (read once, for both notes by name)
+    if ref.file is None and (hidden := left_out(named)):
         notes.append(f"{hidden} run{'s' * (hidden != 1)} of other settings not shown (an older version of a variant "
                      f"or of its data, `mnistlab train` runs of one model with other flags, or --quick smoke runs): "
                      f"`mnistlab runs -e {ref.name}` lists every run, `mnistlab compare RUN_ID RUN_ID ...` compares "
                      "chosen ones")
     if ref.file is None and (gone := not_in_last_sweep(store, ref.name, [str(row.get("variant")) for row in rows
-                                                                         if shown(row.get("variant"))])):
+                                                                         if shown(row.get("variant"))], named)):
         listed = ", ".join(f'"{v}"' for v in gone[:4]) + (f" and {len(gone) - 4} more" if len(gone) > 4 else "")
         notes.append(f"variant{'s' * (len(gone) != 1)} {listed} {'is' if len(gone) == 1 else 'are'} not in the last "
                      f"sweep of {ref.name}'s file (renamed or removed since?): `mnistlab compare FILE` shows the file's "
@@ -479,18 +480,19 @@ def planned_order(store: RunStore, experiment: str, runs: Iterable[RunRecord]) -
     return list(dict.fromkeys([*(str(v) for v, _ in (plan or {}).get("cells", ())), *(str(r.variant) for r in runs)]))
 
 
-def not_in_last_sweep(store: RunStore, experiment: str, variants: Sequence[str]) -> list[str]:
-    """Those of ``variants`` (rows of ``experiment`` compared by name) that the last sweep of its file
-    (:func:`~mnistlab.live.read_plan`) did not plan: a variant renamed or removed since, whose runs
-    the store still holds (helper-151: a renamed variant's old rows ranked beside the new ones,
-    unsaid); [] without a plan of cells (none recorded, or a search's)."""
+def not_in_last_sweep(store: RunStore, experiment: str, variants: Sequence[str],
+                      runs: Sequence[RunRecord]) -> list[str]:
+    """Those of ``variants`` (rows of ``experiment`` compared by name, whose ``runs`` these are) that
+    the last sweep of its file (:func:`~mnistlab.live.read_plan`) did not plan: a variant renamed or
+    removed since, whose runs the store still holds (helper-151: a renamed variant's old rows ranked
+    beside the new ones, unsaid); [] without a plan of cells (none recorded, or a search's)."""
     from mnistlab.live import read_plan
 
     plan = read_plan(store.root, experiment)
     planned = {str(v) for v, _ in (plan or {}).get("cells", ())}
     if not planned:
         return []
-    ran = {r.variant for r in store.runs(experiment=experiment)}  # (a [[committees]] row runs nothing of its own:
+    ran = {r.variant for r in runs}  # (a [[committees]] row runs nothing of its own:
     return [v for v in dict.fromkeys(variants) if v not in planned and v in ran]  # helper-153, it was named)
 
 

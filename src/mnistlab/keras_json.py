@@ -403,11 +403,10 @@ def _check_chain(layers: Sequence[Mapping[str, Any]], outputs: Any) -> None:
         raise SpecError(f"a Functional model with outputs {_json(outputs, 60)}: only one output, its last layer's, is read")
     for i, layer in enumerate(layers[1:], 1):
         nodes = layer.get("inbound_nodes") or []
-        keras3 = [node.get("kwargs") for node in nodes if isinstance(node, Mapping)]  # training=False: replaced
+        keras3 = [node.get("kwargs") for node in nodes if isinstance(node, Mapping)]
         tf2 = [arg[3] for node in nodes if isinstance(node, list) for arg in node if isinstance(arg, list) and len(arg) > 3]
         called = [*keras3, *tf2]
-        if any(isinstance(kwargs, Mapping) and any(v is not None and (k, v) != ("training", False) or kwargs in tf2
-                                                   and v is not None for k, v in kwargs.items()) for kwargs in called):
+        if _called_with(keras3, but=("training", False)) or _called_with(tf2):  # (Keras 3's training=False: replaced)
             raise SpecError(f"layers[{i}] ({_json(layer.get('class_name'), 40)}): called with {_json(called, 60)}: "
                             "a layer called with arguments (training=True, mask=...; tf.keras 2's training=False) is none "
                             "mnistlab builds")
@@ -417,6 +416,13 @@ def _check_chain(layers: Sequence[Mapping[str, Any]], outputs: Any) -> None:
             raise SpecError(f"layers[{i}] ({_json(layer.get('class_name'), 40)}): a Functional model whose layers "
                             "do not form one chain (an Add, a second input or output) is not read from Keras's JSON; "
                             'write its residual blocks as { type = "Residual", branch = [...], shortcut = [...] }')
+
+
+def _called_with(calls: Sequence[Any], but: tuple[str, Any] | None = None) -> bool:
+    """Whether any of a layer's ``calls`` (each its keyword arguments) sets an argument, ``but`` (a
+    name and value) aside; an argument of None is none set."""
+    return any(isinstance(kwargs, Mapping) and any(v is not None and (k, v) != but for k, v in kwargs.items())
+               for kwargs in calls)
 
 
 def _layer_name(layer: Mapping[str, Any]) -> Any:

@@ -32,7 +32,7 @@ import torch
 
 from mnistlab import accel
 from mnistlab._version import __version__
-from mnistlab.callbacks import (KERAS3_LOGGED, Callback, EarlyStopping, ReduceLROnPlateau, check_progress_mode, logged_as,
+from mnistlab.callbacks import (KERAS3_LOGGED, Callback, EarlyStopping, ReduceLROnPlateau, check_progress_mode, logged_hint,
                                 make_callback, shown_mode)
 from mnistlab.config import (RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig, apply_overrides,
                              checkpoint_config, checkpoint_key, data_shuffled, ema_replaced, parse_run_config, run_key,
@@ -41,7 +41,7 @@ from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_si
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
-                             StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, did_you_mean, in_python_words,
+                             StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, in_python_words,
                              show, together, type_name, user_level)
 from mnistlab.data.borders import border_range
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs, probs_loss
@@ -1160,10 +1160,8 @@ def _recorded_note(path: Path) -> dict[str, Any] | None:
 
 def _no_metric(key: str, keys: Sequence[str]) -> str:
     """The KeyError's words for a metric no history has, with Keras 2's name said in Keras 3's
-    (:func:`~mnistlab.callbacks.logged_as`: "acc" is far from "accuracy" in spelling)."""
-    near = logged_as(key)
-    hint = f' (did you mean "{near}"?)' if near in keys else did_you_mean(key, keys)
-    return f"no metric {key!r} in this history{hint}; it has {', '.join(keys) or 'no epochs'}"
+    (:func:`~mnistlab.callbacks.logged_hint`: "acc" is far from "accuracy" in spelling)."""
+    return f"no metric {key!r} in this history{logged_hint(key, keys)}; it has {', '.join(keys) or 'no epochs'}"
 
 
 class _MetricDict(dict):
