@@ -661,9 +661,13 @@ def test_run_says_which_variants_share_runs_but_not_for_a_smoke_run(tmp_path: Pa
     assert "the same config" not in err and err.count("note:") == 2 and "note: these are smoke runs" in err
     assert main(args) == 0
     err = capsys.readouterr().err
-    assert err.count("note:") == 3 and 'variants "a" and "c" train the same config with seed 0' in err
+    shared = 'variants "a" and "c" train the same config with seed 0'
+    assert err.count("note:") == 4 and err.count(shared) == 2  # before the sweep, and under its table as compare
     assert "note: test accuracy here is on part of the test set" in err  # under the table, as compare says it
     assert "note: the runs of a, c are smoke runs" in err  # above it, as compare says it too (helper-118)
+    assert main([*args, "--format", "markdown"]) == 0  # all recorded: the table and its notes in the page
+    page = capsys.readouterr().out
+    assert page.index("| a ") < page.index(f"Note: {shared}")  # under the table, where a reader of the page looks
 
 
 def test_a_shared_run_training_in_another_process_leaves_its_twin_for_the_next_run(

@@ -83,10 +83,11 @@ class _Progress:
             self.table.live.console.print(line, markup=False, highlight=False)
         self.table.poke()
 
-    def finish(self, rows: list[dict], records: Sequence[RunRecord] = ()) -> None:
+    def finish(self, rows: list[dict], records: Sequence[RunRecord] = (), shared: Sequence[str] = ()) -> None:
         """The comparison rows with `compare`'s notes of ``records`` (the sweep's runs, none of a
         stopped sweep): above them, which are the size of a smoke run, and under them, those scored
-        on part of the test set or chosen on it; a --quick sweep's too, as `compare --quick` says
+        on part of the test set or chosen on it, then ``shared`` (the variants that share runs,
+        :func:`~mnistlab.experiments.shared_runs`); a --quick sweep's too, as `compare --quick` says
         them (helper-140, helper-146: the table, read last, did not say what its first line had)."""
         from mnistlab.comparison import scored_on_note, smoke_note, test_set_notes
 
@@ -94,7 +95,7 @@ class _Progress:
             _say_smoke(smoke_note(records), self.fmt)
             _say_smoke(elsewhere := scored_on_note(records), self.fmt)  # as compare says it (helper-121)
             _rows_out(rows, self.title, self.fmt)
-            _notes_out(test_set_notes(records, part=elsewhere is None), self.fmt)
+            _notes_out([*test_set_notes(records, part=elsewhere is None), *shared], self.fmt)
 
 
 @click.command("run")
@@ -174,6 +175,7 @@ def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: St
     of these cells and exits (:func:`_say_recorded`)."""
     from mnistlab.backends import close
     from mnistlab.execute import SweepInterrupted, run_experiment
+    from mnistlab.experiments import shared_runs
 
     stopped = 0
     try:
@@ -184,7 +186,9 @@ def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: St
                 result, stopped = exc.result, int(stop.signum)
             finally:
                 close(runner)
-        progress.finish(result.rows, [] if stopped else [o.record for o in result.outcomes])
+        shared = [] if stopped or options.get("quick") else shared_runs((c.variant, c.key, c.seed) for c in exp.cells())
+        progress.finish(result.rows, [] if stopped else [o.record for o in result.outcomes], shared)  # (as compare
+        # says them under its table: said before the sweep too, they were far above a long one's table)
     except KeyboardInterrupt:  # after the cells: scoring committees, closing Ray, printing the table
         _say_recorded(st, exp.name, int(stop.signum), cells, bool(options.get("force")))
     return result, stopped
