@@ -1131,14 +1131,14 @@ def test_compare_a_search_has_trial_fields_and_a_short_note(tmp_path: Path, caps
 def test_a_study_that_searched_the_seed_is_still_shown_by_name(tmp_path: Path,
                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     """A searched train.seed is refused in a file now (helper-151); the trials a study of an older
-    version recorded with it are still shown by the study's name, as the file's error says."""
+    version recorded with it are still shown by the study's name, as the file's error says (note 43 #3)."""
     store = RunStore(tmp_path / "store", create=True)
     _trial(store, 0, 0.80, 0.99, {"train.seed": 1})
     _trial(store, 1, 0.95, 0.90, {"train.seed": 2})
     study = _exp(tmp_path, f'name = "ts"\n{BASE}\n[search]\n"train.seed" = {{ int = [0, 3] }}\ntrials = 2\n')
     assert main(["compare", str(study), "--store", str(store.root)]) == 2
     err = capsys.readouterr().err
-    assert "a seed is no hyperparameter" in err and "`mnistlab compare` by the study's name still shows" in err
+    assert "a seed is no hyperparameter" in err and "the store has an experiment named 'ts'" in err
     assert main(["compare", "ts", "--store", str(store.root), "--format", "csv"]) == 0
     rows = capsys.readouterr().out.splitlines()
     assert rows[0].endswith(",train.seed") and [r.split(",")[0] for r in rows[1:]] == ["trial-0001", "trial-0000"]
