@@ -9,10 +9,16 @@ What is recorded, per case: the learning rate after each epoch, the callback's `
 ``wait`` after each epoch, the number of epochs run (a stop ends the fit), the epochs at which a
 checkpoint was written, and the epoch whose weights the model holds at the end.
 
-mnistlab's tests feed its own callbacks the same logs and compare every decision
+Keras's ``fit`` hands its callbacks each metric as a Python float of a float32 value
+(``keras/src/utils/python_utils.py``, ``pythonify_logs``): 0.998 arrives as 0.99800002574920654.
+The case's logs are what mnistlab logs (exact fractions such as 4990 / 5000, float64); the
+callback under test gets them as ``fit`` would, rounded to float32 (helper-155: fed the float64
+values, Keras decided a gain of exactly ``min_delta`` the other way from a real ``fit``).
+
+mnistlab's tests feed its own callbacks the unrounded logs and compare every decision
 (tests/test_callbacks.py); Keras is not needed to run them. Regenerate with::
 
-    /work/benchvenv/bin/python bench/keras_callbacks.py        # tensorflow-cpu 2.21, keras 3.15.1
+    KERAS_BACKEND=torch python bench/keras_callbacks.py        # keras 3.15.1 (torch 2.13.0 backend)
 
 The cases are the ones of issue 14 (min_delta applied to the value, float32 comparisons, the
 min_lr floor) and a few dozen random ones drawn with a fixed seed.
@@ -86,6 +92,19 @@ def issue_cases() -> list[dict[str, Any]]:
         {"name": "seed002_plateau", "callback": "ReduceLROnPlateau", "lr": 1e-3,
          "args": {"monitor": "val_accuracy", "patience": 3, "factor": 0.5, "min_lr": 1e-5},
          "logs": random_logs(random.Random(2), "val_accuracy", 60)},
+        # helper-155: gains of exactly min_delta, decided on the float32 values fit logs
+        {"name": "early_gain_of_min_delta_10000", "callback": "EarlyStopping", "lr": 1e-3,
+         "args": {"monitor": "val_accuracy", "min_delta": 1e-3, "patience": 2000},
+         "logs": [{"val_accuracy": (5000 + 10 * k) / 10000} for k in range(400)]},
+        {"name": "early_gain_of_min_delta_5000", "callback": "EarlyStopping", "lr": 1e-3,
+         "args": {"monitor": "val_accuracy", "min_delta": 2e-4, "patience": 0},
+         "logs": [{"val_accuracy": 2501 / 5000}, {"val_accuracy": 2502 / 5000}, {"val_accuracy": 2503 / 5000}]},
+        {"name": "plateau_gain_of_min_delta_500", "callback": "ReduceLROnPlateau", "lr": 1e-2,
+         "args": {"monitor": "accuracy", "min_delta": 0.01, "patience": 0, "factor": 0.3},
+         "logs": [{"accuracy": n / 500} for n in (480, 494, 499, 500)]},
+        {"name": "checkpoint_float32_loss", "callback": "ModelCheckpoint", "lr": 1e-3,
+         "args": {"monitor": "val_loss", "save_best_only": True},
+         "logs": [{"val_loss": v} for v in (0.3, 0.3 - 1e-9, 0.3 - 3e-8, 0.2999999)]},
     ]
 
 
@@ -150,7 +169,7 @@ def run_case(case: dict[str, Any], folder: Path) -> dict[str, Any]:
         def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
             assert logs is not None
             logs.clear()
-            logs.update(logs_seq[epoch])
+            logs.update({k: float(np.float32(v)) for k, v in logs_seq[epoch].items()})  # as fit logs them
             model.layers[0].kernel.assign(np.full((1, 1), float(epoch), dtype="float32"))
 
     class Trace(keras.callbacks.Callback):

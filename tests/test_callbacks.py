@@ -48,7 +48,21 @@ def test_stop_at_loss():
 
 def test_modes():
     assert resolve_mode("auto", "val_accuracy") == "max" and resolve_mode("auto", "val_loss") == "min"
-    assert resolve_mode("min", "val_accuracy") == "min"
+    assert resolve_mode("min", "val_accuracy") == "min" and resolve_mode("max", "lr") == "max"
+
+
+def test_auto_mode_on_the_learning_rate_is_refused_before_training(tmp_path):
+    """helper-155: "lr" with mode "auto" was minimised unsaid; Keras 3 cannot tell its direction and
+    raises at the first epoch's end. Refused when the file is read, naming the callback."""
+    from mnistlab.config import parse_run_config
+
+    with pytest.raises(SpecError, match=r'callbacks\[0\]: mode "auto" cannot tell whether the learning rate "lr"'):
+        parse_run_config({"dataset": "mnist", "model": {"dense": [4]},
+                          "callbacks": [{"type": "ReduceLROnPlateau", "monitor": "lr"}]})
+    with pytest.raises(SpecError, match="cannot tell"):
+        EarlyStopping(monitor="lr")
+    parse_run_config({"dataset": "mnist", "model": {"dense": [4]},
+                      "callbacks": [{"type": "EarlyStopping", "monitor": "lr", "mode": "min"}]})  # said: taken
 
 
 def test_early_stopping_patience_and_min_delta():

@@ -83,6 +83,11 @@ def test_validation_forms():
         ({"data": {"validation": "tset"}}, "data.validation"),
         ({"data": {"subset": -1}}, "data.subset"),
         ({"callbacks": [{"type": "EarlyStoping"}]}, '(did you mean "EarlyStopping"?)'),
+        ({"callbacks": [{"type": "TerminateOnNaN"}]},  # helper-155: "unknown type", not said to be built in
+         'callbacks[0]: Keras\'s "TerminateOnNaN" is none mnistlab takes: a run whose loss turns NaN'),
+        ({"callbacks": [{"type": "learningratescheduler", "schedule": "f"}]},
+         'Keras\'s "learningratescheduler" is none mnistlab takes: a schedule of the learning rate is train.schedule'),
+        ({"callbacks": [{"type": "EarlyStopping", "monitor": "lr"}]}, 'callbacks[0]: mode "auto" cannot tell'),
         ({"callbacks": [{"monitor": "loss"}]}, "callbacks[0]: missing type"),
         ({"callbacks": [{"type": "EarlyStopping", "patiense": 2}]},
          'callbacks[0]: unknown key "patiense" (did you mean "patience"?)'),
@@ -423,7 +428,7 @@ def test_callbacks_may_watch_every_value_a_run_logs():
 
     every = "-".join(f"{{{k}:.3f}}" for k in EPOCH_LOG_KEYS)
     cfg = parse(data={"validation": 0.1}, callbacks=[
-        *({"type": "EarlyStopping", "monitor": k} for k in EPOCH_LOG_KEYS),
+        *({"type": "EarlyStopping", "monitor": k, "mode": "min" if k == "lr" else "auto"} for k in EPOCH_LOG_KEYS),
         {"type": "ModelCheckpoint", "filepath": f"ckpt/{{epoch:03d}}-{every}.safetensors", "save_best_only": True,
          "initial_value_threshold": 0.5},
     ])
@@ -516,6 +521,11 @@ def test_keras_spellings_of_an_optimizer_and_an_input_layer_say_how_mnistlab_wri
      "layers[1] (Dense): kernel_initializer: Keras's TruncatedNormal is no initializer mnistlab builds (glorot_uniform"),
     ('{ type = "Dense", units = 4, bias_initializer = "ones" }',
      "unknown key 'bias_initializer' (biases start at zeros, Keras's default bias_initializer; no other is offered"),
+    ('{ type = "SpatialDropout2D", rate = 0.2 }',  # helper-155: offered Dropout, which drops values, not channels
+     "layers[1]: Keras's SpatialDropout2D is a layer mnistlab does not build; choose from Flatten, Dense"),
+    ('{ type = "layernormalization" }', "layers[1]: Keras's LayerNormalization is a layer mnistlab does not build"),
+    ('{ type = "RandomRotation", factor = 0.1 }', "Keras's RandomRotation is a layer mnistlab does not build (random "
+     "augmentation is a run's augment table here: augment = { rotation_range = 10, ... })"),
 ])
 def test_keras_layers_written_another_way_here_say_how(tmp_path: Path, layer: str, said: str) -> None:
     """New-user finding (helper-99): `Add` was an "unknown layer type" without a word of Residual, and

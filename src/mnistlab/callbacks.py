@@ -400,11 +400,16 @@ def _check_filepath_text(filepath: str, who: str) -> None:
 def resolve_mode(mode: str, monitor: str) -> str:
     """Keras's "auto": maximise accuracies (and anything named like one), minimise the rest.
 
-    Raises :class:`SpecError` for a mode other than "auto", "min" or "max" (Keras warns and uses "auto")."""
+    Raises :class:`SpecError` for a mode other than "auto", "min" or "max" (Keras warns and uses
+    "auto"), and for "auto" on the learning rate ``lr``, no metric, whose direction Keras 3 does not
+    infer either (``MonitorCallback._set_monitor_op`` raises ValueError at the first epoch's end)."""
     if mode not in MODES:
         raise SpecError(f'unknown mode "{mode}"{did_you_mean(mode, MODES)}; use auto, min or max')
     if mode in ("min", "max"):
         return mode
+    if monitor == "lr":  # helper-155: minimised unsaid, where Keras stops with an error
+        raise SpecError('mode "auto" cannot tell whether the learning rate "lr" should rise or fall (Keras 3 '
+                        'cannot either): give mode = "min" or "max"')
     return "max" if ("acc" in monitor or monitor.startswith("fmeasure") or "auc" in monitor) else "min"
 
 
@@ -414,10 +419,12 @@ def is_improvement(value: float, reference: float | None, mode: str, min_delta: 
     ``mode`` is "min" or "max" (resolved, see :func:`resolve_mode`); ``min_delta`` is taken as
     ``abs(min_delta)``. No reference yet (None) is an improvement. The delta moves the value, not the
     reference, and the comparison is made in float32, as Keras 3's ``MonitorCallback._is_improvement``
-    (``keras/src/callbacks/monitor_callback.py``) does with ``ops.less``/``ops.greater``::
+    (``keras/src/callbacks/monitor_callback.py``) does with ``ops.less``/``ops.greater``, on the value
+    as Keras's ``fit`` logs it, a float32 (``pythonify_logs``; mnistlab logs float64 fractions, such as
+    4990 / 5000, and a gain of exactly ``min_delta`` went the other way: helper-155)::
 
-        min: float32(value + min_delta) < float32(reference)
-        max: float32(value - min_delta) > float32(reference)
+        min: float32(float32(value) + min_delta) < float32(reference)
+        max: float32(float32(value) - min_delta) > float32(reference)
 
     So with accuracies on 10,000 images (steps of 1e-4) and the default ``min_delta=1e-4`` a
     one-image gain is no improvement. NaN is never an improvement (except as the first value).
@@ -427,10 +434,10 @@ def is_improvement(value: float, reference: float | None, mode: str, min_delta: 
     """
     if reference is None:
         return True
-    delta = abs(float(min_delta))
+    delta, logged = abs(float(min_delta)), float(np.float32(value))
     if mode == "max":
-        return bool(np.float32(float(value) - delta) > np.float32(reference))
-    return bool(np.float32(float(value) + delta) < np.float32(reference))
+        return bool(np.float32(logged - delta) > np.float32(reference))
+    return bool(np.float32(logged + delta) < np.float32(reference))
 
 
 def _monitored(logs: Logs | None, monitor: str, who: str, then: str = "skipping") -> float | None:

@@ -576,6 +576,20 @@ CALLBACKS: dict[str, type[BaseModel]] = {
     "ModelCheckpoint": ModelCheckpointConfig,
     "SwapEMAWeights": SwapEMAWeightsConfig,
 }
+# Keras's callbacks whose work mnistlab does without one (lower-case type -> what does it): said
+# instead of "unknown type" (helper-155: TerminateOnNaN was unknown, not said to be built in)
+KERAS_CALLBACKS_ELSEWHERE = {
+    "terminateonnan": "a run whose loss turns NaN (or blows up far past chance level) always stops here, recorded "
+                      "as diverged: leave it out",
+    "history": "every run's epoch logs are recorded in the store (`mnistlab show RUN_ID`): leave it out",
+    "csvlogger": "every run's epoch logs are recorded in the store: `mnistlab show RUN_ID --format json` gives its "
+                 "history",
+    "tensorboard": "the curves are `mnistlab plot history RUN_ID` and `mnistlab report EXPERIMENT`",
+    "learningratescheduler": 'a schedule of the learning rate is train.schedule = { type = "step" }, "cosine" or '
+                             '"onecycle"',
+    "backupandrestore": "a stopped run continues from its last checkpoint when it is run again: leave it out",
+    "progbarlogger": "the progress lines are `mnistlab train --progress`'s: leave it out",
+}
 
 
 def _table_or_off(v: Any, cls: type[BaseModel], key: str, example: str) -> Any:
@@ -824,7 +838,8 @@ def parse_run_config(d: Mapping[str, Any], *, source: str = "<config>", check_mo
         if not isinstance(cbs, (list, tuple)):
             raise SpecError(f"{source}: callbacks: must be a list of tables ([[callbacks]]), got {type_name(cbs)}",
                             path=("callbacks",), source=source)
-        d["callbacks"] = [_typed(cb, CALLBACKS, source, ("callbacks", i)) for i, cb in enumerate(cbs)]
+        d["callbacks"] = [_typed(cb, CALLBACKS, source, ("callbacks", i), elsewhere=KERAS_CALLBACKS_ELSEWHERE)
+                          for i, cb in enumerate(cbs)]
     try:
         cfg = RunConfig.model_validate(d)
     except ValidationError as exc:
@@ -876,8 +891,10 @@ def parse_augment(settings: Mapping[str, Any], *, source: str = "command line") 
 
 
 def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where: tuple[str | int, ...], *,
-           lower: bool = False) -> BaseModel:
-    """Validate one ``{type = ..., ...}`` table (at path ``where``) against the class its type names."""
+           lower: bool = False, elsewhere: Mapping[str, str] | None = None) -> BaseModel:
+    """Validate one ``{type = ..., ...}`` table (at path ``where``) against the class its type names;
+    ``elsewhere``: types of Keras's that mnistlab does otherwise (lower case), and how, said instead
+    of "unknown"."""
     label = _dotted(where)
     if not isinstance(obj, Mapping):
         raise SpecError(f"{source}: {label}: must be a table with a type, got {type_name(obj)}",
@@ -887,6 +904,9 @@ def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where
         raise SpecError(f"{source}: {label}: missing type; choose from {', '.join(registry)}", path=where, source=source)
     by_lower = {k.lower(): k for k in registry}
     key = by_lower.get(name.lower())
+    if key is None and (instead := (elsewhere or {}).get(name.strip().lower())):
+        raise SpecError(f'{source}: {label}: Keras\'s "{clip(name)}" is none mnistlab takes: {instead}',
+                        path=(*where, "type"), source=source)
     if key is None:
         raise SpecError(
             f'{source}: {label}: unknown type "{name}"{did_you_mean(name, registry)}; choose from {", ".join(registry)}',
@@ -1024,7 +1044,7 @@ def _dataset_mistake(dataset: Any, source: str) -> SpecError | None:
 def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
     """Every value a callback watches (its monitor, the ``{keys}`` of a checkpoint's filepath) must be
     one a run logs, and a ``val_*`` value needs validation data: say so now, not after an epoch."""
-    from mnistlab.callbacks import check_filepath, check_monitor
+    from mnistlab.callbacks import check_filepath, check_monitor, resolve_mode
 
     for i, cb in enumerate(cfg.callbacks):
         where = f"{source}: callbacks[{i}]"
@@ -1047,6 +1067,10 @@ def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
             check_monitor(cb.monitor, f"{where}.monitor")
         except SpecError as exc:
             raise SpecError(str(exc), path=("callbacks", i, "monitor"), source=source) from None
+        try:  # "auto" on "lr", which has no direction (helper-155: it was minimised unsaid)
+            resolve_mode(getattr(cb, "mode", "min"), cb.monitor)
+        except SpecError as exc:
+            raise SpecError(f"{where}: {exc}", path=("callbacks", i, "mode"), source=source) from None
         watched = [("monitor", cb.monitor)]
         if isinstance(cb, ModelCheckpointConfig):
             try:

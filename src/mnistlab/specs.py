@@ -47,8 +47,8 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mnistlab._toml import dumps_toml, loads_json, loads_toml, plain_data, read_text_file, with_line
-from mnistlab.keras_json import (ACTIVATION_LAYER_NAMES, ACTIVATION_LAYERS, activation_layer, initializer_name, is_keras_json,
-                                 placed, read_keras_json)
+from mnistlab.keras_json import (ACTIVATION_LAYER_NAMES, ACTIVATION_LAYERS, KERAS_3_LAYERS, activation_layer,
+                                 initializer_name, is_keras_json, placed, read_keras_json)
 from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, show, unknown_key, user_level
 from mnistlab.files import write_atomic
 
@@ -884,6 +884,7 @@ KERAS_LAYERS_ELSEWHERE: dict[str, str] = {
 # Keras's activation layers, written as such (lower-case type -> Keras's class): Activation layers
 _KERAS_ACTIVATION_LAYERS = {name.lower(): name for name in ACTIVATION_LAYERS}
 _LAYER_LOOKUP = {name.lower(): name for name in _ALL_TYPES} | LAYER_ALIASES
+_KERAS_3_LOOKUP = {name.lower(): name for name in KERAS_3_LAYERS}
 # The layers whose Keras class takes data_format (read as "channels_last" only)
 _DATA_FORMAT_TAKERS = {"Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten"}
 # Required fields whose absence deserves a word more than "missing".
@@ -943,6 +944,11 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
             raise exc.within(*path) from None
     if name is None and (instead := KERAS_LAYERS_ELSEWHERE.get(kind.strip().lower())):
         raise SpecError(f'{where}: "{clip(kind)}" is not a layer here: {instead}', path=(*path, "type"))
+    if name is None and (keras := _KERAS_3_LOOKUP.get(kind.strip().lower())):  # no namesake offered: a
+        augment = (" (random augmentation is a run's augment table here: augment = { rotation_range = 10, ... })"  # Spatial-
+                   if keras.startswith(("Rand", "MixUp", "CutMix", "AugMix")) else "")  # Dropout2D is no Dropout
+        raise SpecError(f"{where}: Keras's {keras} is a layer mnistlab does not build{augment}; choose from "
+                        f"{', '.join(_ALL_TYPES)}", path=(*path, "type"))
     if name is None:
         raise SpecError(f'{where}: unknown layer type "{clip(kind)}"{did_you_mean(kind, _ALL_TYPES)}; '
                         f"choose from {', '.join(_ALL_TYPES)}", path=(*path, "type"))
