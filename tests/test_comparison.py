@@ -644,6 +644,9 @@ def test_markdown_escapes_a_pipe_in_a_variants_name() -> None:
     row = {"variant": 'x|y,z "q"', "n": 1, "test_acc": 0.9, "params": 10, "epochs": 1}
     head, rule, line = format_rows([row], "markdown").splitlines()
     assert line.replace("\\|", "").count("|") == head.count("|") and "x\\|y,z" in line
+    row["variant"] = "<img src=x onerror=alert(1)> *b* _i_ `c` [l](u)"  # helper-154: live HTML, a bold rest of page
+    line = format_rows([row], "markdown").splitlines()[2]
+    assert line.startswith("| &lt;img src=x onerror=alert(1)&gt; \\*b\\* \\_i\\_ \\`c\\` \\[l\\](u) |"), line
 
 
 def test_a_committee_variant_shows_its_committees_spread_and_count() -> None:

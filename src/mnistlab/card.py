@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
+from mnistlab.comparison import md
 from mnistlab.data.registry import is_registered
 from mnistlab.data.userdata import dataset_label
 from mnistlab.errors import MnistlabError
@@ -34,21 +34,7 @@ from mnistlab.preprocess import recipe_for
 from mnistlab.run import Committee, Run, check_trained
 from mnistlab.specs import ModelSpec
 
-__all__ = ["model_card", "md"]
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")  # the characters that change Markdown's meaning mid-line
-
-
-def md(text: object) -> str:
-    """``text`` as literal Markdown text on one line: HTML's ``& < >`` as entities, and the
-    characters that start emphasis, code, links or table cells backslashed.
-
-    >>> md("<b>*x*</b>")
-    '&lt;b&gt;\\\\*x\\\\*&lt;/b&gt;'
-    """
-    s = " ".join(str(text).split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _MD_SPECIAL.sub(r"\\\1", s)
-
+__all__ = ["model_card"]
 
 def _table(heads: Sequence[str], rows: Sequence[Sequence[object]]) -> list[str]:
     out = ["| " + " | ".join(heads) + " |", "|" + "---|" * len(heads)]

@@ -1078,6 +1078,20 @@ def _tidy(value: Any) -> Any:
     return value
 
 
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")  # the characters that change Markdown's meaning mid-line
+
+
+def md(text: object) -> str:
+    """``text`` as literal Markdown text on one line (a table's cell, a card's line): HTML's ``& < >``
+    as entities, and the characters that start emphasis, code, links or table cells backslashed.
+
+    >>> md("<b>*x*</b>")
+    '&lt;b&gt;\\\\*x\\\\*&lt;/b&gt;'
+    """
+    s = " ".join(str(text).split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return _MD_SPECIAL.sub(r"\\\1", s)
+
+
 def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
     """The comparison rows as ``csv``, ``markdown`` or ``json`` text (``table``: see rich_table)."""
     if fmt == "json":
@@ -1099,11 +1113,9 @@ def format_rows(rows: Sequence[Mapping[str, Any]], fmt: str = "csv") -> str:
     if fmt == "markdown":
         heads, cells = display_cells(rows)
 
-        def cell(x: str) -> str:  # one line, its pipes escaped as GitHub's tables read them (helper-129)
-            return " ".join(x.split()).replace("\\", "\\\\").replace("|", "\\|")
-
-        lines = ["| " + " | ".join(map(cell, heads)) + " |", "|" + "---|" * len(heads)]
-        lines += ["| " + " | ".join(map(cell, c)) + " |" for c in cells]  # (aligned only in a table)
+        lines = ["| " + " | ".join(map(md, heads)) + " |", "|" + "---|" * len(heads)]  # one line a cell, its
+        lines += ["| " + " | ".join(map(md, c)) + " |" for c in cells]  # pipes (helper-129), HTML and Markdown
+        # escaped as the card escapes them (helper-154: a variant <img onerror=...> was live HTML in a page)
         return "\n".join(lines) + "\n"
     raise SpecError(f'unknown format "{fmt}"{did_you_mean(fmt, ["table", "csv", "markdown", "json"])}')
 
