@@ -482,6 +482,30 @@ def test_a_markdown_page_of_smoke_runs_says_so_above_its_table(tmp_path: Path, d
     assert out.startswith("variant,") and err.startswith("note: these are smoke runs")  # a csv stays a csv
 
 
+def test_csv_and_json_rows_carry_what_the_notes_say(tmp_path: Path, data_dir: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-154: a program reading `compare --format csv|json` saw 0.58 with nothing saying it was
+    of 20 test images, of a smoke run, or chosen on the test set: only stderr's notes said so. Each
+    row has test_images, smoke and chosen_on_test; the report's table leaves them to its notes."""
+    from mnistlab.cli import main
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "t"\ndata = { validation = "test" }\n'
+              'callbacks = [{ type = "EarlyStopping", monitor = "val_loss" }]\n')
+    args = ["compare", str(p), "--store", str(tmp_path / "s")]
+    run_experiment(p, RunStore(tmp_path / "s"), data_dir=data_dir, progress="none")
+    assert main([*args, "--format", "json"]) == 0
+    rows = {r["variant"]: r for r in json.loads(capsys.readouterr().out)}
+    assert [(rows[v]["test_images"], rows[v]["smoke"], rows[v]["chosen_on_test"]) for v in "at"] == [
+        (20, True, False), (20, True, True)]  # subset 120 keeps 20 test images; 1 epoch of 120 images: smoke size
+    assert main([*args, "--format", "csv"]) == 0
+    head, first = capsys.readouterr().out.splitlines()[:2]
+    assert head.endswith(",test_images,smoke,chosen_on_test") and first.startswith("a,") and first.endswith(",20,true,false")
+    from mnistlab.report import write_report
+
+    page = write_report(RunStore(tmp_path / "s"), str(p), tmp_path / "r.html").read_text()
+    assert "chosen_on_test" not in page and ">smoke<" not in page
+
+
 def test_a_markdown_table_keeps_the_key_to_its_best_marks(tmp_path: Path, data_dir: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     """New-user finding: pasted into a page, `best` and `~best` had no key (the table format has it),
@@ -671,8 +695,9 @@ def test_a_committee_variant_shows_its_committees_spread_and_count() -> None:
     assert display_cells([one])[1][0][-1] == "93.00%"
     head, line = format_rows([row], "csv").splitlines()
     assert head.endswith("committee_acc,committee_val_acc,failed,note,committee_acc_std,committees,run_ids,tta_val_gain,"
-                         "committee_members")  # each column added later goes last (helper-131)
-    assert line.endswith(",2," + " ".join(r.run_id for r in runs) + ',,"[2, 2]"')  # the runs the row's figures come from; no TTA
+                         "committee_members,test_images,smoke,chosen_on_test")  # each column added later goes last
+    assert line.endswith(",2," + " ".join(r.run_id for r in runs) + ',,"[2, 2]",,false,false')  # (helper-131); the runs
+    # the row's figures come from; no TTA; no test size recorded, no smoke run, not chosen on the test set
     assert row["run_ids"] == [r.run_id for r in runs]
 
 

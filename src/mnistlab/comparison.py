@@ -54,8 +54,11 @@ _FIRST_COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "t
 COMMITTEE_SPREAD = ("committee_acc_std", "committees")  # the committees' sd and count (a search has neither)
 # columns added later go last: a reader by position keeps its columns
 # run_ids: the runs a row's figures come from; tta_val_gain: what test-time augmentation adds on validation;
-# committee_members: how many members voted in each committee (a failed one leaves it smaller)
-COLUMNS = _FIRST_COLUMNS + COMMITTEE_SPREAD + ("run_ids", "tta_val_gain", "committee_members")
+# committee_members: how many members voted in each committee (a failed one leaves it smaller);
+# test_images, smoke, chosen_on_test: what the notes under a table say of its figures, for a program
+# that reads csv or json (helper-154: only stderr said that an accuracy was of 50 test images)
+COLUMNS = _FIRST_COLUMNS + COMMITTEE_SPREAD + ("run_ids", "tta_val_gain", "committee_members", "test_images", "smoke",
+                                               "chosen_on_test")
 NOISE_P = 0.05  # Welch's p at or above which two variants' mean test accuracies are not told apart
 
 
@@ -987,6 +990,9 @@ def _row(variant: str, recs: list[RunRecord], comms: list[CommitteeRecord]) -> d
         "run_ids": [r.run_id for r in ok],  # the runs its figures come from (`mnistlab show ID`)
         "tta_val_gain": mean("tta_val_gain"),  # what [evaluate] tta adds on validation: where to choose it
         "committee_members": [len(c.member_ids) for c in comms] if comms else None,  # each one's voters
+        "test_images": sizes.pop() if len(sizes := {r.metrics.get("test_size") for r in ok}) == 1 else None,  # each
+        "smoke": any(smoke_run(r) for r in ok) if ok else None,  # run's; --quick's size (smoke_note)
+        "chosen_on_test": chosen_on_test_note(ok) is not None if ok else None,  # optimistic (chosen_on_test_note)
     }
 
 
