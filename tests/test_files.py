@@ -159,6 +159,27 @@ def test_no_output_file_may_land_in_a_run_stores_records(tmp_path: Path) -> None
     assert store_part(tmp_path / "loop") is None  # a loop of links: nothing is written there anyway
     for outside in (root / "report.html", tmp_path / "runs" / "a" / "b.png", tmp_path / "w.safetensors"):
         assert store_part(outside) is None, outside
+    import sqlite3
+
+    sqlite3.connect(root / "runs" / "runs.sqlite").close()  # helper-156: a store an older version let be made in
+    assert store_part(root / "runs" / "3fa9c01b2e" / "weights.safetensors") == str(root / "runs" / "3fa9c01b2e")  # the
+    # records (--store s1/runs) hid the outer store: export -o and train --save-weights wrote over a run's weights
+
+
+def test_no_new_store_is_made_inside_a_stores_records(tmp_path: Path) -> None:
+    """helper-156: `--store s1/runs` made a store inside s1's run folders (which reindex --check then
+    passed over); refused, naming the store to give instead. An existing store opens as before."""
+    from mnistlab.errors import StoreError
+    from mnistlab.store import RunStore
+
+    root = tmp_path / "s1"
+    RunStore(root).close()
+    for inside in ("runs", "runs/new", "checkpoints", "sweeps/x"):
+        with pytest.raises(StoreError, match=f"inside the records of the one at {root}: give that store's folder"):
+            RunStore(root / inside)
+        assert not (root / inside / "runs.sqlite").exists()
+    RunStore(root).close()
+    RunStore(tmp_path / "s1-beside").close()  # beside it: a store of its own
 
 
 def test_train_and_export_refuse_to_write_over_a_recorded_run(recorded, tmp_path: Path, capsys) -> None:

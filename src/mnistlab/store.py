@@ -259,14 +259,13 @@ def store_part(path: str | os.PathLike) -> str | None:
         return None
     for place in places:
         folder = place.parent
-        for root in (folder, *folder.parents):
-            if (root / DB_FILE).is_file():
+        for root in (folder, *folder.parents):  # every store above: one made inside another's records (an
+            if (root / DB_FILE).is_file():  # older version's, a copy's) does not hide the outer one (helper-156)
                 parts = (*folder.relative_to(root).parts, place.name)
                 if len(parts) > 1 and parts[0] in ("runs", CHECKPOINT_DIR, PLAN_DIR):
                     return f"{root / parts[0] / parts[1]}"
                 if len(parts) == 1 and parts[0].startswith((DB_FILE, STUDY_FILE)):
                     return f"{root / parts[0]}"
-                break
     return None
 
 
@@ -335,6 +334,9 @@ class RunStore:
         if not create and not self.db_path.is_file():
             raise NotRecorded(f"no run store at {self.root} (runs are recorded by `mnistlab run`, `train` and "
                              "`search`; --store or MNISTLAB_STORE point elsewhere)")
+        if not self.db_path.is_file() and (part := store_part(self.db_path)) is not None:  # helper-156: --store s1/runs
+            raise StoreError(f"{self.root}: a new run store here would be inside the records of the one at "  # made one
+                             f"{Path(part).parent.parent}: give that store's folder, or one outside it")  # in s1's
         # A reading command on a store it cannot write (a read-only disk or mount, another user's
         # files) opens it read-only: listing and comparing work; a write says the store is read-only.
         self.read_only = not create and not (os.access(self.root, os.W_OK) and os.access(self.db_path, os.W_OK))
