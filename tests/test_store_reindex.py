@@ -499,6 +499,27 @@ def test_a_lost_database_whose_log_was_left_behind_is_rebuilt_and_the_log_kept(t
     assert sorted(r.run_id for r in RunStore(tmp_path).runs()) == sorted(ids)
 
 
+def test_a_rebuild_of_a_damaged_database_cut_short_leaves_it_in_place(tmp_path: Path, monkeypatch) -> None:
+    """helper-156: Ctrl-C during the rebuild of a damaged database left none at all (the damaged one
+    was moved aside first): it stays in place until the new one is whole, then goes aside."""
+    ids = _lab(tmp_path)
+    _lose(tmp_path)
+    (tmp_path / "runs.sqlite").write_bytes(b"junk\n")
+
+    def ctrl_c(self: RunStore, skipped: list) -> int:  # the user's Ctrl-C, after the folders were indexed
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(RunStore, "_index_committees", ctrl_c)
+        with pytest.raises(KeyboardInterrupt):
+            RunStore.reindex(tmp_path)
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["runs", "runs.sqlite"]  # as found: nothing aside, no half
+    assert (tmp_path / "runs.sqlite").read_bytes() == b"junk\n"
+    done = RunStore.reindex(tmp_path)
+    assert sorted(done.added) == sorted(ids.values()) and done.kept_aside is not None
+    assert done.kept_aside.read_bytes() == b"junk\n"
+
+
 def test_a_rebuild_cut_short_leaves_the_store_as_lost_as_it_was_not_emptier(tmp_path: Path, monkeypatch) -> None:
     ids = _lab(tmp_path)
     _lose(tmp_path)

@@ -334,7 +334,7 @@ class RunStore:
         if not create and not self.db_path.is_file():
             raise NotRecorded(f"no run store at {self.root} (runs are recorded by `mnistlab run`, `train` and "
                              "`search`; --store or MNISTLAB_STORE point elsewhere)")
-        if not self.db_path.is_file() and (part := store_part(self.db_path)) is not None:  # helper-156: --store s1/runs
+        if not (self.root / DB_FILE).exists() and (part := store_part(self.root / DB_FILE)):  # helper-156: --store s1/runs
             raise StoreError(f"{self.root}: a new run store here would be inside the records of the one at "  # made one
                              f"{Path(part).parent.parent}: give that store's folder, or one outside it")  # in s1's
         # A reading command on a store it cannot write (a read-only disk or mount, another user's
@@ -712,11 +712,11 @@ class RunStore:
 
         Every folder under ``runs/`` that the database lacks is added from its ``record.json``,
         ``config.json``, ``history.json`` and ``metrics.json``; committee records from their files.
-        A damaged database (SQLite cannot read it whole, or it is not a run store) is first moved
-        aside to ``runs.sqlite.damaged-<time>``, never deleted. A new one is built under a
-        temporary name and put in place only once whole, so a rebuild cut short leaves the store
-        as lost as it was, not emptier; a second pass then takes in the runs that started or
-        ended while it was built. An intact database keeps its rows and only gains the folders it
+        A new database, where the old one is damaged (SQLite cannot read it whole, or it is not a
+        run store) or missing, is built under a temporary name and put in place only once whole;
+        only then is a damaged one moved aside to ``runs.sqlite.damaged-<time>``, never deleted.
+        So a rebuild cut short leaves the store as it found it; a second pass then takes in the
+        runs that started or ended while it was built. An intact database keeps its rows and only gains the folders it
         lacks. Added runs that were ``running`` in a process that has ended are marked
         ``interrupted``. A folder that cannot be read (no
         ``record.json``: a run recorded before mnistlab kept one, or a folder cut short) is skipped
@@ -729,13 +729,13 @@ class RunStore:
         if not (root / "runs").is_dir():
             raise NotRecorded(f"{root}: no run folders to index (no {root / 'runs'} folder)")
         db = Path(os.path.realpath(root / DB_FILE))  # a link's target (the database kept on another disk), its logs beside it
-        aside = _move_aside(db) if database_state(db) == "damaged" else None
-        built = _NewIndex.build(root, aside, db) if database_state(db) == "missing" else None
-        with cls(root) as store:  # an intact database, or the new one (or another reindex's, put in place first)
-            done = store._reindexed(aside)  # after a build: the runs that started or ended while it was built
+        state = database_state(db)  # a damaged one stays in place while the new one is built (helper-156: a
+        built = _NewIndex.build(root, db, damaged=state == "damaged") if state in ("damaged", "missing") else None
+        with cls(root) as store:  # Ctrl-C left no database) an intact database, or the new one (or another
+            done = store._reindexed(None)  # reindex's); after a build: the runs that started or ended meanwhile
         if built is None:
             return done
-        return Reindexed(built.added + done.added, built.committees + done.committees, done.skipped, aside,
+        return Reindexed(built.added + done.added, built.committees + done.committees, done.skipped, built.kept_aside,
                          done.without_folder, built.interrupted + done.interrupted, built.updated + done.updated)
 
     def _reindexed(self, aside: Path | None) -> Reindexed:
@@ -1172,11 +1172,12 @@ class _NewIndex(RunStore):
         super().__init__(root)
 
     @classmethod
-    def build(cls, root: Path, aside: Path | None, db: Path) -> Reindexed | None:
+    def build(cls, root: Path, db: Path, *, damaged: bool) -> Reindexed | None:
         """Build the index of ``root``'s run folders and make it the store's database ``db`` (the
-        target of a linked ``runs.sqlite``); what was
-        indexed, or None when another process put a database in place first (another reindex, or
-        a store opened over an empty ``runs/``): then the caller indexes into that one."""
+        target of a linked ``runs.sqlite``), moving a ``damaged`` one there aside first, once the
+        new one is whole; what was indexed (``kept_aside``: where the damaged one went), or None
+        when another process put a database in place first (another reindex, or a store opened
+        over an empty ``runs/``): then the caller indexes into that one."""
         host = socket.gethostname()
         for left in root.glob(f"{DB_FILE}.rebuilding-*"):  # a killed rebuild's files, from this host
             whose = re.fullmatch(rf"{re.escape(DB_FILE)}\.rebuilding-(.*)-(\d+)-[0-9a-f]{{8}}(-wal|-shm|-journal)?",
@@ -1187,8 +1188,10 @@ class _NewIndex(RunStore):
         new = store.db_path
         try:
             with store:
-                done = store._reindexed(aside)
+                done = store._reindexed(None)
                 store._conn.execute("PRAGMA journal_mode = DELETE")  # one self-contained file to move
+            if damaged and database_state(db) == "damaged":  # (not another reindex's, put in place meanwhile)
+                done = replace(done, kept_aside=_move_aside(db))
             return done if _install(new, db) else None
         finally:
             for suffix in ("", "-wal", "-shm", "-journal"):
