@@ -372,19 +372,28 @@ class RunStore:
     @classmethod
     def opened_for_a_sweep(cls, root: str | os.PathLike) -> RunStore:
         """The store at ``root`` for a sweep to record in; where its database was lost meanwhile
-        (deleted, a truncated copy) while its run folders hold the recorded runs, rebuilt from them
-        first (:meth:`reindex`), with a ReportWarning: the sweep goes on (helper-124: it stopped
-        after the cell, its other cells untrained, until the user ran `mnistlab reindex`)."""
+        (deleted, emptied) while its run folders hold the recorded runs, or damaged (a truncated
+        copy: kept aside), rebuilt from them first (:meth:`reindex`), with a ReportWarning: the
+        sweep goes on (helper-124: it stopped after the cell, its other cells untrained, until the
+        user ran `mnistlab reindex`)."""
+        import warnings
+
+        from mnistlab.errors import ReportWarning, user_level
+
         try:
             return cls(root)
         except LostDatabase:
-            import warnings
-
-            from mnistlab.errors import ReportWarning, user_level
-
             cls.reindex(root)
             warnings.warn(f"{Path(root) / DB_FILE} was lost while the sweep ran: rebuilt from the run folders (as "
                           "`mnistlab reindex` does), and the sweep goes on", ReportWarning, stacklevel=user_level())
+            return cls(root)
+        except StoreError:  # helper-156: overwritten by a truncated copy (another store's), it stopped the sweep
+            if database_state(Path(root) / DB_FILE) != "damaged":
+                raise
+            done = cls.reindex(root)
+            warnings.warn(f"{Path(root) / DB_FILE} was damaged while the sweep ran: kept aside as "
+                          f"{getattr(done.kept_aside, 'name', '?')}, rebuilt from the run folders (as `mnistlab "
+                          "reindex` does), and the sweep goes on", ReportWarning, stacklevel=user_level())
             return cls(root)
 
     def _open(self) -> None:
