@@ -427,6 +427,14 @@ def test_force_and_a_broken_checkpoint_train_from_the_first_epoch(tmp_path: Path
         fresh = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
     assert fresh.status == "finished" and fresh.metrics["resumed_from_epoch"] == 0 and not folder.exists()
 
+    store = RunStore(tmp_path / "s3")  # helper-156: a folder named last.pt was "deleted", kept, and failed the cell
+    [cell] = load_experiment(p).cells()  # on every run
+    (store.checkpoint_dir(cell.experiment, cell.variant, cell.key) / CHECKPOINT_FILE / "x").mkdir(parents=True)
+    with pytest.warns(SpecWarning, match="not a regular file, so not a checkpoint: it is deleted and the cell trains"):
+        fresh = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
+    assert fresh.status == "finished" and fresh.metrics["resumed_from_epoch"] == 0
+    assert not store.checkpoint_dir(cell.experiment, cell.variant, cell.key).exists()
+
 
 def test_cells_keep_separate_checkpoints_and_rm_e_deletes_them(tmp_path: Path, data_dir: Path) -> None:
     # two variants with the same config, and the same config in another experiment: three folders

@@ -15,6 +15,7 @@ import math
 import multiprocessing
 import os
 import re
+import shutil
 import signal
 import socket
 import sys
@@ -439,7 +440,11 @@ def resume_or_start(cell: Cell, threads: int, data_dir: str | None, callbacks: S
         return run(_cell_config(cell, saved) if saved else fresh, True)
     except CheckpointError as exc:
         warnings.warn(f"{exc}: it is deleted and the cell trains from its first epoch", SpecWarning, stacklevel=user_level())
-        (folder / CHECKPOINT_FILE).unlink(missing_ok=True)
+        there = folder / CHECKPOINT_FILE
+        if there.is_dir() and not there.is_symlink():  # helper-156: a folder by that name failed the cell for ever
+            shutil.rmtree(there, ignore_errors=True)
+        else:
+            there.unlink(missing_ok=True)
         return run(fresh, False)
 
 
