@@ -115,8 +115,8 @@ def test_a_sweep_before_its_first_cell_ends_has_an_eta_by_its_running_cells_pace
     assert shown["progress"]["epoch"] == 1 and shown["progress"]["epochs"] == 4 and shown["pid"] == os.getpid()
     from mnistlab.views import history_runs
 
-    [(label, history, _)] = history_runs([store.get(running)])  # its plot looked finished
-    assert label == "seed 0 (running: 1 of 4 epochs so far)" and len(history) == 1
+    [(label, history, _, val)] = history_runs([store.get(running)])  # its plot looked finished
+    assert label == "seed 0 (running: 1 of 4 epochs so far)" and len(history) == 1 and val == "val"
 
 
 def test_status_without_a_plan_counts_the_runs_and_the_latest_run_wins(tmp_path: Path) -> None:

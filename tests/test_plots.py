@@ -175,6 +175,32 @@ def test_history_two_panels_train_solid_val_dashed_test_line():
     assert legend.handlelength >= 3 and acc.get_legend() is None
 
 
+def test_history_draws_a_learning_rate_that_changed_and_names_validation_on_the_test_set(data_dir: Path) -> None:
+    """helper-154: a cosine schedule's rates (in `show`) were in no figure, and curves of the test
+    set used as validation were labelled "val", where every table calls their figures optimistic."""
+    steady = [dict(h, lr=0.001) for h in _history(4)]
+    assert len(plots.plot_history([("a", steady, None)]).axes) == 2  # a constant rate: no panel for it
+    falling = [dict(h, lr=lr) for h, lr in zip(_history(4), (1e-2, 1e-2, 5e-3, 1e-5))]
+    fig = plots.plot_history([("a", steady, None), ("b", falling, None, "val (test set)")])
+    acc, _, lr = fig.axes
+    assert (lr.get_title(), lr.get_yscale()) == ("Learning rate", "log")
+    assert [list(line.get_ydata()) for line in lr.get_lines()] == [[0.001] * 4, [1e-2, 1e-2, 5e-3, 1e-5]]
+    assert [line.get_label() for line in acc.get_lines()] == ["a train", "a val", "b train", "b val (test set)"]
+    from types import SimpleNamespace
+
+    from mnistlab.config import parse_run_config
+    from mnistlab.run import run_config
+    from mnistlab.views import history_runs
+
+    cfg = parse_run_config({"dataset": "mnist", "model": {"dense": [8]}, "data": {"subset": 120, "validation": "test"},
+                            "train": {"epochs": 2}})
+    result = run_config(cfg, data_dir=data_dir, progress="none")
+    record = SimpleNamespace(variant="v", seed=0, run_id="r", status="finished", history=result.history,
+                             metrics=result.metrics, config=cfg.resolved())  # as the store gives it back
+    assert history_runs([record])[0][3] == "val (test set)"
+    assert history_runs([SimpleNamespace(**{**vars(record), "config": {}, "metrics": {}})])[0][3] == "val"
+
+
 def test_history_without_validation_has_train_only():
     history = [dict(epoch=1, loss=0.5, accuracy=0.8), dict(epoch=2, loss=0.4, accuracy=0.85, val_accuracy=None)]
     fig = plots.plot_history([("a", history, None)])

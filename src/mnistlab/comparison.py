@@ -331,6 +331,16 @@ def test_set_notes(runs: Sequence[Any], *, part: bool = True) -> list[str]:
     return [n for n in (part_of_test_set(runs) if part else None, chosen_on_test_note(runs)) if n]
 
 
+def validated_on_test(run: Any) -> bool:
+    """Whether ``run`` (a record or result: ``config``, ``metrics``) validated on its test set:
+    ``data.validation = "test"``, or Keras's ``validation_data=(x_test, y_test)`` given
+    (``metrics["validation_is_test"]``); as recorded, ``metrics["validation"]``. Its val_* figures
+    are then test figures."""
+    config, metrics = getattr(run, "config", None) or {}, getattr(run, "metrics", None) or {}
+    return ((config.get("data") or {}).get("validation") == "test" or metrics.get("validation") == "test"
+            or metrics.get("validation_is_test") is True)
+
+
 def chosen_on_test_note(runs: Sequence[Any]) -> str | None:
     """A note naming the variants of ``runs`` (records or results: ``config``, ``metrics``,
     ``variant``) that validate on the test set (``data.validation = "test"``, or given Keras's
@@ -345,9 +355,7 @@ def chosen_on_test_note(runs: Sequence[Any]) -> str | None:
                    and str(cb.get("monitor", "val_loss")).startswith("val_")
                    and (cb.get("type") != "ModelCheckpoint" or cb.get("save_best_only"))
                    and cb.get("type") in ("EarlyStopping", "ReduceLROnPlateau", "ModelCheckpoint")]
-        on_test = ((config.get("data") or {}).get("validation") == "test"
-                   or (getattr(r, "metrics", None) or {}).get("validation_is_test") is True)  # validation_data=(x_test, ...)
-        if on_test and watched:
+        if validated_on_test(r) and watched:
             variant = getattr(r, "variant", None)
             who = f'"{variant}"' if variant else "this run"
             name = f'{who} ({", ".join(dict.fromkeys(watched))})'

@@ -228,7 +228,9 @@ def plot_image(image: Any, title: str | None = None) -> Figure:
 
 # --------------------------------------------------------------------------- curves
 
-HistoryRun = tuple[str, Sequence[Mapping[str, Any]], "float | None"]
+# (label, per-epoch dicts, test accuracy or None[, the validation curves' name: "val" unless given])
+HistoryRun = (tuple[str, Sequence[Mapping[str, Any]], "float | None"]
+              | tuple[str, Sequence[Mapping[str, Any]], "float | None", str])
 
 
 def _series(history: Sequence[Mapping[str, Any]], key: str) -> tuple[list[int], list[float]]:
@@ -241,14 +243,15 @@ def _series(history: Sequence[Mapping[str, Any]], key: str) -> tuple[list[int], 
     return xs, ys
 
 
-def _history_run(given: Any) -> HistoryRun:
-    """One of :func:`plot_history`'s runs as (label, per-epoch dicts, test accuracy or None)."""
+def _history_run(given: Any) -> tuple[str, list[Mapping[str, Any]], float | None, str]:
+    """One of :func:`plot_history`'s runs as (label, per-epoch dicts, test accuracy or None, the
+    validation curves' name)."""
     if hasattr(given, "history") and hasattr(given, "test_accuracy"):  # a Run, as train() returns it
         config = getattr(given, "config", None) or {}
         given = (str((config.get("model") or {}).get("name") or "run"), given.history, given.test_accuracy)
-    if not isinstance(given, (tuple, list)) or len(given) not in (2, 3):
+    if not isinstance(given, (tuple, list)) or len(given) not in (2, 3, 4):
         raise PlotError(f"plot_history takes (label, history, test_accuracy) tuples or runs, got {type(given).__name__}")
-    label, history, test_acc = (*given, None) if len(given) == 2 else given
+    label, history, test_acc, val = (*given, None, "val")[:4] if len(given) == 2 else (*given, "val")[:4]
     if isinstance(history, Mapping):  # Keras's history.history: {"loss": [...], "accuracy": [...]}
         n = max((len(v) for v in history.values() if isinstance(v, (list, tuple))), default=0)
         history = [{"epoch": i + 1, **{k: v[i] for k, v in history.items() if isinstance(v, (list, tuple)) and i < len(v)}}
@@ -256,31 +259,38 @@ def _history_run(given: Any) -> HistoryRun:
     if not isinstance(history, (list, tuple)) or not all(isinstance(h, Mapping) for h in history):
         raise PlotError(f"{label}: a history is a list of per-epoch dicts or Keras's history.history dict, got "
                         f"{type(history).__name__}")
-    return str(label), list(history), test_acc
+    return str(label), list(history), test_acc, str(val)
 
 
 LOG_LOSS_SPAN = 1000  # a loss this many times the median of all drawn puts the panel on a log scale (helper-129)
 
 
 def plot_history(runs: Sequence[HistoryRun]) -> Figure:
-    """Accuracy and loss per epoch: train solid, validation dashed, test accuracy as a horizontal line.
+    """Accuracy and loss per epoch: train solid, validation dashed, test accuracy as a horizontal
+    line; and the learning rate (log scale) where a run's changed (a schedule, ReduceLROnPlateau).
 
     `runs` is a list of (label, history, test_accuracy or None), or of (label, history), or of
     trained runs (:class:`mnistlab.Run`: labelled by their model); each history is the per-epoch
-    list of dicts a run records (epoch, loss, accuracy, val_loss, val_accuracy), or Keras's
-    ``history.history`` dict of lists. Several runs overlay in the same two panels, one colour each
-    (seeds 002 and 003); a loss :data:`LOG_LOSS_SPAN` times the median of those drawn (a run that
-    blew up) puts the loss panel on a log scale. PlotError, one line, for anything else.
+    list of dicts a run records (epoch, loss, accuracy, val_loss, val_accuracy, lr), or Keras's
+    ``history.history`` dict of lists. A fourth item names the validation curves (``"val"``
+    unless given: ``"val (test set)"`` where the test set validated). Several runs overlay in the
+    same panels, one colour each (seeds 002 and 003); a loss :data:`LOG_LOSS_SPAN` times the
+    median of those drawn (a run that blew up) puts the loss panel on a log scale. PlotError, one
+    line, for anything else.
     """
-    runs = [_history_run(r) for r in runs]
-    if not runs:
+    curves = [_history_run(r) for r in runs]
+    if not curves:
         raise PlotError("no runs to plot")
-    fig = Figure(figsize=(11, 4.2), layout="constrained")
-    ax_acc, ax_loss = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    changed = any(len(set(_series(history, "lr")[1])) > 1 for _, history, _, _ in curves)  # helper-154: a schedule
+    fig = Figure(figsize=(11, 4.2), layout="constrained")  # or a plateau's cuts were in `show` alone
+    ax_acc, ax_loss = fig.add_subplot(1, 2 + changed, 1), fig.add_subplot(1, 2 + changed, 2)
+    ax_lr = fig.add_subplot(1, 3, 3) if changed else None
     drawn = False
     plotted: set[int] = set()  # the epochs of every curve
-    for i, (label, history, test_acc) in enumerate(runs):
+    for i, (label, history, test_acc, val) in enumerate(curves):
         color = f"C{i % 10}"
+        if ax_lr is not None and (lr := _series(history, "lr"))[0]:
+            ax_lr.plot(*lr, color=color, linestyle="-", marker="o", markersize=3)
         for ax, key in ((ax_acc, "accuracy"), (ax_loss, "loss")):
             x, y = _series(history, key)
             if x:
@@ -291,7 +301,7 @@ def plot_history(runs: Sequence[HistoryRun]) -> Figure:
             if x:
                 # open squares: in a legend's short line the dashes hide behind a marker, the marker does not
                 ax.plot(x, y, color=color, linestyle="--", marker="s", markersize=3, markerfacecolor="white",
-                        label=f"{label} val")
+                        label=f"{label} {val}")
                 plotted.update(x)
         if test_acc is not None:
             ax_acc.axhline(float(test_acc), color=color, linestyle=":", label=f"{label} test {float(test_acc):.2%}")
@@ -299,26 +309,33 @@ def plot_history(runs: Sequence[HistoryRun]) -> Figure:
         raise PlotError("the runs have no recorded epochs")
     ax_acc.set(title="Accuracy", xlabel="epoch", ylabel="accuracy")
     ax_loss.set(title="Loss", xlabel="epoch", ylabel="loss")
+    if ax_lr is not None:  # the rate each epoch logged (a schedule spans decades: log scale)
+        ax_lr.set(title="Learning rate", xlabel="epoch", ylabel="lr (log scale)", yscale="log")
     losses = np.concatenate([np.asarray(line.get_ydata(), float) for line in ax_loss.get_lines()] or [np.zeros(0)])
     losses = losses[np.isfinite(losses) & (losses > 0)]
     if losses.size and losses.max() > LOG_LOSS_SPAN * np.median(losses):  # a diverged run's 1e8 flattened every
         # other curve; a healthy long run's fall to 1e-4 stays linear (helper-131)
         ax_loss.set(yscale="log", ylabel="loss (log scale)")
-    epochs = sorted(plotted)
-    for ax in (ax_acc, ax_loss):
-        if len(epochs) <= 20:  # epochs are whole numbers: tick each one
-            ax.set_xticks(epochs)
-            ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
-        else:
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.grid(alpha=0.3)
+    _epoch_axes([ax_acc, ax_loss, *([ax_lr] if ax_lr is not None else [])], sorted(plotted))
     # one legend beside the panels, never over the curves (helper-129: inside a panel it hid one)
-    fig.set_size_inches(13.5 if len(runs) <= 3 else 14, 4.2 if len(runs) <= 3 else 4.8)
+    fig.set_size_inches((13.5 if len(curves) <= 3 else 14) + 4.5 * changed, 4.2 if len(curves) <= 3 else 4.8)
     shown = dict(zip(*reversed(ax_acc.get_legend_handles_labels())))
     for handle, label in zip(*ax_loss.get_legend_handles_labels()):  # a history of losses alone (helper-131)
         shown.setdefault(label, handle)
     fig.legend(list(shown.values()), list(shown), loc="outside right upper", fontsize=7, handlelength=3)
     return fig
+
+
+def _epoch_axes(axes: Sequence[Any], epochs: Sequence[int]) -> None:
+    """Epoch x axes with a grid: each epoch ticked when there are 20 or fewer (they are whole
+    numbers), else whole-number ticks."""
+    for ax in axes:
+        if len(epochs) <= 20:
+            ax.set_xticks(epochs)
+            ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
 
 
 # --------------------------------------------------------------------------- comparisons

@@ -22,7 +22,7 @@ from matplotlib.figure import Figure
 
 from mnistlab.comparison import (
     chosen_runs, compare_experiment, current_runs, never_run, nothing_to_compare, only_variants, resolve_experiment, rows_runs,
-    scored_on_note, setting_labels, variant_order,
+    scored_on_note, setting_labels, validated_on_test, variant_order,
 )
 from mnistlab.datasets import Dataset, run_dataset
 from mnistlab.data.userdata import dataset_label
@@ -147,8 +147,9 @@ def with_predictions(who: str, images: np.ndarray, true: np.ndarray, probs: np.n
     return images[has], true[has], probs[has], note
 
 
-def history_runs(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], float | None]]:
-    """(label, history, test accuracy) for each record, as `plot_history` takes them.
+def history_runs(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], float | None, str]]:
+    """(label, history, test accuracy, the validation curves' name) for each record, as
+    `plot_history` takes them.
 
     Labels name the variant when records span several, and the seed (or the run id) otherwise.
     """
@@ -158,8 +159,14 @@ def history_runs(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], fl
     for r in records:
         who = f"seed {r.seed}" if r.seed is not None else str(r.run_id)[:8]
         label = str(r.variant) if many_variants and one_run_each else f"{r.variant} {who}" if many_variants else who
-        out.append((label + _unfinished_said(r), list(r.history or []), _test_line(r)))
+        out.append((label + _unfinished_said(r), list(r.history or []), _test_line(r), _val_name(r)))
     return out
+
+
+def _val_name(r: RunRecord) -> str:
+    """What a run's validation curves are: ``"val"``, or ``"val (test set)"`` where the test set
+    validated it (helper-154: a slide of the curves lost the "optimistic" the tables say)."""
+    return "val (test set)" if validated_on_test(r) else "val"
 
 
 def _unfinished_said(r: RunRecord) -> str:
@@ -177,7 +184,7 @@ def _test_line(r: RunRecord) -> float | None:
     return (r.metrics or {}).get("test_accuracy") if r.status == "finished" else None
 
 
-def _chosen_curves(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], float | None]]:
+def _chosen_curves(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], float | None, str]]:
     """:func:`history_runs` of chosen runs, each curve named by its setting as `mnistlab compare`
     names its row (:func:`~mnistlab.comparison.setting_labels`), and by its seed (or, for reruns
     of one seed, its run id) where several runs share that setting."""
@@ -186,7 +193,7 @@ def _chosen_curves(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], 
     for r in records:
         same = [o for o in records if label_of[o.run_id] == label_of[r.run_id]]
         who = "" if len(same) == 1 else f" seed {r.seed}" if len({o.seed for o in same}) == len(same) else f" {r.run_id}"
-        out.append((label_of[r.run_id] + who + _unfinished_said(r), list(r.history or []), _test_line(r)))
+        out.append((label_of[r.run_id] + who + _unfinished_said(r), list(r.history or []), _test_line(r), _val_name(r)))
     return out
 
 
@@ -801,7 +808,7 @@ def _refuse_test_as_validation(runs: Sequence[RunRecord]) -> None:
     """StoreError where ``runs`` validated on the test set (``data.validation = "test"``, seed 003's
     way, or validation_data that was it): choosing on it is choosing on the test set (helper-131:
     --pick best-val called that "chosen without the test set")."""
-    if any((r.metrics or {}).get("validation") == "test" or (r.metrics or {}).get("validation_is_test") for r in runs):
+    if any(validated_on_test(r) for r in runs):
         raise StoreError(f"--pick best-val chooses on validation, and the runs of variant {runs[0].variant!r} validated "
                          "on the test set (data.validation = \"test\"): that is choosing on the test set, as the "
                          "default pick, by test accuracy, does and says")
