@@ -373,6 +373,18 @@ def test_misclassified_true_blue_pred_red(fashion):
     assert np.array_equal(fig.axes[5].images[0].get_array(), fashion.test_images[5])
 
 
+def test_misclassified_says_which_test_image_and_how_sure_and_one_image_is_readable(fashion):
+    """helper-154: the figure sorted by confidence but showed neither it nor the test index, and
+    one image made a 190-pixel figure whose title covered its labels."""
+    probs = np.full((3, 10), 0.02)
+    probs[[0, 1, 2], [3, 4, 5]] = [0.94, 0.6, 0.82]
+    fig = plots.plot_misclassified(fashion.test_images[[89, 43, 50]], [0, 0, 0], probs.argmax(1), None,
+                                   confidence=probs.max(1), index=[89, 43, 50])
+    assert [ax.get_xlabel() for ax in fig.axes] == ["#89  94%", "#43  60%", "#50  82%"]
+    one = plots.plot_misclassified(fashion.test_images[:1], [0], [1], fashion.info.class_names, max_images=1)
+    assert one.get_figwidth() >= 5 and one.axes[0].get_xlabel() == ""  # (nothing given: nothing said)
+
+
 def test_misclassified_empty_says_so():
     fig = plots.plot_misclassified(np.zeros((0, 28, 28)), [], [], None)
     assert fig.axes[0].get_title() == "No misclassified images"

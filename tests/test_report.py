@@ -445,7 +445,7 @@ def test_report_quick_shows_a_files_smoke_runs_and_refuses_without_a_file(data_d
     for caption, fig in figures:
         said = " ".join([fig._suptitle.get_text() if fig._suptitle else "", *(ax.get_title() for ax in fig.axes)])
         assert "--quick smoke runs" in said and "part of the test set: 20 of mnist's 10,000" in " ".join(said.split()), caption
-        if caption in ("confusion matrix", "misclassified test images (true blue, predicted red)"):
+        if caption == "confusion matrix" or caption.startswith("misclassified test images (true blue, predicted red"):
             assert f"run {run.run_id} (seed 0): 20 test images, accuracy" in said, (caption, said)
     capsys.readouterr()
     assert main(["report", "exp", "--quick", *args]) == 2

@@ -591,11 +591,16 @@ def plot_accuracy_vs_time(rows: Sequence[Mapping[str, Any]]) -> Figure:
 
 
 def plot_misclassified(images: Any, true: Sequence[int] | np.ndarray, pred: Sequence[int] | np.ndarray,
-                       class_names: Sequence[str] | None, max_images: int = 25) -> Figure:
-    """Grid of (already selected) misclassified images: true label in blue, prediction in red (seed 002).
+                       class_names: Sequence[str] | None, max_images: int = 25, *,
+                       confidence: Sequence[float] | np.ndarray | None = None,
+                       index: Sequence[int] | np.ndarray | None = None) -> Figure:
+    """Grid of (already selected) misclassified images: true label in blue, prediction in red (seed 002);
+    under each, its test-set ``index`` (``#89``) and the ``confidence`` of the prediction (its
+    softmax probability, ``94%``) where given.
 
     Pass only the wrong ones, e.g. `idx = metrics.misclassified(probs, labels)`, then
-    `plot_misclassified(images[idx], labels[idx], probs.argmax(1)[idx], names)`.
+    `plot_misclassified(images[idx], labels[idx], probs.argmax(1)[idx], names,
+    confidence=probs.max(1)[idx], index=idx)`.
     """
     imgs = _as_images(images)[:max_images]
     n = len(imgs)
@@ -607,7 +612,8 @@ def plot_misclassified(images: Any, true: Sequence[int] | np.ndarray, pred: Sequ
         return fig
     cols = min(n, 5 if n <= 25 else 8)
     rows = math.ceil(n / cols)
-    fig.set_size_inches(1.9 * cols, 2.1 * rows)
+    fig.set_size_inches(max(1.9 * cols, 5.0), 2.1 * rows + 0.25 * (index is not None or confidence is not None))
+    # (at least 5 inches: one image's figure was 190 pixels wide, its title over its labels, helper-154)
     cmap = data_cmap(imgs)
     for i in range(n):
         ax = fig.add_subplot(rows, cols, i + 1)
@@ -618,6 +624,10 @@ def plot_misclassified(images: Any, true: Sequence[int] | np.ndarray, pred: Sequ
                 transform=ax.transAxes, ha="left", va="bottom", gid="true")
         ax.text(1.0, 1.02, _class_name(class_names, int(pred[i])), color=PRED_COLOR, fontsize=8,
                 transform=ax.transAxes, ha="right", va="bottom", gid="pred")
+        said = [f"#{int(index[i])}" if index is not None else "", f"{float(confidence[i]):.0%}" if confidence is not None
+                else ""]  # helper-154: which test image, and how sure the mistake was
+        if any(said):
+            ax.set_xlabel("  ".join(filter(None, said)), fontsize=7)
     fig.suptitle(f"Misclassified: true ({TRUE_COLOR}, left) vs predicted ({PRED_COLOR}, right)", fontsize=10)
     return fig
 

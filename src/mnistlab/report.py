@@ -337,8 +337,10 @@ def _prediction_figures(store: RunStore, section: VariantSection,
                              for t, p, c in plots.most_confused_pairs(cm, 3)))
     wrong = misclassified(probs, true)  # the most confident mistakes first
     figures = (("confusion matrix", plots.plot_confusion_matrix(cm, ds.info.class_names)),
-               ("misclassified test images (true blue, predicted red)",
-                plots.plot_misclassified(images[wrong], true[wrong], pred[wrong], ds.info.class_names, 25)))
+               ("misclassified test images (true blue, predicted red; under each: its test index and the predicted "
+                "class's probability)",
+                plots.plot_misclassified(images[wrong], true[wrong], pred[wrong], ds.info.class_names, 25,
+                                         confidence=probs.max(1)[wrong], index=wrong)))
     members = [first] if isinstance(source, RunRecord) else source[0]
     for caption, fig in figures:  # whose, on how many images, how sized: a figure copied out of the page says it
         views.subtitle(fig, f"{who}: {len(true):,} test images, accuracy {float((pred == true).mean()):.2%}")

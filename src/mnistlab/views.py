@@ -518,11 +518,13 @@ def _prediction_figure(kind: str, who: str, ds: Dataset, test_images: np.ndarray
     pred = probs.argmax(1)
     if kind == "misclassified":
         wrong = misclassified(probs, true)  # the most confident mistakes first
-        fig = plot_misclassified(test_images[wrong], true[wrong], pred[wrong], names, max_images)
+        fig = plot_misclassified(test_images[wrong], true[wrong], pred[wrong], names, max_images,
+                                 confidence=probs.max(1)[wrong], index=wrong)
         shown = min(max_images, len(wrong))  # helper-129: 25 images, of how many, in what order
         said = (f"the {shown} most confident of its {len(wrong)} errors" if shown < len(wrong) else
                 f"its {len(wrong)} error{'s' * (len(wrong) != 1)}, the most confident first") if len(wrong) else ""
-        subtitle(fig, f"{said}{' in ' if said else 'none in '}{len(true):,} test images")
+        under = "; under each: its test index and the predicted class's probability" if len(wrong) else ""
+        subtitle(fig, f"{said}{' in ' if said else 'none in '}{len(true):,} test images{under}")
         return fig
     cm = confusion_matrix(true, pred, len(names))
     fig = plot_confusion_matrix(cm, names) if kind == "confusion" else plot_per_class_accuracy(cm, names)
