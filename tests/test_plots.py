@@ -330,6 +330,11 @@ def test_variants_of_one_size_are_spread_apart_and_names_on_the_right_stay_insid
     page = [c.lines[0].get_transform().transform((55_098, 0.9))[0] for c in ax.containers]
     assert max(page) - min(page) == pytest.approx(plots.DODGE_SPAN * fig.dpi / 72)
     assert [t.get_text() for t in ax.texts] == ["60 variants"] and ax.texts[0].get_window_extent().y1 <= ax.bbox.y1
+    (key,) = fig.legends  # helper-154: counted, not named, and ten colours for 12: a key names each, the 11th
+    assert [t.get_text() for t in key.get_texts()] == [f"lr={i}" for i in range(60)]  # another marker than the 1st
+    markers = [c.lines[0].get_marker() for c in ax.containers]
+    assert len(set(zip(markers, [mcolors.to_hex(c.lines[0].get_color()) for c in ax.containers]))) == 60
+    assert plots.plot_accuracy_vs_params(many[:3]).legends == []  # named by their points: no key
     # helper-146: two names near each other (cnn-tanh, cnn-x2 at 1.0 and 1.05 s) printed over each other
     rows = [dict(ROWS[0], train_seconds=0.1), dict(variant="cnn-tanh", test_acc_mean=0.925, test_acc_std=0.01, n=3,
                                                    train_seconds=1.02),

@@ -474,7 +474,8 @@ def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, tit
     for i, (r, x, shift) in enumerate(zip(rows, xs, shifts)):
         at = mtransforms.offset_copy(ax.transData, fig=fig, x=shift, units="points")
         acc = float(r["acc"])
-        ax.errorbar(x, acc, yerr=stds[i], fmt="o", color=f"C{i % 10}", capsize=3, label=str(r["variant"]), transform=at)
+        ax.errorbar(x, acc, yerr=stds[i], fmt=POINT_MARKERS[i // 10 % len(POINT_MARKERS)], color=f"C{i % 10}",
+                    capsize=3, label=str(r["variant"]), transform=at)  # (ten colours: the 11th another marker)
         ax.update_datalim([(x, acc - stds[i]), (x, acc + stds[i])])  # (a shifted artist does not scale the axes)
         _name_point(ax, i, x, rows, groups[x], shift, stds, placed, where, yspan)
         _committee_point(ax, r, x, f"C{i % 10}", at, where)
@@ -486,6 +487,10 @@ def _scatter_rows(rows: Sequence[Mapping[str, Any]], xkey: str, xlabel: str, tit
     ax.set(title=title, xlabel=xlabel, ylabel="test accuracy")
     _left_out(ax, given, rows, f"no {xlabel.split(' (')[0]}: a committee across variants has none of its own")
     ax.grid(alpha=0.3)
+    if max(map(len, groups.values())) > MAX_STACKED:  # counted ("12 variants"), not named by their points: a key
+        cols = 3 if max(len(str(r["variant"])) for r in rows) < 24 else 2  # below (helper-154: a grid of one size
+        fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", fontsize=7, ncols=cols)  # had none)
+        fig.set_figheight(4.5 + 0.16 * math.ceil(len(rows) / cols))
     return fig
 
 
@@ -519,7 +524,8 @@ def _name_point(ax: Any, i: int, x: float, rows: Sequence[Mapping[str, Any]], gr
 DODGE_POINTS = 7.0  # how far apart on the page points of one x value are drawn (1/72 inch each) ...
 DODGE_SPAN = 28.0  # ... all of them within this (many are drawn closer)
 STACKED_POINTS = 9.0  # the line height of their names, stacked above them
-MAX_STACKED = 4  # more of one value than this are counted ("12 variants"), not named
+MAX_STACKED = 4  # more of one value than this are counted ("12 variants"), not named: the legend names them
+POINT_MARKERS = "osD^v<>p"  # a variant's point: its colour (of ten) and, past ten variants, another marker
 
 
 def _crowded(placed: Sequence[tuple[float, float, bool]], x: float, acc: float, to_right: bool,
