@@ -38,6 +38,31 @@ def test_train_prints_summary_epochs_and_metrics(data_dir, tmp_path, capsys):
         "dense.weight": (128, 784), "dense.bias": (128,), "dense_1.weight": (10, 128), "dense_1.bias": (10,)}
 
 
+def test_train_rebuilds_a_database_damaged_while_it_trained(data_dir, tmp_path, capsys, monkeypatch):
+    """helper-156: runs.sqlite overwritten by a truncated copy while `train` ran: it said "recorded
+    as run ..." into a database no command could read. It rebuilds it from the run folders (the
+    damaged file kept aside) and says so; every run, its own too, is listed after."""
+    from mnistlab.run import Recorder
+
+    store = tmp_path / "s"
+    assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--store", str(store)]) == 0
+    first = RunStore(store).runs()[0].run_id
+    finish = Recorder.finish
+
+    def damaged_first(self, result):  # the user's `head -c 5000 other.sqlite > runs.sqlite` as training ended
+        if not list(store.glob("runs.sqlite.damaged-*")):  # (once)
+            (store / "runs.sqlite").write_bytes(b"SQLite format 3\x00" + b"\x01" * 4000)
+        return finish(self, result)
+
+    monkeypatch.setattr(Recorder, "finish", damaged_first)
+    assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--store", str(store)]) == 0
+    err = capsys.readouterr().err
+    assert f"warning: {store / 'runs.sqlite'} was damaged while the run trained: rebuilt from the run folders" in err
+    assert len(list(store.glob("runs.sqlite.damaged-*[0-9]"))) == 1
+    runs = RunStore(store).runs()
+    assert len(runs) == 2 and runs[0].run_id == first and {r.status for r in runs} == {"finished"}
+
+
 def test_train_from_config_file_with_flag_overrides_and_resume(data_dir, tmp_path, capsys):
     cfg = tmp_path / "run.toml"
     cfg.write_text('dataset = "mnist"\nmodel = "seed000-dense"\n[data]\nsubset = 300\n[train]\nepochs = 1\n'

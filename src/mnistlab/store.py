@@ -269,6 +269,22 @@ def store_part(path: str | os.PathLike) -> str | None:
     return None
 
 
+def _records_holding(folder: Path) -> Path | None:
+    """The run store above ``folder`` (not ``folder`` itself) in whose records (``runs/``,
+    ``checkpoints/``, ``sweeps/``) it lies, or None."""
+    from mnistlab.live import PLAN_DIR  # late: both modules build on this one
+
+    try:
+        here = folder.expanduser().resolve()
+    except (OSError, RuntimeError):
+        return None
+    for outer in here.parents:
+        if (outer / DB_FILE).is_file():
+            if here.relative_to(outer).parts[0] in ("runs", CHECKPOINT_DIR, PLAN_DIR):
+                return outer
+    return None
+
+
 _RUN_ID = "[0-9a-f]{10}"  # a run id (new_run_id), and so the name of its folder under runs/
 
 
@@ -334,9 +350,9 @@ class RunStore:
         if not create and not self.db_path.is_file():
             raise NotRecorded(f"no run store at {self.root} (runs are recorded by `mnistlab run`, `train` and "
                              "`search`; --store or MNISTLAB_STORE point elsewhere)")
-        if not (self.root / DB_FILE).exists() and (part := store_part(self.root / DB_FILE)):  # helper-156: --store s1/runs
-            raise StoreError(f"{self.root}: a new run store here would be inside the records of the one at "  # made one
-                             f"{Path(part).parent.parent}: give that store's folder, or one outside it")  # in s1's
+        if not (self.root / DB_FILE).exists() and (outer := _records_holding(self.root)):  # helper-156: --store
+            raise StoreError(f"{self.root}: a new run store here would be inside the records of the one at "  # s1/runs
+                             f"{outer}: give that store's folder, or one outside it")  # made one in s1's
         # A reading command on a store it cannot write (a read-only disk or mount, another user's
         # files) opens it read-only: listing and comparing work; a write says the store is read-only.
         self.read_only = not create and not (os.access(self.root, os.W_OK) and os.access(self.db_path, os.W_OK))
@@ -395,6 +411,19 @@ class RunStore:
                           f"{getattr(done.kept_aside, 'name', '?')}, rebuilt from the run folders (as `mnistlab "
                           "reindex` does), and the sweep goes on", ReportWarning, stacklevel=user_level())
             return cls(root)
+
+    def rebuilt_if_lost(self) -> str | None:
+        """After a write: where this store's database was damaged or lost meanwhile (overwritten
+        by a truncated copy, deleted), rebuild it from the run folders (:meth:`reindex`, the damaged
+        file kept aside) and say so, one line; None when it reads whole. helper-156: `train` said
+        "recorded" into a database no command could read any more."""
+        state = database_state(self.root / DB_FILE, write=False)
+        if state == "ok":
+            return None
+        done = type(self).reindex(self.root)
+        aside = f", the damaged file kept aside as {done.kept_aside.name}" if done.kept_aside else ""
+        return (f"{self.root / DB_FILE} was {'lost' if state == 'missing' else 'damaged'} while the run trained: "
+                f"rebuilt from the run folders (as `mnistlab reindex` does){aside}")
 
     def _open(self) -> None:
         if self.read_only:
