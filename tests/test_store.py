@@ -584,9 +584,12 @@ def test_a_store_that_cannot_be_written_is_read_read_only(tmp_path: Path, monkey
             _add(ro, "w", acc=0.8)
         assert main(["runs", "--store", str(root)]) == 0 and main(["compare", "exp", "--store", str(root)]) == 0
         assert "v" in capsys.readouterr().out
-    finally:
+        said = ro._unwritable("unable to open database file")  # what SQLite says of a write there (helper-156:
+        assert said.endswith("(the store's folder or runs.sqlite cannot be written here: a read-only disk or folder?)")
+    finally:  # no word of why)
         for p in [root, *root.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)
+    assert RunStore(root)._unwritable("unable to open database file") == "unable to open database file"  # writable
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc (Linux)")

@@ -556,9 +556,17 @@ class RunStore:
                        f"{self.root}` rebuilds it from the run folders (keeping this file aside), or use another --store")
             elif "disk i/o error" in msg.lower() or "disk is full" in msg.lower():  # SQLite's words for a full disk
                 msg += " (is the disk full? free some space on it and try again)"
-            raise StoreError(f"{self.db_path}: cannot {what}: {msg}") from None
+            raise StoreError(f"{self.db_path}: cannot {what}: {self._unwritable(msg)}") from None
         except sqlite3.Error as exc:
-            raise StoreError(f"{self.db_path}: cannot {what}: {exc}") from None
+            raise StoreError(f"{self.db_path}: cannot {what}: {self._unwritable(str(exc))}") from None
+
+    def _unwritable(self, msg: str) -> str:
+        """SQLite's ``msg``, with why where the store cannot be written here (helper-156: "unable to
+        open database file" of a read-only mount said nothing of it)."""
+        if any(w in msg for w in ("unable to open", "readonly", "read-only")) and not (
+                os.access(self.root, os.W_OK) and (not self.db_path.exists() or os.access(self.db_path, os.W_OK))):
+            return f"{msg} (the store's folder or runs.sqlite cannot be written here: a read-only disk or folder?)"
+        return msg
 
     # -- writing -----------------------------------------------------------------------------
     def start_run(self, *, experiment: str, variant: str, seed: int, member: int, config: dict[str, Any],
@@ -1640,7 +1648,8 @@ def database_state(db: Path, *, write: bool = True) -> str:
             raise StoreError(f"{db}: cannot open it to check it ({exc}): the store cannot be written here (a "
                              "read-only disk, folder or file?); rebuild it where it can be") from None
         if any(w in str(exc) for w in ("unable to open", "disk I/O")):
-            raise StoreError(f"{db}: cannot open it to check it ({exc})") from None
+            ro = "" if os.access(db.parent, os.W_OK) else ": its folder cannot be written here (a read-only disk or folder?)"
+            raise StoreError(f"{db}: cannot open it to check it ({exc}){ro}") from None
         return "damaged"  # e.g. "no such table: schema_version": another program's database
     except sqlite3.DatabaseError:
         return "damaged"
