@@ -589,6 +589,7 @@ def test_a_store_that_cannot_be_written_is_read_read_only(tmp_path: Path, monkey
     finally:  # no word of why)
         for p in [root, *root.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)
+    monkeypatch.undo()
     assert RunStore(root)._unwritable("unable to open database file") == "unable to open database file"  # writable
 
 
