@@ -58,6 +58,20 @@ def test_same_seed_same_metrics_other_seed_differs(data_dir):
     assert "val_loss" not in a.history[0]  # no validation data: no val_ keys, as in Keras
 
 
+def test_training_leaves_the_global_random_state_as_it_found_it(data_dir):
+    """helper-157: train(seed=5) left torch's global generator at seed 5, so a user's own draws after
+    training followed the run's seed; Keras's fit leaves them be. The run's own draws (dropout)
+    still come from its seed: two runs of one seed agree whatever the user drew before."""
+    torch.manual_seed(123)
+    a = run_config(cfg(model="seed004-dropout"), data_dir=data_dir, progress="none")
+    after = torch.rand(3)
+    torch.manual_seed(123)
+    assert torch.equal(after, torch.rand(3))
+    torch.manual_seed(7)
+    b = run_config(cfg(model="seed004-dropout"), data_dir=data_dir, progress="none")
+    assert numbers(a.history) == numbers(b.history)
+
+
 # conv + dropout through autograd, and dense + dropout through the dense fast path: the global RNG
 # (dropout), the augment RNG and the shuffle RNG all matter.
 @pytest.mark.parametrize("model", ["seed000-last", "seed004-dropout"])

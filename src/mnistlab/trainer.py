@@ -300,8 +300,21 @@ class Trainer:
         and ``seconds_before_resume`` (float) where Keras's are empty. Raises CheckpointError for an
         unreadable checkpoint, one of another config (``config_key``; naming the settings that changed
         when ``key_config``, :func:`~mnistlab.config.checkpoint_config`, is given), or one that has
-        trained past ``epochs``.
+        trained past ``epochs``. The global random generators (dropout's draws) are seeded inside and
+        left as they were found, as Keras's ``fit`` leaves them (helper-157: a user's own draws after
+        training followed the run's seed).
         """
+        device = self.plan.device
+        accelerated = device.type in ("cuda", "mps")  # (a CPU run's draws are the CPU generator's alone)
+        with torch.random.fork_rng(devices=[device.index or 0] if accelerated else [],
+                                   device_type=device.type if accelerated else "cuda"):
+            return self._fit(images, labels, epochs=epochs, val=val, checkpoint_dir=checkpoint_dir, resume=resume,
+                             config_key=config_key, checkpoint_every=checkpoint_every, key_config=key_config)
+
+    def _fit(self, images: torch.Tensor, labels: torch.Tensor, *, epochs: int,
+             val: tuple[torch.Tensor, torch.Tensor] | None, checkpoint_dir: str | os.PathLike | None,
+             resume: bool, config_key: str, checkpoint_every: float, key_config: str) -> FitOutcome:
+        """:meth:`fit`, inside its own random state."""
         outcome = FitOutcome(history=self.history)
         ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
         self._target_epochs = epochs
