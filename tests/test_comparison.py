@@ -506,6 +506,24 @@ def test_csv_and_json_rows_carry_what_the_notes_say(tmp_path: Path, data_dir: Pa
     assert "chosen_on_test" not in page and ">smoke<" not in page
 
 
+def test_compare_and_from_store_take_a_folder_and_compare_takes_run_ids(tmp_path: Path, data_dir: Path) -> None:
+    """helper-157: from Python, compare("store", name) and Run.from_store("store", id) failed deep
+    inside ("'str' object has no attribute ..."), and a list of ids read as a damaged store; both
+    take a folder, and compare a list of run ids as `mnistlab compare ID ID` does."""
+    from mnistlab import Run, compare
+    from mnistlab.errors import NotRecorded
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n')
+    result = run_experiment(p, RunStore(tmp_path / "s"), data_dir=data_dir, progress="none")
+    ids = [o.record.run_id for o in result.outcomes]
+    assert [r["variant"] for r in compare(str(tmp_path / "s"), result.experiment.name)] == ["a", "b"]
+    rows = compare(tmp_path / "s", ids[::-1])
+    assert [(r["variant"], r["run_ids"]) for r in rows] == [("b", [ids[1]]), ("a", [ids[0]])]
+    assert Run.from_store(str(tmp_path / "s"), ids[0]).run_id == ids[0]
+    with pytest.raises(NotRecorded, match="no run store at"):
+        compare(tmp_path / "nowhere", "exp")
+
+
 def test_a_markdown_table_keeps_the_key_to_its_best_marks(tmp_path: Path, data_dir: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     """New-user finding: pasted into a page, `best` and `~best` had no key (the table format has it),

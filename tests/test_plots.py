@@ -386,6 +386,10 @@ def test_misclassified_says_which_test_image_and_how_sure_and_one_image_is_reada
     fig = plots.plot_misclassified(fashion.test_images[[89, 43, 50]], [0, 0, 0], probs.argmax(1), None,
                                    confidence=probs.max(1), index=[89, 43, 50])
     assert [ax.get_xlabel() for ax in fig.axes] == ["#89  94%", "#43  60%", "#50  82%"]
+    with pytest.raises(PlotError, match="one of each per image, but got 23 images, 100 true, 100 pred"):  # helper-157:
+        plots.plot_misclassified(fashion.test_images[:23], fashion.test_labels[:100], fashion.test_labels[:100], None)
+    with pytest.raises(PlotError, match="3 images, 3 true, 3 pred, 2 confidence"):  # captioned by the first 23
+        plots.plot_misclassified(fashion.test_images[:3], [0, 0, 0], [1, 1, 1], None, confidence=[0.9, 0.8])
     one = plots.plot_misclassified(fashion.test_images[:1], [0], [1], fashion.info.class_names, max_images=1)
     assert one.get_figwidth() >= 5 and one.axes[0].get_xlabel() == ""  # (nothing given: nothing said)
 

@@ -451,9 +451,14 @@ def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
     return "; ".join(parts)
 
 
-def compare(store: RunStore, experiment: str, *, keys: Collection[tuple[str, str]] | None = None,
+def compare(store: RunStore | str | os.PathLike[str], experiment: str | Sequence[str], *,
+            keys: Collection[tuple[str, str]] | None = None,
             committees: Mapping[str, Sequence[str]] | None = None) -> list[dict[str, Any]]:
     """One row per variant: means over its finished runs (repeats and members), std and n.
+
+    ``store``: a :class:`~mnistlab.store.RunStore` or its folder. ``experiment``: its name, or a
+    list of run ids to compare those runs (:func:`compare_runs`, as ``mnistlab compare ID ID``).
+    StoreError, one line, for a folder with no store, an unknown experiment or run id.
 
     ``keys`` limits the rows to runs of those cells, (variant, cell key) pairs (the current
     experiment file's: :meth:`ExperimentRef.keys`); without,
@@ -465,6 +470,10 @@ def compare(store: RunStore, experiment: str, *, keys: Collection[tuple[str, str
     file's), else the order of the experiment's last planned sweep (its file's, :func:`~mnistlab.live.read_plan`),
     then where each other variant first ran (any of its runs, a smoke or failed one too).
     """
+    if not isinstance(store, RunStore):  # helper-157: a folder failed deep inside ("'str' object has no ...")
+        store = RunStore(store, create=False)
+    if not isinstance(experiment, str):  # run ids (a list: a StoreError "type 'list' is not supported" said
+        return compare_runs(store, [str(i) for i in experiment])  # the store was damaged)
     runs = store.runs(experiment=experiment)
     if not runs and experiment not in store.experiments():
         raise StoreError(f'no runs of experiment "{experiment}"{did_you_mean(experiment, store.experiments())}')

@@ -608,7 +608,13 @@ def plot_misclassified(images: Any, true: Sequence[int] | np.ndarray, pred: Sequ
     `plot_misclassified(images[idx], labels[idx], probs.argmax(1)[idx], names,
     confidence=probs.max(1)[idx], index=idx)`.
     """
-    imgs = _as_images(images)[:max_images]
+    imgs = _as_images(images)
+    given = {"images": len(imgs), "true": len(true), "pred": len(pred),
+             **({"confidence": len(confidence)} if confidence is not None else {}),
+             **({"index": len(index)} if index is not None else {})}
+    if len(set(given.values())) > 1:  # helper-157: 23 images beside 100 labels were captioned with the first 23
+        raise PlotError("plot_misclassified: one of each per image, but got " + ", ".join(f"{n} {k}" for k, n in given.items()))
+    imgs = imgs[:max_images]
     n = len(imgs)
     fig = Figure(figsize=(8, 2), layout="constrained")
     if n == 0:

@@ -1300,11 +1300,14 @@ class Run:
         return np.asarray(ds.test_images[:n]), np.asarray(ds.test_labels[:n])
 
     @classmethod
-    def from_store(cls, store: RunStore, run_id: str) -> Run:
-        """A recorded run (id or unique prefix) with its model rebuilt from the stored spec and weights.
+    def from_store(cls, store: RunStore | str | os.PathLike[str], run_id: str) -> Run:
+        """A recorded run (id or unique prefix) of ``store`` (a RunStore or its folder) with its model
+        rebuilt from the stored spec and weights.
 
         Raises StoreError for an unknown id and for a run that has no usable model (not finished).
         """
+        if not isinstance(store, RunStore):  # helper-157: "'str' object has no attribute 'get'"
+            store = RunStore(store, create=False)
         rec = store.get(run_id)
         if rec.status != "finished":
             why = f": {rec.message}" if rec.message else ""
@@ -1375,10 +1378,14 @@ class Run:
 
     def save(self, path: str | os.PathLike, fmt: str | None = None, *, data_dir: str | os.PathLike | None = None,
              verify: bool = True) -> Any:
-        """Write the model to ``path`` as Keras's ``model.save`` would, in the formats mnistlab exports:
-        ``.onnx``, ``.pt`` (TorchScript) or ``.safetensors`` (``fmt`` otherwise), verified on the test
-        set: :func:`mnistlab.export.export_model`, whose Verification it returns (None without
-        ``verify``). A ``.keras`` or ``.h5`` file raises OutputError: export ONNX to take it to Keras."""
+        """Write the model to ``path``, where Keras's ``model.save`` would, in the formats mnistlab
+        exports: ``.onnx``, ``.pt`` (TorchScript) or ``.safetensors`` (``fmt`` otherwise), verified on
+        the test set: :func:`mnistlab.export.export_model`, whose Verification it returns (None
+        without ``verify``; the check scores the whole test set, 5-15 s on a CPU). Unlike a Keras
+        file, the model takes float32 (N, 1, 28, 28) pixels / 255 (channels first) and returns
+        logits, not the softmax of its last layer (a committee's: the log of its mean probabilities):
+        softmax them for probabilities. A ``.keras`` or ``.h5`` file raises OutputError: export ONNX
+        to take it to Keras."""
         from mnistlab.export import export_model
 
         return export_model(self, path, fmt, data_dir=data_dir, verify=verify)
