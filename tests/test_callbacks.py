@@ -51,6 +51,23 @@ def test_modes():
     assert resolve_mode("min", "val_accuracy") == "min" and resolve_mode("max", "lr") == "max"
 
 
+def test_a_keras_style_callback_stops_training_through_self_model(data_dir):
+    """helper-157: Keras's `self.model.stop_training = True` in a callback of one's own was an
+    AttributeError; `mnistlab.Callback`'s `self.model` is the trainer, and the fit ends there."""
+    import mnistlab
+
+    class StopAfterFirst(mnistlab.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.seen_lr = self.model.lr
+            self.model.stop_training = True
+
+    stop = StopAfterFirst()
+    run = mnistlab.train(dataset="mnist", model="seed000-dense", subset=120, epochs=3, callbacks=[stop],
+                         data_dir=data_dir, progress="none")
+    assert len(run.history.epoch) == 1 and stop.seen_lr == pytest.approx(0.001)
+    assert isinstance(stop.model.model, torch.nn.Module)
+
+
 def test_auto_mode_on_the_learning_rate_is_refused_before_training(tmp_path):
     """helper-155: "lr" with mode "auto" was minimised unsaid; Keras 3 cannot tell its direction and
     raises at the first epoch's end. Refused when the file is read, naming the callback."""

@@ -22,6 +22,7 @@ from mnistlab._version import __version__
 # The public names, each loaded from its module on first use (PEP 562): `import mnistlab` and the
 # `mnistlab` command's help, listings and store commands do not wait for torch (seconds) to load.
 _HOMES = {
+    "Callback": "callbacks",
     "compare": "comparison",
     "RunConfig": "config", "parse_run_config": "config",
     "Dataset": "datasets", "list_datasets": "datasets", "load_dataset": "datasets", "validation_split": "datasets",
@@ -37,6 +38,7 @@ _HOMES = {
 }
 
 if TYPE_CHECKING:
+    from mnistlab.callbacks import Callback
     from mnistlab.comparison import compare
     from mnistlab.config import RunConfig, parse_run_config
     from mnistlab.datasets import Dataset, list_datasets, load_dataset, validation_split
@@ -96,7 +98,7 @@ __all__ = [
     "Dataset", "list_datasets", "load_dataset", "validation_split",
     "ModelSpec", "parse_model_spec", "load_model_spec", "save_model_spec",
     "build_model", "summarize", "format_summary", "resolve_model", "list_presets",
-    "RunConfig", "parse_run_config", "run_config", "train", "Run", "RunResult", "TrainingInterrupted",
+    "RunConfig", "parse_run_config", "run_config", "train", "Run", "RunResult", "TrainingInterrupted", "Callback",
     "load_trained", "Committee", "preprocess", "list_images",
     "load_experiment", "run_experiment", "SweepInterrupted", "compare", "RunStore", "RunRecord",
     "MnistlabError", "DataError", "SpecError", "StoreError",

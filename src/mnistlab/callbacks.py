@@ -100,6 +100,14 @@ class Callback:
             raise RuntimeError(f"{type(self).__name__} has no trainer: call set_trainer() (CallbackList does) first")
         return self._trainer
 
+    @property
+    def model(self) -> TrainerLike:
+        """Keras's ``self.model`` in a callback, here the trainer: ``self.model.stop_training = True``
+        ends the fit after this epoch (or batch) as in Keras; ``self.model.lr`` is the learning rate
+        (Keras's ``self.model.optimizer.learning_rate``), ``self.model.model`` the torch module
+        (helper-157: a Keras callback's ``self.model`` was an AttributeError)."""
+        return self.trainer
+
     def set_trainer(self, trainer: TrainerLike) -> None:
         self._trainer = trainer
 
