@@ -1021,6 +1021,13 @@ def test_history_reads_as_keras_history_history_by_metric(penalised_run, capsys)
     with pytest.raises(KeyError) as info:
         run.history["val_acc"]
     assert info.value.args[0].startswith("no metric 'val_acc' in this history (did you mean \"val_accuracy\"?); it has loss, ")
+    from mnistlab.run import History
+
+    with pytest.raises(KeyError) as info:  # helper-157: without validation it said 'did you mean "accuracy"'
+        History([{"epoch": 1, "loss": 0.5, "accuracy": 0.9, "lr": 0.001}])["val_accuracy"]
+    assert info.value.args[0] == ("no metric 'val_accuracy' in this history: the run had no validation data "
+                                  '(validation=0.1, a count, "test" or validation_data=(x, y) gives it); it has loss, '
+                                  "accuracy, lr")
     run.summary()
     out = capsys.readouterr().out
     assert "Total params: 25,450" in out and "Dense" in out and "Output Shape" in out

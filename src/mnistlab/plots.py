@@ -262,23 +262,34 @@ def _history_run(given: Any) -> tuple[str, list[Mapping[str, Any]], float | None
     return str(label), list(history), test_acc, str(val)
 
 
+def _history_runs(runs: Any) -> list[tuple[str, list[Mapping[str, Any]], float | None, str]]:
+    """:func:`plot_history`'s ``runs``, each as :func:`_history_run` gives it; one run or one history
+    given alone as a list of it (helper-157: "'Run' object is not iterable"; Keras's history.history
+    dict, or a run's History, a list of epochs)."""
+    given: list[Any] = list(runs) if isinstance(runs, (list, tuple)) else [runs]
+    if isinstance(runs, Mapping) or (given and all(isinstance(h, Mapping) for h in given)):
+        given = [("run", runs, None)]
+    return [_history_run(r) for r in given]
+
+
 LOG_LOSS_SPAN = 1000  # a loss this many times the median of all drawn puts the panel on a log scale (helper-129)
 
 
-def plot_history(runs: Sequence[HistoryRun]) -> Figure:
+def plot_history(runs: Sequence[HistoryRun] | Any) -> Figure:
     """Accuracy and loss per epoch: train solid, validation dashed, test accuracy as a horizontal
     line; and the learning rate (log scale) where a run's changed (a schedule, ReduceLROnPlateau).
 
     `runs` is a list of (label, history, test_accuracy or None), or of (label, history), or of
     trained runs (:class:`mnistlab.Run`: labelled by their model); each history is the per-epoch
     list of dicts a run records (epoch, loss, accuracy, val_loss, val_accuracy, lr), or Keras's
-    ``history.history`` dict of lists. A fourth item names the validation curves (``"val"``
+    ``history.history`` dict of lists; or one run or history given alone. A fourth item names the
+    validation curves (``"val"``
     unless given: ``"val (test set)"`` where the test set validated). Several runs overlay in the
     same panels, one colour each (seeds 002 and 003); a loss :data:`LOG_LOSS_SPAN` times the
     median of those drawn (a run that blew up) puts the loss panel on a log scale. PlotError, one
     line, for anything else.
     """
-    curves = [_history_run(r) for r in runs]
+    curves = _history_runs(runs)
     if not curves:
         raise PlotError("no runs to plot")
     changed = any(len(set(_series(history, "lr")[1])) > 1 for _, history, _, _ in curves)  # helper-154: a schedule

@@ -1161,6 +1161,9 @@ def _recorded_note(path: Path) -> dict[str, Any] | None:
 def _no_metric(key: str, keys: Sequence[str]) -> str:
     """The KeyError's words for a metric no history has, with Keras 2's name said in Keras 3's
     (:func:`~mnistlab.callbacks.logged_hint`: "acc" is far from "accuracy" in spelling)."""
+    if key.startswith("val_") and not any(k.startswith("val_") for k in keys) and key[4:] in keys:  # helper-157:
+        return (f"no metric {key!r} in this history: the run had no validation data (validation=0.1, a count, "  # "did
+                f'"test" or validation_data=(x, y) gives it); it has {", ".join(keys)}')  # you mean 'accuracy'"
     return f"no metric {key!r} in this history{logged_hint(key, keys)}; it has {', '.join(keys) or 'no epochs'}"
 
 
