@@ -244,6 +244,41 @@ def check_kind(kind: str) -> None:
                         f"kinds: {', '.join(FIGURE_KINDS)}")
 
 
+FEATURE_IMAGES = (0, 23, 28)  # feature-maps' test images by default: MNIST's 7, 5 and 0
+
+
+def feature_images(labels: np.ndarray) -> tuple[int, ...]:
+    """The test images feature-maps draws when none are asked for: :data:`FEATURE_IMAGES` where they
+    are of three classes (MNIST's 7, 5 and 0), else the first test image of each of the first three
+    classes met (helper-154: Fashion-MNIST's 0, 23 and 28 are three ankle boots)."""
+    labels = np.asarray(labels)
+    if len(labels) > max(FEATURE_IMAGES) and len({int(labels[i]) for i in FEATURE_IMAGES}) == len(FEATURE_IMAGES):
+        return FEATURE_IMAGES
+    first: dict[int, int] = {}
+    for i, label in enumerate(labels[:10_000].tolist()):
+        first.setdefault(int(label), i)
+        if len(first) == len(FEATURE_IMAGES):
+            break
+    return tuple(first.values()) or (0,)
+
+
+def _feature_rows(store: RunStore, record: RunRecord, ds: Dataset, images: Sequence[int]) -> list[str]:
+    """Each feature-maps row's label: which test image and its class, and what the run predicted
+    where it got it wrong ("test #23: Ankle boot, predicted Sandal"; helper-154: a wrong one was not
+    said), from the run's stored predictions of the test images it scored."""
+    try:
+        pred = store.load_predictions(record.run_id).argmax(1)
+    except (StoreError, OSError, ValueError):  # none stored (or unreadable): the classes alone
+        pred = np.zeros(0, dtype=int)
+    names = ds.info.class_names
+    rows = []
+    for i in map(int, images):
+        true = int(ds.test_labels[i])
+        wrong = f", predicted {names[int(pred[i])]}" if i < len(pred) and int(pred[i]) != true else ""
+        rows.append(f"test #{i}: {names[true]}{wrong}")
+    return rows
+
+
 MAX_FEATURE_IMAGES = 16  # test images a feature-maps figure takes (a row each)
 
 
@@ -319,7 +354,7 @@ class Drawing:
 
 # long: one branch a kind of figure, each a few lines; its choices read best in one place
 def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: str | Sequence[str] | None = None,
-         data_dir: str | os.PathLike | None = None, index: int = 0, images: Sequence[int] = (0, 23, 28),
+         data_dir: str | os.PathLike | None = None, index: int = 0, images: Sequence[int] | None = None,
          filter_index: int = 0, layers: int | None = 4, max_images: int = 25, rows: int = 5, cols: int = 5,
          split: str = "train", quick: bool = False) -> Drawing:
     """Draw figure `kind` (one of FIGURE_KINDS) for a run id, experiment name or file in `store`
@@ -368,7 +403,7 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
         fig = _data_figure(kind, ds, split, index, rows, cols)
         subtitle(fig, f"{dataset_label((records[0].config or {}).get('dataset', ds.info.name))}, {split} set")
         return Drawing(fig)  # which dataset: an experiment may train on several (helper-114)
-    if kind == "feature-maps":
+    if kind == "feature-maps" and images is not None:
         check_feature_images(images)
     record, averaged, drawn = _one_model(store, target, variant, kind, quick)
     if kind in ("misclassified", "confusion", "per-class"):
@@ -382,10 +417,10 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
         if kind == "filters":
             return Drawing(_named(plot_filters(model), record), drawn)
         ds = _dataset_of(record, data_dir)
+        images = feature_images(ds.test_labels) if images is None else images
         for i in images:
             _check_index(i, len(ds.test_images), "test")
-        # Each row says which test image it is and its class, as asked: "test #23: Trouser".
-        row_labels = [f"test #{int(i)}: {ds.info.class_names[int(ds.test_labels[int(i)])]}" for i in images]
+        row_labels = _feature_rows(store, record, ds, images)
         fig = plot_feature_maps(model, np.asarray(ds.test_images[list(images)]), filter_index, layers, labels=row_labels)
     except PlotError as exc:  # whose model (helper-146: "the model has no convolution ..." named none)
         if not str(exc).startswith("the model "):

@@ -34,7 +34,9 @@ def _parse_indices(text: str) -> list[int]:
 @data_dir_option("for images, labels and predictions")
 @click.option("--variant", "variants", multiple=True,
               help="Pick a variant of an experiment; repeat it to draw several (history, compare, params, time).")
-@click.option("--images", "images", default="0,23,28", show_default=True, help="feature-maps: test image indices.")
+@click.option("--images", "images", default=None,
+              help="feature-maps: test image indices [default: 0,23,28, MNIST's 7, 5 and 0; where two of them "
+                   "share a class, the first test images of three classes].")
 @click.option("--filter", "filter_index", type=int, default=0, show_default=True, help="feature-maps: filter index.")
 @click.option("--layers", type=IntRange(0, 64), default=4, show_default=True,
               help="feature-maps: how many conv/pool layers (0 = all).")
@@ -46,7 +48,7 @@ def _parse_indices(text: str) -> list[int]:
 @click.option("--quick", is_flag=True, help="With a .toml file: draw its --quick smoke runs instead.")
 def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | None, data_dir: Path | None,
              variants: tuple[str, ...],
-             images: str, filter_index: int, layers: int, index: int, split: str, max_images: int, dpi: int,
+             images: str | None, filter_index: int, layers: int, index: int, split: str, max_images: int, dpi: int,
              quick: bool) -> None:
     """Draw one figure KIND for a recorded run or experiment and save it.
 
@@ -67,7 +69,7 @@ def plot_cmd(kind: str, target: tuple[str, ...], output: str, store_path: str | 
     if len(target) > 1 and quick:
         raise OutputError("--quick draws an experiment file's smoke runs, not chosen run ids")
     out = check_output(output, FIGURE_FORMATS)
-    indices = _parse_indices(images)
+    indices = None if images is None else _parse_indices(images)
     try:
         drawing = views.draw(kind, open_store(store_path), target[0] if len(target) == 1 else target,
                              variant=variants, data_dir=data_dir,
