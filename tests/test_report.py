@@ -268,7 +268,13 @@ def test_report_says_how_its_runs_were_made(recorded, data_dir, tmp_path, capsys
     assert re.fullmatch(rf"{len(runs)} runs started \d{{4}}-\d\d-\d\d \d\d:\d\d UTC( to .*)?", lines[1]), lines[1]
     env = runs[0].env
     assert lines[2] == f"mnistlab {env['mnistlab']}; torch {env['torch']}; python {env['python']}; numpy {env['numpy']}"
-    assert lines[3].startswith(f"device {env['device']} {env['device_name']}; precision {env['precision']}")
+    assert lines[3].startswith(f"device {env['device']} {env['device_name']}; precision ")
+    held: dict[str, list[str]] = {}  # helper-154: which variant trained at which precision, where they differ
+    for r in runs:
+        if "precision" in r.env and r.variant not in held.setdefault(r.env["precision"], []):
+            held[r.env["precision"]].append(r.variant)
+    said = lines[3].split("; precision ")[1].split("; CPU threads")[0]
+    assert said == (next(iter(held)) if len(held) == 1 else "; ".join(f"{p} ({', '.join(v)})" for p, v in held.items()))
     cnn = [r for r in runs if r.run_id == ids["cnn0"]][0]
     assert f"runs {cnn.run_id} (seed {cnn.seed})," in _html.unescape(text)  # each variant names its runs
 

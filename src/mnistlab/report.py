@@ -200,8 +200,16 @@ def provenance(records: Sequence[RunRecord], experiment: str, given: str, file: 
         return ", ".join(v for v in seen if v) or "not recorded"
     lines.append(f"mnistlab {values('mnistlab')}; torch {values('torch')}; python {values('python')}; "
                  f"numpy {values('numpy')}")
-    lines.append(f"device {values('device', 'device_name')}; precision {values('precision')}; "
-                 f"CPU threads {values('threads')}")
+    def by_variant(key: str) -> str:  # helper-154: "precision float32, bf16" said not whose: a speed comparison
+        held: dict[str, list[str]] = {}  # across precisions read as one
+        for r in records:
+            if (v := (r.env or {}).get(key)) is not None and str(r.variant) not in held.setdefault(str(v), []):
+                held[str(v)].append(str(r.variant))
+        if len(held) < 2:
+            return next(iter(held), "not recorded")
+        return "; ".join(f"{v} ({', '.join(names[:4])}{' ...' * (len(names) > 4)})" for v, names in held.items())
+    lines.append(f"device {values('device', 'device_name')}; precision {by_variant('precision')}; "
+                 f"CPU threads {by_variant('threads')}")
     return lines
 
 
