@@ -685,7 +685,7 @@ def test_compare_after_only_quick_runs_says_what_exists(tmp_path: Path, data_dir
     assert "train alike" not in out  # a and b differ in lr: their smoke runs do too
     assert main(["run", str(exp), "--quick", "--data-dir", str(data_dir), "--format", "csv"]) == 0
     out, err = capsys.readouterr()
-    assert "--quick: a smoke test" in err and "smoke" not in out  # the notice stays out of the CSV
+    assert "--quick: a smoke test" in err and "smoke test" not in out  # the notice stays out of the CSV (its smoke column: true)
     for argv in (["compare", str(exp)], ["plot", "compare", str(exp), "-o", str(tmp_path / "c.png")],
                  ["plot", "history", str(exp), "-o", str(tmp_path / "h.png")],
                  ["report", str(exp), "-o", str(tmp_path / "r.html")],
