@@ -33,6 +33,17 @@ def _add(store: RunStore, variant: str = "v", status: str = "finished", acc: flo
     return rid
 
 
+def test_a_run_record_shows_as_one_line(tmp_path: Path) -> None:
+    """helper-157: in a notebook, store.runs() showed each run's whole config, history and
+    environment (3,301 characters a run)."""
+    store = RunStore(tmp_path / "s")
+    rid = _add(store, "v", acc=0.9)
+    running = _add(store, "w", status="running")
+    assert repr(store.get(rid)) == (f"RunRecord(run_id='{rid}', experiment='exp', variant='v', seed=0, "
+                                    "status='finished', epochs=1, test_accuracy=0.9000)")
+    assert repr(store.get(running)).endswith("status='running', epochs=0)")
+
+
 def test_wal_mode_and_schema_version(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "s")
     assert store.schema_version == SCHEMA_VERSION

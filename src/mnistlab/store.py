@@ -100,6 +100,16 @@ class RunRecord:
     pid: int = 0
     host: str = ""
 
+    def __repr__(self) -> str:
+        """One line a notebook shows (helper-157: the whole config, history and environment made
+        `store.runs()` a wall of 3,000 characters a run): its id, where it belongs, how it ended;
+        the fields themselves hold the rest."""
+        acc = (self.metrics or {}).get("test_accuracy")
+        score = f", test_accuracy={acc:.4f}" if isinstance(acc, (int, float)) else ""
+        member = f", member={self.member}" if self.member else ""
+        return (f"RunRecord(run_id={self.run_id!r}, experiment={self.experiment!r}, variant={self.variant!r}, "
+                f"seed={self.seed}{member}, status={self.status!r}, epochs={len(self.history or [])}{score})")
+
 
 @dataclass
 class CommitteeRecord:
