@@ -985,6 +985,10 @@ def test_evaluate_takes_kerass_keywords_one_image_and_refuses_none(penalised_run
         penalised_run.evaluate(x[0], y[:2])
     with pytest.raises(SpecError, match="^evaluate: no images to evaluate on$"):
         penalised_run.evaluate(x[:0], y[:0])
+    with pytest.raises(SpecError, match=r"^evaluate: the model takes 28x28 images, got 27x27"):  # helper-157: said
+        penalised_run.evaluate(np.zeros((2, 27, 27), np.uint8), y[:2])  # "predict:", of a call of evaluate
+    with pytest.raises(SpecError, match=r"^predict: the images hold NaN or infinite pixels$"):  # no "or pass
+        penalised_run.predict(np.full((2, 28, 28), np.nan, np.float32))  # preprocess=True": no size makes NaN do
     # helper-117: Keras's positional batch_size and verbose, sparse labels as a column (N, 1), predict's
     # verbose; a batch of -1 returned no rows (and evaluate then said "no images"), 2.5 a raw TypeError
     whole = penalised_run.evaluate(x, y)

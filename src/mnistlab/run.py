@@ -1358,7 +1358,8 @@ class Run:
                                  dataset=self.dataset if known else None, check_inverted=known or bool(border),
                                  trained_border=border)
         except (ValueError, TypeError) as exc:  # check_pixels / numpy on something that is not images
-            hint = "; or pass preprocess=True for images of any size or colour" if preprocess is None else ""
+            hint = ("; or pass preprocess=True for images of any size or colour" if preprocess is None
+                    and "NaN" not in str(exc) else "")  # (helper-157: no size or colour makes NaN pixels usable)
             raise SpecError(f"predict: {exc}{hint}") from None
 
     def evaluate(self, x: Any, y: Any, batch_size: int | None = None, verbose: Any = "auto", *,
@@ -1375,7 +1376,7 @@ class Run:
         the classes, raise SpecError.
         """
         del verbose  # Keras's progress bar: evaluate prints nothing
-        probs = self.predict(x, preprocess, batch_size=pass_size(batch_size, "evaluate"))
+        probs = _evaluated(self.predict, x, preprocess, batch_size)
         smoothing = float((self.result.config.get("train") or {}).get("label_smoothing") or 0.0)
         return evaluation(probs, y, self.result.model, label_smoothing=smoothing, return_dict=return_dict)
 
@@ -1784,7 +1785,7 @@ class Committee:
         one model's weights, and no label smoothing), the accuracy as its recorded
         ``test_accuracy`` counts it on the test images."""
         del verbose  # Keras's progress bar: evaluate prints nothing
-        probs = self.predict(x, preprocess, batch_size=pass_size(batch_size, "evaluate"))
+        probs = _evaluated(self.predict, x, preprocess, batch_size)
         return evaluation(probs, y, None, return_dict=return_dict)
 
     save = Run.save  # the averaged model, written and verified as a Run's: export_model takes both
@@ -1796,6 +1797,16 @@ class Committee:
         if acc != "n/a" and (part := scored_part(self.dataset, self.members[0].metrics)) is not None:  # as a Run says it
             acc += f" on {part[0]:,} of {part[1]:,} test images"
         return f"Committee({len(self.members)} members, {self.dataset}, test_accuracy={acc})"
+
+
+def _evaluated(predict: Callable[..., np.ndarray], x: Any, preprocess: bool | None, batch_size: int | None) -> np.ndarray:
+    """``predict(x, ...)`` for ``evaluate``, its errors in evaluate's name (helper-157: "predict: ...")."""
+    try:
+        return predict(x, preprocess, batch_size=pass_size(batch_size, "evaluate"))
+    except SpecError as exc:
+        if not str(exc).startswith("predict: "):
+            raise
+        raise SpecError("evaluate: " + str(exc).removeprefix("predict: ")) from None
 
 
 def check_trained(model: Any, caller: str) -> None:
