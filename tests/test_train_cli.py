@@ -56,8 +56,9 @@ def test_train_rebuilds_a_database_damaged_while_it_trained(data_dir, tmp_path, 
 
     monkeypatch.setattr(Recorder, "finish", damaged_first)
     assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--store", str(store)]) == 0
-    err = capsys.readouterr().err
+    out, err = capsys.readouterr()
     assert f"warning: {store / 'runs.sqlite'} was damaged while the run trained: rebuilt from the run folders" in err
+    assert "recorded as run" in out and "not recorded" not in out + err  # recorded in the rebuilt one (review)
     assert len(list(store.glob("runs.sqlite.damaged-*[0-9]"))) == 1
     runs = RunStore(store).runs()
     assert len(runs) == 2 and runs[0].run_id == first and {r.status for r in runs} == {"finished"}

@@ -40,8 +40,8 @@ from mnistlab.config import (RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapE
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
-from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ResourceError, SpecError, SpecWarning,
-                             StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, in_python_words,
+from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ReportWarning, ResourceError, SpecError,
+                             SpecWarning, StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, in_python_words,
                              show, together, type_name, user_level)
 from mnistlab.data.borders import border_range
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs, probs_loss
@@ -1056,7 +1056,23 @@ class Recorder:
     def finish(self, result: RunResult) -> str | None:
         """Record the result; returns why it could not be (the run row deleted meanwhile...) or None.
         Ctrl-C and SIGTERM are held back while it is written (:func:`~mnistlab.files.stop_signals_held`):
-        a result that is whole is recorded whole, then the stop goes on (KeyboardInterrupt raised here)."""
+        a result that is whole is recorded whole, then the stop goes on (KeyboardInterrupt raised here).
+        Where the store's database was damaged or lost while the run trained (overwritten by a
+        truncated copy, deleted), it is rebuilt from the run folders with a ReportWarning and the
+        result recorded in it (helper-156: `train` said "recorded" into a database no command read)."""
+        if (problem := self._finish(result)) is None:
+            return None
+        try:
+            rebuilt = self.store.rebuilt_if_lost()
+        except MnistlabError:  # locked, unreadable, of a newer mnistlab: the first problem says enough
+            return problem
+        if rebuilt is None:
+            return problem
+        warnings.warn(rebuilt, ReportWarning, stacklevel=user_level())
+        return self._finish(result)
+
+    def _finish(self, result: RunResult) -> str | None:
+        """:meth:`finish`'s one try."""
         with stop_signals_held():
             try:
                 self.store.finish_run(self.run_id, status=result.status, history=result.history, metrics=result.metrics,

@@ -423,11 +423,11 @@ class RunStore:
             return cls(root)
 
     def rebuilt_if_lost(self) -> str | None:
-        """After a write: where this store's database was damaged or lost meanwhile (overwritten
-        by a truncated copy, deleted), rebuild it from the run folders (:meth:`reindex`, the damaged
-        file kept aside) and say so, one line; None when it reads whole. helper-156: `train` said
-        "recorded" into a database no command could read any more."""
-        state = database_state(self.root / DB_FILE, write=False)
+        """After a write failed: where this store's database was damaged or lost meanwhile
+        (overwritten by a truncated copy, deleted), rebuild it from the run folders (:meth:`reindex`,
+        the damaged file kept aside) and say so, one line; None when it reads whole. StoreError
+        where it cannot be judged (locked, of a newer mnistlab)."""
+        state = database_state(self.root / DB_FILE)  # (as reindex judges it: a crash's journal is no damage)
         if state == "ok":
             return None
         done = type(self).reindex(self.root)
@@ -566,7 +566,8 @@ class RunStore:
                        f"{self.root}` rebuilds it from the run folders (keeping this file aside), or use another --store")
             elif "disk i/o error" in msg.lower() or "disk is full" in msg.lower():  # SQLite's words for a full disk
                 msg += " (is the disk full? free some space on it and try again)"
-            raise StoreError(f"{self.db_path}: cannot {what}: {self._unwritable(msg)}") from None
+            raise StoreError(f"{self.db_path}: cannot {what}: {msg if self.read_only else self._unwritable(msg)}"
+                             ) from None  # (read-only, opened so: said above already)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.db_path}: cannot {what}: {self._unwritable(str(exc))}") from None
 

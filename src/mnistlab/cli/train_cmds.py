@@ -244,7 +244,7 @@ def _report(result: RunResult, cfg: RunConfig, save_weights: Path | None, record
     from mnistlab.store import epochs_trained
 
     save_error: MnistlabError | None = None
-    problem = rebuilt = None
+    problem: str | None = None
     stopped = False
     try:
         with files.stop_signals_held():
@@ -256,8 +256,6 @@ def _report(result: RunResult, cfg: RunConfig, save_weights: Path | None, record
             if recorder is not None:
                 problem = recorder.finish(result)
                 mark_checkpoint_recorded(checkpoint_dir, recorder.run_id, cfg, result)  # so --resume finds it done
-                if (rebuilt := recorder.store.rebuilt_if_lost()) and problem:  # (helper-156) the database damaged
-                    problem = recorder.finish(result)  # as the run ended: recorded in the one rebuilt from the folders
     except KeyboardInterrupt:
         stopped = True
     try:
@@ -266,8 +264,6 @@ def _report(result: RunResult, cfg: RunConfig, save_weights: Path | None, record
             if save_weights is not None and save_error is None:
                 click.echo(f"weights saved to {save_weights}" + ("" if result.status == "finished" else
                            f" (the weights at the stop: {result.status} after {epochs_trained(result)})"))
-            if rebuilt:
-                click.echo(f"warning: {rebuilt}", err=True)
             if recorder is not None:
                 click.echo(f"warning: the run was not recorded: {problem}" if problem else
                            f"recorded as run {recorder.run_id} in {recorder.store.root} (mnistlab show {recorder.run_id})",
