@@ -67,6 +67,12 @@ def test_a_keras_style_callback_stops_training_through_self_model(data_dir):
     assert len(run.history.epoch) == 1 and stop.seen_lr == pytest.approx(0.001)
     assert isinstance(stop.model.model, torch.nn.Module)
 
+    class Holder(mnistlab.Callback):  # one that sets self.model itself keeps it (review: no setter failed it)
+        def __init__(self):
+            self.model = "mine"
+
+    assert Holder().model == "mine"
+
 
 def test_auto_mode_on_the_learning_rate_is_refused_before_training(tmp_path):
     """helper-155: "lr" with mode "auto" was minimised unsaid; Keras 3 cannot tell its direction and

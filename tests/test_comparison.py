@@ -517,6 +517,7 @@ def test_compare_and_from_store_take_a_folder_and_compare_takes_run_ids(tmp_path
     result = run_experiment(p, RunStore(tmp_path / "s"), data_dir=data_dir, progress="none")
     ids = [o.record.run_id for o in result.outcomes]
     assert [r["variant"] for r in compare(str(tmp_path / "s"), result.experiment.name)] == ["a", "b"]
+    assert [r["variant"] for r in compare(tmp_path / "s", p)] == ["a", "b"]  # the file's path (review: a TypeError)
     rows = compare(tmp_path / "s", ids[::-1])
     assert [(r["variant"], r["run_ids"]) for r in rows] == [("b", [ids[1]]), ("a", [ids[0]])]
     assert Run.from_store(str(tmp_path / "s"), ids[0]).run_id == ids[0]

@@ -669,7 +669,10 @@ def test_plot_history_takes_runs_and_kerass_history_dict_and_refuses_the_rest_in
                           ([("k", run.history.history, run.test_accuracy)], ["k train", "k val", f"k test {test}"]),
                           ([("p", list(run.history))], ["p train", "p val"]),
                           (run, ["seed000-dense train", "seed000-dense val", f"seed000-dense test {test}"]),  # alone
-                          (run.history, ["run train", "run val"]), (run.history.history, ["run train", "run val"])):
+                          (run.history, ["run train", "run val"]), (run.history.history, ["run train", "run val"]),
+                          ([run.history.history, run.history.history], ["run 1 train", "run 1 val", "run 2 train",
+                                                                         "run 2 val"]),  # review: a traceback
+                          ((r for r in [run]), ["seed000-dense train", "seed000-dense val", f"seed000-dense test {test}"])):
         # (helper-157: one run, or its history, given alone: "'Run' object is not iterable", "got dict")
         fig = plots.plot_history(given)
         assert fig.axes[0].get_legend_handles_labels()[1] == labels

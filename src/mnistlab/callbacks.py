@@ -30,7 +30,9 @@ resumed run continues exactly where it stopped. :func:`make_callback` builds one
 
 Where mnistlab deliberately differs from Keras:
 
-- Callbacks see ``self.trainer`` (the model is ``self.trainer.model``), not ``self.model``.
+- Callbacks see ``self.trainer`` (the model is ``self.trainer.model``); ``self.model``, Keras's
+  name, is the same trainer (``self.model.stop_training = True`` ends the fit as in Keras; the
+  torch module is ``self.model.model``, the learning rate ``self.model.lr``).
 - Only the training hooks exist, plus ``on_test_begin``/``on_test_end`` around the validation pass
   of each epoch (not around the final test pass); ``on_batch_*`` are Keras's ``on_train_batch_*``. Batch logs hold the
   batch's own loss and size (Keras 3 passes the epoch's running averages instead).
@@ -41,7 +43,8 @@ Where mnistlab deliberately differs from Keras:
   ``_implements_train_batch_hooks``), so that a trainer whose callbacks all decline pays nothing
   per batch.
 - ``mode="auto"`` follows tf.keras 2's name rule (:func:`resolve_mode`); Keras 3 asks the metric.
-  For the values a run logs (:data:`EPOCH_LOG_KEYS`) the two agree: losses fall, accuracies rise.
+  For the values a run logs (:data:`EPOCH_LOG_KEYS`) the two agree: losses fall, accuracies rise,
+  and ``lr`` has no direction (refused, as Keras 3 raises).
 - A config's callbacks may only watch what a run logs: :func:`check_monitor` and
   :func:`check_filepath` reject ``val_acc`` (Keras 2's name) or a typo before training, where Keras
   warns after the first epoch and then does nothing.
@@ -105,8 +108,13 @@ class Callback:
         """Keras's ``self.model`` in a callback, here the trainer: ``self.model.stop_training = True``
         ends the fit after this epoch (or batch) as in Keras; ``self.model.lr`` is the learning rate
         (Keras's ``self.model.optimizer.learning_rate``), ``self.model.model`` the torch module
-        (helper-157: a Keras callback's ``self.model`` was an AttributeError)."""
-        return self.trainer
+        (helper-157: a Keras callback's ``self.model`` was an AttributeError). A callback of one's own
+        that sets ``self.model`` itself keeps what it set."""
+        return self.__dict__.get("_own_model") or self.trainer
+
+    @model.setter
+    def model(self, value: Any) -> None:  # (review: `self.model = ...` in a subclass failed: no setter)
+        self.__dict__["_own_model"] = value
 
     def set_trainer(self, trainer: TrainerLike) -> None:
         self._trainer = trainer

@@ -451,13 +451,14 @@ def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
     return "; ".join(parts)
 
 
-def compare(store: RunStore | str | os.PathLike[str], experiment: str | Sequence[str], *,
+def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathLike[str] | Sequence[str], *,
             keys: Collection[tuple[str, str]] | None = None,
             committees: Mapping[str, Sequence[str]] | None = None) -> list[dict[str, Any]]:
     """One row per variant: means over its finished runs (repeats and members), std and n.
 
-    ``store``: a :class:`~mnistlab.store.RunStore` or its folder. ``experiment``: its name, or a
-    list of run ids to compare those runs (:func:`compare_runs`, as ``mnistlab compare ID ID``).
+    ``store``: a :class:`~mnistlab.store.RunStore` or its folder. ``experiment``: its name (or its
+    file's path), or a list of run ids to compare those runs (:func:`compare_runs`, as ``mnistlab
+    compare ID ID``).
     StoreError, one line, for a folder with no store, an unknown experiment or run id.
 
     ``keys`` limits the rows to runs of those cells, (variant, cell key) pairs (the current
@@ -471,7 +472,10 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | Sequence
     then where each other variant first ran (any of its runs, a smoke or failed one too).
     """
     if not isinstance(store, RunStore):  # helper-157: a folder failed deep inside ("'str' object has no ...")
-        store = RunStore(store, create=False)
+        with RunStore(store, create=False) as opened:
+            return compare(opened, experiment, keys=keys, committees=committees)
+    if isinstance(experiment, os.PathLike):  # an experiment file's path: its name (review: a TypeError)
+        experiment = resolve_experiment(store, os.fspath(experiment)).name
     if not isinstance(experiment, str):  # run ids (a list: a StoreError "type 'list' is not supported" said
         return compare_runs(store, [str(i) for i in experiment])  # the store was damaged)
     runs = store.runs(experiment=experiment)

@@ -439,12 +439,16 @@ def resume_or_start(cell: Cell, threads: int, data_dir: str | None, callbacks: S
     try:
         return run(_cell_config(cell, saved) if saved else fresh, True)
     except CheckpointError as exc:
-        warnings.warn(f"{exc}: it is deleted and the cell trains from its first epoch", SpecWarning, stacklevel=user_level())
         there = folder / CHECKPOINT_FILE
-        if there.is_dir() and not there.is_symlink():  # helper-156: a folder by that name failed the cell for ever
-            shutil.rmtree(there, ignore_errors=True)
-        else:
-            there.unlink(missing_ok=True)
+        try:
+            if there.is_dir() and not there.is_symlink():  # helper-156: a folder by that name failed the cell for ever
+                shutil.rmtree(there)
+            else:
+                there.unlink(missing_ok=True)
+            gone = "it is deleted"
+        except OSError as why:  # (review: the warning said "deleted" of what stayed)
+            gone = f"it cannot be deleted ({why.strerror or why}): remove it by hand"
+        warnings.warn(f"{exc}: {gone} and the cell trains from its first epoch", SpecWarning, stacklevel=user_level())
         return run(fresh, False)
 
 

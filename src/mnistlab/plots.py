@@ -24,7 +24,7 @@ import re
 import sys
 import threading
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, TypeGuard
@@ -266,10 +266,14 @@ def _history_runs(runs: Any) -> list[tuple[str, list[Mapping[str, Any]], float |
     """:func:`plot_history`'s ``runs``, each as :func:`_history_run` gives it; one run or one history
     given alone as a list of it (helper-157: "'Run' object is not iterable"; Keras's history.history
     dict, or a run's History, a list of epochs)."""
-    given: list[Any] = list(runs) if isinstance(runs, (list, tuple)) else [runs]
-    if isinstance(runs, Mapping) or (given and all(isinstance(h, Mapping) for h in given)):
-        given = [("run", runs, None)]
-    return [_history_run(r) for r in given]
+    if isinstance(runs, Mapping) or (hasattr(runs, "history") and hasattr(runs, "test_accuracy")):
+        return [_history_run(("run", runs, None) if isinstance(runs, Mapping) else runs)]
+    given: list[Any] = list(runs) if isinstance(runs, Iterable) and not isinstance(runs, str) else [runs]
+    if given and all(isinstance(h, Mapping) and not any(isinstance(v, (list, tuple)) for v in h.values())
+                     for h in given):  # epochs (scalars), not several Keras history.history dicts (review)
+        given = [("run", given, None)]
+    return [_history_run((f"run {i + 1}", r, None) if isinstance(r, Mapping) else r)  # several Keras history
+            for i, r in enumerate(given)]  # dicts: numbered
 
 
 LOG_LOSS_SPAN = 1000  # a loss this many times the median of all drawn puts the panel on a log scale (helper-129)
