@@ -331,7 +331,7 @@ def _prediction_figures(store: RunStore, section: VariantSection,
     else:
         probs, who = source[1], f"the committee of {len(source[0])} runs ({views.members_said(source[0])}; averaged outputs)"
     try:
-        images, true, probs, note = views.with_predictions(who, images, true, probs)
+        images, true, probs, kept, note = views.with_predictions(who, images, true, probs)
     except MnistlabError as exc:
         _trouble(section.notes, f"no confusion matrix or misclassified images: {exc}")
         return False
@@ -348,7 +348,7 @@ def _prediction_figures(store: RunStore, section: VariantSection,
                ("misclassified test images (true blue, predicted red; under each: its test index and the predicted "
                 "class's probability)",
                 plots.plot_misclassified(images[wrong], true[wrong], pred[wrong], ds.info.class_names, 25,
-                                         confidence=probs.max(1)[wrong], index=wrong)))
+                                         confidence=probs.max(1)[wrong], index=kept[wrong])))
     members = [first] if isinstance(source, RunRecord) else source[0]
     for caption, fig in figures:  # whose, on how many images, how sized: a figure copied out of the page says it
         views.subtitle(fig, f"{who}: {len(true):,} test images, accuracy {float((pred == true).mean()):.2%}")

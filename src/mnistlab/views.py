@@ -131,9 +131,10 @@ def run_predictions(store: RunStore, record: RunRecord, data_dir: str | os.PathL
 
 
 def with_predictions(who: str, images: np.ndarray, true: np.ndarray, probs: np.ndarray
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, str | None]:
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, str | None]:
     """The test images (N, H, W), labels (N,) and softmax outputs (N, classes) of those images that
-    have a prediction, and a note saying how many were left out (None: none). A row of outputs
+    have a prediction, their test indices (N,), and a note saying how many were left out (None:
+    none). A row of outputs
     that is not finite has none (a run whose weights went NaN was not tested and stored NaN rows;
     a test whose logits overflowed, NaN rows for those images): its argmax would read as class 0.
     PlotError when no row is left; ``who`` (a run, a committee) names it in both messages."""
@@ -144,7 +145,7 @@ def with_predictions(who: str, images: np.ndarray, true: np.ndarray, probs: np.n
                         "`mnistlab show` says how it ended")
     note = None if has.all() else (f"{who}: {int((~has).sum())} of {len(has)} test images have no prediction "
                                    "(their outputs were not finite) and are left out of its figures")
-    return images[has], true[has], probs[has], note
+    return images[has], true[has], probs[has], np.flatnonzero(has), note
 
 
 def history_runs(records: Sequence[RunRecord]) -> list[tuple[str, list[dict], float | None, str]]:
@@ -266,16 +267,19 @@ def _feature_rows(store: RunStore, record: RunRecord, ds: Dataset, images: Seque
     """Each feature-maps row's label: which test image and its class, and what the run predicted
     where it got it wrong ("test #23: Ankle boot, predicted Sandal"; helper-154: a wrong one was not
     said), from the run's stored predictions of the test images it scored."""
-    try:
-        pred = store.load_predictions(record.run_id).argmax(1)
-    except (StoreError, OSError, ValueError):  # none stored (or unreadable): the classes alone
-        pred = np.zeros(0, dtype=int)
     names = ds.info.class_names
+    try:
+        probs = np.asarray(store.load_predictions(record.run_id))
+    except (StoreError, OSError, ValueError):  # none stored (or unreadable): the classes alone
+        probs = np.zeros((0, len(names)))
+    if probs.ndim != 2 or len(probs) > len(ds.test_labels):  # not this dataset's (run_predictions' check)
+        probs = np.zeros((0, len(names)))
     rows = []
     for i in map(int, images):
         true = int(ds.test_labels[i])
-        wrong = f", predicted {names[int(pred[i])]}" if i < len(pred) and int(pred[i]) != true else ""
-        rows.append(f"test #{i}: {names[true]}{wrong}")
+        said = i < len(probs) and probs.shape[1] == len(names) and bool(np.isfinite(probs[i]).all())  # (a NaN row:
+        pred = int(probs[i].argmax()) if said else true  # no prediction, not class 0; review)
+        rows.append(f"test #{i}: {names[true]}" + (f", predicted {names[pred]}" if pred != true else ""))
     return rows
 
 
@@ -547,14 +551,14 @@ def _prediction_figure(kind: str, who: str, ds: Dataset, test_images: np.ndarray
     """The misclassified images, confusion matrix or per-class accuracy of test softmax outputs
     ``probs`` (of ``who``: a run or a committee, for the messages)."""
     names = ds.info.class_names
-    test_images, true, probs, note = with_predictions(who, test_images, true, probs)
+    test_images, true, probs, kept, note = with_predictions(who, test_images, true, probs)
     if note:
         warnings.warn(note, ReportWarning, stacklevel=user_level())
     pred = probs.argmax(1)
     if kind == "misclassified":
         wrong = misclassified(probs, true)  # the most confident mistakes first
         fig = plot_misclassified(test_images[wrong], true[wrong], pred[wrong], names, max_images,
-                                 confidence=probs.max(1)[wrong], index=wrong)
+                                 confidence=probs.max(1)[wrong], index=kept[wrong])  # (test indices, review)
         shown = min(max_images, len(wrong))  # helper-129: 25 images, of how many, in what order
         said = (f"the {shown} most confident of its {len(wrong)} errors" if shown < len(wrong) else
                 f"its {len(wrong)} error{'s' * (len(wrong) != 1)}, the most confident first") if len(wrong) else ""
