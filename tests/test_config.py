@@ -84,9 +84,9 @@ def test_validation_forms():
         ({"data": {"subset": -1}}, "data.subset"),
         ({"callbacks": [{"type": "EarlyStoping"}]}, '(did you mean "EarlyStopping"?)'),
         ({"callbacks": [{"type": "TerminateOnNaN"}]},  # helper-155: "unknown type", not said to be built in
-         'callbacks[0]: Keras\'s "TerminateOnNaN" is none mnistlab takes: a run whose loss turns NaN'),
+         "callbacks[0]: Keras's TerminateOnNaN is no callback mnistlab takes: a run whose loss turns NaN"),
         ({"callbacks": [{"type": "learningratescheduler", "schedule": "f"}]},
-         'Keras\'s "learningratescheduler" is none mnistlab takes: a schedule of the learning rate is train.schedule'),
+         "Keras's LearningRateScheduler is no callback mnistlab takes: a schedule of the learning rate is train.schedule"),
         ({"callbacks": [{"type": "EarlyStopping", "monitor": "lr"}]}, 'callbacks[0]: mode "auto" cannot tell'),
         ({"callbacks": [{"monitor": "loss"}]}, "callbacks[0]: missing type"),
         ({"callbacks": [{"type": "EarlyStopping", "patiense": 2}]},

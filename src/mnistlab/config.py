@@ -578,18 +578,19 @@ CALLBACKS: dict[str, type[BaseModel]] = {
 }
 # Keras's callbacks whose work mnistlab does without one (lower-case type -> what does it): said
 # instead of "unknown type" (helper-155: TerminateOnNaN was unknown, not said to be built in)
-KERAS_CALLBACKS_ELSEWHERE = {
-    "terminateonnan": "a run whose loss turns NaN (or blows up far past chance level) always stops here, recorded "
-                      "as diverged: leave it out",
-    "history": "every run's epoch logs are recorded in the store (`mnistlab show RUN_ID`): leave it out",
-    "csvlogger": "every run's epoch logs are recorded in the store: `mnistlab show RUN_ID --format json` gives its "
+KERAS_CALLBACKS_ELSEWHERE = {name.lower(): (name, how) for name, how in {
+    "TerminateOnNaN": "a run whose loss turns NaN (or blows up far past chance level) always stops here, recorded as "
+                      "diverged: leave it out",
+    "History": "every run's epoch logs are recorded in the store (`mnistlab show RUN_ID`): leave it out",
+    "CSVLogger": "every run's epoch logs are recorded in the store: `mnistlab show RUN_ID --format json` gives its "
                  "history",
-    "tensorboard": "the curves are `mnistlab plot history RUN_ID` and `mnistlab report EXPERIMENT`",
-    "learningratescheduler": 'a schedule of the learning rate is train.schedule = { type = "step" }, "cosine" or '
+    "TensorBoard": "the curves are `mnistlab plot history RUN_ID` and `mnistlab report EXPERIMENT`",
+    "LearningRateScheduler": 'a schedule of the learning rate is train.schedule = { type = "step" }, "cosine" or '
                              '"onecycle"',
-    "backupandrestore": "a stopped run continues from its last checkpoint when it is run again: leave it out",
-    "progbarlogger": "the progress lines are `mnistlab train --progress`'s: leave it out",
-}
+    "BackupAndRestore": "a stopped `mnistlab run` continues each cell from its last checkpoint when run again, and "
+                        "`mnistlab train --checkpoint-dir DIR --resume` a run: leave it out",
+    "ProgbarLogger": "the progress lines are `mnistlab train --progress`'s: leave it out",
+}.items()}
 
 
 def _table_or_off(v: Any, cls: type[BaseModel], key: str, example: str) -> Any:
@@ -891,10 +892,10 @@ def parse_augment(settings: Mapping[str, Any], *, source: str = "command line") 
 
 
 def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where: tuple[str | int, ...], *,
-           lower: bool = False, elsewhere: Mapping[str, str] | None = None) -> BaseModel:
+           lower: bool = False, elsewhere: Mapping[str, tuple[str, str]] | None = None) -> BaseModel:
     """Validate one ``{type = ..., ...}`` table (at path ``where``) against the class its type names;
-    ``elsewhere``: types of Keras's that mnistlab does otherwise (lower case), and how, said instead
-    of "unknown"."""
+    ``elsewhere``: types of Keras's that mnistlab does otherwise (lower case -> Keras's name, and
+    how), said instead of "unknown"."""
     label = _dotted(where)
     if not isinstance(obj, Mapping):
         raise SpecError(f"{source}: {label}: must be a table with a type, got {type_name(obj)}",
@@ -904,9 +905,9 @@ def _typed(obj: Any, registry: Mapping[str, type[BaseModel]], source: str, where
         raise SpecError(f"{source}: {label}: missing type; choose from {', '.join(registry)}", path=where, source=source)
     by_lower = {k.lower(): k for k in registry}
     key = by_lower.get(name.lower())
-    if key is None and (instead := (elsewhere or {}).get(name.strip().lower())):
-        raise SpecError(f'{source}: {label}: Keras\'s "{clip(name)}" is none mnistlab takes: {instead}',
-                        path=(*where, "type"), source=source)
+    if key is None and (instead := (elsewhere or {}).get(name.strip().lower())):  # as Keras names it (a layer's,
+        raise SpecError(f"{source}: {label}: Keras's {instead[0]} is no {str(where[0]).rstrip('s')} mnistlab takes: "  # an
+                        f"{instead[1]}", path=(*where, "type"), source=source)  # initializer's words)
     if key is None:
         raise SpecError(
             f'{source}: {label}: unknown type "{name}"{did_you_mean(name, registry)}; choose from {", ".join(registry)}',
