@@ -28,7 +28,8 @@ import math
 import os
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -191,6 +192,27 @@ class EpochMeter:
             self.correct = torch.tensor(int(state["correct"]), dtype=torch.int64, device=self.device)
 
 
+@contextmanager
+def own_global_rng(device: torch.device) -> Iterator[None]:
+    """The global random generators a fit on ``device`` draws from (the CPU's, and the GPU's it
+    runs on), saved on entry and restored on exit: a fit seeds them (:func:`seed_global_rng`) and
+    leaves the user's draws after it as they were, as Keras's ``fit`` does (helper-157)."""
+    index = (device.index if device.index is not None else torch.cuda.current_device()) if device.type == "cuda" else 0
+    accelerated = device.type in ("cuda", "mps")
+    with torch.random.fork_rng(devices=[index] if accelerated else [], device_type=device.type if accelerated else "cuda"):
+        yield
+
+
+def seed_global_rng(seed: int, device: torch.device) -> None:
+    """Seed the global generators a fit on ``device`` draws from (dropout's): the CPU's, and the
+    GPU's it runs on; on a CPU, the CPU's alone (``torch.manual_seed`` also queues every GPU's
+    seed, which :func:`own_global_rng` would not restore). The same draws as ``torch.manual_seed``."""
+    if device.type == "cpu":
+        torch.default_generator.manual_seed(seed)
+    else:
+        torch.manual_seed(seed)
+
+
 class Trainer:
     """Trains a model (logits out) on uint8 (N, H, W) images with int64 labels.
 
@@ -304,10 +326,7 @@ class Trainer:
         left as they were found, as Keras's ``fit`` leaves them (helper-157: a user's own draws after
         training followed the run's seed).
         """
-        device = self.plan.device
-        accelerated = device.type in ("cuda", "mps")  # (a CPU run's draws are the CPU generator's alone)
-        with torch.random.fork_rng(devices=[device.index or 0] if accelerated else [],
-                                   device_type=device.type if accelerated else "cuda"):
+        with own_global_rng(self.plan.device):
             return self._fit(images, labels, epochs=epochs, val=val, checkpoint_dir=checkpoint_dir, resume=resume,
                              config_key=config_key, checkpoint_every=checkpoint_every, key_config=key_config)
 
@@ -335,7 +354,7 @@ class Trainer:
                                       f"ask for at least {reached}")
             self._warn_if_resume_differs(epochs)
         else:
-            torch.manual_seed(self.seed)  # dropout draws from the global generator
+            seed_global_rng(self.seed, self.plan.device)  # dropout draws from the global generator
         self.hooks.set_params({"epochs": epochs, "steps": math.ceil(len(images) / self.batch_size),
                                "samples": len(images), "batch_size": self.batch_size})  # Keras's two, and the lines' two
         logs: dict[str, Any] = {}

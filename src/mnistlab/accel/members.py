@@ -45,7 +45,7 @@ from mnistlab.augment import Augmenter
 from mnistlab.evaluate import blow_up, to_input
 from mnistlab.optim import schedule_lr, set_lr
 from mnistlab.specs import keras_graph, regularized
-from mnistlab.trainer import FitOutcome, divergence_hint
+from mnistlab.trainer import FitOutcome, divergence_hint, own_global_rng, seed_global_rng
 
 if TYPE_CHECKING:
     from mnistlab.config import RunConfig
@@ -129,7 +129,6 @@ class StackedMembers(nn.Module):
                 own[name].copy_(stacked[i])
 
 
-# long: the members' epoch loop, read top to bottom like the Trainer's; split, it would scatter it
 def fit_members(stack: StackedMembers, images: torch.Tensor, labels: torch.Tensor, *, seeds: Sequence[int],
                 epochs: int, batch_size: int, optimizer: torch.optim.Optimizer, base_lr: float,
                 schedule: Any = None, label_smoothing: float = 0.0, augment: Any = None,
@@ -141,14 +140,27 @@ def fit_members(stack: StackedMembers, images: torch.Tensor, labels: torch.Tenso
     ``stack.parameters()``; ``schedule`` a ScheduleConfig (per batch, as the Trainer); ``augment``
     an AugmentConfig (one stream for all members, seeded ``seeds[0] + 1``). History entries have the
     Trainer's keys. A member whose epoch loss is not finite, or blown up at chance accuracy
-    (:func:`~mnistlab.evaluate.blow_up`), ends ``diverged``; the others go on.
+    (:func:`~mnistlab.evaluate.blow_up`), ends ``diverged``; the others go on. The global random
+    generators are seeded inside and left as found (:func:`~mnistlab.trainer.own_global_rng`).
     """
+    with own_global_rng(images.device):
+        return _fit_members(stack, images, labels, seeds=seeds, epochs=epochs, batch_size=batch_size,
+                            optimizer=optimizer, base_lr=base_lr, schedule=schedule, label_smoothing=label_smoothing,
+                            augment=augment, val=val, autocast_dtype=autocast_dtype)
+
+
+# long: the members' epoch loop, read top to bottom like the Trainer's; split, it would scatter it
+def _fit_members(stack: StackedMembers, images: torch.Tensor, labels: torch.Tensor, *, seeds: Sequence[int],
+                 epochs: int, batch_size: int, optimizer: torch.optim.Optimizer, base_lr: float, schedule: Any,
+                 label_smoothing: float, augment: Any, val: tuple[torch.Tensor, torch.Tensor] | None,
+                 autocast_dtype: torch.dtype | None) -> list[FitOutcome]:
+    """:func:`fit_members`, inside its own random state."""
     count, n, device = stack.count, len(images), images.device
     steps = math.ceil(n / batch_size)
     gens = [torch.Generator().manual_seed(int(s)) for s in seeds]
     augmenter = (Augmenter(augment, seed=int(seeds[0]) + 1, device=device)
                  if augment is not None and not augment.is_identity() else None)
-    torch.manual_seed(int(seeds[0]))  # dropout draws from the global generator
+    seed_global_rng(int(seeds[0]), device)  # dropout draws from the global generator
     outcomes = [FitOutcome() for _ in range(count)]
     classes = max(int(labels.max()) + 1, 2) if n else 2
     for epoch in range(epochs):
