@@ -417,9 +417,10 @@ class RunStore:
             if database_state(Path(root) / DB_FILE) != "damaged":
                 raise
             done = cls.reindex(root)
-            warnings.warn(f"{Path(root) / DB_FILE} was damaged while the sweep ran: kept aside as "
-                          f"{getattr(done.kept_aside, 'name', '?')}, rebuilt from the run folders (as `mnistlab "
-                          "reindex` does), and the sweep goes on", ReportWarning, stacklevel=user_level())
+            aside = f"kept aside as {done.kept_aside.name}, " if done.kept_aside else ""  # (another reindex's, else)
+            warnings.warn(f"{Path(root) / DB_FILE} was damaged while the sweep ran: {aside}rebuilt from the run "
+                          "folders (as `mnistlab reindex` does), and the sweep goes on", ReportWarning,
+                          stacklevel=user_level())
             return cls(root)
 
     def rebuilt_if_lost(self) -> str | None:
@@ -1242,17 +1243,21 @@ class _NewIndex(RunStore):
             if whose and whose[1] == host and not _alive(int(whose[2])):
                 left.unlink(missing_ok=True)
         store = cls(root)
-        new = store.db_path
+        new = staged = store.db_path
         try:
             with store:
                 done = store._reindexed(None)
                 store._conn.execute("PRAGMA journal_mode = DELETE")  # one self-contained file to move
+            if new.parent.resolve() != db.parent.resolve():  # a linked database's folder: copied there first, so
+                staged = db.with_name(f"{db.name}.rebuilding-{uuid.uuid4().hex[:8]}")  # that nothing can fail
+                shutil.copyfile(new, staged)  # between moving a damaged one aside and putting this in (review)
             if damaged and database_state(db) == "damaged":  # (not another reindex's, put in place meanwhile)
                 done = replace(done, kept_aside=_move_aside(db))
-            return done if _install(new, db) else None
+            return done if _install(staged, db) else None
         finally:
             for suffix in ("", "-wal", "-shm", "-journal"):
                 new.with_name(new.name + suffix).unlink(missing_ok=True)
+            staged.unlink(missing_ok=True)
 
 
 def _install(new: Path, db: Path) -> bool:
