@@ -33,6 +33,18 @@ def _add(store: RunStore, variant: str = "v", status: str = "finished", acc: flo
     return rid
 
 
+def test_a_store_whose_schema_version_is_gone_says_how_to_rebuild_it(tmp_path: Path) -> None:
+    """helper-158: "the schema version is missing or damaged" said no way out, where the other
+    damaged-database errors name `mnistlab reindex`."""
+    root = tmp_path / "s"
+    _add(RunStore(root))
+    with sqlite3.connect(root / "runs.sqlite") as con:
+        con.execute("DELETE FROM schema_version")
+    with pytest.raises(StoreError, match=f"schema version is missing or damaged .*`mnistlab reindex --store {root}` "
+                                         "rebuilds it"):
+        RunStore(root)
+
+
 def test_a_run_record_shows_as_one_line(tmp_path: Path) -> None:
     """helper-157: in a notebook, store.runs() showed each run's whole config, history and
     environment (3,301 characters a run)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -47,14 +48,23 @@ def test_train_rebuilds_a_database_damaged_while_it_trained(data_dir, tmp_path, 
     store = tmp_path / "s"
     assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--store", str(store)]) == 0
     first = RunStore(store).runs()[0].run_id
-    finish = Recorder.finish
+    finish = Recorder._finish
 
-    def damaged_first(self, result):  # the user's `head -c 5000 other.sqlite > runs.sqlite` as training ended
-        if not list(store.glob("runs.sqlite.damaged-*")):  # (once)
-            (store / "runs.sqlite").write_bytes(b"SQLite format 3\x00" + b"\x01" * 4000)
-        return finish(self, result)
+    other = RunStore(tmp_path / "other")
+    for i in range(30):
+        other.start_run(experiment="x", variant=f"v{i}", seed=0, member=0, config={"c": "x" * 200}, config_hash=f"k{i}")
+    other.close()
+    with sqlite3.connect(other.root / "runs.sqlite") as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    head = (other.root / "runs.sqlite").read_bytes()[:5000]
 
-    monkeypatch.setattr(Recorder, "finish", damaged_first)
+    def damaged_after(self, result):  # the user's `head -c 5000 other.sqlite > runs.sqlite` as the run's end was
+        said = finish(self, result)  # written (helper-158: such a copy can take the write unhurt, and "recorded"
+        if not list(store.glob("runs.sqlite.damaged-*")):  # was said of a file no command could read); once
+            (store / "runs.sqlite").write_bytes(head)
+        return said
+
+    monkeypatch.setattr(Recorder, "_finish", damaged_after)
     assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--store", str(store)]) == 0
     out, err = capsys.readouterr()
     assert f"warning: {store / 'runs.sqlite'} was damaged while the run trained: rebuilt from the run folders" in err

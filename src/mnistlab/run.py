@@ -1060,16 +1060,15 @@ class Recorder:
         Where the store's database was damaged or lost while the run trained (overwritten by a
         truncated copy, deleted), it is rebuilt from the run folders with a ReportWarning and the
         result recorded in it (helper-156: `train` said "recorded" into a database no command read)."""
-        if (problem := self._finish(result)) is None:
-            return None
-        try:
+        problem = self._finish(result)
+        try:  # (helper-158: a truncated copy written over it took the write unhurt, unreadable after)
             rebuilt = self.store.rebuilt_if_lost()
-        except MnistlabError:  # locked, unreadable, of a newer mnistlab: the first problem says enough
+        except MnistlabError:  # locked, unreadable, of a newer mnistlab: recorded, or the problem says enough
             return problem
         if rebuilt is None:
             return problem
         warnings.warn(rebuilt, ReportWarning, stacklevel=user_level())
-        return self._finish(result)
+        return self._finish(result) if problem else None  # (recorded: its folder gave the rebuilt one its row)
 
     def _finish(self, result: RunResult) -> str | None:
         """:meth:`finish`'s one try."""

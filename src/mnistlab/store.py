@@ -424,9 +424,10 @@ class RunStore:
             return cls(root)
 
     def rebuilt_if_lost(self) -> str | None:
-        """After a write failed: where this store's database was damaged or lost meanwhile
-        (overwritten by a truncated copy, deleted), rebuild it from the run folders (:meth:`reindex`,
-        the damaged file kept aside) and say so, one line; None when it reads whole. StoreError
+        """After a run's end was written: where this store's database was damaged or lost meanwhile
+        (overwritten by a truncated copy, which may take the write unhurt, or deleted), rebuild it
+        from the run folders (:meth:`reindex`, the damaged file kept aside) and say so, one line;
+        None when it reads whole (SQLite's quick_check: milliseconds for thousands of runs). StoreError
         where it cannot be judged (locked, of a newer mnistlab)."""
         state = database_state(self.root / DB_FILE)  # (as reindex judges it: a crash's journal is no damage)
         if state == "ok":
@@ -490,7 +491,9 @@ class RunStore:
     def _version(self, con: sqlite3.Connection) -> int:
         row = con.execute("SELECT version FROM schema_version").fetchone()
         if row is None or not isinstance(row[0], int):
-            raise StoreError(f"{self.db_path}: the schema version is missing or damaged")
+            raise StoreError(f"{self.db_path}: the schema version is missing or damaged (the file was damaged or "
+                             f"replaced?): `mnistlab reindex --store {self.root}` rebuilds it from the run folders "
+                             "(keeping this file aside)")  # (helper-158: no way out was said)
         return row[0]
 
     @property
