@@ -525,6 +525,20 @@ def test_compare_and_from_store_take_a_folder_and_compare_takes_run_ids(tmp_path
         compare(tmp_path / "nowhere", "exp")
 
 
+def test_a_markdown_pages_notes_keep_html_in_a_variants_name_as_text(tmp_path: Path, data_dir: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-158: the cells were escaped, the notes under them not: a variant named <img ...> was
+    live HTML in the page's "Note: variants ... train the same config"."""
+    from mnistlab.cli import main
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "<img src=x onerror=alert(1)>"\n[[variants]]\nname = "b & c"\n')
+    run_experiment(p, RunStore(tmp_path / "s"), data_dir=data_dir, progress="none")
+    assert main(["compare", str(p), "--store", str(tmp_path / "s"), "--format", "markdown"]) == 0
+    page = capsys.readouterr().out
+    assert 'Note: variants "&lt;img src=x onerror=alert(1)&gt;" and "b &amp; c" train the same config' in page
+    assert "<img" not in page
+
+
 def test_a_markdown_table_keeps_the_key_to_its_best_marks(tmp_path: Path, data_dir: Path,
                                                           capsys: pytest.CaptureFixture[str]) -> None:
     """New-user finding: pasted into a page, `best` and `~best` had no key (the table format has it),

@@ -265,7 +265,7 @@ def feature_images(labels: np.ndarray) -> tuple[int, ...]:
 
 def _feature_rows(store: RunStore, record: RunRecord, ds: Dataset, images: Sequence[int]) -> list[str]:
     """Each feature-maps row's label: which test image and its class, and what the run predicted
-    where it got it wrong ("test #23: Ankle boot, predicted Sandal"; helper-154: a wrong one was not
+    where it got it wrong ("test #23: Ankle boot,\npredicted Sandal"; helper-154: a wrong one was not
     said), from the run's stored predictions of the test images it scored."""
     names = ds.info.class_names
     try:
@@ -279,7 +279,8 @@ def _feature_rows(store: RunStore, record: RunRecord, ds: Dataset, images: Seque
         true = int(ds.test_labels[i])
         said = i < len(probs) and probs.shape[1] == len(names) and bool(np.isfinite(probs[i]).all())  # (a NaN row:
         pred = int(probs[i].argmax()) if said else true  # no prediction, not class 0; review)
-        rows.append(f"test #{i}: {names[true]}" + (f", predicted {names[pred]}" if pred != true else ""))
+        rows.append(f"test #{i}: {names[true]}" + (f",\npredicted {names[pred]}" if pred != true else ""))  # (a
+        # second line: one ran into the next row's, helper-158)
     return rows
 
 
