@@ -92,6 +92,21 @@ def recorded(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> tuple[
 
 
 @pytest.fixture
+def truncated_store_head(tmp_path: Path) -> bytes:
+    """The first 5,000 bytes of another store's runs.sqlite (30 runs): what `head -c 5000 other.sqlite
+    > runs.sqlite` writes over a store's database, a file SQLite opens and cannot read (helper-156)."""
+    import sqlite3
+
+    other = RunStore(tmp_path / "other")
+    for i in range(30):
+        other.start_run(experiment="x", variant=f"v{i}", seed=0, member=0, config={"c": "x" * 200}, config_hash=f"k{i}")
+    other.close()
+    with sqlite3.connect(other.root / "runs.sqlite") as con:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return (other.root / "runs.sqlite").read_bytes()[:5000]
+
+
+@pytest.fixture
 def two_threads():
     """torch on two threads for the test (per-thread work splits need two, even on one core), then as before."""
     before = torch.get_num_threads()

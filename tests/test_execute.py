@@ -304,23 +304,15 @@ def test_a_database_lost_while_a_sweep_runs_is_rebuilt_and_the_sweep_goes_on(tmp
     assert sorted(r.variant for r in RunStore(store.root).runs()) == ["a", "b", "c"]
 
 
-def test_a_database_overwritten_by_a_truncated_copy_while_a_sweep_runs_is_rebuilt(tmp_path: Path,
-                                                                                   data_dir: Path) -> None:
+def test_a_database_overwritten_by_a_truncated_copy_while_a_sweep_runs_is_rebuilt(tmp_path: Path, data_dir: Path,
+                                                                                   truncated_store_head: bytes) -> None:
     """helper-156: runs.sqlite overwritten mid-sweep by the first 5,000 bytes of another store's
     stopped the sweep (`not a mnistlab run store ... reindex`); rebuilt as a lost one is, the
     damaged file kept aside, and the sweep goes on with every cell recorded."""
-    import sqlite3
-
     from mnistlab.errors import ReportWarning
 
     p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n')
-    other = RunStore(tmp_path / "other")
-    for i in range(30):
-        other.start_run(experiment="x", variant=f"v{i}", seed=0, member=0, config={"c": "x" * 200}, config_hash=f"k{i}")
-    other.close()
-    with sqlite3.connect(other.root / "runs.sqlite") as con:
-        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    head = (other.root / "runs.sqlite").read_bytes()[:5000]
+    head = truncated_store_head
     store = RunStore(tmp_path / "s")
 
     def overwrite(outcome: Any, rows: Any) -> None:  # after the first cell: `head -c 5000 other > runs.sqlite`

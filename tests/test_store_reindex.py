@@ -499,18 +499,19 @@ def test_a_lost_database_whose_log_was_left_behind_is_rebuilt_and_the_log_kept(t
     assert sorted(r.run_id for r in RunStore(tmp_path).runs()) == sorted(ids)
 
 
+def _ctrl_c(self: RunStore, skipped: list) -> int:
+    """In place of RunStore._index_committees: the user's Ctrl-C, once the folders were indexed."""
+    raise KeyboardInterrupt
+
+
 def test_a_rebuild_of_a_damaged_database_cut_short_leaves_it_in_place(tmp_path: Path, monkeypatch) -> None:
     """helper-156: Ctrl-C during the rebuild of a damaged database left none at all (the damaged one
     was moved aside first): it stays in place until the new one is whole, then goes aside."""
     ids = _lab(tmp_path)
     _lose(tmp_path)
     (tmp_path / "runs.sqlite").write_bytes(b"junk\n")
-
-    def ctrl_c(self: RunStore, skipped: list) -> int:  # the user's Ctrl-C, after the folders were indexed
-        raise KeyboardInterrupt
-
     with monkeypatch.context() as m:
-        m.setattr(RunStore, "_index_committees", ctrl_c)
+        m.setattr(RunStore, "_index_committees", _ctrl_c)
         with pytest.raises(KeyboardInterrupt):
             RunStore.reindex(tmp_path)
     assert sorted(f.name for f in tmp_path.iterdir()) == ["runs", "runs.sqlite"]  # as found: nothing aside, no half
@@ -523,12 +524,8 @@ def test_a_rebuild_of_a_damaged_database_cut_short_leaves_it_in_place(tmp_path: 
 def test_a_rebuild_cut_short_leaves_the_store_as_lost_as_it_was_not_emptier(tmp_path: Path, monkeypatch) -> None:
     ids = _lab(tmp_path)
     _lose(tmp_path)
-
-    def ctrl_c(self: RunStore, skipped: list) -> int:  # the user's Ctrl-C, after the folders were indexed
-        raise KeyboardInterrupt
-
     with monkeypatch.context() as m:
-        m.setattr(RunStore, "_index_committees", ctrl_c)
+        m.setattr(RunStore, "_index_committees", _ctrl_c)
         with pytest.raises(KeyboardInterrupt):
             RunStore.reindex(tmp_path)
     assert sorted(f.name for f in tmp_path.iterdir()) == ["runs"]  # no new database, no half-built one left
@@ -653,8 +650,8 @@ def test_runs_that_end_or_start_while_the_new_index_is_built_are_in_it(tmp_path:
     built = store_module._NewIndex._reindexed
     late: list[str] = []
 
-    def meanwhile(self: RunStore, aside: Path | None) -> store_module.Reindexed:  # the driver goes on as it builds
-        done = built(self, aside)
+    def meanwhile(self: RunStore) -> store_module.Reindexed:  # the driver goes on as it builds
+        done = built(self)
         trainer.finish_run(ending, status="finished", history=[], metrics={"test_accuracy": 0.7}, env={})
         late.append(_add(trainer, "late", status="running"))
         return done

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -39,7 +38,8 @@ def test_train_prints_summary_epochs_and_metrics(data_dir, tmp_path, capsys):
         "dense.weight": (128, 784), "dense.bias": (128,), "dense_1.weight": (10, 128), "dense_1.bias": (10,)}
 
 
-def test_train_rebuilds_a_database_damaged_while_it_trained(data_dir, tmp_path, capsys, monkeypatch):
+def test_train_rebuilds_a_database_damaged_while_it_trained(data_dir, tmp_path, capsys, monkeypatch,
+                                                            truncated_store_head):
     """helper-156: runs.sqlite overwritten by a truncated copy while `train` ran: it said "recorded
     as run ..." into a database no command could read. It rebuilds it from the run folders (the
     damaged file kept aside) and says so; every run, its own too, is listed after."""
@@ -50,14 +50,7 @@ def test_train_rebuilds_a_database_damaged_while_it_trained(data_dir, tmp_path, 
     first = RunStore(store).runs()[0].run_id
     finish = Recorder._finish
 
-    other = RunStore(tmp_path / "other")
-    for i in range(30):
-        other.start_run(experiment="x", variant=f"v{i}", seed=0, member=0, config={"c": "x" * 200}, config_hash=f"k{i}")
-    other.close()
-    with sqlite3.connect(other.root / "runs.sqlite") as con:
-        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    head = (other.root / "runs.sqlite").read_bytes()[:5000]
-
+    head = truncated_store_head
     def damaged_after(self, result):  # the user's `head -c 5000 other.sqlite > runs.sqlite` as the run's end was
         said = finish(self, result)  # written (helper-158: such a copy can take the write unhurt, and "recorded"
         if not list(store.glob("runs.sqlite.damaged-*")):  # was said of a file no command could read); once

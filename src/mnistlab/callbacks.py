@@ -110,7 +110,7 @@ class Callback:
         (Keras's ``self.model.optimizer.learning_rate``), ``self.model.model`` the torch module
         (helper-157: a Keras callback's ``self.model`` was an AttributeError). A callback of one's own
         that sets ``self.model`` itself keeps what it set."""
-        return self.__dict__.get("_own_model") or self.trainer
+        return self.__dict__["_own_model"] if "_own_model" in self.__dict__ else self.trainer
 
     @model.setter
     def model(self, value: Any) -> None:  # (review: `self.model = ...` in a subclass failed: no setter)

@@ -777,8 +777,8 @@ class RunStore:
         run store) or missing, is built under a temporary name and put in place only once whole;
         only then is a damaged one moved aside to ``runs.sqlite.damaged-<time>``, never deleted.
         So a rebuild cut short leaves the store as it found it; a second pass then takes in the
-        runs that started or ended while it was built. An intact database keeps its rows and only gains the folders it
-        lacks. Added runs that were ``running`` in a process that has ended are marked
+        runs that started or ended while it was built. An intact database keeps its rows and only
+        gains the folders it lacks. Added runs that were ``running`` in a process that has ended are marked
         ``interrupted``. A folder that cannot be read (no
         ``record.json``: a run recorded before mnistlab kept one, or a folder cut short) is skipped
         and reported. Raises NotRecorded when there is no ``runs/`` folder, StoreError for a
@@ -793,15 +793,15 @@ class RunStore:
         state = database_state(db)  # a damaged one stays in place while the new one is built (helper-156: a
         built = _NewIndex.build(root, db, damaged=state == "damaged") if state in ("damaged", "missing") else None
         with cls(root) as store:  # Ctrl-C left no database) an intact database, or the new one (or another
-            done = store._reindexed(None)  # reindex's); after a build: the runs that started or ended meanwhile
+            done = store._reindexed()  # reindex's); after a build: the runs that started or ended meanwhile
         if built is None:
             return done
         return Reindexed(built.added + done.added, built.committees + done.committees, done.skipped, built.kept_aside,
                          done.without_folder, built.interrupted + done.interrupted, built.updated + done.updated)
 
-    def _reindexed(self, aside: Path | None) -> Reindexed:
+    def _reindexed(self) -> Reindexed:
         """Index this store's run folders and committee files into its database (:meth:`reindex`,
-        whose result it returns; ``aside``: where a damaged database was moved)."""
+        whose result it returns, nothing kept aside: :meth:`_NewIndex.build` says where)."""
         added, updated, skipped = self._index_folders()
         committees = self._index_committees(skipped)
         with self._errors("read"):
@@ -809,7 +809,7 @@ class RunStore:
         gone = [i for i in ids if not (self.root / "runs" / i).is_dir()]
         ended = sum(r.status == "running" and not run_alive(r.run_id, r.pid, r.host, r.created_at) for r in added)
         self.mark_stale()
-        return Reindexed([r.run_id for r in added], committees, skipped, aside, gone, ended, updated)
+        return Reindexed([r.run_id for r in added], committees, skipped, None, gone, ended, updated)
 
     def _index_folders(self) -> tuple[list[RunRecord], int, list[tuple[str, str]]]:
         """Add the run folders the database lacks, and bring up to date the rows of runs whose
@@ -1249,7 +1249,7 @@ class _NewIndex(RunStore):
         new = staged = store.db_path
         try:
             with store:
-                done = store._reindexed(None)
+                done = store._reindexed()
                 store._conn.execute("PRAGMA journal_mode = DELETE")  # one self-contained file to move
             if new.parent.resolve() != db.parent.resolve():  # a linked database's folder: copied there first, so
                 staged = db.with_name(f"{db.name}.rebuilding-{uuid.uuid4().hex[:8]}")  # that nothing can fail

@@ -373,7 +373,8 @@ def draw(kind: str, store: RunStore, target: str | Sequence[str], *, variant: st
     ``feature-maps``, ``filters``) draw the run `mnistlab predict` would use (a run id, or the
     variant's best run; a committee's averaged outputs), so an experiment of several variants
     needs ``variant`` (StoreError naming them otherwise). ``feature-maps`` takes at most
-    :data:`MAX_FEATURE_IMAGES` ``images`` (PlotError). ``quick``: an experiment file's ``--quick``
+    :data:`MAX_FEATURE_IMAGES` ``images`` (PlotError; None: :func:`feature_images`' choice of three
+    test images of three classes). ``quick``: an experiment file's ``--quick``
     smoke runs (SpecError without a file). ``history`` draws at most :data:`MAX_CURVES` runs' curves
     and warns (:class:`~mnistlab.errors.ReportWarning`) of those it leaves out.
 
