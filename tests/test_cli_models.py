@@ -67,6 +67,19 @@ def test_cli_summary_bad_files_give_one_line(capsys, tmp_path, content, fragment
     assert "Traceback" not in captured.err and captured.out == ""
 
 
+def test_cli_summary_of_a_recorded_run_shows_the_model_it_trained(recorded, capsys, tmp_path):
+    """helper-154: `summary RUN_ID` was "unknown model", where predict, export and card take one."""
+    root, ids = recorded
+    assert main(["summary", ids["cnn0"], "--store", str(root)]) == 0
+    assert f"Total params: {get_preset('seed000-cnn').expected_params:,}" in capsys.readouterr().out
+    assert main(["summary", ids["dense"][:6], "--store", str(root)]) == 0  # a unique prefix
+    assert f"Total params: {get_preset('seed000-dense').expected_params:,}" in capsys.readouterr().out
+    for unknown in (["abcdef1234", "--store", str(root)], [ids["cnn0"], "--store", str(tmp_path / "none")]):
+        assert main(["summary", *unknown]) == 2  # no such run, no store there: the unknown model's one line
+        err = capsys.readouterr().err
+        assert err.startswith("error: unknown model") and err.count("\n") == 1
+
+
 def test_cli_summary_unknown_preset_suggests(capsys):
     assert main(["summary", "seed002-deepconv"]) == 2
     err = capsys.readouterr().err

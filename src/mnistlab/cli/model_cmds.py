@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from typing import Any
 
 import click
 
-from mnistlab.cli._common import PathArg, experiment_file, model_arg, one_variant, variant_configs
+from mnistlab.cli._common import PathArg, experiment_file, model_arg, one_variant, store_option, variant_configs
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import SpecError
 from mnistlab.files import display_name
@@ -36,12 +37,14 @@ def models_command(fmt: str) -> None:
               help="Also write the model's full spec to this .toml or .json file (a starting point to edit).")
 @click.option("--variant", multiple=True, callback=one_variant,
               help="With an experiment file: the variant whose model to show (needed when their models differ).")
-def summary_command(model: str, as_json: bool, save: str | None, variant: str | None) -> None:
+@store_option("store_path")
+def summary_command(model: str, as_json: bool, save: str | None, variant: str | None, store_path: str | None) -> None:
     """Print MODEL's layer table, parameter counts and multiply-adds, as Keras's model.summary().
 
     MODEL is a preset name (see `mnistlab models`), a .toml / .json spec file, a spec inline, as
-    JSON or TOML: '{ conv = [32, 32], dense = [128] }', or an experiment file (its variant's model,
-    for its dataset's images, before anything trains; the training memory at its optimizer and batch).
+    JSON or TOML: '{ conv = [32, 32], dense = [128] }', an experiment file (its variant's model,
+    for its dataset's images, before anything trains; the training memory at its optimizer and batch),
+    or a recorded run's id (or unique prefix) in the store: the model it trained.
     """
     from mnistlab.presets import resolve_model
     from mnistlab.specs import save_model_spec, spec_warnings
@@ -61,7 +64,11 @@ def summary_command(model: str, as_json: bool, save: str | None, variant: str | 
             whose = f'the variants of "{variant}"' if variant else "its variants"  # a grid's entry, named whole
             raise SpecError(f"{model}: {whose} have different models: give --variant (one of {names})")
     else:
-        spec = resolve_model(model_arg(None, None, model))  # a missing file says so first (helper-140), with --variant too
+        try:
+            spec = resolve_model(model_arg(None, None, model))  # a missing file says so first (helper-140), with
+        except SpecError:  # --variant too
+            if (spec := _recorded_model(model, store_path)) is None:  # helper-154: a run's id was "unknown model"
+                raise
         if variant is not None:
             raise SpecError(f"--variant names a variant of an experiment file, and {model} is none")
     summary = summarize(spec)
@@ -76,6 +83,24 @@ def summary_command(model: str, as_json: bool, save: str | None, variant: str | 
     if save:
         save_model_spec(spec, save)
         click.echo(f"wrote {display_name(save)}", err=True)
+
+
+def _recorded_model(model: str, store_path: str | None) -> Any:
+    """The ModelSpec a recorded run (``model``: its id or unique prefix) of the store at
+    ``store_path`` trained, or None where ``model`` names no run there (or there is no store)."""
+    import re
+
+    from mnistlab.errors import MnistlabError
+    from mnistlab.specs import ModelSpec
+    from mnistlab.store import RunStore
+
+    if not re.fullmatch(r"[0-9a-f]{4,10}", model):  # a run id's shape (a preset's typo keeps its own error)
+        return None
+    try:
+        with RunStore(store_path, create=False) as store:
+            return ModelSpec.from_dict(store.get(model).config["model"])
+    except (MnistlabError, KeyError, TypeError, ValueError):  # no store, no such run, a config without a model
+        return None
 
 
 COMMANDS: list[click.Command] = [models_command, summary_command]
