@@ -486,6 +486,18 @@ def test_check_reads_every_folder_and_changes_nothing(tmp_path: Path, capsys) ->
     said = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for line in capsys.readouterr().out.splitlines()}
     assert said[str(tmp_path / "runs" / f)] == ("finished, but its weights.safetensors is gone: its model cannot "
                                                 "predict, be exported or be drawn")
+    g = _add(store, "model cut")  # helper-156: a cut (or replaced) weights file passed the check
+    weights = tmp_path / "runs" / g / "weights.safetensors"
+    whole = weights.read_bytes()
+    weights.write_bytes(whole[: len(whole) - 10])
+    assert main(argv) == 1
+    said = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for line in capsys.readouterr().out.splitlines()}
+    assert said[str(tmp_path / "runs" / g)] == (f"finished, but its weights.safetensors holds {len(whole) - 10:,} bytes "
+                                                f"where its header says {len(whole):,} (cut short or replaced?): its "
+                                                "model cannot predict, be exported or be drawn")
+    weights.write_bytes(whole[:5])  # cut inside its header's length
+    assert main(argv) == 1
+    assert "weights.safetensors has no readable header (cut short, or not a safetensors file)" in capsys.readouterr().out
 
 
 def test_a_lost_database_whose_log_was_left_behind_is_rebuilt_and_the_log_kept(tmp_path: Path) -> None:

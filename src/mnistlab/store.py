@@ -891,6 +891,9 @@ class RunStore:
                                                        if not (folder / f).is_file()]):
                 problems.append((f"runs/{name}", f"finished, but its {' and '.join(gone)} {'is' if len(gone) == 1 else 'are'} "
                                  "gone: its model cannot predict, be exported or be drawn"))
+            elif row.status == "finished" and (cut := _safetensors_cut(folder / "weights.safetensors")):
+                problems.append((f"runs/{name}", f"finished, but its weights.safetensors {cut}: its model cannot "
+                                 "predict, be exported or be drawn"))  # (helper-156: a cut file passed the check)
         return len(set(names) | set(rows)), problems
 
     @staticmethod
@@ -1286,6 +1289,27 @@ def _install(new: Path, db: Path) -> bool:
             return False
         os.replace(new, db)
     return True
+
+
+def _safetensors_cut(path: Path) -> str | None:
+    """Why the safetensors file at ``path`` is not whole, read from its own header (8 bytes of
+    little-endian header length, the JSON header, then the tensors' bytes up to the last one's end
+    offset: the format's layout), without loading a tensor; None when its size is what its header
+    says."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            size = int.from_bytes(head, "little") if len(head) == 8 else -1
+            header = json.loads(f.read(size)) if 0 < size <= 100_000_000 else None
+        have = path.stat().st_size
+    except (OSError, ValueError):  # unreadable, or its header no JSON (cut inside it)
+        return "cannot be read (cut short, or not a safetensors file)"
+    if not isinstance(header, dict):
+        return "has no readable header (cut short, or not a safetensors file)"
+    ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)
+            and isinstance(v.get("data_offsets"), list) and len(v["data_offsets"]) == 2]
+    want = 8 + size + max(ends, default=0)
+    return None if have == want else f"holds {have:,} bytes where its header says {want:,} (cut short or replaced?)"
 
 
 def _tested(rec: RunRecord) -> bool:
