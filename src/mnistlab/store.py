@@ -257,8 +257,7 @@ def store_part(path: str | os.PathLike) -> str | None:
     "search.sqlite" and their journal files), each with the store's folder; None for a path
     outside every store's records (the store's own folder itself is not one: a report may go
     there). A run store is a folder holding runs.sqlite."""
-    from mnistlab.live import PLAN_DIR  # late: both modules build on this one
-    from mnistlab.search import STUDY_FILE
+    from mnistlab.search import STUDY_FILE  # late: it builds on this module
 
     target = Path(path).expanduser()
     try:
@@ -268,31 +267,38 @@ def store_part(path: str | os.PathLike) -> str | None:
     except (OSError, RuntimeError):  # a loop of links (RuntimeError before Python 3.13): nothing can be written there
         return None
     for place in places:
-        folder = place.parent
-        for root in (folder, *folder.parents):  # every store above: one made inside another's records (an
-            if (root / DB_FILE).is_file():  # older version's, a copy's) does not hide the outer one (helper-156)
-                parts = (*folder.relative_to(root).parts, place.name)
-                if len(parts) > 1 and parts[0] in ("runs", CHECKPOINT_DIR, PLAN_DIR):
-                    return f"{root / parts[0] / parts[1]}"
-                if len(parts) == 1 and parts[0].startswith((DB_FILE, STUDY_FILE)):
-                    return f"{root / parts[0]}"
+        if (place.parent / DB_FILE).is_file() and place.name.startswith((DB_FILE, STUDY_FILE)):
+            return f"{place}"  # the store's database, beside which it is written
+        if (held := _records_holding(place)) is not None:
+            outer, parts = held
+            return f"{outer / parts[0] / parts[1]}"
     return None
 
 
-def _records_holding(folder: Path) -> Path | None:
-    """The run store above ``folder`` (not ``folder`` itself) in whose records (``runs/``,
-    ``checkpoints/``, ``sweeps/``) it lies, or None."""
+def _records_holding(path: Path) -> tuple[Path, tuple[str, ...]] | None:
+    """The innermost run store above the file ``path`` (absolute, its folder resolved) in whose
+    records (``runs/``, ``checkpoints/``, ``sweeps/``) it lies, and ``path``'s parts below that
+    store (two or more: ``("runs", "3fa9c01b2e", "weights.safetensors")``); None where it lies in
+    none. Every store above counts: one made inside another's records (an older version's, a
+    copy's) does not hide the outer one (helper-156)."""
     from mnistlab.live import PLAN_DIR  # late: both modules build on this one
 
+    for outer in path.parents:
+        if (outer / DB_FILE).is_file():
+            parts = path.relative_to(outer).parts
+            if len(parts) > 1 and parts[0] in ("runs", CHECKPOINT_DIR, PLAN_DIR):
+                return outer, parts
+    return None
+
+
+def _new_store_inside(root: Path) -> Path | None:
+    """The run store in whose records a new store at ``root`` would lie (:func:`_records_holding`
+    of its database; a store made at ``root`` meanwhile, by another process, is none), or None."""
     try:
-        here = folder.expanduser().resolve()
+        db = root.expanduser().resolve() / DB_FILE
     except (OSError, RuntimeError):
         return None
-    for outer in here.parents:
-        if (outer / DB_FILE).is_file():
-            if here.relative_to(outer).parts[0] in ("runs", CHECKPOINT_DIR, PLAN_DIR):
-                return outer
-    return None
+    return held[0] if (held := _records_holding(db)) is not None else None
 
 
 _RUN_ID = "[0-9a-f]{10}"  # a run id (new_run_id), and so the name of its folder under runs/
@@ -360,7 +366,7 @@ class RunStore:
         if not create and not self.db_path.is_file():
             raise NotRecorded(f"no run store at {self.root} (runs are recorded by `mnistlab run`, `train` and "
                              "`search`; --store or MNISTLAB_STORE point elsewhere)")
-        if not (self.root / DB_FILE).exists() and (outer := _records_holding(self.root)):  # helper-156: --store
+        if not (self.root / DB_FILE).exists() and (outer := _new_store_inside(self.root)):  # helper-156: --store
             raise StoreError(f"{self.root}: a new run store here would be inside the records of the one at "  # s1/runs
                              f"{outer}: give that store's folder, or one outside it")  # made one in s1's
         # A reading command on a store it cannot write (a read-only disk or mount, another user's
