@@ -550,9 +550,10 @@ def _note(line: str, fmt: str, *, above: bool) -> None:
     ``above`` its table or below it."""
     if fmt != "markdown":
         click.echo(f"note: {line}", err=True)
-    else:  # HTML in a variant's name stays text in the page (helper-158: <img onerror=...> was live there);
-        line = line.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")  # its `commands` stay code
-        click.echo(f"Note: {line}\n" if above else f"\nNote: {line}")
+    else:  # HTML in a variant's name stays text in the page (helper-158), its `commands` code
+        from mnistlab.comparison import no_html
+
+        click.echo(f"Note: {no_html(line)}\n" if above else f"\nNote: {no_html(line)}")
 
 
 def _say_elsewhere(name: str, elsewhere: Sequence[RunRecord]) -> None:
