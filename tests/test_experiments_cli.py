@@ -838,3 +838,35 @@ def test_rm_asks_first_on_a_terminal_and_not_in_a_script(tmp_path: Path, data_di
     assert len(RunStore(store).runs()) == 2
     code, said = _rm_on_a_terminal(["-e", "cli", "--yes", "--store", str(store)], b"")  # --yes: no question
     assert code == 0 and "[y/N]" not in said and RunStore(store).runs() == [], said
+
+
+def test_run_of_a_finished_experiment_on_a_read_only_store_prints_its_table(
+        exp_file: Path, tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-156: `mnistlab run` of an experiment its store held finished failed on a read-only disk
+    ("cannot open"), where `compare` showed it; with a cell left to train it says so, training nothing."""
+    root = tmp_path / "store"
+    assert main(["run", str(exp_file), "--data-dir", str(data_dir), "--store", str(root)]) == 0
+    table = capsys.readouterr().out.splitlines()[-4:]
+    grown = tmp_path / "grown.toml"
+    grown.write_text(EXP + '[[variants]]\nname = "c"\n"train.lr" = 0.1\n')
+    before = sorted(p.name for p in (root / "runs").iterdir())
+    # as on a read-only mount (root ignores file modes, so the OS's answer is what the test sets;
+    # SQLite then opens the database read-only for real)
+    for p in [root, *root.rglob("*")]:
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode & os.W_OK and str(p).startswith(str(root))
+                        else real_access(p, mode, **kw))
+    try:
+        assert main(["run", str(exp_file), "--data-dir", str(data_dir), "--store", str(root)]) == 0
+        assert capsys.readouterr().out.splitlines()[-4:] == table
+        assert main(["run", str(grown), "--data-dir", str(data_dir), "--store", str(root)]) == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert err.startswith(f"error: {root}: the store cannot be written") and "1 of 4 runs are still to train" in err
+        assert main(["run", str(exp_file), "--force", "--data-dir", str(data_dir), "--store", str(root)]) == 2
+        assert "every run is trained again (--force)" in capsys.readouterr().err
+    finally:
+        for p in [root, *root.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+    assert sorted(p.name for p in (root / "runs").iterdir()) == before

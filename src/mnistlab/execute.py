@@ -558,6 +558,7 @@ class SweepInterrupted(KeyboardInterrupt):
         self.result = result
 
 
+# long: a docstring of what a sweep promises, then its steps in order, one line each
 def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | os.PathLike | None = None, *,
                    jobs: int = 1, force: bool = False, quick: bool = False, data_dir: str | os.PathLike | None = None,
                    runner: Runner | None = None, batch_members: bool | None = None,
@@ -576,7 +577,9 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     driver's workers, reading the user's data). A bad file of the user's data, or a model whose outputs
     do not match its classes, raises DataError or SpecError before anything trains (:func:`check_data`).
     ``batch_members``: train each committee's members as one stacked model (None: on CUDA only; see
-    :func:`member_groups`). The sweep's plan is written to the store for `mnistlab watch`.
+    :func:`member_groups`). The sweep's plan is written to the store for `mnistlab watch`. A store
+    that cannot be written (a read-only disk) gives the rows of an experiment it holds finished, or
+    StoreError where a cell is left to train.
 
     >>> result = run_experiment("recipes/fast.toml", quick=True)   # doctest: +SKIP
     >>> result.rows[0]["test_acc"]                                 # doctest: +SKIP
@@ -589,9 +592,11 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     on_cell = _with_lines(on_cell, progress, len(cells))
     every = checkpoint_every()  # ... and the environment's setting
     check_data_before_store(exp, cells, store, data_dir, files_here=runner is None, quick=quick)
-    st = store if isinstance(store, RunStore) else RunStore(store)
+    st = store if isinstance(store, RunStore) else RunStore.to_record(store)
     keys = dict.fromkeys((c.variant, c.key) for c in cells)  # ordered: the table follows the file
     result, started = ExperimentResult(exp), time.time()
+    if st.read_only:  # a read-only disk, another user's store: nothing can be recorded
+        return _as_recorded(st, exp, cells, result, keys, force)
     todo = _cells_ready(st, exp, cells, result, force, data_dir, files_here=runner is None, quick=quick)
     held = _runs_of_its_name(st, exp)
     live = Comparison(held, st.committees(exp.name), keys=keys, defined=exp.committee_variants()) if on_cell else None
@@ -616,6 +621,23 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
         rows = compare(st, exp.name, keys=keys, committees=exp.committee_variants()) if st.runs(experiment=exp.name) else []
         result.rows = stopped_rows(rows, cells, st)
         raise SweepInterrupted(result)
+    result.rows = compare(st, exp.name, keys=keys, committees=exp.committee_variants())
+    return result
+
+
+def _as_recorded(st: RunStore, exp: Experiment, cells: Sequence[Cell], result: ExperimentResult,
+                 keys: Mapping[tuple[str, str], None], force: bool) -> ExperimentResult:
+    """:func:`run_experiment` on a read-only ``st`` (:meth:`~mnistlab.store.RunStore.to_record`):
+    ``result`` with every cell's finished run and the comparison rows, where the store holds each
+    one finished (helper-156: `mnistlab run` of a finished experiment on a read-only disk failed to
+    open the store, where `compare` shows it);
+    StoreError, before anything trains, where a cell is still to train (or ``force``)."""
+    done = [(c, None if force else st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES)) for c in cells]
+    if left := [c for c, rec in done if rec is None]:
+        which = "every run is trained again (--force)" if force else f"{len(left)} of {len(cells)} runs are still to train"
+        raise StoreError(f"{st.root}: the store cannot be written (a read-only disk or folder, or another user's?), and "
+                         f"{which} for {exp.name}: give a store that can be written with --store")
+    result.outcomes = [CellOutcome(c, rec, True) for c, rec in done if rec is not None]
     result.rows = compare(st, exp.name, keys=keys, committees=exp.committee_variants())
     return result
 

@@ -402,6 +402,14 @@ class RunStore:
                              f"folders with `mnistlab reindex --store {self.root}`")
 
     @classmethod
+    def to_record(cls, root: str | os.PathLike | None = None) -> RunStore:
+        """The store at ``root`` for `mnistlab run` (default :func:`default_root`): made where none is;
+        one there that cannot be written (a read-only disk, another user's files) opened read-only,
+        as for a reading command, so that a finished experiment's table can still be shown."""
+        folder = Path(root) if root is not None else default_root()
+        return cls(folder, create=not (folder / DB_FILE).is_file())  # (one that can be written opens as create does)
+
+    @classmethod
     def opened_for_a_sweep(cls, root: str | os.PathLike) -> RunStore:
         """The store at ``root`` for a sweep to record in; where its database was lost meanwhile
         (deleted, emptied) while its run folders hold the recorded runs, or damaged (a truncated

@@ -265,11 +265,12 @@ def trains_here(resources: Any, backend: str | None) -> bool:
     return (backend or resources.backend or "local") != "ray"
 
 
-def backend_and_store(resources: Any, cells: Sequence[Any], store: str | None, **flags: Any) -> tuple[Any, RunStore]:
+def backend_and_store(resources: Any, cells: Sequence[Any], store: str | None, *, read_only_ok: bool = False,
+                      **flags: Any) -> tuple[Any, RunStore]:
     """The runner (:func:`mnistlab.backends.runner_for` with the backend flags) and the store a
     `run` or `search` writes, in that order: a Ray that does not answer, or cells larger than its
     cluster (:meth:`~mnistlab.backends.RayRunner.check_fits`), leave no store folder behind, and a
-    store that cannot be made closes the runner again."""
+    store that cannot be made closes the runner again. ``read_only_ok``: :func:`open_store`'s."""
     from mnistlab.backends import close, runner_for
 
     runner = runner_for(resources, **flags)
@@ -279,16 +280,19 @@ def backend_and_store(resources: Any, cells: Sequence[Any], store: str | None, *
     try:
         if runner is not None:
             runner.check_fits(cells)
-        return runner, open_store(store, create=True)
+        return runner, open_store(store, create=True, read_only_ok=read_only_ok)
     except BaseException:
         close(runner)
         raise
 
 
-def open_store(path: str | None, *, create: bool = False) -> RunStore:
+def open_store(path: str | None, *, create: bool = False, read_only_ok: bool = False) -> RunStore:
     """The RunStore at ``path`` (imported here, late, so that `--help` stays fast).
 
-    Only `mnistlab run` creates a store: a reading command pointed at a wrong path says so. Runs
+    Only `mnistlab run` creates a store: a reading command pointed at a wrong path says so.
+    ``read_only_ok`` (with ``create``): a store there that cannot be written opens read-only
+    (:meth:`~mnistlab.store.RunStore.to_record`): `mnistlab run` of an experiment it holds finished
+    prints the table (:func:`~mnistlab.execute.run_experiment`). Runs
     left ``running`` by a process of this host that has ended (``kill -9``, a closed terminal) are
     marked ``interrupted`` first (where the store can be written), so that no command shows them
     as running.
@@ -296,7 +300,7 @@ def open_store(path: str | None, *, create: bool = False) -> RunStore:
     from mnistlab.errors import StoreError
     from mnistlab.store import RunStore
 
-    st = RunStore(path, create=create)
+    st = RunStore.to_record(path) if create and read_only_ok else RunStore(path, create=create)
     if not st.read_only:
         try:
             st.mark_stale()

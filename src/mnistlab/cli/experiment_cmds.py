@@ -135,7 +135,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     checkpoint_every()  # ... and so does a bad MNISTLAB_CHECKPOINT_EVERY
     check_data_before_store(exp, todo, store, data_dir, files_here=trains_here(exp.resources, backend),
                             quick=quick)  # ... and a data mistake, before the store is made
-    runner, st = backend_and_store(exp.resources, todo, store, backend=backend, address=address,
+    runner, st = backend_and_store(exp.resources, todo, store, read_only_ok=True, backend=backend, address=address,
                                    cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs,
                                    tasks=len(todo))
     cells = len(todo)
