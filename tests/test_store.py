@@ -726,3 +726,19 @@ def test_a_run_stopped_from_outside_keeps_the_epochs_it_posted(tmp_path: Path) -
     broken = Recorder(store, experiment="e", variant="v", config={"train": {"epochs": 8}}, seed=1)
     store.record_progress(broken.run_id, epochs)
     assert broken.fail(RuntimeError("boom")) == "failed" and store.get(broken.run_id).history == epochs
+
+
+def test_a_result_file_a_full_disk_refuses_is_named_in_the_failed_runs_message(tmp_path: Path) -> None:
+    """helper-156: a run failed by a full disk said "No space left on device", naming no file."""
+    from mnistlab.files import temporary_name
+
+    store = RunStore(tmp_path / "runs")
+    run_id = store.start_run(experiment="e", variant="v", seed=0, member=0, config={}, config_hash="k")
+    metrics = store.artifact_dir(run_id) / "metrics.json"
+    temporary_name(metrics).symlink_to("/dev/full")  # its write fails as on a full disk (ENOSPC)
+    said = store.finish_run(run_id, status="finished", history=[{"loss": 1.0}], metrics={"test_accuracy": 0.5}, env={})
+    assert said == f"{metrics}: No space left on device"
+    rec = store.get(run_id)
+    assert rec.status == "failed" and rec.message.endswith(said) and rec.metrics == {"test_accuracy": 0.5}
+    other = store.start_run(experiment="e", variant="v", seed=1, member=0, config={}, config_hash="k2")
+    assert store.finish_run(other, status="finished", history=[], metrics={}, env={}) is None

@@ -633,6 +633,35 @@ def test_a_weights_file_that_cannot_be_written_still_leaves_the_run_recorded(dat
     assert weights.read_bytes() == b"an older file" and not temporary_name(weights).exists()  # whole or not at all
 
 
+def test_a_run_whose_files_the_store_cannot_write_is_said_failed_not_recorded(data_dir, tmp_path, capsys, monkeypatch):
+    """helper-156: a full disk under the store's run folder failed the run in the store, and `train`
+    said "recorded as run ..." with exit 0 (a script saw success); the Python API said nothing."""
+    import safetensors.torch
+
+    import mnistlab
+
+    real = safetensors.torch.save_file
+
+    def disk_full_in_the_store(tensors, filename, *args, **kwargs):
+        if "runs" in Path(filename).parts:
+            raise OSError(28, "No space left on device")
+        return real(tensors, filename, *args, **kwargs)
+
+    monkeypatch.setattr(safetensors.torch, "save_file", disk_full_in_the_store)
+    code = main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--store", str(tmp_path / "runs")])
+    out, err = capsys.readouterr()
+    [rec] = RunStore(tmp_path / "runs", create=False).runs()
+    assert code == 1 and "recorded as run" not in out and "Traceback" not in err
+    said = err.strip().splitlines()[-1]
+    assert said.startswith(f"error: run {rec.run_id} is recorded failed, its metrics without its files")
+    assert "weights: No space left on device" in said
+    assert rec.status == "failed" and rec.metrics["test_accuracy"] is not None
+    with pytest.warns(UserWarning, match=r"is recorded failed, its metrics without its files .*No space left"):
+        run = mnistlab.train(dataset="mnist", model={"dense": [8]}, epochs=1, subset=120, data_dir=data_dir,
+                             store=tmp_path / "runs")
+    assert run.run_id is None and run.metrics["test_accuracy"] is not None
+
+
 def test_help_shows_the_defaults_of_the_config_schema(capsys):
     from mnistlab.config import RUN_DEFAULTS, TrainConfig
 

@@ -1054,7 +1054,9 @@ class Recorder:
             pass
 
     def finish(self, result: RunResult) -> str | None:
-        """Record the result; returns why it could not be (the run row deleted meanwhile...) or None.
+        """Record the result; returns None, or one line of why it could not be ("the run was not
+        recorded: ...", its row deleted meanwhile...) or not whole (its files: a full disk; the run is
+        then recorded failed, with its metrics).
         Ctrl-C and SIGTERM are held back while it is written (:func:`~mnistlab.files.stop_signals_held`):
         a result that is whole is recorded whole, then the stop goes on (KeyboardInterrupt raised here).
         Where the store's database was damaged or lost while the run trained (overwritten by a
@@ -1074,9 +1076,10 @@ class Recorder:
         """:meth:`finish`'s one try."""
         with stop_signals_held():
             try:
-                self.store.finish_run(self.run_id, status=result.status, history=result.history, metrics=result.metrics,
-                                      env=result.env, message=result.message, weights=result.model.state_dict(),
-                                      predictions=result.test_probs, config=result.config)
+                unwritten = self.store.finish_run(
+                    self.run_id, status=result.status, history=result.history, metrics=result.metrics, env=result.env,
+                    message=result.message, weights=result.model.state_dict(), predictions=result.test_probs,
+                    config=result.config)
             except Exception as exc:  # a store error, or a callback's value JSON cannot hold: never "running"
                 problem = str(exc) if isinstance(exc, MnistlabError) else f"{type(exc).__name__}: {exc}"
                 try:
@@ -1085,7 +1088,10 @@ class Recorder:
                                           files=False)  # the result's files, written already, stay
                 except MnistlabError:
                     pass  # the row is gone (deleted meanwhile): nothing left to mark
-                return problem
+                return f"the run was not recorded: {problem}"
+        if unwritten is not None:  # helper-156: `train` said "finished ... recorded" of a run the store had failed
+            return (f"run {self.run_id} is recorded failed, its metrics without its files (its weights cannot be "
+                    f"loaded): {unwritten}")
         return None
 
 
@@ -1575,7 +1581,7 @@ def _recorded(recorder: Recorder, cfg: RunConfig, result: RunResult, checkpoint_
     except KeyboardInterrupt:
         raise TrainingInterrupted.of(Run(result, None if problem else recorder.run_id), recorder.store) from None
     if problem:  # the run itself is fine and returned; only its record is missing
-        warnings.warn(f"the run was not recorded: {problem}", stacklevel=user_level())
+        warnings.warn(problem, stacklevel=user_level())
         return Run(result)
     return Run(result, recorder.run_id)
 

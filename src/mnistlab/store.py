@@ -644,10 +644,12 @@ class RunStore:
     def finish_run(self, run_id: str, *, status: str, history: list[dict[str, Any]], metrics: dict[str, Any],
                    env: dict[str, Any], message: str = "", weights: dict[str, Any] | None = None,
                    predictions: np.ndarray | None = None, config: dict[str, Any] | None = None,
-                   files: bool = True) -> None:
+                   files: bool = True) -> str | None:
         """Write a run's artifacts, then mark it ``status`` (one of the final statuses); with
         ``files=False``, only the database row (marking a run failed whose files were written).
         Raises StoreError for a run deleted meanwhile (its folder is gone: nothing is written).
+        Returns None, or why its files could not be written (a full disk, naming the file): the run
+        is then recorded ``failed``, its metrics kept in the database row, and that is its message.
 
         ``config`` replaces the recorded config with what the run resolved from its data (a
         Normalization's adapted mean and variance); the run keeps its ``config_hash``, the key of
@@ -655,7 +657,7 @@ class RunStore:
         """
         if status not in FINAL_STATUSES:
             raise StoreError(f'unknown final status "{status}"; expected one of {", ".join(FINAL_STATUSES)}')
-        ended = time.time()
+        ended, problem = time.time(), None
         folder = self.artifact_dir(run_id, must_exist=False)
         if files and not folder.is_dir():  # not made again: a folder without its record would come back
             raise StoreError(f"run {run_id} was deleted while it ran (`mnistlab rm`, or its folder removed): "
@@ -687,6 +689,7 @@ class RunStore:
             self._conn.execute("PRAGMA wal_checkpoint(PASSIVE)")  # runs.sqlite made after a kill -9 has it
         except sqlite3.Error:  # readers hold the log: it is folded in later
             pass
+        return problem
 
     def _keep_final_record(self, run_id: str, **final: Any) -> None:
         """Update the run's ``RECORD_FILE`` with how it ended (``final``: status, env, message,
@@ -1401,21 +1404,24 @@ def _write_artifacts(folder: Path, history: list[dict[str, Any]], metrics: dict[
                      weights: dict[str, Any] | None, predictions: np.ndarray | None,
                      config: dict[str, Any] | None) -> str | None:
     """Write a run's result files into ``folder`` (each whole; it exists: a folder removed meanwhile,
-    its run deleted, is not made again); None, or why they could not be."""
-    try:
-        if config is not None:
-            _write_json(folder / "config.json", config)
-        _write_json(folder / "history.json", history)
-        (folder / PROGRESS_FILE).unlink(missing_ok=True)
-        _write_json(folder / "metrics.json", metrics)
-        if predictions is not None:
-            write_atomic(folder / "predictions.npy", lambda p: np.save(p, np.asarray(predictions, np.float32)))
-        if weights is not None:
-            save_weights(weights, folder / "weights.safetensors")
-    except OutputError as exc:  # the weights (a full disk), said in one line
-        return str(exc)
-    except OSError as exc:
-        return exc.strerror or " ".join(str(exc).split())
+    its run deleted, is not made again); None, or why they could not be, naming the file (a full
+    disk: "runs/3fa9/metrics.json: No space left on device")."""
+    writes: list[tuple[Path, Callable[[Path], object]]] = [
+        *([] if config is None else [(folder / "config.json", lambda p: _write_json(p, config))]),
+        (folder / "history.json", lambda p: _write_json(p, history)),
+        (folder / PROGRESS_FILE, lambda p: p.unlink(missing_ok=True)),
+        (folder / "metrics.json", lambda p: _write_json(p, metrics)),
+        *([] if predictions is None else [(folder / "predictions.npy", lambda p: write_atomic(
+            p, lambda tmp: np.save(tmp, np.asarray(predictions, np.float32))))]),
+        *([] if weights is None else [(folder / "weights.safetensors", lambda p: save_weights(weights, p))]),
+    ]
+    for path, write in writes:
+        try:
+            write(path)
+        except OutputError as exc:  # the weights (a full disk), said in one line with their file
+            return str(exc)
+        except OSError as exc:
+            return f"{path}: {exc.strerror or ' '.join(str(exc).split())}"
     return None
 
 

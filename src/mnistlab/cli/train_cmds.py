@@ -237,9 +237,11 @@ def _report(result: RunResult, cfg: RunConfig, save_weights: Path | None, record
             checkpoint_dir: Path | None) -> MnistlabError | None:
     """Write --save-weights and record the run, then print the test metrics and say both; returns
     the weights' error, to be raised once the run is recorded (a store problem must not cost the
-    weights, nor a weights problem the record). A stop may not cut the writing short: Ctrl-C or
-    SIGTERM then waits until it is done (nothing is printed meanwhile, so a full pipe holds no stop
-    back); a Ctrl-C then or while the lines are printed ends it as :func:`_stopped_after` says."""
+    weights, nor a weights problem the record), else RunNotFinished where the run was not recorded
+    (whole: helper-156, a full disk's run said "recorded", exit 0, and the store had it failed). A
+    stop may not cut the writing short: Ctrl-C or SIGTERM then waits until it is done (nothing is
+    printed meanwhile, so a full pipe holds no stop back); a Ctrl-C then or while the lines are
+    printed ends it as :func:`_stopped_after` says."""
     from mnistlab.run import mark_checkpoint_recorded
     from mnistlab.store import epochs_trained
 
@@ -264,15 +266,15 @@ def _report(result: RunResult, cfg: RunConfig, save_weights: Path | None, record
             if save_weights is not None and save_error is None:
                 click.echo(f"weights saved to {save_weights}" + ("" if result.status == "finished" else
                            f" (the weights at the stop: {result.status} after {epochs_trained(result)})"))
-            if recorder is not None:
-                click.echo(f"warning: the run was not recorded: {problem}" if problem else
-                           f"recorded as run {recorder.run_id} in {recorder.store.root} (mnistlab show {recorder.run_id})",
-                           err=bool(problem))
+            if recorder is not None and not problem:
+                click.echo(f"recorded as run {recorder.run_id} in {recorder.store.root} (mnistlab show {recorder.run_id})")
+            elif problem and save_error is not None:  # that error is the one raised: this is said first
+                click.echo(f"warning: {problem}", err=True)
     except KeyboardInterrupt:
         stopped = True
     if stopped:
         raise _stopped_after(recorder)
-    return save_error
+    return RunNotFinished(problem) if problem and save_error is None else save_error  # exit 1: scripts see it
 
 
 def _stopped_after(recorder: Recorder | None) -> RunNotFinished:
