@@ -23,6 +23,89 @@ from mnistlab.datasets import list_datasets
 from mnistlab.presets import list_presets
 from mnistlab.store import RunStore
 
+
+def _on_a_terminal(argv: list[str], **env: str) -> str:
+    """What `mnistlab ARGV` writes on a terminal (a pty, its size unset: 0 x 0) with ``env``, colour codes out."""
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "mnistlab", *argv], stdout=follower, stderr=subprocess.PIPE,
+                            env={**os.environ, **env})
+    os.close(follower)
+    text = re.sub(r"\x1b\[[0-9;]*m", "", read_terminal(leader).decode("utf-8", "replace")).replace("\r", "")
+    assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+    return text
+
+
+@pytest.mark.parametrize("columns", ["30", "40"])
+def test_a_table_too_wide_for_the_terminal_even_cut_is_printed_whole_as_plain_lines(recorded, columns: str) -> None:
+    """helper-162: `runs` at 30 columns cut a test accuracy to "7" and its variant column to no width."""
+    store, ids = recorded
+    text = _on_a_terminal(["runs", "--store", str(store)], COLUMNS=columns)
+    accuracies = {f"{100 * r.metrics['test_accuracy']:.2f}%" for r in RunStore(store).runs() if r.status == "finished"}
+    lines = text.splitlines()
+    assert len(lines) == 1 + len(ids) and not BOX.search(text) and "…" not in text, text  # one line a run
+    assert all(a in text for a in accuracies) and all(i in text for i in ids.values()) and "<script>" in text
+
+
+def test_headers_break_only_between_words_and_a_path_folds(data_dir: Path) -> None:
+    """helper-162: at 80 columns `datasets` broke its headers mid-word ("classe/s", "locat/ion")."""
+    text = _on_a_terminal(["datasets", "--data-dir", str(data_dir)], COLUMNS="80")
+    heads = next(line for line in text.splitlines() if "name" in line)
+    assert BOX.search(text) and all(f" {h} " in heads for h in ("name", "classes", "train", "test", "location")), text
+    assert "left out for the terminal's width: size, checked by" in " ".join(text.split()) and "…" not in text
+
+
+@pytest.mark.parametrize("columns", ["0", "-3", "wide"])
+def test_a_columns_of_no_use_is_not_read(recorded, columns: str) -> None:
+    """helper-162: COLUMNS=0 printed a table of no width (nothing) and exit 0: the terminal's own
+    width is used (a pty of unset size: 80, as shutil says)."""
+    store, ids = recorded
+    text = _on_a_terminal(["runs", "--store", str(store)], COLUMNS=columns)
+    assert BOX.search(text) and all(i in text for i in ids.values()), text
+    assert max(map(len, text.splitlines())) <= 80
+
+
+def _mnistlab_with(argv: list[str], shell: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`mnistlab ARGV` started by ``sh -c SHELL`` ("$@" in it: the command), with ``env``."""
+    return subprocess.run(["sh", "-c", shell, "sh", sys.executable, "-m", "mnistlab", *argv], capture_output=True,
+                          text=True, env={**os.environ, **env}, timeout=120)
+
+
+def test_closed_standard_streams_are_no_traceback_and_a_run_still_finishes(tmp_path: Path, data_dir: Path) -> None:
+    """helper-162: `train >&-` (a cron job's, a daemon's) was a traceback and a failed run; `rm ID <&-`
+    a traceback (no stdin to ask on)."""
+    store = tmp_path / "runs"
+    train = ["train", "--dataset", "mnist", "--model", "{ dense = [8] }", "--epochs", "1", "--subset", "120",
+             "--data-dir", str(data_dir), "--store", str(store)]
+    done = _mnistlab_with(train, 'exec "$@" >&- 2>&-')
+    assert done.returncode == 0 and done.stdout == done.stderr == ""
+    [rec] = RunStore(store).runs()
+    assert rec.status == "finished"
+    done = _mnistlab_with(["runs", "--store", str(store)], 'exec "$@" >&-')
+    assert (done.returncode, done.stderr) == (0, "")
+    done = _mnistlab_with(["predict", rec.run_id, "-", "--store", str(store)], 'exec "$@" <&-')
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "nothing was piped in" in done.stderr
+
+
+def test_a_name_the_locale_cannot_spell_is_escaped_not_an_error(tmp_path: Path) -> None:
+    """helper-162: under a Latin-1 locale a variant named "密集" stopped the sweep that printed it, and
+    every listing of its store ("UnicodeEncodeError")."""
+    store = RunStore(tmp_path / "runs")
+    run_id = store.start_run(experiment="e", variant="密集", seed=0, member=0, config={}, config_hash="k")
+    store.finish_run(run_id, status="failed", history=[], metrics={}, env={}, message="x")
+    done = _mnistlab_with(["runs", "--store", str(store.root)], 'exec "$@"', PYTHONIOENCODING="latin-1")
+    assert done.returncode == 0 and "\\u5bc6\\u96c6" in done.stdout and run_id in done.stdout, done.stderr
+
+
+def test_a_current_folder_deleted_under_the_shell_is_one_line(tmp_path: Path) -> None:
+    """helper-162: torch's MKL died in it ("oneMKL FATAL ERROR: Cannot load"), `runs` said "no run store"."""
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    done = _mnistlab_with(["runs"], f'cd "{gone}" && rmdir "{gone}" && exec "$@"')
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().endswith("error: the current folder no longer exists (deleted while the shell was in "
+                                        "it?): cd to one that does, then run the command again"), done.stderr
+
+
 BOX = re.compile("[\u2500-\u257f]")  # box drawing: rich's table borders
 ANSI = "\x1b["
 

@@ -14,7 +14,7 @@ import click
 
 from mnistlab.errors import MnistlabError, said_afresh, show_warning
 
-from ._output import closed_output_ignored
+from ._output import closed_output_ignored, usable_streams
 
 from . import data_cmds, experiment_cmds, inspect_cmds, model_cmds, predict_cmds, search_cmds, train_cmds
 
@@ -51,12 +51,19 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status. Output to a closed pipe goes
     nowhere: a listing piped into `head` ends as it would have; `run`, `train` and `search` stop
     their work on it (:func:`~mnistlab.cli._output.closed_output_stops`, exit 141)."""
+    usable_streams()  # closed ones, a locale that cannot spell a name
     with closed_output_ignored():  # a reader gone (`| head`) never turns into a traceback or a silent exit 1
         return _main(argv)
 
 
 def _main(argv: list[str] | None) -> int:
     debug = bool(os.environ.get("MNISTLAB_DEBUG"))
+    try:
+        os.getcwd()
+    except FileNotFoundError:  # helper-162: torch's MKL then dies ("oneMKL FATAL ERROR: Cannot load"), run half-made
+        click.echo("error: the current folder no longer exists (deleted while the shell was in it?): cd to one that "
+                   "does, then run the command again", err=True)
+        return 2
     said_afresh()  # each command says its warnings once (main may be called again in one process: tests, notebooks)
     try:
         with warnings.catch_warnings():

@@ -14,6 +14,7 @@ import _thread
 import csv
 import io
 import json
+import os
 import signal
 import sys
 import threading
@@ -51,6 +52,7 @@ class Column:
     right: bool = False  # right-aligned in the table (numbers)
     whole: bool = False  # never wrapped or cut short on a narrow terminal (ids and names people copy)
     drop: int = 0  # on a terminal too narrow for every column, left out in this order (1 first); 0: always shown
+    fold: bool = False  # a value that may break anywhere on a narrow terminal (a path); else only between words
 
 
 def to_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str) -> str:
@@ -101,11 +103,37 @@ def is_terminal() -> bool:
         return False
 
 
+def usable_streams() -> None:
+    """Standard streams every command can use, set up before it runs. One that was closed (``<&-``,
+    ``>&-``: a daemon's, a cron job's) reads or writes /dev/null: nothing to read, output dropped
+    (helper-162: a traceback, and `train` recorded a failed run). stdout and stderr write a character
+    their encoding cannot spell (a non-UTF-8 locale; a variant named "café" under Latin-1 is fine,
+    "密集" is not) as a ``\\uXXXX`` escape (helper-162: an error stopped a sweep, and every listing of
+    a store holding such a name, under that locale)."""
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))  # noqa: SIM115 - the process's stream
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="backslashreplace")
+
+
 def rich_console() -> Any:
-    """A rich Console on stdout (only used on a terminal, see :func:`is_terminal`)."""
+    """A rich Console on stdout (only used on a terminal, see :func:`is_terminal`), as wide as the
+    terminal; a ``COLUMNS`` of no use (0, not a number: helper-162, a table of no width and exit 0)
+    is not read."""
+    import shutil
+
     from rich.console import Console
 
-    return Console()
+    columns = os.environ.get("COLUMNS", "").strip()
+    if not columns or (columns.isdigit() and int(columns) > 0):
+        return Console()
+    try:
+        width = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
+    except (OSError, ValueError):
+        width = 0
+    return Console(width=width or shutil.get_terminal_size().columns)
 
 
 def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str, *, title: str | None = None,
@@ -120,26 +148,41 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str,
     if not is_terminal():
         click.echo((f"{title}\n" if title else "") + to_text(rows, columns, "table"), nl=False)
         return
-    from rich.cells import cell_len
     from rich.table import Table
     from rich.text import Text
 
     from mnistlab.comparison import columns_that_fit
 
     console = rich_console()
-    widest = {c.key: max([cell_len(c.header), *(cell_len(_shown(c, r.get(c.key))) for r in rows)]) for c in columns}
+    least = {c.key: _least_width(c, rows) for c in columns}
     order = sorted((i for i, c in enumerate(columns) if c.drop), key=lambda i: columns[i].drop)
-    shown = [columns[i] for i in columns_that_fit([widest[c.key] + 3 for c in columns], order, console.width)]
+    shown = [columns[i] for i in columns_that_fit([least[c.key] + 3 for c in columns], order, console.width)]
+    if sum(least[c.key] + 3 for c in shown) + 1 > console.width:  # helper-162: at 30 columns a run's test accuracy
+        click.echo((f"{title}\n" if title else "") + to_text(rows, columns, "table"), nl=False)  # was cut to "7":
+        return  # the plain lines, which the terminal wraps, cut nothing
     left_out = [c.header for c in columns if c not in shown]
     # Text, not str: a "[" in a name or message is shown as typed, never read as rich markup.
     table = Table(title=None if title is None else Text(title), caption=Text(
         f"left out for the terminal's width: {', '.join(left_out)} (--format csv shows every column)") if left_out else None)
     for c in shown:
-        table.add_column(c.header, justify="right" if c.right else "left", no_wrap=c.whole,
-                         min_width=widest[c.key] if c.whole else None, overflow="fold")  # folded, never "…"
+        table.add_column(c.header, justify="right" if c.right else "left", no_wrap=c.whole or c.right,
+                         min_width=least[c.key], overflow="fold")  # folded, never "…"
     for r in rows:
         table.add_row(*(Text(_shown(c, r.get(c.key))) for c in shown))
     console.print(table)
+
+
+def _least_width(column: Column, rows: Sequence[Mapping[str, Any]]) -> int:
+    """The fewest terminal cells ``column`` takes in :func:`emit`'s table: its widest value where it
+    is never wrapped (``whole``, numbers), else its longest word, of its header too (helper-162: at
+    80 columns `datasets` broke "classes" into "classe/s"); a ``fold`` column's values break anywhere."""
+    from rich.cells import cell_len
+
+    values = [_shown(column, r.get(column.key)) for r in rows]
+    if column.whole or column.right:
+        return max(cell_len(v) for v in [column.header, *values])
+    words = column.header.split() + ([] if column.fold else [w for v in values for w in v.split()])
+    return max(cell_len(w) for w in words or [""])
 
 
 @contextmanager

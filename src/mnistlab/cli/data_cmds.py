@@ -19,8 +19,8 @@ def _size(n: int) -> str:
 
 DATASET_COLUMNS = (Column("name", "name", whole=True), Column("classes", "classes", right=True),
                    Column("train", "train", "{:,}".format, right=True), Column("test", "test", "{:,}".format, right=True),
-                   Column("location", "location"), Column("size", "size", _size, right=True),
-                   Column("status", "status"), Column("check", "checked by"))
+                   Column("location", "location", fold=True), Column("size", "size", _size, right=True, drop=2),
+                   Column("status", "status"), Column("check", "checked by", drop=1))
 
 
 @click.command("datasets")

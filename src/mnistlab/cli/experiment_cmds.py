@@ -324,8 +324,8 @@ def _watched_name(st: RunStore, target: str) -> str:
         raise
 
 
-RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experiment", drop=6),
-               Column("variant", "variant"), Column("seed", "seed", right=True, drop=5),
+RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experiment", drop=6, fold=True),
+               Column("variant", "variant", fold=True), Column("seed", "seed", right=True, drop=5),
                Column("member", "member", right=True, drop=2), Column("status", "status", whole=True),
                Column("test_accuracy", "test acc", lambda a: f"{100 * a:.2f}%", right=True, whole=True),
                Column("epochs", "epochs", right=True, drop=3),

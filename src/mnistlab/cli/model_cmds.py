@@ -15,7 +15,7 @@ from mnistlab.files import display_name
 
 
 MODEL_COLUMNS = (Column("name", "name", whole=True), Column("params", "params", "{:,}".format, right=True, whole=True),
-                 Column("source", "source"), Column("description", "description"))
+                 Column("source", "source", drop=1), Column("description", "description"))
 
 
 @click.command("models")
