@@ -96,6 +96,16 @@ def test_a_name_the_locale_cannot_spell_is_escaped_not_an_error(tmp_path: Path) 
     assert done.returncode == 0 and "\\u5bc6\\u96c6" in done.stdout and run_id in done.stdout, done.stderr
 
 
+def test_a_matplotlib_backend_the_user_set_for_elsewhere_does_not_fail_a_figure(recorded, tmp_path: Path) -> None:
+    """helper-162: MPLBACKEND=qt5 (a name matplotlib does not know) failed every `plot` and `report`
+    with matplotlib's error, naming no variable: the commands only write files."""
+    store, ids = recorded
+    out = tmp_path / "h.png"
+    done = _mnistlab_with(["plot", "history", ids["cnn0"], "--store", str(store), "-o", str(out)], 'exec "$@"',
+                          MPLBACKEND="qt5")
+    assert done.returncode == 0 and out.read_bytes()[:4] == b"\x89PNG", done.stderr
+
+
 def test_a_current_folder_deleted_under_the_shell_is_one_line(tmp_path: Path) -> None:
     """helper-162: torch's MKL died in it ("oneMKL FATAL ERROR: Cannot load"), `runs` said "no run store"."""
     gone = tmp_path / "gone"

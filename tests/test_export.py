@@ -316,3 +316,22 @@ def test_every_format_is_written_with_the_usual_file_mode(mnist_models, tmp_path
         assert (tmp_path / name).stat().st_mode & 0o777 == expected, (name, oct(os.stat(tmp_path / name).st_mode))
     export_model(model, tmp_path / "m.bin", "safetensors", verify=False)  # a suffix no format claims: --format says
     assert read_metadata(tmp_path / "m.bin", "safetensors")["mnistlab.dataset"] == "mnist"
+
+
+@pytest.mark.parametrize("suffix", ["onnx", "pt", "safetensors"])
+def test_a_folder_whose_name_is_not_utf8_holds_a_store_and_its_exports(mnist_models, tmp_path, suffix, capsys):
+    """helper-162: a store, or an export, in a folder named b"bad\\xffdir" (Linux allows any bytes)
+    could not load its weights, and `export` there was a traceback (safetensors, onnxruntime and
+    torch.jit take a path as UTF-8 text)."""
+    import shutil
+
+    odd = tmp_path / os.fsdecode(b"bad\xffdir")
+    shutil.copytree(mnist_models, odd / "store")
+    model = load_trained(RunStore(odd / "store"), "use", variant="dense", pick="latest")
+    assert model.run_id
+    out = odd / f"m.{suffix}"
+    assert main(["export", "use", "--variant", "dense", "-o", str(out), "--store", str(odd / "store")]) == 0
+    said = capsys.readouterr().out
+    assert "verified on 10000 test images" in said and "bad\\xffdir" in said
+    [run_id] = json.loads(read_metadata(out)["mnistlab.runs"])
+    assert run_id in {r.run_id for r in RunStore(odd / "store").runs() if r.variant == "dense"}

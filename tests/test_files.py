@@ -136,6 +136,16 @@ def test_a_link_is_written_through_and_every_file_gets_the_usual_mode(tmp_path: 
     assert sorted(p.name for p in real.parent.iterdir()) == ["w.safetensors"]
 
 
+@pytest.mark.parametrize("mode", [0o600, 0o640, 0o444])
+def test_a_file_written_again_keeps_its_mode(tmp_path: Path, mode: int) -> None:
+    """helper-162: a report made private (chmod 600) was 0644 once written again."""
+    out = tmp_path / "report.html"
+    out.write_text("old")
+    out.chmod(mode)
+    write_atomic(out, lambda tmp: tmp.write_text("new"))
+    assert out.read_text() == "new" and out.stat().st_mode & 0o777 == mode
+
+
 def test_no_output_file_may_land_in_a_run_stores_records(tmp_path: Path) -> None:
     from mnistlab.store import RunStore, store_part
 

@@ -249,6 +249,7 @@ def test_ctrl_c_while_the_result_is_written_waits_for_the_record(data_dir, tmp_p
     [rec] = RunStore(os.environ["MNISTLAB_STORE"], create=False).runs()
     assert rec.status == "finished" and rec.metrics["test_accuracy"] is not None and weights.is_file()
     assert "test_accuracy: " in out and f"weights saved to {weights}" in out and f"recorded as run {rec.run_id} in " in out
+    assert f"(mnistlab show {rec.run_id})" in out  # the default store (MNISTLAB_STORE): no --store to copy
     assert err.splitlines()[-1] == f"interrupted by Ctrl-C after training; run {rec.run_id} was recorded (finished)"
 
 
@@ -569,7 +570,7 @@ def test_train_records_the_run_in_the_store(data_dir, tmp_path, capsys):
                  "--experiment", "lab"]) == 0
     out = capsys.readouterr().out
     [rec] = RunStore(store, create=False).runs()
-    assert f"recorded as run {rec.run_id}" in out
+    assert f"recorded as run {rec.run_id} in {store} (mnistlab show {rec.run_id} --store {store})" in out  # helper-162:
     assert (rec.experiment, rec.variant, rec.status, len(rec.history)) == ("lab", "seed000-dense", "finished", 2)
     assert f"test_accuracy: {rec.metrics['test_accuracy']:.4f}" in out
     assert RunStore(store, create=False).load_predictions(rec.run_id).shape == (50, 10)

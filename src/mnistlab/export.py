@@ -38,7 +38,7 @@ from torch import nn
 
 from mnistlab._version import __version__
 from mnistlab.errors import DataError, ExportError, MnistlabError, OutputError, did_you_mean, in_python_words
-from mnistlab.files import check_output_path, save_weights, write_output
+from mnistlab.files import check_output_path, safetensors_metadata, save_weights, write_output
 from mnistlab.preprocess import recipe_for
 from mnistlab.run import Committee, Run, check_trained
 
@@ -331,31 +331,30 @@ def _onnx_modules() -> tuple[Any, Any]:
 
 
 def read_metadata(path: str | os.PathLike, fmt: str | None = None) -> dict[str, str]:
-    """The mnistlab metadata of an exported file (see :func:`metadata`), read back by the format's own library."""
+    """The mnistlab metadata of an exported file (see :func:`metadata`), read back by the format's own library
+    (safetensors: from its header, :func:`~mnistlab.files.safetensors_metadata`)."""
     fmt, path = format_for(path, fmt), os.fspath(path)
     if fmt == "onnx":
         return {p.key: p.value for p in _onnx_modules()[0].load(path).metadata_props}
     if fmt == "torchscript":
         extra = {"mnistlab.json": ""}
         with _quiet():  # torch.jit.load's deprecation warning
-            torch.jit.load(path, _extra_files=extra)
+            torch.jit.load(io.BytesIO(Path(path).read_bytes()), _extra_files=extra)  # (a path not UTF-8 too)
         return json.loads(extra["mnistlab.json"])
-    from safetensors import safe_open
-
-    with safe_open(path, "pt") as f:
-        return dict(f.metadata() or {})
+    return safetensors_metadata(path)
 
 
 def _loaded(path: Path, fmt: str, module: nn.Module) -> Callable[[np.ndarray], np.ndarray]:
     """The exported file loaded back by its runtime, as a function float32 (N, 1, H, W) -> logits."""
     if fmt == "onnx":
-        session = _onnx_modules()[1].InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        session = _onnx_modules()[1].InferenceSession(  # the file's bytes: a path that is not UTF-8 too
+            Path(path).read_bytes(), providers=["CPUExecutionProvider"])
         return lambda x: session.run(["logits"], {"images": x})[0]
     if fmt == "torchscript":
-        scripted = torch.jit.load(str(path))
+        scripted = torch.jit.load(io.BytesIO(Path(path).read_bytes()))
         run: Callable[[torch.Tensor], torch.Tensor] = scripted
     else:
-        from safetensors.torch import load_file
+        from safetensors.torch import load
 
         from mnistlab.models import build_model
         from mnistlab.specs import ModelSpec
@@ -364,7 +363,7 @@ def _loaded(path: Path, fmt: str, module: nn.Module) -> Callable[[np.ndarray], n
         written, members = json.loads(meta["mnistlab.spec"]), int(meta["mnistlab.committee"])
         specs = [ModelSpec.from_dict(d) for d in (written if isinstance(written, list) else [written] * max(members, 1))]
         rebuilt = CommitteeModule([build_model(sp) for sp in specs]) if members else build_model(specs[0])
-        rebuilt.load_state_dict(load_file(str(path)))
+        rebuilt.load_state_dict(load(path.read_bytes()))  # (a path that is not UTF-8 too)
         run = rebuilt.eval()
 
     def forward(x: np.ndarray) -> np.ndarray:

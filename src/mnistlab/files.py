@@ -24,6 +24,7 @@ import json
 import os
 import secrets
 import signal
+import stat
 import tempfile
 import threading
 from collections.abc import Callable, Iterator, Mapping
@@ -213,9 +214,10 @@ def temporary_name(path: Path) -> Path:
 
 def write_atomic(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
     """Write ``path`` whole: ``write(tmp)`` writes a temporary file beside it (:func:`temporary_name`),
-    which is flushed to the disk (fsync: whole after a power cut too), given the mode a new file
-    gets here (0666 less the umask; some writers, safetensors, make theirs 0600) and renamed over
-    ``path`` in one step. A ``path`` that is a symbolic link is written through: its target is
+    which is flushed to the disk (fsync: whole after a power cut too), given the mode of the file it
+    replaces (helper-162: a report made private with chmod 600 was readable by all once written
+    again), else the mode a new file gets here (0666 less the umask; some writers, safetensors,
+    make theirs 0600), and renamed over ``path`` in one step. A ``path`` that is a symbolic link is written through: its target is
     replaced, the link stays. Returns ``path`` as a Path.
 
     Whatever ``write`` raises (OSError for a full disk, KeyboardInterrupt, a writer's own error)
@@ -227,7 +229,11 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     try:
         write(tmp)
         _flush_to_disk(tmp)
-        os.chmod(tmp, new_file_mode())
+        try:
+            mode = stat.S_IMODE(os.stat(target).st_mode)
+        except OSError:  # no file there yet
+            mode = new_file_mode()
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     finally:
         with contextlib.suppress(OSError):
@@ -242,6 +248,21 @@ def write_output(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
         return write_atomic(path, write)
     except OSError as exc:
         raise OutputError(f"cannot write {display_name(path)}: {exc.strerror or exc}") from None
+
+
+def safetensors_metadata(path: str | os.PathLike) -> dict[str, str]:
+    """The ``__metadata__`` of the safetensors file at ``path`` (str -> str; {} where it has none),
+    read from its header as the format lays it out (8 bytes of little-endian header length, then
+    that JSON): safetensors' own ``safe_open`` refuses a path that is not UTF-8 (helper-162: an
+    export into "bad\\xffdir" was a traceback). OSError where it cannot be read, ValueError where it
+    is no safetensors file."""
+    with open(path, "rb") as f:
+        size = int.from_bytes(f.read(8), "little")
+        if not 0 < size <= 100_000_000:
+            raise ValueError(f"{display_name(path)}: not a safetensors file (no header)")
+        header = json.loads(f.read(size))
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    return {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
 
 
 def _sort_metadata(path: Path) -> None:

@@ -1211,7 +1211,7 @@ class RunStore:
     def load_model(self, run_id: str) -> SequentialModel:
         """The trained model (torch.nn.Module, eval mode) rebuilt from the stored spec and weights."""
         from safetensors import SafetensorError
-        from safetensors.torch import load_file
+        from safetensors.torch import load
 
         from mnistlab.models import build_model, weights_finite
         from mnistlab.specs import ModelSpec
@@ -1222,9 +1222,9 @@ class RunStore:
             raise StoreError(_missing(rec, path, "weights"))
         model = build_model(ModelSpec.from_dict(rec.config["model"]))
         try:
-            with open(path, "rb"):  # an unreadable file says why (safetensors calls every failed open "No such file")
-                pass
-            state = load_file(str(path))
+            # read by Python: an unreadable file says why (safetensors calls every failed open "No such file"),
+            with open(path, "rb") as f:  # and a path that is not UTF-8 (helper-162: "bad\xffdir/...") is read too
+                state = load(f.read())
             model.load_state_dict(state)
         except OSError as exc:
             raise StoreError(f"{path}: cannot load the weights: {exc.strerror or first_line(exc)}") from None

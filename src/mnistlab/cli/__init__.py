@@ -52,6 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     nowhere: a listing piped into `head` ends as it would have; `run`, `train` and `search` stop
     their work on it (:func:`~mnistlab.cli._output.closed_output_stops`, exit 141)."""
     usable_streams()  # closed ones, a locale that cannot spell a name
+    # The commands write figures to files (plots.py draws without pyplot: no window ever opens), so the
+    # user's MPLBACKEND is of no use here; one matplotlib does not know ("qt5") failed every figure
+    # at its import, naming no variable (helper-162).
+    os.environ["MPLBACKEND"] = "agg"
     with closed_output_ignored():  # a reader gone (`| head`) never turns into a traceback or a silent exit 1
         return _main(argv)
 
