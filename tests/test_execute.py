@@ -680,17 +680,18 @@ def test_a_run_whose_files_are_gone_is_not_recorded_again_as_finished(tmp_path: 
     assert not twin.skipped and twin.record.status == "finished"  # trained, not blocked by the lost files
 
 
-def test_run_says_which_variants_share_runs_but_not_for_a_smoke_run(tmp_path: Path, data_dir: Path,
-                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_says_which_variants_share_runs_and_a_smoke_run_those_of_the_full_run(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.epochs" = 2\n'
               '[[variants]]\nname = "c"\n"train.lr" = 0.001\n')  # c: Adam's default, written out: a's config
     args = ["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
-    assert main([*args, "--quick"]) == 0  # a and b both train 1 epoch there: no note for a smoke run
-    err = capsys.readouterr().err  # (but compare --quick's, of smoke runs on part of the test set: helper-146)
-    assert "the same config" not in err and err.count("note:") == 2 and "note: these are smoke runs" in err
+    shared = 'variants "a" and "c" train the same config with seed 0'
+    assert main([*args, "--quick"]) == 0  # a and b both train 1 epoch there: no note of that for a smoke run,
+    err = capsys.readouterr().err  # but of a and c, which share the full run's too (helper-160: compare said it)
+    assert err.count(shared) == 2 and '"a", "b"' not in err and '"a" and "b"' not in err, err
+    assert err.count("note:") == 4 and "note: these are smoke runs" in err
     assert main(args) == 0
     err = capsys.readouterr().err
-    shared = 'variants "a" and "c" train the same config with seed 0'
     assert err.count("note:") == 4 and err.count(shared) == 2  # before the sweep, and under its table as compare
     assert "note: test accuracy here is on part of the test set" in err  # under the table, as compare says it
     assert "note: the runs of a, c are smoke runs" in err  # above it, as compare says it too (helper-118)

@@ -727,8 +727,27 @@ def test_keras_words_for_what_mnistlab_keeps_elsewhere_say_where(tmp_path: Path,
 
 @pytest.mark.parametrize("text", ["", "\n\n# only a comment\n"])
 def test_an_empty_experiment_file_says_so(tmp_path: Path, text: str) -> None:
-    with pytest.raises(SpecError, match=r"exp.toml: the file is empty: an experiment is a \[base\] run config"):
+    with pytest.raises(SpecError, match=r"exp.toml: the file holds no settings \(empty, or comments only\): an "
+                                        r"experiment is a \[base\] run config"):
         load_experiment(write(tmp_path, text))
+
+
+def test_a_variant_named_as_a_grid_cell_is_refused_at_its_name(tmp_path: Path) -> None:
+    """helper-161: a variant named "rates,lr=0.1" beside the grid "rates" (cells "rates,lr=...") was
+    taken among the grid's cells by `--variant rates`; named as one of them exactly, it was said
+    to be "a grid gives one value twice"."""
+    text = ('name = "g"\n[base]\ndataset = "mnist"\nmodel = { dense = [8] }\n'
+            '[[variants]]\nname = "rates"\n[variants.grid]\n"train.lr" = [0.001, 0.01]\n'
+            '[[variants]]\nname = "rates,lr=0.1"\n"train.lr" = 0.1\n'
+            '[[variants]]\nname = "rates,lr=0.01"\n"train.lr" = 0.02\n'
+            '[[variants]]\nname = "rates2,x"\n')  # another name with a comma: fine
+    with pytest.raises(SpecError) as exc:
+        load_experiment(write(tmp_path, text))
+    said = [str(exc.value), *map(str, exc.value.more)]
+    assert [s.split(": ")[0] for s in said] == [f"{tmp_path / 'exp.toml'}:10", f"{tmp_path / 'exp.toml'}:13"], said
+    assert said[0].endswith('variant "rates,lr=0.1": a name of the form of the grid "rates"\'s cells ("rates,KEY=VALUE"), '
+                            "so `--variant rates` would take it among them: name it otherwise")
+    load_experiment(write(tmp_path, text.replace('name = "rates,', 'name = "rate-')))  # distinct names: fine
 
 
 def test_a_name_given_twice_is_said_with_the_file_s_other_mistakes_in_its_order(tmp_path: Path) -> None:

@@ -443,10 +443,20 @@ def test_reading_commands_never_create_a_store(args, tmp_path, monkeypatch, caps
 
 
 # ------------------------------------------------ issue 14: exit status, one way to name an experiment
-FAILING = EXP.replace('[[variants]]\nname = "b"', '[[variants]]\nname = "gpu"\n"train.device" = "cuda:99"')
+# "gpu": a CNN, trained with autograd's backward(), which fails below as a GPU's error would (variant "a",
+# dense layers only, computes its gradients itself: accel/dense_step.py); a device this machine has not is
+# found before anything trains (test_a_device_this_machine_has_not_is_found_before_anything_trains)
+FAILING = EXP.replace('[[variants]]\nname = "b"', '[[variants]]\nname = "gpu"\nmodel = { conv = [2], dense = [4] }')
 
 
-def test_run_exits_nonzero_after_recording_when_a_cell_failed(tmp_path: Path, data_dir: Path, capsys) -> None:
+def test_run_exits_nonzero_after_recording_when_a_cell_failed(tmp_path: Path, data_dir: Path, capsys,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    def gpu_fault(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    monkeypatch.setattr(torch.Tensor, "backward", gpu_fault)
     exp = tmp_path / "fails.toml"
     exp.write_text(FAILING)
     assert main(["run", str(exp), "--data-dir", str(data_dir)]) == 1
@@ -870,3 +880,20 @@ def test_run_of_a_finished_experiment_on_a_read_only_store_prints_its_table(
         for p in [root, *root.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)
     assert sorted(p.name for p in (root / "runs").iterdir()) == before
+
+
+def test_a_device_this_machine_has_not_is_found_before_anything_trains(exp_file: Path, tmp_path: Path, data_dir: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-161: a variant's `train.device = "cuda"` on a machine without CUDA failed its cell after
+    the others had trained (cuda:99: no machine here has 100 GPUs, with or without CUDA)."""
+    bad = tmp_path / "gpu.toml"
+    bad.write_text(EXP + '[[variants]]\nname = "gpu"\n"train.device" = "cuda:99"\n')
+    line = EXP.count("\n") + 3
+    for quick in ([], ["--quick"]):
+        assert main(["run", str(bad), *quick, "--data-dir", str(data_dir), "--store", str(tmp_path / "s")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f'error: {bad}:{line}: variant "gpu": device "cuda:99" was asked for, but '), err
+        assert not (tmp_path / "s").exists()
+    assert main(["train", "--dataset", "mnist", "--model", "{ dense = [8] }", "--device", "cuda:99", "--subset", "60",
+                 "--data-dir", str(data_dir), "--store", str(tmp_path / "t")]) == 2
+    assert 'device "cuda:99" was asked for' in capsys.readouterr().err and not (tmp_path / "t").exists()

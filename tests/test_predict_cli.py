@@ -227,6 +227,23 @@ def test_a_hostile_variant_name_is_text_in_the_card(recorded, capsys):
     assert "fashion-mnist" in out and "T-shirt/top" in out
 
 
+def test_a_fashion_submission_holds_class_indices_as_the_datasets_files_do(recorded, data_dir, tmp_path, capsys):
+    """helper-160: a Fashion-MNIST model's submission CSV held "Ankle boot", where the dataset's files
+    (and a competition on it) hold 9; the table still names the classes."""
+    root, _ = recorded
+    x = np.asarray(load_dataset("fashion-mnist", data_dir).test_images)[:5]
+    header = ",".join(f"pixel{i}" for i in range(784))
+    (tmp_path / "test.csv").write_text(header + "\n" + "\n".join(",".join(map(str, im.ravel())) for im in x) + "\n")
+    sub = tmp_path / "submission.csv"
+    code, out, err = cli(capsys, "predict", "tiny", "--variant", "cnn", tmp_path / "test.csv", "-o", sub,
+                         "--format", "csv", "--top", "1", "--store", root)
+    assert code == 0, err
+    table = list(csv.DictReader(io.StringIO(out)))
+    names = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+    labels = [r["Label"] for r in csv.DictReader(io.StringIO(sub.read_text()))]
+    assert labels == [str(names.index(r["class_1"])) for r in table] and len(labels) == 5
+
+
 def test_digits_drawn_with_a_thin_pen_are_thickened_to_mnists_strokes(mnist_models):
     from PIL import ImageDraw
 

@@ -595,8 +595,9 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
         raw_variants = [{}]
     variants, found = _variants(raw_variants, base, known, top_grid, source, repeats, committee,
                                 implicit=not d.get("variants"))
-    variants, twice = _named_once(variants, raw_variants, source)
-    mistakes += found + twice
+    as_cells, said = _named_as_grid_cells(raw_variants, source)  # (their names' other mistakes follow from it)
+    variants, twice = _named_once(variants, raw_variants, source, said=said)
+    mistakes += found + as_cells + twice
     if mistakes:  # with the variants that are right, for a check of their data beside these mistakes
         first = together(mistakes)
         first.partial = Experiment(name, source, dict(base), variants, resources=resources) if variants else None
@@ -616,13 +617,32 @@ def _check_search_name(name: str, written: bool, source: str) -> None:
                         f'<name>{QUICK_STUDY}): name it otherwise', path=("name",), source=source)
 
 
-def _named_once(variants: list[Variant], raw_variants: list[Mapping[str, Any]],
-                source: str) -> tuple[list[Variant], list[SpecError]]:
+def _named_as_grid_cells(raw_variants: list[Mapping[str, Any]], source: str) -> tuple[list[SpecError], set[str]]:
+    """A SpecError, at its ``name``, for each variant without a grid named as a cell of another's grid
+    is (``"rates,lr=0.1"`` beside a grid named ``"rates"``, whose cells are ``"rates,lr=..."``):
+    `compare --variant rates`, plots and reports take a grid's cells by that name, and took it among
+    them (helper-161); and those names."""
+    grids = {rv["name"] for rv in raw_variants if isinstance(rv.get("name"), str) and rv.get("grid")}
+    out, names = [], set()
+    for i, rv in enumerate(raw_variants):
+        name = rv.get("name")
+        if isinstance(name, str) and not rv.get("grid") and (grid := next((g for g in grids if name.startswith(f"{g},")),
+                                                                         None)):
+            out.append(SpecError(f'{source}: variant "{name}": a name of the form of the grid "{grid}"\'s cells '
+                                 f'("{grid},KEY=VALUE"), so `--variant {grid}` would take it among them: name it '
+                                 "otherwise", source=source, path=("variants", i, "name")))
+            names.add(name)
+    return out, names
+
+
+def _named_once(variants: list[Variant], raw_variants: list[Mapping[str, Any]], source: str, *,
+                said: set[str] | None = None) -> tuple[list[Variant], list[SpecError]]:
     """The variants with a name of their own (the first of each name), and a SpecError for each
-    name given twice, at the second table's ``name`` where it names it."""
+    name given twice, at the second table's ``name`` where it names it; none for the names in
+    ``said`` (a mistake of theirs is said already)."""
     kept: dict[str, Variant] = {}
     twice: list[SpecError] = []
-    said: set[str] = set()
+    said = set() if said is None else said
     for v in variants:
         if v.name not in kept:
             kept[v.name] = v
@@ -783,7 +803,8 @@ def _base_table(d: Mapping[str, Any], source: str) -> Mapping[str, Any]:
     (``repeats``, ``description``...) that TOML filed under [base] because it was written below
     the ``[base]`` line."""
     if not d:
-        raise SpecError(f"{source}: the file is empty: an experiment is a [base] run config and [[variants]] that "
+        raise SpecError(f"{source}: the file holds no settings (empty, or comments only): an experiment is a [base] "
+                        "run config and [[variants]] that "
                         "change it (recipes/quickstart.toml is one)", source=source)
     if "base" not in d:
         raise SpecError(f"{source}: [base] is missing: it holds the run config the variants change", source=source)

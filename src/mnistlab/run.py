@@ -146,7 +146,8 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     none): the DataError of data that cannot be read alone, else a SpecError for each setting at
     fault, its ``path`` the key that sets it (``("model",)``, ``("model", "input_shape")``,
     ``("data", "validation")``, with ``files_here`` a ModelCheckpoint's folder that cannot be
-    written here: :func:`checkpoint_mistakes`). The user's own data is read as its run will read it
+    written here, :func:`checkpoint_mistakes`, and a device this machine has not,
+    :func:`device_mistakes`). The user's own data is read as its run will read it
     (:func:`~mnistlab.datasets.run_dataset`); a registered dataset is known by its registry entry,
     no file read (a remote backend, Ray, may hold its files where this process does not), unless
     ``files_here`` (the runs train on this machine): its files are then found, or downloaded, once
@@ -170,7 +171,7 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     if isinstance(found, MnistlabError):
         return [found]
     spec = ModelSpec.from_dict(config["model"])
-    out: list[MnistlabError] = checkpoint_mistakes(config) if files_here else []  # (where the runs write them)
+    out: list[MnistlabError] = [*checkpoint_mistakes(config), *device_mistakes(config)] if files_here else []
     if spec.num_classes != found[0]:
         out.append(SpecError(class_count_mismatch(spec, dataset, found[0]), path=("model",)))
     if why := input_size_mismatch(spec, dataset, _image_shape(dataset, shape)):
@@ -180,6 +181,20 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     except SpecError as exc:
         out.append(exc)
     return out
+
+
+def device_mistakes(config: Mapping[str, Any]) -> list[MnistlabError]:
+    """A SpecError, its ``path`` ``train.device``, where a resolved run ``config`` asks for a device
+    this machine has not (:func:`~mnistlab.accel.pick_device`: "cuda" without CUDA, "cuda:3" of 2
+    GPUs): found before anything trains (helper-161: the sweep's 9th cell failed on it, after 8 trained)."""
+    from mnistlab.accel import pick_device
+
+    device = str((config.get("train") or {}).get("device") or "auto")
+    try:
+        pick_device(device)
+    except SpecError as exc:
+        return [SpecError(str(exc), path=("train", "device"))]
+    return []
 
 
 def checkpoint_mistakes(config: Mapping[str, Any]) -> list[MnistlabError]:
