@@ -897,3 +897,30 @@ def test_a_device_this_machine_has_not_is_found_before_anything_trains(exp_file:
     assert main(["train", "--dataset", "mnist", "--model", "{ dense = [8] }", "--device", "cuda:99", "--subset", "60",
                  "--data-dir", str(data_dir), "--store", str(tmp_path / "t")]) == 2
     assert 'device "cuda:99" was asked for' in capsys.readouterr().err and not (tmp_path / "t").exists()
+
+
+def test_a_dry_run_checks_what_a_run_checks_and_says_what_would_train(exp_file: Path, tmp_path: Path, data_dir: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-161: no command checked a file without training (`run --quick` stood in, and trained)."""
+    store = tmp_path / "s"
+    args = ["run", str(exp_file), "--data-dir", str(data_dir), "--store", str(store)]
+    assert main([*args, "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"experiment cli: 3 runs, no store yet at {store} (--dry-run: checked, nothing trained)"
+    assert [line.split() for line in out[1:3]] == [["a", "1", "to", "train"], ["b", "2", "to", "train"]]
+    assert out[3] == f"3 runs to train: `mnistlab run {exp_file}` trains them" and not store.exists()
+    assert main(args) == 0
+    capsys.readouterr()
+    grown = tmp_path / "grown.toml"
+    grown.write_text(EXP + '[[variants]]\nname = "c"\n"train.lr" = 0.1\n[[variants]]\nname = "d"\n"train.lr" = 0.1\n')
+    assert main(["run", str(grown), "--dry-run", "--data-dir", str(data_dir), "--store", str(store)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split()[:3] for line in out[1:5]] == [["a", "1", "finished"], ["b", "2", "finished"],
+                                                      ["c", "1", "to"], ["d", "1", "sharing"]]
+    assert out[5].startswith("1 run to train: ")
+    assert main([*args, "--dry-run"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("nothing to train: ")
+    before = sorted(p.name for p in (store / "runs").iterdir())
+    grown.write_text(EXP + '[[variants]]\nname = "c"\n"train.lr" = 0.1\n"data.validation" = 1.5\n')
+    assert main(["run", str(grown), "--dry-run", "--data-dir", str(data_dir), "--store", str(store)]) == 2
+    assert f"{grown}:" in capsys.readouterr().err and sorted(p.name for p in (store / "runs").iterdir()) == before

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import socket
 import sys
 import time
@@ -104,15 +105,17 @@ class _Progress:
 @jobs_option("cells")
 @click.option("--force", is_flag=True, help="Rerun cells already finished in the store.")
 @click.option("--quick", is_flag=True, help="A small data subset, 1 epoch, 1 repeat, 2 committee members (smoke test).")
+@click.option("--dry-run", is_flag=True, help="Check the file and its data as a run does before it trains, and say what "
+              "would train; train nothing, write nothing.")
 @data_dir_option(remote=True)
 @click.option("--batch-members/--one-by-one", "batch_members", default=None,
               help="Train each committee's members together as one stacked model, or one by one "
                    "[default: stacked on a GPU, one by one on a CPU].")
 @backend_options("cells")
 @format_option(COMPARE_FORMATS)
-def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: bool, data_dir: Path | None,  # noqa: PLR0913
-            batch_members: bool | None, backend: str | None, address: str | None, cpus_per_cell: float | None,
-            gpus_per_cell: float | None, fmt: str) -> None:
+def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: bool, dry_run: bool,  # noqa: PLR0913
+            data_dir: Path | None, batch_members: bool | None, backend: str | None, address: str | None,
+            cpus_per_cell: float | None, gpus_per_cell: float | None, fmt: str) -> None:
     """Train every cell of an EXPERIMENT file not already finished, printing the comparison.
 
     Exits with status 1, after recording every run and printing the table, when any cell failed
@@ -133,6 +136,9 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     exp = load_checked(experiment, data_dir, quick=quick)
     todo = exp.cells(quick=quick)  # a bad experiment says so before Ray starts or the store is made ...
     checkpoint_every()  # ... and so does a bad MNISTLAB_CHECKPOINT_EVERY
+    if dry_run:
+        _dry_run(exp, todo, store, data_dir, files_here=trains_here(exp.resources, backend), quick=quick, force=force)
+        return
     check_data_before_store(exp, todo, store, data_dir, files_here=trains_here(exp.resources, backend),
                             quick=quick)  # ... and a data mistake, before the store is made
     runner, st = backend_and_store(exp.resources, todo, store, read_only_ok=True, backend=backend, address=address,
@@ -208,6 +214,38 @@ def _say_before(exp: Experiment, st: Any, todo: list[Cell], *, quick: bool, forc
         click.echo(f"note: {line}", err=True)
     for line in shared_checkpoints(todo):
         click.echo(f"warning: {line}", err=True)
+
+
+def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Path | None, *, files_here: bool,
+             quick: bool, force: bool) -> None:
+    """`run --dry-run`: what a run checks before it trains, of every cell (finished ones too:
+    :func:`~mnistlab.execute.check_data`, the user's data read, a registered dataset's files found
+    where the cells train here), then a line per variant of how many of its cells the store holds
+    finished, how many would train and how many share another cell's run. Nothing is trained, and
+    no store is made (helper-161: `run --quick` stood in for a check, and trained)."""
+    from mnistlab.execute import DONE_STATUSES, check_data
+    from mnistlab.store import RunStore, default_root, store_held
+
+    check_data(exp, cells, data_dir, files_here=files_here, quick=quick)
+    st = RunStore(store, create=False) if store_held(store) else None
+    counts: dict[str, list[int]] = {}
+    first: set[str] = set()
+    for c in cells:
+        held = not force and st is not None and st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES)
+        counts.setdefault(c.variant, [0, 0, 0])[0 if held else 2 if c.key in first else 1] += 1
+        first.add(c.key)
+    where = f"store {st.root}" if st is not None else f"no store yet at {store or default_root()}"
+    click.echo(f"experiment {exp.name}: {len(cells)} run{'s' * (len(cells) != 1)}, {where} (--dry-run: checked, "
+               "nothing trained)")
+    width = max(map(len, counts))
+    for variant, (done, train, shared) in counts.items():
+        said = [f"{done} finished" * bool(done), f"{train} to train" * bool(train),
+                f"{shared} sharing another cell's run" * bool(shared)]
+        click.echo(f"  {variant.ljust(width)}  {', '.join(filter(None, said))}")
+    left = sum(c[1] for c in counts.values())
+    again = f"`mnistlab run {shlex.quote(exp.source)}{' --quick' * quick}`"
+    click.echo(f"{left} run{'s' * (left != 1)} to train: {again} trains {'it' if left == 1 else 'them'}" if left else
+               f"nothing to train: {again} prints the table ({again[:-1]} --force` trains every run again)")
 
 
 def _shared(exp: Experiment, cells: Sequence[Cell], *, quick: bool) -> list[str]:
