@@ -106,6 +106,20 @@ def test_a_matplotlib_backend_the_user_set_for_elsewhere_does_not_fail_a_figure(
     assert done.returncode == 0 and out.read_bytes()[:4] == b"\x89PNG", done.stderr
 
 
+def test_predict_from_stdin_on_a_terminal_says_nothing_was_piped_in(recorded) -> None:
+    """helper-162: `predict RUN -` with the keyboard as stdin waited, silent, until killed."""
+    store, ids = recorded
+    leader, follower = pty.openpty()
+    try:
+        done = subprocess.run([sys.executable, "-m", "mnistlab", "predict", ids["cnn0"], "-", "--store", str(store)],
+                              stdin=follower, capture_output=True, text=True, timeout=60)
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert done.returncode == 2 and done.stderr.strip().endswith(
+        "error: <stdin>: a terminal: nothing was piped in (mnistlab predict RUN - < image.png)"), done.stderr
+
+
 def test_a_current_folder_deleted_under_the_shell_is_one_line(tmp_path: Path) -> None:
     """helper-162: torch's MKL died in it ("oneMKL FATAL ERROR: Cannot load"), `runs` said "no run store"."""
     gone = tmp_path / "gone"

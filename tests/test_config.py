@@ -667,3 +667,22 @@ def test_keras_words_mnistlab_lacks_or_spells_otherwise_say_so() -> None:
         parse(data={"validation": "tset"})
     with pytest.raises(SpecError, match=r"\(got the string '0.1': a number is written without quotes\)$"):
         parse(data={"validation": "0.1"})
+
+
+@pytest.mark.parametrize("optimizer, lr, min_lr, warns", [("adam", None, 0.1, True), ("adam", None, 0.001, True),
+                                                          ("adam", None, 0.0009, False), ("sgd", 0.5, 0.1, False),
+                                                          ("sgd", None, 0.01, True)])
+def test_a_reduce_lr_on_plateau_that_can_never_act_is_said(optimizer: str, lr: float | None, min_lr: float,
+                                                           warns: bool) -> None:
+    """helper-161: a min_lr at or above the starting rate (Adam's default 0.001, SGD's 0.01) was
+    accepted unsaid: ReduceLROnPlateau lowers a rate only while it is above min_lr."""
+    import warnings
+
+    train = {"optimizer": optimizer, **({"lr": lr} if lr is not None else {})}
+    d = {"dataset": "mnist", "model": "seed000-dense", "train": train,
+         "callbacks": [{"type": "ReduceLROnPlateau", "monitor": "loss", "min_lr": min_lr}]}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        parse_run_config(d)
+    said = [str(w.message) for w in caught if issubclass(w.category, SpecWarning)]
+    assert bool(said) == warns and all(f"min_lr = {min_lr:g} is not below the learning rate" in s for s in said), said

@@ -803,6 +803,8 @@ def list_images(images: str | os.PathLike | Sequence[str | os.PathLike]) -> list
 
 def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
     if p == "-":
+        if sys.stdin.isatty():  # helper-162: it waited for an image typed at the keyboard until killed
+            raise DataError("<stdin>: a terminal: nothing was piped in (mnistlab predict RUN - < image.png)")
         if not (data := sys.stdin.buffer.read()):
             raise DataError("<stdin>: empty: nothing was piped in (mnistlab predict RUN - < image.png)")
         if _csv_text(data):
