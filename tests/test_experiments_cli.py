@@ -924,3 +924,21 @@ def test_a_dry_run_checks_what_a_run_checks_and_says_what_would_train(exp_file: 
     grown.write_text(EXP + '[[variants]]\nname = "c"\n"train.lr" = 0.1\n"data.validation" = 1.5\n')
     assert main(["run", str(grown), "--dry-run", "--data-dir", str(data_dir), "--store", str(store)]) == 2
     assert f"{grown}:" in capsys.readouterr().err and sorted(p.name for p in (store / "runs").iterdir()) == before
+
+
+def test_a_file_edited_while_its_sweep_runs_is_said_under_the_table(tmp_path: Path, data_dir: Path) -> None:
+    """helper-161: a variant changed while its sweep ran; the table showed the old one unsaid."""
+    exp = tmp_path / "edited.toml"
+    exp.write_text(EXP.replace('"train.lr" = 0.01', '"train.lr" = 0.01\n"train.epochs" = 40'))
+    proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "run", str(exp), "--data-dir", str(data_dir),
+                             "--store", str(tmp_path / "s")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    for line in proc.stdout:  # a's line: b's 2 members of 40 epochs train on
+        if line.lstrip().startswith("[1/3]"):
+            break
+    exp.write_text(exp.read_text().replace('"train.lr" = 0.01', '"train.lr" = 0.02'))
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert err.strip().splitlines()[-1] == (f"note: {exp} changed while the sweep ran: the table is of the file as it "
+                                            f"was read at its start; `mnistlab run {exp}` again trains what it asks "
+                                            "for now")

@@ -133,6 +133,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     from mnistlab.execute import check_data_before_store, checkpoint_every, load_checked, terminate_as_interrupt
 
     check_backend_flags(backend, address, data_dir)
+    read = _digest(experiment)  # (the file as it was read: an edit while the sweep runs is said at its end)
     exp = load_checked(experiment, data_dir, quick=quick)
     todo = exp.cells(quick=quick)  # a bad experiment says so before Ray starts or the store is made ...
     checkpoint_every()  # ... and so does a bad MNISTLAB_CHECKPOINT_EVERY
@@ -160,6 +161,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
             click.echo(f"{n} cell{'s' * (n != 1)} share{'s' * (n == 1)} a run that has not ended finished here "
                        f"(another process trains it, or it failed): `mnistlab run {experiment}` again records "
                        f"{'them' if n != 1 else 'it'} once it has", err=True)
+        _say_if_changed(experiment, read)
         if stopped:
             _say_stopped(st, exp.name, stopped, [(c.variant, c.key) for c in todo], force)
     bad = Counter(o.record.status for o in result.outcomes if o.record.status in ("failed", "diverged"))
@@ -214,6 +216,25 @@ def _say_before(exp: Experiment, st: Any, todo: list[Cell], *, quick: bool, forc
         click.echo(f"note: {line}", err=True)
     for line in shared_checkpoints(todo):
         click.echo(f"warning: {line}", err=True)
+
+
+def _digest(path: str) -> str | None:
+    """The SHA-256 of the file at ``path``; None where it cannot be read (gone: a change too)."""
+    from mnistlab.datasets import file_digest
+    from mnistlab.errors import DataError
+
+    try:
+        return file_digest(Path(path))
+    except DataError:
+        return None
+
+
+def _say_if_changed(path: str, read: str | None) -> None:
+    """A note where the experiment file at ``path`` is no longer what `run` read (its :func:`_digest`
+    ``read``): helper-161 edited a variant while its sweep ran, and the table showed the old one unsaid."""
+    if _digest(path) != read:
+        click.echo(f"note: {path} changed while the sweep ran: the table is of the file as it was read at its start; "
+                   f"`mnistlab run {path}` again trains what it asks for now", err=True)
 
 
 def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Path | None, *, files_here: bool,
