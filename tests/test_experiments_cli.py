@@ -942,3 +942,20 @@ def test_a_file_edited_while_its_sweep_runs_is_said_under_the_table(tmp_path: Pa
     assert err.strip().splitlines()[-1] == (f"note: {exp} changed while the sweep ran: the table is of the file as it "
                                             f"was read at its start; `mnistlab run {exp}` again trains what it asks "
                                             "for now")
+
+
+def test_a_subset_past_a_registered_datasets_size_is_found_before_anything_trains(tmp_path: Path, data_dir: Path,
+                                                                                  capsys) -> None:
+    """helper-161: `data.subset = 100000` (for 10000) warned mid-sweep, after the other cells trained, then
+    trained on all 60,000 images and scored the whole test set, so no row of the table was marked best."""
+    bad = tmp_path / "sub.toml"
+    bad.write_text(EXP + '[[variants]]\nname = "typo"\n"data.subset" = 100000\n')
+    line = EXP.count("\n") + 3
+    for quick in ([], ["--quick"]):
+        assert main(["run", str(bad), *quick, "--data-dir", str(data_dir), "--store", str(tmp_path / "s")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.startswith(f'error: {bad}:{line}: variant "typo": data.subset = 100,000 is more than mnist\'s '
+                              "60,000 training images (a typo?): leave data.subset out to train on all of them"), err
+        assert not (tmp_path / "s").exists()
+    bad.write_text(EXP + '[[variants]]\nname = "all"\n"data.subset" = 60000\n')  # every image: no mistake
+    assert main(["run", str(bad), "--dry-run", "--data-dir", str(data_dir), "--store", str(tmp_path / "s")]) == 0

@@ -176,6 +176,10 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
         out.append(SpecError(class_count_mismatch(spec, dataset, found[0]), path=("model",)))
     if why := input_size_mismatch(spec, dataset, _image_shape(dataset, shape)):
         out.append(SpecError(why, path=("model", "input_shape")))
+    subset = int((config.get("data") or {}).get("subset") or 0)
+    if is_registered(dataset) and subset > found[1]:  # helper-161: a typo (100000 for 10000), found mid-sweep as a
+        out.append(SpecError(f"data.subset = {subset:,} is more than {dataset}'s {found[1]:,} training images "  # warning
+                             "(a typo?): leave data.subset out to train on all of them", path=("data", "subset")))
     try:
         _check_validation(config.get("data") or {}, found[1])
     except SpecError as exc:
