@@ -263,3 +263,23 @@ def test_signals_held_back_come_after_the_block_sigterm_first_and_the_handlers_a
         assert done == 499500 and stop.signum == signal.SIGTERM  # the one that says more (exit 143), not dropped
         assert signal.getsignal(signal.SIGTERM) is term_handler
     assert signal.getsignal(signal.SIGINT) is before
+
+
+def test_a_read_only_mount_is_said_so_not_permission_denied(tmp_path: Path) -> None:
+    """helper-162: `-o` onto a read-only mount said "permission denied". (A bind mount made read-only:
+    only where this process may mount, as root in a container with the right.)"""
+    import shutil
+
+    source, mounted = tmp_path / "src", tmp_path / "ro"
+    source.mkdir()
+    mounted.mkdir()
+    mount = shutil.which("mount")
+    if mount is None or subprocess.run([mount, "--bind", str(source), str(mounted)], capture_output=True).returncode:
+        pytest.skip("this process may not mount a folder (it needs root and the right to mount)")
+    try:
+        subprocess.run([mount, "-o", "remount,ro,bind", str(mounted)], check=True, capture_output=True)
+        with pytest.raises(OutputError, match=r"^cannot write .*ro/h\.png: a read-only file system$"):
+            check_output_path(mounted / "h.png")
+    finally:
+        subprocess.run(["umount", str(mounted)], capture_output=True)
+    assert check_output_path(source / "h.png") == source / "h.png"

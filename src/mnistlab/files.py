@@ -110,7 +110,11 @@ def check_output_path(path: str | os.PathLike) -> Path:
         what = "is a file, not a folder" if parent.exists() else "does not exist"
         raise OutputError(f"cannot write {shown}: folder {display_name(parent)} {what}")
     if not os.access(parent, os.W_OK | os.X_OK) or (out.exists() and not os.access(out, os.W_OK)):
-        raise OutputError(f"cannot write {shown}: permission denied")
+        try:  # helper-162: a read-only mount was said "permission denied"
+            read_only = bool(os.statvfs(parent).f_flag & os.ST_RDONLY)
+        except (OSError, AttributeError):  # (no statvfs: Windows)
+            read_only = False
+        raise OutputError(f"cannot write {shown}: {'a read-only file system' if read_only else 'permission denied'}")
     refuse_store_path(out)
     if out.is_symlink() and not out.exists():  # found only once the work is done (helper-119)
         raise OutputError(f"cannot write {shown}: a link to nothing (what it points to, "
