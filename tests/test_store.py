@@ -742,3 +742,16 @@ def test_a_result_file_a_full_disk_refuses_is_named_in_the_failed_runs_message(t
     assert rec.status == "failed" and rec.message.endswith(said) and rec.metrics == {"test_accuracy": 0.5}
     other = store.start_run(experiment="e", variant="v", seed=1, member=0, config={}, config_hash="k2")
     assert store.finish_run(other, status="finished", history=[], metrics={}, env={}) is None
+
+
+def test_a_store_path_that_links_to_nothing_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-162: `train --store dangle` (a link to a folder since removed) said "cannot create the
+    run store: File exists"."""
+    link = tmp_path / "dangle"
+    link.symlink_to(tmp_path / "gone")
+    for create in (True, False):
+        with pytest.raises(StoreError, match=r"dangle: a link to a folder that is gone \(.*gone\): make that folder"):
+            RunStore(link, create=create)
+    assert main(["runs", "--store", str(link)]) == 2 and "a link to a folder that is gone" in capsys.readouterr().err
+    (tmp_path / "gone").mkdir()
+    assert RunStore(link).runs() == []  # made where the link points

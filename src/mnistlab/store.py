@@ -359,6 +359,9 @@ class RunStore:
         self.root = Path(root) if root is not None else default_root()
         if self.root.exists() and not self.root.is_dir():
             raise StoreError(f"{self.root}: the run store must be a folder, but this is a file")
+        if self.root.is_symlink() and not self.root.exists():  # helper-162: "cannot create the run store: File exists"
+            raise StoreError(f"{self.root}: a link to a folder that is gone ({os.readlink(self.root)}): make that "
+                             "folder, or give the store another path")
         self.db_path = self.root / self._db_name
         if self.db_path.exists() and not self.db_path.is_file():
             raise StoreError(f"{self.db_path}: not a file (the run store's database)")
