@@ -165,6 +165,11 @@ def test_a_keras_json_file_is_a_model_for_every_command(tmp_path: Path, data_dir
     (lambda d: d["config"]["layers"][0]["config"].update(batch_shape="28x28"), "input shape is"),
     (lambda d: d["config"]["layers"][1]["config"].update(kernel_initializer={"class_name": "Identity"}),
      "Keras's Identity is no initializer mnistlab builds"),
+    # one wording for a layer not built, in a spec and a Keras JSON alike (the review of session 44)
+    (lambda d: d["config"]["layers"][1].update(class_name="SpatialDropout2D"),
+     "Keras's SpatialDropout2D is a layer mnistlab does not build; it reads "),
+    (lambda d: d["config"]["layers"][1].update(class_name="RandomRotation"),
+     "Keras's RandomRotation is a layer mnistlab does not build (random augmentation is a run's augment table here"),
     (lambda d: d["config"]["layers"][1]["config"].update(kernel_constraint={"class_name": "MaxNorm"}),
      "kernel_constraint = MaxNorm() is a setting mnistlab does not build"),
     (lambda d: d["config"]["layers"][1]["config"].update(filters=-3, name="c1"),

@@ -230,6 +230,15 @@ def _prepared_input(cls: str, settings: Mapping[str, Any], shape: Any, where: st
                     "the flat input to the image (H, W, C) it holds is read")
 
 
+def not_built(keras_class: str) -> str:
+    """How mnistlab says a Keras layer class it does not build, in a spec or a Keras JSON alike:
+    "Keras's SpatialDropout2D is a layer mnistlab does not build", and, for Keras's random
+    augmentation layers, where that work is done here (a run's augment table)."""
+    augment = (" (random augmentation is a run's augment table here: augment = { rotation_range = 10, ... })"
+               if keras_class.startswith(("Rand", "MixUp", "CutMix", "AugMix")) else "")  # (SpatialDropout2D: none)
+    return f"Keras's {clip(keras_class, 40)} is a layer mnistlab does not build{augment}"
+
+
 def _layer(cls: str, settings: Mapping[str, Any], label: str, rank: int) -> dict[str, Any]:
     """One Keras layer's config as mnistlab's layer table, checked as mnistlab checks a layer
     (``label`` numbers and names it as Keras's JSON does); ``rank``: its input's, without the batch axis."""
@@ -239,8 +248,8 @@ def _layer(cls: str, settings: Mapping[str, Any], label: str, rank: int) -> dict
     if cls in ACTIVATION_LAYERS:
         return activation_layer(cls, settings, label)
     if cls not in _READS:
-        raise SpecError(f"{where}: Keras's {clip(cls, 40)} layer is none mnistlab builds ({', '.join(_READS)}; "
-                        f"{', '.join(ACTIVATION_LAYERS)} as Activation; a first Rescaling(1/255) or Reshape)")
+        raise SpecError(f"{where}: {not_built(cls)}; it reads {', '.join(_READS)}; {', '.join(ACTIVATION_LAYERS)} "
+                        "as Activation; a first Rescaling(1/255) or Reshape")
     reads, unused = _READS[cls]
     table: dict[str, Any] = {"type": cls}
     for key, value in settings.items():

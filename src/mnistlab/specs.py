@@ -47,7 +47,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from mnistlab._toml import dumps_toml, loads_json, loads_toml, plain_data, read_text_file, with_line
-from mnistlab.keras_json import (ACTIVATION_LAYER_NAMES, ACTIVATION_LAYERS, KERAS_3_LAYERS, activation_layer,
+from mnistlab.keras_json import (ACTIVATION_LAYER_NAMES, ACTIVATION_LAYERS, KERAS_3_LAYERS, activation_layer, not_built,
                                  initializer_name, is_keras_json, placed, read_keras_json)
 from mnistlab.errors import SpecError, SpecWarning, clip, did_you_mean, show, unknown_key, user_level
 from mnistlab.files import write_atomic
@@ -945,10 +945,8 @@ def layer_from_dict(d: Any, *, where: str = "layer", path: Sequence[str | int] =
     if name is None and (instead := KERAS_LAYERS_ELSEWHERE.get(kind.strip().lower())):
         raise SpecError(f'{where}: "{clip(kind)}" is not a layer here: {instead}', path=(*path, "type"))
     if name is None and (keras := _KERAS_3_LOOKUP.get(kind.strip().lower())):  # no namesake offered: a
-        augment = (" (random augmentation is a run's augment table here: augment = { rotation_range = 10, ... })"  # Spatial-
-                   if keras.startswith(("Rand", "MixUp", "CutMix", "AugMix")) else "")  # Dropout2D is no Dropout
-        raise SpecError(f"{where}: Keras's {keras} is a layer mnistlab does not build{augment}; choose from "
-                        f"{', '.join(_ALL_TYPES)}", path=(*path, "type"))
+        raise SpecError(f"{where}: {not_built(keras)}; choose from {', '.join(_ALL_TYPES)}",  # SpatialDropout2D
+                        path=(*path, "type"))  # is no Dropout
     if name is None:
         raise SpecError(f'{where}: unknown layer type "{clip(kind)}"{did_you_mean(kind, _ALL_TYPES)}; '
                         f"choose from {', '.join(_ALL_TYPES)}", path=(*path, "type"))
