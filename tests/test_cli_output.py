@@ -84,6 +84,8 @@ def test_closed_standard_streams_are_no_traceback_and_a_run_still_finishes(tmp_p
     assert (done.returncode, done.stderr) == (0, "")
     done = _mnistlab_with(["predict", rec.run_id, "-", "--store", str(store)], 'exec "$@" <&-')
     assert done.returncode == 2 and "Traceback" not in done.stderr and "nothing was piped in" in done.stderr
+    done = _mnistlab_with(["runs", "--store", str(store)], 'exec "$@" 2</dev/null')  # open, but for reading
+    assert done.returncode == 0 and rec.run_id in done.stdout  # (helper-163: nothing printed, exit 1)
 
 
 def test_a_name_the_locale_cannot_spell_is_escaped_not_an_error(tmp_path: Path) -> None:

@@ -908,7 +908,7 @@ def test_a_dry_run_checks_what_a_run_checks_and_says_what_would_train(exp_file: 
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"experiment cli: 3 runs, no store yet at {store} (--dry-run: checked, nothing trained)"
     assert [line.split() for line in out[1:3]] == [["a", "1", "to", "train"], ["b", "2", "to", "train"]]
-    assert out[3] == f"3 runs to train: `mnistlab run {exp_file}` trains them" and not store.exists()
+    assert out[3] == f"3 runs to train: `mnistlab run {exp_file} --store {store}` trains them" and not store.exists()
     assert main(args) == 0
     capsys.readouterr()
     grown = tmp_path / "grown.toml"
@@ -919,7 +919,17 @@ def test_a_dry_run_checks_what_a_run_checks_and_says_what_would_train(exp_file: 
                                                       ["c", "1", "to"], ["d", "1", "sharing"]]
     assert out[5].startswith("1 run to train: ")
     assert main([*args, "--dry-run"]) == 0
-    assert capsys.readouterr().out.splitlines()[-1].startswith("nothing to train: ")
+    assert capsys.readouterr().out.splitlines()[-1] == (f"nothing to train: `mnistlab run {exp_file} --store {store}` "
+                                                        f"prints the table (`mnistlab run {exp_file} --store {store} "
+                                                        "--force` trains every run again)")
+    assert main([*args, "--dry-run", "--force"]) == 0  # (helper-163: the hint dropped --store and --force)
+    assert capsys.readouterr().out.splitlines()[-1].endswith(f"--store {store} --force` trains them")
+    kmnist = tmp_path / "k.toml"  # files not here: said, not downloaded (helper-163: a dry run fetched them)
+    kmnist.write_text(EXP.replace('dataset = "mnist"', 'dataset = "kmnist"'))
+    (tmp_path / "empty").mkdir()
+    assert main(["run", str(kmnist), "--dry-run", "--data-dir", str(tmp_path / "empty"), "--store", str(store)]) == 0
+    out, err = capsys.readouterr()
+    assert "note: kmnist's files are not here: a run downloads them first" in err and "3 runs to train" in out
     before = sorted(p.name for p in (store / "runs").iterdir())
     grown.write_text(EXP + '[[variants]]\nname = "c"\n"train.lr" = 0.1\n"data.validation" = 1.5\n')
     assert main(["run", str(grown), "--dry-run", "--data-dir", str(data_dir), "--store", str(store)]) == 2

@@ -765,7 +765,7 @@ def stopped_in_workers(st: RunStore, cells: Sequence[Cell], result: ExperimentRe
 
 
 def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLike | None = None, *,
-               files_here: bool = False, quick: bool = False) -> None:
+               files_here: bool = False, quick: bool = False, download: bool = True) -> None:
     """Check each cell against the data it trains on before anything trains (the user's own data
     read once; a registered dataset's files found or downloaded once with ``files_here``, the
     cells training on this machine): its model's outputs against the classes, its validation
@@ -775,8 +775,10 @@ def check_data(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLi
     (``exp.toml:18: variant "b": digits.csv: no labels ...``), the others in its ``more``, in the
     file's order; variants with the same mistake (their data from ``[base]``) in one line.
     ``quick``: ``cells`` are a ``--quick`` run's, and the full-size cells of their variants are
-    checked too (:func:`data_mistakes`), so that the smoke check finds what the full run would."""
-    mistakes = data_mistakes(exp, cells, data_dir, files_here=files_here, quick=quick)
+    checked too (:func:`data_mistakes`), so that the smoke check finds what the full run would.
+    ``download=False``: a registered dataset whose files are not here is not downloaded (known by
+    its registry entry, as for a remote backend): `run --dry-run` fetches nothing."""
+    mistakes = data_mistakes(exp, cells, data_dir, files_here=files_here, quick=quick, download=download)
     if mistakes:
         raise together(mistakes)
 
@@ -796,7 +798,7 @@ def check_data_before_store(exp: Experiment, cells: Sequence[Cell], store: RunSt
 
 
 def data_mistakes(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.PathLike | None = None, *,
-                  files_here: bool = False, quick: bool = False) -> list[MnistlabError]:
+                  files_here: bool = False, quick: bool = False, download: bool = True) -> list[MnistlabError]:
     """What :func:`check_data` raises, as a list: a DataError or SpecError for each mistake (empty
     when every cell fits its data), each naming its variants and the line of ``exp.source`` that
     sets the value at fault, ordered by that line. ``quick``: ``cells`` are a ``--quick`` run's,
@@ -805,7 +807,7 @@ def data_mistakes(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.Pat
     (``data.validation = 500``, not the 50 a smoke run scales it to); a full-size mistake alone (a
     ``data.validation`` of 1,000 in a ``data.subset`` of 1,000 fits the smoke run's smaller subset)
     saying ``in the full run``. A registered dataset's full-size cells are known by its registry."""
-    found = _variant_mistakes(cells, data_dir, files_here)
+    found = _variant_mistakes(cells, data_dir, files_here, download)
     variants = {c.variant for c in cells}
     full = _variant_mistakes([c for c in exp.cells() if c.variant in variants], data_dir) if quick else {}
     text = _source_text(exp) if found or full else None  # read once for every mistake's line
@@ -824,8 +826,8 @@ def data_mistakes(exp: Experiment, cells: Sequence[Cell], data_dir: str | os.Pat
     return out
 
 
-def _variant_mistakes(cells: Sequence[Cell], data_dir: str | os.PathLike | None,
-                      files_here: bool = False) -> dict[str, list[MnistlabError]]:
+def _variant_mistakes(cells: Sequence[Cell], data_dir: str | os.PathLike | None, files_here: bool = False,
+                      download: bool = True) -> dict[str, list[MnistlabError]]:
     """Each variant's data mistakes (:func:`~mnistlab.run.run_data_mistakes` of its first cell: its
     other cells have its data and model), for the variants that have some."""
     classes: dict[str, tuple[int, int] | MnistlabError] = {}
@@ -834,7 +836,7 @@ def _variant_mistakes(cells: Sequence[Cell], data_dir: str | os.PathLike | None,
         if cell.variant in mistakes:
             continue
         try:
-            found = run_data_mistakes(cell.config, data_dir, classes, files_here=files_here)
+            found = run_data_mistakes(cell.config, data_dir, classes, files_here=files_here, download=download)
         except (DataError, SpecError) as exc:  # (a model that cannot be built: said where it is)
             found = [exc]
         if found:

@@ -141,7 +141,7 @@ def check_run_data(config: Mapping[str, Any], data_dir: str | os.PathLike | None
 
 def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | None = None,
                       classes: dict[str, tuple[int, int] | MnistlabError] | None = None, *,
-                      files_here: bool = False) -> list[MnistlabError]:
+                      files_here: bool = False, download: bool = True) -> list[MnistlabError]:
     """Every mistake :func:`check_run_data` finds in a resolved run ``config``, in a list (empty:
     none): the DataError of data that cannot be read alone, else a SpecError for each setting at
     fault, its ``path`` the key that sets it (``("model",)``, ``("model", "input_shape")``,
@@ -152,7 +152,8 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     no file read (a remote backend, Ray, may hold its files where this process does not), unless
     ``files_here`` (the runs train on this machine): its files are then found, or downloaded, once
     (:func:`~mnistlab.datasets.load_dataset`), so that a dataset missing offline is one error, not
-    one failed run per cell each trying the download. ``classes`` keeps (class count, training
+    one failed run per cell each trying the download (``download=False``: not downloaded).
+    ``classes`` keeps (class count, training
     images) of each dataset read (its path, input size and split seed), or the error its read
     raised, so that a sweep reads each once."""
     classes = {} if classes is None else classes
@@ -164,7 +165,7 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
                       sort_keys=True, default=str)  # (a subset's classes, a split's training images: their own)
     if read not in classes:
         try:
-            classes[read] = _classes_and_size(config, data_dir, files_here)
+            classes[read] = _classes_and_size(config, data_dir, files_here, download)
         except MnistlabError as exc:  # a corrupt image in 60,000: found once, not again for each variant
             classes[read] = exc
     found = classes[read]
@@ -224,15 +225,18 @@ def _image_shape(dataset: Any, model_input: Sequence[int]) -> tuple[int, int]:
 
 
 def _classes_and_size(config: Mapping[str, Any], data_dir: str | os.PathLike | None,
-                      files_here: bool) -> tuple[int, int]:
+                      files_here: bool, download: bool = True) -> tuple[int, int]:
     """(class count, training images) of the data a resolved run ``config`` trains on; see
-    :func:`run_data_mistakes` for what is read. Raises DataError for data that cannot be read."""
+    :func:`run_data_mistakes` for what is read (``download=False``: a registered dataset whose files
+    are not here is known by its registry entry, not downloaded). Raises DataError for data that
+    cannot be read."""
     from mnistlab.data.registry import get_info
-    from mnistlab.datasets import load_dataset
+    from mnistlab.datasets import find_files, load_dataset
 
     dataset = config.get("dataset")
     if is_registered(dataset):
-        if files_here:  # found or downloaded now: missing offline, it is one error before anything trains
+        # found or downloaded now: missing offline, it is one error before anything trains
+        if files_here and (download or find_files(get_info(dataset), data_dir) is not None):
             load_dataset(dataset, data_dir)
         info = get_info(dataset)
         return info.num_classes, info.train_size

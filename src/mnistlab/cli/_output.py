@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import _thread
 import csv
+import errno
 import io
 import json
 import os
@@ -109,13 +110,28 @@ def usable_streams() -> None:
     (helper-162: a traceback, and `train` recorded a failed run). stdout and stderr write a character
     their encoding cannot spell (a non-UTF-8 locale; a variant named "café" under Latin-1 is fine,
     "密集" is not) as a ``\\uXXXX`` escape (helper-162: an error stopped a sweep, and every listing of
-    a store holding such a name, under that locale)."""
+    a store holding such a name, under that locale). One open but not for writing (``2</dev/null``)
+    writes to /dev/null too (helper-163: nothing printed, exit 1)."""
     for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
-        if getattr(sys, name) is None:
+        if getattr(sys, name) is None or (mode == "w" and not _writable(getattr(sys, name))):
             setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))  # noqa: SIM115 - the process's stream
     for stream in (sys.stdout, sys.stderr):
         if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
             stream.reconfigure(errors="backslashreplace")
+
+
+def _writable(stream: Any) -> bool:
+    """Whether ``stream``'s file descriptor takes writes (an empty write: EBADF where it was opened
+    for reading, or closed); True for a stream without one (a test's capture, a notebook's)."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return True
+    try:
+        os.write(fd, b"")
+    except OSError as exc:  # (a full disk's ENOSPC, /dev/full's, is said when the output is written)
+        return exc.errno != errno.EBADF
+    return True
 
 
 def rich_console() -> Any:

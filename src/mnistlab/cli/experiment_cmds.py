@@ -244,10 +244,16 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     where the cells train here), then a line per variant of how many of its cells the store holds
     finished, how many would train and how many share another cell's run. Nothing is trained, and
     no store is made (helper-161: `run --quick` stood in for a check, and trained)."""
+    from mnistlab.data.registry import get_info, is_registered
+    from mnistlab.datasets import find_files
     from mnistlab.execute import DONE_STATUSES, check_data
     from mnistlab.store import RunStore, default_root, store_held
 
-    check_data(exp, cells, data_dir, files_here=files_here, quick=quick)
+    check_data(exp, cells, data_dir, files_here=files_here, quick=quick, download=False)  # (helper-163: it downloaded)
+    for name in dict.fromkeys(c.config.get("dataset") for c in cells):
+        if files_here and is_registered(name) and find_files(get_info(name), data_dir) is None:
+            click.echo(f"note: {name}'s files are not here: a run downloads them first (`mnistlab datasets` says "
+                       "where it looks)", err=True)
     st = RunStore(store, create=False) if store_held(store) else None
     counts: dict[str, list[int]] = {}
     first: set[str] = set()
@@ -264,9 +270,14 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
                 f"{shared} sharing another cell's run" * bool(shared)]
         click.echo(f"  {variant.ljust(width)}  {', '.join(filter(None, said))}")
     left = sum(c[1] for c in counts.values())
-    again = f"`mnistlab run {shlex.quote(exp.source)}{' --quick' * quick}`"
-    click.echo(f"{left} run{'s' * (left != 1)} to train: {again} trains {'it' if left == 1 else 'them'}" if left else
-               f"nothing to train: {again} prints the table ({again[:-1]} --force` trains every run again)")
+    again = (f"`mnistlab run {shlex.quote(exp.source)}{' --quick' * quick}"  # (helper-163: the hint dropped --store)
+             f"{f' --store {shlex.quote(store)}' if store else ''}{' --force' * force}`")
+    if left and st is not None and st.read_only:
+        click.echo(f"{left} run{'s' * (left != 1)} to train, but the store cannot be written (a read-only disk or "
+                   "folder?): give one that can be written with --store")
+    else:
+        click.echo(f"{left} run{'s' * (left != 1)} to train: {again} trains {'it' if left == 1 else 'them'}" if left
+                   else f"nothing to train: {again} prints the table ({again[:-1]} --force` trains every run again)")
 
 
 def _shared(exp: Experiment, cells: Sequence[Cell], *, quick: bool) -> list[str]:
