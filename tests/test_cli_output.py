@@ -46,6 +46,18 @@ def test_a_table_too_wide_for_the_terminal_even_cut_is_printed_whole_as_plain_li
     assert all(a in text for a in accuracies) and all(i in text for i in ids.values()) and "<script>" in text
 
 
+@pytest.mark.parametrize("columns", ["30", "45"])
+def test_a_comparison_too_wide_for_the_terminal_even_cut_is_printed_as_plain_lines(recorded, columns: str) -> None:
+    """helper-163: at 50 columns a long variant name left rich room only to crop "58.00%" to "58."."""
+    store, ids = recorded
+    text = _on_a_terminal(["compare", "tiny", "--store", str(store)], COLUMNS=columns)
+    runs = [r for r in RunStore(store).runs() if r.status == "finished"]
+    assert not BOX.search(text) and "…" not in text and "<script>alert(1)</script>" in text, text
+    assert all(f"{100 * r.metrics['test_accuracy']:.2f}%" in text for r in runs if r.variant != "cnn"), text
+    wide = _on_a_terminal(["compare", "tiny", "--store", str(store)], COLUMNS="160")
+    assert BOX.search(wide) and max(map(len, wide.splitlines())) <= 160
+
+
 def test_headers_break_only_between_words_and_a_path_folds(data_dir: Path) -> None:
     """helper-162: at 80 columns `datasets` broke its headers mid-word ("classe/s", "locat/ion")."""
     text = _on_a_terminal(["datasets", "--data-dir", str(data_dir)], COLUMNS="80")

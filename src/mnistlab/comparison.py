@@ -1311,10 +1311,11 @@ def columns_that_fit(widths: Sequence[int], dropped_first: Sequence[int], room: 
     return keep
 
 
-def _fitted_table(rows: Sequence[Mapping[str, Any]], title: str | None, width: int) -> Any:
+def _layout(rows: Sequence[Mapping[str, Any]], width: int) -> tuple[list[str], list[list[str]], list[int], list[int], int]:
+    """How :func:`rich_table` lays ``rows`` out in ``width`` cells: its headers and cells (the marks
+    in a column of their own), each column's widest cell with its padding (``wanted``), the columns
+    kept (whole ones left out, :func:`columns_that_fit`) and the variant column's longest word."""
     from rich.cells import cell_len
-    from rich.table import Table
-    from rich.text import Text
 
     heads, cells = display_cells(rows)
     if any(r.get("vs_best") in ("best", "within noise") for r in rows):  # the marks in a column of their own: rich
@@ -1329,6 +1330,23 @@ def _fitted_table(rows: Sequence[Mapping[str, Any]], title: str | None, width: i
                 and not h.startswith(("val ", "test acc", "committee"))]
     order = [*_DROP_FIRST, *reversed(searched)]  # a search's keys go last (`mnistlab show` has them)
     keep = columns_that_fit(wanted, [i for name in order for i, h in enumerate(heads) if h == name], width)
+    return heads, cells, wanted, keep, longest_word
+
+
+def table_fits(rows: Sequence[Mapping[str, Any]], width: int) -> bool:
+    """Whether :func:`rich_table`'s table of ``rows`` fits ``width`` terminal cells once whole columns
+    are left out: each kept one whole, the variant column as wide as its longest word (its notes
+    wrap). Where not, a terminal gets the plain lines, which it wraps, nothing cut (helper-163: at 50
+    columns a variant "depth,dense=64/64/64/64/64/64/64" left rich room to crop "58.00%" to "58.")."""
+    _, _, wanted, keep, _ = _layout(rows, width)
+    return sum(wanted[i] for i in keep) + 1 <= width
+
+
+def _fitted_table(rows: Sequence[Mapping[str, Any]], title: str | None, width: int) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    heads, cells, wanted, keep, longest_word = _layout(rows, width)
     left_out = [h for i, h in enumerate(heads) if i not in keep]
     caption = f"left out for the terminal's width: {', '.join(left_out)} (--format markdown shows every column)"
     table = Table(title=None if title is None else Text(title),  # Text: a "[" in a name is not markup

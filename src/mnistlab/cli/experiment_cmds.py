@@ -31,16 +31,16 @@ COMPARE_FORMATS = ("table", "csv", "json", "markdown")
 
 def _rows_out(rows: list[dict], title: str, fmt: str) -> None:
     """The comparison rows: rich's table on a terminal, plain aligned text in a pipe, or csv/json/markdown."""
-    from mnistlab.comparison import best_legend, display_cells, format_rows, rich_table
+    from mnistlab.comparison import best_legend, display_cells, format_rows, rich_table, table_fits
 
     if fmt != "table":
         click.echo(format_rows(rows, fmt), nl=False)
         if fmt == "markdown" and (legend := best_legend(rows)):  # pasted into a page, the marks need their key
             click.echo(f"\n{legend}")
         return
-    if is_terminal():
-        rich_console().print(rich_table(rows, title=title))
-    else:
+    if is_terminal() and table_fits(rows, (console := rich_console()).width):
+        console.print(rich_table(rows, title=title))
+    else:  # a pipe, a file, or a terminal too narrow for the table even cut (helper-163): the plain lines
         heads, cells = display_cells(rows)
         click.echo(f"{title}\n" + plain_table(heads, cells, [False] + [True] * (len(heads) - 1)), nl=False)
     if legend := best_legend(rows):
