@@ -564,6 +564,18 @@ def test_checkpoint_every_saves_inside_epochs_and_resume_continues_there(data_di
     assert torch.load(ckpt / "last.pt", weights_only=True)["partial_epoch"] is None  # the last epoch's end is saved
 
 
+def test_the_show_hint_after_train_names_a_store_whose_name_is_not_utf8_as_bash_reads_it(data_dir, tmp_path, capsys):
+    """helper-163: `--store 'bad\\xffdir/s'` pasted named another folder ("no run store at ...")."""
+    store = tmp_path / os.fsdecode(b"bad\xffdir") / "s"
+    assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--store", str(store)]) == 0
+    said = capsys.readouterr().out.strip().splitlines()[-1]
+    [rec] = RunStore(store, create=False).runs()
+    quoted = said.split("--store ", 1)[1].rstrip(")")
+    assert said.startswith(f"recorded as run {rec.run_id} in ") and "\ufffd" not in said and quoted.startswith("$'")
+    done = subprocess.run(["bash", "-c", f"printf %s {quoted}"], capture_output=True, check=True)
+    assert done.stdout == os.fsencode(store)  # what bash makes of it: the store's own bytes
+
+
 def test_train_records_the_run_in_the_store(data_dir, tmp_path, capsys):
     store = tmp_path / "runs"
     assert main(["train", *QUICK, "--epochs", "2", "--data-dir", str(data_dir), "--store", str(store),

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mnistlab.cli._common import (FiniteRange, PathArg, backend_and_store, backend_options, check_backend_flags,
-                                  data_dir_option, jobs_option, open_store, status_said, store_option, trains_here)
+                                  data_dir_option, jobs_option, open_store, status_said, store_flag, store_option, trains_here)
 from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, plain_table, rich_console,
                                   stopped_by)
 from mnistlab.errors import MnistlabError, RunNotFinished
@@ -164,15 +164,24 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
         _say_if_changed(experiment, read)
         if stopped:
             _say_stopped(st, exp.name, stopped, [(c.variant, c.key) for c in todo], force)
+    _fail_on_bad_cells(result, exp.name, st.root)
+
+
+def _fail_on_bad_cells(result: ExperimentResult, name: str, root: Path) -> None:
+    """RunNotFinished (exit 1) where a cell of the sweep ``result`` failed or diverged, once every
+    run is recorded and the table printed: how many of each (a diverged run has a result, its
+    weights as they ended, in the table with a note: said apart), and where to look."""
     bad = Counter(o.record.status for o in result.outcomes if o.record.status in ("failed", "diverged"))
-    if bad:  # a diverged run has a result (its weights as they ended, in the table with a note): said apart
-        total, said = len(result.outcomes), []
-        if bad["failed"]:
-            said.append(f"{bad['failed']} of {total} runs of {exp.name} failed (no result)")
-        if bad["diverged"]:
-            said.append(f"{bad['diverged']}{'' if said else f' of {total} runs of {exp.name}'} diverged (scored as "
-                        "their weights ended: the table's note says so)")
-        raise RunNotFinished(f"{'; '.join(said)}: see `mnistlab runs -e {exp.name}` and `mnistlab show RUN_ID`")
+    if not bad:
+        return
+    total, said = len(result.outcomes), []
+    if bad["failed"]:
+        said.append(f"{bad['failed']} of {total} runs of {name} failed (no result)")
+    if bad["diverged"]:
+        said.append(f"{bad['diverged']}{'' if said else f' of {total} runs of {name}'} diverged (scored as their "
+                    "weights ended: the table's note says so)")
+    flag = store_flag(root)  # (helper-163: without it, these named the default store)
+    raise RunNotFinished(f"{'; '.join(said)}: see `mnistlab runs -e {name}{flag}` and `mnistlab show RUN_ID{flag}`")
 
 
 def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: StopSignal, fmt: str,
@@ -271,7 +280,7 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
         click.echo(f"  {variant.ljust(width)}  {', '.join(filter(None, said))}")
     left = sum(c[1] for c in counts.values())
     again = (f"`mnistlab run {shlex.quote(exp.source)}{' --quick' * quick}"  # (helper-163: the hint dropped --store)
-             f"{f' --store {shlex.quote(store)}' if store else ''}{' --force' * force}`")
+             f"{store_flag(Path(store or default_root()))}{' --force' * force}`")
     if left and st is not None and st.read_only:
         click.echo(f"{left} run{'s' * (left != 1)} to train, but the store cannot be written (a read-only disk or "
                    "folder?): give one that can be written with --store")

@@ -12,7 +12,8 @@ import click
 from mnistlab import files
 from mnistlab.callbacks import PROGRESS_MODES
 from mnistlab.cli._common import (IntRange, PathArg, TomlNumber, check_output, data_dir_option, dataset_arg, is_experiment,
-                                  model_arg, one_variant, open_store, save_figure, status_said, store_option, variant_configs)
+                                  model_arg, one_variant, open_store, save_figure, status_said, store_flag, store_option,
+                                  variant_configs)
 from mnistlab.cli._output import closed_output_ignored, closed_output_stops
 from mnistlab.config import OPTIMIZERS, AugmentConfig, RunConfig, build_run_config, parse_augment, setting_default
 from mnistlab.errors import CheckpointError, MnistlabError, OutputError, RunNotFinished, SpecError
@@ -267,8 +268,8 @@ def _report(result: RunResult, cfg: RunConfig, save_weights: Path | None, record
                 click.echo(f"weights saved to {save_weights}" + ("" if result.status == "finished" else
                            f" (the weights at the stop: {result.status} after {epochs_trained(result)})"))
             if recorder is not None and not problem:
-                click.echo(f"recorded as run {recorder.run_id} in {recorder.store.root} "
-                           f"(mnistlab show {recorder.run_id}{_store_flag(recorder.store.root)})")
+                click.echo(f"recorded as run {recorder.run_id} in {files.display_name(recorder.store.root)} "
+                           f"(mnistlab show {recorder.run_id}{store_flag(recorder.store.root)})")
             elif problem and save_error is not None:  # that error is the one raised: this is said first
                 click.echo(f"warning: {problem}", err=True)
     except KeyboardInterrupt:
@@ -276,17 +277,6 @@ def _report(result: RunResult, cfg: RunConfig, save_weights: Path | None, record
     if stopped:
         raise _stopped_after(recorder)
     return RunNotFinished(problem) if problem and save_error is None else save_error  # exit 1: scripts see it
-
-
-def _store_flag(root: Path) -> str:
-    """`` --store ROOT`` (quoted for a shell) for a command to copy, where ROOT is not the store a
-    command finds without it (:func:`~mnistlab.store.default_root`; helper-162: `mnistlab show ID`,
-    as said after `train --store X`, found no such run)."""
-    import shlex
-
-    from mnistlab.store import default_root
-
-    return "" if root.resolve() == default_root().resolve() else f" --store {shlex.quote(files.display_name(root))}"
 
 
 def _stopped_after(recorder: Recorder | None) -> RunNotFinished:
