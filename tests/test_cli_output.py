@@ -110,7 +110,8 @@ def test_a_name_the_locale_cannot_spell_is_escaped_not_an_error(tmp_path: Path) 
     assert done.returncode == 0 and "\\u5bc6\\u96c6" in done.stdout and run_id in done.stdout, done.stderr
 
 
-def test_a_matplotlib_backend_the_user_set_for_elsewhere_does_not_fail_a_figure(recorded, tmp_path: Path) -> None:
+def test_a_matplotlib_backend_the_user_set_for_elsewhere_does_not_fail_a_figure(recorded, tmp_path: Path,
+                                                                                   monkeypatch) -> None:
     """helper-162: MPLBACKEND=qt5 (a name matplotlib does not know) failed every `plot` and `report`
     with matplotlib's error, naming no variable: the commands only write files."""
     store, ids = recorded
@@ -118,6 +119,8 @@ def test_a_matplotlib_backend_the_user_set_for_elsewhere_does_not_fail_a_figure(
     done = _mnistlab_with(["plot", "history", ids["cnn0"], "--store", str(store), "-o", str(out)], 'exec "$@"',
                           MPLBACKEND="qt5")
     assert done.returncode == 0 and out.read_bytes()[:4] == b"\x89PNG", done.stderr
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # a notebook's, kept after main()
+    assert main(["runs", "--store", str(store)]) == 0 and os.environ["MPLBACKEND"].endswith("backend_inline")
 
 
 def test_predict_from_stdin_on_a_terminal_says_nothing_was_piped_in(recorded) -> None:

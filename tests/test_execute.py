@@ -680,16 +680,18 @@ def test_a_run_whose_files_are_gone_is_not_recorded_again_as_finished(tmp_path: 
     assert not twin.skipped and twin.record.status == "finished"  # trained, not blocked by the lost files
 
 
-def test_run_says_which_variants_share_runs_and_a_smoke_run_those_of_the_full_run(
+def test_run_says_which_variants_share_runs_as_compare_does_of_smoke_runs_too(
         tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.epochs" = 2\n'
               '[[variants]]\nname = "c"\n"train.lr" = 0.001\n')  # c: Adam's default, written out: a's config
     args = ["run", str(p), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
     shared = 'variants "a" and "c" train the same config with seed 0'
-    assert main([*args, "--quick"]) == 0  # a and b both train 1 epoch there: no note of that for a smoke run,
-    err = capsys.readouterr().err  # but of a and c, which share the full run's too (helper-160: compare said it)
-    assert err.count(shared) == 2 and '"a", "b"' not in err and '"a" and "b"' not in err, err
+    assert main([*args, "--quick"]) == 0  # a and b both train 1 epoch there: said as `compare --quick` says it
+    err = capsys.readouterr().err  # (helper-160: `run --quick` said nothing, compare did; review: then only a and c)
+    assert err.count('variants "a", "b" and "c" train the same config with seed 0') == 2, err
     assert err.count("note:") == 4 and "note: these are smoke runs" in err
+    assert main(["compare", str(p), "--quick", "--store", str(tmp_path / "s")]) == 0
+    assert 'variants "a", "b" and "c" train the same config with seed 0' in capsys.readouterr().err
     assert main(args) == 0
     err = capsys.readouterr().err
     assert err.count("note:") == 4 and err.count(shared) == 2  # before the sweep, and under its table as compare

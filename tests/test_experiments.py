@@ -748,6 +748,12 @@ def test_a_variant_named_as_a_grid_cell_is_refused_at_its_name(tmp_path: Path) -
     assert said[0].endswith('variant "rates,lr=0.1": a name of the form of the grid "rates"\'s cells ("rates,KEY=VALUE"), '
                             "so `--variant rates` would take it among them: name it otherwise")
     load_experiment(write(tmp_path, text.replace('name = "rates,', 'name = "rate-')))  # distinct names: fine
+    for other in ('[[variants]]\nname = "rates,big"\n[variants.grid]\n"train.batch_size" = [16, 32]\n',  # a grid too
+                  '[grid]\n"train.batch_size" = [16, 32]\n[[variants]]\nname = "lr"\n[[variants]]\nname = "lr,x"\n'):
+        head = 'name = "g"\n[base]\ndataset = "mnist"\nmodel = { dense = [8] }\n'  # (review: a top-level grid
+        grid = '[[variants]]\nname = "rates"\n[variants.grid]\n"train.lr" = [0.001, 0.01]\n'  # makes each a grid)
+        with pytest.raises(SpecError, match=r'variant "(rates,big|lr,x)": a name of the form of the grid'):
+            load_experiment(write(tmp_path, head + (grid + other if "rates" in other else other)))
 
 
 def test_a_name_given_twice_is_said_with_the_file_s_other_mistakes_in_its_order(tmp_path: Path) -> None:

@@ -936,22 +936,27 @@ def test_a_dry_run_checks_what_a_run_checks_and_says_what_would_train(exp_file: 
     assert f"{grown}:" in capsys.readouterr().err and sorted(p.name for p in (store / "runs").iterdir()) == before
 
 
-def test_a_file_edited_while_its_sweep_runs_is_said_under_the_table(tmp_path: Path, data_dir: Path) -> None:
-    """helper-161: a variant changed while its sweep ran; the table showed the old one unsaid."""
+def test_a_file_edited_while_its_sweep_runs_is_said_under_the_table(tmp_path: Path, data_dir: Path, capsys,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-161: a variant changed while its sweep ran; the table showed the old one unsaid. (The
+    edit is made as the first cell's line is printed, while the other cells are still to train.)"""
+    from mnistlab.cli import experiment_cmds
+
     exp = tmp_path / "edited.toml"
-    exp.write_text(EXP.replace('"train.lr" = 0.01', '"train.lr" = 0.01\n"train.epochs" = 40'))
-    proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "run", str(exp), "--data-dir", str(data_dir),
-                             "--store", str(tmp_path / "s")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    for line in proc.stdout:  # a's line: b's 2 members of 40 epochs train on
-        if line.lstrip().startswith("[1/3]"):
-            break
-    exp.write_text(exp.read_text().replace('"train.lr" = 0.01', '"train.lr" = 0.02'))
-    out, err = proc.communicate(timeout=300)
-    assert proc.returncode == 0, err
-    assert err.strip().splitlines()[-1] == (f"note: {exp} changed while the sweep ran: the table is of the file as it "
-                                            f"was read at its start; `mnistlab run {exp}` again trains what it asks "
-                                            "for now")
+    exp.write_text(EXP)
+    said = experiment_cmds._Progress.on_cell
+
+    def edit_after_the_first_cell(self, outcome, rows):  # noqa: ANN001
+        exp.write_text(EXP.replace('"train.lr" = 0.01', '"train.lr" = 0.02'))
+        said(self, outcome, rows)
+
+    monkeypatch.setattr(experiment_cmds._Progress, "on_cell", edit_after_the_first_cell)
+    assert main(["run", str(exp), "--data-dir", str(data_dir), "--store", str(tmp_path / "s")]) == 0
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f"note: {exp} changed while the sweep ran: the table is of the file as it was read at its start; "
+        f"`mnistlab run {exp}` again trains what it asks for now")
+    assert main(["run", str(exp), "--data-dir", str(data_dir), "--store", str(tmp_path / "s")]) == 0
+    assert "changed while the sweep ran" not in capsys.readouterr().err  # unchanged during this one
 
 
 def test_a_subset_past_a_registered_datasets_size_is_found_before_anything_trains(tmp_path: Path, data_dir: Path,

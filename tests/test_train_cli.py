@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -574,6 +575,22 @@ def test_the_show_hint_after_train_names_a_store_whose_name_is_not_utf8_as_bash_
     assert said.startswith(f"recorded as run {rec.run_id} in ") and "\ufffd" not in said and quoted.startswith("$'")
     done = subprocess.run(["bash", "-c", f"printf %s {quoted}"], capture_output=True, check=True)
     assert done.stdout == os.fsencode(store)  # what bash makes of it: the store's own bytes
+
+
+def test_models_given_inline_are_rows_of_their_own(data_dir, tmp_path, capsys):
+    """Session 44's trials: `train --model '{ dense = [8] }'`, then `{ dense = [32] }`, were both variant
+    "model", and `compare train` showed the second alone ("1 run of other settings not shown")."""
+    store = tmp_path / "s"
+    models = ["{ dense = [8] }", "{ conv = [4, 8], dense = [16], activation = 'tanh' }",
+              "{ layers = [{ type = 'Flatten' }, { type = 'Dense', units = 10, activation = 'softmax' }] }"]
+    for model in models:
+        assert main(["train", "--dataset", "mnist", "--model", model, "--subset", "120", "--epochs", "1",
+                     "--data-dir", str(data_dir), "--store", str(store)]) == 0
+    variants = [r.variant for r in RunStore(store, create=False).runs()]
+    assert variants[:2] == ["dense=8", "conv=4/8,dense=16,activation=tanh"] and variants[2].startswith("model-")
+    capsys.readouterr()
+    assert main(["compare", "train", "--store", str(store), "--format", "json"]) == 0
+    assert [r["variant"] for r in json.loads(capsys.readouterr().out)] == variants
 
 
 def test_train_records_the_run_in_the_store(data_dir, tmp_path, capsys):

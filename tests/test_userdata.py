@@ -2363,3 +2363,17 @@ def test_a_test_file_sharing_images_with_the_training_file_is_said(tmp_path: Pat
     with warnings.catch_warnings():
         warnings.simplefilter("error", DataWarning)
         load_dataset({"csv": str(train), "test": str(apart)})  # none shared: nothing said
+
+
+def test_a_submission_of_a_registered_dataset_holds_its_files_labels(tmp_path: Path) -> None:
+    """Review of session 45: EMNIST letters' files hold labels 1-26 (the registry's label_offset 1);
+    the submission held the class indices 0-25. Fashion-MNIST's hold 0-9, not the class names."""
+    from mnistlab.data.userdata import write_submission
+
+    out = tmp_path / "s.csv"
+    write_submission(out, np.array([0, 25, 3]), tuple("abcdefghijklmnopqrstuvwxyz"), dataset="emnist-letters")
+    assert out.read_text().splitlines() == ["ImageId,Label", "1,1", "2,26", "3,4"]
+    write_submission(out, np.array([9, 0]), ("T-shirt/top",) + ("x",) * 8 + ("Ankle boot",), dataset="fashion-mnist")
+    assert out.read_text().splitlines() == ["ImageId,Label", "1,9", "2,0"]
+    write_submission(out, np.array([1, 0]), ("cat", "dog"), dataset={"csv": "pets.csv"})  # the user's own: names
+    assert out.read_text().splitlines() == ["ImageId,Label", "1,dog", "2,cat"]

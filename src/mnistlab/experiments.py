@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING, Any
 
 from mnistlab._toml import POSITION_RE, loads_toml, read_text_file, with_line
 from mnistlab.errors import SpecError, clip, did_you_mean, key_hint, printable, show, together, unknown_key
+from mnistlab.specs import BUILDER_KEYS, COMPACT_KEYS
 
 if TYPE_CHECKING:
     from mnistlab.search import SearchSpace
@@ -81,9 +82,6 @@ QUICK_COMMITTEE = 2
 # Short names for derived variant names ("act=tanh" rather than "activation=tanh").
 ABBREVIATIONS = {"activation": "act", "kernel_initializer": "init", "optimizer": "opt", "batch_size": "batch",
                  "additional_convolutions": "extra_conv", "validation": "val", "label_smoothing": "smooth"}
-_COMPACT_KEYS = ("conv", "pool", "dense", "kernel_size", "padding", "activation", "dropout", "outputs",
-                 "output_activation", "kernel_initializer", "input_shape", "name")
-_BUILDER_KEYS = ("filters", "additional_convolutions", "dense", "outputs", "input_shape", "name")
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
 NAME_RULE = "ASCII letters, digits, '_', '-' or '.', starting with a letter or digit, at most 80"
 
@@ -595,7 +593,7 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
         raw_variants = [{}]
     variants, found = _variants(raw_variants, base, known, top_grid, source, repeats, committee,
                                 implicit=not d.get("variants"))
-    as_cells, said = _named_as_grid_cells(raw_variants, source)  # (their names' other mistakes follow from it)
+    as_cells, said = _named_as_grid_cells(raw_variants, source, bool(top_grid))  # (said: their other mistakes)
     variants, twice = _named_once(variants, raw_variants, source, said=said)
     mistakes += found + as_cells + twice
     if mistakes:  # with the variants that are right, for a check of their data beside these mistakes
@@ -617,17 +615,19 @@ def _check_search_name(name: str, written: bool, source: str) -> None:
                         f'<name>{QUICK_STUDY}): name it otherwise', path=("name",), source=source)
 
 
-def _named_as_grid_cells(raw_variants: list[Mapping[str, Any]], source: str) -> tuple[list[SpecError], set[str]]:
-    """A SpecError, at its ``name``, for each variant without a grid named as a cell of another's grid
-    is (``"rates,lr=0.1"`` beside a grid named ``"rates"``, whose cells are ``"rates,lr=..."``):
+def _named_as_grid_cells(raw_variants: list[Mapping[str, Any]], source: str,
+                         top_grid: bool) -> tuple[list[SpecError], set[str]]:
+    """A SpecError, at its ``name``, for each variant named as a cell of another's grid is
+    (``"rates,lr=0.1"`` or ``"rates,big"`` beside a grid named ``"rates"``, whose cells are
+    ``"rates,lr=..."``; every named variant is a grid with ``top_grid``, a top-level one):
     `compare --variant rates`, plots and reports take a grid's cells by that name, and took it among
-    them (helper-161); and those names."""
-    grids = {rv["name"] for rv in raw_variants if isinstance(rv.get("name"), str) and rv.get("grid")}
+    them (helper-161, helper-164); and those names."""
+    grids = {rv["name"] for rv in raw_variants if isinstance(rv.get("name"), str) and (top_grid or rv.get("grid"))}
     out, names = [], set()
     for i, rv in enumerate(raw_variants):
         name = rv.get("name")
-        if isinstance(name, str) and not rv.get("grid") and (grid := next((g for g in grids if name.startswith(f"{g},")),
-                                                                         None)):
+        if isinstance(name, str) and (grid := next((g for g in grids if g != name and name.startswith(f"{g},")),
+                                                   None)):
             out.append(SpecError(f'{source}: variant "{name}": a name of the form of the grid "{grid}"\'s cells '
                                  f'("{grid},KEY=VALUE"), so `--variant {grid}` would take it among them: name it '
                                  "otherwise", source=source, path=("variants", i, "name")))
@@ -1130,7 +1130,7 @@ def _known_view(base: Mapping[str, Any], cfg: Any) -> dict[str, Any]:
     model = base.get("model")
     layers = with_every_key(cfg.model_spec().to_dict()["layers"])  # every layer's keys, Keras's defaults filled in
     if isinstance(model, Mapping) and "layers" not in model:
-        keys = _COMPACT_KEYS if ("conv" in model or "dense" in model and "filters" not in model) else _BUILDER_KEYS
+        keys = COMPACT_KEYS if ("conv" in model or "dense" in model and "filters" not in model) else BUILDER_KEYS
         known["model"] = {**{k: None for k in keys}, **dict(model), "layers": layers}
     else:  # a layer list, or a preset or spec file by name: its layers (apply_dotted writes them out)
         known["model"] = {"layers": layers, "input_shape": None, "name": None}
@@ -1149,7 +1149,7 @@ def _flatten(path: tuple[str, ...], value: Any, known: dict[str, Any], source: s
     if path == ("dataset",):  # a table of the user's data replaces the base's whole: csv and folder never mix
         return [(path, value)]
     whole_model = path == ("model",) and isinstance(value, Mapping) and isinstance(at, Mapping) and (
-        "layers" in value or (bool(set(value) - set(at)) and set(value) <= {*_COMPACT_KEYS, *_BUILDER_KEYS}))
+        "layers" in value or (bool(set(value) - set(at)) and set(value) <= {*COMPACT_KEYS, *BUILDER_KEYS}))
     if value == {} and isinstance(at, Mapping) and (path == ("augment",) or is_position(path[-1])):  # meant as "none"?
         also = " (augment = false trains without augmentation)" if path == ("augment",) else ""
         raise SpecError(f"{source}: {where}: {written_key(path)} = {{}} changes nothing: a table merges into the "

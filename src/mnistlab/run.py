@@ -14,6 +14,7 @@ Two levels, use the one you need:
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 import os
@@ -1021,9 +1022,11 @@ class Recorder:
 
     @classmethod
     def for_config(cls, store: RunStore, experiment: str, cfg: RunConfig) -> Recorder:
-        """A single run of ``cfg`` (not a sweep cell): its variant is the model's name, or its file's stem."""
+        """A single run of ``cfg`` (not a sweep cell): its variant is the model's name, its file's
+        stem, or a model given inline its own (:func:`inline_model_name`)."""
         resolved = cfg.resolved()
-        variant = resolved["model"].get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str) else "model")
+        variant = resolved["model"].get("name") or (Path(cfg.model).stem if isinstance(cfg.model, str)
+                                                    else inline_model_name(cfg.model))
         return cls(store, experiment=experiment, variant=variant, config=resolved, seed=cfg.train.seed)
 
     def fail(self, exc: BaseException, why: str | None = None, metrics: Mapping[str, Any] | None = None) -> str:
@@ -1116,6 +1119,23 @@ class Recorder:
             return (f"run {self.run_id} is recorded failed, its metrics without its files (its weights cannot be "
                     f"loaded): {unwritten}")
         return None
+
+
+def inline_model_name(model: Any) -> str:
+    """The variant a `train` run of a model given inline (not a preset or a file), without a name,
+    is recorded under: its compact form's settings as a grid names its cells ("dense=128",
+    "conv=32/64,dense=128,activation=tanh"), else "model-" and 6 hex digits of the spec's hash, so
+    that two such models are two rows of `compare train`, not one hiding the other's runs
+    (session 44's trials: both were "model"). "model" for anything else."""
+    from mnistlab.specs import COMPACT_KEYS
+
+    if not isinstance(model, Mapping):
+        return "model"
+    if set(model) <= set(COMPACT_KEYS):
+        name = ",".join(f"{k}={'/'.join(map(str, v)) if isinstance(v, (list, tuple)) else v}" for k, v in model.items())
+        if 0 < len(name) <= 60:
+            return name
+    return "model-" + hashlib.sha256(json.dumps(model, sort_keys=True, default=str).encode()).hexdigest()[:6]
 
 
 RECORDED_FILE = "recorded.json"  # beside a checkpoint: the recorded run that ended with it

@@ -1334,9 +1334,9 @@ def _in_compact(where: str, cls: type[LayerSpec], keys: Mapping[str, tuple[str |
         raise SpecError(f"compact spec: {where}: {exc}", path=keys.get(field, exc.path)) from None
 
 
-_COMPACT_KEYS = ("conv", "pool", "dense", "kernel_size", "padding", "activation", "dropout", "outputs",
+COMPACT_KEYS = ("conv", "pool", "dense", "kernel_size", "padding", "activation", "dropout", "outputs",
                  "output_activation", "kernel_initializer", "input_shape", "name")
-_BUILDER_KEYS = ("filters", "additional_convolutions", "dense", "outputs", "input_shape", "name")
+BUILDER_KEYS = ("filters", "additional_convolutions", "dense", "outputs", "input_shape", "name")
 
 
 def parse_model_spec(obj: Mapping[str, Any] | Sequence[Any] | ModelSpec) -> ModelSpec:
@@ -1360,10 +1360,10 @@ def parse_model_spec(obj: Mapping[str, Any] | Sequence[Any] | ModelSpec) -> Mode
     if "layers" in obj:
         return ModelSpec.from_dict(obj)
     if "conv" in obj or ("dense" in obj and "filters" not in obj and "additional_convolutions" not in obj):
-        _reject_unknown(obj, _COMPACT_KEYS, "compact model spec")
+        _reject_unknown(obj, COMPACT_KEYS, "compact model spec")
         return compact_spec(**{k: obj[k] for k in obj})
     if "filters" in obj or "additional_convolutions" in obj:
-        _reject_unknown(obj, _BUILDER_KEYS, "builder model spec")
+        _reject_unknown(obj, BUILDER_KEYS, "builder model spec")
         return builder_spec(**{k: obj[k] for k in obj})
     if is_keras_json(obj):  # keras.Model.to_json(): its layers in mnistlab's words, checked as any spec
         table, labels = read_keras_json(obj)

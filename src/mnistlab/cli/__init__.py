@@ -54,10 +54,18 @@ def main(argv: list[str] | None = None) -> int:
     usable_streams()  # closed ones, a locale that cannot spell a name
     # The commands write figures to files (plots.py draws without pyplot: no window ever opens), so the
     # user's MPLBACKEND is of no use here; one matplotlib does not know ("qt5") failed every figure
-    # at its import, naming no variable (helper-162).
+    # at its import, naming no variable (helper-162). Set while the command runs: a notebook calling
+    # main() keeps its own after (helper-164).
+    backend = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "agg"
-    with closed_output_ignored():  # a reader gone (`| head`) never turns into a traceback or a silent exit 1
-        return _main(argv)
+    try:
+        with closed_output_ignored():  # a reader gone (`| head`) never turns into a traceback or a silent exit 1
+            return _main(argv)
+    finally:
+        if backend is None:
+            os.environ.pop("MPLBACKEND", None)
+        else:
+            os.environ["MPLBACKEND"] = backend
 
 
 def _main(argv: list[str] | None) -> int:

@@ -192,6 +192,7 @@ def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: St
     of these cells and exits (:func:`_say_recorded`)."""
     from mnistlab.backends import close
     from mnistlab.execute import SweepInterrupted, run_experiment
+    from mnistlab.experiments import shared_runs
 
     stopped = 0
     try:
@@ -203,7 +204,7 @@ def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: St
             finally:
                 close(runner)
         quick = bool(options.get("quick"))
-        shared = [] if stopped else _shared(exp, exp.cells(quick=quick), quick=quick)
+        shared = [] if stopped else shared_runs((c.variant, c.key, c.seed) for c in exp.cells(quick=quick))
         progress.finish(result.rows, [] if stopped else [o.record for o in result.outcomes], shared)  # (as compare
         # says them under its table: said before the sweep too, they were far above a long one's table)
     except KeyboardInterrupt:  # after the cells: scoring committees, closing Ray, printing the table
@@ -216,13 +217,14 @@ def _say_before(exp: Experiment, st: Any, todo: list[Cell], *, quick: bool, forc
     train again (their data or settings changed), the variants that share runs, and the
     checkpoint paths several runs write."""
     from mnistlab.execute import data_changed, settings_changed, shared_checkpoints
+    from mnistlab.experiments import shared_runs
 
     if quick:
         _say_quick(exp.cells(), todo, err=err)
     for line in [*data_changed(st, todo, force), *settings_changed(st, todo, force)]:
         click.echo(line, err=err)
-    for line in _shared(exp, todo, quick=quick):
-        click.echo(f"note: {line}", err=True)
+    for line in shared_runs((c.variant, c.key, c.seed) for c in todo):  # as `compare` says them of these runs,
+        click.echo(f"note: {line}", err=True)  # smoke runs too (helper-160: `run --quick` said nothing, compare did)
     for line in shared_checkpoints(todo):
         click.echo(f"warning: {line}", err=True)
 
@@ -287,19 +289,6 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     else:
         click.echo(f"{left} run{'s' * (left != 1)} to train: {again} trains {'it' if left == 1 else 'them'}" if left
                    else f"nothing to train: {again} prints the table ({again[:-1]} --force` trains every run again)")
-
-
-def _shared(exp: Experiment, cells: Sequence[Cell], *, quick: bool) -> list[str]:
-    """:func:`~mnistlab.experiments.shared_runs` of ``cells``; of a --quick sweep's, those their
-    full-size cells share too: a smoke run's 1-epoch cells often coincide where the full ones do
-    not, which is not said, but variants of one config are (helper-160: `run --quick` said
-    nothing of them, `compare` did)."""
-    from mnistlab.experiments import shared_runs
-
-    if quick:
-        seeds = {(c.variant, c.seed) for c in cells}
-        cells = [c for c in exp.cells() if (c.variant, c.seed) in seeds]
-    return shared_runs((c.variant, c.key, c.seed) for c in cells)
 
 
 def _say_stopped(st: RunStore, name: str, signum: int, cells: list[tuple[str, str]], force: bool) -> None:

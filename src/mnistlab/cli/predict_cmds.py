@@ -95,12 +95,9 @@ def predict_command(model: str, images: tuple[str, ...], variant: str | None, pi
     if output is None or fmt != "table":  # a submission file is the answer: no per-image table beside it
         (_emit_all if all_classes else _emit_top)(sources, probs, names, top, fmt)
     if output is not None:
-        from mnistlab.data.registry import is_registered
         from mnistlab.data.userdata import write_submission
 
-        # a registered dataset's labels are class indices in its files (Fashion-MNIST's 9, not "Ankle boot": what
-        # a competition on it scores, helper-160); the user's own data's, the labels its files hold
-        write_submission(Path(output), probs.argmax(1), None if is_registered(trained.dataset) else tuple(names))
+        write_submission(Path(output), probs.argmax(1), tuple(names), dataset=trained.dataset)  # (labels as its files')
         said = ("" if all(i.lower().endswith(".csv") for i in images) else
                 "; ImageId counts the images in the order given: --format csv lists them with their names")
         click.echo(f"wrote {display_name(output)} ({len(probs)} prediction{'s' * (len(probs) != 1)}{said})", err=True)

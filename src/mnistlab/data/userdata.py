@@ -1577,16 +1577,23 @@ def read_idx_pair(folder: Path, split: str = "train") -> tuple[np.ndarray, np.nd
 
 
 # ----------------------------------------------------------------------------------- submission
-def write_submission(path: Path, predictions: np.ndarray, class_names: tuple[str, ...] | None = None) -> None:
+def write_submission(path: Path, predictions: np.ndarray, class_names: tuple[str, ...] | None = None, *,
+                     dataset: Any = None) -> None:
     """A competition submission: ``ImageId,Label`` with ImageId from 1 (the digit-recognizer's
     format), one row per prediction (int class indices, (N,)); ``class_names`` writes names
-    instead of indices (for data whose labels were strings). DataError for predictions not shaped (N,),
-    OutputError when the file cannot be written.
+    instead of indices (for data whose labels were strings). A registered ``dataset``'s labels are
+    as its files hold them, whatever ``class_names``: the class index plus its registry's
+    ``label_offset`` (Fashion-MNIST's 9, not "Ankle boot", helper-160; EMNIST letters' 1-26).
+    DataError for predictions not shaped (N,), OutputError when the file cannot be written.
     For the predict command on an unlabelled CSV (:func:`read_csv` gives its images, labels None)."""
+    from mnistlab.data.registry import get_info, is_registered
+
     predictions = np.asarray(predictions)
     if predictions.ndim != 1:
         raise DataError(f"{path}: predictions must be one class index per image (N,), got shape {predictions.shape}")
-    rows = [[i, class_names[p] if class_names is not None else p] for i, p in enumerate(predictions.tolist(), start=1)]
+    offset = get_info(dataset).label_offset if is_registered(dataset) else 0
+    names = None if is_registered(dataset) else class_names
+    rows = [[i, names[p] if names is not None else p + offset] for i, p in enumerate(predictions.tolist(), start=1)]
 
     def write(tmp: Path) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
