@@ -647,3 +647,17 @@ def test_a_ctrl_c_inside_an_import_is_raised_once_the_module_has_loaded(tmp_path
     assert (proc.returncode, proc.stdout, proc.stderr) == (
         130, "slow_module interrupted after True\nbroken_module interrupted after False\nlazy_module interrupted after "
              "True\n", "")  # helper-131: torch's lazy names load by import_module
+
+
+def test_a_runs_start_is_rfc3339_with_its_offset(recorded, capsys, monkeypatch) -> None:
+    """helper-165: "2026-12-06T14:08:51+0000" (no colon) failed Python 3.10's fromisoformat and jq."""
+    import datetime as dt
+
+    store, ids = recorded
+    monkeypatch.setenv("TZ", "America/New_York")
+    assert main(["runs", "--store", str(store), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    created = {r.run_id: r.created_at for r in RunStore(store).runs()}
+    for row in rows:
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", row["started"]), row["started"]
+        assert abs(dt.datetime.fromisoformat(row["started"]).timestamp() - created[row["run_id"]]) < 1

@@ -980,3 +980,15 @@ def test_runs_writing_one_checkpoint_path_are_warned_before_they_train(tmp_path:
     assert said[0].startswith('ModelCheckpoint filepath "') and "ckr/e{epoch}.safetensors" in said[0]
     assert main(["run", str(exp), "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]) == 0
     assert capsys.readouterr().err.count("warning: ModelCheckpoint filepath") == 2
+
+
+def test_a_stopped_sweeps_row_of_a_variant_not_started_holds_a_list_of_run_ids(tmp_path: Path) -> None:
+    """helper-165: `run --format json` of a stopped sweep gave "run_ids": null for a variant not started
+    ([] for one interrupted): a script's len() of it failed."""
+    from mnistlab.execute import stopped_rows
+    from mnistlab.experiments import load_experiment
+
+    p = write(tmp_path, TINY + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n')
+    rows = stopped_rows([], load_experiment(p).cells(), RunStore(tmp_path / "s"))
+    assert [(r["variant"], r["run_ids"], r["n"]) for r in rows] == [("a", [], 0), ("b", [], 0)]
+    assert all("stopped: 1 not started" in r["note"] for r in rows)

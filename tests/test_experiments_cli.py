@@ -876,6 +876,9 @@ def test_run_of_a_finished_experiment_on_a_read_only_store_prints_its_table(
         assert err.startswith(f"error: {root}: the store cannot be written") and "1 of 4 runs are still to train" in err
         assert main(["run", str(exp_file), "--force", "--data-dir", str(data_dir), "--store", str(root)]) == 2
         assert "every run is trained again (--force)" in capsys.readouterr().err
+        assert main(["run", str(grown), "--dry-run", "--data-dir", str(data_dir), "--store", str(root)]) == 2
+        assert "the store cannot be written" in capsys.readouterr().err  # as run would say (helper-165: exit 0)
+        assert main(["run", str(exp_file), "--dry-run", "--data-dir", str(data_dir), "--store", str(root)]) == 0
     finally:
         for p in [root, *root.rglob("*")]:
             p.chmod(0o755 if p.is_dir() else 0o644)
@@ -901,39 +904,53 @@ def test_a_device_this_machine_has_not_is_found_before_anything_trains(exp_file:
 
 def test_a_dry_run_checks_what_a_run_checks_and_says_what_would_train(exp_file: Path, tmp_path: Path, data_dir: Path,
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    """helper-161: no command checked a file without training (`run --quick` stood in, and trained)."""
+    """helper-161: no command checked a file without training (`run --quick` stood in, and trained);
+    helper-163, -164, -165: it downloaded data, its hint dropped --store, it said "to train" of a
+    cell `run` records from another variant's run, checked finished cells, no store path, and
+    printed prose for --format json."""
     store = tmp_path / "s"
     args = ["run", str(exp_file), "--data-dir", str(data_dir), "--store", str(store)]
     assert main([*args, "--dry-run"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"experiment cli: 3 runs, no store yet at {store} (--dry-run: checked, nothing trained)"
-    assert [line.split() for line in out[1:3]] == [["a", "1", "to", "train"], ["b", "2", "to", "train"]]
-    assert out[3] == f"3 runs to train: `mnistlab run {exp_file} --store {store}` trains them" and not store.exists()
+    assert [line.split() for line in out[2:4]] == [["a", "0", "1", "0"], ["b", "0", "2", "0"]]
+    assert out[4] == f"3 runs to train: `mnistlab run {exp_file} --store {store} --data-dir {data_dir}` trains them"
+    assert not store.exists()
     assert main(args) == 0
     capsys.readouterr()
-    grown = tmp_path / "grown.toml"
-    grown.write_text(EXP + '[[variants]]\nname = "c"\n"train.lr" = 0.1\n[[variants]]\nname = "d"\n"train.lr" = 0.1\n')
-    assert main(["run", str(grown), "--dry-run", "--data-dir", str(data_dir), "--store", str(store)]) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert [line.split()[:3] for line in out[1:5]] == [["a", "1", "finished"], ["b", "2", "finished"],
-                                                      ["c", "1", "to"], ["d", "1", "sharing"]]
-    assert out[5].startswith("1 run to train: ")
+    grown = tmp_path / "grown.toml"  # c: a new config; d: c's; z: a's config (a run of it is recorded: copied)
+    grown.write_text(EXP + '[[variants]]\nname = "c"\n"train.lr" = 0.1\n[[variants]]\nname = "d"\n"train.lr" = 0.1\n'
+                     '[[variants]]\nname = "z"\n')
+    assert main(["run", str(grown), "--dry-run", "--format", "json", "--data-dir", str(data_dir),
+                 "--store", str(store)]) == 0
+    plan = {r["variant"]: (r["finished"], r["to_train"], r["recorded_from_another"])
+            for r in json.loads(capsys.readouterr().out)}
+    assert plan == {"a": (1, 0, 0), "b": (2, 0, 0), "c": (0, 1, 0), "d": (0, 0, 1), "z": (0, 0, 1)}
+    assert main(["run", str(grown), "--data-dir", str(data_dir), "--store", str(store)]) == 0  # as planned:
+    assert "the same run as" in capsys.readouterr().out and len(RunStore(store).runs()) == 3 + 1 + 2  # c trained
     assert main([*args, "--dry-run"]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == (f"nothing to train: `mnistlab run {exp_file} --store {store}` "
-                                                        f"prints the table (`mnistlab run {exp_file} --store {store} "
-                                                        "--force` trains every run again)")
-    assert main([*args, "--dry-run", "--force"]) == 0  # (helper-163: the hint dropped --store and --force)
-    assert capsys.readouterr().out.splitlines()[-1].endswith(f"--store {store} --force` trains them")
-    kmnist = tmp_path / "k.toml"  # files not here: said, not downloaded (helper-163: a dry run fetched them)
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        f"nothing to train: `mnistlab run {exp_file} --store {store} --data-dir {data_dir}` prints the table "
+        f"(`mnistlab run {exp_file} --store {store} --data-dir {data_dir} --force` trains every run again)")
+    assert main([*args, "--dry-run", "--force"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].endswith("--force` trains them")
+    finished_gpu = tmp_path / "gpu.toml"  # a finished variant's device is not checked: run prints its table
+    finished_gpu.write_text(EXP.replace('name = "a"', 'name = "a"\n"train.device" = "cuda:99"'))
+    assert main(["run", str(finished_gpu), "--dry-run", "--data-dir", str(data_dir), "--store", str(store)]) == 0
+    capsys.readouterr()
+    kmnist = tmp_path / "k.toml"  # files not here: said, not downloaded
     kmnist.write_text(EXP.replace('dataset = "mnist"', 'dataset = "kmnist"'))
     (tmp_path / "empty").mkdir()
     assert main(["run", str(kmnist), "--dry-run", "--data-dir", str(tmp_path / "empty"), "--store", str(store)]) == 0
     out, err = capsys.readouterr()
     assert "note: kmnist's files are not here: a run downloads them first" in err and "3 runs to train" in out
     before = sorted(p.name for p in (store / "runs").iterdir())
-    grown.write_text(EXP + '[[variants]]\nname = "c"\n"train.lr" = 0.1\n"data.validation" = 1.5\n')
-    assert main(["run", str(grown), "--dry-run", "--data-dir", str(data_dir), "--store", str(store)]) == 2
-    assert f"{grown}:" in capsys.readouterr().err and sorted(p.name for p in (store / "runs").iterdir()) == before
+    for bad, said in (('"data.validation" = 1.5', f"{grown}:"), ("", "inside the records of the one at")):
+        grown.write_text(EXP + f'[[variants]]\nname = "e"\n"train.lr" = 0.2\n{bad}\n')
+        where = store / "runs" if not bad else store
+        assert main(["run", str(grown), "--dry-run", "--data-dir", str(data_dir), "--store", str(where)]) == 2
+        assert said in capsys.readouterr().err
+    assert sorted(p.name for p in (store / "runs").iterdir()) == before
 
 
 def test_a_file_edited_while_its_sweep_runs_is_said_under_the_table(tmp_path: Path, data_dir: Path, capsys,

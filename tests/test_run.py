@@ -1126,3 +1126,14 @@ def test_a_run_stopped_early_says_by_what_and_when(data_dir, tmp_path) -> None: 
     stop = train("mnist", "seed000-dense", epochs=3, subset=300, data_dir=data_dir, progress="none",
                  callbacks=[{"type": "StopAtLoss", "threshold": 100.0}], store=tmp_path / "runs")
     assert RunStore(tmp_path / "runs").get(stop.run_id).message == "stopped early by StopAtLoss after epoch 1 of 3"
+
+
+@pytest.mark.parametrize("setting, said", [({"subset": 100_000}, "data.subset = 100,000 is more than mnist's 60,000"),
+                                           ({"device": "cuda:99"}, 'device "cuda:99" was asked for')])
+def test_the_python_api_refuses_what_the_cli_refuses_before_training(data_dir, setting, said) -> None:
+    """helper-164: `mnistlab train --subset 100000` exits 2 before training; `mnistlab.train(subset=100000)`
+    warned, trained on all 60,000 images and scored the whole test set."""
+    import mnistlab
+
+    with pytest.raises(SpecError, match=re.escape(said)):
+        mnistlab.train(dataset="mnist", model={"dense": [8]}, epochs=1, data_dir=data_dir, progress="none", **setting)

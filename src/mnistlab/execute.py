@@ -1016,28 +1016,47 @@ def _said(value: Any) -> str:
     return "unset" if value is None else clip(toml_repr(value), 30)
 
 
+def plan_cells(st: RunStore | None, cells: Sequence[Cell], force: bool = False) -> list[tuple[Cell, str]]:
+    """What :func:`run_experiment` would do with each of ``cells`` in the store ``st`` (None: no store
+    yet), doing nothing: ``"finished"`` (a run of it ended finished or diverged: skipped),
+    ``"copied"`` (another variant's ended run of its config and seed is recorded again for it),
+    ``"repeat"`` (an earlier cell of this sweep trains its config and seed: recorded from that
+    one) or ``"train"``; ``force``: every cell trains (`run --dry-run` and :func:`cells_to_train`)."""
+    first: set[str] = set()
+    out = []
+    for c in cells:
+        if not force and st is not None and st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES):
+            state = "finished"
+        elif not force and st is not None and st.find_finished(c.experiment, None, c.key, DONE_STATUSES):
+            state = "copied"
+        else:
+            state = "repeat" if c.key in first else "train"
+            first.add(c.key)
+        out.append((c, state))
+    return out
+
+
 def cells_to_train(st: RunStore, cells: Sequence[Cell], result: ExperimentResult, force: bool) -> list[Cell]:
-    """The cells to train, in order; each other cell (a run of it already ended finished or
-    diverged: the same config and seed give the same outcome) is added to ``result`` as skipped,
-    and a checkpoint it left (a driver killed between recording it and deleting that, or a Ray
-    sweep's) is deleted. ``force``: every cell trains again.
+    """The cells to train, in order (:func:`plan_cells`); each other cell (a run of it already
+    ended finished or diverged: the same config and seed give the same outcome) is added to
+    ``result`` as skipped, and a checkpoint it left (a driver killed between recording it and
+    deleting that, or a Ray sweep's) is deleted. ``force``: every cell trains again.
 
     A cell of the same config and seed as another variant's (the same key: a committee member
     repeating the plain variant's seed, a grid value equal to another variant's) is not trained
-    twice: that variant's ended run is recorded again as its (:meth:`RunStore.record_again`); of
-    two such cells of this sweep only the first trains, the other goes to ``result.repeats``
-    (:func:`record_repeats` records it once the first has ended)."""
-    todo, first = [], set()
-    for c in cells:
-        prev = None if force else st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES)
-        copied = prev is None and not force and (prev := _same_run(st, c)) is not None
-        if prev is None and c.key in first:
+    twice: that variant's ended run is recorded again as its (:meth:`RunStore.record_again`; its
+    files unreadable, it trains); of two such cells of this sweep only the first trains, the other
+    goes to ``result.repeats`` (:func:`record_repeats` records it once the first has ended)."""
+    todo: list[Cell] = []
+    for c, state in plan_cells(st, cells, force):
+        prev = (st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES) if state == "finished"
+                else _same_run(st, c) if state == "copied" else None)
+        if state == "repeat" or (prev is None and any(t.key == c.key for t in todo)):
             result.repeats.append(c)
         elif prev is None:
             todo.append(c)
-            first.add(c.key)
         else:
-            result.outcomes.append(CellOutcome(c, prev, True, copied))
+            result.outcomes.append(CellOutcome(c, prev, True, state == "copied"))
             st.drop_checkpoint(c.experiment, c.variant, c.key)
     return todo
 
@@ -1115,7 +1134,8 @@ def stopped_rows(rows: list[dict[str, Any]], cells: Sequence[Cell], st: RunStore
     by_variant = {r["variant"]: r for r in rows}
     out = []
     for variant, n in counts.items():
-        row = by_variant.get(variant) or {**{k: None for k in COLUMNS}, "variant": variant, "n": 0, "failed": 0}
+        row = by_variant.get(variant) or {**{k: None for k in COLUMNS}, "variant": variant, "n": 0, "failed": 0,
+                                           "run_ids": []}  # a list, as every row's (helper-165: null here)
         said = str(row.get("note") or "")  # a row of no result already counts its interrupted runs
         if stopped := [f"{n[s]} {s}" for s in ("interrupted", "not started") if n[s] and f"{n[s]} {s}" not in said]:
             row["note"] = "; ".join(filter(None, [row.get("note"), "stopped: " + ", ".join(stopped)]))

@@ -147,8 +147,8 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     none): the DataError of data that cannot be read alone, else a SpecError for each setting at
     fault, its ``path`` the key that sets it (``("model",)``, ``("model", "input_shape")``,
     ``("data", "validation")``, with ``files_here`` a ModelCheckpoint's folder that cannot be
-    written here, :func:`checkpoint_mistakes`, and a device this machine has not,
-    :func:`device_mistakes`). The user's own data is read as its run will read it
+    written here, :func:`checkpoint_mistakes`; :func:`setting_mistakes`, its device only with
+    ``files_here``). The user's own data is read as its run will read it
     (:func:`~mnistlab.datasets.run_dataset`); a registered dataset is known by its registry entry,
     no file read (a remote backend, Ray, may hold its files where this process does not), unless
     ``files_here`` (the runs train on this machine): its files are then found, or downloaded, once
@@ -173,15 +173,12 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     if isinstance(found, MnistlabError):
         return [found]
     spec = ModelSpec.from_dict(config["model"])
-    out: list[MnistlabError] = [*checkpoint_mistakes(config), *device_mistakes(config)] if files_here else []
+    out: list[MnistlabError] = [*checkpoint_mistakes(config)] if files_here else []  # (where the runs write them)
     if spec.num_classes != found[0]:
         out.append(SpecError(class_count_mismatch(spec, dataset, found[0]), path=("model",)))
     if why := input_size_mismatch(spec, dataset, _image_shape(dataset, shape)):
         out.append(SpecError(why, path=("model", "input_shape")))
-    subset = int((config.get("data") or {}).get("subset") or 0)
-    if is_registered(dataset) and subset > found[1]:  # helper-161: a typo (100000 for 10000), found mid-sweep as a
-        out.append(SpecError(f"data.subset = {subset:,} is more than {dataset}'s {found[1]:,} training images "  # warning
-                             "(a typo?): leave data.subset out to train on all of them", path=("data", "subset")))
+    out += setting_mistakes(config, device=files_here)
     try:
         _check_validation(config.get("data") or {}, found[1])
     except SpecError as exc:
@@ -189,18 +186,27 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     return out
 
 
-def device_mistakes(config: Mapping[str, Any]) -> list[MnistlabError]:
-    """A SpecError, its ``path`` ``train.device``, where a resolved run ``config`` asks for a device
-    this machine has not (:func:`~mnistlab.accel.pick_device`: "cuda" without CUDA, "cuda:3" of 2
-    GPUs): found before anything trains (helper-161: the sweep's 9th cell failed on it, after 8 trained)."""
+def setting_mistakes(config: Mapping[str, Any], *, device: bool = True) -> list[MnistlabError]:
+    """A SpecError for each setting of a resolved run ``config`` no run of it can train with, each
+    ``path`` the key at fault, found before anything trains (helper-161: a sweep's 9th cell failed
+    on it after 8 trained, or warned mid-sweep): a ``data.subset`` past a registered dataset's
+    training images (a typo: 100000 for 10000; the registry's count, no file read) and, with
+    ``device``, a ``train.device`` this machine has not (:func:`~mnistlab.accel.pick_device`:
+    "cuda" without CUDA, "cuda:3" of 2 GPUs; not where the runs train elsewhere: Ray's workers)."""
     from mnistlab.accel import pick_device
+    from mnistlab.data.registry import get_info
 
-    device = str((config.get("train") or {}).get("device") or "auto")
+    out: list[MnistlabError] = []
+    dataset, subset = config.get("dataset"), int((config.get("data") or {}).get("subset") or 0)
+    if is_registered(dataset) and subset > (size := get_info(dataset).train_size):
+        out.append(SpecError(f"data.subset = {subset:,} is more than {dataset}'s {size:,} training images (a typo?): "
+                             "leave data.subset out to train on all of them", path=("data", "subset")))
     try:
-        pick_device(device)
+        if device:
+            pick_device(str((config.get("train") or {}).get("device") or "auto"))
     except SpecError as exc:
-        return [SpecError(str(exc), path=("train", "device"))]
-    return []
+        out.append(SpecError(str(exc), path=("train", "device")))
+    return out
 
 
 def checkpoint_mistakes(config: Mapping[str, Any]) -> list[MnistlabError]:
@@ -1608,6 +1614,8 @@ def _train_config(dataset: Any, model: Any, epochs: int, overrides: dict[str, An
     restores = any(isinstance(c, (EarlyStopping, EarlyStoppingConfig)) and c.restore_best_weights for c in listed)
     if cb_objects and cfg.train.use_ema and restores and not swaps_before_restoring(listed):
         warnings.warn(ema_replaced("train(): callbacks", python=True), SpecWarning, stacklevel=user_level())
+    if mistakes := setting_mistakes(cfg.resolved()):  # as `mnistlab train` finds them (helper-164: the API warned)
+        raise mistakes[0]
     return cfg, cb_objects, cb_at
 
 

@@ -357,11 +357,7 @@ class RunStore:
         """Open the store at ``root``; ``create=False`` (for commands that only read) refuses to
         make a new, empty store where a mistyped path points."""
         self.root = Path(root) if root is not None else default_root()
-        if self.root.exists() and not self.root.is_dir():
-            raise StoreError(f"{self.root}: the run store must be a folder, but this is a file")
-        if self.root.is_symlink() and not self.root.exists():  # helper-162: "cannot create the run store: File exists"
-            raise StoreError(f"{self.root}: a link to a folder that is gone ({os.readlink(self.root)}): make that "
-                             "folder, or give the store another path")
+        self.check_root(self.root, new_store=False)
         self.db_path = self.root / self._db_name
         if self.db_path.exists() and not self.db_path.is_file():
             raise StoreError(f"{self.db_path}: not a file (the run store's database)")
@@ -369,9 +365,7 @@ class RunStore:
         if not create and not self.db_path.is_file():
             raise NotRecorded(f"no run store at {self.root} (runs are recorded by `mnistlab run`, `train` and "
                              "`search`; --store or MNISTLAB_STORE point elsewhere)")
-        if not (self.root / DB_FILE).exists() and (outer := _new_store_inside(self.root)):  # helper-156: --store
-            raise StoreError(f"{self.root}: a new run store here would be inside the records of the one at "  # s1/runs
-                             f"{outer}: give that store's folder, or one outside it")  # made one in s1's
+        self.check_root(self.root)  # (a new store inside another's records)
         # A reading command on a store it cannot write (a read-only disk or mount, another user's
         # files) opens it read-only: listing and comparing work; a write says the store is read-only.
         self.read_only = not create and not (os.access(self.root, os.W_OK) and os.access(self.db_path, os.W_OK))
@@ -383,6 +377,21 @@ class RunStore:
         self._con: sqlite3.Connection | None = None
         with self._errors("open"):
             self._open()
+
+    @staticmethod
+    def check_root(root: Path, *, new_store: bool = True) -> None:
+        """StoreError where no run store can be at ``root``: a file; a link to a folder since removed
+        (helper-162: "cannot create the run store: File exists"); with ``new_store``, a new store
+        inside another's records (helper-156: `--store s1/runs` made one in s1's). Nothing is made
+        (`run --dry-run` checks a path so)."""
+        if root.exists() and not root.is_dir():
+            raise StoreError(f"{root}: the run store must be a folder, but this is a file")
+        if root.is_symlink() and not root.exists():
+            raise StoreError(f"{root}: a link to a folder that is gone ({os.readlink(root)}): make that folder, or "
+                             "give the store another path")
+        if new_store and not (root / DB_FILE).exists() and (outer := _new_store_inside(root)):
+            raise StoreError(f"{root}: a new run store here would be inside the records of the one at {outer}: give "
+                             "that store's folder, or one outside it")
 
     def __repr__(self) -> str:
         """``RunStore('/abs/path/mnistlab-runs')``: where it is (counting its runs would read the database)."""

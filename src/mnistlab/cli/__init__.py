@@ -36,7 +36,12 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="mnistlab")
 def cli() -> None:
-    """Train, compare and inspect small image classifiers on the MNIST family."""
+    """Train, compare and inspect small image classifiers on the MNIST family.
+
+    Exit status: 0 done; 1 done, but a run failed, diverged or was not recorded whole; 2 a mistake
+    in the input or a store that cannot be used (nothing done); 130/143 Ctrl-C/SIGTERM; 141 the
+    output closed.
+    """
 
 
 for _module in (data_cmds, model_cmds, train_cmds, experiment_cmds, search_cmds, inspect_cmds, predict_cmds):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shlex
 import socket
@@ -18,7 +19,7 @@ from mnistlab.cli._common import (FiniteRange, PathArg, backend_and_store, backe
                                   data_dir_option, jobs_option, open_store, status_said, store_flag, store_option, trains_here)
 from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, plain_table, rich_console,
                                   stopped_by)
-from mnistlab.errors import MnistlabError, RunNotFinished
+from mnistlab.errors import MnistlabError, RunNotFinished, StoreError
 
 if TYPE_CHECKING:
     from mnistlab.execute import ExperimentResult, Runner, StopSignal
@@ -138,7 +139,8 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     todo = exp.cells(quick=quick)  # a bad experiment says so before Ray starts or the store is made ...
     checkpoint_every()  # ... and so does a bad MNISTLAB_CHECKPOINT_EVERY
     if dry_run:
-        _dry_run(exp, todo, store, data_dir, files_here=trains_here(exp.resources, backend), quick=quick, force=force)
+        _dry_run(exp, todo, store, data_dir, fmt, files_here=trains_here(exp.resources, backend), quick=quick,
+                 force=force)
         return
     check_data_before_store(exp, todo, store, data_dir, files_here=trains_here(exp.resources, backend),
                             quick=quick)  # ... and a data mistake, before the store is made
@@ -248,47 +250,55 @@ def _say_if_changed(path: str, read: str | None) -> None:
                    f"`mnistlab run {path}` again trains what it asks for now", err=True)
 
 
-def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Path | None, *, files_here: bool,
-             quick: bool, force: bool) -> None:
-    """`run --dry-run`: what a run checks before it trains, of every cell (finished ones too:
-    :func:`~mnistlab.execute.check_data`, the user's data read, a registered dataset's files found
-    where the cells train here), then a line per variant of how many of its cells the store holds
-    finished, how many would train and how many share another cell's run. Nothing is trained, and
-    no store is made (helper-161: `run --quick` stood in for a check, and trained)."""
+# long: the plan's checks, then its table and the line that says what next, each a few lines
+def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Path | None, fmt: str, *,
+             files_here: bool, quick: bool, force: bool) -> None:
+    """`run --dry-run`: what `run` would do with each cell (:func:`~mnistlab.execute.plan_cells`),
+    checked as `run` checks it before it trains: the store's path (:meth:`RunStore.check_root`),
+    then the cells it would train against their data (:func:`~mnistlab.execute.check_data`: the
+    user's data read, a registered dataset's files found, not downloaded), with `run`'s lines of
+    what changed; then a row per variant (finished, to train, recorded from another's run) in
+    ``fmt`` and what to run next. StoreError (exit 2) where `run` would fail on the store: cells to
+    train in one that cannot be written. Nothing is trained or written (helper-161, helper-164)."""
     from mnistlab.data.registry import get_info, is_registered
     from mnistlab.datasets import find_files
-    from mnistlab.execute import DONE_STATUSES, check_data
-    from mnistlab.store import RunStore, default_root, store_held
+    from mnistlab.execute import check_data, data_changed, plan_cells, settings_changed
+    from mnistlab.store import DB_FILE, RunStore, default_root
 
-    check_data(exp, cells, data_dir, files_here=files_here, quick=quick, download=False)  # (helper-163: it downloaded)
-    for name in dict.fromkeys(c.config.get("dataset") for c in cells):
+    root = Path(store) if store else default_root()
+    RunStore.check_root(root)
+    st = RunStore(root, create=False) if (root / DB_FILE).is_file() else None
+    plan = plan_cells(st, cells, force)
+    todo = [c for c, state in plan if state == "train"]
+    check_data(exp, todo, data_dir, files_here=files_here, quick=quick, download=False)  # (helper-163: it downloaded)
+    for name in dict.fromkeys(c.config.get("dataset") for c in todo):
         if files_here and is_registered(name) and find_files(get_info(name), data_dir) is None:
-            click.echo(f"note: {name}'s files are not here: a run downloads them first (`mnistlab datasets` says "
-                       "where it looks)", err=True)
-    st = RunStore(store, create=False) if store_held(store) else None
-    counts: dict[str, list[int]] = {}
-    first: set[str] = set()
-    for c in cells:
-        held = not force and st is not None and st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES)
-        counts.setdefault(c.variant, [0, 0, 0])[0 if held else 2 if c.key in first else 1] += 1
-        first.add(c.key)
-    where = f"store {st.root}" if st is not None else f"no store yet at {store or default_root()}"
-    click.echo(f"experiment {exp.name}: {len(cells)} run{'s' * (len(cells) != 1)}, {where} (--dry-run: checked, "
-               "nothing trained)")
-    width = max(map(len, counts))
-    for variant, (done, train, shared) in counts.items():
-        said = [f"{done} finished" * bool(done), f"{train} to train" * bool(train),
-                f"{shared} sharing another cell's run" * bool(shared)]
-        click.echo(f"  {variant.ljust(width)}  {', '.join(filter(None, said))}")
-    left = sum(c[1] for c in counts.values())
-    again = (f"`mnistlab run {shlex.quote(exp.source)}{' --quick' * quick}"  # (helper-163: the hint dropped --store)
-             f"{store_flag(Path(store or default_root()))}{' --force' * force}`")
-    if left and st is not None and st.read_only:
-        click.echo(f"{left} run{'s' * (left != 1)} to train, but the store cannot be written (a read-only disk or "
-                   "folder?): give one that can be written with --store")
-    else:
-        click.echo(f"{left} run{'s' * (left != 1)} to train: {again} trains {'it' if left == 1 else 'them'}" if left
-                   else f"nothing to train: {again} prints the table ({again[:-1]} --force` trains every run again)")
+            click.echo(f"note: {name}'s files are not here: a run downloads them first", err=True)
+    for line in [*data_changed(st, todo, force), *settings_changed(st, todo, force)] if st is not None else []:
+        click.echo(line, err=True)
+    if todo and st is not None and st.read_only:
+        raise StoreError(f"{root}: the store cannot be written (a read-only disk or folder, or another user's?), and "
+                         f"{len(todo)} of {len(cells)} runs are to train for {exp.name}: give one that can be written "
+                         "with --store")
+    rows: dict[str, dict[str, Any]] = {}
+    for c, state in plan:
+        row = rows.setdefault(c.variant, {"variant": c.variant, "finished": 0, "to_train": 0, "recorded_from_another": 0})
+        row["finished" if state == "finished" else "to_train" if state == "train" else "recorded_from_another"] += 1
+    click.echo(f"experiment {exp.name}: {len(cells)} run{'s' * (len(cells) != 1)}, "
+               f"{f'store {st.root}' if st is not None else f'no store yet at {root}'} (--dry-run: checked, nothing "
+               "trained)", err=fmt != "table")
+    emit(list(rows.values()), _PLAN_COLUMNS, "table" if fmt == "markdown" else fmt)
+    again = (f"`mnistlab run {shlex.quote(exp.source)}{' --quick' * quick}{store_flag(root)}"
+             f"{f' --data-dir {shlex.quote(str(data_dir))}' if data_dir else ''}{' --force' * force}`")
+    n = len(todo)
+    click.echo(f"{n} run{'s' * (n != 1)} to train: {again} trains {'it' if n == 1 else 'them'}" if n else
+               f"nothing to train: {again} prints the table ({again[:-1]} --force` trains every run again)",
+               err=fmt != "table")
+
+
+_PLAN_COLUMNS = (Column("variant", "variant", fold=True), Column("finished", "finished", right=True),
+                 Column("to_train", "to train", right=True),
+                 Column("recorded_from_another", "recorded from another's run", right=True))
 
 
 def _say_stopped(st: RunStore, name: str, signum: int, cells: list[tuple[str, str]], force: bool) -> None:
@@ -440,7 +450,8 @@ def runs_cmd(store: str | None, experiment: str | None, status: tuple[str, ...],
                      # an ended run's epochs, 0 before its first whichever way it was stopped (helper-124: - or 0)
                      "epochs": None if r.status == "running" and not r.history else r.metrics.get("epochs_run",
                                                                                                   len(r.history)),
-                     "started": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(r.created_at)),
+                     # RFC 3339, local time with its offset "+01:00" (helper-165: "+0100" no parser of 3.10 read)
+                     "started": dt.datetime.fromtimestamp(r.created_at).astimezone().isoformat(timespec="seconds"),
                      "quick": smoke_run(r),  # runs of one model on two datasets read alike without (helper-129)
                      "dataset": dataset_label(r.config["dataset"]) if (r.config or {}).get("dataset") else None})
     emit(rows, RUN_COLUMNS, fmt, empty="no runs")
