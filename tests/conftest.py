@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -166,3 +168,21 @@ def read_terminal(leader: int, prompt: bytes = b"", answer: bytes = b"") -> byte
             answered = True
     os.close(leader)
     return said
+
+
+@contextmanager
+def read_only_store(root: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """While inside, the store at ``root`` as on a read-only mount: neither its folder nor its files
+    can be written (root ignores file modes, so the OS's answer to ``os.access`` is what the test
+    sets; SQLite then opens the database read-only for real). Its modes come back after."""
+    for p in [root, *root.rglob("*")]:
+        p.chmod(0o555 if p.is_dir() else 0o444)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode & os.W_OK and str(p).startswith(str(root))
+                        else real_access(p, mode, **kw))
+    try:
+        yield
+    finally:
+        for p in [root, *root.rglob("*")]:
+            p.chmod(0o755 if p.is_dir() else 0o644)
+        monkeypatch.setattr(os, "access", real_access)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import read_terminal
+from conftest import read_only_store, read_terminal
 
 from mnistlab.cli import main
 from mnistlab.execute import await_orphaned_workers
@@ -861,14 +861,7 @@ def test_run_of_a_finished_experiment_on_a_read_only_store_prints_its_table(
     grown = tmp_path / "grown.toml"
     grown.write_text(EXP + '[[variants]]\nname = "c"\n"train.lr" = 0.1\n')
     before = sorted(p.name for p in (root / "runs").iterdir())
-    # as on a read-only mount (root ignores file modes, so the OS's answer is what the test sets;
-    # SQLite then opens the database read-only for real)
-    for p in [root, *root.rglob("*")]:
-        p.chmod(0o555 if p.is_dir() else 0o444)
-    real_access = os.access
-    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode & os.W_OK and str(p).startswith(str(root))
-                        else real_access(p, mode, **kw))
-    try:
+    with read_only_store(root, monkeypatch):
         assert main(["run", str(exp_file), "--data-dir", str(data_dir), "--store", str(root)]) == 0
         assert capsys.readouterr().out.splitlines()[-4:] == table
         assert main(["run", str(grown), "--data-dir", str(data_dir), "--store", str(root)]) == 2
@@ -879,9 +872,6 @@ def test_run_of_a_finished_experiment_on_a_read_only_store_prints_its_table(
         assert main(["run", str(grown), "--dry-run", "--data-dir", str(data_dir), "--store", str(root)]) == 2
         assert "the store cannot be written" in capsys.readouterr().err  # as run would say (helper-165: exit 0)
         assert main(["run", str(exp_file), "--dry-run", "--data-dir", str(data_dir), "--store", str(root)]) == 0
-    finally:
-        for p in [root, *root.rglob("*")]:
-            p.chmod(0o755 if p.is_dir() else 0o644)
     assert sorted(p.name for p in (root / "runs").iterdir()) == before
 
 

@@ -34,6 +34,12 @@ def test_digits(data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(ds.test_images[:40]), np.asarray(ds.test_labels[:40])
 
 
+def _pixel_csv(path: Path, images: np.ndarray) -> None:
+    """A competition's test.csv: a header of pixel0..pixel783, then each image's 784 values, no label."""
+    header = ",".join(f"pixel{i}" for i in range(784))
+    path.write_text(header + "\n" + "\n".join(",".join(map(str, im.ravel())) for im in images) + "\n")
+
+
 def cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
     code = main([str(a) for a in args])
     out, err = capsys.readouterr()
@@ -232,8 +238,7 @@ def test_a_fashion_submission_holds_class_indices_as_the_datasets_files_do(recor
     (and a competition on it) hold 9; the table still names the classes."""
     root, _ = recorded
     x = np.asarray(load_dataset("fashion-mnist", data_dir).test_images)[:5]
-    header = ",".join(f"pixel{i}" for i in range(784))
-    (tmp_path / "test.csv").write_text(header + "\n" + "\n".join(",".join(map(str, im.ravel())) for im in x) + "\n")
+    _pixel_csv(tmp_path / "test.csv", x)
     sub = tmp_path / "submission.csv"
     code, out, err = cli(capsys, "predict", "tiny", "--variant", "cnn", tmp_path / "test.csv", "-o", sub,
                          "--format", "csv", "--top", "1", "--store", root)
@@ -266,8 +271,7 @@ def test_a_competition_csv_predicts_into_a_submission(mnist_models, tmp_path, ca
     """Issue 19: the digit-recognizer's test.csv (no label column) -> submission.csv (ImageId,Label)."""
     x, y = test_digits
     x, y = x[:40], y[:40]
-    header = ",".join(f"pixel{i}" for i in range(784))
-    (tmp_path / "test.csv").write_text(header + "\n" + "\n".join(",".join(map(str, im.ravel())) for im in x) + "\n")
+    _pixel_csv(tmp_path / "test.csv", x)
     sub = tmp_path / "submission.csv"
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "test.csv", "-o", sub,
                          "--format", "csv", "--top", "1", "--store", mnist_models)

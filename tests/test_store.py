@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import read_only_store
 
 from mnistlab.cli import main
 from mnistlab.errors import StoreError
@@ -593,14 +594,7 @@ def test_a_store_that_cannot_be_written_is_read_read_only(tmp_path: Path, monkey
     root = tmp_path / "store"
     with RunStore(root) as store:
         _add(store, "v", acc=0.9)
-    # as on a read-only mount: neither the folder nor runs.sqlite can be written (root ignores
-    # file modes, so the OS's answer is what the test sets; SQLite's read-only mode below is real)
-    for p in [root, *root.rglob("*")]:
-        p.chmod(0o555 if p.is_dir() else 0o444)
-    real_access = os.access
-    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if mode & os.W_OK and str(p).startswith(str(root))
-                        else real_access(p, mode, **kw))
-    try:
+    with read_only_store(root, monkeypatch):
         ro = RunStore(root, create=False)
         assert ro.read_only and [r.variant for r in ro.runs()] == ["v"]
         with pytest.raises(StoreError, match="the store is read-only here"):
@@ -609,10 +603,7 @@ def test_a_store_that_cannot_be_written_is_read_read_only(tmp_path: Path, monkey
         assert "v" in capsys.readouterr().out
         said = ro._unwritable("unable to open database file")  # what SQLite says of a write there (helper-156:
         assert said.endswith("(the store's folder or runs.sqlite cannot be written here: a read-only disk or folder?)")
-    finally:  # no word of why)
-        for p in [root, *root.rglob("*")]:
-            p.chmod(0o755 if p.is_dir() else 0o644)
-    monkeypatch.undo()
+    # (no word of why, before)
     assert RunStore(root)._unwritable("unable to open database file") == "unable to open database file"  # writable
 
 

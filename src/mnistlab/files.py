@@ -221,8 +221,8 @@ def write_atomic(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
     which is flushed to the disk (fsync: whole after a power cut too), given the mode of the file it
     replaces (helper-162: a report made private with chmod 600 was readable by all once written
     again), else the mode a new file gets here (0666 less the umask; some writers, safetensors,
-    make theirs 0600), and renamed over ``path`` in one step. A ``path`` that is a symbolic link is written through: its target is
-    replaced, the link stays. Returns ``path`` as a Path.
+    make theirs 0600), and renamed over ``path`` in one step. A ``path`` that is a symbolic link
+    is written through: its target is replaced, the link stays. Returns ``path`` as a Path.
 
     Whatever ``write`` raises (OSError for a full disk, KeyboardInterrupt, a writer's own error)
     propagates, with the temporary file removed and ``path`` as it was before.
