@@ -209,6 +209,7 @@ def test_csv_has_stable_header_and_one_line_per_row(command: str, recorded, data
     assert reader.fieldnames == LISTINGS[command]
     assert len(rows) == _expected_rows(command, ids)
     assert not BOX.search(out) and ANSI not in out
+    assert not {"True", "False"} & {v for r in rows for v in r.values()}  # true/false, as JSON (helper-165)
 
 
 @pytest.mark.parametrize("command", list(LISTINGS))

@@ -866,7 +866,7 @@ def test_run_of_a_finished_experiment_on_a_read_only_store_prints_its_table(
         assert capsys.readouterr().out.splitlines()[-4:] == table
         assert main(["run", str(grown), "--data-dir", str(data_dir), "--store", str(root)]) == 2
         err = capsys.readouterr().err.strip().splitlines()[-1]
-        assert err.startswith(f"error: {root}: the store cannot be written") and "1 of 4 runs are still to train" in err
+        assert err.startswith(f"error: {root}: the store cannot be written") and "1 of 4 runs is still to train" in err
         assert main(["run", str(exp_file), "--force", "--data-dir", str(data_dir), "--store", str(root)]) == 2
         assert "every run is trained again (--force)" in capsys.readouterr().err
         assert main(["run", str(grown), "--dry-run", "--data-dir", str(data_dir), "--store", str(root)]) == 2
@@ -961,7 +961,7 @@ def test_a_file_edited_while_its_sweep_runs_is_said_under_the_table(tmp_path: Pa
     assert main(["run", str(exp), "--data-dir", str(data_dir), "--store", str(tmp_path / "s")]) == 0
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         f"note: {exp} changed while the sweep ran: the table is of the file as it was read at its start; "
-        f"`mnistlab run {exp}` again trains what it asks for now")
+        f"`mnistlab run {exp} --store {tmp_path / 's'}` again trains what it asks for now")
     assert main(["run", str(exp), "--data-dir", str(data_dir), "--store", str(tmp_path / "s")]) == 0
     assert "changed while the sweep ran" not in capsys.readouterr().err  # unchanged during this one
 

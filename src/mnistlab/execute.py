@@ -634,7 +634,8 @@ def _as_recorded(st: RunStore, exp: Experiment, cells: Sequence[Cell], result: E
     StoreError, before anything trains, where a cell is still to train (or ``force``)."""
     done = [(c, None if force else st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES)) for c in cells]
     if left := [c for c, rec in done if rec is None]:
-        which = "every run is trained again (--force)" if force else f"{len(left)} of {len(cells)} runs are still to train"
+        which = ("every run is trained again (--force)" if force
+                 else f"{len(left)} of {len(cells)} runs {'is' if len(left) == 1 else 'are'} still to train")
         raise StoreError(f"{st.root}: the store cannot be written (a read-only disk or folder, or another user's?), and "
                          f"{which} for {exp.name}: give a store that can be written with --store")
     result.outcomes = [CellOutcome(c, rec, True) for c, rec in done if rec is not None]

@@ -65,10 +65,16 @@ def to_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: s
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
         writer.writerow(keys)
-        writer.writerows([["" if r.get(k) is None else r.get(k) for k in keys] for r in rows])
+        writer.writerows([[_csv_cell(r.get(k)) for k in keys] for r in rows])
         return buf.getvalue()
     cells = [[_shown(c, r.get(c.key)) for c in columns] for r in rows]
     return plain_table([c.header for c in columns], cells, [c.right for c in columns])
+
+
+def _csv_cell(value: Any) -> Any:
+    """A raw value as a CSV cell: empty for None, ``true``/``false`` for a bool (as `compare` and JSON
+    write them; helper-165: `runs` wrote Python's ``True``)."""
+    return "" if value is None else str(value).lower() if isinstance(value, bool) else value
 
 
 def _shown(column: Column, value: Any) -> str:

@@ -161,9 +161,10 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
         if result.unrecorded:
             n = len(result.unrecorded)
             click.echo(f"{n} cell{'s' * (n != 1)} share{'s' * (n == 1)} a run that has not ended finished here "
-                       f"(another process trains it, or it failed): `mnistlab run {experiment}` again records "
+                       f"(another process trains it, or it failed): `mnistlab run {experiment}{store_flag(st.root)}` "
+                       "again records "
                        f"{'them' if n != 1 else 'it'} once it has", err=True)
-        _say_if_changed(experiment, read)
+        _say_if_changed(experiment, read, store_flag(st.root))
         if stopped:
             _say_stopped(st, exp.name, stopped, [(c.variant, c.key) for c in todo], force)
     _fail_on_bad_cells(result, exp.name, st.root)
@@ -242,12 +243,13 @@ def _digest(path: str) -> str | None:
         return None
 
 
-def _say_if_changed(path: str, read: str | None) -> None:
+def _say_if_changed(path: str, read: str | None, flag: str = "") -> None:
     """A note where the experiment file at ``path`` is no longer what `run` read (its :func:`_digest`
-    ``read``): helper-161 edited a variant while its sweep ran, and the table showed the old one unsaid."""
+    ``read``): helper-161 edited a variant while its sweep ran, and the table showed the old one
+    unsaid. ``flag``: the store's (:func:`~mnistlab.cli._common.store_flag`), in the command to copy."""
     if _digest(path) != read:
         click.echo(f"note: {path} changed while the sweep ran: the table is of the file as it was read at its start; "
-                   f"`mnistlab run {path}` again trains what it asks for now", err=True)
+                   f"`mnistlab run {path}{flag}` again trains what it asks for now", err=True)
 
 
 # long: the plan's checks, then its table and the line that says what next, each a few lines
