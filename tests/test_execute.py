@@ -724,7 +724,8 @@ def test_a_shared_run_training_in_another_process_leaves_its_twin_for_the_next_r
         main(args)
         err = capsys.readouterr().err
         assert f"1 cell still running in another process (pid {other.pid})" in err
-        assert "1 cell shares a run that has not ended finished here" in err and f"`mnistlab run {p}` again" in err
+        assert "1 cell shares a run that has not ended finished here" in err
+        assert f"`mnistlab run {p} --store {store.root}` again" in err
         assert [r.variant for r in store.runs()] == ["a"]  # c is not recorded as anything
     finally:
         other.kill()

@@ -1017,23 +1017,25 @@ def _said(value: Any) -> str:
     return "unset" if value is None else clip(toml_repr(value), 30)
 
 
-def plan_cells(st: RunStore | None, cells: Sequence[Cell], force: bool = False) -> list[tuple[Cell, str]]:
+def plan_cells(st: RunStore | None, cells: Sequence[Cell], force: bool = False) -> list[tuple[Cell, str, RunRecord | None]]:
     """What :func:`run_experiment` would do with each of ``cells`` in the store ``st`` (None: no store
     yet), doing nothing: ``"finished"`` (a run of it ended finished or diverged: skipped),
     ``"copied"`` (another variant's ended run of its config and seed is recorded again for it),
     ``"repeat"`` (an earlier cell of this sweep trains its config and seed: recorded from that
-    one) or ``"train"``; ``force``: every cell trains (`run --dry-run` and :func:`cells_to_train`)."""
+    one) or ``"train"``, each with the finished run it has (None but for "finished");
+    ``force``: every cell trains (`run --dry-run` and :func:`cells_to_train`)."""
     first: set[str] = set()
-    out = []
+    out: list[tuple[Cell, str, RunRecord | None]] = []
     for c in cells:
-        if not force and st is not None and st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES):
+        held = None if force or st is None else st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES)
+        if held is not None:
             state = "finished"
         elif not force and st is not None and st.find_finished(c.experiment, None, c.key, DONE_STATUSES):
             state = "copied"
         else:
             state = "repeat" if c.key in first else "train"
             first.add(c.key)
-        out.append((c, state))
+        out.append((c, state, held))
     return out
 
 
@@ -1049,9 +1051,8 @@ def cells_to_train(st: RunStore, cells: Sequence[Cell], result: ExperimentResult
     files unreadable, it trains); of two such cells of this sweep only the first trains, the other
     goes to ``result.repeats`` (:func:`record_repeats` records it once the first has ended)."""
     todo: list[Cell] = []
-    for c, state in plan_cells(st, cells, force):
-        prev = (st.find_finished(c.experiment, c.variant, c.key, DONE_STATUSES) if state == "finished"
-                else _same_run(st, c) if state == "copied" else None)
+    for c, state, held in plan_cells(st, cells, force):
+        prev = held if state == "finished" else _same_run(st, c) if state == "copied" else None
         if state == "repeat" or (prev is None and any(t.key == c.key for t in todo)):
             result.repeats.append(c)
         elif prev is None:

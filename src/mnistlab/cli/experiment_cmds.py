@@ -271,7 +271,7 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     RunStore.check_root(root)
     st = RunStore(root, create=False) if (root / DB_FILE).is_file() else None
     plan = plan_cells(st, cells, force)
-    todo = [c for c, state in plan if state == "train"]
+    todo = [c for c, state, _ in plan if state == "train"]
     check_data(exp, todo, data_dir, files_here=files_here, quick=quick, download=False)  # (helper-163: it downloaded)
     for name in dict.fromkeys(c.config.get("dataset") for c in todo):
         if files_here and is_registered(name) and find_files(get_info(name), data_dir) is None:
@@ -283,7 +283,7 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
                          f"{len(todo)} of {len(cells)} runs are to train for {exp.name}: give one that can be written "
                          "with --store")
     rows: dict[str, dict[str, Any]] = {}
-    for c, state in plan:
+    for c, state, _ in plan:
         row = rows.setdefault(c.variant, {"variant": c.variant, "finished": 0, "to_train": 0, "recorded_from_another": 0})
         row["finished" if state == "finished" else "to_train" if state == "train" else "recorded_from_another"] += 1
     click.echo(f"experiment {exp.name}: {len(cells)} run{'s' * (len(cells) != 1)}, "
