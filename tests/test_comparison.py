@@ -1285,7 +1285,7 @@ def test_validation_data_that_is_the_test_set_is_known_as_it(tmp_path: Path, dat
                   validation_data=(x_test[100:], y_test[100:]), callbacks=es)
     assert other.result.metrics["validation_is_test"] is False
     assert main(["compare", "nb", "--store", str(store.root)]) == 0
-    assert '"model" (EarlyStopping) validates on the test set' in capsys.readouterr().err
+    assert '"dense=8" (EarlyStopping) validates on the test set' in capsys.readouterr().err
 
 
 def test_runs_own_table_marks_no_best_across_test_sets_and_a_stopped_run_is_no_test_set(tmp_path: Path,
