@@ -784,3 +784,33 @@ def test_train_of_a_weight_average_prints_the_final_weights_validation(data_dir,
     said = re.search(r"^val_accuracy: (\d\.\d{4}) - val_loss: \d+\.\d{4} \(these final weights: the model the test set "
                      r"scores\)$", out, re.M)
     assert said and float(said[1]) == pytest.approx(rec.metrics["val_accuracy"], abs=5e-5), out
+
+
+def test_train_format_json_gives_scripts_the_run_as_it_ended_on_stdout_alone(data_dir, tmp_path, capsys, monkeypatch):
+    """helper-165: a script found the run id only inside "recorded as run ..." prose on stdout,
+    among the summary and the epoch lines."""
+    store = tmp_path / "s"
+    base = ["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--format", "json"]
+    assert main([*base, "--store", str(store)]) == 0
+    out, err = capsys.readouterr()
+    ended = json.loads(out)  # stdout holds the object alone
+    [rec] = RunStore(store, create=False).runs()
+    assert (ended["run_id"], ended["status"], ended["store"]) == (rec.run_id, "finished", str(store))
+    assert ended["metrics"]["test_accuracy"] == rec.metrics["test_accuracy"] and "Epoch 1/1" in err
+    assert main([*base, "--no-record"]) == 0
+    ended = json.loads(capsys.readouterr().out)
+    assert ended["run_id"] is None and ended["status"] == "finished" and ended["metrics"]["test_accuracy"] > 0
+    import safetensors.torch
+
+    real = safetensors.torch.save_file
+
+    def disk_full_in_the_store(tensors, filename, *args, **kwargs):
+        if "runs" in Path(filename).parts:
+            raise OSError(28, "No space left on device")
+        return real(tensors, filename, *args, **kwargs)
+
+    monkeypatch.setattr(safetensors.torch, "save_file", disk_full_in_the_store)
+    assert main([*base, "--store", str(store)]) == 1  # recorded failed (its files): said as the store has it, exit 1
+    out, err = capsys.readouterr()
+    ended = json.loads(out)
+    assert ended["status"] == "failed" and "No space left on device" in ended["message"] and "is recorded failed" in err

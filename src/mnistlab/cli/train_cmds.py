@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 from pathlib import Path
@@ -93,16 +94,43 @@ def _validation(value: str | None) -> Any:
 @click.option("--experiment", default="train", show_default=True, callback=lambda _c, _p, v: _experiment_name(v),
               help="The experiment name it is recorded under.")
 @store_option()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: one JSON object on stdout once the run has ended (run_id, status, metrics...), "
+                   "everything else on stderr, for scripts.")
 def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path | None,
               checkpoint_every: float | None, resume: bool, save_weights: Path | None, progress: str,
               validation: str | None, settings: tuple[str, ...], record: bool, experiment: str, store: str | None,
-              **flags: Any) -> None:
+              fmt: str, **flags: Any) -> None:
     """Train one model and print its summary, one line per epoch and the test metrics.
 
     \b
     mnistlab train --dataset fashion-mnist --model seed000-cnn --epochs 5
     mnistlab train --config run.toml --epochs 2 --checkpoint-dir ckpt --resume
     """
+    if fmt == "text":
+        _train(config_file, data_dir, checkpoint_dir, checkpoint_every, resume, save_weights, progress, validation,
+               settings, record, experiment, store, None, **flags)
+        return
+    import json
+    import sys
+
+    out, ended = sys.stdout, dict[str, Any]()  # helper-165: a script had the run id only inside "recorded as run ..." prose
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            _train(config_file, data_dir, checkpoint_dir, checkpoint_every, resume, save_weights, progress,
+                   validation, settings, record, experiment, store, ended, **flags)
+    finally:  # (a run that ended diverged or stopped: said too, before its exit status)
+        if ended:
+            click.echo(json.dumps(ended, default=str), file=out)
+
+
+# long: the run's steps in order (check, record, train, report), each with how a stop or a mistake ends it
+def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path | None,  # noqa: PLR0913
+           checkpoint_every: float | None, resume: bool, save_weights: Path | None, progress: str,
+           validation: str | None, settings: tuple[str, ...], record: bool, experiment: str, store: str | None,
+           ended: dict[str, Any] | None, **flags: Any) -> None:
+    """:func:`train_cmd`; ``ended`` (--format json) gets the run as it ended: its id (None: not
+    recorded), experiment, variant, store, status as recorded, message and metrics."""
     from mnistlab.accel import pick_device
     from mnistlab.callbacks import StopBetweenEpochs
     from mnistlab.execute import terminate_as_interrupt
@@ -123,6 +151,9 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         runs, recorder, done = _open_record(store, experiment, cfg, checkpoint_dir if resume else None)
         if done is not None and checkpoint_dir is not None:
             _already_recorded(done, runs, checkpoint_dir, save_weights, experiment)
+            if ended is not None:  # (that run: nothing trained)
+                ended.update(run_id=done.run_id, experiment=done.experiment, variant=done.variant, store=str(runs.root),
+                             status=done.status, message=done.message, metrics=done.metrics)
             return
     # its epochs so far in its row, as a sweep's: a `kill -9` leaves them for `runs` and `show`
     kept = [EpochProgress(recorder.store, recorder.run_id)] if recorder is not None else []
@@ -137,6 +168,8 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
     if result.status == "interrupted" and stop.signum == signal.SIGPIPE:  # not Ctrl-C: say what stopped it
         result.message = result.message.replace(STOPPED_BY, "because its output was closed (SIGPIPE)")
     save_error = _report(result, cfg, save_weights, recorder, checkpoint_dir)
+    if ended is not None:
+        ended.update(_ended(result, recorder))
     if save_error is not None:
         raise save_error
     stopped = result.status == "interrupted" or result.message.endswith(UNTESTED_BY_STOP)
@@ -147,6 +180,21 @@ def train_cmd(config_file: Path | None, data_dir: Path | None, checkpoint_dir: P
         if stopped and stop.signum != signal.SIGPIPE:  # Ctrl-C or kill: what the user asked for, not an error
             err.label = ""
         raise err
+
+
+def _ended(result: RunResult, recorder: Recorder | None) -> dict[str, Any]:
+    """`train --format json`'s object: the run as the store holds it (its status there: "failed"
+    where its files could not be written), or as it ended where it was not recorded (run_id null)."""
+    rec = None
+    if recorder is not None:
+        with contextlib.suppress(MnistlabError):
+            rec = recorder.store.get(recorder.run_id)
+    if rec is None:
+        return {"run_id": None, "experiment": None, "variant": None, "store": None, "status": result.status,
+                "message": result.message, "metrics": result.metrics}
+    return {"run_id": rec.run_id, "experiment": rec.experiment, "variant": rec.variant,
+            "store": str(recorder.store.root) if recorder else None, "status": rec.status, "message": rec.message,
+            "metrics": rec.metrics}
 
 
 def _check_before_training(cfg: RunConfig, data_dir: Path | None) -> None:
