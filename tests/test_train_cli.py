@@ -663,21 +663,27 @@ def test_a_weights_file_that_cannot_be_written_still_leaves_the_run_recorded(dat
     assert weights.read_bytes() == b"an older file" and not temporary_name(weights).exists()  # whole or not at all
 
 
-def test_a_run_whose_files_the_store_cannot_write_is_said_failed_not_recorded(data_dir, tmp_path, capsys, monkeypatch):
-    """helper-156: a full disk under the store's run folder failed the run in the store, and `train`
-    said "recorded as run ..." with exit 0 (a script saw success); the Python API said nothing."""
+def _disk_full_in_the_store(monkeypatch: pytest.MonkeyPatch) -> None:
+    """safetensors' writes of weights under a folder "runs" (a store's) fail as on a full disk (ENOSPC);
+    others (--save-weights elsewhere) are written."""
     import safetensors.torch
-
-    import mnistlab
 
     real = safetensors.torch.save_file
 
-    def disk_full_in_the_store(tensors, filename, *args, **kwargs):
+    def save_file(tensors, filename, *args, **kwargs):
         if "runs" in Path(filename).parts:
             raise OSError(28, "No space left on device")
         return real(tensors, filename, *args, **kwargs)
 
-    monkeypatch.setattr(safetensors.torch, "save_file", disk_full_in_the_store)
+    monkeypatch.setattr(safetensors.torch, "save_file", save_file)
+
+
+def test_a_run_whose_files_the_store_cannot_write_is_said_failed_not_recorded(data_dir, tmp_path, capsys, monkeypatch):
+    """helper-156: a full disk under the store's run folder failed the run in the store, and `train`
+    said "recorded as run ..." with exit 0 (a script saw success); the Python API said nothing."""
+    import mnistlab
+
+    _disk_full_in_the_store(monkeypatch)
     code = main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--store", str(tmp_path / "runs")])
     out, err = capsys.readouterr()
     [rec] = RunStore(tmp_path / "runs", create=False).runs()
@@ -800,16 +806,7 @@ def test_train_format_json_gives_scripts_the_run_as_it_ended_on_stdout_alone(dat
     assert main([*base, "--no-record"]) == 0
     ended = json.loads(capsys.readouterr().out)
     assert ended["run_id"] is None and ended["status"] == "finished" and ended["metrics"]["test_accuracy"] > 0
-    import safetensors.torch
-
-    real = safetensors.torch.save_file
-
-    def disk_full_in_the_store(tensors, filename, *args, **kwargs):
-        if "runs" in Path(filename).parts:
-            raise OSError(28, "No space left on device")
-        return real(tensors, filename, *args, **kwargs)
-
-    monkeypatch.setattr(safetensors.torch, "save_file", disk_full_in_the_store)
+    _disk_full_in_the_store(monkeypatch)
     assert main([*base, "--store", str(store)]) == 1  # recorded failed (its files): said as the store has it, exit 1
     out, err = capsys.readouterr()
     ended = json.loads(out)
