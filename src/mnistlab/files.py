@@ -254,17 +254,25 @@ def write_output(path: str | os.PathLike, write: Callable[[Path], object]) -> Pa
         raise OutputError(f"cannot write {display_name(path)}: {exc.strerror or exc}") from None
 
 
+def safetensors_header(path: str | os.PathLike) -> tuple[int, Any]:
+    """The header of the safetensors file at ``path`` as the format lays it out: its length (8 bytes
+    of little-endian integer) and its JSON, parsed (None where the length is none a header has:
+    not a safetensors file). Read by Python, so a path that is not UTF-8 reads too. OSError where
+    the file cannot be read, ValueError where the JSON is cut short or damaged."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+        size = int.from_bytes(head, "little") if len(head) == 8 else -1
+        return size, json.loads(f.read(size)) if 0 < size <= 100_000_000 else None
+
+
 def safetensors_metadata(path: str | os.PathLike) -> dict[str, str]:
     """The ``__metadata__`` of the safetensors file at ``path`` (str -> str; {} where it has none),
-    read from its header as the format lays it out (8 bytes of little-endian header length, then
-    that JSON): safetensors' own ``safe_open`` refuses a path that is not UTF-8 (helper-162: an
-    export into "bad\\xffdir" was a traceback). OSError where it cannot be read, ValueError where it
-    is no safetensors file."""
-    with open(path, "rb") as f:
-        size = int.from_bytes(f.read(8), "little")
-        if not 0 < size <= 100_000_000:
-            raise ValueError(f"{display_name(path)}: not a safetensors file (no header)")
-        header = json.loads(f.read(size))
+    from its header (:func:`safetensors_header`): safetensors' own ``safe_open`` refuses a path that
+    is not UTF-8 (helper-162: an export into "bad\\xffdir" was a traceback). OSError where it cannot
+    be read, ValueError where it is no safetensors file."""
+    _, header = safetensors_header(path)
+    if header is None:
+        raise ValueError(f"{display_name(path)}: not a safetensors file (no header)")
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     return {str(k): str(v) for k, v in meta.items()} if isinstance(meta, dict) else {}
 

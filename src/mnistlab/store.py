@@ -55,7 +55,7 @@ import numpy as np
 
 from mnistlab.config import run_key
 from mnistlab.errors import LostDatabase, NotRecorded, OutputError, StoreError, first_line
-from mnistlab.files import save_weights, stop_signals_held, write_atomic
+from mnistlab.files import safetensors_header, save_weights, stop_signals_held, write_atomic
 
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
     from mnistlab.models import SequentialModel
@@ -1326,10 +1326,7 @@ def _safetensors_cut(path: Path) -> str | None:
     offset: the format's layout), without loading a tensor; None when its size is what its header
     says."""
     try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-            size = int.from_bytes(head, "little") if len(head) == 8 else -1
-            header = json.loads(f.read(size)) if 0 < size <= 100_000_000 else None
+        size, header = safetensors_header(path)
         have = path.stat().st_size
     except (OSError, ValueError):  # unreadable, or its header no JSON (cut inside it)
         return "cannot be read (cut short, or not a safetensors file)"

@@ -152,8 +152,7 @@ def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path
         if done is not None and checkpoint_dir is not None:
             _already_recorded(done, runs, checkpoint_dir, save_weights, experiment)
             if ended is not None:  # (that run: nothing trained)
-                ended.update(run_id=done.run_id, experiment=done.experiment, variant=done.variant, store=str(runs.root),
-                             status=done.status, message=done.message, metrics=done.metrics)
+                ended.update(_recorded_as(done, runs.root))
             return
     # its epochs so far in its row, as a sweep's: a `kill -9` leaves them for `runs` and `show`
     kept = [EpochProgress(recorder.store, recorder.run_id)] if recorder is not None else []
@@ -185,16 +184,17 @@ def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path
 def _ended(result: RunResult, recorder: Recorder | None) -> dict[str, Any]:
     """`train --format json`'s object: the run as the store holds it (its status there: "failed"
     where its files could not be written), or as it ended where it was not recorded (run_id null)."""
-    rec = None
     if recorder is not None:
         with contextlib.suppress(MnistlabError):
-            rec = recorder.store.get(recorder.run_id)
-    if rec is None:
-        return {"run_id": None, "experiment": None, "variant": None, "store": None, "status": result.status,
-                "message": result.message, "metrics": result.metrics}
-    return {"run_id": rec.run_id, "experiment": rec.experiment, "variant": rec.variant,
-            "store": str(recorder.store.root) if recorder else None, "status": rec.status, "message": rec.message,
-            "metrics": rec.metrics}
+            return _recorded_as(recorder.store.get(recorder.run_id), recorder.store.root)
+    return {"run_id": None, "experiment": None, "variant": None, "store": None, "status": result.status,
+            "message": result.message, "metrics": result.metrics}
+
+
+def _recorded_as(rec: RunRecord, root: Path) -> dict[str, Any]:
+    """A recorded run as `train --format json` says it (:func:`_ended`)."""
+    return {"run_id": rec.run_id, "experiment": rec.experiment, "variant": rec.variant, "store": str(root),
+            "status": rec.status, "message": rec.message, "metrics": rec.metrics}
 
 
 def _check_before_training(cfg: RunConfig, data_dir: Path | None) -> None:
