@@ -875,23 +875,6 @@ def test_run_of_a_finished_experiment_on_a_read_only_store_prints_its_table(
     assert sorted(p.name for p in (root / "runs").iterdir()) == before
 
 
-def test_a_device_this_machine_has_not_is_found_before_anything_trains(exp_file: Path, tmp_path: Path, data_dir: Path,
-                                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    """helper-161: a variant's `train.device = "cuda"` on a machine without CUDA failed its cell after
-    the others had trained (cuda:99: no machine here has 100 GPUs, with or without CUDA)."""
-    bad = tmp_path / "gpu.toml"
-    bad.write_text(EXP + '[[variants]]\nname = "gpu"\n"train.device" = "cuda:99"\n')
-    line = EXP.count("\n") + 3
-    for quick in ([], ["--quick"]):
-        assert main(["run", str(bad), *quick, "--data-dir", str(data_dir), "--store", str(tmp_path / "s")]) == 2
-        err = capsys.readouterr().err.strip()
-        assert err.startswith(f'error: {bad}:{line}: variant "gpu": device "cuda:99" was asked for, but '), err
-        assert not (tmp_path / "s").exists()
-    assert main(["train", "--dataset", "mnist", "--model", "{ dense = [8] }", "--device", "cuda:99", "--subset", "60",
-                 "--data-dir", str(data_dir), "--store", str(tmp_path / "t")]) == 2
-    assert 'device "cuda:99" was asked for' in capsys.readouterr().err and not (tmp_path / "t").exists()
-
-
 def test_a_dry_run_checks_what_a_run_checks_and_says_what_would_train(exp_file: Path, tmp_path: Path, data_dir: Path,
                                                                       capsys: pytest.CaptureFixture[str]) -> None:
     """helper-161: no command checked a file without training (`run --quick` stood in, and trained);
@@ -966,18 +949,32 @@ def test_a_file_edited_while_its_sweep_runs_is_said_under_the_table(tmp_path: Pa
     assert "changed while the sweep ran" not in capsys.readouterr().err  # unchanged during this one
 
 
-def test_a_subset_past_a_registered_datasets_size_is_found_before_anything_trains(tmp_path: Path, data_dir: Path,
-                                                                                  capsys) -> None:
-    """helper-161: `data.subset = 100000` (for 10000) warned mid-sweep, after the other cells trained, then
-    trained on all 60,000 images and scored the whole test set, so no row of the table was marked best."""
-    bad = tmp_path / "sub.toml"
-    bad.write_text(EXP + '[[variants]]\nname = "typo"\n"data.subset" = 100000\n')
+@pytest.mark.parametrize(("setting", "said"), [
+    ('"train.device" = "cuda:99"', 'device "cuda:99" was asked for, but '),
+    ('"data.subset" = 100000', "data.subset = 100,000 is more than mnist's 60,000 training images (a typo?): leave "
+                               "data.subset out to train on all of them")], ids=["device", "subset"])
+def test_a_setting_the_machine_or_data_cannot_meet_is_found_before_anything_trains(
+        setting: str, said: str, tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-161: a variant's `train.device = "cuda"` on a machine without CUDA failed its cell after
+    the others had trained (cuda:99: no machine here has 100 GPUs, with or without CUDA);
+    `data.subset = 100000` (for 10000) warned mid-sweep, after the other cells trained, then trained
+    on all 60,000 images and scored the whole test set, so no row of the table was marked best."""
+    bad = tmp_path / "bad.toml"
+    bad.write_text(EXP + f'[[variants]]\nname = "bad"\n{setting}\n')
     line = EXP.count("\n") + 3
     for quick in ([], ["--quick"]):
         assert main(["run", str(bad), *quick, "--data-dir", str(data_dir), "--store", str(tmp_path / "s")]) == 2
         err = capsys.readouterr().err.strip()
-        assert err.startswith(f'error: {bad}:{line}: variant "typo": data.subset = 100,000 is more than mnist\'s '
-                              "60,000 training images (a typo?): leave data.subset out to train on all of them"), err
+        assert err.startswith(f'error: {bad}:{line}: variant "bad": {said}'), err
         assert not (tmp_path / "s").exists()
-    bad.write_text(EXP + '[[variants]]\nname = "all"\n"data.subset" = 60000\n')  # every image: no mistake
-    assert main(["run", str(bad), "--dry-run", "--data-dir", str(data_dir), "--store", str(tmp_path / "s")]) == 0
+
+
+def test_train_refuses_a_device_the_machine_has_not_and_a_subset_of_every_image_is_no_mistake(
+        tmp_path: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The same checks from `train`'s flags; `data.subset` of exactly the training set's size is not a typo."""
+    assert main(["train", "--dataset", "mnist", "--model", "{ dense = [8] }", "--device", "cuda:99", "--subset", "60",
+                 "--data-dir", str(data_dir), "--store", str(tmp_path / "t")]) == 2
+    assert 'device "cuda:99" was asked for' in capsys.readouterr().err and not (tmp_path / "t").exists()
+    every = tmp_path / "all.toml"
+    every.write_text(EXP + '[[variants]]\nname = "all"\n"data.subset" = 60000\n')
+    assert main(["run", str(every), "--dry-run", "--data-dir", str(data_dir), "--store", str(tmp_path / "s")]) == 0

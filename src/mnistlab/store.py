@@ -357,7 +357,7 @@ class RunStore:
         """Open the store at ``root``; ``create=False`` (for commands that only read) refuses to
         make a new, empty store where a mistyped path points."""
         self.root = Path(root) if root is not None else default_root()
-        self.check_root(self.root, new_store=False)
+        self.check_root(self.root, new_store=create)  # (a reading command makes no store, inside another or not)
         self.db_path = self.root / self._db_name
         if self.db_path.exists() and not self.db_path.is_file():
             raise StoreError(f"{self.db_path}: not a file (the run store's database)")
@@ -365,7 +365,6 @@ class RunStore:
         if not create and not self.db_path.is_file():
             raise NotRecorded(f"no run store at {self.root} (runs are recorded by `mnistlab run`, `train` and "
                              "`search`; --store or MNISTLAB_STORE point elsewhere)")
-        self.check_root(self.root)  # (a new store inside another's records)
         # A reading command on a store it cannot write (a read-only disk or mount, another user's
         # files) opens it read-only: listing and comparing work; a write says the store is read-only.
         self.read_only = not create and not (os.access(self.root, os.W_OK) and os.access(self.db_path, os.W_OK))

@@ -138,12 +138,11 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     exp = load_checked(experiment, data_dir, quick=quick)
     todo = exp.cells(quick=quick)  # a bad experiment says so before Ray starts or the store is made ...
     checkpoint_every()  # ... and so does a bad MNISTLAB_CHECKPOINT_EVERY
+    here = trains_here(exp.resources, backend)
     if dry_run:
-        _dry_run(exp, todo, store, data_dir, fmt, files_here=trains_here(exp.resources, backend), quick=quick,
-                 force=force)
+        _dry_run(exp, todo, store, data_dir, fmt, files_here=here, quick=quick, force=force)
         return
-    check_data_before_store(exp, todo, store, data_dir, files_here=trains_here(exp.resources, backend),
-                            quick=quick)  # ... and a data mistake, before the store is made
+    check_data_before_store(exp, todo, store, data_dir, files_here=here, quick=quick)  # ... a data mistake, before the store
     runner, st = backend_and_store(exp.resources, todo, store, read_only_ok=True, backend=backend, address=address,
                                    cpus_per_cell=cpus_per_cell, gpus_per_cell=gpus_per_cell, jobs=jobs,
                                    tasks=len(todo))
