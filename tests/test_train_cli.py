@@ -254,6 +254,32 @@ def test_ctrl_c_while_the_result_is_written_waits_for_the_record(data_dir, tmp_p
     assert err.splitlines()[-1] == f"interrupted by Ctrl-C after training; run {rec.run_id} was recorded (finished)"
 
 
+def test_train_format_json_says_a_run_stopped_before_or_after_training(data_dir, tmp_path, monkeypatch, capsys):
+    """helper-165: a Ctrl-C while the run was recorded (or before training began) printed no JSON
+    object: the script had no run id for a run the store holds."""
+    from mnistlab import files
+    from mnistlab.cli import train_cmds
+
+    def ctrl_c_then(original):
+        def call(*args, **kwargs):
+            os.kill(os.getpid(), signal.SIGINT)
+            return original(*args, **kwargs)
+        return call
+
+    base = ["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--format", "json", "--store"]
+    with monkeypatch.context() as m:
+        m.setattr(files, "save_weights", ctrl_c_then(files.save_weights))
+        assert main([*base, str(tmp_path / "a"), "--save-weights", str(tmp_path / "w.safetensors")]) == 130
+    ended = json.loads(capsys.readouterr().out)
+    [rec] = RunStore(tmp_path / "a", create=False).runs()
+    assert (ended["run_id"], ended["status"], rec.status) == (rec.run_id, "finished", "finished")
+    monkeypatch.setattr(train_cmds, "_announce", ctrl_c_then(train_cmds._announce))
+    assert main([*base, str(tmp_path / "b")]) == 130
+    ended = json.loads(capsys.readouterr().out)
+    [rec] = RunStore(tmp_path / "b", create=False).runs()
+    assert (ended["run_id"], ended["status"]) == (rec.run_id, "interrupted") and "before training" in ended["message"]
+
+
 def test_train_says_when_it_scored_part_of_the_test_set(data_dir, capsys):
     """New-user finding (35): `train --subset 300` printed test_accuracy without saying it was of 50
     test images, as `compare` and `run` say under their tables."""

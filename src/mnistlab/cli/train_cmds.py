@@ -163,12 +163,17 @@ def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path
                                 extra_callbacks=[between := StopBetweenEpochs(stop), *kept], interrupt=between.asked,
                                 on_data_ready=lambda data: _announce(cfg, checkpoint_dir if resume else None, data))
     except BaseException as exc:
-        raise _not_trained(exc, int(stop.signum), recorder, began=between.began) from None
+        err = _not_trained(exc, int(stop.signum), recorder, began=between.began)
+        if ended is not None and recorder is not None:  # (a stop: the run as recorded, interrupted)
+            ended.update(_ended(None, recorder))
+        raise err from None
     if result.status == "interrupted" and stop.signum == signal.SIGPIPE:  # not Ctrl-C: say what stopped it
         result.message = result.message.replace(STOPPED_BY, "because its output was closed (SIGPIPE)")
-    save_error = _report(result, cfg, save_weights, recorder, checkpoint_dir)
-    if ended is not None:
-        ended.update(_ended(result, recorder))
+    try:
+        save_error = _report(result, cfg, save_weights, recorder, checkpoint_dir)
+    finally:  # (a Ctrl-C while the run was recorded too: helper-165 got no object then)
+        if ended is not None:
+            ended.update(_ended(result, recorder))
     if save_error is not None:
         raise save_error
     stopped = result.status == "interrupted" or result.message.endswith(UNTESTED_BY_STOP)
@@ -181,12 +186,15 @@ def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path
         raise err
 
 
-def _ended(result: RunResult, recorder: Recorder | None) -> dict[str, Any]:
+def _ended(result: RunResult | None, recorder: Recorder | None) -> dict[str, Any]:
     """`train --format json`'s object: the run as the store holds it (its status there: "failed"
-    where its files could not be written), or as it ended where it was not recorded (run_id null)."""
+    where its files could not be written), or as it ended where it was not recorded (run_id null);
+    empty where neither is known (no ``result``: training raised, and the run is not in the store)."""
     if recorder is not None:
         with contextlib.suppress(MnistlabError):
             return _recorded_as(recorder.store.get(recorder.run_id), recorder.store.root)
+    if result is None:
+        return {}
     return {"run_id": None, "experiment": None, "variant": None, "store": None, "status": result.status,
             "message": result.message, "metrics": result.metrics}
 
