@@ -338,6 +338,9 @@ def test_a_callback_object_is_checked_before_training_as_its_table_is(data_dir, 
     run = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60, validation=0.2,
                 callbacks=[EarlyStopping()])
     assert run.status == "finished"
+    with pytest.warns(SpecWarning, match=r"^train\(\): callbacks: ReduceLROnPlateau's min_lr = 1 is not below the "):
+        train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=60,  # helper-164
+              callbacks=[ReduceLROnPlateau(monitor="loss", min_lr=1.0)])
     from mnistlab.callbacks import ModelCheckpoint  # saving every epoch: its monitor (val_loss) is never read
 
     every = ModelCheckpoint(str(tmp_path / "e{epoch}.safetensors"))

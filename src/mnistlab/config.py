@@ -1042,6 +1042,16 @@ def _dataset_mistake(dataset: Any, source: str) -> SpecError | None:
     return None
 
 
+def warn_if_min_lr_never_acts(where: str, min_lr: float, lr: float) -> None:
+    """A SpecWarning where ReduceLROnPlateau's ``min_lr`` is not below the run's starting ``lr``:
+    it lowers a rate only while that is above min_lr, as Keras's does, so it would never act
+    (helper-161: accepted unsaid; helper-164: a callback object too)."""
+    if min_lr >= lr:
+        warnings.warn(f"{where}: ReduceLROnPlateau's min_lr = {min_lr:g} is not below the learning rate {lr:g}: it "
+                      "lowers a rate only while that is above min_lr (as Keras's does), so it never acts", SpecWarning,
+                      stacklevel=user_level())
+
+
 def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
     """Every value a callback watches (its monitor, the ``{keys}`` of a checkpoint's filepath) must be
     one a run logs, and a ``val_*`` value needs validation data: say so now, not after an epoch."""
@@ -1056,10 +1066,8 @@ def _check_callbacks(cfg: RunConfig, source: str, validation: bool) -> None:
         if isinstance(cb, ReduceLROnPlateauConfig) and cfg.train.swa is not None and cfg.train.swa.lr is not None:
             raise SpecError(f"{where}: ReduceLROnPlateau and train.swa.lr both set the learning rate (SWA sets "
                             "its lr again every epoch): drop one of them", path=("callbacks", i, "type"), source=source)
-        if isinstance(cb, ReduceLROnPlateauConfig) and cb.min_lr >= cfg.lr:  # helper-161: accepted unsaid
-            warnings.warn(f"{where}: ReduceLROnPlateau's min_lr = {cb.min_lr:g} is not below the learning rate "
-                          f"{cfg.lr:g}: it lowers a rate only while that is above min_lr (as Keras's does), so it "
-                          "never acts", SpecWarning, stacklevel=user_level())
+        if isinstance(cb, ReduceLROnPlateauConfig):
+            warn_if_min_lr_never_acts(where, cb.min_lr, cfg.lr)
         if isinstance(cb, EarlyStoppingConfig) and cb.restore_best_weights and cfg.train.use_ema and not any(
                 isinstance(c, SwapEMAWeightsConfig) and c.swap_on_epoch for c in cfg.callbacks[:i]):
             warnings.warn(ema_replaced(where), SpecWarning, stacklevel=user_level())

@@ -37,7 +37,7 @@ from mnistlab.callbacks import (KERAS3_LOGGED, Callback, EarlyStopping, ReduceLR
                                 make_callback, shown_mode)
 from mnistlab.config import (RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig, apply_overrides,
                              checkpoint_config, checkpoint_key, data_shuffled, ema_replaced, parse_run_config, run_key,
-                             setting_default, split_seed)
+                             setting_default, split_seed, warn_if_min_lr_never_acts)
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
@@ -1691,7 +1691,7 @@ def _check_callback_objects(callbacks: Sequence[Callback], validation: bool, cfg
     """What a callback given as a table is checked for before training, for callback objects
     (``EarlyStopping(monitor="val_acc")``): a monitor the run logs, a ``val_*`` one only with
     validation data, a SwapEMAWeights only with ``use_ema``, no restore_best_weights with SWA, no
-    ReduceLROnPlateau with SWA's own lr.
+    ReduceLROnPlateau with SWA's own lr (nor, a warning, with a min_lr it never goes below).
     SpecError, one line (helper-117: an object only warned each epoch and did nothing; helper-128: a
     SwapEMAWeights object without an EMA failed the run once trained, untrained weights scored)."""
     from mnistlab.averaging import SwapEMAWeights
@@ -1706,6 +1706,8 @@ def _check_callback_objects(callbacks: Sequence[Callback], validation: bool, cfg
         if isinstance(cb, ReduceLROnPlateau) and cfg.train.swa is not None and cfg.train.swa.lr is not None:
             raise SpecError("train(): callbacks: ReduceLROnPlateau and swa's lr both set the learning rate (SWA sets "
                             "its lr again every epoch): drop one of them")
+        if isinstance(cb, ReduceLROnPlateau):
+            warn_if_min_lr_never_acts("train(): callbacks", cb.min_lr, cfg.lr)
         monitor = getattr(cb, "monitor", None)
         if not isinstance(monitor, str) or getattr(cb, "save_best_only", True) is False:
             continue  # (a ModelCheckpoint saving every epoch never reads its monitor)
