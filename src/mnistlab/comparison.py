@@ -1291,12 +1291,45 @@ def rich_table(rows: Sequence[Mapping[str, Any]], title: str | None = None, widt
     The width (terminal cells) leaves out whole columns, in the order of
     ``_DROP_FIRST`` and then a search's keys, until the rest fit, and the caption names them; a variant name is never cut
     (a note after it, such as a search trial's rank, wraps) and no number is shortened to "...".
+    Where even that does not fit (:func:`table_fits`), the :func:`plain_rows` lines, which a terminal
+    wraps (helper-164: a narrow console cropped the numbers).
     """
+    from rich.text import Text
+
     class Fitted:
         def __rich_console__(self, console: Any, options: Any) -> Any:
-            yield _fitted_table(rows, title, width or options.max_width)
+            room = width or options.max_width
+            yield _fitted_table(rows, title, room) if table_fits(rows, room) else Text(plain_rows(rows, title))
 
     return Fitted()
+
+
+def plain_rows(rows: Sequence[Mapping[str, Any]], title: str | None = None) -> str:
+    """The comparison rows as :func:`plain_table` lines (the variant left-aligned, numbers right),
+    after a line of ``title``: what a pipe, a file or a terminal too narrow for :func:`rich_table` gets."""
+    heads, cells = display_cells(rows)
+    return (f"{title}\n" if title else "") + plain_table(heads, cells, [False] + [True] * (len(heads) - 1))
+
+
+def plain_table(heads: Sequence[str], cells: Sequence[Sequence[str]], right: Sequence[bool] | None = None) -> str:
+    """Columns padded with spaces and separated by two: no box drawing, no colour, one row a line.
+
+    Widths are terminal cells (rich's ``cell_len``), not characters: a CJK character or an emoji
+    takes two, so columns after a wide name still line up.
+    """
+    from rich.cells import cell_len
+
+    right = list(right) if right is not None else [False] * len(heads)
+    widths = [max([cell_len(h), *(cell_len(row[i]) for row in cells)]) for i, h in enumerate(heads)]
+
+    def pad(value: str, width: int, to_right: bool) -> str:
+        gap = " " * (width - cell_len(value))
+        return gap + value if to_right else value + gap
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(pad(v, w, r) for v, w, r in zip(values, widths, right)).rstrip()
+
+    return "\n".join([line(heads), *(line(row) for row in cells)]) + "\n"
 
 
 def columns_that_fit(widths: Sequence[int], dropped_first: Sequence[int], room: int) -> list[int]:

@@ -68,6 +68,8 @@ def to_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: s
         writer.writerows([[_csv_cell(r.get(k)) for k in keys] for r in rows])
         return buf.getvalue()
     cells = [[_shown(c, r.get(c.key)) for c in columns] for r in rows]
+    from mnistlab.comparison import plain_table
+
     return plain_table([c.header for c in columns], cells, [c.right for c in columns])
 
 
@@ -79,27 +81,6 @@ def _csv_cell(value: Any) -> Any:
 
 def _shown(column: Column, value: Any) -> str:
     return "-" if value is None else column.show(value)
-
-
-def plain_table(heads: Sequence[str], cells: Sequence[Sequence[str]], right: Sequence[bool] | None = None) -> str:
-    """Columns padded with spaces and separated by two: no box drawing, no colour, one row a line.
-
-    Widths are terminal cells (rich's ``cell_len``), not characters: a CJK character or an emoji
-    takes two, so columns after a wide name still line up.
-    """
-    from rich.cells import cell_len
-
-    right = list(right) if right is not None else [False] * len(heads)
-    widths = [max([cell_len(h), *(cell_len(row[i]) for row in cells)]) for i, h in enumerate(heads)]
-
-    def pad(value: str, width: int, to_right: bool) -> str:
-        gap = " " * (width - cell_len(value))
-        return gap + value if to_right else value + gap
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(pad(v, w, r) for v, w, r in zip(values, widths, right)).rstrip()
-
-    return "\n".join([line(heads), *(line(row) for row in cells)]) + "\n"
 
 
 def is_terminal() -> bool:

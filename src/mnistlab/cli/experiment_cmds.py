@@ -17,7 +17,7 @@ import click
 
 from mnistlab.cli._common import (FiniteRange, PathArg, backend_and_store, backend_options, check_backend_flags,
                                   data_dir_option, jobs_option, open_store, status_said, store_flag, store_option, trains_here)
-from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, plain_table, rich_console,
+from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, rich_console,
                                   stopped_by)
 from mnistlab.errors import MnistlabError, RunNotFinished, StoreError
 
@@ -32,7 +32,7 @@ COMPARE_FORMATS = ("table", "csv", "json", "markdown")
 
 def _rows_out(rows: list[dict], title: str, fmt: str) -> None:
     """The comparison rows: rich's table on a terminal, plain aligned text in a pipe, or csv/json/markdown."""
-    from mnistlab.comparison import best_legend, display_cells, format_rows, rich_table, table_fits
+    from mnistlab.comparison import best_legend, format_rows, plain_rows, rich_table, table_fits
 
     if fmt != "table":
         click.echo(format_rows(rows, fmt), nl=False)
@@ -42,8 +42,7 @@ def _rows_out(rows: list[dict], title: str, fmt: str) -> None:
     if is_terminal() and table_fits(rows, (console := rich_console()).width):
         console.print(rich_table(rows, title=title))
     else:  # a pipe, a file, or a terminal too narrow for the table even cut (helper-163): the plain lines
-        heads, cells = display_cells(rows)
-        click.echo(f"{title}\n" + plain_table(heads, cells, [False] + [True] * (len(heads) - 1)), nl=False)
+        click.echo(plain_rows(rows, title), nl=False)
     if legend := best_legend(rows):
         click.echo(legend)
 
