@@ -16,6 +16,8 @@ import numpy as np
 import pytest
 
 from mnistlab import datasets
+from mnistlab.data.idx import idx_bytes
+from mnistlab.data.registry import _REGISTRY, CANONICAL_FILES
 from mnistlab.datasets import (
     DatasetInfo,
     load_dataset,
@@ -197,7 +199,7 @@ def tiny(tmp_path: Path) -> Iterator[tuple[DatasetInfo, Path]]:
         "test_images": rng.integers(0, 256, (6, 28, 28), dtype=np.uint8),
         "test_labels": np.arange(6, dtype=np.uint8) % 3,
     }
-    files = dict(datasets._CANONICAL_FILES)
+    files = dict(CANONICAL_FILES)
     sha = {}
     for key, array in arrays.items():
         write_idx(src / (files[key] + ".gz"), array)
@@ -206,7 +208,7 @@ def tiny(tmp_path: Path) -> Iterator[tuple[DatasetInfo, Path]]:
                        files=files, sha256=sha, system_dirs=(str(tmp_path / "system" / "tiny-test"),))
     datasets.register_dataset(info)
     yield info, src
-    datasets._REGISTRY.pop("tiny-test", None)
+    _REGISTRY.pop("tiny-test", None)
 
 
 def _place(src: Path, folder: Path) -> None:
@@ -450,7 +452,7 @@ def registered() -> Iterator[list[str]]:
     names: list[str] = []
     yield names
     for name in names:
-        datasets._registry.pop(name, None)
+        _REGISTRY.pop(name, None)
 
 
 def _register(registered: list[str], base: str, name: str, **changes) -> DatasetInfo:
@@ -471,7 +473,7 @@ def _emnist_zip(path: Path, split: str, train: tuple[np.ndarray, np.ndarray], te
     def gz(array: np.ndarray) -> bytes:
         buf = io.BytesIO()
         with gzip.GzipFile(fileobj=buf, mode="wb") as g:
-            g.write(datasets.data_idx_bytes(array))
+            g.write(idx_bytes(array))
         return buf.getvalue()
 
     with zipfile.ZipFile(path, "w") as z:
@@ -611,7 +613,7 @@ def test_kmnist_idx_checked_against_the_published_md5(tmp_path: Path, registered
     x = np.stack([_glyph_l()] * 2)
     for key, array in {"train_images": x, "train_labels": np.array([1, 2], np.uint8),
                        "test_images": x, "test_labels": np.array([3, 4], np.uint8)}.items():
-        write_idx(folder / (datasets.CANONICAL_FILES[key] + ".gz"), array)
+        write_idx(folder / (CANONICAL_FILES[key] + ".gz"), array)
     md5 = {p.name: _md5(p) for p in folder.iterdir()}
     _register(registered, "kmnist", "tiny-kmnist-idx", train_size=2, test_size=2, md5=md5)
     assert load_dataset("tiny-kmnist-idx", tmp_path / "data").verified == "md5"

@@ -1043,6 +1043,15 @@ def test_history_reads_as_keras_history_history_by_metric(penalised_run, capsys)
     assert lines == [out.rstrip("\n")]
 
 
+def test_a_runs_summary_estimates_memory_with_its_own_optimizer_and_batch(data_dir, capsys):
+    """helper-168: Run.summary() said the training memory "with adam at batch 32" for any run."""
+    run = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120, optimizer="sgd",
+                momentum=0.9, batch_size=64)
+    run.summary()
+    said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Training memory: ")]
+    assert len(said) == 1 and "sgd" in said[0] and "batch 64" in said[0] and "adam" not in said[0], said
+
+
 def test_validation_data_of_another_dataset_is_warned_about(data_dir):
     """New-user trap: train(model=..., validation_data=(MNIST images, labels)) trains on the default
     dataset, Fashion-MNIST, and validates on digits: val_accuracy near chance and EarlyStopping

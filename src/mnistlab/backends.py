@@ -51,7 +51,6 @@ from mnistlab.run import RunResult, failure_message
 from mnistlab.store import RunStore
 from mnistlab.trainer import CHECKPOINT_FILE
 
-BACKENDS = ("local", "ray")
 POLL_SECONDS = 0.05  # how often the driver looks at the relay while tasks train
 WAIT_SAY_SECONDS = 10.0  # a task not started after this long: say that it waits for resources
 # A task of ours unstarted this long is queued, not a worker still importing torch: its CPUs no longer

@@ -45,14 +45,12 @@ from typing import Any
 import numpy as np
 
 from mnistlab.data.idx import (
-    MAX_IDX_BYTES, describe_bytes, idx_bytes, parse_idx, read_bytes, read_idx, read_limited, write_idx,
+    MAX_IDX_BYTES, describe_bytes, parse_idx, read_bytes, read_idx, read_limited, write_idx,
 )
 from mnistlab.data.userdata import npz_array, open_npz
 from mnistlab.data.registry import (
-    CANONICAL_FILES,
     SPLIT_FILES,
     DatasetInfo,
-    _REGISTRY,
     get_info,
     is_registered,
     list_datasets,
@@ -66,11 +64,6 @@ __all__ = [
     "dataset_status", "display_names", "download_dataset", "find_files", "get_info", "list_datasets", "load_dataset",
     "parse_idx", "read_idx", "register_dataset", "validation_split", "verify_file", "write_idx",
 ]
-
-_CANONICAL_FILES = CANONICAL_FILES  # the MNIST file names (tests build tiny datasets with them)
-_read_bytes = read_bytes
-data_idx_bytes = idx_bytes  # the uncompressed IDX bytes of an array (tests write archives with it)
-_registry = _REGISTRY  # the one registry dict (tests register and remove tiny datasets)
 
 
 @dataclass(frozen=True)

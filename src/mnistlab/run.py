@@ -1466,8 +1466,12 @@ class Run:
 
     def summary(self, print_fn: Callable[[str], Any] = print) -> None:
         """Keras's ``model.summary()``: the model's layers, output shapes and parameter counts, in
-        Keras's format (:func:`mnistlab.summary.format_summary`), given to ``print_fn``."""
-        print_fn(format_summary(summarize(ModelSpec.from_dict(self.result.config["model"]))))
+        Keras's format (:func:`mnistlab.summary.format_summary`), given to ``print_fn``; its training
+        memory with the run's optimizer and batch, as `mnistlab summary RUN_ID` says it (helper-168:
+        "with adam at batch 32" for any run)."""
+        cfg = parse_run_config(self.result.config, check_model=False)
+        spec = ModelSpec.from_dict(self.result.config["model"])
+        print_fn(format_summary(summarize(spec), run_memory(cfg, spec, cfg.data.subset or cfg.train.batch_size)))
 
     def __repr__(self) -> str:
         m = self.result.metrics

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from mnistlab import specs as S
-from mnistlab.presets import changed_from_preset
+from mnistlab.presets import changed_from_preset, resolve_model
 from mnistlab.specs import ModelSpec
 
 if TYPE_CHECKING:
@@ -26,8 +26,6 @@ __all__ = ["MemoryEstimate", "ModelSummary", "SummaryRow", "format_summary", "gi
 
 
 def _resolve(obj: Any) -> ModelSpec:
-    from mnistlab.presets import resolve_model  # presets imports summary's callers, not summary: no cycle
-
     return resolve_model(obj)
 
 
@@ -149,8 +147,7 @@ def _human(n: int) -> str:
 # nadam: m and v (+ v_max with amsgrad); rmsprop: the mean square (+ a momentum buffer, + the mean
 # gradient when centered); adagrad: the accumulator; sgd: a momentum buffer only with momentum.
 # Names not listed (an optimizer added later) count 2, the most any listed one keeps by default.
-_STATE_SLOTS = {"sgd": 0, "adam": 2, "adamw": 2, "nadam": 2, "adamax": 2, "adadelta": 2, "adagrad": 1,
-                "rmsprop": 1, "lion": 1, "ftrl": 2}
+_STATE_SLOTS = {"sgd": 0, "adam": 2, "adamw": 2, "nadam": 2, "adagrad": 1, "rmsprop": 1}  # (config.OPTIMIZERS)
 # float32 maps kept for the backward pass per layer output, besides the output itself: max
 # pooling's int64 indices (two float32s), dropout's one-byte mask; Flatten is a view and keeps
 # nothing; the pre-activation too, for activations whose gradient needs their input (relu,

@@ -29,11 +29,6 @@ class PathArg(click.Path):
         return super().convert(_refuse_empty(value, "path", param, ctx), param, ctx)
 
 
-def not_empty(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """The callback of a name-or-path value (`--dataset`): refuses an empty one, as :class:`PathArg` does."""
-    return _refuse_empty(value, "value", param, ctx)
-
-
 def dataset_arg(ctx: click.Context, param: click.Parameter, value: str | None) -> str | dict[str, Any] | None:
     """The callback of `--dataset`: a name or a path, or the user's data written inline as a run
     config writes it (``'{ folder = "digits/train", test = "digits/test" }'``; JSON too)."""

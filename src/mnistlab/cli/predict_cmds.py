@@ -24,9 +24,6 @@ if TYPE_CHECKING:
     from mnistlab.run import Committee, Run
 
 F = TypeVar("F", bound=Callable[..., object])
-MODEL_HELP = ("MODEL: a run id (or unique prefix), or an experiment (file or recorded name) with --variant when "
-              "it has several: its best run by test accuracy (--pick latest: its latest), or its committee; "
-              "a search: its best trial by its own metric.")
 
 
 def model_options(f: F) -> F:
