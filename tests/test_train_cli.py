@@ -367,6 +367,23 @@ def test_optimizer_flags_and_set_reach_the_run(data_dir, tmp_path, capsys):
     assert float(re.search(r"lr: (\S+) ", last).group(1)) < 1e-3  # cosine decays from sgd's 0.01 towards 0
 
 
+def test_every_optimizer_setting_is_said_in_the_training_line_and_the_card(data_dir, tmp_path, capsys):
+    """helper-168: the training line left adagrad's initial_accumulator_value out, the card the betas,
+    epsilon and rho (two lists of the settings had drifted apart; now one, config.OPTIMIZER_SETTINGS)."""
+    from mnistlab.card import model_card
+    from mnistlab.run import Run
+
+    assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--optimizer", "adagrad", "--set",
+                 "train.initial_accumulator_value=0", "--store", str(tmp_path / "runs")]) == 0
+    assert "adagrad lr 0.001 (initial accumulator value 0), seed 0" in capsys.readouterr().out
+    assert main(["train", *QUICK, "--epochs", "1", "--data-dir", str(data_dir), "--set", "train.beta_1=0.8",
+                 "--store", str(tmp_path / "runs")]) == 0
+    assert "adam lr 0.001 (beta 1 0.8), seed 0" in capsys.readouterr().out
+    rec = RunStore(tmp_path / "runs", create=False).runs()[-1]
+    table = model_card(Run.from_store(RunStore(tmp_path / "runs"), rec.run_id)).split("## Training")[1]
+    assert "| beta_1 | 0.8 |" in table and "| epsilon | 1e-07 |" in table and "momentum" not in table.split("<details>")[0]
+
+
 def test_set_removes_or_puts_in_layers_by_a_slice():
     cfg = build_run_config(settings=["model.layers[2:4]=[]"], flags={"model": "seed000-cnn"})
     assert [layer.type for layer in cfg.model_spec().layers] == ["Conv2D", "MaxPooling2D", "Flatten", "Dense", "Dense"]

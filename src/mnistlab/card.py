@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from mnistlab.comparison import md
+from mnistlab.config import OPTIMIZER_SETTINGS
 from mnistlab.data.registry import is_registered
 from mnistlab.data.userdata import dataset_label
 from mnistlab.errors import MnistlabError
@@ -106,12 +107,11 @@ def _networks(members: Sequence[Run]) -> list[tuple[Run, int]]:
 def _training_section(model: Run | Committee) -> list[str]:
     run = _members(model)[0]
     t = run.config.get("train", {})
-    keys = ("optimizer", "lr", "epochs", "batch_size", "weight_decay", "momentum", "label_smoothing", "precision",
-            "schedule")
-    rows = [(k, md(json.dumps(t[k]) if isinstance(t[k], (dict, list)) else t[k])) for k in keys if k in t]
-    named = [k for k, _ in rows]
-    at = named.index("momentum") + 1 if "momentum" in named else 2  # after the momentum, else the optimizer and its lr:
-    rows[at:at] = [(k, "true") for k in ("nesterov", "amsgrad", "centered") if t.get(k)]  # the optimizer's switches
+    said = [k for k in OPTIMIZER_SETTINGS  # the settings the optimizer runs with (its switches when on)
+            if (v := t.get(k)) is not None and v is not False and (v or k != "momentum")]
+    keys = ("optimizer", "lr", *said, "epochs", "batch_size", "label_smoothing", "precision", "schedule")
+    rows = [(k, "true" if t[k] is True else md(json.dumps(t[k]) if isinstance(t[k], (dict, list)) else t[k]))
+            for k in keys if k in t]
     used = _each([m.result.env.get("precision") for m in _members(model)])  # what "auto" became where each trained
     rows = [(k, f"{v} ({md(used)})" if k == "precision" and used and used != t.get(k) else v) for k, v in rows]
     seeds = [str(m.record.seed if m.record else m.config.get("train", {}).get("seed")) for m in _members(model)]

@@ -68,6 +68,10 @@ _OPTIMIZER_DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "sgd": {"lr": 0.01},
 })
 OPTIMIZERS: tuple[str, ...] = tuple(_OPTIMIZER_DEFAULTS)
+#: The optimizer's settings besides its name and lr (TrainConfig's fields), in the order a run's
+#: optimizer line and its card say them: the one list (helper-168: two had drifted apart).
+OPTIMIZER_SETTINGS: tuple[str, ...] = ("momentum", "nesterov", "amsgrad", "centered", "weight_decay", "beta_1",
+                                       "beta_2", "epsilon", "rho", "initial_accumulator_value")
 #: train.precision as Keras's dtype policies name it (keras.mixed_precision.set_global_policy)
 PRECISION_SYNONYMS: dict[str, str] = {"mixed_bfloat16": "bf16", "bfloat16": "bf16"}
 

@@ -35,9 +35,9 @@ from mnistlab import accel
 from mnistlab._version import __version__
 from mnistlab.callbacks import (KERAS3_LOGGED, Callback, EarlyStopping, ReduceLROnPlateau, check_progress_mode, logged_hint,
                                 make_callback, shown_mode)
-from mnistlab.config import (RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig, apply_overrides,
-                             checkpoint_config, checkpoint_key, data_shuffled, ema_replaced, parse_run_config, run_key,
-                             setting_default, split_seed, warn_if_min_lr_never_acts)
+from mnistlab.config import (OPTIMIZER_SETTINGS, RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig,
+                             apply_overrides, checkpoint_config, checkpoint_key, data_shuffled, ema_replaced,
+                             parse_run_config, run_key, setting_default, split_seed, warn_if_min_lr_never_acts)
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
@@ -629,10 +629,7 @@ def _tta_metrics(cfg: RunConfig, trainer: Trainer, data: Split) -> dict[str, Any
 def optimizer_settings(cfg: RunConfig) -> dict[str, Any]:
     """The run's optimizer settings as keyword arguments of :func:`mnistlab.optim.make_optimizer`
     (and of :class:`~mnistlab.trainer.Trainer`): the one place a config becomes an optimizer."""
-    t = cfg.train
-    return {"lr": cfg.lr, "momentum": t.momentum, "nesterov": t.nesterov, "weight_decay": cfg.weight_decay,
-            "beta_1": t.beta_1, "beta_2": t.beta_2, "epsilon": t.epsilon, "amsgrad": t.amsgrad,
-            "centered": t.centered, "rho": t.rho, "initial_accumulator_value": t.initial_accumulator_value}
+    return {"lr": cfg.lr, **{k: getattr(cfg.train, k) for k in OPTIMIZER_SETTINGS}, "weight_decay": cfg.weight_decay}
 
 
 # long: run_config's steps for M members at once, in the same order; split, they would scatter

@@ -416,11 +416,11 @@ def _sizes(data: Any) -> str:
 def _optimizer_text(cfg: RunConfig) -> str:
     """The optimizer as the run uses it, what differs from its Keras defaults included: ``"sgd lr
     0.01 (momentum 0.9, nesterov), step schedule, label smoothing 0.1"``."""
+    from mnistlab.config import OPTIMIZER_SETTINGS
+
     t = cfg.train
-    knobs = [f"momentum {t.momentum:g}"] if t.momentum else []
-    knobs += [k for k in ("nesterov", "amsgrad", "centered") if getattr(t, k)]
-    knobs += [f"{k.replace('_', ' ')} {getattr(t, k):g}" for k in ("weight_decay", "beta_1", "beta_2", "epsilon", "rho")
-              if getattr(t, k) is not None]
+    knobs = [k if v is True else f"{k.replace('_', ' ')} {v:g}" for k in OPTIMIZER_SETTINGS
+             if (v := getattr(t, k)) is not None and v is not False and (v or k != "momentum")]
     text = f"{t.optimizer} lr {cfg.lr:g}" + (f" ({', '.join(knobs)})" if knobs else "")
     extras = [f"{t.schedule.type} schedule"] if t.schedule else []
     extras += [f"label smoothing {t.label_smoothing:g}"] if t.label_smoothing else []
