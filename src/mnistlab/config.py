@@ -72,6 +72,11 @@ OPTIMIZERS: tuple[str, ...] = tuple(_OPTIMIZER_DEFAULTS)
 #: optimizer line and its card say them: the one list (helper-168: two had drifted apart).
 OPTIMIZER_SETTINGS: tuple[str, ...] = ("momentum", "nesterov", "amsgrad", "centered", "weight_decay", "beta_1",
                                        "beta_2", "epsilon", "rho", "initial_accumulator_value")
+# The settings whose Keras default is the optimizer's own: each one's key in _OPTIMIZER_DEFAULTS (and
+# its place in that tuple). An optimizer without that key ignores the setting.
+_OWN_DEFAULTS: Mapping[str, tuple[str, int | None]] = MappingProxyType({
+    "beta_1": ("betas", 0), "beta_2": ("betas", 1), "epsilon": ("eps", None), "rho": ("rho", None),
+    "initial_accumulator_value": ("initial_accumulator_value", None)})
 #: train.precision as Keras's dtype policies name it (keras.mixed_precision.set_global_policy)
 PRECISION_SYNONYMS: dict[str, str] = {"mixed_bfloat16": "bf16", "bfloat16": "bf16"}
 
@@ -346,8 +351,7 @@ class TrainConfig(BaseModel):
             if getattr(self, flag) and self.optimizer not in takers:
                 warnings.warn(f"train.{flag} applies to {' and '.join(takers)}; {self.optimizer} ignores it",
                               SpecWarning, stacklevel=user_level())
-        for key, known in (("beta_1", "betas"), ("beta_2", "betas"), ("epsilon", "eps"), ("rho", "rho"),
-                           ("initial_accumulator_value", "initial_accumulator_value")):
+        for key, (known, _) in _OWN_DEFAULTS.items():
             if getattr(self, key) is not None and known not in defaults:
                 users = [name for name in OPTIMIZERS if known in optimizer_defaults(name)]
                 warnings.warn(f"train.{key} = {getattr(self, key):g} applies to {', '.join(users)}; "
@@ -732,12 +736,9 @@ class RunConfig(BaseModel):
         d["train"]["lr"] = self.lr
         d["train"]["weight_decay"] = self.weight_decay
         defaults = optimizer_defaults(self.train.optimizer)
-        betas = defaults.get("betas", (None, None))
-        for key, value in (("beta_1", betas[0]), ("beta_2", betas[1]), ("epsilon", defaults.get("eps")),
-                           ("rho", defaults.get("rho")),
-                           ("initial_accumulator_value", defaults.get("initial_accumulator_value"))):
-            if d["train"][key] is None:
-                d["train"][key] = value  # Keras's default for this optimizer (None where it has no such setting)
+        for key, (known, at) in _OWN_DEFAULTS.items():
+            if d["train"][key] is None and known in defaults:  # Keras's default for this optimizer (None: it has none)
+                d["train"][key] = defaults[known] if at is None else defaults[known][at]
         d["data"]["split_seed"] = self.split_seed
         if self.shuffles_data:  # written only where true: the configs (and keys) of other runs are as before
             d["data"]["shuffle"] = True
