@@ -12,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import read_only_store, read_terminal
@@ -924,6 +925,19 @@ def test_a_dry_run_checks_what_a_run_checks_and_says_what_would_train(exp_file: 
         assert main(["run", str(grown), "--dry-run", "--data-dir", str(data_dir), "--store", str(where)]) == 2
         assert said in capsys.readouterr().err
     assert sorted(p.name for p in (store / "runs").iterdir()) == before
+
+
+def test_a_dry_run_of_the_users_own_data_written_as_a_table(tmp_path: Path, data_dir: Path,
+                                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-166: `dataset = { npz = "..." }` made `run --dry-run` a traceback (unhashable dict)."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "own.npz", x_train=rng.integers(0, 256, (120, 28, 28), np.uint8), y_train=np.arange(120) % 10,
+             x_test=rng.integers(0, 256, (30, 28, 28), np.uint8), y_test=np.arange(30) % 10)
+    own = tmp_path / "own.toml"
+    own.write_text(EXP.replace('dataset = "mnist"', 'dataset = { npz = "own.npz" }'))
+    assert main(["run", str(own), "--dry-run", "--format", "json", "--store", str(tmp_path / "s")]) == 0
+    plan = {r["variant"]: r["to_train"] for r in json.loads(capsys.readouterr().out)}
+    assert plan == {"a": 1, "b": 2} and not (tmp_path / "s").exists()
 
 
 def test_a_file_edited_while_its_sweep_runs_is_said_under_the_table(tmp_path: Path, data_dir: Path, capsys,

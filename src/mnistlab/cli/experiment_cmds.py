@@ -271,7 +271,7 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     plan = plan_cells(st, cells, force)
     todo = [c for c, state, _ in plan if state == "train"]
     check_data(exp, todo, data_dir, files_here=files_here, quick=quick, download=False)  # (helper-163: it downloaded)
-    for name in dict.fromkeys(c.config.get("dataset") for c in todo):
+    for name in dict.fromkeys(d for c in todo if isinstance(d := c.config.get("dataset"), str)):  # (a table: own data)
         if files_here and is_registered(name) and find_files(get_info(name), data_dir) is None:
             click.echo(f"note: {name}'s files are not here: a run downloads them first", err=True)
     for line in [*data_changed(st, todo, force), *settings_changed(st, todo, force)] if st is not None else []:
