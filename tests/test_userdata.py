@@ -2293,6 +2293,25 @@ def test_the_report_names_a_table_dataset_by_its_files(tmp_path: Path, monkeypat
     assert "dataset train.csv (test: test.csv)" in page and "{'csv'" not in page
 
 
+def test_a_file_name_that_is_not_utf8_trains_and_reports(tmp_path: Path, monkeypatch) -> None:
+    """helper-166: an image named caf\\xe9.png in a class folder failed every data command with a
+    UnicodeEncodeError (its digest encoded the name); a run on caf\\xe9.csv trained, but its
+    report failed the same way."""
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    _folder(tmp_path / "digits", {"ell": 4, "also-ell": 4})
+    (tmp_path / "digits" / "ell" / "000.png").rename(tmp_path / "digits" / "ell" / os.fsdecode(b"caf\xe9.png"))
+    base = ["train", "--model", "{ dense = [8], outputs = 2 }", "--epochs", "1", "--progress", "none", "--store", "s"]
+    assert main([*base, "--dataset", '{ folder = "digits", test_fraction = 0.25 }']) == 0
+    named = os.fsdecode(b"caf\xe9.csv")
+    write_csv(tmp_path / named, four_images(), [1, 0, 1, 0])
+    write_csv(tmp_path / "test.csv", four_images()[:2], [1, 0])
+    assert main([*base, "--dataset", f'{{ csv = "{named}", test = "test.csv" }}']) == 0
+    assert main(["report", "train", "--store", "s", "-o", "r.html"]) == 0
+    assert "caf\\xe9.csv" in (tmp_path / "r.html").read_text("utf-8")
+
+
 def test_torchvision_s_mnist_folder_points_at_its_raw_idx_files(tmp_path: Path, monkeypatch) -> None:
     """New-user finding (helper-111): torchvision's MNIST/ (raw/ holding the IDX files) given as a
     dataset was read as a folder of class folders, "raw" one of them, with no hint."""

@@ -83,6 +83,17 @@ def display_name(name: object) -> str:
     return printable(text)
 
 
+def utf8_text(text: str) -> str:
+    """``text`` as it can be written in UTF-8: a file name's undecodable bytes (the surrogate escapes
+    Python reads them as) shown as ``\\xNN``, as :func:`display_name` shows them (helper-166: a
+    report of a run on ``caf\\xe9.csv`` failed with a UnicodeEncodeError).
+
+    >>> utf8_text("caf\\udce9.csv")
+    'caf\\\\xe9.csv'
+    """
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def data_dir_astray(data_dir: str | os.PathLike | None = None) -> str | None:
     """``"MNISTLAB_DATA_DIR is '/dta', which is no folder"`` where the folder named to search for
     datasets first (``data_dir``, else the ``MNISTLAB_DATA_DIR`` variable) does not exist; None

@@ -33,7 +33,7 @@ from mnistlab.comparison import (best_legend, compare_experiment, notes_below, r
 from mnistlab.data.userdata import dataset_label
 from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning, user_level
 from mnistlab.metrics import confusion_matrix, misclassified
-from mnistlab.files import write_output
+from mnistlab.files import utf8_text, write_output
 from mnistlab.search import is_search, param_importances, trial_rows
 from mnistlab.store import RESULT_STATUSES, RunRecord, RunStore, default_root
 
@@ -490,7 +490,7 @@ def write_report(store: RunStore, experiment: str, path: str | os.PathLike, *,
     half-written file). OutputError, one line naming ``path``, when it cannot be written (a full
     disk, a folder that refuses new files)."""
     text = build_report(store, experiment, data_dir=data_dir, quick=quick, jobs=jobs)
-    return write_output(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))  # a full disk leaves no half file
+    return write_output(path, lambda tmp: tmp.write_text(utf8_text(text), encoding="utf-8"))  # whole or none
 
 
 _PAGE = """<!DOCTYPE html>

@@ -18,7 +18,7 @@ import click
 from mnistlab.cli._common import IntRange, PathArg, data_dir_option, one_variant, open_store, save_figure, store_option
 from mnistlab.cli._output import Column, emit, format_option
 from mnistlab.errors import DataError, InvertedImageWarning, MnistlabError, OutputError, PartlyUnreadable
-from mnistlab.files import check_output_path, display_name, write_output
+from mnistlab.files import check_output_path, display_name, utf8_text, write_output
 
 if TYPE_CHECKING:
     from mnistlab.run import Committee, Run
@@ -400,7 +400,7 @@ def _named(warning: Warning | str, sources: Sequence[tuple[str, Any]]) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    write_output(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    write_output(path, lambda tmp: tmp.write_text(utf8_text(text), encoding="utf-8"))
 
 
 CARD_SUFFIXES = (".md", ".markdown")  # what `card -o` writes

@@ -756,7 +756,7 @@ def path_digest(path: Path, *, follow_class_links: bool = True, kind: str = "fol
     files = ([(f.name, str(f)) for pair in idx_files(path).values() for f in pair] if kind == "idx"
              else _image_files(path, follow_class_links))
     for rel, p in files:
-        h.update(f"{rel}\0{file_sha256(p)}\n".encode())
+        h.update(f"{rel}\0{file_sha256(p)}\n".encode("utf-8", "surrogateescape"))  # (a name not UTF-8: its bytes)
     return h.hexdigest()
 
 
