@@ -2312,6 +2312,27 @@ def test_a_file_name_that_is_not_utf8_trains_and_reports(tmp_path: Path, monkeyp
     assert "caf\\xe9.csv" in (tmp_path / "r.html").read_text("utf-8")
 
 
+def test_a_grid_over_data_paths_names_its_cells_as_the_file_writes_them(tmp_path: Path, monkeypatch) -> None:
+    """helper-166: the cells of `[grid] dataset = ["../data/train.csv", ...]` were named by the path
+    from the current folder (dataset=exp/../data/train.csv from one, dataset=../data/train.csv from
+    another): a sweep run from both recorded 7 variants for 3."""
+    from mnistlab.experiments import load_experiment
+
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "data").mkdir()
+    write_csv(tmp_path / "data" / "train.csv", four_images(), [1, 0, 1, 0])
+    np.savez(tmp_path / "data" / "plain.npz", x_train=four_images(), y_train=np.array([1, 0, 1, 0]))
+    exp = tmp_path / "exp" / "grid.toml"
+    exp.write_text('[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n'
+                   '[grid]\ndataset = ["../data/train.csv", "mnist", { npz = "../data/plain.npz" }]\n')
+    names = []
+    for here, path in ((tmp_path, "exp/grid.toml"), (tmp_path / "exp", "grid.toml"), (tmp_path.parent, str(exp))):
+        monkeypatch.chdir(here)
+        names.append([v.name for v in load_experiment(path).variants])
+    assert names[0] == names[1] == names[2] == ["dataset=../data/train.csv", "dataset=mnist",
+                                                 "dataset=npz:../data/plain.npz"], names
+
+
 def test_torchvision_s_mnist_folder_points_at_its_raw_idx_files(tmp_path: Path, monkeypatch) -> None:
     """New-user finding (helper-111): torchvision's MNIST/ (raw/ holding the IDX files) given as a
     dataset was read as a folder of class folders, "raw" one of them, with no hint."""

@@ -895,6 +895,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     variant's (a cross-field check).
     """
     from mnistlab.config import parse_run_config
+    from mnistlab.data.userdata import data_as_written
 
     name = _variant_name(rv, source, where, at)
     reps = _count(rv, "repeats", repeats, MAX_REPEATS, source, where=where, at=at)
@@ -925,7 +926,8 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             grid_part = {k: val for (k, _), val in zip(grid, combo)}
             ov.update(grid_part)
             slices_alone(ov, source, where, at)
-            derived = derive_name(grid_part if name else ov)
+            derived = derive_name({k: data_as_written(v, Path(source).parent) if k == "dataset" else v
+                                   for k, v in (grid_part if name else ov).items()})  # stable wherever it runs from
             vname = (f"{name},{derived}" if grid_part else name) if name else (derived or "base")
             raw = apply_dotted(base, ov)
             origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
