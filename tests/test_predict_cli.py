@@ -34,10 +34,11 @@ def test_digits(data_dir: Path) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(ds.test_images[:40]), np.asarray(ds.test_labels[:40])
 
 
-def _pixel_csv(path: Path, images: np.ndarray) -> None:
+def _pixel_csv(path: Path, images: np.ndarray) -> Path:
     """A competition's test.csv: a header of pixel0..pixel783, then each image's 784 values, no label."""
     header = ",".join(f"pixel{i}" for i in range(784))
     path.write_text(header + "\n" + "\n".join(",".join(map(str, im.ravel())) for im in images) + "\n")
+    return path
 
 
 def cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, str]:
@@ -290,6 +291,12 @@ def test_a_competition_csv_predicts_into_a_submission(mnist_models, tmp_path, ca
     code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "test.csv", "-o", tmp_path / "s.json",
                        "--store", mnist_models)
     assert code == 2 and "must end in .csv" in err and err.count("\n") == 1 and not (tmp_path / "s.json").exists()
+    data = _pixel_csv(tmp_path / "kept.csv", x[:5])  # helper-166: -o replaced a CSV a run had trained on
+    before = data.read_bytes()
+    code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "test.csv", "-o", data,
+                       "--store", mnist_models)
+    assert code == 2 and err.startswith(f"error: cannot write {data}: it holds something else (its first line is not "
+                                        "ImageId,Label") and data.read_bytes() == before
     Image.fromarray(x[0]).save(tmp_path / "one.png")
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "one.png", tmp_path / "test.csv",
                          "-o", sub, "--store", mnist_models)

@@ -63,7 +63,8 @@ def _load(store_path: str | None, model: str, variant: str | None, pick: str) ->
 @click.option("--no-preprocess", is_flag=True, help="The images are already in dataset form (28x28, light on dark).")
 @click.option("-o", "--output", type=PathArg(), default=None,
               help="Also write a competition submission CSV (ImageId,Label: "
-              "each image's top class, ImageId from 1), e.g. for a digit-recognizer test.csv.")
+              "each image's top class, ImageId from 1), e.g. for a digit-recognizer test.csv. An existing "
+              "file is replaced only if it is a submission.")
 def predict_command(model: str, images: tuple[str, ...], variant: str | None, pick: str, store_path: str | None,
                     top: int, all_classes: bool, fmt: str, show: str | None, no_preprocess: bool,
                     output: str | None) -> None:
@@ -172,10 +173,24 @@ def _check_outputs(show: str | None, output: str | None, images: Sequence[str] =
             if (where := _read_back(path, images)) is not None and os.path.exists(path):
                 raise OutputError(f"cannot write {display_name(path)}: it is {where}, which "
                                   f"{'--show' if path is show else '-o'} would replace: name another file")
+            if path is output and (first := _first_line(path)) and first != "ImageId,Label":  # (empty: nothing lost)
+                raise OutputError(f"cannot write {display_name(path)}: it holds something else (its first line is not "
+                                  "ImageId,Label, a submission's header: a dataset's CSV?), which -o would replace: "
+                                  "name another file, or delete it first")  # helper-166: a run's training data went
             if where is not None:
                 later.append(f"{display_name(path)} is {where}: the next `mnistlab predict` of them will read "
                              "it too")
     return later
+
+
+def _first_line(path: str) -> str | None:
+    """The first line of the file at ``path`` (at most 256 bytes, a BOM and the line end left out);
+    None where there is no file to read."""
+    try:
+        with open(path, "rb") as f:
+            return f.readline(256).decode("utf-8", "replace").removeprefix("\ufeff").strip()
+    except OSError:
+        return None
 
 
 def _read_back(path: str, images: Sequence[str]) -> str | None:
