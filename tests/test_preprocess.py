@@ -252,7 +252,8 @@ def test_a_cmyk_image_is_predicted_as_training_reads_it(tmp_path):
     rgb.save(tmp_path / "one.png")
     seen = preprocess(tmp_path / "one.jpg", "mnist")
     assert np.abs(seen.astype(int) - preprocess(tmp_path / "one.png", "mnist")).max() < 40
-    trained = _read_image((tmp_path / "one.jpg").read_bytes(), None, tmp_path / "one.jpg")
+    trained, frames = _read_image((tmp_path / "one.jpg").read_bytes(), None, tmp_path / "one.jpg")
+    assert frames == 1
     assert np.abs(trained.astype(int) - np.asarray(Image.open(tmp_path / "one.jpg").convert("L"))).max() == 0
     assert trained.mean() > 128 and seen.mean() < 64  # dark ink on paper, inverted to MNIST's light on dark
 

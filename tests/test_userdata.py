@@ -2337,6 +2337,18 @@ def test_a_grid_over_data_paths_names_its_cells_as_the_file_writes_them(tmp_path
                                                  "dataset=npz:../data/plain.npz"], names
 
 
+def test_an_animated_image_in_a_class_folder_is_said_as_predict_says_it(tmp_path: Path) -> None:
+    """helper-166: a 3-frame GIF in a training folder was read (its first frame) without a word,
+    where `predict` warns "holds 3 frames; the first is read" (README: read as predict reads them)."""
+    root = _folder(tmp_path / "shapes", {"ell": 3, "also-ell": 3})
+    frames = [Image.fromarray(glyph_l(32, 32)).convert("L"), Image.new("L", (32, 32)), Image.new("L", (32, 32), 255)]
+    frames[0].save(root / "ell" / "moving.gif", save_all=True, append_images=frames[1:])
+    with pytest.warns(DataWarning, match=r"^1 image of the class folders holds several frames \(animated\); the "
+                                         r"first frame of each is read, as predict reads it: .*ell/moving.gif$"):
+        ds = load_dataset({"folder": str(root), "test_fraction": 0.25}, image_shape=(28, 28), seed=0)
+    assert len(ds.train_labels) + len(ds.test_labels) == 7
+
+
 def test_torchvision_s_mnist_folder_points_at_its_raw_idx_files(tmp_path: Path, monkeypatch) -> None:
     """New-user finding (helper-111): torchvision's MNIST/ (raw/ holding the IDX files) given as a
     dataset was read as a folder of class folders, "raw" one of them, with no hint."""

@@ -1260,16 +1260,22 @@ def decode_folder(listing: Mapping[str, list[Path]], shape: tuple[int, int] | No
     is decoded (the model's input: memory stays N * H * W bytes, whatever the files' sizes); without
     it, to the first image's size scaled down to fit :data:`FOLDER_SIDE_MOST`. ``stamps``: each
     file's :func:`_stamp`, in the listing's order, where the caller has just taken them."""
-    images, labels = [], []
+    images, labels, animated = [], [], []
     stamped = iter(stamps) if stamps is not None else None
     for name, files in listing.items():
         for file in files:
-            img = _read_image(_hashed_bytes(file, None if stamped is None else next(stamped)), shape, file)
+            img, frames = _read_image(_hashed_bytes(file, None if stamped is None else next(stamped)), shape, file)
+            if frames > 1:
+                animated.append(file)
             if shape is None:
                 shape = _fitting(img.shape[0], img.shape[1], FOLDER_SIDE_MOST)
                 img = resize_images(img[None], shape)[0]
             images.append(img)
             labels.append(name)
+    if animated:  # helper-166: said by predict, not here
+        shown = ", ".join(display_name(f) for f in animated[:3]) + (", ..." if len(animated) > 3 else "")
+        _warn(f"{len(animated)} image{'s' * (len(animated) > 1)} of the class folders hold{'s' * (len(animated) == 1)} "
+              f"several frames (animated); the first frame of each is read, as predict reads it: {shown}")
     return np.stack(images), np.array(labels, dtype=str)
 
 
@@ -1311,8 +1317,9 @@ def _hashed_bytes(file: Path, stamp: tuple[str, int, int, int, int] | None = Non
     return data
 
 
-def _read_image(data: bytes, shape: tuple[int, int] | None, file: Path) -> np.ndarray:
-    """One class folder's image as uint8 (H, W) grayscale, resized to ``shape`` when given. Opened as
+def _read_image(data: bytes, shape: tuple[int, int] | None, file: Path) -> tuple[np.ndarray, int]:
+    """One class folder's image as uint8 (H, W) grayscale, resized to ``shape`` when given, and how
+    many frames its file holds (the first is read). Opened as
     `mnistlab predict` opens images (:func:`mnistlab.preprocess.open_image`): DataError in one line
     for a damaged file, a decompression bomb, 16-bit or 32-bit pixels; transparency flattened on
     the background that contrasts with the ink (:func:`~mnistlab.preprocess.to_gray`), CMYK
@@ -1320,7 +1327,7 @@ def _read_image(data: bytes, shape: tuple[int, int] | None, file: Path) -> np.nd
     it too)."""
     from PIL import Image
 
-    from mnistlab.preprocess import open_image, to_gray
+    from mnistlab.preprocess import FRAMES, open_image, to_gray
 
     # the EXIF orientation left alone: what this reader always read, as it read it
     with open_image(data, str(file), orient=False) as img:
@@ -1330,7 +1337,7 @@ def _read_image(data: bytes, shape: tuple[int, int] | None, file: Path) -> np.nd
             gray = img.convert("L")
         if shape is not None and gray.size != (shape[1], shape[0]):
             gray = gray.resize((shape[1], shape[0]), Image.Resampling.BILINEAR)
-        return np.asarray(gray, dtype=np.uint8)
+        return np.asarray(gray, dtype=np.uint8), int(img.info.get(FRAMES, 1))
 
 
 def has_transparency(img: Any) -> bool:
