@@ -2349,6 +2349,20 @@ def test_an_animated_image_in_a_class_folder_is_said_as_predict_says_it(tmp_path
     assert len(ds.train_labels) + len(ds.test_labels) == 7
 
 
+@pytest.mark.parametrize("given", ["loop", {"csv": "loop"}, {"folder": "loop"}, "gone.csv"])
+def test_a_link_to_nothing_says_what_it_is(given, tmp_path: Path, monkeypatch) -> None:
+    """helper-166: a dataset path that is a link to itself was "no such file or folder"."""
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    os.symlink("loop", "loop")
+    os.symlink(tmp_path / "nowhere.csv", "gone.csv")
+    said = ("a link to " + str(tmp_path / "nowhere.csv") + ", which is gone" if given == "gone.csv" else
+            "loop: a link in a loop of links (it leads back to itself): point it at the data")
+    with pytest.raises(DataError, match=re.escape(said)):
+        load_dataset(given)
+
+
 def test_torchvision_s_mnist_folder_points_at_its_raw_idx_files(tmp_path: Path, monkeypatch) -> None:
     """New-user finding (helper-111): torchvision's MNIST/ (raw/ holding the IDX files) given as a
     dataset was read as a folder of class folders, "raw" one of them, with no hint."""

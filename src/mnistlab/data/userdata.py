@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import math
+import errno
 import os
 import re
 import warnings
@@ -184,6 +185,8 @@ def _from_path(text: str) -> UserData:
     if path.exists():
         raise UserDataError(f"{_shown(text)}: a {path.suffix or 'file without a suffix'} is no dataset mnistlab reads; "
                             f"a dataset is a name ({', '.join(_REGISTRY)}), {own}")
+    if path.is_symlink():  # helper-166: a loop of links was "no such file or folder"
+        raise UserDataError(f"{_shown(text)}: {_broken_link(path)}")
     if os.sep in text or (os.altsep or os.sep) in text or text.startswith(("~", ".")):  # meant as a path
         raise UserDataError(f"{_shown(text)}: no such file or folder; a dataset is a name ({', '.join(_REGISTRY)}), "
                             f"{own}")
@@ -291,15 +294,29 @@ def _existing(text: str, kind: str, key: str | None) -> Path:
                                    f" (for a {path.suffix} file write {path.suffix[1:]} = ...)" if path.suffix else ""),
                                 key=key)
         if not path.is_dir():
-            raise UserDataError(f"{key}: no such folder: {text}", key=key)
+            raise UserDataError(f"{key}: " + (f"{_shown(text)}: {_broken_link(path)}" if path.is_symlink() else
+                                              f"no such folder: {text}"), key=key)
     elif path.is_dir():
         raise UserDataError(f"{key or kind}: {_shown(text)} is a folder, not a .{kind} file", key=key)
     elif path.exists() and not path.is_file():  # a FIFO, a socket, a device: read once or never ends
         raise UserDataError((f"{key}: " if key else "") + f"{_shown(text)} is not a regular file (a pipe or a device); "
                             f"save it to a .{kind} file first", key=key)
+    elif path.is_symlink() and not path.exists():
+        raise UserDataError(f"{key or kind}: {_shown(text)}: {_broken_link(path)}" if key else
+                            f"{_shown(text)}: {_broken_link(path)}", key=key)
     elif not path.is_file():
         raise UserDataError(f"{key or kind}: no such file: {text}" if key else f"no such file: {text}", key=key)
     return path
+
+
+def _broken_link(path: Path) -> str:
+    """What a link that leads to nothing is: one in a loop of links, or one to a file since gone."""
+    try:
+        os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a link in a loop of links (it leads back to itself): point it at the data"
+    return f"a link to {display_name(os.readlink(path))}, which is gone: point it at the data"
 
 
 def input_size_mismatch(spec: Any, dataset: Any, image_shape: Sequence[int]) -> str | None:
