@@ -536,7 +536,7 @@ def _npz_bytes(tmp_path: Path) -> bytes:
     (lambda good: good[:-40], "bad.npz: not a readable .npz: a truncated or damaged zip archive"),
     (lambda good: b"PK\x03\x04garbage", "bad.npz: not a readable .npz: a truncated or damaged zip archive"),
     (lambda good: bytes(range(256)) * 4, "bad.npz: not a readable .npz: not a zip archive of .npy arrays"),
-    (lambda good: b"", "bad.npz: not a readable .npz"),
+    (lambda good: b"", "bad.npz: an empty file (0 bytes), not an .npz"),  # helper-166: "not a zip archive"
     (lambda good: gzip.compress(good), "bad.npz: not a readable .npz: it is gzip data"),
     (lambda good: b"<!DOCTYPE html><html><body>404</body></html>", "bad.npz: not a readable .npz: it is an HTML page"),
     (lambda good: _npy(np.zeros(3)), "bad.npz: is a single .npy array, not an .npz"),

@@ -1435,6 +1435,8 @@ def _not_npz(path: Path, exc: BaseException) -> DataError:
     if isinstance(exc, ValueError) and str(exc).startswith("Object arrays cannot be loaded"):  # numpy's words
         return DataError(f"{path}: holds an array of Python objects (dtype object), which mnistlab does not unpickle: "
                          f"save its images as uint8 and its labels as int or str (np.asarray(y, dtype=int))")
+    if not head and path.is_file() and path.stat().st_size == 0:  # helper-166: "not a zip archive", as if of another kind
+        return DataError(f"{path}: an empty file (0 bytes), not an .npz")
     if head.startswith(b"PK"):
         return DataError(f"{path}: not a readable .npz: a truncated or damaged zip archive ({first_line(exc)})")
     what = describe_bytes(head)
