@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mnistlab.errors import SpecError
-from mnistlab.experiments import cell_key, derive_name, is_quick, load_experiment, set_at
+from mnistlab.experiments import cell_key, derive_name, is_quick, load_experiment
+from mnistlab.keypaths import set_at
 
 TINY = """
 [base]

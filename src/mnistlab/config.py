@@ -49,8 +49,8 @@ from mnistlab._version import __version__
 from mnistlab._toml import dotted_key, loads_json, loads_toml, plain_data, read_text_file, toml_value, with_line
 from mnistlab.errors import (MnistlabError, SpecError, SpecWarning, clip, closest, did_you_mean, key_hint, show, toml_repr,
                              type_name, unknown_key, user_level)
-from mnistlab.experiments import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
-                                  slices_alone, written_key)
+from mnistlab.keypaths import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
+                               slices_alone, written_key)
 from mnistlab.presets import resolve_model
 from mnistlab.specs import ModelSpec
 

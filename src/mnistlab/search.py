@@ -72,7 +72,8 @@ from typing import TYPE_CHECKING, Any
 from mnistlab.callbacks import Callback, Logs, check_monitor
 from mnistlab.errors import (CheckpointError, MnistlabError, SpecError, SpecWarning, StoreError, did_you_mean, first_line,
                              show, unknown_key, user_level)
-from mnistlab.experiments import base_value, key_path, slices_alone, written_key
+from mnistlab.experiments import base_value
+from mnistlab.keypaths import key_path, slices_alone, written_key
 from mnistlab.files import stop_signals_held, write_atomic
 
 if TYPE_CHECKING:
