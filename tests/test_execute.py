@@ -993,3 +993,18 @@ def test_a_stopped_sweeps_row_of_a_variant_not_started_holds_a_list_of_run_ids(t
     rows = stopped_rows([], load_experiment(p).cells(), RunStore(tmp_path / "s"))
     assert [(r["variant"], r["run_ids"], r["n"]) for r in rows] == [("a", [], 0), ("b", [], 0)]
     assert all("stopped: 1 not started" in r["note"] for r in rows)
+
+
+def test_a_worker_whose_driver_died_as_it_started_ends() -> None:
+    """helper-167: a `kill -9` of the driver while its --jobs workers started left each watching
+    init (its parent by then, taken as the driver) and training on forever; the driver's pid now
+    comes from the driver. Here the worker's parent lives on: only the pid given says who drives."""
+    import signal
+    import subprocess
+    import sys
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    worker = subprocess.run([sys.executable, "-c", "import time\nfrom mnistlab.execute import init_worker\n"
+                             f"init_worker({gone.pid})\ntime.sleep(60)"], timeout=30)
+    assert worker.returncode == 128 + signal.SIGTERM

@@ -126,7 +126,7 @@ class ProcessRunner:
         :class:`~mnistlab.errors.WorkerDied` for a worker that was killed."""
         quiet_resource_tracker()
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=init_worker)
+                                   initializer=init_worker, initargs=(os.getpid(),))
         complete = False
         try:
             # The workers start with INT and TERM blocked (a signal mask survives exec) until
@@ -196,15 +196,19 @@ def _on_stop_signal(signum: int, frame: FrameType | None) -> None:
         raise KeyboardInterrupt
 
 
-def init_worker() -> None:
+def init_worker(driver: int | None = None) -> None:
     """Each worker process's start (the initializer of a pool of sweep cells or search trials):
-    install the stop handler and the watch on the driver, then unblock the stop signals (a pool's
-    workers are started inside :func:`~mnistlab.files.stop_signals_held`)."""
+    install the stop handler and the watch on the driver (the process ``driver``, the pool's
+    maker; default the parent now), then unblock the stop signals (a pool's workers are started
+    inside :func:`~mnistlab.files.stop_signals_held`). The driver's pid comes from the driver: a
+    ``kill -9`` of it while this worker started left the worker watching init, its parent by
+    then, and training on forever (helper-167)."""
     for sig in STOP_SIGNALS:
         signal.signal(sig, _on_stop_signal)
     warnings.showwarning = show_warning  # a spec warning (a resumed cell's) as the CLI shows it
     sys.stdout, sys.stderr = PipeGuard(sys.stdout), PipeGuard(sys.stderr)  # a closed pipe never fails a cell
-    threading.Thread(target=_end_with_driver, args=(os.getppid(),), daemon=True, name="driver-watch").start()
+    threading.Thread(target=_end_with_driver, args=(os.getppid() if driver is None else driver,), daemon=True,
+                     name="driver-watch").start()
     signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 

@@ -1224,7 +1224,7 @@ class LocalTrials:
             # init_worker, as a sweep's workers: a stop handler, and a watch that stops the worker
             # once its driver is gone (kill -9), its trial recorded interrupted (asked again)
             self.pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=init_worker)
+                                            initializer=init_worker, initargs=(os.getpid(),))
         self.pending: dict[Future, TrialTask] = {}
         self.ready: list[tuple[TrialTask, TrialResult]] = []
 
