@@ -42,9 +42,12 @@ def main() -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    status = cli_main()
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # done and recorded: a Ctrl-C while Python exits changes nothing
-    return status
+    try:
+        return cli_main()
+    except KeyboardInterrupt:  # a Ctrl-C pressed again as the command ended: it said what stopped it (helper-167:
+        return 130  # a death by SIGINT, and a traceback from multiprocessing's exit)
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # done and recorded: a Ctrl-C while Python exits changes nothing
 
 
 def _held(load: Callable[..., Any]) -> Callable[..., Any]:

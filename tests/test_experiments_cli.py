@@ -390,6 +390,19 @@ def test_ctrl_c_of_a_jobs_sweep_says_where_each_stopped_cell_continues(tmp_path:
     assert {line.split()[2] for line in lines} == {"long", "long2"}
 
 
+def test_ctrl_c_pressed_again_and_again_stops_a_jobs_sweep_once(tmp_path: Path, data_dir: Path) -> None:
+    """helper-167: an impatient Ctrl-C, five times in a second, cut the sweep's stop short: the
+    driver died by SIGINT (not exit 130), multiprocessing's exit printed a traceback, and its own
+    workers' runs were said "training in another process", one left running."""
+    driver, store_dir, _ = _two_training_workers(tmp_path, data_dir, subprocess.PIPE, subprocess.PIPE)
+    for _ in range(5):
+        driver.send_signal(signal.SIGINT)
+        time.sleep(0.2)
+    out, err = driver.communicate(timeout=60)
+    assert driver.returncode == 130 and b"Traceback" not in err and b"another process" not in out + err, (out, err)
+    assert [r.status for r in RunStore(store_dir).runs()] == ["interrupted"] * 2
+
+
 def _children(pid: int, named: str) -> list[int]:
     """The processes whose parent is ``pid`` and whose command line contains ``named`` (Linux)."""
     found = []

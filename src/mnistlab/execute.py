@@ -141,9 +141,10 @@ class ProcessRunner:
                     yield pending.pop(fut), got
             complete = True
         finally:
-            if not complete:
-                stop_workers(pool)
-            pool.shutdown(wait=True, cancel_futures=True)
+            with stop_signals_held(drop=not complete):  # stopping: a Ctrl-C more waits for the workers' records too
+                if not complete:
+                    stop_workers(pool)
+                pool.shutdown(wait=True, cancel_futures=True)
 
 
 def quiet_resource_tracker() -> None:

@@ -37,10 +37,13 @@ STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}  # what stops a run as Ctrl-C doe
 
 
 @contextlib.contextmanager
-def stop_signals_held() -> Iterator[None]:
+def stop_signals_held(*, drop: bool = False) -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM back for the block: one that comes meanwhile is delivered, and stops
     the work, right after it. For a write a stop must not cut in two: a checkpoint and what the
-    run says it holds, a store's transaction and its commit.
+    run says it holds, a store's transaction and its commit. ``drop``: for work that is stopping
+    already (workers recording their runs), one that comes meanwhile is dropped, not delivered
+    (helper-167: a Ctrl-C pressed again cut a sweep's stop short: a traceback, runs said "training
+    in another process").
 
     In the main thread (where Python runs every signal handler) the handlers are swapped for one
     that only notes the signal, since blocking it in this thread alone does not hold it back:
@@ -69,7 +72,7 @@ def stop_signals_held() -> Iterator[None]:
         if old_mask is not None:
             signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)  # one still pending (no sigtimedwait) comes now
         # ... and one noted meanwhile goes to its own handler: SIGTERM first, which says more (exit 143)
-        for signum in sorted(set(came), key=lambda s: s != signal.SIGTERM):
+        for signum in [] if drop else sorted(set(came), key=lambda s: s != signal.SIGTERM):
             signal.raise_signal(signum)
 
 

@@ -1259,15 +1259,16 @@ class LocalTrials:
         from mnistlab.errors import WorkerDied
         from mnistlab.execute import stop_workers, worker_result
 
-        stop_workers(self.pool)
-        for fut, task in list(self.pending.items()):
-            try:
-                res = worker_result(fut)
-            except WorkerDied:  # killed: its run is settled by the next search (recover)
-                continue
-            finally:
-                del self.pending[fut]
-            out.append((task, res))
+        with stop_signals_held(drop=True):  # stopping: a Ctrl-C more waits for the workers' records too
+            stop_workers(self.pool)
+            for fut, task in list(self.pending.items()):
+                try:
+                    res = worker_result(fut)
+                except WorkerDied:  # killed: its run is settled by the next search (recover)
+                    continue
+                finally:
+                    del self.pending[fut]
+                out.append((task, res))
         return out
 
     def close(self) -> None:
@@ -1278,9 +1279,10 @@ class LocalTrials:
             return
         from mnistlab.execute import stop_workers
 
-        if self.pending:
-            stop_workers(self.pool)
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        with stop_signals_held(drop=bool(self.pending)):
+            if self.pending:
+                stop_workers(self.pool)
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 def checked_base(exp: Any, data_dir: str | os.PathLike | None = None, *, files_here: bool = False,
