@@ -374,8 +374,8 @@ def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_d
     assert capsys.readouterr().err == (f"note: the runs of new are {smoke}"  # the row that is one, named
                                        f"note: 4 runs of other settings not shown (an older version of a variant or "
                                        f"of its data, `mnistlab train` runs of one model with other flags, or --quick "
-                                       f"smoke runs): `mnistlab runs -e {exp.name}` lists every run, `mnistlab compare "
-                                       "RUN_ID RUN_ID ...` compares chosen ones\n" + PART_NOTE)
+                                       f"smoke runs): `mnistlab runs -e {exp.name} --store {store.root}` lists every "
+                                       "run, `mnistlab compare RUN_ID RUN_ID ...` compares chosen ones\n" + PART_NOTE)
     a_runs = [r for r in store.runs(experiment=exp.name) if r.variant == "a"]  # helper-146: a's runs of both sizes
     full, small = (next(r for r in a_runs if r.config["train"]["epochs"] == epochs) for epochs in (2, 1))
     assert main(["compare", full.run_id, small.run_id, "--store", str(store.root)]) == 0
@@ -387,7 +387,8 @@ def test_compare_never_mixes_smoke_runs_or_older_versions(tmp_path: Path, data_d
     assert "4 runs of other settings not shown" in page  # the report says it too (it hid them without a word)
     assert main(["compare", str(p), "--store", str(store.root)]) == 0  # by file: its cells, and the one never trained
     assert capsys.readouterr().err == ('note: variant "new" has no run of its current cells (never trained, or its '
-                                       f"settings or data changed since): `mnistlab run {p}` trains it\n" + PART_NOTE)
+                                       f"settings or data changed since): `mnistlab run {p} --store {store.root}` "
+                                       "trains it\n" + PART_NOTE)
     chosen = [only_smoke["run_ids"][0], edited.rows[0]["run_ids"][0]]  # one of each
     for args, said in (([str(p), "--quick"], "these are"), (chosen, "the runs of new are")):
         assert main(["compare", *args, "--store", str(store.root), "--format", "csv"]) == 0
@@ -423,17 +424,18 @@ def test_compare_during_a_sweep_says_what_is_training_and_what_may_be_queued(
         return {r["variant"]: (r["n"], r["note"]) for r in json.loads(out)}, err
 
     training = start("b", 1)
+    flag = f" --store {store.root}"  # (not the default store: every hint to copy says it)
     out, err = compare_cli(str(p))
     assert out == {"a": (1, None), "b": (1, "1 more run training now"), "d": (1, (
-        f"1 of its 2 runs not recorded: the sweep training now may reach it, else `mnistlab run {p}` trains it"))}
+        f"1 of its 2 runs not recorded: the sweep training now may reach it, else `mnistlab run {p}{flag}` trains it"))}
     assert err == (f'note: variant "c" has no run of its current cells yet: the sweep training now may reach it '
-                   f"(`mnistlab watch {p}` follows it), else `mnistlab run {p}` trains it\n" + PART_NOTE)
+                   f"(`mnistlab watch {p}{flag}` follows it), else `mnistlab run {p}{flag}` trains it\n" + PART_NOTE)
     rows = compare(store, "exp")
     start("c", 0)
     out, err = compare_cli(str(p))
-    assert err == f'note: variant "c" is training now (1 run): `mnistlab watch {p}` follows it\n' + PART_NOTE
+    assert err == f'note: variant "c" is training now (1 run): `mnistlab watch {p}{flag}` follows it\n' + PART_NOTE
     out, err = compare_cli("exp")  # by name
-    assert err == 'note: 1 run of "c" training now, not in the table yet: `mnistlab watch exp` follows it\n' + PART_NOTE
+    assert err == f'note: 1 run of "c" training now, not in the table yet: `mnistlab watch exp{flag}` follows it\n' + PART_NOTE
     assert [r["variant"] for r in rows] == ["a", "b", "d"] and rows[1]["n"] == 1
     for run_id in (training, *(r.run_id for r in store.runs() if r.status == "running")):
         store.finish_run(run_id, status="interrupted", history=[], metrics={}, env={}, message="stopped")
@@ -444,7 +446,7 @@ def test_compare_during_a_sweep_says_what_is_training_and_what_may_be_queued(
     assert main(["compare", str(p), "--store", str(store.root), "--format", "json"]) == 0
     [b] = [r for r in json.loads(capsys.readouterr().out) if r["variant"] == "b"]
     assert b["failed"] == 0 and len(b["run_ids"]) == 1 and store.get(b["run_ids"][0]).status == "finished"
-    assert out["d"] == (1, f"1 of its 2 runs not recorded: `mnistlab run {p}` trains it")  # nothing running: missing
+    assert out["d"] == (1, f"1 of its 2 runs not recorded: `mnistlab run {p}{flag}` trains it")  # nothing running: missing
     assert str(out["c"][1]).startswith("no result: 1 interrupted")
 
 
@@ -1140,7 +1142,8 @@ def test_a_variant_renamed_in_its_file_is_said_by_name_and_recorded_again_not_tr
     out, err = capsys.readouterr()
     assert [line.split()[0] for line in out.splitlines()[2:4]] == ["slim", "wide"] and "small" in out
     assert ('note: variant "small" is not in the last sweep of exp\'s file (renamed or removed since?): `mnistlab '
-            "compare FILE` shows the file's variants alone; `mnistlab runs -e exp` lists their runs, and `mnistlab rm "
+            f"compare FILE` shows the file's variants alone; `mnistlab runs -e exp --store {store.root}` lists their "
+            "runs, and `mnistlab rm "
             "RUN_ID ...` deletes them\n") in err
     assert main(["compare", str(p), "--store", str(store.root)]) == 0
     assert "small" not in "".join(capsys.readouterr())  # the file's own variants

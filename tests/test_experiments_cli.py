@@ -559,7 +559,7 @@ def test_a_file_never_run_says_how_to_run_it(ran, tmp_path: Path, capsys) -> Non
     other.write_text(EXP.replace('name = "cli"', 'name = "other"'))
     assert main(["report", str(other), "--store", str(store), "-o", str(tmp_path / "r.html")]) == 2
     err = capsys.readouterr().err
-    assert f"no runs recorded for experiment 'other' (from {other}): run `mnistlab run {other}` first" in err
+    assert f"no runs recorded for experiment 'other' (from {other}): run `mnistlab run {other} --store {store}` first" in err
     assert "experiments: cli (3 runs)" in err and err.count("\n") == 1
 
 
@@ -951,6 +951,23 @@ def test_a_dry_run_of_the_users_own_data_written_as_a_table(tmp_path: Path, data
     assert main(["run", str(own), "--dry-run", "--format", "json", "--store", str(tmp_path / "s")]) == 0
     plan = {r["variant"]: r["to_train"] for r in json.loads(capsys.readouterr().out)}
     assert plan == {"a": 1, "b": 2} and not (tmp_path / "s").exists()
+
+
+def test_compare_s_hints_carry_the_store_they_were_given(exp_file: Path, tmp_path: Path, data_dir: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-167: `compare FILE --store X`'s hints (`mnistlab watch FILE`, `mnistlab run FILE`)
+    dropped --store: followed, they waited on the default store forever, or found nothing."""
+    store = tmp_path / "my store"
+    assert main(["run", str(exp_file), "--data-dir", str(data_dir), "--store", str(store)]) == 0
+    capsys.readouterr()
+    flag = f"--store '{store}'"
+    other = tmp_path / "other.toml"
+    other.write_text(EXP.replace('name = "cli"', 'name = "other"'))
+    assert main(["compare", str(other), "--store", str(store)]) == 2
+    assert f"run `mnistlab run {other} {flag}` first" in capsys.readouterr().err
+    exp_file.write_text(exp_file.read_text() + '[[variants]]\nname = "c"\n"train.lr" = 0.5\n')
+    assert main(["compare", str(exp_file), "--store", str(store)]) == 0
+    assert f"`mnistlab run {exp_file} {flag}` trains it" in "".join(capsys.readouterr())
 
 
 def test_a_file_edited_while_its_sweep_runs_is_said_under_the_table(tmp_path: Path, data_dir: Path, capsys,

@@ -698,12 +698,13 @@ def test_compare_early_in_a_sweep_points_to_watch_not_to_a_second_run(tmp_path: 
     _run(store, "a", "k1", history=[{"epoch": 1, "epochs": 4, "val_accuracy": 0.5}])  # this process: alive
     assert main(["compare", "sw", "--store", str(store.root)]) == 2
     assert capsys.readouterr().err == ("error: nothing to compare for experiment 'sw' yet: its 1 run is still running; "
-                                       "`mnistlab watch sw` follows it\n")
+                                       f"`mnistlab watch sw --store {store.root}` follows it\n")
     exp = tmp_path / "sw.toml"
     exp.write_text('name = "sw"\n[base]\ndataset = "mnist"\nmodel = { dense = [8] }\n[[variants]]\nname = "a"\n')
     assert main(["compare", str(exp), "--store", str(store.root)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and err.endswith(f"1 still running: `mnistlab watch {exp}` follows it\n"), err
+    assert err.count("\n") == 1 and err.endswith(f"1 still running: `mnistlab watch {exp} --store {store.root}` "
+                                                  "follows it\n"), err
     assert "mnistlab run" not in err
 
 

@@ -1097,7 +1097,7 @@ def test_search_best_of_a_search_file_points_at_search_and_its_quick_study(tmp_p
     _trial(store, 0, 0.8, 0.8, {"train.lr": 0.01}, experiment="other")
     assert main(["search-best", str(path), "--store", str(store.root)]) == 2
     err = capsys.readouterr().err
-    assert f"no trials recorded for search 'srch' (from {path}): run `mnistlab search {path}` first" in err
+    assert f"no trials recorded for search 'srch' (from {path}): run `mnistlab search {path} --store {store.root}` first" in err
     assert "mnistlab run" not in err and "srch-quick" not in err
     _trial(store, 0, 0.8, 0.8, {"train.lr": 0.01}, experiment="srch-quick")
     assert main(["search-best", str(path), "--store", str(store.root)]) == 2

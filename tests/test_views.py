@@ -433,7 +433,7 @@ def test_a_committee_s_figure_says_it_is_the_best_of_its_scored_committees(tmp_p
     assert main(["run", str(p), "--store", store, "--data-dir", str(data_dir), "--quick"]) == 0  # comm's left out
     p.write_text(whole)
     capsys.readouterr()  # helper-146: before its first --quick run, "no run of 'comm' (did you mean "comm"?)"
-    never = f"error: variant 'comm' of {p} has no --quick smoke run yet: `mnistlab run {p} --quick` records one\n"
+    never = f"error: variant 'comm' of {p} has no --quick smoke run yet: `mnistlab run {p} --quick --store {store}` records one\n"
     assert main(["plot", "confusion", str(p), "--quick", "--variant", "comm", *plot]) == 2
     assert capsys.readouterr().err == never
     assert main(["compare", str(p), "--quick", "--variant", "comm", "--store", store]) == 2

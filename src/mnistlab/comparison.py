@@ -34,9 +34,10 @@ import json
 import math
 import os
 import re
+import shlex
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ from mnistlab.data.userdata import recorded_digests
 from mnistlab.errors import NotRecorded, SpecError, StoreError, did_you_mean, user_level
 from mnistlab.experiments import QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name
 from mnistlab.stats import welch_test
-from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore
+from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, store_flag
 
 _FIRST_COLUMNS = ("variant", "n", "params", "epochs", "train_acc", "val_acc", "test_acc", "test_acc_std", "vs_best",
                   "vs_best_p", "test_balanced_acc", "tta_test_acc", "test_loss", "train_seconds", "seconds_per_epoch",
@@ -70,7 +71,14 @@ class ExperimentRef:
     given: str  # the argument as the user typed it
     file: Experiment | None = None  # the parsed experiment file, when a file was given
     run: RunRecord | None = None  # the run, when a run id (or unique prefix) was given
+    flag: str = ""  # " --store X" where the store is not the default one (:func:`~mnistlab.store.store_flag`)
     _cells: dict[bool, list[Cell]] = field(default_factory=dict, repr=False, compare=False)  # by quick: made once
+
+    def again(self, *, quick: bool = False) -> str:
+        """The argument as a command to copy takes it: quoted for a shell, ``--quick`` with
+        ``quick``, and ``--store`` where the store is not the default (helper-167: a hint without it
+        waited forever on the default store, or said there was nothing)."""
+        return f"{shlex.quote(self.given)}{' --quick' * quick}{self.flag}"
 
     def recorded_as(self, *, quick: bool = False) -> str:
         """The experiment name its runs are filed under: :attr:`name`, or with ``quick`` a search
@@ -114,6 +122,11 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True, qu
     >>> resolve_experiment(RunStore(), "recipes/fast.toml").name   # doctest: +SKIP
     'fast'
     """
+    return replace(_resolved(store, target, run_ids=run_ids, quick=quick), flag=store_flag(store.root))
+
+
+def _resolved(store: RunStore, target: str, *, run_ids: bool, quick: bool) -> ExperimentRef:
+    """:func:`resolve_experiment`'s reading of ``target``, without the store's flag."""
     known = store.experiments()
     if _looks_like_file(target) or (target not in known and Path(target).is_file()):
         try:
@@ -129,15 +142,16 @@ def resolve_experiment(store: RunStore, target: str, *, run_ids: bool = True, qu
         if quick and exp.search is not None and study_name(exp.name, quick=True) in known:
             return ExperimentRef(exp.name, target, file=exp)
         if exp.name not in known:
+            again = f"{shlex.quote(target)}{store_flag(store.root)}"
             if exp.search is not None:  # a search file: `run` refuses it; its --quick trials are a study of their own
                 if (smoke := study_name(exp.name, quick=True)) in known:  # not a sweep still to start: a name to give
                     raise StoreError(f"no trials recorded for search {exp.name!r} (from {target}): run `mnistlab "
-                                     f"search {target}` first; the store has its --quick study: give "
+                                     f"search {again}` first; the store has its --quick study: give "
                                      f"{smoke} instead of the file")
                 raise NotRecorded(f"no trials recorded for search {exp.name!r} (from {target}): "
-                                  f"run `mnistlab search {target}` first; {_what_exists(store)}")
+                                  f"run `mnistlab search {again}` first; {_what_exists(store)}")
             raise NotRecorded(f"no runs recorded for experiment {exp.name!r} (from {target}): "
-                              f"run `mnistlab run {target}` first; {_what_exists(store)}")
+                              f"run `mnistlab run {again}` first; {_what_exists(store)}")
         return ExperimentRef(exp.name, target, file=exp)
     if target in known:
         if run_ids and (run := _run_it_starts(store, target)) is not None:  # helper-119: `show` read it as the run
@@ -246,9 +260,9 @@ def _note_unrecorded(rows: list[dict[str, Any]], store: RunStore, ref: Experimen
     have = {(r.variant, r.config_hash) for r in runs}
     total = Counter(c.variant for c in cells)
     missing = Counter(c.variant for c in cells if (c.variant, c.key) not in have)
-    again = f"`mnistlab run {ref.given}{' --quick' * quick}` trains {{}}"
+    again = f"`mnistlab run {ref.again(quick=quick)}` trains {{}}"
     if any(r.status == "running" for r in runs):  # a sweep is on its way: perhaps queued, not missing
-        again = f"the sweep training now may reach {{0}}, else `mnistlab run {ref.given}{' --quick' * quick}` trains {{0}}"
+        again = f"the sweep training now may reach {{0}}, else `mnistlab run {ref.again(quick=quick)}` trains {{0}}"
     for row in rows:
         if k := missing.get(str(row.get("variant")), 0):
             said = f"{k} of its {total[row['variant']]} runs not recorded: " + again.format("it" if k == 1 else "them")
@@ -266,7 +280,7 @@ def untrained_notes(ref: ExperimentRef, rows: Sequence[Mapping[str, Any]], *, qu
     if cells is None:
         return []
     running = running or {}
-    shown, again = {str(row.get("variant")) for row in rows}, f"{ref.given}{' --quick' * quick}"
+    shown, again = {str(row.get("variant")) for row in rows}, ref.again(quick=quick)
     missing = dict.fromkeys(c.variant for c in cells if c.variant not in shown)
     lines = [f'variant "{name}" is training now ({running[name]} run{"s" * (running[name] != 1)}): '
              f"`mnistlab watch {again}` follows it" for name in missing if running.get(name)]
@@ -296,14 +310,14 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
     if ref.file is None and (hidden := left_out(named)):
         notes.append(f"{hidden} run{'s' * (hidden != 1)} of other settings not shown (an older version of a variant "
                      f"or of its data, `mnistlab train` runs of one model with other flags, or --quick smoke runs): "
-                     f"`mnistlab runs -e {ref.name}` lists every run, `mnistlab compare RUN_ID RUN_ID ...` compares "
+                     f"`mnistlab runs -e {ref.name}{ref.flag}` lists every run, `mnistlab compare RUN_ID RUN_ID ...` compares "
                      "chosen ones")
     if ref.file is None and (gone := not_in_last_sweep(store, ref.name, [str(row.get("variant")) for row in rows
                                                                          if shown(row.get("variant"))], named)):
         listed = ", ".join(f'"{v}"' for v in gone[:4]) + (f" and {len(gone) - 4} more" if len(gone) > 4 else "")
         notes.append(f"variant{'s' * (len(gone) != 1)} {listed} {'is' if len(gone) == 1 else 'are'} not in the last "
                      f"sweep of {ref.name}'s file (renamed or removed since?): `mnistlab compare FILE` shows the file's "
-                     f"variants alone; `mnistlab runs -e {ref.name}` lists their runs, and `mnistlab rm RUN_ID ...` "
+                     f"variants alone; `mnistlab runs -e {ref.name}{ref.flag}` lists their runs, and `mnistlab rm RUN_ID ...` "
                      "deletes them")
     if (cells := ref.cells(quick=quick)) is not None:  # a file: what its cells will share, trained or not
         # (--quick's too, as `compare NAME` says them of the same runs: helper-140)
@@ -319,7 +333,7 @@ def notes_below(store: RunStore, ref: ExperimentRef, rows: Sequence[Mapping[str,
     if ref.cells(quick=quick) is None and (k := sum(rowless.values())):  # by name, or a search's trials
         names = ", ".join(f'"{v}"' for v in rowless)
         untrained.append(f"{k} run{'s' * (k != 1)} of {names} training now, not in the table yet: "
-                         f"`mnistlab watch {ref.given}` follows {'them' if k != 1 else 'it'}")
+                         f"`mnistlab watch {ref.again()}` follows {'them' if k != 1 else 'it'}")
     scored = rows_runs(store, ref.recorded_as(quick=quick), [row for row in rows if shown(row.get("variant"))])
     return notes + untrained + shared + [n for n in [scored_on_note(scored)] if n] + test_set_notes(scored)
 
@@ -431,23 +445,22 @@ def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
     them = f"`mnistlab watch {{}}` follows {'them' if running != 1 else 'it'}"
     if ref.file is None:
         return (f"nothing to compare for experiment {ref.name!r} yet: its {running} run{'s' * (running != 1)} "
-                f"{'are' if running != 1 else 'is'} still running; {them.format(ref.name)}")
+                f"{'are' if running != 1 else 'is'} still running; {them.format(ref.again())}")
     kind, other_kind = ("--quick", "full-size") if quick else ("full-size", "--quick")
     other_keys: Collection[tuple[str, str]] = ref.keys(quick=not quick) or {}
     other = sum((r.variant, r.config_hash) in other_keys and r.status != "running" for r in runs)
     rest = sum((r.variant, r.config_hash) not in other_keys and r.status != "running" for r in runs)
     parts = [f"no {kind} runs of {ref.given} (experiment {ref.name!r}) are recorded yet"]
     if other:
-        flag = "" if quick else " --quick"
         parts.append(f"it has {other} {other_kind} run{'s' * (other != 1)}: see them with "
-                     f"`mnistlab compare {ref.given}{flag}`")
+                     f"`mnistlab compare {ref.again(quick=not quick)}`")
     if rest:
         parts.append(f"{rest} run{'s' * (rest != 1)} of other settings (an older version of the file or of its "
-                     f"data, or another file of the same name): see them with `mnistlab compare {ref.name}`")
+                     f"data, or another file of the same name): see them with `mnistlab compare {ref.name}{ref.flag}`")
     if running:  # a sweep training them now: a second `run` would only wait for its cells
-        parts.append(f"{running} still running: {them.format(ref.given)}")
+        parts.append(f"{running} still running: {them.format(ref.again())}")
     else:
-        parts.append(f"record them with `mnistlab run {ref.given}{' --quick' if quick else ''}`")
+        parts.append(f"record them with `mnistlab run {ref.again(quick=quick)}`")
     return "; ".join(parts)
 
 
@@ -1028,9 +1041,8 @@ def never_run(ref: ExperimentRef, variant: str, quick: bool = False) -> str | No
     --quick --variant v` of a variant trained full-size only said "did you mean "v"?"); else None."""
     if ref.file is None or variant not in {v.name for v in ref.file.variants}:
         return None
-    flag = " --quick" if quick else ""
     return (f"variant {variant!r} of {ref.given} has no {'--quick smoke run' if quick else 'run at its current settings'} "
-            f"yet: `mnistlab run {ref.given}{flag}` records one")
+            f"yet: `mnistlab run {ref.again(quick=quick)}` records one")
 
 
 def only_variants(rows: list[dict[str, Any]], variants: Sequence[str], experiment: str, *,

@@ -40,6 +40,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import socket
 import sqlite3
@@ -55,7 +56,7 @@ import numpy as np
 
 from mnistlab.config import run_key
 from mnistlab.errors import LostDatabase, NotRecorded, OutputError, StoreError, first_line
-from mnistlab.files import safetensors_header, save_weights, stop_signals_held, write_atomic
+from mnistlab.files import display_name, safetensors_header, save_weights, stop_signals_held, write_atomic
 
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
     from mnistlab.models import SequentialModel
@@ -237,6 +238,20 @@ def _json_or(text: Any, kind: type) -> Any:
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3,
                                                                3: _migrate_3_to_4, 4: _migrate_4_to_5,
                                                                5: _migrate_5_to_6}
+
+
+def store_flag(root: Path) -> str:
+    """`` --store ROOT`` (quoted for a shell) for a command the user is told to copy, where ROOT is
+    not the store a command finds without it (:func:`~mnistlab.store.default_root`; helper-162:
+    `mnistlab show ID`, as said after `train --store X`, found no such run); a name that is not
+    UTF-8 in bash's ``$'...'`` (helper-163: 'bad\\xffdir' pasted named another folder)."""
+    if root.resolve() == default_root().resolve():
+        return ""
+    shown = display_name(root)
+    if shown == str(root):
+        return f" --store {shlex.quote(shown)}"
+    return " --store $'" + "".join(chr(b) if 32 <= b < 127 and b not in b"'\\" else f"\\x{b:02x}"
+                                   for b in os.fsencode(root)) + "'"
 
 
 def default_root() -> Path:

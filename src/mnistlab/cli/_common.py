@@ -282,22 +282,10 @@ def backend_and_store(resources: Any, cells: Sequence[Any], store: str | None, *
 
 
 def store_flag(root: Path) -> str:
-    """`` --store ROOT`` (quoted for a shell) for a command the user is told to copy, where ROOT is
-    not the store a command finds without it (:func:`~mnistlab.store.default_root`; helper-162:
-    `mnistlab show ID`, as said after `train --store X`, found no such run); a name that is not
-    UTF-8 in bash's ``$'...'`` (helper-163: 'bad\\xffdir' pasted named another folder)."""
-    import shlex
+    """:func:`mnistlab.store.store_flag` (the store loaded when called: --help stays fast)."""
+    from mnistlab.store import store_flag as flag
 
-    from mnistlab.files import display_name
-    from mnistlab.store import default_root
-
-    if root.resolve() == default_root().resolve():
-        return ""
-    shown = display_name(root)
-    if shown == str(root):
-        return f" --store {shlex.quote(shown)}"
-    return " --store $'" + "".join(chr(b) if 32 <= b < 127 and b not in b"'\\" else f"\\x{b:02x}"
-                                   for b in os.fsencode(root)) + "'"
+    return flag(root)
 
 
 def open_store(path: str | None, *, create: bool = False, read_only_ok: bool = False) -> RunStore:

@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from mnistlab.cli._common import (IntRange, PathArg, backend_and_store, backend_options, check_backend_flags,
-                                  data_dir_option, jobs_option, open_store, status_said, store_option, trains_here)
+                                  data_dir_option, jobs_option, open_store, status_said, store_flag, store_option,
+                                  trains_here)
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
 from mnistlab.cli._output import closed_output_stops, format_option, is_terminal, rich_console, stopped_by
 from mnistlab.errors import OutputError, RunNotFinished
@@ -166,8 +167,9 @@ def search_best_cmd(experiment: str, store: str | None, output: str | None, forc
         return
     path = write_best(runs, name, output, repeats)
     rec = best_trial(runs)
+    again = f"{shlex.quote(display_name(path))}{store_flag(st.root)}"
     click.echo(f"wrote {display_name(path)}: trial {rec.metrics['trial']} ({rec.run_id}), {rec.metrics['search_metric']} "
-               f"{rec.metrics['search_value']:.4f}; train it with `mnistlab run {shlex.quote(display_name(path))}`")
+               f"{rec.metrics['search_value']:.4f}; train it with `mnistlab run {again}`")
 
 
 COMMANDS: list[click.Command] = [search_cmd, search_best_cmd]
