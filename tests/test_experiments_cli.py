@@ -991,6 +991,10 @@ def test_a_file_edited_while_its_sweep_runs_is_said_under_the_table(tmp_path: Pa
         f"`mnistlab run {exp} --store {tmp_path / 's'}` again trains what it asks for now")
     assert main(["run", str(exp), "--data-dir", str(data_dir), "--store", str(tmp_path / "s")]) == 0
     assert "changed while the sweep ran" not in capsys.readouterr().err  # unchanged during this one
+    monkeypatch.setattr(experiment_cmds._Progress, "on_cell", lambda self, outcome, rows: exp.unlink(missing_ok=True))
+    assert main(["run", str(exp), "--data-dir", str(data_dir), "--store", str(tmp_path / "s"), "--force"]) == 0
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (  # helper-167: said "changed", and to run it again
+        f"note: {exp} was deleted while the sweep ran: the table is of the file as it was read at its start")
 
 
 @pytest.mark.parametrize(("setting", "said"), [

@@ -245,7 +245,10 @@ def _say_if_changed(path: str, read: str | None, flag: str = "") -> None:
     """A note where the experiment file at ``path`` is no longer what `run` read (its :func:`_digest`
     ``read``): helper-161 edited a variant while its sweep ran, and the table showed the old one
     unsaid. ``flag``: the store's (:func:`~mnistlab.cli._common.store_flag`), in the command to copy."""
-    if _digest(path) != read:
+    if not Path(path).exists():  # helper-167: a file deleted was said "changed", its rerun hint of no use
+        click.echo(f"note: {path} was deleted while the sweep ran: the table is of the file as it was read at its "
+                   "start", err=True)
+    elif _digest(path) != read:
         click.echo(f"note: {path} changed while the sweep ran: the table is of the file as it was read at its start; "
                    f"`mnistlab run {path}{flag}` again trains what it asks for now", err=True)
 
