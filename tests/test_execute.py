@@ -619,7 +619,7 @@ def test_a_killed_worker_stops_the_sweep_in_one_line_and_leaves_no_run_running(t
     threading.Thread(target=kill_one, daemon=True).start()
     code = main(["run", str(p), "--store", str(store.root), "--data-dir", str(data_dir), "--jobs", "2"])
     err = capsys.readouterr().err
-    assert code == 1 and "error: a worker process died while training" in err and "Traceback" not in err
+    assert code == 1 and "error: a worker process died (killed: " in err and "Traceback" not in err
     assert sorted(r.status for r in store.runs()) == ["interrupted", "interrupted"]  # neither left "running"
 
 

@@ -184,7 +184,7 @@ class WorkerDied(MnistlabError):
     exit_code = 1
 
     def __init__(self) -> None:
-        super().__init__("a worker process died while training (killed: by the system for lack of memory, or kill "
+        super().__init__("a worker process died (killed: by the system for lack of memory, or kill "
                          "-9?); the sweep stops here, its runs so far kept: run it again to train the rest "
                          "(fewer --jobs need less memory)")
 
