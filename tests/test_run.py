@@ -1043,13 +1043,24 @@ def test_history_reads_as_keras_history_history_by_metric(penalised_run, capsys)
     assert lines == [out.rstrip("\n")]
 
 
-def test_a_runs_summary_estimates_memory_with_its_own_optimizer_and_batch(data_dir, capsys):
-    """helper-168: Run.summary() said the training memory "with adam at batch 32" for any run."""
-    run = train("mnist", "seed000-dense", epochs=1, data_dir=data_dir, progress="none", subset=120, optimizer="sgd",
-                momentum=0.9, batch_size=64)
-    run.summary()
+def test_a_runs_summary_estimates_memory_with_its_own_optimizer_and_batch(data_dir, tmp_path, capsys):
+    """helper-168: Run.summary() said the training memory "with adam at batch 32" for any run, and
+    so did `mnistlab summary RUN_ID`; helper-170: read as recorded, a run whose data is gone since
+    still has its summary."""
+    from mnistlab.cli import main
+    from mnistlab.run import Run
+
+    rng = np.random.default_rng(0)
+    own = tmp_path / "own.npz"
+    np.savez(own, x_train=rng.integers(0, 256, (120, 28, 28), np.uint8), y_train=np.arange(120) % 10,
+             x_test=rng.integers(0, 256, (20, 28, 28), np.uint8), y_test=np.arange(20) % 10)
+    run = train(str(own), "seed000-dense", epochs=1, progress="none", optimizer="sgd", momentum=0.9, batch_size=64,
+                store=tmp_path / "s")
+    own.unlink()
+    Run.from_store(RunStore(tmp_path / "s"), run.run_id).summary()
+    assert main(["summary", run.run_id, "--store", str(tmp_path / "s")]) == 0
     said = [line for line in capsys.readouterr().out.splitlines() if line.startswith("Training memory: ")]
-    assert len(said) == 1 and "sgd" in said[0] and "batch 64" in said[0] and "adam" not in said[0], said
+    assert len(said) == 2 and all("with sgd at batch 64" in line for line in said), said
 
 
 def test_validation_data_of_another_dataset_is_warned_about(data_dir):

@@ -48,7 +48,7 @@ from mnistlab.data.borders import border_range
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs, probs_loss
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.models import adapt_normalization, build_model, weights_finite
-from mnistlab.summary import MemoryEstimate, format_summary, gigabytes, run_memory, summarize
+from mnistlab.summary import MemoryEstimate, format_summary, gigabytes, recorded_memory, run_memory, summarize
 from mnistlab.specs import ModelSpec
 from mnistlab.store import CommitteeRecord, RunRecord, RunStore, epochs_trained
 from mnistlab.trainer import CHECKPOINT_FILE, FitOutcome, Trainer, read_checkpoint
@@ -1466,9 +1466,8 @@ class Run:
         Keras's format (:func:`mnistlab.summary.format_summary`), given to ``print_fn``; its training
         memory with the run's optimizer and batch, as `mnistlab summary RUN_ID` says it (helper-168:
         "with adam at batch 32" for any run)."""
-        cfg = parse_run_config(self.result.config, check_model=False)
-        spec = ModelSpec.from_dict(self.result.config["model"])
-        print_fn(format_summary(summarize(spec), run_memory(cfg, spec, cfg.data.subset or cfg.train.batch_size)))
+        memory = recorded_memory(self.result.config, self.result.metrics.get("train_size"))
+        print_fn(format_summary(summarize(ModelSpec.from_dict(self.result.config["model"])), memory))
 
     def __repr__(self) -> str:
         m = self.result.metrics

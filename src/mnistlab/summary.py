@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import math
 from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from mnistlab import specs as S
@@ -21,8 +22,8 @@ from mnistlab.specs import ModelSpec
 if TYPE_CHECKING:
     from mnistlab.config import RunConfig
 
-__all__ = ["MemoryEstimate", "ModelSummary", "SummaryRow", "format_summary", "gigabytes", "run_memory", "summarize",
-           "training_memory"]
+__all__ = ["MemoryEstimate", "ModelSummary", "SummaryRow", "format_summary", "gigabytes", "recorded_memory", "run_memory",
+           "summarize", "training_memory"]
 
 
 def _resolve(obj: Any) -> ModelSpec:
@@ -227,6 +228,18 @@ def training_memory(spec: ModelSpec | Any, optimizer: str = "adam", batch_size: 
         per_image += math.prod(node.shape) * (1.0 + extra)
     return MemoryEstimate(params, optimizer.lower(), batch_size, 4 * params, 4 * params, 4 * params * slots,
                           int(4 * per_image * batch_size))
+
+
+def recorded_memory(config: Mapping[str, Any], train_size: int | None = None) -> MemoryEstimate:
+    """:func:`training_memory` of a recorded run's model with the optimizer and batch of its resolved
+    ``config``, read as recorded, not parsed (a run whose data has gone since still has its
+    summary); ``train_size``: its training images, where known (a batch holds at most them)."""
+    t = config.get("train") or {}
+    batch = int(t.get("batch_size") or 32)
+    return training_memory(ModelSpec.from_dict(config["model"]), str(t.get("optimizer") or "adam"),
+                           min(batch, max(train_size, 1)) if train_size else batch,
+                           momentum=float(t.get("momentum") or 0.0), amsgrad=bool(t.get("amsgrad")),
+                           centered=bool(t.get("centered")))
 
 
 def run_memory(cfg: RunConfig, spec: ModelSpec, train_size: int) -> MemoryEstimate:
