@@ -127,7 +127,8 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
     (tmp / "comma.csv").write_text("\n".join(line + "," for line in text) + "\n")  # helper-108: 785 columns, unsaid why
     (tmp / "id.csv").write_text("\n".join(f"{'ImageId' if i == 0 else i}," + line for i, line in enumerate(text)) + "\n")
     (tmp / "utf16.csv").write_text("\n".join(text) + "\n", encoding="utf-16")  # helper-121: "an .npz is ..."
-    (tmp / "short.csv").write_text("\n".join([text[0].rsplit(",", 1)[0], *text[1:]]) + "\n")  # helper-166: a name lost
+    (tmp / "short.csv").write_text("\n".join([text[0].rsplit(",", 1)[0], "", *text[1:]]) + "\n")  # helper-166: a name
+    (tmp / "short_latin.csv").write_bytes((text[0].rsplit(",", 1)[0] + "\n\xe9" + text[1][1:] + "\n").encode("latin-1"))
     return {
         "UTF-16": ({"csv": "utf16.csv"}, 'utf16.csv: UTF-16 text: save it as UTF-8 (Excel: "CSV UTF-8"'),
         "a comma ending each line": ({"csv": "comma.csv"}, "comma.csv: 785 pixel columns are not a square image (28x28 "
@@ -137,8 +138,9 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
         "an npz": ({"csv": "arrays.npz"}, "arrays.npz: not a text CSV (its bytes are not UTF-8 text): a CSV holds a "
                                          "header and rows of numbers; an .npz is given as { npz = ... }"),
         "783 columns": ({"csv": "783.csv"}, "783.csv: 783 pixel columns are not a square image (28x28 needs 784)"),
-        "a header one short": ({"csv": "short.csv"}, "short.csv: its header names 784 columns, but line 2 has 785 "
+        "a header one short": ({"csv": "short.csv"}, "short.csv: its header names 784 columns, but line 3 has 785 "
                                                      "cells: a column name missing from the header?"),
+        "one short, not UTF-8": ({"csv": "short_latin.csv"}, "short_latin.csv: not a text CSV (its bytes are not UTF-8"),
         "2 columns": ({"csv": "two.csv"}, "two.csv: 2 pixel columns are not a square image (2x2 needs 4)"),
         "non-numeric": ({"csv": "nan.csv"}, "nan.csv line 3, column pixel100: 'x7' is not a number"),
         "above 255": ({"csv": "big.csv"}, "big.csv line 3, column pixel100: pixel value 256 outside 0-255"),
@@ -158,9 +160,8 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
 
 
 @pytest.mark.parametrize("case", ["an npz", "UTF-16", "a comma ending each line", "an id column",
-                                  "783 columns", "a header one short", "2 columns", "non-numeric", "above 255",
-                                  "below 0", "mixed kinds", "no labels",
-                                  "a typo in a label",
+                                  "783 columns", "a header one short", "one short, not UTF-8", "2 columns",
+                                  "non-numeric", "above 255", "below 0", "mixed kinds", "no labels", "a typo in a label",
                                   "no header", "scaled to 0-1", "a fraction", "semicolons", "a long cell"])
 def test_bad_csv_is_one_line_and_never_trains(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                               capsys: pytest.CaptureFixture[str]) -> None:

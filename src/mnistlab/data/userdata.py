@@ -923,9 +923,9 @@ def read_csv(path: Path, label: str = "label", *, labels: bool = True) -> tuple[
     if header[0] == "" and n > 1 and math.isqrt(n - 1) ** 2 == n - 1:  # ",label,pixel0,...": pandas' to_csv()
         raise DataError(f"{path}: its first column has no name: the index pandas writes unless told not to; write the "
                         "CSV with df.to_csv(path, index=False), or delete that column")
-    if n and side * side != n and (row := _first_row_length(path)) not in (None, len(header)):  # helper-166
-        raise DataError(f"{path}: its header names {len(header)} columns, but line 2 has {row} cells: a column "
-                        f"name {'missing from' if row > len(header) else 'too many in'} the header?")
+    if n and side * side != n and (row := _first_row(path)) and abs(row[1] - len(header)) == 1:  # helper-166
+        raise DataError(f"{path}: its header names {len(header)} columns, but line {row[0]} has {row[1]} cells: a "
+                        f"column name {'missing from' if row[1] > len(header) else 'too many in'} the header?")
     if n == 0 or side * side != n:
         near = max(2, round(math.sqrt(n)))  # the nearest square, 2x2 at least (0 columns: no image at all)
         raise DataError(f"{path}: {n} pixel column{'s' * (n != 1)} {'is' if n == 1 else 'are'} not a square image "
@@ -998,13 +998,19 @@ def _odd_column(header: list[str]) -> str | None:
     return odd[0] if len(odd) == 1 else None
 
 
-def _first_row_length(path: Path) -> int | None:
-    """How many cells the CSV's first row after its header holds (None: no such row)."""
-    with open(path, newline="", encoding=CSV_ENCODING) as f:
-        rows = csv.reader(f)
-        next(rows, None)
-        row = next(rows, None)
-    return None if row is None else len(row)
+def _first_row(path: Path) -> tuple[int, int] | None:
+    """The CSV's first row after its header that is not blank: (its line, how many cells it holds);
+    None where there is none, or it cannot be read (the checks that follow say why)."""
+    try:
+        with open(path, newline="", encoding=CSV_ENCODING) as f:
+            rows = csv.reader(f)
+            next(rows, None)
+            for row in rows:
+                if row:
+                    return rows.line_num, len(row)
+    except (OSError, UnicodeDecodeError, csv.Error):
+        pass
+    return None
 
 
 def _csv_header(path: Path) -> list[str]:
