@@ -1039,7 +1039,7 @@ def test_compare_by_file_names_a_variant_whose_data_changed(tmp_path: Path, caps
     out, err = capsys.readouterr()
     assert [line.split(",")[0] for line in out.splitlines()[1:]] == ["a"]
     assert err == (f'note: variant "b" has no run of its current cells (never trained, or its settings or data changed '
-                   f"since): `mnistlab run {exp_path}` trains it\n")
+                   f"since): `mnistlab run {exp_path} --store {tmp_path / 'store'}` trains it\n")
     assert main(["report", str(exp_path), *s, "-o", str(tmp_path / "r.html")]) == 0  # the report says so too
     import html
 
@@ -2328,14 +2328,16 @@ def test_a_grid_over_data_paths_names_its_cells_as_the_file_writes_them(tmp_path
     write_csv(tmp_path / "data" / "train.csv", four_images(), [1, 0, 1, 0])
     np.savez(tmp_path / "data" / "plain.npz", x_train=four_images(), y_train=np.array([1, 0, 1, 0]))
     exp = tmp_path / "exp" / "grid.toml"
-    exp.write_text('[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n'
-                   '[grid]\ndataset = ["../data/train.csv", "mnist", { npz = "../data/plain.npz" }]\n')
+    (tmp_path / "exp" / "own.csv").write_bytes((tmp_path / "data" / "train.csv").read_bytes())
+    inside = tmp_path / "exp" / "own.csv"  # written whole: its name keeps it whole (helper-170)
+    exp.write_text('[base]\ndataset = "mnist"\nmodel = "seed000-dense"\n[grid]\ndataset = ["../data/train.csv", '
+                   f'"mnist", {{ npz = "../data/plain.npz" }}, "{inside}"]\n')
     names = []
     for here, path in ((tmp_path, "exp/grid.toml"), (tmp_path / "exp", "grid.toml"), (tmp_path.parent, str(exp))):
         monkeypatch.chdir(here)
         names.append([v.name for v in load_experiment(path).variants])
     assert names[0] == names[1] == names[2] == ["dataset=../data/train.csv", "dataset=mnist",
-                                                 "dataset=npz:../data/plain.npz"], names
+                                                 "dataset=npz:../data/plain.npz", f"dataset={inside}"], names
 
 
 def test_an_animated_image_in_a_class_folder_is_said_as_predict_says_it(tmp_path: Path) -> None:

@@ -429,22 +429,20 @@ def _models_beside(data: dict[str, Any], folder: Path) -> None:
 
 
 def _data_beside(data: dict[str, Any], folder: Path) -> None:
-    """Data paths in [base], a variant or a grid are relative to the experiment file, as spec files
-    are, and so are the ModelCheckpoint paths of [base]'s and the variants' callbacks."""
+    """Data paths in [base] are relative to the experiment file, as spec files are, and so are the
+    ModelCheckpoint paths of [base]'s and the variants' callbacks. (A variant's or a grid's data
+    paths are made so where its config is made, :func:`_expand_variant`: its name keeps them as
+    written.)"""
     from mnistlab.config import checkpoints_beside
     from mnistlab.data.userdata import data_beside
 
     variants = data.get("variants")
     tables = [data.get("base"), *(variants if isinstance(variants, list) else [])]
+    if isinstance(tables[0], dict) and "dataset" in tables[0]:
+        tables[0]["dataset"] = data_beside(tables[0]["dataset"], folder)
     for table in tables:
-        if isinstance(table, dict) and "dataset" in table:
-            table["dataset"] = data_beside(table["dataset"], folder)
         if isinstance(table, dict) and "callbacks" in table:
             table["callbacks"] = checkpoints_beside(table["callbacks"], folder)
-    grids = [data.get("grid"), *(t.get("grid") for t in tables[1:] if isinstance(t, dict))]
-    for grid in grids:
-        if isinstance(grid, dict) and isinstance(grid.get("dataset"), list):
-            grid["dataset"] = [data_beside(v, folder) for v in grid["dataset"]]
 
 
 def _base_mistake(exc: SpecError) -> SpecError:
@@ -810,7 +808,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     variant's (a cross-field check).
     """
     from mnistlab.config import parse_run_config
-    from mnistlab.data.userdata import data_as_written
+    from mnistlab.data.userdata import data_beside
 
     name = _variant_name(rv, source, where, at)
     reps = _count(rv, "repeats", repeats, MAX_REPEATS, source, where=where, at=at)
@@ -841,10 +839,10 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             grid_part = {k: val for (k, _), val in zip(grid, combo)}
             ov.update(grid_part)
             slices_alone(ov, source, where, at)
-            derived = derive_name({k: data_as_written(v, Path(source).parent) if k == "dataset" else v
-                                   for k, v in (grid_part if name else ov).items()})  # stable wherever it runs from
+            derived = derive_name(grid_part if name else ov)  # data paths as written: the same from any folder
             vname = (f"{name},{derived}" if grid_part else name) if name else (derived or "base")
-            raw = apply_dotted(base, ov)
+            raw = apply_dotted(base, {k: data_beside(v, Path(source).parent) if k == "dataset" else v  # (helper-166:
+                                      for k, v in ov.items()})  # named by the path from the current folder)
             origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
             try:
                 parse_run_config(raw, source=f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else ""))

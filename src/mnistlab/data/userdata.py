@@ -211,21 +211,6 @@ def _shuffled(images: np.ndarray, labels: np.ndarray | None) -> tuple[np.ndarray
     return images[order], None if labels is None else labels[order]
 
 
-def data_as_written(dataset: Any, folder: str | Path) -> Any:
-    """The inverse of :func:`data_beside` for the name of a variant: ``dataset``'s paths that it made
-    relative to ``folder`` as the file wrote them (helper-166: a grid's cells were named
-    ``dataset=exp/../data/train.csv`` run from one folder, ``dataset=../data/train.csv`` from
-    another, and recorded as different variants)."""
-    prefix = str(Path(folder)) + os.sep
-
-    def back(text: Any) -> Any:
-        return text[len(prefix):] if prefix != "." + os.sep and isinstance(text, str) and text.startswith(prefix) else text
-
-    if isinstance(dataset, Mapping):
-        return {k: back(v) if k in (*KINDS, "test") else v for k, v in dataset.items()}
-    return back(dataset)
-
-
 def data_beside(dataset: Any, folder: str | Path) -> Any:
     """``dataset`` as written in a config or experiment file, its relative paths made relative to
     that file's ``folder`` (the file travels with its data; the ``--dataset`` flag stays relative
