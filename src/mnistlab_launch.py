@@ -44,8 +44,9 @@ def main() -> int:
         return 130
     try:
         return cli_main()
-    except KeyboardInterrupt:  # a Ctrl-C pressed again as the command ended: it said what stopped it (helper-167:
-        return 130  # a death by SIGINT, and a traceback from multiprocessing's exit)
+    except KeyboardInterrupt:  # a Ctrl-C pressed again as the command ended (helper-167: a death by SIGINT, and a
+        print("interrupted", file=sys.stderr)  # traceback from multiprocessing's exit)
+        return 130
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # done and recorded: a Ctrl-C while Python exits changes nothing
 

@@ -446,6 +446,25 @@ def test_workers_stop_when_their_driver_is_killed(tmp_path: Path, data_dir: Path
     assert len(list(store_dir.glob("checkpoints/*/*/last.pt"))) == 2  # kept for the next run to continue
 
 
+def test_workers_of_a_driver_killed_as_they_start_end_too(tmp_path: Path, data_dir: Path) -> None:
+    """helper-167: a kill -9 of the driver while its --jobs workers were starting left each one
+    watching init (its parent by then, taken for the driver) and training on for nobody, forever."""
+    exp = tmp_path / "long.toml"
+    exp.write_text(LONG_CELL + '[[variants]]\nname = "long2"\n"train.seed" = 1\n')
+    driver = subprocess.Popen([sys.executable, "-m", "mnistlab", "run", str(exp), "--store", str(tmp_path / "s"),
+                               "--data-dir", str(data_dir), "--jobs", "2"], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 60
+    while not (workers := _children(driver.pid, "spawn_main")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    driver.kill()  # as soon as a worker is there: before it has set up its watch on the driver
+    driver.wait(timeout=30)
+    deadline = time.monotonic() + 30
+    while not all(_ended(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert workers and all(_ended(pid) for pid in workers), "a worker outlived its driver"
+
+
 @pytest.mark.parametrize("args", [["runs"], ["show", "abc"], ["compare", "x"], ["rm", "abc"],
                                   ["plot", "history", "x", "-o", "h.png"], ["report", "x", "-o", "r.html"]])
 def test_reading_commands_never_create_a_store(args, tmp_path, monkeypatch, capsys) -> None:

@@ -295,8 +295,8 @@ def test_a_competition_csv_predicts_into_a_submission(mnist_models, tmp_path, ca
     before = data.read_bytes()
     code, _, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "test.csv", "-o", data,
                        "--store", mnist_models)
-    assert code == 2 and err.startswith(f"error: cannot write {data}: it holds something else (its first line is not "
-                                        "ImageId,Label") and data.read_bytes() == before
+    assert code == 2 and err.startswith(f"error: cannot write {data}: it is not a submission (its first line is not "
+                                        "ImageId,Label)") and data.read_bytes() == before
     Image.fromarray(x[0]).save(tmp_path / "one.png")
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "one.png", tmp_path / "test.csv",
                          "-o", sub, "--store", mnist_models)

@@ -41,9 +41,9 @@ def stop_signals_held(*, drop: bool = False) -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM back for the block: one that comes meanwhile is delivered, and stops
     the work, right after it. For a write a stop must not cut in two: a checkpoint and what the
     run says it holds, a store's transaction and its commit. ``drop``: for work that is stopping
-    already (workers recording their runs), one that comes meanwhile is dropped, not delivered
-    (helper-167: a Ctrl-C pressed again cut a sweep's stop short: a traceback, runs said "training
-    in another process").
+    already (workers recording their runs), one that comes meanwhile is dropped, not delivered,
+    and the first one is answered on stderr: the work is stopping (helper-167: a Ctrl-C pressed
+    again cut a sweep's stop short: a traceback, runs said "training in another process").
 
     In the main thread (where Python runs every signal handler) the handlers are swapped for one
     that only notes the signal, since blocking it in this thread alone does not hold it back:
@@ -60,7 +60,7 @@ def stop_signals_held(*, drop: bool = False) -> Iterator[None]:
             for sig in sorted(STOP_SIGNALS):
                 if (handler := signal.getsignal(sig)) is not None:  # None: set outside Python, cannot be put back
                     swapped[sig] = handler  # first: a stop right after the swap still finds it to put back
-                    signal.signal(sig, lambda signum, frame: came.append(signum))
+                    signal.signal(sig, lambda signum, frame: _noted(came, signum, drop))
         old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS) if masked else None
         yield
     finally:
@@ -74,6 +74,14 @@ def stop_signals_held(*, drop: bool = False) -> Iterator[None]:
         # ... and one noted meanwhile goes to its own handler: SIGTERM first, which says more (exit 143)
         for signum in [] if drop else sorted(set(came), key=lambda s: s != signal.SIGTERM):
             signal.raise_signal(signum)
+
+
+def _noted(came: list[int], signum: int, drop: bool) -> None:
+    """:func:`stop_signals_held`'s handler: note the signal; the first one dropped is answered."""
+    if drop and not came:
+        with contextlib.suppress(OSError):  # (os.write: the signal may have come inside a print to stderr)
+            os.write(2, b"stopping: waiting for the workers to record their runs (a few seconds)\n")
+    came.append(signum)
 
 
 def display_name(name: object) -> str:

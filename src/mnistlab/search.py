@@ -1227,6 +1227,7 @@ class LocalTrials:
                                             initializer=init_worker, initargs=(os.getpid(),))
         self.pending: dict[Future, TrialTask] = {}
         self.ready: list[tuple[TrialTask, TrialResult]] = []
+        self.stopping = False  # stop() has told the workers to stop
 
     def __len__(self) -> int:
         return len(self.pending) + len(self.ready)
@@ -1259,6 +1260,7 @@ class LocalTrials:
         from mnistlab.errors import WorkerDied
         from mnistlab.execute import stop_workers, worker_result
 
+        self.stopping = True
         with stop_signals_held(drop=True):  # stopping: a Ctrl-C more waits for the workers' records too
             stop_workers(self.pool)
             for fut, task in list(self.pending.items()):
@@ -1279,7 +1281,7 @@ class LocalTrials:
             return
         from mnistlab.execute import stop_workers
 
-        with stop_signals_held(drop=bool(self.pending)):
+        with stop_signals_held(drop=self.stopping or bool(self.pending)):  # (stop() has taken the pending ones)
             if self.pending:
                 stop_workers(self.pool)
             self.pool.shutdown(wait=True, cancel_futures=True)

@@ -173,24 +173,24 @@ def _check_outputs(show: str | None, output: str | None, images: Sequence[str] =
             if (where := _read_back(path, images)) is not None and os.path.exists(path):
                 raise OutputError(f"cannot write {display_name(path)}: it is {where}, which "
                                   f"{'--show' if path is show else '-o'} would replace: name another file")
-            if path is output and (first := _first_line(path)) and first != "ImageId,Label":  # (empty: nothing lost)
-                raise OutputError(f"cannot write {display_name(path)}: it holds something else (its first line is not "
-                                  "ImageId,Label, a submission's header: a dataset's CSV?), which -o would replace: "
-                                  "name another file, or delete it first")  # helper-166: a run's training data went
+            if path is output and not _replaceable(path):  # helper-166: a run's training data went
+                raise OutputError(f"cannot write {display_name(path)}: it is not a submission (its first line is not "
+                                  "ImageId,Label), and -o would replace it: name another file, or delete it first")
             if where is not None:
                 later.append(f"{display_name(path)} is {where}: the next `mnistlab predict` of them will read "
                              "it too")
     return later
 
 
-def _first_line(path: str) -> str | None:
-    """The first line of the file at ``path`` (at most 256 bytes, a BOM and the line end left out);
-    None where there is no file to read."""
+def _replaceable(path: str) -> bool:
+    """Whether -o may write over ``path``: no file there (or none that can be read: writing says
+    why), an empty one, or a submission (its first line ImageId,Label, a BOM and spaces aside)."""
     try:
         with open(path, "rb") as f:
-            return f.readline(256).decode("utf-8", "replace").removeprefix("\ufeff").strip()
+            first = f.readline(256)
     except OSError:
-        return None
+        return True
+    return not first or first.decode("utf-8", "replace").removeprefix("\ufeff").strip() == "ImageId,Label"
 
 
 def _read_back(path: str, images: Sequence[str]) -> str | None:
