@@ -49,7 +49,16 @@ FEATURE_CMAP = "inferno"  # seed 001's feature-map colormap
 
 def save(fig: Figure, target: Any, **savefig: Any) -> None:
     """``fig.savefig(target, **savefig)`` without matplotlib's "findfont: Font family ... not found"
-    lines (:func:`quiet_fonts`)."""
+    lines (:func:`quiet_fonts`); a text of a name that is not UTF-8 (a class folder's: the surrogate
+    escapes Python reads its bytes as) drawn as ``\\xNN``, which matplotlib's fonts refused with a
+    TypeError (helper-169)."""
+    from matplotlib.text import Text
+
+    from mnistlab.files import utf8_text
+
+    for text in fig.findobj(Text):
+        if (shown := text.get_text()) != (fixed := utf8_text(shown)):
+            text.set_text(fixed)
     with quiet_fonts():
         fig.savefig(target, **savefig)
 
@@ -165,7 +174,11 @@ def data_cmap(images: np.ndarray) -> str:
 
 
 def _class_name(class_names: Sequence[str] | None, i: int) -> str:
-    return str(class_names[i]) if class_names is not None and 0 <= i < len(class_names) else str(i)
+    """Class ``i``'s name as a figure draws it (a class folder's name that is not UTF-8 as ``\\xNN``:
+    matplotlib's fonts refuse its surrogate escapes), else its index."""
+    from mnistlab.files import utf8_text
+
+    return utf8_text(str(class_names[i])) if class_names is not None and 0 <= i < len(class_names) else str(i)
 
 
 # --------------------------------------------------------------------------- data
