@@ -984,6 +984,8 @@ def test_compare_s_hints_carry_the_store_they_were_given(exp_file: Path, tmp_pat
     other.write_text(EXP.replace('name = "cli"', 'name = "other"'))
     assert main(["compare", str(other), "--store", str(store)]) == 2
     assert f"run `mnistlab run {other} {flag}` first" in capsys.readouterr().err
+    assert main(["compare", str(other), "--quick", "--store", str(store)]) == 2
+    assert f"run `mnistlab run {other} --quick {flag}` first" in capsys.readouterr().err  # helper-169: --quick lost
     exp_file.write_text(exp_file.read_text() + '[[variants]]\nname = "c"\n"train.lr" = 0.5\n')
     assert main(["compare", str(exp_file), "--store", str(store)]) == 0
     assert f"`mnistlab run {exp_file} {flag}` trains it" in "".join(capsys.readouterr())

@@ -128,6 +128,7 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
     (tmp / "id.csv").write_text("\n".join(f"{'ImageId' if i == 0 else i}," + line for i, line in enumerate(text)) + "\n")
     (tmp / "utf16.csv").write_text("\n".join(text) + "\n", encoding="utf-16")  # helper-121: "an .npz is ..."
     (tmp / "short.csv").write_text("\n".join([text[0].rsplit(",", 1)[0], "", *text[1:]]) + "\n")  # helper-166: a name
+    (tmp / "nolabel.csv").write_text("\n".join([text[0].split(",", 1)[1], *text[1:]]) + "\n")  # helper-169: no "label"
     (tmp / "short_latin.csv").write_bytes((text[0].rsplit(",", 1)[0] + "\n\xe9" + text[1][1:] + "\n").encode("latin-1"))
     return {
         "UTF-16": ({"csv": "utf16.csv"}, 'utf16.csv: UTF-16 text: save it as UTF-8 (Excel: "CSV UTF-8"'),
@@ -140,6 +141,8 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
         "783 columns": ({"csv": "783.csv"}, "783.csv: 783 pixel columns are not a square image (28x28 needs 784)"),
         "a header one short": ({"csv": "short.csv"}, "short.csv: its header names 784 columns, but line 3 has 785 "
                                                      "cells: a column name missing from the header?"),
+        "no label name": ({"csv": "nolabel.csv"}, "nolabel.csv line 2: 785 cells, more than the header's 784: a column "
+                                                 "name missing from the header?"),
         "one short, not UTF-8": ({"csv": "short_latin.csv"}, "short_latin.csv: not a text CSV (its bytes are not UTF-8"),
         "2 columns": ({"csv": "two.csv"}, "two.csv: 2 pixel columns are not a square image (2x2 needs 4)"),
         "non-numeric": ({"csv": "nan.csv"}, "nan.csv line 3, column pixel100: 'x7' is not a number"),
@@ -160,7 +163,8 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
 
 
 @pytest.mark.parametrize("case", ["an npz", "UTF-16", "a comma ending each line", "an id column",
-                                  "783 columns", "a header one short", "one short, not UTF-8", "2 columns",
+                                  "783 columns", "a header one short", "one short, not UTF-8", "no label name",
+                                  "2 columns",
                                   "non-numeric", "above 255", "below 0", "mixed kinds", "no labels", "a typo in a label",
                                   "no header", "scaled to 0-1", "a fraction", "semicolons", "a long cell"])
 def test_bad_csv_is_one_line_and_never_trains(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,

@@ -1063,7 +1063,8 @@ def _csv_rows(path: Path, header: list[str], label_at: int | None) -> tuple[np.n
     reader would silently drop an extra cell) and for a file with no rows; the labels (see
     :func:`_csv_labels`), or None without a label column, and each row's line in the file (blank
     lines are skipped, as numpy does, but counted)."""
-    values, lines = [], []
+    values: list[str] = []
+    lines: list[int] = []
     with open(path, newline="", encoding=CSV_ENCODING) as f:
         rows = csv.reader(f)
         next(rows)
@@ -1073,8 +1074,10 @@ def _csv_rows(path: Path, header: list[str], label_at: int | None) -> tuple[np.n
                 continue
             if len(row) != len(header):
                 more = "more" if len(row) > len(header) else "fewer"
+                why = "" if values or abs(len(row) - len(header)) != 1 else (  # the first row: the header, perhaps
+                    f": a column name {'missing from' if more == 'more' else 'too many in'} the header?")  # (helper-169)
                 raise DataError(f"{path} line {line}: {len(row)} cell{'s' * (len(row) != 1)}, {more} than the header's "
-                                f"{len(header)}")
+                                f"{len(header)}{why}")
             values.append("" if label_at is None else row[label_at].strip())
             lines.append(line)
     if not values:
