@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from mnistlab.comparison import md
-from mnistlab.config import OPTIMIZER_SETTINGS
+from mnistlab.config import optimizer_settings_said
 from mnistlab.data.registry import is_registered
 from mnistlab.data.userdata import dataset_label
 from mnistlab.errors import MnistlabError
@@ -107,8 +107,7 @@ def _networks(members: Sequence[Run]) -> list[tuple[Run, int]]:
 def _training_section(model: Run | Committee) -> list[str]:
     run = _members(model)[0]
     t = run.config.get("train", {})
-    said = [k for k in OPTIMIZER_SETTINGS  # the settings the optimizer runs with (its switches when on)
-            if (v := t.get(k)) is not None and v is not False and (v or k != "momentum")]
+    said = [k for k, _ in optimizer_settings_said(t.get)]  # the settings the optimizer runs with (its switches when on)
     keys = ("optimizer", "lr", *said, "epochs", "batch_size", "label_smoothing", "precision", "schedule")
     rows = [(k, "true" if t[k] is True else md(json.dumps(t[k]) if isinstance(t[k], (dict, list)) else t[k]))
             for k in keys if k in t]

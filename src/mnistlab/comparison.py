@@ -1311,7 +1311,7 @@ def rich_table(rows: Sequence[Mapping[str, Any]], title: str | None = None, widt
     class Fitted:
         def __rich_console__(self, console: Any, options: Any) -> Any:
             room = width or options.max_width
-            yield _fitted_table(rows, title, room) if table_fits(rows, room) else Text(plain_rows(rows, title))
+            yield _fitted_table(rows, title, room) if table_fits(rows, room) else Text(plain_rows(rows, title).rstrip("\n"))
 
     return Fitted()
 

@@ -37,7 +37,7 @@ import numbers
 import os
 import typing
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal
@@ -72,6 +72,15 @@ OPTIMIZERS: tuple[str, ...] = tuple(_OPTIMIZER_DEFAULTS)
 #: optimizer line and its card say them: the one list (helper-168: two had drifted apart).
 OPTIMIZER_SETTINGS: tuple[str, ...] = ("momentum", "nesterov", "amsgrad", "centered", "weight_decay", "beta_1",
                                        "beta_2", "epsilon", "rho", "initial_accumulator_value")
+
+
+def optimizer_settings_said(value: Callable[[str], Any]) -> list[tuple[str, Any]]:
+    """The :data:`OPTIMIZER_SETTINGS` a run's training line and its card say, with their values
+    (``value(name)``: a config's field, a recorded train table's key): a switch that is on, a
+    number that is set (momentum only where it is not 0)."""
+    return [(k, v) for k in OPTIMIZER_SETTINGS if (v := value(k)) is not None and v is not False and (v or k != "momentum")]
+
+
 # The settings whose Keras default is the optimizer's own: each one's key in _OPTIMIZER_DEFAULTS (and
 # its place in that tuple). An optimizer without that key ignores the setting.
 _OWN_DEFAULTS: Mapping[str, tuple[str, int | None]] = MappingProxyType({

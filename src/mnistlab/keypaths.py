@@ -27,7 +27,7 @@ __all__ = ["check_slice_value", "is_position", "is_slice", "key_path", "reaches_
 def key_path(dotted: str) -> tuple[str, ...]:
     """The path an override's key names: ``"model.layers[0].filters"`` -> ``("model", "layers", "0",
     "filters")``. A position in a list is written ``[0]`` (or ``.0``); ``[-1]`` counts from the end
-    and is made a plain position where the key is checked against the base (:func:`base_value`)."""
+    and is made a plain position where the key is checked against the base (:func:`mnistlab.experiments.base_value`)."""
     return tuple(POSITION_RE.sub(r".\1", dotted).split("."))
 
 

@@ -629,7 +629,8 @@ def _tta_metrics(cfg: RunConfig, trainer: Trainer, data: Split) -> dict[str, Any
 def optimizer_settings(cfg: RunConfig) -> dict[str, Any]:
     """The run's optimizer settings as keyword arguments of :func:`mnistlab.optim.make_optimizer`
     (and of :class:`~mnistlab.trainer.Trainer`): the one place a config becomes an optimizer."""
-    return {"lr": cfg.lr, **{k: getattr(cfg.train, k) for k in OPTIMIZER_SETTINGS}, "weight_decay": cfg.weight_decay}
+    return {"lr": cfg.lr, **{k: getattr(cfg.train, k) for k in OPTIMIZER_SETTINGS},
+            "weight_decay": cfg.weight_decay}  # (the run's: the optimizer's Keras default where the config has none)
 
 
 # long: run_config's steps for M members at once, in the same order; split, they would scatter

@@ -416,11 +416,10 @@ def _sizes(data: Any) -> str:
 def _optimizer_text(cfg: RunConfig) -> str:
     """The optimizer as the run uses it, what differs from its Keras defaults included: ``"sgd lr
     0.01 (momentum 0.9, nesterov), step schedule, label smoothing 0.1"``."""
-    from mnistlab.config import OPTIMIZER_SETTINGS
+    from mnistlab.config import optimizer_settings_said
 
     t = cfg.train
-    knobs = [k if v is True else f"{k.replace('_', ' ')} {v:g}" for k in OPTIMIZER_SETTINGS
-             if (v := getattr(t, k)) is not None and v is not False and (v or k != "momentum")]
+    knobs = [k if v is True else f"{k.replace('_', ' ')} {v:g}" for k, v in optimizer_settings_said(lambda k: getattr(t, k))]
     text = f"{t.optimizer} lr {cfg.lr:g}" + (f" ({', '.join(knobs)})" if knobs else "")
     extras = [f"{t.schedule.type} schedule"] if t.schedule else []
     extras += [f"label smoothing {t.label_smoothing:g}"] if t.label_smoothing else []

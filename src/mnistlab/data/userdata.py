@@ -45,7 +45,7 @@ import numpy as np
 
 from mnistlab.data import read_cache
 from mnistlab.errors import DataError, clip, did_you_mean, first_line, toml_repr, type_name, user_level
-from mnistlab.files import display_name, write_output
+from mnistlab.files import display_name, utf8_text, write_output
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 KINDS = ("csv", "folder", "npz", "idx")
@@ -1640,7 +1640,8 @@ def write_submission(path: Path, predictions: np.ndarray, class_names: tuple[str
         raise DataError(f"{path}: predictions must be one class index per image (N,), got shape {predictions.shape}")
     offset = get_info(dataset).label_offset if is_registered(dataset) else 0
     names = None if is_registered(dataset) else class_names
-    rows = [[i, names[p] if names is not None else p + offset] for i, p in enumerate(predictions.tolist(), start=1)]
+    rows = [[i, utf8_text(str(names[p])) if names is not None else p + offset]  # (a class folder's name not UTF-8: \xNN)
+            for i, p in enumerate(predictions.tolist(), start=1)]
 
     def write(tmp: Path) -> None:
         with open(tmp, "w", newline="", encoding="utf-8") as f:
