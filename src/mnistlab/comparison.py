@@ -142,7 +142,7 @@ def _resolved(store: RunStore, target: str, *, run_ids: bool, quick: bool) -> Ex
         if quick and exp.search is not None and study_name(exp.name, quick=True) in known:
             return ExperimentRef(exp.name, target, file=exp)
         if exp.name not in known:
-            again = f"{shlex.quote(target)}{' --quick' * quick}{store_flag(store.root)}"
+            again = ExperimentRef(exp.name, target, flag=store_flag(store.root)).again(quick=quick)
             if exp.search is not None:  # a search file: `run` refuses it; its --quick trials are a study of their own
                 if (smoke := study_name(exp.name, quick=True)) in known:  # not a sweep still to start: a name to give
                     raise StoreError(f"no trials recorded for search {exp.name!r} (from {target}): run `mnistlab "

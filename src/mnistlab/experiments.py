@@ -834,6 +834,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
         if size > MAX_CELLS:
             raise SpecError(f"{source}: {where}: {size:,} runs requested; at most {MAX_CELLS:,} per experiment",
                             path=at, source=source)
+        folder = Path(source).parent  # what the file's data paths are relative to
         for combo in itertools.product(*axes) if grid else [()]:
             ov = dict(overrides)
             grid_part = {k: val for (k, _), val in zip(grid, combo)}
@@ -841,7 +842,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             slices_alone(ov, source, where, at)
             derived = derive_name(grid_part if name else ov)  # data paths as written: the same from any folder
             vname = (f"{name},{derived}" if grid_part else name) if name else (derived or "base")
-            raw = apply_dotted(base, {k: data_beside(v, Path(source).parent) if k == "dataset" else v  # (helper-166:
+            raw = apply_dotted(base, {k: data_beside(v, folder) if k == "dataset" else v  # (helper-166:
                                       for k, v in ov.items()})  # named by the path from the current folder)
             origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
             try:

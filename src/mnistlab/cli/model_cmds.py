@@ -47,7 +47,7 @@ def summary_command(model: str, as_json: bool, save: str | None, variant: str | 
     or a recorded run's id (or unique prefix) in the store: the model it trained.
     """
     from mnistlab.presets import resolve_model
-    from mnistlab.specs import ModelSpec, save_model_spec, spec_warnings
+    from mnistlab.specs import save_model_spec, spec_warnings
     from mnistlab.summary import format_summary, recorded_memory, run_memory, summarize
 
     memory = None
@@ -69,8 +69,8 @@ def summary_command(model: str, as_json: bool, save: str | None, variant: str | 
         except SpecError:  # --variant too
             if (recorded := _recorded_run(model, store_path)) is None:  # helper-154: a run's id was "unknown model"
                 raise
-            spec = ModelSpec.from_dict(recorded.config["model"])
-            memory = recorded_memory(recorded.config, recorded.metrics.get("train_size"))  # its optimizer and batch
+            rec, spec = recorded
+            memory = recorded_memory(rec.config, rec.metrics.get("train_size"))  # its optimizer and batch
         if variant is not None:
             raise SpecError(f"--variant names a variant of an experiment file, and {model} is none")
     summary = summarize(spec)
@@ -87,9 +87,9 @@ def summary_command(model: str, as_json: bool, save: str | None, variant: str | 
         click.echo(f"wrote {display_name(save)}", err=True)
 
 
-def _recorded_run(model: str, store_path: str | None) -> Any:
-    """The recorded run (``model``: its id or unique prefix) of the store at ``store_path`` whose
-    config holds a model, or None where ``model`` names no such run there (or there is no store)."""
+def _recorded_run(model: str, store_path: str | None) -> tuple[Any, Any] | None:
+    """The recorded run (``model``: its id or unique prefix) of the store at ``store_path`` and the
+    ModelSpec it trained, or None where ``model`` names no such run there (or there is no store)."""
     import re
 
     from mnistlab.errors import MnistlabError
@@ -101,8 +101,7 @@ def _recorded_run(model: str, store_path: str | None) -> Any:
     try:
         with RunStore(store_path, create=False) as store:
             rec = store.get(model)
-        ModelSpec.from_dict(rec.config["model"])
-        return rec
+        return rec, ModelSpec.from_dict(rec.config["model"])
     except (MnistlabError, KeyError, TypeError, ValueError):  # no store, no such run, a config without a model
         return None
 

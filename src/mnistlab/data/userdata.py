@@ -287,8 +287,7 @@ def _existing(text: str, kind: str, key: str | None) -> Path:
         raise UserDataError((f"{key}: " if key else "") + f"{_shown(text)} is not a regular file (a pipe or a device); "
                             f"save it to a .{kind} file first", key=key)
     elif path.is_symlink() and not path.exists():
-        raise UserDataError(f"{key or kind}: {_shown(text)}: {_broken_link(path)}" if key else
-                            f"{_shown(text)}: {_broken_link(path)}", key=key)
+        raise UserDataError((f"{key}: " if key else "") + f"{_shown(text)}: {_broken_link(path)}", key=key)
     elif not path.is_file():
         raise UserDataError(f"{key or kind}: no such file: {text}" if key else f"no such file: {text}", key=key)
     return path
@@ -908,9 +907,8 @@ def read_csv(path: Path, label: str = "label", *, labels: bool = True) -> tuple[
     if header[0] == "" and n > 1 and math.isqrt(n - 1) ** 2 == n - 1:  # ",label,pixel0,...": pandas' to_csv()
         raise DataError(f"{path}: its first column has no name: the index pandas writes unless told not to; write the "
                         "CSV with df.to_csv(path, index=False), or delete that column")
-    if n and side * side != n and (row := _first_row(path)) and abs(row[1] - len(header)) == 1:  # helper-166
-        raise DataError(f"{path}: its header names {len(header)} columns, but line {row[0]} has {row[1]} cells: a "
-                        f"column name {'missing from' if row[1] > len(header) else 'too many in'} the header?")
+    if n and side * side != n and (row := _first_row(path)) and (why := _header_off(row[1], len(header))):  # helper-166
+        raise DataError(f"{path}: its header names {len(header)} columns, but line {row[0]} has {row[1]} cells{why}")
     if n == 0 or side * side != n:
         near = max(2, round(math.sqrt(n)))  # the nearest square, 2x2 at least (0 columns: no image at all)
         raise DataError(f"{path}: {n} pixel column{'s' * (n != 1)} {'is' if n == 1 else 'are'} not a square image "
@@ -981,6 +979,14 @@ def _odd_column(header: list[str]) -> str | None:
     common = max(set(shape), key=shape.count)
     odd = [h for h, form in zip(header, shape) if form != common]
     return odd[0] if len(odd) == 1 else None
+
+
+def _header_off(cells: int, names: int) -> str:
+    """``": a column name missing from the header?"`` (or one too many in it) where a row of ``cells``
+    is one off a header of ``names``; else ''."""
+    if abs(cells - names) != 1:
+        return ""
+    return f": a column name {'missing from' if cells > names else 'too many in'} the header?"
 
 
 def _first_row(path: Path) -> tuple[int, int] | None:
@@ -1074,8 +1080,7 @@ def _csv_rows(path: Path, header: list[str], label_at: int | None) -> tuple[np.n
                 continue
             if len(row) != len(header):
                 more = "more" if len(row) > len(header) else "fewer"
-                why = "" if values or abs(len(row) - len(header)) != 1 else (  # the first row: the header, perhaps
-                    f": a column name {'missing from' if more == 'more' else 'too many in'} the header?")  # (helper-169)
+                why = "" if values else _header_off(len(row), len(header))  # the first row: the header, perhaps (helper-169)
                 raise DataError(f"{path} line {line}: {len(row)} cell{'s' * (len(row) != 1)}, {more} than the header's "
                                 f"{len(header)}{why}")
             values.append("" if label_at is None else row[label_at].strip())
