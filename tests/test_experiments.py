@@ -426,6 +426,31 @@ def test_an_optimizer_grid_over_a_base_with_momentum_loads_with_a_warning(tmp_pa
     assert len(exp.variants) == 2
 
 
+def test_a_warning_the_grid_cells_give_alike_is_said_once(tmp_path: Path) -> None:
+    """A [base] min_lr that never acts was said again by each of the grid's cells (helper-169: 13 lines
+    for 6 cells): one line per distinct text, at its first run, with how many more gave it."""
+    import warnings
+
+    from mnistlab.errors import SpecWarning
+
+    text = (TINY + 'lr = 0.001\n[[base.callbacks]]\ntype = "ReduceLROnPlateau"\nmonitor = "loss"\nmin_lr = 0.01\n'
+            '[grid]\n"train.batch_size" = [32, 64, 128]\n"train.lr" = [0.001, 0.0005]\n')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        exp = load_experiment(write(tmp_path, text))
+    said = [str(w.message) for w in caught if issubclass(w.category, SpecWarning)]
+    assert len(exp.variants) == 6 and len(said) == 2, said
+    assert re.search(r": \[base\]: callbacks\[0\]: .*min_lr = 0.01 .* learning rate 0.001: .* never acts "
+                     r"\(the same for 3 more of the file's variants\)$", said[0]), said
+    assert 'as "batch=32,lr=0.0005": callbacks[0]' in said[1] and said[1].endswith("(the same for 2 more of the "
+                                                                                 "file's variants)")
+    with warnings.catch_warnings(record=True) as caught:  # said where the file is wrong as well
+        warnings.simplefilter("always")
+        with pytest.raises(SpecError, match="lrr"):
+            load_experiment(write(tmp_path, text + '[[variants]]\n"train.lrr" = 1\n'))
+    assert sum("never acts" in str(w.message) for w in caught) == 2
+
+
 def test_an_experiment_key_under_base_says_to_move_it_above(tmp_path) -> None:
     from mnistlab.experiments import load_experiment
 

@@ -54,13 +54,15 @@ import json
 import math
 import os
 import re
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnistlab._toml import loads_toml, read_text_file, with_line
-from mnistlab.errors import SpecError, clip, did_you_mean, key_hint, printable, show, together, unknown_key
+from mnistlab.errors import (SpecError, SpecWarning, clip, did_you_mean, key_hint, printable, show, together, unknown_key,
+                             user_level)
 from mnistlab.keypaths import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
                                slice_bounds, slices_alone, written_key)
 from mnistlab.specs import BUILDER_KEYS, COMPACT_KEYS
@@ -455,13 +457,56 @@ def _base_mistake(exc: SpecError) -> SpecError:
     return exc
 
 
+class _SaidOnce:
+    """The SpecWarnings of an experiment's runs, each said once: a grid's cells are whole run configs
+    checked one by one, so a warning of [base]'s (a ``min_lr`` that never acts) came again for every
+    cell, 13 lines for 6 cells (helper-169). :meth:`hearing` takes those of the run ``place`` names
+    (``"file.toml: [base]"``, ``'file.toml: [base] as "lr=0.1"'``); :meth:`say` says each text once,
+    at the first place that gave it, with how many more gave the same."""
+
+    def __init__(self) -> None:
+        self.heard: dict[str, list[str]] = {}  # the text after the place -> the places that gave it
+
+    @contextlib.contextmanager
+    def hearing(self, place: str) -> Iterator[None]:
+        caught: list[warnings.WarningMessage] = []
+        try:
+            with warnings.catch_warnings(record=True) as log:
+                warnings.simplefilter("always")
+                caught = log
+                yield
+        finally:  # also where the run's config is wrong: its warnings are said beside its mistake
+            for w in caught:
+                text = str(w.message)
+                if issubclass(w.category, SpecWarning) and text.startswith(place + ":"):
+                    self.heard.setdefault(text[len(place):], []).append(place)
+                else:
+                    warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+
+    def say(self) -> None:
+        for text, places in self.heard.items():
+            more = f" (the same for {len(places) - 1} more of the file's variants)" if len(places) > 1 else ""
+            warnings.warn(places[0] + text + more, SpecWarning, stacklevel=user_level())
+        self.heard.clear()
+
+
 def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", default_name: str = "experiment") -> Experiment:
     """Validate an experiment given as plain data (what the TOML file holds).
 
     Every problem is a one-line SpecError whose ``path`` is the bad key's path in ``d`` (``("base",
     "train", "lr")``, ``("variants", 1, "train", "lrr")``, ``("grid", "train", "lr")``) and whose
-    ``source`` is ``source``, so :func:`load_experiment` can name the file's line.
+    ``source`` is ``source``, so :func:`load_experiment` can name the file's line. A SpecWarning
+    its runs give alike is given once (:class:`_SaidOnce`).
     """
+    said = _SaidOnce()
+    try:
+        return _parse_experiment(d, source, default_name, said)
+    finally:
+        said.say()
+
+
+def _parse_experiment(d: Mapping[str, Any], source: str, default_name: str, said: _SaidOnce) -> Experiment:
+    """:func:`parse_experiment`, the runs' warnings heard by ``said``."""
     from mnistlab.config import parse_run_config
 
     if not isinstance(d, Mapping):
@@ -474,7 +519,8 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
         raise SpecError(f"{source}: name: must be {NAME_RULE} (got {show(name)})", path=("name",), source=source)
     base = _base_table(d, source)
     try:
-        base_cfg = parse_run_config(base, source=f"{source}: [base]", check_callbacks=False)  # variants may add validation
+        with said.hearing(f"{source}: [base]"):
+            base_cfg = parse_run_config(base, source=f"{source}: [base]", check_callbacks=False)  # variants add validation
     except SpecError as exc:
         if exc.apart:  # [base]'s several mistakes: each at its own line
             raise together([e.within("base", source=source) for e in exc.apart]) from None
@@ -505,7 +551,7 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
     if not raw_variants:
         raw_variants = [{}]
     variants, found = _variants(raw_variants, base, known, top_grid, source, repeats, committee,
-                                implicit=not d.get("variants"))
+                                implicit=not d.get("variants"), said=said)
     as_cells, said = _named_as_grid_cells(raw_variants, source, bool(top_grid))  # (said: their other mistakes)
     variants, twice = _named_once(variants, raw_variants, source, said=said)
     mistakes += found + as_cells + twice
@@ -581,7 +627,7 @@ def _named_once(variants: list[Variant], raw_variants: list[Mapping[str, Any]], 
 
 def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], known: dict[str, Any],
               top_grid: list[tuple[str, list[Any]]], source: str, repeats: int, committee: int, *,
-              implicit: bool = False) -> tuple[list[Variant], list[SpecError]]:
+              implicit: bool = False, said: _SaidOnce) -> tuple[list[Variant], list[SpecError]]:
     """The variants the ``[[variants]]`` tables expand to (their grids crossed with the top grid;
     ``implicit``: the file has none, and its one variant is named ``[base]`` in messages), and the
     mistakes of the tables that are wrong: each table is checked on its own, so one pass finds
@@ -593,7 +639,8 @@ def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], kn
         where = ("[base]" if implicit else f'variant "{clip(printable(name), 40)}"' if isinstance(name, str) and name
                  else f"variants[{i}]")
         try:
-            variants += _expand_variant(rv, base, known, top_grid, source, where, ("variants", i), repeats, committee)
+            variants += _expand_variant(rv, base, known, top_grid, source, where, ("variants", i), repeats, committee,
+                                        said)
         except SpecError as exc:
             for each in (exc, *(m for m in exc.more if isinstance(m, SpecError))):
                 if _mistake_key(each) not in {_mistake_key(m) for m in mistakes}:  # a bad top-level grid value
@@ -800,8 +847,9 @@ def _variant_resources(rv: Mapping[str, Any], source: str, where: str,
 
 def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[str, Any],
                     top_grid: list[tuple[str, list[Any]]], source: str, where: str, at: tuple[str | int, ...],
-                    repeats: int, committee: int) -> list[Variant]:
-    """The variants one ``[[variants]]`` table (at path ``at`` in the file) expands to with its grid.
+                    repeats: int, committee: int, said: _SaidOnce) -> list[Variant]:
+    """The variants one ``[[variants]]`` table (at path ``at`` in the file) expands to with its grid
+    (their warnings heard by ``said``).
 
     A bad merged config is reported at the key that set the bad value: the variant's own key, its
     grid's or the top grid's; the variant itself when the base's value only fails beside the
@@ -845,8 +893,10 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             raw = apply_dotted(base, {k: data_beside(v, folder) if k == "dataset" else v  # (helper-166:
                                       for k, v in ov.items()})  # named by the path from the current folder)
             origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
+            place = f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else "")
             try:
-                parse_run_config(raw, source=f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else ""))
+                with said.hearing(place):
+                    parse_run_config(raw, source=place)
             except SpecError as exc:  # each of its mistakes at the key that set it, once for all its grid's points
                 wrong += [m for e in exc.apart or (exc,) if (m := _placed(e, origin, at, base, ov, source)).path
                           not in {w.path for w in wrong}]
