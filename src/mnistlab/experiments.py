@@ -498,15 +498,15 @@ def parse_experiment(d: Mapping[str, Any], *, source: str = "<experiment>", defa
     ``source`` is ``source``, so :func:`load_experiment` can name the file's line. A SpecWarning
     its runs give alike is given once (:class:`_SaidOnce`).
     """
-    said = _SaidOnce()
+    warned = _SaidOnce()
     try:
-        return _parse_experiment(d, source, default_name, said)
+        return _parse_experiment(d, source, default_name, warned)
     finally:
-        said.say()
+        warned.say()
 
 
-def _parse_experiment(d: Mapping[str, Any], source: str, default_name: str, said: _SaidOnce) -> Experiment:
-    """:func:`parse_experiment`, the runs' warnings heard by ``said``."""
+def _parse_experiment(d: Mapping[str, Any], source: str, default_name: str, warned: _SaidOnce) -> Experiment:
+    """:func:`parse_experiment`, the runs' warnings heard by ``warned``."""
     from mnistlab.config import parse_run_config
 
     if not isinstance(d, Mapping):
@@ -519,7 +519,7 @@ def _parse_experiment(d: Mapping[str, Any], source: str, default_name: str, said
         raise SpecError(f"{source}: name: must be {NAME_RULE} (got {show(name)})", path=("name",), source=source)
     base = _base_table(d, source)
     try:
-        with said.hearing(f"{source}: [base]"):
+        with warned.hearing(f"{source}: [base]"):
             base_cfg = parse_run_config(base, source=f"{source}: [base]", check_callbacks=False)  # variants add validation
     except SpecError as exc:
         if exc.apart:  # [base]'s several mistakes: each at its own line
@@ -551,7 +551,7 @@ def _parse_experiment(d: Mapping[str, Any], source: str, default_name: str, said
     if not raw_variants:
         raw_variants = [{}]
     variants, found = _variants(raw_variants, base, known, top_grid, source, repeats, committee,
-                                implicit=not d.get("variants"), said=said)
+                                implicit=not d.get("variants"), warned=warned)
     as_cells, said = _named_as_grid_cells(raw_variants, source, bool(top_grid))  # (said: their other mistakes)
     variants, twice = _named_once(variants, raw_variants, source, said=said)
     mistakes += found + as_cells + twice
@@ -627,7 +627,7 @@ def _named_once(variants: list[Variant], raw_variants: list[Mapping[str, Any]], 
 
 def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], known: dict[str, Any],
               top_grid: list[tuple[str, list[Any]]], source: str, repeats: int, committee: int, *,
-              implicit: bool = False, said: _SaidOnce) -> tuple[list[Variant], list[SpecError]]:
+              implicit: bool = False, warned: _SaidOnce) -> tuple[list[Variant], list[SpecError]]:
     """The variants the ``[[variants]]`` tables expand to (their grids crossed with the top grid;
     ``implicit``: the file has none, and its one variant is named ``[base]`` in messages), and the
     mistakes of the tables that are wrong: each table is checked on its own, so one pass finds
@@ -640,7 +640,7 @@ def _variants(raw_variants: list[Mapping[str, Any]], base: Mapping[str, Any], kn
                  else f"variants[{i}]")
         try:
             variants += _expand_variant(rv, base, known, top_grid, source, where, ("variants", i), repeats, committee,
-                                        said)
+                                        warned)
         except SpecError as exc:
             for each in (exc, *(m for m in exc.more if isinstance(m, SpecError))):
                 if _mistake_key(each) not in {_mistake_key(m) for m in mistakes}:  # a bad top-level grid value
@@ -847,9 +847,8 @@ def _variant_resources(rv: Mapping[str, Any], source: str, where: str,
 
 def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[str, Any],
                     top_grid: list[tuple[str, list[Any]]], source: str, where: str, at: tuple[str | int, ...],
-                    repeats: int, committee: int, said: _SaidOnce) -> list[Variant]:
-    """The variants one ``[[variants]]`` table (at path ``at`` in the file) expands to with its grid
-    (their warnings heard by ``said``).
+                    repeats: int, committee: int, warned: _SaidOnce) -> list[Variant]:
+    """The variants one ``[[variants]]`` table (at path ``at`` in the file) expands to with its grid, ``warned`` hearing.
 
     A bad merged config is reported at the key that set the bad value: the variant's own key, its
     grid's or the top grid's; the variant itself when the base's value only fails beside the
@@ -893,9 +892,8 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             raw = apply_dotted(base, {k: data_beside(v, folder) if k == "dataset" else v  # (helper-166:
                                       for k, v in ov.items()})  # named by the path from the current folder)
             origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
-            place = f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else "")
             try:
-                with said.hearing(place):
+                with warned.hearing(place := f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else "")):
                     parse_run_config(raw, source=place)
             except SpecError as exc:  # each of its mistakes at the key that set it, once for all its grid's points
                 wrong += [m for e in exc.apart or (exc,) if (m := _placed(e, origin, at, base, ov, source)).path
