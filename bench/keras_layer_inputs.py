@@ -36,6 +36,7 @@ LAYERS = {
     "BatchNormalization": lambda: layers.BatchNormalization(),
     "Activation": lambda: layers.Activation("relu"),
     "Normalization": lambda: layers.Normalization(mean=0.0, variance=1.0),
+    "ZeroPadding2D": lambda: layers.ZeroPadding2D(1),
 }
 # What comes before the layer under test: a map, or one of the three ways to get a flat vector.
 BEFORE = {

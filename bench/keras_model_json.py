@@ -76,6 +76,11 @@ def models() -> dict[str, tuple[object, str | None]]:
             "RandomNormal with stddev = 0.01: mnistlab's random_normal is Keras's default (mean = 0.0, stddev = 0.05)"),
         "functional-dropout": (chain(layers.Flatten(), layers.Dense(128, activation="relu"), layers.Dropout(0.2),
                                      layers.Dense(10, activation="softmax")), None),  # its call written training=False
+        "zero-padded": (keras.Sequential([keras.Input((28, 28, 1)), layers.ZeroPadding2D(((1, 1), (2, 2))),
+                                          layers.Conv2D(4, 3), layers.ZeroPadding2D(1), layers.MaxPooling2D(),
+                                          layers.Flatten(), layers.Dense(10)]), None),
+        "zero-padded-channels-first": (keras.Sequential([keras.Input((28, 28, 1)), layers.ZeroPadding2D(
+            1, data_format="channels_first"), layers.Flatten(), layers.Dense(10)]), "channels"),
     }
 
 

@@ -44,6 +44,7 @@ _BASE = [
     ("adam_amsgrad", "Adam", {"amsgrad": True}),
     ("adamw", "AdamW", {}),
     ("nadam", "Nadam", {}),
+    ("adamax", "Adamax", {}),
     ("adagrad", "Adagrad", {}),
     ("adagrad_acc0", "Adagrad", {"initial_accumulator_value": 0.0}),  # tf.keras 2's optimizer="adagrad"
 ]

@@ -388,9 +388,9 @@ def test_optimizer_knobs_default_to_keras_and_are_resolved():
     assert parse(train={"optimizer": "sgd"}).resolved()["train"]["epsilon"] is None
     same = parse(train={"beta_1": 0.9}).resolved()
     assert run_key(same) == run_key(parse().resolved())  # the default written out is the same run
-    with pytest.warns(SpecWarning, match=r"train.beta_1 = 0.7 applies to adam, adamw, nadam; sgd ignores it"):
+    with pytest.warns(SpecWarning, match=r"train.beta_1 = 0.7 applies to adam, adamw, nadam, adamax; sgd ignores it"):
         parse(train={"optimizer": "sgd", "beta_1": 0.7})
-    with pytest.warns(SpecWarning, match=r"train.epsilon = 0.001 applies to adam, adamw, nadam, adagrad, rmsprop"):
+    with pytest.warns(SpecWarning, match=r"train.epsilon = 0.001 applies to adam, adamw, nadam, adamax, adagrad, rmsprop"):
         parse(train={"optimizer": "sgd", "epsilon": 1e-3})
 
 

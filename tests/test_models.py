@@ -18,7 +18,7 @@ from mnistlab.summary import format_summary, summarize
 from mnistlab.specs import parse_model_spec
 from mnistlab.specs import (
     ACTIVATIONS, INITIALIZERS, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense, Dropout, Flatten,
-    LAYER_TYPES, GlobalAveragePooling2D, MaxPooling2D, ModelSpec, Normalization, compact_spec,
+    LAYER_TYPES, GlobalAveragePooling2D, MaxPooling2D, ModelSpec, Normalization, ZeroPadding2D, compact_spec,
 )
 
 torch.set_num_threads(1)
@@ -366,7 +366,7 @@ def test_adapt_refuses_what_it_cannot_read(images, needle):
 PROBES = {"Flatten": Flatten(), "Dense": Dense(3), "Conv2D": Conv2D(2, 1), "MaxPooling2D": MaxPooling2D(1),
           "AveragePooling2D": AveragePooling2D(1), "GlobalAveragePooling2D": GlobalAveragePooling2D(),
           "Dropout": Dropout(0.5), "BatchNormalization": BatchNormalization(), "Activation": Activation("relu"),
-          "Normalization": Normalization(mean=0.5, variance=0.25)}
+          "Normalization": Normalization(mean=0.5, variance=0.25), "ZeroPadding2D": ZeroPadding2D(((1, 0), (0, 2)))}
 BEFORE = {"map": (Conv2D(2, 3),), "Flatten": (Conv2D(2, 3), Flatten()), "Dense": (Flatten(), Dense(5)),
           "GlobalAveragePooling2D": (Conv2D(2, 3), GlobalAveragePooling2D())}
 
@@ -551,3 +551,14 @@ def test_batch_normalization_under_bf16_autocast_keeps_float32_statistics() -> N
     assert bn.running_var.dtype == torch.float32
     torch.testing.assert_close(bn.running_var, var, rtol=1e-5, atol=1e-6)
     torch.testing.assert_close(bn.running_mean, mean, rtol=1e-5, atol=1e-6)
+
+
+def test_zero_padding_pads_with_zeros_where_keras_does():
+    """((top, bottom), (left, right)) in Keras's (H, W) words: torch's ZeroPad2d takes width first."""
+    spec = ModelSpec(layers=(ZeroPadding2D(((1, 0), (0, 2))), Flatten(), Dense(2)), input_shape=(3, 4, 1))
+    model = build_model(spec, seed=0)
+    x = torch.rand(2, 1, 3, 4) + 1.0  # no zero of its own
+    out = model[0](x)
+    assert out.shape == (2, 1, 4, 6) and spec.shapes()[0] == (4, 6, 1)
+    assert torch.equal(out[:, :, 1:, :4], x) and (out[:, :, 0] == 0).all() and (out[:, :, :, 4:] == 0).all()
+    assert sum(p.numel() for p in model[0].parameters()) == 0

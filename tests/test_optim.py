@@ -55,7 +55,8 @@ def test_schedule_lr_dispatch():
     assert schedule_lr(OneCycleSchedule(), 1.0, 3, 10) == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("name, lr, eps", [("adam", 1e-3, 1e-7), ("nadam", 1e-3, 1e-7), ("adagrad", 1e-3, 1e-7),
+@pytest.mark.parametrize("name, lr, eps", [("adam", 1e-3, 1e-7), ("nadam", 1e-3, 1e-7), ("adamax", 1e-3, 1e-7),
+                                           ("adagrad", 1e-3, 1e-7),
                                            ("rmsprop", 1e-3, 1e-7), ("adamw", 1e-3, 1e-7), ("sgd", 0.01, None)])
 def test_optimizers_have_keras_defaults(name, lr, eps):
     opt = make_optimizer(name, torch.nn.Linear(2, 2).parameters())
@@ -98,7 +99,7 @@ def _one_step_from(name: str, weight_decay: float | None, grad: torch.Tensor, st
     return w.detach()
 
 
-@pytest.mark.parametrize("name", ["adam", "nadam", "adagrad", "rmsprop", "sgd"])
+@pytest.mark.parametrize("name", ["adam", "nadam", "adamax", "adagrad", "rmsprop", "sgd"])
 def test_weight_decay_is_decoupled_as_in_keras(name):
     """Keras 3: w -= lr * wd * w before each update, whatever the optimizer (not an L2 gradient term)."""
     torch.manual_seed(0)
@@ -128,7 +129,7 @@ def test_decoupled_decay_follows_the_current_learning_rate():
     torch.testing.assert_close(w.detach(), torch.full((3,), 1 - 0.01 * 0.5))
 
 
-@pytest.mark.parametrize("name", ["adam", "adamw", "nadam"])
+@pytest.mark.parametrize("name", ["adam", "adamw", "nadam", "adamax"])
 def test_keras_betas_and_epsilon_reach_the_optimizer(name):
     opt = make_optimizer(name, torch.nn.Linear(2, 2).parameters(), beta_1=0.7, beta_2=0.9, epsilon=1e-8)
     assert opt.defaults["betas"] == (0.7, 0.9) and opt.defaults["eps"] == 1e-8
@@ -204,7 +205,8 @@ def test_the_trainer_steps_onecycle_as_torch_does():
 
 # ------------------------------------------------------------- Keras's update rules, recorded
 KERAS = json.loads((Path(__file__).parent / "data" / "keras_optimizers.json").read_text())
-_NAMES = {"SGD": "sgd", "RMSprop": "rmsprop", "Adam": "adam", "AdamW": "adamw", "Nadam": "nadam", "Adagrad": "adagrad"}
+_NAMES = {"SGD": "sgd", "RMSprop": "rmsprop", "Adam": "adam", "AdamW": "adamw", "Nadam": "nadam", "Adagrad": "adagrad",
+          "Adamax": "adamax"}
 _TENSORS = ("kernel1", "bias1", "kernel2", "bias2")
 
 
@@ -431,7 +433,7 @@ def test_a_state_saved_by_torchs_optimizer_is_refused_not_misread(name: str, tor
         make_optimizer(name, [w]).load_state_dict(old.state_dict())
 
 
-@pytest.mark.parametrize("name", ["adam", "sgd", "rmsprop", "nadam", "adagrad"])
+@pytest.mark.parametrize("name", ["adam", "sgd", "rmsprop", "nadam", "adamax", "adagrad"])
 def test_a_closure_step_equals_a_plain_step(name: str) -> None:
     """torch's closure protocol: the closure makes the gradients the step then uses."""
     kw = {"momentum": 0.9} if name in ("sgd", "rmsprop") else {}
@@ -467,3 +469,48 @@ def test_every_configurable_optimizer_has_its_class_and_takes_its_keras_defaults
         opt = make_optimizer(name, torch.nn.Linear(2, 2).parameters(), fused=False)
         for key, value in optimizer_defaults(name).items():
             assert opt.defaults[key] == value, (name, key)
+
+
+def _keras_adamax(w0: list[float], grads: list[list[float]], lrs: list[float], beta_1: float = 0.9,
+                  beta_2: float = 0.999, eps: float = 1e-7, wd: float = 0.0) -> list[list[float]]:
+    """Keras 3's Adamax update (``keras/src/optimizers/adamax.py``) in float64, after its decoupled decay
+    (``base_optimizer._apply_weight_decay``): the weights after each step."""
+    import numpy as np
+
+    w, m, u, path = np.array(w0, dtype=np.float64), 0.0, 0.0, []
+    for t, (g, lr) in enumerate(zip(grads, lrs), start=1):
+        g = np.array(g, dtype=np.float64)
+        w = w - w * wd * lr
+        m = m + (g - m) * (1 - beta_1)
+        u = np.maximum(beta_2 * u, np.abs(g))
+        w = w - lr * m / ((1 - beta_1**t) * (u + eps))
+        path.append(w.tolist())
+    return path
+
+
+@pytest.mark.parametrize("label, wd", [("adamax", 0.0), ("adamax+wd", KERAS["weight_decay"])])
+def test_the_written_out_adamax_rule_is_the_one_keras_recorded(label: str, wd: float) -> None:
+    """The float64 rule the next test compares against is Keras's: its weights at every recorded step."""
+    steps = KERAS["steps"]
+    lrs = [1e-3 * f for f in KERAS["lr_factors"][:steps]]
+    path = _keras_adamax(KERAS["w0"], KERAS["gradients"][:steps], lrs, wd=wd)
+    for step, want in KERAS["configs"][label]["vector"].items():
+        torch.testing.assert_close(torch.tensor(path[int(step) - 1], dtype=torch.float32), torch.tensor(want),
+                                   rtol=1e-5, atol=1e-6)
+
+
+def test_adamax_is_not_torchs_which_keeps_eps_inside_the_maximum() -> None:
+    """Keras divides by ``max(beta_2 u, |g|) + eps``, torch's Adamax by ``max(beta_2 u, |g| + eps)``: after a
+    gradient of 1 and 3000 of 1e-4, Keras's denominator is 0.999**3000 + 0.1 (0.150), torch's 1e-4 + 0.1."""
+    grads = [1.0] + [1e-4] * 3000
+    ours = _one_weight("adamax", grads, epsilon=0.1)
+    keras = _keras_adamax([0.0], [[g] for g in grads], [1e-3] * len(grads), eps=0.1)
+    w = torch.nn.Parameter(torch.zeros(1))
+    theirs, before = torch.optim.Adamax([w], lr=1e-3, eps=0.1), 0.0
+    for g in grads:
+        before = float(w.detach())
+        w.grad = torch.tensor([g])
+        theirs.step()
+    keras_step = keras[-1][0] - keras[-2][0]
+    assert ours[-1] - ours[-2] == pytest.approx(keras_step, rel=1e-3, abs=0)
+    assert float(w.detach()) - before == pytest.approx(keras_step * (0.999**3000 + 0.1) / (1e-4 + 0.1), rel=1e-3, abs=0)

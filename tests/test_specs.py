@@ -13,8 +13,8 @@ from mnistlab.cli import main as cli_main
 from mnistlab.errors import SpecError, SpecWarning, toml_repr
 from mnistlab.specs import (
     ACTIVATIONS, INITIALIZERS, LAYER_TYPES, Activation, AveragePooling2D, BatchNormalization, Conv2D, Dense,
-    Dropout, Flatten, GlobalAveragePooling2D, LayerSpec, MaxPooling2D, ModelSpec, Normalization, builder_spec,
-    compact_spec, layer_from_dict, load_model_spec, parse_model_spec, save_model_spec, spec_warnings,
+    Dropout, Flatten, GlobalAveragePooling2D, LayerSpec, MaxPooling2D, ModelSpec, Normalization, ZeroPadding2D,
+    builder_spec, compact_spec, layer_from_dict, load_model_spec, parse_model_spec, save_model_spec, spec_warnings,
 )
 
 # One non-default example per layer type, placed where it is legal (map layers before Flatten).
@@ -30,6 +30,7 @@ EXAMPLES: dict[str, LayerSpec] = {
     "Flatten": Flatten(),
     "Dense": Dense(7, activation="tanh", kernel_initializer="orthogonal", use_bias=False),
     "Normalization": Normalization(mean=[0.25], variance=[0.5]),
+    "ZeroPadding2D": ZeroPadding2D(((1, 0), (2, 3))),
 }
 
 
@@ -459,6 +460,7 @@ PROBES: dict[str, LayerSpec] = {
     "AveragePooling2D": AveragePooling2D(1), "GlobalAveragePooling2D": GlobalAveragePooling2D(),
     "Dropout": Dropout(0.5), "BatchNormalization": BatchNormalization(), "Activation": Activation("relu"),
     "Normalization": Normalization(mean=0.0, variance=1.0),
+    "ZeroPadding2D": ZeroPadding2D(1),
 }
 # What comes before it: a feature map, or each of the three ways to make a flat vector.
 BEFORE: dict[str, tuple[LayerSpec, ...]] = {
@@ -715,3 +717,28 @@ def test_keras_s_activation_layers_keep_their_keras_names_and_types() -> None:
     assert [n for n, _ in build_model(spec, seed=0).named_children()][2:5] == ["activation", "activation_1", "activation_2"]
     with pytest.raises(SpecError, match="keras_class = string \"ELU\": the Keras layer this relu activation"):
         Activation("relu", keras_class="ELU")
+
+
+@pytest.mark.parametrize("padding, pairs, shape", [
+    (None, ((1, 1), (1, 1)), (14, 14, 3)),          # Keras's default, 1 on every side
+    (2, ((2, 2), (2, 2)), (16, 16, 3)),
+    ([1, 0], ((1, 1), (0, 0)), (14, 12, 3)),        # (height, width)
+    ([[0, 2], [1, 0]], ((0, 2), (1, 0)), (14, 13, 3)),  # ((top, bottom), (left, right))
+])
+def test_zero_padding_reads_keras_three_forms_and_grows_the_map(padding, pairs, shape):
+    table = {"type": "ZeroPadding2D"} if padding is None else {"type": "ZeroPadding2D", "padding": padding}
+    layer = layer_from_dict(table)
+    assert layer.padding == pairs and layer.output_shape((12, 12, 3)) == shape
+    assert layer.params((12, 12, 3)) == (0, 0) and layer.to_dict() == {"type": "ZeroPadding2D",
+                                                                       "padding": [list(p) for p in pairs]}
+
+
+@pytest.mark.parametrize("padding, says", [
+    (-1, "whole numbers >= 0, got integer -1"), (1.5, "must be an integer, a pair"),
+    ([1, 2, 3], "must be an integer, a pair"), ([[1, 2], [3]], "must be an integer, a pair"), (True, "must be an integer"),
+    (9000, "too large"),
+])
+def test_a_bad_zero_padding_is_a_one_line_spec_error_at_its_key(padding, says):
+    with pytest.raises(SpecError, match=re.escape(says)) as info:
+        parse_model_spec(_layers({"type": "ZeroPadding2D", "padding": padding}, FLAT, OUT))
+    assert info.value.path == ("layers", 0, "padding") and "\n" not in str(info.value)

@@ -63,6 +63,7 @@ _OPTIMIZER_DEFAULTS: Mapping[str, Mapping[str, Any]] = MappingProxyType({
     "adam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7},
     "adamw": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7, "weight_decay": 0.004},
     "nadam": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7},
+    "adamax": {"lr": 1e-3, "betas": (0.9, 0.999), "eps": 1e-7},
     "adagrad": {"lr": 1e-3, "initial_accumulator_value": 0.1, "eps": 1e-7},
     "rmsprop": {"lr": 1e-3, "rho": 0.9, "eps": 1e-7},
     "sgd": {"lr": 0.01},
@@ -209,12 +210,13 @@ class TrainConfig(BaseModel):
     model_config = _FROZEN
     epochs: int = Field(5, ge=1, le=100_000)
     batch_size: int = Field(32, ge=1, le=1_000_000)
-    optimizer: str = "adam"  # adam adamw nadam adagrad rmsprop sgd
+    optimizer: str = "adam"  # adam adamw nadam adamax adagrad rmsprop sgd
     lr: float | None = Field(None, gt=0, le=100)  # None = the optimizer's Keras default
     momentum: float = Field(0.0, ge=0, lt=1)  # sgd (and rmsprop) momentum
     nesterov: bool = False  # sgd only
     weight_decay: float | None = Field(None, ge=0, lt=1)  # None = optimizer default (adamw 0.004, else 0)
-    #: decay rates of the first and second moment estimates (adam, adamw, nadam); None = Keras's 0.9 / 0.999
+    #: decay rates of the first and second moment estimates (adam, adamw, nadam, adamax: its second is the
+    #: infinity norm's); None = Keras's 0.9 / 0.999
     beta_1: float | None = Field(None, ge=0, lt=1)
     beta_2: float | None = Field(None, ge=0, lt=1)
     #: the small constant in the update's denominator (every optimizer but sgd); None = Keras's 1e-7

@@ -11,7 +11,7 @@ layers form one chain (each layer's input is the layer before), into the full fo
 (``{"input_shape": [...], "layers": [{"type": "Conv2D", ...}, ...]}``) that
 :func:`mnistlab.specs.parse_model_spec` then checks as any spec. What it reads, layer by layer, is
 what mnistlab builds: Conv2D, Dense, MaxPooling2D, AveragePooling2D, GlobalAveragePooling2D,
-Flatten, Dropout, BatchNormalization, Normalization and Activation (and the ReLU, Softmax, ELU and
+ZeroPadding2D, Flatten, Dropout, BatchNormalization, Normalization and Activation (and the ReLU, Softmax, ELU and
 LeakyReLU layers as Activation, at the settings of mnistlab's activations), with their initialisers (by Keras's class,
 ``GlorotUniform`` as ``glorot_uniform``) and L1/L2 penalties. A setting mnistlab does not build
 (a dilation, groups, a bias initialiser other than zeros, a constraint, channels-first data, a
@@ -70,6 +70,7 @@ _READS: dict[str, tuple[dict[str, str], dict[str, tuple[Any, ...]]]] = {
     "GlobalAveragePooling2D": ({}, {"data_format": ("channels_last",), "keepdims": (False,)}),
     "Flatten": ({}, {"data_format": ("channels_last",)}),
     "Dropout": ({"rate": "rate"}, {}),
+    "ZeroPadding2D": ({"padding": "padding"}, {"data_format": ("channels_last",)}),
     "BatchNormalization": ({"momentum": "momentum", "epsilon": "epsilon"},
                            {"center": (True,), "scale": (True,), "renorm": (False,),
                             "renorm_momentum": (0.99,), "beta_initializer": _OFF_INIT,

@@ -334,6 +334,9 @@ def _make_layer(layer: S.LayerSpec, in_shape: Shape) -> nn.Module:
         return GlobalAveragePooling2D()
     if isinstance(layer, S.Dropout):
         return nn.Dropout(layer.rate)
+    if isinstance(layer, S.ZeroPadding2D):
+        (top, bottom), (left, right) = layer.padding
+        return nn.ZeroPad2d((left, right, top, bottom))  # torch's order: the last axis (width) first
     if isinstance(layer, S.BatchNormalization):
         # Keras updates moving = m * moving + (1 - m) * batch; torch's momentum is that (1 - m).
         bn = BatchNorm2d if len(in_shape) == 3 else BatchNorm1d

@@ -18,6 +18,8 @@ How each follows Keras (sources: Keras 3 ``keras/src/optimizers/<name>.py``):
 - ``rmsprop`` (``momentum``, ``centered``), ``nadam`` (Keras's momentum schedule
   ``beta_1 * (1 - 0.5 * 0.96**t)``) and ``adagrad`` (``sqrt(accumulator + eps)``): small
   optimizers of their own, written from Keras's update rules (no torch kernel computes them).
+- ``adamax`` (``u = max(beta_2 u, |g|)``, ``w -= lr / (1 - beta_1**t) m / (u + eps)``): written
+  here too; torch's Adamax puts eps inside the maximum (:class:`KerasAdamax`).
 - ``weight_decay`` is decoupled for every optimizer, as in Keras 3: ``w -= lr * wd * w`` with the
   step's lr, before the update; ``adamw`` defaults to Keras's 0.004.
 
@@ -258,6 +260,27 @@ class KerasNadam(_KerasRule):
             p.addcdiv_(m_hat, v.sqrt().div_(c_v).add_(group["eps"]), value=-group["lr"])
 
 
+class KerasAdamax(_KerasRule):
+    """Keras 3's Adamax (``keras/src/optimizers/adamax.py``), defaults lr 1e-3, betas (0.9, 0.999), eps 1e-7:
+
+    ``m = m + (1 - beta_1) (g - m)``, ``u = max(beta_2 u, |g|)``, ``w -= lr m / ((1 - beta_1**t) (u + eps))``.
+    (torch's Adamax takes ``max(beta_2 u, |g| + eps)`` and divides by that: another step while ``u`` is small.)"""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-7, decoupled_decay: float = 0.0) -> None:
+        super().__init__(params, {"lr": lr, "betas": betas, "eps": eps, "decoupled_decay": decoupled_decay,
+                                  "iterations": 0})
+
+    def _update(self, group: dict[str, Any], params: list[torch.Tensor], grads: list[torch.Tensor], t: int) -> None:
+        beta_1, beta_2 = group["betas"]
+        step = group["lr"] / (1.0 - beta_1**t)
+        for p, g in zip(params, grads):
+            m = self._buffer(p, "momentum").lerp_(g, 1.0 - beta_1)
+            u = self._buffer(p, "norm")
+            torch.maximum(u.mul_(beta_2), g.abs(), out=u)
+            p.addcdiv_(m, u + group["eps"], value=-step)
+
+
 class KerasAdagrad(_KerasRule):
     """Keras 3's Adagrad (``keras/src/optimizers/adagrad.py``), defaults lr 1e-3, initial
     accumulator 0.1, eps 1e-7: ``acc += g^2; w -= lr g / sqrt(acc + eps)`` (torch: ``sqrt(acc) + eps``)."""
@@ -275,8 +298,8 @@ class KerasAdagrad(_KerasRule):
 
 # name -> class (the names of config.OPTIMIZERS, whose optimizer_defaults are each class's keyword arguments)
 _CLASSES: dict[str, Callable[..., torch.optim.Optimizer]] = {
-    "adam": KerasAdam, "adamw": KerasAdamW, "nadam": KerasNadam, "adagrad": KerasAdagrad, "rmsprop": KerasRMSprop,
-    "sgd": KerasSGD,
+    "adam": KerasAdam, "adamw": KerasAdamW, "nadam": KerasNadam, "adamax": KerasAdamax, "adagrad": KerasAdagrad,
+    "rmsprop": KerasRMSprop, "sgd": KerasSGD,
 }
 _FUSABLE = {"adam", "adamw", "sgd"}  # torch has fused kernels for these
 
@@ -318,7 +341,7 @@ def make_optimizer(
 ) -> torch.optim.Optimizer:
     """Build an optimizer that steps as Keras 3's of that name; unset values take Keras's defaults.
 
-    ``beta_1`` / ``beta_2`` (adam, adamw, nadam; defaults 0.9 and 0.999), ``epsilon`` (every
+    ``beta_1`` / ``beta_2`` (adam, adamw, nadam, adamax; defaults 0.9 and 0.999), ``epsilon`` (every
     optimizer but sgd; default 1e-7), ``momentum`` (sgd, rmsprop), ``nesterov`` (sgd),
     ``amsgrad`` (adam, adamw), ``centered`` and ``rho`` (rmsprop; default 0.9),
     ``initial_accumulator_value`` (adagrad; default 0.1) are ignored by

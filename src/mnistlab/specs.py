@@ -56,7 +56,7 @@ __all__ = [
     "ACTIVATIONS", "INITIALIZERS", "LAYER_TYPES", "PADDINGS", "Activation", "AveragePooling2D",
     "BatchNormalization", "Conv2D", "Dense", "Dropout", "Flatten", "GlobalAveragePooling2D",
     "BLOCK_TYPES", "KerasNode", "LayerSpec", "MaxPooling2D", "ModelSpec", "Normalization", "Pooling2D", "Residual",
-    "ResidualBlock", "Shape", "builder_spec", "is_functional", "keras_graph", "keras_order",
+    "ResidualBlock", "Shape", "ZeroPadding2D", "builder_spec", "is_functional", "keras_graph", "keras_order",
     "compact_spec", "layer_from_dict", "load_model_spec", "output_activation", "parse_model_spec",
     "save_model_spec", "spec_warnings",
 ]
@@ -469,6 +469,59 @@ class GlobalAveragePooling2D(LayerSpec):
         return (shape[2],)
 
 
+def _padding_pairs(v: Any) -> tuple[tuple[int, int], tuple[int, int]]:
+    """ZeroPadding2D's ``padding`` as Keras 3 reads it (``keras/src/layers/reshaping/zero_padding2d.py``):
+    ``1`` (every side), ``(1, 2)`` (top and bottom, left and right) or ``((1, 0), (2, 1))`` ((top,
+    bottom), (left, right)); each a whole number >= 0. Returns ((top, bottom), (left, right))."""
+    def side(x: Any) -> int:
+        if not _is_int(x) or x < 0:
+            raise SpecError(f"padding must hold whole numbers >= 0, got {show(x)}", path=("padding",))
+        if x > MAX_INPUT_SIDE:
+            raise SpecError(f"padding = {clip(x, 24)} is too large (at most {MAX_INPUT_SIDE:,} per side)",
+                            path=("padding",))
+        return int(x)
+
+    if _is_int(v):
+        v = (v, v)
+    if not isinstance(v, (list, tuple)) or len(v) != 2:
+        raise SpecError("padding must be an integer, a pair (height, width) or a pair of pairs ((top, bottom), "
+                        f"(left, right)), got {show(v)}", path=("padding",))
+    pairs = []
+    for axis in v:
+        if _is_int(axis):
+            axis = (axis, axis)
+        if not isinstance(axis, (list, tuple)) or len(axis) != 2:
+            raise SpecError("padding must be an integer, a pair (height, width) or a pair of pairs ((top, bottom), "
+                            f"(left, right)), got {show(v)}", path=("padding",))
+        pairs.append((side(axis[0]), side(axis[1])))
+    return pairs[0], pairs[1]
+
+
+@dataclass(frozen=True)
+class ZeroPadding2D(LayerSpec):
+    """Adds rows and columns of zeros around a feature map: (H, W, C) -> (H + top + bottom, W + left
+    + right, C), Keras 3's ``ZeroPadding2D``. ``padding``: an int (every side), (height, width) or
+    ((top, bottom), (left, right)), kept as the last form; Keras's default 1. No weights."""
+
+    padding: tuple[tuple[int, int], tuple[int, int]] = ((1, 1), (1, 1))
+    type: ClassVar[str] = "ZeroPadding2D"
+    keras_name: ClassVar[str] = "zero_padding2d"
+    wants_map: ClassVar[bool] = True
+
+    def __post_init__(self) -> None:
+        _set(self, "padding", _padding_pairs(self.padding))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**super().to_dict(), "padding": [list(pair) for pair in self.padding]}
+
+    def output_shape(self, shape: Shape) -> Shape:
+        (top, bottom), (left, right) = self.padding
+        h, w = shape[0] + top + bottom, shape[1] + left + right
+        if max(h, w) > MAX_INPUT_SIDE:
+            raise SpecError(f"padding makes a {h}x{w} map, larger than the largest input side ({MAX_INPUT_SIDE:,})")
+        return (h, w, shape[2])
+
+
 @dataclass(frozen=True)
 class Dropout(LayerSpec):
     """Zeroes a fraction `rate` (in [0, 1)) of activations during training only."""
@@ -859,12 +912,14 @@ def _fmt_shape(shape: Shape) -> str:
 
 # What each map-only layer is called in the refusal ("a convolution cannot follow Flatten ...").
 _MAP_WORDS = {"Conv2D": "convolution", "MaxPooling2D": "pooling", "AveragePooling2D": "pooling",
-              "GlobalAveragePooling2D": "global pooling", "ResidualBlock": "residual block"}
+              "GlobalAveragePooling2D": "global pooling", "ResidualBlock": "residual block",
+              "ZeroPadding2D": "zero padding"}
 
 # One registry maps every type name users may write to its class.
 LAYER_TYPES: dict[str, type[LayerSpec]] = {
     cls.type: cls for cls in (Flatten, Dense, Conv2D, MaxPooling2D, AveragePooling2D,
-                              GlobalAveragePooling2D, Dropout, BatchNormalization, Activation, Normalization)
+                              GlobalAveragePooling2D, Dropout, BatchNormalization, Activation, Normalization,
+                              ZeroPadding2D)
 }
 # Blocks: layers that stand for several Keras layers (their summary rows are those layers').
 BLOCK_TYPES: dict[str, type[LayerSpec]] = {cls.type: cls for cls in (Residual, ResidualBlock)}
@@ -886,7 +941,8 @@ _KERAS_ACTIVATION_LAYERS = {name.lower(): name for name in ACTIVATION_LAYERS}
 _LAYER_LOOKUP = {name.lower(): name for name in _ALL_TYPES} | LAYER_ALIASES
 _KERAS_3_LOOKUP = {name.lower(): name for name in KERAS_3_LAYERS}
 # The layers whose Keras class takes data_format (read as "channels_last" only)
-_DATA_FORMAT_TAKERS = {"Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten"}
+_DATA_FORMAT_TAKERS = {"Conv2D", "MaxPooling2D", "AveragePooling2D", "GlobalAveragePooling2D", "Flatten",
+                       "ZeroPadding2D"}
 # Required fields whose absence deserves a word more than "missing".
 _MISSING_HINTS: dict[tuple[str, str], str] = {
     ("AveragePooling2D", "pool_size"): (" (Keras 3 requires it for AveragePooling2D, e.g. pool_size = 2; "

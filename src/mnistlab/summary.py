@@ -145,10 +145,10 @@ def _human(n: int) -> str:
 # Training memory.
 # ---------------------------------------------------------------------------------------------
 # Optimizer state, in float32 copies of the weights, as torch (and Keras) keep it: adam, adamw,
-# nadam: m and v (+ v_max with amsgrad); rmsprop: the mean square (+ a momentum buffer, + the mean
+# nadam: m and v (+ v_max with amsgrad); adamax: m and u; rmsprop: the mean square (+ a momentum buffer, + the mean
 # gradient when centered); adagrad: the accumulator; sgd: a momentum buffer only with momentum.
 # Names not listed (an optimizer added later) count 2, the most any listed one keeps by default.
-_STATE_SLOTS = {"sgd": 0, "adam": 2, "adamw": 2, "nadam": 2, "adagrad": 1, "rmsprop": 1}  # (config.OPTIMIZERS)
+_STATE_SLOTS = {"sgd": 0, "adam": 2, "adamw": 2, "nadam": 2, "adamax": 2, "adagrad": 1, "rmsprop": 1}  # (config.OPTIMIZERS)
 # float32 maps kept for the backward pass per layer output, besides the output itself: max
 # pooling's int64 indices (two float32s), dropout's one-byte mask; Flatten is a view and keeps
 # nothing; the pre-activation too, for activations whose gradient needs their input (relu,
