@@ -75,7 +75,12 @@ def test_run_runs_show_compare_rm(exp_file: Path, data_dir: Path, capsys: pytest
     assert 'unknown status "interupted" (did you mean "interrupted"?)' in capsys.readouterr().err
     assert main(["runs", "-s", "interrupted", "--format", "csv"]) == 0
     assert capsys.readouterr().out.splitlines()[1].startswith(f"{stopped},")
-    store.rm([stopped])
+    tested = store.start_run(experiment="cli", variant="y", seed=0, member=0, config={}, config_hash="y")
+    store.finish_run(tested, status="interrupted", history=[], metrics={"test_accuracy": 0.201, "epochs_run": 0}, env={})
+    assert main(["show", tested]) == 0  # helper-173: "result test accuracy 20.10%" of weights that never trained
+    assert ("\nno result (interrupted: `runs` and `compare` count none); its weights as they stood when it stopped "
+            "tested 20.10% on its test images, 0 complete epochs before it stopped\n") in capsys.readouterr().out
+    store.rm([stopped, tested])
 
     assert main(["show", ids[0][:6]]) == 0
     shown = capsys.readouterr().out

@@ -119,6 +119,23 @@ def test_a_sweep_before_its_first_cell_ends_has_an_eta_by_its_running_cells_pace
     assert label == "seed 0 (running: 1 of 4 epochs so far)" and len(history) == 1 and val == "val"
 
 
+def test_a_forced_sweeps_progress_counts_only_the_runs_it_started(tmp_path: Path) -> None:
+    """helper-173: `run --force`'s live header said "2/2 done, leader ..." of the runs it replaces,
+    before it had trained anything; a sweep without --force counts them (they are its cells' results)."""
+    store = RunStore(tmp_path / "store")
+    _run(store, "a", "k1", "finished", 0.9)
+    _run(store, "b", "k2", "finished", 0.8)
+    write_plan(store.root, "sw", [("a", "k1"), ("b", "k2")], workers=1, force=True)
+    s = sweep_status(store, "sw")
+    assert (s.done, s.left, s.leader) == (0, 2, None)
+    _run(store, "b", "k2", "finished", 0.7)
+    s = sweep_status(store, "sw")
+    assert (s.done, s.left) == (1, 1) and s.leader is not None and s.leader[0] == "b"
+    assert sweep_status(store, "sw", [("a", "k1"), ("b", "k2")]).done == 2  # what is left to train: the store's
+    write_plan(store.root, "sw", [("a", "k1"), ("b", "k2")], workers=1)
+    assert sweep_status(store, "sw").done == 2
+
+
 def test_status_without_a_plan_counts_the_runs_and_the_latest_run_wins(tmp_path: Path) -> None:
     store = RunStore(tmp_path / "store")
     _run(store, "a", "k1", "interrupted", took=10)

@@ -614,7 +614,8 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     def task(group: tuple[Cell, ...]) -> CellTask:
         return CellTask(group, str(st.root), None if data_dir is None else str(data_dir), threads,
                         () if force else DONE_STATUSES, every)
-    with planned(st.root, exp.name, [(c.variant, c.key) for c in cells], workers=max(workers, 1), quick=quick):
+    with planned(st.root, exp.name, [(c.variant, c.key) for c in cells], workers=max(workers, 1), quick=quick,
+                 force=force):
         interrupted = _train_all(runner, groups, task, st, result, on_cell, live)  # (a notebook lives on)
         if not interrupted:
             record_repeats(st, result, on_cell, live)

@@ -96,16 +96,16 @@ _PLANNED_HERE: set[str] = set()
 
 
 def write_plan(root: str | os.PathLike, experiment: str, cells: Sequence[tuple[str, str]], *, workers: int = 1,
-               started: float | None = None, trials: int = 0, quick: bool = False) -> None:
+               started: float | None = None, trials: int = 0, quick: bool = False, force: bool = False) -> None:
     """Record the sweep a driver is about to run: its cells as ``(variant, config key)`` pairs,
     how many workers, when it started, the driver's pid and host, and whether it is a ``--quick``
-    smoke check; a search (whose trials are not known ahead) gives no cells but its number of
-    ``trials``. Written atomically; a store that cannot be written to is ignored (the sweep itself
-    reports that)."""
+    smoke check or trains every cell again (``force``: its cells' earlier runs are not its progress);
+    a search (whose trials are not known ahead) gives no cells but its number of ``trials``.
+    Written atomically; a store that cannot be written to is ignored (the sweep itself reports that)."""
     _PLANNED_HERE.add(experiment)
     plan = {"experiment": experiment, "cells": [list(c) for c in cells], "workers": int(workers),
             "started": time.time() if started is None else started, "pid": os.getpid(), "host": socket.gethostname(),
-            "trials": int(trials), "quick": bool(quick)}
+            "trials": int(trials), "quick": bool(quick), "force": bool(force)}
     path = _plan_path(root, experiment)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,9 +116,9 @@ def write_plan(root: str | os.PathLike, experiment: str, cells: Sequence[tuple[s
 
 @contextmanager
 def planned(root: str | os.PathLike, experiment: str, cells: Sequence[tuple[str, str]], *,
-            workers: int = 1, quick: bool = False) -> Iterator[None]:
+            workers: int = 1, quick: bool = False, force: bool = False) -> Iterator[None]:
     """:func:`write_plan` for the block, then :func:`end_plan`, however the block ends."""
-    write_plan(root, experiment, cells, workers=workers, quick=quick)
+    write_plan(root, experiment, cells, workers=workers, quick=quick, force=force)
     try:
         yield
     finally:
@@ -239,10 +239,14 @@ def sweep_status(store: RunStore, experiment: str, cells: Iterable[tuple[str, st
     its live ``running`` run while it trains, else by the run compare counts
     (:func:`~mnistlab.comparison.counts_over`: a failed or stopped rerun never hides a result); a
     cell whose only run is ``running`` in a process that died counts as left. ``started`` and
-    ``workers`` default to the plan's (else the first run's start, and the running count)."""
+    ``workers`` default to the plan's (else the first run's start, and the running count). Of the
+    plan of a sweep run with ``--force``, only the runs it started count (helper-173: its live header
+    said "2/2 done" of the runs it was replacing, before anything trained)."""
     plan = read_plan(store.root, experiment)
     runs = store.runs(experiment=experiment)
     cells_from_plan = cells is None and bool(plan and plan["cells"])
+    if cells_from_plan and plan and plan.get("force"):
+        runs = [r for r in runs if r.created_at >= float(plan["started"])]
     if cells is None:
         cells = [tuple(c) for c in plan["cells"]] if plan and plan["cells"] else [(r.variant, r.config_hash) for r in runs]
     latest: dict[tuple[str, str], RunRecord] = {}

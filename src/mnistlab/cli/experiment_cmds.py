@@ -544,8 +544,11 @@ def model_said(r: RunRecord) -> str | None:
 def result_said(r: RunRecord) -> str | None:
     """`show`'s line of a run's result, in words (helper-146: only raw metrics JSON said it): ``result
     test accuracy 90.20% on 500 of mnist's 10,000 test images, test loss 0.3613, 2 epochs trained
-    in 0.07 s``; None for a run without a test accuracy."""
+    in 0.07 s``; None for a run without a test accuracy. An interrupted or failed run's test accuracy
+    is of its weights as they stood when it stopped (`train` tests them), not a result: said so, as
+    `runs` and `compare` count none (helper-173: "result ... 0 epochs trained")."""
     from mnistlab.comparison import scored_test_images, seconds
+    from mnistlab.store import RESULT_STATUSES
 
     m = r.metrics or {}
     acc = m.get("test_accuracy")
@@ -553,13 +556,16 @@ def result_said(r: RunRecord) -> str | None:
         return None
     size = m.get("test_size")
     on = scored_test_images([r]) or (f"its {size:,} test images" if isinstance(size, int) else "its test images")
-    said = [f"result test accuracy {acc:.2%} on {on}"]
+    said = [f"result test accuracy {acc:.2%} on {on}" if r.status in RESULT_STATUSES else
+            f"no result ({r.status}: `runs` and `compare` count none); its weights as they stood when it stopped "
+            f"tested {acc:.2%} on {on}"]
     if isinstance(loss := m.get("test_loss"), (int, float)):
         said.append(f"test loss {loss:.4f}")
     epochs, secs = m.get("epochs_run"), m.get("train_seconds")
     if isinstance(epochs, int):
         timed = f" in {seconds(secs)} s" if isinstance(secs, (int, float)) else ""
-        said.append(f"{epochs} epoch{'s' * (epochs != 1)} trained{timed}")
+        said.append(f"{epochs} epoch{'s' * (epochs != 1)} trained{timed}" if r.status in RESULT_STATUSES else
+                    f"{epochs} complete epoch{'s' * (epochs != 1)} before it stopped{timed}")  # (and part of one)
     return ", ".join(said)
 
 
