@@ -253,6 +253,9 @@ def test_config_changes_names_what_a_checkpoint_key_sees_changed():
     assert config_changes(before, json.loads(checkpoint_config(wider))) == "model.layers[1].units was 128, now 64"
     assert config_changes({"a": [1, 2]}, {"a": [1, 2, 3], "b": "x"}) == "a was 2 items, now 3 items; b was not set, now 'x'"
     assert config_changes({"a": 1}, {"a": 1.0}) == "a was 1, now 1.0"  # the hash tells them apart too
+    digest, other_digest = "fac271" + "0" * 58, "c23e" + "1" * 60  # helper-171: a long string lost its closing quote
+    assert config_changes({"sha256": digest}, {"sha256": other_digest}) == (
+        f"sha256 was '{digest[:35]}...', now '{other_digest[:35]}...'")
 
 
 # ------------------------------------------------------------------------------- layering

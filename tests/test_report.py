@@ -532,3 +532,25 @@ def test_provenance_quotes_the_file_as_a_shell_reads_it_and_counts_one_run(recor
     lines = report.provenance(one, "hostile", name, "run", store="my runs")  # helper-130: it recorded there
     assert shlex.split(lines[0].split(" (the runs")[0]) == ["command:", "mnistlab", "run", name, "--store", "my runs"]
     assert lines[1].startswith("1 run started ")
+
+
+def test_provenance_names_the_code_and_data_and_the_runs_whose_threads_changed(recorded) -> None:
+    """helper-171: the report's "How these runs were made" said "CPU threads 2" of runs that changed
+    their count, and named neither the commit (nor that its source was edited) nor the data's digests."""
+    import dataclasses
+
+    root, ids = recorded
+    run = RunStore(root).get(ids["cnn0"])
+    data = {**run.env["data"], "checksums": {"train_images": "ab" * 32, "test_images": "cd" * 32}}
+    edited = dataclasses.replace(run, env={**run.env, "git_commit": "f" * 40, "git_dirty": True, "data": data,
+                                           "thread_changes": [[16, 1]]})
+    clean = dataclasses.replace(run, env={**run.env, "git_commit": "f" * 40, "git_dirty": False, "data": data,
+                                          "thread_changes": []})
+    lines = report.provenance([edited, clean], "tiny", "tiny.toml", "run")
+    assert any(line.endswith("(1 of the runs changed their thread count to follow the machine's load: `train.threads` "
+                             "fixes it; a rerun of those differs in the last digits)") for line in lines), lines
+    assert f"mnistlab source: git commit {'f' * 12} with uncommitted changes to its source (the commit alone does not give " \
+           "it back)" in lines
+    assert f"data, SHA-256 of its files: {data['name']}: test_images {'cd' * 6}, train_images {'ab' * 6}" in lines
+    lines = report.provenance([clean], "tiny", "tiny.toml", "run")
+    assert f"mnistlab source: git commit {'f' * 12}" in lines and not any("changed their thread" in x for x in lines)

@@ -41,7 +41,7 @@ def test_tiny_run_records_everything(data_dir, capsys):
     np.testing.assert_allclose(r.test_probs.sum(1), 1, rtol=1e-5)
     labels = load_dataset("fashion-mnist", data_dir).test_labels[:50]
     assert m["test_accuracy"] == pytest.approx(float((r.test_probs.argmax(1) == labels).mean()))
-    for key in ("python", "torch", "numpy", "mnistlab", "device", "threads", "deterministic", "git_commit"):
+    for key in ("python", "torch", "numpy", "mnistlab", "device", "threads", "deterministic", "git_commit", "git_dirty"):
         assert key in r.env
     assert r.env["device"] == "cpu" and r.env["deterministic"] is True
     assert r.config["model"]["layers"][0]["type"] == "Flatten" and r.config["train"]["lr"] == 1e-3
@@ -1104,8 +1104,36 @@ def test_git_commit_is_mnistlabs_own_checkout_not_the_folder_the_command_runs_in
     subprocess.run([*git, "commit", "-q", "--allow-empty", "-m", "theirs"], check=True)
     theirs = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
     monkeypatch.chdir(other)
-    run_module._git_commit.cache_clear()  # asked here, in the user's project, not earlier elsewhere
-    assert run_module._git_commit() == (ours or None) and run_module._git_commit() != theirs
+    run_module._git_source.cache_clear()  # asked here, in the user's project, not earlier elsewhere
+    assert run_module._git_source()[0] == (ours or None) and run_module._git_source()[0] != theirs
+
+
+def test_git_dirty_says_whether_the_source_differs_from_its_commit(tmp_path):
+    """helper-171: a run recorded the checkout's commit while src/ held uncommitted edits, so the
+    commit checked out gave other code; README edits or new files beside it are not the code."""
+    import subprocess
+
+    import mnistlab.run as run_module
+
+    package = tmp_path / "repo" / "src" / "mnistlab"
+    package.mkdir(parents=True)
+    (package / "run.py").write_text("x = 1\n")
+    (package.parents[1] / "README.md").write_text("hi\n")
+    git = ["git", "-C", str(package.parents[1]), "-c", "user.name=u", "-c", "user.email=u@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "code"], check=True)
+    commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    assert run_module._git_source(package) == (commit, False)
+    (package.parents[1] / "README.md").write_text("edited\n")
+    (package / "new.py").write_text("")  # untracked: not what the commit's code imports
+    run_module._git_source.cache_clear()
+    assert run_module._git_source(package) == (commit, False)
+    (package / "run.py").write_text("x = 2\n")
+    run_module._git_source.cache_clear()
+    assert run_module._git_source(package) == (commit, True)
+    run_module._git_source.cache_clear()
+    assert run_module._git_source(tmp_path) == (None, None)  # no checkout
 
 
 def test_validation_data_sharing_test_or_training_images_is_said(data_dir):

@@ -186,7 +186,7 @@ def _environment_section(model: Run | Committee) -> list[str]:
     members = _members(model)
     seconds = sum(float(m.metrics.get("train_seconds") or 0) for m in members)
     keys = ("device", "device_name", "precision", "threads", "python", "torch", "numpy", "mnistlab", "platform",
-            "git_commit")
+            "git_commit", "git_dirty")
     rows = [(k, md(said)) for k in keys if (said := _each([m.result.env.get(k) for m in members])) is not None]
     epochs = [float(s) for m in members if isinstance(s := m.metrics.get("seconds_per_epoch"), (int, float))]
     per_epoch = ("n/a" if not epochs else f"{epochs[0]:.2f}" if max(epochs) - min(epochs) < 0.005

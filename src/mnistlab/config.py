@@ -1282,7 +1282,9 @@ def _shown(value: Any) -> str:
         return "not set"
     if isinstance(value, list):
         return f"{len(value)} items"
-    text = json.dumps(value, sort_keys=True) if not isinstance(value, str) else repr(value)
+    if isinstance(value, str):  # clipped inside its quotes (helper-171: "'fac271...808..., now 'c23e...")
+        return repr(value if len(value) <= 38 else value[:35] + "...")
+    text = json.dumps(value, sort_keys=True)
     return text if len(text) <= 40 else text[:37] + "..."
 
 

@@ -208,8 +208,35 @@ def provenance(records: Sequence[RunRecord], experiment: str, given: str, file: 
         if len(held) < 2:
             return next(iter(held), "not recorded")
         return "; ".join(f"{v} ({', '.join(names[:4])}{' ...' * (len(names) > 4)})" for v, names in held.items())
+    changed = sum(bool((r.env or {}).get("thread_changes")) for r in records)
     lines.append(f"device {values('device', 'device_name')}; precision {by_variant('precision')}; "
-                 f"CPU threads {by_variant('threads')}")
+                 f"CPU threads {by_variant('threads')}" + (
+                     f" ({changed} of the runs changed their thread count to follow the machine's load: `train.threads` "
+                     "fixes it; a rerun of those differs in the last digits)" if changed else ""))
+    return lines + _source_lines(records)
+
+
+def _source_lines(records: Sequence[RunRecord]) -> list[str]:
+    """The report's lines of the code and data its runs trained on (helper-171: the page named
+    neither, which `show` and `card` give): mnistlab's git commit, said where its source had
+    uncommitted changes, and each dataset's files by the first 12 hex digits of their SHA-256."""
+    lines = []
+    commits: dict[str, bool] = {}
+    for r in records:
+        if isinstance(commit := (r.env or {}).get("git_commit"), str):
+            commits[commit] = commits.get(commit, False) or bool((r.env or {}).get("git_dirty"))
+    if commits:
+        lines.append("mnistlab source: git commit " + ", ".join(
+            c[:12] + (" with uncommitted changes to its source (the commit alone does not give it back)" if dirty else "")
+            for c, dirty in commits.items()))
+    data: dict[str, str] = {}
+    for r in records:
+        d = (r.env or {}).get("data") or {}
+        if isinstance(d, dict) and isinstance(sums := d.get("checksums"), dict) and sums:
+            data.setdefault(str(d.get("name", "data")) + ": " + ", ".join(
+                f"{k} {str(v)[:12]}" for k, v in sorted(sums.items())), "")
+    if data:
+        lines.append("data, SHA-256 of its files: " + "; ".join(data))
     return lines
 
 

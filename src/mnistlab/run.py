@@ -957,7 +957,8 @@ def environment(device: torch.device) -> dict[str, Any]:
         "device": str(device),
         "device_name": _device_name(device),
         "threads": torch.get_num_threads(),
-        "git_commit": _git_commit(),
+        "git_commit": _git_source()[0],
+        "git_dirty": _git_source()[1],
     }
     return env
 
@@ -974,22 +975,31 @@ def _device_name(device: torch.device) -> str:
     return platform.processor() or platform.machine()
 
 
+_PACKAGE = Path(__file__).resolve().parent
+
+
 @functools.lru_cache(maxsize=1)
-def _git_commit() -> str | None:
+def _git_source(here: Path = _PACKAGE) -> tuple[str | None, bool | None]:
     """The commit of the git checkout mnistlab's own source is tracked in (an editable install), for
-    ``env.git_commit``; None for an installed package or without git. Never the repository the
-    command happens to run in: that commit says nothing of the code that trained. Asked once per
-    process (two git calls), when its first run is recorded: the code it runs was loaded by then."""
-    here = str(Path(__file__).resolve().parent)
+    ``env.git_commit``, and whether that source differs from the commit (``env.git_dirty``: an edited
+    file of ``src/``, which the commit alone does not give back; helper-171), as ``git describe
+    --dirty`` and MLflow's source tags tell; (None, None) for an installed package or without git.
+    Never the repository the command happens to run in: that commit says nothing of the code that
+    trained. Asked once per process (three git calls), when its first run is recorded: the code it
+    runs was loaded by then. ``here``: the package's folder (another, in a test)."""
+    def git(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["git", "-C", str(here), *args], capture_output=True, text=True, timeout=3, check=False)
+
     try:
-        tracked = subprocess.run(["git", "-C", here, "ls-files", "--error-unmatch", Path(__file__).name],
-                                 capture_output=True, text=True, timeout=3, check=False)
-        if tracked.returncode != 0:  # site-packages, or a folder git ignores
-            return None
-        out = subprocess.run(["git", "-C", here, "rev-parse", "HEAD"], capture_output=True, text=True, timeout=3, check=False)
+        if git("ls-files", "--error-unmatch", Path(__file__).name).returncode != 0:  # site-packages, or ignored
+            return None, None
+        out = git("rev-parse", "HEAD")
+        if out.returncode != 0 or not out.stdout.strip():
+            return None, None
+        changed = git("status", "--porcelain", "--untracked-files=no", "--", str(here.parent))
     except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None if out.returncode == 0 else None
+        return None, None
+    return out.stdout.strip(), bool(changed.stdout.strip()) if changed.returncode == 0 else None
 
 
 # ------------------------------------------------------------------------------ notebook API
