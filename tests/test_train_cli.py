@@ -854,3 +854,27 @@ def test_train_format_json_gives_scripts_the_run_as_it_ended_on_stdout_alone(dat
     out, err = capsys.readouterr()
     ended = json.loads(out)
     assert ended["status"] == "failed" and "No space left on device" in ended["message"] and "is recorded failed" in err
+
+
+def test_training_a_recorded_runs_config_warns_where_its_own_data_changed_since(tmp_path, capsys):
+    """helper-171: `train --config <store>/runs/ID/config.json` trained on edited labels without a word,
+    where `run` said the data changed and `--resume` refused the checkpoint."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 255, (60, 28, 28), dtype=np.uint8), rng.integers(0, 10, 60)
+    data = tmp_path / "mine.npz"
+    np.savez(data, x_train=x[:50], y_train=y[:50], x_test=x[50:], y_test=y[50:])
+    store = tmp_path / "store"
+    assert main(["train", "--dataset", str(data), "--model", "seed000-dense", "--epochs", "1", "--store", str(store)]) == 0
+    [run_id] = [r.run_id for r in RunStore(store).runs()]
+    config = store / "runs" / run_id / "config.json"
+    capsys.readouterr()
+    assert main(["train", "--config", str(config), "--store", str(store)]) == 0  # the same data: nothing said
+    assert "changed since" not in capsys.readouterr().err
+    np.savez(data, x_train=x[:50], y_train=y[:50][::-1], x_test=x[50:], y_test=y[50:])
+    assert main(["train", "--config", str(config), "--store", str(store)]) == 0
+    err = capsys.readouterr().err
+    assert re.search(rf"warning: {re.escape(str(config))}: its training data changed since run {run_id} trained on it "
+                     r"\(SHA-256 [0-9a-f]{12}\.\.\. then, [0-9a-f]{12}\.\.\. now\): this run trains on the data as it is "
+                     "now, so it need not give that run's numbers", err), err

@@ -145,6 +145,7 @@ def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path
         flags["validation"] = _validation(validation)
     cfg = build_run_config(config_file, settings, flags)
     _check_before_training(cfg, data_dir)
+    _data_changed_since(config_file, cfg)
     pick_device(cfg.train.device)  # an unavailable device fails before the summary, not after
     recorder = None
     if record:
@@ -213,6 +214,35 @@ def _check_before_training(cfg: RunConfig, data_dir: Path | None) -> None:
     from mnistlab.run import check_run_data
 
     check_run_data(cfg.resolved(), data_dir, files_here=True)  # (a run of train trains here)
+
+
+def _data_changed_since(config_file: Path | None, cfg: RunConfig) -> None:
+    """A DataWarning where ``config_file`` is a recorded run's ``config.json`` (its ``record.json``
+    beside it) and the user's own data it names changed since that run trained on it: the SHA-256
+    the run recorded against the data's now, as `mnistlab run` says of a variant (helper-171: the
+    config trained on edited labels without a word, where `run` and `--resume` both noticed)."""
+    import json
+    import warnings
+
+    from mnistlab.data.userdata import data_identity, recorded_digests
+    from mnistlab.errors import DataWarning, user_level
+
+    if config_file is None or config_file.name != "config.json" or not (config_file.parent / "record.json").is_file():
+        return
+    try:
+        record = json.loads((config_file.parent / "record.json").read_text(encoding="utf-8"))
+        then = recorded_digests(cfg.resolved(), record.get("env"))
+    except (OSError, ValueError, AttributeError):  # not a record after all: nothing to compare with
+        return
+    if then is None or (ident := data_identity(cfg.dataset)) is None:
+        return
+    now = (ident["sha256"], ident["test_sha256"])
+    changed = [(role, b, a) for role, b, a in zip(("training data", "test file"), then, now) if b is not None and b != a]
+    if changed:
+        role, before, after = changed[0]
+        warnings.warn(f"{config_file}: its {role} changed since run {record.get('run_id', '?')} trained on it (SHA-256 "
+                      f"{str(before)[:12]}... then, {str(after)[:12]}... now): this run trains on the data as it is now, "
+                      "so it need not give that run's numbers", DataWarning, stacklevel=user_level())
 
 
 def _open_record(store: str | None, experiment: str, cfg: RunConfig,
