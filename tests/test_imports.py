@@ -58,18 +58,23 @@ def test_help_listings_and_the_store_commands_do_not_load_torch(recorded, data_d
 
     root, ids = recorded
     store = ["--store", str(root)]
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[base\n")
     commands = [["--help"], ["--version"], *([name, "--help"] for name in cli.commands),
                 ["runs", *store], ["show", ids["cnn0"], *store], ["compare", "tiny", *store],
                 ["datasets"], ["rm", "no-such-run", *store],
                 ["models"], ["summary", "resnet20"], ["summary", str(RECIPE)],  # from the spec alone
                 *(["plot", kind, ids["cnn0"], "-o", str(tmp_path / f"{kind}.png"), "--data-dir", str(data_dir), *store]
                   for kind in ("history", "compare", "confusion", "misclassified", "samples")),  # stored figures
-                ["report", "tiny", "-o", str(tmp_path / "r.html"), "--data-dir", str(data_dir), *store]]
+                ["report", "tiny", "-o", str(tmp_path / "r.html"), "--data-dir", str(data_dir), *store],
+                # a missing or broken experiment file says so first (helper-173: `run typo.toml` took 6 s)
+                ["run", str(tmp_path / "typo.toml")], ["search", str(tmp_path / "typo.toml")],
+                ["watch", str(tmp_path / "typo.toml"), *store], ["run", str(broken)]]
     proc = subprocess.run([sys.executable, "-c", _LIGHT, json.dumps(commands)], capture_output=True, text=True,
                           timeout=300, env={**os.environ, "MNISTLAB_DEBUG": ""})
     results = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("[")]
     assert [args for args, _, _ in results] == commands, proc.stderr[-2000:]
-    assert [args for args, status, _ in results if status != 0] == [["rm", "no-such-run", *store]]
+    assert [args for args, status, _ in results if status != 0] == [["rm", "no-such-run", *store], *commands[-4:]]
     assert [args for args, _, torch_loaded in results if torch_loaded] == []
 
 

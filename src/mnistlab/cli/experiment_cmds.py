@@ -130,6 +130,10 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     README, "Running on Ray"); Ray missing or an address that does not answer exits 2 at once.
     The backend flags override the experiment file's [resources] table.
     """
+    from mnistlab._toml import loads_toml, read_text_file
+
+    # A file that is not there or not TOML says so before torch is imported (helper-173: 6 s on a busy machine)
+    loads_toml(read_text_file(experiment, what="an experiment file"), source=experiment)
     from mnistlab.execute import check_data_before_store, checkpoint_every, load_checked, terminate_as_interrupt
 
     check_backend_flags(backend, address, data_dir)
@@ -358,10 +362,10 @@ def watch_cmd(experiment: str, store: str | None, interval: float, wait: bool | 
     a file or with --wait (Ctrl-C then exits 130); a name with --no-wait (the default for a
     name) is an error at once.
     """
-    from mnistlab.execute import StopSignal
+    st, name = _await_sweep(store, experiment, Path(experiment).is_file() if wait is None else wait, interval)
+    from mnistlab.execute import StopSignal  # (torch: after a mistake is said, helper-173)
     from mnistlab.live import watch
 
-    st, name = _await_sweep(store, experiment, Path(experiment).is_file() if wait is None else wait, interval)
     try:
         with closed_output_stops(StopSignal()):  # `watch ... | head -1`: stops once head has its line
             status = watch(st, name, rich_console(), interval=interval, live=is_terminal())

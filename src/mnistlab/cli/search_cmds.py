@@ -39,14 +39,15 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
     With --backend ray each trial is a Ray task (as many at once as the cluster has room for;
     --jobs does not apply): this process keeps the study and the store and answers the pruner.
     """
+    from mnistlab.experiments import load_experiment, study_name
+
+    exp = load_experiment(experiment)  # a mistake in the file said before torch is imported (helper-173: 6 s)
     from mnistlab.backends import close
     from mnistlab.comparison import compare
     from mnistlab.execute import terminate_as_interrupt
-    from mnistlab.experiments import load_experiment, study_name
     from mnistlab.live import LiveTable
     from mnistlab.search import checked_base, run_search
 
-    exp = load_experiment(experiment)
     if exp.search is None:
         exp.cells()  # not a search: says how to run it (or what is wrong)
         raise click.UsageError(f"{experiment} has no [search] table: train it with `mnistlab run {experiment}`")
