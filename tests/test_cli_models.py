@@ -38,10 +38,12 @@ def test_cli_summary_of_spec_files_json_and_save(capsys, tmp_path):
     assert main(["summary", str(path)]) == 0
     assert "Total params: 330" in capsys.readouterr().out  # 160 + 170
     saved = tmp_path / "cnn.json"
-    assert main(["summary", "seed000-cnn", "--json", "--save", str(saved)]) == 0
+    assert main(["summary", "seed000-cnn", "--format", "json", "--save", str(saved)]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["total"] == 243_786 and data["rows"][0]["output_shape"] == [None, 26, 26, 64]
     assert resolve_model(saved).layers == get_preset("seed000-cnn").spec.layers
+    assert main(["summary", "seed000-cnn", "--json"]) == 0  # the older spelling still works
+    assert json.loads(capsys.readouterr().out)["total"] == 243_786
 
 
 @pytest.mark.parametrize("content, fragment", [

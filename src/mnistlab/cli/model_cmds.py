@@ -32,13 +32,16 @@ def models_command(fmt: str) -> None:
 
 @click.command("summary")
 @click.argument("model")
-@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON instead of the table.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+              help="table: Keras's layout; json: the layers, counts and memory as one object, for scripts.")
+@click.option("--json", "as_json", is_flag=True, hidden=True)  # the older spelling of --format json
 @click.option("--save", type=PathArg(dir_okay=False), default=None,
               help="Also write the model's full spec to this .toml or .json file (a starting point to edit).")
 @click.option("--variant", multiple=True, callback=one_variant,
               help="With an experiment file: the variant whose model to show (needed when their models differ).")
 @store_option("store_path")
-def summary_command(model: str, as_json: bool, save: str | None, variant: str | None, store_path: str | None) -> None:
+def summary_command(model: str, fmt: str, as_json: bool, save: str | None, variant: str | None,
+                    store_path: str | None) -> None:
     """Print MODEL's layer table, parameter counts and multiply-adds, as Keras's model.summary().
 
     MODEL is a preset name (see `mnistlab models`), a .toml / .json spec file, a spec inline, as
@@ -50,6 +53,7 @@ def summary_command(model: str, as_json: bool, save: str | None, variant: str | 
     from mnistlab.specs import save_model_spec, spec_warnings
     from mnistlab.summary import format_summary, recorded_memory, run_memory, summarize
 
+    as_json = as_json or fmt == "json"  # (helper-173: every other command says --format json)
     memory = None
     if experiment_file(model):
         configs = variant_configs(model, variant)

@@ -141,7 +141,9 @@ def _header(name: str, space, root: Path) -> str:  # noqa: ANN001
               help="The experiment file to write (default: the TOML on stdout).")
 @click.option("--force", is_flag=True, help="Overwrite an existing --output file.")
 @click.option("--repeats", type=IntRange(1, 1000), default=3, show_default=True, help="Seeds the written file trains.")
-def search_best_cmd(experiment: str, store: str | None, output: str | None, force: bool, repeats: int) -> None:
+@click.option("--quick", is_flag=True, help="With a search file: the best trial of its --quick study.")
+def search_best_cmd(experiment: str, store: str | None, output: str | None, force: bool, repeats: int,
+                    quick: bool) -> None:
     """Write the best complete trial of a search EXPERIMENT (a file, its name or a run id) as a plain
     experiment file, trained with `mnistlab run OUTPUT` over --repeats seeds (no -o: printed)."""
     from mnistlab.comparison import resolve_experiment
@@ -154,7 +156,7 @@ def search_best_cmd(experiment: str, store: str | None, output: str | None, forc
             raise OutputError(f"cannot write {output!r}: search-best writes an experiment file, so the file name "
                               "must end in .toml")
     st = open_store(store)
-    name = resolve_experiment(st, experiment).name
+    name = resolve_experiment(st, experiment, quick=quick).recorded_as(quick=quick)  # (helper-173: --quick as compare's)
     runs = st.runs(experiment=name)
     if not is_search(runs):
         raise SpecError(f"{name} is not a search: its runs are not trials of a [search] table "
