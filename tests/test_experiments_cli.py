@@ -765,6 +765,8 @@ def test_compare_after_only_quick_runs_says_what_exists(tmp_path: Path, data_dir
     table = capsys.readouterr().out.splitlines()
     assert table[0].split()[-2:] == ["quick", "dataset"] and sum(
         line.split()[-2:] == ["yes", "mnist"] for line in table[1:]) == 3  # helper-129: which data a run had
+    assert sum(line.split()[-2:] == ["no", "mnist"] for line in table[1:]) == 3  # helper-173: a blank cell shifted
+    assert len({len(line.split()) for line in table[1:]}) == 1  # awk's fields (a blank cell shifted them)
     assert {r["dataset"] for r in listed} == {"mnist"}
     smoke = next(r["run_id"] for r in listed if r["quick"])
     full = next(r["run_id"] for r in listed if not r["quick"])

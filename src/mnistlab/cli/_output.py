@@ -145,8 +145,8 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str,
     if fmt != "table":
         click.echo(to_text(rows, columns, fmt), nl=False)
         return
-    if not rows and empty is not None:
-        click.echo(empty)
+    if not rows and empty is not None:  # in a pipe a word, not a row (helper-173: `runs -s running | wc -l` gave 1)
+        click.echo(empty, err=not is_terminal())
         return
     if not is_terminal():
         click.echo((f"{title}\n" if title else "") + to_text(rows, columns, "table"), nl=False)

@@ -426,7 +426,7 @@ RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experi
                Column("test_accuracy", "test acc", lambda a: f"{100 * a:.2f}%", right=True, whole=True),
                Column("epochs", "epochs", right=True, drop=3),
                Column("started", "started", lambda t: t[:16].replace("T", " "), drop=1),
-               Column("quick", "quick", lambda q: "yes" if q else "", drop=4),
+               Column("quick", "quick", lambda q: "yes" if q else "no", drop=4),
                Column("dataset", "dataset", drop=2))  # (each added last: readers by position)
 
 
