@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -25,9 +26,15 @@ def test_datasets_reports_a_corrupted_file(tmp_path: Path, data_dir: Path, capsy
     labels = tmp_path / "mnist" / "train-labels-idx1-ubyte.gz"
     labels.chmod(0o644)
     labels.write_bytes(labels.read_bytes()[:-50])
-    assert main(["datasets", "--data-dir", str(tmp_path)]) == 0
-    out = capsys.readouterr().out
-    assert "truncated" in out
+    assert main(["datasets", "--data-dir", str(tmp_path)]) == 1  # helper-173: a check that failed exited 0
+    out, err = capsys.readouterr()
+    assert "truncated" in out and err == ("error: 1 dataset damaged (mnist): its problem says why; delete its files to "
+                                          "have them downloaded again, or fix --data-dir\n")
+    assert main(["datasets", "--data-dir", str(tmp_path), "--format", "json"]) == 1
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["mnist"]["status"] == "damaged" and "truncated" in rows["mnist"]["problem"]
+    assert rows["mnist"]["location"] == str(tmp_path / "mnist") and rows["mnist"]["found_by"] == "--data-dir"
+    assert rows["fashion-mnist"]["status"] == "not found" and rows["fashion-mnist"]["problem"] is None
 
 
 def test_show_data_saves_grid_and_raw_image(tmp_path: Path, data_dir: Path, capsys) -> None:

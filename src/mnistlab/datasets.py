@@ -576,11 +576,12 @@ class DatasetStatus:
     """Where a dataset's files are, their total size, and whether they verified (for `mnistlab datasets`)."""
 
     info: DatasetInfo
-    location: str | None
+    location: str | None  # the folder of its files
     verified: bool
     problem: str = ""
     size: int = 0  # bytes on disk of the files found
     check: str = ""  # sha256 | md5 | structure: what the verification could check
+    found_by: str = ""  # --data-dir | MNISTLAB_DATA_DIR | cache ...: which place named that folder
 
 
 def dataset_status(name: str, data_dir: str | os.PathLike | None = None) -> DatasetStatus:
@@ -589,13 +590,13 @@ def dataset_status(name: str, data_dir: str | os.PathLike | None = None) -> Data
     located = find_files(info, data_dir)
     if located is None:
         return DatasetStatus(info, None, False, "not found (downloads on first use)")
-    where = f"{located.folder} ({located.origin})"
+    where, by = str(located.folder), located.origin  # apart (helper-173: a script read "<path> (MNISTLAB_DATA_DIR)")
     size = sum(p.stat().st_size for p in located.paths.values())
     try:
         _, check = _load_decoded(info, located)
     except DataError as exc:
-        return DatasetStatus(info, where, False, str(exc), size)
-    return DatasetStatus(info, where, True, size=size, check=check)
+        return DatasetStatus(info, where, False, str(exc), size, found_by=by)
+    return DatasetStatus(info, where, True, size=size, check=check, found_by=by)
 
 
 def display_names(info: DatasetInfo, has_glyph: Callable[[str], bool] | None = None) -> tuple[str, ...]:

@@ -189,6 +189,13 @@ class WorkerDied(MnistlabError):
                          "(fewer --jobs need less memory)")
 
 
+class DamagedData(DataError):
+    """`mnistlab datasets` found a dataset's files damaged (listed, each with its problem, before this
+    one-line error); exit status 1, as for a check that failed."""
+
+    exit_code = 1
+
+
 class PartlyUnreadable(DataError):
     """Some inputs of a batch (``mnistlab predict``'s images) could not be read: each was listed, the
     others' results were written; exit status 1, as for a run that did not finish."""

@@ -19,8 +19,9 @@ def _size(n: int) -> str:
 
 DATASET_COLUMNS = (Column("name", "name", whole=True), Column("classes", "classes", right=True),
                    Column("train", "train", "{:,}".format, right=True), Column("test", "test", "{:,}".format, right=True),
-                   Column("location", "location", fold=True), Column("size", "size", _size, right=True, drop=2),
-                   Column("status", "status"), Column("check", "checked by", drop=1))
+                   Column("location", "location", fold=True), Column("found_by", "found by", drop=3),
+                   Column("size", "size", _size, right=True, drop=2), Column("status", "status"),
+                   Column("check", "checked by", drop=1), Column("problem", "problem", fold=True))
 
 
 @click.command("datasets")
@@ -31,17 +32,25 @@ def datasets_cmd(data_dir: Path | None, fmt: str) -> None:
 
     Checked by "sha256": the decompressed payload's checksum; "md5": the files as published;
     "structure": no checksum is known, so only their format, shapes and labels (status "checked").
+    Status "not found" (it downloads on first use) or "damaged" (the problem says why: exit status 1).
     """
+    from mnistlab.errors import DamagedData
+
     rows = []
     for info in datasets.list_datasets():
         status = datasets.dataset_status(info.name, data_dir)
-        shown = status.problem
+        shown = "not found" if status.location is None else "damaged"
         if status.verified:
             shown = "verified" if status.check in ("sha256", "md5") else "checked"
         rows.append({"name": info.name, "classes": info.num_classes, "train": info.train_size, "test": info.test_size,
-                     "location": status.location, "size": status.size or None, "status": shown,
-                     "check": status.check or None})
-    emit(rows, DATASET_COLUMNS, fmt, title="datasets")
+                     "location": status.location, "found_by": status.found_by or None, "size": status.size or None,
+                     "status": shown, "check": status.check or None,
+                     "problem": None if status.verified or status.location is None else status.problem})
+    problems = any(r["problem"] for r in rows)  # a column of "-" only takes a narrow terminal's room
+    emit(rows, DATASET_COLUMNS if problems or fmt != "table" else DATASET_COLUMNS[:-1], fmt, title="datasets")
+    if damaged := [str(r["name"]) for r in rows if r["status"] == "damaged"]:  # (helper-173: listed, and exit 0)
+        raise DamagedData(f"{len(damaged)} dataset{'s' * (len(damaged) != 1)} damaged ({', '.join(damaged)}): its "
+                        "problem says why; delete its files to have them downloaded again, or fix --data-dir")
 
 
 @click.command("show-data")

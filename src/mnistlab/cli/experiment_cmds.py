@@ -132,11 +132,11 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     """
     from mnistlab._toml import loads_toml, read_text_file
 
+    check_backend_flags(backend, address, data_dir)
     # A file that is not there or not TOML says so before torch is imported (helper-173: 6 s on a busy machine)
     loads_toml(read_text_file(experiment, what="an experiment file"), source=experiment)
     from mnistlab.execute import check_data_before_store, checkpoint_every, load_checked, terminate_as_interrupt
 
-    check_backend_flags(backend, address, data_dir)
     read = _digest(experiment)  # (the file as it was read: an edit while the sweep runs is said at its end)
     exp = load_checked(experiment, data_dir, quick=quick)
     todo = exp.cells(quick=quick)  # a bad experiment says so before Ray starts or the store is made ...
