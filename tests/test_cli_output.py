@@ -680,3 +680,33 @@ def test_a_runs_start_is_rfc3339_with_its_offset(recorded, capsys, monkeypatch) 
     for row in rows:
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d\d:\d\d", row["started"]), row["started"]
         assert abs(dt.datetime.fromisoformat(row["started"]).timestamp() - created[row["run_id"]]) < 1
+
+
+def test_a_tables_cells_and_headers_escape_a_terminals_control_codes(capsys) -> None:
+    """helper-172: a class folder named with ESC ] 0 ; ... BEL set the terminal's title through
+    `predict`'s table (and `card`); a copied-in store's variant did so through `runs` and `compare`."""
+    from mnistlab.cli._output import Column, emit
+    from mnistlab.comparison import display_cells, md
+
+    title = "A\x1b]0;PWNED\x07"
+    emit([{"class": title, "p": 0.5}], [Column("class", "class"), Column("p", f"p {title}")], "table")
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out and "A\\x1b]0;PWNED\\x07" in out
+    _, cells = display_cells([{"variant": title, "n": 0}])
+    assert cells[0][0] == "A\\x1b]0;PWNED\\x07"
+    assert "\x1b" not in md(title) and "\x07" not in md(title)
+
+
+@pytest.mark.parametrize("exc, said", [
+    (MemoryError("Unable to allocate 618. MiB for an array with shape (9000, 9000) and data type float64"), True),
+    (RuntimeError("[enforce fail at alloc_cpu.cpp:117] data. DefaultCPUAllocator: can't allocate memory: you tried "
+                  "to allocate 3355443200 bytes."), True),
+    (RuntimeError("CUDA out of memory. Tried to allocate 2.00 GiB"), True),
+    (RuntimeError("mat1 and mat2 shapes cannot be multiplied (4x3 and 5x2)"), False),  # a bug: its traceback
+])
+def test_running_out_of_memory_is_told_apart_from_a_bug(exc: BaseException, said: bool) -> None:
+    """helper-172: a run out of memory (recorded failed) then printed a traceback from a second
+    allocation; the CLI says such an error in one line (exit 1) and lets any other RuntimeError through."""
+    from mnistlab.cli import _out_of_memory
+
+    assert _out_of_memory(exc) is said

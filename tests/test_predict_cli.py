@@ -698,3 +698,46 @@ def test_pick_best_val_chooses_a_run_without_the_test_set(data_dir, tmp_path, ca
     with pytest.raises(StoreError, match=r'^pick="best-val" chooses on validation, and the runs of variant \'t\' validated '
                                          r"on the test set"):
         load_trained(store, str(p3), pick="best-val")
+
+
+
+def test_hostile_image_inputs_are_one_line_errors_without_hanging(mnist_models, tmp_path, capsys, test_digits,
+                                                                 monkeypatch):
+    """helper-172: a FIFO named as an image waited forever, as did a quoted ``**`` pattern through two
+    links to ``.`` (listing paths without end); ``- < /dev/zero`` read stdin until memory ran out."""
+    import importlib
+
+    preprocess = importlib.import_module("mnistlab.preprocess")  # (the package's name is the function)
+    x, _ = test_digits
+    os.mkfifo(tmp_path / "fifo.png")
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "fifo.png", "--store", mnist_models)
+    one_line_error(code, err, "fifo.png: not a regular file (a pipe or a device), so not an image")
+    loop = tmp_path / "loop"
+    loop.mkdir()
+    Image.fromarray(x[0]).save(loop / "one.png")
+    os.mkfifo(loop / "two.png")
+    (loop / "x").symlink_to(".")
+    (loop / "y").symlink_to(".")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "loop/**/*.png", "--format", "csv",
+                         "--store", mnist_models)  # as bash's globstar: links to folders not entered
+    assert [r["file"] for r in csv.DictReader(io.StringIO(out))] == ["loop/one.png"], err
+    assert code == 1 and "loop/two.png: not a regular file (a pipe or a device)" in err
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "loop", "--format", "csv", "--store", mnist_models)
+    assert code == 0 and "1 pipe or device named as an image (two.png)" in err, err  # a folder's: said, not read
+    monkeypatch.setattr(preprocess, "MAX_STDIN_BYTES", 1000)  # (the limit lowered: 256 MiB is too much for a test)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\0" * 5000)))
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "-", "--store", mnist_models)
+    one_line_error(code, err, "<stdin>: more than 1,000 bytes piped in: not one image file")
+
+
+def test_a_huge_image_is_reduced_before_its_recipe(test_digits) -> None:
+    """helper-172: a 9000x9000 PNG of 78 KB (under Pillow's bomb limit) took 3.8 GB as float64 and
+    ended in a traceback: an image over MAX_SIDE is reduced by a whole factor first."""
+    from mnistlab.preprocess import MAX_SIDE, preprocess, to_gray
+
+    big = Image.fromarray(np.kron(255 - test_digits[0][0], np.ones((80, 80), np.uint8)))  # 2240 x 2240, one digit
+    assert to_gray(big).shape == (1120, 1120) and MAX_SIDE == 2048
+    small = preprocess(Image.fromarray(np.kron(255 - test_digits[0][0], np.ones((40, 40), np.uint8))), "mnist")
+    assert np.abs(preprocess(big, "mnist").astype(int) - small.astype(int)).max() <= 2  # the same digit
+    assert to_gray(big.convert("P")).shape == (1120, 1120)  # a palette image: converted, then reduced

@@ -378,6 +378,14 @@ def test_predictions_and_model_round_trip(tmp_path: Path) -> None:
     path.write_bytes(path.read_bytes()[:60])
     with pytest.raises(StoreError, match="predictions.npy: cannot read the predictions"):
         store.load_predictions(rid)
+    np.save(path, probs)  # helper-172: a header claiming 10**9 rows asked numpy for 37 GiB (a traceback)
+    header = path.read_bytes().replace(b"(5, 10)", b"(1000000000, 10)".ljust(7))
+    path.write_bytes(header)
+    with pytest.raises(StoreError, match=r"predictions.npy: cannot read the predictions: .*damaged or replaced"):
+        store.load_predictions(rid)
+    np.save(path, np.array([{"a": 1}] * 5, dtype=object), allow_pickle=True)  # numpy's advice was "allow_pickle="
+    with pytest.raises(StoreError, match=r"cannot read the predictions: an array of Python objects: the file was "):
+        store.load_predictions(rid)
     np.save(path, probs)
     x = torch.rand(3, 1, 28, 28)
     with torch.no_grad():

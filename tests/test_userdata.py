@@ -2455,3 +2455,32 @@ def test_a_submission_of_a_registered_dataset_holds_its_files_labels(tmp_path: P
     assert out.read_text().splitlines() == ["ImageId,Label", "1,9", "2,0"]
     write_submission(out, np.array([1, 0]), ("cat", "dog"), dataset={"csv": "pets.csv"})  # the user's own: names
     assert out.read_text().splitlines() == ["ImageId,Label", "1,dog", "2,cat"]
+
+
+@pytest.mark.parametrize("rows", [4, 200])
+def test_a_stray_quote_in_a_csv_is_a_one_line_error_at_its_line(tmp_path: Path, rows: int) -> None:
+    """helper-172: one cell written `"0` made the rest of a 240-row file one cell (csv's field limit: a
+    traceback), and of a small file a row of "2 cells, fewer than the header's 785" at the file's end."""
+    path = write_csv(tmp_path / "stray.csv", np.stack([glyph_l()] * rows), [1] * rows)
+    lines = path.read_text().splitlines()
+    cells = lines[2].split(",")
+    cells[5] = '"0'
+    lines[2] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(DataError) as info:
+        read_csv(path)
+    said = str(info.value)
+    assert "\n" not in said and said.startswith(f"{path} line 3: ") and "quote (\")" in said, said
+
+
+def test_an_npz_array_larger_than_mnistlab_reads_is_refused_before_it_is_read(tmp_path: Path, monkeypatch) -> None:
+    """helper-172: 3 MB of zeros in an .npz claimed a (4000000, 28, 28) array, 3.1 GB: numpy asked
+    for it (a traceback). The limit lowered here: a 2 GiB array is too much for a test."""
+    import importlib
+
+    userdata = importlib.import_module("mnistlab.data.userdata")
+    monkeypatch.setattr(userdata, "MAX_NPY_BYTES", 4 * 784)
+    np.savez_compressed(tmp_path / "big.npz", x_train=np.zeros((5, 28, 28), np.uint8), y_train=np.zeros(5, np.uint8))
+    with pytest.raises(DataError, match=r"big.npz: x_train.npy holds an array of shape \(5, 28, 28\) and dtype uint8, "
+                                        r"3,920 bytes: more than the 3,136 "):
+        userdata.read_npz(tmp_path / "big.npz")

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from mnistlab.data.userdata import recorded_digests
-from mnistlab.errors import NotRecorded, SpecError, StoreError, did_you_mean, user_level
+from mnistlab.errors import NotRecorded, SpecError, StoreError, did_you_mean, printable, user_level
 from mnistlab.experiments import QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name
 from mnistlab.stats import welch_test
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, store_flag
@@ -1122,12 +1122,13 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")  # the characters that change Markdo
 
 def md(text: object) -> str:
     """``text`` as literal Markdown text on one line (a table's cell, a card's line): HTML's ``& < >``
-    as entities, and the characters that start emphasis, code, links or table cells backslashed.
+    as entities, the characters that start emphasis, code, links or table cells backslashed, and
+    control characters escaped (a class folder's name may hold a terminal's escape codes, helper-172).
 
     >>> md("<b>*x*</b>")
     '&lt;b&gt;\\\\*x\\\\*&lt;/b&gt;'
     """
-    return _MD_SPECIAL.sub(r"\\\1", no_html(" ".join(str(text).split())))
+    return _MD_SPECIAL.sub(r"\\\1", no_html(printable(" ".join(str(text).split()))))
 
 
 def no_html(text: str) -> str:
@@ -1201,7 +1202,8 @@ def display_cells(rows: Sequence[Mapping[str, Any]]) -> tuple[list[str], list[li
         test = _spread(pct(r.get("test_acc")), r.get("test_acc_std"), r.get("n", 0), always_n=True)
         test += {"best": "  best", "within noise": " ~best"}.get(r.get("vs_best") or "", " " * 6 * marked)
         note = f" ({r['note']})" if r.get("note") else ""  # e.g. diverged: the learning rate is probably too high
-        cells = [str(r["variant"]) + note, *(_searched_cell(r.get(k)) for k in searched),
+        cells = [printable(str(r["variant"]) + note), *(_searched_cell(r.get(k)) for k in searched),  # (a store's
+                 # text may hold a terminal's escape codes: helper-172)
                  "-" if r.get("params") is None else f"{r['params']:,}",
                  "-" if r.get("epochs") is None else f"{r['epochs']:g}", pct(r.get("train_acc"))]
         cells += [pct(r.get("val_acc"))] * val

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import glob
 import io
+import math
 import re
 import os
 import sys
@@ -175,6 +176,9 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
         return display_name(name if name is not None else source if isinstance(source, (str, os.PathLike)) else "<image>")
 
     fp = io.BytesIO(source) if isinstance(source, bytes) else source
+    if isinstance(source, (str, os.PathLike)) and os.path.exists(source) and not (
+            os.path.isfile(source) or os.path.isdir(source)):  # a FIFO would be read forever, /dev/zero is "empty"
+        raise DataError(f"{shown()}: not a regular file (a pipe or a device), so not an image")  # (helper-172)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -239,15 +243,27 @@ def _checked_mode(im: Image.Image, shown: str, modes: tuple[str, ...] = IMAGE_MO
     raise DataError(f"{shown}: {why} are not read; save it as an 8-bit grayscale or RGB image")
 
 
+# The longest side a PIL image keeps before its recipe: a larger one is first reduced by the whole
+# factor that brings it within (a box average). A 9000x9000 PNG of 78 KB, under Pillow's bomb
+# limit, took 3.8 GB as float64 (helper-172).
+MAX_SIDE = 2048
+
+
 def to_gray(image: Image.Image | np.ndarray) -> np.ndarray:
-    """Grayscale float64 (H, W) on 0-255 from a PIL image or an array (H, W) / (H, W, 1-4 channels).
+    """Grayscale float64 (H, W) on 0-255 from a PIL image or an array (H, W) / (H, W, 1-4 channels);
+    a PIL image with a side over :data:`MAX_SIDE` is reduced first (by a whole factor, averaging).
 
     Transparency is flattened on the background that contrasts with the ink: a dark drawing on a
     transparent sheet is put on white, a light one on black (the alpha-weighted mean of the
     visible pixels decides). Arrays: uint8 0-255 or floats in [0, 1]; ValueError otherwise.
     """
     if isinstance(image, Image.Image):
+        factor = math.ceil(max(image.size) / MAX_SIDE)  # a box average first: a 28x28 result needs no more pixels
+        if factor > 1 and image.mode in ("L", "LA", "RGB", "RGBA") and "transparency" not in image.info:
+            image = image.reduce(factor)  # (before a copy in RGB is made; a tRNS colour is in info, which reduce drops)
         im = image.convert("RGBA") if "A" in image.mode or "transparency" in image.info else image.convert("RGB")
+        if max(im.size) > MAX_SIDE:  # a palette's or a bilevel image's
+            im = im.reduce(factor)
         a = np.asarray(im, dtype=np.float64)
     else:
         a = np.asarray(image)
@@ -805,8 +821,10 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
     if p == "-":
         if sys.stdin.isatty():  # helper-162: it waited for an image typed at the keyboard until killed
             raise DataError("<stdin>: a terminal: nothing was piped in (mnistlab predict RUN - < image.png)")
-        if not (data := sys.stdin.buffer.read()):
+        if not (data := sys.stdin.buffer.read(MAX_STDIN_BYTES + 1)):
             raise DataError("<stdin>: empty: nothing was piped in (mnistlab predict RUN - < image.png)")
+        if len(data) > MAX_STDIN_BYTES:  # (helper-172: `- < /dev/zero` read until memory ran out)
+            raise DataError(f"<stdin>: more than {MAX_STDIN_BYTES:,} bytes piped in: not one image file")
         if _csv_text(data):
             raise DataError("<stdin>: CSV text, not an image: stdin holds one image file; give the CSV by its path "
                             "(mnistlab predict RUN test.csv)")
@@ -822,11 +840,71 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
     raise DataError(f"{display_name(p)}: no such file or folder")
 
 
+MAX_STDIN_BYTES = 256 << 20  # what `predict -` reads of stdin at most: one image file, never a stream
+
+
 def expand_pattern(pattern: str) -> list[str]:
-    """What a shell makes of a ``*``/``?``/``[...]`` pattern (``**`` at any depth): the paths it
-    matches, files and folders, in :func:`natural_order`; [] for none (helper-137: a pattern of
-    folders was "no image file matches")."""
-    return sorted(glob.glob(pattern, recursive=True), key=lambda m: natural_order(m.split(os.sep)))
+    """What a shell makes of a ``*``/``?``/``[...]`` pattern (``**`` at any depth, as bash's
+    ``globstar``: links to folders are not followed there): the paths it matches, files and folders,
+    in :func:`natural_order`; [] for none (helper-137: a pattern of folders was "no image file
+    matches"). Python's ``glob`` follows every link under ``**``, so two links to ``.`` made it
+    list paths forever (helper-172)."""
+    found = _globstar(pattern) if "**" in pattern.split(os.sep) else glob.glob(pattern)
+    return sorted(found, key=lambda m: natural_order(m.split(os.sep)))
+
+
+def _globstar(pattern: str) -> list[str]:
+    """The paths a pattern with a ``**`` component matches: the folder before its first wildcard
+    walked with :func:`os.walk` (links to folders listed, not entered), each path matched against
+    the pattern (``*``, ``?`` and ``[...]`` within a name, a hidden name only where the pattern
+    spells its dot, ``**`` any number of folders)."""
+    parts = pattern.split(os.sep)
+    plain = next(i for i, part in enumerate(parts) if glob.has_magic(part))
+    top = os.sep.join(parts[:plain]) or ("" if not pattern.startswith(os.sep) else os.sep)
+    rx = re.compile(_pattern_regex(parts[plain:]), re.DOTALL)
+    root = top or os.curdir
+    out = []
+    for here, folders, files in os.walk(root):
+        rel = os.path.relpath(here, root)
+        for name in (*folders, *files):
+            below = name if rel == os.curdir else os.path.join(rel, name)
+            if rx.fullmatch(below):
+                out.append(os.path.join(top, below) if top else below)
+    return out
+
+
+def _pattern_regex(parts: Sequence[str]) -> str:
+    """The regular expression of a path pattern's components below its plain folder: each name's
+    ``*``/``?``/``[...]`` within the name, ``**`` any number of names (with their separators)."""
+    sep = re.escape(os.sep)
+    out = []
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if part == "**":
+            out.append(f"(?:[^{sep}.][^{sep}]*{sep})*" if not last else f"(?:[^{sep}.][^{sep}]*(?:{sep}[^{sep}.][^{sep}]*)*)?")
+            continue
+        out.append(("" if part.startswith(".") else r"(?!\.)") + _name_regex(part) + ("" if last else sep))
+    return "".join(out)
+
+
+def _name_regex(part: str) -> str:
+    """One name's pattern as a regular expression (fnmatch's rules, never across a separator)."""
+    sep, out, i = re.escape(os.sep), [], 0
+    while i < len(part):
+        c = part[i]
+        if c == "*":
+            out.append(f"[^{sep}]*")
+        elif c == "?":
+            out.append(f"[^{sep}]")
+        elif c == "[" and (end := part.find("]", i + 2)) != -1:
+            inside = part[i + 1:end].replace("\\", "\\\\")  # ranges (0-9) kept; a backslash is itself
+            out.append("[" + ("^" + inside[1:] if inside.startswith("!") else "\\" + inside if inside.startswith("^")
+                              else inside) + "]")
+            i = end
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return "".join(out)
 
 
 def _pattern_sources(pattern: str) -> list[tuple[str, str | bytes]]:
@@ -869,7 +947,7 @@ def _folder_sources(p: str) -> list[tuple[str, str | bytes]]:
     image files, links to nothing and folders that cannot be listed."""
     found: list[Entry] = []
     passed: dict[str, list[str]] = {"hidden": [], "hidden file": [], "broken": [], "unreadable": [], "other": [],
-                                    "folder link": []}
+                                    "folder link": [], "special": []}
     for f in walk_images(p):
         if f.kind == "image":
             found.append(f)
@@ -884,7 +962,8 @@ def _folder_sources(p: str) -> list[tuple[str, str | bytes]]:
                  passed["hidden file"]),
                 ("link to nothing (or in a loop of links)", "links to nothing (or in a loop of links)", passed["broken"]),
                 ("link to a folder, not followed", "links to folders, not followed", passed["folder link"]),
-                ("folder that cannot be listed", "folders that cannot be listed", passed["unreadable"])) if names]
+                ("folder that cannot be listed", "folders that cannot be listed", passed["unreadable"]),
+                ("pipe or device named as an image", "pipes or devices named as images", passed["special"])) if names]
     if not found:
         raise DataError(f"{display_name(p)}: a folder with no images at any depth (looked for {', '.join(IMAGE_SUFFIXES)})"
                         + (f"; not read: {'; '.join(said)}" if said else ""))

@@ -1208,12 +1208,14 @@ class RunStore:
         summing to 1 within ``SOFTMAX_TOLERANCE``): a damaged or replaced file."""
         rec = self.get(run_id)
         path = self.artifact_dir(rec.run_id, must_exist=False) / "predictions.npy"
-        try:
-            probs = np.load(path, allow_pickle=False)
+        try:  # mapped, not read: a header claiming (10**9, 10) is refused by its shape (helper-172: 37 GiB asked for)
+            probs = np.load(path, mmap_mode="r", allow_pickle=False)
         except FileNotFoundError:
             raise StoreError(_missing(rec, path, "predictions")) from None
         except (OSError, ValueError, EOFError) as exc:
-            raise StoreError(f"{path}: cannot read the predictions: {first_line(exc)}") from None
+            why = ("an array of Python objects" if "pickled" in str(exc) or "Python objects" in str(exc)  # (numpy: its
+                   else first_line(exc))  # "allow_pickle=" advice, or that it cannot map them)
+            raise StoreError(f"{path}: cannot read the predictions: {why}: the file was damaged or replaced") from None
         if isinstance(probs, np.lib.npyio.NpzFile):  # an .npz under the .npy's name
             probs.close()
             probs = None
@@ -1232,7 +1234,7 @@ class RunStore:
         if _tested(rec) and not _probabilities(probs, nan_rows=rec.metrics.get("test_loss", 0) is None):
             raise StoreError(f"{path}: not the run's predictions (rows that are not softmax outputs: NaN, "
                              "negative, or not summing to 1), in a run that was tested: the file was damaged")
-        return probs
+        return np.array(probs)  # read whole, in memory: the file may be replaced or deleted later
 
     def load_model(self, run_id: str) -> SequentialModel:
         """The trained model (torch.nn.Module, eval mode) rebuilt from the stored spec and weights."""

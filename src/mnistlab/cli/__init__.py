@@ -113,6 +113,12 @@ def _main(argv: list[str] | None) -> int:
             raise
         click.echo(f"error: {' '.join(str(exc).split())}", err=True)
         return 1
+    except (MemoryError, RuntimeError) as exc:  # MemoryError: numpy's; RuntimeError: torch's allocators
+        if debug or not _out_of_memory(exc):
+            raise
+        click.echo(f"error: out of memory ({_said(exc)}): what is recorded stays; a smaller batch, model or data "
+                   "subset, or fewer --jobs, needs less", err=True)  # (helper-172: a traceback)
+        return 1
     except (OSError, ValueError) as exc:
         # Input problems that slipped past validation still get one line, not a traceback.
         if debug:
@@ -125,6 +131,13 @@ def _main(argv: list[str] | None) -> int:
         click.echo(f"error: {_ray_gone(exc)}", err=True)
         return 1
     return 0
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` says memory ran out: a MemoryError (numpy's ``Unable to allocate ...``), torch's
+    ``OutOfMemoryError`` (CUDA) or its CPU allocator's ``can't allocate memory`` (no torch import here)."""
+    return (isinstance(exc, MemoryError) or type(exc).__name__ == "OutOfMemoryError"
+            or "can't allocate memory" in str(exc) or "out of memory" in str(exc).lower())
 
 
 # Ray's errors that mean the cluster (a node, a worker, an actor, the object store) went away under
@@ -149,7 +162,7 @@ def _ray_gone(exc: BaseException) -> str:
             "last checkpoints, where they reached one")
 
 
-def _said(exc: OSError | ValueError) -> str:
+def _said(exc: BaseException) -> str:
     """An unforeseen error in words: the system's for an OSError (``No space left on device``,
     naming the file when it has one), else its type and message."""
     if isinstance(exc, OSError) and exc.strerror:
@@ -158,7 +171,8 @@ def _said(exc: OSError | ValueError) -> str:
         names = [display_name(os.fsdecode(f) if isinstance(f, bytes) else f) for f in (exc.filename, exc.filename2)
                  if f is not None]  # a path, its bytes, or a file descriptor
         return f"{' -> '.join(names)}: {exc.strerror}" if names else exc.strerror
-    return f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    said = ' '.join(str(exc).split())
+    return f"{type(exc).__name__}: {said if len(said) <= 300 else said[:297] + '...'}"
 
 
 if __name__ == "__main__":  # pragma: no cover

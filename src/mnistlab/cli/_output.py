@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from mnistlab.errors import printable
 from mnistlab.files import PipeGuard
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def to_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: s
     cells = [[_shown(c, r.get(c.key)) for c in columns] for r in rows]
     from mnistlab.comparison import plain_table
 
-    return plain_table([c.header for c in columns], cells, [c.right for c in columns])
+    return plain_table([printable(c.header) for c in columns], cells, [c.right for c in columns])
 
 
 def _csv_cell(value: Any) -> Any:
@@ -80,7 +81,9 @@ def _csv_cell(value: Any) -> Any:
 
 
 def _shown(column: Column, value: Any) -> str:
-    return "-" if value is None else column.show(value)
+    """A table cell: ``-`` for None, else the column's words with control characters escaped (a
+    class name from a folder or a CSV, a store's variant: a terminal's escape codes, helper-172)."""
+    return "-" if value is None else printable(column.show(value))
 
 
 def is_terminal() -> bool:
@@ -168,7 +171,7 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str,
     table = Table(title=None if title is None else Text(title), caption=Text(
         f"left out for the terminal's width: {', '.join(left_out)} (--format csv shows every column)") if left_out else None)
     for c in shown:
-        table.add_column(c.header, justify="right" if c.right else "left", no_wrap=c.whole or c.right,
+        table.add_column(printable(c.header), justify="right" if c.right else "left", no_wrap=c.whole or c.right,
                          min_width=least[c.key], overflow="fold")  # folded, never "…"
     for r in rows:
         table.add_row(*(Text(_shown(c, r.get(c.key))) for c in shown))

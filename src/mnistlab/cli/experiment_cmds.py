@@ -19,7 +19,7 @@ from mnistlab.cli._common import (FiniteRange, PathArg, backend_and_store, backe
                                   data_dir_option, jobs_option, open_store, status_said, store_flag, store_option, trains_here)
 from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, rich_console,
                                   stopped_by)
-from mnistlab.errors import MnistlabError, RunNotFinished, StoreError
+from mnistlab.errors import MnistlabError, RunNotFinished, StoreError, printable
 
 if TYPE_CHECKING:
     from mnistlab.execute import ExperimentResult, Runner, StopSignal
@@ -489,7 +489,7 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
         click.echo(json.dumps(record, indent=1, sort_keys=True, default=str))
         return
     member = r.member or any(r.run_id in c.member_ids for c in st.committees(r.experiment))  # (its committees
-    click.echo(f"run {r.run_id}  experiment {r.experiment}  variant {r.variant}  seed {r.seed}"
+    click.echo(f"run {r.run_id}  experiment {printable(r.experiment)}  variant {printable(r.variant)}  seed {r.seed}"
                + (f"  member {r.member}" if member else ""))  # only: helper-146, "member 0" of a run of none)
     if (r.config or {}).get("dataset"):  # helper-129: only inside its config
         from mnistlab.data.userdata import dataset_label
@@ -500,7 +500,8 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
     tail, rest = status_said(r.status, r.message)  # "interrupted by Ctrl-C ...": the word once
     if (trained := r.env.get("same_run_as")) and not _recorded(st, str(trained)):  # helper-109: a trail to nothing
         rest += f" (run {trained} since deleted; this run holds its files and figures)"
-    click.echo(f"status {r.status}{tail}" + (f": {rest}" if rest else ""))
+    click.echo(f"status {r.status}{printable(tail)}" + (f": {printable(rest)}" if rest else ""))  # (a copied-in store's
+    # text may hold a terminal's escape codes: helper-172)
     if smoke_run(r):
         click.echo("size of a --quick smoke run (1 epoch, at most 300 training images): comparisons by name "
                    "leave it out where its variant has a full-size run")

@@ -702,7 +702,8 @@ class Entry:
     entered), ``hidden file`` (a file with an image suffix whose name starts with ".": macOS writes
     a ``._name.png`` of its metadata, no image, beside each file it copies to a USB stick), ``broken``
     (a link to nothing, or a loop of links), ``unreadable`` (a folder that cannot be listed),
-    ``folder link`` (a link to a folder, not followed) or ``other`` (any other file)."""
+    ``folder link`` (a link to a folder, not followed), ``special`` (a pipe or a device named as an
+    image) or ``other`` (any other file)."""
 
     parts: tuple[str, ...]
     path: str
@@ -745,6 +746,8 @@ def _entry(e: os.DirEntry[str], parts: tuple[str, ...], follow: bool,
         stack.append((e.path, parts))
     elif _suffix(e.name) in IMAGE_SUFFIXES and _is_file(e):
         yield Entry(parts, e.path, "hidden file" if e.name.startswith(".") else "image")
+    elif _suffix(e.name) in IMAGE_SUFFIXES and os.path.exists(e.path):  # a FIFO or a device (or a link to one)
+        yield Entry(parts, e.path, "special")  # named as an image: reading it would wait forever (helper-172)
     elif e.is_symlink() and not os.path.exists(e.path):
         yield Entry(parts, e.path, "broken")
     elif e.is_symlink() and os.path.isdir(e.path):
@@ -1007,7 +1010,7 @@ def _first_row(path: Path) -> tuple[int, int] | None:
 def _csv_header(path: Path) -> list[str]:
     try:
         with open(path, newline="", encoding=CSV_ENCODING) as f:
-            header = next(csv.reader(f), None)
+            header = next(_quoted_rows(path, csv.reader(f)), None)
     except UnicodeDecodeError:  # an .npz, an image, a zip named as a CSV; or text in UTF-16
         with open(path, "rb") as f:
             start = f.read(2)
@@ -1050,7 +1053,7 @@ def _csv_numbers(path: Path, header: list[str], cols: list[int]) -> np.ndarray:
     with open(path, newline="", encoding=CSV_ENCODING) as f:
         rows = csv.reader(f)
         next(rows)
-        for row in rows:
+        for row in _quoted_rows(path, rows):
             line = rows.line_num  # the file's line (a record's last), blank lines counted
             if not row:  # a blank line, skipped as numpy's reader skips it
                 continue
@@ -1074,8 +1077,13 @@ def _csv_rows(path: Path, header: list[str], label_at: int | None) -> tuple[np.n
     with open(path, newline="", encoding=CSV_ENCODING) as f:
         rows = csv.reader(f)
         next(rows)
-        for row in rows:
+        before = rows.line_num
+        for row in _quoted_rows(path, rows):
             line = rows.line_num  # the file's line (a record's last): a quoted cell may span lines
+            if line - before > 1 and row:  # no pixel or label cell holds a line break: a stray quote (helper-172)
+                raise DataError(f"{path} line {before + 1}: a quote (\") opens a cell that runs on to line {line}: remove "
+                                "the stray quote")
+            before = line
             if not row:
                 continue
             if len(row) != len(header):
@@ -1088,6 +1096,19 @@ def _csv_rows(path: Path, header: list[str], label_at: int | None) -> tuple[np.n
     if not values:
         raise DataError(f"{path}: no rows: the file has a header but no images")
     return (None if label_at is None else _csv_labels(path, values, lines)), lines
+
+
+def _quoted_rows(path: Path, rows: Any) -> Iterator[list[str]]:
+    """The rows of a :func:`csv.reader`, its csv.Error a one-line DataError: a stray quote (") makes
+    the rest of the file one cell, past the reader's field limit (helper-172: a traceback)."""
+    start = rows.line_num
+    try:
+        for row in rows:
+            start = rows.line_num
+            yield row
+    except csv.Error as exc:
+        raise DataError(f"{path} line {start + 1}: cannot read the CSV there ({exc}): a quote (\") that opens a cell and "
+                        "never closes?") from None
 
 
 def _whole_label(cell: str) -> int:
@@ -1392,6 +1413,7 @@ def open_npz(path: Path) -> Iterator[Any]:
 
 
 DEFLATE_MOST = 1032  # deflate's largest ratio of bytes out to bytes in
+MAX_NPY_BYTES = 2 << 30  # the most one array of a user's .npz may hold, decompressed
 
 
 def npz_array(npz: Any, key: str, path: Path) -> np.ndarray:
@@ -1417,6 +1439,10 @@ def _check_npy_size(archive: zipfile.ZipFile, name: str, path: Path) -> None:
     most = {zipfile.ZIP_STORED: info.compress_size, zipfile.ZIP_DEFLATED: info.compress_size * DEFLATE_MOST + 1024}
     have = min(info.file_size, most.get(info.compress_type, info.file_size)) - header
     need = math.prod(shape) * dtype.itemsize
+    if need > MAX_NPY_BYTES and not dtype.hasobject and need <= have:  # (helper-172: 3 MB of zeros claimed 3.1 GB)
+        raise DataError(f"{path}: {name} holds an array of shape {clip(shape, 60)} and dtype {dtype}, {need:,} bytes: "
+                        f"more than the {MAX_NPY_BYTES:,} mnistlab reads of one array (the MNIST family's "
+                        "largest, EMNIST byclass, is 0.6 GB as uint8)")
     if dtype.hasobject or need <= have:
         return
     raise DataError(f"{path}: not a readable .npz: a truncated or damaged zip archive ({name} claims an array of shape "
