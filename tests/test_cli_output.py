@@ -710,3 +710,12 @@ def test_running_out_of_memory_is_told_apart_from_a_bug(exc: BaseException, said
     from mnistlab.cli import _out_of_memory
 
     assert _out_of_memory(exc) is said
+
+
+@pytest.mark.parametrize("command", [["runs", "-e"], ["compare"], ["rm", "-e"], ["show"]])
+def test_a_name_too_long_for_the_system_is_not_echoed_whole(command: list[str], tmp_path: Path, capsys) -> None:
+    """helper-172: `runs -e` of 5,000 characters echoed them all in its "File name too long" line."""
+    RunStore(tmp_path / "store")
+    assert main([*command, "x" * 5000, "--store", str(tmp_path / "store")]) != 0
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and len(err) < 400, err

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from mnistlab.data.userdata import recorded_digests
-from mnistlab.errors import NotRecorded, SpecError, StoreError, did_you_mean, printable, user_level
+from mnistlab.errors import NotRecorded, SpecError, StoreError, clip, did_you_mean, printable, user_level
 from mnistlab.experiments import QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name
 from mnistlab.stats import welch_test
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, store_flag
@@ -171,7 +171,8 @@ def _resolved(store: RunStore, target: str, *, run_ids: bool, quick: bool) -> Ex
         else:
             return ExperimentRef(rec.experiment, target, run=rec)
     what = "experiment file, experiment or run" if run_ids else "experiment file or experiment"
-    raise NotRecorded(f"no {what} named {target!r} in {store.root}{did_you_mean(target, [*known, *_files_beside(target)])}; "
+    raise NotRecorded(f"no {what} named {clip(target, 80)!r} in {store.root}"  # (helper-172: 5,000 characters echoed)
+                      f"{did_you_mean(target, [*known, *_files_beside(target)])}; "
                       f"{_what_exists(store)}")
 
 

@@ -12,7 +12,7 @@ import warnings
 
 import click
 
-from mnistlab.errors import MnistlabError, said_afresh, show_warning
+from mnistlab.errors import MnistlabError, clip, said_afresh, show_warning
 
 from ._output import closed_output_ignored, usable_streams
 
@@ -168,8 +168,8 @@ def _said(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.strerror:
         from mnistlab.files import display_name
 
-        names = [display_name(os.fsdecode(f) if isinstance(f, bytes) else f) for f in (exc.filename, exc.filename2)
-                 if f is not None]  # a path, its bytes, or a file descriptor
+        names = [clip(display_name(os.fsdecode(f) if isinstance(f, bytes) else f), 120)  # (a name too long for the
+                 for f in (exc.filename, exc.filename2) if f is not None]  # system: 5,000 characters, helper-172)
         return f"{' -> '.join(names)}: {exc.strerror}" if names else exc.strerror
     said = ' '.join(str(exc).split())
     return f"{type(exc).__name__}: {said if len(said) <= 300 else said[:297] + '...'}"
