@@ -21,7 +21,7 @@ from mnistlab.execute import (CellTask, claim_cells, committee_accuracy, record_
 from mnistlab.experiments import load_experiment
 from mnistlab.live import cell_line
 from mnistlab.run import train
-from mnistlab.store import RunStore
+from mnistlab.store import ENDED, RunStore
 from mnistlab.trainer import CHECKPOINT_FILE, checkpoint_threads
 
 
@@ -581,46 +581,80 @@ def test_a_stop_before_any_cell_trains_is_the_sweep_s_stop(tmp_path: Path, data_
         worker.wait()
 
 
-def test_a_killed_worker_stops_the_sweep_in_one_line_and_leaves_no_run_running(tmp_path: Path, data_dir: Path,
+def _workers() -> list[int]:
+    """The pids of this process's pool workers (spawned, the resource tracker aside)."""
+    import os
+
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            stat = open(f"/proc/{entry}/stat").read()
+            cmdline = open(f"/proc/{entry}/cmdline", "rb").read()
+        except OSError:
+            continue
+        if entry.isdigit() and int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"spawn_main" in cmdline \
+                and b"resource_tracker" not in cmdline:
+            found.append(int(entry))
+    return found
+
+
+def _signal_a_worker(store: Path, sig: int) -> None:
+    """Once two cells of the sweep recording into ``store`` train, send ``sig`` to one of its workers."""
+    import os
+    import time
+
+    mine = RunStore(store)  # (a store's connection is its thread's)
+    for _ in range(600):
+        time.sleep(0.1)
+        if len(mine.runs(status="running")) == 2 and _workers():
+            time.sleep(1.0)
+            os.kill(_workers()[0], sig)
+            return
+
+
+def test_a_killed_worker_loses_its_cell_the_sweep_goes_on_and_no_run_stays_running(tmp_path: Path, data_dir: Path,
                                                                                 capsys: pytest.CaptureFixture[str]) -> None:
     """kill -9 of a --jobs worker (the out-of-memory killer) gave a BrokenProcessPool traceback and
     left the other worker's run "running" (store attack, session 22)."""
-    import os
     import signal
     import threading
-    import time
 
     p = write(tmp_path, TINY.replace("epochs = 1", "epochs = 300").replace("subset = 120", "subset = 600")
               + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.003\n')
     store = RunStore(tmp_path / "s")
 
-    def workers() -> list[int]:
-        found = []
-        for entry in os.listdir("/proc"):
-            try:
-                stat = open(f"/proc/{entry}/stat").read()
-                cmdline = open(f"/proc/{entry}/cmdline", "rb").read()
-            except OSError:
-                continue
-            if entry.isdigit() and int(stat.rsplit(")", 1)[1].split()[1]) == os.getpid() and b"spawn_main" in cmdline \
-                    and b"resource_tracker" not in cmdline:
-                found.append(int(entry))
-        return found
-
-    def kill_one() -> None:
-        mine = RunStore(tmp_path / "s")  # (a store's connection is its thread's)
-        for _ in range(600):  # once both cells train
-            time.sleep(0.1)
-            if len(mine.runs(status="running")) == 2 and workers():
-                time.sleep(1.0)
-                os.kill(workers()[0], signal.SIGKILL)
-                return
-
-    threading.Thread(target=kill_one, daemon=True).start()
+    threading.Thread(target=_signal_a_worker, args=(tmp_path / "s", signal.SIGKILL), daemon=True).start()
     code = main(["run", str(p), "--store", str(store.root), "--data-dir", str(data_dir), "--jobs", "2"])
+    out, err = capsys.readouterr()
+    # helper-167: the sweep ended there, and the healthy cell's run read "interrupted by Ctrl-C": it goes on in a
+    # new pool; the killed one's run stays interrupted, said once the table is printed
+    [killed] = [r for r in store.runs() if r.message == ENDED]
+    assert code == 1 and "Traceback" not in err, err
+    assert (f"error: 1 run of exp ({killed.run_id}) lost its worker process as it trained (killed: by the system for "
+            "lack of memory, or kill -9?), recorded interrupted: run the same command again to train it (fewer --jobs "
+            "need less memory)") in err, err
+    other = [r for r in store.runs() if r.variant != killed.variant]
+    assert other[-1].status == "finished" and all(r.status == "interrupted" for r in other[:-1]), other
+    assert not store.runs(status="running") and "\nexp\n" in f"\n{out}"  # the table, printed
+
+
+def test_a_signal_sent_to_one_worker_is_said_so_not_as_this_commands_interrupt(tmp_path: Path, data_dir: Path,
+                                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-167: `kill` of one --jobs worker stopped the sweep as "interrupted by SIGINT" (exit 130),
+    though no one had stopped the command."""
+    import signal
+    import threading
+
+    p = write(tmp_path, TINY.replace("epochs = 1", "epochs = 300").replace("subset = 120", "subset = 600")
+              + '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.003\n')
+    store = RunStore(tmp_path / "s")
+    threading.Thread(target=_signal_a_worker, args=(tmp_path / "s", signal.SIGTERM), daemon=True).start()
+    with pytest.raises(SystemExit) as exited:  # (as the console script ends: the command's own exit status)
+        main(["run", str(p), "--store", str(store.root), "--data-dir", str(data_dir), "--jobs", "2"])
     err = capsys.readouterr().err
-    assert code == 1 and "error: a worker process died (killed: " in err and "Traceback" not in err
-    assert sorted(r.status for r in store.runs()) == ["interrupted", "interrupted"]  # neither left "running"
+    said = "stopped because a worker process was told to stop (a signal sent to it alone, not to this command)"
+    assert exited.value.code == 1 and f"{said}: 0 of 2 runs of exp finished" in err and "SIGINT" not in err, err
+    assert not store.runs(status="running")
 
 
 def test_a_run_two_variants_share_trains_once_and_is_recorded_under_both(tmp_path: Path, data_dir: Path, capsys) -> None:

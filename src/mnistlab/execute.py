@@ -530,6 +530,11 @@ class ExperimentResult:
     elsewhere: list[RunRecord] = field(default_factory=list)  # cells another process still trains (not in rows)
     repeats: list[Cell] = field(default_factory=list)  # cells of a key another cell of the sweep trains
     unrecorded: list[Cell] = field(default_factory=list)  # repeats whose run did not end here (elsewhere, or failed)
+    #: runs whose worker process died as they trained (``kill -9``, the system out of memory): recorded
+    #: interrupted, not trained again in this sweep (:func:`_through_deaths`)
+    died: list[RunRecord] = field(default_factory=list)
+    #: the sweep stopped because a worker was told to stop (a signal sent to it alone), not this process
+    stopped_by_worker: bool = False
 
     def ended(self) -> tuple[int, int]:
         """(cells trained to their end here, cells interrupted here): skipped cells are neither."""
@@ -654,13 +659,43 @@ def _train_all(runner: Runner, groups: Sequence[tuple[Cell, ...]], task: Callabl
                on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None, live: Comparison | None) -> bool:
     """Train the ``groups`` (each a ``task``), then the cells other drivers held and gave up
     meanwhile (:func:`given_up_elsewhere`); True when the sweep was stopped (:func:`_run_tasks`)."""
-    interrupted = _run_tasks(runner, [task(g) for g in groups], st, result, on_cell, live)
+    interrupted = _through_deaths(runner, [task(g) for g in groups], st, result, on_cell, live)
     for _ in range(TAKE_BACK_PASSES):
         RunStore.opened_for_a_sweep(st.root).close()  # a database lost meanwhile: rebuilt before it is read again
         if interrupted or not (again := given_up_elsewhere(st, result)):
             break
         interrupted = _run_tasks(runner, [task((c,)) for c in again], st, result, on_cell, live)
     return interrupted
+
+
+def _through_deaths(runner: Runner, tasks: list[CellTask], st: RunStore, result: ExperimentResult,
+                    on_cell: Callable[[CellOutcome, list[dict[str, Any]]], None] | None, live: Comparison | None) -> bool:
+    """:func:`_run_tasks`, going on past a worker process that died (``kill -9``, the system's
+    out-of-memory killer): the pool ends its other workers too (their cells recorded interrupted,
+    with their checkpoints), so a new pool takes every task not yet ended but the dead worker's,
+    whose run stays interrupted (``result.died``; the next sweep trains it, perhaps with fewer
+    ``--jobs``). helper-167: one killed worker ended the whole sweep, and the healthy cells beside
+    it read "interrupted by Ctrl-C". WorkerDied where a pool dies without a run to blame (a worker
+    killed before it claimed a cell, twice running)."""
+    from mnistlab.store import ENDED
+
+    started, blameless = time.time(), 0
+    while True:
+        try:
+            return _run_tasks(runner, tasks, st, result, on_cell, live)
+        except WorkerDied:
+            keys = {(c.variant, c.key) for t in tasks for c in t.cells}
+            died = [r for r in st.runs(experiment=result.experiment.name, status=["interrupted"])
+                    if r.message == ENDED and r.created_at >= started and (r.variant, r.config_hash) in keys
+                    and r.run_id not in {d.run_id for d in result.died}]
+            blameless = 0 if died else blameless + 1
+            if blameless > 1:
+                raise
+            result.died += died
+            ended = {o.cell.key for o in result.outcomes} | {r.config_hash for r in died}
+            tasks = [t for t in tasks if not any(c.key in ended for c in t.cells)]
+            if not tasks:
+                return False
 
 
 def _runner(runner: Runner | None, jobs: int, groups: int) -> tuple[Runner, int]:
@@ -1176,10 +1211,11 @@ def _run_tasks(runner: Runner, tasks: list[CellTask], st: RunStore, result: Expe
                 if on_cell and live is not None:
                     on_cell(outcome, live.add(outcome.record))
                 interrupted = interrupted or status == "interrupted"
-            if interrupted:
+            if interrupted:  # a worker's own stop, where workers are other processes: a Ctrl-C here raises here
+                result.stopped_by_worker = isinstance(runner, ProcessRunner)  # first (then not); inline, it is ours
                 break
     except KeyboardInterrupt:
-        interrupted = True
+        interrupted, result.stopped_by_worker = True, False
     except WorkerDied:  # (the pool is shut down by now)
         st.mark_stale()  # the killed worker's run and those the pool ended with it: interrupted, not running
         raise

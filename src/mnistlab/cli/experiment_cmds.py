@@ -168,18 +168,24 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
                        f"{'them' if n != 1 else 'it'} once it has", err=True)
         _say_if_changed(experiment, read, store_flag(st.root))
         if stopped:
-            _say_stopped(st, exp.name, stopped, [(c.variant, c.key) for c in todo], force)
+            _say_stopped(st, exp.name, stopped, [(c.variant, c.key) for c in todo], force, worker=result.stopped_by_worker)
     _fail_on_bad_cells(result, exp.name, st.root)
 
 
 def _fail_on_bad_cells(result: ExperimentResult, name: str, root: Path) -> None:
-    """RunNotFinished (exit 1) where a cell of the sweep ``result`` failed or diverged, once every
+    """RunNotFinished (exit 1) where a cell of the sweep ``result`` failed, diverged or lost its worker, once every
     run is recorded and the table printed: how many of each (a diverged run has a result, its
     weights as they ended, in the table with a note: said apart), and where to look."""
     bad = Counter(o.record.status for o in result.outcomes if o.record.status in ("failed", "diverged"))
-    if not bad:
+    if not bad and not result.died:
         return
-    total, said = len(result.outcomes), []
+    total, said = len(result.outcomes) + len(result.died), []
+    if died := result.died:  # (helper-167: one killed worker ended the whole sweep)
+        said.append(f"{len(died)} run{'s' * (len(died) != 1)} of {name} ({', '.join(r.run_id for r in died[:3])}"
+                    f"{', ...' * (len(died) > 3)}) lost {'its' if len(died) == 1 else 'their'} worker process as "
+                    f"{'it' if len(died) == 1 else 'they'} trained (killed: by the system for lack of memory, or kill -9?),"
+                    " recorded interrupted: run the same command again to train "
+                    f"{'it' if len(died) == 1 else 'them'} (fewer --jobs need less memory)")
     if bad["failed"]:
         said.append(f"{bad['failed']} of {total} runs of {name} failed (no result)")
     if bad["diverged"]:
@@ -308,11 +314,13 @@ _PLAN_COLUMNS = (Column("variant", "variant", fold=True), Column("finished", "fi
                  Column("recorded_from_another", "recorded from another's run", right=True))
 
 
-def _say_stopped(st: RunStore, name: str, signum: int, cells: list[tuple[str, str]], force: bool) -> None:
+def _say_stopped(st: RunStore, name: str, signum: int, cells: list[tuple[str, str]], force: bool, *,
+                 worker: bool = False) -> None:
     """One line on stderr of what the store holds of this sweep's ``cells`` (``(variant, key)``), then
     exit 128 + the signal's number (130 Ctrl-C, 143 SIGTERM, 141 a closed output). helper-123: it
     counted only this process's cells ("0 runs finished" above a table of another's), and said
-    "train only the rest" where none was left."""
+    "train only the rest" where none was left. ``worker``: a worker process was told to stop (a
+    signal sent to it alone), not this one: said so, exit 1 (helper-167: "interrupted by SIGINT")."""
     from mnistlab.live import sweep_status
 
     status = sweep_status(st, name, cells)
@@ -320,9 +328,11 @@ def _say_stopped(st: RunStore, name: str, signum: int, cells: list[tuple[str, st
     left = (f"{status.left} left: {_again(force)} to train them (one stopped in training goes on from its last "
             "checkpoint, if it reached one)" if status.left else "none left to train"
             + (" (every cell has a result: --force again trains them all again)" if force else ""))
-    click.echo(f"{stopped_by(signum)}: {status.done} of {status.total} runs of {name} finished and recorded, "
+    why = ("stopped because a worker process was told to stop (a signal sent to it alone, not to this command)"
+           if worker else stopped_by(signum))
+    click.echo(f"{why}: {status.done} of {status.total} runs of {name} finished and recorded, "
                f"{status.failed} failed, the running ones here recorded as interrupted{elsewhere}; {left}", err=True)
-    raise SystemExit(128 + signum)
+    raise SystemExit(1 if worker else 128 + signum)
 
 
 def _again(force: bool) -> str:
