@@ -662,6 +662,10 @@ def test_a_pipe_named_like_a_dataset_file_is_refused_not_called_missing(tmp_path
     err = capsys.readouterr().err.strip()
     assert err.endswith("pipe.csv is not a regular file (a pipe or a device); save it to a .csv file first")
     assert len(err.splitlines()) == 1
+    (tmp_path / "zero.csv").symlink_to("/dev/zero")  # helper-172: read "/dev/zero: a file without a suffix"
+    assert main(["train", "--dataset", str(tmp_path / "zero.csv"), "--model", "seed000-dense", "--no-record"]) == 2
+    assert capsys.readouterr().err.strip().endswith("zero.csv is not a regular file (a pipe or a device); save it to a "
+                                                    ".csv file first")
 
 
 def test_a_bad_dataset_table_in_a_file_names_its_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -249,7 +249,10 @@ def absolute_data(dataset: Any) -> Any:
     def absolute(text: Any) -> Any:
         if not isinstance(text, str) or not text or not Path(text).expanduser().exists():
             return text
-        return str(Path(text).expanduser().resolve())
+        path = Path(text).expanduser()
+        if not (path.is_file() or path.is_dir()):  # a link to a device or a pipe: named as given, refused as
+            return str(path.absolute())  # such (helper-172: data.csv -> /dev/zero read "a file without a suffix")
+        return str(path.resolve())
 
     def absolute_prefix(text: Any) -> Any:  # an IDX prefix ("gzip/emnist-digits"): its folder, made absolute
         if not isinstance(text, str) or not text or Path(text).expanduser().exists():
