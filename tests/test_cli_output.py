@@ -80,7 +80,7 @@ def test_headers_break_only_between_words_and_a_path_folds(data_dir: Path) -> No
     text = _on_a_terminal(["datasets", "--data-dir", str(data_dir)], COLUMNS="80")
     heads = next(line for line in text.splitlines() if "name" in line)
     assert BOX.search(text) and all(f" {h} " in heads for h in ("name", "classes", "train", "test", "location")), text
-    assert "left out for the terminal's width: found by, size, checked by" in " ".join(text.split()) and "…" not in text
+    assert "left out for the terminal's width: size, checked by, found by" in " ".join(text.split()) and "…" not in text
 
 
 @pytest.mark.parametrize("columns", ["0", "-3", "wide"])
@@ -170,7 +170,7 @@ ANSI = "\x1b["
 # command (without --format) -> the stable keys of its CSV header and JSON objects
 LISTINGS = {
     "models": ["name", "params", "source", "description"],
-    "datasets": ["name", "classes", "train", "test", "location", "found_by", "size", "status", "check", "problem"],
+    "datasets": ["name", "classes", "train", "test", "location", "size", "status", "check", "found_by", "problem"],
     "runs": ["run_id", "experiment", "variant", "seed", "member", "status", "test_accuracy", "epochs", "started",
              "quick", "dataset"],
     "compare": list(COLUMNS),
@@ -707,9 +707,10 @@ def test_a_tables_cells_and_headers_escape_a_terminals_control_codes(capsys) -> 
 def test_running_out_of_memory_is_told_apart_from_a_bug(exc: BaseException, said: bool) -> None:
     """helper-172: a run out of memory (recorded failed) then printed a traceback from a second
     allocation; the CLI says such an error in one line (exit 1) and lets any other RuntimeError through."""
-    from mnistlab.cli import _out_of_memory
+    from mnistlab.cli import _out_of_memory, _said
 
     assert _out_of_memory(exc) is said
+    assert _said(MemoryError()) == "MemoryError"  # (helper-175: "out of memory (MemoryError: ): ...")
 
 
 @pytest.mark.parametrize("command", [["runs", "-e"], ["compare"], ["rm", "-e"], ["show"]])

@@ -449,6 +449,11 @@ def test_a_warning_the_grid_cells_give_alike_is_said_once(tmp_path: Path) -> Non
         with pytest.raises(SpecError, match="lrr"):
             load_experiment(write(tmp_path, text + '[[variants]]\n"train.lrr" = 1\n'))
     assert sum("never acts" in str(w.message) for w in caught) == 2
+    with warnings.catch_warnings(record=True) as caught:  # [base] alone: its one variant is [base] (helper-175:
+        warnings.simplefilter("always")  # "the same for 1 more of the file's variants")
+        load_experiment(write(tmp_path, text.split("[grid]")[0]))
+    [said] = [str(w.message) for w in caught if issubclass(w.category, SpecWarning)]
+    assert said.endswith("never acts"), said
 
 
 def test_an_experiment_key_under_base_says_to_move_it_above(tmp_path) -> None:
@@ -575,7 +580,7 @@ def test_an_unknown_override_key_lists_every_key_of_its_table(tmp_path: Path) ->
     assert known == sorted(known) and {"swa", "use_ema", "ema_momentum", "ema_overwrite_frequency", "lr"} <= set(known)
 
 
-def test_a_file_that_is_no_experiment_file_says_what_it_probably_was(tmp_path: Path, monkeypatch) -> None:
+def test_a_file_that_is_no_experiment_file_says_what_it_probably_was(tmp_path: Path, monkeypatch, capsys) -> None:
     monkeypatch.chdir(tmp_path)
     (tmp_path / "recipes").mkdir()
     write(tmp_path / "recipes", TINY + '[[variants]]\nname = "a"\n')  # recipes/exp.toml
@@ -594,6 +599,12 @@ def test_a_file_that_is_no_experiment_file_says_what_it_probably_was(tmp_path: P
                                             r"`export` and `card` take a run id or an experiment; an .onnx file runs in "
                                             r"onnxruntime, as its .md file beside it shows$"):  # (helper-150)
             load_experiment(exported)
+    from mnistlab.cli import main
+
+    for file, said in (("cnn.onnx", "cnn.onnx: an exported model, not an experiment"),
+                       ("exp.json", "(an experiment file is TOML;")):  # `run` says what load_experiment says
+        assert main(["run", file]) == 2  # (helper-175: its check before torch said "not a text file")
+        assert said in capsys.readouterr().err
 
 
 def test_an_inline_models_bad_layer_gives_the_layers_own_line(tmp_path):

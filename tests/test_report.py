@@ -554,3 +554,8 @@ def test_provenance_names_the_code_and_data_and_the_runs_whose_threads_changed(r
     assert f"data, SHA-256 of its files: {data['name']}: test_images {'cd' * 6}, train_images {'ab' * 6}" in lines
     lines = report.provenance([clean], "tiny", "tiny.toml", "run")
     assert f"mnistlab source: git commit {'f' * 12}" in lines and not any("changed their thread" in x for x in lines)
+    own = dataclasses.replace(clean, config={**clean.config, "dataset": {"npz": "/home/me/mine.npz"}},
+                              env={**clean.env, "data": {"name": "mine.npz", "checksums": {"/home/me/mine.npz": "ef" * 32}}})
+    lines = report.provenance([own], "tiny", "tiny.toml", "run")  # the user's own file: by its role, not this machine's
+    assert f"data, SHA-256 of its files: mine.npz: training data {'ef' * 6}" in lines, lines  # path (helper-175)
+    assert not any("/home/me" in line for line in lines)

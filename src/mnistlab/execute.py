@@ -664,7 +664,7 @@ def _train_all(runner: Runner, groups: Sequence[tuple[Cell, ...]], task: Callabl
         RunStore.opened_for_a_sweep(st.root).close()  # a database lost meanwhile: rebuilt before it is read again
         if interrupted or not (again := given_up_elsewhere(st, result)):
             break
-        interrupted = _run_tasks(runner, [task((c,)) for c in again], st, result, on_cell, live)
+        interrupted = _through_deaths(runner, [task((c,)) for c in again], st, result, on_cell, live)
     return interrupted
 
 
@@ -980,7 +980,7 @@ def data_changed(st: RunStore, cells: Sequence[Cell], force: bool = False) -> li
     each file in its role, against the data's now. Why cells train though the file did not change.
     Empty for registered datasets, and with ``force`` (every cell trains anyway)."""
     from mnistlab.data.registry import is_registered
-    from mnistlab.data.userdata import data_identity, recorded_digests
+    from mnistlab.data.userdata import digest_change, recorded_digests
 
     def settings(config: Mapping[str, Any]) -> str:  # the setting apart from the data: no data is read for it
         return variant_setting({**config, "dataset": None})
@@ -995,11 +995,8 @@ def data_changed(st: RunStore, cells: Sequence[Cell], force: bool = False) -> li
         last = [r for r in runs[cell.experiment] if r.variant == cell.variant
                 and r.status in DONE_STATUSES and settings(r.config or {}) == now_setting
                 and recorded_digests(r.config or {}, r.env) is not None]
-        if not last or (ident := data_identity(cell.config.get("dataset"))) is None:
-            continue
-        then, now = recorded_digests(last[-1].config, last[-1].env), (ident["sha256"], ident["test_sha256"])
-        if then is not None and then != now:
-            role, before, after = next((r, b, a) for r, b, a in zip(("training data", "test file"), then, now) if b != a)
+        if last and (change := digest_change(recorded_digests(last[-1].config, last[-1].env), cell.config.get("dataset"))):
+            role, before, after = change
             said.append(f'variant "{cell.variant}": its {role} changed since run {last[-1].run_id} trained on it '
                         f"(SHA-256 {str(before)[:12]}... then, {str(after)[:12]}... now): its cells train again")
     return said

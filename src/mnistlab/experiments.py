@@ -468,7 +468,9 @@ class _SaidOnce:
         self.heard: dict[str, list[str]] = {}  # the text after the place -> the places that gave it
 
     @contextlib.contextmanager
-    def hearing(self, place: str) -> Iterator[None]:
+    def hearing(self, place: str, *, counted_as: str | None = None) -> Iterator[None]:
+        """Take the block's SpecWarnings that name ``place``; ``counted_as``: the place they count
+        as (a file without variants or grid: its one variant is its [base], said once)."""
         caught: list[warnings.WarningMessage] = []
         try:
             with warnings.catch_warnings(record=True) as log:
@@ -479,7 +481,9 @@ class _SaidOnce:
             for w in caught:
                 text = str(w.message)
                 if issubclass(w.category, SpecWarning) and text.startswith(place + ":"):
-                    self.heard.setdefault(text[len(place):], []).append(place)
+                    places = self.heard.setdefault(text[len(place):], [])
+                    if (counted_as or place) not in places:  # (helper-175: "the same for 1 more" of [base] alone)
+                        places.append(counted_as or place)
                 else:
                     warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
@@ -857,8 +861,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     from mnistlab.config import parse_run_config
     from mnistlab.data.userdata import data_beside
 
-    name = _variant_name(rv, source, where, at)
-    reps = _count(rv, "repeats", repeats, MAX_REPEATS, source, where=where, at=at)
+    name, reps = _variant_name(rv, source, where, at), _count(rv, "repeats", repeats, MAX_REPEATS, source, where=where, at=at)
     members = _count(rv, "committee", committee, MAX_COMMITTEE, source, where=where, at=at)
     cpus, gpus = _variant_resources(rv, source, where, at)
     description = _description(rv, source, f"{source}: {where}", at)
@@ -893,7 +896,8 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
                                       for k, v in ov.items()})  # named by the path from the current folder)
             origin = {**written_at, **{k: table for (k, _), table in zip(grid, tables)}}
             try:
-                with warned.hearing(place := f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else "")):
+                with warned.hearing(place := f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else ""),
+                                    counted_as=f"{source}: [base]" if where == "[base]" and not grid_part else None):
                     parse_run_config(raw, source=place)
             except SpecError as exc:  # each of its mistakes at the key that set it, once for all its grid's points
                 wrong += [m for e in exc.apart or (exc,) if (m := _placed(e, origin, at, base, ov, source)).path

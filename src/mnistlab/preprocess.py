@@ -34,6 +34,7 @@ warning), 16-bit or 32-bit pixels, or an image with no ink at all.
 
 from __future__ import annotations
 
+import fnmatch
 import glob
 import io
 import math
@@ -178,7 +179,8 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
     fp = io.BytesIO(source) if isinstance(source, bytes) else source
     if isinstance(source, (str, os.PathLike)) and os.path.exists(source) and not (
             os.path.isfile(source) or os.path.isdir(source)):  # a FIFO would be read forever, /dev/zero is "empty"
-        raise DataError(f"{shown()}: not a regular file (a pipe or a device), so not an image")  # (helper-172)
+        raise DataError(f"{shown()}: not a regular file (a pipe or a device), so not an image; an image piped in "
+                        "is read from - (stdin)")  # (helper-172: a FIFO was waited on forever)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -855,56 +857,37 @@ def expand_pattern(pattern: str) -> list[str]:
 
 def _globstar(pattern: str) -> list[str]:
     """The paths a pattern with a ``**`` component matches: the folder before its first wildcard
-    walked with :func:`os.walk` (links to folders listed, not entered), each path matched against
-    the pattern (``*``, ``?`` and ``[...]`` within a name, a hidden name only where the pattern
-    spells its dot, ``**`` any number of folders)."""
-    parts = pattern.split(os.sep)
+    walked with :func:`os.walk` (links to folders listed, not entered), each path below it matched
+    name by name (:func:`_matches`). A pattern ending in a separator matches folders only, as glob's."""
+    folders_only = pattern.endswith(os.sep)
+    parts = pattern.rstrip(os.sep).split(os.sep)
     plain = next(i for i, part in enumerate(parts) if glob.has_magic(part))
     top = os.sep.join(parts[:plain]) or ("" if not pattern.startswith(os.sep) else os.sep)
-    rx = re.compile(_pattern_regex(parts[plain:]), re.DOTALL)
     root = top or os.curdir
     out = []
     for here, folders, files in os.walk(root):
         rel = os.path.relpath(here, root)
-        for name in (*folders, *files):
-            below = name if rel == os.curdir else os.path.join(rel, name)
-            if rx.fullmatch(below):
-                out.append(os.path.join(top, below) if top else below)
+        below = () if rel == os.curdir else tuple(rel.split(os.sep))
+        for name in (*folders, *(() if folders_only else files)):
+            if _matches((*below, name), parts[plain:]):
+                found = os.path.join(*below, name)
+                out.append((os.path.join(top, found) if top else found) + os.sep * folders_only)
     return out
 
 
-def _pattern_regex(parts: Sequence[str]) -> str:
-    """The regular expression of a path pattern's components below its plain folder: each name's
-    ``*``/``?``/``[...]`` within the name, ``**`` any number of names (with their separators)."""
-    sep = re.escape(os.sep)
-    out = []
-    for i, part in enumerate(parts):
-        last = i == len(parts) - 1
-        if part == "**":
-            out.append(f"(?:[^{sep}.][^{sep}]*{sep})*" if not last else f"(?:[^{sep}.][^{sep}]*(?:{sep}[^{sep}.][^{sep}]*)*)?")
-            continue
-        out.append(("" if part.startswith(".") else r"(?!\.)") + _name_regex(part) + ("" if last else sep))
-    return "".join(out)
-
-
-def _name_regex(part: str) -> str:
-    """One name's pattern as a regular expression (fnmatch's rules, never across a separator)."""
-    sep, out, i = re.escape(os.sep), [], 0
-    while i < len(part):
-        c = part[i]
-        if c == "*":
-            out.append(f"[^{sep}]*")
-        elif c == "?":
-            out.append(f"[^{sep}]")
-        elif c == "[" and (end := part.find("]", i + 2)) != -1:
-            inside = part[i + 1:end].replace("\\", "\\\\")  # ranges (0-9) kept; a backslash is itself
-            out.append("[" + ("^" + inside[1:] if inside.startswith("!") else "\\" + inside if inside.startswith("^")
-                              else inside) + "]")
-            i = end
-        else:
-            out.append(re.escape(c))
-        i += 1
-    return "".join(out)
+def _matches(names: Sequence[str], patterns: Sequence[str]) -> bool:
+    """Whether a path's ``names`` match ``patterns`` one by one (fnmatch's ``*``, ``?``, ``[...]``
+    within a name; ``**`` any number of names), a hidden name only where its pattern spells the dot,
+    as glob's. fnmatch, not a regular expression of our own: a range written backwards (``[z-a]``)
+    or a ``]`` first in a set is read as glob reads it (helper-175: a traceback)."""
+    if not patterns:
+        return not names
+    if patterns[0] == "**":
+        return any(_matches(names[k:], patterns[1:]) for k in range(len(names) + 1)
+                   if not any(n.startswith(".") for n in names[:k]))
+    if not names or (names[0].startswith(".") and not patterns[0].startswith(".")):
+        return False
+    return fnmatch.fnmatchcase(names[0], patterns[0]) and _matches(names[1:], patterns[1:])
 
 
 def _pattern_sources(pattern: str) -> list[tuple[str, str | bytes]]:

@@ -30,7 +30,7 @@ from matplotlib.figure import Figure
 from mnistlab import plots, views
 from mnistlab.comparison import (best_legend, compare_experiment, notes_below, resolve_experiment, rows_runs, shown_runs,
                                  smoke_note)
-from mnistlab.data.userdata import dataset_label
+from mnistlab.data.userdata import dataset_label, recorded_digests
 from mnistlab.errors import DataError, MnistlabError, PlotError, ReportWarning, user_level
 from mnistlab.metrics import confusion_matrix, misclassified
 from mnistlab.files import utf8_text, write_output
@@ -233,8 +233,11 @@ def _source_lines(records: Sequence[RunRecord]) -> list[str]:
     for r in records:
         d = (r.env or {}).get("data") or {}
         if isinstance(d, dict) and isinstance(sums := d.get("checksums"), dict) and sums:
-            data.setdefault(str(d.get("name", "data")) + ": " + ", ".join(
-                f"{k} {str(v)[:12]}" for k, v in sorted(sums.items())), "")
+            own = [(role, v) for role, v in zip(("training data", "test file"),
+                                                recorded_digests(r.config or {}, r.env) or ()) if isinstance(v, str)]
+            named = own if any(os.path.isabs(k) for k in sums) else sorted(sums.items())  # the user's files by role:
+            data.setdefault(str(d.get("name", "data")) + ": " + ", ".join(  # no path of this machine's (helper-175)
+                f"{k} {str(v)[:12]}" for k, v in named), "")
     if data:
         lines.append("data, SHA-256 of its files: " + "; ".join(data))
     return lines

@@ -994,11 +994,14 @@ def _git_source(here: Path = _PACKAGE) -> tuple[str | None, bool | None]:
         if git("ls-files", "--error-unmatch", Path(__file__).name).returncode != 0:  # site-packages, or ignored
             return None, None
         out = git("rev-parse", "HEAD")
-        if out.returncode != 0 or not out.stdout.strip():
-            return None, None
-        changed = git("status", "--porcelain", "--untracked-files=no", "--", str(here.parent))
     except (OSError, subprocess.SubprocessError):
         return None, None
+    if out.returncode != 0 or not out.stdout.strip():
+        return None, None
+    try:  # (a slow status loses only the flag; no index lock taken: --jobs workers ask at once, beside a `git commit`)
+        changed = git("--no-optional-locks", "status", "--porcelain", "--untracked-files=no", "--", str(here.parent))
+    except (OSError, subprocess.SubprocessError):
+        return out.stdout.strip(), None
     return out.stdout.strip(), bool(changed.stdout.strip()) if changed.returncode == 0 else None
 
 

@@ -171,8 +171,8 @@ def _said(exc: BaseException) -> str:
         names = [clip(display_name(os.fsdecode(f) if isinstance(f, bytes) else f), 120)  # (a name too long for the
                  for f in (exc.filename, exc.filename2) if f is not None]  # system: 5,000 characters, helper-172)
         return f"{' -> '.join(names)}: {exc.strerror}" if names else exc.strerror
-    said = ' '.join(str(exc).split())
-    return f"{type(exc).__name__}: {said if len(said) <= 300 else said[:297] + '...'}"
+    said = clip(exc, 300)
+    return f"{type(exc).__name__}: {said}" if said else type(exc).__name__
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -19,9 +19,10 @@ def _size(n: int) -> str:
 
 DATASET_COLUMNS = (Column("name", "name", whole=True), Column("classes", "classes", right=True),
                    Column("train", "train", "{:,}".format, right=True), Column("test", "test", "{:,}".format, right=True),
-                   Column("location", "location", fold=True), Column("found_by", "found by", drop=3),
-                   Column("size", "size", _size, right=True, drop=2), Column("status", "status"),
-                   Column("check", "checked by", drop=1), Column("problem", "problem", fold=True))
+                   Column("location", "location", fold=True), Column("size", "size", _size, right=True, drop=2),
+                   Column("status", "status"), Column("check", "checked by", drop=1),
+                   # each added last: readers of the CSV by position (helper-175)
+                   Column("found_by", "found by", drop=3), Column("problem", "problem", fold=True))
 
 
 @click.command("datasets")
@@ -49,8 +50,10 @@ def datasets_cmd(data_dir: Path | None, fmt: str) -> None:
     problems = any(r["problem"] for r in rows)  # a column of "-" only takes a narrow terminal's room
     emit(rows, DATASET_COLUMNS if problems or fmt != "table" else DATASET_COLUMNS[:-1], fmt, title="datasets")
     if damaged := [str(r["name"]) for r in rows if r["status"] == "damaged"]:  # (helper-173: listed, and exit 0)
-        raise DamagedData(f"{len(damaged)} dataset{'s' * (len(damaged) != 1)} damaged ({', '.join(damaged)}): its "
-                        "problem says why; delete its files to have them downloaded again, or fix --data-dir")
+        one = len(damaged) == 1
+        raise DamagedData(f"{len(damaged)} dataset{'' if one else 's'} damaged ({', '.join(damaged)}): "
+                          f"{'its problem says' if one else 'their problems say'} why; delete "
+                          f"{'its' if one else 'their'} files to have them downloaded again, or fix --data-dir")
 
 
 @click.command("show-data")

@@ -19,7 +19,7 @@ from mnistlab.cli._common import (FiniteRange, PathArg, backend_and_store, backe
                                   data_dir_option, jobs_option, open_store, status_said, store_flag, store_option, trains_here)
 from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, rich_console,
                                   stopped_by)
-from mnistlab.errors import MnistlabError, RunNotFinished, StoreError, printable
+from mnistlab.errors import MnistlabError, RunNotFinished, SpecError, StoreError, printable
 
 if TYPE_CHECKING:
     from mnistlab.execute import ExperimentResult, Runner, StopSignal
@@ -130,11 +130,8 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
     README, "Running on Ray"); Ray missing or an address that does not answer exits 2 at once.
     The backend flags override the experiment file's [resources] table.
     """
-    from mnistlab._toml import loads_toml, read_text_file
-
     check_backend_flags(backend, address, data_dir)
-    # A file that is not there or not TOML says so before torch is imported (helper-173: 6 s on a busy machine)
-    loads_toml(read_text_file(experiment, what="an experiment file"), source=experiment)
+    _said_before_torch(experiment)
     from mnistlab.execute import check_data_before_store, checkpoint_every, load_checked, terminate_as_interrupt
 
     read = _digest(experiment)  # (the file as it was read: an edit while the sweep runs is said at its end)
@@ -170,6 +167,24 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
         if stopped:
             _say_stopped(st, exp.name, stopped, [(c.variant, c.key) for c in todo], force, worker=result.stopped_by_worker)
     _fail_on_bad_cells(result, exp.name, st.root)
+
+
+def _said_before_torch(experiment: str) -> None:
+    """The experiment file's mistakes that need no data checked, raised before torch is imported (a
+    missing file, broken TOML, an exported model given: helper-173, 6 s on a busy machine for "no
+    such file"); a file whose other variants are right is left to :func:`~mnistlab.execute.load_checked`,
+    which says their data mistakes beside. Its warnings are said there, once."""
+    import warnings
+
+    from mnistlab.experiments import load_experiment
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            load_experiment(experiment)
+    except SpecError as exc:
+        if exc.partial is None:
+            raise
 
 
 def _fail_on_bad_cells(result: ExperimentResult, name: str, root: Path) -> None:

@@ -218,30 +218,29 @@ def _check_before_training(cfg: RunConfig, data_dir: Path | None) -> None:
 
 def _data_changed_since(config_file: Path | None, cfg: RunConfig) -> None:
     """A DataWarning where ``config_file`` is a recorded run's ``config.json`` (its ``record.json``
-    beside it) and the user's own data it names changed since that run trained on it: the SHA-256
-    the run recorded against the data's now, as `mnistlab run` says of a variant (helper-171: the
-    config trained on edited labels without a word, where `run` and `--resume` both noticed)."""
+    beside it), the run trains on the same data that run named, and that data (the user's own)
+    changed since: both SHA-256s (:func:`~mnistlab.data.userdata.digest_change`), as `mnistlab run`
+    says of a variant (helper-171: edited labels trained on without a word). Other data given
+    (``--dataset``) is the user's choice: nothing is said."""
     import json
     import warnings
 
-    from mnistlab.data.userdata import data_identity, recorded_digests
+    from mnistlab.data.userdata import absolute_data, digest_change, recorded_digests
     from mnistlab.errors import DataWarning, user_level
 
     if config_file is None or config_file.name != "config.json" or not (config_file.parent / "record.json").is_file():
         return
     try:
         record = json.loads((config_file.parent / "record.json").read_text(encoding="utf-8"))
-        then = recorded_digests(cfg.resolved(), record.get("env"))
-    except (OSError, ValueError, AttributeError):  # not a record after all: nothing to compare with
+        recorded = json.loads(config_file.read_text(encoding="utf-8"))
+        same = absolute_data(recorded.get("dataset")) == absolute_data(cfg.dataset)
+        change = digest_change(recorded_digests(recorded, record.get("env")), cfg.dataset) if same else None
+    except (OSError, ValueError, AttributeError, TypeError):  # not a record after all: nothing to compare with
         return
-    if then is None or (ident := data_identity(cfg.dataset)) is None:
-        return
-    now = (ident["sha256"], ident["test_sha256"])
-    changed = [(role, b, a) for role, b, a in zip(("training data", "test file"), then, now) if b is not None and b != a]
-    if changed:
-        role, before, after = changed[0]
+    if change:
+        role, before, after = change
         warnings.warn(f"{config_file}: its {role} changed since run {record.get('run_id', '?')} trained on it (SHA-256 "
-                      f"{str(before)[:12]}... then, {str(after)[:12]}... now): this run trains on the data as it is now, "
+                      f"{before[:12]}... then, {after[:12]}... now): this run trains on the data as it is now, "
                       "so it need not give that run's numbers", DataWarning, stacklevel=user_level())
 
 

@@ -31,6 +31,7 @@ import hashlib
 import math
 import errno
 import os
+import stat
 import re
 import warnings
 import zipfile
@@ -749,14 +750,23 @@ def _entry(e: os.DirEntry[str], parts: tuple[str, ...], follow: bool,
         stack.append((e.path, parts))
     elif _suffix(e.name) in IMAGE_SUFFIXES and _is_file(e):
         yield Entry(parts, e.path, "hidden file" if e.name.startswith(".") else "image")
-    elif _suffix(e.name) in IMAGE_SUFFIXES and os.path.exists(e.path):  # a FIFO or a device (or a link to one)
-        yield Entry(parts, e.path, "special")  # named as an image: reading it would wait forever (helper-172)
+    elif _suffix(e.name) in IMAGE_SUFFIXES and _special(e.path):  # a FIFO or a device (or a link to one) named
+        yield Entry(parts, e.path, "special")  # as an image: reading it would wait forever (helper-172)
     elif e.is_symlink() and not os.path.exists(e.path):
         yield Entry(parts, e.path, "broken")
     elif e.is_symlink() and os.path.isdir(e.path):
         yield Entry(parts, e.path, "folder link")
     else:
         yield Entry(parts, e.path, "other")
+
+
+def _special(path: str) -> bool:
+    """Whether ``path`` is (or links to) a pipe, a socket or a device: no file a reader can finish."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode)
 
 
 def _suffix(name: str) -> str:
@@ -859,6 +869,20 @@ def recorded_digests(config: Mapping[str, Any], env: Mapping[str, Any] | None) -
     if isinstance(dataset, str) and dataset in sums:
         return sums[dataset], None
     return tuple(sorted(sums.items()))
+
+
+def digest_change(then: tuple[Any, ...] | None, dataset: Any) -> tuple[str, str, str] | None:
+    """How the user's own ``dataset`` (a path or a table, as a config holds it) differs from the
+    digests a run recorded of it (``then``: :func:`recorded_digests`): ``(role, SHA-256 then, SHA-256
+    now)`` of the first that changed ("training data", then "test file"); None where nothing
+    changed, nothing was recorded, or the data cannot be read now (the run then says why). The one
+    comparison `mnistlab run` (:func:`mnistlab.execute.data_changed`) and `train --config` make."""
+    ident = data_identity(dataset)
+    if then is None or ident is None:
+        return None
+    now = (ident["sha256"], ident["test_sha256"])
+    return next(((role, str(b), str(a)) for role, b, a in zip(("training data", "test file"), then, now)
+                 if b is not None and b != a), None)
 
 
 def relocated(dataset: Any, moved: Mapping[str, str]) -> Any:
@@ -1416,7 +1440,7 @@ def open_npz(path: Path) -> Iterator[Any]:
 
 
 DEFLATE_MOST = 1032  # deflate's largest ratio of bytes out to bytes in
-MAX_NPY_BYTES = 2 << 30  # the most one array of a user's .npz may hold, decompressed
+MAX_NPY_VALUES = 2 << 30  # the most values one array of a user's .npz may hold (floats in [0, 1] as well as uint8)
 
 
 def npz_array(npz: Any, key: str, path: Path) -> np.ndarray:
@@ -1442,10 +1466,10 @@ def _check_npy_size(archive: zipfile.ZipFile, name: str, path: Path) -> None:
     most = {zipfile.ZIP_STORED: info.compress_size, zipfile.ZIP_DEFLATED: info.compress_size * DEFLATE_MOST + 1024}
     have = min(info.file_size, most.get(info.compress_type, info.file_size)) - header
     need = math.prod(shape) * dtype.itemsize
-    if need > MAX_NPY_BYTES and not dtype.hasobject and need <= have:  # (helper-172: 3 MB of zeros claimed 3.1 GB)
-        raise DataError(f"{path}: {name} holds an array of shape {clip(shape, 60)} and dtype {dtype}, {need:,} bytes: "
-                        f"more than the {MAX_NPY_BYTES:,} mnistlab reads of one array (the MNIST family's "
-                        "largest, EMNIST byclass, is 0.6 GB as uint8)")
+    if (count := math.prod(shape)) > MAX_NPY_VALUES and not dtype.hasobject and need <= have:  # (helper-172: 3 MB of
+        raise DataError(f"{path}: {name} holds an array of shape {clip(shape, 60)}, {count:,} values of {dtype}: "  # zeros
+                        f"more than the {MAX_NPY_VALUES:,} mnistlab reads of one array (the MNIST family's largest, "
+                        "EMNIST byclass, holds 547 million)")  # claimed 3.1 GB, and numpy asked for it)
     if dtype.hasobject or need <= have:
         return
     raise DataError(f"{path}: not a readable .npz: a truncated or damaged zip archive ({name} claims an array of shape "
