@@ -692,6 +692,9 @@ def test_a_tables_cells_and_headers_escape_a_terminals_control_codes(capsys) -> 
     emit([{"class": title, "p": 0.5}], [Column("class", "class"), Column("p", f"p {title}")], "table")
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "A\\x1b]0;PWNED\\x07" in out
+    emit([{"class": title + "\x1b[31mred", "p": 0.5}], [Column("class", "class"), Column("p", "p")], "csv")
+    out = capsys.readouterr().out  # helper-174: raw there, and in a pipe click dropped "\x1b[31m" from the data
+    assert out.splitlines()[1] == "A\\x1b]0;PWNED\\x07\\x1b[31mred,0.5", out
     _, cells = display_cells([{"variant": title, "n": 0}])
     assert cells[0][0] == "A\\x1b]0;PWNED\\x07"
     assert "\x1b" not in md(title) and "\x07" not in md(title)

@@ -240,6 +240,19 @@ def test_checkpoint_key_and_run_key_ignore_different_things():
     assert len(run_key(d)) == len(checkpoint_key(d)) == 16 and run_key(d) != checkpoint_key(d)
 
 
+def test_the_settings_said_of_a_run_are_those_its_optimizer_takes():
+    """helper-174: `train --optimizer adamax --set train.amsgrad=true` warned "adamax ignores it",
+    then its training line said "adamax lr 0.001 (amsgrad)"."""
+    from mnistlab.config import optimizer_settings_said
+
+    given = {"amsgrad": True, "centered": True, "momentum": 0.9, "nesterov": True, "beta_1": 0.8, "rho": 0.8,
+             "weight_decay": 0.01}.get
+    assert optimizer_settings_said(given, "adamax") == [("weight_decay", 0.01), ("beta_1", 0.8)]
+    assert [k for k, _ in optimizer_settings_said(given, "adam")] == ["amsgrad", "weight_decay", "beta_1"]
+    assert [k for k, _ in optimizer_settings_said(given, "sgd")] == ["momentum", "nesterov", "weight_decay"]
+    assert [k for k, _ in optimizer_settings_said(given, "rmsprop")] == ["momentum", "centered", "weight_decay", "rho"]
+
+
 def test_config_changes_names_what_a_checkpoint_key_sees_changed():
     d = parse(train={"epochs": 3}).resolved()
     before = json.loads(checkpoint_config(d))

@@ -440,6 +440,10 @@ def test_a_warning_the_grid_cells_give_alike_is_said_once(tmp_path: Path) -> Non
         exp = load_experiment(write(tmp_path, text))
     said = [str(w.message) for w in caught if issubclass(w.category, SpecWarning)]
     assert len(exp.variants) == 6 and len(said) == 2, said
+    with warnings.catch_warnings(record=True) as caught:  # helper-174: the cells said each again (8 lines in `run`)
+        warnings.simplefilter("always")
+        assert len(exp.cells()) == 6
+    assert not [w for w in caught if issubclass(w.category, SpecWarning)]
     assert re.search(r": \[base\]: callbacks\[0\]: .*min_lr = 0.01 .* learning rate 0.001: .* never acts "
                      r"\(the same for 3 more of the file's variants\)$", said[0]), said
     assert 'as "batch=32,lr=0.0005": callbacks[0]' in said[1] and said[1].endswith("(the same for 2 more of the "

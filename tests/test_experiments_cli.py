@@ -1054,3 +1054,15 @@ def test_train_refuses_a_device_the_machine_has_not_and_a_subset_of_every_image_
     every = tmp_path / "all.toml"
     every.write_text(EXP + '[[variants]]\nname = "all"\n"data.subset" = 60000\n')
     assert main(["run", str(every), "--dry-run", "--data-dir", str(data_dir), "--store", str(tmp_path / "s")]) == 0
+
+
+def test_watch_of_a_missing_or_broken_file_says_so_at_once_without_a_store(tmp_path: Path, monkeypatch,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-174: with no store yet, `watch broken.toml` waited forever ("waiting for broken.toml to
+    start...") and `watch typo.toml` said "no run store" instead of the file's own mistake."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "broken.toml").write_text("[base\n")
+    assert main(["watch", "broken.toml"]) == 2
+    assert "broken.toml: invalid TOML" in capsys.readouterr().err
+    assert main(["watch", "typo.toml"]) == 2
+    assert capsys.readouterr().err == "error: typo.toml: no such file\n"

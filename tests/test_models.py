@@ -427,6 +427,10 @@ def test_training_memory_counts_what_every_optimizer_keeps(name, momentum, flags
     assert est.params == params and est.weights == est.gradients == 4 * params
     assert est.optimizer_state == _optimizer_state_bytes(name, momentum, **flags)
     assert est.total == est.weights + est.gradients + est.optimizer_state + est.activations
+    ignored = training_memory(CNN, name, 32, momentum=0.9, amsgrad=True, centered=True)  # the settings it ignores
+    kept = training_memory(CNN, name, 32, momentum=0.9 if name in ("sgd", "rmsprop") else 0.0,  # keep nothing
+                           amsgrad=name in ("adam", "adamw"), centered=name == "rmsprop")  # (helper-174)
+    assert ignored.optimizer_state == kept.optimizer_state
 
 
 def _saved_for_backward(model, batch):

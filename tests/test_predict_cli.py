@@ -711,7 +711,12 @@ def test_hostile_image_inputs_are_one_line_errors_without_hanging(mnist_models, 
     x, _ = test_digits
     os.mkfifo(tmp_path / "fifo.png")
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "fifo.png", "--store", mnist_models)
-    one_line_error(code, err, "fifo.png: not a regular file (a pipe or a device), so not an image")
+    one_line_error(code, err, "fifo.png: not a regular file (a pipe or a device); an image piped in is read from -")
+    os.mkfifo(tmp_path / "fifo.csv")  # helper-174: read as a Kaggle CSV, it never ended
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "fifo.csv", "--store", mnist_models)
+    one_line_error(code, err, "fifo.csv is not a regular file (a pipe or a device)")
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "x" * 5000 + ".png", "--store", mnist_models)
+    assert code == 2 and len(err) < 400 and "xxx...xxx" in err and "x.png: no such file" in err, err  # (helper-174)
     loop = tmp_path / "loop"
     loop.mkdir()
     Image.fromarray(x[0]).save(loop / "one.png")

@@ -107,7 +107,8 @@ def _networks(members: Sequence[Run]) -> list[tuple[Run, int]]:
 def _training_section(model: Run | Committee) -> list[str]:
     run = _members(model)[0]
     t = run.config.get("train", {})
-    said = [k for k, _ in optimizer_settings_said(t.get)]  # the settings the optimizer runs with (its switches when on)
+    said = [k for k, _ in optimizer_settings_said(t.get, str(t.get("optimizer", "adam")))]  # the settings the optimizer
+    # runs with (its switches when on)
     keys = ("optimizer", "lr", *said, "epochs", "batch_size", "label_smoothing", "precision", "schedule")
     rows = [(k, "true" if t[k] is True else md(json.dumps(t[k]) if isinstance(t[k], (dict, list)) else t[k]))
             for k in keys if k in t]

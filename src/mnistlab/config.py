@@ -75,11 +75,30 @@ OPTIMIZER_SETTINGS: tuple[str, ...] = ("momentum", "nesterov", "amsgrad", "cente
                                        "beta_2", "epsilon", "rho", "initial_accumulator_value")
 
 
-def optimizer_settings_said(value: Callable[[str], Any]) -> list[tuple[str, Any]]:
+def optimizer_settings_said(value: Callable[[str], Any], optimizer: str) -> list[tuple[str, Any]]:
     """The :data:`OPTIMIZER_SETTINGS` a run's training line and its card say, with their values
     (``value(name)``: a config's field, a recorded train table's key): a switch that is on, a
-    number that is set (momentum only where it is not 0)."""
-    return [(k, v) for k in OPTIMIZER_SETTINGS if (v := value(k)) is not None and v is not False and (v or k != "momentum")]
+    number that is set (momentum only where it is not 0), each one ``optimizer`` takes (helper-174:
+    "adamax (amsgrad)" of a setting adamax ignores, as the config's warning said)."""
+    return [(k, v) for k in OPTIMIZER_SETTINGS if (v := value(k)) is not None and v is not False
+            and (v or k != "momentum") and setting_applies(k, optimizer)]
+
+
+# The settings only some optimizers take (the others ignore them, with a SpecWarning): which ones.
+_TAKERS: Mapping[str, tuple[str, ...]] = MappingProxyType({
+    "momentum": ("sgd", "rmsprop"), "nesterov": ("sgd",), "amsgrad": ("adam", "adamw"), "centered": ("rmsprop",)})
+
+
+def setting_applies(key: str, optimizer: str) -> bool:
+    """Whether optimizer ``optimizer`` takes setting ``key`` of :data:`OPTIMIZER_SETTINGS` (momentum,
+    nesterov, amsgrad, centered: :data:`_TAKERS`; a setting whose default is the optimizer's own, as
+    ``beta_1``: where Keras's optimizer has it; ``weight_decay``: every one)."""
+    name = optimizer.lower()
+    if key in _TAKERS:
+        return name in _TAKERS[key]
+    if key in _OWN_DEFAULTS:
+        return _OWN_DEFAULTS[key][0] in _OPTIMIZER_DEFAULTS.get(name, {})
+    return True
 
 
 # The settings whose Keras default is the optimizer's own: each one's key in _OPTIMIZER_DEFAULTS (and
@@ -358,9 +377,9 @@ class TrainConfig(BaseModel):
                           f"train.use_ema = true; without it {'they are' if len(given) > 1 else 'it is'} ignored",
                           SpecWarning, stacklevel=user_level())
         defaults = optimizer_defaults(self.optimizer)
-        for flag, takers in (("amsgrad", ("adam", "adamw")), ("centered", ("rmsprop",))):
-            if getattr(self, flag) and self.optimizer not in takers:
-                warnings.warn(f"train.{flag} applies to {' and '.join(takers)}; {self.optimizer} ignores it",
+        for flag in ("amsgrad", "centered"):
+            if getattr(self, flag) and not setting_applies(flag, self.optimizer):
+                warnings.warn(f"train.{flag} applies to {' and '.join(_TAKERS[flag])}; {self.optimizer} ignores it",
                               SpecWarning, stacklevel=user_level())
         for key, (known, _) in _OWN_DEFAULTS.items():
             if getattr(self, key) is not None and known not in defaults:

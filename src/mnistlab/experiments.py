@@ -199,7 +199,9 @@ class Experiment:
                     d = copy.deepcopy(raw)
                     d.setdefault("train", {})["seed"] = seed
                     src = f'{self.source}: variant "{v.name}"'
-                    parsed = parse_run_config(d, source=src, check_model=False)
+                    with warnings.catch_warnings():  # said once as the file loaded (_SaidOnce); again here, they
+                        warnings.simplefilter("ignore", SpecWarning)  # came once per cell (helper-174: 8 lines)
+                        parsed = parse_run_config(d, source=src, check_model=False)
                     resolved, said = parsed.resolved(), tuple(int(getattr(c, "verbose", 0)) for c in parsed.callbacks)
                     out.append(Cell(self.name, v.name, r, m, seed, resolved, cell_key(resolved), v.cpus, v.gpus,
                                     said if any(said) else ()))

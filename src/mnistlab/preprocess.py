@@ -833,6 +833,9 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
         return [("<stdin>", data)]
     if os.path.isdir(p):
         return _folder_sources(p)
+    if os.path.exists(p) and not os.path.isfile(p):  # a FIFO named x.csv: read as a CSV, it never ended (helper-174)
+        raise DataError(f"{display_name(p)}: not a regular file (a pipe or a device); an image piped in is read from - "
+                        "(stdin)")
     if os.path.exists(p):
         return [(display_name(p), p)]
     if os.path.islink(p):  # as a folder's dead links are said

@@ -211,8 +211,12 @@ def training_memory(spec: ModelSpec | Any, optimizer: str = "adam", batch_size: 
     spec = spec if isinstance(spec, ModelSpec) else _resolve(spec)
     nodes = S.keras_graph(spec)[1:]  # every Keras layer, blocks expanded; the input is counted below
     params = sum(sum(node.params) for node in nodes)
-    slots = _STATE_SLOTS.get(optimizer.lower(), 2) + bool(momentum and optimizer.lower() in ("sgd", "rmsprop"))
-    slots += bool(amsgrad) + bool(centered)
+    from mnistlab.config import setting_applies
+
+    # a setting the optimizer ignores keeps no state (helper-174: adamax with amsgrad counted a third copy)
+    slots = _STATE_SLOTS.get(optimizer.lower(), 2) + bool(momentum and setting_applies("momentum", optimizer))
+    slots += bool(amsgrad and setting_applies("amsgrad", optimizer)) + bool(centered and setting_applies("centered",
+                                                                                                       optimizer))
     per_image = float(math.prod(spec.input_shape))
     readers: dict[int, list[S.KerasNode]] = {}
     for node in nodes:

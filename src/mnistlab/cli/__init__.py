@@ -7,6 +7,7 @@ that each stays a screen long. `main` turns user errors into one line and a non-
 from __future__ import annotations
 
 import os
+import re
 import sys
 import warnings
 
@@ -98,10 +99,10 @@ def _main(argv: list[str] | None) -> int:
     except MnistlabError as exc:
         if debug:
             raise
-        click.echo(f"{exc.label}: {exc}" if exc.label else str(exc), err=True)
+        click.echo(_words_clipped(f"{exc.label}: {exc}" if exc.label else str(exc)), err=True)
         more = exc.more
         for other in more[:MORE_MISTAKES]:  # the file's other mistakes, one line each
-            click.echo(f"error: {other}", err=True)
+            click.echo(_words_clipped(f"error: {other}"), err=True)
         if len(more) > MORE_MISTAKES:
             click.echo(f"error: ... and {len(more) - MORE_MISTAKES} more mistakes like these", err=True)
         return exc.exit_code
@@ -131,6 +132,17 @@ def _main(argv: list[str] | None) -> int:
         click.echo(f"error: {_ray_gone(exc)}", err=True)
         return 1
     return 0
+
+
+LONGEST_WORD = 240  # characters of one word (a path, a name the user gave) an error line shows whole
+
+
+def _words_clipped(line: str) -> str:
+    """``line`` with each word longer than :data:`LONGEST_WORD` cut in its middle (``abc...xyz``): a
+    path or name given 5,000 characters long is no use said whole (helper-172, helper-174: `predict
+    RUN <5000 x>.png`, `train --config ...` echoed them), its start and end still say which it is."""
+    half = LONGEST_WORD // 2 - 2
+    return re.sub(rf"\S{{{LONGEST_WORD + 1},}}", lambda m: f"{m.group()[:half]}...{m.group()[-half:]}", line)
 
 
 def _out_of_memory(exc: BaseException) -> bool:

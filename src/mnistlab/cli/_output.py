@@ -76,7 +76,11 @@ def to_text(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: s
 
 def _csv_cell(value: Any) -> Any:
     """A raw value as a CSV cell: empty for None, ``true``/``false`` for a bool (as `compare` and JSON
-    write them; helper-165: `runs` wrote Python's ``True``)."""
+    write them; helper-165: `runs` wrote Python's ``True``), a text's control characters escaped
+    (``\\x1b``), as JSON escapes them: a class folder's name set a terminal's title, and in a pipe
+    click dropped an escape code from the data (helper-174)."""
+    if isinstance(value, str):
+        return printable(value)
     return "" if value is None else str(value).lower() if isinstance(value, bool) else value
 
 

@@ -178,13 +178,17 @@ def _said_before_torch(experiment: str) -> None:
 
     from mnistlab.experiments import load_experiment
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+    mistake = None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
             load_experiment(experiment)
-    except SpecError as exc:
-        if exc.partial is None:
-            raise
+        except SpecError as exc:
+            mistake = exc if exc.partial is None else None
+    if mistake is not None:  # its warnings said beside it, as load_checked would say them
+        for w in caught:
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        raise mistake
 
 
 def _fail_on_bad_cells(result: ExperimentResult, name: str, root: Path) -> None:
@@ -410,8 +414,15 @@ def watch_cmd(experiment: str, store: str | None, interval: float, wait: bool | 
 def _await_sweep(store: str | None, target: str, wait: bool, interval: float) -> tuple[RunStore, str]:
     """The store and the experiment name ``target`` stands for; with ``wait``, waiting (one line
     said once) until the store and a run or plan of it exist. Ctrl-C while waiting exits 130."""
-    from mnistlab.errors import NotRecorded, StoreError
+    import warnings
 
+    from mnistlab.errors import NotRecorded, StoreError
+    from mnistlab.experiments import load_experiment
+
+    if target.endswith(".toml") or Path(target).is_file():  # a missing or broken file is said now, not waited
+        with warnings.catch_warnings():  # on without a store (helper-174); its warnings are said as it is read
+            warnings.simplefilter("ignore")
+            load_experiment(target)
     said = False
     while True:
         try:

@@ -448,7 +448,8 @@ def _optimizer_text(cfg: RunConfig) -> str:
     from mnistlab.config import optimizer_settings_said
 
     t = cfg.train
-    knobs = [k if v is True else f"{k.replace('_', ' ')} {v:g}" for k, v in optimizer_settings_said(lambda k: getattr(t, k))]
+    knobs = [k if v is True else f"{k.replace('_', ' ')} {v:g}"
+             for k, v in optimizer_settings_said(lambda k: getattr(t, k), t.optimizer)]
     text = f"{t.optimizer} lr {cfg.lr:g}" + (f" ({', '.join(knobs)})" if knobs else "")
     extras = [f"{t.schedule.type} schedule"] if t.schedule else []
     extras += [f"label smoothing {t.label_smoothing:g}"] if t.label_smoothing else []

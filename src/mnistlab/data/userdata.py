@@ -918,7 +918,10 @@ def read_csv(path: Path, label: str = "label", *, labels: bool = True) -> tuple[
     and the labels (int64 when every label is an integer, else strings), or None without a label
     column; ``labels=False``: the label column is left unread (None), as predicting needs none.
     DataError: a pixel count that is not a square, a non-numeric cell or a pixel outside 0-255
-    (with its line and column), a row with the wrong number of cells."""
+    (with its line and column), a row with the wrong number of cells; a pipe or a device (read, it
+    would never end: helper-174, `predict RUN fifo.csv`)."""
+    if _special(str(path)):
+        raise DataError(f"{_shown(path)} is not a regular file (a pipe or a device); save it to a .csv file first")
     header = _csv_header(path)
     label_at = header.index(label) if label in header else None
     other = next((h for h in header if h.lower() == label.lower()), None) if label_at is None else None
