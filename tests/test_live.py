@@ -294,9 +294,19 @@ def test_epoch_progress_writes_at_most_every_few_seconds_and_the_rest_at_the_end
 
 
 def test_live_table_and_watch_render_from_the_store(tmp_path: Path) -> None:
+    from mnistlab.live import _plan_path
+
     store = RunStore(tmp_path / "store")
     write_plan(store.root, "sw", [("a", "k1"), ("a", "k2")])
     _run(store, "a", "k1", "finished", 0.8, took=2)
+    plan = _plan_path(store.root, "sw")
+    ours = plan.read_text()
+    plan.write_text(ours.replace(f'"pid": {os.getpid()}', '"pid": 1'))  # an earlier sweep's plan, before this one's
+    buf = io.StringIO()  # is written: not drawn (helper-174: `run --force` drew "2/2 done, leader ..." first)
+    with LiveTable(Console(file=buf, width=120, force_terminal=True), store.root, "sw", interval=0.05):
+        time.sleep(0.3)
+    assert "sw:" not in buf.getvalue()
+    plan.write_text(ours)
     buf = io.StringIO()
     console = Console(file=buf, width=120, force_terminal=True)
     with LiveTable(console, store.root, "sw", interval=0.05) as table:

@@ -529,8 +529,10 @@ class LiveTable:
         try:
             with RunStore(self.root) as store:
                 while True:
-                    self.live.update(render(sweep_status(store, self.experiment)), refresh=True)
-                    if self._stop.is_set():
+                    plan = read_plan(self.root, self.experiment)  # drawn once this sweep's plan is written: an
+                    if plan is not None and plan.get("pid") == os.getpid():  # earlier one is of earlier runs
+                        self.live.update(render(sweep_status(store, self.experiment)), refresh=True)  # (helper-174:
+                    if self._stop.is_set():  # --force drew "2/2 done, leader ..." first)
                         return
                     self._wake.wait(self.interval)
                     self._wake.clear()
