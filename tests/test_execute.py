@@ -147,7 +147,8 @@ def test_an_interrupted_cell_resumes_where_it_stopped(tmp_path: Path, data_dir: 
                                   RunStore(tmp_path / "whole").load_predictions(whole.run_id))
     assert not folder.exists()  # the cell ended: its checkpoint is gone
     assert store.get(stopped).status == "interrupted"  # the stopped run's record stays as it was
-    assert ": finished, resumed after epoch 2, test acc" in cell_line(resumed)
+    assert f": finished, resumed after epoch 2 of run {stopped}, test acc" in cell_line(resumed)  # (helper-171)
+    assert resumed.metrics["resumed_from_run"] == stopped and "resumed_from_run" not in whole.metrics
 
 
 def test_a_cell_stopped_inside_an_epoch_continues_after_its_last_checkpointed_batch(
@@ -162,7 +163,7 @@ def test_a_cell_stopped_inside_an_epoch_continues_after_its_last_checkpointed_ba
     assert cell_line(rec).endswith("(run it again to continue from epoch 3, batch 10)")
     resumed = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
     assert resumed.status == "finished" and resumed.metrics["resumed_from_step"] == 9
-    assert ": finished, resumed in epoch 3 after batch 9, test acc" in cell_line(resumed)
+    assert f": finished, resumed in epoch 3 after batch 9 of run {stopped}, test acc" in cell_line(resumed)
     strip = lambda h: [{k: v for k, v in e.items() if k not in ("epoch_seconds", "images_per_second")} for e in h]  # noqa: E731
     assert strip(resumed.history) == strip(whole.history)
     assert resumed.metrics["test_accuracy"] == whole.metrics["test_accuracy"] and not folder.exists()

@@ -882,3 +882,20 @@ def test_training_a_recorded_runs_config_warns_where_its_own_data_changed_since(
     np.savez(other, x_train=x[:50], y_train=y[:50], x_test=x[50:], y_test=y[50:])
     assert main(["train", "--config", str(config), "--dataset", str(other), "--store", str(store)]) == 0
     assert "changed since" not in capsys.readouterr().err
+
+
+def test_a_resumed_run_names_the_run_whose_checkpoint_it_continued(data_dir, tmp_path, capsys):
+    """helper-171: a run resumed with more epochs recorded `resumed_from_epoch` but not which run
+    had written the checkpoint, so its own config did not say how its first epochs were trained."""
+    store, ck = tmp_path / "store", tmp_path / "ck"
+    args = ["train", "--dataset", "mnist", "--model", "seed000-dense", "--subset", "600", "--data-dir", str(data_dir),
+            "--store", str(store), "--checkpoint-dir", str(ck)]
+    assert main([*args, "--epochs", "1"]) == 0
+    [first] = RunStore(store).runs()
+    assert main([*args, "--epochs", "2", "--resume"]) == 0
+    second = [r for r in RunStore(store).runs() if r.run_id != first.run_id][0]
+    assert second.metrics["resumed_from_epoch"] == 1 and second.metrics["resumed_from_run"] == first.run_id
+    assert "resumed_from_run" not in first.metrics
+    capsys.readouterr()
+    assert main(["show", second.run_id, "--store", str(store)]) == 0
+    assert f"\nresumed from the checkpoint of run {first.run_id} after epoch 1\n" in capsys.readouterr().out

@@ -393,7 +393,7 @@ def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None =
         progress += callbacks
         with warnings_named(f'variant "{task.cells[indices[0]].variant}" (seed {task.cells[indices[0]].seed})'):
             return [resume_or_start(task.cells[i], task.threads, task.data_dir, progress, checkpoint_dir,
-                                    task.checkpoint_every) for i in indices]
+                                    task.checkpoint_every, run_ids[0] if run_ids else "") for i in indices]
     except KeyboardInterrupt as exc:  # before training began (loading data): recorded as interrupted
         return [exc] * len(indices)
     except Exception as exc:  # a bad input or a bug in one cell must not end the sweep unrecorded
@@ -425,19 +425,20 @@ def warnings_named(cell: str) -> Iterator[None]:
 
 
 def resume_or_start(cell: Cell, threads: int, data_dir: str | None, callbacks: Sequence[Callback],
-                    folder: Path | None, every: float) -> RunResult:
+                    folder: Path | None, every: float, run_id: str = "") -> RunResult:
     """:func:`~mnistlab.run.run_config` for one sweep cell (training with ``threads`` unless its file
     sets them), writing a checkpoint in ``folder`` every ``every`` seconds (0: at every epoch's end;
     :func:`checkpoint_every`) and continuing from the one there when there is one, with the thread
     count that checkpoint was trained with when that was fixed (:func:`~mnistlab.trainer.checkpoint_threads`):
     the resumed cell then ends on the digits of an uninterrupted one. A checkpoint that cannot be
     read (or is not this config's) is deleted with a warning and the cell trains from its first
-    epoch, with ``threads``: a resume point is never worth failing the cell for."""
+    epoch, with ``threads``: a resume point is never worth failing the cell for. ``run_id``: the
+    cell's recorded run, kept in its checkpoints (:func:`~mnistlab.run.run_config`)."""
     fresh = _cell_config(cell, threads)
 
     def run(cfg: RunConfig, resume: bool) -> RunResult:
         return run_config(cfg, data_dir=data_dir, progress="none", extra_callbacks=callbacks, checkpoint_dir=folder,
-                          resume=resume, checkpoint_every=every)
+                          resume=resume, checkpoint_every=every, run_id=run_id)
     if folder is None:
         return run(fresh, False)
     saved = checkpoint_threads(folder / CHECKPOINT_FILE)

@@ -490,6 +490,8 @@ def cell_line(rec: RunRecord, how: str | None = None, position: tuple[int, int] 
         status += f", resumed in epoch {resumed + 1} after batch {step}"
     elif isinstance(resumed, int) and resumed > 0:
         status += f", resumed after epoch {resumed}"
+    if (resumed or step) and (before := rec.metrics.get("resumed_from_run")):
+        status += f" of run {before}"
     return (f"  {count}{rec.run_id}  {rec.variant}  seed {rec.seed}: {how or status}"
             + (f", test acc {100 * acc:.2f}%" if isinstance(acc, float) else "")
             + (f" ({rec.message})" if rec.message and how is None else ""))

@@ -427,7 +427,7 @@ def run_config(
     progress: str = "auto",
     checkpoint_dir: str | os.PathLike | None = None, resume: bool = False, checkpoint_every: float = 0.0,
     extra_callbacks: Sequence[Callback] = (), extra_at: Sequence[int] = (), interrupt: Callable[[], bool] | None = None,
-    validation_data: tuple[Any, Any] | None = None, on_data_ready: Callable[[Split], None] | None = None,
+    validation_data: tuple[Any, Any] | None = None, on_data_ready: Callable[[Split], None] | None = None, run_id: str = "",
 ) -> RunResult:
     """Train one run described by ``cfg`` and evaluate it on the test set.
 
@@ -436,7 +436,8 @@ def run_config(
     runs once the data is loaded and checked, given its :class:`Split` (`mnistlab train` prints its
     summary and sizes then). ``validation_data=(images, labels)`` validates on those arrays (Keras's
     ``fit(validation_data=)``) instead of what ``data.validation`` says; which one was used is
-    recorded in ``metrics["validation"]``. ``interrupt``: the Trainer's.
+    recorded in ``metrics["validation"]``. ``interrupt``: the Trainer's. ``run_id``: the recorded run,
+    kept in its checkpoints: a resume records the run it continued (``metrics["resumed_from_run"]``).
 
     Never raises for what happens during training (divergence, Ctrl-C, a failing callback): the
     status and message say what happened and the history so far is kept. Bad configs, missing data
@@ -465,7 +466,8 @@ def run_config(
             schedule=t.schedule, augment=cfg.augment, callbacks=run_callbacks(cfg, extra_callbacks, extra_at),
             seed=t.seed, progress=progress, plan=plan, interrupt=interrupt,
         )
-        outcome = _fit(trainer, data, t.epochs, ckpt_key, memory, folder=checkpoint_dir, resume=resume, every=checkpoint_every)
+        outcome = _fit(trainer, data, t.epochs, ckpt_key, memory, folder=checkpoint_dir, resume=resume, every=checkpoint_every,
+                       run_id=run_id)
         averaged = _finish_averaging(cfg, trainer, data, outcome)
         test_loss, test_acc, probs = _test(trainer, data, memory, outcome)
         after = _after_test(cfg, trainer, data, averaged, outcome) if test_acc is not None else {}
@@ -758,14 +760,14 @@ def unlike_training(train_x: torch.Tensor, val_x: torch.Tensor, *, least: int = 
 
 
 def _fit(trainer: Trainer, data: Split, epochs: int, key: tuple[str, str], memory: MemoryEstimate, *,
-         folder: str | os.PathLike | None, resume: bool, every: float) -> FitOutcome:
+         folder: str | os.PathLike | None, resume: bool, every: float, run_id: str = "") -> FitOutcome:
     """``trainer.fit`` where anything but a checkpoint problem becomes a ``failed`` outcome with its history
     (a failed allocation: :func:`memory_message` for ``memory``); ``folder``, ``resume``, ``every``:
     its checkpoints (:meth:`Trainer.fit`); ``key``: their config key and the config it hashes."""
     val = (data.val_x, data.val_y) if data.val_x is not None and data.val_y is not None else None
     try:
         return trainer.fit(data.train_x, data.train_y, epochs=epochs, val=val, checkpoint_dir=folder,
-                           resume=resume, config_key=key[0], checkpoint_every=every, key_config=key[1])
+                           resume=resume, config_key=key[0], checkpoint_every=every, key_config=key[1], run_id=run_id)
     except CheckpointError:
         raise
     except MnistlabError as exc:
@@ -925,6 +927,8 @@ def _metrics(outcome: FitOutcome, test_loss: float | None, test_acc: float | Non
         "validation_is_test": data.validation_is_test,
         "resumed_from_epoch": outcome.resumed_from,
     }
+    if outcome.resumed_from_run:  # the recorded run whose checkpoint it continued (helper-171: unsaid)
+        m["resumed_from_run"] = outcome.resumed_from_run
     if data.test_set_size is not None:
         m["test_set_size"] = data.test_set_size  # test_size of them scored (data.subset): a note says so
     if outcome.resumed_from_step:

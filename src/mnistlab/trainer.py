@@ -73,6 +73,7 @@ class FitOutcome:
     checkpointed: int | None = None  # epochs the checkpoint on disk holds (None: no checkpoint_dir)
     resumed_from_step: int = 0  # batches of the next epoch already done when this fit started
     checkpointed_step: int = 0  # batches of the next epoch the checkpoint holds (0: written at an epoch's end)
+    resumed_from_run: str = ""  # the run whose checkpoint this fit continued ("" where none was recorded)
     #: what a ``failed`` fit raised where it came from the user's own callback code: train() raises it
     #: again once the run is recorded, as Keras's fit lets it through (with its traceback)
     error: BaseException | None = field(default=None, repr=False, compare=False)
@@ -88,6 +89,7 @@ class CheckpointTarget:
     key: str
     key_config: str
     outcome: FitOutcome
+    run_id: str = ""  # the recorded run writing it: the run a resume from it continues (helper-171)
 
 
 def _partial_ok(partial: Any) -> bool:
@@ -304,7 +306,7 @@ class Trainer:
     def fit(self, images: torch.Tensor, labels: torch.Tensor, *, epochs: int,
             val: tuple[torch.Tensor, torch.Tensor] | None = None, checkpoint_dir: str | os.PathLike | None = None,
             resume: bool = False, config_key: str = "", checkpoint_every: float = 0.0,
-            key_config: str = "") -> FitOutcome:
+            key_config: str = "", run_id: str = "") -> FitOutcome:
         """Train until ``epochs`` epochs are done (counting those a resumed checkpoint had done).
 
         ``images``: uint8 (N, H, W); ``labels``: int64 (N,), both on the plan's device. With a
@@ -322,29 +324,32 @@ class Trainer:
         and ``seconds_before_resume`` (float) where Keras's are empty. Raises CheckpointError for an
         unreadable checkpoint, one of another config (``config_key``; naming the settings that changed
         when ``key_config``, :func:`~mnistlab.config.checkpoint_config`, is given), or one that has
-        trained past ``epochs``. The global random generators (dropout's draws) are seeded inside and
-        left as they were found, as Keras's ``fit`` leaves them (helper-157: a user's own draws after
-        training followed the run's seed).
+        trained past ``epochs``. ``run_id``: the recorded run, kept in its checkpoints, so that a
+        resume says which run it continues (``FitOutcome.resumed_from_run``). The global random
+        generators (dropout's draws) are seeded inside and left as they were found, as Keras's ``fit``
+        leaves them (helper-157: a user's own draws after training followed the run's seed).
         """
         with own_global_rng(self.plan.device):
             return self._fit(images, labels, epochs=epochs, val=val, checkpoint_dir=checkpoint_dir, resume=resume,
-                             config_key=config_key, checkpoint_every=checkpoint_every, key_config=key_config)
+                             config_key=config_key, checkpoint_every=checkpoint_every, key_config=key_config,
+                             run_id=run_id)
 
     def _fit(self, images: torch.Tensor, labels: torch.Tensor, *, epochs: int,
              val: tuple[torch.Tensor, torch.Tensor] | None, checkpoint_dir: str | os.PathLike | None,
-             resume: bool, config_key: str, checkpoint_every: float, key_config: str) -> FitOutcome:
+             resume: bool, config_key: str, checkpoint_every: float, key_config: str, run_id: str) -> FitOutcome:
         """:meth:`fit`, inside its own random state."""
         outcome = FitOutcome(history=self.history)
         ckpt = Path(checkpoint_dir) / CHECKPOINT_FILE if checkpoint_dir is not None else None
         self._target_epochs = epochs
         self._checkpoint_every, self._last_checkpoint, self._unwritable = checkpoint_every, time.monotonic(), False
         self._checkpoint_cost = FIRST_CHECKPOINT_SECONDS  # seconds the last write took
-        self._checkpoint_to = None if ckpt is None else CheckpointTarget(ckpt, config_key, key_config, outcome)
+        self._checkpoint_to = None if ckpt is None else CheckpointTarget(ckpt, config_key, key_config, outcome, run_id)
         outcome.checkpointed = None if ckpt is None else 0
         self._classes = max(int(labels.max()) + 1, 2) if len(labels) else 2  # for blow_up's chance level
         if resume and ckpt is not None and ckpt.exists():
             self.load_checkpoint(ckpt, config_key, key_config)
             outcome.resumed_from = outcome.checkpointed = self.epochs_done
+            outcome.resumed_from_run = str(self._resumed_from.get("run_id") or "")
             outcome.resumed_from_step = outcome.checkpointed_step = (self._resume_in_epoch or {}).get("steps", 0)
             reached = self.epochs_done + (1 if outcome.resumed_from_step else 0)  # epochs it has begun
             if reached > epochs:  # its weights have trained past the run asked for
@@ -620,7 +625,7 @@ class Trainer:
         self.stop_training = bool(state["stop_training"])
         self.history[:] = list(state["history"])
         self._resume_in_epoch = state.get("partial_epoch")  # None: written at an epoch's end (or before 0.4)
-        self._resumed_from = {"threads": state.get("threads"), "epochs": state.get("epochs"),
+        self._resumed_from = {"threads": state.get("threads"), "epochs": state.get("epochs"), "run_id": state.get("run_id"),
                               # mnistlab before 0.3.0 had no native kernel and wrote no such key
                               "native_kernel": state.get("native_kernel", "off: mnistlab before 0.3.0")}
 
@@ -633,7 +638,7 @@ class Trainer:
         with stop_signals_held():
             began = time.monotonic()
             try:
-                self.save_checkpoint(target.path, target.key, partial, target.key_config)
+                self.save_checkpoint(target.path, target.key, partial, target.key_config, target.run_id)
             except (OSError, RuntimeError) as exc:  # torch.save reports a full disk as a RuntimeError
                 self._unwritable_checkpoint(target.path, exc, outcome)
                 return
@@ -656,12 +661,15 @@ class Trainer:
         self._checkpoint_cost = math.inf  # ... nor at each epoch's end as a cheap one
 
     def save_checkpoint(self, path: Path, config_key: str = "",
-                        partial: tuple[int, dict[str, Any], float] | None = None, key_config: str = "") -> None:
+                        partial: tuple[int, dict[str, Any], float] | None = None, key_config: str = "",
+                        run_id: str = "") -> None:
         """Write atomically (temp file + rename), so a crash never leaves half a checkpoint; a
         failed or interrupted write (a full disk, Ctrl-C) leaves no temp file either. The file keeps
-        ``config_key`` and ``key_config`` (what the key hashes) for :meth:`load_checkpoint`."""
+        ``config_key`` and ``key_config`` (what the key hashes) for :meth:`load_checkpoint`, and the
+        recorded run writing it (``run_id``)."""
         path.parent.mkdir(parents=True, exist_ok=True)
-        state = {**self.state_dict(partial), "config_key": config_key, "config": key_config, "mnistlab": __version__}
+        state = {**self.state_dict(partial), "config_key": config_key, "config": key_config, "mnistlab": __version__,
+                 "run_id": run_id}
         write_atomic(path, lambda tmp: torch.save(state, tmp))
 
     def load_checkpoint(self, path: Path, config_key: str = "", key_config: str = "") -> None:

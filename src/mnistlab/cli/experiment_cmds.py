@@ -538,6 +538,8 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
         rest += f" (run {trained} since deleted; this run holds its files and figures)"
     click.echo(f"status {r.status}{printable(tail)}" + (f": {printable(rest)}" if rest else ""))  # (a copied-in store's
     # text may hold a terminal's escape codes: helper-172)
+    if said := _resumed_said(r):
+        click.echo(said)
     if smoke_run(r):
         click.echo("size of a --quick smoke run (1 epoch, at most 300 training images): comparisons by name "
                    "leave it out where its variant has a full-size run")
@@ -580,6 +582,16 @@ def model_said(r: RunRecord) -> str | None:
     if isinstance(params := (r.metrics or {}).get("params"), int):
         said.append(f"{params:,} params")
     return ", ".join(said)
+
+
+def _resumed_said(r: RunRecord) -> str | None:
+    """`show`'s line of the run whose checkpoint ``r`` continued (helper-171: a resumed run named
+    none): ``resumed from the checkpoint of run ID after epoch 2[, batch 9]``; None for a fresh run."""
+    if not (before := r.metrics.get("resumed_from_run")):
+        return None
+    step = r.metrics.get("resumed_from_step")
+    return (f"resumed from the checkpoint of run {before} after epoch {r.metrics.get('resumed_from_epoch', 0)}"
+            + (f", batch {step}" if step else ""))
 
 
 def result_said(r: RunRecord) -> str | None:

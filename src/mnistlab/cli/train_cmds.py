@@ -162,7 +162,8 @@ def _train(config_file: Path | None, data_dir: Path | None, checkpoint_dir: Path
             result = run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir,
                                 resume=resume, checkpoint_every=checkpoint_every or 0.0,
                                 extra_callbacks=[between := StopBetweenEpochs(stop), *kept], interrupt=between.asked,
-                                on_data_ready=lambda data: _announce(cfg, checkpoint_dir if resume else None, data))
+                                on_data_ready=lambda data: _announce(cfg, checkpoint_dir if resume else None, data),
+                                run_id=recorder.run_id if recorder is not None else "")
     except BaseException as exc:
         err = _not_trained(exc, int(stop.signum), recorder, began=between.began)
         if ended is not None and recorder is not None:  # (a stop: the run as recorded, interrupted)
