@@ -49,7 +49,7 @@ from typing import IO, Any
 import numpy as np
 from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
-from mnistlab.data.userdata import IMAGE_SUFFIXES, Entry, system_file, walk_images
+from mnistlab.data.userdata import IMAGE_SUFFIXES, Entry, special_file, system_file, walk_images
 from mnistlab.errors import DataError, DataWarning, user_level
 from mnistlab.files import display_name
 
@@ -177,8 +177,7 @@ def open_image(source: str | os.PathLike | bytes | IO[bytes], name: str | None =
         return display_name(name if name is not None else source if isinstance(source, (str, os.PathLike)) else "<image>")
 
     fp = io.BytesIO(source) if isinstance(source, bytes) else source
-    if isinstance(source, (str, os.PathLike)) and os.path.exists(source) and not (
-            os.path.isfile(source) or os.path.isdir(source)):  # a FIFO would be read forever, /dev/zero is "empty"
+    if isinstance(source, (str, os.PathLike)) and special_file(source):  # a FIFO would be read forever, /dev/zero "empty"
         raise DataError(f"{shown()}: not a regular file (a pipe or a device), so not an image; an image piped in "
                         "is read from - (stdin)")  # (helper-172: a FIFO was waited on forever)
     try:
@@ -833,7 +832,7 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
         return [("<stdin>", data)]
     if os.path.isdir(p):
         return _folder_sources(p)
-    if os.path.exists(p) and not os.path.isfile(p):  # a FIFO named x.csv: read as a CSV, it never ended (helper-174)
+    if special_file(p):  # a FIFO named x.csv: read as a CSV, it never ended (helper-174)
         raise DataError(f"{display_name(p)}: not a regular file (a pipe or a device); an image piped in is read from - "
                         "(stdin)")
     if os.path.exists(p):

@@ -750,7 +750,7 @@ def _entry(e: os.DirEntry[str], parts: tuple[str, ...], follow: bool,
         stack.append((e.path, parts))
     elif _suffix(e.name) in IMAGE_SUFFIXES and _is_file(e):
         yield Entry(parts, e.path, "hidden file" if e.name.startswith(".") else "image")
-    elif _suffix(e.name) in IMAGE_SUFFIXES and _special(e.path):  # a FIFO or a device (or a link to one) named
+    elif _suffix(e.name) in IMAGE_SUFFIXES and special_file(e.path):  # a FIFO or a device (or a link to one) named
         yield Entry(parts, e.path, "special")  # as an image: reading it would wait forever (helper-172)
     elif e.is_symlink() and not os.path.exists(e.path):
         yield Entry(parts, e.path, "broken")
@@ -760,11 +760,11 @@ def _entry(e: os.DirEntry[str], parts: tuple[str, ...], follow: bool,
         yield Entry(parts, e.path, "other")
 
 
-def _special(path: str) -> bool:
+def special_file(path: str | os.PathLike[str]) -> bool:
     """Whether ``path`` is (or links to) a pipe, a socket or a device: no file a reader can finish."""
     try:
         mode = os.stat(path).st_mode
-    except OSError:
+    except (OSError, ValueError):  # (a NUL in the path: no file at all)
         return False
     return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode) or stat.S_ISSOCK(mode)
 
@@ -920,7 +920,7 @@ def read_csv(path: Path, label: str = "label", *, labels: bool = True) -> tuple[
     DataError: a pixel count that is not a square, a non-numeric cell or a pixel outside 0-255
     (with its line and column), a row with the wrong number of cells; a pipe or a device (read, it
     would never end: helper-174, `predict RUN fifo.csv`)."""
-    if _special(str(path)):
+    if special_file(path):
         raise DataError(f"{_shown(path)} is not a regular file (a pipe or a device); save it to a .csv file first")
     header = _csv_header(path)
     label_at = header.index(label) if label in header else None
