@@ -1327,6 +1327,7 @@ def test_a_trial_stopped_by_ctrl_c_is_asked_again_and_continues_from_its_checkpo
     assert sorted(runs) == ["trial-0000", "trial-0001"] and runs["trial-0001"].status == "finished"
     done = runs["trial-0001"]
     assert done.metrics["resumed_from_epoch"] >= 1 and len(done.history) == 6  # continued, every epoch in its history
+    assert done.metrics["resumed_from_run"] == runs["trial-0000"].run_id  # whose checkpoint (helper-171: none said)
     said = again.stdout.decode() + again.stderr.decode()  # and its line says so
     assert f"(continued trial 0 from epoch {done.metrics['resumed_from_epoch'] + 1})" in said, said
     study = optuna.load_study(study_name="s", storage=storage_url(store_dir))

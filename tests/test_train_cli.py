@@ -899,3 +899,33 @@ def test_a_resumed_run_names_the_run_whose_checkpoint_it_continued(data_dir, tmp
     capsys.readouterr()
     assert main(["show", second.run_id, "--store", str(store)]) == 0
     assert f"\nresumed from the checkpoint of run {first.run_id} after epoch 1\n" in capsys.readouterr().out
+
+
+def test_the_warnings_a_run_gave_are_kept_in_its_record_and_shown(tmp_path, capsys):
+    """helper-171: a warning said while a run trained (data left out, a thread count changed, a
+    resumed schedule reshaped) was on the screen and nowhere after: its record keeps it."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    data = tmp_path / "by_class.npz"  # class by class, and read in that order (an .npz is not shuffled)
+    np.savez(data, x_train=rng.integers(0, 256, (60, 28, 28), dtype=np.uint8), y_train=np.repeat(np.arange(4), 15),
+             x_test=rng.integers(0, 256, (20, 28, 28), dtype=np.uint8), y_test=np.repeat(np.arange(4), 5))
+    store = tmp_path / "store"
+    args = ["train", "--dataset", str(data), "--model", "seed000-dense", "--set", "model.layers[-1].units=4", "--epochs", "1",
+            "--store", str(store)]
+    assert main([*args, "--subset", "20"]) == 0
+    said = capsys.readouterr().err
+    assert "warning: data.subset = 20 keeps the first 20 training images, which leave out 2 of its 4" in said
+    [run] = RunStore(store).runs()
+    [kept] = run.metrics["warnings"]
+    assert kept.startswith("data.subset = 20 keeps the first 20 training images, which leave out 2 of its 4") and kept in said
+    assert main(["show", run.run_id, "--store", str(store)]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    at = shown.index("warnings while it ran (1):")
+    assert shown[at + 1] == f"  {kept}"
+    assert main(args) == 0  # every class trained: no warning, none kept, none shown
+    [other] = [r for r in RunStore(store).runs() if r.run_id != run.run_id]
+    assert "warnings" not in other.metrics
+    capsys.readouterr()
+    assert main(["show", other.run_id, "--store", str(store)]) == 0
+    assert "warnings while it ran" not in capsys.readouterr().out

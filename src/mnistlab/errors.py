@@ -499,3 +499,35 @@ def show_warning(message: Warning | str, category: type[Warning], filename: str,
             print(said, file=sys.stderr, flush=True)
     else:
         _python_showwarning(message, category, filename, lineno, file, line)
+
+
+# a run's record keeps at most this many of the warnings said while it ran, each this many characters at most
+KEPT_WARNINGS, KEPT_WARNING_CHARS = 20, 400
+
+
+@contextlib.contextmanager
+def warnings_kept() -> Iterator[list[str]]:
+    """The warnings shown while the block runs, one line of words each, in the order they were said,
+    each once (at most :data:`KEPT_WARNINGS`, each clipped to :data:`KEPT_WARNING_CHARS`): a run's
+    record keeps them (``metrics["warnings"]``; helper-171: a resumed schedule reshaped, another
+    thread count, data left out were said on the screen and nowhere after). Each is still shown as
+    before (the ``warnings.showwarning`` in place is called); only :class:`UserWarning` and its kinds
+    are kept (a library's DeprecationWarning is no news of the run). A warning Python's filters hide
+    (ignored, or said once already at that place) is not shown, so not kept either."""
+    kept: list[str] = []
+    shown = warnings.showwarning
+
+    def keep(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+             file: TextIO | None = None, line: str | None = None) -> None:
+        said = printable(" ".join(str(message).split()))
+        if len(said) > KEPT_WARNING_CHARS:
+            said = said[:KEPT_WARNING_CHARS - 3] + "..."
+        if issubclass(category, UserWarning) and said not in kept and len(kept) < KEPT_WARNINGS:
+            kept.append(said)
+        shown(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = keep
+    try:
+        yield kept
+    finally:
+        warnings.showwarning = shown

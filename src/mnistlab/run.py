@@ -43,7 +43,7 @@ from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
 from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ReportWarning, ResourceError, SpecError,
                              SpecWarning, StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, in_python_words,
-                             show, together, type_name, user_level)
+                             show, together, type_name, user_level, warnings_kept)
 from mnistlab.data.borders import border_range
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs, probs_loss
 from mnistlab.files import stop_signals_held, write_atomic
@@ -441,7 +441,25 @@ def run_config(
 
     Never raises for what happens during training (divergence, Ctrl-C, a failing callback): the
     status and message say what happened and the history so far is kept. Bad configs, missing data
-    and unreadable checkpoints raise :class:`MnistlabError` before training starts."""
+    and unreadable checkpoints raise :class:`MnistlabError` before training starts. The warnings said
+    while it ran are kept in ``metrics["warnings"]`` (:func:`~mnistlab.errors.warnings_kept`)."""
+    with warnings_kept() as said:
+        result = _run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
+                             checkpoint_every=checkpoint_every, extra_callbacks=extra_callbacks, extra_at=extra_at,
+                             interrupt=interrupt, validation_data=validation_data, on_data_ready=on_data_ready,
+                             run_id=run_id)
+    if said:
+        result.metrics["warnings"] = said
+    return result
+
+
+def _run_config(
+    cfg: RunConfig, *, data_dir: str | os.PathLike | None, progress: str, checkpoint_dir: str | os.PathLike | None,
+    resume: bool, checkpoint_every: float, extra_callbacks: Sequence[Callback], extra_at: Sequence[int],
+    interrupt: Callable[[], bool] | None, validation_data: tuple[Any, Any] | None,
+    on_data_ready: Callable[[Split], None] | None, run_id: str,
+) -> RunResult:
+    """:func:`run_config`'s training and test, without keeping its warnings."""
     check_progress_mode(progress)  # a config error: say so before any data is loaded
     resolved, spec, t = cfg.resolved(), cfg.model_spec(), cfg.train
     ckpt_key = _checked_before_data(resolved, checkpoint_dir if resume else None)
@@ -642,7 +660,18 @@ def run_members(cfgs: Sequence[RunConfig], *, data_dir: str | os.PathLike | None
     ``batched_members``: M). The configs must pass
     :func:`~mnistlab.accel.members.batch_refusal` (SpecError otherwise). Like :func:`run_config`,
     never raises for what happens during training: a failure is every member's ``failed`` result.
+    Each member's ``metrics["warnings"]`` keeps the warnings said while they trained.
     """
+    with warnings_kept() as said:
+        results = _run_members(cfgs, data_dir=data_dir)
+    for result in results:
+        if said:
+            result.metrics["warnings"] = list(said)
+    return results
+
+
+def _run_members(cfgs: Sequence[RunConfig], *, data_dir: str | os.PathLike | None) -> list[RunResult]:
+    """:func:`run_members`, without keeping its warnings."""
     from mnistlab.accel.members import StackedMembers, batch_refusal, evaluate_members, fit_members
     from mnistlab.optim import make_optimizer
 

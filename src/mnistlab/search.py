@@ -1027,7 +1027,8 @@ def run_trial(task: TrialTask) -> TrialResult:
         t1 = time.perf_counter()
         try:
             with worker_training():  # a --jobs worker told to stop (init_worker) raises KeyboardInterrupt here
-                result = train_trial(task, run_cfg, [pruning], folder, resume=task.continues is not None)
+                result = train_trial(task, run_cfg, [pruning], folder, resume=task.continues is not None,
+                                     run_id=recorder.run_id)
         except BaseException as exc:
             stopped = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
             status = recorder.fail(exc, metrics=trial_metrics(task, stopped, study.direction.name.lower()))
@@ -1076,17 +1077,21 @@ def trial_checkpoint(store: Any, task: TrialTask) -> Path:
     return store.checkpoint_dir(task.experiment, *trial_cell(task))
 
 
-def train_trial(task: TrialTask, cfg: Any, callbacks: Sequence[Callback], folder: Path, *, resume: bool) -> Any:
+def train_trial(task: TrialTask, cfg: Any, callbacks: Sequence[Callback], folder: Path, *, resume: bool,
+                run_id: str = "") -> Any:
     """:func:`~mnistlab.run.run_config` of a trial with ``callbacks`` (its pruning callback first),
     checkpointed in ``folder`` every ``task.checkpoint_every`` seconds, as a sweep's cells are, and
     with ``resume``, continuing from the checkpoint there (a trial asked again for a stopped one,
     or Ray's retry of a trial whose worker died); a checkpoint that cannot be read, or of other
-    settings, is deleted with a warning and the trial trains from its first epoch."""
+    settings, is deleted with a warning and the trial trains from its first epoch. ``run_id``: the
+    trial's recorded run, kept in its checkpoints (a trial asked again records the run it continued,
+    ``metrics["resumed_from_run"]``, as a sweep's cell does)."""
     from mnistlab.run import run_config
 
     def run(resume: bool) -> Any:
         return run_config(cfg, data_dir=task.data_dir, progress="none", extra_callbacks=list(callbacks),
-                          checkpoint_dir=folder, resume=resume, checkpoint_every=task.checkpoint_every)
+                          checkpoint_dir=folder, resume=resume, checkpoint_every=task.checkpoint_every,
+                          run_id=run_id)
     if not resume:
         return run(False)
     try:

@@ -538,13 +538,11 @@ def show_cmd(run_id: str, store: str | None, fmt: str) -> None:
         rest += f" (run {trained} since deleted; this run holds its files and figures)"
     click.echo(f"status {r.status}{printable(tail)}" + (f": {printable(rest)}" if rest else ""))  # (a copied-in store's
     # text may hold a terminal's escape codes: helper-172)
-    if said := _resumed_said(r):
-        click.echo(said)
-    if smoke_run(r):
-        click.echo("size of a --quick smoke run (1 epoch, at most 300 training images): comparisons by name "
-                   "leave it out where its variant has a full-size run")
-    if said := result_said(r):
-        click.echo(said)
+    smoke = ("size of a --quick smoke run (1 epoch, at most 300 training images): comparisons by name leave it out "
+             "where its variant has a full-size run") if smoke_run(r) else None
+    for said in (_resumed_said(r), smoke, result_said(r), *warnings_said(r)):  # then the warnings it gave
+        if said:
+            click.echo(said)
     took = ""
     if trained:  # helper-146: a shared run's record "took 0.0 s": it was copied, trained once as the other
         took = f", recorded from run {trained}, which trained it"
@@ -592,6 +590,16 @@ def _resumed_said(r: RunRecord) -> str | None:
     step = r.metrics.get("resumed_from_step")
     return (f"resumed from the checkpoint of run {before} after epoch {r.metrics.get('resumed_from_epoch', 0)}"
             + (f", batch {step}" if step else ""))
+
+
+def warnings_said(r: RunRecord) -> list[str]:
+    """`show`'s lines of the warnings a run gave while it ran (``metrics["warnings"]``, kept by
+    :func:`~mnistlab.run.run_config`): ``warnings while it ran (2):`` then each indented; none for a
+    run that gave none (or recorded before they were kept)."""
+    kept = (r.metrics or {}).get("warnings")
+    if not isinstance(kept, list) or not kept:
+        return []
+    return [f"warnings while it ran ({len(kept)}):"] + [f"  {printable(str(w))}" for w in kept]
 
 
 def result_said(r: RunRecord) -> str | None:
