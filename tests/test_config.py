@@ -269,6 +269,9 @@ def test_config_changes_names_what_a_checkpoint_key_sees_changed():
     digest, other_digest = "fac271" + "0" * 58, "c23e" + "1" * 60  # helper-171: a long string lost its closing quote
     assert config_changes({"sha256": digest}, {"sha256": other_digest}) == (
         f"sha256 was '{digest[:35]}...', now '{other_digest[:35]}...'")
+    subset = parse(train={"epochs": 3}, data={"subset": 600}).resolved()  # helper-174: "data.subset was 0"
+    assert config_changes(before, json.loads(checkpoint_config(subset))) == "data.subset was not set (every image), now 600"
+    assert config_changes(subset["data"], d["data"]) == "subset was 600, now 0"  # a 0 elsewhere is a 0
 
 
 # ------------------------------------------------------------------------------- layering

@@ -79,7 +79,7 @@ def test_run_runs_show_compare_rm(exp_file: Path, data_dir: Path, capsys: pytest
     store.finish_run(tested, status="interrupted", history=[], metrics={"test_accuracy": 0.201, "epochs_run": 0}, env={})
     assert main(["show", tested]) == 0  # helper-173: "result test accuracy 20.10%" of weights that never trained
     assert ("\nno result (interrupted: `runs` and `compare` count none); its weights as they stood when it stopped "
-            "tested 20.10% on its test images, 0 complete epochs before it stopped\n") in capsys.readouterr().out
+            "tested 20.10% on its test images, stopped in its first epoch\n") in capsys.readouterr().out  # (helper-174)
     store.rm([stopped, tested])
 
     assert main(["show", ids[0][:6]]) == 0

@@ -84,6 +84,28 @@ def test_status_counts_leader_eta_and_running_epochs(tmp_path: Path) -> None:
     assert dead not in text
 
 
+def test_the_eta_shrinks_while_an_epoch_runs_not_grows(tmp_path: Path) -> None:
+    """helper-174: the pace was the time since the run's start over its ended epochs, so while the
+    next epoch ran (no new epoch ended) the whole grew, and the ETA with it, a second a second."""
+    store = RunStore(tmp_path / "store")
+    write_plan(store.root, "sw", [("a", "k1"), ("a", "k2")], workers=1, started=time.time() - 60)
+    running = _run(store, "a", "k1", history=[{"epoch": 1, "epochs": 4, "epoch_seconds": 10.0}])
+    etas, lefts = [], []
+    for since in (12, 18, 25):  # 2 s of setup and the first epoch's 10, then 0, 6 and 13 s into epoch 2
+        con = sqlite3.connect(store.db_path)
+        con.execute("UPDATE runs SET created_at = ? WHERE run_id = ?", (time.time() - since, running))
+        con.commit()
+        con.close()
+        s = sweep_status(store, "sw")
+        [cell] = s.running
+        etas.append(s.eta)
+        lefts.append(cell.expected_seconds - cell.seconds)
+    assert lefts[0] == pytest.approx(28, abs=0.5) and lefts[1] == pytest.approx(22, abs=0.5)  # 40 s in all, then
+    assert lefts[2] == pytest.approx(20, abs=0.5)  # epoch 2 later than its pace: epochs 3 and 4 at it
+    # this cell's time left and the other cell's whole at this one's pace: 40 s, then 45 once late
+    assert etas == pytest.approx([28 + 40, 22 + 40, 20 + 45], abs=1), etas
+
+
 def test_a_sweep_before_its_first_cell_ends_has_an_eta_by_its_running_cells_pace(
         tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """helper-123: `watch` said "ETA ?" until a cell ended, and `show` of a running run said only

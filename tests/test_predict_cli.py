@@ -728,6 +728,13 @@ def test_hostile_image_inputs_are_one_line_errors_without_hanging(mnist_models, 
                          "--store", mnist_models)  # as bash's globstar: links to folders not entered
     assert [r["file"] for r in csv.DictReader(io.StringIO(out))] == ["loop/one.png"], err
     assert code == 1 and "loop/two.png: not a regular file (a pipe or a device)" in err
+    (loop / "sub").mkdir()
+    Image.fromarray(x[1]).save(loop / "sub" / "deep.png")
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "loop/**", "--format", "csv",
+                         "--store", mnist_models)  # folders and images alike, and the links' folders: each image once
+    assert sorted(r["file"] for r in csv.DictReader(io.StringIO(out))) == ["loop/one.png", "loop/sub/deep.png"], err
+    (loop / "sub" / "deep.png").unlink()
+    (loop / "sub").rmdir()
     code, out, err = cli(capsys, "predict", "use", "--variant", "dense", "loop/**/[z-a].png", "--store", mnist_models)
     one_line_error(code, err, "loop/**/[z-a].png: no image file matches this pattern")  # (helper-175: a traceback)
     (loop / "sub.png").symlink_to(loop)  # a link to a folder, named as an image: not a pipe (helper-175)

@@ -1286,7 +1286,7 @@ def config_changes(before: Mapping[str, Any], now: Mapping[str, Any], *, most: i
             for i, (x, y) in enumerate(zip(a, b, strict=True)):
                 walk(x, y, f"{where}[{i}]")
         elif a != b or type(a) is not type(b):
-            changes.append(f"{where} was {_shown(a)}, now {_shown(b)}")
+            changes.append(f"{where} was {_shown(a, where)}, now {_shown(b, where)}")
 
     walk(before, now, "")
     more = f", and {len(changes) - most} more" if len(changes) > most else ""
@@ -1296,9 +1296,15 @@ def config_changes(before: Mapping[str, Any], now: Mapping[str, Any], *, most: i
 _ABSENT = object()
 
 
-def _shown(value: Any) -> str:
+# settings whose resolved value stands for "not set" (helper-174: a resume refused for "data.subset was 0")
+_UNSET_READS = {"data.subset": (0, "not set (every image)"), "data.validation": (0.0, "not set (none held out)")}
+
+
+def _shown(value: Any, where: str = "") -> str:
     if value is _ABSENT:
         return "not set"
+    if where in _UNSET_READS and value == _UNSET_READS[where][0] and not isinstance(value, bool):
+        return _UNSET_READS[where][1]
     if isinstance(value, list):
         return f"{len(value)} items"
     if isinstance(value, str):  # clipped inside its quotes (helper-171: "'fac271...808..., now 'c23e...")

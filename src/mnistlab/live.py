@@ -194,12 +194,22 @@ class RunningCell:
     seconds: float  # since the run started
     val_accuracy: float | None
     queued: bool = False  # sent to Ray, no worker started yet (:data:`~mnistlab.store.QUEUED`)
+    trained: float = 0.0  # the seconds its ended epochs took (their ``epoch_seconds``)
 
     @property
     def expected_seconds(self) -> float | None:
-        """The whole run's seconds at its pace so far (its seconds per epoch ended, times its
-        epochs); None before its first epoch's end."""
-        return self.seconds * self.epochs / self.epoch if 0 < self.epoch <= self.epochs else None
+        """The whole run's seconds at its pace so far; None before its first epoch's end. The pace is
+        its ended epochs' own seconds each (``trained / epoch``), not the time since its start over
+        them (helper-174: that grew while an epoch ran, and the ETA with it): the time outside them
+        (setup, validation, the epoch running now) counts beyond one epoch's pace, so between epochs
+        the whole stays put and the time left shrinks. A record without epoch times: by its start."""
+        if not 0 < self.epoch <= self.epochs:
+            return None
+        if not self.trained:
+            return self.seconds * self.epochs / self.epoch
+        pace = self.trained / self.epoch
+        other = self.seconds - self.trained  # setup and the running epoch (that part counted by its pace)
+        return max(self.seconds, other - min(other, pace) + pace * self.epochs)
 
 
 @dataclass(frozen=True)
@@ -298,9 +308,10 @@ def running_cell(r: RunRecord, now: float) -> RunningCell:
     last = r.history[-1] if r.history else {}
     epochs = int(last.get("epochs") or (r.config.get("train") or {}).get("epochs") or 0)
     val = last.get("val_accuracy")
+    trained = sum(float(h["epoch_seconds"]) for h in r.history or () if isinstance(h.get("epoch_seconds"), (int, float)))
     return RunningCell(r.run_id, r.variant, r.seed, r.member, int(last.get("epoch") or 0), epochs,
                        max(0.0, now - r.created_at), float(val) if isinstance(val, (int, float)) else None,
-                       queued=r.message == QUEUED and not r.history)
+                       queued=r.message == QUEUED and not r.history, trained=trained)
 
 
 def _leader(recs: Sequence[RunRecord | None]) -> tuple[Any, ...] | None:
@@ -336,16 +347,19 @@ def _search_leader(recs: Sequence[RunRecord | None]) -> tuple[str, float, int, s
 def _eta(recs: Sequence[RunRecord | None], running: Sequence[RunningCell], left: int, started: float,
          workers: int) -> float | None:
     """Seconds to go: the mean duration of this sweep's ended cells (before any has ended, of the
-    running ones at their pace so far) times the work left (whole cells, and the unfinished share
-    of each running one by its epochs), spread over the workers."""
+    running ones at their pace so far) times the cells left, and each running cell's time left at
+    its own pace (:attr:`RunningCell.expected_seconds`; without its epochs' times, that mean times
+    the share of its epochs left), spread over the workers."""
     took = [r.finished_at - r.created_at for r in recs
             if r is not None and r.finished_at and r.created_at >= started - 1 and r.status != "running"]
     if not took:  # before a cell has ended: the running cells' pace by their epochs (helper-123: "ETA ?" till then)
         took = [c.expected_seconds for c in running if c.expected_seconds is not None]
     if not took:
         return None if left or running else 0.0
-    share = sum(1 - c.epoch / c.epochs if c.epochs else 1.0 for c in running)
-    return sum(took) / len(took) * (left + share) / max(workers, 1)
+    per_cell = sum(took) / len(took)  # a running cell's time left: at its own pace, else as the others took
+    going = sum(max(0.0, c.expected_seconds - c.seconds) if c.trained and c.expected_seconds is not None
+                else per_cell * (1 - c.epoch / c.epochs if c.epochs else 1.0) for c in running)
+    return (per_cell * left + going) / max(workers, 1)
 
 
 # ------------------------------------------------------------------------ drawing it

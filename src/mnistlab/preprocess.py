@@ -785,11 +785,16 @@ def image_sources(paths: Iterable[str | os.PathLike], errors: list[str] | None =
     stdin; with an ``errors`` list, appends that one-line message to it instead and goes on with
     the others. ``-`` given twice is a DataError at once: stdin holds one image. ``origins``: a
     list that gets, for each source, the index in ``paths`` of the argument it came from.
+
+    Each image file comes once, where it is first reached: a shell's ``d/**`` gives the folder
+    d/sub and each image in it, and a link to a folder reaches images listed already (helper-174:
+    an image listed three times); so does a file named twice.
     """
     given = [os.fspath(p) for p in paths]
     if given.count("-") > 1:
         raise DataError(f"- (stdin) is given {given.count('-')} times: it holds one image; give it once")
     out: list[tuple[str, str | bytes]] = []
+    seen: set[str] = set()  # the real paths of the image files listed so far
     for k, p in enumerate(given):
         try:
             found = _sources_of(p)
@@ -798,10 +803,20 @@ def image_sources(paths: Iterable[str | os.PathLike], errors: list[str] | None =
                 raise
             errors.append(str(exc))
             continue
+        found = [(name, src) for name, src in found if not isinstance(src, str) or _first_time(src, seen)]
         out += found
         if origins is not None:
             origins += [k] * len(found)
     return out
+
+
+def _first_time(path: str, seen: set[str]) -> bool:
+    """Whether the file at ``path`` is not in ``seen`` (real paths), which it joins."""
+    real = os.path.realpath(path)
+    if real in seen:
+        return False
+    seen.add(real)
+    return True
 
 
 def list_images(images: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:

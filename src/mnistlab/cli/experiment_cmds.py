@@ -623,9 +623,10 @@ def result_said(r: RunRecord) -> str | None:
     if isinstance(loss := m.get("test_loss"), (int, float)):
         said.append(f"test loss {loss:.4f}")
     epochs, secs = m.get("epochs_run"), m.get("train_seconds")
-    if isinstance(epochs, int):
-        timed = f" in {seconds(secs)} s" if isinstance(secs, (int, float)) else ""
+    if isinstance(epochs, int):  # (no time where none was counted: helper-174, "0 epochs ... in 0.00 s")
+        timed = f" in {seconds(secs)} s" if isinstance(secs, (int, float)) and secs > 0 else ""
         said.append(f"{epochs} epoch{'s' * (epochs != 1)} trained{timed}" if r.status in RESULT_STATUSES else
+                    "stopped in its first epoch" if epochs == 0 else
                     f"{epochs} complete epoch{'s' * (epochs != 1)} before it stopped{timed}")  # (and part of one)
     return ", ".join(said)
 
