@@ -186,6 +186,29 @@ def test_transparency_is_flattened_on_the_background_that_contrasts_with_the_ink
     assert np.abs(preprocess(tmp_path / "drawn.png", "mnist").astype(int) - expected).mean() < 2
 
 
+def test_a_white_sheet_made_transparent_under_thin_strokes_stays_white(tmp_path):
+    """helper-177: PowerPoint's "Set Transparent Color" (or a magic wand) on white leaves a thin
+    stroke's anti-aliased edges opaque and light; they outweighed its dark core, so the image was put
+    on black: its ink faded to light fringes on black. The white the transparent pixels hide says
+    which sheet it was."""
+    from PIL import ImageDraw
+
+    big = Image.new("L", (1120, 1120), 255)
+    ImageDraw.Draw(big).line([(300, 250), (820, 250), (520, 900)], fill=0, width=16)
+    gray = np.asarray(big.resize((140, 140), Image.Resampling.LANCZOS))
+    visible = gray[gray < 255]
+    assert 128 <= visible.mean() < 192  # mostly light fringes: by the mean alone, light ink
+    rgba = np.dstack([gray, gray, gray, np.where(gray == 255, 0, 255).astype(np.uint8)])
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "seven.png")
+    assert np.array_equal(preprocess(tmp_path / "seven.png", "mnist"), preprocess(gray, "mnist"))
+    hidden_black = rgba.copy()
+    hidden_black[rgba[..., 3] == 0, :3] = 0  # a cleared sheet hides black: no word on the ink, which the mean reads
+    assert preprocess(hidden_black, "mnist").mean() > preprocess(gray, "mnist").mean() + 10  # (its fringes, on black)
+    core = gray < 40  # white chalk, its strokes' cores alone (a mean above 192), on a sheet hiding white: on black
+    light = np.dstack([np.where(core, 255 - gray, 255)] * 3 + [np.where(core, 255, 0)]).astype(np.uint8)
+    assert np.array_equal(preprocess(light, "mnist"), preprocess(np.where(core, 255 - gray, 0).astype(np.uint8), "mnist"))
+
+
 def test_every_format_reads_and_a_gif_gives_its_first_frame(tmp_path, digits):
     photo = Image.fromarray(on_paper(digits[0][0])).convert("RGB")
     expected = preprocess(photo, "mnist")

@@ -248,6 +248,8 @@ def _checked_mode(im: Image.Image, shown: str, modes: tuple[str, ...] = IMAGE_MO
 # factor that brings it within (a box average). A 9000x9000 PNG of 78 KB, under Pillow's bomb
 # limit, took 3.8 GB as float64 (helper-172).
 MAX_SIDE = 2048
+# to_gray: the mean visible grey below which a drawing whose transparent pixels hide a light colour is dark ink
+DARK_INK_ON_WHITE = 192
 
 
 def to_gray(image: Image.Image | np.ndarray) -> np.ndarray:
@@ -255,8 +257,12 @@ def to_gray(image: Image.Image | np.ndarray) -> np.ndarray:
     a PIL image with a side over :data:`MAX_SIDE` is reduced first (by a whole factor, averaging).
 
     Transparency is flattened on the background that contrasts with the ink: a dark drawing on a
-    transparent sheet is put on white, a light one on black (the alpha-weighted mean of the
-    visible pixels decides). Arrays: uint8 0-255 or floats in [0, 1]; ValueError otherwise.
+    transparent sheet is put on white, a light one on black. The alpha-weighted mean of the visible
+    pixels decides (below 128: dark ink); where every fully transparent pixel hides a light colour
+    (a white background made transparent: PowerPoint's "Set Transparent Color", a magic wand, a
+    palette's transparent white) a mean up to 192 is dark ink too, with light fringes: thin strokes'
+    anti-aliased edges left opaque outweighed their cores (helper-177: a 6 read on black). Arrays:
+    uint8 0-255 or floats in [0, 1]; ValueError otherwise.
     """
     if isinstance(image, Image.Image):
         factor = math.ceil(max(image.size) / MAX_SIDE)  # a box average first: a 28x28 result needs no more pixels
@@ -287,7 +293,8 @@ def to_gray(image: Image.Image | np.ndarray) -> np.ndarray:
     if a.shape[2] == 4:
         alpha = a[..., 3] / 255.0
         ink = float((gray * alpha).sum() / alpha.sum()) if alpha.sum() else 0.0
-        back = 255.0 if ink < 128 else 0.0
+        hidden = gray[alpha == 0]  # the colour under the transparent pixels: a white sheet made transparent?
+        back = 255.0 if ink < (DARK_INK_ON_WHITE if hidden.size and hidden.min() >= 128 else 128) else 0.0
         gray = gray * alpha + back * (1 - alpha)
     return gray
 
