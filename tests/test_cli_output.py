@@ -24,13 +24,15 @@ from mnistlab.presets import list_presets
 from mnistlab.store import RunStore
 
 
-def _on_a_terminal(argv: list[str], **env: str) -> str:
-    """What `mnistlab ARGV` writes on a terminal (a pty, its size unset: 0 x 0) with ``env``, colour codes out."""
+def _on_a_terminal(argv: list[str], raw: bool = False, **env: str) -> str:
+    """What `mnistlab ARGV` writes on a terminal (a pty, its size unset: 0 x 0) with ``env``, colour
+    codes out (``raw``: left in)."""
     leader, follower = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "mnistlab", *argv], stdout=follower, stderr=subprocess.PIPE,
-                            env={**os.environ, **env})
+                            env={**os.environ, "TERM": "xterm", **env})
     os.close(follower)
-    text = re.sub(r"\x1b\[[0-9;]*m", "", read_terminal(leader).decode("utf-8", "replace")).replace("\r", "")
+    text = read_terminal(leader).decode("utf-8", "replace").replace("\r", "")
+    text = text if raw else re.sub(r"\x1b\[[0-9;]*m", "", text)
     assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
     return text
 
@@ -44,6 +46,41 @@ def test_a_table_too_wide_for_the_terminal_even_cut_is_printed_whole_as_plain_li
     lines = text.splitlines()
     assert len(lines) == 1 + len(ids) and not BOX.search(text) and "…" not in text, text  # one line a run
     assert all(a in text for a in accuracies) and all(i in text for i in ids.values()) and "<script>" in text
+
+
+@pytest.mark.parametrize("columns", ["60", "100"])
+def test_names_in_a_terminal_table_are_never_split_nor_cropped(recorded, columns: str) -> None:
+    """helper-176: `runs` split a variant's name ("seed000-d" / "ense"), one a user copies back
+    into a command, and rich cropped the last column ("fashion-mnis", its border gone)."""
+    store, ids = recorded
+    text = _on_a_terminal(["runs", "--store", str(store)], COLUMNS=columns)
+    assert "<script>alert(1)</script>" in text and "experiment" in text, text
+    assert not BOX.search(text) or all(len(line) <= int(columns) for line in text.splitlines()), text  # (plain: wrapped)
+
+
+def test_a_dumb_terminal_gets_plain_lines_as_a_pipe_does_and_no_color_no_bold(recorded) -> None:
+    """helper-176: with TERM=dumb (Emacs's shell, a console read aloud) box tables 80 cells wide
+    whatever COLUMNS said, a train's progress redrawn with blank lines; NO_COLOR left bold headers."""
+    store, ids = recorded
+    text = _on_a_terminal(["runs", "--store", str(store)], raw=True, TERM="dumb", COLUMNS="40")
+    assert not BOX.search(text) and ANSI not in text and len(text.splitlines()) == 1 + len(ids), text
+    assert text.splitlines()[0].split()[:3] == ["run", "experiment", "variant"]
+    boxed = _on_a_terminal(["runs", "--store", str(store)], raw=True, NO_COLOR="1", COLUMNS="160")
+    assert BOX.search(boxed) and ANSI not in boxed, boxed  # a table, without bold
+    assert ANSI in _on_a_terminal(["runs", "--store", str(store)], raw=True, COLUMNS="160")  # (its headers bold)
+
+
+def test_auto_progress_is_lines_on_a_dumb_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mnistlab.callbacks import shown_mode
+
+    class Tty(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setenv("TERM", "xterm-256color")
+    assert shown_mode("auto", Tty()) == "bar" and shown_mode("auto", io.StringIO()) == "lines"
+    monkeypatch.setenv("TERM", "dumb")
+    assert shown_mode("auto", Tty()) == "lines" and shown_mode("bar", Tty()) == "bar"
 
 
 @pytest.mark.parametrize("columns", ["30", "45"])
@@ -263,7 +300,7 @@ def test_a_real_pipe_gets_plain_text_and_a_terminal_gets_the_box_table() -> None
 
     leader, follower = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "models"], stdout=follower, stderr=subprocess.PIPE,
-                            env=env)
+                            env={**env, "TERM": "xterm"})
     os.close(follower)
     on_terminal = read_terminal(leader).decode("utf-8", "replace")
     assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
@@ -354,12 +391,12 @@ def test_runs_on_a_narrow_terminal_leaves_out_whole_columns_and_says_which(recor
     store, ids = recorded
     leader, follower = pty.openpty()
     proc = subprocess.Popen([sys.executable, "-m", "mnistlab", "runs", "--store", str(store)], stdout=follower,
-                            stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "60"})
+                            stderr=subprocess.PIPE, env={**os.environ, "COLUMNS": "70", "TERM": "xterm"})
     os.close(follower)
     text = re.sub(r"\x1b\[[0-9;]*m", "", read_terminal(leader).decode("utf-8", "replace")).replace("\r", "")
     assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
-    assert "…" not in text and all(len(line) <= 60 for line in text.splitlines()), text
-    assert all(i in text for i in ids.values())  # every run id whole (a long name folds, never "…")
+    assert "…" not in text and all(len(line) <= 70 for line in text.splitlines()), text
+    assert all(i in text for i in ids.values()) and "<script>alert(1)</script>" in text  # ids and names whole, never "…"
     assert "left out for the terminal's width: " in " ".join(text.split()) and "%" in text
 
 

@@ -762,10 +762,13 @@ PROGRESS_MODES = ("auto", "bar", "lines", "none")
 
 def shown_mode(mode: str, stream: TextIO | None = None) -> str:
     """The progress a :data:`PROGRESS_MODES` mode shows on ``stream`` (default stdout): ``"auto"``
-    is "bar" on a terminal, else "lines"; any other mode itself."""
+    is "bar" on a terminal that redraws in place (:func:`~mnistlab.files.redraws`: not a dumb one),
+    else "lines"; any other mode itself."""
+    from mnistlab.files import redraws
+
     if mode != "auto":
         return mode
-    return "bar" if getattr(stream or sys.stdout, "isatty", lambda: False)() else "lines"
+    return "bar" if redraws(stream or sys.stdout) else "lines"
 
 
 def check_progress_mode(mode: str) -> None:

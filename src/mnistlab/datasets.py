@@ -57,7 +57,7 @@ from mnistlab.data.registry import (
     register_dataset,
 )
 from mnistlab.errors import DataError
-from mnistlab.files import data_dir_astray, write_atomic
+from mnistlab.files import data_dir_astray, redraws, write_atomic
 
 __all__ = [
     "MAX_IDX_BYTES", "SPLIT_FILES", "Dataset", "DatasetInfo", "DatasetStatus", "cache_dir", "candidate_dirs",
@@ -469,7 +469,7 @@ def load_dataset(name: str | os.PathLike[str] | Mapping[str, Any], data_dir: str
     if located is None:
         if not download:
             raise DataError(missing_message(info, data_dir))
-        update, close = _rich_progress() if sys.stderr.isatty() else (None, lambda: None)
+        update, close = _rich_progress() if redraws(sys.stderr) else (None, lambda: None)
         dest = cache_dir() / info.dir_name
         try:
             download_dataset(info, dest, progress=update)

@@ -178,6 +178,18 @@ def refuse_store_path(path: str | os.PathLike) -> None:
                           "which only mnistlab writes: write it elsewhere")
 
 
+def redraws(stream: Any) -> bool:
+    """Whether ``stream`` is a terminal that redraws in place (a progress bar, a live table, box
+    drawing): a tty whose ``TERM`` is not ``dumb``. A dumb terminal (Emacs's shell, a console read
+    aloud or in braille) gets what a pipe gets, plain lines (helper-176: box tables 80 cells wide
+    whatever COLUMNS said, and a sweep's lines held back until it ended)."""
+    try:
+        tty = bool(stream.isatty())
+    except (AttributeError, ValueError):  # replaced or closed
+        return False
+    return tty and os.environ.get("TERM", "").strip() != "dumb"
+
+
 class PipeGuard:
     """A text stream (``sys.stdout``, ``sys.stderr``) whose reader may go away (``| head``): the
     first write or flush to find it gone points the stream's file descriptor at the null device,

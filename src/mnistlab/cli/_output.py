@@ -91,11 +91,11 @@ def _shown(column: Column, value: Any) -> str:
 
 
 def is_terminal() -> bool:
-    """Whether stdout is an interactive terminal (then tables get rich's box drawing)."""
-    try:
-        return sys.stdout.isatty()
-    except (AttributeError, ValueError):  # replaced or closed stdout
-        return False
+    """Whether stdout is an interactive terminal that redraws in place (then tables get rich's box
+    drawing, a sweep its live table): not a dumb one (:func:`~mnistlab.files.redraws`)."""
+    from mnistlab.files import redraws
+
+    return redraws(sys.stdout)
 
 
 def usable_streams() -> None:
@@ -131,19 +131,21 @@ def _writable(stream: Any) -> bool:
 def rich_console() -> Any:
     """A rich Console on stdout (only used on a terminal, see :func:`is_terminal`), as wide as the
     terminal; a ``COLUMNS`` of no use (0, not a number: helper-162, a table of no width and exit 0)
-    is not read."""
+    is not read. With ``NO_COLOR`` set (not empty), no styles at all: no-color.org asks only for no
+    colour, but the bold of a table's headers was the one escape code left (helper-176)."""
     import shutil
 
     from rich.console import Console
 
+    plain: dict[str, Any] = {"color_system": None} if os.environ.get("NO_COLOR") else {}
     columns = os.environ.get("COLUMNS", "").strip()
     if not columns or (columns.isdigit() and int(columns) > 0):
-        return Console()
+        return Console(**plain)
     try:
         width = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
     except (OSError, ValueError):
         width = 0
-    return Console(width=width or shutil.get_terminal_size().columns)
+    return Console(width=width or shutil.get_terminal_size().columns, **plain)
 
 
 def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str, *, title: str | None = None,

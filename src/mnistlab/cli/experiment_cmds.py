@@ -328,7 +328,7 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
                err=fmt != "table")
 
 
-_PLAN_COLUMNS = (Column("variant", "variant", fold=True), Column("finished", "finished", right=True),
+_PLAN_COLUMNS = (Column("variant", "variant", whole=True), Column("finished", "finished", right=True),
                  Column("to_train", "to train", right=True),
                  Column("recorded_from_another", "recorded from another's run", right=True))
 
@@ -456,14 +456,15 @@ def _watched_name(st: RunStore, target: str) -> str:
         raise
 
 
-RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experiment", drop=6, fold=True),
-               Column("variant", "variant", fold=True), Column("seed", "seed", right=True, drop=5),
+RUN_COLUMNS = (Column("run_id", "run", whole=True), Column("experiment", "experiment", drop=6, whole=True),
+               Column("variant", "variant", whole=True), Column("seed", "seed", right=True, drop=5),
                Column("member", "member", right=True, drop=2), Column("status", "status", whole=True),
                Column("test_accuracy", "test acc", lambda a: f"{100 * a:.2f}%", right=True, whole=True),
                Column("epochs", "epochs", right=True, drop=3),
                Column("started", "started", lambda t: t[:16].replace("T", " "), drop=1),
                Column("quick", "quick", lambda q: "yes" if q else "no", drop=4),
-               Column("dataset", "dataset", drop=2))  # (each added last: readers by position)
+               Column("dataset", "dataset", drop=2, whole=True))  # (each added last: readers by position)
+# (names whole, never split: a name is copied back into a command; helper-176: "seed000-d" / "ense")
 
 
 @click.command("runs")
