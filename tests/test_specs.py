@@ -316,6 +316,8 @@ def test_python_construction_validates_too():
     ("run.toml", 'dataset = "mnist"\n[model]\nlayers = ["Flatten"]\n', "model spec has 'dataset', 'model': a run's "
                                                                         "config (train --config reads it)"),
     ("m.toml", b"\x00\xff\xfe garbage \x89PNG", "not a text file"),
+    ("m.toml", '# de Zo\xe9 \u2013 \xb5\r\nlayers = ["Flatten"]\r\n'.encode("cp1252"),  # Notepad's "ANSI" (helper-177)
+     "m.toml: line 1 is not UTF-8 (Windows-1252 or Latin-1 text?): save it as UTF-8"),
     ("m.json", '{"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 1', "invalid JSON"),
     ("m.json", '{"layers": [{"type": "Dense", "name": "a\n', "Invalid control character at line 1 column 41 (the "
                                                             "file ends there: cut short?)"),  # one "at", and why

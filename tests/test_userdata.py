@@ -143,7 +143,8 @@ def _bad_csvs(tmp: Path) -> dict[str, tuple[dict, str]]:
                                                      "cells: a column name missing from the header?"),
         "no label name": ({"csv": "nolabel.csv"}, "nolabel.csv line 2: 785 cells, more than the header's 784: a column "
                                                  "name missing from the header?"),
-        "one short, not UTF-8": ({"csv": "short_latin.csv"}, "short_latin.csv: not a text CSV (its bytes are not UTF-8"),
+        "one short, not UTF-8": ({"csv": "short_latin.csv"}, "short_latin.csv: line 2 is not UTF-8 (Windows-1252 or "
+                                                             'Latin-1 text?): save it as UTF-8 (Excel: "CSV UTF-8")'),
         "2 columns": ({"csv": "two.csv"}, "two.csv: 2 pixel columns are not a square image (2x2 needs 4)"),
         "non-numeric": ({"csv": "nan.csv"}, "nan.csv line 3, column pixel100: 'x7' is not a number"),
         "above 255": ({"csv": "big.csv"}, "big.csv line 3, column pixel100: pixel value 256 outside 0-255"),
@@ -643,6 +644,17 @@ def test_dataset_table_is_validated_where_it_enters(tmp_path: Path, monkeypatch:
     with pytest.raises(SpecError, match=re.escape(message)) as exc:
         parse_run_config({"dataset": dataset, "model": "seed000-dense"})
     assert exc.value.path == path and "\n" not in str(exc.value)
+
+
+@pytest.mark.parametrize(("name", "hint"), [("TRAIN.CSV", "(for a .csv file write csv = ...)"),
+                                             ("digits.zip", "(a zip of images is not read: unzip it and give the folder)")])
+def test_a_file_given_as_a_folder_gets_a_hint_that_names_a_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                             name: str, hint: str) -> None:
+    """helper-177: "(for a .CSV file write CSV = ...)" named a key refused as unknown, "write zip =" none."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / name).write_bytes(b"PK\x03\x04")
+    with pytest.raises(SpecError, match=re.escape(f"folder: {name} is a file, not a folder of class folders {hint}")):
+        parse_run_config({"dataset": {"folder": name}, "model": "seed000-dense"})
 
 
 def test_a_pipe_named_like_a_dataset_file_is_refused_not_called_missing(tmp_path: Path,

@@ -14,6 +14,7 @@ from typing import Any
 import tomli_w
 
 from mnistlab.errors import SpecError, clip, plain_number
+from mnistlab.files import not_utf8_said
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -131,7 +132,7 @@ def read_text_file(path: str | os.PathLike, *, what: str = "a config file", max_
     except IsADirectoryError:
         raise SpecError(f"{p}: is a folder, not a file", source=str(p)) from None
     except UnicodeDecodeError:
-        raise SpecError(f"{p}: not a text file (invalid UTF-8)", source=str(p)) from None
+        raise SpecError(f"{p}: {not_utf8_said(raw) or 'not a text file (invalid UTF-8)'}", source=str(p)) from None
     except OSError as exc:
         raise SpecError(f"{p}: cannot read: {exc.strerror or exc}", source=str(p)) from None
     except ValueError:  # e.g. an embedded NUL byte in the path itself

@@ -105,6 +105,28 @@ def utf8_text(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+def not_utf8_said(raw: bytes) -> str | None:
+    """Where ``raw`` (a file's first bytes) is text in a legacy 8-bit encoding, not UTF-8: ``"line 3
+    is not UTF-8 (Windows-1252 or Latin-1 text?): save it as UTF-8"`` (Notepad's "ANSI", Excel's
+    plain "CSV"; helper-177: such a file was "not a text file"); None where its bytes are UTF-8, or
+    no text (NUL bytes, or characters Windows-1252 does not print: an image, an .npz)."""
+    try:
+        raw.decode("utf-8-sig")
+        return None
+    except UnicodeDecodeError as exc:
+        at = exc.start
+    if b"\x00" in raw:
+        return None
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:  # (the 5 bytes Windows-1252 leaves undefined)
+        return None
+    if sum(c.isprintable() or c in "\r\n\t" for c in text) < 0.99 * len(text):
+        return None
+    line = raw[:at].count(b"\n") + 1
+    return f"line {line} is not UTF-8 (Windows-1252 or Latin-1 text?): save it as UTF-8"
+
+
 def data_dir_astray(data_dir: str | os.PathLike | None = None) -> str | None:
     """``"MNISTLAB_DATA_DIR is '/dta', which is no folder"`` where the folder named to search for
     datasets first (``data_dir``, else the ``MNISTLAB_DATA_DIR`` variable) does not exist; None

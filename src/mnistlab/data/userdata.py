@@ -46,7 +46,7 @@ import numpy as np
 
 from mnistlab.data import read_cache
 from mnistlab.errors import DataError, clip, did_you_mean, first_line, toml_repr, type_name, user_level
-from mnistlab.files import display_name, utf8_text, write_output
+from mnistlab.files import display_name, not_utf8_said, utf8_text, write_output
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 KINDS = ("csv", "folder", "npz", "idx")
@@ -269,6 +269,18 @@ def absolute_data(dataset: Any) -> Any:
     return dataset
 
 
+def _file_kind_hint(path: Path) -> str:
+    """What to write for a file given as ``folder = ...``: `` (for a .csv file write csv = ...)`` for a
+    kind mnistlab reads (any case: helper-177, "write CSV = ..." was then an unknown key), a word on
+    a zip (helper-177: "write zip = ..." named no key), else ""."""
+    suffix = path.suffix.lower()[1:]
+    if suffix in KINDS:
+        return f" (for a .{suffix} file write {suffix} = ...)"
+    if suffix == "zip":
+        return " (a zip of images is not read: unzip it and give the folder)"
+    return ""
+
+
 def _existing(text: str, kind: str, key: str | None) -> Path:
     path = Path(text).expanduser()
     if kind == "idx":  # a folder, or a folder and the prefix of its files of one dataset ("gzip/emnist-digits")
@@ -280,8 +292,7 @@ def _existing(text: str, kind: str, key: str | None) -> Path:
         if path.is_file():  # a folder dataset's data, its test data too, is a folder of class folders
             raise UserDataError(f"{key or kind}: {_shown(text)} is a file, not a folder of class folders"
                                 + (" (the test data is one, as the training data is)" if key == "test" else
-                                   f" (for a {path.suffix} file write {path.suffix[1:]} = ...)" if path.suffix else ""),
-                                key=key)
+                                   _file_kind_hint(path)), key=key)
         if not path.is_dir():
             raise UserDataError(f"{key}: " + (f"{_shown(text)}: {_broken_link(path)}" if path.is_symlink() else
                                               f"no such folder: {text}"), key=key)
@@ -1043,10 +1054,12 @@ def _csv_header(path: Path) -> list[str]:
             header = next(_quoted_rows(path, csv.reader(f)), None)
     except UnicodeDecodeError:  # an .npz, an image, a zip named as a CSV; or text in UTF-16
         with open(path, "rb") as f:
-            start = f.read(2)
-        if start in (b"\xff\xfe", b"\xfe\xff"):  # helper-121: UTF-16 text was told of .npz
+            start = f.read(1 << 16)
+        if start[:2] in (b"\xff\xfe", b"\xfe\xff"):  # helper-121: UTF-16 text was told of .npz
             raise DataError(f"{path}: UTF-16 text: save it as UTF-8 (Excel: \"CSV UTF-8\"; or iconv -f UTF-16 -t "
                             "UTF-8)") from None
+        if said := not_utf8_said(start.rsplit(b"\n", 1)[0] if b"\n" in start else start):  # (helper-177: cp1252)
+            raise DataError(f"{path}: {said} (Excel: \"CSV UTF-8\")") from None
         raise DataError(f"{path}: not a text CSV (its bytes are not UTF-8 text): a CSV holds a header and rows of "
                         "numbers; an .npz is given as { npz = ... }") from None
     except OSError as exc:
