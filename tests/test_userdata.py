@@ -657,6 +657,42 @@ def test_a_file_given_as_a_folder_gets_a_hint_that_names_a_key(tmp_path: Path, m
         parse_run_config({"dataset": {"folder": name}, "model": "seed000-dense"})
 
 
+@pytest.mark.parametrize(("written", "said"), [
+    ("train.csv", "csv: no such file: train.csv (TRAIN.CSV is there: names tell upper and lower case apart)"),
+    ("data\\train.csv", "csv: no such file: data\\train.csv (a Windows path? write / between folders)"),
+    ("data\train.csv", 'csv: no such file: "data\\train.csv" (a Windows path? write / between folders: in TOML a \\ in '
+                        "double quotes starts an escape, \\t a tab)"),
+    ("TRAIN.CSV ", 'csv: no such file: "TRAIN.CSV "'),  # its space seen
+])
+def test_a_path_that_names_nothing_says_what_in_it_may_be_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              written: str, said: str) -> None:
+    """helper-177: "no such file: data rain.csv" (a TOML "\t" read as a tab, shown as a space), a
+    Windows path's backslashes, a name in another case, a space at its end, each said as "no such file"."""
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "TRAIN.CSV", np.stack([glyph_l()] * 2), [0, 1])
+    with pytest.raises(SpecError) as exc:
+        parse_run_config({"dataset": {"csv": written}, "model": "seed000-dense"})
+    assert str(exc.value).endswith(said), str(exc.value)
+
+
+def test_an_image_pattern_of_another_case_says_which_files_it_missed(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-177: `predict RUN 'img/*.png'` of Paint's .PNG files said only "no image file matches"."""
+    from mnistlab.preprocess import image_sources
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "img").mkdir()
+    for name in ("A.PNG", "B.PNG"):
+        Image.fromarray(glyph_l()).save(tmp_path / "img" / name)
+    with pytest.raises(DataError, match=re.escape("; img/A.PNG and 1 more match it in another case: patterns tell case "
+                                                  "apart")):
+        image_sources(["img/*.png"])
+    with pytest.raises(DataError) as exc:
+        image_sources(["img/*.jpg"])
+    assert "another case" not in str(exc.value)
+    assert [n for n, _ in image_sources(["img/*.PNG"])] == ["img/A.PNG", "img/B.PNG"]
+
+
 def test_a_pipe_named_like_a_dataset_file_is_refused_not_called_missing(tmp_path: Path,
                                                                          capsys: pytest.CaptureFixture) -> None:
     """A FIFO named x.csv exists (it was "no such file"), but it cannot be read twice (a digest,

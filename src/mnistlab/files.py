@@ -94,6 +94,43 @@ def display_name(name: object) -> str:
     return printable(text)
 
 
+def missing_said(text: str, what: str = "file") -> str:
+    """``no such {what}: PATH``, and what in the path as typed may be why (helper-177): spaces at its
+    ends or a control character (a TOML ``"data\train.csv"`` holds a tab) shown quoted, a Windows
+    path's backslashes, or a file of that name in another case beside it (``TRAIN.CSV``: names
+    tell case apart here)."""
+    return f"no such {what}: {path_as_typed(text)}{missing_hint(text)}"
+
+
+def path_as_typed(text: str) -> str:
+    """A path as a message shows it (:func:`display_name`), in quotes where spaces at its ends or a
+    control character would not be seen otherwise."""
+    shown = display_name(text)
+    return f'"{shown}"' if text != text.strip() or shown != text else shown
+
+
+def missing_hint(text: str) -> str:
+    """`` (why)`` for a path that names nothing, where the path as typed says why (see
+    :func:`missing_said`); "" otherwise."""
+    if "\t" in text:
+        return " (a Windows path? write / between folders: in TOML a \\ in double quotes starts an escape, \\t a tab)"
+    if "\\" in text:
+        return " (a Windows path? write / between folders)"
+    if (other := _in_another_case(Path(text))) is not None:
+        return f" ({display_name(other)} is there: names tell upper and lower case apart)"
+    return ""
+
+
+def _in_another_case(path: Path) -> str | None:
+    """The name of the one entry beside ``path`` (in its folder, if that can be listed) whose name
+    differs from its name in case alone; None if none, or several."""
+    try:
+        names = [n for n in os.listdir(path.parent if str(path.parent) else ".") if n.lower() == path.name.lower()]
+    except (OSError, ValueError):
+        return None
+    return str(path.parent / names[0]) if len(names) == 1 and names[0] != path.name else None
+
+
 def utf8_text(text: str) -> str:
     """``text`` as it can be written in UTF-8: a file name's undecodable bytes (the surrogate escapes
     Python reads them as) shown as ``\\xNN``, as :func:`display_name` shows them (helper-166: a

@@ -51,7 +51,7 @@ from PIL import Image, ImageFilter, ImageOps, UnidentifiedImageError
 
 from mnistlab.data.userdata import IMAGE_SUFFIXES, Entry, special_file, system_file, walk_images
 from mnistlab.errors import DataError, DataWarning, user_level
-from mnistlab.files import display_name
+from mnistlab.files import display_name, missing_hint, path_as_typed
 
 __all__ = ["RECIPES", "Recipe", "ImageInput", "preprocess", "recipe_for", "open_image", "to_gray", "image_sources",
            "read_images", "display_name"]
@@ -863,7 +863,7 @@ def _sources_of(p: str) -> list[tuple[str, str | bytes]]:
         raise DataError(f"{display_name(p)}: a link to nothing (what it points to, {display_name(os.readlink(p))}, is gone)")
     if glob.has_magic(p):  # a pattern a shell did not expand (quoted, or Windows's cmd): as a shell would (helper-133)
         return _pattern_sources(p)
-    raise DataError(f"{display_name(p)}: no such file or folder")
+    raise DataError(f"{path_as_typed(p)}: no such file or folder{missing_hint(p)}")
 
 
 MAX_STDIN_BYTES = 256 << 20  # what `predict -` reads of stdin at most: one image file, never a stream
@@ -933,8 +933,24 @@ def _pattern_sources(pattern: str) -> list[tuple[str, str | bytes]]:
         others = f" (only {len(matched)} other file{'s' * (len(matched) != 1)} or folder{'s' * (len(matched) != 1)})" \
             if matched else ""
         raise DataError(f"{display_name(pattern)}: no image file matches this pattern{others}; looked for "
-                        f"{', '.join(IMAGE_SUFFIXES)}")
+                        f"{', '.join(IMAGE_SUFFIXES)}" + (_other_case(pattern) if not matched else ""))
     return out
+
+
+def _other_case(pattern: str) -> str:
+    """``; img/3.PNG and 4 more match it in another case: patterns tell case apart`` where the
+    pattern, its letters of either case, matches files (helper-177: ``*.png`` of Paint's ``.PNG``
+    files said only "no image file matches"); "" where none does."""
+    blind, depth = [], 0
+    for c in pattern:  # each letter outside a [...] set as a set of its two cases
+        depth += c == "["
+        depth -= c == "]" and depth > 0
+        blind.append(f"[{c.lower()}{c.upper()}]" if c.isalpha() and c.lower() != c.upper() and not depth else c)
+    found = [m for m in expand_pattern("".join(blind)) if m.lower().endswith(IMAGE_SUFFIXES)]
+    if not found:
+        return ""
+    more = f" and {len(found) - 1} more" if len(found) > 1 else ""
+    return f"; {display_name(found[0])}{more} match{'es' * (not more)} it in another case: patterns tell case apart"
 
 
 def _csv_text(data: bytes) -> bool:

@@ -46,7 +46,7 @@ import numpy as np
 
 from mnistlab.data import read_cache
 from mnistlab.errors import DataError, clip, did_you_mean, first_line, toml_repr, type_name, user_level
-from mnistlab.files import display_name, not_utf8_said, utf8_text, write_output
+from mnistlab.files import display_name, missing_said, not_utf8_said, utf8_text, write_output
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 KINDS = ("csv", "folder", "npz", "idx")
@@ -295,7 +295,7 @@ def _existing(text: str, kind: str, key: str | None) -> Path:
                                    _file_kind_hint(path)), key=key)
         if not path.is_dir():
             raise UserDataError(f"{key}: " + (f"{_shown(text)}: {_broken_link(path)}" if path.is_symlink() else
-                                              f"no such folder: {text}"), key=key)
+                                              missing_said(text, "folder")), key=key)
     elif path.is_dir():
         raise UserDataError(f"{key or kind}: {_shown(text)} is a folder, not a .{kind} file", key=key)
     elif path.exists() and not path.is_file():  # a FIFO, a socket, a device: read once or never ends
@@ -304,7 +304,7 @@ def _existing(text: str, kind: str, key: str | None) -> Path:
     elif path.is_symlink() and not path.exists():
         raise UserDataError((f"{key}: " if key else "") + f"{_shown(text)}: {_broken_link(path)}", key=key)
     elif not path.is_file():
-        raise UserDataError(f"{key or kind}: no such file: {text}" if key else f"no such file: {text}", key=key)
+        raise UserDataError(f"{key or kind}: {missing_said(text)}" if key else missing_said(text), key=key)
     return path
 
 
