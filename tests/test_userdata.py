@@ -693,6 +693,18 @@ def test_an_image_pattern_of_another_case_says_which_files_it_missed(tmp_path: P
     assert [n for n, _ in image_sources(["img/*.PNG"])] == ["img/A.PNG", "img/B.PNG"]
 
 
+def test_a_folders_jfif_and_dib_images_are_read_as_predict_reads_them(tmp_path: Path) -> None:
+    """helper-177: Edge's .jfif JPEGs and Paint's .dib bitmaps were "not ending in an image suffix" in a
+    folder (a class of them "with no images"), while predict read one named alone."""
+    for root in ("train", "test"):
+        for cls, name, fmt in (("a", "x.jfif", "JPEG"), ("b", "y.dib", "DIB")):
+            (tmp_path / root / cls).mkdir(parents=True)
+            Image.fromarray(glyph_l()).save(tmp_path / root / cls / name, format=fmt)
+    ds = load_dataset({"folder": str(tmp_path / "train"), "test": str(tmp_path / "test")}, shuffle=False)
+    assert list(ds.class_names) == ["a", "b"] and len(ds.train_images) == 2
+    assert np.array_equal(ds.train_images[list(ds.train_labels).index(1)], glyph_l())  # a bitmap: every pixel
+
+
 def test_a_pipe_named_like_a_dataset_file_is_refused_not_called_missing(tmp_path: Path,
                                                                          capsys: pytest.CaptureFixture) -> None:
     """A FIFO named x.csv exists (it was "no such file"), but it cannot be read twice (a digest,

@@ -58,7 +58,7 @@ __all__ = ["RECIPES", "Recipe", "ImageInput", "preprocess", "recipe_for", "open_
 
 # The formats Pillow may read here. Pillow knows many more (EPS runs Ghostscript, PSD, ICO...):
 # an image a user photographs or draws is one of these (JPEG covers the MPO files of many phones).
-IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")  # PPM: Pillow's reader of .pgm and .ppm too
+IMAGE_FORMATS = ("PNG", "JPEG", "BMP", "DIB", "GIF", "TIFF", "WEBP", "PPM")  # PPM: Pillow's reader of .pgm and .ppm too
 # Pillow modes that hold 8-bit pixels mnistlab can turn into grayscale; others (16-bit I;16, 32-bit
 # I and F, LAB, HSV) are refused: their conversion would guess. CMYK is converted by Pillow's own
 # formula (no colour profile), as training folders always read it: predict must see what training saw.

@@ -48,7 +48,8 @@ from mnistlab.data import read_cache
 from mnistlab.errors import DataError, clip, did_you_mean, first_line, toml_repr, type_name, user_level
 from mnistlab.files import display_name, missing_said, not_utf8_said, utf8_text, write_output
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
+# (.jfif: a JPEG as Edge and Chrome save one on Windows; .dib: a bitmap as Paint names one; helper-177)
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".dib", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
 KINDS = ("csv", "folder", "npz", "idx")
 OPTIONS = ("test", "label", "test_fraction")
 
@@ -1355,7 +1356,8 @@ def decode_folder(listing: Mapping[str, list[Path]], shape: tuple[int, int] | No
     if animated:  # helper-166: said by predict, not here
         shown = ", ".join(display_name(f) for f in animated[:3]) + (", ..." if len(animated) > 3 else "")
         _warn(f"{len(animated)} image{'s' * (len(animated) > 1)} of the class folders hold{'s' * (len(animated) == 1)} "
-              f"several frames (animated); the first frame of each is read, as predict reads it: {shown}")
+              f"several frames (an animation, or a scan's pages); the first frame of each is read, as predict reads it: "
+              f"{shown}")
     return np.stack(images), np.array(labels, dtype=str)
 
 
