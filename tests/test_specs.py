@@ -316,6 +316,10 @@ def test_python_construction_validates_too():
     ("run.toml", 'dataset = "mnist"\n[model]\nlayers = ["Flatten"]\n', "model spec has 'dataset', 'model': a run's "
                                                                         "config (train --config reads it)"),
     ("m.toml", b"\x00\xff\xfe garbage \x89PNG", "not a text file"),
+    ("m.toml", 'layers = [\u201cFlatten\u201d]\n'.encode(),
+     '(its \u201c (U+201C) is typeset, as a word processor or mail writes it: write ")'),  # (helper-177: "Invalid value")
+    ("m.toml", '# \u201cok\u201d\nlayers\u00a0= ["Flatten"]\n'.encode(), "(its no-break space (U+00A0) is typeset, as a word "
+                                                             "processor or mail writes it: write a space)"),
     ("m.toml", '# de Zo\xe9 \u2013 \xb5\r\nlayers = ["Flatten"]\r\n'.encode("cp1252"),  # Notepad's "ANSI" (helper-177)
      "m.toml: line 1 is not UTF-8 (Windows-1252 or Latin-1 text?): save it as UTF-8"),
     ("m.json", '{"layers": [{"type": "Flatten"}, {"type": "Dense", "units": 1', "invalid JSON"),

@@ -31,10 +31,37 @@ def loads_toml(text: str, *, source: str = "<string>") -> dict[str, Any]:
         lines = text.splitlines()
         line = lines[int(at.group(1)) - 1] if at and 0 < int(at.group(1)) <= len(lines) else ""
         hint = (f' (a key with a position is quoted: "{m.group(1)}" = ...)'
-                if (m := re.match(r"\s*([A-Za-z0-9_.\-]+\[[^\]=]*\][^=\s]*)\s*=", line)) else "")
+                if (m := re.match(r"\s*([A-Za-z0-9_.\-]+\[[^\]=]*\][^=\s]*)\s*=", line)) else _typeset(line))
         raise SpecError(f"{source}: invalid TOML: {exc}{hint}", source=source) from None
     except RecursionError:  # hostile nesting such as a = [[[[...: tomllib recurses per level
         raise SpecError(f"{source}: invalid TOML: nested too deeply", source=source) from None
+
+
+# what a word processor or a mail program puts in for TOML's own characters (helper-177: "Invalid value")
+_TYPESET = {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'", "\u00a0": "a space",
+            "\u2002": "a space", "\u2003": "a space", "\u2009": "a space", "\u202f": "a space", "\u2013": "-",
+            "\u2212": "-"}
+
+
+def _typeset(line: str) -> str:
+    """`` (its “ is a typographic quote: write ")`` where the line TOML refused holds a character a
+    word processor puts in for one TOML reads (curly quotes, a no-break space, a dash); "" otherwise."""
+    for c in line:
+        if c in _TYPESET and not _in_a_string(line, line.index(c)):
+            name = "no-break space" if _TYPESET[c] == "a space" else c
+            return f" (its {name} (U+{ord(c):04X}) is typeset, as a word processor or mail writes it: write {_TYPESET[c]})"
+    return ""
+
+
+def _in_a_string(line: str, at: int) -> bool:
+    """Whether position ``at`` of a TOML line lies inside a straight-quoted string (or a comment)."""
+    quote = None
+    for c in line[:at]:
+        if quote is None and c == "#":
+            return True
+        if c in "\"'" and (quote is None or quote == c):
+            quote = None if quote == c else c
+    return quote is not None
 
 
 def loads_json(text: str, *, source: str = "<string>") -> Any:
