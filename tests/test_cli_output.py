@@ -344,6 +344,20 @@ def test_the_comparison_table_never_cuts_a_variant_name_on_a_narrow_terminal() -
     assert all(n in text for n in names), text
 
 
+def test_the_column_of_marks_beside_test_accuracy_has_a_heading() -> None:
+    """helper-176: the column of "best" / "~best" marks was headed by nothing, read aloud as a blank."""
+    from rich.console import Console
+
+    from mnistlab.comparison import rich_table
+
+    rows = [{"variant": v, "n": 3, "params": 10, "epochs": 5, "test_acc": a, "test_acc_std": 0.01, "vs_best": mark}
+            for v, a, mark in (("a", 0.91, "best"), ("b", 0.905, "within noise"))]
+    console = Console(width=120, record=True, file=io.StringIO())
+    console.print(rich_table(rows, title="marks"))
+    head = next(line for line in console.export_text().splitlines() if "test acc" in line)
+    assert re.search(r"test acc\s*\S\s*vs best", head), head
+
+
 @pytest.mark.parametrize("width", [120, 80, 60, 45])
 def test_a_narrow_terminal_leaves_out_whole_columns_and_says_which(width: int) -> None:
     from rich.console import Console

@@ -99,11 +99,14 @@ def test_report_is_self_contained():
 
 def test_table_has_every_row_with_sort_keys():
     page = _parse(report.render_table(ROWS))
-    headers = [a for t, a in page.tags if t == "th"]
+    headers = [a for t, a in page.tags if t == "th" and a.get("scope") == "col"]
     assert len(headers) == 6
-    cells = [a["data-sort"] for t, a in page.tags if t == "td"]
+    rows = [a for t, a in page.tags if t == "th" and a.get("scope") == "row"]  # each row headed by its variant
+    assert [a["data-sort"] for a in rows] == [r["variant"] for r in ROWS]  # (helper-176: a screen reader names rows)
+    cells = [a["data-sort"] for t, a in page.tags if t in ("td", "th") and "data-sort" in a]
     assert len(cells) == 3 * 6
     assert cells[:6] == [HOSTILE, "2.0", "101770.0", "0.875", "0.004", "14.0"]
+    assert "<caption>" in report.render_table(ROWS)
     assert cells[-2] == ""  # a missing std sorts first and shows a dash
     with_ids = [dict(r, run_ids=["3fa9c01b2e", "aa01"]) for r in ROWS]  # compare's rows name their runs...
     assert report.render_table(with_ids) == report.render_table(ROWS)  # ...which each section names: no column
@@ -308,7 +311,7 @@ def test_seed000_recipe_report_shows_all_parts_in_chromium(data_dir, tmp_path, c
     assert main(["report", "seed000", "--store", str(store.root), "--data-dir", str(data_dir), "-o", str(out)]) == 0
     text = out.read_text(encoding="utf-8")
     assert text.count("<section") == 9 and all(f">{v}</h3>" in text for v in variants)
-    assert text.count("<summary>config</summary>") == 9
+    assert text.count("<summary>config of ") == 9 and all(f"<summary>config of {v}</summary>" in text for v in variants)
     # 3 comparison figures + per variant: history, confusion matrix, misclassified grid
     shot = check_in_browser(out, tmp_path, rows=9, images=3 + 9 * 3)
     (tmp_path / "keep").mkdir()
@@ -335,7 +338,7 @@ def test_report_follows_compare_committees_get_sections_and_smoke_runs_stay_out(
         assert whose == ("seeds 0, 1", "team seed 0, team seed 1, solo seed 0")  # not "seeds 0, 1, 0" (helper-129)
         n = len(store.load_predictions(store.runs()[0].run_id))
         assert list(errors) == [round((1 - rows["team"]["committee_acc"]) * n), round((1 - rows["all"]["committee_acc"]) * n)]
-        assert text.count("<summary>config</summary>") == 2  # a committee across variants has no one config
+        assert text.count("<summary>config of ") == 2  # a committee across variants has no one config
         assert f"3 runs: team (seeds 0, 1), solo (seed 0) · committee test accuracy {rows['all']['committee_acc']:.2%}" in text
         assert "no committee figures" not in text
         # the file's words: the experiment's under the title, each variant's and committee's in its section
@@ -503,7 +506,7 @@ def test_a_diverged_variant_has_its_section_and_the_page_explains_its_marks(data
     table = re.search(r'<table id="comparison".*?</table>', text).group(0)
     mark = next(m for m in ("within noise", "below") if f">{m}<" in table)  # the table's word, explained by its key
     assert legend.startswith("best: the highest mean test accuracy") and f"; {mark}: " in legend and "~best" not in legend
-    tags = [a for tag, a in _parse(out.read_text(encoding="utf-8")).tags if tag == "th"]
+    tags = [a for tag, a in _parse(out.read_text(encoding="utf-8")).tags if tag == "th" and a.get("scope") == "col"]
     assert tags and all(a.get("tabindex") == "0" and a.get("aria-sort") == "none" for a in tags)  # keyboard sorting
 
 

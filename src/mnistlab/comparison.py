@@ -1368,7 +1368,7 @@ def _layout(rows: Sequence[Mapping[str, Any]], width: int) -> tuple[list[str], l
     heads, cells = display_cells(rows)
     if any(r.get("vs_best") in ("best", "within noise") for r in rows):  # the marks in a column of their own: rich
         at = heads.index("test acc") + 1  # strips a right-aligned cell's trailing spaces, which align them in text
-        heads.insert(at, "")
+        heads.insert(at, "vs best")  # (helper-176: a heading, not none)
         cells = [[*c[:at - 1], c[at - 1][:-6].rstrip(), c[at - 1][-6:].strip(), *c[at:]] for c in cells]
     heads = [_split_at_dots(h, [c[i] for c in cells]) if "." in h and i else h for i, h in enumerate(heads)]
     wanted = [max([*map(cell_len, h.splitlines()), *(cell_len(c[i]) for c in cells)]) + 3 for i, h in enumerate(heads)]

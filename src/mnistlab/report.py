@@ -118,12 +118,14 @@ def render_table(rows: Sequence[Mapping[str, Any]]) -> str:
     body = []
     for r in rows:
         cells = []
-        for k in keys:
+        for k in keys:  # the variant's cell heads its row (helper-176: a screen reader names the row by it)
             sort, shown = _cell(r.get(k), COLUMNS.get(k, (k, "auto"))[1])
-            cells.append(f'<td data-sort="{_esc(sort)}">{_esc(shown)}</td>')
+            tag, scope = ("th", ' scope="row"') if k == "variant" else ("td", "")
+            cells.append(f'<{tag}{scope} data-sort="{_esc(sort)}">{_esc(shown)}</{tag}>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     legend = best_legend(rows, words=True)  # the marks' key, as compare prints it under its table
-    return (f'<div class="wide"><table id="comparison" class="sortable"><thead><tr>{head}</tr></thead>'
+    return (f'<div class="wide"><table id="comparison" class="sortable"><caption>The variants side by side (a '
+            f'header sorts by its column)</caption><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(body)}</tbody></table></div>'
             + (f'<p class="legend">{_esc(legend)}</p>' if legend else ""))
 
@@ -166,7 +168,7 @@ def render_report(experiment: str, rows: Sequence[Mapping[str, Any]],
         parts += [f'<p class="note">{_esc(n)}</p>' for n in s.notes]
         if s.config is not None:
             config = json.dumps(s.config, indent=2, sort_keys=True, default=str)
-            parts.append(f"<details><summary>config</summary><pre>{_esc(config)}</pre></details>")
+            parts.append(f"<details><summary>config of {_esc(s.name)}</summary><pre>{_esc(config)}</pre></details>")
         parts.append('<div class="figures">' + "".join(_figure_html(c, u, s.name) for c, u in s.figures)
                      + "</div></section>")
     return _PAGE.format(title=_esc(f"mnistlab report: {experiment}"), css=_CSS, body="\n".join(parts), js=_JS)
@@ -527,9 +529,9 @@ _PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title}</title><style>{css}</style></head>
-<body>
+<body><main>
 {body}
-<script>{js}</script>
+</main><script>{js}</script>
 </body></html>
 """
 
@@ -539,7 +541,8 @@ table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }
 .wide { overflow-x: auto; } .legend { font-size: 13px; color: #555; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
-th { background: #f0f0f0; cursor: pointer; user-select: none; }
+thead th { background: #f0f0f0; cursor: pointer; user-select: none; } tbody th { font-weight: normal; }
+caption { text-align: left; font-size: 13px; color: #555; margin-bottom: 0.3em; }
 th.asc::after { content: " \\25B2"; } th.desc::after { content: " \\25BC"; }
 .figures { display: flex; flex-wrap: wrap; gap: 1em; }
 figure { margin: 0; } figure img { max-width: 100%; border: 1px solid #eee; }
@@ -558,11 +561,11 @@ _JS = """
   var errors = 0;
   window.addEventListener('error', function () { errors += 1; document.body.dataset.errors = String(errors); });
   document.body.dataset.errors = '0';
-  document.querySelectorAll('table.sortable th').forEach(function (th) {
+  document.querySelectorAll('table.sortable thead th').forEach(function (th) {
     th.addEventListener('click', function () {
       var table = th.closest('table'), body = table.tBodies[0], col = Number(th.dataset.col);
       var asc = !th.classList.contains('asc');
-      table.querySelectorAll('th').forEach(function (h) {
+      table.querySelectorAll('thead th').forEach(function (h) {
         h.classList.remove('asc', 'desc'); h.setAttribute('aria-sort', 'none');
       });
       th.classList.add(asc ? 'asc' : 'desc');

@@ -88,7 +88,9 @@ def _validation(value: str | None) -> Any:
               help="Write the trained weights here (.safetensors).")
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE",
               help='Any other setting, repeatable: --set augment.rotation_range=10 --set train.schedule.type=cosine.')
-@click.option("--progress", type=PROGRESS, default="auto", show_default=True)
+@click.option("--progress", type=PROGRESS, default="auto", show_default=True,
+              help="bar: a bar redrawn in place as each epoch runs; lines: one line an epoch (a log, a screen reader); "
+                   "none: the summary and result only; auto: bar on a terminal, lines elsewhere (and with TERM=dumb).")
 @click.option("--record/--no-record", default=True, show_default=True,
               help="Record the run (config, history, metrics, weights, test predictions) in the run store.")
 @click.option("--experiment", default="train", show_default=True, callback=lambda _c, _p, v: _experiment_name(v),
