@@ -21,7 +21,8 @@ from mnistlab.models import build_model
 from mnistlab.optim import set_lr
 from mnistlab.presets import resolve_model
 from mnistlab.run import prepare_data, run_config
-from mnistlab.trainer import EpochMeter, Trainer
+from mnistlab.accel.meter import EpochMeter
+from mnistlab.trainer import Trainer
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 

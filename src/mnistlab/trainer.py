@@ -38,6 +38,7 @@ import torch
 import torch.nn.functional as F
 
 from mnistlab import accel
+from mnistlab.accel.meter import EpochMeter
 from mnistlab._version import __version__
 from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, CallbackList, make_progress
@@ -48,7 +49,7 @@ from mnistlab.models import penalised, regularization_loss
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.optim import lower_lr, make_optimizer, schedule_lr, set_lr
 
-__all__ = ["CHECKPOINT_FILE", "EpochMeter", "FitOutcome", "Trainer", "checkpoint_threads", "fit"]
+__all__ = ["CHECKPOINT_FILE", "FitOutcome", "Trainer", "checkpoint_threads", "fit"]
 
 CHECKPOINT_FILE = "last.pt"
 STOPPED_BY = "by Ctrl-C or a stop signal"  # what an interrupted run's message says stopped it
@@ -149,49 +150,6 @@ def divergence_hint(loss: float, where: str, lr: float, optimizer: str | None = 
     """What a run that diverged records: its non-finite ``loss``, ``where`` (``"during epoch 3"``)
     and a lower learning rate to try (:func:`~mnistlab.optim.lower_lr`)."""
     return f"loss became {loss} {where}: the learning rate ({lr:g}) is probably too high; try {lower_lr(lr, optimizer)}"
-
-
-class EpochMeter:
-    """An epoch's running loss and accuracy.
-
-    With ``sync`` (the CPU: reading a value costs nothing) each step's loss is read at once, so a
-    NaN stops training at its batch. Without it (a GPU) the sums stay on the device and the host
-    reads them once, in :meth:`totals`: the GPU never waits for Python between steps. The sums are
-    float64 either way, so both give the same numbers.
-    """
-
-    def __init__(self, device: torch.device, sync: bool) -> None:
-        self.sync, self.seen, self.device = sync, 0, device
-        self.loss_sum: float | torch.Tensor = 0.0 if sync else torch.zeros((), dtype=torch.float64, device=device)
-        self.correct: int | torch.Tensor = 0 if sync else torch.zeros((), dtype=torch.int64, device=device)
-
-    def add(self, loss: torch.Tensor, hits: torch.Tensor, n: int, *, read: bool = False) -> float | None:
-        """Count a batch of ``n`` images (0-d mean ``loss``, 0-d ``hits``); its loss as a float
-        when synced or ``read`` (batch callbacks want it), else None."""
-        self.seen += n
-        if self.sync:
-            value = loss.item()
-            self.loss_sum, self.correct = self.loss_sum + value * n, self.correct + int(hits)
-            return value
-        self.loss_sum, self.correct = self.loss_sum + loss.double() * n, self.correct + hits
-        return loss.item() if read else None
-
-    def totals(self) -> tuple[float, float]:
-        """(mean loss, accuracy) over the images counted so far (NaN loss if any step's was)."""
-        return float(self.loss_sum) / max(self.seen, 1), int(self.correct) / max(self.seen, 1)
-
-    def state_dict(self) -> dict[str, Any]:
-        """The sums so far as plain numbers (a mid-epoch checkpoint's; reads a GPU's sums once)."""
-        return {"loss_sum": float(self.loss_sum), "correct": int(self.correct), "seen": self.seen}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Continue counting from :meth:`state_dict`'s sums (float64 on the device, as they were)."""
-        self.seen = int(state["seen"])
-        if self.sync:
-            self.loss_sum, self.correct = float(state["loss_sum"]), int(state["correct"])
-        else:
-            self.loss_sum = torch.tensor(float(state["loss_sum"]), dtype=torch.float64, device=self.device)
-            self.correct = torch.tensor(int(state["correct"]), dtype=torch.int64, device=self.device)
 
 
 @contextmanager
@@ -428,7 +386,7 @@ class Trainer:
         n, bs = len(images), self.batch_size
         steps = math.ceil(n / bs)
         hooks, batch_hooks = self.hooks, self.hooks.wants_batch_hooks
-        meter = EpochMeter(images.device, self.plan.sync_each_step)
+        meter = self.plan.meter(images.device)
         first, before = self._continue_epoch(meter)  # 0, 0.0, or a mid-epoch checkpoint's batches and seconds
         hooks.on_epoch_begin(epoch, {"resumed_after_batch": first, "seconds_before_resume": before} if first else {})
         lr = self.base_lr  # after the callbacks: a scheduler or SWA sets the epoch's rate in on_epoch_begin
@@ -524,12 +482,10 @@ class Trainer:
     def train_step(self, xb: torch.Tensor, yb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimisation step on a uint8 batch (B, H, W). Returns the mean loss (float32) and the
         number of correct predictions (int64) as 0-d tensors on the device: reading them waits for
-        the step, which on a GPU is the caller's choice (:class:`EpochMeter`)."""
+        the step, which on a GPU is the caller's choice (:class:`~mnistlab.accel.meter.EpochMeter`)."""
         x = self.plan.inputs(xb)
         if self.augmenter is not None:
-            x = self.augmenter(x)
-            if self.plan.channels_last:  # grid_sample returns NCHW; mixed layouts are slow
-                x = x.contiguous(memory_format=torch.channels_last)
+            x = self.plan.relayout(self.augmenter(x))
         loss, logits = self.compute_gradients(x, yb)
         self.optimizer.step()
         return loss.detach(), (logits.detach().argmax(1) == yb).sum()
@@ -580,7 +536,7 @@ class Trainer:
     def state_dict(self, partial: tuple[int, dict[str, Any], float] | None = None) -> dict[str, Any]:
         """Everything needed to continue exactly: plain types and tensors only (weights_only-safe).
         ``partial``: written inside an epoch, after that many of its batches, with its sums so far
-        (:meth:`EpochMeter.state_dict`) and seconds."""
+        (:meth:`~mnistlab.accel.meter.EpochMeter.state_dict`) and seconds."""
         return {
             "format": CHECKPOINT_FORMAT if partial is None else CHECKPOINT_FORMAT_INSIDE_EPOCH,
             "epochs_done": self.epochs_done,

@@ -48,6 +48,7 @@ from mnistlab.accel.cpu import (cpu_has_native_bf16, cuda_has_native_bf16, defau
 from mnistlab.accel.dense_step import DenseStep
 from mnistlab.accel.fused_adam import lean
 from mnistlab.accel.hooks import has_hooks
+from mnistlab.accel.meter import EpochMeter
 from mnistlab.accel.threads import ThreadGovernor, adaptive_threads_enabled
 from mnistlab.callbacks import Callback
 from mnistlab.errors import SpecError
@@ -90,6 +91,16 @@ class Plan:
     def inputs(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 (N, H, W) -> float32 (N, 1, H, W) in [0, 1], in the plan's memory layout."""
         return to_input(images, channels_last=self.channels_last)
+
+    def relayout(self, x: torch.Tensor) -> torch.Tensor:
+        """A float batch (N, C, H, W) back in the plan's memory layout: augmentation's ``grid_sample``
+        returns NCHW, and a channels-last model fed a mixed layout is slow."""
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
+
+    def meter(self, device: torch.device) -> EpochMeter:
+        """An epoch's loss and accuracy sums on ``device``, read each step or once an epoch as
+        ``sync_each_step`` says (:class:`~mnistlab.accel.meter.EpochMeter`)."""
+        return EpochMeter(device, self.sync_each_step)
 
     def gradients(self, autograd_step: Step, label_smoothing: float = 0.0) -> Step:
         """The step that computes ``(loss, logits)`` and sets every parameter's ``.grad``: the
