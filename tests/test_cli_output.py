@@ -774,3 +774,17 @@ def test_a_name_too_long_for_the_system_is_not_echoed_whole(command: list[str], 
     assert main([*command, "x" * 5000, "--store", str(tmp_path / "store")]) != 0
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and len(err) < 400, err
+
+
+@pytest.mark.parametrize(("columns", "drawn"), [("40", False), ("100", True)])
+def test_a_narrow_terminal_keeps_the_progress_figures_and_drops_the_bar(monkeypatch: pytest.MonkeyPatch, columns: str,
+                                                                       drawn: bool) -> None:
+    """helper-176: at 40 columns the bar left "184…" of the step count and "0:00:…" of the time left."""
+    from rich.progress import BarColumn, MofNCompleteColumn, TimeRemainingColumn
+
+    from mnistlab.callbacks import _LiveBar
+
+    monkeypatch.setenv("COLUMNS", columns)
+    bar = _LiveBar(io.StringIO())
+    kinds = [type(c) for c in bar.bar.columns]
+    assert MofNCompleteColumn in kinds and TimeRemainingColumn in kinds and (BarColumn in kinds) == drawn

@@ -795,6 +795,9 @@ def format_epoch(entry: dict[str, Any], epochs: int) -> str:
     return " - ".join(parts)
 
 
+NARROW = 60  # a terminal narrower than this many columns gets the progress bar's figures without the bar
+
+
 class _LiveBar:
     """A rich progress bar for the running epoch, removed (transient) when the epoch ends."""
 
@@ -803,7 +806,10 @@ class _LiveBar:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         self.console = Console(file=stream)
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        # On a narrow terminal the bar itself goes, not the step count and the time left (helper-176:
+        # at 40 columns "184…" and "0:00:…"): the figures fit, the drawing was what could go.
+        drawn = [BarColumn()] if self.console.width >= NARROW else []
+        self.bar = Progress(TextColumn("{task.description}"), *drawn, MofNCompleteColumn(),
                             TextColumn("loss: {task.fields[loss]}"), TimeRemainingColumn(),
                             console=self.console, transient=True, auto_refresh=False)
         self.task: Any = None
@@ -916,7 +922,7 @@ class ProgressLogger(Callback):
         line = format_epoch(entry, self._epochs)
         if self._bar is not None:
             self._bar.close()
-            self._bar.console.print(line, highlight=False)
+            self._bar.console.print(line, highlight=False, soft_wrap=True)  # the terminal wraps it: one line copied
         else:
             print(line, file=self.stream or sys.stdout, flush=True)
 
