@@ -96,7 +96,8 @@ def test_table_csv_json_top_and_stdin(mnist_models, tmp_path, capsys, test_digit
     code, out, _ = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "two.jpg", "--store", mnist_models)
     assert code == 0
     head, row = out.splitlines()
-    assert head.split()[:3] == ["file", "class", "1"] and row.split()[1] == str(y[1]) and row.split()[2].endswith("%")
+    # "guess 1" and "p 1", not "class 1" (read as the label 1) and three "p" alike (helper-176)
+    assert head.split()[:5] == ["file", "guess", "1", "p", "1"] and row.split()[1] == str(y[1]) and row.split()[2].endswith("%")
     code, out, _ = cli(capsys, "predict", "use", "--variant", "dense", tmp_path / "two.jpg", "--format", "csv",
                        "--top", "10", "--store", mnist_models)
     (record,) = list(csv.DictReader(io.StringIO(out)))

@@ -242,8 +242,10 @@ def _emit_top(sources: list[Any], probs: Any, names: list[str], top: int, fmt: s
         rows.append(row)
     columns = [Column("file", "file")]
     for k in range(1, top + 1):
-        columns += [Column(f"class_{k}", f"class {k}" if top > 1 else "class", whole=True),
-                    Column(f"probability_{k}", "p", "{:.1%}".format, right=True, whole=True)]
+        # "guess 2", "p 2": the second most likely class and its probability ("class 2" read as the label 2,
+        # and every "p" alike, helper-176); the CSV's keys stay class_2, probability_2
+        columns += [Column(f"class_{k}", f"guess {k}" if top > 1 else "class", whole=True),
+                    Column(f"probability_{k}", f"p {k}" if top > 1 else "p", "{:.1%}".format, right=True, whole=True)]
     emit(rows, columns, fmt)
 
 
