@@ -74,6 +74,41 @@ def test_a_keras_style_callback_stops_training_through_self_model(data_dir):
     assert Holder().model == "mine"
 
 
+def test_keras_3s_batch_hook_names_are_called_and_uncalled_ones_said(data_dir):
+    """helper-178: a callback overriding Keras 3's on_train_batch_end (its main name; on_batch_end is
+    what its default calls) was never called: its stop at batch 2 never came and 3 epochs trained."""
+    import mnistlab
+
+    class StopAtBatch2(mnistlab.Callback):
+        calls = 0
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.calls += 1
+            if batch == 1:
+                self.model.stop_training = True
+
+    stop = StopAtBatch2()
+    run = mnistlab.train(dataset="mnist", model="seed000-dense", subset=240, epochs=3, callbacks=[stop],
+                         data_dir=data_dir, progress="none")
+    assert stop.calls == 2 and len(run.history.epoch) == 1
+
+    class Old(mnistlab.Callback):  # the old name, through Keras 3's default on_train_batch_end
+        seen: list[int] = []
+
+        def on_batch_end(self, batch, logs=None):
+            self.seen.append(batch)
+
+    old = Old()
+    CallbackList([old]).on_batch_end(4, {"loss": 0.1})
+    assert old.seen == [4] and old.wants_batch_hooks and not Callback().wants_batch_hooks
+
+    class Tester(mnistlab.Callback):
+        def on_test_batch_end(self, batch, logs=None): ...
+
+    with pytest.warns(C.SpecWarning, match="Tester defines on_test_batch_end, which mnistlab never calls"):
+        CallbackList([Tester()])
+
+
 def test_auto_mode_on_the_learning_rate_is_refused_before_training(tmp_path):
     """helper-155: "lr" with mode "auto" was minimised unsaid; Keras 3 cannot tell its direction and
     raises at the first epoch's end. Refused when the file is read, naming the callback."""

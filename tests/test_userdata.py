@@ -2415,7 +2415,8 @@ def test_an_animated_image_in_a_class_folder_is_said_as_predict_says_it(tmp_path
     root = _folder(tmp_path / "shapes", {"ell": 3, "also-ell": 3})
     frames = [Image.fromarray(glyph_l(32, 32)).convert("L"), Image.new("L", (32, 32)), Image.new("L", (32, 32), 255)]
     frames[0].save(root / "ell" / "moving.gif", save_all=True, append_images=frames[1:])
-    with pytest.warns(DataWarning, match=r"^1 image of the class folders holds several frames \(animated\); the "
+    with pytest.warns(DataWarning, match=r"^1 image of the class folders holds several frames \(an animation, or a "
+                                         r"scan's pages\); the "
                                          r"first frame of each is read, as predict reads it: .*ell/moving.gif$"):
         ds = load_dataset({"folder": str(root), "test_fraction": 0.25}, image_shape=(28, 28), seed=0)
     assert len(ds.train_labels) + len(ds.test_labels) == 7

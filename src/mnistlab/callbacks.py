@@ -34,7 +34,9 @@ Where mnistlab deliberately differs from Keras:
   name, is the same trainer (``self.model.stop_training = True`` ends the fit as in Keras; the
   torch module is ``self.model.model``, the learning rate ``self.model.lr``).
 - Only the training hooks exist, plus ``on_test_begin``/``on_test_end`` around the validation pass
-  of each epoch (not around the final test pass); ``on_batch_*`` are Keras's ``on_train_batch_*``. Batch logs hold the
+  of each epoch (not around the final test pass); ``on_train_batch_*`` call ``on_batch_*``, as in Keras 3 (a
+  callback may override either name); ``on_test_batch_*`` and ``on_predict_*`` are never called (a
+  callback defining one is warned). Batch logs hold the
   batch's own loss and size (Keras 3 passes the epoch's running averages instead).
 - A run resumed from a checkpoint does not call ``on_train_begin`` again: the callbacks' saved state
   carries on. ``on_train_end`` comes when a run finishes or diverges, not when it is interrupted;
@@ -128,7 +130,7 @@ class Callback:
 
         Override it to decline batch hooks a callback overrides but sometimes does not need (as
         :class:`ProgressLogger` does with ``mode="none"``)."""
-        return _overrides(self, "on_batch_begin") or _overrides(self, "on_batch_end")
+        return any(_overrides(self, hook) for hook in BATCH_HOOKS)
 
     def on_train_begin(self, logs: Logs | None = None) -> None: ...
     def on_train_end(self, logs: Logs | None = None) -> None: ...
@@ -136,6 +138,16 @@ class Callback:
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None: ...
     def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None: ...
     def on_batch_end(self, batch: int, logs: Logs | None = None) -> None: ...
+
+    def on_train_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
+        """Keras 3's name of the hook before each training batch, which the trainer calls; by default
+        it calls :meth:`on_batch_begin`, as Keras 3's does (helper-178: a callback overriding this
+        name was never called)."""
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch: int, logs: Logs | None = None) -> None:
+        """Keras 3's name of the hook after each training batch; by default :meth:`on_batch_end`."""
+        self.on_batch_end(batch, logs)
     def on_test_begin(self, logs: Logs | None = None) -> None: ...
     def on_test_end(self, logs: Logs | None = None) -> None: ...
 
@@ -151,6 +163,13 @@ class Callback:
         """Restore what :meth:`state_dict` returned (each key becomes an attribute)."""
         for key, value in state.items():
             setattr(self, key, value)
+
+
+BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_train_batch_end")
+# Keras's hooks that mnistlab never calls: validation and the final test are one pass each, not batches
+# seen by callbacks, and there is no predict loop (a callback defining one is told so: SpecWarning)
+UNCALLED_HOOKS = ("on_test_batch_begin", "on_test_batch_end", "on_predict_begin", "on_predict_end",
+                  "on_predict_batch_begin", "on_predict_batch_end")
 
 
 def _overrides(callback: Callback, hook: str) -> bool:
@@ -175,6 +194,11 @@ class CallbackList:
     def __init__(self, callbacks: Iterable[Callback] = (), trainer: TrainerLike | None = None) -> None:
         self.callbacks = list(callbacks)
         self._batch_callbacks = tuple(cb for cb in self.callbacks if cb.wants_batch_hooks)
+        for cb in self.callbacks:
+            if uncalled := [h for h in UNCALLED_HOOKS if callable(getattr(cb, h, None))]:
+                warnings.warn(f"{type(cb).__name__} defines {', '.join(uncalled)}, which mnistlab never calls: validation "
+                              "and the test are one pass each (on_test_begin/on_test_end around validation are "
+                              "called), and there is no predict loop", SpecWarning, stacklevel=user_level())
         self.params: Mapping[str, Any] = MappingProxyType({})
         if trainer is not None:
             self.set_trainer(trainer)
@@ -225,12 +249,12 @@ class CallbackList:
     def on_batch_begin(self, batch: int, logs: Logs | None = None) -> None:
         logs = {} if logs is None else logs
         for cb in self._batch_callbacks:
-            cb.on_batch_begin(batch, logs)
+            cb.on_train_batch_begin(batch, logs)
 
     def on_batch_end(self, batch: int, logs: Logs | None = None) -> None:
         logs = {} if logs is None else logs
         for cb in self._batch_callbacks:
-            cb.on_batch_end(batch, logs)
+            cb.on_train_batch_end(batch, logs)
 
     def on_test_begin(self, logs: Logs | None = None) -> None:
         logs = {} if logs is None else logs

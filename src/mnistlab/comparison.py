@@ -1118,7 +1118,9 @@ def _tidy(value: Any) -> Any:
     return value
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|])")  # the characters that change Markdown's meaning mid-line
+# the characters that change Markdown's meaning mid-line; an "_" only at a word's edge: inside one
+# (max_pooling2d) CommonMark never reads it as emphasis, and "max\_pooling2d" read badly as plain text (helper-176)
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|]|(?<![^\W_])_|_(?![^\W_]))")
 
 
 def md(text: object) -> str:
@@ -1128,6 +1130,8 @@ def md(text: object) -> str:
 
     >>> md("<b>*x*</b>")
     '&lt;b&gt;\\\\*x\\\\*&lt;/b&gt;'
+    >>> md("max_pooling2d _i_")
+    'max_pooling2d \\\\_i\\\\_'
     """
     return _MD_SPECIAL.sub(r"\\\1", no_html(printable(" ".join(str(text).split()))))
 

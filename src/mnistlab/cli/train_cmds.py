@@ -481,8 +481,9 @@ def _echo_test_metrics(result: RunResult) -> None:
     from mnistlab.comparison import test_set_notes
 
     m = result.metrics
-    if m.get("restored_epoch") is not None:  # Keras's EarlyStopping says the same (verbose=1)
-        click.echo(f"Restoring model weights from the end of the best epoch: {m['restored_epoch']}.")
+    if m.get("restored_epoch") is not None:  # which weights were tested, in our words: EarlyStopping's own line,
+        # Keras's, comes with its verbose alone (helper-178: said twice with verbose = 1, and with verbose = 0)
+        click.echo(f"weights: epoch {m['restored_epoch']}'s, the best, restored by EarlyStopping (restore_best_weights)")
     if result.env.get("weight_average"):
         click.echo(f"weights: {result.env['weight_average']}")
     if m.get("val_scored") and m.get("val_accuracy") is not None:  # the epochs' lines scored the raw weights
