@@ -102,6 +102,15 @@ def test_keras_3s_batch_hook_names_are_called_and_uncalled_ones_said(data_dir):
     CallbackList([old]).on_batch_end(4, {"loss": 0.1})
     assert old.seen == [4] and old.wants_batch_hooks and not Callback().wants_batch_hooks
 
+    class Halve(mnistlab.Callback):  # Keras's idiom for the rate (helper-178: an AttributeError)
+        def on_epoch_begin(self, epoch, logs=None):
+            if epoch == 1:
+                self.model.optimizer.learning_rate = self.model.optimizer.learning_rate / 2
+
+    run = mnistlab.train(dataset="mnist", model="seed000-dense", subset=120, epochs=3, callbacks=[Halve()],
+                         data_dir=data_dir, progress="none")
+    assert run.history["lr"] == pytest.approx([1e-3, 5e-4, 5e-4])  # the trainer's rate, as logged and kept
+
     class Tester(mnistlab.Callback):
         def on_test_batch_end(self, batch, logs=None): ...
 

@@ -88,7 +88,30 @@ def keras_adam_eps(optimizer: torch.optim.Optimizer, group: dict[str, Any]) -> f
     return float(group["eps"]) / math.sqrt(1.0 - float(group["betas"][1]) ** t)
 
 
-class KerasAdam(torch.optim.Adam):
+class KerasLearningRate:
+    """Keras's ``optimizer.learning_rate`` on a torch optimizer, as a Keras callback reads and sets it
+    (``self.model.optimizer.learning_rate``; helper-178: an AttributeError). Reading gives the rate
+    the optimizer steps with now (its first group's); setting it sets the base rate of the
+    :class:`~mnistlab.trainer.Trainer` that owns it (``trainer.lr``, which a schedule scales and the
+    history logs), or every group's rate for an optimizer no trainer owns."""
+
+    param_groups: list[dict[str, Any]]
+    owner_sets_lr: Callable[[float], None] | None = None  # set by the Trainer that owns this optimizer
+
+    @property
+    def learning_rate(self) -> float:
+        return float(self.param_groups[0]["lr"])
+
+    @learning_rate.setter
+    def learning_rate(self, value: float) -> None:
+        if self.owner_sets_lr is not None:
+            self.owner_sets_lr(float(value))
+        else:
+            for group in self.param_groups:
+                group["lr"] = float(value)
+
+
+class KerasAdam(KerasLearningRate, torch.optim.Adam):
     """torch's Adam (fused where it can be) stepping as Keras 3's Adam: see :func:`keras_adam_eps`.
 
     ``group["eps"]`` keeps Keras's epsilon; only the kernel sees the substituted one. ``amsgrad``
@@ -120,7 +143,7 @@ class KerasAdamW(KerasAdam, torch.optim.AdamW):
     """torch's AdamW stepping as Keras 3's AdamW (Adam with decoupled weight decay, default 0.004)."""
 
 
-class KerasSGD(torch.optim.SGD):
+class KerasSGD(KerasLearningRate, torch.optim.SGD):
     """torch's SGD (fused where it can be) stepping as Keras 3's SGD, also when the lr changes.
 
     Keras (``keras/src/optimizers/sgd.py``): ``v = momentum * v - lr * g; w += v`` (nesterov: ``w
@@ -168,7 +191,7 @@ class KerasSGD(torch.optim.SGD):
         return hidden
 
 
-class _KerasRule(torch.optim.Optimizer):
+class _KerasRule(KerasLearningRate, torch.optim.Optimizer):
     """Base of the optimizers written here: decoupled decay, then ``_update`` on the group's
     parameters that have gradients (dense), under ``no_grad``; counts ``iterations``. Plain tensor
     ops, one parameter at a time (a model here has a handful of parameter tensors)."""

@@ -47,7 +47,7 @@ from mnistlab.errors import CheckpointError, TrainingWarning, user_level
 from mnistlab.evaluate import blow_up, evaluate_model
 from mnistlab.models import penalised, regularization_loss
 from mnistlab.files import stop_signals_held, write_atomic
-from mnistlab.optim import lower_lr, make_optimizer, schedule_lr, set_lr
+from mnistlab.optim import KerasLearningRate, lower_lr, make_optimizer, schedule_lr, set_lr
 
 __all__ = ["CHECKPOINT_FILE", "FitOutcome", "Trainer", "checkpoint_threads", "fit"]
 
@@ -224,12 +224,12 @@ class Trainer:
         self._penalty_paid, self._penalty_means, self._said_penalty = list[Any]([0.0, 0]), list[float | None](), False
         self.base_lr = float(lr if lr is not None else optimizer_defaults(optimizer)["lr"])
         self.optimizer_name = optimizer
-        self.optimizer = self.plan.optimizer(make_optimizer(optimizer, model.parameters(), lr=self.base_lr,
-                                                            momentum=momentum, nesterov=nesterov,
-                                                            weight_decay=weight_decay, beta_1=beta_1,
-                                                            beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad,
-                                                            centered=centered, rho=rho,
-                                                            initial_accumulator_value=initial_accumulator_value))
+        self.optimizer = self.plan.optimizer(make_optimizer(
+            optimizer, model.parameters(), lr=self.base_lr, momentum=momentum, nesterov=nesterov, weight_decay=weight_decay,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad, centered=centered, rho=rho,
+            initial_accumulator_value=initial_accumulator_value))
+        if isinstance(self.optimizer, KerasLearningRate):  # a callback's optimizer.learning_rate = x sets self.lr
+            self.optimizer.owner_sets_lr = lambda value: setattr(self, "lr", value)
         self.compute_gradients = self.plan.gradients(self.autograd_step, label_smoothing)
         self.batch_size, self.label_smoothing, self.schedule, self.seed = batch_size, label_smoothing, schedule, seed
         self.augmenter = (Augmenter(augment, seed=seed + 1, device=self.plan.device)
