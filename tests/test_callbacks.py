@@ -106,10 +106,15 @@ def test_keras_3s_batch_hook_names_are_called_and_uncalled_ones_said(data_dir):
         def on_epoch_begin(self, epoch, logs=None):
             if epoch == 1:
                 self.model.optimizer.learning_rate = self.model.optimizer.learning_rate / 2
+                self.base = self.model.lr
 
     run = mnistlab.train(dataset="mnist", model="seed000-dense", subset=120, epochs=3, callbacks=[Halve()],
                          data_dir=data_dir, progress="none")
     assert run.history["lr"] == pytest.approx([1e-3, 5e-4, 5e-4])  # the trainer's rate, as logged and kept
+    halve = Halve()  # under a schedule: the base halved, not the scheduled rate of the moment (helper-180)
+    mnistlab.train(dataset="mnist", model="seed000-dense", subset=120, epochs=3, callbacks=[halve], data_dir=data_dir,
+                   progress="none", schedule={"type": "cosine"})
+    assert halve.base == pytest.approx(5e-4)
 
     class Tester(mnistlab.Callback):
         def on_test_batch_end(self, batch, logs=None): ...

@@ -98,3 +98,33 @@ def test_an_experiments_warning_is_said_once_under_the_first_place_it_is_about(c
         show_warning(SpecWarning(f"{where}: {core}"), SpecWarning, "x.py", 1)
     assert capsys.readouterr().err.splitlines() == [f'warning: e.toml: variant "v": {core}',
                                                     f'warning: e.toml: variant "w": {core}']
+
+
+def test_warnings_kept_keeps_each_blocks_own_warnings_and_the_filters() -> None:
+    """helper-180: a warning said once per place was kept by a sweep's first cell in a worker and by
+    none after; blocks nest, and a filter set around one (error, ignore) still acts."""
+    import warnings
+
+    from mnistlab.errors import SpecWarning, warnings_kept
+
+    def said() -> None:
+        warnings.warn("threads differ", SpecWarning, stacklevel=1)
+
+    with warnings.catch_warnings(record=True):
+        with warnings_kept() as first:
+            said()
+        with warnings_kept() as second:
+            said()
+            said()  # twice in one block: kept once
+        with warnings_kept() as outer, warnings_kept() as inner:
+            said()
+            warnings.warn("old", DeprecationWarning, stacklevel=1)  # not of the run: not kept
+    assert first == second == outer == inner == ["threads differ"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SpecWarning)
+        with pytest.raises(SpecWarning), warnings_kept():
+            said()
+        warnings.simplefilter("ignore", SpecWarning)
+        with warnings_kept() as ignored:
+            said()
+    assert ignored == []

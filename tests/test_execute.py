@@ -419,6 +419,7 @@ def test_force_and_a_broken_checkpoint_train_from_the_first_epoch(tmp_path: Path
     with pytest.warns(SpecWarning, match="not a readable mnistlab checkpoint.*trains from its first epoch"):
         fresh = run_experiment(p, store, data_dir=data_dir).outcomes[0].record
     assert fresh.status == "finished" and fresh.metrics["resumed_from_epoch"] == 0 and not folder.exists()
+    assert any("trains from its first epoch" in w for w in fresh.metrics["warnings"])  # kept (helper-180: said outside)
 
     store = RunStore(tmp_path / "s3")  # helper-156: a folder named last.pt was "deleted", kept, and failed the cell
     [cell] = load_experiment(p).cells()  # on every run

@@ -512,10 +512,12 @@ def warnings_kept() -> Iterator[list[str]]:
     record keeps them (``metrics["warnings"]``; helper-171: a resumed schedule reshaped, another
     thread count, data left out were said on the screen and nowhere after). Each is still shown as
     before (the ``warnings.showwarning`` in place is called); only :class:`UserWarning` and its kinds
-    are kept (a library's DeprecationWarning is no news of the run). A warning Python's filters hide
-    (ignored, or said once already at that place) is not shown, so not kept either."""
+    are kept (a library's DeprecationWarning is no news of the run). A warning the filters ignore is
+    not kept; one Python says once per place is said, and kept, once per block (the block starts
+    afresh, as ``catch_warnings`` does: helper-180, a sweep's second cell in a worker kept none of
+    the first's). Blocks nest (an outer one keeps what an inner one keeps); ``showwarning`` is one
+    for the process, so two threads must not run blocks at once."""
     kept: list[str] = []
-    shown = warnings.showwarning
 
     def keep(message: Warning | str, category: type[Warning], filename: str, lineno: int,
              file: TextIO | None = None, line: str | None = None) -> None:
@@ -526,8 +528,7 @@ def warnings_kept() -> Iterator[list[str]]:
             kept.append(said)
         shown(message, category, filename, lineno, file, line)
 
-    warnings.showwarning = keep
-    try:
+    with warnings.catch_warnings():  # the filters kept, the "once per place" registries started afresh
+        shown = warnings.showwarning
+        warnings.showwarning = keep  # (catch_warnings puts the one before back)
         yield kept
-    finally:
-        warnings.showwarning = shown

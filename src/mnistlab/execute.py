@@ -48,7 +48,7 @@ from mnistlab.experiments import Cell, Experiment, load_experiment, variant_sett
 from mnistlab.files import STOP_SIGNALS, PipeGuard, display_name, stop_signals_held
 from mnistlab.live import EpochProgress, driver_alive, planned, read_plan
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, run_alive
-from mnistlab.run import Recorder, RunResult, run_config, run_data_mistakes, run_members
+from mnistlab.run import Recorder, RunResult, run_config, run_data_mistakes, run_members, with_warnings_kept
 from mnistlab.trainer import CHECKPOINT_FILE, STOPPED_BY, checkpoint_threads
 
 DONE_STATUSES = RESULT_STATUSES  # cells with such a run are skipped unless force
@@ -433,7 +433,14 @@ def resume_or_start(cell: Cell, threads: int, data_dir: str | None, callbacks: S
     the resumed cell then ends on the digits of an uninterrupted one. A checkpoint that cannot be
     read (or is not this config's) is deleted with a warning and the cell trains from its first
     epoch, with ``threads``: a resume point is never worth failing the cell for. ``run_id``: the
-    cell's recorded run, kept in its checkpoints (:func:`~mnistlab.run.run_config`)."""
+    cell's recorded run, kept in its checkpoints (:func:`~mnistlab.run.run_config`). The result
+    keeps the warnings said, that one too (:func:`~mnistlab.run.with_warnings_kept`)."""
+    return with_warnings_kept(lambda: _resume_or_start(cell, threads, data_dir, callbacks, folder, every, run_id))
+
+
+def _resume_or_start(cell: Cell, threads: int, data_dir: str | None, callbacks: Sequence[Callback],
+                     folder: Path | None, every: float, run_id: str) -> RunResult:
+    """:func:`resume_or_start`'s runs."""
     fresh = _cell_config(cell, threads)
 
     def run(cfg: RunConfig, resume: bool) -> RunResult:

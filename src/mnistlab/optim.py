@@ -90,22 +90,24 @@ def keras_adam_eps(optimizer: torch.optim.Optimizer, group: dict[str, Any]) -> f
 
 class KerasLearningRate:
     """Keras's ``optimizer.learning_rate`` on a torch optimizer, as a Keras callback reads and sets it
-    (``self.model.optimizer.learning_rate``; helper-178: an AttributeError). Reading gives the rate
-    the optimizer steps with now (its first group's); setting it sets the base rate of the
-    :class:`~mnistlab.trainer.Trainer` that owns it (``trainer.lr``, which a schedule scales and the
-    history logs), or every group's rate for an optimizer no trainer owns."""
+    (``self.model.optimizer.learning_rate``; helper-178: an AttributeError). Where a
+    :class:`~mnistlab.trainer.Trainer` owns the optimizer it is the trainer's base rate
+    (``trainer.lr``), read and set alike: a schedule scales it for each batch, and the history logs
+    it (helper-180: read as the scheduled rate and set as the base, ``lr = lr / 2`` applied the
+    schedule twice). Keras refuses to set the rate under a schedule; here the base changes. An
+    optimizer no trainer owns reads and sets its groups' rate."""
 
     param_groups: list[dict[str, Any]]
-    owner_sets_lr: Callable[[float], None] | None = None  # set by the Trainer that owns this optimizer
+    owner: Any = None  # the Trainer that owns this optimizer (its ``lr``), set by it; not pickled (torch's state)
 
     @property
     def learning_rate(self) -> float:
-        return float(self.param_groups[0]["lr"])
+        return float(self.owner.lr) if self.owner is not None else float(self.param_groups[0]["lr"])
 
     @learning_rate.setter
     def learning_rate(self, value: float) -> None:
-        if self.owner_sets_lr is not None:
-            self.owner_sets_lr(float(value))
+        if self.owner is not None:
+            self.owner.lr = float(value)
         else:
             for group in self.param_groups:
                 group["lr"] = float(value)

@@ -443,11 +443,19 @@ def run_config(
     status and message say what happened and the history so far is kept. Bad configs, missing data
     and unreadable checkpoints raise :class:`MnistlabError` before training starts. The warnings said
     while it ran are kept in ``metrics["warnings"]`` (:func:`~mnistlab.errors.warnings_kept`)."""
+    return with_warnings_kept(lambda: _run_config(
+        cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
+        checkpoint_every=checkpoint_every, extra_callbacks=extra_callbacks, extra_at=extra_at, interrupt=interrupt,
+        validation_data=validation_data, on_data_ready=on_data_ready, run_id=run_id))
+
+
+def with_warnings_kept(train: Callable[[], RunResult]) -> RunResult:
+    """``train()`` (a :func:`run_config`, or a resume refused and then a fresh start: a sweep cell's,
+    a search trial's), its result's ``metrics["warnings"]`` holding every warning said meanwhile
+    (:func:`~mnistlab.errors.warnings_kept`), those said around its runs too (helper-180: "the
+    checkpoint is deleted and the cell trains from its first epoch" was said outside the run)."""
     with warnings_kept() as said:
-        result = _run_config(cfg, data_dir=data_dir, progress=progress, checkpoint_dir=checkpoint_dir, resume=resume,
-                             checkpoint_every=checkpoint_every, extra_callbacks=extra_callbacks, extra_at=extra_at,
-                             interrupt=interrupt, validation_data=validation_data, on_data_ready=on_data_ready,
-                             run_id=run_id)
+        result = train()
     if said:
         result.metrics["warnings"] = said
     return result

@@ -1085,7 +1085,16 @@ def train_trial(task: TrialTask, cfg: Any, callbacks: Sequence[Callback], folder
     or Ray's retry of a trial whose worker died); a checkpoint that cannot be read, or of other
     settings, is deleted with a warning and the trial trains from its first epoch. ``run_id``: the
     trial's recorded run, kept in its checkpoints (a trial asked again records the run it continued,
-    ``metrics["resumed_from_run"]``, as a sweep's cell does)."""
+    ``metrics["resumed_from_run"]``, as a sweep's cell does). The result keeps the warnings said,
+    that one too (:func:`~mnistlab.run.with_warnings_kept`)."""
+    from mnistlab.run import with_warnings_kept
+
+    return with_warnings_kept(lambda: _train_trial(task, cfg, callbacks, folder, resume=resume, run_id=run_id))
+
+
+def _train_trial(task: TrialTask, cfg: Any, callbacks: Sequence[Callback], folder: Path, *, resume: bool,
+                 run_id: str) -> Any:
+    """:func:`train_trial`'s runs."""
     from mnistlab.run import run_config
 
     def run(resume: bool) -> Any:

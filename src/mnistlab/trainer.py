@@ -229,7 +229,7 @@ class Trainer:
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, amsgrad=amsgrad, centered=centered, rho=rho,
             initial_accumulator_value=initial_accumulator_value))
         if isinstance(self.optimizer, KerasLearningRate):  # a callback's optimizer.learning_rate = x sets self.lr
-            self.optimizer.owner_sets_lr = lambda value: setattr(self, "lr", value)
+            self.optimizer.owner = self
         self.compute_gradients = self.plan.gradients(self.autograd_step, label_smoothing)
         self.batch_size, self.label_smoothing, self.schedule, self.seed = batch_size, label_smoothing, schedule, seed
         self.augmenter = (Augmenter(augment, seed=seed + 1, device=self.plan.device)
