@@ -104,6 +104,10 @@ def test_the_eta_shrinks_while_an_epoch_runs_not_grows(tmp_path: Path) -> None:
     assert lefts[2] == pytest.approx(20, abs=0.5)  # epoch 2 later than its pace: epochs 3 and 4 at it
     # this cell's time left and the other cell's whole at this one's pace: 40 s, then 45 once late
     assert etas == pytest.approx([28 + 40, 22 + 40, 20 + 45], abs=1), etas
+    from mnistlab.live import RunningCell
+
+    resumed = RunningCell("r", "a", 0, 0, epoch=5, epochs=10, seconds=2.0, val_accuracy=None, trained=50.0)
+    assert resumed.expected_seconds - resumed.seconds == pytest.approx(50)  # 5 epochs at 10 s (helper-180: 98)
 
 
 def test_a_sweep_before_its_first_cell_ends_has_an_eta_by_its_running_cells_pace(

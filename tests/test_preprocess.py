@@ -204,6 +204,9 @@ def test_a_white_sheet_made_transparent_under_thin_strokes_stays_white(tmp_path)
     hidden_black = rgba.copy()
     hidden_black[rgba[..., 3] == 0, :3] = 0  # a cleared sheet hides black: no word on the ink, which the mean reads
     assert preprocess(hidden_black, "mnist").mean() > preprocess(gray, "mnist").mean() + 10  # (its fringes, on black)
+    mid = np.dstack([np.full_like(gray, 170)] * 3 + [np.where(gray == 255, 0, 255).astype(np.uint8)])  # grey 170 ink
+    mid[gray == 255, :3] = 255  # on a sheet hiding white, without a dark core: by the mean, on black (helper-180)
+    assert np.array_equal(preprocess(mid, "mnist"), preprocess(np.where(gray == 255, 0, 170).astype(np.uint8), "mnist"))
     core = gray < 40  # white chalk, its strokes' cores alone (a mean above 192), on a sheet hiding white: on black
     light = np.dstack([np.where(core, 255 - gray, 255)] * 3 + [np.where(core, 255, 0)]).astype(np.uint8)
     assert np.array_equal(preprocess(light, "mnist"), preprocess(np.where(core, 255 - gray, 0).astype(np.uint8), "mnist"))
@@ -566,3 +569,17 @@ def test_a_row_of_digits_in_one_image_is_said_and_one_digit_is_not(digits) -> No
     from mnistlab.preprocess import side_by_side
 
     assert side_by_side(np.zeros((5, 5))) == 0 and side_by_side(x[0] / 255) == 1
+
+
+def test_a_path_named_twice_is_two_rows_and_a_pattern_gives_each_image_once(tmp_path, monkeypatch):
+    """helper-180: Keras's predict gives a row per input, so a list naming a file twice keeps both
+    (its labels line up); a pattern reaching an image twice (a folder and its images: helper-174) once."""
+    from mnistlab.preprocess import list_images
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "d" / "sub").mkdir(parents=True)
+    for name in ("d/a.png", "d/sub/b.png"):
+        Image.fromarray(np.zeros((28, 28), np.uint8)).save(tmp_path / name)
+    (tmp_path / "d" / "sub" / "up").symlink_to("..")
+    assert list_images(["d/a.png", "d/a.png"]) == ["d/a.png", "d/a.png"]
+    assert sorted(list_images("d/**")) == ["d/a.png", "d/sub/b.png"]

@@ -673,6 +673,9 @@ def test_a_path_that_names_nothing_says_what_in_it_may_be_why(tmp_path: Path, mo
     with pytest.raises(SpecError) as exc:
         parse_run_config({"dataset": {"csv": written}, "model": "seed000-dense"})
     assert str(exc.value).endswith(said), str(exc.value)
+    if "\\" in written:  # a folder's path, no suffix: not "unknown dataset" (helper-180)
+        with pytest.raises(SpecError, match=re.escape("no such file or folder (a Windows path? write / between")):
+            parse_run_config({"dataset": written.removesuffix(".csv"), "model": "seed000-dense"})
 
 
 def test_an_image_pattern_of_another_case_says_which_files_it_missed(tmp_path: Path,

@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+import unicodedata
 from pathlib import Path
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -46,9 +47,9 @@ _TYPESET = {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019"
 def _typeset(line: str) -> str:
     """`` (its “ is a typographic quote: write ")`` where the line TOML refused holds a character a
     word processor puts in for one TOML reads (curly quotes, a no-break space, a dash); "" otherwise."""
-    for c in line:
-        if c in _TYPESET and not _in_a_string(line, line.index(c)):
-            name = "no-break space" if _TYPESET[c] == "a space" else c
+    for at, c in enumerate(line):
+        if c in _TYPESET and not _in_a_string(line, at):
+            name = unicodedata.name(c, "character").lower() if _TYPESET[c] == "a space" else c
             return f" (its {name} (U+{ord(c):04X}) is typeset, as a word processor or mail writes it: write {_TYPESET[c]})"
     return ""
 

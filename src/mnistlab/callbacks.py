@@ -830,7 +830,9 @@ class _LiveBar:
         from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.console = Console(file=stream)
+        from mnistlab.files import console_style
+
+        self.console = Console(file=stream, **console_style())
         # On a narrow terminal the bar itself goes, not the step count and the time left (helper-176:
         # at 40 columns "184…" and "0:00:…"): the figures fit, the drawing was what could go.
         drawn = [BarColumn()] if self.console.width >= NARROW else []

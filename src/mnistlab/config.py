@@ -1297,7 +1297,7 @@ _ABSENT = object()
 
 
 # settings whose resolved value stands for "not set" (helper-174: a resume refused for "data.subset was 0")
-_UNSET_READS = {"data.subset": (0, "not set (every image)"), "data.validation": (0.0, "not set (none held out)")}
+_UNSET_READS = {"data.subset": (0, "not set (every image)")}
 
 
 def _shown(value: Any, where: str = "") -> str:

@@ -57,7 +57,7 @@ from mnistlab.data.registry import (
     register_dataset,
 )
 from mnistlab.errors import DataError
-from mnistlab.files import data_dir_astray, redraws, write_atomic
+from mnistlab.files import console_style, data_dir_astray, redraws, write_atomic
 
 __all__ = [
     "MAX_IDX_BYTES", "SPLIT_FILES", "Dataset", "DatasetInfo", "DatasetStatus", "cache_dir", "candidate_dirs",
@@ -327,7 +327,7 @@ def _rich_progress() -> tuple[Progress, Callable[[], None]]:
     from rich.progress import BarColumn, DownloadColumn, Progress as Bars, TaskID, TextColumn, TransferSpeedColumn
 
     bars = Bars(TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                console=Console(stderr=True), transient=True)
+                console=Console(stderr=True, **console_style()), transient=True)
     tasks: dict[str, TaskID] = {}
     bars.start()
 

@@ -112,7 +112,7 @@ def path_as_typed(text: str) -> str:
 def missing_hint(text: str) -> str:
     """`` (why)`` for a path that names nothing, where the path as typed says why (see
     :func:`missing_said`); "" otherwise."""
-    if "\t" in text:
+    if any(c in text for c in "\t\n\r\b\f"):  # a TOML "data\train.csv" or "data\new.csv" (helper-180)
         return " (a Windows path? write / between folders: in TOML a \\ in double quotes starts an escape, \\t a tab)"
     if "\\" in text:
         return " (a Windows path? write / between folders)"
@@ -125,7 +125,7 @@ def _in_another_case(path: Path) -> str | None:
     """The name of the one entry beside ``path`` (in its folder, if that can be listed) whose name
     differs from its name in case alone; None if none, or several."""
     try:
-        names = [n for n in os.listdir(path.parent if str(path.parent) else ".") if n.lower() == path.name.lower()]
+        names = [n for n in os.listdir(path.parent) if n.lower() == path.name.lower()]
     except (OSError, ValueError):
         return None
     return str(path.parent / names[0]) if len(names) == 1 and names[0] != path.name else None
@@ -147,8 +147,9 @@ def not_utf8_said(raw: bytes) -> str | None:
     is not UTF-8 (Windows-1252 or Latin-1 text?): save it as UTF-8"`` (Notepad's "ANSI", Excel's
     plain "CSV"; helper-177: such a file was "not a text file"); None where its bytes are UTF-8, or
     no text (NUL bytes, or characters Windows-1252 does not print: an image, an .npz)."""
+    raw = raw.removeprefix(b"\xef\xbb\xbf")  # (a BOM before the text: the lines count from after it)
     try:
-        raw.decode("utf-8-sig")
+        raw.decode("utf-8")
         return None
     except UnicodeDecodeError as exc:
         at = exc.start
@@ -247,6 +248,13 @@ def redraws(stream: Any) -> bool:
     except (AttributeError, ValueError):  # replaced or closed
         return False
     return tty and os.environ.get("TERM", "").strip() != "dumb"
+
+
+def console_style() -> dict[str, Any]:
+    """What every rich Console of mnistlab is made with (tables, bars, the live table): with
+    ``NO_COLOR`` set (not empty), no styles at all. no-color.org asks only for no colour, but bold
+    was the one escape code left (helper-176), in one place for all of them (helper-180)."""
+    return {"color_system": None} if os.environ.get("NO_COLOR") else {}
 
 
 class PipeGuard:

@@ -198,18 +198,22 @@ class RunningCell:
 
     @property
     def expected_seconds(self) -> float | None:
-        """The whole run's seconds at its pace so far; None before its first epoch's end. The pace is
+        """The whole run's seconds at its pace so far: its seconds now and the epochs left at that
+        pace, less what the running epoch has done; None before its first epoch's end. The pace is
         its ended epochs' own seconds each (``trained / epoch``), not the time since its start over
-        them (helper-174: that grew while an epoch ran, and the ETA with it): the time outside them
-        (setup, validation, the epoch running now) counts beyond one epoch's pace, so between epochs
-        the whole stays put and the time left shrinks. A record without epoch times: by its start."""
+        them (helper-174: that grew while an epoch ran, and the ETA with it). The time outside the
+        ended epochs (setup, validation, the running epoch) counts as the running epoch's, up to one
+        pace: between epochs the time left shrinks, or holds where setup took longer than an epoch
+        (then it falls at each epoch's end). A resumed run's record holds epochs trained before its
+        start (helper-180: 98 s left of 50): none of its time is then in the running epoch. A record
+        without epoch times: by its start."""
         if not 0 < self.epoch <= self.epochs:
             return None
         if not self.trained:
             return self.seconds * self.epochs / self.epoch
         pace = self.trained / self.epoch
-        other = self.seconds - self.trained  # setup and the running epoch (that part counted by its pace)
-        return max(self.seconds, other - min(other, pace) + pace * self.epochs)
+        running = min(max(self.seconds - self.trained, 0.0), pace)  # of the running epoch, at most one pace
+        return self.seconds + max(0.0, pace * (self.epochs - self.epoch) - running)
 
 
 @dataclass(frozen=True)

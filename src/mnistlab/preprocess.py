@@ -260,8 +260,10 @@ def to_gray(image: Image.Image | np.ndarray) -> np.ndarray:
     transparent sheet is put on white, a light one on black. The alpha-weighted mean of the visible
     pixels decides (below 128: dark ink); where every fully transparent pixel hides a light colour
     (a white background made transparent: PowerPoint's "Set Transparent Color", a magic wand, a
-    palette's transparent white) a mean up to 192 is dark ink too, with light fringes: thin strokes'
-    anti-aliased edges left opaque outweighed their cores (helper-177: a 6 read on black). Arrays:
+    palette's transparent white) and some opaque pixels are dark (below 64: the strokes' cores), a
+    mean up to 192 is dark ink too, with light fringes: thin strokes' anti-aliased edges left
+    opaque outweighed their cores (helper-177: a 6 read on black). Mid-tone ink without a dark core
+    (a light blue) is read by the mean alone, as before (helper-180). Arrays:
     uint8 0-255 or floats in [0, 1]; ValueError otherwise.
     """
     if isinstance(image, Image.Image):
@@ -294,7 +296,9 @@ def to_gray(image: Image.Image | np.ndarray) -> np.ndarray:
         alpha = a[..., 3] / 255.0
         ink = float((gray * alpha).sum() / alpha.sum()) if alpha.sum() else 0.0
         hidden = gray[alpha == 0]  # the colour under the transparent pixels: a white sheet made transparent?
-        back = 255.0 if ink < (DARK_INK_ON_WHITE if hidden.size and hidden.min() >= 128 else 128) else 0.0
+        cored = bool((gray[alpha > 0.99] < 64).any())  # ... under strokes with a dark core (their fringes light)
+        light_sheet = hidden.size and hidden.min() >= 128 and cored
+        back = 255.0 if ink < (DARK_INK_ON_WHITE if light_sheet else 128) else 0.0
         gray = gray * alpha + back * (1 - alpha)
     return gray
 
@@ -793,15 +797,13 @@ def image_sources(paths: Iterable[str | os.PathLike], errors: list[str] | None =
     the others. ``-`` given twice is a DataError at once: stdin holds one image. ``origins``: a
     list that gets, for each source, the index in ``paths`` of the argument it came from.
 
-    Each image file comes once, where it is first reached: a shell's ``d/**`` gives the folder
-    d/sub and each image in it, and a link to a folder reaches images listed already (helper-174:
-    an image listed three times); so does a file named twice.
+    A path named twice gives its image twice, as Keras's predict gives a row per input; a pattern
+    gives each image it reaches once (:func:`each_once`).
     """
     given = [os.fspath(p) for p in paths]
     if given.count("-") > 1:
         raise DataError(f"- (stdin) is given {given.count('-')} times: it holds one image; give it once")
     out: list[tuple[str, str | bytes]] = []
-    seen: set[str] = set()  # the real paths of the image files listed so far
     for k, p in enumerate(given):
         try:
             found = _sources_of(p)
@@ -810,20 +812,26 @@ def image_sources(paths: Iterable[str | os.PathLike], errors: list[str] | None =
                 raise
             errors.append(str(exc))
             continue
-        found = [(name, src) for name, src in found if not isinstance(src, str) or _first_time(src, seen)]
         out += found
         if origins is not None:
             origins += [k] * len(found)
     return out
 
 
-def _first_time(path: str, seen: set[str]) -> bool:
-    """Whether the file at ``path`` is not in ``seen`` (real paths), which it joins."""
-    real = os.path.realpath(path)
-    if real in seen:
-        return False
-    seen.add(real)
-    return True
+def each_once(sources: Sequence[tuple[str, str | bytes]]) -> list[int]:
+    """The positions in ``sources`` (name, path or bytes) to keep so that each image file comes
+    once, where it is first reached: a pattern's ``d/**`` matches the folder d/sub and each image in
+    it, and a link to a folder reaches images matched already (helper-174: an image listed three
+    times). Bytes (stdin) are kept."""
+    seen: set[str] = set()
+    keep = []
+    for i, (_, src) in enumerate(sources):
+        real = os.path.realpath(src) if isinstance(src, str) else None
+        if real is None or real not in seen:
+            keep.append(i)
+        if real is not None:
+            seen.add(real)
+    return keep
 
 
 def list_images(images: str | os.PathLike | Sequence[str | os.PathLike]) -> list[str]:
@@ -929,6 +937,7 @@ def _pattern_sources(pattern: str) -> list[tuple[str, str | bytes]]:
                     continue  # a folder without images, among the matches
         elif m.lower().endswith(IMAGE_SUFFIXES):
             out.append((display_name(m), m))
+    out = [out[i] for i in each_once(out)]
     if not out:
         others = f" (only {len(matched)} other file{'s' * (len(matched) != 1)} or folder{'s' * (len(matched) != 1)})" \
             if matched else ""

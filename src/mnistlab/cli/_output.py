@@ -131,13 +131,14 @@ def _writable(stream: Any) -> bool:
 def rich_console() -> Any:
     """A rich Console on stdout (only used on a terminal, see :func:`is_terminal`), as wide as the
     terminal; a ``COLUMNS`` of no use (0, not a number: helper-162, a table of no width and exit 0)
-    is not read. With ``NO_COLOR`` set (not empty), no styles at all: no-color.org asks only for no
-    colour, but the bold of a table's headers was the one escape code left (helper-176)."""
+    is not read. With ``NO_COLOR`` set, no styles at all (:func:`~mnistlab.files.console_style`)."""
     import shutil
 
     from rich.console import Console
 
-    plain: dict[str, Any] = {"color_system": None} if os.environ.get("NO_COLOR") else {}
+    from mnistlab.files import console_style
+
+    plain = console_style()
     columns = os.environ.get("COLUMNS", "").strip()
     if not columns or (columns.isdigit() and int(columns) > 0):
         return Console(**plain)

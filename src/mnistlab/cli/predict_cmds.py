@@ -133,6 +133,9 @@ def _images_in_order(images: Sequence[str], load: Callable[[], Any], preprocessi
     origins: list[int] = []  # the argument each image came from
     sources = image_sources([i for _, i in files], bad, origins) if files else []
     origins = [files[o][0] for o in origins]
+    # each image once in what one argument gives (a quoted 'd/**' matches d/sub and its images: helper-174)
+    kept = sorted(i for k in set(origins) for i in _each_once_of(sources, origins, k))
+    sources, origins = [sources[i] for i in kept], [origins[i] for i in kept]
     _stop_when_nothing_left(bad, sources or tables)  # the images are checked first, then the model
     trained = load()
     kept, originals, seen = _read_good(sources, trained, preprocessing, bad)
@@ -144,6 +147,14 @@ def _images_in_order(images: Sequence[str], load: Callable[[], Any], preprocessi
         _stop_when_nothing_left(bad, sources)
     order = sorted(range(len(sources)), key=origins.__getitem__)  # stable: each argument's images in their order
     return trained, [sources[i] for i in order], [originals[i] for i in order], seen[order]
+
+
+def _each_once_of(sources: Sequence[Any], origins: Sequence[int], k: int) -> list[int]:
+    """The positions of ``sources`` from argument ``k`` to keep, each image file once among them."""
+    from mnistlab.preprocess import each_once
+
+    mine = [i for i, o in enumerate(origins) if o == k]
+    return [mine[j] for j in each_once([sources[i] for i in mine])]
 
 
 def _expanded(arg: str, expand: Callable[[str], list[str]]) -> list[str]:

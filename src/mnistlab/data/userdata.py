@@ -46,7 +46,7 @@ import numpy as np
 
 from mnistlab.data import read_cache
 from mnistlab.errors import DataError, clip, did_you_mean, first_line, toml_repr, type_name, user_level
-from mnistlab.files import display_name, missing_said, not_utf8_said, utf8_text, write_output
+from mnistlab.files import display_name, missing_hint, missing_said, not_utf8_said, path_as_typed, utf8_text, write_output
 
 # (.jfif: a JPEG as Edge and Chrome save one on Windows; .dib: a bitmap as Paint names one; helper-177)
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".jfif", ".bmp", ".dib", ".gif", ".tif", ".tiff", ".webp", ".pgm", ".ppm")
@@ -189,9 +189,10 @@ def _from_path(text: str) -> UserData:
                             f"a dataset is a name ({', '.join(_REGISTRY)}), {own}")
     if path.is_symlink():  # helper-166: a loop of links was "no such file or folder"
         raise UserDataError(f"{_shown(text)}: {_broken_link(path)}")
-    if os.sep in text or (os.altsep or os.sep) in text or text.startswith(("~", ".")):  # meant as a path
-        raise UserDataError(f"{_shown(text)}: no such file or folder; a dataset is a name ({', '.join(_REGISTRY)}), "
-                            f"{own}")
+    if (os.sep in text or (os.altsep or os.sep) in text or text.startswith(("~", "."))  # meant as a path
+            or missing_hint(text)):  # (a Windows path: helper-180, "unknown dataset 'data\\train.csv'")
+        raise UserDataError(f"{path_as_typed(_shown(text))}: no such file or folder{missing_hint(text)}; a dataset is a "
+                            f"name ({', '.join(_REGISTRY)}), {own}")
     raise UserDataError(f"unknown dataset {text!r}{did_you_mean(text, _REGISTRY)}; known: {', '.join(_REGISTRY)}, "
                         f"or {own}")
 
