@@ -84,7 +84,27 @@ def test_a_committee_exports_as_the_log_of_its_mean_probabilities(mnist_models, 
     assert read_metadata(tmp_path / "committee.onnx")["mnistlab.committee"] == "2"
 
 
-def test_a_run_and_a_committee_save_as_keras_models_do(mnist_models, tmp_path, test_set, capsys):
+def test_a_confident_committees_logits_stay_finite() -> None:
+    """helper-179: the log of a mean softmax was -inf where every member's probability underflowed
+    (a committee trained long), and -inf - -inf = NaN failed the export's own check in every format."""
+    import torch
+
+    from mnistlab.export import CommitteeModule
+
+    torch.manual_seed(0)
+    members = [torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(4, 3)) for _ in range(2)]
+    for m, scale in zip(members, (400.0, 300.0)):
+        with torch.no_grad():
+            m[1].weight.mul_(scale)
+    x = torch.randn(64, 1, 2, 2)
+    logits = CommitteeModule(members)(x)
+    mean = torch.stack([torch.softmax(m(x), dim=1) for m in members]).mean(0)
+    assert (mean == 0).any()  # probabilities that underflow, where log(mean) was -inf
+    assert torch.isfinite(logits).all()
+    torch.testing.assert_close(torch.softmax(logits, dim=1), mean, atol=1e-6, rtol=0)
+
+
+def test_a_run_and_a_committee_save_as_keras_models_do(mnist_models, tmp_path, test_set, capsys, monkeypatch):
     """helper-117: a Keras user reaches for model.save(path); a Run and a Committee have it (export_model)."""
     from mnistlab.errors import OutputError
 
@@ -115,6 +135,9 @@ def test_a_run_and_a_committee_save_as_keras_models_do(mnist_models, tmp_path, t
         export_model(run, tmp_path / ".onnx")
     code = main(["export", run.run_id, "-o", str(tmp_path / "x.txt"), "--store", str(mnist_models)])
     assert code == 2 and "give --format (onnx" in capsys.readouterr().err  # the command's words stay its flags
+    monkeypatch.chdir(tmp_path)  # helper-179: `-o -` wrote files named "-" and "-.md" here
+    assert main(["export", run.run_id, "-o", "-", "--store", str(mnist_models)]) == 2
+    assert "-o -: an export is a file" in capsys.readouterr().err and not (tmp_path / "-").exists()
 
 
 def test_a_bf16_runs_export_says_the_file_computes_in_float32_and_what_it_scores(data_dir, tmp_path, test_set):

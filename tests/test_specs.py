@@ -708,6 +708,27 @@ def test_a_renamed_layer_keeps_its_run_and_shows_the_files_names(tmp_path: Path,
     assert json.loads(metadata(load_trained(store, str(exp)))["mnistlab.layer_names"]) == {"conv2d": "edges"}
 
 
+def test_a_model_of_the_file_keeps_what_training_learned_beside_its_names(tmp_path: Path, data_dir: Path) -> None:
+    """helper-179: a model given by its experiment file took the file's spec whole, so an adapted
+    Normalization came back with mean and variance null: its safetensors export a traceback, its
+    metadata an identity normalisation."""
+    from mnistlab.run import load_trained
+
+    text = ('name = "na"\n[base]\ndataset = "mnist"\ndata = { subset = 300 }\ntrain = { epochs = 1 }\n'
+            'model = { layers = [{ type = "Normalization"{n} }, "Flatten", { type = "Dense", units = 10, '
+            'activation = "softmax" }] }\n')
+    exp, store = tmp_path / "na.toml", tmp_path / "s"
+    exp.write_text(text.replace("{n}", ""))
+    assert cli_main(["run", str(exp), "--store", str(store), "--data-dir", str(data_dir)]) == 0
+    exp.write_text(text.replace("{n}", ', name = "scale"'))  # renamed since: the file's name, the run's statistics
+    run = load_trained(store, str(exp))
+    norm = run.config["model"]["layers"][0]
+    assert norm.get("name") == "scale" and norm.get("mean") is not None and norm.get("variance") is not None, norm
+    assert run.model.spec.to_dict()["layers"][0] == norm
+    run.save(tmp_path / "na.safetensors")  # (a traceback: the adapted statistics' keys missing)
+    assert (tmp_path / "na.safetensors").stat().st_size > 0
+
+
 def test_keras_s_activation_layers_keep_their_keras_names_and_types() -> None:
     """helper-136: `{ type = "ReLU" }` (read as Activation("relu"), as Keras's JSON is) showed as
     "activation (Activation)" where Keras's summary says "re_lu (ReLU)"; the module keeps its name."""

@@ -25,6 +25,7 @@ import dataclasses
 import io
 import json
 import logging
+import math
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -127,8 +128,11 @@ class CommitteeModule(nn.Module):
         self.members = nn.ModuleList(members)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        probs = torch.stack([torch.softmax(m(x), dim=1) for m in self.members]).mean(0)
-        return torch.log(probs)
+        # log(mean of the softmaxes) as a log-sum-exp of the members' log-softmaxes, less log M: finite
+        # where a probability underflows to 0 (helper-179: -inf in a confident committee's logits, and
+        # -inf - -inf = NaN failed every export's check)
+        logs = torch.stack([torch.log_softmax(m(x), dim=1) for m in self.members])
+        return torch.logsumexp(logs, dim=0) - math.log(len(self.members))
 
 
 def export_module(model: Run | Committee) -> nn.Module:

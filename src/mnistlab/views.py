@@ -629,11 +629,29 @@ def named_as_now(store: RunStore, target: str, variant: str | None, record: RunR
     under). None where ``target`` is no file, or the file has no such cell."""
     ref = resolve_experiment(store, target, quick=quick)
     want = variant or str(record.variant)
+    recorded = (record.config or {}).get("model")
     for cell in ref.cells(quick=quick) or ():
         if cell.variant == want and cell.key == record.config_hash:
             model = cell.config.get("model")
-            return model if isinstance(model, dict) and model != (record.config or {}).get("model") else None
+            if not isinstance(model, dict) or not isinstance(recorded, dict):
+                return None
+            named = _names_from(recorded, model)  # the names alone: what training learned stays (helper-179:
+            return named if named != recorded else None  # the file's Normalization, mean null, replaced the adapted one)
     return None
+
+
+def _names_from(recorded: Any, written: Any) -> Any:
+    """``recorded`` (a model spec as its run recorded it: a Normalization's adapted statistics
+    in it) with the ``name`` fields ``written`` (the file's spec now) gives each of its tables, at
+    any depth (a block's branch and shortcut too); where the two are not alike in shape, ``recorded``."""
+    if isinstance(recorded, dict) and isinstance(written, dict):
+        out = {k: _names_from(v, written.get(k)) for k, v in recorded.items() if k != "name" or "name" not in written}
+        if "name" in written:
+            out["name"] = written["name"]
+        return out
+    if isinstance(recorded, list) and isinstance(written, list) and len(recorded) == len(written):
+        return [_names_from(r, w) for r, w in zip(recorded, written)]
+    return recorded
 
 
 def _runs_or_members(store: RunStore, target: str, variant: str | None,

@@ -362,6 +362,9 @@ def export_command(model: str, variant: str | None, pick: str, store_path: str |
     from mnistlab.card import model_card
     from mnistlab.export import format_for, write_export
 
+    if output == "-":  # (helper-179: a file named "-" and "-.md" written here, where predict reads - as stdin)
+        raise OutputError("-o -: an export is a file (a model to load), not text for stdout: name the file, "
+                          "e.g. -o model.onnx")
     check_output_path(output)
     fmt = format_for(output, fmt)
     card_path = Path(output + ".md")
