@@ -193,3 +193,24 @@ def test_precision_auto_keeps_dense_models_in_float32():
     assert resolve_precision("auto", torch.device("cpu"), has_conv=False) == "float32"
     assert resolve_precision("auto", torch.device("cpu"), has_conv=True) in ("float32", "bf16")
     assert resolve_precision("bf16", torch.device("cpu"), has_conv=False) == "bf16"
+
+
+def test_the_epoch_meter_reads_alike_synced_or_left_on_the_device() -> None:
+    """accel.meter.EpochMeter: read each step (the CPU's) or once an epoch (a GPU's), the same sums,
+    and a mid-epoch checkpoint's state_dict carries them on (helper-180: tested on a GPU alone)."""
+    import torch
+
+    from mnistlab.accel.meter import EpochMeter
+
+    torch.manual_seed(0)
+    batches = [(torch.rand(()), torch.randint(0, 33, ()), 32) for _ in range(7)]
+    synced, kept = EpochMeter(torch.device("cpu"), True), EpochMeter(torch.device("cpu"), False)
+    for loss, hits, n in batches:
+        assert synced.add(loss, hits, n) == pytest.approx(float(loss)) and kept.add(loss, hits, n) is None
+    assert synced.totals() == pytest.approx(kept.totals(), rel=1e-12)
+    resumed = EpochMeter(torch.device("cpu"), False)
+    resumed.load_state_dict(synced.state_dict())
+    loss, hits, n = batches[0]
+    resumed.add(loss, hits, n)
+    synced.add(loss, hits, n)
+    assert resumed.totals() == pytest.approx(synced.totals(), rel=1e-12) and resumed.seen == 8 * 32

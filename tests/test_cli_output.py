@@ -56,6 +56,7 @@ def test_names_in_a_terminal_table_are_never_split_nor_cropped(recorded, columns
     text = _on_a_terminal(["runs", "--store", str(store)], COLUMNS=columns)
     assert "<script>alert(1)</script>" in text and "experiment" in text, text
     assert not BOX.search(text) or all(len(line) <= int(columns) for line in text.splitlines()), text  # (plain: wrapped)
+    assert bool(BOX.search(text)) == (columns == "100"), text  # a table at 100 (the rich path), plain lines at 60
 
 
 def test_a_dumb_terminal_gets_plain_lines_as_a_pipe_does_and_no_color_no_bold(recorded) -> None:

@@ -51,7 +51,7 @@ def test_onnx_round_trip_on_the_whole_test_set(mnist_models, tmp_path, capsys, t
     recipe = json.loads(meta["mnistlab.preprocessing"])
     assert recipe["dataset"] == "mnist" and recipe["fit"] == 20 and recipe["centre"] == "mass"
     assert json.loads(meta["mnistlab.runs"]) == [model.run_id] and meta["mnistlab.dataset"] == "mnist"
-    assert {p.key for p in onnx.load(str(out)).metadata_props} == set(meta)
+    assert {p.key for p in onnx.load(str(out)).metadata_props} == set(meta) and meta["mnistlab.smoke_run"] == "false"
     card = Path(str(out) + ".md").read_text()
     assert "## Export" in card and "same top-1 class on every image" in card and "## Preprocessing" in card
 
@@ -82,6 +82,17 @@ def test_a_committee_exports_as_the_log_of_its_mean_probabilities(mnist_models, 
     logits = session.run(["logits"], {"images": (images.astype(np.float32) / 255)[:, None]})[0]
     np.testing.assert_allclose(np.exp(logits), committee.predict(images), atol=1e-5)
     assert read_metadata(tmp_path / "committee.onnx")["mnistlab.committee"] == "2"
+
+
+def test_a_smoke_runs_export_says_so_in_a_warning_and_its_metadata(data_dir, tmp_path) -> None:
+    """helper-179: a --quick run's file (300 images, 1 epoch) exported as any other; only its card said so."""
+    from mnistlab.errors import ReportWarning
+    from mnistlab.run import train
+
+    run = train(dataset="mnist", model="seed000-dense", epochs=1, subset=300, data_dir=data_dir, progress="none")
+    with pytest.warns(ReportWarning, match="the size of a --quick smoke run"):
+        export_model(run, tmp_path / "smoke.safetensors", verify=False)
+    assert read_metadata(tmp_path / "smoke.safetensors")["mnistlab.smoke_run"] == "true"
 
 
 def test_a_confident_committees_logits_stay_finite() -> None:

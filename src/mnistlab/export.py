@@ -38,7 +38,8 @@ import torch
 from torch import nn
 
 from mnistlab._version import __version__
-from mnistlab.errors import DataError, ExportError, MnistlabError, OutputError, did_you_mean, in_python_words
+from mnistlab.errors import (DataError, ExportError, MnistlabError, OutputError, ReportWarning, did_you_mean, in_python_words,
+                             user_level)
 from mnistlab.files import check_output_path, safetensors_metadata, save_weights, write_output
 from mnistlab.preprocess import recipe_for
 from mnistlab.run import Committee, Run, check_trained
@@ -167,7 +168,17 @@ def metadata(model: Run | Committee) -> dict[str, str]:
         "mnistlab.spec": json.dumps(specs[0] if all(x == specs[0] for x in specs) else specs),
         "mnistlab.committee": str(len(members)) if isinstance(model, Committee) else "0",
         "mnistlab.layer_names": json.dumps(_layer_names(specs[0])),
+        # (helper-179: a smoke run's file read as any other; only its card said so)
+        "mnistlab.smoke_run": "true" if _smoke(model) else "false",
     }
+
+
+def _smoke(model: Run | Committee) -> bool:
+    """Whether ``model`` (a member of it) has the size of a ``--quick`` smoke run."""
+    from mnistlab.experiments import is_quick
+
+    members = model.members if isinstance(model, Committee) else [model]
+    return any(is_quick(m.config) for m in members if m.config)
 
 
 def _layer_names(spec: dict[str, Any]) -> dict[str, str]:
@@ -231,6 +242,10 @@ def write_export(model: Run | Committee, path: str | os.PathLike, fmt: str | Non
     fmt = format_for(path, fmt)
     module, meta = export_module(model), metadata(model)
     checks: list[Verification | None] = []
+    if meta["mnistlab.smoke_run"] == "true":
+        warnings.warn("the model has the size of a --quick smoke run (1 epoch, at most 300 training images): a check "
+                      "that the steps work, not a model to use; its file says so (mnistlab.smoke_run)", ReportWarning,
+                      stacklevel=user_level())
 
     def write_and_verify(tmp: Path) -> None:  # the file replaces `out` only once it has passed
         with _quiet():

@@ -668,7 +668,8 @@ def run_members(cfgs: Sequence[RunConfig], *, data_dir: str | os.PathLike | None
     ``batched_members``: M). The configs must pass
     :func:`~mnistlab.accel.members.batch_refusal` (SpecError otherwise). Like :func:`run_config`,
     never raises for what happens during training: a failure is every member's ``failed`` result.
-    Each member's ``metrics["warnings"]`` keeps the warnings said while they trained.
+    Each member's ``metrics["warnings"]`` keeps the warnings said while they trained, all of them
+    (the members train as one: a warning of one member is in every member's record).
     """
     with warnings_kept() as said:
         results = _run_members(cfgs, data_dir=data_dir)

@@ -32,13 +32,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
 
 from mnistlab import accel
-from mnistlab.accel.meter import EpochMeter
 from mnistlab._version import __version__
 from mnistlab.augment import Augmenter
 from mnistlab.callbacks import Callback, CallbackList, make_progress
@@ -48,6 +47,9 @@ from mnistlab.evaluate import blow_up, evaluate_model
 from mnistlab.models import penalised, regularization_loss
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.optim import KerasLearningRate, lower_lr, make_optimizer, schedule_lr, set_lr
+
+if TYPE_CHECKING:  # (the plan makes the meter: Plan.meter)
+    from mnistlab.accel.meter import EpochMeter
 
 __all__ = ["CHECKPOINT_FILE", "FitOutcome", "Trainer", "checkpoint_threads", "fit"]
 

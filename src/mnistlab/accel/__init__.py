@@ -14,7 +14,10 @@ inside a model's ``forward`` or inside the training loop:
 - ``activate()``: the thread count, glibc's allocator kept from thrashing and denormals flushed
   in single-threaded runs (:mod:`mnistlab.accel.cpu`);
 - ``sync_each_step``: whether the trainer reads each step's loss on the host (CPU: free, and a
-  NaN stops at its batch) or leaves the epoch's sums on the device (GPU: no wait per step);
+  NaN stops at its batch) or leaves the epoch's sums on the device (GPU: no wait per step), in the
+  :class:`~mnistlab.accel.meter.EpochMeter` that ``meter()`` gives;
+- ``inputs()`` and ``relayout()``: a batch in the plan's memory layout (channels-last), before and
+  after augmentation;
 - ``callbacks()``: the :class:`~mnistlab.accel.threads.ThreadGovernor`, which gives cores back to
   other processes while they are busy and takes them again after (:mod:`mnistlab.accel.threads`).
 
