@@ -473,7 +473,8 @@ def test_a_label_column_spelt_otherwise_and_a_path_that_is_not_there_say_so(tmp_
     with pytest.raises(DataError, match=r"unknown dataset 'mnsit' \(did you mean \"mnist\"\?\)"):
         load_dataset("mnsit")
     (tmp_path / "data.zip").write_bytes(b"PK")
-    with pytest.raises(DataError, match=r"data.zip: a .zip is no dataset mnistlab reads; a dataset is a name \(mnist, "):
+    with pytest.raises(DataError, match=r"data.zip: a .zip is no dataset mnistlab reads \(a zip of images: unzip it and "
+                                        r"give the folder\); a dataset is a name \(mnist, "):
         load_dataset(str(tmp_path / "data.zip"))
 
 
@@ -655,6 +656,9 @@ def test_a_file_given_as_a_folder_gets_a_hint_that_names_a_key(tmp_path: Path, m
     (tmp_path / name).write_bytes(b"PK\x03\x04")
     with pytest.raises(SpecError, match=re.escape(f"folder: {name} is a file, not a folder of class folders {hint}")):
         parse_run_config({"dataset": {"folder": name}, "model": "seed000-dense"})
+    if name.endswith(".zip"):  # named alone, as --dataset x.zip (helper-181: no word of unzipping)
+        with pytest.raises(SpecError, match=re.escape("a .zip is no dataset mnistlab reads (a zip of images: unzip it")):
+            parse_run_config({"dataset": name, "model": "seed000-dense"})
 
 
 @pytest.mark.parametrize(("written", "said"), [
@@ -662,7 +666,9 @@ def test_a_file_given_as_a_folder_gets_a_hint_that_names_a_key(tmp_path: Path, m
     ("data\\train.csv", "csv: no such file: data\\train.csv (a Windows path? write / between folders)"),
     ("data\train.csv", 'csv: no such file: "data\\train.csv" (a Windows path? write / between folders: in TOML a \\ in '
                         "double quotes starts an escape, \\t a tab)"),
-    ("TRAIN.CSV ", 'csv: no such file: "TRAIN.CSV "'),  # its space seen
+    ("TRAIN.CSV ", 'csv: no such file: "TRAIN.CSV " (a space at its start or end: remove it)'),  # (helper-181)
+    ("train.csv ", 'csv: no such file: "train.csv " (a space at its start or end; TRAIN.CSV is there: names tell upper '
+                   "and lower case apart)"),
 ])
 def test_a_path_that_names_nothing_says_what_in_it_may_be_why(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                               written: str, said: str) -> None:
@@ -694,6 +700,17 @@ def test_an_image_pattern_of_another_case_says_which_files_it_missed(tmp_path: P
         image_sources(["img/*.jpg"])
     assert "another case" not in str(exc.value)
     assert [n for n, _ in image_sources(["img/*.PNG"])] == ["img/A.PNG", "img/B.PNG"]
+
+
+def test_a_csv_whose_rows_are_not_utf8_says_which_line(tmp_path: Path) -> None:
+    """helper-181: a UTF-8 header over Windows-1252 class names ("z\xe9ro") was a bare
+    UnicodeDecodeError, exit 1; only the header's line was checked."""
+    path = tmp_path / "names.csv"
+    rows = "".join(f"{name},{','.join(['0'] * 4)}\n" for name in ("z\xe9ro", "un", "z\xe9ro", "un"))
+    path.write_bytes(("label,p0,p1,p2,p3\n" + rows).encode("cp1252"))
+    with pytest.raises(DataError, match=re.escape('names.csv: line 2 is not UTF-8 (Windows-1252 or Latin-1 text?): save '
+                                                  'it as UTF-8 (Excel: "CSV UTF-8")')):
+        load_dataset({"csv": str(path), "test_fraction": 0.5}, image_shape=(2, 2))
 
 
 def test_a_folders_jfif_and_dib_images_are_read_as_predict_reads_them(tmp_path: Path) -> None:

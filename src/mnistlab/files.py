@@ -116,9 +116,11 @@ def missing_hint(text: str) -> str:
         return " (a Windows path? write / between folders: in TOML a \\ in double quotes starts an escape, \\t a tab)"
     if "\\" in text:
         return " (a Windows path? write / between folders)"
-    if (other := _in_another_case(Path(text))) is not None:
-        return f" ({display_name(other)} is there: names tell upper and lower case apart)"
-    return ""
+    spaced = text != text.strip()  # (helper-181: shown in quotes only, unsaid)
+    if (other := _in_another_case(Path(text.strip()))) is not None:
+        return f" ({'a space at its start or end; ' * spaced}{display_name(other)} is there: names tell upper and lower " \
+               "case apart)"
+    return " (a space at its start or end: remove it)" if spaced else ""
 
 
 def _in_another_case(path: Path) -> str | None:
@@ -142,11 +144,12 @@ def utf8_text(text: str) -> str:
     return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
-def not_utf8_said(raw: bytes) -> str | None:
-    """Where ``raw`` (a file's first bytes) is text in a legacy 8-bit encoding, not UTF-8: ``"line 3
-    is not UTF-8 (Windows-1252 or Latin-1 text?): save it as UTF-8"`` (Notepad's "ANSI", Excel's
-    plain "CSV"; helper-177: such a file was "not a text file"); None where its bytes are UTF-8, or
-    no text (NUL bytes, or characters Windows-1252 does not print: an image, an .npz)."""
+def not_utf8_said(raw: bytes, first_line: int = 1) -> str | None:
+    """Where ``raw`` (a file's bytes from its line ``first_line``) is text in a legacy 8-bit
+    encoding, not UTF-8: ``"line 3 is not UTF-8 (Windows-1252 or Latin-1 text?): save it as UTF-8"``
+    (Notepad's "ANSI", Excel's plain "CSV"; helper-177: such a file was "not a text file"); None
+    where its bytes are UTF-8, or no text (NUL bytes, or characters Windows-1252 does not print: an
+    image, an .npz)."""
     raw = raw.removeprefix(b"\xef\xbb\xbf")  # (a BOM before the text: the lines count from after it)
     try:
         raw.decode("utf-8")
@@ -161,7 +164,7 @@ def not_utf8_said(raw: bytes) -> str | None:
         return None
     if sum(c.isprintable() or c in "\r\n\t" for c in text) < 0.99 * len(text):
         return None
-    line = raw[:at].count(b"\n") + 1
+    line = raw[:at].count(b"\n") + first_line
     return f"line {line} is not UTF-8 (Windows-1252 or Latin-1 text?): save it as UTF-8"
 
 

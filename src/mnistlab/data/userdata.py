@@ -185,8 +185,9 @@ def _from_path(text: str) -> UserData:
         raise UserDataError(f"{_shown(text)}: one IDX file; a dataset of them is their folder: the table "
                             f"{{ idx = {toml_repr(_shown(str(path.parent)))} }}")
     if path.exists():
-        raise UserDataError(f"{_shown(text)}: a {path.suffix or 'file without a suffix'} is no dataset mnistlab reads; "
-                            f"a dataset is a name ({', '.join(_REGISTRY)}), {own}")
+        raise UserDataError(f"{_shown(text)}: a {path.suffix or 'file without a suffix'} is no dataset mnistlab reads"
+                            + (" (a zip of images: unzip it and give the folder)" if path.suffix.lower() == ".zip" else "")
+                            + f"; a dataset is a name ({', '.join(_REGISTRY)}), {own}")
     if path.is_symlink():  # helper-166: a loop of links was "no such file or folder"
         raise UserDataError(f"{_shown(text)}: {_broken_link(path)}")
     if (os.sep in text or (os.altsep or os.sep) in text or text.startswith(("~", "."))  # meant as a path
@@ -932,9 +933,29 @@ def read_csv(path: Path, label: str = "label", *, labels: bool = True) -> tuple[
     column; ``labels=False``: the label column is left unread (None), as predicting needs none.
     DataError: a pixel count that is not a square, a non-numeric cell or a pixel outside 0-255
     (with its line and column), a row with the wrong number of cells; a pipe or a device (read, it
-    would never end: helper-174, `predict RUN fifo.csv`)."""
+    would never end: helper-174, `predict RUN fifo.csv`); text not in UTF-8, with the first line
+    that is not (helper-181: Windows-1252 class names after a UTF-8 header were a bare decode error)."""
     if special_file(path):
         raise DataError(f"{_shown(path)} is not a regular file (a pipe or a device); save it to a .csv file first")
+    try:
+        return _read_csv(path, label, labels=labels)
+    except UnicodeDecodeError:
+        raise DataError(f"{path}: {_not_utf8_line(path)} (Excel: \"CSV UTF-8\")") from None
+
+
+def _not_utf8_line(path: Path) -> str:
+    """What :func:`~mnistlab.files.not_utf8_said` says of the first line of ``path`` that is not UTF-8."""
+    with open(path, "rb") as f:
+        for n, line in enumerate(f, 1):
+            try:
+                line.decode("utf-8-sig" if n == 1 else "utf-8")
+            except UnicodeDecodeError:
+                return not_utf8_said(line, first_line=n) or f"line {n} is not UTF-8 text: save it as UTF-8"
+    return "not UTF-8 text: save it as UTF-8"
+
+
+def _read_csv(path: Path, label: str, *, labels: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """:func:`read_csv`'s reading."""
     header = _csv_header(path)
     label_at = header.index(label) if label in header else None
     other = next((h for h in header if h.lower() == label.lower()), None) if label_at is None else None
