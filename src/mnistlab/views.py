@@ -643,9 +643,10 @@ def named_as_now(store: RunStore, target: str, variant: str | None, record: RunR
 def _names_from(recorded: Any, written: Any) -> Any:
     """``recorded`` (a model spec as its run recorded it: a Normalization's adapted statistics
     in it) with the ``name`` fields ``written`` (the file's spec now) gives each of its tables, at
-    any depth (a block's branch and shortcut too); where the two are not alike in shape, ``recorded``."""
+    any depth (a block's branch and shortcut too), and none where ``written`` names none (a name
+    taken out since); where the two are not alike in shape, ``recorded``."""
     if isinstance(recorded, dict) and isinstance(written, dict):
-        out = {k: _names_from(v, written.get(k)) for k, v in recorded.items() if k != "name" or "name" not in written}
+        out = {k: _names_from(v, written.get(k)) for k, v in recorded.items() if k != "name"}
         if "name" in written:
             out["name"] = written["name"]
         return out
