@@ -134,7 +134,7 @@ def _images_in_order(images: Sequence[str], load: Callable[[], Any], preprocessi
     sources = image_sources([i for _, i in files], bad, origins) if files else []
     origins = [files[o][0] for o in origins]
     # each image once in what one argument gives (a quoted 'd/**' matches d/sub and its images: helper-174)
-    kept = sorted(i for k in set(origins) for i in _each_once_of(sources, origins, k))
+    kept = _each_once_of(sources, origins)
     sources, origins = [sources[i] for i in kept], [origins[i] for i in kept]
     _stop_when_nothing_left(bad, sources or tables)  # the images are checked first, then the model
     trained = load()
@@ -149,12 +149,16 @@ def _images_in_order(images: Sequence[str], load: Callable[[], Any], preprocessi
     return trained, [sources[i] for i in order], [originals[i] for i in order], seen[order]
 
 
-def _each_once_of(sources: Sequence[Any], origins: Sequence[int], k: int) -> list[int]:
-    """The positions of ``sources`` from argument ``k`` to keep, each image file once among them."""
+def _each_once_of(sources: Sequence[Any], origins: Sequence[int]) -> list[int]:
+    """The positions of ``sources`` to keep, in order: each image file once among those one
+    argument gave (``origins[i]``: the argument of source ``i``); one pass, however many arguments
+    a shell's pattern gave."""
     from mnistlab.preprocess import each_once
 
-    mine = [i for i, o in enumerate(origins) if o == k]
-    return [mine[j] for j in each_once([sources[i] for i in mine])]
+    by_argument: dict[int, list[int]] = {}
+    for i, k in enumerate(origins):
+        by_argument.setdefault(k, []).append(i)
+    return sorted(mine[j] for mine in by_argument.values() for j in each_once([sources[i] for i in mine]))
 
 
 def _expanded(arg: str, expand: Callable[[str], list[str]]) -> list[str]:
