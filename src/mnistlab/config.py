@@ -1296,15 +1296,11 @@ def config_changes(before: Mapping[str, Any], now: Mapping[str, Any], *, most: i
 _ABSENT = object()
 
 
-# settings whose resolved value stands for "not set" (helper-174: a resume refused for "data.subset was 0")
-_UNSET_READS = {"data.subset": (0, "not set (every image)")}
-
-
 def _shown(value: Any, where: str = "") -> str:
     if value is _ABSENT:
         return "not set"
-    if where in _UNSET_READS and value == _UNSET_READS[where][0] and not isinstance(value, bool):
-        return _UNSET_READS[where][1]
+    if where == "data.subset" and value == 0 and not isinstance(value, bool):  # its resolved "not set" (helper-174:
+        return "not set (every image)"  # a resume refused for "data.subset was 0")
     if isinstance(value, list):
         return f"{len(value)} items"
     if isinstance(value, str):  # clipped inside its quotes (helper-171: "'fac271...808..., now 'c23e...")

@@ -190,9 +190,9 @@ def _from_path(text: str) -> UserData:
                             + f"; a dataset is a name ({', '.join(_REGISTRY)}), {own}")
     if path.is_symlink():  # helper-166: a loop of links was "no such file or folder"
         raise UserDataError(f"{_shown(text)}: {_broken_link(path)}")
-    if (os.sep in text or (os.altsep or os.sep) in text or text.startswith(("~", "."))  # meant as a path
-            or missing_hint(text)):  # (a Windows path: helper-180, "unknown dataset 'data\\train.csv'")
-        raise UserDataError(f"{path_as_typed(_shown(text))}: no such file or folder{missing_hint(text)}; a dataset is a "
+    hint = missing_hint(text)  # (a Windows path is meant as one too: helper-180, "unknown dataset 'data\\train.csv'")
+    if os.sep in text or (os.altsep or os.sep) in text or text.startswith(("~", ".")) or hint:  # meant as a path
+        raise UserDataError(f"{path_as_typed(_shown(text))}: no such file or folder{hint}; a dataset is a "
                             f"name ({', '.join(_REGISTRY)}), {own}")
     raise UserDataError(f"unknown dataset {text!r}{did_you_mean(text, _REGISTRY)}; known: {', '.join(_REGISTRY)}, "
                         f"or {own}")
