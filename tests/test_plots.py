@@ -718,3 +718,28 @@ def test_a_history_of_losses_alone_has_its_legend_and_a_long_healthy_fall_stays_
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["a train", "b train"]
     falling = [{"epoch": e, "loss": 2.3 * 0.3 ** e, "accuracy": 0.9} for e in range(1, 10)]
     assert plots.plot_history([("long", falling)]).axes[1].get_yscale() == "linear"
+
+
+def test_a_given_image_is_drawn_as_the_model_read_it_not_as_its_pixel_codes():
+    """helper-181: chalk on a transparent sheet (light strokes, every other pixel transparent black)
+    was drawn on white, so the first column looked blank though the model read it on black; a
+    palette image was drawn by its palette indices and a CMYK JPEG's four channels as RGBA."""
+    from PIL import Image, ImageDraw
+
+    chalk = Image.new("RGBA", (60, 60), (0, 0, 0, 0))
+    ImageDraw.Draw(chalk).line((30, 5, 30, 55), fill=(255, 255, 255, 255), width=6)
+    ink = Image.new("RGB", (60, 60), "white")
+    ImageDraw.Draw(ink).line((30, 5, 30, 55), fill="black", width=6)
+    sheet = ink.copy()
+    sheet.putalpha(ink.convert("L").point(lambda v: 255 - v))  # dark ink, the paper made transparent
+    palette, cmyk = ink.convert("P"), ink.convert("CMYK")
+    seen = np.zeros((4, 28, 28), np.uint8)
+    fig = plots.plot_predictions([chalk, sheet, palette, cmyk], seen, np.eye(10)[[1, 1, 1, 1]], None, list("abcd"))
+    drawn = [fig.axes[3 * k].images[0].get_array() for k in range(4)]
+    assert [a.shape for a in drawn] == [(60, 60, 3)] * 4
+    corner, stroke = (0, 0), (30, 30)
+    assert tuple(drawn[0][corner]) == (0, 0, 0) and tuple(drawn[0][stroke]) == (255, 255, 255)  # chalk on black
+    for a in drawn[1:]:  # dark ink on white, as in the file
+        assert tuple(a[corner]) == (255, 255, 255) and tuple(a[stroke]) == (0, 0, 0)
+    big = Image.new("RGB", (4000, 1000), "white")
+    assert plots.plot_predictions([big], seen[:1], np.eye(10)[[1]], None, ["e"]).axes[0].images[0].get_array().shape[1] <= 512

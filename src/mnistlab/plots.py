@@ -886,12 +886,17 @@ def plot_predictions(originals: Sequence[Any], seen: Any, probs: np.ndarray, cla
                      names: Sequence[str], *, light_background: bool = False) -> Figure:
     """One row per image: the image as given, the (H, W) image the model saw, and a bar of its probabilities.
 
-    ``originals``: PIL images or arrays; ``seen``: uint8 (N, H, W); ``probs``: (N, classes);
+    ``originals``: PIL images (drawn by :func:`mnistlab.preprocess.as_drawn`: on the background the
+    model read a transparent one on) or arrays; ``seen``: uint8 (N, H, W); ``probs``: (N, classes);
     ``names``: a title per row, shown as typed (no mathtext: a "$" in a file name stays a "$").
     What the model saw is drawn as `plot samples` draws its training data (:func:`data_cmap`):
     ``light_background``, the training images' (a user's dark ink on paper), by brightness, else
     the value as ink; from the training data, not these images, so one given inverted looks it.
     """
+    from PIL import Image
+
+    from mnistlab.preprocess import as_drawn
+
     seen, probs = _as_images(seen), np.asarray(probs)
     if not len(seen):
         raise PlotError("no images to show")
@@ -900,8 +905,8 @@ def plot_predictions(originals: Sequence[Any], seen: Any, probs: np.ndarray, cla
     fig = Figure(figsize=(9, 2.2 * n), layout="constrained")
     for i in range(n):
         given, model, bars = (fig.add_subplot(n, 3, 3 * i + k) for k in (1, 2, 3))
-        original = np.asarray(originals[i])
-        if original.ndim == 3 and original.shape[2] == 2:  # grayscale with alpha (Pillow's "LA"): the gray
+        original = as_drawn(originals[i]) if isinstance(originals[i], Image.Image) else np.asarray(originals[i])
+        if original.ndim == 3 and original.shape[2] == 2:  # an array: grayscale with alpha, the gray
             original = original[..., 0]
         given.imshow(original, cmap="gray" if original.ndim == 2 else None)
         given.set_title(str(names[i]), fontsize=8, parse_math=False)

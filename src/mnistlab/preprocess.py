@@ -294,13 +294,37 @@ def to_gray(image: Image.Image | np.ndarray) -> np.ndarray:
     gray = a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114  # ITU-R 601, as Pillow's convert("L")
     if a.shape[2] == 4:
         alpha = a[..., 3] / 255.0
-        ink = float((gray * alpha).sum() / alpha.sum()) if alpha.sum() else 0.0
-        hidden = gray[alpha == 0]  # the colour under the transparent pixels: a white sheet made transparent?
-        cored = bool((gray[alpha > 0.99] < 64).any())  # ... under strokes with a dark core (their fringes light)
-        light_sheet = hidden.size and hidden.min() >= 128 and cored
-        back = 255.0 if ink < (DARK_INK_ON_WHITE if light_sheet else 128) else 0.0
-        gray = gray * alpha + back * (1 - alpha)
+        gray = gray * alpha + _backdrop(gray, alpha) * (1 - alpha)
     return gray
+
+
+def _backdrop(gray: np.ndarray, alpha: np.ndarray) -> float:
+    """The grey (0.0 or 255.0) a transparent image is flattened on (:func:`to_gray`'s rule): ``gray``
+    and ``alpha`` float (H, W), ``gray`` on 0-255 before flattening, ``alpha`` on 0-1."""
+    ink = float((gray * alpha).sum() / alpha.sum()) if alpha.sum() else 0.0
+    hidden = gray[alpha == 0]  # the colour under the transparent pixels: a white sheet made transparent?
+    cored = bool((gray[alpha > 0.99] < 64).any())  # ... under strokes with a dark core (their fringes light)
+    light_sheet = hidden.size and hidden.min() >= 128 and cored
+    return 255.0 if ink < (DARK_INK_ON_WHITE if light_sheet else 128) else 0.0
+
+
+def as_drawn(image: Image.Image, *, side: int = 512) -> np.ndarray:
+    """``image`` as a figure draws it beside what the model saw: uint8 RGB (H, W, 3), its longer side
+    at most ``side`` px (reduced by a whole factor). Palette, bilevel, 16-bit and CMYK images are
+    converted as :func:`to_gray` converts them, and transparency is flattened on the background
+    :func:`to_gray` chose, so chalk on a transparent sheet is drawn on black as the model read it
+    (helper-181: drawn on white, it looked blank).
+    """
+    transparent = "A" in image.mode or "transparency" in image.info
+    im = image.convert("RGBA" if transparent else "RGB")
+    if (factor := math.ceil(max(im.size) / side)) > 1:
+        im = im.reduce(factor)
+    a = np.asarray(im, dtype=np.float64)
+    if transparent:
+        gray = a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
+        alpha = a[..., 3:] / 255.0
+        a = a[..., :3] * alpha + _backdrop(gray, alpha[..., 0]) * (1 - alpha)
+    return np.clip(np.rint(a), 0, 255).astype(np.uint8)
 
 
 # ----------------------------------------------------------------------------- the recipes
