@@ -63,12 +63,32 @@ def test_a_dumb_terminal_gets_plain_lines_as_a_pipe_does_and_no_color_no_bold(re
     """helper-176: with TERM=dumb (Emacs's shell, a console read aloud) box tables 80 cells wide
     whatever COLUMNS said, a train's progress redrawn with blank lines; NO_COLOR left bold headers."""
     store, ids = recorded
-    text = _on_a_terminal(["runs", "--store", str(store)], raw=True, TERM="dumb", COLUMNS="40")
+    text = _on_a_terminal(["runs", "--store", str(store)], raw=True, TERM="dumb", COLUMNS="160")
     assert not BOX.search(text) and ANSI not in text and len(text.splitlines()) == 1 + len(ids), text
     assert text.splitlines()[0].split()[:3] == ["run", "experiment", "variant"]
     boxed = _on_a_terminal(["runs", "--store", str(store)], raw=True, NO_COLOR="1", COLUMNS="160")
     assert BOX.search(boxed) and ANSI not in boxed, boxed  # a table, without bold
     assert ANSI in _on_a_terminal(["runs", "--store", str(store)], raw=True, COLUMNS="160")  # (its headers bold)
+
+
+def test_a_dumb_terminal_leaves_out_whole_columns_as_a_narrow_terminal_does(recorded) -> None:
+    """helper-181: a dumb terminal 60 columns wide got `runs` and `compare` 100 and more characters
+    a line, each wrapped in two; now whole columns are left out (and named) as on any terminal,
+    names never cut, while a pipe, whatever COLUMNS says, still gets every column."""
+    store, ids = recorded
+    text = _on_a_terminal(["runs", "--store", str(store)], TERM="dumb", COLUMNS="70")
+    *lines, said = text.splitlines()
+    assert said.startswith("left out for the terminal's width: ") and "started" in said, text
+    assert len(lines) == 1 + len(ids) and all(len(line) <= 70 for line in lines), text
+    assert all(i in text for i in ids.values()) and "<script>alert(1)</script>" in text
+    piped = subprocess.run([sys.executable, "-m", "mnistlab", "runs", "--store", str(store)], capture_output=True,
+                           text=True, env={**os.environ, "TERM": "dumb", "COLUMNS": "70"}, check=True).stdout
+    assert "left out" not in piped and "started" in piped.splitlines()[0], piped
+    compared = _on_a_terminal(["compare", "tiny", "--store", str(store)], TERM="dumb", COLUMNS="60").splitlines()
+    table = compared[compared.index("tiny"):]
+    said = next(line for line in table if line.startswith("left out for the terminal's width: "))
+    assert table[1].split() == ["variant", "val", "acc", "test", "acc"], compared  # (a failed run's note is wide)
+    assert said.split(": ")[1].startswith("params, epochs, train acc, test loss, train time, s/epoch"), said
 
 
 def test_auto_progress_is_lines_on_a_dumb_terminal(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1323,11 +1323,31 @@ def rich_table(rows: Sequence[Mapping[str, Any]], title: str | None = None, widt
     return Fitted()
 
 
-def plain_rows(rows: Sequence[Mapping[str, Any]], title: str | None = None) -> str:
+def plain_rows(rows: Sequence[Mapping[str, Any]], title: str | None = None, width: int | None = None) -> str:
     """The comparison rows as :func:`plain_table` lines (the variant left-aligned, numbers right),
-    after a line of ``title``: what a pipe, a file or a terminal too narrow for :func:`rich_table` gets."""
+    after a line of ``title``: what a pipe, a file or a terminal too narrow for :func:`rich_table` gets.
+    With ``width`` (a terminal that cannot redraw, ``TERM=dumb``: its cells), whole columns are left
+    out as :func:`rich_table` leaves them until the lines fit, and a last line names them."""
     heads, cells = display_cells(rows)
-    return (f"{title}\n" if title else "") + plain_table(heads, cells, [False] + [True] * (len(heads) - 1))
+    keep = list(range(len(heads)))
+    if width:
+        from rich.cells import cell_len
+
+        wide = [max([cell_len(h), *(cell_len(c[i]) for c in cells)]) + 2 for i, h in enumerate(heads)]
+        keep = columns_that_fit(wide, _drop_order(heads), width + 3)  # (a line is their sum less the last gap)
+    text = plain_table([heads[i] for i in keep], [[c[i] for i in keep] for c in cells], [i != 0 for i in keep])
+    if left_out := [h for i, h in enumerate(heads) if i not in keep]:
+        text += f"left out for the terminal's width: {', '.join(left_out)} (--format markdown shows every column)\n"
+    return (f"{title}\n" if title else "") + text
+
+
+def _drop_order(heads: Sequence[str]) -> list[int]:
+    """The columns (indices into ``heads``) a narrow terminal leaves out, first to last: ``_DROP_FIRST``,
+    then a search's keys, the last searched first (`mnistlab show` has them); the variant, the
+    validation and test accuracies and the committee's are never left out."""
+    searched = [h for h in heads[1:] if h and h not in _DROP_FIRST  # ("": the best/~best marks' column, kept)
+                and not h.startswith(("val ", "test acc", "committee", "vs best"))]
+    return [i for name in [*_DROP_FIRST, *reversed(searched)] for i, h in enumerate(heads) if h == name]
 
 
 def plain_table(heads: Sequence[str], cells: Sequence[Sequence[str]], right: Sequence[bool] | None = None) -> str:
@@ -1378,10 +1398,7 @@ def _layout(rows: Sequence[Mapping[str, Any]], width: int) -> tuple[list[str], l
     wanted = [max([*map(cell_len, h.splitlines()), *(cell_len(c[i]) for c in cells)]) + 3 for i, h in enumerate(heads)]
     longest_word = max(cell_len(w) for text in [heads[0], *(c[0] for c in cells)] for w in text.split() or [""])
     wanted[0] = longest_word + 3  # the variant column wraps its notes at spaces, down to its longest word
-    searched = [h for h in heads[1:] if h and h not in _DROP_FIRST  # ("": the best/~best marks' column, kept)
-                and not h.startswith(("val ", "test acc", "committee"))]
-    order = [*_DROP_FIRST, *reversed(searched)]  # a search's keys go last (`mnistlab show` has them)
-    keep = columns_that_fit(wanted, [i for name in order for i, h in enumerate(heads) if h == name], width)
+    keep = columns_that_fit(wanted, _drop_order(heads), width)
     return heads, cells, wanted, keep, longest_word
 
 

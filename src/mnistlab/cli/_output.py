@@ -98,6 +98,22 @@ def is_terminal() -> bool:
     return redraws(sys.stdout)
 
 
+def plain_width() -> int | None:
+    """The width (cells) plain lines are fitted to: a terminal's that cannot redraw (``TERM=dumb``:
+    Emacs's shell, a screen reader's console), so a table leaves out whole columns as on any terminal
+    (helper-181: 125 characters at 40 columns); None for a pipe or a file, which get every column."""
+    import shutil
+
+    try:
+        tty = sys.stdout.isatty()
+    except (AttributeError, ValueError):
+        return None
+    if not tty or is_terminal():
+        return None
+    columns = os.environ.get("COLUMNS", "").strip()  # (rich takes any dumb terminal as 80 wide)
+    return int(columns) if columns.isdigit() and int(columns) > 0 else shutil.get_terminal_size().columns
+
+
 def usable_streams() -> None:
     """Standard streams every command can use, set up before it runs. One that was closed (``<&-``,
     ``>&-``: a daemon's, a cron job's) reads or writes /dev/null: nothing to read, output dropped
@@ -159,7 +175,7 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str,
         click.echo(empty, err=not is_terminal())
         return
     if not is_terminal():
-        click.echo((f"{title}\n" if title else "") + to_text(rows, columns, "table"), nl=False)
+        click.echo((f"{title}\n" if title else "") + _plain_fitted(rows, columns, plain_width()), nl=False)
         return
     from rich.table import Table
     from rich.text import Text
@@ -183,6 +199,23 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str,
     for r in rows:
         table.add_row(*(Text(_shown(c, r.get(c.key))) for c in shown))
     console.print(table)
+
+
+def _plain_fitted(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], width: int | None) -> str:
+    """:func:`to_text`'s plain table, with whole columns left out in their ``drop`` order until its
+    lines fit ``width`` cells (None: every column), and a last line naming them."""
+    from rich.cells import cell_len
+
+    from mnistlab.comparison import columns_that_fit
+
+    if not width:
+        return to_text(rows, columns, "table")
+    wide = [max(cell_len(v) for v in [printable(c.header), *(_shown(c, r.get(c.key)) for r in rows)]) + 2 for c in columns]
+    order = sorted((i for i, c in enumerate(columns) if c.drop), key=lambda i: columns[i].drop)
+    kept = columns_that_fit(wide, order, width + 3)  # (a line is their sum less the last gap)
+    left_out = [c.header for i, c in enumerate(columns) if i not in kept]
+    return to_text(rows, [columns[i] for i in kept], "table") + (
+        f"left out for the terminal's width: {', '.join(left_out)} (--format csv shows every column)\n" if left_out else "")
 
 
 def _least_width(column: Column, rows: Sequence[Mapping[str, Any]]) -> int:

@@ -17,7 +17,7 @@ import click
 
 from mnistlab.cli._common import (FiniteRange, PathArg, backend_and_store, backend_options, check_backend_flags,
                                   data_dir_option, jobs_option, open_store, status_said, store_flag, store_option, trains_here)
-from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, rich_console,
+from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, plain_width, rich_console,
                                   stopped_by)
 from mnistlab.errors import MnistlabError, RunNotFinished, SpecError, StoreError, printable
 
@@ -42,7 +42,7 @@ def _rows_out(rows: list[dict], title: str, fmt: str) -> None:
     if is_terminal() and table_fits(rows, (console := rich_console()).width):
         console.print(rich_table(rows, title=title))
     else:  # a pipe, a file, or a terminal too narrow for the table even cut (helper-163): the plain lines
-        click.echo(plain_rows(rows, title), nl=False)
+        click.echo(plain_rows(rows, title, plain_width()), nl=False)
     if legend := best_legend(rows):
         click.echo(legend)
 
