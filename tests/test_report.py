@@ -239,6 +239,31 @@ def test_report_has_every_part_and_escapes_names(recorded, data_dir, tmp_path, c
     assert "243,786 parameters" in text
 
 
+def test_each_variants_figures_have_their_numbers_in_a_table_a_screen_reader_reads(recorded, data_dir, tmp_path, capsys):
+    """helper-176: a figure's alt text only repeated its caption; a reader who cannot see the
+    curves or the confusion matrix had no way to their numbers. Now each variant's history and
+    confusion matrix have a table (folded), with row and column headers, whose numbers are the run's."""
+    root, ids = recorded
+    _, text = _report(recorded, data_dir, tmp_path, capsys)
+    cnn = re.search(r'<section class="variant" id="variant-0"><h3>cnn</h3>.*?</section>', text, re.S).group(0)
+    tables = re.findall(r"<details><summary>(the numbers .*?)</summary>(.*?)</details>", cnn, re.S)
+    assert [s for s, _ in tables] == ["the numbers behind the training history of cnn", "the numbers behind the "
+                                      "confusion matrix (rows: the true class; columns: the predicted) of cnn"]
+    record = RunStore(root).get(ids["cnn1"])
+    epoch = record.history[-1]
+    row = re.search(r'<tr><th scope="row">seed 1, epoch 2</th>(.*?)</tr>', tables[0][1]).group(1)
+    assert re.findall(r"<td>(.*?)</td>", row)[:4] == [f"{epoch[k]:.4f}" for k in ("loss", "accuracy", "val_loss",
+                                                                                    "val_accuracy")]
+    counts = [[int(v) for v in re.findall(r"<td>(\d+)</td>", r)] for r in re.findall(r"<tr>(.*?)</tr>", tables[1][1])[1:]]
+    test_images = sum(map(sum, counts))
+    assert len(counts) == 10 and all(len(r) == 10 for r in counts) and test_images > 0
+    correct = sum(counts[i][i] for i in range(10)) / test_images  # the best run's, as the figure draws
+    assert correct == pytest.approx(max(RunStore(root).get(i).metrics["test_accuracy"] for i in (ids["cnn0"], ids["cnn1"])))
+    assert 'alt="cnn: confusion matrix (its numbers: a table after the figures)"' in text
+    assert 'alt="cnn: misclassified test images' in text and "misclassified test images (true blue, predicted red; under " \
+        "each: its test index and the predicted class&#x27;s probability) (its numbers" not in text
+
+
 def test_report_drawn_one_figure_at_a_time_is_the_same_page(recorded, data_dir, tmp_path, capsys, monkeypatch):
     out, text = _report(recorded, data_dir, tmp_path, capsys)  # the default: every core
     root, _ = recorded
@@ -500,13 +525,14 @@ def test_a_diverged_variant_has_its_section_and_the_page_explains_its_marks(data
     text = html.unescape(out.read_text(encoding="utf-8"))
     assert text.count("<section") == 2 and ">boom</h3>" in text
     assert text.count("<img") == 3 + 2 * 3  # the comparison's 3; history, confusion, misclassified of each
-    assert 'alt="boom: training history"' in text and 'alt="ok: confusion matrix"' in text
+    assert 'alt="boom: training history (its numbers: a table after the figures)"' in text
+    assert 'alt="ok: confusion matrix (its numbers: a table after the figures)"' in text
     assert '<div class="wide"><table id="comparison"' in text  # a wide table scrolls inside the page
     legend = re.search(r'<p class="legend">(.*?)</p>', text).group(1)
     table = re.search(r'<table id="comparison".*?</table>', text).group(0)
     mark = next(m for m in ("within noise", "below") if f">{m}<" in table)  # the table's word, explained by its key
     assert legend.startswith("best: the highest mean test accuracy") and f"; {mark}: " in legend and "~best" not in legend
-    tags = [a for tag, a in _parse(out.read_text(encoding="utf-8")).tags if tag == "th" and a.get("scope") == "col"]
+    tags = [a for tag, a in _parse(table).tags if tag == "th" and a.get("scope") == "col"]  # (a data table's: no sorting)
     assert tags and all(a.get("tabindex") == "0" and a.get("aria-sort") == "none" for a in tags)  # keyboard sorting
 
 

@@ -70,6 +70,53 @@ class VariantSection:
     notes: list[str] = field(default_factory=list)
     facts: list[str] = field(default_factory=list)
     description: str = ""  # the experiment file's words for it
+    tables: list[DataTable] = field(default_factory=list)  # the numbers its figures draw, for those who cannot see them
+
+
+@dataclass
+class DataTable:
+    """The numbers behind a figure, shown as a table under the section's figures (folded): a
+    screen reader's user reads what the picture shows (helper-176: alt text alone said its name).
+    ``heads``: the column headings; ``rows``: text cells, the first of each heading its row."""
+
+    caption: str
+    heads: list[str]
+    rows: list[list[str]]
+    figure: str = ""  # the caption of the figure it is behind (whose alt text then points to it)
+
+    def html(self, of: str) -> str:
+        """The table inside a ``<details>`` whose summary names it and its variant ``of``."""
+        head = "".join(f'<th scope="col">{_esc(h)}</th>' for h in self.heads)
+        body = "".join("<tr>" + "".join(f'<th scope="row">{_esc(c)}</th>' if i == 0 else f"<td>{_esc(c)}</td>"
+                                        for i, c in enumerate(row)) + "</tr>" for row in self.rows)
+        return (f"<details><summary>{_esc(self.caption)} of {_esc(of)}</summary><div class=\"wide\"><table class=\"data\">"
+                f"<caption>{_esc(self.caption)}</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+                "</div></details>")
+
+
+# the values a run records each epoch, as a history table's columns name them
+_EPOCH_COLUMNS = (("loss", "loss"), ("accuracy", "accuracy"), ("val_loss", "val loss"), ("val_accuracy", "val accuracy"),
+                  ("lr", "learning rate"))
+
+
+def history_table(records: Sequence[RunRecord], figure: str = "training history") -> DataTable:
+    """The per-epoch values :func:`_history_figure` draws of ``records`` (one row per run and epoch;
+    the columns a run logged), to 4 decimals, the rate to 4 significant digits."""
+    drawn = views.one_per_variant(records) if len(records) > 10 else records
+    keys = [(k, h) for k, h in _EPOCH_COLUMNS if any(k in e for r in drawn for e in r.history or [])]
+    rows = []
+    for (label, history, _, _) in views.history_runs(drawn):
+        for n, e in enumerate(history, 1):
+            rows.append([f"{label}, epoch {e.get('epoch', n)}",
+                         *("–" if e.get(k) is None else f"{e[k]:.4g}" if k == "lr" else f"{e[k]:.4f}" for k, _ in keys)])
+    return DataTable("the numbers behind the training history", ["run, epoch", *(h for _, h in keys)], rows, figure)
+
+
+def confusion_table(cm: np.ndarray, class_names: Sequence[str]) -> DataTable:
+    """A confusion matrix's counts: ``cm`` int (classes, classes), rows the true class, columns the predicted."""
+    return DataTable("the numbers behind the confusion matrix (rows: the true class; columns: the predicted)",
+                     ["true \\ predicted", *map(str, class_names)],
+                     [[str(name), *(str(int(v)) for v in row)] for name, row in zip(class_names, cm)], "confusion matrix")
 
 
 def figure_data_uri(fig: Figure, dpi: int = 80) -> str:
@@ -130,11 +177,12 @@ def render_table(rows: Sequence[Mapping[str, Any]]) -> str:
             + (f'<p class="legend">{_esc(legend)}</p>' if legend else ""))
 
 
-def _figure_html(caption: str, shown: Figure | str, of: str = "") -> str:
+def _figure_html(caption: str, shown: Figure | str, of: str = "", numbers: bool = False) -> str:
     """A figure and its caption; ``of``: the variant it belongs to, named in its alt text (a screen
-    reader hears "boom: confusion matrix", not the tenth "confusion matrix")."""
+    reader hears "boom: confusion matrix", not the tenth "confusion matrix"); ``numbers``: its
+    numbers are in a :class:`DataTable` of the section, which the alt text says."""
     uri = shown if isinstance(shown, str) else figure_data_uri(shown)
-    alt = f"{of}: {caption}" if of else caption
+    alt = (f"{of}: {caption}" if of else caption) + (" (its numbers: a table after the figures)" if numbers else "")
     return f'<figure><img src="{_esc(uri)}" alt="{_esc(alt)}"><figcaption>{_esc(caption)}</figcaption></figure>'
 
 
@@ -169,8 +217,9 @@ def render_report(experiment: str, rows: Sequence[Mapping[str, Any]],
         if s.config is not None:
             config = json.dumps(s.config, indent=2, sort_keys=True, default=str)
             parts.append(f"<details><summary>config of {_esc(s.name)}</summary><pre>{_esc(config)}</pre></details>")
-        parts.append('<div class="figures">' + "".join(_figure_html(c, u, s.name) for c, u in s.figures)
-                     + "</div></section>")
+        parts.append('<div class="figures">' + "".join(
+            _figure_html(c, u, s.name, any(t.figure == c for t in s.tables)) for c, u in s.figures) + "</div>"
+                     + "".join(t.html(s.name) for t in s.tables) + "</section>")
     return _PAGE.format(title=_esc(f"mnistlab report: {experiment}"), css=_CSS, body="\n".join(parts), js=_JS)
 
 
@@ -273,6 +322,7 @@ def _variant_section(store: RunStore, target: str, name: str, records: Sequence[
     says so, with the runs' mean). ``quick``: ``target`` is a file whose ``--quick`` runs are shown."""
     section = VariantSection(name=name, config=records[0].config, facts=_facts(records))
     section.figures.append(("training history", _history_figure(records)))
+    section.tables.append(history_table(records))
     committee = None
     if any(r.member > 0 for r in records):  # a committee variant (a single run's needs no lookup)
         try:
@@ -316,6 +366,7 @@ def _committee_section(store: RunStore, target: str, row: Mapping[str, Any],
     section = VariantSection(name=str(row["variant"]), config=None, facts=facts,
                              notes=["each member's settings: its variant's section"])
     section.figures.append(("training history of the members", _history_figure(members)))
+    section.tables.append(history_table(members, "training history of the members"))
     _prediction_figures(store, section, committee, data_dir)
     return section
 
@@ -385,6 +436,7 @@ def _prediction_figures(store: RunStore, section: VariantSection,
     for caption, fig in figures:  # whose, on how many images, how sized: a figure copied out of the page says it
         views.subtitle(fig, f"{who}: {len(true):,} test images, accuracy {float((pred == true).mean()):.2%}")
         section.figures.append((caption, views.across_test_sets(fig, members, warn=False)))
+    section.tables.append(confusion_table(cm, ds.info.class_names))
     return True
 
 
@@ -541,7 +593,8 @@ table { border-collapse: collapse; margin: 1em 0; font-size: 14px; }
 .wide { overflow-x: auto; } .legend { font-size: 13px; color: #555; }
 th, td { border: 1px solid #ccc; padding: 4px 8px; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
-thead th { background: #f0f0f0; cursor: pointer; user-select: none; } tbody th { font-weight: normal; }
+thead th { background: #f0f0f0; } tbody th { font-weight: normal; }
+table.sortable thead th { cursor: pointer; user-select: none; } details { margin: 0.5em 0; font-size: 14px; }
 caption { text-align: left; font-size: 13px; color: #555; margin-bottom: 0.3em; }
 th.asc::after { content: " \\25B2"; } th.desc::after { content: " \\25BC"; }
 .figures { display: flex; flex-wrap: wrap; gap: 1em; }
