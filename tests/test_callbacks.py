@@ -490,9 +490,31 @@ def test_close_ends_the_bar_mid_epoch_and_twice():
     cbs.set_params({"epochs": 2, "steps": 100})
     cbs.on_epoch_begin(0)
     cbs.on_batch_end(0, {"loss": 1.0, "batch": 0, "size": 2})
+    live = rep._bar.bar.live
     cbs.close()  # Ctrl-C mid-epoch: the trainer's finally
-    assert rep._bar.task is None and not rep._bar.bar.live.is_started
+    assert rep._bar.task is None and rep._bar.bar is None and not live.is_started
     cbs.close()
+
+
+def test_each_epoch_has_a_live_display_of_its_own_never_one_started_again():
+    """helper-182: in Jupyter rich's live display is a widget its stop closes; the bar restarted
+    it each epoch, and the restarted one cleared the notebook cell (the lines printed before the
+    training and every epoch's line but the last were lost)."""
+    import io
+
+    rep = make_progress("bar", stream=io.StringIO())
+    cbs = CallbackList([rep])
+    cbs.set_params({"epochs": 2, "steps": 1})
+    lives = []
+    for epoch in range(2):
+        cbs.on_epoch_begin(epoch)
+        lives.append(rep._bar.bar.live)
+        cbs.on_batch_end(0, {"loss": 1.0, "batch": 0, "size": 2})
+        cbs.on_epoch_end(epoch, {"loss": 1.0, "accuracy": 0.5, "lr": 0.01})
+        assert not lives[-1].is_started
+    assert lives[0] is not lives[1]
+    lines = [line for line in rep.stream.getvalue().splitlines() if line]  # (a stopped bar leaves a blank line in a file)
+    assert [line.startswith(f"Epoch {e}/2 - ") for e, line in enumerate(lines, 1)] == [True] * 2
 
 
 def test_progress_needs_params():

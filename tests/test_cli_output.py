@@ -807,5 +807,7 @@ def test_a_narrow_terminal_keeps_the_progress_figures_and_drops_the_bar(monkeypa
 
     monkeypatch.setenv("COLUMNS", columns)
     bar = _LiveBar(io.StringIO())
+    bar.start("Epoch 1/1", 10)
     kinds = [type(c) for c in bar.bar.columns]
+    bar.close()
     assert MofNCompleteColumn in kinds and TimeRemainingColumn in kinds and (BarColumn in kinds) == drawn

@@ -824,25 +824,31 @@ NARROW = 60  # a terminal narrower than this many columns gets the progress bar'
 
 
 class _LiveBar:
-    """A rich progress bar for the running epoch, removed (transient) when the epoch ends."""
+    """A rich progress bar for the running epoch, removed (transient) when the epoch ends.
+
+    Each epoch gets a bar of its own: in Jupyter, rich's live display is an ipywidgets Output that
+    its stop closes, and a stopped one started again cleared the whole cell (helper-182: the lines
+    printed before training and every epoch's line but the last were gone)."""
 
     def __init__(self, stream: TextIO | None) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         from mnistlab.files import console_style
 
         self.console = Console(file=stream, **console_style())
+        self.bar: Any = None
+        self.task: Any = None
+        self.next_draw = 0.0
+
+    def start(self, description: str, total: int) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
         # On a narrow terminal the bar itself goes, not the step count and the time left (helper-176:
         # at 40 columns "184…" and "0:00:…"): the figures fit, the drawing was what could go.
         drawn = [BarColumn()] if self.console.width >= NARROW else []
         self.bar = Progress(TextColumn("{task.description}"), *drawn, MofNCompleteColumn(),
                             TextColumn("loss: {task.fields[loss]}"), TimeRemainingColumn(),
                             console=self.console, transient=True, auto_refresh=False)
-        self.task: Any = None
-        self.next_draw = 0.0
-
-    def start(self, description: str, total: int) -> None:
         self.bar.start()
         self.task = self.bar.add_task(description, total=total, loss="-")
 
@@ -854,10 +860,13 @@ class _LiveBar:
             self.bar.refresh()
 
     def close(self) -> None:
+        if self.bar is None:
+            return
         if self.task is not None:
             self.bar.remove_task(self.task)
             self.task = None
         self.bar.stop()
+        self.bar = None
 
 
 class ProgressLogger(Callback):

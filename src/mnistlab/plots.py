@@ -84,6 +84,26 @@ def png_bytes(fig: Figure, dpi: int = 80) -> bytes:
     return buf.getvalue()
 
 
+def shown_inline_in_ipython() -> bool:
+    """In IPython or Jupyter, show a Figure on a cell's last line (or given to ``display``) as a PNG,
+    as pyplot's are: mnistlab's figures are made without pyplot, and the inline backend registers
+    its formatter only when pyplot is imported (helper-182: only ``<Figure size 1350x420 with 2
+    Axes>``). A formatter already registered (``%matplotlib inline``, ``%config
+    InlineBackend``) is left alone. Called when this module is imported; True when one was added."""
+    ipython = sys.modules.get("IPython")
+    shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
+    formatter = getattr(shell, "display_formatter", None)
+    png = formatter.formatters.get("image/png") if formatter is not None else None
+    if not png:
+        return False
+    try:
+        png.lookup_by_type(Figure)
+        return False
+    except KeyError:
+        png.for_type(Figure, lambda fig: png_bytes(fig, dpi=100))
+        return True
+
+
 MAX_RENDERERS = 8  # render_pngs's default ceiling on processes
 _INHERITED: tuple[Sequence[Figure], int] | None = None  # what render_pngs's forked workers draw, by index
 
@@ -1055,3 +1075,6 @@ def plot_param_importances(importances: Mapping[str, float]) -> Figure:
         ax.annotate(f"{v:.2f}", (v, i), xytext=(3, 0), textcoords="offset points", va="center", fontsize=8)
     ax.set(title="Parameter importance (fANOVA)", xlabel="importance", xlim=(0, 1.1))
     return fig
+
+
+shown_inline_in_ipython()
