@@ -754,3 +754,46 @@ def test_a_store_path_that_links_to_nothing_says_so(tmp_path: Path, capsys: pyte
     assert main(["runs", "--store", str(link)]) == 2 and "a link to a folder that is gone" in capsys.readouterr().err
     (tmp_path / "gone").mkdir()
     assert RunStore(link).runs() == []  # made where the link points
+
+
+def test_upgrading_an_older_store_is_said_keeps_the_old_file_and_waits_for_its_running_sweep(tmp_path: Path) -> None:
+    """helper-183: opening a store an older mnistlab wrote upgraded it silently, for good, even for
+    `runs`: that version could no longer open it, and its sweep running at the time was stopped at
+    its next write ("written by a newer mnistlab"). Now a live run of this host's holds the upgrade
+    off (one line), and the upgrade says itself and keeps the database as it was beside it."""
+    import warnings
+
+    from mnistlab.errors import StoreWarning
+
+    store = RunStore(tmp_path)
+    done = store.start_run(experiment="e", variant="v", seed=0, member=0, config={"dataset": "mnist"}, config_hash="h")
+    store.finish_run(done, status="finished", history=[], metrics={"test_accuracy": 0.9}, env={})
+    running = store.start_run(experiment="e", variant="w", seed=0, member=0, config={"dataset": "mnist"}, config_hash="k")
+    store.close()
+    sweep = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])  # the older version's process
+    con = sqlite3.connect(tmp_path / "runs.sqlite")
+    con.execute("UPDATE schema_version SET version = 5")
+    con.execute("UPDATE runs SET pid = ?, created_at = ? WHERE run_id = ?", (sweep.pid, time.time() + 1, running))
+    con.commit()
+    con.close()
+    try:
+        with pytest.raises(StoreError, match=rf"older mnistlab \(schema 5\) whose run {running} is training now "
+                                             rf"\(process {sweep.pid}\).*run this again once it has ended") as caught:
+            RunStore(tmp_path)
+        assert "\n" not in str(caught.value)
+        assert sqlite3.connect(tmp_path / "runs.sqlite").execute("SELECT version FROM schema_version").fetchone() == (5,)
+    finally:
+        sweep.kill()
+        sweep.wait()
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        assert RunStore(tmp_path).schema_version == SCHEMA_VERSION
+    (upgrade,) = [str(w.message) for w in said if issubclass(w.category, StoreWarning)]
+    assert "upgraded from schema 5, an older mnistlab's, to 6" in upgrade and "kept as runs.sqlite.schema5" in upgrade
+    kept = sqlite3.connect(tmp_path / "runs.sqlite.schema5")
+    assert kept.execute("SELECT version FROM schema_version").fetchone() == (5,)
+    assert sorted(r for (r,) in kept.execute("SELECT run_id FROM runs")) == sorted([done, running])
+    with warnings.catch_warnings(record=True) as again:
+        warnings.simplefilter("always")
+        RunStore(tmp_path).close()  # current now: nothing to say
+    assert not [w for w in again if issubclass(w.category, StoreWarning)]

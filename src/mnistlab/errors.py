@@ -147,6 +147,11 @@ class ReportWarning(UserWarning):
     as one ``warning:`` line."""
 
 
+class StoreWarning(UserWarning):
+    """Of the run store itself, said once as it opens: its database upgraded to this mnistlab's
+    schema (older versions can no longer open it; the file as it was is kept aside)."""
+
+
 class InvertedImageWarning(UserWarning):
     """Images given to a model look inverted (a bright border, where every image of its dataset is
     dark): the prediction is probably wrong. See :func:`mnistlab.evaluate.inverted_images`.
@@ -490,7 +495,7 @@ def show_warning(message: Warning | str, category: type[Warning], filename: str,
     :class:`ReportWarning`, each said once per process (a config is validated again for each cell
     of a sweep); others as Python shows them."""
     glyph = _missing_glyph(str(message))
-    if glyph or issubclass(category, (SpecWarning, ReportWarning)):
+    if glyph or issubclass(category, (SpecWarning, ReportWarning, StoreWarning)):
         said = ("warning: the figures' font lacks characters of some names (CJK, emoji): they are drawn as boxes"
                 if glyph else f"warning: {printable(' '.join(str(message).split()))}")
         where, core = _placed(said)

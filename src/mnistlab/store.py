@@ -46,8 +46,9 @@ import socket
 import sqlite3
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -55,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mnistlab.config import run_key
-from mnistlab.errors import LostDatabase, NotRecorded, OutputError, StoreError, first_line
+from mnistlab.errors import LostDatabase, NotRecorded, OutputError, StoreError, StoreWarning, first_line, user_level
 from mnistlab.files import display_name, safetensors_header, save_weights, stop_signals_held, write_atomic
 
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
@@ -489,6 +490,8 @@ class RunStore:
         if str(mode).lower() != "wal":  # e.g. a network file system: still correct, just slower
             con.execute("PRAGMA journal_mode = DELETE")
         con.execute("PRAGMA synchronous = NORMAL")
+        if (older := self._older_schema(con)) is not None:
+            self._upgrade_said(con, older)
         with self._write() as c:
             self._ensure_schema(c, upto=5)
         if self._version(con) == 5:  # the files of the rows recorded before (_migrate_5_to_6), outside the
@@ -496,6 +499,37 @@ class RunStore:
                 _keep_files_of_rows(con, self.root)  # an open cut short writes the rest next time
             with self._write() as c:
                 self._ensure_schema(c)
+
+    def _older_schema(self, con: sqlite3.Connection) -> int | None:
+        """The schema version of a database written by an older mnistlab (one this opening will
+        upgrade), else None (current, new, or not a store: :meth:`_ensure_schema` says which)."""
+        try:
+            row = con.execute("SELECT version FROM schema_version").fetchone()
+        except sqlite3.Error:  # no such table: a new database, or another program's
+            return None
+        return row[0] if row is not None and isinstance(row[0], int) and row[0] < SCHEMA_VERSION else None
+
+    def _upgrade_said(self, con: sqlite3.Connection, older: int) -> None:
+        """Before a database of schema ``older`` is upgraded: refuse (StoreError) while a process of
+        this host still trains one of its runs (an older mnistlab's sweep, which the upgrade would
+        stop at its next write: helper-183), else keep a copy of it aside (``runs.sqlite.schemaN``,
+        which that version still opens) and say so, as a :class:`StoreWarning`."""
+        host = socket.gethostname()
+        if older >= 2:  # (schema 1 kept no pid)
+            live = [(r, p) for r, p, h, t in con.execute("SELECT run_id, pid, host, created_at FROM runs "
+                                                         "WHERE status = 'running' AND host = ?", (host,))
+                    if p and p != os.getpid() and run_alive(r, p, h, t)]
+            if live:
+                raise StoreError(f"{self.db_path}: recorded by an older mnistlab (schema {older}) whose run {live[0][0]} "
+                                 f"is training now (process {live[0][1]}): upgrading the store to this mnistlab's schema "
+                                 f"({SCHEMA_VERSION}) would stop it; run this again once it has ended")
+        aside = self.db_path.with_name(f"{self.db_path.name}.schema{older}")
+        if not aside.exists():
+            with self._errors("keep a copy of the database before upgrading it"), closing(sqlite3.connect(aside)) as copy:
+                con.backup(copy)
+        warnings.warn(f"{self.db_path}: upgraded from schema {older}, an older mnistlab's, to {SCHEMA_VERSION}: mnistlab "
+                      f"versions before this one no longer open it (the file as it was is kept as {aside.name})",
+                      StoreWarning, stacklevel=user_level())
 
     def _open_read_only(self) -> None:
         """SQLite's read-only mode; ``immutable`` where even that needs to write (a WAL store on a
