@@ -758,3 +758,21 @@ def test_a_huge_image_is_reduced_before_its_recipe(test_digits) -> None:
     small = preprocess(Image.fromarray(np.kron(255 - test_digits[0][0], np.ones((40, 40), np.uint8))), "mnist")
     assert np.abs(preprocess(big, "mnist").astype(int) - small.astype(int)).max() <= 2  # the same digit
     assert to_gray(big.convert("P")).shape == (1120, 1120)  # a palette image: converted, then reduced
+
+
+def test_images_whose_names_the_file_systems_encoding_cannot_spell_are_predicted(mnist_models, tmp_path, test_digits):
+    """helper-184: under an ASCII or Latin-1 locale, a folder named "予測 ü" stopped predict with
+    "error: UnicodeEncodeError: 'latin-1' codec can't encode..." (a name shown twice: the second
+    time it was text the locale's encoding cannot spell), nothing predicted."""
+    import subprocess
+
+    folder = tmp_path / "予測 ü"
+    folder.mkdir()
+    Image.fromarray(test_digits[0][0]).save(folder / "数字 7.png")
+    env = {**os.environ, "LC_ALL": "C", "LANG": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    done = subprocess.run([sys.executable, "-m", "mnistlab", "predict", "use", "--variant", "dense", str(folder),
+                           "--store", str(mnist_models), "--format", "csv"],
+                          capture_output=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    rows = list(csv.reader(io.StringIO(done.stdout.decode("utf-8"))))
+    assert rows[1][0] == f"{folder}/数字 7.png" and rows[1][1] == str(test_digits[1][0]), rows

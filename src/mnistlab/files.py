@@ -90,7 +90,12 @@ def display_name(name: object) -> str:
     >>> display_name("a\\nb.png")
     'a\\\\nb.png'
     """
-    text = os.fsencode(name).decode("utf-8", "backslashreplace") if isinstance(name, (str, os.PathLike)) else str(name)
+    if not isinstance(name, (str, os.PathLike)):
+        return printable(str(name))
+    try:
+        text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # characters the file system's encoding cannot spell (an ASCII or Latin-1
+        text = str(os.fspath(name))  # locale's): text already, a name shown once more (helper-184: a traceback)
     return printable(text)
 
 
