@@ -489,6 +489,20 @@ def test_npz_in_keras_layout_and_images_labels(tmp_path: Path) -> None:
     assert ds.info.class_names == ("x", "y") and ds.train_images.max() == 255 and is_l(ds.train_images[0])
 
 
+def test_npz_labels_as_utf8_bytes_are_class_names_and_other_bytes_are_named(tmp_path: Path) -> None:
+    """helper-184: class names stored as bytes (h5py gives them so) in UTF-8 failed with
+    "UnicodeDecodeError: 'ascii' codec can't decode byte 0xd7", naming neither file nor array."""
+    x = np.stack([glyph_l()] * 4)
+    names = np.array(["שלום".encode(), "café".encode(), "שלום".encode(), "café".encode()])  # dtype S
+    np.savez(tmp_path / "bytes.npz", x_train=x, y_train=names)
+    ds = load_dataset({"npz": str(tmp_path / "bytes.npz"), "test_fraction": 0.5})
+    assert sorted(ds.info.class_names) == ["café", "שלום"]
+    np.savez(tmp_path / "latin.npz", x_train=x, y_train=np.array([b"ok", b"ok", "café".encode("latin-1"), b"ok"]))
+    with pytest.raises(DataError, match=re.escape("latin.npz: y_train[2] is bytes that are not UTF-8 text "
+                                                  "(unexpected end of data at byte 3)")):
+        load_dataset(str(tmp_path / "latin.npz"))
+
+
 def test_npz_as_keras_users_hold_their_arrays_flat_colour_and_one_hot(tmp_path: Path) -> None:
     """New-user finding: Keras's to_categorical labels, colour and flat images were refused."""
     x = np.stack([glyph_l(), 255 - glyph_l()] * 3)

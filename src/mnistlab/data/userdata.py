@@ -1584,6 +1584,14 @@ def _npz_images(path: Path, key: str, x: np.ndarray) -> np.ndarray:
     return np.rint(x).astype(np.uint8) if x.dtype != np.uint8 else x
 
 
+def _utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _npz_labels(path: Path, key: str, y: np.ndarray, n: int) -> np.ndarray:
     if y.ndim == 2 and y.shape[0] == n and y.shape[1] > 1 and y.dtype.kind in "iuf":  # one-hot (to_categorical)
         if not (np.isin(y, (0, 1)).all() and (y.sum(axis=1) == 1).all()):
@@ -1594,7 +1602,14 @@ def _npz_labels(path: Path, key: str, y: np.ndarray, n: int) -> np.ndarray:
         y = y[:, 0]
     if y.shape != (n,):
         raise DataError(f"{path}: {key} has shape {y.shape}; expected ({n},), one label per image")
-    if y.dtype.kind in "US":
+    if y.dtype.kind == "S":  # bytes (h5py's strings, np.bytes_): UTF-8, as HDF5 and most writers store them
+        try:
+            return np.array([b.decode("utf-8") for b in y.tolist()], dtype=str)
+        except UnicodeDecodeError as exc:  # (helper-184: astype(str) read them as ASCII, with no file named)
+            at = next(i for i, b in enumerate(y.tolist()) if not _utf8(b))
+            raise DataError(f"{path}: {key}[{at}] is bytes that are not UTF-8 text ({exc.reason} at byte {exc.start}): "
+                            "class names as bytes must be UTF-8") from None
+    if y.dtype.kind == "U":
         return y.astype(str)
     if y.dtype.kind not in "iuf":
         raise DataError(f"{path}: {key} has dtype {y.dtype}; expected integer labels or class names")
