@@ -79,6 +79,14 @@ def test_keys_follow_the_resolved_config(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------- validation
+def test_variant_names_may_hold_the_joiners_and_marks_of_their_script(tmp_path: Path) -> None:
+    """helper-184: a Persian name (its zero-width non-joiner is spelling), an emoji family (zero-width
+    joiners) and a Hebrew name with a right-to-left mark were refused as "a control character"."""
+    names = ["می\u200cخواهم", "family 👨\u200d👩\u200d👧", "שלום\u200f 2"]
+    p = write(tmp_path, TINY + "".join(f'[[variants]]\nname = "{n}"\n' for n in names))
+    assert [v.name for v in load_experiment(p).variants] == names
+
+
 @pytest.mark.parametrize("extra, match", [
     ("repeat = 2\n", 'unknown key "repeat" (did you mean "repeats"?)'),
     ('[[variants]]\n"train.lrr" = 0.1\n', 'no key "lrr" (did you mean "lr"?)'),
@@ -103,7 +111,9 @@ def test_keys_follow_the_resolved_config(tmp_path: Path) -> None:
     ('[grid]\n"train.lr" = [0.001, 0.0010]\n"train.batch_size" = [16]\n', ':11: two variants are named'),  # the lr's line
     ('[[variants]]\nname = 5\n', "variants[0]: name: must be a non-empty string"),  # no name: its place
     ('name = "bad name!"\n', "name: must be ASCII letters"),
-    ('[[variants]]\nname = "a\\u0007b"\n', r'variant "a\x07b": name: has a control character (got "a\x07b")'),
+    ('[[variants]]\nname = "a\\u0007b"\n', r'variant "a\x07b": name: has a control or formatting character (got "a\x07b"'),
+    # a right-to-left override reorders what a line shows (Trojan Source): still refused, escaped
+    ('[[variants]]\nname = "a\\u202eb"\n', r'variant "a\u202eb": name: has a control or formatting character'),
 ])
 def test_validation_errors_name_file_and_key(tmp_path: Path, extra: str, match: str) -> None:
     text = extra + TINY if not extra.startswith(("[[", "[grid")) else TINY + extra

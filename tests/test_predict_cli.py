@@ -192,8 +192,9 @@ def test_hostile_file_names_stay_text(mnist_models, tmp_path, capsys, test_digit
     assert "[bold red]evil[reverse].png" in out and "a\\nb.png" in out and "<b>x<i>.png" in out
     code, out, _ = cli(capsys, "predict", "use", "--variant", "dense", tmp_path, "--format", "json",
                        "--store", mnist_models)
-    assert {Path(r["file"]).name for r in json.loads(out)} == {"[bold red]evil[reverse].png", "a\\nb.png",
-                                                                "<b>x<i>.png"}
+    assert {Path(r["file"]).name for r in json.loads(out)} == {"[bold red]evil[reverse].png", "a\nb.png",
+                                                                "<b>x<i>.png"}  # the paths themselves (helper-184)
+    assert len(out.splitlines()) == 2 + 9 * len(names)  # the newline escaped by JSON: a line per key and brace still
 
 
 def test_the_card_command(mnist_models, tmp_path, capsys):
@@ -776,3 +777,20 @@ def test_images_whose_names_the_file_systems_encoding_cannot_spell_are_predicted
     assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
     rows = list(csv.reader(io.StringIO(done.stdout.decode("utf-8"))))
     assert rows[1][0] == f"{folder}/数字 7.png" and rows[1][1] == str(test_digits[1][0]), rows
+
+
+def test_predicts_json_names_each_file_by_its_path_and_csv_keeps_the_marks_of_a_script(mnist_models, tmp_path, capsys,
+                                                                                      test_digits):
+    """helper-184: predict's JSON and CSV gave "tab\\there.png" and "שלום\\u200f.png" for files
+    named with a tab and a right-to-left mark: names of files that do not exist."""
+    paths = [tmp_path / "tab\there.png", tmp_path / "שלום\u200f.png"]
+    for path, image in zip(paths, test_digits[0]):
+        Image.fromarray(image).save(path)
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", *map(str, paths), "--store", mnist_models,
+                         "--no-preprocess", "--format", "json")
+    assert code == 0, err
+    assert [row["file"] for row in json.loads(out)] == [str(p) for p in paths]
+    code, out, err = cli(capsys, "predict", "use", "--variant", "dense", *map(str, paths), "--store", mnist_models,
+                         "--no-preprocess", "--format", "csv")
+    files = [row[0] for row in csv.reader(io.StringIO(out))][1:]
+    assert files == [str(paths[0]).replace("\t", "\\t"), str(paths[1])]  # a tab escaped, a script's mark kept

@@ -40,14 +40,28 @@ class MnistlabError(Exception):
         return printable(" ".join(str(super().__str__()).split()))
 
 
+# Format characters that are part of writing, not of a terminal's control: the zero-width non-joiner and
+# joiner (Persian, Indic scripts, emoji sequences such as 👨‍👩‍👧) and the left-to-right and right-to-left
+# marks. Bidirectional overrides and isolates (U+202A-E, U+2066-9) still are escaped: they reorder what
+# a line shows ("Trojan Source"). helper-184: a Persian variant name was refused as "a control character".
+WRITING_MARKS = frozenset("\u200c\u200d\u200e\u200f")
+
+
+def is_printable(text: str) -> bool:
+    """Whether ``text`` prints as it is: ``str.isprintable``, with :data:`WRITING_MARKS` allowed."""
+    return all(c.isprintable() or c in WRITING_MARKS for c in text)
+
+
 def printable(text: str) -> str:
     """``text`` with its control and format characters escaped (``a\\x07b``, ``\\x1b[31m``), so that a
-    message shows them rather than a terminal obeying them (or click stripping an escape code).
+    message shows them rather than a terminal obeying them (or click stripping an escape code); the
+    :data:`WRITING_MARKS` of a script are kept.
 
     >>> printable("l\\x1b[31mr")
     'l\\\\x1b[31mr'
     """
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return "".join(c if c.isprintable() or c in WRITING_MARKS else c.encode("unicode_escape").decode("ascii")
+                   for c in text)
 
 
 E = TypeVar("E", bound=MnistlabError)

@@ -61,8 +61,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnistlab._toml import loads_toml, read_text_file, with_line
-from mnistlab.errors import (SpecError, SpecWarning, clip, did_you_mean, key_hint, printable, show, together, unknown_key,
-                             user_level)
+from mnistlab.errors import (SpecError, SpecWarning, clip, did_you_mean, is_printable, key_hint, printable, show, together,
+                             unknown_key, user_level)
 from mnistlab.keypaths import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
                                slice_bounds, slices_alone, written_key)
 from mnistlab.specs import BUILDER_KEYS, COMPACT_KEYS
@@ -993,8 +993,9 @@ def _variant_name(rv: Mapping[str, Any], source: str, where: str, at: tuple[str 
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise SpecError(f"{source}: {where}: name: must be a non-empty string, got {show(name)}",
                         path=(*at, "name"), source=source)
-    if isinstance(name, str) and not name.isprintable():  # a control character prints as nothing, or moves the cursor
-        raise SpecError(f"{source}: {where}: name: has a control character (got \"{printable(name)}\")",
+    if isinstance(name, str) and not is_printable(name):  # a control character prints as nothing, or moves the cursor
+        raise SpecError(f"{source}: {where}: name: has a control or formatting character (got \"{printable(name)}\"; "
+                        "a zero-width joiner or non-joiner, a left-to-right or right-to-left mark may be used)",
                         path=(*at, "name"), source=source)
     if isinstance(name, str) and len(name) > 120:
         raise SpecError(f"{source}: {where}: name: at most 120 characters, got {len(name)}", path=(*at, "name"),

@@ -249,9 +249,9 @@ def _emit_top(sources: list[Any], probs: Any, names: list[str], top: int, fmt: s
     """Each image's ``top`` classes and probabilities, as a table, CSV or JSON."""
     top = min(top, probs.shape[1])
     rows = []
-    for (name, _), p in zip(sources, probs):
+    for (name, src), p in zip(sources, probs):
         order = p.argsort()[::-1][:top]
-        row: dict[str, Any] = {"file": name}
+        row: dict[str, Any] = {"file": _file_field(name, src, fmt)}
         for k, c in enumerate(order, 1):
             row[f"class_{k}"], row[f"probability_{k}"] = names[int(c)], round(float(p[c]), 6)
         rows.append(row)
@@ -268,11 +268,18 @@ def _emit_all(sources: list[Any], probs: Any, names: list[str], top: int, fmt: s
     """Each image's top class and every class's probability in class order, as Keras's
     ``model.predict`` gives them (helper-133: only the top ones, sorted, could be had); ``top``
     does not apply."""
-    rows = [{"file": name, "class": names[int(p.argmax())], **{f"p_{c}": round(float(v), 6) for c, v in zip(names, p)}}
-            for (name, _), p in zip(sources, probs)]
+    rows = [{"file": _file_field(name, src, fmt), "class": names[int(p.argmax())],
+             **{f"p_{c}": round(float(v), 6) for c, v in zip(names, p)}} for (name, src), p in zip(sources, probs)]
     columns = [Column("file", "file"), Column("class", "class", whole=True)] + [
         Column(f"p_{c}", str(c), "{:.1%}".format, right=True) for c in names]
     emit(rows, columns, fmt)
+
+
+def _file_field(name: str, src: Any, fmt: str) -> str:
+    """An image's ``file`` in predict's output: in JSON the path itself (JSON escapes what a terminal
+    would obey; helper-184: a name with a tab came back as "tab\\there.png", a file that does not
+    exist), else its name as shown (:func:`~mnistlab.files.display_name`: a CSV read in a terminal)."""
+    return os.fspath(src) if fmt == "json" and isinstance(src, (str, os.PathLike)) else name
 
 
 def _read_good(sources: list[Any], trained: Any, preprocessing: bool, bad: list[str]) -> tuple[list[int], list[Any], Any]:

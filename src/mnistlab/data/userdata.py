@@ -34,6 +34,7 @@ import os
 import stat
 import re
 import warnings
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -499,6 +500,8 @@ def _class_indices(spec: UserData, train: np.ndarray | None, test: np.ndarray | 
                              else (str(spec.path), str(spec.test)))
         strings, numbers = (train_at, test_at) if not numeric[0] else (test_at, train_at)
         raise DataError(f"labels are strings in {strings} but numbers in {numbers}: use the same kind in both")
+    if not numeric[0]:
+        train, test = _composed(spec, train, test)
     both = train if test is None else np.concatenate([train, test])
     _check_classes(spec, train, test, both)
     if numeric[0]:
@@ -518,6 +521,23 @@ def _class_indices(spec: UserData, train: np.ndarray | None, test: np.ndarray | 
     index = {n: i for i, n in enumerate(names)}
     as_idx = lambda a: np.array([index[v] for v in a.tolist()], dtype=np.int64)  # noqa: E731
     return names, as_idx(train), None if test is None else as_idx(test)
+
+
+def _composed(spec: UserData, train: np.ndarray, test: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
+    """Class names in Unicode's composed form (NFC): a name typed on one system and a folder named on
+    a Mac (whose file names are decomposed, NFD: "e" and a combining accent) are the same class.
+    helper-184: "class café not in train.csv (its classes: café, ...)", and a folder holding both
+    forms trained two classes that look alike. Where names of the data differ only so, a warning."""
+    def nfc(a: np.ndarray) -> np.ndarray:
+        return np.array([unicodedata.normalize("NFC", v) for v in a.tolist()], dtype=str) if a.size else a
+
+    raw = set(train.tolist()) | (set(test.tolist()) if test is not None else set())
+    train, test = nfc(train), None if test is None else nfc(test)
+    if len(merged := {unicodedata.normalize("NFC", n) for n in raw}) < len(raw):
+        twice = sorted(n for n in merged if sum(unicodedata.normalize("NFC", r) == n for r in raw) > 1)
+        _warn(f"{spec.path}: class name{'s' * (len(twice) > 1)} {clip(', '.join(twice), 60)} written two ways (composed "
+              "and decomposed Unicode, NFC and NFD: they look alike), read as one class each")
+    return train, test
 
 
 def _check_classes(spec: UserData, train: np.ndarray, test: np.ndarray | None, both: np.ndarray) -> None:
