@@ -365,6 +365,23 @@ def test_the_comparison_table_never_cuts_a_variant_name_on_a_narrow_terminal() -
     assert all(n in text for n in names), text
 
 
+@pytest.mark.parametrize("width", [70, 100])
+def test_the_comparison_table_never_splits_a_variant_name_at_its_spaces(width: int) -> None:
+    """helper-184: "klein – größe 日本" was printed as "klein – größe" / "日本" at 100 columns, the
+    README saying names are never split; its notes (a failed run's) still wrap after it."""
+    from rich.console import Console
+
+    from mnistlab.comparison import rich_table
+
+    names = ["klein – größe 日本", "groß – breit 日本語"]
+    rows = [{"variant": n, "n": 3, "params": 1_386_506, "epochs": 5, "train_acc": 0.9, "test_acc": 0.91,
+             "test_acc_std": 0.002, "test_loss": 0.25, "train_seconds": 100.0, "seconds_per_epoch": 20.0} for n in names]
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(rich_table(rows, title="names"))
+    text = console.export_text()
+    assert all(n in text for n in names), text
+
+
 def test_the_column_of_marks_beside_test_accuracy_has_a_heading() -> None:
     """helper-176: the column of "best" / "~best" marks was headed by nothing, read aloud as a blank."""
     from rich.console import Console

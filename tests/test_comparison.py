@@ -525,6 +525,9 @@ def test_compare_and_from_store_take_a_folder_and_compare_takes_run_ids(tmp_path
     assert Run.from_store(str(tmp_path / "s"), ids[0]).run_id == ids[0]
     with pytest.raises(NotRecorded, match="no run store at"):
         compare(tmp_path / "nowhere", "exp")
+    with pytest.raises(StoreError, match=rf'no runs of experiment "nosuch" in .*; experiments: {result.experiment.name} '
+                                         r"\(2 runs\)$"):  # what there is (helper-182: the name alone)
+        compare(tmp_path / "s", "nosuch")
 
 
 def test_a_markdown_pages_notes_keep_html_in_a_variants_name_as_text(tmp_path: Path, data_dir: Path,

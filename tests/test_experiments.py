@@ -79,6 +79,15 @@ def test_keys_follow_the_resolved_config(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------- validation
+def test_a_file_without_a_name_whose_file_name_cannot_be_one_says_so(tmp_path: Path) -> None:
+    """helper-184: Größe.toml (no name = ...) said "name: must be ASCII letters ... (got string
+    "Größe")", of a name the user never wrote."""
+    p = write(tmp_path, TINY.replace('name = "tiny"\n', ""), "Größe.toml")
+    with pytest.raises(SpecError, match=r'Größe.toml: the file sets no name, and its file name \(string "Größe"\) '
+                                        r'cannot be one: a name is ASCII letters.*; add name = "..." at its top'):
+        load_experiment(p)
+
+
 def test_variant_names_may_hold_the_joiners_and_marks_of_their_script(tmp_path: Path) -> None:
     """helper-184: a Persian name (its zero-width non-joiner is spelling), an emoji family (zero-width
     joiners) and a Hebrew name with a right-to-left mark were refused as "a control character"."""

@@ -245,6 +245,20 @@ def test_format_summary_reads_like_keras():
     assert "Non-trainable params: 0" in text and "multiply-adds per image" in text
 
 
+def test_a_summary_of_layers_named_in_wide_characters_keeps_its_columns():
+    """helper-184: a layer named "畳み込み" (each character two terminal cells) pushed its row's
+    Output Shape four cells right of the others' (padded by characters, not cells)."""
+    from rich.cells import cell_len
+
+    from mnistlab.specs import ModelSpec
+
+    spec = ModelSpec.from_dict({"layers": [{"type": "Conv2D", "filters": 4, "kernel_size": 3, "name": "畳み込み"}, "Flatten",
+                                           {"type": "Dense", "units": 10, "name": "出力 😀", "activation": "softmax"}]})
+    rows = [line for line in format_summary(summarize(spec)).splitlines() if "(None," in line]
+    assert len(rows) == 3
+    assert len({cell_len(line[:line.index("(None,")]) for line in rows}) == 1, rows  # the shapes start in one column
+
+
 def test_num_classes():
     assert num_classes(CNN) == 10
     assert num_classes(ModelSpec(layers=(Flatten(), Dense(3)))) == 3

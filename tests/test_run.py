@@ -1035,6 +1035,7 @@ def test_history_reads_as_keras_history_history_by_metric(penalised_run, capsys)
     assert info.value.args[0] == ("no metric 'val_accuracy' in this history: the run had no validation data "
                                   '(validation=0.1, a count, "test" or validation_data=(x, y) gives it); it has loss, '
                                   "accuracy, lr")
+    assert str(info.value) == info.value.args[0]  # printed as written (helper-182: a KeyError's repr, quotes escaped)
     run.summary()
     out = capsys.readouterr().out
     assert "Total params: 25,450" in out and "Dense" in out and "Output Shape" in out

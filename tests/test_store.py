@@ -797,3 +797,18 @@ def test_upgrading_an_older_store_is_said_keeps_the_old_file_and_waits_for_its_r
         warnings.simplefilter("always")
         RunStore(tmp_path).close()  # current now: nothing to say
     assert not [w for w in again if issubclass(w.category, StoreWarning)]
+
+
+def test_a_records_repr_names_what_it_has(tmp_path: Path) -> None:
+    """helper-182: the repr said `epochs=1, test_accuracy=0.8900`, and `record.epochs` or
+    `record.test_accuracy` raised AttributeError: each name in it reads back."""
+    import re
+
+    store = RunStore(tmp_path)
+    rid = store.start_run(experiment="e", variant="v", seed=0, member=0, config={"dataset": "mnist"}, config_hash="h")
+    assert (store.get(rid).epochs, store.get(rid).test_accuracy) == (0, None)
+    store.finish_run(rid, status="finished", history=[{"epoch": 1}, {"epoch": 2}], metrics={"test_accuracy": 0.89}, env={})
+    rec = store.get(rid)
+    for name, value in re.findall(r"(\w+)=([^,)]+)", repr(rec)):
+        assert str(getattr(rec, name)) == value.strip("'") or f"{getattr(rec, name):.4f}" == value, name
+    assert (rec.epochs, rec.test_accuracy) == (2, 0.89)

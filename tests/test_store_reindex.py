@@ -216,11 +216,12 @@ def test_a_folder_that_cannot_be_read_is_skipped_with_one_warning_and_the_rest_i
     store.close()
     _damage(tmp_path / "runs" / bad, how)
     _lose(tmp_path)
-    assert main(["reindex", "--store", str(tmp_path)]) == 0
+    assert main(["reindex", "--store", str(tmp_path)]) == 1  # (helper-183: 0, as if every run were indexed)
     out, err = capsys.readouterr()
     warning, summary = err.splitlines()
     assert warning.startswith(f"warning: {tmp_path / 'runs' / bad} not indexed: ") and len(warning) < 300
-    assert summary == "1 folder or file could not be read (the warnings above say why)"
+    assert summary == ("error: 1 folder or file could not be read (the warnings above say why): the database lacks "
+                       "their runs")
     assert out.startswith("added 1 run and 0 committee records")
     assert [r.run_id for r in RunStore(tmp_path).runs()] == [good]
     assert (tmp_path / "runs" / bad).is_dir()  # skipped, never deleted
@@ -249,7 +250,7 @@ def test_a_damaged_committee_file_is_skipped_with_a_warning(tmp_path: Path, cont
     [kept] = (tmp_path / "runs" / a).glob(COMMITTEE_FILE.format("*"))
     kept.write_text(content)
     _lose(tmp_path)
-    assert main(["reindex", "--store", str(tmp_path)]) == 0
+    assert main(["reindex", "--store", str(tmp_path)]) == 1
     err = capsys.readouterr().err
     assert f"warning: {kept} not indexed: " in err and len(err.splitlines()) == 2
     assert len(RunStore(tmp_path).runs()) == 2 and RunStore(tmp_path).committees("exp") == []
@@ -462,7 +463,8 @@ def test_check_reads_every_folder_and_changes_nothing(tmp_path: Path, capsys) ->
     assert main(argv) == 1
     out, err = capsys.readouterr()
     assert err == (f"error: 6 runs checked: 6 problems (above); `mnistlab reindex --store {tmp_path}` adds the folders "
-                   "the database lacks and brings running rows up to date; the rest need a look\n")
+                   "the database lacks and brings running rows and the records of ended runs up to date; the rest need "
+                   "a look\n")
     said = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for line in out.splitlines()}
     assert said[str(tmp_path / "runs" / a)].startswith(f"{RECORD_FILE} cannot be read")
     assert said[str(tmp_path / "runs" / b)].startswith("no folder")
@@ -565,9 +567,9 @@ def test_a_pid_no_process_can_have_is_refused_not_a_crash(tmp_path: Path, capsys
     for pid in (2**31, 2**40, -5):
         record.write_text(json.dumps({**json.loads(record.read_text()), "pid": pid}))
         _lose(tmp_path)
-        assert main(["reindex", "--store", str(tmp_path)]) == 0
+        assert main(["reindex", "--store", str(tmp_path)]) != 0  # its one folder unread: no empty database made
         err = capsys.readouterr().err
-        assert f"runs/{rid}" in err and "pid is not a process id" in err
+        assert f"runs/{rid}" in err and "pid is not a process id" in err and "not rebuilt" in err
     assert process_alive(2**40, socket.gethostname()) is False  # a row that holds one (an older store) is no process
 
 
@@ -800,3 +802,65 @@ def test_a_claim_whose_folder_cannot_be_written_leaves_no_row(tmp_path: Path, mo
     with pytest.raises(OSError):
         store.claim_run(experiment="exp", variant="v", seed=0, member=0, config={"dataset": "mnist"}, config_hash="h")
     assert store.runs() == [] and list((tmp_path / "runs").iterdir()) == []
+
+
+def test_the_commands_a_message_says_to_run_quote_a_path_a_shell_would_split(tmp_path: Path, capsys, data_dir) -> None:
+    """helper-184: `mnistlab reindex --store /w/store2 é` and `mnistlab run versuch für 日本 ✓.toml`,
+    pasted, were two and four words: each path a hint names is one word to a shell."""
+    import shlex
+
+    root = tmp_path / "store ü 2"
+    _lab(root)
+    _lose(root)
+    assert main(["runs", "--store", str(root)]) != 0
+    hint = capsys.readouterr().err.split("`")[1]
+    assert shlex.split(hint) == ["mnistlab", "reindex", "--store", str(root)], hint
+    experiment = tmp_path / "versuch für 日本 ✓.toml"
+    experiment.write_text('name = "x"\n[base]\ndataset = "mnist"\n')
+    assert main(["train", "--config", str(experiment), "--data-dir", str(data_dir), "--store", str(root)]) == 2
+    hint = capsys.readouterr().err.split("`")[1]
+    assert shlex.split(hint) == ["mnistlab", "run", str(experiment)], hint
+
+
+def test_a_record_left_running_by_a_run_its_row_says_ended_is_brought_up_to_date(tmp_path: Path, capsys) -> None:
+    """helper-183: a store upgraded while an older mnistlab trained in it got that run's record.json
+    ("running"); the older process then finished the run in the database only. `reindex --check`
+    failed on it, `reindex` said "already lists every run folder" and left it, and a database lost
+    later made the finished run interrupted."""
+    store = RunStore(tmp_path)
+    rid = _add(store, "a", acc=0.7)
+    store.close()
+    record = tmp_path / "runs" / rid / RECORD_FILE
+    record.write_text(json.dumps({**json.loads(record.read_text()), "status": "running"}))
+    assert main(["reindex", "--check", "--store", str(tmp_path)]) == 1
+    capsys.readouterr()
+    assert main(["reindex", "--store", str(tmp_path)]) == 0
+    assert "1 run brought up to date from its folder" in capsys.readouterr().out
+    assert json.loads(record.read_text())["status"] == "finished"
+    assert main(["reindex", "--check", "--store", str(tmp_path)]) == 0
+    _lose(tmp_path)
+    RunStore.reindex(tmp_path)
+    assert RunStore(tmp_path).get(rid).status == "finished"  # not "interrupted"
+
+
+def test_a_rebuild_that_can_read_no_folder_makes_no_empty_database_and_fails(tmp_path: Path, capsys) -> None:
+    """helper-183: a store whose runs were recorded before stores kept record.json, its database
+    lost: `reindex` skipped every folder, exited 0 and left an empty database, after which `runs`
+    said "no runs" where it had said the database was lost."""
+    ids = _lab(tmp_path)
+    for rid in ids.values():
+        (tmp_path / "runs" / rid / RECORD_FILE).unlink()
+    _lose(tmp_path)
+    assert main(["reindex", "--store", str(tmp_path)]) != 0
+    err = capsys.readouterr().err
+    assert f"not rebuilt: none of the {len(ids)} run folders can be read without it (runs/" in err, err
+    assert ": no record.json: its row was only in the database" in err and err.count("\n") == 1, err
+    assert not list(tmp_path.glob("runs.sqlite*"))
+    assert main(["runs", "--store", str(tmp_path)]) != 0  # still said lost, its runs not hidden
+    assert "reindex" in capsys.readouterr().err
+    (tmp_path / "runs" / "0123456789").mkdir()  # one folder cut short beside runs that can be read: exit 1, said
+    _lab(tmp_path / "other")
+    for folder in (tmp_path / "other" / "runs").iterdir():
+        shutil.copytree(folder, tmp_path / "runs" / folder.name)
+    assert main(["reindex", "--store", str(tmp_path)]) == 1
+    assert "could not be read (the warnings above say why): the database lacks their runs" in capsys.readouterr().err

@@ -494,7 +494,8 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathL
         return compare_runs(store, [str(i) for i in experiment])  # the store was damaged)
     runs = store.runs(experiment=experiment)
     if not runs and experiment not in store.experiments():
-        raise StoreError(f'no runs of experiment "{experiment}"{did_you_mean(experiment, store.experiments())}')
+        raise StoreError(f'no runs of experiment "{experiment}" in {store.root}'
+                         f'{did_you_mean(experiment, store.experiments())}; {_what_exists(store)}')  # (helper-182)
     runs = [r for r in runs if r.status != "running"]
     first_ran = None
     if keys is None:
@@ -1397,7 +1398,10 @@ def _layout(rows: Sequence[Mapping[str, Any]], width: int) -> tuple[list[str], l
     heads = [_split_at_dots(h, [c[i] for c in cells]) if "." in h and i else h for i, h in enumerate(heads)]
     wanted = [max([*map(cell_len, h.splitlines()), *(cell_len(c[i]) for c in cells)]) + 3 for i, h in enumerate(heads)]
     longest_word = max(cell_len(w) for text in [heads[0], *(c[0] for c in cells)] for w in text.split() or [""])
-    wanted[0] = longest_word + 3  # the variant column wraps its notes at spaces, down to its longest word
+    # ... but a name is never split (helper-184: "klein – größe" / "日本"): as wide as the longest, a name
+    # starting its cell stays whole on its first line, the notes after it wrapping
+    longest_word = max([longest_word, *(cell_len(printable(str(r["variant"]))) for r in rows)])
+    wanted[0] = longest_word + 3  # the variant column wraps its notes at spaces, down to its longest word or name
     keep = columns_that_fit(wanted, _drop_order(heads), width)
     return heads, cells, wanted, keep, longest_word
 

@@ -1451,8 +1451,10 @@ def _run_config_table(text: str, source: str, *, json_file: bool) -> dict[str, A
     if not isinstance(table, dict):
         raise SpecError(f"{source}: a run config is a table of settings, got {show(table)}", source=source)
     if {"base", "variants", "grid", "search"} & set(table):
+        from mnistlab.files import shell_word
+
         raise SpecError(f"{source}: is an experiment file ([base], [[variants]]), not a run config: run it with "
-                        f"`mnistlab run {source}`", source=source)
+                        f"`mnistlab run {shell_word(source)}`", source=source)
     if not table:  # an empty or truncated file would silently train the defaults
         raise SpecError(f"{source}: the file sets nothing (empty, or cut short?); a run config names at least "
                         "its dataset or model", source=source)

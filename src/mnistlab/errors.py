@@ -140,6 +140,15 @@ class NotRecorded(StoreError):
     started (what `mnistlab watch` waits for), unlike a damaged store or a wrong name's hint."""
 
 
+class NoSuchMetric(KeyError):
+    """A metric a run's history does not hold (``run.history["val_accuracy"]`` without validation
+    data): a KeyError, as a dict's, whose message prints as written, not as the repr Python's
+    KeyError gives (helper-182: ``KeyError: 'no metric \\'val_accuracy\\' in this history...'``)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+
 class SpecWarning(UserWarning):
     """A legal but probably unintended model spec (see `specs.spec_warnings`) or setting (a callback
     watching a metric the run does not log); the CLI shows it as one ``warning:`` line."""

@@ -521,6 +521,9 @@ def _parse_experiment(d: Mapping[str, Any], source: str, default_name: str, warn
         if key not in EXPERIMENT_KEYS:
             raise unknown_key(key, EXPERIMENT_KEYS, where=f"{source}: top level", source=source)
     name = d.get("name", default_name)
+    if not is_valid_name(name) and "name" not in d:  # helper-184: "name: must be ..." of a name never written
+        raise SpecError(f"{source}: the file sets no name, and its file name ({show(name)}) cannot be one: a name is "
+                        f"{NAME_RULE}; add name = \"...\" at its top", path=(), source=source)
     if not is_valid_name(name):
         raise SpecError(f"{source}: name: must be {NAME_RULE} (got {show(name)})", path=("name",), source=source)
     base = _base_table(d, source)

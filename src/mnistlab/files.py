@@ -23,6 +23,7 @@ import functools
 import json
 import os
 import secrets
+import shlex
 import signal
 import stat
 import tempfile
@@ -97,6 +98,24 @@ def display_name(name: object) -> str:
     except UnicodeEncodeError:  # characters the file system's encoding cannot spell (an ASCII or Latin-1
         text = str(os.fspath(name))  # locale's): text already, a name shown once more (helper-184: a traceback)
     return printable(text)
+
+
+def shell_word(path: str | os.PathLike) -> str:
+    """``path`` as a word a shell reads back as it: quoted where it must be (``'versuch für 日本.toml'``;
+    helper-184: hints said ``mnistlab run versuch für 日本.toml``, four words pasted), and a name that is
+    not UTF-8 in bash's ``$'...'`` (helper-163: 'bad\\xffdir' pasted named another folder)."""
+    shown = display_name(path)
+    if shown == str(os.fspath(path)):
+        return shlex.quote(shown)
+    return "$'" + "".join(chr(b) if 32 <= b < 127 and b not in b"'\\" else f"\\x{b:02x}" for b in _raw(path)) + "'"
+
+
+def _raw(path: str | os.PathLike) -> bytes:
+    """The bytes of ``path`` (as the file system's encoding spells it; UTF-8 where it cannot)."""
+    try:
+        return os.fsencode(path)
+    except UnicodeEncodeError:
+        return str(os.fspath(path)).encode("utf-8", "backslashreplace")
 
 
 def missing_said(text: str, what: str = "file") -> str:

@@ -41,9 +41,9 @@ from mnistlab.config import (OPTIMIZER_SETTINGS, RAW_RESTORED, EarlyStoppingConf
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
-from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, ReportWarning, ResourceError, SpecError,
-                             SpecWarning, StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip, in_python_words,
-                             show, together, type_name, user_level, warnings_kept)
+from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabError, NoSuchMetric, ReportWarning, ResourceError,
+                             SpecError, SpecWarning, StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip,
+                             in_python_words, show, together, type_name, user_level, warnings_kept)
 from mnistlab.data.borders import border_range
 from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs, probs_loss
 from mnistlab.files import stop_signals_held, write_atomic
@@ -1297,7 +1297,7 @@ class _MetricDict(dict):
     def __missing__(self, key: Any) -> Any:
         if isinstance(key, str) and (alias := KERAS3_LOGGED.get(key)) in self:
             return self[alias]
-        raise KeyError(_no_metric(key, list(self)) if isinstance(key, str) else key)
+        raise NoSuchMetric(_no_metric(key, list(self)) if isinstance(key, str) else key)
 
     def __contains__(self, key: object) -> bool:
         return super().__contains__(key) or (isinstance(key, str) and super().__contains__(KERAS3_LOGGED.get(key)))
@@ -1327,7 +1327,7 @@ class History(list):
         if key not in self.keys() and KERAS3_LOGGED.get(key) in self.keys():
             key = KERAS3_LOGGED[key]
         if key not in self.keys():
-            raise KeyError(_no_metric(key, self.keys()))
+            raise NoSuchMetric(_no_metric(key, self.keys()))
         return [epoch.get(key) for epoch in self]
 
     def __contains__(self, key: object) -> bool:

@@ -40,7 +40,6 @@ import hashlib
 import json
 import os
 import re
-import shlex
 import shutil
 import socket
 import sqlite3
@@ -57,7 +56,7 @@ import numpy as np
 
 from mnistlab.config import run_key
 from mnistlab.errors import LostDatabase, NotRecorded, OutputError, StoreError, StoreWarning, first_line, user_level
-from mnistlab.files import display_name, safetensors_header, save_weights, stop_signals_held, write_atomic
+from mnistlab.files import safetensors_header, save_weights, shell_word, stop_signals_held, write_atomic
 
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
     from mnistlab.models import SequentialModel
@@ -102,15 +101,27 @@ class RunRecord:
     pid: int = 0
     host: str = ""
 
+    @property
+    def epochs(self) -> int:
+        """The epochs it recorded (its history's length): what it trained, not what its config asked."""
+        return len(self.history or [])
+
+    @property
+    def test_accuracy(self) -> float | None:
+        """Its test accuracy (``metrics["test_accuracy"]``, 0-1), None where it has none (failed,
+        still running). Read by the repr's names (helper-182: ``record.test_accuracy`` was no attribute)."""
+        acc = (self.metrics or {}).get("test_accuracy")
+        return float(acc) if isinstance(acc, (int, float)) and not isinstance(acc, bool) else None
+
     def __repr__(self) -> str:
         """One line a notebook shows (helper-157: the whole config, history and environment made
         `store.runs()` a wall of 3,000 characters a run): its id, where it belongs, how it ended;
         the fields themselves hold the rest."""
-        acc = (self.metrics or {}).get("test_accuracy")
-        score = f", test_accuracy={acc:.4f}" if isinstance(acc, (int, float)) else ""
+        acc = self.test_accuracy
+        score = f", test_accuracy={acc:.4f}" if acc is not None else ""
         member = f", member={self.member}" if self.member else ""
         return (f"RunRecord(run_id={self.run_id!r}, experiment={self.experiment!r}, variant={self.variant!r}, "
-                f"seed={self.seed}{member}, status={self.status!r}, epochs={len(self.history or [])}{score})")
+                f"seed={self.seed}{member}, status={self.status!r}, epochs={self.epochs}{score})")
 
 
 @dataclass
@@ -246,13 +257,7 @@ def store_flag(root: Path) -> str:
     not the store a command finds without it (:func:`~mnistlab.store.default_root`; helper-162:
     `mnistlab show ID`, as said after `train --store X`, found no such run); a name that is not
     UTF-8 in bash's ``$'...'`` (helper-163: 'bad\\xffdir' pasted named another folder)."""
-    if root.resolve() == default_root().resolve():
-        return ""
-    shown = display_name(root)
-    if shown == str(root):
-        return f" --store {shlex.quote(shown)}"
-    return " --store $'" + "".join(chr(b) if 32 <= b < 127 and b not in b"'\\" else f"\\x{b:02x}"
-                                   for b in os.fsencode(root)) + "'"
+    return "" if root.resolve() == default_root().resolve() else f" --store {shell_word(root)}"
 
 
 def default_root() -> Path:
@@ -426,7 +431,7 @@ class RunStore:
         if empty and (kept := sum((f / "config.json").exists() for f in run_folders(self.root / "runs"))):
             raise LostDatabase(f"{self.db_path}: empty or missing, but {self.root / 'runs'} holds {kept} recorded "
                              "run(s): the database was lost (a truncated copy?); restore it, or rebuild it from the run "
-                             f"folders with `mnistlab reindex --store {self.root}`")
+                             f"folders with `mnistlab reindex --store {shell_word(self.root)}`")
 
     @classmethod
     def to_record(cls, root: str | os.PathLike | None = None) -> RunStore:
@@ -566,7 +571,7 @@ class RunStore:
         row = con.execute("SELECT version FROM schema_version").fetchone()
         if row is None or not isinstance(row[0], int):
             raise StoreError(f"{self.db_path}: the schema version is missing or damaged (the file was damaged or "
-                             f"replaced?): `mnistlab reindex --store {self.root}` rebuilds it from the run folders "
+                             f"replaced?): `mnistlab reindex --store {shell_word(self.root)}` rebuilds it from the run folders "
                              "(keeping this file aside)")  # (helper-158: no way out was said)
         return row[0]
 
@@ -873,8 +878,32 @@ class RunStore:
             done = store._reindexed()  # reindex's); after a build: the runs that started or ended meanwhile
         if built is None:
             return done
+        if state == "missing" and not built.added and not done.added and done.skipped:
+            _unmade(db)  # an empty database would hide the runs it lost (helper-183: `runs` then said "no runs")
+            n = len(done.skipped)
+            raise StoreError(f"{root / DB_FILE}: not rebuilt: none of the {n} run folder{'s' * (n != 1)} can be read "
+                             f"without it ({done.skipped[0][0]}: {done.skipped[0][1]}); it is still missing, and every "
+                             "command says so (`mnistlab reindex --check` lists each folder; moved out of runs/, they "
+                             "leave an empty store)")
         return Reindexed(built.added + done.added, built.committees + done.committees, done.skipped, built.kept_aside,
                          done.without_folder, built.interrupted + done.interrupted, built.updated + done.updated)
+
+    def _records_brought_up_to_date(self, ended: Sequence[str]) -> int:
+        """Rewrite the ``record.json`` of runs ``ended`` (ids) whose row has ended while their record
+        still says ``running``: an older mnistlab finished the run in the database only, after this
+        one had written its record (helper-183: `reindex` left it, `--check` kept failing, and a
+        database lost later made the finished run interrupted). How many were rewritten."""
+        rewritten = 0
+        for rid in ended:
+            try:
+                kept = json.loads((self.root / "runs" / rid / RECORD_FILE).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue  # none (a folder cut short), or unreadable: --check says so
+            if isinstance(kept, dict) and kept.get("status") == "running":
+                with suppress(OSError, StoreError):
+                    _keep_record(self.root, self.get(rid))
+                    rewritten += 1
+        return rewritten
 
     def _reindexed(self) -> Reindexed:
         """Index this store's run folders and committee files into its database (:meth:`reindex`,
@@ -883,6 +912,8 @@ class RunStore:
         committees = self._index_committees(skipped)
         with self._errors("read"):
             ids = [r[0] for r in self._conn.execute("SELECT run_id FROM runs ORDER BY created_at")]
+            over = [r[0] for r in self._conn.execute("SELECT run_id FROM runs WHERE status != 'running'")]
+        updated += self._records_brought_up_to_date(over)
         gone = [i for i in ids if not (self.root / "runs" / i).is_dir()]
         ended = sum(r.status == "running" and not run_alive(r.run_id, r.pid, r.host, r.created_at) for r in added)
         self.mark_stale()
@@ -1810,6 +1841,13 @@ def _move_aside(db: Path) -> Path:
         if side.exists():
             os.replace(side, aside.with_name(aside.name + suffix))
     return aside
+
+
+def _unmade(db: Path) -> None:
+    """Remove the database ``db`` just made, and its logs (a rebuild that indexed nothing)."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with suppress(FileNotFoundError):
+            db.with_name(db.name + suffix).unlink()
 
 
 def process_alive(pid: int, host: str) -> bool:

@@ -108,12 +108,14 @@ def format_summary(summary: ModelSummary, memory: MemoryEstimate | None = None) 
     model: one input per line), then the totals, the MACs and the training memory (``memory``,
     default ``summary.memory``: adam at batch 32)."""
     functional = any(r.connected_to for r in summary.rows)
-    first = max([34, *(len(r.name) + len(r.type) + 5 for r in summary.rows)])  # Keras widens it too
+    from rich.cells import cell_len
+
+    first = max([34, *(cell_len(r.name) + len(r.type) + 5 for r in summary.rows)])  # Keras widens it too
     widths = (first, 26, 12, 26) if functional else (first, 26, 12)
     line = "_" * sum(widths)
 
-    def row(*cols: str) -> str:
-        return "".join(c.ljust(w) for c, w in zip(cols, widths)).rstrip()
+    def row(*cols: str) -> str:  # padded by terminal cells: a CJK or emoji name takes two each (helper-184)
+        return "".join(c + " " * (w - cell_len(c)) for c, w in zip(cols, widths)).rstrip()
 
     head = ("Output Shape", "Param #", "Connected to")[:len(widths) - 1]
     changed = f", changed: {summary.changed}" if summary.changed else ""  # (it is no longer the preset)

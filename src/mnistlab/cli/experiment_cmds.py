@@ -20,6 +20,7 @@ from mnistlab.cli._common import (FiniteRange, PathArg, backend_and_store, backe
 from mnistlab.cli._output import (Column, closed_output_stops, emit, format_option, is_terminal, plain_width, rich_console,
                                   stopped_by)
 from mnistlab.errors import MnistlabError, RunNotFinished, SpecError, StoreError, printable
+from mnistlab.files import shell_word
 
 if TYPE_CHECKING:
     from mnistlab.execute import ExperimentResult, Runner, StopSignal
@@ -160,7 +161,7 @@ def run_cmd(experiment: str, store: str | None, jobs: int, force: bool, quick: b
         if result.unrecorded:
             n = len(result.unrecorded)
             click.echo(f"{n} cell{'s' * (n != 1)} share{'s' * (n == 1)} a run that has not ended finished here "
-                       f"(another process trains it, or it failed): `mnistlab run {experiment}{store_flag(st.root)}` "
+                       f"(another process trains it, or it failed): `mnistlab run {shell_word(experiment)}{store_flag(st.root)}` "
                        "again records "
                        f"{'them' if n != 1 else 'it'} once it has", err=True)
         _say_if_changed(experiment, read, store_flag(st.root))
@@ -279,7 +280,7 @@ def _say_if_changed(path: str, read: str | None, flag: str = "") -> None:
                    "start", err=True)
     elif _digest(path) != read:
         click.echo(f"note: {path} changed while the sweep ran: the table is of the file as it was read at its start; "
-                   f"`mnistlab run {path}{flag}` again trains what it asks for now", err=True)
+                   f"`mnistlab run {shell_word(path)}{flag}` again trains what it asks for now", err=True)
 
 
 # long: the plan's checks, then its table and the line that says what next, each a few lines
@@ -829,7 +830,7 @@ def _check_without_database(root: Path, state: str) -> None:
 
     readable, problems = RunStore.check_folders(root)
     _echo_problems(root, problems)
-    raise StoreCheckFailed(f"{root / DB_FILE} is {state}: `mnistlab reindex --store {root}` rebuilds it from "
+    raise StoreCheckFailed(f"{root / DB_FILE} is {state}: `mnistlab reindex --store {shell_word(root)}` rebuilds it from "
                            f"{readable} run folder{'s' * (readable != 1)}"
                            + (f"; {len(problems)} cannot be read (above)" if problems else ""))
 
@@ -844,8 +845,8 @@ def _check_with_database(root: Path, store: str | None) -> None:
     said = f"{checked} run{'s' * (checked != 1)} checked"
     if problems:
         raise StoreCheckFailed(f"{said}: {len(problems)} problem{'s' * (len(problems) != 1)} (above); "
-                               f"`mnistlab reindex --store {root}` adds the folders the database lacks and "
-                               "brings running rows up to date; the rest need a look")
+                               f"`mnistlab reindex --store {shell_word(root)}` adds the folders the database lacks and "
+                               "brings running rows and the records of ended runs up to date; the rest need a look")
     click.echo(f"{said}: every folder matches its row")
 
 
@@ -920,6 +921,7 @@ def reindex_cmd(store: str | None, check: bool) -> None:
     keeps its rows and gains the folders it lacks. Folders that cannot be read are skipped with a
     warning each. --check reads every folder and says what would be lost with the database.
     """
+    from mnistlab.errors import StoreCheckFailed
     from mnistlab.store import DB_FILE, RunStore, database_state, default_root, run_folders
 
     root = Path(store) if store is not None else default_root()
@@ -946,13 +948,13 @@ def reindex_cmd(store: str | None, check: bool) -> None:
         click.echo(f"{done.updated} run{'s' * many} brought up to date from {'their' if many else 'its'} folder"
                    f"{'s' * many} (the database still said running: a backup restored, a database lost while "
                    "training, or a run ending as the reindex ran)")
-    if skipped:
-        click.echo(f"{skipped} folder{'s' * (skipped != 1)} or file{'s' * (skipped != 1)} could not be read "
-                   "(the warnings above say why)", err=True)
     if done.without_folder:
         n = len(done.without_folder)
         click.echo(f"note: {n} run{'s' * (n != 1)} in the database {'have' if n != 1 else 'has'} no folder (its "
                    f"files were removed): {', '.join(done.without_folder[:5])}{'...' if n > 5 else ''}", err=True)
+    if skipped:  # exit status 1 (helper-183: 0, as if every run were indexed)
+        raise StoreCheckFailed(f"{skipped} folder{'s' * (skipped != 1)} or file{'s' * (skipped != 1)} could not be "
+                               "read (the warnings above say why): the database lacks their runs")
 
 
 COMMANDS: list[click.Command] = [run_cmd, watch_cmd, runs_cmd, show_cmd, compare_cmd, rm_cmd, reindex_cmd]

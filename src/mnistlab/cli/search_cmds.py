@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 import signal
 from types import SimpleNamespace
 from contextlib import ExitStack
@@ -16,7 +15,7 @@ from mnistlab.cli._common import (IntRange, PathArg, backend_and_store, backend_
 from mnistlab.cli.experiment_cmds import COMPARE_FORMATS, _rows_out
 from mnistlab.cli._output import closed_output_stops, format_option, is_terminal, rich_console, stopped_by
 from mnistlab.errors import OutputError, RunNotFinished
-from mnistlab.files import check_output_path, display_name
+from mnistlab.files import check_output_path, display_name, shell_word
 
 _STORE = store_option()
 
@@ -50,7 +49,7 @@ def search_cmd(experiment: str, store: str | None, jobs: int, quick: bool, data_
 
     if exp.search is None:
         exp.cells()  # not a search: says how to run it (or what is wrong)
-        raise click.UsageError(f"{experiment} has no [search] table: train it with `mnistlab run {experiment}`")
+        raise click.UsageError(f"{experiment} has no [search] table: train it with `mnistlab run {shell_word(experiment)}`")
     check_backend_flags(backend, address, data_dir)
     checked_base(exp, data_dir, files_here=trains_here(exp.resources, backend), quick=quick)  # before the store
     trial = SimpleNamespace(variant=f"{exp.name} (each trial)", cpus=None, gpus=None)  # the per-cell amounts
@@ -170,7 +169,7 @@ def search_best_cmd(experiment: str, store: str | None, output: str | None, forc
         return
     path = write_best(runs, name, output, repeats)
     rec = best_trial(runs)
-    again = f"{shlex.quote(display_name(path))}{store_flag(st.root)}"
+    again = f"{shell_word(path)}{store_flag(st.root)}"
     click.echo(f"wrote {display_name(path)}: trial {rec.metrics['trial']} ({rec.run_id}), {rec.metrics['search_metric']} "
                f"{rec.metrics['search_value']:.4f}; train it with `mnistlab run {again}`")
 
