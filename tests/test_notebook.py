@@ -47,3 +47,24 @@ def test_a_notebook_keeps_every_epoch_line_of_a_bar_and_shows_a_figure_inline(da
     assert text.startswith("before the training\n") and text.rstrip().endswith("after it"), text
     assert [e for e in range(1, 4) if f"Epoch {e}/3 - " in text] == [1, 2, 3], text
     assert [o["output_type"] for o in figure] == ["execute_result"] and "image/png" in figure[0]["data"], figure
+
+
+def test_a_notebook_shows_a_summary_and_a_comparison_as_tables(data_dir: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-182: `summarize(...)` on a cell's last line showed the dataclass's fields (a wall of
+    SummaryRow(...)) and `compare(...)` a list of 29-key dicts: now the Keras table and the
+    comparison table (markdown, which Jupyter renders)."""
+    monkeypatch.setenv("MNISTLAB_DATA_DIR", str(data_dir))
+    cells = ["import mnistlab\nmnistlab.summarize('seed000-dense')",
+             "for seed in (0, 1):\n"
+             "    mnistlab.train(dataset='mnist', model='seed000-dense', epochs=1, subset=600, seed=seed, store=True,"
+             " progress='none')",
+             "rows = mnistlab.compare('mnistlab-runs', 'train')\nrows",
+             "rows[0]['variant'], len(rows)"]
+    summary, _, table, row = _outputs(cells, tmp_path, monkeypatch)
+    text = summary[0]["data"]["text/plain"]
+    assert "Total params: 101,770" in text and "Output Shape" in text and "SummaryRow" not in text, text
+    shown = table[0]["data"]
+    assert shown["text/markdown"].startswith("| variant |") and "seed000-dense" in shown["text/markdown"], shown
+    assert shown["text/plain"].splitlines()[0].split()[:2] == ["variant", "params"], shown  # not a list of dicts
+    assert row[0]["data"]["text/plain"] == "('seed000-dense', 1)"  # still the rows, as dicts

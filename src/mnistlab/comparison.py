@@ -465,10 +465,25 @@ def nothing_to_compare(store: RunStore, ref: ExperimentRef, quick: bool) -> str:
     return "; ".join(parts)
 
 
+class ComparisonRows(list[dict[str, Any]]):
+    """:func:`compare`'s rows (a list of dicts, as before), which a notebook shows as the table:
+    Jupyter renders :meth:`_repr_markdown_` (the ``--format markdown`` table and its marks' key),
+    IPython's terminal :meth:`_repr_pretty_` (the plain table `compare` prints in a pipe). helper-182:
+    a wall of 29-key dicts."""
+
+    def _repr_markdown_(self) -> str:
+        legend = best_legend(self)
+        return format_rows(self, "markdown") + (f"\n{legend}\n" if legend else "")
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(plain_rows(self).rstrip("\n") if self else "[]")
+
+
 def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathLike[str] | Sequence[str], *,
             keys: Collection[tuple[str, str]] | None = None,
-            committees: Mapping[str, Sequence[str]] | None = None) -> list[dict[str, Any]]:
-    """One row per variant: means over its finished runs (repeats and members), std and n.
+            committees: Mapping[str, Sequence[str]] | None = None) -> ComparisonRows:
+    """One row per variant: means over its finished runs (repeats and members), std and n; a
+    :class:`ComparisonRows`, the list a notebook shows as the table.
 
     ``store``: a :class:`~mnistlab.store.RunStore` or its folder. ``experiment``: its name (or its
     file's path), or a list of run ids to compare those runs (:func:`compare_runs`, as ``mnistlab
@@ -491,7 +506,7 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathL
     if isinstance(experiment, os.PathLike):  # an experiment file's path: its name (review: a TypeError)
         experiment = resolve_experiment(store, os.fspath(experiment)).name
     if not isinstance(experiment, str):  # run ids (a list: a StoreError "type 'list' is not supported" said
-        return compare_runs(store, [str(i) for i in experiment])  # the store was damaged)
+        return ComparisonRows(compare_runs(store, [str(i) for i in experiment]))  # the store was damaged)
     runs = store.runs(experiment=experiment)
     if not runs and experiment not in store.experiments():
         raise StoreError(f'no runs of experiment "{experiment}" in {store.root}'
@@ -504,7 +519,7 @@ def compare(store: RunStore | str | os.PathLike[str], experiment: str | os.PathL
     rows = Comparison(runs, store.committees(experiment), keys=keys, defined=committees, order=first_ran).rows()
     from mnistlab.search import is_search, rank_trials  # late: search imports experiments, as this module does
 
-    return rank_trials(rows, runs) if is_search(runs) else rows
+    return ComparisonRows(rank_trials(rows, runs) if is_search(runs) else rows)
 
 
 def planned_order(store: RunStore, experiment: str, runs: Iterable[RunRecord]) -> list[str]:

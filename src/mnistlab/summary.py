@@ -72,6 +72,15 @@ class ModelSummary:
                           **({"connected_to": list(r.connected_to)} if r.connected_to else {})}
                          for r in self.rows]}
 
+    def __str__(self) -> str:
+        """The Keras-style table (:func:`format_summary`): ``print(summarize(spec))``."""
+        return format_summary(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """IPython and Jupyter show the table, not the dataclass's fields (helper-182: a wall of
+        ``SummaryRow(...)``); ``repr()`` itself stays the dataclass's."""
+        printer.text(str(self))
+
 
 def summarize(spec: ModelSpec | Any) -> ModelSummary:
     """Keras's layer table for `spec` (shapes, parameter counts) without building any weights.
