@@ -128,3 +128,20 @@ def test_warnings_kept_keeps_each_blocks_own_warnings_and_the_filters() -> None:
         with warnings_kept() as ignored:
             said()
     assert ignored == []
+
+
+@pytest.mark.parametrize(("typed", "choices", "said"), [
+    ("ѕoftmax", ["softmax", "relu"], ' (did you mean "softmax"? its "ѕ" is U+0455 CYRILLIC SMALL LETTER DZE, not the '
+                                     "ASCII letter)"),
+    ("ReduceLROnPlateaυ", ["ReduceLROnPlateau"], ' (did you mean "ReduceLROnPlateau"? its "υ" is U+03C5 GREEK SMALL '
+                                                 "LETTER UPSILON, not the ASCII letter)"),
+    ("ＳＧＤ", ["sgd", "adam"], ' (did you mean "sgd"? its letters are fullwidth (an input method\'s), not ASCII)'),
+    ("reul", ["relu"], ' (did you mean "relu"?)'),  # an ASCII typo: no more said
+    ("日本", ["relu"], ""),
+])
+def test_a_name_typed_in_letters_that_look_ascii_says_which_are_not(typed: str, choices: list[str], said: str) -> None:
+    """helper-184: "ѕoftmax" (a Cyrillic ѕ) got 'did you mean "softmax"?', the two alike on screen;
+    a Japanese input method's fullwidth "ＳＧＤ" got no suggestion."""
+    from mnistlab.errors import did_you_mean
+
+    assert did_you_mean(typed, choices) == said

@@ -743,3 +743,20 @@ def test_a_given_image_is_drawn_as_the_model_read_it_not_as_its_pixel_codes():
         assert tuple(a[corner]) == (255, 255, 255) and tuple(a[stroke]) == (0, 0, 0)
     big = Image.new("RGB", (4000, 1000), "white")
     assert plots.plot_predictions([big], seen[:1], np.eye(10)[[1]], None, ["e"]).axes[0].images[0].get_array().shape[1] <= 512
+
+
+def test_a_figure_with_names_in_a_right_to_left_script_says_they_are_drawn_left_to_right(tmp_path):
+    """helper-184: a class "ארבע" was drawn "עברא" (and Arabic's letters unjoined) with no word,
+    where CJK names missing from the font get a warning."""
+    import io
+    import warnings
+
+    from mnistlab.errors import ReportWarning
+
+    cm = np.array([[3, 1], [0, 4]])
+    for names, said in ((["ארבע", "ثلاثة"], True), (["four", "drei 日本"], False)):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            plots.save(plots.plot_confusion_matrix(cm, names), io.BytesIO(), format="png")
+        rtl = [w for w in caught if issubclass(w.category, ReportWarning) and "right-to-left" in str(w.message)]
+        assert len(rtl) == said, [str(w.message) for w in caught]

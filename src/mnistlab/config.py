@@ -1021,7 +1021,16 @@ def _one_problem(err: Mapping[str, Any], source: str, cls: type[BaseModel], pref
     table_check = err["type"] == "value_error" and isinstance(got, (dict, BaseModel))
     shown = ("" if "got " in msg or table_check else f" (got {show(got)})" if isinstance(got, (dict, list))
              else f" (got {clip(toml_repr(got), 60)})")
-    return SpecError(f"{at}{dotted or 'top level'}: {msg}{shown}", path=path, source=source)
+    return SpecError(f"{at}{dotted or 'top level'}: {msg}{shown}{_decimal_point(got)}", path=path, source=source)
+
+
+def _decimal_point(got: Any) -> str:
+    """``; a decimal point: 0.001`` where a number was written with a decimal comma (``0,001``, as
+    German, French and many other locales write it; helper-184), else ""."""
+    text = got.strip() if isinstance(got, str) else ""
+    if text.count(",") == 1 and text.replace(",", "", 1).lstrip("+-").replace("e", "", 1).replace("-", "").isdigit():
+        return f"; numbers take a decimal point: {text.replace(',', '.')}"
+    return ""
 
 
 def _is_union_tag(p: str) -> bool:

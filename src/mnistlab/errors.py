@@ -17,6 +17,7 @@ import os
 import re
 import sys
 import types
+import unicodedata
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any, TextIO, TypeVar
@@ -338,7 +339,25 @@ def did_you_mean(word: str, choices: Iterable[str]) -> str:
     ''
     """
     match = closest(word, choices)  # (never itself: helper-146 read 'no run of "v" (did you mean "v"?)')
-    return "" if match is None or match == word else f' (did you mean "{match}"?)'
+    if match is None or match == word:
+        return ""
+    return f' (did you mean "{match}"?{_look_alikes(str(word), match)})'
+
+
+def _look_alikes(word: str, match: str) -> str:
+    """``' its "ѕ" is U+0455 CYRILLIC SMALL LETTER DZE'`` where ``word`` differs from ``match`` only in
+    letters that are not ASCII but look like it (helper-184: "ѕoftmax", "ReduceLROnPlateaυ" were
+    told "did you mean softmax?", the two alike on screen), and fullwidth ones (a Japanese input
+    method's "ＳＧＤ"); else ""."""
+    if len(word) != len(match) or word.isascii():
+        return ""
+    odd = [c for c, m in zip(word, match) if c.lower() != m.lower()]
+    if not odd or any(c.isascii() for c in odd) or not match.isascii():
+        return ""
+    if all(unicodedata.normalize("NFKC", c).isascii() for c in odd):
+        return " its letters are fullwidth (an input method's), not ASCII"
+    said = ", ".join(f'"{c}" is U+{ord(c):04X} {unicodedata.name(c, "?")}' for c in dict.fromkeys(odd))
+    return f" its {said}, not the ASCII letter" + "s" * (len(set(odd)) > 1)
 
 
 def closest(word: str, choices: Iterable[str]) -> str | None:
@@ -348,6 +367,9 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
     choices = [str(c) for c in choices]  # may be a generator: it is read twice below
     if KERAS_SYNONYMS.get(str(word).lower()) in choices:
         return KERAS_SYNONYMS[str(word).lower()]
+    wide = unicodedata.normalize("NFKC", str(word)).lower()  # a fullwidth "ＳＧＤ" (an input method's) is "sgd"
+    if wide != str(word).lower() and (same := [c for c in choices if c.lower() == wide]):
+        return same[0]
     matches = difflib.get_close_matches(str(word).lower(), [c.lower() for c in choices], n=1, cutoff=0.6)
     return {c.lower(): c for c in choices}[matches[0]] if matches else None
 

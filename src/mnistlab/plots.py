@@ -23,6 +23,7 @@ import os
 import re
 import sys
 import threading
+import unicodedata
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -34,7 +35,7 @@ import matplotlib.transforms as mtransforms
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from mnistlab.errors import PlotError, clip, did_you_mean
+from mnistlab.errors import PlotError, ReportWarning, clip, did_you_mean, user_level
 from mnistlab.metrics import class_recall
 
 if TYPE_CHECKING:  # torch loads with the figures of a model (feature maps, filters): curves and tables need none
@@ -51,14 +52,20 @@ def save(fig: Figure, target: Any, **savefig: Any) -> None:
     """``fig.savefig(target, **savefig)`` without matplotlib's "findfont: Font family ... not found"
     lines (:func:`quiet_fonts`); a text of a name that is not UTF-8 (a class folder's: the surrogate
     escapes Python reads its bytes as) drawn as ``\\xNN``, which matplotlib's fonts refused with a
-    TypeError (helper-169)."""
+    TypeError (helper-169). A text in a right-to-left script gives a ReportWarning: matplotlib draws
+    it left to right."""
     from matplotlib.text import Text
 
     from mnistlab.files import utf8_text
 
+    backwards = False
     for text in fig.findobj(Text):
         if (shown := text.get_text()) != (fixed := utf8_text(shown)):
             text.set_text(fixed)
+        backwards = backwards or any(unicodedata.bidirectional(c) in ("R", "AL") for c in fixed)
+    if backwards:  # helper-184: "ארבע" drawn as "עברא", Arabic's letters unjoined, with no word
+        warnings.warn("names in a right-to-left script (Hebrew, Arabic) are drawn left to right in the figures, Arabic's "
+                      "letters unjoined: matplotlib lays no text out right to left", ReportWarning, stacklevel=user_level())
     with quiet_fonts():
         fig.savefig(target, **savefig)
 

@@ -74,6 +74,16 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["MPLBACKEND"] = backend
 
 
+def _flag_said(exc: click.ClickException) -> str:
+    """click's message for a bad flag, on one line; a number written with a decimal comma (a German
+    user's ``--lr 0,001``: helper-184) is told to take a decimal point."""
+    said = " ".join(exc.format_message().split())
+    comma = re.search(r"'([-+]?\d+,\d+(?:[eE][-+]?\d+)?)' is not a valid float", said)
+    if isinstance(exc, click.BadParameter) and comma:
+        said += f" (numbers take a decimal point: {comma[1].replace(',', '.')})"
+    return said
+
+
 def _main(argv: list[str] | None) -> int:
     debug = bool(os.environ.get("MNISTLAB_DEBUG"))
     try:
@@ -94,7 +104,7 @@ def _main(argv: list[str] | None) -> int:
         click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message(), err=True)
         return exc.exit_code
     except click.ClickException as exc:  # bad flags: click's own one-line message
-        click.echo(f"error: {' '.join(exc.format_message().split())}", err=True)
+        click.echo(f"error: {_flag_said(exc)}", err=True)
         return exc.exit_code
     except MnistlabError as exc:
         if debug:
