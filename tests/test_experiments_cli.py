@@ -345,6 +345,10 @@ def test_a_cell_killed_mid_training_continues_from_its_checkpoint(tmp_path: Path
     store = RunStore(store_dir)
     [stopped] = store.runs()
     assert _finished(store_dir / "runs.sqlite") == set(), "the cell should have been stopped mid-way"
+    planned = subprocess.run([sys.executable, "-m", "mnistlab", "run", str(exp), "--store", str(store_dir), "--data-dir",
+                              str(data_dir), "--dry-run", "--format", "json"], capture_output=True, text=True, timeout=120)
+    assert json.loads(planned.stdout) == [{"variant": "long", "finished": 0, "to_train": 1, "resumed": 1,
+                                           "recorded_from_another": 0}], planned  # said before (helper-183: not)
 
     again = _start(exp, store_dir, data_dir)
     out, err = again.communicate(timeout=300)
@@ -926,7 +930,7 @@ def test_a_dry_run_checks_what_a_run_checks_and_says_what_would_train(exp_file: 
     assert main([*args, "--dry-run"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == f"experiment cli: 3 runs, no store yet at {store} (--dry-run: checked, nothing trained)"
-    assert [line.split() for line in out[2:4]] == [["a", "0", "1", "0"], ["b", "0", "2", "0"]]
+    assert [line.split() for line in out[2:4]] == [["a", "0", "1", "0", "0"], ["b", "0", "2", "0", "0"]]
     assert out[4] == f"3 runs to train: `mnistlab run {exp_file} --store {store} --data-dir {data_dir}` trains them"
     assert not store.exists()
     assert main(args) == 0

@@ -315,13 +315,15 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
                          "with --store")
     rows: dict[str, dict[str, Any]] = {}
     for c, state, _ in plan:
-        row = rows.setdefault(c.variant, {"variant": c.variant, "finished": 0, "to_train": 0, "recorded_from_another": 0})
+        row = rows.setdefault(c.variant, {"variant": c.variant, "finished": 0, "to_train": 0, "resumed": 0,
+                                          "recorded_from_another": 0})
         row["finished" if state == "finished" else "to_train" if state == "train" else "recorded_from_another"] += 1
+        row["resumed"] += state == "train" and _checkpointed(st, c)
     click.echo(f"experiment {exp.name}: {len(cells)} run{'s' * (len(cells) != 1)}, "
                f"{f'store {st.root}' if st is not None else f'no store yet at {root}'} (--dry-run: checked, nothing "
                "trained)", err=fmt != "table")
     emit(list(rows.values()), _PLAN_COLUMNS, "table" if fmt == "markdown" else fmt)
-    again = (f"`mnistlab run {shlex.quote(exp.source)}{' --quick' * quick}{store_flag(root)}"
+    again = (f"`mnistlab run {shell_word(exp.source)}{' --quick' * quick}{store_flag(root)}"
              f"{f' --data-dir {shlex.quote(str(data_dir))}' if data_dir else ''}{' --force' * force}`")
     n = len(todo)
     click.echo(f"{n} run{'s' * (n != 1)} to train: {again} trains {'it' if n == 1 else 'them'}" if n else
@@ -331,7 +333,15 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
 
 _PLAN_COLUMNS = (Column("variant", "variant", whole=True), Column("finished", "finished", right=True),
                  Column("to_train", "to train", right=True),
+                 Column("resumed", "of them resumed", right=True),  # (helper-183: a resume was not said)
                  Column("recorded_from_another", "recorded from another's run", right=True))
+
+
+def _checkpointed(st: Any, cell: Any) -> bool:
+    """Whether the sweep's checkpoint of ``cell`` is there: `run` goes on from its epoch, not afresh."""
+    from mnistlab.trainer import CHECKPOINT_FILE
+
+    return st is not None and (st.checkpoint_dir(cell.experiment, cell.variant, cell.key) / CHECKPOINT_FILE).is_file()
 
 
 def _say_stopped(st: RunStore, name: str, signum: int, cells: list[tuple[str, str]], force: bool, *,
