@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -79,6 +80,17 @@ def test_keys_follow_the_resolved_config(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------- validation
+@pytest.mark.parametrize("second", ["small\u200d", "cafe\u0301"])
+def test_two_variants_whose_names_look_alike_are_refused(tmp_path: Path, second: str) -> None:
+    """helper-186: with joiners allowed in names, "small" and "small" + a zero-width joiner were two
+    variants whose rows and figures looked the same; so were "café" composed and decomposed."""
+    first = unicodedata.normalize("NFC", second.replace("\u200d", ""))
+    p = write(tmp_path, TINY + f'[[variants]]\nname = "{first}"\n[[variants]]\nname = "{second}"\n')
+    with pytest.raises(SpecError, match="look alike .* give them names that differ to the eye") as err:
+        load_experiment(p)
+    assert err.value.line == 13 and "\n" not in str(err.value)  # the second's name
+
+
 def test_a_file_without_a_name_whose_file_name_cannot_be_one_says_so(tmp_path: Path) -> None:
     """helper-184: Größe.toml (no name = ...) said "name: must be ASCII letters ... (got string
     "Größe")", of a name the user never wrote."""

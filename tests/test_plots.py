@@ -760,3 +760,15 @@ def test_a_figure_with_names_in_a_right_to_left_script_says_they_are_drawn_left_
             plots.save(plots.plot_confusion_matrix(cm, names), io.BytesIO(), format="png")
         rtl = [w for w in caught if issubclass(w.category, ReportWarning) and "right-to-left" in str(w.message)]
         assert len(rtl) == said, [str(w.message) for w in caught]
+
+
+def test_plot_history_of_a_stores_records_tells_them_apart(recorded):
+    """helper-186: a RunRecord (which now has test_accuracy, as a Run) was labelled by its model's name
+    alone: two seeds of one variant drew two curves named alike."""
+    from mnistlab.store import RunStore
+
+    root, ids = recorded
+    records = [RunStore(root).get(ids[k]) for k in ("cnn0", "cnn1")]
+    fig = plots.plot_history(records)
+    labels = [line.get_label() for ax in fig.axes for line in ax.lines if line.get_label().endswith(" train")]
+    assert sorted(set(labels)) == ["cnn seed 0 train", "cnn seed 1 train"], labels

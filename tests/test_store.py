@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import multiprocessing
+import shutil
 import signal
 import socket
 import sqlite3
@@ -762,6 +763,7 @@ def test_upgrading_an_older_store_is_said_keeps_the_old_file_and_waits_for_its_r
     its next write ("written by a newer mnistlab"). Now a live run of this host's holds the upgrade
     off (one line), and the upgrade says itself and keeps the database as it was beside it."""
     import warnings
+    from contextlib import closing
 
     from mnistlab.errors import StoreWarning
 
@@ -781,22 +783,43 @@ def test_upgrading_an_older_store_is_said_keeps_the_old_file_and_waits_for_its_r
                                              rf"\(process {sweep.pid}\).*run this again once it has ended") as caught:
             RunStore(tmp_path)
         assert "\n" not in str(caught.value)
-        assert sqlite3.connect(tmp_path / "runs.sqlite").execute("SELECT version FROM schema_version").fetchone() == (5,)
+        with closing(sqlite3.connect(tmp_path / "runs.sqlite")) as con:  # (an assert's temporaries kept it open)
+            assert con.execute("SELECT version FROM schema_version").fetchone() == (5,)
     finally:
         sweep.kill()
         sweep.wait()
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
-        assert RunStore(tmp_path).schema_version == SCHEMA_VERSION
+        with RunStore(tmp_path) as upgraded:
+            assert upgraded.schema_version == SCHEMA_VERSION
     (upgrade,) = [str(w.message) for w in said if issubclass(w.category, StoreWarning)]
     assert "upgraded from schema 5, an older mnistlab's, to 6" in upgrade and "kept as runs.sqlite.schema5" in upgrade
-    kept = sqlite3.connect(tmp_path / "runs.sqlite.schema5")
-    assert kept.execute("SELECT version FROM schema_version").fetchone() == (5,)
-    assert sorted(r for (r,) in kept.execute("SELECT run_id FROM runs")) == sorted([done, running])
+    with closing(sqlite3.connect(tmp_path / "runs.sqlite.schema5")) as kept:
+        assert kept.execute("SELECT version FROM schema_version").fetchone() == (5,)
+        assert sorted(r for (r,) in kept.execute("SELECT run_id FROM runs")) == sorted([done, running])
     with warnings.catch_warnings(record=True) as again:
         warnings.simplefilter("always")
         RunStore(tmp_path).close()  # current now: nothing to say
     assert not [w for w in again if issubclass(w.category, StoreWarning)]
+    # the README's way back (the copy over runs.sqlite), a run recorded by the older version, and this one again:
+    # that run is in the new copy, which the warning names; the first copy is as it was (helper-186: kept as the copy)
+    for f in tmp_path.glob("runs.sqlite-*"):
+        f.unlink()
+    shutil.copy(tmp_path / "runs.sqlite.schema5", tmp_path / "runs.sqlite")
+    con = sqlite3.connect(tmp_path / "runs.sqlite")
+    con.execute("INSERT INTO runs SELECT 'cccccccccc', experiment, 'later', seed, member, config, config_hash, status, "
+                f"history, metrics, env, created_at, finished_at, message, repeat, pid, host FROM runs WHERE run_id = '{done}'")
+    con.commit()
+    con.close()
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        RunStore(tmp_path).close()
+    (upgrade,) = [str(w.message) for w in said if issubclass(w.category, StoreWarning)]
+    newer = upgrade.split("kept as ")[1].rstrip(")")
+    assert newer.startswith("runs.sqlite.schema5-") and not list(tmp_path.glob("*.part")), upgrade
+    for copy, holds in ((newer, True), ("runs.sqlite.schema5", False)):
+        with closing(sqlite3.connect(tmp_path / copy)) as kept:
+            assert ("cccccccccc" in {r for (r,) in kept.execute("SELECT run_id FROM runs")}) == holds, copy
 
 
 def test_a_records_repr_names_what_it_has(tmp_path: Path) -> None:

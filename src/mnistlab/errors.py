@@ -53,16 +53,17 @@ def is_printable(text: str) -> bool:
     return all(c.isprintable() or c in WRITING_MARKS for c in text)
 
 
-def printable(text: str) -> str:
+def printable(text: str, *, marks: bool = True) -> str:
     """``text`` with its control and format characters escaped (``a\\x07b``, ``\\x1b[31m``), so that a
     message shows them rather than a terminal obeying them (or click stripping an escape code); the
-    :data:`WRITING_MARKS` of a script are kept.
+    :data:`WRITING_MARKS` of a script are kept, unless ``marks`` is False (a path: a stray invisible
+    mark in it would read as the name of a file that exists, helper-186).
 
     >>> printable("l\\x1b[31mr")
     'l\\\\x1b[31mr'
     """
-    return "".join(c if c.isprintable() or c in WRITING_MARKS else c.encode("unicode_escape").decode("ascii")
-                   for c in text)
+    kept = WRITING_MARKS if marks else frozenset()
+    return "".join(c if c.isprintable() or c in kept else c.encode("unicode_escape").decode("ascii") for c in text)
 
 
 E = TypeVar("E", bound=MnistlabError)

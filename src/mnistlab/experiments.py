@@ -54,6 +54,7 @@ import json
 import math
 import os
 import re
+import unicodedata
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -61,8 +62,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mnistlab._toml import loads_toml, read_text_file, with_line
-from mnistlab.errors import (SpecError, SpecWarning, clip, did_you_mean, is_printable, key_hint, printable, show, together,
-                             unknown_key, user_level)
+from mnistlab.errors import (WRITING_MARKS, SpecError, SpecWarning, clip, did_you_mean, is_printable, key_hint, printable,
+                             show, together, unknown_key, user_level)
 from mnistlab.keypaths import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
                                slice_bounds, slices_alone, written_key)
 from mnistlab.specs import BUILDER_KEYS, COMPACT_KEYS
@@ -603,6 +604,11 @@ def _named_as_grid_cells(raw_variants: list[Mapping[str, Any]], source: str,
     return out, names
 
 
+def _as_seen(name: str) -> str:
+    """``name`` as it looks: composed (NFC), without the invisible :data:`~mnistlab.errors.WRITING_MARKS`."""
+    return unicodedata.normalize("NFC", "".join(c for c in name if c not in WRITING_MARKS))
+
+
 def _named_once(variants: list[Variant], raw_variants: list[Mapping[str, Any]], source: str, *,
                 said: set[str] | None = None) -> tuple[list[Variant], list[SpecError]]:
     """The variants with a name of their own (the first of each name), and a SpecError for each
@@ -611,7 +617,17 @@ def _named_once(variants: list[Variant], raw_variants: list[Mapping[str, Any]], 
     kept: dict[str, Variant] = {}
     twice: list[SpecError] = []
     said = set() if said is None else said
+    seen: dict[str, str] = {}  # each name as it looks: the first name that looks so
     for v in variants:
+        looks = seen.setdefault(_as_seen(v.name), v.name)
+        if looks != v.name and v.name not in said:  # helper-186: "small" and "small" + a joiner, two rows alike
+            said.add(v.name)
+            named = [i for i, rv in enumerate(raw_variants) if rv.get("name") == v.name]
+            twice.append(SpecError(f'{source}: variants "{printable(looks, marks=False)}" and "{printable(v.name, marks=False)}" '
+                                   "look alike (they differ in invisible marks, or in composed and decomposed accents): "
+                                   "give them names that differ to the eye", source=source,
+                                   path=("variants", named[0], "name") if named else ()))
+            continue
         if v.name not in kept:
             kept[v.name] = v
         elif v.name not in said:

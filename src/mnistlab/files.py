@@ -97,7 +97,7 @@ def display_name(name: object) -> str:
         text = os.fsencode(name).decode("utf-8", "backslashreplace")
     except UnicodeEncodeError:  # characters the file system's encoding cannot spell (an ASCII or Latin-1
         text = str(os.fspath(name))  # locale's): text already, a name shown once more (helper-184: a traceback)
-    return printable(text)
+    return printable(text, marks=False)
 
 
 def shell_word(path: str | os.PathLike) -> str:

@@ -100,15 +100,16 @@ def shown_inline_in_ipython() -> bool:
     ipython = sys.modules.get("IPython")
     shell = getattr(ipython, "get_ipython", lambda: None)() if ipython is not None else None
     formatter = getattr(shell, "display_formatter", None)
-    png = formatter.formatters.get("image/png") if formatter is not None else None
-    if not png:
+    if formatter is None or not (png := formatter.formatters.get("image/png")):
         return False
-    try:
-        png.lookup_by_type(Figure)
-        return False
-    except KeyError:
-        png.for_type(Figure, lambda fig: png_bytes(fig, dpi=100))
-        return True
+    for kind in ("image/png", "image/svg+xml", "image/jpeg", "application/pdf"):  # (an SVG-only choice kept:
+        try:  # a PNG added beside it sent each figure twice, helper-186)
+            if kind in formatter.formatters and formatter.formatters[kind].lookup_by_type(Figure):
+                return False
+        except KeyError:
+            pass
+    png.for_type(Figure, lambda fig: png_bytes(fig, dpi=100))
+    return True
 
 
 MAX_RENDERERS = 8  # render_pngs's default ceiling on processes
@@ -286,9 +287,11 @@ def _series(history: Sequence[Mapping[str, Any]], key: str) -> tuple[list[int], 
 def _history_run(given: Any) -> tuple[str, list[Mapping[str, Any]], float | None, str]:
     """One of :func:`plot_history`'s runs as (label, per-epoch dicts, test accuracy or None, the
     validation curves' name)."""
-    if hasattr(given, "history") and hasattr(given, "test_accuracy"):  # a Run, as train() returns it
+    if hasattr(given, "history") and hasattr(given, "test_accuracy"):  # a Run, as train() returns it, or a record
         config = getattr(given, "config", None) or {}
-        given = (str((config.get("model") or {}).get("name") or "run"), given.history, given.test_accuracy)
+        label = (f"{given.variant} seed {given.seed}" if hasattr(given, "variant") and hasattr(given, "seed")  # (a store's
+                 else str((config.get("model") or {}).get("name") or "run"))  # records: one model, told apart)
+        given = (label, given.history, given.test_accuracy)
     if not isinstance(given, (tuple, list)) or len(given) not in (2, 3, 4):
         raise PlotError(f"plot_history takes (label, history, test_accuracy) tuples or runs, got {type(given).__name__}")
     label, history, test_acc, val = (*given, None, "val")[:4] if len(given) == 2 else (*given, "val")[:4]

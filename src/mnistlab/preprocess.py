@@ -267,13 +267,7 @@ def to_gray(image: Image.Image | np.ndarray) -> np.ndarray:
     uint8 0-255 or floats in [0, 1]; ValueError otherwise.
     """
     if isinstance(image, Image.Image):
-        factor = math.ceil(max(image.size) / MAX_SIDE)  # a box average first: a 28x28 result needs no more pixels
-        if factor > 1 and image.mode in ("L", "LA", "RGB", "RGBA") and "transparency" not in image.info:
-            image = image.reduce(factor)  # (before a copy in RGB is made; a tRNS colour is in info, which reduce drops)
-        im = image.convert("RGBA") if "A" in image.mode or "transparency" in image.info else image.convert("RGB")
-        if max(im.size) > MAX_SIDE:  # a palette's or a bilevel image's
-            im = im.reduce(factor)
-        a = np.asarray(im, dtype=np.float64)
+        a = _pil_pixels(image)
     else:
         a = np.asarray(image)
         if a.dtype.kind == "f":
@@ -298,6 +292,18 @@ def to_gray(image: Image.Image | np.ndarray) -> np.ndarray:
     return gray
 
 
+def _pil_pixels(image: Image.Image) -> np.ndarray:
+    """A PIL image as :func:`to_gray` reads it: float64 (H, W, 3) RGB, or (H, W, 4) RGBA where it is
+    transparent, its longer side at most :data:`MAX_SIDE` (a box average by a whole factor)."""
+    factor = math.ceil(max(image.size) / MAX_SIDE)  # a box average first: a 28x28 result needs no more pixels
+    if factor > 1 and image.mode in ("L", "LA", "RGB", "RGBA") and "transparency" not in image.info:
+        image = image.reduce(factor)  # (before a copy in RGB is made; a tRNS colour is in info, which reduce drops)
+    im = image.convert("RGBA") if "A" in image.mode or "transparency" in image.info else image.convert("RGB")
+    if max(im.size) > MAX_SIDE:  # a palette's or a bilevel image's
+        im = im.reduce(factor)
+    return np.asarray(im, dtype=np.float64)
+
+
 def _backdrop(gray: np.ndarray, alpha: np.ndarray) -> float:
     """The grey (0.0 or 255.0) a transparent image is flattened on (:func:`to_gray`'s rule): ``gray``
     and ``alpha`` float (H, W), ``gray`` on 0-255 before flattening, ``alpha`` on 0-1."""
@@ -310,20 +316,23 @@ def _backdrop(gray: np.ndarray, alpha: np.ndarray) -> float:
 
 def as_drawn(image: Image.Image, *, side: int = 512) -> np.ndarray:
     """``image`` as a figure draws it beside what the model saw: uint8 RGB (H, W, 3), its longer side
-    at most ``side`` px (reduced by a whole factor). Palette, bilevel, 16-bit and CMYK images are
-    converted as :func:`to_gray` converts them, and transparency is flattened on the background
+    at most ``side`` px (reduced by a whole factor). Palette, bilevel and CMYK images are converted
+    as :func:`to_gray` converts them, and transparency is flattened on the background
     :func:`to_gray` chose, so chalk on a transparent sheet is drawn on black as the model read it
     (helper-181: drawn on white, it looked blank).
     """
     transparent = "A" in image.mode or "transparency" in image.info
+    back = 0.0
+    if transparent:  # chosen as to_gray chooses it, at its size: reduced further, thin strokes' cores blur (helper-186)
+        read = _pil_pixels(image)
+        back = _backdrop(read[..., 0] * 0.299 + read[..., 1] * 0.587 + read[..., 2] * 0.114, read[..., 3] / 255.0)
     im = image.convert("RGBA" if transparent else "RGB")
     if (factor := math.ceil(max(im.size) / side)) > 1:
         im = im.reduce(factor)
     a = np.asarray(im, dtype=np.float64)
     if transparent:
-        gray = a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
         alpha = a[..., 3:] / 255.0
-        a = a[..., :3] * alpha + _backdrop(gray, alpha[..., 0]) * (1 - alpha)
+        a = a[..., :3] * alpha + back * (1 - alpha)
     return np.clip(np.rint(a), 0, 255).astype(np.uint8)
 
 

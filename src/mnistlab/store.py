@@ -364,6 +364,7 @@ class Reindexed:
     without_folder: list[str]
     interrupted: int
     updated: int = 0  # rows of runs that had ended without the database hearing, now as their folders say
+    records: int = 0  # record.json files that still said running of runs the database says ended, now as it says
 
 
 # ---------------------------------------------------------------------------------- the store
@@ -495,8 +496,9 @@ class RunStore:
         if str(mode).lower() != "wal":  # e.g. a network file system: still correct, just slower
             con.execute("PRAGMA journal_mode = DELETE")
         con.execute("PRAGMA synchronous = NORMAL")
+        aside = None
         if (older := self._older_schema(con)) is not None:
-            self._upgrade_said(con, older)
+            aside = self._kept_before_upgrade(con, older)
         with self._write() as c:
             self._ensure_schema(c, upto=5)
         if self._version(con) == 5:  # the files of the rows recorded before (_migrate_5_to_6), outside the
@@ -504,6 +506,10 @@ class RunStore:
                 _keep_files_of_rows(con, self.root)  # an open cut short writes the rest next time
             with self._write() as c:
                 self._ensure_schema(c)
+        if aside is not None:  # (said once it is done: an upgrade that failed said nothing of one)
+            warnings.warn(f"{self.db_path}: upgraded from schema {older}, an older mnistlab's, to {SCHEMA_VERSION}: "
+                          f"mnistlab versions before this one no longer open it (the file as it was is kept as "
+                          f"{aside.name})", StoreWarning, stacklevel=user_level())
 
     def _older_schema(self, con: sqlite3.Connection) -> int | None:
         """The schema version of a database written by an older mnistlab (one this opening will
@@ -514,27 +520,44 @@ class RunStore:
             return None
         return row[0] if row is not None and isinstance(row[0], int) and row[0] < SCHEMA_VERSION else None
 
-    def _upgrade_said(self, con: sqlite3.Connection, older: int) -> None:
-        """Before a database of schema ``older`` is upgraded: refuse (StoreError) while a process of
-        this host still trains one of its runs (an older mnistlab's sweep, which the upgrade would
-        stop at its next write: helper-183), else keep a copy of it aside (``runs.sqlite.schemaN``,
-        which that version still opens) and say so, as a :class:`StoreWarning`."""
+    def _kept_before_upgrade(self, con: sqlite3.Connection, older: int) -> Path:
+        """Before a database of schema ``older`` is upgraded: refuse (StoreError, the connection
+        closed) while a process of this host still trains one of its runs (an older mnistlab's
+        sweep, which the upgrade would stop at its next write: helper-183), else copy it aside,
+        whole or not at all (``runs.sqlite.schemaN``, which that version still opens; a new name where
+        an earlier upgrade's copy is there: helper-186), and return where."""
         host = socket.gethostname()
         if older >= 2:  # (schema 1 kept no pid)
             live = [(r, p) for r, p, h, t in con.execute("SELECT run_id, pid, host, created_at FROM runs "
                                                          "WHERE status = 'running' AND host = ?", (host,))
                     if p and p != os.getpid() and run_alive(r, p, h, t)]
             if live:
+                self.close()
                 raise StoreError(f"{self.db_path}: recorded by an older mnistlab (schema {older}) whose run {live[0][0]} "
                                  f"is training now (process {live[0][1]}): upgrading the store to this mnistlab's schema "
                                  f"({SCHEMA_VERSION}) would stop it; run this again once it has ended")
         aside = self.db_path.with_name(f"{self.db_path.name}.schema{older}")
-        if not aside.exists():
-            with self._errors("keep a copy of the database before upgrading it"), closing(sqlite3.connect(aside)) as copy:
+        if aside.exists():
+            aside = aside.with_name(f"{aside.name}-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}")
+        part = aside.with_name(aside.name + ".part")
+        try:
+            with self._errors("keep a copy of the database before upgrading it"), closing(sqlite3.connect(part)) as copy:
                 con.backup(copy)
-        warnings.warn(f"{self.db_path}: upgraded from schema {older}, an older mnistlab's, to {SCHEMA_VERSION}: mnistlab "
-                      f"versions before this one no longer open it (the file as it was is kept as {aside.name})",
-                      StoreWarning, stacklevel=user_level())
+            os.replace(part, aside)
+        except OSError as exc:  # (a full disk, a folder that cannot be written)
+            self._not_kept(part)
+            raise StoreError(f"{self.db_path}: cannot keep a copy of it before upgrading it ({exc.strerror or exc}): "
+                             "not upgraded") from None
+        except BaseException:
+            self._not_kept(part)
+            raise
+        return aside
+
+    def _not_kept(self, part: Path) -> None:
+        """A copy of the database that could not be made whole: removed, the connection closed."""
+        with suppress(OSError):
+            part.unlink()
+        self.close()
 
     def _open_read_only(self) -> None:
         """SQLite's read-only mode; ``immutable`` where even that needs to write (a WAL store on a
@@ -886,7 +909,8 @@ class RunStore:
                              "command says so (`mnistlab reindex --check` lists each folder; moved out of runs/, they "
                              "leave an empty store)")
         return Reindexed(built.added + done.added, built.committees + done.committees, done.skipped, built.kept_aside,
-                         done.without_folder, built.interrupted + done.interrupted, built.updated + done.updated)
+                         done.without_folder, built.interrupted + done.interrupted, built.updated + done.updated,
+                         built.records + done.records)
 
     def _records_brought_up_to_date(self, ended: Sequence[str]) -> int:
         """Rewrite the ``record.json`` of runs ``ended`` (ids) whose row has ended while their record
@@ -913,11 +937,11 @@ class RunStore:
         with self._errors("read"):
             ids = [r[0] for r in self._conn.execute("SELECT run_id FROM runs ORDER BY created_at")]
             over = [r[0] for r in self._conn.execute("SELECT run_id FROM runs WHERE status != 'running'")]
-        updated += self._records_brought_up_to_date(over)
+        records = self._records_brought_up_to_date(over)
         gone = [i for i in ids if not (self.root / "runs" / i).is_dir()]
         ended = sum(r.status == "running" and not run_alive(r.run_id, r.pid, r.host, r.created_at) for r in added)
         self.mark_stale()
-        return Reindexed([r.run_id for r in added], committees, skipped, None, gone, ended, updated)
+        return Reindexed([r.run_id for r in added], committees, skipped, None, gone, ended, updated, records)
 
     def _index_folders(self) -> tuple[list[RunRecord], int, list[tuple[str, str]]]:
         """Add the run folders the database lacks, and bring up to date the rows of runs whose

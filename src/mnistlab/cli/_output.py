@@ -110,8 +110,17 @@ def plain_width() -> int | None:
         return None
     if not tty or is_terminal():
         return None
-    columns = os.environ.get("COLUMNS", "").strip()  # (rich takes any dumb terminal as 80 wide)
-    return int(columns) if columns.isdigit() and int(columns) > 0 else shutil.get_terminal_size().columns
+    return _columns() or shutil.get_terminal_size().columns  # (rich takes any dumb terminal as 80 wide)
+
+
+def _columns() -> int | None:
+    """``COLUMNS`` as a width above 0, None where it is unset or of no use ("0", "wide", "²": a digit
+    that is no number, which int() refuses; helper-186: a ValueError)."""
+    try:
+        width = int(os.environ.get("COLUMNS", "").strip())
+    except ValueError:
+        return None
+    return width if width > 0 else None
 
 
 def usable_streams() -> None:
@@ -156,7 +165,7 @@ def rich_console() -> Any:
 
     plain = console_style()
     columns = os.environ.get("COLUMNS", "").strip()
-    if not columns or (columns.isdigit() and int(columns) > 0):
+    if not columns or _columns() is not None and columns.isascii():  # (rich reads an ASCII number itself)
         return Console(**plain)
     try:
         width = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0

@@ -932,7 +932,7 @@ def reindex_cmd(store: str | None, check: bool) -> None:
     warning each. --check reads every folder and says what would be lost with the database.
     """
     from mnistlab.errors import StoreCheckFailed
-    from mnistlab.store import DB_FILE, RunStore, database_state, default_root, run_folders
+    from mnistlab.store import COMMITTEE_FILE, DB_FILE, RunStore, database_state, default_root, run_folders
 
     root = Path(store) if store is not None else default_root()
     if check and (root / "runs").is_dir() and (state := database_state(root / DB_FILE, write=False)) != "ok" and (
@@ -962,9 +962,18 @@ def reindex_cmd(store: str | None, check: bool) -> None:
         n = len(done.without_folder)
         click.echo(f"note: {n} run{'s' * (n != 1)} in the database {'have' if n != 1 else 'has'} no folder (its "
                    f"files were removed): {', '.join(done.without_folder[:5])}{'...' if n > 5 else ''}", err=True)
-    if skipped:  # exit status 1 (helper-183: 0, as if every run were indexed)
-        raise StoreCheckFailed(f"{skipped} folder{'s' * (skipped != 1)} or file{'s' * (skipped != 1)} could not be "
-                               "read (the warnings above say why): the database lacks their runs")
+    if done.records:
+        many = done.records != 1
+        click.echo(f"{done.records} record.json file{'s' * many} brought up to date from the database (it says "
+                   f"{'those runs' if many else 'that run'} ended, the record{'s' * many} still said running: an older "
+                   "mnistlab's run, ended after the store was upgraded)")
+    committee_files = sum(Path(name).name.startswith(COMMITTEE_FILE.split("{")[0]) for name, _ in done.skipped)
+    if committee_files:  # (a committee is scored again from its members: no run lost)
+        click.echo(f"{committee_files} committee file{'s' * (committee_files != 1)} could not be read (the warnings "
+                   "above say why): those committees are not listed until scored again", err=True)
+    if folders := skipped - committee_files:  # exit status 1 (helper-183: 0, as if every run were indexed)
+        raise StoreCheckFailed(f"{folders} run folder{'s' * (folders != 1)} could not be read (the warnings above say "
+                               "why): the database lacks their runs")
 
 
 COMMANDS: list[click.Command] = [run_cmd, watch_cmd, runs_cmd, show_cmd, compare_cmd, rm_cmd, reindex_cmd]

@@ -528,16 +528,20 @@ def _composed(spec: UserData, train: np.ndarray, test: np.ndarray | None) -> tup
     a Mac (whose file names are decomposed, NFD: "e" and a combining accent) are the same class.
     helper-184: "class café not in train.csv (its classes: café, ...)", and a folder holding both
     forms trained two classes that look alike. Where names of the data differ only so, a warning."""
-    def nfc(a: np.ndarray) -> np.ndarray:
-        return np.array([unicodedata.normalize("NFC", v) for v in a.tolist()], dtype=str) if a.size else a
+    def nfc(a: np.ndarray, where: Any) -> np.ndarray:
+        if not a.size:
+            return a
+        forms: dict[str, set[str]] = {}  # each composed name: the spellings the file has of it
+        for name in set(a.tolist()):
+            forms.setdefault(unicodedata.normalize("NFC", name), set()).add(name)
+        if twice := sorted(n for n, spelt in forms.items() if len(spelt) > 1):  # (one file's: a Mac's train folder and
+            _warn(f"{where}: class name{'s' * (len(twice) > 1)} {clip(', '.join(twice), 60)} written two ways "  # a test
+                  "(composed and decomposed Unicode, NFC and NFD: they look alike), read as one class each")  # typed
+        if all(len(spelt) == 1 and n in spelt for n, spelt in forms.items()):  # elsewhere match quietly: helper-186)
+            return a
+        return np.array([unicodedata.normalize("NFC", v) for v in a.tolist()], dtype=str)
 
-    raw = set(train.tolist()) | (set(test.tolist()) if test is not None else set())
-    train, test = nfc(train), None if test is None else nfc(test)
-    if len(merged := {unicodedata.normalize("NFC", n) for n in raw}) < len(raw):
-        twice = sorted(n for n in merged if sum(unicodedata.normalize("NFC", r) == n for r in raw) > 1)
-        _warn(f"{spec.path}: class name{'s' * (len(twice) > 1)} {clip(', '.join(twice), 60)} written two ways (composed "
-              "and decomposed Unicode, NFC and NFD: they look alike), read as one class each")
-    return train, test
+    return nfc(train, spec.path), None if test is None else nfc(test, getattr(spec, "test", None) or f"{spec.path}'s test split")
 
 
 def _check_classes(spec: UserData, train: np.ndarray, test: np.ndarray | None, both: np.ndarray) -> None:
