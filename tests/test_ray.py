@@ -934,3 +934,40 @@ def test_jobs_on_ray_for_a_search_speak_of_trials(ray_address: str) -> None:
     with pytest.warns(SpecWarning, match=r"-j 2 applies to the local backend: on Ray the trials' resources decide"):
         runner = runner_for(Resources(), backend="ray", jobs=2, unit="trials")
     close(runner)
+
+
+_TWO_NODES = """
+import sys
+from ray.cluster_utils import Cluster
+import ray
+from mnistlab.backends import runner_for
+from mnistlab.errors import SpecError
+from mnistlab.experiments import load_experiment
+
+cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+cluster.add_node(num_cpus=1)
+cluster.wait_for_nodes()
+ray.init(address=cluster.address, log_to_driver=False)
+exp = load_experiment(sys.argv[1])
+runner = runner_for(exp.resources, backend="ray", address=cluster.address)
+try:
+    runner.check_fits(exp.cells())
+    print("fits")
+except SpecError as exc:
+    print(exc)
+finally:
+    ray.shutdown()
+    cluster.shutdown()
+"""
+
+
+def test_a_cell_larger_than_every_node_is_refused_though_the_cluster_has_enough_in_all(tmp_path: Path) -> None:
+    """helper-185: two nodes of 1 CPU took a cell of 2 CPUs (the cluster's sum), whose task then
+    waited forever without a word: a task runs on one node. A real two-node Ray, in a process of its
+    own (this session's Ray is one node)."""
+    p = write(tmp_path, RESOURCES.replace("resources = { cpus = 1 }", "resources = { cpus = 2 }"))
+    done = subprocess.run([sys.executable, "-c", _TWO_NODES, str(p)], capture_output=True, text=True, timeout=240)
+    said = done.stdout.strip().splitlines()
+    assert said and said[-1] == ('variant "b" asks for 2 CPUs and 0 GPUs per cell; no node of the Ray cluster has that '
+                                 "many (its largest: 1 CPU and 0 GPUs; 2 nodes, 2 CPUs and 0 GPUs in all), and a cell's "
+                                 "task runs on one node"), (done.stdout, done.stderr[-2000:])

@@ -435,8 +435,8 @@ class RayRunner:
                 ours = sum(c for t, at, c, _ in self._sent.values() if t in self._started or now - at < self.starting_seconds)
                 if total.get("CPU", 0) - free.get("CPU", 0) <= ours and (not gpus or free.get("GPU", 0) >= gpus):
                     return  # the CPUs in use may all be this sweep's own workers, still starting (importing torch)
-                need = f"{cpus:g} CPUs" + (f" and {gpus:g} GPUs" if gpus else "")
-                has = f"{free.get('CPU', 0):g} CPUs" + (f" and {free.get('GPU', 0):g} GPUs" if gpus else "")
+                need = _units(cpus, gpus) if gpus else _units(cpus, 0).split(" and ")[0]  # (helper-185: "1 CPUs")
+                has = _units(free.get("CPU", 0), free.get("GPU", 0)) if gpus else _units(free.get("CPU", 0), 0).split(" and ")[0]
                 _say(f"waiting for Ray resources: {need} per cell, the cluster has {has} free (other jobs hold the rest)")
                 self._said_waiting = True
                 return
@@ -455,18 +455,26 @@ class RayRunner:
 
     def check_fits(self, cells: Sequence[Any]) -> None:
         """Refuse, in one line, cells (:class:`~mnistlab.experiments.Cell`) asking for more CPUs or
-        GPUs than the whole cluster has: their tasks would wait forever. `mnistlab run` calls it
-        before it makes the store; :meth:`run_cells` checks again.
+        GPUs than any one node of the cluster has: a task runs on one node, so theirs would wait
+        forever (helper-185: two 1-CPU nodes took a 2-CPU cell, which hung without a word). `mnistlab
+        run` calls it before it makes the store; :meth:`run_cells` checks again.
 
         Raises :class:`~mnistlab.errors.SpecError` naming the first such variant."""
         import ray
 
         have = ray.cluster_resources()
+        nodes = [n.get("Resources") or {} for n in ray.nodes() if n.get("Alive")] or [have]
         for cell in cells:
             cpus, gpus = self.cell_resources(cell)
             if cpus > have.get("CPU", 0) or gpus > have.get("GPU", 0):
                 raise SpecError(f'variant "{cell.variant}" asks for {_units(cpus, gpus)} per cell; '
                                 f"the Ray cluster has {_units(have.get('CPU', 0), have.get('GPU', 0))}")
+            if not any(cpus <= n.get("CPU", 0) and gpus <= n.get("GPU", 0) for n in nodes):
+                most = max(nodes, key=lambda n: (n.get("CPU", 0), n.get("GPU", 0)))
+                raise SpecError(f'variant "{cell.variant}" asks for {_units(cpus, gpus)} per cell; no node of the Ray '
+                                f"cluster has that many (its largest: {_units(most.get('CPU', 0), most.get('GPU', 0))}; "
+                                f"{len(nodes)} nodes, {_units(have.get('CPU', 0), have.get('GPU', 0))} in all), and a "
+                                "cell's task runs on one node")
 
     def slots(self) -> int:
         """How many cells the cluster trains at once with this runner's resources per cell."""
