@@ -805,7 +805,8 @@ def test_a_claim_whose_folder_cannot_be_written_leaves_no_row(tmp_path: Path, mo
     assert store.runs() == [] and list((tmp_path / "runs").iterdir()) == []
 
 
-def test_the_commands_a_message_says_to_run_quote_a_path_a_shell_would_split(tmp_path: Path, capsys, data_dir) -> None:
+def test_the_commands_a_message_says_to_run_quote_a_path_a_shell_would_split(tmp_path: Path, capsys, data_dir,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
     """helper-184: `mnistlab reindex --store /w/store2 é` and `mnistlab run versuch für 日本 ✓.toml`,
     pasted, were two and four words: each path a hint names is one word to a shell."""
     import shlex
@@ -821,6 +822,10 @@ def test_the_commands_a_message_says_to_run_quote_a_path_a_shell_would_split(tmp
     assert main(["train", "--config", str(experiment), "--data-dir", str(data_dir), "--store", str(root)]) == 2
     hint = capsys.readouterr().err.split("`")[1]
     assert shlex.split(hint) == ["mnistlab", "run", str(experiment)], hint
+    monkeypatch.chdir(tmp_path)  # helper-187: "mnistlab run -dash.toml", pasted, read -d as an option
+    (tmp_path / "-dash.toml").write_text(experiment.read_text())
+    assert main(["train", "--config", "-dash.toml", "--data-dir", str(data_dir), "--store", str(root)]) == 2
+    assert shlex.split(capsys.readouterr().err.split("`")[1]) == ["mnistlab", "run", "./-dash.toml"]
 
 
 def test_a_record_left_running_by_a_run_its_row_says_ended_is_brought_up_to_date(tmp_path: Path, capsys) -> None:

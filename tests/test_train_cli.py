@@ -126,6 +126,8 @@ def test_train_from_config_file_with_flag_overrides_and_resume(data_dir, tmp_pat
     # helper-184: a German user's decimal comma, in a flag and in --set: said how to write it
     (["--lr", "0,001"], "'0,001' is not a valid float. (numbers take a decimal point: 0.001)"),
     (["--set", "train.lr=1,5e-3"], 'train.lr: must be a valid number (got "1,5e-3"); numbers take a decimal point: 1.5e-3'),
+    (["--set", "train.batch_size=1,024"], 'train.batch_size: must be a valid integer (got "1,024"); whole numbers take no '
+     "separator: 1024"),  # (helper-187: told "1.024")
     (["--set", "train.bogus=1"], 'unknown key "bogus"'),
     (["--set", "model.x=1"], '--set model.x: the model is a list of layers (a preset or spec file), which has no key '
                              '"x": change a layer\'s key, as model.layers[0].units'),

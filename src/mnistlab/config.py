@@ -34,6 +34,7 @@ import hashlib
 import json
 import math
 import numbers
+import re
 import os
 import typing
 import warnings
@@ -1021,16 +1022,21 @@ def _one_problem(err: Mapping[str, Any], source: str, cls: type[BaseModel], pref
     table_check = err["type"] == "value_error" and isinstance(got, (dict, BaseModel))
     shown = ("" if "got " in msg or table_check else f" (got {show(got)})" if isinstance(got, (dict, list))
              else f" (got {clip(toml_repr(got), 60)})")
-    return SpecError(f"{at}{dotted or 'top level'}: {msg}{shown}{_decimal_point(got)}", path=path, source=source)
+    return SpecError(f"{at}{dotted or 'top level'}: {msg}{shown}{_decimal_point(got, err['type'])}", path=path,
+                     source=source)
 
 
-def _decimal_point(got: Any) -> str:
-    """``; a decimal point: 0.001`` where a number was written with a decimal comma (``0,001``, as
-    German, French and many other locales write it; helper-184), else ""."""
+def _decimal_point(got: Any, kind: str) -> str:
+    """``; numbers take a decimal point: 0.001`` where a float was written with a decimal comma
+    (``0,001``, as German, French and many other locales write it; helper-184), ``; whole numbers
+    take no separator: 2000`` where an integer was written with one (``2,000``: helper-187 was told
+    2.000); else ""."""
     text = got.strip() if isinstance(got, str) else ""
-    if text.count(",") == 1 and text.replace(",", "", 1).lstrip("+-").replace("e", "", 1).replace("-", "").isdigit():
-        return f"; numbers take a decimal point: {text.replace(',', '.')}"
-    return ""
+    if not re.fullmatch(r"[-+]?\d+(,\d+)+([eE][-+]?\d+)?", text):
+        return ""
+    if kind.startswith("int"):
+        return f"; whole numbers take no separator: {text.replace(',', '')}"
+    return f"; numbers take a decimal point: {text.replace(',', '.')}" if text.count(",") == 1 else ""
 
 
 def _is_union_tag(p: str) -> bool:

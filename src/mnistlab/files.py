@@ -105,8 +105,8 @@ def shell_word(path: str | os.PathLike) -> str:
     helper-184: hints said ``mnistlab run versuch für 日本.toml``, four words pasted), and a name that is
     not UTF-8 in bash's ``$'...'`` (helper-163: 'bad\\xffdir' pasted named another folder)."""
     shown = display_name(path)
-    if shown == str(os.fspath(path)):
-        return shlex.quote(shown)
+    if shown == str(os.fspath(path)):  # (a name starting with "-" read as an option: helper-187)
+        return shlex.quote(f"./{shown}" if shown.startswith("-") else shown)
     return "$'" + "".join(chr(b) if 32 <= b < 127 and b not in b"'\\" else f"\\x{b:02x}" for b in _raw(path)) + "'"
 
 

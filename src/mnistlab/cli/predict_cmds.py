@@ -279,7 +279,9 @@ def _file_field(name: str, src: Any, fmt: str) -> str:
     """An image's ``file`` in predict's output: in JSON the path itself (JSON escapes what a terminal
     would obey; helper-184: a name with a tab came back as "tab\\there.png", a file that does not
     exist), else its name as shown (:func:`~mnistlab.files.display_name`: a CSV read in a terminal)."""
-    return os.fspath(src) if fmt == "json" and isinstance(src, (str, os.PathLike)) else name
+    if fmt == "json" and isinstance(src, (str, os.PathLike)):  # its bytes read as UTF-8, as a file system holds names
+        return os.fsencode(src).decode("utf-8", "surrogateescape")  # (an ASCII locale's \udcXX: helper-187)
+    return name
 
 
 def _read_good(sources: list[Any], trained: Any, preprocessing: bool, bad: list[str]) -> tuple[list[int], list[Any], Any]:
