@@ -1044,3 +1044,17 @@ def test_a_worker_whose_driver_died_as_it_started_ends() -> None:
     worker = subprocess.run([sys.executable, "-c", "import time\nfrom mnistlab.execute import init_worker\n"
                              f"init_worker({gone.pid})\ntime.sleep(60)"], timeout=30)
     assert worker.returncode == 128 + signal.SIGTERM
+
+
+def test_run_experiment_says_when_it_trains_here_what_the_file_asks_ray_for(tmp_path: Path, data_dir: Path,
+                                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-185: from Python, a file whose [resources] ask for Ray trained in this process without a
+    word (`mnistlab run` uses Ray); `mnistlab run --backend local`, which chose, says nothing of it."""
+    p = write(tmp_path, '[resources]\nbackend = "ray"\n' + TINY)
+    with pytest.warns(SpecWarning, match=r"its \[resources\] ask for Ray; run_experiment trains here, in this process, "
+                                         r"unless given runner=mnistlab.backends.runner_for\(exp.resources\)"):
+        result = run_experiment(p, RunStore(tmp_path / "s"), data_dir=data_dir, progress="none")
+    assert [o.record.status for o in result.outcomes] == ["finished"]
+    assert main(["run", str(p), "--backend", "local", "--force", "--store", str(tmp_path / "s"), "--data-dir",
+                 str(data_dir)]) == 0
+    assert "ask for Ray" not in capsys.readouterr().err

@@ -607,6 +607,10 @@ def run_experiment(exp: Experiment | str | os.PathLike, store: RunStore | str | 
     if jobs < 1:
         raise SpecError(f"jobs must be at least 1, got {jobs}")
     cells = exp.cells(quick=quick)  # every config validated before anything trains
+    if runner is None and exp.resources.backend == "ray":  # helper-185: trained here, not a word of the file's Ray
+        warnings.warn(f"{exp.source}: its [resources] ask for Ray; run_experiment trains here, in this process, unless "
+                      "given runner=mnistlab.backends.runner_for(exp.resources) (as `mnistlab run` does)",
+                      SpecWarning, stacklevel=user_level())
     on_cell = _with_lines(on_cell, progress, len(cells))
     every = checkpoint_every()  # ... and the environment's setting
     check_data_before_store(exp, cells, store, data_dir, files_here=runner is None, quick=quick)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import shlex
@@ -229,7 +230,9 @@ def _sweep(exp: Experiment, st: RunStore, cells: list[tuple[str, str]], stop: St
     try:
         with _Progress(exp.name, fmt, st.root, len(cells)) as progress:
             try:
-                result = run_experiment(exp, st, on_cell=progress.on_cell, runner=runner, progress="none", **options)
+                here = exp if runner is not None else dataclasses.replace(  # (--backend local chose: said nothing)
+                    exp, resources=dataclasses.replace(exp.resources, backend="local"))
+                result = run_experiment(here, st, on_cell=progress.on_cell, runner=runner, progress="none", **options)
             except SweepInterrupted as exc:
                 result, stopped = exc.result, int(stop.signum)
             finally:
