@@ -341,6 +341,16 @@ def test_only_rays_outage_errors_are_said_to_be_an_outage() -> None:
     assert _from_ray(ray.exceptions.ActorDiedError()) and _from_ray(ray.exceptions.NodeDiedError("node gone"))
 
 
+def test_an_outage_of_a_forced_sweep_says_to_run_it_again_without_force() -> None:
+    """helper-185: after `ray stop` under `run --force`, "run the same command again" would train every
+    cell afresh, not go on from the checkpoints it said."""
+    from mnistlab.cli import _ray_gone
+
+    gone = ray.exceptions.NodeDiedError("node gone")
+    assert "run the same command again once it is back" in _ray_gone(gone)
+    assert "run the same command without --force again once it is back" in _ray_gone(gone, forced=True)
+
+
 def test_a_worker_without_a_data_folder_takes_the_drivers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """helper-134: a cluster started from a shell without MNISTLAB_DATA_DIR failed every cell with
     "files not found", though the driver had it (and had checked its data)."""
@@ -483,8 +493,10 @@ def test_a_silent_join_where_this_machine_holds_a_ray_token_mentions_the_token(t
     (tmp_path / ".ray").mkdir()
     (tmp_path / ".ray" / "auth_token").write_text("secret")
     said = ray_init_error("127.0.0.1:6379", silent)
-    assert said.endswith("(this machine has ~/.ray/auth_token): set RAY_AUTH_MODE=token (the token itself "
-                         "in RAY_AUTH_TOKEN or ~/.ray/auth_token, the cluster's)"), said
+    assert said.startswith("could not start or reach Ray at 127.0.0.1:6379: the cluster may ask for a token, which Ray "
+                           "says only in its own log (this machine has ~/.ray/auth_token): set RAY_AUTH_MODE=token (the "
+                           "token itself in RAY_AUTH_TOKEN or ~/.ray/auth_token, the cluster's); else no Ray cluster "
+                           "answers there"), said  # the likelier cause first (helper-185)
     monkeypatch.setenv("RAY_AUTH_MODE", "token")  # already set: another cause
     assert "token" not in ray_init_error("127.0.0.1:6379", silent)
 

@@ -946,8 +946,9 @@ def ray_init_error(address: str | None, exc: BaseException, named: str = "--addr
         first = ("no Ray cluster answers there: give the head node's GCS port (6379 unless `ray start --port` "
                  "said otherwise), or ray://HOST:10001 for Ray Client")
         if os.environ.get("RAY_AUTH_MODE", "") != "token" and (Path.home() / ".ray" / "auth_token").is_file():
-            first += (f"; or it asks for a token, which Ray says only in its own log (this machine has "
-                      f"~/.ray/auth_token): set {TOKEN_ADVICE}")  # helper-134
+            # the likelier cause first: a Ray server answered the probe (helper-185; helper-134 found the token)
+            first = (f"the cluster may ask for a token, which Ray says only in its own log (this machine has "
+                     f"~/.ray/auth_token): set {TOKEN_ADVICE}; else {first}")
     return f"could not start or reach Ray{f' at {address}' if address else ''}: {first}"
 
 

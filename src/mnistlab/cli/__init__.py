@@ -139,7 +139,8 @@ def _main(argv: list[str] | None) -> int:
     except Exception as exc:  # noqa: BLE001 - only Ray's own errors are said here; the rest is re-raised
         if debug or not _from_ray(exc):
             raise
-        click.echo(f"error: {_ray_gone(exc)}", err=True)
+        forced = "--force" in (sys.argv[1:] if argv is None else argv)
+        click.echo(f"error: {_ray_gone(exc, forced)}", err=True)
         return 1
     return 0
 
@@ -175,12 +176,14 @@ def _from_ray(exc: BaseException) -> bool:
     return any(cls.__module__.split(".")[0] == "ray" and cls.__name__ in RAY_GONE for cls in type(exc).__mro__)
 
 
-def _ray_gone(exc: BaseException) -> str:
+def _ray_gone(exc: BaseException, forced: bool = False) -> str:
     """Ray's error, raised while a command drove it (helper-134: `ray stop` mid-sweep gave 67 lines
-    of traceback), in one line: what happened, in Ray's first words, and what to do."""
+    of traceback), in one line: what happened, in Ray's first words, and what to do (``forced``: the
+    command had --force, which run again would train every cell afresh: helper-185)."""
     first = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    again = "the same command without --force" if forced else "the same command"
     return (f"the Ray cluster stopped working while this command used it ({type(exc).__name__}: {first[:200]}); "
-            "run the same command again once it is back: finished runs are kept, the others continue from their "
+            f"run {again} again once it is back: finished runs are kept, the others continue from their "
             "last checkpoints, where they reached one")
 
 
