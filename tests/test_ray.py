@@ -983,3 +983,25 @@ def test_a_cell_larger_than_every_node_is_refused_though_the_cluster_has_enough_
     assert said and said[-1] == ('variant "b" asks for 2 CPUs and 0 GPUs per cell; no node of the Ray cluster has that '
                                  "many (its largest: 1 CPU and 0 GPUs; 2 nodes, 2 CPUs and 0 GPUs in all), and a cell's "
                                  "task runs on one node"), (done.stdout, done.stderr[-2000:])
+
+
+def test_runs_trained_by_another_mnistlab_on_the_workers_are_said_once(tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-185: a cluster started from another environment imported its own mnistlab (another
+    commit, edited); its runs were recorded under this driver's keys, and nothing was said."""
+    from mnistlab.backends import RayRunner
+    from mnistlab.run import environment
+
+    store = RunStore(tmp_path)
+    mine = environment(torch.device("cpu"))
+    ids = []
+    for version in (mine["mnistlab"], "9.9.9", "9.9.8"):
+        rid = store.start_run(experiment="e", variant=version, seed=0, member=0, config={}, config_hash=version)
+        store.finish_run(rid, status="finished", history=[], metrics={}, env={**mine, "mnistlab": version})
+        ids.append(rid)
+    runner = RayRunner()
+    assert runner.say_other_code(store, ids[:1]) is False and capsys.readouterr().err == ""  # the same code: nothing
+    assert runner.say_other_code(store, ids) is True
+    err = capsys.readouterr().err
+    assert err.startswith("warning: the Ray workers run another mnistlab (version 9.9.9, commit ") and err.count("\n") == 1
+    assert runner.say_other_code(store, ids[2:]) is False and capsys.readouterr().err == ""  # once

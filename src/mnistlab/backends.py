@@ -44,7 +44,7 @@ from typing import Any, TypeVar
 import torch
 
 from mnistlab.callbacks import Callback, Logs
-from mnistlab.errors import MnistlabError, SpecError, SpecWarning, first_line, user_level
+from mnistlab.errors import MnistlabError, SpecError, SpecWarning, StoreError, first_line, user_level
 from mnistlab.execute import CHECKPOINT_ENDS, CellTask, Claims, claim_cells, record_cells, train_cells
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.run import RunResult, failure_message
@@ -367,6 +367,7 @@ class RayRunner:
         self._started: set[str] = set()  # tokens of the tasks a worker began
         self._progress_seen: dict[str, int] = {}  # run id -> epochs in the longest history it posted
         self._said_waiting = False
+        self._said_code = False  # said once: the workers run another mnistlab than this driver
         self._looked_at = 0.0  # when _say_waiting last asked the cluster (time.monotonic())
         self.wait_say_seconds = WAIT_SAY_SECONDS
         self.starting_seconds = STARTING_SECONDS
@@ -568,6 +569,7 @@ class RayRunner:
                         statuses = record_cells(*claims, _results(ref, len(claims[1])))
                         if len(claims[1]) == 1:
                             self._end_checkpoint(store, task, claims[1][0], statuses, folders)
+                    self.say_other_code(store, [run_id for run_id, _ in statuses])
                     yield task, statuses
             finally:
                 with contextlib.suppress(Exception):  # the last checkpoints posted reach the store (Ray gone: none)
@@ -578,6 +580,34 @@ class RayRunner:
                 with contextlib.suppress(Exception):  # nor are their checkpoints the relay's (the store keeps them)
                     for run_id in folders:
                         self.relay().keep.remote(run_id, None)
+
+    def say_other_code(self, store: RunStore, run_ids: Sequence[str]) -> bool:
+        """Say once (a warning line) where the runs ``run_ids`` were trained by another mnistlab than
+        this driver's: another version, or another git commit where both know theirs. A cluster started
+        from another environment imports its own copy, and the runs' numbers are that code's while
+        their keys are this driver's (helper-185: nothing said). True when said now."""
+        if self._said_code:
+            return False
+        import torch
+
+        from mnistlab.run import environment
+
+        mine = environment(torch.device("cpu"))
+        for run_id in run_ids:
+            try:
+                env = store.get(run_id).env or {}
+            except StoreError:
+                continue
+            version, commit = env.get("mnistlab"), env.get("git_commit")
+            if version and (version != mine["mnistlab"] or commit and mine["git_commit"] and commit != mine["git_commit"]):
+                self._said_code = True
+                _say(f"the Ray workers run another mnistlab (version {version}, commit {(commit or 'unknown')[:12]}) "
+                     f"than this driver (version {mine['mnistlab']}, commit {(mine['git_commit'] or 'unknown')[:12]}): "
+                     "their runs "
+                     "are that code's; install this one where the cluster's workers find it (or start the cluster "
+                     "from this environment)")
+                return True
+        return False
 
     def _seed_checkpoint(self, store: RunStore, task: CellTask, index: int, run_id: str) -> Path:
         """The store's checkpoint folder of the task's cell ``index``, trained as run ``run_id``: its
