@@ -876,7 +876,7 @@ def test_a_cell_waiting_for_resources_taken_by_others_says_so(tmp_path: Path, da
     assert [o.record.status for o in res.outcomes] == ["finished"]  # it trained once the other job ended
     err = capfd.readouterr().err
     assert err.count("warning: waiting for Ray resources") == 1, err
-    assert "warning: waiting for Ray resources: 1 CPUs per cell, the cluster has 0 CPUs free (other jobs" in err, err
+    assert "warning: waiting for Ray resources: 1 CPU per cell, the cluster has 0 CPUs free (other jobs" in err, err
     assert seen[0].startswith("exp: 0/1 done, 0 running, 1 queued, 0 left"), seen
     assert seen[1].startswith("progress none yet: 0:0") and "waiting for a Ray worker" in seen[1], seen
     assert res.outcomes[0].record.message == ""
@@ -913,7 +913,7 @@ def test_a_search_trial_waiting_for_resources_taken_by_others_says_so(tmp_path: 
     with another_job_holding_the_cluster(tmp_path, look) as runner:
         res = run_search(p, tmp_path / "s", data_dir=data_dir, runner=runner)
     assert [t.state for t in res.trials] == ["complete"]
-    assert capfd.readouterr().err.count("warning: waiting for Ray resources: 1 CPUs per cell") == 1
+    assert capfd.readouterr().err.count("warning: waiting for Ray resources: 1 CPU per cell") == 1
     assert queued == [True]
 
 
@@ -1005,3 +1005,23 @@ def test_runs_trained_by_another_mnistlab_on_the_workers_are_said_once(tmp_path:
     err = capsys.readouterr().err
     assert err.startswith("warning: the Ray workers run another mnistlab (version 9.9.9, commit ") and err.count("\n") == 1
     assert runner.say_other_code(store, ids[2:]) is False and capsys.readouterr().err == ""  # once
+
+
+def test_a_workers_warnings_are_said_by_the_driver_naming_the_stores_checkpoint(tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-185: a cell whose checkpoint in the store was damaged said so on the local backend; on
+    Ray only `mnistlab show` had it, naming the worker's temporary copy (/tmp/mnistlab-ray-cell-321)."""
+    from mnistlab.backends import say_worker_warnings
+    from mnistlab.errors import said_afresh
+
+    said_afresh()
+    store = RunStore(tmp_path / "s")
+    rid = store.start_run(experiment="e", variant="v", seed=0, member=0, config={}, config_hash="h")
+    copy = "/tmp/mnistlab-ray-cell-321/last.pt: not a readable mnistlab checkpoint (truncated?): trained afresh"
+    store.finish_run(rid, status="finished", history=[], metrics={"warnings": [copy]}, env={})
+    folder = tmp_path / "s" / "checkpoints" / "ab12" / "cd34"
+    say_worker_warnings(store, [rid], folder)
+    assert capsys.readouterr().err == (f"warning: {folder}/last.pt: not a readable mnistlab checkpoint (truncated?): "
+                                       "trained afresh\n")
+    say_worker_warnings(store, [rid], folder)  # said once, as every warning line of a command
+    assert capsys.readouterr().err == ""

@@ -567,9 +567,11 @@ class RayRunner:
                     task, claims = pending.pop(ref)
                     with stop_signals_held():  # recorded, and its checkpoint settled, before a stop
                         statuses = record_cells(*claims, _results(ref, len(claims[1])))
+                        folder = folders.get(claims[1][0][1].run_id) if len(claims[1]) == 1 else None
                         if len(claims[1]) == 1:
                             self._end_checkpoint(store, task, claims[1][0], statuses, folders)
                     self.say_other_code(store, [run_id for run_id, _ in statuses])
+                    say_worker_warnings(store, [run_id for run_id, _ in statuses], folder)
                     yield task, statuses
             finally:
                 with contextlib.suppress(Exception):  # the last checkpoints posted reach the store (Ray gone: none)
@@ -1003,6 +1005,27 @@ def _connecting() -> Iterator[None]:
                 os.dup2(saved, 2)
     finally:
         os.close(saved)
+
+
+def say_worker_warnings(store: RunStore, run_ids: Sequence[str], folder: Path | None = None) -> None:
+    """The warnings a Ray worker gave while it trained the runs ``run_ids`` (kept in their records,
+    ``metrics["warnings"]``), said on the driver as the local backend says them: each once, one that
+    this process said already not again (:func:`~mnistlab.errors.show_warning`); a path in the
+    worker's copy of the cell's checkpoint folder named as the store's ``folder``. helper-185: only
+    `mnistlab show` had them, naming the worker's temporary copy."""
+    from mnistlab.errors import ReportWarning, show_warning
+
+    for run_id in run_ids:
+        try:
+            kept = (store.get(run_id).metrics or {}).get("warnings") or []
+        except StoreError:
+            continue
+        for said in kept if isinstance(kept, list) else []:
+            text = _WORKER_COPY.sub(str(folder), str(said)) if folder is not None else str(said)
+            show_warning(text, ReportWarning, "", 0)
+
+
+_WORKER_COPY = re.compile(r"\S*mnistlab-ray-cell-\d+")  # a worker's copy of a cell's checkpoint folder (_worker_folder)
 
 
 def _say(line: str) -> None:
