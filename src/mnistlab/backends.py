@@ -659,7 +659,7 @@ def _keep_in_store(folders: dict[str, Path], run_id: str, data: bytes) -> None:
         return
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        write_atomic(folder / CHECKPOINT_FILE, lambda tmp: tmp.write_bytes(data))
+        write_atomic(folder / CHECKPOINT_FILE, lambda tmp: tmp.write_bytes(data), through=False)
     except OSError as exc:
         folders.pop(run_id)
         _say(f"run {run_id}: its checkpoint cannot be written in the store ({first_line(exc)}); it trains on, "

@@ -1119,7 +1119,8 @@ def _csv_value(key: str, value: Any) -> Any:
     if key == "run_ids":  # ids are hex: space-separated reads (and splits) more plainly than JSON in a cell
         return " ".join(value)
     value = _tidy(value)
-    return json.dumps(value) if isinstance(value, (list, dict, bool)) else value  # false, as beside {"a": 1}
+    value = json.dumps(value) if isinstance(value, (list, dict, bool)) else value  # false, as beside {"a": 1}
+    return printable(value) if isinstance(value, str) else value  # a name's escape codes as \x1b (helper-188: raw)
 
 
 def _tidy(value: Any) -> Any:

@@ -344,19 +344,21 @@ def temporary_name(path: Path) -> Path:
     return path.with_name(f".{stem}.{os.getpid()}-{threading.get_native_id()}-{_PROCESS_TAG}.tmp{path.suffix}")
 
 
-def write_atomic(path: str | os.PathLike, write: Callable[[Path], object]) -> Path:
+def write_atomic(path: str | os.PathLike, write: Callable[[Path], object], *, through: bool = True) -> Path:
     """Write ``path`` whole: ``write(tmp)`` writes a temporary file beside it (:func:`temporary_name`),
     which is flushed to the disk (fsync: whole after a power cut too), given the mode of the file it
     replaces (helper-162: a report made private with chmod 600 was readable by all once written
     again), else the mode a new file gets here (0666 less the umask; some writers, safetensors,
     make theirs 0600), and renamed over ``path`` in one step. A ``path`` that is a symbolic link
-    is written through: its target is replaced, the link stays. Returns ``path`` as a Path.
+    is written through (``through``: its target is replaced, the link stays), else replaced by the
+    file: a store's own files never follow a link a copied store may hold (helper-188: a sweep's plan
+    linked to a file elsewhere overwrote it). Returns ``path`` as a Path.
 
     Whatever ``write`` raises (OSError for a full disk, KeyboardInterrupt, a writer's own error)
     propagates, with the temporary file removed and ``path`` as it was before.
     """
     out = Path(path)
-    target = Path(os.path.realpath(out)) if out.is_symlink() else out
+    target = Path(os.path.realpath(out)) if through and out.is_symlink() else out
     tmp = temporary_name(target)
     try:
         write(tmp)
@@ -390,7 +392,10 @@ def safetensors_header(path: str | os.PathLike) -> tuple[int, Any]:
     with open(path, "rb") as f:
         head = f.read(8)
         size = int.from_bytes(head, "little") if len(head) == 8 else -1
-        return size, json.loads(f.read(size)) if 0 < size <= 100_000_000 else None
+        try:
+            return size, json.loads(f.read(size)) if 0 < size <= 100_000_000 else None
+        except RecursionError:  # JSON nested deeper than Python's stack (helper-188: a traceback)
+            raise ValueError("its header is nested too deeply to be a safetensors header") from None
 
 
 def safetensors_metadata(path: str | os.PathLike) -> dict[str, str]:
@@ -423,9 +428,10 @@ def _sort_metadata(path: Path) -> None:
             f.write(text + b" " * (size - len(text)))
 
 
-def save_weights(state: Mapping[str, Any], path: str | os.PathLike, metadata: Mapping[str, str] | None = None) -> Path:
+def save_weights(state: Mapping[str, Any], path: str | os.PathLike, metadata: Mapping[str, str] | None = None, *,
+                 through: bool = True) -> Path:
     """Write a state dict (name -> tensor, any device) as a safetensors file, whole
-    (:func:`write_atomic`): each tensor detached, on the CPU and contiguous, as safetensors stores
+    (:func:`write_atomic`, ``through`` a link or not): each tensor detached, on the CPU and contiguous, as safetensors stores
     them; ``metadata`` in its header. The file's folder is made. OutputError (one line) when the
     file cannot be written (a full disk, no permission), from an OSError or safetensors' own error."""
     from safetensors.torch import save_file
@@ -439,7 +445,7 @@ def save_weights(state: Mapping[str, Any], path: str | os.PathLike, metadata: Ma
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        return write_atomic(path, write)
+        return write_atomic(path, write, through=through)
     except Exception as exc:  # OSError, or safetensors' own error type for the same I/O failures
         detail = getattr(exc, "strerror", None) or " ".join(str(exc).split())
         raise OutputError(f"{display_name(path)}: cannot write weights: {detail}") from None

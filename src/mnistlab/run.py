@@ -1225,7 +1225,8 @@ def mark_checkpoint_recorded(folder: str | os.PathLike | None, run_id: str, cfg:
     note = {"run_id": run_id, "checkpoint_sha256": digest, "config_key": checkpoint_key(cfg.resolved()),
             "epochs": cfg.train.epochs}
     try:
-        write_atomic(folder / RECORDED_FILE, lambda tmp: tmp.write_text(json.dumps(note) + "\n", encoding="utf-8"))
+        write_atomic(folder / RECORDED_FILE, lambda tmp: tmp.write_text(json.dumps(note) + "\n", encoding="utf-8"),
+                     through=False)
     except OSError:
         pass
 

@@ -496,6 +496,7 @@ class RunStore:
         if str(mode).lower() != "wal":  # e.g. a network file system: still correct, just slower
             con.execute("PRAGMA journal_mode = DELETE")
         con.execute("PRAGMA synchronous = NORMAL")
+        self._refuse_foreign(con)
         aside = None
         if (older := self._older_schema(con)) is not None:
             aside = self._kept_before_upgrade(con, older)
@@ -510,6 +511,21 @@ class RunStore:
             warnings.warn(f"{self.db_path}: upgraded from schema {older}, an older mnistlab's, to {SCHEMA_VERSION}: "
                           f"mnistlab versions before this one no longer open it (the file as it was is kept as "
                           f"{aside.name})", StoreWarning, stacklevel=user_level())
+
+    def _refuse_foreign(self, con: sqlite3.Connection) -> None:
+        """StoreError (the connection closed) for a database holding triggers or views: mnistlab makes
+        none, and one a crafted or copied store brings would run with every write (helper-188: a
+        trigger deleted the other runs' rows as a run was recorded)."""
+        try:
+            odd = [f"{kind} {name}" for kind, name in con.execute(
+                "SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view')")]
+        except sqlite3.DatabaseError:  # damaged: said as such where it is read
+            return
+        if odd:
+            self.close()
+            raise StoreError(f"{self.db_path}: holds {', '.join(odd[:3])}{' ...' * (len(odd) > 3)}, which mnistlab never "
+                             "makes (a crafted or edited database?): not opened; `mnistlab reindex` builds a clean one "
+                             "from the run folders once this file is moved aside")
 
     def _older_schema(self, con: sqlite3.Connection) -> int | None:
         """The schema version of a database written by an older mnistlab (one this opening will
@@ -565,6 +581,7 @@ class RunStore:
         store cannot be migrated."""
         self._db_id = _file_id(self.db_path)
         self._con = con = _connect_read_only(self.db_path.resolve())
+        self._refuse_foreign(con)
         if self._version(con) != SCHEMA_VERSION:
             raise StoreError(f"{self.db_path}: the store is read-only and its schema ({self._version(con)}) is not "
                              f"this mnistlab's ({SCHEMA_VERSION}): open it once where it can be written")
@@ -1182,7 +1199,9 @@ class RunStore:
         return newer is None
 
     def _checkpoints(self, experiment: str) -> Path:
-        return self.root / CHECKPOINT_DIR / hashlib.sha256(experiment.encode()).hexdigest()[:16]
+        """The experiment's checkpoint folder; a link there (a copied store's) is removed, never
+        followed: `rm -e` deleted the folders of what it pointed at (helper-188)."""
+        return _unlinked(self.root / CHECKPOINT_DIR / hashlib.sha256(experiment.encode()).hexdigest()[:16])
 
     def drop_checkpoint(self, experiment: str, variant: str, key: str) -> bool:
         """Delete the cell's checkpoint folder (:meth:`checkpoint_dir`), and the experiment's folder
@@ -1214,7 +1233,7 @@ class RunStore:
         saved epoch (:func:`mnistlab.execute.execute_cell`); not created here. Names are hashed:
         any experiment or variant name makes a safe folder name."""
         cell = hashlib.sha256(f"{variant}\0{key}".encode()).hexdigest()[:16]
-        return self._checkpoints(experiment) / cell
+        return _unlinked(self._checkpoints(experiment) / cell)
 
     # -- reading -----------------------------------------------------------------------------
     def get(self, run_id: str) -> RunRecord:
@@ -1511,7 +1530,8 @@ def _json_default(o: Any) -> Any:
 
 
 def _write_json(path: Path, obj: Any) -> None:
-    write_atomic(path, lambda p: p.write_text(json.dumps(obj, indent=1, default=_json_default), encoding="utf-8"))
+    write_atomic(path, lambda p: p.write_text(json.dumps(obj, indent=1, default=_json_default), encoding="utf-8"),
+                 through=False)
 
 
 def _write_artifacts(folder: Path, history: list[dict[str, Any]], metrics: dict[str, Any],
@@ -1526,8 +1546,8 @@ def _write_artifacts(folder: Path, history: list[dict[str, Any]], metrics: dict[
         (folder / PROGRESS_FILE, lambda p: p.unlink(missing_ok=True)),
         (folder / "metrics.json", lambda p: _write_json(p, metrics)),
         *([] if predictions is None else [(folder / "predictions.npy", lambda p: write_atomic(
-            p, lambda tmp: np.save(tmp, np.asarray(predictions, np.float32))))]),
-        *([] if weights is None else [(folder / "weights.safetensors", lambda p: save_weights(weights, p))]),
+            p, lambda tmp: np.save(tmp, np.asarray(predictions, np.float32)), through=False))]),
+        *([] if weights is None else [(folder / "weights.safetensors", lambda p: save_weights(weights, p, through=False))]),
     ]
     for path, write in writes:
         try:
@@ -1865,6 +1885,16 @@ def _move_aside(db: Path) -> Path:
         if side.exists():
             os.replace(side, aside.with_name(aside.name + suffix))
     return aside
+
+
+def _unlinked(path: Path) -> Path:
+    """``path``, a folder the store makes itself, with a symbolic link found there removed (the link,
+    not what it points at): the store's own folders are never links, and one a copied store brings
+    must not send a write or a delete elsewhere."""
+    if path.is_symlink():
+        with suppress(FileNotFoundError):
+            path.unlink()
+    return path
 
 
 def _unmade(db: Path) -> None:

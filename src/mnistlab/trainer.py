@@ -628,7 +628,7 @@ class Trainer:
         path.parent.mkdir(parents=True, exist_ok=True)
         state = {**self.state_dict(partial), "config_key": config_key, "config": key_config, "mnistlab": __version__,
                  "run_id": run_id}
-        write_atomic(path, lambda tmp: torch.save(state, tmp))
+        write_atomic(path, lambda tmp: torch.save(state, tmp), through=False)  # (never through a link: helper-188)
 
     def load_checkpoint(self, path: Path, config_key: str = "", key_config: str = "") -> None:
         """Load a checkpoint written by :meth:`save_checkpoint`; CheckpointError if it is unreadable,

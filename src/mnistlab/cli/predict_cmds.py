@@ -17,7 +17,7 @@ import click
 
 from mnistlab.cli._common import IntRange, PathArg, data_dir_option, one_variant, open_store, save_figure, store_option
 from mnistlab.cli._output import Column, emit, format_option
-from mnistlab.errors import DataError, InvertedImageWarning, MnistlabError, OutputError, PartlyUnreadable
+from mnistlab.errors import DataError, InvertedImageWarning, MnistlabError, OutputError, PartlyUnreadable, printable
 from mnistlab.files import check_output_path, display_name, utf8_text, write_output
 
 if TYPE_CHECKING:
@@ -269,9 +269,10 @@ def _emit_all(sources: list[Any], probs: Any, names: list[str], top: int, fmt: s
     ``model.predict`` gives them (helper-133: only the top ones, sorted, could be had); ``top``
     does not apply."""
     rows = [{"file": _file_field(name, src, fmt), "class": names[int(p.argmax())],
-             **{f"p_{c}": round(float(v), 6) for c, v in zip(names, p)}} for (name, src), p in zip(sources, probs)]
-    columns = [Column("file", "file"), Column("class", "class", whole=True)] + [
-        Column(f"p_{c}", str(c), "{:.1%}".format, right=True) for c in names]
+             **{f"p_{printable(str(c))}": round(float(v), 6) for c, v in zip(names, p)}}
+            for (name, src), p in zip(sources, probs)]
+    columns = [Column("file", "file"), Column("class", "class", whole=True)] + [  # (keys escaped: CSV's header, helper-188)
+        Column(f"p_{printable(str(c))}", str(c), "{:.1%}".format, right=True) for c in names]
     emit(rows, columns, fmt)
 
 
