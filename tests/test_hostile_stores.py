@@ -110,3 +110,17 @@ def test_a_comparisons_csv_escapes_a_names_terminal_codes(tmp_path: Path, capsys
     assert main(["compare", *ids, "--format", "csv", "--store", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "v\\x1b]0;PWNED\\x07\\x1b[2J" in out, out
+
+
+@pytest.mark.parametrize("run_id", ["aaaaaaaaaa/../../../victim", "../../v/sub", "ABCDEF0123", "abc"])
+def test_a_database_whose_run_id_is_no_run_id_is_not_opened(tmp_path: Path, run_id: str) -> None:
+    """A row whose run_id was "aaaaaaaaaa/../../../victim": `show aaaaaaaaaa` took it for that run, whose
+    files would be looked for outside runs/, and `rm -e` stopped on Python's own check only."""
+    store = RunStore(tmp_path)
+    rid = store.start_run(experiment="evil", variant="v", seed=0, member=0, config={}, config_hash="h")
+    store.close()
+    with closing(sqlite3.connect(tmp_path / "runs.sqlite")) as con:
+        con.execute("UPDATE runs SET run_id = ? WHERE run_id = ?", (run_id, rid))
+        con.commit()
+    with pytest.raises(StoreError, match=r"holds a run id .*, which mnistlab never makes"):
+        RunStore(tmp_path)

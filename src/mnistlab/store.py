@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from mnistlab.config import run_key
-from mnistlab.errors import LostDatabase, NotRecorded, OutputError, StoreError, StoreWarning, first_line, user_level
+from mnistlab.errors import LostDatabase, NotRecorded, OutputError, StoreError, StoreWarning, first_line, printable, user_level
 from mnistlab.files import safetensors_header, save_weights, shell_word, stop_signals_held, write_atomic
 
 if TYPE_CHECKING:  # the models (and torch) are imported late, where a model is loaded
@@ -513,14 +513,20 @@ class RunStore:
                           f"{aside.name})", StoreWarning, stacklevel=user_level())
 
     def _refuse_foreign(self, con: sqlite3.Connection) -> None:
-        """StoreError (the connection closed) for a database holding triggers or views: mnistlab makes
-        none, and one a crafted or copied store brings would run with every write (helper-188: a
-        trigger deleted the other runs' rows as a run was recorded)."""
+        """StoreError (the connection closed) for a database holding triggers or views, or a run whose
+        id is not 10 hex digits: mnistlab makes none, and a crafted or copied store's would run with
+        every write (helper-188: a trigger deleted the other runs' rows as a run was recorded) or name
+        a folder outside ``runs/`` (an id ``../../x``)."""
         try:
             odd = [f"{kind} {name}" for kind, name in con.execute(
                 "SELECT type, name FROM sqlite_master WHERE type IN ('trigger', 'view')")]
         except sqlite3.DatabaseError:  # damaged: said as such where it is read
             return
+        try:  # a run's id names its folder: one like "../../x" would reach outside runs/ (helper-188)
+            odd += [f"a run id {printable(str(r))!r}" for (r,) in con.execute(
+                "SELECT run_id FROM runs WHERE length(run_id) != 10 OR run_id GLOB '*[^0-9a-f]*' LIMIT 1")]
+        except sqlite3.DatabaseError:  # no runs table yet: a new database
+            pass
         if odd:
             self.close()
             raise StoreError(f"{self.db_path}: holds {', '.join(odd[:3])}{' ...' * (len(odd) > 3)}, which mnistlab never "
