@@ -1000,11 +1000,12 @@ def test_runs_trained_by_another_mnistlab_on_the_workers_are_said_once(tmp_path:
         store.finish_run(rid, status="finished", history=[], metrics={}, env={**mine, "mnistlab": version})
         ids.append(rid)
     runner = RayRunner()
-    assert runner.say_other_code(store, ids[:1]) is False and capsys.readouterr().err == ""  # the same code: nothing
-    assert runner.say_other_code(store, ids) is True
+    records = [store.get(i) for i in ids]
+    assert runner.say_other_code(records[:1]) is False and capsys.readouterr().err == ""  # the same code: nothing
+    assert runner.say_other_code(records) is True
     err = capsys.readouterr().err
     assert err.startswith("warning: the Ray workers run another mnistlab (version 9.9.9, commit ") and err.count("\n") == 1
-    assert runner.say_other_code(store, ids[2:]) is False and capsys.readouterr().err == ""  # once
+    assert runner.say_other_code(records[2:]) is False and capsys.readouterr().err == ""  # once
 
 
 def test_a_workers_warnings_are_said_by_the_driver_naming_the_stores_checkpoint(tmp_path: Path,
@@ -1020,8 +1021,8 @@ def test_a_workers_warnings_are_said_by_the_driver_naming_the_stores_checkpoint(
     copy = "/tmp/mnistlab-ray-cell-321/last.pt: not a readable mnistlab checkpoint (truncated?): trained afresh"
     store.finish_run(rid, status="finished", history=[], metrics={"warnings": [copy]}, env={})
     folder = tmp_path / "s" / "checkpoints" / "ab12" / "cd34"
-    say_worker_warnings(store, [rid], folder)
+    say_worker_warnings([store.get(rid)], folder)
     assert capsys.readouterr().err == (f"warning: {folder}/last.pt: not a readable mnistlab checkpoint (truncated?): "
                                        "trained afresh\n")
-    say_worker_warnings(store, [rid], folder)  # said once, as every warning line of a command
+    say_worker_warnings([store.get(rid)], folder)  # said once, as every warning line of a command
     assert capsys.readouterr().err == ""

@@ -48,7 +48,7 @@ from mnistlab.errors import MnistlabError, SpecError, SpecWarning, StoreError, f
 from mnistlab.execute import CHECKPOINT_ENDS, CellTask, Claims, claim_cells, record_cells, train_cells
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.run import RunResult, failure_message
-from mnistlab.store import RunStore
+from mnistlab.store import RunRecord, RunStore
 from mnistlab.trainer import CHECKPOINT_FILE
 
 POLL_SECONDS = 0.05  # how often the driver looks at the relay while tasks train
@@ -328,13 +328,16 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _units(cpus: float, gpus: float) -> str:
-    """Resource counts as a sentence says them (1 is singular).
+def _units(cpus: float, gpus: float | None) -> str:
+    """Resource counts as a sentence says them (1 is singular; ``gpus`` None: CPUs alone).
 
     >>> _units(1, 0.5)
     '1 CPU and 0.5 GPUs'
+    >>> _units(1, None)
+    '1 CPU'
     """
-    return " and ".join(f"{n:g} {unit}{'s' * (n != 1)}" for n, unit in ((cpus, "CPU"), (gpus, "GPU")))
+    counts = ((cpus, "CPU"),) if gpus is None else ((cpus, "CPU"), (gpus, "GPU"))
+    return " and ".join(f"{n:g} {unit}{'s' * (n != 1)}" for n, unit in counts)
 
 
 class RayRunner:
@@ -368,6 +371,7 @@ class RayRunner:
         self._progress_seen: dict[str, int] = {}  # run id -> epochs in the longest history it posted
         self._said_waiting = False
         self._said_code = False  # said once: the workers run another mnistlab than this driver
+        self._mine: dict[str, Any] | None = None  # this driver's environment (run.environment), once asked
         self._looked_at = 0.0  # when _say_waiting last asked the cluster (time.monotonic())
         self.wait_say_seconds = WAIT_SAY_SECONDS
         self.starting_seconds = STARTING_SECONDS
@@ -436,8 +440,8 @@ class RayRunner:
                 ours = sum(c for t, at, c, _ in self._sent.values() if t in self._started or now - at < self.starting_seconds)
                 if total.get("CPU", 0) - free.get("CPU", 0) <= ours and (not gpus or free.get("GPU", 0) >= gpus):
                     return  # the CPUs in use may all be this sweep's own workers, still starting (importing torch)
-                need = _units(cpus, gpus) if gpus else _units(cpus, 0).split(" and ")[0]  # (helper-185: "1 CPUs")
-                has = _units(free.get("CPU", 0), free.get("GPU", 0)) if gpus else _units(free.get("CPU", 0), 0).split(" and ")[0]
+                need = _units(cpus, gpus or None)  # (helper-185: "1 CPUs")
+                has = _units(free.get("CPU", 0), free.get("GPU", 0) if gpus else None)
                 _say(f"waiting for Ray resources: {need} per cell, the cluster has {has} free (other jobs hold the rest)")
                 self._said_waiting = True
                 return
@@ -570,8 +574,9 @@ class RayRunner:
                         folder = folders.get(claims[1][0][1].run_id) if len(claims[1]) == 1 else None
                         if len(claims[1]) == 1:
                             self._end_checkpoint(store, task, claims[1][0], statuses, folders)
-                    self.say_other_code(store, [run_id for run_id, _ in statuses])
-                    say_worker_warnings(store, [run_id for run_id, _ in statuses], folder)
+                    records = _records(store, [run_id for run_id, _ in statuses])
+                    self.say_other_code(records)
+                    say_worker_warnings(records, folder)
                     yield task, statuses
             finally:
                 with contextlib.suppress(Exception):  # the last checkpoints posted reach the store (Ray gone: none)
@@ -583,24 +588,22 @@ class RayRunner:
                     for run_id in folders:
                         self.relay().keep.remote(run_id, None)
 
-    def say_other_code(self, store: RunStore, run_ids: Sequence[str]) -> bool:
-        """Say once (a warning line) where the runs ``run_ids`` were trained by another mnistlab than
+    def say_other_code(self, records: Sequence[RunRecord]) -> bool:
+        """Say once (a warning line) where the runs ``records`` were trained by another mnistlab than
         this driver's: another version, or another git commit where both know theirs. A cluster started
         from another environment imports its own copy, and the runs' numbers are that code's while
         their keys are this driver's (helper-185: nothing said). True when said now."""
         if self._said_code:
             return False
-        import torch
+        if self._mine is None:  # this driver's code, asked once
+            import torch
 
-        from mnistlab.run import environment
+            from mnistlab.run import environment
 
-        mine = environment(torch.device("cpu"))
-        for run_id in run_ids:
-            try:
-                env = store.get(run_id).env or {}
-            except StoreError:
-                continue
-            version, commit = env.get("mnistlab"), env.get("git_commit")
+            self._mine = environment(torch.device("cpu"))
+        mine = self._mine
+        for rec in records:
+            version, commit = (rec.env or {}).get("mnistlab"), (rec.env or {}).get("git_commit")
             if version and (version != mine["mnistlab"] or commit and mine["git_commit"] and commit != mine["git_commit"]):
                 self._said_code = True
                 _say(f"the Ray workers run another mnistlab (version {version}, commit {(commit or 'unknown')[:12]}) "
@@ -1007,19 +1010,25 @@ def _connecting() -> Iterator[None]:
         os.close(saved)
 
 
-def say_worker_warnings(store: RunStore, run_ids: Sequence[str], folder: Path | None = None) -> None:
-    """The warnings a Ray worker gave while it trained the runs ``run_ids`` (kept in their records,
+def _records(store: RunStore, run_ids: Sequence[str]) -> list[RunRecord]:
+    """The records of ``run_ids`` that the store has (one deleted meanwhile is left out)."""
+    out = []
+    for run_id in run_ids:
+        with contextlib.suppress(StoreError):
+            out.append(store.get(run_id))
+    return out
+
+
+def say_worker_warnings(records: Sequence[RunRecord], folder: Path | None = None) -> None:
+    """The warnings a Ray worker gave while it trained the runs ``records`` (kept in them,
     ``metrics["warnings"]``), said on the driver as the local backend says them: each once, one that
     this process said already not again (:func:`~mnistlab.errors.show_warning`); a path in the
     worker's copy of the cell's checkpoint folder named as the store's ``folder``. helper-185: only
     `mnistlab show` had them, naming the worker's temporary copy."""
     from mnistlab.errors import ReportWarning, show_warning
 
-    for run_id in run_ids:
-        try:
-            kept = (store.get(run_id).metrics or {}).get("warnings") or []
-        except StoreError:
-            continue
+    for rec in records:
+        kept = (rec.metrics or {}).get("warnings") or []
         for said in kept if isinstance(kept, list) else []:
             text = _WORKER_COPY.sub(str(folder), str(said)) if folder is not None else str(said)
             show_warning(text, ReportWarning, "", 0)

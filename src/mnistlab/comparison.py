@@ -1346,16 +1346,21 @@ def plain_rows(rows: Sequence[Mapping[str, Any]], title: str | None = None, widt
     With ``width`` (a terminal that cannot redraw, ``TERM=dumb``: its cells), whole columns are left
     out as :func:`rich_table` leaves them until the lines fit, and a last line names them."""
     heads, cells = display_cells(rows)
-    keep = list(range(len(heads)))
-    if width:
-        from rich.cells import cell_len
-
-        wide = [max([cell_len(h), *(cell_len(c[i]) for c in cells)]) + 2 for i, h in enumerate(heads)]
-        keep = columns_that_fit(wide, _drop_order(heads), width + 3)  # (a line is their sum less the last gap)
+    keep = plain_columns_that_fit(heads, cells, _drop_order(heads), width) if width else list(range(len(heads)))
     text = plain_table([heads[i] for i in keep], [[c[i] for i in keep] for c in cells], [i != 0 for i in keep])
     if left_out := [h for i, h in enumerate(heads) if i not in keep]:
         text += f"left out for the terminal's width: {', '.join(left_out)} (--format markdown shows every column)\n"
     return (f"{title}\n" if title else "") + text
+
+
+def plain_columns_that_fit(heads: Sequence[str], cells: Sequence[Sequence[str]], dropped_first: Sequence[int],
+                           width: int) -> list[int]:
+    """The columns :func:`plain_table`'s lines keep (indices into ``heads``) to fit ``width`` cells,
+    whole ones left out in the order ``dropped_first`` (:func:`columns_that_fit`)."""
+    from rich.cells import cell_len
+
+    wide = [max([cell_len(h), *(cell_len(c[i]) for c in cells)]) + 2 for i, h in enumerate(heads)]
+    return columns_that_fit(wide, dropped_first, width + 3)  # (a line is their sum less the last gap)
 
 
 def _drop_order(heads: Sequence[str]) -> list[int]:

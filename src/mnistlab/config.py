@@ -34,7 +34,6 @@ import hashlib
 import json
 import math
 import numbers
-import re
 import os
 import typing
 import warnings
@@ -49,7 +48,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationE
 from mnistlab._version import __version__
 from mnistlab._toml import dotted_key, loads_json, loads_toml, plain_data, read_text_file, toml_value, with_line
 from mnistlab.errors import (MnistlabError, SpecError, SpecWarning, clip, closest, did_you_mean, key_hint, show, toml_repr,
-                             type_name, unknown_key, user_level)
+                             number_hint, type_name, unknown_key, user_level)
 from mnistlab.keypaths import (check_slice_value, is_position, is_slice, key_path, reaches_into_layers, set_at,
                                slices_alone, written_key)
 from mnistlab.presets import resolve_model
@@ -1022,21 +1021,8 @@ def _one_problem(err: Mapping[str, Any], source: str, cls: type[BaseModel], pref
     table_check = err["type"] == "value_error" and isinstance(got, (dict, BaseModel))
     shown = ("" if "got " in msg or table_check else f" (got {show(got)})" if isinstance(got, (dict, list))
              else f" (got {clip(toml_repr(got), 60)})")
-    return SpecError(f"{at}{dotted or 'top level'}: {msg}{shown}{_decimal_point(got, err['type'])}", path=path,
-                     source=source)
-
-
-def _decimal_point(got: Any, kind: str) -> str:
-    """``; numbers take a decimal point: 0.001`` where a float was written with a decimal comma
-    (``0,001``, as German, French and many other locales write it; helper-184), ``; whole numbers
-    take no separator: 2000`` where an integer was written with one (``2,000``: helper-187 was told
-    2.000); else ""."""
-    text = got.strip() if isinstance(got, str) else ""
-    if not re.fullmatch(r"[-+]?\d+(,\d+)+([eE][-+]?\d+)?", text):
-        return ""
-    if kind.startswith("int"):
-        return f"; whole numbers take no separator: {text.replace(',', '')}"
-    return f"; numbers take a decimal point: {text.replace(',', '.')}" if text.count(",") == 1 else ""
+    hint = number_hint(got, whole=err["type"].startswith("int")) if isinstance(got, str) else ""
+    return SpecError(f"{at}{dotted or 'top level'}: {msg}{shown}{f'; {hint}' if hint else ''}", path=path, source=source)
 
 
 def _is_union_tag(p: str) -> bool:

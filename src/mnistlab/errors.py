@@ -328,6 +328,23 @@ def user_level() -> int:
     return outermost + 1
 
 
+def number_hint(text: str, *, whole: bool = False) -> str:
+    """How to write ``text``, a number written with commas, as a number: ``numbers take a decimal
+    point: 0.001`` for a decimal comma (``0,001``, as German, French and many other locales write
+    it; helper-184), ``whole numbers take no separator: 2000`` for a ``whole`` number with a
+    separator (``2,000``: helper-187 was told 2.000); "" for anything else.
+
+    >>> number_hint("1,5e-3")
+    'numbers take a decimal point: 1.5e-3'
+    """
+    text = text.strip()
+    if not re.fullmatch(r"[-+]?\d+(,\d+)+([eE][-+]?\d+)?", text):
+        return ""
+    if whole:
+        return f"whole numbers take no separator: {text.replace(',', '')}"
+    return f"numbers take a decimal point: {text.replace(',', '.')}" if text.count(",") == 1 else ""
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """Return ' (did you mean "x"?)' when a close match exists, or ``word`` is Keras's word for one
     of ``choices`` (:data:`KERAS_SYNONYMS`), else ''.

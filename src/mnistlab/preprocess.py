@@ -285,11 +285,16 @@ def to_gray(image: Image.Image | np.ndarray) -> np.ndarray:
             raise ValueError(f"expected one image (H, W) or (H, W, 1-4 channels), got shape {a.shape}")
     if a.ndim == 2:
         return a
-    gray = a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114  # ITU-R 601, as Pillow's convert("L")
+    gray = _luma(a)
     if a.shape[2] == 4:
         alpha = a[..., 3] / 255.0
         gray = gray * alpha + _backdrop(gray, alpha) * (1 - alpha)
     return gray
+
+
+def _luma(a: np.ndarray) -> np.ndarray:
+    """The grey of float (H, W, 3 or 4) RGB(A) pixels on 0-255: ITU-R 601, as Pillow's convert("L")."""
+    return a[..., 0] * 0.299 + a[..., 1] * 0.587 + a[..., 2] * 0.114
 
 
 def _pil_pixels(image: Image.Image) -> np.ndarray:
@@ -325,7 +330,7 @@ def as_drawn(image: Image.Image, *, side: int = 512) -> np.ndarray:
     back = 0.0
     if transparent:  # chosen as to_gray chooses it, at its size: reduced further, thin strokes' cores blur (helper-186)
         read = _pil_pixels(image)
-        back = _backdrop(read[..., 0] * 0.299 + read[..., 1] * 0.587 + read[..., 2] * 0.114, read[..., 3] / 255.0)
+        back = _backdrop(_luma(read), read[..., 3] / 255.0)
     im = image.convert("RGBA" if transparent else "RGB")
     if (factor := math.ceil(max(im.size) / side)) > 1:
         im = im.reduce(factor)

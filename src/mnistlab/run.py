@@ -1115,7 +1115,7 @@ class Recorder:
         and ``checkpoint_step``, as a run that ended itself records them; {} where it left none."""
         from mnistlab.trainer import CHECKPOINT_FILE, read_checkpoint
 
-        path = self.store.checkpoint_dir(rec.experiment, rec.variant, rec.config_hash) / CHECKPOINT_FILE
+        path = self.store.checkpoint_dir(rec.experiment, rec.variant, rec.config_hash, own=False) / CHECKPOINT_FILE
         try:
             state = read_checkpoint(path) if path.is_file() else {}
         except (MnistlabError, OSError):

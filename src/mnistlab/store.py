@@ -1204,10 +1204,12 @@ class RunStore:
                                        (rec.experiment, rec.variant, rec.config_hash, rec.created_at)).fetchone()
         return newer is None
 
-    def _checkpoints(self, experiment: str) -> Path:
-        """The experiment's checkpoint folder; a link there (a copied store's) is removed, never
-        followed: `rm -e` deleted the folders of what it pointed at (helper-188)."""
-        return _unlinked(self.root / CHECKPOINT_DIR / hashlib.sha256(experiment.encode()).hexdigest()[:16])
+    def _checkpoints(self, experiment: str, own: bool = True) -> Path:
+        """The experiment's checkpoint folder; with ``own`` (to write or delete in it) a link there (a
+        copied store's) is removed, never followed: `rm -e` deleted the folders of what it pointed at
+        (helper-188)."""
+        folder = self.root / CHECKPOINT_DIR / hashlib.sha256(experiment.encode()).hexdigest()[:16]
+        return _unlinked(folder) if own else folder
 
     def drop_checkpoint(self, experiment: str, variant: str, key: str) -> bool:
         """Delete the cell's checkpoint folder (:meth:`checkpoint_dir`), and the experiment's folder
@@ -1233,13 +1235,16 @@ class RunStore:
         shutil.rmtree(folder, ignore_errors=True)
         return had and not os.path.lexists(folder)
 
-    def checkpoint_dir(self, experiment: str, variant: str, key: str) -> Path:
+    def checkpoint_dir(self, experiment: str, variant: str, key: str, *, own: bool = True) -> Path:
         """The folder where a sweep keeps the checkpoint of the cell (``experiment``, ``variant``,
         config ``key``) while it trains, so that an interrupted sweep resumes the cell at its last
         saved epoch (:func:`mnistlab.execute.execute_cell`); not created here. Names are hashed:
-        any experiment or variant name makes a safe folder name."""
+        any experiment or variant name makes a safe folder name. ``own``: the caller writes or
+        deletes in it, and links there are removed first (:func:`_unlinked`); a reader (`run
+        --dry-run`, `show`) passes False and changes nothing."""
         cell = hashlib.sha256(f"{variant}\0{key}".encode()).hexdigest()[:16]
-        return _unlinked(self._checkpoints(experiment) / cell)
+        folder = self._checkpoints(experiment, own) / cell
+        return _unlinked(folder) if own else folder
 
     # -- reading -----------------------------------------------------------------------------
     def get(self, run_id: str) -> RunRecord:
@@ -1898,7 +1903,7 @@ def _unlinked(path: Path) -> Path:
     not what it points at): the store's own folders are never links, and one a copied store brings
     must not send a write or a delete elsewhere."""
     if path.is_symlink():
-        with suppress(FileNotFoundError):
+        with suppress(OSError):  # gone meanwhile, or a read-only store's (nothing is written in it then)
             path.unlink()
     return path
 

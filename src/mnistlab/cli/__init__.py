@@ -13,7 +13,7 @@ import warnings
 
 import click
 
-from mnistlab.errors import MnistlabError, clip, said_afresh, show_warning
+from mnistlab.errors import MnistlabError, clip, number_hint, said_afresh, show_warning
 
 from ._output import closed_output_ignored, usable_streams
 
@@ -78,9 +78,9 @@ def _flag_said(exc: click.ClickException) -> str:
     """click's message for a bad flag, on one line; a number written with a decimal comma (a German
     user's ``--lr 0,001``: helper-184) is told to take a decimal point."""
     said = " ".join(exc.format_message().split())
-    comma = re.search(r"'([-+]?\d+,\d+(?:[eE][-+]?\d+)?)' is not a valid float", said)
-    if isinstance(exc, click.BadParameter) and comma:
-        said += f" (numbers take a decimal point: {comma[1].replace(',', '.')})"
+    given = re.search(r"'([^']*)' is not a valid float", said)
+    if isinstance(exc, click.BadParameter) and given and (hint := number_hint(given[1])):
+        said += f" ({hint})"
     return said
 
 

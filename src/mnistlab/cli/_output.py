@@ -213,15 +213,13 @@ def emit(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], fmt: str,
 def _plain_fitted(rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], width: int | None) -> str:
     """:func:`to_text`'s plain table, with whole columns left out in their ``drop`` order until its
     lines fit ``width`` cells (None: every column), and a last line naming them."""
-    from rich.cells import cell_len
-
-    from mnistlab.comparison import columns_that_fit
+    from mnistlab.comparison import plain_columns_that_fit
 
     if not width:
         return to_text(rows, columns, "table")
-    wide = [max(cell_len(v) for v in [printable(c.header), *(_shown(c, r.get(c.key)) for r in rows)]) + 2 for c in columns]
     order = sorted((i for i, c in enumerate(columns) if c.drop), key=lambda i: columns[i].drop)
-    kept = columns_that_fit(wide, order, width + 3)  # (a line is their sum less the last gap)
+    kept = plain_columns_that_fit([printable(c.header) for c in columns],
+                                  [[_shown(c, r.get(c.key)) for c in columns] for r in rows], order, width)
     left_out = [c.header for i, c in enumerate(columns) if i not in kept]
     return to_text(rows, [columns[i] for i in kept], "table") + (
         f"left out for the terminal's width: {', '.join(left_out)} (--format csv shows every column)\n" if left_out else "")

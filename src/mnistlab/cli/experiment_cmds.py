@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
-import shlex
 import socket
 import sys
 import time
@@ -327,7 +326,7 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
                "trained)", err=fmt != "table")
     emit(list(rows.values()), _PLAN_COLUMNS, "table" if fmt == "markdown" else fmt)
     again = (f"`mnistlab run {shell_word(exp.source)}{' --quick' * quick}{store_flag(root)}"
-             f"{f' --data-dir {shlex.quote(str(data_dir))}' if data_dir else ''}{' --force' * force}`")
+             f"{f' --data-dir {shell_word(data_dir)}' if data_dir else ''}{' --force' * force}`")
     n = len(todo)
     click.echo(f"{n} run{'s' * (n != 1)} to train: {again} trains {'it' if n == 1 else 'them'}" if n else
                f"nothing to train: {again} prints the table ({again[:-1]} --force` trains every run again)",
@@ -344,7 +343,7 @@ def _checkpointed(st: Any, cell: Any) -> bool:
     """Whether the sweep's checkpoint of ``cell`` is there: `run` goes on from its epoch, not afresh."""
     from mnistlab.trainer import CHECKPOINT_FILE
 
-    return st is not None and (st.checkpoint_dir(cell.experiment, cell.variant, cell.key) / CHECKPOINT_FILE).is_file()
+    return st is not None and (st.checkpoint_dir(cell.experiment, cell.variant, cell.key, own=False) / CHECKPOINT_FILE).is_file()
 
 
 def _say_stopped(st: RunStore, name: str, signum: int, cells: list[tuple[str, str]], force: bool, *,

@@ -541,7 +541,7 @@ def _composed(spec: UserData, train: np.ndarray, test: np.ndarray | None) -> tup
             return a
         return np.array([unicodedata.normalize("NFC", v) for v in a.tolist()], dtype=str)
 
-    return nfc(train, spec.path), None if test is None else nfc(test, getattr(spec, "test", None) or f"{spec.path}'s test split")
+    return nfc(train, spec.path), None if test is None else nfc(test, spec.test or f"{spec.path}'s test split")
 
 
 def _check_classes(spec: UserData, train: np.ndarray, test: np.ndarray | None, both: np.ndarray) -> None:
