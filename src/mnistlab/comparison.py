@@ -45,6 +45,7 @@ import numpy as np
 
 from mnistlab.data.userdata import recorded_digests
 from mnistlab.errors import NotRecorded, SpecError, StoreError, clip, did_you_mean, printable, user_level
+from mnistlab.files import csv_text
 from mnistlab.experiments import QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name
 from mnistlab.stats import welch_test
 from mnistlab.store import RESULT_STATUSES, CommitteeRecord, RunRecord, RunStore, store_flag
@@ -1120,7 +1121,7 @@ def _csv_value(key: str, value: Any) -> Any:
         return " ".join(value)
     value = _tidy(value)
     value = json.dumps(value) if isinstance(value, (list, dict, bool)) else value  # false, as beside {"a": 1}
-    return printable(value) if isinstance(value, str) else value  # a name's escape codes as \x1b (helper-188: raw)
+    return csv_text(value) if isinstance(value, str) else value  # a name's escape codes as \x1b, a formula as text (helper-188)
 
 
 def _tidy(value: Any) -> Any:

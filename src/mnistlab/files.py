@@ -110,6 +110,33 @@ def shell_word(path: str | os.PathLike) -> str:
     return "$'" + "".join(chr(b) if 32 <= b < 127 and b not in b"'\\" else f"\\x{b:02x}" for b in _raw(path)) + "'"
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@")  # what a spreadsheet reads as the start of a formula (OWASP's CSV injection)
+
+
+def csv_text(text: str) -> str:
+    """A text as a CSV cell a person opens in a spreadsheet: control characters escaped (:func:`printable`)
+    and one starting as a formula does (``=HYPERLINK(...)``, ``@SUM``, ``+cmd``) led by ``'``, which
+    Excel, LibreOffice and Google Sheets read as "text follows" (OWASP's advice on CSV injection;
+    helper-188: a class folder named ``=HYPERLINK(...)`` was a live link in `predict`'s CSV). A
+    number's sign (``-0.5``, ``+1e-3``) is kept: a spreadsheet reads it as the number.
+
+    >>> csv_text("=1+2"), csv_text("-0.5"), csv_text("cat")
+    ("'=1+2", '-0.5', 'cat')
+    """
+    text = printable(text)
+    if text.startswith(_FORMULA_STARTS) and not _is_number(text):
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _raw(path: str | os.PathLike) -> bytes:
     """The bytes of ``path`` (as the file system's encoding spells it; UTF-8 where it cannot)."""
     try:

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mnistlab.errors import printable
-from mnistlab.files import PipeGuard
+from mnistlab.files import PipeGuard, csv_text
 
 if TYPE_CHECKING:
     from mnistlab.execute import StopSignal
@@ -78,9 +78,10 @@ def _csv_cell(value: Any) -> Any:
     """A raw value as a CSV cell: empty for None, ``true``/``false`` for a bool (as `compare` and JSON
     write them; helper-165: `runs` wrote Python's ``True``), a text's control characters escaped
     (``\\x1b``), as JSON escapes them: a class folder's name set a terminal's title, and in a pipe
-    click dropped an escape code from the data (helper-174)."""
+    click dropped an escape code from the data (helper-174); one a spreadsheet would run as a formula
+    led by ``'`` (:func:`~mnistlab.files.csv_text`)."""
     if isinstance(value, str):
-        return printable(value)
+        return csv_text(value)
     return "" if value is None else str(value).lower() if isinstance(value, bool) else value
 
 

@@ -1769,7 +1769,9 @@ def write_submission(path: Path, predictions: np.ndarray, class_names: tuple[str
     as its files hold them, whatever ``class_names``: the class index plus its registry's
     ``label_offset`` (Fashion-MNIST's 9, not "Ankle boot", helper-160; EMNIST letters' 1-26).
     DataError for predictions not shaped (N,), OutputError when the file cannot be written.
-    For the predict command on an unlabelled CSV (:func:`read_csv` gives its images, labels None)."""
+    For the predict command on an unlabelled CSV (:func:`read_csv` gives its images, labels None). Its
+    labels are written as they are, a name starting as a formula (``=x``) too: a scorer compares them
+    as text (the listings' CSVs lead one by ``'``: :func:`~mnistlab.files.csv_text`)."""
     from mnistlab.data.registry import get_info, is_registered
 
     predictions = np.asarray(predictions)
