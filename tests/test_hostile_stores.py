@@ -139,7 +139,7 @@ def test_csv_outputs_give_a_formula_as_text_a_spreadsheet_does_not_run(tmp_path:
 
 @pytest.mark.parametrize(("text", "cell"), [("=1+2", "'=1+2"), ("+cmd|' /C calc'!A0", "'+cmd|' /C calc'!A0"),
                                             ("-2+3", "'-2+3"), ("@x", "'@x"), ("-0.5", "-0.5"), ("+1e-3", "+1e-3"),
-                                            ("a=b", "a=b"), ("\x1b=", "\\x1b="), ("=\x07", "'=\\x07")])
+                                            ("a=b", "a=b"), ("-", "-"), ("\x1b=", "\\x1b="), ("=\x07", "'=\\x07")])
 def test_csv_text_leads_a_formula_by_a_quote_and_keeps_a_numbers_sign(text: str, cell: str) -> None:
     assert csv_text(text) == cell
 

@@ -118,13 +118,13 @@ def csv_text(text: str) -> str:
     and one starting as a formula does (``=HYPERLINK(...)``, ``@SUM``, ``+cmd``) led by ``'``, which
     Excel, LibreOffice and Google Sheets read as "text follows" (OWASP's advice on CSV injection;
     helper-188: a class folder named ``=HYPERLINK(...)`` was a live link in `predict`'s CSV). A
-    number's sign (``-0.5``, ``+1e-3``) is kept: a spreadsheet reads it as the number.
+    number's sign (``-0.5``, ``+1e-3``) is kept: a spreadsheet reads it as the number; so is a lone ``-``.
 
     >>> csv_text("=1+2"), csv_text("-0.5"), csv_text("cat")
     ("'=1+2", '-0.5', 'cat')
     """
     text = printable(text)
-    if text.startswith(_FORMULA_STARTS) and not _is_number(text):
+    if len(text) > 1 and text.startswith(_FORMULA_STARTS) and not _is_number(text):  # (a lone "-": a placeholder)
         return "'" + text
     return text
 

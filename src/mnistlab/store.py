@@ -365,6 +365,7 @@ class Reindexed:
     interrupted: int
     updated: int = 0  # rows of runs that had ended without the database hearing, now as their folders say
     records: int = 0  # record.json files that still said running of runs the database says ended, now as it says
+    unread_committees: int = 0  # of ``skipped``, committee files (a committee is scored again from its members)
 
 
 # ---------------------------------------------------------------------------------- the store
@@ -548,11 +549,9 @@ class RunStore:
         sweep, which the upgrade would stop at its next write: helper-183), else copy it aside,
         whole or not at all (``runs.sqlite.schemaN``, which that version still opens; a new name where
         an earlier upgrade's copy is there: helper-186), and return where."""
-        host = socket.gethostname()
         if older >= 2:  # (schema 1 kept no pid)
-            live = [(r, p) for r, p, h, t in con.execute("SELECT run_id, pid, host, created_at FROM runs "
-                                                         "WHERE status = 'running' AND host = ?", (host,))
-                    if p and p != os.getpid() and run_alive(r, p, h, t)]
+            host = socket.gethostname()
+            live = [(r, p) for r, p, t in _running_here(con) if p and p != os.getpid() and run_alive(r, p, host, t)]
             if live:
                 self.close()
                 raise StoreError(f"{self.db_path}: recorded by an older mnistlab (schema {older}) whose run {live[0][0]} "
@@ -882,9 +881,8 @@ class RunStore:
         rebuild reads); returns how many."""
         host = socket.gethostname()
         with self._errors("read"):
-            rows = self._conn.execute("SELECT run_id, pid, created_at FROM runs WHERE status = 'running' AND host = ?",
-                                      (host,)).fetchall()
-        dead = [r[0] for r in rows if not run_alive(r[0], r[1], host, r[2])]
+            rows = _running_here(self._conn)
+        dead = [r for r, p, t in rows if not run_alive(r, p, host, t)]
         if dead:
             with self._errors("update"), self._write() as con:
                 con.executemany("UPDATE runs SET status = 'interrupted', message = ?, finished_at = ? "
@@ -933,7 +931,7 @@ class RunStore:
                              "leave an empty store)")
         return Reindexed(built.added + done.added, built.committees + done.committees, done.skipped, built.kept_aside,
                          done.without_folder, built.interrupted + done.interrupted, built.updated + done.updated,
-                         built.records + done.records)
+                         built.records + done.records, done.unread_committees)
 
     def _records_brought_up_to_date(self, ended: Sequence[str]) -> int:
         """Rewrite the ``record.json`` of runs ``ended`` (ids) whose row has ended while their record
@@ -956,6 +954,7 @@ class RunStore:
         """Index this store's run folders and committee files into its database (:meth:`reindex`,
         whose result it returns, nothing kept aside: :meth:`_NewIndex.build` says where)."""
         added, updated, skipped = self._index_folders()
+        folders_skipped = len(skipped)
         committees = self._index_committees(skipped)
         with self._errors("read"):
             ids = [r[0] for r in self._conn.execute("SELECT run_id FROM runs ORDER BY created_at")]
@@ -964,7 +963,8 @@ class RunStore:
         gone = [i for i in ids if not (self.root / "runs" / i).is_dir()]
         ended = sum(r.status == "running" and not run_alive(r.run_id, r.pid, r.host, r.created_at) for r in added)
         self.mark_stale()
-        return Reindexed([r.run_id for r in added], committees, skipped, None, gone, ended, updated, records)
+        return Reindexed([r.run_id for r in added], committees, skipped, None, gone, ended, updated, records,
+                         len(skipped) - folders_skipped)
 
     def _index_folders(self) -> tuple[list[RunRecord], int, list[tuple[str, str]]]:
         """Add the run folders the database lacks, and bring up to date the rows of runs whose
@@ -1944,6 +1944,13 @@ def epochs_trained(record: Any) -> str:
     :class:`RunRecord`, or a :class:`~mnistlab.run.RunResult` (anything with ``history`` and ``config``)."""
     planned = int(((record.config or {}).get("train") or {}).get("epochs") or 0)
     return f"{len(record.history or [])}" + (f" of {planned}" if planned else "") + " epochs"
+
+
+def _running_here(con: sqlite3.Connection) -> list[tuple[str, int, float]]:
+    """``(run_id, pid, created_at)`` of the runs ``con`` holds as ``running`` on this host: those whose
+    process this host can ask about (:func:`run_alive`)."""
+    return con.execute("SELECT run_id, pid, created_at FROM runs WHERE status = 'running' AND host = ?",
+                       (socket.gethostname(),)).fetchall()
 
 
 def run_alive(run_id: str, pid: int, host: str, since: float) -> bool:

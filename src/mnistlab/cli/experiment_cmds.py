@@ -934,7 +934,7 @@ def reindex_cmd(store: str | None, check: bool) -> None:
     warning each. --check reads every folder and says what would be lost with the database.
     """
     from mnistlab.errors import StoreCheckFailed
-    from mnistlab.store import COMMITTEE_FILE, DB_FILE, RunStore, database_state, default_root, run_folders
+    from mnistlab.store import DB_FILE, RunStore, database_state, default_root, run_folders
 
     root = Path(store) if store is not None else default_root()
     if check and (root / "runs").is_dir() and (state := database_state(root / DB_FILE, write=False)) != "ok" and (
@@ -969,8 +969,7 @@ def reindex_cmd(store: str | None, check: bool) -> None:
         click.echo(f"{done.records} record.json file{'s' * many} brought up to date from the database (it says "
                    f"{'those runs' if many else 'that run'} ended, the record{'s' * many} still said running: an older "
                    "mnistlab's run, ended after the store was upgraded)")
-    committee_files = sum(Path(name).name.startswith(COMMITTEE_FILE.split("{")[0]) for name, _ in done.skipped)
-    if committee_files:  # (a committee is scored again from its members: no run lost)
+    if committee_files := done.unread_committees:  # (a committee is scored again from its members: no run lost)
         click.echo(f"{committee_files} committee file{'s' * (committee_files != 1)} could not be read (the warnings "
                    "above say why): those committees are not listed until scored again", err=True)
     if folders := skipped - committee_files:  # exit status 1 (helper-183: 0, as if every run were indexed)
