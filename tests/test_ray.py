@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import os
 import signal
@@ -1026,3 +1027,57 @@ def test_a_workers_warnings_are_said_by_the_driver_naming_the_stores_checkpoint(
                                        "trained afresh\n")
     say_worker_warnings([store.get(rid)], folder)  # said once, as every warning line of a command
     assert capsys.readouterr().err == ""
+
+
+_GROWS = """
+import json, sys, threading, time
+from pathlib import Path
+from ray.cluster_utils import Cluster
+import ray
+from mnistlab.backends import RayRunner, close
+from mnistlab.execute import run_experiment, train_cells
+
+marks = Path(sys.argv[2])
+
+
+def slow(task, indices, callbacks=(), checkpoint_dir=None):  # each cell holds its node for 6 s, noted
+    start = time.time()
+    time.sleep(6)
+    out = train_cells(task, indices, callbacks=callbacks, checkpoint_dir=checkpoint_dir)
+    (marks / task.cells[indices[0]].variant).write_text(json.dumps([start, time.time()]))
+    return out
+
+
+cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1, "include_dashboard": False})
+ray.init(address=cluster.address, log_to_driver=False)
+runner = RayRunner(train=slow)
+statuses = []
+sweep = threading.Thread(target=lambda: statuses.extend(o.record.status for o in run_experiment(
+    sys.argv[1], sys.argv[3], data_dir=sys.argv[4], runner=runner, progress="none").outcomes))
+try:
+    sweep.start()
+    time.sleep(3)
+    cluster.add_node(num_cpus=1)  # a node joins as the first cell trains (Ray adds nodes from the main thread)
+    sweep.join()
+    print(json.dumps(statuses))
+finally:
+    close(runner)
+    ray.shutdown()
+    cluster.shutdown()
+"""
+
+
+def test_a_node_that_joins_mid_sweep_takes_cells(tmp_path: Path, data_dir: Path) -> None:
+    """helper-185: the cells in flight were fixed at the start from the cluster's room, so a node
+    added mid-sweep stayed idle. A real Ray cluster of one 1-CPU node in a process of its own, a
+    second node added 3 s into a sweep of three cells of 6 s and more: two cells train at once."""
+    p = write(tmp_path, TINY + "".join(f'[[variants]]\nname = "{v}"\n"train.lr" = 0.0{i + 1}\n'
+                                        for i, v in enumerate("abc")))
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    done = subprocess.run([sys.executable, "-c", _GROWS, str(p), str(marks), str(tmp_path / "s"), str(data_dir)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.stdout.strip().splitlines()[-1:] == ['["finished", "finished", "finished"]'], done.stderr[-3000:]
+    spans = sorted(json.loads(f.read_text()) for f in marks.iterdir())
+    overlaps = [a[1] > b[0] for a, b in zip(spans, spans[1:])]
+    assert any(overlaps), spans  # one after another on the first node alone

@@ -52,6 +52,7 @@ from mnistlab.store import RunRecord, RunStore
 from mnistlab.trainer import CHECKPOINT_FILE
 
 POLL_SECONDS = 0.05  # how often the driver looks at the relay while tasks train
+ROOM_SECONDS = 2.0  # how often a driver with cells still to send asks whether the cluster grew (nodes joined)
 WAIT_SAY_SECONDS = 10.0  # a task not started after this long: say that it waits for resources
 # A task of ours unstarted this long is queued, not a worker still importing torch: its CPUs no longer
 # count as the cluster's busy ones (helper-115: another job holding a 2-CPU cluster was never said)
@@ -342,7 +343,9 @@ def _units(cpus: float, gpus: float | None) -> str:
 
 class RayRunner:
     """Runs a sweep's cells as Ray tasks (``cpus_per_cell`` CPUs and ``gpus_per_cell`` GPUs each,
-    a GPU fraction allowed), at most as many at once as the cluster has room for. The driver
+    a GPU fraction allowed), at most as many at once as the cluster has room for: asked again as
+    cells end and every :data:`ROOM_SECONDS` while cells wait to be sent, so nodes that join the
+    cluster mid-sweep take cells (helper-185: the room was fixed at the start). The driver
     claims each cell just before its task is sent and records its result when it returns.
 
     A task whose worker dies (killed, out of memory, ``os._exit``) is run again once by Ray
@@ -390,11 +393,14 @@ class RayRunner:
             ray.get(self._relay.take.remote())  # started before any task reports (else the first epochs come late)
         return self._relay
 
-    def wait_one(self, refs: Sequence[Any], on_report: OnReport) -> Any:
+    def wait_one(self, refs: Sequence[Any], on_report: OnReport, grown: Callable[[], bool] | None = None) -> Any:
         """Wait for one of ``refs`` to finish and return it; meanwhile hand every report the
-        workers post to ``on_report(run_id, kind, payload)`` and send each ``"prune"`` its answer."""
+        workers post to ``on_report(run_id, kind, payload)`` and send each ``"prune"`` its answer.
+        None, before any has finished, where ``grown()`` (asked every :data:`ROOM_SECONDS`) says the
+        cluster has room for more than is in flight."""
         import ray
 
+        asked = time.monotonic()
         while True:
             done, _ = ray.wait(list(refs), num_returns=1, timeout=POLL_SECONDS)
             self.drain(on_report)
@@ -402,6 +408,10 @@ class RayRunner:
                 self._sent.pop(done[0], None)
                 return done[0]
             self._say_waiting(refs)
+            if grown is not None and time.monotonic() - asked >= ROOM_SECONDS:
+                asked = time.monotonic()
+                if grown():
+                    return None
 
     def drain(self, on_report: OnReport) -> None:
         """Hand every report the workers posted since the last look to ``on_report`` (and send each
@@ -482,17 +492,26 @@ class RayRunner:
                                 "cell's task runs on one node")
 
     def slots(self) -> int:
-        """How many cells the cluster trains at once with this runner's resources per cell."""
+        """How many cells the cluster trains at once with this runner's resources per cell
+        (:meth:`room`); SpecError where it has room for none."""
         import ray
 
-        have = ray.cluster_resources()
-        n = int(have.get("CPU", 1) // self.cpus_per_cell)
-        if self.gpus_per_cell:
-            n = min(n, int(have.get("GPU", 0) // self.gpus_per_cell))
-        if n < 1:
+        if (n := self.room()) < 1:
+            have = ray.cluster_resources()
             raise SpecError(f"the Ray cluster has {_units(have.get('CPU', 0), have.get('GPU', 0))}: "
                             f"not enough for one cell ({_units(self.cpus_per_cell, self.gpus_per_cell)})")
         return n
+
+    def room(self) -> int:
+        """How many cells of this runner's resources the cluster's nodes hold now (0 where none
+        fits): the nodes alive, busy or not, as Ray counts them (``cluster_resources``)."""
+        import ray
+
+        have = ray.cluster_resources()
+        n = int(have.get("CPU", 0) // self.cpus_per_cell)
+        if self.gpus_per_cell:
+            n = min(n, int(have.get("GPU", 0) // self.gpus_per_cell))
+        return max(n, 0)
 
     def _remote(self, fn: Callable[..., Any]) -> Any:
         import ray
@@ -567,7 +586,10 @@ class RayRunner:
                         store.mark_queued(sent[token])
                     if not pending:
                         continue
-                    ref = self.wait_one(list(pending), progress)
+                    ref = self.wait_one(list(pending), progress, grown=lambda: bool(queue) and self.room() > len(pending))
+                    slots = max(self.room(), 1)  # nodes joined (or left) meanwhile: as many in flight as now fit
+                    if ref is None:
+                        continue
                     task, claims = pending.pop(ref)
                     with stop_signals_held():  # recorded, and its checkpoint settled, before a stop
                         statuses = record_cells(*claims, _results(ref, len(claims[1])))
