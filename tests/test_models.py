@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -524,7 +526,6 @@ def test_batch_normalization_moves_its_statistics_as_keras_does() -> None:
     Keras's for 16 rows); Keras moves toward the biased one. Keras 3's numbers for nine training
     batches (the last of each pass short) are recorded by bench/keras_batchnorm.py; the inference
     output with those statistics too. A run's BN (a Dense layer's or a conv map's) moves as Keras's."""
-    import json
     from pathlib import Path
 
     keras = json.loads((Path(__file__).parent / "data" / "keras_batchnorm.json").read_text())
@@ -580,3 +581,23 @@ def test_zero_padding_pads_with_zeros_where_keras_does():
     assert out.shape == (2, 1, 4, 6) and spec.shapes()[0] == (4, 6, 1)
     assert torch.equal(out[:, :, 1:, :4], x) and (out[:, :, 0] == 0).all() and (out[:, :, :, 4:] == 0).all()
     assert sum(p.numel() for p in model[0].parameters()) == 0
+
+
+def test_normalization_values_after_a_flatten_of_channels_are_keras_order(tmp_path: Path) -> None:
+    """helper-190: per-feature Normalization values after a Flatten of a map of several channels were
+    applied in torch's flatten order (C, H, W) though given in Keras's (H, W, C): Keras's model JSON,
+    weights and output recorded by bench/keras_flatten_normalization.py (Keras 3.15, TensorFlow)."""
+    from mnistlab.specs import load_model_spec
+
+    rec = np.load(Path(__file__).parent / "data" / "keras_flatten_normalization.npz")
+    (tmp_path / "k.json").write_text(str(rec["json"]))
+    model = build_model(load_model_spec(tmp_path / "k.json"), seed=0).eval()
+    conv, dense = (m for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear)))
+    with torch.no_grad():
+        conv.weight.copy_(torch.from_numpy(rec["w0"]).permute(3, 2, 0, 1))
+        conv.bias.copy_(torch.from_numpy(rec["w1"]))
+        rows = rec["w2"].reshape(2, 2, 3, 4).transpose(2, 0, 1, 3).reshape(12, 4)  # Keras's (h, w, c) rows: torch's
+        dense.weight.copy_(torch.from_numpy(np.ascontiguousarray(rows.T)))
+        dense.bias.copy_(torch.from_numpy(rec["w3"]))
+        out = model(torch.from_numpy(rec["x"]).permute(0, 3, 1, 2)).numpy()
+    np.testing.assert_allclose(out, rec["out"], rtol=1e-5, atol=1e-4)

@@ -4,6 +4,7 @@ settings refused before training."""
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import sys
@@ -953,6 +954,22 @@ def test_evaluate_on_the_runs_test_images_is_its_recorded_test_score(penalised_r
     unpenalised = loss - float(sum(1e-3 * (w.detach() ** 2).sum() for name, w in run.model.named_parameters()
                                    if name.endswith("weight") and w.ndim == 2 and w.shape[0] == 32))
     assert 0 < unpenalised < loss  # the penalty is in, as Keras adds it
+
+
+def test_evaluate_of_confident_mistakes_is_the_loss_from_the_logits(penalised_run, data_dir):
+    """helper-190: evaluate took the log of float32 probabilities clamped at 1e-12, so a model sure of
+    its mistakes scored 2.39 where its logits (the recorded test_loss, and Keras's) give 11.15."""
+    from mnistlab.evaluate import evaluate_model
+
+    run, test = copy.deepcopy(penalised_run), load_dataset("mnist", data_dir)
+    with torch.no_grad():
+        last = [m for m in run.model.modules() if isinstance(m, torch.nn.Linear)][-1]
+        last.weight.mul_(300)  # confident: many a true class far below a probability of 1e-12
+    x, y = test.test_images[:500], np.asarray(test.test_labels[:500])
+    loss, acc = run.evaluate(x, y)
+    direct, direct_acc, _ = evaluate_model(run.model, torch.from_numpy(x), torch.from_numpy(y), label_smoothing=0.1)
+    assert loss == pytest.approx(direct, rel=1e-5) and acc == direct_acc
+    assert loss > 28  # beyond what a clamp at 1e-12 allows any image (27.6 at most)
 
 
 @pytest.mark.parametrize("labels, needle", [

@@ -164,10 +164,19 @@ def probs_loss(probs: torch.Tensor, targets: torch.Tensor, model: torch.nn.Modul
     (``targets * (1 - s) + s / classes``), probabilities clamped at 1e-12, plus ``model``'s weight
     penalties, as Keras's loss adds them (:func:`evaluate_model`'s loss from logits, to rounding;
     None: a committee's averaged outputs, no one model's penalties). 0.0 for no rows."""
-    if not len(probs):
+    return log_probs_loss(probs.clamp_min(1e-12).log(), targets, model, label_smoothing=label_smoothing)
+
+
+def log_probs_loss(log_probs: torch.Tensor, targets: torch.Tensor, model: torch.nn.Module | None, *,
+                   label_smoothing: float = 0.0) -> float:
+    """:func:`probs_loss` of log-probabilities ``log_probs`` (float32 (N, classes), a model's
+    ``log_softmax``): no clamp, so a confident mistake costs what it costs from the logits, as
+    :func:`evaluate_model`'s loss and Keras's (helper-190: a true class at probability 1e-20 cost
+    27.6, not 46). 0.0 for no rows."""
+    if not len(log_probs):
         return 0.0
-    target = targets * (1 - label_smoothing) + label_smoothing / probs.shape[1]
-    loss = float(-(target * probs.clamp_min(1e-12).log()).sum(1).double().mean())
+    target = targets * (1 - label_smoothing) + label_smoothing / log_probs.shape[1]
+    loss = float(-(target * log_probs).sum(1).double().mean())
     if model is not None and (penalty := regularization_loss(model)) is not None:
         loss += float(penalty.detach())
     return loss
@@ -175,7 +184,8 @@ def probs_loss(probs: torch.Tensor, targets: torch.Tensor, model: torch.nn.Modul
 
 def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250,
                   autocast_dtype: torch.dtype | None = None, dataset: str | None = None,
-                  check_inverted: bool = True, trained_border: Sequence[float] | None = None) -> np.ndarray:
+                  check_inverted: bool = True, trained_border: Sequence[float] | None = None,
+                  log: bool = False) -> np.ndarray:
     """Softmax probabilities for images given as integers (0-255) or floats (already in [0, 1]).
 
     ``images``: a numpy array, a torch tensor or nested lists, in any layout :func:`check_images`
@@ -185,7 +195,8 @@ def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250,
     inverted for ``dataset`` (see :func:`inverted_images`), or against ``trained_border`` (the
     training images' border brightness, :func:`~mnistlab.data.borders.border_range`, for the user's own data: see
     :func:`warn_if_inverted`); ``check_inverted=False``: no such check. ``autocast_dtype``
-    (``torch.bfloat16``) computes them as a run that trained in bf16 was tested.
+    (``torch.bfloat16``) computes them as a run that trained in bf16 was tested. ``log``: their
+    logarithms, from the logits (``log_softmax``: no probability rounded to 0 first).
     """
     spec = getattr(model, "spec", None)
     x = check_images(as_array(images), spec.input_shape[:2] if spec is not None else None, single=True)
@@ -200,7 +211,7 @@ def predict_probs(model: torch.nn.Module, images: Any, *, batch_size: int = 250,
             xb = xb.to(torch.float32).div(255.0) if xb.dtype == torch.uint8 else xb.to(torch.float32)
             with torch.autocast(device.type, dtype=autocast_dtype or torch.bfloat16, enabled=autocast_dtype is not None):
                 logits = model(xb.unsqueeze(1).to(device))
-            out.append(torch.softmax(logits.float(), 1).cpu())
+            out.append((torch.log_softmax if log else torch.softmax)(logits.float(), 1).cpu())
     if not out:  # no images: no rows, but the right number of columns
         return np.zeros((0, spec.num_classes if spec is not None else 0), np.float32)
     return torch.cat(out).numpy()

@@ -474,7 +474,8 @@ def build_model(spec: ModelSpec, *, seed: int | None = None) -> SequentialModel:
     modules: OrderedDict[str, nn.Module] = OrderedDict()
     # torch's own default init draws from the global RNG; fork it so building leaves it untouched.
     with torch.random.fork_rng(devices=[]):
-        for name, layer, shape, inner in zip(keras_names(spec), spec.layers, in_shapes, _layer_names(spec)):
+        for name, layer, shape, inner in zip(keras_names(spec), _in_torch_order(spec.layers, in_shapes), in_shapes,
+                                             _layer_names(spec)):
             modules[name] = _build_layer(layer, shape, inner)
     folded = out_act if out_act in FOLDED_OUTPUTS else None
     if folded:
@@ -486,6 +487,30 @@ def build_model(spec: ModelSpec, *, seed: int | None = None) -> SequentialModel:
     model = SequentialModel(modules, spec, folded)
     _initialise(model, torch.Generator().manual_seed(seed))
     return model
+
+
+_KEEP_FEATURE_ORDER = (S.Dropout, S.Activation, S.BatchNormalization, S.Normalization)  # a vector's features, in place
+
+
+def _in_torch_order(layers: tuple[S.LayerSpec, ...], in_shapes: list[Shape]) -> list[S.LayerSpec]:
+    """``layers``, a Normalization's per-feature ``mean`` and ``variance`` after a Flatten of a map of
+    several channels reordered from Keras's flatten order (H, W, C), in which a spec gives them, to
+    torch's (C, H, W), in which the model's vector holds them (helper-190: they were applied to the
+    wrong features). Layers between the Flatten and it that keep each feature in place are passed
+    over (Dropout, activations, BatchNormalization)."""
+    out = list(layers)
+    for i, layer in enumerate(layers):
+        if not (isinstance(layer, S.Normalization) and isinstance(layer.mean, tuple) and len(in_shapes[i]) == 1):
+            continue
+        j = i - 1
+        while j >= 0 and isinstance(layers[j], _KEEP_FEATURE_ORDER):
+            j -= 1
+        if j >= 0 and isinstance(layers[j], S.Flatten) and len(hwc := in_shapes[j]) == 3 and hwc[2] > 1:
+            def chw(values: Any, hwc: Shape = hwc) -> tuple[float, ...]:
+                return tuple(np.asarray(values, dtype=np.float64).reshape(hwc).transpose(2, 0, 1).reshape(-1).tolist())
+
+            out[i] = dataclasses.replace(layer, mean=chw(layer.mean), variance=chw(layer.variance))
+    return out
 
 
 @torch.no_grad()

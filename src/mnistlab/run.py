@@ -45,7 +45,7 @@ from mnistlab.errors import (CheckpointError, DataError, DataWarning, MnistlabEr
                              SpecError, SpecWarning, StoreError, KERAS_ELSEWHERE, KERAS_ELSEWHERE_IN_PYTHON, clip,
                              in_python_words, show, together, type_name, user_level, warnings_kept)
 from mnistlab.data.borders import border_range
-from mnistlab.evaluate import as_array, check_images, evaluate_model, predict_probs, probs_loss
+from mnistlab.evaluate import as_array, check_images, evaluate_model, log_probs_loss, predict_probs
 from mnistlab.files import stop_signals_held, write_atomic
 from mnistlab.models import adapt_normalization, build_model, weights_finite
 from mnistlab.summary import MemoryEstimate, format_summary, gigabytes, recorded_memory, run_memory, summarize
@@ -1471,6 +1471,10 @@ class Run:
         Unreadable files and images with no ink raise :class:`~mnistlab.errors.DataError`.
         """
         del verbose  # Keras's progress bar: predict prints nothing
+        return self._predicted(images, preprocess, batch_size)
+
+    def _predicted(self, images: Any, preprocess: bool | None, batch_size: int | None, *, log: bool = False) -> np.ndarray:
+        """:meth:`predict`'s probabilities, or (``log``) their logarithms from the logits (:meth:`evaluate`)."""
         size = pass_size(batch_size, "predict")
         x = model_input(images, preprocess, self.dataset, self.input_shape)
         bf16 = self.result.env.get("precision") == "bf16"
@@ -1480,7 +1484,7 @@ class Run:
             return predict_probs(self.result.model, x, batch_size=size,
                                  autocast_dtype=torch.bfloat16 if bf16 else None,
                                  dataset=self.dataset if known else None, check_inverted=known or bool(border),
-                                 trained_border=border)
+                                 trained_border=border, log=log)
         except (ValueError, TypeError) as exc:  # check_pixels / numpy on something that is not images
             hint = ("; or pass preprocess=True for images of any size or colour" if preprocess is None
                     and "NaN" not in str(exc) else "")  # (helper-157: no size or colour makes NaN pixels usable)
@@ -1494,15 +1498,15 @@ class Run:
         one-hot as ``to_categorical`` makes them (categorical_crossentropy). ``return_dict``: as
         Keras's, ``{"loss": ..., "accuracy": ...}``. The loss is the run's own: the cross-entropy
         of the predicted probabilities (with the run's label smoothing) plus the weight penalties,
-        as Keras adds them; on the run's test images it is the recorded ``test_loss`` and
-        ``test_accuracy``. ``batch_size`` (images a pass, 250 if None) and ``verbose`` are taken as
-        Keras takes them; nothing is printed. No images, or labels that do not fit the images or
-        the classes, raise SpecError.
+        as Keras adds them, from the logits (a confident mistake costs what it costs: helper-190); on
+        the run's test images it is the recorded ``test_loss`` and ``test_accuracy``. ``batch_size``
+        (images a pass, 250 if None) and ``verbose`` are taken as Keras takes them; nothing is
+        printed. No images, or labels that do not fit the images or the classes, raise SpecError.
         """
         del verbose  # Keras's progress bar: evaluate prints nothing
-        probs = _evaluated(self.predict, x, preprocess, batch_size)
+        log_probs = _evaluated(functools.partial(self._predicted, log=True), x, preprocess, batch_size)
         smoothing = float((self.result.config.get("train") or {}).get("label_smoothing") or 0.0)
-        return evaluation(probs, y, self.result.model, label_smoothing=smoothing, return_dict=return_dict)
+        return evaluation(log_probs, y, self.result.model, label_smoothing=smoothing, return_dict=return_dict)
 
     def save(self, path: str | os.PathLike, fmt: str | None = None, *, data_dir: str | os.PathLike | None = None,
              verify: bool = True) -> Any:
@@ -1775,17 +1779,18 @@ def _check_callback_objects(callbacks: Sequence[Callback], validation: bool, cfg
                             f'validation_data=(x, y), or monitor "{monitor[4:]}"')
 
 
-def evaluation(probs: np.ndarray, y: Any, model: torch.nn.Module | None, *, label_smoothing: float = 0.0,
+def evaluation(log_probs: np.ndarray, y: Any, model: torch.nn.Module | None, *, label_smoothing: float = 0.0,
                return_dict: bool = False) -> list[float] | dict[str, float]:
-    """What :meth:`Run.evaluate` (and a committee's) returns of predicted probabilities ``probs``
-    (float32 (N, classes)) and labels ``y`` (:func:`label_targets`): ``[loss, accuracy]`` or, with
-    ``return_dict``, Keras's dict; the loss :func:`~mnistlab.evaluate.probs_loss`'s (``model``'s
-    weight penalties; None for a committee). SpecError for no images, or labels that do not fit."""
-    if not len(probs):
+    """What :meth:`Run.evaluate` (and a committee's) returns of predicted log-probabilities
+    ``log_probs`` (float32 (N, classes)) and labels ``y`` (:func:`label_targets`): ``[loss, accuracy]``
+    or, with ``return_dict``, Keras's dict; the loss :func:`~mnistlab.evaluate.log_probs_loss`'s
+    (``model``'s weight penalties; None for a committee). SpecError for no images, or labels that do not fit."""
+    if not len(log_probs):
         raise SpecError("evaluate: no images to evaluate on")
-    target = label_targets(y, len(probs), probs.shape[1])
-    loss = probs_loss(torch.from_numpy(probs), torch.from_numpy(target).float(), model, label_smoothing=label_smoothing)
-    acc = float((probs.argmax(1) == target.argmax(1)).mean())
+    target = label_targets(y, len(log_probs), log_probs.shape[1])
+    loss = log_probs_loss(torch.from_numpy(log_probs), torch.from_numpy(target).float(), model,
+                          label_smoothing=label_smoothing)
+    acc = float((log_probs.argmax(1) == target.argmax(1)).mean())
     return {"loss": loss, "accuracy": acc} if return_dict else [loss, acc]
 
 
@@ -1917,7 +1922,7 @@ class Committee:
         ``test_accuracy`` counts it on the test images."""
         del verbose  # Keras's progress bar: evaluate prints nothing
         probs = _evaluated(self.predict, x, preprocess, batch_size)
-        return evaluation(probs, y, None, return_dict=return_dict)
+        return evaluation(np.log(np.maximum(probs, 1e-12)), y, None, return_dict=return_dict)  # (as its record's loss)
 
     save = Run.save  # the averaged model, written and verified as a Run's: export_model takes both
 

@@ -325,7 +325,10 @@ class LayerSpec:
 
 @dataclass(frozen=True)
 class Flatten(LayerSpec):
-    """Flattens a feature map to a vector (Keras order H, W, C; order matters only for weight import)."""
+    """Flattens a feature map to a vector. Keras orders its features (H, W, C), torch (C, H, W): the
+    same features in another order, which matters only for values given per feature after it (a
+    Normalization's, given in Keras's order and reordered where the model is built) and for
+    weights imported from Keras."""
 
     type: ClassVar[str] = "Flatten"
     keras_name: ClassVar[str] = "flatten"
