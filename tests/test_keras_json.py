@@ -4,6 +4,7 @@ mnistlab does not build."""
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -92,6 +93,21 @@ def test_errors_found_once_read_name_the_layer_as_the_json_numbers_and_names_it(
     flat["config"]["layers"][1]["config"].update(units=1_000_000)
     with pytest.raises(SpecError, match=r'more than the limit of 500,000,000: layers\[1\] "dense_4" \(Dense\) holds'):
         parse_model_spec(flat)
+
+
+def test_a_normalization_to_adapt_on_a_flat_input_says_what_keras_would_learn() -> None:
+    """helper-190: Normalization() first on Keras's Input((784,)) was refused as "it must be the first
+    layer", which it is (mnistlab's own Flatten comes first): Keras learns one mean and variance per
+    pixel there, mnistlab one over every pixel of an image."""
+    flat = copy.deepcopy(RECORDED["flat-dense"]["json"])
+    norm = {"module": "keras.layers", "class_name": "Normalization", "registered_name": None,
+            "config": {"name": "normalization_1", "axis": [-1], "invert": False, "mean": None, "variance": None}}
+    flat["config"]["layers"].insert(1, norm)
+    with pytest.raises(SpecError, match=r'^layers\[1\] "normalization_1" \(Normalization\): adapted on the flat input '
+                                        r"\[null, 784\], Keras learns a mean and a variance for each pixel"):
+        parse_model_spec(flat)
+    norm["config"].update(mean=0.5, variance=0.25)  # given: read, after the Flatten
+    assert [layer.type for layer in parse_model_spec(flat).layers][:2] == ["Flatten", "Normalization"]
 
 
 def test_numpy_numbers_are_the_numbers_they_hold() -> None:

@@ -190,9 +190,22 @@ def read_keras_json(obj: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         out.append(_layer(str(cls), settings, label, rank))
         labels.append(label)
         rank = _rank_after(str(cls), rank)
+    return _spec_table(str(config.get("name") or "keras_model"), shape, out, labels)
+
+
+def _spec_table(name: str, shape: Any, out: list[dict[str, Any]], labels: list[str]) -> tuple[dict[str, Any], list[str]]:
+    """:func:`read_keras_json`'s result of the layers read (``out``, named ``labels``) on an input of
+    batch ``shape``: a flat one read as the square image it holds, a Flatten first. A Normalization
+    to adapt on a flat input raises SpecError: Keras learns a mean and a variance per pixel there,
+    mnistlab one of each over an image's pixels (helper-190: refused as "it must be the first
+    layer", which it is)."""
     input_shape, flat = _input_shape(shape)
-    return ({"name": str(config.get("name") or "keras_model"), "input_shape": input_shape,
-             "layers": ([{"type": "Flatten"}] if flat else []) + out},
+    if flat and out and out[0].get("type") == "Normalization" and out[0].get("mean") is None:
+        raise SpecError(f"{labels[0]} (Normalization): adapted on the flat input {_json(shape, 30)}, Keras learns a mean "
+                        "and a variance for each pixel, which mnistlab does not (it adapts one of each over every pixel "
+                        "of an image input): give its mean and variance, or read the input as the image it holds "
+                        "(Input((28, 28, 1)), or a first Reshape to it)")
+    return ({"name": name, "input_shape": input_shape, "layers": ([{"type": "Flatten"}] if flat else []) + out},
             (["the flat input's Flatten"] if flat else []) + labels)
 
 
