@@ -345,6 +345,37 @@ def test_rm_deletes_rows_and_artifacts(tmp_path: Path) -> None:
     assert store.rm(experiment="exp").run_ids == [b] and store.runs() == []
 
 
+_RM_ON_A_FULL_DISK = """
+import resource, sys
+from mnistlab.errors import StoreError
+from mnistlab.store import RunStore
+
+store = RunStore(sys.argv[1])
+store.runs()  # opened: from here no file may grow past a byte (as a full disk), so the COMMIT fails
+resource.setrlimit(resource.RLIMIT_FSIZE, (1, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+try:
+    store.rm([sys.argv[2]])
+    print("deleted")
+except StoreError as exc:
+    print("refused:", exc)
+"""
+
+
+def test_an_rm_whose_commit_fails_puts_the_runs_folder_back(tmp_path: Path) -> None:
+    """helper-189: `rm` on a full disk hid the run's folder (runs/.rm-ID-...), then its COMMIT failed
+    after the folder was to be put back: exit 2, "nothing deleted", but the run's files were gone from
+    where every command looks for them. A file size limit (RLIMIT_FSIZE, a full disk's EFBIG) in a
+    process of its own."""
+    store = RunStore(tmp_path)
+    rid = _add(store, "a")
+    store.close()
+    done = subprocess.run([sys.executable, "-c", _RM_ON_A_FULL_DISK, str(tmp_path), rid], capture_output=True,
+                          text=True, timeout=120)
+    assert done.stdout.startswith("refused: ") and "cannot delete" in done.stdout, (done.stdout, done.stderr[-2000:])
+    assert (tmp_path / "runs" / rid / "predictions.npy").is_file() and not list((tmp_path / "runs").glob(".rm-*"))
+    assert [r.run_id for r in RunStore(tmp_path).runs()] == [rid]
+
+
 def test_rm_of_a_member_deletes_its_committee_only(tmp_path: Path) -> None:
     store = RunStore(tmp_path)
     a1, a2, b1, b2 = _add(store, "a"), _add(store, "a"), _add(store, "b"), _add(store, "b")

@@ -1130,9 +1130,10 @@ class RunStore:
         whole = experiment is not None and not run_ids  # its checkpoints folder goes whole: no per-cell lookup
         latest = set() if whole else {r.run_id for r in recs if self._latest_of_cell(r)}
         derived: list[tuple[str, str, int, str]] = []
-        with self._errors("delete"), self._write() as con:  # the lock first: no folder hidden while waiting
-            hidden = self._hide_folders(ids)  # for it (an rm killed there would leave its runs without them)
-            with self._unhide_on_error(hidden):
+        hidden: list[tuple[Path, Path]] = []
+        with self._unhide_on_error(hidden):  # put back too when the COMMIT fails (a full disk: helper-189)
+            with self._errors("delete"), self._write() as con:  # the lock first: no folder hidden while waiting
+                hidden += self._hide_folders(ids)  # for it (an rm killed there would leave its runs without them)
                 con.executemany("DELETE FROM runs WHERE run_id = ?", [(i,) for i in ids])
                 if whole:
                     con.execute("DELETE FROM committees WHERE experiment = ?", (experiment,))
@@ -1189,7 +1190,8 @@ class RunStore:
 
     @contextmanager
     def _unhide_on_error(self, moved: list[tuple[Path, Path]]) -> Iterator[None]:
-        """Put the hidden folders back when deleting their rows fails (a locked database): nothing is deleted."""
+        """Put the hidden folders back when deleting their rows fails (a locked database, a COMMIT on a
+        full disk): nothing is deleted. ``moved`` may grow inside the block."""
         try:
             yield
         except BaseException:
