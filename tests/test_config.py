@@ -320,7 +320,7 @@ def test_every_mistake_of_a_config_is_said_at_once_on_one_line(tmp_path: Path):
     with pytest.raises(SpecError) as err:
         build_run_config(settings=["train.epocs=2", "data.valdation=0.1"])
     assert str(err.value) == ('command line: data: unknown key "valdation" (did you mean "validation"?); known keys: '
-                              "validation, split, stratify, split_seed, subset, shuffle; "
+                              "validation, split, stratify, split_seed, test_seed, subset, shuffle; "
                               'and 1 more: train.epocs: unknown key (did you mean "epochs"?)')
     assert err.value.path == ("data", "valdation")  # the first problem's, for its line in a file
     run = tmp_path / "run.toml"

@@ -284,8 +284,9 @@ def test_load_dataset_of_a_folder_gives_the_split_and_order_training_used(tmp_pa
 
 
 def test_a_run_gives_its_own_test_split_whatever_its_seed(tmp_path: Path) -> None:
-    """Note 37: load_dataset gives a run's split for the default seed only; a run of another seed
-    (or of data.subset) says its own with run.test_data(), which scores as the run was scored."""
+    """Note 37: a run says its test split with run.test_data(), which scores as the run was scored:
+    load_dataset's for every seed (helper-191: each seed held out its own before), another with
+    data.test_seed, a part of it with data.subset."""
     from mnistlab.run import train
 
     rng = np.random.default_rng(1)
@@ -298,8 +299,10 @@ def test_a_run_gives_its_own_test_split_whatever_its_seed(tmp_path: Path) -> Non
     run = train(spec, model, 1, progress="none", seed=3)
     x, y = run.test_data()
     assert x.dtype == np.uint8 and x.shape == (15, 28, 28) and y.shape == (15,)
-    np.testing.assert_array_equal(x, load_dataset(spec, seed=3).test_images)
-    assert not np.array_equal(x, load_dataset(spec).test_images)  # the default seed's split is another
+    np.testing.assert_array_equal(x, load_dataset(spec).test_images)  # the default's, whatever the run's seed
+    other = train(spec, model, 1, progress="none", seed=3, test_seed=5).test_data()[0]
+    np.testing.assert_array_equal(other, load_dataset(spec, seed=5).test_images)
+    assert not np.array_equal(other, x)
     loss, acc = run.evaluate(x, y)
     assert (acc, loss) == pytest.approx((run.test_accuracy, run.test_loss), abs=1e-6)
     part = train(spec, model, 1, progress="none", subset=20)  # scored on a part of its test set
@@ -2600,3 +2603,42 @@ def test_an_npz_array_larger_than_mnistlab_reads_is_refused_before_it_is_read(tm
     with pytest.raises(DataError, match=r"big.npz: x_train.npy holds an array of shape \(5, 28, 28\), 3,920 values of "
                                         r"uint8: more than the 3,136 "):
         userdata.read_npz(tmp_path / "big.npz")
+
+
+def test_a_committee_on_data_without_a_test_file_scores_its_members_on_one_test_set(tmp_path: Path, data_dir: Path) -> None:
+    """helper-191: the test split held out of an .npz without x_test was drawn with each run's own seed,
+    so a committee's members were scored on different images, averaged row by row as if one: members
+    79%, committee 37%. It is now held out with data.test_seed (0 unless set), whatever the seed."""
+    from mnistlab.datasets import run_dataset
+    from mnistlab.execute import run_experiment
+
+    mnist = load_dataset("mnist", data_dir)
+    np.savez(tmp_path / "own.npz", images=mnist.train_images[:900], labels=mnist.train_labels[:900])
+    exp = tmp_path / "own.toml"
+    exp.write_text('name = "own"\n[base]\ndataset = { npz = "own.npz" }\nmodel = "seed000-dense"\n'
+                   'train = { epochs = 1, threads = 1 }\n[[variants]]\nname = "c3"\ncommittee = 3\n')
+    result = run_experiment(exp, tmp_path / "s", data_dir=data_dir, progress="none")
+    runs = [o.record for o in result.outcomes]
+    assert sorted(r.config["train"]["seed"] for r in runs) == [0, 1, 2]
+    assert {r.config["data"]["test_seed"] for r in runs} == {0}
+    tests = [run_dataset(r.config, data_dir, r.env).test_images for r in runs]
+    assert all(np.array_equal(tests[0], t) for t in tests[1:])  # one test set
+    [committee] = RunStore(tmp_path / "s").committees("own")
+    assert committee.accuracy >= min(committee.member_accuracies) - 0.02, committee  # (37% against 79% before)
+    old = {**runs[1].config, "data": {k: v for k, v in runs[1].config["data"].items() if k != "test_seed"}}
+    assert not np.array_equal(run_dataset(old, data_dir, runs[1].env).test_images, tests[0])  # a record made before: its seed's
+
+
+def test_test_seed_is_written_only_where_a_test_split_is_held_out(tmp_path: Path) -> None:
+    """data.test_seed enters the resolved config (and the run's key) only for the user's own data whose
+    test split is held out of it: a registered dataset's, or data with a test file, keep their keys."""
+    x, y = np.zeros((6, 28, 28), np.uint8), np.array([0, 1, 2] * 2)
+    np.savez(tmp_path / "with.npz", x_train=x, y_train=y, x_test=x[:3], y_test=y[:3])
+    np.savez(tmp_path / "without.npz", x_train=x, y_train=y)
+
+    def data_of(dataset: object) -> dict:
+        return parse_run_config({"dataset": dataset, "model": "seed000-dense"}).resolved()["data"]
+
+    assert "test_seed" not in data_of("mnist") and "test_seed" not in data_of(str(tmp_path / "with.npz"))
+    assert data_of(str(tmp_path / "without.npz"))["test_seed"] == 0
+    assert "test_seed" not in data_of({"npz": str(tmp_path / "without.npz"), "test": str(tmp_path / "with.npz")})

@@ -43,7 +43,8 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.data.userdata import recorded_digests
+from mnistlab.config import test_seed
+from mnistlab.data.userdata import carves_test_split, recorded_digests
 from mnistlab.errors import NotRecorded, SpecError, StoreError, clip, did_you_mean, printable, user_level
 from mnistlab.files import csv_text
 from mnistlab.experiments import QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name
@@ -628,20 +629,24 @@ def scored_on_note(runs: Sequence[RunRecord]) -> str | None:
     do not compare, and :func:`compare_runs` marks no row best. None when they share one (runs that
     recorded no test set are left out of the count)."""
     sets: dict[Any, str] = {}
+    carves: dict[str, bool] = {}  # each dataset's answer, asked once (it may open its .npz)
     for r in runs:
         size = (r.metrics or {}).get("test_size")
         if size is None or getattr(r, "status", "finished") not in RESULT_STATUSES:  # a stopped run shows no score
             continue
         dataset = (r.config or {}).get("dataset")
+        held = carves.setdefault(json.dumps(dataset, default=str), carves_test_split(dataset))
+        seed = test_seed(r.config or {}) if held else None  # (helper-191: each seed's own test images, before)
         if isinstance(dataset, Mapping):  # the user's own data: its test file, or the part held out of its data
             test = dataset.get("test")
             name = Path(str(test or next((v for v in dataset.values() if isinstance(v, str)), "own data"))).name
             digests = recorded_digests(r.config or {}, r.env) or (None, None)
             identity: Any = ("test file", digests[1] or name) if test else (
-                "held out", digests[0] or name, dataset.get("test_fraction"))
-        else:  # a registered dataset (or a path to the user's data: by its path)
-            name, identity = str(dataset), str(dataset)
-        sets.setdefault(json.dumps([identity, size], default=str), f"{name} ({size:,} test images)")
+                "held out", digests[0] or name, dataset.get("test_fraction"), seed)
+        else:  # a registered dataset (or a path to the user's data: by its path, and the seed of a held-out part)
+            name, identity = str(dataset), (str(dataset), seed)
+        held_with = f" held out with seed {seed}" if seed is not None else ""
+        sets.setdefault(json.dumps([identity, size], default=str), f"{name} ({size:,} test images{held_with})")
     if len(sets) < 2:
         return None
     named = ", ".join(list(dict.fromkeys(sets.values()))[:4]) + (" ..." if len(sets) > 4 else "")

@@ -133,6 +133,12 @@ class DataConfig(BaseModel):
     #: seed of the validation split; None = train.seed. Fix it to keep one split across seeds
     #: (seed 002's committee members all see the same held-out sixth).
     split_seed: int | None = Field(None, ge=0, lt=2**63)
+    #: seed of the test split held out of the user's own data without a test file (its
+    #: ``test_fraction``); None = 0: one test set whatever the run's seed, so that a variant's repeats
+    #: and a committee's members are scored on the same images (as one ``train_test_split(...,
+    #: random_state=0)`` before every model). Runs recorded before it was kept carved theirs with
+    #: the split seed.
+    test_seed: int | None = Field(None, ge=0, lt=2**63)
     #: 0 = everything; N = the first N train images and N // 6 test images (quick runs, tests).
     subset: int = Field(0, ge=0)
     #: the user's own images in one order drawn once (seed 0), before ``subset`` and the splits, as
@@ -685,6 +691,15 @@ def split_seed(resolved: Mapping[str, Any]) -> int:
     return int(seed or 0)
 
 
+def test_seed(resolved: Mapping[str, Any]) -> int:
+    """The seed that held a recorded run's test split out of the user's own data (no test file):
+    ``data.test_seed``, which :meth:`RunConfig.resolved` writes for such data; a run recorded before
+    it was written carved its split with its :func:`split_seed` (helper-191: a committee's members
+    were each scored on their own test set, averaged row by row as if one)."""
+    data = resolved.get("data") or {}
+    return int(data["test_seed"]) if data.get("test_seed") is not None else split_seed(resolved)
+
+
 class RunConfig(BaseModel):
     """One training run. Build it with :func:`parse_run_config`; it is frozen."""
 
@@ -770,6 +785,12 @@ class RunConfig(BaseModel):
             if d["train"][key] is None and known in defaults:  # Keras's default for this optimizer (None: it has none)
                 d["train"][key] = defaults[known] if at is None else defaults[known][at]
         d["data"]["split_seed"] = self.split_seed
+        from mnistlab.data.userdata import carves_test_split
+
+        if carves_test_split(self.dataset):  # written only there: the configs (and keys) of other runs are as before
+            d["data"]["test_seed"] = self.test_seed
+        else:
+            del d["data"]["test_seed"]
         if self.shuffles_data:  # written only where true: the configs (and keys) of other runs are as before
             d["data"]["shuffle"] = True
         else:
@@ -786,9 +807,15 @@ class RunConfig(BaseModel):
 
     @property
     def split_seed(self) -> int:
-        """The seed of this run's validation split (and of the test split carved from the user's own
-        data without a test file): ``data.split_seed``, else ``train.seed`` (see :func:`split_seed`)."""
+        """The seed of this run's validation split: ``data.split_seed``, else ``train.seed`` (see
+        :func:`split_seed`)."""
         return self.data.split_seed if self.data.split_seed is not None else self.train.seed
+
+    @property
+    def test_seed(self) -> int:
+        """The seed of the test split held out of the user's own data without a test file:
+        ``data.test_seed``, else 0, whatever ``train.seed`` (see :func:`test_seed`)."""
+        return self.data.test_seed if self.data.test_seed is not None else 0
 
     @property
     def lr(self) -> float:

@@ -452,8 +452,7 @@ def load_dataset(name: str | os.PathLike[str] | Mapping[str, Any], data_dir: str
     memory-map a decoded copy in the cache (milliseconds). The user's images come as uint8
     grayscale resized to ``image_shape`` (H, W), in a shuffled order with ``shuffle`` (``data.shuffle``;
     None: as training takes them, a folder of class folders shuffled, a CSV or an .npz not); a test
-    split is carved with ``seed`` (a run's ``data.split_seed``, else its ``train.seed``) when none is
-    given: the defaults give the split and order a run of the default seed trained on. Raises DataError
+    split is carved with ``seed`` (a run's ``data.test_seed``, 0 unless set) when none is given. Raises DataError
     for an unknown name (with a did-you-mean), a missing, truncated, corrupted or mislabelled file,
     or a failed download.
     """
@@ -627,7 +626,7 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
     changed since (its test split then is not the run's: the stored predictions would be scored
     against other labels), raises DataError saying which.
     """
-    from mnistlab.config import data_shuffled, split_seed
+    from mnistlab.config import data_shuffled, test_seed
     from mnistlab.data.userdata import relocated, same_folder_as_recorded, seen_at
 
     recorded = ((env or {}).get("data") or {}).get("checksums") or {}
@@ -641,7 +640,7 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
                             "name the experiment file that says where it is now")
     shape = (config.get("model") or {}).get("input_shape") or (28, 28)
     ds = load_dataset(relocated(config.get("dataset") or "", moved), data_dir, image_shape=(int(shape[0]), int(shape[1])),
-                  seed=split_seed(config), shuffle=data_shuffled(config))
+                  seed=test_seed(config), shuffle=data_shuffled(config))
     for path, digest in recorded.items():
         where = moved.get(path, path)
         if (now := ds.checksums.get(where)) is not None and now != digest and not same_folder_as_recorded(where, digest):

@@ -38,7 +38,8 @@ from mnistlab import accel
 from mnistlab.accel.members import batch_refusal
 from mnistlab.callbacks import Callback
 from mnistlab.comparison import COLUMNS, Comparison, compare
-from mnistlab.config import RunConfig, data_shuffled, parse_run_config, split_seed, with_threads
+from mnistlab.config import RunConfig, data_shuffled, parse_run_config, split_seed, test_seed, with_threads
+from mnistlab.data.userdata import carves_test_split
 from mnistlab.datasets import load_dataset
 from mnistlab.errors import (CheckpointError, DataError, MnistlabError, ReportWarning, SpecError, SpecWarning, StoreError,
                              TrainingWarning, WorkerDied, clip, in_file_order, show_warning, together, toml_repr,
@@ -1267,10 +1268,12 @@ def _score_committee(store: RunStore, experiment: str, name: str, repeat: int, m
     if len(recs) < max(len(found), 2):
         return None
     probs = [store.load_predictions(r.run_id) for r in recs]
-    if len({p.shape for p in probs}) > 1:
-        warnings.warn(f'committee "{name}": its runs were scored on different test sets '
-                      f'({", ".join(sorted({str(p.shape) for p in probs}))}); it is not scored', SpecWarning,
-                      stacklevel=user_level())
+    held = {test_seed(r.config) for r in recs} if carves_test_split(members[0].config.get("dataset")) else set()
+    if len({p.shape for p in probs}) > 1 or len(held) > 1:  # (helper-191: each member's own held-out images, averaged)
+        said = (f"test images held out with seeds {', '.join(map(str, sorted(held)))}" if len(held) > 1
+                else ", ".join(sorted({str(p.shape) for p in probs})))
+        warnings.warn(f'committee "{name}": its runs were scored on different test sets ({said}); it is not scored',
+                      SpecWarning, stacklevel=user_level())
         return None
     labels = scored_labels(members[0].config, len(probs[0]), data_dir)
     rec = CommitteeRecord(experiment, name, repeat, committee_accuracy(probs, labels), [r.run_id for r in recs],
@@ -1332,5 +1335,5 @@ def committee_accuracy(member_probs: Sequence[np.ndarray], labels: np.ndarray) -
 
 def scored_labels(resolved: Mapping[str, Any], n: int, data_dir: str | os.PathLike | None = None) -> np.ndarray:
     """The test labels a run was scored on (``data.subset`` keeps the first images)."""
-    seed = split_seed(resolved)  # user data without a test file: its carved split
+    seed = test_seed(resolved)  # user data without a test file: its carved split
     return np.asarray(load_dataset(resolved["dataset"], data_dir, seed=seed, shuffle=data_shuffled(resolved)).test_labels[:n])

@@ -767,20 +767,20 @@ def _committee_variants(names: Any, by_name: Mapping[str, Variant], where: str, 
     if len(test_sets) > 1:
         first, other = list(test_sets.values())[:2]
         raise SpecError(f'{where}: variants: "{clip(first, 40)}" and "{clip(other, 40)}" are scored on different test '
-                        "sets (their dataset, data.subset or split seed differ): a committee averages predictions of "
+                        "sets (their dataset, data.subset or data.test_seed differ): a committee averages predictions of "
                         "the same images", path=at, source=source)
     return names
 
 
 def _test_set(config: Mapping[str, Any]) -> str:
     """What fixes a variant's test images: its dataset and ``data.subset`` and, for the user's own
-    data (which may carve its test split with the split seed), ``data.split_seed`` too."""
+    data (which may carve its test split), ``data.test_seed`` too."""
     from mnistlab.data.registry import list_datasets
 
     data = config.get("data") or {}
     dataset = config.get("dataset")
     own = not (isinstance(dataset, str) and dataset in {d.name for d in list_datasets()})
-    return repr((dataset, data.get("subset"), data.get("split_seed") if own else None))
+    return repr((dataset, data.get("subset"), data.get("test_seed") or 0 if own else None))
 
 
 def _base_table(d: Mapping[str, Any], source: str) -> Mapping[str, Any]:

@@ -37,7 +37,8 @@ from mnistlab.callbacks import (KERAS3_LOGGED, Callback, EarlyStopping, ReduceLR
                                 make_callback, shown_mode)
 from mnistlab.config import (OPTIMIZER_SETTINGS, RAW_RESTORED, EarlyStoppingConfig, RunConfig, SwapEMAWeightsConfig,
                              apply_overrides, checkpoint_config, checkpoint_key, data_shuffled, ema_replaced,
-                             parse_run_config, run_key, setting_default, split_seed, warn_if_min_lr_never_acts)
+                             parse_run_config, run_key, setting_default, split_seed, test_seed,
+                             warn_if_min_lr_never_acts)
 from mnistlab.data.userdata import class_count_mismatch, dataset_label, input_size_mismatch, plain_paths
 from mnistlab.data.registry import is_registered
 from mnistlab.datasets import file_digest, load_dataset, run_dataset, validation_count, validation_split
@@ -161,7 +162,7 @@ def run_data_mistakes(config: Mapping[str, Any], data_dir: str | os.PathLike | N
     dataset = config.get("dataset")
     shape = (config.get("model") or {}).get("input_shape") or (28, 28)
     read = json.dumps([dataset, str(data_dir) if files_here else None] if is_registered(dataset)
-                      else [dataset, list(shape[:2]), split_seed(config), data_shuffled(config),
+                      else [dataset, list(shape[:2]), split_seed(config), test_seed(config), data_shuffled(config),
                             {k: v for k, v in (config.get("data") or {}).items() if k in ("subset", "validation", "split")}],
                       sort_keys=True, default=str)  # (a subset's classes, a split's training images: their own)
     if read not in classes:
@@ -315,7 +316,7 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
     it has no test file, split with the run's split seed; its files' SHA-256 go in ``provenance``.
     """
     height, width = cfg.model_spec().input_shape[:2]
-    ds = load_dataset(cfg.dataset, data_dir, image_shape=(height, width), seed=cfg.split_seed, shuffle=cfg.shuffles_data)
+    ds = load_dataset(cfg.dataset, data_dir, image_shape=(height, width), seed=cfg.test_seed, shuffle=cfg.shuffles_data)
     train_x, train_y = np.asarray(ds.train_images), np.asarray(ds.train_labels)
     test_x, test_y = np.asarray(ds.test_images), np.asarray(ds.test_labels)
     if cfg.data.subset > len(train_x) and not _smoke_sized(cfg):  # (--quick's 300 of 160 images: all, unsaid)

@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 from mnistlab.data import read_cache
-from mnistlab.errors import DataError, clip, did_you_mean, first_line, toml_repr, type_name, user_level
+from mnistlab.errors import DataError, MnistlabError, clip, did_you_mean, first_line, toml_repr, type_name, user_level
 from mnistlab.files import display_name, missing_hint, missing_said, not_utf8_said, path_as_typed, utf8_text, write_output
 
 # (.jfif: a JPEG as Edge and Chrome save one on Windows; .dib: a bitmap as Paint names one; helper-177)
@@ -205,6 +205,23 @@ def is_folder_dataset(dataset: Any) -> bool:
     kind; no file is touched)."""
     setting = data_setting(dataset)
     return isinstance(setting, Mapping) and setting.get("own data") == "folder"
+
+
+def carves_test_split(dataset: Any) -> bool:
+    """Whether a config's ``dataset`` is the user's own data whose test split is held out of its
+    training images (``test_fraction``, with ``data.test_seed``): no ``test`` file given, and no
+    ``x_test`` in its .npz or test pair among its IDX files. Data that cannot be read counts as
+    such (its run then fails on it, before anything trains)."""
+    setting = data_setting(dataset)
+    if not isinstance(setting, Mapping) or setting["test file"]:  # a registered name, or a test file given
+        return False
+    try:
+        spec = parse_user_dataset(dataset)
+        if spec.kind == "npz":
+            return not npz_has_test(spec.path)
+        return spec.kind != "idx" or "test" not in idx_files(spec.path)
+    except (MnistlabError, OSError):
+        return True
 
 
 SHUFFLE_SEED = 0  # data.shuffle's one order: the same subset and splits for every run and seed
