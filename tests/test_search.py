@@ -231,7 +231,8 @@ def test_search_without_validation_split_is_refused(tmp_path: Path) -> None:
     with pytest.raises(SpecError, match=r'data.validation = "test" scores the trials on the test set, so the search '
                                         r"would choose on it"):
         load_experiment(path)
-    for searched in ('"data.validation" = { choice = [0.2, "test"] }', '"data.split_seed" = { int = [0, 3] }'):
+    for searched in ('"data.validation" = { choice = [0.2, "test"] }', '"data.split_seed" = { int = [0, 3] }',
+                     '"data.test_seed" = { int = [0, 3] }'):
         path = _exp(tmp_path, f"{BASE}\n[search]\n{searched}\n")
         with pytest.raises(SpecError, match=r"a search ranks its trials on one validation split, the same images for "
                                             r"each, so the split is not a searched key"):

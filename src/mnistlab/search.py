@@ -249,7 +249,7 @@ def _param(key: str, spec: Any, where: str, source: str, written: str) -> Param:
         raise SpecError(f"{label}: a seed is no hyperparameter: a search over it picks the luckiest seed, whose "
                         "validation score does not carry over to other seeds; `mnistlab search-best` trains the best "
                         "trial with new seeds (repeats)", path=path, source=source)
-    if key in ("data.validation", "data.split", "data.split_seed"):  # helper-132: "test" ranked first, 0 failed
+    if key in ("data.validation", "data.split", "data.split_seed", "data.test_seed"):  # helper-132: "test" ranked first, 0 failed
         raise SpecError(f"{label}: a search ranks its trials on one validation split, the same images for each, so "
                         "the split is not a searched key: set it in [base] (e.g. data = { validation = 0.1 })",
                         path=path, source=source)
