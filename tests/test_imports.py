@@ -105,6 +105,28 @@ print(json.dumps([before, wrong, listed, said, callable(mnistlab.preprocess)]))
         proc.stderr[-2000:]
 
 
+def test_a_module_of_the_package_is_an_attribute_after_import_mnistlab() -> None:
+    """helper-191: the README's `mnistlab.models.build_model(spec)` after `import mnistlab` was an
+    AttributeError; a module loads when first asked for, as SciPy's do. A private or unknown name
+    stays an AttributeError, and `mnistlab.preprocess` the function."""
+    code = """
+import json
+import mnistlab
+said = []
+for name in ("_toml", "nosuch"):
+    try:
+        getattr(mnistlab, name)
+    except AttributeError as exc:
+        said.append(str(exc))
+models = mnistlab.models
+print(json.dumps([models.build_model is mnistlab.build_model, mnistlab.store.__name__, said,
+                  callable(mnistlab.preprocess)]))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert proc.stdout.strip() == ('[true, "mnistlab.store", ["module \'mnistlab\' has no attribute \'_toml\'", '
+                                   '"module \'mnistlab\' has no attribute \'nosuch\'"], true]'), proc.stderr[-2000:]
+
+
 # Ctrl-C, pressed while the module named by the script's first argument is being imported (its
 # import half done); the script's own lines follow (a notebook's cells: a try, then the next one)
 _CTRL_C_WHILE_IMPORTING = """

@@ -58,10 +58,14 @@ if not TYPE_CHECKING:  # for a type checker the names are the imports above: a m
 
     def __getattr__(name: str) -> Any:
         """A public name, imported from its module the first time it is asked for (PEP 562)."""
-        home = _HOMES.get(name)
-        if home is None:
-            raise AttributeError(f"module 'mnistlab' has no attribute {name!r}")
         import importlib
+        import importlib.util
+
+        home = _HOMES.get(name)
+        if home is None:  # a module of the package (mnistlab.models.build_model after import mnistlab), as SciPy's
+            if name.startswith("_") or importlib.util.find_spec(f"mnistlab.{name}") is None:  # (helper-191: README's)
+                raise AttributeError(f"module 'mnistlab' has no attribute {name!r}")
+            home, name = name, ""
 
         from mnistlab.files import stop_signals_held
 
@@ -69,6 +73,8 @@ if not TYPE_CHECKING:  # for a type checker the names are the imports above: a m
         # later try fails ("partially initialized module 'torch'") or crashes; it comes once the import is whole.
         with stop_signals_held():
             module = importlib.import_module(f"mnistlab.{home}")
+        if not name:  # the module itself (importing it set the package's attribute too)
+            return module
         value = getattr(module, name)
         globals()[name] = value  # asked once: later lookups are plain attribute reads
         return value
