@@ -110,7 +110,10 @@ class Callback:
         """Keras's ``self.model`` in a callback, here the trainer: ``self.model.stop_training = True``
         ends the fit after this epoch (or batch) as in Keras; ``self.model.lr`` is the learning rate
         (Keras's ``self.model.optimizer.learning_rate``, which reads and sets it too:
-        :class:`~mnistlab.optim.KerasLearningRate`), ``self.model.model`` the torch module
+        :class:`~mnistlab.optim.KerasLearningRate`). Under ``train.schedule`` both are the base rate the
+        schedule scales, read and set alike, where Keras reads the scheduled rate and refuses a set
+        (a deliberate difference: ``lr = lr / 2`` halves the base); the rate of the last batch is
+        ``self.model.optimizer.param_groups[0]["lr"]``, as ``history["lr"]`` logs it. ``self.model.model`` the torch module
         (helper-157: a Keras callback's ``self.model`` was an AttributeError). A callback of one's own
         that sets ``self.model`` itself keeps what it set."""
         return self.__dict__["_own_model"] if "_own_model" in self.__dict__ else self.trainer
