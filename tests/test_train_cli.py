@@ -934,3 +934,21 @@ def test_the_warnings_a_run_gave_are_kept_in_its_record_and_shown(tmp_path, caps
     capsys.readouterr()
     assert main(["show", other.run_id, "--store", str(store)]) == 0
     assert "warnings while it ran" not in capsys.readouterr().out
+
+
+_WITH_LITTLE_ADDRESS_SPACE = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (200 * 2**20, resource.getrlimit(resource.RLIMIT_AS)[1]))  # ulimit -v 204800
+from mnistlab.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_torch_that_cannot_load_is_one_line_not_a_traceback(tmp_path: Path, data_dir: Path) -> None:
+    """helper-189: under `ulimit -v 200000` train, run --dry-run and predict printed 30 lines of traceback
+    ending in "ImportError: libtorch_cpu.so: failed to map segment from shared object"."""
+    done = subprocess.run([sys.executable, "-c", _WITH_LITTLE_ADDRESS_SPACE, "train", "--dataset", "mnist", "--model",
+                           "seed000-dense", "--epochs", "1", "--store", str(tmp_path / "s"), "--data-dir", str(data_dir)],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and done.stderr.startswith("error: cannot load torch ("), done.stderr[-2000:]
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr

@@ -10,10 +10,11 @@ import os
 import re
 import sys
 import warnings
+from pathlib import Path
 
 import click
 
-from mnistlab.errors import MnistlabError, clip, number_hint, said_afresh, show_warning
+from mnistlab.errors import MnistlabError, clip, first_line, number_hint, said_afresh, show_warning
 
 from ._output import closed_output_ignored, usable_streams
 
@@ -124,18 +125,8 @@ def _main(argv: list[str] | None) -> int:
             raise
         click.echo(f"error: {' '.join(str(exc).split())}", err=True)
         return 1
-    except (MemoryError, RuntimeError) as exc:  # MemoryError: numpy's; RuntimeError: torch's allocators
-        if debug or not _out_of_memory(exc):
-            raise
-        click.echo(f"error: out of memory ({_said(exc)}): what is recorded stays; a smaller batch, model or data "
-                   "subset, or fewer --jobs, needs less", err=True)  # (helper-172: a traceback)
-        return 1
-    except (OSError, ValueError) as exc:
-        # Input problems that slipped past validation still get one line, not a traceback.
-        if debug:
-            raise
-        click.echo(f"error: {_said(exc)}", err=True)
-        return 1
+    except (ImportError, MemoryError, RuntimeError, OSError, ValueError) as exc:
+        return _unforeseen(exc, debug)
     except Exception as exc:  # noqa: BLE001 - only Ray's own errors are said here; the rest is re-raised
         if debug or not _from_ray(exc):
             raise
@@ -143,6 +134,38 @@ def _main(argv: list[str] | None) -> int:
         click.echo(f"error: {_ray_gone(exc, forced)}", err=True)
         return 1
     return 0
+
+
+def _unforeseen(exc: Exception, debug: bool) -> int:
+    """One line and the exit status for an error past the input's checks, called in ``_main``'s
+    ``except`` (a bare ``raise`` re-raises ``exc``, with its traceback: a bug, or ``debug``): a library
+    that cannot load (helper-189: torch under `ulimit -v`), memory run out (helper-172), a system
+    error (a full disk) or a value that slipped past validation."""
+    if debug:
+        raise
+    if isinstance(exc, ImportError):
+        if (exc.name or "").startswith("mnistlab"):
+            raise
+        click.echo(f"error: cannot load {_library(exc)} ({clip(first_line(exc), 160)}): too little memory "
+                   "for it (a `ulimit -v`?) or a broken install (reinstall it); nothing was done", err=True)
+        return 2
+    if isinstance(exc, (MemoryError, RuntimeError)):  # MemoryError: numpy's; RuntimeError: torch's allocators
+        if not _out_of_memory(exc):
+            raise
+        click.echo(f"error: out of memory ({_said(exc)}): what is recorded stays; a smaller batch, model or data "
+                   "subset, or fewer --jobs, needs less", err=True)
+        return 1
+    click.echo(f"error: {_said(exc)}", err=True)  # (OSError, ValueError)
+    return 1
+
+
+def _library(exc: ImportError) -> str:
+    """The library an ImportError failed to load: the package its file is in (``torch`` for
+    ``.../site-packages/torch/lib/libtorch_cpu.so``), else its module's top name."""
+    parts = Path(exc.path).parts if exc.path else ()
+    if "site-packages" in parts and parts.index("site-packages") + 1 < len(parts):
+        return parts[parts.index("site-packages") + 1]
+    return (exc.name or "a library").split(".")[0]
 
 
 LONGEST_WORD = 240  # characters of one word (a path, a name the user gave) an error line shows whole
