@@ -15,7 +15,7 @@ from test_experiments import TINY, write
 
 from mnistlab.callbacks import Callback
 from mnistlab.cli import main
-from mnistlab.errors import SpecError, SpecWarning
+from mnistlab.errors import MnistlabError, SpecError, SpecWarning
 from mnistlab.execute import (CellTask, claim_cells, committee_accuracy, record_cells, run_experiment,
                               train_cells)
 from mnistlab.experiments import load_experiment
@@ -1058,3 +1058,21 @@ def test_run_experiment_says_when_it_trains_here_what_the_file_asks_ray_for(tmp_
     assert main(["run", str(p), "--backend", "local", "--force", "--store", str(tmp_path / "s"), "--data-dir",
                  str(data_dir)]) == 0
     assert "ask for Ray" not in capsys.readouterr().err
+
+
+def test_a_deleted_current_folder_is_one_line_for_workers_and_no_error_after_a_sweep(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """helper-189: the folder `mnistlab run` was started in, deleted mid-sweep: a sweep that recorded
+    every cell (in a store elsewhere) ended in "error: No such file or directory", exit 1 (the hint
+    naming its --store resolved the current folder); with --jobs 2 each worker died importing torch,
+    a traceback apiece."""
+    from mnistlab.execute import ProcessRunner
+    from mnistlab.store import default_root, store_flag
+
+    (tmp_path / "gone").mkdir()
+    monkeypatch.chdir(tmp_path / "gone")
+    (tmp_path / "gone").rmdir()
+    assert store_flag(tmp_path / "s") == f" --store {tmp_path / 's'}"
+    assert store_flag(default_root()) == ""
+    with pytest.raises(MnistlabError, match=r"^the current folder no longer exists .*: worker processes cannot start"):
+        list(ProcessRunner(2).map(abs, [1, 2]))

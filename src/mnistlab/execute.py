@@ -125,6 +125,12 @@ class ProcessRunner:
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[tuple[T, R]]:
         """Yield ``(item, fn(item))`` as each worker finishes; a worker's exception is raised here, and
         :class:`~mnistlab.errors.WorkerDied` for a worker that was killed."""
+        try:
+            os.getcwd()
+        except FileNotFoundError:  # each worker would die importing torch, a traceback apiece (helper-189)
+            raise MnistlabError("the current folder no longer exists (deleted while the sweep started?): worker "
+                                "processes cannot start in it; cd to one that does, then run again (what ended is "
+                                "recorded)") from None
         quiet_resource_tracker()
         pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=init_worker, initargs=(os.getpid(),))

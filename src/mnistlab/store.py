@@ -257,7 +257,11 @@ def store_flag(root: Path) -> str:
     not the store a command finds without it (:func:`~mnistlab.store.default_root`; helper-162:
     `mnistlab show ID`, as said after `train --store X`, found no such run); a name that is not
     UTF-8 in bash's ``$'...'`` (helper-163: 'bad\\xffdir' pasted named another folder)."""
-    return "" if root.resolve() == default_root().resolve() else f" --store {shell_word(root)}"
+    try:
+        same = root.resolve() == default_root().resolve()
+    except OSError:  # the current folder deleted meanwhile (helper-189: a sweep that recorded all ended in an error)
+        same = root == default_root()
+    return "" if same else f" --store {shell_word(root)}"
 
 
 def default_root() -> Path:
