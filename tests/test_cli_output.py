@@ -828,3 +828,19 @@ def test_a_narrow_terminal_keeps_the_progress_figures_and_drops_the_bar(monkeypa
     kinds = [type(c) for c in bar.bar.columns]
     bar.close()
     assert MofNCompleteColumn in kinds and TimeRemainingColumn in kinds and (BarColumn in kinds) == drawn
+
+
+def test_runs_under_a_time_zone_python_cannot_hold_lists_in_utc(tmp_path: Path) -> None:
+    """helper-189: TZ=UTC-24 (glibc takes it: a 24-hour offset) failed `runs` whole with "offset must be
+    a timedelta strictly between ..."; its dates are given in UTC there."""
+    from mnistlab.store import RunStore
+
+    store = RunStore(tmp_path)
+    rid = store.start_run(experiment="e", variant="v", seed=0, member=0, config={}, config_hash="h")
+    store.finish_run(rid, status="finished", history=[], metrics={}, env={})
+    store.close()
+    done = subprocess.run([sys.executable, "-m", "mnistlab", "runs", "--format", "json", "--store", str(tmp_path)],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "TZ": "UTC-24"})
+    assert done.returncode == 0, done.stderr
+    [row] = json.loads(done.stdout)
+    assert row["run_id"] == rid and row["started"].endswith("+00:00"), row

@@ -508,7 +508,7 @@ def runs_cmd(store: str | None, experiment: str | None, status: tuple[str, ...],
                      "epochs": None if r.status == "running" and not r.history else r.metrics.get("epochs_run",
                                                                                                   len(r.history)),
                      # RFC 3339, local time with its offset "+01:00" (helper-165: "+0100" no parser of 3.10 read)
-                     "started": dt.datetime.fromtimestamp(r.created_at).astimezone().isoformat(timespec="seconds"),
+                     "started": _local_time(r.created_at),
                      "quick": smoke_run(r),  # runs of one model on two datasets read alike without (helper-129)
                      "dataset": dataset_label(r.config["dataset"]) if (r.config or {}).get("dataset") else None})
     emit(rows, RUN_COLUMNS, fmt, empty="no runs")
@@ -975,6 +975,16 @@ def reindex_cmd(store: str | None, check: bool) -> None:
     if folders := skipped - committee_files:  # exit status 1 (helper-183: 0, as if every run were indexed)
         raise StoreCheckFailed(f"{folders} run folder{'s' * (folders != 1)} could not be read (the warnings above say "
                                "why): the database lacks their runs")
+
+
+def _local_time(seconds: float) -> str:
+    """``seconds`` since the epoch as RFC 3339 local time with its offset (``2026-12-07T04:00:00+01:00``);
+    in UTC (``+00:00``) where the time zone's offset is one Python cannot hold (helper-189: TZ=UTC-24,
+    which glibc takes, failed `runs` whole)."""
+    try:
+        return dt.datetime.fromtimestamp(seconds).astimezone().isoformat(timespec="seconds")
+    except (ValueError, OverflowError, OSError):
+        return dt.datetime.fromtimestamp(seconds, dt.timezone.utc).isoformat(timespec="seconds")
 
 
 COMMANDS: list[click.Command] = [run_cmd, watch_cmd, runs_cmd, show_cmd, compare_cmd, rm_cmd, reindex_cmd]
