@@ -821,3 +821,29 @@ def test_a_run_sent_to_ray_and_not_started_shows_queued_until_its_worker_begins(
     store.finish_run(waiting, status="finished", history=[], metrics={"test_accuracy": 0.5}, env={})
     store.mark_queued([waiting])  # an ended run is left alone
     assert store.get(waiting).message == ""
+
+
+def test_a_dead_run_in_a_store_that_cannot_be_written_is_shown_ended(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    """helper-189: while the disk stayed full (or on a read-only mount) a run whose process had died
+    stayed "running" in `runs`, `show` (the progress of process N) and `compare` ("1 more run
+    training now"): it could not be marked interrupted. Its reads give it as interrupted all the same."""
+    from conftest import read_only_store
+
+    store = RunStore(tmp_path)
+    done = _run(store, "a", "k1", "finished", 0.9)
+    dead = _run(store, "a", "k2")
+    store.close()
+    with sqlite3.connect(tmp_path / "runs.sqlite") as con:
+        con.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (_dead_pid(), dead))
+    con.close()
+    with read_only_store(tmp_path, monkeypatch):
+        assert main(["runs", "--format", "json", "--store", str(tmp_path)]) == 0
+        statuses = {r["run_id"]: r["status"] for r in json.loads(capsys.readouterr().out)}
+        assert statuses == {done: "finished", dead: "interrupted"}
+        assert main(["runs", "--status", "running", "--format", "json", "--store", str(tmp_path)]) == 0
+        assert json.loads(capsys.readouterr().out) == []
+        assert main(["show", dead, "--store", str(tmp_path)]) == 0
+        assert "status interrupted: the process running it ended" in capsys.readouterr().out
+    assert main(["runs", "--store", str(tmp_path)]) == 0  # written once it can be
+    assert RunStore(tmp_path).get(dead).status == "interrupted"

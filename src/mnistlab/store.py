@@ -383,6 +383,7 @@ class RunStore:
     def __init__(self, root: str | os.PathLike | None = None, *, create: bool = True) -> None:
         """Open the store at ``root``; ``create=False`` (for commands that only read) refuses to
         make a new, empty store where a mistyped path points."""
+        self._ended_unsaid: set[str] = set()  # runs whose process ended, not yet written so (note_stale)
         self.root = Path(root) if root is not None else default_root()
         self.check_root(self.root, new_store=create)  # (a reading command makes no store, inside another or not)
         self.db_path = self.root / self._db_name
@@ -882,19 +883,36 @@ class RunStore:
     def mark_stale(self) -> int:
         """Mark ``running`` rows of dead processes on this host as ``interrupted``, in the database and
         in each run's ``record.json`` (helper-123: a ``kill -9``'s run stayed "running" there, what a
-        rebuild reads); returns how many."""
-        host = socket.gethostname()
-        with self._errors("read"):
-            rows = _running_here(self._conn)
-        dead = [r for r, p, t in rows if not run_alive(r, p, host, t)]
+        rebuild reads); returns how many. Where that cannot be written (a full disk: StoreError), this
+        store's reads give them as interrupted all the same (:meth:`note_stale`)."""
+        dead = self.note_stale()
         if dead:
             with self._errors("update"), self._write() as con:
                 con.executemany("UPDATE runs SET status = 'interrupted', message = ?, finished_at = ? "
                                 "WHERE run_id = ? AND status = 'running'", [(ENDED, time.time(), r) for r in dead])
+            self._ended_unsaid.difference_update(dead)
             for rid in dead:
                 with suppress(OSError, StoreError):  # its folder gone or unwritable: the row says it
                     _keep_record(self.root, self.get(rid))
         return len(dead)
+
+    def note_stale(self) -> list[str]:
+        """The ids of the ``running`` rows whose process of this host has ended (:func:`run_alive`),
+        which this store's reads (:meth:`runs`, :meth:`get`, :meth:`find_finished`) give as
+        ``interrupted`` from now on, written or not: a store that cannot be written (read-only, a full
+        disk) shows no dead run as training (helper-189: "1 more run training now", a process long gone)."""
+        host = socket.gethostname()
+        with self._errors("read"):
+            rows = _running_here(self._conn)
+        dead = [r for r, p, t in rows if not run_alive(r, p, host, t)]
+        self._ended_unsaid.update(dead)
+        return dead
+
+    def _as_known(self, rec: RunRecord) -> RunRecord:
+        """``rec`` as :meth:`note_stale` knows it: a run whose process ended, ``interrupted``."""
+        if rec.status == "running" and rec.run_id in self._ended_unsaid:
+            return replace(rec, status="interrupted", message=ENDED)
+        return rec
 
     @classmethod
     def reindex(cls, root: str | os.PathLike | None = None) -> Reindexed:
@@ -1268,7 +1286,7 @@ class RunStore:
         if len(rows) > 1:
             shown = ", ".join(r[0] for r in rows[:5])
             raise StoreError(f'run id "{rid}" is ambiguous: it matches {shown}{"..." if len(rows) > 5 else ""}; type more of it')
-        return _record(cols, rows[0])
+        return self._as_known(_record(cols, rows[0]))
 
     def _experiment_hint(self, given: str) -> str:
         """What :meth:`get` adds when ``given`` is an experiment's name, not a run id (`show seed000`)."""
@@ -1289,12 +1307,13 @@ class RunStore:
         sql, args = "SELECT * FROM runs WHERE 1", list[str]()
         if experiment is not None:
             sql, args = sql + " AND experiment = ?", [*args, experiment]
-        if wanted:
+        if wanted and not self._ended_unsaid:  # (else filtered below: a row saying running may be interrupted)
             sql, args = sql + f" AND status IN ({', '.join('?' * len(wanted))})", [*args, *wanted]
         with self._errors("read"):
             rows = self._conn.execute(sql + " ORDER BY created_at, rowid", args).fetchall()
             cols = self._columns()
-        return [_record(cols, r) for r in rows]
+        recs = [self._as_known(_record(cols, r)) for r in rows]
+        return [r for r in recs if r.status in wanted] if wanted else recs
 
     def find_finished(self, experiment: str, variant: str | None, config_hash: str,
                       statuses: tuple[str, ...] = ("finished",)) -> RunRecord | None:
@@ -1307,7 +1326,7 @@ class RunStore:
                 f"SELECT * FROM runs WHERE experiment = ? AND {which} AND config_hash = ? AND status IN ({marks})"
                 " ORDER BY created_at DESC LIMIT 1", (experiment, variant, config_hash, *statuses)).fetchone()
             cols = self._columns()
-        return _record(cols, row) if row else None
+        return self._as_known(_record(cols, row)) if row else None
 
     def experiments(self) -> list[str]:
         """Names of the experiments with at least one run."""

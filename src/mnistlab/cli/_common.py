@@ -296,18 +296,17 @@ def open_store(path: str | None, *, create: bool = False, read_only_ok: bool = F
     (:meth:`~mnistlab.store.RunStore.to_record`): `mnistlab run` of an experiment it holds finished
     prints the table (:func:`~mnistlab.execute.run_experiment`). Runs
     left ``running`` by a process of this host that has ended (``kill -9``, a closed terminal) are
-    marked ``interrupted`` first (where the store can be written), so that no command shows them
-    as running.
+    marked ``interrupted`` first (where the store cannot be written, its reads give them so), so
+    that no command shows them as running.
     """
     from mnistlab.errors import StoreError
     from mnistlab.store import RunStore
 
     st = RunStore.to_record(path) if create and read_only_ok else RunStore(path, create=create)
-    if not st.read_only:
-        try:
-            st.mark_stale()
-        except StoreError:  # busy or damaged: the command itself says what it can of the store
-            pass
+    try:  # (read-only, or a write that fails: its reads show them ended all the same, helper-189)
+        st.note_stale() if st.read_only else st.mark_stale()
+    except StoreError:  # busy or damaged: the command itself says what it can of the store
+        pass
     return st
 
 
