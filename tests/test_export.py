@@ -369,3 +369,36 @@ def test_a_folder_whose_name_is_not_utf8_holds_a_store_and_its_exports(mnist_mod
     assert "verified on 10000 test images" in said and "bad\\xffdir" in said
     [run_id] = json.loads(read_metadata(out)["mnistlab.runs"])
     assert run_id in {r.run_id for r in RunStore(odd / "store").runs() if r.variant == "dense"}
+
+
+_WITH_SMALL_FILES = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))  # ulimit -f 4
+from mnistlab.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_an_export_whose_card_cannot_be_written_stands_with_status_1(tmp_path: Path, data_dir: Path) -> None:
+    """helper-189: the disk filled between the model file and its card: the verified file stayed, and
+    the status was 2, which says nothing was done. A model file of 3 KB, a card of 5 KB, and a file
+    size limit of 4 KB between them (a process of its own)."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from mnistlab.run import train
+
+    gap = {"input_shape": [28, 28, 1], "layers": [{"type": "GlobalAveragePooling2D"},
+                                                   {"type": "Dense", "units": 10, "activation": "softmax"}]}
+    run = train("mnist", gap, 1, data_dir=data_dir, progress="none", subset=120, store=tmp_path / "s")
+    held = sqlite3.connect(tmp_path / "s" / "runs.sqlite")  # its -shm made here, not under the limit
+    held.execute("SELECT COUNT(*) FROM runs").fetchall()
+    out = tmp_path / "g.safetensors"
+    done = subprocess.run([sys.executable, "-c", _WITH_SMALL_FILES, "export", run.run_id, "--store", str(tmp_path / "s"),
+                           "-o", str(out), "--no-verify"], capture_output=True, text=True, timeout=300)
+    held.close()
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert done.stderr.splitlines()[-1] == (f"error: {out} stands, but its card was not written: cannot write "
+                                            f"{out}.md: File too large")
+    assert load_file(out) and not Path(f"{out}.md").exists()

@@ -514,6 +514,14 @@ class OutputError(MnistlabError):
     """An output path the command cannot write (wrong extension, missing folder)."""
 
 
+class PartlyWritten(OutputError):
+    """A command wrote one of its outputs, and another beside it failed (an export's card on a disk
+    that filled meanwhile): what was written stands, so the status is 1, done in part (helper-189:
+    2, "nothing done", beside a verified model file)."""
+
+    exit_code = 1
+
+
 class ExportError(MnistlabError):
     """An exported model failed its verification: the file disagrees with the PyTorch model it came from
     (or the export itself failed). The file is not left behind."""

@@ -17,7 +17,8 @@ import click
 
 from mnistlab.cli._common import IntRange, PathArg, data_dir_option, one_variant, open_store, save_figure, store_option
 from mnistlab.cli._output import Column, emit, format_option
-from mnistlab.errors import DataError, InvertedImageWarning, MnistlabError, OutputError, PartlyUnreadable, printable
+from mnistlab.errors import (DataError, InvertedImageWarning, MnistlabError, OutputError, PartlyUnreadable, PartlyWritten,
+                             printable)
 from mnistlab.files import check_output_path, display_name, utf8_text, write_output
 
 if TYPE_CHECKING:
@@ -397,9 +398,12 @@ def export_command(model: str, variant: str | None, pick: str, store_path: str |
         try:
             text = model_card(trained, data_dir=data_dir, verification=check, exported=Path(output).name)
         except MnistlabError as exc:  # the export stands: say so, and why its card is missing
-            raise OutputError(f"{display_name(output)} stands, but its card was not written: {exc}") from None
+            raise PartlyWritten(f"{display_name(output)} stands, but its card was not written: {exc}") from None
         card_there = card_path.exists()  # (helper-152: replaced silently)
-        _write(card_path, text)
+        try:
+            _write(card_path, text)
+        except OutputError as exc:  # (a disk full meanwhile: helper-189)
+            raise PartlyWritten(f"{display_name(output)} stands, but its card was not written: {exc}") from None
         click.echo(f"wrote {display_name(card_path)}" + (" (it replaced the file there)" if card_there else ""))
 
 
