@@ -181,7 +181,7 @@ def test_a_full_disk_at_a_checkpoint_warns_once_and_training_goes_on(data_dir, t
         result = run_config(cfg(train={"epochs": 2}), data_dir=data_dir, progress="none", checkpoint_dir=tmp_path)
     said = [str(w.message) for w in caught if issubclass(w.category, SpecWarning)]
     assert result.status == "finished" and len(said) == 1 and "cannot write the checkpoint" in said[0]
-    assert "a stop now would continue from epoch 1" in said[0]
+    assert "a stop now would train from the first epoch: none was written yet" in said[0]  # (helper-189: "epoch 1")
     assert torch.load(tmp_path / "last.pt", weights_only=True)["epochs_done"] == 2  # the next write went through
 
 

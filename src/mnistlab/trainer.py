@@ -26,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -609,11 +610,12 @@ class Trainer:
         if not self._unwritable:
             in_way = next((p for p in path.parents if os.path.lexists(p)), None)  # never raises
             why = (f"{in_way} is a file, not a folder" if in_way is not None and not os.path.isdir(in_way)
-                   else getattr(exc, "strerror", None) or " ".join(str(exc).split())[:160])
+                   else getattr(exc, "strerror", None) or _full_disk(in_way) or " ".join(str(exc).split())[:160])
             step = f", batch {outcome.checkpointed_step + 1}" if outcome.checkpointed_step else ""
-            warnings.warn(f"{path}: cannot write the checkpoint ({why}); training goes on (a stop "
-                          f"now would continue from epoch {(outcome.checkpointed or 0) + 1}{step})", TrainingWarning,
-                          stacklevel=user_level())
+            then = (f"continue from epoch {(outcome.checkpointed or 0) + 1}{step}" if outcome.checkpointed or step else
+                    "train from the first epoch: none was written yet")  # (helper-189: "continue from epoch 1")
+            warnings.warn(f"{path}: cannot write the checkpoint ({why}); training goes on (a stop now would {then})",
+                          TrainingWarning, stacklevel=user_level())
         self._unwritable = True
         self._last_checkpoint = time.monotonic()  # the next try after another period, not after every batch
         self._checkpoint_cost = math.inf  # ... nor at each epoch's end as a cheap one
@@ -689,3 +691,14 @@ def fit(model: torch.nn.Module, images: torch.Tensor, labels: torch.Tensor, *, e
         val: tuple[torch.Tensor, torch.Tensor] | None = None, **kwargs: Any) -> FitOutcome:
     """Train ``model`` in place on uint8 images; ``kwargs`` are :class:`Trainer` options."""
     return Trainer(model, **kwargs).fit(images, labels, epochs=epochs, val=val)
+
+
+def _full_disk(folder: Path | None) -> str | None:
+    """"No space left on device (12 KB free)" where the disk holding ``folder`` has less than 1 MiB
+    free: torch.save says a full disk in its own words ("enforce fail at inline_container.cc ...
+    unexpected pos", helper-189); None otherwise, or where it cannot be asked."""
+    try:
+        free = shutil.disk_usage(folder).free if folder is not None else None
+    except OSError:
+        return None
+    return f"No space left on device ({free // 1024:,} KB free)" if free is not None and free < 2**20 else None
