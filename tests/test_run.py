@@ -886,14 +886,14 @@ def test_keras_habits_in_train_get_mnistlabs_words(tmp_path, data_dir):
     from mnistlab.errors import StoreError
 
     x, y = np.zeros((2, 28, 28), np.uint8), np.zeros(2, np.int64)
-    with pytest.raises(SpecError, match=r"dataset: is a name, a path or a table, not arrays in memory: save them with "
-                                        r"numpy.savez\('data.npz', x_train=x, y_train=y\)"):
-        train(dataset=(x, y), model="seed000-dense", epochs=1)
+    with pytest.raises(SpecError, match=r"dataset: is a name, a path or a table here; arrays in memory are "
+                                        r"mnistlab.train\(\)'s: \(x, y\), \(\(x_train, y_train\), \(x_test, y_test\)\)"):
+        train(dataset=(x, y, y), model="seed000-dense", epochs=1)
     with pytest.raises(SpecError, match=r'unknown setting "verbose": mnistlab\'s is progress= \(Keras\'s verbose=0 is '
                                         r'progress="none"'):
         train("mnist", "seed000-dense", 1, verbose=0)
-    with pytest.raises(SpecError, match=r'unknown setting "x": mnistlab trains on a dataset, not fit\'s x and y: .*'
-                                        r'numpy.savez\("data.npz", x_train=x, y_train=y\) and give dataset="data.npz"'):
+    with pytest.raises(SpecError, match=r'unknown setting "x": mnistlab trains on a dataset, not fit\'s x and y: give '
+                                        r"the arrays as the dataset, train\(\(x, y\), model\)"):
         train(x=x, y=y, model="seed000-dense", epochs=1)  # type: ignore[call-arg]
     with pytest.raises(SpecError, match=r'unknown setting "validation_split": mnistlab\'s is validation=0.2; Keras holds '
                                         r'out the last images, which validation=0.2, split="last" does'):

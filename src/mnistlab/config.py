@@ -740,10 +740,11 @@ class RunConfig(BaseModel):
         if isinstance(v, (tuple, list)) and v and all(isinstance(p, (str, os.PathLike)) for p in v):
             raise ValueError("is one path or a table, not a list of files: a training file and a test file are "
                              "{ csv = \"train.csv\", test = \"test.csv\" } (a dict in Python)")
-        if isinstance(v, (tuple, list)) or hasattr(v, "__array__"):
-            raise ValueError("is a name, a path or a table, not arrays in memory: save them with "
-                             "numpy.savez('data.npz', x_train=x, y_train=y) and give dataset='data.npz' (a run "
-                             "records its data's checksum; validation_data=(x, y) takes arrays)")
+        if isinstance(v, (tuple, list)) or hasattr(v, "__array__") or (
+                hasattr(v, "__getitem__") and hasattr(v, "__len__") and not isinstance(v, (str, Mapping))):
+            raise ValueError("is a name, a path or a table here; arrays in memory are mnistlab.train()'s: (x, y), "
+                             "((x_train, y_train), (x_test, y_test)) as keras.datasets.mnist.load_data() gives them, "
+                             "or a PyTorch Dataset of (image, label) items")
         return v
 
     @field_validator("dataset")

@@ -284,8 +284,8 @@ KERAS_ELSEWHERE["sample_weight"] = KERAS_ELSEWHERE["class_weight"]
 KERAS_ELSEWHERE_IN_PYTHON = {
     "verbose": 'mnistlab\'s is progress= (Keras\'s verbose=0 is progress="none", verbose=2 progress="lines", '
                'verbose=1 progress="bar")',
-    "x": "mnistlab trains on a dataset, not fit's x and y: dataset=\"mnist\", a file or a folder; save arrays with "
-         "numpy.savez(\"data.npz\", x_train=x, y_train=y) and give dataset=\"data.npz\"",
+    "x": "mnistlab trains on a dataset, not fit's x and y: give the arrays as the dataset, train((x, y), model), "
+         "or a name (\"mnist\"), a file or a folder",
     "validation_split": 'mnistlab\'s is validation={value!r}; Keras holds out the last images, which '
                         'validation={value!r}, split="last" does (the default holds out a seeded random draw)',
 }

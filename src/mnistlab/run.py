@@ -1579,11 +1579,18 @@ def _as_written(dataset: Any, model: Any, overrides: Mapping[str, Any]) -> dict[
                       "Keras's fit(shuffle=False): each epoch's batches are drawn in a new order whatever it says",
                       SpecWarning, stacklevel=user_level())
     model = model.to_dict() if hasattr(model, "to_dict") else os.fspath(model) if isinstance(model, os.PathLike) else model
+    from mnistlab.data.arrays import in_memory, saved_arrays
+
+    if in_memory(dataset):  # Keras's fit(x, y): the arrays saved once as an .npz the run records (helper-191)
+        try:
+            dataset = saved_arrays(dataset)
+        except SpecError as exc:
+            raise SpecError(f"train(): {exc}", path=("dataset",), source="train()") from None
     return {"dataset": plain_paths(dataset), "model": model}
 
 
 def train(
-    dataset: str | os.PathLike[str] | Mapping[str, Any] = _DEFAULT_DATASET,
+    dataset: Any = _DEFAULT_DATASET,
     model: Any = _DEFAULT_MODEL,
     epochs: int = _DEFAULT_EPOCHS,
     *,
@@ -1600,8 +1607,9 @@ def train(
 
     ``dataset``: a registered name, or your own data: a path (``.csv``, ``.npz``, a folder of class
     folders; a string or a ``pathlib.Path``) or a table such as ``{"csv": "train.csv", "test": "test.csv"}``
-    (``{"idx": "folder"}`` for a folder of IDX files). ``overrides`` are config settings by name:
-    ``batch_size``, ``lr``, ``optimizer``, ``seed``, ``validation``, ``augment={...}``,
+    (``{"idx": "folder"}`` for a folder of IDX files), or arrays in memory (:mod:`mnistlab.data.arrays`:
+    ``(x, y)`` as Keras's ``fit`` takes them, ``load_data()``'s pairs, a PyTorch ``Dataset``). ``overrides``
+    are config settings by name: ``batch_size``, ``lr``, ``optimizer``, ``seed``, ``validation``, ``augment={...}``,
     ``callbacks=[{"type": "EarlyStopping", ...}]`` (or :class:`~mnistlab.callbacks.Callback` objects),
     ``schedule={"type": "cosine"}`` ... ``validation_data=(images, labels)`` validates on your own
     arrays, as Keras's ``fit`` does: images as :meth:`Run.predict` takes arrays, labels (N,), (N, 1) or
@@ -1616,8 +1624,7 @@ def train(
     recorded, its ``.run`` the run as it ended. Bad settings or data raise
     :class:`~mnistlab.errors.MnistlabError` before anything trains.
 
-        >>> run = train("fashion-mnist", "seed000-dense", epochs=1, subset=600)   # doctest: +SKIP
-        >>> run.test_accuracy                                                     # doctest: +SKIP
+        >>> train("fashion-mnist", "seed000-dense", epochs=1, subset=600).test_accuracy   # doctest: +SKIP
     """
     if resume and checkpoint_dir is None:  # it would train afresh, and say nothing
         raise SpecError("train(resume=True) needs checkpoint_dir=, the folder its checkpoint is in")

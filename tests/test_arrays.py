@@ -1,0 +1,72 @@
+"""Data given in memory to mnistlab.train, as Keras's fit(x, y) takes it (helper-191: refused; an
+.npz had to be saved first): saved once in the cache as an .npz, named by its contents, and trained
+on as the user's .npz is. Real arrays from the MNIST files, real runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from mnistlab.datasets import load_dataset
+from mnistlab.errors import SpecError
+from mnistlab.run import train
+
+
+@pytest.fixture
+def mnist_part(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[np.ndarray, ...]:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    ds = load_dataset("mnist", data_dir)
+    return ds.train_images[:500], ds.train_labels[:500], ds.test_images[:100], ds.test_labels[:100]
+
+
+def test_fit_style_arrays_train_as_an_npz_in_the_cache(mnist_part: tuple[np.ndarray, ...], tmp_path: Path) -> None:
+    x, y, x_test, y_test = mnist_part
+    run = train((x, y), "seed000-dense", 1, progress="none")
+    path = Path(run.config["dataset"]["npz"])
+    assert path.parent == tmp_path / "cache" / "mnistlab" / "arrays" and path.suffix == ".npz"
+    assert run.metrics["test_size"] == 100 and run.config["data"]["test_seed"] == 0  # 20% held out, as an .npz's
+    assert train((torch.from_numpy(x), torch.from_numpy(y)), "seed000-dense", 1, progress="none").config["dataset"] == \
+        run.config["dataset"]  # the same arrays (as tensors): the same file, so the same run key
+    pairs = train(((x, y), (x_test, y_test)), "seed000-dense", 1, progress="none")  # keras.datasets' load_data()
+    got_x, got_y = pairs.test_data()
+    assert np.array_equal(got_x, x_test) and np.array_equal(got_y, y_test)
+    table = train({"x_train": x, "y_train": y, "x_test": x_test, "y_test": y_test}, "seed000-dense", 1, progress="none")
+    assert table.config["dataset"] == pairs.config["dataset"]
+
+
+class _Digits(torch.utils.data.Dataset):
+    """A map-style dataset as torchvision's MNIST is without a transform: (PIL image, int) items."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.y = x, y
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int) -> tuple[Image.Image, int]:
+        return Image.fromarray(self.x[i]), int(self.y[i])
+
+
+def test_a_pytorch_dataset_trains_on_its_images(mnist_part: tuple[np.ndarray, ...]) -> None:
+    x, y, _, _ = mnist_part
+    pil = train(_Digits(x, y), "seed000-dense", 1, progress="none")
+    assert pil.config["dataset"] == train((x, y), "seed000-dense", 1, progress="none").config["dataset"]
+    tensors = torch.utils.data.TensorDataset(torch.from_numpy(x).float().div(255).unsqueeze(1), torch.from_numpy(y))
+    as_tensors = train(tensors, "seed000-dense", 1, progress="none")  # ToTensor()'s (N, 1, 28, 28) floats in [0, 1]
+    assert np.array_equal(as_tensors.test_data()[0], pil.test_data()[0])  # the same images once read
+
+
+@pytest.mark.parametrize(("data", "said"), [
+    ({"images": np.zeros((4, 28, 28))}, r"arrays in a table take the keys x_train, y_train, x_test, y_test .*got 'images'"),
+    (([[1, 2], [3]], np.zeros(2)), r"x is not an array \(rows of different lengths\?\)"),
+    (((np.zeros((4, 28, 28)),), (np.zeros((2, 28, 28)), np.zeros(2))), r"a pair of pairs is \(\(x_train, y_train\), "),
+    ((np.array([object(), object()]), np.zeros(2)), r"x must be an array of numbers .*dtype object"),
+    ((np.zeros((4, 28, 28)), np.zeros(4), np.zeros(4)), r"arrays in memory are mnistlab.train\(\)'s: \(x, y\)"),
+])
+def test_arrays_of_another_form_are_one_line(mnist_part: tuple[np.ndarray, ...], data: object, said: str) -> None:
+    with pytest.raises(SpecError, match=said):
+        train(data, "seed000-dense", 1, progress="none")
