@@ -402,3 +402,26 @@ def test_an_export_whose_card_cannot_be_written_stands_with_status_1(tmp_path: P
     assert done.stderr.splitlines()[-1] == (f"error: {out} stands, but its card was not written: cannot write "
                                             f"{out}.md: File too large")
     assert load_file(out) and not Path(f"{out}.md").exists()
+
+
+def test_an_export_that_cannot_be_written_names_the_file_asked_for(tmp_path: Path, data_dir: Path) -> None:
+    """helper-189: a .safetensors export on a full disk named its hidden temporary file
+    (.m.safetensors.1783-...tmp.safetensors), not the file asked for. A 31 KB model under a file
+    size limit of 4 KB (a process of its own)."""
+    import sqlite3
+    import subprocess
+    import sys
+
+    from mnistlab.run import train
+
+    run = train("mnist", {"dense": [], "outputs": 10}, 1, data_dir=data_dir, progress="none", subset=120,
+                store=tmp_path / "s")
+    held = sqlite3.connect(tmp_path / "s" / "runs.sqlite")  # its -shm made here, not under the limit
+    held.execute("SELECT COUNT(*) FROM runs").fetchall()
+    out = tmp_path / "m.safetensors"
+    done = subprocess.run([sys.executable, "-c", _WITH_SMALL_FILES, "export", run.run_id, "--store", str(tmp_path / "s"),
+                           "-o", str(out), "--no-verify"], capture_output=True, text=True, timeout=300)
+    held.close()
+    assert done.returncode == 2 and done.stderr.splitlines()[-1].startswith(f"error: {out}: cannot write weights: "), \
+        done.stderr[-2000:]
+    assert not list(tmp_path.glob(".m.safetensors*")) and not out.exists()

@@ -40,7 +40,7 @@ from torch import nn
 from mnistlab._version import __version__
 from mnistlab.errors import (DataError, ExportError, MnistlabError, OutputError, ReportWarning, did_you_mean, in_python_words,
                              user_level)
-from mnistlab.files import check_output_path, safetensors_metadata, save_weights, write_output
+from mnistlab.files import check_output_path, display_name, safetensors_metadata, save_weights, write_output
 from mnistlab.preprocess import recipe_for
 from mnistlab.run import Committee, Run, check_trained
 
@@ -249,7 +249,10 @@ def write_export(model: Run | Committee, path: str | os.PathLike, fmt: str | Non
 
     def write_and_verify(tmp: Path) -> None:  # the file replaces `out` only once it has passed
         with _quiet():
-            WRITERS[fmt](module, tmp, meta, model.input_shape)
+            try:
+                WRITERS[fmt](module, tmp, meta, model.input_shape)
+            except OutputError as exc:  # said of the file asked for, not of its temporary name (helper-189)
+                raise OutputError(str(exc).replace(display_name(tmp), display_name(out))) from None
             check = (verify_file(tmp, fmt, module, model.dataset, data_dir, config=getattr(model, "config", None),
                                  env=getattr(model, "env", None)) if verify else None)
         if check is not None and not check.passed:
