@@ -844,3 +844,15 @@ def test_runs_under_a_time_zone_python_cannot_hold_lists_in_utc(tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     [row] = json.loads(done.stdout)
     assert row["run_id"] == rid and row["started"].endswith("+00:00"), row
+
+
+def test_too_many_open_files_says_what_to_raise() -> None:
+    """helper-189: under `ulimit -n 12` a sweep of --jobs 2 ended in a bare "error: Too many open files"."""
+    import errno
+
+    from mnistlab.cli import _said
+
+    said = _said(OSError(errno.EMFILE, "Too many open files", "/s/runs/a/config.json"))
+    assert said == ("/s/runs/a/config.json: Too many open files (this process may open too few files: raise the limit, "
+                    "`ulimit -n 4096`, or give fewer --jobs)")
+    assert _said(OSError(errno.ENOSPC, "No space left on device", "/s/x")) == "/s/x: No space left on device"

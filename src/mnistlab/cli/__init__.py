@@ -6,6 +6,7 @@ that each stays a screen long. `main` turns user errors into one line and a non-
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -218,7 +219,9 @@ def _said(exc: BaseException) -> str:
 
         names = [clip(display_name(os.fsdecode(f) if isinstance(f, bytes) else f), 120)  # (a name too long for the
                  for f in (exc.filename, exc.filename2) if f is not None]  # system: 5,000 characters, helper-172)
-        return f"{' -> '.join(names)}: {exc.strerror}" if names else exc.strerror
+        hint = (" (this process may open too few files: raise the limit, `ulimit -n 4096`, or give fewer --jobs)"
+                if exc.errno == errno.EMFILE else "")  # (helper-189: said bare)
+        return (f"{' -> '.join(names)}: {exc.strerror}" if names else exc.strerror) + hint
     said = clip(exc, 300)
     return f"{type(exc).__name__}: {said}" if said else type(exc).__name__
 
