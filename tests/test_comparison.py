@@ -1329,3 +1329,23 @@ def test_chosen_runs_differing_in_a_sub_tables_setting_are_named_with_the_table(
     labels = setting_labels(store.runs())
     assert sorted(labels[i] for i in ids) == ["seed000-dense (tta.rotation=0)", "seed000-dense (tta.rotation=8)"]
     assert derive_name({"evaluate.tta.rotation": 8.0}) == "rotation=8"
+
+
+def test_test_sets_held_out_of_ones_data_are_told_apart_by_their_recorded_seed(tmp_path: Path) -> None:
+    """data.test_seed, as each run recorded it, tells whether two runs of the user's data scored on one
+    held-out test set; a record without it (a test file, or made before) is not read through its
+    data file (helper-192: once the file had moved, runs of an .npz with x_test were said to differ)."""
+    from mnistlab.comparison import scored_on_note
+
+    store = RunStore(tmp_path)
+
+    def run(seed: int, data: dict) -> RunRecord:
+        rid = store.start_run(experiment="e", variant="v", seed=seed, member=0, config={
+            "dataset": {"npz": str(tmp_path / "gone.npz")}, "train": {"seed": seed}, "data": data}, config_hash=f"h{seed}")
+        store.finish_run(rid, status="finished", history=[], metrics={"test_accuracy": 0.5, "test_size": 100}, env={})
+        return store.get(rid)
+
+    assert scored_on_note([run(0, {"split_seed": 0}), run(1, {"split_seed": 1})]) is None
+    assert scored_on_note([run(2, {"split_seed": 2, "test_seed": 0}), run(3, {"split_seed": 3, "test_seed": 0})]) is None
+    note = scored_on_note([run(4, {"split_seed": 4, "test_seed": 0}), run(5, {"split_seed": 5, "test_seed": 7})])
+    assert note is not None and "held out with seed 0" in note and "held out with seed 7" in note, note

@@ -118,13 +118,15 @@ for name in ("_toml", "nosuch"):
         getattr(mnistlab, name)
     except AttributeError as exc:
         said.append(str(exc))
+dotted = [hasattr(mnistlab, name) for name in ("nosuch.sub", ".", "models.nosuch")]  # (helper-192: ModuleNotFoundError)
 models = mnistlab.models
 print(json.dumps([models.build_model is mnistlab.build_model, mnistlab.store.__name__, said,
-                  callable(mnistlab.preprocess)]))
+                  callable(mnistlab.preprocess), dotted]))
 """
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert proc.stdout.strip() == ('[true, "mnistlab.store", ["module \'mnistlab\' has no attribute \'_toml\'", '
-                                   '"module \'mnistlab\' has no attribute \'nosuch\'"], true]'), proc.stderr[-2000:]
+                                   '"module \'mnistlab\' has no attribute \'nosuch\'"], true, [false, false, false]]'), \
+        proc.stderr[-2000:]
 
 
 # Ctrl-C, pressed while the module named by the script's first argument is being imported (its

@@ -103,9 +103,14 @@ def test_a_normalization_to_adapt_on_a_flat_input_says_what_keras_would_learn() 
     norm = {"module": "keras.layers", "class_name": "Normalization", "registered_name": None,
             "config": {"name": "normalization_1", "axis": [-1], "invert": False, "mean": None, "variance": None}}
     flat["config"]["layers"].insert(1, norm)
-    with pytest.raises(SpecError, match=r'^layers\[1\] "normalization_1" \(Normalization\): adapted on the flat input '
-                                        r"\[null, 784\], Keras learns a mean and a variance for each pixel"):
+    with pytest.raises(SpecError, match=r'^layers\[1\] "normalization_1" \(Normalization\): adapted on the input '
+                                        r"\[null, 784\], Keras learns a mean and a variance for each pixel \(its last"):
         parse_model_spec(flat)
+    square = copy.deepcopy(flat)  # Input((28, 28)), load_data()'s images (helper-192: read, one mean for all)
+    square["config"]["layers"][0]["config"]["batch_shape"] = [None, 28, 28]
+    with pytest.raises(SpecError, match=r"adapted on the input \[null, 28, 28\], Keras learns a mean and a variance "
+                                        r"for each column of pixels"):
+        parse_model_spec(square)
     norm["config"].update(mean=0.5, variance=0.25)  # given: read, after the Flatten
     assert [layer.type for layer in parse_model_spec(flat).layers][:2] == ["Flatten", "Normalization"]
 

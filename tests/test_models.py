@@ -601,3 +601,15 @@ def test_normalization_values_after_a_flatten_of_channels_are_keras_order(tmp_pa
         dense.bias.copy_(torch.from_numpy(rec["w3"]))
         out = model(torch.from_numpy(rec["x"]).permute(0, 3, 1, 2)).numpy()
     np.testing.assert_allclose(out, rec["out"], rtol=1e-5, atol=1e-4)
+
+
+def test_one_normalization_value_after_a_flatten_of_channels_is_broadcast() -> None:
+    """helper-192: a one-value mean (Keras broadcasts it) after a Flatten of several channels was
+    reordered as if it held one per feature: "cannot reshape array of size 1 into shape (2,2,3)"."""
+    spec = parse_model_spec({"input_shape": [28, 28, 1], "layers": [
+        {"type": "Conv2D", "filters": 3, "kernel_size": 14, "strides": 14}, {"type": "Flatten"},
+        {"type": "Normalization", "mean": [1.0], "variance": [4.0]}, {"type": "Dense", "units": 10}]})
+    model = build_model(spec, seed=0).eval()
+    x = torch.rand(2, 1, 28, 28)
+    flat = model[1](model[0](x))
+    torch.testing.assert_close(model[2](flat), (flat - 1.0) / 2.0)

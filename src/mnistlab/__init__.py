@@ -63,7 +63,8 @@ if not TYPE_CHECKING:  # for a type checker the names are the imports above: a m
 
         home = _HOMES.get(name)
         if home is None:  # a module of the package (mnistlab.models.build_model after import mnistlab), as SciPy's
-            if name.startswith("_") or importlib.util.find_spec(f"mnistlab.{name}") is None:  # (helper-191: README's)
+            if (not name.isidentifier() or name.startswith("_")  # (a dotted name: find_spec imports its parent,
+                    or importlib.util.find_spec(f"mnistlab.{name}") is None):  # helper-192; helper-191: README's)
                 raise AttributeError(f"module 'mnistlab' has no attribute {name!r}")
             home, name = name, ""
 

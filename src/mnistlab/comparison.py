@@ -43,8 +43,7 @@ from typing import Any
 
 import numpy as np
 
-from mnistlab.config import test_seed
-from mnistlab.data.userdata import carves_test_split, recorded_digests
+from mnistlab.data.userdata import recorded_digests
 from mnistlab.errors import NotRecorded, SpecError, StoreError, clip, did_you_mean, printable, user_level
 from mnistlab.files import csv_text
 from mnistlab.experiments import QUICK_SUBSET, Cell, Experiment, is_quick, load_experiment, same_setting, study_name
@@ -629,14 +628,14 @@ def scored_on_note(runs: Sequence[RunRecord]) -> str | None:
     do not compare, and :func:`compare_runs` marks no row best. None when they share one (runs that
     recorded no test set are left out of the count)."""
     sets: dict[Any, str] = {}
-    carves: dict[str, bool] = {}  # each dataset's answer, asked once (it may open its .npz)
     for r in runs:
         size = (r.metrics or {}).get("test_size")
         if size is None or getattr(r, "status", "finished") not in RESULT_STATUSES:  # a stopped run shows no score
             continue
         dataset = (r.config or {}).get("dataset")
-        held = carves.setdefault(json.dumps(dataset, default=str), carves_test_split(dataset))
-        seed = test_seed(r.config or {}) if held else None  # (helper-191: each seed's own test images, before)
+        # the seed that held its test images out of the user's data, as its record says (helper-191: each seed's
+        # own, before data.test_seed was recorded; such records are not told apart, as they were not before)
+        seed = ((r.config or {}).get("data") or {}).get("test_seed")
         if isinstance(dataset, Mapping):  # the user's own data: its test file, or the part held out of its data
             test = dataset.get("test")
             name = Path(str(test or next((v for v in dataset.values() if isinstance(v, str)), "own data"))).name

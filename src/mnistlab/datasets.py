@@ -618,7 +618,8 @@ def run_dataset(config: dict[str, Any], data_dir: str | os.PathLike | None = Non
                 env: Mapping[str, Any] | None = None) -> Dataset:
     """The :class:`Dataset` a recorded run (its resolved ``config``) trained on:
     a registered name, or the user's own data resized to the model's input and split with the
-    run's split seed, as :func:`~mnistlab.run.prepare_data` loaded it. MnistlabError when it cannot be loaded.
+    run's test seed (:func:`~mnistlab.config.test_seed`), as :func:`~mnistlab.run.prepare_data` loaded
+    it. MnistlabError when it cannot be loaded.
 
     ``env`` (the run's recorded environment) holds the SHA-256 of the user's files as the run read
     them. A file moved since is found where this process has seen the same content (an experiment

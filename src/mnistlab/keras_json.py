@@ -196,15 +196,17 @@ def read_keras_json(obj: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
 def _spec_table(name: str, shape: Any, out: list[dict[str, Any]], labels: list[str]) -> tuple[dict[str, Any], list[str]]:
     """:func:`read_keras_json`'s result of the layers read (``out``, named ``labels``) on an input of
     batch ``shape``: a flat one read as the square image it holds, a Flatten first. A Normalization
-    to adapt on a flat input raises SpecError: Keras learns a mean and a variance per pixel there,
-    mnistlab one of each over an image's pixels (helper-190: refused as "it must be the first
-    layer", which it is)."""
+    to adapt on an input without a channel axis, flat or (H, W), raises SpecError: Keras learns a mean
+    and a variance per pixel (per column) there, mnistlab one of each over an image's pixels
+    (helper-190: refused as "it must be the first layer", which it is)."""
     input_shape, flat = _input_shape(shape)
-    if flat and out and out[0].get("type") == "Normalization" and out[0].get("mean") is None:
-        raise SpecError(f"{labels[0]} (Normalization): adapted on the flat input {_json(shape, 30)}, Keras learns a mean "
-                        "and a variance for each pixel, which mnistlab does not (it adapts one of each over every pixel "
-                        "of an image input): give its mean and variance, or read the input as the image it holds "
-                        "(Input((28, 28, 1)), or a first Reshape to it)")
+    unchannelled = flat or len(_dims(shape) or ()) == 2  # (28, 28), load_data()'s: Keras's last axis is a column
+    if unchannelled and out and out[0].get("type") == "Normalization" and out[0].get("mean") is None:
+        per = "pixel" if flat else "column of pixels"  # (helper-192: the 2-D input was read, its values not Keras's)
+        raise SpecError(f"{labels[0]} (Normalization): adapted on the input {_json(shape, 30)}, Keras learns a mean "
+                        f"and a variance for each {per} (its last axis), which mnistlab does not (it adapts one of each "
+                        "over every pixel of an image input): give its mean and variance, or read the input as the "
+                        "image it holds (Input((28, 28, 1)), or a first Reshape to it)")
     return ({"name": name, "input_shape": input_shape, "layers": ([{"type": "Flatten"}] if flat else []) + out},
             (["the flat input's Flatten"] if flat else []) + labels)
 

@@ -505,7 +505,8 @@ def _in_torch_order(layers: tuple[S.LayerSpec, ...], in_shapes: list[Shape]) -> 
         j = i - 1
         while j >= 0 and isinstance(layers[j], _KEEP_FEATURE_ORDER):
             j -= 1
-        if j >= 0 and isinstance(layers[j], S.Flatten) and len(hwc := in_shapes[j]) == 3 and hwc[2] > 1:
+        if (j >= 0 and isinstance(layers[j], S.Flatten) and len(hwc := in_shapes[j]) == 3 and hwc[2] > 1
+                and len(layer.mean) == math.prod(hwc)):  # (one value, broadcast, has no order: helper-192)
             def chw(values: Any, hwc: Shape = hwc) -> tuple[float, ...]:
                 return tuple(np.asarray(values, dtype=np.float64).reshape(hwc).transpose(2, 0, 1).reshape(-1).tolist())
 

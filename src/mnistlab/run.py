@@ -313,7 +313,7 @@ def prepare_data(cfg: RunConfig, data_dir: str | os.PathLike | None = None, devi
     """Load the dataset, apply ``data.subset`` and the validation split; tensors on ``device``.
 
     The user's own data (a path or table in ``dataset``) is resized to the model's input and, when
-    it has no test file, split with the run's split seed; its files' SHA-256 go in ``provenance``.
+    it has no test file, split with the run's ``data.test_seed``; its files' SHA-256 go in ``provenance``.
     """
     height, width = cfg.model_spec().input_shape[:2]
     ds = load_dataset(cfg.dataset, data_dir, image_shape=(height, width), seed=cfg.test_seed, shuffle=cfg.shuffles_data)
@@ -1415,8 +1415,8 @@ class Run:
     def test_data(self, data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The test images (uint8 (N, H, W), at the model's input size) and labels (int64 (N,)) the
         run was scored on: its dataset read, resized, split and ordered as the run read it (the
-        user's own data with the run's split seed and shuffle, which ``load_dataset``'s defaults give
-        only for the default seed: :func:`~mnistlab.datasets.run_dataset`), its first
+        user's own data with the run's test seed and shuffle, which ``load_dataset``'s defaults give
+        unless ``data.test_seed`` was set: :func:`~mnistlab.datasets.run_dataset`), its first
         ``metrics["test_size"]`` where ``data.subset`` scored a part. ``run.evaluate(*run.test_data())``
         gives ``test_loss`` and ``test_accuracy`` again. Raises DataError where the data cannot be
         read, or the user's files changed since the run read them."""

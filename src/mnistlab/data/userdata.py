@@ -15,7 +15,7 @@ the current folder.
 
 Options: ``test`` (a second file or folder of the same kind), ``label`` (the CSV's label column,
 default ``"label"``), ``test_fraction`` (carved from the training data, stratified by class, with
-the run's split seed, when no ``test`` is given; default 0.2).
+the run's ``data.test_seed``, 0 unless set, when no ``test`` is given; default 0.2).
 
 Class names come from the folder names, or from the labels (strings sorted; numbers 0..max kept as
 they are). Images become uint8 (N, H, W) at the model's input size: colour converted to grayscale
