@@ -650,7 +650,7 @@ def test_rm_e_of_a_file_never_deletes_another_file_s_runs_of_the_same_name(tmp_p
     capsys.readouterr()
     assert main(["rm", "-e", str(alice), "--store", str(store.root)]) == 2
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "also holds 1 run of variants" in err and "(bob-b (1 run))" in err
+    assert err.count("\n") == 1 and f"also holds 1 run that is not {alice}'s" in err and "(bob-b (1 run))" in err
     assert "`mnistlab rm -e lab` (the name) deletes every run recorded under it" in err
     assert sorted(r.variant for r in store.runs()) == ["alice-a", "bob-b"]  # nothing deleted
     assert main(["rm", "-e", "lab", "--store", str(store.root)]) == 0  # the name: all of them, as asked
@@ -1070,3 +1070,28 @@ def test_watch_of_a_missing_or_broken_file_says_so_at_once_without_a_store(tmp_p
     assert "broken.toml: invalid TOML" in capsys.readouterr().err
     assert main(["watch", "typo.toml"]) == 2
     assert capsys.readouterr().err == "error: typo.toml: no such file\n"
+
+
+def test_two_files_of_one_name_and_one_variant_name_are_told_apart(tmp_path: Path, data_dir: Path,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    """helper-193: two students kept the template's name and its variant "dense", with other settings:
+    `rm -e bob.toml` deleted Alice's run too (by variant name, "any settings"), and Bob's `run` said his
+    variant's "settings changed since run <Alice's>". Each run records its file: told apart."""
+    lab = EXP.replace('name = "cli"', 'name = "lab"').split("[[variants]]")[0]
+    alice, bob = tmp_path / "alice.toml", tmp_path / "bob.toml"
+    alice.write_text(lab + '[[variants]]\nname = "dense"\n')
+    bob.write_text(lab + '[[variants]]\nname = "dense"\n"train.lr" = 0.05\n')
+    args = ["--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
+    assert main(["run", str(alice), *args]) == 0
+    capsys.readouterr()
+    assert main(["run", str(bob), "--dry-run", *args]) == 0
+    err = capsys.readouterr().err
+    assert f'warning: experiment "lab": 1 run here was recorded from another file, {alice}' in err, err
+    assert "settings changed" not in err
+    assert main(["run", str(bob), *args]) == 0
+    store = RunStore(tmp_path / "s")
+    assert {r.env["experiment_file"] for r in store.runs()} == {str(alice), str(bob)}
+    capsys.readouterr()
+    assert main(["rm", "-e", str(bob), "--yes", *args[:2]]) == 2  # Alice's run is not Bob's to delete
+    assert f"also holds 1 run that is not {bob}'s (dense (1 run))" in capsys.readouterr().err
+    assert len(store.runs()) == 2

@@ -818,14 +818,18 @@ def same_data(a: RunRecord, b: RunRecord) -> bool:
 
 def not_the_files(store: RunStore, ref: ExperimentRef) -> list[RunRecord]:
     """The runs recorded under a file's experiment name of variants the file does not have (another
-    file's of the same ``name``, or variants since removed or renamed): what deleting the experiment
-    by this file would take beyond the file's own variants, whatever their settings or mnistlab
-    version. Empty without a file, and for a search file (its trials are every run of its name)."""
+    file's of the same ``name``, or variants since removed or renamed), and those recorded from
+    another file (:func:`~mnistlab.execute.from_other_file`: a class's copies of one template share
+    variant names too, helper-193): what deleting the experiment by this file would take beyond its
+    own runs, whatever their settings or mnistlab version. Empty without a file, and for a search
+    file (its trials are every run of its name)."""
+    from mnistlab.execute import from_other_file
+
     cells = ref.cells()  # (its --quick cells are of the same variants)
     if cells is None:
         return []
-    mine = {c.variant for c in cells}
-    return [r for r in store.runs(experiment=ref.name) if r.variant not in mine]
+    mine, source = {c.variant for c in cells}, cells[0].source if cells else ""
+    return [r for r in store.runs(experiment=ref.name) if r.variant not in mine or from_other_file(r, source)]
 
 
 def smoke_run(run: RunRecord) -> bool:

@@ -374,7 +374,7 @@ def claim_cells(store: RunStore, task: CellTask) -> Claims:
     """Claim the task's cells in ``store`` (:meth:`Recorder.claim`): ``({index: (holder's run_id,
     "taken")}, [(index, recorder)])``, the cells another process holds and those this one trains."""
     claims = [Recorder.claim(store, experiment=c.experiment, variant=c.variant, config=c.config, seed=c.seed,
-                             member=c.member, repeat=c.repeat, done=task.done) for c in task.cells]
+                             member=c.member, repeat=c.repeat, done=task.done, source=c.source) for c in task.cells]
     out = {i: (run_id, "taken") for i, (recorder, run_id) in enumerate(claims) if recorder is None}
     return out, [(i, recorder) for i, (recorder, _) in enumerate(claims) if recorder is not None]
 
@@ -1021,6 +1021,27 @@ def data_changed(st: RunStore, cells: Sequence[Cell], force: bool = False) -> li
     return said
 
 
+def from_other_file(rec: RunRecord, source: str) -> bool:
+    """Whether ``rec`` was recorded from another experiment file than ``source`` (an absolute path;
+    its ``env["experiment_file"]``): False where either is unknown (a run recorded before files were,
+    a file read from no path)."""
+    theirs = (rec.env or {}).get("experiment_file")
+    return bool(source) and isinstance(theirs, str) and bool(theirs) and theirs != source
+
+
+def other_files(st: RunStore, cells: Sequence[Cell]) -> list[str]:
+    """A line for each other experiment file whose runs this store holds under the name of ``cells``'
+    file (two students' copies of one template: helper-193, their runs mixed in `compare NAME`, and
+    `rm -e` of one took the other's): how many, and from where."""
+    if not cells or not cells[0].source:
+        return []
+    theirs = Counter(str((r.env or {}).get("experiment_file")) for r in st.runs(experiment=cells[0].experiment)
+                     if from_other_file(r, cells[0].source))
+    return [f'experiment "{cells[0].experiment}": {n} run{"s" * (n != 1)} here {"were" if n != 1 else "was"} recorded '
+            f"from another file, {display_name(path)}: `compare {cells[0].experiment}` shows both files' runs; give this "
+            "file a name of its own (name = ...) to keep them apart" for path, n in theirs.items()]
+
+
 def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, most: int = 3) -> list[str]:
     """A line for each variant of ``cells`` that trains again though it has finished runs, because
     its settings changed since the last of them (helper-143: a re-run after an edit said only
@@ -1044,7 +1065,7 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
     said: list[str] = []
     for variant, cell in training.items():
         last = [r for r in runs[cell.experiment] if r.variant == variant and r.status in DONE_STATUSES
-                and r.config and smoke_run(r) == is_quick(cell.config)]
+                and r.config and smoke_run(r) == is_quick(cell.config) and not from_other_file(r, cell.source)]
         if not last:
             continue
         then, now = flat(last[-1].config), flat(cell.config)

@@ -114,6 +114,9 @@ class Cell:
     # each of config["callbacks"]'s Keras `verbose` (what it prints, left out of the resolved config
     # and so of the key): the cell's callbacks print what Keras's do under `mnistlab run` too
     verbose: tuple[int, ...] = ()
+    # the experiment file's absolute path ("" for one not read from a file): recorded in the run's
+    # env["experiment_file"], so that two files of one name are told apart (helper-193; not in the key)
+    source: str = ""
 
 
 @dataclass(frozen=True)
@@ -205,8 +208,17 @@ class Experiment:
                         parsed = parse_run_config(d, source=src, check_model=False)
                     resolved, said = parsed.resolved(), tuple(int(getattr(c, "verbose", 0)) for c in parsed.callbacks)
                     out.append(Cell(self.name, v.name, r, m, seed, resolved, cell_key(resolved), v.cpus, v.gpus,
-                                    said if any(said) else ()))
+                                    said if any(said) else (), self.file_path()))
         return out
+
+    def file_path(self) -> str:
+        """The absolute path of the file this experiment was read from; "" where it was not read from
+        one (a table given in Python) or the file is gone."""
+        try:
+            path = Path(self.source)
+            return str(path.resolve()) if path.is_file() else ""
+        except (OSError, ValueError):  # (a deleted current folder, a name the system refuses)
+            return ""
 
 
 def shared_runs(cells: Iterable[tuple[str, str, int]], *, trials: bool = False) -> list[str]:

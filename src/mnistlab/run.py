@@ -1060,6 +1060,8 @@ class Recorder:
         recorder.finish(run_config(cfg))
     """
 
+    source = ""  # the experiment file a sweep's cell came from (env["experiment_file"] once it ends)
+
     def __init__(self, store: RunStore, *, experiment: str, variant: str, config: dict[str, Any], seed: int,
                  member: int = 0, repeat: int = 0) -> None:
         self.store = store
@@ -1068,16 +1070,18 @@ class Recorder:
 
     @classmethod
     def claim(cls, store: RunStore, *, experiment: str, variant: str, config: dict[str, Any], seed: int,
-              member: int = 0, repeat: int = 0, done: tuple[str, ...] = ()) -> tuple[Recorder | None, str]:
+              member: int = 0, repeat: int = 0, done: tuple[str, ...] = (),
+              source: str = "") -> tuple[Recorder | None, str]:
         """A recorder for a run of a sweep's cell that this process claims, and its run id; or None and
         the id of the run that holds the cell: running in a live process (another driver of the same
-        experiment on this store) or already in a status of ``done`` (:meth:`RunStore.claim_run`)."""
+        experiment on this store) or already in a status of ``done`` (:meth:`RunStore.claim_run`).
+        ``source``: the cell's experiment file (:attr:`~mnistlab.experiments.Cell.source`), recorded."""
         run_id, claimed = store.claim_run(experiment=experiment, variant=variant, seed=seed, member=member,
                                           config=config, config_hash=run_key(config), repeat=repeat, done=done)
         if not claimed:
             return None, run_id
         recorder = cls.__new__(cls)
-        recorder.store, recorder.run_id = store, run_id
+        recorder.store, recorder.run_id, recorder.source = store, run_id, source
         return recorder, run_id
 
     @classmethod
@@ -1162,8 +1166,9 @@ class Recorder:
         """:meth:`finish`'s one try."""
         with stop_signals_held():
             try:
+                env = {**result.env, "experiment_file": self.source} if self.source else result.env
                 unwritten = self.store.finish_run(
-                    self.run_id, status=result.status, history=result.history, metrics=result.metrics, env=result.env,
+                    self.run_id, status=result.status, history=result.history, metrics=result.metrics, env=env,
                     message=result.message, weights=result.model.state_dict(), predictions=result.test_probs,
                     config=result.config)
             except Exception as exc:  # a store error, or a callback's value JSON cannot hold: never "running"

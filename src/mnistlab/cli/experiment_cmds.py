@@ -249,11 +249,13 @@ def _say_before(exp: Experiment, st: Any, todo: list[Cell], *, quick: bool, forc
     """What `mnistlab run` says before its first cell: what --quick makes alike, the variants that
     train again (their data or settings changed), the variants that share runs, and the
     checkpoint paths several runs write."""
-    from mnistlab.execute import data_changed, settings_changed, shared_checkpoints
+    from mnistlab.execute import data_changed, other_files, settings_changed, shared_checkpoints
     from mnistlab.experiments import shared_runs
 
     if quick:
         _say_quick(exp.cells(), todo, err=err)
+    for line in other_files(st, exp.cells()):
+        click.echo(f"warning: {line}", err=True)
     for line in [*data_changed(st, todo, force), *settings_changed(st, todo, force)]:
         click.echo(line, err=err)
     for line in shared_runs((c.variant, c.key, c.seed) for c in todo):  # as `compare` says them of these runs,
@@ -297,7 +299,7 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     train in one that cannot be written. Nothing is trained or written (helper-161, helper-164)."""
     from mnistlab.data.registry import get_info, is_registered
     from mnistlab.datasets import find_files
-    from mnistlab.execute import check_data, data_changed, plan_cells, settings_changed
+    from mnistlab.execute import check_data, data_changed, other_files, plan_cells, settings_changed
     from mnistlab.store import DB_FILE, RunStore, default_root
 
     root = Path(store) if store else default_root()
@@ -309,7 +311,8 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     for name in dict.fromkeys(d for c in todo if isinstance(d := c.config.get("dataset"), str)):  # (a table: own data)
         if files_here and is_registered(name) and find_files(get_info(name), data_dir) is None:
             click.echo(f"note: {name}'s files are not here: a run downloads them first", err=True)
-    for line in [*data_changed(st, todo, force), *settings_changed(st, todo, force)] if st is not None else []:
+    for line in [*(f"warning: {line}" for line in other_files(st, cells)), *data_changed(st, todo, force),
+                 *settings_changed(st, todo, force)] if st is not None else []:
         click.echo(line, err=True)
     if todo and st is not None and st.read_only:
         raise StoreError(f"{root}: the store cannot be written (a read-only disk or folder, or another user's?), and "
@@ -903,8 +906,9 @@ def _rm_name(st: RunStore, experiment: str) -> str:
     if others := not_the_files(st, ref):  # never another file's runs for this file's
         variants = Counter(str(r.variant) for r in others)
         named = ", ".join(f"{v} ({n} run{'s' * (n != 1)})" for v, n in sorted(variants.items())[:5])
-        raise MnistlabError(f"rm: experiment {ref.name!r} also holds {len(others)} run{'s' * (len(others) != 1)} of "
-                            f"variants {experiment} does not have ({named}{', ...' * (len(variants) > 5)}): another "
+        are = "are" if len(others) != 1 else "is"
+        raise MnistlabError(f"rm: experiment {ref.name!r} also holds {len(others)} run{'s' * (len(others) != 1)} "
+                            f"that {are} not {experiment}'s ({named}{', ...' * (len(variants) > 5)}): another "
                             f"file's of the same name, or variants since removed or renamed; `mnistlab rm -e "
                             f"{ref.name}` (the name) deletes every run recorded under it, `mnistlab rm RUN_ID ...` "
                             "chosen ones")
