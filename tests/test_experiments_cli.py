@@ -1095,3 +1095,29 @@ def test_two_files_of_one_name_and_one_variant_name_are_told_apart(tmp_path: Pat
     assert main(["rm", "-e", str(bob), "--yes", *args[:2]]) == 2  # Alice's run is not Bob's to delete
     assert f"also holds 1 run that is not {bob}'s (dense (1 run))" in capsys.readouterr().err
     assert len(store.runs()) == 2
+
+
+def test_a_files_model_warnings_are_said_by_the_dry_run_and_once_by_run(tmp_path: Path, data_dir: Path,
+                                                                        capsys: pytest.CaptureFixture) -> None:
+    """helper-193: Keras 3's "l1l2" (it penalises nothing) was said by `summary` and `train`, never by
+    `run`; a sigmoid output and a ModelCheckpoint path two runs write were said by `run` but not by
+    `run --dry-run`. And a variant moved from adam to sgd said "beta_1: 0.9 -> unset, beta_2: ..., ...",
+    its optimizer and rate cut off."""
+    path = tmp_path / "w.toml"
+    path.write_text('name = "w"\n[base]\ndataset = "mnist"\ndata = { subset = 120, validation = 20 }\n'
+                    'train = { epochs = 1 }\nmodel = { layers = [{ type = "Flatten" }, { type = "Dense", units = 8, '
+                    'kernel_regularizer = "l1l2" }, { type = "Dense", units = 10, activation = "sigmoid" }] }\n'
+                    'callbacks = [{ type = "ModelCheckpoint", filepath = "ck/b.safetensors" }]\n'
+                    '[[variants]]\nname = "a"\n[[variants]]\nname = "b"\n"train.lr" = 0.01\n')
+    args = ["--store", str(tmp_path / "s"), "--data-dir", str(data_dir)]
+    assert main(["run", str(path), "--dry-run", *args]) == 0
+    err = capsys.readouterr().err
+    assert "kernel_regularizer penalises nothing" in err and "output activation 'sigmoid'" in err, err
+    assert 'ModelCheckpoint filepath "' in err and "is written by 2 runs" in err
+    assert main(["run", str(path), *args]) == 0
+    err = capsys.readouterr().err
+    assert err.count("penalises nothing") == 1 and err.count("output activation 'sigmoid'") == 1, err
+    path.write_text(path.read_text().replace('"train.lr" = 0.01', '"train.lr" = 0.05\n"train.optimizer" = "sgd"'))
+    assert main(["run", str(path), "--dry-run", *args]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if 'variant "b": its settings changed' in line]
+    assert said and "(train.lr: 0.01 -> 0.05, train.optimizer: \"adam\" -> \"sgd\", train.beta_1: " in said[0], said

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from mnistlab._toml import key_line, with_line
+from mnistlab._toml import key_line, loads_toml, read_text_file, with_line
 from mnistlab.cli import main
 from mnistlab.errors import SpecError
 from mnistlab.experiments import load_experiment
@@ -211,3 +211,22 @@ def test_odd_keys_and_hostile_lines_never_break_the_error(tmp_path: Path) -> Non
                           ("exp.toml: : : :", ("", "", ""))]:
         shown = str(SpecError(message))  # the message as users see it: one line, no trailing space
         assert _line_of(message, hostile + EXPERIMENT, path).endswith(shown[len("exp.toml"):])
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ('name = "kim-lab1\n[base]\n', r"\(at line 1, column 17\) \(a string without its closing quote\)$"),
+    ('{\n "cells": [],\n "metadata": {},\n "nbformat": 4\n}\n', r"\(it is a Jupyter notebook, JSON; a file of settings is TOML"),
+    ('name = "cr"\r[base]\rdataset = "mnist"\r', r"\(its lines end in a lone CR, an old Mac editor's: save it with LF"),
+])
+def test_a_syntax_error_says_what_it_may_mean(text: str, said: str) -> None:
+    """helper-193, a class's files: a missing quote, a notebook saved as .toml and an old Mac's line ends
+    were said in the parser's words alone."""
+    with pytest.raises(SpecError, match=said):
+        loads_toml(text, source="s.toml")
+
+
+def test_a_file_too_large_says_the_limit(tmp_path) -> None:
+    big = tmp_path / "big.toml"
+    big.write_text("#" * 2000)
+    with pytest.raises(SpecError, match=r"too large for a file \(2,000 bytes; at most 1,000\)$"):
+        read_text_file(big, what="a file", max_bytes=1000)

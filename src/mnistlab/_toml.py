@@ -32,7 +32,8 @@ def loads_toml(text: str, *, source: str = "<string>") -> dict[str, Any]:
         lines = text.splitlines()
         line = lines[int(at.group(1)) - 1] if at and 0 < int(at.group(1)) <= len(lines) else ""
         hint = (f' (a key with a position is quoted: "{m.group(1)}" = ...)'
-                if (m := re.match(r"\s*([A-Za-z0-9_.\-]+\[[^\]=]*\][^=\s]*)\s*=", line)) else _typeset(line))
+                if (m := re.match(r"\s*([A-Za-z0-9_.\-]+\[[^\]=]*\][^=\s]*)\s*=", line)) else
+                _typeset(line) or _not_toml(text, str(exc), line))
         raise SpecError(f"{source}: invalid TOML: {exc}{hint}", source=source) from None
     except RecursionError:  # hostile nesting such as a = [[[[...: tomllib recurses per level
         raise SpecError(f"{source}: invalid TOML: nested too deeply", source=source) from None
@@ -42,6 +43,19 @@ def loads_toml(text: str, *, source: str = "<string>") -> dict[str, Any]:
 _TYPESET = {"\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2018": "'", "\u2019": "'", "\u00a0": "a space",
             "\u2002": "a space", "\u2003": "a space", "\u2009": "a space", "\u202f": "a space", "\u2013": "-",
             "\u2212": "-"}
+
+
+def _not_toml(text: str, error: str, line: str) -> str:
+    """What a TOML syntax error may mean, said after it (helper-193, a class's files): a Jupyter
+    notebook saved as .toml, lines ended by a lone CR (an old Mac editor's), a string
+    whose closing quote is missing; "" otherwise."""
+    if text.lstrip().startswith("{") and '"nbformat"' in text:
+        return " (it is a Jupyter notebook, JSON; a file of settings is TOML, as recipes/quickstart.toml is)"
+    if "\r" in text and "\n" not in text:
+        return " (its lines end in a lone CR, an old Mac editor's: save it with LF or CRLF line ends)"
+    if "Illegal character '\\n'" in error and line.count('"') % 2 == 1:
+        return " (a string without its closing quote)"
+    return ""
 
 
 def _typeset(line: str) -> str:
@@ -150,7 +164,7 @@ def read_text_file(path: str | os.PathLike, *, what: str = "a config file", max_
             raise SpecError(f"{p}: not a regular file", source=str(p))  # a FIFO named *.toml would block forever
         size = p.stat().st_size
         if size > max_bytes:
-            raise SpecError(f"{p}: too large for {what} ({size:,} bytes)", source=str(p))
+            raise SpecError(f"{p}: too large for {what} ({size:,} bytes; at most {max_bytes:,})", source=str(p))
         raw = p.read_bytes()
         if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
             raise SpecError(f"{p}: a UTF-16 text file: save it as UTF-8", source=str(p))

@@ -23,7 +23,7 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -398,7 +398,8 @@ def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None =
             return list(run_members([_cell_config(task.cells[i], task.threads) for i in indices], data_dir=task.data_dir))
         progress: list[Callback] = [EpochProgress(store, rid) for rid in run_ids[:1]] if store is not None else []
         progress += callbacks
-        with warnings_named(f'variant "{task.cells[indices[0]].variant}" (seed {task.cells[indices[0]].seed})'):
+        with warnings_named(f'variant "{task.cells[indices[0]].variant}" (seed {task.cells[indices[0]].seed})',
+                            said=_said_by_the_file(task.cells[indices[0]])):
             return [resume_or_start(task.cells[i], task.threads, task.data_dir, progress, checkpoint_dir,
                                     task.checkpoint_every, run_ids[0] if run_ids else "") for i in indices]
     except KeyboardInterrupt as exc:  # before training began (loading data): recorded as interrupted
@@ -409,17 +410,31 @@ def train_cells(task: CellTask, indices: Sequence[int], store: RunStore | None =
         _training = False
 
 
+def _said_by_the_file(cell: Cell) -> frozenset[str]:
+    """The model warnings of ``cell`` that its experiment file said as it was read
+    (:func:`~mnistlab.experiments.model_warnings`): its build says them again, unplaced."""
+    from mnistlab.specs import ModelSpec, spec_warnings
+
+    try:
+        return frozenset(spec_warnings(ModelSpec.from_dict(cell.config["model"])))
+    except (MnistlabError, KeyError, TypeError):  # (a cell its file could not say: its run says what is wrong)
+        return frozenset()
+
+
 @contextmanager
-def warnings_named(cell: str) -> Iterator[None]:
+def warnings_named(cell: str, said: Collection[str] = ()) -> Iterator[None]:
     """Each :class:`~mnistlab.errors.TrainingWarning` shown meanwhile names ``cell`` first
     (``variant "l2" (seed 0): epoch 3: the weight penalties are ...``): among a sweep's lines, it
     says which cell it is about. Other warnings are of settings or data the cells may share, and
     are shown once, as they were (the filters are left alone: changing them would show them again
-    for each cell)."""
+    for each cell); a SpecWarning in ``said`` (the file said it, naming the variant, as it was read)
+    is not shown again, though the run keeps it (helper-193: the sigmoid output said twice)."""
     shown = warnings.showwarning
 
     def named(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: TextIO | None = None,
               line: str | None = None) -> None:
+        if issubclass(category, SpecWarning) and str(message) in said:
+            return
         if issubclass(category, TrainingWarning):
             message = category(f"{cell}: {message}")
         shown(message, category, filename, lineno, file, line)
@@ -1071,6 +1086,8 @@ def settings_changed(st: RunStore, cells: Sequence[Cell], force: bool = False, m
         then, now = flat(last[-1].config), flat(cell.config)
         differ = [k for k in sorted(set(then) | set(now)) if repr(then.get(k)) != repr(now.get(k))
                   and k not in NOT_SETTINGS and not _adapted(k, now.get(k))]
+        differ.sort(key=lambda k: then.get(k) is None or now.get(k) is None)  # what was changed before what it
+        # unset or filled in (helper-193: adam -> sgd said beta_1, beta_2, epsilon and hid optimizer and lr)
         if differ:
             shown = ", ".join(f"{_written(k)}: {_said(then.get(k))} -> {_said(now.get(k))}" for k in differ[:most])
             said.append(f'variant "{variant}": its settings changed since run {last[-1].run_id} ({shown}'

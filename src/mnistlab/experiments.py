@@ -931,7 +931,7 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
             try:
                 with warned.hearing(place := f'{source}: {where}' + (f' as "{vname}"' if grid_part or not name else ""),
                                     counted_as=f"{source}: [base]" if where == "[base]" and not grid_part else None):
-                    parse_run_config(raw, source=place)
+                    model_warnings(parse_run_config(raw, source=place), place)
             except SpecError as exc:  # each of its mistakes at the key that set it, once for all its grid's points
                 wrong += [m for e in exc.apart or (exc,) if (m := _placed(e, origin, at, base, ov, source)).path
                           not in {w.path for w in wrong}]
@@ -942,6 +942,17 @@ def _expand_variant(rv: Mapping[str, Any], base: Mapping[str, Any], known: dict[
     if faults:
         raise together(faults)
     return out
+
+
+def model_warnings(cfg: Any, place: str) -> None:
+    """Warn (SpecWarning, naming ``place``) each incoherent choice of ``cfg``'s model
+    (:func:`~mnistlab.specs.spec_warnings`) as the file is read: `run --dry-run` says them too, and one
+    that the resolved config no longer shows (Keras 3's ``"l1l2"``, written as its zeros) is said at
+    all (helper-193: `summary` and `train` said it, `run` never)."""
+    from mnistlab.specs import spec_warnings
+
+    for message in spec_warnings(cfg.model_spec()):
+        warnings.warn(f"{place}: {message}", SpecWarning, stacklevel=user_level())
 
 
 @contextlib.contextmanager

@@ -299,7 +299,7 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     train in one that cannot be written. Nothing is trained or written (helper-161, helper-164)."""
     from mnistlab.data.registry import get_info, is_registered
     from mnistlab.datasets import find_files
-    from mnistlab.execute import check_data, data_changed, other_files, plan_cells, settings_changed
+    from mnistlab.execute import check_data, data_changed, other_files, plan_cells, settings_changed, shared_checkpoints
     from mnistlab.store import DB_FILE, RunStore, default_root
 
     root = Path(store) if store else default_root()
@@ -314,6 +314,8 @@ def _dry_run(exp: Experiment, cells: list[Cell], store: str | None, data_dir: Pa
     for line in [*(f"warning: {line}" for line in other_files(st, cells)), *data_changed(st, todo, force),
                  *settings_changed(st, todo, force)] if st is not None else []:
         click.echo(line, err=True)
+    for line in shared_checkpoints(todo):  # as `run` says it before training (helper-193: the dry run did not)
+        click.echo(f"warning: {line}", err=True)
     if todo and st is not None and st.read_only:
         raise StoreError(f"{root}: the store cannot be written (a read-only disk or folder, or another user's?), and "
                          f"{len(todo)} of {len(cells)} runs are to train for {exp.name}: give one that can be written "
